@@ -1,0 +1,155 @@
+//! Elementwise kernels with PyTorch broadcasting.
+
+use crate::dtype::Float;
+use crate::shape::MAX_RANK;
+
+/// Strides (in elements) for reading a contiguous tensor of `in_dims` as if it had
+/// `out_dims`: dimensions are aligned from the right, and broadcast ones get stride 0.
+pub(crate) fn broadcast_strides(in_dims: &[usize], out_dims: &[usize]) -> [usize; MAX_RANK] {
+    let mut strides = [0; MAX_RANK];
+    let offset = out_dims.len() - in_dims.len();
+    let mut acc = 1;
+    for i in (0..in_dims.len()).rev() {
+        strides[offset + i] = if in_dims[i] == 1 && out_dims[offset + i] != 1 { 0 } else { acc };
+        acc *= in_dims[i];
+    }
+    strides
+}
+
+/// Calls `f(out_index, a_offset, b_offset)` for every element of `out_dims` in row-major
+/// order, with offsets computed from the strides of two inputs.
+#[inline]
+pub(crate) fn for_each_broadcast2(
+    out_dims: &[usize],
+    sa: &[usize; MAX_RANK],
+    sb: &[usize; MAX_RANK],
+    mut f: impl FnMut(usize, usize, usize),
+) {
+    let rank = out_dims.len();
+    let numel: usize = out_dims.iter().product();
+    if numel == 0 {
+        return;
+    }
+    if rank == 0 {
+        f(0, 0, 0);
+        return;
+    }
+    let last = out_dims[rank - 1];
+    let (la, lb) = (sa[rank - 1], sb[rank - 1]);
+    let mut idx = [0usize; MAX_RANK];
+    let (mut oa, mut ob) = (0usize, 0usize);
+    let mut out = 0;
+    loop {
+        for j in 0..last {
+            f(out + j, oa + j * la, ob + j * lb);
+        }
+        out += last;
+        // Advance the counter over the leading dimensions.
+        let mut d = rank - 1;
+        loop {
+            if d == 0 {
+                return;
+            }
+            d -= 1;
+            idx[d] += 1;
+            oa += sa[d];
+            ob += sb[d];
+            if idx[d] < out_dims[d] {
+                break;
+            }
+            oa -= sa[d] * idx[d];
+            ob -= sb[d] * idx[d];
+            idx[d] = 0;
+        }
+    }
+}
+
+/// `out[i] = f(a[ia], b[ib])` over the broadcast shape.
+pub(crate) fn binary_map<E: Float>(
+    a: &[E],
+    a_dims: &[usize],
+    b: &[E],
+    b_dims: &[usize],
+    out_dims: &[usize],
+    f: impl Fn(E, E) -> E,
+) -> Vec<E> {
+    if a_dims == out_dims && b_dims == out_dims {
+        return a.iter().zip(b).map(|(&x, &y)| f(x, y)).collect();
+    }
+    let numel: usize = out_dims.iter().product();
+    let mut out = vec![E::ZERO; numel];
+    let (sa, sb) = (broadcast_strides(a_dims, out_dims), broadcast_strides(b_dims, out_dims));
+    for_each_broadcast2(out_dims, &sa, &sb, |i, ia, ib| out[i] = f(a[ia], b[ib]));
+    out
+}
+
+/// `a[i] = f(a[i], b[ib])` in place, when `a` already has the output shape.
+pub(crate) fn binary_map_inplace<E: Float>(
+    a: &mut [E],
+    out_dims: &[usize],
+    b: &[E],
+    b_dims: &[usize],
+    f: impl Fn(E, E) -> E,
+) {
+    if b_dims == out_dims {
+        for (x, &y) in a.iter_mut().zip(b) {
+            *x = f(*x, y);
+        }
+        return;
+    }
+    let sa = broadcast_strides(out_dims, out_dims);
+    let sb = broadcast_strides(b_dims, out_dims);
+    for_each_broadcast2(out_dims, &sa, &sb, |i, _, ib| a[i] = f(a[i], b[ib]));
+}
+
+/// The gradient of one input of a broadcast binary op:
+/// `grad[i_in] += gy[i] * d(a[ia], b[ib])`, summed over broadcast dimensions.
+/// `which` selects the input (0: a, 1: b) whose gradient `grad` is.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn binary_grad<E: Float>(
+    grad: &mut [E],
+    which: usize,
+    gy: &[E],
+    a: &[E],
+    a_dims: &[usize],
+    b: &[E],
+    b_dims: &[usize],
+    out_dims: &[usize],
+    d: impl Fn(E, E) -> E,
+) {
+    if a_dims == out_dims && b_dims == out_dims {
+        for i in 0..gy.len() {
+            grad[i] += gy[i] * d(a[i], b[i]);
+        }
+        return;
+    }
+    let (sa, sb) = (broadcast_strides(a_dims, out_dims), broadcast_strides(b_dims, out_dims));
+    if which == 0 {
+        for_each_broadcast2(out_dims, &sa, &sb, |i, ia, ib| grad[ia] += gy[i] * d(a[ia], b[ib]));
+    } else {
+        for_each_broadcast2(out_dims, &sa, &sb, |i, ia, ib| grad[ib] += gy[i] * d(a[ia], b[ib]));
+    }
+}
+
+/// Sums `g` (shaped `out_dims`) down to `in_dims` and adds it to `acc`: the backward of a
+/// broadcast.
+pub(crate) fn sum_to_shape<E: Float>(acc: &mut [E], in_dims: &[usize], g: &[E], out_dims: &[usize]) {
+    if in_dims == out_dims {
+        for (a, &v) in acc.iter_mut().zip(g) {
+            *a += v;
+        }
+        return;
+    }
+    let si = broadcast_strides(in_dims, out_dims);
+    let so = broadcast_strides(out_dims, out_dims);
+    for_each_broadcast2(out_dims, &si, &so, |i, ia, _| acc[ia] += g[i]);
+}
+
+/// Reads a contiguous `in_dims` tensor broadcast to `out_dims`.
+pub(crate) fn broadcast_to<E: Float>(x: &[E], in_dims: &[usize], out_dims: &[usize]) -> Vec<E> {
+    let numel: usize = out_dims.iter().product();
+    let mut out = Vec::with_capacity(numel);
+    let si = broadcast_strides(in_dims, out_dims);
+    for_each_broadcast2(out_dims, &si, &si, |_, ia, _| out.push(x[ia]));
+    out
+}

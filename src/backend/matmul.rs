@@ -1,0 +1,80 @@
+//! Batched matrix multiplication on top of `matrixmultiply`.
+
+use crate::dtype::Float;
+
+/// A batch of `m x k` by `k x n` products. Batch strides are 0 for a side shared by every batch.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct MatMulPlan {
+    pub batch: usize,
+    pub m: usize,
+    pub k: usize,
+    pub n: usize,
+    pub a_batch_stride: usize,
+    pub b_batch_stride: usize,
+}
+
+impl MatMulPlan {
+    /// The plan for PyTorch's `matmul` of two shapes already checked by the type rules.
+    pub(crate) fn new(a: &[usize], b: &[usize]) -> Self {
+        let (m, k) = match a.len() {
+            1 => (1, a[0]),
+            r => (a[r - 2], a[r - 1]),
+        };
+        let n = match b.len() {
+            1 => 1,
+            r => b[r - 1],
+        };
+        let a_batch: usize = a[..a.len().saturating_sub(2)].iter().product();
+        let b_batch: usize = b[..b.len().saturating_sub(2)].iter().product();
+        let batch = a_batch.max(b_batch);
+        MatMulPlan {
+            batch,
+            m,
+            k,
+            n,
+            a_batch_stride: if a.len() > 2 { m * k } else { 0 },
+            b_batch_stride: if b.len() > 2 { k * n } else { 0 },
+        }
+    }
+
+    /// `c = a b`, row-major.
+    pub(crate) fn forward<E: Float>(&self, a: &[E], b: &[E]) -> Vec<E> {
+        let (m, k, n) = (self.m, self.k, self.n);
+        let mut c = vec![E::ZERO; self.batch * m * n];
+        for i in 0..self.batch {
+            E::gemm(
+                m, k, n, E::ONE,
+                &a[i * self.a_batch_stride..], (k as isize, 1),
+                &b[i * self.b_batch_stride..], (n as isize, 1),
+                E::ZERO, &mut c[i * m * n..], (n as isize, 1),
+            );
+        }
+        c
+    }
+
+    /// `ga += gc b^T` (summed over batches when `a` is shared).
+    pub(crate) fn grad_a<E: Float>(&self, ga: &mut [E], gc: &[E], b: &[E]) {
+        let (m, k, n) = (self.m, self.k, self.n);
+        for i in 0..self.batch {
+            E::gemm(
+                m, n, k, E::ONE,
+                &gc[i * m * n..], (n as isize, 1),
+                &b[i * self.b_batch_stride..], (1, n as isize),
+                E::ONE, &mut ga[i * self.a_batch_stride..], (k as isize, 1),
+            );
+        }
+    }
+
+    /// `gb += a^T gc` (summed over batches when `b` is shared).
+    pub(crate) fn grad_b<E: Float>(&self, gb: &mut [E], a: &[E], gc: &[E]) {
+        let (m, k, n) = (self.m, self.k, self.n);
+        for i in 0..self.batch {
+            E::gemm(
+                k, m, n, E::ONE,
+                &a[i * self.a_batch_stride..], (1, k as isize),
+                &gc[i * m * n..], (n as isize, 1),
+                E::ONE, &mut gb[i * self.b_batch_stride..], (n as isize, 1),
+            );
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! The CPU backend: every loop over numbers lives here, behind plain functions on slices
+//! and run-time dimensions. Shapes, autograd and layers call these and never index buffers
+//! themselves, so another backend can replace this module without touching them.
+
+pub(crate) mod elementwise;
+pub(crate) mod matmul;
+pub(crate) mod reduce;

@@ -1,0 +1,112 @@
+//! Reductions along one axis, seen as a `[outer, n, inner]` block.
+
+use crate::dtype::Float;
+
+/// Splits `dims` around `axis` into (outer, n, inner) element counts.
+pub(crate) fn split_axis(dims: &[usize], axis: usize) -> (usize, usize, usize) {
+    let outer = dims[..axis].iter().product();
+    let inner = dims[axis + 1..].iter().product();
+    (outer, dims[axis], inner)
+}
+
+/// Sum along the middle of `[outer, n, inner]`.
+pub(crate) fn sum_axis<E: Float>(x: &[E], outer: usize, n: usize, inner: usize) -> Vec<E> {
+    let mut out = vec![E::ZERO; outer * inner];
+    for o in 0..outer {
+        let dst = &mut out[o * inner..(o + 1) * inner];
+        for k in 0..n {
+            let src = &x[(o * n + k) * inner..(o * n + k + 1) * inner];
+            for (d, &s) in dst.iter_mut().zip(src) {
+                *d += s;
+            }
+        }
+    }
+    out
+}
+
+/// Adds `g` (shaped `[outer, inner]`) to every `k` of `acc` (shaped `[outer, n, inner]`) times `scale`.
+pub(crate) fn spread_axis<E: Float>(acc: &mut [E], g: &[E], outer: usize, n: usize, inner: usize, scale: E) {
+    for o in 0..outer {
+        let src = &g[o * inner..(o + 1) * inner];
+        for k in 0..n {
+            let dst = &mut acc[(o * n + k) * inner..(o * n + k + 1) * inner];
+            for (d, &s) in dst.iter_mut().zip(src) {
+                *d += s * scale;
+            }
+        }
+    }
+}
+
+/// The extreme value along the axis and its first index; `better(a, b)` is true when `a`
+/// should replace `b`. NaN propagates, as in PyTorch.
+pub(crate) fn arg_extreme_axis<E: Float>(
+    x: &[E],
+    outer: usize,
+    n: usize,
+    inner: usize,
+    better: impl Fn(E, E) -> bool,
+) -> (Vec<E>, Vec<usize>) {
+    let mut vals = Vec::with_capacity(outer * inner);
+    let mut idxs = Vec::with_capacity(outer * inner);
+    for o in 0..outer {
+        for i in 0..inner {
+            let base = o * n * inner + i;
+            let mut best = x[base];
+            let mut bi = 0;
+            for k in 1..n {
+                let v = x[base + k * inner];
+                if !best.is_nan() && (v.is_nan() || better(v, best)) {
+                    best = v;
+                    bi = k;
+                }
+            }
+            vals.push(best);
+            idxs.push(bi);
+        }
+    }
+    (vals, idxs)
+}
+
+/// Softmax along the middle of `[outer, n, inner]`, shifted by each row's maximum.
+pub(crate) fn softmax_axis<E: Float>(x: &[E], outer: usize, n: usize, inner: usize) -> Vec<E> {
+    let mut y = vec![E::ZERO; x.len()];
+    for o in 0..outer {
+        for i in 0..inner {
+            let at = |k: usize| (o * n + k) * inner + i;
+            let mut m = E::NEG_INFINITY;
+            for k in 0..n {
+                m = m.max(x[at(k)]);
+            }
+            if !m.is_finite() {
+                m = E::ZERO;
+            }
+            let mut s = E::ZERO;
+            for k in 0..n {
+                let e = (x[at(k)] - m).exp();
+                y[at(k)] = e;
+                s += e;
+            }
+            let inv = E::ONE / s;
+            for k in 0..n {
+                y[at(k)] *= inv;
+            }
+        }
+    }
+    y
+}
+
+/// `gx += y * (gy - sum_k(gy * y))` along the middle axis.
+pub(crate) fn softmax_backward<E: Float>(gx: &mut [E], gy: &[E], y: &[E], outer: usize, n: usize, inner: usize) {
+    for o in 0..outer {
+        for i in 0..inner {
+            let at = |k: usize| (o * n + k) * inner + i;
+            let mut dot = E::ZERO;
+            for k in 0..n {
+                dot += gy[at(k)] * y[at(k)];
+            }
+            for k in 0..n {
+                gx[at(k)] += y[at(k)] * (gy[at(k)] - dot);
+            }
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! # shaped
+//!
+//! Deep learning in Rust where every tensor carries its shape in its type: PyTorch's core
+//! (tensors, autograd, layers, losses, optimizers) with shape bugs caught by the compiler.
+//!
+//! ```
+//! use shaped::prelude::*;
+//! let x = Tensor::<Rank2<2, 3>>::ones();
+//! let w = Tensor::<Rank2<3, 4>>::full(0.5);
+//! let y = x.matmul(w.clone().trace()).relu().sum();
+//! let grads = y.backward();
+//! assert_eq!(grads.get(&w).unwrap().to_vec(), vec![2.0; 12]);
+//! ```
+#![warn(missing_docs)]
+
+pub mod autograd;
+pub(crate) mod backend;
+pub mod dtype;
+pub mod error;
+pub mod ops;
+pub mod shape;
+pub mod tensor;
+
+/// The common imports.
+pub mod prelude {
+    pub use crate::autograd::{Gradients, NoTape, OwnedTape, Tape};
+    pub use crate::dtype::Float;
+    pub use crate::error::{Error, Result};
+    pub use crate::shape::{
+        Const, ConstShape, Dim, DynShape, Rank0, Rank1, Rank2, Rank3, Rank4, Rank5, Rank6, Shape,
+    };
+    pub use crate::tensor::{Indices, Tensor};
+}

@@ -1,0 +1,225 @@
+//! Elementwise functions of two tensors with PyTorch broadcasting. Each is a
+//! [`BinaryKernel`] (value and both partial derivatives, written once); [`binary_op`] turns
+//! any kernel into a traced op whose gradients are summed over broadcast dimensions.
+
+use crate::autograd::{Gradients, Merge, Tape, UniqueId};
+use crate::backend::elementwise as kernels;
+use crate::dtype::Float;
+use crate::error::Result;
+use crate::shape::{BroadcastShapes, Shape};
+use crate::tensor::Tensor;
+use std::sync::Arc;
+
+/// A function of two elements with its partial derivatives.
+pub trait BinaryKernel<E: Float>: Copy + Send + Sync + 'static {
+    /// y = f(a, b).
+    fn f(&self, a: E, b: E) -> E;
+    /// dy/da.
+    fn dfa(&self, a: E, b: E) -> E;
+    /// dy/db.
+    fn dfb(&self, a: E, b: E) -> E;
+}
+
+/// Applies `k` over the broadcast of `lhs` and `rhs` into `out` (whose dims the caller has
+/// checked), recording the backward step when either side is traced.
+pub fn binary_op<SL, SR, SO, E, TL, TR, K>(
+    lhs: Tensor<SL, E, TL>,
+    rhs: Tensor<SR, E, TR>,
+    out: SO,
+    k: K,
+) -> Tensor<SO, E, <TL as Merge<E, TR>>::Output>
+where
+    SL: Shape,
+    SR: Shape,
+    SO: Shape,
+    E: Float,
+    TL: Merge<E, TR>,
+    TR: Tape<E>,
+    K: BinaryKernel<E>,
+{
+    let (lhs, tl) = lhs.split_tape();
+    let (rhs, tr) = rhs.split_tape();
+    let mut tape = tl.merge(tr);
+    let (ld, rd, od) = (lhs.shape.dims(), rhs.shape.dims(), out.dims());
+    let track_l = <TL as Merge<E, TR>>::Output::TRACING && tape.tracks(lhs.id);
+    let track_r = <TL as Merge<E, TR>>::Output::TRACING && tape.tracks(rhs.id);
+    if !track_l && !track_r {
+        let data = if ld == od {
+            match Arc::try_unwrap(lhs.data) {
+                Ok(mut a) => {
+                    kernels::binary_map_inplace(&mut a, &od, &rhs.data, &rd, |x, y| k.f(x, y));
+                    a
+                }
+                Err(a) => kernels::binary_map(&a, &ld, &rhs.data, &rd, &od, |x, y| k.f(x, y)),
+            }
+        } else {
+            kernels::binary_map(&lhs.data, &ld, &rhs.data, &rd, &od, |x, y| k.f(x, y))
+        };
+        return crate::tensor::new_tensor(out, data, tape);
+    }
+    let y = kernels::binary_map(&lhs.data, &ld, &rhs.data, &rd, &od, |x, y| k.f(x, y));
+    let out_id = UniqueId::new();
+    let (a, b, a_id, b_id) = (lhs.data, rhs.data, lhs.id, rhs.id);
+    tape.record(
+        out_id,
+        Box::new(move |g: &mut Gradients<E>| {
+            let Some(gy) = g.take(out_id) else { return };
+            if track_l {
+                let ga = g.entry(a_id, a.len());
+                kernels::binary_grad(ga, 0, &gy, &a, &ld, &b, &rd, &od, |x, y| k.dfa(x, y));
+            }
+            if track_r {
+                let gb = g.entry(b_id, b.len());
+                kernels::binary_grad(gb, 1, &gy, &a, &ld, &b, &rd, &od, |x, y| k.dfb(x, y));
+            }
+        }),
+    );
+    Tensor { shape: out, data: Arc::new(y), id: out_id, tape }
+}
+
+macro_rules! binary_kernel {
+    ($(#[$m:meta])* $name:ident, |$a:ident, $b:ident| $f:expr, $dfa:expr, $dfb:expr) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, Default)]
+        pub struct $name;
+        impl<E: Float> BinaryKernel<E> for $name {
+            #[inline(always)]
+            fn f(&self, $a: E, $b: E) -> E { $f }
+            #[inline(always)]
+            #[allow(unused_variables)]
+            fn dfa(&self, $a: E, $b: E) -> E { $dfa }
+            #[inline(always)]
+            #[allow(unused_variables)]
+            fn dfb(&self, $a: E, $b: E) -> E { $dfb }
+        }
+    };
+}
+
+binary_kernel!(/// a + b
+    Add, |a, b| a + b, E::ONE, E::ONE);
+binary_kernel!(/// a - b
+    Sub, |a, b| a - b, E::ONE, -E::ONE);
+binary_kernel!(/// a * b
+    Mul, |a, b| a * b, b, a);
+binary_kernel!(/// a / b
+    Div, |a, b| a / b, E::ONE / b, -a / (b * b));
+binary_kernel!(/// a ^ b; d/db uses ln a, so it is NaN for negative a as in PyTorch
+    Pow, |a, b| a.powf(b), b * a.powf(b - E::ONE), if a == E::ZERO && b >= E::ZERO { E::ZERO } else { a.powf(b) * a.ln() });
+binary_kernel!(/// max(a, b); a tie sends half the gradient to each side, as in PyTorch
+    Maximum, |a, b| if a.is_nan() || b.is_nan() { a + b } else { a.max(b) },
+    if a > b { E::ONE } else if a == b { E::from_f64(0.5) } else { E::ZERO },
+    if b > a { E::ONE } else if a == b { E::from_f64(0.5) } else { E::ZERO });
+binary_kernel!(/// min(a, b); a tie sends half the gradient to each side
+    Minimum, |a, b| if a.is_nan() || b.is_nan() { a + b } else { a.min(b) },
+    if a < b { E::ONE } else if a == b { E::from_f64(0.5) } else { E::ZERO },
+    if b < a { E::ONE } else if a == b { E::from_f64(0.5) } else { E::ZERO });
+
+macro_rules! binary_methods {
+    ($($(#[$m:meta])* $name:ident $try_name:ident $kernel:ident;)*) => {
+        impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
+            $(
+                $(#[$m])*
+                ///
+                /// Shapes broadcast as in PyTorch; static shapes that do not broadcast are a
+                /// compile error. Panics if run-time dimensions do not broadcast (see the
+                #[doc = concat!("`", stringify!($try_name), "` variant).")]
+                pub fn $name<SR: Shape, TR: Tape<E>>(
+                    self,
+                    rhs: Tensor<SR, E, TR>,
+                ) -> Tensor<<S as BroadcastShapes<SR>>::Output, E, <T as Merge<E, TR>>::Output>
+                where
+                    S: BroadcastShapes<SR>,
+                    T: Merge<E, TR>,
+                {
+                    self.$try_name(rhs).unwrap_or_else(|e| panic!("{e}"))
+                }
+
+                #[doc = concat!("[`", stringify!($name), "`](Self::", stringify!($name), "), with an error for run-time dimensions that do not broadcast.")]
+                pub fn $try_name<SR: Shape, TR: Tape<E>>(
+                    self,
+                    rhs: Tensor<SR, E, TR>,
+                ) -> Result<Tensor<<S as BroadcastShapes<SR>>::Output, E, <T as Merge<E, TR>>::Output>>
+                where
+                    S: BroadcastShapes<SR>,
+                    T: Merge<E, TR>,
+                {
+                    let out = self.shape.broadcast_shapes(&rhs.shape)?;
+                    Ok(binary_op(self, rhs, out, $kernel))
+                }
+            )*
+        }
+    };
+}
+
+binary_methods! {
+    /// Elementwise `self + rhs`.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// let a = Tensor::<Rank2<2, 1>>::from_array([[1.0], [2.0]]);
+    /// let b = Tensor::<Rank1<3>>::from_array([10.0, 20.0, 30.0]);
+    /// assert_eq!(a.add(b).to_vec(), vec![11.0, 21.0, 31.0, 12.0, 22.0, 32.0]);
+    /// ```
+    add try_add Add;
+    /// Elementwise `self - rhs`.
+    sub try_sub Sub;
+    /// Elementwise `self * rhs`.
+    mul try_mul Mul;
+    /// Elementwise `self / rhs`.
+    div try_div Div;
+    /// Elementwise `self ^ rhs` (`torch.pow` with a tensor exponent).
+    pow try_pow Pow;
+    /// Elementwise maximum (`torch.maximum`).
+    maximum try_maximum Maximum;
+    /// Elementwise minimum (`torch.minimum`).
+    minimum try_minimum Minimum;
+}
+
+macro_rules! operator {
+    ($Trait:ident $method:ident $scalar:ident) => {
+        impl<SL, SR, E, TL, TR> core::ops::$Trait<Tensor<SR, E, TR>> for Tensor<SL, E, TL>
+        where
+            SL: Shape + BroadcastShapes<SR>,
+            SR: Shape,
+            E: Float,
+            TL: Tape<E> + Merge<E, TR>,
+            TR: Tape<E>,
+        {
+            type Output = Tensor<<SL as BroadcastShapes<SR>>::Output, E, <TL as Merge<E, TR>>::Output>;
+            fn $method(self, rhs: Tensor<SR, E, TR>) -> Self::Output {
+                Tensor::$method(self, rhs)
+            }
+        }
+        impl<'a, 'b, SL, SR, E, TL, TR> core::ops::$Trait<&'b Tensor<SR, E, TR>> for &'a Tensor<SL, E, TL>
+        where
+            SL: Shape + BroadcastShapes<SR>,
+            SR: Shape,
+            E: Float,
+            TL: Tape<E> + Merge<E, TR>,
+            TR: Tape<E>,
+        {
+            type Output = Tensor<<SL as BroadcastShapes<SR>>::Output, E, <TL as Merge<E, TR>>::Output>;
+            fn $method(self, rhs: &'b Tensor<SR, E, TR>) -> Self::Output {
+                Tensor::$method(self.clone(), rhs.clone())
+            }
+        }
+        impl<S: Shape, E: Float, T: Tape<E>> core::ops::$Trait<E> for Tensor<S, E, T> {
+            type Output = Tensor<S, E, T>;
+            fn $method(self, rhs: E) -> Self::Output {
+                self.$scalar(rhs)
+            }
+        }
+    };
+}
+
+operator!(Add add add_scalar);
+operator!(Sub sub sub_scalar);
+operator!(Mul mul mul_scalar);
+operator!(Div div div_scalar);
+
+impl<S: Shape, E: Float, T: Tape<E>> core::ops::Neg for Tensor<S, E, T> {
+    type Output = Self;
+    fn neg(self) -> Self {
+        Tensor::neg(self)
+    }
+}

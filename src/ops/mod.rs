@@ -1,0 +1,8 @@
+//! Differentiable operations. Each file is one family; each derivative rule is written once,
+//! as a kernel (unary, binary) or a backward step next to its forward.
+
+pub mod binary;
+pub mod matmul;
+pub mod reduce;
+pub mod softmax;
+pub mod unary;

@@ -1,0 +1,363 @@
+//! Reductions along a type-level axis (`x.sum_dim::<1>()`), whole-tensor reductions, and the
+//! broadcast that is their backward.
+
+use crate::autograd::{Gradients, Tape, UniqueId};
+use crate::backend::{elementwise, reduce as kernels};
+use crate::dtype::Float;
+use crate::ops::binary::{Sub, binary_op};
+use crate::ops::unary::{MulScalar, Square, unary_op};
+use crate::shape::{Dims, DynShape, HasAxis, Shape};
+use crate::tensor::{Indices, Tensor};
+use std::sync::Arc;
+
+/// Sums along `axis` into `out` (which must have the dims of the input without `axis`, or
+/// with it set to 1).
+pub(crate) fn sum_axis_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
+    x: Tensor<S, E, T>,
+    axis: usize,
+    out: SO,
+) -> Tensor<SO, E, T> {
+    let dims = x.shape.dims();
+    let (outer, n, inner) = kernels::split_axis(&dims, axis);
+    let (x, mut tape) = x.split_tape();
+    let y = kernels::sum_axis(&x.data, outer, n, inner);
+    let out_id = UniqueId::new();
+    if T::TRACING && tape.tracks(x.id) {
+        let x_id = x.id;
+        tape.record(
+            out_id,
+            Box::new(move |g: &mut Gradients<E>| {
+                let Some(gy) = g.take(out_id) else { return };
+                let gx = g.entry(x_id, outer * n * inner);
+                kernels::spread_axis(gx, &gy, outer, n, inner, E::ONE);
+            }),
+        );
+    }
+    Tensor { shape: out, data: Arc::new(y), id: out_id, tape }
+}
+
+/// Max (or min) along `axis` into `out`; the gradient goes to the first extreme element,
+/// as with PyTorch's `max(dim)`.
+pub(crate) fn extreme_axis_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
+    x: Tensor<S, E, T>,
+    axis: usize,
+    out: SO,
+    max: bool,
+) -> (Tensor<SO, E, T>, Vec<usize>) {
+    let dims = x.shape.dims();
+    let (outer, n, inner) = kernels::split_axis(&dims, axis);
+    let (x, mut tape) = x.split_tape();
+    let (y, idx) = if max {
+        kernels::arg_extreme_axis(&x.data, outer, n, inner, |a, b| a > b)
+    } else {
+        kernels::arg_extreme_axis(&x.data, outer, n, inner, |a, b| a < b)
+    };
+    let out_id = UniqueId::new();
+    if T::TRACING && tape.tracks(x.id) {
+        let (x_id, idx) = (x.id, idx.clone());
+        tape.record(
+            out_id,
+            Box::new(move |g: &mut Gradients<E>| {
+                let Some(gy) = g.take(out_id) else { return };
+                let gx = g.entry(x_id, outer * n * inner);
+                for o in 0..outer {
+                    for i in 0..inner {
+                        let j = o * inner + i;
+                        gx[(o * n + idx[j]) * inner + i] += gy[j];
+                    }
+                }
+            }),
+        );
+    }
+    (Tensor { shape: out, data: Arc::new(y), id: out_id, tape }, idx)
+}
+
+/// Broadcasts `x` to `out` (dims checked by the caller); the backward sums back.
+pub(crate) fn broadcast_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
+    x: Tensor<S, E, T>,
+    out: SO,
+) -> Tensor<SO, E, T> {
+    let (xd, od) = (x.shape.dims(), out.dims());
+    let (x, mut tape) = x.split_tape();
+    if xd == od {
+        return Tensor { shape: out, data: x.data, id: x.id, tape };
+    }
+    let y = elementwise::broadcast_to(&x.data, &xd, &od);
+    let out_id = UniqueId::new();
+    if T::TRACING && tape.tracks(x.id) {
+        let x_id = x.id;
+        tape.record(
+            out_id,
+            Box::new(move |g: &mut Gradients<E>| {
+                let Some(gy) = g.take(out_id) else { return };
+                let gx = g.entry(x_id, xd.numel());
+                elementwise::sum_to_shape(gx, &xd, &gy, &od);
+            }),
+        );
+    }
+    Tensor { shape: out, data: Arc::new(y), id: out_id, tape }
+}
+
+/// Dims of `dims` with `axis` set to 1: the keepdim shape, at run time.
+pub(crate) fn keep(dims: &Dims, axis: usize) -> DynShape {
+    DynShape(dims.with(axis, 1))
+}
+
+/// Mean along `axis` into `out`.
+pub(crate) fn mean_axis_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
+    x: Tensor<S, E, T>,
+    axis: usize,
+    out: SO,
+) -> Tensor<SO, E, T> {
+    let n = x.shape.dims()[axis];
+    unary_op(sum_axis_op(x, axis, out), MulScalar(E::ONE / E::from_usize(n)))
+}
+
+/// Variance along `axis` with Bessel's `correction` (1 = unbiased, PyTorch's default).
+pub(crate) fn var_axis_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
+    x: Tensor<S, E, T>,
+    axis: usize,
+    correction: usize,
+    out: SO,
+) -> Tensor<SO, E, T> {
+    let dims = x.shape.dims();
+    let n = dims[axis];
+    let mean = mean_axis_op(x.clone(), axis, keep(&dims, axis));
+    let centered = binary_op(x, mean, x_shape_of(&dims), Sub);
+    let sq = unary_op(centered, Square);
+    let denom = E::from_usize(n.saturating_sub(correction));
+    unary_op(sum_axis_op(sq, axis, out), MulScalar(E::ONE / denom))
+}
+
+fn x_shape_of(dims: &Dims) -> DynShape {
+    DynShape(*dims)
+}
+
+/// ln(sum(exp(x))) along `axis`, shifted by the (detached) maximum so that no exp overflows.
+pub(crate) fn logsumexp_axis_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
+    x: Tensor<S, E, T>,
+    axis: usize,
+    out: SO,
+) -> Tensor<SO, E, T> {
+    let dims = x.shape.dims();
+    let (outer, n, inner) = kernels::split_axis(&dims, axis);
+    let (shift, _) = kernels::arg_extreme_axis(&x.data, outer, n, inner, |a, b| a > b);
+    // An infinite maximum would turn x - max into NaN; shifting by 0 there is exact.
+    let shift: Vec<E> = shift.into_iter().map(|m| if m.is_finite() { m } else { E::ZERO }).collect();
+    let shift_keep = Tensor::from_parts(keep(&dims, axis), shift.clone());
+    let shifted = binary_op(x, shift_keep, DynShape(dims), Sub);
+    let sum = sum_axis_op(shifted.exp(), axis, out);
+    let shift_out = Tensor::from_parts(out, shift);
+    binary_op(sum.ln(), shift_out, out, crate::ops::binary::Add)
+}
+
+macro_rules! axis_reductions {
+    ($($(#[$m:meta])* $name:ident $keep:ident $op:path;)*) => {
+        impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
+            $(
+                $(#[$m])*
+                pub fn $name<const I: usize>(self) -> Tensor<<S as HasAxis<I>>::Reduced, E, T>
+                where
+                    S: HasAxis<I>,
+                {
+                    let out = <S as HasAxis<I>>::reduced(&self.shape);
+                    $op(self, I, out)
+                }
+
+                #[doc = concat!("[`", stringify!($name), "`](Self::", stringify!($name), ") keeping the axis with size 1 (`keepdim=True`).")]
+                pub fn $keep<const I: usize>(self) -> Tensor<<S as HasAxis<I>>::KeepDim, E, T>
+                where
+                    S: HasAxis<I>,
+                {
+                    let out = <S as HasAxis<I>>::keepdim(&self.shape);
+                    $op(self, I, out)
+                }
+            )*
+        }
+    };
+}
+
+fn max_axis<S: Shape, SO: Shape, E: Float, T: Tape<E>>(x: Tensor<S, E, T>, axis: usize, out: SO) -> Tensor<SO, E, T> {
+    extreme_axis_op(x, axis, out, true).0
+}
+fn min_axis<S: Shape, SO: Shape, E: Float, T: Tape<E>>(x: Tensor<S, E, T>, axis: usize, out: SO) -> Tensor<SO, E, T> {
+    extreme_axis_op(x, axis, out, false).0
+}
+fn var_axis<S: Shape, SO: Shape, E: Float, T: Tape<E>>(x: Tensor<S, E, T>, axis: usize, out: SO) -> Tensor<SO, E, T> {
+    var_axis_op(x, axis, 1, out)
+}
+fn std_axis<S: Shape, SO: Shape, E: Float, T: Tape<E>>(x: Tensor<S, E, T>, axis: usize, out: SO) -> Tensor<SO, E, T> {
+    var_axis_op(x, axis, 1, out).sqrt()
+}
+
+axis_reductions! {
+    /// Sum along axis `I` (`x.sum(dim=I)`); the axis must exist, checked at compile time.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// let x = Tensor::<Rank2<2, 3>>::from_array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]);
+    /// let s: Tensor<Rank1<2>> = x.sum_dim::<1>();
+    /// assert_eq!(s.to_vec(), vec![6.0, 15.0]);
+    /// ```
+    sum_dim sum_dim_keepdim sum_axis_op;
+    /// Mean along axis `I`.
+    mean_dim mean_dim_keepdim mean_axis_op;
+    /// Maximum along axis `I` (values; see [`max_dim_with_indices`](Self::max_dim_with_indices)).
+    max_dim max_dim_keepdim max_axis;
+    /// Minimum along axis `I`.
+    min_dim min_dim_keepdim min_axis;
+    /// Unbiased variance along axis `I` (`correction=1`, PyTorch's default).
+    var_dim var_dim_keepdim var_axis;
+    /// Unbiased standard deviation along axis `I`.
+    std_dim std_dim_keepdim std_axis;
+    /// `log(sum(exp(x)))` along axis `I`, stable for large magnitudes.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// let x = Tensor::<Rank2<1, 2>>::from_array([[1000.0, 1000.0]]);
+    /// let y = x.logsumexp_dim::<1>();
+    /// assert!((y.to_vec()[0] - (1000.0 + 2f32.ln())).abs() < 1e-3);
+    /// ```
+    logsumexp_dim logsumexp_dim_keepdim logsumexp_axis_op;
+}
+
+impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
+    /// Variance along axis `I` with an explicit Bessel correction (0 = biased).
+    pub fn var_dim_correction<const I: usize>(self, correction: usize) -> Tensor<<S as HasAxis<I>>::Reduced, E, T>
+    where
+        S: HasAxis<I>,
+    {
+        let out = <S as HasAxis<I>>::reduced(&self.shape);
+        var_axis_op(self, I, correction, out)
+    }
+
+    /// Maximum along axis `I` with the index of the first maximum (`torch.max(x, dim)`).
+    pub fn max_dim_with_indices<const I: usize>(
+        self,
+    ) -> (Tensor<<S as HasAxis<I>>::Reduced, E, T>, Indices<<S as HasAxis<I>>::Reduced>)
+    where
+        S: HasAxis<I>,
+    {
+        let out = <S as HasAxis<I>>::reduced(&self.shape);
+        let (t, idx) = extreme_axis_op(self, I, out, true);
+        (t, Indices::from_parts(out, idx))
+    }
+
+    /// Minimum along axis `I` with the index of the first minimum.
+    pub fn min_dim_with_indices<const I: usize>(
+        self,
+    ) -> (Tensor<<S as HasAxis<I>>::Reduced, E, T>, Indices<<S as HasAxis<I>>::Reduced>)
+    where
+        S: HasAxis<I>,
+    {
+        let out = <S as HasAxis<I>>::reduced(&self.shape);
+        let (t, idx) = extreme_axis_op(self, I, out, false);
+        (t, Indices::from_parts(out, idx))
+    }
+
+    /// Index of the maximum along axis `I` (forward only).
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// let x = Tensor::<Rank2<2, 3>>::from_array([[1.0, 9.0, 3.0], [7.0, 5.0, 6.0]]);
+    /// assert_eq!(x.argmax::<1>().to_vec(), vec![1, 0]);
+    /// ```
+    pub fn argmax<const I: usize>(&self) -> Indices<<S as HasAxis<I>>::Reduced>
+    where
+        S: HasAxis<I>,
+    {
+        let (outer, n, inner) = kernels::split_axis(&self.shape.dims(), I);
+        let (_, idx) = kernels::arg_extreme_axis(&self.data, outer, n, inner, |a, b| a > b);
+        Indices::from_parts(<S as HasAxis<I>>::reduced(&self.shape), idx)
+    }
+
+    /// Index of the minimum along axis `I` (forward only).
+    pub fn argmin<const I: usize>(&self) -> Indices<<S as HasAxis<I>>::Reduced>
+    where
+        S: HasAxis<I>,
+    {
+        let (outer, n, inner) = kernels::split_axis(&self.shape.dims(), I);
+        let (_, idx) = kernels::arg_extreme_axis(&self.data, outer, n, inner, |a, b| a < b);
+        Indices::from_parts(<S as HasAxis<I>>::reduced(&self.shape), idx)
+    }
+
+    fn flat(self) -> Tensor<(usize,), E, T> {
+        let n = self.numel();
+        Tensor { shape: (n,), data: self.data, id: self.id, tape: self.tape }
+    }
+
+    /// Sum of every element, as a scalar.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// assert_eq!(Tensor::<Rank2<2, 2>>::ones().sum().to_vec(), vec![4.0]);
+    /// ```
+    pub fn sum(self) -> Tensor<(), E, T> {
+        sum_axis_op(self.flat(), 0, ())
+    }
+    /// Mean of every element, as a scalar.
+    pub fn mean(self) -> Tensor<(), E, T> {
+        mean_axis_op(self.flat(), 0, ())
+    }
+    /// Largest element, as a scalar.
+    pub fn max(self) -> Tensor<(), E, T> {
+        extreme_axis_op(self.flat(), 0, (), true).0
+    }
+    /// Smallest element, as a scalar.
+    pub fn min(self) -> Tensor<(), E, T> {
+        extreme_axis_op(self.flat(), 0, (), false).0
+    }
+    /// Unbiased variance of every element.
+    pub fn var(self) -> Tensor<(), E, T> {
+        var_axis_op(self.flat(), 0, 1, ())
+    }
+    /// Unbiased standard deviation of every element.
+    pub fn std(self) -> Tensor<(), E, T> {
+        var_axis_op(self.flat(), 0, 1, ()).sqrt()
+    }
+    /// `log(sum(exp(x)))` over every element.
+    pub fn logsumexp(self) -> Tensor<(), E, T> {
+        logsumexp_axis_op(self.flat(), 0, ())
+    }
+
+    /// Broadcasts to a larger shape (`expand` / `broadcast_to`); the gradient is summed back.
+    /// Sizes are checked when the code is built for static shapes, at run time otherwise
+    /// (see [`try_broadcast_to`](Self::try_broadcast_to)).
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// let x = Tensor::<Rank2<3, 1>>::from_array([[1.0], [2.0], [3.0]]);
+    /// let y: Tensor<Rank3<2, 3, 4>> = x.broadcast_to();
+    /// assert_eq!(y.numel(), 24);
+    /// ```
+    pub fn broadcast_to<S2: crate::shape::ConstShape>(self) -> Tensor<S2, E, T>
+    where
+        S: crate::shape::ConstShape,
+    {
+        const {
+            let (a, b) = (S::SIZES, S2::SIZES);
+            assert!(S::RANK <= S2::RANK, "broadcast_to: the target has fewer dimensions than the tensor");
+            let off = S2::RANK - S::RANK;
+            let mut i = 0;
+            while i < S::RANK {
+                assert!(a[i] == b[off + i] || a[i] == 1, "broadcast_to: a dimension is neither equal to the target's nor 1");
+                i += 1;
+            }
+        }
+        broadcast_op(self, S2::default())
+    }
+
+    /// Broadcasts to `shape`, with an error if the sizes do not broadcast.
+    pub fn try_broadcast_to<S2: Shape>(self, shape: S2) -> crate::error::Result<Tensor<S2, E, T>> {
+        let (a, b) = (self.shape.dims(), shape.dims());
+        let ok = a.rank() <= b.rank()
+            && a.iter().zip(&b[b.rank() - a.rank()..]).all(|(&x, &y)| x == y || x == 1);
+        if !ok {
+            return Err(crate::error::Error::shape(
+                "broadcast_to",
+                format!("cannot broadcast shape {:?} to {:?}", a.as_slice(), b.as_slice()),
+            ));
+        }
+        Ok(broadcast_op(self, shape))
+    }
+}

@@ -1,0 +1,335 @@
+//! Elementwise functions of one tensor. Each is a [`UnaryKernel`]: its value and its
+//! derivative, written once; [`unary_op`] turns any kernel into a traced op.
+
+use crate::autograd::{Gradients, Tape, UniqueId};
+use crate::dtype::Float;
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+use std::sync::Arc;
+
+/// A function applied to every element, with its derivative.
+pub trait UnaryKernel<E: Float>: Copy + Send + Sync + 'static {
+    /// y = f(x).
+    fn f(&self, x: E) -> E;
+    /// dy/dx, given both x and y = f(x) (whichever is cheaper to use).
+    fn df(&self, x: E, y: E) -> E;
+}
+
+/// Applies `k` to every element, recording the backward step when traced.
+pub fn unary_op<S: Shape, E: Float, T: Tape<E>, K: UnaryKernel<E>>(
+    x: Tensor<S, E, T>,
+    k: K,
+) -> Tensor<S, E, T> {
+    let (x, mut tape) = x.split_tape();
+    if !(T::TRACING && tape.tracks(x.id)) {
+        // Nothing will ask for x again: reuse its buffer when it is ours alone.
+        let mut data = crate::tensor::take_buffer(x.data);
+        for v in data.iter_mut() {
+            *v = k.f(*v);
+        }
+        return crate::tensor::new_tensor(x.shape, data, tape);
+    }
+    let y: Arc<Vec<E>> = Arc::new(x.data.iter().map(|&v| k.f(v)).collect());
+    let out_id = UniqueId::new();
+    let (xd, yd, x_id) = (x.data.clone(), y.clone(), x.id);
+    tape.record(
+        out_id,
+        Box::new(move |g: &mut Gradients<E>| {
+            let Some(gy) = g.take(out_id) else { return };
+            let gx = g.entry(x_id, xd.len());
+            for i in 0..gx.len() {
+                gx[i] += gy[i] * k.df(xd[i], yd[i]);
+            }
+        }),
+    );
+    Tensor { shape: x.shape, data: y, id: out_id, tape }
+}
+
+macro_rules! kernel {
+    ($(#[$m:meta])* $name:ident, |$x:ident, $y:ident| $f:expr, $df:expr) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, Default)]
+        pub struct $name;
+        impl<E: Float> UnaryKernel<E> for $name {
+            #[inline(always)]
+            #[allow(unused_variables)]
+            fn f(&self, $x: E) -> E { $f }
+            #[inline(always)]
+            #[allow(unused_variables)]
+            fn df(&self, $x: E, $y: E) -> E { $df }
+        }
+    };
+}
+
+kernel!(/// -x
+    Neg, |x, y| -x, -E::ONE);
+kernel!(/// |x|; derivative sign(x), 0 at 0 as in PyTorch
+    Abs, |x, y| x.abs(), if x > E::ZERO { E::ONE } else if x < E::ZERO { -E::ONE } else { E::ZERO });
+kernel!(/// e^x
+    Exp, |x, y| x.exp(), y);
+kernel!(/// ln x
+    Ln, |x, y| x.ln(), E::ONE / x);
+kernel!(/// sqrt x
+    Sqrt, |x, y| x.sqrt(), E::from_f64(0.5) / y);
+kernel!(/// x^2
+    Square, |x, y| x * x, E::from_f64(2.0) * x);
+kernel!(/// sin x
+    Sin, |x, y| x.sin(), x.cos());
+kernel!(/// cos x
+    Cos, |x, y| x.cos(), -x.sin());
+kernel!(/// tanh x
+    Tanh, |x, y| x.tanh(), E::ONE - y * y);
+kernel!(/// 1 / (1 + e^-x), computed without overflow for large |x|
+    Sigmoid, |x, y| sigmoid(x), y * (E::ONE - y));
+kernel!(/// max(x, 0); derivative 0 at 0 as in PyTorch
+    Relu, |x, y| if x > E::ZERO { x } else { E::ZERO }, if x > E::ZERO { E::ONE } else { E::ZERO });
+kernel!(/// x * sigmoid(x)
+    Silu, |x, y| x * sigmoid(x), { let s = sigmoid(x); s * (E::ONE + x * (E::ONE - s)) });
+kernel!(/// x * Phi(x) with the exact normal CDF (PyTorch's `approximate="none"`)
+    GeluErf, |x, y| {
+        let xf = x.to_f64();
+        E::from_f64(0.5 * xf * (1.0 + crate::dtype::erf_f64(xf * core::f64::consts::FRAC_1_SQRT_2)))
+    }, {
+        let xf = x.to_f64();
+        let cdf = 0.5 * (1.0 + crate::dtype::erf_f64(xf * core::f64::consts::FRAC_1_SQRT_2));
+        let pdf = (-0.5 * xf * xf).exp() / (2.0 * core::f64::consts::PI).sqrt();
+        E::from_f64(cdf + xf * pdf)
+    });
+kernel!(/// GELU's tanh approximation (PyTorch's `approximate="tanh"`)
+    GeluTanh, |x, y| {
+        let inner = gelu_tanh_inner(x);
+        E::from_f64(0.5) * x * (E::ONE + inner.tanh())
+    }, {
+        let c = E::from_f64((2.0 / core::f64::consts::PI).sqrt());
+        let t = gelu_tanh_inner(x).tanh();
+        let dinner = c * (E::ONE + E::from_f64(3.0 * 0.044715) * x * x);
+        E::from_f64(0.5) * (E::ONE + t) + E::from_f64(0.5) * x * (E::ONE - t * t) * dinner
+    });
+
+#[inline(always)]
+fn sigmoid<E: Float>(x: E) -> E {
+    // Two branches so that exp never overflows.
+    if x >= E::ZERO {
+        E::ONE / (E::ONE + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (E::ONE + e)
+    }
+}
+
+#[inline(always)]
+fn gelu_tanh_inner<E: Float>(x: E) -> E {
+    E::from_f64((2.0 / core::f64::consts::PI).sqrt()) * (x + E::from_f64(0.044715) * x * x * x)
+}
+
+/// `x` if `x > 0` else `slope * x`.
+#[derive(Clone, Copy, Debug)]
+pub struct LeakyRelu<E>(pub E);
+impl<E: Float> UnaryKernel<E> for LeakyRelu<E> {
+    fn f(&self, x: E) -> E {
+        if x > E::ZERO { x } else { self.0 * x }
+    }
+    fn df(&self, x: E, _: E) -> E {
+        if x > E::ZERO { E::ONE } else { self.0 }
+    }
+}
+
+/// `ln(1 + e^(beta x)) / beta`, and exactly `x` where `beta x > threshold` (PyTorch).
+#[derive(Clone, Copy, Debug)]
+pub struct Softplus<E> {
+    /// Sharpness.
+    pub beta: E,
+    /// Above `beta * x > threshold` the function is linear.
+    pub threshold: E,
+}
+impl<E: Float> UnaryKernel<E> for Softplus<E> {
+    fn f(&self, x: E) -> E {
+        let bx = self.beta * x;
+        if bx > self.threshold {
+            x
+        } else {
+            // log1p(exp(bx)) without overflow: max(bx, 0) + log1p(exp(-|bx|)).
+            (bx.max(E::ZERO) + (-bx.abs()).exp().ln_1p()) / self.beta
+        }
+    }
+    fn df(&self, x: E, _: E) -> E {
+        let bx = self.beta * x;
+        if bx > self.threshold { E::ONE } else { sigmoid(bx) }
+    }
+}
+
+/// Clamps to `[min, max]`; the gradient is 1 inside, 0 outside (PyTorch passes it at the
+/// bounds themselves).
+#[derive(Clone, Copy, Debug)]
+pub struct Clamp<E> {
+    /// Lower bound.
+    pub min: E,
+    /// Upper bound.
+    pub max: E,
+}
+impl<E: Float> UnaryKernel<E> for Clamp<E> {
+    fn f(&self, x: E) -> E {
+        if x < self.min { self.min } else if x > self.max { self.max } else { x }
+    }
+    fn df(&self, x: E, _: E) -> E {
+        if x >= self.min && x <= self.max { E::ONE } else { E::ZERO }
+    }
+}
+
+/// `x^p` for a constant exponent.
+#[derive(Clone, Copy, Debug)]
+pub struct PowScalar<E>(pub E);
+impl<E: Float> UnaryKernel<E> for PowScalar<E> {
+    fn f(&self, x: E) -> E {
+        x.powf(self.0)
+    }
+    fn df(&self, x: E, _: E) -> E {
+        if self.0 == E::ZERO { E::ZERO } else { self.0 * x.powf(self.0 - E::ONE) }
+    }
+}
+
+/// `x + c`.
+#[derive(Clone, Copy, Debug)]
+pub struct AddScalar<E>(pub E);
+impl<E: Float> UnaryKernel<E> for AddScalar<E> {
+    fn f(&self, x: E) -> E {
+        x + self.0
+    }
+    fn df(&self, _: E, _: E) -> E {
+        E::ONE
+    }
+}
+
+/// `x * c`.
+#[derive(Clone, Copy, Debug)]
+pub struct MulScalar<E>(pub E);
+impl<E: Float> UnaryKernel<E> for MulScalar<E> {
+    fn f(&self, x: E) -> E {
+        x * self.0
+    }
+    fn df(&self, _: E, _: E) -> E {
+        self.0
+    }
+}
+
+/// `c / x`.
+#[derive(Clone, Copy, Debug)]
+pub struct ScalarDiv<E>(pub E);
+impl<E: Float> UnaryKernel<E> for ScalarDiv<E> {
+    fn f(&self, x: E) -> E {
+        self.0 / x
+    }
+    fn df(&self, _: E, y: E) -> E {
+        -y * y / self.0
+    }
+}
+
+impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
+    /// Applies any [`UnaryKernel`], e.g. one of your own.
+    pub fn map_kernel<K: UnaryKernel<E>>(self, k: K) -> Self {
+        unary_op(self, k)
+    }
+    /// `-x`.
+    pub fn neg(self) -> Self {
+        unary_op(self, Neg)
+    }
+    /// `|x|`.
+    pub fn abs(self) -> Self {
+        unary_op(self, Abs)
+    }
+    /// `e^x`.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// assert_eq!(Tensor::<Rank1<1>, f64>::from_array([0.0]).exp().to_vec(), vec![1.0]);
+    /// ```
+    pub fn exp(self) -> Self {
+        unary_op(self, Exp)
+    }
+    /// Natural logarithm (`torch.log`).
+    pub fn ln(self) -> Self {
+        unary_op(self, Ln)
+    }
+    /// Square root.
+    pub fn sqrt(self) -> Self {
+        unary_op(self, Sqrt)
+    }
+    /// `x * x`.
+    pub fn square(self) -> Self {
+        unary_op(self, Square)
+    }
+    /// Sine.
+    pub fn sin(self) -> Self {
+        unary_op(self, Sin)
+    }
+    /// Cosine.
+    pub fn cos(self) -> Self {
+        unary_op(self, Cos)
+    }
+    /// Hyperbolic tangent.
+    pub fn tanh(self) -> Self {
+        unary_op(self, Tanh)
+    }
+    /// Logistic sigmoid, stable for large |x|.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// let y = Tensor::<Rank1<2>>::from_array([-100.0, 100.0]).sigmoid().to_vec();
+    /// assert!(y[0] >= 0.0 && y[0] < 1e-40 && y[1] == 1.0);
+    /// ```
+    pub fn sigmoid(self) -> Self {
+        unary_op(self, Sigmoid)
+    }
+    /// `max(x, 0)`.
+    pub fn relu(self) -> Self {
+        unary_op(self, Relu)
+    }
+    /// `x` if positive, else `negative_slope * x` (PyTorch's default slope is 0.01).
+    pub fn leaky_relu(self, negative_slope: E) -> Self {
+        unary_op(self, LeakyRelu(negative_slope))
+    }
+    /// GELU with the exact normal CDF (`approximate="none"`).
+    pub fn gelu(self) -> Self {
+        unary_op(self, GeluErf)
+    }
+    /// GELU with the tanh approximation (`approximate="tanh"`).
+    pub fn gelu_tanh(self) -> Self {
+        unary_op(self, GeluTanh)
+    }
+    /// `x * sigmoid(x)` (SiLU, swish).
+    pub fn silu(self) -> Self {
+        unary_op(self, Silu)
+    }
+    /// `ln(1 + e^(beta x)) / beta`, linear above `threshold` (PyTorch defaults: 1, 20).
+    pub fn softplus(self, beta: E, threshold: E) -> Self {
+        unary_op(self, Softplus { beta, threshold })
+    }
+    /// Clamps every element to `[min, max]`.
+    pub fn clamp(self, min: E, max: E) -> Self {
+        unary_op(self, Clamp { min, max })
+    }
+    /// `x^exponent` for a constant exponent.
+    pub fn powf(self, exponent: E) -> Self {
+        unary_op(self, PowScalar(exponent))
+    }
+    /// `x + c`.
+    pub fn add_scalar(self, c: E) -> Self {
+        unary_op(self, AddScalar(c))
+    }
+    /// `x - c`.
+    pub fn sub_scalar(self, c: E) -> Self {
+        unary_op(self, AddScalar(-c))
+    }
+    /// `x * c`.
+    pub fn mul_scalar(self, c: E) -> Self {
+        unary_op(self, MulScalar(c))
+    }
+    /// `x / c`.
+    pub fn div_scalar(self, c: E) -> Self {
+        unary_op(self, MulScalar(E::ONE / c))
+    }
+    /// `c / x`.
+    pub fn rdiv_scalar(self, c: E) -> Self {
+        unary_op(self, ScalarDiv(c))
+    }
+}

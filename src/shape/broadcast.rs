@@ -1,0 +1,312 @@
+//! Type-level rules for when two dimensions or shapes fit together: equality (matmul's inner
+//! dimension, concat's other axes) and PyTorch broadcasting (elementwise ops).
+//!
+//! Static dimensions are compared by the trait solver, so a mismatch is reported by
+//! `cargo check`. Where a static dimension meets a dynamic one, the static one wins and the
+//! dynamic size is checked at run time (nalgebra's `DimEq` idea).
+//!
+//! Stable Rust cannot branch on the value of a const generic, so "`Const<1>` broadcasts
+//! against `Const<K>`" is spelled out for every `K` up to [`MAX_BROADCAST_ONE`]; larger
+//! dimensions broadcast from size one with an explicit `broadcast_to`.
+
+use super::dim::{Const, Dim, DimExpr};
+use super::shape::Shape;
+use crate::error::{Error, Result};
+
+/// The largest `K` for which `Const<1>` broadcasts against `Const<K>` by type alone.
+pub const MAX_BROADCAST_ONE: usize = 1024;
+
+/// Two dimensions that must be equal. `Output` is the static one when one side is static.
+///
+/// ```
+/// use shaped::shape::{Const, DimEq};
+/// let d: Const<4> = 4usize.dim_eq(Const::<4>).unwrap();
+/// assert!(5usize.dim_eq(Const::<4>).is_err());
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "dimension mismatch: `{Self}` must equal `{Rhs}`",
+    label = "these dimensions differ",
+    note = "matmul needs lhs columns == rhs rows; concat and stack need every other axis equal"
+)]
+pub trait DimEq<Rhs: Dim>: Dim {
+    /// The dimension both sides agree on.
+    type Output: Dim;
+    /// Checks the sizes at run time (free for two static dimensions).
+    fn dim_eq(self, rhs: Rhs) -> Result<Self::Output>;
+}
+
+fn mismatch(a: usize, b: usize) -> Error {
+    Error::shape("dimension check", format!("dimension {a} must equal dimension {b}"))
+}
+
+impl<D: Dim> DimEq<D> for D {
+    type Output = D;
+    #[inline]
+    fn dim_eq(self, rhs: D) -> Result<D> {
+        if self.size() == rhs.size() { Ok(self) } else { Err(mismatch(self.size(), rhs.size())) }
+    }
+}
+impl<const N: usize> DimEq<usize> for Const<N> {
+    type Output = Const<N>;
+    fn dim_eq(self, rhs: usize) -> Result<Const<N>> {
+        if rhs == N { Ok(self) } else { Err(mismatch(N, rhs)) }
+    }
+}
+impl<const N: usize> DimEq<Const<N>> for usize {
+    type Output = Const<N>;
+    fn dim_eq(self, rhs: Const<N>) -> Result<Const<N>> {
+        if self == N { Ok(rhs) } else { Err(mismatch(self, N)) }
+    }
+}
+impl<E: DimExpr, const N: usize> DimEq<Const<N>> for E {
+    type Output = Const<N>;
+    fn dim_eq(self, rhs: Const<N>) -> Result<Const<N>> {
+        const { assert!(match E::STATIC_SIZE { Some(s) => s == N, None => true }, "computed dimension does not equal the static dimension it meets") };
+        if self.size() == N { Ok(rhs) } else { Err(mismatch(self.size(), N)) }
+    }
+}
+impl<E: DimExpr, const N: usize> DimEq<E> for Const<N> {
+    type Output = Const<N>;
+    fn dim_eq(self, rhs: E) -> Result<Const<N>> {
+        const { assert!(match E::STATIC_SIZE { Some(s) => s == N, None => true }, "computed dimension does not equal the static dimension it meets") };
+        if rhs.size() == N { Ok(self) } else { Err(mismatch(N, rhs.size())) }
+    }
+}
+impl<E: DimExpr> DimEq<usize> for E {
+    type Output = E;
+    fn dim_eq(self, rhs: usize) -> Result<E> {
+        if self.size() == rhs { Ok(self) } else { Err(mismatch(self.size(), rhs)) }
+    }
+}
+impl<E: DimExpr> DimEq<E> for usize {
+    type Output = E;
+    fn dim_eq(self, rhs: E) -> Result<E> {
+        if self == rhs.size() { Ok(rhs) } else { Err(mismatch(self, rhs.size())) }
+    }
+}
+
+/// Two dimensions that broadcast together (equal, or one of them is 1).
+///
+/// ```
+/// use shaped::shape::{BroadcastDim, Const};
+/// let d: Const<5> = Const::<1>.broadcast_dim(Const::<5>).unwrap();
+/// let e: Const<5> = 5usize.broadcast_dim(Const::<5>).unwrap();
+/// assert!(3usize.broadcast_dim(Const::<5>).is_err());
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "dimensions `{Self}` and `{Rhs}` do not broadcast",
+    label = "neither is 1 and they differ",
+    note = "PyTorch broadcasting: aligned from the right, each pair of dimensions must be equal or one of them 1"
+)]
+pub trait BroadcastDim<Rhs: Dim>: Dim {
+    /// The broadcast dimension.
+    type Output: Dim;
+    /// The broadcast dimension, checking run-time sizes.
+    fn broadcast_dim(self, rhs: Rhs) -> Result<Self::Output>;
+}
+
+fn broadcast_size(a: usize, b: usize) -> Result<usize> {
+    if a == b || b == 1 {
+        Ok(a)
+    } else if a == 1 {
+        Ok(b)
+    } else {
+        Err(Error::shape("broadcast", format!("dimensions {a} and {b} do not broadcast")))
+    }
+}
+
+impl<D: Dim> BroadcastDim<D> for D {
+    type Output = D;
+    #[inline]
+    fn broadcast_dim(self, rhs: D) -> Result<D> {
+        let size = broadcast_size(self.size(), rhs.size())?;
+        D::from_size(size).ok_or_else(|| Error::shape("broadcast", format!("cannot build a dimension of size {size}")))
+    }
+}
+impl BroadcastDim<usize> for Const<1> {
+    type Output = usize;
+    fn broadcast_dim(self, rhs: usize) -> Result<usize> {
+        Ok(rhs)
+    }
+}
+impl BroadcastDim<Const<1>> for usize {
+    type Output = usize;
+    fn broadcast_dim(self, _: Const<1>) -> Result<usize> {
+        Ok(self)
+    }
+}
+
+macro_rules! broadcast_one {
+    ($($k:literal)*) => {$(
+        impl BroadcastDim<Const<$k>> for Const<1> {
+            type Output = Const<$k>;
+            #[inline(always)]
+            fn broadcast_dim(self, rhs: Const<$k>) -> Result<Const<$k>> { Ok(rhs) }
+        }
+        impl BroadcastDim<Const<1>> for Const<$k> {
+            type Output = Const<$k>;
+            #[inline(always)]
+            fn broadcast_dim(self, _: Const<1>) -> Result<Const<$k>> { Ok(self) }
+        }
+        impl BroadcastDim<usize> for Const<$k> {
+            type Output = Const<$k>;
+            fn broadcast_dim(self, rhs: usize) -> Result<Const<$k>> {
+                broadcast_size($k, rhs).map(|_| self)
+            }
+        }
+        impl BroadcastDim<Const<$k>> for usize {
+            type Output = Const<$k>;
+            fn broadcast_dim(self, rhs: Const<$k>) -> Result<Const<$k>> {
+                broadcast_size($k, self).map(|_| rhs)
+            }
+        }
+    )*};
+}
+
+broadcast_one!(0 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16);
+broadcast_one!(17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32);
+broadcast_one!(33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48);
+broadcast_one!(49 50 51 52 53 54 55 56 57 58 59 60 61 62 63 64);
+broadcast_one!(65 66 67 68 69 70 71 72 73 74 75 76 77 78 79 80);
+broadcast_one!(81 82 83 84 85 86 87 88 89 90 91 92 93 94 95 96);
+broadcast_one!(97 98 99 100 101 102 103 104 105 106 107 108 109 110 111 112);
+broadcast_one!(113 114 115 116 117 118 119 120 121 122 123 124 125 126 127 128);
+broadcast_one!(129 130 131 132 133 134 135 136 137 138 139 140 141 142 143 144);
+broadcast_one!(145 146 147 148 149 150 151 152 153 154 155 156 157 158 159 160);
+broadcast_one!(161 162 163 164 165 166 167 168 169 170 171 172 173 174 175 176);
+broadcast_one!(177 178 179 180 181 182 183 184 185 186 187 188 189 190 191 192);
+broadcast_one!(193 194 195 196 197 198 199 200 201 202 203 204 205 206 207 208);
+broadcast_one!(209 210 211 212 213 214 215 216 217 218 219 220 221 222 223 224);
+broadcast_one!(225 226 227 228 229 230 231 232 233 234 235 236 237 238 239 240);
+broadcast_one!(241 242 243 244 245 246 247 248 249 250 251 252 253 254 255 256);
+broadcast_one!(257 258 259 260 261 262 263 264 265 266 267 268 269 270 271 272);
+broadcast_one!(273 274 275 276 277 278 279 280 281 282 283 284 285 286 287 288);
+broadcast_one!(289 290 291 292 293 294 295 296 297 298 299 300 301 302 303 304);
+broadcast_one!(305 306 307 308 309 310 311 312 313 314 315 316 317 318 319 320);
+broadcast_one!(321 322 323 324 325 326 327 328 329 330 331 332 333 334 335 336);
+broadcast_one!(337 338 339 340 341 342 343 344 345 346 347 348 349 350 351 352);
+broadcast_one!(353 354 355 356 357 358 359 360 361 362 363 364 365 366 367 368);
+broadcast_one!(369 370 371 372 373 374 375 376 377 378 379 380 381 382 383 384);
+broadcast_one!(385 386 387 388 389 390 391 392 393 394 395 396 397 398 399 400);
+broadcast_one!(401 402 403 404 405 406 407 408 409 410 411 412 413 414 415 416);
+broadcast_one!(417 418 419 420 421 422 423 424 425 426 427 428 429 430 431 432);
+broadcast_one!(433 434 435 436 437 438 439 440 441 442 443 444 445 446 447 448);
+broadcast_one!(449 450 451 452 453 454 455 456 457 458 459 460 461 462 463 464);
+broadcast_one!(465 466 467 468 469 470 471 472 473 474 475 476 477 478 479 480);
+broadcast_one!(481 482 483 484 485 486 487 488 489 490 491 492 493 494 495 496);
+broadcast_one!(497 498 499 500 501 502 503 504 505 506 507 508 509 510 511 512);
+broadcast_one!(513 514 515 516 517 518 519 520 521 522 523 524 525 526 527 528);
+broadcast_one!(529 530 531 532 533 534 535 536 537 538 539 540 541 542 543 544);
+broadcast_one!(545 546 547 548 549 550 551 552 553 554 555 556 557 558 559 560);
+broadcast_one!(561 562 563 564 565 566 567 568 569 570 571 572 573 574 575 576);
+broadcast_one!(577 578 579 580 581 582 583 584 585 586 587 588 589 590 591 592);
+broadcast_one!(593 594 595 596 597 598 599 600 601 602 603 604 605 606 607 608);
+broadcast_one!(609 610 611 612 613 614 615 616 617 618 619 620 621 622 623 624);
+broadcast_one!(625 626 627 628 629 630 631 632 633 634 635 636 637 638 639 640);
+broadcast_one!(641 642 643 644 645 646 647 648 649 650 651 652 653 654 655 656);
+broadcast_one!(657 658 659 660 661 662 663 664 665 666 667 668 669 670 671 672);
+broadcast_one!(673 674 675 676 677 678 679 680 681 682 683 684 685 686 687 688);
+broadcast_one!(689 690 691 692 693 694 695 696 697 698 699 700 701 702 703 704);
+broadcast_one!(705 706 707 708 709 710 711 712 713 714 715 716 717 718 719 720);
+broadcast_one!(721 722 723 724 725 726 727 728 729 730 731 732 733 734 735 736);
+broadcast_one!(737 738 739 740 741 742 743 744 745 746 747 748 749 750 751 752);
+broadcast_one!(753 754 755 756 757 758 759 760 761 762 763 764 765 766 767 768);
+broadcast_one!(769 770 771 772 773 774 775 776 777 778 779 780 781 782 783 784);
+broadcast_one!(785 786 787 788 789 790 791 792 793 794 795 796 797 798 799 800);
+broadcast_one!(801 802 803 804 805 806 807 808 809 810 811 812 813 814 815 816);
+broadcast_one!(817 818 819 820 821 822 823 824 825 826 827 828 829 830 831 832);
+broadcast_one!(833 834 835 836 837 838 839 840 841 842 843 844 845 846 847 848);
+broadcast_one!(849 850 851 852 853 854 855 856 857 858 859 860 861 862 863 864);
+broadcast_one!(865 866 867 868 869 870 871 872 873 874 875 876 877 878 879 880);
+broadcast_one!(881 882 883 884 885 886 887 888 889 890 891 892 893 894 895 896);
+broadcast_one!(897 898 899 900 901 902 903 904 905 906 907 908 909 910 911 912);
+broadcast_one!(913 914 915 916 917 918 919 920 921 922 923 924 925 926 927 928);
+broadcast_one!(929 930 931 932 933 934 935 936 937 938 939 940 941 942 943 944);
+broadcast_one!(945 946 947 948 949 950 951 952 953 954 955 956 957 958 959 960);
+broadcast_one!(961 962 963 964 965 966 967 968 969 970 971 972 973 974 975 976);
+broadcast_one!(977 978 979 980 981 982 983 984 985 986 987 988 989 990 991 992);
+broadcast_one!(993 994 995 996 997 998 999 1000 1001 1002 1003 1004 1005 1006 1007 1008);
+broadcast_one!(1009 1010 1011 1012 1013 1014 1015 1016 1017 1018 1019 1020 1021 1022 1023 1024);
+
+/// Two shapes that broadcast together under PyTorch's rules: aligned from the right,
+/// missing leading dimensions count as 1.
+///
+/// ```
+/// use shaped::shape::{BroadcastShapes, Rank2, Rank3, Shape};
+/// let out = <Rank3<3, 1, 5>>::default().broadcast_shapes(&<Rank2<4, 5>>::default()).unwrap();
+/// assert_eq!(out.dims().as_slice(), &[3, 4, 5]);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "shapes `{Self}` and `{Rhs}` do not broadcast",
+    note = "PyTorch broadcasting: aligned from the right, each pair of dimensions must be equal or one of them 1"
+)]
+pub trait BroadcastShapes<Rhs: Shape>: Shape {
+    /// The broadcast shape.
+    type Output: Shape;
+    /// The broadcast shape, checking run-time sizes.
+    fn broadcast_shapes(&self, rhs: &Rhs) -> Result<Self::Output>;
+}
+
+macro_rules! broadcast_shapes {
+    ([$($A:ident $ai:tt),*] [$($B:ident $bi:tt),*] lead_lhs [$($L:ident $li:tt),*] lead_rhs [$($R:ident $ri:tt),*] pairs [$($P:ident $pa:tt $Q:ident $pb:tt),*]) => {
+        impl<$($A: Dim,)* $($B: Dim,)*> BroadcastShapes<($($B,)*)> for ($($A,)*)
+        where $($P: BroadcastDim<$Q>,)*
+        {
+            type Output = ($($L,)* $($R,)* $(<$P as BroadcastDim<$Q>>::Output,)*);
+            #[allow(unused_variables)]
+            fn broadcast_shapes(&self, rhs: &($($B,)*)) -> Result<Self::Output> {
+                Ok(($(self.$li,)* $(rhs.$ri,)* $(self.$pa.broadcast_dim(rhs.$pb)?,)*))
+            }
+        }
+    };
+}
+
+broadcast_shapes!([] [] lead_lhs [] lead_rhs [] pairs []);
+broadcast_shapes!([] [B0 0] lead_lhs [] lead_rhs [B0 0] pairs []);
+broadcast_shapes!([] [B0 0, B1 1] lead_lhs [] lead_rhs [B0 0, B1 1] pairs []);
+broadcast_shapes!([] [B0 0, B1 1, B2 2] lead_lhs [] lead_rhs [B0 0, B1 1, B2 2] pairs []);
+broadcast_shapes!([] [B0 0, B1 1, B2 2, B3 3] lead_lhs [] lead_rhs [B0 0, B1 1, B2 2, B3 3] pairs []);
+broadcast_shapes!([] [B0 0, B1 1, B2 2, B3 3, B4 4] lead_lhs [] lead_rhs [B0 0, B1 1, B2 2, B3 3, B4 4] pairs []);
+broadcast_shapes!([] [B0 0, B1 1, B2 2, B3 3, B4 4, B5 5] lead_lhs [] lead_rhs [B0 0, B1 1, B2 2, B3 3, B4 4, B5 5] pairs []);
+broadcast_shapes!([A0 0] [] lead_lhs [A0 0] lead_rhs [] pairs []);
+broadcast_shapes!([A0 0] [B0 0] lead_lhs [] lead_rhs [] pairs [A0 0 B0 0]);
+broadcast_shapes!([A0 0] [B0 0, B1 1] lead_lhs [] lead_rhs [B0 0] pairs [A0 0 B1 1]);
+broadcast_shapes!([A0 0] [B0 0, B1 1, B2 2] lead_lhs [] lead_rhs [B0 0, B1 1] pairs [A0 0 B2 2]);
+broadcast_shapes!([A0 0] [B0 0, B1 1, B2 2, B3 3] lead_lhs [] lead_rhs [B0 0, B1 1, B2 2] pairs [A0 0 B3 3]);
+broadcast_shapes!([A0 0] [B0 0, B1 1, B2 2, B3 3, B4 4] lead_lhs [] lead_rhs [B0 0, B1 1, B2 2, B3 3] pairs [A0 0 B4 4]);
+broadcast_shapes!([A0 0] [B0 0, B1 1, B2 2, B3 3, B4 4, B5 5] lead_lhs [] lead_rhs [B0 0, B1 1, B2 2, B3 3, B4 4] pairs [A0 0 B5 5]);
+broadcast_shapes!([A0 0, A1 1] [] lead_lhs [A0 0, A1 1] lead_rhs [] pairs []);
+broadcast_shapes!([A0 0, A1 1] [B0 0] lead_lhs [A0 0] lead_rhs [] pairs [A1 1 B0 0]);
+broadcast_shapes!([A0 0, A1 1] [B0 0, B1 1] lead_lhs [] lead_rhs [] pairs [A0 0 B0 0, A1 1 B1 1]);
+broadcast_shapes!([A0 0, A1 1] [B0 0, B1 1, B2 2] lead_lhs [] lead_rhs [B0 0] pairs [A0 0 B1 1, A1 1 B2 2]);
+broadcast_shapes!([A0 0, A1 1] [B0 0, B1 1, B2 2, B3 3] lead_lhs [] lead_rhs [B0 0, B1 1] pairs [A0 0 B2 2, A1 1 B3 3]);
+broadcast_shapes!([A0 0, A1 1] [B0 0, B1 1, B2 2, B3 3, B4 4] lead_lhs [] lead_rhs [B0 0, B1 1, B2 2] pairs [A0 0 B3 3, A1 1 B4 4]);
+broadcast_shapes!([A0 0, A1 1] [B0 0, B1 1, B2 2, B3 3, B4 4, B5 5] lead_lhs [] lead_rhs [B0 0, B1 1, B2 2, B3 3] pairs [A0 0 B4 4, A1 1 B5 5]);
+broadcast_shapes!([A0 0, A1 1, A2 2] [] lead_lhs [A0 0, A1 1, A2 2] lead_rhs [] pairs []);
+broadcast_shapes!([A0 0, A1 1, A2 2] [B0 0] lead_lhs [A0 0, A1 1] lead_rhs [] pairs [A2 2 B0 0]);
+broadcast_shapes!([A0 0, A1 1, A2 2] [B0 0, B1 1] lead_lhs [A0 0] lead_rhs [] pairs [A1 1 B0 0, A2 2 B1 1]);
+broadcast_shapes!([A0 0, A1 1, A2 2] [B0 0, B1 1, B2 2] lead_lhs [] lead_rhs [] pairs [A0 0 B0 0, A1 1 B1 1, A2 2 B2 2]);
+broadcast_shapes!([A0 0, A1 1, A2 2] [B0 0, B1 1, B2 2, B3 3] lead_lhs [] lead_rhs [B0 0] pairs [A0 0 B1 1, A1 1 B2 2, A2 2 B3 3]);
+broadcast_shapes!([A0 0, A1 1, A2 2] [B0 0, B1 1, B2 2, B3 3, B4 4] lead_lhs [] lead_rhs [B0 0, B1 1] pairs [A0 0 B2 2, A1 1 B3 3, A2 2 B4 4]);
+broadcast_shapes!([A0 0, A1 1, A2 2] [B0 0, B1 1, B2 2, B3 3, B4 4, B5 5] lead_lhs [] lead_rhs [B0 0, B1 1, B2 2] pairs [A0 0 B3 3, A1 1 B4 4, A2 2 B5 5]);
+broadcast_shapes!([A0 0, A1 1, A2 2, A3 3] [] lead_lhs [A0 0, A1 1, A2 2, A3 3] lead_rhs [] pairs []);
+broadcast_shapes!([A0 0, A1 1, A2 2, A3 3] [B0 0] lead_lhs [A0 0, A1 1, A2 2] lead_rhs [] pairs [A3 3 B0 0]);
+broadcast_shapes!([A0 0, A1 1, A2 2, A3 3] [B0 0, B1 1] lead_lhs [A0 0, A1 1] lead_rhs [] pairs [A2 2 B0 0, A3 3 B1 1]);
+broadcast_shapes!([A0 0, A1 1, A2 2, A3 3] [B0 0, B1 1, B2 2] lead_lhs [A0 0] lead_rhs [] pairs [A1 1 B0 0, A2 2 B1 1, A3 3 B2 2]);
+broadcast_shapes!([A0 0, A1 1, A2 2, A3 3] [B0 0, B1 1, B2 2, B3 3] lead_lhs [] lead_rhs [] pairs [A0 0 B0 0, A1 1 B1 1, A2 2 B2 2, A3 3 B3 3]);
+broadcast_shapes!([A0 0, A1 1, A2 2, A3 3] [B0 0, B1 1, B2 2, B3 3, B4 4] lead_lhs [] lead_rhs [B0 0] pairs [A0 0 B1 1, A1 1 B2 2, A2 2 B3 3, A3 3 B4 4]);
+broadcast_shapes!([A0 0, A1 1, A2 2, A3 3] [B0 0, B1 1, B2 2, B3 3, B4 4, B5 5] lead_lhs [] lead_rhs [B0 0, B1 1] pairs [A0 0 B2 2, A1 1 B3 3, A2 2 B4 4, A3 3 B5 5]);
+broadcast_shapes!([A0 0, A1 1, A2 2, A3 3, A4 4] [] lead_lhs [A0 0, A1 1, A2 2, A3 3, A4 4] lead_rhs [] pairs []);
+broadcast_shapes!([A0 0, A1 1, A2 2, A3 3, A4 4] [B0 0] lead_lhs [A0 0, A1 1, A2 2, A3 3] lead_rhs [] pairs [A4 4 B0 0]);
+broadcast_shapes!([A0 0, A1 1, A2 2, A3 3, A4 4] [B0 0, B1 1] lead_lhs [A0 0, A1 1, A2 2] lead_rhs [] pairs [A3 3 B0 0, A4 4 B1 1]);
+broadcast_shapes!([A0 0, A1 1, A2 2, A3 3, A4 4] [B0 0, B1 1, B2 2] lead_lhs [A0 0, A1 1] lead_rhs [] pairs [A2 2 B0 0, A3 3 B1 1, A4 4 B2 2]);
+broadcast_shapes!([A0 0, A1 1, A2 2, A3 3, A4 4] [B0 0, B1 1, B2 2, B3 3] lead_lhs [A0 0] lead_rhs [] pairs [A1 1 B0 0, A2 2 B1 1, A3 3 B2 2, A4 4 B3 3]);
+broadcast_shapes!([A0 0, A1 1, A2 2, A3 3, A4 4] [B0 0, B1 1, B2 2, B3 3, B4 4] lead_lhs [] lead_rhs [] pairs [A0 0 B0 0, A1 1 B1 1, A2 2 B2 2, A3 3 B3 3, A4 4 B4 4]);
+broadcast_shapes!([A0 0, A1 1, A2 2, A3 3, A4 4] [B0 0, B1 1, B2 2, B3 3, B4 4, B5 5] lead_lhs [] lead_rhs [B0 0] pairs [A0 0 B1 1, A1 1 B2 2, A2 2 B3 3, A3 3 B4 4, A4 4 B5 5]);
+broadcast_shapes!([A0 0, A1 1, A2 2, A3 3, A4 4, A5 5] [] lead_lhs [A0 0, A1 1, A2 2, A3 3, A4 4, A5 5] lead_rhs [] pairs []);
+broadcast_shapes!([A0 0, A1 1, A2 2, A3 3, A4 4, A5 5] [B0 0] lead_lhs [A0 0, A1 1, A2 2, A3 3, A4 4] lead_rhs [] pairs [A5 5 B0 0]);
+broadcast_shapes!([A0 0, A1 1, A2 2, A3 3, A4 4, A5 5] [B0 0, B1 1] lead_lhs [A0 0, A1 1, A2 2, A3 3] lead_rhs [] pairs [A4 4 B0 0, A5 5 B1 1]);
+broadcast_shapes!([A0 0, A1 1, A2 2, A3 3, A4 4, A5 5] [B0 0, B1 1, B2 2] lead_lhs [A0 0, A1 1, A2 2] lead_rhs [] pairs [A3 3 B0 0, A4 4 B1 1, A5 5 B2 2]);
+broadcast_shapes!([A0 0, A1 1, A2 2, A3 3, A4 4, A5 5] [B0 0, B1 1, B2 2, B3 3] lead_lhs [A0 0, A1 1] lead_rhs [] pairs [A2 2 B0 0, A3 3 B1 1, A4 4 B2 2, A5 5 B3 3]);
+broadcast_shapes!([A0 0, A1 1, A2 2, A3 3, A4 4, A5 5] [B0 0, B1 1, B2 2, B3 3, B4 4] lead_lhs [A0 0] lead_rhs [] pairs [A1 1 B0 0, A2 2 B1 1, A3 3 B2 2, A4 4 B3 3, A5 5 B4 4]);
+broadcast_shapes!([A0 0, A1 1, A2 2, A3 3, A4 4, A5 5] [B0 0, B1 1, B2 2, B3 3, B4 4, B5 5] lead_lhs [] lead_rhs [] pairs [A0 0 B0 0, A1 1 B1 1, A2 2 B2 2, A3 3 B3 3, A4 4 B4 4, A5 5 B5 5]);

@@ -1,0 +1,26 @@
+//! Shapes as types.
+//!
+//! A tensor's shape is a tuple of dimensions. Each dimension is either static
+//! ([`Const<N>`], checked by the compiler), dynamic (`usize`, checked at run time), or
+//! computed from others ([`Prod`], [`Sum`], convolution output sizes), whose size is an
+//! associated constant checked when the code is built.
+//!
+//! The traits here ([`DimEq`], [`BroadcastShapes`], [`HasAxis`], [`MatMulShape`]) are the
+//! rules ops use to decide their output shapes; a shape that breaks a rule is a compile error
+//! naming the dimensions involved.
+
+mod axis;
+mod broadcast;
+mod dim;
+mod matmul;
+#[allow(clippy::module_inception)]
+mod shape;
+
+pub use axis::HasAxis;
+pub use broadcast::{BroadcastDim, BroadcastShapes, DimEq, MAX_BROADCAST_ONE};
+pub use dim::{Const, ConstDim, Dim, DimExpr, Prod, Sum};
+pub use matmul::MatMulShape;
+pub use shape::{
+    ConstShape, Dims, DynShape, MAX_RANK, Rank0, Rank1, Rank2, Rank3, Rank4, Rank5, Rank6,
+    ScalarShape, Shape,
+};

@@ -1,0 +1,75 @@
+//! Conversions between element types and between shape types.
+
+use super::Tensor;
+use crate::autograd::Tape;
+use crate::dtype::Float;
+use crate::error::{Error, Result};
+use crate::shape::{ConstShape, DynShape, Shape};
+
+impl<S: Shape, E: Float, T> Tensor<S, E, T> {
+    /// The same values in another element type (f32 <-> f64), untraced.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// let t = Tensor::<Rank1<2>>::from_array([0.5, 1.5]);
+    /// let d: Tensor<Rank1<2>, f64> = t.to_dtype();
+    /// assert_eq!(d.to_vec(), vec![0.5f64, 1.5]);
+    /// ```
+    pub fn to_dtype<E2: Float>(&self) -> Tensor<S, E2> {
+        Tensor::from_parts(self.shape, self.data.iter().map(|v| E2::from_f64(v.to_f64())).collect())
+    }
+}
+
+impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
+    /// The same tensor with its shape checked against another shape type of the same
+    /// sizes, e.g. a dynamic `(usize, usize)` into a static `Rank2<2, 3>`; an error names
+    /// both shapes when they differ. Gradients flow through unchanged.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// let t = Tensor::<(usize, usize)>::zeros_with_shape((2, 3));
+    /// let s: Tensor<Rank2<2, 3>> = t.clone().try_realize().unwrap();
+    /// assert!(t.try_realize::<Rank2<3, 2>>().is_err());
+    /// ```
+    pub fn try_realize<S2: Shape>(self) -> Result<Tensor<S2, E, T>> {
+        let dims = self.shape.dims();
+        match S2::from_dims(&dims) {
+            Some(shape) => Ok(Tensor { shape, data: self.data, id: self.id, tape: self.tape }),
+            None => Err(Error::shape(
+                "realize",
+                format!("a tensor of shape {:?} is not a {}", dims.as_slice(), core::any::type_name::<S2>()),
+            )),
+        }
+    }
+
+    /// The same tensor as an untyped [`DynShape`] tensor.
+    pub fn into_dyn(self) -> Tensor<DynShape, E, T> {
+        let shape = DynShape(self.shape.dims());
+        Tensor { shape, data: self.data, id: self.id, tape: self.tape }
+    }
+
+    /// Converts between two fully static shapes with the same sizes (for example a computed
+    /// `Prod<Const<2>, Const<3>>` into `Const<6>`); a mismatch fails to build.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::shape::Prod;
+    /// let t = Tensor::<(Prod<Const<2>, Const<3>>,)>::zeros();
+    /// let u: Tensor<Rank1<6>> = t.realize();
+    /// ```
+    pub fn realize<S2: ConstShape>(self) -> Tensor<S2, E, T>
+    where
+        S: ConstShape,
+    {
+        const {
+            let (a, b) = (S::SIZES, S2::SIZES);
+            let mut i = 0;
+            while i < a.len() {
+                assert!(a[i] == b[i], "realize: the two shapes have different sizes");
+                i += 1;
+            }
+            assert!(S::RANK == S2::RANK, "realize: the two shapes have different ranks");
+        }
+        Tensor { shape: S2::default(), data: self.data, id: self.id, tape: self.tape }
+    }
+}

@@ -1,0 +1,163 @@
+//! The tensor type.
+
+mod create;
+mod convert;
+mod display;
+mod indices;
+
+pub use indices::Indices;
+
+pub use create::TensorArray;
+
+use crate::autograd::{NoTape, OwnedTape, Tape, UniqueId};
+
+use crate::dtype::Float;
+use crate::error::{Error, Result};
+use crate::shape::{Dims, Shape};
+use std::sync::Arc;
+
+/// An n-dimensional array whose shape `S` is part of its type.
+///
+/// * `S`: a [`Shape`], e.g. `Rank2<3, 4>` or `(usize, Const<10>)`.
+/// * `E`: the element type, `f32` (default) or `f64`.
+/// * `T`: the tape, [`NoTape`] (default) or [`OwnedTape`] for a traced tensor.
+///
+/// Storage is row-major and shared copy-on-write: `clone()` is cheap, and an op that owns the
+/// only reference to a buffer reuses it.
+///
+/// ```
+/// use shaped::prelude::*;
+/// let a = Tensor::<Rank2<2, 3>>::from_array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]);
+/// let b = Tensor::<Rank1<3>>::ones();
+/// let c = a + b; // broadcasts (2, 3) + (3,)
+/// assert_eq!(c.to_vec(), vec![2.0, 3.0, 4.0, 5.0, 6.0, 7.0]);
+/// ```
+pub struct Tensor<S: Shape, E: Float = f32, T = NoTape> {
+    pub(crate) shape: S,
+    pub(crate) data: Arc<Vec<E>>,
+    pub(crate) id: UniqueId,
+    pub(crate) tape: T,
+}
+
+impl<S: Shape, E: Float, T: Tape<E>> Clone for Tensor<S, E, T> {
+    /// Shares the buffer and the id. A clone of a traced tensor is traced too, with an empty
+    /// tape: the original keeps the history, so keep using it in the computation.
+    fn clone(&self) -> Self {
+        Tensor {
+            shape: self.shape,
+            data: self.data.clone(),
+            id: self.id,
+            tape: self.tape.for_clone(self.id),
+        }
+    }
+}
+
+impl<S: Shape, E: Float> Tensor<S, E> {
+    /// A tensor from its shape and a buffer of exactly `shape.numel()` elements.
+    pub(crate) fn from_parts(shape: S, data: Vec<E>) -> Self {
+        debug_assert_eq!(shape.numel(), data.len());
+        Tensor { shape, data: Arc::new(data), id: UniqueId::new(), tape: NoTape }
+    }
+
+    /// Starts tracing: ops on the result record how to compute gradients for it.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// let x = Tensor::<Rank1<2>, f64>::from_array([1.0, 2.0]);
+    /// let grads = x.clone().trace().sum().backward();
+    /// assert_eq!(grads.get(&x).unwrap().to_vec(), vec![1.0, 1.0]);
+    /// ```
+    pub fn trace(self) -> Tensor<S, E, OwnedTape<E>> {
+        let tape = OwnedTape::tracking(self.id);
+        self.put_tape(tape)
+    }
+}
+
+impl<S: Shape, E: Float, T> Tensor<S, E, T> {
+    /// The shape value (static dimensions are zero-sized).
+    pub fn shape(&self) -> &S {
+        &self.shape
+    }
+    /// The run-time sizes of every dimension.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// assert_eq!(Tensor::<Rank2<2, 3>>::zeros().dims().as_slice(), &[2, 3]);
+    /// ```
+    pub fn dims(&self) -> Dims {
+        self.shape.dims()
+    }
+    /// The number of elements.
+    pub fn numel(&self) -> usize {
+        self.data.len()
+    }
+    /// The id gradients are stored under.
+    pub fn id(&self) -> UniqueId {
+        self.id
+    }
+    /// The elements in row-major order.
+    pub fn as_slice(&self) -> &[E] {
+        &self.data
+    }
+    /// The elements in row-major order, copied.
+    pub fn to_vec(&self) -> Vec<E> {
+        self.data.to_vec()
+    }
+    /// The elements, without copying when this tensor owns its buffer alone.
+    pub fn into_vec(self) -> Vec<E> {
+        Arc::try_unwrap(self.data).unwrap_or_else(|shared| shared.to_vec())
+    }
+    /// The elements, mutably: copies the buffer first if it is shared (copy-on-write).
+    /// Writing through this does not record anything on a tape.
+    pub fn as_mut_slice(&mut self) -> &mut [E] {
+        Arc::make_mut(&mut self.data).as_mut_slice()
+    }
+    /// Separates the tape from the values.
+    pub fn split_tape(self) -> (Tensor<S, E>, T) {
+        (Tensor { shape: self.shape, data: self.data, id: self.id, tape: NoTape }, self.tape)
+    }
+    /// The values without the tape: gradients do not flow back through the result.
+    pub fn detach(self) -> Tensor<S, E> {
+        self.split_tape().0
+    }
+    /// Replaces the tape.
+    pub fn put_tape<T2>(self, tape: T2) -> Tensor<S, E, T2> {
+        Tensor { shape: self.shape, data: self.data, id: self.id, tape }
+    }
+    /// A reference to the tape.
+    pub fn tape(&self) -> &T {
+        &self.tape
+    }
+    /// The element at a multi-index, or an error naming the index and shape.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// let t = Tensor::<Rank2<2, 2>>::from_array([[1.0, 2.0], [3.0, 4.0]]);
+    /// assert_eq!(t.at(&[1, 0]).unwrap(), 3.0);
+    /// assert!(t.at(&[2, 0]).is_err());
+    /// ```
+    pub fn at(&self, index: &[usize]) -> Result<E> {
+        let dims = self.dims();
+        if index.len() != dims.rank() || index.iter().zip(dims.iter()).any(|(i, d)| i >= d) {
+            return Err(Error::value(
+                "index",
+                format!("{index:?} is out of bounds for shape {:?}", dims.as_slice()),
+            ));
+        }
+        let strides = dims.strides();
+        Ok(self.data[index.iter().zip(strides.iter()).map(|(i, s)| i * s).sum::<usize>()])
+    }
+}
+
+/// An op's output tensor: a fresh id, the given buffer and the (moved) tape.
+#[inline]
+pub(crate) fn new_tensor<S: Shape, E: Float, T>(shape: S, data: Vec<E>, tape: T) -> Tensor<S, E, T> {
+    debug_assert_eq!(shape.numel(), data.len(), "op produced a buffer of the wrong size");
+    Tensor { shape, data: Arc::new(data), id: UniqueId::new(), tape }
+}
+
+/// The buffer for an op's output: the input's own when nobody else holds it.
+#[inline]
+pub(crate) fn take_buffer<E: Float>(data: Arc<Vec<E>>) -> Vec<E> {
+    Arc::try_unwrap(data).unwrap_or_else(|shared| shared.to_vec())
+}
