@@ -43,6 +43,9 @@ pub trait Tape<E: Float>:
     fn record(&mut self, out: UniqueId, op: BackwardOp<E>);
     /// The tape a clone of the tensor `id` carries: empty, but still tracking `id`.
     fn for_clone(&self, id: UniqueId) -> Self;
+    /// A fresh tape for a leaf (a parameter) that should be tracked when this kind of tape
+    /// is in use: layers trace their parameters this way when their input is traced.
+    fn leaf(id: UniqueId) -> Self;
 }
 
 /// Two tapes that meet in a binary op. Untraced tensors may stand on either side.
@@ -67,6 +70,10 @@ impl<E: Float> Tape<E> for NoTape {
     fn record(&mut self, _: UniqueId, _: BackwardOp<E>) {}
     #[inline(always)]
     fn for_clone(&self, _: UniqueId) -> Self {
+        NoTape
+    }
+    #[inline(always)]
+    fn leaf(_: UniqueId) -> Self {
         NoTape
     }
 }
@@ -126,6 +133,9 @@ impl<E: Float> Tape<E> for OwnedTape<E> {
         self.ops.push((out, op));
     }
     fn for_clone(&self, id: UniqueId) -> Self {
+        OwnedTape::tracking(id)
+    }
+    fn leaf(id: UniqueId) -> Self {
         OwnedTape::tracking(id)
     }
 }

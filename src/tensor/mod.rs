@@ -120,6 +120,15 @@ impl<S: Shape, E: Float, T> Tensor<S, E, T> {
     pub fn detach(self) -> Tensor<S, E> {
         self.split_tape().0
     }
+    /// A copy (sharing the buffer and id) carrying a tape of type `T2`: traced when `T2` is
+    /// [`OwnedTape`], so that gradients reach this tensor. Layers use this on their
+    /// parameters when the input is traced.
+    pub fn traced_as<T2: Tape<E>>(&self) -> Tensor<S, E, T2>
+    where
+        E: Float,
+    {
+        Tensor { shape: self.shape, data: self.data.clone(), id: self.id, tape: T2::leaf(self.id) }
+    }
     /// Replaces the tape.
     pub fn put_tape<T2>(self, tape: T2) -> Tensor<S, E, T2> {
         Tensor { shape: self.shape, data: self.data, id: self.id, tape }
