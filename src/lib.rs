@@ -17,6 +17,7 @@ pub mod autograd;
 pub(crate) mod backend;
 pub mod dtype;
 pub mod error;
+pub mod nn;
 pub mod ops;
 pub mod shape;
 pub mod tensor;
@@ -26,6 +27,7 @@ pub mod prelude {
     pub use crate::autograd::{Gradients, NoTape, OwnedTape, Tape};
     pub use crate::dtype::Float;
     pub use crate::error::{Error, Result};
+    pub use crate::nn::{Module, Params};
     pub use crate::shape::{
         Const, ConstShape, Dim, DynShape, Rank0, Rank1, Rank2, Rank3, Rank4, Rank5, Rank6, Shape,
     };

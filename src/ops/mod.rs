@@ -2,6 +2,7 @@
 //! as a kernel (unary, binary) or a backward step next to its forward.
 
 pub mod binary;
+pub mod linear;
 pub mod matmul;
 pub mod reduce;
 pub mod softmax;

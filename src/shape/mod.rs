@@ -12,6 +12,7 @@
 mod axis;
 mod broadcast;
 mod dim;
+mod last;
 mod matmul;
 #[allow(clippy::module_inception)]
 mod shape;
@@ -19,6 +20,7 @@ mod shape;
 pub use axis::HasAxis;
 pub use broadcast::{BroadcastDim, BroadcastShapes, DimEq, MAX_BROADCAST_ONE};
 pub use dim::{Const, ConstDim, Dim, DimExpr, Prod, Sum};
+pub use last::LastDim;
 pub use matmul::MatMulShape;
 pub use shape::{
     ConstShape, Dims, DynShape, MAX_RANK, Rank0, Rank1, Rank2, Rank3, Rank4, Rank5, Rank6,

@@ -1,0 +1,427 @@
+//! The `Module` trait: a layer maps an input type to an output type decided by the types.
+
+use crate::error::Result;
+
+/// A layer or model: maps `X` (usually a tensor) to [`Output`](Module::Output), a type
+/// computed from `X` so that users never annotate intermediate shapes.
+///
+/// * [`forward`](Module::forward) is evaluation mode (PyTorch's `model.eval()`): `&self`, so one
+///   model can serve many threads; Dropout is off and BatchNorm uses its running statistics.
+/// * [`forward_train`](Module::forward_train) is training mode (`model.train()`): `&mut self`;
+///   Dropout drops and BatchNorm normalises with batch statistics and updates its running ones.
+///
+/// Both accept untraced inputs (no autograd cost) and traced ones (gradients reach the layer's
+/// parameters). Layers implement the `try_` methods; an `Err` comes only from run-time
+/// (`usize`) dimensions that do not fit.
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::{Linear, Module, ReLU};
+/// use rand::SeedableRng;
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+/// let model = (Linear::<4, 8>::new(&mut rng), ReLU, Linear::<8, 2>::new(&mut rng));
+/// let y = model.forward(Tensor::<Rank2<3, 4>>::ones()); // Tensor<Rank2<3, 2>>
+/// assert_eq!(y.dims().as_slice(), &[3, 2]);
+/// ```
+pub trait Module<X> {
+    /// The output type for input `X`.
+    type Output;
+
+    /// Evaluation-mode forward pass, with an error for run-time dimensions that do not fit.
+    fn try_forward(&self, x: X) -> Result<Self::Output>;
+
+    /// Training-mode forward pass; layers without train/eval differences use `try_forward`.
+    fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
+        self.try_forward(x)
+    }
+
+    /// Evaluation-mode forward pass. Panics only if run-time dimensions do not fit.
+    fn forward(&self, x: X) -> Self::Output {
+        self.try_forward(x).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Training-mode forward pass. Panics only if run-time dimensions do not fit.
+    fn forward_train(&mut self, x: X) -> Self::Output {
+        self.try_forward_train(x).unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+// Sequential models: a tuple runs its layers in order. Written out per arity because a
+// macro cannot expand inside a where clause.
+impl<X, M0> Module<X> for (M0,)
+where
+    M0: Module<X>,
+{
+    type Output = <M0 as Module<X>>::Output;
+    fn try_forward(&self, x: X) -> Result<Self::Output> {
+        let x = self.0.try_forward(x)?;
+        Ok(x)
+    }
+    fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
+        let x = self.0.try_forward_train(x)?;
+        Ok(x)
+    }
+}
+
+impl<X, M0, M1> Module<X> for (M0, M1,)
+where
+    M0: Module<X>,
+    M1: Module<<M0 as Module<X>>::Output>,
+{
+    type Output = <M1 as Module<<M0 as Module<X>>::Output>>::Output;
+    fn try_forward(&self, x: X) -> Result<Self::Output> {
+        let x = self.0.try_forward(x)?;
+        let x = self.1.try_forward(x)?;
+        Ok(x)
+    }
+    fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
+        let x = self.0.try_forward_train(x)?;
+        let x = self.1.try_forward_train(x)?;
+        Ok(x)
+    }
+}
+
+impl<X, M0, M1, M2> Module<X> for (M0, M1, M2,)
+where
+    M0: Module<X>,
+    M1: Module<<M0 as Module<X>>::Output>,
+    M2: Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>,
+{
+    type Output = <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output;
+    fn try_forward(&self, x: X) -> Result<Self::Output> {
+        let x = self.0.try_forward(x)?;
+        let x = self.1.try_forward(x)?;
+        let x = self.2.try_forward(x)?;
+        Ok(x)
+    }
+    fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
+        let x = self.0.try_forward_train(x)?;
+        let x = self.1.try_forward_train(x)?;
+        let x = self.2.try_forward_train(x)?;
+        Ok(x)
+    }
+}
+
+impl<X, M0, M1, M2, M3> Module<X> for (M0, M1, M2, M3,)
+where
+    M0: Module<X>,
+    M1: Module<<M0 as Module<X>>::Output>,
+    M2: Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>,
+    M3: Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>,
+{
+    type Output = <M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output;
+    fn try_forward(&self, x: X) -> Result<Self::Output> {
+        let x = self.0.try_forward(x)?;
+        let x = self.1.try_forward(x)?;
+        let x = self.2.try_forward(x)?;
+        let x = self.3.try_forward(x)?;
+        Ok(x)
+    }
+    fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
+        let x = self.0.try_forward_train(x)?;
+        let x = self.1.try_forward_train(x)?;
+        let x = self.2.try_forward_train(x)?;
+        let x = self.3.try_forward_train(x)?;
+        Ok(x)
+    }
+}
+
+impl<X, M0, M1, M2, M3, M4> Module<X> for (M0, M1, M2, M3, M4,)
+where
+    M0: Module<X>,
+    M1: Module<<M0 as Module<X>>::Output>,
+    M2: Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>,
+    M3: Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>,
+    M4: Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>,
+{
+    type Output = <M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output;
+    fn try_forward(&self, x: X) -> Result<Self::Output> {
+        let x = self.0.try_forward(x)?;
+        let x = self.1.try_forward(x)?;
+        let x = self.2.try_forward(x)?;
+        let x = self.3.try_forward(x)?;
+        let x = self.4.try_forward(x)?;
+        Ok(x)
+    }
+    fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
+        let x = self.0.try_forward_train(x)?;
+        let x = self.1.try_forward_train(x)?;
+        let x = self.2.try_forward_train(x)?;
+        let x = self.3.try_forward_train(x)?;
+        let x = self.4.try_forward_train(x)?;
+        Ok(x)
+    }
+}
+
+impl<X, M0, M1, M2, M3, M4, M5> Module<X> for (M0, M1, M2, M3, M4, M5,)
+where
+    M0: Module<X>,
+    M1: Module<<M0 as Module<X>>::Output>,
+    M2: Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>,
+    M3: Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>,
+    M4: Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>,
+    M5: Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>,
+{
+    type Output = <M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output;
+    fn try_forward(&self, x: X) -> Result<Self::Output> {
+        let x = self.0.try_forward(x)?;
+        let x = self.1.try_forward(x)?;
+        let x = self.2.try_forward(x)?;
+        let x = self.3.try_forward(x)?;
+        let x = self.4.try_forward(x)?;
+        let x = self.5.try_forward(x)?;
+        Ok(x)
+    }
+    fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
+        let x = self.0.try_forward_train(x)?;
+        let x = self.1.try_forward_train(x)?;
+        let x = self.2.try_forward_train(x)?;
+        let x = self.3.try_forward_train(x)?;
+        let x = self.4.try_forward_train(x)?;
+        let x = self.5.try_forward_train(x)?;
+        Ok(x)
+    }
+}
+
+impl<X, M0, M1, M2, M3, M4, M5, M6> Module<X> for (M0, M1, M2, M3, M4, M5, M6,)
+where
+    M0: Module<X>,
+    M1: Module<<M0 as Module<X>>::Output>,
+    M2: Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>,
+    M3: Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>,
+    M4: Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>,
+    M5: Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>,
+    M6: Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>,
+{
+    type Output = <M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output;
+    fn try_forward(&self, x: X) -> Result<Self::Output> {
+        let x = self.0.try_forward(x)?;
+        let x = self.1.try_forward(x)?;
+        let x = self.2.try_forward(x)?;
+        let x = self.3.try_forward(x)?;
+        let x = self.4.try_forward(x)?;
+        let x = self.5.try_forward(x)?;
+        let x = self.6.try_forward(x)?;
+        Ok(x)
+    }
+    fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
+        let x = self.0.try_forward_train(x)?;
+        let x = self.1.try_forward_train(x)?;
+        let x = self.2.try_forward_train(x)?;
+        let x = self.3.try_forward_train(x)?;
+        let x = self.4.try_forward_train(x)?;
+        let x = self.5.try_forward_train(x)?;
+        let x = self.6.try_forward_train(x)?;
+        Ok(x)
+    }
+}
+
+impl<X, M0, M1, M2, M3, M4, M5, M6, M7> Module<X> for (M0, M1, M2, M3, M4, M5, M6, M7,)
+where
+    M0: Module<X>,
+    M1: Module<<M0 as Module<X>>::Output>,
+    M2: Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>,
+    M3: Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>,
+    M4: Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>,
+    M5: Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>,
+    M6: Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>,
+    M7: Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>,
+{
+    type Output = <M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output;
+    fn try_forward(&self, x: X) -> Result<Self::Output> {
+        let x = self.0.try_forward(x)?;
+        let x = self.1.try_forward(x)?;
+        let x = self.2.try_forward(x)?;
+        let x = self.3.try_forward(x)?;
+        let x = self.4.try_forward(x)?;
+        let x = self.5.try_forward(x)?;
+        let x = self.6.try_forward(x)?;
+        let x = self.7.try_forward(x)?;
+        Ok(x)
+    }
+    fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
+        let x = self.0.try_forward_train(x)?;
+        let x = self.1.try_forward_train(x)?;
+        let x = self.2.try_forward_train(x)?;
+        let x = self.3.try_forward_train(x)?;
+        let x = self.4.try_forward_train(x)?;
+        let x = self.5.try_forward_train(x)?;
+        let x = self.6.try_forward_train(x)?;
+        let x = self.7.try_forward_train(x)?;
+        Ok(x)
+    }
+}
+
+impl<X, M0, M1, M2, M3, M4, M5, M6, M7, M8> Module<X> for (M0, M1, M2, M3, M4, M5, M6, M7, M8,)
+where
+    M0: Module<X>,
+    M1: Module<<M0 as Module<X>>::Output>,
+    M2: Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>,
+    M3: Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>,
+    M4: Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>,
+    M5: Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>,
+    M6: Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>,
+    M7: Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>,
+    M8: Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>,
+{
+    type Output = <M8 as Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output;
+    fn try_forward(&self, x: X) -> Result<Self::Output> {
+        let x = self.0.try_forward(x)?;
+        let x = self.1.try_forward(x)?;
+        let x = self.2.try_forward(x)?;
+        let x = self.3.try_forward(x)?;
+        let x = self.4.try_forward(x)?;
+        let x = self.5.try_forward(x)?;
+        let x = self.6.try_forward(x)?;
+        let x = self.7.try_forward(x)?;
+        let x = self.8.try_forward(x)?;
+        Ok(x)
+    }
+    fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
+        let x = self.0.try_forward_train(x)?;
+        let x = self.1.try_forward_train(x)?;
+        let x = self.2.try_forward_train(x)?;
+        let x = self.3.try_forward_train(x)?;
+        let x = self.4.try_forward_train(x)?;
+        let x = self.5.try_forward_train(x)?;
+        let x = self.6.try_forward_train(x)?;
+        let x = self.7.try_forward_train(x)?;
+        let x = self.8.try_forward_train(x)?;
+        Ok(x)
+    }
+}
+
+impl<X, M0, M1, M2, M3, M4, M5, M6, M7, M8, M9> Module<X> for (M0, M1, M2, M3, M4, M5, M6, M7, M8, M9,)
+where
+    M0: Module<X>,
+    M1: Module<<M0 as Module<X>>::Output>,
+    M2: Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>,
+    M3: Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>,
+    M4: Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>,
+    M5: Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>,
+    M6: Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>,
+    M7: Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>,
+    M8: Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>,
+    M9: Module<<M8 as Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>,
+{
+    type Output = <M9 as Module<<M8 as Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output;
+    fn try_forward(&self, x: X) -> Result<Self::Output> {
+        let x = self.0.try_forward(x)?;
+        let x = self.1.try_forward(x)?;
+        let x = self.2.try_forward(x)?;
+        let x = self.3.try_forward(x)?;
+        let x = self.4.try_forward(x)?;
+        let x = self.5.try_forward(x)?;
+        let x = self.6.try_forward(x)?;
+        let x = self.7.try_forward(x)?;
+        let x = self.8.try_forward(x)?;
+        let x = self.9.try_forward(x)?;
+        Ok(x)
+    }
+    fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
+        let x = self.0.try_forward_train(x)?;
+        let x = self.1.try_forward_train(x)?;
+        let x = self.2.try_forward_train(x)?;
+        let x = self.3.try_forward_train(x)?;
+        let x = self.4.try_forward_train(x)?;
+        let x = self.5.try_forward_train(x)?;
+        let x = self.6.try_forward_train(x)?;
+        let x = self.7.try_forward_train(x)?;
+        let x = self.8.try_forward_train(x)?;
+        let x = self.9.try_forward_train(x)?;
+        Ok(x)
+    }
+}
+
+impl<X, M0, M1, M2, M3, M4, M5, M6, M7, M8, M9, M10> Module<X> for (M0, M1, M2, M3, M4, M5, M6, M7, M8, M9, M10,)
+where
+    M0: Module<X>,
+    M1: Module<<M0 as Module<X>>::Output>,
+    M2: Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>,
+    M3: Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>,
+    M4: Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>,
+    M5: Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>,
+    M6: Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>,
+    M7: Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>,
+    M8: Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>,
+    M9: Module<<M8 as Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>,
+    M10: Module<<M9 as Module<<M8 as Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>,
+{
+    type Output = <M10 as Module<<M9 as Module<<M8 as Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output;
+    fn try_forward(&self, x: X) -> Result<Self::Output> {
+        let x = self.0.try_forward(x)?;
+        let x = self.1.try_forward(x)?;
+        let x = self.2.try_forward(x)?;
+        let x = self.3.try_forward(x)?;
+        let x = self.4.try_forward(x)?;
+        let x = self.5.try_forward(x)?;
+        let x = self.6.try_forward(x)?;
+        let x = self.7.try_forward(x)?;
+        let x = self.8.try_forward(x)?;
+        let x = self.9.try_forward(x)?;
+        let x = self.10.try_forward(x)?;
+        Ok(x)
+    }
+    fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
+        let x = self.0.try_forward_train(x)?;
+        let x = self.1.try_forward_train(x)?;
+        let x = self.2.try_forward_train(x)?;
+        let x = self.3.try_forward_train(x)?;
+        let x = self.4.try_forward_train(x)?;
+        let x = self.5.try_forward_train(x)?;
+        let x = self.6.try_forward_train(x)?;
+        let x = self.7.try_forward_train(x)?;
+        let x = self.8.try_forward_train(x)?;
+        let x = self.9.try_forward_train(x)?;
+        let x = self.10.try_forward_train(x)?;
+        Ok(x)
+    }
+}
+
+impl<X, M0, M1, M2, M3, M4, M5, M6, M7, M8, M9, M10, M11> Module<X> for (M0, M1, M2, M3, M4, M5, M6, M7, M8, M9, M10, M11,)
+where
+    M0: Module<X>,
+    M1: Module<<M0 as Module<X>>::Output>,
+    M2: Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>,
+    M3: Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>,
+    M4: Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>,
+    M5: Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>,
+    M6: Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>,
+    M7: Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>,
+    M8: Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>,
+    M9: Module<<M8 as Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>,
+    M10: Module<<M9 as Module<<M8 as Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>,
+    M11: Module<<M10 as Module<<M9 as Module<<M8 as Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>,
+{
+    type Output = <M11 as Module<<M10 as Module<<M9 as Module<<M8 as Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output;
+    fn try_forward(&self, x: X) -> Result<Self::Output> {
+        let x = self.0.try_forward(x)?;
+        let x = self.1.try_forward(x)?;
+        let x = self.2.try_forward(x)?;
+        let x = self.3.try_forward(x)?;
+        let x = self.4.try_forward(x)?;
+        let x = self.5.try_forward(x)?;
+        let x = self.6.try_forward(x)?;
+        let x = self.7.try_forward(x)?;
+        let x = self.8.try_forward(x)?;
+        let x = self.9.try_forward(x)?;
+        let x = self.10.try_forward(x)?;
+        let x = self.11.try_forward(x)?;
+        Ok(x)
+    }
+    fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
+        let x = self.0.try_forward_train(x)?;
+        let x = self.1.try_forward_train(x)?;
+        let x = self.2.try_forward_train(x)?;
+        let x = self.3.try_forward_train(x)?;
+        let x = self.4.try_forward_train(x)?;
+        let x = self.5.try_forward_train(x)?;
+        let x = self.6.try_forward_train(x)?;
+        let x = self.7.try_forward_train(x)?;
+        let x = self.8.try_forward_train(x)?;
+        let x = self.9.try_forward_train(x)?;
+        let x = self.10.try_forward_train(x)?;
+        let x = self.11.try_forward_train(x)?;
+        Ok(x)
+    }
+}

@@ -1,0 +1,209 @@
+//! The parameter visitor: the one way optimizers, zeroing, initialisation and serialisation
+//! reach a model's tensors, each under its PyTorch `state_dict` name.
+
+use crate::autograd::UniqueId;
+use crate::dtype::Float;
+use crate::shape::{Dims, Shape};
+use crate::tensor::Tensor;
+use std::sync::Arc;
+
+/// Whether a named tensor is trained (a parameter) or only tracked (a buffer such as
+/// BatchNorm's `running_mean`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TensorKind {
+    /// Trained by optimizers.
+    Parameter,
+    /// Saved and loaded, never trained.
+    Buffer,
+}
+
+/// A read-only view of one named tensor.
+#[derive(Debug)]
+pub struct ParamView<'a, E> {
+    /// Its `state_dict` name, e.g. `0.weight`.
+    pub name: &'a str,
+    /// Its sizes.
+    pub dims: Dims,
+    /// Its values, row-major.
+    pub data: &'a [E],
+    /// The id its gradients are stored under.
+    pub id: UniqueId,
+    /// Parameter or buffer.
+    pub kind: TensorKind,
+}
+
+/// A mutable view of one named tensor.
+#[derive(Debug)]
+pub struct ParamMut<'a, E> {
+    /// Its `state_dict` name.
+    pub name: &'a str,
+    /// Its sizes (fixed by the model's type).
+    pub dims: Dims,
+    /// Its values, row-major; writing here changes the model.
+    pub data: &'a mut [E],
+    /// The id its gradients are stored under.
+    pub id: UniqueId,
+    /// Parameter or buffer.
+    pub kind: TensorKind,
+}
+
+/// Models and layers whose tensors can be visited by name.
+///
+/// Implemented by every layer, by tuples (names `0.`, `1.`, ...) and, through the
+/// [`params!`](crate::params) macro, by your own structs (names `field.`).
+///
+/// ```
+/// use shaped::nn::{Linear, ReLU, Params};
+/// use rand::SeedableRng;
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+/// let model = (Linear::<4, 8>::new(&mut rng), ReLU, Linear::<8, 2>::new(&mut rng));
+/// assert_eq!(model.param_names(), ["0.weight", "0.bias", "2.weight", "2.bias"]);
+/// assert_eq!(model.num_params(), 4 * 8 + 8 + 8 * 2 + 2);
+/// ```
+pub trait Params<E: Float> {
+    /// Calls `f` on every parameter and buffer, names prefixed by `prefix`.
+    fn visit(&self, prefix: &str, f: &mut dyn FnMut(ParamView<'_, E>));
+    /// Calls `f` on every parameter and buffer, mutably.
+    fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(ParamMut<'_, E>));
+
+    /// Every name, parameters and buffers, in visiting order (like `state_dict().keys()`).
+    fn param_names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        self.visit("", &mut |p| names.push(p.name.to_string()));
+        names
+    }
+    /// The number of trainable scalars (buffers excluded), like
+    /// `sum(p.numel() for p in model.parameters())`.
+    fn num_params(&self) -> usize {
+        let mut n = 0;
+        self.visit("", &mut |p| {
+            if p.kind == TensorKind::Parameter {
+                n += p.data.len()
+            }
+        });
+        n
+    }
+}
+
+/// Visits one tensor field: the building block of every `Params` impl.
+pub fn visit_tensor<S: Shape, E: Float, T>(
+    t: &Tensor<S, E, T>,
+    name: &str,
+    kind: TensorKind,
+    f: &mut dyn FnMut(ParamView<'_, E>),
+) {
+    f(ParamView { name, dims: t.shape.dims(), data: &t.data, id: t.id, kind })
+}
+
+/// Visits one tensor field mutably (copy-on-write if its buffer is shared).
+pub fn visit_tensor_mut<S: Shape, E: Float, T>(
+    t: &mut Tensor<S, E, T>,
+    name: &str,
+    kind: TensorKind,
+    f: &mut dyn FnMut(ParamMut<'_, E>),
+) {
+    let dims = t.shape.dims();
+    let id = t.id;
+    f(ParamMut { name, dims, data: Arc::make_mut(&mut t.data).as_mut_slice(), id, kind })
+}
+
+/// Implements [`Params`] for a struct by visiting the listed fields, each named
+/// `field.` like PyTorch sub-modules. Fields may be layers, tuples, `Vec`s of layers, or
+/// anything else that implements `Params`.
+///
+/// * `params!(Model { a, b })` for a struct of `f32` layers;
+/// * `params!(Model: f64 { a, b })` for another element type;
+/// * `params!(Model<E> { a, b })` for a struct generic over its element type only.
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::{Linear, Module, Params};
+/// use rand::SeedableRng;
+///
+/// struct Mlp {
+///     hidden: Linear<4, 8>,
+///     out: Linear<8, 2>,
+/// }
+/// shaped::params!(Mlp { hidden, out });
+///
+/// impl<B: Dim, T: Tape<f32>> Module<Tensor<(B, Const<4>), f32, T>> for Mlp {
+///     type Output = Tensor<(B, Const<2>), f32, T>;
+///     fn try_forward(&self, x: Tensor<(B, Const<4>), f32, T>) -> Result<Self::Output> {
+///         let h = self.hidden.try_forward(x)?.relu();
+///         self.out.try_forward(h)
+///     }
+/// }
+///
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+/// let mlp = Mlp { hidden: Linear::new(&mut rng), out: Linear::new(&mut rng) };
+/// assert_eq!(mlp.param_names(), ["hidden.weight", "hidden.bias", "out.weight", "out.bias"]);
+/// let y = mlp.forward(Tensor::<(usize, Const<4>)>::zeros_with_shape((5, Const)));
+/// assert_eq!(y.dims().as_slice(), &[5, 2]);
+/// ```
+#[macro_export]
+macro_rules! params {
+    ($ty:ident { $($field:ident),* $(,)? }) => {
+        $crate::params!($ty: f32 { $($field),* });
+    };
+    ($ty:ident : $e:ty { $($field:ident),* $(,)? }) => {
+        impl $crate::nn::Params<$e> for $ty {
+            fn visit(&self, prefix: &str, f: &mut dyn FnMut($crate::nn::ParamView<'_, $e>)) {
+                $($crate::nn::Params::<$e>::visit(&self.$field, &format!("{prefix}{}.", stringify!($field)), f);)*
+            }
+            fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut($crate::nn::ParamMut<'_, $e>)) {
+                $($crate::nn::Params::<$e>::visit_mut(&mut self.$field, &format!("{prefix}{}.", stringify!($field)), f);)*
+            }
+        }
+    };
+    ($ty:ident < $g:ident > { $($field:ident),* $(,)? }) => {
+        impl<$g: $crate::dtype::Float> $crate::nn::Params<$g> for $ty<$g> {
+            fn visit(&self, prefix: &str, f: &mut dyn FnMut($crate::nn::ParamView<'_, $g>)) {
+                $($crate::nn::Params::<$g>::visit(&self.$field, &format!("{prefix}{}.", stringify!($field)), f);)*
+            }
+            fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut($crate::nn::ParamMut<'_, $g>)) {
+                $($crate::nn::Params::<$g>::visit_mut(&mut self.$field, &format!("{prefix}{}.", stringify!($field)), f);)*
+            }
+        }
+    };
+}
+
+macro_rules! tuple_params {
+    ($($M:ident $i:tt),*) => {
+        impl<E: Float, $($M: Params<E>),*> Params<E> for ($($M,)*) {
+            #[allow(unused_variables)]
+            fn visit(&self, prefix: &str, f: &mut dyn FnMut(ParamView<'_, E>)) {
+                $(self.$i.visit(&format!("{prefix}{}.", $i), f);)*
+            }
+            #[allow(unused_variables)]
+            fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(ParamMut<'_, E>)) {
+                $(self.$i.visit_mut(&format!("{prefix}{}.", $i), f);)*
+            }
+        }
+    };
+}
+tuple_params!();
+tuple_params!(A 0);
+tuple_params!(A 0, B 1);
+tuple_params!(A 0, B 1, C 2);
+tuple_params!(A 0, B 1, C 2, D 3);
+tuple_params!(A 0, B 1, C 2, D 3, F 4);
+tuple_params!(A 0, B 1, C 2, D 3, F 4, G 5);
+tuple_params!(A 0, B 1, C 2, D 3, F 4, G 5, H 6);
+tuple_params!(A 0, B 1, C 2, D 3, F 4, G 5, H 6, I 7);
+tuple_params!(A 0, B 1, C 2, D 3, F 4, G 5, H 6, I 7, J 8);
+tuple_params!(A 0, B 1, C 2, D 3, F 4, G 5, H 6, I 7, J 8, K 9);
+tuple_params!(A 0, B 1, C 2, D 3, F 4, G 5, H 6, I 7, J 8, K 9, L 10);
+tuple_params!(A 0, B 1, C 2, D 3, F 4, G 5, H 6, I 7, J 8, K 9, L 10, M 11);
+
+impl<E: Float, M: Params<E>> Params<E> for Vec<M> {
+    fn visit(&self, prefix: &str, f: &mut dyn FnMut(ParamView<'_, E>)) {
+        for (i, m) in self.iter().enumerate() {
+            m.visit(&format!("{prefix}{i}."), f);
+        }
+    }
+    fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(ParamMut<'_, E>)) {
+        for (i, m) in self.iter_mut().enumerate() {
+            m.visit_mut(&format!("{prefix}{i}."), f);
+        }
+    }
+}
