@@ -17,9 +17,12 @@ pub mod autograd;
 pub(crate) mod backend;
 pub mod dtype;
 pub mod error;
+pub mod gradcheck;
 pub mod nn;
 pub mod ops;
+pub mod optim;
 pub mod shape;
+pub mod strategies;
 pub mod tensor;
 
 /// The common imports.

@@ -65,6 +65,11 @@ impl<E: Float> Gradients<E> {
     pub fn remove<S: Shape, T>(&mut self, t: &Tensor<S, E, T>) -> Option<Tensor<S, E>> {
         self.map.remove(&t.id).map(|g| Tensor::from_parts(t.shape, g))
     }
+    /// Sets the gradient of `t` (replacing any), e.g. to feed an optimizer gradients computed
+    /// elsewhere.
+    pub fn set<S: Shape, T>(&mut self, t: &Tensor<S, E, T>, grad: Tensor<S, E>) {
+        self.map.insert(t.id, grad.into_vec());
+    }
     /// The gradient stored for an id.
     pub fn get_id(&self, id: UniqueId) -> Option<&[E]> {
         self.map.get(&id).map(|g| g.as_slice())

@@ -195,6 +195,16 @@ tuple_params!(A 0, B 1, C 2, D 3, F 4, G 5, H 6, I 7, J 8, K 9);
 tuple_params!(A 0, B 1, C 2, D 3, F 4, G 5, H 6, I 7, J 8, K 9, L 10);
 tuple_params!(A 0, B 1, C 2, D 3, F 4, G 5, H 6, I 7, J 8, K 9, L 10, M 11);
 
+/// A bare tensor is a parameter named by its field (the prefix without its final dot).
+impl<S: Shape, E: Float> Params<E> for Tensor<S, E> {
+    fn visit(&self, prefix: &str, f: &mut dyn FnMut(ParamView<'_, E>)) {
+        visit_tensor(self, prefix.strip_suffix('.').unwrap_or(prefix), TensorKind::Parameter, f)
+    }
+    fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(ParamMut<'_, E>)) {
+        visit_tensor_mut(self, prefix.strip_suffix('.').unwrap_or(prefix), TensorKind::Parameter, f)
+    }
+}
+
 impl<E: Float, M: Params<E>> Params<E> for Vec<M> {
     fn visit(&self, prefix: &str, f: &mut dyn FnMut(ParamView<'_, E>)) {
         for (i, m) in self.iter().enumerate() {

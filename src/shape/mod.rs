@@ -11,13 +11,23 @@
 
 mod axis;
 mod broadcast;
+mod concat;
 mod dim;
+mod flatten;
 mod last;
 mod matmul;
+mod permute;
+mod select;
+mod squeeze;
 #[allow(clippy::module_inception)]
 mod shape;
 
 pub use axis::HasAxis;
+pub use concat::ConcatShape;
+pub use flatten::{Flatten, FlattenAll};
+pub use permute::{Axes2, Axes3, Axes4, Axes5, Axes6, PermuteShape, TransposeShape};
+pub use select::{ReplaceAxis, SameRank};
+pub use squeeze::{InsertAxis, SqueezeShape};
 pub use broadcast::{BroadcastDim, BroadcastShapes, DimEq, MAX_BROADCAST_ONE};
 pub use dim::{Const, ConstDim, Dim, DimExpr, Prod, Sum};
 pub use last::LastDim;

@@ -1,0 +1,125 @@
+//! RMSprop (`torch.optim.RMSprop`).
+
+use super::{Optimizer, StateMap, for_each_param_with_grad};
+use crate::autograd::Gradients;
+use crate::dtype::Float;
+use crate::nn::Params;
+
+/// RMSprop as in PyTorch: `sq = alpha sq + (1 - alpha) g^2`; centered subtracts the squared
+/// running mean of `g`; `eps` is added after the square root; with momentum
+/// `buf = momentum buf + g / avg` and `p -= lr buf`. Defaults: lr 0.01, alpha 0.99, eps 1e-8.
+///
+/// ```
+/// use shaped::optim::RmsProp;
+/// let opt = RmsProp::<f32>::new(0.01).centered(true).momentum(0.9);
+/// ```
+#[derive(Clone, Debug)]
+pub struct RmsProp<E = f32> {
+    /// Learning rate.
+    pub lr: f64,
+    /// Smoothing constant.
+    pub alpha: f64,
+    /// Added to the denominator.
+    pub eps: f64,
+    /// L2 penalty added to the gradient.
+    pub weight_decay: f64,
+    /// Momentum factor.
+    pub momentum: f64,
+    /// Normalise by the estimated variance instead of the second moment.
+    pub centered: bool,
+    /// Ascend instead of descend.
+    pub maximize: bool,
+    state: StateMap<E>,
+    steps: u64,
+}
+
+impl<E: Float> RmsProp<E> {
+    /// RMSprop with learning rate `lr` and PyTorch's defaults.
+    pub fn new(lr: f64) -> Self {
+        RmsProp { lr, alpha: 0.99, eps: 1e-8, weight_decay: 0.0, momentum: 0.0, centered: false, maximize: false, state: StateMap::default(), steps: 0 }
+    }
+    /// Sets alpha.
+    pub fn alpha(mut self, a: f64) -> Self {
+        self.alpha = a;
+        self
+    }
+    /// Sets eps.
+    pub fn eps(mut self, e: f64) -> Self {
+        self.eps = e;
+        self
+    }
+    /// Sets weight decay.
+    pub fn weight_decay(mut self, wd: f64) -> Self {
+        self.weight_decay = wd;
+        self
+    }
+    /// Sets momentum.
+    pub fn momentum(mut self, m: f64) -> Self {
+        self.momentum = m;
+        self
+    }
+    /// Enables the centered variant.
+    pub fn centered(mut self, on: bool) -> Self {
+        self.centered = on;
+        self
+    }
+    /// Maximizes instead of minimizing.
+    pub fn maximize(mut self, on: bool) -> Self {
+        self.maximize = on;
+        self
+    }
+}
+
+impl<E: Float> Optimizer<E> for RmsProp<E> {
+    fn step<M: Params<E> + ?Sized>(&mut self, model: &mut M, grads: &Gradients<E>) {
+        self.steps += 1;
+        let (lr, alpha, eps, wd, mom) = (E::from_f64(self.lr), E::from_f64(self.alpha), E::from_f64(self.eps), E::from_f64(self.weight_decay), E::from_f64(self.momentum));
+        let (centered, maximize) = (self.centered, self.maximize);
+        let state = &mut self.state;
+        for_each_param_with_grad(model, grads, |name, p, g| {
+            let n = p.len();
+            let mut sq = std::mem::take(state.get(name, "square_avg", || vec![E::ZERO; n]));
+            let mut ga = if centered { std::mem::take(state.get(name, "grad_avg", || vec![E::ZERO; n])) } else { Vec::new() };
+            let mut buf = if mom > E::ZERO { std::mem::take(state.get(name, "momentum_buffer", || vec![E::ZERO; n])) } else { Vec::new() };
+            for i in 0..n {
+                let mut gi = if maximize { -g[i] } else { g[i] };
+                if wd != E::ZERO {
+                    gi += wd * p[i];
+                }
+                sq[i] = alpha * sq[i] + (E::ONE - alpha) * gi * gi;
+                let avg = if centered {
+                    ga[i] = alpha * ga[i] + (E::ONE - alpha) * gi;
+                    (sq[i] - ga[i] * ga[i]).sqrt() + eps
+                } else {
+                    sq[i].sqrt() + eps
+                };
+                if mom > E::ZERO {
+                    buf[i] = mom * buf[i] + gi / avg;
+                    p[i] -= lr * buf[i];
+                } else {
+                    p[i] -= lr * gi / avg;
+                }
+            }
+            *state.get(name, "square_avg", Vec::new) = sq;
+            if centered {
+                *state.get(name, "grad_avg", Vec::new) = ga;
+            }
+            if mom > E::ZERO {
+                *state.get(name, "momentum_buffer", Vec::new) = buf;
+            }
+        });
+    }
+    fn lr(&self) -> f64 {
+        self.lr
+    }
+    fn set_lr(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+    fn state(&self) -> Vec<(String, Vec<E>)> {
+        self.state.export(self.steps)
+    }
+    fn load_state(&mut self, state: Vec<(String, Vec<E>)>) -> crate::error::Result<()> {
+        self.steps = self.state.import(state, &["square_avg", "grad_avg", "momentum_buffer"])?;
+        Ok(())
+    }
+}

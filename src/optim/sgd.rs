@@ -1,0 +1,107 @@
+//! Stochastic gradient descent (`torch.optim.SGD`).
+
+use super::{Optimizer, StateMap, for_each_param_with_grad};
+use crate::autograd::Gradients;
+use crate::dtype::Float;
+use crate::nn::Params;
+
+/// SGD with optional momentum, dampening, Nesterov momentum and weight decay, as in
+/// PyTorch: `g = grad + wd p`; with momentum the buffer starts as `g` and then becomes
+/// `momentum buf + (1 - dampening) g`; Nesterov uses `g + momentum buf`; `p -= lr g`.
+///
+/// ```
+/// use shaped::optim::Sgd;
+/// let opt = Sgd::new(0.1).momentum(0.9).nesterov(true).weight_decay(1e-4);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Sgd<E = f32> {
+    /// Learning rate.
+    pub lr: f64,
+    /// Momentum factor (0 = none).
+    pub momentum: f64,
+    /// Dampening for momentum.
+    pub dampening: f64,
+    /// L2 penalty added to the gradient.
+    pub weight_decay: f64,
+    /// Nesterov momentum.
+    pub nesterov: bool,
+    /// Ascend instead of descend.
+    pub maximize: bool,
+    state: StateMap<E>,
+    steps: u64,
+}
+
+impl<E: Float> Sgd<E> {
+    /// SGD with learning rate `lr` and PyTorch's other defaults (no momentum, no decay).
+    pub fn new(lr: f64) -> Self {
+        Sgd { lr, momentum: 0.0, dampening: 0.0, weight_decay: 0.0, nesterov: false, maximize: false, state: StateMap::default(), steps: 0 }
+    }
+    /// Sets the momentum factor.
+    pub fn momentum(mut self, m: f64) -> Self {
+        self.momentum = m;
+        self
+    }
+    /// Sets dampening.
+    pub fn dampening(mut self, d: f64) -> Self {
+        self.dampening = d;
+        self
+    }
+    /// Sets weight decay.
+    pub fn weight_decay(mut self, wd: f64) -> Self {
+        self.weight_decay = wd;
+        self
+    }
+    /// Enables Nesterov momentum.
+    pub fn nesterov(mut self, on: bool) -> Self {
+        self.nesterov = on;
+        self
+    }
+    /// Maximizes instead of minimizing.
+    pub fn maximize(mut self, on: bool) -> Self {
+        self.maximize = on;
+        self
+    }
+}
+
+impl<E: Float> Optimizer<E> for Sgd<E> {
+    fn step<M: Params<E> + ?Sized>(&mut self, model: &mut M, grads: &Gradients<E>) {
+        let (lr, mom, damp, wd) = (E::from_f64(self.lr), E::from_f64(self.momentum), E::from_f64(self.dampening), E::from_f64(self.weight_decay));
+        let (nesterov, maximize) = (self.nesterov, self.maximize);
+        let state = &mut self.state;
+        for_each_param_with_grad(model, grads, |name, p, g| {
+            let direction = |i: usize, p: &[E]| {
+                let d = if maximize { -g[i] } else { g[i] };
+                if wd != E::ZERO { d + wd * p[i] } else { d }
+            };
+            if mom == E::ZERO {
+                for i in 0..p.len() {
+                    p[i] -= lr * direction(i, p);
+                }
+                return;
+            }
+            // PyTorch starts the buffer at the first gradient, without dampening.
+            let first = !state.contains(name, "momentum_buffer");
+            let buf = state.get(name, "momentum_buffer", || vec![E::ZERO; p.len()]);
+            for i in 0..p.len() {
+                let d = direction(i, p);
+                buf[i] = if first { d } else { mom * buf[i] + (E::ONE - damp) * d };
+                let step = if nesterov { d + mom * buf[i] } else { buf[i] };
+                p[i] -= lr * step;
+            }
+        });
+        self.steps += 1;
+    }
+    fn lr(&self) -> f64 {
+        self.lr
+    }
+    fn set_lr(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+    fn state(&self) -> Vec<(String, Vec<E>)> {
+        self.state.export(self.steps)
+    }
+    fn load_state(&mut self, state: Vec<(String, Vec<E>)>) -> crate::error::Result<()> {
+        self.steps = self.state.import(state, &["momentum_buffer"])?;
+        Ok(())
+    }
+}

@@ -1,0 +1,8 @@
+// Twin of tests/compile_fail/matmul_mat_vec.rs with the shapes fixed.
+use shaped::prelude::*;
+
+fn main() {
+    let m = Tensor::<Rank2<2, 3>>::ones();
+    let v = Tensor::<Rank1<3>>::ones();
+    let _y: Tensor<Rank1<2>> = m.matmul(v);
+}
