@@ -126,11 +126,11 @@ fn size_strategy(sizes: impl Into<SizeRange>) -> RangeInclusive<usize> {
 ///     prop_assert!((x - 0.5).abs() >= 0.01 && (x + 0.5).abs() >= 0.01);
 /// });
 /// ```
-pub fn away_from<E: Float>(
-    values: impl Strategy<Value = E> + Clone,
+pub fn away_from<E: Float, V: Strategy<Value = E> + Clone>(
+    values: V,
     points: &[E],
     margin: E,
-) -> impl Strategy<Value = E> + Clone {
+) -> impl Strategy<Value = E> + Clone + use<E, V> {
     let points = points.to_vec();
     values.prop_filter("too close to a non-differentiable point", move |&v| {
         points.iter().all(|&p| (v - p).abs() >= margin)

@@ -2,9 +2,15 @@
 //!
 //! An untraced tensor carries [`NoTape`], a zero-sized type: ops on it record nothing.
 //! `x.trace()` gives it an [`OwnedTape`], which every op moves from its inputs to its output,
-//! appending one backward step. Binary ops [`Merge`] the tapes of both sides, in either order.
+//! adding one backward step. Binary ops [`Merge`] the tapes of both sides, in either order.
 //! `loss.backward()` exists only for a traced scalar; it runs the steps newest first and returns
 //! [`Gradients`], read back through the leaf tensors themselves.
+//!
+//! Gradients flow to traced inputs only: `x.trace() * x` differentiates the left factor alone,
+//! while `let t = x.trace(); t.clone() * t` differentiates both. A clone of a traced tensor
+//! keeps its full history, so any traced tensor can be backpropagated on its own. As in
+//! PyTorch, a graph can be backpropagated once; a second `backward()` through the same ops
+//! panics (detach carried state such as an RNN's hidden state between batches).
 //!
 //! ```
 //! use shaped::prelude::*;
@@ -43,11 +49,16 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
         let tape = self.tape.into_owned();
         let mut grads = Gradients::default();
         grads.insert(self.id, vec![E::ONE]);
-        let mut ops = tape.ops;
-        // Ids grow with creation, so descending ids visit every consumer before its producer.
-        ops.sort_unstable_by_key(|(id, _)| core::cmp::Reverse(*id));
-        for (_, op) in ops {
-            op(&mut grads);
+        for node in tape.nodes() {
+            // A poisoned lock means another backward panicked mid-step; its op is unusable.
+            let op = node.op.lock().ok().and_then(|mut op| op.take());
+            match op {
+                Some(op) => op(&mut grads),
+                None => panic!(
+                    "backward() reached an op whose backward step already ran: this graph was \
+                     backpropagated before (trace the inputs again for a second backward pass)"
+                ),
+            }
         }
         grads
     }

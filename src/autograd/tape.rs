@@ -1,6 +1,7 @@
 //! Tapes: the record of backward operations that travels with a traced tensor.
 
 use super::gradients::{Gradients, IdSet};
+use std::sync::{Arc, Mutex};
 use crate::dtype::Float;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -78,46 +79,74 @@ impl<E: Float> Tape<E> for NoTape {
     }
 }
 
-/// The tape of a traced tensor: the backward steps of every op that led to it, and the ids
-/// that want gradients. It moves from op to op with the tensor.
+/// One recorded op: its backward step (taken when run) and the nodes of its inputs.
+pub(crate) struct Node<E: Float> {
+    pub(crate) id: UniqueId,
+    pub(crate) op: Mutex<Option<BackwardOp<E>>>,
+    pub(crate) parents: Vec<Arc<Node<E>>>,
+}
+
+impl<E: Float> Drop for Node<E> {
+    // Dropping a long chain (an RNN over many steps) recursively would overflow the stack;
+    // unlink parents iteratively instead.
+    fn drop(&mut self) {
+        let mut stack = core::mem::take(&mut self.parents);
+        while let Some(n) = stack.pop() {
+            if let Ok(mut node) = Arc::try_unwrap(n) {
+                stack.append(&mut node.parents);
+            }
+        }
+    }
+}
+
+/// The tape of a traced tensor: a handle on the graph of ops that led to it, moved from op to
+/// op with the tensor.
+///
+/// Each op adds one node pointing at the nodes of its inputs, so a clone of a traced tensor
+/// keeps the whole history (an `Arc` clone, not a copy) and any traced tensor can be
+/// backpropagated alone — `h_n` of an RNN as well as its outputs `y`. `backward` visits each
+/// node once, newest first.
 pub struct OwnedTape<E: Float> {
-    pub(crate) ops: Vec<(UniqueId, BackwardOp<E>)>,
-    pub(crate) tracked: IdSet,
+    /// The newest nodes this tensor depends on (one after an op; several after a merge).
+    pub(crate) heads: Vec<Arc<Node<E>>>,
+    /// The ids of the traced tensors whose tapes were merged into this one: exactly the
+    /// inputs of the op about to be recorded that want gradients.
+    pub(crate) owners: Vec<UniqueId>,
 }
 
 impl<E: Float> OwnedTape<E> {
-    /// A tape that tracks the tensor `id` and holds no operations yet.
+    /// A tape for the traced leaf `id`, with no history.
     pub fn tracking(id: UniqueId) -> Self {
-        let mut tracked = IdSet::default();
-        tracked.insert(id);
-        OwnedTape { ops: Vec::new(), tracked }
+        OwnedTape { heads: Vec::new(), owners: vec![id] }
     }
-    /// The number of recorded backward steps.
+    /// The number of ops this tape can reach (walks the graph).
     pub fn len(&self) -> usize {
-        self.ops.len()
+        self.nodes().len()
     }
-    /// True when nothing is recorded.
+    /// True when no op is recorded.
     pub fn is_empty(&self) -> bool {
-        self.ops.is_empty()
+        self.heads.is_empty()
     }
-    fn absorb(mut self, mut other: Self) -> Self {
-        // Extending the larger record by the smaller keeps long chains (RNNs) linear; the
-        // order is restored once, by id, in `backward`.
-        if self.ops.len() < other.ops.len() {
-            core::mem::swap(&mut self.ops, &mut other.ops);
+    /// Every node reachable from the heads, each once, newest first.
+    pub(crate) fn nodes(&self) -> Vec<Arc<Node<E>>> {
+        let mut seen = IdSet::default();
+        let mut stack: Vec<Arc<Node<E>>> = self.heads.clone();
+        let mut out = Vec::new();
+        while let Some(n) = stack.pop() {
+            if seen.insert(n.id) {
+                stack.extend(n.parents.iter().cloned());
+                out.push(n);
+            }
         }
-        self.ops.append(&mut other.ops);
-        if self.tracked.len() < other.tracked.len() {
-            core::mem::swap(&mut self.tracked, &mut other.tracked);
-        }
-        self.tracked.extend(other.tracked);
-        self
+        // Ids grow with creation, so descending ids visit every consumer before its producer.
+        out.sort_unstable_by_key(|n| core::cmp::Reverse(n.id));
+        out
     }
 }
 
 impl<E: Float> core::fmt::Debug for OwnedTape<E> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "OwnedTape({} ops)", self.ops.len())
+        write!(f, "OwnedTape({} heads)", self.heads.len())
     }
 }
 
@@ -125,15 +154,16 @@ impl<E: Float> Tape<E> for OwnedTape<E> {
     const TRACING: bool = true;
     #[inline]
     fn tracks(&self, id: UniqueId) -> bool {
-        self.tracked.contains(&id)
+        self.owners.contains(&id)
     }
-    #[inline]
     fn record(&mut self, out: UniqueId, op: BackwardOp<E>) {
-        self.tracked.insert(out);
-        self.ops.push((out, op));
+        let parents = core::mem::take(&mut self.heads);
+        self.heads.push(Arc::new(Node { id: out, op: Mutex::new(Some(op)), parents }));
+        self.owners.clear();
+        self.owners.push(out);
     }
     fn for_clone(&self, id: UniqueId) -> Self {
-        OwnedTape::tracking(id)
+        OwnedTape { heads: self.heads.clone(), owners: vec![id] }
     }
     fn leaf(id: UniqueId) -> Self {
         OwnedTape::tracking(id)
@@ -163,8 +193,14 @@ impl<E: Float> Merge<E, NoTape> for OwnedTape<E> {
 }
 impl<E: Float> Merge<E, OwnedTape<E>> for OwnedTape<E> {
     type Output = OwnedTape<E>;
-    fn merge(self, rhs: OwnedTape<E>) -> OwnedTape<E> {
-        self.absorb(rhs)
+    fn merge(mut self, mut rhs: OwnedTape<E>) -> OwnedTape<E> {
+        for h in rhs.heads.drain(..) {
+            if !self.heads.iter().any(|x| Arc::ptr_eq(x, &h)) {
+                self.heads.push(h);
+            }
+        }
+        self.owners.append(&mut rhs.owners);
+        self
     }
 }
 

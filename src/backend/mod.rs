@@ -2,6 +2,9 @@
 //! and run-time dimensions. Shapes, autograd and layers call these and never index buffers
 //! themselves, so another backend can replace this module without touching them.
 
+pub(crate) mod compare;
+pub(crate) mod conv;
 pub(crate) mod elementwise;
+pub(crate) mod layout;
 pub(crate) mod matmul;
 pub(crate) mod reduce;

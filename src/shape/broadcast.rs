@@ -26,7 +26,7 @@ pub const MAX_BROADCAST_ONE: usize = 1024;
 #[diagnostic::on_unimplemented(
     message = "dimension mismatch: `{Self}` must equal `{Rhs}`",
     label = "these dimensions differ",
-    note = "matmul needs lhs columns == rhs rows; concat and stack need every other axis equal"
+    note = "matmul needs lhs columns == rhs rows and equal batch dimensions; concat and stack need every other axis equal"
 )]
 pub trait DimEq<Rhs: Dim>: Dim {
     /// The dimension both sides agree on.
@@ -120,7 +120,9 @@ impl<D: Dim> BroadcastDim<D> for D {
     #[inline]
     fn broadcast_dim(self, rhs: D) -> Result<D> {
         let size = broadcast_size(self.size(), rhs.size())?;
-        D::from_size(size).ok_or_else(|| Error::shape("broadcast", format!("cannot build a dimension of size {size}")))
+        // Return one of the operands rather than rebuilding from the size: a computed
+        // dimension of two run-time sizes (`Sum<usize, usize>`) cannot be rebuilt.
+        Ok(if size == self.size() { self } else { rhs })
     }
 }
 impl BroadcastDim<usize> for Const<1> {

@@ -12,6 +12,7 @@
 mod axis;
 mod broadcast;
 mod concat;
+mod conv;
 mod dim;
 mod flatten;
 mod last;
@@ -24,6 +25,7 @@ mod shape;
 
 pub use axis::HasAxis;
 pub use concat::ConcatShape;
+pub use conv::{ConvOut, ConvTransposeOut, PoolOut};
 pub use flatten::{Flatten, FlattenAll};
 pub use permute::{Axes2, Axes3, Axes4, Axes5, Axes6, PermuteShape, TransposeShape};
 pub use select::{ReplaceAxis, SameRank};

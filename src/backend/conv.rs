@@ -1,0 +1,615 @@
+//! Convolution and pooling kernels on row-major `(N, C, H, W)` buffers.
+//!
+//! Convolutions go through im2col and one gemm per sample: the unfolded input `cols` is a
+//! `(C*KH*KW) x (OH*OW)` matrix, so `y = W cols`, `gW += gy cols^T` and `gcols = W^T gy`
+//! (folded back with col2im). A transposed convolution is the same pair of maps used the
+//! other way round. Samples are independent, so batches are split over threads.
+
+use crate::dtype::Float;
+
+/// One sample's convolution geometry: `c` input planes of `h x w`, a `kh x kw` kernel with
+/// stride, padding and dilation, and the `oh x ow` output grid (the caller computes it, so
+/// that a transposed convolution can pass the exact size its output padding asks for).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ConvGeom {
+    pub c: usize,
+    pub h: usize,
+    pub w: usize,
+    pub kh: usize,
+    pub kw: usize,
+    pub sh: usize,
+    pub sw: usize,
+    pub ph: usize,
+    pub pw: usize,
+    pub dh: usize,
+    pub dw: usize,
+    pub oh: usize,
+    pub ow: usize,
+}
+
+impl ConvGeom {
+    /// Rows of the unfolded input: one per (channel, kernel row, kernel column).
+    pub fn col_rows(&self) -> usize {
+        self.c * self.kh * self.kw
+    }
+    /// Columns of the unfolded input: one per output position.
+    pub fn col_cols(&self) -> usize {
+        self.oh * self.ow
+    }
+    /// A 1x1 kernel with unit stride and no padding unfolds to the input itself.
+    fn is_pointwise(&self) -> bool {
+        self.kh == 1 && self.kw == 1 && self.sh == 1 && self.sw == 1 && self.ph == 0 && self.pw == 0
+    }
+}
+
+/// The outputs `o` in `0..out` whose input index `o*stride + offset` falls in `0..len`.
+#[inline]
+fn valid_range(out: usize, stride: usize, offset: isize, len: usize) -> (usize, usize) {
+    let s = stride as isize;
+    let lo = if offset >= 0 { 0 } else { (-offset + s - 1) / s };
+    let end = len as isize - offset;
+    let hi = if end <= 0 { 0 } else { (end + s - 1) / s };
+    let lo = (lo as usize).min(out);
+    (lo, (hi as usize).clamp(lo, out))
+}
+
+/// Unfolds one sample `x` (`c x h x w`) into `cols` (`col_rows x col_cols`), writing zeros
+/// where the kernel reads padding.
+pub(crate) fn im2col<E: Float>(x: &[E], g: &ConvGeom, cols: &mut [E]) {
+    let ohw = g.col_cols();
+    for c in 0..g.c {
+        let plane = &x[c * g.h * g.w..][..g.h * g.w];
+        for i in 0..g.kh {
+            let off_y = (i * g.dh) as isize - g.ph as isize;
+            let (y0, y1) = valid_range(g.oh, g.sh, off_y, g.h);
+            for j in 0..g.kw {
+                let off_x = (j * g.dw) as isize - g.pw as isize;
+                let (x0, x1) = valid_range(g.ow, g.sw, off_x, g.w);
+                let row = &mut cols[((c * g.kh + i) * g.kw + j) * ohw..][..ohw];
+                row[..y0 * g.ow].fill(E::ZERO);
+                row[y1 * g.ow..].fill(E::ZERO);
+                for oy in y0..y1 {
+                    let iy = (oy * g.sh) as isize + off_y;
+                    let src = &plane[iy as usize * g.w..][..g.w];
+                    let dst = &mut row[oy * g.ow..][..g.ow];
+                    dst[..x0].fill(E::ZERO);
+                    dst[x1..].fill(E::ZERO);
+                    if x1 > x0 {
+                        let start = (x0 * g.sw) as isize + off_x;
+                        if g.sw == 1 {
+                            dst[x0..x1].copy_from_slice(&src[start as usize..][..x1 - x0]);
+                        } else {
+                            for (d, s) in dst[x0..x1].iter_mut().zip(src[start as usize..].iter().step_by(g.sw)) {
+                                *d = *s;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The adjoint of [`im2col`]: adds every column entry back onto the input element it was
+/// read from (`x += fold(cols)`); padding entries are dropped.
+pub(crate) fn col2im<E: Float>(cols: &[E], g: &ConvGeom, x: &mut [E]) {
+    let ohw = g.col_cols();
+    for c in 0..g.c {
+        let plane = &mut x[c * g.h * g.w..][..g.h * g.w];
+        for i in 0..g.kh {
+            let off_y = (i * g.dh) as isize - g.ph as isize;
+            let (y0, y1) = valid_range(g.oh, g.sh, off_y, g.h);
+            for j in 0..g.kw {
+                let off_x = (j * g.dw) as isize - g.pw as isize;
+                let (x0, x1) = valid_range(g.ow, g.sw, off_x, g.w);
+                if x1 <= x0 {
+                    continue;
+                }
+                let row = &cols[((c * g.kh + i) * g.kw + j) * ohw..][..ohw];
+                for oy in y0..y1 {
+                    let iy = (oy * g.sh) as isize + off_y;
+                    let dst = &mut plane[iy as usize * g.w..][..g.w];
+                    let src = &row[oy * g.ow + x0..oy * g.ow + x1];
+                    let start = ((x0 * g.sw) as isize + off_x) as usize;
+                    for (s, d) in src.iter().zip(dst[start..].iter_mut().step_by(g.sw)) {
+                        *d += *s;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Runs `f(sample index, output chunk)` over `n` samples whose outputs are consecutive
+/// chunks of `out` (`per` elements each), on up to `available_parallelism` threads when
+/// there is enough work (`cost` is a rough count of multiply-adds per sample).
+fn for_each_sample<E: Float, F>(out: &mut [E], n: usize, per: usize, cost: usize, f: F)
+where
+    F: Fn(usize, &mut [E]) + Sync,
+{
+    const MIN_WORK_PER_THREAD: usize = 1 << 16;
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+    let threads = threads.min(n).min((n * cost) / MIN_WORK_PER_THREAD).max(1);
+    if threads <= 1 || per == 0 {
+        for (i, chunk) in out.chunks_mut(per.max(1)).take(n).enumerate() {
+            f(i, chunk);
+        }
+        return;
+    }
+    let per_thread = n.div_ceil(threads);
+    std::thread::scope(|scope| {
+        for (t, block) in out.chunks_mut(per_thread * per).enumerate() {
+            let f = &f;
+            scope.spawn(move || {
+                for (i, chunk) in block.chunks_mut(per).enumerate() {
+                    f(t * per_thread + i, chunk);
+                }
+            });
+        }
+    });
+}
+
+/// Like [`for_each_sample`], but each thread also accumulates into its own zeroed copy of
+/// `acc` (a weight gradient shared by all samples); the copies are summed into `acc`.
+fn for_each_sample_acc<E: Float, F>(out: &mut [E], n: usize, per: usize, cost: usize, acc: &mut [E], f: F)
+where
+    F: Fn(usize, &mut [E], &mut [E]) + Sync,
+{
+    const MIN_WORK_PER_THREAD: usize = 1 << 16;
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+    let threads = threads.min(n).min((n * cost) / MIN_WORK_PER_THREAD).max(1);
+    if threads <= 1 {
+        for i in 0..n {
+            let chunk = if per == 0 { &mut [][..] } else { &mut out[i * per..][..per] };
+            f(i, chunk, acc);
+        }
+        return;
+    }
+    let per_thread = n.div_ceil(threads);
+    let len = acc.len();
+    let partials: Vec<Vec<E>> = std::thread::scope(|scope| {
+        let mut handles = Vec::new();
+        let mut rest = &mut out[..];
+        for t in 0..threads {
+            let start = t * per_thread;
+            if start >= n {
+                break;
+            }
+            let count = per_thread.min(n - start);
+            let (block, tail) = core::mem::take(&mut rest).split_at_mut(if per == 0 { 0 } else { count * per });
+            rest = tail;
+            let f = &f;
+            handles.push(scope.spawn(move || {
+                let mut local = vec![E::ZERO; len];
+                for i in 0..count {
+                    let chunk = if per == 0 { &mut [][..] } else { &mut block[i * per..][..per] };
+                    f(start + i, chunk, &mut local);
+                }
+                local
+            }));
+        }
+        handles.into_iter().map(|h| h.join().expect("convolution worker panicked")).collect()
+    });
+    for p in partials {
+        for (a, v) in acc.iter_mut().zip(p) {
+            *a += v;
+        }
+    }
+}
+
+/// `y = conv2d(x, w) + b` for `n` samples: `x` is `n x (c h w)`, `w` is `o x (c kh kw)`,
+/// `y` is `n x (o oh ow)`.
+pub(crate) fn conv2d_forward<E: Float>(x: &[E], w: &[E], bias: Option<&[E]>, n: usize, o: usize, g: &ConvGeom) -> Vec<E> {
+    let (k, p, chw) = (g.col_rows(), g.col_cols(), g.c * g.h * g.w);
+    let mut y = vec![E::ZERO; n * o * p];
+    for_each_sample(&mut y, n, o * p, o * k * p, |b, yb| {
+        let xb = &x[b * chw..][..chw];
+        if let Some(bias) = bias {
+            for (row, &v) in yb.chunks_exact_mut(p).zip(bias) {
+                row.fill(v);
+            }
+        }
+        let beta = if bias.is_some() { E::ONE } else { E::ZERO };
+        let mut buf = Vec::new();
+        let cols = if g.is_pointwise() {
+            xb
+        } else {
+            buf.resize(k * p, E::ZERO);
+            im2col(xb, g, &mut buf);
+            &buf[..]
+        };
+        E::gemm(o, k, p, E::ONE, w, (k as isize, 1), cols, (p as isize, 1), beta, yb, (p as isize, 1));
+    });
+    y
+}
+
+/// The gradients of [`conv2d_forward`] from `gy`, accumulated into whichever of `gx`, `gw`,
+/// `gb` are given.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn conv2d_backward<E: Float>(
+    x: &[E],
+    w: &[E],
+    gy: &[E],
+    n: usize,
+    o: usize,
+    g: &ConvGeom,
+    gx: Option<&mut [E]>,
+    gw: Option<&mut [E]>,
+    gb: Option<&mut [E]>,
+) {
+    let (k, p, chw) = (g.col_rows(), g.col_cols(), g.c * g.h * g.w);
+    if let Some(gb) = gb {
+        for gyb in gy.chunks_exact(o * p) {
+            for (acc, row) in gb.iter_mut().zip(gyb.chunks_exact(p)) {
+                *acc += row.iter().copied().sum::<E>();
+            }
+        }
+    }
+    let want_x = gx.is_some();
+    let mut no_x = Vec::new();
+    let gx = gx.unwrap_or(&mut no_x[..]);
+    let gx_per = if want_x { chw } else { 0 };
+    let body = |b: usize, gxb: &mut [E], gw: &mut [E]| {
+        let gyb = &gy[b * o * p..][..o * p];
+        let mut buf = Vec::new();
+        if !gw.is_empty() {
+            let xb = &x[b * chw..][..chw];
+            let cols = if g.is_pointwise() {
+                xb
+            } else {
+                buf.resize(k * p, E::ZERO);
+                im2col(xb, g, &mut buf);
+                &buf[..]
+            };
+            // gw (o x k) += gy_b (o x p) cols^T (p x k)
+            E::gemm(o, p, k, E::ONE, gyb, (p as isize, 1), cols, (1, p as isize), E::ONE, gw, (k as isize, 1));
+        }
+        if want_x {
+            if g.is_pointwise() {
+                E::gemm(k, o, p, E::ONE, w, (1, k as isize), gyb, (p as isize, 1), E::ONE, gxb, (p as isize, 1));
+            } else {
+                // gcols (k x p) = w^T (k x o) gy_b (o x p), then folded onto gx_b.
+                buf.resize(k * p, E::ZERO);
+                E::gemm(k, o, p, E::ONE, w, (1, k as isize), gyb, (p as isize, 1), E::ZERO, &mut buf, (p as isize, 1));
+                col2im(&buf, g, gxb);
+            }
+        }
+    };
+    let cost = 2 * o * k * p;
+    match gw {
+        Some(gw) => for_each_sample_acc(gx, n, gx_per, cost, gw, body),
+        None => for_each_sample_acc(gx, n, gx_per, cost, &mut [], body),
+    }
+}
+
+/// `y = conv_transpose2d(x, w) + b`: `x` is `n x (ci ih iw)` and `w` is `ci x (co kh kw)`.
+/// `g` describes the convolution this transposes: its input (`g.c = co` planes of
+/// `g.h x g.w`) is `y`, and its output grid (`g.oh x g.ow`) is `x`'s.
+pub(crate) fn conv_transpose2d_forward<E: Float>(x: &[E], w: &[E], bias: Option<&[E]>, n: usize, ci: usize, g: &ConvGeom) -> Vec<E> {
+    let (k, p, ohw) = (g.col_rows(), g.col_cols(), g.h * g.w);
+    let co = g.c;
+    let mut y = vec![E::ZERO; n * co * ohw];
+    for_each_sample(&mut y, n, co * ohw, ci * k * p, |b, yb| {
+        let xb = &x[b * ci * p..][..ci * p];
+        if let Some(bias) = bias {
+            for (plane, &v) in yb.chunks_exact_mut(ohw).zip(bias) {
+                plane.fill(v);
+            }
+        }
+        // cols (k x p) = w^T (k x ci) x_b (ci x p), folded onto y_b.
+        let mut cols = vec![E::ZERO; k * p];
+        E::gemm(k, ci, p, E::ONE, w, (1, k as isize), xb, (p as isize, 1), E::ZERO, &mut cols, (p as isize, 1));
+        col2im(&cols, g, yb);
+    });
+    y
+}
+
+/// The gradients of [`conv_transpose2d_forward`] from `gy` (`n x (co oh ow)`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn conv_transpose2d_backward<E: Float>(
+    x: &[E],
+    w: &[E],
+    gy: &[E],
+    n: usize,
+    ci: usize,
+    g: &ConvGeom,
+    gx: Option<&mut [E]>,
+    gw: Option<&mut [E]>,
+    gb: Option<&mut [E]>,
+) {
+    let (k, p, ohw) = (g.col_rows(), g.col_cols(), g.h * g.w);
+    let co = g.c;
+    if let Some(gb) = gb {
+        for gyb in gy.chunks_exact(co * ohw) {
+            for (acc, plane) in gb.iter_mut().zip(gyb.chunks_exact(ohw)) {
+                *acc += plane.iter().copied().sum::<E>();
+            }
+        }
+    }
+    let want_x = gx.is_some();
+    let mut no_x = Vec::new();
+    let gx = gx.unwrap_or(&mut no_x[..]);
+    let gx_per = if want_x { ci * p } else { 0 };
+    let body = |b: usize, gxb: &mut [E], gw: &mut [E]| {
+        let gyb = &gy[b * co * ohw..][..co * ohw];
+        let mut cols = vec![E::ZERO; k * p];
+        im2col(gyb, g, &mut cols);
+        if want_x {
+            // gx_b (ci x p) += w (ci x k) cols (k x p)
+            E::gemm(ci, k, p, E::ONE, w, (k as isize, 1), &cols, (p as isize, 1), E::ONE, gxb, (p as isize, 1));
+        }
+        if !gw.is_empty() {
+            // gw (ci x k) += x_b (ci x p) cols^T (p x k)
+            let xb = &x[b * ci * p..][..ci * p];
+            E::gemm(ci, p, k, E::ONE, xb, (p as isize, 1), &cols, (1, p as isize), E::ONE, gw, (k as isize, 1));
+        }
+    };
+    let cost = 2 * ci * k * p;
+    match gw {
+        Some(gw) => for_each_sample_acc(gx, n, gx_per, cost, gw, body),
+        None => for_each_sample_acc(gx, n, gx_per, cost, &mut [], body),
+    }
+}
+
+/// One plane's pooling geometry: an `h x w` input, a `kh x kw` window with stride and
+/// padding, and the `oh x ow` output grid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PoolGeom {
+    pub h: usize,
+    pub w: usize,
+    pub kh: usize,
+    pub kw: usize,
+    pub sh: usize,
+    pub sw: usize,
+    pub ph: usize,
+    pub pw: usize,
+    pub oh: usize,
+    pub ow: usize,
+}
+
+impl PoolGeom {
+    /// The input rows (or columns) the window at output index `o` covers, clipped to the
+    /// input, and the window's extent clipped only to the padded input (PyTorch's
+    /// `count_include_pad` divisor).
+    #[inline]
+    fn span(o: usize, s: usize, p: usize, k: usize, len: usize) -> (usize, usize, usize) {
+        let start = (o * s) as isize - p as isize;
+        let end = (start + k as isize).min((len + p) as isize);
+        let padded = (end - start) as usize;
+        (start.max(0) as usize, (end.min(len as isize)).max(0) as usize, padded)
+    }
+}
+
+/// Max pooling over `planes` planes; padding counts as `-inf`. Returns the maxima and, for
+/// each, its flat index within the plane (the first maximum; NaN wins, as in PyTorch).
+pub(crate) fn max_pool2d_forward<E: Float>(x: &[E], planes: usize, g: &PoolGeom) -> (Vec<E>, Vec<u32>) {
+    let (hw, ohw) = (g.h * g.w, g.oh * g.ow);
+    let mut y = vec![E::NEG_INFINITY; planes * ohw];
+    let mut idx = vec![0u32; planes * ohw];
+    for ((xp, yp), ip) in x.chunks_exact(hw).zip(y.chunks_exact_mut(ohw)).zip(idx.chunks_exact_mut(ohw)) {
+        for oy in 0..g.oh {
+            let (y0, y1, _) = PoolGeom::span(oy, g.sh, g.ph, g.kh, g.h);
+            for ox in 0..g.ow {
+                let (x0, x1, _) = PoolGeom::span(ox, g.sw, g.pw, g.kw, g.w);
+                let (mut best, mut at) = (E::NEG_INFINITY, y0 * g.w + x0);
+                'window: for iy in y0..y1 {
+                    for ix in x0..x1 {
+                        let v = xp[iy * g.w + ix];
+                        if v > best || v.is_nan() {
+                            best = v;
+                            at = iy * g.w + ix;
+                            if v.is_nan() {
+                                break 'window;
+                            }
+                        }
+                    }
+                }
+                yp[oy * g.ow + ox] = best;
+                ip[oy * g.ow + ox] = at as u32;
+            }
+        }
+    }
+    (y, idx)
+}
+
+/// Sends each output gradient to its window's maximum; overlapping windows accumulate.
+pub(crate) fn max_pool2d_backward<E: Float>(gx: &mut [E], gy: &[E], idx: &[u32], hw: usize, ohw: usize) {
+    for ((gxp, gyp), ip) in gx.chunks_exact_mut(hw).zip(gy.chunks_exact(ohw)).zip(idx.chunks_exact(ohw)) {
+        for (&g, &i) in gyp.iter().zip(ip) {
+            gxp[i as usize] += g;
+        }
+    }
+}
+
+/// Average pooling over `planes` planes, dividing by the window size including padding
+/// (`count_include_pad=True`).
+pub(crate) fn avg_pool2d_forward<E: Float>(x: &[E], planes: usize, g: &PoolGeom) -> Vec<E> {
+    let (hw, ohw) = (g.h * g.w, g.oh * g.ow);
+    let mut y = vec![E::ZERO; planes * ohw];
+    for (xp, yp) in x.chunks_exact(hw).zip(y.chunks_exact_mut(ohw)) {
+        for oy in 0..g.oh {
+            let (y0, y1, ny) = PoolGeom::span(oy, g.sh, g.ph, g.kh, g.h);
+            for ox in 0..g.ow {
+                let (x0, x1, nx) = PoolGeom::span(ox, g.sw, g.pw, g.kw, g.w);
+                let mut s = E::ZERO;
+                for iy in y0..y1 {
+                    s += xp[iy * g.w + x0..iy * g.w + x1].iter().copied().sum::<E>();
+                }
+                yp[oy * g.ow + ox] = s / E::from_usize(ny * nx);
+            }
+        }
+    }
+    y
+}
+
+/// The gradient of [`avg_pool2d_forward`], accumulated into `gx`.
+pub(crate) fn avg_pool2d_backward<E: Float>(gx: &mut [E], gy: &[E], g: &PoolGeom) {
+    let (hw, ohw) = (g.h * g.w, g.oh * g.ow);
+    for (gxp, gyp) in gx.chunks_exact_mut(hw).zip(gy.chunks_exact(ohw)) {
+        for oy in 0..g.oh {
+            let (y0, y1, ny) = PoolGeom::span(oy, g.sh, g.ph, g.kh, g.h);
+            for ox in 0..g.ow {
+                let (x0, x1, nx) = PoolGeom::span(ox, g.sw, g.pw, g.kw, g.w);
+                let v = gyp[oy * g.ow + ox] / E::from_usize(ny * nx);
+                for iy in y0..y1 {
+                    for a in &mut gxp[iy * g.w + x0..iy * g.w + x1] {
+                        *a += v;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// PyTorch's adaptive window for output `o` of `out` over `len` inputs:
+/// `floor(o*len/out) .. ceil((o+1)*len/out)`.
+#[inline]
+fn adaptive_span(o: usize, out: usize, len: usize) -> (usize, usize) {
+    (o * len / out, ((o + 1) * len).div_ceil(out))
+}
+
+/// Adaptive average pooling of `planes` planes of `h x w` to `oh x ow`.
+pub(crate) fn adaptive_avg_pool2d_forward<E: Float>(x: &[E], planes: usize, h: usize, w: usize, oh: usize, ow: usize) -> Vec<E> {
+    let mut y = vec![E::ZERO; planes * oh * ow];
+    for (xp, yp) in x.chunks_exact(h * w).zip(y.chunks_exact_mut(oh * ow)) {
+        for oy in 0..oh {
+            let (y0, y1) = adaptive_span(oy, oh, h);
+            for ox in 0..ow {
+                let (x0, x1) = adaptive_span(ox, ow, w);
+                let mut s = E::ZERO;
+                for iy in y0..y1 {
+                    s += xp[iy * w + x0..iy * w + x1].iter().copied().sum::<E>();
+                }
+                yp[oy * ow + ox] = s / E::from_usize((y1 - y0) * (x1 - x0));
+            }
+        }
+    }
+    y
+}
+
+/// The gradient of [`adaptive_avg_pool2d_forward`], accumulated into `gx`.
+pub(crate) fn adaptive_avg_pool2d_backward<E: Float>(gx: &mut [E], gy: &[E], h: usize, w: usize, oh: usize, ow: usize) {
+    for (gxp, gyp) in gx.chunks_exact_mut(h * w).zip(gy.chunks_exact(oh * ow)) {
+        for oy in 0..oh {
+            let (y0, y1) = adaptive_span(oy, oh, h);
+            for ox in 0..ow {
+                let (x0, x1) = adaptive_span(ox, ow, w);
+                let v = gyp[oy * ow + ox] / E::from_usize((y1 - y0) * (x1 - x0));
+                for iy in y0..y1 {
+                    for a in &mut gxp[iy * w + x0..iy * w + x1] {
+                        *a += v;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Direct 7-deep loop, the definition im2col + gemm must agree with.
+    fn naive_conv(x: &[f64], w: &[f64], n: usize, o: usize, g: &ConvGeom) -> Vec<f64> {
+        let mut y = vec![0.0; n * o * g.oh * g.ow];
+        for b in 0..n {
+            for oc in 0..o {
+                for oy in 0..g.oh {
+                    for ox in 0..g.ow {
+                        let mut s = 0.0;
+                        for c in 0..g.c {
+                            for i in 0..g.kh {
+                                for j in 0..g.kw {
+                                    let iy = (oy * g.sh + i * g.dh) as isize - g.ph as isize;
+                                    let ix = (ox * g.sw + j * g.dw) as isize - g.pw as isize;
+                                    if iy >= 0 && ix >= 0 && (iy as usize) < g.h && (ix as usize) < g.w {
+                                        s += x[((b * g.c + c) * g.h + iy as usize) * g.w + ix as usize]
+                                            * w[((oc * g.c + c) * g.kh + i) * g.kw + j];
+                                    }
+                                }
+                            }
+                        }
+                        y[((b * o + oc) * g.oh + oy) * g.ow + ox] = s;
+                    }
+                }
+            }
+        }
+        y
+    }
+
+    fn geom(c: usize, h: usize, w: usize, k: (usize, usize), s: (usize, usize), p: (usize, usize), d: (usize, usize)) -> ConvGeom {
+        let oh = (h + 2 * p.0 - d.0 * (k.0 - 1) - 1) / s.0 + 1;
+        let ow = (w + 2 * p.1 - d.1 * (k.1 - 1) - 1) / s.1 + 1;
+        ConvGeom { c, h, w, kh: k.0, kw: k.1, sh: s.0, sw: s.1, ph: p.0, pw: p.1, dh: d.0, dw: d.1, oh, ow }
+    }
+
+    fn pseudo(n: usize, seed: u64) -> Vec<f64> {
+        let mut s = seed;
+        (0..n)
+            .map(|_| {
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                ((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    #[test]
+    fn im2col_gemm_matches_direct_loops() {
+        for (i, g) in [
+            geom(3, 7, 6, (3, 3), (1, 1), (0, 0), (1, 1)),
+            geom(2, 8, 9, (3, 2), (2, 3), (1, 2), (1, 1)),
+            geom(2, 9, 9, (3, 3), (1, 1), (2, 2), (2, 2)),
+            geom(4, 5, 5, (1, 1), (1, 1), (0, 0), (1, 1)),
+            geom(1, 4, 4, (5, 5), (1, 1), (2, 2), (1, 1)),
+            geom(2, 1, 10, (1, 3), (1, 2), (0, 1), (1, 2)),
+        ]
+        .iter()
+        .enumerate()
+        {
+            let (n, o) = (2, 3);
+            let x = pseudo(n * g.c * g.h * g.w, i as u64);
+            let w = pseudo(o * g.col_rows(), 100 + i as u64);
+            let y = conv2d_forward(&x, &w, None, n, o, g);
+            let want = naive_conv(&x, &w, n, o, g);
+            for (a, b) in y.iter().zip(&want) {
+                assert!((a - b).abs() < 1e-12, "case {i}: {a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn col2im_is_the_adjoint_of_im2col() {
+        // <im2col(x), c> == <x, col2im(c)> for any x and c.
+        let g = geom(2, 7, 8, (3, 2), (2, 1), (1, 1), (2, 1));
+        let x = pseudo(g.c * g.h * g.w, 7);
+        let c = pseudo(g.col_rows() * g.col_cols(), 8);
+        let mut cols = vec![0.0; c.len()];
+        im2col(&x, &g, &mut cols);
+        let mut back = vec![0.0; x.len()];
+        col2im(&c, &g, &mut back);
+        let lhs: f64 = cols.iter().zip(&c).map(|(a, b)| a * b).sum();
+        let rhs: f64 = x.iter().zip(&back).map(|(a, b)| a * b).sum();
+        assert!((lhs - rhs).abs() < 1e-10, "{lhs} vs {rhs}");
+    }
+
+    #[test]
+    fn threaded_backward_matches_sequential() {
+        // Large enough that the weight gradient is accumulated over several threads.
+        let g = geom(8, 16, 16, (3, 3), (1, 1), (1, 1), (1, 1));
+        let (n, o) = (6, 8);
+        let x = pseudo(n * g.c * g.h * g.w, 1);
+        let w = pseudo(o * g.col_rows(), 2);
+        let gy = pseudo(n * o * g.col_cols(), 3);
+        let mut gw = vec![0.0; w.len()];
+        conv2d_backward(&x, &w, &gy, n, o, &g, None, Some(&mut gw), None);
+        let mut want = vec![0.0; w.len()];
+        for b in 0..n {
+            let xb = &x[b * g.c * g.h * g.w..][..g.c * g.h * g.w];
+            let gyb = &gy[b * o * g.col_cols()..][..o * g.col_cols()];
+            conv2d_backward(xb, &w, gyb, 1, o, &g, None, Some(&mut want), None);
+        }
+        for (a, b) in gw.iter().zip(&want) {
+            assert!((a - b).abs() < 1e-9);
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! Copies that move elements without arithmetic: permutations, picks along an axis
+//! (slices, `index_select`), concatenation and `gather`. Each forward copy has a backward
+//! that adds the output gradient back through the same index map, so repeated indices
+//! accumulate as in PyTorch.
+
+use super::elementwise::for_each_broadcast2;
+use crate::dtype::Float;
+use crate::shape::MAX_RANK;
+
+/// Row-major strides of a contiguous tensor of `dims`.
+fn strides(dims: &[usize]) -> [usize; MAX_RANK] {
+    let mut s = [0; MAX_RANK];
+    let mut acc = 1;
+    for i in (0..dims.len()).rev() {
+        s[i] = acc;
+        acc *= dims[i];
+    }
+    s
+}
+
+/// The permuted dims, and the input strides read in output order: walking the output in
+/// row-major order with these strides visits the input element each output element copies.
+fn permuted(dims: &[usize], perm: &[usize]) -> ([usize; MAX_RANK], [usize; MAX_RANK]) {
+    let s = strides(dims);
+    let (mut od, mut ps) = ([0; MAX_RANK], [0; MAX_RANK]);
+    for (k, &p) in perm.iter().enumerate() {
+        od[k] = dims[p];
+        ps[k] = s[p];
+    }
+    (od, ps)
+}
+
+fn is_identity(perm: &[usize]) -> bool {
+    perm.iter().enumerate().all(|(k, &p)| k == p)
+}
+
+/// `x` (shaped `dims`) with its axes reordered: output axis `k` is input axis `perm[k]`.
+pub(crate) fn permute<E: Float>(x: &[E], dims: &[usize], perm: &[usize]) -> Vec<E> {
+    if is_identity(perm) {
+        return x.to_vec();
+    }
+    let (od, ps) = permuted(dims, perm);
+    let mut out = Vec::with_capacity(x.len());
+    for_each_broadcast2(&od[..perm.len()], &ps, &ps, |_, ix, _| out.push(x[ix]));
+    out
+}
+
+/// The backward of [`permute`]: adds `g` (shaped like the permuted output) into `acc`
+/// (shaped `dims`).
+pub(crate) fn permute_backward<E: Float>(acc: &mut [E], g: &[E], dims: &[usize], perm: &[usize]) {
+    if is_identity(perm) {
+        add_into(acc, g);
+        return;
+    }
+    let (od, ps) = permuted(dims, perm);
+    for_each_broadcast2(&od[..perm.len()], &ps, &ps, |i, ix, _| acc[ix] += g[i]);
+}
+
+fn add_into<E: Float>(acc: &mut [E], g: &[E]) {
+    for (a, &v) in acc.iter_mut().zip(g) {
+        *a += v;
+    }
+}
+
+/// Picks rows along the middle axis of `x` seen as `[outer, n, inner]`:
+/// `out[o, k, :] = x[o, idx[k], :]`. Indices must be below `n` (checked by the caller).
+pub(crate) fn take_axis<E: Float>(x: &[E], outer: usize, n: usize, inner: usize, idx: &[usize]) -> Vec<E> {
+    let mut out = Vec::with_capacity(outer * idx.len() * inner);
+    for o in 0..outer {
+        for &k in idx {
+            let at = (o * n + k) * inner;
+            out.extend_from_slice(&x[at..at + inner]);
+        }
+    }
+    out
+}
+
+/// The backward of [`take_axis`]: `acc[o, idx[k], :] += g[o, k, :]`.
+pub(crate) fn take_axis_backward<E: Float>(
+    acc: &mut [E],
+    g: &[E],
+    outer: usize,
+    n: usize,
+    inner: usize,
+    idx: &[usize],
+) {
+    let len = idx.len();
+    for o in 0..outer {
+        for (j, &k) in idx.iter().enumerate() {
+            let src = &g[(o * len + j) * inner..(o * len + j + 1) * inner];
+            let at = (o * n + k) * inner;
+            add_into(&mut acc[at..at + inner], src);
+        }
+    }
+}
+
+/// Joins `parts` along the middle axis: part `p` is `[outer, sizes[p], inner]`, the result
+/// `[outer, sum(sizes), inner]`.
+pub(crate) fn concat_axis<E: Float>(parts: &[&[E]], outer: usize, sizes: &[usize], inner: usize) -> Vec<E> {
+    let total: usize = sizes.iter().sum();
+    let mut out = Vec::with_capacity(outer * total * inner);
+    for o in 0..outer {
+        for (part, &n) in parts.iter().zip(sizes) {
+            out.extend_from_slice(&part[o * n * inner..(o + 1) * n * inner]);
+        }
+    }
+    out
+}
+
+/// The backward of [`concat_axis`] for one part: adds `g[o, start..start + n, :]` (of a
+/// `[outer, total, inner]` gradient) into `acc` (shaped `[outer, n, inner]`).
+pub(crate) fn concat_axis_backward<E: Float>(
+    acc: &mut [E],
+    g: &[E],
+    outer: usize,
+    total: usize,
+    inner: usize,
+    start: usize,
+    n: usize,
+) {
+    for o in 0..outer {
+        let src = &g[(o * total + start) * inner..(o * total + start + n) * inner];
+        add_into(&mut acc[o * n * inner..(o + 1) * n * inner], src);
+    }
+}
+
+/// The strides of `x_dims` with the gather axis zeroed, walked over the index shape: they
+/// give the offset of every output element before its index along `axis` is added.
+fn gather_strides(x_dims: &[usize], axis: usize) -> ([usize; MAX_RANK], usize) {
+    let mut s = strides(x_dims);
+    let step = s[axis];
+    s[axis] = 0;
+    (s, step)
+}
+
+/// PyTorch's `gather`: `out[p] = x[p with coordinate axis replaced by idx[p]]`, the output
+/// shaped `idx_dims` (same rank as `x_dims`, no larger off the axis; checked by the caller).
+pub(crate) fn gather<E: Float>(x: &[E], x_dims: &[usize], axis: usize, idx: &[usize], idx_dims: &[usize]) -> Vec<E> {
+    let (s, step) = gather_strides(x_dims, axis);
+    let mut out = Vec::with_capacity(idx.len());
+    for_each_broadcast2(idx_dims, &s, &s, |i, base, _| out.push(x[base + idx[i] * step]));
+    out
+}
+
+/// The backward of [`gather`] (a scatter-add): `acc[p with idx[p] on axis] += g[p]`.
+pub(crate) fn gather_backward<E: Float>(
+    acc: &mut [E],
+    g: &[E],
+    x_dims: &[usize],
+    axis: usize,
+    idx: &[usize],
+    idx_dims: &[usize],
+) {
+    let (s, step) = gather_strides(x_dims, axis);
+    for_each_broadcast2(idx_dims, &s, &s, |i, base, _| acc[base + idx[i] * step] += g[i]);
+}

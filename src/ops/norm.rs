@@ -1,0 +1,129 @@
+//! Batch and layer normalisation as fused primitives with hand-written backward passes.
+//!
+//! Composed from primitives, LayerNorm is eight ops (mean, subtract, square, mean, add eps,
+//! rsqrt, multiply by weight, add bias), each allocating and re-reading a full-size tensor,
+//! and BatchNorm additionally needs reductions over several axes and reshaped parameters.
+//! The fused kernels read the input twice and write once, and their backward passes use the
+//! closed form; on a (4096, 512) f32 input they are several times faster in both
+//! directions (measured against the composition in tests/loss_norm_gradcheck.rs, which also
+//! checks that both agree).
+
+use crate::autograd::{Gradients, Tape, UniqueId};
+use crate::backend::norm as kernels;
+use crate::dtype::Float;
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+use std::sync::Arc;
+
+/// Merges the tape of an optional parameter into `tape`, returning the untraced parameter.
+fn absorb<S: Shape, E: Float, T: Tape<E>>(tape: &mut T, p: Option<Tensor<S, E, T>>) -> Option<Tensor<S, E>> {
+    p.map(|p| {
+        let (p, tp) = p.split_tape();
+        *tape = core::mem::replace(tape, T::leaf(p.id)).merge(tp);
+        p
+    })
+}
+
+/// BatchNorm over the channel axis 1 of `x` (`[N, C, ..]`): every other axis is reduced.
+///
+/// With `running = Some((mean, var))` (evaluation mode) those statistics are constants.
+/// With `None` (training mode) the biased batch statistics are used, gradients flow through
+/// them, and they are returned as `(mean, biased variance)` for the running update.
+pub(crate) fn batch_norm_op<S: Shape, SC: Shape, E: Float, T: Tape<E>>(
+    x: Tensor<S, E, T>,
+    weight: Option<Tensor<SC, E, T>>,
+    bias: Option<Tensor<SC, E, T>>,
+    running: Option<(&[E], &[E])>,
+    eps: f64,
+) -> (Tensor<S, E, T>, Option<(Vec<E>, Vec<E>)>) {
+    let dims = x.shape.dims();
+    let (outer, c) = (dims[0], dims[1]);
+    let inner: usize = dims[2..].iter().product();
+    let (x, mut tape) = x.split_tape();
+    let w = absorb(&mut tape, weight);
+    let b = absorb(&mut tape, bias);
+    let (mean, var, batch) = match running {
+        Some((m, v)) => (m.to_vec(), v.to_vec(), false),
+        None => {
+            let (m, v) = kernels::channel_stats(&x.data, outer, c, inner);
+            (m, v, true)
+        }
+    };
+    let rstd = kernels::rstd(&var, eps);
+    let wd = w.as_ref().map(|w| w.data.clone());
+    let y = kernels::channel_norm(&x.data, outer, c, inner, &mean, &rstd, wd.as_deref().map(|v| &v[..]), b.as_ref().map(|b| &b.data[..]));
+    let out_id = UniqueId::new();
+    let track_x = T::TRACING && tape.tracks(x.id);
+    let track_w = T::TRACING && w.as_ref().is_some_and(|w| tape.tracks(w.id));
+    let track_b = T::TRACING && b.as_ref().is_some_and(|b| tape.tracks(b.id));
+    let stats = batch.then(|| (mean.clone(), var));
+    if track_x || track_w || track_b {
+        let (xd, x_id) = (x.data, x.id);
+        let (w_id, b_id) = (w.as_ref().map(|w| w.id), b.as_ref().map(|b| b.id));
+        tape.record(
+            out_id,
+            Box::new(move |g: &mut Gradients<E>| {
+                let Some(gy) = g.take(out_id) else { return };
+                let (sum_gy, sum_gy_xhat) = kernels::channel_norm_sums(&gy, &xd, outer, c, inner, &mean, &rstd);
+                if track_x {
+                    let gx = g.entry(x_id, xd.len());
+                    let sums = batch.then_some((&sum_gy[..], &sum_gy_xhat[..]));
+                    let w = wd.as_deref().map(|v| &v[..]);
+                    kernels::channel_norm_backward_x(gx, &gy, &xd, (outer, c, inner), &mean, &rstd, w, sums);
+                }
+                if let (true, Some(id)) = (track_w, w_id) {
+                    g.add(id, sum_gy_xhat);
+                }
+                if let (true, Some(id)) = (track_b, b_id) {
+                    g.add(id, sum_gy);
+                }
+            }),
+        );
+    }
+    (Tensor { shape: x.shape, data: Arc::new(y), id: out_id, tape }, stats)
+}
+
+/// LayerNorm over the last axis of `x`: biased variance, `eps` inside the square root,
+/// then the optional elementwise affine map.
+pub(crate) fn layer_norm_op<S: Shape, SD: Shape, E: Float, T: Tape<E>>(
+    x: Tensor<S, E, T>,
+    weight: Option<Tensor<SD, E, T>>,
+    bias: Option<Tensor<SD, E, T>>,
+    eps: f64,
+) -> Tensor<S, E, T> {
+    let dims = x.shape.dims();
+    let d = dims.last().copied().unwrap_or(1);
+    let (x, mut tape) = x.split_tape();
+    let w = absorb(&mut tape, weight);
+    let b = absorb(&mut tape, bias);
+    let wd = w.as_ref().map(|w| w.data.clone());
+    let (y, mean, rstd) = kernels::row_norm(&x.data, d, wd.as_deref().map(|v| &v[..]), b.as_ref().map(|b| &b.data[..]), eps);
+    let out_id = UniqueId::new();
+    let track_x = T::TRACING && tape.tracks(x.id);
+    let track_w = T::TRACING && w.as_ref().is_some_and(|w| tape.tracks(w.id));
+    let track_b = T::TRACING && b.as_ref().is_some_and(|b| tape.tracks(b.id));
+    if track_x || track_w || track_b {
+        let (xd, x_id) = (x.data, x.id);
+        let (w_id, b_id) = (w.as_ref().map(|w| w.id), b.as_ref().map(|b| b.id));
+        tape.record(
+            out_id,
+            Box::new(move |g: &mut Gradients<E>| {
+                let Some(gy) = g.take(out_id) else { return };
+                if track_x {
+                    let gx = g.entry(x_id, xd.len());
+                    kernels::row_norm_backward_x(gx, &gy, &xd, d, &mean, &rstd, wd.as_deref().map(|v| &v[..]));
+                }
+                if track_w || track_b {
+                    let (gw, gb) = kernels::row_norm_param_sums(&gy, &xd, d, &mean, &rstd);
+                    if let (true, Some(id)) = (track_w, w_id) {
+                        g.add(id, gw);
+                    }
+                    if let (true, Some(id)) = (track_b, b_id) {
+                        g.add(id, gb);
+                    }
+                }
+            }),
+        );
+    }
+    Tensor { shape: x.shape, data: Arc::new(y), id: out_id, tape }
+}

@@ -1,0 +1,464 @@
+//! Shape ops that keep every element: `reshape`, `flatten`, `unsqueeze` and `squeeze` (free:
+//! the output shares the input's buffer), `transpose` and `permute` (a copy, since buffers
+//! are always contiguous), `concat` and `stack`.
+//!
+//! Ops whose axis is a const generic and that also take a tensor or array of another type
+//! (`concat`, `stack`) need the remaining generic arguments spelled `_` in a turbofish:
+//! stable Rust cannot infer some of a function's generic arguments while the caller gives
+//! others, e.g. `a.concat::<1, _, _>(b)`.
+
+use crate::autograd::{Gradients, Merge, Tape, UniqueId};
+use crate::backend::layout;
+use crate::backend::reduce::split_axis;
+use crate::dtype::Float;
+use crate::error::{Error, Result};
+use crate::shape::{
+    ConcatShape, Const, ConstShape, Dim, Dims, Flatten, FlattenAll, HasAxis, InsertAxis, PermuteShape,
+    Shape, SqueezeShape, TransposeShape,
+};
+use crate::tensor::Tensor;
+use std::sync::Arc;
+
+/// The same elements under another shape with as many elements: the output shares the
+/// buffer (a fresh id, so autograd keeps the two apart) and the gradient passes back as is.
+pub(crate) fn view_op<S: Shape, S2: Shape, E: Float, T: Tape<E>>(x: Tensor<S, E, T>, out: S2) -> Tensor<S2, E, T> {
+    debug_assert_eq!(x.numel(), out.numel(), "view_op: element counts differ");
+    let (x, mut tape) = x.split_tape();
+    let out_id = UniqueId::new();
+    if T::TRACING && tape.tracks(x.id) {
+        let x_id = x.id;
+        tape.record(
+            out_id,
+            Box::new(move |g: &mut Gradients<E>| {
+                let Some(gy) = g.take(out_id) else { return };
+                // Same layout on both sides: the output's gradient moves over without a copy
+                // when x has none yet.
+                g.add(x_id, gy);
+            }),
+        );
+    }
+    Tensor { shape: out, data: x.data, id: out_id, tape }
+}
+
+/// An op that copies elements of one input through an index map: `forward` builds the
+/// output from the input's buffer, `backward(gx, gy)` adds the output gradient back.
+pub(crate) fn layout_op<S, SO, E, T, F, B>(x: Tensor<S, E, T>, out: SO, forward: F, backward: B) -> Tensor<SO, E, T>
+where
+    S: Shape,
+    SO: Shape,
+    E: Float,
+    T: Tape<E>,
+    F: FnOnce(&[E]) -> Vec<E>,
+    B: FnOnce(&mut [E], &[E]) + Send + 'static,
+{
+    let (x, mut tape) = x.split_tape();
+    let y = forward(&x.data);
+    debug_assert_eq!(y.len(), out.numel(), "layout_op: output of the wrong size");
+    let out_id = UniqueId::new();
+    if T::TRACING && tape.tracks(x.id) {
+        let (x_id, n) = (x.id, x.data.len());
+        tape.record(
+            out_id,
+            Box::new(move |g: &mut Gradients<E>| {
+                let Some(gy) = g.take(out_id) else { return };
+                backward(g.entry(x_id, n), &gy);
+            }),
+        );
+    }
+    Tensor { shape: out, data: Arc::new(y), id: out_id, tape }
+}
+
+/// `x` with its axes reordered by `perm` (output axis `k` is input axis `perm[k]`).
+pub(crate) fn permute_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
+    x: Tensor<S, E, T>,
+    out: SO,
+    perm: &[usize],
+) -> Tensor<SO, E, T> {
+    let dims = x.shape.dims();
+    let perm = Dims::new(perm).expect("a permutation has at most MAX_RANK axes");
+    layout_op(
+        x,
+        out,
+        |x| layout::permute(x, &dims, &perm),
+        move |gx, gy| layout::permute_backward(gx, gy, &dims, &perm),
+    )
+}
+
+fn same_dims_error(op: &'static str, first: &Dims, other: &Dims, k: usize) -> Error {
+    Error::shape(
+        op,
+        format!(
+            "every tensor needs the same shape, but tensor 0 has shape {:?} and tensor {k} has shape {:?}",
+            first.as_slice(),
+            other.as_slice()
+        ),
+    )
+}
+
+impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
+    /// The same elements in row-major order under another static shape (`torch.reshape`).
+    /// The element counts must match, which is checked when the code is built; the buffer is
+    /// shared, not copied.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// let x = Tensor::<Rank2<2, 3>>::from_array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]);
+    /// let y: Tensor<Rank2<3, 2>> = x.reshape();
+    /// assert_eq!(y.to_vec(), vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    /// ```
+    pub fn reshape<S2: ConstShape>(self) -> Tensor<S2, E, T>
+    where
+        S: ConstShape,
+    {
+        const { assert!(S::NUMEL == S2::NUMEL, "reshape: the new shape must have as many elements as the old one") };
+        view_op(self, S2::default())
+    }
+
+    /// [`reshape`](Self::reshape) into a shape with run-time dimensions, with an error naming
+    /// both shapes when the element counts differ.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// let x = Tensor::<(usize, usize)>::zeros_with_shape((2, 6));
+    /// let y = x.clone().try_reshape((3usize, Const::<4>)).unwrap();
+    /// assert_eq!(y.dims().as_slice(), &[3, 4]);
+    /// assert!(x.try_reshape((5usize,)).is_err());
+    /// ```
+    pub fn try_reshape<S2: Shape>(self, shape: S2) -> Result<Tensor<S2, E, T>> {
+        if shape.numel() != self.numel() {
+            return Err(Error::shape(
+                "reshape",
+                format!(
+                    "cannot reshape a tensor of shape {:?} ({} elements) into shape {:?} ({} elements)",
+                    self.shape.dims().as_slice(),
+                    self.numel(),
+                    shape.dims().as_slice(),
+                    shape.numel()
+                ),
+            ));
+        }
+        Ok(view_op(self, shape))
+    }
+
+    /// Merges every dimension after the first into one (`torch.flatten(x, 1)`), e.g.
+    /// `(B, C, H, W)` into `(B, Prod<C, Prod<H, W>>)`. Free: the buffer is shared.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// let x = Tensor::<Rank4<2, 3, 4, 5>>::zeros();
+    /// let y = x.flatten();
+    /// assert_eq!(y.dims().as_slice(), &[2, 60]);
+    /// let z: Tensor<Rank2<2, 60>> = y.realize(); // the product is a static 60
+    /// ```
+    pub fn flatten(self) -> Tensor<<S as Flatten>::Output, E, T>
+    where
+        S: Flatten,
+    {
+        let out = self.shape.flatten_shape();
+        view_op(self, out)
+    }
+
+    /// Merges every dimension into one (`torch.flatten(x)`); a scalar becomes one element.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// let x = Tensor::<Rank3<2, 3, 4>>::zeros();
+    /// assert_eq!(x.flatten_all().dims().as_slice(), &[24]);
+    /// ```
+    pub fn flatten_all(self) -> Tensor<<S as FlattenAll>::Output, E, T>
+    where
+        S: FlattenAll,
+    {
+        let out = self.shape.flatten_all_shape();
+        view_op(self, out)
+    }
+
+    /// Inserts an axis of size 1 before position `I` (`torch.unsqueeze`). Free.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// let x = Tensor::<Rank2<2, 3>>::zeros();
+    /// let y: Tensor<Rank3<2, 1, 3>> = x.unsqueeze::<1>();
+    /// ```
+    pub fn unsqueeze<const I: usize>(self) -> Tensor<<S as InsertAxis<I>>::Output<Const<1>>, E, T>
+    where
+        S: InsertAxis<I>,
+    {
+        let out = self.shape.insert_axis(Const::<1>);
+        view_op(self, out)
+    }
+
+    /// Removes axis `I`, which must be `Const<1>` (`torch.squeeze(x, I)`); any other
+    /// dimension there is a compile error. Free.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// let x = Tensor::<Rank3<2, 1, 3>>::zeros();
+    /// let y: Tensor<Rank2<2, 3>> = x.squeeze::<1>();
+    /// ```
+    pub fn squeeze<const I: usize>(self) -> Tensor<<S as SqueezeShape<I>>::Output, E, T>
+    where
+        S: SqueezeShape<I>,
+    {
+        let out = self.shape.squeeze_shape();
+        view_op(self, out)
+    }
+
+    /// Removes axis `I` when its run-time size is 1, with an error naming the shape otherwise.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// let x = Tensor::<(usize, Const<3>)>::zeros_with_shape((1, Const));
+    /// let y: Tensor<(Const<3>,)> = x.try_squeeze::<0>().unwrap();
+    /// ```
+    pub fn try_squeeze<const I: usize>(self) -> Result<Tensor<<S as HasAxis<I>>::Reduced, E, T>>
+    where
+        S: HasAxis<I>,
+    {
+        let n = self.shape.axis_dim().size();
+        if n != 1 {
+            return Err(Error::shape(
+                "squeeze",
+                format!("axis {I} of shape {:?} has size {n}, not 1", self.shape.dims().as_slice()),
+            ));
+        }
+        let out = self.shape.reduced();
+        Ok(view_op(self, out))
+    }
+
+    /// Swaps axes `I` and `J` (`torch.transpose`). The result is a contiguous copy.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// let x = Tensor::<Rank3<1, 2, 3>>::from_array([[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]]);
+    /// let y: Tensor<Rank3<1, 3, 2>> = x.transpose::<1, 2>();
+    /// assert_eq!(y.to_vec(), vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
+    /// ```
+    pub fn transpose<const I: usize, const J: usize>(self) -> Tensor<<S as TransposeShape<I, J>>::Output, E, T>
+    where
+        S: TransposeShape<I, J>,
+    {
+        let out = self.shape.transpose_shape();
+        let mut perm = [0, 1, 2, 3, 4, 5];
+        perm.swap(I, J);
+        let rank = self.shape.dims().rank();
+        permute_op(self, out, &perm[..rank])
+    }
+
+    /// Reorders the axes by an axis-order type such as [`Axes3<2, 0, 1>`](crate::shape::Axes3),
+    /// for code generic over the shape. With a concrete rank, [`permute`](Self::permute) reads
+    /// better.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::shape::Axes3;
+    /// let x = Tensor::<Rank3<2, 3, 4>>::zeros();
+    /// let y: Tensor<Rank3<4, 2, 3>> = x.permute_axes::<Axes3<2, 0, 1>>();
+    /// ```
+    pub fn permute_axes<Ax>(self) -> Tensor<<S as PermuteShape<Ax>>::Output, E, T>
+    where
+        S: PermuteShape<Ax>,
+    {
+        let out = self.shape.permute_shape();
+        permute_op(self, out, <S as PermuteShape<Ax>>::PERM)
+    }
+
+    /// Joins `self` and `rhs` along axis `I` (`torch.cat([self, rhs], I)`). Every other axis
+    /// must match: a compile error naming the two dimensions when both are static, a panic
+    /// otherwise (see [`try_concat`](Self::try_concat)). Axis `I` becomes their
+    /// [`Sum`](crate::shape::Sum).
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// let a = Tensor::<Rank2<2, 2>>::from_array([[1.0, 2.0], [3.0, 4.0]]);
+    /// let b = Tensor::<Rank2<2, 1>>::from_array([[5.0], [6.0]]);
+    /// let c = a.concat::<1, _, _>(b);
+    /// assert_eq!(c.dims().as_slice(), &[2, 3]);
+    /// assert_eq!(c.to_vec(), vec![1.0, 2.0, 5.0, 3.0, 4.0, 6.0]);
+    /// let c: Tensor<Rank2<2, 3>> = c.realize(); // Sum<Const<2>, Const<1>> is a static 3
+    /// ```
+    pub fn concat<const I: usize, SR: Shape, TR: Tape<E>>(
+        self,
+        rhs: Tensor<SR, E, TR>,
+    ) -> Tensor<<S as ConcatShape<SR, I>>::Output, E, <T as Merge<E, TR>>::Output>
+    where
+        S: ConcatShape<SR, I>,
+        T: Merge<E, TR>,
+    {
+        self.try_concat::<I, SR, TR>(rhs).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`concat`](Self::concat) with an error naming both shapes when run-time dimensions
+    /// off the axis differ.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// let a = Tensor::<(usize, usize)>::zeros_with_shape((2, 3));
+    /// let b = Tensor::<(usize, usize)>::zeros_with_shape((4, 5));
+    /// assert!(a.try_concat::<0, _, _>(b).is_err());
+    /// ```
+    pub fn try_concat<const I: usize, SR: Shape, TR: Tape<E>>(
+        self,
+        rhs: Tensor<SR, E, TR>,
+    ) -> Result<Tensor<<S as ConcatShape<SR, I>>::Output, E, <T as Merge<E, TR>>::Output>>
+    where
+        S: ConcatShape<SR, I>,
+        T: Merge<E, TR>,
+    {
+        let out = self.shape.concat_shape(&rhs.shape)?;
+        let (ad, bd) = (self.shape.dims(), rhs.shape.dims());
+        let (outer, na, inner) = split_axis(&ad, I);
+        let nb = bd[I];
+        let (a, ta) = self.split_tape();
+        let (b, tb) = rhs.split_tape();
+        let mut tape = ta.merge(tb);
+        let y = layout::concat_axis(&[&a.data, &b.data], outer, &[na, nb], inner);
+        let out_id = UniqueId::new();
+        let track_a = <T as Merge<E, TR>>::Output::TRACING && tape.tracks(a.id);
+        let track_b = <T as Merge<E, TR>>::Output::TRACING && tape.tracks(b.id);
+        if track_a || track_b {
+            let (a_id, b_id, total) = (a.id, b.id, na + nb);
+            tape.record(
+                out_id,
+                Box::new(move |g: &mut Gradients<E>| {
+                    let Some(gy) = g.take(out_id) else { return };
+                    if track_a {
+                        let ga = g.entry(a_id, outer * na * inner);
+                        layout::concat_axis_backward(ga, &gy, outer, total, inner, 0, na);
+                    }
+                    if track_b {
+                        let gb = g.entry(b_id, outer * nb * inner);
+                        layout::concat_axis_backward(gb, &gy, outer, total, inner, na, nb);
+                    }
+                }),
+            );
+        }
+        Ok(Tensor { shape: out, data: Arc::new(y), id: out_id, tape })
+    }
+
+    /// Stacks `N` tensors of one shape along a new axis `I` of size `N` (`torch.stack`),
+    /// merging their tapes. Panics if run-time dimensions differ (see
+    /// [`try_stack`](Self::try_stack)); `N == 0` fails to build. Write the count as `_`.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// let a = Tensor::<Rank1<2>>::from_array([1.0, 2.0]);
+    /// let b = Tensor::<Rank1<2>>::from_array([3.0, 4.0]);
+    /// let s: Tensor<Rank2<2, 2>> = Tensor::stack::<1, _>([a, b]);
+    /// assert_eq!(s.to_vec(), vec![1.0, 3.0, 2.0, 4.0]);
+    /// ```
+    pub fn stack<const I: usize, const N: usize>(
+        tensors: [Self; N],
+    ) -> Tensor<<S as InsertAxis<I>>::Output<Const<N>>, E, T>
+    where
+        S: InsertAxis<I>,
+    {
+        Self::try_stack::<I, N>(tensors).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`stack`](Self::stack) with an error naming the shapes when run-time dimensions differ.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// let a = Tensor::<(usize,)>::zeros_with_shape((2,));
+    /// let b = Tensor::<(usize,)>::zeros_with_shape((3,));
+    /// assert!(Tensor::try_stack::<0, _>([a, b]).is_err());
+    /// ```
+    pub fn try_stack<const I: usize, const N: usize>(
+        tensors: [Self; N],
+    ) -> Result<Tensor<<S as InsertAxis<I>>::Output<Const<N>>, E, T>>
+    where
+        S: InsertAxis<I>,
+    {
+        const { assert!(N > 0, "stack: needs at least one tensor") };
+        let dims = tensors[0].shape.dims();
+        for (k, t) in tensors.iter().enumerate().skip(1) {
+            if t.shape.dims() != dims {
+                return Err(same_dims_error("stack", &dims, &t.shape.dims(), k));
+            }
+        }
+        let out = tensors[0].shape.insert_axis(Const::<N>);
+        // Stacking is concatenation along a new axis of size 1 in each input.
+        let (outer, _, inner) = split_axis(&dims.insert(I, 1), I);
+        let mut parts = Vec::with_capacity(N);
+        let mut tape: Option<T> = None;
+        for t in tensors {
+            let (t, tp) = t.split_tape();
+            tape = Some(match tape {
+                None => tp,
+                Some(acc) => acc.merge(tp),
+            });
+            parts.push(t);
+        }
+        let mut tape = tape.expect("N > 0");
+        let slices: Vec<&[E]> = parts.iter().map(|t| t.data.as_slice()).collect();
+        let y = layout::concat_axis(&slices, outer, &[1; N], inner);
+        let out_id = UniqueId::new();
+        let tracked: Vec<(usize, UniqueId)> = if T::TRACING {
+            parts.iter().enumerate().filter(|(_, t)| tape.tracks(t.id)).map(|(k, t)| (k, t.id)).collect()
+        } else {
+            Vec::new()
+        };
+        if !tracked.is_empty() {
+            tape.record(
+                out_id,
+                Box::new(move |g: &mut Gradients<E>| {
+                    let Some(gy) = g.take(out_id) else { return };
+                    for (k, id) in tracked {
+                        let gx = g.entry(id, outer * inner);
+                        layout::concat_axis_backward(gx, &gy, outer, N, inner, k, 1);
+                    }
+                }),
+            );
+        }
+        Ok(Tensor { shape: out, data: Arc::new(y), id: out_id, tape })
+    }
+}
+
+macro_rules! permute_method {
+    ($Ax:ident [$($D:ident)*] [$($P:ident)*] $example:literal) => {
+        impl<$($D: Dim,)* E: Float, T: Tape<E>> Tensor<($($D,)*), E, T> {
+            /// Reorders the axes (`torch.permute`): output axis `k` is input axis `P_k`. Each
+            /// axis must appear once; an axis out of range is a compile error naming the
+            /// shape, and a repeated axis fails the build. The result is a contiguous copy.
+            ///
+            /// ```
+            /// use shaped::prelude::*;
+            #[doc = $example]
+            /// ```
+            pub fn permute<$(const $P: usize),*>(
+                self,
+            ) -> Tensor<<($($D,)*) as PermuteShape<crate::shape::$Ax<$($P),*>>>::Output, E, T>
+            where
+                ($($D,)*): PermuteShape<crate::shape::$Ax<$($P),*>>,
+            {
+                self.permute_axes::<crate::shape::$Ax<$($P),*>>()
+            }
+        }
+    };
+}
+
+permute_method!(Axes2 [D0 D1] [P0 P1]
+    "let y: Tensor<Rank2<3, 2>> = Tensor::<Rank2<2, 3>>::zeros().permute::<1, 0>();");
+permute_method!(Axes3 [D0 D1 D2] [P0 P1 P2]
+    "let y: Tensor<Rank3<4, 2, 3>> = Tensor::<Rank3<2, 3, 4>>::zeros().permute::<2, 0, 1>();");
+permute_method!(Axes4 [D0 D1 D2 D3] [P0 P1 P2 P3]
+    "let nhwc: Tensor<Rank4<2, 4, 5, 3>> = Tensor::<Rank4<2, 3, 4, 5>>::zeros().permute::<0, 2, 3, 1>();");
+permute_method!(Axes5 [D0 D1 D2 D3 D4] [P0 P1 P2 P3 P4]
+    "let y: Tensor<Rank5<5, 1, 2, 3, 4>> = Tensor::<Rank5<1, 2, 3, 4, 5>>::zeros().permute::<4, 0, 1, 2, 3>();");
+permute_method!(Axes6 [D0 D1 D2 D3 D4 D5] [P0 P1 P2 P3 P4 P5]
+    "let y: Tensor<Rank6<6, 5, 4, 3, 2, 1>> =\n    Tensor::<Rank6<1, 2, 3, 4, 5, 6>>::zeros().permute::<5, 4, 3, 2, 1, 0>();");
+
+impl<A: Dim, B: Dim, E: Float, T: Tape<E>> Tensor<(A, B), E, T> {
+    /// The transpose of a matrix (`x.t()`).
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// let x = Tensor::<Rank2<2, 3>>::from_array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]);
+    /// let y: Tensor<Rank2<3, 2>> = x.t();
+    /// assert_eq!(y.to_vec(), vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
+    /// ```
+    pub fn t(self) -> Tensor<(B, A), E, T> {
+        self.transpose::<0, 1>()
+    }
+}

@@ -1,0 +1,271 @@
+//! PyTorch reference values for shape ops (tests/golden/shape_*): forward values and every
+//! stored gradient of `L = sum(y * gy)`.
+//!
+//! Axes and sizes are type parameters here, so each test also checks that the file's
+//! hyperparameters are the ones spelled in its types.
+
+mod common;
+use common::Golden;
+use shaped::prelude::*;
+use shaped::shape::BroadcastShapes;
+
+type Traced<S> = Tensor<S, f32, OwnedTape<f32>>;
+
+/// A stored tensor as a typed tensor, checking that the file agrees with the type.
+fn load<S: ConstShape>(g: &Golden, name: &str) -> Tensor<S> {
+    let t = Tensor::<S>::from_vec(g.f(name)).unwrap();
+    assert_eq!(g.shape(name), t.dims().as_slice(), "{}: shape of {name}", g.case);
+    t
+}
+
+/// Checks `y` against the file, then backpropagates `sum(y * gy)`.
+fn forward_and_backward<S>(g: &Golden, y: Traced<S>) -> Gradients<f32>
+where
+    S: Shape + BroadcastShapes<S>,
+{
+    assert_eq!(g.shape("y"), y.dims().as_slice(), "{}: shape of y", g.case);
+    g.check_forward("y", y.as_slice());
+    let gy = Tensor::from_vec_with_shape(g.f("gy"), *y.shape()).unwrap();
+    (y * gy).sum().backward()
+}
+
+fn check_hp(g: &Golden, key: &str, expected: &str) {
+    assert_eq!(g.hp_str(key), expected, "{}: hyperparameter {key}", g.case);
+}
+
+#[test]
+fn shape_broadcast_to_sum() {
+    let g = Golden::load("shape_broadcast_to_sum");
+    check_hp(&g, "shape", "[3, 5]");
+    check_hp(&g, "sum_dim", "0");
+    let x = load::<Rank2<3, 1>>(&g, "x");
+    let y = x.clone().trace().broadcast_to::<Rank2<3, 5>>().sum_dim::<0>();
+    let grads = forward_and_backward(&g, y);
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+}
+
+#[test]
+fn shape_expand() {
+    let g = Golden::load("shape_expand");
+    check_hp(&g, "shape", "[2, 3, 4]");
+    let x = load::<Rank2<3, 1>>(&g, "x");
+    let y = x.clone().trace().broadcast_to::<Rank3<2, 3, 4>>();
+    let grads = forward_and_backward(&g, y);
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+
+    // The run-time variant agrees.
+    let y = x.clone().trace().try_broadcast_to((2usize, 3usize, 4usize)).unwrap();
+    let grads = forward_and_backward(&g, y);
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+}
+
+#[test]
+fn shape_cat_dim0() {
+    let g = Golden::load("shape_cat_dim0");
+    check_hp(&g, "dim", "0");
+    let x = load::<Rank2<2, 3>>(&g, "x");
+    let x2 = load::<Rank2<4, 3>>(&g, "x2");
+    let y: Traced<Rank2<6, 3>> = x.clone().trace().concat::<0, _, _>(x2.clone().trace()).realize();
+    let grads = forward_and_backward(&g, y);
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+    g.check_grad("x2", grads.get_slice(&x2).unwrap());
+}
+
+#[test]
+fn shape_cat_dim1() {
+    let g = Golden::load("shape_cat_dim1");
+    check_hp(&g, "dim", "1");
+    let x = load::<Rank2<2, 3>>(&g, "x");
+    let x2 = load::<Rank2<2, 5>>(&g, "x2");
+    let y: Traced<Rank2<2, 8>> = x.clone().trace().concat::<1, _, _>(x2.clone().trace()).realize();
+    let grads = forward_and_backward(&g, y);
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+    g.check_grad("x2", grads.get_slice(&x2).unwrap());
+
+    // Run-time dimensions on both sides, and only one side traced.
+    let xd = Tensor::<(usize, usize)>::from_vec_with_shape(g.f("x"), (2, 3)).unwrap();
+    let x2d = Tensor::<(usize, usize)>::from_vec_with_shape(g.f("x2"), (2, 5)).unwrap();
+    let y = xd.clone().try_concat::<1, _, _>(x2d.clone().trace()).unwrap();
+    let grads = forward_and_backward(&g, y);
+    assert!(grads.get_slice(&xd).is_none());
+    g.check_grad("x2", grads.get_slice(&x2d).unwrap());
+}
+
+#[test]
+fn shape_stack() {
+    let g = Golden::load("shape_stack");
+    check_hp(&g, "dim", "1");
+    let x = load::<Rank2<3, 4>>(&g, "x");
+    let x2 = load::<Rank2<3, 4>>(&g, "x2");
+    let y: Traced<Rank3<3, 2, 4>> = Tensor::stack::<1, _>([x.clone().trace(), x2.clone().trace()]);
+    let grads = forward_and_backward(&g, y);
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+    g.check_grad("x2", grads.get_slice(&x2).unwrap());
+}
+
+#[test]
+fn shape_gather() {
+    let g = Golden::load("shape_gather");
+    check_hp(&g, "dim", "1");
+    let x = load::<Rank2<3, 5>>(&g, "x");
+    let index = Indices::<Rank2<3, 4>>::from_vec(g.idx("index")).unwrap();
+    assert_eq!(g.shape("index"), &[3, 4]);
+    let y = x.clone().trace().gather::<1, _>(&index);
+    let grads = forward_and_backward(&g, y);
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+}
+
+#[test]
+fn shape_index_select() {
+    let g = Golden::load("shape_index_select");
+    check_hp(&g, "dim", "1");
+    let x = load::<Rank2<4, 5>>(&g, "x");
+    let index = Indices::<Rank1<6>>::from_vec(g.idx("index")).unwrap();
+    assert_eq!(g.shape("index"), &[6]);
+    let y: Traced<Rank2<4, 6>> = x.clone().trace().index_select::<1, _>(&index);
+    let grads = forward_and_backward(&g, y);
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+}
+
+#[test]
+fn shape_matmul_2d() {
+    let g = Golden::load("shape_matmul_2d");
+    let x = load::<Rank2<3, 4>>(&g, "x");
+    let x2 = load::<Rank2<4, 5>>(&g, "x2");
+    let y = x.clone().trace().matmul(x2.clone().trace());
+    let grads = forward_and_backward(&g, y);
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+    g.check_grad("x2", grads.get_slice(&x2).unwrap());
+}
+
+#[test]
+fn shape_matmul_batched() {
+    let g = Golden::load("shape_matmul_batched");
+    let x = load::<Rank3<2, 3, 4>>(&g, "x");
+    let x2 = load::<Rank3<2, 4, 5>>(&g, "x2");
+    let y = x.clone().trace().matmul(x2.clone().trace());
+    let grads = forward_and_backward(&g, y);
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+    g.check_grad("x2", grads.get_slice(&x2).unwrap());
+}
+
+#[test]
+fn shape_matmul_broadcast() {
+    let g = Golden::load("shape_matmul_broadcast");
+    let x = load::<Rank3<2, 3, 4>>(&g, "x");
+    let x2 = load::<Rank2<4, 5>>(&g, "x2");
+    let y = x.clone().trace().matmul(x2.clone().trace());
+    let grads = forward_and_backward(&g, y);
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+    g.check_grad("x2", grads.get_slice(&x2).unwrap());
+}
+
+#[test]
+fn shape_narrow() {
+    let g = Golden::load("shape_narrow");
+    check_hp(&g, "dim", "1");
+    check_hp(&g, "start", "1");
+    check_hp(&g, "length", "3");
+    let x = load::<Rank2<4, 6>>(&g, "x");
+    let y: Traced<Rank2<4, 3>> = x.clone().trace().narrow::<1, 1, 3>();
+    let grads = forward_and_backward(&g, y);
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+
+    let y = x.clone().trace().try_narrow::<1>(1, 3).unwrap();
+    let grads = forward_and_backward(&g, y);
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+}
+
+#[test]
+fn shape_slice_step() {
+    let g = Golden::load("shape_slice_step");
+    check_hp(&g, "dim", "1");
+    check_hp(&g, "start", "1");
+    check_hp(&g, "end", "6");
+    check_hp(&g, "step", "2");
+    let x = load::<Rank2<4, 7>>(&g, "x");
+    let y = x.clone().trace().slice_step::<1>(1, 6, 2);
+    let grads = forward_and_backward(&g, y);
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+}
+
+#[test]
+fn shape_permute_3d() {
+    let g = Golden::load("shape_permute_3d");
+    check_hp(&g, "dims", "[2, 0, 1]");
+    let x = load::<Rank3<2, 3, 4>>(&g, "x");
+    let y: Traced<Rank3<4, 2, 3>> = x.clone().trace().permute::<2, 0, 1>();
+    let grads = forward_and_backward(&g, y);
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+}
+
+#[test]
+fn shape_permute_4d() {
+    let g = Golden::load("shape_permute_4d");
+    check_hp(&g, "dims", "[0, 2, 3, 1]");
+    let x = load::<Rank4<2, 3, 4, 5>>(&g, "x");
+    let y: Traced<Rank4<2, 4, 5, 3>> = x.clone().trace().permute::<0, 2, 3, 1>();
+    let grads = forward_and_backward(&g, y);
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+}
+
+#[test]
+fn shape_reshape() {
+    let g = Golden::load("shape_reshape");
+    check_hp(&g, "shape", "[6, 4]");
+    let x = load::<Rank3<2, 3, 4>>(&g, "x");
+    let y = x.clone().trace().reshape::<Rank2<6, 4>>();
+    let grads = forward_and_backward(&g, y);
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+
+    let y = x.clone().trace().try_reshape((6usize, Const::<4>)).unwrap();
+    let grads = forward_and_backward(&g, y);
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+}
+
+#[test]
+fn shape_transpose() {
+    let g = Golden::load("shape_transpose");
+    check_hp(&g, "dim0", "1");
+    check_hp(&g, "dim1", "2");
+    let x = load::<Rank3<2, 3, 4>>(&g, "x");
+    let y: Traced<Rank3<2, 4, 3>> = x.clone().trace().transpose::<1, 2>();
+    let grads = forward_and_backward(&g, y);
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+
+    // transpose(2, 1) is the same op.
+    let y: Traced<Rank3<2, 4, 3>> = x.clone().trace().transpose::<2, 1>();
+    let grads = forward_and_backward(&g, y);
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+}
+
+/// Every `shape_*` file in tests/golden has a test above.
+#[test]
+fn every_shape_case_is_covered() {
+    let covered = [
+        "broadcast_to_sum",
+        "cat_dim0",
+        "cat_dim1",
+        "expand",
+        "gather",
+        "index_select",
+        "matmul_2d",
+        "matmul_batched",
+        "matmul_broadcast",
+        "narrow",
+        "permute_3d",
+        "permute_4d",
+        "reshape",
+        "slice_step",
+        "stack",
+        "transpose",
+    ];
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden");
+    let mut cases: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.unwrap().file_name().into_string().ok())
+        .filter_map(|n| n.strip_prefix("shape_").and_then(|n| n.strip_suffix(".safetensors")).map(String::from))
+        .collect();
+    cases.sort();
+    assert_eq!(cases, covered);
+}

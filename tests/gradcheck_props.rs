@@ -1,0 +1,463 @@
+//! Every differentiable op against finite differences, on random values and random run-time
+//! sizes. The number of cases per property comes from `PROPTEST_CASES` (CI sets 32).
+
+use proptest::prelude::*;
+use shaped::gradcheck::{
+    GradcheckError, GradcheckOptions, Traced, gradcheck, gradcheck_vjp, gradcheck2, gradcheck2_vjp,
+};
+use shaped::ops::binary::{BinaryKernel, binary_op};
+use shaped::ops::linear::linear_op;
+use shaped::ops::unary::UnaryKernel;
+use shaped::prelude::*;
+use shaped::strategies::{away_from, distinct, shape, tensor, tensor_with_shape};
+
+type T64<S> = Tensor<S, f64>;
+type Dyn2 = (usize, usize);
+
+fn opts() -> GradcheckOptions {
+    GradcheckOptions::default()
+}
+
+fn check(r: Result<(), GradcheckError>) -> Result<(), TestCaseError> {
+    r.map_err(|e| TestCaseError::fail(e.to_string()))
+}
+
+/// Margin from kinks: far above the check's step of 1e-6, small enough to reject rarely.
+const KINK: f64 = 1e-3;
+
+fn reals() -> impl Strategy<Value = f64> + Clone {
+    -3.0..3.0
+}
+fn positive() -> impl Strategy<Value = f64> + Clone {
+    0.1..3.0
+}
+fn nonzero() -> impl Strategy<Value = f64> + Clone {
+    away_from(-3.0..3.0, &[0.0], 0.2)
+}
+fn off_zero() -> impl Strategy<Value = f64> + Clone {
+    away_from(-3.0..3.0, &[0.0], KINK)
+}
+
+/// A matrix of random run-time size, each side drawn from `sizes`.
+fn dyn_matrix(
+    sizes: core::ops::RangeInclusive<usize>,
+    values: impl Strategy<Value = f64> + Clone,
+) -> impl Strategy<Value = T64<Dyn2>> + Clone {
+    shape::<Dyn2>(sizes).prop_flat_map(move |s| tensor_with_shape(s, values.clone()))
+}
+
+/// True when no element of `a` is within `gap` of an element of `b`: maximum and minimum
+/// are not differentiable at ties.
+fn apart<S1: Shape, S2: Shape>(a: &T64<S1>, b: &T64<S2>, gap: f64) -> bool {
+    a.as_slice()
+        .iter()
+        .all(|x| b.as_slice().iter().all(|y| (x - y).abs() > gap))
+}
+
+macro_rules! unary_props {
+    ($($name:ident($x:ident in $values:expr $(, $p:ident in $ps:expr)*) => $body:expr;)*) => {
+        proptest! {
+            $(
+                #[test]
+                fn $name($x in tensor::<Rank2<3, 4>, f64>($values) $(, $p in $ps)*) {
+                    check(gradcheck_vjp(&$x, |$x| $body, opts()))?;
+                }
+            )*
+        }
+    };
+}
+
+unary_props! {
+    neg(x in reals()) => x.neg();
+    neg_operator(x in reals()) => -x;
+    abs(x in off_zero()) => x.abs();
+    exp(x in reals()) => x.exp();
+    ln(x in positive()) => x.ln();
+    sqrt(x in positive()) => x.sqrt();
+    square(x in reals()) => x.square();
+    sin(x in reals()) => x.sin();
+    cos(x in reals()) => x.cos();
+    tanh(x in reals()) => x.tanh();
+    sigmoid(x in -10.0..10.0) => x.sigmoid();
+    relu(x in off_zero()) => x.relu();
+    leaky_relu(x in off_zero(), slope in -0.5..1.0) => x.leaky_relu(slope);
+    gelu(x in -5.0..5.0) => x.gelu();
+    gelu_tanh(x in -5.0..5.0) => x.gelu_tanh();
+    silu(x in -8.0..8.0) => x.silu();
+    softplus(x in -5.0..5.0, beta in 0.5..3.0) => x.softplus(beta, 20.0);
+    // Past beta * x > threshold softplus is exactly x; the branch point itself is a jump.
+    softplus_linear_branch(x in away_from(-3.0..3.0, &[0.5], KINK)) => x.softplus(2.0, 1.0);
+    powf(x in positive(), p in -2.0..3.0) => x.powf(p);
+    powf_integer_on_reals(x in reals(), p in prop_oneof![Just(0.0), Just(1.0), Just(2.0), Just(3.0)]) => x.powf(p);
+    add_scalar(x in reals(), c in reals()) => x.add_scalar(c);
+    sub_scalar(x in reals(), c in reals()) => x.sub_scalar(c);
+    mul_scalar(x in reals(), c in reals()) => x.mul_scalar(c);
+    div_scalar(x in reals(), c in nonzero()) => x.div_scalar(c);
+    rdiv_scalar(x in nonzero(), c in reals()) => x.rdiv_scalar(c);
+    rdiv_scalar_zero(x in nonzero()) => x.rdiv_scalar(0.0);
+    scalar_operators(x in reals(), c in nonzero()) => ((x + c) * c - c) / c;
+}
+
+proptest! {
+    #[test]
+    fn clamp((lo, hi, x) in (-2.0..0.0f64, 0.0..2.0f64).prop_flat_map(|(lo, hi)| {
+        (Just(lo), Just(hi), tensor::<Rank2<3, 4>, f64>(away_from(reals(), &[lo, hi], KINK)))
+    })) {
+        check(gradcheck_vjp(&x, |x| x.clamp(lo, hi), opts()))?;
+    }
+
+    /// Every unary op once more on a matrix of random run-time size.
+    #[test]
+    fn unary_ops_on_dynamic_shapes(x in dyn_matrix(1..=5, away_from(-2.5..2.5, &[-1.0, 0.0, 1.0], 0.05))) {
+        let pos = |x: Traced<Dyn2>| x.abs().add_scalar(0.1);
+        check(gradcheck_vjp(&x, |x| x.neg(), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.abs(), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.exp(), opts()))?;
+        check(gradcheck_vjp(&x, |x| pos(x).ln(), opts()))?;
+        check(gradcheck_vjp(&x, |x| pos(x).sqrt(), opts()))?;
+        check(gradcheck_vjp(&x, |x| pos(x).powf(1.7), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.square(), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.sin(), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.cos(), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.tanh(), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.sigmoid(), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.relu(), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.leaky_relu(0.1), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.gelu(), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.gelu_tanh(), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.silu(), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.softplus(1.0, 20.0), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.clamp(-1.0, 1.0), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.add_scalar(0.5).mul_scalar(-2.0).div_scalar(3.0), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.rdiv_scalar(2.0), opts()))?;
+    }
+}
+
+/// One property per binary op, over same-shape, one-sided, two-sided and rank-extending
+/// broadcasts, static and run-time.
+macro_rules! binary_props {
+    ($($name:ident($lhs:expr, $rhs:expr) => |$a:ident, $b:ident| $body:expr;)*) => {
+        proptest! {
+            $(
+                #[test]
+                fn $name(
+                    a34 in tensor::<Rank2<3, 4>, f64>($lhs),
+                    b34 in tensor::<Rank2<3, 4>, f64>($rhs),
+                    b4 in tensor::<Rank1<4>, f64>($rhs),
+                    a31 in tensor::<Rank2<3, 1>, f64>($lhs),
+                    b14 in tensor::<Rank2<1, 4>, f64>($rhs),
+                    a234 in tensor::<Rank3<2, 3, 4>, f64>($lhs),
+                    b31 in tensor::<Rank2<3, 1>, f64>($rhs),
+                    b0 in tensor::<Rank0, f64>($rhs),
+                    (ad, bd, brow, bvec) in shape::<Dyn2>(1..=4).prop_flat_map(|(m, n)| (
+                        tensor_with_shape((m, n), $lhs),
+                        tensor_with_shape((m, n), $rhs),
+                        tensor_with_shape((1usize, n), $rhs),
+                        tensor_with_shape((n,), $rhs),
+                    )),
+                ) {
+                    // Max and min are not differentiable at ties; other ops ignore this.
+                    prop_assume!(apart(&a34, &b34, 1e-4) && apart(&a34, &b4, 1e-4) && apart(&a31, &b14, 1e-4));
+                    prop_assume!(apart(&a234, &b31, 1e-4) && apart(&a34, &b0, 1e-4));
+                    prop_assume!(apart(&ad, &bd, 1e-4) && apart(&ad, &brow, 1e-4) && apart(&ad, &bvec, 1e-4));
+                    check(gradcheck2_vjp(&a34, &b34, |$a, $b| $body, opts()))?;
+                    check(gradcheck2_vjp(&a34, &b4, |$a, $b| $body, opts()))?;
+                    check(gradcheck2_vjp(&a31, &b14, |$a, $b| $body, opts()))?;
+                    check(gradcheck2_vjp(&a234, &b31, |$a, $b| $body, opts()))?;
+                    check(gradcheck2_vjp(&a34, &b0, |$a, $b| $body, opts()))?;
+                    check(gradcheck2_vjp(&ad, &bd, |$a, $b| $body, opts()))?;
+                    check(gradcheck2_vjp(&ad, &brow, |$a, $b| $body, opts()))?;
+                    check(gradcheck2_vjp(&ad, &bvec, |$a, $b| $body, opts()))?;
+                }
+            )*
+        }
+    };
+}
+
+binary_props! {
+    add(reals(), reals()) => |a, b| a.add(b);
+    sub(reals(), reals()) => |a, b| a.sub(b);
+    mul(reals(), reals()) => |a, b| a.mul(b);
+    div(reals(), nonzero()) => |a, b| a.div(b);
+    pow(positive(), -2.0..2.0) => |a, b| a.pow(b);
+    maximum(reals(), reals()) => |a, b| a.maximum(b);
+    minimum(reals(), reals()) => |a, b| a.minimum(b);
+    operators(reals(), nonzero()) => |a, b| ((a.clone() + b.clone()) * b.clone() - a) / b;
+}
+
+/// Whole-tensor, per-axis and keepdim forms of one reduction, on distinct values (ties
+/// would make max and min non-differentiable) of a static rank-3 tensor and of a matrix
+/// whose run-time sides are at least 2 (var and std divide by n - 1).
+macro_rules! reduction_props {
+    ($($name:ident: $whole:ident $dim:ident $keep:ident;)*) => {
+        proptest! {
+            $(
+                #[test]
+                fn $name(
+                    x in distinct(tensor::<Rank3<2, 3, 4>, f64>(reals()), 1e-4),
+                    d in distinct(dyn_matrix(2..=5, reals()), 1e-4),
+                ) {
+                    check(gradcheck(&x, |x| x.$whole(), opts()))?;
+                    check(gradcheck_vjp(&x, |x| x.$dim::<0>(), opts()))?;
+                    check(gradcheck_vjp(&x, |x| x.$dim::<1>(), opts()))?;
+                    check(gradcheck_vjp(&x, |x| x.$dim::<2>(), opts()))?;
+                    check(gradcheck_vjp(&x, |x| x.$keep::<0>(), opts()))?;
+                    check(gradcheck_vjp(&x, |x| x.$keep::<2>(), opts()))?;
+                    check(gradcheck(&d, |d| d.$whole(), opts()))?;
+                    check(gradcheck_vjp(&d, |d| d.$dim::<0>(), opts()))?;
+                    check(gradcheck_vjp(&d, |d| d.$keep::<1>(), opts()))?;
+                }
+            )*
+        }
+    };
+}
+
+reduction_props! {
+    sum: sum sum_dim sum_dim_keepdim;
+    mean: mean mean_dim mean_dim_keepdim;
+    max: max max_dim max_dim_keepdim;
+    min: min min_dim min_dim_keepdim;
+    var: var var_dim var_dim_keepdim;
+    std: std std_dim std_dim_keepdim;
+    logsumexp: logsumexp logsumexp_dim logsumexp_dim_keepdim;
+}
+
+proptest! {
+    #[test]
+    fn reductions_with_indices_and_correction(x in distinct(tensor::<Rank3<2, 3, 4>, f64>(reals()), 1e-4)) {
+        check(gradcheck_vjp(&x, |x| x.max_dim_with_indices::<1>().0, opts()))?;
+        check(gradcheck_vjp(&x, |x| x.min_dim_with_indices::<2>().0, opts()))?;
+        check(gradcheck_vjp(&x, |x| x.var_dim_correction::<1>(0), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.var_dim_correction::<2>(2), opts()))?;
+    }
+
+    #[test]
+    fn logsumexp_of_large_values(x in tensor::<Rank2<3, 4>, f64>(995.0..1005.0)) {
+        check(gradcheck(&x, |x| x.logsumexp(), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.logsumexp_dim::<1>(), opts()))?;
+    }
+
+    #[test]
+    fn softmax(x in tensor::<Rank3<2, 3, 4>, f64>(-5.0..5.0), d in dyn_matrix(1..=5, -5.0..5.0)) {
+        check(gradcheck_vjp(&x, |x| x.softmax::<0>(), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.softmax::<1>(), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.softmax::<2>(), opts()))?;
+        check(gradcheck_vjp(&d, |d| d.softmax::<0>(), opts()))?;
+        check(gradcheck_vjp(&d, |d| d.softmax::<1>(), opts()))?;
+    }
+
+    #[test]
+    fn log_softmax(x in tensor::<Rank3<2, 3, 4>, f64>(-5.0..5.0), d in dyn_matrix(1..=5, -5.0..5.0)) {
+        check(gradcheck_vjp(&x, |x| x.log_softmax::<0>(), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.log_softmax::<1>(), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.log_softmax::<2>(), opts()))?;
+        check(gradcheck_vjp(&d, |d| d.log_softmax::<0>(), opts()))?;
+        check(gradcheck_vjp(&d, |d| d.log_softmax::<1>(), opts()))?;
+    }
+
+    #[test]
+    fn softmax_of_large_logits(x in tensor::<Rank2<3, 4>, f64>(995.0..1005.0)) {
+        check(gradcheck_vjp(&x, |x| x.softmax::<1>(), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.log_softmax::<1>(), opts()))?;
+    }
+
+    #[test]
+    fn matmul_2d_and_vector_forms(
+        a in tensor::<Rank2<2, 3>, f64>(reals()),
+        b in tensor::<Rank2<3, 4>, f64>(reals()),
+        u in tensor::<Rank1<3>, f64>(reals()),
+        v in tensor::<Rank1<3>, f64>(reals()),
+    ) {
+        check(gradcheck2_vjp(&a, &b, |a, b| a.matmul(b), opts()))?;
+        check(gradcheck2_vjp(&u, &b, |u, b| u.matmul(b), opts()))?;
+        check(gradcheck2_vjp(&a, &u, |a, u| a.matmul(u), opts()))?;
+        check(gradcheck2(&u, &v, |u, v| u.matmul(v), opts()))?;
+        check(gradcheck2(&u, &v, |u, v| u.dot(v), opts()))?;
+    }
+
+    #[test]
+    fn matmul_batched_and_broadcast(
+        a in tensor::<Rank3<2, 2, 3>, f64>(reals()),
+        b in tensor::<Rank3<2, 3, 4>, f64>(reals()),
+        m in tensor::<Rank2<3, 4>, f64>(reals()),
+        l in tensor::<Rank2<2, 3>, f64>(reals()),
+        a4 in tensor::<Rank4<2, 2, 2, 3>, f64>(reals()),
+        b4 in tensor::<Rank4<2, 2, 3, 2>, f64>(reals()),
+    ) {
+        check(gradcheck2_vjp(&a, &b, |a, b| a.matmul(b), opts()))?;
+        check(gradcheck2_vjp(&a, &m, |a, m| a.matmul(m), opts()))?;
+        check(gradcheck2_vjp(&l, &b, |l, b| l.matmul(b), opts()))?;
+        check(gradcheck2_vjp(&a4, &b4, |a, b| a.matmul(b), opts()))?;
+        check(gradcheck2_vjp(&a4, &b4, |a, b| a.matmul(b.sum_dim::<0>().sum_dim::<0>()), opts()))?;
+    }
+
+    #[test]
+    fn matmul_dynamic((a, b) in (1usize..=4, 1usize..=4, 1usize..=4).prop_flat_map(|(m, k, n)| {
+        (tensor_with_shape((m, k), reals()), tensor_with_shape((k, n), reals()))
+    })) {
+        check(gradcheck2_vjp(&a, &b, |a, b| a.matmul(b), opts()))?;
+    }
+
+    #[test]
+    fn linear(
+        x in tensor::<Rank2<4, 3>, f64>(reals()),
+        x3 in tensor::<Rank3<2, 2, 3>, f64>(reals()),
+        w in tensor::<Rank2<5, 3>, f64>(reals()),
+        b in tensor::<Rank1<5>, f64>(reals()),
+    ) {
+        let (s2, s3) = ((Const::<4>, Const::<5>), (Const::<2>, Const::<2>, Const::<5>));
+        let bias = || Some(b.traced_as::<OwnedTape<f64>>());
+        check(gradcheck2_vjp(&x, &w, |x, w| linear_op(x, w, bias(), s2), opts()))?;
+        check(gradcheck2_vjp(&x, &b, |x, b| linear_op(x, w.traced_as(), Some(b), s2), opts()))?;
+        check(gradcheck2_vjp(&x, &w, |x, w| linear_op(x, w, None::<Traced<Rank1<5>>>, s2), opts()))?;
+        check(gradcheck2_vjp(&x3, &w, |x, w| linear_op(x, w, bias(), s3), opts()))?;
+        check(gradcheck2_vjp(&x3, &b, |x, b| linear_op(x, w.traced_as(), Some(b), s3), opts()))?;
+    }
+
+    #[test]
+    fn broadcast_to(
+        x in tensor::<Rank2<3, 1>, f64>(reals()),
+        v in tensor::<Rank1<4>, f64>(reals()),
+        d in dyn_matrix(1..=4, reals()),
+    ) {
+        check(gradcheck_vjp(&x, |x| x.broadcast_to::<Rank3<2, 3, 4>>(), opts()))?;
+        check(gradcheck_vjp(&v, |v| v.broadcast_to::<Rank2<3, 4>>(), opts()))?;
+        check(gradcheck_vjp(&v, |v| v.broadcast_to::<Rank1<4>>(), opts()))?;
+        let (m, n) = *d.shape();
+        check(gradcheck_vjp(&d, |d| d.try_broadcast_to((2usize, m, n)).unwrap(), opts()))?;
+        let row = T64::<Dyn2>::from_vec_with_shape(d.as_slice()[..n].to_vec(), (1, n)).unwrap();
+        check(gradcheck_vjp(&row, |r| r.try_broadcast_to((m, 3usize, n)).unwrap(), opts()))?;
+    }
+
+    /// A tensor used more than once (through clones) must collect every contribution.
+    #[test]
+    fn reused_inputs(x in tensor::<Rank2<3, 4>, f64>(reals()), y in tensor::<Rank1<4>, f64>(positive())) {
+        check(gradcheck_vjp(&x, |x| x.clone() * x, opts()))?;
+        check(gradcheck_vjp(&x, |x| x.clone().sin() * x.clone().cos() + x.exp(), opts()))?;
+        check(gradcheck2_vjp(&x, &y, |x, y| (x.clone() * y.clone()).tanh() / y.clone() + x.pow(y), opts()))?;
+    }
+
+    /// A small network: linear, tanh, log_softmax and a mean loss, through both inputs.
+    #[test]
+    fn mlp_composition(
+        x in tensor::<Rank2<4, 3>, f64>(reals()),
+        w in tensor::<Rank2<3, 5>, f64>(-1.0..1.0),
+        b in tensor::<Rank1<5>, f64>(-1.0..1.0),
+    ) {
+        let net = |x: Traced<Rank2<4, 3>>, w: Traced<Rank2<3, 5>>| {
+            (x.matmul(w) + b.clone()).tanh().log_softmax::<1>().mean_dim::<1>().square().mean()
+        };
+        check(gradcheck2(&x, &w, net, opts()))?;
+    }
+}
+
+// The checker itself: it must reject wrong gradients, not just accept right ones.
+
+/// `sin` with the derivative scaled by `1 + err`.
+#[derive(Clone, Copy)]
+struct SinWithWrongDerivative {
+    err: f64,
+}
+impl UnaryKernel<f64> for SinWithWrongDerivative {
+    fn f(&self, x: f64) -> f64 {
+        x.sin()
+    }
+    fn df(&self, x: f64, _: f64) -> f64 {
+        x.cos() * (1.0 + self.err)
+    }
+}
+
+#[test]
+fn catches_a_wrong_unary_derivative() {
+    let x = T64::<Rank2<2, 3>>::from_array([[0.1, 0.5, -1.0], [2.0, -2.5, 0.7]]);
+    let err = gradcheck_vjp(
+        &x,
+        |x| x.map_kernel(SinWithWrongDerivative { err: 1.0 }),
+        opts(),
+    )
+    .unwrap_err();
+    assert_eq!(err.input, 0);
+    assert_eq!((err.failed, err.checked), (6, 6));
+    assert!((err.analytic - 2.0 * err.numeric).abs() < 1e-6, "{err}");
+    let message = err.to_string();
+    assert!(
+        message.contains("6 of 6") && message.contains(&format!("{:?}", err.index)),
+        "{message}"
+    );
+    // An error of 1% is far outside rtol = 1e-4, and also caught.
+    let subtle = SinWithWrongDerivative { err: 0.01 };
+    assert!(gradcheck_vjp(&x, |x| x.map_kernel(subtle), opts()).is_err());
+    // The same kernel with the right derivative passes.
+    let right = SinWithWrongDerivative { err: 0.0 };
+    gradcheck_vjp(&x, |x| x.map_kernel(right), opts()).unwrap();
+}
+
+proptest! {
+    #[test]
+    fn catches_a_wrong_derivative_on_random_inputs(x in tensor::<Rank2<3, 4>, f64>(reals())) {
+        // cos(x) * 1.01 stays within tolerance only where cos(x) is tiny, never everywhere.
+        let wrong = SinWithWrongDerivative { err: 0.01 };
+        prop_assert!(gradcheck_vjp(&x, |x| x.map_kernel(wrong), opts()).is_err());
+    }
+}
+
+/// `a * b` with `d/db` wrong: the error must name the second input.
+#[derive(Clone, Copy)]
+struct MulWithWrongRhsDerivative;
+impl BinaryKernel<f64> for MulWithWrongRhsDerivative {
+    fn f(&self, a: f64, b: f64) -> f64 {
+        a * b
+    }
+    fn dfa(&self, _: f64, b: f64) -> f64 {
+        b
+    }
+    fn dfb(&self, a: f64, _: f64) -> f64 {
+        -a
+    }
+}
+
+#[test]
+fn names_the_input_with_the_wrong_gradient() {
+    let a = T64::<Rank1<3>>::from_array([1.0, 2.0, 3.0]);
+    let b = T64::<Rank1<3>>::from_array([0.5, -0.5, 1.5]);
+    let shape = *a.shape();
+    let err = gradcheck2_vjp(
+        &a,
+        &b,
+        |a, b| binary_op(a, b, shape, MulWithWrongRhsDerivative),
+        opts(),
+    )
+    .unwrap_err();
+    assert_eq!((err.input, err.failed, err.checked), (1, 3, 6));
+}
+
+#[test]
+fn a_dropped_tape_is_a_zero_gradient() {
+    let x = T64::<Rank1<3>>::from_array([1.0, 2.0, 3.0]);
+    let err = gradcheck(&x, |x| x.detach().trace().square().sum(), opts()).unwrap_err();
+    assert_eq!((err.analytic, err.failed), (0.0, 3));
+    assert!((err.numeric - 6.0).abs() < 1e-6);
+}
+
+#[test]
+fn non_finite_values_fail() {
+    // sqrt at 0: an infinite derivative, and NaN one step to the left.
+    let x = T64::<Rank1<2>>::from_array([1.0, 0.0]);
+    let err = gradcheck(&x, |x| x.sqrt().sum(), opts()).unwrap_err();
+    assert_eq!((err.index.as_slice(), err.failed), (&[1][..], 1));
+    assert!(err.analytic.is_infinite() && err.numeric.is_nan());
+}
+
+#[test]
+fn index_is_a_multi_index() {
+    let x = T64::<Rank3<2, 3, 4>>::zeros();
+    // Only element [1, 2, 3] has a wrong gradient: the mask zeroes the rest.
+    let mut mask = vec![0.0; 24];
+    mask[23] = 1.0;
+    let mask = T64::<Rank3<2, 3, 4>>::from_vec(mask).unwrap();
+    let f = |x: Traced<Rank3<2, 3, 4>>| {
+        (x.map_kernel(SinWithWrongDerivative { err: 1.0 }) * mask.clone()).sum()
+    };
+    let err = gradcheck(&x, f, opts()).unwrap_err();
+    assert_eq!(err.index, vec![1, 2, 3]);
+}
