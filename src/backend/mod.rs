@@ -6,5 +6,8 @@ pub(crate) mod compare;
 pub(crate) mod conv;
 pub(crate) mod elementwise;
 pub(crate) mod layout;
+pub(crate) mod lookup;
 pub(crate) mod matmul;
+pub(crate) mod norm;
 pub(crate) mod reduce;
+pub(crate) mod rnn;

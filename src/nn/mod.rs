@@ -2,12 +2,27 @@
 //! parameter shapes are part of their types.
 
 mod activation;
+mod conv;
+mod batchnorm;
+mod dropout;
+mod embedding;
 pub mod init;
+mod layernorm;
 mod linear;
+pub mod loss;
 mod module;
 mod params;
+mod pool;
+mod rnn;
 
+pub use conv::{Conv1d, Conv2d, ConvTranspose2d};
 pub use activation::{GELU, GELUTanh, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Softplus, Tanh};
+pub use batchnorm::{BatchNorm1d, BatchNorm1dDyn, BatchNorm2d, BatchNorm2dDyn, BatchNorm3d, BatchNorm3dDyn, BatchNormLayer};
+pub use dropout::Dropout;
+pub use embedding::{AppendDim, Embedding, EmbeddingDyn, EmbeddingLayer, TracedIndices};
+pub use layernorm::{LayerNorm, LayerNormDyn, LayerNormLayer};
 pub use linear::{Linear, LinearDyn, LinearLayer};
 pub use module::Module;
+pub use rnn::{CellKind, CellWeights, GRU, GRUDyn, GruCell, LSTM, LSTMDyn, LstmCell, RNN, RNNDyn, Recurrent, RecurrentState, RnnTanhCell};
+pub use pool::{AdaptiveAvgPool2d, AvgPool2d, Flatten, MaxPool2d};
 pub use params::{ParamMut, ParamView, Params, TensorKind, visit_tensor, visit_tensor_mut};

@@ -180,6 +180,7 @@ impl<SC: Shape, E: Float, TC> Tensor<SC, E, TC> {
     /// let a = Tensor::<(usize,)>::zeros_with_shape((4,));
     /// assert!(Tensor::try_where_cond(&cond, a, Tensor::<Rank0>::zeros()).is_err());
     /// ```
+    #[allow(clippy::type_complexity)] // spelled out so that the docs show the output shape
     pub fn try_where_cond<SA, SB, TA, TB>(
         cond: &Self,
         a: Tensor<SA, E, TA>,

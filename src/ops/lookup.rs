@@ -1,6 +1,6 @@
-//! Differentiable lookups by integer index: one element per row (the log-probability of each
-//! sample's class, for cross-entropy and NLL) and rows of a table (Embedding). Callers check
-//! the indices; the backward passes scatter-add into the looked-up positions.
+//! Embedding lookup: rows of a table by integer index, as one primitive. `index_select` along
+//! axis 0 followed by a reshape computes the same values, but this op also leaves one row
+//! (`padding_idx`) without gradient, as PyTorch's Embedding does. Callers check the indices.
 
 use crate::autograd::{Gradients, Tape, UniqueId};
 use crate::backend::lookup as kernels;
@@ -8,25 +8,6 @@ use crate::dtype::Float;
 use crate::shape::{Dim, Shape};
 use crate::tensor::Tensor;
 use std::sync::Arc;
-
-/// `out[i] = x[i, idx[i]]` for `x` of shape `(N, C)`; `idx` holds `N` indices below `C`.
-pub(crate) fn pick_op<N: Dim, C: Dim, E: Float, T: Tape<E>>(x: Tensor<(N, C), E, T>, idx: Arc<Vec<usize>>) -> Tensor<(N,), E, T> {
-    let (n, c) = x.shape;
-    let (x, mut tape) = x.split_tape();
-    let y = kernels::pick_rows(&x.data, c.size(), &idx);
-    let out_id = UniqueId::new();
-    if T::TRACING && tape.tracks(x.id) {
-        let (x_id, len, cs) = (x.id, x.data.len(), c.size());
-        tape.record(
-            out_id,
-            Box::new(move |g: &mut Gradients<E>| {
-                let Some(gy) = g.take(out_id) else { return };
-                kernels::pick_rows_backward(g.entry(x_id, len), &gy, cs, &idx);
-            }),
-        );
-    }
-    Tensor { shape: (n,), data: Arc::new(y), id: out_id, tape }
-}
 
 /// Rows `idx` of `table` (shape `(V, D)`) stacked into `out` (which holds `idx.len() * D`
 /// elements); rows equal to `skip` get no gradient.

@@ -3,10 +3,15 @@
 
 pub mod binary;
 pub mod compare;
+pub mod conv;
 pub mod index;
 pub mod linear;
+pub(crate) mod lookup;
 pub mod matmul;
+pub(crate) mod norm;
+pub mod pool;
 pub mod reduce;
+pub(crate) mod rnn;
 pub mod shape_ops;
 pub mod softmax;
 pub mod unary;

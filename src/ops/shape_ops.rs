@@ -297,6 +297,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// let b = Tensor::<(usize, usize)>::zeros_with_shape((4, 5));
     /// assert!(a.try_concat::<0, _, _>(b).is_err());
     /// ```
+    #[allow(clippy::type_complexity)] // spelled out so that the docs show the output shape
     pub fn try_concat<const I: usize, SR: Shape, TR: Tape<E>>(
         self,
         rhs: Tensor<SR, E, TR>,

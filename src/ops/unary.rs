@@ -219,8 +219,9 @@ impl<E: Float> UnaryKernel<E> for ScalarDiv<E> {
     fn f(&self, x: E) -> E {
         self.0 / x
     }
-    fn df(&self, _: E, y: E) -> E {
-        -y * y / self.0
+    fn df(&self, x: E, _: E) -> E {
+        // -c / x^2 rather than -y^2 / c, which is 0 / 0 for c = 0.
+        -self.0 / (x * x)
     }
 }
 

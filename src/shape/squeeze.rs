@@ -83,6 +83,7 @@ macro_rules! squeeze {
         impl<$($B: Dim,)* $($A: Dim,)*> SqueezeShape<$i> for ($($B,)* Const<1>, $($A,)*) {
             type Output = ($($B,)* $($A,)*);
             #[inline]
+            #[allow(clippy::unused_unit)] // squeezing a rank-1 shape leaves `()`
             fn squeeze_shape(&self) -> Self::Output {
                 ($(self.$b,)* $(self.$a,)*)
             }

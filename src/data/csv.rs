@@ -1,0 +1,375 @@
+//! Numeric CSV files to and from tensors.
+
+use crate::dtype::Float;
+use crate::error::{Error, Result};
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+use std::io::{Read, Write};
+use std::path::Path;
+
+/// How cells are separated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delimiter {
+    /// One character, e.g. `,` or `;` or `\t`.
+    Char(char),
+    /// Any run of spaces and tabs (files such as `diabetes_data_raw.csv`); written as one space.
+    Whitespace,
+}
+
+/// Options for reading and writing CSV: the delimiter (`,` by default) and whether the
+/// first line is a header (no by default).
+///
+/// Cells are numbers (anything Rust's float parser takes, including `nan` and `inf`) with
+/// surrounding whitespace ignored; there is no quoting. Blank lines are skipped. A file
+/// whose name ends in `.gz` is gzip-compressed.
+///
+/// ```
+/// use shaped::data::CsvOptions;
+/// let semicolons_with_header = CsvOptions::new().delimiter(';').header(true);
+/// let spaces = CsvOptions::new().whitespace();
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CsvOptions {
+    /// The cell separator.
+    pub delimiter: Delimiter,
+    /// Whether the first non-blank line holds column names.
+    pub header: bool,
+}
+
+impl Default for CsvOptions {
+    fn default() -> Self {
+        CsvOptions { delimiter: Delimiter::Char(','), header: false }
+    }
+}
+
+impl CsvOptions {
+    /// Comma-separated, no header.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Separates cells with `c`.
+    pub fn delimiter(mut self, c: char) -> Self {
+        self.delimiter = Delimiter::Char(c);
+        self
+    }
+    /// Separates cells with runs of whitespace.
+    pub fn whitespace(mut self) -> Self {
+        self.delimiter = Delimiter::Whitespace;
+        self
+    }
+    /// Whether the first line is a header.
+    pub fn header(mut self, on: bool) -> Self {
+        self.header = on;
+        self
+    }
+}
+
+/// A parsed CSV file: an optional header and a `rows x cols` matrix of numbers.
+///
+/// ```
+/// use shaped::data::{CsvOptions, parse_csv};
+/// let t = parse_csv::<f32>("a,b\n1,2\n3,4\n", &CsvOptions::new().header(true), "inline").unwrap();
+/// assert_eq!(t.header().unwrap(), ["a", "b"]);
+/// assert_eq!((t.rows(), t.cols()), (2, 2));
+/// assert_eq!(t.into_tensor().to_vec(), vec![1., 2., 3., 4.]);
+/// ```
+#[derive(Clone, Debug)]
+pub struct CsvTable<E> {
+    source: String,
+    header: Option<Vec<String>>,
+    rows: usize,
+    cols: usize,
+    data: Vec<E>,
+    lines: Vec<usize>,
+}
+
+impl<E: Float> CsvTable<E> {
+    /// The column names, when the file had a header.
+    pub fn header(&self) -> Option<&[String]> {
+        self.header.as_deref()
+    }
+    /// The number of data rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+    /// The number of columns.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+    /// The values, row-major.
+    pub fn as_slice(&self) -> &[E] {
+        &self.data
+    }
+    /// The line of the file that data row `row` came from (1-based), for error messages.
+    pub fn line_of(&self, row: usize) -> Option<usize> {
+        self.lines.get(row).copied()
+    }
+    /// The values as a `(rows, cols)` tensor; `try_realize` gives a static width.
+    ///
+    /// ```
+    /// use shaped::data::{CsvOptions, parse_csv};
+    /// use shaped::prelude::*;
+    /// let t = parse_csv::<f32>("1,2\n3,4\n", &CsvOptions::new(), "inline").unwrap();
+    /// let x: Tensor<(usize, Const<2>)> = t.into_tensor().try_realize().unwrap();
+    /// ```
+    pub fn into_tensor(self) -> Tensor<(usize, usize), E> {
+        Tensor::from_parts((self.rows, self.cols), self.data)
+    }
+    /// Removes column `column` (0-based) and returns the rest as a tensor and that column as
+    /// class labels; an error names the line and column of a label that is not a
+    /// non-negative integer.
+    ///
+    /// ```
+    /// use shaped::data::{CsvOptions, parse_csv};
+    /// let t = parse_csv::<f32>("0.5,1\n0.25,0\n", &CsvOptions::new(), "inline").unwrap();
+    /// let (x, y) = t.split_labels(1).unwrap();
+    /// assert_eq!((x.to_vec(), y), (vec![0.5, 0.25], vec![1, 0]));
+    /// let bad = parse_csv::<f32>("0.5,1.5\n", &CsvOptions::new(), "inline").unwrap();
+    /// assert!(bad.split_labels(1).unwrap_err().to_string().contains("line 1, column 2"));
+    /// ```
+    pub fn split_labels(self, column: usize) -> Result<(Tensor<(usize, usize), E>, Vec<usize>)> {
+        if column >= self.cols {
+            return Err(Error::value(
+                "label column",
+                format!("{} has {} columns, there is no column {}", self.source, self.cols, column + 1),
+            ));
+        }
+        let mut labels = Vec::with_capacity(self.rows);
+        let mut rest = Vec::with_capacity(self.rows * (self.cols - 1));
+        for (r, row) in self.data.chunks_exact(self.cols.max(1)).enumerate() {
+            let v = row[column].to_f64();
+            if !(v >= 0.0 && v.fract() == 0.0 && v < usize::MAX as f64) {
+                return Err(Error::Format {
+                    what: self.source.clone(),
+                    message: format!(
+                        "line {}, column {}: {} is not a class label (a non-negative integer)",
+                        self.lines[r],
+                        column + 1,
+                        row[column]
+                    ),
+                });
+            }
+            labels.push(v as usize);
+            rest.extend(row.iter().enumerate().filter(|&(j, _)| j != column).map(|(_, &x)| x));
+        }
+        Ok((Tensor::from_parts((self.rows, self.cols - 1), rest), labels))
+    }
+}
+
+fn parse_cell<E: Float>(cell: &str) -> Option<E> {
+    // Parsing an f32 through f64 could round twice; parse each type directly.
+    if E::DTYPE == "f32" {
+        cell.parse::<f32>().ok().map(|v| E::from_f64(v as f64))
+    } else {
+        cell.parse::<f64>().ok().map(E::from_f64)
+    }
+}
+
+fn split<'a>(line: &'a str, delimiter: Delimiter) -> Box<dyn Iterator<Item = &'a str> + 'a> {
+    match delimiter {
+        Delimiter::Char(c) => Box::new(line.split(c).map(str::trim)),
+        Delimiter::Whitespace => Box::new(line.split_whitespace()),
+    }
+}
+
+/// Parses CSV text; `source` names it in errors. A cell that is not a number, or a row whose
+/// number of cells differs from the first row's, is an error naming the line and column.
+///
+/// ```
+/// use shaped::data::{CsvOptions, parse_csv};
+/// let err = parse_csv::<f32>("1,2\n3,x\n", &CsvOptions::new(), "data.csv").unwrap_err();
+/// assert_eq!(err.to_string(), "data.csv: line 2, column 2: cannot parse \"x\" as a number");
+/// let err = parse_csv::<f32>("1,2\n3\n", &CsvOptions::new(), "data.csv").unwrap_err();
+/// assert!(err.to_string().contains("line 2 has 1 column"));
+/// ```
+pub fn parse_csv<E: Float>(text: &str, options: &CsvOptions, source: &str) -> Result<CsvTable<E>> {
+    let format_err = |message: String| Error::Format { what: source.to_string(), message };
+    let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l)).filter(|(_, l)| !l.trim().is_empty());
+    let mut header = None;
+    if options.header {
+        if let Some((_, line)) = lines.next() {
+            let names: Vec<String> = split(line, options.delimiter).map(|c| c.trim_matches('"').to_string()).collect();
+            header = Some(names);
+        }
+    }
+    let mut table = CsvTable { source: source.to_string(), header, rows: 0, cols: 0, data: Vec::new(), lines: Vec::new() };
+    let mut first_line = 0;
+    for (line_no, line) in lines {
+        let start = table.data.len();
+        for (j, cell) in split(line, options.delimiter).enumerate() {
+            match parse_cell::<E>(cell) {
+                Some(v) => table.data.push(v),
+                None => {
+                    let name = match table.header.as_ref().and_then(|h| h.get(j)) {
+                        Some(n) if !n.is_empty() => format!(" ({n})"),
+                        _ => String::new(),
+                    };
+                    return Err(format_err(format!(
+                        "line {line_no}, column {}{name}: cannot parse {cell:?} as a number",
+                        j + 1
+                    )));
+                }
+            }
+        }
+        let n = table.data.len() - start;
+        if table.rows == 0 {
+            table.cols = n;
+            first_line = line_no;
+            if let Some(h) = &table.header {
+                if h.len() != n {
+                    return Err(format_err(format!(
+                        "line {line_no} has {n} columns but the header names {}",
+                        h.len()
+                    )));
+                }
+            }
+        } else if n != table.cols {
+            let s = if n == 1 { "" } else { "s" };
+            return Err(format_err(format!(
+                "line {line_no} has {n} column{s}, expected {} as on line {first_line}",
+                table.cols
+            )));
+        }
+        table.rows += 1;
+        table.lines.push(line_no);
+    }
+    Ok(table)
+}
+
+/// The bytes of a file, gunzipped when its name ends in `.gz`.
+pub(crate) fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
+    let io_err = |source| Error::Io { path: Some(path.to_path_buf()), source };
+    let bytes = std::fs::read(path).map_err(io_err)?;
+    if path.extension().is_some_and(|e| e == "gz") {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&bytes[..]).read_to_end(&mut out).map_err(|e| Error::Format {
+            what: path.display().to_string(),
+            message: format!("not a valid gzip file: {e}"),
+        })?;
+        Ok(out)
+    } else {
+        Ok(bytes)
+    }
+}
+
+pub(crate) fn read_text(path: &Path) -> Result<String> {
+    let bytes = read_maybe_gz(path)?;
+    String::from_utf8(bytes).map_err(|e| Error::Format {
+        what: path.display().to_string(),
+        message: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+    })
+}
+
+/// Reads a CSV file (gzip-compressed when its name ends in `.gz`).
+///
+/// ```
+/// use shaped::data::{CsvOptions, read_csv};
+/// let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/iris.csv");
+/// let t = read_csv::<f32>(&path, &CsvOptions::new().header(true)).unwrap();
+/// assert_eq!((t.rows(), t.cols()), (150, 5));
+/// ```
+pub fn read_csv<E: Float>(path: impl AsRef<Path>, options: &CsvOptions) -> Result<CsvTable<E>> {
+    let path = path.as_ref();
+    parse_csv(&read_text(path)?, options, &path.display().to_string())
+}
+
+/// Reads a CSV file into a `(rows, cols)` tensor, dropping the header if the options say
+/// there is one.
+pub fn load_csv<E: Float>(path: impl AsRef<Path>, options: &CsvOptions) -> Result<Tensor<(usize, usize), E>> {
+    Ok(read_csv(path, options)?.into_tensor())
+}
+
+fn format_value<E: Float>(v: E) -> String {
+    let a = v.to_f64().abs();
+    // Rust prints the shortest digits that read back to the same value, so files round-trip
+    // exactly; exponent form keeps very large and very small values short.
+    if a != 0.0 && a.is_finite() && !(1e-5..1e16).contains(&a) {
+        if E::DTYPE == "f32" { format!("{:e}", v.to_f64() as f32) } else { format!("{:e}", v.to_f64()) }
+    } else {
+        format!("{v}")
+    }
+}
+
+/// Writes a tensor as CSV: a rank-2 tensor row by row, a rank-1 tensor as one column, a
+/// scalar as one cell, and higher ranks with every dimension after the first flattened into
+/// columns. `header`, if given, must name every column.
+///
+/// ```
+/// use shaped::data::{CsvOptions, write_csv};
+/// use shaped::prelude::*;
+/// let t = Tensor::<Rank2<2, 2>>::from_array([[1.0, 0.5], [-2.0, 1e-7]]);
+/// let mut out = Vec::new();
+/// write_csv(&mut out, &t, &CsvOptions::new().delimiter(';'), Some(&["a", "b"])).unwrap();
+/// assert_eq!(String::from_utf8(out).unwrap(), "a;b\n1;0.5\n-2;1e-7\n");
+/// ```
+pub fn write_csv<S: Shape, E: Float, T>(
+    mut out: impl Write,
+    tensor: &Tensor<S, E, T>,
+    options: &CsvOptions,
+    header: Option<&[&str]>,
+) -> Result<()> {
+    let dims = tensor.dims();
+    let cols = match dims.rank() {
+        0 | 1 => 1,
+        _ => dims[1..].iter().product(),
+    };
+    let delim = match options.delimiter {
+        Delimiter::Char(c) => c.to_string(),
+        Delimiter::Whitespace => " ".to_string(),
+    };
+    if let Some(h) = header {
+        if h.len() != cols {
+            return Err(Error::value("CSV header", format!("{} names for {cols} columns", h.len())));
+        }
+        writeln!(out, "{}", h.join(&delim))?;
+    }
+    if cols > 0 {
+        let mut line = String::new();
+        for row in tensor.as_slice().chunks_exact(cols) {
+            line.clear();
+            for (j, v) in row.iter().enumerate() {
+                if j > 0 {
+                    line.push_str(&delim);
+                }
+                line.push_str(&format_value(*v));
+            }
+            line.push('\n');
+            out.write_all(line.as_bytes())?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Saves a tensor as a CSV file (see [`write_csv`]), gzip-compressed when the name ends in
+/// `.gz`. The file is replaced atomically: it holds either the old or the new contents.
+///
+/// ```
+/// use shaped::data::{CsvOptions, load_csv, save_csv};
+/// use shaped::prelude::*;
+/// let path = std::env::temp_dir().join("shaped_doc_save_csv.csv");
+/// let t = Tensor::<Rank2<2, 3>>::from_array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.25]]);
+/// let opts = CsvOptions::new().header(true);
+/// save_csv(&path, &t, &opts, Some(&["x", "y", "z"])).unwrap();
+/// assert_eq!(load_csv::<f32>(&path, &opts).unwrap().to_vec(), t.to_vec());
+/// # std::fs::remove_file(&path).unwrap();
+/// ```
+pub fn save_csv<S: Shape, E: Float, T>(
+    path: impl AsRef<Path>,
+    tensor: &Tensor<S, E, T>,
+    options: &CsvOptions,
+    header: Option<&[&str]>,
+) -> Result<()> {
+    let path = path.as_ref();
+    let gz = path.extension().is_some_and(|e| e == "gz");
+    crate::serialize::write_atomic(path, |w| {
+        if gz {
+            let mut enc = flate2::write::GzEncoder::new(w, flate2::Compression::default());
+            write_csv(&mut enc, tensor, options, header)?;
+            enc.finish()?;
+            Ok(())
+        } else {
+            write_csv(w, tensor, options, header)
+        }
+    })
+}

@@ -1,0 +1,35 @@
+//! Getting data into typed batches: datasets, a seeded [`DataLoader`], standardization, CSV
+//! and MNIST IDX files, and the small data sets bundled with the crate.
+//!
+//! ```
+//! use shaped::data::{self, DataLoader, Standardizer};
+//! use shaped::prelude::*;
+//! let (train, val) = data::iris().unwrap().split(0.2, 0).unwrap();
+//! let scaler = Standardizer::fit(&train).unwrap(); // fit on train only
+//! let (train, val) = (scaler.transform(&train), scaler.transform(&val));
+//! let mut loader = DataLoader::new(&train, 32).unwrap().shuffle(1);
+//! for epoch in 0..2 {
+//!     for batch in &mut loader {
+//!         let (x, y): (Tensor<(usize, Const<4>)>, Indices<(usize,)>) = batch.unwrap();
+//!         assert_eq!(x.dims()[0], y.numel()); // 32, 32, 32, then 24
+//!     }
+//! }
+//! # let _ = val;
+//! ```
+
+mod bundled;
+mod csv;
+mod dataset;
+mod idx;
+mod loader;
+mod standardize;
+
+pub use bundled::{data_dir, diabetes, diabetes_from, digits, digits_from, iris, iris_from, words, words_from};
+pub use csv::{CsvOptions, CsvTable, Delimiter, load_csv, parse_csv, read_csv, save_csv, write_csv};
+pub use dataset::{
+    BatchDataset, Dataset, Labels, Subset, TensorDataset, Targets, Values, check_index, one_hot, random_split,
+    split_indices,
+};
+pub use idx::{parse_idx_images, parse_idx_labels, read_idx_images, read_idx_labels};
+pub use loader::{Batches, DataLoader};
+pub use standardize::Standardizer;

@@ -1,0 +1,256 @@
+//! Batch normalisation over the channel axis: `BatchNorm1d`, `BatchNorm2d`, `BatchNorm3d`.
+
+use super::module::Module;
+use super::params::{ParamMut, ParamView, Params, TensorKind, visit_tensor, visit_tensor_mut};
+use crate::autograd::Tape;
+use crate::dtype::Float;
+use crate::error::{Error, Result};
+use crate::ops::norm::batch_norm_op;
+use crate::shape::{Const, Dim, DimEq, Shape};
+use crate::tensor::Tensor;
+
+/// PyTorch's `nn.BatchNorm1d/2d/3d` (`affine=True`, `track_running_stats=True`), generic
+/// over a static (`Const<C>`) or run-time (`usize`) channel count `C` and the number `K` of
+/// axes after the channel axis (1 for `BatchNorm1d`, which also takes `(N, C)`; 2 for
+/// `BatchNorm2d`; 3 for `BatchNorm3d`). Use the aliases [`BatchNorm1d`], [`BatchNorm2d`],
+/// [`BatchNorm3d`] and their `Dyn` forms.
+///
+/// * Evaluation ([`Module::forward`]): `y = (x - running_mean) / sqrt(running_var + eps) *
+///   weight + bias`, per channel (axis 1).
+/// * Training ([`Module::forward_train`]): normalises with the mean and the biased variance
+///   of the batch over every axis but 1, and updates
+///   `running = (1 - momentum) * running + momentum * batch_stat`, where the variance
+///   statistic is the unbiased one, as PyTorch does.
+///
+/// `state_dict` names: `weight`, `bias` (parameters), `running_mean`, `running_var`
+/// (buffers). PyTorch's `num_batches_tracked` buffer is not kept: it only matters for
+/// `momentum=None` (a cumulative average), which is not supported.
+#[derive(Clone, Debug)]
+pub struct BatchNormLayer<C: Dim, const K: usize, E: Float = f32> {
+    /// Scale, `(C,)`, initially ones.
+    pub weight: Tensor<(C,), E>,
+    /// Shift, `(C,)`, initially zeros.
+    pub bias: Tensor<(C,), E>,
+    /// Running mean used in evaluation, `(C,)`, initially zeros.
+    pub running_mean: Tensor<(C,), E>,
+    /// Running (unbiased) variance used in evaluation, `(C,)`, initially ones.
+    pub running_var: Tensor<(C,), E>,
+    /// Added to the variance inside the square root (PyTorch's default `1e-5`).
+    pub eps: f64,
+    /// Weight of the newest batch in the running statistics (default `0.1`).
+    pub momentum: f64,
+}
+
+/// BatchNorm over `(N, C)` or `(N, C, L)` inputs with `C` channels in the type.
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::{BatchNorm1d, Module};
+/// let mut bn = BatchNorm1d::<2>::new();
+/// let x = Tensor::<Rank2<4, 2>>::from_array([[1.0, 0.0], [2.0, 0.0], [3.0, 1.0], [4.0, 1.0]]);
+/// let y = bn.forward_train(x.clone()); // batch statistics; running ones are updated
+/// assert!(y.as_slice()[0] < 0.0 && y.as_slice()[6] > 0.0);
+/// assert!((bn.running_mean.as_slice()[0] - 0.25).abs() < 1e-6); // 0.9 * 0 + 0.1 * 2.5
+/// let y_eval = bn.forward(x); // running statistics
+/// assert_eq!(y_eval.dims().as_slice(), &[4, 2]);
+/// ```
+pub type BatchNorm1d<const C: usize, E = f32> = BatchNormLayer<Const<C>, 1, E>;
+/// BatchNorm over `(N, C, H, W)` inputs with `C` channels in the type.
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::{BatchNorm2d, Module};
+/// let mut bn = BatchNorm2d::<3>::new();
+/// let y = bn.forward_train(Tensor::<Rank4<2, 3, 4, 4>>::ones());
+/// assert_eq!(y.to_vec(), vec![0.0; 96]); // a constant batch normalises to zero
+/// ```
+pub type BatchNorm2d<const C: usize, E = f32> = BatchNormLayer<Const<C>, 2, E>;
+/// BatchNorm over `(N, C, D, H, W)` inputs with `C` channels in the type.
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::{BatchNorm3d, Module};
+/// let bn = BatchNorm3d::<2>::new();
+/// assert_eq!(bn.forward(Tensor::<Rank5<1, 2, 2, 2, 2>>::ones()).numel(), 16);
+/// ```
+pub type BatchNorm3d<const C: usize, E = f32> = BatchNormLayer<Const<C>, 3, E>;
+/// [`BatchNorm1d`] with the channel count known only at run time; an input with another
+/// number of channels is an `Err` from `try_forward`.
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::{BatchNorm1dDyn, Module};
+/// let bn = BatchNorm1dDyn::<f32>::new_dyn(3);
+/// assert!(bn.try_forward(Tensor::<Rank2<4, 3>>::ones()).is_ok());
+/// assert!(bn.try_forward(Tensor::<Rank2<4, 5>>::ones()).is_err());
+/// ```
+pub type BatchNorm1dDyn<E = f32> = BatchNormLayer<usize, 1, E>;
+/// [`BatchNorm2d`] with the channel count known only at run time.
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::{BatchNorm2dDyn, Module};
+/// let bn = BatchNorm2dDyn::<f32>::new_dyn(3);
+/// assert!(bn.try_forward(Tensor::<Rank4<1, 3, 2, 2>>::ones()).is_ok());
+/// ```
+pub type BatchNorm2dDyn<E = f32> = BatchNormLayer<usize, 2, E>;
+/// [`BatchNorm3d`] with the channel count known only at run time.
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::{BatchNorm3dDyn, Module};
+/// let bn = BatchNorm3dDyn::<f32>::new_dyn(2);
+/// assert!(bn.try_forward(Tensor::<Rank5<1, 2, 1, 2, 2>>::ones()).is_ok());
+/// ```
+pub type BatchNorm3dDyn<E = f32> = BatchNormLayer<usize, 3, E>;
+
+impl<C: Dim, const K: usize, E: Float> BatchNormLayer<C, K, E> {
+    /// A layer with `channels` channels and PyTorch's initial values: weight 1, bias 0,
+    /// running mean 0, running variance 1, `eps = 1e-5`, `momentum = 0.1`.
+    ///
+    /// ```
+    /// use shaped::nn::BatchNorm2dDyn;
+    /// let bn = BatchNorm2dDyn::<f32>::with_dims(8);
+    /// assert_eq!(bn.num_features(), 8);
+    /// ```
+    pub fn with_dims(channels: C) -> Self {
+        BatchNormLayer {
+            weight: Tensor::ones_with_shape((channels,)),
+            bias: Tensor::zeros_with_shape((channels,)),
+            running_mean: Tensor::zeros_with_shape((channels,)),
+            running_var: Tensor::ones_with_shape((channels,)),
+            eps: 1e-5,
+            momentum: 0.1,
+        }
+    }
+
+    /// The number of channels.
+    ///
+    /// ```
+    /// use shaped::nn::BatchNorm1d;
+    /// assert_eq!(BatchNorm1d::<5>::new().num_features(), 5);
+    /// ```
+    pub fn num_features(&self) -> usize {
+        self.weight.shape.0.size()
+    }
+
+    fn check_channels<S: Shape>(&self, shape: &S) -> Result<()> {
+        let dims = shape.dims();
+        if dims[1] != self.num_features() {
+            return Err(Error::shape(
+                "BatchNorm",
+                format!(
+                    "input of shape {:?} has {} channels (axis 1), the layer has {}",
+                    dims.as_slice(),
+                    dims[1],
+                    self.num_features()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn forward_running<S: Shape, T: Tape<E>>(&self, x: Tensor<S, E, T>) -> Result<Tensor<S, E, T>> {
+        self.check_channels(&x.shape)?;
+        let running = Some((self.running_mean.as_slice(), self.running_var.as_slice()));
+        let (w, b) = (self.weight.traced_as::<T>(), self.bias.traced_as::<T>());
+        Ok(batch_norm_op(x, Some(w), Some(b), running, self.eps).0)
+    }
+
+    fn forward_batch<S: Shape, T: Tape<E>>(&mut self, x: Tensor<S, E, T>) -> Result<Tensor<S, E, T>> {
+        self.check_channels(&x.shape)?;
+        let dims = x.shape.dims();
+        let per_channel = if dims[1] == 0 { 0 } else { x.numel() / dims[1] };
+        if per_channel < 2 {
+            return Err(Error::value(
+                "BatchNorm input",
+                format!(
+                    "training needs more than 1 value per channel, got input of shape {:?}",
+                    dims.as_slice()
+                ),
+            ));
+        }
+        let (w, b) = (self.weight.traced_as::<T>(), self.bias.traced_as::<T>());
+        let (y, stats) = batch_norm_op(x, Some(w), Some(b), None, self.eps);
+        let (mean, var) = stats.expect("batch statistics are returned in training mode");
+        let m = self.momentum;
+        let unbias = per_channel as f64 / (per_channel - 1) as f64;
+        for (r, &v) in self.running_mean.as_mut_slice().iter_mut().zip(&mean) {
+            *r = E::from_f64((1.0 - m) * r.to_f64() + m * v.to_f64());
+        }
+        for (r, &v) in self.running_var.as_mut_slice().iter_mut().zip(&var) {
+            *r = E::from_f64((1.0 - m) * r.to_f64() + m * v.to_f64() * unbias);
+        }
+        Ok(y)
+    }
+}
+
+impl<const C: usize, const K: usize, E: Float> BatchNormLayer<Const<C>, K, E> {
+    /// A layer with `C` channels and PyTorch's initial values (see
+    /// [`with_dims`](Self::with_dims)).
+    ///
+    /// ```
+    /// use shaped::nn::{BatchNorm2d, Params};
+    /// let bn = BatchNorm2d::<16>::new();
+    /// assert_eq!(bn.param_names(), ["weight", "bias", "running_mean", "running_var"]);
+    /// assert_eq!(bn.num_params(), 32); // buffers are not trainable
+    /// ```
+    pub fn new() -> Self {
+        Self::with_dims(Const)
+    }
+}
+
+impl<const C: usize, const K: usize, E: Float> Default for BatchNormLayer<Const<C>, K, E> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const K: usize, E: Float> BatchNormLayer<usize, K, E> {
+    /// A layer with a run-time channel count and PyTorch's initial values.
+    ///
+    /// ```
+    /// use shaped::nn::BatchNorm1dDyn;
+    /// assert_eq!(BatchNorm1dDyn::<f64>::new_dyn(7).running_var.to_vec(), vec![1.0; 7]);
+    /// ```
+    pub fn new_dyn(channels: usize) -> Self {
+        Self::with_dims(channels)
+    }
+}
+
+// One impl per accepted input rank; the channel dimension must equal `C` (checked by type
+// when both are static).
+macro_rules! batchnorm_module {
+    ($k:literal; $($A:ident),*) => {
+        impl<C: Dim, E: Float, T: Tape<E>, N: Dim, C2: DimEq<C>, $($A: Dim),*> Module<Tensor<(N, C2, $($A,)*), E, T>>
+            for BatchNormLayer<C, $k, E>
+        {
+            type Output = Tensor<(N, C2, $($A,)*), E, T>;
+            fn try_forward(&self, x: Tensor<(N, C2, $($A,)*), E, T>) -> Result<Self::Output> {
+                self.forward_running(x)
+            }
+            fn try_forward_train(&mut self, x: Tensor<(N, C2, $($A,)*), E, T>) -> Result<Self::Output> {
+                self.forward_batch(x)
+            }
+        }
+    };
+}
+batchnorm_module!(1;);
+batchnorm_module!(1; L);
+batchnorm_module!(2; H, W);
+batchnorm_module!(3; D, H, W);
+
+impl<C: Dim, const K: usize, E: Float> Params<E> for BatchNormLayer<C, K, E> {
+    fn visit(&self, prefix: &str, f: &mut dyn FnMut(ParamView<'_, E>)) {
+        visit_tensor(&self.weight, &format!("{prefix}weight"), TensorKind::Parameter, f);
+        visit_tensor(&self.bias, &format!("{prefix}bias"), TensorKind::Parameter, f);
+        visit_tensor(&self.running_mean, &format!("{prefix}running_mean"), TensorKind::Buffer, f);
+        visit_tensor(&self.running_var, &format!("{prefix}running_var"), TensorKind::Buffer, f);
+    }
+    fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(ParamMut<'_, E>)) {
+        visit_tensor_mut(&mut self.weight, &format!("{prefix}weight"), TensorKind::Parameter, f);
+        visit_tensor_mut(&mut self.bias, &format!("{prefix}bias"), TensorKind::Parameter, f);
+        visit_tensor_mut(&mut self.running_mean, &format!("{prefix}running_mean"), TensorKind::Buffer, f);
+        visit_tensor_mut(&mut self.running_var, &format!("{prefix}running_var"), TensorKind::Buffer, f);
+    }
+}

@@ -1,0 +1,129 @@
+//! Pooling layers and `Flatten`: zero-sized layers with no parameters, for use in tuples.
+
+use super::module::Module;
+use super::params::{ParamMut, ParamView, Params};
+use crate::autograd::Tape;
+use crate::dtype::Float;
+use crate::error::Result;
+use crate::shape::{Const, Dim, PoolOut, Shape};
+use crate::tensor::Tensor;
+
+macro_rules! no_params {
+    ($name:ident < $(const $c:ident),* >) => {
+        impl<E: Float, $(const $c: usize),*> Params<E> for $name<$($c),*> {
+            fn visit(&self, _: &str, _: &mut dyn FnMut(ParamView<'_, E>)) {}
+            fn visit_mut(&mut self, _: &str, _: &mut dyn FnMut(ParamMut<'_, E>)) {}
+        }
+    };
+}
+
+macro_rules! pool_module {
+    ($name:ident, $method:ident) => {
+        impl<B: Dim, C: Dim, H: Dim, W: Dim, E: Float, T: Tape<E>, const K: usize, const S: usize, const P: usize>
+            Module<Tensor<(B, C, H, W), E, T>> for $name<K, S, P>
+        {
+            type Output = Tensor<(B, C, PoolOut<H, K, S, P>, PoolOut<W, K, S, P>), E, T>;
+            fn try_forward(&self, x: Tensor<(B, C, H, W), E, T>) -> Result<Self::Output> {
+                x.$method::<K, S, P>()
+            }
+        }
+        impl<C: Dim, H: Dim, W: Dim, E: Float, T: Tape<E>, const K: usize, const S: usize, const P: usize>
+            Module<Tensor<(C, H, W), E, T>> for $name<K, S, P>
+        {
+            type Output = Tensor<(C, PoolOut<H, K, S, P>, PoolOut<W, K, S, P>), E, T>;
+            fn try_forward(&self, x: Tensor<(C, H, W), E, T>) -> Result<Self::Output> {
+                x.$method::<K, S, P>()
+            }
+        }
+        no_params!($name<const K, const S, const P>);
+    };
+}
+
+/// Max pooling over `K x K` windows with stride `S` (default `K`) and padding `P`, PyTorch's
+/// `nn.MaxPool2d(K, stride=S, padding=P)` in floor mode. Padding counts as `-inf`.
+///
+/// Takes `(B, C, H, W)` or `(C, H, W)`; the output size `(H + 2P - K)/S + 1` is computed by
+/// the type ([`PoolOut`]). `P` may be at most `K/2`.
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::{MaxPool2d, Module};
+/// let y = MaxPool2d::<2>.forward(Tensor::<Rank4<8, 16, 26, 26>>::zeros());
+/// assert_eq!(y.dims().as_slice(), &[8, 16, 13, 13]);
+/// let z = MaxPool2d::<3, 2, 1>.forward(Tensor::<Rank3<2, 7, 7>>::zeros());
+/// assert_eq!(z.dims().as_slice(), &[2, 4, 4]);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MaxPool2d<const K: usize, const S: usize = K, const P: usize = 0>;
+pool_module!(MaxPool2d, try_max_pool2d);
+
+/// Average pooling over `K x K` windows with stride `S` (default `K`) and padding `P`,
+/// PyTorch's `nn.AvgPool2d(K, stride=S, padding=P)` in floor mode with
+/// `count_include_pad=True`.
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::{AvgPool2d, Module};
+/// let y = AvgPool2d::<2>.forward(Tensor::<Rank4<1, 3, 8, 8>>::ones());
+/// assert_eq!(y.dims().as_slice(), &[1, 3, 4, 4]);
+/// assert_eq!(y.to_vec(), vec![1.0; 48]);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AvgPool2d<const K: usize, const S: usize = K, const P: usize = 0>;
+pool_module!(AvgPool2d, try_avg_pool2d);
+
+/// Adaptive average pooling to an `OH x OW` output whatever the input size, PyTorch's
+/// `nn.AdaptiveAvgPool2d((OH, OW))`. The default, `AdaptiveAvgPool2d` alone, is global
+/// average pooling to `1 x 1`.
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::{AdaptiveAvgPool2d, Module};
+/// let x = Tensor::<(usize, Const<4>, usize, usize)>::ones_with_shape((2, Const, 9, 7));
+/// let y = AdaptiveAvgPool2d::<1>.forward(x.clone()); // (2, 4, 1, 1)
+/// assert_eq!(y.dims().as_slice(), &[2, 4, 1, 1]);
+/// let z = AdaptiveAvgPool2d::<2, 3>.forward(x);
+/// assert_eq!(z.dims().as_slice(), &[2, 4, 2, 3]);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AdaptiveAvgPool2d<const OH: usize = 1, const OW: usize = OH>;
+
+impl<B: Dim, C: Dim, H: Dim, W: Dim, E: Float, T: Tape<E>, const OH: usize, const OW: usize>
+    Module<Tensor<(B, C, H, W), E, T>> for AdaptiveAvgPool2d<OH, OW>
+{
+    type Output = Tensor<(B, C, Const<OH>, Const<OW>), E, T>;
+    fn try_forward(&self, x: Tensor<(B, C, H, W), E, T>) -> Result<Self::Output> {
+        x.try_adaptive_avg_pool2d::<OH, OW>()
+    }
+}
+impl<C: Dim, H: Dim, W: Dim, E: Float, T: Tape<E>, const OH: usize, const OW: usize> Module<Tensor<(C, H, W), E, T>>
+    for AdaptiveAvgPool2d<OH, OW>
+{
+    type Output = Tensor<(C, Const<OH>, Const<OW>), E, T>;
+    fn try_forward(&self, x: Tensor<(C, H, W), E, T>) -> Result<Self::Output> {
+        x.try_adaptive_avg_pool2d::<OH, OW>()
+    }
+}
+no_params!(AdaptiveAvgPool2d<const OH, const OW>);
+
+/// Merges every dimension after the first into one, PyTorch's `nn.Flatten()`:
+/// `(B, C, H, W)` becomes `(B, Prod<C, Prod<H, W>>)`. The product keeps a static size when
+/// its factors have one, so a following `Linear<N, _>` checks `N` when the code is built.
+/// Free: the data is not copied.
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::{Flatten, Module};
+/// let y = Flatten.forward(Tensor::<Rank4<2, 32, 5, 5>>::zeros());
+/// assert_eq!(y.dims().as_slice(), &[2, 800]);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Flatten;
+
+impl<S: Shape + crate::shape::Flatten, E: Float, T: Tape<E>> Module<Tensor<S, E, T>> for Flatten {
+    type Output = Tensor<<S as crate::shape::Flatten>::Output, E, T>;
+    fn try_forward(&self, x: Tensor<S, E, T>) -> Result<Self::Output> {
+        Ok(x.flatten())
+    }
+}
+no_params!(Flatten<>);

@@ -1,0 +1,151 @@
+//! Pooling over the last two axes of `(B, C, H, W)` or `(C, H, W)` tensors: max and average
+//! pooling (PyTorch's floor mode, output sizes computed by the types as [`PoolOut`]) and
+//! adaptive average pooling to a fixed output size.
+
+use crate::autograd::{Gradients, Tape, UniqueId};
+use crate::backend::conv::{self as kernels, PoolGeom};
+use crate::dtype::Float;
+use crate::error::Result;
+use crate::shape::{Const, Dim, PoolOut, Shape};
+use crate::tensor::Tensor;
+use std::sync::Arc;
+
+#[derive(Clone, Copy)]
+enum Pool {
+    Max,
+    Avg,
+    Adaptive,
+}
+
+/// Pools `planes` planes of `g.h x g.w` into `out`, recording the backward step when `x`
+/// is traced.
+fn pool_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(x: Tensor<S, E, T>, out: SO, planes: usize, g: PoolGeom, kind: Pool) -> Tensor<SO, E, T> {
+    let (x, mut tape) = x.split_tape();
+    let track = T::TRACING && tape.tracks(x.id);
+    let (y, idx) = match kind {
+        Pool::Max => {
+            let (y, idx) = kernels::max_pool2d_forward(&x.data, planes, &g);
+            (y, track.then_some(idx))
+        }
+        Pool::Avg => (kernels::avg_pool2d_forward(&x.data, planes, &g), None),
+        Pool::Adaptive => (kernels::adaptive_avg_pool2d_forward(&x.data, planes, g.h, g.w, g.oh, g.ow), None),
+    };
+    let out_id = UniqueId::new();
+    if track {
+        let (x_id, len) = (x.id, x.data.len());
+        tape.record(
+            out_id,
+            Box::new(move |grads: &mut Gradients<E>| {
+                let Some(gy) = grads.take(out_id) else { return };
+                let gx = grads.entry(x_id, len);
+                match (kind, idx) {
+                    (Pool::Max, Some(idx)) => kernels::max_pool2d_backward(gx, &gy, &idx, g.h * g.w, g.oh * g.ow),
+                    (Pool::Avg, _) => kernels::avg_pool2d_backward(gx, &gy, &g),
+                    (Pool::Adaptive, _) => kernels::adaptive_avg_pool2d_backward(gx, &gy, g.h, g.w, g.oh, g.ow),
+                    (Pool::Max, None) => unreachable!("max pooling records its indices when traced"),
+                }
+            }),
+        );
+    }
+    Tensor { shape: out, data: Arc::new(y), id: out_id, tape }
+}
+
+fn window(h: usize, w: usize, k: usize, s: usize, p: usize, oh: usize, ow: usize) -> PoolGeom {
+    PoolGeom { h, w, kh: k, kw: k, sh: s, sw: s, ph: p, pw: p, oh, ow }
+}
+
+macro_rules! pool_impl {
+    ($([$B:ident $b:ident])? $shape:literal $example:literal) => {
+        impl<$($B: Dim,)? C: Dim, H: Dim, W: Dim, E: Float, T: Tape<E>> Tensor<($($B,)? C, H, W), E, T> {
+            #[doc = concat!("Max pooling of ", $shape, " over `K x K` windows with stride `S` and padding `P`")]
+            /// (PyTorch's `F.max_pool2d`, floor mode). Padding counts as `-inf`; the gradient
+            /// goes to each window's maximum and accumulates where windows overlap.
+            ///
+            /// A window larger than the padded input, or `P > K/2`, fails the build for static
+            /// sizes.
+            ///
+            /// ```
+            /// use shaped::prelude::*;
+            #[doc = $example]
+            /// let y = x.max_pool2d::<2, 2, 0>();
+            /// assert_eq!(y.dims().as_slice()[y.dims().rank() - 2..], [2, 2]);
+            /// assert_eq!(y.to_vec()[..4], [5.0, 7.0, 13.0, 15.0]);
+            /// ```
+            #[allow(clippy::type_complexity)]
+            pub fn max_pool2d<const K: usize, const S: usize, const P: usize>(self) -> Tensor<($($B,)? C, PoolOut<H, K, S, P>, PoolOut<W, K, S, P>), E, T> {
+                self.try_max_pool2d().unwrap_or_else(|e| panic!("{e}"))
+            }
+
+            /// [`max_pool2d`](Self::max_pool2d) with an error for run-time sizes that do not fit.
+            #[allow(clippy::type_complexity)]
+            pub fn try_max_pool2d<const K: usize, const S: usize, const P: usize>(self) -> Result<Tensor<($($B,)? C, PoolOut<H, K, S, P>, PoolOut<W, K, S, P>), E, T>> {
+                let ($($b,)? c, h, w) = self.shape;
+                let (oh, ow) = (PoolOut::<H, K, S, P>::new(h)?, PoolOut::<W, K, S, P>::new(w)?);
+                let planes = 1 $(* $b.size())? * c.size();
+                let g = window(h.size(), w.size(), K, S, P, oh.size(), ow.size());
+                Ok(pool_op(self, ($($b,)? c, oh, ow), planes, g, Pool::Max))
+            }
+
+            #[doc = concat!("Average pooling of ", $shape, " over `K x K` windows with stride `S` and padding `P`")]
+            /// (PyTorch's `F.avg_pool2d`, floor mode, `count_include_pad=True`: padding counts
+            /// as zeros in the average).
+            ///
+            /// ```
+            /// use shaped::prelude::*;
+            #[doc = $example]
+            /// let y = x.avg_pool2d::<2, 2, 0>();
+            /// assert_eq!(y.to_vec()[..4], [2.5, 4.5, 10.5, 12.5]);
+            /// ```
+            #[allow(clippy::type_complexity)]
+            pub fn avg_pool2d<const K: usize, const S: usize, const P: usize>(self) -> Tensor<($($B,)? C, PoolOut<H, K, S, P>, PoolOut<W, K, S, P>), E, T> {
+                self.try_avg_pool2d().unwrap_or_else(|e| panic!("{e}"))
+            }
+
+            /// [`avg_pool2d`](Self::avg_pool2d) with an error for run-time sizes that do not fit.
+            #[allow(clippy::type_complexity)]
+            pub fn try_avg_pool2d<const K: usize, const S: usize, const P: usize>(self) -> Result<Tensor<($($B,)? C, PoolOut<H, K, S, P>, PoolOut<W, K, S, P>), E, T>> {
+                let ($($b,)? c, h, w) = self.shape;
+                let (oh, ow) = (PoolOut::<H, K, S, P>::new(h)?, PoolOut::<W, K, S, P>::new(w)?);
+                let planes = 1 $(* $b.size())? * c.size();
+                let g = window(h.size(), w.size(), K, S, P, oh.size(), ow.size());
+                Ok(pool_op(self, ($($b,)? c, oh, ow), planes, g, Pool::Avg))
+            }
+
+            #[doc = concat!("Adaptive average pooling of ", $shape, " to an `OH x OW` grid (PyTorch's")]
+            /// `F.adaptive_avg_pool2d`): output cell `i` averages input rows
+            /// `floor(i*H/OH) .. ceil((i+1)*H/OH)`, and likewise for columns. `<1, 1>` is global
+            /// average pooling.
+            ///
+            /// ```
+            /// use shaped::prelude::*;
+            #[doc = $example]
+            /// let y = x.adaptive_avg_pool2d::<1, 1>();
+            /// assert_eq!(y.to_vec()[0], 7.5);
+            /// ```
+            pub fn adaptive_avg_pool2d<const OH: usize, const OW: usize>(self) -> Tensor<($($B,)? C, Const<OH>, Const<OW>), E, T> {
+                self.try_adaptive_avg_pool2d().unwrap_or_else(|e| panic!("{e}"))
+            }
+
+            /// [`adaptive_avg_pool2d`](Self::adaptive_avg_pool2d) with an error when the input
+            /// is empty.
+            pub fn try_adaptive_avg_pool2d<const OH: usize, const OW: usize>(self) -> Result<Tensor<($($B,)? C, Const<OH>, Const<OW>), E, T>> {
+                const { assert!(OH >= 1 && OW >= 1, "adaptive pooling: the output size must be at least 1x1") };
+                let ($($b,)? c, h, w) = self.shape;
+                if h.size() == 0 || w.size() == 0 {
+                    return Err(crate::error::Error::shape(
+                        "adaptive_avg_pool2d",
+                        format!("cannot pool an empty {}x{} input", h.size(), w.size()),
+                    ));
+                }
+                let planes = 1 $(* $b.size())? * c.size();
+                let g = window(h.size(), w.size(), 0, 0, 0, OH, OW);
+                Ok(pool_op(self, ($($b,)? c, Const::<OH>, Const::<OW>), planes, g, Pool::Adaptive))
+            }
+        }
+    };
+}
+
+pool_impl!([B b] "a batch `(B, C, H, W)`"
+    "let x = Tensor::<Rank4<1, 1, 4, 4>>::from_vec((0..16).map(|v| v as f32).collect()).unwrap();");
+pool_impl!("one image `(C, H, W)`"
+    "let x = Tensor::<Rank3<1, 4, 4>>::from_vec((0..16).map(|v| v as f32).collect()).unwrap();");

@@ -1,0 +1,273 @@
+//! Model state, tensors and named tensor collections in the safetensors format.
+
+use super::atomic::write_atomic;
+use super::state::{Data, Entry, LoadMode, LoadReport, decode_into, dtype_name, load_entries, readable};
+use crate::dtype::Float;
+use crate::error::{Error, Result};
+use crate::nn::Params;
+use crate::shape::{DynShape, Shape};
+use crate::tensor::Tensor;
+use safetensors::{Dtype, SafeTensors};
+use std::collections::{BTreeSet, HashMap};
+use std::io::Write;
+use std::path::Path;
+
+/// The name [`save_tensor`] stores a single tensor under.
+pub const SINGLE_TENSOR_NAME: &str = "tensor";
+
+fn dtype_of<E: Float>() -> Dtype {
+    if E::DTYPE == "f64" { Dtype::F64 } else { Dtype::F32 }
+}
+
+fn to_le_bytes<E: Float>(values: &[E]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(values.len() * std::mem::size_of::<E>());
+    if E::DTYPE == "f64" {
+        values.iter().for_each(|v| out.extend_from_slice(&v.to_f64().to_le_bytes()));
+    } else {
+        values.iter().for_each(|v| out.extend_from_slice(&(v.to_f64() as f32).to_le_bytes()));
+    }
+    out
+}
+
+/// Serializes `(name, dims, values)` triples; names must be distinct.
+fn serialize_named<'a, E: Float>(items: impl IntoIterator<Item = (String, Vec<usize>, &'a [E])>) -> Result<Vec<u8>> {
+    let mut seen = BTreeSet::new();
+    let mut owned = Vec::new();
+    for (name, dims, values) in items {
+        if !seen.insert(name.clone()) {
+            return Err(Error::value("safetensors", format!("two tensors are named `{name}`")));
+        }
+        owned.push((name, dims, to_le_bytes(values)));
+    }
+    let mut views = Vec::with_capacity(owned.len());
+    for (name, dims, bytes) in &owned {
+        let view = safetensors::tensor::TensorView::new(dtype_of::<E>(), dims.clone(), bytes)
+            .map_err(|e| Error::value(format!("tensor `{name}`"), e.to_string()))?;
+        views.push((name.as_str(), view));
+    }
+    // PyTorch's own save_model writes this; some loaders check for it.
+    let meta = HashMap::from([("format".to_string(), "pt".to_string())]);
+    safetensors::serialize(views, Some(meta)).map_err(|e| Error::value("safetensors", e.to_string()))
+}
+
+fn parse<'a>(bytes: &'a [u8], what: &str) -> Result<(SafeTensors<'a>, Vec<String>)> {
+    let format_err = |e: safetensors::SafeTensorError| Error::Format {
+        what: what.to_string(),
+        message: format!("not a valid safetensors file: {e}"),
+    };
+    let (_, meta) = SafeTensors::read_metadata(bytes).map_err(format_err)?;
+    let st = SafeTensors::deserialize(bytes).map_err(format_err)?;
+    Ok((st, meta.offset_keys()))
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|source| Error::Io { path: Some(path.to_path_buf()), source })
+}
+
+/// A model's parameters and buffers in safetensors format, by `state_dict` name, in the
+/// model's element type (F32 or F64). PyTorch reads it with `safetensors.torch.load_file`.
+///
+/// ```
+/// use shaped::nn::{Linear, ReLU};
+/// use shaped::serialize::{LoadMode, from_safetensors, to_safetensors};
+/// use rand::SeedableRng;
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+/// let model = (Linear::<3, 4>::new(&mut rng), ReLU, Linear::<4, 2>::new(&mut rng));
+/// let bytes = to_safetensors(&model).unwrap();
+/// let mut copy = (Linear::<3, 4>::new(&mut rng), ReLU, Linear::<4, 2>::new(&mut rng));
+/// from_safetensors(&mut copy, &bytes, LoadMode::Strict, "bytes").unwrap();
+/// assert_eq!(copy.2.weight.to_vec(), model.2.weight.to_vec());
+/// ```
+pub fn to_safetensors<E: Float, M: Params<E> + ?Sized>(model: &M) -> Result<Vec<u8>> {
+    let mut items: Vec<(String, Vec<usize>, Vec<E>)> = Vec::new();
+    model.visit("", &mut |p| items.push((p.name.to_string(), p.dims.to_vec(), p.data.to_vec())));
+    serialize_named(items.iter().map(|(n, d, v)| (n.clone(), d.clone(), v.as_slice())))
+}
+
+/// Saves a model's parameters and buffers to a safetensors file (see [`to_safetensors`]),
+/// atomically: the file holds either its old contents or the complete new ones.
+///
+/// In PyTorch: `model.load_state_dict(safetensors.torch.load_file(path))` on a model with
+/// the same layer structure.
+///
+/// ```
+/// use shaped::nn::Linear;
+/// use shaped::serialize::{load_safetensors, save_safetensors};
+/// use rand::SeedableRng;
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+/// let path = std::env::temp_dir().join("shaped_doc_save_safetensors.safetensors");
+/// let model = Linear::<3, 2>::new(&mut rng);
+/// save_safetensors(&model, &path).unwrap();
+/// let mut other = Linear::<3, 2>::new(&mut rng);
+/// load_safetensors(&mut other, &path).unwrap();
+/// assert_eq!(other.weight.to_vec(), model.weight.to_vec());
+/// # std::fs::remove_file(&path).unwrap();
+/// ```
+pub fn save_safetensors<E: Float, M: Params<E> + ?Sized>(model: &M, path: impl AsRef<Path>) -> Result<()> {
+    let bytes = to_safetensors(model)?;
+    write_atomic(path, |w| Ok(w.write_all(&bytes)?))
+}
+
+/// Loads safetensors bytes into a model by name; `what` names the data in errors.
+///
+/// Every tensor the model has is checked before anything is written, so a failed load
+/// leaves the model unchanged: a shape that differs from the model's is an error naming the
+/// tensor and both shapes, and so (in [`LoadMode::Strict`]) is a missing or unexpected name.
+/// F32, F64, F16 and BF16 tensors are converted to the model's element type.
+///
+/// ```
+/// use shaped::nn::Linear;
+/// use shaped::serialize::{LoadMode, from_safetensors, to_safetensors};
+/// use rand::SeedableRng;
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+/// let bytes = to_safetensors(&Linear::<3, 2>::new(&mut rng)).unwrap();
+/// let mut wrong = Linear::<3, 5>::new(&mut rng);
+/// let err = from_safetensors(&mut wrong, &bytes, LoadMode::Strict, "bytes").unwrap_err();
+/// assert!(err.to_string().contains("`weight`: the file has shape [2, 3], the model has shape [5, 3]"));
+/// ```
+pub fn from_safetensors<E: Float, M: Params<E> + ?Sized>(
+    model: &mut M,
+    bytes: &[u8],
+    mode: LoadMode,
+    what: &str,
+) -> Result<LoadReport> {
+    let (st, names) = parse(bytes, what)?;
+    let views: Vec<(String, safetensors::tensor::TensorView<'_>)> =
+        names.into_iter().filter_map(|n| st.tensor(&n).ok().map(|v| (n, v))).collect();
+    let entries = views
+        .iter()
+        .map(|(name, v)| Entry { name, dims: v.shape(), data: Data::Bytes(v.dtype(), v.data()) })
+        .collect();
+    load_entries(model, entries, mode, what)
+}
+
+/// Loads a safetensors file into a model, strictly: every name in the file and the model
+/// must match, with the same shapes. See [`load_safetensors_with`] for a non-strict load.
+pub fn load_safetensors<E: Float, M: Params<E> + ?Sized>(model: &mut M, path: impl AsRef<Path>) -> Result<LoadReport> {
+    load_safetensors_with(model, path, LoadMode::Strict)
+}
+
+/// Loads a safetensors file into a model (see [`from_safetensors`]).
+///
+/// ```
+/// use shaped::nn::Linear;
+/// use shaped::serialize::{LoadMode, load_safetensors_with};
+/// use rand::SeedableRng;
+/// // PyTorch's reference for nn.Linear(6, 5): weight, bias, and also x, y and gradients.
+/// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/layer_linear.safetensors");
+/// let mut layer = Linear::<6, 5>::new(&mut rand::rngs::StdRng::seed_from_u64(0));
+/// let report = load_safetensors_with(&mut layer, path, LoadMode::NonStrict).unwrap();
+/// assert_eq!(report.loaded, ["weight", "bias"]);
+/// assert!(report.unexpected.contains(&"x".to_string()));
+/// ```
+pub fn load_safetensors_with<E: Float, M: Params<E> + ?Sized>(
+    model: &mut M,
+    path: impl AsRef<Path>,
+    mode: LoadMode,
+) -> Result<LoadReport> {
+    let path = path.as_ref();
+    from_safetensors(model, &read_file(path)?, mode, &path.display().to_string())
+}
+
+/// Named tensors of any shapes as safetensors bytes; names must be distinct.
+pub fn tensors_to_safetensors<E: Float, N: AsRef<str>, S: Shape, T>(tensors: &[(N, Tensor<S, E, T>)]) -> Result<Vec<u8>> {
+    serialize_named(tensors.iter().map(|(n, t)| (n.as_ref().to_string(), t.dims().to_vec(), t.as_slice())))
+}
+
+/// Saves named tensors (e.g. a `Vec<(String, Tensor<DynShape>)>`) to a safetensors file,
+/// atomically. A map saves the same way after `.into_iter().collect::<Vec<_>>()`.
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::serialize::{load_tensors, save_tensors};
+/// use std::collections::BTreeMap;
+/// let path = std::env::temp_dir().join("shaped_doc_save_tensors.safetensors");
+/// let named = vec![
+///     ("a".to_string(), Tensor::<Rank2<2, 2>>::eye().into_dyn()),
+///     ("b".to_string(), Tensor::<Rank1<3>>::ones().into_dyn()),
+/// ];
+/// save_tensors(&named, &path).unwrap();
+/// let back: BTreeMap<String, Tensor<DynShape>> = load_tensors(&path).unwrap().into_iter().collect();
+/// assert_eq!(back["a"].dims().as_slice(), &[2, 2]);
+/// assert_eq!(back["b"].to_vec(), vec![1.0; 3]);
+/// # std::fs::remove_file(&path).unwrap();
+/// ```
+pub fn save_tensors<E: Float, N: AsRef<str>, S: Shape, T>(tensors: &[(N, Tensor<S, E, T>)], path: impl AsRef<Path>) -> Result<()> {
+    let bytes = tensors_to_safetensors(tensors)?;
+    write_atomic(path, |w| Ok(w.write_all(&bytes)?))
+}
+
+/// Every tensor in safetensors bytes, in file order, converted to `E`; `what` names the data
+/// in errors. A tensor of rank above 6 or of a non-float dtype is an error naming it.
+pub fn tensors_from_safetensors<E: Float>(bytes: &[u8], what: &str) -> Result<Vec<(String, Tensor<DynShape, E>)>> {
+    let (st, names) = parse(bytes, what)?;
+    let mut out = Vec::with_capacity(names.len());
+    for name in names {
+        let v = st.tensor(&name).map_err(|e| Error::Format { what: what.to_string(), message: e.to_string() })?;
+        let Some(shape) = DynShape::new(v.shape()) else {
+            return Err(Error::Format {
+                what: what.to_string(),
+                message: format!("`{name}` has rank {}, above the largest supported rank 6", v.shape().len()),
+            });
+        };
+        if !readable(v.dtype()) {
+            return Err(Error::Format {
+                what: what.to_string(),
+                message: format!("`{name}` has dtype {}, which cannot be read as {}", dtype_name(v.dtype()), E::DTYPE),
+            });
+        }
+        // The parser has checked that the data holds exactly this many values.
+        let mut values = vec![E::ZERO; shape.numel()];
+        decode_into(v.dtype(), v.data(), &mut values);
+        out.push((name, Tensor::from_parts(shape, values)));
+    }
+    Ok(out)
+}
+
+/// Loads every tensor of a safetensors file (see [`tensors_from_safetensors`]).
+pub fn load_tensors<E: Float>(path: impl AsRef<Path>) -> Result<Vec<(String, Tensor<DynShape, E>)>> {
+    let path = path.as_ref();
+    tensors_from_safetensors(&read_file(path)?, &path.display().to_string())
+}
+
+/// Saves one tensor to a safetensors file, under the name [`SINGLE_TENSOR_NAME`].
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::serialize::{load_tensor, save_tensor};
+/// let path = std::env::temp_dir().join("shaped_doc_save_tensor.safetensors");
+/// save_tensor(&Tensor::<Rank2<2, 3>>::ones(), &path).unwrap();
+/// let t: Tensor<Rank2<2, 3>> = load_tensor(&path).unwrap();
+/// assert!(load_tensor::<Rank2<3, 2>, f32>(&path).is_err()); // the wrong shape
+/// # std::fs::remove_file(&path).unwrap();
+/// ```
+pub fn save_tensor<S: Shape, E: Float, T>(tensor: &Tensor<S, E, T>, path: impl AsRef<Path>) -> Result<()> {
+    let bytes = serialize_named([(SINGLE_TENSOR_NAME.to_string(), tensor.dims().to_vec(), tensor.as_slice())])?;
+    write_atomic(path, |w| Ok(w.write_all(&bytes)?))
+}
+
+/// Loads a safetensors file holding exactly one tensor (under any name) as a tensor of shape
+/// `S`; an error names both shapes when the file's differs.
+pub fn load_tensor<S: Shape, E: Float>(path: impl AsRef<Path>) -> Result<Tensor<S, E>> {
+    let path = path.as_ref();
+    let mut all = load_tensors::<E>(path)?;
+    if all.len() != 1 {
+        return Err(Error::Format {
+            what: path.display().to_string(),
+            message: format!("holds {} tensors, expected exactly one", all.len()),
+        });
+    }
+    let (name, t) = all.pop().expect("one tensor");
+    let dims = t.dims();
+    S::from_dims(&dims).map(|s| Tensor::from_parts(s, t.into_vec())).ok_or_else(|| {
+        Error::shape(
+            "load_tensor",
+            format!(
+                "`{name}` in {}: the file has shape {:?}, expected a {}",
+                path.display(),
+                dims.as_slice(),
+                std::any::type_name::<S>()
+            ),
+        )
+    })
+}

@@ -1,0 +1,155 @@
+//! PyTorch reference values for convolution and pooling layers (tests/golden/layer_conv*,
+//! layer_*pool2d*): forward values and the gradients of `sum(y * gy)` for the input and every
+//! parameter.
+
+mod common;
+use common::Golden;
+use shaped::nn::{AdaptiveAvgPool2d, AvgPool2d, Conv1d, Conv2d, ConvTranspose2d, MaxPool2d, Module, Params};
+use shaped::prelude::*;
+
+/// Runs a layer with parameters on the golden `x`, traced and untraced, and checks `y` and
+/// the gradients of `x`, `weight` and `bias`.
+macro_rules! check_layer {
+    ($g:ident, $layer:ident, $xshape:ty) => {{
+        assert_eq!($layer.param_names(), ["weight", "bias"]);
+        assert_eq!($g.shape("weight"), $layer.weight.dims().as_slice());
+        let x = Tensor::<$xshape>::from_vec($g.f("x")).unwrap();
+        let y = $layer.forward(x.clone().trace());
+        assert_eq!($g.shape("y"), y.dims().as_slice());
+        $g.check_forward("y", y.as_slice());
+        let gy = Tensor::from_vec_with_shape($g.f("gy"), *y.shape()).unwrap();
+        let grads = (y * gy).sum().backward();
+        $g.check_grad("x", grads.get_slice(&x).unwrap());
+        $g.check_grad("weight", grads.get_slice(&$layer.weight).unwrap());
+        $g.check_grad("bias", grads.get_slice($layer.bias.as_ref().unwrap()).unwrap());
+        $g.check_forward("y", $layer.forward(x).as_slice());
+    }};
+}
+
+fn load_params<S: Shape, SB: Shape>(g: &Golden, w: &mut Tensor<S>, b: &mut Option<Tensor<SB>>) {
+    w.as_mut_slice().copy_from_slice(&g.f("weight"));
+    b.as_mut().unwrap().as_mut_slice().copy_from_slice(&g.f("bias"));
+}
+
+fn rng() -> rand::rngs::StdRng {
+    rand::SeedableRng::seed_from_u64(0)
+}
+
+#[test]
+fn layer_conv1d() {
+    let g = Golden::load("layer_conv1d");
+    let mut layer = Conv1d::<3, 4, 3, 1, 1>::new(&mut rng());
+    load_params(&g, &mut layer.weight, &mut layer.bias);
+    check_layer!(g, layer, Rank3<2, 3, 10>);
+}
+
+#[test]
+fn layer_conv2d_basic() {
+    let g = Golden::load("layer_conv2d_basic");
+    let mut layer = Conv2d::<3, 4, 3>::new(&mut rng());
+    load_params(&g, &mut layer.weight, &mut layer.bias);
+    check_layer!(g, layer, Rank4<2, 3, 8, 8>);
+}
+
+#[test]
+fn layer_conv2d_dilated() {
+    let g = Golden::load("layer_conv2d_dilated");
+    let mut layer = Conv2d::<2, 3, 3, 1, 2, 2>::new(&mut rng());
+    load_params(&g, &mut layer.weight, &mut layer.bias);
+    check_layer!(g, layer, Rank4<2, 2, 9, 9>);
+}
+
+#[test]
+fn layer_conv2d_k5() {
+    let g = Golden::load("layer_conv2d_k5");
+    let mut layer = Conv2d::<2, 3, 5, 1, 2>::new(&mut rng());
+    load_params(&g, &mut layer.weight, &mut layer.bias);
+    check_layer!(g, layer, Rank4<2, 2, 8, 8>);
+}
+
+#[test]
+fn layer_conv2d_strided() {
+    let g = Golden::load("layer_conv2d_strided");
+    let mut layer = Conv2d::<3, 4, 3, 2, 1>::new(&mut rng());
+    load_params(&g, &mut layer.weight, &mut layer.bias);
+    check_layer!(g, layer, Rank4<2, 3, 8, 8>);
+}
+
+#[test]
+fn layer_conv2d_strided_dynamic_sizes() {
+    // The same case with run-time batch, height and width.
+    let g = Golden::load("layer_conv2d_strided");
+    let mut layer = Conv2d::<3, 4, 3, 2, 1>::new(&mut rng());
+    load_params(&g, &mut layer.weight, &mut layer.bias);
+    let x = Tensor::<(usize, Const<3>, usize, usize)>::from_vec_with_shape(g.f("x"), (2, Const, 8, 8)).unwrap();
+    let y = layer.forward(x.clone().trace());
+    assert_eq!(y.dims().as_slice(), &[2, 4, 4, 4]);
+    g.check_forward("y", y.as_slice());
+    let gy = Tensor::from_vec_with_shape(g.f("gy"), *y.shape()).unwrap();
+    let grads = (y * gy).sum().backward();
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+    g.check_grad("weight", grads.get_slice(&layer.weight).unwrap());
+    // A run-time input that the kernel does not fit is an error, not a panic.
+    let tiny = Tensor::<(usize, Const<3>, usize, usize)>::zeros_with_shape((1, Const, 0, 5));
+    assert!(layer.try_forward(tiny).is_err());
+}
+
+#[test]
+fn layer_conv2d_unbatched() {
+    // Each sample of the batch through the unbatched (C, H, W) form.
+    let g = Golden::load("layer_conv2d_basic");
+    let mut layer = Conv2d::<3, 4, 3>::new(&mut rng());
+    load_params(&g, &mut layer.weight, &mut layer.bias);
+    let (x, y) = (g.f("x"), g.f("y"));
+    for b in 0..2 {
+        let xb = Tensor::<Rank3<3, 8, 8>>::from_vec(x[b * 192..(b + 1) * 192].to_vec()).unwrap();
+        let yb = layer.forward(xb);
+        assert_eq!(yb.dims().as_slice(), &[4, 6, 6]);
+        common::check_close("unbatched y", yb.as_slice(), &y[b * 144..(b + 1) * 144], 1e-5, 1e-4);
+    }
+}
+
+#[test]
+fn layer_conv_transpose2d() {
+    let g = Golden::load("layer_conv_transpose2d");
+    let mut layer = ConvTranspose2d::<3, 2, 3, 2, 1>::new(&mut rng());
+    load_params(&g, &mut layer.weight, &mut layer.bias);
+    check_layer!(g, layer, Rank4<2, 3, 5, 5>);
+}
+
+/// Runs a parameter-free pooling layer on the golden `x` and checks `y` and `x`'s gradient.
+macro_rules! check_pool {
+    ($case:literal, $layer:expr, $xshape:ty) => {{
+        let g = Golden::load($case);
+        let layer = $layer;
+        assert!(Params::<f32>::param_names(&layer).is_empty());
+        let x = Tensor::<$xshape>::from_vec(g.f("x")).unwrap();
+        let y = layer.forward(x.clone().trace());
+        assert_eq!(g.shape("y"), y.dims().as_slice());
+        g.check_forward("y", y.as_slice());
+        let gy = Tensor::from_vec_with_shape(g.f("gy"), *y.shape()).unwrap();
+        let grads = (y * gy).sum().backward();
+        g.check_grad("x", grads.get_slice(&x).unwrap());
+        g.check_forward("y", layer.forward(x).as_slice());
+    }};
+}
+
+#[test]
+fn layer_maxpool2d() {
+    check_pool!("layer_maxpool2d", MaxPool2d::<2>, Rank4<2, 3, 8, 8>);
+}
+
+#[test]
+fn layer_maxpool2d_padded() {
+    check_pool!("layer_maxpool2d_padded", MaxPool2d::<3, 2, 1>, Rank4<2, 2, 7, 7>);
+}
+
+#[test]
+fn layer_avgpool2d() {
+    check_pool!("layer_avgpool2d", AvgPool2d::<2>, Rank4<2, 3, 8, 8>);
+}
+
+#[test]
+fn layer_adaptive_avgpool2d() {
+    check_pool!("layer_adaptive_avgpool2d", AdaptiveAvgPool2d::<1>, Rank4<2, 3, 5, 5>);
+}
