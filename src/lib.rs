@@ -14,6 +14,7 @@
 #![warn(missing_docs)]
 
 pub mod autograd;
+pub mod data;
 pub(crate) mod backend;
 pub mod dtype;
 pub mod error;
@@ -21,6 +22,7 @@ pub mod gradcheck;
 pub mod nn;
 pub mod ops;
 pub mod optim;
+pub mod serialize;
 pub mod shape;
 pub mod strategies;
 pub mod tensor;

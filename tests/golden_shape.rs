@@ -14,7 +14,12 @@ type Traced<S> = Tensor<S, f32, OwnedTape<f32>>;
 /// A stored tensor as a typed tensor, checking that the file agrees with the type.
 fn load<S: ConstShape>(g: &Golden, name: &str) -> Tensor<S> {
     let t = Tensor::<S>::from_vec(g.f(name)).unwrap();
-    assert_eq!(g.shape(name), t.dims().as_slice(), "{}: shape of {name}", g.case);
+    assert_eq!(
+        g.shape(name),
+        t.dims().as_slice(),
+        "{}: shape of {name}",
+        g.case
+    );
     t
 }
 
@@ -39,7 +44,11 @@ fn shape_broadcast_to_sum() {
     check_hp(&g, "shape", "[3, 5]");
     check_hp(&g, "sum_dim", "0");
     let x = load::<Rank2<3, 1>>(&g, "x");
-    let y = x.clone().trace().broadcast_to::<Rank2<3, 5>>().sum_dim::<0>();
+    let y = x
+        .clone()
+        .trace()
+        .broadcast_to::<Rank2<3, 5>>()
+        .sum_dim::<0>();
     let grads = forward_and_backward(&g, y);
     g.check_grad("x", grads.get_slice(&x).unwrap());
 }
@@ -54,7 +63,11 @@ fn shape_expand() {
     g.check_grad("x", grads.get_slice(&x).unwrap());
 
     // The run-time variant agrees.
-    let y = x.clone().trace().try_broadcast_to((2usize, 3usize, 4usize)).unwrap();
+    let y = x
+        .clone()
+        .trace()
+        .try_broadcast_to((2usize, 3usize, 4usize))
+        .unwrap();
     let grads = forward_and_backward(&g, y);
     g.check_grad("x", grads.get_slice(&x).unwrap());
 }
@@ -65,7 +78,11 @@ fn shape_cat_dim0() {
     check_hp(&g, "dim", "0");
     let x = load::<Rank2<2, 3>>(&g, "x");
     let x2 = load::<Rank2<4, 3>>(&g, "x2");
-    let y: Traced<Rank2<6, 3>> = x.clone().trace().concat::<0, _, _>(x2.clone().trace()).realize();
+    let y: Traced<Rank2<6, 3>> = x
+        .clone()
+        .trace()
+        .concat::<0, _, _>(x2.clone().trace())
+        .realize();
     let grads = forward_and_backward(&g, y);
     g.check_grad("x", grads.get_slice(&x).unwrap());
     g.check_grad("x2", grads.get_slice(&x2).unwrap());
@@ -77,7 +94,11 @@ fn shape_cat_dim1() {
     check_hp(&g, "dim", "1");
     let x = load::<Rank2<2, 3>>(&g, "x");
     let x2 = load::<Rank2<2, 5>>(&g, "x2");
-    let y: Traced<Rank2<2, 8>> = x.clone().trace().concat::<1, _, _>(x2.clone().trace()).realize();
+    let y: Traced<Rank2<2, 8>> = x
+        .clone()
+        .trace()
+        .concat::<1, _, _>(x2.clone().trace())
+        .realize();
     let grads = forward_and_backward(&g, y);
     g.check_grad("x", grads.get_slice(&x).unwrap());
     g.check_grad("x2", grads.get_slice(&x2).unwrap());
@@ -85,7 +106,10 @@ fn shape_cat_dim1() {
     // Run-time dimensions on both sides, and only one side traced.
     let xd = Tensor::<(usize, usize)>::from_vec_with_shape(g.f("x"), (2, 3)).unwrap();
     let x2d = Tensor::<(usize, usize)>::from_vec_with_shape(g.f("x2"), (2, 5)).unwrap();
-    let y = xd.clone().try_concat::<1, _, _>(x2d.clone().trace()).unwrap();
+    let y = xd
+        .clone()
+        .try_concat::<1, _, _>(x2d.clone().trace())
+        .unwrap();
     let grads = forward_and_backward(&g, y);
     assert!(grads.get_slice(&xd).is_none());
     g.check_grad("x2", grads.get_slice(&x2d).unwrap());
@@ -264,7 +288,11 @@ fn every_shape_case_is_covered() {
     let mut cases: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .filter_map(|e| e.unwrap().file_name().into_string().ok())
-        .filter_map(|n| n.strip_prefix("shape_").and_then(|n| n.strip_suffix(".safetensors")).map(String::from))
+        .filter_map(|n| {
+            n.strip_prefix("shape_")
+                .and_then(|n| n.strip_suffix(".safetensors"))
+                .map(String::from)
+        })
         .collect();
     cases.sort();
     assert_eq!(cases, covered);

@@ -25,7 +25,10 @@ fn try_reshape_wrong_element_count_names_both_shapes() {
     let x = Tensor::<(usize, usize)>::zeros_with_shape((2, 3));
     let err = x.try_reshape((4usize, 2usize)).unwrap_err().to_string();
     assert!(err.contains("[2, 3]") && err.contains("[4, 2]"), "{err}");
-    assert!(err.contains("6 elements") && err.contains("8 elements"), "{err}");
+    assert!(
+        err.contains("6 elements") && err.contains("8 elements"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -33,12 +36,18 @@ fn gather_index_out_of_range_names_index_and_axis() {
     let x = Tensor::<Rank2<3, 5>>::zeros();
     let idx = Indices::<Rank2<3, 2>>::from_array2([[0, 1], [4, 5], [2, 2]]);
     let err = x.clone().try_gather::<1, _>(&idx).unwrap_err().to_string();
-    assert!(err.contains("index 5") && err.contains("axis 1 of size 5") && err.contains("[3, 5]"), "{err}");
+    assert!(
+        err.contains("index 5") && err.contains("axis 1 of size 5") && err.contains("[3, 5]"),
+        "{err}"
+    );
 
     // Indices larger than the input off the gather axis.
     let idx = Indices::<Rank2<4, 1>>::from_vec(vec![0; 4]).unwrap();
     let err = x.try_gather::<1, _>(&idx).unwrap_err().to_string();
-    assert!(err.contains("[4, 1]") && err.contains("[3, 5]") && err.contains("axis 0"), "{err}");
+    assert!(
+        err.contains("[4, 1]") && err.contains("[3, 5]") && err.contains("axis 0"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -51,8 +60,14 @@ fn gather_panics_with_a_clear_message() {
 #[test]
 fn index_select_out_of_range_names_index_and_axis() {
     let x = Tensor::<Rank2<2, 3>>::zeros();
-    let err = x.try_index_select::<0, _>(&Indices::<Rank1<2>>::from_array([1, 2])).unwrap_err().to_string();
-    assert!(err.contains("index 2") && err.contains("axis 0 of size 2") && err.contains("[2, 3]"), "{err}");
+    let err = x
+        .try_index_select::<0, _>(&Indices::<Rank1<2>>::from_array([1, 2]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("index 2") && err.contains("axis 0 of size 2") && err.contains("[2, 3]"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -60,7 +75,10 @@ fn dynamic_concat_mismatch_names_both_shapes() {
     let a = Tensor::<(usize, usize)>::zeros_with_shape((2, 3));
     let b = Tensor::<(usize, usize)>::zeros_with_shape((4, 5));
     let err = a.try_concat::<0, _, _>(b).unwrap_err().to_string();
-    assert!(err.contains("[2, 3]") && err.contains("[4, 5]") && err.contains("dimension 1"), "{err}");
+    assert!(
+        err.contains("[2, 3]") && err.contains("[4, 5]") && err.contains("dimension 1"),
+        "{err}"
+    );
 
     // A static axis against a run-time one is checked at run time too.
     let a = Tensor::<Rank2<2, 3>>::zeros();
@@ -80,7 +98,10 @@ fn dynamic_stack_mismatch_names_both_shapes() {
 fn narrow_select_slice_squeeze_errors() {
     let x = Tensor::<(usize, Const<4>)>::zeros_with_shape((3, Const));
     let err = x.clone().try_narrow::<0>(2, 2).unwrap_err().to_string();
-    assert!(err.contains("axis 0 of size 3") && err.contains("[3, 4]"), "{err}");
+    assert!(
+        err.contains("axis 0 of size 3") && err.contains("[3, 4]"),
+        "{err}"
+    );
     assert!(x.clone().try_select::<1>(4).is_err());
     assert!(x.clone().try_slice_step::<1>(0, 4, 0).is_err());
     let err = x.try_squeeze::<0>().unwrap_err().to_string();
@@ -109,7 +130,10 @@ fn reshape_flatten_unsqueeze_squeeze_share_the_buffer() {
     let x = iota::<Rank3<2, 3, 4>>();
     let flat: T64<Rank2<2, 12>> = x.clone().flatten().realize();
     assert_eq!(flat.as_slice(), x.as_slice());
-    assert!(std::ptr::eq(flat.as_slice().as_ptr(), x.as_slice().as_ptr()));
+    assert!(std::ptr::eq(
+        flat.as_slice().as_ptr(),
+        x.as_slice().as_ptr()
+    ));
     let all: T64<Rank1<24>> = x.clone().flatten_all().realize();
     assert_eq!(all.as_slice(), x.as_slice());
     let u: T64<Rank4<2, 3, 1, 4>> = x.clone().unsqueeze::<2>();
@@ -140,7 +164,10 @@ fn permute_rank5_moves_every_axis() {
     let x = iota::<Rank5<1, 2, 3, 4, 5>>();
     let y: T64<Rank5<5, 1, 2, 3, 4>> = x.clone().permute::<4, 0, 1, 2, 3>();
     for (a, b, c, d, e) in [(0, 1, 2, 3, 4), (0, 0, 1, 2, 3), (0, 1, 0, 0, 2)] {
-        assert_eq!(y.at(&[e, a, b, c, d]).unwrap(), x.at(&[a, b, c, d, e]).unwrap());
+        assert_eq!(
+            y.at(&[e, a, b, c, d]).unwrap(),
+            x.at(&[a, b, c, d, e]).unwrap()
+        );
     }
     let z: T64<Rank5<5, 1, 2, 3, 4>> = x.permute_axes::<Axes5<4, 0, 1, 2, 3>>();
     assert_eq!(z.to_vec(), y.to_vec());
@@ -157,7 +184,9 @@ fn slices_and_picks() {
     assert_eq!(rows.to_vec(), (7..21).map(|v| v as f64).collect::<Vec<_>>());
     let col: T64<Rank1<3>> = x.clone().select::<1>(6);
     assert_eq!(col.to_vec(), vec![6.0, 13.0, 20.0]);
-    let picked: T64<Rank2<2, 7>> = x.clone().index_select::<0, _>(&Indices::<Rank1<2>>::from_array([2, 0]));
+    let picked: T64<Rank2<2, 7>> = x
+        .clone()
+        .index_select::<0, _>(&Indices::<Rank1<2>>::from_array([2, 0]));
     assert_eq!(picked.at(&[0, 0]).unwrap(), 14.0);
     assert_eq!(picked.at(&[1, 6]).unwrap(), 6.0);
     // gather along axis 0: y[i][j] = x[idx[i][j]][j].
@@ -209,7 +238,12 @@ fn view_ops_gradients() {
     gradcheck_vjp(&x, |x| x.flatten().square(), opts()).unwrap();
     gradcheck_vjp(&x, |x| x.flatten_all().square(), opts()).unwrap();
     gradcheck_vjp(&x, |x| x.unsqueeze::<0>().square().squeeze::<0>(), opts()).unwrap();
-    gradcheck_vjp(&x, |x| x.try_reshape((3usize, 8usize)).unwrap().square(), opts()).unwrap();
+    gradcheck_vjp(
+        &x,
+        |x| x.try_reshape((3usize, 8usize)).unwrap().square(),
+        opts(),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -236,7 +270,13 @@ fn joining_gradients() {
     let b = iota::<Rank3<2, 2, 3>>();
     gradcheck2_vjp(&a, &b, |a, b| a.concat::<1, _, _>(b).square(), opts()).unwrap();
     let c = iota::<Rank3<2, 1, 3>>() * 0.5;
-    gradcheck2_vjp(&a, &c, |a, c| Tensor::stack::<3, _>([a.clone(), c, a]).square(), opts()).unwrap();
+    gradcheck2_vjp(
+        &a,
+        &c,
+        |a, c| Tensor::stack::<3, _>([a.clone(), c, a]).square(),
+        opts(),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -249,5 +289,11 @@ fn where_gradients_are_masked_and_summed_over_broadcasts() {
     let grads = y.sum().backward();
     assert_eq!(grads.get(&a).unwrap().to_vec(), vec![2.0, 1.0]);
     assert_eq!(grads.get(&b).unwrap().to_vec(), vec![1.0, 2.0, 0.0]);
-    gradcheck2_vjp(&a, &b, |a, b| Tensor::where_cond(&cond, a, b).square(), opts()).unwrap();
+    gradcheck2_vjp(
+        &a,
+        &b,
+        |a, b| Tensor::where_cond(&cond, a, b).square(),
+        opts(),
+    )
+    .unwrap();
 }

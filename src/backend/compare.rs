@@ -45,8 +45,13 @@ pub(crate) fn select<E: Float>(
     out_dims: &[usize],
 ) -> Vec<E> {
     let mut out = vec![E::ZERO; mask.len()];
-    let (sa, sb) = (broadcast_strides(a_dims, out_dims), broadcast_strides(b_dims, out_dims));
-    for_each_broadcast2(out_dims, &sa, &sb, |i, ia, ib| out[i] = if mask[i] { a[ia] } else { b[ib] });
+    let (sa, sb) = (
+        broadcast_strides(a_dims, out_dims),
+        broadcast_strides(b_dims, out_dims),
+    );
+    for_each_broadcast2(out_dims, &sa, &sb, |i, ia, ib| {
+        out[i] = if mask[i] { a[ia] } else { b[ib] }
+    });
     out
 }
 

@@ -64,7 +64,13 @@ fn add_into<E: Float>(acc: &mut [E], g: &[E]) {
 
 /// Picks rows along the middle axis of `x` seen as `[outer, n, inner]`:
 /// `out[o, k, :] = x[o, idx[k], :]`. Indices must be below `n` (checked by the caller).
-pub(crate) fn take_axis<E: Float>(x: &[E], outer: usize, n: usize, inner: usize, idx: &[usize]) -> Vec<E> {
+pub(crate) fn take_axis<E: Float>(
+    x: &[E],
+    outer: usize,
+    n: usize,
+    inner: usize,
+    idx: &[usize],
+) -> Vec<E> {
     let mut out = Vec::with_capacity(outer * idx.len() * inner);
     for o in 0..outer {
         for &k in idx {
@@ -96,7 +102,12 @@ pub(crate) fn take_axis_backward<E: Float>(
 
 /// Joins `parts` along the middle axis: part `p` is `[outer, sizes[p], inner]`, the result
 /// `[outer, sum(sizes), inner]`.
-pub(crate) fn concat_axis<E: Float>(parts: &[&[E]], outer: usize, sizes: &[usize], inner: usize) -> Vec<E> {
+pub(crate) fn concat_axis<E: Float>(
+    parts: &[&[E]],
+    outer: usize,
+    sizes: &[usize],
+    inner: usize,
+) -> Vec<E> {
     let total: usize = sizes.iter().sum();
     let mut out = Vec::with_capacity(outer * total * inner);
     for o in 0..outer {
@@ -135,10 +146,18 @@ fn gather_strides(x_dims: &[usize], axis: usize) -> ([usize; MAX_RANK], usize) {
 
 /// PyTorch's `gather`: `out[p] = x[p with coordinate axis replaced by idx[p]]`, the output
 /// shaped `idx_dims` (same rank as `x_dims`, no larger off the axis; checked by the caller).
-pub(crate) fn gather<E: Float>(x: &[E], x_dims: &[usize], axis: usize, idx: &[usize], idx_dims: &[usize]) -> Vec<E> {
+pub(crate) fn gather<E: Float>(
+    x: &[E],
+    x_dims: &[usize],
+    axis: usize,
+    idx: &[usize],
+    idx_dims: &[usize],
+) -> Vec<E> {
     let (s, step) = gather_strides(x_dims, axis);
     let mut out = Vec::with_capacity(idx.len());
-    for_each_broadcast2(idx_dims, &s, &s, |i, base, _| out.push(x[base + idx[i] * step]));
+    for_each_broadcast2(idx_dims, &s, &s, |i, base, _| {
+        out.push(x[base + idx[i] * step])
+    });
     out
 }
 
@@ -152,5 +171,7 @@ pub(crate) fn gather_backward<E: Float>(
     idx_dims: &[usize],
 ) {
     let (s, step) = gather_strides(x_dims, axis);
-    for_each_broadcast2(idx_dims, &s, &s, |i, base, _| acc[base + idx[i] * step] += g[i]);
+    for_each_broadcast2(idx_dims, &s, &s, |i, base, _| {
+        acc[base + idx[i] * step] += g[i]
+    });
 }

@@ -144,7 +144,7 @@ pub(crate) fn row_norm<E: Float>(
     b: Option<&[E]>,
     eps: f64,
 ) -> (Vec<E>, Vec<E>, Vec<E>) {
-    let rows = if d == 0 { 0 } else { x.len() / d };
+    let rows = x.len().checked_div(d).unwrap_or(0);
     let (mut means, mut rstds) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
     let mut y = Vec::with_capacity(x.len());
     for row in x.chunks_exact(d.max(1)).take(rows) {

@@ -17,7 +17,10 @@ pub fn data_dir() -> PathBuf {
 }
 
 fn format_err(path: &Path, message: String) -> Error {
-    Error::Format { what: path.display().to_string(), message }
+    Error::Format {
+        what: path.display().to_string(),
+        message,
+    }
 }
 
 /// Features and labels from a table whose last column is the label.
@@ -28,7 +31,14 @@ fn labelled<const F: usize>(
 ) -> Result<(TensorDataset<Const<F>>, Option<Vec<String>>)> {
     let table = read_csv::<f32>(path, options)?;
     if table.cols() != F + 1 {
-        return Err(format_err(path, format!("{} columns, expected {} features and a label", table.cols(), F)));
+        return Err(format_err(
+            path,
+            format!(
+                "{} columns, expected {} features and a label",
+                table.cols(),
+                F
+            ),
+        ));
     }
     let header = table.header().map(<[String]>::to_vec);
     let (x, y) = table.split_labels(F)?;
@@ -78,7 +88,9 @@ pub fn iris_from(path: impl AsRef<Path>) -> Result<TensorDataset<Const<4>>> {
     if rows != Some(n) || feats != Some(4) || header.len() != 5 {
         return Err(format_err(
             path,
-            format!("line 1: the header {header:?} does not describe {n} rows of 4 features and 3 class names"),
+            format!(
+                "line 1: the header {header:?} does not describe {n} rows of 4 features and 3 class names"
+            ),
         ));
     }
     let (x, y) = ds.into_parts();
@@ -97,7 +109,10 @@ pub fn iris_from(path: impl AsRef<Path>) -> Result<TensorDataset<Const<4>>> {
 /// ```
 pub fn diabetes() -> Result<TensorDataset<Const<10>, Values<Const<1>>>> {
     let dir = data_dir();
-    diabetes_from(dir.join("diabetes_data_raw.csv.gz"), dir.join("diabetes_target.csv.gz"))
+    diabetes_from(
+        dir.join("diabetes_data_raw.csv.gz"),
+        dir.join("diabetes_target.csv.gz"),
+    )
 }
 
 /// [`diabetes`] from other copies of its two files (features, targets).
@@ -106,8 +121,12 @@ pub fn diabetes_from(
     target_path: impl AsRef<Path>,
 ) -> Result<TensorDataset<Const<10>, Values<Const<1>>>> {
     let opts = CsvOptions::new().whitespace();
-    let x: Tensor<(usize, Const<10>)> = read_csv::<f32>(data_path.as_ref(), &opts)?.into_tensor().try_realize()?;
-    let y: Tensor<(usize, Const<1>)> = read_csv::<f32>(target_path.as_ref(), &opts)?.into_tensor().try_realize()?;
+    let x: Tensor<(usize, Const<10>)> = read_csv::<f32>(data_path.as_ref(), &opts)?
+        .into_tensor()
+        .try_realize()?;
+    let y: Tensor<(usize, Const<1>)> = read_csv::<f32>(target_path.as_ref(), &opts)?
+        .into_tensor()
+        .try_realize()?;
     TensorDataset::new(x, Values::new(y))
 }
 
@@ -125,5 +144,10 @@ pub fn words() -> Result<Vec<String>> {
 /// [`words`] from another word list, one word per line (blank lines skipped).
 pub fn words_from(path: impl AsRef<Path>) -> Result<Vec<String>> {
     let text = read_text(path.as_ref())?;
-    Ok(text.lines().map(str::trim).filter(|w| !w.is_empty()).map(String::from).collect())
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .map(String::from)
+        .collect())
 }

@@ -38,7 +38,10 @@ pub struct CsvOptions {
 
 impl Default for CsvOptions {
     fn default() -> Self {
-        CsvOptions { delimiter: Delimiter::Char(','), header: false }
+        CsvOptions {
+            delimiter: Delimiter::Char(','),
+            header: false,
+        }
     }
 }
 
@@ -131,7 +134,12 @@ impl<E: Float> CsvTable<E> {
         if column >= self.cols {
             return Err(Error::value(
                 "label column",
-                format!("{} has {} columns, there is no column {}", self.source, self.cols, column + 1),
+                format!(
+                    "{} has {} columns, there is no column {}",
+                    self.source,
+                    self.cols,
+                    column + 1
+                ),
             ));
         }
         let mut labels = Vec::with_capacity(self.rows);
@@ -150,7 +158,12 @@ impl<E: Float> CsvTable<E> {
                 });
             }
             labels.push(v as usize);
-            rest.extend(row.iter().enumerate().filter(|&(j, _)| j != column).map(|(_, &x)| x));
+            rest.extend(
+                row.iter()
+                    .enumerate()
+                    .filter(|&(j, _)| j != column)
+                    .map(|(_, &x)| x),
+            );
         }
         Ok((Tensor::from_parts((self.rows, self.cols - 1), rest), labels))
     }
@@ -183,16 +196,32 @@ fn split<'a>(line: &'a str, delimiter: Delimiter) -> Box<dyn Iterator<Item = &'a
 /// assert!(err.to_string().contains("line 2 has 1 column"));
 /// ```
 pub fn parse_csv<E: Float>(text: &str, options: &CsvOptions, source: &str) -> Result<CsvTable<E>> {
-    let format_err = |message: String| Error::Format { what: source.to_string(), message };
-    let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l)).filter(|(_, l)| !l.trim().is_empty());
+    let format_err = |message: String| Error::Format {
+        what: source.to_string(),
+        message,
+    };
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l))
+        .filter(|(_, l)| !l.trim().is_empty());
     let mut header = None;
     if options.header {
         if let Some((_, line)) = lines.next() {
-            let names: Vec<String> = split(line, options.delimiter).map(|c| c.trim_matches('"').to_string()).collect();
+            let names: Vec<String> = split(line, options.delimiter)
+                .map(|c| c.trim_matches('"').to_string())
+                .collect();
             header = Some(names);
         }
     }
-    let mut table = CsvTable { source: source.to_string(), header, rows: 0, cols: 0, data: Vec::new(), lines: Vec::new() };
+    let mut table = CsvTable {
+        source: source.to_string(),
+        header,
+        rows: 0,
+        cols: 0,
+        data: Vec::new(),
+        lines: Vec::new(),
+    };
     let mut first_line = 0;
     for (line_no, line) in lines {
         let start = table.data.len();
@@ -238,14 +267,19 @@ pub fn parse_csv<E: Float>(text: &str, options: &CsvOptions, source: &str) -> Re
 
 /// The bytes of a file, gunzipped when its name ends in `.gz`.
 pub(crate) fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
-    let io_err = |source| Error::Io { path: Some(path.to_path_buf()), source };
+    let io_err = |source| Error::Io {
+        path: Some(path.to_path_buf()),
+        source,
+    };
     let bytes = std::fs::read(path).map_err(io_err)?;
     if path.extension().is_some_and(|e| e == "gz") {
         let mut out = Vec::new();
-        flate2::read::GzDecoder::new(&bytes[..]).read_to_end(&mut out).map_err(|e| Error::Format {
-            what: path.display().to_string(),
-            message: format!("not a valid gzip file: {e}"),
-        })?;
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_end(&mut out)
+            .map_err(|e| Error::Format {
+                what: path.display().to_string(),
+                message: format!("not a valid gzip file: {e}"),
+            })?;
         Ok(out)
     } else {
         Ok(bytes)
@@ -275,7 +309,10 @@ pub fn read_csv<E: Float>(path: impl AsRef<Path>, options: &CsvOptions) -> Resul
 
 /// Reads a CSV file into a `(rows, cols)` tensor, dropping the header if the options say
 /// there is one.
-pub fn load_csv<E: Float>(path: impl AsRef<Path>, options: &CsvOptions) -> Result<Tensor<(usize, usize), E>> {
+pub fn load_csv<E: Float>(
+    path: impl AsRef<Path>,
+    options: &CsvOptions,
+) -> Result<Tensor<(usize, usize), E>> {
     Ok(read_csv(path, options)?.into_tensor())
 }
 
@@ -284,7 +321,11 @@ fn format_value<E: Float>(v: E) -> String {
     // Rust prints the shortest digits that read back to the same value, so files round-trip
     // exactly; exponent form keeps very large and very small values short.
     if a != 0.0 && a.is_finite() && !(1e-5..1e16).contains(&a) {
-        if E::DTYPE == "f32" { format!("{:e}", v.to_f64() as f32) } else { format!("{:e}", v.to_f64()) }
+        if E::DTYPE == "f32" {
+            format!("{:e}", v.to_f64() as f32)
+        } else {
+            format!("{:e}", v.to_f64())
+        }
     } else {
         format!("{v}")
     }
@@ -319,7 +360,10 @@ pub fn write_csv<S: Shape, E: Float, T>(
     };
     if let Some(h) = header {
         if h.len() != cols {
-            return Err(Error::value("CSV header", format!("{} names for {cols} columns", h.len())));
+            return Err(Error::value(
+                "CSV header",
+                format!("{} names for {cols} columns", h.len()),
+            ));
         }
         writeln!(out, "{}", h.join(&delim))?;
     }

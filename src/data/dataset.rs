@@ -68,7 +68,10 @@ pub fn check_index(index: usize, len: usize, what: &str) -> Result<()> {
     if index < len {
         Ok(())
     } else {
-        Err(Error::value(what, format!("index {index} is out of range for a dataset of {len} examples")))
+        Err(Error::value(
+            what,
+            format!("index {index} is out of range for a dataset of {len} examples"),
+        ))
     }
 }
 
@@ -126,10 +129,17 @@ impl Labels {
         if let Some(p) = values.iter().position(|&v| v >= num_classes) {
             return Err(Error::value(
                 "labels",
-                format!("label {} at position {p} is not below the class count {num_classes}", values[p]),
+                format!(
+                    "label {} at position {p} is not below the class count {num_classes}",
+                    values[p]
+                ),
             ));
         }
-        Ok(Labels { values, num_classes, names: Vec::new() })
+        Ok(Labels {
+            values,
+            num_classes,
+            names: Vec::new(),
+        })
     }
     /// Labels whose class count is one more than the largest label.
     ///
@@ -138,7 +148,11 @@ impl Labels {
     /// ```
     pub fn from_vec(values: Vec<usize>) -> Self {
         let num_classes = values.iter().max().map_or(0, |m| m + 1);
-        Labels { values, num_classes, names: Vec::new() }
+        Labels {
+            values,
+            num_classes,
+            names: Vec::new(),
+        }
     }
     /// Attaches class names; an error unless there is one per class.
     ///
@@ -180,11 +194,18 @@ impl Targets for Labels {
         self.values[index]
     }
     fn batch(&self, indices: &[usize]) -> Indices<(usize,)> {
-        Indices::from_parts((indices.len(),), indices.iter().map(|&i| self.values[i]).collect())
+        Indices::from_parts(
+            (indices.len(),),
+            indices.iter().map(|&i| self.values[i]).collect(),
+        )
     }
     fn select(&self, indices: &[usize]) -> Self {
         let values = indices.iter().map(|&i| self.values[i]).collect();
-        Labels { values, num_classes: self.num_classes, names: self.names.clone() }
+        Labels {
+            values,
+            num_classes: self.num_classes,
+            names: self.names.clone(),
+        }
     }
 }
 
@@ -224,10 +245,15 @@ impl<D: Dim, E: Float> Targets for Values<D, E> {
     }
     fn batch(&self, indices: &[usize]) -> Tensor<(usize, D), E> {
         let d = self.values.shape.1;
-        Tensor::from_parts((indices.len(), d), gather_rows(&self.values.data, d.size(), indices))
+        Tensor::from_parts(
+            (indices.len(), d),
+            gather_rows(&self.values.data, d.size(), indices),
+        )
     }
     fn select(&self, indices: &[usize]) -> Self {
-        Values { values: self.batch(indices) }
+        Values {
+            values: self.batch(indices),
+        }
     }
 }
 
@@ -257,7 +283,11 @@ impl<X: Dim, Y: Targets, E: Float> TensorDataset<X, Y, E> {
         if features.shape.0 != targets.len() {
             return Err(Error::shape(
                 "TensorDataset",
-                format!("{} feature rows but {} targets", features.shape.0, targets.len()),
+                format!(
+                    "{} feature rows but {} targets",
+                    features.shape.0,
+                    targets.len()
+                ),
             ));
         }
         Ok(TensorDataset { features, targets })
@@ -293,7 +323,10 @@ impl<X: Dim, Y: Targets, E: Float> TensorDataset<X, Y, E> {
         check_indices(indices, self.len(), "TensorDataset::subset")?;
         let x = self.features.shape.1;
         let rows = gather_rows(&self.features.data, x.size(), indices);
-        Ok(TensorDataset { features: Tensor::from_parts((indices.len(), x), rows), targets: self.targets.select(indices) })
+        Ok(TensorDataset {
+            features: Tensor::from_parts((indices.len(), x), rows),
+            targets: self.targets.select(indices),
+        })
     }
     /// A seeded random split into `(train, validation)`, with `round(len * val_fraction)`
     /// examples in validation; each part keeps the original order. The same seed always gives
@@ -316,7 +349,10 @@ impl<X: Dim, Y: Targets, E: Float> TensorDataset<X, Y, E> {
     fn get_batch_unchecked(&self, indices: &[usize]) -> (Tensor<(usize, X), E>, Y::Batch) {
         let x = self.features.shape.1;
         let rows = gather_rows(&self.features.data, x.size(), indices);
-        (Tensor::from_parts((indices.len(), x), rows), self.targets.batch(indices))
+        (
+            Tensor::from_parts((indices.len(), x), rows),
+            self.targets.batch(indices),
+        )
     }
 }
 
@@ -402,7 +438,16 @@ pub fn random_split<D: Dataset + ?Sized>(
     seed: u64,
 ) -> Result<(Subset<'_, D>, Subset<'_, D>)> {
     let (train, val) = split_indices(dataset.len(), val_fraction, seed)?;
-    Ok((Subset { dataset, indices: train }, Subset { dataset, indices: val }))
+    Ok((
+        Subset {
+            dataset,
+            indices: train,
+        },
+        Subset {
+            dataset,
+            indices: val,
+        },
+    ))
 }
 
 /// The indices `0..n` split at random into `(train, validation)`, `round(n * val_fraction)`
@@ -415,7 +460,10 @@ pub fn random_split<D: Dataset + ?Sized>(
 /// ```
 pub fn split_indices(n: usize, val_fraction: f64, seed: u64) -> Result<(Vec<usize>, Vec<usize>)> {
     if !(0.0..=1.0).contains(&val_fraction) {
-        return Err(Error::value("val_fraction", format!("{val_fraction} is not in [0, 1]")));
+        return Err(Error::value(
+            "val_fraction",
+            format!("{val_fraction} is not in [0, 1]"),
+        ));
     }
     let mut order: Vec<usize> = (0..n).collect();
     shuffle(&mut order, &mut StdRng::seed_from_u64(seed));
@@ -444,7 +492,9 @@ pub(crate) fn shuffle<T, R: rand::Rng + ?Sized>(items: &mut [T], rng: &mut R) {
 /// let onehot = shaped::data::one_hot::<3, f32>(&y).unwrap();
 /// assert_eq!(onehot.to_vec(), vec![0., 0., 1., 1., 0., 0.]);
 /// ```
-pub fn one_hot<const C: usize, E: Float>(labels: &Indices<(usize,)>) -> Result<Tensor<(usize, crate::shape::Const<C>), E>> {
+pub fn one_hot<const C: usize, E: Float>(
+    labels: &Indices<(usize,)>,
+) -> Result<Tensor<(usize, crate::shape::Const<C>), E>> {
     labels.check_below(C, "one_hot labels")?;
     let n = labels.numel();
     let mut data = vec![E::ZERO; n * C];

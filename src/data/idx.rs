@@ -13,14 +13,22 @@ use std::path::Path;
 const UBYTE: u8 = 0x08;
 
 fn format_err(what: &str, message: String) -> Error {
-    Error::Format { what: what.to_string(), message }
+    Error::Format {
+        what: what.to_string(),
+        message,
+    }
 }
 
 /// Reads the header and exactly the declared number of value bytes. `total_len`, when
 /// known, is checked against the declared size before anything is allocated, and the
 /// buffer only grows as bytes actually arrive, so a lying header cannot make it allocate
 /// more than the input holds.
-fn read_idx(mut r: impl Read, total_len: Option<u64>, rank: u8, what: &str) -> Result<(Vec<usize>, Vec<u8>)> {
+fn read_idx(
+    mut r: impl Read,
+    total_len: Option<u64>,
+    rank: u8,
+    what: &str,
+) -> Result<(Vec<usize>, Vec<u8>)> {
     let mut magic = [0u8; 4];
     read_exact(&mut r, &mut magic, what, "the 4-byte magic number")?;
     let expected = [0, 0, UBYTE, rank];
@@ -51,7 +59,10 @@ fn read_idx(mut r: impl Read, total_len: Option<u64>, rank: u8, what: &str) -> R
     let header_len = 4 + 4 * rank as u64;
     let declared = dims.iter().try_fold(1u64, |a, &d| a.checked_mul(d));
     let Some(declared) = declared.filter(|&n| n <= usize::MAX as u64) else {
-        return Err(format_err(what, format!("the header's sizes {dims:?} overflow")));
+        return Err(format_err(
+            what,
+            format!("the header's sizes {dims:?} overflow"),
+        ));
     };
     if let Some(total) = total_len {
         let available = total.saturating_sub(header_len);
@@ -66,41 +77,72 @@ fn read_idx(mut r: impl Read, total_len: Option<u64>, rank: u8, what: &str) -> R
         }
     }
     let mut data = Vec::with_capacity(declared.min(total_len.unwrap_or(1 << 20)) as usize);
-    r.by_ref().take(declared).read_to_end(&mut data).map_err(|e| format_err(what, format!("read error: {e}")))?;
+    r.by_ref()
+        .take(declared)
+        .read_to_end(&mut data)
+        .map_err(|e| format_err(what, format!("read error: {e}")))?;
     if (data.len() as u64) < declared {
         return Err(format_err(
             what,
-            format!("truncated: the header declares {declared} bytes of data, the file has {}", data.len()),
+            format!(
+                "truncated: the header declares {declared} bytes of data, the file has {}",
+                data.len()
+            ),
         ));
     }
     let mut extra = [0u8; 1];
-    if r.read(&mut extra).map_err(|e| format_err(what, format!("read error: {e}")))? > 0 {
-        return Err(format_err(what, format!("trailing data after the {declared} bytes the header declares")));
+    if r.read(&mut extra)
+        .map_err(|e| format_err(what, format!("read error: {e}")))?
+        > 0
+    {
+        return Err(format_err(
+            what,
+            format!("trailing data after the {declared} bytes the header declares"),
+        ));
     }
     Ok((dims.into_iter().map(|d| d as usize).collect(), data))
 }
 
 fn read_exact(r: &mut impl Read, buf: &mut [u8], what: &str, field: &str) -> Result<()> {
     r.read_exact(buf).map_err(|e| match e.kind() {
-        std::io::ErrorKind::UnexpectedEof => format_err(what, format!("truncated: the file ends inside {field}")),
+        std::io::ErrorKind::UnexpectedEof => {
+            format_err(what, format!("truncated: the file ends inside {field}"))
+        }
         _ => format_err(what, format!("read error in {field}: {e}")),
     })
 }
 
 fn read_idx_path(path: &Path, rank: u8) -> Result<(Vec<usize>, Vec<u8>)> {
     let what = path.display().to_string();
-    let file = std::fs::File::open(path).map_err(|source| Error::Io { path: Some(path.to_path_buf()), source })?;
+    let file = std::fs::File::open(path).map_err(|source| Error::Io {
+        path: Some(path.to_path_buf()),
+        source,
+    })?;
     if path.extension().is_some_and(|e| e == "gz") {
-        read_idx(flate2::read::GzDecoder::new(std::io::BufReader::new(file)), None, rank, &what)
+        read_idx(
+            flate2::read::GzDecoder::new(std::io::BufReader::new(file)),
+            None,
+            rank,
+            &what,
+        )
     } else {
-        let len = file.metadata().map_err(|source| Error::Io { path: Some(path.to_path_buf()), source })?.len();
+        let len = file
+            .metadata()
+            .map_err(|source| Error::Io {
+                path: Some(path.to_path_buf()),
+                source,
+            })?
+            .len();
         read_idx(std::io::BufReader::new(file), Some(len), rank, &what)
     }
 }
 
 fn images<E: Float>(dims: Vec<usize>, data: Vec<u8>) -> Tensor<(usize, usize, usize), E> {
     let scale = 1.0 / 255.0;
-    let values = data.into_iter().map(|b| E::from_f64(b as f64 * scale)).collect();
+    let values = data
+        .into_iter()
+        .map(|b| E::from_f64(b as f64 * scale))
+        .collect();
     Tensor::from_parts((dims[0], dims[1], dims[2]), values)
 }
 
@@ -118,7 +160,10 @@ fn images<E: Float>(dims: Vec<usize>, data: Vec<u8>) -> Tensor<(usize, usize, us
 /// bytes.pop();
 /// assert!(parse_idx_images::<f32>(&bytes, "inline").is_err());
 /// ```
-pub fn parse_idx_images<E: Float>(bytes: &[u8], what: &str) -> Result<Tensor<(usize, usize, usize), E>> {
+pub fn parse_idx_images<E: Float>(
+    bytes: &[u8],
+    what: &str,
+) -> Result<Tensor<(usize, usize, usize), E>> {
     let (dims, data) = read_idx(bytes, Some(bytes.len() as u64), 3, what)?;
     Ok(images(dims, data))
 }
@@ -133,7 +178,10 @@ pub fn parse_idx_images<E: Float>(bytes: &[u8], what: &str) -> Result<Tensor<(us
 /// ```
 pub fn parse_idx_labels(bytes: &[u8], what: &str) -> Result<Indices<(usize,)>> {
     let (dims, data) = read_idx(bytes, Some(bytes.len() as u64), 1, what)?;
-    Ok(Indices::from_parts((dims[0],), data.into_iter().map(usize::from).collect()))
+    Ok(Indices::from_parts(
+        (dims[0],),
+        data.into_iter().map(usize::from).collect(),
+    ))
 }
 
 /// Reads an IDX image file such as MNIST's `train-images-idx3-ubyte` (or `.gz`): a
@@ -143,7 +191,9 @@ pub fn parse_idx_labels(bytes: &[u8], what: &str) -> Result<Indices<(usize,)>> {
 /// let x = shaped::data::read_idx_images::<f32>("mnist/train-images-idx3-ubyte").unwrap();
 /// assert_eq!(x.dims().as_slice(), &[60000, 28, 28]);
 /// ```
-pub fn read_idx_images<E: Float>(path: impl AsRef<Path>) -> Result<Tensor<(usize, usize, usize), E>> {
+pub fn read_idx_images<E: Float>(
+    path: impl AsRef<Path>,
+) -> Result<Tensor<(usize, usize, usize), E>> {
     let (dims, data) = read_idx_path(path.as_ref(), 3)?;
     Ok(images(dims, data))
 }
@@ -156,5 +206,8 @@ pub fn read_idx_images<E: Float>(path: impl AsRef<Path>) -> Result<Tensor<(usize
 /// ```
 pub fn read_idx_labels(path: impl AsRef<Path>) -> Result<Indices<(usize,)>> {
     let (dims, data) = read_idx_path(path.as_ref(), 1)?;
-    Ok(Indices::from_parts((dims[0],), data.into_iter().map(usize::from).collect()))
+    Ok(Indices::from_parts(
+        (dims[0],),
+        data.into_iter().map(usize::from).collect(),
+    ))
 }

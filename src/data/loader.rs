@@ -51,7 +51,13 @@ impl<'a, D: BatchDataset + ?Sized> DataLoader<'a, D> {
         if batch_size == 0 {
             return Err(Error::value("DataLoader batch_size", "must be at least 1"));
         }
-        Ok(DataLoader { dataset, batch_size, seed: None, drop_last: false, epoch: 0 })
+        Ok(DataLoader {
+            dataset,
+            batch_size,
+            seed: None,
+            drop_last: false,
+            epoch: 0,
+        })
     }
     /// Shuffles every epoch, reproducibly from `seed`.
     pub fn shuffle(mut self, seed: u64) -> Self {
@@ -81,7 +87,11 @@ impl<'a, D: BatchDataset + ?Sized> DataLoader<'a, D> {
     /// ```
     pub fn len(&self) -> usize {
         let n = self.dataset.len();
-        if self.drop_last { n / self.batch_size } else { n.div_ceil(self.batch_size) }
+        if self.drop_last {
+            n / self.batch_size
+        } else {
+            n.div_ceil(self.batch_size)
+        }
     }
     /// True when an epoch has no batches.
     pub fn is_empty(&self) -> bool {
@@ -107,7 +117,10 @@ impl<'a, D: BatchDataset + ?Sized> DataLoader<'a, D> {
     pub fn order(&self, epoch: u64) -> Vec<usize> {
         let mut order: Vec<usize> = (0..self.dataset.len()).collect();
         if let Some(seed) = self.seed {
-            shuffle(&mut order, &mut StdRng::seed_from_u64(epoch_seed(seed, epoch)));
+            shuffle(
+                &mut order,
+                &mut StdRng::seed_from_u64(epoch_seed(seed, epoch)),
+            );
         }
         order
     }
@@ -120,8 +133,18 @@ impl<'a, D: BatchDataset + ?Sized> DataLoader<'a, D> {
     /// The batches of epoch `epoch`, without changing the current epoch.
     pub fn iter_epoch(&self, epoch: u64) -> Batches<'a, D> {
         let order = self.order(epoch);
-        let end = if self.drop_last { order.len() - order.len() % self.batch_size } else { order.len() };
-        Batches { dataset: self.dataset, order, batch_size: self.batch_size, pos: 0, end }
+        let end = if self.drop_last {
+            order.len() - order.len() % self.batch_size
+        } else {
+            order.len()
+        };
+        Batches {
+            dataset: self.dataset,
+            order,
+            batch_size: self.batch_size,
+            pos: 0,
+            end,
+        }
     }
 }
 
@@ -178,7 +201,10 @@ impl<D: BatchDataset + ?Sized> Iterator for Batches<'_, D> {
         (n, Some(n))
     }
     fn nth(&mut self, n: usize) -> Option<Self::Item> {
-        self.pos = self.pos.saturating_add(n.saturating_mul(self.batch_size)).min(self.end);
+        self.pos = self
+            .pos
+            .saturating_add(n.saturating_mul(self.batch_size))
+            .min(self.end);
         self.next()
     }
 }

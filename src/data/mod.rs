@@ -24,11 +24,15 @@ mod idx;
 mod loader;
 mod standardize;
 
-pub use bundled::{data_dir, diabetes, diabetes_from, digits, digits_from, iris, iris_from, words, words_from};
-pub use csv::{CsvOptions, CsvTable, Delimiter, load_csv, parse_csv, read_csv, save_csv, write_csv};
+pub use bundled::{
+    data_dir, diabetes, diabetes_from, digits, digits_from, iris, iris_from, words, words_from,
+};
+pub use csv::{
+    CsvOptions, CsvTable, Delimiter, load_csv, parse_csv, read_csv, save_csv, write_csv,
+};
 pub use dataset::{
-    BatchDataset, Dataset, Labels, Subset, TensorDataset, Targets, Values, check_index, one_hot, random_split,
-    split_indices,
+    BatchDataset, Dataset, Labels, Subset, Targets, TensorDataset, Values, check_index, one_hot,
+    random_split, split_indices,
 };
 pub use idx::{parse_idx_images, parse_idx_labels, read_idx_images, read_idx_labels};
 pub use loader::{Batches, DataLoader};

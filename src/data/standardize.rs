@@ -1,6 +1,6 @@
 //! Feature standardization: fit on the training split, apply to every split.
 
-use super::dataset::{TensorDataset, Targets};
+use super::dataset::{Targets, TensorDataset};
 use crate::autograd::Tape;
 use crate::dtype::Float;
 use crate::error::{Error, Result};
@@ -41,7 +41,10 @@ pub struct Standardizer<X: Dim, E: Float = f32> {
 impl<X: Dim, E: Float> Standardizer<X, E> {
     /// The identity map for `width` features (mean 0, std 1), e.g. to load fitted values into.
     pub fn identity(width: X) -> Self {
-        Standardizer { mean: Tensor::zeros_with_shape((width,)), std: Tensor::ones_with_shape((width,)) }
+        Standardizer {
+            mean: Tensor::zeros_with_shape((width,)),
+            std: Tensor::ones_with_shape((width,)),
+        }
     }
     /// Fits the mean and standard deviation of each column of `features`; an error if there
     /// are no rows.
@@ -57,7 +60,10 @@ impl<X: Dim, E: Float> Standardizer<X, E> {
         let (n, x) = features.shape;
         let w = x.size();
         if n == 0 {
-            return Err(Error::value("Standardizer::fit", "there are no rows to fit on"));
+            return Err(Error::value(
+                "Standardizer::fit",
+                "there are no rows to fit on",
+            ));
         }
         // Two passes in f64: the one-pass formula loses digits when the mean is large.
         let mut mean = vec![0.0f64; w];
@@ -76,7 +82,11 @@ impl<X: Dim, E: Float> Standardizer<X, E> {
         }
         let std = var.iter().map(|s| {
             let sd = (s / n as f64).sqrt();
-            if sd > 0.0 && sd.is_finite() { E::from_f64(sd) } else { E::ONE }
+            if sd > 0.0 && sd.is_finite() {
+                E::from_f64(sd)
+            } else {
+                E::ONE
+            }
         });
         Ok(Standardizer {
             mean: Tensor::from_parts((x,), mean.into_iter().map(E::from_f64).collect()),
@@ -88,7 +98,10 @@ impl<X: Dim, E: Float> Standardizer<X, E> {
         Self::fit_tensor(dataset.features())
     }
     /// Standardizes a `(rows, X)` feature matrix; an error if a run-time width differs.
-    pub fn try_transform_tensor(&self, features: &Tensor<(usize, X), E>) -> Result<Tensor<(usize, X), E>> {
+    pub fn try_transform_tensor(
+        &self,
+        features: &Tensor<(usize, X), E>,
+    ) -> Result<Tensor<(usize, X), E>> {
         let w = self.check_width(features.shape.1)?;
         let (m, s) = (self.mean.as_slice(), self.std.as_slice());
         let mut out = features.to_vec();
@@ -103,15 +116,23 @@ impl<X: Dim, E: Float> Standardizer<X, E> {
     /// Standardizes a `(rows, X)` feature matrix; panics if a run-time width differs (see
     /// [`try_transform_tensor`](Standardizer::try_transform_tensor)).
     pub fn transform_tensor(&self, features: &Tensor<(usize, X), E>) -> Tensor<(usize, X), E> {
-        self.try_transform_tensor(features).unwrap_or_else(|e| panic!("{e}"))
+        self.try_transform_tensor(features)
+            .unwrap_or_else(|e| panic!("{e}"))
     }
     /// A copy of `dataset` with standardized features; panics if a run-time width differs
     /// (see [`try_transform`](Standardizer::try_transform)).
-    pub fn transform<Y: Targets>(&self, dataset: &TensorDataset<X, Y, E>) -> TensorDataset<X, Y, E> {
-        self.try_transform(dataset).unwrap_or_else(|e| panic!("{e}"))
+    pub fn transform<Y: Targets>(
+        &self,
+        dataset: &TensorDataset<X, Y, E>,
+    ) -> TensorDataset<X, Y, E> {
+        self.try_transform(dataset)
+            .unwrap_or_else(|e| panic!("{e}"))
     }
     /// A copy of `dataset` with standardized features; an error if a run-time width differs.
-    pub fn try_transform<Y: Targets>(&self, dataset: &TensorDataset<X, Y, E>) -> Result<TensorDataset<X, Y, E>> {
+    pub fn try_transform<Y: Targets>(
+        &self,
+        dataset: &TensorDataset<X, Y, E>,
+    ) -> Result<TensorDataset<X, Y, E>> {
         let features = self.try_transform_tensor(dataset.features())?;
         dataset.clone().with_features(features)
     }
@@ -124,7 +145,10 @@ impl<X: Dim, E: Float> Standardizer<X, E> {
     /// let s = Standardizer::fit_tensor(&x).unwrap();
     /// assert_eq!(s.inverse_tensor(&s.transform_tensor(&x)).unwrap().to_vec(), vec![1., 3.]);
     /// ```
-    pub fn inverse_tensor(&self, features: &Tensor<(usize, X), E>) -> Result<Tensor<(usize, X), E>> {
+    pub fn inverse_tensor(
+        &self,
+        features: &Tensor<(usize, X), E>,
+    ) -> Result<Tensor<(usize, X), E>> {
         let w = self.check_width(features.shape.1)?;
         let (m, s) = (self.mean.as_slice(), self.std.as_slice());
         let mut out = features.to_vec();
@@ -140,7 +164,11 @@ impl<X: Dim, E: Float> Standardizer<X, E> {
         if x.size() != self.mean.numel() {
             return Err(Error::shape(
                 "Standardizer",
-                format!("input has {} features, the standardizer was fitted on {}", x.size(), self.mean.numel()),
+                format!(
+                    "input has {} features, the standardizer was fitted on {}",
+                    x.size(),
+                    self.mean.numel()
+                ),
             ));
         }
         Ok(x.size())
@@ -160,8 +188,18 @@ impl<X: Dim, E: Float> Params<E> for Standardizer<X, E> {
         visit_tensor(&self.std, &format!("{prefix}std"), TensorKind::Buffer, f);
     }
     fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(ParamMut<'_, E>)) {
-        visit_tensor_mut(&mut self.mean, &format!("{prefix}mean"), TensorKind::Buffer, f);
-        visit_tensor_mut(&mut self.std, &format!("{prefix}std"), TensorKind::Buffer, f);
+        visit_tensor_mut(
+            &mut self.mean,
+            &format!("{prefix}mean"),
+            TensorKind::Buffer,
+            f,
+        );
+        visit_tensor_mut(
+            &mut self.std,
+            &format!("{prefix}std"),
+            TensorKind::Buffer,
+            f,
+        );
     }
 }
 

@@ -160,7 +160,7 @@ impl<C: Dim, const K: usize, E: Float> BatchNormLayer<C, K, E> {
     fn forward_batch<S: Shape, T: Tape<E>>(&mut self, x: Tensor<S, E, T>) -> Result<Tensor<S, E, T>> {
         self.check_channels(&x.shape)?;
         let dims = x.shape.dims();
-        let per_channel = if dims[1] == 0 { 0 } else { x.numel() / dims[1] };
+        let per_channel = x.numel().checked_div(dims[1]).unwrap_or(0);
         if per_channel < 2 {
             return Err(Error::value(
                 "BatchNorm input",
@@ -172,13 +172,13 @@ impl<C: Dim, const K: usize, E: Float> BatchNormLayer<C, K, E> {
         }
         let (w, b) = (self.weight.traced_as::<T>(), self.bias.traced_as::<T>());
         let (y, stats) = batch_norm_op(x, Some(w), Some(b), None, self.eps);
-        let (mean, var) = stats.expect("batch statistics are returned in training mode");
+        let stats = stats.expect("batch statistics are returned in training mode");
         let m = self.momentum;
         let unbias = per_channel as f64 / (per_channel - 1) as f64;
-        for (r, &v) in self.running_mean.as_mut_slice().iter_mut().zip(&mean) {
+        for (r, &v) in self.running_mean.as_mut_slice().iter_mut().zip(&stats.mean) {
             *r = E::from_f64((1.0 - m) * r.to_f64() + m * v.to_f64());
         }
-        for (r, &v) in self.running_var.as_mut_slice().iter_mut().zip(&var) {
+        for (r, &v) in self.running_var.as_mut_slice().iter_mut().zip(&stats.var) {
             *r = E::from_f64((1.0 - m) * r.to_f64() + m * v.to_f64() * unbias);
         }
         Ok(y)

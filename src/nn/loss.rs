@@ -38,6 +38,10 @@
 //! assert!((loss.as_slice()[0] - mean).abs() < 1e-6);
 //! ```
 
+// The signatures spell out reduced shapes and merged tapes: long, but each part is a
+// documented public type the reader can follow.
+#![allow(clippy::type_complexity)]
+
 use crate::autograd::{Merge, Tape};
 use crate::dtype::Float;
 use crate::error::{Error, Result};
@@ -448,7 +452,7 @@ where
     T: Tape<E> + Merge<E, TR>,
     TR: Tape<E>,
 {
-    if !(beta >= 0.0) {
+    if beta.is_nan() || beta < 0.0 {
         return Err(Error::value("smooth_l1_loss beta", format!("{beta} is negative")));
     }
     let d = diff("smooth_l1_loss", pred, target)?;
@@ -518,7 +522,7 @@ where
     T: Tape<E> + Merge<E, TR>,
     TR: Tape<E>,
 {
-    if !(delta > 0.0) {
+    if delta.is_nan() || delta <= 0.0 {
         return Err(Error::value("huber_loss delta", format!("{delta} is not positive")));
     }
     let d = diff("huber_loss", pred, target)?;

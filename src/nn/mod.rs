@@ -2,6 +2,7 @@
 //! parameter shapes are part of their types.
 
 mod activation;
+mod attention;
 mod conv;
 mod batchnorm;
 mod dropout;
@@ -16,6 +17,7 @@ mod pool;
 mod rnn;
 
 pub use conv::{Conv1d, Conv2d, ConvTranspose2d};
+pub use attention::{AttentionInput, MultiheadAttention};
 pub use activation::{GELU, GELUTanh, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Softplus, Tanh};
 pub use batchnorm::{BatchNorm1d, BatchNorm1dDyn, BatchNorm2d, BatchNorm2dDyn, BatchNorm3d, BatchNorm3dDyn, BatchNormLayer};
 pub use dropout::Dropout;

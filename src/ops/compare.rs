@@ -111,7 +111,8 @@ comparisons! {
 }
 
 /// The shape of `where_(cond, a, b)`: all three broadcast together.
-pub type WhereShape<SC, SA, SB> = <<SC as BroadcastShapes<SA>>::Output as BroadcastShapes<SB>>::Output;
+pub type WhereShape<SC, SA, SB> =
+    <<SC as BroadcastShapes<SA>>::Output as BroadcastShapes<SB>>::Output;
 
 /// `a` where `cond` is nonzero, else `b` (`torch.where(cond, a, b)`), with all three
 /// broadcast together. The gradient reaches `a` where it was chosen and `b` elsewhere;
@@ -194,8 +195,16 @@ impl<SC: Shape, E: Float, TC> Tensor<SC, E, TC> {
         TA: Tape<E> + Merge<E, TB>,
         TB: Tape<E>,
     {
-        let out = cond.shape.broadcast_shapes(&a.shape)?.broadcast_shapes(&b.shape)?;
-        let (cd, ad, bd, od) = (cond.shape.dims(), a.shape.dims(), b.shape.dims(), out.dims());
+        let out = cond
+            .shape
+            .broadcast_shapes(&a.shape)?
+            .broadcast_shapes(&b.shape)?;
+        let (cd, ad, bd, od) = (
+            cond.shape.dims(),
+            a.shape.dims(),
+            b.shape.dims(),
+            out.dims(),
+        );
         let (a, ta) = a.split_tape();
         let (b, tb) = b.split_tape();
         let mut tape = ta.merge(tb);
@@ -219,6 +228,11 @@ impl<SC: Shape, E: Float, TC> Tensor<SC, E, TC> {
                 }),
             );
         }
-        Ok(Tensor { shape: out, data: Arc::new(y), id: out_id, tape })
+        Ok(Tensor {
+            shape: out,
+            data: Arc::new(y),
+            id: out_id,
+            tape,
+        })
     }
 }

@@ -33,7 +33,13 @@ fn take_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
 }
 
 fn range_error(op: &'static str, dims: &[usize], axis: usize, what: String) -> Error {
-    Error::shape(op, format!("{what} is out of range for axis {axis} of size {} (shape {dims:?})", dims[axis]))
+    Error::shape(
+        op,
+        format!(
+            "{what} is out of range for axis {axis} of size {} (shape {dims:?})",
+            dims[axis]
+        ),
+    )
 }
 
 /// The positions `start, start + step, ...` below `end`, with Python's clamping of `start`
@@ -70,7 +76,8 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
             )
         };
         let out = self.shape.replace_axis(Const::<LEN>);
-        self.narrow_into(I, START, LEN, out).unwrap_or_else(|e| panic!("{e}"))
+        self.narrow_into(I, START, LEN, out)
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// `len` consecutive elements along axis `I` from `start`, sized at run time, with an
@@ -95,10 +102,21 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
         self.narrow_into(I, start, len, out)
     }
 
-    fn narrow_into<SO: Shape>(self, axis: usize, start: usize, len: usize, out: SO) -> Result<Tensor<SO, E, T>> {
+    fn narrow_into<SO: Shape>(
+        self,
+        axis: usize,
+        start: usize,
+        len: usize,
+        out: SO,
+    ) -> Result<Tensor<SO, E, T>> {
         let dims = self.shape.dims();
         if start.checked_add(len).is_none_or(|end| end > dims[axis]) {
-            return Err(range_error("narrow", &dims, axis, format!("the range {start}..{start}+{len}")));
+            return Err(range_error(
+                "narrow",
+                &dims,
+                axis,
+                format!("the range {start}..{start}+{len}"),
+            ));
         }
         Ok(take_op(self, axis, out, (start..start + len).collect()))
     }
@@ -121,7 +139,8 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     where
         S: ReplaceAxis<I>,
     {
-        self.try_slice_step::<I>(start, end, step).unwrap_or_else(|e| panic!("{e}"))
+        self.try_slice_step::<I>(start, end, step)
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// [`slice_step`](Self::slice_step), with an error for a zero step.
@@ -162,7 +181,8 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     where
         S: HasAxis<I>,
     {
-        self.try_select::<I>(index).unwrap_or_else(|e| panic!("{e}"))
+        self.try_select::<I>(index)
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// [`select`](Self::select), with an error naming the shape when `index` is out of range.
@@ -171,7 +191,10 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// use shaped::prelude::*;
     /// assert!(Tensor::<Rank2<2, 3>>::zeros().try_select::<1>(3).is_err());
     /// ```
-    pub fn try_select<const I: usize>(self, index: usize) -> Result<Tensor<<S as HasAxis<I>>::Reduced, E, T>>
+    pub fn try_select<const I: usize>(
+        self,
+        index: usize,
+    ) -> Result<Tensor<<S as HasAxis<I>>::Reduced, E, T>>
     where
         S: HasAxis<I>,
     {
@@ -201,7 +224,8 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     where
         S: ReplaceAxis<I>,
     {
-        self.try_index_select::<I, N>(indices).unwrap_or_else(|e| panic!("{e}"))
+        self.try_index_select::<I, N>(indices)
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// [`index_select`](Self::index_select), with an error naming the index, the axis and the
@@ -245,7 +269,8 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     where
         S: HasAxis<I> + SameRank<SI>,
     {
-        self.try_gather::<I, SI>(indices).unwrap_or_else(|e| panic!("{e}"))
+        self.try_gather::<I, SI>(indices)
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// [`gather`](Self::gather), with an error naming the shapes or the index when an index
@@ -257,7 +282,10 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// let err = Tensor::<Rank2<2, 3>>::zeros().try_gather::<1, _>(&idx).unwrap_err();
     /// assert!(err.to_string().contains("index 5"));
     /// ```
-    pub fn try_gather<const I: usize, SI: Shape>(self, indices: &Indices<SI>) -> Result<Tensor<SI, E, T>>
+    pub fn try_gather<const I: usize, SI: Shape>(
+        self,
+        indices: &Indices<SI>,
+    ) -> Result<Tensor<SI, E, T>>
     where
         S: HasAxis<I> + SameRank<SI>,
     {

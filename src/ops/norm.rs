@@ -24,18 +24,24 @@ fn absorb<S: Shape, E: Float, T: Tape<E>>(tape: &mut T, p: Option<Tensor<S, E, T
     })
 }
 
+/// A batch's per-channel mean and biased variance.
+pub(crate) struct BatchStats<E> {
+    pub(crate) mean: Vec<E>,
+    pub(crate) var: Vec<E>,
+}
+
 /// BatchNorm over the channel axis 1 of `x` (`[N, C, ..]`): every other axis is reduced.
 ///
 /// With `running = Some((mean, var))` (evaluation mode) those statistics are constants.
 /// With `None` (training mode) the biased batch statistics are used, gradients flow through
-/// them, and they are returned as `(mean, biased variance)` for the running update.
+/// them, and they are returned for the running update.
 pub(crate) fn batch_norm_op<S: Shape, SC: Shape, E: Float, T: Tape<E>>(
     x: Tensor<S, E, T>,
     weight: Option<Tensor<SC, E, T>>,
     bias: Option<Tensor<SC, E, T>>,
     running: Option<(&[E], &[E])>,
     eps: f64,
-) -> (Tensor<S, E, T>, Option<(Vec<E>, Vec<E>)>) {
+) -> (Tensor<S, E, T>, Option<BatchStats<E>>) {
     let dims = x.shape.dims();
     let (outer, c) = (dims[0], dims[1]);
     let inner: usize = dims[2..].iter().product();
@@ -56,7 +62,7 @@ pub(crate) fn batch_norm_op<S: Shape, SC: Shape, E: Float, T: Tape<E>>(
     let track_x = T::TRACING && tape.tracks(x.id);
     let track_w = T::TRACING && w.as_ref().is_some_and(|w| tape.tracks(w.id));
     let track_b = T::TRACING && b.as_ref().is_some_and(|b| tape.tracks(b.id));
-    let stats = batch.then(|| (mean.clone(), var));
+    let stats = batch.then(|| BatchStats { mean: mean.clone(), var });
     if track_x || track_w || track_b {
         let (xd, x_id) = (x.data, x.id);
         let (w_id, b_id) = (w.as_ref().map(|w| w.id), b.as_ref().map(|b| b.id));

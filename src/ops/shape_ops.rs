@@ -13,15 +13,18 @@ use crate::backend::reduce::split_axis;
 use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::shape::{
-    ConcatShape, Const, ConstShape, Dim, Dims, Flatten, FlattenAll, HasAxis, InsertAxis, PermuteShape,
-    Shape, SqueezeShape, TransposeShape,
+    ConcatShape, Const, ConstShape, Dim, Dims, Flatten, FlattenAll, HasAxis, InsertAxis,
+    PermuteShape, Shape, SqueezeShape, TransposeShape,
 };
 use crate::tensor::Tensor;
 use std::sync::Arc;
 
 /// The same elements under another shape with as many elements: the output shares the
 /// buffer (a fresh id, so autograd keeps the two apart) and the gradient passes back as is.
-pub(crate) fn view_op<S: Shape, S2: Shape, E: Float, T: Tape<E>>(x: Tensor<S, E, T>, out: S2) -> Tensor<S2, E, T> {
+pub(crate) fn view_op<S: Shape, S2: Shape, E: Float, T: Tape<E>>(
+    x: Tensor<S, E, T>,
+    out: S2,
+) -> Tensor<S2, E, T> {
     debug_assert_eq!(x.numel(), out.numel(), "view_op: element counts differ");
     let (x, mut tape) = x.split_tape();
     let out_id = UniqueId::new();
@@ -37,12 +40,22 @@ pub(crate) fn view_op<S: Shape, S2: Shape, E: Float, T: Tape<E>>(x: Tensor<S, E,
             }),
         );
     }
-    Tensor { shape: out, data: x.data, id: out_id, tape }
+    Tensor {
+        shape: out,
+        data: x.data,
+        id: out_id,
+        tape,
+    }
 }
 
 /// An op that copies elements of one input through an index map: `forward` builds the
 /// output from the input's buffer, `backward(gx, gy)` adds the output gradient back.
-pub(crate) fn layout_op<S, SO, E, T, F, B>(x: Tensor<S, E, T>, out: SO, forward: F, backward: B) -> Tensor<SO, E, T>
+pub(crate) fn layout_op<S, SO, E, T, F, B>(
+    x: Tensor<S, E, T>,
+    out: SO,
+    forward: F,
+    backward: B,
+) -> Tensor<SO, E, T>
 where
     S: Shape,
     SO: Shape,
@@ -65,7 +78,12 @@ where
             }),
         );
     }
-    Tensor { shape: out, data: Arc::new(y), id: out_id, tape }
+    Tensor {
+        shape: out,
+        data: Arc::new(y),
+        id: out_id,
+        tape,
+    }
 }
 
 /// `x` with its axes reordered by `perm` (output axis `k` is input axis `perm[k]`).
@@ -110,7 +128,12 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     where
         S: ConstShape,
     {
-        const { assert!(S::NUMEL == S2::NUMEL, "reshape: the new shape must have as many elements as the old one") };
+        const {
+            assert!(
+                S::NUMEL == S2::NUMEL,
+                "reshape: the new shape must have as many elements as the old one"
+            )
+        };
         view_op(self, S2::default())
     }
 
@@ -219,7 +242,10 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
         if n != 1 {
             return Err(Error::shape(
                 "squeeze",
-                format!("axis {I} of shape {:?} has size {n}, not 1", self.shape.dims().as_slice()),
+                format!(
+                    "axis {I} of shape {:?} has size {n}, not 1",
+                    self.shape.dims().as_slice()
+                ),
             ));
         }
         let out = self.shape.reduced();
@@ -234,7 +260,9 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// let y: Tensor<Rank3<1, 3, 2>> = x.transpose::<1, 2>();
     /// assert_eq!(y.to_vec(), vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
     /// ```
-    pub fn transpose<const I: usize, const J: usize>(self) -> Tensor<<S as TransposeShape<I, J>>::Output, E, T>
+    pub fn transpose<const I: usize, const J: usize>(
+        self,
+    ) -> Tensor<<S as TransposeShape<I, J>>::Output, E, T>
     where
         S: TransposeShape<I, J>,
     {
@@ -285,7 +313,8 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
         S: ConcatShape<SR, I>,
         T: Merge<E, TR>,
     {
-        self.try_concat::<I, SR, TR>(rhs).unwrap_or_else(|e| panic!("{e}"))
+        self.try_concat::<I, SR, TR>(rhs)
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// [`concat`](Self::concat) with an error naming both shapes when run-time dimensions
@@ -334,7 +363,12 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
                 }),
             );
         }
-        Ok(Tensor { shape: out, data: Arc::new(y), id: out_id, tape })
+        Ok(Tensor {
+            shape: out,
+            data: Arc::new(y),
+            id: out_id,
+            tape,
+        })
     }
 
     /// Stacks `N` tensors of one shape along a new axis `I` of size `N` (`torch.stack`),
@@ -396,7 +430,12 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
         let y = layout::concat_axis(&slices, outer, &[1; N], inner);
         let out_id = UniqueId::new();
         let tracked: Vec<(usize, UniqueId)> = if T::TRACING {
-            parts.iter().enumerate().filter(|(_, t)| tape.tracks(t.id)).map(|(k, t)| (k, t.id)).collect()
+            parts
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| tape.tracks(t.id))
+                .map(|(k, t)| (k, t.id))
+                .collect()
         } else {
             Vec::new()
         };
@@ -412,7 +451,12 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
                 }),
             );
         }
-        Ok(Tensor { shape: out, data: Arc::new(y), id: out_id, tape })
+        Ok(Tensor {
+            shape: out,
+            data: Arc::new(y),
+            id: out_id,
+            tape,
+        })
     }
 }
 

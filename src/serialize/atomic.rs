@@ -1,7 +1,7 @@
 //! Atomic file replacement.
 
 use crate::error::{Error, Result};
-use std::fs::{File, OpenOptions};
+use std::fs::OpenOptions;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -35,23 +35,40 @@ impl Drop for TempFile {
 /// assert_eq!(std::fs::read(&path).unwrap(), b"complete");
 /// # std::fs::remove_file(&path).unwrap();
 /// ```
-pub fn write_atomic(path: impl AsRef<Path>, write: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
+pub fn write_atomic(
+    path: impl AsRef<Path>,
+    write: impl FnOnce(&mut dyn Write) -> Result<()>,
+) -> Result<()> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let path = path.as_ref();
     let io_err = |p: &Path| {
         let p = p.to_path_buf();
-        move |source| Error::Io { path: Some(p), source }
+        move |source| Error::Io {
+            path: Some(p),
+            source,
+        }
     };
     let Some(file_name) = path.file_name() else {
-        return Err(Error::value("path", format!("{} does not name a file", path.display())));
+        return Err(Error::value(
+            "path",
+            format!("{} does not name a file", path.display()),
+        ));
     };
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tmp = dir.join(format!(".{}.{}.{n}.tmp", file_name.to_string_lossy(), std::process::id()));
-    let file = OpenOptions::new().write(true).create_new(true).open(&tmp).map_err(io_err(&tmp))?;
+    let tmp = dir.join(format!(
+        ".{}.{}.{n}.tmp",
+        file_name.to_string_lossy(),
+        std::process::id()
+    ));
+    let file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .map_err(io_err(&tmp))?;
     let mut guard = TempFile(Some(tmp.clone()));
     let mut w = BufWriter::new(file);
     write(&mut w)?;
@@ -62,7 +79,7 @@ pub fn write_atomic(path: impl AsRef<Path>, write: impl FnOnce(&mut dyn Write) -
     guard.0 = None;
     // The rename is only durable once the folder itself is flushed.
     #[cfg(unix)]
-    if let Ok(d) = File::open(&dir) {
+    if let Ok(d) = std::fs::File::open(&dir) {
         let _ = d.sync_all();
     }
     Ok(())

@@ -1,7 +1,9 @@
 //! Model state, tensors and named tensor collections in the safetensors format.
 
 use super::atomic::write_atomic;
-use super::state::{Data, Entry, LoadMode, LoadReport, decode_into, dtype_name, load_entries, readable};
+use super::state::{
+    Data, Entry, LoadMode, LoadReport, decode_into, dtype_name, load_entries, readable,
+};
 use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::nn::Params;
@@ -9,33 +11,45 @@ use crate::shape::{DynShape, Shape};
 use crate::tensor::Tensor;
 use safetensors::{Dtype, SafeTensors};
 use std::collections::{BTreeSet, HashMap};
-use std::io::Write;
 use std::path::Path;
 
 /// The name [`save_tensor`] stores a single tensor under.
 pub const SINGLE_TENSOR_NAME: &str = "tensor";
 
 fn dtype_of<E: Float>() -> Dtype {
-    if E::DTYPE == "f64" { Dtype::F64 } else { Dtype::F32 }
+    if E::DTYPE == "f64" {
+        Dtype::F64
+    } else {
+        Dtype::F32
+    }
 }
 
 fn to_le_bytes<E: Float>(values: &[E]) -> Vec<u8> {
     let mut out = Vec::with_capacity(values.len() * std::mem::size_of::<E>());
     if E::DTYPE == "f64" {
-        values.iter().for_each(|v| out.extend_from_slice(&v.to_f64().to_le_bytes()));
+        values
+            .iter()
+            .for_each(|v| out.extend_from_slice(&v.to_f64().to_le_bytes()));
     } else {
-        values.iter().for_each(|v| out.extend_from_slice(&(v.to_f64() as f32).to_le_bytes()));
+        values
+            .iter()
+            .for_each(|v| out.extend_from_slice(&(v.to_f64() as f32).to_le_bytes()));
     }
     out
 }
 
 /// Serializes `(name, dims, values)` triples; names must be distinct.
-fn serialize_named<'a, E: Float>(items: impl IntoIterator<Item = (String, Vec<usize>, &'a [E])>) -> Result<Vec<u8>> {
+fn serialize_named<'a, E: Float>(
+    items: impl IntoIterator<Item = (String, Vec<usize>, &'a [E])>,
+) -> Result<Vec<u8>> {
     let mut seen = BTreeSet::new();
     let mut owned = Vec::new();
     for (name, dims, values) in items {
         if !seen.insert(name.clone()) {
-            return Err(Error::value("safetensors", format!("two tensors are named `{name}`")));
+            return Err(Error::value(
+                "safetensors",
+                format!("two tensors are named `{name}`"),
+            ));
         }
         owned.push((name, dims, to_le_bytes(values)));
     }
@@ -47,7 +61,8 @@ fn serialize_named<'a, E: Float>(items: impl IntoIterator<Item = (String, Vec<us
     }
     // PyTorch's own save_model writes this; some loaders check for it.
     let meta = HashMap::from([("format".to_string(), "pt".to_string())]);
-    safetensors::serialize(views, Some(meta)).map_err(|e| Error::value("safetensors", e.to_string()))
+    safetensors::serialize(views, Some(meta))
+        .map_err(|e| Error::value("safetensors", e.to_string()))
 }
 
 fn parse<'a>(bytes: &'a [u8], what: &str) -> Result<(SafeTensors<'a>, Vec<String>)> {
@@ -61,7 +76,10 @@ fn parse<'a>(bytes: &'a [u8], what: &str) -> Result<(SafeTensors<'a>, Vec<String
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|source| Error::Io { path: Some(path.to_path_buf()), source })
+    std::fs::read(path).map_err(|source| Error::Io {
+        path: Some(path.to_path_buf()),
+        source,
+    })
 }
 
 /// A model's parameters and buffers in safetensors format, by `state_dict` name, in the
@@ -80,8 +98,14 @@ fn read_file(path: &Path) -> Result<Vec<u8>> {
 /// ```
 pub fn to_safetensors<E: Float, M: Params<E> + ?Sized>(model: &M) -> Result<Vec<u8>> {
     let mut items: Vec<(String, Vec<usize>, Vec<E>)> = Vec::new();
-    model.visit("", &mut |p| items.push((p.name.to_string(), p.dims.to_vec(), p.data.to_vec())));
-    serialize_named(items.iter().map(|(n, d, v)| (n.clone(), d.clone(), v.as_slice())))
+    model.visit("", &mut |p| {
+        items.push((p.name.to_string(), p.dims.to_vec(), p.data.to_vec()))
+    });
+    serialize_named(
+        items
+            .iter()
+            .map(|(n, d, v)| (n.clone(), d.clone(), v.as_slice())),
+    )
 }
 
 /// Saves a model's parameters and buffers to a safetensors file (see [`to_safetensors`]),
@@ -103,7 +127,10 @@ pub fn to_safetensors<E: Float, M: Params<E> + ?Sized>(model: &M) -> Result<Vec<
 /// assert_eq!(other.weight.to_vec(), model.weight.to_vec());
 /// # std::fs::remove_file(&path).unwrap();
 /// ```
-pub fn save_safetensors<E: Float, M: Params<E> + ?Sized>(model: &M, path: impl AsRef<Path>) -> Result<()> {
+pub fn save_safetensors<E: Float, M: Params<E> + ?Sized>(
+    model: &M,
+    path: impl AsRef<Path>,
+) -> Result<()> {
     let bytes = to_safetensors(model)?;
     write_atomic(path, |w| Ok(w.write_all(&bytes)?))
 }
@@ -132,18 +159,27 @@ pub fn from_safetensors<E: Float, M: Params<E> + ?Sized>(
     what: &str,
 ) -> Result<LoadReport> {
     let (st, names) = parse(bytes, what)?;
-    let views: Vec<(String, safetensors::tensor::TensorView<'_>)> =
-        names.into_iter().filter_map(|n| st.tensor(&n).ok().map(|v| (n, v))).collect();
+    let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = names
+        .into_iter()
+        .filter_map(|n| st.tensor(&n).ok().map(|v| (n, v)))
+        .collect();
     let entries = views
         .iter()
-        .map(|(name, v)| Entry { name, dims: v.shape(), data: Data::Bytes(v.dtype(), v.data()) })
+        .map(|(name, v)| Entry {
+            name,
+            dims: v.shape(),
+            data: Data::Bytes(v.dtype(), v.data()),
+        })
         .collect();
     load_entries(model, entries, mode, what)
 }
 
 /// Loads a safetensors file into a model, strictly: every name in the file and the model
 /// must match, with the same shapes. See [`load_safetensors_with`] for a non-strict load.
-pub fn load_safetensors<E: Float, M: Params<E> + ?Sized>(model: &mut M, path: impl AsRef<Path>) -> Result<LoadReport> {
+pub fn load_safetensors<E: Float, M: Params<E> + ?Sized>(
+    model: &mut M,
+    path: impl AsRef<Path>,
+) -> Result<LoadReport> {
     load_safetensors_with(model, path, LoadMode::Strict)
 }
 
@@ -170,8 +206,14 @@ pub fn load_safetensors_with<E: Float, M: Params<E> + ?Sized>(
 }
 
 /// Named tensors of any shapes as safetensors bytes; names must be distinct.
-pub fn tensors_to_safetensors<E: Float, N: AsRef<str>, S: Shape, T>(tensors: &[(N, Tensor<S, E, T>)]) -> Result<Vec<u8>> {
-    serialize_named(tensors.iter().map(|(n, t)| (n.as_ref().to_string(), t.dims().to_vec(), t.as_slice())))
+pub fn tensors_to_safetensors<E: Float, N: AsRef<str>, S: Shape, T>(
+    tensors: &[(N, Tensor<S, E, T>)],
+) -> Result<Vec<u8>> {
+    serialize_named(
+        tensors
+            .iter()
+            .map(|(n, t)| (n.as_ref().to_string(), t.dims().to_vec(), t.as_slice())),
+    )
 }
 
 /// Saves named tensors (e.g. a `Vec<(String, Tensor<DynShape>)>`) to a safetensors file,
@@ -192,28 +234,44 @@ pub fn tensors_to_safetensors<E: Float, N: AsRef<str>, S: Shape, T>(tensors: &[(
 /// assert_eq!(back["b"].to_vec(), vec![1.0; 3]);
 /// # std::fs::remove_file(&path).unwrap();
 /// ```
-pub fn save_tensors<E: Float, N: AsRef<str>, S: Shape, T>(tensors: &[(N, Tensor<S, E, T>)], path: impl AsRef<Path>) -> Result<()> {
+pub fn save_tensors<E: Float, N: AsRef<str>, S: Shape, T>(
+    tensors: &[(N, Tensor<S, E, T>)],
+    path: impl AsRef<Path>,
+) -> Result<()> {
     let bytes = tensors_to_safetensors(tensors)?;
     write_atomic(path, |w| Ok(w.write_all(&bytes)?))
 }
 
 /// Every tensor in safetensors bytes, in file order, converted to `E`; `what` names the data
 /// in errors. A tensor of rank above 6 or of a non-float dtype is an error naming it.
-pub fn tensors_from_safetensors<E: Float>(bytes: &[u8], what: &str) -> Result<Vec<(String, Tensor<DynShape, E>)>> {
+pub fn tensors_from_safetensors<E: Float>(
+    bytes: &[u8],
+    what: &str,
+) -> Result<Vec<(String, Tensor<DynShape, E>)>> {
     let (st, names) = parse(bytes, what)?;
     let mut out = Vec::with_capacity(names.len());
     for name in names {
-        let v = st.tensor(&name).map_err(|e| Error::Format { what: what.to_string(), message: e.to_string() })?;
+        let v = st.tensor(&name).map_err(|e| Error::Format {
+            what: what.to_string(),
+            message: e.to_string(),
+        })?;
         let Some(shape) = DynShape::new(v.shape()) else {
             return Err(Error::Format {
                 what: what.to_string(),
-                message: format!("`{name}` has rank {}, above the largest supported rank 6", v.shape().len()),
+                message: format!(
+                    "`{name}` has rank {}, above the largest supported rank 6",
+                    v.shape().len()
+                ),
             });
         };
         if !readable(v.dtype()) {
             return Err(Error::Format {
                 what: what.to_string(),
-                message: format!("`{name}` has dtype {}, which cannot be read as {}", dtype_name(v.dtype()), E::DTYPE),
+                message: format!(
+                    "`{name}` has dtype {}, which cannot be read as {}",
+                    dtype_name(v.dtype()),
+                    E::DTYPE
+                ),
             });
         }
         // The parser has checked that the data holds exactly this many values.
@@ -225,7 +283,9 @@ pub fn tensors_from_safetensors<E: Float>(bytes: &[u8], what: &str) -> Result<Ve
 }
 
 /// Loads every tensor of a safetensors file (see [`tensors_from_safetensors`]).
-pub fn load_tensors<E: Float>(path: impl AsRef<Path>) -> Result<Vec<(String, Tensor<DynShape, E>)>> {
+pub fn load_tensors<E: Float>(
+    path: impl AsRef<Path>,
+) -> Result<Vec<(String, Tensor<DynShape, E>)>> {
     let path = path.as_ref();
     tensors_from_safetensors(&read_file(path)?, &path.display().to_string())
 }
@@ -241,8 +301,15 @@ pub fn load_tensors<E: Float>(path: impl AsRef<Path>) -> Result<Vec<(String, Ten
 /// assert!(load_tensor::<Rank2<3, 2>, f32>(&path).is_err()); // the wrong shape
 /// # std::fs::remove_file(&path).unwrap();
 /// ```
-pub fn save_tensor<S: Shape, E: Float, T>(tensor: &Tensor<S, E, T>, path: impl AsRef<Path>) -> Result<()> {
-    let bytes = serialize_named([(SINGLE_TENSOR_NAME.to_string(), tensor.dims().to_vec(), tensor.as_slice())])?;
+pub fn save_tensor<S: Shape, E: Float, T>(
+    tensor: &Tensor<S, E, T>,
+    path: impl AsRef<Path>,
+) -> Result<()> {
+    let bytes = serialize_named([(
+        SINGLE_TENSOR_NAME.to_string(),
+        tensor.dims().to_vec(),
+        tensor.as_slice(),
+    )])?;
     write_atomic(path, |w| Ok(w.write_all(&bytes)?))
 }
 
@@ -259,15 +326,17 @@ pub fn load_tensor<S: Shape, E: Float>(path: impl AsRef<Path>) -> Result<Tensor<
     }
     let (name, t) = all.pop().expect("one tensor");
     let dims = t.dims();
-    S::from_dims(&dims).map(|s| Tensor::from_parts(s, t.into_vec())).ok_or_else(|| {
-        Error::shape(
-            "load_tensor",
-            format!(
-                "`{name}` in {}: the file has shape {:?}, expected a {}",
-                path.display(),
-                dims.as_slice(),
-                std::any::type_name::<S>()
-            ),
-        )
-    })
+    S::from_dims(&dims)
+        .map(|s| Tensor::from_parts(s, t.into_vec()))
+        .ok_or_else(|| {
+            Error::shape(
+                "load_tensor",
+                format!(
+                    "`{name}` in {}: the file has shape {:?}, expected a {}",
+                    path.display(),
+                    dims.as_slice(),
+                    std::any::type_name::<S>()
+                ),
+            )
+        })
 }

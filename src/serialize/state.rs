@@ -115,7 +115,10 @@ pub(crate) fn decode_into<E: Float>(dtype: safetensors::Dtype, bytes: &[u8], out
 }
 
 fn names(list: &[impl AsRef<str>]) -> String {
-    list.iter().map(|n| format!("`{}`", n.as_ref())).collect::<Vec<_>>().join(", ")
+    list.iter()
+        .map(|n| format!("`{}`", n.as_ref()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Checks every incoming tensor against the model, then (and only if all checks pass)
@@ -126,7 +129,10 @@ pub(crate) fn load_entries<E: Float, M: Params<E> + ?Sized>(
     mode: LoadMode,
     source: &str,
 ) -> Result<LoadReport> {
-    let format_err = |message: String| Error::Format { what: source.to_string(), message };
+    let format_err = |message: String| Error::Format {
+        what: source.to_string(),
+        message,
+    };
     let mut incoming: BTreeMap<&str, Entry<'_, E>> = BTreeMap::new();
     for e in entries {
         let name = e.name;
@@ -135,12 +141,17 @@ pub(crate) fn load_entries<E: Float, M: Params<E> + ?Sized>(
         }
     }
     let mut model_names: Vec<(String, Vec<usize>)> = Vec::new();
-    model.visit("", &mut |p| model_names.push((p.name.to_string(), p.dims.to_vec())));
+    model.visit("", &mut |p| {
+        model_names.push((p.name.to_string(), p.dims.to_vec()))
+    });
     let mut seen = BTreeSet::new();
     let mut report = LoadReport::default();
     for (name, dims) in &model_names {
         if !seen.insert(name.as_str()) {
-            return Err(Error::value("model", format!("two tensors are named `{name}`, so they cannot be loaded by name")));
+            return Err(Error::value(
+                "model",
+                format!("two tensors are named `{name}`, so they cannot be loaded by name"),
+            ));
         }
         let Some(entry) = incoming.get(name.as_str()) else {
             report.missing.push(name.clone());
@@ -149,13 +160,19 @@ pub(crate) fn load_entries<E: Float, M: Params<E> + ?Sized>(
         if entry.dims != dims.as_slice() {
             return Err(Error::shape(
                 "load_state_dict",
-                format!("`{name}`: the file has shape {:?}, the model has shape {:?}", entry.dims, dims),
+                format!(
+                    "`{name}`: the file has shape {:?}, the model has shape {:?}",
+                    entry.dims, dims
+                ),
             ));
         }
         let numel = dims.iter().product::<usize>();
         match &entry.data {
             Data::Values(v) if v.len() != numel => {
-                return Err(format_err(format!("`{name}` has {} values for shape {dims:?}", v.len())));
+                return Err(format_err(format!(
+                    "`{name}` has {} values for shape {dims:?}",
+                    v.len()
+                )));
             }
             Data::Bytes(d, _) if !readable(*d) => {
                 return Err(format_err(format!(
@@ -165,13 +182,20 @@ pub(crate) fn load_entries<E: Float, M: Params<E> + ?Sized>(
                 )));
             }
             Data::Bytes(d, b) if b.len() != numel * d.bitsize() / 8 => {
-                return Err(format_err(format!("`{name}` has {} bytes for shape {dims:?}", b.len())));
+                return Err(format_err(format!(
+                    "`{name}` has {} bytes for shape {dims:?}",
+                    b.len()
+                )));
             }
             _ => {}
         }
         report.loaded.push(name.clone());
     }
-    report.unexpected = incoming.keys().filter(|k| !seen.contains(*k)).map(|k| k.to_string()).collect();
+    report.unexpected = incoming
+        .keys()
+        .filter(|k| !seen.contains(*k))
+        .map(|k| k.to_string())
+        .collect();
     if mode == LoadMode::Strict && !report.is_exact() {
         let mut parts = Vec::new();
         if !report.missing.is_empty() {

@@ -1,0 +1,210 @@
+//! Multi-head attention (`nn.MultiheadAttention`, batch-first).
+
+use super::init;
+use super::linear::Linear;
+use super::module::Module;
+use super::params::{ParamMut, ParamView, Params, TensorKind, visit_tensor, visit_tensor_mut};
+use crate::autograd::Tape;
+use crate::dtype::Float;
+use crate::error::{Error, Result};
+use crate::ops::linear::linear_op;
+use crate::shape::{Const, Dim, DimEq, Prod, Shape};
+use crate::tensor::Tensor;
+use rand::Rng;
+
+type Seq<E, T> = Tensor<(usize, usize, usize), E, T>;
+type Heads<E, T> = Tensor<(usize, usize, usize, usize), E, T>;
+
+/// Multi-head attention with `EMBED` features split over `HEADS` heads, PyTorch's
+/// `nn.MultiheadAttention(EMBED, HEADS, batch_first=True)` with dropout 0. `HEADS` must divide
+/// `EMBED`; that is checked when the code is built.
+///
+/// Parameters keep PyTorch's names and layout: `in_proj_weight` `(3E, E)` stacking
+/// `W_q; W_k; W_v`, `in_proj_bias` `(3E)`, and `out_proj.weight` / `out_proj.bias`.
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::{Module, MultiheadAttention};
+/// use rand::SeedableRng;
+/// let mha = MultiheadAttention::<8, 2>::new(&mut rand::rngs::StdRng::seed_from_u64(0));
+/// let x = Tensor::<Rank3<2, 5, 8>>::ones();
+/// let (y, weights) = mha.forward(x); // self-attention
+/// assert_eq!(y.dims().as_slice(), &[2, 5, 8]);
+/// assert_eq!(weights.dims().as_slice(), &[2, 5, 5]);
+/// ```
+#[derive(Clone, Debug)]
+pub struct MultiheadAttention<const EMBED: usize, const HEADS: usize, E: Float = f32> {
+    /// `[W_q; W_k; W_v]`, `(3 EMBED, EMBED)`.
+    pub in_proj_weight: Tensor<(Prod<Const<3>, Const<EMBED>>, Const<EMBED>), E>,
+    /// `[b_q; b_k; b_v]`.
+    pub in_proj_bias: Option<Tensor<(Prod<Const<3>, Const<EMBED>>,), E>>,
+    /// The output projection.
+    pub out_proj: Linear<EMBED, EMBED, E>,
+}
+
+/// Inputs of an attention call: query `(B, L, E)`, key and value `(B, S, E)`, and an
+/// optional additive float mask `(L, S)` (0 to keep, `-inf` to hide).
+pub struct AttentionInput<Q, K, V, M> {
+    /// Queries.
+    pub query: Q,
+    /// Keys.
+    pub key: K,
+    /// Values.
+    pub value: V,
+    /// Additive mask.
+    pub attn_mask: Option<M>,
+}
+
+impl<const EMBED: usize, const HEADS: usize, E: Float> MultiheadAttention<EMBED, HEADS, E> {
+    const HEADS_DIVIDE_EMBED: () = assert!(
+        HEADS > 0 && EMBED % HEADS == 0,
+        "MultiheadAttention: the number of heads must divide the embedding size"
+    );
+
+    /// A layer with PyTorch's initialisation: `in_proj_weight` xavier-uniform, biases 0,
+    /// `out_proj.weight` like a Linear layer.
+    pub fn new<R: Rng + ?Sized>(rng: &mut R) -> Self {
+        let () = Self::HEADS_DIVIDE_EMBED;
+        let mut out_proj = Linear::<EMBED, EMBED, E>::new(rng);
+        if let Some(b) = &mut out_proj.bias {
+            b.as_mut_slice().fill(E::ZERO);
+        }
+        MultiheadAttention {
+            in_proj_weight: init::uniform(Default::default(), init::xavier_bound(EMBED, 3 * EMBED), rng),
+            in_proj_bias: Some(Tensor::zeros()),
+            out_proj,
+        }
+    }
+
+    /// An additive causal mask `(L, L)`: `-inf` where the key comes after the query.
+    ///
+    /// ```
+    /// use shaped::nn::MultiheadAttention;
+    /// let m = MultiheadAttention::<4, 2>::causal_mask(3);
+    /// assert_eq!(m.to_vec()[1], f32::NEG_INFINITY);
+    /// assert_eq!(m.to_vec()[3], 0.0);
+    /// ```
+    pub fn causal_mask(len: usize) -> Tensor<(usize, usize), E> {
+        let data = (0..len * len).map(|i| if i % len > i / len { E::NEG_INFINITY } else { E::ZERO }).collect();
+        Tensor::from_vec_with_shape(data, (len, len)).expect("len * len elements")
+    }
+
+    /// Projects `x` `(B, N, E)` with rows `part*E..(part+1)*E` of the input projection and
+    /// splits the heads: `(B, HEADS, N, E/HEADS)`.
+    fn project<SX: Shape, T: Tape<E>>(&self, x: Tensor<SX, E, T>, part: usize) -> Result<Heads<E, T>> {
+        let d = x.shape.dims();
+        let (b, n) = (d[0], d[1]);
+        let w = self.in_proj_weight.traced_as::<T>().try_narrow::<0>(part * EMBED, EMBED)?;
+        let bias = match &self.in_proj_bias {
+            Some(bias) => Some(bias.traced_as::<T>().try_narrow::<0>(part * EMBED, EMBED)?),
+            None => None,
+        };
+        let p = linear_op(x, w, bias, (b, n, EMBED));
+        let split = p.try_reshape((b, n, HEADS, EMBED / HEADS))?;
+        Ok(split.permute::<0, 2, 1, 3>())
+    }
+
+    /// The attention computation on run-time shapes; returns `y (B, L, E)` and the weights
+    /// averaged over heads `(B, L, S)`.
+    fn attend<SQ: Shape, SK: Shape, SV: Shape, SM: Shape, T: Tape<E>>(
+        &self,
+        q: Tensor<SQ, E, T>,
+        k: Tensor<SK, E, T>,
+        v: Tensor<SV, E, T>,
+        mask: Option<Tensor<SM, E>>,
+    ) -> Result<(Seq<E, T>, Seq<E, T>)> {
+        let () = Self::HEADS_DIVIDE_EMBED;
+        let (qd, kd, vd) = (q.shape.dims(), k.shape.dims(), v.shape.dims());
+        let (b, l, s) = (qd[0], qd[1], kd[1]);
+        if kd.as_slice() != vd.as_slice() || kd[0] != b || qd[2] != EMBED || kd[2] != EMBED {
+            return Err(Error::shape(
+                "MultiheadAttention",
+                format!("query {:?}, key {:?} and value {:?} do not fit (B, L, {EMBED}), (B, S, {EMBED})", qd.as_slice(), kd.as_slice(), vd.as_slice()),
+            ));
+        }
+        let head_dim = EMBED / HEADS;
+        let q = self.project(q, 0)?.mul_scalar(E::ONE / E::from_usize(head_dim).sqrt());
+        let k = self.project(k, 1)?;
+        let v = self.project(v, 2)?;
+        let mut scores: Heads<E, T> = q.try_matmul(k.permute::<0, 1, 3, 2>())?;
+        if let Some(m) = mask {
+            let md = m.shape.dims();
+            if md.as_slice() != [l, s] {
+                return Err(Error::shape("MultiheadAttention", format!("attn_mask of shape {:?} does not fit (L, S) = ({l}, {s})", md.as_slice())));
+            }
+            let m = m.try_realize::<(usize, usize)>()?;
+            scores = scores.try_add(m)?;
+        }
+        let attn = scores.softmax::<3>();
+        let weights = attn.clone().mean_dim::<1>();
+        let ctx: Heads<E, T> = attn.try_matmul(v)?;
+        let ctx = ctx.permute::<0, 2, 1, 3>().try_reshape((b, l, EMBED))?;
+        let w = self.out_proj.weight.traced_as::<T>();
+        let bias = self.out_proj.bias.as_ref().map(|b| b.traced_as::<T>());
+        Ok((linear_op(ctx, w, bias, (b, l, EMBED)), weights))
+    }
+}
+
+fn typed<S: Shape, E: Float, T>(t: Seq<E, T>, shape: S) -> Tensor<S, E, T> {
+    // Same sizes and layout: the id is kept, so gradients land on the same buffer.
+    Tensor { shape, data: t.data, id: t.id, tape: t.tape }
+}
+
+impl<const EMBED: usize, const HEADS: usize, E: Float, B: Dim, L: Dim, X: DimEq<Const<EMBED>>, T: Tape<E>>
+    Module<Tensor<(B, L, X), E, T>> for MultiheadAttention<EMBED, HEADS, E>
+{
+    /// `(y, attn_weights)`: `(B, L, E)` and the weights averaged over heads `(B, L, L)`.
+    type Output = (Tensor<(B, L, Const<EMBED>), E, T>, Tensor<(B, L, L), E, T>);
+    fn try_forward(&self, x: Tensor<(B, L, X), E, T>) -> Result<Self::Output> {
+        let (b, l) = (x.shape.0, x.shape.1);
+        let (y, w) = self.attend(x.clone(), x.clone(), x, None::<Tensor<(usize, usize), E>>)?;
+        Ok((typed(y, (b, l, Const)), typed(w, (b, l, l))))
+    }
+}
+
+impl<const EMBED: usize, const HEADS: usize, E, B, L, S, XQ, XK, XV, B2, B3, S3, M, T>
+    Module<AttentionInput<Tensor<(B, L, XQ), E, T>, Tensor<(B2, S, XK), E, T>, Tensor<(B3, S3, XV), E, T>, Tensor<M, E>>>
+    for MultiheadAttention<EMBED, HEADS, E>
+where
+    E: Float,
+    B: Dim,
+    L: Dim,
+    S: Dim,
+    XQ: DimEq<Const<EMBED>>,
+    XK: DimEq<Const<EMBED>>,
+    XV: DimEq<Const<EMBED>>,
+    B2: DimEq<B>,
+    B3: DimEq<B>,
+    S3: DimEq<S>,
+    M: Shape,
+    T: Tape<E>,
+{
+    /// `(y, attn_weights)`: `(B, L, E)` and `(B, L, S)`.
+    type Output = (Tensor<(B, L, Const<EMBED>), E, T>, Tensor<(B, L, S), E, T>);
+    #[allow(clippy::type_complexity)]
+    fn try_forward(
+        &self,
+        input: AttentionInput<Tensor<(B, L, XQ), E, T>, Tensor<(B2, S, XK), E, T>, Tensor<(B3, S3, XV), E, T>, Tensor<M, E>>,
+    ) -> Result<Self::Output> {
+        let (b, l, s) = (input.query.shape.0, input.query.shape.1, input.key.shape.1);
+        let (y, w) = self.attend(input.query, input.key, input.value, input.attn_mask)?;
+        Ok((typed(y, (b, l, Const)), typed(w, (b, l, s))))
+    }
+}
+
+impl<const EMBED: usize, const HEADS: usize, E: Float> Params<E> for MultiheadAttention<EMBED, HEADS, E> {
+    fn visit(&self, prefix: &str, f: &mut dyn FnMut(ParamView<'_, E>)) {
+        visit_tensor(&self.in_proj_weight, &format!("{prefix}in_proj_weight"), TensorKind::Parameter, f);
+        if let Some(b) = &self.in_proj_bias {
+            visit_tensor(b, &format!("{prefix}in_proj_bias"), TensorKind::Parameter, f);
+        }
+        self.out_proj.visit(&format!("{prefix}out_proj."), f);
+    }
+    fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(ParamMut<'_, E>)) {
+        visit_tensor_mut(&mut self.in_proj_weight, &format!("{prefix}in_proj_weight"), TensorKind::Parameter, f);
+        if let Some(b) = &mut self.in_proj_bias {
+            visit_tensor_mut(b, &format!("{prefix}in_proj_bias"), TensorKind::Parameter, f);
+        }
+        self.out_proj.visit_mut(&format!("{prefix}out_proj."), f);
+    }
+}

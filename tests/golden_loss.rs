@@ -1,0 +1,189 @@
+//! PyTorch reference values for the losses (tests/golden/loss_*): the loss value `y` and
+//! its gradient with respect to the prediction `x`.
+
+mod common;
+use common::Golden;
+use shaped::nn::loss::*;
+use shaped::prelude::*;
+
+type P = Rank2<4, 5>;
+type L = Rank2<5, 4>;
+
+/// Loads `x` and `target` (shape `S`), runs `f` on the traced `x`, checks `y` and `grad.x`.
+fn pair_case<S: ConstShape>(
+    case: &str,
+    f: impl Fn(&Golden, Tensor<S, f32, OwnedTape<f32>>, Tensor<S>) -> Tensor<(), f32, OwnedTape<f32>>,
+) {
+    let g = Golden::load(case);
+    let x = Tensor::<S>::from_vec(g.f("x")).unwrap();
+    let target = Tensor::<S>::from_vec(g.f("target")).unwrap();
+    let y = f(&g, x.clone().trace(), target);
+    g.check_forward("y", y.as_slice());
+    let grads = y.backward();
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+}
+
+/// Loads logits `x` (5, 4) and `labels`, runs `f`, checks `y` and `grad.x`.
+fn label_case(
+    case: &str,
+    f: impl Fn(&Golden, Tensor<L, f32, OwnedTape<f32>>, &Indices<Rank1<5>>) -> Tensor<(), f32, OwnedTape<f32>>,
+) {
+    let g = Golden::load(case);
+    let x = Tensor::<L>::from_vec(g.f("x")).unwrap();
+    let labels = Indices::<Rank1<5>>::from_vec(g.idx("labels")).unwrap();
+    let y = f(&g, x.clone().trace(), &labels);
+    g.check_forward("y", y.as_slice());
+    let grads = y.backward();
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+}
+
+#[test]
+fn loss_mse_mean() {
+    pair_case::<P>("loss_mse_mean", |_, x, t| mse_loss(x, t));
+}
+
+#[test]
+fn loss_mse_sum() {
+    pair_case::<P>("loss_mse_sum", |_, x, t| mse_loss_with(x, t, Reduction::Sum));
+}
+
+#[test]
+fn loss_l1() {
+    pair_case::<P>("loss_l1", |_, x, t| l1_loss(x, t));
+}
+
+#[test]
+fn loss_smooth_l1() {
+    pair_case::<P>("loss_smooth_l1", |g, x, t| smooth_l1_loss(x, t, g.hp("beta")));
+}
+
+#[test]
+fn loss_huber() {
+    pair_case::<P>("loss_huber", |g, x, t| huber_loss(x, t, g.hp("delta")));
+}
+
+#[test]
+fn loss_bce() {
+    pair_case::<P>("loss_bce", |_, x, t| binary_cross_entropy(x, t));
+}
+
+#[test]
+fn loss_bce_with_logits() {
+    pair_case::<P>("loss_bce_with_logits", |_, x, t| binary_cross_entropy_with_logits(x, t));
+}
+
+#[test]
+fn loss_ce_mean() {
+    label_case("loss_ce_mean", |g, x, labels| {
+        assert_eq!(g.hp("label_smoothing"), 0.0);
+        cross_entropy(x, labels)
+    });
+}
+
+#[test]
+fn loss_ce_sum() {
+    label_case("loss_ce_sum", |_, x, labels| cross_entropy_with(x, labels, 0.0, Reduction::Sum));
+}
+
+#[test]
+fn loss_ce_label_smoothing() {
+    label_case("loss_ce_label_smoothing", |g, x, labels| {
+        cross_entropy_with(x, labels, g.hp("label_smoothing"), Reduction::Mean)
+    });
+}
+
+#[test]
+fn loss_ce_prob_targets() {
+    pair_case::<L>("loss_ce_prob_targets", |_, x, t| cross_entropy_probs(x, t));
+}
+
+#[test]
+fn loss_nll() {
+    label_case("loss_nll", |_, x, labels| nll_loss(x, labels));
+}
+
+/// The stability cases hold logits near ±100 (CE) and ±50 (BCE with logits): every value
+/// and gradient must be finite.
+#[test]
+fn stable_losses_stay_finite() {
+    for case in ["loss_ce_mean", "loss_ce_sum", "loss_ce_label_smoothing", "loss_ce_prob_targets", "loss_bce_with_logits"] {
+        let g = Golden::load(case);
+        assert!(g.f("x").iter().any(|v| v.abs() >= 50.0), "{case}: expected large logits");
+    }
+    let g = Golden::load("loss_ce_mean");
+    let x = Tensor::<L>::from_vec(g.f("x")).unwrap();
+    let labels = Indices::<Rank1<5>>::from_vec(g.idx("labels")).unwrap();
+    let per_sample = cross_entropy_with(x.clone().trace(), &labels, 0.0, Reduction::None);
+    assert!(per_sample.as_slice().iter().all(|v| v.is_finite()));
+    let grads = per_sample.sum().backward();
+    assert!(grads.get_slice(&x).unwrap().iter().all(|v| v.is_finite()));
+}
+
+/// Reduction::None keeps one loss per element; its mean and sum are the other reductions.
+#[test]
+fn reductions_agree() {
+    let g = Golden::load("loss_smooth_l1");
+    let x = Tensor::<P>::from_vec(g.f("x")).unwrap();
+    let t = Tensor::<P>::from_vec(g.f("target")).unwrap();
+    let none: Tensor<P> = smooth_l1_loss_with(x.clone(), t.clone(), 1.0, Reduction::None);
+    let sum: f32 = none.as_slice().iter().sum();
+    let total = smooth_l1_loss_with(x.clone(), t.clone(), 1.0, Reduction::Sum).as_slice()[0];
+    assert!((sum - total).abs() < 1e-5);
+    let mean = smooth_l1_loss(x, t, 1.0).as_slice()[0];
+    assert!((sum / 20.0 - mean).abs() < 1e-6);
+}
+
+#[test]
+#[should_panic(expected = "cross_entropy labels: label 4 at position 2 is out of range for 4 classes")]
+fn cross_entropy_panics_on_out_of_range_label() {
+    let labels = Indices::<Rank1<5>>::from_array([0, 1, 4, 2, 3]);
+    let _ = cross_entropy(Tensor::<L>::zeros(), &labels);
+}
+
+#[test]
+fn try_cross_entropy_errs_on_out_of_range_label() {
+    let labels = Indices::<Rank1<5>>::from_array([0, 1, 9, 2, 3]);
+    let err = try_cross_entropy_with(Tensor::<L>::zeros(), &labels, 0.0, Reduction::Mean).unwrap_err();
+    assert!(matches!(err, Error::Value { .. }), "{err}");
+    assert!(err.to_string().contains("label 9 at position 2"), "{err}");
+    let err = try_nll_loss_with(Tensor::<L>::zeros(), &labels, Reduction::Sum).unwrap_err();
+    assert!(err.to_string().contains("nll_loss labels: label 9"), "{err}");
+}
+
+#[test]
+fn run_time_sizes_are_checked() {
+    // A static batch of logits with labels whose count is only known at run time.
+    let labels = Indices::<(usize,)>::from_vec_with_shape(vec![0, 1, 2], (3,)).unwrap();
+    let err = try_cross_entropy_with(Tensor::<L>::zeros(), &labels, 0.0, Reduction::Mean).unwrap_err();
+    assert!(matches!(err, Error::Shape { .. }), "{err}");
+    let labels = Indices::<(usize,)>::from_vec_with_shape(vec![0, 1, 2, 3, 0], (5,)).unwrap();
+    assert!(try_cross_entropy_with(Tensor::<L>::zeros(), &labels, 0.0, Reduction::Mean).is_ok());
+
+    let a = Tensor::<(usize, Const<5>)>::zeros_with_shape((4, Const));
+    let b = Tensor::<(usize, Const<5>)>::zeros_with_shape((3, Const));
+    let err = try_mse_loss_with(a, b, Reduction::Mean).unwrap_err();
+    assert!(err.to_string().contains("prediction of shape [4, 5] and target of shape [3, 5] differ"), "{err}");
+}
+
+#[test]
+fn invalid_hyperparameters_are_errors() {
+    let p = Tensor::<P>::zeros();
+    assert!(try_smooth_l1_loss_with(p.clone(), p.clone(), f64::NAN, Reduction::Mean).is_err());
+    assert!(try_huber_loss_with(p.clone(), p.clone(), -1.0, Reduction::Mean).is_err());
+    let labels = Indices::<Rank1<5>>::from_array([0; 5]);
+    assert!(try_cross_entropy_with(Tensor::<L>::zeros(), &labels, 1.5, Reduction::Mean).is_err());
+    let bad = Tensor::<P>::full(-0.1);
+    assert!(try_binary_cross_entropy_with(bad, p, Reduction::Mean).is_err());
+}
+
+/// BCE at the ends of [0, 1]: the log clamp keeps the value finite (100 per element) and
+/// PyTorch's gradient formula keeps the gradient finite.
+#[test]
+fn bce_clamps_at_the_ends() {
+    let p = Tensor::<Rank1<2>>::from_array([0.0, 1.0]);
+    let t = Tensor::<Rank1<2>>::from_array([1.0, 0.0]);
+    let y = binary_cross_entropy_with(p.clone().trace(), t, Reduction::None);
+    assert_eq!(y.as_slice(), &[100.0, 100.0]);
+    let grads = y.sum().backward();
+    assert!(grads.get_slice(&p).unwrap().iter().all(|g| g.is_finite()));
+}
