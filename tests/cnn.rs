@@ -1,7 +1,9 @@
 //! Convolutional models built as tuples, with every intermediate shape computed by the types.
 
 use rand::SeedableRng;
-use shaped::nn::{AdaptiveAvgPool2d, Conv2d, ConvTranspose2d, Flatten, Linear, MaxPool2d, Module, Params, ReLU};
+use shaped::nn::{
+    AdaptiveAvgPool2d, Conv2d, ConvTranspose2d, Flatten, Linear, MaxPool2d, Module, Params, ReLU,
+};
 use shaped::prelude::*;
 
 fn rng() -> rand::rngs::StdRng {
@@ -23,7 +25,9 @@ fn lenet_style_model_needs_no_annotations() {
     );
     assert_eq!(
         model.param_names(),
-        ["0.weight", "0.bias", "3.weight", "3.bias", "7.weight", "7.bias"]
+        [
+            "0.weight", "0.bias", "3.weight", "3.bias", "7.weight", "7.bias"
+        ]
     );
 
     // Static batch.
@@ -32,7 +36,10 @@ fn lenet_style_model_needs_no_annotations() {
     assert_eq!(y.dims().as_slice(), &[4, 10]);
 
     // Run-time batch, traced: gradients reach every parameter.
-    let xd = Tensor::<(usize, Const<1>, Const<28>, Const<28>)>::rand_with_shape((3, Const, Const, Const), &mut r);
+    let xd = Tensor::<(usize, Const<1>, Const<28>, Const<28>)>::rand_with_shape(
+        (3, Const, Const, Const),
+        &mut r,
+    );
     let loss = model.forward(xd.trace()).square().mean();
     let grads = loss.backward();
     assert!(grads.get(&model.0.weight).is_some());
@@ -46,7 +53,13 @@ fn lenet_style_model_needs_no_annotations() {
 #[test]
 fn single_conv_model() {
     let mut r = rng();
-    let model = (Conv2d::<1, 8, 3>::new(&mut r), ReLU, MaxPool2d::<2>, Flatten, Linear::<1352, 10>::new(&mut r));
+    let model = (
+        Conv2d::<1, 8, 3>::new(&mut r),
+        ReLU,
+        MaxPool2d::<2>,
+        Flatten,
+        Linear::<1352, 10>::new(&mut r),
+    );
     let y = model.forward(Tensor::<Rank4<2, 1, 28, 28>>::rand(&mut r));
     assert_eq!(y.dims().as_slice(), &[2, 10]);
     // The output type is the static one, with no computed dimensions left.
@@ -56,7 +69,13 @@ fn single_conv_model() {
 #[test]
 fn forward_matches_between_batched_and_unbatched_inputs() {
     let mut r = rng();
-    let model = (Conv2d::<2, 4, 3, 1, 1>::new(&mut r), ReLU, MaxPool2d::<2>, AdaptiveAvgPool2d::<1>, Flatten);
+    let model = (
+        Conv2d::<2, 4, 3, 1, 1>::new(&mut r),
+        ReLU,
+        MaxPool2d::<2>,
+        AdaptiveAvgPool2d::<1>,
+        Flatten,
+    );
     let x = Tensor::<Rank4<1, 2, 6, 6>>::rand(&mut r);
     let batched = model.forward(x.clone());
     let single = Tensor::<Rank3<2, 6, 6>>::from_vec(x.to_vec()).unwrap();
@@ -72,7 +91,7 @@ fn forward_matches_between_batched_and_unbatched_inputs() {
 fn encoder_decoder_round_trips_the_resolution() {
     let mut r = rng();
     let model = (
-        Conv2d::<3, 8, 3, 2, 1>::new(&mut r),          // 16 -> 8
+        Conv2d::<3, 8, 3, 2, 1>::new(&mut r), // 16 -> 8
         ReLU,
         ConvTranspose2d::<8, 3, 3, 2, 1, 1>::new(&mut r), // 8 -> 16
     );
@@ -98,5 +117,12 @@ fn init_follows_pytorch_bounds() {
     let bound_t = 1.0 / ((4 * 5 * 5) as f32).sqrt(); // fan-in from dim 1 = out_channels
     assert!(up.weight.as_slice().iter().all(|v| v.abs() <= bound_t));
     assert!(up.weight.as_slice().iter().any(|v| v.abs() > 0.9 * bound_t));
-    assert!(up.bias.as_ref().unwrap().as_slice().iter().all(|v| v.abs() <= bound_t));
+    assert!(
+        up.bias
+            .as_ref()
+            .unwrap()
+            .as_slice()
+            .iter()
+            .all(|v| v.abs() <= bound_t)
+    );
 }

@@ -25,12 +25,36 @@ fn conv2d_input_and_weight() {
     let x = randn::<Rank4<2, 3, 7, 6>>(1);
     let w = randn::<Rank4<4, 3, 3, 2>>(2);
     let b = randn::<Rank1<4>>(3);
-    gradcheck2_vjp(&x, &w, |x, w| x.conv2d(w, None, ConvArgs::<1, 0, 1>), opts()).unwrap();
-    gradcheck2_vjp(&x, &w, |x, w| x.conv2d(w, Some(b.clone().traced_as()), ConvArgs::<2, 1, 1>), opts()).unwrap();
-    gradcheck2_vjp(&x, &w, |x, w| x.conv2d(w, None, ConvArgs::<2, 2, 2>), opts()).unwrap();
+    gradcheck2_vjp(
+        &x,
+        &w,
+        |x, w| x.conv2d(w, None, ConvArgs::<1, 0, 1>),
+        opts(),
+    )
+    .unwrap();
+    gradcheck2_vjp(
+        &x,
+        &w,
+        |x, w| x.conv2d(w, Some(b.clone().traced_as()), ConvArgs::<2, 1, 1>),
+        opts(),
+    )
+    .unwrap();
+    gradcheck2_vjp(
+        &x,
+        &w,
+        |x, w| x.conv2d(w, None, ConvArgs::<2, 2, 2>),
+        opts(),
+    )
+    .unwrap();
     // A 1x1 kernel takes the pointwise path (no im2col).
     let w1 = randn::<Rank4<5, 3, 1, 1>>(4);
-    gradcheck2_vjp(&x, &w1, |x, w| x.conv2d(w, None, ConvArgs::<1, 0, 1>), opts()).unwrap();
+    gradcheck2_vjp(
+        &x,
+        &w1,
+        |x, w| x.conv2d(w, None, ConvArgs::<1, 0, 1>),
+        opts(),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -38,16 +62,39 @@ fn conv2d_bias() {
     let x = randn::<Rank4<2, 2, 5, 5>>(5);
     let w = randn::<Rank4<3, 2, 3, 3>>(6);
     let b = randn::<Rank1<3>>(7);
-    gradcheck_vjp(&b, |b| x.clone().conv2d(w.traced_as(), Some(b), ConvArgs::<2, 1, 1>), opts()).unwrap();
+    gradcheck_vjp(
+        &b,
+        |b| {
+            x.clone()
+                .conv2d(w.traced_as(), Some(b), ConvArgs::<2, 1, 1>)
+        },
+        opts(),
+    )
+    .unwrap();
 }
 
 #[test]
 fn conv2d_unbatched_and_dynamic() {
     let x = randn::<Rank3<2, 6, 5>>(8);
     let w = randn::<Rank4<3, 2, 3, 3>>(9);
-    gradcheck2_vjp(&x, &w, |x, w| x.conv2d(w, None, ConvArgs::<1, 1, 1>), opts()).unwrap();
-    let xd = Tensor::<(usize, Const<2>, usize, usize), f64>::randn_with_shape((2, Const, 6, 5), &mut rng(10));
-    gradcheck2_vjp(&xd, &w, |x, w| x.conv2d(w, None, ConvArgs::<2, 0, 1>), opts()).unwrap();
+    gradcheck2_vjp(
+        &x,
+        &w,
+        |x, w| x.conv2d(w, None, ConvArgs::<1, 1, 1>),
+        opts(),
+    )
+    .unwrap();
+    let xd = Tensor::<(usize, Const<2>, usize, usize), f64>::randn_with_shape(
+        (2, Const, 6, 5),
+        &mut rng(10),
+    );
+    gradcheck2_vjp(
+        &xd,
+        &w,
+        |x, w| x.conv2d(w, None, ConvArgs::<2, 0, 1>),
+        opts(),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -55,10 +102,30 @@ fn conv1d_input_weight_bias() {
     let x = randn::<Rank3<2, 3, 11>>(11);
     let w = randn::<Rank3<4, 3, 3>>(12);
     let b = randn::<Rank1<4>>(13);
-    gradcheck2_vjp(&x, &w, |x, w| x.conv1d(w, None, ConvArgs::<2, 1, 2>), opts()).unwrap();
-    gradcheck_vjp(&b, |b| x.clone().conv1d(w.traced_as(), Some(b), ConvArgs::<1, 1, 1>), opts()).unwrap();
+    gradcheck2_vjp(
+        &x,
+        &w,
+        |x, w| x.conv1d(w, None, ConvArgs::<2, 1, 2>),
+        opts(),
+    )
+    .unwrap();
+    gradcheck_vjp(
+        &b,
+        |b| {
+            x.clone()
+                .conv1d(w.traced_as(), Some(b), ConvArgs::<1, 1, 1>)
+        },
+        opts(),
+    )
+    .unwrap();
     let xu = randn::<Rank2<3, 9>>(14);
-    gradcheck2_vjp(&xu, &w, |x, w| x.conv1d(w, None, ConvArgs::<1, 0, 1>), opts()).unwrap();
+    gradcheck2_vjp(
+        &xu,
+        &w,
+        |x, w| x.conv1d(w, None, ConvArgs::<1, 0, 1>),
+        opts(),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -66,12 +133,37 @@ fn conv_transpose2d_input_weight_bias() {
     let x = randn::<Rank4<2, 3, 4, 3>>(15);
     let w = randn::<Rank4<3, 2, 3, 2>>(16);
     let b = randn::<Rank1<2>>(17);
-    gradcheck2_vjp(&x, &w, |x, w| x.conv_transpose2d(w, None, ConvTransposeArgs::<1, 0, 0, 1>), opts()).unwrap();
-    gradcheck2_vjp(&x, &w, |x, w| x.conv_transpose2d(w, None, ConvTransposeArgs::<2, 1, 1, 1>), opts()).unwrap();
+    gradcheck2_vjp(
+        &x,
+        &w,
+        |x, w| x.conv_transpose2d(w, None, ConvTransposeArgs::<1, 0, 0, 1>),
+        opts(),
+    )
+    .unwrap();
+    gradcheck2_vjp(
+        &x,
+        &w,
+        |x, w| x.conv_transpose2d(w, None, ConvTransposeArgs::<2, 1, 1, 1>),
+        opts(),
+    )
+    .unwrap();
     // Output padding below the dilation but not the stride: the extra rows get only bias.
-    gradcheck2_vjp(&x, &w, |x, w| x.conv_transpose2d(w, None, ConvTransposeArgs::<1, 1, 1, 2>), opts()).unwrap();
-    gradcheck_vjp(&b, |b| x.clone().conv_transpose2d(w.traced_as(), Some(b), ConvTransposeArgs::<2, 0, 1, 1>), opts())
-        .unwrap();
+    gradcheck2_vjp(
+        &x,
+        &w,
+        |x, w| x.conv_transpose2d(w, None, ConvTransposeArgs::<1, 1, 1, 2>),
+        opts(),
+    )
+    .unwrap();
+    gradcheck_vjp(
+        &b,
+        |b| {
+            x.clone()
+                .conv_transpose2d(w.traced_as(), Some(b), ConvTransposeArgs::<2, 0, 1, 1>)
+        },
+        opts(),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -81,11 +173,26 @@ fn conv_transpose2d_is_the_adjoint_of_conv2d() {
     let w = randn::<Rank4<4, 3, 3, 3>>(19);
     let y = x.clone().conv2d(w.clone(), None, ConvArgs::<2, 1, 2>);
     let gy = Tensor::randn_with_shape(*y.shape(), &mut rng(20));
-    let back = gy.clone().conv_transpose2d(w, None, ConvTransposeArgs::<2, 1, 0, 2>);
+    let back = gy
+        .clone()
+        .conv_transpose2d(w, None, ConvTransposeArgs::<2, 1, 0, 2>);
     assert_eq!(back.dims(), x.dims());
-    let lhs: f64 = y.as_slice().iter().zip(gy.as_slice()).map(|(a, b)| a * b).sum();
-    let rhs: f64 = x.as_slice().iter().zip(back.as_slice()).map(|(a, b)| a * b).sum();
-    assert!((lhs - rhs).abs() < 1e-9 * lhs.abs().max(1.0), "{lhs} vs {rhs}");
+    let lhs: f64 = y
+        .as_slice()
+        .iter()
+        .zip(gy.as_slice())
+        .map(|(a, b)| a * b)
+        .sum();
+    let rhs: f64 = x
+        .as_slice()
+        .iter()
+        .zip(back.as_slice())
+        .map(|(a, b)| a * b)
+        .sum();
+    assert!(
+        (lhs - rhs).abs() < 1e-9 * lhs.abs().max(1.0),
+        "{lhs} vs {rhs}"
+    );
 }
 
 #[test]
@@ -102,7 +209,10 @@ fn max_pool2d_overlapping_and_padded() {
 fn max_pool2d_pads_with_negative_infinity() {
     let x = Tensor::<Rank4<1, 1, 2, 2>, f64>::from_array([[[[-1.0, -2.0], [-3.0, -4.0]]]]);
     let y = x.max_pool2d::<2, 1, 1>();
-    assert_eq!(y.to_vec(), vec![-1.0, -1.0, -2.0, -1.0, -1.0, -2.0, -3.0, -3.0, -4.0]);
+    assert_eq!(
+        y.to_vec(),
+        vec![-1.0, -1.0, -2.0, -1.0, -1.0, -2.0, -3.0, -3.0, -4.0]
+    );
 }
 
 #[test]
@@ -124,7 +234,10 @@ fn adaptive_avg_pool2d_general_sizes() {
     gradcheck_vjp(&x, |x| x.adaptive_avg_pool2d::<5, 7>(), opts()).unwrap();
     // Overlapping windows: 5 rows into 3 cells are rows 0..2, 1..4, 3..5.
     let r = Tensor::<Rank3<1, 5, 1>, f64>::from_array([[[1.0], [2.0], [3.0], [4.0], [5.0]]]);
-    assert_eq!(r.adaptive_avg_pool2d::<3, 1>().to_vec(), vec![1.5, 3.0, 4.5]);
+    assert_eq!(
+        r.adaptive_avg_pool2d::<3, 1>().to_vec(),
+        vec![1.5, 3.0, 4.5]
+    );
 }
 
 #[test]
@@ -133,5 +246,10 @@ fn small_cnn_end_to_end() {
     let conv = Conv2d::<2, 3, 3, 1, 1, 1, f64>::new(&mut r);
     let head = Linear::<27, 2, f64>::new(&mut r);
     let x = randn::<Rank4<2, 2, 6, 6>>(26);
-    gradcheck_vjp(&x, |x| (conv.clone(), ReLU, MaxPool2d::<2>, Flatten, head.clone()).forward(x), opts()).unwrap();
+    gradcheck_vjp(
+        &x,
+        |x| (conv.clone(), ReLU, MaxPool2d::<2>, Flatten, head.clone()).forward(x),
+        opts(),
+    )
+    .unwrap();
 }

@@ -4,7 +4,9 @@
 
 mod common;
 use common::Golden;
-use shaped::nn::{AdaptiveAvgPool2d, AvgPool2d, Conv1d, Conv2d, ConvTranspose2d, MaxPool2d, Module, Params};
+use shaped::nn::{
+    AdaptiveAvgPool2d, AvgPool2d, Conv1d, Conv2d, ConvTranspose2d, MaxPool2d, Module, Params,
+};
 use shaped::prelude::*;
 
 /// Runs a layer with parameters on the golden `x`, traced and untraced, and checks `y` and
@@ -21,14 +23,20 @@ macro_rules! check_layer {
         let grads = (y * gy).sum().backward();
         $g.check_grad("x", grads.get_slice(&x).unwrap());
         $g.check_grad("weight", grads.get_slice(&$layer.weight).unwrap());
-        $g.check_grad("bias", grads.get_slice($layer.bias.as_ref().unwrap()).unwrap());
+        $g.check_grad(
+            "bias",
+            grads.get_slice($layer.bias.as_ref().unwrap()).unwrap(),
+        );
         $g.check_forward("y", $layer.forward(x).as_slice());
     }};
 }
 
 fn load_params<S: Shape, SB: Shape>(g: &Golden, w: &mut Tensor<S>, b: &mut Option<Tensor<SB>>) {
     w.as_mut_slice().copy_from_slice(&g.f("weight"));
-    b.as_mut().unwrap().as_mut_slice().copy_from_slice(&g.f("bias"));
+    b.as_mut()
+        .unwrap()
+        .as_mut_slice()
+        .copy_from_slice(&g.f("bias"));
 }
 
 fn rng() -> rand::rngs::StdRng {
@@ -81,7 +89,9 @@ fn layer_conv2d_strided_dynamic_sizes() {
     let g = Golden::load("layer_conv2d_strided");
     let mut layer = Conv2d::<3, 4, 3, 2, 1>::new(&mut rng());
     load_params(&g, &mut layer.weight, &mut layer.bias);
-    let x = Tensor::<(usize, Const<3>, usize, usize)>::from_vec_with_shape(g.f("x"), (2, Const, 8, 8)).unwrap();
+    let x =
+        Tensor::<(usize, Const<3>, usize, usize)>::from_vec_with_shape(g.f("x"), (2, Const, 8, 8))
+            .unwrap();
     let y = layer.forward(x.clone().trace());
     assert_eq!(y.dims().as_slice(), &[2, 4, 4, 4]);
     g.check_forward("y", y.as_slice());
@@ -105,7 +115,13 @@ fn layer_conv2d_unbatched() {
         let xb = Tensor::<Rank3<3, 8, 8>>::from_vec(x[b * 192..(b + 1) * 192].to_vec()).unwrap();
         let yb = layer.forward(xb);
         assert_eq!(yb.dims().as_slice(), &[4, 6, 6]);
-        common::check_close("unbatched y", yb.as_slice(), &y[b * 144..(b + 1) * 144], 1e-5, 1e-4);
+        common::check_close(
+            "unbatched y",
+            yb.as_slice(),
+            &y[b * 144..(b + 1) * 144],
+            1e-5,
+            1e-4,
+        );
     }
 }
 

@@ -46,7 +46,11 @@ impl ConvGeom {
 #[inline]
 fn valid_range(out: usize, stride: usize, offset: isize, len: usize) -> (usize, usize) {
     let s = stride as isize;
-    let lo = if offset >= 0 { 0 } else { (-offset + s - 1) / s };
+    let lo = if offset >= 0 {
+        0
+    } else {
+        (-offset + s - 1) / s
+    };
     let end = len as isize - offset;
     let hi = if end <= 0 { 0 } else { (end + s - 1) / s };
     let lo = (lo as usize).min(out);
@@ -79,7 +83,10 @@ pub(crate) fn im2col<E: Float>(x: &[E], g: &ConvGeom, cols: &mut [E]) {
                         if g.sw == 1 {
                             dst[x0..x1].copy_from_slice(&src[start as usize..][..x1 - x0]);
                         } else {
-                            for (d, s) in dst[x0..x1].iter_mut().zip(src[start as usize..].iter().step_by(g.sw)) {
+                            for (d, s) in dst[x0..x1]
+                                .iter_mut()
+                                .zip(src[start as usize..].iter().step_by(g.sw))
+                            {
                                 *d = *s;
                             }
                         }
@@ -151,8 +158,14 @@ where
 
 /// Like [`for_each_sample`], but each thread also accumulates into its own zeroed copy of
 /// `acc` (a weight gradient shared by all samples); the copies are summed into `acc`.
-fn for_each_sample_acc<E: Float, F>(out: &mut [E], n: usize, per: usize, cost: usize, acc: &mut [E], f: F)
-where
+fn for_each_sample_acc<E: Float, F>(
+    out: &mut [E],
+    n: usize,
+    per: usize,
+    cost: usize,
+    acc: &mut [E],
+    f: F,
+) where
     F: Fn(usize, &mut [E], &mut [E]) + Sync,
 {
     const MIN_WORK_PER_THREAD: usize = 1 << 16;
@@ -160,7 +173,11 @@ where
     let threads = threads.min(n).min((n * cost) / MIN_WORK_PER_THREAD).max(1);
     if threads <= 1 {
         for i in 0..n {
-            let chunk = if per == 0 { &mut [][..] } else { &mut out[i * per..][..per] };
+            let chunk = if per == 0 {
+                &mut [][..]
+            } else {
+                &mut out[i * per..][..per]
+            };
             f(i, chunk, acc);
         }
         return;
@@ -176,19 +193,27 @@ where
                 break;
             }
             let count = per_thread.min(n - start);
-            let (block, tail) = core::mem::take(&mut rest).split_at_mut(if per == 0 { 0 } else { count * per });
+            let (block, tail) =
+                core::mem::take(&mut rest).split_at_mut(if per == 0 { 0 } else { count * per });
             rest = tail;
             let f = &f;
             handles.push(scope.spawn(move || {
                 let mut local = vec![E::ZERO; len];
                 for i in 0..count {
-                    let chunk = if per == 0 { &mut [][..] } else { &mut block[i * per..][..per] };
+                    let chunk = if per == 0 {
+                        &mut [][..]
+                    } else {
+                        &mut block[i * per..][..per]
+                    };
                     f(start + i, chunk, &mut local);
                 }
                 local
             }));
         }
-        handles.into_iter().map(|h| h.join().expect("convolution worker panicked")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("convolution worker panicked"))
+            .collect()
     });
     for p in partials {
         for (a, v) in acc.iter_mut().zip(p) {
@@ -199,7 +224,14 @@ where
 
 /// `y = conv2d(x, w) + b` for `n` samples: `x` is `n x (c h w)`, `w` is `o x (c kh kw)`,
 /// `y` is `n x (o oh ow)`.
-pub(crate) fn conv2d_forward<E: Float>(x: &[E], w: &[E], bias: Option<&[E]>, n: usize, o: usize, g: &ConvGeom) -> Vec<E> {
+pub(crate) fn conv2d_forward<E: Float>(
+    x: &[E],
+    w: &[E],
+    bias: Option<&[E]>,
+    n: usize,
+    o: usize,
+    g: &ConvGeom,
+) -> Vec<E> {
     let (k, p, chw) = (g.col_rows(), g.col_cols(), g.c * g.h * g.w);
     let mut y = vec![E::ZERO; n * o * p];
     for_each_sample(&mut y, n, o * p, o * k * p, |b, yb| {
@@ -218,7 +250,19 @@ pub(crate) fn conv2d_forward<E: Float>(x: &[E], w: &[E], bias: Option<&[E]>, n: 
             im2col(xb, g, &mut buf);
             &buf[..]
         };
-        E::gemm(o, k, p, E::ONE, w, (k as isize, 1), cols, (p as isize, 1), beta, yb, (p as isize, 1));
+        E::gemm(
+            o,
+            k,
+            p,
+            E::ONE,
+            w,
+            (k as isize, 1),
+            cols,
+            (p as isize, 1),
+            beta,
+            yb,
+            (p as isize, 1),
+        );
     });
     y
 }
@@ -262,15 +306,51 @@ pub(crate) fn conv2d_backward<E: Float>(
                 &buf[..]
             };
             // gw (o x k) += gy_b (o x p) cols^T (p x k)
-            E::gemm(o, p, k, E::ONE, gyb, (p as isize, 1), cols, (1, p as isize), E::ONE, gw, (k as isize, 1));
+            E::gemm(
+                o,
+                p,
+                k,
+                E::ONE,
+                gyb,
+                (p as isize, 1),
+                cols,
+                (1, p as isize),
+                E::ONE,
+                gw,
+                (k as isize, 1),
+            );
         }
         if want_x {
             if g.is_pointwise() {
-                E::gemm(k, o, p, E::ONE, w, (1, k as isize), gyb, (p as isize, 1), E::ONE, gxb, (p as isize, 1));
+                E::gemm(
+                    k,
+                    o,
+                    p,
+                    E::ONE,
+                    w,
+                    (1, k as isize),
+                    gyb,
+                    (p as isize, 1),
+                    E::ONE,
+                    gxb,
+                    (p as isize, 1),
+                );
             } else {
                 // gcols (k x p) = w^T (k x o) gy_b (o x p), then folded onto gx_b.
                 buf.resize(k * p, E::ZERO);
-                E::gemm(k, o, p, E::ONE, w, (1, k as isize), gyb, (p as isize, 1), E::ZERO, &mut buf, (p as isize, 1));
+                E::gemm(
+                    k,
+                    o,
+                    p,
+                    E::ONE,
+                    w,
+                    (1, k as isize),
+                    gyb,
+                    (p as isize, 1),
+                    E::ZERO,
+                    &mut buf,
+                    (p as isize, 1),
+                );
                 col2im(&buf, g, gxb);
             }
         }
@@ -285,7 +365,14 @@ pub(crate) fn conv2d_backward<E: Float>(
 /// `y = conv_transpose2d(x, w) + b`: `x` is `n x (ci ih iw)` and `w` is `ci x (co kh kw)`.
 /// `g` describes the convolution this transposes: its input (`g.c = co` planes of
 /// `g.h x g.w`) is `y`, and its output grid (`g.oh x g.ow`) is `x`'s.
-pub(crate) fn conv_transpose2d_forward<E: Float>(x: &[E], w: &[E], bias: Option<&[E]>, n: usize, ci: usize, g: &ConvGeom) -> Vec<E> {
+pub(crate) fn conv_transpose2d_forward<E: Float>(
+    x: &[E],
+    w: &[E],
+    bias: Option<&[E]>,
+    n: usize,
+    ci: usize,
+    g: &ConvGeom,
+) -> Vec<E> {
     let (k, p, ohw) = (g.col_rows(), g.col_cols(), g.h * g.w);
     let co = g.c;
     let mut y = vec![E::ZERO; n * co * ohw];
@@ -298,7 +385,19 @@ pub(crate) fn conv_transpose2d_forward<E: Float>(x: &[E], w: &[E], bias: Option<
         }
         // cols (k x p) = w^T (k x ci) x_b (ci x p), folded onto y_b.
         let mut cols = vec![E::ZERO; k * p];
-        E::gemm(k, ci, p, E::ONE, w, (1, k as isize), xb, (p as isize, 1), E::ZERO, &mut cols, (p as isize, 1));
+        E::gemm(
+            k,
+            ci,
+            p,
+            E::ONE,
+            w,
+            (1, k as isize),
+            xb,
+            (p as isize, 1),
+            E::ZERO,
+            &mut cols,
+            (p as isize, 1),
+        );
         col2im(&cols, g, yb);
     });
     y
@@ -336,12 +435,36 @@ pub(crate) fn conv_transpose2d_backward<E: Float>(
         im2col(gyb, g, &mut cols);
         if want_x {
             // gx_b (ci x p) += w (ci x k) cols (k x p)
-            E::gemm(ci, k, p, E::ONE, w, (k as isize, 1), &cols, (p as isize, 1), E::ONE, gxb, (p as isize, 1));
+            E::gemm(
+                ci,
+                k,
+                p,
+                E::ONE,
+                w,
+                (k as isize, 1),
+                &cols,
+                (p as isize, 1),
+                E::ONE,
+                gxb,
+                (p as isize, 1),
+            );
         }
         if !gw.is_empty() {
             // gw (ci x k) += x_b (ci x p) cols^T (p x k)
             let xb = &x[b * ci * p..][..ci * p];
-            E::gemm(ci, p, k, E::ONE, xb, (p as isize, 1), &cols, (1, p as isize), E::ONE, gw, (k as isize, 1));
+            E::gemm(
+                ci,
+                p,
+                k,
+                E::ONE,
+                xb,
+                (p as isize, 1),
+                &cols,
+                (1, p as isize),
+                E::ONE,
+                gw,
+                (k as isize, 1),
+            );
         }
     };
     let cost = 2 * ci * k * p;
@@ -376,17 +499,29 @@ impl PoolGeom {
         let start = (o * s) as isize - p as isize;
         let end = (start + k as isize).min((len + p) as isize);
         let padded = (end - start) as usize;
-        (start.max(0) as usize, (end.min(len as isize)).max(0) as usize, padded)
+        (
+            start.max(0) as usize,
+            (end.min(len as isize)).max(0) as usize,
+            padded,
+        )
     }
 }
 
 /// Max pooling over `planes` planes; padding counts as `-inf`. Returns the maxima and, for
 /// each, its flat index within the plane (the first maximum; NaN wins, as in PyTorch).
-pub(crate) fn max_pool2d_forward<E: Float>(x: &[E], planes: usize, g: &PoolGeom) -> (Vec<E>, Vec<u32>) {
+pub(crate) fn max_pool2d_forward<E: Float>(
+    x: &[E],
+    planes: usize,
+    g: &PoolGeom,
+) -> (Vec<E>, Vec<u32>) {
     let (hw, ohw) = (g.h * g.w, g.oh * g.ow);
     let mut y = vec![E::NEG_INFINITY; planes * ohw];
     let mut idx = vec![0u32; planes * ohw];
-    for ((xp, yp), ip) in x.chunks_exact(hw).zip(y.chunks_exact_mut(ohw)).zip(idx.chunks_exact_mut(ohw)) {
+    for ((xp, yp), ip) in x
+        .chunks_exact(hw)
+        .zip(y.chunks_exact_mut(ohw))
+        .zip(idx.chunks_exact_mut(ohw))
+    {
         for oy in 0..g.oh {
             let (y0, y1, _) = PoolGeom::span(oy, g.sh, g.ph, g.kh, g.h);
             for ox in 0..g.ow {
@@ -413,8 +548,18 @@ pub(crate) fn max_pool2d_forward<E: Float>(x: &[E], planes: usize, g: &PoolGeom)
 }
 
 /// Sends each output gradient to its window's maximum; overlapping windows accumulate.
-pub(crate) fn max_pool2d_backward<E: Float>(gx: &mut [E], gy: &[E], idx: &[u32], hw: usize, ohw: usize) {
-    for ((gxp, gyp), ip) in gx.chunks_exact_mut(hw).zip(gy.chunks_exact(ohw)).zip(idx.chunks_exact(ohw)) {
+pub(crate) fn max_pool2d_backward<E: Float>(
+    gx: &mut [E],
+    gy: &[E],
+    idx: &[u32],
+    hw: usize,
+    ohw: usize,
+) {
+    for ((gxp, gyp), ip) in gx
+        .chunks_exact_mut(hw)
+        .zip(gy.chunks_exact(ohw))
+        .zip(idx.chunks_exact(ohw))
+    {
         for (&g, &i) in gyp.iter().zip(ip) {
             gxp[i as usize] += g;
         }
@@ -469,7 +614,14 @@ fn adaptive_span(o: usize, out: usize, len: usize) -> (usize, usize) {
 }
 
 /// Adaptive average pooling of `planes` planes of `h x w` to `oh x ow`.
-pub(crate) fn adaptive_avg_pool2d_forward<E: Float>(x: &[E], planes: usize, h: usize, w: usize, oh: usize, ow: usize) -> Vec<E> {
+pub(crate) fn adaptive_avg_pool2d_forward<E: Float>(
+    x: &[E],
+    planes: usize,
+    h: usize,
+    w: usize,
+    oh: usize,
+    ow: usize,
+) -> Vec<E> {
     let mut y = vec![E::ZERO; planes * oh * ow];
     for (xp, yp) in x.chunks_exact(h * w).zip(y.chunks_exact_mut(oh * ow)) {
         for oy in 0..oh {
@@ -488,7 +640,14 @@ pub(crate) fn adaptive_avg_pool2d_forward<E: Float>(x: &[E], planes: usize, h: u
 }
 
 /// The gradient of [`adaptive_avg_pool2d_forward`], accumulated into `gx`.
-pub(crate) fn adaptive_avg_pool2d_backward<E: Float>(gx: &mut [E], gy: &[E], h: usize, w: usize, oh: usize, ow: usize) {
+pub(crate) fn adaptive_avg_pool2d_backward<E: Float>(
+    gx: &mut [E],
+    gy: &[E],
+    h: usize,
+    w: usize,
+    oh: usize,
+    ow: usize,
+) {
     for (gxp, gyp) in gx.chunks_exact_mut(h * w).zip(gy.chunks_exact(oh * ow)) {
         for oy in 0..oh {
             let (y0, y1) = adaptive_span(oy, oh, h);
@@ -522,8 +681,13 @@ mod tests {
                                 for j in 0..g.kw {
                                     let iy = (oy * g.sh + i * g.dh) as isize - g.ph as isize;
                                     let ix = (ox * g.sw + j * g.dw) as isize - g.pw as isize;
-                                    if iy >= 0 && ix >= 0 && (iy as usize) < g.h && (ix as usize) < g.w {
-                                        s += x[((b * g.c + c) * g.h + iy as usize) * g.w + ix as usize]
+                                    if iy >= 0
+                                        && ix >= 0
+                                        && (iy as usize) < g.h
+                                        && (ix as usize) < g.w
+                                    {
+                                        s += x[((b * g.c + c) * g.h + iy as usize) * g.w
+                                            + ix as usize]
                                             * w[((oc * g.c + c) * g.kh + i) * g.kw + j];
                                     }
                                 }
@@ -537,17 +701,41 @@ mod tests {
         y
     }
 
-    fn geom(c: usize, h: usize, w: usize, k: (usize, usize), s: (usize, usize), p: (usize, usize), d: (usize, usize)) -> ConvGeom {
+    fn geom(
+        c: usize,
+        h: usize,
+        w: usize,
+        k: (usize, usize),
+        s: (usize, usize),
+        p: (usize, usize),
+        d: (usize, usize),
+    ) -> ConvGeom {
         let oh = (h + 2 * p.0 - d.0 * (k.0 - 1) - 1) / s.0 + 1;
         let ow = (w + 2 * p.1 - d.1 * (k.1 - 1) - 1) / s.1 + 1;
-        ConvGeom { c, h, w, kh: k.0, kw: k.1, sh: s.0, sw: s.1, ph: p.0, pw: p.1, dh: d.0, dw: d.1, oh, ow }
+        ConvGeom {
+            c,
+            h,
+            w,
+            kh: k.0,
+            kw: k.1,
+            sh: s.0,
+            sw: s.1,
+            ph: p.0,
+            pw: p.1,
+            dh: d.0,
+            dw: d.1,
+            oh,
+            ow,
+        }
     }
 
     fn pseudo(n: usize, seed: u64) -> Vec<f64> {
         let mut s = seed;
         (0..n)
             .map(|_| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 ((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
             })
             .collect()

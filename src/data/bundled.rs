@@ -29,7 +29,7 @@ fn labelled<const F: usize>(
     options: &CsvOptions,
     num_classes: usize,
 ) -> Result<(TensorDataset<Const<F>>, Option<Vec<String>>)> {
-    let table = read_csv::<f32>(path, options)?;
+    let mut table = read_csv::<f32>(path, options)?;
     if table.cols() != F + 1 {
         return Err(format_err(
             path,
@@ -41,9 +41,12 @@ fn labelled<const F: usize>(
         ));
     }
     let header = table.header().map(<[String]>::to_vec);
-    let (x, y) = table.split_labels(F)?;
-    let x: Tensor<(usize, Const<F>)> = x.try_realize()?;
-    Ok((TensorDataset::new(x, Labels::new(y, num_classes)?)?, header))
+    let y = table.take_labels(F)?;
+    let x: Tensor<(usize, Const<F>)> = table.into_tensor().try_realize()?;
+    Ok((
+        TensorDataset::new(x, Labels::new(y.into_vec(), num_classes)?)?,
+        header,
+    ))
 }
 
 /// The UCI optical digits: 1797 images of 8x8 pixels (values 0 to 16) flattened to 64

@@ -1,5 +1,6 @@
 //! Numeric CSV files to and from tensors.
 
+use super::dataset::Labels;
 use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::shape::Shape;
@@ -118,19 +119,20 @@ impl<E: Float> CsvTable<E> {
     pub fn into_tensor(self) -> Tensor<(usize, usize), E> {
         Tensor::from_parts((self.rows, self.cols), self.data)
     }
-    /// Removes column `column` (0-based) and returns the rest as a tensor and that column as
-    /// class labels; an error names the line and column of a label that is not a
-    /// non-negative integer.
+    /// Removes column `column` (0-based) from the table and returns it as class labels; an
+    /// error names the line and column of a label that is not a non-negative integer (the
+    /// table is then unchanged). There are as many classes as the largest label plus one.
     ///
     /// ```
     /// use shaped::data::{CsvOptions, parse_csv};
-    /// let t = parse_csv::<f32>("0.5,1\n0.25,0\n", &CsvOptions::new(), "inline").unwrap();
-    /// let (x, y) = t.split_labels(1).unwrap();
-    /// assert_eq!((x.to_vec(), y), (vec![0.5, 0.25], vec![1, 0]));
-    /// let bad = parse_csv::<f32>("0.5,1.5\n", &CsvOptions::new(), "inline").unwrap();
-    /// assert!(bad.split_labels(1).unwrap_err().to_string().contains("line 1, column 2"));
+    /// let mut t = parse_csv::<f32>("0.5,1\n0.25,0\n", &CsvOptions::new(), "inline").unwrap();
+    /// let y = t.take_labels(1).unwrap();
+    /// assert_eq!(y.as_slice(), &[1, 0]);
+    /// assert_eq!(t.into_tensor().to_vec(), vec![0.5, 0.25]);
+    /// let mut bad = parse_csv::<f32>("0.5,1.5\n", &CsvOptions::new(), "inline").unwrap();
+    /// assert!(bad.take_labels(1).unwrap_err().to_string().contains("line 1, column 2"));
     /// ```
-    pub fn split_labels(self, column: usize) -> Result<(Tensor<(usize, usize), E>, Vec<usize>)> {
+    pub fn take_labels(&mut self, column: usize) -> Result<Labels> {
         if column >= self.cols {
             return Err(Error::value(
                 "label column",
@@ -143,8 +145,7 @@ impl<E: Float> CsvTable<E> {
             ));
         }
         let mut labels = Vec::with_capacity(self.rows);
-        let mut rest = Vec::with_capacity(self.rows * (self.cols - 1));
-        for (r, row) in self.data.chunks_exact(self.cols.max(1)).enumerate() {
+        for (r, row) in self.data.chunks_exact(self.cols).enumerate() {
             let v = row[column].to_f64();
             if !(v >= 0.0 && v.fract() == 0.0 && v < usize::MAX as f64) {
                 return Err(Error::Format {
@@ -158,14 +159,19 @@ impl<E: Float> CsvTable<E> {
                 });
             }
             labels.push(v as usize);
-            rest.extend(
-                row.iter()
-                    .enumerate()
-                    .filter(|&(j, _)| j != column)
-                    .map(|(_, &x)| x),
-            );
         }
-        Ok((Tensor::from_parts((self.rows, self.cols - 1), rest), labels))
+        let cols = self.cols;
+        let mut i = 0;
+        self.data.retain(|_| {
+            let keep = i % cols != column;
+            i += 1;
+            keep
+        });
+        self.cols -= 1;
+        if let Some(h) = &mut self.header {
+            h.remove(column);
+        }
+        Ok(Labels::from_vec(labels))
     }
 }
 
@@ -206,13 +212,13 @@ pub fn parse_csv<E: Float>(text: &str, options: &CsvOptions, source: &str) -> Re
         .map(|(i, l)| (i + 1, l))
         .filter(|(_, l)| !l.trim().is_empty());
     let mut header = None;
-    if options.header {
-        if let Some((_, line)) = lines.next() {
-            let names: Vec<String> = split(line, options.delimiter)
-                .map(|c| c.trim_matches('"').to_string())
-                .collect();
-            header = Some(names);
-        }
+    if options.header
+        && let Some((_, line)) = lines.next()
+    {
+        let names: Vec<String> = split(line, options.delimiter)
+            .map(|c| c.trim_matches('"').to_string())
+            .collect();
+        header = Some(names);
     }
     let mut table = CsvTable {
         source: source.to_string(),
@@ -244,13 +250,13 @@ pub fn parse_csv<E: Float>(text: &str, options: &CsvOptions, source: &str) -> Re
         if table.rows == 0 {
             table.cols = n;
             first_line = line_no;
-            if let Some(h) = &table.header {
-                if h.len() != n {
-                    return Err(format_err(format!(
-                        "line {line_no} has {n} columns but the header names {}",
-                        h.len()
-                    )));
-                }
+            if let Some(h) = &table.header
+                && h.len() != n
+            {
+                return Err(format_err(format!(
+                    "line {line_no} has {n} columns but the header names {}",
+                    h.len()
+                )));
             }
         } else if n != table.cols {
             let s = if n == 1 { "" } else { "s" };

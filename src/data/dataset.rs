@@ -174,6 +174,10 @@ impl Labels {
     pub fn as_slice(&self) -> &[usize] {
         &self.values
     }
+    /// The labels, without the class count and names.
+    pub fn into_vec(self) -> Vec<usize> {
+        self.values
+    }
     /// The number of classes.
     pub fn num_classes(&self) -> usize {
         self.num_classes

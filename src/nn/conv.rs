@@ -75,8 +75,15 @@ pub struct Conv2d<
     pub bias: Option<Tensor<Rank1<OUT>, E>>,
 }
 
-impl<const IN: usize, const OUT: usize, const K: usize, const S: usize, const P: usize, const D: usize, E: Float>
-    Conv2d<IN, OUT, K, S, P, D, E>
+impl<
+    const IN: usize,
+    const OUT: usize,
+    const K: usize,
+    const S: usize,
+    const P: usize,
+    const D: usize,
+    E: Float,
+> Conv2d<IN, OUT, K, S, P, D, E>
 {
     /// A layer with bias, initialised like PyTorch from `rng`.
     ///
@@ -90,7 +97,10 @@ impl<const IN: usize, const OUT: usize, const K: usize, const S: usize, const P:
     pub fn new<R: Rng + ?Sized>(rng: &mut R) -> Self {
         let bound = init::linear_bound(IN * K * K);
         let weight = init::uniform(Default::default(), bound, rng);
-        Conv2d { weight, bias: Some(init::uniform(Default::default(), bound, rng)) }
+        Conv2d {
+            weight,
+            bias: Some(init::uniform(Default::default(), bound, rng)),
+        }
     }
     /// A layer without bias (`bias=False`).
     ///
@@ -102,7 +112,10 @@ impl<const IN: usize, const OUT: usize, const K: usize, const S: usize, const P:
     /// ```
     pub fn new_no_bias<R: Rng + ?Sized>(rng: &mut R) -> Self {
         let bound = init::linear_bound(IN * K * K);
-        Conv2d { weight: init::uniform(Default::default(), bound, rng), bias: None }
+        Conv2d {
+            weight: init::uniform(Default::default(), bound, rng),
+            bias: None,
+        }
     }
 }
 
@@ -172,8 +185,15 @@ pub struct Conv1d<
     pub bias: Option<Tensor<Rank1<OUT>, E>>,
 }
 
-impl<const IN: usize, const OUT: usize, const K: usize, const S: usize, const P: usize, const D: usize, E: Float>
-    Conv1d<IN, OUT, K, S, P, D, E>
+impl<
+    const IN: usize,
+    const OUT: usize,
+    const K: usize,
+    const S: usize,
+    const P: usize,
+    const D: usize,
+    E: Float,
+> Conv1d<IN, OUT, K, S, P, D, E>
 {
     /// A layer with bias, initialised like PyTorch from `rng`.
     ///
@@ -186,7 +206,10 @@ impl<const IN: usize, const OUT: usize, const K: usize, const S: usize, const P:
     pub fn new<R: Rng + ?Sized>(rng: &mut R) -> Self {
         let bound = init::linear_bound(IN * K);
         let weight = init::uniform(Default::default(), bound, rng);
-        Conv1d { weight, bias: Some(init::uniform(Default::default(), bound, rng)) }
+        Conv1d {
+            weight,
+            bias: Some(init::uniform(Default::default(), bound, rng)),
+        }
     }
     /// A layer without bias (`bias=False`).
     ///
@@ -198,34 +221,73 @@ impl<const IN: usize, const OUT: usize, const K: usize, const S: usize, const P:
     /// ```
     pub fn new_no_bias<R: Rng + ?Sized>(rng: &mut R) -> Self {
         let bound = init::linear_bound(IN * K);
-        Conv1d { weight: init::uniform(Default::default(), bound, rng), bias: None }
+        Conv1d {
+            weight: init::uniform(Default::default(), bound, rng),
+            bias: None,
+        }
     }
 }
 
-impl<B: Dim, C: Dim, L: Dim, E: Float, T: Tape<E>, const IN: usize, const OUT: usize, const K: usize, const S: usize, const P: usize, const D: usize>
-    Module<Tensor<(B, C, L), E, T>> for Conv1d<IN, OUT, K, S, P, D, E>
+impl<
+    B: Dim,
+    C: Dim,
+    L: Dim,
+    E: Float,
+    T: Tape<E>,
+    const IN: usize,
+    const OUT: usize,
+    const K: usize,
+    const S: usize,
+    const P: usize,
+    const D: usize,
+> Module<Tensor<(B, C, L), E, T>> for Conv1d<IN, OUT, K, S, P, D, E>
 where
     C: DimEq<Const<IN>>,
 {
     type Output = Tensor<(B, Const<OUT>, ConvOut<L, K, S, P, D>), E, T>;
     fn try_forward(&self, x: Tensor<(B, C, L), E, T>) -> Result<Self::Output> {
-        x.try_conv1d(self.weight.traced_as::<T>(), self.bias.as_ref().map(|b| b.traced_as::<T>()), ConvArgs::<S, P, D>)
+        x.try_conv1d(
+            self.weight.traced_as::<T>(),
+            self.bias.as_ref().map(|b| b.traced_as::<T>()),
+            ConvArgs::<S, P, D>,
+        )
     }
 }
 
-impl<C: Dim, L: Dim, E: Float, T: Tape<E>, const IN: usize, const OUT: usize, const K: usize, const S: usize, const P: usize, const D: usize>
-    Module<Tensor<(C, L), E, T>> for Conv1d<IN, OUT, K, S, P, D, E>
+impl<
+    C: Dim,
+    L: Dim,
+    E: Float,
+    T: Tape<E>,
+    const IN: usize,
+    const OUT: usize,
+    const K: usize,
+    const S: usize,
+    const P: usize,
+    const D: usize,
+> Module<Tensor<(C, L), E, T>> for Conv1d<IN, OUT, K, S, P, D, E>
 where
     C: DimEq<Const<IN>>,
 {
     type Output = Tensor<(Const<OUT>, ConvOut<L, K, S, P, D>), E, T>;
     fn try_forward(&self, x: Tensor<(C, L), E, T>) -> Result<Self::Output> {
-        x.try_conv1d(self.weight.traced_as::<T>(), self.bias.as_ref().map(|b| b.traced_as::<T>()), ConvArgs::<S, P, D>)
+        x.try_conv1d(
+            self.weight.traced_as::<T>(),
+            self.bias.as_ref().map(|b| b.traced_as::<T>()),
+            ConvArgs::<S, P, D>,
+        )
     }
 }
 
-impl<const IN: usize, const OUT: usize, const K: usize, const S: usize, const P: usize, const D: usize, E: Float> Params<E>
-    for Conv1d<IN, OUT, K, S, P, D, E>
+impl<
+    const IN: usize,
+    const OUT: usize,
+    const K: usize,
+    const S: usize,
+    const P: usize,
+    const D: usize,
+    E: Float,
+> Params<E> for Conv1d<IN, OUT, K, S, P, D, E>
 {
     fn visit(&self, prefix: &str, f: &mut dyn FnMut(ParamView<'_, E>)) {
         visit_weight_bias(&self.weight, &self.bias, prefix, f);
@@ -293,7 +355,10 @@ impl<
     pub fn new<R: Rng + ?Sized>(rng: &mut R) -> Self {
         let bound = init::linear_bound(OUT * K * K);
         let weight = init::uniform(Default::default(), bound, rng);
-        ConvTranspose2d { weight, bias: Some(init::uniform(Default::default(), bound, rng)) }
+        ConvTranspose2d {
+            weight,
+            bias: Some(init::uniform(Default::default(), bound, rng)),
+        }
     }
     /// A layer without bias (`bias=False`).
     ///
@@ -305,7 +370,10 @@ impl<
     /// ```
     pub fn new_no_bias<R: Rng + ?Sized>(rng: &mut R) -> Self {
         let bound = init::linear_bound(OUT * K * K);
-        ConvTranspose2d { weight: init::uniform(Default::default(), bound, rng), bias: None }
+        ConvTranspose2d {
+            weight: init::uniform(Default::default(), bound, rng),
+            bias: None,
+        }
     }
 }
 

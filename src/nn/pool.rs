@@ -96,8 +96,8 @@ impl<B: Dim, C: Dim, H: Dim, W: Dim, E: Float, T: Tape<E>, const OH: usize, cons
         x.try_adaptive_avg_pool2d::<OH, OW>()
     }
 }
-impl<C: Dim, H: Dim, W: Dim, E: Float, T: Tape<E>, const OH: usize, const OW: usize> Module<Tensor<(C, H, W), E, T>>
-    for AdaptiveAvgPool2d<OH, OW>
+impl<C: Dim, H: Dim, W: Dim, E: Float, T: Tape<E>, const OH: usize, const OW: usize>
+    Module<Tensor<(C, H, W), E, T>> for AdaptiveAvgPool2d<OH, OW>
 {
     type Output = Tensor<(C, Const<OH>, Const<OW>), E, T>;
     fn try_forward(&self, x: Tensor<(C, H, W), E, T>) -> Result<Self::Output> {
@@ -126,4 +126,4 @@ impl<S: Shape + crate::shape::Flatten, E: Float, T: Tape<E>> Module<Tensor<S, E,
         Ok(x.flatten())
     }
 }
-no_params!(Flatten<>);
+no_params!(Flatten);

@@ -38,7 +38,12 @@ pub struct ConvArgs<const S: usize = 1, const P: usize = 0, const D: usize = 1>;
 /// assert_eq!(y.dims().as_slice(), &[1, 2, 10, 10]);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct ConvTransposeArgs<const S: usize = 1, const P: usize = 0, const OP: usize = 0, const D: usize = 1>;
+pub struct ConvTransposeArgs<
+    const S: usize = 1,
+    const P: usize = 0,
+    const OP: usize = 0,
+    const D: usize = 1,
+>;
 
 #[derive(Clone, Copy)]
 enum Kind {
@@ -98,7 +103,9 @@ where
                 // Each gradient buffer is taken out of the map so that all three can be
                 // borrowed at once, then put back.
                 let mut take = |on: bool, id: Option<UniqueId>, len: usize| match (on, id) {
-                    (true, Some(id)) => Some((id, grads.take(id).unwrap_or_else(|| vec![E::ZERO; len]))),
+                    (true, Some(id)) => {
+                        Some((id, grads.take(id).unwrap_or_else(|| vec![E::ZERO; len])))
+                    }
                     _ => None,
                 };
                 let mut gx = take(track_x, Some(x_id), xd.len());
@@ -111,7 +118,9 @@ where
                 );
                 match kind {
                     Kind::Conv => kernels::conv2d_backward(&xd, &wd, &gy, n, o, &g, gxs, gws, gbs),
-                    Kind::Transpose => kernels::conv_transpose2d_backward(&xd, &wd, &gy, n, ch, &g, gxs, gws, gbs),
+                    Kind::Transpose => {
+                        kernels::conv_transpose2d_backward(&xd, &wd, &gy, n, ch, &g, gxs, gws, gbs)
+                    }
                 }
                 for (id, v) in [gx, gw, gb].into_iter().flatten() {
                     grads.insert(id, v);
@@ -119,25 +128,87 @@ where
             }),
         );
     }
-    Tensor { shape: out, data: Arc::new(y), id: out_id, tape }
+    Tensor {
+        shape: out,
+        data: Arc::new(y),
+        id: out_id,
+        tape,
+    }
 }
 
 fn channel_error(op: &'static str, input: usize, weight: usize, what: &str) -> Error {
-    Error::shape(op, format!("the input has {input} channels but the weight expects {weight} ({what})"))
+    Error::shape(
+        op,
+        format!("the input has {input} channels but the weight expects {weight} ({what})"),
+    )
 }
 
-fn check_bias<O: Dim, E: Float, T>(op: &'static str, o: usize, b: &Option<Tensor<(O,), E, T>>) -> Result<()> {
+fn check_bias<O: Dim, E: Float, T>(
+    op: &'static str,
+    o: usize,
+    b: &Option<Tensor<(O,), E, T>>,
+) -> Result<()> {
     match b {
-        Some(b) if b.shape.0.size() != o => {
-            Err(Error::shape(op, format!("the bias has {} elements but there are {o} output channels", b.shape.0.size())))
-        }
+        Some(b) if b.shape.0.size() != o => Err(Error::shape(
+            op,
+            format!(
+                "the bias has {} elements but there are {o} output channels",
+                b.shape.0.size()
+            ),
+        )),
         _ => Ok(()),
     }
 }
 
+// Plain functions rather than calls inside the macros below, so that a build error for a
+// kernel that does not fit points here and not at a macro invocation.
+fn conv_out<X: Dim, const K: usize, const S: usize, const P: usize, const D: usize>(
+    x: X,
+) -> Result<ConvOut<X, K, S, P, D>> {
+    ConvOut::new(x)
+}
+
+fn conv_transpose_out<
+    X: Dim,
+    const K: usize,
+    const S: usize,
+    const P: usize,
+    const OP: usize,
+    const D: usize,
+>(
+    x: X,
+) -> Result<ConvTransposeOut<X, K, S, P, OP, D>> {
+    ConvTransposeOut::new(x)
+}
+
 #[allow(clippy::too_many_arguments)]
-fn geom(c: usize, h: usize, w: usize, kh: usize, kw: usize, s: (usize, usize), p: (usize, usize), d: (usize, usize), oh: usize, ow: usize) -> ConvGeom {
-    ConvGeom { c, h, w, kh, kw, sh: s.0, sw: s.1, ph: p.0, pw: p.1, dh: d.0, dw: d.1, oh, ow }
+fn geom(
+    c: usize,
+    h: usize,
+    w: usize,
+    kh: usize,
+    kw: usize,
+    s: (usize, usize),
+    p: (usize, usize),
+    d: (usize, usize),
+    oh: usize,
+    ow: usize,
+) -> ConvGeom {
+    ConvGeom {
+        c,
+        h,
+        w,
+        kh,
+        kw,
+        sh: s.0,
+        sw: s.1,
+        ph: p.0,
+        pw: p.1,
+        dh: d.0,
+        dw: d.1,
+        oh,
+        ow,
+    }
 }
 
 macro_rules! conv2d_impl {
@@ -191,8 +262,7 @@ macro_rules! conv2d_impl {
                 let o = weight.shape.0;
                 c.dim_eq(weight.shape.1).map_err(|_| channel_error("conv2d", c.size(), weight.shape.1.size(), "dim 1 of the weight"))?;
                 check_bias("conv2d", o.size(), &bias)?;
-                let oh = ConvOut::<H, KH, S, P, D>::new(h)?;
-                let ow = ConvOut::<W, KW, S, P, D>::new(w)?;
+                let (oh, ow) = (conv_out::<H, KH, S, P, D>(h)?, conv_out::<W, KW, S, P, D>(w)?);
                 let g = geom(c.size(), h.size(), w.size(), KH, KW, (S, S), (P, P), (D, D), oh.size(), ow.size());
                 let out = ($($b,)? o, oh, ow);
                 Ok(conv_op(self, weight, bias, out, n, c.size(), o.size(), g, Kind::Conv))
@@ -242,8 +312,7 @@ macro_rules! conv2d_impl {
                 let o = weight.shape.1;
                 c.dim_eq(weight.shape.0).map_err(|_| channel_error("conv_transpose2d", c.size(), weight.shape.0.size(), "dim 0 of the weight"))?;
                 check_bias("conv_transpose2d", o.size(), &bias)?;
-                let oh = ConvTransposeOut::<H, KH, S, P, OP, D>::new(h)?;
-                let ow = ConvTransposeOut::<W, KW, S, P, OP, D>::new(w)?;
+                let (oh, ow) = (conv_transpose_out::<H, KH, S, P, OP, D>(h)?, conv_transpose_out::<W, KW, S, P, OP, D>(w)?);
                 // The convolution this transposes maps the output grid back onto the input grid.
                 let g = geom(o.size(), oh.size(), ow.size(), KH, KW, (S, S), (P, P), (D, D), h.size(), w.size());
                 let out = ($($b,)? o, oh, ow);
@@ -254,7 +323,9 @@ macro_rules! conv2d_impl {
 }
 
 conv2d_impl!([B b] "2-D convolution of a batch `(B, C, H, W)` into `(B, O, OH, OW)`, PyTorch's `F.conv2d` (groups = 1).");
-conv2d_impl!("2-D convolution of one image `(C, H, W)` into `(O, OH, OW)`, PyTorch's `F.conv2d` on unbatched input.");
+conv2d_impl!(
+    "2-D convolution of one image `(C, H, W)` into `(O, OH, OW)`, PyTorch's `F.conv2d` on unbatched input."
+);
 
 macro_rules! conv1d_impl {
     ($([$B:ident $b:ident])? $doc:literal) => {
@@ -303,7 +374,7 @@ macro_rules! conv1d_impl {
                 let o = weight.shape.0;
                 c.dim_eq(weight.shape.1).map_err(|_| channel_error("conv1d", c.size(), weight.shape.1.size(), "dim 1 of the weight"))?;
                 check_bias("conv1d", o.size(), &bias)?;
-                let ol = ConvOut::<L, K, S, P, D>::new(l)?;
+                let ol = conv_out::<L, K, S, P, D>(l)?;
                 // A 1-D convolution is a 2-D one over images of height 1.
                 let g = geom(c.size(), 1, l.size(), 1, K, (1, S), (0, P), (1, D), 1, ol.size());
                 let out = ($($b,)? o, ol);
@@ -314,4 +385,6 @@ macro_rules! conv1d_impl {
 }
 
 conv1d_impl!([B b] "1-D convolution of a batch `(B, C, L)` into `(B, O, OL)`, PyTorch's `F.conv1d` (groups = 1).");
-conv1d_impl!("1-D convolution of one sequence `(C, L)` into `(O, OL)`, PyTorch's `F.conv1d` on unbatched input.");
+conv1d_impl!(
+    "1-D convolution of one sequence `(C, L)` into `(O, OL)`, PyTorch's `F.conv1d` on unbatched input."
+);

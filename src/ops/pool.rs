@@ -19,7 +19,13 @@ enum Pool {
 
 /// Pools `planes` planes of `g.h x g.w` into `out`, recording the backward step when `x`
 /// is traced.
-fn pool_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(x: Tensor<S, E, T>, out: SO, planes: usize, g: PoolGeom, kind: Pool) -> Tensor<SO, E, T> {
+fn pool_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
+    x: Tensor<S, E, T>,
+    out: SO,
+    planes: usize,
+    g: PoolGeom,
+    kind: Pool,
+) -> Tensor<SO, E, T> {
     let (x, mut tape) = x.split_tape();
     let track = T::TRACING && tape.tracks(x.id);
     let (y, idx) = match kind {
@@ -28,7 +34,10 @@ fn pool_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(x: Tensor<S, E, T>, out: S
             (y, track.then_some(idx))
         }
         Pool::Avg => (kernels::avg_pool2d_forward(&x.data, planes, &g), None),
-        Pool::Adaptive => (kernels::adaptive_avg_pool2d_forward(&x.data, planes, g.h, g.w, g.oh, g.ow), None),
+        Pool::Adaptive => (
+            kernels::adaptive_avg_pool2d_forward(&x.data, planes, g.h, g.w, g.oh, g.ow),
+            None,
+        ),
     };
     let out_id = UniqueId::new();
     if track {
@@ -39,19 +48,51 @@ fn pool_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(x: Tensor<S, E, T>, out: S
                 let Some(gy) = grads.take(out_id) else { return };
                 let gx = grads.entry(x_id, len);
                 match (kind, idx) {
-                    (Pool::Max, Some(idx)) => kernels::max_pool2d_backward(gx, &gy, &idx, g.h * g.w, g.oh * g.ow),
+                    (Pool::Max, Some(idx)) => {
+                        kernels::max_pool2d_backward(gx, &gy, &idx, g.h * g.w, g.oh * g.ow)
+                    }
                     (Pool::Avg, _) => kernels::avg_pool2d_backward(gx, &gy, &g),
-                    (Pool::Adaptive, _) => kernels::adaptive_avg_pool2d_backward(gx, &gy, g.h, g.w, g.oh, g.ow),
-                    (Pool::Max, None) => unreachable!("max pooling records its indices when traced"),
+                    (Pool::Adaptive, _) => {
+                        kernels::adaptive_avg_pool2d_backward(gx, &gy, g.h, g.w, g.oh, g.ow)
+                    }
+                    (Pool::Max, None) => {
+                        unreachable!("max pooling records its indices when traced")
+                    }
                 }
             }),
         );
     }
-    Tensor { shape: out, data: Arc::new(y), id: out_id, tape }
+    Tensor {
+        shape: out,
+        data: Arc::new(y),
+        id: out_id,
+        tape,
+    }
+}
+
+// A plain function rather than code inside the macro below, so that a build error for a
+// window that does not fit points here and not at a macro invocation.
+#[allow(clippy::type_complexity)]
+fn pool_dims<H: Dim, W: Dim, const K: usize, const S: usize, const P: usize>(
+    h: H,
+    w: W,
+) -> Result<(PoolOut<H, K, S, P>, PoolOut<W, K, S, P>)> {
+    Ok((PoolOut::new(h)?, PoolOut::new(w)?))
 }
 
 fn window(h: usize, w: usize, k: usize, s: usize, p: usize, oh: usize, ow: usize) -> PoolGeom {
-    PoolGeom { h, w, kh: k, kw: k, sh: s, sw: s, ph: p, pw: p, oh, ow }
+    PoolGeom {
+        h,
+        w,
+        kh: k,
+        kw: k,
+        sh: s,
+        sw: s,
+        ph: p,
+        pw: p,
+        oh,
+        ow,
+    }
 }
 
 macro_rules! pool_impl {
@@ -80,7 +121,7 @@ macro_rules! pool_impl {
             #[allow(clippy::type_complexity)]
             pub fn try_max_pool2d<const K: usize, const S: usize, const P: usize>(self) -> Result<Tensor<($($B,)? C, PoolOut<H, K, S, P>, PoolOut<W, K, S, P>), E, T>> {
                 let ($($b,)? c, h, w) = self.shape;
-                let (oh, ow) = (PoolOut::<H, K, S, P>::new(h)?, PoolOut::<W, K, S, P>::new(w)?);
+                let (oh, ow) = pool_dims::<H, W, K, S, P>(h, w)?;
                 let planes = 1 $(* $b.size())? * c.size();
                 let g = window(h.size(), w.size(), K, S, P, oh.size(), ow.size());
                 Ok(pool_op(self, ($($b,)? c, oh, ow), planes, g, Pool::Max))
@@ -105,7 +146,7 @@ macro_rules! pool_impl {
             #[allow(clippy::type_complexity)]
             pub fn try_avg_pool2d<const K: usize, const S: usize, const P: usize>(self) -> Result<Tensor<($($B,)? C, PoolOut<H, K, S, P>, PoolOut<W, K, S, P>), E, T>> {
                 let ($($b,)? c, h, w) = self.shape;
-                let (oh, ow) = (PoolOut::<H, K, S, P>::new(h)?, PoolOut::<W, K, S, P>::new(w)?);
+                let (oh, ow) = pool_dims::<H, W, K, S, P>(h, w)?;
                 let planes = 1 $(* $b.size())? * c.size();
                 let g = window(h.size(), w.size(), K, S, P, oh.size(), ow.size());
                 Ok(pool_op(self, ($($b,)? c, oh, ow), planes, g, Pool::Avg))

@@ -29,7 +29,7 @@ impl Drop for TempFile {
 /// shaped::serialize::write_atomic(&path, |w| Ok(w.write_all(b"complete")?)).unwrap();
 /// let failed = shaped::serialize::write_atomic(&path, |w| {
 ///     w.write_all(b"half")?;
-///     Err(shaped::error::Error::value("demo", "fails midway"))
+///     Err(std::io::Error::other("the disk is full").into())
 /// });
 /// assert!(failed.is_err());
 /// assert_eq!(std::fs::read(&path).unwrap(), b"complete");

@@ -312,16 +312,16 @@ impl<E: Float> Checkpoint<E> {
                 ));
             }
         }
-        if let Some(r) = &ckpt.rng {
-            if r.len() != RNG_STATE_LEN {
-                return Err(format_err(
-                    what,
-                    format!(
-                        "the RNG state has {} bytes, expected {RNG_STATE_LEN}",
-                        r.len()
-                    ),
-                ));
-            }
+        if let Some(r) = &ckpt.rng
+            && r.len() != RNG_STATE_LEN
+        {
+            return Err(format_err(
+                what,
+                format!(
+                    "the RNG state has {} bytes, expected {RNG_STATE_LEN}",
+                    r.len()
+                ),
+            ));
         }
         Ok(ckpt)
     }

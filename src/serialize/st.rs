@@ -25,7 +25,7 @@ fn dtype_of<E: Float>() -> Dtype {
 }
 
 fn to_le_bytes<E: Float>(values: &[E]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(values.len() * std::mem::size_of::<E>());
+    let mut out = Vec::with_capacity(std::mem::size_of_val(values));
     if E::DTYPE == "f64" {
         values
             .iter()

@@ -9,6 +9,7 @@
 //! A kernel that does not fit its static input fails the build with a message naming the rule it
 //! breaks; for a run-time (`usize`) input the same check is an `Err` from the layer.
 
+use super::const_msg::ConstMsg;
 use super::dim::{ConstDim, Dim, DimExpr};
 use crate::error::{Error, Result};
 use core::fmt;
@@ -20,16 +21,31 @@ const fn conv_out(d: usize, k: usize, s: usize, p: usize, dil: usize) -> Option<
     }
     let span = dil * (k - 1) + 1;
     let padded = d + 2 * p;
-    if span > padded { None } else { Some((padded - span) / s + 1) }
+    if span > padded {
+        None
+    } else {
+        Some((padded - span) / s + 1)
+    }
 }
 
 /// `(d-1)*s - 2p + dil*(k-1) + op + 1`, or `None` when it is not positive or `op` is too large.
-const fn conv_transpose_out(d: usize, k: usize, s: usize, p: usize, op: usize, dil: usize) -> Option<usize> {
+const fn conv_transpose_out(
+    d: usize,
+    k: usize,
+    s: usize,
+    p: usize,
+    op: usize,
+    dil: usize,
+) -> Option<usize> {
     if k == 0 || s == 0 || dil == 0 || d == 0 || (op >= s && op >= dil) {
         return None;
     }
     let full = (d - 1) * s + dil * (k - 1) + op + 1;
-    if full <= 2 * p { None } else { Some(full - 2 * p) }
+    if full <= 2 * p {
+        None
+    } else {
+        Some(full - 2 * p)
+    }
 }
 
 /// `(d + 2p - k) / s + 1`, or `None` when the window does not fit or `p > k/2` (PyTorch's rule:
@@ -41,50 +57,127 @@ const fn pool_out(d: usize, k: usize, s: usize, p: usize) -> Option<usize> {
     conv_out(d, k, s, p, 1)
 }
 
-const fn check_conv(k: usize, s: usize, dil: usize) {
-    assert!(k >= 1, "convolution: the kernel size must be at least 1");
-    assert!(s >= 1, "convolution: the stride must be at least 1");
-    assert!(dil >= 1, "convolution: the dilation must be at least 1");
+const fn check_conv(what: &str, k: usize, s: usize, dil: usize) {
+    if k == 0 {
+        ConstMsg::new()
+            .s(what)
+            .s(": the kernel size must be at least 1")
+            .fail();
+    }
+    if s == 0 {
+        ConstMsg::new()
+            .s(what)
+            .s(": the stride must be at least 1")
+            .fail();
+    }
+    if dil == 0 {
+        ConstMsg::new()
+            .s(what)
+            .s(": the dilation must be at least 1")
+            .fail();
+    }
 }
 
 const fn static_conv(d: Option<usize>, k: usize, s: usize, p: usize, dil: usize) -> Option<usize> {
-    check_conv(k, s, dil);
+    check_conv("convolution", k, s, dil);
     match d {
         Some(d) => match conv_out(d, k, s, p, dil) {
             Some(o) => Some(o),
-            None => panic!(
-                "convolution: the kernel does not fit the input: dilation*(kernel-1)+1 is larger than input+2*padding"
-            ),
+            None => ConstMsg::new()
+                .s("convolution: kernel ")
+                .n(k)
+                .s(" with dilation ")
+                .n(dil)
+                .s(" spans ")
+                .n(dil * (k - 1) + 1)
+                .s(" elements, but the input of size ")
+                .n(d)
+                .s(" with padding ")
+                .n(p)
+                .s(" has only ")
+                .n(d + 2 * p)
+                .fail(),
         },
         None => None,
     }
 }
 
-const fn static_conv_transpose(d: Option<usize>, k: usize, s: usize, p: usize, op: usize, dil: usize) -> Option<usize> {
-    check_conv(k, s, dil);
-    assert!(op < s || op < dil, "transposed convolution: output_padding must be smaller than the stride or the dilation");
+const fn static_conv_transpose(
+    d: Option<usize>,
+    k: usize,
+    s: usize,
+    p: usize,
+    op: usize,
+    dil: usize,
+) -> Option<usize> {
+    check_conv("transposed convolution", k, s, dil);
+    if op >= s && op >= dil {
+        ConstMsg::new()
+            .s("transposed convolution: output_padding ")
+            .n(op)
+            .s(" must be smaller than the stride ")
+            .n(s)
+            .s(" or the dilation ")
+            .n(dil)
+            .fail();
+    }
     match d {
         Some(d) => match conv_transpose_out(d, k, s, p, op, dil) {
             Some(o) => Some(o),
-            None => panic!(
-                "transposed convolution: the output size (in-1)*stride - 2*padding + dilation*(kernel-1) + output_padding + 1 is not positive"
-            ),
+            None => ConstMsg::new()
+                .s("transposed convolution: input of size ")
+                .n(d)
+                .s(" with kernel ")
+                .n(k)
+                .s(", stride ")
+                .n(s)
+                .s(", padding ")
+                .n(p)
+                .s(", output_padding ")
+                .n(op)
+                .s(" and dilation ")
+                .n(dil)
+                .s(" gives no positive output size")
+                .fail(),
         },
         None => None,
     }
 }
 
 const fn static_pool(d: Option<usize>, k: usize, s: usize, p: usize) -> Option<usize> {
-    assert!(k >= 1, "pooling: the kernel size must be at least 1");
-    assert!(s >= 1, "pooling: the stride must be at least 1");
-    assert!(p <= k / 2, "pooling: the padding must be at most half the kernel size");
+    check_conv("pooling", k, s, 1);
+    if p > k / 2 {
+        ConstMsg::new()
+            .s("pooling: padding ")
+            .n(p)
+            .s(" is more than half the kernel size ")
+            .n(k)
+            .fail();
+    }
     match d {
         Some(d) => match pool_out(d, k, s, p) {
             Some(o) => Some(o),
-            None => panic!("pooling: the window does not fit the input: kernel is larger than input+2*padding"),
+            None => ConstMsg::new()
+                .s("pooling: window ")
+                .n(k)
+                .s(" is larger than the input of size ")
+                .n(d)
+                .s(" with padding ")
+                .n(p)
+                .s(" (")
+                .n(d + 2 * p)
+                .s(")")
+                .fail(),
         },
         None => None,
     }
+}
+
+/// Evaluates `T::STATIC_SIZE` when the caller is instantiated, so that a window that does not
+/// fit a static input fails the build even if nothing else reads the size.
+#[inline(always)]
+fn force_static_size<T: Dim>() {
+    const { T::STATIC_SIZE };
 }
 
 macro_rules! window_dim {
@@ -104,7 +197,7 @@ macro_rules! window_dim {
             /// The output dimension for input dimension `input`. A static input that does not
             /// fit fails the build; a run-time one is an `Err` naming the sizes.
             pub fn new(input: D) -> Result<Self> {
-                const { Self::STATIC_SIZE };
+                force_static_size::<Self>();
                 let $d = input.size();
                 match $out {
                     Some(_) => Ok($name(input)),
@@ -247,9 +340,17 @@ mod tests {
     fn sizes_match_pytorch_formulas() {
         assert_eq!(<ConvOut<Const<9>, 3, 1, 2, 2> as ConstDim>::SIZE, 9);
         assert_eq!(<ConvOut<Const<8>, 5, 1, 2, 1> as ConstDim>::SIZE, 8);
-        assert_eq!(<PoolOut<ConvOut<Const<28>, 3, 1, 0, 1>, 2, 2, 0> as ConstDim>::SIZE, 13);
+        assert_eq!(
+            <PoolOut<ConvOut<Const<28>, 3, 1, 0, 1>, 2, 2, 0> as ConstDim>::SIZE,
+            13
+        );
         assert_eq!(ConvOut::<usize, 3, 2, 1, 1>::new(8).unwrap().size(), 4);
-        assert_eq!(ConvTransposeOut::<usize, 3, 2, 1, 0, 1>::new(5).unwrap().size(), 9);
+        assert_eq!(
+            ConvTransposeOut::<usize, 3, 2, 1, 0, 1>::new(5)
+                .unwrap()
+                .size(),
+            9
+        );
         assert!(ConvTransposeOut::<usize, 3, 1, 2, 0, 1>::new(1).is_err());
         assert!(ConvTransposeOut::<usize, 3, 2, 1, 0, 1>::new(0).is_err());
         assert!(PoolOut::<usize, 2, 2, 0>::new(1).is_err());
@@ -268,7 +369,12 @@ mod tests {
                 assert_eq!(back.input(), d);
             }
             if let Ok(c) = PoolOut::<usize, 3, 2, 1>::new(d) {
-                assert_eq!(PoolOut::<usize, 3, 2, 1>::from_size(c.size()).unwrap().size(), c.size());
+                assert_eq!(
+                    PoolOut::<usize, 3, 2, 1>::from_size(c.size())
+                        .unwrap()
+                        .size(),
+                    c.size()
+                );
             }
         }
         assert!(<ConvOut<Const<28>, 3, 1, 0, 1> as Dim>::from_size(26).is_some());

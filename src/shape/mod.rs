@@ -12,6 +12,7 @@
 mod axis;
 mod broadcast;
 mod concat;
+mod const_msg;
 mod conv;
 mod dim;
 mod flatten;
@@ -29,7 +30,7 @@ pub use conv::{ConvOut, ConvTransposeOut, PoolOut};
 pub use flatten::{Flatten, FlattenAll};
 pub use permute::{Axes2, Axes3, Axes4, Axes5, Axes6, PermuteShape, TransposeShape};
 pub use select::{ReplaceAxis, SameRank};
-pub use squeeze::{InsertAxis, SqueezeShape};
+pub use squeeze::{InsertAxis, SqueezeShape, UnitDim};
 pub use broadcast::{BroadcastDim, BroadcastShapes, DimEq, MAX_BROADCAST_ONE};
 pub use dim::{Const, ConstDim, Dim, DimExpr, Prod, Sum};
 pub use last::LastDim;

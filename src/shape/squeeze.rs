@@ -1,6 +1,7 @@
 //! Type-level axes of size one: where `unsqueeze` and `stack` insert an axis, and which axes
 //! `squeeze` may remove.
 
+use super::axis::HasAxis;
 use super::dim::{Const, Dim};
 use super::shape::Shape;
 
@@ -67,48 +68,42 @@ insert_axis!(5; A0 0, A1 1, A2 2, A3 3, A4 4; );
 /// assert_eq!(s.dims().as_slice(), &[2, 3]);
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "cannot squeeze axis {I} of shape `{Self}`: that dimension is not `Const<1>`",
+    message = "cannot squeeze axis {I} of shape `{Self}`",
     label = "axis {I} must exist and have the static size 1",
-    note = "only size-1 axes can be squeezed; for a run-time (`usize`) axis use `try_squeeze`"
+    note = "only `Const<1>` axes can be squeezed; for a run-time (`usize`) axis use `try_squeeze`"
 )]
-pub trait SqueezeShape<const I: usize>: Shape {
+pub trait SqueezeShape<const I: usize>: HasAxis<I> {
     /// The shape without axis `I`.
     type Output: Shape;
     /// The shape without axis `I`.
     fn squeeze_shape(&self) -> Self::Output;
 }
 
-macro_rules! squeeze {
-    ($i:literal; $($B:ident $b:tt),*; $($A:ident $a:tt),*) => {
-        impl<$($B: Dim,)* $($A: Dim,)*> SqueezeShape<$i> for ($($B,)* Const<1>, $($A,)*) {
-            type Output = ($($B,)* $($A,)*);
-            #[inline]
-            #[allow(clippy::unused_unit)] // squeezing a rank-1 shape leaves `()`
-            fn squeeze_shape(&self) -> Self::Output {
-                ($(self.$b,)* $(self.$a,)*)
-            }
-        }
-    };
+// One blanket impl rather than one per axis: with per-axis impls, a shape with no
+// `Const<1>` anywhere fails method lookup itself ("method exists but its trait bounds were
+// not satisfied") and the messages below are never shown.
+impl<S: HasAxis<I>, const I: usize> SqueezeShape<I> for S
+where
+    S::Dim: UnitDim,
+{
+    type Output = S::Reduced;
+    #[inline]
+    fn squeeze_shape(&self) -> Self::Output {
+        self.reduced()
+    }
 }
 
-squeeze!(0; ; );
-squeeze!(0; ; A1 1);
-squeeze!(1; A0 0; );
-squeeze!(0; ; A1 1, A2 2);
-squeeze!(1; A0 0; A2 2);
-squeeze!(2; A0 0, A1 1; );
-squeeze!(0; ; A1 1, A2 2, A3 3);
-squeeze!(1; A0 0; A2 2, A3 3);
-squeeze!(2; A0 0, A1 1; A3 3);
-squeeze!(3; A0 0, A1 1, A2 2; );
-squeeze!(0; ; A1 1, A2 2, A3 3, A4 4);
-squeeze!(1; A0 0; A2 2, A3 3, A4 4);
-squeeze!(2; A0 0, A1 1; A3 3, A4 4);
-squeeze!(3; A0 0, A1 1, A2 2; A4 4);
-squeeze!(4; A0 0, A1 1, A2 2, A3 3; );
-squeeze!(0; ; A1 1, A2 2, A3 3, A4 4, A5 5);
-squeeze!(1; A0 0; A2 2, A3 3, A4 4, A5 5);
-squeeze!(2; A0 0, A1 1; A3 3, A4 4, A5 5);
-squeeze!(3; A0 0, A1 1, A2 2; A4 4, A5 5);
-squeeze!(4; A0 0, A1 1, A2 2, A3 3; A5 5);
-squeeze!(5; A0 0, A1 1, A2 2, A3 3, A4 4; );
+/// A dimension that is statically 1, the only kind `squeeze` removes.
+///
+/// ```
+/// use shaped::shape::{Const, UnitDim};
+/// fn unit<D: UnitDim>() {}
+/// unit::<Const<1>>();
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "cannot squeeze a dimension `{Self}`: only `Const<1>` axes can be squeezed",
+    label = "this axis is not `Const<1>`",
+    note = "for a run-time (`usize`) axis of size 1 use `try_squeeze`"
+)]
+pub trait UnitDim: Dim {}
+impl UnitDim for Const<1> {}

@@ -14,7 +14,10 @@ pub struct Golden {
 
 impl Golden {
     pub fn load(case: &str) -> Golden {
-        let path = format!("{}/tests/golden/{case}.safetensors", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/tests/golden/{case}.safetensors",
+            env!("CARGO_MANIFEST_DIR")
+        );
         let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
         let (_, meta) = SafeTensors::read_metadata(&bytes).expect("metadata");
         let meta = meta.metadata().clone().unwrap_or_default();
@@ -25,22 +28,39 @@ impl Golden {
             let shape = view.shape().to_vec();
             match view.dtype() {
                 Dtype::F32 => {
-                    let v = view.data().chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
+                    let v = view
+                        .data()
+                        .chunks_exact(4)
+                        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+                        .collect();
                     floats.insert(name, (shape, v));
                 }
                 Dtype::I64 => {
-                    let v = view.data().chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap())).collect();
+                    let v = view
+                        .data()
+                        .chunks_exact(8)
+                        .map(|c| i64::from_le_bytes(c.try_into().unwrap()))
+                        .collect();
                     ints.insert(name, (shape, v));
                 }
                 d => panic!("{case}: unexpected dtype {d:?} for {name}"),
             }
         }
-        Golden { case: case.to_string(), floats, ints, meta }
+        Golden {
+            case: case.to_string(),
+            floats,
+            ints,
+            meta,
+        }
     }
 
     /// A float tensor's values.
     pub fn f(&self, name: &str) -> Vec<f32> {
-        self.floats.get(name).unwrap_or_else(|| panic!("{}: no tensor {name}", self.case)).1.clone()
+        self.floats
+            .get(name)
+            .unwrap_or_else(|| panic!("{}: no tensor {name}", self.case))
+            .1
+            .clone()
     }
     /// A float tensor's values in f64.
     pub fn f64(&self, name: &str) -> Vec<f64> {
@@ -48,19 +68,32 @@ impl Golden {
     }
     /// A tensor's shape.
     pub fn shape(&self, name: &str) -> Vec<usize> {
-        self.floats.get(name).map(|t| t.0.clone()).or_else(|| self.ints.get(name).map(|t| t.0.clone()))
+        self.floats
+            .get(name)
+            .map(|t| t.0.clone())
+            .or_else(|| self.ints.get(name).map(|t| t.0.clone()))
             .unwrap_or_else(|| panic!("{}: no tensor {name}", self.case))
     }
     /// An int64 tensor as indices.
     pub fn idx(&self, name: &str) -> Vec<usize> {
-        self.ints.get(name).unwrap_or_else(|| panic!("{}: no tensor {name}", self.case)).1.iter().map(|&v| v as usize).collect()
+        self.ints
+            .get(name)
+            .unwrap_or_else(|| panic!("{}: no tensor {name}", self.case))
+            .1
+            .iter()
+            .map(|&v| v as usize)
+            .collect()
     }
     pub fn has(&self, name: &str) -> bool {
         self.floats.contains_key(name) || self.ints.contains_key(name)
     }
     /// A hyperparameter, JSON-decoded as f64.
     pub fn hp(&self, key: &str) -> f64 {
-        self.meta.get(key).unwrap_or_else(|| panic!("{}: no hyperparameter {key}", self.case)).parse().unwrap()
+        self.meta
+            .get(key)
+            .unwrap_or_else(|| panic!("{}: no hyperparameter {key}", self.case))
+            .parse()
+            .unwrap()
     }
     pub fn hp_str(&self, key: &str) -> String {
         self.meta.get(key).cloned().unwrap_or_default()
@@ -68,21 +101,43 @@ impl Golden {
     /// The names of stored gradients.
     pub fn grads(&self) -> Vec<String> {
         let g = self.meta.get("grads").cloned().unwrap_or_default();
-        g.trim_matches(|c| c == '[' || c == ']').split(',').map(|s| s.trim().trim_matches('"').to_string()).filter(|s| !s.is_empty()).collect()
+        g.trim_matches(|c| c == '[' || c == ']')
+            .split(',')
+            .map(|s| s.trim().trim_matches('"').to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
     }
 
     /// Forward check at the README's tolerance (atol 1e-5, rtol 1e-4).
     pub fn check_forward(&self, name: &str, actual: &[f32]) {
-        check_close(&format!("{}:{name}", self.case), actual, &self.f(name), 1e-5, 1e-4);
+        check_close(
+            &format!("{}:{name}", self.case),
+            actual,
+            &self.f(name),
+            1e-5,
+            1e-4,
+        );
     }
     /// Gradient check at the README's tolerance (atol 1e-4, rtol 1e-3).
     pub fn check_grad(&self, name: &str, actual: &[f32]) {
-        check_close(&format!("{}:grad.{name}", self.case), actual, &self.f(&format!("grad.{name}")), 1e-4, 1e-3);
+        check_close(
+            &format!("{}:grad.{name}", self.case),
+            actual,
+            &self.f(&format!("grad.{name}")),
+            1e-4,
+            1e-3,
+        );
     }
 }
 
 pub fn check_close(what: &str, actual: &[f32], expected: &[f32], atol: f32, rtol: f32) {
-    assert_eq!(actual.len(), expected.len(), "{what}: length {} vs expected {}", actual.len(), expected.len());
+    assert_eq!(
+        actual.len(),
+        expected.len(),
+        "{what}: length {} vs expected {}",
+        actual.len(),
+        expected.len()
+    );
     for (i, (&a, &e)) in actual.iter().zip(expected).enumerate() {
         let ok = (a - e).abs() <= atol + rtol * e.abs() || (a.is_infinite() && a == e);
         assert!(ok, "{what}[{i}]: got {a}, expected {e}");

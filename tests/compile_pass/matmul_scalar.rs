@@ -2,7 +2,7 @@
 use shaped::prelude::*;
 
 fn main() {
-    let s = Tensor::<Rank1<2>>::full(2.0);
     let m = Tensor::<Rank2<2, 3>>::ones();
-    let _y: Tensor<Rank1<3>> = s.matmul(m);
+    let v = Tensor::<Rank1<3>>::full(2.0);
+    let _y: Tensor<Rank1<2>> = m.matmul(v);
 }

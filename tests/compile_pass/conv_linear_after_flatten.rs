@@ -1,0 +1,20 @@
+// Twin of compile_fail/conv_linear_after_flatten.rs: 32 x 5 x 5 = 800 features.
+use rand::SeedableRng;
+use shaped::nn::{Conv2d, Flatten, Linear, MaxPool2d, Module, ReLU};
+use shaped::prelude::*;
+
+fn main() {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    let model = (
+        Conv2d::<1, 16, 3>::new(&mut rng),
+        ReLU,
+        MaxPool2d::<2>,
+        Conv2d::<16, 32, 3>::new(&mut rng),
+        ReLU,
+        MaxPool2d::<2>,
+        Flatten,
+        Linear::<800, 10>::new(&mut rng),
+    );
+    let y = model.forward(Tensor::<Rank4<4, 1, 28, 28>>::zeros());
+    assert_eq!(y.dims().as_slice(), &[4, 10]);
+}

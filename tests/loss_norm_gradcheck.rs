@@ -1,0 +1,392 @@
+//! f64 finite-difference checks of every loss and of the BatchNorm, LayerNorm, Embedding and
+//! Dropout layers, with respect to every differentiable input; and checks that the fused
+//! normalisation primitives agree with their composition from primitive ops.
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use shaped::gradcheck::{GradcheckOptions, Traced, gradcheck, gradcheck_vjp, gradcheck2, gradcheck2_vjp};
+use shaped::nn::loss::*;
+use shaped::nn::*;
+use shaped::prelude::*;
+
+type T64<S> = Tensor<S, f64>;
+
+fn opts() -> GradcheckOptions {
+    GradcheckOptions::default()
+}
+
+fn rng(seed: u64) -> StdRng {
+    StdRng::seed_from_u64(seed)
+}
+
+/// Uniform values in `[lo, hi)` that stay at least `gap` away from every point in `kinks`.
+fn away<S: ConstShape>(lo: f64, hi: f64, kinks: &[f64], gap: f64, seed: u64) -> T64<S> {
+    let mut x = T64::<S>::uniform(lo, hi, &mut rng(seed));
+    for v in x.as_mut_slice() {
+        while kinks.iter().any(|k| (*v - k).abs() < gap) {
+            *v += 2.0 * gap;
+        }
+    }
+    x
+}
+
+type P = Rank2<3, 4>;
+
+/// A prediction and a target whose differences avoid `kinks` (and their negatives).
+fn pair(kinks: &[f64], seed: u64) -> (T64<P>, T64<P>) {
+    let t = T64::<P>::uniform(-2.0, 2.0, &mut rng(seed));
+    let mut kinks: Vec<f64> = kinks.iter().flat_map(|&k| [k, -k]).collect();
+    kinks.push(0.0);
+    let d = away::<P>(-3.0, 3.0, &kinks, 0.05, seed + 1);
+    let p = T64::<P>::from_vec(t.as_slice().iter().zip(d.as_slice()).map(|(t, d)| t + d).collect()).unwrap();
+    (p, t)
+}
+
+#[test]
+fn mse_gradcheck() {
+    let (p, t) = pair(&[], 1);
+    gradcheck2(&p, &t, |p, t| mse_loss(p, t), opts()).unwrap();
+    gradcheck2(&p, &t, |p, t| mse_loss_with(p, t, Reduction::Sum), opts()).unwrap();
+    gradcheck2_vjp(&p, &t, |p, t| mse_loss_with(p, t, Reduction::None), opts()).unwrap();
+}
+
+#[test]
+fn l1_gradcheck() {
+    let (p, t) = pair(&[], 2);
+    gradcheck2(&p, &t, |p, t| l1_loss(p, t), opts()).unwrap();
+    gradcheck2_vjp(&p, &t, |p, t| l1_loss_with(p, t, Reduction::None), opts()).unwrap();
+}
+
+#[test]
+fn smooth_l1_gradcheck() {
+    for beta in [0.5, 1.0, 2.0] {
+        let (p, t) = pair(&[beta], 3);
+        gradcheck2(&p, &t, |p, t| smooth_l1_loss(p, t, beta), opts()).unwrap();
+        gradcheck2_vjp(&p, &t, |p, t| smooth_l1_loss_with(p, t, beta, Reduction::None), opts()).unwrap();
+    }
+    // beta = 0 is the L1 loss.
+    let (p, t) = pair(&[], 4);
+    gradcheck(&p, |p| smooth_l1_loss(p, t.clone(), 0.0), opts()).unwrap();
+    let (a, b) = (smooth_l1_loss(p.clone(), t.clone(), 0.0), l1_loss(p, t));
+    assert_eq!(a.as_slice(), b.as_slice());
+}
+
+#[test]
+fn huber_gradcheck() {
+    for delta in [0.5, 1.0, 2.0] {
+        let (p, t) = pair(&[delta], 5);
+        gradcheck2(&p, &t, |p, t| huber_loss(p, t, delta), opts()).unwrap();
+        gradcheck2(&p, &t, |p, t| huber_loss_with(p, t, delta, Reduction::Sum), opts()).unwrap();
+    }
+}
+
+#[test]
+fn bce_gradcheck() {
+    let p = T64::<P>::uniform(0.05, 0.95, &mut rng(6));
+    let t = T64::<P>::rand(&mut rng(7));
+    gradcheck2(&p, &t, |p, t| binary_cross_entropy(p, t), opts()).unwrap();
+    gradcheck2_vjp(&p, &t, |p, t| binary_cross_entropy_with(p, t, Reduction::None), opts()).unwrap();
+}
+
+#[test]
+fn bce_with_logits_gradcheck() {
+    let x = away::<P>(-4.0, 4.0, &[], 0.0, 8);
+    let t = T64::<P>::rand(&mut rng(9));
+    gradcheck2(&x, &t, |x, t| binary_cross_entropy_with_logits(x, t), opts()).unwrap();
+    // Large logits: the gradient is sigmoid(x) - t, and finite differences agree.
+    let big = T64::<Rank1<4>>::from_array([-50.0, -30.0, 30.0, 50.0]);
+    let tb = T64::<Rank1<4>>::from_array([1.0, 0.0, 1.0, 0.0]);
+    gradcheck(&big, |x| binary_cross_entropy_with_logits_with(x, tb.clone(), Reduction::Sum), opts()).unwrap();
+    // It equals BCE of sigmoid(x) where sigmoid does not saturate.
+    let a = binary_cross_entropy_with_logits(x.clone(), t.clone());
+    let b = binary_cross_entropy(x.sigmoid(), t);
+    assert!((a.as_slice()[0] - b.as_slice()[0]).abs() < 1e-12);
+}
+
+type L = Rank2<5, 4>;
+
+fn logits(seed: u64) -> T64<L> {
+    T64::<L>::normal(0.0, 2.0, &mut rng(seed))
+}
+
+fn labels() -> Indices<Rank1<5>> {
+    Indices::from_array([0, 3, 1, 3, 2])
+}
+
+#[test]
+fn cross_entropy_gradcheck() {
+    let (x, y) = (logits(10), labels());
+    gradcheck(&x, |x| cross_entropy(x, &y), opts()).unwrap();
+    gradcheck(&x, |x| cross_entropy_with(x, &y, 0.0, Reduction::Sum), opts()).unwrap();
+    gradcheck(&x, |x| cross_entropy_with(x, &y, 0.2, Reduction::Mean), opts()).unwrap();
+    gradcheck_vjp(&x, |x| cross_entropy_with(x, &y, 0.1, Reduction::None), opts()).unwrap();
+    // Logits of magnitude 100: exact gradient softmax - onehot, finite and checkable.
+    let big = T64::<L>::from_vec(x.as_slice().iter().map(|v| 50.0 * v).collect()).unwrap();
+    gradcheck(&big, |x| cross_entropy_with(x, &y, 0.1, Reduction::Sum), opts()).unwrap();
+}
+
+#[test]
+fn cross_entropy_probs_gradcheck() {
+    let x = logits(11);
+    let t = T64::<L>::rand(&mut rng(12)).softmax::<1>();
+    gradcheck2(&x, &t, |x, t| cross_entropy_probs(x, t), opts()).unwrap();
+    gradcheck2(&x, &t, |x, t| cross_entropy_probs_with(x, t, 0.3, Reduction::Sum), opts()).unwrap();
+    gradcheck2_vjp(&x, &t, |x, t| cross_entropy_probs_with(x, t, 0.0, Reduction::None), opts()).unwrap();
+}
+
+/// Label smoothing is the same loss whether the target comes as labels or as probabilities.
+#[test]
+fn cross_entropy_labels_match_probabilities() {
+    let (x, y) = (logits(13), labels());
+    let onehot = T64::<L>::from_vec((0..20).map(|i| if y.as_slice()[i / 4] == i % 4 { 1.0 } else { 0.0 }).collect()).unwrap();
+    for eps in [0.0, 0.1, 0.5] {
+        let a: T64<Rank1<5>> = cross_entropy_with(x.clone(), &y, eps, Reduction::None);
+        let b: T64<Rank1<5>> = cross_entropy_probs_with(x.clone(), onehot.clone(), eps, Reduction::None);
+        for (a, b) in a.as_slice().iter().zip(b.as_slice()) {
+            assert!((a - b).abs() < 1e-12, "eps {eps}: {a} vs {b}");
+        }
+    }
+}
+
+#[test]
+fn nll_gradcheck() {
+    let (x, y) = (logits(14).log_softmax::<1>(), labels());
+    gradcheck(&x, |x| nll_loss(x, &y), opts()).unwrap();
+    gradcheck_vjp(&x, |x| nll_loss_with(x, &y, Reduction::None), opts()).unwrap();
+    // cross_entropy is nll_loss after log_softmax.
+    let a = cross_entropy(logits(14), &y);
+    let b = nll_loss(x, &y);
+    assert!((a.as_slice()[0] - b.as_slice()[0]).abs() < 1e-12);
+}
+
+// ---------------------------------------------------------------------------------------
+// Layers: every parameter is checked by building the layer inside the checked function
+// from the traced tensor's values (gradients are stored under the tensor's id, which the
+// layer's parameter keeps).
+
+fn batchnorm<const C: usize, const K: usize>(w: T64<Rank1<C>>, b: T64<Rank1<C>>, seed: u64) -> BatchNormLayer<Const<C>, K, f64> {
+    let mut bn = BatchNormLayer::<Const<C>, K, f64>::new();
+    bn.weight = w;
+    bn.bias = b;
+    bn.running_mean = T64::normal(0.0, 1.0, &mut rng(seed));
+    bn.running_var = T64::uniform(0.5, 2.0, &mut rng(seed + 1));
+    bn
+}
+
+fn params<const C: usize>(seed: u64) -> (T64<Rank1<C>>, T64<Rank1<C>>) {
+    (T64::normal(1.0, 0.5, &mut rng(seed)), T64::normal(0.0, 0.5, &mut rng(seed + 1)))
+}
+
+#[test]
+fn batchnorm1d_gradcheck() {
+    let x = T64::<Rank2<6, 3>>::normal(0.5, 2.0, &mut rng(20));
+    let (w, b) = params::<3>(21);
+    for train in [false, true] {
+        let run = |x: Traced<Rank2<6, 3>>, w: T64<Rank1<3>>, b: T64<Rank1<3>>| {
+            let mut bn: BatchNorm1d<3, f64> = batchnorm(w, b, 22);
+            if train { bn.forward_train(x) } else { bn.forward(x) }
+        };
+        gradcheck2_vjp(&x, &w, |x, w| run(x, w.detach(), b.clone()), opts()).unwrap();
+        gradcheck2_vjp(&x, &b, |x, b| run(x, w.clone(), b.detach()), opts()).unwrap();
+    }
+    // (N, C, L) input.
+    let x3 = T64::<Rank3<3, 2, 4>>::normal(0.0, 1.0, &mut rng(23));
+    let (w, b) = params::<2>(24);
+    gradcheck2_vjp(&x3, &w, |x, w| batchnorm::<2, 1>(w.detach(), b.clone(), 25).forward_train(x), opts()).unwrap();
+    gradcheck2_vjp(&x3, &b, |x, b| batchnorm::<2, 1>(w.clone(), b.detach(), 25).forward_train(x), opts()).unwrap();
+}
+
+#[test]
+fn batchnorm2d_gradcheck() {
+    let x = T64::<Rank4<2, 3, 2, 3>>::normal(-1.0, 3.0, &mut rng(30));
+    let (w, b) = params::<3>(31);
+    for train in [false, true] {
+        let run = |x: Traced<Rank4<2, 3, 2, 3>>, w: T64<Rank1<3>>, b: T64<Rank1<3>>| {
+            let mut bn: BatchNorm2d<3, f64> = batchnorm(w, b, 32);
+            if train { bn.forward_train(x) } else { bn.forward(x) }
+        };
+        gradcheck2_vjp(&x, &w, |x, w| run(x, w.detach(), b.clone()), opts()).unwrap();
+        gradcheck2_vjp(&x, &b, |x, b| run(x, w.clone(), b.detach()), opts()).unwrap();
+    }
+}
+
+#[test]
+fn batchnorm3d_gradcheck() {
+    let x = T64::<Rank5<2, 2, 2, 1, 3>>::normal(0.0, 1.0, &mut rng(33));
+    let (w, b) = params::<2>(34);
+    gradcheck2_vjp(&x, &w, |x, w| batchnorm::<2, 3>(w.detach(), b.clone(), 35).forward_train(x), opts()).unwrap();
+}
+
+#[test]
+fn layernorm_gradcheck() {
+    let x = T64::<Rank3<2, 3, 5>>::normal(0.3, 2.0, &mut rng(40));
+    let (w, b) = params::<5>(41);
+    let layer = |w: T64<Rank1<5>>, b: T64<Rank1<5>>| {
+        let mut ln = LayerNorm::<5, f64>::new();
+        ln.weight = w;
+        ln.bias = b;
+        ln
+    };
+    gradcheck2_vjp(&x, &w, |x, w| layer(w.detach(), b.clone()).forward(x), opts()).unwrap();
+    gradcheck2_vjp(&x, &b, |x, b| layer(w.clone(), b.detach()).forward(x), opts()).unwrap();
+    // A single feature normalises to the bias exactly: the input gradient is zero.
+    let x1 = T64::<Rank2<3, 1>>::normal(0.0, 1.0, &mut rng(42));
+    gradcheck_vjp(&x1, |x| LayerNorm::<1, f64>::new().forward(x), opts()).unwrap();
+}
+
+#[test]
+fn embedding_gradcheck() {
+    let w = T64::<Rank2<6, 3>>::randn(&mut rng(50));
+    let idx = Indices::<Rank2<2, 4>>::from_array2([[0, 5, 2, 5], [1, 1, 4, 0]]);
+    gradcheck_vjp(
+        &w,
+        |w| Embedding::<6, 3, f64> { weight: w.detach(), padding_idx: None }.lookup::<_, OwnedTape<f64>>(&idx),
+        opts(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn embedding_padding_idx_gets_no_gradient() {
+    let emb = Embedding::<6, 3, f64>::new(&mut rng(51)).with_padding_idx(5);
+    let idx = Indices::<Rank2<2, 4>>::from_array2([[0, 5, 2, 5], [1, 1, 4, 0]]);
+    let y = emb.forward(TracedIndices(idx));
+    assert_eq!(&y.as_slice()[3..6], &[0.0; 3]);
+    let grads = y.square().sum().backward();
+    let g = grads.get(&emb.weight).unwrap();
+    assert_eq!(&g.as_slice()[15..18], &[0.0; 3]);
+    assert!(g.as_slice()[..3].iter().any(|&v| v != 0.0));
+}
+
+#[test]
+fn dropout_gradcheck() {
+    let x = T64::<Rank2<4, 5>>::normal(0.0, 1.0, &mut rng(60));
+    let drop = Dropout::with_seed(0.3, 61);
+    // A clone draws the same mask, so every evaluation sees the same function.
+    gradcheck_vjp(&x, |x| drop.clone().forward_train(x), opts()).unwrap();
+    gradcheck_vjp(&x, |x| drop.forward(x), opts()).unwrap();
+}
+
+#[test]
+fn dropout_edge_probabilities() {
+    let x = T64::<Rank1<16>>::ones();
+    assert_eq!(Dropout::with_seed(0.0, 1).forward_train(x.clone()).to_vec(), x.to_vec());
+    assert_eq!(Dropout::with_seed(1.0, 1).forward_train(x.clone()).to_vec(), vec![0.0; 16]);
+    let mut drop = Dropout::with_seed(0.5, 1);
+    let (a, b) = (drop.forward_train(x.clone()).to_vec(), drop.forward_train(x).to_vec());
+    assert_ne!(a, b, "each training call draws a new mask");
+}
+
+// ---------------------------------------------------------------------------------------
+// Fused normalisation against its composition from primitive ops.
+
+/// LayerNorm over the last axis of a rank-2 input, composed from primitives.
+fn layer_norm_composed<const N: usize, const D: usize, T: Tape<f64>>(
+    x: Tensor<Rank2<N, D>, f64, T>,
+    w: Tensor<Rank1<D>, f64, T>,
+    b: Tensor<Rank1<D>, f64, T>,
+) -> Tensor<Rank2<N, D>, f64, T>
+where
+    Rank2<N, D>: shaped::shape::BroadcastShapes<Rank2<N, 1>, Output = Rank2<N, D>>
+        + shaped::shape::BroadcastShapes<Rank1<D>, Output = Rank2<N, D>>,
+{
+    let centered = x.clone() - x.mean_dim_keepdim::<1>();
+    let var = centered.clone().square().mean_dim_keepdim::<1>();
+    centered * var.add_scalar(1e-5).sqrt().rdiv_scalar(1.0) * w + b
+}
+
+/// BatchNorm (training mode) over a rank-2 input, composed from primitives.
+fn batch_norm_composed<const N: usize, const C: usize, T: Tape<f64>>(
+    x: Tensor<Rank2<N, C>, f64, T>,
+    w: Tensor<Rank1<C>, f64, T>,
+    b: Tensor<Rank1<C>, f64, T>,
+) -> Tensor<Rank2<N, C>, f64, T>
+where
+    Rank2<N, C>: shaped::shape::BroadcastShapes<Rank2<1, C>, Output = Rank2<N, C>>
+        + shaped::shape::BroadcastShapes<Rank1<C>, Output = Rank2<N, C>>,
+{
+    let centered = x.clone() - x.mean_dim_keepdim::<0>();
+    let var = centered.clone().square().mean_dim_keepdim::<0>();
+    centered * var.add_scalar(1e-5).sqrt().rdiv_scalar(1.0) * w + b
+}
+
+fn assert_close(what: &str, a: &[f64], b: &[f64]) {
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        assert!((x - y).abs() <= 1e-10 * (1.0 + y.abs()), "{what}[{i}]: fused {x}, composed {y}");
+    }
+}
+
+#[test]
+fn fused_norms_match_composition() {
+    let x = T64::<Rank2<7, 5>>::normal(2.0, 3.0, &mut rng(70));
+    let gy = T64::<Rank2<7, 5>>::normal(0.0, 1.0, &mut rng(71));
+    let (w, b) = params::<5>(72);
+
+    let mut ln = LayerNorm::<5, f64>::new();
+    ln.weight = w.clone();
+    ln.bias = b.clone();
+    let fused = (ln.forward(x.clone().trace()) * gy.clone()).sum().backward();
+    let y = layer_norm_composed(x.clone().trace(), w.clone().trace(), b.clone().trace());
+    assert_close("layernorm y", ln.forward(x.clone()).as_slice(), y.as_slice());
+    let composed = (y * gy.clone()).sum().backward();
+    for (name, id) in [("x", x.id()), ("weight", w.id()), ("bias", b.id())] {
+        assert_close(name, fused.get_id(id).unwrap(), composed.get_id(id).unwrap());
+    }
+
+    let mut bn = batchnorm::<5, 1>(w.clone(), b.clone(), 73);
+    let fused = (bn.forward_train(x.clone().trace()) * gy.clone()).sum().backward();
+    let y = batch_norm_composed(x.clone().trace(), w.clone().trace(), b.clone().trace());
+    let composed = (y * gy).sum().backward();
+    for (name, id) in [("x", x.id()), ("weight", w.id()), ("bias", b.id())] {
+        assert_close(name, fused.get_id(id).unwrap(), composed.get_id(id).unwrap());
+    }
+}
+
+/// The measurement behind fusing the normalisations (src/ops/norm.rs). Run with
+/// `cargo test --release --test loss_norm_gradcheck -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn fused_norms_are_faster_than_composition() {
+    use std::time::Instant;
+    const N: usize = 1024;
+    const D: usize = 1024;
+    let x = Tensor::<Rank2<N, D>, f64>::normal(0.0, 1.0, &mut rng(80));
+    let (w, b) = params::<D>(81);
+    let mut ln = LayerNorm::<D, f64>::new();
+    ln.weight = w.clone();
+    ln.bias = b.clone();
+    let mut bn = batchnorm::<D, 1>(w.clone(), b.clone(), 82);
+    let time = |f: &mut dyn FnMut()| {
+        f();
+        let t = Instant::now();
+        for _ in 0..10 {
+            f();
+        }
+        t.elapsed().as_secs_f64() / 10.0 * 1e3
+    };
+    let rows: [(&str, f64, f64); 4] = [
+        (
+            "LayerNorm forward",
+            time(&mut || drop(ln.forward(x.clone()))),
+            time(&mut || drop(layer_norm_composed(x.clone(), w.clone(), b.clone()))),
+        ),
+        (
+            "LayerNorm forward+backward",
+            time(&mut || drop(ln.forward(x.clone().trace()).sum().backward())),
+            time(&mut || drop(layer_norm_composed(x.clone().trace(), w.clone().trace(), b.clone().trace()).sum().backward())),
+        ),
+        (
+            "BatchNorm train forward",
+            time(&mut || drop(bn.forward_train(x.clone()))),
+            time(&mut || drop(batch_norm_composed(x.clone(), w.clone(), b.clone()))),
+        ),
+        (
+            "BatchNorm train forward+backward",
+            time(&mut || drop(bn.forward_train(x.clone().trace()).sum().backward())),
+            time(&mut || drop(batch_norm_composed(x.clone().trace(), w.clone().trace(), b.clone().trace()).sum().backward())),
+        ),
+    ];
+    for (what, fused, composed) in rows {
+        println!("{what:34} fused {fused:7.2} ms   composed {composed:7.2} ms   x{:.1}", composed / fused);
+    }
+}
