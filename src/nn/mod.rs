@@ -14,6 +14,7 @@ pub mod loss;
 mod module;
 mod params;
 mod pool;
+mod residual;
 mod rnn;
 
 pub use conv::{Conv1d, Conv2d, ConvTranspose2d};
@@ -25,6 +26,7 @@ pub use embedding::{AppendDim, Embedding, EmbeddingDyn, EmbeddingLayer, TracedIn
 pub use layernorm::{LayerNorm, LayerNormDyn, LayerNormLayer};
 pub use linear::{Linear, LinearDyn, LinearLayer};
 pub use module::Module;
+pub use residual::{Frozen, Residual, SameAsInput};
 pub use rnn::{CellKind, CellWeights, GRU, GRUDyn, GruCell, LSTM, LSTMDyn, LstmCell, RNN, RNNDyn, Recurrent, RecurrentState, RnnTanhCell};
 pub use pool::{AdaptiveAvgPool2d, AvgPool2d, Flatten, MaxPool2d};
 pub use params::{ParamMut, ParamView, Params, TensorKind, visit_tensor, visit_tensor_mut};

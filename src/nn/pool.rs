@@ -126,4 +126,7 @@ impl<S: Shape + crate::shape::Flatten, E: Float, T: Tape<E>> Module<Tensor<S, E,
         Ok(x.flatten())
     }
 }
-no_params!(Flatten);
+impl<E: Float> Params<E> for Flatten {
+    fn visit(&self, _: &str, _: &mut dyn FnMut(ParamView<'_, E>)) {}
+    fn visit_mut(&mut self, _: &str, _: &mut dyn FnMut(ParamMut<'_, E>)) {}
+}

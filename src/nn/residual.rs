@@ -1,0 +1,109 @@
+//! Combinators: `Residual` (`x + f(x)`) and `Frozen` (parameters that optimizers skip).
+
+use super::module::Module;
+use super::params::{ParamMut, ParamView, Params, TensorKind};
+use crate::autograd::Tape;
+use crate::dtype::Float;
+use crate::error::Result;
+use crate::ops::binary::{Add, binary_op};
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+
+/// The output of a layer inside [`Residual`]: it must have the input's exact type, so that
+/// `x + f(x)` needs no broadcasting.
+#[diagnostic::on_unimplemented(
+    message = "Residual: the inner layer changes the shape from `{X}` to `{Self}`",
+    label = "x + f(x) needs f(x) to have the shape of x",
+    note = "wrap only layers that keep the shape, or project x with a Linear/Conv first"
+)]
+pub trait SameAsInput<X> {
+    /// The output, as the input's type.
+    fn into_input_type(self) -> X;
+}
+impl<S: Shape, E: Float, T> SameAsInput<Tensor<S, E, T>> for Tensor<S, E, T> {
+    fn into_input_type(self) -> Self {
+        self
+    }
+}
+
+/// `x + f(x)`, a residual connection around `f` (which must keep the shape).
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::{Linear, ReLU, Residual};
+/// use rand::SeedableRng;
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+/// let block = Residual((Linear::<4, 4>::new(&mut rng), ReLU));
+/// let y = block.forward(Tensor::<Rank2<2, 4>>::ones());
+/// assert_eq!(block.param_names(), ["0.0.weight", "0.0.bias"]);
+/// assert_eq!(y.dims().as_slice(), &[2, 4]);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Residual<M>(pub M);
+
+impl<M, S: Shape, E: Float, T: Tape<E>> Module<Tensor<S, E, T>> for Residual<M>
+where
+    M: Module<Tensor<S, E, T>>,
+    M::Output: SameAsInput<Tensor<S, E, T>>,
+{
+    type Output = Tensor<S, E, T>;
+    fn try_forward(&self, x: Tensor<S, E, T>) -> Result<Self::Output> {
+        let fx = self.0.try_forward(x.clone())?.into_input_type();
+        let shape = x.shape;
+        Ok(binary_op(x, fx, shape, Add))
+    }
+    fn try_forward_train(&mut self, x: Tensor<S, E, T>) -> Result<Self::Output> {
+        let fx = self.0.try_forward_train(x.clone())?.into_input_type();
+        let shape = x.shape;
+        Ok(binary_op(x, fx, shape, Add))
+    }
+}
+
+impl<E: Float, M: Params<E>> Params<E> for Residual<M> {
+    fn visit(&self, prefix: &str, f: &mut dyn FnMut(ParamView<'_, E>)) {
+        self.0.visit(&format!("{prefix}0."), f)
+    }
+    fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(ParamMut<'_, E>)) {
+        self.0.visit_mut(&format!("{prefix}0."), f)
+    }
+}
+
+/// A layer whose parameters are not trained: they are reported as buffers, so optimizers
+/// and gradient clipping skip them, while saving and loading still include them (like
+/// `requires_grad_(False)` in PyTorch). Gradients still flow through the layer to its input.
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::{Frozen, Linear, TensorKind};
+/// use rand::SeedableRng;
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+/// let model = (Frozen(Linear::<4, 4>::new(&mut rng)), Linear::<4, 2>::new(&mut rng));
+/// assert_eq!(model.num_params(), 4 * 2 + 2); // only the second layer trains
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Frozen<M>(pub M);
+
+impl<X, M: Module<X>> Module<X> for Frozen<M> {
+    type Output = M::Output;
+    fn try_forward(&self, x: X) -> Result<Self::Output> {
+        self.0.try_forward(x)
+    }
+    fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
+        self.0.try_forward_train(x)
+    }
+}
+
+impl<E: Float, M: Params<E>> Params<E> for Frozen<M> {
+    fn visit(&self, prefix: &str, f: &mut dyn FnMut(ParamView<'_, E>)) {
+        self.0.visit(prefix, &mut |mut p| {
+            p.kind = TensorKind::Buffer;
+            f(p)
+        })
+    }
+    fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(ParamMut<'_, E>)) {
+        self.0.visit_mut(prefix, &mut |mut p| {
+            p.kind = TensorKind::Buffer;
+            f(p)
+        })
+    }
+}

@@ -1,0 +1,67 @@
+//! Sequential tuples, Residual, Frozen, user structs and the parameter visitor.
+
+use rand::SeedableRng;
+use shaped::nn::{Frozen, Linear, Module, Params, ReLU, Residual, Tanh};
+use shaped::optim::{Optimizer, Sgd};
+use shaped::prelude::*;
+
+fn rng() -> rand::rngs::StdRng {
+    rand::rngs::StdRng::seed_from_u64(7)
+}
+
+#[test]
+fn residual_adds_input_and_backpropagates_through_both_paths() {
+    let block = Residual(Linear::<3, 3, f64>::new(&mut rng()));
+    let x = Tensor::<Rank2<2, 3>, f64>::from_array([[1.0, 2.0, 3.0], [-1.0, 0.5, 0.0]]);
+    let y = block.forward(x.clone().trace());
+    let plain = block.0.forward(x.clone());
+    let want: Vec<f64> = plain.to_vec().iter().zip(x.to_vec()).map(|(a, b)| a + b).collect();
+    assert_eq!(y.to_vec(), want);
+    let g = y.sum().backward();
+    // d/dx sum(x + x W^T + b) = 1 + column sums of W.
+    let w = block.0.weight.to_vec();
+    let gx = g.get(&x).unwrap().to_vec();
+    for j in 0..3 {
+        let colsum: f64 = (0..3).map(|o| w[o * 3 + j]).sum();
+        assert!((gx[j] - (1.0 + colsum)).abs() < 1e-12);
+    }
+}
+
+#[test]
+fn frozen_parameters_are_skipped_by_optimizers_but_still_named() {
+    let mut model = (Frozen(Linear::<4, 4>::new(&mut rng())), ReLU, Linear::<4, 2>::new(&mut rng()));
+    assert_eq!(model.param_names(), ["0.weight", "0.bias", "2.weight", "2.bias"]);
+    let frozen_before = model.0.0.weight.to_vec();
+    let head_before = model.2.weight.to_vec();
+    let loss = model.forward_train(Tensor::<Rank2<3, 4>>::ones().trace()).square().mean();
+    let grads = loss.backward();
+    Sgd::new(0.5).step(&mut model, &grads);
+    assert_eq!(model.0.0.weight.to_vec(), frozen_before);
+    assert_ne!(model.2.weight.to_vec(), head_before);
+}
+
+#[test]
+fn long_sequential_tuples_and_nesting() {
+    let mut r = rng();
+    let model = (
+        Linear::<2, 3>::new(&mut r),
+        Tanh,
+        (Linear::<3, 3>::new(&mut r), ReLU),
+        Linear::<3, 3>::new(&mut r),
+        Tanh,
+        Linear::<3, 3>::new(&mut r),
+        ReLU,
+        Linear::<3, 1>::new(&mut r),
+    );
+    let names = model.param_names();
+    assert_eq!(names[2], "2.0.weight");
+    assert_eq!(names.last().unwrap(), "7.bias");
+    let y = model.forward(Tensor::<(usize, Const<2>)>::zeros_with_shape((5, Const)));
+    assert_eq!(y.dims().as_slice(), &[5, 1]);
+}
+
+#[test]
+fn models_are_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<(Linear<4, 4>, ReLU, shaped::nn::LSTM<4, 4>, shaped::nn::MultiheadAttention<4, 2>)>();
+}
