@@ -1,25 +1,27 @@
 //! Train -> save -> load in a new process -> identical predictions.
 //!
 //! ```sh
-//! cargo run --release --example save_load
+//! cargo run --release --example save_load           # files in a temporary folder, removed after
+//! cargo run --release --example save_load -- out/    # files kept in out/
 //! ```
 //!
 //! The first process trains a small MLP on iris (standardized inputs, Adam, cross-entropy),
-//! saves the whole pipeline, standardizer included, to `iris_mlp.safetensors` in a temporary
-//! folder by PyTorch `state_dict` names, and saves its predictions for the validation set
-//! beside it. It then starts itself again as a new process (`save_load load <folder>`), which
-//! builds a freshly initialised model of the same type, loads the file strictly, predicts,
-//! and checks that every output is bit-for-bit the one the first process computed.
+//! saves the whole pipeline, standardizer included, to `iris_mlp.safetensors` by PyTorch
+//! `state_dict` names, and saves its predictions for the validation set beside it. It then
+//! starts itself again as a new process (`save_load load <folder>`), which builds a freshly
+//! initialised model of the same type, loads the file strictly, predicts, and checks that
+//! every output is bit-for-bit the one the first process computed.
 //!
-//! The same file loads in PyTorch:
+//! The model file loads in PyTorch as it is (an `Identity` stands in for the standardizer so
+//! that the layer numbers match):
 //!
 //! ```python
 //! import torch, safetensors.torch
-//! state = safetensors.torch.load_file("iris_mlp.safetensors")
-//! # 0.mean, 0.std: the standardizer; 1.* and 3.*: Linear(4, 16) and Linear(16, 3)
-//! mlp = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3))
-//! mlp.load_state_dict({k[2:] if k[0] == "1" else "2" + k[1:]: v
-//!                      for k, v in state.items() if k[0] in "13"})
+//! state = safetensors.torch.load_file("out/iris_mlp.safetensors")
+//! mean, std = state.pop("0.mean"), state.pop("0.std")
+//! mlp = torch.nn.Sequential(torch.nn.Identity(), torch.nn.Linear(4, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3))
+//! mlp.load_state_dict(state)  # 1.weight, 1.bias, 3.weight, 3.bias
+//! logits = mlp((x - mean) / std)
 //! ```
 
 use rand::SeedableRng;
@@ -133,7 +135,7 @@ fn main() -> ExitCode {
             }
         })
     } else {
-        run_parent()
+        run_parent(args.get(1).map(PathBuf::from))
     };
     result.unwrap_or_else(|e| {
         eprintln!("error: {e}");
@@ -141,9 +143,9 @@ fn main() -> ExitCode {
     })
 }
 
-fn run_parent() -> Result<ExitCode> {
-    let dir: PathBuf =
-        std::env::temp_dir().join(format!("shaped_save_load_{}", std::process::id()));
+fn run_parent(keep_in: Option<PathBuf>) -> Result<ExitCode> {
+    let temp = || std::env::temp_dir().join(format!("shaped_save_load_{}", std::process::id()));
+    let dir = keep_in.clone().unwrap_or_else(temp);
     std::fs::create_dir_all(&dir)?;
     println!("[process {}] training on iris", std::process::id());
     train_and_save(&dir)?;
@@ -152,7 +154,9 @@ fn run_parent() -> Result<ExitCode> {
         .arg("load")
         .arg(&dir)
         .status()?;
-    std::fs::remove_dir_all(&dir)?;
+    if keep_in.is_none() {
+        std::fs::remove_dir_all(&dir)?;
+    }
     if status.success() {
         println!("ok: the new process reproduced every prediction bit for bit");
         Ok(ExitCode::SUCCESS)

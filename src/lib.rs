@@ -22,6 +22,7 @@ pub mod gradcheck;
 pub mod nn;
 pub mod ops;
 pub mod optim;
+pub mod sample;
 pub mod serialize;
 pub mod shape;
 pub mod strategies;

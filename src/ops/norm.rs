@@ -3,10 +3,11 @@
 //! Composed from primitives, LayerNorm is eight ops (mean, subtract, square, mean, add eps,
 //! rsqrt, multiply by weight, add bias), each allocating and re-reading a full-size tensor,
 //! and BatchNorm additionally needs reductions over several axes and reshaped parameters.
-//! The fused kernels read the input twice and write once, and their backward passes use the
-//! closed form; on a (4096, 512) f32 input they are several times faster in both
-//! directions (measured against the composition in tests/loss_norm_gradcheck.rs, which also
-//! checks that both agree).
+//! The fused kernels allocate nothing but their output and a few per-channel (or per-row)
+//! statistics, and their backward passes use the closed form. On a (1024, 1024) f64 input they take 2.2 to 2.9 times less time than the
+//! composition, forward alone and forward + backward, for both layers (the ignored test
+//! `fused_norms_are_faster_than_composition` in tests/loss_norm_gradcheck.rs measures this;
+//! `fused_norms_match_composition` checks that both give the same values and gradients).
 
 use crate::autograd::{Gradients, Tape, UniqueId};
 use crate::backend::norm as kernels;
