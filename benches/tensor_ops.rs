@@ -15,7 +15,9 @@ fn matmul<const N: usize>(c: &mut Criterion) {
     let b = Tensor::<Rank2<N, N>>::randn(&mut rng);
     let mut g = c.benchmark_group("matmul");
     g.throughput(Throughput::Elements(2 * (N as u64).pow(3)));
-    g.bench_function(format!("{N}x{N}"), |bench| bench.iter(|| black_box(a.clone().matmul(b.clone()))));
+    g.bench_function(format!("{N}x{N}"), |bench| {
+        bench.iter(|| black_box(a.clone().matmul(b.clone())))
+    });
     g.finish();
 }
 
@@ -27,7 +29,9 @@ fn relu_add(c: &mut Criterion) {
     let mut g = c.benchmark_group("relu_add_4M");
     g.sample_size(20);
     g.throughput(Throughput::Bytes(3 * 4 * N as u64));
-    g.bench_function("forward", |bench| bench.iter(|| black_box((a.clone() + b.clone()).relu())));
+    g.bench_function("forward", |bench| {
+        bench.iter(|| black_box((a.clone() + b.clone()).relu()))
+    });
     g.bench_function("forward_backward", |bench| {
         bench.iter(|| {
             let y = (a.clone().trace() + b.clone().trace()).relu().sum();
@@ -37,12 +41,23 @@ fn relu_add(c: &mut Criterion) {
     // The same work as one plain loop, for the ratio issue 7 asks for.
     g.bench_function("plain_loop_forward", |bench| {
         bench.iter(|| {
-            let out: Vec<f32> = a.as_slice().iter().zip(b.as_slice()).map(|(x, y)| (x + y).max(0.0)).collect();
+            let out: Vec<f32> = a
+                .as_slice()
+                .iter()
+                .zip(b.as_slice())
+                .map(|(x, y)| (x + y).max(0.0))
+                .collect();
             black_box(out)
         })
     });
     g.finish();
 }
 
-criterion_group!(benches, matmul::<64>, matmul::<256>, matmul::<1024>, relu_add);
+criterion_group!(
+    benches,
+    matmul::<64>,
+    matmul::<256>,
+    matmul::<1024>,
+    relu_add
+);
 criterion_main!(benches);

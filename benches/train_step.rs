@@ -23,7 +23,13 @@ fn labels<const N: usize>(classes: usize, rng: &mut rand::rngs::StdRng) -> Indic
 
 fn mlp(c: &mut Criterion) {
     let mut rng = rand::rngs::StdRng::seed_from_u64(0);
-    let mut model = (Linear::<784, 256>::new(&mut rng), ReLU, Linear::<256, 128>::new(&mut rng), ReLU, Linear::<128, 10>::new(&mut rng));
+    let mut model = (
+        Linear::<784, 256>::new(&mut rng),
+        ReLU,
+        Linear::<256, 128>::new(&mut rng),
+        ReLU,
+        Linear::<128, 10>::new(&mut rng),
+    );
     let x = Tensor::<Rank2<64, 784>>::randn(&mut rng);
     let y = labels::<64>(10, &mut rng);
     let mut opt = Adam::new(1e-3);
@@ -70,7 +76,10 @@ fn cnn(c: &mut Criterion) {
 
 fn lstm(c: &mut Criterion) {
     let mut rng = rand::rngs::StdRng::seed_from_u64(2);
-    let mut model = (LSTM::<64, 128>::new(&mut rng), Linear::<128, 64>::new(&mut rng));
+    let mut model = (
+        LSTM::<64, 128>::new(&mut rng),
+        Linear::<128, 64>::new(&mut rng),
+    );
     let x = Tensor::<Rank3<16, 32, 64>>::randn(&mut rng);
     let y = labels::<{ 16 * 32 }>(64, &mut rng);
     let mut opt = Adam::new(1e-3);
@@ -79,7 +88,10 @@ fn lstm(c: &mut Criterion) {
     g.bench_function("lstm_s32_b16_i64_h128", |b| {
         b.iter(|| {
             let (seq, _) = model.0.forward_train(x.clone().trace());
-            let logits = model.1.forward_train(seq).reshape::<Rank2<{ 16 * 32 }, 64>>();
+            let logits = model
+                .1
+                .forward_train(seq)
+                .reshape::<Rank2<{ 16 * 32 }, 64>>();
             let loss = cross_entropy(logits, &y);
             let grads = loss.backward();
             opt.step(&mut model, &grads);

@@ -197,8 +197,20 @@ macro_rules! impl_float {
                 // `backend::matmul` checks this with debug assertions before calling.
                 unsafe {
                     $gemm(
-                        m, k, n, alpha, a.as_ptr(), a_strides.0, a_strides.1, b.as_ptr(),
-                        b_strides.0, b_strides.1, beta, c.as_mut_ptr(), c_strides.0, c_strides.1,
+                        m,
+                        k,
+                        n,
+                        alpha,
+                        a.as_ptr(),
+                        a_strides.0,
+                        a_strides.1,
+                        b.as_ptr(),
+                        b_strides.0,
+                        b_strides.1,
+                        beta,
+                        c.as_mut_ptr(),
+                        c_strides.0,
+                        c_strides.1,
                     )
                 }
             }
@@ -283,7 +295,11 @@ mod tests {
             (-1.5, -0.966_105_146_475_310_7),
         ];
         for (x, want) in cases {
-            assert!((erf_f64(x) - want).abs() < 1e-15, "erf({x}) = {} want {want}", erf_f64(x));
+            assert!(
+                (erf_f64(x) - want).abs() < 1e-15,
+                "erf({x}) = {} want {want}",
+                erf_f64(x)
+            );
         }
     }
 }

@@ -48,10 +48,16 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn shape(op: &'static str, message: impl Into<String>) -> Self {
-        Error::Shape { op, message: message.into() }
+        Error::Shape {
+            op,
+            message: message.into(),
+        }
     }
     pub(crate) fn value(what: impl Into<String>, message: impl Into<String>) -> Self {
-        Error::Value { what: what.into(), message: message.into() }
+        Error::Value {
+            what: what.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -59,11 +65,18 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Shape { op, message } => write!(f, "shape error in {op}: {message}"),
-            Error::Length { what, expected, got } => {
+            Error::Length {
+                what,
+                expected,
+                got,
+            } => {
                 write!(f, "{what}: expected {expected} elements, got {got}")
             }
             Error::Value { what, message } => write!(f, "invalid value for {what}: {message}"),
-            Error::Io { path: Some(p), source } => write!(f, "{}: {source}", p.display()),
+            Error::Io {
+                path: Some(p),
+                source,
+            } => write!(f, "{}: {source}", p.display()),
             Error::Io { path: None, source } => write!(f, "i/o error: {source}"),
             Error::Format { what, message } => write!(f, "{what}: {message}"),
         }

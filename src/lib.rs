@@ -12,10 +12,12 @@
 //! assert_eq!(grads.get(&w).unwrap().to_vec(), vec![2.0; 12]);
 //! ```
 #![warn(missing_docs)]
+// Shapes are types, so signatures spell them out; naming every one would hide more than it shows.
+#![allow(clippy::type_complexity)]
 
 pub mod autograd;
-pub mod data;
 pub(crate) mod backend;
+pub mod data;
 pub mod dtype;
 pub mod error;
 pub mod gradcheck;

@@ -37,7 +37,11 @@ fn clone_of_traced_intermediate_keeps_history_in_either_order() {
     let h = a.clone().trace().exp();
     let y2 = (h.clone() + h.sin()).sum();
     let (g1, g2) = (y1.backward(), y2.backward());
-    let want: Vec<f64> = x().to_vec().iter().map(|v| v.exp() * (v.exp().cos() + 1.0)).collect();
+    let want: Vec<f64> = x()
+        .to_vec()
+        .iter()
+        .map(|v| v.exp() * (v.exp().cos() + 1.0))
+        .collect();
     for g in [g1, g2] {
         for (a, b) in g.get(&a).unwrap().to_vec().iter().zip(&want) {
             assert!((a - b).abs() < 1e-12);

@@ -7,7 +7,10 @@ use shaped::prelude::*;
 type X = Rank2<4, 7>;
 
 /// Runs `f` on the stored `x`, checks `y`, then backpropagates `sum(y * gy)` and checks grad.x.
-fn unary_case(case: &str, f: impl Fn(Tensor<X, f32, OwnedTape<f32>>) -> Tensor<X, f32, OwnedTape<f32>>) {
+fn unary_case(
+    case: &str,
+    f: impl Fn(Tensor<X, f32, OwnedTape<f32>>) -> Tensor<X, f32, OwnedTape<f32>>,
+) {
     let g = Golden::load(case);
     let x = Tensor::<X>::from_vec(g.f("x")).unwrap();
     let gy = Tensor::<X>::from_vec(g.f("gy")).unwrap();
@@ -90,7 +93,10 @@ type Y = Rank3<3, 4, 5>;
 
 fn binary_case(
     case: &str,
-    f: impl Fn(Tensor<A, f32, OwnedTape<f32>>, Tensor<B, f32, OwnedTape<f32>>) -> Tensor<Y, f32, OwnedTape<f32>>,
+    f: impl Fn(
+        Tensor<A, f32, OwnedTape<f32>>,
+        Tensor<B, f32, OwnedTape<f32>>,
+    ) -> Tensor<Y, f32, OwnedTape<f32>>,
 ) {
     let g = Golden::load(case);
     let a = Tensor::<A>::from_vec(g.f("x")).unwrap();

@@ -20,7 +20,10 @@ fn layer_linear() {
     let grads = (y * gy).sum().backward();
     g.check_grad("x", grads.get_slice(&x).unwrap());
     g.check_grad("weight", grads.get_slice(&layer.weight).unwrap());
-    g.check_grad("bias", grads.get_slice(layer.bias.as_ref().unwrap()).unwrap());
+    g.check_grad(
+        "bias",
+        grads.get_slice(layer.bias.as_ref().unwrap()).unwrap(),
+    );
     // Untraced forward gives the same values.
     g.check_forward("y", layer.forward(x).as_slice());
 }
@@ -28,7 +31,10 @@ fn layer_linear() {
 #[test]
 fn layer_linear_nobias() {
     let g = Golden::load("layer_linear_nobias");
-    let layer = Linear::<6, 5> { weight: Tensor::from_vec(g.f("weight")).unwrap(), bias: None };
+    let layer = Linear::<6, 5> {
+        weight: Tensor::from_vec(g.f("weight")).unwrap(),
+        bias: None,
+    };
     assert_eq!(layer.param_names(), ["weight"]);
     let x = Tensor::<Rank2<4, 6>>::from_vec(g.f("x")).unwrap();
     let y = layer.forward(x.clone().trace());

@@ -26,7 +26,11 @@ fn pair_case<S: ConstShape>(
 /// Loads logits `x` (5, 4) and `labels`, runs `f`, checks `y` and `grad.x`.
 fn label_case(
     case: &str,
-    f: impl Fn(&Golden, Tensor<L, f32, OwnedTape<f32>>, &Indices<Rank1<5>>) -> Tensor<(), f32, OwnedTape<f32>>,
+    f: impl Fn(
+        &Golden,
+        Tensor<L, f32, OwnedTape<f32>>,
+        &Indices<Rank1<5>>,
+    ) -> Tensor<(), f32, OwnedTape<f32>>,
 ) {
     let g = Golden::load(case);
     let x = Tensor::<L>::from_vec(g.f("x")).unwrap();
@@ -44,7 +48,9 @@ fn loss_mse_mean() {
 
 #[test]
 fn loss_mse_sum() {
-    pair_case::<P>("loss_mse_sum", |_, x, t| mse_loss_with(x, t, Reduction::Sum));
+    pair_case::<P>("loss_mse_sum", |_, x, t| {
+        mse_loss_with(x, t, Reduction::Sum)
+    });
 }
 
 #[test]
@@ -54,7 +60,9 @@ fn loss_l1() {
 
 #[test]
 fn loss_smooth_l1() {
-    pair_case::<P>("loss_smooth_l1", |g, x, t| smooth_l1_loss(x, t, g.hp("beta")));
+    pair_case::<P>("loss_smooth_l1", |g, x, t| {
+        smooth_l1_loss(x, t, g.hp("beta"))
+    });
 }
 
 #[test]
@@ -69,7 +77,9 @@ fn loss_bce() {
 
 #[test]
 fn loss_bce_with_logits() {
-    pair_case::<P>("loss_bce_with_logits", |_, x, t| binary_cross_entropy_with_logits(x, t));
+    pair_case::<P>("loss_bce_with_logits", |_, x, t| {
+        binary_cross_entropy_with_logits(x, t)
+    });
 }
 
 #[test]
@@ -82,7 +92,9 @@ fn loss_ce_mean() {
 
 #[test]
 fn loss_ce_sum() {
-    label_case("loss_ce_sum", |_, x, labels| cross_entropy_with(x, labels, 0.0, Reduction::Sum));
+    label_case("loss_ce_sum", |_, x, labels| {
+        cross_entropy_with(x, labels, 0.0, Reduction::Sum)
+    });
 }
 
 #[test]
@@ -106,9 +118,18 @@ fn loss_nll() {
 /// and gradient must be finite.
 #[test]
 fn stable_losses_stay_finite() {
-    for case in ["loss_ce_mean", "loss_ce_sum", "loss_ce_label_smoothing", "loss_ce_prob_targets", "loss_bce_with_logits"] {
+    for case in [
+        "loss_ce_mean",
+        "loss_ce_sum",
+        "loss_ce_label_smoothing",
+        "loss_ce_prob_targets",
+        "loss_bce_with_logits",
+    ] {
         let g = Golden::load(case);
-        assert!(g.f("x").iter().any(|v| v.abs() >= 50.0), "{case}: expected large logits");
+        assert!(
+            g.f("x").iter().any(|v| v.abs() >= 50.0),
+            "{case}: expected large logits"
+        );
     }
     let g = Golden::load("loss_ce_mean");
     let x = Tensor::<L>::from_vec(g.f("x")).unwrap();
@@ -134,7 +155,9 @@ fn reductions_agree() {
 }
 
 #[test]
-#[should_panic(expected = "cross_entropy labels: label 4 at position 2 is out of range for 4 classes")]
+#[should_panic(
+    expected = "cross_entropy labels: label 4 at position 2 is out of range for 4 classes"
+)]
 fn cross_entropy_panics_on_out_of_range_label() {
     let labels = Indices::<Rank1<5>>::from_array([0, 1, 4, 2, 3]);
     let _ = cross_entropy(Tensor::<L>::zeros(), &labels);
@@ -143,18 +166,23 @@ fn cross_entropy_panics_on_out_of_range_label() {
 #[test]
 fn try_cross_entropy_errs_on_out_of_range_label() {
     let labels = Indices::<Rank1<5>>::from_array([0, 1, 9, 2, 3]);
-    let err = try_cross_entropy_with(Tensor::<L>::zeros(), &labels, 0.0, Reduction::Mean).unwrap_err();
+    let err =
+        try_cross_entropy_with(Tensor::<L>::zeros(), &labels, 0.0, Reduction::Mean).unwrap_err();
     assert!(matches!(err, Error::Value { .. }), "{err}");
     assert!(err.to_string().contains("label 9 at position 2"), "{err}");
     let err = try_nll_loss_with(Tensor::<L>::zeros(), &labels, Reduction::Sum).unwrap_err();
-    assert!(err.to_string().contains("nll_loss labels: label 9"), "{err}");
+    assert!(
+        err.to_string().contains("nll_loss labels: label 9"),
+        "{err}"
+    );
 }
 
 #[test]
 fn run_time_sizes_are_checked() {
     // A static batch of logits with labels whose count is only known at run time.
     let labels = Indices::<(usize,)>::from_vec_with_shape(vec![0, 1, 2], (3,)).unwrap();
-    let err = try_cross_entropy_with(Tensor::<L>::zeros(), &labels, 0.0, Reduction::Mean).unwrap_err();
+    let err =
+        try_cross_entropy_with(Tensor::<L>::zeros(), &labels, 0.0, Reduction::Mean).unwrap_err();
     assert!(matches!(err, Error::Shape { .. }), "{err}");
     let labels = Indices::<(usize,)>::from_vec_with_shape(vec![0, 1, 2, 3, 0], (5,)).unwrap();
     assert!(try_cross_entropy_with(Tensor::<L>::zeros(), &labels, 0.0, Reduction::Mean).is_ok());
@@ -162,7 +190,11 @@ fn run_time_sizes_are_checked() {
     let a = Tensor::<(usize, Const<5>)>::zeros_with_shape((4, Const));
     let b = Tensor::<(usize, Const<5>)>::zeros_with_shape((3, Const));
     let err = try_mse_loss_with(a, b, Reduction::Mean).unwrap_err();
-    assert!(err.to_string().contains("prediction of shape [4, 5] and target of shape [3, 5] differ"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("prediction of shape [4, 5] and target of shape [3, 5] differ"),
+        "{err}"
+    );
 }
 
 #[test]

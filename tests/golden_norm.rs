@@ -44,7 +44,10 @@ fn check_bn<S: ConstShape, const C: usize, const K: usize>(
 fn layer_batchnorm1d_eval() {
     let g = Golden::load("layer_batchnorm1d_eval");
     let bn: BatchNorm1d<4> = batchnorm(&g);
-    assert_eq!(bn.param_names(), ["weight", "bias", "running_mean", "running_var"]);
+    assert_eq!(
+        bn.param_names(),
+        ["weight", "bias", "running_mean", "running_var"]
+    );
     let x = Tensor::<Rank2<8, 4>>::from_vec(g.f("x")).unwrap();
     let y = bn.forward(x.clone().trace());
     check_bn(&g, &bn, &x, y);
@@ -93,11 +96,16 @@ fn layer_batchnorm2d_train_dyn() {
     bn.bias = Tensor::from_vec_with_shape(g.f("bias"), (3,)).unwrap();
     bn.running_mean = Tensor::from_vec_with_shape(g.f("running_mean"), (3,)).unwrap();
     bn.running_var = Tensor::from_vec_with_shape(g.f("running_var"), (3,)).unwrap();
-    let x = Tensor::<(usize, usize, Const<5>, Const<5>)>::from_vec_with_shape(g.f("x"), (4, 3, Const, Const)).unwrap();
+    let x = Tensor::<(usize, usize, Const<5>, Const<5>)>::from_vec_with_shape(
+        g.f("x"),
+        (4, 3, Const, Const),
+    )
+    .unwrap();
     let y = bn.forward_train(x);
     g.check_forward("y", y.as_slice());
     g.check_forward("running_var.after", bn.running_var.as_slice());
-    let wrong = Tensor::<(usize, usize, Const<5>, Const<5>)>::zeros_with_shape((4, 2, Const, Const));
+    let wrong =
+        Tensor::<(usize, usize, Const<5>, Const<5>)>::zeros_with_shape((4, 2, Const, Const));
     assert!(bn.try_forward_train(wrong).is_err());
 }
 
@@ -117,8 +125,13 @@ fn layer_batchnorm1d_train_3d_input() {
 #[test]
 fn batchnorm_train_needs_two_values_per_channel() {
     let mut bn = BatchNorm1d::<3>::new();
-    let err = bn.try_forward_train(Tensor::<Rank2<1, 3>>::ones()).unwrap_err();
-    assert!(err.to_string().contains("more than 1 value per channel"), "{err}");
+    let err = bn
+        .try_forward_train(Tensor::<Rank2<1, 3>>::ones())
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("more than 1 value per channel"),
+        "{err}"
+    );
     assert!(bn.try_forward(Tensor::<Rank2<1, 3>>::ones()).is_ok());
 }
 
@@ -144,7 +157,10 @@ fn layer_layernorm() {
 #[test]
 fn layer_embedding() {
     let g = Golden::load("layer_embedding");
-    let emb = Embedding::<10, 4> { weight: Tensor::from_vec(g.f("weight")).unwrap(), padding_idx: None };
+    let emb = Embedding::<10, 4> {
+        weight: Tensor::from_vec(g.f("weight")).unwrap(),
+        padding_idx: None,
+    };
     assert_eq!(emb.param_names(), ["weight"]);
     let idx = Indices::<Rank2<2, 5>>::from_vec(g.idx("x")).unwrap();
     let y: Tensor<Rank3<2, 5, 4>, f32, OwnedTape<f32>> = emb.forward(TracedIndices(idx.clone()));
@@ -161,6 +177,9 @@ fn layer_embedding() {
 #[should_panic(expected = "index 10 at position 1 is out of range for 10 embeddings")]
 fn embedding_panics_on_out_of_range_index() {
     let g = Golden::load("layer_embedding");
-    let emb = Embedding::<10, 4> { weight: Tensor::from_vec(g.f("weight")).unwrap(), padding_idx: None };
+    let emb = Embedding::<10, 4> {
+        weight: Tensor::from_vec(g.f("weight")).unwrap(),
+        padding_idx: None,
+    };
     let _ = emb.forward(Indices::<Rank1<2>>::from_array([3, 10]));
 }

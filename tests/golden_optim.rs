@@ -30,7 +30,12 @@ fn optim_sgd() {
 #[test]
 fn optim_sgd_momentum_dampening() {
     let g = Golden::load("optim_sgd_momentum_dampening");
-    run("optim_sgd_momentum_dampening", Sgd::new(g.hp("lr")).momentum(g.hp("momentum")).dampening(g.hp("dampening")));
+    run(
+        "optim_sgd_momentum_dampening",
+        Sgd::new(g.hp("lr"))
+            .momentum(g.hp("momentum"))
+            .dampening(g.hp("dampening")),
+    );
 }
 
 #[test]
@@ -38,13 +43,20 @@ fn optim_sgd_nesterov_wd() {
     let g = Golden::load("optim_sgd_nesterov_wd");
     run(
         "optim_sgd_nesterov_wd",
-        Sgd::new(g.hp("lr")).momentum(g.hp("momentum")).weight_decay(g.hp("weight_decay")).nesterov(true),
+        Sgd::new(g.hp("lr"))
+            .momentum(g.hp("momentum"))
+            .weight_decay(g.hp("weight_decay"))
+            .nesterov(true),
     );
 }
 
 fn betas(g: &Golden) -> (f64, f64) {
     let s = g.hp_str("betas");
-    let v: Vec<f64> = s.trim_matches(|c| c == '[' || c == ']').split(',').map(|x| x.trim().parse().unwrap()).collect();
+    let v: Vec<f64> = s
+        .trim_matches(|c| c == '[' || c == ']')
+        .split(',')
+        .map(|x| x.trim().parse().unwrap())
+        .collect();
     (v[0], v[1])
 }
 
@@ -52,34 +64,59 @@ fn betas(g: &Golden) -> (f64, f64) {
 fn optim_adam() {
     let g = Golden::load("optim_adam");
     let (b1, b2) = betas(&g);
-    run("optim_adam", Adam::new(g.hp("lr")).betas(b1, b2).eps(g.hp("eps")));
+    run(
+        "optim_adam",
+        Adam::new(g.hp("lr")).betas(b1, b2).eps(g.hp("eps")),
+    );
 }
 
 #[test]
 fn optim_adam_amsgrad() {
     let g = Golden::load("optim_adam_amsgrad");
     let (b1, b2) = betas(&g);
-    run("optim_adam_amsgrad", Adam::new(g.hp("lr")).betas(b1, b2).eps(g.hp("eps")).amsgrad(true));
+    run(
+        "optim_adam_amsgrad",
+        Adam::new(g.hp("lr"))
+            .betas(b1, b2)
+            .eps(g.hp("eps"))
+            .amsgrad(true),
+    );
 }
 
 #[test]
 fn optim_adam_wd() {
     let g = Golden::load("optim_adam_wd");
     let (b1, b2) = betas(&g);
-    run("optim_adam_wd", Adam::new(g.hp("lr")).betas(b1, b2).eps(g.hp("eps")).weight_decay(g.hp("weight_decay")));
+    run(
+        "optim_adam_wd",
+        Adam::new(g.hp("lr"))
+            .betas(b1, b2)
+            .eps(g.hp("eps"))
+            .weight_decay(g.hp("weight_decay")),
+    );
 }
 
 #[test]
 fn optim_adamw() {
     let g = Golden::load("optim_adamw");
     let (b1, b2) = betas(&g);
-    run("optim_adamw", AdamW::new(g.hp("lr")).betas(b1, b2).weight_decay(g.hp("weight_decay")));
+    run(
+        "optim_adamw",
+        AdamW::new(g.hp("lr"))
+            .betas(b1, b2)
+            .weight_decay(g.hp("weight_decay")),
+    );
 }
 
 #[test]
 fn optim_rmsprop() {
     let g = Golden::load("optim_rmsprop");
-    run("optim_rmsprop", RmsProp::new(g.hp("lr")).alpha(g.hp("alpha")).eps(g.hp("eps")));
+    run(
+        "optim_rmsprop",
+        RmsProp::new(g.hp("lr"))
+            .alpha(g.hp("alpha"))
+            .eps(g.hp("eps")),
+    );
 }
 
 #[test]
@@ -87,7 +124,11 @@ fn optim_rmsprop_centered_momentum() {
     let g = Golden::load("optim_rmsprop_centered_momentum");
     run(
         "optim_rmsprop_centered_momentum",
-        RmsProp::new(g.hp("lr")).alpha(g.hp("alpha")).eps(g.hp("eps")).momentum(g.hp("momentum")).centered(true),
+        RmsProp::new(g.hp("lr"))
+            .alpha(g.hp("alpha"))
+            .eps(g.hp("eps"))
+            .momentum(g.hp("momentum"))
+            .centered(true),
     );
 }
 
@@ -109,11 +150,20 @@ fn optimizer_state_is_named_like_parameters() {
 fn e2e_mlp_adam() {
     let g = Golden::load("e2e_mlp_adam");
     let mut model = (
-        Linear::<8, 16> { weight: Tensor::from_vec(g.f("0.weight")).unwrap(), bias: Some(Tensor::from_vec(g.f("0.bias")).unwrap()) },
+        Linear::<8, 16> {
+            weight: Tensor::from_vec(g.f("0.weight")).unwrap(),
+            bias: Some(Tensor::from_vec(g.f("0.bias")).unwrap()),
+        },
         ReLU,
-        Linear::<16, 3> { weight: Tensor::from_vec(g.f("2.weight")).unwrap(), bias: Some(Tensor::from_vec(g.f("2.bias")).unwrap()) },
+        Linear::<16, 3> {
+            weight: Tensor::from_vec(g.f("2.weight")).unwrap(),
+            bias: Some(Tensor::from_vec(g.f("2.bias")).unwrap()),
+        },
     );
-    assert_eq!(model.param_names(), ["0.weight", "0.bias", "2.weight", "2.bias"]);
+    assert_eq!(
+        model.param_names(),
+        ["0.weight", "0.bias", "2.weight", "2.bias"]
+    );
     let x = Tensor::<Rank2<5, 8>>::from_vec(g.f("x")).unwrap();
     let labels = g.idx("labels");
     let (b1, b2) = betas(&g);
@@ -122,7 +172,9 @@ fn e2e_mlp_adam() {
         let logits = model.forward_train(x.clone().trace());
         // Cross-entropy (mean) written with primitives: -mean(log_softmax[label]).
         let onehot = Tensor::<Rank2<5, 3>>::from_vec(
-            (0..15).map(|i| if labels[i / 3] == i % 3 { 1.0 } else { 0.0 }).collect(),
+            (0..15)
+                .map(|i| if labels[i / 3] == i % 3 { 1.0 } else { 0.0 })
+                .collect(),
         )
         .unwrap();
         let loss = (logits.log_softmax::<1>() * onehot).sum().neg() / 5.0;
@@ -130,7 +182,10 @@ fn e2e_mlp_adam() {
         let grads = loss.backward();
         if step == 0 {
             g.check_grad("0.weight", grads.get_slice(&model.0.weight).unwrap());
-            g.check_grad("2.bias", grads.get_slice(model.2.bias.as_ref().unwrap()).unwrap());
+            g.check_grad(
+                "2.bias",
+                grads.get_slice(model.2.bias.as_ref().unwrap()).unwrap(),
+            );
         }
         opt.step(&mut model, &grads);
     }
@@ -141,6 +196,12 @@ fn e2e_mlp_adam() {
         ("2.bias", model.2.bias.as_ref().unwrap().to_vec()),
     ];
     for (name, v) in finals {
-        check_close(&format!("final.{name}"), &v, &g.f(&format!("final.{name}")), 1e-5, 1e-4);
+        check_close(
+            &format!("final.{name}"),
+            &v,
+            &g.f(&format!("final.{name}")),
+            1e-5,
+            1e-4,
+        );
     }
 }

@@ -17,7 +17,14 @@ fn load<M: Params<f32>>(model: &mut M, g: &Golden) {
 }
 
 fn check_param_grads<M: Params<f32>>(model: &M, g: &Golden, grads: &Gradients<f32>) {
-    model.visit("", &mut |p| g.check_grad(p.name, grads.get_id(p.id).unwrap_or_else(|| panic!("no grad for {}", p.name))));
+    model.visit("", &mut |p| {
+        g.check_grad(
+            p.name,
+            grads
+                .get_id(p.id)
+                .unwrap_or_else(|| panic!("no grad for {}", p.name)),
+        )
+    });
 }
 
 fn rng() -> rand::rngs::StdRng {
@@ -28,12 +35,16 @@ fn rng() -> rand::rngs::StdRng {
 fn layer_lstm() {
     let g = Golden::load("layer_lstm");
     let mut lstm = LSTM::<3, 5>::new(&mut rng());
-    assert_eq!(lstm.param_names(), ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"]);
+    assert_eq!(
+        lstm.param_names(),
+        ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"]
+    );
     load(&mut lstm, &g);
     let x = Tensor::<Rank3<2, 4, 3>>::from_vec(g.f("x")).unwrap();
     let h0 = Tensor::<Rank3<1, 2, 5>>::from_vec(g.f("h0")).unwrap();
     let c0 = Tensor::<Rank3<1, 2, 5>>::from_vec(g.f("c0")).unwrap();
-    let (y, (h_n, c_n)) = lstm.forward((x.clone().trace(), (h0.clone().trace(), c0.clone().trace())));
+    let (y, (h_n, c_n)) =
+        lstm.forward((x.clone().trace(), (h0.clone().trace(), c0.clone().trace())));
     g.check_forward("y", y.as_slice());
     g.check_forward("h_n", h_n.as_slice());
     g.check_forward("c_n", c_n.as_slice());
@@ -53,7 +64,8 @@ fn layer_lstm_state_cotangents() {
     let x = Tensor::<Rank3<2, 4, 3>>::from_vec(g.f("x")).unwrap();
     let h0 = Tensor::<Rank3<1, 2, 5>>::from_vec(g.f("h0")).unwrap();
     let c0 = Tensor::<Rank3<1, 2, 5>>::from_vec(g.f("c0")).unwrap();
-    let (y, (h_n, c_n)) = lstm.forward((x.clone().trace(), (h0.clone().trace(), c0.clone().trace())));
+    let (y, (h_n, c_n)) =
+        lstm.forward((x.clone().trace(), (h0.clone().trace(), c0.clone().trace())));
     let gy = Tensor::<Rank3<2, 4, 5>>::from_vec(g.f("gy")).unwrap();
     let gh = Tensor::<Rank3<1, 2, 5>>::from_vec(g.f("gh_n")).unwrap();
     let gc = Tensor::<Rank3<1, 2, 5>>::from_vec(g.f("gc_n")).unwrap();
@@ -74,7 +86,8 @@ fn layer_lstm_2layer() {
     let x = Tensor::<Rank3<2, 3, 3>>::from_vec(g.f("x")).unwrap();
     let h0 = Tensor::<Rank3<2, 2, 4>>::from_vec(g.f("h0")).unwrap();
     let c0 = Tensor::<Rank3<2, 2, 4>>::from_vec(g.f("c0")).unwrap();
-    let (y, (h_n, c_n)) = lstm.forward((x.clone().trace(), (h0.clone().trace(), c0.clone().trace())));
+    let (y, (h_n, c_n)) =
+        lstm.forward((x.clone().trace(), (h0.clone().trace(), c0.clone().trace())));
     g.check_forward("y", y.as_slice());
     g.check_forward("h_n", h_n.as_slice());
     g.check_forward("c_n", c_n.as_slice());
@@ -132,9 +145,15 @@ fn step_api_matches_sequence_forward() {
     let mut state = Some(shaped::nn::RecurrentState { h: h0, c: Some(c0) });
     let y = g.f("y"); // (2, 3, 4)
     for t in 0..3 {
-        let xt: Vec<f32> = (0..2).flat_map(|b| xs[(b * 3 + t) * 3..(b * 3 + t + 1) * 3].to_vec()).collect();
-        let (yt, s) = lstm.step(Tensor::<Rank2<2, 3>>::from_vec(xt).unwrap(), state).unwrap();
-        let want: Vec<f32> = (0..2).flat_map(|b| y[(b * 3 + t) * 4..(b * 3 + t + 1) * 4].to_vec()).collect();
+        let xt: Vec<f32> = (0..2)
+            .flat_map(|b| xs[(b * 3 + t) * 3..(b * 3 + t + 1) * 3].to_vec())
+            .collect();
+        let (yt, s) = lstm
+            .step(Tensor::<Rank2<2, 3>>::from_vec(xt).unwrap(), state)
+            .unwrap();
+        let want: Vec<f32> = (0..2)
+            .flat_map(|b| y[(b * 3 + t) * 4..(b * 3 + t + 1) * 4].to_vec())
+            .collect();
         common::check_close("step y", yt.as_slice(), &want, 1e-5, 1e-4);
         state = Some(s);
     }
@@ -144,7 +163,9 @@ fn step_api_matches_sequence_forward() {
 fn dynamic_sizes_mismatch_is_an_error() {
     let lstm = shaped::nn::LSTMDyn::<f32>::new_dyn(3, 4, 1, true, &mut rng());
     let bad = Tensor::<(usize, usize, usize)>::zeros_with_shape((2, 5, 7));
-    let err = lstm.try_forward(bad).err().expect("input size 7 does not fit 3");
+    let err = lstm
+        .try_forward(bad)
+        .expect_err("input size 7 does not fit 3");
     assert!(err.to_string().contains("[2, 5, 7]"), "{err}");
     let ok = Tensor::<(usize, usize, usize)>::zeros_with_shape((2, 5, 3));
     assert!(lstm.try_forward(ok).is_ok());

@@ -4,7 +4,9 @@
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use shaped::gradcheck::{GradcheckOptions, Traced, gradcheck, gradcheck_vjp, gradcheck2, gradcheck2_vjp};
+use shaped::gradcheck::{
+    GradcheckOptions, Traced, gradcheck, gradcheck_vjp, gradcheck2, gradcheck2_vjp,
+};
 use shaped::nn::loss::*;
 use shaped::nn::*;
 use shaped::prelude::*;
@@ -38,7 +40,14 @@ fn pair(kinks: &[f64], seed: u64) -> (T64<P>, T64<P>) {
     let mut kinks: Vec<f64> = kinks.iter().flat_map(|&k| [k, -k]).collect();
     kinks.push(0.0);
     let d = away::<P>(-3.0, 3.0, &kinks, 0.05, seed + 1);
-    let p = T64::<P>::from_vec(t.as_slice().iter().zip(d.as_slice()).map(|(t, d)| t + d).collect()).unwrap();
+    let p = T64::<P>::from_vec(
+        t.as_slice()
+            .iter()
+            .zip(d.as_slice())
+            .map(|(t, d)| t + d)
+            .collect(),
+    )
+    .unwrap();
     (p, t)
 }
 
@@ -62,7 +71,13 @@ fn smooth_l1_gradcheck() {
     for beta in [0.5, 1.0, 2.0] {
         let (p, t) = pair(&[beta], 3);
         gradcheck2(&p, &t, |p, t| smooth_l1_loss(p, t, beta), opts()).unwrap();
-        gradcheck2_vjp(&p, &t, |p, t| smooth_l1_loss_with(p, t, beta, Reduction::None), opts()).unwrap();
+        gradcheck2_vjp(
+            &p,
+            &t,
+            |p, t| smooth_l1_loss_with(p, t, beta, Reduction::None),
+            opts(),
+        )
+        .unwrap();
     }
     // beta = 0 is the L1 loss.
     let (p, t) = pair(&[], 4);
@@ -76,7 +91,13 @@ fn huber_gradcheck() {
     for delta in [0.5, 1.0, 2.0] {
         let (p, t) = pair(&[delta], 5);
         gradcheck2(&p, &t, |p, t| huber_loss(p, t, delta), opts()).unwrap();
-        gradcheck2(&p, &t, |p, t| huber_loss_with(p, t, delta, Reduction::Sum), opts()).unwrap();
+        gradcheck2(
+            &p,
+            &t,
+            |p, t| huber_loss_with(p, t, delta, Reduction::Sum),
+            opts(),
+        )
+        .unwrap();
     }
 }
 
@@ -85,18 +106,35 @@ fn bce_gradcheck() {
     let p = T64::<P>::uniform(0.05, 0.95, &mut rng(6));
     let t = T64::<P>::rand(&mut rng(7));
     gradcheck2(&p, &t, |p, t| binary_cross_entropy(p, t), opts()).unwrap();
-    gradcheck2_vjp(&p, &t, |p, t| binary_cross_entropy_with(p, t, Reduction::None), opts()).unwrap();
+    gradcheck2_vjp(
+        &p,
+        &t,
+        |p, t| binary_cross_entropy_with(p, t, Reduction::None),
+        opts(),
+    )
+    .unwrap();
 }
 
 #[test]
 fn bce_with_logits_gradcheck() {
     let x = away::<P>(-4.0, 4.0, &[], 0.0, 8);
     let t = T64::<P>::rand(&mut rng(9));
-    gradcheck2(&x, &t, |x, t| binary_cross_entropy_with_logits(x, t), opts()).unwrap();
+    gradcheck2(
+        &x,
+        &t,
+        |x, t| binary_cross_entropy_with_logits(x, t),
+        opts(),
+    )
+    .unwrap();
     // Large logits: the gradient is sigmoid(x) - t, and finite differences agree.
     let big = T64::<Rank1<4>>::from_array([-50.0, -30.0, 30.0, 50.0]);
     let tb = T64::<Rank1<4>>::from_array([1.0, 0.0, 1.0, 0.0]);
-    gradcheck(&big, |x| binary_cross_entropy_with_logits_with(x, tb.clone(), Reduction::Sum), opts()).unwrap();
+    gradcheck(
+        &big,
+        |x| binary_cross_entropy_with_logits_with(x, tb.clone(), Reduction::Sum),
+        opts(),
+    )
+    .unwrap();
     // It equals BCE of sigmoid(x) where sigmoid does not saturate.
     let a = binary_cross_entropy_with_logits(x.clone(), t.clone());
     let b = binary_cross_entropy(x.sigmoid(), t);
@@ -117,12 +155,32 @@ fn labels() -> Indices<Rank1<5>> {
 fn cross_entropy_gradcheck() {
     let (x, y) = (logits(10), labels());
     gradcheck(&x, |x| cross_entropy(x, &y), opts()).unwrap();
-    gradcheck(&x, |x| cross_entropy_with(x, &y, 0.0, Reduction::Sum), opts()).unwrap();
-    gradcheck(&x, |x| cross_entropy_with(x, &y, 0.2, Reduction::Mean), opts()).unwrap();
-    gradcheck_vjp(&x, |x| cross_entropy_with(x, &y, 0.1, Reduction::None), opts()).unwrap();
+    gradcheck(
+        &x,
+        |x| cross_entropy_with(x, &y, 0.0, Reduction::Sum),
+        opts(),
+    )
+    .unwrap();
+    gradcheck(
+        &x,
+        |x| cross_entropy_with(x, &y, 0.2, Reduction::Mean),
+        opts(),
+    )
+    .unwrap();
+    gradcheck_vjp(
+        &x,
+        |x| cross_entropy_with(x, &y, 0.1, Reduction::None),
+        opts(),
+    )
+    .unwrap();
     // Logits of magnitude 100: exact gradient softmax - onehot, finite and checkable.
     let big = T64::<L>::from_vec(x.as_slice().iter().map(|v| 50.0 * v).collect()).unwrap();
-    gradcheck(&big, |x| cross_entropy_with(x, &y, 0.1, Reduction::Sum), opts()).unwrap();
+    gradcheck(
+        &big,
+        |x| cross_entropy_with(x, &y, 0.1, Reduction::Sum),
+        opts(),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -130,18 +188,42 @@ fn cross_entropy_probs_gradcheck() {
     let x = logits(11);
     let t = T64::<L>::rand(&mut rng(12)).softmax::<1>();
     gradcheck2(&x, &t, |x, t| cross_entropy_probs(x, t), opts()).unwrap();
-    gradcheck2(&x, &t, |x, t| cross_entropy_probs_with(x, t, 0.3, Reduction::Sum), opts()).unwrap();
-    gradcheck2_vjp(&x, &t, |x, t| cross_entropy_probs_with(x, t, 0.0, Reduction::None), opts()).unwrap();
+    gradcheck2(
+        &x,
+        &t,
+        |x, t| cross_entropy_probs_with(x, t, 0.3, Reduction::Sum),
+        opts(),
+    )
+    .unwrap();
+    gradcheck2_vjp(
+        &x,
+        &t,
+        |x, t| cross_entropy_probs_with(x, t, 0.0, Reduction::None),
+        opts(),
+    )
+    .unwrap();
 }
 
 /// Label smoothing is the same loss whether the target comes as labels or as probabilities.
 #[test]
 fn cross_entropy_labels_match_probabilities() {
     let (x, y) = (logits(13), labels());
-    let onehot = T64::<L>::from_vec((0..20).map(|i| if y.as_slice()[i / 4] == i % 4 { 1.0 } else { 0.0 }).collect()).unwrap();
+    let onehot = T64::<L>::from_vec(
+        (0..20)
+            .map(|i| {
+                if y.as_slice()[i / 4] == i % 4 {
+                    1.0
+                } else {
+                    0.0
+                }
+            })
+            .collect(),
+    )
+    .unwrap();
     for eps in [0.0, 0.1, 0.5] {
         let a: T64<Rank1<5>> = cross_entropy_with(x.clone(), &y, eps, Reduction::None);
-        let b: T64<Rank1<5>> = cross_entropy_probs_with(x.clone(), onehot.clone(), eps, Reduction::None);
+        let b: T64<Rank1<5>> =
+            cross_entropy_probs_with(x.clone(), onehot.clone(), eps, Reduction::None);
         for (a, b) in a.as_slice().iter().zip(b.as_slice()) {
             assert!((a - b).abs() < 1e-12, "eps {eps}: {a} vs {b}");
         }
@@ -164,7 +246,11 @@ fn nll_gradcheck() {
 // from the traced tensor's values (gradients are stored under the tensor's id, which the
 // layer's parameter keeps).
 
-fn batchnorm<const C: usize, const K: usize>(w: T64<Rank1<C>>, b: T64<Rank1<C>>, seed: u64) -> BatchNormLayer<Const<C>, K, f64> {
+fn batchnorm<const C: usize, const K: usize>(
+    w: T64<Rank1<C>>,
+    b: T64<Rank1<C>>,
+    seed: u64,
+) -> BatchNormLayer<Const<C>, K, f64> {
     let mut bn = BatchNormLayer::<Const<C>, K, f64>::new();
     bn.weight = w;
     bn.bias = b;
@@ -174,7 +260,10 @@ fn batchnorm<const C: usize, const K: usize>(w: T64<Rank1<C>>, b: T64<Rank1<C>>,
 }
 
 fn params<const C: usize>(seed: u64) -> (T64<Rank1<C>>, T64<Rank1<C>>) {
-    (T64::normal(1.0, 0.5, &mut rng(seed)), T64::normal(0.0, 0.5, &mut rng(seed + 1)))
+    (
+        T64::normal(1.0, 0.5, &mut rng(seed)),
+        T64::normal(0.0, 0.5, &mut rng(seed + 1)),
+    )
 }
 
 #[test]
@@ -184,7 +273,11 @@ fn batchnorm1d_gradcheck() {
     for train in [false, true] {
         let run = |x: Traced<Rank2<6, 3>>, w: T64<Rank1<3>>, b: T64<Rank1<3>>| {
             let mut bn: BatchNorm1d<3, f64> = batchnorm(w, b, 22);
-            if train { bn.forward_train(x) } else { bn.forward(x) }
+            if train {
+                bn.forward_train(x)
+            } else {
+                bn.forward(x)
+            }
         };
         gradcheck2_vjp(&x, &w, |x, w| run(x, w.detach(), b.clone()), opts()).unwrap();
         gradcheck2_vjp(&x, &b, |x, b| run(x, w.clone(), b.detach()), opts()).unwrap();
@@ -192,8 +285,20 @@ fn batchnorm1d_gradcheck() {
     // (N, C, L) input.
     let x3 = T64::<Rank3<3, 2, 4>>::normal(0.0, 1.0, &mut rng(23));
     let (w, b) = params::<2>(24);
-    gradcheck2_vjp(&x3, &w, |x, w| batchnorm::<2, 1>(w.detach(), b.clone(), 25).forward_train(x), opts()).unwrap();
-    gradcheck2_vjp(&x3, &b, |x, b| batchnorm::<2, 1>(w.clone(), b.detach(), 25).forward_train(x), opts()).unwrap();
+    gradcheck2_vjp(
+        &x3,
+        &w,
+        |x, w| batchnorm::<2, 1>(w.detach(), b.clone(), 25).forward_train(x),
+        opts(),
+    )
+    .unwrap();
+    gradcheck2_vjp(
+        &x3,
+        &b,
+        |x, b| batchnorm::<2, 1>(w.clone(), b.detach(), 25).forward_train(x),
+        opts(),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -203,7 +308,11 @@ fn batchnorm2d_gradcheck() {
     for train in [false, true] {
         let run = |x: Traced<Rank4<2, 3, 2, 3>>, w: T64<Rank1<3>>, b: T64<Rank1<3>>| {
             let mut bn: BatchNorm2d<3, f64> = batchnorm(w, b, 32);
-            if train { bn.forward_train(x) } else { bn.forward(x) }
+            if train {
+                bn.forward_train(x)
+            } else {
+                bn.forward(x)
+            }
         };
         gradcheck2_vjp(&x, &w, |x, w| run(x, w.detach(), b.clone()), opts()).unwrap();
         gradcheck2_vjp(&x, &b, |x, b| run(x, w.clone(), b.detach()), opts()).unwrap();
@@ -214,7 +323,13 @@ fn batchnorm2d_gradcheck() {
 fn batchnorm3d_gradcheck() {
     let x = T64::<Rank5<2, 2, 2, 1, 3>>::normal(0.0, 1.0, &mut rng(33));
     let (w, b) = params::<2>(34);
-    gradcheck2_vjp(&x, &w, |x, w| batchnorm::<2, 3>(w.detach(), b.clone(), 35).forward_train(x), opts()).unwrap();
+    gradcheck2_vjp(
+        &x,
+        &w,
+        |x, w| batchnorm::<2, 3>(w.detach(), b.clone(), 35).forward_train(x),
+        opts(),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -227,8 +342,20 @@ fn layernorm_gradcheck() {
         ln.bias = b;
         ln
     };
-    gradcheck2_vjp(&x, &w, |x, w| layer(w.detach(), b.clone()).forward(x), opts()).unwrap();
-    gradcheck2_vjp(&x, &b, |x, b| layer(w.clone(), b.detach()).forward(x), opts()).unwrap();
+    gradcheck2_vjp(
+        &x,
+        &w,
+        |x, w| layer(w.detach(), b.clone()).forward(x),
+        opts(),
+    )
+    .unwrap();
+    gradcheck2_vjp(
+        &x,
+        &b,
+        |x, b| layer(w.clone(), b.detach()).forward(x),
+        opts(),
+    )
+    .unwrap();
     // A single feature normalises to the bias exactly: the input gradient is zero.
     let x1 = T64::<Rank2<3, 1>>::normal(0.0, 1.0, &mut rng(42));
     gradcheck_vjp(&x1, |x| LayerNorm::<1, f64>::new().forward(x), opts()).unwrap();
@@ -240,7 +367,13 @@ fn embedding_gradcheck() {
     let idx = Indices::<Rank2<2, 4>>::from_array2([[0, 5, 2, 5], [1, 1, 4, 0]]);
     gradcheck_vjp(
         &w,
-        |w| Embedding::<6, 3, f64> { weight: w.detach(), padding_idx: None }.lookup::<_, OwnedTape<f64>>(&idx),
+        |w| {
+            Embedding::<6, 3, f64> {
+                weight: w.detach(),
+                padding_idx: None,
+            }
+            .lookup::<_, OwnedTape<f64>>(&idx)
+        },
         opts(),
     )
     .unwrap();
@@ -270,10 +403,19 @@ fn dropout_gradcheck() {
 #[test]
 fn dropout_edge_probabilities() {
     let x = T64::<Rank1<16>>::ones();
-    assert_eq!(Dropout::with_seed(0.0, 1).forward_train(x.clone()).to_vec(), x.to_vec());
-    assert_eq!(Dropout::with_seed(1.0, 1).forward_train(x.clone()).to_vec(), vec![0.0; 16]);
+    assert_eq!(
+        Dropout::with_seed(0.0, 1).forward_train(x.clone()).to_vec(),
+        x.to_vec()
+    );
+    assert_eq!(
+        Dropout::with_seed(1.0, 1).forward_train(x.clone()).to_vec(),
+        vec![0.0; 16]
+    );
     let mut drop = Dropout::with_seed(0.5, 1);
-    let (a, b) = (drop.forward_train(x.clone()).to_vec(), drop.forward_train(x).to_vec());
+    let (a, b) = (
+        drop.forward_train(x.clone()).to_vec(),
+        drop.forward_train(x).to_vec(),
+    );
     assert_ne!(a, b, "each training call draws a new mask");
 }
 
@@ -312,7 +454,10 @@ where
 
 fn assert_close(what: &str, a: &[f64], b: &[f64]) {
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
-        assert!((x - y).abs() <= 1e-10 * (1.0 + y.abs()), "{what}[{i}]: fused {x}, composed {y}");
+        assert!(
+            (x - y).abs() <= 1e-10 * (1.0 + y.abs()),
+            "{what}[{i}]: fused {x}, composed {y}"
+        );
     }
 }
 
@@ -325,20 +470,36 @@ fn fused_norms_match_composition() {
     let mut ln = LayerNorm::<5, f64>::new();
     ln.weight = w.clone();
     ln.bias = b.clone();
-    let fused = (ln.forward(x.clone().trace()) * gy.clone()).sum().backward();
+    let fused = (ln.forward(x.clone().trace()) * gy.clone())
+        .sum()
+        .backward();
     let y = layer_norm_composed(x.clone().trace(), w.clone().trace(), b.clone().trace());
-    assert_close("layernorm y", ln.forward(x.clone()).as_slice(), y.as_slice());
+    assert_close(
+        "layernorm y",
+        ln.forward(x.clone()).as_slice(),
+        y.as_slice(),
+    );
     let composed = (y * gy.clone()).sum().backward();
     for (name, id) in [("x", x.id()), ("weight", w.id()), ("bias", b.id())] {
-        assert_close(name, fused.get_id(id).unwrap(), composed.get_id(id).unwrap());
+        assert_close(
+            name,
+            fused.get_id(id).unwrap(),
+            composed.get_id(id).unwrap(),
+        );
     }
 
     let mut bn = batchnorm::<5, 1>(w.clone(), b.clone(), 73);
-    let fused = (bn.forward_train(x.clone().trace()) * gy.clone()).sum().backward();
+    let fused = (bn.forward_train(x.clone().trace()) * gy.clone())
+        .sum()
+        .backward();
     let y = batch_norm_composed(x.clone().trace(), w.clone().trace(), b.clone().trace());
     let composed = (y * gy).sum().backward();
     for (name, id) in [("x", x.id()), ("weight", w.id()), ("bias", b.id())] {
-        assert_close(name, fused.get_id(id).unwrap(), composed.get_id(id).unwrap());
+        assert_close(
+            name,
+            fused.get_id(id).unwrap(),
+            composed.get_id(id).unwrap(),
+        );
     }
 }
 
@@ -373,7 +534,13 @@ fn fused_norms_are_faster_than_composition() {
         (
             "LayerNorm forward+backward",
             time(&mut || drop(ln.forward(x.clone().trace()).sum().backward())),
-            time(&mut || drop(layer_norm_composed(x.clone().trace(), w.clone().trace(), b.clone().trace()).sum().backward())),
+            time(&mut || {
+                drop(
+                    layer_norm_composed(x.clone().trace(), w.clone().trace(), b.clone().trace())
+                        .sum()
+                        .backward(),
+                )
+            }),
         ),
         (
             "BatchNorm train forward",
@@ -383,10 +550,19 @@ fn fused_norms_are_faster_than_composition() {
         (
             "BatchNorm train forward+backward",
             time(&mut || drop(bn.forward_train(x.clone().trace()).sum().backward())),
-            time(&mut || drop(batch_norm_composed(x.clone().trace(), w.clone().trace(), b.clone().trace()).sum().backward())),
+            time(&mut || {
+                drop(
+                    batch_norm_composed(x.clone().trace(), w.clone().trace(), b.clone().trace())
+                        .sum()
+                        .backward(),
+                )
+            }),
         ),
     ];
     for (what, fused, composed) in rows {
-        println!("{what:34} fused {fused:7.2} ms   composed {composed:7.2} ms   x{:.1}", composed / fused);
+        println!(
+            "{what:34} fused {fused:7.2} ms   composed {composed:7.2} ms   x{:.1}",
+            composed / fused
+        );
     }
 }

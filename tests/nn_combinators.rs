@@ -15,7 +15,12 @@ fn residual_adds_input_and_backpropagates_through_both_paths() {
     let x = Tensor::<Rank2<2, 3>, f64>::from_array([[1.0, 2.0, 3.0], [-1.0, 0.5, 0.0]]);
     let y = block.forward(x.clone().trace());
     let plain = block.0.forward(x.clone());
-    let want: Vec<f64> = plain.to_vec().iter().zip(x.to_vec()).map(|(a, b)| a + b).collect();
+    let want: Vec<f64> = plain
+        .to_vec()
+        .iter()
+        .zip(x.to_vec())
+        .map(|(a, b)| a + b)
+        .collect();
     assert_eq!(y.to_vec(), want);
     let g = y.sum().backward();
     // d/dx sum(x + x W^T + b) = 1 + column sums of W.
@@ -29,11 +34,21 @@ fn residual_adds_input_and_backpropagates_through_both_paths() {
 
 #[test]
 fn frozen_parameters_are_skipped_by_optimizers_but_still_named() {
-    let mut model = (Frozen(Linear::<4, 4>::new(&mut rng())), ReLU, Linear::<4, 2>::new(&mut rng()));
-    assert_eq!(model.param_names(), ["0.weight", "0.bias", "2.weight", "2.bias"]);
+    let mut model = (
+        Frozen(Linear::<4, 4>::new(&mut rng())),
+        ReLU,
+        Linear::<4, 2>::new(&mut rng()),
+    );
+    assert_eq!(
+        model.param_names(),
+        ["0.weight", "0.bias", "2.weight", "2.bias"]
+    );
     let frozen_before = model.0.0.weight.to_vec();
     let head_before = model.2.weight.to_vec();
-    let loss = model.forward_train(Tensor::<Rank2<3, 4>>::ones().trace()).square().mean();
+    let loss = model
+        .forward_train(Tensor::<Rank2<3, 4>>::ones().trace())
+        .square()
+        .mean();
     let grads = loss.backward();
     Sgd::new(0.5).step(&mut model, &grads);
     assert_eq!(model.0.0.weight.to_vec(), frozen_before);
@@ -63,5 +78,10 @@ fn long_sequential_tuples_and_nesting() {
 #[test]
 fn models_are_send_and_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
-    assert_send_sync::<(Linear<4, 4>, ReLU, shaped::nn::LSTM<4, 4>, shaped::nn::MultiheadAttention<4, 2>)>();
+    assert_send_sync::<(
+        Linear<4, 4>,
+        ReLU,
+        shaped::nn::LSTM<4, 4>,
+        shaped::nn::MultiheadAttention<4, 2>,
+    )>();
 }

@@ -42,7 +42,9 @@ pub struct Gradients<E: Float> {
 
 impl<E: Float> Default for Gradients<E> {
     fn default() -> Self {
-        Gradients { map: HashMap::default() }
+        Gradients {
+            map: HashMap::default(),
+        }
     }
 }
 
@@ -55,7 +57,9 @@ impl<E: Float> core::fmt::Debug for Gradients<E> {
 impl<E: Float> Gradients<E> {
     /// The gradient of `t` as a tensor of the same shape, or `None` if no gradient reached it.
     pub fn get<S: Shape, T>(&self, t: &Tensor<S, E, T>) -> Option<Tensor<S, E>> {
-        self.map.get(&t.id).map(|g| Tensor::from_parts(t.shape, g.clone()))
+        self.map
+            .get(&t.id)
+            .map(|g| Tensor::from_parts(t.shape, g.clone()))
     }
     /// The gradient of `t` as a slice, without copying.
     pub fn get_slice<S: Shape, T>(&self, t: &Tensor<S, E, T>) -> Option<&[E]> {
@@ -63,7 +67,9 @@ impl<E: Float> Gradients<E> {
     }
     /// Removes and returns the gradient of `t`.
     pub fn remove<S: Shape, T>(&mut self, t: &Tensor<S, E, T>) -> Option<Tensor<S, E>> {
-        self.map.remove(&t.id).map(|g| Tensor::from_parts(t.shape, g))
+        self.map
+            .remove(&t.id)
+            .map(|g| Tensor::from_parts(t.shape, g))
     }
     /// Sets the gradient of `t` (replacing any), e.g. to feed an optimizer gradients computed
     /// elsewhere.

@@ -1,9 +1,9 @@
 //! Tapes: the record of backward operations that travels with a traced tensor.
 
 use super::gradients::{Gradients, IdSet};
-use std::sync::{Arc, Mutex};
 use crate::dtype::Float;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// Identifies a tensor's value for autograd. Clones share it; every op result gets a fresh
 /// one. Ids only grow, so sorting operations by their output id gives a valid order for the
@@ -117,7 +117,10 @@ pub struct OwnedTape<E: Float> {
 impl<E: Float> OwnedTape<E> {
     /// A tape for the traced leaf `id`, with no history.
     pub fn tracking(id: UniqueId) -> Self {
-        OwnedTape { heads: Vec::new(), owners: vec![id] }
+        OwnedTape {
+            heads: Vec::new(),
+            owners: vec![id],
+        }
     }
     /// The number of ops this tape can reach (walks the graph).
     pub fn len(&self) -> usize {
@@ -158,12 +161,19 @@ impl<E: Float> Tape<E> for OwnedTape<E> {
     }
     fn record(&mut self, out: UniqueId, op: BackwardOp<E>) {
         let parents = core::mem::take(&mut self.heads);
-        self.heads.push(Arc::new(Node { id: out, op: Mutex::new(Some(op)), parents }));
+        self.heads.push(Arc::new(Node {
+            id: out,
+            op: Mutex::new(Some(op)),
+            parents,
+        }));
         self.owners.clear();
         self.owners.push(out);
     }
     fn for_clone(&self, id: UniqueId) -> Self {
-        OwnedTape { heads: self.heads.clone(), owners: vec![id] }
+        OwnedTape {
+            heads: self.heads.clone(),
+            owners: vec![id],
+        }
     }
     fn leaf(id: UniqueId) -> Self {
         OwnedTape::tracking(id)

@@ -10,7 +10,11 @@ pub(crate) fn broadcast_strides(in_dims: &[usize], out_dims: &[usize]) -> [usize
     let offset = out_dims.len() - in_dims.len();
     let mut acc = 1;
     for i in (0..in_dims.len()).rev() {
-        strides[offset + i] = if in_dims[i] == 1 && out_dims[offset + i] != 1 { 0 } else { acc };
+        strides[offset + i] = if in_dims[i] == 1 && out_dims[offset + i] != 1 {
+            0
+        } else {
+            acc
+        };
         acc *= in_dims[i];
     }
     strides
@@ -78,7 +82,10 @@ pub(crate) fn binary_map<E: Float>(
     }
     let numel: usize = out_dims.iter().product();
     let mut out = vec![E::ZERO; numel];
-    let (sa, sb) = (broadcast_strides(a_dims, out_dims), broadcast_strides(b_dims, out_dims));
+    let (sa, sb) = (
+        broadcast_strides(a_dims, out_dims),
+        broadcast_strides(b_dims, out_dims),
+    );
     for_each_broadcast2(out_dims, &sa, &sb, |i, ia, ib| out[i] = f(a[ia], b[ib]));
     out
 }
@@ -123,17 +130,29 @@ pub(crate) fn binary_grad<E: Float>(
         }
         return;
     }
-    let (sa, sb) = (broadcast_strides(a_dims, out_dims), broadcast_strides(b_dims, out_dims));
+    let (sa, sb) = (
+        broadcast_strides(a_dims, out_dims),
+        broadcast_strides(b_dims, out_dims),
+    );
     if which == 0 {
-        for_each_broadcast2(out_dims, &sa, &sb, |i, ia, ib| grad[ia] += gy[i] * d(a[ia], b[ib]));
+        for_each_broadcast2(out_dims, &sa, &sb, |i, ia, ib| {
+            grad[ia] += gy[i] * d(a[ia], b[ib])
+        });
     } else {
-        for_each_broadcast2(out_dims, &sa, &sb, |i, ia, ib| grad[ib] += gy[i] * d(a[ia], b[ib]));
+        for_each_broadcast2(out_dims, &sa, &sb, |i, ia, ib| {
+            grad[ib] += gy[i] * d(a[ia], b[ib])
+        });
     }
 }
 
 /// Sums `g` (shaped `out_dims`) down to `in_dims` and adds it to `acc`: the backward of a
 /// broadcast.
-pub(crate) fn sum_to_shape<E: Float>(acc: &mut [E], in_dims: &[usize], g: &[E], out_dims: &[usize]) {
+pub(crate) fn sum_to_shape<E: Float>(
+    acc: &mut [E],
+    in_dims: &[usize],
+    g: &[E],
+    out_dims: &[usize],
+) {
     if in_dims == out_dims {
         for (a, &v) in acc.iter_mut().zip(g) {
             *a += v;

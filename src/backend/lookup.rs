@@ -14,12 +14,21 @@ pub(crate) fn gather_rows<E: Float>(table: &[E], d: usize, idx: &[usize]) -> Vec
 
 /// The backward of [`gather_rows`]: `acc[idx[i], :] += g[i, :]`, skipping rows equal to
 /// `skip` (Embedding's `padding_idx`, which never receives a gradient).
-pub(crate) fn scatter_add_rows<E: Float>(acc: &mut [E], g: &[E], d: usize, idx: &[usize], skip: Option<usize>) {
+pub(crate) fn scatter_add_rows<E: Float>(
+    acc: &mut [E],
+    g: &[E],
+    d: usize,
+    idx: &[usize],
+    skip: Option<usize>,
+) {
     for (i, &k) in idx.iter().enumerate() {
         if Some(k) == skip {
             continue;
         }
-        for (a, &v) in acc[k * d..(k + 1) * d].iter_mut().zip(&g[i * d..(i + 1) * d]) {
+        for (a, &v) in acc[k * d..(k + 1) * d]
+            .iter_mut()
+            .zip(&g[i * d..(i + 1) * d])
+        {
             *a += v;
         }
     }

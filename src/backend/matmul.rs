@@ -43,10 +43,17 @@ impl MatMulPlan {
         let mut c = vec![E::ZERO; self.batch * m * n];
         for i in 0..self.batch {
             E::gemm(
-                m, k, n, E::ONE,
-                &a[i * self.a_batch_stride..], (k as isize, 1),
-                &b[i * self.b_batch_stride..], (n as isize, 1),
-                E::ZERO, &mut c[i * m * n..], (n as isize, 1),
+                m,
+                k,
+                n,
+                E::ONE,
+                &a[i * self.a_batch_stride..],
+                (k as isize, 1),
+                &b[i * self.b_batch_stride..],
+                (n as isize, 1),
+                E::ZERO,
+                &mut c[i * m * n..],
+                (n as isize, 1),
             );
         }
         c
@@ -57,10 +64,17 @@ impl MatMulPlan {
         let (m, k, n) = (self.m, self.k, self.n);
         for i in 0..self.batch {
             E::gemm(
-                m, n, k, E::ONE,
-                &gc[i * m * n..], (n as isize, 1),
-                &b[i * self.b_batch_stride..], (1, n as isize),
-                E::ONE, &mut ga[i * self.a_batch_stride..], (k as isize, 1),
+                m,
+                n,
+                k,
+                E::ONE,
+                &gc[i * m * n..],
+                (n as isize, 1),
+                &b[i * self.b_batch_stride..],
+                (1, n as isize),
+                E::ONE,
+                &mut ga[i * self.a_batch_stride..],
+                (k as isize, 1),
             );
         }
     }
@@ -70,10 +84,17 @@ impl MatMulPlan {
         let (m, k, n) = (self.m, self.k, self.n);
         for i in 0..self.batch {
             E::gemm(
-                k, m, n, E::ONE,
-                &a[i * self.a_batch_stride..], (1, k as isize),
-                &gc[i * m * n..], (n as isize, 1),
-                E::ONE, &mut gb[i * self.b_batch_stride..], (n as isize, 1),
+                k,
+                m,
+                n,
+                E::ONE,
+                &a[i * self.a_batch_stride..],
+                (1, k as isize),
+                &gc[i * m * n..],
+                (n as isize, 1),
+                E::ONE,
+                &mut gb[i * self.b_batch_stride..],
+                (n as isize, 1),
             );
         }
     }

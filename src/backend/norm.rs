@@ -8,7 +8,12 @@
 use crate::dtype::Float;
 
 /// Per-channel mean and biased variance of `x` seen as `[outer, c, inner]`.
-pub(crate) fn channel_stats<E: Float>(x: &[E], outer: usize, c: usize, inner: usize) -> (Vec<E>, Vec<E>) {
+pub(crate) fn channel_stats<E: Float>(
+    x: &[E],
+    outer: usize,
+    c: usize,
+    inner: usize,
+) -> (Vec<E>, Vec<E>) {
     let m = (outer * inner) as f64;
     let mut mean = vec![0.0f64; c];
     for o in 0..outer {
@@ -25,18 +30,26 @@ pub(crate) fn channel_stats<E: Float>(x: &[E], outer: usize, c: usize, inner: us
         for (ch, acc) in var.iter_mut().enumerate() {
             let at = (o * c + ch) * inner;
             let mu = mean[ch];
-            *acc += x[at..at + inner].iter().map(|v| (v.to_f64() - mu).powi(2)).sum::<f64>();
+            *acc += x[at..at + inner]
+                .iter()
+                .map(|v| (v.to_f64() - mu).powi(2))
+                .sum::<f64>();
         }
     }
     for v in &mut var {
         *v /= m;
     }
-    (mean.into_iter().map(E::from_f64).collect(), var.into_iter().map(E::from_f64).collect())
+    (
+        mean.into_iter().map(E::from_f64).collect(),
+        var.into_iter().map(E::from_f64).collect(),
+    )
 }
 
 /// `1 / sqrt(var + eps)`, elementwise.
 pub(crate) fn rstd<E: Float>(var: &[E], eps: f64) -> Vec<E> {
-    var.iter().map(|v| E::from_f64(1.0 / (v.to_f64() + eps).sqrt())).collect()
+    var.iter()
+        .map(|v| E::from_f64(1.0 / (v.to_f64() + eps).sqrt()))
+        .collect()
 }
 
 /// `y = (x - mean[ch]) * rstd[ch] * w[ch] + b[ch]` over `[outer, c, inner]`; a missing
@@ -53,8 +66,12 @@ pub(crate) fn channel_norm<E: Float>(
     b: Option<&[E]>,
 ) -> Vec<E> {
     // Folded into one multiply-add per element: y = x * scale + shift.
-    let scale: Vec<E> = (0..c).map(|ch| rstd[ch] * w.map_or(E::ONE, |w| w[ch])).collect();
-    let shift: Vec<E> = (0..c).map(|ch| b.map_or(E::ZERO, |b| b[ch]) - mean[ch] * scale[ch]).collect();
+    let scale: Vec<E> = (0..c)
+        .map(|ch| rstd[ch] * w.map_or(E::ONE, |w| w[ch]))
+        .collect();
+    let shift: Vec<E> = (0..c)
+        .map(|ch| b.map_or(E::ZERO, |b| b[ch]) - mean[ch] * scale[ch])
+        .collect();
     let mut y = Vec::with_capacity(x.len());
     for o in 0..outer {
         for ch in 0..c {
@@ -117,7 +134,11 @@ pub(crate) fn channel_norm_backward_x<E: Float>(
             let at = (o * c + ch) * inner;
             let (mu, r) = (mean[ch], rstd[ch]);
             let k = r * w.map_or(E::ONE, |w| w[ch]);
-            let (gyr, xr, gxr) = (&gy[at..at + inner], &x[at..at + inner], &mut gx[at..at + inner]);
+            let (gyr, xr, gxr) = (
+                &gy[at..at + inner],
+                &x[at..at + inner],
+                &mut gx[at..at + inner],
+            );
             match sums {
                 Some((sum_gy, sum_gy_xhat)) => {
                     let (mg, mgx) = (sum_gy[ch] * inv_m, sum_gy_xhat[ch] * inv_m);
@@ -176,7 +197,12 @@ pub(crate) fn row_norm_backward_x<E: Float>(
     }
     let inv_d = E::ONE / E::from_usize(d);
     let wj = |j: usize| w.map_or(E::ONE, |w| w[j]);
-    for (r, ((gxr, gyr), xr)) in gx.chunks_exact_mut(d).zip(gy.chunks_exact(d)).zip(x.chunks_exact(d)).enumerate() {
+    for (r, ((gxr, gyr), xr)) in gx
+        .chunks_exact_mut(d)
+        .zip(gy.chunks_exact(d))
+        .zip(x.chunks_exact(d))
+        .enumerate()
+    {
         let (mu, rs) = (mean[r], rstd[r]);
         let (mut mg, mut mgx) = (E::ZERO, E::ZERO);
         for (j, (&g, &v)) in gyr.iter().zip(xr).enumerate() {
@@ -193,7 +219,13 @@ pub(crate) fn row_norm_backward_x<E: Float>(
 }
 
 /// LayerNorm parameter gradients: `gw[j] += sum_rows(gy * xhat)`, `gb[j] += sum_rows(gy)`.
-pub(crate) fn row_norm_param_sums<E: Float>(gy: &[E], x: &[E], d: usize, mean: &[E], rstd: &[E]) -> (Vec<E>, Vec<E>) {
+pub(crate) fn row_norm_param_sums<E: Float>(
+    gy: &[E],
+    x: &[E],
+    d: usize,
+    mean: &[E],
+    rstd: &[E],
+) -> (Vec<E>, Vec<E>) {
     let (mut gw, mut gb) = (vec![E::ZERO; d], vec![E::ZERO; d]);
     if d == 0 {
         return (gw, gb);

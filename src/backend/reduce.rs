@@ -25,7 +25,14 @@ pub(crate) fn sum_axis<E: Float>(x: &[E], outer: usize, n: usize, inner: usize) 
 }
 
 /// Adds `g` (shaped `[outer, inner]`) to every `k` of `acc` (shaped `[outer, n, inner]`) times `scale`.
-pub(crate) fn spread_axis<E: Float>(acc: &mut [E], g: &[E], outer: usize, n: usize, inner: usize, scale: E) {
+pub(crate) fn spread_axis<E: Float>(
+    acc: &mut [E],
+    g: &[E],
+    outer: usize,
+    n: usize,
+    inner: usize,
+    scale: E,
+) {
     for o in 0..outer {
         let src = &g[o * inner..(o + 1) * inner];
         for k in 0..n {
@@ -96,7 +103,14 @@ pub(crate) fn softmax_axis<E: Float>(x: &[E], outer: usize, n: usize, inner: usi
 }
 
 /// `gx += y * (gy - sum_k(gy * y))` along the middle axis.
-pub(crate) fn softmax_backward<E: Float>(gx: &mut [E], gy: &[E], y: &[E], outer: usize, n: usize, inner: usize) {
+pub(crate) fn softmax_backward<E: Float>(
+    gx: &mut [E],
+    gy: &[E],
+    y: &[E],
+    outer: usize,
+    n: usize,
+    inner: usize,
+) {
     for o in 0..outer {
         for i in 0..inner {
             let at = |k: usize| (o * n + k) * inner + i;

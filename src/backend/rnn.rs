@@ -38,7 +38,12 @@ impl CellDims {
 
 /// LSTM step: returns `(h', c', acts)` where `acts` holds `i, f, g, o, tanh(c')` per unit for
 /// the backward pass.
-pub(crate) fn lstm_forward<E: Float>(d: CellDims, gx: &[E], gh: &[E], c: &[E]) -> (Vec<E>, Vec<E>, Vec<E>) {
+pub(crate) fn lstm_forward<E: Float>(
+    d: CellDims,
+    gx: &[E],
+    gh: &[E],
+    c: &[E],
+) -> (Vec<E>, Vec<E>, Vec<E>) {
     let (bsz, h) = (d.batch, d.hidden);
     let mut hn = vec![E::ZERO; bsz * h];
     let mut cn = vec![E::ZERO; bsz * h];
@@ -46,7 +51,12 @@ pub(crate) fn lstm_forward<E: Float>(d: CellDims, gx: &[E], gh: &[E], c: &[E]) -
     for b in 0..bsz {
         for j in 0..h {
             let pre = |k| gx[d.gx(4, b, k, j)] + gh[d.gh(4, b, k, j)];
-            let (i, f, g, o) = (sigmoid(pre(0)), sigmoid(pre(1)), pre(2).tanh(), sigmoid(pre(3)));
+            let (i, f, g, o) = (
+                sigmoid(pre(0)),
+                sigmoid(pre(1)),
+                pre(2).tanh(),
+                sigmoid(pre(3)),
+            );
             let cv = f * c[b * h + j] + i * g;
             let tc = cv.tanh();
             cn[b * h + j] = cv;
@@ -101,7 +111,12 @@ pub(crate) fn lstm_backward<E: Float>(
 }
 
 /// GRU step: returns `(h', acts)` with `r, z, n` per unit.
-pub(crate) fn gru_forward<E: Float>(d: CellDims, gx: &[E], gh: &[E], hprev: &[E]) -> (Vec<E>, Vec<E>) {
+pub(crate) fn gru_forward<E: Float>(
+    d: CellDims,
+    gx: &[E],
+    gh: &[E],
+    hprev: &[E],
+) -> (Vec<E>, Vec<E>) {
     let (bsz, h) = (d.batch, d.hidden);
     let mut hn = vec![E::ZERO; bsz * h];
     let mut acts = vec![E::ZERO; bsz * h * 3];
@@ -169,7 +184,13 @@ pub(crate) fn rnn_tanh_forward<E: Float>(d: CellDims, gx: &[E], gh: &[E]) -> Vec
 }
 
 /// Elman RNN step backward.
-pub(crate) fn rnn_tanh_backward<E: Float>(d: CellDims, hn: &[E], dhn: &[E], mut dgx: Option<&mut [E]>, mut dgh: Option<&mut [E]>) {
+pub(crate) fn rnn_tanh_backward<E: Float>(
+    d: CellDims,
+    hn: &[E],
+    dhn: &[E],
+    mut dgx: Option<&mut [E]>,
+    mut dgh: Option<&mut [E]>,
+) {
     let (bsz, h) = (d.batch, d.hidden);
     for b in 0..bsz {
         for j in 0..h {

@@ -58,7 +58,10 @@ pub struct Softplus {
 }
 impl Default for Softplus {
     fn default() -> Self {
-        Softplus { beta: 1.0, threshold: 20.0 }
+        Softplus {
+            beta: 1.0,
+            threshold: 20.0,
+        }
     }
 }
 
@@ -87,7 +90,9 @@ impl<const I: usize, S: HasAxis<I>, E: Float, T: Tape<E>> Module<Tensor<S, E, T>
         Ok(x.softmax::<I>())
     }
 }
-impl<const I: usize, S: HasAxis<I>, E: Float, T: Tape<E>> Module<Tensor<S, E, T>> for LogSoftmax<I> {
+impl<const I: usize, S: HasAxis<I>, E: Float, T: Tape<E>> Module<Tensor<S, E, T>>
+    for LogSoftmax<I>
+{
     type Output = Tensor<S, E, T>;
     fn try_forward(&self, x: Tensor<S, E, T>) -> Result<Self::Output> {
         Ok(x.log_softmax::<I>())

@@ -57,7 +57,7 @@ pub struct AttentionInput<Q, K, V, M> {
 
 impl<const EMBED: usize, const HEADS: usize, E: Float> MultiheadAttention<EMBED, HEADS, E> {
     const HEADS_DIVIDE_EMBED: () = assert!(
-        HEADS > 0 && EMBED % HEADS == 0,
+        HEADS > 0 && EMBED.is_multiple_of(HEADS),
         "MultiheadAttention: the number of heads must divide the embedding size"
     );
 
@@ -70,7 +70,11 @@ impl<const EMBED: usize, const HEADS: usize, E: Float> MultiheadAttention<EMBED,
             b.as_mut_slice().fill(E::ZERO);
         }
         MultiheadAttention {
-            in_proj_weight: init::uniform(Default::default(), init::xavier_bound(EMBED, 3 * EMBED), rng),
+            in_proj_weight: init::uniform(
+                Default::default(),
+                init::xavier_bound(EMBED, 3 * EMBED),
+                rng,
+            ),
             in_proj_bias: Some(Tensor::zeros()),
             out_proj,
         }
@@ -85,16 +89,31 @@ impl<const EMBED: usize, const HEADS: usize, E: Float> MultiheadAttention<EMBED,
     /// assert_eq!(m.to_vec()[3], 0.0);
     /// ```
     pub fn causal_mask(len: usize) -> Tensor<(usize, usize), E> {
-        let data = (0..len * len).map(|i| if i % len > i / len { E::NEG_INFINITY } else { E::ZERO }).collect();
+        let data = (0..len * len)
+            .map(|i| {
+                if i % len > i / len {
+                    E::NEG_INFINITY
+                } else {
+                    E::ZERO
+                }
+            })
+            .collect();
         Tensor::from_vec_with_shape(data, (len, len)).expect("len * len elements")
     }
 
     /// Projects `x` `(B, N, E)` with rows `part*E..(part+1)*E` of the input projection and
     /// splits the heads: `(B, HEADS, N, E/HEADS)`.
-    fn project<SX: Shape, T: Tape<E>>(&self, x: Tensor<SX, E, T>, part: usize) -> Result<Heads<E, T>> {
+    fn project<SX: Shape, T: Tape<E>>(
+        &self,
+        x: Tensor<SX, E, T>,
+        part: usize,
+    ) -> Result<Heads<E, T>> {
         let d = x.shape.dims();
         let (b, n) = (d[0], d[1]);
-        let w = self.in_proj_weight.traced_as::<T>().try_narrow::<0>(part * EMBED, EMBED)?;
+        let w = self
+            .in_proj_weight
+            .traced_as::<T>()
+            .try_narrow::<0>(part * EMBED, EMBED)?;
         let bias = match &self.in_proj_bias {
             Some(bias) => Some(bias.traced_as::<T>().try_narrow::<0>(part * EMBED, EMBED)?),
             None => None,
@@ -119,18 +138,31 @@ impl<const EMBED: usize, const HEADS: usize, E: Float> MultiheadAttention<EMBED,
         if kd.as_slice() != vd.as_slice() || kd[0] != b || qd[2] != EMBED || kd[2] != EMBED {
             return Err(Error::shape(
                 "MultiheadAttention",
-                format!("query {:?}, key {:?} and value {:?} do not fit (B, L, {EMBED}), (B, S, {EMBED})", qd.as_slice(), kd.as_slice(), vd.as_slice()),
+                format!(
+                    "query {:?}, key {:?} and value {:?} do not fit (B, L, {EMBED}), (B, S, {EMBED})",
+                    qd.as_slice(),
+                    kd.as_slice(),
+                    vd.as_slice()
+                ),
             ));
         }
         let head_dim = EMBED / HEADS;
-        let q = self.project(q, 0)?.mul_scalar(E::ONE / E::from_usize(head_dim).sqrt());
+        let q = self
+            .project(q, 0)?
+            .mul_scalar(E::ONE / E::from_usize(head_dim).sqrt());
         let k = self.project(k, 1)?;
         let v = self.project(v, 2)?;
         let mut scores: Heads<E, T> = q.try_matmul(k.permute::<0, 1, 3, 2>())?;
         if let Some(m) = mask {
             let md = m.shape.dims();
             if md.as_slice() != [l, s] {
-                return Err(Error::shape("MultiheadAttention", format!("attn_mask of shape {:?} does not fit (L, S) = ({l}, {s})", md.as_slice())));
+                return Err(Error::shape(
+                    "MultiheadAttention",
+                    format!(
+                        "attn_mask of shape {:?} does not fit (L, S) = ({l}, {s})",
+                        md.as_slice()
+                    ),
+                ));
             }
             let m = m.try_realize::<(usize, usize)>()?;
             scores = scores.try_add(m)?;
@@ -147,11 +179,23 @@ impl<const EMBED: usize, const HEADS: usize, E: Float> MultiheadAttention<EMBED,
 
 fn typed<S: Shape, E: Float, T>(t: Seq<E, T>, shape: S) -> Tensor<S, E, T> {
     // Same sizes and layout: the id is kept, so gradients land on the same buffer.
-    Tensor { shape, data: t.data, id: t.id, tape: t.tape }
+    Tensor {
+        shape,
+        data: t.data,
+        id: t.id,
+        tape: t.tape,
+    }
 }
 
-impl<const EMBED: usize, const HEADS: usize, E: Float, B: Dim, L: Dim, X: DimEq<Const<EMBED>>, T: Tape<E>>
-    Module<Tensor<(B, L, X), E, T>> for MultiheadAttention<EMBED, HEADS, E>
+impl<
+    const EMBED: usize,
+    const HEADS: usize,
+    E: Float,
+    B: Dim,
+    L: Dim,
+    X: DimEq<Const<EMBED>>,
+    T: Tape<E>,
+> Module<Tensor<(B, L, X), E, T>> for MultiheadAttention<EMBED, HEADS, E>
 {
     /// `(y, attn_weights)`: `(B, L, E)` and the weights averaged over heads `(B, L, L)`.
     type Output = (Tensor<(B, L, Const<EMBED>), E, T>, Tensor<(B, L, L), E, T>);
@@ -163,8 +207,14 @@ impl<const EMBED: usize, const HEADS: usize, E: Float, B: Dim, L: Dim, X: DimEq<
 }
 
 impl<const EMBED: usize, const HEADS: usize, E, B, L, S, XQ, XK, XV, B2, B3, S3, M, T>
-    Module<AttentionInput<Tensor<(B, L, XQ), E, T>, Tensor<(B2, S, XK), E, T>, Tensor<(B3, S3, XV), E, T>, Tensor<M, E>>>
-    for MultiheadAttention<EMBED, HEADS, E>
+    Module<
+        AttentionInput<
+            Tensor<(B, L, XQ), E, T>,
+            Tensor<(B2, S, XK), E, T>,
+            Tensor<(B3, S3, XV), E, T>,
+            Tensor<M, E>,
+        >,
+    > for MultiheadAttention<EMBED, HEADS, E>
 where
     E: Float,
     B: Dim,
@@ -184,7 +234,12 @@ where
     #[allow(clippy::type_complexity)]
     fn try_forward(
         &self,
-        input: AttentionInput<Tensor<(B, L, XQ), E, T>, Tensor<(B2, S, XK), E, T>, Tensor<(B3, S3, XV), E, T>, Tensor<M, E>>,
+        input: AttentionInput<
+            Tensor<(B, L, XQ), E, T>,
+            Tensor<(B2, S, XK), E, T>,
+            Tensor<(B3, S3, XV), E, T>,
+            Tensor<M, E>,
+        >,
     ) -> Result<Self::Output> {
         let (b, l, s) = (input.query.shape.0, input.query.shape.1, input.key.shape.1);
         let (y, w) = self.attend(input.query, input.key, input.value, input.attn_mask)?;
@@ -192,18 +247,40 @@ where
     }
 }
 
-impl<const EMBED: usize, const HEADS: usize, E: Float> Params<E> for MultiheadAttention<EMBED, HEADS, E> {
+impl<const EMBED: usize, const HEADS: usize, E: Float> Params<E>
+    for MultiheadAttention<EMBED, HEADS, E>
+{
     fn visit(&self, prefix: &str, f: &mut dyn FnMut(ParamView<'_, E>)) {
-        visit_tensor(&self.in_proj_weight, &format!("{prefix}in_proj_weight"), TensorKind::Parameter, f);
+        visit_tensor(
+            &self.in_proj_weight,
+            &format!("{prefix}in_proj_weight"),
+            TensorKind::Parameter,
+            f,
+        );
         if let Some(b) = &self.in_proj_bias {
-            visit_tensor(b, &format!("{prefix}in_proj_bias"), TensorKind::Parameter, f);
+            visit_tensor(
+                b,
+                &format!("{prefix}in_proj_bias"),
+                TensorKind::Parameter,
+                f,
+            );
         }
         self.out_proj.visit(&format!("{prefix}out_proj."), f);
     }
     fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(ParamMut<'_, E>)) {
-        visit_tensor_mut(&mut self.in_proj_weight, &format!("{prefix}in_proj_weight"), TensorKind::Parameter, f);
+        visit_tensor_mut(
+            &mut self.in_proj_weight,
+            &format!("{prefix}in_proj_weight"),
+            TensorKind::Parameter,
+            f,
+        );
         if let Some(b) = &mut self.in_proj_bias {
-            visit_tensor_mut(b, &format!("{prefix}in_proj_bias"), TensorKind::Parameter, f);
+            visit_tensor_mut(
+                b,
+                &format!("{prefix}in_proj_bias"),
+                TensorKind::Parameter,
+                f,
+            );
         }
         self.out_proj.visit_mut(&format!("{prefix}out_proj."), f);
     }

@@ -54,6 +54,14 @@ pub struct BatchNormLayer<C: Dim, const K: usize, E: Float = f32> {
 /// let y_eval = bn.forward(x); // running statistics
 /// assert_eq!(y_eval.dims().as_slice(), &[4, 2]);
 /// ```
+///
+/// Images need [`BatchNorm2d`]: a 4-D input does not compile.
+///
+/// ```compile_fail
+/// use shaped::prelude::*;
+/// use shaped::nn::{BatchNorm1d, Module};
+/// let _ = BatchNorm1d::<3>::new().forward(Tensor::<Rank4<2, 3, 4, 4>>::zeros());
+/// ```
 pub type BatchNorm1d<const C: usize, E = f32> = BatchNormLayer<Const<C>, 1, E>;
 /// BatchNorm over `(N, C, H, W)` inputs with `C` channels in the type.
 ///
@@ -157,7 +165,10 @@ impl<C: Dim, const K: usize, E: Float> BatchNormLayer<C, K, E> {
         Ok(batch_norm_op(x, Some(w), Some(b), running, self.eps).0)
     }
 
-    fn forward_batch<S: Shape, T: Tape<E>>(&mut self, x: Tensor<S, E, T>) -> Result<Tensor<S, E, T>> {
+    fn forward_batch<S: Shape, T: Tape<E>>(
+        &mut self,
+        x: Tensor<S, E, T>,
+    ) -> Result<Tensor<S, E, T>> {
         self.check_channels(&x.shape)?;
         let dims = x.shape.dims();
         let per_channel = x.numel().checked_div(dims[1]).unwrap_or(0);
@@ -242,15 +253,55 @@ batchnorm_module!(3; D, H, W);
 
 impl<C: Dim, const K: usize, E: Float> Params<E> for BatchNormLayer<C, K, E> {
     fn visit(&self, prefix: &str, f: &mut dyn FnMut(ParamView<'_, E>)) {
-        visit_tensor(&self.weight, &format!("{prefix}weight"), TensorKind::Parameter, f);
-        visit_tensor(&self.bias, &format!("{prefix}bias"), TensorKind::Parameter, f);
-        visit_tensor(&self.running_mean, &format!("{prefix}running_mean"), TensorKind::Buffer, f);
-        visit_tensor(&self.running_var, &format!("{prefix}running_var"), TensorKind::Buffer, f);
+        visit_tensor(
+            &self.weight,
+            &format!("{prefix}weight"),
+            TensorKind::Parameter,
+            f,
+        );
+        visit_tensor(
+            &self.bias,
+            &format!("{prefix}bias"),
+            TensorKind::Parameter,
+            f,
+        );
+        visit_tensor(
+            &self.running_mean,
+            &format!("{prefix}running_mean"),
+            TensorKind::Buffer,
+            f,
+        );
+        visit_tensor(
+            &self.running_var,
+            &format!("{prefix}running_var"),
+            TensorKind::Buffer,
+            f,
+        );
     }
     fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(ParamMut<'_, E>)) {
-        visit_tensor_mut(&mut self.weight, &format!("{prefix}weight"), TensorKind::Parameter, f);
-        visit_tensor_mut(&mut self.bias, &format!("{prefix}bias"), TensorKind::Parameter, f);
-        visit_tensor_mut(&mut self.running_mean, &format!("{prefix}running_mean"), TensorKind::Buffer, f);
-        visit_tensor_mut(&mut self.running_var, &format!("{prefix}running_var"), TensorKind::Buffer, f);
+        visit_tensor_mut(
+            &mut self.weight,
+            &format!("{prefix}weight"),
+            TensorKind::Parameter,
+            f,
+        );
+        visit_tensor_mut(
+            &mut self.bias,
+            &format!("{prefix}bias"),
+            TensorKind::Parameter,
+            f,
+        );
+        visit_tensor_mut(
+            &mut self.running_mean,
+            &format!("{prefix}running_mean"),
+            TensorKind::Buffer,
+            f,
+        );
+        visit_tensor_mut(
+            &mut self.running_var,
+            &format!("{prefix}running_var"),
+            TensorKind::Buffer,
+            f,
+        );
     }
 }

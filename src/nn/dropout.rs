@@ -63,7 +63,10 @@ impl Dropout {
     /// ```
     pub fn try_new<R: Rng + ?Sized>(p: f64, rng: &mut R) -> Result<Self> {
         Self::check(p)?;
-        Ok(Dropout { p, rng: Xoshiro256PlusPlus::from_rng(rng) })
+        Ok(Dropout {
+            p,
+            rng: Xoshiro256PlusPlus::from_rng(rng),
+        })
     }
 
     /// Dropout with probability `p` and a generator seeded with `seed`. Panics unless
@@ -79,7 +82,10 @@ impl Dropout {
     /// ```
     pub fn with_seed(p: f64, seed: u64) -> Self {
         Self::check(p).unwrap_or_else(|e| panic!("{e}"));
-        Dropout { p, rng: Xoshiro256PlusPlus::seed_from_u64(seed) }
+        Dropout {
+            p,
+            rng: Xoshiro256PlusPlus::seed_from_u64(seed),
+        }
     }
 
     /// The probability of zeroing an element.
@@ -96,7 +102,10 @@ impl Dropout {
         if (0.0..=1.0).contains(&p) {
             Ok(())
         } else {
-            Err(Error::value("Dropout p", format!("{p} is not a probability in [0, 1]")))
+            Err(Error::value(
+                "Dropout p",
+                format!("{p} is not a probability in [0, 1]"),
+            ))
         }
     }
 }
@@ -110,7 +119,14 @@ impl<S: Shape, E: Float, T: Tape<E>> Module<Tensor<S, E, T>> for Dropout {
         if self.p == 0.0 {
             return Ok(x);
         }
-        let (keep, scale) = (1.0 - self.p, if self.p < 1.0 { E::from_f64(1.0 / (1.0 - self.p)) } else { E::ZERO });
+        let (keep, scale) = (
+            1.0 - self.p,
+            if self.p < 1.0 {
+                E::from_f64(1.0 / (1.0 - self.p))
+            } else {
+                E::ZERO
+            },
+        );
         let mask = (0..x.numel())
             .map(|_| {
                 let u: f64 = StandardUniform.sample(&mut self.rng);

@@ -119,7 +119,10 @@ impl<V: Dim, D: Dim, E: Float> EmbeddingLayer<V, D, E> {
     /// assert_eq!(emb.weight.dims().as_slice(), &[4, 3]);
     /// ```
     pub fn with_dims<R: Rng + ?Sized>(num_embeddings: V, embedding_dim: D, rng: &mut R) -> Self {
-        EmbeddingLayer { weight: Tensor::randn_with_shape((num_embeddings, embedding_dim), rng), padding_idx: None }
+        EmbeddingLayer {
+            weight: Tensor::randn_with_shape((num_embeddings, embedding_dim), rng),
+            padding_idx: None,
+        }
     }
 
     /// Sets `padding_idx`: that row is filled with zeros, as PyTorch initialises it, and
@@ -137,7 +140,10 @@ impl<V: Dim, D: Dim, E: Float> EmbeddingLayer<V, D, E> {
     /// ```
     pub fn with_padding_idx(mut self, padding_idx: usize) -> Self {
         let (v, d) = (self.num_embeddings(), self.embedding_dim());
-        assert!(padding_idx < v, "Embedding: padding_idx {padding_idx} is out of range for {v} embeddings");
+        assert!(
+            padding_idx < v,
+            "Embedding: padding_idx {padding_idx} is out of range for {v} embeddings"
+        );
         self.weight.as_mut_slice()[padding_idx * d..(padding_idx + 1) * d].fill(E::ZERO);
         self.padding_idx = Some(padding_idx);
         self
@@ -179,7 +185,10 @@ impl<V: Dim, D: Dim, E: Float> EmbeddingLayer<V, D, E> {
     /// let grads = y.sum().backward();
     /// assert_eq!(grads.get(&emb.weight).unwrap().to_vec(), vec![0.0, 0.0, 0.0, 0.0, 1.0, 1.0]);
     /// ```
-    pub fn lookup<S: AppendDim, T: Tape<E>>(&self, indices: &Indices<S>) -> Tensor<S::Output<D>, E, T> {
+    pub fn lookup<S: AppendDim, T: Tape<E>>(
+        &self,
+        indices: &Indices<S>,
+    ) -> Tensor<S::Output<D>, E, T> {
         self.try_lookup(indices).unwrap_or_else(|e| panic!("{e}"))
     }
 
@@ -193,16 +202,27 @@ impl<V: Dim, D: Dim, E: Float> EmbeddingLayer<V, D, E> {
     /// let err = emb.try_lookup::<_, NoTape>(&Indices::<Rank1<2>>::from_array([1, 3])).unwrap_err();
     /// assert!(err.to_string().contains("index 3 at position 1"));
     /// ```
-    pub fn try_lookup<S: AppendDim, T: Tape<E>>(&self, indices: &Indices<S>) -> Result<Tensor<S::Output<D>, E, T>> {
+    pub fn try_lookup<S: AppendDim, T: Tape<E>>(
+        &self,
+        indices: &Indices<S>,
+    ) -> Result<Tensor<S::Output<D>, E, T>> {
         let v = self.num_embeddings();
         if let Some(p) = indices.as_slice().iter().position(|&i| i >= v) {
             return Err(Error::value(
                 "Embedding indices",
-                format!("index {} at position {p} is out of range for {v} embeddings", indices.as_slice()[p]),
+                format!(
+                    "index {} at position {p} is out of range for {v} embeddings",
+                    indices.as_slice()[p]
+                ),
             ));
         }
         let out = indices.shape().append(self.weight.shape.1);
-        Ok(gather_rows_op(self.weight.traced_as::<T>(), indices.data.clone(), out, self.padding_idx))
+        Ok(gather_rows_op(
+            self.weight.traced_as::<T>(),
+            indices.data.clone(),
+            out,
+            self.padding_idx,
+        ))
     }
 }
 
@@ -229,7 +249,11 @@ impl<E: Float> EmbeddingLayer<usize, usize, E> {
     /// let emb = EmbeddingDyn::<f32>::new_dyn(10, 4, &mut rand::rngs::StdRng::seed_from_u64(0));
     /// assert_eq!(emb.num_embeddings(), 10);
     /// ```
-    pub fn new_dyn<R: Rng + ?Sized>(num_embeddings: usize, embedding_dim: usize, rng: &mut R) -> Self {
+    pub fn new_dyn<R: Rng + ?Sized>(
+        num_embeddings: usize,
+        embedding_dim: usize,
+        rng: &mut R,
+    ) -> Self {
         Self::with_dims(num_embeddings, embedding_dim, rng)
     }
 }
@@ -250,9 +274,19 @@ impl<V: Dim, D: Dim, E: Float, S: AppendDim> Module<TracedIndices<S>> for Embedd
 
 impl<V: Dim, D: Dim, E: Float> Params<E> for EmbeddingLayer<V, D, E> {
     fn visit(&self, prefix: &str, f: &mut dyn FnMut(ParamView<'_, E>)) {
-        visit_tensor(&self.weight, &format!("{prefix}weight"), TensorKind::Parameter, f);
+        visit_tensor(
+            &self.weight,
+            &format!("{prefix}weight"),
+            TensorKind::Parameter,
+            f,
+        );
     }
     fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(ParamMut<'_, E>)) {
-        visit_tensor_mut(&mut self.weight, &format!("{prefix}weight"), TensorKind::Parameter, f);
+        visit_tensor_mut(
+            &mut self.weight,
+            &format!("{prefix}weight"),
+            TensorKind::Parameter,
+            f,
+        );
     }
 }

@@ -59,7 +59,11 @@ impl<D: Dim, E: Float> LayerNormLayer<D, E> {
     /// assert_eq!(LayerNormDyn::<f32>::with_dims(6).normalized_size(), 6);
     /// ```
     pub fn with_dims(d: D) -> Self {
-        LayerNormLayer { weight: Tensor::ones_with_shape((d,)), bias: Tensor::zeros_with_shape((d,)), eps: 1e-5 }
+        LayerNormLayer {
+            weight: Tensor::ones_with_shape((d,)),
+            bias: Tensor::zeros_with_shape((d,)),
+            eps: 1e-5,
+        }
     }
 
     /// The size of the normalised (last) dimension.
@@ -103,7 +107,8 @@ impl<E: Float> LayerNormLayer<usize, E> {
     }
 }
 
-impl<D: Dim, E: Float, S: Shape + LastDim, T: Tape<E>> Module<Tensor<S, E, T>> for LayerNormLayer<D, E>
+impl<D: Dim, E: Float, S: Shape + LastDim, T: Tape<E>> Module<Tensor<S, E, T>>
+    for LayerNormLayer<D, E>
 where
     S::Last: DimEq<D>,
 {
@@ -127,11 +132,31 @@ where
 
 impl<D: Dim, E: Float> Params<E> for LayerNormLayer<D, E> {
     fn visit(&self, prefix: &str, f: &mut dyn FnMut(ParamView<'_, E>)) {
-        visit_tensor(&self.weight, &format!("{prefix}weight"), TensorKind::Parameter, f);
-        visit_tensor(&self.bias, &format!("{prefix}bias"), TensorKind::Parameter, f);
+        visit_tensor(
+            &self.weight,
+            &format!("{prefix}weight"),
+            TensorKind::Parameter,
+            f,
+        );
+        visit_tensor(
+            &self.bias,
+            &format!("{prefix}bias"),
+            TensorKind::Parameter,
+            f,
+        );
     }
     fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(ParamMut<'_, E>)) {
-        visit_tensor_mut(&mut self.weight, &format!("{prefix}weight"), TensorKind::Parameter, f);
-        visit_tensor_mut(&mut self.bias, &format!("{prefix}bias"), TensorKind::Parameter, f);
+        visit_tensor_mut(
+            &mut self.weight,
+            &format!("{prefix}weight"),
+            TensorKind::Parameter,
+            f,
+        );
+        visit_tensor_mut(
+            &mut self.bias,
+            &format!("{prefix}bias"),
+            TensorKind::Parameter,
+            f,
+        );
     }
 }

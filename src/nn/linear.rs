@@ -52,7 +52,12 @@ pub type LinearDyn<E = f32> = LinearLayer<usize, usize, E>;
 impl<I: Dim, O: Dim, E: Float> LinearLayer<I, O, E> {
     /// A layer with the given sizes, initialised like PyTorch: weight and bias uniform in
     /// `(-1/sqrt(in), 1/sqrt(in))`.
-    pub fn with_dims<R: Rng + ?Sized>(in_features: I, out_features: O, bias: bool, rng: &mut R) -> Self {
+    pub fn with_dims<R: Rng + ?Sized>(
+        in_features: I,
+        out_features: O,
+        bias: bool,
+        rng: &mut R,
+    ) -> Self {
         let bound = init::linear_bound(in_features.size());
         let weight = init::uniform((out_features, in_features), bound, rng);
         let bias = bias.then(|| init::uniform((out_features,), bound, rng));
@@ -81,12 +86,18 @@ impl<const I: usize, const O: usize, E: Float> LinearLayer<Const<I>, Const<O>, E
 
 impl<E: Float> LinearLayer<usize, usize, E> {
     /// A run-time-size layer.
-    pub fn new_dyn<R: Rng + ?Sized>(in_features: usize, out_features: usize, bias: bool, rng: &mut R) -> Self {
+    pub fn new_dyn<R: Rng + ?Sized>(
+        in_features: usize,
+        out_features: usize,
+        bias: bool,
+        rng: &mut R,
+    ) -> Self {
         Self::with_dims(in_features, out_features, bias, rng)
     }
 }
 
-impl<I: Dim, O: Dim, E: Float, S: Shape + LastDim, T: Tape<E>> Module<Tensor<S, E, T>> for LinearLayer<I, O, E>
+impl<I: Dim, O: Dim, E: Float, S: Shape + LastDim, T: Tape<E>> Module<Tensor<S, E, T>>
+    for LinearLayer<I, O, E>
 where
     S::Last: DimEq<I>,
 {
@@ -112,13 +123,23 @@ where
 
 impl<I: Dim, O: Dim, E: Float> Params<E> for LinearLayer<I, O, E> {
     fn visit(&self, prefix: &str, f: &mut dyn FnMut(ParamView<'_, E>)) {
-        visit_tensor(&self.weight, &format!("{prefix}weight"), TensorKind::Parameter, f);
+        visit_tensor(
+            &self.weight,
+            &format!("{prefix}weight"),
+            TensorKind::Parameter,
+            f,
+        );
         if let Some(b) = &self.bias {
             visit_tensor(b, &format!("{prefix}bias"), TensorKind::Parameter, f);
         }
     }
     fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(ParamMut<'_, E>)) {
-        visit_tensor_mut(&mut self.weight, &format!("{prefix}weight"), TensorKind::Parameter, f);
+        visit_tensor_mut(
+            &mut self.weight,
+            &format!("{prefix}weight"),
+            TensorKind::Parameter,
+            f,
+        );
         if let Some(b) = &mut self.bias {
             visit_tensor_mut(b, &format!("{prefix}bias"), TensorKind::Parameter, f);
         }

@@ -70,7 +70,10 @@ pub trait Reduce: Copy {
     /// The reduced shape for an unreduced loss of shape `S`.
     type Output<S: Shape>: Shape;
     /// Reduces the unreduced loss `x`.
-    fn reduce<S: Shape, E: Float, T: Tape<E>>(self, x: Tensor<S, E, T>) -> Tensor<Self::Output<S>, E, T>;
+    fn reduce<S: Shape, E: Float, T: Tape<E>>(
+        self,
+        x: Tensor<S, E, T>,
+    ) -> Tensor<Self::Output<S>, E, T>;
 }
 
 /// The mean of every element, a scalar (`reduction="mean"`). Write it [`Reduction::Mean`].
@@ -182,22 +185,41 @@ fn check_same<S: Shape>(op: &'static str, pred: &S, target: &S) -> Result<()> {
     if a != b {
         return Err(Error::shape(
             op,
-            format!("prediction of shape {:?} and target of shape {:?} differ", a.as_slice(), b.as_slice()),
+            format!(
+                "prediction of shape {:?} and target of shape {:?} differ",
+                a.as_slice(),
+                b.as_slice()
+            ),
         ));
     }
     Ok(())
 }
 
 /// Checks the label count against the batch and every label against the class count.
-fn check_labels<N: Dim, N2: DimEq<N>>(op: &'static str, labels: &Indices<(N2,)>, n: N, classes: usize) -> Result<()> {
+fn check_labels<N: Dim, N2: DimEq<N>>(
+    op: &'static str,
+    labels: &Indices<(N2,)>,
+    n: N,
+    classes: usize,
+) -> Result<()> {
     labels.shape().0.dim_eq(n).map_err(|_| {
-        Error::shape(op, format!("{} labels for a batch of {} rows of logits", labels.numel(), n.size()))
+        Error::shape(
+            op,
+            format!(
+                "{} labels for a batch of {} rows of logits",
+                labels.numel(),
+                n.size()
+            ),
+        )
     })?;
     match labels.as_slice().iter().position(|&l| l >= classes) {
         None => Ok(()),
         Some(p) => Err(Error::value(
             format!("{op} labels"),
-            format!("label {} at position {p} is out of range for {classes} classes", labels.as_slice()[p]),
+            format!(
+                "label {} at position {p} is out of range for {classes} classes",
+                labels.as_slice()[p]
+            ),
         )),
     }
 }
@@ -206,7 +228,10 @@ fn check_unit(op: &str, what: &str, v: f64) -> Result<()> {
     if (0.0..=1.0).contains(&v) {
         Ok(())
     } else {
-        Err(Error::value(format!("{op} {what}"), format!("{v} is not in [0, 1]")))
+        Err(Error::value(
+            format!("{op} {what}"),
+            format!("{v} is not in [0, 1]"),
+        ))
     }
 }
 
@@ -215,7 +240,11 @@ fn or_panic<X>(r: Result<X>) -> X {
 }
 
 /// `pred - target` over the common shape, after checking run-time sizes.
-fn diff<S: Shape, E: Float, T, TR>(op: &'static str, pred: Tensor<S, E, T>, target: Tensor<S, E, TR>) -> Result<Tensor<S, E, LossTape<E, T, TR>>>
+fn diff<S: Shape, E: Float, T, TR>(
+    op: &'static str,
+    pred: Tensor<S, E, T>,
+    target: Tensor<S, E, TR>,
+) -> Result<Tensor<S, E, LossTape<E, T, TR>>>
 where
     T: Tape<E> + Merge<E, TR>,
     TR: Tape<E>,
@@ -238,7 +267,10 @@ where
 /// let grads = mse_loss(pred.clone().trace(), Tensor::from_array([0.0, 4.0])).backward();
 /// assert_eq!(grads.get(&pred).unwrap().to_vec(), vec![1.0, -2.0]); // 2 (p - t) / n
 /// ```
-pub fn mse_loss<S: Shape, E: Float, T, TR>(pred: Tensor<S, E, T>, target: Tensor<S, E, TR>) -> Tensor<(), E, LossTape<E, T, TR>>
+pub fn mse_loss<S: Shape, E: Float, T, TR>(
+    pred: Tensor<S, E, T>,
+    target: Tensor<S, E, TR>,
+) -> Tensor<(), E, LossTape<E, T, TR>>
 where
     T: Tape<E> + Merge<E, TR>,
     TR: Tape<E>,
@@ -301,7 +333,10 @@ where
 /// let grads = l1_loss(pred.clone().trace(), Tensor::from_array([0.0, 4.0])).backward();
 /// assert_eq!(grads.get(&pred).unwrap().to_vec(), vec![0.5, -0.5]);
 /// ```
-pub fn l1_loss<S: Shape, E: Float, T, TR>(pred: Tensor<S, E, T>, target: Tensor<S, E, TR>) -> Tensor<(), E, LossTape<E, T, TR>>
+pub fn l1_loss<S: Shape, E: Float, T, TR>(
+    pred: Tensor<S, E, T>,
+    target: Tensor<S, E, TR>,
+) -> Tensor<(), E, LossTape<E, T, TR>>
 where
     T: Tape<E> + Merge<E, TR>,
     TR: Tape<E>,
@@ -359,10 +394,18 @@ struct SmoothL1<E>(E);
 impl<E: Float> UnaryKernel<E> for SmoothL1<E> {
     fn f(&self, d: E) -> E {
         let beta = self.0;
-        if d.abs() < beta { E::from_f64(0.5) * d * d / beta } else { d.abs() - E::from_f64(0.5) * beta }
+        if d.abs() < beta {
+            E::from_f64(0.5) * d * d / beta
+        } else {
+            d.abs() - E::from_f64(0.5) * beta
+        }
     }
     fn df(&self, d: E, _: E) -> E {
-        if d.abs() < self.0 { d / self.0 } else { sign(d) }
+        if d.abs() < self.0 {
+            d / self.0
+        } else {
+            sign(d)
+        }
     }
 }
 
@@ -372,10 +415,18 @@ struct Huber<E>(E);
 impl<E: Float> UnaryKernel<E> for Huber<E> {
     fn f(&self, d: E) -> E {
         let delta = self.0;
-        if d.abs() < delta { E::from_f64(0.5) * d * d } else { delta * (d.abs() - E::from_f64(0.5) * delta) }
+        if d.abs() < delta {
+            E::from_f64(0.5) * d * d
+        } else {
+            delta * (d.abs() - E::from_f64(0.5) * delta)
+        }
     }
     fn df(&self, d: E, _: E) -> E {
-        if d.abs() < self.0 { d } else { self.0 * sign(d) }
+        if d.abs() < self.0 {
+            d
+        } else {
+            self.0 * sign(d)
+        }
     }
 }
 
@@ -453,7 +504,10 @@ where
     TR: Tape<E>,
 {
     if beta.is_nan() || beta < 0.0 {
-        return Err(Error::value("smooth_l1_loss beta", format!("{beta} is negative")));
+        return Err(Error::value(
+            "smooth_l1_loss beta",
+            format!("{beta} is negative"),
+        ));
     }
     let d = diff("smooth_l1_loss", pred, target)?;
     Ok(reduction.reduce(d.map_kernel(SmoothL1(E::from_f64(beta)))))
@@ -523,7 +577,10 @@ where
     TR: Tape<E>,
 {
     if delta.is_nan() || delta <= 0.0 {
-        return Err(Error::value("huber_loss delta", format!("{delta} is not positive")));
+        return Err(Error::value(
+            "huber_loss delta",
+            format!("{delta} is not positive"),
+        ));
     }
     let d = diff("huber_loss", pred, target)?;
     Ok(reduction.reduce(d.map_kernel(Huber(E::from_f64(delta)))))
@@ -591,7 +648,10 @@ impl<E: Float> BinaryKernel<E> for BceWithLogits {
 /// let loss = binary_cross_entropy(p, Tensor::from_array([1.0, 1.0]));
 /// assert!((loss.to_vec()[0] - (2f32.ln() + 100.0) / 2.0).abs() < 1e-4); // clamped at 100
 /// ```
-pub fn binary_cross_entropy<S: Shape, E: Float, T, TR>(pred: Tensor<S, E, T>, target: Tensor<S, E, TR>) -> Tensor<(), E, LossTape<E, T, TR>>
+pub fn binary_cross_entropy<S: Shape, E: Float, T, TR>(
+    pred: Tensor<S, E, T>,
+    target: Tensor<S, E, TR>,
+) -> Tensor<(), E, LossTape<E, T, TR>>
 where
     T: Tape<E> + Merge<E, TR>,
     TR: Tape<E>,
@@ -640,10 +700,17 @@ where
     TR: Tape<E>,
 {
     check_same("binary_cross_entropy", &pred.shape, &target.shape)?;
-    if let Some(p) = pred.as_slice().iter().position(|&v| !(v >= E::ZERO && v <= E::ONE)) {
+    if let Some(p) = pred
+        .as_slice()
+        .iter()
+        .position(|&v| !(v >= E::ZERO && v <= E::ONE))
+    {
         return Err(Error::value(
             "binary_cross_entropy prediction",
-            format!("{} at position {p} is not a probability in [0, 1]", pred.as_slice()[p]),
+            format!(
+                "{} at position {p} is not a probability in [0, 1]",
+                pred.as_slice()[p]
+            ),
         ));
     }
     let shape = pred.shape;
@@ -690,7 +757,9 @@ where
     T: Tape<E> + Merge<E, TR>,
     TR: Tape<E>,
 {
-    or_panic(try_binary_cross_entropy_with_logits_with(logits, target, reduction))
+    or_panic(try_binary_cross_entropy_with_logits_with(
+        logits, target, reduction,
+    ))
 }
 
 /// [`binary_cross_entropy_with_logits_with`], with an error when run-time sizes differ.
@@ -711,7 +780,11 @@ where
     T: Tape<E> + Merge<E, TR>,
     TR: Tape<E>,
 {
-    check_same("binary_cross_entropy_with_logits", &logits.shape, &target.shape)?;
+    check_same(
+        "binary_cross_entropy_with_logits",
+        &logits.shape,
+        &target.shape,
+    )?;
     let shape = logits.shape;
     Ok(reduction.reduce(binary_op(logits, target, shape, BceWithLogits)))
 }
@@ -720,7 +793,10 @@ where
 // Cross-entropy and negative log-likelihood over classes
 
 /// `x[i, labels[i]]` for every row `i`, as a differentiable `(N,)` tensor; labels checked.
-fn pick<N: Dim, C: Dim, N2: Dim, E: Float, T: Tape<E>>(x: Tensor<(N, C), E, T>, labels: &Indices<(N2,)>) -> Tensor<(N,), E, T> {
+fn pick<N: Dim, C: Dim, N2: Dim, E: Float, T: Tape<E>>(
+    x: Tensor<(N, C), E, T>,
+    labels: &Indices<(N2,)>,
+) -> Tensor<(N,), E, T> {
     let idx = Indices::from_parts((x.shape.0, Const::<1>), labels.to_vec());
     x.gather::<1, _>(&idx).squeeze::<1>()
 }
@@ -766,7 +842,12 @@ pub fn cross_entropy_with<N: Dim, C: Dim, N2: DimEq<N>, E: Float, T: Tape<E>, R:
     label_smoothing: f64,
     reduction: R,
 ) -> Tensor<R::Output<(N,)>, E, T> {
-    or_panic(try_cross_entropy_with(logits, labels, label_smoothing, reduction))
+    or_panic(try_cross_entropy_with(
+        logits,
+        labels,
+        label_smoothing,
+        reduction,
+    ))
 }
 
 /// [`cross_entropy_with`], with an error for a label `>= C`, a label count that differs
@@ -796,7 +877,9 @@ pub fn try_cross_entropy_with<N: Dim, C: Dim, N2: DimEq<N>, E: Float, T: Tape<E>
         // -(1 - eps) log p[label] - eps / C * sum_c log p[c]
         let eps = label_smoothing;
         let picked = pick(log_p.clone(), labels).mul_scalar(E::from_f64(eps - 1.0));
-        let spread = log_p.sum_dim::<1>().mul_scalar(E::from_f64(-eps / c.size() as f64));
+        let spread = log_p
+            .sum_dim::<1>()
+            .mul_scalar(E::from_f64(-eps / c.size() as f64));
         binary_op(picked, spread, (n,), Add)
     };
     Ok(reduction.reduce(per_sample))
@@ -847,7 +930,12 @@ where
     T: Tape<E> + Merge<E, TR>,
     TR: Tape<E>,
 {
-    or_panic(try_cross_entropy_probs_with(logits, target, label_smoothing, reduction))
+    or_panic(try_cross_entropy_probs_with(
+        logits,
+        target,
+        label_smoothing,
+        reduction,
+    ))
 }
 
 /// [`cross_entropy_probs_with`], with an error when run-time sizes differ or
@@ -877,7 +965,9 @@ where
         target
     } else {
         let eps = label_smoothing;
-        target.mul_scalar(E::from_f64(1.0 - eps)).add_scalar(E::from_f64(eps / shape.1.size() as f64))
+        target
+            .mul_scalar(E::from_f64(1.0 - eps))
+            .add_scalar(E::from_f64(eps / shape.1.size() as f64))
     };
     let log_p = logits.log_softmax::<1>();
     Ok(reduction.reduce(binary_op(log_p, target, shape, Mul).sum_dim::<1>().neg()))

@@ -3,8 +3,8 @@
 
 mod activation;
 mod attention;
-mod conv;
 mod batchnorm;
+mod conv;
 mod dropout;
 mod embedding;
 pub mod init;
@@ -17,16 +17,24 @@ mod pool;
 mod residual;
 mod rnn;
 
-pub use conv::{Conv1d, Conv2d, ConvTranspose2d};
+pub use activation::{
+    GELU, GELUTanh, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Softplus, Tanh,
+};
 pub use attention::{AttentionInput, MultiheadAttention};
-pub use activation::{GELU, GELUTanh, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Softplus, Tanh};
-pub use batchnorm::{BatchNorm1d, BatchNorm1dDyn, BatchNorm2d, BatchNorm2dDyn, BatchNorm3d, BatchNorm3dDyn, BatchNormLayer};
+pub use batchnorm::{
+    BatchNorm1d, BatchNorm1dDyn, BatchNorm2d, BatchNorm2dDyn, BatchNorm3d, BatchNorm3dDyn,
+    BatchNormLayer,
+};
+pub use conv::{Conv1d, Conv2d, ConvTranspose2d};
 pub use dropout::Dropout;
 pub use embedding::{AppendDim, Embedding, EmbeddingDyn, EmbeddingLayer, TracedIndices};
 pub use layernorm::{LayerNorm, LayerNormDyn, LayerNormLayer};
 pub use linear::{Linear, LinearDyn, LinearLayer};
 pub use module::Module;
-pub use residual::{Frozen, Residual, SameAsInput};
-pub use rnn::{CellKind, CellWeights, GRU, GRUDyn, GruCell, LSTM, LSTMDyn, LstmCell, RNN, RNNDyn, Recurrent, RecurrentState, RnnTanhCell};
-pub use pool::{AdaptiveAvgPool2d, AvgPool2d, Flatten, MaxPool2d};
 pub use params::{ParamMut, ParamView, Params, TensorKind, visit_tensor, visit_tensor_mut};
+pub use pool::{AdaptiveAvgPool2d, AvgPool2d, Flatten, MaxPool2d};
+pub use residual::{Frozen, Residual, SameAsInput};
+pub use rnn::{
+    CellKind, CellWeights, GRU, GRUDyn, GruCell, LSTM, LSTMDyn, LstmCell, RNN, RNNDyn, Recurrent,
+    RecurrentState, RnnTanhCell,
+};

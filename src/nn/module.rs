@@ -63,7 +63,7 @@ where
     }
 }
 
-impl<X, M0, M1> Module<X> for (M0, M1,)
+impl<X, M0, M1> Module<X> for (M0, M1)
 where
     M0: Module<X>,
     M1: Module<<M0 as Module<X>>::Output>,
@@ -81,7 +81,7 @@ where
     }
 }
 
-impl<X, M0, M1, M2> Module<X> for (M0, M1, M2,)
+impl<X, M0, M1, M2> Module<X> for (M0, M1, M2)
 where
     M0: Module<X>,
     M1: Module<<M0 as Module<X>>::Output>,
@@ -102,14 +102,16 @@ where
     }
 }
 
-impl<X, M0, M1, M2, M3> Module<X> for (M0, M1, M2, M3,)
+impl<X, M0, M1, M2, M3> Module<X> for (M0, M1, M2, M3)
 where
     M0: Module<X>,
     M1: Module<<M0 as Module<X>>::Output>,
     M2: Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>,
     M3: Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>,
 {
-    type Output = <M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output;
+    type Output = <M3 as Module<
+        <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
+    >>::Output;
     fn try_forward(&self, x: X) -> Result<Self::Output> {
         let x = self.0.try_forward(x)?;
         let x = self.1.try_forward(x)?;
@@ -126,15 +128,25 @@ where
     }
 }
 
-impl<X, M0, M1, M2, M3, M4> Module<X> for (M0, M1, M2, M3, M4,)
+impl<X, M0, M1, M2, M3, M4> Module<X> for (M0, M1, M2, M3, M4)
 where
     M0: Module<X>,
     M1: Module<<M0 as Module<X>>::Output>,
     M2: Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>,
     M3: Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>,
-    M4: Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>,
+    M4:
+        Module<
+            <M3 as Module<
+                <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
+            >>::Output,
+        >,
 {
-    type Output = <M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output;
+    type Output =
+        <M4 as Module<
+            <M3 as Module<
+                <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
+            >>::Output,
+        >>::Output;
     fn try_forward(&self, x: X) -> Result<Self::Output> {
         let x = self.0.try_forward(x)?;
         let x = self.1.try_forward(x)?;
@@ -153,16 +165,33 @@ where
     }
 }
 
-impl<X, M0, M1, M2, M3, M4, M5> Module<X> for (M0, M1, M2, M3, M4, M5,)
+impl<X, M0, M1, M2, M3, M4, M5> Module<X> for (M0, M1, M2, M3, M4, M5)
 where
     M0: Module<X>,
     M1: Module<<M0 as Module<X>>::Output>,
     M2: Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>,
     M3: Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>,
-    M4: Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>,
-    M5: Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>,
+    M4:
+        Module<
+            <M3 as Module<
+                <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
+            >>::Output,
+        >,
+    M5: Module<
+        <M4 as Module<
+            <M3 as Module<
+                <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
+            >>::Output,
+        >>::Output,
+    >,
 {
-    type Output = <M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output;
+    type Output = <M5 as Module<
+        <M4 as Module<
+            <M3 as Module<
+                <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
+            >>::Output,
+        >>::Output,
+    >>::Output;
     fn try_forward(&self, x: X) -> Result<Self::Output> {
         let x = self.0.try_forward(x)?;
         let x = self.1.try_forward(x)?;
@@ -183,17 +212,44 @@ where
     }
 }
 
-impl<X, M0, M1, M2, M3, M4, M5, M6> Module<X> for (M0, M1, M2, M3, M4, M5, M6,)
+impl<X, M0, M1, M2, M3, M4, M5, M6> Module<X> for (M0, M1, M2, M3, M4, M5, M6)
 where
     M0: Module<X>,
     M1: Module<<M0 as Module<X>>::Output>,
     M2: Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>,
     M3: Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>,
-    M4: Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>,
-    M5: Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>,
-    M6: Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>,
+    M4:
+        Module<
+            <M3 as Module<
+                <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
+            >>::Output,
+        >,
+    M5: Module<
+        <M4 as Module<
+            <M3 as Module<
+                <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
+            >>::Output,
+        >>::Output,
+    >,
+    M6: Module<
+        <M5 as Module<
+            <M4 as Module<
+                <M3 as Module<
+                    <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
+                >>::Output,
+            >>::Output,
+        >>::Output,
+    >,
 {
-    type Output = <M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output;
+    type Output = <M6 as Module<
+        <M5 as Module<
+            <M4 as Module<
+                <M3 as Module<
+                    <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
+                >>::Output,
+            >>::Output,
+        >>::Output,
+    >>::Output;
     fn try_forward(&self, x: X) -> Result<Self::Output> {
         let x = self.0.try_forward(x)?;
         let x = self.1.try_forward(x)?;
@@ -216,18 +272,57 @@ where
     }
 }
 
-impl<X, M0, M1, M2, M3, M4, M5, M6, M7> Module<X> for (M0, M1, M2, M3, M4, M5, M6, M7,)
+impl<X, M0, M1, M2, M3, M4, M5, M6, M7> Module<X> for (M0, M1, M2, M3, M4, M5, M6, M7)
 where
     M0: Module<X>,
     M1: Module<<M0 as Module<X>>::Output>,
     M2: Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>,
     M3: Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>,
-    M4: Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>,
-    M5: Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>,
-    M6: Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>,
-    M7: Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>,
+    M4:
+        Module<
+            <M3 as Module<
+                <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
+            >>::Output,
+        >,
+    M5: Module<
+        <M4 as Module<
+            <M3 as Module<
+                <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
+            >>::Output,
+        >>::Output,
+    >,
+    M6: Module<
+        <M5 as Module<
+            <M4 as Module<
+                <M3 as Module<
+                    <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
+                >>::Output,
+            >>::Output,
+        >>::Output,
+    >,
+    M7: Module<
+        <M6 as Module<
+            <M5 as Module<
+                <M4 as Module<
+                    <M3 as Module<
+                        <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
+                    >>::Output,
+                >>::Output,
+            >>::Output,
+        >>::Output,
+    >,
 {
-    type Output = <M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output;
+    type Output = <M7 as Module<
+        <M6 as Module<
+            <M5 as Module<
+                <M4 as Module<
+                    <M3 as Module<
+                        <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
+                    >>::Output,
+                >>::Output,
+            >>::Output,
+        >>::Output,
+    >>::Output;
     fn try_forward(&self, x: X) -> Result<Self::Output> {
         let x = self.0.try_forward(x)?;
         let x = self.1.try_forward(x)?;

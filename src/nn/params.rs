@@ -92,7 +92,13 @@ pub fn visit_tensor<S: Shape, E: Float, T>(
     kind: TensorKind,
     f: &mut dyn FnMut(ParamView<'_, E>),
 ) {
-    f(ParamView { name, dims: t.shape.dims(), data: &t.data, id: t.id, kind })
+    f(ParamView {
+        name,
+        dims: t.shape.dims(),
+        data: &t.data,
+        id: t.id,
+        kind,
+    })
 }
 
 /// Visits one tensor field mutably (copy-on-write if its buffer is shared).
@@ -104,7 +110,13 @@ pub fn visit_tensor_mut<S: Shape, E: Float, T>(
 ) {
     let dims = t.shape.dims();
     let id = t.id;
-    f(ParamMut { name, dims, data: Arc::make_mut(&mut t.data).as_mut_slice(), id, kind })
+    f(ParamMut {
+        name,
+        dims,
+        data: Arc::make_mut(&mut t.data).as_mut_slice(),
+        id,
+        kind,
+    })
 }
 
 /// Implements [`Params`] for a struct by visiting the listed fields, each named
@@ -198,10 +210,20 @@ tuple_params!(A 0, B 1, C 2, D 3, F 4, G 5, H 6, I 7, J 8, K 9, L 10, M 11);
 /// A bare tensor is a parameter named by its field (the prefix without its final dot).
 impl<S: Shape, E: Float> Params<E> for Tensor<S, E> {
     fn visit(&self, prefix: &str, f: &mut dyn FnMut(ParamView<'_, E>)) {
-        visit_tensor(self, prefix.strip_suffix('.').unwrap_or(prefix), TensorKind::Parameter, f)
+        visit_tensor(
+            self,
+            prefix.strip_suffix('.').unwrap_or(prefix),
+            TensorKind::Parameter,
+            f,
+        )
     }
     fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(ParamMut<'_, E>)) {
-        visit_tensor_mut(self, prefix.strip_suffix('.').unwrap_or(prefix), TensorKind::Parameter, f)
+        visit_tensor_mut(
+            self,
+            prefix.strip_suffix('.').unwrap_or(prefix),
+            TensorKind::Parameter,
+            f,
+        )
     }
 }
 

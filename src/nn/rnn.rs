@@ -73,8 +73,18 @@ impl<K: CellKind, In: Dim, H: Dim, E: Float> CellWeights<K, In, H, E> {
 
     fn visit(&self, prefix: &str, layer: usize, f: &mut dyn FnMut(ParamView<'_, E>)) {
         let p = TensorKind::Parameter;
-        visit_tensor(&self.weight_ih, &format!("{prefix}weight_ih_l{layer}"), p, f);
-        visit_tensor(&self.weight_hh, &format!("{prefix}weight_hh_l{layer}"), p, f);
+        visit_tensor(
+            &self.weight_ih,
+            &format!("{prefix}weight_ih_l{layer}"),
+            p,
+            f,
+        );
+        visit_tensor(
+            &self.weight_hh,
+            &format!("{prefix}weight_hh_l{layer}"),
+            p,
+            f,
+        );
         if let Some(b) = &self.bias_ih {
             visit_tensor(b, &format!("{prefix}bias_ih_l{layer}"), p, f);
         }
@@ -85,8 +95,18 @@ impl<K: CellKind, In: Dim, H: Dim, E: Float> CellWeights<K, In, H, E> {
 
     fn visit_mut(&mut self, prefix: &str, layer: usize, f: &mut dyn FnMut(ParamMut<'_, E>)) {
         let p = TensorKind::Parameter;
-        visit_tensor_mut(&mut self.weight_ih, &format!("{prefix}weight_ih_l{layer}"), p, f);
-        visit_tensor_mut(&mut self.weight_hh, &format!("{prefix}weight_hh_l{layer}"), p, f);
+        visit_tensor_mut(
+            &mut self.weight_ih,
+            &format!("{prefix}weight_ih_l{layer}"),
+            p,
+            f,
+        );
+        visit_tensor_mut(
+            &mut self.weight_hh,
+            &format!("{prefix}weight_hh_l{layer}"),
+            p,
+            f,
+        );
         if let Some(b) = &mut self.bias_ih {
             visit_tensor_mut(b, &format!("{prefix}bias_ih_l{layer}"), p, f);
         }
@@ -96,16 +116,32 @@ impl<K: CellKind, In: Dim, H: Dim, E: Float> CellWeights<K, In, H, E> {
     }
 
     /// `x W_ih^T + b_ih` for every step at once: `[B, S, In] -> [B, S, gates*H]`.
-    fn project_input<SX: Shape, T: Tape<E>>(&self, x: Tensor<SX, E, T>) -> Tensor<(usize, usize, usize), E, T> {
+    fn project_input<SX: Shape, T: Tape<E>>(
+        &self,
+        x: Tensor<SX, E, T>,
+    ) -> Tensor<(usize, usize, usize), E, T> {
         let d = x.shape.dims();
         let out = (d[0], d[1], self.weight_ih.shape.0.size());
-        linear_op(x, self.weight_ih.traced_as::<T>(), self.bias_ih.as_ref().map(|b| b.traced_as::<T>()), out)
+        linear_op(
+            x,
+            self.weight_ih.traced_as::<T>(),
+            self.bias_ih.as_ref().map(|b| b.traced_as::<T>()),
+            out,
+        )
     }
 
     /// `h W_hh^T + b_hh`: `[B, H] -> [B, gates*H]`.
-    fn project_hidden<SH: Shape, T: Tape<E>>(&self, h: Tensor<SH, E, T>) -> Tensor<(usize, usize), E, T> {
+    fn project_hidden<SH: Shape, T: Tape<E>>(
+        &self,
+        h: Tensor<SH, E, T>,
+    ) -> Tensor<(usize, usize), E, T> {
         let out = (h.shape.dims()[0], self.weight_hh.shape.0.size());
-        linear_op(h, self.weight_hh.traced_as::<T>(), self.bias_hh.as_ref().map(|b| b.traced_as::<T>()), out)
+        linear_op(
+            h,
+            self.weight_hh.traced_as::<T>(),
+            self.bias_hh.as_ref().map(|b| b.traced_as::<T>()),
+            out,
+        )
     }
 }
 
@@ -135,11 +171,14 @@ pub struct Recurrent<K: CellKind, I: Dim, H: Dim, L: Dim, E: Float = f32> {
 /// assert_eq!(y.dims().as_slice(), &[2, 4, 5]);
 /// assert_eq!(h_n.dims().as_slice(), &[1, 2, 5]);
 /// ```
-pub type LSTM<const I: usize, const H: usize, const L: usize = 1, E = f32> = Recurrent<LstmCell, Const<I>, Const<H>, Const<L>, E>;
+pub type LSTM<const I: usize, const H: usize, const L: usize = 1, E = f32> =
+    Recurrent<LstmCell, Const<I>, Const<H>, Const<L>, E>;
 /// `nn.GRU(I, H, num_layers=L, batch_first=True)` with sizes in the type.
-pub type GRU<const I: usize, const H: usize, const L: usize = 1, E = f32> = Recurrent<GruCell, Const<I>, Const<H>, Const<L>, E>;
+pub type GRU<const I: usize, const H: usize, const L: usize = 1, E = f32> =
+    Recurrent<GruCell, Const<I>, Const<H>, Const<L>, E>;
 /// `nn.RNN(I, H, num_layers=L, nonlinearity="tanh", batch_first=True)`.
-pub type RNN<const I: usize, const H: usize, const L: usize = 1, E = f32> = Recurrent<RnnTanhCell, Const<I>, Const<H>, Const<L>, E>;
+pub type RNN<const I: usize, const H: usize, const L: usize = 1, E = f32> =
+    Recurrent<RnnTanhCell, Const<I>, Const<H>, Const<L>, E>;
 /// An LSTM with sizes known at run time.
 pub type LSTMDyn<E = f32> = Recurrent<LstmCell, usize, usize, usize, E>;
 /// A GRU with sizes known at run time.
@@ -149,11 +188,27 @@ pub type RNNDyn<E = f32> = Recurrent<RnnTanhCell, usize, usize, usize, E>;
 
 impl<K: CellKind, I: Dim, H: Dim, L: Dim, E: Float> Recurrent<K, I, H, L, E> {
     /// A layer stack with the given sizes, initialised like PyTorch from `rng`.
-    pub fn with_dims<R: Rng + ?Sized>(input: I, hidden: H, layers: L, bias: bool, rng: &mut R) -> Self {
-        assert!(layers.size() >= 1, "a recurrent layer needs at least one layer");
+    pub fn with_dims<R: Rng + ?Sized>(
+        input: I,
+        hidden: H,
+        layers: L,
+        bias: bool,
+        rng: &mut R,
+    ) -> Self {
+        assert!(
+            layers.size() >= 1,
+            "a recurrent layer needs at least one layer"
+        );
         let first = CellWeights::new(input, hidden, bias, rng);
-        let rest = (1..layers.size()).map(|_| CellWeights::new(hidden, hidden, bias, rng)).collect();
-        Recurrent { first, rest, layers, hidden }
+        let rest = (1..layers.size())
+            .map(|_| CellWeights::new(hidden, hidden, bias, rng))
+            .collect();
+        Recurrent {
+            first,
+            rest,
+            layers,
+            hidden,
+        }
     }
     /// Number of layers.
     pub fn num_layers(&self) -> usize {
@@ -165,7 +220,9 @@ impl<K: CellKind, I: Dim, H: Dim, L: Dim, E: Float> Recurrent<K, I, H, L, E> {
     }
 }
 
-impl<K: CellKind, const I: usize, const H: usize, const L: usize, E: Float> Recurrent<K, Const<I>, Const<H>, Const<L>, E> {
+impl<K: CellKind, const I: usize, const H: usize, const L: usize, E: Float>
+    Recurrent<K, Const<I>, Const<H>, Const<L>, E>
+{
     /// A static-size layer stack with biases, PyTorch's initialisation from `rng`.
     pub fn new<R: Rng + ?Sized>(rng: &mut R) -> Self {
         Self::with_dims(Const, Const, Const, true, rng)
@@ -174,7 +231,13 @@ impl<K: CellKind, const I: usize, const H: usize, const L: usize, E: Float> Recu
 
 impl<K: CellKind, E: Float> Recurrent<K, usize, usize, usize, E> {
     /// A run-time-size layer stack.
-    pub fn new_dyn<R: Rng + ?Sized>(input: usize, hidden: usize, layers: usize, bias: bool, rng: &mut R) -> Self {
+    pub fn new_dyn<R: Rng + ?Sized>(
+        input: usize,
+        hidden: usize,
+        layers: usize,
+        bias: bool,
+        rng: &mut R,
+    ) -> Self {
         Self::with_dims(input, hidden, layers, bias, rng)
     }
 }
@@ -234,10 +297,15 @@ impl<K: CellKind, I: Dim, H: Dim, L: Dim, E: Float> Recurrent<K, I, H, L, E> {
     }
 
     /// Runs every layer. `state0` holds per-layer `(h, c)`; returns `y` and per-layer states.
-    fn run<SX: Shape, T: Tape<E>>(&self, x: Tensor<SX, E, T>, state0: Vec<LayerState<E, T>>) -> (Seq<E, T>, Vec<LayerState<E, T>>) {
+    fn run<SX: Shape, T: Tape<E>>(
+        &self,
+        x: Tensor<SX, E, T>,
+        state0: Vec<LayerState<E, T>>,
+    ) -> (Seq<E, T>, Vec<LayerState<E, T>>) {
         let mut states = state0.into_iter();
         let mut finals = Vec::with_capacity(self.num_layers());
-        let (mut y, st) = Self::run_layer(&self.first, x, states.next().expect("one state per layer"));
+        let (mut y, st) =
+            Self::run_layer(&self.first, x, states.next().expect("one state per layer"));
         finals.push(st);
         for w in &self.rest {
             let (y2, st) = Self::run_layer(w, y, states.next().expect("one state per layer"));
@@ -248,19 +316,39 @@ impl<K: CellKind, I: Dim, H: Dim, L: Dim, E: Float> Recurrent<K, I, H, L, E> {
     }
 
     fn zero_state<T: Tape<E>>(&self, batch: usize) -> Vec<LayerState<E, T>> {
-        let zeros = || Tensor::<(usize, usize), E>::zeros_with_shape((batch, self.hidden.size())).traced_as::<T>();
-        (0..self.num_layers()).map(|_| LayerState { h: zeros(), c: (<K::Gates as ConstDim>::SIZE == 4).then(zeros) }).collect()
+        let zeros = || {
+            Tensor::<(usize, usize), E>::zeros_with_shape((batch, self.hidden.size()))
+                .traced_as::<T>()
+        };
+        (0..self.num_layers())
+            .map(|_| LayerState {
+                h: zeros(),
+                c: (<K::Gates as ConstDim>::SIZE == 4).then(zeros),
+            })
+            .collect()
     }
 
     /// Splits `(L, B, H)` states into per-layer `(B, H)` tensors.
-    fn split_state<SS: Shape, T: Tape<E>>(&self, h: Tensor<SS, E, T>, c: Option<Tensor<SS, E, T>>) -> Result<Vec<LayerState<E, T>>> {
+    fn split_state<SS: Shape, T: Tape<E>>(
+        &self,
+        h: Tensor<SS, E, T>,
+        c: Option<Tensor<SS, E, T>>,
+    ) -> Result<Vec<LayerState<E, T>>> {
         let d = h.shape.dims();
         let want = [self.num_layers(), d[1], self.hidden.size()];
         if d.as_slice() != want || c.as_ref().is_some_and(|c| c.shape.dims() != d) {
-            return Err(Error::shape(K::NAME, format!("initial state of shape {:?} does not fit (num_layers, batch, hidden) = {want:?}", d.as_slice())));
+            return Err(Error::shape(
+                K::NAME,
+                format!(
+                    "initial state of shape {:?} does not fit (num_layers, batch, hidden) = {want:?}",
+                    d.as_slice()
+                ),
+            ));
         }
         let rows = |t: Tensor<SS, E, T>| -> Vec<Mat<E, T>> {
-            let t = t.try_realize::<(usize, usize, usize)>().expect("rank checked above");
+            let t = t
+                .try_realize::<(usize, usize, usize)>()
+                .expect("rank checked above");
             (0..want[0]).map(|l| t.clone().select::<0>(l)).collect()
         };
         let hs = rows(h);
@@ -268,21 +356,35 @@ impl<K: CellKind, I: Dim, H: Dim, L: Dim, E: Float> Recurrent<K, I, H, L, E> {
             Some(c) => rows(c).into_iter().map(Some).collect(),
             None => (0..want[0]).map(|_| None).collect(),
         };
-        Ok(hs.into_iter().zip(cs).map(|(h, c)| LayerState { h, c }).collect())
+        Ok(hs
+            .into_iter()
+            .zip(cs)
+            .map(|(h, c)| LayerState { h, c })
+            .collect())
     }
 
     fn check_input(&self, dims: &[usize]) -> Result<()> {
         let want = self.first.weight_ih.shape.1.size();
         if dims.len() != 3 || dims[2] != want {
-            return Err(Error::shape(K::NAME, format!("input of shape {dims:?} does not fit (batch, seq, {want})")));
+            return Err(Error::shape(
+                K::NAME,
+                format!("input of shape {dims:?} does not fit (batch, seq, {want})"),
+            ));
         }
         Ok(())
     }
 
-    fn stack_states<B: Dim, T: Tape<E>>(&self, finals: Vec<LayerState<E, T>>, batch: B) -> (Tensor<(L, B, H), E, T>, Option<Tensor<(L, B, H), E, T>>) {
+    fn stack_states<B: Dim, T: Tape<E>>(
+        &self,
+        finals: Vec<LayerState<E, T>>,
+        batch: B,
+    ) -> (Tensor<(L, B, H), E, T>, Option<Tensor<(L, B, H), E, T>>) {
         let shape = (self.layers, batch, self.hidden);
         let (hs, cs): (Vec<_>, Vec<_>) = finals.into_iter().map(|s| (s.h, s.c)).unzip();
-        let c = cs.into_iter().collect::<Option<Vec<_>>>().map(|cs| stack_dyn_op(cs, 0, shape));
+        let c = cs
+            .into_iter()
+            .collect::<Option<Vec<_>>>()
+            .map(|cs| stack_dyn_op(cs, 0, shape));
         (stack_dyn_op(hs, 0, shape), c)
     }
 }
@@ -291,7 +393,12 @@ impl<K: CellKind, I: Dim, H: Dim, L: Dim, E: Float> Recurrent<K, I, H, L, E> {
 /// layout is unchanged, so gradients accumulated under either type are the same buffer.
 fn retype<S1: Shape, S2: Shape, E: Float, T>(t: Tensor<S1, E, T>, shape: S2) -> Tensor<S2, E, T> {
     debug_assert_eq!(t.shape.numel(), shape.numel());
-    Tensor { shape, data: t.data, id: t.id, tape: t.tape }
+    Tensor {
+        shape,
+        data: t.data,
+        id: t.id,
+        tape: t.tape,
+    }
 }
 
 /// The state of every layer: `h` `(L, B, H)`, and `c` for an LSTM. Returned by
@@ -337,27 +444,39 @@ impl<K: CellKind, I: Dim, H: Dim, L: Dim, E: Float> Recurrent<K, I, H, L, E> {
     }
 }
 
-fn x_size<B: Dim, K: CellKind, In: Dim, H: Dim, E: Float>(_: &B, w: &CellWeights<K, In, H, E>) -> usize {
+fn x_size<B: Dim, K: CellKind, In: Dim, H: Dim, E: Float>(
+    _: &B,
+    w: &CellWeights<K, In, H, E>,
+) -> usize {
     w.weight_ih.shape.1.size()
 }
 
-impl<I: Dim, H: Dim, L: Dim, E: Float, B: Dim, S: Dim, X: DimEq<I>, T: Tape<E>> Module<Tensor<(B, S, X), E, T>>
-    for Recurrent<LstmCell, I, H, L, E>
+impl<I: Dim, H: Dim, L: Dim, E: Float, B: Dim, S: Dim, X: DimEq<I>, T: Tape<E>>
+    Module<Tensor<(B, S, X), E, T>> for Recurrent<LstmCell, I, H, L, E>
 {
     /// `(y, (h_n, c_n))`.
     #[allow(clippy::type_complexity)]
-    type Output = (Tensor<(B, S, H), E, T>, (Tensor<(L, B, H), E, T>, Tensor<(L, B, H), E, T>));
+    type Output = (
+        Tensor<(B, S, H), E, T>,
+        (Tensor<(L, B, H), E, T>, Tensor<(L, B, H), E, T>),
+    );
     fn try_forward(&self, x: Tensor<(B, S, X), E, T>) -> Result<Self::Output> {
         let (b, s) = (x.shape.0, x.shape.1);
         self.check_input(&x.shape.dims())?;
         let (y, finals) = self.run(x, self.zero_state(b.size()));
         let (h, c) = self.stack_states(finals, b);
-        Ok((retype(y, (b, s, self.hidden)), (h, c.expect("LSTM layers carry a cell state"))))
+        Ok((
+            retype(y, (b, s, self.hidden)),
+            (h, c.expect("LSTM layers carry a cell state")),
+        ))
     }
 }
 
-impl<I, H, L, E, B, S, X, L2, B2, H2, T> Module<(Tensor<(B, S, X), E, T>, (Tensor<(L2, B2, H2), E, T>, Tensor<(L2, B2, H2), E, T>))>
-    for Recurrent<LstmCell, I, H, L, E>
+impl<I, H, L, E, B, S, X, L2, B2, H2, T>
+    Module<(
+        Tensor<(B, S, X), E, T>,
+        (Tensor<(L2, B2, H2), E, T>, Tensor<(L2, B2, H2), E, T>),
+    )> for Recurrent<LstmCell, I, H, L, E>
 where
     I: Dim,
     H: Dim,
@@ -373,21 +492,33 @@ where
 {
     /// `(y, (h_n, c_n))`.
     #[allow(clippy::type_complexity)]
-    type Output = (Tensor<(B, S, H), E, T>, (Tensor<(L, B, H), E, T>, Tensor<(L, B, H), E, T>));
-    fn try_forward(&self, (x, (h0, c0)): (Tensor<(B, S, X), E, T>, (Tensor<(L2, B2, H2), E, T>, Tensor<(L2, B2, H2), E, T>))) -> Result<Self::Output> {
+    type Output = (
+        Tensor<(B, S, H), E, T>,
+        (Tensor<(L, B, H), E, T>, Tensor<(L, B, H), E, T>),
+    );
+    fn try_forward(
+        &self,
+        (x, (h0, c0)): (
+            Tensor<(B, S, X), E, T>,
+            (Tensor<(L2, B2, H2), E, T>, Tensor<(L2, B2, H2), E, T>),
+        ),
+    ) -> Result<Self::Output> {
         let (b, s) = (x.shape.0, x.shape.1);
         self.check_input(&x.shape.dims())?;
         let states = self.split_state(h0, Some(c0))?;
         let (y, finals) = self.run(x, states);
         let (h, c) = self.stack_states(finals, b);
-        Ok((retype(y, (b, s, self.hidden)), (h, c.expect("LSTM layers carry a cell state"))))
+        Ok((
+            retype(y, (b, s, self.hidden)),
+            (h, c.expect("LSTM layers carry a cell state")),
+        ))
     }
 }
 
 macro_rules! h_only_modules {
     ($Cell:ty) => {
-        impl<I: Dim, H: Dim, L: Dim, E: Float, B: Dim, S: Dim, X: DimEq<I>, T: Tape<E>> Module<Tensor<(B, S, X), E, T>>
-            for Recurrent<$Cell, I, H, L, E>
+        impl<I: Dim, H: Dim, L: Dim, E: Float, B: Dim, S: Dim, X: DimEq<I>, T: Tape<E>>
+            Module<Tensor<(B, S, X), E, T>> for Recurrent<$Cell, I, H, L, E>
         {
             /// `(y, h_n)`.
             type Output = (Tensor<(B, S, H), E, T>, Tensor<(L, B, H), E, T>);
@@ -400,7 +531,8 @@ macro_rules! h_only_modules {
             }
         }
 
-        impl<I, H, L, E, B, S, X, L2, B2, H2, T> Module<(Tensor<(B, S, X), E, T>, Tensor<(L2, B2, H2), E, T>)>
+        impl<I, H, L, E, B, S, X, L2, B2, H2, T>
+            Module<(Tensor<(B, S, X), E, T>, Tensor<(L2, B2, H2), E, T>)>
             for Recurrent<$Cell, I, H, L, E>
         where
             I: Dim,
@@ -417,7 +549,10 @@ macro_rules! h_only_modules {
         {
             /// `(y, h_n)`.
             type Output = (Tensor<(B, S, H), E, T>, Tensor<(L, B, H), E, T>);
-            fn try_forward(&self, (x, h0): (Tensor<(B, S, X), E, T>, Tensor<(L2, B2, H2), E, T>)) -> Result<Self::Output> {
+            fn try_forward(
+                &self,
+                (x, h0): (Tensor<(B, S, X), E, T>, Tensor<(L2, B2, H2), E, T>),
+            ) -> Result<Self::Output> {
                 let (b, s) = (x.shape.0, x.shape.1);
                 self.check_input(&x.shape.dims())?;
                 let states = self.split_state(h0, None)?;

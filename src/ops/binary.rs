@@ -74,7 +74,12 @@ where
             }
         }),
     );
-    Tensor { shape: out, data: Arc::new(y), id: out_id, tape }
+    Tensor {
+        shape: out,
+        data: Arc::new(y),
+        id: out_id,
+        tape,
+    }
 }
 
 macro_rules! binary_kernel {
@@ -116,6 +121,9 @@ binary_kernel!(/// min(a, b); a tie sends half the gradient to each side
 
 macro_rules! binary_methods {
     ($($(#[$m:meta])* $name:ident $try_name:ident $kernel:ident;)*) => {
+        // Inherent methods on purpose: unlike the operator traits they take any broadcastable
+        // rhs and come with `try_` variants.
+        #[allow(clippy::should_implement_trait)]
         impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
             $(
                 $(#[$m])*
@@ -185,12 +193,14 @@ macro_rules! operator {
             TL: Tape<E> + Merge<E, TR>,
             TR: Tape<E>,
         {
-            type Output = Tensor<<SL as BroadcastShapes<SR>>::Output, E, <TL as Merge<E, TR>>::Output>;
+            type Output =
+                Tensor<<SL as BroadcastShapes<SR>>::Output, E, <TL as Merge<E, TR>>::Output>;
             fn $method(self, rhs: Tensor<SR, E, TR>) -> Self::Output {
                 Tensor::$method(self, rhs)
             }
         }
-        impl<'a, 'b, SL, SR, E, TL, TR> core::ops::$Trait<&'b Tensor<SR, E, TR>> for &'a Tensor<SL, E, TL>
+        impl<'a, 'b, SL, SR, E, TL, TR> core::ops::$Trait<&'b Tensor<SR, E, TR>>
+            for &'a Tensor<SL, E, TL>
         where
             SL: Shape + BroadcastShapes<SR>,
             SR: Shape,
@@ -198,7 +208,8 @@ macro_rules! operator {
             TL: Tape<E> + Merge<E, TR>,
             TR: Tape<E>,
         {
-            type Output = Tensor<<SL as BroadcastShapes<SR>>::Output, E, <TL as Merge<E, TR>>::Output>;
+            type Output =
+                Tensor<<SL as BroadcastShapes<SR>>::Output, E, <TL as Merge<E, TR>>::Output>;
             fn $method(self, rhs: &'b Tensor<SR, E, TR>) -> Self::Output {
                 Tensor::$method(self.clone(), rhs.clone())
             }

@@ -27,7 +27,7 @@ where
 {
     let wd = w.shape.dims();
     let (o, i) = (wd[0], wd[1]);
-    let m = if i == 0 { 0 } else { x.numel() / i };
+    let m = x.numel().checked_div(i).unwrap_or(0);
     let (x, tx) = x.split_tape();
     let (w, tw) = w.split_tape();
     let mut tape = tx.merge(tw);
@@ -44,7 +44,19 @@ where
     }
     let beta = if b.is_some() { E::ONE } else { E::ZERO };
     // y (m x o) = x (m x i) * w^T (i x o); w^T is w read with swapped strides.
-    E::gemm(m, i, o, E::ONE, &x.data, (i as isize, 1), &w.data, (1, i as isize), beta, &mut y, (o as isize, 1));
+    E::gemm(
+        m,
+        i,
+        o,
+        E::ONE,
+        &x.data,
+        (i as isize, 1),
+        &w.data,
+        (1, i as isize),
+        beta,
+        &mut y,
+        (o as isize, 1),
+    );
     let out_id = UniqueId::new();
     let track_x = T::TRACING && tape.tracks(x.id);
     let track_w = T::TRACING && tape.tracks(w.id);
@@ -59,12 +71,36 @@ where
                 if track_x {
                     // gx (m x i) += gy (m x o) * w (o x i)
                     let gx = g.entry(x_id, m * i);
-                    E::gemm(m, o, i, E::ONE, &gy, (o as isize, 1), &wdata, (i as isize, 1), E::ONE, gx, (i as isize, 1));
+                    E::gemm(
+                        m,
+                        o,
+                        i,
+                        E::ONE,
+                        &gy,
+                        (o as isize, 1),
+                        &wdata,
+                        (i as isize, 1),
+                        E::ONE,
+                        gx,
+                        (i as isize, 1),
+                    );
                 }
                 if track_w {
                     // gw (o x i) += gy^T (o x m) * x (m x i)
                     let gw = g.entry(w_id, o * i);
-                    E::gemm(o, m, i, E::ONE, &gy, (1, o as isize), &xd, (i as isize, 1), E::ONE, gw, (i as isize, 1));
+                    E::gemm(
+                        o,
+                        m,
+                        i,
+                        E::ONE,
+                        &gy,
+                        (1, o as isize),
+                        &xd,
+                        (i as isize, 1),
+                        E::ONE,
+                        gw,
+                        (i as isize, 1),
+                    );
                 }
                 if let (true, Some(b_id)) = (track_b, b_id) {
                     let gb = g.entry(b_id, o);
@@ -77,5 +113,10 @@ where
             }),
         );
     }
-    Tensor { shape: out_shape, data: Arc::new(y), id: out_id, tape }
+    Tensor {
+        shape: out_shape,
+        data: Arc::new(y),
+        id: out_id,
+        tape,
+    }
 }

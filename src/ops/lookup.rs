@@ -31,5 +31,10 @@ pub(crate) fn gather_rows_op<V: Dim, D: Dim, SO: Shape, E: Float, T: Tape<E>>(
             }),
         );
     }
-    Tensor { shape: out, data: Arc::new(y), id: out_id, tape }
+    Tensor {
+        shape: out,
+        data: Arc::new(y),
+        id: out_id,
+        tape,
+    }
 }

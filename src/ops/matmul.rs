@@ -43,7 +43,11 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
         let out = self.shape.matmul_shape(&rhs.shape).map_err(|e| match e {
             crate::error::Error::Shape { message, .. } => crate::error::Error::shape(
                 "matmul",
-                format!("{:?} x {:?}: {message}", self.shape.dims().as_slice(), rhs.shape.dims().as_slice()),
+                format!(
+                    "{:?} x {:?}: {message}",
+                    self.shape.dims().as_slice(),
+                    rhs.shape.dims().as_slice()
+                ),
             ),
             e => e,
         })?;
@@ -70,11 +74,19 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
                 }),
             );
         }
-        Ok(Tensor { shape: out, data: Arc::new(y), id: out_id, tape })
+        Ok(Tensor {
+            shape: out,
+            data: Arc::new(y),
+            id: out_id,
+            tape,
+        })
     }
 
     /// Dot product of two vectors (`torch.dot`).
-    pub fn dot<SR: Shape, TR: Tape<E>>(self, rhs: Tensor<SR, E, TR>) -> Tensor<(), E, <T as Merge<E, TR>>::Output>
+    pub fn dot<SR: Shape, TR: Tape<E>>(
+        self,
+        rhs: Tensor<SR, E, TR>,
+    ) -> Tensor<(), E, <T as Merge<E, TR>>::Output>
     where
         S: MatMulShape<SR, Output = ()>,
         T: Merge<E, TR>,

@@ -17,7 +17,10 @@ use crate::tensor::Tensor;
 use std::sync::Arc;
 
 /// Merges the tape of an optional parameter into `tape`, returning the untraced parameter.
-fn absorb<S: Shape, E: Float, T: Tape<E>>(tape: &mut T, p: Option<Tensor<S, E, T>>) -> Option<Tensor<S, E>> {
+fn absorb<S: Shape, E: Float, T: Tape<E>>(
+    tape: &mut T,
+    p: Option<Tensor<S, E, T>>,
+) -> Option<Tensor<S, E>> {
     p.map(|p| {
         let (p, tp) = p.split_tape();
         *tape = core::mem::replace(tape, T::leaf(p.id)).merge(tp);
@@ -58,12 +61,24 @@ pub(crate) fn batch_norm_op<S: Shape, SC: Shape, E: Float, T: Tape<E>>(
     };
     let rstd = kernels::rstd(&var, eps);
     let wd = w.as_ref().map(|w| w.data.clone());
-    let y = kernels::channel_norm(&x.data, outer, c, inner, &mean, &rstd, wd.as_deref().map(|v| &v[..]), b.as_ref().map(|b| &b.data[..]));
+    let y = kernels::channel_norm(
+        &x.data,
+        outer,
+        c,
+        inner,
+        &mean,
+        &rstd,
+        wd.as_deref().map(|v| &v[..]),
+        b.as_ref().map(|b| &b.data[..]),
+    );
     let out_id = UniqueId::new();
     let track_x = T::TRACING && tape.tracks(x.id);
     let track_w = T::TRACING && w.as_ref().is_some_and(|w| tape.tracks(w.id));
     let track_b = T::TRACING && b.as_ref().is_some_and(|b| tape.tracks(b.id));
-    let stats = batch.then(|| BatchStats { mean: mean.clone(), var });
+    let stats = batch.then(|| BatchStats {
+        mean: mean.clone(),
+        var,
+    });
     if track_x || track_w || track_b {
         let (xd, x_id) = (x.data, x.id);
         let (w_id, b_id) = (w.as_ref().map(|w| w.id), b.as_ref().map(|b| b.id));
@@ -71,12 +86,22 @@ pub(crate) fn batch_norm_op<S: Shape, SC: Shape, E: Float, T: Tape<E>>(
             out_id,
             Box::new(move |g: &mut Gradients<E>| {
                 let Some(gy) = g.take(out_id) else { return };
-                let (sum_gy, sum_gy_xhat) = kernels::channel_norm_sums(&gy, &xd, outer, c, inner, &mean, &rstd);
+                let (sum_gy, sum_gy_xhat) =
+                    kernels::channel_norm_sums(&gy, &xd, outer, c, inner, &mean, &rstd);
                 if track_x {
                     let gx = g.entry(x_id, xd.len());
                     let sums = batch.then_some((&sum_gy[..], &sum_gy_xhat[..]));
                     let w = wd.as_deref().map(|v| &v[..]);
-                    kernels::channel_norm_backward_x(gx, &gy, &xd, (outer, c, inner), &mean, &rstd, w, sums);
+                    kernels::channel_norm_backward_x(
+                        gx,
+                        &gy,
+                        &xd,
+                        (outer, c, inner),
+                        &mean,
+                        &rstd,
+                        w,
+                        sums,
+                    );
                 }
                 if let (true, Some(id)) = (track_w, w_id) {
                     g.add(id, sum_gy_xhat);
@@ -87,7 +112,15 @@ pub(crate) fn batch_norm_op<S: Shape, SC: Shape, E: Float, T: Tape<E>>(
             }),
         );
     }
-    (Tensor { shape: x.shape, data: Arc::new(y), id: out_id, tape }, stats)
+    (
+        Tensor {
+            shape: x.shape,
+            data: Arc::new(y),
+            id: out_id,
+            tape,
+        },
+        stats,
+    )
 }
 
 /// LayerNorm over the last axis of `x`: biased variance, `eps` inside the square root,
@@ -104,7 +137,13 @@ pub(crate) fn layer_norm_op<S: Shape, SD: Shape, E: Float, T: Tape<E>>(
     let w = absorb(&mut tape, weight);
     let b = absorb(&mut tape, bias);
     let wd = w.as_ref().map(|w| w.data.clone());
-    let (y, mean, rstd) = kernels::row_norm(&x.data, d, wd.as_deref().map(|v| &v[..]), b.as_ref().map(|b| &b.data[..]), eps);
+    let (y, mean, rstd) = kernels::row_norm(
+        &x.data,
+        d,
+        wd.as_deref().map(|v| &v[..]),
+        b.as_ref().map(|b| &b.data[..]),
+        eps,
+    );
     let out_id = UniqueId::new();
     let track_x = T::TRACING && tape.tracks(x.id);
     let track_w = T::TRACING && w.as_ref().is_some_and(|w| tape.tracks(w.id));
@@ -118,7 +157,15 @@ pub(crate) fn layer_norm_op<S: Shape, SD: Shape, E: Float, T: Tape<E>>(
                 let Some(gy) = g.take(out_id) else { return };
                 if track_x {
                     let gx = g.entry(x_id, xd.len());
-                    kernels::row_norm_backward_x(gx, &gy, &xd, d, &mean, &rstd, wd.as_deref().map(|v| &v[..]));
+                    kernels::row_norm_backward_x(
+                        gx,
+                        &gy,
+                        &xd,
+                        d,
+                        &mean,
+                        &rstd,
+                        wd.as_deref().map(|v| &v[..]),
+                    );
                 }
                 if track_w || track_b {
                     let (gw, gb) = kernels::row_norm_param_sums(&gy, &xd, d, &mean, &rstd);
@@ -132,5 +179,10 @@ pub(crate) fn layer_norm_op<S: Shape, SD: Shape, E: Float, T: Tape<E>>(
             }),
         );
     }
-    Tensor { shape: x.shape, data: Arc::new(y), id: out_id, tape }
+    Tensor {
+        shape: x.shape,
+        data: Arc::new(y),
+        id: out_id,
+        tape,
+    }
 }

@@ -33,7 +33,12 @@ pub(crate) fn sum_axis_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
             }),
         );
     }
-    Tensor { shape: out, data: Arc::new(y), id: out_id, tape }
+    Tensor {
+        shape: out,
+        data: Arc::new(y),
+        id: out_id,
+        tape,
+    }
 }
 
 /// Max (or min) along `axis` into `out`; the gradient goes to the first extreme element,
@@ -69,7 +74,15 @@ pub(crate) fn extreme_axis_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
             }),
         );
     }
-    (Tensor { shape: out, data: Arc::new(y), id: out_id, tape }, idx)
+    (
+        Tensor {
+            shape: out,
+            data: Arc::new(y),
+            id: out_id,
+            tape,
+        },
+        idx,
+    )
 }
 
 /// Broadcasts `x` to `out` (dims checked by the caller); the backward sums back.
@@ -80,7 +93,12 @@ pub(crate) fn broadcast_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
     let (xd, od) = (x.shape.dims(), out.dims());
     let (x, mut tape) = x.split_tape();
     if xd == od {
-        return Tensor { shape: out, data: x.data, id: x.id, tape };
+        return Tensor {
+            shape: out,
+            data: x.data,
+            id: x.id,
+            tape,
+        };
     }
     let y = elementwise::broadcast_to(&x.data, &xd, &od);
     let out_id = UniqueId::new();
@@ -95,7 +113,12 @@ pub(crate) fn broadcast_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
             }),
         );
     }
-    Tensor { shape: out, data: Arc::new(y), id: out_id, tape }
+    Tensor {
+        shape: out,
+        data: Arc::new(y),
+        id: out_id,
+        tape,
+    }
 }
 
 /// Dims of `dims` with `axis` set to 1: the keepdim shape, at run time.
@@ -110,7 +133,10 @@ pub(crate) fn mean_axis_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
     out: SO,
 ) -> Tensor<SO, E, T> {
     let n = x.shape.dims()[axis];
-    unary_op(sum_axis_op(x, axis, out), MulScalar(E::ONE / E::from_usize(n)))
+    unary_op(
+        sum_axis_op(x, axis, out),
+        MulScalar(E::ONE / E::from_usize(n)),
+    )
 }
 
 /// Variance along `axis` with Bessel's `correction` (1 = unbiased, PyTorch's default).
@@ -143,7 +169,10 @@ pub(crate) fn logsumexp_axis_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
     let (outer, n, inner) = kernels::split_axis(&dims, axis);
     let (shift, _) = kernels::arg_extreme_axis(&x.data, outer, n, inner, |a, b| a > b);
     // An infinite maximum would turn x - max into NaN; shifting by 0 there is exact.
-    let shift: Vec<E> = shift.into_iter().map(|m| if m.is_finite() { m } else { E::ZERO }).collect();
+    let shift: Vec<E> = shift
+        .into_iter()
+        .map(|m| if m.is_finite() { m } else { E::ZERO })
+        .collect();
     let shift_keep = Tensor::from_parts(keep(&dims, axis), shift.clone());
     let shifted = binary_op(x, shift_keep, DynShape(dims), Sub);
     let sum = sum_axis_op(shifted.exp(), axis, out);
@@ -177,16 +206,32 @@ macro_rules! axis_reductions {
     };
 }
 
-fn max_axis<S: Shape, SO: Shape, E: Float, T: Tape<E>>(x: Tensor<S, E, T>, axis: usize, out: SO) -> Tensor<SO, E, T> {
+fn max_axis<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
+    x: Tensor<S, E, T>,
+    axis: usize,
+    out: SO,
+) -> Tensor<SO, E, T> {
     extreme_axis_op(x, axis, out, true).0
 }
-fn min_axis<S: Shape, SO: Shape, E: Float, T: Tape<E>>(x: Tensor<S, E, T>, axis: usize, out: SO) -> Tensor<SO, E, T> {
+fn min_axis<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
+    x: Tensor<S, E, T>,
+    axis: usize,
+    out: SO,
+) -> Tensor<SO, E, T> {
     extreme_axis_op(x, axis, out, false).0
 }
-fn var_axis<S: Shape, SO: Shape, E: Float, T: Tape<E>>(x: Tensor<S, E, T>, axis: usize, out: SO) -> Tensor<SO, E, T> {
+fn var_axis<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
+    x: Tensor<S, E, T>,
+    axis: usize,
+    out: SO,
+) -> Tensor<SO, E, T> {
     var_axis_op(x, axis, 1, out)
 }
-fn std_axis<S: Shape, SO: Shape, E: Float, T: Tape<E>>(x: Tensor<S, E, T>, axis: usize, out: SO) -> Tensor<SO, E, T> {
+fn std_axis<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
+    x: Tensor<S, E, T>,
+    axis: usize,
+    out: SO,
+) -> Tensor<SO, E, T> {
     var_axis_op(x, axis, 1, out).sqrt()
 }
 
@@ -223,7 +268,10 @@ axis_reductions! {
 
 impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// Variance along axis `I` with an explicit Bessel correction (0 = biased).
-    pub fn var_dim_correction<const I: usize>(self, correction: usize) -> Tensor<<S as HasAxis<I>>::Reduced, E, T>
+    pub fn var_dim_correction<const I: usize>(
+        self,
+        correction: usize,
+    ) -> Tensor<<S as HasAxis<I>>::Reduced, E, T>
     where
         S: HasAxis<I>,
     {
@@ -234,7 +282,10 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// Maximum along axis `I` with the index of the first maximum (`torch.max(x, dim)`).
     pub fn max_dim_with_indices<const I: usize>(
         self,
-    ) -> (Tensor<<S as HasAxis<I>>::Reduced, E, T>, Indices<<S as HasAxis<I>>::Reduced>)
+    ) -> (
+        Tensor<<S as HasAxis<I>>::Reduced, E, T>,
+        Indices<<S as HasAxis<I>>::Reduced>,
+    )
     where
         S: HasAxis<I>,
     {
@@ -246,7 +297,10 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// Minimum along axis `I` with the index of the first minimum.
     pub fn min_dim_with_indices<const I: usize>(
         self,
-    ) -> (Tensor<<S as HasAxis<I>>::Reduced, E, T>, Indices<<S as HasAxis<I>>::Reduced>)
+    ) -> (
+        Tensor<<S as HasAxis<I>>::Reduced, E, T>,
+        Indices<<S as HasAxis<I>>::Reduced>,
+    )
     where
         S: HasAxis<I>,
     {
@@ -283,7 +337,12 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
 
     fn flat(self) -> Tensor<(usize,), E, T> {
         let n = self.numel();
-        Tensor { shape: (n,), data: self.data, id: self.id, tape: self.tape }
+        Tensor {
+            shape: (n,),
+            data: self.data,
+            id: self.id,
+            tape: self.tape,
+        }
     }
 
     /// Sum of every element, as a scalar.
@@ -336,11 +395,17 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     {
         const {
             let (a, b) = (S::SIZES, S2::SIZES);
-            assert!(S::RANK <= S2::RANK, "broadcast_to: the target has fewer dimensions than the tensor");
+            assert!(
+                S::RANK <= S2::RANK,
+                "broadcast_to: the target has fewer dimensions than the tensor"
+            );
             let off = S2::RANK - S::RANK;
             let mut i = 0;
             while i < S::RANK {
-                assert!(a[i] == b[off + i] || a[i] == 1, "broadcast_to: a dimension is neither equal to the target's nor 1");
+                assert!(
+                    a[i] == b[off + i] || a[i] == 1,
+                    "broadcast_to: a dimension is neither equal to the target's nor 1"
+                );
                 i += 1;
             }
         }
@@ -351,11 +416,17 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     pub fn try_broadcast_to<S2: Shape>(self, shape: S2) -> crate::error::Result<Tensor<S2, E, T>> {
         let (a, b) = (self.shape.dims(), shape.dims());
         let ok = a.rank() <= b.rank()
-            && a.iter().zip(&b[b.rank() - a.rank()..]).all(|(&x, &y)| x == y || x == 1);
+            && a.iter()
+                .zip(&b[b.rank() - a.rank()..])
+                .all(|(&x, &y)| x == y || x == 1);
         if !ok {
             return Err(crate::error::Error::shape(
                 "broadcast_to",
-                format!("cannot broadcast shape {:?} to {:?}", a.as_slice(), b.as_slice()),
+                format!(
+                    "cannot broadcast shape {:?} to {:?}",
+                    a.as_slice(),
+                    b.as_slice()
+                ),
             ));
         }
         Ok(broadcast_op(self, shape))

@@ -11,7 +11,12 @@ use std::sync::Arc;
 
 /// Takes the gradient buffer of `id` out of `g` (zeros if none) when `track`, so that
 /// several inputs' buffers can be written at once; [`put_back`] returns them.
-fn take_buf<E: Float>(g: &mut Gradients<E>, track: bool, id: UniqueId, len: usize) -> Option<Vec<E>> {
+fn take_buf<E: Float>(
+    g: &mut Gradients<E>,
+    track: bool,
+    id: UniqueId,
+    len: usize,
+) -> Option<Vec<E>> {
     track.then(|| g.take(id).unwrap_or_else(|| vec![E::ZERO; len]))
 }
 fn put_back<E: Float>(g: &mut Gradients<E>, id: UniqueId, buf: Option<Vec<E>>) {
@@ -21,7 +26,12 @@ fn put_back<E: Float>(g: &mut Gradients<E>, id: UniqueId, buf: Option<Vec<E>>) {
 }
 
 fn cell_dims(gx_dims: &[usize], hidden: usize, t: usize) -> CellDims {
-    CellDims { batch: gx_dims[0], steps: gx_dims[1], hidden, t }
+    CellDims {
+        batch: gx_dims[0],
+        steps: gx_dims[1],
+        hidden,
+        t,
+    }
 }
 
 /// One LSTM step from the input projection of every step `gx` (`[B, S, 4H]`, read at step
@@ -43,7 +53,8 @@ pub(crate) fn lstm_cell_op<SX: Shape, SG: Shape, SC: Shape, E: Float, T: Tape<E>
     let (h_id, c_id) = (UniqueId::new(), UniqueId::new());
     let (tr_x, tr_h, tr_c) = (tape.tracks(gx.id), tape.tracks(gh.id), tape.tracks(c.id));
     if T::TRACING && (tr_x || tr_h || tr_c) {
-        let (gx_id, gx_len, gh_id, gh_len, cin_id) = (gx.id, gx.data.len(), gh.id, gh.data.len(), c.id);
+        let (gx_id, gx_len, gh_id, gh_len, cin_id) =
+            (gx.id, gx.data.len(), gh.id, gh.data.len(), c.id);
         let cin = c.data;
         tape.record(
             c_id,
@@ -55,7 +66,16 @@ pub(crate) fn lstm_cell_op<SX: Shape, SG: Shape, SC: Shape, E: Float, T: Tape<E>
                 let mut dgx = take_buf(g, tr_x, gx_id, gx_len);
                 let mut dgh = take_buf(g, tr_h, gh_id, gh_len);
                 let mut dc = take_buf(g, tr_c, cin_id, cin.len());
-                kernels::lstm_backward(d, &acts, &cin, dh.as_deref(), dc_out.as_deref(), dgx.as_deref_mut(), dgh.as_deref_mut(), dc.as_deref_mut());
+                kernels::lstm_backward(
+                    d,
+                    &acts,
+                    &cin,
+                    dh.as_deref(),
+                    dc_out.as_deref(),
+                    dgx.as_deref_mut(),
+                    dgh.as_deref_mut(),
+                    dc.as_deref_mut(),
+                );
                 put_back(g, gx_id, dgx);
                 put_back(g, gh_id, dgh);
                 put_back(g, cin_id, dc);
@@ -63,8 +83,18 @@ pub(crate) fn lstm_cell_op<SX: Shape, SG: Shape, SC: Shape, E: Float, T: Tape<E>
         );
     }
     let h_tape = tape.for_clone(h_id);
-    let h = Tensor { shape, data: Arc::new(hn), id: h_id, tape: h_tape };
-    let c = Tensor { shape, data: Arc::new(cn), id: c_id, tape };
+    let h = Tensor {
+        shape,
+        data: Arc::new(hn),
+        id: h_id,
+        tape: h_tape,
+    };
+    let c = Tensor {
+        shape,
+        data: Arc::new(cn),
+        id: c_id,
+        tape,
+    };
     (h, c)
 }
 
@@ -94,14 +124,28 @@ pub(crate) fn gru_cell_op<SX: Shape, SG: Shape, SH: Shape, E: Float, T: Tape<E>>
                 let mut dgx = take_buf(g, tr_x, gx_id, gx_len);
                 let mut dgh = take_buf(g, tr_g, gh_id, ghd.len());
                 let mut dh = take_buf(g, tr_h, h_id, hd.len());
-                kernels::gru_backward(d, &acts, &ghd, &hd, &dy, dgx.as_deref_mut(), dgh.as_deref_mut(), dh.as_deref_mut());
+                kernels::gru_backward(
+                    d,
+                    &acts,
+                    &ghd,
+                    &hd,
+                    &dy,
+                    dgx.as_deref_mut(),
+                    dgh.as_deref_mut(),
+                    dh.as_deref_mut(),
+                );
                 put_back(g, gx_id, dgx);
                 put_back(g, gh_id, dgh);
                 put_back(g, h_id, dh);
             }),
         );
     }
-    Tensor { shape, data: Arc::new(hn), id: out_id, tape }
+    Tensor {
+        shape,
+        data: Arc::new(hn),
+        id: out_id,
+        tape,
+    }
 }
 
 /// One tanh RNN step: `h' = tanh(gx_t + gh)`, shaped `out`.
@@ -119,7 +163,8 @@ pub(crate) fn rnn_tanh_cell_op<SX: Shape, SG: Shape, SH: Shape, E: Float, T: Tap
     let out_id = UniqueId::new();
     let (tr_x, tr_g) = (tape.tracks(gx.id), tape.tracks(gh.id));
     if T::TRACING && (tr_x || tr_g) {
-        let (gx_id, gx_len, gh_id, gh_len, y) = (gx.id, gx.data.len(), gh.id, gh.data.len(), hn.clone());
+        let (gx_id, gx_len, gh_id, gh_len, y) =
+            (gx.id, gx.data.len(), gh.id, gh.data.len(), hn.clone());
         tape.record(
             out_id,
             Box::new(move |g: &mut Gradients<E>| {
@@ -132,7 +177,12 @@ pub(crate) fn rnn_tanh_cell_op<SX: Shape, SG: Shape, SH: Shape, E: Float, T: Tap
             }),
         );
     }
-    Tensor { shape: out, data: hn, id: out_id, tape }
+    Tensor {
+        shape: out,
+        data: hn,
+        id: out_id,
+        tape,
+    }
 }
 
 /// Stacks a run-time number of same-shaped tensors along a new `axis` into `out` (whose
@@ -160,8 +210,16 @@ pub(crate) fn stack_dyn_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
     let slices: Vec<&[E]> = parts.iter().map(|t| t.data.as_slice()).collect();
     let y = layout::concat_axis(&slices, outer, &vec![1; n], inner);
     let out_id = UniqueId::new();
-    let tracked: Vec<(usize, UniqueId)> =
-        if T::TRACING { parts.iter().enumerate().filter(|(_, t)| tape.tracks(t.id)).map(|(k, t)| (k, t.id)).collect() } else { Vec::new() };
+    let tracked: Vec<(usize, UniqueId)> = if T::TRACING {
+        parts
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| tape.tracks(t.id))
+            .map(|(k, t)| (k, t.id))
+            .collect()
+    } else {
+        Vec::new()
+    };
     if !tracked.is_empty() {
         tape.record(
             out_id,
@@ -174,5 +232,10 @@ pub(crate) fn stack_dyn_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
             }),
         );
     }
-    Tensor { shape: out, data: Arc::new(y), id: out_id, tape }
+    Tensor {
+        shape: out,
+        data: Arc::new(y),
+        id: out_id,
+        tape,
+    }
 }

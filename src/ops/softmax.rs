@@ -20,12 +20,18 @@ fn detached_shift<S: Shape, E: Float, T>(x: &Tensor<S, E, T>, axis: usize) -> Te
     let dims = x.shape.dims();
     let (outer, n, inner) = kernels::split_axis(&dims, axis);
     let (m, _) = kernels::arg_extreme_axis(&x.data, outer, n, inner, |a, b| a > b);
-    let m = m.into_iter().map(|v| if v.is_finite() { v } else { E::ZERO }).collect();
+    let m = m
+        .into_iter()
+        .map(|v| if v.is_finite() { v } else { E::ZERO })
+        .collect();
     Tensor::from_parts(keep(&dims, axis), m)
 }
 
 /// `log_softmax` along `axis`, at run time.
-pub(crate) fn log_softmax_op<S: Shape, E: Float, T: Tape<E>>(x: Tensor<S, E, T>, axis: usize) -> Tensor<S, E, T> {
+pub(crate) fn log_softmax_op<S: Shape, E: Float, T: Tape<E>>(
+    x: Tensor<S, E, T>,
+    axis: usize,
+) -> Tensor<S, E, T> {
     let dims = x.shape.dims();
     let shape = x.shape;
     let shift = detached_shift(&x, axis);
@@ -35,7 +41,10 @@ pub(crate) fn log_softmax_op<S: Shape, E: Float, T: Tape<E>>(x: Tensor<S, E, T>,
 }
 
 /// `softmax` along `axis`, at run time.
-pub(crate) fn softmax_op<S: Shape, E: Float, T: Tape<E>>(x: Tensor<S, E, T>, axis: usize) -> Tensor<S, E, T> {
+pub(crate) fn softmax_op<S: Shape, E: Float, T: Tape<E>>(
+    x: Tensor<S, E, T>,
+    axis: usize,
+) -> Tensor<S, E, T> {
     let dims = x.shape.dims();
     let (outer, n, inner) = kernels::split_axis(&dims, axis);
     let (x, mut tape) = x.split_tape();
@@ -52,7 +61,12 @@ pub(crate) fn softmax_op<S: Shape, E: Float, T: Tape<E>>(x: Tensor<S, E, T>, axi
             }),
         );
     }
-    Tensor { shape: x.shape, data: y, id: out_id, tape }
+    Tensor {
+        shape: x.shape,
+        data: y,
+        id: out_id,
+        tape,
+    }
 }
 
 impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {

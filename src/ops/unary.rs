@@ -42,7 +42,12 @@ pub fn unary_op<S: Shape, E: Float, T: Tape<E>, K: UnaryKernel<E>>(
             }
         }),
     );
-    Tensor { shape: x.shape, data: y, id: out_id, tape }
+    Tensor {
+        shape: x.shape,
+        data: y,
+        id: out_id,
+        tape,
+    }
 }
 
 macro_rules! kernel {
@@ -86,25 +91,25 @@ kernel!(/// max(x, 0); derivative 0 at 0 as in PyTorch
 kernel!(/// x * sigmoid(x)
     Silu, |x, y| x * sigmoid(x), { let s = sigmoid(x); s * (E::ONE + x * (E::ONE - s)) });
 kernel!(/// x * Phi(x) with the exact normal CDF (PyTorch's `approximate="none"`)
-    GeluErf, |x, y| {
-        let xf = x.to_f64();
-        E::from_f64(0.5 * xf * (1.0 + crate::dtype::erf_f64(xf * core::f64::consts::FRAC_1_SQRT_2)))
-    }, {
-        let xf = x.to_f64();
-        let cdf = 0.5 * (1.0 + crate::dtype::erf_f64(xf * core::f64::consts::FRAC_1_SQRT_2));
-        let pdf = (-0.5 * xf * xf).exp() / (2.0 * core::f64::consts::PI).sqrt();
-        E::from_f64(cdf + xf * pdf)
-    });
+GeluErf, |x, y| {
+    let xf = x.to_f64();
+    E::from_f64(0.5 * xf * (1.0 + crate::dtype::erf_f64(xf * core::f64::consts::FRAC_1_SQRT_2)))
+}, {
+    let xf = x.to_f64();
+    let cdf = 0.5 * (1.0 + crate::dtype::erf_f64(xf * core::f64::consts::FRAC_1_SQRT_2));
+    let pdf = (-0.5 * xf * xf).exp() / (2.0 * core::f64::consts::PI).sqrt();
+    E::from_f64(cdf + xf * pdf)
+});
 kernel!(/// GELU's tanh approximation (PyTorch's `approximate="tanh"`)
-    GeluTanh, |x, y| {
-        let inner = gelu_tanh_inner(x);
-        E::from_f64(0.5) * x * (E::ONE + inner.tanh())
-    }, {
-        let c = E::from_f64((2.0 / core::f64::consts::PI).sqrt());
-        let t = gelu_tanh_inner(x).tanh();
-        let dinner = c * (E::ONE + E::from_f64(3.0 * 0.044715) * x * x);
-        E::from_f64(0.5) * (E::ONE + t) + E::from_f64(0.5) * x * (E::ONE - t * t) * dinner
-    });
+GeluTanh, |x, y| {
+    let inner = gelu_tanh_inner(x);
+    E::from_f64(0.5) * x * (E::ONE + inner.tanh())
+}, {
+    let c = E::from_f64((2.0 / core::f64::consts::PI).sqrt());
+    let t = gelu_tanh_inner(x).tanh();
+    let dinner = c * (E::ONE + E::from_f64(3.0 * 0.044715) * x * x);
+    E::from_f64(0.5) * (E::ONE + t) + E::from_f64(0.5) * x * (E::ONE - t * t) * dinner
+});
 
 #[inline(always)]
 fn sigmoid<E: Float>(x: E) -> E {
@@ -154,7 +159,11 @@ impl<E: Float> UnaryKernel<E> for Softplus<E> {
     }
     fn df(&self, x: E, _: E) -> E {
         let bx = self.beta * x;
-        if bx > self.threshold { E::ONE } else { sigmoid(bx) }
+        if bx > self.threshold {
+            E::ONE
+        } else {
+            sigmoid(bx)
+        }
     }
 }
 
@@ -169,10 +178,20 @@ pub struct Clamp<E> {
 }
 impl<E: Float> UnaryKernel<E> for Clamp<E> {
     fn f(&self, x: E) -> E {
-        if x < self.min { self.min } else if x > self.max { self.max } else { x }
+        if x < self.min {
+            self.min
+        } else if x > self.max {
+            self.max
+        } else {
+            x
+        }
     }
     fn df(&self, x: E, _: E) -> E {
-        if x >= self.min && x <= self.max { E::ONE } else { E::ZERO }
+        if x >= self.min && x <= self.max {
+            E::ONE
+        } else {
+            E::ZERO
+        }
     }
 }
 
@@ -184,7 +203,11 @@ impl<E: Float> UnaryKernel<E> for PowScalar<E> {
         x.powf(self.0)
     }
     fn df(&self, x: E, _: E) -> E {
-        if self.0 == E::ZERO { E::ZERO } else { self.0 * x.powf(self.0 - E::ONE) }
+        if self.0 == E::ZERO {
+            E::ZERO
+        } else {
+            self.0 * x.powf(self.0 - E::ONE)
+        }
     }
 }
 
@@ -225,6 +248,7 @@ impl<E: Float> UnaryKernel<E> for ScalarDiv<E> {
     }
 }
 
+#[allow(clippy::should_implement_trait)] // `neg` also exists as a method, like PyTorch's
 impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// Applies any [`UnaryKernel`], e.g. one of your own.
     pub fn map_kernel<K: UnaryKernel<E>>(self, k: K) -> Self {

@@ -46,7 +46,11 @@ pub struct AdamW<E = f32>(pub Adam<E>);
 impl<E: Float> AdamW<E> {
     /// AdamW with learning rate `lr` and PyTorch's defaults (weight decay 0.01).
     pub fn new(lr: f64) -> Self {
-        AdamW(Adam { decoupled: true, weight_decay: 0.01, ..Adam::new(lr) })
+        AdamW(Adam {
+            decoupled: true,
+            weight_decay: 0.01,
+            ..Adam::new(lr)
+        })
     }
     /// Sets weight decay.
     pub fn weight_decay(self, wd: f64) -> Self {
@@ -79,7 +83,17 @@ impl<E: Float> Optimizer<E> for AdamW<E> {
 impl<E: Float> Adam<E> {
     /// Adam with learning rate `lr` and PyTorch's defaults.
     pub fn new(lr: f64) -> Self {
-        Adam { lr, betas: (0.9, 0.999), eps: 1e-8, weight_decay: 0.0, amsgrad: false, maximize: false, decoupled: false, state: StateMap::default(), steps: 0 }
+        Adam {
+            lr,
+            betas: (0.9, 0.999),
+            eps: 1e-8,
+            weight_decay: 0.0,
+            amsgrad: false,
+            maximize: false,
+            decoupled: false,
+            state: StateMap::default(),
+            steps: 0,
+        }
     }
     /// Sets the moment decay rates.
     pub fn betas(mut self, b1: f64, b2: f64) -> Self {
@@ -130,7 +144,11 @@ impl<E: Float> Optimizer<E> for Adam<E> {
             let n = p.len();
             let mut m = std::mem::take(state.get(name, "exp_avg", || vec![E::ZERO; n]));
             let mut v = std::mem::take(state.get(name, "exp_avg_sq", || vec![E::ZERO; n]));
-            let mut vmax = if amsgrad { std::mem::take(state.get(name, "max_exp_avg_sq", || vec![E::ZERO; n])) } else { Vec::new() };
+            let mut vmax = if amsgrad {
+                std::mem::take(state.get(name, "max_exp_avg_sq", || vec![E::ZERO; n]))
+            } else {
+                Vec::new()
+            };
             // Branch-free loops so that the compiler vectorises them: multiplying by +-1 and
             // adding 0 * p leave the values exactly as the branching formulas would.
             let sign = if maximize { -E::ONE } else { E::ONE };
@@ -147,7 +165,8 @@ impl<E: Float> Optimizer<E> for Adam<E> {
                     p[i] -= step_size * m[i] / (vmax[i].sqrt() / bc2_sqrt + eps);
                 }
             } else {
-                for ((pi, &gi), (mi, vi)) in p.iter_mut().zip(g).zip(m.iter_mut().zip(v.iter_mut())) {
+                for ((pi, &gi), (mi, vi)) in p.iter_mut().zip(g).zip(m.iter_mut().zip(v.iter_mut()))
+                {
                     let gi = sign * gi + l2 * *pi;
                     *mi = e_b1 * *mi + (E::ONE - e_b1) * gi;
                     *vi = e_b2 * *vi + (E::ONE - e_b2) * gi * gi;
@@ -171,7 +190,9 @@ impl<E: Float> Optimizer<E> for Adam<E> {
         self.state.export(self.steps)
     }
     fn load_state(&mut self, state: Vec<(String, Vec<E>)>) -> crate::error::Result<()> {
-        self.steps = self.state.import(state, &["exp_avg", "exp_avg_sq", "max_exp_avg_sq"])?;
+        self.steps = self
+            .state
+            .import(state, &["exp_avg", "exp_avg_sq", "max_exp_avg_sq"])?;
         Ok(())
     }
 }

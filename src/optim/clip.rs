@@ -29,7 +29,11 @@ fn param_ids<E: Float, M: Params<E> + ?Sized>(model: &M) -> Vec<crate::autograd:
 /// assert!(norm > 1.0);
 /// assert!(clip_grad_norm(&model, &mut grads, 1.0) <= 1.0 + 1e-4);
 /// ```
-pub fn clip_grad_norm<E: Float, M: Params<E> + ?Sized>(model: &M, grads: &mut Gradients<E>, max_norm: f64) -> f64 {
+pub fn clip_grad_norm<E: Float, M: Params<E> + ?Sized>(
+    model: &M,
+    grads: &mut Gradients<E>,
+    max_norm: f64,
+) -> f64 {
     let ids = param_ids(model);
     let total: f64 = ids
         .iter()
@@ -51,7 +55,11 @@ pub fn clip_grad_norm<E: Float, M: Params<E> + ?Sized>(model: &M, grads: &mut Gr
 }
 
 /// Clamps every gradient element of `model`'s parameters to `[-clip, clip]`.
-pub fn clip_grad_value<E: Float, M: Params<E> + ?Sized>(model: &M, grads: &mut Gradients<E>, clip: f64) {
+pub fn clip_grad_value<E: Float, M: Params<E> + ?Sized>(
+    model: &M,
+    grads: &mut Gradients<E>,
+    clip: f64,
+) {
     let c = E::from_f64(clip);
     for id in param_ids(model) {
         if let Some(g) = grads.get_id_mut(id) {

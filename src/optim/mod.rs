@@ -76,7 +76,11 @@ impl<E: Float> StateMap<E> {
 
     /// Loads `(name, values)` pairs, returning the step count; `names` lists the buffer names
     /// this optimizer uses.
-    pub(crate) fn import(&mut self, state: Vec<(String, Vec<E>)>, names: &[&'static str]) -> crate::error::Result<u64> {
+    pub(crate) fn import(
+        &mut self,
+        state: Vec<(String, Vec<E>)>,
+        names: &[&'static str],
+    ) -> crate::error::Result<u64> {
         let mut step = 0;
         self.buffers.clear();
         for (name, v) in state {
@@ -86,7 +90,10 @@ impl<E: Float> StateMap<E> {
             }
             let buf = names.iter().find(|b| name.ends_with(&format!(".{b}")));
             let Some(&buf) = buf else {
-                return Err(crate::error::Error::value("optimizer state", format!("unknown entry `{name}`")));
+                return Err(crate::error::Error::value(
+                    "optimizer state",
+                    format!("unknown entry `{name}`"),
+                ));
             };
             let param = name[..name.len() - buf.len() - 1].to_string();
             self.buffers.entry(param).or_default().insert(buf, v);
@@ -99,7 +106,12 @@ impl<E: Float> StateMap<E> {
     }
 
     /// The buffer `buf` of `param`, created by `init` on first use.
-    pub(crate) fn get(&mut self, param: &str, buf: &'static str, init: impl FnOnce() -> Vec<E>) -> &mut Vec<E> {
+    pub(crate) fn get(
+        &mut self,
+        param: &str,
+        buf: &'static str,
+        init: impl FnOnce() -> Vec<E>,
+    ) -> &mut Vec<E> {
         // Look up before inserting so that the hot path allocates no key String.
         if !self.buffers.contains_key(param) {
             self.buffers.insert(param.to_string(), BTreeMap::new());

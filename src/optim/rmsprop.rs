@@ -36,7 +36,17 @@ pub struct RmsProp<E = f32> {
 impl<E: Float> RmsProp<E> {
     /// RMSprop with learning rate `lr` and PyTorch's defaults.
     pub fn new(lr: f64) -> Self {
-        RmsProp { lr, alpha: 0.99, eps: 1e-8, weight_decay: 0.0, momentum: 0.0, centered: false, maximize: false, state: StateMap::default(), steps: 0 }
+        RmsProp {
+            lr,
+            alpha: 0.99,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            momentum: 0.0,
+            centered: false,
+            maximize: false,
+            state: StateMap::default(),
+            steps: 0,
+        }
     }
     /// Sets alpha.
     pub fn alpha(mut self, a: f64) -> Self {
@@ -73,14 +83,28 @@ impl<E: Float> RmsProp<E> {
 impl<E: Float> Optimizer<E> for RmsProp<E> {
     fn step<M: Params<E> + ?Sized>(&mut self, model: &mut M, grads: &Gradients<E>) {
         self.steps += 1;
-        let (lr, alpha, eps, wd, mom) = (E::from_f64(self.lr), E::from_f64(self.alpha), E::from_f64(self.eps), E::from_f64(self.weight_decay), E::from_f64(self.momentum));
+        let (lr, alpha, eps, wd, mom) = (
+            E::from_f64(self.lr),
+            E::from_f64(self.alpha),
+            E::from_f64(self.eps),
+            E::from_f64(self.weight_decay),
+            E::from_f64(self.momentum),
+        );
         let (centered, maximize) = (self.centered, self.maximize);
         let state = &mut self.state;
         for_each_param_with_grad(model, grads, |name, p, g| {
             let n = p.len();
             let mut sq = std::mem::take(state.get(name, "square_avg", || vec![E::ZERO; n]));
-            let mut ga = if centered { std::mem::take(state.get(name, "grad_avg", || vec![E::ZERO; n])) } else { Vec::new() };
-            let mut buf = if mom > E::ZERO { std::mem::take(state.get(name, "momentum_buffer", || vec![E::ZERO; n])) } else { Vec::new() };
+            let mut ga = if centered {
+                std::mem::take(state.get(name, "grad_avg", || vec![E::ZERO; n]))
+            } else {
+                Vec::new()
+            };
+            let mut buf = if mom > E::ZERO {
+                std::mem::take(state.get(name, "momentum_buffer", || vec![E::ZERO; n]))
+            } else {
+                Vec::new()
+            };
             for i in 0..n {
                 let mut gi = if maximize { -g[i] } else { g[i] };
                 if wd != E::ZERO {
@@ -119,7 +143,9 @@ impl<E: Float> Optimizer<E> for RmsProp<E> {
         self.state.export(self.steps)
     }
     fn load_state(&mut self, state: Vec<(String, Vec<E>)>) -> crate::error::Result<()> {
-        self.steps = self.state.import(state, &["square_avg", "grad_avg", "momentum_buffer"])?;
+        self.steps = self
+            .state
+            .import(state, &["square_avg", "grad_avg", "momentum_buffer"])?;
         Ok(())
     }
 }

@@ -85,7 +85,8 @@ impl<S: LrSchedule> LrSchedule for LinearWarmup<S> {
     fn lr_at(&self, base_lr: f64, step: u64) -> f64 {
         if step < self.warmup {
             let target = self.then.lr_at(base_lr, 0);
-            let f = self.start_factor + (1.0 - self.start_factor) * step as f64 / self.warmup as f64;
+            let f =
+                self.start_factor + (1.0 - self.start_factor) * step as f64 / self.warmup as f64;
             target * f
         } else {
             self.then.lr_at(base_lr, step - self.warmup)
@@ -117,7 +118,11 @@ pub struct LrScheduler<S> {
 impl<S: LrSchedule> LrScheduler<S> {
     /// A scheduler starting from the optimizer's current rate.
     pub fn new<E: Float, O: Optimizer<E>>(opt: &O, schedule: S) -> Self {
-        LrScheduler { schedule, base_lr: opt.lr(), steps: 0 }
+        LrScheduler {
+            schedule,
+            base_lr: opt.lr(),
+            steps: 0,
+        }
     }
     /// Advances one step and sets the optimizer's rate.
     pub fn step<E: Float, O: Optimizer<E>>(&mut self, opt: &mut O) {

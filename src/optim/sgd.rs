@@ -34,7 +34,16 @@ pub struct Sgd<E = f32> {
 impl<E: Float> Sgd<E> {
     /// SGD with learning rate `lr` and PyTorch's other defaults (no momentum, no decay).
     pub fn new(lr: f64) -> Self {
-        Sgd { lr, momentum: 0.0, dampening: 0.0, weight_decay: 0.0, nesterov: false, maximize: false, state: StateMap::default(), steps: 0 }
+        Sgd {
+            lr,
+            momentum: 0.0,
+            dampening: 0.0,
+            weight_decay: 0.0,
+            nesterov: false,
+            maximize: false,
+            state: StateMap::default(),
+            steps: 0,
+        }
     }
     /// Sets the momentum factor.
     pub fn momentum(mut self, m: f64) -> Self {
@@ -65,7 +74,12 @@ impl<E: Float> Sgd<E> {
 
 impl<E: Float> Optimizer<E> for Sgd<E> {
     fn step<M: Params<E> + ?Sized>(&mut self, model: &mut M, grads: &Gradients<E>) {
-        let (lr, mom, damp, wd) = (E::from_f64(self.lr), E::from_f64(self.momentum), E::from_f64(self.dampening), E::from_f64(self.weight_decay));
+        let (lr, mom, damp, wd) = (
+            E::from_f64(self.lr),
+            E::from_f64(self.momentum),
+            E::from_f64(self.dampening),
+            E::from_f64(self.weight_decay),
+        );
         let (nesterov, maximize) = (self.nesterov, self.maximize);
         let state = &mut self.state;
         for_each_param_with_grad(model, grads, |name, p, g| {
@@ -84,7 +98,11 @@ impl<E: Float> Optimizer<E> for Sgd<E> {
             let buf = state.get(name, "momentum_buffer", || vec![E::ZERO; p.len()]);
             for i in 0..p.len() {
                 let d = direction(i, p);
-                buf[i] = if first { d } else { mom * buf[i] + (E::ONE - damp) * d };
+                buf[i] = if first {
+                    d
+                } else {
+                    mom * buf[i] + (E::ONE - damp) * d
+                };
                 let step = if nesterov { d + mom * buf[i] } else { buf[i] };
                 p[i] -= lr * step;
             }

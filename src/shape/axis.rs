@@ -40,6 +40,7 @@ macro_rules! has_axis {
             #[inline]
             fn axis_dim(&self) -> $D { self.$di }
             #[inline]
+            #[allow(clippy::unused_unit)]
             fn reduced(&self) -> Self::Reduced { ($(self.$ri,)*) }
             #[inline]
             fn keepdim(&self) -> Self::KeepDim { has_axis!(@keepval self [$($K)*]) }

@@ -36,52 +36,99 @@ pub trait DimEq<Rhs: Dim>: Dim {
 }
 
 fn mismatch(a: usize, b: usize) -> Error {
-    Error::shape("dimension check", format!("dimension {a} must equal dimension {b}"))
+    Error::shape(
+        "dimension check",
+        format!("dimension {a} must equal dimension {b}"),
+    )
 }
 
 impl<D: Dim> DimEq<D> for D {
     type Output = D;
     #[inline]
     fn dim_eq(self, rhs: D) -> Result<D> {
-        if self.size() == rhs.size() { Ok(self) } else { Err(mismatch(self.size(), rhs.size())) }
+        if self.size() == rhs.size() {
+            Ok(self)
+        } else {
+            Err(mismatch(self.size(), rhs.size()))
+        }
     }
 }
 impl<const N: usize> DimEq<usize> for Const<N> {
     type Output = Const<N>;
     fn dim_eq(self, rhs: usize) -> Result<Const<N>> {
-        if rhs == N { Ok(self) } else { Err(mismatch(N, rhs)) }
+        if rhs == N {
+            Ok(self)
+        } else {
+            Err(mismatch(N, rhs))
+        }
     }
 }
 impl<const N: usize> DimEq<Const<N>> for usize {
     type Output = Const<N>;
     fn dim_eq(self, rhs: Const<N>) -> Result<Const<N>> {
-        if self == N { Ok(rhs) } else { Err(mismatch(self, N)) }
+        if self == N {
+            Ok(rhs)
+        } else {
+            Err(mismatch(self, N))
+        }
     }
 }
 impl<E: DimExpr, const N: usize> DimEq<Const<N>> for E {
     type Output = Const<N>;
     fn dim_eq(self, rhs: Const<N>) -> Result<Const<N>> {
-        const { assert!(match E::STATIC_SIZE { Some(s) => s == N, None => true }, "computed dimension does not equal the static dimension it meets") };
-        if self.size() == N { Ok(rhs) } else { Err(mismatch(self.size(), N)) }
+        const {
+            assert!(
+                match E::STATIC_SIZE {
+                    Some(s) => s == N,
+                    None => true,
+                },
+                "computed dimension does not equal the static dimension it meets"
+            )
+        };
+        if self.size() == N {
+            Ok(rhs)
+        } else {
+            Err(mismatch(self.size(), N))
+        }
     }
 }
 impl<E: DimExpr, const N: usize> DimEq<E> for Const<N> {
     type Output = Const<N>;
     fn dim_eq(self, rhs: E) -> Result<Const<N>> {
-        const { assert!(match E::STATIC_SIZE { Some(s) => s == N, None => true }, "computed dimension does not equal the static dimension it meets") };
-        if rhs.size() == N { Ok(self) } else { Err(mismatch(N, rhs.size())) }
+        const {
+            assert!(
+                match E::STATIC_SIZE {
+                    Some(s) => s == N,
+                    None => true,
+                },
+                "computed dimension does not equal the static dimension it meets"
+            )
+        };
+        if rhs.size() == N {
+            Ok(self)
+        } else {
+            Err(mismatch(N, rhs.size()))
+        }
     }
 }
 impl<E: DimExpr> DimEq<usize> for E {
     type Output = E;
     fn dim_eq(self, rhs: usize) -> Result<E> {
-        if self.size() == rhs { Ok(self) } else { Err(mismatch(self.size(), rhs)) }
+        if self.size() == rhs {
+            Ok(self)
+        } else {
+            Err(mismatch(self.size(), rhs))
+        }
     }
 }
 impl<E: DimExpr> DimEq<E> for usize {
     type Output = E;
     fn dim_eq(self, rhs: E) -> Result<E> {
-        if self == rhs.size() { Ok(rhs) } else { Err(mismatch(self, rhs.size())) }
+        if self == rhs.size() {
+            Ok(rhs)
+        } else {
+            Err(mismatch(self, rhs.size()))
+        }
     }
 }
 
@@ -111,7 +158,10 @@ fn broadcast_size(a: usize, b: usize) -> Result<usize> {
     } else if a == 1 {
         Ok(b)
     } else {
-        Err(Error::shape("broadcast", format!("dimensions {a} and {b} do not broadcast")))
+        Err(Error::shape(
+            "broadcast",
+            format!("dimensions {a} and {b} do not broadcast"),
+        ))
     }
 }
 

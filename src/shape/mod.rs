@@ -20,22 +20,22 @@ mod last;
 mod matmul;
 mod permute;
 mod select;
-mod squeeze;
 #[allow(clippy::module_inception)]
 mod shape;
+mod squeeze;
 
 pub use axis::HasAxis;
+pub use broadcast::{BroadcastDim, BroadcastShapes, DimEq, MAX_BROADCAST_ONE};
 pub use concat::ConcatShape;
 pub use conv::{ConvOut, ConvTransposeOut, PoolOut};
-pub use flatten::{Flatten, FlattenAll};
-pub use permute::{Axes2, Axes3, Axes4, Axes5, Axes6, PermuteShape, TransposeShape};
-pub use select::{ReplaceAxis, SameRank};
-pub use squeeze::{InsertAxis, SqueezeShape, UnitDim};
-pub use broadcast::{BroadcastDim, BroadcastShapes, DimEq, MAX_BROADCAST_ONE};
 pub use dim::{Const, ConstDim, Dim, DimExpr, Prod, Sum};
+pub use flatten::{Flatten, FlattenAll};
 pub use last::LastDim;
 pub use matmul::MatMulShape;
+pub use permute::{Axes2, Axes3, Axes4, Axes5, Axes6, PermuteShape, TransposeShape};
+pub use select::{ReplaceAxis, SameRank};
 pub use shape::{
     ConstShape, Dims, DynShape, MAX_RANK, Rank0, Rank1, Rank2, Rank3, Rank4, Rank5, Rank6,
     ScalarShape, Shape,
 };
+pub use squeeze::{InsertAxis, SqueezeShape, UnitDim};

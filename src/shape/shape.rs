@@ -26,7 +26,10 @@ impl Dims {
         if sizes.len() > MAX_RANK {
             return None;
         }
-        let mut out = Dims { len: sizes.len() as u8, sizes: [0; MAX_RANK] };
+        let mut out = Dims {
+            len: sizes.len() as u8,
+            sizes: [0; MAX_RANK],
+        };
         out.sizes[..sizes.len()].copy_from_slice(sizes);
         Some(out)
     }
@@ -62,7 +65,10 @@ impl Dims {
                 n += 1;
             }
         }
-        Dims { len: n as u8, sizes: v }
+        Dims {
+            len: n as u8,
+            sizes: v,
+        }
     }
     /// These dims with `size` inserted before position `axis`.
     pub fn insert(&self, axis: usize, size: usize) -> Dims {

@@ -16,7 +16,10 @@ impl<S: Shape, E: Float, T> Tensor<S, E, T> {
     /// assert_eq!(d.to_vec(), vec![0.5f64, 1.5]);
     /// ```
     pub fn to_dtype<E2: Float>(&self) -> Tensor<S, E2> {
-        Tensor::from_parts(self.shape, self.data.iter().map(|v| E2::from_f64(v.to_f64())).collect())
+        Tensor::from_parts(
+            self.shape,
+            self.data.iter().map(|v| E2::from_f64(v.to_f64())).collect(),
+        )
     }
 }
 
@@ -34,10 +37,19 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     pub fn try_realize<S2: Shape>(self) -> Result<Tensor<S2, E, T>> {
         let dims = self.shape.dims();
         match S2::from_dims(&dims) {
-            Some(shape) => Ok(Tensor { shape, data: self.data, id: self.id, tape: self.tape }),
+            Some(shape) => Ok(Tensor {
+                shape,
+                data: self.data,
+                id: self.id,
+                tape: self.tape,
+            }),
             None => Err(Error::shape(
                 "realize",
-                format!("a tensor of shape {:?} is not a {}", dims.as_slice(), core::any::type_name::<S2>()),
+                format!(
+                    "a tensor of shape {:?} is not a {}",
+                    dims.as_slice(),
+                    core::any::type_name::<S2>()
+                ),
             )),
         }
     }
@@ -45,7 +57,12 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// The same tensor as an untyped [`DynShape`] tensor.
     pub fn into_dyn(self) -> Tensor<DynShape, E, T> {
         let shape = DynShape(self.shape.dims());
-        Tensor { shape, data: self.data, id: self.id, tape: self.tape }
+        Tensor {
+            shape,
+            data: self.data,
+            id: self.id,
+            tape: self.tape,
+        }
     }
 
     /// Converts between two fully static shapes with the same sizes (for example a computed
@@ -68,8 +85,16 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
                 assert!(a[i] == b[i], "realize: the two shapes have different sizes");
                 i += 1;
             }
-            assert!(S::RANK == S2::RANK, "realize: the two shapes have different ranks");
+            assert!(
+                S::RANK == S2::RANK,
+                "realize: the two shapes have different ranks"
+            );
         }
-        Tensor { shape: S2::default(), data: self.data, id: self.id, tape: self.tape }
+        Tensor {
+            shape: S2::default(),
+            data: self.data,
+            id: self.id,
+            tape: self.tape,
+        }
     }
 }

@@ -253,7 +253,10 @@ impl<E: Float> Tensor<(usize,), E> {
     pub fn arange_dyn(start: E, end: E, step: E) -> Result<Self> {
         let span = (end - start).to_f64() / step.to_f64();
         if !span.is_finite() || step == E::ZERO {
-            return Err(Error::value("arange step", format!("{step} cannot step from {start} to {end}")));
+            return Err(Error::value(
+                "arange step",
+                format!("{step} cannot step from {start} to {end}"),
+            ));
         }
         let n = span.ceil().max(0.0) as usize;
         let data = (0..n).map(|i| start + step * E::from_usize(i)).collect();
@@ -273,7 +276,13 @@ fn linspace_values<E: Float>(start: E, end: E, n: usize) -> Vec<E> {
     let step = (e - s) / (n as f64 - 1.0);
     // Like PyTorch, fill the second half from the end so that the last value is exactly `end`.
     (0..n)
-        .map(|i| if i < n / 2 { E::from_f64(s + step * i as f64) } else { E::from_f64(e - step * (n - 1 - i) as f64) })
+        .map(|i| {
+            if i < n / 2 {
+                E::from_f64(s + step * i as f64)
+            } else {
+                E::from_f64(e - step * (n - 1 - i) as f64)
+            }
+        })
         .collect()
 }
 

@@ -28,11 +28,17 @@ impl<S: Shape> Indices<S> {
                 got: data.len(),
             });
         }
-        Ok(Indices { shape, data: Arc::new(data) })
+        Ok(Indices {
+            shape,
+            data: Arc::new(data),
+        })
     }
     pub(crate) fn from_parts(shape: S, data: Vec<usize>) -> Self {
         debug_assert_eq!(shape.numel(), data.len());
-        Indices { shape, data: Arc::new(data) }
+        Indices {
+            shape,
+            data: Arc::new(data),
+        }
     }
     /// The shape value.
     pub fn shape(&self) -> &S {
@@ -56,7 +62,10 @@ impl<S: Shape> Indices<S> {
             None => Ok(()),
             Some(p) => Err(Error::value(
                 what,
-                format!("index {} at position {p} is out of range for size {bound}", self.data[p]),
+                format!(
+                    "index {} at position {p} is out of range for size {bound}",
+                    self.data[p]
+                ),
             )),
         }
     }
@@ -85,6 +94,11 @@ impl<const M: usize, const N: usize> Indices<(crate::shape::Const<M>, crate::sha
 
 impl<S: Shape> core::fmt::Debug for Indices<S> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "Indices({:?}, shape={:?})", self.data, self.shape.dims().as_slice())
+        write!(
+            f,
+            "Indices({:?}, shape={:?})",
+            self.data,
+            self.shape.dims().as_slice()
+        )
     }
 }

@@ -1,7 +1,7 @@
 //! The tensor type.
 
-mod create;
 mod convert;
+mod create;
 mod display;
 mod indices;
 
@@ -56,7 +56,12 @@ impl<S: Shape, E: Float> Tensor<S, E> {
     /// A tensor from its shape and a buffer of exactly `shape.numel()` elements.
     pub(crate) fn from_parts(shape: S, data: Vec<E>) -> Self {
         debug_assert_eq!(shape.numel(), data.len());
-        Tensor { shape, data: Arc::new(data), id: UniqueId::new(), tape: NoTape }
+        Tensor {
+            shape,
+            data: Arc::new(data),
+            id: UniqueId::new(),
+            tape: NoTape,
+        }
     }
 
     /// Starts tracing: ops on the result record how to compute gradients for it.
@@ -114,7 +119,15 @@ impl<S: Shape, E: Float, T> Tensor<S, E, T> {
     }
     /// Separates the tape from the values.
     pub fn split_tape(self) -> (Tensor<S, E>, T) {
-        (Tensor { shape: self.shape, data: self.data, id: self.id, tape: NoTape }, self.tape)
+        (
+            Tensor {
+                shape: self.shape,
+                data: self.data,
+                id: self.id,
+                tape: NoTape,
+            },
+            self.tape,
+        )
     }
     /// The values without the tape: gradients do not flow back through the result.
     pub fn detach(self) -> Tensor<S, E> {
@@ -127,11 +140,21 @@ impl<S: Shape, E: Float, T> Tensor<S, E, T> {
     where
         E: Float,
     {
-        Tensor { shape: self.shape, data: self.data.clone(), id: self.id, tape: T2::leaf(self.id) }
+        Tensor {
+            shape: self.shape,
+            data: self.data.clone(),
+            id: self.id,
+            tape: T2::leaf(self.id),
+        }
     }
     /// Replaces the tape.
     pub fn put_tape<T2>(self, tape: T2) -> Tensor<S, E, T2> {
-        Tensor { shape: self.shape, data: self.data, id: self.id, tape }
+        Tensor {
+            shape: self.shape,
+            data: self.data,
+            id: self.id,
+            tape,
+        }
     }
     /// A reference to the tape.
     pub fn tape(&self) -> &T {
@@ -154,15 +177,32 @@ impl<S: Shape, E: Float, T> Tensor<S, E, T> {
             ));
         }
         let strides = dims.strides();
-        Ok(self.data[index.iter().zip(strides.iter()).map(|(i, s)| i * s).sum::<usize>()])
+        Ok(self.data[index
+            .iter()
+            .zip(strides.iter())
+            .map(|(i, s)| i * s)
+            .sum::<usize>()])
     }
 }
 
 /// An op's output tensor: a fresh id, the given buffer and the (moved) tape.
 #[inline]
-pub(crate) fn new_tensor<S: Shape, E: Float, T>(shape: S, data: Vec<E>, tape: T) -> Tensor<S, E, T> {
-    debug_assert_eq!(shape.numel(), data.len(), "op produced a buffer of the wrong size");
-    Tensor { shape, data: Arc::new(data), id: UniqueId::new(), tape }
+pub(crate) fn new_tensor<S: Shape, E: Float, T>(
+    shape: S,
+    data: Vec<E>,
+    tape: T,
+) -> Tensor<S, E, T> {
+    debug_assert_eq!(
+        shape.numel(),
+        data.len(),
+        "op produced a buffer of the wrong size"
+    );
+    Tensor {
+        shape,
+        data: Arc::new(data),
+        id: UniqueId::new(),
+        tape,
+    }
 }
 
 /// The buffer for an op's output: the input's own when nobody else holds it.

@@ -1,6 +1,6 @@
 // Twin of compile_fail/loss_ce_label_count.rs: one label per row; labels whose count is
 // only known at run time are checked when the loss runs.
-use shaped::nn::loss::{cross_entropy, try_cross_entropy_with, Reduction};
+use shaped::nn::loss::{Reduction, cross_entropy, try_cross_entropy_with};
 use shaped::prelude::*;
 
 fn main() {
