@@ -29,6 +29,7 @@ pub mod serialize;
 pub mod shape;
 pub mod strategies;
 pub mod tensor;
+pub mod train;
 
 /// The common imports.
 pub mod prelude {

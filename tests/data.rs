@@ -95,8 +95,9 @@ fn regression_targets_batch_as_tensors() {
     let ds = TensorDataset::new(x, Values::new(y)).unwrap();
     let (_, t) = ds.get(1).unwrap();
     assert_eq!(t.to_vec(), vec![0.3, 0.4]);
-    let (xb, yb): (Tensor<(usize, Const<1>)>, Tensor<(usize, Const<2>)>) =
-        ds.get_batch(&[2, 0]).unwrap();
+    let (xb, yb) = ds.get_batch(&[2, 0]).unwrap();
+    let _: &Tensor<(usize, Const<1>)> = &xb;
+    let _: &Tensor<(usize, Const<2>)> = &yb;
     assert_eq!(
         (xb.to_vec(), yb.to_vec()),
         (vec![3.0, 1.0], vec![0.5, 0.6, 0.1, 0.2])
@@ -244,8 +245,8 @@ fn loader_batches_in_order_with_a_short_last_batch() {
     let ds = toy(10);
     let mut loader = DataLoader::new(&ds, 4).unwrap();
     assert_eq!(loader.len(), 3);
-    let batches: Vec<(Tensor<(usize, Const<2>)>, Indices<(usize,)>)> =
-        loader.iter().map(|b| b.unwrap()).collect();
+    type Batch = (Tensor<(usize, Const<2>)>, Indices<(usize,)>);
+    let batches: Vec<Batch> = loader.iter().map(|b| b.unwrap()).collect();
     assert_eq!(
         batches.iter().map(|(x, _)| x.dims()[0]).collect::<Vec<_>>(),
         [4, 4, 2]

@@ -3,7 +3,7 @@
 //! Convolutions go through im2col and one gemm per sample: the unfolded input `cols` is a
 //! `(C*KH*KW) x (OH*OW)` matrix, so `y = W cols`, `gW += gy cols^T` and `gcols = W^T gy`
 //! (folded back with col2im). A transposed convolution is the same pair of maps used the
-//! other way round. Samples are independent, so batches are split over threads.
+//! other way round. Samples are independent, so large batches are split over threads.
 
 use crate::dtype::Float;
 
@@ -58,7 +58,7 @@ fn valid_range(out: usize, stride: usize, offset: isize, len: usize) -> (usize, 
 }
 
 /// Unfolds one sample `x` (`c x h x w`) into `cols` (`col_rows x col_cols`), writing zeros
-/// where the kernel reads padding.
+/// where the kernel reads padding, so `cols` needs no clearing beforehand.
 pub(crate) fn im2col<E: Float>(x: &[E], g: &ConvGeom, cols: &mut [E]) {
     let ohw = g.col_cols();
     for c in 0..g.c {
@@ -77,15 +77,15 @@ pub(crate) fn im2col<E: Float>(x: &[E], g: &ConvGeom, cols: &mut [E]) {
                     let src = &plane[iy as usize * g.w..][..g.w];
                     let dst = &mut row[oy * g.ow..][..g.ow];
                     dst[..x0].fill(E::ZERO);
-                    dst[x1..].fill(E::ZERO);
+                    dst[x1.max(x0)..].fill(E::ZERO);
                     if x1 > x0 {
-                        let start = (x0 * g.sw) as isize + off_x;
+                        let start = ((x0 * g.sw) as isize + off_x) as usize;
                         if g.sw == 1 {
-                            dst[x0..x1].copy_from_slice(&src[start as usize..][..x1 - x0]);
+                            dst[x0..x1].copy_from_slice(&src[start..][..x1 - x0]);
                         } else {
                             for (d, s) in dst[x0..x1]
                                 .iter_mut()
-                                .zip(src[start as usize..].iter().step_by(g.sw))
+                                .zip(src[start..].iter().step_by(g.sw))
                             {
                                 *d = *s;
                             }
@@ -113,13 +113,19 @@ pub(crate) fn col2im<E: Float>(cols: &[E], g: &ConvGeom, x: &mut [E]) {
                     continue;
                 }
                 let row = &cols[((c * g.kh + i) * g.kw + j) * ohw..][..ohw];
+                let start = ((x0 * g.sw) as isize + off_x) as usize;
                 for oy in y0..y1 {
-                    let iy = (oy * g.sh) as isize + off_y;
-                    let dst = &mut plane[iy as usize * g.w..][..g.w];
+                    let iy = ((oy * g.sh) as isize + off_y) as usize;
+                    let dst = &mut plane[iy * g.w..][..g.w];
                     let src = &row[oy * g.ow + x0..oy * g.ow + x1];
-                    let start = ((x0 * g.sw) as isize + off_x) as usize;
-                    for (s, d) in src.iter().zip(dst[start..].iter_mut().step_by(g.sw)) {
-                        *d += *s;
+                    if g.sw == 1 {
+                        for (d, s) in dst[start..start + src.len()].iter_mut().zip(src) {
+                            *d += *s;
+                        }
+                    } else {
+                        for (s, d) in src.iter().zip(dst[start..].iter_mut().step_by(g.sw)) {
+                            *d += *s;
+                        }
                     }
                 }
             }
@@ -127,99 +133,78 @@ pub(crate) fn col2im<E: Float>(cols: &[E], g: &ConvGeom, x: &mut [E]) {
     }
 }
 
-/// Runs `f(sample index, output chunk)` over `n` samples whose outputs are consecutive
-/// chunks of `out` (`per` elements each), on up to `available_parallelism` threads when
-/// there is enough work (`cost` is a rough count of multiply-adds per sample).
-fn for_each_sample<E: Float, F>(out: &mut [E], n: usize, per: usize, cost: usize, f: F)
-where
-    F: Fn(usize, &mut [E]) + Sync,
-{
-    const MIN_WORK_PER_THREAD: usize = 1 << 16;
-    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
-    let threads = threads.min(n).min((n * cost) / MIN_WORK_PER_THREAD).max(1);
-    if threads <= 1 || per == 0 {
-        for (i, chunk) in out.chunks_mut(per.max(1)).take(n).enumerate() {
-            f(i, chunk);
+/// The sum of a slice with eight independent accumulators: the compiler may not reorder a
+/// float sum, and a single accumulator runs at one add per cycle of latency.
+fn sum_fast<E: Float>(v: &[E]) -> E {
+    let mut acc = [E::ZERO; 8];
+    let chunks = v.chunks_exact(8);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for (a, &x) in acc.iter_mut().zip(c) {
+            *a += x;
         }
-        return;
     }
-    let per_thread = n.div_ceil(threads);
-    std::thread::scope(|scope| {
-        for (t, block) in out.chunks_mut(per_thread * per).enumerate() {
-            let f = &f;
-            scope.spawn(move || {
-                for (i, chunk) in block.chunks_mut(per).enumerate() {
-                    f(t * per_thread + i, chunk);
-                }
-            });
-        }
-    });
+    let mut s = E::ZERO;
+    for a in acc {
+        s += a;
+    }
+    for &x in tail {
+        s += x;
+    }
+    s
 }
 
-/// Like [`for_each_sample`], but each thread also accumulates into its own zeroed copy of
-/// `acc` (a weight gradient shared by all samples); the copies are summed into `acc`.
-fn for_each_sample_acc<E: Float, F>(
-    out: &mut [E],
-    n: usize,
-    per: usize,
-    cost: usize,
-    acc: &mut [E],
-    f: F,
-) where
-    F: Fn(usize, &mut [E], &mut [E]) + Sync,
+/// How many threads to give `n` samples of `cost` multiply-adds each: one unless every
+/// thread gets enough work to pay for starting it.
+fn worker_count(n: usize, cost: usize) -> usize {
+    const MIN_WORK_PER_THREAD: usize = 1 << 17;
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let cores = *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |t| t.get()));
+    cores
+        .min(n)
+        .min(n.saturating_mul(cost) / MIN_WORK_PER_THREAD)
+        .max(1)
+}
+
+/// Runs `f(samples, out_block, acc)` over contiguous blocks of the `n` samples, one block
+/// per thread (the calling thread takes the first). `out` holds `per` elements per sample
+/// (`per` may be 0 when there is no per-sample output); `acc` is shared by all samples, so
+/// every other thread accumulates into a zeroed copy that is added back at the end.
+fn split_samples<E: Float, F>(n: usize, per: usize, cost: usize, out: &mut [E], acc: &mut [E], f: F)
+where
+    F: Fn(core::ops::Range<usize>, &mut [E], &mut [E]) + Sync,
 {
-    const MIN_WORK_PER_THREAD: usize = 1 << 16;
-    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
-    let threads = threads.min(n).min((n * cost) / MIN_WORK_PER_THREAD).max(1);
+    let threads = worker_count(n, cost);
     if threads <= 1 {
-        for i in 0..n {
-            let chunk = if per == 0 {
-                &mut [][..]
-            } else {
-                &mut out[i * per..][..per]
-            };
-            f(i, chunk, acc);
-        }
+        f(0..n, out, acc);
         return;
     }
     let per_thread = n.div_ceil(threads);
+    let (first, mut rest) = out.split_at_mut(per_thread.min(n) * per);
     let len = acc.len();
-    let partials: Vec<Vec<E>> = std::thread::scope(|scope| {
+    std::thread::scope(|scope| {
         let mut handles = Vec::new();
-        let mut rest = &mut out[..];
-        for t in 0..threads {
-            let start = t * per_thread;
-            if start >= n {
-                break;
-            }
+        let mut start = per_thread;
+        while start < n {
             let count = per_thread.min(n - start);
-            let (block, tail) =
-                core::mem::take(&mut rest).split_at_mut(if per == 0 { 0 } else { count * per });
+            let (block, tail) = core::mem::take(&mut rest).split_at_mut(count * per);
             rest = tail;
             let f = &f;
             handles.push(scope.spawn(move || {
                 let mut local = vec![E::ZERO; len];
-                for i in 0..count {
-                    let chunk = if per == 0 {
-                        &mut [][..]
-                    } else {
-                        &mut block[i * per..][..per]
-                    };
-                    f(start + i, chunk, &mut local);
-                }
+                f(start..start + count, block, &mut local);
                 local
             }));
+            start += count;
         }
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("convolution worker panicked"))
-            .collect()
+        f(0..per_thread.min(n), first, acc);
+        for h in handles {
+            let local = h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+            for (a, v) in acc.iter_mut().zip(local) {
+                *a += v;
+            }
+        }
     });
-    for p in partials {
-        for (a, v) in acc.iter_mut().zip(p) {
-            *a += v;
-        }
-    }
 }
 
 /// `y = conv2d(x, w) + b` for `n` samples: `x` is `n x (c h w)`, `w` is `o x (c kh kw)`,
@@ -234,36 +219,48 @@ pub(crate) fn conv2d_forward<E: Float>(
 ) -> Vec<E> {
     let (k, p, chw) = (g.col_rows(), g.col_cols(), g.c * g.h * g.w);
     let mut y = vec![E::ZERO; n * o * p];
-    for_each_sample(&mut y, n, o * p, o * k * p, |b, yb| {
-        let xb = &x[b * chw..][..chw];
-        if let Some(bias) = bias {
-            for (row, &v) in yb.chunks_exact_mut(p).zip(bias) {
-                row.fill(v);
+    let beta = if bias.is_some() { E::ONE } else { E::ZERO };
+    split_samples(
+        n,
+        o * p,
+        o * k * p,
+        &mut y,
+        &mut [],
+        |samples, yblock, _| {
+            let mut cols = if g.is_pointwise() {
+                Vec::new()
+            } else {
+                vec![E::ZERO; k * p]
+            };
+            for (b, yb) in samples.zip(yblock.chunks_exact_mut(o * p)) {
+                let xb = &x[b * chw..][..chw];
+                if let Some(bias) = bias {
+                    for (row, &v) in yb.chunks_exact_mut(p).zip(bias) {
+                        row.fill(v);
+                    }
+                }
+                let cols = if g.is_pointwise() {
+                    xb
+                } else {
+                    im2col(xb, g, &mut cols);
+                    &cols[..]
+                };
+                E::gemm(
+                    o,
+                    k,
+                    p,
+                    E::ONE,
+                    w,
+                    (k as isize, 1),
+                    cols,
+                    (p as isize, 1),
+                    beta,
+                    yb,
+                    (p as isize, 1),
+                );
             }
-        }
-        let beta = if bias.is_some() { E::ONE } else { E::ZERO };
-        let mut buf = Vec::new();
-        let cols = if g.is_pointwise() {
-            xb
-        } else {
-            buf.resize(k * p, E::ZERO);
-            im2col(xb, g, &mut buf);
-            &buf[..]
-        };
-        E::gemm(
-            o,
-            k,
-            p,
-            E::ONE,
-            w,
-            (k as isize, 1),
-            cols,
-            (p as isize, 1),
-            beta,
-            yb,
-            (p as isize, 1),
-        );
-    });
+        },
+    );
     y
 }
 
@@ -285,81 +282,83 @@ pub(crate) fn conv2d_backward<E: Float>(
     if let Some(gb) = gb {
         for gyb in gy.chunks_exact(o * p) {
             for (acc, row) in gb.iter_mut().zip(gyb.chunks_exact(p)) {
-                *acc += row.iter().copied().sum::<E>();
+                *acc += sum_fast(row);
             }
         }
     }
     let want_x = gx.is_some();
-    let mut no_x = Vec::new();
-    let gx = gx.unwrap_or(&mut no_x[..]);
-    let gx_per = if want_x { chw } else { 0 };
-    let body = |b: usize, gxb: &mut [E], gw: &mut [E]| {
-        let gyb = &gy[b * o * p..][..o * p];
-        let mut buf = Vec::new();
-        if !gw.is_empty() {
-            let xb = &x[b * chw..][..chw];
-            let cols = if g.is_pointwise() {
-                xb
-            } else {
-                buf.resize(k * p, E::ZERO);
-                im2col(xb, g, &mut buf);
-                &buf[..]
-            };
-            // gw (o x k) += gy_b (o x p) cols^T (p x k)
-            E::gemm(
-                o,
-                p,
-                k,
-                E::ONE,
-                gyb,
-                (p as isize, 1),
-                cols,
-                (1, p as isize),
-                E::ONE,
-                gw,
-                (k as isize, 1),
-            );
-        }
-        if want_x {
-            if g.is_pointwise() {
+    let want_w = gw.is_some();
+    let gx = gx.unwrap_or_default();
+    let per = if want_x { chw } else { 0 };
+    let gw = gw.unwrap_or_default();
+    let cost = (want_x as usize + want_w as usize) * o * k * p;
+    split_samples(n, per, cost, gx, gw, |samples, gxblock, gw| {
+        let mut buf = if g.is_pointwise() && !want_x {
+            Vec::new()
+        } else {
+            vec![E::ZERO; k * p]
+        };
+        for (i, b) in samples.enumerate() {
+            let gyb = &gy[b * o * p..][..o * p];
+            if want_w {
+                let xb = &x[b * chw..][..chw];
+                let cols = if g.is_pointwise() {
+                    xb
+                } else {
+                    im2col(xb, g, &mut buf);
+                    &buf[..]
+                };
+                // gw (o x k) += gy_b (o x p) cols^T (p x k)
                 E::gemm(
-                    k,
                     o,
                     p,
-                    E::ONE,
-                    w,
-                    (1, k as isize),
-                    gyb,
-                    (p as isize, 1),
-                    E::ONE,
-                    gxb,
-                    (p as isize, 1),
-                );
-            } else {
-                // gcols (k x p) = w^T (k x o) gy_b (o x p), then folded onto gx_b.
-                buf.resize(k * p, E::ZERO);
-                E::gemm(
                     k,
-                    o,
-                    p,
                     E::ONE,
-                    w,
-                    (1, k as isize),
                     gyb,
                     (p as isize, 1),
-                    E::ZERO,
-                    &mut buf,
-                    (p as isize, 1),
+                    cols,
+                    (1, p as isize),
+                    E::ONE,
+                    gw,
+                    (k as isize, 1),
                 );
-                col2im(&buf, g, gxb);
+            }
+            if want_x {
+                let gxb = &mut gxblock[i * chw..][..chw];
+                if g.is_pointwise() {
+                    E::gemm(
+                        k,
+                        o,
+                        p,
+                        E::ONE,
+                        w,
+                        (1, k as isize),
+                        gyb,
+                        (p as isize, 1),
+                        E::ONE,
+                        gxb,
+                        (p as isize, 1),
+                    );
+                } else {
+                    // gcols (k x p) = w^T (k x o) gy_b (o x p), then folded onto gx_b.
+                    E::gemm(
+                        k,
+                        o,
+                        p,
+                        E::ONE,
+                        w,
+                        (1, k as isize),
+                        gyb,
+                        (p as isize, 1),
+                        E::ZERO,
+                        &mut buf,
+                        (p as isize, 1),
+                    );
+                    col2im(&buf, g, gxb);
+                }
             }
         }
-    };
-    let cost = 2 * o * k * p;
-    match gw {
-        Some(gw) => for_each_sample_acc(gx, n, gx_per, cost, gw, body),
-        None => for_each_sample_acc(gx, n, gx_per, cost, &mut [], body),
-    }
+    });
 }
 
 /// `y = conv_transpose2d(x, w) + b`: `x` is `n x (ci ih iw)` and `w` is `ci x (co kh kw)`.
@@ -376,30 +375,39 @@ pub(crate) fn conv_transpose2d_forward<E: Float>(
     let (k, p, ohw) = (g.col_rows(), g.col_cols(), g.h * g.w);
     let co = g.c;
     let mut y = vec![E::ZERO; n * co * ohw];
-    for_each_sample(&mut y, n, co * ohw, ci * k * p, |b, yb| {
-        let xb = &x[b * ci * p..][..ci * p];
-        if let Some(bias) = bias {
-            for (plane, &v) in yb.chunks_exact_mut(ohw).zip(bias) {
-                plane.fill(v);
+    split_samples(
+        n,
+        co * ohw,
+        ci * k * p,
+        &mut y,
+        &mut [],
+        |samples, yblock, _| {
+            let mut cols = vec![E::ZERO; k * p];
+            for (b, yb) in samples.zip(yblock.chunks_exact_mut(co * ohw)) {
+                let xb = &x[b * ci * p..][..ci * p];
+                if let Some(bias) = bias {
+                    for (plane, &v) in yb.chunks_exact_mut(ohw).zip(bias) {
+                        plane.fill(v);
+                    }
+                }
+                // cols (k x p) = w^T (k x ci) x_b (ci x p), folded onto y_b.
+                E::gemm(
+                    k,
+                    ci,
+                    p,
+                    E::ONE,
+                    w,
+                    (1, k as isize),
+                    xb,
+                    (p as isize, 1),
+                    E::ZERO,
+                    &mut cols,
+                    (p as isize, 1),
+                );
+                col2im(&cols, g, yb);
             }
-        }
-        // cols (k x p) = w^T (k x ci) x_b (ci x p), folded onto y_b.
-        let mut cols = vec![E::ZERO; k * p];
-        E::gemm(
-            k,
-            ci,
-            p,
-            E::ONE,
-            w,
-            (1, k as isize),
-            xb,
-            (p as isize, 1),
-            E::ZERO,
-            &mut cols,
-            (p as isize, 1),
-        );
-        col2im(&cols, g, yb);
-    });
+        },
+    );
     y
 }
 
@@ -421,57 +429,56 @@ pub(crate) fn conv_transpose2d_backward<E: Float>(
     if let Some(gb) = gb {
         for gyb in gy.chunks_exact(co * ohw) {
             for (acc, plane) in gb.iter_mut().zip(gyb.chunks_exact(ohw)) {
-                *acc += plane.iter().copied().sum::<E>();
+                *acc += sum_fast(plane);
             }
         }
     }
     let want_x = gx.is_some();
-    let mut no_x = Vec::new();
-    let gx = gx.unwrap_or(&mut no_x[..]);
-    let gx_per = if want_x { ci * p } else { 0 };
-    let body = |b: usize, gxb: &mut [E], gw: &mut [E]| {
-        let gyb = &gy[b * co * ohw..][..co * ohw];
+    let want_w = gw.is_some();
+    let gx = gx.unwrap_or_default();
+    let per = if want_x { ci * p } else { 0 };
+    let gw = gw.unwrap_or_default();
+    let cost = (want_x as usize + want_w as usize) * ci * k * p;
+    split_samples(n, per, cost, gx, gw, |samples, gxblock, gw| {
         let mut cols = vec![E::ZERO; k * p];
-        im2col(gyb, g, &mut cols);
-        if want_x {
-            // gx_b (ci x p) += w (ci x k) cols (k x p)
-            E::gemm(
-                ci,
-                k,
-                p,
-                E::ONE,
-                w,
-                (k as isize, 1),
-                &cols,
-                (p as isize, 1),
-                E::ONE,
-                gxb,
-                (p as isize, 1),
-            );
+        for (i, b) in samples.enumerate() {
+            im2col(&gy[b * co * ohw..][..co * ohw], g, &mut cols);
+            if want_x {
+                // gx_b (ci x p) += w (ci x k) cols (k x p)
+                let gxb = &mut gxblock[i * ci * p..][..ci * p];
+                E::gemm(
+                    ci,
+                    k,
+                    p,
+                    E::ONE,
+                    w,
+                    (k as isize, 1),
+                    &cols,
+                    (p as isize, 1),
+                    E::ONE,
+                    gxb,
+                    (p as isize, 1),
+                );
+            }
+            if want_w {
+                // gw (ci x k) += x_b (ci x p) cols^T (p x k)
+                let xb = &x[b * ci * p..][..ci * p];
+                E::gemm(
+                    ci,
+                    p,
+                    k,
+                    E::ONE,
+                    xb,
+                    (p as isize, 1),
+                    &cols,
+                    (1, p as isize),
+                    E::ONE,
+                    gw,
+                    (k as isize, 1),
+                );
+            }
         }
-        if !gw.is_empty() {
-            // gw (ci x k) += x_b (ci x p) cols^T (p x k)
-            let xb = &x[b * ci * p..][..ci * p];
-            E::gemm(
-                ci,
-                p,
-                k,
-                E::ONE,
-                xb,
-                (p as isize, 1),
-                &cols,
-                (1, p as isize),
-                E::ONE,
-                gw,
-                (k as isize, 1),
-            );
-        }
-    };
-    let cost = 2 * ci * k * p;
-    match gw {
-        Some(gw) => for_each_sample_acc(gx, n, gx_per, cost, gw, body),
-        None => for_each_sample_acc(gx, n, gx_per, cost, &mut [], body),
-    }
+    });
 }
 
 /// One plane's pooling geometry: an `h x w` input, a `kh x kw` window with stride and
@@ -491,24 +498,35 @@ pub(crate) struct PoolGeom {
 }
 
 impl PoolGeom {
-    /// The input rows (or columns) the window at output index `o` covers, clipped to the
-    /// input, and the window's extent clipped only to the padded input (PyTorch's
-    /// `count_include_pad` divisor).
-    #[inline]
-    fn span(o: usize, s: usize, p: usize, k: usize, len: usize) -> (usize, usize, usize) {
+    /// For kernel row `i`: the output rows whose window row `i` lies inside the input, and
+    /// the offset from `oy * sh` to that input row.
+    fn rows(&self, i: usize) -> (usize, usize, isize) {
+        let off = i as isize - self.ph as isize;
+        let (y0, y1) = valid_range(self.oh, self.sh, off, self.h);
+        (y0, y1, off)
+    }
+    /// The same for kernel column `j`.
+    fn cols(&self, j: usize) -> (usize, usize, isize) {
+        let off = j as isize - self.pw as isize;
+        let (x0, x1) = valid_range(self.ow, self.sw, off, self.w);
+        (x0, x1, off)
+    }
+    /// The first input index (clipped to the input) of the window at output `o`.
+    fn clipped_start(o: usize, s: usize, p: usize) -> usize {
+        (o * s).saturating_sub(p)
+    }
+    /// The window's extent at output `o`, clipped to the padded input only: PyTorch's
+    /// `count_include_pad` divisor (always `k` in floor mode, computed for safety).
+    fn padded_extent(o: usize, s: usize, p: usize, k: usize, len: usize) -> usize {
         let start = (o * s) as isize - p as isize;
         let end = (start + k as isize).min((len + p) as isize);
-        let padded = (end - start) as usize;
-        (
-            start.max(0) as usize,
-            (end.min(len as isize)).max(0) as usize,
-            padded,
-        )
+        (end - start).max(0) as usize
     }
 }
 
 /// Max pooling over `planes` planes; padding counts as `-inf`. Returns the maxima and, for
-/// each, its flat index within the plane (the first maximum; NaN wins, as in PyTorch).
+/// each, its flat index within the plane: the first maximum in row-major window order, or
+/// the first NaN, as in PyTorch.
 pub(crate) fn max_pool2d_forward<E: Float>(
     x: &[E],
     planes: usize,
@@ -517,26 +535,34 @@ pub(crate) fn max_pool2d_forward<E: Float>(
     let (hw, ohw) = (g.h * g.w, g.oh * g.ow);
     let mut y = vec![E::NEG_INFINITY; planes * ohw];
     let mut idx = vec![0u32; planes * ohw];
+    let span = |o: usize, s: usize, p: usize, k: usize, len: usize| {
+        let start = PoolGeom::clipped_start(o, s, p);
+        (start, (o * s + k).saturating_sub(p).min(len))
+    };
+    let rows: Vec<_> = (0..g.oh)
+        .map(|oy| span(oy, g.sh, g.ph, g.kh, g.h))
+        .collect();
+    let cols: Vec<_> = (0..g.ow)
+        .map(|ox| span(ox, g.sw, g.pw, g.kw, g.w))
+        .collect();
     for ((xp, yp), ip) in x
         .chunks_exact(hw)
         .zip(y.chunks_exact_mut(ohw))
         .zip(idx.chunks_exact_mut(ohw))
     {
-        for oy in 0..g.oh {
-            let (y0, y1, _) = PoolGeom::span(oy, g.sh, g.ph, g.kh, g.h);
-            for ox in 0..g.ow {
-                let (x0, x1, _) = PoolGeom::span(ox, g.sw, g.pw, g.kw, g.w);
+        for (oy, &(y0, y1)) in rows.iter().enumerate() {
+            for (ox, &(x0, x1)) in cols.iter().enumerate() {
+                // The window's first real element stands in when every value is -inf.
                 let (mut best, mut at) = (E::NEG_INFINITY, y0 * g.w + x0);
-                'window: for iy in y0..y1 {
-                    for ix in x0..x1 {
-                        let v = xp[iy * g.w + ix];
-                        if v > best || v.is_nan() {
-                            best = v;
-                            at = iy * g.w + ix;
-                            if v.is_nan() {
-                                break 'window;
-                            }
-                        }
+                for iy in y0..y1 {
+                    let row = &xp[iy * g.w..][..g.w];
+                    for (ix, &v) in row.iter().enumerate().take(x1).skip(x0) {
+                        // Non-short-circuit `&`/`|` and selects keep this branch-free: on real
+                        // data the comparison is a coin flip that a branch would mispredict.
+                        // Once the best is NaN nothing replaces it, so the first NaN wins.
+                        let take = (v > best) | (v.is_nan() & !best.is_nan());
+                        best = if take { v } else { best };
+                        at = if take { iy * g.w + ix } else { at };
                     }
                 }
                 yp[oy * g.ow + ox] = best;
@@ -566,22 +592,42 @@ pub(crate) fn max_pool2d_backward<E: Float>(
     }
 }
 
+/// `1 / divisor` for every output of an average pooling (`count_include_pad=True`).
+fn avg_scales<E: Float>(g: &PoolGeom) -> Vec<E> {
+    let mut s = Vec::with_capacity(g.oh * g.ow);
+    for oy in 0..g.oh {
+        let ny = PoolGeom::padded_extent(oy, g.sh, g.ph, g.kh, g.h);
+        for ox in 0..g.ow {
+            let nx = PoolGeom::padded_extent(ox, g.sw, g.pw, g.kw, g.w);
+            s.push(E::ONE / E::from_usize((ny * nx).max(1)));
+        }
+    }
+    s
+}
+
 /// Average pooling over `planes` planes, dividing by the window size including padding
 /// (`count_include_pad=True`).
 pub(crate) fn avg_pool2d_forward<E: Float>(x: &[E], planes: usize, g: &PoolGeom) -> Vec<E> {
     let (hw, ohw) = (g.h * g.w, g.oh * g.ow);
     let mut y = vec![E::ZERO; planes * ohw];
+    let cols: Vec<_> = (0..g.kw).map(|j| g.cols(j)).collect();
+    let scales = avg_scales::<E>(g);
     for (xp, yp) in x.chunks_exact(hw).zip(y.chunks_exact_mut(ohw)) {
-        for oy in 0..g.oh {
-            let (y0, y1, ny) = PoolGeom::span(oy, g.sh, g.ph, g.kh, g.h);
-            for ox in 0..g.ow {
-                let (x0, x1, nx) = PoolGeom::span(ox, g.sw, g.pw, g.kw, g.w);
-                let mut s = E::ZERO;
-                for iy in y0..y1 {
-                    s += xp[iy * g.w + x0..iy * g.w + x1].iter().copied().sum::<E>();
+        for i in 0..g.kh {
+            let (y0, y1, off_y) = g.rows(i);
+            for oy in y0..y1 {
+                let iy = ((oy * g.sh) as isize + off_y) as usize;
+                let src = &xp[iy * g.w..][..g.w];
+                let yrow = &mut yp[oy * g.ow..][..g.ow];
+                for &(x0, x1, off_x) in &cols {
+                    for ox in x0..x1 {
+                        yrow[ox] += src[((ox * g.sw) as isize + off_x) as usize];
+                    }
                 }
-                yp[oy * g.ow + ox] = s / E::from_usize(ny * nx);
             }
+        }
+        for (v, &s) in yp.iter_mut().zip(&scales) {
+            *v *= s;
         }
     }
     y
@@ -590,15 +636,22 @@ pub(crate) fn avg_pool2d_forward<E: Float>(x: &[E], planes: usize, g: &PoolGeom)
 /// The gradient of [`avg_pool2d_forward`], accumulated into `gx`.
 pub(crate) fn avg_pool2d_backward<E: Float>(gx: &mut [E], gy: &[E], g: &PoolGeom) {
     let (hw, ohw) = (g.h * g.w, g.oh * g.ow);
+    let cols: Vec<_> = (0..g.kw).map(|j| g.cols(j)).collect();
+    let scales = avg_scales::<E>(g);
+    let mut scaled = vec![E::ZERO; ohw];
     for (gxp, gyp) in gx.chunks_exact_mut(hw).zip(gy.chunks_exact(ohw)) {
-        for oy in 0..g.oh {
-            let (y0, y1, ny) = PoolGeom::span(oy, g.sh, g.ph, g.kh, g.h);
-            for ox in 0..g.ow {
-                let (x0, x1, nx) = PoolGeom::span(ox, g.sw, g.pw, g.kw, g.w);
-                let v = gyp[oy * g.ow + ox] / E::from_usize(ny * nx);
-                for iy in y0..y1 {
-                    for a in &mut gxp[iy * g.w + x0..iy * g.w + x1] {
-                        *a += v;
+        for ((d, &v), &s) in scaled.iter_mut().zip(gyp).zip(&scales) {
+            *d = v * s;
+        }
+        for i in 0..g.kh {
+            let (y0, y1, off_y) = g.rows(i);
+            for oy in y0..y1 {
+                let iy = ((oy * g.sh) as isize + off_y) as usize;
+                let dst = &mut gxp[iy * g.w..][..g.w];
+                let grow = &scaled[oy * g.ow..][..g.ow];
+                for &(x0, x1, off_x) in &cols {
+                    for ox in x0..x1 {
+                        dst[((ox * g.sw) as isize + off_x) as usize] += grow[ox];
                     }
                 }
             }
@@ -630,7 +683,7 @@ pub(crate) fn adaptive_avg_pool2d_forward<E: Float>(
                 let (x0, x1) = adaptive_span(ox, ow, w);
                 let mut s = E::ZERO;
                 for iy in y0..y1 {
-                    s += xp[iy * w + x0..iy * w + x1].iter().copied().sum::<E>();
+                    s += sum_fast(&xp[iy * w + x0..iy * w + x1]);
                 }
                 yp[oy * ow + ox] = s / E::from_usize((y1 - y0) * (x1 - x0));
             }

@@ -14,9 +14,10 @@ use rand::rngs::StdRng;
 ///   from a checkpoint at epoch `e` sees the batches it would have seen.
 /// * [`drop_last(true)`](DataLoader::drop_last): skip the short last batch.
 ///
-/// Batches are gathered on the calling thread. A prefetching thread was measured not to pay
-/// for in-memory datasets: gathering a batch is a copy of its rows, far cheaper than a
-/// training step on it.
+/// Batches are gathered on the calling thread, without a prefetching thread: for in-memory
+/// data a batch is a copy of its rows (about 1 µs for 32 digit images, 1% of a training
+/// step of a 64-128-10 MLP), so a second thread could save little more than its own
+/// hand-off costs.
 ///
 /// ```
 /// use shaped::data::DataLoader;

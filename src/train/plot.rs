@@ -21,7 +21,10 @@ pub struct Series {
 impl Series {
     /// A series from its name and points.
     pub fn new(name: impl Into<String>, points: Vec<(f64, f64)>) -> Self {
-        Series { name: name.into(), points }
+        Series {
+            name: name.into(),
+            points,
+        }
     }
 }
 
@@ -52,8 +55,17 @@ pub struct Chart {
 
 impl Chart {
     /// An empty chart.
-    pub fn new(title: impl Into<String>, x_label: impl Into<String>, y_label: impl Into<String>) -> Self {
-        Chart { title: title.into(), x_label: x_label.into(), y_label: y_label.into(), series: Vec::new() }
+    pub fn new(
+        title: impl Into<String>,
+        x_label: impl Into<String>,
+        y_label: impl Into<String>,
+    ) -> Self {
+        Chart {
+            title: title.into(),
+            x_label: x_label.into(),
+            y_label: y_label.into(),
+            series: Vec::new(),
+        }
     }
     /// Adds a line.
     pub fn with_series(mut self, name: impl Into<String>, points: Vec<(f64, f64)>) -> Self {
@@ -73,7 +85,9 @@ const RIGHT: f64 = 20.0;
 const TOP: f64 = 40.0;
 const BOTTOM: f64 = 52.0;
 /// Colour-blind-safe (Okabe-Ito) colours, cycled over the series.
-const COLOURS: [&str; 6] = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9"];
+const COLOURS: [&str; 6] = [
+    "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9",
+];
 /// Beyond this many points per line, markers would hide the line.
 const MAX_MARKERS: usize = 60;
 
@@ -95,7 +109,10 @@ pub fn render_svg(charts: &[Chart]) -> String {
         s,
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="Helvetica, Arial, sans-serif" font-size="12">"#
     );
-    let _ = writeln!(s, r#"<rect x="0" y="0" width="{w}" height="{h}" fill="white"/>"#);
+    let _ = writeln!(
+        s,
+        r#"<rect x="0" y="0" width="{w}" height="{h}" fill="white"/>"#
+    );
     for (i, chart) in charts.iter().enumerate() {
         panel(&mut s, chart, PANEL_W * i as f64);
     }
@@ -130,7 +147,9 @@ fn ticks(lo: f64, hi: f64, integer: bool) -> (Vec<f64>, f64) {
 
 /// The data range, widened when empty or flat so that the axis still has a span.
 fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
-    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+        (a.min(v), b.max(v))
+    });
     if lo > hi {
         return (0.0, 1.0);
     }
@@ -142,19 +161,39 @@ fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
 }
 
 fn label(v: f64, step: f64) -> String {
-    let decimals = if step >= 1.0 { 0 } else { (-step.log10().floor()) as usize };
+    let decimals = if step >= 1.0 {
+        0
+    } else {
+        (-step.log10().floor()) as usize
+    };
     let text = format!("{v:.decimals$}");
     // "-0.0" reads as a bug on an axis.
-    if text.trim_start_matches('-').chars().all(|c| c == '0' || c == '.') { text.trim_start_matches('-').to_string() } else { text }
+    if text
+        .trim_start_matches('-')
+        .chars()
+        .all(|c| c == '0' || c == '.')
+    {
+        text.trim_start_matches('-').to_string()
+    } else {
+        text
+    }
 }
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn panel(s: &mut String, chart: &Chart, x0: f64) {
     let finite = |p: &&(f64, f64)| p.0.is_finite() && p.1.is_finite();
-    let points = || chart.series.iter().flat_map(|se| se.points.iter().filter(finite));
+    let points = || {
+        chart
+            .series
+            .iter()
+            .flat_map(|se| se.points.iter().filter(finite))
+    };
     let integer_x = points().all(|p| p.0.fract() == 0.0);
     let (xlo, xhi) = range(points().map(|p| p.0));
     let (ylo, yhi) = range(points().map(|p| p.1));
@@ -177,15 +216,40 @@ fn panel(s: &mut String, chart: &Chart, x0: f64) {
     // Grid and ticks first, so that the lines are drawn over them.
     for &t in &xt {
         let x = px(t);
-        let _ = writeln!(s, r##"<line x1="{x:.1}" y1="{top:.1}" x2="{x:.1}" y2="{bottom:.1}" stroke="#e6e6e6"/>"##);
-        let _ = writeln!(s, r##"<line x1="{x:.1}" y1="{bottom:.1}" x2="{x:.1}" y2="{:.1}" stroke="#333"/>"##, bottom + 5.0);
-        let _ = writeln!(s, r#"<text x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text>"#, bottom + 18.0, label(t, xstep));
+        let _ = writeln!(
+            s,
+            r##"<line x1="{x:.1}" y1="{top:.1}" x2="{x:.1}" y2="{bottom:.1}" stroke="#e6e6e6"/>"##
+        );
+        let _ = writeln!(
+            s,
+            r##"<line x1="{x:.1}" y1="{bottom:.1}" x2="{x:.1}" y2="{:.1}" stroke="#333"/>"##,
+            bottom + 5.0
+        );
+        let _ = writeln!(
+            s,
+            r#"<text x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+            bottom + 18.0,
+            label(t, xstep)
+        );
     }
     for &t in &yt {
         let y = py(t);
-        let _ = writeln!(s, r##"<line x1="{left:.1}" y1="{y:.1}" x2="{right:.1}" y2="{y:.1}" stroke="#e6e6e6"/>"##);
-        let _ = writeln!(s, r##"<line x1="{:.1}" y1="{y:.1}" x2="{left:.1}" y2="{y:.1}" stroke="#333"/>"##, left - 5.0);
-        let _ = writeln!(s, r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#, left - 8.0, y + 4.0, label(t, ystep));
+        let _ = writeln!(
+            s,
+            r##"<line x1="{left:.1}" y1="{y:.1}" x2="{right:.1}" y2="{y:.1}" stroke="#e6e6e6"/>"##
+        );
+        let _ = writeln!(
+            s,
+            r##"<line x1="{:.1}" y1="{y:.1}" x2="{left:.1}" y2="{y:.1}" stroke="#333"/>"##,
+            left - 5.0
+        );
+        let _ = writeln!(
+            s,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
+            left - 8.0,
+            y + 4.0,
+            label(t, ystep)
+        );
     }
     let _ = writeln!(
         s,
@@ -209,7 +273,12 @@ fn panel(s: &mut String, chart: &Chart, x0: f64) {
 
     for (i, se) in chart.series.iter().enumerate() {
         let colour = COLOURS[i % COLOURS.len()];
-        let pts: Vec<(f64, f64)> = se.points.iter().filter(finite).map(|&(x, y)| (px(x), py(y))).collect();
+        let pts: Vec<(f64, f64)> = se
+            .points
+            .iter()
+            .filter(finite)
+            .map(|&(x, y)| (px(x), py(y)))
+            .collect();
         let mut coords = String::new();
         for (x, y) in &pts {
             let _ = write!(coords, "{x:.1},{y:.1} ");
@@ -222,14 +291,22 @@ fn panel(s: &mut String, chart: &Chart, x0: f64) {
         );
         if pts.len() <= MAX_MARKERS {
             for (x, y) in &pts {
-                let _ = writeln!(s, r#"<circle cx="{x:.1}" cy="{y:.1}" r="3" fill="{colour}"/>"#);
+                let _ = writeln!(
+                    s,
+                    r#"<circle cx="{x:.1}" cy="{y:.1}" r="3" fill="{colour}"/>"#
+                );
             }
         }
     }
 
     // Legend in the top-right corner of the plot area, on a white box.
     if !chart.series.is_empty() {
-        let longest = chart.series.iter().map(|se| se.name.chars().count()).max().unwrap_or(0) as f64;
+        let longest = chart
+            .series
+            .iter()
+            .map(|se| se.name.chars().count())
+            .max()
+            .unwrap_or(0) as f64;
         let (bw, bh) = (longest * 7.0 + 40.0, chart.series.len() as f64 * 18.0 + 8.0);
         let (bx, by) = (right - bw - 8.0, top + 8.0);
         let _ = writeln!(
@@ -247,7 +324,12 @@ fn panel(s: &mut String, chart: &Chart, x0: f64) {
                 bx + 26.0,
                 y - 4.0
             );
-            let _ = writeln!(s, r#"<text x="{:.1}" y="{y:.1}">{}</text>"#, bx + 32.0, escape(&se.name));
+            let _ = writeln!(
+                s,
+                r#"<text x="{:.1}" y="{y:.1}">{}</text>"#,
+                bx + 32.0,
+                escape(&se.name)
+            );
         }
     }
     if points().next().is_none() {

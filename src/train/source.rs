@@ -127,7 +127,10 @@ pub struct Shuffled<B> {
 /// assert_eq!(epoch0, (0..10).collect::<Vec<_>>());
 /// ```
 pub fn shuffled<B: Clone>(batches: Vec<B>) -> Shuffled<B> {
-    Shuffled { order: (0..batches.len()).collect(), batches }
+    Shuffled {
+        order: (0..batches.len()).collect(),
+        batches,
+    }
 }
 
 /// The batches of one epoch of a [`Shuffled`] source.
@@ -159,7 +162,10 @@ impl<B: Clone> BatchSource for Shuffled<B> {
             let j = rng.random_range(0..=i);
             self.order.swap(i, j);
         }
-        ShuffledIter { batches: &self.batches, order: self.order.iter() }
+        ShuffledIter {
+            batches: &self.batches,
+            order: self.order.iter(),
+        }
     }
     fn batches_per_epoch(&self) -> Option<usize> {
         Some(self.batches.len())
@@ -216,7 +222,9 @@ where
     where
         Self: 's;
     fn batches(&mut self, epoch: usize, rng: &mut StdRng) -> Self::Iter<'_> {
-        (self.f)(epoch, rng).into_iter().map(Ok as fn(I::Item) -> Result<I::Item>)
+        (self.f)(epoch, rng)
+            .into_iter()
+            .map(Ok as fn(I::Item) -> Result<I::Item>)
     }
     fn batches_per_epoch(&self) -> Option<usize> {
         self.len

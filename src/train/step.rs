@@ -53,7 +53,12 @@ impl<E: Float, T> Step<E, T> {
     /// assert_eq!(step.loss_value(), 0.25);
     /// ```
     pub fn new(loss: Tensor<(), E, T>, samples: usize) -> Self {
-        Step { loss, samples, correct: None, metrics: Vec::new() }
+        Step {
+            loss,
+            samples,
+            correct: None,
+            metrics: Vec::new(),
+        }
     }
     /// Records how many of the samples were predicted correctly (see [`correct`]).
     ///
@@ -132,7 +137,10 @@ pub fn correct<N: Dim, C: Dim, N2: Dim, E: Float, T>(
     if labels.numel() != n {
         return Err(Error::shape(
             "correct",
-            format!("{} labels for a batch of {n} rows of logits", labels.numel()),
+            format!(
+                "{} labels for a batch of {n} rows of logits",
+                labels.numel()
+            ),
         ));
     }
     if c == 0 {
@@ -213,7 +221,9 @@ impl Meter {
     }
     /// Every custom metric's mean, by name.
     pub fn metrics(&self) -> impl Iterator<Item = (&str, f64)> + '_ {
-        self.metrics.iter().map(|(k, (s, n))| (k.as_str(), s / *n as f64))
+        self.metrics
+            .iter()
+            .map(|(k, (s, n))| (k.as_str(), s / *n as f64))
     }
     /// Samples seen.
     pub fn samples(&self) -> usize {

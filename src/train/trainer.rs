@@ -1,0 +1,610 @@
+//! The [`Trainer`]: epochs of training and validation with a progress bar, early stopping,
+//! best-model checkpoints, callbacks and curves.
+
+use super::history::{EpochRecord, History, StopReason};
+use super::source::BatchSource;
+use super::step::{Meter, Step};
+use crate::autograd::{Gradients, UniqueId};
+use crate::dtype::Float;
+use crate::error::{Error, Result};
+use crate::nn::{Params, TensorKind};
+use crate::optim::{LrSchedule, Optimizer, clip_grad_norm};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// What an epoch callback sees and can change: the epoch's record (add metrics to it), the
+/// epochs before it, the model (read-only, in evaluation mode), the trainer's generator,
+/// and requests for the next epoch's learning rate or for stopping.
+///
+/// ```
+/// # use shaped::train::EpochEnd;
+/// fn halve_lr_when_stuck<M>(ctx: &mut EpochEnd<'_, M>) -> shaped::error::Result<()> {
+///     let stuck = ctx.history.last().is_some_and(|prev| ctx.record.train_loss >= prev.train_loss);
+///     if stuck {
+///         ctx.set_lr(ctx.lr() / 2.0);
+///     }
+///     Ok(())
+/// }
+/// ```
+pub struct EpochEnd<'x, M> {
+    /// This epoch's numbers, still open for metrics.
+    pub record: &'x mut EpochRecord,
+    /// The epochs before this one.
+    pub history: &'x History,
+    /// The model after this epoch.
+    pub model: &'x M,
+    /// The trainer's generator (seeded by [`Trainer::seed`]).
+    pub rng: &'x mut StdRng,
+    next_lr: Option<f64>,
+    stop: bool,
+}
+
+impl<M> EpochEnd<'_, M> {
+    /// The epoch's number, from 1.
+    pub fn epoch(&self) -> usize {
+        self.record.epoch
+    }
+    /// The learning rate used in this epoch.
+    pub fn lr(&self) -> f64 {
+        self.record.lr
+    }
+    /// Records a custom metric for this epoch (a CSV column of the history).
+    pub fn log(&mut self, name: impl Into<String>, value: f64) {
+        self.record.metrics.insert(name.into(), value);
+    }
+    /// Sets the learning rate from the next epoch on (a [`Trainer::lr_schedule`] still sets
+    /// its own at the start of every epoch).
+    pub fn set_lr(&mut self, lr: f64) {
+        self.next_lr = Some(lr);
+    }
+    /// Ends training after this epoch.
+    pub fn stop(&mut self) {
+        self.stop = true;
+    }
+}
+
+/// What a batch callback sees, after the optimizer step for that batch (if any).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BatchEnd {
+    /// The epoch's number, from 1.
+    pub epoch: usize,
+    /// The batch's index in the epoch, from 0.
+    pub batch: usize,
+    /// Optimizer steps taken so far in the whole run.
+    pub global_step: u64,
+    /// The batch's mean loss.
+    pub loss: f64,
+    /// The samples in the batch.
+    pub samples: usize,
+}
+
+type EpochHook<'a, M> = Box<dyn FnMut(&mut EpochEnd<'_, M>) -> Result<()> + 'a>;
+type BatchHook<'a> = Box<dyn FnMut(&BatchEnd) + 'a>;
+type BestHook<'a, M> = Box<dyn FnMut(&M, &EpochRecord) -> Result<()> + 'a>;
+type Validation<'a, M> = Box<dyn FnMut(&M, usize, &mut StdRng) -> Result<Meter> + 'a>;
+
+/// A training loop with the usual trimmings, configured by builder methods and run by
+/// [`fit`](Trainer::fit):
+///
+/// * every epoch: training on the batches of a [`BatchSource`], then validation if
+///   [`validate`](Trainer::validate) was given, each reporting mean loss and (when the step
+///   counts correct predictions) accuracy into a [`History`];
+/// * a progress bar (epoch, batch, running loss, samples/s), shown only when stdout is a
+///   terminal and [`quiet`](Trainer::quiet) is off; one summary line per epoch otherwise;
+/// * [`patience`](Trainer::patience): early stopping on the validation loss (training loss
+///   without validation data); [`save_best`](Trainer::save_best),
+///   [`on_best`](Trainer::on_best) and [`restore_best`](Trainer::restore_best) keep the
+///   best model;
+/// * [`clip_grad_norm`](Trainer::clip_grad_norm), [`accumulate`](Trainer::accumulate),
+///   [`lr_schedule`](Trainer::lr_schedule);
+/// * callbacks [`on_epoch_end`](Trainer::on_epoch_end) and
+///   [`on_batch_end`](Trainer::on_batch_end) for custom metrics and control;
+/// * [`output_dir`](Trainer::output_dir): `history.csv` and `curves.svg`, rewritten after
+///   every epoch.
+///
+/// The step closure gets the model (`&mut`, for [`forward_train`](crate::nn::Module::forward_train))
+/// and a batch of whatever type the source yields, and returns a traced [`Step`]; the
+/// trainer runs backward and the optimizer. Runs are deterministic: the same model, data
+/// and [`seed`](Trainer::seed) give the same [`History`] (timings aside).
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::{Linear, Module, ReLU};
+/// use shaped::optim::Adam;
+/// use shaped::train::{Step, Trainer};
+/// use rand::SeedableRng;
+///
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+/// // Two classes: is x0 + x1 positive?
+/// let x = Tensor::<Rank2<64, 2>>::randn(&mut rng);
+/// let y = Indices::<Rank1<64>>::from_vec(x.as_slice().chunks(2).map(|r| (r[0] + r[1] > 0.0) as usize).collect()).unwrap();
+/// let mut model = (Linear::<2, 16>::new(&mut rng), ReLU, Linear::<16, 2>::new(&mut rng));
+/// let mut opt = Adam::new(0.05);
+///
+/// let history = Trainer::new(30)
+///     .quiet(true)
+///     .patience(5)
+///     .validate(vec![(x.clone(), y.clone())], |m, (x, y)| Step::cross_entropy(m.forward(x), &y))
+///     .fit(&mut model, &mut opt, vec![(x, y)], |m, (x, y)| Step::cross_entropy(m.forward_train(x.trace()), &y))
+///     .unwrap();
+/// assert!(history.last().unwrap().val_accuracy.unwrap() > 0.9);
+/// ```
+pub struct Trainer<'a, M> {
+    epochs: usize,
+    seed: u64,
+    quiet: bool,
+    patience: Option<usize>,
+    min_delta: f64,
+    best_path: Option<PathBuf>,
+    restore_best: bool,
+    output_dir: Option<PathBuf>,
+    max_grad_norm: Option<f64>,
+    accumulate: usize,
+    schedule: Option<Box<dyn LrSchedule + 'a>>,
+    validation: Option<Validation<'a, M>>,
+    epoch_hooks: Vec<EpochHook<'a, M>>,
+    batch_hooks: Vec<BatchHook<'a>>,
+    best_hooks: Vec<BestHook<'a, M>>,
+}
+
+impl<M> core::fmt::Debug for Trainer<'_, M> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Trainer")
+            .field("epochs", &self.epochs)
+            .field("seed", &self.seed)
+            .field("quiet", &self.quiet)
+            .field("patience", &self.patience)
+            .field("min_delta", &self.min_delta)
+            .field("best_path", &self.best_path)
+            .field("restore_best", &self.restore_best)
+            .field("output_dir", &self.output_dir)
+            .field("max_grad_norm", &self.max_grad_norm)
+            .field("accumulate", &self.accumulate)
+            .field("validation", &self.validation.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a, M> Trainer<'a, M> {
+    /// A trainer for `epochs` epochs, seed 0, progress shown, no early stopping, no output.
+    ///
+    /// ```
+    /// let t = shaped::train::Trainer::<()>::new(10);
+    /// assert_eq!(t.epochs(), 10);
+    /// ```
+    pub fn new(epochs: usize) -> Self {
+        Trainer {
+            epochs,
+            seed: 0,
+            quiet: false,
+            patience: None,
+            min_delta: 0.0,
+            best_path: None,
+            restore_best: false,
+            output_dir: None,
+            max_grad_norm: None,
+            accumulate: 1,
+            schedule: None,
+            validation: None,
+            epoch_hooks: Vec::new(),
+            batch_hooks: Vec::new(),
+            best_hooks: Vec::new(),
+        }
+    }
+    /// The number of epochs to run (fewer if stopped early).
+    pub fn epochs(&self) -> usize {
+        self.epochs
+    }
+    /// Seeds the trainer's generator, which sources that shuffle or make data
+    /// ([`shuffled`](super::shuffled), [`from_fn`](super::from_fn)) and callbacks draw from.
+    /// A [`DataLoader`](crate::data::DataLoader) keeps its own shuffle seed.
+    ///
+    /// ```
+    /// let t = shaped::train::Trainer::<()>::new(1).seed(42);
+    /// ```
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+    /// No progress bar and no summary lines.
+    ///
+    /// ```
+    /// let t = shaped::train::Trainer::<()>::new(1).quiet(true);
+    /// ```
+    pub fn quiet(mut self, on: bool) -> Self {
+        self.quiet = on;
+        self
+    }
+    /// Stops when the monitored loss (validation, else training) has not improved by more
+    /// than [`min_delta`](Trainer::min_delta) for `epochs` epochs in a row.
+    ///
+    /// ```
+    /// let t = shaped::train::Trainer::<()>::new(100).patience(5).min_delta(1e-4);
+    /// ```
+    pub fn patience(mut self, epochs: usize) -> Self {
+        self.patience = Some(epochs);
+        self
+    }
+    /// The smallest decrease of the monitored loss that counts as an improvement for early
+    /// stopping (default 0).
+    pub fn min_delta(mut self, delta: f64) -> Self {
+        self.min_delta = delta;
+        self
+    }
+    /// Saves the model as safetensors to `path` (atomically, through
+    /// [`save_safetensors`](crate::serialize::save_safetensors)) whenever the monitored
+    /// loss reaches a new low.
+    ///
+    /// ```
+    /// let t = shaped::train::Trainer::<()>::new(10).save_best("best.safetensors");
+    /// ```
+    pub fn save_best(mut self, path: impl Into<PathBuf>) -> Self {
+        self.best_path = Some(path.into());
+        self
+    }
+    /// Calls `f(model, record)` whenever the monitored loss reaches a new low: for
+    /// checkpoints in another format, e.g. a [`Checkpoint`](crate::serialize::Checkpoint)
+    /// with the optimizer state.
+    ///
+    /// ```
+    /// let mut best_epoch = 0;
+    /// let t = shaped::train::Trainer::<()>::new(10).on_best(|_model, record| {
+    ///     best_epoch = record.epoch;
+    ///     Ok(())
+    /// });
+    /// ```
+    pub fn on_best(
+        mut self,
+        f: impl FnMut(&M, &crate::train::EpochRecord) -> Result<()> + 'a,
+    ) -> Self {
+        self.best_hooks.push(Box::new(f));
+        self
+    }
+    /// At the end, puts back the parameters and buffers of the best epoch (kept in memory),
+    /// so that an early-stopped model is its best version rather than its last.
+    pub fn restore_best(mut self, on: bool) -> Self {
+        self.restore_best = on;
+        self
+    }
+    /// Writes `history.csv` and `curves.svg` (loss and accuracy per epoch) into `dir` after
+    /// every epoch, creating it if needed.
+    ///
+    /// ```
+    /// let t = shaped::train::Trainer::<()>::new(10).output_dir("runs/mlp");
+    /// ```
+    pub fn output_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.output_dir = Some(dir.into());
+        self
+    }
+    /// Scales the gradients to a global L2 norm of at most `max_norm` before every
+    /// optimizer step ([`clip_grad_norm`](crate::optim::clip_grad_norm)).
+    pub fn clip_grad_norm(mut self, max_norm: f64) -> Self {
+        self.max_grad_norm = Some(max_norm);
+        self
+    }
+    /// Accumulates the gradients of `batches` batches (averaged) before each optimizer
+    /// step, for an effective batch that many times larger; a shorter group at the end of
+    /// an epoch is stepped too. Default 1; 0 counts as 1.
+    pub fn accumulate(mut self, batches: usize) -> Self {
+        self.accumulate = batches.max(1);
+        self
+    }
+    /// Sets the optimizer's learning rate at the start of epoch `e` (from 0) to
+    /// `schedule.lr_at(base, e)`, `base` being its rate when [`fit`](Trainer::fit) starts.
+    ///
+    /// ```
+    /// use shaped::optim::StepLr;
+    /// let t = shaped::train::Trainer::<()>::new(30).lr_schedule(StepLr { step_size: 10, gamma: 0.1 });
+    /// ```
+    pub fn lr_schedule(mut self, schedule: impl LrSchedule + 'a) -> Self {
+        self.schedule = Some(Box::new(schedule));
+        self
+    }
+    /// Validation after every epoch: `step(&model, batch)` for every batch of `data`, with
+    /// the model in evaluation mode ([`forward`](crate::nn::Module::forward), no tape
+    /// needed). Its mean loss is what early stopping and best-model saving watch.
+    ///
+    /// `data` is taken by value: pass `&mut loader` to keep using a loader afterwards.
+    pub fn validate<S, E, T, F>(mut self, mut data: S, mut step: F) -> Self
+    where
+        S: BatchSource + 'a,
+        E: Float,
+        T: 'a,
+        F: FnMut(&M, S::Batch) -> Result<Step<E, T>> + 'a,
+    {
+        self.validation = Some(Box::new(move |model: &M, epoch, rng: &mut StdRng| {
+            let mut meter = Meter::default();
+            for batch in data.batches(epoch, rng) {
+                meter.add(&step(model, batch?)?);
+            }
+            Ok(meter)
+        }));
+        self
+    }
+    /// Calls `f` after every epoch (after validation), e.g. to log a custom metric, change
+    /// the learning rate or stop.
+    ///
+    /// ```
+    /// use shaped::train::Trainer;
+    /// let t = Trainer::<()>::new(10).on_epoch_end(|ctx| {
+    ///     let gap = ctx.record.val_loss.unwrap_or(0.0) - ctx.record.train_loss;
+    ///     ctx.log("generalization_gap", gap);
+    ///     Ok(())
+    /// });
+    /// ```
+    pub fn on_epoch_end(mut self, f: impl FnMut(&mut EpochEnd<'_, M>) -> Result<()> + 'a) -> Self {
+        self.epoch_hooks.push(Box::new(f));
+        self
+    }
+    /// Calls `f` after every training batch.
+    ///
+    /// ```
+    /// let mut losses = Vec::new();
+    /// let t = shaped::train::Trainer::<()>::new(1).on_batch_end(|b| losses.push(b.loss));
+    /// ```
+    pub fn on_batch_end(mut self, f: impl FnMut(&BatchEnd) + 'a) -> Self {
+        self.batch_hooks.push(Box::new(f));
+        self
+    }
+
+    fn progress(&self, epoch: usize, len: Option<usize>) -> ProgressBar {
+        if self.quiet || !std::io::stdout().is_terminal() {
+            return ProgressBar::hidden();
+        }
+        let bar =
+            ProgressBar::with_draw_target(len.map(|n| n as u64), ProgressDrawTarget::stdout());
+        let template = if len.is_some() {
+            "epoch {prefix} [{bar:30}] {pos}/{len} {msg}"
+        } else {
+            "epoch {prefix} {spinner} {pos} batches {msg}"
+        };
+        if let Ok(style) = ProgressStyle::with_template(template) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_prefix(format!("{}/{}", epoch + 1, self.epochs));
+        bar
+    }
+
+    /// Runs the epochs: for every batch of `train`, `step(&mut model, batch)` gives a traced
+    /// [`Step`], whose loss is backpropagated and applied by `optimizer` (after
+    /// accumulation and clipping when configured). Returns the [`History`]; an error from
+    /// the data, the step, a callback or a file write ends training with that error.
+    pub fn fit<E, O, S, F>(
+        &mut self,
+        model: &mut M,
+        optimizer: &mut O,
+        mut train: S,
+        mut step: F,
+    ) -> Result<History>
+    where
+        E: Float,
+        M: Params<E>,
+        O: Optimizer<E>,
+        S: BatchSource,
+        F: FnMut(&mut M, S::Batch) -> Result<Step<E>>,
+    {
+        let mut rng = StdRng::seed_from_u64(self.seed);
+        // Validation draws from its own stream so that adding it does not change training.
+        let mut val_rng = StdRng::seed_from_u64(self.seed ^ 0x5eed_5eed_5eed_5eed);
+        let base_lr = optimizer.lr();
+        let params = parameter_ids(model);
+        let mut history = History::default();
+        let mut best_loss = f64::INFINITY;
+        let mut best_state: Option<Vec<Vec<E>>> = None;
+        let mut es_best = f64::INFINITY;
+        let mut since_improved = 0;
+        let mut global_step = 0u64;
+
+        for epoch in 0..self.epochs {
+            if let Some(s) = &self.schedule {
+                optimizer.set_lr(s.lr_at(base_lr, epoch as u64));
+            }
+            let lr = optimizer.lr();
+            let bar = self.progress(epoch, train.batches_per_epoch());
+            let started = Instant::now();
+            let mut meter = Meter::default();
+            let mut pending: Option<Gradients<E>> = None;
+            let mut micro = 0;
+            for (i, batch) in train.batches(epoch, &mut rng).enumerate() {
+                let out = step(model, batch?)?;
+                meter.add(&out);
+                let loss = out.loss_value();
+                let grads = out.loss.backward();
+                match pending.as_mut() {
+                    Some(acc) => acc.accumulate(grads),
+                    None => pending = Some(grads),
+                }
+                micro += 1;
+                if micro == self.accumulate {
+                    let grads = pending.take().expect("set above");
+                    self.update(model, optimizer, grads, micro, &params);
+                    micro = 0;
+                    global_step += 1;
+                }
+                if !bar.is_hidden() {
+                    let rate = meter.samples() as f64 / started.elapsed().as_secs_f64().max(1e-9);
+                    bar.set_message(format!("loss {:.4}  {rate:.0} samples/s", meter.loss()));
+                    bar.inc(1);
+                }
+                let info = BatchEnd {
+                    epoch: epoch + 1,
+                    batch: i,
+                    global_step,
+                    loss,
+                    samples: out.samples,
+                };
+                for hook in &mut self.batch_hooks {
+                    hook(&info);
+                }
+            }
+            if let Some(grads) = pending.take() {
+                self.update(model, optimizer, grads, micro, &params);
+                global_step += 1;
+            }
+            if meter.batches() == 0 {
+                bar.finish_and_clear();
+                return Err(Error::value(
+                    "training data",
+                    format!("epoch {} yielded no batches", epoch + 1),
+                ));
+            }
+            let train_seconds = started.elapsed().as_secs_f64();
+
+            let mut record = EpochRecord {
+                epoch: epoch + 1,
+                train_loss: meter.loss(),
+                train_accuracy: meter.accuracy(),
+                lr,
+                samples: meter.samples(),
+                ..Default::default()
+            };
+            for (name, v) in meter.metrics() {
+                record.metrics.insert(format!("train_{name}"), v);
+            }
+            if let Some(validate) = &mut self.validation {
+                let val = validate(model, epoch, &mut val_rng)?;
+                if val.samples() > 0 {
+                    record.val_loss = Some(val.loss());
+                    record.val_accuracy = val.accuracy();
+                    for (name, v) in val.metrics() {
+                        record.metrics.insert(format!("val_{name}"), v);
+                    }
+                }
+            }
+            record.seconds = started.elapsed().as_secs_f64();
+
+            let monitored = record.monitored_loss();
+            if monitored < best_loss {
+                best_loss = monitored;
+                if let Some(path) = &self.best_path {
+                    crate::serialize::save_safetensors(model, path)?;
+                }
+                for hook in &mut self.best_hooks {
+                    hook(model, &record)?;
+                }
+                if self.restore_best {
+                    best_state = Some(snapshot(model));
+                }
+            }
+            if monitored < es_best - self.min_delta {
+                es_best = monitored;
+                since_improved = 0;
+            } else {
+                since_improved += 1;
+            }
+
+            let mut ctx = EpochEnd {
+                record: &mut record,
+                history: &history,
+                model,
+                rng: &mut rng,
+                next_lr: None,
+                stop: false,
+            };
+            for hook in &mut self.epoch_hooks {
+                hook(&mut ctx)?;
+            }
+            let (next_lr, stop_requested) = (ctx.next_lr, ctx.stop);
+            if let Some(lr) = next_lr {
+                optimizer.set_lr(lr);
+            }
+
+            let summary = summary(&record, meter.samples() as f64 / train_seconds.max(1e-9));
+            if !bar.is_hidden() {
+                bar.finish_with_message(summary);
+            } else if !self.quiet {
+                println!("epoch {}/{} {summary}", epoch + 1, self.epochs);
+            }
+            let finite = record.train_loss.is_finite();
+            history.push(record);
+            if let Some(dir) = &self.output_dir {
+                history.save(dir)?;
+            }
+
+            if !finite {
+                history.stop = StopReason::NonFiniteLoss;
+            } else if stop_requested {
+                history.stop = StopReason::Callback;
+            } else if self.patience.is_some_and(|p| since_improved >= p.max(1)) {
+                history.stop = StopReason::EarlyStopping {
+                    patience: self.patience.unwrap_or(0),
+                };
+            }
+            if history.stop != StopReason::Completed {
+                break;
+            }
+        }
+        if let Some(state) = best_state {
+            restore(model, &state);
+        }
+        Ok(history)
+    }
+
+    /// One optimizer step from gradients summed over `micro` batches.
+    fn update<E: Float, O: Optimizer<E>>(
+        &self,
+        model: &mut M,
+        optimizer: &mut O,
+        mut grads: Gradients<E>,
+        micro: usize,
+        params: &[UniqueId],
+    ) where
+        M: Params<E>,
+    {
+        if micro > 1 {
+            let scale = E::from_f64(1.0 / micro as f64);
+            for &id in params {
+                if let Some(g) = grads.get_id_mut(id) {
+                    g.iter_mut().for_each(|v| *v *= scale);
+                }
+            }
+        }
+        if let Some(max_norm) = self.max_grad_norm {
+            clip_grad_norm(model, &mut grads, max_norm);
+        }
+        optimizer.step(model, &grads);
+    }
+}
+
+fn summary(r: &EpochRecord, rate: f64) -> String {
+    let mut s = format!("loss {:.4}", r.train_loss);
+    if let Some(a) = r.train_accuracy {
+        s += &format!(" acc {:.2}%", a * 100.0);
+    }
+    if let Some(l) = r.val_loss {
+        s += &format!(" | val loss {l:.4}");
+    }
+    if let Some(a) = r.val_accuracy {
+        s += &format!(" val acc {:.2}%", a * 100.0);
+    }
+    s + &format!(" | {rate:.0} samples/s, {:.1}s", r.seconds)
+}
+
+fn parameter_ids<E: Float, M: Params<E> + ?Sized>(model: &M) -> Vec<UniqueId> {
+    let mut ids = Vec::new();
+    model.visit("", &mut |p| {
+        if p.kind == TensorKind::Parameter {
+            ids.push(p.id)
+        }
+    });
+    ids
+}
+
+/// Every parameter and buffer, in visiting order.
+fn snapshot<E: Float, M: Params<E> + ?Sized>(model: &M) -> Vec<Vec<E>> {
+    let mut state = Vec::new();
+    model.visit("", &mut |p| state.push(p.data.to_vec()));
+    state
+}
+
+fn restore<E: Float, M: Params<E> + ?Sized>(model: &mut M, state: &[Vec<E>]) {
+    let mut i = 0;
+    model.visit_mut("", &mut |p| {
+        p.data.copy_from_slice(&state[i]);
+        i += 1;
+    });
+}
