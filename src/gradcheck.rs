@@ -244,6 +244,9 @@ where
 
 /// `sum(y * gy)`, with `gy` the same for every call with the same seed and size.
 fn project<SO: Shape>(y: Traced<SO>, seed: u64) -> Traced<()> {
+    // Through a run-time shape, so that the product and the sum compile once rather than
+    // once per output shape.
+    let y = y.into_dyn();
     let shape = *y.shape();
     let gy = Tensor::from_parts(shape, cotangent(shape.numel(), seed));
     binary_op(y, gy, shape, Mul).sum()

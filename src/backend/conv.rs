@@ -527,6 +527,13 @@ impl PoolGeom {
 /// Max pooling over `planes` planes; padding counts as `-inf`. Returns the maxima and, for
 /// each, its flat index within the plane: the first maximum in row-major window order, or
 /// the first NaN, as in PyTorch.
+///
+/// The work is organised for vectorization: for each kernel offset `(i, j)` in turn, the
+/// input each output's window has at that offset is gathered into a contiguous buffer
+/// (padding as `-inf`, which never wins) for a block of planes at once, and merged with the
+/// running maxima by [`merge_max`], a branch-free loop over all those outputs. Comparing
+/// window by window instead is a serial chain of dependent selects (or of mispredicted
+/// branches: on real data each comparison is a coin flip), several times slower.
 pub(crate) fn max_pool2d_forward<E: Float>(
     x: &[E],
     planes: usize,
@@ -535,42 +542,160 @@ pub(crate) fn max_pool2d_forward<E: Float>(
     let (hw, ohw) = (g.h * g.w, g.oh * g.ow);
     let mut y = vec![E::NEG_INFINITY; planes * ohw];
     let mut idx = vec![0u32; planes * ohw];
-    let span = |o: usize, s: usize, p: usize, k: usize, len: usize| {
-        let start = PoolGeom::clipped_start(o, s, p);
-        (start, (o * s + k).saturating_sub(p).min(len))
-    };
-    let rows: Vec<_> = (0..g.oh)
-        .map(|oy| span(oy, g.sh, g.ph, g.kh, g.h))
-        .collect();
-    let cols: Vec<_> = (0..g.ow)
-        .map(|ox| span(ox, g.sw, g.pw, g.kw, g.w))
-        .collect();
-    for ((xp, yp), ip) in x
-        .chunks_exact(hw)
-        .zip(y.chunks_exact_mut(ohw))
-        .zip(idx.chunks_exact_mut(ohw))
+    if ohw == 0 || planes == 0 {
+        return (y, idx);
+    }
+    // Running maxima hold the kernel offset `i * kw + j` of their element until the end.
+    const NONE: u32 = u32::MAX;
+    let block = (4096 / ohw).clamp(1, planes);
+    let lanes_max = block * ohw;
+    let mut vals = vec![E::NEG_INFINITY; lanes_max];
+    let (mut best, mut next_best) = (
+        vec![E::NEG_INFINITY; lanes_max],
+        vec![E::NEG_INFINITY; lanes_max],
+    );
+    let (mut at, mut next_at) = (vec![NONE; lanes_max], vec![NONE; lanes_max]);
+    let cols: Vec<_> = (0..g.kw).map(|j| g.cols(j)).collect();
+    for ((xb, yb), ib) in x
+        .chunks(block * hw)
+        .zip(y.chunks_mut(block * ohw))
+        .zip(idx.chunks_mut(block * ohw))
     {
-        for (oy, &(y0, y1)) in rows.iter().enumerate() {
-            for (ox, &(x0, x1)) in cols.iter().enumerate() {
-                // The window's first real element stands in when every value is -inf.
-                let (mut best, mut at) = (E::NEG_INFINITY, y0 * g.w + x0);
-                for iy in y0..y1 {
-                    let row = &xp[iy * g.w..][..g.w];
-                    for (ix, &v) in row.iter().enumerate().take(x1).skip(x0) {
-                        // Non-short-circuit `&`/`|` and selects keep this branch-free: on real
-                        // data the comparison is a coin flip that a branch would mispredict.
-                        // Once the best is NaN nothing replaces it, so the first NaN wins.
-                        let take = (v > best) | (v.is_nan() & !best.is_nan());
-                        best = if take { v } else { best };
-                        at = if take { iy * g.w + ix } else { at };
+        let lanes = yb.len();
+        best[..lanes].fill(E::NEG_INFINITY);
+        at[..lanes].fill(NONE);
+        for i in 0..g.kh {
+            for (j, &(x0, x1, off_x)) in cols.iter().enumerate() {
+                for (p, xp) in xb.chunks_exact(hw).enumerate() {
+                    for oy in 0..g.oh {
+                        let dst = &mut vals[(p * g.oh + oy) * g.ow..][..g.ow];
+                        let iy = (oy * g.sh + i) as isize - g.ph as isize;
+                        if iy < 0 || iy as usize >= g.h || x1 <= x0 {
+                            dst.fill(E::NEG_INFINITY);
+                            continue;
+                        }
+                        dst[..x0].fill(E::NEG_INFINITY);
+                        dst[x1..].fill(E::NEG_INFINITY);
+                        let src = &xp[iy as usize * g.w..][..g.w];
+                        let start = ((x0 * g.sw) as isize + off_x) as usize;
+                        if g.sw == 1 {
+                            dst[x0..x1].copy_from_slice(&src[start..start + (x1 - x0)]);
+                        } else {
+                            for (d, s) in dst[x0..x1]
+                                .iter_mut()
+                                .zip(src[start..].iter().step_by(g.sw))
+                            {
+                                *d = *s;
+                            }
+                        }
                     }
                 }
-                yp[oy * g.ow + ox] = best;
-                ip[oy * g.ow + ox] = at as u32;
+                let t = (i * g.kw + j) as u32;
+                merge_max(
+                    &mut next_best[..lanes],
+                    &mut next_at[..lanes],
+                    &best[..lanes],
+                    &at[..lanes],
+                    &vals[..lanes],
+                    t,
+                );
+                core::mem::swap(&mut best, &mut next_best);
+                core::mem::swap(&mut at, &mut next_at);
             }
+        }
+        yb.copy_from_slice(&best[..lanes]);
+        for (lane, (out, &t)) in ib.iter_mut().zip(&at[..lanes]).enumerate() {
+            let (oy, ox) = ((lane % ohw) / g.ow, lane % g.ow);
+            // A window of nothing but -inf points at its first real element.
+            let (iy, ix) = if t == NONE {
+                (
+                    PoolGeom::clipped_start(oy, g.sh, g.ph),
+                    PoolGeom::clipped_start(ox, g.sw, g.pw),
+                )
+            } else {
+                let (i, j) = (t as usize / g.kw, t as usize % g.kw);
+                (oy * g.sh + i - g.ph, ox * g.sw + j - g.pw)
+            };
+            *out = (iy * g.w + ix) as u32;
         }
     }
     (y, idx)
+}
+
+/// `E` viewed as the concrete type `T` when they are the same type.
+fn same_type<E: 'static, T: 'static>() -> bool {
+    core::any::TypeId::of::<E>() == core::any::TypeId::of::<T>()
+}
+
+/// One max-pooling step over many outputs: output `k` takes the candidate `vals[k]` (found
+/// at kernel offset `t`) when it beats the running `best[k]`, writing the merged maxima to
+/// `next_best`/`next_at`. A candidate wins when it is larger, or NaN while the best is not,
+/// so the first NaN sticks (PyTorch's rule).
+fn merge_max<E: Float>(
+    next_best: &mut [E],
+    next_at: &mut [u32],
+    best: &[E],
+    at: &[u32],
+    vals: &[E],
+    t: u32,
+) {
+    // The loop vectorizes only when the float select is written as bit operations, which
+    // `Float` does not offer; f32 and f64 take that path through a checked cast.
+    macro_rules! bits_path {
+        ($t:ty) => {
+            if same_type::<E, $t>() {
+                // SAFETY: `E` is `$t` (checked above), so the slices have the same layout.
+                let (nb, b, v) = unsafe {
+                    (
+                        core::slice::from_raw_parts_mut(
+                            next_best.as_mut_ptr().cast::<$t>(),
+                            next_best.len(),
+                        ),
+                        core::slice::from_raw_parts(best.as_ptr().cast::<$t>(), best.len()),
+                        core::slice::from_raw_parts(vals.as_ptr().cast::<$t>(), vals.len()),
+                    )
+                };
+                let lanes = nb
+                    .iter_mut()
+                    .zip(next_at.iter_mut())
+                    .zip(b.iter().zip(at))
+                    .zip(v);
+                for (((nb, na), (&b, &a)), &v) in lanes {
+                    #[allow(clippy::eq_op)]
+                    let take = !(v <= b) & (b == b);
+                    let m = 0u32.wrapping_sub(take as u32);
+                    let fm = (0 as <$t as FloatBits>::Bits)
+                        .wrapping_sub(take as <$t as FloatBits>::Bits);
+                    *nb = <$t>::from_bits((v.to_bits() & fm) | (b.to_bits() & !fm));
+                    *na = (t & m) | (a & !m);
+                }
+                return;
+            }
+        };
+    }
+    bits_path!(f32);
+    bits_path!(f64);
+    let lanes = next_best
+        .iter_mut()
+        .zip(next_at.iter_mut())
+        .zip(best.iter().zip(at))
+        .zip(vals);
+    for (((nb, na), (&b, &a)), &v) in lanes {
+        let take = v > b || (v.is_nan() && !b.is_nan());
+        *nb = if take { v } else { b };
+        *na = if take { t } else { a };
+    }
+}
+
+/// The unsigned integer with a float's bits.
+trait FloatBits {
+    type Bits;
+}
+impl FloatBits for f32 {
+    type Bits = u32;
+}
+impl FloatBits for f64 {
+    type Bits = u64;
 }
 
 /// Sends each output gradient to its window's maximum; overlapping windows accumulate.

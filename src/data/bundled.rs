@@ -63,6 +63,12 @@ pub fn digits() -> Result<TensorDataset<Const<64>>> {
 }
 
 /// [`digits`] from another copy of `digits.csv.gz` (or an uncompressed `.csv`).
+///
+/// ```
+/// let copy = shaped::data::data_dir().join("digits.csv.gz"); // e.g. a copy elsewhere
+/// assert_eq!(shaped::data::digits_from(copy).unwrap().num_features(), 64);
+/// assert!(shaped::data::digits_from("no/such/file.csv").is_err());
+/// ```
 pub fn digits_from(path: impl AsRef<Path>) -> Result<TensorDataset<Const<64>>> {
     Ok(labelled::<64>(path.as_ref(), &CsvOptions::new(), 10)?.0)
 }
@@ -81,6 +87,11 @@ pub fn iris() -> Result<TensorDataset<Const<4>>> {
 
 /// [`iris`] from another copy of `iris.csv`, whose header line is
 /// `rows,features,class names...`.
+///
+/// ```
+/// let copy = shaped::data::data_dir().join("iris.csv");
+/// assert_eq!(shaped::data::iris_from(copy).unwrap().targets().num_classes(), 3);
+/// ```
 pub fn iris_from(path: impl AsRef<Path>) -> Result<TensorDataset<Const<4>>> {
     let path = path.as_ref();
     let (ds, header) = labelled::<4>(path, &CsvOptions::new().header(true), 3)?;
@@ -119,6 +130,13 @@ pub fn diabetes() -> Result<TensorDataset<Const<10>, Values<Const<1>>>> {
 }
 
 /// [`diabetes`] from other copies of its two files (features, targets).
+///
+/// ```
+/// use shaped::data::Dataset;
+/// let dir = shaped::data::data_dir();
+/// let d = shaped::data::diabetes_from(dir.join("diabetes_data_raw.csv.gz"), dir.join("diabetes_target.csv.gz")).unwrap();
+/// assert_eq!(d.len(), 442);
+/// ```
 pub fn diabetes_from(
     data_path: impl AsRef<Path>,
     target_path: impl AsRef<Path>,
@@ -145,6 +163,13 @@ pub fn words() -> Result<Vec<String>> {
 }
 
 /// [`words`] from another word list, one word per line (blank lines skipped).
+///
+/// ```
+/// let path = std::env::temp_dir().join("shaped_doc_words.txt");
+/// std::fs::write(&path, "alpha\nbeta\n").unwrap();
+/// assert_eq!(shaped::data::words_from(&path).unwrap(), ["alpha", "beta"]);
+/// # std::fs::remove_file(&path).unwrap();
+/// ```
 pub fn words_from(path: impl AsRef<Path>) -> Result<Vec<String>> {
     let text = read_text(path.as_ref())?;
     Ok(text

@@ -9,6 +9,12 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 /// How cells are separated.
+///
+/// ```
+/// use shaped::data::{CsvOptions, Delimiter};
+/// assert_eq!(CsvOptions::new().delimiter('\t').delimiter, Delimiter::Char('\t'));
+/// assert_eq!(CsvOptions::new().whitespace().delimiter, Delimiter::Whitespace);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Delimiter {
     /// One character, e.g. `,` or `;` or `\t`.
@@ -48,20 +54,42 @@ impl Default for CsvOptions {
 
 impl CsvOptions {
     /// Comma-separated, no header.
+    ///
+    /// ```
+    /// assert_eq!(shaped::data::CsvOptions::new(), Default::default());
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
     /// Separates cells with `c`.
+    ///
+    /// ```
+    /// use shaped::data::{CsvOptions, parse_csv};
+    /// let t = parse_csv::<f32>("1;2\n", &CsvOptions::new().delimiter(';'), "inline").unwrap();
+    /// assert_eq!(t.cols(), 2);
+    /// ```
     pub fn delimiter(mut self, c: char) -> Self {
         self.delimiter = Delimiter::Char(c);
         self
     }
     /// Separates cells with runs of whitespace.
+    ///
+    /// ```
+    /// use shaped::data::{CsvOptions, parse_csv};
+    /// let t = parse_csv::<f32>("1   2\t3\n", &CsvOptions::new().whitespace(), "inline").unwrap();
+    /// assert_eq!(t.as_slice(), &[1.0, 2.0, 3.0]);
+    /// ```
     pub fn whitespace(mut self) -> Self {
         self.delimiter = Delimiter::Whitespace;
         self
     }
     /// Whether the first line is a header.
+    ///
+    /// ```
+    /// use shaped::data::{CsvOptions, parse_csv};
+    /// let t = parse_csv::<f32>("x\n1\n", &CsvOptions::new().header(true), "inline").unwrap();
+    /// assert_eq!(t.rows(), 1);
+    /// ```
     pub fn header(mut self, on: bool) -> Self {
         self.header = on;
         self
@@ -89,22 +117,50 @@ pub struct CsvTable<E> {
 
 impl<E: Float> CsvTable<E> {
     /// The column names, when the file had a header.
+    ///
+    /// ```
+    /// use shaped::data::{CsvOptions, parse_csv};
+    /// let t = parse_csv::<f32>("x,y\n1,2\n", &CsvOptions::new().header(true), "inline").unwrap();
+    /// assert_eq!(t.header(), Some(&["x".to_string(), "y".to_string()][..]));
+    /// ```
     pub fn header(&self) -> Option<&[String]> {
         self.header.as_deref()
     }
     /// The number of data rows.
+    ///
+    /// ```
+    /// use shaped::data::{CsvOptions, parse_csv};
+    /// assert_eq!(parse_csv::<f32>("1\n2\n3\n", &CsvOptions::new(), "inline").unwrap().rows(), 3);
+    /// ```
     pub fn rows(&self) -> usize {
         self.rows
     }
     /// The number of columns.
+    ///
+    /// ```
+    /// use shaped::data::{CsvOptions, parse_csv};
+    /// assert_eq!(parse_csv::<f32>("1,2,3\n", &CsvOptions::new(), "inline").unwrap().cols(), 3);
+    /// ```
     pub fn cols(&self) -> usize {
         self.cols
     }
     /// The values, row-major.
+    ///
+    /// ```
+    /// use shaped::data::{CsvOptions, parse_csv};
+    /// let t = parse_csv::<f64>("1,2\n3,4\n", &CsvOptions::new(), "inline").unwrap();
+    /// assert_eq!(t.as_slice(), &[1.0, 2.0, 3.0, 4.0]);
+    /// ```
     pub fn as_slice(&self) -> &[E] {
         &self.data
     }
     /// The line of the file that data row `row` came from (1-based), for error messages.
+    ///
+    /// ```
+    /// use shaped::data::{CsvOptions, parse_csv};
+    /// let t = parse_csv::<f32>("a\n\n1\n", &CsvOptions::new().header(true), "inline").unwrap();
+    /// assert_eq!(t.line_of(0), Some(3)); // the blank line 2 is skipped
+    /// ```
     pub fn line_of(&self, row: usize) -> Option<usize> {
         self.lines.get(row).copied()
     }
@@ -315,6 +371,14 @@ pub fn read_csv<E: Float>(path: impl AsRef<Path>, options: &CsvOptions) -> Resul
 
 /// Reads a CSV file into a `(rows, cols)` tensor, dropping the header if the options say
 /// there is one.
+///
+/// ```
+/// use shaped::data::{CsvOptions, load_csv};
+/// use shaped::prelude::*;
+/// let path = shaped::data::data_dir().join("iris.csv");
+/// let t: Tensor<(usize, Const<5>)> = load_csv(&path, &CsvOptions::new().header(true)).unwrap().try_realize().unwrap();
+/// assert_eq!(t.dims()[0], 150);
+/// ```
 pub fn load_csv<E: Float>(
     path: impl AsRef<Path>,
     options: &CsvOptions,

@@ -89,6 +89,14 @@ pub(crate) fn gather_rows<T: Copy>(data: &[T], width: usize, indices: &[usize]) 
 }
 
 /// What a [`TensorDataset`] predicts: class [`Labels`] or regression [`Values`].
+///
+/// ```
+/// use shaped::data::{Labels, Targets};
+/// let y = Labels::from_vec(vec![2, 0, 1]);
+/// assert_eq!((y.len(), y.item(0)), (3, 2));
+/// assert_eq!(y.batch(&[1, 2]).as_slice(), &[0, 1]);
+/// assert_eq!(y.select(&[0]).as_slice(), &[2]);
+/// ```
 pub trait Targets: Clone {
     /// One example's target.
     type Item;
@@ -125,6 +133,11 @@ pub struct Labels {
 
 impl Labels {
     /// Labels with `num_classes` classes; an error naming the first label that is not below it.
+    ///
+    /// ```
+    /// let y = shaped::data::Labels::new(vec![0, 1, 1], 4).unwrap();
+    /// assert_eq!(y.num_classes(), 4); // a class may have no examples
+    /// ```
     pub fn new(values: Vec<usize>, num_classes: usize) -> Result<Self> {
         if let Some(p) = values.iter().position(|&v| v >= num_classes) {
             return Err(Error::value(
@@ -171,18 +184,35 @@ impl Labels {
         Ok(self)
     }
     /// The labels.
+    ///
+    /// ```
+    /// assert_eq!(shaped::data::Labels::from_vec(vec![1, 0]).as_slice(), &[1, 0]);
+    /// ```
     pub fn as_slice(&self) -> &[usize] {
         &self.values
     }
     /// The labels, without the class count and names.
+    ///
+    /// ```
+    /// assert_eq!(shaped::data::Labels::from_vec(vec![1, 0]).into_vec(), vec![1, 0]);
+    /// ```
     pub fn into_vec(self) -> Vec<usize> {
         self.values
     }
     /// The number of classes.
+    ///
+    /// ```
+    /// assert_eq!(shaped::data::iris().unwrap().targets().num_classes(), 3);
+    /// ```
     pub fn num_classes(&self) -> usize {
         self.num_classes
     }
     /// The class names (empty when none were given).
+    ///
+    /// ```
+    /// assert_eq!(shaped::data::iris().unwrap().targets().names()[0], "setosa");
+    /// assert!(shaped::data::Labels::from_vec(vec![0]).names().is_empty());
+    /// ```
     pub fn names(&self) -> &[String] {
         &self.names
     }
@@ -228,10 +258,22 @@ pub struct Values<D: Dim, E: Float = f32> {
 
 impl<D: Dim, E: Float> Values<D, E> {
     /// Targets from a `(examples, D)` tensor.
+    ///
+    /// ```
+    /// use shaped::data::{Targets, Values};
+    /// use shaped::prelude::*;
+    /// let y = Values::new(Tensor::<(usize, Const<2>)>::zeros_with_shape((5, Const)));
+    /// assert_eq!(y.len(), 5);
+    /// ```
     pub fn new(values: Tensor<(usize, D), E>) -> Self {
         Values { values }
     }
     /// The targets as a `(examples, D)` tensor.
+    ///
+    /// ```
+    /// let d = shaped::data::diabetes().unwrap();
+    /// assert_eq!(d.targets().tensor().as_slice()[0], 151.0);
+    /// ```
     pub fn tensor(&self) -> &Tensor<(usize, D), E> {
         &self.values
     }
@@ -283,6 +325,14 @@ pub struct TensorDataset<X: Dim, Y = Labels, E: Float = f32> {
 
 impl<X: Dim, Y: Targets, E: Float> TensorDataset<X, Y, E> {
     /// A dataset from features and targets; an error unless they have the same number of rows.
+    ///
+    /// ```
+    /// use shaped::data::{Labels, TensorDataset};
+    /// use shaped::prelude::*;
+    /// let x = Tensor::<(usize, Const<3>)>::zeros_with_shape((2, Const));
+    /// assert!(TensorDataset::new(x.clone(), Labels::from_vec(vec![0, 1])).is_ok());
+    /// assert!(TensorDataset::new(x, Labels::from_vec(vec![0])).is_err()); // 2 rows, 1 label
+    /// ```
     pub fn new(features: Tensor<(usize, X), E>, targets: Y) -> Result<Self> {
         if features.shape.0 != targets.len() {
             return Err(Error::shape(
@@ -297,18 +347,37 @@ impl<X: Dim, Y: Targets, E: Float> TensorDataset<X, Y, E> {
         Ok(TensorDataset { features, targets })
     }
     /// The `(examples, X)` feature matrix.
+    ///
+    /// ```
+    /// let iris = shaped::data::iris().unwrap();
+    /// assert_eq!(iris.features().dims().as_slice(), &[150, 4]);
+    /// ```
     pub fn features(&self) -> &Tensor<(usize, X), E> {
         &self.features
     }
     /// The targets.
+    ///
+    /// ```
+    /// let iris = shaped::data::iris().unwrap();
+    /// assert_eq!(iris.targets().as_slice()[0], 0);
+    /// ```
     pub fn targets(&self) -> &Y {
         &self.targets
     }
     /// The number of features per example.
+    ///
+    /// ```
+    /// assert_eq!(shaped::data::digits().unwrap().num_features(), 64);
+    /// ```
     pub fn num_features(&self) -> usize {
         self.features.shape.1.size()
     }
     /// Splits into features and targets.
+    ///
+    /// ```
+    /// let (x, y) = shaped::data::iris().unwrap().into_parts();
+    /// assert_eq!(x.dims()[0], y.as_slice().len());
+    /// ```
     pub fn into_parts(self) -> (Tensor<(usize, X), E>, Y) {
         (self.features, self.targets)
     }
@@ -346,6 +415,13 @@ impl<X: Dim, Y: Targets, E: Float> TensorDataset<X, Y, E> {
         Ok((self.subset(&train)?, self.subset(&val)?))
     }
     /// The same targets with the features replaced; an error unless the row count is unchanged.
+    ///
+    /// ```
+    /// let iris = shaped::data::iris().unwrap();
+    /// let doubled = iris.features().clone() * 2.0;
+    /// let iris2 = iris.with_features(doubled).unwrap();
+    /// assert_eq!(iris2.features().as_slice()[0], 10.2);
+    /// ```
     pub fn with_features(self, features: Tensor<(usize, X), E>) -> Result<Self> {
         Self::new(features, self.targets)
     }
@@ -397,11 +473,24 @@ pub struct Subset<'a, D: ?Sized> {
 
 impl<'a, D: Dataset + ?Sized> Subset<'a, D> {
     /// The examples `indices` of `dataset`; an error names the first index out of range.
+    ///
+    /// ```
+    /// use shaped::data::{Dataset, Subset};
+    /// let iris = shaped::data::iris().unwrap();
+    /// assert_eq!(Subset::new(&iris, vec![149, 0]).unwrap().get(0).unwrap().1, 2);
+    /// assert!(Subset::new(&iris, vec![150]).is_err());
+    /// ```
     pub fn new(dataset: &'a D, indices: Vec<usize>) -> Result<Self> {
         check_indices(&indices, dataset.len(), "Subset")?;
         Ok(Subset { dataset, indices })
     }
     /// The positions in the underlying dataset.
+    ///
+    /// ```
+    /// use shaped::data::Subset;
+    /// let iris = shaped::data::iris().unwrap();
+    /// assert_eq!(Subset::new(&iris, vec![3, 1]).unwrap().indices(), &[3, 1]);
+    /// ```
     pub fn indices(&self) -> &[usize] {
         &self.indices
     }

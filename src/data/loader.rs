@@ -48,6 +48,13 @@ impl<D: ?Sized> Clone for DataLoader<'_, D> {
 impl<'a, D: BatchDataset + ?Sized> DataLoader<'a, D> {
     /// A loader over `dataset` in order, without dropping the last batch; an error if
     /// `batch_size` is 0.
+    ///
+    /// ```
+    /// use shaped::data::DataLoader;
+    /// let iris = shaped::data::iris().unwrap();
+    /// assert!(DataLoader::new(&iris, 16).is_ok());
+    /// assert!(DataLoader::new(&iris, 0).is_err());
+    /// ```
     pub fn new(dataset: &'a D, batch_size: usize) -> Result<Self> {
         if batch_size == 0 {
             return Err(Error::value("DataLoader batch_size", "must be at least 1"));
@@ -61,20 +68,45 @@ impl<'a, D: BatchDataset + ?Sized> DataLoader<'a, D> {
         })
     }
     /// Shuffles every epoch, reproducibly from `seed`.
+    ///
+    /// ```
+    /// use shaped::data::DataLoader;
+    /// let iris = shaped::data::iris().unwrap();
+    /// assert_eq!(DataLoader::new(&iris, 8).unwrap().order(0)[..3], [0, 1, 2]); // in order
+    /// assert_ne!(DataLoader::new(&iris, 8).unwrap().shuffle(1).order(0)[..3], [0, 1, 2]);
+    /// ```
     pub fn shuffle(mut self, seed: u64) -> Self {
         self.seed = Some(seed);
         self
     }
     /// Whether to skip the last batch when it is shorter than `batch_size`.
+    ///
+    /// ```
+    /// use shaped::data::DataLoader;
+    /// let iris = shaped::data::iris().unwrap();
+    /// let mut loader = DataLoader::new(&iris, 100).unwrap().drop_last(true);
+    /// assert_eq!(loader.iter().count(), 1); // the 50 left over are skipped
+    /// ```
     pub fn drop_last(mut self, on: bool) -> Self {
         self.drop_last = on;
         self
     }
     /// Examples per batch.
+    ///
+    /// ```
+    /// let iris = shaped::data::iris().unwrap();
+    /// assert_eq!(shaped::data::DataLoader::new(&iris, 8).unwrap().batch_size(), 8);
+    /// ```
     pub fn batch_size(&self) -> usize {
         self.batch_size
     }
     /// The dataset.
+    ///
+    /// ```
+    /// use shaped::data::Dataset;
+    /// let iris = shaped::data::iris().unwrap();
+    /// assert_eq!(shaped::data::DataLoader::new(&iris, 8).unwrap().dataset().len(), 150);
+    /// ```
     pub fn dataset(&self) -> &'a D {
         self.dataset
     }
@@ -95,14 +127,36 @@ impl<'a, D: BatchDataset + ?Sized> DataLoader<'a, D> {
         }
     }
     /// True when an epoch has no batches.
+    ///
+    /// ```
+    /// let iris = shaped::data::iris().unwrap();
+    /// assert!(shaped::data::DataLoader::new(&iris, 200).unwrap().drop_last(true).is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
     /// The epoch the next [`iter`](DataLoader::iter) runs (0 at first).
+    ///
+    /// ```
+    /// let iris = shaped::data::iris().unwrap();
+    /// let mut loader = shaped::data::DataLoader::new(&iris, 50).unwrap();
+    /// loader.iter().for_each(drop);
+    /// assert_eq!(loader.epoch(), 1);
+    /// ```
     pub fn epoch(&self) -> u64 {
         self.epoch
     }
     /// Sets the epoch the next [`iter`](DataLoader::iter) runs, e.g. when resuming.
+    ///
+    /// ```
+    /// use shaped::data::DataLoader;
+    /// let iris = shaped::data::iris().unwrap();
+    /// let mut loader = DataLoader::new(&iris, 50).unwrap().shuffle(3);
+    /// loader.set_epoch(5); // e.g. from a checkpoint
+    /// let first: Vec<usize> = loader.iter().next().unwrap().unwrap().1.to_vec();
+    /// let expected: Vec<usize> = loader.iter_epoch(5).next().unwrap().unwrap().1.to_vec();
+    /// assert_eq!(first, expected);
+    /// ```
     pub fn set_epoch(&mut self, epoch: u64) {
         self.epoch = epoch;
     }
@@ -126,12 +180,30 @@ impl<'a, D: BatchDataset + ?Sized> DataLoader<'a, D> {
         order
     }
     /// The batches of the current epoch; the next call runs the next epoch.
+    ///
+    /// ```
+    /// use shaped::data::DataLoader;
+    /// let iris = shaped::data::iris().unwrap();
+    /// let mut loader = DataLoader::new(&iris, 64).unwrap().shuffle(0);
+    /// let first = loader.iter().next().unwrap().unwrap().1;
+    /// let second = loader.iter().next().unwrap().unwrap().1; // the next epoch: another order
+    /// assert_ne!(first, second);
+    /// ```
     pub fn iter(&mut self) -> Batches<'a, D> {
         let it = self.iter_epoch(self.epoch);
         self.epoch += 1;
         it
     }
     /// The batches of epoch `epoch`, without changing the current epoch.
+    ///
+    /// ```
+    /// use shaped::data::DataLoader;
+    /// let iris = shaped::data::iris().unwrap();
+    /// let loader = DataLoader::new(&iris, 64).unwrap().shuffle(0);
+    /// let a = loader.iter_epoch(2).next().unwrap().unwrap().1;
+    /// let b = loader.iter_epoch(2).next().unwrap().unwrap().1;
+    /// assert_eq!(a, b);
+    /// ```
     pub fn iter_epoch(&self, epoch: u64) -> Batches<'a, D> {
         let order = self.order(epoch);
         let end = if self.drop_last {
@@ -170,6 +242,14 @@ fn epoch_seed(seed: u64, epoch: u64) -> u64 {
 
 /// The batches of one epoch of a [`DataLoader`]. Skipping (`nth`, `skip`) is free, so
 /// resuming in the middle of an epoch does not gather the skipped batches.
+///
+/// ```
+/// use shaped::data::DataLoader;
+/// let iris = shaped::data::iris().unwrap();
+/// let loader = DataLoader::new(&iris, 32).unwrap();
+/// let mut batches = loader.iter_epoch(0).skip(4); // resume at the last batch
+/// assert_eq!(batches.next().unwrap().unwrap().1.numel(), 22);
+/// ```
 #[derive(Debug)]
 pub struct Batches<'a, D: ?Sized> {
     dataset: &'a D,
@@ -181,6 +261,14 @@ pub struct Batches<'a, D: ?Sized> {
 
 impl<D: BatchDataset + ?Sized> Batches<'_, D> {
     /// The dataset indices of the batches still to come, in order.
+    ///
+    /// ```
+    /// use shaped::data::DataLoader;
+    /// let iris = shaped::data::iris().unwrap();
+    /// let mut batches = DataLoader::new(&iris, 100).unwrap().iter_epoch(0);
+    /// batches.next();
+    /// assert_eq!(batches.remaining_indices().len(), 50);
+    /// ```
     pub fn remaining_indices(&self) -> &[usize] {
         &self.order[self.pos..self.end]
     }

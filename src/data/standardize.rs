@@ -40,6 +40,14 @@ pub struct Standardizer<X: Dim, E: Float = f32> {
 
 impl<X: Dim, E: Float> Standardizer<X, E> {
     /// The identity map for `width` features (mean 0, std 1), e.g. to load fitted values into.
+    ///
+    /// ```
+    /// use shaped::data::Standardizer;
+    /// use shaped::prelude::*;
+    /// let s = Standardizer::<usize>::identity(3);
+    /// let x = Tensor::<(usize, usize)>::ones_with_shape((2, 3));
+    /// assert_eq!(s.transform_tensor(&x).to_vec(), x.to_vec());
+    /// ```
     pub fn identity(width: X) -> Self {
         Standardizer {
             mean: Tensor::zeros_with_shape((width,)),
@@ -94,10 +102,24 @@ impl<X: Dim, E: Float> Standardizer<X, E> {
         })
     }
     /// Fits on a dataset's features.
+    ///
+    /// ```
+    /// let digits = shaped::data::digits().unwrap();
+    /// let s = shaped::data::Standardizer::fit(&digits).unwrap();
+    /// assert_eq!(s.mean.as_slice()[0], 0.0); // the corner pixel is always blank...
+    /// assert_eq!(s.std.as_slice()[0], 1.0); // ...so its scale stays 1
+    /// ```
     pub fn fit<Y: Targets>(dataset: &TensorDataset<X, Y, E>) -> Result<Self> {
         Self::fit_tensor(dataset.features())
     }
     /// Standardizes a `(rows, X)` feature matrix; an error if a run-time width differs.
+    ///
+    /// ```
+    /// use shaped::data::Standardizer;
+    /// use shaped::prelude::*;
+    /// let s = Standardizer::<usize>::identity(3);
+    /// assert!(s.try_transform_tensor(&Tensor::<(usize, usize)>::zeros_with_shape((1, 4))).is_err());
+    /// ```
     pub fn try_transform_tensor(
         &self,
         features: &Tensor<(usize, X), E>,
@@ -115,12 +137,27 @@ impl<X: Dim, E: Float> Standardizer<X, E> {
     }
     /// Standardizes a `(rows, X)` feature matrix; panics if a run-time width differs (see
     /// [`try_transform_tensor`](Standardizer::try_transform_tensor)).
+    ///
+    /// ```
+    /// use shaped::data::Standardizer;
+    /// use shaped::prelude::*;
+    /// let x = Tensor::<(usize, Const<1>)>::from_vec_with_shape(vec![2.0, 4.0], (2, Const)).unwrap();
+    /// let s = Standardizer::fit_tensor(&x).unwrap();
+    /// assert_eq!(s.transform_tensor(&x).to_vec(), vec![-1.0, 1.0]);
+    /// ```
     pub fn transform_tensor(&self, features: &Tensor<(usize, X), E>) -> Tensor<(usize, X), E> {
         self.try_transform_tensor(features)
             .unwrap_or_else(|e| panic!("{e}"))
     }
     /// A copy of `dataset` with standardized features; panics if a run-time width differs
     /// (see [`try_transform`](Standardizer::try_transform)).
+    ///
+    /// ```
+    /// let (train, val) = shaped::data::iris().unwrap().split(0.2, 0).unwrap();
+    /// let s = shaped::data::Standardizer::fit(&train).unwrap();
+    /// let val = s.transform(&val); // scaled with the training statistics
+    /// assert_eq!(val.features().dims().as_slice(), &[30, 4]);
+    /// ```
     pub fn transform<Y: Targets>(
         &self,
         dataset: &TensorDataset<X, Y, E>,
@@ -129,6 +166,12 @@ impl<X: Dim, E: Float> Standardizer<X, E> {
             .unwrap_or_else(|e| panic!("{e}"))
     }
     /// A copy of `dataset` with standardized features; an error if a run-time width differs.
+    ///
+    /// ```
+    /// let iris = shaped::data::iris().unwrap();
+    /// let s = shaped::data::Standardizer::fit(&iris).unwrap();
+    /// assert!(s.try_transform(&iris).is_ok());
+    /// ```
     pub fn try_transform<Y: Targets>(
         &self,
         dataset: &TensorDataset<X, Y, E>,

@@ -25,6 +25,16 @@ use crate::tensor::Tensor;
 /// `state_dict` names: `weight`, `bias` (parameters), `running_mean`, `running_var`
 /// (buffers). PyTorch's `num_batches_tracked` buffer is not kept: it only matters for
 /// `momentum=None` (a cumulative average), which is not supported.
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::{BatchNormLayer, Module};
+/// // The generic form, as the aliases spell it: 4 static channels, one axis after them.
+/// let mut bn = BatchNormLayer::<Const<4>, 1, f64>::new();
+/// bn.momentum = 0.5;
+/// let _ = bn.forward_train(Tensor::<Rank3<2, 4, 3>, f64>::ones().mul_scalar(2.0));
+/// assert_eq!(bn.running_mean.to_vec(), vec![1.0; 4]); // 0.5 * 0 + 0.5 * 2
+/// ```
 #[derive(Clone, Debug)]
 pub struct BatchNormLayer<C: Dim, const K: usize, E: Float = f32> {
     /// Scale, `(C,)`, initially ones.

@@ -75,6 +75,16 @@ pub struct TracedIndices<S: Shape>(pub Indices<S>);
 /// `>= V` is an `Err` from `try_forward` (a panic naming it from `forward`). The gradient
 /// of a row is the sum of the output gradients of every position that looked it up.
 /// `state_dict` name: `weight`.
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::{EmbeddingLayer, Module};
+/// // A table built from known rows, e.g. pretrained vectors.
+/// let weight = Tensor::<Rank2<3, 2>>::from_array([[0.0, 0.0], [1.0, 2.0], [3.0, 4.0]]);
+/// let emb = EmbeddingLayer { weight, padding_idx: None };
+/// let y = emb.forward(Indices::<()>::from_vec(vec![2]).unwrap()); // a single index
+/// assert_eq!(y.to_vec(), vec![3.0, 4.0]);
+/// ```
 #[derive(Clone, Debug)]
 pub struct EmbeddingLayer<V: Dim, D: Dim, E: Float = f32> {
     /// The table, `(num_embeddings, embedding_dim)`, initially `N(0, 1)`.

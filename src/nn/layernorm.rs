@@ -16,6 +16,15 @@ use crate::tensor::Tensor;
 /// `y = (x - mean) / sqrt(var + eps) * weight + bias`, with the mean and the biased
 /// variance of each row of the last dimension. The same in training and evaluation. Input
 /// `(.., D)`, any leading dimensions. `state_dict` names: `weight`, `bias`.
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::{LayerNormLayer, Module};
+/// let mut ln = LayerNormLayer::<Const<2>, f64>::new();
+/// ln.bias = Tensor::from_array([10.0, 20.0]);
+/// let y = ln.forward(Tensor::<Rank2<1, 2>, f64>::from_array([[-3.0, 3.0]]));
+/// assert!((y.as_slice()[0] - 9.0).abs() < 1e-5 && (y.as_slice()[1] - 21.0).abs() < 1e-5);
+/// ```
 #[derive(Clone, Debug)]
 pub struct LayerNormLayer<D: Dim, E: Float = f32> {
     /// Scale, `(D,)`, initially ones.

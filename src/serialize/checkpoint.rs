@@ -13,8 +13,24 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The first bytes of every checkpoint file.
+///
+/// ```
+/// use shaped::serialize::{CHECKPOINT_MAGIC, Checkpoint};
+/// use shaped::nn::Linear;
+/// use rand::SeedableRng;
+/// let bytes = Checkpoint::new(&Linear::<1, 1>::new(&mut rand::rngs::StdRng::seed_from_u64(0))).to_bytes().unwrap();
+/// assert_eq!(bytes[..8], CHECKPOINT_MAGIC);
+/// ```
 pub const CHECKPOINT_MAGIC: [u8; 8] = *b"SHAPEDCK";
 /// The format version this crate writes; it reads this version only.
+///
+/// ```
+/// use shaped::serialize::{CHECKPOINT_VERSION, Checkpoint};
+/// use shaped::nn::Linear;
+/// use rand::SeedableRng;
+/// let bytes = Checkpoint::new(&Linear::<1, 1>::new(&mut rand::rngs::StdRng::seed_from_u64(0))).to_bytes().unwrap();
+/// assert_eq!(bytes[8..12], CHECKPOINT_VERSION.to_le_bytes());
+/// ```
 pub const CHECKPOINT_VERSION: u32 = 1;
 /// Bytes before the payload: magic, version, dtype, payload length, checksum.
 const HEADER_LEN: usize = 32;
@@ -22,6 +38,14 @@ const HEADER_LEN: usize = 32;
 const RNG_STATE_LEN: usize = 49;
 
 /// One named tensor of model state.
+///
+/// ```
+/// use shaped::serialize::Checkpoint;
+/// use shaped::nn::Linear;
+/// use rand::SeedableRng;
+/// let c = Checkpoint::new(&Linear::<3, 2>::new(&mut rand::rngs::StdRng::seed_from_u64(0)));
+/// assert_eq!((c.model[0].name.as_str(), c.model[0].dims.as_slice()), ("weight", &[2, 3][..]));
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NamedValues<E> {
     /// Its `state_dict` name.
@@ -93,6 +117,16 @@ fn dtype_code<E: Float>() -> u8 {
 
 impl<E: Float> Checkpoint<E> {
     /// A checkpoint of `model`'s parameters and buffers, at epoch and step 0.
+    ///
+    /// ```
+    /// use shaped::nn::{Linear, ReLU};
+    /// use shaped::serialize::Checkpoint;
+    /// use rand::SeedableRng;
+    /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    /// let c = Checkpoint::new(&(Linear::<2, 4>::new(&mut rng), ReLU, Linear::<4, 1>::new(&mut rng)));
+    /// let names: Vec<&str> = c.model.iter().map(|t| t.name.as_str()).collect();
+    /// assert_eq!(names, ["0.weight", "0.bias", "2.weight", "2.bias"]);
+    /// ```
     pub fn new<M: Params<E> + ?Sized>(model: &M) -> Self {
         let mut entries = Vec::new();
         model.visit("", &mut |p| {
@@ -113,33 +147,89 @@ impl<E: Float> Checkpoint<E> {
         }
     }
     /// Records the optimizer's state and learning rate.
+    ///
+    /// ```
+    /// use shaped::nn::Linear;
+    /// use shaped::optim::Sgd;
+    /// use shaped::serialize::Checkpoint;
+    /// use rand::SeedableRng;
+    /// let model = Linear::<2, 1>::new(&mut rand::rngs::StdRng::seed_from_u64(0));
+    /// let c = Checkpoint::new(&model).with_optimizer(&Sgd::<f32>::new(0.1));
+    /// assert_eq!(c.lr, Some(0.1));
+    /// ```
     pub fn with_optimizer<O: Optimizer<E>>(mut self, optimizer: &O) -> Self {
         self.optimizer = optimizer.state();
         self.lr = Some(optimizer.lr());
         self
     }
     /// Records the number of completed epochs.
+    ///
+    /// ```
+    /// use shaped::nn::Linear;
+    /// use shaped::serialize::Checkpoint;
+    /// use rand::SeedableRng;
+    /// let model = Linear::<2, 1>::new(&mut rand::rngs::StdRng::seed_from_u64(0));
+    /// assert_eq!(Checkpoint::new(&model).with_epoch(4).epoch, 4);
+    /// ```
     pub fn with_epoch(mut self, epoch: u64) -> Self {
         self.epoch = epoch;
         self
     }
     /// Records the number of completed steps.
+    ///
+    /// ```
+    /// use shaped::nn::Linear;
+    /// use shaped::serialize::Checkpoint;
+    /// use rand::SeedableRng;
+    /// let model = Linear::<2, 1>::new(&mut rand::rngs::StdRng::seed_from_u64(0));
+    /// assert_eq!(Checkpoint::new(&model).with_step(1000).step, 1000);
+    /// ```
     pub fn with_step(mut self, step: u64) -> Self {
         self.step = step;
         self
     }
     /// Records the exact state of a random number generator.
+    ///
+    /// ```
+    /// use shaped::nn::Linear;
+    /// use shaped::serialize::Checkpoint;
+    /// use rand::{Rng, SeedableRng};
+    /// use rand::rngs::ChaCha12Rng;
+    /// let mut rng = ChaCha12Rng::seed_from_u64(0);
+    /// let model = Linear::<2, 1>::new(&mut rng);
+    /// let c = Checkpoint::new(&model).with_rng(&rng);
+    /// assert_eq!(c.restore_rng().unwrap().unwrap().next_u64(), rng.next_u64());
+    /// ```
     pub fn with_rng(mut self, rng: &ChaCha12Rng) -> Self {
         self.rng = Some(rng.serialize_state().to_vec());
         self
     }
     /// Adds a note.
+    ///
+    /// ```
+    /// use shaped::nn::Linear;
+    /// use shaped::serialize::Checkpoint;
+    /// use rand::SeedableRng;
+    /// let model = Linear::<2, 1>::new(&mut rand::rngs::StdRng::seed_from_u64(0));
+    /// let c = Checkpoint::new(&model).with_extra("hidden", "16");
+    /// assert_eq!(c.extra["hidden"], "16");
+    /// ```
     pub fn with_extra(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.extra.insert(key.into(), value.into());
         self
     }
 
     /// Loads the model state into `model`, strictly (see [`restore_model_with`](Self::restore_model_with)).
+    ///
+    /// ```
+    /// use shaped::nn::Linear;
+    /// use shaped::serialize::Checkpoint;
+    /// use rand::SeedableRng;
+    /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    /// let c = Checkpoint::new(&Linear::<2, 1>::new(&mut rng));
+    /// assert!(c.restore_model(&mut Linear::<2, 1>::new(&mut rng)).is_ok());
+    /// assert!(c.restore_model(&mut Linear::<3, 1>::new(&mut rng)).is_err()); // another shape
+    /// ```
     pub fn restore_model<M: Params<E> + ?Sized>(&self, model: &mut M) -> Result<()> {
         self.restore_model_with(model, LoadMode::Strict).map(|_| ())
     }
@@ -147,6 +237,17 @@ impl<E: Float> Checkpoint<E> {
     /// [`from_safetensors`](super::from_safetensors): a shape that differs is an error naming
     /// both shapes, and so in strict mode is any missing or unexpected name. On error the
     /// model is unchanged.
+    ///
+    /// ```
+    /// use shaped::nn::{Linear, ReLU};
+    /// use shaped::serialize::{Checkpoint, LoadMode};
+    /// use rand::SeedableRng;
+    /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    /// let c = Checkpoint::new(&(Linear::<2, 4>::new(&mut rng),));
+    /// let mut bigger = (Linear::<2, 4>::new(&mut rng), ReLU, Linear::<4, 1>::new(&mut rng));
+    /// let report = c.restore_model_with(&mut bigger, LoadMode::NonStrict).unwrap();
+    /// assert_eq!(report.missing, ["2.weight", "2.bias"]);
+    /// ```
     pub fn restore_model_with<M: Params<E> + ?Sized>(
         &self,
         model: &mut M,
@@ -165,6 +266,18 @@ impl<E: Float> Checkpoint<E> {
     }
     /// Restores the optimizer's state and learning rate; an error if the state does not
     /// belong to this kind of optimizer.
+    ///
+    /// ```
+    /// use shaped::nn::Linear;
+    /// use shaped::optim::{Optimizer, Sgd};
+    /// use shaped::serialize::Checkpoint;
+    /// use rand::SeedableRng;
+    /// let model = Linear::<2, 1>::new(&mut rand::rngs::StdRng::seed_from_u64(0));
+    /// let c = Checkpoint::new(&model).with_optimizer(&Sgd::<f32>::new(0.05));
+    /// let mut opt = Sgd::<f32>::new(1.0);
+    /// c.restore_optimizer(&mut opt).unwrap();
+    /// assert_eq!(opt.lr(), 0.05);
+    /// ```
     pub fn restore_optimizer<O: Optimizer<E>>(&self, optimizer: &mut O) -> Result<()> {
         optimizer.load_state(self.optimizer.clone())?;
         if let Some(lr) = self.lr {
@@ -173,6 +286,14 @@ impl<E: Float> Checkpoint<E> {
         Ok(())
     }
     /// The recorded random number generator, at exactly the recorded position.
+    ///
+    /// ```
+    /// use shaped::nn::Linear;
+    /// use shaped::serialize::Checkpoint;
+    /// use rand::SeedableRng;
+    /// let model = Linear::<2, 1>::new(&mut rand::rngs::StdRng::seed_from_u64(0));
+    /// assert!(Checkpoint::new(&model).restore_rng().unwrap().is_none()); // none recorded
+    /// ```
     pub fn restore_rng(&self) -> Result<Option<ChaCha12Rng>> {
         match &self.rng {
             None => Ok(None),
@@ -200,6 +321,16 @@ impl<E: Float> Checkpoint<E> {
     /// | 12 | element type: 4 for f32, 8 for f64; then 3 zero bytes |
     /// | 16..24 | payload length, u64 little-endian |
     /// | 24..28 | CRC-32 of bytes 0..24 and the payload, u32 little-endian; then 4 zero bytes |
+    ///
+    /// ```
+    /// use shaped::nn::Linear;
+    /// use shaped::serialize::Checkpoint;
+    /// use rand::SeedableRng;
+    /// let model = Linear::<2, 1>::new(&mut rand::rngs::StdRng::seed_from_u64(0));
+    /// let bytes = Checkpoint::new(&model).to_bytes().unwrap();
+    /// assert_eq!(&bytes[..8], b"SHAPEDCK");
+    /// assert_eq!(u64::from_le_bytes(bytes[16..24].try_into().unwrap()) as usize, bytes.len() - 32);
+    /// ```
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         let payload =
             postcard::to_allocvec(self).map_err(|e| Error::value("checkpoint", e.to_string()))?;
@@ -344,6 +475,11 @@ impl<E: Float> Checkpoint<E> {
         write_atomic(path, |w| Ok(w.write_all(&bytes)?))
     }
     /// Loads a checkpoint file (see [`from_bytes`](Self::from_bytes)).
+    ///
+    /// ```
+    /// let err = shaped::serialize::Checkpoint::<f32>::load("no/such.ckpt").unwrap_err();
+    /// assert!(matches!(err, shaped::error::Error::Io { .. }));
+    /// ```
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|source| Error::Io {

@@ -41,10 +41,20 @@ impl Default for Crc32 {
 
 impl Crc32 {
     /// The checksum of no bytes.
+    ///
+    /// ```
+    /// assert_eq!(shaped::serialize::Crc32::new().finish(), 0);
+    /// ```
     pub fn new() -> Self {
         Crc32(!0)
     }
     /// Adds `bytes`.
+    ///
+    /// ```
+    /// let mut c = shaped::serialize::Crc32::new();
+    /// c.update(b"a");
+    /// assert_eq!(c.finish(), 0xe8b7_be43);
+    /// ```
     pub fn update(&mut self, bytes: &[u8]) {
         let mut c = self.0;
         for &b in bytes {
@@ -53,6 +63,12 @@ impl Crc32 {
         self.0 = c;
     }
     /// The checksum of everything added.
+    ///
+    /// ```
+    /// let mut c = shaped::serialize::Crc32::new();
+    /// c.update(b"123456789");
+    /// assert_eq!(c.finish(), 0xcbf4_3926);
+    /// ```
     pub fn finish(&self) -> u32 {
         !self.0
     }

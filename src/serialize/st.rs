@@ -14,6 +14,15 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 /// The name [`save_tensor`] stores a single tensor under.
+///
+/// ```
+/// use shaped::prelude::*;
+/// let path = std::env::temp_dir().join("shaped_doc_single_name.safetensors");
+/// shaped::serialize::save_tensor(&Tensor::<Rank1<2>>::ones(), &path).unwrap();
+/// let all = shaped::serialize::load_tensors::<f32>(&path).unwrap();
+/// assert_eq!(all[0].0, shaped::serialize::SINGLE_TENSOR_NAME);
+/// # std::fs::remove_file(&path).unwrap();
+/// ```
 pub const SINGLE_TENSOR_NAME: &str = "tensor";
 
 fn dtype_of<E: Float>() -> Dtype {
@@ -176,6 +185,17 @@ pub fn from_safetensors<E: Float, M: Params<E> + ?Sized>(
 
 /// Loads a safetensors file into a model, strictly: every name in the file and the model
 /// must match, with the same shapes. See [`load_safetensors_with`] for a non-strict load.
+///
+/// ```
+/// use shaped::nn::Linear;
+/// use shaped::serialize::load_safetensors;
+/// use rand::SeedableRng;
+/// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/layer_linear.safetensors");
+/// let mut layer = Linear::<6, 5>::new(&mut rand::rngs::StdRng::seed_from_u64(0));
+/// // That file also holds inputs and outputs, which a strict load refuses.
+/// let err = load_safetensors(&mut layer, path).unwrap_err();
+/// assert!(err.to_string().contains("not in the model"));
+/// ```
 pub fn load_safetensors<E: Float, M: Params<E> + ?Sized>(
     model: &mut M,
     path: impl AsRef<Path>,
@@ -206,6 +226,14 @@ pub fn load_safetensors_with<E: Float, M: Params<E> + ?Sized>(
 }
 
 /// Named tensors of any shapes as safetensors bytes; names must be distinct.
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::serialize::{tensors_from_safetensors, tensors_to_safetensors};
+/// let bytes = tensors_to_safetensors(&[("w", Tensor::<Rank2<2, 2>>::eye())]).unwrap();
+/// let back = tensors_from_safetensors::<f32>(&bytes, "bytes").unwrap();
+/// assert_eq!((back[0].0.as_str(), back[0].1.to_vec()), ("w", vec![1., 0., 0., 1.]));
+/// ```
 pub fn tensors_to_safetensors<E: Float, N: AsRef<str>, S: Shape, T>(
     tensors: &[(N, Tensor<S, E, T>)],
 ) -> Result<Vec<u8>> {
@@ -244,6 +272,13 @@ pub fn save_tensors<E: Float, N: AsRef<str>, S: Shape, T>(
 
 /// Every tensor in safetensors bytes, in file order, converted to `E`; `what` names the data
 /// in errors. A tensor of rank above 6 or of a non-float dtype is an error naming it.
+///
+/// ```
+/// let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/unary_relu.safetensors")).unwrap();
+/// let tensors = shaped::serialize::tensors_from_safetensors::<f32>(&bytes, "unary_relu").unwrap();
+/// assert!(tensors.iter().any(|(name, _)| name == "x"));
+/// assert!(shaped::serialize::tensors_from_safetensors::<f32>(b"garbage", "garbage").is_err());
+/// ```
 pub fn tensors_from_safetensors<E: Float>(
     bytes: &[u8],
     what: &str,
@@ -283,6 +318,13 @@ pub fn tensors_from_safetensors<E: Float>(
 }
 
 /// Loads every tensor of a safetensors file (see [`tensors_from_safetensors`]).
+///
+/// ```
+/// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/layer_linear.safetensors");
+/// let tensors = shaped::serialize::load_tensors::<f64>(path).unwrap();
+/// let (_, w) = tensors.iter().find(|(n, _)| n == "weight").unwrap();
+/// assert_eq!(w.dims().as_slice(), &[5, 6]);
+/// ```
 pub fn load_tensors<E: Float>(
     path: impl AsRef<Path>,
 ) -> Result<Vec<(String, Tensor<DynShape, E>)>> {
@@ -315,6 +357,15 @@ pub fn save_tensor<S: Shape, E: Float, T>(
 
 /// Loads a safetensors file holding exactly one tensor (under any name) as a tensor of shape
 /// `S`; an error names both shapes when the file's differs.
+///
+/// ```
+/// use shaped::prelude::*;
+/// let path = std::env::temp_dir().join("shaped_doc_load_tensor.safetensors");
+/// shaped::serialize::save_tensor(&Tensor::<Rank2<2, 3>>::zeros(), &path).unwrap();
+/// let t: Tensor<(usize, Const<3>)> = shaped::serialize::load_tensor(&path).unwrap(); // run-time rows
+/// assert_eq!(t.dims()[0], 2);
+/// # std::fs::remove_file(&path).unwrap();
+/// ```
 pub fn load_tensor<S: Shape, E: Float>(path: impl AsRef<Path>) -> Result<Tensor<S, E>> {
     let path = path.as_ref();
     let mut all = load_tensors::<E>(path)?;

@@ -45,6 +45,12 @@ pub struct LoadReport {
 
 impl LoadReport {
     /// True when the file and the model had exactly the same names.
+    ///
+    /// ```
+    /// use shaped::serialize::LoadReport;
+    /// let report = LoadReport { missing: vec!["bias".into()], ..Default::default() };
+    /// assert!(!report.is_exact());
+    /// ```
     pub fn is_exact(&self) -> bool {
         self.missing.is_empty() && self.unexpected.is_empty()
     }
