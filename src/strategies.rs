@@ -62,7 +62,8 @@ pub fn tensor_with_shape<S: Shape, E: Float>(
     })
 }
 
-/// `rank` sizes, each drawn from `sizes` (`1..=5`, `2..6`, or one fixed size): the dims of a random shape.
+/// `rank` sizes, each drawn from `sizes` (`1..=5`, `2..6`, or one fixed size): the dims
+/// of a random shape.
 ///
 /// ```
 /// use proptest::prelude::*;
@@ -79,7 +80,8 @@ pub fn dims(rank: usize, sizes: impl Into<SizeRange>) -> impl Strategy<Value = V
 
 /// Shapes of type `S` whose run-time (`usize`) dimensions are drawn from `sizes`; static
 /// dimensions keep their size. Sizes a computed dimension cannot take (an odd size for
-/// `Prod<Const<2>, usize>`) are rejected and drawn again.
+/// `Prod<Const<2>, usize>`) are rejected and drawn again. A `Const<0>` axis is taken for a
+/// run-time one and never fits: shapes with one are not supported.
 ///
 /// ```
 /// use proptest::prelude::*;

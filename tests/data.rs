@@ -495,6 +495,15 @@ fn csv_accepts_crlf_blank_lines_and_padding() {
     );
     assert!(l.take_labels(2).is_err());
     assert_eq!(l.cols(), 2, "a failed take leaves the table as it was");
+    let header_only =
+        data::parse_csv::<f32>("a,b\n", &CsvOptions::new().header(true), "t").unwrap();
+    assert_eq!(header_only.into_tensor().dims().as_slice(), &[0, 2]);
+    assert_eq!(
+        data::parse_csv::<f32>("", &CsvOptions::new(), "t")
+            .unwrap()
+            .rows(),
+        0
+    );
 }
 
 #[test]

@@ -6,6 +6,8 @@ use shaped::gradcheck::{
     GradcheckError, GradcheckOptions, Traced, gradcheck, gradcheck_vjp, gradcheck2, gradcheck2_vjp,
 };
 use shaped::ops::binary::{BinaryKernel, binary_op};
+use shaped::ops::compare::where_;
+use shaped::ops::conv::ConvArgs;
 use shaped::ops::linear::linear_op;
 use shaped::ops::unary::UnaryKernel;
 use shaped::prelude::*;
@@ -466,4 +468,135 @@ fn index_is_a_multi_index() {
     };
     let err = gradcheck(&x, f, opts()).unwrap_err();
     assert_eq!(err.index, vec![1, 2, 3]);
+}
+
+// Shape and indexing ops: they only move elements, so the properties are mostly about
+// random sizes, positions and repeated indices (whose gradients must add up).
+
+/// Index vectors of random length with values below `bound`, repeats likely.
+fn indices(
+    bound: usize,
+    len: core::ops::RangeInclusive<usize>,
+) -> impl Strategy<Value = Indices<(usize,)>> {
+    proptest::collection::vec(0..bound, len).prop_map(|v| {
+        let n = v.len();
+        Indices::from_vec_with_shape(v, (n,)).unwrap()
+    })
+}
+
+proptest! {
+    #[test]
+    fn views(x in tensor::<Rank3<2, 3, 4>, f64>(reals()), d in dyn_matrix(1..=5, reals())) {
+        check(gradcheck_vjp(&x, |x| x.reshape::<Rank2<4, 6>>(), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.flatten(), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.flatten_all(), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.unsqueeze::<3>(), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.unsqueeze::<1>().squeeze::<1>(), opts()))?;
+        let (m, n) = *d.shape();
+        check(gradcheck_vjp(&d, |d| d.try_reshape((n, m)).unwrap(), opts()))?;
+        check(gradcheck_vjp(&d, |d| d.flatten_all(), opts()))?;
+        check(gradcheck_vjp(&d, |d| d.unsqueeze::<0>().try_squeeze::<0>().unwrap(), opts()))?;
+        // Views share the buffer: a view used next to its source must not alias gradients.
+        check(gradcheck_vjp(&d, |d| d.clone().try_reshape((n, m)).unwrap().sin() * d.try_reshape((n, m)).unwrap(), opts()))?;
+    }
+
+    #[test]
+    fn transpose_and_permute(
+        x in tensor::<Rank3<2, 3, 4>, f64>(reals()),
+        y in tensor::<Rank4<2, 3, 1, 2>, f64>(reals()),
+        d in dyn_matrix(1..=5, reals()),
+    ) {
+        check(gradcheck_vjp(&x, |x| x.transpose::<0, 2>(), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.transpose::<1, 2>(), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.permute::<2, 0, 1>(), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.permute::<1, 2, 0>(), opts()))?;
+        check(gradcheck_vjp(&y, |y| y.permute::<3, 1, 0, 2>(), opts()))?;
+        check(gradcheck_vjp(&d, |d| d.t(), opts()))?;
+        check(gradcheck_vjp(&d, |d| d.clone().t().matmul(d), opts()))?;
+    }
+
+    #[test]
+    fn concat_and_stack(
+        a in tensor::<Rank2<2, 3>, f64>(reals()),
+        b in tensor::<Rank2<2, 2>, f64>(reals()),
+        c in tensor::<Rank2<1, 3>, f64>(reals()),
+        e in tensor::<Rank2<2, 3>, f64>(reals()),
+        (p, q) in (1usize..=3, 1usize..=3, 1usize..=4).prop_flat_map(|(m, k, n)| {
+            (tensor_with_shape((m, n), reals()), tensor_with_shape((k, n), reals()))
+        }),
+    ) {
+        check(gradcheck2_vjp(&a, &b, |a, b| a.concat::<1, _, _>(b), opts()))?;
+        check(gradcheck2_vjp(&a, &c, |a, c| a.concat::<0, _, _>(c), opts()))?;
+        check(gradcheck2_vjp(&p, &q, |p, q| p.concat::<0, _, _>(q), opts()))?;
+        check(gradcheck2_vjp(&p, &q, |p, q| p.t().concat::<1, _, _>(q.t()), opts()))?;
+        check(gradcheck2_vjp(&a, &e, |a, e| Tensor::stack::<0, _>([a, e]), opts()))?;
+        check(gradcheck2_vjp(&a, &e, |a, e| Tensor::stack::<2, _>([a, e]), opts()))?;
+        // One tensor stacked twice receives both slices' gradients.
+        check(gradcheck2_vjp(&a, &e, |a, e| Tensor::stack::<1, _>([a.clone(), e, a]), opts()))?;
+    }
+
+    #[test]
+    fn narrow_slice_and_select(
+        x in tensor::<Rank3<2, 5, 3>, f64>(reals()),
+        (start, len) in (0usize..5).prop_flat_map(|s| (Just(s), 0..=5 - s)),
+        (from, to, step) in (0usize..6, 0usize..7, 1usize..4),
+        i in 0usize..5,
+        j in 0usize..3,
+    ) {
+        check(gradcheck_vjp(&x, |x| x.narrow::<1, 1, 3>(), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.narrow::<2, 0, 2>(), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.try_narrow::<1>(start, len).unwrap(), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.slice_step::<1>(from, to, step), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.select::<1>(i), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.select::<2>(j), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.select::<0>(1), opts()))?;
+    }
+
+    #[test]
+    fn index_select_and_gather(
+        x in tensor::<Rank2<3, 4>, f64>(reals()),
+        cols in indices(4, 1..=6),
+        rows in indices(3, 1..=5),
+        (gr, gc, g) in (1usize..=3, 1usize..=5).prop_flat_map(|(r, c)| {
+            (Just(r), Just(c), proptest::collection::vec(0usize..4, r * c))
+        }),
+        g0 in proptest::collection::vec(0usize..3, 8),
+    ) {
+        check(gradcheck_vjp(&x, |x| x.index_select::<1, _>(&cols), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.index_select::<0, _>(&rows), opts()))?;
+        let along1 = Indices::from_vec_with_shape(g, (gr, gc)).unwrap();
+        check(gradcheck_vjp(&x, |x| x.gather::<1, _>(&along1), opts()))?;
+        let along0 = Indices::<Rank2<2, 4>>::from_vec(g0).unwrap();
+        check(gradcheck_vjp(&x, |x| x.gather::<0, _>(&along0), opts()))?;
+    }
+
+    #[test]
+    fn where_selects_gradients(
+        a in tensor::<Rank2<3, 4>, f64>(reals()),
+        b in tensor::<Rank1<4>, f64>(reals()),
+        mask in tensor::<Rank2<3, 4>, f64>(prop_oneof![Just(0.0), Just(1.0)]),
+        rows in tensor::<Rank2<3, 1>, f64>(prop_oneof![Just(0.0), Just(1.0)]),
+    ) {
+        check(gradcheck2_vjp(&a, &b, |a, b| where_(&mask, a, b), opts()))?;
+        check(gradcheck2_vjp(&a, &b, |a, b| where_(&rows, b, a), opts()))?;
+        // The mask computed from a traced tensor: a relu written with where_.
+        check(gradcheck_vjp(&a, |a| where_(&a.gt_scalar(0.0), a.clone(), T64::<Rank0>::zeros()), opts()))?;
+    }
+}
+
+proptest! {
+    /// Convolution and pooling on random values (their fixed-input checks are in
+    /// conv_gradcheck.rs); max pooling needs distinct values, like max.
+    #[test]
+    fn conv_and_pool(
+        x in distinct(tensor::<Rank4<1, 2, 5, 4>, f64>(reals()), 1e-4),
+        w in tensor::<Rank4<3, 2, 2, 3>, f64>(reals()),
+    ) {
+        check(gradcheck2_vjp(&x, &w, |x, w| x.conv2d(w, None, ConvArgs::<1, 1, 1>), opts()))?;
+        check(gradcheck2_vjp(&x, &w, |x, w| x.conv2d(w, None, ConvArgs::<2, 1, 2>), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.max_pool2d::<2, 1, 0>(), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.max_pool2d::<3, 2, 1>(), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.avg_pool2d::<2, 2, 1>(), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.adaptive_avg_pool2d::<2, 3>(), opts()))?;
+    }
 }

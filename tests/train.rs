@@ -71,7 +71,8 @@ fn fits_to_near_zero<O: Optimizer<f32>>(name: &str, mut opt: O, epochs: usize) {
     let data = separable(256, 1);
     let mut model = mlp(2);
     let (loss0, _) = evaluate(&model, &data);
-    let history = Trainer::new(epochs)
+    let history = Trainer::new(&mut model, &mut opt)
+        .epochs(epochs)
         .quiet(true)
         // Stop as soon as the epoch's mean loss is tiny: the test is about reaching it.
         .on_epoch_end(|ctx| {
@@ -80,15 +81,9 @@ fn fits_to_near_zero<O: Optimizer<f32>>(name: &str, mut opt: O, epochs: usize) {
             }
             Ok(())
         })
-        .fit(
-            &mut model,
-            &mut opt,
-            DataLoader::new(&data, 32).unwrap().shuffle(3),
-            train_step,
-        )
+        .fit(DataLoader::new(&data, 32).unwrap().shuffle(3), train_step)
         .unwrap();
     let (loss, acc) = evaluate(&model, &data);
-    eprintln!("DIAG {name}: {} epochs, loss {loss}", history.len());
     assert!(
         loss < 0.01,
         "{name}: loss {loss} after {} epochs (from {loss0})",
@@ -129,7 +124,8 @@ fn history_matches_what_the_steps_and_the_model_saw() {
     let dir = temp_dir("history");
     let batch_log = RefCell::new(Vec::<(usize, f64, usize)>::new());
     let val_checks = RefCell::new(Vec::<(f64, f64)>::new());
-    let history = Trainer::new(6)
+    let history = Trainer::new(&mut model, &mut opt)
+        .epochs(6)
         .quiet(true)
         .lr_schedule(StepLr {
             step_size: 2,
@@ -147,12 +143,7 @@ fn history_matches_what_the_steps_and_the_model_saw() {
             ctx.log("double_loss", 2.0 * ctx.record.train_loss);
             Ok(())
         })
-        .fit(
-            &mut model,
-            &mut opt,
-            DataLoader::new(&train, 32).unwrap().shuffle(7),
-            train_step,
-        )
+        .fit(DataLoader::new(&train, 32).unwrap().shuffle(7), train_step)
         .unwrap();
 
     assert_eq!(history.len(), 6);
@@ -281,16 +272,12 @@ fn early_stopping_triggers_after_patience_epochs_without_improvement() {
     let mut model = mlp(9);
     // A learning rate of 0 never improves: epoch 1 sets the best, 3 more without
     // improvement exhaust a patience of 3.
-    let history = Trainer::new(50)
+    let history = Trainer::new(&mut model, &mut Sgd::new(0.0))
+        .epochs(50)
         .quiet(true)
         .patience(3)
         .validate(DataLoader::new(&data, 64).unwrap(), eval_step)
-        .fit(
-            &mut model,
-            &mut Sgd::new(0.0),
-            DataLoader::new(&data, 16).unwrap(),
-            train_step,
-        )
+        .fit(DataLoader::new(&data, 16).unwrap(), train_step)
         .unwrap();
     assert_eq!(history.len(), 4);
     assert_eq!(history.stop, StopReason::EarlyStopping { patience: 3 });
@@ -298,16 +285,12 @@ fn early_stopping_triggers_after_patience_epochs_without_improvement() {
 
     // Improvements smaller than min_delta do not count either.
     let mut model = mlp(9);
-    let history = Trainer::new(50)
+    let history = Trainer::new(&mut model, &mut Adam::new(0.01))
+        .epochs(50)
         .quiet(true)
         .patience(2)
         .min_delta(10.0)
-        .fit(
-            &mut model,
-            &mut Adam::new(0.01),
-            DataLoader::new(&data, 16).unwrap(),
-            train_step,
-        )
+        .fit(DataLoader::new(&data, 16).unwrap(), train_step)
         .unwrap();
     assert_eq!(history.len(), 3);
     assert!(
@@ -326,7 +309,8 @@ fn best_model_is_saved_and_restored() {
     let mut model = mlp(12);
     let mut on_best_epochs = Vec::new();
     // Decaying then growing learning rate: the validation loss improves, then gets worse.
-    let history = Trainer::new(8)
+    let history = Trainer::new(&mut model, &mut Sgd::new(1.0))
+        .epochs(8)
         .quiet(true)
         .lr_schedule(LrUpDown)
         .save_best(&best_path)
@@ -336,15 +320,9 @@ fn best_model_is_saved_and_restored() {
             Ok(())
         })
         .validate(DataLoader::new(&val, 64).unwrap(), eval_step)
-        .fit(
-            &mut model,
-            &mut Sgd::new(1.0),
-            DataLoader::new(&train, 16).unwrap().shuffle(1),
-            train_step,
-        )
+        .fit(DataLoader::new(&train, 16).unwrap().shuffle(1), train_step)
         .unwrap();
     let best = history.best().unwrap().clone();
-    eprintln!("DIAG best {:?} {:?}", history.val_losses(), history.stop);
     assert_eq!(*on_best_epochs.last().unwrap(), best.epoch);
     assert!(on_best_epochs.windows(2).all(|w| w[0] < w[1]));
     assert_ne!(
@@ -379,11 +357,10 @@ impl shaped::optim::LrSchedule for LrUpDown {
 fn errors_and_non_finite_losses_end_training() {
     let data = separable(32, 13);
     let mut model = mlp(14);
-    let err = Trainer::new(3)
+    let err = Trainer::new(&mut model, &mut Sgd::new(0.1))
+        .epochs(3)
         .quiet(true)
         .fit(
-            &mut model,
-            &mut Sgd::new(0.1),
             DataLoader::new(&data, 8).unwrap(),
             |_: &mut Mlp, _: (X, Y)| {
                 Err::<Step<f32>, _>(shaped::error::Error::Format {
@@ -395,25 +372,20 @@ fn errors_and_non_finite_losses_end_training() {
         .unwrap_err();
     assert!(err.to_string().contains("corrupt"));
 
-    let err = Trainer::new(3)
+    let err = Trainer::new(&mut model, &mut Sgd::new(0.1))
+        .epochs(3)
         .quiet(true)
-        .fit(
-            &mut model,
-            &mut Sgd::new(0.1),
-            Vec::<(X, Y)>::new(),
-            train_step,
-        )
+        .fit(Vec::<(X, Y)>::new(), train_step)
         .unwrap_err();
     assert!(
         err.to_string().contains("epoch 1 yielded no batches"),
         "{err}"
     );
 
-    let history = Trainer::new(5)
+    let history = Trainer::new(&mut model, &mut Sgd::new(0.1))
+        .epochs(5)
         .quiet(true)
         .fit(
-            &mut model,
-            &mut Sgd::new(0.1),
             DataLoader::new(&data, 8).unwrap(),
             |m: &mut Mlp, (x, y): (X, Y)| {
                 let step = train_step(m, (x, y))?;
@@ -431,13 +403,9 @@ fn errors_and_non_finite_losses_end_training() {
 fn summary_lines_without_a_terminal_do_not_break_training() {
     // Not quiet: under the test harness stdout is not a terminal, so no bar, one line an epoch.
     let data = separable(32, 15);
-    let history = Trainer::new(2)
-        .fit(
-            &mut mlp(16),
-            &mut Adam::new(0.01),
-            DataLoader::new(&data, 8).unwrap(),
-            train_step,
-        )
+    let history = Trainer::new(&mut mlp(16), &mut Adam::new(0.01))
+        .epochs(2)
+        .fit(DataLoader::new(&data, 8).unwrap(), train_step)
         .unwrap();
     assert_eq!(history.len(), 2);
 }
@@ -459,7 +427,8 @@ fn run(seed: u64) -> History {
         .collect();
     let mut model = mlp(18);
     let mut opt = Adam::new(0.01);
-    let mut history = Trainer::new(4)
+    let mut history = Trainer::new(&mut model, &mut opt)
+        .epochs(4)
         .quiet(true)
         .seed(seed)
         .validate(
@@ -480,7 +449,7 @@ fn run(seed: u64) -> History {
             }),
             |m: &Mlp, b: Noisy| Step::cross_entropy(m.forward(b.x), &b.y),
         )
-        .fit(&mut model, &mut opt, shuffled(batches), train_step)
+        .fit(shuffled(batches), train_step)
         .unwrap();
     for r in &mut history.epochs {
         r.seconds = 0.0;
@@ -511,9 +480,10 @@ fn data_loader_runs_are_reproducible_and_follow_the_loader_epochs() {
     let go = || {
         let mut model = mlp(20);
         let mut loader = DataLoader::new(&data, 16).unwrap().shuffle(21);
-        let mut h = Trainer::new(3)
+        let mut h = Trainer::new(&mut model, &mut Sgd::new(0.1))
+            .epochs(3)
             .quiet(true)
-            .fit(&mut model, &mut Sgd::new(0.1), &mut loader, train_step)
+            .fit(&mut loader, train_step)
             .unwrap();
         assert_eq!(
             loader.epoch(),
@@ -599,16 +569,12 @@ fn trainer_accumulation_matches_larger_batches() {
     let data = separable(64, 24);
     let weights = |batch: usize, accumulate: usize| {
         let mut model = mlp(25);
-        Trainer::new(3)
+        Trainer::new(&mut model, &mut Sgd::new(0.5))
+            .epochs(3)
             .quiet(true)
             .accumulate(accumulate)
             .clip_grad_norm(0.5)
-            .fit(
-                &mut model,
-                &mut Sgd::new(0.5),
-                DataLoader::new(&data, batch).unwrap(),
-                train_step,
-            )
+            .fit(DataLoader::new(&data, batch).unwrap(), train_step)
             .unwrap();
         model.0.weight.to_vec()
     };

@@ -80,18 +80,34 @@ pub(crate) fn im2col<E: Float>(x: &[E], g: &ConvGeom, cols: &mut [E]) {
                     dst[x1.max(x0)..].fill(E::ZERO);
                     if x1 > x0 {
                         let start = ((x0 * g.sw) as isize + off_x) as usize;
-                        if g.sw == 1 {
-                            dst[x0..x1].copy_from_slice(&src[start..][..x1 - x0]);
-                        } else {
-                            for (d, s) in dst[x0..x1]
-                                .iter_mut()
-                                .zip(src[start..].iter().step_by(g.sw))
-                            {
-                                *d = *s;
-                            }
-                        }
+                        gather_strided(&mut dst[x0..x1], &src[start..], g.sw);
                     }
                 }
+            }
+        }
+    }
+}
+
+/// `dst[k] = src[k * stride]`, without `step_by`, which the compiler turns into a loop with
+/// a bounds check per element.
+#[inline]
+fn gather_strided<E: Float>(dst: &mut [E], src: &[E], stride: usize) {
+    let n = dst.len();
+    if n == 0 {
+        return;
+    }
+    match stride {
+        1 => dst.copy_from_slice(&src[..n]),
+        // The common pooling stride, as a constant so the loop needs no bounds checks.
+        2 => {
+            let src = &src[..2 * n - 1];
+            for (k, d) in dst.iter_mut().enumerate() {
+                *d = src[2 * k];
+            }
+        }
+        _ => {
+            for (d, c) in dst.iter_mut().zip(src.chunks(stride)) {
+                *d = c[0];
             }
         }
     }
@@ -157,7 +173,9 @@ fn sum_fast<E: Float>(v: &[E]) -> E {
 /// How many threads to give `n` samples of `cost` multiply-adds each: one unless every
 /// thread gets enough work to pay for starting it.
 fn worker_count(n: usize, cost: usize) -> usize {
-    const MIN_WORK_PER_THREAD: usize = 1 << 17;
+    // About 0.1-0.2 ms of gemm: well above the cost of spawning and joining a thread, so a
+    // small convolution never waits on a thread that the scheduler has not started yet.
+    const MIN_WORK_PER_THREAD: usize = 1 << 21;
     static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     let cores = *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |t| t.get()));
     cores
@@ -526,7 +544,7 @@ impl PoolGeom {
 
 /// Max pooling over `planes` planes; padding counts as `-inf`. Returns the maxima and, for
 /// each, its flat index within the plane: the first maximum in row-major window order, or
-/// the first NaN, as in PyTorch.
+/// the last NaN, as PyTorch's CPU kernel picks them.
 ///
 /// The work is organised for vectorization: for each kernel offset `(i, j)` in turn, the
 /// input each output's window has at that offset is gathered into a contiguous buffer
@@ -556,6 +574,7 @@ pub(crate) fn max_pool2d_forward<E: Float>(
     );
     let (mut at, mut next_at) = (vec![NONE; lanes_max], vec![NONE; lanes_max]);
     let cols: Vec<_> = (0..g.kw).map(|j| g.cols(j)).collect();
+    let offsets: Vec<(usize, usize)> = (0..g.kh * g.kw).map(|t| (t / g.kw, t % g.kw)).collect();
     for ((xb, yb), ib) in x
         .chunks(block * hw)
         .zip(y.chunks_mut(block * ohw))
@@ -578,16 +597,7 @@ pub(crate) fn max_pool2d_forward<E: Float>(
                         dst[x1..].fill(E::NEG_INFINITY);
                         let src = &xp[iy as usize * g.w..][..g.w];
                         let start = ((x0 * g.sw) as isize + off_x) as usize;
-                        if g.sw == 1 {
-                            dst[x0..x1].copy_from_slice(&src[start..start + (x1 - x0)]);
-                        } else {
-                            for (d, s) in dst[x0..x1]
-                                .iter_mut()
-                                .zip(src[start..].iter().step_by(g.sw))
-                            {
-                                *d = *s;
-                            }
-                        }
+                        gather_strided(&mut dst[x0..x1], &src[start..], g.sw);
                     }
                 }
                 let t = (i * g.kw + j) as u32;
@@ -604,19 +614,23 @@ pub(crate) fn max_pool2d_forward<E: Float>(
             }
         }
         yb.copy_from_slice(&best[..lanes]);
-        for (lane, (out, &t)) in ib.iter_mut().zip(&at[..lanes]).enumerate() {
-            let (oy, ox) = ((lane % ohw) / g.ow, lane % g.ow);
-            // A window of nothing but -inf points at its first real element.
-            let (iy, ix) = if t == NONE {
-                (
-                    PoolGeom::clipped_start(oy, g.sh, g.ph),
-                    PoolGeom::clipped_start(ox, g.sw, g.pw),
-                )
-            } else {
-                let (i, j) = (t as usize / g.kw, t as usize % g.kw);
-                (oy * g.sh + i - g.ph, ox * g.sw + j - g.pw)
-            };
-            *out = (iy * g.w + ix) as u32;
+        for (r, (orow, trow)) in ib
+            .chunks_exact_mut(g.ow)
+            .zip(at[..lanes].chunks_exact(g.ow))
+            .enumerate()
+        {
+            let oy = r % g.oh;
+            for (ox, (out, &t)) in orow.iter_mut().zip(trow).enumerate() {
+                // A window of nothing but -inf points at its first real element.
+                let (iy, ix) = match offsets.get(t as usize) {
+                    Some(&(i, j)) => (oy * g.sh + i - g.ph, ox * g.sw + j - g.pw),
+                    None => (
+                        PoolGeom::clipped_start(oy, g.sh, g.ph),
+                        PoolGeom::clipped_start(ox, g.sw, g.pw),
+                    ),
+                };
+                *out = (iy * g.w + ix) as u32;
+            }
         }
     }
     (y, idx)
@@ -629,8 +643,8 @@ fn same_type<E: 'static, T: 'static>() -> bool {
 
 /// One max-pooling step over many outputs: output `k` takes the candidate `vals[k]` (found
 /// at kernel offset `t`) when it beats the running `best[k]`, writing the merged maxima to
-/// `next_best`/`next_at`. A candidate wins when it is larger, or NaN while the best is not,
-/// so the first NaN sticks (PyTorch's rule).
+/// `next_best`/`next_at`. A candidate wins when it is larger or when it is NaN (PyTorch's
+/// rule: ties keep the first maximum, and a later NaN replaces an earlier one).
 fn merge_max<E: Float>(
     next_best: &mut [E],
     next_at: &mut [u32],
@@ -661,8 +675,7 @@ fn merge_max<E: Float>(
                     .zip(b.iter().zip(at))
                     .zip(v);
                 for (((nb, na), (&b, &a)), &v) in lanes {
-                    #[allow(clippy::eq_op)]
-                    let take = !(v <= b) & (b == b);
+                    let take = (v > b) | v.is_nan();
                     let m = 0u32.wrapping_sub(take as u32);
                     let fm = (0 as <$t as FloatBits>::Bits)
                         .wrapping_sub(take as <$t as FloatBits>::Bits);
@@ -681,7 +694,7 @@ fn merge_max<E: Float>(
         .zip(best.iter().zip(at))
         .zip(vals);
     for (((nb, na), (&b, &a)), &v) in lanes {
-        let take = v > b || (v.is_nan() && !b.is_nan());
+        let take = v > b || v.is_nan();
         *nb = if take { v } else { b };
         *na = if take { t } else { a };
     }
@@ -958,24 +971,125 @@ mod tests {
         assert!((lhs - rhs).abs() < 1e-10, "{lhs} vs {rhs}");
     }
 
+    /// Window-by-window max pooling with PyTorch's rules, for comparison.
+    fn naive_max_pool(x: &[f32], planes: usize, g: &PoolGeom) -> (Vec<f32>, Vec<u32>) {
+        let (mut y, mut idx) = (Vec::new(), Vec::new());
+        for p in 0..planes {
+            for oy in 0..g.oh {
+                for ox in 0..g.ow {
+                    let y0 = (oy * g.sh).saturating_sub(g.ph);
+                    let x0 = (ox * g.sw).saturating_sub(g.pw);
+                    let (mut best, mut at) = (f32::NEG_INFINITY, y0 * g.w + x0);
+                    for iy in y0..(oy * g.sh + g.kh).saturating_sub(g.ph).min(g.h) {
+                        for ix in x0..(ox * g.sw + g.kw).saturating_sub(g.pw).min(g.w) {
+                            let v = x[p * g.h * g.w + iy * g.w + ix];
+                            if v > best || v.is_nan() {
+                                best = v;
+                                at = iy * g.w + ix;
+                            }
+                        }
+                    }
+                    y.push(best);
+                    idx.push(at as u32);
+                }
+            }
+        }
+        (y, idx)
+    }
+
+    #[test]
+    fn max_pool_matches_window_by_window_with_nan_and_infinities() {
+        let mut x: Vec<f32> = pseudo(3 * 7 * 6, 9).into_iter().map(|v| v as f32).collect();
+        x[3] = f32::NAN;
+        x[4] = f32::NAN;
+        x[20] = f32::INFINITY;
+        for v in &mut x[42..84] {
+            *v = f32::NEG_INFINITY; // a whole plane of -inf
+        }
+        x[100] = 5.0;
+        x[101] = 5.0; // a tie: the first one wins
+        for (k, s, p) in [(2, 2, 0), (3, 2, 1), (3, 1, 1), (2, 1, 1), (3, 3, 0)] {
+            let oh = (7 + 2 * p - k) / s + 1;
+            let ow = (6 + 2 * p - k) / s + 1;
+            let g = PoolGeom {
+                h: 7,
+                w: 6,
+                kh: k,
+                kw: k,
+                sh: s,
+                sw: s,
+                ph: p,
+                pw: p,
+                oh,
+                ow,
+            };
+            let (y, idx) = max_pool2d_forward(&x, 3, &g);
+            let (want_y, want_idx) = naive_max_pool(&x, 3, &g);
+            for (a, b) in y.iter().zip(&want_y) {
+                assert!(
+                    a == b || (a.is_nan() && b.is_nan()),
+                    "{k} {s} {p}: {a} vs {b}"
+                );
+            }
+            assert_eq!(idx, want_idx, "{k} {s} {p}");
+            let y64 = max_pool2d_forward(&x.iter().map(|&v| v as f64).collect::<Vec<_>>(), 3, &g);
+            assert_eq!(y64.1, want_idx, "f64 {k} {s} {p}");
+        }
+    }
+
     #[test]
     fn threaded_backward_matches_sequential() {
-        // Large enough that the weight gradient is accumulated over several threads.
-        let g = geom(8, 16, 16, (3, 3), (1, 1), (1, 1), (1, 1));
-        let (n, o) = (6, 8);
-        let x = pseudo(n * g.c * g.h * g.w, 1);
+        // Large enough (several million multiply-adds) to be split over threads when the
+        // machine has more than one core; each sample alone is not.
+        let g = geom(16, 16, 16, (3, 3), (1, 1), (1, 1), (1, 1));
+        let (n, o) = (9, 16);
+        assert!(
+            worker_count(n, 2 * o * g.col_rows() * g.col_cols()) > 1
+                || worker_count(1 << 20, 1 << 20) == 1
+        );
+        let chw = g.c * g.h * g.w;
+        let x = pseudo(n * chw, 1);
         let w = pseudo(o * g.col_rows(), 2);
         let gy = pseudo(n * o * g.col_cols(), 3);
-        let mut gw = vec![0.0; w.len()];
-        conv2d_backward(&x, &w, &gy, n, o, &g, None, Some(&mut gw), None);
-        let mut want = vec![0.0; w.len()];
+        let (mut gx, mut gw, mut gb) = (vec![0.0; x.len()], vec![0.0; w.len()], vec![0.0; o]);
+        conv2d_backward(
+            &x,
+            &w,
+            &gy,
+            n,
+            o,
+            &g,
+            Some(&mut gx),
+            Some(&mut gw),
+            Some(&mut gb),
+        );
+        let (mut want_x, mut want_w, mut want_b) =
+            (vec![0.0; x.len()], vec![0.0; w.len()], vec![0.0; o]);
         for b in 0..n {
-            let xb = &x[b * g.c * g.h * g.w..][..g.c * g.h * g.w];
             let gyb = &gy[b * o * g.col_cols()..][..o * g.col_cols()];
-            conv2d_backward(xb, &w, gyb, 1, o, &g, None, Some(&mut want), None);
+            let gxb = &mut want_x[b * chw..][..chw];
+            conv2d_backward(
+                &x[b * chw..][..chw],
+                &w,
+                gyb,
+                1,
+                o,
+                &g,
+                Some(gxb),
+                Some(&mut want_w),
+                Some(&mut want_b),
+            );
         }
-        for (a, b) in gw.iter().zip(&want) {
-            assert!((a - b).abs() < 1e-9);
+        for (got, want) in [(&gx, &want_x), (&gw, &want_w), (&gb, &want_b)] {
+            for (a, b) in got.iter().zip(want.iter()) {
+                assert!((a - b).abs() < 1e-9, "{a} vs {b}");
+            }
+        }
+        // The forward pass splits the same way.
+        let y = conv2d_forward(&x, &w, None, n, o, &g);
+        for b in 0..n {
+            let yb = conv2d_forward(&x[b * chw..][..chw], &w, None, 1, o, &g);
+            assert_eq!(&y[b * yb.len()..][..yb.len()], &yb[..]);
         }
     }
 }

@@ -324,6 +324,9 @@ pub fn parse_csv<E: Float>(text: &str, options: &CsvOptions, source: &str) -> Re
         table.rows += 1;
         table.lines.push(line_no);
     }
+    if table.rows == 0 {
+        table.cols = table.header.as_ref().map_or(0, Vec::len);
+    }
     Ok(table)
 }
 

@@ -93,9 +93,10 @@ pub(crate) fn gather_rows<T: Copy>(data: &[T], width: usize, indices: &[usize]) 
 /// ```
 /// use shaped::data::{Labels, Targets};
 /// let y = Labels::from_vec(vec![2, 0, 1]);
-/// assert_eq!((y.len(), y.item(0)), (3, 2));
-/// assert_eq!(y.batch(&[1, 2]).as_slice(), &[0, 1]);
-/// assert_eq!(y.select(&[0]).as_slice(), &[2]);
+/// assert_eq!((y.len(), y.item(0).unwrap()), (3, 2));
+/// assert_eq!(y.batch(&[1, 2]).unwrap().as_slice(), &[0, 1]);
+/// assert_eq!(y.select(&[0]).unwrap().as_slice(), &[2]);
+/// assert!(y.batch(&[3]).is_err());
 /// ```
 pub trait Targets: Clone {
     /// One example's target.
@@ -108,12 +109,12 @@ pub trait Targets: Clone {
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
-    /// The target of example `index`, which the caller has checked is in range.
-    fn item(&self, index: usize) -> Self::Item;
-    /// The targets of `indices` (checked by the caller) as one batch.
-    fn batch(&self, indices: &[usize]) -> Self::Batch;
-    /// The targets of `indices` (checked by the caller), for a subset.
-    fn select(&self, indices: &[usize]) -> Self;
+    /// The target of example `index`; an error naming it when it is out of range.
+    fn item(&self, index: usize) -> Result<Self::Item>;
+    /// The targets of `indices` as one batch; an error naming the first index out of range.
+    fn batch(&self, indices: &[usize]) -> Result<Self::Batch>;
+    /// The targets of `indices`, for a subset; an error naming the first index out of range.
+    fn select(&self, indices: &[usize]) -> Result<Self>;
 }
 
 /// Integer class labels `0..num_classes`, optionally with class names.
@@ -224,22 +225,23 @@ impl Targets for Labels {
     fn len(&self) -> usize {
         self.values.len()
     }
-    fn item(&self, index: usize) -> usize {
-        self.values[index]
+    fn item(&self, index: usize) -> Result<usize> {
+        check_index(index, self.values.len(), "Labels")?;
+        Ok(self.values[index])
     }
-    fn batch(&self, indices: &[usize]) -> Indices<(usize,)> {
-        Indices::from_parts(
-            (indices.len(),),
-            indices.iter().map(|&i| self.values[i]).collect(),
-        )
-    }
-    fn select(&self, indices: &[usize]) -> Self {
+    fn batch(&self, indices: &[usize]) -> Result<Indices<(usize,)>> {
+        check_indices(indices, self.values.len(), "Labels")?;
         let values = indices.iter().map(|&i| self.values[i]).collect();
-        Labels {
+        Ok(Indices::from_parts((indices.len(),), values))
+    }
+    fn select(&self, indices: &[usize]) -> Result<Self> {
+        check_indices(indices, self.values.len(), "Labels")?;
+        let values = indices.iter().map(|&i| self.values[i]).collect();
+        Ok(Labels {
             values,
             num_classes: self.num_classes,
             names: self.names.clone(),
-        }
+        })
     }
 }
 
@@ -285,21 +287,24 @@ impl<D: Dim, E: Float> Targets for Values<D, E> {
     fn len(&self) -> usize {
         self.values.shape.0
     }
-    fn item(&self, index: usize) -> Tensor<(D,), E> {
+    fn item(&self, index: usize) -> Result<Tensor<(D,), E>> {
+        check_index(index, self.len(), "Values")?;
         let d = self.values.shape.1;
-        Tensor::from_parts((d,), gather_rows(&self.values.data, d.size(), &[index]))
+        Ok(Tensor::from_parts(
+            (d,),
+            gather_rows(&self.values.data, d.size(), &[index]),
+        ))
     }
-    fn batch(&self, indices: &[usize]) -> Tensor<(usize, D), E> {
+    fn batch(&self, indices: &[usize]) -> Result<Tensor<(usize, D), E>> {
+        check_indices(indices, self.len(), "Values")?;
         let d = self.values.shape.1;
-        Tensor::from_parts(
-            (indices.len(), d),
-            gather_rows(&self.values.data, d.size(), indices),
-        )
+        let rows = gather_rows(&self.values.data, d.size(), indices);
+        Ok(Tensor::from_parts((indices.len(), d), rows))
     }
-    fn select(&self, indices: &[usize]) -> Self {
-        Values {
-            values: self.batch(indices),
-        }
+    fn select(&self, indices: &[usize]) -> Result<Self> {
+        Ok(Values {
+            values: self.batch(indices)?,
+        })
     }
 }
 
@@ -398,7 +403,7 @@ impl<X: Dim, Y: Targets, E: Float> TensorDataset<X, Y, E> {
         let rows = gather_rows(&self.features.data, x.size(), indices);
         Ok(TensorDataset {
             features: Tensor::from_parts((indices.len(), x), rows),
-            targets: self.targets.select(indices),
+            targets: self.targets.select(indices)?,
         })
     }
     /// A seeded random split into `(train, validation)`, with `round(len * val_fraction)`
@@ -425,15 +430,6 @@ impl<X: Dim, Y: Targets, E: Float> TensorDataset<X, Y, E> {
     pub fn with_features(self, features: Tensor<(usize, X), E>) -> Result<Self> {
         Self::new(features, self.targets)
     }
-
-    fn get_batch_unchecked(&self, indices: &[usize]) -> (Tensor<(usize, X), E>, Y::Batch) {
-        let x = self.features.shape.1;
-        let rows = gather_rows(&self.features.data, x.size(), indices);
-        (
-            Tensor::from_parts((indices.len(), x), rows),
-            self.targets.batch(indices),
-        )
-    }
 }
 
 impl<X: Dim, Y: Targets, E: Float> Dataset for TensorDataset<X, Y, E> {
@@ -445,7 +441,7 @@ impl<X: Dim, Y: Targets, E: Float> Dataset for TensorDataset<X, Y, E> {
         check_index(index, self.len(), "TensorDataset")?;
         let x = self.features.shape.1;
         let row = gather_rows(&self.features.data, x.size(), &[index]);
-        Ok((Tensor::from_parts((x,), row), self.targets.item(index)))
+        Ok((Tensor::from_parts((x,), row), self.targets.item(index)?))
     }
 }
 
@@ -453,7 +449,12 @@ impl<X: Dim, Y: Targets, E: Float> BatchDataset for TensorDataset<X, Y, E> {
     type Batch = (Tensor<(usize, X), E>, Y::Batch);
     fn get_batch(&self, indices: &[usize]) -> Result<Self::Batch> {
         check_indices(indices, self.len(), "TensorDataset")?;
-        Ok(self.get_batch_unchecked(indices))
+        let x = self.features.shape.1;
+        let rows = gather_rows(&self.features.data, x.size(), indices);
+        Ok((
+            Tensor::from_parts((indices.len(), x), rows),
+            self.targets.batch(indices)?,
+        ))
     }
 }
 

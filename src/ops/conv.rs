@@ -246,6 +246,16 @@ macro_rules! conv2d_impl {
             }
 
             /// [`conv2d`](Self::conv2d) with an error for run-time sizes that do not fit.
+            ///
+            /// ```
+            /// use shaped::ops::conv::ConvArgs;
+            /// use shaped::prelude::*;
+            /// let w = Tensor::<Rank4<2, 3, 3, 3>>::ones();
+            /// let x = Tensor::<(usize, usize, usize, usize)>::zeros_with_shape((1, 4, 8, 8));
+            /// assert!(x.try_conv2d(w.clone(), None, ConvArgs::<1>).is_err()); // 4 channels, not 3
+            /// let small = Tensor::<(usize, Const<3>, usize, usize)>::zeros_with_shape((1, Const, 2, 8));
+            /// assert!(small.try_conv2d(w, None, ConvArgs::<1>).is_err()); // 3x3 kernel, height 2
+            /// ```
             #[allow(clippy::type_complexity)]
             pub fn try_conv2d<O: Dim, C2: Dim, const KH: usize, const KW: usize, TW: Tape<E>, const S: usize, const P: usize, const D: usize>(
                 self,
@@ -296,6 +306,15 @@ macro_rules! conv2d_impl {
 
             /// [`conv_transpose2d`](Self::conv_transpose2d) with an error for run-time sizes
             /// that do not fit.
+            ///
+            /// ```
+            /// use shaped::ops::conv::ConvTransposeArgs;
+            /// use shaped::prelude::*;
+            /// let w = Tensor::<Rank4<3, 2, 3, 3>>::ones();
+            /// let x = Tensor::<(usize, usize, usize, usize)>::zeros_with_shape((1, 3, 5, 5));
+            /// let y = x.try_conv_transpose2d(w, None, ConvTransposeArgs::<2, 1>).unwrap();
+            /// assert_eq!(y.dims().as_slice(), &[1, 2, 9, 9]);
+            /// ```
             #[allow(clippy::type_complexity)]
             pub fn try_conv_transpose2d<O: Dim, C2: Dim, const KH: usize, const KW: usize, TW: Tape<E>, const S: usize, const P: usize, const OP: usize, const D: usize>(
                 self,
@@ -358,6 +377,15 @@ macro_rules! conv1d_impl {
             }
 
             /// [`conv1d`](Self::conv1d) with an error for run-time sizes that do not fit.
+            ///
+            /// ```
+            /// use shaped::ops::conv::ConvArgs;
+            /// use shaped::prelude::*;
+            /// let w = Tensor::<Rank3<4, 2, 5>>::ones();
+            /// let x = Tensor::<(usize, Const<2>, usize)>::zeros_with_shape((3, Const, 4));
+            /// assert!(x.clone().try_conv1d(w.clone(), None, ConvArgs::<1>).is_err()); // kernel 5, length 4
+            /// assert!(x.try_conv1d(w, None, ConvArgs::<1, 1>).is_ok()); // padded to 6
+            /// ```
             #[allow(clippy::type_complexity)]
             pub fn try_conv1d<O: Dim, C2: Dim, const K: usize, TW: Tape<E>, const S: usize, const P: usize, const D: usize>(
                 self,

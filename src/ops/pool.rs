@@ -118,6 +118,13 @@ macro_rules! pool_impl {
             }
 
             /// [`max_pool2d`](Self::max_pool2d) with an error for run-time sizes that do not fit.
+            ///
+            /// ```
+            /// use shaped::prelude::*;
+            /// let x = Tensor::<(usize, usize, usize)>::zeros_with_shape((3, 1, 8));
+            /// assert!(x.clone().try_max_pool2d::<2, 2, 0>().is_err()); // height 1 < window 2
+            /// assert_eq!(x.try_max_pool2d::<2, 2, 1>().unwrap().dims().as_slice(), &[3, 1, 5]);
+            /// ```
             #[allow(clippy::type_complexity)]
             pub fn try_max_pool2d<const K: usize, const S: usize, const P: usize>(self) -> Result<Tensor<($($B,)? C, PoolOut<H, K, S, P>, PoolOut<W, K, S, P>), E, T>> {
                 let ($($b,)? c, h, w) = self.shape;
@@ -143,6 +150,13 @@ macro_rules! pool_impl {
             }
 
             /// [`avg_pool2d`](Self::avg_pool2d) with an error for run-time sizes that do not fit.
+            ///
+            /// ```
+            /// use shaped::prelude::*;
+            /// let x = Tensor::<(usize, usize, usize)>::ones_with_shape((3, 4, 4));
+            /// assert_eq!(x.clone().try_avg_pool2d::<2, 2, 0>().unwrap().to_vec(), vec![1.0; 12]);
+            /// assert!(x.try_avg_pool2d::<5, 1, 0>().is_err());
+            /// ```
             #[allow(clippy::type_complexity)]
             pub fn try_avg_pool2d<const K: usize, const S: usize, const P: usize>(self) -> Result<Tensor<($($B,)? C, PoolOut<H, K, S, P>, PoolOut<W, K, S, P>), E, T>> {
                 let ($($b,)? c, h, w) = self.shape;
@@ -169,6 +183,12 @@ macro_rules! pool_impl {
 
             /// [`adaptive_avg_pool2d`](Self::adaptive_avg_pool2d) with an error when the input
             /// is empty.
+            ///
+            /// ```
+            /// use shaped::prelude::*;
+            /// let x = Tensor::<(usize, usize, usize)>::zeros_with_shape((3, 0, 4));
+            /// assert!(x.try_adaptive_avg_pool2d::<1, 1>().is_err());
+            /// ```
             pub fn try_adaptive_avg_pool2d<const OH: usize, const OW: usize>(self) -> Result<Tensor<($($B,)? C, Const<OH>, Const<OW>), E, T>> {
                 const { assert!(OH >= 1 && OW >= 1, "adaptive pooling: the output size must be at least 1x1") };
                 let ($($b,)? c, h, w) = self.shape;

@@ -187,7 +187,8 @@ macro_rules! window_dim {
         static: $stat:expr,
         out: $out:expr,
         input: |$o:ident| $input:expr,
-        explain: |$d:ident| $explain:expr
+        explain: |$d:ident| $explain:expr,
+        example: $example:literal
     ) => {
         $(#[$m])*
         #[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -196,6 +197,10 @@ macro_rules! window_dim {
         impl<D: Dim, $(const $c: usize),*> $name<D, $($c),*> {
             /// The output dimension for input dimension `input`. A static input that does not
             /// fit fails the build; a run-time one is an `Err` naming the sizes.
+            ///
+            /// ```
+            #[doc = $example]
+            /// ```
             pub fn new(input: D) -> Result<Self> {
                 force_static_size::<Self>();
                 let $d = input.size();
@@ -205,6 +210,10 @@ macro_rules! window_dim {
                 }
             }
             /// The input dimension this output was computed from.
+            ///
+            /// ```
+            #[doc = $example]
+            /// ```
             pub fn input(&self) -> D {
                 self.0
             }
@@ -282,7 +291,8 @@ window_dim! {
     explain: |d| format!(
         "kernel {K} with dilation {DIL} spans {} elements, more than the input {d} plus padding 2*{P}",
         DIL * K.saturating_sub(1) + 1
-    )
+    ),
+    example: "use shaped::shape::{ConvOut, Dim};\nlet d = ConvOut::<usize, 3, 2, 1, 1>::new(8).unwrap();\nassert_eq!((d.input(), d.size()), (8, 4));"
 }
 
 window_dim! {
@@ -305,7 +315,8 @@ window_dim! {
     explain: |d| format!(
         "input {d} with kernel {K}, stride {S}, padding {P}, output padding {OP} and dilation {DIL} \
          gives no positive output size (output padding must also be below stride or dilation)"
-    )
+    ),
+    example: "use shaped::shape::{ConvTransposeOut, Dim};\nlet d = ConvTransposeOut::<usize, 3, 2, 1, 0, 1>::new(5).unwrap();\nassert_eq!((d.input(), d.size()), (5, 9));"
 }
 
 window_dim! {
@@ -328,7 +339,8 @@ window_dim! {
     explain: |d| format!(
         "window {K} with padding {P} does not fit input {d} (the window must be at most input + 2*padding, \
          and the padding at most half the window)"
-    )
+    ),
+    example: "use shaped::shape::{Dim, PoolOut};\nlet d = PoolOut::<usize, 2, 2, 0>::new(9).unwrap();\nassert_eq!((d.input(), d.size()), (9, 4));\nassert!(PoolOut::<usize, 2, 2, 0>::new(1).is_err());"
 }
 
 #[cfg(test)]

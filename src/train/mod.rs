@@ -37,13 +37,12 @@
 //! }
 //!
 //! // The trainer: the same steps, plus validation, accuracy, early stopping and curves.
-//! let history = Trainer::new(10)
+//! let history = Trainer::new(&mut model, &mut opt)
+//!     .epochs(10)
 //!     .quiet(true) // the progress bar only ever shows on a terminal anyway
 //!     .patience(3)
 //!     .validate(DataLoader::new(&val, 64)?, |m, (x, y)| Step::cross_entropy(m.forward(x), &y))
-//!     .fit(&mut model, &mut opt, &mut loader, |m, (x, y)| {
-//!         Step::cross_entropy(m.forward_train(x.trace()), &y)
-//!     })?;
+//!     .fit(&mut loader, |m, (x, y)| Step::cross_entropy(m.forward_train(x.trace()), &y))?;
 //! assert!(history.last().unwrap().val_accuracy.unwrap() > 0.9);
 //! println!("{}", history.to_csv());
 //! # Ok::<(), shaped::error::Error>(())
@@ -65,9 +64,11 @@
 //! let x = Tensor::<Rank2<32, 3>>::randn(&mut rng);
 //! let y = x.clone().matmul(Tensor::<Rank2<3, 1>>::from_array([[1.0], [-2.0], [0.5]]));
 //! let mut model = Linear::<3, 1>::new(&mut rng);
-//! let history = Trainer::new(50)
+//! let mut opt = Sgd::new(0.1);
+//! let history = Trainer::new(&mut model, &mut opt)
+//!     .epochs(50)
 //!     .quiet(true)
-//!     .fit(&mut model, &mut Sgd::new(0.1), vec![(x, y)], |m, (x, y)| {
+//!     .fit(vec![(x, y)], |m, (x, y)| {
 //!         let pred = m.forward_train(x.trace());
 //!         let mae = (pred.clone().detach() - y.clone()).abs().mean().as_slice()[0] as f64;
 //!         Ok(Step::new(mse_loss(pred, y), 32).with_metric("mae", mae))

@@ -87,8 +87,9 @@ type BatchHook<'a> = Box<dyn FnMut(&BatchEnd) + 'a>;
 type BestHook<'a, M> = Box<dyn FnMut(&M, &EpochRecord) -> Result<()> + 'a>;
 type Validation<'a, M> = Box<dyn FnMut(&M, usize, &mut StdRng) -> Result<Meter> + 'a>;
 
-/// A training loop with the usual trimmings, configured by builder methods and run by
-/// [`fit`](Trainer::fit):
+/// A training loop with the usual trimmings: made from a model and an optimizer by
+/// [`new`](Trainer::new), configured by builder methods, and run by [`fit`](Trainer::fit)
+/// with the training data and the step closure:
 ///
 /// * every epoch: training on the batches of a [`BatchSource`], then validation if
 ///   [`validate`](Trainer::validate) was given, each reporting mean loss and (when the step
@@ -125,15 +126,18 @@ type Validation<'a, M> = Box<dyn FnMut(&M, usize, &mut StdRng) -> Result<Meter> 
 /// let mut model = (Linear::<2, 16>::new(&mut rng), ReLU, Linear::<16, 2>::new(&mut rng));
 /// let mut opt = Adam::new(0.05);
 ///
-/// let history = Trainer::new(30)
+/// let history = Trainer::new(&mut model, &mut opt)
+///     .epochs(30)
 ///     .quiet(true)
 ///     .patience(5)
 ///     .validate(vec![(x.clone(), y.clone())], |m, (x, y)| Step::cross_entropy(m.forward(x), &y))
-///     .fit(&mut model, &mut opt, vec![(x, y)], |m, (x, y)| Step::cross_entropy(m.forward_train(x.trace()), &y))
+///     .fit(vec![(x, y)], |m, (x, y)| Step::cross_entropy(m.forward_train(x.trace()), &y))
 ///     .unwrap();
 /// assert!(history.last().unwrap().val_accuracy.unwrap() > 0.9);
 /// ```
-pub struct Trainer<'a, M> {
+pub struct Trainer<'a, M, O> {
+    model: &'a mut M,
+    optimizer: &'a mut O,
     epochs: usize,
     seed: u64,
     quiet: bool,
@@ -151,7 +155,7 @@ pub struct Trainer<'a, M> {
     best_hooks: Vec<BestHook<'a, M>>,
 }
 
-impl<M> core::fmt::Debug for Trainer<'_, M> {
+impl<M, O> core::fmt::Debug for Trainer<'_, M, O> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Trainer")
             .field("epochs", &self.epochs)
@@ -169,16 +173,24 @@ impl<M> core::fmt::Debug for Trainer<'_, M> {
     }
 }
 
-impl<'a, M> Trainer<'a, M> {
-    /// A trainer for `epochs` epochs, seed 0, progress shown, no early stopping, no output.
+impl<'a, M, O> Trainer<'a, M, O> {
+    /// A trainer of `model` by `optimizer`: one epoch, seed 0, progress shown, no early
+    /// stopping, no output files. The builder methods change that; [`fit`](Trainer::fit)
+    /// runs it.
     ///
     /// ```
-    /// let t = shaped::train::Trainer::<()>::new(10);
-    /// assert_eq!(t.epochs(), 10);
+    /// use shaped::nn::Linear;
+    /// use shaped::optim::Sgd;
+    /// use rand::SeedableRng;
+    /// let mut model = Linear::<2, 1>::new(&mut rand::rngs::StdRng::seed_from_u64(0));
+    /// let mut opt = Sgd::new(0.1);
+    /// let trainer = shaped::train::Trainer::new(&mut model, &mut opt).epochs(10);
     /// ```
-    pub fn new(epochs: usize) -> Self {
+    pub fn new(model: &'a mut M, optimizer: &'a mut O) -> Self {
         Trainer {
-            epochs,
+            model,
+            optimizer,
+            epochs: 1,
             seed: 0,
             quiet: false,
             patience: None,
@@ -195,16 +207,19 @@ impl<'a, M> Trainer<'a, M> {
             best_hooks: Vec::new(),
         }
     }
-    /// The number of epochs to run (fewer if stopped early).
-    pub fn epochs(&self) -> usize {
-        self.epochs
+    /// The number of epochs to run (fewer if stopped early); default 1.
+    pub fn epochs(mut self, epochs: usize) -> Self {
+        self.epochs = epochs;
+        self
     }
     /// Seeds the trainer's generator, which sources that shuffle or make data
     /// ([`shuffled`](super::shuffled), [`from_fn`](super::from_fn)) and callbacks draw from.
     /// A [`DataLoader`](crate::data::DataLoader) keeps its own shuffle seed.
     ///
     /// ```
-    /// let t = shaped::train::Trainer::<()>::new(1).seed(42);
+    /// # let mut model = shaped::nn::Linear::<2, 1>::new(&mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0));
+    /// # let mut opt = shaped::optim::Sgd::new(0.1);
+    /// let t = shaped::train::Trainer::new(&mut model, &mut opt).seed(42);
     /// ```
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
@@ -213,7 +228,9 @@ impl<'a, M> Trainer<'a, M> {
     /// No progress bar and no summary lines.
     ///
     /// ```
-    /// let t = shaped::train::Trainer::<()>::new(1).quiet(true);
+    /// # let mut model = shaped::nn::Linear::<2, 1>::new(&mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0));
+    /// # let mut opt = shaped::optim::Sgd::new(0.1);
+    /// let t = shaped::train::Trainer::new(&mut model, &mut opt).quiet(true);
     /// ```
     pub fn quiet(mut self, on: bool) -> Self {
         self.quiet = on;
@@ -223,7 +240,9 @@ impl<'a, M> Trainer<'a, M> {
     /// than [`min_delta`](Trainer::min_delta) for `epochs` epochs in a row.
     ///
     /// ```
-    /// let t = shaped::train::Trainer::<()>::new(100).patience(5).min_delta(1e-4);
+    /// # let mut model = shaped::nn::Linear::<2, 1>::new(&mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0));
+    /// # let mut opt = shaped::optim::Sgd::new(0.1);
+    /// let t = shaped::train::Trainer::new(&mut model, &mut opt).patience(5).min_delta(1e-4);
     /// ```
     pub fn patience(mut self, epochs: usize) -> Self {
         self.patience = Some(epochs);
@@ -240,7 +259,9 @@ impl<'a, M> Trainer<'a, M> {
     /// loss reaches a new low.
     ///
     /// ```
-    /// let t = shaped::train::Trainer::<()>::new(10).save_best("best.safetensors");
+    /// # let mut model = shaped::nn::Linear::<2, 1>::new(&mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0));
+    /// # let mut opt = shaped::optim::Sgd::new(0.1);
+    /// let t = shaped::train::Trainer::new(&mut model, &mut opt).save_best("best.safetensors");
     /// ```
     pub fn save_best(mut self, path: impl Into<PathBuf>) -> Self {
         self.best_path = Some(path.into());
@@ -252,7 +273,9 @@ impl<'a, M> Trainer<'a, M> {
     ///
     /// ```
     /// let mut best_epoch = 0;
-    /// let t = shaped::train::Trainer::<()>::new(10).on_best(|_model, record| {
+    /// # let mut model = shaped::nn::Linear::<2, 1>::new(&mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0));
+    /// # let mut opt = shaped::optim::Sgd::new(0.1);
+    /// let t = shaped::train::Trainer::new(&mut model, &mut opt).on_best(|_model, record| {
     ///     best_epoch = record.epoch;
     ///     Ok(())
     /// });
@@ -274,7 +297,9 @@ impl<'a, M> Trainer<'a, M> {
     /// every epoch, creating it if needed.
     ///
     /// ```
-    /// let t = shaped::train::Trainer::<()>::new(10).output_dir("runs/mlp");
+    /// # let mut model = shaped::nn::Linear::<2, 1>::new(&mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0));
+    /// # let mut opt = shaped::optim::Sgd::new(0.1);
+    /// let t = shaped::train::Trainer::new(&mut model, &mut opt).output_dir("runs/mlp");
     /// ```
     pub fn output_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.output_dir = Some(dir.into());
@@ -298,7 +323,9 @@ impl<'a, M> Trainer<'a, M> {
     ///
     /// ```
     /// use shaped::optim::StepLr;
-    /// let t = shaped::train::Trainer::<()>::new(30).lr_schedule(StepLr { step_size: 10, gamma: 0.1 });
+    /// # let mut model = shaped::nn::Linear::<2, 1>::new(&mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0));
+    /// # let mut opt = shaped::optim::Sgd::new(0.1);
+    /// let t = shaped::train::Trainer::new(&mut model, &mut opt).lr_schedule(StepLr { step_size: 10, gamma: 0.1 });
     /// ```
     pub fn lr_schedule(mut self, schedule: impl LrSchedule + 'a) -> Self {
         self.schedule = Some(Box::new(schedule));
@@ -329,8 +356,9 @@ impl<'a, M> Trainer<'a, M> {
     /// the learning rate or stop.
     ///
     /// ```
-    /// use shaped::train::Trainer;
-    /// let t = Trainer::<()>::new(10).on_epoch_end(|ctx| {
+    /// # let mut model = shaped::nn::Linear::<2, 1>::new(&mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0));
+    /// # let mut opt = shaped::optim::Sgd::new(0.1);
+    /// let t = shaped::train::Trainer::new(&mut model, &mut opt).on_epoch_end(|ctx| {
     ///     let gap = ctx.record.val_loss.unwrap_or(0.0) - ctx.record.train_loss;
     ///     ctx.log("generalization_gap", gap);
     ///     Ok(())
@@ -344,42 +372,20 @@ impl<'a, M> Trainer<'a, M> {
     ///
     /// ```
     /// let mut losses = Vec::new();
-    /// let t = shaped::train::Trainer::<()>::new(1).on_batch_end(|b| losses.push(b.loss));
+    /// # let mut model = shaped::nn::Linear::<2, 1>::new(&mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0));
+    /// # let mut opt = shaped::optim::Sgd::new(0.1);
+    /// let t = shaped::train::Trainer::new(&mut model, &mut opt).on_batch_end(|b| losses.push(b.loss));
     /// ```
     pub fn on_batch_end(mut self, f: impl FnMut(&BatchEnd) + 'a) -> Self {
         self.batch_hooks.push(Box::new(f));
         self
     }
 
-    fn progress(&self, epoch: usize, len: Option<usize>) -> ProgressBar {
-        if self.quiet || !std::io::stdout().is_terminal() {
-            return ProgressBar::hidden();
-        }
-        let bar =
-            ProgressBar::with_draw_target(len.map(|n| n as u64), ProgressDrawTarget::stdout());
-        let template = if len.is_some() {
-            "epoch {prefix} [{bar:30}] {pos}/{len} {msg}"
-        } else {
-            "epoch {prefix} {spinner} {pos} batches {msg}"
-        };
-        if let Ok(style) = ProgressStyle::with_template(template) {
-            bar.set_style(style.progress_chars("=> "));
-        }
-        bar.set_prefix(format!("{}/{}", epoch + 1, self.epochs));
-        bar
-    }
-
     /// Runs the epochs: for every batch of `train`, `step(&mut model, batch)` gives a traced
     /// [`Step`], whose loss is backpropagated and applied by `optimizer` (after
     /// accumulation and clipping when configured). Returns the [`History`]; an error from
     /// the data, the step, a callback or a file write ends training with that error.
-    pub fn fit<E, O, S, F>(
-        &mut self,
-        model: &mut M,
-        optimizer: &mut O,
-        mut train: S,
-        mut step: F,
-    ) -> Result<History>
+    pub fn fit<E, S, F>(mut self, mut train: S, mut step: F) -> Result<History>
     where
         E: Float,
         M: Params<E>,
@@ -387,6 +393,8 @@ impl<'a, M> Trainer<'a, M> {
         S: BatchSource,
         F: FnMut(&mut M, S::Batch) -> Result<Step<E>>,
     {
+        let model = &mut *self.model;
+        let optimizer = &mut *self.optimizer;
         let mut rng = StdRng::seed_from_u64(self.seed);
         // Validation draws from its own stream so that adding it does not change training.
         let mut val_rng = StdRng::seed_from_u64(self.seed ^ 0x5eed_5eed_5eed_5eed);
@@ -404,7 +412,7 @@ impl<'a, M> Trainer<'a, M> {
                 optimizer.set_lr(s.lr_at(base_lr, epoch as u64));
             }
             let lr = optimizer.lr();
-            let bar = self.progress(epoch, train.batches_per_epoch());
+            let bar = progress(self.quiet, epoch, self.epochs, train.batches_per_epoch());
             let started = Instant::now();
             let mut meter = Meter::default();
             let mut pending: Option<Gradients<E>> = None;
@@ -421,7 +429,7 @@ impl<'a, M> Trainer<'a, M> {
                 micro += 1;
                 if micro == self.accumulate {
                     let grads = pending.take().expect("set above");
-                    self.update(model, optimizer, grads, micro, &params);
+                    update(model, optimizer, grads, micro, &params, self.max_grad_norm);
                     micro = 0;
                     global_step += 1;
                 }
@@ -442,7 +450,7 @@ impl<'a, M> Trainer<'a, M> {
                 }
             }
             if let Some(grads) = pending.take() {
-                self.update(model, optimizer, grads, micro, &params);
+                update(model, optimizer, grads, micro, &params, self.max_grad_norm);
                 global_step += 1;
             }
             if meter.batches() == 0 {
@@ -543,31 +551,47 @@ impl<'a, M> Trainer<'a, M> {
         }
         Ok(history)
     }
+}
 
-    /// One optimizer step from gradients summed over `micro` batches.
-    fn update<E: Float, O: Optimizer<E>>(
-        &self,
-        model: &mut M,
-        optimizer: &mut O,
-        mut grads: Gradients<E>,
-        micro: usize,
-        params: &[UniqueId],
-    ) where
-        M: Params<E>,
-    {
-        if micro > 1 {
-            let scale = E::from_f64(1.0 / micro as f64);
-            for &id in params {
-                if let Some(g) = grads.get_id_mut(id) {
-                    g.iter_mut().for_each(|v| *v *= scale);
-                }
+/// A bar for one epoch, hidden unless stdout is a terminal and output is wanted.
+fn progress(quiet: bool, epoch: usize, epochs: usize, len: Option<usize>) -> ProgressBar {
+    if quiet || !std::io::stdout().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(len.map(|n| n as u64), ProgressDrawTarget::stdout());
+    let template = if len.is_some() {
+        "epoch {prefix} [{bar:30}] {pos}/{len} {msg}"
+    } else {
+        "epoch {prefix} {spinner} {pos} batches {msg}"
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_prefix(format!("{}/{}", epoch + 1, epochs));
+    bar
+}
+
+/// One optimizer step from gradients summed over `micro` batches.
+fn update<E: Float, M: Params<E>, O: Optimizer<E>>(
+    model: &mut M,
+    optimizer: &mut O,
+    mut grads: Gradients<E>,
+    micro: usize,
+    params: &[UniqueId],
+    max_grad_norm: Option<f64>,
+) {
+    if micro > 1 {
+        let scale = E::from_f64(1.0 / micro as f64);
+        for &id in params {
+            if let Some(g) = grads.get_id_mut(id) {
+                g.iter_mut().for_each(|v| *v *= scale);
             }
         }
-        if let Some(max_norm) = self.max_grad_norm {
-            clip_grad_norm(model, &mut grads, max_norm);
-        }
-        optimizer.step(model, &grads);
     }
+    if let Some(max_norm) = max_grad_norm {
+        clip_grad_norm(model, &mut grads, max_norm);
+    }
+    optimizer.step(model, &grads);
 }
 
 fn summary(r: &EpochRecord, rate: f64) -> String {
