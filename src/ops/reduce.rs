@@ -394,18 +394,29 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
         S: crate::shape::ConstShape,
     {
         const {
+            use crate::shape::const_msg::ConstMsg;
             let (a, b) = (S::SIZES, S2::SIZES);
-            assert!(
-                S::RANK <= S2::RANK,
-                "broadcast_to: the target has fewer dimensions than the tensor"
-            );
+            if S::RANK > S2::RANK {
+                ConstMsg::new()
+                    .s("broadcast_to: a rank-")
+                    .n(S::RANK)
+                    .s(" tensor cannot broadcast to rank ")
+                    .n(S2::RANK)
+                    .fail();
+            }
             let off = S2::RANK - S::RANK;
             let mut i = 0;
             while i < S::RANK {
-                assert!(
-                    a[i] == b[off + i] || a[i] == 1,
-                    "broadcast_to: a dimension is neither equal to the target's nor 1"
-                );
+                if a[i] != b[off + i] && a[i] != 1 {
+                    ConstMsg::new()
+                        .s("broadcast_to: dimension ")
+                        .n(i)
+                        .s(" has size ")
+                        .n(a[i])
+                        .s(", which is neither 1 nor the target's ")
+                        .n(b[off + i])
+                        .fail();
+                }
                 i += 1;
             }
         }

@@ -62,8 +62,8 @@ pub struct NamedValues<E> {
 /// The file (see [`to_bytes`](Checkpoint::to_bytes)) is a 32-byte header (magic
 /// `SHAPEDCK`, format version, element type, payload length, CRC-32) followed by the
 /// postcard-encoded payload. Loading checks all of these before decoding, so a truncated,
-/// corrupted or foreign file is an error, never a panic or an allocation larger than the
-/// file.
+/// corrupted or foreign file is an error, never a panic; memory grows with the bytes
+/// actually present, never with a length the file merely declares.
 ///
 /// `rand`'s `StdRng` does not expose its state, so a checkpoint records a
 /// [`ChaCha12Rng`](rand::rngs::ChaCha12Rng): the same generator (`StdRng` wraps it), giving

@@ -13,7 +13,8 @@
 //!
 //! Every file is written through [`write_atomic`], so a crash mid-save never replaces a good
 //! file with a partial one; every loader returns an error, never panics, on truncated,
-//! corrupted or hostile input, and allocates no more than the input's size.
+//! corrupted or hostile input, and sizes its allocations by the bytes actually present,
+//! never by the lengths a header declares.
 //!
 //! ```
 //! use shaped::nn::{Linear, ReLU};

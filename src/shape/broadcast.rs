@@ -9,6 +9,7 @@
 //! against `Const<K>`" is spelled out for every `K` up to [`MAX_BROADCAST_ONE`]; larger
 //! dimensions broadcast from size one with an explicit `broadcast_to`.
 
+use super::const_msg::assert_dims_equal;
 use super::dim::{Const, Dim, DimExpr};
 use super::shape::Shape;
 use crate::error::{Error, Result};
@@ -77,13 +78,9 @@ impl<E: DimExpr, const N: usize> DimEq<Const<N>> for E {
     type Output = Const<N>;
     fn dim_eq(self, rhs: Const<N>) -> Result<Const<N>> {
         const {
-            assert!(
-                match E::STATIC_SIZE {
-                    Some(s) => s == N,
-                    None => true,
-                },
-                "computed dimension does not equal the static dimension it meets"
-            )
+            if let Some(s) = E::STATIC_SIZE {
+                assert_dims_equal("dimension mismatch: a computed dimension of size", s, N)
+            }
         };
         if self.size() == N {
             Ok(rhs)
@@ -96,13 +93,9 @@ impl<E: DimExpr, const N: usize> DimEq<E> for Const<N> {
     type Output = Const<N>;
     fn dim_eq(self, rhs: E) -> Result<Const<N>> {
         const {
-            assert!(
-                match E::STATIC_SIZE {
-                    Some(s) => s == N,
-                    None => true,
-                },
-                "computed dimension does not equal the static dimension it meets"
-            )
+            if let Some(s) = E::STATIC_SIZE {
+                assert_dims_equal("dimension mismatch: a computed dimension of size", s, N)
+            }
         };
         if rhs.size() == N {
             Ok(self)

@@ -12,7 +12,7 @@
 mod axis;
 mod broadcast;
 mod concat;
-mod const_msg;
+pub(crate) mod const_msg;
 mod conv;
 mod dim;
 mod flatten;

@@ -183,7 +183,7 @@ impl<'a, M, O> Trainer<'a, M, O> {
     /// use shaped::optim::Sgd;
     /// use rand::SeedableRng;
     /// let mut model = Linear::<2, 1>::new(&mut rand::rngs::StdRng::seed_from_u64(0));
-    /// let mut opt = Sgd::new(0.1);
+    /// let mut opt = Sgd::<f32>::new(0.1);
     /// let trainer = shaped::train::Trainer::new(&mut model, &mut opt).epochs(10);
     /// ```
     pub fn new(model: &'a mut M, optimizer: &'a mut O) -> Self {
@@ -218,7 +218,7 @@ impl<'a, M, O> Trainer<'a, M, O> {
     ///
     /// ```
     /// # let mut model = shaped::nn::Linear::<2, 1>::new(&mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0));
-    /// # let mut opt = shaped::optim::Sgd::new(0.1);
+    /// # let mut opt = shaped::optim::Sgd::<f32>::new(0.1);
     /// let t = shaped::train::Trainer::new(&mut model, &mut opt).seed(42);
     /// ```
     pub fn seed(mut self, seed: u64) -> Self {
@@ -229,7 +229,7 @@ impl<'a, M, O> Trainer<'a, M, O> {
     ///
     /// ```
     /// # let mut model = shaped::nn::Linear::<2, 1>::new(&mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0));
-    /// # let mut opt = shaped::optim::Sgd::new(0.1);
+    /// # let mut opt = shaped::optim::Sgd::<f32>::new(0.1);
     /// let t = shaped::train::Trainer::new(&mut model, &mut opt).quiet(true);
     /// ```
     pub fn quiet(mut self, on: bool) -> Self {
@@ -241,7 +241,7 @@ impl<'a, M, O> Trainer<'a, M, O> {
     ///
     /// ```
     /// # let mut model = shaped::nn::Linear::<2, 1>::new(&mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0));
-    /// # let mut opt = shaped::optim::Sgd::new(0.1);
+    /// # let mut opt = shaped::optim::Sgd::<f32>::new(0.1);
     /// let t = shaped::train::Trainer::new(&mut model, &mut opt).patience(5).min_delta(1e-4);
     /// ```
     pub fn patience(mut self, epochs: usize) -> Self {
@@ -260,7 +260,7 @@ impl<'a, M, O> Trainer<'a, M, O> {
     ///
     /// ```
     /// # let mut model = shaped::nn::Linear::<2, 1>::new(&mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0));
-    /// # let mut opt = shaped::optim::Sgd::new(0.1);
+    /// # let mut opt = shaped::optim::Sgd::<f32>::new(0.1);
     /// let t = shaped::train::Trainer::new(&mut model, &mut opt).save_best("best.safetensors");
     /// ```
     pub fn save_best(mut self, path: impl Into<PathBuf>) -> Self {
@@ -274,7 +274,7 @@ impl<'a, M, O> Trainer<'a, M, O> {
     /// ```
     /// let mut best_epoch = 0;
     /// # let mut model = shaped::nn::Linear::<2, 1>::new(&mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0));
-    /// # let mut opt = shaped::optim::Sgd::new(0.1);
+    /// # let mut opt = shaped::optim::Sgd::<f32>::new(0.1);
     /// let t = shaped::train::Trainer::new(&mut model, &mut opt).on_best(|_model, record| {
     ///     best_epoch = record.epoch;
     ///     Ok(())
@@ -298,7 +298,7 @@ impl<'a, M, O> Trainer<'a, M, O> {
     ///
     /// ```
     /// # let mut model = shaped::nn::Linear::<2, 1>::new(&mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0));
-    /// # let mut opt = shaped::optim::Sgd::new(0.1);
+    /// # let mut opt = shaped::optim::Sgd::<f32>::new(0.1);
     /// let t = shaped::train::Trainer::new(&mut model, &mut opt).output_dir("runs/mlp");
     /// ```
     pub fn output_dir(mut self, dir: impl Into<PathBuf>) -> Self {
@@ -324,7 +324,7 @@ impl<'a, M, O> Trainer<'a, M, O> {
     /// ```
     /// use shaped::optim::StepLr;
     /// # let mut model = shaped::nn::Linear::<2, 1>::new(&mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0));
-    /// # let mut opt = shaped::optim::Sgd::new(0.1);
+    /// # let mut opt = shaped::optim::Sgd::<f32>::new(0.1);
     /// let t = shaped::train::Trainer::new(&mut model, &mut opt).lr_schedule(StepLr { step_size: 10, gamma: 0.1 });
     /// ```
     pub fn lr_schedule(mut self, schedule: impl LrSchedule + 'a) -> Self {
@@ -357,7 +357,7 @@ impl<'a, M, O> Trainer<'a, M, O> {
     ///
     /// ```
     /// # let mut model = shaped::nn::Linear::<2, 1>::new(&mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0));
-    /// # let mut opt = shaped::optim::Sgd::new(0.1);
+    /// # let mut opt = shaped::optim::Sgd::<f32>::new(0.1);
     /// let t = shaped::train::Trainer::new(&mut model, &mut opt).on_epoch_end(|ctx| {
     ///     let gap = ctx.record.val_loss.unwrap_or(0.0) - ctx.record.train_loss;
     ///     ctx.log("generalization_gap", gap);
@@ -373,7 +373,7 @@ impl<'a, M, O> Trainer<'a, M, O> {
     /// ```
     /// let mut losses = Vec::new();
     /// # let mut model = shaped::nn::Linear::<2, 1>::new(&mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0));
-    /// # let mut opt = shaped::optim::Sgd::new(0.1);
+    /// # let mut opt = shaped::optim::Sgd::<f32>::new(0.1);
     /// let t = shaped::train::Trainer::new(&mut model, &mut opt).on_batch_end(|b| losses.push(b.loss));
     /// ```
     pub fn on_batch_end(mut self, f: impl FnMut(&BatchEnd) + 'a) -> Self {
