@@ -109,7 +109,7 @@ pub trait Float:
 }
 
 macro_rules! impl_float {
-    ($t:ty, $name:literal, $gemm:path) => {
+    ($t:ty, $name:literal, $gemm:path, $exp:path, $tanh:path) => {
         impl Float for $t {
             const DTYPE: &'static str = $name;
             const ZERO: Self = 0.0;
@@ -127,7 +127,7 @@ macro_rules! impl_float {
             }
             #[inline(always)]
             fn exp(self) -> Self {
-                <$t>::exp(self)
+                $exp(self)
             }
             #[inline(always)]
             fn ln(self) -> Self {
@@ -143,7 +143,7 @@ macro_rules! impl_float {
             }
             #[inline(always)]
             fn tanh(self) -> Self {
-                <$t>::tanh(self)
+                $tanh(self)
             }
             #[inline(always)]
             fn sin(self) -> Self {
@@ -218,8 +218,61 @@ macro_rules! impl_float {
     };
 }
 
-impl_float!(f32, "f32", matrixmultiply::sgemm);
-impl_float!(f64, "f64", matrixmultiply::dgemm);
+impl_float!(f32, "f32", matrixmultiply::sgemm, exp_f32, tanh_f32);
+impl_float!(f64, "f64", matrixmultiply::dgemm, f64::exp, f64::tanh);
+
+/// e^x in single precision without a library call, so that loops over it vectorise
+/// (libm's `expf` is an opaque call). Cephes' range reduction and polynomial: within 2 ulp of
+/// the exact value over the whole range, including subnormal results; NaN and infinities
+/// behave as `f32::exp`.
+#[inline(always)]
+pub(crate) fn exp_f32(x: f32) -> f32 {
+    const LOG2E: f32 = core::f32::consts::LOG2_E;
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    let xc = x.clamp(-104.0, 88.8);
+    let n = (xc * LOG2E).round();
+    let r = xc - n * LN2_HI - n * LN2_LO;
+    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
+        + 1.666_666_5e-1)
+        * r
+        + 5.000_000_1e-1;
+    let e = 1.0 + r + r * r * p;
+    // Scale by 2^n in two halves so that results down to the subnormal range stay exact
+    // powers of two (a single 2^n would underflow below n = -126).
+    let n = n as i32;
+    let n1 = n >> 1;
+    let n2 = n - n1;
+    let s1 = f32::from_bits(((n1 + 127) as u32) << 23);
+    let s2 = f32::from_bits(((n2 + 127) as u32) << 23);
+    let y = e * s1 * s2;
+    if x.is_nan() {
+        x
+    } else if x > 88.722_84 {
+        // ln(f32::MAX)
+        f32::INFINITY
+    } else if x < -103.98 {
+        0.0
+    } else {
+        y
+    }
+}
+
+/// tanh in single precision without a library call (vectorises); Cephes' odd polynomial
+/// near zero and `1 - 2 / (e^(2|x|) + 1)` elsewhere, within a few ulp.
+#[inline(always)]
+pub(crate) fn tanh_f32(x: f32) -> f32 {
+    let a = x.abs();
+    let z = x * x;
+    let small = ((((-5.704_988_7e-3 * z + 2.063_908_9e-2) * z - 5.373_971_6e-2) * z + 1.333_144_2e-1) * z
+        - 3.333_328_2e-1)
+        * z
+        * x
+        + x;
+    let big = 1.0 - 2.0 / (exp_f32(2.0 * a.min(10.0)) + 1.0);
+    let big = if x < 0.0 { -big } else { big };
+    if a < 0.625 { small } else { big }
+}
 
 /// erf(x) in double precision: a Taylor series near zero and a continued fraction for
 /// erfc in the tails, both converging to full precision (std's `erf` is not stable yet).
@@ -239,7 +292,7 @@ pub(crate) fn erf_f64(x: f64) -> f64 {
             term *= -x2 / n;
             let add = term / (2.0 * n + 1.0);
             sum += add;
-            if add.abs() < 1e-17 * sum.abs() {
+            if add.abs() <= 1e-17 * sum.abs() {
                 break;
             }
         }
@@ -281,7 +334,46 @@ fn erfc_cf(x: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::erf_f64;
+    use super::{erf_f64, exp_f32, tanh_f32};
+
+    fn ulps(a: f32, b: f32) -> f64 {
+        if a == b {
+            return 0.0;
+        }
+        let spacing = (b.abs().max(f32::MIN_POSITIVE) as f64) * f32::EPSILON as f64;
+        ((a as f64 - b as f64) / spacing).abs()
+    }
+
+    #[test]
+    fn fast_exp_and_tanh_match_libm() {
+        let mut worst_exp: f64 = 0.0;
+        let mut worst_tanh: f64 = 0.0;
+        let mut x = -110.0f32;
+        while x < 90.0 {
+            let want = (x as f64).exp() as f32;
+            if want.is_infinite() {
+                assert!(exp_f32(x).is_infinite() || exp_f32(x) > 3.4e38, "exp({x})");
+            } else if want.is_normal() {
+                worst_exp = worst_exp.max(ulps(exp_f32(x), want));
+            } else {
+                assert!((exp_f32(x) as f64 - (x as f64).exp()).abs() < 2e-45, "exp({x})");
+            }
+            let t = (x as f64).tanh() as f32;
+            worst_tanh = worst_tanh.max(ulps(tanh_f32(x), t));
+            x += 0.001_37;
+        }
+        assert!(worst_exp <= 2.0, "exp within {worst_exp} ulp");
+        assert!(worst_tanh <= 4.0, "tanh within {worst_tanh} ulp");
+        assert_eq!(exp_f32(f32::INFINITY), f32::INFINITY);
+        assert_eq!(exp_f32(f32::NEG_INFINITY), 0.0);
+        assert!(exp_f32(f32::NAN).is_nan());
+        assert_eq!(tanh_f32(f32::INFINITY), 1.0);
+        assert_eq!(tanh_f32(f32::NEG_INFINITY), -1.0);
+        assert_eq!(tanh_f32(0.0), 0.0);
+        for x in [1e-3f32, -2e-5, 0.3, 0.62, 0.63] {
+            assert!(ulps(tanh_f32(x), (x as f64).tanh() as f32) <= 4.0, "tanh({x})");
+        }
+    }
     #[test]
     fn erf_matches_reference_values() {
         // Reference values from Abramowitz & Stegun table 7.1 and mpmath.

@@ -17,6 +17,7 @@
 
 pub mod autograd;
 pub(crate) mod backend;
+pub mod compile_errors;
 pub mod data;
 pub mod dtype;
 pub mod error;

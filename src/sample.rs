@@ -196,8 +196,9 @@ fn keep_top_k(w: &mut [f64], k: usize) {
         return;
     }
     let mut order: Vec<usize> = (0..w.len()).collect();
-    // Stable sort: among equal weights the lower index ranks first.
-    order.sort_by(|&a, &b| w[b].total_cmp(&w[a]));
+    // A total order (weight, then index) makes the selection deterministic; selecting
+    // instead of sorting keeps large vocabularies linear.
+    order.select_nth_unstable_by(k - 1, |&a, &b| w[b].total_cmp(&w[a]).then(a.cmp(&b)));
     for &i in &order[k..] {
         w[i] = 0.0;
     }

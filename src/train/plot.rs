@@ -197,9 +197,15 @@ fn panel(s: &mut String, chart: &Chart, x0: f64) {
     let integer_x = points().all(|p| p.0.fract() == 0.0);
     let (xlo, xhi) = range(points().map(|p| p.0));
     let (ylo, yhi) = range(points().map(|p| p.1));
+    // The x axis spans the data exactly (epochs start at 1, not 0); y extends to nice ticks.
     let (xt, xstep) = ticks(xlo, xhi, integer_x);
+    let slack = 1e-9 * xstep;
+    let xt: Vec<f64> = xt
+        .into_iter()
+        .filter(|&t| t >= xlo - slack && t <= xhi + slack)
+        .collect();
     let (yt, ystep) = ticks(ylo, yhi, false);
-    let (xmin, xmax) = (xt[0], *xt.last().expect("at least one tick"));
+    let (xmin, xmax) = (xlo, xhi);
     let (ymin, ymax) = (yt[0], *yt.last().expect("at least one tick"));
     let (left, right) = (x0 + LEFT, x0 + PANEL_W - RIGHT);
     let (top, bottom) = (TOP, PANEL_H - BOTTOM);
@@ -271,6 +277,7 @@ fn panel(s: &mut String, chart: &Chart, x0: f64) {
         escape(&chart.y_label)
     );
 
+    let mut drawn = Vec::new();
     for (i, se) in chart.series.iter().enumerate() {
         let colour = COLOURS[i % COLOURS.len()];
         let pts: Vec<(f64, f64)> = se
@@ -297,9 +304,10 @@ fn panel(s: &mut String, chart: &Chart, x0: f64) {
                 );
             }
         }
+        drawn.push(pts);
     }
 
-    // Legend in the top-right corner of the plot area, on a white box.
+    // Legend in a corner of the plot area, on a white box.
     if !chart.series.is_empty() {
         let longest = chart
             .series
@@ -308,7 +316,25 @@ fn panel(s: &mut String, chart: &Chart, x0: f64) {
             .max()
             .unwrap_or(0) as f64;
         let (bw, bh) = (longest * 7.0 + 40.0, chart.series.len() as f64 * 18.0 + 8.0);
-        let (bx, by) = (right - bw - 8.0, top + 8.0);
+        let corners = [
+            (right - bw - 8.0, top + 8.0),
+            (right - bw - 8.0, bottom - bh - 8.0),
+            (left + 8.0, top + 8.0),
+            (left + 8.0, bottom - bh - 8.0),
+        ];
+        // The corner that hides the least of the lines (the first of equals).
+        let hidden = |&(x, y): &(f64, f64)| {
+            drawn
+                .iter()
+                .flat_map(|line| samples(line))
+                .filter(|p| p.0 >= x && p.0 <= x + bw && p.1 >= y && p.1 <= y + bh)
+                .count()
+        };
+        let (bx, by) = corners
+            .iter()
+            .copied()
+            .min_by_key(|c| hidden(c))
+            .expect("four corners");
         let _ = writeln!(
             s,
             r##"<rect x="{bx:.1}" y="{by:.1}" width="{bw:.1}" height="{bh:.1}" fill="white" fill-opacity="0.85" stroke="#999"/>"##
@@ -341,6 +367,20 @@ fn panel(s: &mut String, chart: &Chart, x0: f64) {
         );
     }
     let _ = writeln!(s, "</g>");
+}
+
+/// Points along a drawn line (its vertices and 16 between each pair), to measure what a
+/// box would cover.
+fn samples(line: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let mut out = line.to_vec();
+    for w in line.windows(2) {
+        let ((x0, y0), (x1, y1)) = (w[0], w[1]);
+        out.extend((1..16).map(|k| {
+            let t = k as f64 / 16.0;
+            (x0 + t * (x1 - x0), y0 + t * (y1 - y0))
+        }));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -250,6 +250,12 @@ impl<'a, M, O> Trainer<'a, M, O> {
     }
     /// The smallest decrease of the monitored loss that counts as an improvement for early
     /// stopping (default 0).
+    ///
+    /// ```
+    /// # let mut model = shaped::nn::Linear::<2, 1>::new(&mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0));
+    /// # let mut opt = shaped::optim::Sgd::<f32>::new(0.1);
+    /// let t = shaped::train::Trainer::new(&mut model, &mut opt).patience(3).min_delta(1e-3);
+    /// ```
     pub fn min_delta(mut self, delta: f64) -> Self {
         self.min_delta = delta;
         self
@@ -289,6 +295,12 @@ impl<'a, M, O> Trainer<'a, M, O> {
     }
     /// At the end, puts back the parameters and buffers of the best epoch (kept in memory),
     /// so that an early-stopped model is its best version rather than its last.
+    ///
+    /// ```
+    /// # let mut model = shaped::nn::Linear::<2, 1>::new(&mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0));
+    /// # let mut opt = shaped::optim::Sgd::<f32>::new(0.1);
+    /// let t = shaped::train::Trainer::new(&mut model, &mut opt).patience(5).restore_best(true);
+    /// ```
     pub fn restore_best(mut self, on: bool) -> Self {
         self.restore_best = on;
         self
@@ -307,6 +319,12 @@ impl<'a, M, O> Trainer<'a, M, O> {
     }
     /// Scales the gradients to a global L2 norm of at most `max_norm` before every
     /// optimizer step ([`clip_grad_norm`](crate::optim::clip_grad_norm)).
+    ///
+    /// ```
+    /// # let mut model = shaped::nn::Linear::<2, 1>::new(&mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0));
+    /// # let mut opt = shaped::optim::Sgd::<f32>::new(0.1);
+    /// let t = shaped::train::Trainer::new(&mut model, &mut opt).clip_grad_norm(1.0);
+    /// ```
     pub fn clip_grad_norm(mut self, max_norm: f64) -> Self {
         self.max_grad_norm = Some(max_norm);
         self
@@ -314,6 +332,13 @@ impl<'a, M, O> Trainer<'a, M, O> {
     /// Accumulates the gradients of `batches` batches (averaged) before each optimizer
     /// step, for an effective batch that many times larger; a shorter group at the end of
     /// an epoch is stepped too. Default 1; 0 counts as 1.
+    ///
+    /// ```
+    /// # let mut model = shaped::nn::Linear::<2, 1>::new(&mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0));
+    /// # let mut opt = shaped::optim::Sgd::<f32>::new(0.1);
+    /// // Batches of 16, four per step: the gradient of a batch of 64.
+    /// let t = shaped::train::Trainer::new(&mut model, &mut opt).accumulate(4);
+    /// ```
     pub fn accumulate(mut self, batches: usize) -> Self {
         self.accumulate = batches.max(1);
         self
@@ -335,7 +360,25 @@ impl<'a, M, O> Trainer<'a, M, O> {
     /// the model in evaluation mode ([`forward`](crate::nn::Module::forward), no tape
     /// needed). Its mean loss is what early stopping and best-model saving watch.
     ///
-    /// `data` is taken by value: pass `&mut loader` to keep using a loader afterwards.
+    /// `data` is taken by value: pass `&mut loader` to keep using a loader afterwards. The
+    /// generator it is given starts from the same state every epoch, so validation data
+    /// made from it is the same every epoch.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::{Linear, Module};
+    /// use shaped::train::{Step, Trainer};
+    /// use rand::SeedableRng;
+    /// let mut model = Linear::<3, 2>::new(&mut rand::rngs::StdRng::seed_from_u64(0));
+    /// let mut opt = shaped::optim::Sgd::new(0.1);
+    /// let (x, y) = (Tensor::<Rank2<4, 3>>::ones(), Indices::<Rank1<4>>::from_array([0, 1, 1, 0]));
+    /// let history = Trainer::new(&mut model, &mut opt)
+    ///     .quiet(true)
+    ///     .validate(vec![(x.clone(), y.clone())], |m, (x, y)| Step::cross_entropy(m.forward(x), &y))
+    ///     .fit(vec![(x, y)], |m, (x, y)| Step::cross_entropy(m.forward_train(x.trace()), &y))
+    ///     .unwrap();
+    /// assert!(history.epochs[0].val_loss.is_some());
+    /// ```
     pub fn validate<S, E, T, F>(mut self, mut data: S, mut step: F) -> Self
     where
         S: BatchSource + 'a,
@@ -385,6 +428,26 @@ impl<'a, M, O> Trainer<'a, M, O> {
     /// [`Step`], whose loss is backpropagated and applied by `optimizer` (after
     /// accumulation and clipping when configured). Returns the [`History`]; an error from
     /// the data, the step, a callback or a file write ends training with that error.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::{Linear, Module, loss::mse_loss};
+    /// use shaped::train::{Step, Trainer};
+    /// use rand::SeedableRng;
+    /// let mut model = Linear::<1, 1>::new(&mut rand::rngs::StdRng::seed_from_u64(0));
+    /// let mut opt = shaped::optim::Sgd::new(0.5);
+    /// let x = Tensor::<Rank2<4, 1>>::from_array([[0.0], [1.0], [2.0], [3.0]]);
+    /// let y = x.clone().mul_scalar(2.0);
+    /// let history = Trainer::new(&mut model, &mut opt)
+    ///     .epochs(200)
+    ///     .quiet(true)
+    ///     .fit(vec![(x.mul_scalar(0.25), y.mul_scalar(0.25))], |m, (x, y)| {
+    ///         Ok(Step::new(mse_loss(m.forward_train(x.trace()), y), 4))
+    ///     })
+    ///     .unwrap();
+    /// assert!(history.last().unwrap().train_loss < 1e-6);
+    /// assert!((model.weight.as_slice()[0] - 2.0).abs() < 1e-3);
+    /// ```
     pub fn fit<E, S, F>(mut self, mut train: S, mut step: F) -> Result<History>
     where
         E: Float,
@@ -396,8 +459,6 @@ impl<'a, M, O> Trainer<'a, M, O> {
         let model = &mut *self.model;
         let optimizer = &mut *self.optimizer;
         let mut rng = StdRng::seed_from_u64(self.seed);
-        // Validation draws from its own stream so that adding it does not change training.
-        let mut val_rng = StdRng::seed_from_u64(self.seed ^ 0x5eed_5eed_5eed_5eed);
         let base_lr = optimizer.lr();
         let params = parameter_ids(model);
         let mut history = History::default();
@@ -474,6 +535,9 @@ impl<'a, M, O> Trainer<'a, M, O> {
                 record.metrics.insert(format!("train_{name}"), v);
             }
             if let Some(validate) = &mut self.validation {
+                // Its own generator, the same every epoch: validation data made from it stays
+                // fixed, and adding validation does not change training.
+                let mut val_rng = StdRng::seed_from_u64(self.seed ^ 0x5eed_5eed_5eed_5eed);
                 let val = validate(model, epoch, &mut val_rng)?;
                 if val.samples() > 0 {
                     record.val_loss = Some(val.loss());
@@ -523,6 +587,10 @@ impl<'a, M, O> Trainer<'a, M, O> {
 
             let summary = summary(&record, meter.samples() as f64 / train_seconds.max(1e-9));
             if !bar.is_hidden() {
+                // The finished line keeps the summary only, short enough for 80 columns.
+                if let Ok(style) = ProgressStyle::with_template("epoch {prefix} {msg}") {
+                    bar.set_style(style);
+                }
                 bar.finish_with_message(summary);
             } else if !self.quiet {
                 println!("epoch {}/{} {summary}", epoch + 1, self.epochs);
@@ -543,6 +611,9 @@ impl<'a, M, O> Trainer<'a, M, O> {
                 };
             }
             if history.stop != StopReason::Completed {
+                if !self.quiet {
+                    println!("{}", stop_message(&history));
+                }
                 break;
             }
         }
@@ -560,7 +631,7 @@ fn progress(quiet: bool, epoch: usize, epochs: usize, len: Option<usize>) -> Pro
     }
     let bar = ProgressBar::with_draw_target(len.map(|n| n as u64), ProgressDrawTarget::stdout());
     let template = if len.is_some() {
-        "epoch {prefix} [{bar:30}] {pos}/{len} {msg}"
+        "epoch {prefix} [{bar:25}] {pos}/{len} {msg}"
     } else {
         "epoch {prefix} {spinner} {pos} batches {msg}"
     };
@@ -603,9 +674,31 @@ fn summary(r: &EpochRecord, rate: f64) -> String {
         s += &format!(" | val loss {l:.4}");
     }
     if let Some(a) = r.val_accuracy {
-        s += &format!(" val acc {:.2}%", a * 100.0);
+        s += &format!(" acc {:.2}%", a * 100.0);
     }
-    s + &format!(" | {rate:.0} samples/s, {:.1}s", r.seconds)
+    s + &format!(" | {rate:.0} samples/s {:.1}s", r.seconds)
+}
+
+fn stop_message(h: &History) -> String {
+    let watched = if h.epochs.iter().any(|r| r.val_loss.is_some()) {
+        "validation"
+    } else {
+        "training"
+    };
+    let best = h.best().map_or(String::new(), |b| {
+        format!(" (best {:.4} at epoch {})", b.monitored_loss(), b.epoch)
+    });
+    match h.stop {
+        StopReason::EarlyStopping { patience } => {
+            format!(
+                "stopped early: {watched} loss did not improve for {} epochs{best}",
+                patience.max(1)
+            )
+        }
+        StopReason::NonFiniteLoss => "stopped: the training loss is not finite".to_string(),
+        StopReason::Callback => format!("stopped by a callback{best}"),
+        StopReason::Completed => String::new(),
+    }
 }
 
 fn parameter_ids<E: Float, M: Params<E> + ?Sized>(model: &M) -> Vec<UniqueId> {
