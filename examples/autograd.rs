@@ -52,18 +52,27 @@ fn using_a_tensor_twice() {
     // gradient of sum(x * x) is 2x.
     let t = x.clone().trace();
     let grads = (t.clone() * t).sum().backward();
-    println!("t = x.trace(); (t.clone() * t).sum() -> grad {}", grads.get(&x).unwrap());
+    println!(
+        "t = x.trace(); (t.clone() * t).sum() -> grad {}",
+        grads.get(&x).unwrap()
+    );
 
     // Gradients are keyed by the tensor's identity, not by the Rust value: `x`, its clones
     // and `x.trace()` are all the same tensor. So `x.trace() * x` is also x * x, and the
     // gradient is again 2x (as in PyTorch after `x.requires_grad_()`).
     let grads = (x.clone().trace() * x.clone()).sum().backward();
-    println!("x.trace() * x                     -> grad {}", grads.get(&x).unwrap());
+    println!(
+        "x.trace() * x                     -> grad {}",
+        grads.get(&x).unwrap()
+    );
 
     // A different tensor that merely holds the same values is a constant: gradient x.
     let other = Tensor::<Rank1<3>>::from_array([1.0, 2.0, 3.0]);
     let grads = (x.clone().trace() * other).sum().backward();
-    println!("x.trace() * (a copy of the values) -> grad {}", grads.get(&x).unwrap());
+    println!(
+        "x.trace() * (a copy of the values) -> grad {}",
+        grads.get(&x).unwrap()
+    );
 }
 
 fn clones_of_traced_tensors() {
@@ -80,7 +89,10 @@ fn clones_of_traced_tensors() {
         .iter()
         .map(|v| (2.0 * v.tanh() + 1.0) * (1.0 - v.tanh().powi(2)))
         .collect();
-    println!("two branches through h = tanh(x): grad {}", grads.get(&x).unwrap());
+    println!(
+        "two branches through h = tanh(x): grad {}",
+        grads.get(&x).unwrap()
+    );
     println!("by hand:                                {expected:?}");
 
     // A clone carries the whole history, so it can be backpropagated after the original
@@ -89,7 +101,10 @@ fn clones_of_traced_tensors() {
     let kept = h.clone();
     drop(h);
     let grads = kept.sum().backward();
-    println!("backward from a clone alone: grad of sum(exp(x)) = {}", grads.get(&x).unwrap());
+    println!(
+        "backward from a clone alone: grad of sum(exp(x)) = {}",
+        grads.get(&x).unwrap()
+    );
 
     // As in PyTorch, a graph is backpropagated once: a second `backward()` through the same
     // ops panics. Trace the inputs again (or `detach()` carried state) for a second pass.
@@ -103,7 +118,10 @@ fn detach() {
     // y = sum(e + sin(stop_gradient(e))), so dy/dx = exp(x) alone.
     let y = (e.clone() + e.clone().detach().sin()).sum();
     let grads = y.backward();
-    println!("grad of sum(e + sin(e.detach())) = {}", grads.get(&x).unwrap());
+    println!(
+        "grad of sum(e + sin(e.detach())) = {}",
+        grads.get(&x).unwrap()
+    );
     println!("exp(x)                           = {}", x.exp());
     // A detached tensor keeps its identity (that is how a layer built from a detached
     // weight still reports gradients for that weight), so use it through an op, as here,
@@ -120,7 +138,10 @@ fn layer_parameters() {
     let loss = layer.forward(x.trace()).square().mean();
     let value = loss.as_slice()[0];
     let grads = loss.backward();
-    println!("loss = {value:.4}; gradients for {} tensors (input, weight, bias)", grads.len());
+    println!(
+        "loss = {value:.4}; gradients for {} tensors (input, weight, bias)",
+        grads.len()
+    );
     println!(
         "d loss / d weight (shape {:?}) = {}",
         layer.weight.dims(),

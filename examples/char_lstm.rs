@@ -179,9 +179,8 @@ fn main() -> Result<()> {
 
     let model = if args.sample_only {
         let mut model = CharLstm::new(12345); // any initialisation: every tensor is replaced
-        load_safetensors(&mut model, &args.model).map_err(|e| {
-            eprintln!("no saved model: run without --sample-only first to train one");
-            e
+        load_safetensors(&mut model, &args.model).inspect_err(|_| {
+            eprintln!("could not load the model: run without --sample-only first to train one");
         })?;
         println!("loaded {}", args.model.display());
         model
@@ -268,7 +267,10 @@ fn generate(model: &CharLstm, words: &[String], seed: u64) -> Result<()> {
     let samplers = [
         ("temperature 0.8", Sampler::new().temperature(0.8)),
         ("top-k 5", Sampler::new().top_k(5)),
-        ("top-p 0.9, temperature 0.9", Sampler::new().top_p(0.9).temperature(0.9)),
+        (
+            "top-p 0.9, temperature 0.9",
+            Sampler::new().top_p(0.9).temperature(0.9),
+        ),
     ];
     let mut new = 0;
     let mut total = 0;
@@ -294,7 +296,13 @@ fn generate(model: &CharLstm, words: &[String], seed: u64) -> Result<()> {
     let letters: String = draws
         .as_slice()
         .iter()
-        .map(|&t| if t == 0 { '.' } else { char::from(b'a' + t as u8 - 1) })
+        .map(|&t| {
+            if t == 0 {
+                '.'
+            } else {
+                char::from(b'a' + t as u8 - 1)
+            }
+        })
         .collect();
     println!("20 first letters drawn from the model's distribution: {letters}");
     Ok(())

@@ -131,7 +131,10 @@ fn main() -> Result<()> {
     let mut rng = StdRng::seed_from_u64(0);
 
     // The layer inside a model: tuples run their elements in order.
-    let mut model = (GatedLinear::<f32>::new(&mut rng), Linear::<OUT, 1>::new(&mut rng));
+    let mut model = (
+        GatedLinear::<f32>::new(&mut rng),
+        Linear::<OUT, 1>::new(&mut rng),
+    );
     println!("parameters: {:?}", model.param_names());
     println!("{} trainable values", model.num_params());
 

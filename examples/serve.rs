@@ -133,7 +133,10 @@ fn to_json(p: &Prediction) -> String {
 pub fn from_json(body: &str) -> Option<Prediction> {
     let label = body.split("\"label\":").nth(1)?.split(',').next()?;
     let probs = body.split('[').nth(1)?.split(']').next()?;
-    let p: Vec<f32> = probs.split(',').map(|v| v.parse().ok()).collect::<Option<_>>()?;
+    let p: Vec<f32> = probs
+        .split(',')
+        .map(|v| v.parse().ok())
+        .collect::<Option<_>>()?;
     Some(Prediction {
         class: label.parse().ok()?,
         probabilities: p.try_into().ok()?,
@@ -278,7 +281,8 @@ pub fn iris_requests() -> Result<Vec<[f32; 4]>> {
 
 fn main() -> Result<()> {
     // 1. The training job writes a model file.
-    let path = std::env::temp_dir().join(format!("shaped_serve_{}.safetensors", std::process::id()));
+    let path =
+        std::env::temp_dir().join(format!("shaped_serve_{}.safetensors", std::process::id()));
     save_safetensors(&train()?, &path)?;
 
     // 2. Service start-up: load once, share read-only.

@@ -138,7 +138,10 @@ fn shape_conversions() -> Result<()> {
     println!("permute::<0, 2, 1> (2,3,2) -> dims {:?}", p.dims());
     // Reductions remove the axis they reduce.
     let sums: Tensor<Rank1<2>> = x.clone().sum_dim::<1>();
-    println!("sum over axis 1: {sums}, argmax over axis 1: {:?}", x.argmax::<1>());
+    println!(
+        "sum over axis 1: {sums}, argmax over axis 1: {:?}",
+        x.argmax::<1>()
+    );
     // concat along an axis: the other axes must match; the result is (2, 6 + 1).
     let ones = Tensor::<Rank2<2, 1>>::ones();
     let c: Tensor<Rank2<2, 7>> = x.clone().concat::<1, _, _>(ones).realize();
@@ -151,7 +154,10 @@ fn shape_conversions() -> Result<()> {
     // e.g. for data whose shape comes from a file.
     let from_file = Tensor::<(usize, usize)>::from_vec_with_shape(vec![0.5; 12], (2, 6))?;
     let typed: Tensor<Rank2<2, 6>> = from_file.clone().try_realize()?;
-    println!("(usize, usize) [2, 6] realized as Rank2<2, 6>: {}", typed.sum());
+    println!(
+        "(usize, usize) [2, 6] realized as Rank2<2, 6>: {}",
+        typed.sum()
+    );
     let wrong = from_file.try_realize::<Rank2<3, 4>>().unwrap_err();
     println!("realized as Rank2<3, 4>: error: {wrong}");
     let dynamic = x.into_dyn();

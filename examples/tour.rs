@@ -1,6 +1,10 @@
 //! A short tour of tensors and autograd.
 //!
 //! Run with `cargo run --release --example tour`.
+//!
+//! More of each: `cargo run --release --example tensors` (creating, printing, broadcasting,
+//! matmul, shape conversions) and `cargo run --release --example autograd` (tracing, reading
+//! gradients, reusing and cloning traced tensors, detach).
 
 use shaped::prelude::*;
 

@@ -316,9 +316,7 @@
 //! compiler reports where the assertion sits. The first line has what you need, the two
 //! sizes: the flattened input has 800 features and a `Linear<801, _>` expects 801.
 //!
-//! **Fix:** use the size from the message, or let the compiler name it: a wrong type
-//! annotation on the flattened tensor (`let f: Tensor<Rank2<4, 1>> = ...flatten();`) prints the
-//! computed type.
+//! **Fix:** make the `Linear` take the size the message names.
 //!
 //! ```
 //! use rand::SeedableRng;

@@ -37,9 +37,9 @@ fn example_property_run_passes() {
 /// The check is not vacuous: a layer whose `scale` is left off the tape fails it.
 #[test]
 fn gradcheck_catches_a_parameter_left_off_the_tape() {
+    use rand::SeedableRng;
     use shaped::gradcheck::{GradcheckOptions, gradcheck2_vjp};
     use shaped::nn::Module;
-    use rand::SeedableRng;
     let layer = custom_layer::GatedLinear::<f64>::new(&mut rand::rngs::StdRng::seed_from_u64(3));
     let x = Tensor::<Rank2<3, IN>, f64>::full(0.5);
     let err = gradcheck2_vjp(

@@ -8,7 +8,9 @@
 #[path = "../examples/serve.rs"]
 mod serve;
 
-use serve::{Model, Prediction, from_json, http_post, iris_requests, predict, predict_concurrently};
+use serve::{
+    Model, Prediction, from_json, http_post, iris_requests, predict, predict_concurrently,
+};
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,7 +32,12 @@ fn model_is_send_and_sync() {
 #[test]
 fn concurrent_answers_equal_single_threaded_ones() {
     let model = trained();
-    let requests: Vec<[f32; 4]> = iris_requests().unwrap().into_iter().cycle().take(3000).collect();
+    let requests: Vec<[f32; 4]> = iris_requests()
+        .unwrap()
+        .into_iter()
+        .cycle()
+        .take(3000)
+        .collect();
     let expected = single_threaded(&model, &requests);
     for threads in [2, 3, 8] {
         assert_eq!(
