@@ -9,7 +9,10 @@ type X = Rank3<3, 4, 5>;
 type Traced<S> = Tensor<S, f32, OwnedTape<f32>>;
 
 /// Runs `f` on the stored `x`, checks `y`, backpropagates `sum(y * gy)` and checks grad.x.
-fn case<S: ConstShape + shaped::shape::BroadcastShapes<S>>(name: &str, f: impl Fn(Traced<X>) -> Traced<S>) {
+fn case<S: ConstShape + shaped::shape::BroadcastShapes<S>>(
+    name: &str,
+    f: impl Fn(Traced<X>) -> Traced<S>,
+) {
     let g = Golden::load(name);
     let x = Tensor::<X>::from_vec(g.f("x")).unwrap();
     let y = f(x.clone().trace());
@@ -127,8 +130,14 @@ fn every_reduce_case_is_covered() {
     let src = include_str!("golden_reduce.rs");
     for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden")).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
-        if let Some(case) = name.strip_prefix("reduce_").and_then(|n| n.strip_suffix(".safetensors")) {
-            assert!(src.contains(&format!("fn reduce_{case}()")), "no test for reduce_{case}");
+        if let Some(case) = name
+            .strip_prefix("reduce_")
+            .and_then(|n| n.strip_suffix(".safetensors"))
+        {
+            assert!(
+                src.contains(&format!("fn reduce_{case}()")),
+                "no test for reduce_{case}"
+            );
         }
     }
 }
