@@ -73,7 +73,7 @@ pub fn check_gradients(x: &Tensor<Rank2<3, IN>, f64>, seed: u64) -> Result<(), G
     // With respect to the input: `forward` on the traced input, through a random cotangent.
     gradcheck_vjp(x, |x| layer.forward(x), opts)?;
     // With respect to each parameter: put the checked tensor into a copy of the layer.
-    // `detach()` keeps the tensor's identity, so the gradient is reported for it.
+    // `without_tape()` keeps the tensor's identity, so the gradient is reported for it.
     check_param(&layer, x, &layer.value.weight, |l, w| l.value.weight = w)?;
     check_param(&layer, x, bias(&layer.value), |l, b| l.value.bias = Some(b))?;
     check_param(&layer, x, &layer.gate.weight, |l, w| l.gate.weight = w)?;
@@ -97,7 +97,7 @@ fn check_param<S: Shape>(
         param,
         |x, p| {
             let mut l = layer.clone();
-            set(&mut l, p.detach());
+            set(&mut l, p.without_tape());
             l.forward(x)
         },
         opts,

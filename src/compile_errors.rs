@@ -37,7 +37,7 @@
 //!    |               ^^^^^^ these dimensions differ
 //!    |
 //!    = help: the trait `DimEq<shaped::shape::Const<4>>` is not implemented for `shaped::shape::Const<3>`
-//!    = note: matmul needs lhs columns == rhs rows and equal batch dimensions; concat and stack need every other axis equal
+//!    = note: these must agree: matmul's inner and batch dimensions, concat's and stack's other axes, a layer's input size and the size in its type
 //! ...
 //!    = note: required for `(shaped::shape::Const<2>, shaped::shape::Const<3>)` to implement `MatMulShape<(shaped::shape::Const<4>, shaped::shape::Const<5>)>`
 //! ```
@@ -260,7 +260,7 @@
 //!     |               required by a bound introduced by this call
 //!     |
 //!     = help: the trait `DimEq<shaped::shape::Const<5>>` is not implemented for `shaped::shape::Const<3>`
-//!     = note: matmul needs lhs columns == rhs rows and equal batch dimensions; concat and stack need every other axis equal
+//!     = note: these must agree: matmul's inner and batch dimensions, concat's and stack's other axes, a layer's input size and the size in its type
 //! ...
 //!     = note: required for `(shaped::shape::Const<2>, shaped::shape::Const<3>)` to implement `ConcatShape<(shaped::shape::Const<4>, shaped::shape::Const<5>), 0>`
 //! ```

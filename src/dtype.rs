@@ -226,6 +226,7 @@ impl_float!(f64, "f64", matrixmultiply::dgemm, f64::exp, f64::tanh);
 /// the exact value over the whole range, including subnormal results; NaN and infinities
 /// behave as `f32::exp`.
 #[inline(always)]
+#[allow(clippy::excessive_precision)] // Cephes' coefficients, kept as published
 pub(crate) fn exp_f32(x: f32) -> f32 {
     const LOG2E: f32 = core::f32::consts::LOG2_E;
     const LN2_HI: f32 = 0.693_359_4;
@@ -261,6 +262,7 @@ pub(crate) fn exp_f32(x: f32) -> f32 {
 /// tanh in single precision without a library call (vectorises); Cephes' odd polynomial
 /// near zero and `1 - 2 / (e^(2|x|) + 1)` elsewhere, within a few ulp.
 #[inline(always)]
+#[allow(clippy::excessive_precision)] // Cephes' coefficients, kept as published
 pub(crate) fn tanh_f32(x: f32) -> f32 {
     let a = x.abs();
     let z = x * x;

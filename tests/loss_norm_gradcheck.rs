@@ -273,8 +273,8 @@ fn batchnorm1d_gradcheck() {
                 bn.forward(x)
             }
         };
-        gradcheck2_vjp(&x, &w, |x, w| run(x, w.detach(), b.clone()), opts()).unwrap();
-        gradcheck2_vjp(&x, &b, |x, b| run(x, w.clone(), b.detach()), opts()).unwrap();
+        gradcheck2_vjp(&x, &w, |x, w| run(x, w.without_tape(), b.clone()), opts()).unwrap();
+        gradcheck2_vjp(&x, &b, |x, b| run(x, w.clone(), b.without_tape()), opts()).unwrap();
     }
     // (N, C, L) input.
     let x3 = T64::<Rank3<3, 2, 4>>::normal(0.0, 1.0, &mut rng(23));
@@ -282,14 +282,14 @@ fn batchnorm1d_gradcheck() {
     gradcheck2_vjp(
         &x3,
         &w,
-        |x, w| batchnorm::<2, 1>(w.detach(), b.clone(), 25).forward_train(x),
+        |x, w| batchnorm::<2, 1>(w.without_tape(), b.clone(), 25).forward_train(x),
         opts(),
     )
     .unwrap();
     gradcheck2_vjp(
         &x3,
         &b,
-        |x, b| batchnorm::<2, 1>(w.clone(), b.detach(), 25).forward_train(x),
+        |x, b| batchnorm::<2, 1>(w.clone(), b.without_tape(), 25).forward_train(x),
         opts(),
     )
     .unwrap();
@@ -308,8 +308,8 @@ fn batchnorm2d_gradcheck() {
                 bn.forward(x)
             }
         };
-        gradcheck2_vjp(&x, &w, |x, w| run(x, w.detach(), b.clone()), opts()).unwrap();
-        gradcheck2_vjp(&x, &b, |x, b| run(x, w.clone(), b.detach()), opts()).unwrap();
+        gradcheck2_vjp(&x, &w, |x, w| run(x, w.without_tape(), b.clone()), opts()).unwrap();
+        gradcheck2_vjp(&x, &b, |x, b| run(x, w.clone(), b.without_tape()), opts()).unwrap();
     }
 }
 
@@ -320,7 +320,7 @@ fn batchnorm3d_gradcheck() {
     gradcheck2_vjp(
         &x,
         &w,
-        |x, w| batchnorm::<2, 3>(w.detach(), b.clone(), 35).forward_train(x),
+        |x, w| batchnorm::<2, 3>(w.without_tape(), b.clone(), 35).forward_train(x),
         opts(),
     )
     .unwrap();
@@ -339,14 +339,14 @@ fn layernorm_gradcheck() {
     gradcheck2_vjp(
         &x,
         &w,
-        |x, w| layer(w.detach(), b.clone()).forward(x),
+        |x, w| layer(w.without_tape(), b.clone()).forward(x),
         opts(),
     )
     .unwrap();
     gradcheck2_vjp(
         &x,
         &b,
-        |x, b| layer(w.clone(), b.detach()).forward(x),
+        |x, b| layer(w.clone(), b.without_tape()).forward(x),
         opts(),
     )
     .unwrap();
@@ -363,7 +363,7 @@ fn embedding_gradcheck() {
         &w,
         |w| {
             Embedding::<6, 3, f64> {
-                weight: w.detach(),
+                weight: w.without_tape(),
                 padding_idx: None,
             }
             .lookup::<_, OwnedTape<f64>>(&idx)

@@ -6,9 +6,11 @@
 //! `loss.backward()` exists only for a traced scalar; it runs the steps newest first and returns
 //! [`Gradients`], read back through the leaf tensors themselves.
 //!
-//! Gradients flow to traced inputs only: `x.trace() * x` differentiates the left factor alone,
-//! while `let t = x.trace(); t.clone() * t` differentiates both. A clone of a traced tensor
-//! keeps its full history, so any traced tensor can be backpropagated on its own. As in
+//! Gradients are keyed by tensor id, and every use of a traced id receives them: in
+//! `let t = x.trace(); t.clone() * t`, and also in `x.trace() * x`, both factors are
+//! differentiated (as in PyTorch, where `x` would require grad). Use [`Tensor::detach`] for a
+//! use that must not be differentiated: it gives a new id. A clone of a traced tensor keeps
+//! its full history, so any traced tensor can be backpropagated on its own. As in
 //! PyTorch, a graph can be backpropagated once; a second `backward()` through the same ops
 //! panics (detach carried state such as an RNN's hidden state between batches).
 //!

@@ -56,10 +56,14 @@ pub struct AttentionInput<Q, K, V, M> {
 }
 
 impl<const EMBED: usize, const HEADS: usize, E: Float> MultiheadAttention<EMBED, HEADS, E> {
-    const HEADS_DIVIDE_EMBED: () = assert!(
-        HEADS > 0 && EMBED.is_multiple_of(HEADS),
-        "MultiheadAttention: the number of heads must divide the embedding size"
-    );
+    const HEADS_DIVIDE_EMBED: () = if HEADS == 0 || !EMBED.is_multiple_of(HEADS) {
+        crate::shape::const_msg::ConstMsg::new()
+            .s("MultiheadAttention: ")
+            .n(HEADS)
+            .s(" heads do not divide the embedding size ")
+            .n(EMBED)
+            .fail()
+    };
 
     /// A layer with PyTorch's initialisation: `in_proj_weight` xavier-uniform, biases 0,
     /// `out_proj.weight` like a Linear layer.

@@ -11,7 +11,7 @@ use crate::nn::Params;
 ///
 /// ```
 /// use shaped::optim::Sgd;
-/// let opt = Sgd::new(0.1).momentum(0.9).nesterov(true).weight_decay(1e-4);
+/// let opt = Sgd::<f32>::new(0.1).momentum(0.9).nesterov(true).weight_decay(1e-4);
 /// ```
 #[derive(Clone, Debug)]
 pub struct Sgd<E = f32> {

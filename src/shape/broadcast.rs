@@ -27,7 +27,7 @@ pub const MAX_BROADCAST_ONE: usize = 1024;
 #[diagnostic::on_unimplemented(
     message = "dimension mismatch: `{Self}` must equal `{Rhs}`",
     label = "these dimensions differ",
-    note = "matmul needs lhs columns == rhs rows and equal batch dimensions; concat and stack need every other axis equal"
+    note = "these must agree: matmul's inner and batch dimensions, concat's and stack's other axes, a layer's input size and the size in its type"
 )]
 pub trait DimEq<Rhs: Dim>: Dim {
     /// The dimension both sides agree on.

@@ -40,8 +40,8 @@ pub struct Tensor<S: Shape, E: Float = f32, T = NoTape> {
 }
 
 impl<S: Shape, E: Float, T: Tape<E>> Clone for Tensor<S, E, T> {
-    /// Shares the buffer and the id. A clone of a traced tensor is traced too, with an empty
-    /// tape: the original keeps the history, so keep using it in the computation.
+    /// Shares the buffer and the id. A clone of a traced tensor is traced too and shares its
+    /// history (the graph is reference-counted), so either copy can be used or dropped.
     fn clone(&self) -> Self {
         Tensor {
             shape: self.shape,
@@ -129,9 +129,37 @@ impl<S: Shape, E: Float, T> Tensor<S, E, T> {
             self.tape,
         )
     }
-    /// The values without the tape: gradients do not flow back through the result.
-    pub fn detach(self) -> Tensor<S, E> {
+    /// The same tensor (same id, shared buffer) without its tape. Unlike [`detach`](Self::detach)
+    /// it keeps the id, so a traced tensor placed in a layer's parameter slot this way still
+    /// receives gradients when the layer traces its parameters: the way to gradcheck a
+    /// layer with respect to one of its parameters.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::Linear;
+    /// let w = Tensor::<Rank2<1, 2>, f64>::from_array([[2.0, -1.0]]);
+    /// let layer = Linear::<2, 1, f64> { weight: w.clone().trace().without_tape(), bias: None };
+    /// let x = Tensor::<Rank2<1, 2>, f64>::from_array([[3.0, 4.0]]);
+    /// let grads = layer.forward(x.trace()).sum().backward();
+    /// assert_eq!(grads.get(&w).unwrap().to_vec(), vec![3.0, 4.0]);
+    /// ```
+    pub fn without_tape(self) -> Tensor<S, E> {
         self.split_tape().0
+    }
+    /// The values without the tape, under a new id (`torch.detach`): gradients do not flow
+    /// back through the result, even where the original is traced elsewhere in the same
+    /// expression. The buffer is shared, not copied.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// let x = Tensor::<Rank1<2>, f64>::from_array([1.0, 3.0]);
+    /// let t = x.clone().trace();
+    /// let grads = (t.clone() * t.detach()).sum().backward(); // d/dx (x * const)
+    /// assert_eq!(grads.get(&x).unwrap().to_vec(), vec![1.0, 3.0]);
+    /// ```
+    pub fn detach(self) -> Tensor<S, E> {
+        let (t, _) = self.split_tape();
+        Tensor { shape: t.shape, data: t.data, id: UniqueId::new(), tape: NoTape }
     }
     /// A copy (sharing the buffer and id) carrying a tape of type `T2`: traced when `T2` is
     /// [`OwnedTape`], so that gradients reach this tensor. Layers use this on their

@@ -1,0 +1,9 @@
+// x + f(x) where f maps 8 features to 4.
+use rand::SeedableRng;
+use shaped::nn::{Linear, Module, Residual};
+use shaped::prelude::*;
+
+fn main() {
+    let block = Residual(Linear::<8, 4>::new(&mut rand::rngs::StdRng::seed_from_u64(0)));
+    let _y = block.forward(Tensor::<Rank2<2, 8>>::zeros());
+}
