@@ -266,11 +266,12 @@ pub(crate) fn exp_f32(x: f32) -> f32 {
 pub(crate) fn tanh_f32(x: f32) -> f32 {
     let a = x.abs();
     let z = x * x;
-    let small = ((((-5.704_988_7e-3 * z + 2.063_908_9e-2) * z - 5.373_971_6e-2) * z + 1.333_144_2e-1) * z
-        - 3.333_328_2e-1)
-        * z
-        * x
-        + x;
+    let small =
+        ((((-5.704_988_7e-3 * z + 2.063_908_9e-2) * z - 5.373_971_6e-2) * z + 1.333_144_2e-1) * z
+            - 3.333_328_2e-1)
+            * z
+            * x
+            + x;
     let big = 1.0 - 2.0 / (exp_f32(2.0 * a.min(10.0)) + 1.0);
     let big = if x < 0.0 { -big } else { big };
     if a < 0.625 { small } else { big }
@@ -358,7 +359,10 @@ mod tests {
             } else if want.is_normal() {
                 worst_exp = worst_exp.max(ulps(exp_f32(x), want));
             } else {
-                assert!((exp_f32(x) as f64 - (x as f64).exp()).abs() < 2e-45, "exp({x})");
+                assert!(
+                    (exp_f32(x) as f64 - (x as f64).exp()).abs() < 2e-45,
+                    "exp({x})"
+                );
             }
             let t = (x as f64).tanh() as f32;
             worst_tanh = worst_tanh.max(ulps(tanh_f32(x), t));
@@ -373,7 +377,10 @@ mod tests {
         assert_eq!(tanh_f32(f32::NEG_INFINITY), -1.0);
         assert_eq!(tanh_f32(0.0), 0.0);
         for x in [1e-3f32, -2e-5, 0.3, 0.62, 0.63] {
-            assert!(ulps(tanh_f32(x), (x as f64).tanh() as f32) <= 4.0, "tanh({x})");
+            assert!(
+                ulps(tanh_f32(x), (x as f64).tanh() as f32) <= 4.0,
+                "tanh({x})"
+            );
         }
     }
     #[test]

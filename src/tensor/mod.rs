@@ -159,7 +159,12 @@ impl<S: Shape, E: Float, T> Tensor<S, E, T> {
     /// ```
     pub fn detach(self) -> Tensor<S, E> {
         let (t, _) = self.split_tape();
-        Tensor { shape: t.shape, data: t.data, id: UniqueId::new(), tape: NoTape }
+        Tensor {
+            shape: t.shape,
+            data: t.data,
+            id: UniqueId::new(),
+            tape: NoTape,
+        }
     }
     /// A copy (sharing the buffer and id) carrying a tape of type `T2`: traced when `T2` is
     /// [`OwnedTape`], so that gradients reach this tensor. Layers use this on their
