@@ -245,7 +245,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     }
 }
 
-/// Prints the values the way PyTorch's `print(tensor)` does (see the [module docs](self)).
+/// Prints the values the way PyTorch's `print(tensor)` does.
 ///
 /// ```
 /// use shaped::prelude::*;
