@@ -64,6 +64,26 @@ where
         out_id,
         Box::new(move |g: &mut Gradients<E>| {
             let Some(gy) = g.take(out_id) else { return };
+            if ld == od && rd == od {
+                // No broadcasting: build each input's gradient directly (the rhs reuses the
+                // output's buffer) instead of zero-filling and accumulating.
+                if track_l {
+                    let ga = gy
+                        .iter()
+                        .zip(a.iter().zip(b.iter()))
+                        .map(|(&gv, (&x, &y))| gv * k.dfa(x, y))
+                        .collect();
+                    g.add(a_id, ga);
+                }
+                if track_r {
+                    let mut gb = gy;
+                    for (gv, (&x, &y)) in gb.iter_mut().zip(a.iter().zip(b.iter())) {
+                        *gv *= k.dfb(x, y);
+                    }
+                    g.add(b_id, gb);
+                }
+                return;
+            }
             if track_l {
                 let ga = g.entry(a_id, a.len());
                 kernels::binary_grad(ga, 0, &gy, &a, &ld, &b, &rd, &od, |x, y| k.dfa(x, y));

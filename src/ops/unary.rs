@@ -35,11 +35,12 @@ pub fn unary_op<S: Shape, E: Float, T: Tape<E>, K: UnaryKernel<E>>(
     tape.record(
         out_id,
         Box::new(move |g: &mut Gradients<E>| {
-            let Some(gy) = g.take(out_id) else { return };
-            let gx = g.entry(x_id, xd.len());
-            for i in 0..gx.len() {
-                gx[i] += gy[i] * k.df(xd[i], yd[i]);
+            // The output's gradient buffer becomes the input's: no allocation, no zero fill.
+            let Some(mut gy) = g.take(out_id) else { return };
+            for ((gv, &xv), &yv) in gy.iter_mut().zip(xd.iter()).zip(yd.iter()) {
+                *gv *= k.df(xv, yv);
             }
+            g.add(x_id, gy);
         }),
     );
     Tensor {
