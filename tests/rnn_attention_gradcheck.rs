@@ -1,0 +1,119 @@
+//! f64 finite-difference gradient checks of the recurrent layers and multi-head attention,
+//! with respect to their inputs, initial states and every parameter, over random values.
+
+use proptest::prelude::*;
+use rand::SeedableRng;
+use shaped::gradcheck::{GradcheckOptions, Traced, gradcheck_vjp, gradcheck2_vjp};
+use shaped::nn::{AttentionInput, GRU, LSTM, Module, MultiheadAttention, Params, RNN};
+use shaped::prelude::*;
+use shaped::strategies::tensor;
+
+fn rng(seed: u64) -> rand::rngs::StdRng {
+    rand::rngs::StdRng::seed_from_u64(seed)
+}
+
+fn opts() -> GradcheckOptions {
+    GradcheckOptions::default()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
+
+    #[test]
+    fn lstm_input_and_states(x in tensor::<Rank3<2, 3, 2>, f64>(-1.0..1.0), h in tensor::<Rank3<2, 2, 3>, f64>(-1.0..1.0), c in tensor::<Rank3<2, 2, 3>, f64>(-1.0..1.0), seed in 0u64..1000) {
+        let lstm = LSTM::<2, 3, 2, f64>::new(&mut rng(seed));
+        gradcheck_vjp(&x, |x| lstm.forward((x, (h.clone().trace(), c.clone().trace()))).0, opts()).unwrap();
+        gradcheck_vjp(&h, |h| { let (y, (hn, cn)) = lstm.forward((x.clone().trace(), (h, c.clone().trace()))); y.sum() + hn.sum() + cn.sum() }, opts()).unwrap();
+        gradcheck_vjp(&c, |c| lstm.forward((x.clone().trace(), (h.clone().trace(), c))).1.1, opts()).unwrap();
+    }
+
+    #[test]
+    fn lstm_parameters(x in tensor::<Rank3<2, 3, 2>, f64>(-1.0..1.0), seed in 0u64..1000) {
+        let lstm = LSTM::<2, 3, 2, f64>::new(&mut rng(seed));
+        check_layer_params(&lstm, |m| m.forward(x.clone().trace()).0);
+    }
+
+    #[test]
+    fn gru_input_state_and_parameters(x in tensor::<Rank3<2, 3, 2>, f64>(-1.0..1.0), h in tensor::<Rank3<1, 2, 3>, f64>(-1.0..1.0), seed in 0u64..1000) {
+        let gru = GRU::<2, 3, 1, f64>::new(&mut rng(seed));
+        gradcheck_vjp(&x, |x| gru.forward((x, h.clone().trace())).0, opts()).unwrap();
+        gradcheck_vjp(&h, |h| gru.forward((x.clone().trace(), h)).1, opts()).unwrap();
+        check_layer_params(&gru, |m| m.forward(x.clone().trace()).0);
+    }
+
+    #[test]
+    fn rnn_input_state_and_parameters(x in tensor::<Rank3<2, 3, 2>, f64>(-1.0..1.0), h in tensor::<Rank3<1, 2, 3>, f64>(-1.0..1.0), seed in 0u64..1000) {
+        let rnn = RNN::<2, 3, 1, f64>::new(&mut rng(seed));
+        gradcheck_vjp(&x, |x| rnn.forward((x, h.clone().trace())).0, opts()).unwrap();
+        gradcheck_vjp(&h, |h| rnn.forward((x.clone().trace(), h)).1, opts()).unwrap();
+        check_layer_params(&rnn, |m| m.forward(x.clone().trace()).0);
+    }
+
+    #[test]
+    fn attention_inputs_and_parameters(q in tensor::<Rank3<2, 3, 4>, f64>(-1.0..1.0), kv in tensor::<Rank3<2, 5, 4>, f64>(-1.0..1.0), seed in 0u64..1000) {
+        let mha = MultiheadAttention::<4, 2, f64>::new(&mut rng(seed));
+        let mask = || Some(MultiheadAttention::<4, 2, f64>::causal_mask(5).try_realize::<(usize, usize)>().unwrap().narrow_rows(3));
+        let run = |m: &MultiheadAttention<4, 2, f64>, q: Traced<Rank3<2, 3, 4>>, k: Traced<Rank3<2, 5, 4>>, v: Traced<Rank3<2, 5, 4>>| {
+            m.forward(AttentionInput { query: q, key: k, value: v, attn_mask: mask() }).0
+        };
+        gradcheck_vjp(&q, |q| run(&mha, q, kv.clone().trace(), kv.clone().trace()), opts()).unwrap();
+        gradcheck2_vjp(&kv, &kv.clone().detach(), |k, v| run(&mha, q.clone().trace(), k, v), opts()).unwrap();
+        check_layer_params(&mha, |m| m.forward(q.clone().trace()).0);
+    }
+}
+
+trait NarrowRows {
+    fn narrow_rows(self, n: usize) -> Tensor<(usize, usize), f64>;
+}
+impl NarrowRows for Tensor<(usize, usize), f64> {
+    fn narrow_rows(self, n: usize) -> Tensor<(usize, usize), f64> {
+        self.try_narrow::<0>(0, n).unwrap()
+    }
+}
+
+/// Central differences on every element of every parameter against the analytic gradient
+/// of `sum(f(model) * gy)` for a fixed random cotangent.
+fn check_layer_params<M: Params<f64> + Clone, SO: Shape>(model: &M, f: impl Fn(&M) -> Traced<SO>) {
+    let out_dims = f(model).dims();
+    let gy: Vec<f64> = (0..out_dims.numel())
+        .map(|i| ((i * 7919 % 13) as f64 - 6.0) / 6.0)
+        .collect();
+    let loss = |m: &M| -> (f64, Gradients<f64>) {
+        let y = f(m);
+        let n = out_dims.numel();
+        let gyt = Tensor::<(usize,), f64>::from_vec_with_shape(gy.clone(), (n,)).unwrap();
+        let l = y.try_reshape((n,)).unwrap().try_mul(gyt).unwrap().sum();
+        (l.as_slice()[0], l.backward())
+    };
+    let (_, grads) = loss(model);
+    let names = model.param_names();
+    for name in &names {
+        let mut analytic = Vec::new();
+        model.visit("", &mut |p| {
+            if &p.name == name {
+                analytic = grads
+                    .get_id(p.id)
+                    .unwrap_or_else(|| panic!("no gradient for {name}"))
+                    .to_vec();
+            }
+        });
+        for i in 0..analytic.len() {
+            let shifted = |delta: f64| {
+                let mut m = model.clone();
+                m.visit_mut("", &mut |p| {
+                    if &p.name == name {
+                        p.data[i] += delta;
+                    }
+                });
+                loss(&m).0
+            };
+            let h = 1e-6;
+            let numeric = (shifted(h) - shifted(-h)) / (2.0 * h);
+            let a = analytic[i];
+            assert!(
+                (a - numeric).abs() <= 1e-6 + 1e-4 * numeric.abs(),
+                "{name}[{i}]: analytic {a}, numeric {numeric}"
+            );
+        }
+    }
+}
