@@ -11,6 +11,15 @@ pub(crate) fn split_axis(dims: &[usize], axis: usize) -> (usize, usize, usize) {
 
 /// Sum along the middle of `[outer, n, inner]`.
 pub(crate) fn sum_axis<E: Float>(x: &[E], outer: usize, n: usize, inner: usize) -> Vec<E> {
+    if inner == 1 {
+        // Reducing the last axis: one contiguous row per output, summed in 8 independent
+        // lanes so the loop vectorises (a single running sum is a serial dependency).
+        return x
+            .chunks_exact(n.max(1))
+            .take(outer)
+            .map(sum_contiguous)
+            .collect();
+    }
     let mut out = vec![E::ZERO; outer * inner];
     for o in 0..outer {
         let dst = &mut out[o * inner..(o + 1) * inner];
@@ -33,6 +42,13 @@ pub(crate) fn spread_axis<E: Float>(
     inner: usize,
     scale: E,
 ) {
+    if inner == 1 {
+        for (row, &gv) in acc.chunks_exact_mut(n.max(1)).zip(g) {
+            let v = gv * scale;
+            row.iter_mut().for_each(|a| *a += v);
+        }
+        return;
+    }
     for o in 0..outer {
         let src = &g[o * inner..(o + 1) * inner];
         for k in 0..n {
@@ -123,4 +139,22 @@ pub(crate) fn softmax_backward<E: Float>(
             }
         }
     }
+}
+
+/// Sum of a contiguous slice in eight lanes.
+pub(crate) fn sum_contiguous<E: Float>(x: &[E]) -> E {
+    let mut lanes = [E::ZERO; 8];
+    let chunks = x.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (l, &v) in lanes.iter_mut().zip(c) {
+            *l += v;
+        }
+    }
+    let mut total = ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5]))
+        + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
+    for &v in rest {
+        total += v;
+    }
+    total
 }
