@@ -11,7 +11,7 @@ pub(crate) fn split_axis(dims: &[usize], axis: usize) -> (usize, usize, usize) {
 
 /// Sum along the middle of `[outer, n, inner]`.
 pub(crate) fn sum_axis<E: Float>(x: &[E], outer: usize, n: usize, inner: usize) -> Vec<E> {
-    if inner == 1 {
+    if inner == 1 && n > 0 {
         // Reducing the last axis: one contiguous row per output, summed in 8 independent
         // lanes so the loop vectorises (a single running sum is a serial dependency).
         return x
@@ -42,8 +42,8 @@ pub(crate) fn spread_axis<E: Float>(
     inner: usize,
     scale: E,
 ) {
-    if inner == 1 {
-        for (row, &gv) in acc.chunks_exact_mut(n.max(1)).zip(g) {
+    if inner == 1 && n > 0 {
+        for (row, &gv) in acc.chunks_exact_mut(n).zip(g) {
             let v = gv * scale;
             row.iter_mut().for_each(|a| *a += v);
         }
