@@ -90,18 +90,18 @@ fn check_layer_params<M: Params<f64> + Clone, SO: Shape>(model: &M, f: impl Fn(&
     for name in &names {
         let mut analytic = Vec::new();
         model.visit("", &mut |p| {
-            if &p.name == name {
+            if p.name == name {
                 analytic = grads
                     .get_id(p.id)
                     .unwrap_or_else(|| panic!("no gradient for {name}"))
                     .to_vec();
             }
         });
-        for i in 0..analytic.len() {
+        for (i, &a) in analytic.iter().enumerate() {
             let shifted = |delta: f64| {
                 let mut m = model.clone();
                 m.visit_mut("", &mut |p| {
-                    if &p.name == name {
+                    if p.name == name {
                         p.data[i] += delta;
                     }
                 });
@@ -109,7 +109,6 @@ fn check_layer_params<M: Params<f64> + Clone, SO: Shape>(model: &M, f: impl Fn(&
             };
             let h = 1e-6;
             let numeric = (shifted(h) - shifted(-h)) / (2.0 * h);
-            let a = analytic[i];
             assert!(
                 (a - numeric).abs() <= 1e-6 + 1e-4 * numeric.abs(),
                 "{name}[{i}]: analytic {a}, numeric {numeric}"

@@ -10,7 +10,8 @@ use crate::autograd::Tape;
 use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::ops::linear::linear_op;
-use crate::ops::rnn::{gru_cell_op, lstm_cell_op, rnn_tanh_cell_op, stack_dyn_op};
+use crate::ops::rnn::{gru_cell_op, lstm_cell_op, rnn_tanh_cell_op};
+use crate::ops::shape_ops::stack_op;
 use crate::shape::{Const, ConstDim, Dim, DimEq, Prod, Shape};
 use crate::tensor::Tensor;
 use rand::Rng;
@@ -292,7 +293,7 @@ impl<K: CellKind, I: Dim, H: Dim, L: Dim, E: Float> Recurrent<K, I, H, L, E> {
             }
             outputs.push(h.clone());
         }
-        let y = stack_dyn_op(outputs, 1, (b, s, hsz));
+        let y = stack_op(outputs, 1, (b, s, hsz));
         (y, LayerState { h, c })
     }
 
@@ -384,8 +385,8 @@ impl<K: CellKind, I: Dim, H: Dim, L: Dim, E: Float> Recurrent<K, I, H, L, E> {
         let c = cs
             .into_iter()
             .collect::<Option<Vec<_>>>()
-            .map(|cs| stack_dyn_op(cs, 0, shape));
-        (stack_dyn_op(hs, 0, shape), c)
+            .map(|cs| stack_op(cs, 0, shape));
+        (stack_op(hs, 0, shape), c)
     }
 }
 

@@ -1,8 +1,6 @@
-//! Recurrent cell primitives (LSTM, GRU, tanh RNN) with fused backward steps, and a stack of
-//! a run-time number of tensors (the per-step outputs of a sequence).
+//! Recurrent cell primitives (LSTM, GRU, tanh RNN) with fused backward steps.
 
 use crate::autograd::{Gradients, Tape, UniqueId};
-use crate::backend::layout;
 use crate::backend::rnn::{self as kernels, CellDims};
 use crate::dtype::Float;
 use crate::shape::Shape;
@@ -180,61 +178,6 @@ pub(crate) fn rnn_tanh_cell_op<SX: Shape, SG: Shape, SH: Shape, E: Float, T: Tap
     Tensor {
         shape: out,
         data: hn,
-        id: out_id,
-        tape,
-    }
-}
-
-/// Stacks a run-time number of same-shaped tensors along a new `axis` into `out` (whose
-/// dims the caller has computed), merging their tapes.
-pub(crate) fn stack_dyn_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
-    tensors: Vec<Tensor<S, E, T>>,
-    axis: usize,
-    out: SO,
-) -> Tensor<SO, E, T> {
-    let n = tensors.len();
-    let dims = out.dims();
-    let outer: usize = dims[..axis].iter().product();
-    let inner: usize = dims[axis + 1..].iter().product();
-    let mut parts = Vec::with_capacity(n);
-    let mut tape: Option<T> = None;
-    for t in tensors {
-        let (t, tp) = t.split_tape();
-        tape = Some(match tape {
-            None => tp,
-            Some(acc) => acc.merge(tp),
-        });
-        parts.push(t);
-    }
-    let mut tape = tape.expect("stack_dyn_op needs at least one tensor");
-    let slices: Vec<&[E]> = parts.iter().map(|t| t.data.as_slice()).collect();
-    let y = layout::concat_axis(&slices, outer, &vec![1; n], inner);
-    let out_id = UniqueId::new();
-    let tracked: Vec<(usize, UniqueId)> = if T::TRACING {
-        parts
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| tape.tracks(t.id))
-            .map(|(k, t)| (k, t.id))
-            .collect()
-    } else {
-        Vec::new()
-    };
-    if !tracked.is_empty() {
-        tape.record(
-            out_id,
-            Box::new(move |g: &mut Gradients<E>| {
-                let Some(gy) = g.take(out_id) else { return };
-                for (k, id) in tracked {
-                    let gx = g.entry(id, outer * inner);
-                    layout::concat_axis_backward(gx, &gy, outer, n, inner, k, 1);
-                }
-            }),
-        );
-    }
-    Tensor {
-        shape: out,
-        data: Arc::new(y),
         id: out_id,
         tape,
     }

@@ -413,50 +413,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
             }
         }
         let out = tensors[0].shape.insert_axis(Const::<N>);
-        // Stacking is concatenation along a new axis of size 1 in each input.
-        let (outer, _, inner) = split_axis(&dims.insert(I, 1), I);
-        let mut parts = Vec::with_capacity(N);
-        let mut tape: Option<T> = None;
-        for t in tensors {
-            let (t, tp) = t.split_tape();
-            tape = Some(match tape {
-                None => tp,
-                Some(acc) => acc.merge(tp),
-            });
-            parts.push(t);
-        }
-        let mut tape = tape.expect("N > 0");
-        let slices: Vec<&[E]> = parts.iter().map(|t| t.data.as_slice()).collect();
-        let y = layout::concat_axis(&slices, outer, &[1; N], inner);
-        let out_id = UniqueId::new();
-        let tracked: Vec<(usize, UniqueId)> = if T::TRACING {
-            parts
-                .iter()
-                .enumerate()
-                .filter(|(_, t)| tape.tracks(t.id))
-                .map(|(k, t)| (k, t.id))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        if !tracked.is_empty() {
-            tape.record(
-                out_id,
-                Box::new(move |g: &mut Gradients<E>| {
-                    let Some(gy) = g.take(out_id) else { return };
-                    for (k, id) in tracked {
-                        let gx = g.entry(id, outer * inner);
-                        layout::concat_axis_backward(gx, &gy, outer, N, inner, k, 1);
-                    }
-                }),
-            );
-        }
-        Ok(Tensor {
-            shape: out,
-            data: Arc::new(y),
-            id: out_id,
-            tape,
-        })
+        Ok(stack_op(tensors.into(), I, out))
     }
 }
 
@@ -505,5 +462,61 @@ impl<A: Dim, B: Dim, E: Float, T: Tape<E>> Tensor<(A, B), E, T> {
     /// ```
     pub fn t(self) -> Tensor<(B, A), E, T> {
         self.transpose::<0, 1>()
+    }
+}
+
+/// Stacks a run-time number of same-shaped tensors along a new `axis` into `out` (whose dims
+/// the caller has checked), merging their tapes: stacking is concatenation along a new axis
+/// of size 1 in each input. Shared by `stack` and the recurrent layers' per-step outputs.
+pub(crate) fn stack_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
+    tensors: Vec<Tensor<S, E, T>>,
+    axis: usize,
+    out: SO,
+) -> Tensor<SO, E, T> {
+    let n = tensors.len();
+    let dims = out.dims();
+    let outer: usize = dims[..axis].iter().product();
+    let inner: usize = dims[axis + 1..].iter().product();
+    let mut parts = Vec::with_capacity(n);
+    let mut tape: Option<T> = None;
+    for t in tensors {
+        let (t, tp) = t.split_tape();
+        tape = Some(match tape {
+            None => tp,
+            Some(acc) => acc.merge(tp),
+        });
+        parts.push(t);
+    }
+    let mut tape = tape.expect("stack needs at least one tensor");
+    let slices: Vec<&[E]> = parts.iter().map(|t| t.data.as_slice()).collect();
+    let y = layout::concat_axis(&slices, outer, &vec![1; n], inner);
+    let out_id = UniqueId::new();
+    let tracked: Vec<(usize, UniqueId)> = if T::TRACING {
+        parts
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| tape.tracks(t.id))
+            .map(|(k, t)| (k, t.id))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if !tracked.is_empty() {
+        tape.record(
+            out_id,
+            Box::new(move |g: &mut Gradients<E>| {
+                let Some(gy) = g.take(out_id) else { return };
+                for (k, id) in tracked {
+                    let gx = g.entry(id, outer * inner);
+                    layout::concat_axis_backward(gx, &gy, outer, n, inner, k, 1);
+                }
+            }),
+        );
+    }
+    Tensor {
+        shape: out,
+        data: Arc::new(y),
+        id: out_id,
+        tape,
     }
 }
