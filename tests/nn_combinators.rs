@@ -85,3 +85,46 @@ fn models_are_send_and_sync() {
         shaped::nn::MultiheadAttention<4, 2>,
     )>();
 }
+
+#[test]
+fn same_seed_same_model_and_pytorch_init_bounds() {
+    type Model = (
+        Linear<16, 8>,
+        shaped::nn::LSTM<8, 4>,
+        shaped::nn::MultiheadAttention<8, 2>,
+    );
+    let make = |seed| -> Model {
+        let mut r = rand::rngs::StdRng::seed_from_u64(seed);
+        (
+            Linear::new(&mut r),
+            shaped::nn::LSTM::new(&mut r),
+            shaped::nn::MultiheadAttention::new(&mut r),
+        )
+    };
+    let values = |m: &Model| {
+        let mut v = Vec::new();
+        m.visit("", &mut |p| v.push((p.name.to_string(), p.data.to_vec())));
+        v
+    };
+    assert_eq!(values(&make(3)), values(&make(3)));
+    assert_ne!(values(&make(3)), values(&make(4)));
+    // init_rules.json: Linear U(+-1/sqrt(in)), LSTM U(+-1/sqrt(hidden)), MHA in_proj xavier.
+    let m = make(3);
+    let bound = |name: &str| -> f32 {
+        match name {
+            n if n.starts_with("0.") => 1.0 / 16f32.sqrt(),
+            n if n.starts_with("1.") => 1.0 / 4f32.sqrt(),
+            "2.in_proj_weight" => (6.0f32 / 32.0).sqrt(),
+            "2.in_proj_bias" | "2.out_proj.bias" => 0.0,
+            _ => 1.0 / 8f32.sqrt(),
+        }
+    };
+    m.visit("", &mut |p| {
+        let b = bound(p.name);
+        assert!(
+            p.data.iter().all(|v| v.abs() <= b),
+            "{} exceeds {b}",
+            p.name
+        );
+    });
+}
