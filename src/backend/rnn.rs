@@ -36,8 +36,9 @@ impl CellDims {
     }
 }
 
-/// LSTM step: returns `(h', c', acts)` where `acts` holds `i, f, g, o, tanh(c')` per unit for
-/// the backward pass.
+/// LSTM step: returns `(h', c', acts)` where `acts` holds, plane by plane, `i, f, g, o` and
+/// `tanh(c')` for every unit (`[5, B, H]`) for the backward pass. Planes and contiguous rows
+/// keep the loops free of strided stores so that they vectorise.
 pub(crate) fn lstm_forward<E: Float>(
     d: CellDims,
     gx: &[E],
@@ -45,27 +46,49 @@ pub(crate) fn lstm_forward<E: Float>(
     c: &[E],
 ) -> (Vec<E>, Vec<E>, Vec<E>) {
     let (bsz, h) = (d.batch, d.hidden);
-    let mut hn = vec![E::ZERO; bsz * h];
-    let mut cn = vec![E::ZERO; bsz * h];
-    let mut acts = vec![E::ZERO; bsz * h * 5];
+    let units = bsz * h;
+    let mut hn = vec![E::ZERO; units];
+    let mut cn = vec![E::ZERO; units];
+    let mut acts = vec![E::ZERO; units * 5];
     for b in 0..bsz {
+        let gxr = &gx[d.gx(4, b, 0, 0)..][..4 * h];
+        let ghr = &gh[d.gh(4, b, 0, 0)..][..4 * h];
+        let (cr, hr, cnr) = (
+            &c[b * h..][..h],
+            &mut hn[b * h..][..h],
+            &mut cn[b * h..][..h],
+        );
+        let (ai, rest) = acts.split_at_mut(units);
+        let (af, rest) = rest.split_at_mut(units);
+        let (ag, rest) = rest.split_at_mut(units);
+        let (ao, at) = rest.split_at_mut(units);
+        let (ai, af, ag, ao, at) = (
+            &mut ai[b * h..][..h],
+            &mut af[b * h..][..h],
+            &mut ag[b * h..][..h],
+            &mut ao[b * h..][..h],
+            &mut at[b * h..][..h],
+        );
         for j in 0..h {
-            let pre = |k| gx[d.gx(4, b, k, j)] + gh[d.gh(4, b, k, j)];
-            let (i, f, g, o) = (
-                sigmoid(pre(0)),
-                sigmoid(pre(1)),
-                pre(2).tanh(),
-                sigmoid(pre(3)),
-            );
-            let cv = f * c[b * h + j] + i * g;
+            let i = sigmoid_free(gxr[j] + ghr[j]);
+            let f = sigmoid_free(gxr[h + j] + ghr[h + j]);
+            let g = (gxr[2 * h + j] + ghr[2 * h + j]).tanh();
+            let o = sigmoid_free(gxr[3 * h + j] + ghr[3 * h + j]);
+            let cv = f * cr[j] + i * g;
             let tc = cv.tanh();
-            cn[b * h + j] = cv;
-            hn[b * h + j] = o * tc;
-            let a = &mut acts[(b * h + j) * 5..(b * h + j + 1) * 5];
-            a.copy_from_slice(&[i, f, g, o, tc]);
+            cnr[j] = cv;
+            hr[j] = o * tc;
+            (ai[j], af[j], ag[j], ao[j], at[j]) = (i, f, g, o, tc);
         }
     }
     (hn, cn, acts)
+}
+
+/// `1 / (1 + e^-x)` without a branch: e^-x overflowing to infinity gives exactly 0, so the
+/// single formula is safe over the whole range and vectorises.
+#[inline(always)]
+fn sigmoid_free<E: Float>(x: E) -> E {
+    E::ONE / (E::ONE + (-x).exp())
 }
 
 /// LSTM step backward from `dh'` and `dc'` (either may be absent): adds into the gate
@@ -82,30 +105,35 @@ pub(crate) fn lstm_backward<E: Float>(
     mut dc: Option<&mut [E]>,
 ) {
     let (bsz, h) = (d.batch, d.hidden);
+    let units = bsz * h;
+    let mut grads = vec![E::ZERO; 4 * h];
     for b in 0..bsz {
         for j in 0..h {
             let u = b * h + j;
-            let a = &acts[u * 5..u * 5 + 5];
-            let (i, f, g, o, tc) = (a[0], a[1], a[2], a[3], a[4]);
+            let (i, f, g, o, tc) = (
+                acts[u],
+                acts[units + u],
+                acts[2 * units + u],
+                acts[3 * units + u],
+                acts[4 * units + u],
+            );
             let gh_ = dh.map_or(E::ZERO, |v| v[u]);
             let dct = dcn.map_or(E::ZERO, |v| v[u]) + gh_ * o * (E::ONE - tc * tc);
-            let grads = [
-                dct * g * i * (E::ONE - i),
-                dct * c[u] * f * (E::ONE - f),
-                dct * i * (E::ONE - g * g),
-                gh_ * tc * o * (E::ONE - o),
-            ];
-            for (k, &v) in grads.iter().enumerate() {
-                if let Some(x) = dgx.as_deref_mut() {
-                    x[d.gx(4, b, k, j)] += v;
-                }
-                if let Some(x) = dgh.as_deref_mut() {
-                    x[d.gh(4, b, k, j)] += v;
-                }
-            }
+            grads[j] = dct * g * i * (E::ONE - i);
+            grads[h + j] = dct * c[u] * f * (E::ONE - f);
+            grads[2 * h + j] = dct * i * (E::ONE - g * g);
+            grads[3 * h + j] = gh_ * tc * o * (E::ONE - o);
             if let Some(x) = dc.as_deref_mut() {
                 x[u] += dct * f;
             }
+        }
+        if let Some(x) = dgx.as_deref_mut() {
+            let row = &mut x[d.gx(4, b, 0, 0)..][..4 * h];
+            row.iter_mut().zip(&grads).for_each(|(a, &v)| *a += v);
+        }
+        if let Some(x) = dgh.as_deref_mut() {
+            let row = &mut x[d.gh(4, b, 0, 0)..][..4 * h];
+            row.iter_mut().zip(&grads).for_each(|(a, &v)| *a += v);
         }
     }
 }
