@@ -262,7 +262,10 @@ pub(crate) fn exp_f32(x: f32) -> f32 {
     const LN2_HI: f32 = 0.693_359_4;
     const LN2_LO: f32 = -2.121_944_4e-4;
     let xc = x.clamp(-104.0, 88.8);
-    let n = (xc * LOG2E).round();
+    // Round to nearest by adding and removing 1.5 * 2^23 (exact for |v| < 2^22): `round()`
+    // is a libm call on baseline x86-64 and would stop the loop from vectorising.
+    const SHIFTER: f32 = 12_582_912.0;
+    let n = (xc * LOG2E + SHIFTER) - SHIFTER;
     let r = xc - n * LN2_HI - n * LN2_LO;
     let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
         + 1.666_666_5e-1)
