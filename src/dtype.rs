@@ -190,66 +190,14 @@ macro_rules! impl_float {
                 c: &mut [Self],
                 c_strides: (isize, isize),
             ) {
-                if m == 0 || n == 0 {
-                    return;
-                }
-                // matrixmultiply starts threads once m*k + k*n reaches 2^15, which costs more
-                // than it saves on small products (a 16x128 by 128x512 LSTM step: 13.4 ms per
-                // training step threaded vs 10.4 single). Below SMALL_GEMM_FLOPS, split the
-                // columns so that every call stays under its threshold and runs on one thread.
-                const SMALL_GEMM_FLOPS: usize = 1 << 22;
-                let (cs_b, cs_c) = (b_strides.1, c_strides.1);
-                if 2 * m * k * n < SMALL_GEMM_FLOPS && m * k < (1 << 14) && cs_b >= 0 && cs_c >= 0 {
-                    let block = ((1usize << 15) - 1 - m * k) / k.max(1);
-                    if block >= 16 && block < n {
-                        let mut j0 = 0;
-                        while j0 < n {
-                            let nn = block.min(n - j0);
-                            Self::gemm(
-                                m,
-                                k,
-                                nn,
-                                alpha,
-                                a,
-                                a_strides,
-                                &b[j0 * cs_b as usize..],
-                                b_strides,
-                                beta,
-                                &mut c[j0 * cs_c as usize..],
-                                c_strides,
-                            );
-                            j0 += nn;
-                        }
-                        return;
-                    }
-                }
-                // SAFETY: callers pass buffers that hold every element the strides reach;
-                // `backend::matmul` checks this with debug assertions before calling.
-                unsafe {
-                    $gemm(
-                        m,
-                        k,
-                        n,
-                        alpha,
-                        a.as_ptr(),
-                        a_strides.0,
-                        a_strides.1,
-                        b.as_ptr(),
-                        b_strides.0,
-                        b_strides.1,
-                        beta,
-                        c.as_mut_ptr(),
-                        c_strides.0,
-                        c_strides.1,
-                    )
-                }
+                $gemm(m, k, n, alpha, a, a_strides, b, b_strides, beta, c, c_strides)
             }
         }
     };
 }
 
-impl_float!(f32, "f32", matrixmultiply::sgemm, exp_f32, tanh_f32);
-impl_float!(f64, "f64", matrixmultiply::dgemm, f64::exp, f64::tanh);
+impl_float!(f32, "f32", crate::backend::gemm::sgemm, exp_f32, tanh_f32);
+impl_float!(f64, "f64", crate::backend::gemm::dgemm, f64::exp, f64::tanh);
 
 /// e^x in single precision without a library call, so that loops over it vectorise
 /// (libm's `expf` is an opaque call). Cephes' range reduction and polynomial: within 2 ulp of

@@ -5,9 +5,11 @@
 pub(crate) mod compare;
 pub(crate) mod conv;
 pub(crate) mod elementwise;
+pub(crate) mod gemm;
 pub(crate) mod layout;
 pub(crate) mod lookup;
 pub(crate) mod matmul;
 pub(crate) mod norm;
+pub(crate) mod pool;
 pub(crate) mod reduce;
 pub(crate) mod rnn;

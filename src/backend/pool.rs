@@ -1,0 +1,201 @@
+//! A persistent pool of worker threads for kernels that split work across cores.
+//!
+//! Why not spawn threads per call: a training step runs dozens of products of a few
+//! MFLOP each, and starting a thread costs tens of microseconds; worse, short-lived threads
+//! make glibc's malloc hand memory back to the kernel and fault it in again on every step.
+//! The workers here live for the whole process, spin briefly after each job (the next
+//! product of a training step usually follows within microseconds) and then sleep.
+//!
+//! The pool is used only by one caller at a time: a second thread calling [`run`] while a
+//! job is in flight (a server answering requests on several threads, or a kernel called
+//! from inside a task) runs its tasks itself instead of waiting, so the pool never
+//! deadlocks and never makes a caller slower than running alone.
+//!
+//! `SHAPED_NUM_THREADS` sets the number of threads (including the caller); the default is
+//! `std::thread::available_parallelism()`.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// How long an idle worker keeps polling for the next job before it sleeps on the condvar.
+const SPIN: Duration = Duration::from_micros(200);
+
+/// One parallel call: `tasks` indices handed out through `next`; `done` counts finished ones.
+struct Job {
+    /// The caller's closure with its lifetime erased; see the safety comment in [`run`].
+    task: *const (dyn Fn(usize) + Sync),
+    tasks: usize,
+    next: AtomicUsize,
+    done: AtomicUsize,
+    panicked: AtomicBool,
+}
+
+// SAFETY: `task` points to a `Sync` closure, and `run` keeps it alive until every task that
+// was handed out has finished.
+unsafe impl Send for Job {}
+unsafe impl Sync for Job {}
+
+impl Job {
+    /// Claims and runs tasks until none are left.
+    fn work(&self) {
+        loop {
+            let i = self.next.fetch_add(1, Ordering::AcqRel);
+            if i >= self.tasks {
+                return;
+            }
+            // SAFETY: `i < tasks`, so `run` has not returned yet (it waits for `done`).
+            let task = unsafe { &*self.task };
+            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| task(i))).is_err() {
+                self.panicked.store(true, Ordering::Release);
+            }
+            self.done.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+}
+
+struct Pool {
+    threads: usize,
+    /// Set while a caller owns the pool.
+    busy: AtomicBool,
+    /// Bumped for every new job, so that spinning workers see it without taking the lock.
+    generation: AtomicUsize,
+    slot: Mutex<Option<Arc<Job>>>,
+    wake: Condvar,
+}
+
+fn pool() -> &'static Pool {
+    static POOL: OnceLock<&'static Pool> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let threads = std::env::var("SHAPED_NUM_THREADS")
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|&t| t > 0)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |t| t.get()));
+        let pool: &'static Pool = Box::leak(Box::new(Pool {
+            threads,
+            busy: AtomicBool::new(false),
+            generation: AtomicUsize::new(0),
+            slot: Mutex::new(None),
+            wake: Condvar::new(),
+        }));
+        for w in 1..threads {
+            let spawned = std::thread::Builder::new()
+                .name(format!("shaped-worker-{w}"))
+                .spawn(move || worker(pool));
+            if spawned.is_err() {
+                // Fewer workers only means less parallelism: `run` never waits for a worker.
+                break;
+            }
+        }
+        pool
+    })
+}
+
+fn worker(pool: &'static Pool) {
+    let mut seen = 0;
+    loop {
+        let start = Instant::now();
+        while pool.generation.load(Ordering::Acquire) == seen && start.elapsed() < SPIN {
+            for _ in 0..64 {
+                std::hint::spin_loop();
+            }
+        }
+        let job = {
+            let mut slot = pool.slot.lock().unwrap_or_else(|e| e.into_inner());
+            while pool.generation.load(Ordering::Acquire) == seen {
+                slot = pool.wake.wait(slot).unwrap_or_else(|e| e.into_inner());
+            }
+            seen = pool.generation.load(Ordering::Acquire);
+            slot.clone()
+        };
+        if let Some(job) = job {
+            job.work();
+        }
+    }
+}
+
+/// The number of threads [`run`] may use, the caller's included.
+pub(crate) fn threads() -> usize {
+    pool().threads
+}
+
+/// Runs `task(0)`, ..., `task(tasks - 1)`, spread over the calling thread and the pool's
+/// workers, and returns when all have finished. A panic in a task is re-raised here.
+pub(crate) fn run(tasks: usize, task: &(dyn Fn(usize) + Sync)) {
+    let pool = pool();
+    if tasks <= 1
+        || pool.threads <= 1
+        || pool
+            .busy
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+    {
+        for i in 0..tasks {
+            task(i);
+        }
+        return;
+    }
+    // SAFETY (lifetime erasure): a worker dereferences `task` only after claiming an index
+    // below `tasks`, and this function returns only once `done == tasks`, i.e. after every
+    // claimed task has finished; later claims see `next >= tasks` and never touch it.
+    let task: *const (dyn Fn(usize) + Sync + '_) = task;
+    let task: *const (dyn Fn(usize) + Sync) = unsafe { core::mem::transmute(task) };
+    let job = Arc::new(Job {
+        task,
+        tasks,
+        next: AtomicUsize::new(0),
+        done: AtomicUsize::new(0),
+        panicked: AtomicBool::new(false),
+    });
+    {
+        let mut slot = pool.slot.lock().unwrap_or_else(|e| e.into_inner());
+        *slot = Some(job.clone());
+        pool.generation.fetch_add(1, Ordering::AcqRel);
+    }
+    pool.wake.notify_all();
+    job.work();
+    while job.done.load(Ordering::Acquire) < tasks {
+        std::hint::spin_loop();
+    }
+    *pool.slot.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    pool.busy.store(false, Ordering::Release);
+    if job.panicked.load(Ordering::Acquire) {
+        panic!("a parallel kernel task panicked");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_every_task_once() {
+        for tasks in [0, 1, 2, 3, 17] {
+            let hits: Vec<AtomicUsize> = (0..tasks).map(|_| AtomicUsize::new(0)).collect();
+            run(tasks, &|i| {
+                hits[i].fetch_add(1, Ordering::Relaxed);
+            });
+            assert!(hits.iter().all(|h| h.load(Ordering::Relaxed) == 1));
+        }
+    }
+
+    #[test]
+    fn concurrent_and_nested_callers_do_not_deadlock() {
+        let total = AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for _ in 0..50 {
+                        run(4, &|_| {
+                            run(3, &|_| {
+                                total.fetch_add(1, Ordering::Relaxed);
+                            })
+                        });
+                    }
+                });
+            }
+        });
+        assert_eq!(total.load(Ordering::Relaxed), 4 * 50 * 4 * 3);
+    }
+}
