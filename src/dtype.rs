@@ -190,7 +190,9 @@ macro_rules! impl_float {
                 c: &mut [Self],
                 c_strides: (isize, isize),
             ) {
-                $gemm(m, k, n, alpha, a, a_strides, b, b_strides, beta, c, c_strides)
+                $gemm(
+                    m, k, n, alpha, a, a_strides, b, b_strides, beta, c, c_strides,
+                )
             }
         }
     };

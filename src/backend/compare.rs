@@ -1,6 +1,7 @@
 //! Comparisons (as 0/1 values) and elementwise selection with PyTorch broadcasting.
 
 use super::elementwise::{broadcast_strides, for_each_broadcast2};
+use super::simd::wide;
 use crate::dtype::Float;
 
 fn flag<E: Float>(b: bool) -> E {
@@ -16,12 +17,18 @@ pub(crate) fn compare<E: Float>(
     out_dims: &[usize],
     f: impl Fn(E, E) -> bool,
 ) -> Vec<E> {
-    super::elementwise::binary_map(a, a_dims, b, b_dims, out_dims, |x, y| flag(f(x, y)))
+    wide(
+        #[inline(always)]
+        || super::elementwise::binary_map(a, a_dims, b, b_dims, out_dims, |x, y| flag(f(x, y))),
+    )
 }
 
 /// `out[i] = 1` where `f(x[i])` holds, else `0`.
 pub(crate) fn compare_scalar<E: Float>(x: &[E], f: impl Fn(E) -> bool) -> Vec<E> {
-    x.iter().map(|&v| flag(f(v))).collect()
+    wide(
+        #[inline(always)]
+        || x.iter().map(|&v| flag(f(v))).collect(),
+    )
 }
 
 /// Whether each element of the broadcast shape takes its value from the first operand:
@@ -44,15 +51,20 @@ pub(crate) fn select<E: Float>(
     b_dims: &[usize],
     out_dims: &[usize],
 ) -> Vec<E> {
-    let mut out = vec![E::ZERO; mask.len()];
-    let (sa, sb) = (
-        broadcast_strides(a_dims, out_dims),
-        broadcast_strides(b_dims, out_dims),
-    );
-    for_each_broadcast2(out_dims, &sa, &sb, |i, ia, ib| {
-        out[i] = if mask[i] { a[ia] } else { b[ib] }
-    });
-    out
+    wide(
+        #[inline(always)]
+        || {
+            let mut out = vec![E::ZERO; mask.len()];
+            let (sa, sb) = (
+                broadcast_strides(a_dims, out_dims),
+                broadcast_strides(b_dims, out_dims),
+            );
+            for_each_broadcast2(out_dims, &sa, &sb, |i, ia, ib| {
+                out[i] = if mask[i] { a[ia] } else { b[ib] }
+            });
+            out
+        },
+    )
 }
 
 /// The backward of [`select`] for one operand: adds `g[i]` into `acc[i_in]` wherever that
@@ -65,10 +77,15 @@ pub(crate) fn select_backward<E: Float>(
     pick: bool,
     out_dims: &[usize],
 ) {
-    let s = broadcast_strides(acc_dims, out_dims);
-    for_each_broadcast2(out_dims, &s, &s, |i, ia, _| {
-        if mask[i] == pick {
-            acc[ia] += g[i];
-        }
-    });
+    wide(
+        #[inline(always)]
+        || {
+            let s = broadcast_strides(acc_dims, out_dims);
+            for_each_broadcast2(out_dims, &s, &s, |i, ia, _| {
+                if mask[i] == pick {
+                    acc[ia] += g[i];
+                }
+            });
+        },
+    )
 }

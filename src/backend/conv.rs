@@ -5,6 +5,7 @@
 //! (folded back with col2im). A transposed convolution is the same pair of maps used the
 //! other way round. Samples are independent, so large batches are split over threads.
 
+use super::simd::wide;
 use crate::dtype::Float;
 
 /// One sample's convolution geometry: `c` input planes of `h x w`, a `kh x kw` kernel with
@@ -60,32 +61,37 @@ fn valid_range(out: usize, stride: usize, offset: isize, len: usize) -> (usize, 
 /// Unfolds one sample `x` (`c x h x w`) into `cols` (`col_rows x col_cols`), writing zeros
 /// where the kernel reads padding, so `cols` needs no clearing beforehand.
 pub(crate) fn im2col<E: Float>(x: &[E], g: &ConvGeom, cols: &mut [E]) {
-    let ohw = g.col_cols();
-    for c in 0..g.c {
-        let plane = &x[c * g.h * g.w..][..g.h * g.w];
-        for i in 0..g.kh {
-            let off_y = (i * g.dh) as isize - g.ph as isize;
-            let (y0, y1) = valid_range(g.oh, g.sh, off_y, g.h);
-            for j in 0..g.kw {
-                let off_x = (j * g.dw) as isize - g.pw as isize;
-                let (x0, x1) = valid_range(g.ow, g.sw, off_x, g.w);
-                let row = &mut cols[((c * g.kh + i) * g.kw + j) * ohw..][..ohw];
-                row[..y0 * g.ow].fill(E::ZERO);
-                row[y1 * g.ow..].fill(E::ZERO);
-                for oy in y0..y1 {
-                    let iy = (oy * g.sh) as isize + off_y;
-                    let src = &plane[iy as usize * g.w..][..g.w];
-                    let dst = &mut row[oy * g.ow..][..g.ow];
-                    dst[..x0].fill(E::ZERO);
-                    dst[x1.max(x0)..].fill(E::ZERO);
-                    if x1 > x0 {
-                        let start = ((x0 * g.sw) as isize + off_x) as usize;
-                        gather_strided(&mut dst[x0..x1], &src[start..], g.sw);
+    wide(
+        #[inline(always)]
+        || {
+            let ohw = g.col_cols();
+            for c in 0..g.c {
+                let plane = &x[c * g.h * g.w..][..g.h * g.w];
+                for i in 0..g.kh {
+                    let off_y = (i * g.dh) as isize - g.ph as isize;
+                    let (y0, y1) = valid_range(g.oh, g.sh, off_y, g.h);
+                    for j in 0..g.kw {
+                        let off_x = (j * g.dw) as isize - g.pw as isize;
+                        let (x0, x1) = valid_range(g.ow, g.sw, off_x, g.w);
+                        let row = &mut cols[((c * g.kh + i) * g.kw + j) * ohw..][..ohw];
+                        row[..y0 * g.ow].fill(E::ZERO);
+                        row[y1 * g.ow..].fill(E::ZERO);
+                        for oy in y0..y1 {
+                            let iy = (oy * g.sh) as isize + off_y;
+                            let src = &plane[iy as usize * g.w..][..g.w];
+                            let dst = &mut row[oy * g.ow..][..g.ow];
+                            dst[..x0].fill(E::ZERO);
+                            dst[x1.max(x0)..].fill(E::ZERO);
+                            if x1 > x0 {
+                                let start = ((x0 * g.sw) as isize + off_x) as usize;
+                                gather_strided(&mut dst[x0..x1], &src[start..], g.sw);
+                            }
+                        }
                     }
                 }
             }
-        }
-    }
+        },
+    )
 }
 
 /// `dst[k] = src[k * stride]`, without `step_by`, which the compiler turns into a loop with
@@ -116,37 +122,43 @@ fn gather_strided<E: Float>(dst: &mut [E], src: &[E], stride: usize) {
 /// The adjoint of [`im2col`]: adds every column entry back onto the input element it was
 /// read from (`x += fold(cols)`); padding entries are dropped.
 pub(crate) fn col2im<E: Float>(cols: &[E], g: &ConvGeom, x: &mut [E]) {
-    let ohw = g.col_cols();
-    for c in 0..g.c {
-        let plane = &mut x[c * g.h * g.w..][..g.h * g.w];
-        for i in 0..g.kh {
-            let off_y = (i * g.dh) as isize - g.ph as isize;
-            let (y0, y1) = valid_range(g.oh, g.sh, off_y, g.h);
-            for j in 0..g.kw {
-                let off_x = (j * g.dw) as isize - g.pw as isize;
-                let (x0, x1) = valid_range(g.ow, g.sw, off_x, g.w);
-                if x1 <= x0 {
-                    continue;
-                }
-                let row = &cols[((c * g.kh + i) * g.kw + j) * ohw..][..ohw];
-                let start = ((x0 * g.sw) as isize + off_x) as usize;
-                for oy in y0..y1 {
-                    let iy = ((oy * g.sh) as isize + off_y) as usize;
-                    let dst = &mut plane[iy * g.w..][..g.w];
-                    let src = &row[oy * g.ow + x0..oy * g.ow + x1];
-                    if g.sw == 1 {
-                        for (d, s) in dst[start..start + src.len()].iter_mut().zip(src) {
-                            *d += *s;
+    wide(
+        #[inline(always)]
+        || {
+            let ohw = g.col_cols();
+            for c in 0..g.c {
+                let plane = &mut x[c * g.h * g.w..][..g.h * g.w];
+                for i in 0..g.kh {
+                    let off_y = (i * g.dh) as isize - g.ph as isize;
+                    let (y0, y1) = valid_range(g.oh, g.sh, off_y, g.h);
+                    for j in 0..g.kw {
+                        let off_x = (j * g.dw) as isize - g.pw as isize;
+                        let (x0, x1) = valid_range(g.ow, g.sw, off_x, g.w);
+                        if x1 <= x0 {
+                            continue;
                         }
-                    } else {
-                        for (s, d) in src.iter().zip(dst[start..].iter_mut().step_by(g.sw)) {
-                            *d += *s;
+                        let row = &cols[((c * g.kh + i) * g.kw + j) * ohw..][..ohw];
+                        let start = ((x0 * g.sw) as isize + off_x) as usize;
+                        for oy in y0..y1 {
+                            let iy = ((oy * g.sh) as isize + off_y) as usize;
+                            let dst = &mut plane[iy * g.w..][..g.w];
+                            let src = &row[oy * g.ow + x0..oy * g.ow + x1];
+                            if g.sw == 1 {
+                                for (d, s) in dst[start..start + src.len()].iter_mut().zip(src) {
+                                    *d += *s;
+                                }
+                            } else {
+                                for (s, d) in src.iter().zip(dst[start..].iter_mut().step_by(g.sw))
+                                {
+                                    *d += *s;
+                                }
+                            }
                         }
                     }
                 }
             }
-        }
-    }
+        },
+    )
 }
 
 /// The sum of a slice with eight independent accumulators: the compiler may not reorder a
@@ -171,31 +183,22 @@ fn sum_fast<E: Float>(v: &[E]) -> E {
 }
 
 /// How many threads to give `n` samples of `cost` multiply-adds each: one unless every
-/// thread gets enough work to pay for starting it.
+/// thread gets enough work to pay for handing it over (a few microseconds with the pool).
 fn worker_count(n: usize, cost: usize) -> usize {
-    // About 2 ms of gemm. Measured on 2 cores with a small CNN (convolutions of 3-36M
-    // multiply-adds): splitting each one cost more than it saved. Spawning and joining is the
-    // smaller part; the larger is that a process whose threads come and go makes glibc's
-    // malloc hand memory back to the kernel and fault it in again on every step (50x the page
-    // faults), and a thread the scheduler starts late stalls the whole op on a busy machine.
-    const MIN_WORK_PER_THREAD: usize = 1 << 25;
-    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    let cores = *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |t| t.get()));
-    cores
+    const MIN_WORK_PER_THREAD: usize = 1 << 18;
+    super::pool::threads()
         .min(n)
         .min(n.saturating_mul(cost) / MIN_WORK_PER_THREAD)
         .max(1)
 }
 
 /// Runs `f(samples, out_block, acc, scratch)` over contiguous blocks of the `n` samples, one
-/// block per thread (the calling thread takes the first). `out` holds `per` elements per
-/// sample (`per` may be 0 when there is no per-sample output); `acc` is shared by all
-/// samples, so every other thread accumulates into a zeroed copy that is added back at the
-/// end; `scratch` is `scratch_len` elements of working space per thread.
+/// block per thread of [`super::pool`] (the calling thread takes one). `out` holds `per`
+/// elements per sample (`per` may be 0 when there is no per-sample output); `acc` is shared
+/// by all samples, so every other block accumulates into a zeroed copy that is added back at
+/// the end; `scratch` is `scratch_len` elements of working space per block.
 ///
-/// Every buffer is allocated here, on the calling thread: a short-lived worker that
-/// allocates gets a fresh malloc arena whose pages are faulted in and released again on
-/// every call.
+/// Every buffer is allocated here, on the calling thread, so that workers never allocate.
 fn split_samples<E: Float, F>(
     n: usize,
     per: usize,
@@ -214,33 +217,42 @@ fn split_samples<E: Float, F>(
         return;
     }
     let per_thread = n.div_ceil(threads);
-    let (first, mut rest) = out.split_at_mut(per_thread.min(n) * per);
     let mut locals = vec![E::ZERO; (threads - 1) * acc.len()];
-    let mut local_blocks = locals.chunks_mut(acc.len().max(1));
-    let mut scratch_blocks = scratch.chunks_mut(scratch_len.max(1));
-    let my_scratch = scratch_blocks.next().unwrap_or_default();
-    std::thread::scope(|scope| {
-        let mut handles = Vec::new();
-        let mut start = per_thread;
+    type Block<'a, E> = (
+        core::ops::Range<usize>,
+        &'a mut [E],
+        &'a mut [E],
+        &'a mut [E],
+    );
+    {
+        let mut blocks: Vec<std::sync::Mutex<Option<Block<'_, E>>>> = Vec::new();
+        let mut rest = out;
+        let mut local_blocks = locals.chunks_mut(acc.len().max(1));
+        let mut scratch_blocks = scratch.chunks_mut(scratch_len.max(1));
+        let shared_acc_empty = acc.is_empty();
+        let mut first_acc = Some(&mut *acc);
+        let mut start = 0;
         while start < n {
             let count = per_thread.min(n - start);
             let (block, tail) = core::mem::take(&mut rest).split_at_mut(count * per);
             rest = tail;
-            let local = if acc.is_empty() {
-                &mut [][..]
-            } else {
-                local_blocks.next().unwrap_or_default()
+            let acc_block = match first_acc.take() {
+                Some(shared) => shared,
+                None if shared_acc_empty => &mut [][..],
+                None => local_blocks.next().unwrap_or_default(),
             };
             let scratch = scratch_blocks.next().unwrap_or_default();
-            let f = &f;
-            handles.push(scope.spawn(move || f(start..start + count, block, local, scratch)));
+            let block = (start..start + count, block, acc_block, scratch);
+            blocks.push(std::sync::Mutex::new(Some(block)));
             start += count;
         }
-        f(0..per_thread.min(n), first, acc, my_scratch);
-        for h in handles {
-            h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
-        }
-    });
+        super::pool::run(blocks.len(), &|t| {
+            let taken = blocks[t].lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some((samples, out, acc, scratch)) = taken {
+                f(samples, out, acc, scratch);
+            }
+        });
+    }
     for local in locals.chunks(acc.len().max(1)) {
         for (a, &v) in acc.iter_mut().zip(local) {
             *a += v;

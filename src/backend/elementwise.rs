@@ -1,5 +1,6 @@
 //! Elementwise kernels with PyTorch broadcasting.
 
+use super::simd::wide;
 use crate::dtype::Float;
 use crate::shape::MAX_RANK;
 
@@ -77,17 +78,22 @@ pub(crate) fn binary_map<E: Float>(
     out_dims: &[usize],
     f: impl Fn(E, E) -> E,
 ) -> Vec<E> {
-    if a_dims == out_dims && b_dims == out_dims {
-        return a.iter().zip(b).map(|(&x, &y)| f(x, y)).collect();
-    }
-    let numel: usize = out_dims.iter().product();
-    let mut out = vec![E::ZERO; numel];
-    let (sa, sb) = (
-        broadcast_strides(a_dims, out_dims),
-        broadcast_strides(b_dims, out_dims),
-    );
-    for_each_broadcast2(out_dims, &sa, &sb, |i, ia, ib| out[i] = f(a[ia], b[ib]));
-    out
+    wide(
+        #[inline(always)]
+        || {
+            if a_dims == out_dims && b_dims == out_dims {
+                return a.iter().zip(b).map(|(&x, &y)| f(x, y)).collect();
+            }
+            let numel: usize = out_dims.iter().product();
+            let mut out = vec![E::ZERO; numel];
+            let (sa, sb) = (
+                broadcast_strides(a_dims, out_dims),
+                broadcast_strides(b_dims, out_dims),
+            );
+            for_each_broadcast2(out_dims, &sa, &sb, |i, ia, ib| out[i] = f(a[ia], b[ib]));
+            out
+        },
+    )
 }
 
 /// `a[i] = f(a[i], b[ib])` in place, when `a` already has the output shape.
@@ -98,15 +104,20 @@ pub(crate) fn binary_map_inplace<E: Float>(
     b_dims: &[usize],
     f: impl Fn(E, E) -> E,
 ) {
-    if b_dims == out_dims {
-        for (x, &y) in a.iter_mut().zip(b) {
-            *x = f(*x, y);
-        }
-        return;
-    }
-    let sa = broadcast_strides(out_dims, out_dims);
-    let sb = broadcast_strides(b_dims, out_dims);
-    for_each_broadcast2(out_dims, &sa, &sb, |i, _, ib| a[i] = f(a[i], b[ib]));
+    wide(
+        #[inline(always)]
+        || {
+            if b_dims == out_dims {
+                for (x, &y) in a.iter_mut().zip(b) {
+                    *x = f(*x, y);
+                }
+                return;
+            }
+            let sa = broadcast_strides(out_dims, out_dims);
+            let sb = broadcast_strides(b_dims, out_dims);
+            for_each_broadcast2(out_dims, &sa, &sb, |i, _, ib| a[i] = f(a[i], b[ib]));
+        },
+    )
 }
 
 /// The gradient of one input of a broadcast binary op:
@@ -124,25 +135,30 @@ pub(crate) fn binary_grad<E: Float>(
     out_dims: &[usize],
     d: impl Fn(E, E) -> E,
 ) {
-    if a_dims == out_dims && b_dims == out_dims {
-        for i in 0..gy.len() {
-            grad[i] += gy[i] * d(a[i], b[i]);
-        }
-        return;
-    }
-    let (sa, sb) = (
-        broadcast_strides(a_dims, out_dims),
-        broadcast_strides(b_dims, out_dims),
-    );
-    if which == 0 {
-        for_each_broadcast2(out_dims, &sa, &sb, |i, ia, ib| {
-            grad[ia] += gy[i] * d(a[ia], b[ib])
-        });
-    } else {
-        for_each_broadcast2(out_dims, &sa, &sb, |i, ia, ib| {
-            grad[ib] += gy[i] * d(a[ia], b[ib])
-        });
-    }
+    wide(
+        #[inline(always)]
+        || {
+            if a_dims == out_dims && b_dims == out_dims {
+                for i in 0..gy.len() {
+                    grad[i] += gy[i] * d(a[i], b[i]);
+                }
+                return;
+            }
+            let (sa, sb) = (
+                broadcast_strides(a_dims, out_dims),
+                broadcast_strides(b_dims, out_dims),
+            );
+            if which == 0 {
+                for_each_broadcast2(out_dims, &sa, &sb, |i, ia, ib| {
+                    grad[ia] += gy[i] * d(a[ia], b[ib])
+                });
+            } else {
+                for_each_broadcast2(out_dims, &sa, &sb, |i, ia, ib| {
+                    grad[ib] += gy[i] * d(a[ia], b[ib])
+                });
+            }
+        },
+    )
 }
 
 /// Sums `g` (shaped `out_dims`) down to `in_dims` and adds it to `acc`: the backward of a
@@ -153,22 +169,32 @@ pub(crate) fn sum_to_shape<E: Float>(
     g: &[E],
     out_dims: &[usize],
 ) {
-    if in_dims == out_dims {
-        for (a, &v) in acc.iter_mut().zip(g) {
-            *a += v;
-        }
-        return;
-    }
-    let si = broadcast_strides(in_dims, out_dims);
-    let so = broadcast_strides(out_dims, out_dims);
-    for_each_broadcast2(out_dims, &si, &so, |i, ia, _| acc[ia] += g[i]);
+    wide(
+        #[inline(always)]
+        || {
+            if in_dims == out_dims {
+                for (a, &v) in acc.iter_mut().zip(g) {
+                    *a += v;
+                }
+                return;
+            }
+            let si = broadcast_strides(in_dims, out_dims);
+            let so = broadcast_strides(out_dims, out_dims);
+            for_each_broadcast2(out_dims, &si, &so, |i, ia, _| acc[ia] += g[i]);
+        },
+    )
 }
 
 /// Reads a contiguous `in_dims` tensor broadcast to `out_dims`.
 pub(crate) fn broadcast_to<E: Float>(x: &[E], in_dims: &[usize], out_dims: &[usize]) -> Vec<E> {
-    let numel: usize = out_dims.iter().product();
-    let mut out = Vec::with_capacity(numel);
-    let si = broadcast_strides(in_dims, out_dims);
-    for_each_broadcast2(out_dims, &si, &si, |_, ia, _| out.push(x[ia]));
-    out
+    wide(
+        #[inline(always)]
+        || {
+            let numel: usize = out_dims.iter().product();
+            let mut out = Vec::with_capacity(numel);
+            let si = broadcast_strides(in_dims, out_dims);
+            for_each_broadcast2(out_dims, &si, &si, |_, ia, _| out.push(x[ia]));
+            out
+        },
+    )
 }

@@ -13,3 +13,4 @@ pub(crate) mod norm;
 pub(crate) mod pool;
 pub(crate) mod reduce;
 pub(crate) mod rnn;
+pub(crate) mod simd;

@@ -2,6 +2,7 @@
 //! for every step at once (`[B, S, G*H]`, read at step `t`), and `gh`, the hidden projection
 //! of this step (`[B, G*H]`). Gate order is PyTorch's: LSTM `i, f, g, o`; GRU `r, z, n`.
 
+use super::simd::wide;
 use crate::dtype::Float;
 
 #[inline(always)]
@@ -40,6 +41,19 @@ impl CellDims {
 /// `tanh(c')` for every unit (`[5, B, H]`) for the backward pass. Planes and contiguous rows
 /// keep the loops free of strided stores so that they vectorise.
 pub(crate) fn lstm_forward<E: Float>(
+    d: CellDims,
+    gx: &[E],
+    gh: &[E],
+    c: &[E],
+) -> (Vec<E>, Vec<E>, Vec<E>) {
+    wide(
+        #[inline(always)]
+        || lstm_forward_loop(d, gx, gh, c),
+    )
+}
+
+#[inline(always)]
+fn lstm_forward_loop<E: Float>(
     d: CellDims,
     gx: &[E],
     gh: &[E],
@@ -95,6 +109,24 @@ fn sigmoid_free<E: Float>(x: E) -> E {
 /// gradients (`dgx` at step `t`, `dgh`) and `dc`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn lstm_backward<E: Float>(
+    d: CellDims,
+    acts: &[E],
+    c: &[E],
+    dh: Option<&[E]>,
+    dcn: Option<&[E]>,
+    dgx: Option<&mut [E]>,
+    dgh: Option<&mut [E]>,
+    dc: Option<&mut [E]>,
+) {
+    wide(
+        #[inline(always)]
+        || lstm_backward_loop(d, acts, c, dh, dcn, dgx, dgh, dc),
+    )
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn lstm_backward_loop<E: Float>(
     d: CellDims,
     acts: &[E],
     c: &[E],

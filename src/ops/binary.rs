@@ -4,6 +4,7 @@
 
 use crate::autograd::{Gradients, Merge, Tape, UniqueId};
 use crate::backend::elementwise as kernels;
+use crate::backend::simd::wide;
 use crate::dtype::Float;
 use crate::error::Result;
 use crate::shape::{BroadcastShapes, Shape};
@@ -68,18 +69,27 @@ where
                 // No broadcasting: build each input's gradient directly (the rhs reuses the
                 // output's buffer) instead of zero-filling and accumulating.
                 if track_l {
-                    let ga = gy
-                        .iter()
-                        .zip(a.iter().zip(b.iter()))
-                        .map(|(&gv, (&x, &y))| gv * k.dfa(x, y))
-                        .collect();
+                    let ga = wide(
+                        #[inline(always)]
+                        || {
+                            gy.iter()
+                                .zip(a.iter().zip(b.iter()))
+                                .map(|(&gv, (&x, &y))| gv * k.dfa(x, y))
+                                .collect()
+                        },
+                    );
                     g.add(a_id, ga);
                 }
                 if track_r {
                     let mut gb = gy;
-                    for (gv, (&x, &y)) in gb.iter_mut().zip(a.iter().zip(b.iter())) {
-                        *gv *= k.dfb(x, y);
-                    }
+                    wide(
+                        #[inline(always)]
+                        || {
+                            for (gv, (&x, &y)) in gb.iter_mut().zip(a.iter().zip(b.iter())) {
+                                *gv *= k.dfb(x, y);
+                            }
+                        },
+                    );
                     g.add(b_id, gb);
                 }
                 return;

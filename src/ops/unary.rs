@@ -2,6 +2,7 @@
 //! derivative, written once; [`unary_op`] turns any kernel into a traced op.
 
 use crate::autograd::{Gradients, Tape, UniqueId};
+use crate::backend::simd::wide;
 use crate::dtype::Float;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
@@ -24,12 +25,16 @@ pub fn unary_op<S: Shape, E: Float, T: Tape<E>, K: UnaryKernel<E>>(
     if !(T::TRACING && tape.tracks(x.id)) {
         // Nothing will ask for x again: reuse its buffer when it is ours alone.
         let mut data = crate::tensor::take_buffer(x.data);
-        for v in data.iter_mut() {
-            *v = k.f(*v);
-        }
+        wide(
+            #[inline(always)]
+            || data.iter_mut().for_each(|v| *v = k.f(*v)),
+        );
         return crate::tensor::new_tensor(x.shape, data, tape);
     }
-    let y: Arc<Vec<E>> = Arc::new(x.data.iter().map(|&v| k.f(v)).collect());
+    let y: Arc<Vec<E>> = Arc::new(wide(
+        #[inline(always)]
+        || x.data.iter().map(|&v| k.f(v)).collect(),
+    ));
     let out_id = UniqueId::new();
     let (xd, yd, x_id) = (x.data.clone(), y.clone(), x.id);
     tape.record(
@@ -37,9 +42,14 @@ pub fn unary_op<S: Shape, E: Float, T: Tape<E>, K: UnaryKernel<E>>(
         Box::new(move |g: &mut Gradients<E>| {
             // The output's gradient buffer becomes the input's: no allocation, no zero fill.
             let Some(mut gy) = g.take(out_id) else { return };
-            for ((gv, &xv), &yv) in gy.iter_mut().zip(xd.iter()).zip(yd.iter()) {
-                *gv *= k.df(xv, yv);
-            }
+            wide(
+                #[inline(always)]
+                || {
+                    for ((gv, &xv), &yv) in gy.iter_mut().zip(xd.iter()).zip(yd.iter()) {
+                        *gv *= k.df(xv, yv);
+                    }
+                },
+            );
             g.add(x_id, gy);
         }),
     );

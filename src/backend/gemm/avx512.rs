@@ -28,7 +28,13 @@ pub(super) unsafe fn kernel(
     beta: f32,
 ) {
     let lo: __mmask16 = if nr >= 16 { 0xFFFF } else { (1u16 << nr) - 1 };
-    let hi: __mmask16 = if nr >= NR { 0xFFFF } else if nr <= 16 { 0 } else { (1u16 << (nr - 16)) - 1 };
+    let hi: __mmask16 = if nr >= NR {
+        0xFFFF
+    } else if nr <= 16 {
+        0
+    } else {
+        (1u16 << (nr - 16)) - 1
+    };
     let mut acc = [[_mm512_setzero_ps(); 2]; MR];
     let (mut a, mut b) = (a, b);
     // SAFETY (whole body): the caller guarantees the pointer ranges described above.
@@ -54,7 +60,10 @@ pub(super) unsafe fn kernel(
         let beta_v = _mm512_set1_ps(beta);
         for (i, row) in acc.iter().enumerate().take(mr) {
             let ci = c.add(i * rsc);
-            let (mut v0, mut v1) = (_mm512_mul_ps(alpha_v, row[0]), _mm512_mul_ps(alpha_v, row[1]));
+            let (mut v0, mut v1) = (
+                _mm512_mul_ps(alpha_v, row[0]),
+                _mm512_mul_ps(alpha_v, row[1]),
+            );
             if beta != 0.0 {
                 v0 = _mm512_fmadd_ps(beta_v, _mm512_maskz_loadu_ps(lo, ci), v0);
                 v1 = _mm512_fmadd_ps(beta_v, _mm512_maskz_loadu_ps(hi, ci.add(16)), v1);

@@ -61,7 +61,9 @@ pub(crate) fn sgemm(
         // SAFETY: `fast_path_applies` checked for AVX-512F; the extents were checked above.
         unsafe { blocked(m, k, n, alpha, a, b, beta, c, c_strides.0 as usize) };
     } else {
-        fallback(m, k, n, alpha, a, a_strides, b, b_strides, beta, c, c_strides);
+        fallback(
+            m, k, n, alpha, a, a_strides, b, b_strides, beta, c, c_strides,
+        );
     }
 }
 
@@ -80,7 +82,9 @@ pub(crate) fn dgemm(
     c: &mut [f64],
     c_strides: Strides,
 ) {
-    fallback(m, k, n, alpha, a, a_strides, b, b_strides, beta, c, c_strides);
+    fallback(
+        m, k, n, alpha, a, a_strides, b, b_strides, beta, c, c_strides,
+    );
 }
 
 /// Whether this CPU has the AVX-512 micro-kernel (checked once; `SHAPED_PORTABLE_GEMM=1`
@@ -124,11 +128,18 @@ struct Operand {
 
 impl Operand {
     fn new(ptr: *const f32, (rs, cs): Strides) -> Self {
-        Operand { ptr, rs: rs as usize, cs: cs as usize }
+        Operand {
+            ptr,
+            rs: rs as usize,
+            cs: cs as usize,
+        }
     }
     /// The operand from element `(i, j)` on.
     fn at(self, i: usize, j: usize) -> Self {
-        Operand { ptr: self.ptr.wrapping_add(i * self.rs + j * self.cs), ..self }
+        Operand {
+            ptr: self.ptr.wrapping_add(i * self.rs + j * self.cs),
+            ..self
+        }
     }
 }
 
@@ -164,7 +175,11 @@ unsafe fn blocked(
     rsc: usize,
 ) {
     let flops = 2 * m * k * n;
-    let threads = if flops >= PARALLEL_FLOPS { pool::threads() } else { 1 };
+    let threads = if flops >= PARALLEL_FLOPS {
+        pool::threads()
+    } else {
+        1
+    };
     // Split the longer side in whole micro-panels, so no thread gets a ragged block.
     let (parts, split_n) = if threads > 1 && n >= 2 * NR && n / NR >= m / MR {
         (threads.min(n / NR), true)
@@ -310,13 +325,21 @@ unsafe fn scale_c(m: usize, n: usize, beta: f32, c: *mut f32, rsc: usize) {
 /// Packs rows `..mc` and columns `..kc` of `a` into panels of `MR` rows: panel `r` holds,
 /// for each `p`, the `MR` values `a[r*MR + i, p]` (zero past `mc`).
 fn pack_a(dst: &mut [f32], a: Operand, mc: usize, kc: usize) {
-    for (panel, out) in dst.chunks_exact_mut(MR * kc).take(mc.div_ceil(MR)).enumerate() {
+    for (panel, out) in dst
+        .chunks_exact_mut(MR * kc)
+        .take(mc.div_ceil(MR))
+        .enumerate()
+    {
         let rows = MR.min(mc - panel * MR);
         let src = a.at(panel * MR, 0);
         for (p, group) in out.chunks_exact_mut(MR).enumerate() {
             for (i, v) in group.iter_mut().enumerate() {
                 // SAFETY: (panel*MR + i, p) is inside the operand's checked extent.
-                *v = if i < rows { unsafe { *src.ptr.add(i * src.rs + p * src.cs) } } else { 0.0 };
+                *v = if i < rows {
+                    unsafe { *src.ptr.add(i * src.rs + p * src.cs) }
+                } else {
+                    0.0
+                };
             }
         }
     }
@@ -325,7 +348,11 @@ fn pack_a(dst: &mut [f32], a: Operand, mc: usize, kc: usize) {
 /// Packs rows `..kc` and columns `..nc` of `b` into panels of `NR` columns: panel `j` holds,
 /// for each `p`, the `NR` values `b[p, j*NR + jj]` (zero past `nc`).
 fn pack_b(dst: &mut [f32], b: Operand, kc: usize, nc: usize) {
-    for (panel, out) in dst.chunks_exact_mut(NR * kc).take(nc.div_ceil(NR)).enumerate() {
+    for (panel, out) in dst
+        .chunks_exact_mut(NR * kc)
+        .take(nc.div_ceil(NR))
+        .enumerate()
+    {
         let cols = NR.min(nc - panel * NR);
         let src = b.at(0, panel * NR);
         if src.cs == 1 {
@@ -476,7 +503,9 @@ pub(crate) fn sgemm_portable(
     c: &mut [f32],
     c_strides: Strides,
 ) {
-    fallback(m, k, n, alpha, a, a_strides, b, b_strides, beta, c, c_strides);
+    fallback(
+        m, k, n, alpha, a, a_strides, b, b_strides, beta, c, c_strides,
+    );
 }
 
 #[cfg(test)]
