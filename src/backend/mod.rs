@@ -2,6 +2,7 @@
 //! and run-time dimensions. Shapes, autograd and layers call these and never index buffers
 //! themselves, so another backend can replace this module without touching them.
 
+pub(crate) mod alloc;
 pub(crate) mod compare;
 pub(crate) mod conv;
 pub(crate) mod elementwise;
