@@ -215,7 +215,8 @@ pub(crate) fn exp_f32(x: f32) -> f32 {
     // Round to nearest by adding and removing 1.5 * 2^23 (exact for |v| < 2^22): `round()`
     // is a libm call on baseline x86-64 and would stop the loop from vectorising.
     const SHIFTER: f32 = 12_582_912.0;
-    let n = (xc * LOG2E + SHIFTER) - SHIFTER;
+    let shifted = xc * LOG2E + SHIFTER;
+    let n = shifted - SHIFTER;
     let r = xc - n * LN2_HI - n * LN2_LO;
     let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
         + 1.666_666_5e-1)
@@ -224,7 +225,9 @@ pub(crate) fn exp_f32(x: f32) -> f32 {
     let e = 1.0 + r + r * r * p;
     // Scale by 2^n in two halves so that results down to the subnormal range stay exact
     // powers of two (a single 2^n would underflow below n = -126).
-    let n = n as i32;
+    // The integer n, read from the shifted value's mantissa: the same number as `n as i32`,
+    // but a saturating float-to-int cast does not vectorise.
+    let n = shifted.to_bits() as i32 - SHIFTER.to_bits() as i32;
     let n1 = n >> 1;
     let n2 = n - n1;
     let s1 = f32::from_bits(((n1 + 127) as u32) << 23);

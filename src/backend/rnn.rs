@@ -83,11 +83,15 @@ fn lstm_forward_loop<E: Float>(
             &mut ao[b * h..][..h],
             &mut at[b * h..][..h],
         );
+        // Exact-length gate slices: with every slice `h` long the loop has no bounds
+        // checks and vectorises.
+        let (xi, xf, xg, xo) = (&gxr[..h], &gxr[h..2 * h], &gxr[2 * h..3 * h], &gxr[3 * h..]);
+        let (hi, hf, hg, ho) = (&ghr[..h], &ghr[h..2 * h], &ghr[2 * h..3 * h], &ghr[3 * h..]);
         for j in 0..h {
-            let i = sigmoid_free(gxr[j] + ghr[j]);
-            let f = sigmoid_free(gxr[h + j] + ghr[h + j]);
-            let g = (gxr[2 * h + j] + ghr[2 * h + j]).tanh();
-            let o = sigmoid_free(gxr[3 * h + j] + ghr[3 * h + j]);
+            let i = sigmoid_free(xi[j] + hi[j]);
+            let f = sigmoid_free(xf[j] + hf[j]);
+            let g = (xg[j] + hg[j]).tanh();
+            let o = sigmoid_free(xo[j] + ho[j]);
             let cv = f * cr[j] + i * g;
             let tc = cv.tanh();
             cnr[j] = cv;
@@ -139,24 +143,29 @@ fn lstm_backward_loop<E: Float>(
     let (bsz, h) = (d.batch, d.hidden);
     let units = bsz * h;
     let mut grads = vec![E::ZERO; 4 * h];
+    let zeros = vec![E::ZERO; h];
     for b in 0..bsz {
+        let row = |plane: usize| &acts[plane * units + b * h..][..h];
+        let (ai, af, ag, ao, at) = (row(0), row(1), row(2), row(3), row(4));
+        let cr = &c[b * h..][..h];
+        let dhr = dh.map_or(&zeros[..], |v| &v[b * h..][..h]);
+        let dcr = dcn.map_or(&zeros[..], |v| &v[b * h..][..h]);
+        let (gi, rest) = grads.split_at_mut(h);
+        let (gf, rest) = rest.split_at_mut(h);
+        let (gg, go) = rest.split_at_mut(h);
+        let go = &mut go[..h];
+        // Exact-length slices, as in the forward step, so that the loop vectorises.
+        let mut dcp = dc.as_deref_mut().map(|x| &mut x[b * h..][..h]);
         for j in 0..h {
-            let u = b * h + j;
-            let (i, f, g, o, tc) = (
-                acts[u],
-                acts[units + u],
-                acts[2 * units + u],
-                acts[3 * units + u],
-                acts[4 * units + u],
-            );
-            let gh_ = dh.map_or(E::ZERO, |v| v[u]);
-            let dct = dcn.map_or(E::ZERO, |v| v[u]) + gh_ * o * (E::ONE - tc * tc);
-            grads[j] = dct * g * i * (E::ONE - i);
-            grads[h + j] = dct * c[u] * f * (E::ONE - f);
-            grads[2 * h + j] = dct * i * (E::ONE - g * g);
-            grads[3 * h + j] = gh_ * tc * o * (E::ONE - o);
-            if let Some(x) = dc.as_deref_mut() {
-                x[u] += dct * f;
+            let (i, f, g, o, tc) = (ai[j], af[j], ag[j], ao[j], at[j]);
+            let gh_ = dhr[j];
+            let dct = dcr[j] + gh_ * o * (E::ONE - tc * tc);
+            gi[j] = dct * g * i * (E::ONE - i);
+            gf[j] = dct * cr[j] * f * (E::ONE - f);
+            gg[j] = dct * i * (E::ONE - g * g);
+            go[j] = gh_ * tc * o * (E::ONE - o);
+            if let Some(x) = dcp.as_deref_mut() {
+                x[j] += dct * f;
             }
         }
         if let Some(x) = dgx.as_deref_mut() {
@@ -263,5 +272,210 @@ pub(crate) fn rnn_tanh_backward<E: Float>(
                 x[d.gh(1, b, 0, j)] += da;
             }
         }
+    }
+}
+
+/// What a whole-sequence LSTM forward keeps for its backward pass.
+pub(crate) struct LstmSequence<E> {
+    /// Outputs `h_t` for every step, `[B, S, H]`.
+    pub y: Vec<E>,
+    /// Cell states `c_t` for every step, `[S, B, H]` (the last is the final state).
+    pub cs: Vec<E>,
+    /// Gate activations and `tanh(c_t)` of every step, `[S, 5, B, H]`.
+    pub acts: Vec<E>,
+}
+
+/// Runs one LSTM layer over a whole sequence: `gx` is the input projection of every step
+/// (`[B, S, 4H]`, input bias included), `w_hh` is `(4H, H)`, `b_hh` `(4H)` or absent,
+/// `h0`/`c0` are `[B, H]`.
+///
+/// One primitive for the whole sequence (as PyTorch's fused LSTM) instead of a linear op and
+/// a cell op per step: `W_hh` is transposed once instead of being repacked at every step,
+/// `h_t` is written straight into `y`, and the backward pass can form `dW_hh` with one
+/// product over all steps.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn lstm_sequence_forward<E: Float>(
+    batch: usize,
+    steps: usize,
+    hidden: usize,
+    gx: &[E],
+    w_hh: &[E],
+    b_hh: Option<&[E]>,
+    h0: &[E],
+    c0: &[E],
+) -> LstmSequence<E> {
+    let (bsz, s, h) = (batch, steps, hidden);
+    let g4 = 4 * h;
+    // W_hh^T (H x 4H) with contiguous rows: the product reads it in place, unpacked.
+    let mut wt = vec![E::ZERO; h * g4];
+    for (g, row) in w_hh.chunks_exact(h).enumerate() {
+        for (j, &v) in row.iter().enumerate() {
+            wt[j * g4 + g] = v;
+        }
+    }
+    let mut y = vec![E::ZERO; bsz * s * h];
+    let mut cs = Vec::with_capacity(s * bsz * h);
+    let mut acts = Vec::with_capacity(s * 5 * bsz * h);
+    let mut gh = vec![E::ZERO; bsz * g4];
+    for t in 0..s {
+        match b_hh {
+            Some(bias) => gh
+                .chunks_exact_mut(g4)
+                .for_each(|r| r.copy_from_slice(bias)),
+            None => gh.fill(E::ZERO),
+        }
+        // gh += h_{t-1} W_hh^T; h_{t-1} is h0 or rows of y (row stride S*H).
+        let (hp, rs) = if t == 0 {
+            (h0, h)
+        } else {
+            (&y[(t - 1) * h..], s * h)
+        };
+        E::gemm(
+            bsz,
+            h,
+            g4,
+            E::ONE,
+            hp,
+            (rs as isize, 1),
+            &wt,
+            (g4 as isize, 1),
+            E::ONE,
+            &mut gh,
+            (g4 as isize, 1),
+        );
+        let c_prev = if t == 0 {
+            c0
+        } else {
+            &cs[(t - 1) * bsz * h..t * bsz * h]
+        };
+        let d = CellDims {
+            batch: bsz,
+            steps: s,
+            hidden: h,
+            t,
+        };
+        let (hn, cn, a) = lstm_forward(d, gx, &gh, c_prev);
+        for (b, row) in hn.chunks_exact(h).enumerate() {
+            y[(b * s + t) * h..][..h].copy_from_slice(row);
+        }
+        cs.extend_from_slice(&cn);
+        acts.extend_from_slice(&a);
+    }
+    LstmSequence { y, cs, acts }
+}
+
+/// Gradients of [`lstm_sequence_forward`] (backpropagation through time).
+pub(crate) struct LstmSequenceGrads<E> {
+    /// Gradient of the gate pre-activations of every step, `[B, S, 4H]`: the gradient of
+    /// `gx`, and (summed over rows) of `b_hh`.
+    pub dgates: Vec<E>,
+    /// Gradients of `h0` and `c0`.
+    pub dh0: Vec<E>,
+    pub dc0: Vec<E>,
+}
+
+/// Backward of [`lstm_sequence_forward`] from the gradients of `y`, of the final `h` and of
+/// the final `c` (each may be absent). `dW_hh` is added into `dw_hh` when given.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn lstm_sequence_backward<E: Float>(
+    batch: usize,
+    steps: usize,
+    hidden: usize,
+    w_hh: &[E],
+    h0: &[E],
+    c0: &[E],
+    fwd: &LstmSequence<E>,
+    dy: Option<&[E]>,
+    dh_last: Option<&[E]>,
+    dc_last: Option<&[E]>,
+    dw_hh: Option<&mut [E]>,
+) -> LstmSequenceGrads<E> {
+    let (bsz, s, h) = (batch, steps, hidden);
+    let (g4, units) = (4 * h, batch * hidden);
+    let mut dgates = vec![E::ZERO; bsz * s * g4];
+    let mut dh_next = dh_last.map_or_else(|| vec![E::ZERO; units], <[E]>::to_vec);
+    let mut dc_next = dc_last.map_or_else(|| vec![E::ZERO; units], <[E]>::to_vec);
+    let mut dh = vec![E::ZERO; units];
+    for t in (0..s).rev() {
+        match dy {
+            Some(dy) => {
+                for (b, (acc, next)) in dh
+                    .chunks_exact_mut(h)
+                    .zip(dh_next.chunks_exact(h))
+                    .enumerate()
+                {
+                    let row = &dy[(b * s + t) * h..][..h];
+                    acc.iter_mut()
+                        .zip(row.iter().zip(next))
+                        .for_each(|(a, (&u, &v))| *a = u + v);
+                }
+            }
+            None => dh.copy_from_slice(&dh_next),
+        }
+        let c_prev = if t == 0 {
+            c0
+        } else {
+            &fwd.cs[(t - 1) * units..t * units]
+        };
+        let d = CellDims {
+            batch: bsz,
+            steps: s,
+            hidden: h,
+            t,
+        };
+        let mut dc_prev = vec![E::ZERO; units];
+        lstm_backward(
+            d,
+            &fwd.acts[t * 5 * units..(t + 1) * 5 * units],
+            c_prev,
+            Some(&dh),
+            Some(&dc_next),
+            Some(&mut dgates),
+            None,
+            Some(&mut dc_prev),
+        );
+        dc_next = dc_prev;
+        // dh_{t-1} = dgates_t W_hh; dgates_t rows have stride S*4H.
+        E::gemm(
+            bsz,
+            g4,
+            h,
+            E::ONE,
+            &dgates[t * g4..],
+            ((s * g4) as isize, 1),
+            w_hh,
+            (h as isize, 1),
+            E::ZERO,
+            &mut dh_next,
+            (h as isize, 1),
+        );
+    }
+    if let (Some(dw), true) = (dw_hh, s > 0) {
+        // dW_hh = sum_t dgates_t^T h_{t-1}: one product over all steps, with the inputs
+        // h_{t-1} laid out like dgates' rows ([B, S, H]: h0, then y shifted by one step).
+        let mut hprev = vec![E::ZERO; bsz * s * h];
+        for b in 0..bsz {
+            let rows = &mut hprev[b * s * h..][..s * h];
+            rows[..h].copy_from_slice(&h0[b * h..][..h]);
+            rows[h..].copy_from_slice(&fwd.y[b * s * h..][..(s - 1) * h]);
+        }
+        E::gemm(
+            g4,
+            bsz * s,
+            h,
+            E::ONE,
+            &dgates,
+            (1, g4 as isize),
+            &hprev,
+            (h as isize, 1),
+            E::ONE,
+            dw,
+            (h as isize, 1),
+        );
+    }
+    LstmSequenceGrads {
+        dgates,
+        dh0: dh_next,
+        dc0: dc_next,
     }
 }

@@ -10,7 +10,7 @@ use crate::autograd::Tape;
 use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::ops::linear::linear_op;
-use crate::ops::rnn::{gru_cell_op, lstm_cell_op, rnn_tanh_cell_op};
+use crate::ops::rnn::{gru_cell_op, lstm_cell_op, lstm_sequence_op, rnn_tanh_cell_op};
 use crate::ops::shape_ops::stack_op;
 use crate::shape::{Const, ConstDim, Dim, DimEq, Prod, Shape};
 use crate::tensor::Tensor;
@@ -278,6 +278,17 @@ impl<K: CellKind, I: Dim, H: Dim, L: Dim, E: Float> Recurrent<K, I, H, L, E> {
         let (b, s, hsz) = (d[0], d[1], w.weight_hh.shape.1.size());
         let gx = w.project_input(x);
         let LayerState { mut h, mut c } = state;
+        if <K::Gates as ConstDim>::SIZE == 4 {
+            let c0 = c.take().expect("an LSTM layer carries a cell state");
+            let (y, h, c) = lstm_sequence_op(
+                gx,
+                w.weight_hh.traced_as::<T>(),
+                w.bias_hh.as_ref().map(|b| b.traced_as::<T>()),
+                h,
+                c0,
+            );
+            return (y, LayerState { h, c: Some(c) });
+        }
         let mut outputs = Vec::with_capacity(s);
         for t in 0..s {
             let gh = w.project_hidden(h.clone());

@@ -182,3 +182,140 @@ pub(crate) fn rnn_tanh_cell_op<SX: Shape, SG: Shape, SH: Shape, E: Float, T: Tap
         tape,
     }
 }
+
+/// A whole LSTM layer over a sequence, as one primitive: `gx` is the input projection of
+/// every step (`[B, S, 4H]`, input bias included), `w_hh` the `(4H, H)` hidden weight,
+/// `b_hh` its bias, `h0`/`c0` the `[B, H]` initial state. Returns the outputs `y`
+/// (`[B, S, H]`) and the final `(h, c)`, shaped like `h0`.
+///
+/// Gradients flow to all five inputs; the per-step cell is the same kernel as
+/// [`lstm_cell_op`]'s, so both agree with PyTorch to rounding.
+pub(crate) fn lstm_sequence_op<SX, SW, SB, SC, E, T>(
+    gx: Tensor<SX, E, T>,
+    w_hh: Tensor<SW, E, T>,
+    b_hh: Option<Tensor<SB, E, T>>,
+    h0: Tensor<SC, E, T>,
+    c0: Tensor<SC, E, T>,
+) -> (
+    Tensor<(usize, usize, usize), E, T>,
+    Tensor<SC, E, T>,
+    Tensor<SC, E, T>,
+)
+where
+    SX: Shape,
+    SW: Shape,
+    SB: Shape,
+    SC: Shape,
+    E: Float,
+    T: Tape<E>,
+{
+    let state_shape = h0.shape;
+    let (xd, hd) = (gx.shape.dims(), h0.shape.dims());
+    let (bsz, s, h) = (xd[0], xd[1], hd[1]);
+    let (gx, tx) = gx.split_tape();
+    let (w, tw) = w_hh.split_tape();
+    let (h0, th) = h0.split_tape();
+    let (c0, tc) = c0.split_tape();
+    let mut tape = tx.merge(tw).merge(th).merge(tc);
+    let b = b_hh.map(|b| {
+        let (b, tb) = b.split_tape();
+        tape = core::mem::replace(&mut tape, T::leaf(b.id)).merge(tb);
+        b
+    });
+    let fwd = kernels::lstm_sequence_forward(
+        bsz,
+        s,
+        h,
+        &gx.data,
+        &w.data,
+        b.as_ref().map(|b| b.data.as_slice()),
+        &h0.data,
+        &c0.data,
+    );
+    let units = bsz * h;
+    let h_last: Vec<E> = if s == 0 {
+        h0.data.to_vec()
+    } else {
+        (0..bsz)
+            .flat_map(|b| fwd.y[(b * s + s - 1) * h..][..h].iter().copied())
+            .collect()
+    };
+    let c_last: Vec<E> = if s == 0 {
+        c0.data.to_vec()
+    } else {
+        fwd.cs[(s - 1) * units..].to_vec()
+    };
+    let y_data = Arc::new(fwd.y.clone());
+    let (y_id, h_id, c_id) = (UniqueId::new(), UniqueId::new(), UniqueId::new());
+    let tracks = [
+        tape.tracks(gx.id),
+        tape.tracks(w.id),
+        b.as_ref().is_some_and(|b| tape.tracks(b.id)),
+        tape.tracks(h0.id),
+        tape.tracks(c0.id),
+    ];
+    if T::TRACING && tracks.iter().any(|&t| t) {
+        let [tr_x, tr_w, tr_b, tr_h, tr_c] = tracks;
+        let (gx_id, w_id, h0_id, c0_id) = (gx.id, w.id, h0.id, c0.id);
+        let b_id = b.as_ref().map(|b| b.id);
+        let (w_data, h0_data, c0_data) = (w.data, h0.data, c0.data);
+        tape.record(
+            c_id,
+            Box::new(move |g: &mut Gradients<E>| {
+                let (dy, dh, dc) = (g.take(y_id), g.take(h_id), g.take(c_id));
+                if dy.is_none() && dh.is_none() && dc.is_none() {
+                    return;
+                }
+                let mut dw = take_buf(g, tr_w, w_id, w_data.len());
+                let grads = kernels::lstm_sequence_backward(
+                    bsz,
+                    s,
+                    h,
+                    &w_data,
+                    &h0_data,
+                    &c0_data,
+                    &fwd,
+                    dy.as_deref(),
+                    dh.as_deref(),
+                    dc.as_deref(),
+                    dw.as_deref_mut(),
+                );
+                put_back(g, w_id, dw);
+                if let (true, Some(b_id)) = (tr_b, b_id) {
+                    let db = g.entry(b_id, 4 * h);
+                    for row in grads.dgates.chunks_exact(4 * h) {
+                        db.iter_mut().zip(row).for_each(|(a, &v)| *a += v);
+                    }
+                }
+                if tr_h {
+                    g.add(h0_id, grads.dh0);
+                }
+                if tr_c {
+                    g.add(c0_id, grads.dc0);
+                }
+                if tr_x {
+                    g.add(gx_id, grads.dgates);
+                }
+            }),
+        );
+    }
+    let y = Tensor {
+        shape: (bsz, s, h),
+        data: y_data,
+        id: y_id,
+        tape: tape.for_clone(y_id),
+    };
+    let h_out = Tensor {
+        shape: state_shape,
+        data: Arc::new(h_last),
+        id: h_id,
+        tape: tape.for_clone(h_id),
+    };
+    let c_out = Tensor {
+        shape: state_shape,
+        data: Arc::new(c_last),
+        id: c_id,
+        tape,
+    };
+    (y, h_out, c_out)
+}
