@@ -15,7 +15,7 @@ pub(crate) fn compare<E: Float>(
     b: &[E],
     b_dims: &[usize],
     out_dims: &[usize],
-    f: impl Fn(E, E) -> bool,
+    f: impl Fn(E, E) -> bool + Sync,
 ) -> Vec<E> {
     wide(
         #[inline(always)]

@@ -1,5 +1,6 @@
 //! Elementwise kernels with PyTorch broadcasting.
 
+use super::parallel::{collect_blocks, for_blocks};
 use super::simd::wide;
 use crate::dtype::Float;
 use crate::shape::MAX_RANK;
@@ -76,14 +77,19 @@ pub(crate) fn binary_map<E: Float>(
     b: &[E],
     b_dims: &[usize],
     out_dims: &[usize],
-    f: impl Fn(E, E) -> E,
+    f: impl Fn(E, E) -> E + Sync,
 ) -> Vec<E> {
+    if a_dims == out_dims && b_dims == out_dims {
+        return collect_blocks(a.len(), |off, block| {
+            let (a, b) = (&a[off..][..block.len()], &b[off..][..block.len()]);
+            for ((slot, &x), &y) in block.iter_mut().zip(a).zip(b) {
+                slot.write(f(x, y));
+            }
+        });
+    }
     wide(
         #[inline(always)]
         || {
-            if a_dims == out_dims && b_dims == out_dims {
-                return a.iter().zip(b).map(|(&x, &y)| f(x, y)).collect();
-            }
             let numel: usize = out_dims.iter().product();
             let mut out = vec![E::ZERO; numel];
             let (sa, sb) = (
@@ -102,17 +108,20 @@ pub(crate) fn binary_map_inplace<E: Float>(
     out_dims: &[usize],
     b: &[E],
     b_dims: &[usize],
-    f: impl Fn(E, E) -> E,
+    f: impl Fn(E, E) -> E + Sync,
 ) {
+    if b_dims == out_dims {
+        for_blocks(a, |off, block| {
+            let b = &b[off..][..block.len()];
+            for (x, &y) in block.iter_mut().zip(b) {
+                *x = f(*x, y);
+            }
+        });
+        return;
+    }
     wide(
         #[inline(always)]
         || {
-            if b_dims == out_dims {
-                for (x, &y) in a.iter_mut().zip(b) {
-                    *x = f(*x, y);
-                }
-                return;
-            }
             let sa = broadcast_strides(out_dims, out_dims);
             let sb = broadcast_strides(b_dims, out_dims);
             for_each_broadcast2(out_dims, &sa, &sb, |i, _, ib| a[i] = f(a[i], b[ib]));

@@ -2,7 +2,7 @@
 //! derivative, written once; [`unary_op`] turns any kernel into a traced op.
 
 use crate::autograd::{Gradients, Tape, UniqueId};
-use crate::backend::simd::wide;
+use crate::backend::parallel::{collect_blocks, for_blocks};
 use crate::dtype::Float;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
@@ -25,16 +25,16 @@ pub fn unary_op<S: Shape, E: Float, T: Tape<E>, K: UnaryKernel<E>>(
     if !(T::TRACING && tape.tracks(x.id)) {
         // Nothing will ask for x again: reuse its buffer when it is ours alone.
         let mut data = crate::tensor::take_buffer(x.data);
-        wide(
-            #[inline(always)]
-            || data.iter_mut().for_each(|v| *v = k.f(*v)),
-        );
+        for_blocks(&mut data, |_, block| {
+            block.iter_mut().for_each(|v| *v = k.f(*v))
+        });
         return crate::tensor::new_tensor(x.shape, data, tape);
     }
-    let y: Arc<Vec<E>> = Arc::new(wide(
-        #[inline(always)]
-        || x.data.iter().map(|&v| k.f(v)).collect(),
-    ));
+    let y: Arc<Vec<E>> = Arc::new(collect_blocks(x.data.len(), |off, block| {
+        for (slot, &v) in block.iter_mut().zip(&x.data[off..]) {
+            slot.write(k.f(v));
+        }
+    }));
     let out_id = UniqueId::new();
     let (xd, yd, x_id) = (x.data.clone(), y.clone(), x.id);
     tape.record(
@@ -42,14 +42,11 @@ pub fn unary_op<S: Shape, E: Float, T: Tape<E>, K: UnaryKernel<E>>(
         Box::new(move |g: &mut Gradients<E>| {
             // The output's gradient buffer becomes the input's: no allocation, no zero fill.
             let Some(mut gy) = g.take(out_id) else { return };
-            wide(
-                #[inline(always)]
-                || {
-                    for ((gv, &xv), &yv) in gy.iter_mut().zip(xd.iter()).zip(yd.iter()) {
-                        *gv *= k.df(xv, yv);
-                    }
-                },
-            );
+            for_blocks(&mut gy, |off, block| {
+                for ((gv, &xv), &yv) in block.iter_mut().zip(&xd[off..]).zip(&yd[off..]) {
+                    *gv *= k.df(xv, yv);
+                }
+            });
             g.add(x_id, gy);
         }),
     );

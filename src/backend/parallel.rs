@@ -1,0 +1,99 @@
+//! Splitting long element loops over the threads of [`super::pool`].
+//!
+//! One core cannot saturate memory bandwidth on large tensors: a 4M-element `relu(a + b)`
+//! forward runs about 1.5x faster on two cores than on one. Loops shorter than
+//! [`PARALLEL_ELEMS`] stay on the calling thread, where handing out work would cost more
+//! than it saves.
+
+use super::pool;
+use super::simd::wide;
+use core::mem::MaybeUninit;
+use std::sync::Mutex;
+
+/// Loops over fewer elements than this run on the calling thread (256 KiB of f32).
+pub(crate) const PARALLEL_ELEMS: usize = 1 << 16;
+
+/// How many blocks to cut `n` elements into.
+fn blocks_for(n: usize) -> usize {
+    if n < PARALLEL_ELEMS {
+        1
+    } else {
+        pool::threads().min(n / (PARALLEL_ELEMS / 2)).max(1)
+    }
+}
+
+/// Runs `f(offset, block)` over consecutive blocks of `data` (one per thread for long
+/// slices), each inside [`wide`].
+#[inline]
+pub(crate) fn for_blocks<T: Send>(data: &mut [T], f: impl Fn(usize, &mut [T]) + Sync) {
+    let n = data.len();
+    let blocks = blocks_for(n);
+    if blocks <= 1 {
+        wide(
+            #[inline(always)]
+            || f(0, data),
+        );
+        return;
+    }
+    let size = n.div_ceil(blocks);
+    let parts: Vec<Mutex<Option<(usize, &mut [T])>>> = data
+        .chunks_mut(size)
+        .enumerate()
+        .map(|(i, c)| Mutex::new(Some((i * size, c))))
+        .collect();
+    pool::run(parts.len(), &|t| {
+        let part = parts[t].lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some((offset, block)) = part {
+            wide(
+                #[inline(always)]
+                || f(offset, block),
+            );
+        }
+    });
+}
+
+/// A new vector of `n` elements, written by `f(offset, block)` over consecutive blocks
+/// (in parallel for long vectors). `f` must write every element of its block.
+#[inline]
+pub(crate) fn collect_blocks<T: Copy + Send>(
+    n: usize,
+    f: impl Fn(usize, &mut [MaybeUninit<T>]) + Sync,
+) -> Vec<T> {
+    let mut out: Vec<T> = Vec::with_capacity(n);
+    for_blocks(&mut out.spare_capacity_mut()[..n], f);
+    // SAFETY: `f` initialised every element of every block, and the blocks cover `0..n`.
+    unsafe { out.set_len(n) };
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_cover_every_element_once() {
+        for n in [
+            0,
+            1,
+            100,
+            PARALLEL_ELEMS - 1,
+            PARALLEL_ELEMS,
+            3 * PARALLEL_ELEMS + 7,
+        ] {
+            let v = collect_blocks(n, |off, block| {
+                for (i, slot) in block.iter_mut().enumerate() {
+                    slot.write((off + i) as u64);
+                }
+            });
+            assert_eq!(v, (0..n as u64).collect::<Vec<_>>());
+            let mut w = v.clone();
+            for_blocks(&mut w, |off, block| {
+                block
+                    .iter_mut()
+                    .enumerate()
+                    .for_each(|(i, x)| *x += (off + i) as u64)
+            });
+            assert!(w.iter().enumerate().all(|(i, &x)| x == 2 * i as u64));
+        }
+    }
+}
