@@ -587,6 +587,8 @@ impl PoolGeom {
 /// running maxima by [`merge_max`], a branch-free loop over all those outputs. Comparing
 /// window by window instead is a serial chain of dependent selects (or of mispredicted
 /// branches: on real data each comparison is a coin flip), several times slower.
+///
+/// Large inputs are split by planes over the threads of [`super::pool`].
 pub(crate) fn max_pool2d_forward<E: Float>(
     x: &[E],
     planes: usize,
@@ -598,6 +600,36 @@ pub(crate) fn max_pool2d_forward<E: Float>(
     if ohw == 0 || planes == 0 {
         return (y, idx);
     }
+    let parts = if planes * hw >= super::parallel::PARALLEL_ELEMS {
+        super::pool::threads().min(planes)
+    } else {
+        1
+    };
+    let per = planes.div_ceil(parts);
+    type Part<'a, E> = Option<(&'a [E], &'a mut [E], &'a mut [u32])>;
+    let blocks: Vec<std::sync::Mutex<Part<'_, E>>> = x
+        .chunks(per * hw)
+        .zip(y.chunks_mut(per * ohw).zip(idx.chunks_mut(per * ohw)))
+        .map(|(xb, (yb, ib))| std::sync::Mutex::new(Some((xb, yb, ib))))
+        .collect();
+    super::pool::run(blocks.len(), &|t| {
+        let part = blocks[t].lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some((xb, yb, ib)) = part {
+            wide(
+                #[inline(always)]
+                || max_pool_planes(xb, g, yb, ib),
+            );
+        }
+    });
+    drop(blocks);
+    (y, idx)
+}
+
+/// [`max_pool2d_forward`] on whole planes: `x` holds `y.len() / (oh * ow)` planes.
+#[inline(always)]
+fn max_pool_planes<E: Float>(x: &[E], g: &PoolGeom, y: &mut [E], idx: &mut [u32]) {
+    let (hw, ohw) = (g.h * g.w, g.oh * g.ow);
+    let planes = y.len() / ohw;
     // Running maxima hold the kernel offset `i * kw + j` of their element until the end.
     const NONE: u32 = u32::MAX;
     let block = (4096 / ohw).clamp(1, planes);
@@ -668,7 +700,6 @@ pub(crate) fn max_pool2d_forward<E: Float>(
             }
         }
     }
-    (y, idx)
 }
 
 /// `E` viewed as the concrete type `T` when they are the same type.
