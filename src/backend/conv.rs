@@ -625,10 +625,51 @@ pub(crate) fn max_pool2d_forward<E: Float>(
     (y, idx)
 }
 
+/// The 2x2, stride-2, unpadded window of `MaxPool2d(2)` (by far the most common pooling),
+/// with every window inside the input: each output compares its four inputs directly,
+/// in row-major order, with the same rule as [`merge_max`].
+#[inline(always)]
+fn max_pool_2x2_planes<E: Float>(x: &[E], g: &PoolGeom, y: &mut [E], idx: &mut [u32]) {
+    let (hw, ohw, w, ow) = (g.h * g.w, g.oh * g.ow, g.w, g.ow);
+    for ((xp, yp), ip) in x
+        .chunks_exact(hw)
+        .zip(y.chunks_exact_mut(ohw))
+        .zip(idx.chunks_exact_mut(ohw))
+    {
+        for (oy, (yr, ir)) in yp
+            .chunks_exact_mut(ow)
+            .zip(ip.chunks_exact_mut(ow))
+            .enumerate()
+        {
+            let r0 = &xp[2 * oy * w..][..2 * ow];
+            let r1 = &xp[(2 * oy + 1) * w..][..2 * ow];
+            let base = (2 * oy * w) as u32;
+            for (ox, (out, at)) in yr.iter_mut().zip(ir.iter_mut()).enumerate() {
+                let (mut best, mut pos) = (r0[2 * ox], 0u32);
+                for (v, p) in [
+                    (r0[2 * ox + 1], 1u32),
+                    (r1[2 * ox], w as u32),
+                    (r1[2 * ox + 1], w as u32 + 1),
+                ] {
+                    let take = v > best || v.is_nan();
+                    best = if take { v } else { best };
+                    pos = if take { p } else { pos };
+                }
+                *out = best;
+                *at = base + 2 * ox as u32 + pos;
+            }
+        }
+    }
+}
+
 /// [`max_pool2d_forward`] on whole planes: `x` holds `y.len() / (oh * ow)` planes.
 #[inline(always)]
 fn max_pool_planes<E: Float>(x: &[E], g: &PoolGeom, y: &mut [E], idx: &mut [u32]) {
     let (hw, ohw) = (g.h * g.w, g.oh * g.ow);
+    let plain_2x2 = (g.kh, g.kw, g.sh, g.sw, g.ph, g.pw) == (2, 2, 2, 2, 0, 0);
+    if plain_2x2 && 2 * g.oh <= g.h && 2 * g.ow <= g.w {
+        return max_pool_2x2_planes(x, g, y, idx);
+    }
     let planes = y.len() / ohw;
     // Running maxima hold the kernel offset `i * kw + j` of their element until the end.
     const NONE: u32 = u32::MAX;
@@ -1100,6 +1141,40 @@ mod tests {
             assert_eq!(idx, want_idx, "{k} {s} {p}");
             let y64 = max_pool2d_forward(&x.iter().map(|&v| v as f64).collect::<Vec<_>>(), 3, &g);
             assert_eq!(y64.1, want_idx, "f64 {k} {s} {p}");
+        }
+    }
+
+    #[test]
+    fn max_pool_split_over_threads_matches_window_by_window() {
+        // Large enough to be split by planes over the pool; odd sizes leave a ragged edge.
+        let (planes, h, w) = (37, 41, 39);
+        let mut x: Vec<f32> = pseudo(planes * h * w, 4)
+            .into_iter()
+            .map(|v| v as f32)
+            .collect();
+        x[1000] = f32::NAN;
+        for (k, s, p) in [(2, 2, 0), (3, 2, 1)] {
+            let (oh, ow) = ((h + 2 * p - k) / s + 1, (w + 2 * p - k) / s + 1);
+            let g = PoolGeom {
+                h,
+                w,
+                kh: k,
+                kw: k,
+                sh: s,
+                sw: s,
+                ph: p,
+                pw: p,
+                oh,
+                ow,
+            };
+            let (y, idx) = max_pool2d_forward(&x, planes, &g);
+            let (want_y, want_idx) = naive_max_pool(&x, planes, &g);
+            assert!(
+                y.iter()
+                    .zip(&want_y)
+                    .all(|(a, b)| a == b || (a.is_nan() && b.is_nan()))
+            );
+            assert_eq!(idx, want_idx, "{k} {s} {p}");
         }
     }
 
