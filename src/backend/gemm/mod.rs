@@ -30,6 +30,11 @@ const PARALLEL_FLOPS: usize = 1 << 21;
 /// elements per `KC` block: it then stays in L2 while every row panel of `A` passes over it.
 const DIRECT_B_ELEMS: usize = 1 << 17;
 
+/// Products whose summed dimension is at least this long, with `A`'s rows and `B`'s
+/// columns contiguous, run as in-place dot products (see [`dot_products`]); shorter sums
+/// would spend more on the final reduction than they save on packing.
+const DOT_MIN_K: usize = 32;
+
 /// Strides of a matrix operand: element `(i, j)` is at `i * rows + j * cols`.
 type Strides = (isize, isize);
 
@@ -87,14 +92,15 @@ pub(crate) fn dgemm(
     );
 }
 
-/// Whether this CPU has the AVX-512 micro-kernel (checked once; `SHAPED_PORTABLE_GEMM=1`
+/// Whether this CPU has the AVX-512 micro-kernels (checked once; `SHAPED_PORTABLE_GEMM=1`
 /// turns it off, to test or compare the portable path).
 pub(crate) fn has_fast_kernel() -> bool {
     static FAST: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *FAST.get_or_init(|| {
         let portable = std::env::var("SHAPED_PORTABLE_GEMM").is_ok_and(|v| v != "0");
         #[cfg(target_arch = "x86_64")]
-        let fast = std::arch::is_x86_feature_detected!("avx512f");
+        let fast = std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512vl");
         #[cfg(not(target_arch = "x86_64"))]
         let fast = false;
         fast && !portable
@@ -252,6 +258,11 @@ unsafe fn serial(
         unsafe { scale_c(m, n, beta, c.0, rsc) };
         return;
     }
+    if a.cs == 1 && b.rs == 1 && k >= DOT_MIN_K {
+        // SAFETY: as this function's.
+        unsafe { dot_products(m, k, n, alpha, a, b, beta, c, rsc) };
+        return;
+    }
     SCRATCH.with(|s| {
         let mut s = s.borrow_mut();
         let Scratch { a: abuf, b: bbuf } = &mut *s;
@@ -307,6 +318,56 @@ unsafe fn serial(
             }
         }
     });
+}
+
+/// `C = alpha A B + beta C` when `A`'s rows and `B`'s columns are both contiguous (the
+/// `x W^T` of a linear layer, or a convolution's weight gradient): every entry is a dot
+/// product of two contiguous vectors, computed in place by [`avx512::dot_kernel`] without
+/// packing either operand. Columns are taken in blocks of `DOT_BLOCK` rows of `B^T`, which
+/// stay in L2 while every row block of `A` passes over them.
+///
+/// # Safety
+/// As [`blocked`].
+#[allow(clippy::too_many_arguments)]
+unsafe fn dot_products(
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f32,
+    a: Operand,
+    b: Operand,
+    beta: f32,
+    c: SendPtr,
+    rsc: usize,
+) {
+    use avx512::DOT;
+    const DOT_BLOCK: usize = 64;
+    for j0 in (0..n).step_by(DOT_BLOCK) {
+        let j_end = (j0 + DOT_BLOCK).min(n);
+        for i in (0..m).step_by(DOT) {
+            for j in (j0..j_end).step_by(DOT) {
+                // SAFETY: rows i.., columns j.. are inside the checked extents.
+                #[cfg(target_arch = "x86_64")]
+                unsafe {
+                    avx512::dot_kernel(
+                        k,
+                        a.at(i, 0).ptr,
+                        a.rs,
+                        b.at(0, j).ptr,
+                        b.cs,
+                        c.get().add(i * rsc + j),
+                        rsc,
+                        DOT.min(m - i),
+                        DOT.min(j_end - j),
+                        alpha,
+                        beta,
+                    )
+                };
+                #[cfg(not(target_arch = "x86_64"))]
+                unreachable!("no fast kernel on this architecture");
+            }
+        }
+    }
 }
 
 /// `c = beta c` (`beta == 0` writes zeros without reading, so NaN in `c` does not survive).
