@@ -651,7 +651,9 @@ fn max_pool_2x2_planes<E: Float>(x: &[E], g: &PoolGeom, y: &mut [E], idx: &mut [
                     (r1[2 * ox], w as u32),
                     (r1[2 * ox + 1], w as u32 + 1),
                 ] {
-                    let take = v > best || v.is_nan();
+                    // `|`, not `||`: both tests always run, so this is a select rather
+                    // than a branch on the data.
+                    let take = (v > best) | v.is_nan();
                     best = if take { v } else { best };
                     pos = if take { p } else { pos };
                 }
