@@ -279,10 +279,65 @@ pub(crate) fn rnn_tanh_backward<E: Float>(
 pub(crate) struct LstmSequence<E> {
     /// Outputs `h_t` for every step, `[B, S, H]`.
     pub y: Vec<E>,
-    /// Cell states `c_t` for every step, `[S, B, H]` (the last is the final state).
-    pub cs: Vec<E>,
-    /// Gate activations and `tanh(c_t)` of every step, `[S, 5, B, H]`.
-    pub acts: Vec<E>,
+    /// The batch rows each thread ran, with their saved states.
+    parts: Vec<LstmRows<E>>,
+}
+
+/// One thread's share of a sequence: batch rows `rows`, with their cell states `c_t`
+/// (`[S, rows, H]`) and gate activations and `tanh(c_t)` (`[S, 5, rows, H]`).
+struct LstmRows<E> {
+    rows: core::ops::Range<usize>,
+    cs: Vec<E>,
+    acts: Vec<E>,
+}
+
+impl<E: Float> LstmSequence<E> {
+    /// The final cell state `[B, H]` (`c0` for an empty sequence).
+    pub(crate) fn c_last(&self, c0: &[E], steps: usize, hidden: usize) -> Vec<E> {
+        if steps == 0 {
+            return c0.to_vec();
+        }
+        let mut out = Vec::with_capacity(c0.len());
+        for part in &self.parts {
+            let units = part.rows.len() * hidden;
+            out.extend_from_slice(&part.cs[(steps - 1) * units..][..units]);
+        }
+        out
+    }
+}
+
+/// Splits `batch` rows into one contiguous block per thread, when the sequence is long
+/// enough to pay for it: every row's recurrence is independent of the others', so each
+/// thread runs all steps of its rows without meeting the others until the end.
+fn row_blocks(batch: usize, steps: usize, hidden: usize) -> Vec<core::ops::Range<usize>> {
+    // Work per row: one (4H x H) product per step, forward.
+    let per_row = steps * 4 * hidden * hidden;
+    let threads = super::pool::threads()
+        .min(batch)
+        .min((batch * per_row / (1 << 20)).max(1));
+    let size = batch.div_ceil(threads.max(1)).max(1);
+    (0..batch)
+        .step_by(size)
+        .map(|b| b..(b + size).min(batch))
+        .collect()
+}
+
+/// Runs `f` on every block of `items`, over the pool, and returns the results in order.
+fn map_blocks<I: Sync, R: Send>(items: &[I], f: impl Fn(&I) -> R + Sync) -> Vec<R> {
+    let slots: Vec<std::sync::Mutex<Option<R>>> =
+        items.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    super::pool::run(items.len(), &|t| {
+        let r = f(&items[t]);
+        *slots[t].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+    });
+    slots
+        .into_iter()
+        .map(|s| {
+            s.into_inner()
+                .unwrap_or_else(|e| e.into_inner())
+                .expect("every block ran")
+        })
+        .collect()
 }
 
 /// Runs one LSTM layer over a whole sequence: `gx` is the input projection of every step
@@ -291,8 +346,8 @@ pub(crate) struct LstmSequence<E> {
 ///
 /// One primitive for the whole sequence (as PyTorch's fused LSTM) instead of a linear op and
 /// a cell op per step: `W_hh` is transposed once instead of being repacked at every step,
-/// `h_t` is written straight into `y`, and the backward pass can form `dW_hh` with one
-/// product over all steps.
+/// the batch rows are split over threads for the whole sequence (rows do not interact), and
+/// the backward pass forms `dW_hh` with one product over all steps.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn lstm_sequence_forward<E: Float>(
     batch: usize,
@@ -304,7 +359,7 @@ pub(crate) fn lstm_sequence_forward<E: Float>(
     h0: &[E],
     c0: &[E],
 ) -> LstmSequence<E> {
-    let (bsz, s, h) = (batch, steps, hidden);
+    let (s, h) = (steps, hidden);
     let g4 = 4 * h;
     // W_hh^T (H x 4H) with contiguous rows: the product reads it in place, unpacked.
     let mut wt = vec![E::ZERO; h * g4];
@@ -313,6 +368,42 @@ pub(crate) fn lstm_sequence_forward<E: Float>(
             wt[j * g4 + g] = v;
         }
     }
+    let blocks = row_blocks(batch, s, h);
+    let results = map_blocks(&blocks, |rows| {
+        let n = rows.len();
+        lstm_rows_forward(
+            n,
+            s,
+            h,
+            &gx[rows.start * s * g4..][..n * s * g4],
+            &wt,
+            b_hh,
+            &h0[rows.start * h..][..n * h],
+            &c0[rows.start * h..][..n * h],
+        )
+    });
+    let mut y = Vec::with_capacity(batch * s * h);
+    let mut parts = Vec::with_capacity(blocks.len());
+    for (rows, (y_rows, cs, acts)) in blocks.into_iter().zip(results) {
+        y.extend_from_slice(&y_rows);
+        parts.push(LstmRows { rows, cs, acts });
+    }
+    LstmSequence { y, parts }
+}
+
+/// [`lstm_sequence_forward`] for `bsz` batch rows with `W_hh^T` given; returns `(y, cs, acts)`.
+#[allow(clippy::too_many_arguments)]
+fn lstm_rows_forward<E: Float>(
+    bsz: usize,
+    s: usize,
+    h: usize,
+    gx: &[E],
+    wt: &[E],
+    b_hh: Option<&[E]>,
+    h0: &[E],
+    c0: &[E],
+) -> (Vec<E>, Vec<E>, Vec<E>) {
+    let g4 = 4 * h;
     let mut y = vec![E::ZERO; bsz * s * h];
     let mut cs = Vec::with_capacity(s * bsz * h);
     let mut acts = Vec::with_capacity(s * 5 * bsz * h);
@@ -337,7 +428,7 @@ pub(crate) fn lstm_sequence_forward<E: Float>(
             E::ONE,
             hp,
             (rs as isize, 1),
-            &wt,
+            wt,
             (g4 as isize, 1),
             E::ONE,
             &mut gh,
@@ -361,7 +452,7 @@ pub(crate) fn lstm_sequence_forward<E: Float>(
         cs.extend_from_slice(&cn);
         acts.extend_from_slice(&a);
     }
-    LstmSequence { y, cs, acts }
+    (y, cs, acts)
 }
 
 /// Gradients of [`lstm_sequence_forward`] (backpropagation through time).
@@ -391,7 +482,74 @@ pub(crate) fn lstm_sequence_backward<E: Float>(
     dw_hh: Option<&mut [E]>,
 ) -> LstmSequenceGrads<E> {
     let (bsz, s, h) = (batch, steps, hidden);
-    let (g4, units) = (4 * h, batch * hidden);
+    let g4 = 4 * h;
+    let results = map_blocks(&fwd.parts, |part| {
+        let (b0, n) = (part.rows.start, part.rows.len());
+        fn rows<E>(v: &[E], b0: usize, n: usize, per: usize) -> &[E] {
+            &v[b0 * per..][..n * per]
+        }
+        lstm_rows_backward(
+            n,
+            s,
+            h,
+            w_hh,
+            rows(c0, b0, n, h),
+            part,
+            dy.map(|v| rows(v, b0, n, s * h)),
+            dh_last.map(|v| rows(v, b0, n, h)),
+            dc_last.map(|v| rows(v, b0, n, h)),
+        )
+    });
+    let mut grads = LstmSequenceGrads {
+        dgates: Vec::with_capacity(bsz * s * g4),
+        dh0: Vec::with_capacity(bsz * h),
+        dc0: Vec::with_capacity(bsz * h),
+    };
+    for part in results {
+        grads.dgates.extend_from_slice(&part.dgates);
+        grads.dh0.extend_from_slice(&part.dh0);
+        grads.dc0.extend_from_slice(&part.dc0);
+    }
+    if let (Some(dw), true) = (dw_hh, s > 0) {
+        // dW_hh = sum_t dgates_t^T h_{t-1}: one product over all steps, with the inputs
+        // h_{t-1} laid out like dgates' rows ([B, S, H]: h0, then y shifted by one step).
+        let mut hprev = vec![E::ZERO; bsz * s * h];
+        for b in 0..bsz {
+            let rows = &mut hprev[b * s * h..][..s * h];
+            rows[..h].copy_from_slice(&h0[b * h..][..h]);
+            rows[h..].copy_from_slice(&fwd.y[b * s * h..][..(s - 1) * h]);
+        }
+        E::gemm(
+            g4,
+            bsz * s,
+            h,
+            E::ONE,
+            &grads.dgates,
+            (1, g4 as isize),
+            &hprev,
+            (h as isize, 1),
+            E::ONE,
+            dw,
+            (h as isize, 1),
+        );
+    }
+    grads
+}
+
+/// The backward pass through time for one thread's batch rows.
+#[allow(clippy::too_many_arguments)]
+fn lstm_rows_backward<E: Float>(
+    bsz: usize,
+    s: usize,
+    h: usize,
+    w_hh: &[E],
+    c0: &[E],
+    part: &LstmRows<E>,
+    dy: Option<&[E]>,
+    dh_last: Option<&[E]>,
+    dc_last: Option<&[E]>,
+) -> LstmSequenceGrads<E> {
+    let (g4, units) = (4 * h, bsz * h);
     let mut dgates = vec![E::ZERO; bsz * s * g4];
     let mut dh_next = dh_last.map_or_else(|| vec![E::ZERO; units], <[E]>::to_vec);
     let mut dc_next = dc_last.map_or_else(|| vec![E::ZERO; units], <[E]>::to_vec);
@@ -415,7 +573,7 @@ pub(crate) fn lstm_sequence_backward<E: Float>(
         let c_prev = if t == 0 {
             c0
         } else {
-            &fwd.cs[(t - 1) * units..t * units]
+            &part.cs[(t - 1) * units..t * units]
         };
         let d = CellDims {
             batch: bsz,
@@ -426,7 +584,7 @@ pub(crate) fn lstm_sequence_backward<E: Float>(
         let mut dc_prev = vec![E::ZERO; units];
         lstm_backward(
             d,
-            &fwd.acts[t * 5 * units..(t + 1) * 5 * units],
+            &part.acts[t * 5 * units..(t + 1) * 5 * units],
             c_prev,
             Some(&dh),
             Some(&dc_next),
@@ -450,32 +608,83 @@ pub(crate) fn lstm_sequence_backward<E: Float>(
             (h as isize, 1),
         );
     }
-    if let (Some(dw), true) = (dw_hh, s > 0) {
-        // dW_hh = sum_t dgates_t^T h_{t-1}: one product over all steps, with the inputs
-        // h_{t-1} laid out like dgates' rows ([B, S, H]: h0, then y shifted by one step).
-        let mut hprev = vec![E::ZERO; bsz * s * h];
-        for b in 0..bsz {
-            let rows = &mut hprev[b * s * h..][..s * h];
-            rows[..h].copy_from_slice(&h0[b * h..][..h]);
-            rows[h..].copy_from_slice(&fwd.y[b * s * h..][..(s - 1) * h]);
-        }
-        E::gemm(
-            g4,
-            bsz * s,
-            h,
-            E::ONE,
-            &dgates,
-            (1, g4 as isize),
-            &hprev,
-            (h as isize, 1),
-            E::ONE,
-            dw,
-            (h as isize, 1),
-        );
-    }
     LstmSequenceGrads {
         dgates,
         dh0: dh_next,
         dc0: dc_next,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(n: usize, seed: u64) -> Vec<f64> {
+        (0..n as u64)
+            .map(|i| (((i + 1) * 2_654_435_761 + seed * 97) % 2001) as f64 / 1000.0 - 1.0)
+            .collect()
+    }
+
+    /// The sequence split by batch rows over threads gives the same numbers as one block
+    /// of all rows (large enough here to be split when the pool has two threads).
+    #[test]
+    fn row_split_sequence_matches_one_block() {
+        let (b, s, h) = (5, 8, 128);
+        assert!(row_blocks(b, s, h).len() == super::super::pool::threads().min(2));
+        let gx = values(b * s * 4 * h, 1);
+        let w: Vec<f64> = values(4 * h * h, 2).iter().map(|v| v * 0.1).collect();
+        let bias = values(4 * h, 3);
+        let (h0, c0) = (values(b * h, 4), values(b * h, 5));
+        let split = lstm_sequence_forward(b, s, h, &gx, &w, Some(&bias), &h0, &c0);
+        let mut wt = vec![0.0; h * 4 * h];
+        for g in 0..4 * h {
+            for j in 0..h {
+                wt[j * 4 * h + g] = w[g * h + j];
+            }
+        }
+        let (y, cs, acts) = lstm_rows_forward(b, s, h, &gx, &wt, Some(&bias), &h0, &c0);
+        assert_eq!(split.y, y);
+        let whole = LstmSequence {
+            y,
+            parts: vec![LstmRows {
+                rows: 0..b,
+                cs,
+                acts,
+            }],
+        };
+        assert_eq!(split.c_last(&c0, s, h), whole.c_last(&c0, s, h));
+        let (dy, dh, dc) = (values(b * s * h, 6), values(b * h, 7), values(b * h, 8));
+        let mut dw_split = vec![0.0; 4 * h * h];
+        let mut dw_whole = vec![0.0; 4 * h * h];
+        let gs = lstm_sequence_backward(
+            b,
+            s,
+            h,
+            &w,
+            &h0,
+            &c0,
+            &split,
+            Some(&dy),
+            Some(&dh),
+            Some(&dc),
+            Some(&mut dw_split),
+        );
+        let gw = lstm_sequence_backward(
+            b,
+            s,
+            h,
+            &w,
+            &h0,
+            &c0,
+            &whole,
+            Some(&dy),
+            Some(&dh),
+            Some(&dc),
+            Some(&mut dw_whole),
+        );
+        assert_eq!(gs.dgates, gw.dgates);
+        assert_eq!(gs.dh0, gw.dh0);
+        assert_eq!(gs.dc0, gw.dc0);
+        assert_eq!(dw_split, dw_whole);
     }
 }

@@ -232,7 +232,6 @@ where
         &h0.data,
         &c0.data,
     );
-    let units = bsz * h;
     let h_last: Vec<E> = if s == 0 {
         h0.data.to_vec()
     } else {
@@ -240,11 +239,7 @@ where
             .flat_map(|b| fwd.y[(b * s + s - 1) * h..][..h].iter().copied())
             .collect()
     };
-    let c_last: Vec<E> = if s == 0 {
-        c0.data.to_vec()
-    } else {
-        fwd.cs[(s - 1) * units..].to_vec()
-    };
+    let c_last = fwd.c_last(&c0.data, s, h);
     let y_data = Arc::new(fwd.y.clone());
     let (y_id, h_id, c_id) = (UniqueId::new(), UniqueId::new(), UniqueId::new());
     let tracks = [
