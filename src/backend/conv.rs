@@ -644,12 +644,18 @@ fn max_pool_2x2_planes<E: Float>(x: &[E], g: &PoolGeom, y: &mut [E], idx: &mut [
             let r0 = &xp[2 * oy * w..][..2 * ow];
             let r1 = &xp[(2 * oy + 1) * w..][..2 * ow];
             let base = (2 * oy * w) as u32;
-            for (ox, (out, at)) in yr.iter_mut().zip(ir.iter_mut()).enumerate() {
-                let (mut best, mut pos) = (r0[2 * ox], 0u32);
+            // Pairs of columns through `chunks_exact(2)` and selects written without
+            // branches, so that the loop vectorises (deinterleaving loads).
+            let windows = yr
+                .iter_mut()
+                .zip(ir.iter_mut())
+                .zip(r0.chunks_exact(2).zip(r1.chunks_exact(2)));
+            for (ox, ((out, at), (top, bottom))) in windows.enumerate() {
+                let (mut best, mut pos) = (top[0], 0u32);
                 for (v, p) in [
-                    (r0[2 * ox + 1], 1u32),
-                    (r1[2 * ox], w as u32),
-                    (r1[2 * ox + 1], w as u32 + 1),
+                    (top[1], 1u32),
+                    (bottom[0], w as u32),
+                    (bottom[1], w as u32 + 1),
                 ] {
                     // `|`, not `||`: both tests always run, so this is a select rather
                     // than a branch on the data.
