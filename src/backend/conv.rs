@@ -41,6 +41,93 @@ impl ConvGeom {
     fn is_pointwise(&self) -> bool {
         self.kh == 1 && self.kw == 1 && self.sh == 1 && self.sw == 1 && self.ph == 0 && self.pw == 0
     }
+    /// Unit stride and dilation, no padding, kernel larger than 1x1: the case unfolded in
+    /// "wide rows" (see [`im2col_wide`]).
+    fn unfolds_wide(&self) -> bool {
+        !self.is_pointwise()
+            && (self.sh, self.sw, self.ph, self.pw, self.dh, self.dw) == (1, 1, 0, 0, 1, 1)
+            && self.oh > 0
+            && self.ow > 0
+    }
+    /// Columns of the wide unfolding: every output row padded to the input width.
+    fn wide_cols(&self) -> usize {
+        self.oh * self.w
+    }
+}
+
+/// [`im2col`] for [`ConvGeom::unfolds_wide`] geometries, with each output row widened to the
+/// input width `w`: row `(c, i, j)` of `cols` (`oh * w` long) is then one contiguous run of
+/// the input plane, from `(i, j)` on, so the unfolding is `c * kh * kw` long copies instead
+/// of `oh` short ones each. Entries in the `w - ow` extra columns of every row hold
+/// neighbouring inputs (or zeros past the plane); products over them are dropped by
+/// [`narrow_rows`], and their gradients are zero, so [`col2im_wide`] may add them back.
+fn im2col_wide<E: Float>(x: &[E], g: &ConvGeom, cols: &mut [E]) {
+    let (hw, len) = (g.h * g.w, g.wide_cols());
+    for c in 0..g.c {
+        let plane = &x[c * hw..][..hw];
+        for i in 0..g.kh {
+            for j in 0..g.kw {
+                let row = &mut cols[((c * g.kh + i) * g.kw + j) * len..][..len];
+                let start = i * g.w + j;
+                let n = len.min(hw - start);
+                row[..n].copy_from_slice(&plane[start..start + n]);
+                row[n..].fill(E::ZERO);
+            }
+        }
+    }
+}
+
+/// The adjoint of [`im2col_wide`]: adds each wide row back onto its run of the input
+/// (`x += fold(cols)`); requires zero gradients in the extra columns.
+fn col2im_wide<E: Float>(cols: &[E], g: &ConvGeom, x: &mut [E]) {
+    let (hw, len) = (g.h * g.w, g.wide_cols());
+    wide(
+        #[inline(always)]
+        || {
+            for c in 0..g.c {
+                let plane = &mut x[c * hw..][..hw];
+                for i in 0..g.kh {
+                    for j in 0..g.kw {
+                        let row = &cols[((c * g.kh + i) * g.kw + j) * len..][..len];
+                        let start = i * g.w + j;
+                        let n = len.min(hw - start);
+                        let dst = &mut plane[start..start + n];
+                        dst.iter_mut().zip(&row[..n]).for_each(|(d, &v)| *d += v);
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// Copies the `oh x ow` outputs out of `oh x w` wide rows of each of `planes` planes.
+fn narrow_rows<E: Float>(wide_rows: &[E], g: &ConvGeom, planes: usize, out: &mut [E]) {
+    let (len, p) = (g.wide_cols(), g.col_cols());
+    for (src, dst) in wide_rows
+        .chunks_exact(len)
+        .zip(out.chunks_exact_mut(p))
+        .take(planes)
+    {
+        for (s, d) in src.chunks_exact(g.w).zip(dst.chunks_exact_mut(g.ow)) {
+            d.copy_from_slice(&s[..g.ow]);
+        }
+    }
+}
+
+/// The inverse layout of [`narrow_rows`]: `oh x ow` planes into `oh x w` rows, extra
+/// columns zero.
+fn widen_rows<E: Float>(narrow: &[E], g: &ConvGeom, planes: usize, out: &mut [E]) {
+    let (len, p) = (g.wide_cols(), g.col_cols());
+    for (src, dst) in narrow
+        .chunks_exact(p)
+        .zip(out.chunks_exact_mut(len))
+        .take(planes)
+    {
+        for (s, d) in src.chunks_exact(g.ow).zip(dst.chunks_exact_mut(g.w)) {
+            d[..g.ow].copy_from_slice(s);
+            d[g.ow..].fill(E::ZERO);
+        }
+    }
 }
 
 /// The outputs `o` in `0..out` whose input index `o*stride + offset` falls in `0..len`.
@@ -271,6 +358,9 @@ pub(crate) fn conv2d_forward<E: Float>(
     g: &ConvGeom,
 ) -> Vec<E> {
     let (k, p, chw) = (g.col_rows(), g.col_cols(), g.c * g.h * g.w);
+    if g.unfolds_wide() {
+        return conv2d_forward_wide(x, w, bias, n, o, g);
+    }
     let mut y = vec![E::ZERO; n * o * p];
     let beta = if bias.is_some() { E::ONE } else { E::ZERO };
     let scratch = if g.is_pointwise() { 0 } else { k * p };
@@ -314,6 +404,125 @@ pub(crate) fn conv2d_forward<E: Float>(
     y
 }
 
+/// [`conv2d_forward`] through [`im2col_wide`]: the product yields wide output rows, which
+/// are narrowed into `y` (about `w / ow` more multiply-adds, far fewer and longer copies).
+fn conv2d_forward_wide<E: Float>(
+    x: &[E],
+    w: &[E],
+    bias: Option<&[E]>,
+    n: usize,
+    o: usize,
+    g: &ConvGeom,
+) -> Vec<E> {
+    let (k, p, len, chw) = (g.col_rows(), g.col_cols(), g.wide_cols(), g.c * g.h * g.w);
+    let mut y = vec![E::ZERO; n * o * p];
+    split_samples(
+        n,
+        o * p,
+        o * k * len,
+        (k + o) * len,
+        &mut y,
+        &mut [],
+        |samples, yblock, _, scratch| {
+            let (cols, ywide) = scratch.split_at_mut(k * len);
+            for (b, yb) in samples.zip(yblock.chunks_exact_mut(o * p)) {
+                im2col_wide(&x[b * chw..][..chw], g, cols);
+                if let Some(bias) = bias {
+                    for (row, &v) in ywide.chunks_exact_mut(len).zip(bias) {
+                        row.fill(v);
+                    }
+                }
+                let beta = if bias.is_some() { E::ONE } else { E::ZERO };
+                E::gemm(
+                    o,
+                    k,
+                    len,
+                    E::ONE,
+                    w,
+                    (k as isize, 1),
+                    cols,
+                    (len as isize, 1),
+                    beta,
+                    ywide,
+                    (len as isize, 1),
+                );
+                narrow_rows(ywide, g, o, yb);
+            }
+        },
+    );
+    y
+}
+
+/// [`conv2d_backward`] through [`im2col_wide`]: `gy` is widened with zero extra columns,
+/// so the extra entries of the unfolding contribute nothing to `gw` and receive zero
+/// gradient for [`col2im_wide`].
+#[allow(clippy::too_many_arguments)]
+fn conv2d_backward_wide<E: Float>(
+    x: &[E],
+    w: &[E],
+    gy: &[E],
+    n: usize,
+    o: usize,
+    g: &ConvGeom,
+    gx: Option<&mut [E]>,
+    gw: Option<&mut [E]>,
+) {
+    let (k, p, len, chw) = (g.col_rows(), g.col_cols(), g.wide_cols(), g.c * g.h * g.w);
+    let (want_x, want_w) = (gx.is_some(), gw.is_some());
+    let gx = gx.unwrap_or_default();
+    let per = if want_x { chw } else { 0 };
+    let gw = gw.unwrap_or_default();
+    let cost = (want_x as usize + want_w as usize) * o * k * len;
+    split_samples(
+        n,
+        per,
+        cost,
+        (k + o) * len,
+        gx,
+        gw,
+        |samples, gxblock, gw, scratch| {
+            let (cols, gy_wide) = scratch.split_at_mut(k * len);
+            for (i, b) in samples.enumerate() {
+                widen_rows(&gy[b * o * p..][..o * p], g, o, gy_wide);
+                if want_w {
+                    im2col_wide(&x[b * chw..][..chw], g, cols);
+                    // gw (o x k) += gy_b (o x len) cols^T (len x k)
+                    E::gemm(
+                        o,
+                        len,
+                        k,
+                        E::ONE,
+                        gy_wide,
+                        (len as isize, 1),
+                        cols,
+                        (1, len as isize),
+                        E::ONE,
+                        gw,
+                        (k as isize, 1),
+                    );
+                }
+                if want_x {
+                    // gcols (k x len) = w^T (k x o) gy_b (o x len), then folded onto gx_b.
+                    E::gemm(
+                        k,
+                        o,
+                        len,
+                        E::ONE,
+                        w,
+                        (1, k as isize),
+                        gy_wide,
+                        (len as isize, 1),
+                        E::ZERO,
+                        cols,
+                        (len as isize, 1),
+                    );
+                    col2im_wide(cols, g, &mut gxblock[i * chw..][..chw]);
+                }
+            }
+        },
+    );
+}
+
 /// The gradients of [`conv2d_forward`] from `gy`, accumulated into whichever of `gx`, `gw`,
 /// `gb` are given.
 #[allow(clippy::too_many_arguments)]
@@ -335,6 +544,9 @@ pub(crate) fn conv2d_backward<E: Float>(
                 *acc += sum_fast(row);
             }
         }
+    }
+    if g.unfolds_wide() {
+        return conv2d_backward_wide(x, w, gy, n, o, g, gx, gw);
     }
     let want_x = gx.is_some();
     let want_w = gw.is_some();
@@ -1068,6 +1280,49 @@ mod tests {
             for (a, b) in y.iter().zip(&want) {
                 assert!((a - b).abs() < 1e-12, "case {i}: {a} vs {b}");
             }
+        }
+    }
+
+    /// The wide-row path (unit stride, no padding): its gradients are the adjoints of its
+    /// forward in `x` and in `w`, <conv(x, w), gy> = <x, gx> = <w, gw>, over enough samples
+    /// to be split over threads.
+    #[test]
+    fn wide_path_gradients_are_adjoints_of_its_forward() {
+        for g in [
+            geom(3, 9, 10, (3, 3), (1, 1), (0, 0), (1, 1)),
+            geom(2, 6, 11, (2, 4), (1, 1), (0, 0), (1, 1)),
+        ] {
+            assert!(g.unfolds_wide());
+            let (n, o) = (32, 4);
+            let x = pseudo(n * g.c * g.h * g.w, 1);
+            let w = pseudo(o * g.col_rows(), 2);
+            let gy = pseudo(n * o * g.col_cols(), 3);
+            let y = conv2d_forward(&x, &w, None, n, o, &g);
+            assert!(
+                y.iter()
+                    .zip(&naive_conv(&x, &w, n, o, &g))
+                    .all(|(a, b)| (a - b).abs() < 1e-12)
+            );
+            let (mut gx, mut gw, mut gb) = (vec![0.0; x.len()], vec![0.0; w.len()], vec![0.0; o]);
+            conv2d_backward(
+                &x,
+                &w,
+                &gy,
+                n,
+                o,
+                &g,
+                Some(&mut gx),
+                Some(&mut gw),
+                Some(&mut gb),
+            );
+            let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(u, v)| u * v).sum::<f64>();
+            let lhs = dot(&y, &gy);
+            assert!((lhs - dot(&x, &gx)).abs() < 1e-9 * lhs.abs().max(1.0));
+            assert!((lhs - dot(&w, &gw)).abs() < 1e-9 * lhs.abs().max(1.0));
+            let sums: Vec<f64> = (0..o)
+                .map(|c| gy.chunks(g.col_cols()).skip(c).step_by(o).flatten().sum())
+                .collect();
+            assert!(gb.iter().zip(&sums).all(|(a, b)| (a - b).abs() < 1e-9));
         }
     }
 
