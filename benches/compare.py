@@ -1,6 +1,7 @@
 """One command for the issue-7 comparison: runs shaped's criterion benches for the five
 workloads, runs the same workloads in PyTorch when torch is installed, and prints the ratio
-table (with the targets).
+table (with the targets). PyTorch runs before and after shaped's benches and keeps its
+better figure for each workload.
 
 Run: python3 benches/compare.py [--quick]
 """
@@ -26,18 +27,31 @@ def median_ns(name):
         return json.load(f)["median"]["point_estimate"]
 
 
+def run_torch():
+    """One run of benches/pytorch/bench.py, or None when torch is not installed."""
+    try:
+        out = subprocess.run([sys.executable, os.path.join(ROOT, "benches", "pytorch", "bench.py")], capture_output=True, text=True, check=True)
+        return json.loads(out.stdout.strip().splitlines()[-1])
+    except (subprocess.CalledProcessError, FileNotFoundError, json.JSONDecodeError) as e:
+        print(f"(PyTorch not run: {e})", file=sys.stderr)
+        return None
+
+
 def main():
     quick = ["--warm-up-time", "1", "--measurement-time", "3"] if "--quick" in sys.argv else []
+    # Shared VMs drift by tens of percent over minutes, so PyTorch runs both before and after
+    # shaped's benches and keeps its better figure per workload: a drift can only favour it.
+    torch_runs = [run_torch()]
     for bench in ("tensor_ops", "train_step"):
         subprocess.run(["cargo", "bench", "--bench", bench, "--", "--noplot", *quick], cwd=ROOT, check=True)
     ours = {w: conv(median_ns(n)) for w, (n, conv, _, _) in WORKLOADS.items()}
     plain = 3 * 4 * (4 << 20) / median_ns("relu_add_4M/plain_loop_forward")
-    torch = None
-    try:
-        out = subprocess.run([sys.executable, os.path.join(ROOT, "benches", "pytorch", "bench.py")], capture_output=True, text=True, check=True)
-        torch = json.loads(out.stdout.strip().splitlines()[-1])
-    except (subprocess.CalledProcessError, FileNotFoundError, json.JSONDecodeError) as e:
-        print(f"(PyTorch not run: {e})", file=sys.stderr)
+    if torch_runs[0] is not None:
+        torch_runs.append(run_torch())
+    runs = [r for r in torch_runs if r]
+    torch = {w: max(r[w] for r in runs) for w in runs[0]} if runs else None
+    if torch:
+        print("PyTorch runs (before, after): " + json.dumps(torch_runs))
     print(f"| workload | unit | shaped | PyTorch | shaped / PyTorch | target | shaped / target |")
     print(f"|---|---|---|---|---|---|---|")
     for w, (_, _, unit, target) in WORKLOADS.items():
