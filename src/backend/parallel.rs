@@ -66,6 +66,46 @@ pub(crate) fn collect_blocks<T: Copy + Send>(
     out
 }
 
+/// [`for_blocks`] over `N` slices of the same length at once, cut at the same places:
+/// `f(offset, [block of slice 0, block of slice 1, ...])` (an optimizer updating a parameter
+/// and its state vectors together).
+#[inline]
+pub(crate) fn for_zipped_blocks<T: Send, const N: usize>(
+    slices: [&mut [T]; N],
+    f: impl Fn(usize, [&mut [T]; N]) + Sync,
+) {
+    let n = slices.first().map_or(0, |s| s.len());
+    assert!(
+        slices.iter().all(|s| s.len() == n),
+        "zipped blocks need equal lengths"
+    );
+    let blocks = blocks_for(n);
+    if blocks <= 1 {
+        wide(
+            #[inline(always)]
+            || f(0, slices),
+        );
+        return;
+    }
+    let size = n.div_ceil(blocks);
+    let mut chunks = slices.map(|s| s.chunks_mut(size));
+    let parts: Vec<Mutex<Option<(usize, [&mut [T]; N])>>> = (0..n.div_ceil(size))
+        .map(|i| {
+            let block = core::array::from_fn(|k| chunks[k].next().unwrap_or_default());
+            Mutex::new(Some((i * size, block)))
+        })
+        .collect();
+    pool::run(parts.len(), &|t| {
+        let part = parts[t].lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some((offset, block)) = part {
+            wide(
+                #[inline(always)]
+                || f(offset, block),
+            );
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,6 +134,14 @@ mod tests {
                     .for_each(|(i, x)| *x += (off + i) as u64)
             });
             assert!(w.iter().enumerate().all(|(i, &x)| x == 2 * i as u64));
+            let mut u = vec![1u64; n];
+            for_zipped_blocks([&mut w, &mut u], |off, [a, b]| {
+                for (i, (x, y)) in a.iter_mut().zip(b.iter_mut()).enumerate() {
+                    *x -= (off + i) as u64;
+                    *y += *x;
+                }
+            });
+            assert!(u.iter().enumerate().all(|(i, &y)| y == 1 + i as u64));
         }
     }
 }

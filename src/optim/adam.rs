@@ -2,7 +2,7 @@
 
 use super::{Optimizer, StateMap, for_each_param_with_grad};
 use crate::autograd::Gradients;
-use crate::backend::simd::wide;
+use crate::backend::parallel::for_zipped_blocks;
 use crate::dtype::Float;
 use crate::nn::Params;
 
@@ -154,32 +154,35 @@ impl<E: Float> Optimizer<E> for Adam<E> {
             // adding 0 * p leave the values exactly as the branching formulas would.
             let sign = if maximize { -E::ONE } else { E::ONE };
             let l2 = if decoupled { E::ZERO } else { wd };
-            wide(
-                #[inline(always)]
-                || {
+            let one = E::ONE;
+            if amsgrad {
+                for_zipped_blocks([p, &mut m, &mut v, &mut vmax], |off, [p, m, v, vmax]| {
+                    let g = &g[off..][..p.len()];
+                    for i in 0..p.len() {
+                        p[i] *= if decoupled { decay } else { one };
+                        let gi = sign * g[i] + l2 * p[i];
+                        m[i] = e_b1 * m[i] + (one - e_b1) * gi;
+                        v[i] = e_b2 * v[i] + (one - e_b2) * gi * gi;
+                        vmax[i] = vmax[i].max(v[i]);
+                        p[i] -= step_size * m[i] / (vmax[i].sqrt() / bc2_sqrt + eps);
+                    }
+                });
+            } else {
+                for_zipped_blocks([p, &mut m, &mut v], |off, [p, m, v]| {
+                    let g = &g[off..][..p.len()];
                     if decoupled {
                         p.iter_mut().for_each(|v| *v *= decay);
                     }
-                    if amsgrad {
-                        for i in 0..n {
-                            let gi = sign * g[i] + l2 * p[i];
-                            m[i] = e_b1 * m[i] + (E::ONE - e_b1) * gi;
-                            v[i] = e_b2 * v[i] + (E::ONE - e_b2) * gi * gi;
-                            vmax[i] = vmax[i].max(v[i]);
-                            p[i] -= step_size * m[i] / (vmax[i].sqrt() / bc2_sqrt + eps);
-                        }
-                    } else {
-                        for ((pi, &gi), (mi, vi)) in
-                            p.iter_mut().zip(g).zip(m.iter_mut().zip(v.iter_mut()))
-                        {
-                            let gi = sign * gi + l2 * *pi;
-                            *mi = e_b1 * *mi + (E::ONE - e_b1) * gi;
-                            *vi = e_b2 * *vi + (E::ONE - e_b2) * gi * gi;
-                            *pi -= step_size * *mi / (vi.sqrt() / bc2_sqrt + eps);
-                        }
+                    for ((pi, &gi), (mi, vi)) in
+                        p.iter_mut().zip(g).zip(m.iter_mut().zip(v.iter_mut()))
+                    {
+                        let gi = sign * gi + l2 * *pi;
+                        *mi = e_b1 * *mi + (one - e_b1) * gi;
+                        *vi = e_b2 * *vi + (one - e_b2) * gi * gi;
+                        *pi -= step_size * *mi / (vi.sqrt() / bc2_sqrt + eps);
                     }
-                },
-            );
+                });
+            }
             *state.get(name, "exp_avg", Vec::new) = m;
             *state.get(name, "exp_avg_sq", Vec::new) = v;
             if amsgrad {
