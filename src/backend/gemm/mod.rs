@@ -258,7 +258,7 @@ unsafe fn serial(
         unsafe { scale_c(m, n, beta, c.0, rsc) };
         return;
     }
-    if a.cs == 1 && b.rs == 1 && k >= DOT_MIN_K {
+    if a.cs == 1 && b.rs == 1 && k >= DOT_MIN_K && (m <= 64 || k >= 128) {
         // SAFETY: as this function's.
         unsafe { dot_products(m, k, n, alpha, a, b, beta, c, rsc) };
         return;
