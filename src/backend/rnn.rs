@@ -277,8 +277,8 @@ pub(crate) fn rnn_tanh_backward<E: Float>(
 
 /// What a whole-sequence LSTM forward keeps for its backward pass.
 pub(crate) struct LstmSequence<E> {
-    /// Outputs `h_t` for every step, `[B, S, H]`.
-    pub y: Vec<E>,
+    /// Outputs `h_t` for every step, `[B, S, H]` (shared with the output tensor).
+    pub y: std::sync::Arc<Vec<E>>,
     /// The batch rows each thread ran, with their saved states.
     parts: Vec<LstmRows<E>>,
 }
@@ -322,19 +322,37 @@ fn row_blocks(batch: usize, steps: usize, hidden: usize) -> Vec<core::ops::Range
         .collect()
 }
 
-/// Runs `f` on every block of `items`, over the pool, and returns the results in order.
-fn map_blocks<I: Sync, R: Send>(items: &[I], f: impl Fn(&I) -> R + Sync) -> Vec<R> {
-    let slots: Vec<std::sync::Mutex<Option<R>>> =
-        items.iter().map(|_| std::sync::Mutex::new(None)).collect();
-    super::pool::run(items.len(), &|t| {
-        let r = f(&items[t]);
-        *slots[t].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+/// Runs `f(rows, out_rows)` on every block of batch rows over the pool, handing each the
+/// rows' part of `out` (`per_row` values per row), and returns the results in order.
+fn map_row_blocks<E: Send, R: Send>(
+    blocks: &[core::ops::Range<usize>],
+    out: &mut [E],
+    per_row: usize,
+    f: impl Fn(&core::ops::Range<usize>, &mut [E]) -> R + Sync,
+) -> Vec<R> {
+    type Slot<'a, E, R> = std::sync::Mutex<(Option<&'a mut [E]>, Option<R>)>;
+    let mut rest = out;
+    let slots: Vec<Slot<'_, E, R>> = blocks
+        .iter()
+        .map(|rows| {
+            let (mine, tail) = core::mem::take(&mut rest).split_at_mut(rows.len() * per_row);
+            rest = tail;
+            std::sync::Mutex::new((Some(mine), None))
+        })
+        .collect();
+    super::pool::run(blocks.len(), &|t| {
+        let mine = slots[t].lock().unwrap_or_else(|e| e.into_inner()).0.take();
+        if let Some(mine) = mine {
+            let r = f(&blocks[t], mine);
+            slots[t].lock().unwrap_or_else(|e| e.into_inner()).1 = Some(r);
+        }
     });
     slots
         .into_iter()
         .map(|s| {
             s.into_inner()
                 .unwrap_or_else(|e| e.into_inner())
+                .1
                 .expect("every block ran")
         })
         .collect()
@@ -369,7 +387,8 @@ pub(crate) fn lstm_sequence_forward<E: Float>(
         }
     }
     let blocks = row_blocks(batch, s, h);
-    let results = map_blocks(&blocks, |rows| {
+    let mut y = vec![E::ZERO; batch * s * h];
+    let results = map_row_blocks(&blocks, &mut y, s * h, |rows, y_rows| {
         let n = rows.len();
         lstm_rows_forward(
             n,
@@ -380,18 +399,22 @@ pub(crate) fn lstm_sequence_forward<E: Float>(
             b_hh,
             &h0[rows.start * h..][..n * h],
             &c0[rows.start * h..][..n * h],
+            y_rows,
         )
     });
-    let mut y = Vec::with_capacity(batch * s * h);
-    let mut parts = Vec::with_capacity(blocks.len());
-    for (rows, (y_rows, cs, acts)) in blocks.into_iter().zip(results) {
-        y.extend_from_slice(&y_rows);
-        parts.push(LstmRows { rows, cs, acts });
+    let parts = blocks
+        .into_iter()
+        .zip(results)
+        .map(|(rows, (cs, acts))| LstmRows { rows, cs, acts })
+        .collect();
+    LstmSequence {
+        y: std::sync::Arc::new(y),
+        parts,
     }
-    LstmSequence { y, parts }
 }
 
-/// [`lstm_sequence_forward`] for `bsz` batch rows with `W_hh^T` given; returns `(y, cs, acts)`.
+/// [`lstm_sequence_forward`] for `bsz` batch rows with `W_hh^T` given: writes their
+/// outputs into `y` and returns `(cs, acts)`.
 #[allow(clippy::too_many_arguments)]
 fn lstm_rows_forward<E: Float>(
     bsz: usize,
@@ -402,9 +425,9 @@ fn lstm_rows_forward<E: Float>(
     b_hh: Option<&[E]>,
     h0: &[E],
     c0: &[E],
-) -> (Vec<E>, Vec<E>, Vec<E>) {
+    y: &mut [E],
+) -> (Vec<E>, Vec<E>) {
     let g4 = 4 * h;
-    let mut y = vec![E::ZERO; bsz * s * h];
     let mut cs = Vec::with_capacity(s * bsz * h);
     let mut acts = Vec::with_capacity(s * 5 * bsz * h);
     let mut gh = vec![E::ZERO; bsz * g4];
@@ -452,7 +475,7 @@ fn lstm_rows_forward<E: Float>(
         cs.extend_from_slice(&cn);
         acts.extend_from_slice(&a);
     }
-    (y, cs, acts)
+    (cs, acts)
 }
 
 /// Gradients of [`lstm_sequence_forward`] (backpropagation through time).
@@ -483,7 +506,14 @@ pub(crate) fn lstm_sequence_backward<E: Float>(
 ) -> LstmSequenceGrads<E> {
     let (bsz, s, h) = (batch, steps, hidden);
     let g4 = 4 * h;
-    let results = map_blocks(&fwd.parts, |part| {
+    let blocks: Vec<_> = fwd.parts.iter().map(|p| p.rows.clone()).collect();
+    let mut dgates = vec![E::ZERO; bsz * s * g4];
+    let results = map_row_blocks(&blocks, &mut dgates, s * g4, |block, dgates_rows| {
+        let part = fwd
+            .parts
+            .iter()
+            .find(|p| p.rows == *block)
+            .expect("a part per block");
         let (b0, n) = (part.rows.start, part.rows.len());
         fn rows<E>(v: &[E], b0: usize, n: usize, per: usize) -> &[E] {
             &v[b0 * per..][..n * per]
@@ -498,17 +528,17 @@ pub(crate) fn lstm_sequence_backward<E: Float>(
             dy.map(|v| rows(v, b0, n, s * h)),
             dh_last.map(|v| rows(v, b0, n, h)),
             dc_last.map(|v| rows(v, b0, n, h)),
+            dgates_rows,
         )
     });
     let mut grads = LstmSequenceGrads {
-        dgates: Vec::with_capacity(bsz * s * g4),
+        dgates,
         dh0: Vec::with_capacity(bsz * h),
         dc0: Vec::with_capacity(bsz * h),
     };
-    for part in results {
-        grads.dgates.extend_from_slice(&part.dgates);
-        grads.dh0.extend_from_slice(&part.dh0);
-        grads.dc0.extend_from_slice(&part.dc0);
+    for (dh0, dc0) in results {
+        grads.dh0.extend_from_slice(&dh0);
+        grads.dc0.extend_from_slice(&dc0);
     }
     if let (Some(dw), true) = (dw_hh, s > 0) {
         // dW_hh = sum_t dgates_t^T h_{t-1}: one product over all steps, with the inputs
@@ -536,7 +566,8 @@ pub(crate) fn lstm_sequence_backward<E: Float>(
     grads
 }
 
-/// The backward pass through time for one thread's batch rows.
+/// The backward pass through time for one thread's batch rows: writes their gate
+/// gradients into `dgates` (zeroed, `[rows, S, 4H]`) and returns `(dh0, dc0)`.
 #[allow(clippy::too_many_arguments)]
 fn lstm_rows_backward<E: Float>(
     bsz: usize,
@@ -548,9 +579,9 @@ fn lstm_rows_backward<E: Float>(
     dy: Option<&[E]>,
     dh_last: Option<&[E]>,
     dc_last: Option<&[E]>,
-) -> LstmSequenceGrads<E> {
+    dgates: &mut [E],
+) -> (Vec<E>, Vec<E>) {
     let (g4, units) = (4 * h, bsz * h);
-    let mut dgates = vec![E::ZERO; bsz * s * g4];
     let mut dh_next = dh_last.map_or_else(|| vec![E::ZERO; units], <[E]>::to_vec);
     let mut dc_next = dc_last.map_or_else(|| vec![E::ZERO; units], <[E]>::to_vec);
     let mut dh = vec![E::ZERO; units];
@@ -588,7 +619,7 @@ fn lstm_rows_backward<E: Float>(
             c_prev,
             Some(&dh),
             Some(&dc_next),
-            Some(&mut dgates),
+            Some(&mut *dgates),
             None,
             Some(&mut dc_prev),
         );
@@ -608,11 +639,7 @@ fn lstm_rows_backward<E: Float>(
             (h as isize, 1),
         );
     }
-    LstmSequenceGrads {
-        dgates,
-        dh0: dh_next,
-        dc0: dc_next,
-    }
+    (dh_next, dc_next)
 }
 
 #[cfg(test)]
@@ -642,10 +669,11 @@ mod tests {
                 wt[j * 4 * h + g] = w[g * h + j];
             }
         }
-        let (y, cs, acts) = lstm_rows_forward(b, s, h, &gx, &wt, Some(&bias), &h0, &c0);
-        assert_eq!(split.y, y);
+        let mut y = vec![0.0; b * s * h];
+        let (cs, acts) = lstm_rows_forward(b, s, h, &gx, &wt, Some(&bias), &h0, &c0, &mut y);
+        assert_eq!(*split.y, y);
         let whole = LstmSequence {
-            y,
+            y: std::sync::Arc::new(y),
             parts: vec![LstmRows {
                 rows: 0..b,
                 cs,

@@ -240,7 +240,7 @@ where
             .collect()
     };
     let c_last = fwd.c_last(&c0.data, s, h);
-    let y_data = Arc::new(fwd.y.clone());
+    let y_data = fwd.y.clone();
     let (y_id, h_id, c_id) = (UniqueId::new(), UniqueId::new(), UniqueId::new());
     let tracks = [
         tape.tracks(gx.id),
