@@ -7,7 +7,10 @@
 //! * W4 `lstm`: LSTM(64, 128) over 32 steps, batch 16, Linear(128, 64) at every step,
 //!   cross-entropy over the 64 classes, Adam.
 //!
-//! Initialisation is PyTorch's default from fixed seeds. Run: `cargo bench --bench train_step`.
+//! Initialisation is PyTorch's default from fixed seeds. The input is traced with
+//! `trace_constant` (no gradient of its own, like a PyTorch input with
+//! `requires_grad=False`), so the step does the same work as PyTorch's.
+//! Run: `cargo bench --bench train_step`.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rand::{RngExt, SeedableRng};
@@ -37,7 +40,7 @@ fn mlp(c: &mut Criterion) {
     g.throughput(Throughput::Elements(1));
     g.bench_function("mlp_784_256_128_10_b64", |b| {
         b.iter(|| {
-            let loss = cross_entropy(model.forward_train(x.clone().trace()), &y);
+            let loss = cross_entropy(model.forward_train(x.clone().trace_constant()), &y);
             let grads = loss.backward();
             opt.step(&mut model, &grads);
             black_box(grads)
@@ -65,7 +68,7 @@ fn cnn(c: &mut Criterion) {
     g.throughput(Throughput::Elements(1));
     g.bench_function("cnn_b32", |b| {
         b.iter(|| {
-            let loss = cross_entropy(model.forward_train(x.clone().trace()), &y);
+            let loss = cross_entropy(model.forward_train(x.clone().trace_constant()), &y);
             let grads = loss.backward();
             opt.step(&mut model, &grads);
             black_box(grads)
@@ -87,7 +90,7 @@ fn lstm(c: &mut Criterion) {
     g.throughput(Throughput::Elements(1));
     g.bench_function("lstm_s32_b16_i64_h128", |b| {
         b.iter(|| {
-            let (seq, _) = model.0.forward_train(x.clone().trace());
+            let (seq, _) = model.0.forward_train(x.clone().trace_constant());
             let logits = model
                 .1
                 .forward_train(seq)

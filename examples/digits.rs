@@ -88,7 +88,7 @@ fn main() -> Result<()> {
             Step::cross_entropy(m.forward(images(x)), &y)
         })
         .fit(DataLoader::new(&train, 32)?.shuffle(0), |m, (x, y)| {
-            Step::cross_entropy(m.forward_train(images(x).trace()), &y)
+            Step::cross_entropy(m.forward_train(images(x).trace_constant()), &y)
         })?;
     let best = history.best().expect("at least one epoch");
     println!(

@@ -78,7 +78,7 @@ fn train_and_save(dir: &Path) -> Result<Tensor<(usize, Const<3>)>> {
         for batch in &mut loader {
             let (x, y) = batch?;
             let n = y.numel() as f32;
-            let logits = model.try_forward_train(x.trace())?;
+            let logits = model.try_forward_train(x.trace_constant())?;
             let loss = (logits.log_softmax::<1>() * data::one_hot::<3, f32>(&y)?)
                 .sum()
                 .neg()

@@ -96,3 +96,62 @@ fn second_backward_through_the_same_graph_panics_like_pytorch() {
     let _ = h.clone().sum().backward();
     let _ = h.sum().backward();
 }
+
+/// `trace_constant` (an input that does not require grad, as in PyTorch) gives every
+/// parameter the same gradient as `trace`, and no gradient to the input itself.
+#[test]
+fn trace_constant_gives_parameters_the_same_gradients() {
+    use shaped::nn::loss::cross_entropy;
+    use shaped::nn::{Conv2d, Flatten, LSTM, Linear, MaxPool2d, Module, ReLU};
+    use shaped::nn::{Params, TensorKind};
+    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(3);
+    fn same<M: Params<f64>>(
+        model: &M,
+        a: &shaped::autograd::Gradients<f64>,
+        b: &shaped::autograd::Gradients<f64>,
+    ) {
+        let mut n = 0;
+        model.visit("", &mut |p| {
+            if p.kind == TensorKind::Parameter {
+                let (ga, gb) = (a.get_id(p.id).expect(p.name), b.get_id(p.id).expect(p.name));
+                assert_eq!(ga, gb, "{}", p.name);
+                n += 1;
+            }
+        });
+        assert!(n > 0);
+    }
+    let y = Indices::<Rank1<4>>::from_vec(vec![1, 0, 2, 1]).unwrap();
+
+    let mut mlp = (
+        Linear::<6, 5, f64>::new(&mut rng),
+        ReLU,
+        Linear::<5, 3, f64>::new(&mut rng),
+    );
+    let x = Tensor::<Rank2<4, 6>, f64>::randn(&mut rng);
+    let a = cross_entropy(mlp.forward_train(x.clone().trace()), &y).backward();
+    let b = cross_entropy(mlp.forward_train(x.clone().trace_constant()), &y).backward();
+    assert!(a.get(&x).is_some() && b.get(&x).is_none());
+    same(&mlp, &a, &b);
+
+    let mut cnn = (
+        Conv2d::<1, 2, 3, 1, 0, 1, f64>::new(&mut rng),
+        ReLU,
+        MaxPool2d::<2>,
+        Flatten,
+        Linear::<8, 3, f64>::new(&mut rng),
+    );
+    let x = Tensor::<Rank4<4, 1, 6, 6>, f64>::randn(&mut rng);
+    let a = cross_entropy(cnn.forward_train(x.clone().trace()), &y).backward();
+    let b = cross_entropy(cnn.forward_train(x.clone().trace_constant()), &y).backward();
+    assert!(a.get(&x).is_some() && b.get(&x).is_none());
+    same(&cnn, &a, &b);
+
+    let mut lstm = LSTM::<3, 4, 1, f64>::new(&mut rng);
+    let x = Tensor::<Rank3<4, 5, 3>, f64>::randn(&mut rng);
+    let (sa, _) = lstm.forward_train(x.clone().trace());
+    let a = sa.sum().backward();
+    let (sb, _) = lstm.forward_train(x.clone().trace_constant());
+    let b = sb.sum().backward();
+    assert!(a.get(&x).is_some() && b.get(&x).is_none());
+    same(&lstm, &a, &b);
+}

@@ -127,6 +127,15 @@ impl<E: Float> OwnedTape<E> {
             owners: vec![id],
         }
     }
+    /// A tape that records ops but tracks no tensor yet (see [`Tensor::trace_constant`]).
+    ///
+    /// [`Tensor::trace_constant`]: crate::tensor::Tensor::trace_constant
+    pub fn untracked() -> Self {
+        OwnedTape {
+            heads: Vec::new(),
+            owners: Vec::new(),
+        }
+    }
     /// The number of ops this tape can reach (walks the graph).
     pub fn len(&self) -> usize {
         self.nodes().len()

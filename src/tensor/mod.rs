@@ -76,6 +76,26 @@ impl<S: Shape, E: Float> Tensor<S, E> {
         let tape = OwnedTape::tracking(self.id);
         self.put_tape(tape)
     }
+
+    /// Traces the ops applied to this tensor without asking for its own gradient: PyTorch's
+    /// usual model input (`requires_grad=False`). Layer parameters met on the way are still
+    /// traced and get gradients; work needed only for this tensor's gradient is skipped (the
+    /// input gradient of a first `Linear` or `Conv2d`, say), so a training step costs what
+    /// it costs in PyTorch.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::{Linear, Module};
+    /// let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0);
+    /// let mut layer = Linear::<3, 2>::new(&mut rng);
+    /// let x = Tensor::<Rank2<4, 3>>::ones();
+    /// let grads = layer.forward_train(x.clone().trace_constant()).sum().backward();
+    /// assert!(grads.get(&layer.weight).is_some());
+    /// assert!(grads.get(&x).is_none());
+    /// ```
+    pub fn trace_constant(self) -> Tensor<S, E, OwnedTape<E>> {
+        self.put_tape(OwnedTape::untracked())
+    }
 }
 
 impl<S: Shape, E: Float, T> Tensor<S, E, T> {

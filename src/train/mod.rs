@@ -31,7 +31,7 @@
 //! for _epoch in 0..10 {
 //!     for batch in &mut loader {
 //!         let (x, y) = batch?;
-//!         let loss = cross_entropy(model.forward_train(x.trace()), &y);
+//!         let loss = cross_entropy(model.forward_train(x.trace_constant()), &y);
 //!         opt.step(&mut model, &loss.backward());
 //!     }
 //! }
@@ -42,7 +42,7 @@
 //!     .quiet(true) // the progress bar only ever shows on a terminal anyway
 //!     .patience(3)
 //!     .validate(DataLoader::new(&val, 64)?, |m, (x, y)| Step::cross_entropy(m.forward(x), &y))
-//!     .fit(&mut loader, |m, (x, y)| Step::cross_entropy(m.forward_train(x.trace()), &y))?;
+//!     .fit(&mut loader, |m, (x, y)| Step::cross_entropy(m.forward_train(x.trace_constant()), &y))?;
 //! assert!(history.last().unwrap().val_accuracy.unwrap() > 0.9);
 //! println!("{}", history.to_csv());
 //! # Ok::<(), shaped::error::Error>(())
@@ -69,7 +69,7 @@
 //!     .epochs(50)
 //!     .quiet(true)
 //!     .fit(vec![(x, y)], |m, (x, y)| {
-//!         let pred = m.forward_train(x.trace());
+//!         let pred = m.forward_train(x.trace_constant());
 //!         let mae = (pred.clone().detach() - y.clone()).abs().mean().as_slice()[0] as f64;
 //!         Ok(Step::new(mse_loss(pred, y), 32).with_metric("mae", mae))
 //!     })?;

@@ -131,7 +131,7 @@ type Validation<'a, M> = Box<dyn FnMut(&M, usize, &mut StdRng) -> Result<Meter> 
 ///     .quiet(true)
 ///     .patience(5)
 ///     .validate(vec![(x.clone(), y.clone())], |m, (x, y)| Step::cross_entropy(m.forward(x), &y))
-///     .fit(vec![(x, y)], |m, (x, y)| Step::cross_entropy(m.forward_train(x.trace()), &y))
+///     .fit(vec![(x, y)], |m, (x, y)| Step::cross_entropy(m.forward_train(x.trace_constant()), &y))
 ///     .unwrap();
 /// assert!(history.last().unwrap().val_accuracy.unwrap() > 0.9);
 /// ```
@@ -375,7 +375,7 @@ impl<'a, M, O> Trainer<'a, M, O> {
     /// let history = Trainer::new(&mut model, &mut opt)
     ///     .quiet(true)
     ///     .validate(vec![(x.clone(), y.clone())], |m, (x, y)| Step::cross_entropy(m.forward(x), &y))
-    ///     .fit(vec![(x, y)], |m, (x, y)| Step::cross_entropy(m.forward_train(x.trace()), &y))
+    ///     .fit(vec![(x, y)], |m, (x, y)| Step::cross_entropy(m.forward_train(x.trace_constant()), &y))
     ///     .unwrap();
     /// assert!(history.epochs[0].val_loss.is_some());
     /// ```
@@ -442,7 +442,7 @@ impl<'a, M, O> Trainer<'a, M, O> {
     ///     .epochs(200)
     ///     .quiet(true)
     ///     .fit(vec![(x.mul_scalar(0.25), y.mul_scalar(0.25))], |m, (x, y)| {
-    ///         Ok(Step::new(mse_loss(m.forward_train(x.trace()), y), 4))
+    ///         Ok(Step::new(mse_loss(m.forward_train(x.trace_constant()), y), 4))
     ///     })
     ///     .unwrap();
     /// assert!(history.last().unwrap().train_loss < 1e-6);
