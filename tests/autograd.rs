@@ -155,3 +155,36 @@ fn trace_constant_gives_parameters_the_same_gradients() {
     assert!(a.get(&x).is_some() && b.get(&x).is_none());
     same(&lstm, &a, &b);
 }
+
+/// Ops whose derivative needs only their output (ReLU, exp, tanh, sigmoid, sqrt) overwrite
+/// an intermediate input that nothing else holds; the gradients are the same as when a
+/// clone of every intermediate is kept alive (which forces the copying path).
+#[test]
+fn in_place_unary_ops_give_the_same_gradients() {
+    let a = Tensor::<Rank1<5>, f64>::from_array([-1.5, -0.2, 0.0, 0.3, 2.0]);
+    let chain = |keep: bool| {
+        let mut kept = Vec::new();
+        let mut hold = |t: &Tensor<Rank1<5>, f64, shaped::autograd::OwnedTape<f64>>| {
+            if keep {
+                kept.push(t.clone());
+            }
+        };
+        let t = a.clone().trace() * 0.5;
+        hold(&t);
+        let t = t.exp();
+        hold(&t);
+        let t = t.tanh() - 0.5;
+        hold(&t);
+        let t = t.sigmoid();
+        hold(&t);
+        let t = t.sqrt() - 0.7;
+        hold(&t);
+        let y = t.relu().sum();
+        (y.backward().get(&a).unwrap().to_vec(), kept.len())
+    };
+    let (in_place, n0) = chain(false);
+    let (copied, n1) = chain(true);
+    assert_eq!((n0, n1), (0, 5));
+    assert_eq!(in_place, copied);
+    assert!(in_place.iter().any(|&g| g != 0.0) && in_place.iter().any(|&g| g == 0.0));
+}

@@ -14,6 +14,10 @@ pub trait UnaryKernel<E: Float>: Copy + Send + Sync + 'static {
     fn f(&self, x: E) -> E;
     /// dy/dx, given both x and y = f(x) (whichever is cheaper to use).
     fn df(&self, x: E, y: E) -> E;
+    /// True when [`df`](Self::df) reads only `y`: the traced op may then overwrite `x`'s
+    /// buffer with `y` (when nothing else holds it) and keep only `y` for the backward
+    /// pass, saving a full-size buffer (ReLU, exp, tanh, sigmoid, sqrt).
+    const DF_FROM_Y: bool = false;
 }
 
 /// Applies `k` to every element, recording the backward step when traced.
@@ -30,13 +34,54 @@ pub fn unary_op<S: Shape, E: Float, T: Tape<E>, K: UnaryKernel<E>>(
         });
         return crate::tensor::new_tensor(x.shape, data, tape);
     }
-    let y: Arc<Vec<E>> = Arc::new(collect_blocks(x.data.len(), |off, block| {
-        for (slot, &v) in block.iter_mut().zip(&x.data[off..]) {
+    if K::DF_FROM_Y {
+        match Arc::try_unwrap(x.data) {
+            Ok(mut data) => {
+                for_blocks(&mut data, |_, block| {
+                    block.iter_mut().for_each(|v| *v = k.f(*v))
+                });
+                let y = Arc::new(data);
+                let (yd, x_id, out_id) = (y.clone(), x.id, UniqueId::new());
+                tape.record(
+                    out_id,
+                    Box::new(move |g: &mut Gradients<E>| {
+                        let Some(mut gy) = g.take(out_id) else { return };
+                        for_blocks(&mut gy, |off, block| {
+                            for (gv, &yv) in block.iter_mut().zip(&yd[off..]) {
+                                *gv *= k.df(yv, yv);
+                            }
+                        });
+                        g.add(x_id, gy);
+                    }),
+                );
+                return Tensor {
+                    shape: x.shape,
+                    data: y,
+                    id: out_id,
+                    tape,
+                };
+            }
+            Err(shared) => return traced_unary(x.shape, shared, x.id, tape, k),
+        }
+    }
+    traced_unary(x.shape, x.data, x.id, tape, k)
+}
+
+/// The traced op keeping both `x` and `y` for the backward pass.
+fn traced_unary<S: Shape, E: Float, T: Tape<E>, K: UnaryKernel<E>>(
+    shape: S,
+    xdata: Arc<Vec<E>>,
+    x_id: UniqueId,
+    mut tape: T,
+    k: K,
+) -> Tensor<S, E, T> {
+    let y: Arc<Vec<E>> = Arc::new(collect_blocks(xdata.len(), |off, block| {
+        for (slot, &v) in block.iter_mut().zip(&xdata[off..]) {
             slot.write(k.f(v));
         }
     }));
     let out_id = UniqueId::new();
-    let (xd, yd, x_id) = (x.data.clone(), y.clone(), x.id);
+    let (xd, yd) = (xdata, y.clone());
     tape.record(
         out_id,
         Box::new(move |g: &mut Gradients<E>| {
@@ -51,7 +96,7 @@ pub fn unary_op<S: Shape, E: Float, T: Tape<E>, K: UnaryKernel<E>>(
         }),
     );
     Tensor {
-        shape: x.shape,
+        shape,
         data: y,
         id: out_id,
         tape,
@@ -72,6 +117,20 @@ macro_rules! kernel {
             fn df(&self, $x: E, $y: E) -> E { $df }
         }
     };
+    ($(#[$m:meta])* $name:ident, |$x:ident, $y:ident| $f:expr, $df:expr, from_y) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, Default)]
+        pub struct $name;
+        impl<E: Float> UnaryKernel<E> for $name {
+            #[inline(always)]
+            #[allow(unused_variables)]
+            fn f(&self, $x: E) -> E { $f }
+            #[inline(always)]
+            #[allow(unused_variables)]
+            fn df(&self, $x: E, $y: E) -> E { $df }
+            const DF_FROM_Y: bool = true;
+        }
+    };
 }
 
 kernel!(/// -x
@@ -79,11 +138,11 @@ kernel!(/// -x
 kernel!(/// |x|; derivative sign(x), 0 at 0 as in PyTorch
     Abs, |x, y| x.abs(), if x > E::ZERO { E::ONE } else if x < E::ZERO { -E::ONE } else { E::ZERO });
 kernel!(/// e^x
-    Exp, |x, y| x.exp(), y);
+    Exp, |x, y| x.exp(), y, from_y);
 kernel!(/// ln x
     Ln, |x, y| x.ln(), E::ONE / x);
 kernel!(/// sqrt x
-    Sqrt, |x, y| x.sqrt(), E::from_f64(0.5) / y);
+    Sqrt, |x, y| x.sqrt(), E::from_f64(0.5) / y, from_y);
 kernel!(/// x^2
     Square, |x, y| x * x, E::from_f64(2.0) * x);
 kernel!(/// sin x
@@ -91,11 +150,11 @@ kernel!(/// sin x
 kernel!(/// cos x
     Cos, |x, y| x.cos(), -x.sin());
 kernel!(/// tanh x
-    Tanh, |x, y| x.tanh(), E::ONE - y * y);
+    Tanh, |x, y| x.tanh(), E::ONE - y * y, from_y);
 kernel!(/// 1 / (1 + e^-x), computed without overflow for large |x|
-    Sigmoid, |x, y| sigmoid(x), y * (E::ONE - y));
+    Sigmoid, |x, y| sigmoid(x), y * (E::ONE - y), from_y);
 kernel!(/// max(x, 0); derivative 0 at 0 as in PyTorch
-    Relu, |x, y| if x > E::ZERO { x } else { E::ZERO }, if x > E::ZERO { E::ONE } else { E::ZERO });
+    Relu, |x, y| if x > E::ZERO { x } else { E::ZERO }, if y > E::ZERO { E::ONE } else { E::ZERO }, from_y);
 kernel!(/// x * sigmoid(x)
     Silu, |x, y| x * sigmoid(x), { let s = sigmoid(x); s * (E::ONE + x * (E::ONE - s)) });
 kernel!(/// x * Phi(x) with the exact normal CDF (PyTorch's `approximate="none"`)
