@@ -26,30 +26,7 @@ fn blocks_for(n: usize) -> usize {
 /// slices), each inside [`wide`].
 #[inline]
 pub(crate) fn for_blocks<T: Send>(data: &mut [T], f: impl Fn(usize, &mut [T]) + Sync) {
-    let n = data.len();
-    let blocks = blocks_for(n);
-    if blocks <= 1 {
-        wide(
-            #[inline(always)]
-            || f(0, data),
-        );
-        return;
-    }
-    let size = n.div_ceil(blocks);
-    let parts: Vec<Mutex<Option<(usize, &mut [T])>>> = data
-        .chunks_mut(size)
-        .enumerate()
-        .map(|(i, c)| Mutex::new(Some((i * size, c))))
-        .collect();
-    pool::run(parts.len(), &|t| {
-        let part = parts[t].lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some((offset, block)) = part {
-            wide(
-                #[inline(always)]
-                || f(offset, block),
-            );
-        }
-    });
+    for_zipped_blocks([data], |offset, [block]| f(offset, block));
 }
 
 /// A new vector of `n` elements, written by `f(offset, block)` over consecutive blocks

@@ -19,28 +19,12 @@ pub(crate) fn log_softmax_op<S: Shape, E: Float, T: Tape<E>>(
     x: Tensor<S, E, T>,
     axis: usize,
 ) -> Tensor<S, E, T> {
-    let dims = x.shape.dims();
-    let (outer, n, inner) = kernels::split_axis(&dims, axis);
-    let (x, mut tape) = x.split_tape();
-    let y = Arc::new(kernels::log_softmax_axis(&x.data, outer, n, inner));
-    let out_id = UniqueId::new();
-    if T::TRACING && tape.tracks(x.id) {
-        let (x_id, yd) = (x.id, y.clone());
-        tape.record(
-            out_id,
-            Box::new(move |g: &mut Gradients<E>| {
-                let Some(gy) = g.take(out_id) else { return };
-                let gx = g.entry(x_id, yd.len());
-                kernels::log_softmax_backward(gx, &gy, &yd, outer, n, inner);
-            }),
-        );
-    }
-    Tensor {
-        shape: x.shape,
-        data: y,
-        id: out_id,
-        tape,
-    }
+    along_axis_op(
+        x,
+        axis,
+        kernels::log_softmax_axis,
+        kernels::log_softmax_backward,
+    )
 }
 
 /// `softmax` along `axis`, at run time.
@@ -48,10 +32,21 @@ pub(crate) fn softmax_op<S: Shape, E: Float, T: Tape<E>>(
     x: Tensor<S, E, T>,
     axis: usize,
 ) -> Tensor<S, E, T> {
+    along_axis_op(x, axis, kernels::softmax_axis, kernels::softmax_backward)
+}
+
+/// A per-row op along `axis` whose backward needs only its output: `forward(x, outer, n,
+/// inner)` and `backward(gx, gy, y, outer, n, inner)` (adding into `gx`).
+fn along_axis_op<S: Shape, E: Float, T: Tape<E>>(
+    x: Tensor<S, E, T>,
+    axis: usize,
+    forward: fn(&[E], usize, usize, usize) -> Vec<E>,
+    backward: fn(&mut [E], &[E], &[E], usize, usize, usize),
+) -> Tensor<S, E, T> {
     let dims = x.shape.dims();
     let (outer, n, inner) = kernels::split_axis(&dims, axis);
     let (x, mut tape) = x.split_tape();
-    let y = Arc::new(kernels::softmax_axis(&x.data, outer, n, inner));
+    let y = Arc::new(forward(&x.data, outer, n, inner));
     let out_id = UniqueId::new();
     if T::TRACING && tape.tracks(x.id) {
         let (x_id, yd) = (x.id, y.clone());
@@ -60,7 +55,7 @@ pub(crate) fn softmax_op<S: Shape, E: Float, T: Tape<E>>(
             Box::new(move |g: &mut Gradients<E>| {
                 let Some(gy) = g.take(out_id) else { return };
                 let gx = g.entry(x_id, yd.len());
-                kernels::softmax_backward(gx, &gy, &yd, outer, n, inner);
+                backward(gx, &gy, &yd, outer, n, inner);
             }),
         );
     }

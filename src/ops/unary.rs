@@ -104,7 +104,7 @@ fn traced_unary<S: Shape, E: Float, T: Tape<E>, K: UnaryKernel<E>>(
 }
 
 macro_rules! kernel {
-    ($(#[$m:meta])* $name:ident, |$x:ident, $y:ident| $f:expr, $df:expr) => {
+    ($(#[$m:meta])* $name:ident, |$x:ident, $y:ident| $f:expr, $df:expr $(, $from_y:ident)?) => {
         $(#[$m])*
         #[derive(Clone, Copy, Debug, Default)]
         pub struct $name;
@@ -115,22 +115,11 @@ macro_rules! kernel {
             #[inline(always)]
             #[allow(unused_variables)]
             fn df(&self, $x: E, $y: E) -> E { $df }
+            const DF_FROM_Y: bool = kernel!(@flag $($from_y)?);
         }
     };
-    ($(#[$m:meta])* $name:ident, |$x:ident, $y:ident| $f:expr, $df:expr, from_y) => {
-        $(#[$m])*
-        #[derive(Clone, Copy, Debug, Default)]
-        pub struct $name;
-        impl<E: Float> UnaryKernel<E> for $name {
-            #[inline(always)]
-            #[allow(unused_variables)]
-            fn f(&self, $x: E) -> E { $f }
-            #[inline(always)]
-            #[allow(unused_variables)]
-            fn df(&self, $x: E, $y: E) -> E { $df }
-            const DF_FROM_Y: bool = true;
-        }
-    };
+    (@flag from_y) => { true };
+    (@flag) => { false };
 }
 
 kernel!(/// -x
