@@ -129,6 +129,12 @@ impl<E: Float> OwnedTape<E> {
     }
     /// A tape that records ops but tracks no tensor yet (see [`Tensor::trace_constant`]).
     ///
+    /// ```
+    /// use shaped::autograd::OwnedTape;
+    /// let tape = OwnedTape::<f32>::untracked();
+    /// assert!(tape.is_empty());
+    /// ```
+    ///
     /// [`Tensor::trace_constant`]: crate::tensor::Tensor::trace_constant
     pub fn untracked() -> Self {
         OwnedTape {
