@@ -347,8 +347,57 @@ fn split_samples<E: Float, F>(
     }
 }
 
+/// How one sample is unfolded for the product.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Unfold {
+    /// A 1x1 kernel: the sample itself is the unfolding.
+    InPlace,
+    /// [`im2col_wide`]: output rows widened to the input width.
+    Wide,
+    /// [`im2col`].
+    Rows,
+}
+
+impl ConvGeom {
+    fn unfold_kind(&self) -> Unfold {
+        if self.is_pointwise() {
+            Unfold::InPlace
+        } else if self.unfolds_wide() {
+            Unfold::Wide
+        } else {
+            Unfold::Rows
+        }
+    }
+    /// Columns of the unfolded sample (and of the product's output rows) in that layout.
+    fn unfold_cols(&self) -> usize {
+        if self.unfold_kind() == Unfold::Wide {
+            self.wide_cols()
+        } else {
+            self.col_cols()
+        }
+    }
+}
+
+/// The unfolding of sample `xb`: `xb` itself, or written into `buf`.
+fn unfold<'a, E: Float>(xb: &'a [E], g: &ConvGeom, buf: &'a mut [E]) -> &'a [E] {
+    match g.unfold_kind() {
+        Unfold::InPlace => xb,
+        Unfold::Wide => {
+            im2col_wide(xb, g, buf);
+            buf
+        }
+        Unfold::Rows => {
+            im2col(xb, g, buf);
+            buf
+        }
+    }
+}
+
 /// `y = conv2d(x, w) + b` for `n` samples: `x` is `n x (c h w)`, `w` is `o x (c kh kw)`,
 /// `y` is `n x (o oh ow)`.
+///
+/// In the wide layout the product yields wide output rows, which are narrowed into `y`
+/// (about `w / ow` more multiply-adds, far fewer and longer copies).
 pub(crate) fn conv2d_forward<E: Float>(
     x: &[E],
     w: &[E],
@@ -358,81 +407,29 @@ pub(crate) fn conv2d_forward<E: Float>(
     g: &ConvGeom,
 ) -> Vec<E> {
     let (k, p, chw) = (g.col_rows(), g.col_cols(), g.c * g.h * g.w);
-    if g.unfolds_wide() {
-        return conv2d_forward_wide(x, w, bias, n, o, g);
-    }
+    let (kind, len) = (g.unfold_kind(), g.unfold_cols());
+    let wide = kind == Unfold::Wide;
     let mut y = vec![E::ZERO; n * o * p];
     let beta = if bias.is_some() { E::ONE } else { E::ZERO };
-    let scratch = if g.is_pointwise() { 0 } else { k * p };
-    split_samples(
-        n,
-        o * p,
-        o * k * p,
-        scratch,
-        &mut y,
-        &mut [],
-        |samples, yblock, _, cols| {
-            for (b, yb) in samples.zip(yblock.chunks_exact_mut(o * p)) {
-                let xb = &x[b * chw..][..chw];
-                if let Some(bias) = bias {
-                    for (row, &v) in yb.chunks_exact_mut(p).zip(bias) {
-                        row.fill(v);
-                    }
-                }
-                let cols = if g.is_pointwise() {
-                    xb
-                } else {
-                    im2col(xb, g, cols);
-                    &cols[..]
-                };
-                E::gemm(
-                    o,
-                    k,
-                    p,
-                    E::ONE,
-                    w,
-                    (k as isize, 1),
-                    cols,
-                    (p as isize, 1),
-                    beta,
-                    yb,
-                    (p as isize, 1),
-                );
-            }
-        },
-    );
-    y
-}
-
-/// [`conv2d_forward`] through [`im2col_wide`]: the product yields wide output rows, which
-/// are narrowed into `y` (about `w / ow` more multiply-adds, far fewer and longer copies).
-fn conv2d_forward_wide<E: Float>(
-    x: &[E],
-    w: &[E],
-    bias: Option<&[E]>,
-    n: usize,
-    o: usize,
-    g: &ConvGeom,
-) -> Vec<E> {
-    let (k, p, len, chw) = (g.col_rows(), g.col_cols(), g.wide_cols(), g.c * g.h * g.w);
-    let mut y = vec![E::ZERO; n * o * p];
+    let cols_len = if kind == Unfold::InPlace { 0 } else { k * len };
+    let out_len = if wide { o * len } else { 0 };
     split_samples(
         n,
         o * p,
         o * k * len,
-        (k + o) * len,
+        cols_len + out_len,
         &mut y,
         &mut [],
         |samples, yblock, _, scratch| {
-            let (cols, ywide) = scratch.split_at_mut(k * len);
+            let (buf, ywide) = scratch.split_at_mut(cols_len);
             for (b, yb) in samples.zip(yblock.chunks_exact_mut(o * p)) {
-                im2col_wide(&x[b * chw..][..chw], g, cols);
+                let out: &mut [E] = if wide { &mut *ywide } else { &mut *yb };
                 if let Some(bias) = bias {
-                    for (row, &v) in ywide.chunks_exact_mut(len).zip(bias) {
+                    for (row, &v) in out.chunks_exact_mut(len).zip(bias) {
                         row.fill(v);
                     }
                 }
-                let beta = if bias.is_some() { E::ONE } else { E::ZERO };
+                let cols = unfold(&x[b * chw..][..chw], g, buf);
                 E::gemm(
                     o,
                     k,
@@ -443,88 +440,23 @@ fn conv2d_forward_wide<E: Float>(
                     cols,
                     (len as isize, 1),
                     beta,
-                    ywide,
+                    out,
                     (len as isize, 1),
                 );
-                narrow_rows(ywide, g, o, yb);
+                if wide {
+                    narrow_rows(ywide, g, o, yb);
+                }
             }
         },
     );
     y
 }
 
-/// [`conv2d_backward`] through [`im2col_wide`]: `gy` is widened with zero extra columns,
-/// so the extra entries of the unfolding contribute nothing to `gw` and receive zero
-/// gradient for [`col2im_wide`].
-#[allow(clippy::too_many_arguments)]
-fn conv2d_backward_wide<E: Float>(
-    x: &[E],
-    w: &[E],
-    gy: &[E],
-    n: usize,
-    o: usize,
-    g: &ConvGeom,
-    gx: Option<&mut [E]>,
-    gw: Option<&mut [E]>,
-) {
-    let (k, p, len, chw) = (g.col_rows(), g.col_cols(), g.wide_cols(), g.c * g.h * g.w);
-    let (want_x, want_w) = (gx.is_some(), gw.is_some());
-    let gx = gx.unwrap_or_default();
-    let per = if want_x { chw } else { 0 };
-    let gw = gw.unwrap_or_default();
-    let cost = (want_x as usize + want_w as usize) * o * k * len;
-    split_samples(
-        n,
-        per,
-        cost,
-        (k + o) * len,
-        gx,
-        gw,
-        |samples, gxblock, gw, scratch| {
-            let (cols, gy_wide) = scratch.split_at_mut(k * len);
-            for (i, b) in samples.enumerate() {
-                widen_rows(&gy[b * o * p..][..o * p], g, o, gy_wide);
-                if want_w {
-                    im2col_wide(&x[b * chw..][..chw], g, cols);
-                    // gw (o x k) += gy_b (o x len) cols^T (len x k)
-                    E::gemm(
-                        o,
-                        len,
-                        k,
-                        E::ONE,
-                        gy_wide,
-                        (len as isize, 1),
-                        cols,
-                        (1, len as isize),
-                        E::ONE,
-                        gw,
-                        (k as isize, 1),
-                    );
-                }
-                if want_x {
-                    // gcols (k x len) = w^T (k x o) gy_b (o x len), then folded onto gx_b.
-                    E::gemm(
-                        k,
-                        o,
-                        len,
-                        E::ONE,
-                        w,
-                        (1, k as isize),
-                        gy_wide,
-                        (len as isize, 1),
-                        E::ZERO,
-                        cols,
-                        (len as isize, 1),
-                    );
-                    col2im_wide(cols, g, &mut gxblock[i * chw..][..chw]);
-                }
-            }
-        },
-    );
-}
-
 /// The gradients of [`conv2d_forward`] from `gy`, accumulated into whichever of `gx`, `gw`,
 /// `gb` are given.
+///
+/// In the wide layout `gy` is widened with zero extra columns, so the extra entries of the
+/// unfolding contribute nothing to `gw` and receive zero gradient for [`col2im_wide`].
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn conv2d_backward<E: Float>(
     x: &[E],
@@ -545,44 +477,44 @@ pub(crate) fn conv2d_backward<E: Float>(
             }
         }
     }
-    if g.unfolds_wide() {
-        return conv2d_backward_wide(x, w, gy, n, o, g, gx, gw);
-    }
+    let (kind, len) = (g.unfold_kind(), g.unfold_cols());
+    let wide = kind == Unfold::Wide;
     let want_x = gx.is_some();
     let want_w = gw.is_some();
     let gx = gx.unwrap_or_default();
     let per = if want_x { chw } else { 0 };
     let gw = gw.unwrap_or_default();
-    let cost = (want_x as usize + want_w as usize) * o * k * p;
-    let scratch = if g.is_pointwise() { 0 } else { k * p };
+    let cost = (want_x as usize + want_w as usize) * o * k * len;
+    let cols_len = if kind == Unfold::InPlace { 0 } else { k * len };
+    let gy_len = if wide { o * len } else { 0 };
     split_samples(
         n,
         per,
         cost,
-        scratch,
+        cols_len + gy_len,
         gx,
         gw,
-        |samples, gxblock, gw, buf| {
+        |samples, gxblock, gw, scratch| {
+            let (buf, gy_wide) = scratch.split_at_mut(cols_len);
             for (i, b) in samples.enumerate() {
-                let gyb = &gy[b * o * p..][..o * p];
+                let gyb: &[E] = if wide {
+                    widen_rows(&gy[b * o * p..][..o * p], g, o, gy_wide);
+                    gy_wide
+                } else {
+                    &gy[b * o * p..][..o * p]
+                };
                 if want_w {
-                    let xb = &x[b * chw..][..chw];
-                    let cols = if g.is_pointwise() {
-                        xb
-                    } else {
-                        im2col(xb, g, buf);
-                        &buf[..]
-                    };
-                    // gw (o x k) += gy_b (o x p) cols^T (p x k)
+                    let cols = unfold(&x[b * chw..][..chw], g, buf);
+                    // gw (o x k) += gy_b (o x len) cols^T (len x k)
                     E::gemm(
                         o,
-                        p,
+                        len,
                         k,
                         E::ONE,
                         gyb,
-                        (p as isize, 1),
+                        (len as isize, 1),
                         cols,
-                        (1, p as isize),
+                        (1, len as isize),
                         E::ONE,
                         gw,
                         (k as isize, 1),
@@ -590,36 +522,29 @@ pub(crate) fn conv2d_backward<E: Float>(
                 }
                 if want_x {
                     let gxb = &mut gxblock[i * chw..][..chw];
-                    if g.is_pointwise() {
-                        E::gemm(
-                            k,
-                            o,
-                            p,
-                            E::ONE,
-                            w,
-                            (1, k as isize),
-                            gyb,
-                            (p as isize, 1),
-                            E::ONE,
-                            gxb,
-                            (p as isize, 1),
-                        );
-                    } else {
-                        // gcols (k x p) = w^T (k x o) gy_b (o x p), then folded onto gx_b.
-                        E::gemm(
-                            k,
-                            o,
-                            p,
-                            E::ONE,
-                            w,
-                            (1, k as isize),
-                            gyb,
-                            (p as isize, 1),
-                            E::ZERO,
-                            buf,
-                            (p as isize, 1),
-                        );
-                        col2im(buf, g, gxb);
+                    // gcols (k x len) = w^T (k x o) gy_b (o x len), then folded onto gx_b
+                    // (a 1x1 kernel's gcols is gx_b itself).
+                    let (gcols, beta) = match kind {
+                        Unfold::InPlace => (&mut *gxb, E::ONE),
+                        _ => (&mut buf[..], E::ZERO),
+                    };
+                    E::gemm(
+                        k,
+                        o,
+                        len,
+                        E::ONE,
+                        w,
+                        (1, k as isize),
+                        gyb,
+                        (len as isize, 1),
+                        beta,
+                        gcols,
+                        (len as isize, 1),
+                    );
+                    match kind {
+                        Unfold::InPlace => {}
+                        Unfold::Wide => col2im_wide(buf, g, gxb),
+                        Unfold::Rows => col2im(buf, g, gxb),
                     }
                 }
             }
