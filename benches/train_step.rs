@@ -24,6 +24,15 @@ fn labels<const N: usize>(classes: usize, rng: &mut rand::rngs::StdRng) -> Indic
     Indices::from_vec((0..N).map(|_| rng.random_range(0..classes)).collect()).expect("N labels")
 }
 
+/// Benchmarks `step` (one forward, backward and optimizer step, returning the gradients so
+/// that nothing is optimised away) in the `train_step` group, one step per iteration.
+fn train_steps(c: &mut Criterion, name: &str, mut step: impl FnMut() -> Gradients<f32>) {
+    let mut g = c.benchmark_group("train_step");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function(name, |b| b.iter(|| black_box(step())));
+    g.finish();
+}
+
 fn mlp(c: &mut Criterion) {
     let mut rng = rand::rngs::StdRng::seed_from_u64(0);
     let mut model = (
@@ -36,17 +45,12 @@ fn mlp(c: &mut Criterion) {
     let x = Tensor::<Rank2<64, 784>>::randn(&mut rng);
     let y = labels::<64>(10, &mut rng);
     let mut opt = Adam::new(1e-3);
-    let mut g = c.benchmark_group("train_step");
-    g.throughput(Throughput::Elements(1));
-    g.bench_function("mlp_784_256_128_10_b64", |b| {
-        b.iter(|| {
-            let loss = cross_entropy(model.forward_train(x.clone().trace_constant()), &y);
-            let grads = loss.backward();
-            opt.step(&mut model, &grads);
-            black_box(grads)
-        })
+    train_steps(c, "mlp_784_256_128_10_b64", || {
+        let loss = cross_entropy(model.forward_train(x.clone().trace_constant()), &y);
+        let grads = loss.backward();
+        opt.step(&mut model, &grads);
+        grads
     });
-    g.finish();
 }
 
 fn cnn(c: &mut Criterion) {
@@ -64,17 +68,12 @@ fn cnn(c: &mut Criterion) {
     let x = Tensor::<Rank4<32, 1, 28, 28>>::randn(&mut rng);
     let y = labels::<32>(10, &mut rng);
     let mut opt = Adam::new(1e-3);
-    let mut g = c.benchmark_group("train_step");
-    g.throughput(Throughput::Elements(1));
-    g.bench_function("cnn_b32", |b| {
-        b.iter(|| {
-            let loss = cross_entropy(model.forward_train(x.clone().trace_constant()), &y);
-            let grads = loss.backward();
-            opt.step(&mut model, &grads);
-            black_box(grads)
-        })
+    train_steps(c, "cnn_b32", || {
+        let loss = cross_entropy(model.forward_train(x.clone().trace_constant()), &y);
+        let grads = loss.backward();
+        opt.step(&mut model, &grads);
+        grads
     });
-    g.finish();
 }
 
 fn lstm(c: &mut Criterion) {
@@ -86,22 +85,17 @@ fn lstm(c: &mut Criterion) {
     let x = Tensor::<Rank3<16, 32, 64>>::randn(&mut rng);
     let y = labels::<{ 16 * 32 }>(64, &mut rng);
     let mut opt = Adam::new(1e-3);
-    let mut g = c.benchmark_group("train_step");
-    g.throughput(Throughput::Elements(1));
-    g.bench_function("lstm_s32_b16_i64_h128", |b| {
-        b.iter(|| {
-            let (seq, _) = model.0.forward_train(x.clone().trace_constant());
-            let logits = model
-                .1
-                .forward_train(seq)
-                .reshape::<Rank2<{ 16 * 32 }, 64>>();
-            let loss = cross_entropy(logits, &y);
-            let grads = loss.backward();
-            opt.step(&mut model, &grads);
-            black_box(grads)
-        })
+    train_steps(c, "lstm_s32_b16_i64_h128", || {
+        let (seq, _) = model.0.forward_train(x.clone().trace_constant());
+        let logits = model
+            .1
+            .forward_train(seq)
+            .reshape::<Rank2<{ 16 * 32 }, 64>>();
+        let loss = cross_entropy(logits, &y);
+        let grads = loss.backward();
+        opt.step(&mut model, &grads);
+        grads
     });
-    g.finish();
 }
 
 criterion_group!(benches, mlp, cnn, lstm);

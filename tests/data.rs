@@ -8,30 +8,15 @@ use shaped::data::{
 };
 use shaped::nn::{Module, Params, TensorKind};
 use shaped::prelude::*;
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 /// Records the largest single allocation, to show that lying headers allocate nothing big.
-struct Tracking;
-static LARGEST: AtomicUsize = AtomicUsize::new(0);
-unsafe impl GlobalAlloc for Tracking {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LARGEST.fetch_max(layout.size(), Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LARGEST.fetch_max(new_size, Ordering::Relaxed);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-#[global_allocator]
-static GLOBAL: Tracking = Tracking;
+#[path = "common/tracking_alloc.rs"]
+mod tracking_alloc;
+use tracking_alloc::LARGEST;
 
 /// A fresh, empty directory for one test.
 fn temp_dir(name: &str) -> PathBuf {

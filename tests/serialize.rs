@@ -17,29 +17,14 @@ use shaped::serialize::{
     load_safetensors, load_safetensors_with, load_tensor, load_tensors, save_safetensors,
     save_tensor, save_tensors, tensors_from_safetensors, tensors_to_safetensors, to_safetensors,
 };
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 /// Records the largest single allocation, to show that lying sizes allocate nothing big.
-struct Tracking;
-static LARGEST: AtomicUsize = AtomicUsize::new(0);
-unsafe impl GlobalAlloc for Tracking {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LARGEST.fetch_max(layout.size(), Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LARGEST.fetch_max(new_size, Ordering::Relaxed);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-#[global_allocator]
-static GLOBAL: Tracking = Tracking;
+#[path = "common/tracking_alloc.rs"]
+mod tracking_alloc;
+use tracking_alloc::LARGEST;
 
 /// No test in this binary allocates anywhere near this much in one piece.
 const ALLOC_LIMIT: usize = 64 << 20;
