@@ -548,27 +548,6 @@ macro_rules! mm_element {
 mm_element!(f32, matrixmultiply::sgemm);
 mm_element!(f64, matrixmultiply::dgemm);
 
-/// The portable `f32` product, for tests of the fast one.
-#[cfg(test)]
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn sgemm_portable(
-    m: usize,
-    k: usize,
-    n: usize,
-    alpha: f32,
-    a: &[f32],
-    a_strides: Strides,
-    b: &[f32],
-    b_strides: Strides,
-    beta: f32,
-    c: &mut [f32],
-    c_strides: Strides,
-) {
-    fallback(
-        m, k, n, alpha, a, a_strides, b, b_strides, beta, c, c_strides,
-    );
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -601,7 +580,7 @@ mod tests {
                     let sc = (n as isize, 1);
                     let (mut fast, mut slow) = (c0.clone(), c0.clone());
                     sgemm(m, k, n, 0.75, &a, sa, &b, sb, beta, &mut fast, sc);
-                    sgemm_portable(m, k, n, 0.75, &a, sa, &b, sb, beta, &mut slow, sc);
+                    fallback(m, k, n, 0.75, &a, sa, &b, sb, beta, &mut slow, sc);
                     for (i, (x, y)) in fast.iter().zip(&slow).enumerate() {
                         assert!(
                             (x - y).abs() <= 1e-4 * (1.0 + y.abs()) * (k as f32).sqrt(),
