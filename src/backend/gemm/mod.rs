@@ -5,13 +5,13 @@
 //! are contiguous and it is small enough to stay in cache, which saves the packing pass
 //! that dominates the small products of a training step), and an `MR x NR` register-block
 //! micro-kernel does the multiply-adds. Large products are split over the threads of
-//! [`super::pool`]. Everything else (`f64`, other CPUs, column-strided `C`) goes to
+//! [`super::threads`]. Everything else (`f64`, other CPUs, column-strided `C`) goes to
 //! `matrixmultiply`, which stays the portable path and is tested against the fast one.
 
 #[cfg(target_arch = "x86_64")]
 mod avx512;
 
-use super::pool;
+use super::threads;
 
 /// Rows of `C` per micro-kernel call.
 const MR: usize = 8;
@@ -182,7 +182,7 @@ unsafe fn blocked(
 ) {
     let flops = 2 * m * k * n;
     let threads = if flops >= PARALLEL_FLOPS {
-        pool::threads()
+        threads::threads()
     } else {
         1
     };
@@ -213,7 +213,7 @@ unsafe fn blocked(
             }
         }
     };
-    pool::run(parts, &task);
+    threads::run(parts, &task);
 }
 
 /// Packing buffers, one pair per thread, reused across calls.
