@@ -5,7 +5,7 @@ use crate::autograd::Tape;
 use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::nn::{Module, ParamMut, ParamView, Params, TensorKind, visit_tensor, visit_tensor_mut};
-use crate::ops::binary::{Div, Sub, binary_op};
+use crate::ops::binary::{DivKernel, SubKernel, binary_op};
 use crate::shape::{ConstDim, Dim};
 use crate::tensor::Tensor;
 
@@ -251,7 +251,7 @@ impl<B: Dim, X: Dim, E: Float, T: Tape<E>> Module<Tensor<(B, X), E, T>> for Stan
     fn try_forward(&self, x: Tensor<(B, X), E, T>) -> Result<Self::Output> {
         self.check_width(x.shape.1)?;
         let shape = x.shape;
-        let centered = binary_op(x, self.mean.clone(), shape, Sub);
-        Ok(binary_op(centered, self.std.clone(), shape, Div))
+        let centered = binary_op(x, self.mean.clone(), shape, SubKernel);
+        Ok(binary_op(centered, self.std.clone(), shape, DivKernel))
     }
 }

@@ -45,7 +45,7 @@
 use crate::autograd::{Merge, Tape};
 use crate::dtype::Float;
 use crate::error::{Error, Result};
-use crate::ops::binary::{Add, BinaryKernel, Mul, Sub, binary_op};
+use crate::ops::binary::{AddKernel, BinaryKernel, MulKernel, SubKernel, binary_op};
 use crate::ops::unary::UnaryKernel;
 use crate::shape::{Const, Dim, DimEq, Shape};
 use crate::tensor::{Indices, Tensor};
@@ -260,7 +260,7 @@ where
 {
     check_same(op, &pred.shape, &target.shape)?;
     let shape = pred.shape;
-    Ok(binary_op(pred, target, shape, Sub))
+    Ok(binary_op(pred, target, shape, SubKernel))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -890,7 +890,7 @@ pub fn try_cross_entropy_with<N: Dim, C: Dim, N2: DimEq<N>, E: Float, T: Tape<E>
         let spread = log_p
             .sum_dim::<1>()
             .mul_scalar(E::from_f64(-eps / c.size() as f64));
-        binary_op(picked, spread, (n,), Add)
+        binary_op(picked, spread, (n,), AddKernel)
     };
     Ok(reduction.reduce(per_sample))
 }
@@ -980,7 +980,11 @@ where
             .add_scalar(E::from_f64(eps / shape.1.size() as f64))
     };
     let log_p = logits.log_softmax::<1>();
-    Ok(reduction.reduce(binary_op(log_p, target, shape, Mul).sum_dim::<1>().neg()))
+    Ok(reduction.reduce(
+        binary_op(log_p, target, shape, MulKernel)
+            .sum_dim::<1>()
+            .neg(),
+    ))
 }
 
 /// Negative log-likelihood (`F.nll_loss`) of log-probabilities `(N, C)` (e.g. from
