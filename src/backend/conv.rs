@@ -7,6 +7,7 @@
 
 pub(crate) use super::im2col::ConvGeom;
 use super::im2col::{col2im, col2im_wide, im2col, im2col_wide, narrow_rows, widen_rows};
+use super::gemm::gemm;
 use crate::dtype::Float;
 
 /// The sum of a slice with eight independent accumulators: the compiler may not reorder a
@@ -191,7 +192,7 @@ pub(crate) fn conv2d_forward<E: Float>(
                     }
                 }
                 let cols = unfold(&x[b * chw..][..chw], g, buf);
-                E::gemm(
+                gemm(
                     o,
                     k,
                     len,
@@ -267,7 +268,7 @@ pub(crate) fn conv2d_backward<E: Float>(
                 if want_w {
                     let cols = unfold(&x[b * chw..][..chw], g, buf);
                     // gw (o x k) += gy_b (o x len) cols^T (len x k)
-                    E::gemm(
+                    gemm(
                         o,
                         len,
                         k,
@@ -289,7 +290,7 @@ pub(crate) fn conv2d_backward<E: Float>(
                         Unfold::InPlace => (&mut *gxb, E::ONE),
                         _ => (&mut buf[..], E::ZERO),
                     };
-                    E::gemm(
+                    gemm(
                         k,
                         o,
                         len,
@@ -343,7 +344,7 @@ pub(crate) fn conv_transpose2d_forward<E: Float>(
                     }
                 }
                 // cols (k x p) = w^T (k x ci) x_b (ci x p), folded onto y_b.
-                E::gemm(
+                gemm(
                     k,
                     ci,
                     p,
@@ -397,7 +398,7 @@ pub(crate) fn conv_transpose2d_backward<E: Float>(
             if want_x {
                 // gx_b (ci x p) += w (ci x k) cols (k x p)
                 let gxb = &mut gxblock[i * ci * p..][..ci * p];
-                E::gemm(
+                gemm(
                     ci,
                     k,
                     p,
@@ -414,7 +415,7 @@ pub(crate) fn conv_transpose2d_backward<E: Float>(
             if want_w {
                 // gw (ci x k) += x_b (ci x p) cols^T (p x k)
                 let xb = &x[b * ci * p..][..ci * p];
-                E::gemm(
+                gemm(
                     ci,
                     p,
                     k,

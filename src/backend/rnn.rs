@@ -3,6 +3,7 @@
 //! of this step (`[B, G*H]`). Gate order is PyTorch's: LSTM `i, f, g, o`; GRU `r, z, n`.
 
 use super::simd::wide;
+use super::gemm::gemm;
 use crate::dtype::Float;
 
 #[inline(always)]
@@ -444,7 +445,7 @@ fn lstm_rows_forward<E: Float>(
         } else {
             (&y[(t - 1) * h..], s * h)
         };
-        E::gemm(
+        gemm(
             bsz,
             h,
             g4,
@@ -549,7 +550,7 @@ pub(crate) fn lstm_sequence_backward<E: Float>(
             rows[..h].copy_from_slice(&h0[b * h..][..h]);
             rows[h..].copy_from_slice(&fwd.y[b * s * h..][..(s - 1) * h]);
         }
-        E::gemm(
+        gemm(
             g4,
             bsz * s,
             h,
@@ -625,7 +626,7 @@ fn lstm_rows_backward<E: Float>(
         );
         dc_next = dc_prev;
         // dh_{t-1} = dgates_t W_hh; dgates_t rows have stride S*4H.
-        E::gemm(
+        gemm(
             bsz,
             g4,
             h,

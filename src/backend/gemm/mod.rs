@@ -12,6 +12,8 @@
 mod avx512;
 
 use super::threads;
+use crate::dtype::Float;
+use crate::dtype::private::{Slice, SliceMut};
 
 /// Rows of `C` per micro-kernel call.
 const MR: usize = 8;
@@ -37,6 +39,55 @@ const DOT_MIN_K: usize = 32;
 
 /// Strides of a matrix operand: element `(i, j)` is at `i * rows + j * cols`.
 type Strides = (isize, isize);
+
+/// `c = alpha a b + beta c` on strided matrices for either element type, `a` being `m x k`,
+/// `b` `k x n`, `c` `m x n` (row stride, column stride per matrix): [`sgemm`] or [`dgemm`].
+/// The one entry point through which every other kernel and op multiplies matrices.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gemm<E: Float>(
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: E,
+    a: &[E],
+    a_strides: Strides,
+    b: &[E],
+    b_strides: Strides,
+    beta: E,
+    c: &mut [E],
+    c_strides: Strides,
+) {
+    // `alpha` and `beta` are of type E, so the round trip through f64 is exact.
+    match (E::concrete(a), E::concrete(b), E::concrete_mut(c)) {
+        (Slice::F32(a), Slice::F32(b), SliceMut::F32(c)) => sgemm(
+            m,
+            k,
+            n,
+            alpha.to_f64() as f32,
+            a,
+            a_strides,
+            b,
+            b_strides,
+            beta.to_f64() as f32,
+            c,
+            c_strides,
+        ),
+        (Slice::F64(a), Slice::F64(b), SliceMut::F64(c)) => dgemm(
+            m,
+            k,
+            n,
+            alpha.to_f64(),
+            a,
+            a_strides,
+            b,
+            b_strides,
+            beta.to_f64(),
+            c,
+            c_strides,
+        ),
+        _ => unreachable!("a, b and c share the element type E"),
+    }
+}
 
 /// `c = alpha a b + beta c` in single precision, `a` being `m x k`, `b` `k x n`, `c` `m x n`.
 #[allow(clippy::too_many_arguments)]
