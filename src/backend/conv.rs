@@ -5,9 +5,9 @@
 //! (folded back with col2im). A transposed convolution is the same pair of maps used the
 //! other way round. Samples are independent, so large batches are split over threads.
 
+use super::gemm::gemm;
 pub(crate) use super::im2col::ConvGeom;
 use super::im2col::{col2im, col2im_wide, im2col, im2col_wide, narrow_rows, widen_rows};
-use super::gemm::gemm;
 use crate::dtype::Float;
 
 /// The sum of a slice with eight independent accumulators: the compiler may not reorder a

@@ -2,8 +2,8 @@
 //! for every step at once (`[B, S, G*H]`, read at step `t`), and `gh`, the hidden projection
 //! of this step (`[B, G*H]`). Gate order is PyTorch's: LSTM `i, f, g, o`; GRU `r, z, n`.
 
-use super::simd::wide;
 use super::gemm::gemm;
+use super::simd::wide;
 use crate::dtype::Float;
 
 #[inline(always)]

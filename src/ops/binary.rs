@@ -4,7 +4,6 @@
 
 use crate::autograd::{Gradients, Merge, Tape, UniqueId};
 use crate::backend::elementwise as kernels;
-use crate::backend::parallel::{collect_blocks, for_blocks};
 use crate::dtype::Float;
 use crate::error::Result;
 use crate::shape::{BroadcastShapes, Shape};
@@ -69,23 +68,12 @@ where
                 // No broadcasting: build each input's gradient directly (the rhs reuses the
                 // output's buffer) instead of zero-filling and accumulating.
                 if track_l {
-                    let ga = collect_blocks(gy.len(), |off, block| {
-                        let (gy, a, b) = (&gy[off..], &a[off..], &b[off..]);
-                        for (slot, (&gv, (&x, &y))) in
-                            block.iter_mut().zip(gy.iter().zip(a.iter().zip(b)))
-                        {
-                            slot.write(gv * k.dfa(x, y));
-                        }
-                    });
+                    let ga = kernels::derivative_product(&gy, &a, &b, |x, y| k.dfa(x, y));
                     g.add(a_id, ga);
                 }
                 if track_r {
                     let mut gb = gy;
-                    for_blocks(&mut gb, |off, block| {
-                        for (gv, (&x, &y)) in block.iter_mut().zip(a[off..].iter().zip(&b[off..])) {
-                            *gv *= k.dfb(x, y);
-                        }
-                    });
+                    kernels::mul_by_derivative(&mut gb, &a, &b, |x, y| k.dfb(x, y));
                     g.add(b_id, gb);
                 }
                 return;

@@ -10,6 +10,7 @@ pub(crate) mod lookup;
 pub(crate) mod loss;
 pub mod matmul;
 pub(crate) mod norm;
+pub(crate) mod optim;
 pub mod pool;
 pub mod reduce;
 pub(crate) mod rnn;

@@ -2,7 +2,7 @@
 //! derivative, written once; [`unary_op`] turns any kernel into a traced op.
 
 use crate::autograd::{Gradients, Tape, UniqueId};
-use crate::backend::parallel::{collect_blocks, for_blocks};
+use crate::backend::elementwise::{map, map_inplace, mul_by_derivative, mul_by_derivative_of};
 use crate::dtype::Float;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
@@ -29,28 +29,20 @@ pub fn unary_op<S: Shape, E: Float, T: Tape<E>, K: UnaryKernel<E>>(
     if !(T::TRACING && tape.tracks(x.id)) {
         // Nothing will ask for x again: reuse its buffer when it is ours alone.
         let mut data = crate::tensor::take_buffer(x.data);
-        for_blocks(&mut data, |_, block| {
-            block.iter_mut().for_each(|v| *v = k.f(*v))
-        });
+        map_inplace(&mut data, |v| k.f(v));
         return crate::tensor::new_tensor(x.shape, data, tape);
     }
     if K::DF_FROM_Y {
         match Arc::try_unwrap(x.data) {
             Ok(mut data) => {
-                for_blocks(&mut data, |_, block| {
-                    block.iter_mut().for_each(|v| *v = k.f(*v))
-                });
+                map_inplace(&mut data, |v| k.f(v));
                 let y = Arc::new(data);
                 let (yd, x_id, out_id) = (y.clone(), x.id, UniqueId::new());
                 tape.record(
                     out_id,
                     Box::new(move |g: &mut Gradients<E>| {
                         let Some(mut gy) = g.take(out_id) else { return };
-                        for_blocks(&mut gy, |off, block| {
-                            for (gv, &yv) in block.iter_mut().zip(&yd[off..]) {
-                                *gv *= k.df(yv, yv);
-                            }
-                        });
+                        mul_by_derivative_of(&mut gy, &yd, |yv| k.df(yv, yv));
                         g.add(x_id, gy);
                     }),
                 );
@@ -75,11 +67,7 @@ fn traced_unary<S: Shape, E: Float, T: Tape<E>, K: UnaryKernel<E>>(
     mut tape: T,
     k: K,
 ) -> Tensor<S, E, T> {
-    let y: Arc<Vec<E>> = Arc::new(collect_blocks(xdata.len(), |off, block| {
-        for (slot, &v) in block.iter_mut().zip(&xdata[off..]) {
-            slot.write(k.f(v));
-        }
-    }));
+    let y: Arc<Vec<E>> = Arc::new(map(&xdata, |v| k.f(v)));
     let out_id = UniqueId::new();
     let (xd, yd) = (xdata, y.clone());
     tape.record(
@@ -87,11 +75,7 @@ fn traced_unary<S: Shape, E: Float, T: Tape<E>, K: UnaryKernel<E>>(
         Box::new(move |g: &mut Gradients<E>| {
             // The output's gradient buffer becomes the input's: no allocation, no zero fill.
             let Some(mut gy) = g.take(out_id) else { return };
-            for_blocks(&mut gy, |off, block| {
-                for ((gv, &xv), &yv) in block.iter_mut().zip(&xd[off..]).zip(&yd[off..]) {
-                    *gv *= k.df(xv, yv);
-                }
-            });
+            mul_by_derivative(&mut gy, &xd, &yd, |xv, yv| k.df(xv, yv));
             g.add(x_id, gy);
         }),
     );

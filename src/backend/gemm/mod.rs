@@ -57,6 +57,7 @@ pub(crate) fn gemm<E: Float>(
     c: &mut [E],
     c_strides: Strides,
 ) {
+    super::init();
     // `alpha` and `beta` are of type E, so the round trip through f64 is exact.
     match (E::concrete(a), E::concrete(b), E::concrete_mut(c)) {
         (Slice::F32(a), Slice::F32(b), SliceMut::F32(c)) => sgemm(
