@@ -36,4 +36,4 @@ pub use dataset::{
 };
 pub use idx::{parse_idx_images, parse_idx_labels, read_idx_images, read_idx_labels};
 pub use loader::{Batches, DataLoader};
-pub use standardize::Standardizer;
+pub use crate::nn::Standardizer;
