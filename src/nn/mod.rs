@@ -35,8 +35,8 @@ pub use module::Module;
 pub use params::{ParamMut, ParamView, Params, TensorKind, visit_tensor, visit_tensor_mut};
 pub use pool::{AdaptiveAvgPool2d, AvgPool2d, Flatten, MaxPool2d};
 pub use residual::{Frozen, Residual, SameAsInput};
-pub use standardize::Standardizer;
 pub use rnn::{
     CellKind, CellWeights, GRU, GRUDyn, GruCell, LSTM, LSTMDyn, LstmCell, RNN, RNNDyn, Recurrent,
     RecurrentState, RnnTanhCell,
 };
+pub use standardize::Standardizer;
