@@ -13,7 +13,7 @@ use crate::nn::layernorm::LayerNorm;
 use crate::nn::linear::Linear;
 use crate::nn::module::Module;
 use crate::nn::params::{ParamMut, ParamView, Params};
-use crate::shape::{Const, Dim, DimEq};
+use crate::shape::{Const, Dim, DimEq, Shape};
 use crate::tensor::Tensor;
 use rand::Rng;
 
@@ -50,17 +50,16 @@ pub struct DecoderInput<X, M, E: Float = f32> {
     pub memory_key_padding_mask: Option<Mask<E>>,
 }
 
-impl<X, M, E: Float> DecoderInput<X, M, E> {
-    /// `tgt` and `memory` without masks.
+impl<S: Shape, E: Float, T, M> DecoderInput<Tensor<S, E, T>, M, E> {
+    /// `tgt` and `memory` without masks; the masks take `tgt`'s element type.
     ///
     /// ```
     /// use shaped::prelude::*;
     /// use shaped::nn::DecoderInput;
-    /// let input: DecoderInput<_, _, f32> =
-    ///     DecoderInput::new(Tensor::<Rank3<1, 2, 4>>::ones(), Tensor::<Rank3<1, 3, 4>>::ones());
+    /// let input = DecoderInput::new(Tensor::<Rank3<1, 2, 4>>::ones(), Tensor::<Rank3<1, 3, 4>>::ones());
     /// assert!(input.tgt_mask.is_none());
     /// ```
-    pub fn new(tgt: X, memory: M) -> Self {
+    pub fn new(tgt: Tensor<S, E, T>, memory: M) -> Self {
         DecoderInput {
             tgt,
             memory,
@@ -70,6 +69,9 @@ impl<X, M, E: Float> DecoderInput<X, M, E> {
             memory_key_padding_mask: None,
         }
     }
+}
+
+impl<X, M, E: Float> DecoderInput<X, M, E> {
     /// Sets the self-attention mask `(L, L)`.
     ///
     /// ```

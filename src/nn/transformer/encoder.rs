@@ -13,7 +13,7 @@ use crate::nn::layernorm::LayerNorm;
 use crate::nn::linear::Linear;
 use crate::nn::module::Module;
 use crate::nn::params::{ParamMut, ParamView, Params};
-use crate::shape::{Const, Dim, DimEq};
+use crate::shape::{Const, Dim, DimEq, Shape};
 use crate::tensor::Tensor;
 use rand::Rng;
 
@@ -40,22 +40,25 @@ pub struct EncoderInput<X, E: Float = f32> {
     pub src_key_padding_mask: Option<Mask<E>>,
 }
 
-impl<X, E: Float> EncoderInput<X, E> {
-    /// `src` without masks.
+impl<S: Shape, E: Float, T> EncoderInput<Tensor<S, E, T>, E> {
+    /// `src` without masks; the masks take `src`'s element type.
     ///
     /// ```
     /// use shaped::prelude::*;
     /// use shaped::nn::EncoderInput;
-    /// let input: EncoderInput<_, f32> = EncoderInput::new(Tensor::<Rank3<1, 3, 4>>::ones());
+    /// let input = EncoderInput::new(Tensor::<Rank3<1, 3, 4>>::ones());
     /// assert!(input.mask.is_none());
     /// ```
-    pub fn new(src: X) -> Self {
+    pub fn new(src: Tensor<S, E, T>) -> Self {
         EncoderInput {
             src,
             mask: None,
             src_key_padding_mask: None,
         }
     }
+}
+
+impl<X, E: Float> EncoderInput<X, E> {
     /// Sets the additive attention mask `(L, L)`.
     ///
     /// ```
