@@ -1,5 +1,6 @@
-//! PyTorch reference values for the transformer layers (tests/golden/layer_transformer_*) and
-//! the pre-norm transformer language model trained with AdamW (e2e_transformer_lm).
+//! PyTorch reference values for the transformer layers (tests/golden/layer_transformer_*),
+//! the pre-norm transformer language model trained with AdamW (e2e_transformer_lm), and the
+//! masks and stacks the golden set leaves out (tests/golden_extra/transformer_masks_stack).
 
 mod common;
 use common::{Golden, check_close};
@@ -7,8 +8,8 @@ use rand::SeedableRng;
 use shaped::nn::loss::cross_entropy;
 use shaped::nn::{
     DecoderInput, Embedding, EncoderInput, LayerNorm, Linear, Module, Params, TracedIndices,
-    TransformerActivation, TransformerConfig, TransformerDecoderLayer, TransformerEncoderLayer,
-    causal_mask,
+    TransformerActivation, TransformerConfig, TransformerDecoderLayer, TransformerEncoder,
+    TransformerEncoderLayer, causal_mask, key_padding_mask,
 };
 use shaped::optim::{AdamW, Optimizer};
 use shaped::prelude::*;
@@ -218,4 +219,92 @@ fn e2e_transformer_lm() {
         let name = format!("final.{}", p.name);
         check_close(&name, p.data, &g.f(&name), 1e-5, 1e-4);
     });
+}
+
+/// Loads parameters stored as `{prefix}{name}` and checks their gradients stored as
+/// `{prefix}grad.{name}`.
+fn extra_params<M: Params<f32>>(model: &mut M, g: &Golden, prefix: &str) {
+    model.visit_mut("", &mut |p| {
+        p.data.copy_from_slice(&g.f(&format!("{prefix}{}", p.name)))
+    });
+}
+fn extra_grads<M: Params<f32>>(model: &M, g: &Golden, prefix: &str, grads: &Gradients<f32>) {
+    model.visit("", &mut |p| {
+        let name = format!("{prefix}grad.{}", p.name);
+        let grad = grads
+            .get_id(p.id)
+            .unwrap_or_else(|| panic!("no gradient for {name}"));
+        check_close(&name, grad, &g.f(&name), 1e-4, 1e-3);
+    });
+}
+
+/// A pre-norm GELU decoder layer with all four masks (eps 1e-6), and a two-layer post-norm
+/// encoder stack with a final norm, a causal mask and a key padding mask, against PyTorch
+/// (tests/golden_extra/transformer_masks_stack.py).
+#[test]
+fn pytorch_masks_prenorm_decoder_and_encoder_stack() {
+    let g = Golden::load("../golden_extra/transformer_masks_stack");
+    let mut rng = rng();
+    let config = TransformerConfig::default()
+        .dropout(0.0)
+        .activation(TransformerActivation::Gelu)
+        .norm_first(true)
+        .layer_norm_eps(1e-6);
+    let mut decoder = TransformerDecoderLayer::<8, 2, 12>::new(config, &mut rng);
+    extra_params(&mut decoder, &g, "dec.");
+    let tgt = Tensor::<Rank3<2, 4, 8>>::from_vec(g.f("dec.tgt")).unwrap();
+    let memory = Tensor::<Rank3<2, 5, 8>>::from_vec(g.f("dec.mem")).unwrap();
+    let memory_mask =
+        Tensor::<(usize, usize)>::from_vec_with_shape(g.f("dec.mem_mask"), (4, 5)).unwrap();
+    let mut tgt_padding = [false; 8];
+    tgt_padding[7] = true;
+    let mut memory_padding = [false; 10];
+    memory_padding[3..5].fill(true);
+    let input = DecoderInput::new(tgt.clone().trace(), memory.clone().trace())
+        .with_tgt_mask(causal_mask(4))
+        .with_memory_mask(memory_mask)
+        .with_tgt_key_padding_mask(key_padding_mask(&tgt_padding, 2, 4).unwrap())
+        .with_memory_key_padding_mask(key_padding_mask(&memory_padding, 2, 5).unwrap());
+    let y = decoder.forward(input);
+    g.check_forward("dec.y", y.as_slice());
+    let gy = Tensor::<Rank3<2, 4, 8>>::from_vec(g.f("dec.gy")).unwrap();
+    let grads = (y * gy).sum().backward();
+    let (g_tgt, g_memory) = (g.f("dec.grad.tgt"), g.f("dec.grad.mem"));
+    check_close(
+        "dec.grad.tgt",
+        grads.get_slice(&tgt).unwrap(),
+        &g_tgt,
+        1e-4,
+        1e-3,
+    );
+    check_close(
+        "dec.grad.mem",
+        grads.get_slice(&memory).unwrap(),
+        &g_memory,
+        1e-4,
+        1e-3,
+    );
+    extra_grads(&decoder, &g, "dec.", &grads);
+
+    let layer = TransformerEncoderLayer::<8, 2, 12>::new(TransformerConfig::default(), &mut rng);
+    let mut encoder = TransformerEncoder::new(layer, 2, &mut rng).with_norm(LayerNorm::new());
+    extra_params(&mut encoder, &g, "enc.");
+    let x = Tensor::<Rank3<2, 4, 8>>::from_vec(g.f("enc.x")).unwrap();
+    let mut padding = [false; 8];
+    padding[2..4].fill(true);
+    let input = EncoderInput::new(x.clone().trace())
+        .with_mask(causal_mask(4))
+        .with_key_padding_mask(key_padding_mask(&padding, 2, 4).unwrap());
+    let y = encoder.forward(input);
+    g.check_forward("enc.y", y.as_slice());
+    let gy = Tensor::<Rank3<2, 4, 8>>::from_vec(g.f("enc.gy")).unwrap();
+    let grads = (y * gy).sum().backward();
+    check_close(
+        "enc.grad.x",
+        grads.get_slice(&x).unwrap(),
+        &g.f("enc.grad.x"),
+        1e-4,
+        1e-3,
+    );
+    extra_grads(&encoder, &g, "enc.", &grads);
 }

@@ -77,7 +77,7 @@ proptest! {
         let mut r = rng(seed);
         let mut encoder = TransformerEncoder::new(Enc::new(config(true, false), &mut r), 2, &mut r)
             .with_norm(LayerNorm::new());
-        // Distinct layers, so that a mix-up between them would show.
+        // Distinct values, so that a mix-up between the layers would show.
         encoder.layers[1] = Enc::new(config(true, false), &mut r);
         let decoder = TransformerDecoder::new(Dec::new(config(false, true), &mut r), 2, &mut r);
         gradcheck_vjp(&x, |x| encoder.forward(x), opts()).unwrap();
@@ -90,9 +90,15 @@ proptest! {
 #[test]
 fn stack_parameters() {
     let mut r = rng(8);
-    let mut encoder = TransformerEncoder::new(Enc::new(config(false, true), &mut r), 2, &mut r)
+    let encoder = TransformerEncoder::new(Enc::new(config(false, true), &mut r), 2, &mut r)
         .with_norm(LayerNorm::new());
-    encoder.layers[1] = Enc::new(config(false, true), &mut r);
+    // The layers start equal (PyTorch's copies) but are distinct parameters.
+    let ids: std::collections::HashSet<_> = {
+        let mut ids = Vec::new();
+        encoder.visit("", &mut |p| ids.push(p.id));
+        ids.into_iter().collect()
+    };
+    assert_eq!(ids.len(), encoder.param_names().len());
     let x = Tensor::<Rank3<2, 3, 4>, f64>::from_vec(
         (0..24).map(|i| ((i * 5 % 11) as f64 - 5.0) / 5.0).collect(),
     )

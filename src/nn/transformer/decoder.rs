@@ -2,7 +2,7 @@
 
 use super::{
     Hidden, TransformerActivation, TransformerConfig, apply_dropout, dropouts, features,
-    feed_forward, layer_norm, residual,
+    feed_forward, layer_norm, renew_ids, residual,
 };
 use crate::autograd::Tape;
 use crate::dtype::Float;
@@ -260,8 +260,15 @@ impl<const D: usize, const H: usize, const F: usize, E: Float> TransformerDecode
         })
     }
 
-    /// Fresh generators for the dropouts (same probabilities), drawn from `rng`.
-    fn reseed<R: Rng + ?Sized>(&mut self, rng: &mut R) {
+    /// Makes a clone independent: new parameter ids, and fresh generators for the dropouts
+    /// (same probabilities) drawn from `rng`.
+    fn detach_clone<R: Rng + ?Sized>(&mut self, rng: &mut R) {
+        renew_ids(
+            &mut [&mut self.self_attn, &mut self.multihead_attn],
+            &mut self.linear1,
+            &mut self.linear2,
+            &mut [&mut self.norm1, &mut self.norm2, &mut self.norm3],
+        );
         for d in [
             &mut self.self_attn_dropout,
             &mut self.multihead_attn_dropout,
@@ -490,7 +497,8 @@ pub struct TransformerDecoder<const D: usize, const H: usize, const F: usize, E:
 
 impl<const D: usize, const H: usize, const F: usize, E: Float> TransformerDecoder<D, H, F, E> {
     /// `num_layers` copies of `layer` without a final norm. As in PyTorch (`_get_clones`), the
-    /// copies start with the same parameters; their dropouts get fresh generators from `rng`.
+    /// copies start with the same parameter values (independent parameters: their own gradients
+    /// and optimizer state); their dropouts get fresh generators from `rng`.
     ///
     /// ```
     /// use shaped::nn::{TransformerConfig, TransformerDecoder, TransformerDecoderLayer};
@@ -507,7 +515,7 @@ impl<const D: usize, const H: usize, const F: usize, E: Float> TransformerDecode
         let layers = (0..num_layers)
             .map(|_| {
                 let mut l = layer.clone();
-                l.reseed(rng);
+                l.detach_clone(rng);
                 l
             })
             .collect();

@@ -14,7 +14,7 @@ use super::dropout::Dropout;
 use super::layernorm::LayerNorm;
 use super::linear::Linear;
 use super::module::Module;
-use crate::autograd::Tape;
+use crate::autograd::{Tape, UniqueId};
 use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::ops::binary::{Add, binary_op};
@@ -256,5 +256,40 @@ fn activate<S: Shape, E: Float, T: Tape<E>>(
     match activation {
         TransformerActivation::Relu => x.relu(),
         TransformerActivation::Gelu => x.gelu(),
+    }
+}
+
+/// Gives every parameter of `layers` a new id. A clone shares its parameters' ids, and with
+/// them their gradients and optimizer state; PyTorch's deep copies are independent.
+fn renew_ids<E: Float, const D: usize, const H: usize, const F: usize>(
+    attention: &mut [&mut MultiheadAttention<D, H, E>],
+    linear1: &mut Linear<D, F, E>,
+    linear2: &mut Linear<F, D, E>,
+    norms: &mut [&mut LayerNorm<D, E>],
+) {
+    fn renew<S: Shape, E: Float>(t: &mut Tensor<S, E>) {
+        t.id = UniqueId::new();
+    }
+    for a in attention {
+        renew(&mut a.in_proj_weight);
+        if let Some(b) = &mut a.in_proj_bias {
+            renew(b);
+        }
+        renew(&mut a.out_proj.weight);
+        if let Some(b) = &mut a.out_proj.bias {
+            renew(b);
+        }
+    }
+    renew(&mut linear1.weight);
+    if let Some(b) = &mut linear1.bias {
+        renew(b);
+    }
+    renew(&mut linear2.weight);
+    if let Some(b) = &mut linear2.bias {
+        renew(b);
+    }
+    for n in norms {
+        renew(&mut n.weight);
+        renew(&mut n.bias);
     }
 }
