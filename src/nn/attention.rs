@@ -17,8 +17,10 @@ type Seq<E, T> = Tensor<(usize, usize, usize), E, T>;
 type Heads<E, T> = Tensor<(usize, usize, usize, usize), E, T>;
 
 /// Multi-head attention with `EMBED` features split over `HEADS` heads, PyTorch's
-/// `nn.MultiheadAttention(EMBED, HEADS, batch_first=True)` with dropout 0. `HEADS` must divide
-/// `EMBED`; that is checked when the code is built.
+/// `nn.MultiheadAttention(EMBED, HEADS, batch_first=True)`. `HEADS` must divide `EMBED`; that
+/// is checked when the code is built. As a [`Module`] it returns the output and the weights
+/// averaged over heads; [`try_forward_with`](Self::try_forward_with) takes PyTorch's keyword
+/// arguments (`key_padding_mask`, `need_weights = false`, dropout on the weights).
 ///
 /// Parameters keep PyTorch's names and layout: `in_proj_weight` `(3E, E)` stacking
 /// `W_q; W_k; W_v`, `in_proj_bias` `(3E)`, and `out_proj.weight` / `out_proj.bias`.
@@ -99,6 +101,17 @@ impl<E: Float> Default for AttentionOptions<'_, E> {
 
 /// The result of [`MultiheadAttention::try_forward_with`]: `y (B, L, E)` and, when asked
 /// for, the weights averaged over heads `(B, L, S)`.
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::{AttentionOptions, AttentionOutput, MultiheadAttention};
+/// use rand::SeedableRng;
+/// let mha = MultiheadAttention::<4, 1>::new(&mut rand::rngs::StdRng::seed_from_u64(0));
+/// let x = Tensor::<Rank3<1, 2, 4>>::ones();
+/// let out: AttentionOutput<Const<1>, Const<2>, Const<2>, 4, f32, NoTape> =
+///     mha.forward_with(x.clone(), x.clone(), x, AttentionOptions::default());
+/// assert!(out.1.is_some());
+/// ```
 pub type AttentionOutput<B, L, S, const EMBED: usize, E, T> = (
     Tensor<(B, L, Const<EMBED>), E, T>,
     Option<Tensor<(B, L, S), E, T>>,
