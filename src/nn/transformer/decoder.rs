@@ -2,7 +2,7 @@
 
 use super::{
     Hidden, TransformerActivation, TransformerConfig, apply_dropout, dropouts, features,
-    feed_forward, layer_norm, renew_ids, residual,
+    feed_forward, layer_norm, renew_ids, residual, run_time_dims,
 };
 use crate::autograd::Tape;
 use crate::dtype::Float;
@@ -72,7 +72,18 @@ impl<S: Shape, E: Float, T, M> DecoderInput<Tensor<S, E, T>, M, E> {
 }
 
 impl<X, M, E: Float> DecoderInput<X, M, E> {
-    /// Sets the self-attention mask `(L, L)`.
+    /// `(tgt, memory, [tgt_mask, memory_mask, tgt_key_padding_mask, memory_key_padding_mask])`.
+    fn split(self) -> (X, M, [Option<Mask<E>>; 4]) {
+        let masks = [
+            self.tgt_mask,
+            self.memory_mask,
+            self.tgt_key_padding_mask,
+            self.memory_key_padding_mask,
+        ];
+        (self.tgt, self.memory, masks)
+    }
+
+    /// Sets the self-attention mask `(L, L)`, of static or run-time dimensions.
     ///
     /// ```
     /// use shaped::prelude::*;
@@ -80,24 +91,24 @@ impl<X, M, E: Float> DecoderInput<X, M, E> {
     /// let (t, m) = (Tensor::<Rank3<1, 2, 4>>::ones(), Tensor::<Rank3<1, 3, 4>>::ones());
     /// assert!(DecoderInput::new(t, m).with_tgt_mask(causal_mask(2)).tgt_mask.is_some());
     /// ```
-    pub fn with_tgt_mask(mut self, mask: Mask<E>) -> Self {
-        self.tgt_mask = Some(mask);
+    pub fn with_tgt_mask<R: Dim, C: Dim>(mut self, mask: Tensor<(R, C), E>) -> Self {
+        self.tgt_mask = Some(run_time_dims(mask));
         self
     }
-    /// Sets the cross-attention mask `(L, S)`.
+    /// Sets the cross-attention mask `(L, S)`, of static or run-time dimensions.
     ///
     /// ```
     /// use shaped::prelude::*;
     /// use shaped::nn::DecoderInput;
     /// let (t, m) = (Tensor::<Rank3<1, 2, 4>>::ones(), Tensor::<Rank3<1, 3, 4>>::ones());
-    /// let mask = Tensor::<(usize, usize)>::zeros_with_shape((2, 3));
+    /// let mask = Tensor::<Rank2<2, 3>>::zeros(); // static or run-time dimensions
     /// assert!(DecoderInput::new(t, m).with_memory_mask(mask).memory_mask.is_some());
     /// ```
-    pub fn with_memory_mask(mut self, mask: Mask<E>) -> Self {
-        self.memory_mask = Some(mask);
+    pub fn with_memory_mask<R: Dim, C: Dim>(mut self, mask: Tensor<(R, C), E>) -> Self {
+        self.memory_mask = Some(run_time_dims(mask));
         self
     }
-    /// Sets the target key padding mask `(B, L)`.
+    /// Sets the target key padding mask `(B, L)`, of static or run-time dimensions.
     ///
     /// ```
     /// use shaped::prelude::*;
@@ -106,11 +117,11 @@ impl<X, M, E: Float> DecoderInput<X, M, E> {
     /// let pad = key_padding_mask(&[false, true], 1, 2).unwrap();
     /// assert!(DecoderInput::new(t, m).with_tgt_key_padding_mask(pad).tgt_key_padding_mask.is_some());
     /// ```
-    pub fn with_tgt_key_padding_mask(mut self, mask: Mask<E>) -> Self {
-        self.tgt_key_padding_mask = Some(mask);
+    pub fn with_tgt_key_padding_mask<R: Dim, C: Dim>(mut self, mask: Tensor<(R, C), E>) -> Self {
+        self.tgt_key_padding_mask = Some(run_time_dims(mask));
         self
     }
-    /// Sets the memory key padding mask `(B, S)`.
+    /// Sets the memory key padding mask `(B, S)`, of static or run-time dimensions.
     ///
     /// ```
     /// use shaped::prelude::*;
@@ -120,8 +131,8 @@ impl<X, M, E: Float> DecoderInput<X, M, E> {
     /// let input = DecoderInput::new(t, m).with_memory_key_padding_mask(pad);
     /// assert!(input.memory_key_padding_mask.is_some());
     /// ```
-    pub fn with_memory_key_padding_mask(mut self, mask: Mask<E>) -> Self {
-        self.memory_key_padding_mask = Some(mask);
+    pub fn with_memory_key_padding_mask<R: Dim, C: Dim>(mut self, mask: Tensor<(R, C), E>) -> Self {
+        self.memory_key_padding_mask = Some(run_time_dims(mask));
         self
     }
 }
@@ -142,12 +153,13 @@ impl<'a, E: Float> Masks<'a, E> {
         tgt_padding: None,
         memory_padding: None,
     };
-    fn of<X, M>(input: &'a DecoderInput<X, M, E>) -> Self {
+    fn of(masks: &'a [Option<Mask<E>>; 4]) -> Self {
+        let [tgt, memory, tgt_padding, memory_padding] = masks.each_ref().map(Option::as_ref);
         Masks {
-            tgt: input.tgt_mask.as_ref(),
-            memory: input.memory_mask.as_ref(),
-            tgt_padding: input.tgt_key_padding_mask.as_ref(),
-            memory_padding: input.memory_key_padding_mask.as_ref(),
+            tgt,
+            memory,
+            tgt_padding,
+            memory_padding,
         }
     }
 }
@@ -433,17 +445,15 @@ where
         &self,
         input: DecoderInput<Target<B, L, X, E, T>, Memory<B2, S, XM, E, T>, E>,
     ) -> Result<Self::Output> {
-        let masks = Masks::of(&input);
-        let x = features(input.tgt.clone(), LAYER)?;
-        self.run(x, input.memory.clone(), masks, None)
+        let (tgt, memory, masks) = input.split();
+        self.run(features(tgt, LAYER)?, memory, Masks::of(&masks), None)
     }
     fn try_forward_train(
         &mut self,
         input: DecoderInput<Target<B, L, X, E, T>, Memory<B2, S, XM, E, T>, E>,
     ) -> Result<Self::Output> {
-        let masks = Masks::of(&input);
-        let x = features(input.tgt.clone(), LAYER)?;
-        self.run_train(x, input.memory.clone(), masks)
+        let (tgt, memory, masks) = input.split();
+        self.run_train(features(tgt, LAYER)?, memory, Masks::of(&masks))
     }
 }
 
@@ -645,17 +655,15 @@ where
         &self,
         input: DecoderInput<Target<B, L, X, E, T>, Memory<B2, S, XM, E, T>, E>,
     ) -> Result<Self::Output> {
-        let masks = Masks::of(&input);
-        let x = features(input.tgt.clone(), STACK)?;
-        self.run(x, input.memory.clone(), masks)
+        let (tgt, memory, masks) = input.split();
+        self.run(features(tgt, STACK)?, memory, Masks::of(&masks))
     }
     fn try_forward_train(
         &mut self,
         input: DecoderInput<Target<B, L, X, E, T>, Memory<B2, S, XM, E, T>, E>,
     ) -> Result<Self::Output> {
-        let masks = Masks::of(&input);
-        let x = features(input.tgt.clone(), STACK)?;
-        self.run_train(x, input.memory.clone(), masks)
+        let (tgt, memory, masks) = input.split();
+        self.run_train(features(tgt, STACK)?, memory, Masks::of(&masks))
     }
 }
 

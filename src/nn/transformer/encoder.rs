@@ -2,7 +2,7 @@
 
 use super::{
     Hidden, TransformerActivation, TransformerConfig, apply_dropout, dropouts, features,
-    feed_forward, layer_norm, renew_ids, residual,
+    feed_forward, layer_norm, renew_ids, residual, run_time_dims,
 };
 use crate::autograd::Tape;
 use crate::dtype::Float;
@@ -59,19 +59,21 @@ impl<S: Shape, E: Float, T> EncoderInput<Tensor<S, E, T>, E> {
 }
 
 impl<X, E: Float> EncoderInput<X, E> {
-    /// Sets the additive attention mask `(L, L)`.
+    /// Sets the additive attention mask `(L, L)`, of static or run-time dimensions.
     ///
     /// ```
     /// use shaped::prelude::*;
     /// use shaped::nn::{causal_mask, EncoderInput};
     /// let input = EncoderInput::new(Tensor::<Rank3<1, 3, 4>>::ones()).with_mask(causal_mask(3));
     /// assert_eq!(input.mask.unwrap().dims().as_slice(), &[3, 3]);
+    /// let input = EncoderInput::new(Tensor::<Rank3<1, 3, 4>>::ones()).with_mask(Tensor::<Rank2<3, 3>>::zeros());
+    /// assert!(input.mask.is_some());
     /// ```
-    pub fn with_mask(mut self, mask: Mask<E>) -> Self {
-        self.mask = Some(mask);
+    pub fn with_mask<R: Dim, C: Dim>(mut self, mask: Tensor<(R, C), E>) -> Self {
+        self.mask = Some(run_time_dims(mask));
         self
     }
-    /// Sets the additive key padding mask `(B, L)`.
+    /// Sets the additive key padding mask `(B, L)`, of static or run-time dimensions.
     ///
     /// ```
     /// use shaped::prelude::*;
@@ -80,8 +82,8 @@ impl<X, E: Float> EncoderInput<X, E> {
     /// let input = EncoderInput::new(Tensor::<Rank3<1, 3, 4>>::ones()).with_key_padding_mask(pad);
     /// assert!(input.src_key_padding_mask.is_some());
     /// ```
-    pub fn with_key_padding_mask(mut self, mask: Mask<E>) -> Self {
-        self.src_key_padding_mask = Some(mask);
+    pub fn with_key_padding_mask<R: Dim, C: Dim>(mut self, mask: Tensor<(R, C), E>) -> Self {
+        self.src_key_padding_mask = Some(run_time_dims(mask));
         self
     }
 }

@@ -174,6 +174,17 @@ pub fn key_padding_mask<E: Float>(
     Tensor::from_vec_with_shape(data, (batch, src_len))
 }
 
+/// A rank-2 mask with run-time dimensions (any static or computed ones become `usize`).
+fn run_time_dims<R: Dim, C: Dim, E: Float>(mask: Tensor<(R, C), E>) -> Tensor<(usize, usize), E> {
+    let (r, c) = mask.shape;
+    Tensor {
+        shape: (r.size(), c.size()),
+        data: mask.data,
+        id: mask.id,
+        tape: mask.tape,
+    }
+}
+
 type Hidden<B, L, const D: usize, E, T> = Tensor<(B, L, Const<D>), E, T>;
 
 /// `x` with its feature dimension checked against `D` and typed `Const<D>`.
