@@ -27,11 +27,12 @@ fn piece_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
     let (outer, n, inner) = split_axis(&x.shape.dims(), axis);
     debug_assert!(start + len <= n);
     let idx: Vec<usize> = (start..start + len).collect();
+    let fwd = idx.clone();
     layout_op(
         x.clone(),
         out,
-        |x| layout::take_axis(x, outer, n, inner, &idx),
-        move |gx, gy| layout::concat_axis_backward(gx, gy, outer, n, inner, start, len),
+        move |x| layout::take_axis(x, outer, n, inner, &fwd),
+        move |gx, gy| layout::take_axis_backward(gx, gy, outer, n, inner, &idx),
     )
 }
 
