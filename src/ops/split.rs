@@ -120,6 +120,10 @@ fn chunk_sizes(n: usize, chunks: usize) -> Result<Vec<usize>> {
     if chunks == 0 {
         return Err(Error::value("chunk", "the number of chunks must be at least 1"));
     }
+    if n == 0 {
+        // PyTorch gives `chunks` empty pieces here.
+        return Ok(vec![0; chunks]);
+    }
     SplitSizes::Every(n.div_ceil(chunks)).sizes(n)
 }
 
