@@ -56,6 +56,12 @@ pub enum SplitSizes {
 
 impl SplitSizes {
     /// The sizes of the pieces of an axis of size `n`, or an error naming the sizes and `n`.
+    ///
+    /// ```
+    /// use shaped::ops::split::SplitSizes;
+    /// assert_eq!(SplitSizes::Every(3).sizes(7).unwrap(), vec![3, 3, 1]);
+    /// assert!(SplitSizes::Every(0).sizes(7).is_err());
+    /// ```
     pub fn sizes(&self, n: usize) -> Result<Vec<usize>> {
         match self {
             SplitSizes::Every(0) if n > 0 => Err(Error::value(
