@@ -17,7 +17,12 @@ type Traced<S> = Tensor<S, f32, OwnedTape<f32>>;
 /// A stored tensor as a typed tensor, checking that the file agrees with the type.
 fn load<S: ConstShape>(g: &Golden, name: &str) -> Tensor<S> {
     let t = Tensor::<S>::from_vec(g.f(name)).unwrap();
-    assert_eq!(g.shape(name), t.dims().as_slice(), "{}: shape of {name}", g.case);
+    assert_eq!(
+        g.shape(name),
+        t.dims().as_slice(),
+        "{}: shape of {name}",
+        g.case
+    );
     t
 }
 
@@ -27,7 +32,12 @@ fn check_hp(g: &Golden, key: &str, expected: &str) {
 
 /// Checks output `name` against the file and returns `sum(y * g{name})`, any shape.
 fn projected<S: Shape>(g: &Golden, name: &str, y: Traced<S>) -> Traced<()> {
-    assert_eq!(g.shape(name), y.dims().as_slice(), "{}: shape of {name}", g.case);
+    assert_eq!(
+        g.shape(name),
+        y.dims().as_slice(),
+        "{}: shape of {name}",
+        g.case
+    );
     g.check_forward(name, y.as_slice());
     let y = y.into_dyn();
     let shape = *y.shape();
@@ -44,7 +54,11 @@ fn reduce_cumsum() {
     g.check_grad("x", grads.get_slice(&x).unwrap());
 
     // On a run-time shape too.
-    let xd = x.clone().into_dyn().try_realize::<(usize, usize)>().unwrap();
+    let xd = x
+        .clone()
+        .into_dyn()
+        .try_realize::<(usize, usize)>()
+        .unwrap();
     let grads = projected(&g, "y", xd.clone().trace().cumsum::<1>()).backward();
     g.check_grad("x", grads.get_slice(&xd).unwrap());
 }
@@ -194,7 +208,10 @@ fn shape_pad_reflect() {
     g.check_grad("x", grads.get_slice(&x).unwrap());
 
     // A run-time batch stays usize; the padded dims are computed.
-    let xd = x.clone().try_realize::<(usize, Const<2>, Const<4>, Const<5>)>().unwrap();
+    let xd = x
+        .clone()
+        .try_realize::<(usize, Const<2>, Const<4>, Const<5>)>()
+        .unwrap();
     let y = xd.clone().trace().pad2::<1, 2, 2, 1>(PadMode::Reflect);
     let grads = projected(&g, "y", y).backward();
     g.check_grad("x", grads.get_slice(&xd).unwrap());

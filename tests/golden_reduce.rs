@@ -128,7 +128,11 @@ fn reduce_argmax() {
 /// in golden_ops2.rs).
 #[test]
 fn every_reduce_case_is_covered() {
-    let src = [include_str!("golden_reduce.rs"), include_str!("golden_ops2.rs")].concat();
+    let src = [
+        include_str!("golden_reduce.rs"),
+        include_str!("golden_ops2.rs"),
+    ]
+    .concat();
     for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden")).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
         if let Some(case) = name

@@ -40,16 +40,28 @@ fn cat_names_the_offending_tensor_and_sizes() {
     assert!(err.contains("axis 1") && err.contains("(5 vs 3)"), "{err}");
     // Along axis 1 the same list fails at tensor 1, whose rows differ.
     let err = message(Tensor::try_cat::<1, _>(&list));
-    assert!(err.contains("tensor 1") && err.contains("(1 vs 2)"), "{err}");
+    assert!(
+        err.contains("tensor 1") && err.contains("(1 vs 2)"),
+        "{err}"
+    );
     // Sizes differing only along the axis are fine.
-    assert_eq!(Tensor::try_cat::<0, _>(&list[..2]).unwrap().dims().as_slice(), &[3, 3]);
+    assert_eq!(
+        Tensor::try_cat::<0, _>(&list[..2])
+            .unwrap()
+            .dims()
+            .as_slice(),
+        &[3, 3]
+    );
 }
 
 #[test]
 fn stack_names_the_offending_tensor_and_sizes() {
     let list = vec![rows(2), rows(2), rows(2), rows(4)];
     let err = message(Tensor::try_stack::<1, _>(&list));
-    assert!(err.contains("tensor 3") && err.contains("(4 vs 2)"), "{err}");
+    assert!(
+        err.contains("tensor 3") && err.contains("(4 vs 2)"),
+        "{err}"
+    );
     assert!(err.contains("[4, 3]") && err.contains("[2, 3]"), "{err}");
 }
 
@@ -69,7 +81,10 @@ fn plain_stack_panics_on_an_empty_list() {
 fn split_sizes_that_do_not_cover_the_axis() {
     let x = rows(5);
     let err = message(x.clone().try_split::<0>([2, 2]));
-    assert!(err.contains("[2, 2]") && err.contains("axis size 5"), "{err}");
+    assert!(
+        err.contains("[2, 2]") && err.contains("axis size 5"),
+        "{err}"
+    );
     let err = message(x.clone().try_split::<0>(vec![4, 4]));
     assert!(err.contains("[4, 4]"), "{err}");
     let err = message(x.clone().try_split::<0>(0));
@@ -79,7 +94,10 @@ fn split_sizes_that_do_not_cover_the_axis() {
     let err = message(x.clone().try_split_static::<0, (Const<2>, Const<2>)>());
     assert!(err.contains("[2, 2]") && err.contains("size 5"), "{err}");
     let err = message(x.try_chunk_static::<0, 2>());
-    assert!(err.contains("2 equal chunks") && err.contains("size 5"), "{err}");
+    assert!(
+        err.contains("2 equal chunks") && err.contains("size 5"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -121,7 +139,10 @@ fn pad_that_the_mode_cannot_fill() {
     let err = message(empty.clone().try_pad::<1, 1>(PadMode::Replicate));
     assert!(err.contains("size 0"), "{err}");
     // Constant padding fills any dimension, even an empty one.
-    assert_eq!(empty.pad::<1, 1>(PadMode::Constant(7.0)).to_vec(), vec![7.0; 4]);
+    assert_eq!(
+        empty.pad::<1, 1>(PadMode::Constant(7.0)).to_vec(),
+        vec![7.0; 4]
+    );
 }
 
 #[test]

@@ -102,7 +102,10 @@ mod tests {
     fn modes_on_one_line() {
         let x = [1.0f32, 2.0, 3.0];
         let pad = |f| pad_axis(&x, 1, 3, 1, 2, 2, f);
-        assert_eq!(pad(PadFill::Constant(0.5)), vec![0.5, 0.5, 1., 2., 3., 0.5, 0.5]);
+        assert_eq!(
+            pad(PadFill::Constant(0.5)),
+            vec![0.5, 0.5, 1., 2., 3., 0.5, 0.5]
+        );
         assert_eq!(pad(PadFill::Reflect), vec![3., 2., 1., 2., 3., 2., 1.]);
         assert_eq!(pad(PadFill::Replicate), vec![1., 1., 1., 2., 3., 3., 3.]);
         let mut g = [0.0f32; 3];

@@ -54,10 +54,7 @@ mod tests {
         // [2, 3, 2]: running sums along the middle axis.
         let x: Vec<f64> = (1..=12).map(f64::from).collect();
         let y = cumsum_axis(&x, 2, 3, 2);
-        assert_eq!(
-            y,
-            vec![1., 2., 4., 6., 9., 12., 7., 8., 16., 18., 27., 30.]
-        );
+        assert_eq!(y, vec![1., 2., 4., 6., 9., 12., 7., 8., 16., 18., 27., 30.]);
         // <cumsum(x), g> == <x, cumsum_backward(g)> for any g.
         let g: Vec<f64> = (0..12).map(|i| (i as f64 * 0.7).sin()).collect();
         let mut gx = vec![0.0; 12];

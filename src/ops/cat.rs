@@ -42,9 +42,7 @@ impl<S: Shape, E: Float, T: Tape<E>, const N: usize> TensorList<S, E, T> for [Te
         (self.into(), Const)
     }
 }
-impl<S: Shape, E: Float, T: Tape<E>, const N: usize> TensorList<S, E, T>
-    for &[Tensor<S, E, T>; N]
-{
+impl<S: Shape, E: Float, T: Tape<E>, const N: usize> TensorList<S, E, T> for &[Tensor<S, E, T>; N] {
     type Len = Const<N>;
     fn into_tensors(self) -> (Vec<Tensor<S, E, T>>, Const<N>) {
         (self.to_vec(), Const)

@@ -45,9 +45,20 @@ impl<E: Float> PadMode<E> {
 }
 
 /// Checks that `mode` can pad axis `axis` of `dims` by `left` and `right`.
-fn check_pad<E>(dims: &[usize], axis: usize, left: usize, right: usize, mode: &PadMode<E>) -> Result<()> {
+fn check_pad<E>(
+    dims: &[usize],
+    axis: usize,
+    left: usize,
+    right: usize,
+    mode: &PadMode<E>,
+) -> Result<()> {
     let n = dims[axis];
-    let fail = |why: String| Err(Error::shape("pad", format!("{why} (axis {axis} of shape {dims:?})")));
+    let fail = |why: String| {
+        Err(Error::shape(
+            "pad",
+            format!("{why} (axis {axis} of shape {dims:?})"),
+        ))
+    };
     match mode {
         PadMode::Constant(_) => Ok(()),
         PadMode::Reflect if left >= n || right >= n => fail(format!(
@@ -96,7 +107,11 @@ fn pad_last_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
     let mut y = x.into_dyn();
     for (k, &(left, right)) in rest.iter().enumerate() {
         let axis = rank - 1 - k;
-        let shape = DynShape(y.shape.dims().with(axis, left + y.shape.dims()[axis] + right));
+        let shape = DynShape(
+            y.shape
+                .dims()
+                .with(axis, left + y.shape.dims()[axis] + right),
+        );
         y = pad_axis_op(y, axis, left, right, mode, shape);
     }
     Ok(pad_axis_op(y, rank - pads.len(), last.0, last.1, mode, out))

@@ -12,11 +12,11 @@ use crate::backend::layout;
 use crate::backend::reduce::split_axis;
 use crate::dtype::Float;
 use crate::error::{Error, Result};
+use crate::ops::cat::{TensorList, check_same_dims};
 use crate::shape::{
     ConcatShape, Const, ConstShape, Dim, Dims, Flatten, FlattenAll, HasAxis, InsertAxis,
     PermuteShape, Shape, SqueezeShape, TransposeShape,
 };
-use crate::ops::cat::{TensorList, check_same_dims};
 use crate::tensor::Tensor;
 use std::sync::Arc;
 

@@ -124,7 +124,10 @@ impl<const N: usize> From<&[usize; N]> for SplitSizes {
 /// `ceil(n / chunks)`, the last holding the rest, so there may be fewer than `chunks`.
 fn chunk_sizes(n: usize, chunks: usize) -> Result<Vec<usize>> {
     if chunks == 0 {
-        return Err(Error::value("chunk", "the number of chunks must be at least 1"));
+        return Err(Error::value(
+            "chunk",
+            "the number of chunks must be at least 1",
+        ));
     }
     if n == 0 {
         // PyTorch gives `chunks` empty pieces here.
@@ -208,8 +211,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     where
         S: ReplaceAxis<I>,
     {
-        self.try_split::<I>(sizes)
-            .unwrap_or_else(|e| panic!("{e}"))
+        self.try_split::<I>(sizes).unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// [`split`](Self::split), with an error naming the sizes and the axis size when they do
@@ -363,8 +365,11 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// ```
     pub fn chunk_static<const I: usize, const N: usize>(
         self,
-    ) -> [Tensor<<S as ReplaceAxis<I>>::Output<<<S as HasAxis<I>>::Dim as ChunkDim<N>>::Output>, E, T>;
-           N]
+    ) -> [Tensor<
+        <S as ReplaceAxis<I>>::Output<<<S as HasAxis<I>>::Dim as ChunkDim<N>>::Output>,
+        E,
+        T,
+    >; N]
     where
         S: ReplaceAxis<I>,
         <S as HasAxis<I>>::Dim: ChunkDim<N>,
@@ -402,8 +407,11 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     pub fn try_chunk_static<const I: usize, const N: usize>(
         self,
     ) -> Result<
-        [Tensor<<S as ReplaceAxis<I>>::Output<<<S as HasAxis<I>>::Dim as ChunkDim<N>>::Output>, E, T>;
-            N],
+        [Tensor<
+            <S as ReplaceAxis<I>>::Output<<<S as HasAxis<I>>::Dim as ChunkDim<N>>::Output>,
+            E,
+            T,
+        >; N],
     >
     where
         S: ReplaceAxis<I>,
@@ -411,7 +419,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     {
         let dims = self.shape.dims();
         let n = dims[I];
-        if N == 0 || n % N != 0 {
+        if N == 0 || !n.is_multiple_of(N) {
             return Err(Error::shape(
                 "chunk_static",
                 format!(
@@ -422,6 +430,8 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
         }
         let len = n / N;
         let out = self.shape.replace_axis(self.shape.axis_dim().chunk());
-        Ok(core::array::from_fn(|k| piece_op(&self, I, k * len, len, out)))
+        Ok(core::array::from_fn(|k| {
+            piece_op(&self, I, k * len, len, out)
+        }))
     }
 }
