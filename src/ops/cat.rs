@@ -173,7 +173,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// ```
     /// use shaped::prelude::*;
     /// let parts: Vec<Tensor<(usize, Const<2>)>> = (1..=3)
-    ///     .map(|n| Tensor::full_with_shape(n as f32, (n, Const)))
+    ///     .map(|n| Tensor::full_with_shape((n, Const), n as f32))
     ///     .collect();
     /// let y = Tensor::cat::<0, _>(&parts);
     /// assert_eq!(y.dims().as_slice(), &[6, 2]);
