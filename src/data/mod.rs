@@ -22,6 +22,7 @@ mod csv;
 mod dataset;
 mod idx;
 mod loader;
+mod sampler;
 mod standardize;
 
 pub use bundled::{
@@ -36,4 +37,5 @@ pub use dataset::{
 };
 pub use idx::{parse_idx_images, parse_idx_labels, read_idx_images, read_idx_labels};
 pub use loader::{Batches, DataLoader};
+pub use sampler::DistributedSampler;
 pub use standardize::Standardizer;

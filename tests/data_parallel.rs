@@ -1,0 +1,205 @@
+//! Data-parallel training with ranks as threads (`shaped::distributed::ThreadGroup`): the same
+//! averaging, broadcasting and sharding code that runs over MPI, checked without MPI.
+
+use rand::SeedableRng;
+use shaped::data::{DataLoader, Dataset, DistributedSampler, Labels, TensorDataset};
+use shaped::distributed::{
+    Collective, ThreadGroup, average_gradients, average_gradients_in_buckets,
+    broadcast_parameters,
+};
+use shaped::nn::loss::cross_entropy;
+use shaped::nn::{Linear, Module, ParamMut, ParamView, Params, ReLU};
+use shaped::optim::{Adam, Optimizer};
+use shaped::prelude::*;
+
+type Mlp = (Linear<4, 8>, ReLU, Linear<8, 3>);
+
+fn mlp(seed: u64) -> Mlp {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    (Linear::new(&mut rng), ReLU, Linear::new(&mut rng))
+}
+
+fn dataset(n: usize) -> TensorDataset<Const<4>, Labels> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(123);
+    let x = Tensor::<(usize, Const<4>)>::randn_with_shape((n, Const), &mut rng);
+    let labels: Vec<usize> = x
+        .as_slice()
+        .chunks(4)
+        .map(|r| (r[0] + r[1] > 0.0) as usize + (r[2] > 0.5) as usize)
+        .collect();
+    TensorDataset::new(x, Labels::from_vec(labels)).unwrap()
+}
+
+fn flat(model: &Mlp) -> Vec<f32> {
+    let mut out = Vec::new();
+    model.visit("", &mut |p| out.extend_from_slice(p.data));
+    out
+}
+
+/// `steps` Adam steps on one rank's share of each batch (batch `batch` per rank).
+fn train_rank(group: &dyn Collective, steps: usize, batch: usize) -> Vec<f32> {
+    let data = dataset(2 * batch * steps);
+    let mut model = mlp(group.rank() as u64 + 10); // ranks start different...
+    broadcast_parameters(group, &mut model); // ...and equal after this
+    let mut opt = Adam::new(1e-2);
+    let sampler = DistributedSampler::new(group.rank(), group.world_size()).unwrap();
+    let loader = DataLoader::new(&data, batch)
+        .unwrap()
+        .shuffle(5)
+        .distributed(sampler);
+    for b in loader.iter_epoch(0).take(steps) {
+        let (x, y) = b.unwrap();
+        let loss = cross_entropy(model.forward_train(x.trace_constant()), &y);
+        let mut grads = loss.backward();
+        average_gradients(group, &model, &mut grads);
+        opt.step(&mut model, &grads);
+    }
+    flat(&model)
+}
+
+/// The same steps in one process, each on the union of the ranks' batches.
+fn train_combined(world: usize, steps: usize, batch: usize) -> Vec<f32> {
+    let data = dataset(world * batch * steps);
+    let mut model = mlp(10);
+    let mut opt = Adam::new(1e-2);
+    let loader = DataLoader::new(&data, world * batch).unwrap().shuffle(5);
+    for b in loader.iter_epoch(0).take(steps) {
+        let (x, y) = b.unwrap();
+        let loss = cross_entropy(model.forward_train(x.trace_constant()), &y);
+        opt.step(&mut model, &loss.backward());
+    }
+    flat(&model)
+}
+
+#[test]
+fn two_ranks_stay_bitwise_equal_and_match_one_process_on_the_combined_batch() {
+    let (steps, batch) = (6, 8);
+    let ranks = ThreadGroup::run(2, |g| train_rank(g, steps, batch));
+    assert_eq!(ranks[0], ranks[1], "ranks diverged");
+    let single = train_combined(2, steps, batch);
+    for (i, (a, b)) in ranks[0].iter().zip(&single).enumerate() {
+        assert!((a - b).abs() <= 1e-5 + 1e-4 * b.abs(), "param {i}: {a} vs {b}");
+    }
+    // And training did move the weights (the comparison is not between two initial states).
+    assert_ne!(single, flat(&mlp(10)));
+}
+
+#[test]
+fn sampler_shards_are_disjoint_and_cover_the_data_every_epoch() {
+    let data = dataset(103);
+    for world in [1, 2, 3, 4] {
+        for epoch in 0..3 {
+            let mut seen = Vec::new();
+            for rank in 0..world {
+                let loader = DataLoader::new(&data, 10)
+                    .unwrap()
+                    .shuffle(9)
+                    .distributed(DistributedSampler::new(rank, world).unwrap());
+                let order = loader.order(epoch);
+                assert_eq!(order.len(), 103usize.div_ceil(world));
+                assert_eq!(loader.len(), order.len().div_ceil(10));
+                seen.extend(order);
+            }
+            // Every example at least once; only the padding repeats, as PyTorch pads.
+            let mut unique = seen.clone();
+            unique.sort_unstable();
+            unique.dedup();
+            assert_eq!(unique.len(), 103, "world {world}, epoch {epoch}");
+            assert_eq!(seen.len() - unique.len(), 103usize.div_ceil(world) * world - 103);
+        }
+    }
+    // drop_last: disjoint, nothing repeated.
+    let mut seen: Vec<usize> = (0..4)
+        .flat_map(|r| {
+            DataLoader::new(&data, 10)
+                .unwrap()
+                .shuffle(9)
+                .distributed(DistributedSampler::new(r, 4).unwrap().drop_last(true))
+                .order(1)
+        })
+        .collect();
+    assert_eq!(seen.len(), 100);
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(seen.len(), 100);
+    assert!(data.len() == 103);
+}
+
+#[test]
+fn bucket_size_does_not_change_the_result() {
+    let per_bucket = ThreadGroup::run(2, |g| {
+        let mut model = mlp(0);
+        let x = Tensor::<(usize, Const<4>)>::full_with_shape((3, Const), g.rank() as f32 + 0.5);
+        let loss = model.forward_train(x.trace_constant()).sum();
+        let grads = loss.backward();
+        [1usize, 7, 40, 1 << 20]
+            .iter()
+            .map(|&cap| {
+                let mut gr = grads.clone();
+                average_gradients_in_buckets(g, &model, &mut gr, cap);
+                let mut all = Vec::new();
+                model.visit("", &mut |p| all.extend_from_slice(gr.get_id(p.id).unwrap()));
+                all
+            })
+            .collect::<Vec<_>>()
+    });
+    for r in &per_bucket {
+        assert!(r.windows(2).all(|w| w[0] == w[1]));
+    }
+    assert_eq!(per_bucket[0], per_bucket[1]);
+}
+
+/// A model that visits one tensor under two names, as a tied embedding/decoder does.
+struct Tied {
+    layer: Linear<2, 2>,
+}
+
+impl Params<f32> for Tied {
+    fn visit(&self, prefix: &str, f: &mut dyn FnMut(ParamView<'_, f32>)) {
+        self.layer.visit(&format!("{prefix}encoder."), f);
+        self.layer.visit(&format!("{prefix}decoder."), f);
+    }
+    fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(ParamMut<'_, f32>)) {
+        self.layer.visit_mut(&format!("{prefix}encoder."), f);
+        self.layer.visit_mut(&format!("{prefix}decoder."), f);
+    }
+}
+
+#[test]
+fn tied_parameters_are_reduced_once() {
+    let grads = ThreadGroup::run(2, |g| {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+        let mut model = Tied {
+            layer: Linear::new(&mut rng),
+        };
+        let x = Tensor::<Rank2<1, 2>>::full(g.rank() as f32 + 1.0);
+        let mut grads = model.layer.forward_train(x.trace_constant()).sum().backward();
+        average_gradients(g, &model, &mut grads);
+        grads.get_slice(&model.layer.weight).unwrap().to_vec()
+    });
+    // d sum(W x) / dW = x per row: 1 on rank 0, 2 on rank 1, mean 1.5 (not 3: summed twice).
+    assert_eq!(grads, vec![vec![1.5; 4], vec![1.5; 4]]);
+}
+
+#[test]
+fn a_parameter_unused_on_one_rank_counts_as_zero() {
+    let grads = ThreadGroup::run(2, |g| {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+        let mut model = (Linear::<1, 1>::new(&mut rng), Linear::<1, 1>::new(&mut rng));
+        let x = Tensor::<Rank2<1, 1>>::full(2.0);
+        // Rank 0 uses both layers, rank 1 only the first.
+        let y = model.0.forward_train(x.clone().trace_constant()).sum();
+        let loss = if g.rank() == 0 {
+            y + model.1.forward_train(x.trace_constant()).sum()
+        } else {
+            y
+        };
+        let mut grads = loss.backward();
+        average_gradients(g, &model, &mut grads);
+        (
+            grads.get_slice(&model.0.weight).unwrap()[0],
+            grads.get_slice(&model.1.weight).unwrap()[0],
+        )
+    });
+    assert_eq!(grads, vec![(2.0, 1.0), (2.0, 1.0)]);
+}
