@@ -25,6 +25,7 @@ mod loader;
 mod sampler;
 mod standardize;
 
+pub use crate::nn::Standardizer;
 pub use bundled::{
     data_dir, diabetes, diabetes_from, digits, digits_from, iris, iris_from, words, words_from,
 };
@@ -38,4 +39,3 @@ pub use dataset::{
 pub use idx::{parse_idx_images, parse_idx_labels, read_idx_images, read_idx_labels};
 pub use loader::{Batches, DataLoader};
 pub use sampler::DistributedSampler;
-pub use standardize::Standardizer;

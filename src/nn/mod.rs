@@ -16,6 +16,7 @@ mod params;
 mod pool;
 mod residual;
 mod rnn;
+mod standardize;
 
 pub use activation::{
     GELU, GELUTanh, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Softplus, Tanh,
@@ -38,3 +39,4 @@ pub use rnn::{
     CellKind, CellWeights, GRU, GRUDyn, GruCell, LSTM, LSTMDyn, LstmCell, RNN, RNNDyn, Recurrent,
     RecurrentState, RnnTanhCell,
 };
+pub use standardize::Standardizer;
