@@ -109,7 +109,12 @@ fn main() {
     let exe = std::env::current_exe().expect("own path");
     for (ranks, threads) in [(1, "1"), (1, "2"), (2, "1")] {
         let status = Command::new("mpirun")
-            .args(["--allow-run-as-root", "--oversubscribe", "-np", &ranks.to_string()])
+            .args([
+                "--allow-run-as-root",
+                "--oversubscribe",
+                "-np",
+                &ranks.to_string(),
+            ])
             .arg(&exe)
             .env("SHAPED_NUM_THREADS", threads)
             .status()

@@ -4,8 +4,7 @@
 use rand::SeedableRng;
 use shaped::data::{DataLoader, Dataset, DistributedSampler, Labels, TensorDataset};
 use shaped::distributed::{
-    Collective, ThreadGroup, average_gradients, average_gradients_in_buckets,
-    broadcast_parameters,
+    Collective, ThreadGroup, average_gradients, average_gradients_in_buckets, broadcast_parameters,
 };
 use shaped::nn::loss::cross_entropy;
 use shaped::nn::{Linear, Module, ParamMut, ParamView, Params, ReLU};
@@ -78,7 +77,10 @@ fn two_ranks_stay_bitwise_equal_and_match_one_process_on_the_combined_batch() {
     assert_eq!(ranks[0], ranks[1], "ranks diverged");
     let single = train_combined(2, steps, batch);
     for (i, (a, b)) in ranks[0].iter().zip(&single).enumerate() {
-        assert!((a - b).abs() <= 1e-5 + 1e-4 * b.abs(), "param {i}: {a} vs {b}");
+        assert!(
+            (a - b).abs() <= 1e-5 + 1e-4 * b.abs(),
+            "param {i}: {a} vs {b}"
+        );
     }
     // And training did move the weights (the comparison is not between two initial states).
     assert_ne!(single, flat(&mlp(10)));
@@ -105,7 +107,10 @@ fn sampler_shards_are_disjoint_and_cover_the_data_every_epoch() {
             unique.sort_unstable();
             unique.dedup();
             assert_eq!(unique.len(), 103, "world {world}, epoch {epoch}");
-            assert_eq!(seen.len() - unique.len(), 103usize.div_ceil(world) * world - 103);
+            assert_eq!(
+                seen.len() - unique.len(),
+                103usize.div_ceil(world) * world - 103
+            );
         }
     }
     // drop_last: disjoint, nothing repeated.
@@ -173,7 +178,11 @@ fn tied_parameters_are_reduced_once() {
             layer: Linear::new(&mut rng),
         };
         let x = Tensor::<Rank2<1, 2>>::full(g.rank() as f32 + 1.0);
-        let mut grads = model.layer.forward_train(x.trace_constant()).sum().backward();
+        let mut grads = model
+            .layer
+            .forward_train(x.trace_constant())
+            .sum()
+            .backward();
         average_gradients(g, &model, &mut grads);
         grads.get_slice(&model.layer.weight).unwrap().to_vec()
     });
@@ -202,4 +211,76 @@ fn a_parameter_unused_on_one_rank_counts_as_zero() {
         )
     });
     assert_eq!(grads, vec![(2.0, 1.0), (2.0, 1.0)]);
+}
+
+/// The Trainer on 2 thread ranks, each on its shard: same history and weights on both, and
+/// the same as one process training on the combined batches; only rank 0 writes files.
+#[test]
+fn trainer_on_two_ranks_matches_one_process() {
+    use shaped::train::{Step, Trainer};
+    let (batch, epochs) = (8, 3);
+    let data = dataset(64);
+    let val = dataset(30);
+    let dir = std::env::temp_dir().join(format!("shaped-ddp-trainer-{}", std::process::id()));
+    let runs = ThreadGroup::run(2, |g| {
+        let mut model = mlp(g.rank() as u64);
+        let mut opt = Adam::new(1e-2);
+        let shard = DistributedSampler::new(g.rank(), g.world_size()).unwrap();
+        let out = dir.join(format!("rank{}", g.rank()));
+        let history = Trainer::new(&mut model, &mut opt)
+            .distributed(g)
+            .epochs(epochs)
+            .quiet(true)
+            .output_dir(&out)
+            .validate(
+                DataLoader::new(&val, 7).unwrap().distributed(shard),
+                |m, (x, y)| Step::cross_entropy(m.forward(x), &y),
+            )
+            .fit(
+                DataLoader::new(&data, batch)
+                    .unwrap()
+                    .shuffle(3)
+                    .distributed(shard),
+                |m, (x, y)| Step::cross_entropy(m.forward_train(x.trace_constant()), &y),
+            )
+            .unwrap();
+        (flat(&model), history, out.join("history.csv").exists())
+    });
+    assert_eq!(runs[0].0, runs[1].0, "ranks diverged");
+    assert_eq!(runs[0].1.epochs.len(), epochs);
+    for (a, b) in runs[0].1.epochs.iter().zip(&runs[1].1.epochs) {
+        assert_eq!(
+            (a.train_loss, a.val_loss, a.samples),
+            (b.train_loss, b.val_loss, b.samples)
+        );
+    }
+    assert_eq!((runs[0].2, runs[1].2), (true, false), "only rank 0 writes");
+    std::fs::remove_dir_all(&dir).ok();
+
+    // One process: rank 0's initial weights, batches of 2 x 8 in the same shuffled order.
+    let mut model = mlp(0);
+    let mut opt = Adam::new(1e-2);
+    let history = Trainer::new(&mut model, &mut opt)
+        .epochs(epochs)
+        .quiet(true)
+        .validate(DataLoader::new(&val, 30).unwrap(), |m, (x, y)| {
+            Step::cross_entropy(m.forward(x), &y)
+        })
+        .fit(
+            DataLoader::new(&data, 2 * batch).unwrap().shuffle(3),
+            |m, (x, y)| Step::cross_entropy(m.forward_train(x.trace_constant()), &y),
+        )
+        .unwrap();
+    for (i, (a, b)) in runs[0].0.iter().zip(flat(&model).iter()).enumerate() {
+        assert!(
+            (a - b).abs() <= 1e-5 + 1e-4 * b.abs(),
+            "param {i}: {a} vs {b}"
+        );
+    }
+    for (d, s) in runs[0].1.epochs.iter().zip(&history.epochs) {
+        assert!((d.train_loss - s.train_loss).abs() < 1e-5, "{d:?} vs {s:?}");
+        assert_eq!(d.samples, s.samples);
+        // Validation: rank shards are padded to 15 + 15 = 30 = the whole set here.
+        assert!((d.val_loss.unwrap() - s.val_loss.unwrap()).abs() < 1e-5);
+    }
 }

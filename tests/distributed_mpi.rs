@@ -135,7 +135,9 @@ fn phase(name: &str, dir: &Path) {
             let mut rank0 = mine.clone();
             shaped::distributed::broadcast(&group, &mut rank0, 0);
             assert!(
-                mine.iter().zip(&rank0).all(|(a, b)| a.to_bits() == b.to_bits()),
+                mine.iter()
+                    .zip(&rank0)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
                 "rank {} differs from rank 0",
                 group.rank()
             );
@@ -174,8 +176,13 @@ fn run(dir: &Path, phase: &str, ranks: Option<usize>) {
     let mut cmd = match ranks {
         Some(n) => {
             let mut c = Command::new("mpirun");
-            c.args(["--allow-run-as-root", "--oversubscribe", "-np", &n.to_string()])
-                .arg(&exe);
+            c.args([
+                "--allow-run-as-root",
+                "--oversubscribe",
+                "-np",
+                &n.to_string(),
+            ])
+            .arg(&exe);
             c
         }
         None => Command::new(&exe),

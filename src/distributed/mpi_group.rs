@@ -27,7 +27,10 @@ impl MpiGroup {
     /// process.
     pub fn init() -> Result<Self> {
         let universe = mpi::initialize().ok_or_else(|| {
-            Error::value("MpiGroup::init", "MPI is already initialised in this process")
+            Error::value(
+                "MpiGroup::init",
+                "MPI is already initialised in this process",
+            )
         })?;
         Ok(MpiGroup {
             world: universe.world(),

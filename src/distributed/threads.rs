@@ -41,7 +41,10 @@ impl ThreadGroup {
     /// assert_eq!(ThreadGroup::run(2, |g| g.rank() * 10), vec![0, 10]);
     /// ```
     pub fn run<R: Send>(world_size: usize, f: impl Fn(&ThreadGroup) -> R + Sync) -> Vec<R> {
-        assert!(world_size > 0, "ThreadGroup::run: world_size must be at least 1");
+        assert!(
+            world_size > 0,
+            "ThreadGroup::run: world_size must be at least 1"
+        );
         let shared = Arc::new(Shared {
             barrier: Barrier::new(world_size),
             slots: Mutex::new((0..world_size).map(|_| Slot::Empty).collect()),
@@ -124,7 +127,11 @@ impl Collective for ThreadGroup {
         self.shared.barrier.wait();
     }
     fn broadcast(&self, mut buf: Buffer<'_>, root: usize) {
-        assert!(root < self.size, "broadcast: root {root} is not a rank of {}", self.size);
+        assert!(
+            root < self.size,
+            "broadcast: root {root} is not a rank of {}",
+            self.size
+        );
         if self.size == 1 {
             return;
         }
