@@ -284,3 +284,76 @@ fn trainer_on_two_ranks_matches_one_process() {
         assert!((d.val_loss.unwrap() - s.val_loss.unwrap()).abs() < 1e-5);
     }
 }
+
+/// SyncBatchNorm on 2 ranks with half a batch each normalises as one BatchNorm over the whole
+/// batch: outputs, running statistics, input gradients and (averaged) parameter gradients.
+#[test]
+fn sync_batchnorm_on_two_ranks_equals_batchnorm_on_the_whole_batch() {
+    use shaped::nn::{BatchNorm2d, SyncBatchNorm};
+    use std::sync::Arc;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let x = Tensor::<Rank4<4, 3, 2, 5>, f64>::randn(&mut rng)
+        .mul_scalar(2.0)
+        .add_scalar(1.5);
+    let gy = Tensor::<Rank4<4, 3, 2, 5>, f64>::randn(&mut rng);
+    let halves = |t: &Tensor<Rank4<4, 3, 2, 5>, f64>, r: usize| {
+        let n = t.numel() / 2;
+        Tensor::<(usize, Const<3>, Const<2>, Const<5>), f64>::from_vec_with_shape(
+            t.as_slice()[r * n..(r + 1) * n].to_vec(),
+            (2, Const, Const, Const),
+        )
+        .unwrap()
+    };
+
+    // One BatchNorm over the whole batch; loss = mean over the batch of sum(y * gy) per row,
+    // which is what averaging the two ranks' per-half means gives.
+    let mut bn = BatchNorm2d::<3, f64>::new();
+    let xt = x.clone().trace();
+    let y = bn.forward_train(xt.clone());
+    let loss = (y.clone() * gy.clone()).sum().mul_scalar(0.25);
+    let grads = loss.backward();
+    let (y_full, gx_full) = (y.to_vec(), grads.get(&x).unwrap().to_vec());
+    let (gw_full, gb_full) = (
+        grads.get(&bn.weight).unwrap().to_vec(),
+        grads.get(&bn.bias).unwrap().to_vec(),
+    );
+
+    let ranks = ThreadGroup::run(2, |g| {
+        let mut sbn = SyncBatchNorm::new(BatchNorm2d::<3, f64>::new(), Arc::new(g.clone()));
+        let xr = halves(&x, g.rank());
+        let y = sbn.forward_train(xr.clone().trace());
+        let loss = (y.clone() * halves(&gy, g.rank())).sum().mul_scalar(0.5);
+        let mut grads = loss.backward();
+        average_gradients(g, &sbn, &mut grads);
+        (
+            y.to_vec(),
+            grads.get(&xr).unwrap().to_vec(),
+            grads.get(&sbn.norm.weight).unwrap().to_vec(),
+            grads.get(&sbn.norm.bias).unwrap().to_vec(),
+            sbn.norm.running_mean.to_vec(),
+            sbn.norm.running_var.to_vec(),
+        )
+    });
+    let close = |a: &[f64], b: &[f64], what: &str| {
+        assert_eq!(a.len(), b.len());
+        for (i, (u, v)) in a.iter().zip(b).enumerate() {
+            assert!((u - v).abs() < 1e-10, "{what}[{i}]: {u} vs {v}");
+        }
+    };
+    let cat =
+        |f: fn(&(Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>)) -> &Vec<f64>| {
+            [f(&ranks[0]).clone(), f(&ranks[1]).clone()].concat()
+        };
+    close(&cat(|r| &r.0), &y_full, "y");
+    // The input gradient of rank r is the full-batch gradient of its rows, scaled by the
+    // number of ranks (each rank differentiates the sum of the ranks' losses before
+    // averaging, as PyTorch's SyncBatchNorm does).
+    let gx: Vec<f64> = cat(|r| &r.1).iter().map(|v| v / 2.0).collect();
+    close(&gx, &gx_full, "grad x");
+    for r in &ranks {
+        close(&r.2, &gw_full, "grad weight");
+        close(&r.3, &gb_full, "grad bias");
+        close(&r.4, &bn.running_mean.to_vec(), "running_mean");
+        close(&r.5, &bn.running_var.to_vec(), "running_var");
+    }
+}

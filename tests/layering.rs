@@ -43,7 +43,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &["error", "dtype", "shape", "tensor", "nn", "serialize"],
     ),
     // Data-parallel training: gradients and parameters of any model, over a collective.
-    ("distributed", &["error", "dtype", "autograd", "nn"]),
+    ("distributed", &["error", "dtype", "autograd", "ops", "nn"]),
     (
         "train",
         &[

@@ -48,6 +48,7 @@ pub use threads::ThreadGroup;
 use crate::autograd::{Gradients, UniqueId};
 use crate::dtype::Float;
 use crate::nn::{Params, TensorKind};
+use crate::ops::sync_norm::ReplicaSum;
 use std::any::Any;
 use std::collections::HashSet;
 
@@ -103,6 +104,14 @@ pub trait Collective {
     /// Waits until every rank gets here.
     fn barrier(&self) {
         self.all_reduce_sum(Buffer::F32(&mut []));
+    }
+}
+
+/// Any collective that can be shared across threads sums a synchronised BatchNorm's
+/// statistics ([`SyncBatchNorm`](crate::nn::SyncBatchNorm)).
+impl<G: Collective + Send + Sync + ?Sized> ReplicaSum for G {
+    fn sum_over_replicas(&self, values: &mut [f64]) {
+        self.all_reduce_sum(Buffer::F64(values));
     }
 }
 

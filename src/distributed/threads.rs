@@ -19,13 +19,15 @@ struct Shared {
 /// rank order, so results are deterministic and bitwise equal on every rank.
 ///
 /// Every rank must make the same calls in the same order; a rank that panics leaves the
-/// others waiting, as an MPI rank that dies does.
+/// others waiting, as an MPI rank that dies does. A clone is another handle on the same rank
+/// (e.g. an `Arc` for a [`SyncBatchNorm`](crate::nn::SyncBatchNorm)).
 ///
 /// ```
 /// use shaped::distributed::{Collective, ThreadGroup};
 /// let ranks = ThreadGroup::run(4, |g| (g.rank(), g.world_size()));
 /// assert_eq!(ranks, vec![(0, 4), (1, 4), (2, 4), (3, 4)]);
 /// ```
+#[derive(Clone)]
 pub struct ThreadGroup {
     rank: usize,
     size: usize,
