@@ -15,4 +15,5 @@ pub(crate) mod parallel;
 pub(crate) mod pool;
 pub(crate) mod reduce;
 pub(crate) mod rnn;
+pub(crate) mod rnn_cell;
 pub(crate) mod simd;

@@ -12,6 +12,7 @@ pub(crate) mod norm;
 pub mod pool;
 pub mod reduce;
 pub(crate) mod rnn;
+pub(crate) mod rnn_cell;
 pub mod shape_ops;
 pub mod softmax;
 pub mod unary;
