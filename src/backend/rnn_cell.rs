@@ -267,6 +267,7 @@ fn project_backward<E: Float>(
 
 /// One step backward from the gradients of `h'` and `c'` (either may be absent). `h_out` is
 /// the step's output (an RNN's derivative reads it); `bufs` is what the forward step left.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn cell_step_backward<E: Float>(
     mode: CellMode,
     d: StepDims,
