@@ -243,3 +243,57 @@ fn dropout_between_layers_acts_in_training_only() {
             .is_err()
     );
 }
+
+/// Run-time sizes that do not fit are errors naming the shapes, for cells and stacks.
+#[test]
+fn run_time_size_mismatches_are_errors() {
+    use shaped::nn::{Bidirectional, GruKind, LstmKind, RecurrentCellDyn, RecurrentDyn};
+    let cell = RecurrentCellDyn::<LstmKind>::new_dyn(3, 4, true, &mut rng());
+    let x = Tensor::<(usize, usize)>::zeros_with_shape((2, 3));
+    let bad_x = Tensor::<(usize, usize)>::zeros_with_shape((2, 5));
+    let err = cell
+        .try_forward(bad_x)
+        .expect_err("5 features do not fit 3");
+    assert!(err.to_string().contains("[2, 5]"), "{err}");
+    let h = Tensor::<(usize, usize)>::zeros_with_shape((3, 4)); // batch 3, x has 2
+    let c = Tensor::<(usize, usize)>::zeros_with_shape((2, 4));
+    let err = cell
+        .try_forward((x.clone(), (h, c.clone())))
+        .expect_err("batch 3 vs 2");
+    assert!(err.to_string().contains("[3, 4]"), "{err}");
+    assert!(cell.try_forward((x, (c.clone(), c))).is_ok());
+
+    let gru = RecurrentDyn::<GruKind, f32, Bidirectional>::new_dyn(3, 4, 2, true, &mut rng());
+    let x = Tensor::<(usize, usize, usize)>::zeros_with_shape((2, 5, 3));
+    let h0 = Tensor::<(usize, usize, usize)>::zeros_with_shape((2, 2, 4)); // needs 2 * 2
+    let err = gru
+        .try_forward((x.clone(), h0))
+        .expect_err("h_0 needs num_layers * 2 rows");
+    assert!(err.to_string().contains("[4, 2, 4]"), "{err}");
+    let h0 = Tensor::<(usize, usize, usize)>::zeros_with_shape((4, 3, 4)); // batch 3, x has 2
+    assert!(gru.try_forward((x.clone(), h0)).is_err());
+    let h0 = Tensor::<(usize, usize, usize)>::zeros_with_shape((4, 2, 4));
+    let (y, h_n) = gru.try_forward((x, h0)).unwrap();
+    assert_eq!(y.dims().as_slice(), &[2, 5, 8]);
+    assert_eq!(h_n.dims().as_slice(), &[4, 2, 4]);
+}
+
+/// A bidirectional stack's reverse direction is the forward cell run on the reversed
+/// sequence: with the reverse weights copied from the forward ones, the reverse half of `y`
+/// is the forward half of the flipped input's `y`, flipped back.
+#[test]
+fn reverse_direction_reads_the_sequence_backwards() {
+    let mut bi = shaped::nn::BiRNN::<2, 3>::new(&mut rng());
+    bi.first_reverse = Some(bi.first.clone());
+    let xs: Vec<f32> = (0..8).map(|i| (i as f32 * 0.9).cos()).collect(); // (1, 4, 2)
+    let flipped: Vec<f32> = (0..4)
+        .rev()
+        .flat_map(|t| xs[t * 2..t * 2 + 2].to_vec())
+        .collect();
+    let (y, _) = bi.forward(Tensor::<Rank3<1, 4, 2>>::from_vec(xs).unwrap());
+    let (yf, _) = bi.forward(Tensor::<Rank3<1, 4, 2>>::from_vec(flipped).unwrap());
+    let (y, yf) = (y.to_vec(), yf.to_vec());
+    for t in 0..4 {
+        assert_eq!(y[t * 6 + 3..t * 6 + 6], yf[(3 - t) * 6..(3 - t) * 6 + 3]);
+    }
+}

@@ -43,9 +43,20 @@ pub struct Unidirectional;
 /// and reverse outputs on its last axis (`2H`), and `h_n` is `[num_layers * 2, B, H]` ordered
 /// layer 0 forward, layer 0 reverse, layer 1 forward, ...
 ///
+/// Their sizes are computed dimensions (`Prod<Const<2>, H>`, `Prod<L, Const<2>>`): layers
+/// and `h_0` of static size `2H` / `2L` meet them through `DimEq`, and `.realize()` turns
+/// them into plain static shapes for elementwise ops.
+///
 /// ```
-/// use shaped::nn::{Bidirectional, Direction};
+/// use shaped::prelude::*;
+/// use shaped::nn::{BiLSTM, Bidirectional, Direction, Module};
+/// use rand::SeedableRng;
 /// assert_eq!(Bidirectional::NUM, 2);
+/// let lstm = BiLSTM::<3, 5, 2>::new(&mut rand::rngs::StdRng::seed_from_u64(0));
+/// let h0 = Tensor::<Rank3<4, 1, 5>>::zeros(); // num_layers * 2 = 4
+/// let (y, (h_n, _c_n)) = lstm.forward((Tensor::<Rank3<1, 6, 3>>::ones(), (h0.clone(), h0)));
+/// let y: Tensor<Rank3<1, 6, 10>> = y.realize();
+/// let h_n: Tensor<Rank3<4, 1, 5>> = h_n.realize();
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Bidirectional;
