@@ -731,6 +731,7 @@ impl<K: CellKind, I: Dim, H: Dim, L: Dim, E: Float, F: Layout>
     ) -> Result<(Tensor<(B, H), E, T>, RecurrentState<L, B, H, E, T>)> {
         let b = x.shape.0;
         self.check_input(&x.shape.dims())?;
+        x.shape.1.dim_eq(self.first.weight_ih.shape.1)?;
         let seq = retype(x, (b.size(), 1usize, self.first.input_size()));
         let states = match state {
             None => self.zero_state(b.size()),

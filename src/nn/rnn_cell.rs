@@ -326,6 +326,7 @@ impl<I: Dim, H: Dim, E: Float, B: Dim, X: DimEq<I>, T: Tape<E>> Module<Tensor<(B
     type Output = (Tensor<(B, H), E, T>, Tensor<(B, H), E, T>);
     fn try_forward(&self, x: Tensor<(B, X), E, T>) -> Result<Self::Output> {
         self.check(&x.shape.dims(), None)?;
+        x.shape.1.dim_eq(self.weight_ih.shape.1)?;
         let (h, c) = self.step(x, None);
         Ok((h, c.expect("an LSTM step returns a cell state")))
     }
@@ -359,6 +360,9 @@ where
         let (hd, cd) = (h.shape.dims(), c.shape.dims());
         self.check(&x.shape.dims(), Some(hd.as_slice()))?;
         self.check(&x.shape.dims(), Some(cd.as_slice()))?;
+        x.shape.1.dim_eq(self.weight_ih.shape.1)?;
+        h.shape.0.dim_eq(x.shape.0)?;
+        h.shape.1.dim_eq(self.weight_hh.shape.1)?;
         let shape = (x.shape.0, self.weight_hh.shape.1);
         let (h, c) = self.step(x, Some((retype(h, shape), Some(retype(c, shape)))));
         Ok((h, c.expect("an LSTM step returns a cell state")))
@@ -374,6 +378,7 @@ macro_rules! h_only_cell_modules {
             type Output = Tensor<(B, H), E, T>;
             fn try_forward(&self, x: Tensor<(B, X), E, T>) -> Result<Self::Output> {
                 self.check(&x.shape.dims(), None)?;
+                x.shape.1.dim_eq(self.weight_ih.shape.1)?;
                 Ok(self.step(x, None).0)
             }
         }
@@ -397,6 +402,9 @@ macro_rules! h_only_cell_modules {
                 (x, h): (Tensor<(B, X), E, T>, Tensor<(B2, H2), E, T>),
             ) -> Result<Self::Output> {
                 self.check(&x.shape.dims(), Some(h.shape.dims().as_slice()))?;
+                x.shape.1.dim_eq(self.weight_ih.shape.1)?;
+                h.shape.0.dim_eq(x.shape.0)?;
+                h.shape.1.dim_eq(self.weight_hh.shape.1)?;
                 let shape = (x.shape.0, self.weight_hh.shape.1);
                 Ok(self.step(x, Some((retype(h, shape), None))).0)
             }

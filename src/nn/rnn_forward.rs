@@ -27,7 +27,7 @@ impl<K: CellKind, I: Dim, H: Dim, L: Dim, E: Float, D: Direction, F: Layout>
     /// The whole forward pass: layout in and out, initial states (zeros when `None`), every
     /// layer and direction, final states.
     #[allow(clippy::type_complexity)]
-    fn forward_core<A0: Dim, A1: Dim, X: Dim, SS: Shape, T: Tape<E>>(
+    fn forward_core<A0: Dim, A1: Dim, X: DimEq<I>, SS: Shape, T: Tape<E>>(
         &self,
         x: Tensor<(A0, A1, X), E, T>,
         state: Given<SS, E, T>,
@@ -40,6 +40,8 @@ impl<K: CellKind, I: Dim, H: Dim, L: Dim, E: Float, D: Direction, F: Layout>
         let (a0, a1) = (x.shape.0, x.shape.1);
         let dims = x.shape.dims();
         self.check_input(&dims)?;
+        // Also a build-time check when the input size is a computed dimension.
+        x.shape.2.dim_eq(self.first.weight_ih.shape.1)?;
         let batch = F::batch(a0, a1);
         let seq = if F::BATCH_FIRST {
             retype(x, (dims[0], dims[1], dims[2]))
@@ -64,7 +66,7 @@ impl<K: CellKind, I: Dim, H: Dim, L: Dim, E: Float, D: Direction, F: Layout>
 
     /// [`forward_core`](Self::forward_core) in training mode: dropout between layers.
     #[allow(clippy::type_complexity)]
-    fn forward_core_train<A0: Dim, A1: Dim, X: Dim, SS: Shape, T: Tape<E>>(
+    fn forward_core_train<A0: Dim, A1: Dim, X: DimEq<I>, SS: Shape, T: Tape<E>>(
         &mut self,
         x: Tensor<(A0, A1, X), E, T>,
         state: Given<SS, E, T>,
@@ -78,6 +80,29 @@ impl<K: CellKind, I: Dim, H: Dim, L: Dim, E: Float, D: Direction, F: Layout>
         let out = self.forward_core(x, state, Some(&mut dropout));
         *self.dropout_layer() = dropout;
         out
+    }
+}
+
+impl<K: CellKind, I: Dim, H: Dim, L: Dim, E: Float, D: Direction, F: Layout>
+    Recurrent<K, I, H, L, E, D, F>
+{
+    /// The state's dimensions against `(L*D, B, H)`: at run time, and when the code is built
+    /// for computed dimensions (a bidirectional stack's `L*2`).
+    fn check_state_dims<A0: Dim, A1: Dim, X: Dim, L2, B2, H2, T>(
+        &self,
+        x: &Tensor<(A0, A1, X), E, T>,
+        h0: &Tensor<(L2, B2, H2), E, T>,
+    ) -> Result<()>
+    where
+        L2: DimEq<D::States<L>>,
+        B2: DimEq<F::Batch<A0, A1>>,
+        H2: DimEq<H>,
+    {
+        let (l2, b2, h2) = h0.shape;
+        l2.dim_eq(D::states(self.layers_dim()))?;
+        b2.dim_eq(F::batch(x.shape.0, x.shape.1))?;
+        h2.dim_eq(self.hidden_dim())?;
+        Ok(())
     }
 }
 
@@ -155,6 +180,7 @@ where
             (Tensor<(L2, B2, H2), E, T>, Tensor<(L2, B2, H2), E, T>),
         ),
     ) -> Result<Self::Output> {
+        self.check_state_dims(&x, &h0)?;
         let (y, h, c) = self.forward_core(x, Some((h0, Some(c0))), None)?;
         Ok((y, (h, c.expect("LSTM layers carry a cell state"))))
     }
@@ -166,6 +192,7 @@ where
             (Tensor<(L2, B2, H2), E, T>, Tensor<(L2, B2, H2), E, T>),
         ),
     ) -> Result<Self::Output> {
+        self.check_state_dims(&x, &h0)?;
         let (y, h, c) = self.forward_core_train(x, Some((h0, Some(c0))))?;
         Ok((y, (h, c.expect("LSTM layers carry a cell state"))))
     }
@@ -223,6 +250,7 @@ macro_rules! h_only_modules {
                 &self,
                 (x, h0): (Tensor<(A0, A1, X), E, T>, Tensor<(L2, B2, H2), E, T>),
             ) -> Result<Self::Output> {
+                self.check_state_dims(&x, &h0)?;
                 let (y, h, _) = self.forward_core(x, Some((h0, None)), None)?;
                 Ok((y, h))
             }
@@ -230,6 +258,7 @@ macro_rules! h_only_modules {
                 &mut self,
                 (x, h0): (Tensor<(A0, A1, X), E, T>, Tensor<(L2, B2, H2), E, T>),
             ) -> Result<Self::Output> {
+                self.check_state_dims(&x, &h0)?;
                 let (y, h, _) = self.forward_core_train(x, Some((h0, None)))?;
                 Ok((y, h))
             }
