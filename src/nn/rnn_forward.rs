@@ -9,7 +9,7 @@ use super::rnn::{CellKind, GruKind, LstmKind, Recurrent, RnnReluKind, RnnTanhKin
 use super::rnn_layout::{Direction, Layout};
 use crate::autograd::Tape;
 use crate::dtype::Float;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ops::shape_ops::permute_op;
 use crate::shape::{Dim, DimEq, Shape};
 use crate::tensor::Tensor;
@@ -98,6 +98,17 @@ impl<K: CellKind, I: Dim, H: Dim, L: Dim, E: Float, D: Direction, F: Layout>
         B2: DimEq<F::Batch<A0, A1>>,
         H2: DimEq<H>,
     {
+        let batch = F::batch(x.shape.0, x.shape.1);
+        let want = [self.num_layers() * D::NUM, batch.size(), self.hidden_size()];
+        if h0.shape.dims().as_slice() != want {
+            return Err(Error::shape(
+                K::NAME,
+                format!(
+                    "initial state of shape {:?} does not fit (num_layers * num_directions, batch, hidden) = {want:?}",
+                    h0.shape.dims().as_slice()
+                ),
+            ));
+        }
         let (l2, b2, h2) = h0.shape;
         l2.dim_eq(D::states(self.layers_dim()))?;
         b2.dim_eq(F::batch(x.shape.0, x.shape.1))?;
