@@ -297,3 +297,34 @@ fn reverse_direction_reads_the_sequence_backwards() {
         assert_eq!(y[t * 6 + 3..t * 6 + 6], yf[(3 - t) * 6..(3 - t) * 6 + 3]);
     }
 }
+
+/// `Recurrent::step` (layer by layer through the fused cell) gives the numbers and the
+/// parameter gradients of the whole-sequence forward on a one-step sequence.
+#[test]
+fn step_matches_a_one_step_sequence_with_gradients() {
+    let lstm = LSTM::<3, 4, 2>::new(&mut rng());
+    let xs: Vec<f32> = (0..6).map(|i| (i as f32 * 0.7).sin()).collect();
+    let weights: Vec<f32> = (0..16).map(|i| (i as f32 * 0.3).cos()).collect();
+    let w_h = Tensor::<Rank3<2, 2, 4>>::from_vec(weights.clone()).unwrap();
+    let w_y = Tensor::<Rank2<2, 4>>::from_vec(weights[..8].to_vec()).unwrap();
+    let x2 = Tensor::<Rank2<2, 3>>::from_vec(xs.clone()).unwrap();
+    let (y, s) = lstm.step(x2.trace_constant(), None).unwrap();
+    let c = s.c.expect("an LSTM state has c");
+    let step_loss = (y * w_y.clone()).sum() + (s.h * w_h.clone()).sum() + (c * w_h.clone()).sum();
+    let x3 = Tensor::<Rank3<2, 1, 3>>::from_vec(xs).unwrap();
+    let (y, (h, c)) = lstm.forward(x3.trace_constant());
+    let y: Tr<Rank2<2, 4>> = y.reshape();
+    let seq_loss = (y * w_y).sum() + (h * w_h.clone()).sum() + (c * w_h).sum();
+    common::check_close(
+        "loss",
+        step_loss.as_slice(),
+        seq_loss.as_slice(),
+        1e-6,
+        1e-5,
+    );
+    let (gs, gq) = (step_loss.backward(), seq_loss.backward());
+    lstm.visit("", &mut |p| {
+        let (a, b) = (gs.get_id(p.id).unwrap(), gq.get_id(p.id).unwrap());
+        common::check_close(p.name, a, b, 1e-6, 1e-5);
+    });
+}

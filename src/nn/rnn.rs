@@ -732,12 +732,27 @@ impl<K: CellKind, I: Dim, H: Dim, L: Dim, E: Float, F: Layout>
         let b = x.shape.0;
         self.check_input(&x.shape.dims())?;
         x.shape.1.dim_eq(self.first.weight_ih.shape.1)?;
-        let seq = retype(x, (b.size(), 1usize, self.first.input_size()));
         let states = match state {
             None => self.zero_state(b.size()),
             Some(st) => self.split_state(b.size(), st.h, st.c)?,
         };
-        let (y, finals) = self.run(seq, states, None)?;
+        // Layer by layer through the fused one-step cell: no sequence bookkeeping.
+        let bh = (b.size(), self.hidden);
+        let mut finals = Vec::with_capacity(states.len());
+        let mut input = retype(x, (b.size(), self.first.input_size()));
+        for (k, st) in states.into_iter().enumerate() {
+            let st = Some((retype(st.h, bh), st.c.map(|c| retype(c, bh))));
+            let (h, c) = match k {
+                0 => self.first.step(input, st),
+                k => self.rest[k - 1].step(input, st),
+            };
+            input = retype(h.clone(), (bh.0, bh.1.size()));
+            finals.push(LayerState {
+                h: retype(h, (bh.0, bh.1.size())),
+                c: c.map(|c| retype(c, (bh.0, bh.1.size()))),
+            });
+        }
+        let y = input;
         let (h, c) = self.stack_states(finals, self.layers, b);
         Ok((retype(y, (b, self.hidden)), RecurrentState { h, c }))
     }

@@ -244,7 +244,7 @@ impl<K: CellKind, I: Dim, H: Dim, E: Float> RecurrentCell<K, I, H, E> {
 
     /// One step on `x` from `h` (and `c`), both `(B, H)`; zeros when `None`.
     #[allow(clippy::type_complexity)]
-    fn step<B: Dim, X: Dim, T: Tape<E>>(
+    pub(crate) fn step<B: Dim, X: Dim, T: Tape<E>>(
         &self,
         x: Tensor<(B, X), E, T>,
         state: Option<(Tensor<(B, H), E, T>, Option<Tensor<(B, H), E, T>>)>,
