@@ -5,6 +5,7 @@
 //! An untraced step runs in per-thread scratch buffers ([`with_scratch`]), so that a
 //! generation loop allocates nothing per step beyond its outputs.
 
+use super::gemm::gemm;
 use super::rnn::{
     CellDims, gru_backward, gru_forward_into, lstm_backward, lstm_forward_into, rnn_backward,
     rnn_forward_into,
@@ -129,7 +130,7 @@ fn project<E: Float>(
             .for_each(|row| row.copy_from_slice(bias)),
         None => out.fill(E::ZERO),
     }
-    E::gemm(
+    gemm(
         b,
         k,
         n,
@@ -229,7 +230,7 @@ fn project_backward<E: Float>(
 ) {
     let (k_, n_) = (k as isize, n as isize);
     if let Some(dx) = dx {
-        E::gemm(
+        gemm(
             b,
             n,
             k,
@@ -244,7 +245,7 @@ fn project_backward<E: Float>(
         );
     }
     if let Some(dw) = dw {
-        E::gemm(
+        gemm(
             n,
             b,
             k,

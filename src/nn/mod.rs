@@ -19,11 +19,13 @@ mod rnn;
 mod rnn_cell;
 mod rnn_forward;
 mod rnn_layout;
+mod standardize;
+mod transformer;
 
 pub use activation::{
     GELU, GELUTanh, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Softplus, Tanh,
 };
-pub use attention::{AttentionInput, MultiheadAttention};
+pub use attention::{AttentionInput, AttentionOptions, AttentionOutput, MultiheadAttention};
 pub use batchnorm::{
     BatchNorm1d, BatchNorm1dDyn, BatchNorm2d, BatchNorm2dDyn, BatchNorm3d, BatchNorm3dDyn,
     BatchNormLayer,
@@ -43,3 +45,9 @@ pub use rnn::{
 };
 pub use rnn_cell::{GRUCell, LSTMCell, RNNCell, RNNReluCell, RecurrentCell, RecurrentCellDyn};
 pub use rnn_layout::{BatchFirst, Bidirectional, Direction, Layout, SeqFirst, Unidirectional};
+pub use standardize::Standardizer;
+pub use transformer::{
+    DecoderInput, EncoderInput, TransformerActivation, TransformerConfig, TransformerDecoder,
+    TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer, causal_mask,
+    key_padding_mask,
+};
