@@ -11,6 +11,7 @@ pub(crate) mod layout;
 pub(crate) mod lookup;
 pub(crate) mod matmul;
 pub(crate) mod norm;
+pub(crate) mod optim;
 pub(crate) mod parallel;
 pub(crate) mod pool;
 pub(crate) mod reduce;
