@@ -443,3 +443,22 @@ fn checkpoints_resume_lbfgs() {
     assert!(err.to_string().contains("4 values"), "{err}");
     assert!(resumed.load_state(vec![("bogus".into(), vec![1.0])]).is_err());
 }
+
+/// Maximizing `-f` takes the same steps as minimizing `f`, and the step returns the
+/// closure's own (negative) value.
+#[test]
+fn lbfgs_maximize_mirrors_minimize() {
+    let g = Golden::load("optim_lbfgs_strong_wolfe");
+    let a = Tensor::<Rank2<6, 4>, f64>::from_vec(g.f64("A")).unwrap();
+    let b = Tensor::<Rank1<6>, f64>::from_vec(g.f64("b")).unwrap();
+    let mut p = Tensor::<Rank1<4>, f64>::from_vec(g.f64("p0")).unwrap();
+    let mut q = p.clone();
+    let mut min = lbfgs_from(&g);
+    let mut max = lbfgs_from(&g).maximize(true);
+    for _ in 0..3 {
+        let lp = min.step(&mut p, |p| objective(p, &a, &b));
+        let lq = max.step(&mut q, |q| objective(q, &a, &b).neg());
+        assert_eq!(lp, -lq);
+        assert_eq!(p.to_vec(), q.to_vec());
+    }
+}

@@ -78,7 +78,7 @@ pub enum LineSearch {
 ///     opt.step(&mut model, |m| mse_loss(m.forward_train(x.clone().trace_constant()), y.clone()));
 /// }
 /// assert!((model.weight.as_slice()[0] - 2.0).abs() < 1e-6);
-/// assert!((model.bias.as_slice()[0] - 1.0).abs() < 1e-6);
+/// assert!((model.bias.as_ref().unwrap().as_slice()[0] - 1.0).abs() < 1e-6);
 /// ```
 #[derive(Clone, Debug)]
 pub struct Lbfgs<E = f32> {
