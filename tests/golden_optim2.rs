@@ -5,9 +5,7 @@
 mod common;
 use common::{Golden, check_close};
 use shaped::nn::{Linear, Module};
-use shaped::optim::{
-    Adadelta, Adagrad, Adamax, Lbfgs, LineSearch, NAdam, Optimizer, RAdam, Sgd,
-};
+use shaped::optim::{Adadelta, Adagrad, Adamax, Lbfgs, LineSearch, NAdam, Optimizer, RAdam, Sgd};
 use shaped::prelude::*;
 use shaped::serialize::Checkpoint;
 
@@ -236,7 +234,11 @@ fn lbfgs_as<E: shaped::dtype::Float>(o: &Lbfgs<f64>) -> Lbfgs<E> {
 
 fn lbfgs_case<E: shaped::dtype::Float>(case: &str) {
     let g = Golden::load(case);
-    let conv = |v: Vec<f32>| v.into_iter().map(|x| E::from_f64(x as f64)).collect::<Vec<E>>();
+    let conv = |v: Vec<f32>| {
+        v.into_iter()
+            .map(|x| E::from_f64(x as f64))
+            .collect::<Vec<E>>()
+    };
     let a = Tensor::<Rank2<6, 4>, E>::from_vec(conv(g.f("A"))).unwrap();
     let b = Tensor::<Rank1<6>, E>::from_vec(conv(g.f("b"))).unwrap();
     let mut p = Tensor::<Rank1<4>, E>::from_vec(conv(g.f("p0"))).unwrap();
@@ -298,7 +300,13 @@ fn lbfgs_fits_a_linear_model() {
         assert!(last < 1e-8, "{search:?}: loss {last}");
         check_close(
             "bias",
-            &m.bias.as_ref().unwrap().as_slice().iter().map(|&v| v as f32).collect::<Vec<_>>(),
+            &m.bias
+                .as_ref()
+                .unwrap()
+                .as_slice()
+                .iter()
+                .map(|&v| v as f32)
+                .collect::<Vec<_>>(),
             &[0.25, 0.25],
             1e-4,
             0.0,
@@ -335,8 +343,12 @@ fn lbfgs_closure_errors_are_returned_and_leave_the_parameters() {
 fn resumes_identically<O: Optimizer<f32> + Clone>(fresh: O) {
     let mut p = Tensor::<P>::from_vec((0..12).map(|i| i as f32 * 0.1 - 0.5).collect()).unwrap();
     let grad = |k: usize| {
-        Tensor::<P>::from_vec((0..12).map(|i| ((i * 7 + k * 3) % 5) as f32 * 0.2 - 0.4).collect())
-            .unwrap()
+        Tensor::<P>::from_vec(
+            (0..12)
+                .map(|i| ((i * 7 + k * 3) % 5) as f32 * 0.2 - 0.4)
+                .collect(),
+        )
+        .unwrap()
     };
     let mut opt = fresh.clone();
     for k in 0..2 {
@@ -369,7 +381,11 @@ fn resumes_identically<O: Optimizer<f32> + Clone>(fresh: O) {
 
 #[test]
 fn checkpoints_resume_adagrad() {
-    resumes_identically(Adagrad::new(0.1).lr_decay(0.01).initial_accumulator_value(0.1));
+    resumes_identically(
+        Adagrad::new(0.1)
+            .lr_decay(0.01)
+            .initial_accumulator_value(0.1),
+    );
 }
 
 #[test]
@@ -441,7 +457,11 @@ fn checkpoints_resume_lbfgs() {
         .try_step(&mut q, |q| Ok(q.clone().trace().square().sum()))
         .unwrap_err();
     assert!(err.to_string().contains("4 values"), "{err}");
-    assert!(resumed.load_state(vec![("bogus".into(), vec![1.0])]).is_err());
+    assert!(
+        resumed
+            .load_state(vec![("bogus".into(), vec![1.0])])
+            .is_err()
+    );
 }
 
 /// Maximizing `-f` takes the same steps as minimizing `f`, and the step returns the

@@ -6,8 +6,8 @@ mod common;
 use common::{Golden, check_close};
 use shaped::optim::{
     CosineAnnealingLr, CosineAnnealingWarmRestarts, ExponentialLr, LinearLr, LrSchedule,
-    LrScheduler, MultiStepLr, OneCycleLr, Optimizer, PlateauMode, ReduceLrOnPlateau,
-    SequentialLr, Sgd, StepLr, ThresholdMode,
+    LrScheduler, MultiStepLr, OneCycleLr, Optimizer, PlateauMode, ReduceLrOnPlateau, SequentialLr,
+    Sgd, StepLr, ThresholdMode,
 };
 use std::collections::HashMap;
 
@@ -194,8 +194,21 @@ fn sequential_lr_chains_stages_at_milestones() {
     }
     // Three stages, and the rates a plain loop sees.
     let s = SequentialLr::new(ExponentialLr { gamma: 0.5 })
-        .then(2, StepLr { step_size: 1, gamma: 0.1 })
-        .then(4, LinearLr { start_factor: 1.0, end_factor: 0.0, total_iters: 2 });
+        .then(
+            2,
+            StepLr {
+                step_size: 1,
+                gamma: 0.1,
+            },
+        )
+        .then(
+            4,
+            LinearLr {
+                start_factor: 1.0,
+                end_factor: 0.0,
+                total_iters: 2,
+            },
+        );
     let mut opt = Sgd::<f64>::new(1.0);
     let mut sched = LrScheduler::new(&mut opt, s);
     let mut seen = Vec::new();
@@ -203,14 +216,24 @@ fn sequential_lr_chains_stages_at_milestones() {
         seen.push(opt.lr() as f32);
         sched.step(&mut opt);
     }
-    check_close("three stages", &seen, &[1.0, 0.5, 1.0, 0.1, 1.0, 0.5, 0.0], 1e-7, 0.0);
+    check_close(
+        "three stages",
+        &seen,
+        &[1.0, 0.5, 1.0, 0.1, 1.0, 0.5, 0.0],
+        1e-7,
+        0.0,
+    );
 }
 
 /// A plateau stage inside a sequence sees the metrics of its own steps only.
 #[test]
 fn sequential_lr_with_a_plateau_stage() {
-    let s = SequentialLr::new(LinearLr { start_factor: 0.5, end_factor: 1.0, total_iters: 2 })
-        .then(3, ReduceLrOnPlateau::new().patience(1).factor(0.5));
+    let s = SequentialLr::new(LinearLr {
+        start_factor: 0.5,
+        end_factor: 1.0,
+        total_iters: 2,
+    })
+    .then(3, ReduceLrOnPlateau::new().patience(1).factor(0.5));
     let mut opt = Sgd::<f32>::new(1.0);
     let mut sched = LrScheduler::new(&mut opt, s);
     let mut seen = Vec::new();
@@ -219,7 +242,13 @@ fn sequential_lr_with_a_plateau_stage() {
         seen.push(opt.lr() as f32);
         sched.step_with_metric(&mut opt, 1.0);
     }
-    check_close("plateau stage", &seen, &[0.5, 0.75, 1.0, 1.0, 1.0, 1.0, 0.5, 0.5], 1e-7, 0.0);
+    check_close(
+        "plateau stage",
+        &seen,
+        &[0.5, 0.75, 1.0, 1.0, 1.0, 1.0, 0.5, 0.5],
+        1e-7,
+        0.0,
+    );
 }
 
 /// The other ReduceLROnPlateau settings, against hand-traced PyTorch semantics: max mode
@@ -238,7 +267,10 @@ fn reduce_on_plateau_modes_cooldown_and_floor() {
     // two cooldown steps ignore bad values; the next bad one reduces to the floor 0.3, and
     // later reductions stay there (torch 2.15 gives the same rates).
     let mut lrs = Vec::new();
-    for (k, m) in [0.5, 0.55, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5].into_iter().enumerate() {
+    for (k, m) in [0.5, 0.55, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5]
+        .into_iter()
+        .enumerate()
+    {
         s.observe(k as u64, m);
         lrs.push(s.lr_at(1.0, 0));
     }

@@ -622,8 +622,7 @@ fn cubic_interpolate(
     (x2, f2, g2): (f64, f64, f64),
     bounds: Option<(f64, f64)>,
 ) -> f64 {
-    let (xmin_bound, xmax_bound) =
-        bounds.unwrap_or(if x1 <= x2 { (x1, x2) } else { (x2, x1) });
+    let (xmin_bound, xmax_bound) = bounds.unwrap_or(if x1 <= x2 { (x1, x2) } else { (x2, x1) });
     let d1 = g1 + g2 - 3.0 * (f1 - f2) / (x1 - x2);
     let d2_square = d1 * d1 - g1 * g2;
     if d2_square >= 0.0 {

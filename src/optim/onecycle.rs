@@ -166,13 +166,31 @@ impl OneCycleLr {
         // (end step, start rate, end rate, start momentum, end momentum)
         let phases: &[(f64, f64, f64, f64, f64)] = if self.three_phase {
             &[
-                (self.pct_start * total - 1.0, initial, self.max_lr, hi_m, lo_m),
-                (2.0 * self.pct_start * total - 2.0, self.max_lr, initial, lo_m, hi_m),
+                (
+                    self.pct_start * total - 1.0,
+                    initial,
+                    self.max_lr,
+                    hi_m,
+                    lo_m,
+                ),
+                (
+                    2.0 * self.pct_start * total - 2.0,
+                    self.max_lr,
+                    initial,
+                    lo_m,
+                    hi_m,
+                ),
                 (total - 1.0, initial, min, hi_m, hi_m),
             ]
         } else {
             &[
-                (self.pct_start * total - 1.0, initial, self.max_lr, hi_m, lo_m),
+                (
+                    self.pct_start * total - 1.0,
+                    initial,
+                    self.max_lr,
+                    hi_m,
+                    lo_m,
+                ),
                 (total - 1.0, self.max_lr, min, lo_m, hi_m),
             ]
         };
