@@ -9,6 +9,7 @@ pub mod linear;
 pub(crate) mod lookup;
 pub mod matmul;
 pub(crate) mod norm;
+pub(crate) mod optim;
 pub mod pool;
 pub mod reduce;
 pub(crate) mod rnn;

@@ -2,9 +2,9 @@
 
 use super::{Optimizer, StateMap, for_each_param_with_grad};
 use crate::autograd::Gradients;
-use crate::backend::optim::adadelta::{AdadeltaStep, adadelta};
 use crate::dtype::Float;
 use crate::nn::Params;
+use crate::ops::optim::{AdadeltaStep, adadelta_update};
 
 /// Adadelta as in PyTorch: `v = rho v + (1 - rho) g^2`,
 /// `d = sqrt(u + eps) / sqrt(v + eps) g`, `u = rho u + (1 - rho) d^2`, `p -= lr d`, `g`
@@ -111,7 +111,7 @@ impl<E: Float> Optimizer<E> for Adadelta<E> {
             let n = p.len();
             let mut v = std::mem::take(state.get(name, "square_avg", || vec![E::ZERO; n]));
             let u = state.get(name, "acc_delta", || vec![E::ZERO; n]);
-            adadelta(p, g, &mut v, u, s);
+            adadelta_update(&s, p, g, &mut v, u);
             *state.get(name, "square_avg", Vec::new) = v;
         });
     }

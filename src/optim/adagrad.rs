@@ -2,9 +2,9 @@
 
 use super::{Optimizer, StateMap, for_each_param_with_grad};
 use crate::autograd::Gradients;
-use crate::backend::optim::adagrad::{AdagradStep, adagrad};
 use crate::dtype::Float;
 use crate::nn::Params;
+use crate::ops::optim::{AdagradStep, adagrad_update};
 
 /// Adagrad as in PyTorch: at step `t` the rate is `lr / (1 + (t - 1) lr_decay)`; the sum of
 /// squared gradients starts at `initial_accumulator_value`, and
@@ -123,7 +123,7 @@ impl<E: Float> Optimizer<E> for Adagrad<E> {
         let state = &mut self.state;
         for_each_param_with_grad(model, grads, |name, p, g| {
             let sum = state.get(name, "sum", || vec![init; p.len()]);
-            adagrad(p, g, sum, s);
+            adagrad_update(&s, p, g, sum);
         });
     }
     fn lr(&self) -> f64 {

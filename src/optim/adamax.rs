@@ -2,9 +2,9 @@
 
 use super::{Optimizer, StateMap, for_each_param_with_grad};
 use crate::autograd::Gradients;
-use crate::backend::optim::adamax::{AdamaxStep, adamax};
 use crate::dtype::Float;
 use crate::nn::Params;
+use crate::ops::optim::{AdamaxStep, adamax_update};
 
 /// Adamax (Adam with the infinity norm) as in PyTorch: `m = b1 m + (1 - b1) g`,
 /// `u = max(b2 u, |g| + eps)`, `p -= lr / (1 - b1^t) m / u`, `g` including the L2 term
@@ -113,7 +113,7 @@ impl<E: Float> Optimizer<E> for Adamax<E> {
             let n = p.len();
             let mut m = std::mem::take(state.get(name, "exp_avg", || vec![E::ZERO; n]));
             let u = state.get(name, "exp_inf", || vec![E::ZERO; n]);
-            adamax(p, g, &mut m, u, s);
+            adamax_update(&s, p, g, &mut m, u);
             *state.get(name, "exp_avg", Vec::new) = m;
         });
     }

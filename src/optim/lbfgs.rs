@@ -2,10 +2,10 @@
 //! strong-Wolfe line search, following PyTorch's implementation step for step.
 
 use crate::autograd::{BackwardTape, Gradients};
-use crate::backend::optim::lbfgs::{abs_max, abs_sum, axpy, dot, scaled, sub, two_loop};
 use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::nn::{Params, TensorKind};
+use crate::ops::optim::lbfgs::{abs_max, abs_sum, axpy, dot, scaled, sub, two_loop};
 use crate::shape::ScalarShape;
 use crate::tensor::Tensor;
 use std::collections::VecDeque;

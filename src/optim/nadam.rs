@@ -2,9 +2,9 @@
 
 use super::{Optimizer, StateMap, for_each_param_with_grad};
 use crate::autograd::Gradients;
-use crate::backend::optim::nadam::{NAdamStep, nadam};
 use crate::dtype::Float;
 use crate::nn::Params;
+use crate::ops::optim::{NAdamStep, nadam_update};
 
 /// NAdam (Adam with Nesterov momentum) as in PyTorch. The momentum schedule is
 /// `mu_t = b1 (1 - 0.5 * 0.96^(t momentum_decay))`; with `v_hat = v / (1 - b2^t)`:
@@ -161,7 +161,7 @@ impl<E: Float> Optimizer<E> for NAdam<E> {
             let n = p.len();
             let mut m = std::mem::take(state.get(name, "exp_avg", || vec![E::ZERO; n]));
             let v = state.get(name, "exp_avg_sq", || vec![E::ZERO; n]);
-            nadam(p, g, &mut m, v, s);
+            nadam_update(&s, p, g, &mut m, v);
             *state.get(name, "exp_avg", Vec::new) = m;
         });
     }

@@ -2,9 +2,9 @@
 
 use super::{Optimizer, StateMap, for_each_param_with_grad};
 use crate::autograd::Gradients;
-use crate::backend::optim::radam::{RAdamStep, radam};
 use crate::dtype::Float;
 use crate::nn::Params;
+use crate::ops::optim::{RAdamStep, radam_update};
 
 /// RAdam (rectified Adam) as in PyTorch. With `rho_inf = 2 / (1 - b2) - 1` and
 /// `rho_t = rho_inf - 2 t b2^t / (1 - b2^t)`: while `rho_t <= 5` the step is plain
@@ -146,7 +146,7 @@ impl<E: Float> Optimizer<E> for RAdam<E> {
             let n = p.len();
             let mut m = std::mem::take(state.get(name, "exp_avg", || vec![E::ZERO; n]));
             let v = state.get(name, "exp_avg_sq", || vec![E::ZERO; n]);
-            radam(p, g, &mut m, v, s);
+            radam_update(&s, p, g, &mut m, v);
             *state.get(name, "exp_avg", Vec::new) = m;
         });
     }

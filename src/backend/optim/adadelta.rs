@@ -16,13 +16,14 @@ pub(crate) struct AdadeltaStep<E> {
 
 /// `v = rho v + (1 - rho) g^2; d = sqrt(u + eps) / sqrt(v + eps) g;
 /// u = rho u + (1 - rho) d^2; p -= lr d`.
-pub(crate) fn adadelta<E: Float>(
+pub(crate) fn adadelta_update<E: Float>(
+    k: &AdadeltaStep<E>,
     p: &mut [E],
     g: &[E],
     square_avg: &mut [E],
     acc_delta: &mut [E],
-    s: AdadeltaStep<E>,
 ) {
+    let s = *k;
     let one = E::ONE;
     for_zipped_blocks([p, square_avg, acc_delta], |off, [p, v, u]| {
         let g = &g[off..][..p.len()];

@@ -15,7 +15,8 @@ pub(crate) struct AdagradStep<E> {
 }
 
 /// `g = sign grad + wd p; sum += g^2; p -= clr g / (sqrt(sum) + eps)`.
-pub(crate) fn adagrad<E: Float>(p: &mut [E], g: &[E], sum: &mut [E], s: AdagradStep<E>) {
+pub(crate) fn adagrad_update<E: Float>(k: &AdagradStep<E>, p: &mut [E], g: &[E], sum: &mut [E]) {
+    let s = *k;
     for_zipped_blocks([p, sum], |off, [p, sum]| {
         let g = &g[off..][..p.len()];
         for i in 0..p.len() {

@@ -17,13 +17,14 @@ pub(crate) struct AdamaxStep<E> {
 }
 
 /// `m = lerp(m, g, 1 - b1); u = max(b2 u, |g| + eps); p -= clr m / u`.
-pub(crate) fn adamax<E: Float>(
+pub(crate) fn adamax_update<E: Float>(
+    k: &AdamaxStep<E>,
     p: &mut [E],
     g: &[E],
     exp_avg: &mut [E],
     exp_inf: &mut [E],
-    s: AdamaxStep<E>,
 ) {
+    let s = *k;
     let one = E::ONE;
     for_zipped_blocks([p, exp_avg, exp_inf], |off, [p, m, u]| {
         let g = &g[off..][..p.len()];

@@ -25,13 +25,14 @@ pub(crate) struct NAdamStep<E> {
 
 /// `m = lerp(m, g, 1 - b1); v = b2 v + (1 - b2) g^2; denom = sqrt(v / bc2) + eps;
 /// p -= grad_weight g / denom + avg_weight m / denom`.
-pub(crate) fn nadam<E: Float>(
+pub(crate) fn nadam_update<E: Float>(
+    k: &NAdamStep<E>,
     p: &mut [E],
     g: &[E],
     exp_avg: &mut [E],
     exp_avg_sq: &mut [E],
-    s: NAdamStep<E>,
 ) {
+    let s = *k;
     let one = E::ONE;
     for_zipped_blocks([p, exp_avg, exp_avg_sq], |off, [p, m, v]| {
         let g = &g[off..][..p.len()];

@@ -28,13 +28,14 @@ pub(crate) struct RAdamStep<E> {
 /// `m = lerp(m, g, 1 - b1); v = b2 v + (1 - b2) g^2;` then
 /// `p -= lr m / bc1 * rect * sqrt(bc2) / (sqrt(v) + eps)` when rectified, else
 /// `p -= lr m / bc1`.
-pub(crate) fn radam<E: Float>(
+pub(crate) fn radam_update<E: Float>(
+    k: &RAdamStep<E>,
     p: &mut [E],
     g: &[E],
     exp_avg: &mut [E],
     exp_avg_sq: &mut [E],
-    s: RAdamStep<E>,
 ) {
+    let s = *k;
     let one = E::ONE;
     for_zipped_blocks([p, exp_avg, exp_avg_sq], |off, [p, m, v]| {
         let g = &g[off..][..p.len()];
