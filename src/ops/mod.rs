@@ -7,6 +7,7 @@ pub mod conv;
 pub mod index;
 pub mod linear;
 pub(crate) mod lookup;
+pub(crate) mod loss;
 pub mod matmul;
 pub(crate) mod norm;
 pub(crate) mod optim;
