@@ -41,6 +41,8 @@ const HIDDEN: usize = 51;
 
 /// One time step of a batch: `(batch, 1)`.
 type Column<T = NoTape> = Tensor<(usize, Const<1>), f64, T>;
+/// The hidden or cell state of a batch: `(batch, 51)`.
+type Hidden<T> = Tensor<(usize, Const<HIDDEN>), f64, T>;
 
 /// The original's `Sequence` module; `lstm1`, `lstm2` and `linear` name its tensors.
 struct Sequence {
@@ -70,7 +72,7 @@ impl Sequence {
         lift: impl Fn(Column) -> Column<T>,
     ) -> Tensor<(usize, usize), f64, T> {
         let mut outputs: Vec<Column<T>> = Vec::with_capacity(input.len() + future);
-        let mut state: Option<[Tensor<(usize, Const<HIDDEN>), f64, T>; 4]> = None;
+        let mut state: Option<[Hidden<T>; 4]> = None;
         let step = |x: Column<T>, state: &mut Option<[_; 4]>| {
             let (h1, c1, h2, c2) = match state.take() {
                 // The first step starts from zero states, as the original's `torch.zeros`.
@@ -127,8 +129,14 @@ fn columns(waves: &[Vec<f64>], range: std::ops::Range<usize>) -> Result<Vec<Colu
 }
 
 /// Steps `range` of the sequences as a `(batch, steps)` matrix.
-fn matrix(waves: &[Vec<f64>], range: std::ops::Range<usize>) -> Result<Tensor<(usize, usize), f64>> {
-    let values = waves.iter().flat_map(|w| w[range.clone()].to_vec()).collect();
+fn matrix(
+    waves: &[Vec<f64>],
+    range: std::ops::Range<usize>,
+) -> Result<Tensor<(usize, usize), f64>> {
+    let values = waves
+        .iter()
+        .flat_map(|w| w[range.clone()].to_vec())
+        .collect();
     Tensor::from_vec_with_shape(values, (waves.len(), range.len()))
 }
 
@@ -154,7 +162,10 @@ fn plot(pred: &Tensor<(usize, usize), f64>, known: usize) -> String {
     for row in 0..rows {
         let values = &pred.as_slice()[row * cols..(row + 1) * cols];
         let colour = colours[row % colours.len()];
-        for (range, dash) in [(0..known, ""), (known - 1..cols, " stroke-dasharray=\"2,3\"")] {
+        for (range, dash) in [
+            (0..known, ""),
+            (known - 1..cols, " stroke-dasharray=\"2,3\""),
+        ] {
             let mut points = String::new();
             for t in range {
                 let _ = write!(points, "{:.1},{:.1} ", x(t), y(values[t]));
@@ -171,7 +182,8 @@ fn plot(pred: &Tensor<(usize, usize), f64>, known: usize) -> String {
 }
 
 fn main() -> Result<()> {
-    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/time_sequence_prediction");
+    let out =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/time_sequence_prediction");
     std::fs::create_dir_all(&out)?;
 
     let waves = sine_waves(2);
@@ -217,10 +229,7 @@ fn main() -> Result<()> {
         );
         prediction = Some(pred);
     }
-    let final_loss = mse_loss(
-        model.forward(&train_input, 0, |x| x),
-        train_target.clone(),
-    );
+    let final_loss = mse_loss(model.forward(&train_input, 0, |x| x), train_target.clone());
     println!(
         "{STEPS} L-BFGS steps in {:.1} s: final train loss {:.6e}",
         started.elapsed().as_secs_f64(),
@@ -229,6 +238,9 @@ fn main() -> Result<()> {
     let pred = prediction.expect("at least one step");
     let path = out.join("predict.svg");
     std::fs::write(&path, plot(&pred, LEN - 1))?;
-    println!("wrote {} ({FUTURE} predicted steps per test wave)", path.display());
+    println!(
+        "wrote {} ({FUTURE} predicted steps per test wave)",
+        path.display()
+    );
     Ok(())
 }

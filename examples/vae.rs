@@ -43,7 +43,13 @@ struct Vae {
     fc3: Linear<LATENT, HIDDEN>,
     fc4: Linear<HIDDEN, PIXELS>,
 }
-shaped::params!(Vae { fc1, fc21, fc22, fc3, fc4 });
+shaped::params!(Vae {
+    fc1,
+    fc21,
+    fc22,
+    fc3,
+    fc4
+});
 
 impl Vae {
     fn new(seed: u64) -> Self {
@@ -174,12 +180,21 @@ fn main() -> Result<()> {
 
     let z = Rows::<LATENT>::randn_with_shape((64, Const), &mut rng);
     let samples = model.decode(z);
-    let samples: Vec<Vec<f32>> = samples.as_slice().chunks(PIXELS).map(<[f32]>::to_vec).collect();
+    let samples: Vec<Vec<f32>> = samples
+        .as_slice()
+        .chunks(PIXELS)
+        .map(<[f32]>::to_vec)
+        .collect();
     write_grid(&out.join("sample.pgm"), &samples, 8)?;
 
     let originals = scaled(test.features().clone());
     let (recon, _, _) = model.forward(originals.clone(), &mut rng);
-    let mut comparison: Vec<Vec<f32>> = originals.as_slice().chunks(PIXELS).take(8).map(<[f32]>::to_vec).collect();
+    let mut comparison: Vec<Vec<f32>> = originals
+        .as_slice()
+        .chunks(PIXELS)
+        .take(8)
+        .map(<[f32]>::to_vec)
+        .collect();
     comparison.extend(recon.as_slice().chunks(PIXELS).take(8).map(<[f32]>::to_vec));
     write_grid(&out.join("reconstruction.pgm"), &comparison, 8)?;
     println!(
