@@ -89,3 +89,57 @@ fn layer_conv2d_depthwise() {
     let dw: DepthwiseConv2d<3, 6, 3, 1, 1> = GroupedConv2d::<3, 6, 3, 3, 1, 1>::new(&mut rng());
     assert_eq!(dw.weight.dims().as_slice(), &[6, 1, 3, 3]);
 }
+
+#[test]
+fn layer_groupnorm() {
+    let g = Golden::load("layer_groupnorm");
+    assert_eq!(g.hp("num_groups"), 3.0);
+    assert_eq!(g.hp("num_channels"), 6.0);
+    assert_eq!(g.hp("eps"), 1e-5);
+    assert_eq!(g.hp_str("affine"), "true");
+    let mut gn = GroupNorm::<3, 6>::new();
+    assert_eq!(gn.eps, 1e-5);
+    assert_eq!(gn.param_names(), ["weight", "bias"]);
+    gn.weight = Tensor::from_vec(g.f("weight")).unwrap();
+    gn.bias = Tensor::from_vec(g.f("bias")).unwrap();
+    let x = Tensor::<Rank4<2, 6, 4, 4>>::from_vec(g.f("x")).unwrap();
+    let y = gn.forward(x.clone().trace());
+    g.check_forward("y", y.as_slice());
+    let gy = Tensor::<Rank4<2, 6, 4, 4>>::from_vec(g.f("gy")).unwrap();
+    let grads = (y * gy).sum().backward();
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+    g.check_grad("weight", grads.get_slice(&gn.weight).unwrap());
+    g.check_grad("bias", grads.get_slice(&gn.bias).unwrap());
+    g.check_forward("y", gn.forward(x.clone()).as_slice());
+    // A run-time batch size gives the same values.
+    let xd =
+        Tensor::<(usize, Const<6>, usize, usize)>::from_vec_with_shape(g.f("x"), (2, Const, 4, 4))
+            .unwrap();
+    g.check_forward("y", gn.forward(xd).as_slice());
+}
+
+#[test]
+fn layer_embedding_padding_idx() {
+    let g = Golden::load("layer_embedding_padding_idx");
+    assert_eq!(g.hp("num_embeddings"), 8.0);
+    assert_eq!(g.hp("embedding_dim"), 3.0);
+    let padding_idx = g.hp("padding_idx") as usize;
+    let mut emb = Embedding::<8, 3>::new(&mut rng()).with_padding_idx(padding_idx);
+    // PyTorch zeroes the padding row at construction.
+    assert_eq!(emb.weight.as_slice()[padding_idx * 3..][..3], [0.0; 3]);
+    // The stored table (its padding row is zero as well).
+    emb.weight = Tensor::from_vec(g.f("weight")).unwrap();
+    let x = Indices::<Rank2<2, 6>>::from_vec(g.idx("x")).unwrap();
+    assert!(
+        x.as_slice().contains(&padding_idx),
+        "the case looks the padding row up"
+    );
+    let y = emb.forward(TracedIndices(x.clone()));
+    g.check_forward("y", y.as_slice());
+    let gy = Tensor::<Rank3<2, 6, 3>>::from_vec(g.f("gy")).unwrap();
+    let grads = (y * gy).sum().backward();
+    let gw = grads.get_slice(&emb.weight).unwrap();
+    g.check_grad("weight", gw);
+    assert_eq!(gw[padding_idx * 3..][..3], [0.0; 3]);
+    g.check_forward("y", emb.forward(x).as_slice());
+}
