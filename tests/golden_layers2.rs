@@ -143,3 +143,43 @@ fn layer_embedding_padding_idx() {
     assert_eq!(gw[padding_idx * 3..][..3], [0.0; 3]);
     g.check_forward("y", emb.forward(x).as_slice());
 }
+
+/// Runs `up` on the golden `x`, traced and untraced, and checks `y` and the gradient of `x`.
+fn check_upsample<const N: usize, const C: usize, const H: usize, const W: usize, Z>(
+    g: &Golden,
+    up: Upsample<Z>,
+) where
+    Z: shaped::ops::interpolate::InterpolateSize<Const<H>, Const<W>> + Copy,
+{
+    assert!(Params::<f32>::param_names(&up).is_empty());
+    let x = Tensor::<Rank4<N, C, H, W>>::from_vec(g.f("x")).unwrap();
+    let y = up.forward(x.clone().trace());
+    assert_eq!(g.shape("y"), y.dims().as_slice());
+    g.check_forward("y", y.as_slice());
+    let gy = Tensor::from_vec_with_shape(g.f("gy"), *y.shape()).unwrap();
+    let grads = (y * gy).sum().backward();
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+    g.check_forward("y", up.forward(x).as_slice());
+}
+
+#[test]
+fn layer_upsample_nearest() {
+    use shaped::ops::interpolate::ScaleFactor;
+    let g = Golden::load("layer_upsample_nearest");
+    assert_eq!(g.hp_str("mode"), "\"nearest\"");
+    assert_eq!(g.hp("scale_factor"), 2.0);
+    check_upsample::<2, 3, 3, 4, _>(&g, Upsample::nearest(ScaleFactor::<2>));
+    // The same size given explicitly, static and run-time.
+    check_upsample::<2, 3, 3, 4, _>(&g, Upsample::nearest((Const::<6>, Const::<8>)));
+    check_upsample::<2, 3, 3, 4, _>(&g, Upsample::nearest((6usize, 8usize)));
+}
+
+#[test]
+fn layer_upsample_bilinear() {
+    let g = Golden::load("layer_upsample_bilinear");
+    assert_eq!(g.hp_str("mode"), "\"bilinear\"");
+    assert_eq!(g.hp_str("align_corners"), "false");
+    assert_eq!(hp_list(&g, "size"), [6, 8]);
+    check_upsample::<2, 2, 3, 4, _>(&g, Upsample::bilinear((Const::<6>, Const::<8>), false));
+    check_upsample::<2, 2, 3, 4, _>(&g, Upsample::bilinear((6usize, 8usize), false));
+}

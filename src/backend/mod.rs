@@ -7,6 +7,7 @@ pub(crate) mod compare;
 pub(crate) mod conv;
 pub(crate) mod elementwise;
 pub(crate) mod gemm;
+pub(crate) mod interpolate;
 pub(crate) mod layout;
 pub(crate) mod lookup;
 pub(crate) mod matmul;

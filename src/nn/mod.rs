@@ -18,6 +18,7 @@ mod params;
 mod pool;
 mod residual;
 mod rnn;
+mod upsample;
 
 pub use activation::{
     GELU, GELUTanh, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Softplus, Tanh,
@@ -42,3 +43,4 @@ pub use rnn::{
     CellKind, CellWeights, GRU, GRUDyn, GruCell, LSTM, LSTMDyn, LstmCell, RNN, RNNDyn, Recurrent,
     RecurrentState, RnnTanhCell,
 };
+pub use upsample::Upsample;

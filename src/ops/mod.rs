@@ -6,6 +6,7 @@ pub mod compare;
 pub mod conv;
 pub mod conv_grouped;
 pub mod index;
+pub mod interpolate;
 pub mod linear;
 pub(crate) mod lookup;
 pub mod matmul;
