@@ -35,7 +35,14 @@ const fn check_layer_groups(input: usize, output: usize, g: usize) {
     }
 }
 
-/// The weight of a grouped convolution: `(OUT, IN / G, K, K)`.
+/// The shape of a grouped convolution's weight: `(OUT, IN / G, K, K)`.
+///
+/// ```
+/// use shaped::nn::GroupedConvWeight;
+/// use shaped::prelude::*;
+/// let w = Tensor::<GroupedConvWeight<6, 4, 3, 2>>::zeros();
+/// assert_eq!(w.dims().as_slice(), &[4, 3, 3, 3]);
+/// ```
 pub type GroupedConvWeight<const IN: usize, const OUT: usize, const K: usize, const G: usize> =
     (Const<OUT>, PerGroup<Const<IN>, G>, Const<K>, Const<K>);
 
