@@ -72,9 +72,10 @@ fn images() -> impl Strategy<Value = Tensor<Img, f64>> {
         .prop_flat_map(|(n, h, w)| tensor_with_shape((n, Const, h, w), -2.0f64..2.0))
 }
 
+type Dyn4 = (usize, usize, usize, usize);
+
 /// Upsampling inputs `(N, C, H, W)` of random run-time sizes, with a random output size.
-fn resample_cases()
--> impl Strategy<Value = (Tensor<(usize, usize, usize, usize), f64>, (usize, usize))> {
+fn resample_cases() -> impl Strategy<Value = (Tensor<Dyn4, f64>, (usize, usize))> {
     (
         1usize..=2,
         1usize..=2,

@@ -23,7 +23,7 @@ use rand::Rng;
 
 /// Fails the build unless `g` divides both channel counts.
 const fn check_layer_groups(input: usize, output: usize, g: usize) {
-    if g == 0 || input % g != 0 || output % g != 0 {
+    if g == 0 || !input.is_multiple_of(g) || !output.is_multiple_of(g) {
         ConstMsg::new()
             .s("GroupedConv2d: groups ")
             .n(g)

@@ -19,7 +19,7 @@ use crate::shape::{Const, Dim, DimEq, Rank1, Shape};
 use crate::tensor::Tensor;
 
 const fn check_groups(groups: usize, channels: usize) {
-    if groups == 0 || channels % groups != 0 {
+    if groups == 0 || !channels.is_multiple_of(groups) {
         ConstMsg::new()
             .s("GroupNorm: num_groups ")
             .n(groups)

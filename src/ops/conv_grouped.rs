@@ -34,7 +34,7 @@ const fn check_static_groups(c: Option<usize>, c2: Option<usize>, o: Option<usiz
             .fail();
     }
     if let Some(c) = c {
-        if c % g != 0 {
+        if !c.is_multiple_of(g) {
             ConstMsg::new()
                 .s("grouped convolution: groups ")
                 .n(g)
@@ -43,31 +43,31 @@ const fn check_static_groups(c: Option<usize>, c2: Option<usize>, o: Option<usiz
                 .s(" input channels")
                 .fail();
         }
-        if let Some(c2) = c2 {
-            if c2 * g != c {
-                ConstMsg::new()
-                    .s("grouped convolution: the input has ")
-                    .n(c)
-                    .s(" channels but the weight expects ")
-                    .n(c2)
-                    .s(" per group times ")
-                    .n(g)
-                    .s(" groups = ")
-                    .n(c2 * g)
-                    .fail();
-            }
-        }
-    }
-    if let Some(o) = o {
-        if o % g != 0 {
+        if let Some(c2) = c2
+            && c2 * g != c
+        {
             ConstMsg::new()
-                .s("grouped convolution: groups ")
+                .s("grouped convolution: the input has ")
+                .n(c)
+                .s(" channels but the weight expects ")
+                .n(c2)
+                .s(" per group times ")
                 .n(g)
-                .s(" does not divide the ")
-                .n(o)
-                .s(" output channels")
+                .s(" groups = ")
+                .n(c2 * g)
                 .fail();
         }
+    }
+    if let Some(o) = o
+        && !o.is_multiple_of(g)
+    {
+        ConstMsg::new()
+            .s("grouped convolution: groups ")
+            .n(g)
+            .s(" does not divide the ")
+            .n(o)
+            .s(" output channels")
+            .fail();
     }
 }
 
@@ -77,7 +77,7 @@ fn check_groups(c: usize, c2: usize, o: usize, g: usize) -> Result<()> {
     if g == 0 {
         return fail("groups must be at least 1".into());
     }
-    if c % g != 0 || o % g != 0 {
+    if !c.is_multiple_of(g) || !o.is_multiple_of(g) {
         return fail(format!(
             "groups {g} must divide the {c} input channels and the {o} output channels"
         ));

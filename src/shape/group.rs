@@ -17,7 +17,7 @@ const fn static_per_group(channels: usize, groups: usize) -> usize {
             .s("grouped convolution: groups must be at least 1")
             .fail();
     }
-    if channels % groups != 0 {
+    if !channels.is_multiple_of(groups) {
         ConstMsg::new()
             .s("grouped convolution: groups ")
             .n(groups)
@@ -56,7 +56,7 @@ impl<D: Dim, const G: usize> PerGroup<D, G> {
     pub fn new(channels: D) -> Result<Self> {
         const { Self::STATIC_SIZE };
         let c = channels.size();
-        if G == 0 || c % G != 0 {
+        if G == 0 || !c.is_multiple_of(G) {
             return Err(Error::shape(
                 "grouped convolution",
                 format!("groups {G} does not divide {c} channels"),

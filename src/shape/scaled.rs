@@ -59,7 +59,7 @@ impl<D: Dim, const F: usize> Dim for Scaled<D, F> {
         self.0.size() * F
     }
     fn from_size(size: usize) -> Option<Self> {
-        if F == 0 || size % F != 0 {
+        if F == 0 || !size.is_multiple_of(F) {
             return None;
         }
         D::from_size(size / F).map(Scaled)
