@@ -41,7 +41,8 @@ pub(super) fn visit_weight_bias_mut<S: crate::shape::Shape, SB: crate::shape::Sh
 }
 
 /// 2-D convolution, PyTorch's `nn.Conv2d(IN, OUT, K, stride=S, padding=P, dilation=D)`
-/// with a square kernel and `groups=1`.
+/// with a square kernel and `groups=1` (for `groups`, see [`GroupedConv2d`](super::GroupedConv2d)
+/// and [`DepthwiseConv2d`](super::DepthwiseConv2d)).
 ///
 /// Takes `(B, IN, H, W)` (any static or `usize` batch `B`) or unbatched `(IN, H, W)`, and
 /// gives `(B, OUT, OH, OW)` with `OH = (H + 2P - D(K-1) - 1)/S + 1` computed by the type

@@ -345,7 +345,7 @@ macro_rules! conv2d_impl {
     };
 }
 
-conv2d_impl!([B b] "2-D convolution of a batch `(B, C, H, W)` into `(B, O, OH, OW)`, PyTorch's `F.conv2d` (groups = 1).");
+conv2d_impl!([B b] "2-D convolution of a batch `(B, C, H, W)` into `(B, O, OH, OW)`, PyTorch's `F.conv2d` (groups = 1; see `conv2d_grouped`).");
 conv2d_impl!(
     "2-D convolution of one image `(C, H, W)` into `(O, OH, OW)`, PyTorch's `F.conv2d` on unbatched input."
 );
