@@ -2,8 +2,6 @@
 
 use super::tape::UniqueId;
 use crate::dtype::Float;
-use crate::shape::Shape;
-use crate::tensor::Tensor;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -55,27 +53,6 @@ impl<E: Float> core::fmt::Debug for Gradients<E> {
 }
 
 impl<E: Float> Gradients<E> {
-    /// The gradient of `t` as a tensor of the same shape, or `None` if no gradient reached it.
-    pub fn get<S: Shape, T>(&self, t: &Tensor<S, E, T>) -> Option<Tensor<S, E>> {
-        self.map
-            .get(&t.id)
-            .map(|g| Tensor::from_parts(t.shape, g.clone()))
-    }
-    /// The gradient of `t` as a slice, without copying.
-    pub fn get_slice<S: Shape, T>(&self, t: &Tensor<S, E, T>) -> Option<&[E]> {
-        self.map.get(&t.id).map(|g| g.as_slice())
-    }
-    /// Removes and returns the gradient of `t`.
-    pub fn remove<S: Shape, T>(&mut self, t: &Tensor<S, E, T>) -> Option<Tensor<S, E>> {
-        self.map
-            .remove(&t.id)
-            .map(|g| Tensor::from_parts(t.shape, g))
-    }
-    /// Sets the gradient of `t` (replacing any), e.g. to feed an optimizer gradients computed
-    /// elsewhere.
-    pub fn set<S: Shape, T>(&mut self, t: &Tensor<S, E, T>, grad: Tensor<S, E>) {
-        self.map.insert(t.id, grad.into_vec());
-    }
     /// The gradient stored for an id.
     pub fn get_id(&self, id: UniqueId) -> Option<&[E]> {
         self.map.get(&id).map(|g| g.as_slice())

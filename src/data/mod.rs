@@ -24,6 +24,7 @@ mod idx;
 mod loader;
 mod standardize;
 
+pub use crate::nn::Standardizer;
 pub use bundled::{
     data_dir, diabetes, diabetes_from, digits, digits_from, iris, iris_from, words, words_from,
 };
@@ -36,4 +37,3 @@ pub use dataset::{
 };
 pub use idx::{parse_idx_images, parse_idx_labels, read_idx_images, read_idx_labels};
 pub use loader::{Batches, DataLoader};
-pub use standardize::Standardizer;

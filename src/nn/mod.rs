@@ -18,12 +18,14 @@ mod params;
 mod pool;
 mod residual;
 mod rnn;
+mod standardize;
+mod transformer;
 mod upsample;
 
 pub use activation::{
     GELU, GELUTanh, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Softplus, Tanh,
 };
-pub use attention::{AttentionInput, MultiheadAttention};
+pub use attention::{AttentionInput, AttentionOptions, AttentionOutput, MultiheadAttention};
 pub use batchnorm::{
     BatchNorm1d, BatchNorm1dDyn, BatchNorm2d, BatchNorm2dDyn, BatchNorm3d, BatchNorm3dDyn,
     BatchNormLayer,
@@ -42,5 +44,11 @@ pub use residual::{Frozen, Residual, SameAsInput};
 pub use rnn::{
     CellKind, CellWeights, GRU, GRUDyn, GruCell, LSTM, LSTMDyn, LstmCell, RNN, RNNDyn, Recurrent,
     RecurrentState, RnnTanhCell,
+};
+pub use standardize::Standardizer;
+pub use transformer::{
+    DecoderInput, EncoderInput, TransformerActivation, TransformerConfig, TransformerDecoder,
+    TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer, causal_mask,
+    key_padding_mask,
 };
 pub use upsample::Upsample;
