@@ -18,6 +18,7 @@ pub(crate) mod conv;
 pub(crate) mod elementwise;
 pub(crate) mod gemm;
 pub(crate) mod im2col;
+pub(crate) mod interpolate;
 pub(crate) mod layout;
 pub(crate) mod lookup;
 pub(crate) mod matmul;

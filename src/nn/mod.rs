@@ -5,8 +5,10 @@ mod activation;
 mod attention;
 mod batchnorm;
 mod conv;
+mod conv_grouped;
 mod dropout;
 mod embedding;
+mod groupnorm;
 pub mod init;
 mod layernorm;
 mod linear;
@@ -22,6 +24,7 @@ mod rnn_layout;
 mod standardize;
 mod sync_batchnorm;
 mod transformer;
+mod upsample;
 
 pub use activation::{
     GELU, GELUTanh, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Softplus, Tanh,
@@ -32,8 +35,10 @@ pub use batchnorm::{
     BatchNormLayer,
 };
 pub use conv::{Conv1d, Conv2d, ConvTranspose2d};
+pub use conv_grouped::{DepthwiseConv2d, GroupedConv2d, GroupedConvWeight};
 pub use dropout::Dropout;
 pub use embedding::{AppendDim, Embedding, EmbeddingDyn, EmbeddingLayer, TracedIndices};
+pub use groupnorm::GroupNorm;
 pub use layernorm::{LayerNorm, LayerNormDyn, LayerNormLayer};
 pub use linear::{Linear, LinearDyn, LinearLayer};
 pub use module::Module;
@@ -53,3 +58,4 @@ pub use transformer::{
     TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer, causal_mask,
     key_padding_mask,
 };
+pub use upsample::Upsample;
