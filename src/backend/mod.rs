@@ -20,6 +20,7 @@ pub(crate) mod gemm;
 pub(crate) mod im2col;
 pub(crate) mod layout;
 pub(crate) mod lookup;
+pub(crate) mod loss;
 pub(crate) mod matmul;
 pub(crate) mod norm;
 pub(crate) mod optim;
