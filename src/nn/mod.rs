@@ -17,11 +17,12 @@ mod pool;
 mod residual;
 mod rnn;
 mod standardize;
+mod transformer;
 
 pub use activation::{
     GELU, GELUTanh, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Softplus, Tanh,
 };
-pub use attention::{AttentionInput, MultiheadAttention};
+pub use attention::{AttentionInput, AttentionOptions, AttentionOutput, MultiheadAttention};
 pub use batchnorm::{
     BatchNorm1d, BatchNorm1dDyn, BatchNorm2d, BatchNorm2dDyn, BatchNorm3d, BatchNorm3dDyn,
     BatchNormLayer,
@@ -40,3 +41,8 @@ pub use rnn::{
     RecurrentState, RnnTanhCell,
 };
 pub use standardize::Standardizer;
+pub use transformer::{
+    DecoderInput, EncoderInput, TransformerActivation, TransformerConfig, TransformerDecoder,
+    TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer, causal_mask,
+    key_padding_mask,
+};
