@@ -17,7 +17,7 @@ use super::module::Module;
 use crate::autograd::{Tape, UniqueId};
 use crate::dtype::Float;
 use crate::error::{Error, Result};
-use crate::ops::binary::{Add, binary_op};
+use crate::ops::binary::{AddKernel, binary_op};
 use crate::shape::{Const, Dim, DimEq, Shape};
 use crate::tensor::Tensor;
 
@@ -217,7 +217,7 @@ fn residual<S: Shape, E: Float, T: Tape<E>>(
     y: Tensor<S, E, T>,
 ) -> Tensor<S, E, T> {
     let shape = x.shape;
-    binary_op(x, y, shape, Add)
+    binary_op(x, y, shape, AddKernel)
 }
 
 /// `linear2(dropout(activation(linear1(x))))`, then the branch dropout: PyTorch's `_ff_block`.
