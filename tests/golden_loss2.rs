@@ -286,7 +286,9 @@ fn check(r: Result<(), GradcheckError>) -> Result<(), TestCaseError> {
 type M = (usize, usize);
 
 /// Logits `(n, c)`, labels in `0..c`, class weights in `(0.2, 2)`.
-fn class_case() -> impl Strategy<Value = (Tensor<M, f64>, Vec<usize>, Tensor<(usize,), f64>)> {
+type ClassCase = (Tensor<M, f64>, Vec<usize>, Tensor<(usize,), f64>);
+
+fn class_case() -> impl Strategy<Value = ClassCase> {
     shape::<M>(1..=5).prop_flat_map(|(n, c)| {
         (
             tensor_with_shape((n, c), -3.0..3.0),

@@ -152,6 +152,8 @@ impl<E: Float> BinaryKernel<E> for KlDivKernel {
     fn dfa(&self, _: E, t: E) -> E {
         -t
     }
+    // `t / t` on purpose: PyTorch's xlogy backward, NaN at t = 0, inf or NaN.
+    #[allow(clippy::eq_op)]
     fn dfb(&self, x: E, t: E) -> E {
         let log = if t == E::ZERO { E::ZERO } else { t.ln() };
         log + t / t - x
