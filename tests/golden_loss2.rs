@@ -373,3 +373,30 @@ proptest! {
         check(gradcheck_vjp(&x, |x| none.forward(x, t.clone()), opts()))?;
     }
 }
+
+/// How class weights, `ignore_index` and label smoothing combine, on labels and on
+/// probabilities (finite cases in tests/golden_extra/loss_nonfinite.safetensors).
+#[test]
+fn cross_entropy_weight_smoothing_interplay_matches_pytorch() {
+    let g = Extra::load("ce_weight_smooth");
+    let x = Tensor::<Rank2<6, 4>>::from_vec(g.f("x")).unwrap();
+    let labels = Indices::<Rank1<6>>::from_vec(g.ints["labels"].clone()).unwrap();
+    let weight = Tensor::<Rank1<4>>::from_vec(g.f("weight")).unwrap();
+    let loss = CrossEntropyLoss::new()
+        .weight(weight.clone())
+        .ignore_index(1)
+        .label_smoothing(0.3);
+    let y = loss.forward(x.clone().trace(), &labels);
+    g.check("y", y.as_slice(), 1e-5, 1e-4);
+    g.check("grad.x", y.backward().get_slice(&x).unwrap(), 1e-4, 1e-3);
+
+    let g = Extra::load("ce_probs_weight");
+    let x = Tensor::<Rank2<6, 4>>::from_vec(g.f("x")).unwrap();
+    let t = Tensor::<Rank2<6, 4>>::from_vec(g.f("target")).unwrap();
+    let loss = CrossEntropyLoss::new().weight(weight).label_smoothing(0.2);
+    let y = loss.forward_probs(x.clone().trace(), t.clone().trace());
+    g.check("y", y.as_slice(), 1e-5, 1e-4);
+    let grads = y.backward();
+    g.check("grad.x", grads.get_slice(&x).unwrap(), 1e-4, 1e-3);
+    g.check("grad.target", grads.get_slice(&t).unwrap(), 1e-4, 1e-3);
+}

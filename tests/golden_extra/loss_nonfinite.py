@@ -3,7 +3,8 @@ issue 14 item 7): what PyTorch 2.15 (CPU, float32) returns, inf and NaN included
 this folder; the output is byte-for-byte reproducible.
 
 Same conventions as tests/golden/README.md, with each case's tensors prefixed `<case>.` in one
-file, `loss_nonfinite.safetensors`. Every case uses `reduction="none"` and the cotangent `gy`
+file, `loss_nonfinite.safetensors`, and each case's metadata (formula, inputs, outputs, grads,
+hyperparameters) under its name in the one metadata entry `cases` (JSON). Every case uses `reduction="none"` and the cotangent `gy`
 (all ones, so that a non-finite value in one element cannot leak into another), so
 `grad.<name>` is the elementwise derivative. Computed in float32: the point is PyTorch's own
 arithmetic on inf and NaN, not a more exact value.
@@ -19,6 +20,10 @@ arithmetic on inf and NaN, not a more exact value.
 * `bce.*`: F.binary_cross_entropy at the ends, `x` in {0, 1, 0.5} against targets
   {0, 1, 0.25} [9]; gradients for both (PyTorch rejects inputs and targets outside [0, 1],
   NaN included, so no non-finite value can enter).
+* `ce_weight_smooth.*`, `ce_probs_weight.*` (finite, `reduction="mean"`, scalar `y`, no
+  `gy`): F.cross_entropy with class `weight`, `ignore_index=1` and `label_smoothing=0.3` on
+  labels; with `weight` and `label_smoothing=0.2` on probabilities (gradients for `x` and
+  `target`). They pin down how PyTorch combines the three.
 """
 import json
 import torch
@@ -36,7 +41,7 @@ def case(name, formula, inputs, outputs, grads, hyper=None):
 
 def put(prefix, **tensors):
     for k, v in tensors.items():
-        t[f"{prefix}.{k}"] = v.detach().contiguous()
+        t[f"{prefix}.{k}"] = v.detach().clone().contiguous()
 
 
 LOGITS = [-inf, -100.0, -20.0, -1.0, 0.0, 1.0, 20.0, 100.0, inf, nan]
@@ -92,8 +97,30 @@ put("bce", x=x, target=tg, y=y, gy=gy, **{"grad.x": x.grad, "grad.target": tg.gr
 case("bce", "F.binary_cross_entropy(x, target, reduction='none')", ["x", "target"], ["y"],
      ["grad.x", "grad.target"])
 
-metadata = {"torch_version": torch.__version__, "cases": json.dumps(sorted(meta)),
-            **{k: json.dumps(v) for k, v in meta.items()}}
+# Finite cases for the interplay of class weights, ignore_index and label smoothing.
+torch.manual_seed(0)
+x = (3 * torch.randn(6, 4)).requires_grad_()
+labels = torch.tensor([0, 1, 3, 1, 2, 0])
+weight = torch.tensor([0.5, 2.0, 1.0, 3.0])
+y = F.cross_entropy(x, labels, weight=weight, ignore_index=1, label_smoothing=0.3)
+y.backward()
+put("ce_weight_smooth", x=x, labels=labels, weight=weight, y=y, **{"grad.x": x.grad})
+case("ce_weight_smooth", "F.cross_entropy(x, labels, weight, ignore_index=1, label_smoothing=0.3)",
+     ["x", "labels", "weight"], ["y"], ["grad.x"],
+     {"ignore_index": 1, "label_smoothing": 0.3, "reduction": "mean"})
+x = (3 * torch.randn(6, 4)).requires_grad_()
+probs = torch.softmax(torch.randn(6, 4), dim=1).requires_grad_()
+y = F.cross_entropy(x, probs, weight=weight, label_smoothing=0.2)
+y.backward()
+put("ce_probs_weight", x=x, target=probs, weight=weight, y=y,
+    **{"grad.x": x.grad, "grad.target": probs.grad})
+case("ce_probs_weight", "F.cross_entropy(x, probs, weight, label_smoothing=0.2)",
+     ["x", "target", "weight"], ["y"], ["grad.x", "grad.target"],
+     {"label_smoothing": 0.2, "reduction": "mean"})
+
+# One metadata key: the writer orders several keys at random, and the file is meant to be
+# byte-for-byte reproducible.
+metadata = {"cases": json.dumps({"torch_version": torch.__version__, **meta}, sort_keys=True)}
 save_file(t, "loss_nonfinite.safetensors", metadata=metadata)
 print(len(t), "tensors")
 for k in ["bce_logits", "bce_logits_pw", "ce", "ce_smooth", "mse", "bce"]:
