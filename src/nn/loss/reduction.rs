@@ -19,6 +19,10 @@ use crate::tensor::Tensor;
 /// assert_eq!(Reduction::Sum.reduce(x.clone()).to_vec(), vec![12.0]);
 /// assert_eq!(Reduction::None.reduce(x).dims().as_slice(), &[4]);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a reduction this loss takes",
+    note = "losses take `Reduction::Mean`, `Reduction::Sum` or `Reduction::None`; `Reduction::BatchMean` is kl_div's alone, as in PyTorch"
+)]
 pub trait Reduce: Copy {
     /// The reduced shape for an unreduced loss of shape `S`.
     type Output<S: Shape>: Shape;
@@ -81,6 +85,15 @@ pub struct SumReduction;
 /// let loss: Tensor<Rank1<2>> = MSELoss::new().reduction(Reduction::None).forward(a, Tensor::zeros());
 /// assert_eq!(loss.to_vec(), vec![1.0, 9.0]);
 /// ```
+///
+/// The unreduced loss is not a scalar, so it has no `backward()`:
+///
+/// ```compile_fail
+/// use shaped::prelude::*;
+/// use shaped::nn::loss::{MSELoss, Reduction};
+/// let a = Tensor::<Rank1<2>>::from_array([1.0, 3.0]).trace();
+/// let _g = MSELoss::new().reduction(Reduction::None).forward(a, Tensor::zeros()).backward();
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct NoReduction;
 
@@ -93,6 +106,15 @@ pub struct NoReduction;
 /// use shaped::nn::loss::{KlDivReduce, Reduction};
 /// let x = Tensor::<Rank2<2, 3>>::ones();
 /// assert_eq!(Reduction::BatchMean.reduce_kl(x).to_vec(), vec![3.0]);
+/// ```
+///
+/// Other losses do not take it, as in PyTorch:
+///
+/// ```compile_fail
+/// use shaped::prelude::*;
+/// use shaped::nn::loss::{MSELoss, Reduction};
+/// let x = Tensor::<Rank2<2, 3>>::zeros();
+/// let _loss = MSELoss::new().reduction(Reduction::BatchMean).forward(x.clone(), x);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct BatchMeanReduction;

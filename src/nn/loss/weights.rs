@@ -29,6 +29,16 @@ pub struct NoWeight;
 /// let dynamic = Tensor::<(usize,)>::ones_with_shape((2,));
 /// assert!(ClassWeights::<_, f32>::class_weights(&dynamic, "demo", Const::<3>).is_err());
 /// ```
+///
+/// Static counts that differ do not compile:
+///
+/// ```compile_fail
+/// use shaped::prelude::*;
+/// use shaped::nn::loss::CrossEntropyLoss;
+/// let labels = Indices::<Rank1<2>>::from_array([0, 2]);
+/// let weight = Tensor::<Rank1<4>>::ones(); // 3 classes
+/// let _ = CrossEntropyLoss::new().weight(weight).forward(Tensor::<Rank2<2, 3>>::zeros(), &labels);
+/// ```
 pub trait ClassWeights<C: Dim, E: Float> {
     /// The weight of every class, checked against the class count `c`; `None` for no weight.
     fn class_weights(&self, op: &'static str, c: C) -> Result<Option<&[E]>>;
