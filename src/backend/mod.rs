@@ -21,6 +21,7 @@ pub(crate) mod im2col;
 pub(crate) mod interpolate;
 pub(crate) mod layout;
 pub(crate) mod lookup;
+pub(crate) mod loss;
 pub(crate) mod matmul;
 pub(crate) mod norm;
 pub(crate) mod optim;
