@@ -22,6 +22,7 @@ mod csv;
 mod dataset;
 mod idx;
 mod loader;
+mod sampler;
 mod standardize;
 
 pub use crate::nn::Standardizer;
@@ -38,3 +39,4 @@ pub use dataset::{
 };
 pub use idx::{parse_idx_images, parse_idx_labels, read_idx_images, read_idx_labels};
 pub use loader::{Batches, DataLoader};
+pub use sampler::DistributedSampler;

@@ -17,6 +17,7 @@ mod pool;
 mod residual;
 mod rnn;
 mod standardize;
+mod sync_batchnorm;
 mod transformer;
 
 pub use activation::{
@@ -41,6 +42,7 @@ pub use rnn::{
     RecurrentState, RnnTanhCell,
 };
 pub use standardize::Standardizer;
+pub use sync_batchnorm::SyncBatchNorm;
 pub use transformer::{
     DecoderInput, EncoderInput, TransformerActivation, TransformerConfig, TransformerDecoder,
     TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer, causal_mask,

@@ -21,4 +21,5 @@ pub mod shape_ops;
 pub mod softmax;
 pub mod sort;
 pub mod split;
+pub mod sync_norm;
 pub mod unary;
