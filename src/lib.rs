@@ -82,7 +82,8 @@
 //! padding=P, dilation=D)`, and `Linear<I, O, E = f32>` holds an `(O, I)` weight. An
 //! [`LSTM<I, H, L>`](nn::LSTM) is batch-first: `(B, S, I)` in, `(y, (h_n, c_n))` out with `y`
 //! `(B, S, H)` and `h_n`, `c_n` `(L, B, H)`; a [`GRU`](nn::GRU) or [`RNN`](nn::RNN) returns
-//! `(y, h_n)`.
+//! `(y, h_n)`. Every layer ends with its element type `E = f32`; for `f64` use the aliases
+//! in [`nn::double`] (`double::Conv2d<1, 8, 3>` rather than `Conv2d<1, 8, 3, 1, 0, 1, f64>`).
 //!
 //! ```
 //! use shaped::nn::{Conv2d, LSTM, Module};

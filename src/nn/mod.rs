@@ -1,10 +1,11 @@
 //! Layers and models: the [`Module`] trait, the [`Params`] visitor, and layers whose
-//! parameter shapes are part of their types.
+//! parameter shapes are part of their types. [`double`] holds the same layers in `f64`.
 
 mod activation;
 mod attention;
 mod batchnorm;
 mod conv;
+pub mod double;
 mod dropout;
 mod embedding;
 pub mod init;
