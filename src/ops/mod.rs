@@ -17,6 +17,7 @@ pub mod pad;
 pub mod pool;
 pub mod reduce;
 pub(crate) mod rnn;
+pub(crate) mod rnn_cell;
 pub mod shape_ops;
 pub mod softmax;
 pub mod sort;
