@@ -116,12 +116,13 @@ fn embedded_csv(name: &str, bytes: &[u8], gz: bool, options: &CsvOptions) -> Res
     )
 }
 
-/// Features and labels from a table whose last column is the label.
+/// Features and labels from a table whose last column is the label, with the header and
+/// the label column's class names (sorted; empty for numeric labels).
 fn labelled<const F: usize>(
     mut table: CsvTable<f32>,
     source: &str,
     num_classes: usize,
-) -> Result<(TensorDataset<Const<F>>, Option<Vec<String>>)> {
+) -> Result<(TensorDataset<Const<F>>, Option<Vec<String>>, Vec<String>)> {
     if table.cols() != F + 1 {
         return Err(format_err(
             source,
@@ -134,11 +135,10 @@ fn labelled<const F: usize>(
     }
     let header = table.header().map(<[String]>::to_vec);
     let y = table.take_labels(F)?;
+    let names = y.names().to_vec();
     let x: Tensor<(usize, Const<F>)> = table.into_tensor().try_realize()?;
-    Ok((
-        TensorDataset::new(x, Labels::new(y.into_vec(), num_classes)?)?,
-        header,
-    ))
+    let y = Labels::new(y.into_vec(), num_classes)?;
+    Ok((TensorDataset::new(x, y)?, header, names))
 }
 
 /// The UCI optical digits: 1797 images of 8x8 pixels (values 0 to 16) flattened to 64
@@ -178,15 +178,15 @@ pub fn digits_from(path: impl AsRef<Path>) -> Result<TensorDataset<Const<64>>> {
 /// assert_eq!(iris.targets().names(), ["setosa", "versicolor", "virginica"]);
 /// ```
 pub fn iris() -> Result<TensorDataset<Const<4>>> {
-    let options = CsvOptions::new().header(true);
     iris_table(
-        embedded_csv("iris.csv", IRIS_CSV, false, &options)?,
+        embedded_csv("iris.csv", IRIS_CSV, false, &iris_options())?,
         "iris.csv (embedded)",
     )
 }
 
 /// [`iris`] from another copy of `iris.csv`, whose header line is
-/// `rows,features,class names...`.
+/// `rows,features,class names...`; the label column holds class indices or the class names
+/// themselves (`setosa`).
 ///
 /// ```
 /// let copy = shaped::data::data_dir().join("iris.csv");
@@ -194,12 +194,28 @@ pub fn iris() -> Result<TensorDataset<Const<4>>> {
 /// ```
 pub fn iris_from(path: impl AsRef<Path>) -> Result<TensorDataset<Const<4>>> {
     let path = path.as_ref();
-    let table = read_csv::<f32>(path, &CsvOptions::new().header(true))?;
+    let table = read_csv::<f32>(path, &iris_options())?;
     iris_table(table, &path.display().to_string())
 }
 
+/// Iris's header is `rows,features,class names...`, not column names.
+fn iris_options() -> CsvOptions {
+    let mut options = CsvOptions::new().header(true).label_column(4);
+    options.header_names_columns = false;
+    options
+}
+
 fn iris_table(table: CsvTable<f32>, source: &str) -> Result<TensorDataset<Const<4>>> {
-    let (ds, header) = labelled::<4>(table, source, 3)?;
+    if let (Some(names), Some(header)) = (table.label_names(), table.header()) {
+        let classes = header.get(2..).unwrap_or_default();
+        if let Some(name) = names.iter().find(|n| !classes.contains(n)) {
+            return Err(format_err(
+                source,
+                format!("the class {name:?} is not among the header's classes {classes:?}"),
+            ));
+        }
+    }
+    let (ds, header, names) = labelled::<4>(table, source, 3)?;
     let header = header.unwrap_or_default();
     let number = |i: usize| header.get(i).and_then(|s| s.parse::<usize>().ok());
     let (rows, feats) = (number(0), number(1));
@@ -213,8 +229,25 @@ fn iris_table(table: CsvTable<f32>, source: &str) -> Result<TensorDataset<Const<
         ));
     }
     let (x, y) = ds.into_parts();
-    let y = y.with_names(header[2..].to_vec())?;
-    TensorDataset::new(x, y)
+    let classes = header[2..].to_vec();
+    let y = if !names.is_empty() {
+        // Names were numbered in sorted order; renumber them in the header's order.
+        let mut indices = Vec::with_capacity(y.as_slice().len());
+        for &i in y.as_slice() {
+            let name = &names[i];
+            let Some(k) = classes.iter().position(|c| c == name) else {
+                return Err(format_err(
+                    source,
+                    format!("the class {name:?} is not among the header's classes {classes:?}"),
+                ));
+            };
+            indices.push(k);
+        }
+        Labels::new(indices, 3)?
+    } else {
+        y
+    };
+    TensorDataset::new(x, y.with_names(classes)?)
 }
 
 /// The diabetes regression data: 442 patients, 10 baseline variables (age, sex, bmi, bp,
