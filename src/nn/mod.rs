@@ -9,6 +9,7 @@ pub mod double;
 mod dropout;
 mod embedding;
 pub mod init;
+mod layer_name;
 mod layernorm;
 mod linear;
 pub mod loss;
