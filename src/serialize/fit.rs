@@ -111,7 +111,7 @@ fn architecture_hint(name: &str, file: &[usize], model: &[usize]) -> Option<Stri
     if !leaf.starts_with("weight_hh") || file.len() != 2 || model.len() != 2 {
         return None;
     }
-    let gates = |d: &[usize]| (d[1] > 0 && d[0] % d[1] == 0).then(|| d[0] / d[1]);
+    let gates = |d: &[usize]| (d[1] > 0 && d[0].is_multiple_of(d[1])).then(|| d[0] / d[1]);
     let (f, m) = (gates(file)?, gates(model)?);
     if f == m {
         return None;
