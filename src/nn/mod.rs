@@ -1,15 +1,17 @@
 //! Layers and models: the [`Module`] trait, the [`Params`] visitor, and layers whose
-//! parameter shapes are part of their types.
+//! parameter shapes are part of their types. [`double`] holds the same layers in `f64`.
 
 mod activation;
 mod attention;
 mod batchnorm;
 mod conv;
 mod conv_grouped;
+pub mod double;
 mod dropout;
 mod embedding;
 mod groupnorm;
 pub mod init;
+mod layer_name;
 mod layernorm;
 mod linear;
 pub mod loss;
