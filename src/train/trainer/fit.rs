@@ -474,8 +474,17 @@ fn summary(r: &EpochRecord, rate: f64) -> String {
     if let Some(a) = r.val_accuracy {
         s += &format!(" acc {:.2}%", a * 100.0);
     }
-    s + &format!(" | lr {:.2e} | {rate:.0} samples/s {:.1}s", r.lr, r.seconds)
+    s += &format!(" | lr {:.2e}", r.lr);
+    // A rate over a few milliseconds is noise (it swings by orders of magnitude).
+    if r.seconds >= MEASURABLE_SECONDS {
+        s + &format!(" | {rate:.0} samples/s {:.1}s", r.seconds)
+    } else {
+        s + &format!(" | {:.0} ms", r.seconds * 1000.0)
+    }
 }
+
+/// The shortest epoch whose samples/s the epoch line prints.
+pub(crate) const MEASURABLE_SECONDS: f64 = 0.05;
 
 fn stop_message(h: &History) -> String {
     let watched = if h.epochs.iter().any(|r| r.val_loss.is_some()) {
