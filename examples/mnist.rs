@@ -20,7 +20,7 @@
 
 use rand::SeedableRng;
 use shaped::data::{self, DataLoader, Dataset};
-use shaped::nn::loss::{Reduction, nll_loss, nll_loss_with};
+use shaped::nn::loss::{NLLLoss, Reduction, nll_loss};
 use shaped::nn::{Conv2d, Dropout, Flatten, Linear, LogSoftmax, MaxPool2d, Module, ReLU};
 use shaped::optim::{Adadelta, LrScheduler, Optimizer, StepLr};
 use shaped::prelude::*;
@@ -129,7 +129,12 @@ fn main() -> Result<()> {
         for batch in test_loader.iter_epoch(0) {
             let (x, y) = batch?;
             let output = model.forward(images(x, mean, std));
-            test_loss += f64::from(nll_loss_with(output.clone(), &y, Reduction::Sum).as_slice()[0]);
+            test_loss += f64::from(
+                NLLLoss::new()
+                    .reduction(Reduction::Sum)
+                    .forward(output.clone(), &y)
+                    .as_slice()[0],
+            );
             let predicted = output.argmax::<1>();
             correct += y
                 .as_slice()

@@ -22,7 +22,7 @@
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use shaped::data::{self, DataLoader, Dataset};
-use shaped::nn::loss::{Reduction, binary_cross_entropy_with};
+use shaped::nn::loss::{BCELoss, Reduction};
 use shaped::nn::{Linear, Module};
 use shaped::optim::{Adam, Optimizer};
 use shaped::prelude::*;
@@ -96,7 +96,7 @@ fn loss_function<T: Tape<f32>>(
     mu: Rows<LATENT, T>,
     logvar: Rows<LATENT, T>,
 ) -> Tensor<(), f32, T> {
-    let bce = binary_cross_entropy_with(recon, x, Reduction::Sum);
+    let bce = BCELoss::new().reduction(Reduction::Sum).forward(recon, x);
     let kld = (logvar.clone().add_scalar(1.0) - mu.square() - logvar.exp())
         .sum()
         .mul_scalar(-0.5);
