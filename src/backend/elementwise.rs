@@ -80,12 +80,16 @@ pub(crate) fn binary_map<E: Float>(
     f: impl Fn(E, E) -> E + Sync,
 ) -> Vec<E> {
     if a_dims == out_dims && b_dims == out_dims {
-        return collect_blocks(a.len(), |off, block| {
-            let (a, b) = (&a[off..][..block.len()], &b[off..][..block.len()]);
-            for ((slot, &x), &y) in block.iter_mut().zip(a).zip(b) {
-                slot.write(f(x, y));
-            }
-        });
+        // SAFETY: both inputs are sliced to exactly the block's length (a short one
+        // panics), so the loop writes every slot.
+        return unsafe {
+            collect_blocks(a.len(), |off, block| {
+                let (a, b) = (&a[off..][..block.len()], &b[off..][..block.len()]);
+                for ((slot, &x), &y) in block.iter_mut().zip(a).zip(b) {
+                    slot.write(f(x, y));
+                }
+            })
+        };
     }
     wide(
         #[inline(always)]

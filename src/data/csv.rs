@@ -227,7 +227,7 @@ impl<E: Float> CsvTable<E> {
         if let Some(h) = &mut self.header {
             h.remove(column);
         }
-        Ok(Labels::from_vec(labels))
+        Labels::try_from_vec(labels)
     }
 }
 

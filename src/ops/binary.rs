@@ -69,14 +69,19 @@ where
                 // No broadcasting: build each input's gradient directly (the rhs reuses the
                 // output's buffer) instead of zero-filling and accumulating.
                 if track_l {
-                    let ga = collect_blocks(gy.len(), |off, block| {
-                        let (gy, a, b) = (&gy[off..], &a[off..], &b[off..]);
-                        for (slot, (&gv, (&x, &y))) in
-                            block.iter_mut().zip(gy.iter().zip(a.iter().zip(b)))
-                        {
-                            slot.write(gv * k.dfa(x, y));
-                        }
-                    });
+                    // SAFETY: the inputs are sliced to exactly the block's length (a short
+                    // one panics), so the loop writes every slot.
+                    let ga = unsafe {
+                        collect_blocks(gy.len(), |off, block| {
+                            let n = block.len();
+                            let (gy, a, b) = (&gy[off..][..n], &a[off..][..n], &b[off..][..n]);
+                            for (slot, (&gv, (&x, &y))) in
+                                block.iter_mut().zip(gy.iter().zip(a.iter().zip(b)))
+                            {
+                                slot.write(gv * k.dfa(x, y));
+                            }
+                        })
+                    };
                     g.add(a_id, ga);
                 }
                 if track_r {
@@ -177,7 +182,7 @@ macro_rules! binary_methods {
                     S: BroadcastShapes<SR>,
                     T: Merge<E, TR>,
                 {
-                    let out = self.shape.broadcast_shapes(&rhs.shape)?;
+                    let out = crate::shape::broadcast_for(stringify!($name), &self.shape, &rhs.shape)?;
                     Ok(binary_op(self, rhs, out, $kernel))
                 }
             )*

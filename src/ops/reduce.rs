@@ -440,6 +440,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
                 ),
             ));
         }
+        shape.try_numel("broadcast_to")?;
         Ok(broadcast_op(self, shape))
     }
 }

@@ -75,11 +75,15 @@ fn traced_unary<S: Shape, E: Float, T: Tape<E>, K: UnaryKernel<E>>(
     mut tape: T,
     k: K,
 ) -> Tensor<S, E, T> {
-    let y: Arc<Vec<E>> = Arc::new(collect_blocks(xdata.len(), |off, block| {
-        for (slot, &v) in block.iter_mut().zip(&xdata[off..]) {
-            slot.write(k.f(v));
-        }
-    }));
+    // SAFETY: the input is sliced to exactly the block's length, so every slot is written.
+    let y: Arc<Vec<E>> = Arc::new(unsafe {
+        collect_blocks(xdata.len(), |off, block| {
+            let x = &xdata[off..][..block.len()];
+            for (slot, &v) in block.iter_mut().zip(x) {
+                slot.write(k.f(v));
+            }
+        })
+    });
     let out_id = UniqueId::new();
     let (xd, yd) = (xdata, y.clone());
     tape.record(

@@ -25,6 +25,7 @@ mod shape;
 mod squeeze;
 
 pub use axis::HasAxis;
+pub(crate) use broadcast::broadcast_for;
 pub use broadcast::{BroadcastDim, BroadcastShapes, DimEq, MAX_BROADCAST_ONE};
 pub use concat::ConcatShape;
 pub use conv::{ConvOut, ConvTransposeOut, PoolOut};

@@ -117,12 +117,20 @@ fn check_extent(name: &str, len: usize, rows: usize, cols: usize, (rs, cs): Stri
     if rows == 0 || cols == 0 {
         return;
     }
-    let last = (rows - 1) * rs as usize + (cols - 1) * cs as usize;
-    assert!(
-        last < len,
-        "gemm: operand {name} ({rows} x {cols}, strides {rs}, {cs}) needs {} elements, has {len}",
-        last + 1
-    );
+    // Checked: a wrapped extent would let the unchecked kernels run past the buffer.
+    let last = (rows - 1)
+        .checked_mul(rs as usize)
+        .and_then(|r| (cols - 1).checked_mul(cs as usize)?.checked_add(r));
+    match last {
+        Some(last) if last < len => {}
+        Some(last) => panic!(
+            "gemm: operand {name} ({rows} x {cols}, strides {rs}, {cs}) needs {} elements, has {len}",
+            last + 1
+        ),
+        None => panic!(
+            "gemm: operand {name} ({rows} x {cols}, strides {rs}, {cs}) spans more elements than a usize counts"
+        ),
+    }
 }
 
 #[derive(Clone, Copy)]
