@@ -151,3 +151,11 @@ fn a_longer_gradient_set_in_backward_cannot_reach_a_binary_op() {
     let grads = y.sum().backward();
     assert_eq!(grads.get(&x).unwrap().to_vec(), vec![2.0, 4.0, 6.0]);
 }
+
+#[test]
+fn matmul_too_large_in_f64_is_an_error_too() {
+    // f64 goes through the portable gemm, which had no extent check at all.
+    let a = Tensor::<(usize, usize), f64>::zeros_with_shape((3, 0));
+    let b = Tensor::<(usize, usize), f64>::zeros_with_shape((0, N));
+    assert!(a.try_matmul(b).is_err());
+}

@@ -21,6 +21,7 @@ pub(crate) fn keep_freed_memory() {
     }
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
+        // SAFETY: the declaration matches glibc's `int mallopt(int param, int value)`.
         unsafe extern "C" {
             fn mallopt(param: i32, value: i32) -> i32;
         }
