@@ -59,11 +59,12 @@ pub fn set_max_decompressed_bytes(bytes: u64) {
 }
 
 /// The error for a `.gz` input that decompresses past the limit.
-pub(crate) fn too_large(what: &str, limit: u64) -> Error {
+/// `size` says how large it is, e.g. "decompresses to more than 1000 bytes".
+pub(crate) fn too_large(what: &str, size: &str, limit: u64) -> Error {
     Error::Format {
         what: what.to_string(),
         message: format!(
-            "decompresses to more than {limit} bytes, the limit for .gz input \
+            "{size}, over the limit of {limit} bytes for .gz input \
              (raise it with shaped::data::set_max_decompressed_bytes or SHAPED_MAX_DECOMPRESSED_BYTES)"
         ),
     }
@@ -83,7 +84,11 @@ pub(crate) fn gunzip(compressed: impl Read, what: &str) -> Result<Vec<u8>> {
             message: format!("not a valid gzip file: {e}"),
         })?;
     if out.len() as u64 > limit {
-        return Err(too_large(what, limit));
+        return Err(too_large(
+            what,
+            &format!("decompresses to more than {limit} bytes"),
+            limit,
+        ));
     }
     Ok(out)
 }

@@ -84,7 +84,11 @@ fn read_idx(
     if let Some(limit) = limit
         && declared.saturating_add(header_len) > limit
     {
-        return Err(super::gz::too_large(what, limit));
+        return Err(super::gz::too_large(
+            what,
+            &format!("the header declares sizes {dims:?} = {declared} bytes of data"),
+            limit,
+        ));
     }
     // With the size known from the file, reserve it exactly; from a decompressor, grow
     // as bytes arrive (a header is no promise that they will).
