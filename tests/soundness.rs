@@ -159,3 +159,15 @@ fn matmul_too_large_in_f64_is_an_error_too() {
     let b = Tensor::<(usize, usize), f64>::zeros_with_shape((0, N));
     assert!(a.try_matmul(b).is_err());
 }
+
+#[test]
+fn a_safetensors_shape_too_large_to_exist_is_an_error() {
+    // No data (a zero size), but the other sizes' product overflows: no such tensor.
+    let header = br#"{"x":{"dtype":"F32","shape":[0,4611686018427387904,4],"data_offsets":[0,0]}}"#;
+    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+    bytes.extend_from_slice(header);
+    let r = std::panic::catch_unwind(|| {
+        shaped::serialize::tensors_from_safetensors::<f32>(&bytes, "hostile").map(|_| ())
+    });
+    assert!(r.expect("no panic").is_err());
+}
