@@ -1,6 +1,7 @@
 //! The [`Trainer`]: epochs of training and validation with a progress bar, early stopping,
 //! best-model checkpoints, callbacks and curves.
 
+use super::finite::{At, check_after_step, check_before_step};
 use super::history::{EpochRecord, History, StopReason};
 use super::source::BatchSource;
 use super::step::{Meter, Step};
@@ -429,6 +430,13 @@ impl<'a, M, O> Trainer<'a, M, O> {
     /// accumulation and clipping when configured). Returns the [`History`]; an error from
     /// the data, the step, a callback or a file write ends training with that error.
     ///
+    /// Training also stops with an error naming the first value that is not finite: a
+    /// buffer after the forward pass (BatchNorm's running statistics, which a NaN batch
+    /// poisons for good, as in PyTorch) or a gradient, before the optimizer step (which is
+    /// then not taken), or a parameter after it. The best-model file of
+    /// [`save_best`](Self::save_best) keeps the last good epoch's state, and with
+    /// [`restore_best`](Self::restore_best) the model returns to it.
+    ///
     /// ```
     /// use shaped::prelude::*;
     /// use shaped::nn::{Linear, Module, loss::mse_loss};
@@ -490,9 +498,15 @@ impl<'a, M, O> Trainer<'a, M, O> {
                 micro += 1;
                 if micro == self.accumulate {
                     let grads = pending.take().expect("set above");
-                    update(model, optimizer, grads, micro, &params, self.max_grad_norm);
-                    micro = 0;
                     global_step += 1;
+                    let at = At { epoch: epoch + 1, step: global_step };
+                    let stepped =
+                        update(model, optimizer, grads, micro, &params, self.max_grad_norm, &at);
+                    if let Err(e) = stepped {
+                        bar.finish_and_clear();
+                        return Err(give_up(model, best_state.as_deref(), e));
+                    }
+                    micro = 0;
                 }
                 if !bar.is_hidden() {
                     let rate = meter.samples() as f64 / started.elapsed().as_secs_f64().max(1e-9);
@@ -511,8 +525,14 @@ impl<'a, M, O> Trainer<'a, M, O> {
                 }
             }
             if let Some(grads) = pending.take() {
-                update(model, optimizer, grads, micro, &params, self.max_grad_norm);
                 global_step += 1;
+                let at = At { epoch: epoch + 1, step: global_step };
+                let stepped =
+                    update(model, optimizer, grads, micro, &params, self.max_grad_norm, &at);
+                if let Err(e) = stepped {
+                    bar.finish_and_clear();
+                    return Err(give_up(model, best_state.as_deref(), e));
+                }
             }
             if meter.batches() == 0 {
                 bar.finish_and_clear();
@@ -642,7 +662,22 @@ fn progress(quiet: bool, epoch: usize, epochs: usize, len: Option<usize>) -> Pro
     bar
 }
 
-/// One optimizer step from gradients summed over `micro` batches.
+/// Training went non-finite: the model goes back to the best state kept for
+/// [`restore_best`](Trainer::restore_best), if any (the best-model file on disk was written
+/// at the end of a good epoch and is left as it is), and the error is passed on.
+fn give_up<E: Float, M: Params<E> + ?Sized>(
+    model: &mut M,
+    best_state: Option<&[Vec<E>]>,
+    e: Error,
+) -> Error {
+    if let Some(state) = best_state {
+        restore(model, state);
+    }
+    e
+}
+
+/// One optimizer step from gradients summed over `micro` batches, refused when a buffer or
+/// gradient is not finite, and checked for parameters that the step made non-finite.
 fn update<E: Float, M: Params<E>, O: Optimizer<E>>(
     model: &mut M,
     optimizer: &mut O,
@@ -650,7 +685,9 @@ fn update<E: Float, M: Params<E>, O: Optimizer<E>>(
     micro: usize,
     params: &[UniqueId],
     max_grad_norm: Option<f64>,
-) {
+    at: &At,
+) -> Result<()> {
+    check_before_step(model, &grads, at)?;
     if micro > 1 {
         let scale = E::from_f64(1.0 / micro as f64);
         for &id in params {
@@ -663,6 +700,7 @@ fn update<E: Float, M: Params<E>, O: Optimizer<E>>(
         clip_grad_norm(model, &mut grads, max_norm);
     }
     optimizer.step(model, &grads);
+    check_after_step(model, at)
 }
 
 fn summary(r: &EpochRecord, rate: f64) -> String {
