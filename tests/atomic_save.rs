@@ -4,7 +4,6 @@
 use rand::SeedableRng;
 use shaped::nn::Linear;
 use shaped::serialize::{Checkpoint, save_safetensors, write_atomic};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -46,7 +45,9 @@ fn stale_temps_of_the_same_target_are_removed_by_the_next_save() {
     for n in stale.iter().chain(&keep) {
         std::fs::write(dir.join(n), vec![0u8; 1000]).unwrap();
     }
-    Checkpoint::new(&model).save(dir.join("model.ckpt")).unwrap();
+    Checkpoint::new(&model)
+        .save(dir.join("model.ckpt"))
+        .unwrap();
     let mut want: Vec<String> = keep.to_vec();
     want.push("model.ckpt".into());
     want.sort();
@@ -72,16 +73,21 @@ fn write_errors_name_the_target_not_the_temp() {
     assert!(err.contains(&target.display().to_string()), "{err}");
     assert!(!err.contains(".tmp"), "{err}");
     // A file-size limit (EFBIG).
-    let err = write_atomic(&target, |_| Err(std::io::Error::from_raw_os_error(27).into()))
-        .unwrap_err()
-        .to_string();
+    let err = write_atomic(&target, |_| {
+        Err(std::io::Error::from_raw_os_error(27).into())
+    })
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("out.bin") && !err.contains(".tmp"), "{err}");
     // A folder that does not exist: the temp cannot even be created.
     let missing = dir.join("no/such/dir/out.bin");
     let err = write_atomic(&missing, |w| Ok(w.write_all(b"x")?))
         .unwrap_err()
         .to_string();
-    assert!(err.contains(&missing.display().to_string()) && !err.contains(".tmp"), "{err}");
+    assert!(
+        err.contains(&missing.display().to_string()) && !err.contains(".tmp"),
+        "{err}"
+    );
     // Nothing is left behind.
     assert!(names(&dir).is_empty(), "{:?}", names(&dir));
     std::fs::remove_dir_all(&dir).unwrap();

@@ -68,7 +68,10 @@ fn buffers_of_one_parameter_need_one_length() {
     // Checked by the optimizer itself, for state that does not come from a checkpoint.
     let (_, opt, _) = trained();
     let mut state = opt.state();
-    let e = state.iter_mut().find(|(n, _)| n == "bias.exp_avg_sq").unwrap();
+    let e = state
+        .iter_mut()
+        .find(|(n, _)| n == "bias.exp_avg_sq")
+        .unwrap();
     e.1.push(1.0);
     let mut fresh = Adam::<f32>::new(1e-2);
     let err = fresh.load_state(state).unwrap_err().to_string();

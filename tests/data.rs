@@ -730,7 +730,10 @@ fn idx_rejects_bad_magic_truncation_and_lying_headers() {
         .unwrap_err()
         .to_string();
     // Over the decompression limit (issue 14), refused from the header alone.
-    assert!(e.contains("784000000000 bytes") && e.contains("limit"), "{e}");
+    assert!(
+        e.contains("784000000000 bytes") && e.contains("limit"),
+        "{e}"
+    );
     let lying_labels = {
         let mut b = vec![0, 0, 8, 1];
         b.extend(u32::MAX.to_be_bytes());

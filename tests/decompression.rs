@@ -69,11 +69,17 @@ fn a_csv_gz_bomb_stops_at_the_limit_with_bounded_memory() {
     let (r, peak) = measure_peak(|| load_csv::<f32>(&path, &CsvOptions::new()));
     set_max_decompressed_bytes(old);
     let err = r.unwrap_err().to_string();
-    assert!(err.contains("1048576") && err.contains("set_max_decompressed_bytes"), "{err}");
+    assert!(
+        err.contains("1048576") && err.contains("set_max_decompressed_bytes"),
+        "{err}"
+    );
     assert!(err.contains("bomb.csv.gz"), "{err}");
     // The compressed file, the text buffer while it doubles past the limit (old and new
     // block: 3x the limit), and the decoder's own tables.
-    assert!(peak < gz.len() + 3 * (1 << 20) + (256 << 10), "peak {peak} bytes");
+    assert!(
+        peak < gz.len() + 3 * (1 << 20) + (256 << 10),
+        "peak {peak} bytes"
+    );
 }
 
 #[test]
@@ -84,7 +90,10 @@ fn an_idx_gz_bomb_is_refused_from_its_header() {
     let old = max_decompressed_bytes();
     set_max_decompressed_bytes(1 << 20);
     let (r, peak) = measure_peak(|| read_idx_images::<f32>(&path));
-    let labels = temp_file("bomb-idx1-ubyte.gz", &gzip(&[&[0, 0, 8, 1, 0x00, 0x20, 0, 0][..], &[0; 2 << 20]].concat()));
+    let labels = temp_file(
+        "bomb-idx1-ubyte.gz",
+        &gzip(&[&[0, 0, 8, 1, 0x00, 0x20, 0, 0][..], &[0; 2 << 20]].concat()),
+    );
     let r2 = read_idx_labels(&labels);
     set_max_decompressed_bytes(old);
     assert!(r.unwrap_err().to_string().contains("1048576"));
@@ -103,7 +112,10 @@ fn loading_a_large_csv_gz_needs_a_small_multiple_of_its_tensor() {
     let output = rows * cols * 4;
     eprintln!("csv.gz: peak {peak} bytes for a {output}-byte tensor");
     // Text (half the tensor's bytes here) grown by doubling, and the values reserved once.
-    assert!(peak <= 3 * output, "peak {peak} bytes for a {output}-byte tensor");
+    assert!(
+        peak <= 3 * output,
+        "peak {peak} bytes for a {output}-byte tensor"
+    );
 }
 
 #[test]
@@ -114,13 +126,18 @@ fn loading_a_large_idx_gz_needs_a_small_multiple_of_its_tensor() {
     assert_eq!(t.dims().as_slice(), &[200, 50, 50]);
     let output = 200 * 50 * 50 * 4;
     eprintln!("idx.gz: peak {peak} bytes for a {output}-byte tensor");
-    assert!(peak <= 2 * output, "peak {peak} bytes for a {output}-byte tensor");
+    assert!(
+        peak <= 2 * output,
+        "peak {peak} bytes for a {output}-byte tensor"
+    );
 }
 
 #[test]
 fn idx_sizes_whose_shape_cannot_exist_are_refused() {
     let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     // 0 images of 2^32-1 x 2^32-1 pixels: 0 bytes of data, but no such tensor shape.
-    let bytes = [0, 0, 8, 3, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255];
+    let bytes = [
+        0, 0, 8, 3, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255,
+    ];
     assert!(shaped::data::parse_idx_images::<f32>(&bytes, "inline").is_err());
 }

@@ -94,8 +94,13 @@ fn mutate(valid: &[u8], rng: &mut StdRng) -> Vec<u8> {
                 // A size field replaced by a huge little- or big-endian number.
                 if len >= 8 {
                     let i = rng.random_range(0..=len - 8);
-                    let v: u64 = [u64::MAX, 1 << 40, u32::MAX as u64, 1 << 31][rng.random_range(0..4)];
-                    let bytes = if rng.random() { v.to_le_bytes() } else { v.to_be_bytes() };
+                    let v: u64 =
+                        [u64::MAX, 1 << 40, u32::MAX as u64, 1 << 31][rng.random_range(0..4)];
+                    let bytes = if rng.random() {
+                        v.to_le_bytes()
+                    } else {
+                        v.to_be_bytes()
+                    };
                     b[i..i + 8].copy_from_slice(&bytes);
                 }
             }
@@ -265,12 +270,18 @@ fn fuzz_gz_inputs() {
     let old = data::max_decompressed_bytes();
     data::set_max_decompressed_bytes(GZ_LIMIT);
     let (csv_path, idx_path) = (temp_path("f.csv.gz"), temp_path("f-idx3-ubyte.gz"));
-    fuzz("gz", 0x62, &valid, |len| GZ_BOUND + plain(len), |b| {
-        let (c, i) = b.split_at(split.min(b.len()));
-        std::fs::write(&csv_path, c).unwrap();
-        std::fs::write(&idx_path, i).unwrap();
-        let _ = data::load_csv::<f32>(&csv_path, &CsvOptions::new());
-        let _ = data::read_idx_images::<f32>(&idx_path);
-    });
+    fuzz(
+        "gz",
+        0x62,
+        &valid,
+        |len| GZ_BOUND + plain(len),
+        |b| {
+            let (c, i) = b.split_at(split.min(b.len()));
+            std::fs::write(&csv_path, c).unwrap();
+            std::fs::write(&idx_path, i).unwrap();
+            let _ = data::load_csv::<f32>(&csv_path, &CsvOptions::new());
+            let _ = data::read_idx_images::<f32>(&idx_path);
+        },
+    );
     data::set_max_decompressed_bytes(old);
 }

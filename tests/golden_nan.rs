@@ -25,16 +25,31 @@ fn check(what: &str, actual: &[f32], expected: &[f32], atol: f32, rtol: f32) {
 }
 
 fn forward(g: &Golden, name: &str, actual: &[f32]) {
-    check(&format!("{}: {name}", g.case), actual, &g.f(name), 1e-5, 1e-4);
+    check(
+        &format!("{}: {name}", g.case),
+        actual,
+        &g.f(name),
+        1e-5,
+        1e-4,
+    );
 }
 
 fn grad(g: &Golden, name: &str, actual: &[f32]) {
     let key = format!("grad.{name}");
-    check(&format!("{}: {key}", g.case), actual, &g.f(&key), 1e-4, 1e-3);
+    check(
+        &format!("{}: {key}", g.case),
+        actual,
+        &g.f(&key),
+        1e-4,
+        1e-3,
+    );
 }
 
 /// Runs `f` on the case's `x` untraced and traced, and checks `y` and `grad.x`.
-fn unary(case: &str, f: impl Fn(Tensor<Rank2<2, 4>, f32, OwnedTape<f32>>) -> Tensor<Rank2<2, 4>, f32, OwnedTape<f32>>) {
+fn unary(
+    case: &str,
+    f: impl Fn(Tensor<Rank2<2, 4>, f32, OwnedTape<f32>>) -> Tensor<Rank2<2, 4>, f32, OwnedTape<f32>>,
+) {
     let g = Golden::load(case);
     let x = Tensor::<Rank2<2, 4>>::from_vec(g.f("x")).unwrap();
     let y = f(x.clone().trace());
@@ -112,7 +127,11 @@ fn nan_max_min_along_a_dim() {
             x.clone().trace().min_dim_with_indices::<1>()
         };
         forward(&g, "y", y.as_slice());
-        assert_eq!(idx.as_slice(), g.idx("indices").as_slice(), "{case}: indices");
+        assert_eq!(
+            idx.as_slice(),
+            g.idx("indices").as_slice(),
+            "{case}: indices"
+        );
         let gy = Tensor::<Rank1<3>>::from_vec(g.f("gy")).unwrap();
         let grads = (y * gy).sum().backward();
         grad(&g, "x", grads.get_slice(&x).unwrap());
@@ -124,7 +143,11 @@ fn nan_max_min_of_everything() {
     for (case, max) in [("nan_reduce_max_all", true), ("nan_reduce_min_all", false)] {
         let g = Golden::load(case);
         let x = Tensor::<Rank2<3, 4>>::from_vec(g.f("x")).unwrap();
-        let y = if max { x.clone().trace().max() } else { x.clone().trace().min() };
+        let y = if max {
+            x.clone().trace().max()
+        } else {
+            x.clone().trace().min()
+        };
         forward(&g, "y", y.as_slice());
         let gy = Tensor::<()>::from_vec(g.f("gy")).unwrap();
         let grads = (y * gy).sum().backward();
@@ -145,7 +168,10 @@ fn every_nan_case_is_covered() {
     let src = include_str!("golden_nan.rs");
     for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden")).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
-        if let Some(case) = name.strip_suffix(".safetensors").filter(|n| n.starts_with("nan_")) {
+        if let Some(case) = name
+            .strip_suffix(".safetensors")
+            .filter(|n| n.starts_with("nan_"))
+        {
             assert!(src.contains(&format!("\"{case}\"")), "no test for {case}");
         }
     }

@@ -64,7 +64,11 @@ fn reshape_broadcast_concat_stack_check_the_new_shape() {
     let err = x.clone().try_reshape((3usize, N)).unwrap_err().to_string();
     assert!(err.contains("reshape"), "{err}");
     let e = Tensor::<(usize, usize)>::zeros_with_shape((0, N));
-    let err = e.clone().try_broadcast_to((3usize, N)).unwrap_err().to_string();
+    let err = e
+        .clone()
+        .try_broadcast_to((3usize, N))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("broadcast_to"), "{err}");
     let big = 1usize << 33;
     let col = Tensor::<(usize, usize)>::zeros_with_shape((big, 0)).try_reshape((big, 1usize));
@@ -97,13 +101,19 @@ fn broadcast_errors_name_the_op_and_both_shapes() {
     assert!(err.contains("mul"), "{err}");
     assert!(err.contains("[2, 3]") && err.contains("[2]"), "{err}");
     let err = a.try_lt(&b).unwrap_err().to_string();
-    assert!(err.contains("lt") && err.contains("[2, 3]") && err.contains("[2]"), "{err}");
+    assert!(
+        err.contains("lt") && err.contains("[2, 3]") && err.contains("[2]"),
+        "{err}"
+    );
 }
 
 #[test]
 fn try_realize_names_the_target_in_sizes() {
     let t = Tensor::<(usize, usize)>::zeros_with_shape((2, 3));
-    let err = t.try_realize::<(usize, Const<4>)>().unwrap_err().to_string();
+    let err = t
+        .try_realize::<(usize, Const<4>)>()
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("[2, 3]") && err.contains("[_, 4]"), "{err}");
     assert!(!err.contains("Const"), "{err}");
 }

@@ -15,7 +15,12 @@ type Net = (Linear<3, 4>, BatchNorm1d<4>, ReLU, Linear<4, 1>);
 
 fn net(seed: u64) -> Net {
     let mut rng = StdRng::seed_from_u64(seed);
-    (Linear::new(&mut rng), BatchNorm1d::new(), ReLU, Linear::new(&mut rng))
+    (
+        Linear::new(&mut rng),
+        BatchNorm1d::new(),
+        ReLU,
+        Linear::new(&mut rng),
+    )
 }
 
 fn batch(seed: u64) -> (X, Tensor<Rank2<8, 1>>) {
@@ -33,7 +38,9 @@ fn all_finite(m: &Net) -> bool {
 }
 
 /// Three good epochs, then every batch of epoch 4 holds a NaN (the relu(NaN) case).
-fn poisoned_source(nan_at: usize) -> impl shaped::train::BatchSource<Batch = (X, Tensor<Rank2<8, 1>>)> {
+fn poisoned_source(
+    nan_at: usize,
+) -> impl shaped::train::BatchSource<Batch = (X, Tensor<Rank2<8, 1>>)> {
     from_fn(move |epoch, _rng| {
         let (mut x, y) = batch(epoch as u64 % 2);
         if epoch >= nan_at {
@@ -56,13 +63,19 @@ fn a_nan_batch_stops_training_naming_what_went_bad() {
         .save_best(&best)
         .restore_best(true)
         .fit(poisoned_source(3), |m: &mut Net, (x, y)| {
-            Ok(Step::new(mse_loss(m.forward_train(x.trace_constant()), y), 8))
+            Ok(Step::new(
+                mse_loss(m.forward_train(x.trace_constant()), y),
+                8,
+            ))
         })
         .unwrap_err()
         .to_string();
     // The forward pass poisoned BatchNorm's running statistics first.
     assert!(err.contains("epoch 4"), "{err}");
-    assert!(err.contains("`1.running_mean`") && err.contains("NaN"), "{err}");
+    assert!(
+        err.contains("`1.running_mean`") && err.contains("NaN"),
+        "{err}"
+    );
     // The model is back at its best epoch, and the file on disk holds finite values.
     assert!(all_finite(&model));
     let mut from_disk = net(1);
@@ -82,7 +95,10 @@ fn a_nan_gradient_is_named_and_the_step_not_taken() {
         .epochs(3)
         .quiet(true)
         .fit(poisoned_source(0), |m: &mut Mlp, (x, y)| {
-            Ok(Step::new(mse_loss(m.forward_train(x.trace_constant()), y), 8))
+            Ok(Step::new(
+                mse_loss(m.forward_train(x.trace_constant()), y),
+                8,
+            ))
         })
         .unwrap_err()
         .to_string();
@@ -100,9 +116,15 @@ fn a_parameter_that_overflows_in_the_step_is_named() {
         .epochs(3)
         .quiet(true)
         .fit(poisoned_source(usize::MAX), |m: &mut Lin, (x, y)| {
-            Ok(Step::new(mse_loss(m.forward_train(x.trace_constant()), y), 8))
+            Ok(Step::new(
+                mse_loss(m.forward_train(x.trace_constant()), y),
+                8,
+            ))
         })
         .unwrap_err()
         .to_string();
-    assert!(err.contains("parameter `weight`") && err.contains("after the optimizer step"), "{err}");
+    assert!(
+        err.contains("parameter `weight`") && err.contains("after the optimizer step"),
+        "{err}"
+    );
 }

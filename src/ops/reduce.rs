@@ -44,7 +44,10 @@ pub(crate) fn sum_axis_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
 /// Max (or min) of every element, with PyTorch's backward for full reductions: the
 /// gradient is divided evenly among the elements equal to the result, NaN counting as equal
 /// to a NaN result (`evenly_distribute_backward`).
-fn extreme_all_op<S: Shape, E: Float, T: Tape<E>>(x: Tensor<S, E, T>, max: bool) -> Tensor<(), E, T> {
+fn extreme_all_op<S: Shape, E: Float, T: Tape<E>>(
+    x: Tensor<S, E, T>,
+    max: bool,
+) -> Tensor<(), E, T> {
     let (x, mut tape) = x.split_tape();
     let n = x.data.len();
     let (y, _) = if max {

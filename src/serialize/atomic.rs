@@ -28,7 +28,10 @@ pub const STALE_TEMP_AGE: std::time::Duration = std::time::Duration::from_secs(3
 /// The process id in a temporary file name `.{target}.{pid}.{n}.tmp`, if `name` is one for
 /// `target`.
 fn temp_pid(name: &str, target: &str) -> Option<u32> {
-    let rest = name.strip_prefix('.')?.strip_prefix(target)?.strip_prefix('.')?;
+    let rest = name
+        .strip_prefix('.')?
+        .strip_prefix(target)?
+        .strip_prefix('.')?;
     let (pid, n) = rest.strip_suffix(".tmp")?.split_once('.')?;
     n.parse::<u64>().ok()?;
     pid.parse().ok()

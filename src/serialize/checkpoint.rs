@@ -479,9 +479,8 @@ impl<E: Float> Checkpoint<E> {
             .collect();
         for (name, values) in &self.optimizer {
             if name == "step" {
-                crate::optim::check_step_count(values).map_err(|m| {
-                    format_err(what, format!("optimizer entry `step`: {m}"))
-                })?;
+                crate::optim::check_step_count(values)
+                    .map_err(|m| format_err(what, format!("optimizer entry `step`: {m}")))?;
                 continue;
             }
             let param = name.rsplit_once('.').map(|(p, _)| p);

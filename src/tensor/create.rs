@@ -326,7 +326,9 @@ impl<const N: usize, E: Float> Tensor<(Const<N>, Const<N>), E> {
 impl<E: Float> Tensor<(usize, usize), E> {
     /// The `n` by `n` identity matrix, sized at run time.
     pub fn eye_dyn(n: usize) -> Self {
-        let numel = (n, n).try_numel("eye_dyn").unwrap_or_else(|e| panic!("{e}"));
+        let numel = (n, n)
+            .try_numel("eye_dyn")
+            .unwrap_or_else(|e| panic!("{e}"));
         let mut data = vec![E::ZERO; numel];
         for i in 0..n {
             data[i * n + i] = E::ONE;

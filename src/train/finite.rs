@@ -51,15 +51,16 @@ pub(crate) fn check_before_step<E: Float, M: Params<E> + ?Sized>(
 ) -> Result<(), Error> {
     let mut bad = None;
     model.visit("", &mut |p| {
-        if bad.is_none() && p.kind != TensorKind::Parameter {
-            if let Some((i, v)) = first_bad(p.data) {
-                bad = Some(format!(
-                    "buffer `{}` is not finite ({}) after the forward pass: a batch with NaN or \
-                     infinite values poisons BatchNorm's running statistics for good, as in PyTorch",
-                    p.name,
-                    describe(i, v)
-                ));
-            }
+        if bad.is_none()
+            && p.kind != TensorKind::Parameter
+            && let Some((i, v)) = first_bad(p.data)
+        {
+            bad = Some(format!(
+                "buffer `{}` is not finite ({}) after the forward pass: a batch with NaN or \
+                 infinite values poisons BatchNorm's running statistics for good, as in PyTorch",
+                p.name,
+                describe(i, v)
+            ));
         }
     });
     model.visit("", &mut |p| {
@@ -107,7 +108,10 @@ mod tests {
     fn finds_the_first_non_finite_element() {
         assert_eq!(first_bad(&[1.0f32, -2.0, 0.0]), None);
         assert_eq!(first_bad::<f32>(&[]), None);
-        assert_eq!(first_bad(&[1.0f32, f32::INFINITY, f32::NAN]), Some((1, f32::INFINITY)));
+        assert_eq!(
+            first_bad(&[1.0f32, f32::INFINITY, f32::NAN]),
+            Some((1, f32::INFINITY))
+        );
         let (i, v) = first_bad(&[0.5f64, 2.0, f64::NAN]).unwrap();
         assert!(i == 2 && v.is_nan());
         assert_eq!(first_bad(&[f64::MAX, f64::MAX]), None);

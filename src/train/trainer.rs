@@ -499,9 +499,19 @@ impl<'a, M, O> Trainer<'a, M, O> {
                 if micro == self.accumulate {
                     let grads = pending.take().expect("set above");
                     global_step += 1;
-                    let at = At { epoch: epoch + 1, step: global_step };
-                    let stepped =
-                        update(model, optimizer, grads, micro, &params, self.max_grad_norm, &at);
+                    let at = At {
+                        epoch: epoch + 1,
+                        step: global_step,
+                    };
+                    let stepped = update(
+                        model,
+                        optimizer,
+                        grads,
+                        micro,
+                        &params,
+                        self.max_grad_norm,
+                        &at,
+                    );
                     if let Err(e) = stepped {
                         bar.finish_and_clear();
                         return Err(give_up(model, best_state.as_deref(), e));
@@ -526,9 +536,19 @@ impl<'a, M, O> Trainer<'a, M, O> {
             }
             if let Some(grads) = pending.take() {
                 global_step += 1;
-                let at = At { epoch: epoch + 1, step: global_step };
-                let stepped =
-                    update(model, optimizer, grads, micro, &params, self.max_grad_norm, &at);
+                let at = At {
+                    epoch: epoch + 1,
+                    step: global_step,
+                };
+                let stepped = update(
+                    model,
+                    optimizer,
+                    grads,
+                    micro,
+                    &params,
+                    self.max_grad_norm,
+                    &at,
+                );
                 if let Err(e) = stepped {
                     bar.finish_and_clear();
                     return Err(give_up(model, best_state.as_deref(), e));

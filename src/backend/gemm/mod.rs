@@ -583,12 +583,36 @@ mod tests {
         let n = 6148914691236517211usize;
         let mut c = vec![0.0f32; 17];
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            sgemm(3, 0, n, 1.0, &[], (0, 1), &[], (n as isize, 1), 0.0, &mut c, (n as isize, 1))
+            sgemm(
+                3,
+                0,
+                n,
+                1.0,
+                &[],
+                (0, 1),
+                &[],
+                (n as isize, 1),
+                0.0,
+                &mut c,
+                (n as isize, 1),
+            )
         }));
         assert!(r.is_err());
         let mut c = vec![0.0f64; 17];
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            dgemm(3, 0, n, 1.0, &[], (0, 1), &[], (n as isize, 1), 0.0, &mut c, (n as isize, 1))
+            dgemm(
+                3,
+                0,
+                n,
+                1.0,
+                &[],
+                (0, 1),
+                &[],
+                (n as isize, 1),
+                0.0,
+                &mut c,
+                (n as isize, 1),
+            )
         }));
         assert!(r.is_err());
         check_extent("a", 6, 2, 3, (3, 1));
