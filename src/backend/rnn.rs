@@ -2,6 +2,7 @@
 //! for every step at once (`[B, S, G*H]`, read at step `t`), and `gh`, the hidden projection
 //! of this step (`[B, G*H]`). Gate order is PyTorch's: LSTM `i, f, g, o`; GRU `r, z, n`.
 
+use super::gemm::gemm;
 use super::simd::wide;
 use crate::dtype::Float;
 
@@ -312,7 +313,7 @@ impl<E: Float> LstmSequence<E> {
 fn row_blocks(batch: usize, steps: usize, hidden: usize) -> Vec<core::ops::Range<usize>> {
     // Work per row: one (4H x H) product per step, forward.
     let per_row = steps * 4 * hidden * hidden;
-    let threads = super::pool::threads()
+    let threads = super::threads::threads()
         .min(batch)
         .min((batch * per_row / (1 << 20)).max(1));
     let size = batch.div_ceil(threads.max(1)).max(1);
@@ -340,7 +341,7 @@ fn map_row_blocks<E: Send, R: Send>(
             std::sync::Mutex::new((Some(mine), None))
         })
         .collect();
-    super::pool::run(blocks.len(), &|t| {
+    super::threads::run(blocks.len(), &|t| {
         let mine = slots[t].lock().unwrap_or_else(|e| e.into_inner()).0.take();
         if let Some(mine) = mine {
             let r = f(&blocks[t], mine);
@@ -444,7 +445,7 @@ fn lstm_rows_forward<E: Float>(
         } else {
             (&y[(t - 1) * h..], s * h)
         };
-        E::gemm(
+        gemm(
             bsz,
             h,
             g4,
@@ -549,7 +550,7 @@ pub(crate) fn lstm_sequence_backward<E: Float>(
             rows[..h].copy_from_slice(&h0[b * h..][..h]);
             rows[h..].copy_from_slice(&fwd.y[b * s * h..][..(s - 1) * h]);
         }
-        E::gemm(
+        gemm(
             g4,
             bsz * s,
             h,
@@ -625,7 +626,7 @@ fn lstm_rows_backward<E: Float>(
         );
         dc_next = dc_prev;
         // dh_{t-1} = dgates_t W_hh; dgates_t rows have stride S*4H.
-        E::gemm(
+        gemm(
             bsz,
             g4,
             h,
@@ -657,7 +658,7 @@ mod tests {
     #[test]
     fn row_split_sequence_matches_one_block() {
         let (b, s, h) = (5, 8, 128);
-        assert!(row_blocks(b, s, h).len() == super::super::pool::threads().min(2));
+        assert!(row_blocks(b, s, h).len() == super::super::threads::threads().min(2));
         let gx = values(b * s * 4 * h, 1);
         let w: Vec<f64> = values(4 * h * h, 2).iter().map(|v| v * 0.1).collect();
         let bias = values(4 * h, 3);

@@ -25,6 +25,7 @@ mod idx;
 mod loader;
 mod standardize;
 
+pub use crate::nn::Standardizer;
 pub use bundled::{
     data_dir, diabetes, diabetes_from, digits, digits_from, iris, iris_from, words, words_from,
 };
@@ -38,4 +39,3 @@ pub use dataset::{
 pub use gz::{DEFAULT_MAX_DECOMPRESSED_BYTES, max_decompressed_bytes, set_max_decompressed_bytes};
 pub use idx::{parse_idx_images, parse_idx_labels, read_idx_images, read_idx_labels};
 pub use loader::{Batches, DataLoader};
-pub use standardize::Standardizer;

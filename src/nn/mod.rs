@@ -16,11 +16,13 @@ mod params;
 mod pool;
 mod residual;
 mod rnn;
+mod standardize;
+mod transformer;
 
 pub use activation::{
     GELU, GELUTanh, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Softplus, Tanh,
 };
-pub use attention::{AttentionInput, MultiheadAttention};
+pub use attention::{AttentionInput, AttentionOptions, AttentionOutput, MultiheadAttention};
 pub use batchnorm::{
     BatchNorm1d, BatchNorm1dDyn, BatchNorm2d, BatchNorm2dDyn, BatchNorm3d, BatchNorm3dDyn,
     BatchNormLayer,
@@ -37,4 +39,10 @@ pub use residual::{Frozen, Residual, SameAsInput};
 pub use rnn::{
     CellKind, CellWeights, GRU, GRUDyn, GruCell, LSTM, LSTMDyn, LstmCell, RNN, RNNDyn, Recurrent,
     RecurrentState, RnnTanhCell,
+};
+pub use standardize::Standardizer;
+pub use transformer::{
+    DecoderInput, EncoderInput, TransformerActivation, TransformerConfig, TransformerDecoder,
+    TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer, causal_mask,
+    key_padding_mask,
 };

@@ -5,7 +5,7 @@ use super::params::{ParamMut, ParamView, Params, TensorKind};
 use crate::autograd::Tape;
 use crate::dtype::Float;
 use crate::error::Result;
-use crate::ops::binary::{Add, binary_op};
+use crate::ops::binary::{AddKernel, binary_op};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 
@@ -50,12 +50,12 @@ where
     fn try_forward(&self, x: Tensor<S, E, T>) -> Result<Self::Output> {
         let fx = self.0.try_forward(x.clone())?.into_input_type();
         let shape = x.shape;
-        Ok(binary_op(x, fx, shape, Add))
+        Ok(binary_op(x, fx, shape, AddKernel))
     }
     fn try_forward_train(&mut self, x: Tensor<S, E, T>) -> Result<Self::Output> {
         let fx = self.0.try_forward_train(x.clone())?.into_input_type();
         let shape = x.shape;
-        Ok(binary_op(x, fx, shape, Add))
+        Ok(binary_op(x, fx, shape, AddKernel))
     }
 }
 

@@ -1,0 +1,8 @@
+//! Optimizer update kernels: one file per optimizer, each the loop that updates one
+//! parameter's buffer and its state buffers in place. The optimizers in `crate::optim` keep
+//! the hyperparameters, the step count and the named state, and call these through
+//! `crate::ops::optim`.
+
+pub(crate) mod adam;
+pub(crate) mod rmsprop;
+pub(crate) mod sgd;
