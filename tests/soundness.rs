@@ -78,7 +78,7 @@ fn reshape_broadcast_concat_stack_check_the_new_shape() {
     let err = a.try_concat::<1, _, _>(b).unwrap_err().to_string();
     assert!(err.contains("concat"), "{err}");
     let s = Tensor::<(usize, usize)>::zeros_with_shape((0, isize::MAX as usize));
-    let err = Tensor::try_stack::<0, 2>([s.clone(), s]).unwrap_err();
+    let err = Tensor::try_stack::<0, _>([s.clone(), s]).unwrap_err();
     assert!(err.to_string().contains("stack"), "{err}");
 }
 
@@ -180,4 +180,14 @@ fn a_safetensors_shape_too_large_to_exist_is_an_error() {
         shaped::serialize::tensors_from_safetensors::<f32>(&bytes, "hostile").map(|_| ())
     });
     assert!(r.expect("no panic").is_err());
+}
+
+#[test]
+fn cat_of_a_list_checks_the_joined_axis() {
+    let half = isize::MAX as usize;
+    let a = Tensor::<(usize, usize)>::zeros_with_shape((0, half));
+    let err = Tensor::try_cat::<1, _>(vec![a.clone(), a.clone(), a])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("cat"), "{err}");
 }

@@ -23,12 +23,15 @@ pub(crate) mod lookup;
 pub(crate) mod matmul;
 pub(crate) mod norm;
 pub(crate) mod optim;
+pub(crate) mod pad;
 pub(crate) mod parallel;
 pub(crate) mod pooling;
 pub(crate) mod reduce;
 pub(crate) mod rnn;
+pub(crate) mod scan;
 pub(crate) mod simd;
 pub(crate) mod softmax;
+pub(crate) mod sort;
 pub(crate) mod threads;
 
 /// The backend's one-time set-up (see the module docs); later calls return at once.

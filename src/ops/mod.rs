@@ -2,8 +2,10 @@
 //! as a kernel (unary, binary) or a backward step next to its forward.
 
 pub mod binary;
+pub mod cat;
 pub mod compare;
 pub mod conv;
+pub mod cumsum;
 pub mod index;
 pub mod linear;
 pub(crate) mod lookup;
@@ -11,9 +13,12 @@ pub(crate) mod loss;
 pub mod matmul;
 pub(crate) mod norm;
 pub(crate) mod optim;
+pub mod pad;
 pub mod pool;
 pub mod reduce;
 pub(crate) mod rnn;
 pub mod shape_ops;
 pub mod softmax;
+pub mod sort;
+pub mod split;
 pub mod unary;

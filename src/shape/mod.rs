@@ -11,6 +11,7 @@
 
 mod axis;
 mod broadcast;
+mod chunk;
 mod concat;
 pub(crate) mod const_msg;
 mod conv;
@@ -18,6 +19,7 @@ mod dim;
 mod flatten;
 mod last;
 mod matmul;
+mod pad;
 mod permute;
 mod select;
 #[allow(clippy::module_inception)]
@@ -27,12 +29,14 @@ mod squeeze;
 pub use axis::HasAxis;
 pub(crate) use broadcast::broadcast_for;
 pub use broadcast::{BroadcastDim, BroadcastShapes, DimEq, MAX_BROADCAST_ONE};
+pub use chunk::{ChunkDim, Quot};
 pub use concat::ConcatShape;
 pub use conv::{ConvOut, ConvTransposeOut, PoolOut};
 pub use dim::{Const, ConstDim, Dim, DimExpr, Prod, Sum};
 pub use flatten::{Flatten, FlattenAll};
 pub use last::LastDim;
 pub use matmul::MatMulShape;
+pub use pad::{PadDim, PadLast, PadLast2, PadLast3, Padded};
 pub use permute::{Axes2, Axes3, Axes4, Axes5, Axes6, PermuteShape, TransposeShape};
 pub use select::{ReplaceAxis, SameRank};
 pub use shape::{
