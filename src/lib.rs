@@ -19,6 +19,7 @@ pub mod autograd;
 pub(crate) mod backend;
 pub mod compile_errors;
 pub mod data;
+pub mod distributed;
 pub mod dtype;
 pub mod error;
 pub mod gradcheck;

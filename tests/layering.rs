@@ -42,9 +42,12 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "data",
         &["error", "dtype", "shape", "tensor", "nn", "serialize"],
     ),
+    // Data-parallel training: gradients and parameters of any model, over a collective.
+    ("distributed", &["error", "dtype", "autograd", "ops", "nn"]),
     (
         "train",
         &[
+            "distributed",
             "error",
             "dtype",
             "shape",

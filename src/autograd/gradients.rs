@@ -46,6 +46,15 @@ impl<E: Float> Default for Gradients<E> {
     }
 }
 
+/// A copy of every gradient (e.g. to reduce the same gradients in two ways).
+impl<E: Float> Clone for Gradients<E> {
+    fn clone(&self) -> Self {
+        Gradients {
+            map: self.map.clone(),
+        }
+    }
+}
+
 impl<E: Float> core::fmt::Debug for Gradients<E> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "Gradients({} tensors)", self.map.len())
@@ -90,6 +99,11 @@ impl<E: Float> Gradients<E> {
         self.map.remove(&id)
     }
     /// Adds `g` to the gradient of `id`, moving it in when there is none yet.
+    /// Stores a zero gradient of `len` elements for `id` (a parameter that this rank's batch
+    /// did not reach, before gradients are averaged across ranks).
+    pub(crate) fn insert_zeros(&mut self, id: UniqueId, len: usize) {
+        self.map.insert(id, vec![E::ZERO; len]);
+    }
     pub(crate) fn add(&mut self, id: UniqueId, g: Vec<E>) {
         match self.map.entry(id) {
             std::collections::hash_map::Entry::Occupied(mut e) => {

@@ -28,6 +28,7 @@ pub(crate) mod parallel;
 pub(crate) mod pooling;
 pub(crate) mod reduce;
 pub(crate) mod rnn;
+pub(crate) mod rnn_cell;
 pub(crate) mod scan;
 pub(crate) mod simd;
 pub(crate) mod softmax;

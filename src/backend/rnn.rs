@@ -47,9 +47,29 @@ pub(crate) fn lstm_forward<E: Float>(
     gh: &[E],
     c: &[E],
 ) -> (Vec<E>, Vec<E>, Vec<E>) {
+    let units = d.batch * d.hidden;
+    let (mut hn, mut cn, mut acts) = (
+        vec![E::ZERO; units],
+        vec![E::ZERO; units],
+        vec![E::ZERO; units * 5],
+    );
+    lstm_forward_into(d, gx, gh, c, &mut hn, &mut cn, &mut acts);
+    (hn, cn, acts)
+}
+
+/// [`lstm_forward`] into given buffers: `hn`, `cn` (`[B, H]`) and `acts` (`[5, B, H]`).
+pub(crate) fn lstm_forward_into<E: Float>(
+    d: CellDims,
+    gx: &[E],
+    gh: &[E],
+    c: &[E],
+    hn: &mut [E],
+    cn: &mut [E],
+    acts: &mut [E],
+) {
     wide(
         #[inline(always)]
-        || lstm_forward_loop(d, gx, gh, c),
+        || lstm_forward_loop(d, gx, gh, c, hn, cn, acts),
     )
 }
 
@@ -59,12 +79,12 @@ fn lstm_forward_loop<E: Float>(
     gx: &[E],
     gh: &[E],
     c: &[E],
-) -> (Vec<E>, Vec<E>, Vec<E>) {
+    hn: &mut [E],
+    cn: &mut [E],
+    acts: &mut [E],
+) {
     let (bsz, h) = (d.batch, d.hidden);
     let units = bsz * h;
-    let mut hn = vec![E::ZERO; units];
-    let mut cn = vec![E::ZERO; units];
-    let mut acts = vec![E::ZERO; units * 5];
     for b in 0..bsz {
         let gxr = &gx[d.gx(4, b, 0, 0)..][..4 * h];
         let ghr = &gh[d.gh(4, b, 0, 0)..][..4 * h];
@@ -100,7 +120,6 @@ fn lstm_forward_loop<E: Float>(
             (ai[j], af[j], ag[j], ao[j], at[j]) = (i, f, g, o, tc);
         }
     }
-    (hn, cn, acts)
 }
 
 /// `1 / (1 + e^-x)` without a branch: e^-x overflowing to infinity gives exactly 0, so the
@@ -187,9 +206,22 @@ pub(crate) fn gru_forward<E: Float>(
     gh: &[E],
     hprev: &[E],
 ) -> (Vec<E>, Vec<E>) {
+    let units = d.batch * d.hidden;
+    let (mut hn, mut acts) = (vec![E::ZERO; units], vec![E::ZERO; units * 3]);
+    gru_forward_into(d, gx, gh, hprev, &mut hn, &mut acts);
+    (hn, acts)
+}
+
+/// [`gru_forward`] into given buffers: `hn` (`[B, H]`) and `acts` (`[B, H, 3]`).
+pub(crate) fn gru_forward_into<E: Float>(
+    d: CellDims,
+    gx: &[E],
+    gh: &[E],
+    hprev: &[E],
+    hn: &mut [E],
+    acts: &mut [E],
+) {
     let (bsz, h) = (d.batch, d.hidden);
-    let mut hn = vec![E::ZERO; bsz * h];
-    let mut acts = vec![E::ZERO; bsz * h * 3];
     for b in 0..bsz {
         for j in 0..h {
             let u = b * h + j;
@@ -200,7 +232,6 @@ pub(crate) fn gru_forward<E: Float>(
             acts[u * 3..u * 3 + 3].copy_from_slice(&[r, z, n]);
         }
     }
-    (hn, acts)
 }
 
 /// GRU step backward from `dh'`.
@@ -241,23 +272,37 @@ pub(crate) fn gru_backward<E: Float>(
     }
 }
 
-/// Elman RNN step with tanh: `h' = tanh(gx_t + gh)`.
-pub(crate) fn rnn_tanh_forward<E: Float>(d: CellDims, gx: &[E], gh: &[E]) -> Vec<E> {
-    let (bsz, h) = (d.batch, d.hidden);
-    let mut hn = vec![E::ZERO; bsz * h];
-    for b in 0..bsz {
-        for j in 0..h {
-            hn[b * h + j] = (gx[d.gx(1, b, 0, j)] + gh[d.gh(1, b, 0, j)]).tanh();
-        }
-    }
+/// Elman RNN step: `h' = act(gx_t + gh)` with `act` tanh, or relu when `relu`.
+pub(crate) fn rnn_forward<E: Float>(d: CellDims, gx: &[E], gh: &[E], relu: bool) -> Vec<E> {
+    let mut hn = vec![E::ZERO; d.batch * d.hidden];
+    rnn_forward_into(d, gx, gh, relu, &mut hn);
     hn
 }
 
-/// Elman RNN step backward.
-pub(crate) fn rnn_tanh_backward<E: Float>(
+/// [`rnn_forward`] into `hn` (`[B, H]`).
+pub(crate) fn rnn_forward_into<E: Float>(
+    d: CellDims,
+    gx: &[E],
+    gh: &[E],
+    relu: bool,
+    hn: &mut [E],
+) {
+    let (bsz, h) = (d.batch, d.hidden);
+    for b in 0..bsz {
+        for j in 0..h {
+            let a = gx[d.gx(1, b, 0, j)] + gh[d.gh(1, b, 0, j)];
+            hn[b * h + j] = if relu { a.max(E::ZERO) } else { a.tanh() };
+        }
+    }
+}
+
+/// Elman RNN step backward, from the step's output `hn`: tanh' is `1 - h'^2`, relu' is
+/// `h' > 0` (0 at 0, as PyTorch).
+pub(crate) fn rnn_backward<E: Float>(
     d: CellDims,
     hn: &[E],
     dhn: &[E],
+    relu: bool,
     mut dgx: Option<&mut [E]>,
     mut dgh: Option<&mut [E]>,
 ) {
@@ -265,7 +310,12 @@ pub(crate) fn rnn_tanh_backward<E: Float>(
     for b in 0..bsz {
         for j in 0..h {
             let u = b * h + j;
-            let da = dhn[u] * (E::ONE - hn[u] * hn[u]);
+            let slope = match relu {
+                true if hn[u] > E::ZERO => E::ONE,
+                true => E::ZERO,
+                false => E::ONE - hn[u] * hn[u],
+            };
+            let da = dhn[u] * slope;
             if let Some(x) = dgx.as_deref_mut() {
                 x[d.gx(1, b, 0, j)] += da;
             }

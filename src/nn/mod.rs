@@ -16,7 +16,11 @@ mod params;
 mod pool;
 mod residual;
 mod rnn;
+mod rnn_cell;
+mod rnn_forward;
+mod rnn_layout;
 mod standardize;
+mod sync_batchnorm;
 mod transformer;
 
 pub use activation::{
@@ -37,10 +41,13 @@ pub use params::{ParamMut, ParamView, Params, TensorKind, visit_tensor, visit_te
 pub use pool::{AdaptiveAvgPool2d, AvgPool2d, Flatten, MaxPool2d};
 pub use residual::{Frozen, Residual, SameAsInput};
 pub use rnn::{
-    CellKind, CellWeights, GRU, GRUDyn, GruCell, LSTM, LSTMDyn, LstmCell, RNN, RNNDyn, Recurrent,
-    RecurrentState, RnnTanhCell,
+    BiGRU, BiLSTM, BiRNN, BiRNNRelu, CellKind, GRU, GRUDyn, GruKind, LSTM, LSTMDyn, LstmKind, RNN,
+    RNNDyn, RNNRelu, Recurrent, RecurrentDyn, RecurrentState, RnnReluKind, RnnTanhKind,
 };
+pub use rnn_cell::{GRUCell, LSTMCell, RNNCell, RNNReluCell, RecurrentCell, RecurrentCellDyn};
+pub use rnn_layout::{BatchFirst, Bidirectional, Direction, Layout, SeqFirst, Unidirectional};
 pub use standardize::Standardizer;
+pub use sync_batchnorm::SyncBatchNorm;
 pub use transformer::{
     DecoderInput, EncoderInput, TransformerActivation, TransformerConfig, TransformerDecoder,
     TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer, causal_mask,

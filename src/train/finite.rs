@@ -42,16 +42,18 @@ fn error(at: &At, message: String) -> Error {
 }
 
 /// Before a step: the first buffer (BatchNorm running statistics, updated by the forward
-/// pass), then the first gradient of a trainable parameter, that is not finite. Buffers
-/// come first: a poisoned buffer is the cause when both are bad.
+/// pass; when `buffers`), then the first gradient of a trainable parameter, that is not
+/// finite. Buffers come first: a poisoned buffer is the cause when both are bad.
 pub(crate) fn check_before_step<E: Float, M: Params<E> + ?Sized>(
     model: &M,
     grads: &Gradients<E>,
+    buffers: bool,
     at: &At,
 ) -> Result<(), Error> {
     let mut bad = None;
     model.visit("", &mut |p| {
-        if bad.is_none()
+        if buffers
+            && bad.is_none()
             && p.kind != TensorKind::Parameter
             && let Some((i, v)) = first_bad(p.data)
         {

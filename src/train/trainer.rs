@@ -6,6 +6,7 @@ mod fit;
 use super::history::{EpochRecord, History};
 use super::source::BatchSource;
 use super::step::{Meter, Step};
+use crate::distributed::Collective;
 use crate::dtype::Float;
 use crate::error::Result;
 use crate::optim::LrSchedule;
@@ -149,6 +150,7 @@ pub struct Trainer<'a, M, O> {
     epoch_hooks: Vec<EpochHook<'a, M>>,
     batch_hooks: Vec<BatchHook<'a>>,
     best_hooks: Vec<BestHook<'a, M>>,
+    group: Option<&'a dyn Collective>,
 }
 
 impl<M, O> core::fmt::Debug for Trainer<'_, M, O> {
@@ -201,7 +203,45 @@ impl<'a, M, O> Trainer<'a, M, O> {
             epoch_hooks: Vec::new(),
             batch_hooks: Vec::new(),
             best_hooks: Vec::new(),
+            group: None,
         }
+    }
+    /// Trains data-parallel over `group` (PyTorch's `DistributedDataParallel`): every rank
+    /// runs the same program on its own shard of the data (give the loaders a
+    /// [`DistributedSampler`](crate::data::DistributedSampler)); the trainer starts every
+    /// rank from rank 0's parameters, averages gradients across ranks after every backward
+    /// pass, and sums the training and validation figures over ranks, so every rank records
+    /// the same history and takes the same early-stopping decision. The progress bar, the
+    /// epoch lines, `output_dir` files, `save_best` and `on_best` run on rank 0 only; rank 0's
+    /// learning-rate and stop requests from `on_epoch_end` apply to every rank.
+    ///
+    /// ```
+    /// use shaped::distributed::{Collective, ThreadGroup};
+    /// use shaped::nn::{Linear, Module, Params, loss::mse_loss};
+    /// use shaped::prelude::*;
+    /// use shaped::train::{Step, Trainer};
+    /// use rand::SeedableRng;
+    /// let weights = ThreadGroup::run(2, |group| {
+    ///     // Different initial weights and different halves of the data on each rank.
+    ///     let mut rng = rand::rngs::StdRng::seed_from_u64(group.rank() as u64);
+    ///     let mut model = Linear::<1, 1>::new(&mut rng);
+    ///     let mut opt = shaped::optim::Sgd::new(0.1);
+    ///     let x = Tensor::<Rank2<2, 1>>::full(group.rank() as f32 + 1.0);
+    ///     Trainer::new(&mut model, &mut opt)
+    ///         .distributed(group)
+    ///         .epochs(20)
+    ///         .quiet(true)
+    ///         .fit(vec![(x.clone(), x.mul_scalar(3.0))], |m, (x, y)| {
+    ///             Ok(Step::new(mse_loss(m.forward_train(x.trace_constant()), y), 2))
+    ///         })
+    ///         .unwrap();
+    ///     model.weight.to_vec()
+    /// });
+    /// assert_eq!(weights[0], weights[1]); // the same model on both ranks
+    /// ```
+    pub fn distributed(mut self, group: &'a dyn Collective) -> Self {
+        self.group = Some(group);
+        self
     }
     /// The number of epochs to run (fewer if stopped early); default 1.
     pub fn epochs(mut self, epochs: usize) -> Self {

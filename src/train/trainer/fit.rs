@@ -3,6 +3,7 @@
 
 use super::{BatchEnd, EpochEnd, Trainer};
 use crate::autograd::{Gradients, UniqueId};
+use crate::distributed::{Collective, average_gradients, broadcast, broadcast_parameters};
 use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::nn::{Params, TensorKind};
@@ -65,15 +66,27 @@ impl<M, O> Trainer<'_, M, O> {
             best: BestModel::default(),
             early_stop: EarlyStop::default(),
         };
+        if let Some(group) = self.group {
+            broadcast_parameters(group, &mut *self.model);
+        }
         let mut history = History::default();
         for epoch in 0..self.epochs {
             if let Some(s) = &self.schedule {
                 self.optimizer.set_lr(s.lr_at(run.base_lr, epoch as u64));
             }
             let lr = self.optimizer.lr();
-            let bar = progress(self.quiet, epoch, self.epochs, train.batches_per_epoch());
+            let bar = progress(
+                !self.speaks(),
+                epoch,
+                self.epochs,
+                train.batches_per_epoch(),
+            );
             let started = Instant::now();
-            let meter = self.train_epoch(&mut train, &mut step, epoch, &mut run, &bar, started)?;
+            let mut meter =
+                self.train_epoch(&mut train, &mut step, epoch, &mut run, &bar, started)?;
+            if let Some(group) = self.group {
+                meter.sum_over_ranks(group);
+            }
             let train_seconds = started.elapsed().as_secs_f64();
             let mut record = self.epoch_record(epoch, lr, &meter)?;
             record.seconds = started.elapsed().as_secs_f64();
@@ -89,12 +102,14 @@ impl<M, O> Trainer<'_, M, O> {
             self.report_epoch(&bar, &record, epoch, rate);
             let finite = record.train_loss.is_finite();
             history.push(record);
-            if let Some(dir) = &self.output_dir {
+            if let Some(dir) = &self.output_dir
+                && self.is_main()
+            {
                 history.save(dir)?;
             }
             history.stop = self.stop_reason(finite, stop_requested, &run.early_stop);
             if history.stop != StopReason::Completed {
-                if !self.quiet {
+                if self.speaks() {
                     println!("{}", stop_message(&history));
                 }
                 break;
@@ -104,6 +119,16 @@ impl<M, O> Trainer<'_, M, O> {
             restore(&mut *self.model, &state);
         }
         Ok(history)
+    }
+
+    /// True on the rank that prints and writes files (every run without a group).
+    fn is_main(&self) -> bool {
+        self.group.is_none_or(|g| g.is_main())
+    }
+
+    /// Whether this process prints: not quiet, and the main rank.
+    fn speaks(&self) -> bool {
+        !self.quiet && self.is_main()
     }
 
     /// One pass over the training batches: forward, backward, accumulation and optimizer
@@ -201,6 +226,7 @@ impl<M, O> Trainer<'_, M, O> {
             micro,
             &run.params,
             self.max_grad_norm,
+            self.group,
             &at,
         );
         if stepped.is_err() {
@@ -229,7 +255,10 @@ impl<M, O> Trainer<'_, M, O> {
             // Its own generator, the same every epoch: validation data made from it stays
             // fixed, and adding validation does not change training.
             let mut val_rng = StdRng::seed_from_u64(self.seed ^ 0x5eed_5eed_5eed_5eed);
-            let val = validate(&*self.model, epoch, &mut val_rng)?;
+            let mut val = validate(&*self.model, epoch, &mut val_rng)?;
+            if let Some(group) = self.group {
+                val.sum_over_ranks(group);
+            }
             if val.samples() > 0 {
                 record.val_loss = Some(val.loss());
                 record.val_accuracy = val.accuracy();
@@ -253,11 +282,13 @@ impl<M, O> Trainer<'_, M, O> {
             return Ok(());
         }
         best.loss = monitored;
-        if let Some(path) = &self.best_path {
-            crate::serialize::save_safetensors(&*self.model, path)?;
-        }
-        for hook in &mut self.best_hooks {
-            hook(&*self.model, record)?;
+        if self.is_main() {
+            if let Some(path) = &self.best_path {
+                crate::serialize::save_safetensors(&*self.model, path)?;
+            }
+            for hook in &mut self.best_hooks {
+                hook(&*self.model, record)?;
+            }
         }
         if self.restore_best {
             best.state = Some(snapshot(&*self.model));
@@ -284,7 +315,15 @@ impl<M, O> Trainer<'_, M, O> {
         for hook in &mut self.epoch_hooks {
             hook(&mut ctx)?;
         }
-        Ok((ctx.next_lr, ctx.stop))
+        let (mut next_lr, mut stop) = (ctx.next_lr, ctx.stop);
+        if let Some(group) = self.group {
+            // Rank 0's requests hold everywhere, so the ranks never take different paths.
+            let mut decision = vec![next_lr.unwrap_or(f64::NAN), f64::from(u8::from(stop))];
+            broadcast(group, &mut decision, 0);
+            next_lr = (!decision[0].is_nan()).then_some(decision[0]);
+            stop = decision[1] != 0.0;
+        }
+        Ok((next_lr, stop))
     }
 
     /// The epoch's summary line: on the finished progress bar, or printed unless quiet.
@@ -296,7 +335,7 @@ impl<M, O> Trainer<'_, M, O> {
                 bar.set_style(style);
             }
             bar.finish_with_message(summary);
-        } else if !self.quiet {
+        } else if self.speaks() {
             println!("epoch {}/{} {summary}", epoch + 1, self.epochs);
         }
     }
@@ -401,9 +440,9 @@ fn update<E: Float, M: Params<E>, O: Optimizer<E>>(
     micro: usize,
     params: &[UniqueId],
     max_grad_norm: Option<f64>,
+    group: Option<&dyn Collective>,
     at: &At,
 ) -> Result<()> {
-    check_before_step(model, &grads, at)?;
     if micro > 1 {
         let scale = E::from_f64(1.0 / micro as f64);
         for &id in params {
@@ -412,6 +451,13 @@ fn update<E: Float, M: Params<E>, O: Optimizer<E>>(
             }
         }
     }
+    if let Some(group) = group {
+        average_gradients(group, model, &mut grads);
+    }
+    // After averaging, so that every rank sees the same gradients and stops together;
+    // buffers are each rank's own, so with a group only gradients (which a NaN batch on
+    // any rank poisons everywhere through the average) and parameters are checked.
+    check_before_step(model, &grads, group.is_none(), at)?;
     if let Some(max_norm) = max_grad_norm {
         clip_grad_norm(model, &mut grads, max_norm);
     }
