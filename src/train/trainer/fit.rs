@@ -433,6 +433,7 @@ fn progress(quiet: bool, epoch: usize, epochs: usize, len: Option<usize>) -> Pro
 
 /// One optimizer step from gradients summed over `micro` batches, refused when a buffer or
 /// gradient is not finite, and checked for parameters that the step made non-finite.
+#[allow(clippy::too_many_arguments)]
 fn update<E: Float, M: Params<E>, O: Optimizer<E>>(
     model: &mut M,
     optimizer: &mut O,
