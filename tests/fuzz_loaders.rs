@@ -119,8 +119,13 @@ fn fuzz(name: &str, seed: u64, valid: &[u8], bound: impl Fn(usize) -> usize, loa
     for case in 0..cases() {
         let input = mutate(valid, &mut rng);
         let (r, peak) = measure_peak(|| catch_unwind(AssertUnwindSafe(|| load(&input))));
-        if r.is_err() {
-            failures.push(format!("case {case}: panicked"));
+        if let Err(e) = r {
+            let msg = e
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            failures.push(format!("case {case}: panicked: {msg}"));
         } else if peak > bound(input.len()) {
             failures.push(format!(
                 "case {case}: peak {peak} bytes for a {}-byte input",
