@@ -51,9 +51,9 @@ fn every_golden_case_is_tested() {
             name.strip_suffix(".safetensors").map(str::to_string)
         })
         .collect();
-    assert_eq!(
-        cases.len(),
-        148,
+    // The 148 cases of the shared PyTorch set, plus the NaN/inf cases of gen_nan_cases.py.
+    assert!(
+        cases.len() >= 148,
         "tests/golden should hold all 148 PyTorch cases"
     );
     let sources = test_sources();
