@@ -24,6 +24,9 @@ pub mod dtype;
 pub mod error;
 pub mod gradcheck;
 pub mod nn;
+/// `#[derive(Params)]`, also at `shaped::nn::Params` (the derive and the trait share the
+/// name, as serde's do).
+pub use shaped_derive::Params;
 pub mod ops;
 pub mod optim;
 pub mod sample;
