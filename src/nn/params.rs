@@ -51,8 +51,9 @@ pub struct ParamMut<'a, E> {
 ///
 /// Implemented by every layer, by tuples (names `0.`, `1.`, ...), by `Vec<L>` and `[L; N]`
 /// (names `0.`, `1.`, ... as `nn.ModuleList`), by `Option<L>` and `Box<L>` (the layer's own
-/// names; nothing when `None`) and, through `#[derive(Params)]` (see [`derive@Params`]) or the
-/// [`params!`](crate::params) macro, by your own structs and enums (names `field.`).
+/// names; nothing when `None`) and, through `#[derive(Params)]`
+/// (see [`derive@crate::Params`]) or the [`params!`](crate::params) macro, by your own
+/// structs and enums (names `field.`).
 ///
 /// ```
 /// use shaped::nn::{Linear, ReLU, Params};
@@ -125,8 +126,8 @@ pub fn visit_tensor_mut<S: Shape, E: Float, T>(
 /// `field.` like PyTorch sub-modules. Fields may be layers, tuples, `Vec`s, arrays or
 /// `Option`s of layers, or anything else that implements `Params`.
 ///
-/// `#[derive(Params)]` (see [`derive@Params`]) does the same and more (tuple structs, enums,
-/// generic structs, skipped and buffer fields); this macro remains for existing code.
+/// `#[derive(Params)]` (see [`derive@crate::Params`]) does the same and more (tuple structs,
+/// enums, generic structs, skipped and buffer fields); this macro remains for existing code.
 ///
 /// * `params!(Model { a, b })` for a struct of `f32` layers;
 /// * `params!(Model: f64 { a, b })` for another element type;
