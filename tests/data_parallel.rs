@@ -285,6 +285,9 @@ fn trainer_on_two_ranks_matches_one_process() {
     }
 }
 
+/// One rank's y, input gradient, weight and bias gradients, running mean and variance.
+type RankResult = (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>);
+
 /// SyncBatchNorm on 2 ranks with half a batch each normalises as one BatchNorm over the whole
 /// batch: outputs, running statistics, input gradients and (averaged) parameter gradients.
 #[test]
@@ -341,9 +344,7 @@ fn sync_batchnorm_on_two_ranks_equals_batchnorm_on_the_whole_batch() {
         }
     };
     let cat =
-        |f: fn(&(Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>)) -> &Vec<f64>| {
-            [f(&ranks[0]).clone(), f(&ranks[1]).clone()].concat()
-        };
+        |f: fn(&RankResult) -> &Vec<f64>| [f(&ranks[0]).clone(), f(&ranks[1]).clone()].concat();
     close(&cat(|r| &r.0), &y_full, "y");
     // The input gradient of rank r is the full-batch gradient of its rows, scaled by the
     // number of ranks (each rank differentiates the sum of the ranks' losses before

@@ -155,20 +155,25 @@ fn unfold<'a, E: Float>(xb: &'a [E], g: &ConvGeom, buf: &'a mut [E]) -> &'a [E] 
     }
 }
 
-/// `y = conv2d(x, w) + b` for `n` samples: `x` is `n x (c h w)`, `w` is `o x (c kh kw)`,
-/// `y` is `n x (o oh ow)`.
+/// `y = conv2d(x, w) + b` for `n` samples with the channels split into `groups` blocks
+/// (PyTorch's `groups`; 1 for a plain convolution): `g.c` is the number of input channels
+/// *per group*, so `x` is `n x (groups*g.c h w)`, `w` is `o x (g.c kh kw)`, `y` is
+/// `n x (o oh ow)`, and output block `i` (`o / groups` channels) sees only input block `i`.
+/// Each block is one gemm on its own unfolding.
 ///
 /// In the wide layout the product yields wide output rows, which are narrowed into `y`
 /// (about `w / ow` more multiply-adds, far fewer and longer copies).
-pub(crate) fn conv2d_forward<E: Float>(
+pub(crate) fn conv2d_grouped_forward<E: Float>(
     x: &[E],
     w: &[E],
     bias: Option<&[E]>,
     n: usize,
     o: usize,
+    groups: usize,
     g: &ConvGeom,
 ) -> Vec<E> {
-    let (k, p, chw) = (g.col_rows(), g.col_cols(), g.c * g.h * g.w);
+    let (k, p, ghw) = (g.col_rows(), g.col_cols(), g.c * g.h * g.w);
+    let (chw, og) = (groups * ghw, o / groups);
     let (kind, len) = (g.unfold_kind(), g.unfold_cols());
     let wide = kind == Unfold::Wide;
     let mut y = vec![E::ZERO; n * o * p];
@@ -191,20 +196,22 @@ pub(crate) fn conv2d_forward<E: Float>(
                         row.fill(v);
                     }
                 }
-                let cols = unfold(&x[b * chw..][..chw], g, buf);
-                gemm(
-                    o,
-                    k,
-                    len,
-                    E::ONE,
-                    w,
-                    (k as isize, 1),
-                    cols,
-                    (len as isize, 1),
-                    beta,
-                    out,
-                    (len as isize, 1),
-                );
+                for gi in 0..groups {
+                    let cols = unfold(&x[b * chw + gi * ghw..][..ghw], g, buf);
+                    gemm(
+                        og,
+                        k,
+                        len,
+                        E::ONE,
+                        &w[gi * og * k..][..og * k],
+                        (k as isize, 1),
+                        cols,
+                        (len as isize, 1),
+                        beta,
+                        &mut out[gi * og * len..][..og * len],
+                        (len as isize, 1),
+                    );
+                }
                 if wide {
                     narrow_rows(ywide, g, o, yb);
                 }
@@ -214,24 +221,27 @@ pub(crate) fn conv2d_forward<E: Float>(
     y
 }
 
-/// The gradients of [`conv2d_forward`] from `gy`, accumulated into whichever of `gx`, `gw`,
-/// `gb` are given.
+/// The gradients of [`conv2d_grouped_forward`] from `gy`, accumulated into whichever of
+/// `gx`, `gw`, `gb` are given; each group's block of `gw` and `gx` comes from that group's
+/// block of `gy` alone.
 ///
 /// In the wide layout `gy` is widened with zero extra columns, so the extra entries of the
 /// unfolding contribute nothing to `gw` and receive zero gradient for [`col2im_wide`].
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn conv2d_backward<E: Float>(
+pub(crate) fn conv2d_grouped_backward<E: Float>(
     x: &[E],
     w: &[E],
     gy: &[E],
     n: usize,
     o: usize,
+    groups: usize,
     g: &ConvGeom,
     gx: Option<&mut [E]>,
     gw: Option<&mut [E]>,
     gb: Option<&mut [E]>,
 ) {
-    let (k, p, chw) = (g.col_rows(), g.col_cols(), g.c * g.h * g.w);
+    let (k, p, ghw) = (g.col_rows(), g.col_cols(), g.c * g.h * g.w);
+    let (chw, og) = (groups * ghw, o / groups);
     if let Some(gb) = gb {
         for gyb in gy.chunks_exact(o * p) {
             for (acc, row) in gb.iter_mut().zip(gyb.chunks_exact(p)) {
@@ -265,48 +275,52 @@ pub(crate) fn conv2d_backward<E: Float>(
                 } else {
                     &gy[b * o * p..][..o * p]
                 };
-                if want_w {
-                    let cols = unfold(&x[b * chw..][..chw], g, buf);
-                    // gw (o x k) += gy_b (o x len) cols^T (len x k)
-                    gemm(
-                        o,
-                        len,
-                        k,
-                        E::ONE,
-                        gyb,
-                        (len as isize, 1),
-                        cols,
-                        (1, len as isize),
-                        E::ONE,
-                        gw,
-                        (k as isize, 1),
-                    );
-                }
-                if want_x {
-                    let gxb = &mut gxblock[i * chw..][..chw];
-                    // gcols (k x len) = w^T (k x o) gy_b (o x len), then folded onto gx_b
-                    // (a 1x1 kernel's gcols is gx_b itself).
-                    let (gcols, beta) = match kind {
-                        Unfold::InPlace => (&mut *gxb, E::ONE),
-                        _ => (&mut buf[..], E::ZERO),
-                    };
-                    gemm(
-                        k,
-                        o,
-                        len,
-                        E::ONE,
-                        w,
-                        (1, k as isize),
-                        gyb,
-                        (len as isize, 1),
-                        beta,
-                        gcols,
-                        (len as isize, 1),
-                    );
-                    match kind {
-                        Unfold::InPlace => {}
-                        Unfold::Wide => col2im_wide(buf, g, gxb),
-                        Unfold::Rows => col2im(buf, g, gxb),
+                for gi in 0..groups {
+                    let gyg = &gyb[gi * og * len..][..og * len];
+                    let wg = &w[gi * og * k..][..og * k];
+                    if want_w {
+                        let cols = unfold(&x[b * chw + gi * ghw..][..ghw], g, buf);
+                        // gw_g (og x k) += gy_g (og x len) cols^T (len x k)
+                        gemm(
+                            og,
+                            len,
+                            k,
+                            E::ONE,
+                            gyg,
+                            (len as isize, 1),
+                            cols,
+                            (1, len as isize),
+                            E::ONE,
+                            &mut gw[gi * og * k..][..og * k],
+                            (k as isize, 1),
+                        );
+                    }
+                    if want_x {
+                        let gxb = &mut gxblock[i * chw + gi * ghw..][..ghw];
+                        // gcols (k x len) = w_g^T (k x og) gy_g (og x len), then folded onto
+                        // this group's block of gx_b (a 1x1 kernel's gcols is that block).
+                        let (gcols, beta) = match kind {
+                            Unfold::InPlace => (&mut *gxb, E::ONE),
+                            _ => (&mut buf[..], E::ZERO),
+                        };
+                        gemm(
+                            k,
+                            og,
+                            len,
+                            E::ONE,
+                            wg,
+                            (1, k as isize),
+                            gyg,
+                            (len as isize, 1),
+                            beta,
+                            gcols,
+                            (len as isize, 1),
+                        );
+                        match kind {
+                            Unfold::InPlace => {}
+                            Unfold::Wide => col2im_wide(buf, g, gxb),
+                            Unfold::Rows => col2im(buf, g, gxb),
+                        }
                     }
                 }
             }
@@ -526,7 +540,7 @@ mod tests {
             let (n, o) = (2, 3);
             let x = pseudo(n * g.c * g.h * g.w, i as u64);
             let w = pseudo(o * g.col_rows(), 100 + i as u64);
-            let y = conv2d_forward(&x, &w, None, n, o, g);
+            let y = conv2d_grouped_forward(&x, &w, None, n, o, 1, g);
             let want = naive_conv(&x, &w, n, o, g);
             for (a, b) in y.iter().zip(&want) {
                 assert!((a - b).abs() < 1e-12, "case {i}: {a} vs {b}");
@@ -548,19 +562,20 @@ mod tests {
             let x = pseudo(n * g.c * g.h * g.w, 1);
             let w = pseudo(o * g.col_rows(), 2);
             let gy = pseudo(n * o * g.col_cols(), 3);
-            let y = conv2d_forward(&x, &w, None, n, o, &g);
+            let y = conv2d_grouped_forward(&x, &w, None, n, o, 1, &g);
             assert!(
                 y.iter()
                     .zip(&naive_conv(&x, &w, n, o, &g))
                     .all(|(a, b)| (a - b).abs() < 1e-12)
             );
             let (mut gx, mut gw, mut gb) = (vec![0.0; x.len()], vec![0.0; w.len()], vec![0.0; o]);
-            conv2d_backward(
+            conv2d_grouped_backward(
                 &x,
                 &w,
                 &gy,
                 n,
                 o,
+                1,
                 &g,
                 Some(&mut gx),
                 Some(&mut gw),
@@ -601,12 +616,13 @@ mod tests {
         let w = pseudo(o * g.col_rows(), 2);
         let gy = pseudo(n * o * g.col_cols(), 3);
         let (mut gx, mut gw, mut gb) = (vec![0.0; x.len()], vec![0.0; w.len()], vec![0.0; o]);
-        conv2d_backward(
+        conv2d_grouped_backward(
             &x,
             &w,
             &gy,
             n,
             o,
+            1,
             &g,
             Some(&mut gx),
             Some(&mut gw),
@@ -617,12 +633,13 @@ mod tests {
         for b in 0..n {
             let gyb = &gy[b * o * g.col_cols()..][..o * g.col_cols()];
             let gxb = &mut want_x[b * chw..][..chw];
-            conv2d_backward(
+            conv2d_grouped_backward(
                 &x[b * chw..][..chw],
                 &w,
                 gyb,
                 1,
                 o,
+                1,
                 &g,
                 Some(gxb),
                 Some(&mut want_w),

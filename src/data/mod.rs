@@ -27,7 +27,8 @@ mod standardize;
 
 pub use crate::nn::Standardizer;
 pub use bundled::{
-    data_dir, diabetes, diabetes_from, digits, digits_from, iris, iris_from, words, words_from,
+    DATA_DIR_ENV, data_dir, data_file, data_search_dirs, diabetes, diabetes_from, digits,
+    digits_from, iris, iris_from, words, words_from,
 };
 pub use csv::{
     CsvOptions, CsvTable, Delimiter, load_csv, parse_csv, read_csv, save_csv, write_csv,

@@ -47,9 +47,9 @@ pub use threads::ThreadGroup;
 
 use crate::autograd::{Gradients, UniqueId};
 use crate::dtype::Float;
+use crate::dtype::private::SliceMut;
 use crate::nn::{Params, TensorKind};
 use crate::ops::sync_norm::ReplicaSum;
-use std::any::Any;
 use std::collections::HashSet;
 
 /// A buffer of either element type, as the collectives see it.
@@ -120,16 +120,10 @@ impl<G: Collective + Send + Sync + ?Sized> ReplicaSum for G {
 /// for how the size was measured.
 pub const BUCKET_ELEMENTS: usize = 25 * 1024 * 1024 / 4;
 
-fn as_buffer<E: Float>(v: &mut Vec<E>) -> Buffer<'_> {
-    // `Float` is sealed to f32 and f64, so exactly one downcast succeeds.
-    let any: &mut dyn Any = v;
-    if any.is::<Vec<f32>>() {
-        Buffer::F32(any.downcast_mut::<Vec<f32>>().expect("checked above"))
-    } else {
-        Buffer::F64(
-            any.downcast_mut::<Vec<f64>>()
-                .expect("Float is implemented for f32 and f64 only"),
-        )
+fn as_buffer<E: Float>(v: &mut [E]) -> Buffer<'_> {
+    match E::concrete_mut(v) {
+        SliceMut::F32(b) => Buffer::F32(b),
+        SliceMut::F64(b) => Buffer::F64(b),
     }
 }
 
@@ -140,7 +134,7 @@ fn as_buffer<E: Float>(v: &mut Vec<E>) -> Buffer<'_> {
 /// let v = ThreadGroup::run(2, |g| { let mut v = vec![1.5f32]; all_reduce_sum(g, &mut v); v });
 /// assert_eq!(v, vec![vec![3.0], vec![3.0]]);
 /// ```
-pub fn all_reduce_sum<E: Float>(group: &dyn Collective, data: &mut Vec<E>) {
+pub fn all_reduce_sum<E: Float>(group: &dyn Collective, data: &mut [E]) {
     group.all_reduce_sum(as_buffer(data));
 }
 
@@ -151,7 +145,7 @@ pub fn all_reduce_sum<E: Float>(group: &dyn Collective, data: &mut Vec<E>) {
 /// let v = ThreadGroup::run(2, |g| { let mut v = vec![g.rank() as f32 + 7.0]; broadcast(g, &mut v, 1); v });
 /// assert_eq!(v, vec![vec![8.0], vec![8.0]]);
 /// ```
-pub fn broadcast<E: Float>(group: &dyn Collective, data: &mut Vec<E>, root: usize) {
+pub fn broadcast<E: Float>(group: &dyn Collective, data: &mut [E], root: usize) {
     group.broadcast(as_buffer(data), root);
 }
 

@@ -1,13 +1,17 @@
 //! Layers and models: the [`Module`] trait, the [`Params`] visitor, and layers whose
-//! parameter shapes are part of their types.
+//! parameter shapes are part of their types. [`double`] holds the same layers in `f64`.
 
 mod activation;
 mod attention;
 mod batchnorm;
 mod conv;
+mod conv_grouped;
+pub mod double;
 mod dropout;
 mod embedding;
+mod groupnorm;
 pub mod init;
+mod layer_name;
 mod layernorm;
 mod linear;
 pub mod loss;
@@ -22,6 +26,7 @@ mod rnn_layout;
 mod standardize;
 mod sync_batchnorm;
 mod transformer;
+mod upsample;
 
 pub use activation::{
     GELU, GELUTanh, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Softplus, Tanh,
@@ -32,8 +37,10 @@ pub use batchnorm::{
     BatchNormLayer,
 };
 pub use conv::{Conv1d, Conv2d, ConvTranspose2d};
+pub use conv_grouped::{DepthwiseConv2d, GroupedConv2d, GroupedConvWeight};
 pub use dropout::Dropout;
 pub use embedding::{AppendDim, Embedding, EmbeddingDyn, EmbeddingLayer, TracedIndices};
+pub use groupnorm::GroupNorm;
 pub use layernorm::{LayerNorm, LayerNormDyn, LayerNormLayer};
 pub use linear::{Linear, LinearDyn, LinearLayer};
 pub use module::Module;
@@ -72,3 +79,4 @@ pub use transformer::{
     TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer, causal_mask,
     key_padding_mask,
 };
+pub use upsample::Upsample;

@@ -3,8 +3,10 @@
 //! single step records one tape node and, untraced, allocates only its outputs.
 
 use crate::autograd::{Gradients, Tape, UniqueId};
+/// The cell's gate arithmetic, as layers name it (they reach the backend through ops only).
+pub(crate) use crate::backend::rnn_cell::CellMode;
 use crate::backend::rnn_cell::{
-    CellMode, StepBuffers, StepDims, StepGrads, StepInputs, cell_step_backward, cell_step_forward,
+    StepBuffers, StepDims, StepGrads, StepInputs, cell_step_backward, cell_step_forward,
     with_scratch,
 };
 use crate::dtype::Float;

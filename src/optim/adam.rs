@@ -73,6 +73,12 @@ impl<E: Float> Optimizer<E> for AdamW<E> {
     fn set_lr(&mut self, lr: f64) {
         self.0.lr = lr;
     }
+    fn momentum(&self) -> Option<f64> {
+        Some(self.0.betas.0)
+    }
+    fn set_momentum(&mut self, momentum: f64) {
+        self.0.betas.0 = momentum;
+    }
     fn state(&self) -> Vec<(String, Vec<E>)> {
         self.0.state()
     }
@@ -175,6 +181,12 @@ impl<E: Float> Optimizer<E> for Adam<E> {
     }
     fn set_lr(&mut self, lr: f64) {
         self.lr = lr;
+    }
+    fn momentum(&self) -> Option<f64> {
+        Some(self.betas.0)
+    }
+    fn set_momentum(&mut self, momentum: f64) {
+        self.betas.0 = momentum;
     }
     fn state(&self) -> Vec<(String, Vec<E>)> {
         self.state.export(self.steps)

@@ -102,6 +102,12 @@ impl<E: Float> Optimizer<E> for Sgd<E> {
     fn set_lr(&mut self, lr: f64) {
         self.lr = lr;
     }
+    fn momentum(&self) -> Option<f64> {
+        Some(self.momentum)
+    }
+    fn set_momentum(&mut self, momentum: f64) {
+        self.momentum = momentum;
+    }
     fn state(&self) -> Vec<(String, Vec<E>)> {
         self.state.export(self.steps)
     }

@@ -5,7 +5,7 @@ use crate::autograd::{OwnedTape, Tape};
 use crate::distributed::{Collective, all_reduce_sum};
 use crate::dtype::Float;
 use crate::error::{Error, Result};
-use crate::nn::loss::{Reduction, try_cross_entropy_with};
+use crate::nn::loss::CrossEntropyLoss;
 use crate::shape::{Dim, DimEq};
 use crate::tensor::{Indices, Tensor};
 use std::collections::BTreeMap;
@@ -115,7 +115,7 @@ impl<E: Float, T: Tape<E>> Step<E, T> {
     ) -> Result<Self> {
         let right = correct(&logits, labels)?;
         let samples = labels.numel();
-        let loss = try_cross_entropy_with(logits, labels, 0.0, Reduction::Mean)?;
+        let loss = CrossEntropyLoss::new().try_forward(logits, labels)?;
         Ok(Step::new(loss, samples).with_correct(right))
     }
 }

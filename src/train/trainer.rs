@@ -98,7 +98,8 @@ type Validation<'a, M> = Box<dyn FnMut(&M, usize, &mut StdRng) -> Result<Meter> 
 ///   [`on_best`](Trainer::on_best) and [`restore_best`](Trainer::restore_best) keep the
 ///   best model;
 /// * [`clip_grad_norm`](Trainer::clip_grad_norm), [`accumulate`](Trainer::accumulate),
-///   [`lr_schedule`](Trainer::lr_schedule);
+///   [`lr_schedule`](Trainer::lr_schedule) (per epoch) or
+///   [`lr_schedule_per_batch`](Trainer::lr_schedule_per_batch);
 /// * callbacks [`on_epoch_end`](Trainer::on_epoch_end) and
 ///   [`on_batch_end`](Trainer::on_batch_end) for custom metrics and control;
 /// * [`output_dir`](Trainer::output_dir): `history.csv` and `curves.svg`, rewritten after
@@ -146,6 +147,8 @@ pub struct Trainer<'a, M, O> {
     max_grad_norm: Option<f64>,
     accumulate: usize,
     schedule: Option<Box<dyn LrSchedule + 'a>>,
+    /// Step the schedule per optimizer step instead of per epoch.
+    schedule_per_batch: bool,
     validation: Option<Validation<'a, M>>,
     epoch_hooks: Vec<EpochHook<'a, M>>,
     batch_hooks: Vec<BatchHook<'a>>,
@@ -199,6 +202,7 @@ impl<'a, M, O> Trainer<'a, M, O> {
             max_grad_norm: None,
             accumulate: 1,
             schedule: None,
+            schedule_per_batch: false,
             validation: None,
             epoch_hooks: Vec::new(),
             batch_hooks: Vec::new(),
@@ -380,7 +384,12 @@ impl<'a, M, O> Trainer<'a, M, O> {
         self
     }
     /// Sets the optimizer's learning rate at the start of epoch `e` (from 0) to
-    /// `schedule.lr_at(base, e)`, `base` being its rate when [`fit`](Trainer::fit) starts.
+    /// `schedule.lr_at(base, e)`, `base` being its rate when [`fit`](Trainer::fit) starts,
+    /// and its momentum (or first beta) to `schedule.momentum_at(e)` for schedules that
+    /// cycle it. After every epoch the schedule is given the monitored loss (validation,
+    /// else training) through [`observe`](LrSchedule::observe), which is what drives
+    /// [`ReduceLrOnPlateau`](crate::optim::ReduceLrOnPlateau). Replaces any schedule set
+    /// before.
     ///
     /// ```
     /// use shaped::optim::StepLr;
@@ -390,6 +399,27 @@ impl<'a, M, O> Trainer<'a, M, O> {
     /// ```
     pub fn lr_schedule(mut self, schedule: impl LrSchedule + 'a) -> Self {
         self.schedule = Some(Box::new(schedule));
+        self.schedule_per_batch = false;
+        self
+    }
+    /// Like [`lr_schedule`](Trainer::lr_schedule), but counted in optimizer steps over the
+    /// whole run rather than in epochs: update `k` (from 0) uses `schedule.lr_at(base, k)`,
+    /// as [`OneCycleLr`](crate::optim::OneCycleLr) and warm-up schedules are meant to be
+    /// stepped. The epoch's recorded rate is that of its first update; the monitored loss
+    /// is still given after every epoch.
+    ///
+    /// ```
+    /// use shaped::optim::OneCycleLr;
+    /// # let mut model = shaped::nn::Linear::<2, 1>::new(&mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0));
+    /// # let mut opt = shaped::optim::Sgd::<f32>::new(0.1).momentum(0.9);
+    /// let (epochs, batches_per_epoch) = (10, 50);
+    /// let t = shaped::train::Trainer::new(&mut model, &mut opt)
+    ///     .epochs(epochs)
+    ///     .lr_schedule_per_batch(OneCycleLr::new(0.1, epochs as u64 * batches_per_epoch));
+    /// ```
+    pub fn lr_schedule_per_batch(mut self, schedule: impl LrSchedule + 'a) -> Self {
+        self.schedule = Some(Box::new(schedule));
+        self.schedule_per_batch = true;
         self
     }
     /// Validation after every epoch: `step(&model, batch)` for every batch of `data`, with

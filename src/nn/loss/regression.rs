@@ -1,6 +1,6 @@
 //! Regression losses: mean squared error, mean absolute error, Smooth L1 and Huber.
 
-use super::{LossTape, Reduce, Reduction, diff, or_panic};
+use super::{LossTape, MeanReduction, Reduce, diff, or_panic};
 use crate::autograd::{Merge, Tape};
 use crate::dtype::Float;
 use crate::error::{Error, Result};
@@ -8,8 +8,8 @@ use crate::ops::loss::{HuberKernel, SmoothL1Kernel};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 
-/// Mean squared error, `mean((pred - target)^2)` (`F.mse_loss`). Panics if run-time sizes
-/// differ.
+/// Mean squared error, `mean((pred - target)^2)` (`F.mse_loss`): [`MSELoss`] with PyTorch's
+/// defaults. Panics if run-time sizes differ (see [`MSELoss::try_forward`]).
 ///
 /// ```
 /// use shaped::prelude::*;
@@ -26,56 +26,98 @@ where
     T: Tape<E> + Merge<E, TR>,
     TR: Tape<E>,
 {
-    mse_loss_with(pred, target, Reduction::Mean)
+    MSELoss::new().forward(pred, target)
 }
 
-/// [`mse_loss`] with a chosen [`Reduction`].
+/// Squared error (`torch.nn.MSELoss`): `(pred - target)^2` for every element, reduced by
+/// `reduction` (mean by default).
 ///
 /// ```
 /// use shaped::prelude::*;
-/// use shaped::nn::loss::{mse_loss_with, Reduction};
+/// use shaped::nn::loss::{MSELoss, Reduction};
 /// let pred = Tensor::<Rank1<2>>::from_array([1.0, 2.0]);
-/// let loss = mse_loss_with(pred, Tensor::from_array([0.0, 4.0]), Reduction::Sum);
+/// let loss = MSELoss::new().reduction(Reduction::Sum).forward(pred, Tensor::from_array([0.0, 4.0]));
 /// assert_eq!(loss.to_vec(), vec![5.0]);
 /// ```
-pub fn mse_loss_with<S: Shape, E: Float, T, TR, R: Reduce>(
-    pred: Tensor<S, E, T>,
-    target: Tensor<S, E, TR>,
-    reduction: R,
-) -> Tensor<R::Output<S>, E, LossTape<E, T, TR>>
-where
-    T: Tape<E> + Merge<E, TR>,
-    TR: Tape<E>,
-{
-    or_panic(try_mse_loss_with(pred, target, reduction))
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MSELoss<R = MeanReduction> {
+    /// How the per-element losses are reduced.
+    pub reduction: R,
 }
 
-/// [`mse_loss_with`], with an error when run-time sizes differ.
-///
-/// ```
-/// use shaped::prelude::*;
-/// use shaped::nn::loss::{try_mse_loss_with, Reduction};
-/// let pred = Tensor::<(usize,)>::zeros_with_shape((3,));
-/// let target = Tensor::<(usize,)>::zeros_with_shape((4,));
-/// assert!(try_mse_loss_with(pred, target, Reduction::Mean).is_err());
-/// ```
-pub fn try_mse_loss_with<S: Shape, E: Float, T, TR, R: Reduce>(
-    pred: Tensor<S, E, T>,
-    target: Tensor<S, E, TR>,
-    reduction: R,
-) -> Result<Tensor<R::Output<S>, E, LossTape<E, T, TR>>>
-where
-    T: Tape<E> + Merge<E, TR>,
-    TR: Tape<E>,
-{
-    Ok(reduction.reduce(diff("mse_loss", pred, target)?.square()))
+impl MSELoss {
+    /// PyTorch's defaults: the mean.
+    ///
+    /// ```
+    /// use shaped::nn::loss::{MSELoss, Reduction};
+    /// assert_eq!(MSELoss::new().reduction, Reduction::Mean);
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
 }
 
-// ---------------------------------------------------------------------------------------
-// Mean absolute error
+impl<R: Reduce> MSELoss<R> {
+    /// The same loss with another reduction (`reduction=`).
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::loss::{MSELoss, Reduction};
+    /// let loss = MSELoss::new().reduction(Reduction::None);
+    /// let y = loss.forward(Tensor::<Rank1<2>>::from_array([1.0, 3.0]), Tensor::zeros());
+    /// assert_eq!(y.to_vec(), vec![1.0, 9.0]);
+    /// ```
+    pub fn reduction<R2: Reduce>(self, reduction: R2) -> MSELoss<R2> {
+        MSELoss { reduction }
+    }
 
-/// Mean absolute error, `mean(|pred - target|)` (`F.l1_loss`); the gradient at
-/// `pred == target` is 0, as in PyTorch. Panics if run-time sizes differ.
+    /// The loss of `pred` against `target`. Panics if run-time sizes differ.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::loss::MSELoss;
+    /// let y = MSELoss::new().forward(Tensor::<Rank1<2>>::from_array([1.0, 3.0]), Tensor::zeros());
+    /// assert_eq!(y.to_vec(), vec![5.0]);
+    /// ```
+    pub fn forward<S: Shape, E: Float, T, TR>(
+        &self,
+        pred: Tensor<S, E, T>,
+        target: Tensor<S, E, TR>,
+    ) -> Tensor<R::Output<S>, E, LossTape<E, T, TR>>
+    where
+        T: Tape<E> + Merge<E, TR>,
+        TR: Tape<E>,
+    {
+        or_panic(self.try_forward(pred, target))
+    }
+
+    /// [`forward`](Self::forward), with an error when run-time sizes differ.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::loss::MSELoss;
+    /// let pred = Tensor::<(usize,)>::zeros_with_shape((3,));
+    /// let target = Tensor::<(usize,)>::zeros_with_shape((4,));
+    /// assert!(MSELoss::new().try_forward(pred, target).is_err());
+    /// ```
+    pub fn try_forward<S: Shape, E: Float, T, TR>(
+        &self,
+        pred: Tensor<S, E, T>,
+        target: Tensor<S, E, TR>,
+    ) -> Result<Tensor<R::Output<S>, E, LossTape<E, T, TR>>>
+    where
+        T: Tape<E> + Merge<E, TR>,
+        TR: Tape<E>,
+    {
+        Ok(self
+            .reduction
+            .reduce(diff("mse_loss", pred, target)?.square()))
+    }
+}
+
+/// Mean absolute error, `mean(|pred - target|)` (`F.l1_loss`): [`L1Loss`] with PyTorch's
+/// defaults. The gradient at `pred == target` is 0, as in PyTorch. Panics if run-time sizes
+/// differ (see [`L1Loss::try_forward`]).
 ///
 /// ```
 /// use shaped::prelude::*;
@@ -92,55 +134,93 @@ where
     T: Tape<E> + Merge<E, TR>,
     TR: Tape<E>,
 {
-    l1_loss_with(pred, target, Reduction::Mean)
+    L1Loss::new().forward(pred, target)
 }
 
-/// [`l1_loss`] with a chosen [`Reduction`].
+/// Absolute error (`torch.nn.L1Loss`): `|pred - target|` for every element, reduced by
+/// `reduction` (mean by default).
 ///
 /// ```
 /// use shaped::prelude::*;
-/// use shaped::nn::loss::{l1_loss_with, Reduction};
-/// let loss = l1_loss_with(Tensor::<Rank1<2>>::from_array([1.0, 2.0]), Tensor::from_array([0.0, 4.0]), Reduction::None);
+/// use shaped::nn::loss::{L1Loss, Reduction};
+/// let pred = Tensor::<Rank1<2>>::from_array([1.0, 2.0]);
+/// let loss = L1Loss::new().reduction(Reduction::None).forward(pred, Tensor::from_array([0.0, 4.0]));
 /// assert_eq!(loss.to_vec(), vec![1.0, 2.0]);
 /// ```
-pub fn l1_loss_with<S: Shape, E: Float, T, TR, R: Reduce>(
-    pred: Tensor<S, E, T>,
-    target: Tensor<S, E, TR>,
-    reduction: R,
-) -> Tensor<R::Output<S>, E, LossTape<E, T, TR>>
-where
-    T: Tape<E> + Merge<E, TR>,
-    TR: Tape<E>,
-{
-    or_panic(try_l1_loss_with(pred, target, reduction))
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct L1Loss<R = MeanReduction> {
+    /// How the per-element losses are reduced.
+    pub reduction: R,
 }
 
-/// [`l1_loss_with`], with an error when run-time sizes differ.
-///
-/// ```
-/// use shaped::prelude::*;
-/// use shaped::nn::loss::{try_l1_loss_with, Reduction};
-/// let pred = Tensor::<(usize,)>::zeros_with_shape((3,));
-/// assert!(try_l1_loss_with(pred.clone(), pred, Reduction::Sum).is_ok());
-/// ```
-pub fn try_l1_loss_with<S: Shape, E: Float, T, TR, R: Reduce>(
-    pred: Tensor<S, E, T>,
-    target: Tensor<S, E, TR>,
-    reduction: R,
-) -> Result<Tensor<R::Output<S>, E, LossTape<E, T, TR>>>
-where
-    T: Tape<E> + Merge<E, TR>,
-    TR: Tape<E>,
-{
-    Ok(reduction.reduce(diff("l1_loss", pred, target)?.abs()))
+impl L1Loss {
+    /// PyTorch's defaults: the mean.
+    ///
+    /// ```
+    /// use shaped::nn::loss::{L1Loss, Reduction};
+    /// assert_eq!(L1Loss::new().reduction, Reduction::Mean);
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
 }
 
-// ---------------------------------------------------------------------------------------
-// Smooth L1 and Huber
+impl<R: Reduce> L1Loss<R> {
+    /// The same loss with another reduction (`reduction=`).
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::loss::{L1Loss, Reduction};
+    /// let y = L1Loss::new().reduction(Reduction::Sum).forward(Tensor::<Rank1<2>>::from_array([1.0, -3.0]), Tensor::zeros());
+    /// assert_eq!(y.to_vec(), vec![4.0]);
+    /// ```
+    pub fn reduction<R2: Reduce>(self, reduction: R2) -> L1Loss<R2> {
+        L1Loss { reduction }
+    }
 
-/// Smooth L1 loss (`F.smooth_l1_loss`): with `d = pred - target`, `0.5 d^2 / beta` where
-/// `|d| < beta` and `|d| - 0.5 beta` elsewhere, averaged. `beta = 0` gives the L1 loss.
-/// Panics if run-time sizes differ or `beta < 0`.
+    /// The loss of `pred` against `target`. Panics if run-time sizes differ.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::loss::L1Loss;
+    /// let y = L1Loss::new().forward(Tensor::<Rank1<2>>::from_array([1.0, -3.0]), Tensor::zeros());
+    /// assert_eq!(y.to_vec(), vec![2.0]);
+    /// ```
+    pub fn forward<S: Shape, E: Float, T, TR>(
+        &self,
+        pred: Tensor<S, E, T>,
+        target: Tensor<S, E, TR>,
+    ) -> Tensor<R::Output<S>, E, LossTape<E, T, TR>>
+    where
+        T: Tape<E> + Merge<E, TR>,
+        TR: Tape<E>,
+    {
+        or_panic(self.try_forward(pred, target))
+    }
+
+    /// [`forward`](Self::forward), with an error when run-time sizes differ.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::loss::L1Loss;
+    /// let pred = Tensor::<(usize,)>::zeros_with_shape((3,));
+    /// assert!(L1Loss::new().try_forward(pred.clone(), pred).is_ok());
+    /// ```
+    pub fn try_forward<S: Shape, E: Float, T, TR>(
+        &self,
+        pred: Tensor<S, E, T>,
+        target: Tensor<S, E, TR>,
+    ) -> Result<Tensor<R::Output<S>, E, LossTape<E, T, TR>>>
+    where
+        T: Tape<E> + Merge<E, TR>,
+        TR: Tape<E>,
+    {
+        Ok(self.reduction.reduce(diff("l1_loss", pred, target)?.abs()))
+    }
+}
+
+/// Smooth L1 loss, averaged (`F.smooth_l1_loss`): [`SmoothL1Loss`] with this `beta` and the
+/// mean. Panics if run-time sizes differ or `beta < 0`.
 ///
 /// ```
 /// use shaped::prelude::*;
@@ -158,62 +238,130 @@ where
     T: Tape<E> + Merge<E, TR>,
     TR: Tape<E>,
 {
-    smooth_l1_loss_with(pred, target, beta, Reduction::Mean)
+    SmoothL1Loss::new().beta(beta).forward(pred, target)
 }
 
-/// [`smooth_l1_loss`] with a chosen [`Reduction`].
+/// Smooth L1 loss (`torch.nn.SmoothL1Loss`): with `d = pred - target`, `0.5 d^2 / beta`
+/// where `|d| < beta` and `|d| - 0.5 beta` elsewhere; `beta = 0` is the L1 loss. Defaults:
+/// `beta = 1`, the mean.
 ///
 /// ```
 /// use shaped::prelude::*;
-/// use shaped::nn::loss::{smooth_l1_loss_with, Reduction};
+/// use shaped::nn::loss::{SmoothL1Loss, Reduction};
 /// let pred = Tensor::<Rank1<2>>::from_array([0.5, 3.0]);
-/// let loss = smooth_l1_loss_with(pred, Tensor::zeros(), 1.0, Reduction::None);
+/// let loss = SmoothL1Loss::new().reduction(Reduction::None).forward(pred, Tensor::zeros());
 /// assert_eq!(loss.to_vec(), vec![0.125, 2.5]);
 /// ```
-pub fn smooth_l1_loss_with<S: Shape, E: Float, T, TR, R: Reduce>(
-    pred: Tensor<S, E, T>,
-    target: Tensor<S, E, TR>,
-    beta: f64,
-    reduction: R,
-) -> Tensor<R::Output<S>, E, LossTape<E, T, TR>>
-where
-    T: Tape<E> + Merge<E, TR>,
-    TR: Tape<E>,
-{
-    or_panic(try_smooth_l1_loss_with(pred, target, beta, reduction))
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SmoothL1Loss<R = MeanReduction> {
+    /// Where the quadratic part ends (`beta=`, default 1).
+    pub beta: f64,
+    /// How the per-element losses are reduced.
+    pub reduction: R,
 }
 
-/// [`smooth_l1_loss_with`], with an error when run-time sizes differ or `beta < 0`.
-///
-/// ```
-/// use shaped::prelude::*;
-/// use shaped::nn::loss::{try_smooth_l1_loss_with, Reduction};
-/// let p = Tensor::<Rank1<2>>::zeros();
-/// assert!(try_smooth_l1_loss_with(p.clone(), p, -1.0, Reduction::Mean).is_err());
-/// ```
-pub fn try_smooth_l1_loss_with<S: Shape, E: Float, T, TR, R: Reduce>(
-    pred: Tensor<S, E, T>,
-    target: Tensor<S, E, TR>,
-    beta: f64,
-    reduction: R,
-) -> Result<Tensor<R::Output<S>, E, LossTape<E, T, TR>>>
-where
-    T: Tape<E> + Merge<E, TR>,
-    TR: Tape<E>,
-{
-    if beta.is_nan() || beta < 0.0 {
-        return Err(Error::value(
-            "smooth_l1_loss beta",
-            format!("{beta} is negative"),
-        ));
+impl Default for SmoothL1Loss {
+    fn default() -> Self {
+        SmoothL1Loss {
+            beta: 1.0,
+            reduction: MeanReduction,
+        }
     }
-    let d = diff("smooth_l1_loss", pred, target)?;
-    Ok(reduction.reduce(d.map_kernel(SmoothL1Kernel(E::from_f64(beta)))))
 }
 
-/// Huber loss (`F.huber_loss`): with `d = pred - target`, `0.5 d^2` where `|d| < delta`
-/// and `delta (|d| - 0.5 delta)` elsewhere, averaged. Equals `delta * smooth_l1_loss` with
-/// `beta = delta`. Panics if run-time sizes differ or `delta <= 0`.
+impl SmoothL1Loss {
+    /// PyTorch's defaults: `beta = 1`, the mean.
+    ///
+    /// ```
+    /// use shaped::nn::loss::SmoothL1Loss;
+    /// assert_eq!(SmoothL1Loss::new().beta, 1.0);
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl<R: Reduce> SmoothL1Loss<R> {
+    /// The same loss with another `beta` (checked when the loss runs: not negative).
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::loss::SmoothL1Loss;
+    /// let y = SmoothL1Loss::new().beta(2.0).forward(Tensor::<Rank1<1>>::from_array([1.0]), Tensor::zeros());
+    /// assert_eq!(y.to_vec(), vec![0.25]);
+    /// ```
+    pub fn beta(self, beta: f64) -> Self {
+        SmoothL1Loss { beta, ..self }
+    }
+
+    /// The same loss with another reduction (`reduction=`).
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::loss::{SmoothL1Loss, Reduction};
+    /// let y = SmoothL1Loss::new().reduction(Reduction::Sum).forward(Tensor::<Rank1<2>>::from_array([0.5, 3.0]), Tensor::zeros());
+    /// assert_eq!(y.to_vec(), vec![2.625]);
+    /// ```
+    pub fn reduction<R2: Reduce>(self, reduction: R2) -> SmoothL1Loss<R2> {
+        SmoothL1Loss {
+            beta: self.beta,
+            reduction,
+        }
+    }
+
+    /// The loss of `pred` against `target`. Panics if run-time sizes differ or `beta < 0`.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::loss::SmoothL1Loss;
+    /// let y = SmoothL1Loss::new().forward(Tensor::<Rank1<2>>::from_array([0.5, 3.0]), Tensor::zeros());
+    /// assert_eq!(y.to_vec(), vec![1.3125]);
+    /// ```
+    pub fn forward<S: Shape, E: Float, T, TR>(
+        &self,
+        pred: Tensor<S, E, T>,
+        target: Tensor<S, E, TR>,
+    ) -> Tensor<R::Output<S>, E, LossTape<E, T, TR>>
+    where
+        T: Tape<E> + Merge<E, TR>,
+        TR: Tape<E>,
+    {
+        or_panic(self.try_forward(pred, target))
+    }
+
+    /// [`forward`](Self::forward), with an error when run-time sizes differ or `beta < 0`.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::loss::SmoothL1Loss;
+    /// let p = Tensor::<Rank1<2>>::zeros();
+    /// assert!(SmoothL1Loss::new().beta(-1.0).try_forward(p.clone(), p).is_err());
+    /// ```
+    pub fn try_forward<S: Shape, E: Float, T, TR>(
+        &self,
+        pred: Tensor<S, E, T>,
+        target: Tensor<S, E, TR>,
+    ) -> Result<Tensor<R::Output<S>, E, LossTape<E, T, TR>>>
+    where
+        T: Tape<E> + Merge<E, TR>,
+        TR: Tape<E>,
+    {
+        let beta = self.beta;
+        if beta.is_nan() || beta < 0.0 {
+            return Err(Error::value(
+                "smooth_l1_loss beta",
+                format!("{beta} is negative"),
+            ));
+        }
+        let d = diff("smooth_l1_loss", pred, target)?;
+        Ok(self
+            .reduction
+            .reduce(d.map_kernel(SmoothL1Kernel(E::from_f64(beta)))))
+    }
+}
+
+/// Huber loss, averaged (`F.huber_loss`): [`HuberLoss`] with this `delta` and the mean.
+/// Panics if run-time sizes differ or `delta <= 0`.
 ///
 /// ```
 /// use shaped::prelude::*;
@@ -231,55 +379,124 @@ where
     T: Tape<E> + Merge<E, TR>,
     TR: Tape<E>,
 {
-    huber_loss_with(pred, target, delta, Reduction::Mean)
+    HuberLoss::new().delta(delta).forward(pred, target)
 }
 
-/// [`huber_loss`] with a chosen [`Reduction`].
+/// Huber loss (`torch.nn.HuberLoss`): with `d = pred - target`, `0.5 d^2` where
+/// `|d| < delta` and `delta (|d| - 0.5 delta)` elsewhere; `delta` times the Smooth L1 loss
+/// with `beta = delta`. Defaults: `delta = 1`, the mean.
 ///
 /// ```
 /// use shaped::prelude::*;
-/// use shaped::nn::loss::{huber_loss_with, Reduction};
+/// use shaped::nn::loss::{HuberLoss, Reduction};
 /// let pred = Tensor::<Rank1<2>>::from_array([0.5, 3.0]);
-/// let loss = huber_loss_with(pred, Tensor::zeros(), 2.0, Reduction::Sum);
+/// let loss = HuberLoss::new().delta(2.0).reduction(Reduction::Sum).forward(pred, Tensor::zeros());
 /// assert_eq!(loss.to_vec(), vec![4.125]);
 /// ```
-pub fn huber_loss_with<S: Shape, E: Float, T, TR, R: Reduce>(
-    pred: Tensor<S, E, T>,
-    target: Tensor<S, E, TR>,
-    delta: f64,
-    reduction: R,
-) -> Tensor<R::Output<S>, E, LossTape<E, T, TR>>
-where
-    T: Tape<E> + Merge<E, TR>,
-    TR: Tape<E>,
-{
-    or_panic(try_huber_loss_with(pred, target, delta, reduction))
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HuberLoss<R = MeanReduction> {
+    /// Where the quadratic part ends (`delta=`, default 1).
+    pub delta: f64,
+    /// How the per-element losses are reduced.
+    pub reduction: R,
 }
 
-/// [`huber_loss_with`], with an error when run-time sizes differ or `delta <= 0`.
-///
-/// ```
-/// use shaped::prelude::*;
-/// use shaped::nn::loss::{try_huber_loss_with, Reduction};
-/// let p = Tensor::<Rank1<2>>::zeros();
-/// assert!(try_huber_loss_with(p.clone(), p, 0.0, Reduction::Mean).is_err());
-/// ```
-pub fn try_huber_loss_with<S: Shape, E: Float, T, TR, R: Reduce>(
-    pred: Tensor<S, E, T>,
-    target: Tensor<S, E, TR>,
-    delta: f64,
-    reduction: R,
-) -> Result<Tensor<R::Output<S>, E, LossTape<E, T, TR>>>
-where
-    T: Tape<E> + Merge<E, TR>,
-    TR: Tape<E>,
-{
-    if delta.is_nan() || delta <= 0.0 {
-        return Err(Error::value(
-            "huber_loss delta",
-            format!("{delta} is not positive"),
-        ));
+impl Default for HuberLoss {
+    fn default() -> Self {
+        HuberLoss {
+            delta: 1.0,
+            reduction: MeanReduction,
+        }
     }
-    let d = diff("huber_loss", pred, target)?;
-    Ok(reduction.reduce(d.map_kernel(HuberKernel(E::from_f64(delta)))))
+}
+
+impl HuberLoss {
+    /// PyTorch's defaults: `delta = 1`, the mean.
+    ///
+    /// ```
+    /// use shaped::nn::loss::HuberLoss;
+    /// assert_eq!(HuberLoss::new().delta, 1.0);
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl<R: Reduce> HuberLoss<R> {
+    /// The same loss with another `delta` (checked when the loss runs: positive).
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::loss::HuberLoss;
+    /// let y = HuberLoss::new().delta(0.5).forward(Tensor::<Rank1<1>>::from_array([2.0]), Tensor::zeros());
+    /// assert_eq!(y.to_vec(), vec![0.875]);
+    /// ```
+    pub fn delta(self, delta: f64) -> Self {
+        HuberLoss { delta, ..self }
+    }
+
+    /// The same loss with another reduction (`reduction=`).
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::loss::{HuberLoss, Reduction};
+    /// let y = HuberLoss::new().reduction(Reduction::None).forward(Tensor::<Rank1<2>>::from_array([0.5, 3.0]), Tensor::zeros());
+    /// assert_eq!(y.to_vec(), vec![0.125, 2.5]);
+    /// ```
+    pub fn reduction<R2: Reduce>(self, reduction: R2) -> HuberLoss<R2> {
+        HuberLoss {
+            delta: self.delta,
+            reduction,
+        }
+    }
+
+    /// The loss of `pred` against `target`. Panics if run-time sizes differ or `delta <= 0`.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::loss::HuberLoss;
+    /// let y = HuberLoss::new().forward(Tensor::<Rank1<2>>::from_array([0.5, 3.0]), Tensor::zeros());
+    /// assert_eq!(y.to_vec(), vec![1.3125]);
+    /// ```
+    pub fn forward<S: Shape, E: Float, T, TR>(
+        &self,
+        pred: Tensor<S, E, T>,
+        target: Tensor<S, E, TR>,
+    ) -> Tensor<R::Output<S>, E, LossTape<E, T, TR>>
+    where
+        T: Tape<E> + Merge<E, TR>,
+        TR: Tape<E>,
+    {
+        or_panic(self.try_forward(pred, target))
+    }
+
+    /// [`forward`](Self::forward), with an error when run-time sizes differ or `delta <= 0`.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::loss::HuberLoss;
+    /// let p = Tensor::<Rank1<2>>::zeros();
+    /// assert!(HuberLoss::new().delta(0.0).try_forward(p.clone(), p).is_err());
+    /// ```
+    pub fn try_forward<S: Shape, E: Float, T, TR>(
+        &self,
+        pred: Tensor<S, E, T>,
+        target: Tensor<S, E, TR>,
+    ) -> Result<Tensor<R::Output<S>, E, LossTape<E, T, TR>>>
+    where
+        T: Tape<E> + Merge<E, TR>,
+        TR: Tape<E>,
+    {
+        let delta = self.delta;
+        if delta.is_nan() || delta <= 0.0 {
+            return Err(Error::value(
+                "huber_loss delta",
+                format!("{delta} is not positive"),
+            ));
+        }
+        let d = diff("huber_loss", pred, target)?;
+        Ok(self
+            .reduction
+            .reduce(d.map_kernel(HuberKernel(E::from_f64(delta)))))
+    }
 }

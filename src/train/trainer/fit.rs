@@ -63,9 +63,13 @@ impl<M, O> Trainer<'_, M, O> {
         }
         let mut history = History::default();
         for epoch in 0..self.epochs {
-            if let Some(s) = &self.schedule {
-                self.optimizer.set_lr(s.lr_at(run.base_lr, epoch as u64));
-            }
+            // Per batch, the epoch starts at the rate of its first update.
+            let at = if self.schedule_per_batch {
+                run.global_step
+            } else {
+                epoch as u64
+            };
+            self.apply_schedule::<E>(run.base_lr, at);
             let lr = self.optimizer.lr();
             let bar = progress(
                 !self.speaks(),
@@ -85,6 +89,16 @@ impl<M, O> Trainer<'_, M, O> {
             self.keep_if_best(&record, &mut run.best)?;
             run.early_stop
                 .observe(record.monitored_loss(), self.min_delta);
+            if let Some(s) = &mut self.schedule {
+                // The step whose rate produced this epoch's figures (the last update's,
+                // per batch).
+                let at = if self.schedule_per_batch {
+                    run.global_step.saturating_sub(1)
+                } else {
+                    epoch as u64
+                };
+                s.observe(at, record.monitored_loss());
+            }
             let (next_lr, stop_requested) =
                 self.run_epoch_hooks(&mut record, &history, &mut run.rng)?;
             if let Some(lr) = next_lr {
@@ -156,6 +170,9 @@ impl<M, O> Trainer<'_, M, O> {
             micro += 1;
             if micro == self.accumulate {
                 let grads = pending.take().expect("set above");
+                if self.schedule_per_batch {
+                    self.apply_schedule::<E>(run.base_lr, run.global_step);
+                }
                 self.update(grads, micro, &run.params);
                 micro = 0;
                 run.global_step += 1;
@@ -177,6 +194,9 @@ impl<M, O> Trainer<'_, M, O> {
             }
         }
         if let Some(grads) = pending.take() {
+            if self.schedule_per_batch {
+                self.apply_schedule::<E>(run.base_lr, run.global_step);
+            }
             self.update(grads, micro, &run.params);
             run.global_step += 1;
         }
@@ -188,6 +208,21 @@ impl<M, O> Trainer<'_, M, O> {
             ));
         }
         Ok(meter)
+    }
+
+    /// Sets the optimizer's rate (and momentum, for schedules that cycle it) to the
+    /// schedule's at step `at`; nothing without a schedule.
+    fn apply_schedule<E>(&mut self, base_lr: f64, at: u64)
+    where
+        E: Float,
+        O: Optimizer<E>,
+    {
+        if let Some(s) = &self.schedule {
+            self.optimizer.set_lr(s.lr_at(base_lr, at));
+            if let Some(m) = s.momentum_at(at) {
+                self.optimizer.set_momentum(m);
+            }
+        }
     }
 
     /// One optimizer step from gradients summed over `micro` batches.
@@ -439,8 +474,17 @@ fn summary(r: &EpochRecord, rate: f64) -> String {
     if let Some(a) = r.val_accuracy {
         s += &format!(" acc {:.2}%", a * 100.0);
     }
-    s + &format!(" | {rate:.0} samples/s {:.1}s", r.seconds)
+    s += &format!(" | lr {:.2e}", r.lr);
+    // A rate over a few milliseconds is noise (it swings by orders of magnitude).
+    if r.seconds >= MEASURABLE_SECONDS {
+        s + &format!(" | {rate:.0} samples/s {:.1}s", r.seconds)
+    } else {
+        s + &format!(" | {:.0} ms", r.seconds * 1000.0)
+    }
 }
+
+/// The shortest epoch whose samples/s the epoch line prints.
+pub(crate) const MEASURABLE_SECONDS: f64 = 0.05;
 
 fn stop_message(h: &History) -> String {
     let watched = if h.epochs.iter().any(|r| r.val_loss.is_some()) {
@@ -487,4 +531,24 @@ fn restore<E: Float, M: Params<E> + ?Sized>(model: &mut M, state: &[Vec<E>]) {
         p.data.copy_from_slice(&state[i]);
         i += 1;
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_epoch_line_shows_the_learning_rate() {
+        let record = EpochRecord {
+            epoch: 1,
+            train_loss: 0.5,
+            lr: 1e-3,
+            seconds: 2.0,
+            ..Default::default()
+        };
+        assert_eq!(
+            summary(&record, 100.0),
+            "loss 0.5000 | lr 1.00e-3 | 100 samples/s 2.0s"
+        );
+    }
 }
