@@ -411,3 +411,78 @@ fn an_optimizer_step_reaches_every_parameter_and_no_buffer() {
         assert_eq!(a != b, trained, "{name} changed: {}", a != b);
     }
 }
+
+// Recursive types.
+
+#[derive(Params)]
+struct Tree {
+    leaf: Linear<2, 2>,
+    children: Vec<Tree>,
+}
+
+#[derive(Params)]
+struct GenericTree<L> {
+    leaf: L,
+    children: Vec<Box<GenericTree<L>>>,
+}
+
+/// Mutually recursive types fix their element type with `elem`.
+#[derive(Params)]
+#[param(elem = f32)]
+struct Even {
+    layer: Linear<1, 1>,
+    next: Option<Box<Odd>>,
+}
+
+#[derive(Params)]
+#[param(elem = f32)]
+struct Odd {
+    layers: Vec<Even>,
+}
+
+#[test]
+fn recursive_types_are_visited_depth_first() {
+    let mut r = rng(11);
+    let tree = Tree {
+        leaf: lin(&mut r),
+        children: vec![Tree {
+            leaf: lin(&mut r),
+            children: vec![],
+        }],
+    };
+    assert_eq!(
+        tree.param_names(),
+        [
+            "leaf.weight",
+            "leaf.bias",
+            "children.0.leaf.weight",
+            "children.0.leaf.bias"
+        ]
+    );
+    let generic = GenericTree {
+        leaf: lin::<1, 1>(&mut r),
+        children: vec![Box::new(GenericTree {
+            leaf: lin(&mut r),
+            children: vec![],
+        })],
+    };
+    assert_eq!(generic.param_names()[3], "children.0.leaf.bias");
+    let even = Even {
+        layer: lin(&mut r),
+        next: Some(Box::new(Odd {
+            layers: vec![Even {
+                layer: lin(&mut r),
+                next: None,
+            }],
+        })),
+    };
+    assert_eq!(
+        even.param_names(),
+        [
+            "layer.weight",
+            "layer.bias",
+            "next.layers.0.layer.weight",
+            "next.layers.0.layer.bias"
+        ]
+    );
+}

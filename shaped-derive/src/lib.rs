@@ -45,6 +45,9 @@ use syn::{
 ///   generic over the element type `E` and holds for every `E` all visited fields support
 ///   (the derive adds the bound `FieldType: Params<E>` for each visited field, so generic
 ///   structs such as `Stack<L> { layers: Vec<L> }` get `Params<E>` whenever `L: Params<E>`).
+///   A field whose type names the type itself (`children: Vec<Tree>`) needs no bound.
+///   Mutually recursive types (`A` holds a `B` that holds an `A`) need `elem`: with it, only
+///   field types that mention a type parameter are bounded.
 ///
 /// ```
 /// use shaped::nn::{Linear, Params, ReLU};
@@ -207,6 +210,15 @@ fn visit_calls(plans: &[FieldPlan], elem: &TokenStream, mutable: bool) -> TokenS
     quote!(#(#calls)*)
 }
 
+/// Whether `tokens` contain one of `idents` (a type parameter, the type's own name).
+fn mentions(tokens: TokenStream, idents: &[Ident]) -> bool {
+    tokens.into_iter().any(|tree| match tree {
+        proc_macro2::TokenTree::Ident(ident) => idents.contains(&ident),
+        proc_macro2::TokenTree::Group(group) => mentions(group.stream(), idents),
+        _ => false,
+    })
+}
+
 fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
     let elem_attr = container_elem(&input.attrs)?;
     let elem_ident = format_ident!("__ShapedElem");
@@ -323,13 +335,26 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
         ));
     }
     {
+        let type_params: Vec<Ident> = input
+            .generics
+            .type_params()
+            .map(|p| p.ident.clone())
+            .collect();
+        let own_names = [input.ident.clone(), Ident::new("Self", Span::call_site())];
         let where_clause = generics.make_where_clause();
         // One bound per visited field type ("perfect derive"): generic fields get exactly
-        // the bound they need, concrete ones tie the element type to theirs.
+        // the bound they need, concrete ones tie the element type to theirs (not needed when
+        // `elem` fixes it). A field whose type names the type being derived (`Vec<Tree>`) gets
+        // none: that bound would be a cycle the compiler cannot prove, and the impl itself
+        // provides it.
         let mut seen: Vec<String> = Vec::new();
         for ty in &types {
-            let key = quote!(#ty).to_string();
-            if seen.contains(&key) {
+            let tokens = quote!(#ty);
+            let key = tokens.to_string();
+            if seen.contains(&key)
+                || mentions(tokens.clone(), &own_names)
+                || (elem_attr.is_some() && !mentions(tokens, &type_params))
+            {
                 continue;
             }
             seen.push(key);
