@@ -4,12 +4,12 @@
 #![warn(missing_docs)]
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{
     Attribute, Data, DeriveInput, Fields, GenericParam, Ident, LitStr, Type, parse_macro_input,
-    parse_quote,
+    parse_quote, parse_quote_spanned,
 };
 
 /// Implements `shaped::nn::Params` for a struct or enum: every field is visited under its
@@ -93,6 +93,8 @@ struct FieldPlan {
     /// The name segment; `None` for a transparent newtype variant.
     name: Option<String>,
     buffer: bool,
+    /// The field's type, where errors about it (not a layer, wrong element type) point.
+    span: Span,
 }
 
 #[derive(Default)]
@@ -174,6 +176,7 @@ fn plan_fields(
             access: bind(i, field.ident.as_ref()),
             name,
             buffer: attrs.buffer,
+            span: field.ty.span(),
         });
         types.push(field.ty.clone());
     }
@@ -184,6 +187,7 @@ fn plan_fields(
 fn visit_calls(plans: &[FieldPlan], elem: &TokenStream, mutable: bool) -> TokenStream {
     let calls = plans.iter().map(|plan| {
         let access = &plan.access;
+        let params = quote_spanned!(plan.span=> ::shaped::nn::Params::<#elem>);
         let prefix = match &plan.name {
             Some(name) => {
                 let segment = format!("{name}.");
@@ -198,13 +202,13 @@ fn visit_calls(plans: &[FieldPlan], elem: &TokenStream, mutable: bool) -> TokenS
         };
         if plan.buffer {
             quote! {
-                ::shaped::nn::Params::<#elem>::#method(#access, #prefix, &mut |mut p: ::shaped::nn::#view<'_, #elem>| {
+                #params::#method(#access, #prefix, &mut |mut p: ::shaped::nn::#view<'_, #elem>| {
                     p.kind = ::shaped::nn::TensorKind::Buffer;
                     f(p)
                 });
             }
         } else {
-            quote!(::shaped::nn::Params::<#elem>::#method(#access, #prefix, f);)
+            quote!(#params::#method(#access, #prefix, f);)
         }
     });
     quote!(#(#calls)*)
@@ -360,7 +364,7 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
             seen.push(key);
             where_clause
                 .predicates
-                .push(parse_quote!(#ty: ::shaped::nn::Params<#elem>));
+                .push(parse_quote_spanned!(ty.span()=> #ty: ::shaped::nn::Params<#elem>));
         }
     }
     let (impl_generics, _, where_clause) = generics.split_for_impl();
