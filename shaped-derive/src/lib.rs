@@ -32,6 +32,10 @@ use syn::{
 ///   (`layers.0.weight`);
 /// * a bare tensor field is a parameter named by the field (`scale`).
 ///
+/// Tensors are visited in field order. PyTorch lists a module's own tensors before its
+/// sub-modules'; the names are the same, and loading matches by name, so files load either
+/// way.
+///
 /// # Attributes
 ///
 /// * `#[param(skip)]` on a field: not visited (configuration values, RNGs, caches); its type
