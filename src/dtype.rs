@@ -265,7 +265,9 @@ pub(crate) fn tanh_f32(x: f32) -> f32 {
             + x;
     let big = 1.0 - 2.0 / (exp_f32(2.0 * a.min(10.0)) + 1.0);
     let big = if x < 0.0 { -big } else { big };
-    if a < 0.625 { small } else { big }
+    // NaN takes the polynomial, which keeps it NaN (`a.min(10.0)` above
+    // would turn it into 1).
+    if a < 0.625 || a.is_nan() { small } else { big }
 }
 
 /// erf(x) in double precision: a Taylor series near zero and a continued fraction for

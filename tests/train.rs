@@ -382,7 +382,9 @@ fn errors_and_non_finite_losses_end_training() {
         "{err}"
     );
 
-    let history = Trainer::new(&mut model, &mut Sgd::new(0.1))
+    // A NaN loss gives NaN gradients: the first step is refused with an error naming the
+    // parameter (issue 14), instead of an epoch of NaN updates.
+    let err = Trainer::new(&mut model, &mut Sgd::new(0.1))
         .epochs(5)
         .quiet(true)
         .fit(
@@ -390,6 +392,22 @@ fn errors_and_non_finite_losses_end_training() {
             |m: &mut Mlp, (x, y): (X, Y)| {
                 let step = train_step(m, (x, y))?;
                 Ok(Step::new(step.loss.mul_scalar(f32::NAN), step.samples))
+            },
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("gradient of parameter `0.weight`"), "{err}");
+    assert!(model.0.weight.as_slice().iter().all(|v| v.is_finite()));
+    // A loss that is infinite while its gradients stay finite still ends the run normally.
+    let history = Trainer::new(&mut model, &mut Sgd::new(0.1))
+        .epochs(5)
+        .quiet(true)
+        .fit(
+            DataLoader::new(&data, 8).unwrap(),
+            |m: &mut Mlp, (x, y): (X, Y)| {
+                let step = train_step(m, (x, y))?;
+                let inf = Tensor::<()>::from_array(f32::INFINITY);
+                Ok(Step::new(step.loss + inf, step.samples))
             },
         )
         .unwrap();

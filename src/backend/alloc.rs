@@ -19,8 +19,9 @@ pub(crate) fn keep_freed_memory() {
     if std::env::var("SHAPED_MALLOC_TUNING").is_ok_and(|v| v.trim() == "0") {
         return;
     }
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[cfg(all(target_os = "linux", target_env = "gnu", not(miri)))]
     {
+        // SAFETY: the declaration matches glibc's `int mallopt(int param, int value)`.
         unsafe extern "C" {
             fn mallopt(param: i32, value: i32) -> i32;
         }

@@ -80,12 +80,16 @@ pub(crate) fn binary_map<E: Float>(
     f: impl Fn(E, E) -> E + Sync,
 ) -> Vec<E> {
     if a_dims == out_dims && b_dims == out_dims {
-        return collect_blocks(a.len(), |off, block| {
-            let (a, b) = (&a[off..][..block.len()], &b[off..][..block.len()]);
-            for ((slot, &x), &y) in block.iter_mut().zip(a).zip(b) {
-                slot.write(f(x, y));
-            }
-        });
+        // SAFETY: both inputs are sliced to exactly the block's length (a short one
+        // panics), so the loop writes every slot.
+        return unsafe {
+            collect_blocks(a.len(), |off, block| {
+                let (a, b) = (&a[off..][..block.len()], &b[off..][..block.len()]);
+                for ((slot, &x), &y) in block.iter_mut().zip(a).zip(b) {
+                    slot.write(f(x, y));
+                }
+            })
+        };
     }
     wide(
         #[inline(always)]
@@ -217,11 +221,15 @@ pub(crate) fn map_inplace<E: Float>(x: &mut [E], f: impl Fn(E) -> E + Sync) {
 /// `f(x[i])` for every element, as a new vector (split over threads for long slices).
 #[inline]
 pub(crate) fn map<E: Float>(x: &[E], f: impl Fn(E) -> E + Sync) -> Vec<E> {
-    collect_blocks(x.len(), |off, block| {
-        for (slot, &v) in block.iter_mut().zip(&x[off..]) {
-            slot.write(f(v));
-        }
-    })
+    // SAFETY: the input is sliced to exactly the block's length, so every slot is written.
+    unsafe {
+        collect_blocks(x.len(), |off, block| {
+            let x = &x[off..][..block.len()];
+            for (slot, &v) in block.iter_mut().zip(x) {
+                slot.write(f(v));
+            }
+        })
+    }
 }
 
 /// `g[i] *= d(a[i], b[i])` in place: the backward of an elementwise op without
@@ -260,10 +268,15 @@ pub(crate) fn derivative_product<E: Float>(
     b: &[E],
     d: impl Fn(E, E) -> E + Sync,
 ) -> Vec<E> {
-    collect_blocks(g.len(), |off, block| {
-        let (g, a, b) = (&g[off..], &a[off..], &b[off..]);
-        for (slot, (&gv, (&x, &y))) in block.iter_mut().zip(g.iter().zip(a.iter().zip(b))) {
-            slot.write(gv * d(x, y));
-        }
-    })
+    // SAFETY: the inputs are sliced to exactly the block's length (a short one panics, as
+    // when a gradient of the wrong length reaches here), so the loop writes every slot.
+    unsafe {
+        collect_blocks(g.len(), |off, block| {
+            let n = block.len();
+            let (g, a, b) = (&g[off..][..n], &a[off..][..n], &b[off..][..n]);
+            for (slot, (&gv, (&x, &y))) in block.iter_mut().zip(g.iter().zip(a.iter().zip(b))) {
+                slot.write(gv * d(x, y));
+            }
+        })
+    }
 }

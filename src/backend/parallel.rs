@@ -30,15 +30,23 @@ pub(crate) fn for_blocks<T: Send>(data: &mut [T], f: impl Fn(usize, &mut [T]) + 
 }
 
 /// A new vector of `n` elements, written by `f(offset, block)` over consecutive blocks
-/// (in parallel for long vectors). `f` must write every element of its block.
+/// (in parallel for long vectors), without zero-filling it first.
+///
+/// # Safety
+///
+/// `f` must write every element of the block it is given (or panic). A closure that zips
+/// its block with input slices must slice them to exactly `block.len()` (`&x[off..][..len]`,
+/// which panics when an input is short) rather than let `zip` stop early: elements left
+/// unwritten would be read as uninitialised memory.
 #[inline]
-pub(crate) fn collect_blocks<T: Copy + Send>(
+pub(crate) unsafe fn collect_blocks<T: Copy + Send>(
     n: usize,
     f: impl Fn(usize, &mut [MaybeUninit<T>]) + Sync,
 ) -> Vec<T> {
     let mut out: Vec<T> = Vec::with_capacity(n);
     for_blocks(&mut out.spare_capacity_mut()[..n], f);
-    // SAFETY: `f` initialised every element of every block, and the blocks cover `0..n`.
+    // SAFETY: the caller guarantees that `f` wrote every element of every block (a panic in
+    // `f` unwinds before this line), and the blocks of `for_blocks` cover `0..n`.
     unsafe { out.set_len(n) };
     out
 }
@@ -97,11 +105,14 @@ mod tests {
             PARALLEL_ELEMS,
             3 * PARALLEL_ELEMS + 7,
         ] {
-            let v = collect_blocks(n, |off, block| {
-                for (i, slot) in block.iter_mut().enumerate() {
-                    slot.write((off + i) as u64);
-                }
-            });
+            // SAFETY: the closure writes every slot of its block.
+            let v = unsafe {
+                collect_blocks(n, |off, block| {
+                    for (i, slot) in block.iter_mut().enumerate() {
+                        slot.write((off + i) as u64);
+                    }
+                })
+            };
             assert_eq!(v, (0..n as u64).collect::<Vec<_>>());
             let mut w = v.clone();
             for_blocks(&mut w, |off, block| {

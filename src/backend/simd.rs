@@ -37,6 +37,8 @@ pub(crate) fn wide<R>(body: impl FnOnce() -> R) -> R {
     body()
 }
 
+/// # Safety
+/// The CPU must have every feature enabled below ([`has_avx512`] checks them).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
 #[inline]

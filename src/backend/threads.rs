@@ -34,6 +34,7 @@ struct Job {
 // SAFETY: `task` points to a `Sync` closure, and `run` keeps it alive until every task that
 // was handed out has finished.
 unsafe impl Send for Job {}
+// SAFETY: as for `Send`; the counters are atomics.
 unsafe impl Sync for Job {}
 
 impl Job {

@@ -160,13 +160,38 @@ impl Labels {
     /// ```
     /// assert_eq!(shaped::data::Labels::from_vec(vec![4, 1]).num_classes(), 5);
     /// ```
+    ///
+    /// Panics when a label is `usize::MAX` (its class count does not fit a `usize`); see
+    /// [`try_from_vec`](Self::try_from_vec).
     pub fn from_vec(values: Vec<usize>) -> Self {
-        let num_classes = values.iter().max().map_or(0, |m| m + 1);
-        Labels {
+        Self::try_from_vec(values).unwrap_or_else(|e| panic!("{e}"))
+    }
+    /// [`from_vec`](Self::from_vec), with an error when a label is `usize::MAX`, whose class
+    /// count (one more than the largest label) does not fit a `usize`.
+    ///
+    /// ```
+    /// use shaped::data::Labels;
+    /// assert_eq!(Labels::try_from_vec(vec![2, 0]).unwrap().num_classes(), 3);
+    /// assert!(Labels::try_from_vec(vec![usize::MAX]).is_err());
+    /// ```
+    pub fn try_from_vec(values: Vec<usize>) -> Result<Self> {
+        let num_classes = match values.iter().max() {
+            None => 0,
+            Some(&m) => m.checked_add(1).ok_or_else(|| {
+                Error::value(
+                    "labels",
+                    format!(
+                        "label {m} at position {} leaves no class count (largest label + 1) that fits a usize",
+                        values.iter().position(|&v| v == m).unwrap_or(0)
+                    ),
+                )
+            })?,
+        };
+        Ok(Labels {
             values,
             num_classes,
             names: Vec::new(),
-        }
+        })
     }
     /// Attaches class names; an error unless there is one per class.
     ///

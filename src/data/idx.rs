@@ -22,10 +22,11 @@ fn format_err(what: &str, message: String) -> Error {
 /// Reads the header and exactly the declared number of value bytes. `total_len`, when
 /// known, is checked against the declared size before anything is allocated, and the
 /// buffer only grows as bytes actually arrive, so a lying header cannot make it allocate
-/// more than the input holds.
+/// more than the input holds. `limit`, for decompressed input, caps the declared size.
 fn read_idx(
     mut r: impl Read,
     total_len: Option<u64>,
+    limit: Option<u64>,
     rank: u8,
     what: &str,
 ) -> Result<(Vec<usize>, Vec<u8>)> {
@@ -58,7 +59,11 @@ fn read_idx(
     }
     let header_len = 4 + 4 * rank as u64;
     let declared = dims.iter().try_fold(1u64, |a, &d| a.checked_mul(d));
-    let Some(declared) = declared.filter(|&n| n <= usize::MAX as u64) else {
+    // The tensor's shape must exist too: with a zero size the product is 0, but the other
+    // sizes' product must still fit (see `Dims::checked_numel`).
+    let sizes: Vec<usize> = dims.iter().map(|&d| d as usize).collect();
+    let shape_ok = crate::shape::Dims::new(&sizes).is_some_and(|d| d.checked_numel().is_some());
+    let Some(declared) = declared.filter(|&n| n <= usize::MAX as u64 && shape_ok) else {
         return Err(format_err(
             what,
             format!("the header's sizes {dims:?} overflow"),
@@ -76,7 +81,18 @@ fn read_idx(
             ));
         }
     }
-    let mut data = Vec::with_capacity(declared.min(total_len.unwrap_or(1 << 20)) as usize);
+    if let Some(limit) = limit
+        && declared.saturating_add(header_len) > limit
+    {
+        return Err(super::gz::too_large(
+            what,
+            &format!("the header declares sizes {dims:?} = {declared} bytes of data"),
+            limit,
+        ));
+    }
+    // With the size known from the file, reserve it exactly; from a decompressor, grow
+    // as bytes arrive (a header is no promise that they will).
+    let mut data = Vec::with_capacity(total_len.map_or(0, |_| declared as usize));
     r.by_ref()
         .take(declared)
         .read_to_end(&mut data)
@@ -122,6 +138,7 @@ fn read_idx_path(path: &Path, rank: u8) -> Result<(Vec<usize>, Vec<u8>)> {
         read_idx(
             flate2::read::GzDecoder::new(std::io::BufReader::new(file)),
             None,
+            Some(super::gz::max_decompressed_bytes()),
             rank,
             &what,
         )
@@ -133,7 +150,7 @@ fn read_idx_path(path: &Path, rank: u8) -> Result<(Vec<usize>, Vec<u8>)> {
                 source,
             })?
             .len();
-        read_idx(std::io::BufReader::new(file), Some(len), rank, &what)
+        read_idx(std::io::BufReader::new(file), Some(len), None, rank, &what)
     }
 }
 
@@ -164,7 +181,7 @@ pub fn parse_idx_images<E: Float>(
     bytes: &[u8],
     what: &str,
 ) -> Result<Tensor<(usize, usize, usize), E>> {
-    let (dims, data) = read_idx(bytes, Some(bytes.len() as u64), 3, what)?;
+    let (dims, data) = read_idx(bytes, Some(bytes.len() as u64), None, 3, what)?;
     Ok(images(dims, data))
 }
 
@@ -177,7 +194,7 @@ pub fn parse_idx_images<E: Float>(
 /// assert!(parse_idx_labels(&bytes[..10], "inline").is_err()); // truncated
 /// ```
 pub fn parse_idx_labels(bytes: &[u8], what: &str) -> Result<Indices<(usize,)>> {
-    let (dims, data) = read_idx(bytes, Some(bytes.len() as u64), 1, what)?;
+    let (dims, data) = read_idx(bytes, Some(bytes.len() as u64), None, 1, what)?;
     Ok(Indices::from_parts(
         (dims[0],),
         data.into_iter().map(usize::from).collect(),

@@ -20,6 +20,7 @@
 mod bundled;
 mod csv;
 mod dataset;
+mod gz;
 mod idx;
 mod loader;
 mod sampler;
@@ -37,6 +38,7 @@ pub use dataset::{
     BatchDataset, Dataset, Labels, Subset, Targets, TensorDataset, Values, check_index, one_hot,
     random_split, split_indices,
 };
+pub use gz::{DEFAULT_MAX_DECOMPRESSED_BYTES, max_decompressed_bytes, set_max_decompressed_bytes};
 pub use idx::{parse_idx_images, parse_idx_labels, read_idx_images, read_idx_labels};
 pub use loader::{Batches, DataLoader};
 pub use sampler::DistributedSampler;

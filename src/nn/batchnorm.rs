@@ -22,6 +22,11 @@ use crate::tensor::Tensor;
 ///   `running = (1 - momentum) * running + momentum * batch_stat`, where the variance
 ///   statistic is the unbiased one, as PyTorch does.
 ///
+/// A batch holding NaN or infinity makes the running statistics NaN or infinite, and they stay
+/// so (every later update mixes in the old value), as in PyTorch; evaluation outputs are
+/// then NaN. The [`Trainer`](crate::train::Trainer) checks the buffers after every forward
+/// pass and stops with an error naming the poisoned one.
+///
 /// `state_dict` names: `weight`, `bias` (parameters), `running_mean`, `running_var`
 /// (buffers). PyTorch's `num_batches_tracked` buffer is not kept: it only matters for
 /// `momentum=None` (a cumulative average), which is not supported.

@@ -165,7 +165,7 @@ macro_rules! binary_methods {
                     S: BroadcastShapes<SR>,
                     T: Merge<E, TR>,
                 {
-                    let out = self.shape.broadcast_shapes(&rhs.shape)?;
+                    let out = crate::shape::broadcast_for(stringify!($name), &self.shape, &rhs.shape)?;
                     Ok(binary_op(self, rhs, out, $kernel))
                 }
             )*

@@ -208,7 +208,21 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     {
         let (tensors, _) = tensors.into_tensors();
         check_same_dims("cat", &tensors, Some(I))?;
-        let total = tensors.iter().map(|t| t.shape.dims()[I]).sum();
+        // Checked (issue 14): the joined axis, and the shape it makes, must exist.
+        let total = tensors
+            .iter()
+            .try_fold(0usize, |acc, t| acc.checked_add(t.shape.dims()[I]));
+        let joined = total.and_then(|n| tensors[0].shape.dims().with(I, n).checked_numel());
+        let (Some(total), Some(_)) = (total, joined) else {
+            return Err(crate::error::Error::shape(
+                "cat",
+                format!(
+                    "joining {} tensors of shape like {:?} along axis {I} gives a shape too large to exist",
+                    tensors.len(),
+                    tensors[0].shape.dims().as_slice()
+                ),
+            ));
+        };
         let out = tensors[0].shape.replace_axis(total);
         Ok(cat_op(tensors, I, out))
     }

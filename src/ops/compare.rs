@@ -40,7 +40,7 @@ macro_rules! comparisons {
                 where
                     S: BroadcastShapes<SR>,
                 {
-                    let out = self.shape.broadcast_shapes(&rhs.shape)?;
+                    let out = crate::shape::broadcast_for(stringify!($name), &self.shape, &rhs.shape)?;
                     let (ad, bd, od) = (self.shape.dims(), rhs.shape.dims(), out.dims());
                     let y = kernels::compare(&self.data, &ad, &rhs.data, &bd, &od, |a, b| a $op b);
                     Ok(Tensor::from_parts(out, y))
@@ -195,10 +195,8 @@ impl<SC: Shape, E: Float, TC> Tensor<SC, E, TC> {
         TA: Tape<E> + Merge<E, TB>,
         TB: Tape<E>,
     {
-        let out = cond
-            .shape
-            .broadcast_shapes(&a.shape)?
-            .broadcast_shapes(&b.shape)?;
+        let out = crate::shape::broadcast_for("where", &cond.shape, &a.shape)?;
+        let out = crate::shape::broadcast_for("where", &out, &b.shape)?;
         let (cd, ad, bd, od) = (
             cond.shape.dims(),
             a.shape.dims(),

@@ -279,6 +279,7 @@ macro_rules! conv2d_impl {
                 let (oh, ow) = (conv_out::<H, KH, S, P, D>(h)?, conv_out::<W, KW, S, P, D>(w)?);
                 let g = geom(c.size(), h.size(), w.size(), KH, KW, (S, S), (P, P), (D, D), oh.size(), ow.size());
                 let out = ($($b,)? o, oh, ow);
+                out.try_numel("conv2d")?;
                 Ok(conv_op(self, weight, bias, out, n, c.size(), o.size(), 1, g, Kind::Conv))
             }
 
@@ -339,6 +340,7 @@ macro_rules! conv2d_impl {
                 // The convolution this transposes maps the output grid back onto the input grid.
                 let g = geom(o.size(), oh.size(), ow.size(), KH, KW, (S, S), (P, P), (D, D), h.size(), w.size());
                 let out = ($($b,)? o, oh, ow);
+                out.try_numel("conv_transpose2d")?;
                 Ok(conv_op(self, weight, bias, out, n, c.size(), o.size(), 1, g, Kind::Transpose))
             }
         }
@@ -410,6 +412,7 @@ macro_rules! conv1d_impl {
                 // A 1-D convolution is a 2-D one over images of height 1.
                 let g = geom(c.size(), 1, l.size(), 1, K, (1, S), (0, P), (1, D), 1, ol.size());
                 let out = ($($b,)? o, ol);
+                out.try_numel("conv1d")?;
                 Ok(conv_op(self, weight, bias, out, n, c.size(), o.size(), 1, g, Kind::Conv))
             }
         }

@@ -163,6 +163,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
         }
         let idx = slice_positions(start, end, step, self.shape.dims()[I]);
         let out = self.shape.replace_axis(idx.len());
+        out.try_numel("slice_step")?;
         Ok(take_op(self, I, out, idx))
     }
 
@@ -249,6 +250,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
             return Err(range_error("index_select", &dims, I, what));
         }
         let out = self.shape.replace_axis(indices.shape().0);
+        out.try_numel("index_select")?;
         Ok(take_op(self, I, out, indices.to_vec()))
     }
 

@@ -51,6 +51,18 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
             ),
             e => e,
         })?;
+        // The product of two valid shapes can still be too large ((3, 0) x (0, n)).
+        out.try_numel("matmul").map_err(|_| {
+            crate::error::Error::shape(
+                "matmul",
+                format!(
+                    "{:?} x {:?}: the product's shape {:?} is too large (its element count overflows)",
+                    self.shape.dims().as_slice(),
+                    rhs.shape.dims().as_slice(),
+                    out.dims().as_slice()
+                ),
+            )
+        })?;
         let plan = MatMulPlan::new(&self.shape.dims(), &rhs.shape.dims());
         let (a, ta) = self.split_tape();
         let (b, tb) = rhs.split_tape();

@@ -101,8 +101,19 @@ fn pad_last_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
     let rank = dims.rank();
     for (k, &(left, right)) in pads.iter().enumerate() {
         check_pad(&dims, rank - 1 - k, left, right, &mode)?;
-        dims = dims.with(rank - 1 - k, left + dims[rank - 1 - k] + right);
+        // Checked (issue 14): the padded shape must exist, as every shape made at run time.
+        let padded = dims[rank - 1 - k]
+            .checked_add(left)
+            .and_then(|d| d.checked_add(right));
+        let Some(padded) = padded else {
+            return Err(crate::error::Error::shape(
+                "pad",
+                format!("padding shape {:?} overflows its size", dims.as_slice()),
+            ));
+        };
+        dims = dims.with(rank - 1 - k, padded);
     }
+    dims.try_numel("pad")?;
     let (last, rest) = pads.split_last().expect("pad: at least one dimension");
     let mut y = x.into_dyn();
     for (k, &(left, right)) in rest.iter().enumerate() {

@@ -41,6 +41,48 @@ pub(crate) fn sum_axis_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
     }
 }
 
+/// Max (or min) of every element, with PyTorch's backward for full reductions: the
+/// gradient is divided evenly among the elements equal to the result, NaN counting as equal
+/// to a NaN result (`evenly_distribute_backward`).
+fn extreme_all_op<S: Shape, E: Float, T: Tape<E>>(
+    x: Tensor<S, E, T>,
+    max: bool,
+) -> Tensor<(), E, T> {
+    let (x, mut tape) = x.split_tape();
+    let n = x.data.len();
+    let (y, _) = if max {
+        kernels::arg_extreme_axis(&x.data, 1, n, 1, |a, b| a > b)
+    } else {
+        kernels::arg_extreme_axis(&x.data, 1, n, 1, |a, b| a < b)
+    };
+    let out_id = UniqueId::new();
+    if T::TRACING && tape.tracks(x.id) {
+        let (x_id, xd) = (x.id, x.data.clone());
+        let m = y.first().copied().unwrap_or(E::ZERO);
+        tape.record(
+            out_id,
+            Box::new(move |g: &mut Gradients<E>| {
+                let Some(gy) = g.take(out_id) else { return };
+                let hit = |v: E| v == m || (v.is_nan() && m.is_nan());
+                let count = xd.iter().filter(|&&v| hit(v)).count().max(1);
+                let share = gy[0] / E::from_usize(count);
+                let gx = g.entry(x_id, xd.len());
+                for (d, &v) in gx.iter_mut().zip(xd.iter()) {
+                    if hit(v) {
+                        *d += share;
+                    }
+                }
+            }),
+        );
+    }
+    Tensor {
+        shape: (),
+        data: Arc::new(y),
+        id: out_id,
+        tape,
+    }
+}
+
 /// Max (or min) along `axis` into `out`; the gradient goes to the first extreme element,
 /// as with PyTorch's `max(dim)`.
 pub(crate) fn extreme_axis_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
@@ -359,12 +401,15 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
         mean_axis_op(self.flat(), 0, ())
     }
     /// Largest element, as a scalar.
+    ///
+    /// As PyTorch's `max()`, the gradient is shared evenly by every element equal to the
+    /// result (every NaN, when the result is NaN).
     pub fn max(self) -> Tensor<(), E, T> {
-        extreme_axis_op(self.flat(), 0, (), true).0
+        extreme_all_op(self, true)
     }
-    /// Smallest element, as a scalar.
+    /// Smallest element, as a scalar; the gradient is shared like [`max`](Self::max)'s.
     pub fn min(self) -> Tensor<(), E, T> {
-        extreme_axis_op(self.flat(), 0, (), false).0
+        extreme_all_op(self, false)
     }
     /// Unbiased variance of every element.
     pub fn var(self) -> Tensor<(), E, T> {
@@ -440,6 +485,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
                 ),
             ));
         }
+        shape.try_numel("broadcast_to")?;
         Ok(broadcast_op(self, shape))
     }
 }

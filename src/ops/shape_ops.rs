@@ -138,7 +138,8 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// assert!(x.try_reshape((5usize,)).is_err());
     /// ```
     pub fn try_reshape<S2: Shape>(self, shape: S2) -> Result<Tensor<S2, E, T>> {
-        if shape.numel() != self.numel() {
+        let numel = shape.try_numel("reshape")?;
+        if numel != self.numel() {
             return Err(Error::shape(
                 "reshape",
                 format!(
@@ -146,7 +147,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
                     self.shape.dims().as_slice(),
                     self.numel(),
                     shape.dims().as_slice(),
-                    shape.numel()
+                    numel
                 ),
             ));
         }
@@ -327,6 +328,18 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     {
         let out = self.shape.concat_shape(&rhs.shape)?;
         let (ad, bd) = (self.shape.dims(), rhs.shape.dims());
+        // The joined axis can be too long even when both inputs exist (empty tensors).
+        let joined = ad[I].checked_add(bd[I]).map(|n| ad.with(I, n));
+        if joined.and_then(|d| d.checked_numel()).is_none() {
+            return Err(Error::shape(
+                "concat",
+                format!(
+                    "concatenating shapes {:?} and {:?} along axis {I} gives a shape too large to exist",
+                    ad.as_slice(),
+                    bd.as_slice()
+                ),
+            ));
+        }
         let (outer, na, inner) = split_axis(&ad, I);
         let nb = bd[I];
         let (a, ta) = self.split_tape();
@@ -409,6 +422,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
         let (tensors, len) = tensors.into_tensors();
         check_same_dims("stack", &tensors, None)?;
         let out = tensors[0].shape.insert_axis(len);
+        out.try_numel("stack")?;
         Ok(stack_op(tensors, I, out))
     }
 }

@@ -126,8 +126,9 @@ kernel!(/// tanh x
     TanhKernel, |x, y| x.tanh(), E::ONE - y * y, from_y);
 kernel!(/// 1 / (1 + e^-x), computed without overflow for large |x|
     SigmoidKernel, |x, y| sigmoid(x), y * (E::ONE - y), from_y);
-kernel!(/// max(x, 0); derivative 0 at 0 as in PyTorch
-    ReluKernel, |x, y| if x > E::ZERO { x } else { E::ZERO }, if y > E::ZERO { E::ONE } else { E::ZERO }, from_y);
+kernel!(/// max(x, 0); derivative 0 at 0 as in PyTorch. NaN stays NaN and passes its gradient
+/// through, as PyTorch's `threshold_backward` does (written as `x <= 0` so that NaN fails it).
+    ReluKernel, |x, y| if x <= E::ZERO { E::ZERO } else { x }, if y <= E::ZERO { E::ZERO } else { E::ONE }, from_y);
 kernel!(/// x * sigmoid(x)
     SiluKernel, |x, y| x * sigmoid(x), { let s = sigmoid(x); s * (E::ONE + x * (E::ONE - s)) });
 kernel!(/// x * Phi(x) with the exact normal CDF (PyTorch's `approximate="none"`)

@@ -136,7 +136,8 @@ impl<E: Float> Adam<E> {
 impl<E: Float> Optimizer<E> for Adam<E> {
     fn step<M: Params<E> + ?Sized>(&mut self, model: &mut M, grads: &Gradients<E>) {
         self.steps += 1;
-        let t = self.steps as i32;
+        // Beyond i32::MAX steps `b^t` is 0 in f64 either way; the cap keeps `powi` exact.
+        let t = self.steps.min(i32::MAX as u64) as i32;
         let (b1, b2) = self.betas;
         let bc1 = 1.0 - b1.powi(t);
         let bc2_sqrt = (1.0 - b2.powi(t)).sqrt();

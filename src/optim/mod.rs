@@ -120,10 +120,12 @@ impl<E: Float> StateMap<E> {
         names: &[&'static str],
     ) -> crate::error::Result<u64> {
         let mut step = 0;
-        self.buffers.clear();
+        let mut buffers: BTreeMap<String, BTreeMap<&'static str, Vec<E>>> = BTreeMap::new();
         for (name, v) in state {
             if name == "step" {
-                step = v.first().map(|s| s.to_f64() as u64).unwrap_or(0);
+                step = check_step_count(&v).map_err(|m| {
+                    crate::error::Error::value("optimizer state", format!("entry `step`: {m}"))
+                })?;
                 continue;
             }
             let buf = names.iter().find(|b| name.ends_with(&format!(".{b}")));
@@ -134,8 +136,22 @@ impl<E: Float> StateMap<E> {
                 ));
             };
             let param = name[..name.len() - buf.len() - 1].to_string();
-            self.buffers.entry(param).or_default().insert(buf, v);
+            let bufs = buffers.entry(param).or_default();
+            // The buffers of one parameter are updated together and need one length.
+            if let Some((other, w)) = bufs.iter().find(|(_, w)| w.len() != v.len()) {
+                return Err(crate::error::Error::value(
+                    "optimizer state",
+                    format!(
+                        "entry `{name}` has {} values, but the parameter's `{other}` has {}",
+                        v.len(),
+                        w.len()
+                    ),
+                ));
+            }
+            bufs.insert(buf, v);
         }
+        // Only a state that passed every check replaces the current one.
+        self.buffers = buffers;
         Ok(step)
     }
 
@@ -157,6 +173,22 @@ impl<E: Float> StateMap<E> {
         let bufs = self.buffers.get_mut(param).expect("inserted above");
         bufs.entry(buf).or_insert_with(init)
     }
+}
+
+/// The step count stored as the optimizer entry `"step"`: one value, a whole number in
+/// `0..=2^53` (beyond that an `f64` no longer counts exactly, and no training run gets near).
+pub(crate) fn check_step_count<E: Float>(values: &[E]) -> Result<u64, String> {
+    let [v] = values else {
+        return Err(format!("expected one value, got {}", values.len()));
+    };
+    let v = v.to_f64();
+    const MAX_STEPS: f64 = (1u64 << 53) as f64;
+    if !(v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= MAX_STEPS) {
+        return Err(format!(
+            "{v} is not a step count (a whole number from 0 to 2^53)"
+        ));
+    }
+    Ok(v as u64)
 }
 
 /// Calls `f(name, param, grad)` for every trainable parameter of `model` that has a gradient.

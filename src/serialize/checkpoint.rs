@@ -279,6 +279,7 @@ impl<E: Float> Checkpoint<E> {
     /// assert_eq!(opt.lr(), 0.05);
     /// ```
     pub fn restore_optimizer<O: Optimizer<E>>(&self, optimizer: &mut O) -> Result<()> {
+        self.check_optimizer("checkpoint")?;
         optimizer.load_state(self.optimizer.clone())?;
         if let Some(lr) = self.lr {
             optimizer.set_lr(lr);
@@ -443,6 +444,7 @@ impl<E: Float> Checkpoint<E> {
                 ));
             }
         }
+        ckpt.check_optimizer(what)?;
         if let Some(r) = &ckpt.rng
             && r.len() != RNG_STATE_LEN
         {
@@ -455,6 +457,56 @@ impl<E: Float> Checkpoint<E> {
             ));
         }
         Ok(ckpt)
+    }
+
+    /// Checks the optimizer state against the model it was saved with: a finite,
+    /// non-negative learning rate; a step count that is a whole number in `0..=2^53`; and
+    /// every buffer `"<param>.<buffer>"` naming a tensor of the model and holding exactly as
+    /// many values. The error names the entry.
+    fn check_optimizer(&self, what: &str) -> Result<()> {
+        if let Some(lr) = self.lr
+            && !(lr.is_finite() && lr >= 0.0)
+        {
+            return Err(format_err(
+                what,
+                format!("entry `lr`: the learning rate {lr} is not a finite non-negative number"),
+            ));
+        }
+        let sizes: BTreeMap<&str, usize> = self
+            .model
+            .iter()
+            .map(|t| (t.name.as_str(), t.data.len()))
+            .collect();
+        for (name, values) in &self.optimizer {
+            if name == "step" {
+                crate::optim::check_step_count(values)
+                    .map_err(|m| format_err(what, format!("optimizer entry `step`: {m}")))?;
+                continue;
+            }
+            let param = name.rsplit_once('.').map(|(p, _)| p);
+            match param.and_then(|p| sizes.get(p)) {
+                Some(&n) if n == values.len() => {}
+                Some(&n) => {
+                    return Err(format_err(
+                        what,
+                        format!(
+                            "optimizer entry `{name}` has {} values, but its parameter `{}` has {n}",
+                            values.len(),
+                            param.unwrap_or_default()
+                        ),
+                    ));
+                }
+                None => {
+                    return Err(format_err(
+                        what,
+                        format!(
+                            "optimizer entry `{name}` belongs to no tensor of the checkpoint's model"
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Saves the checkpoint atomically: the file holds the old checkpoint or the complete new

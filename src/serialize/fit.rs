@@ -231,7 +231,9 @@ fn max_data_offset(header: &str) -> Option<u64> {
     while let Some(i) = rest.find(key) {
         rest = &rest[i + key.len()..];
         let open = rest.find('[')?;
-        let close = rest.find(']')?;
+        // The `]` after the `[` (a corrupt header may have one before it: found by
+        // tests/fuzz_loaders.rs).
+        let close = open + rest[open..].find(']')?;
         let end = rest[open + 1..close]
             .split(',')
             .nth(1)?

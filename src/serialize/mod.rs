@@ -38,7 +38,7 @@ mod fit;
 mod st;
 mod state;
 
-pub use atomic::write_atomic;
+pub use atomic::{STALE_TEMP_AGE, write_atomic};
 pub use checkpoint::{CHECKPOINT_MAGIC, CHECKPOINT_VERSION, Checkpoint, NamedValues};
 pub use crc32::{Crc32, crc32};
 pub use fit::LoadOptions;

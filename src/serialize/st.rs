@@ -329,8 +329,14 @@ pub fn tensors_from_safetensors<E: Float>(
                 ),
             });
         }
-        // The parser has checked that the data holds exactly this many values.
-        let mut values = vec![E::ZERO; shape.numel()];
+        // The parser has checked that the data holds exactly this many values; the shape
+        // must also be one a tensor can have (a zero size beside sizes whose product
+        // overflows holds no data but cannot exist either).
+        let numel = shape.dims().checked_numel().ok_or_else(|| Error::Format {
+            what: what.to_string(),
+            message: format!("`{name}` has shape {:?}, too large to exist", v.shape()),
+        })?;
+        let mut values = vec![E::ZERO; numel];
         decode_into(v.dtype(), v.data(), &mut values);
         out.push((name, Tensor::from_parts(shape, values)));
     }

@@ -153,9 +153,46 @@ fn broadcast_size(a: usize, b: usize) -> Result<usize> {
     } else {
         Err(Error::shape(
             "broadcast",
-            format!("dimensions {a} and {b} do not broadcast"),
+            format!("dimensions {a} and {b} do not broadcast (they differ and neither is 1)"),
         ))
     }
+}
+
+/// The shape error for two shapes that do not broadcast, naming the op and both shapes.
+fn shapes_error(op: &'static str, a: &[usize], b: &[usize], e: Error) -> Error {
+    let why = match e {
+        Error::Shape { message, .. } => message,
+        e => e.to_string(),
+    };
+    Error::shape(
+        op,
+        format!("shapes {a:?} and {b:?} do not broadcast: {why}"),
+    )
+}
+
+/// `a.broadcast_shapes(b)` for the op `op`: an error names the op and both shapes, and a
+/// result too large to exist ((n, 1) with (1, n) for a huge n) is an error too.
+pub(crate) fn broadcast_for<A: BroadcastShapes<B>, B: Shape>(
+    op: &'static str,
+    a: &A,
+    b: &B,
+) -> Result<A::Output> {
+    let (ad, bd) = (a.dims(), b.dims());
+    let out = a
+        .broadcast_shapes(b)
+        .map_err(|e| shapes_error(op, &ad, &bd, e))?;
+    if out.dims().checked_numel().is_none() {
+        return Err(Error::shape(
+            op,
+            format!(
+                "shapes {:?} and {:?} broadcast to {:?}, which is too large (its element count overflows)",
+                ad.as_slice(),
+                bd.as_slice(),
+                out.dims().as_slice()
+            ),
+        ));
+    }
+    Ok(out)
 }
 
 impl<D: Dim> BroadcastDim<D> for D {
@@ -300,7 +337,10 @@ macro_rules! broadcast_shapes {
             type Output = ($($L,)* $($R,)* $(<$P as BroadcastDim<$Q>>::Output,)*);
             #[allow(unused_variables)]
             fn broadcast_shapes(&self, rhs: &($($B,)*)) -> Result<Self::Output> {
-                Ok(($(self.$li,)* $(rhs.$ri,)* $(self.$pa.broadcast_dim(rhs.$pb)?,)*))
+                let out = || -> Result<Self::Output> {
+                    Ok(($(self.$li,)* $(rhs.$ri,)* $(self.$pa.broadcast_dim(rhs.$pb)?,)*))
+                };
+                out().map_err(|e| shapes_error("broadcast", &self.dims(), &rhs.dims(), e))
             }
         }
     };

@@ -19,9 +19,13 @@ const fn conv_out(d: usize, k: usize, s: usize, p: usize, dil: usize) -> Option<
     if k == 0 || s == 0 || dil == 0 {
         return None;
     }
-    let span = dil * (k - 1) + 1;
-    let padded = d + 2 * p;
-    if span > padded {
+    // Checked: a run-time size near `usize::MAX` must give `None`, not wrap.
+    let (Some(span), Some(padded)) = (dil.checked_mul(k - 1), d.checked_add(p.saturating_mul(2)))
+    else {
+        return None;
+    };
+    let span = span + 1;
+    if p > usize::MAX / 2 || span > padded {
         None
     } else {
         Some((padded - span) / s + 1)
@@ -40,11 +44,23 @@ const fn conv_transpose_out(
     if k == 0 || s == 0 || dil == 0 || d == 0 || (op >= s && op >= dil) {
         return None;
     }
-    let full = (d - 1) * s + dil * (k - 1) + op + 1;
-    if full <= 2 * p {
+    // Checked: a run-time size near `usize::MAX` must give `None`, not wrap.
+    let full = match (d - 1).checked_mul(s) {
+        Some(x) => match dil.checked_mul(k - 1) {
+            Some(y) => match x.checked_add(y) {
+                Some(z) => z.checked_add(op),
+                None => None,
+            },
+            None => None,
+        },
+        None => None,
+    };
+    let Some(full) = full else { return None };
+    let twice_p = p.saturating_mul(2);
+    if full < twice_p || full - twice_p == usize::MAX {
         None
     } else {
-        Some(full - 2 * p)
+        Some(full - twice_p + 1)
     }
 }
 

@@ -29,6 +29,7 @@ mod shape;
 mod squeeze;
 
 pub use axis::HasAxis;
+pub(crate) use broadcast::broadcast_for;
 pub use broadcast::{BroadcastDim, BroadcastShapes, DimEq, MAX_BROADCAST_ONE};
 pub use chunk::{ChunkDim, Quot};
 pub use concat::ConcatShape;

@@ -38,8 +38,61 @@ impl Dims {
         self.len as usize
     }
     /// The number of elements (1 for rank 0).
+    ///
+    /// Panics when the shape is too large to exist (see [`checked_numel`](Self::checked_numel)).
     pub fn numel(&self) -> usize {
-        self.as_slice().iter().product()
+        match self.checked_numel() {
+            Some(n) => n,
+            None => panic!("{}", self.too_large("shape")),
+        }
+    }
+    /// The number of elements, or `None` when the shape is too large to exist: when the
+    /// product of its nonzero sizes exceeds `isize::MAX`. Zero sizes are left out of the
+    /// product so that every partial product a kernel forms (row lengths, strides, outer
+    /// and inner extents) fits in a `usize` as well, even for an empty tensor.
+    ///
+    /// ```
+    /// use shaped::shape::Dims;
+    /// assert_eq!(Dims::new(&[3, 4]).unwrap().checked_numel(), Some(12));
+    /// assert_eq!(Dims::new(&[0, 5]).unwrap().checked_numel(), Some(0));
+    /// assert_eq!(Dims::new(&[1 << 32, 1 << 32]).unwrap().checked_numel(), None);
+    /// assert_eq!(Dims::new(&[0, 3, usize::MAX / 2]).unwrap().checked_numel(), None);
+    /// ```
+    pub fn checked_numel(&self) -> Option<usize> {
+        let mut product: usize = 1;
+        let mut empty = false;
+        for &d in self.as_slice() {
+            if d == 0 {
+                empty = true;
+            } else {
+                product = product.checked_mul(d)?;
+            }
+        }
+        if product > isize::MAX as usize {
+            return None;
+        }
+        Some(if empty { 0 } else { product })
+    }
+    /// The number of elements, or an error naming `op` and the sizes when the shape is too
+    /// large to exist (see [`checked_numel`](Self::checked_numel)).
+    ///
+    /// ```
+    /// use shaped::shape::Dims;
+    /// let err = Dims::new(&[3, usize::MAX / 3]).unwrap().try_numel("matmul").unwrap_err();
+    /// assert!(err.to_string().contains("matmul"));
+    /// ```
+    pub fn try_numel(&self, op: &'static str) -> crate::error::Result<usize> {
+        self.checked_numel().ok_or_else(|| self.too_large(op))
+    }
+    fn too_large(&self, op: &'static str) -> crate::error::Error {
+        crate::error::Error::shape(
+            op,
+            format!(
+                "shape {:?} is too large: the product of its sizes does not fit in isize::MAX ({})",
+                self.as_slice(),
+                isize::MAX
+            ),
+        )
     }
     /// The sizes as a slice.
     pub fn as_slice(&self) -> &[usize] {
@@ -51,7 +104,9 @@ impl Dims {
         let mut acc = 1;
         for i in (0..self.rank()).rev() {
             out.sizes[i] = acc;
-            acc *= self.sizes[i];
+            // Wrapping: only the last product can exceed a valid shape's element count,
+            // and it is never used.
+            acc = acc.wrapping_mul(self.sizes[i]);
         }
         out
     }
@@ -121,8 +176,33 @@ pub trait Shape: Copy + fmt::Debug + Send + Sync + 'static {
     fn numel(&self) -> usize {
         self.dims().numel()
     }
+    /// The number of elements, or an error naming `op` and the sizes when the shape is too
+    /// large to exist ([`Dims::checked_numel`]).
+    fn try_numel(&self, op: &'static str) -> crate::error::Result<usize> {
+        self.dims().try_numel(op)
+    }
     /// Builds the shape from run-time sizes, or `None` when the rank or a static size differs.
     fn from_dims(dims: &[usize]) -> Option<Self>;
+    /// The sizes the type fixes, `None` for a run-time dimension (padded with `None` to
+    /// [`MAX_RANK`]).
+    const STATIC_SIZES: [Option<usize>; MAX_RANK] = [None; MAX_RANK];
+    /// The shape type in sizes, for error messages: `[_, 3]` for `(usize, Const<3>)`,
+    /// `_` standing for any run-time size.
+    ///
+    /// ```
+    /// use shaped::shape::{Const, Shape};
+    /// assert_eq!(<(usize, Const<3>)>::describe(), "[_, 3]");
+    /// ```
+    fn describe() -> String {
+        if Self::RANK > MAX_RANK {
+            return "a shape of any rank".to_string();
+        }
+        let sizes: Vec<String> = Self::STATIC_SIZES[..Self::RANK]
+            .iter()
+            .map(|s| s.map_or_else(|| "_".to_string(), |n| n.to_string()))
+            .collect();
+        format!("[{}]", sizes.join(", "))
+    }
 }
 
 /// A shape whose every dimension is known at compile time.
@@ -142,6 +222,12 @@ macro_rules! impl_shape {
     ($rank:literal; $($D:ident $i:tt),*) => {
         impl<$($D: Dim),*> Shape for ($($D,)*) {
             const RANK: usize = $rank;
+            #[allow(unused_mut)]
+            const STATIC_SIZES: [Option<usize>; MAX_RANK] = {
+                let mut s = [None; MAX_RANK];
+                $(s[$i] = $D::STATIC_SIZE;)*
+                s
+            };
             #[inline]
             #[allow(unused_mut)]
             fn dims(&self) -> Dims {

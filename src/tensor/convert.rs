@@ -46,9 +46,9 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
             None => Err(Error::shape(
                 "realize",
                 format!(
-                    "a tensor of shape {:?} is not a {}",
+                    "a tensor of shape {:?} does not fit the target shape {} (`_`: any size)",
                     dims.as_slice(),
-                    core::any::type_name::<S2>()
+                    S2::describe()
                 ),
             )),
         }

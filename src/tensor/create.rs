@@ -143,8 +143,28 @@ impl<S: Shape, E: Float> Tensor<S, E> {
     /// let t = Tensor::<(usize, Const<3>)>::zeros_with_shape((2, Const));
     /// assert_eq!(t.numel(), 6);
     /// ```
+    ///
+    /// Panics when the shape is too large to exist (the product of its sizes overflows);
+    /// [`try_zeros_with_shape`](Self::try_zeros_with_shape) returns that as an error.
     pub fn zeros_with_shape(shape: S) -> Self {
         Self::full_with_shape(shape, E::ZERO)
+    }
+    /// [`zeros_with_shape`](Self::zeros_with_shape), with an error naming the sizes when the
+    /// shape is too large to exist.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// let err = Tensor::<(usize, usize)>::try_zeros_with_shape((1 << 32, 1 << 32)).unwrap_err();
+    /// assert!(err.to_string().contains("[4294967296, 4294967296]"));
+    /// ```
+    pub fn try_zeros_with_shape(shape: S) -> Result<Self> {
+        Self::try_full_with_shape(shape, E::ZERO)
+    }
+    /// [`full_with_shape`](Self::full_with_shape), with an error naming the sizes when the
+    /// shape is too large to exist.
+    pub fn try_full_with_shape(shape: S, value: E) -> Result<Self> {
+        let n = shape.try_numel("full_with_shape")?;
+        Ok(Self::from_parts(shape, vec![value; n]))
     }
     /// All ones, for any shape.
     pub fn ones_with_shape(shape: S) -> Self {
@@ -152,7 +172,7 @@ impl<S: Shape, E: Float> Tensor<S, E> {
     }
     /// Every element `value`, for any shape.
     pub fn full_with_shape(shape: S, value: E) -> Self {
-        Self::from_parts(shape, vec![value; shape.numel()])
+        Self::try_full_with_shape(shape, value).unwrap_or_else(|e| panic!("{e}"))
     }
     /// From a row-major `Vec` and a shape; an error naming both sizes if the length is wrong.
     ///
@@ -162,10 +182,11 @@ impl<S: Shape, E: Float> Tensor<S, E> {
     /// assert!(err.to_string().contains("expected 4 elements, got 3"));
     /// ```
     pub fn from_vec_with_shape(data: Vec<E>, shape: S) -> Result<Self> {
-        if data.len() != shape.numel() {
+        let numel = shape.try_numel("from_vec_with_shape")?;
+        if data.len() != numel {
             return Err(Error::Length {
                 what: format!("tensor of shape {:?}", shape.dims()),
-                expected: shape.numel(),
+                expected: numel,
                 got: data.len(),
             });
         }
@@ -305,7 +326,10 @@ impl<const N: usize, E: Float> Tensor<(Const<N>, Const<N>), E> {
 impl<E: Float> Tensor<(usize, usize), E> {
     /// The `n` by `n` identity matrix, sized at run time.
     pub fn eye_dyn(n: usize) -> Self {
-        let mut data = vec![E::ZERO; n * n];
+        let numel = (n, n)
+            .try_numel("eye_dyn")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut data = vec![E::ZERO; numel];
         for i in 0..n {
             data[i * n + i] = E::ONE;
         }

@@ -57,7 +57,39 @@ impl<E: Float> Gradients<E> {
     }
     /// Sets the gradient of `t` (replacing any), e.g. to feed an optimizer gradients computed
     /// elsewhere.
+    ///
+    /// Panics when `grad`'s run-time sizes differ from `t`'s; see [`try_set`](Self::try_set).
     pub fn set<S: Shape, T>(&mut self, t: &Tensor<S, E, T>, grad: Tensor<S, E>) {
+        self.try_set(t, grad).unwrap_or_else(|e| panic!("{e}"))
+    }
+    /// [`set`](Self::set), with an error naming both shapes when `grad`'s run-time sizes
+    /// differ from `t`'s (every gradient stored has its tensor's shape, which backward
+    /// steps rely on).
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// let x = Tensor::<(usize,)>::zeros_with_shape((3,));
+    /// let mut grads = Gradients::default();
+    /// assert!(grads.try_set(&x, Tensor::zeros_with_shape((4,))).is_err());
+    /// assert!(grads.try_set(&x, Tensor::ones_with_shape((3,))).is_ok());
+    /// ```
+    pub fn try_set<S: Shape, T>(
+        &mut self,
+        t: &Tensor<S, E, T>,
+        grad: Tensor<S, E>,
+    ) -> crate::error::Result<()> {
+        let (want, got) = (t.dims(), grad.dims());
+        if want != got || grad.numel() != t.numel() {
+            return Err(crate::error::Error::shape(
+                "Gradients::set",
+                format!(
+                    "the gradient has shape {:?} but the tensor has shape {:?}",
+                    got.as_slice(),
+                    want.as_slice()
+                ),
+            ));
+        }
         self.insert(t.id, grad.into_vec());
+        Ok(())
     }
 }

@@ -21,10 +21,11 @@ pub struct Indices<S: Shape> {
 impl<S: Shape> Indices<S> {
     /// From a row-major `Vec` and a shape; an error if the length is wrong.
     pub fn from_vec_with_shape(data: Vec<usize>, shape: S) -> Result<Self> {
-        if data.len() != shape.numel() {
+        let numel = shape.try_numel("Indices::from_vec_with_shape")?;
+        if data.len() != numel {
             return Err(Error::Length {
                 what: format!("indices of shape {:?}", shape.dims()),
-                expected: shape.numel(),
+                expected: numel,
                 got: data.len(),
             });
         }

@@ -78,6 +78,7 @@
 //! # Ok::<(), shaped::error::Error>(())
 //! ```
 
+mod finite;
 mod history;
 mod plot;
 mod source;

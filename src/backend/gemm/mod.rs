@@ -115,7 +115,9 @@ pub(crate) fn sgemm(
         let a = Operand::new(a.as_ptr(), a_strides);
         let b = Operand::new(b.as_ptr(), b_strides);
         let c = SendPtr(c.as_mut_ptr());
-        // SAFETY: `fast_path_applies` checked for AVX-512F; the extents were checked above.
+        // SAFETY: `fast_path_applies` checked for AVX-512F and non-negative strides;
+        // `check_extent` above asserted that every element the strides reach is inside
+        // `a`, `b` and `c`, the contract of `blocked`.
         unsafe { blocked(m, k, n, alpha, a, b, beta, c, c_strides.0 as usize) };
     } else {
         fallback(
@@ -163,17 +165,21 @@ fn fast_path_applies(a: Strides, b: Strides, c: Strides) -> bool {
     has_fast_kernel() && c.1 == 1 && c.0 >= 0 && a.0 >= 0 && a.1 >= 0 && b.0 >= 0 && b.1 >= 0
 }
 
-/// Panics (instead of reading out of bounds) when a caller's buffer is too short: every
-/// caller inside the crate sizes its buffers from checked shapes, so this is a bug check.
+/// Panics (instead of reading or writing out of bounds) unless every element
+/// `i * rows_stride + j * cols_stride` (`i < rows`, `j < cols`) lies inside a buffer of `len`
+/// elements. Every caller inside the crate sizes its buffers from checked shapes, so this is a
+/// bug check; it is what the unchecked kernels below rely on, so it is computed in `i128`
+/// (no wrapping, negative strides allowed).
 fn check_extent(name: &str, len: usize, rows: usize, cols: usize, (rs, cs): Strides) {
     if rows == 0 || cols == 0 {
         return;
     }
-    let last = (rows - 1) * rs as usize + (cols - 1) * cs as usize;
+    let reach = |count: usize, stride: isize| (count as i128 - 1) * stride as i128;
+    let (r, c) = (reach(rows, rs), reach(cols, cs));
+    let (low, high) = (r.min(0) + c.min(0), r.max(0) + c.max(0));
     assert!(
-        last < len,
-        "gemm: operand {name} ({rows} x {cols}, strides {rs}, {cs}) needs {} elements, has {len}",
-        last + 1
+        low >= 0 && high < len as i128,
+        "gemm: operand {name} ({rows} x {cols}, strides {rs}, {cs}) reaches elements {low}..={high}, has {len}"
     );
 }
 
@@ -203,8 +209,10 @@ impl Operand {
 
 #[derive(Clone, Copy)]
 struct SendPtr(*mut f32);
-// SAFETY: every thread writes a disjoint block of `C`; `A` and `B` are only read.
+// SAFETY: every thread writes a disjoint block of `C` (the column ranges `blocked` hands
+// out do not overlap); `A` and `B` are only read.
 unsafe impl Send for SendPtr {}
+// SAFETY: as for `Send`: shared use only ever writes disjoint blocks.
 unsafe impl Sync for SendPtr {}
 
 impl SendPtr {
@@ -213,7 +221,10 @@ impl SendPtr {
         self.0
     }
 }
+// SAFETY: an operand is only read, while the `&[f32]` it was made from is borrowed by the
+// `sgemm` call that runs every thread to completion.
 unsafe impl Send for Operand {}
+// SAFETY: as for `Send`: read-only.
 unsafe impl Sync for Operand {}
 
 /// Splits `C` into blocks for the pool's threads and runs [`serial`] on each.
@@ -423,6 +434,10 @@ unsafe fn dot_products(
 }
 
 /// `c = beta c` (`beta == 0` writes zeros without reading, so NaN in `c` does not survive).
+///
+/// # Safety
+/// Rows `0..m` of `c` (row stride `rsc`, `n` contiguous elements each) must be valid for
+/// writes.
 unsafe fn scale_c(m: usize, n: usize, beta: f32, c: *mut f32, rsc: usize) {
     for i in 0..m {
         // SAFETY: row `i` of `c` is inside the checked extent.
@@ -509,13 +524,18 @@ fn fallback<E: MmElement>(
     if m == 0 || n == 0 {
         return;
     }
+    check_extent("a", a.len(), m, k, a_strides);
+    check_extent("b", b.len(), k, n, b_strides);
+    check_extent("c", c.len(), m, n, c_strides);
     // matrixmultiply starts threads once m*k + k*n reaches 2^15, which costs more than it
     // saves on small products (a 16x128 by 128x512 LSTM step: 13.4 ms per training step
     // threaded vs 10.4 single). Below SMALL_GEMM_FLOPS, split the columns so that every call
     // stays under its threshold and runs on one thread.
     const SMALL_GEMM_FLOPS: usize = 1 << 22;
     let (cs_b, cs_c) = (b_strides.1, c_strides.1);
-    if 2 * m * k * n < SMALL_GEMM_FLOPS && m * k < (1 << 14) && cs_b >= 0 && cs_c >= 0 {
+    // The extents fit in memory, so `m * k` and `k * n` do not overflow, but their product may.
+    let flops = (2 * m * k).saturating_mul(n);
+    if flops < SMALL_GEMM_FLOPS && m * k < (1 << 14) && cs_b >= 0 && cs_c >= 0 {
         let block = ((1usize << 15) - 1 - m * k) / k.max(1);
         if block >= 16 && block < n {
             let mut j0 = 0;
@@ -539,7 +559,8 @@ fn fallback<E: MmElement>(
             return;
         }
     }
-    // SAFETY: callers pass buffers that hold every element the strides reach.
+    // SAFETY: `check_extent` above asserted that every element the strides reach lies
+    // inside `a`, `b` and `c`.
     unsafe {
         E::raw_gemm(
             m,
@@ -559,6 +580,8 @@ fn fallback<E: MmElement>(
 
 /// The element types `matrixmultiply` multiplies.
 trait MmElement: Copy {
+    /// # Safety
+    /// `matrixmultiply`'s contract: every element the strides reach is inside its buffer.
     #[allow(clippy::too_many_arguments)]
     unsafe fn raw_gemm(
         m: usize,
@@ -604,6 +627,51 @@ mm_element!(f64, matrixmultiply::dgemm);
 mod tests {
     use super::*;
     use rand::{RngExt, SeedableRng};
+
+    /// Extents whose offsets wrap a `usize` are refused on both paths (issue 14: a wrapped
+    /// check let a (3, 0) x (0, n) product write far past its buffer).
+    #[test]
+    fn wrapping_extents_are_refused() {
+        let n = 6148914691236517211usize;
+        let mut c = vec![0.0f32; 17];
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            sgemm(
+                3,
+                0,
+                n,
+                1.0,
+                &[],
+                (0, 1),
+                &[],
+                (n as isize, 1),
+                0.0,
+                &mut c,
+                (n as isize, 1),
+            )
+        }));
+        assert!(r.is_err());
+        let mut c = vec![0.0f64; 17];
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            dgemm(
+                3,
+                0,
+                n,
+                1.0,
+                &[],
+                (0, 1),
+                &[],
+                (n as isize, 1),
+                0.0,
+                &mut c,
+                (n as isize, 1),
+            )
+        }));
+        assert!(r.is_err());
+        check_extent("a", 6, 2, 3, (3, 1));
+        check_extent("a", 6, 2, 3, (1, 2));
+        let r = std::panic::catch_unwind(|| check_extent("a", 6, 2, 3, (-3, 1)));
+        assert!(r.is_err());
+    }
 
     /// Every layout the crate uses (row/column-major operands), ragged sizes around the
     /// block sizes, both betas and threaded sizes, against the portable product.

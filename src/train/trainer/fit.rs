@@ -8,6 +8,7 @@ use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::nn::{Params, TensorKind};
 use crate::optim::{Optimizer, clip_grad_norm};
+use crate::train::finite::{At, check_after_step, check_before_step};
 use crate::train::history::{EpochRecord, History, StopReason};
 use crate::train::source::BatchSource;
 use crate::train::step::{Meter, Step};
@@ -22,6 +23,13 @@ impl<M, O> Trainer<'_, M, O> {
     /// [`Step`], whose loss is backpropagated and applied by `optimizer` (after
     /// accumulation and clipping when configured). Returns the [`History`]; an error from
     /// the data, the step, a callback or a file write ends training with that error.
+    ///
+    /// Training also stops with an error naming the first value that is not finite: a
+    /// buffer after the forward pass (BatchNorm's running statistics, which a NaN batch
+    /// poisons for good, as in PyTorch) or a gradient, before the optimizer step (which is
+    /// then not taken), or a parameter after it. The best-model file of
+    /// [`save_best`](Self::save_best) keeps the last good epoch's state, and with
+    /// [`restore_best`](Self::restore_best) the model returns to it.
     ///
     /// ```
     /// use shaped::prelude::*;
@@ -173,9 +181,9 @@ impl<M, O> Trainer<'_, M, O> {
                 if self.schedule_per_batch {
                     self.apply_schedule::<E>(run.base_lr, run.global_step);
                 }
-                self.update(grads, micro, &run.params);
-                micro = 0;
                 run.global_step += 1;
+                self.update_or_give_up(grads, micro, epoch, run, bar)?;
+                micro = 0;
             }
             if !bar.is_hidden() {
                 let rate = meter.samples() as f64 / started.elapsed().as_secs_f64().max(1e-9);
@@ -197,8 +205,8 @@ impl<M, O> Trainer<'_, M, O> {
             if self.schedule_per_batch {
                 self.apply_schedule::<E>(run.base_lr, run.global_step);
             }
-            self.update(grads, micro, &run.params);
             run.global_step += 1;
+            self.update_or_give_up(grads, micro, epoch, run, bar)?;
         }
         if meter.batches() == 0 {
             bar.finish_and_clear();
@@ -225,22 +233,44 @@ impl<M, O> Trainer<'_, M, O> {
         }
     }
 
-    /// One optimizer step from gradients summed over `micro` batches.
-    fn update<E>(&mut self, grads: Gradients<E>, micro: usize, params: &[UniqueId])
+    /// One optimizer step from gradients summed over `micro` batches, checked for values
+    /// that are not finite. On such a value training is over: the model goes back to the
+    /// best state kept for `restore_best`, if any (the best-model file on disk was written
+    /// at the end of a good epoch and is left as it is), and the error is returned.
+    fn update_or_give_up<E>(
+        &mut self,
+        grads: Gradients<E>,
+        micro: usize,
+        epoch: usize,
+        run: &FitState<E>,
+        bar: &ProgressBar,
+    ) -> Result<()>
     where
         E: Float,
         M: Params<E>,
         O: Optimizer<E>,
     {
-        update(
+        let at = At {
+            epoch: epoch + 1,
+            step: run.global_step,
+        };
+        let stepped = update(
             &mut *self.model,
             &mut *self.optimizer,
             grads,
             micro,
-            params,
+            &run.params,
             self.max_grad_norm,
             self.group,
+            &at,
         );
+        if stepped.is_err() {
+            bar.finish_and_clear();
+            if let Some(state) = &run.best.state {
+                restore(&mut *self.model, state);
+            }
+        }
+        stepped
     }
 
     /// The epoch's record: training figures from `meter`, then validation when configured.
@@ -436,7 +466,9 @@ fn progress(quiet: bool, epoch: usize, epochs: usize, len: Option<usize>) -> Pro
     bar
 }
 
-/// One optimizer step from gradients summed over `micro` batches.
+/// One optimizer step from gradients summed over `micro` batches, refused when a buffer or
+/// gradient is not finite, and checked for parameters that the step made non-finite.
+#[allow(clippy::too_many_arguments)]
 fn update<E: Float, M: Params<E>, O: Optimizer<E>>(
     model: &mut M,
     optimizer: &mut O,
@@ -445,7 +477,8 @@ fn update<E: Float, M: Params<E>, O: Optimizer<E>>(
     params: &[UniqueId],
     max_grad_norm: Option<f64>,
     group: Option<&dyn Collective>,
-) {
+    at: &At,
+) -> Result<()> {
     if micro > 1 {
         let scale = E::from_f64(1.0 / micro as f64);
         for &id in params {
@@ -457,10 +490,15 @@ fn update<E: Float, M: Params<E>, O: Optimizer<E>>(
     if let Some(group) = group {
         average_gradients(group, model, &mut grads);
     }
+    // After averaging, so that every rank sees the same gradients and stops together;
+    // buffers are each rank's own, so with a group only gradients (which a NaN batch on
+    // any rank poisons everywhere through the average) and parameters are checked.
+    check_before_step(model, &grads, group.is_none(), at)?;
     if let Some(max_norm) = max_grad_norm {
         clip_grad_norm(model, &mut grads, max_norm);
     }
     optimizer.step(model, &grads);
+    check_after_step(model, at)
 }
 
 fn summary(r: &EpochRecord, rate: f64) -> String {

@@ -1,0 +1,98 @@
+//! The crate's `unsafe` code paths at small sizes, for `.ci/run` to run under valgrind
+//! memcheck (`--error-exitcode=1`): the gemm kernels (threaded and serial, f32 and f64), the
+//! parallel element loops that write uninitialised buffers (`collect_blocks`), the thread
+//! pool, convolution and max pooling. Sizes are just above the thresholds that switch on
+//! threads and parallel blocks, so the whole file stays within seconds natively and within
+//! a minute or two under valgrind. It also runs as an ordinary test.
+
+use rand::SeedableRng;
+use shaped::nn::{Conv2d, MaxPool2d, Module, ReLU};
+use shaped::prelude::*;
+
+fn rng() -> rand::rngs::StdRng {
+    rand::rngs::StdRng::seed_from_u64(14)
+}
+
+/// Naive row-major product, to check the kernels' numbers as well as their memory use.
+fn naive(a: &[f64], b: &[f64], m: usize, k: usize, n: usize) -> Vec<f64> {
+    let mut c = vec![0.0; m * n];
+    for i in 0..m {
+        for p in 0..k {
+            for j in 0..n {
+                c[i * n + j] += a[i * k + p] * b[p * n + j];
+            }
+        }
+    }
+    c
+}
+
+#[test]
+fn matmul_forward_and_backward() {
+    let mut r = rng();
+    // 2 * 96 * 128 * 96 flops: above the threaded-gemm threshold (2^21).
+    for (m, k, n) in [(96, 128, 96), (5, 40, 7), (3, 0, 4)] {
+        let a = Tensor::<(usize, usize)>::randn_with_shape((m, k), &mut r);
+        let b = Tensor::<(usize, usize)>::randn_with_shape((k, n), &mut r);
+        let want = naive(
+            &a.to_dtype::<f64>().to_vec(),
+            &b.to_dtype::<f64>().to_vec(),
+            m,
+            k,
+            n,
+        );
+        let y = a.clone().trace().matmul(b.clone());
+        for (got, want) in y.as_slice().iter().zip(&want) {
+            assert!((*got as f64 - want).abs() < 1e-3 * (1.0 + want.abs()));
+        }
+        let grads = y.sum().backward();
+        let ga = grads.get(&a).unwrap();
+        assert_eq!(ga.dims().as_slice(), &[m, k]);
+        let a64 = a.to_dtype::<f64>();
+        let b64 = b.to_dtype::<f64>();
+        let y64 = a64.matmul(b64);
+        assert_eq!(y64.dims().as_slice(), &[m, n]);
+    }
+}
+
+#[test]
+fn parallel_elementwise_forward_and_backward() {
+    let mut r = rng();
+    // 2^17 elements: split over the pool (PARALLEL_ELEMS is 2^16).
+    let n = 1 << 17;
+    let a = Tensor::<(usize,)>::randn_with_shape((n,), &mut r);
+    let b = Tensor::<(usize,)>::randn_with_shape((n,), &mut r);
+    let y = (a.clone().trace() * b.clone()).relu().tanh();
+    let grads = y.sum().backward();
+    let ga = grads.get(&a).unwrap();
+    assert!(ga.as_slice().iter().all(|v| v.is_finite()));
+    let s = (a.clone() + b.clone()).sigmoid();
+    assert!(s.as_slice().iter().all(|&v| (0.0..=1.0).contains(&v)));
+}
+
+#[test]
+fn convolution_and_pooling_forward_and_backward() {
+    let mut r = rng();
+    let mut model = (Conv2d::<2, 4, 3>::new(&mut r), ReLU, MaxPool2d::<2>);
+    let x = Tensor::<(usize, Const<2>, Const<10>, Const<10>)>::randn_with_shape(
+        (3, Const, Const, Const),
+        &mut r,
+    );
+    let y = model.forward_train(x.clone().trace());
+    assert_eq!(y.dims().as_slice(), &[3, 4, 4, 4]);
+    let grads = y.sum().backward();
+    assert_eq!(grads.get(&x).unwrap().numel(), x.numel());
+    assert!(grads.get(&model.0.weight).is_some());
+}
+
+#[test]
+fn threads_share_a_model() {
+    let mut r = rng();
+    let model = Conv2d::<1, 2, 3>::new(&mut r);
+    let x = Tensor::<Rank4<2, 1, 8, 8>>::randn(&mut r);
+    let want = model.forward(x.clone()).to_vec();
+    std::thread::scope(|s| {
+        for _ in 0..3 {
+            s.spawn(|| assert_eq!(model.forward(x.clone()).to_vec(), want));
+        }
+    });
+}
