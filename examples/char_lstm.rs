@@ -50,12 +50,12 @@ const STEPS: usize = 3000;
 const VAL_WORDS: usize = 1000;
 
 /// The model: `emb`, `lstm` and `head` name its tensors in the saved file.
+#[derive(shaped::Params)]
 struct CharLstm {
     emb: Embedding<VOCAB, EMBED>,
     lstm: LSTM<EMBED, HIDDEN>,
     head: Linear<HIDDEN, VOCAB>,
 }
-shaped::params!(CharLstm { emb, lstm, head });
 
 impl CharLstm {
     fn new(seed: u64) -> Self {

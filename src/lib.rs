@@ -133,6 +133,23 @@ pub mod dtype;
 pub mod error;
 pub mod gradcheck;
 pub mod nn;
+/// `#[derive(Params)]`, also at `shaped::nn::Params` (the derive and the trait share the
+/// name, as serde's do).
+///
+/// ```
+/// use shaped::nn::{Linear, Params};
+/// use rand::SeedableRng;
+///
+/// #[derive(shaped::Params)]
+/// struct Autoencoder {
+///     encoder: Linear<4, 2>,
+///     decoder: Option<Linear<2, 4>>,
+/// }
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+/// let model = Autoencoder { encoder: Linear::new(&mut rng), decoder: None };
+/// assert_eq!(model.param_names(), ["encoder.weight", "encoder.bias"]);
+/// ```
+pub use shaped_derive::Params;
 pub mod ops;
 pub mod optim;
 pub mod sample;

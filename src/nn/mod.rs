@@ -53,6 +53,25 @@ pub use rnn::{
 };
 pub use rnn_cell::{GRUCell, LSTMCell, RNNCell, RNNReluCell, RecurrentCell, RecurrentCellDyn};
 pub use rnn_layout::{BatchFirst, Bidirectional, Direction, Layout, SeqFirst, Unidirectional};
+/// `#[derive(Params)]`: implements the [`Params`](trait@Params) trait for a struct or enum
+/// of layers (see the derive's documentation for the naming rules).
+///
+/// ```
+/// use shaped::nn::{Linear, Params};
+/// use rand::SeedableRng;
+///
+/// #[derive(Params)]
+/// struct Stack {
+///     layers: [Linear<3, 3>; 2],
+/// }
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+/// let stack = Stack { layers: [Linear::new(&mut rng), Linear::new(&mut rng)] };
+/// assert_eq!(
+///     stack.param_names(),
+///     ["layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias"]
+/// );
+/// ```
+pub use shaped_derive::Params;
 pub use standardize::Standardizer;
 pub use sync_batchnorm::SyncBatchNorm;
 pub use transformer::{

@@ -49,8 +49,11 @@ pub struct ParamMut<'a, E> {
 
 /// Models and layers whose tensors can be visited by name.
 ///
-/// Implemented by every layer, by tuples (names `0.`, `1.`, ...) and, through the
-/// [`params!`](crate::params) macro, by your own structs (names `field.`).
+/// Implemented by every layer, by tuples (names `0.`, `1.`, ...), by `Vec<L>` and `[L; N]`
+/// (names `0.`, `1.`, ... as `nn.ModuleList`), by `Option<L>` and `Box<L>` (the layer's own
+/// names; nothing when `None`) and, through `#[derive(Params)]`
+/// (see [`derive@crate::Params`]) or the [`params!`](crate::params) macro, by your own
+/// structs and enums (names `field.`).
 ///
 /// ```
 /// use shaped::nn::{Linear, ReLU, Params};
@@ -120,8 +123,11 @@ pub fn visit_tensor_mut<S: Shape, E: Float, T>(
 }
 
 /// Implements [`Params`] for a struct by visiting the listed fields, each named
-/// `field.` like PyTorch sub-modules. Fields may be layers, tuples, `Vec`s of layers, or
-/// anything else that implements `Params`.
+/// `field.` like PyTorch sub-modules. Fields may be layers, tuples, `Vec`s, arrays or
+/// `Option`s of layers, or anything else that implements `Params`.
+///
+/// `#[derive(Params)]` (see [`derive@crate::Params`]) does the same and more (tuple structs,
+/// enums, generic structs, skipped and buffer fields); this macro remains for existing code.
 ///
 /// * `params!(Model { a, b })` for a struct of `f32` layers;
 /// * `params!(Model: f64 { a, b })` for another element type;
@@ -228,6 +234,45 @@ impl<S: Shape, E: Float> Params<E> for Tensor<S, E> {
 }
 
 impl<E: Float, M: Params<E>> Params<E> for Vec<M> {
+    fn visit(&self, prefix: &str, f: &mut dyn FnMut(ParamView<'_, E>)) {
+        for (i, m) in self.iter().enumerate() {
+            m.visit(&format!("{prefix}{i}."), f);
+        }
+    }
+    fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(ParamMut<'_, E>)) {
+        for (i, m) in self.iter_mut().enumerate() {
+            m.visit_mut(&format!("{prefix}{i}."), f);
+        }
+    }
+}
+
+/// An optional layer adds nothing to the name and is visited only when present, as PyTorch's
+/// `self.proj = None` has no `state_dict` entries.
+impl<E: Float, M: Params<E>> Params<E> for Option<M> {
+    fn visit(&self, prefix: &str, f: &mut dyn FnMut(ParamView<'_, E>)) {
+        if let Some(m) = self {
+            m.visit(prefix, f);
+        }
+    }
+    fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(ParamMut<'_, E>)) {
+        if let Some(m) = self {
+            m.visit_mut(prefix, f);
+        }
+    }
+}
+
+/// A boxed layer is named as the layer itself.
+impl<E: Float, M: Params<E> + ?Sized> Params<E> for Box<M> {
+    fn visit(&self, prefix: &str, f: &mut dyn FnMut(ParamView<'_, E>)) {
+        (**self).visit(prefix, f);
+    }
+    fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(ParamMut<'_, E>)) {
+        (**self).visit_mut(prefix, f);
+    }
+}
+
+/// An array of layers is named as `nn.ModuleList`: `0.`, `1.`, ...
+impl<E: Float, M: Params<E>, const N: usize> Params<E> for [M; N] {
     fn visit(&self, prefix: &str, f: &mut dyn FnMut(ParamView<'_, E>)) {
         for (i, m) in self.iter().enumerate() {
             m.visit(&format!("{prefix}{i}."), f);
