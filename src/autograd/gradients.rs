@@ -25,7 +25,7 @@ impl Hasher for IdHasher {
 pub(crate) type IdBuild = BuildHasherDefault<IdHasher>;
 pub(crate) type IdSet = HashSet<UniqueId, IdBuild>;
 
-/// Gradients from [`Tensor::backward`], read back through the tensors themselves.
+/// Gradients from [`Tensor::backward`](crate::tensor::Tensor::backward), read back through the tensors themselves.
 ///
 /// ```
 /// use shaped::prelude::*;

@@ -8,7 +8,7 @@
 //!
 //! Gradients are keyed by tensor id, and every use of a traced id receives them: in
 //! `let t = x.trace(); t.clone() * t`, and also in `x.trace() * x`, both factors are
-//! differentiated (as in PyTorch, where `x` would require grad). Use [`Tensor::detach`] for a
+//! differentiated (as in PyTorch, where `x` would require grad). Use [`Tensor::detach`](crate::tensor::Tensor::detach) for a
 //! use that must not be differentiated: it gives a new id. A clone of a traced tensor keeps
 //! its full history, so any traced tensor can be backpropagated on its own. As in
 //! PyTorch, a graph can be backpropagated once; a second `backward()` through the same ops

@@ -1,7 +1,7 @@
 //! Data-parallel training: PyTorch's `DistributedDataParallel`, over MPI or threads.
 //!
 //! N processes run the same training program, each on its own shard of the data
-//! ([`DataLoader::shard`](crate::data::DataLoader::shard)); after every backward pass the
+//! ([`DataLoader::distributed`](crate::data::DataLoader::distributed)); after every backward pass the
 //! gradients are averaged across them ([`average_gradients`]), so every process takes the
 //! same optimizer step and the parameters stay equal, as if one process had trained on the
 //! combined batch. [`broadcast_parameters`] makes every process start from rank 0's weights.
