@@ -7,6 +7,7 @@ use crate::autograd::Tape;
 use crate::dtype::Float;
 use crate::error::Result;
 use crate::ops::linear::linear_op;
+use crate::shape::check::{DimCheck, LinearInput};
 use crate::shape::{Const, Dim, DimEq, LastDim, Shape};
 use crate::tensor::Tensor;
 use rand::Rng;
@@ -102,7 +103,9 @@ where
     S::Last: DimEq<I>,
 {
     type Output = Tensor<S::WithLast<O>, E, T>;
+    const SHAPE_CHECK: () = DimCheck::<S::Last, I, LinearInput<I, O>>::OK;
     fn try_forward(&self, x: Tensor<S, E, T>) -> Result<Self::Output> {
+        let () = <Self as Module<Tensor<S, E, T>>>::SHAPE_CHECK;
         x.shape.last().dim_eq(self.weight.shape.1).map_err(|_| {
             crate::error::Error::shape(
                 "Linear",

@@ -27,6 +27,21 @@ pub trait Module<X> {
     /// The output type for input `X`.
     type Output;
 
+    /// This layer's build-time shape checks for input `X` (`()` when it has none): a constant
+    /// that fails the build, naming the layer and the sizes, when a computed input dimension
+    /// does not fit (`Linear<801, 10>` after a `Flatten` of 800 features). `forward` evaluates
+    /// it first, so the error points at the line that calls `forward`; containers (tuples,
+    /// `Residual`) combine their layers' checks. Custom layers keep the default or combine
+    /// their sublayers' checks the same way.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::{Linear, Module};
+    /// // Evaluating it is free when the shapes fit.
+    /// let () = <Linear<4, 2> as Module<Tensor<Rank2<3, 4>>>>::SHAPE_CHECK;
+    /// ```
+    const SHAPE_CHECK: () = ();
+
     /// Evaluation-mode forward pass, with an error for run-time dimensions that do not fit.
     fn try_forward(&self, x: X) -> Result<Self::Output>;
 
@@ -37,11 +52,13 @@ pub trait Module<X> {
 
     /// Evaluation-mode forward pass. Panics only if run-time dimensions do not fit.
     fn forward(&self, x: X) -> Self::Output {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         self.try_forward(x).unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Training-mode forward pass. Panics only if run-time dimensions do not fit.
     fn forward_train(&mut self, x: X) -> Self::Output {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         self.try_forward_train(x).unwrap_or_else(|e| panic!("{e}"))
     }
 }
@@ -53,11 +70,16 @@ where
     M0: Module<X>,
 {
     type Output = <M0 as Module<X>>::Output;
+    const SHAPE_CHECK: () = {
+        let () = <M0 as Module<X>>::SHAPE_CHECK;
+    };
     fn try_forward(&self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self.0.try_forward(x)?;
         Ok(x)
     }
     fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self.0.try_forward_train(x)?;
         Ok(x)
     }
@@ -69,12 +91,18 @@ where
     M1: Module<<M0 as Module<X>>::Output>,
 {
     type Output = <M1 as Module<<M0 as Module<X>>::Output>>::Output;
+    const SHAPE_CHECK: () = {
+        let () = <M0 as Module<X>>::SHAPE_CHECK;
+        let () = <M1 as Module<<M0 as Module<X>>::Output>>::SHAPE_CHECK;
+    };
     fn try_forward(&self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self.0.try_forward(x)?;
         let x = self.1.try_forward(x)?;
         Ok(x)
     }
     fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self.0.try_forward_train(x)?;
         let x = self.1.try_forward_train(x)?;
         Ok(x)
@@ -88,13 +116,20 @@ where
     M2: Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>,
 {
     type Output = <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output;
+    const SHAPE_CHECK: () = {
+        let () = <M0 as Module<X>>::SHAPE_CHECK;
+        let () = <M1 as Module<<M0 as Module<X>>::Output>>::SHAPE_CHECK;
+        let () = <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::SHAPE_CHECK;
+    };
     fn try_forward(&self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self.0.try_forward(x)?;
         let x = self.1.try_forward(x)?;
         let x = self.2.try_forward(x)?;
         Ok(x)
     }
     fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self.0.try_forward_train(x)?;
         let x = self.1.try_forward_train(x)?;
         let x = self.2.try_forward_train(x)?;
@@ -112,7 +147,14 @@ where
     type Output = <M3 as Module<
         <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
     >>::Output;
+    const SHAPE_CHECK: () = {
+        let () = <M0 as Module<X>>::SHAPE_CHECK;
+        let () = <M1 as Module<<M0 as Module<X>>::Output>>::SHAPE_CHECK;
+        let () = <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+    };
     fn try_forward(&self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self.0.try_forward(x)?;
         let x = self.1.try_forward(x)?;
         let x = self.2.try_forward(x)?;
@@ -120,6 +162,7 @@ where
         Ok(x)
     }
     fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self.0.try_forward_train(x)?;
         let x = self.1.try_forward_train(x)?;
         let x = self.2.try_forward_train(x)?;
@@ -147,7 +190,15 @@ where
                 <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
             >>::Output,
         >>::Output;
+    const SHAPE_CHECK: () = {
+        let () = <M0 as Module<X>>::SHAPE_CHECK;
+        let () = <M1 as Module<<M0 as Module<X>>::Output>>::SHAPE_CHECK;
+        let () = <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,>>::Output>>::SHAPE_CHECK;
+    };
     fn try_forward(&self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self.0.try_forward(x)?;
         let x = self.1.try_forward(x)?;
         let x = self.2.try_forward(x)?;
@@ -156,6 +207,7 @@ where
         Ok(x)
     }
     fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self.0.try_forward_train(x)?;
         let x = self.1.try_forward_train(x)?;
         let x = self.2.try_forward_train(x)?;
@@ -192,7 +244,16 @@ where
             >>::Output,
         >>::Output,
     >>::Output;
+    const SHAPE_CHECK: () = {
+        let () = <M0 as Module<X>>::SHAPE_CHECK;
+        let () = <M1 as Module<<M0 as Module<X>>::Output>>::SHAPE_CHECK;
+        let () = <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,>>::Output>>::SHAPE_CHECK;
+        let () = <M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,>>::Output,>>::Output>>::SHAPE_CHECK;
+    };
     fn try_forward(&self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self.0.try_forward(x)?;
         let x = self.1.try_forward(x)?;
         let x = self.2.try_forward(x)?;
@@ -202,6 +263,7 @@ where
         Ok(x)
     }
     fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self.0.try_forward_train(x)?;
         let x = self.1.try_forward_train(x)?;
         let x = self.2.try_forward_train(x)?;
@@ -250,7 +312,17 @@ where
             >>::Output,
         >>::Output,
     >>::Output;
+    const SHAPE_CHECK: () = {
+        let () = <M0 as Module<X>>::SHAPE_CHECK;
+        let () = <M1 as Module<<M0 as Module<X>>::Output>>::SHAPE_CHECK;
+        let () = <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,>>::Output>>::SHAPE_CHECK;
+        let () = <M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,>>::Output,>>::Output>>::SHAPE_CHECK;
+        let () = <M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,>>::Output,>>::Output,>>::Output>>::SHAPE_CHECK;
+    };
     fn try_forward(&self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self.0.try_forward(x)?;
         let x = self.1.try_forward(x)?;
         let x = self.2.try_forward(x)?;
@@ -261,6 +333,7 @@ where
         Ok(x)
     }
     fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self.0.try_forward_train(x)?;
         let x = self.1.try_forward_train(x)?;
         let x = self.2.try_forward_train(x)?;
@@ -323,7 +396,18 @@ where
             >>::Output,
         >>::Output,
     >>::Output;
+    const SHAPE_CHECK: () = {
+        let () = <M0 as Module<X>>::SHAPE_CHECK;
+        let () = <M1 as Module<<M0 as Module<X>>::Output>>::SHAPE_CHECK;
+        let () = <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,>>::Output>>::SHAPE_CHECK;
+        let () = <M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,>>::Output,>>::Output>>::SHAPE_CHECK;
+        let () = <M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,>>::Output,>>::Output,>>::Output>>::SHAPE_CHECK;
+        let () = <M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,>>::Output,>>::Output,>>::Output,>>::Output>>::SHAPE_CHECK;
+    };
     fn try_forward(&self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self.0.try_forward(x)?;
         let x = self.1.try_forward(x)?;
         let x = self.2.try_forward(x)?;
@@ -335,6 +419,7 @@ where
         Ok(x)
     }
     fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self.0.try_forward_train(x)?;
         let x = self.1.try_forward_train(x)?;
         let x = self.2.try_forward_train(x)?;
@@ -360,7 +445,19 @@ where
     M8: Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>,
 {
     type Output = <M8 as Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output;
+    const SHAPE_CHECK: () = {
+        let () = <M0 as Module<X>>::SHAPE_CHECK;
+        let () = <M1 as Module<<M0 as Module<X>>::Output>>::SHAPE_CHECK;
+        let () = <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M8 as Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+    };
     fn try_forward(&self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self.0.try_forward(x)?;
         let x = self.1.try_forward(x)?;
         let x = self.2.try_forward(x)?;
@@ -373,6 +470,7 @@ where
         Ok(x)
     }
     fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self.0.try_forward_train(x)?;
         let x = self.1.try_forward_train(x)?;
         let x = self.2.try_forward_train(x)?;
@@ -400,7 +498,20 @@ where
     M9: Module<<M8 as Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>,
 {
     type Output = <M9 as Module<<M8 as Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output;
+    const SHAPE_CHECK: () = {
+        let () = <M0 as Module<X>>::SHAPE_CHECK;
+        let () = <M1 as Module<<M0 as Module<X>>::Output>>::SHAPE_CHECK;
+        let () = <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M8 as Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M9 as Module<<M8 as Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+    };
     fn try_forward(&self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self.0.try_forward(x)?;
         let x = self.1.try_forward(x)?;
         let x = self.2.try_forward(x)?;
@@ -414,6 +525,7 @@ where
         Ok(x)
     }
     fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self.0.try_forward_train(x)?;
         let x = self.1.try_forward_train(x)?;
         let x = self.2.try_forward_train(x)?;
@@ -443,7 +555,21 @@ where
     M10: Module<<M9 as Module<<M8 as Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>,
 {
     type Output = <M10 as Module<<M9 as Module<<M8 as Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output;
+    const SHAPE_CHECK: () = {
+        let () = <M0 as Module<X>>::SHAPE_CHECK;
+        let () = <M1 as Module<<M0 as Module<X>>::Output>>::SHAPE_CHECK;
+        let () = <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M8 as Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M9 as Module<<M8 as Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M10 as Module<<M9 as Module<<M8 as Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+    };
     fn try_forward(&self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self.0.try_forward(x)?;
         let x = self.1.try_forward(x)?;
         let x = self.2.try_forward(x)?;
@@ -458,6 +584,7 @@ where
         Ok(x)
     }
     fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self.0.try_forward_train(x)?;
         let x = self.1.try_forward_train(x)?;
         let x = self.2.try_forward_train(x)?;
@@ -489,7 +616,22 @@ where
     M11: Module<<M10 as Module<<M9 as Module<<M8 as Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>,
 {
     type Output = <M11 as Module<<M10 as Module<<M9 as Module<<M8 as Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output;
+    const SHAPE_CHECK: () = {
+        let () = <M0 as Module<X>>::SHAPE_CHECK;
+        let () = <M1 as Module<<M0 as Module<X>>::Output>>::SHAPE_CHECK;
+        let () = <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M8 as Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M9 as Module<<M8 as Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M10 as Module<<M9 as Module<<M8 as Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M11 as Module<<M10 as Module<<M9 as Module<<M8 as Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+    };
     fn try_forward(&self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self.0.try_forward(x)?;
         let x = self.1.try_forward(x)?;
         let x = self.2.try_forward(x)?;
@@ -505,6 +647,7 @@ where
         Ok(x)
     }
     fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self.0.try_forward_train(x)?;
         let x = self.1.try_forward_train(x)?;
         let x = self.2.try_forward_train(x)?;

@@ -7,6 +7,7 @@ use crate::backend::elementwise as kernels;
 use crate::backend::parallel::{collect_blocks, for_blocks};
 use crate::dtype::Float;
 use crate::error::Result;
+use crate::shape::check::{BroadcastCheck, OpName};
 use crate::shape::{BroadcastShapes, Shape};
 use crate::tensor::Tensor;
 use std::sync::Arc;
@@ -150,6 +151,11 @@ macro_rules! binary_methods {
         // Inherent methods on purpose: unlike the operator traits they take any broadcastable
         // rhs and come with `try_` variants.
         #[allow(clippy::should_implement_trait)]
+        $(
+            impl OpName for $kernel {
+                const NAME: &'static str = stringify!($name);
+            }
+        )*
         impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
             $(
                 $(#[$m])*
@@ -165,6 +171,7 @@ macro_rules! binary_methods {
                     S: BroadcastShapes<SR>,
                     T: Merge<E, TR>,
                 {
+                    let () = BroadcastCheck::<S, SR, $kernel>::OK;
                     self.$try_name(rhs).unwrap_or_else(|e| panic!("{e}"))
                 }
 
@@ -177,6 +184,7 @@ macro_rules! binary_methods {
                     S: BroadcastShapes<SR>,
                     T: Merge<E, TR>,
                 {
+                    let () = BroadcastCheck::<S, SR, $kernel>::OK;
                     let out = self.shape.broadcast_shapes(&rhs.shape)?;
                     Ok(binary_op(self, rhs, out, $kernel))
                 }
@@ -222,6 +230,7 @@ macro_rules! operator {
             type Output =
                 Tensor<<SL as BroadcastShapes<SR>>::Output, E, <TL as Merge<E, TR>>::Output>;
             fn $method(self, rhs: Tensor<SR, E, TR>) -> Self::Output {
+                let () = BroadcastCheck::<SL, SR, $Trait>::OK;
                 Tensor::$method(self, rhs)
             }
         }
@@ -237,6 +246,7 @@ macro_rules! operator {
             type Output =
                 Tensor<<SL as BroadcastShapes<SR>>::Output, E, <TL as Merge<E, TR>>::Output>;
             fn $method(self, rhs: &'b Tensor<SR, E, TR>) -> Self::Output {
+                let () = BroadcastCheck::<SL, SR, $Trait>::OK;
                 Tensor::$method(self.clone(), rhs.clone())
             }
         }

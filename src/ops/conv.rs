@@ -7,6 +7,7 @@ use crate::autograd::{Gradients, Merge, Tape, UniqueId};
 use crate::backend::conv::{self as kernels, ConvGeom};
 use crate::dtype::Float;
 use crate::error::{Error, Result};
+use crate::shape::check::{ConvChannels, DimCheck};
 use crate::shape::{Const, ConvOut, ConvTransposeOut, Dim, DimEq, Shape};
 use crate::tensor::Tensor;
 use std::sync::Arc;
@@ -242,6 +243,7 @@ macro_rules! conv2d_impl {
                 C: DimEq<C2>,
                 T: Merge<E, TW>,
             {
+                let () = DimCheck::<C, C2, ConvChannels>::OK;
                 self.try_conv2d(weight, bias, args).unwrap_or_else(|e| panic!("{e}"))
             }
 
@@ -267,6 +269,7 @@ macro_rules! conv2d_impl {
                 C: DimEq<C2>,
                 T: Merge<E, TW>,
             {
+                let () = DimCheck::<C, C2, ConvChannels>::OK;
                 let ($($b,)? c, h, w) = self.shape;
                 let n = 1 $(* $b.size())?;
                 let o = weight.shape.0;
@@ -301,6 +304,7 @@ macro_rules! conv2d_impl {
                 C: DimEq<C2>,
                 T: Merge<E, TW>,
             {
+                let () = DimCheck::<C, C2, ConvChannels>::OK;
                 self.try_conv_transpose2d(weight, bias, args).unwrap_or_else(|e| panic!("{e}"))
             }
 
@@ -326,6 +330,7 @@ macro_rules! conv2d_impl {
                 C: DimEq<C2>,
                 T: Merge<E, TW>,
             {
+                let () = DimCheck::<C, C2, ConvChannels>::OK;
                 let ($($b,)? c, h, w) = self.shape;
                 let n = 1 $(* $b.size())?;
                 let o = weight.shape.1;
@@ -373,6 +378,7 @@ macro_rules! conv1d_impl {
                 C: DimEq<C2>,
                 T: Merge<E, TW>,
             {
+                let () = DimCheck::<C, C2, ConvChannels>::OK;
                 self.try_conv1d(weight, bias, args).unwrap_or_else(|e| panic!("{e}"))
             }
 
@@ -397,6 +403,7 @@ macro_rules! conv1d_impl {
                 C: DimEq<C2>,
                 T: Merge<E, TW>,
             {
+                let () = DimCheck::<C, C2, ConvChannels>::OK;
                 let ($($b,)? c, l) = self.shape;
                 let n = 1 $(* $b.size())?;
                 let o = weight.shape.0;

@@ -313,6 +313,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
         S: ConcatShape<SR, I>,
         T: Merge<E, TR>,
     {
+        let () = <S as ConcatShape<SR, I>>::CHECK;
         self.try_concat::<I, SR, TR>(rhs)
             .unwrap_or_else(|e| panic!("{e}"))
     }
@@ -335,6 +336,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
         S: ConcatShape<SR, I>,
         T: Merge<E, TR>,
     {
+        let () = <S as ConcatShape<SR, I>>::CHECK;
         let out = self.shape.concat_shape(&rhs.shape)?;
         let (ad, bd) = (self.shape.dims(), rhs.shape.dims());
         let (outer, na, inner) = split_axis(&ad, I);

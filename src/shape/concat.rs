@@ -1,6 +1,7 @@
 //! Type-level concatenation: which shapes `concat` joins along an axis, and the result.
 
 use super::broadcast::DimEq;
+use super::check::{ConcatOther, DimCheck};
 use super::dim::{Dim, Sum};
 use super::shape::Shape;
 use crate::error::{Error, Result};
@@ -26,6 +27,9 @@ use crate::error::{Error, Result};
 pub trait ConcatShape<Rhs: Shape, const I: usize>: Shape {
     /// The joined shape.
     type Output: Shape;
+    /// Fails the build, naming both sizes, when static dimensions off the axis differ
+    /// (a computed dimension meeting another static one).
+    const CHECK: ();
     /// The joined shape; an error naming both shapes when run-time dimensions differ.
     fn concat_shape(&self, rhs: &Rhs) -> Result<Self::Output>;
 }
@@ -54,6 +58,10 @@ macro_rules! concat_shape {
                 Sum<$LX, $RX>,
                 $(<$LA as DimEq<$RA>>::Output,)*
             );
+            const CHECK: () = {
+                $(let () = DimCheck::<$LB, $RB, ConcatOther>::OK;)*
+                $(let () = DimCheck::<$LA, $RA, ConcatOther>::OK;)*
+            };
             fn concat_shape(&self, rhs: &($($RB,)* $RX, $($RA,)*)) -> Result<Self::Output> {
                 Ok((
                     $(self.$b.dim_eq(rhs.$b).map_err(|_| mismatch(self, rhs, $i, $b))?,)*

@@ -11,6 +11,7 @@
 
 mod axis;
 mod broadcast;
+pub(crate) mod check;
 mod concat;
 pub(crate) mod const_msg;
 mod conv;
@@ -25,7 +26,10 @@ mod shape;
 mod squeeze;
 
 pub use axis::HasAxis;
-pub use broadcast::{BroadcastDim, BroadcastShapes, DimEq, MAX_BROADCAST_ONE};
+pub use broadcast::{
+    BroadcastDim, BroadcastShapes, DimBroadcast, DimEq, DimUnify, MAX_BROADCAST_ONE,
+};
+pub use check::SameShape;
 pub use concat::ConcatShape;
 pub use conv::{ConvOut, ConvTransposeOut, PoolOut};
 pub use dim::{Const, ConstDim, Dim, DimExpr, Prod, Sum};
