@@ -117,13 +117,16 @@ impl<const EMBED: usize, const HEADS: usize, E: Float> MultiheadAttention<EMBED,
         let w = self
             .in_proj_weight
             .traced_as::<T>()
-            .try_narrow::<0>(part * EMBED, EMBED)?;
+            .try_narrow_dyn::<0>(part * EMBED, EMBED)?;
         let bias = match &self.in_proj_bias {
-            Some(bias) => Some(bias.traced_as::<T>().try_narrow::<0>(part * EMBED, EMBED)?),
+            Some(bias) => Some(
+                bias.traced_as::<T>()
+                    .try_narrow_dyn::<0>(part * EMBED, EMBED)?,
+            ),
             None => None,
         };
         let p = linear_op(x, w, bias, (b, n, EMBED));
-        let split = p.try_reshape((b, n, HEADS, EMBED / HEADS))?;
+        let split = p.try_reshape_dyn((b, n, HEADS, EMBED / HEADS))?;
         Ok(split.permute::<0, 2, 1, 3>())
     }
 
@@ -174,7 +177,7 @@ impl<const EMBED: usize, const HEADS: usize, E: Float> MultiheadAttention<EMBED,
         let attn = scores.softmax::<3>();
         let weights = attn.clone().mean_dim::<1>();
         let ctx: Heads<E, T> = attn.try_matmul(v)?;
-        let ctx = ctx.permute::<0, 2, 1, 3>().try_reshape((b, l, EMBED))?;
+        let ctx = ctx.permute::<0, 2, 1, 3>().try_reshape_dyn((b, l, EMBED))?;
         let w = self.out_proj.weight.traced_as::<T>();
         let bias = self.out_proj.bias.as_ref().map(|b| b.traced_as::<T>());
         Ok((linear_op(ctx, w, bias, (b, l, EMBED)), weights))

@@ -151,7 +151,9 @@ where
         let () = <M0 as Module<X>>::SHAPE_CHECK;
         let () = <M1 as Module<<M0 as Module<X>>::Output>>::SHAPE_CHECK;
         let () = <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::SHAPE_CHECK;
-        let () = <M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M3 as Module<
+            <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
+        >>::SHAPE_CHECK;
     };
     fn try_forward(&self, x: X) -> Result<Self::Output> {
         let () = <Self as Module<X>>::SHAPE_CHECK;
@@ -194,8 +196,14 @@ where
         let () = <M0 as Module<X>>::SHAPE_CHECK;
         let () = <M1 as Module<<M0 as Module<X>>::Output>>::SHAPE_CHECK;
         let () = <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::SHAPE_CHECK;
-        let () = <M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
-        let () = <M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,>>::Output>>::SHAPE_CHECK;
+        let () = <M3 as Module<
+            <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
+        >>::SHAPE_CHECK;
+        let () = <M4 as Module<
+            <M3 as Module<
+                <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
+            >>::Output,
+        >>::SHAPE_CHECK;
     };
     fn try_forward(&self, x: X) -> Result<Self::Output> {
         let () = <Self as Module<X>>::SHAPE_CHECK;
@@ -248,9 +256,21 @@ where
         let () = <M0 as Module<X>>::SHAPE_CHECK;
         let () = <M1 as Module<<M0 as Module<X>>::Output>>::SHAPE_CHECK;
         let () = <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::SHAPE_CHECK;
-        let () = <M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
-        let () = <M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,>>::Output>>::SHAPE_CHECK;
-        let () = <M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,>>::Output,>>::Output>>::SHAPE_CHECK;
+        let () = <M3 as Module<
+            <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
+        >>::SHAPE_CHECK;
+        let () = <M4 as Module<
+            <M3 as Module<
+                <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
+            >>::Output,
+        >>::SHAPE_CHECK;
+        let () = <M5 as Module<
+            <M4 as Module<
+                <M3 as Module<
+                    <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
+                >>::Output,
+            >>::Output,
+        >>::SHAPE_CHECK;
     };
     fn try_forward(&self, x: X) -> Result<Self::Output> {
         let () = <Self as Module<X>>::SHAPE_CHECK;
@@ -316,10 +336,30 @@ where
         let () = <M0 as Module<X>>::SHAPE_CHECK;
         let () = <M1 as Module<<M0 as Module<X>>::Output>>::SHAPE_CHECK;
         let () = <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::SHAPE_CHECK;
-        let () = <M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
-        let () = <M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,>>::Output>>::SHAPE_CHECK;
-        let () = <M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,>>::Output,>>::Output>>::SHAPE_CHECK;
-        let () = <M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,>>::Output,>>::Output,>>::Output>>::SHAPE_CHECK;
+        let () = <M3 as Module<
+            <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
+        >>::SHAPE_CHECK;
+        let () = <M4 as Module<
+            <M3 as Module<
+                <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
+            >>::Output,
+        >>::SHAPE_CHECK;
+        let () = <M5 as Module<
+            <M4 as Module<
+                <M3 as Module<
+                    <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
+                >>::Output,
+            >>::Output,
+        >>::SHAPE_CHECK;
+        let () = <M6 as Module<
+            <M5 as Module<
+                <M4 as Module<
+                    <M3 as Module<
+                        <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
+                    >>::Output,
+                >>::Output,
+            >>::Output,
+        >>::SHAPE_CHECK;
     };
     fn try_forward(&self, x: X) -> Result<Self::Output> {
         let () = <Self as Module<X>>::SHAPE_CHECK;
@@ -400,10 +440,30 @@ where
         let () = <M0 as Module<X>>::SHAPE_CHECK;
         let () = <M1 as Module<<M0 as Module<X>>::Output>>::SHAPE_CHECK;
         let () = <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::SHAPE_CHECK;
-        let () = <M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
-        let () = <M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,>>::Output>>::SHAPE_CHECK;
-        let () = <M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,>>::Output,>>::Output>>::SHAPE_CHECK;
-        let () = <M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,>>::Output,>>::Output,>>::Output>>::SHAPE_CHECK;
+        let () = <M3 as Module<
+            <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
+        >>::SHAPE_CHECK;
+        let () = <M4 as Module<
+            <M3 as Module<
+                <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
+            >>::Output,
+        >>::SHAPE_CHECK;
+        let () = <M5 as Module<
+            <M4 as Module<
+                <M3 as Module<
+                    <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
+                >>::Output,
+            >>::Output,
+        >>::SHAPE_CHECK;
+        let () = <M6 as Module<
+            <M5 as Module<
+                <M4 as Module<
+                    <M3 as Module<
+                        <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
+                    >>::Output,
+                >>::Output,
+            >>::Output,
+        >>::SHAPE_CHECK;
         let () = <M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,>>::Output,>>::Output,>>::Output,>>::Output>>::SHAPE_CHECK;
     };
     fn try_forward(&self, x: X) -> Result<Self::Output> {

@@ -36,7 +36,7 @@ pub const MAX_BROADCAST_ONE: usize = 1024;
 #[diagnostic::on_unimplemented(
     message = "dimension mismatch: `{Self}` must equal `{Rhs}`",
     label = "these dimensions differ",
-    note = "these must agree: matmul's inner and batch dimensions, concat's and stack's other axes, a layer's input size and the size in its type"
+    note = "these must agree: matmul's inner and batch dimensions, concat's and stack's other axes, a layer's input size and the size in its type, Residual's x and f(x), realize's source and target"
 )]
 pub trait DimEq<Rhs: Dim>: Dim {
     /// The dimension both sides agree on.
@@ -54,7 +54,7 @@ pub trait DimEq<Rhs: Dim>: Dim {
 #[diagnostic::on_unimplemented(
     message = "dimension mismatch: `{Self}` must equal `{Rhs}`",
     label = "these dimensions differ",
-    note = "these must agree: matmul's inner and batch dimensions, concat's and stack's other axes, a layer's input size and the size in its type"
+    note = "these must agree: matmul's inner and batch dimensions, concat's and stack's other axes, a layer's input size and the size in its type, Residual's x and f(x), realize's source and target"
 )]
 pub trait DimUnify<Rhs: Dim> {
     /// The dimension both sides agree on.
@@ -92,7 +92,11 @@ const fn differ(a: Option<usize>, b: Option<usize>) -> Option<(usize, usize)> {
 /// `keep` when the sizes agree, a mismatch error otherwise.
 #[inline]
 fn same<D>(a: usize, b: usize, keep: D) -> Result<D> {
-    if a == b { Ok(keep) } else { Err(mismatch(a, b)) }
+    if a == b {
+        Ok(keep)
+    } else {
+        Err(mismatch(a, b))
+    }
 }
 
 impl<const N: usize> DimUnify<Const<N>> for Const<N> {
@@ -301,7 +305,8 @@ impl<E: DimExpr, const N: usize> DimBroadcast<Const<N>> for E {
 }
 impl<E: DimExpr, const N: usize> DimBroadcast<E> for Const<N> {
     type Broadcast = E;
-    const BROADCAST_MISMATCH: Option<(usize, usize)> = match kept_mismatch(E::STATIC_SIZE, Some(N)) {
+    const BROADCAST_MISMATCH: Option<(usize, usize)> = match kept_mismatch(E::STATIC_SIZE, Some(N))
+    {
         Some((k, o)) => Some((o, k)),
         None => None,
     };
@@ -327,7 +332,8 @@ impl<E: DimExpr> DimBroadcast<E> for usize {
 /// names the result, so types grow linearly along a model (`x + f(x)` stays `x`'s type).
 impl<E1: DimExpr, E2: DimExpr> DimBroadcast<E2> for E1 {
     type Broadcast = E1;
-    const BROADCAST_MISMATCH: Option<(usize, usize)> = kept_mismatch(E1::STATIC_SIZE, E2::STATIC_SIZE);
+    const BROADCAST_MISMATCH: Option<(usize, usize)> =
+        kept_mismatch(E1::STATIC_SIZE, E2::STATIC_SIZE);
     fn broadcast(self, rhs: E2) -> Result<E1> {
         broadcast_into(self.size(), rhs.size()).map(|_| self)
     }
@@ -469,16 +475,16 @@ pub(crate) const fn first_mismatch(
 macro_rules! broadcast_shapes {
     ([$($A:ident $ai:tt),*] [$($B:ident $bi:tt),*] lead_lhs [$($L:ident $li:tt),*] lead_rhs [$($R:ident $ri:tt),*] pairs [$($P:ident $pa:tt $Q:ident $pb:tt),*]) => {
         impl<$($A: Dim,)* $($B: Dim,)*> BroadcastShapes<($($B,)*)> for ($($A,)*)
-        where $($P: BroadcastDim<$Q>,)*
+        where $($P: DimBroadcast<$Q>,)*
         {
-            type Output = ($($L,)* $($R,)* $(<$P as BroadcastDim<$Q>>::Output,)*);
+            type Output = ($($L,)* $($R,)* $(<$P as DimBroadcast<$Q>>::Broadcast,)*);
             const STATIC_MISMATCH: Option<(usize, usize, usize)> = first_mismatch(
-                &[$(<$P as BroadcastDim<$Q>>::STATIC_MISMATCH,)*],
+                &[$(<$P as DimBroadcast<$Q>>::BROADCAST_MISMATCH,)*],
                 <[()]>::len(&[$(broadcast_shapes!(@unit $li),)* $(broadcast_shapes!(@unit $ri),)*]),
             );
             #[allow(unused_variables)]
             fn broadcast_shapes(&self, rhs: &($($B,)*)) -> Result<Self::Output> {
-                Ok(($(self.$li,)* $(rhs.$ri,)* $(self.$pa.broadcast_dim(rhs.$pb)?,)*))
+                Ok(($(self.$li,)* $(rhs.$ri,)* $(self.$pa.broadcast(rhs.$pb)?,)*))
             }
         }
     };

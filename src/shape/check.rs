@@ -9,7 +9,7 @@
 //! "the above error was encountered while instantiating" note then points at the user's line.
 //! See `shaped::compile_errors` for what the user sees.
 
-use super::broadcast::{BroadcastShapes, DimEq, first_mismatch};
+use super::broadcast::{BroadcastShapes, DimEq, DimUnify, first_mismatch};
 use super::const_msg::ConstMsg;
 use super::dim::Dim;
 use super::shape::Shape;
@@ -21,6 +21,8 @@ use core::marker::PhantomData;
 pub(crate) trait CheckMsg {
     /// Text before the parts, e.g. the layer with its sizes.
     const HEAD: ConstMsg = ConstMsg::new();
+    /// Print the rhs (expected) size first.
+    const EXPECTED_FIRST: bool = false;
     const PARTS: [&'static str; 3];
 }
 
@@ -54,9 +56,10 @@ check_msg! {
 pub(crate) struct LinearInput<I, O>(PhantomData<(I, O)>);
 impl<I: Dim, O: Dim> CheckMsg for LinearInput<I, O> {
     const HEAD: ConstMsg = layer_name("Linear", I::STATIC_SIZE, O::STATIC_SIZE);
+    const EXPECTED_FIRST: bool = true;
     const PARTS: [&'static str; 3] = [
         " expects ",
-        " input features, but the previous layer gives ",
+        " input features, but its input (the previous layer's output) has ",
         "",
     ];
 }
@@ -75,13 +78,16 @@ pub(crate) struct DimCheck<A, B, M>(PhantomData<(A, B, M)>);
 
 impl<A: DimEq<B>, B: Dim, M: CheckMsg> DimCheck<A, B, M> {
     pub(crate) const OK: () = match A::STATIC_MISMATCH {
-        Some((a, b)) => M::HEAD
-            .s(M::PARTS[0])
-            .n(a)
-            .s(M::PARTS[1])
-            .n(b)
-            .s(M::PARTS[2])
-            .fail(),
+        Some((a, b)) => {
+            let (a, b) = if M::EXPECTED_FIRST { (b, a) } else { (a, b) };
+            M::HEAD
+                .s(M::PARTS[0])
+                .n(a)
+                .s(M::PARTS[1])
+                .n(b)
+                .s(M::PARTS[2])
+                .fail()
+        }
         None => (),
     };
 }
@@ -116,7 +122,7 @@ impl<L: BroadcastShapes<R>, R: Shape, M: OpName> BroadcastCheck<L, R, M> {
     };
 }
 
-/// Two shapes of the same rank whose dimensions are pairwise equal ([`DimEq`]), however they
+/// Two shapes of the same rank whose dimensions are pairwise equal ([`DimUnify`]), however they
 /// are spelled: `(usize, Const<64>, ConvOut<Const<16>, 3, 1, 1, 1>, ..)` and
 /// `(usize, Const<64>, Const<16>, ..)`. Used where one shape must stand for the other:
 /// `Residual`'s `x + f(x)`, `realize`.
@@ -141,9 +147,9 @@ pub trait SameShape<Rhs: Shape>: Shape {
 
 macro_rules! same_shape {
     ($($A:ident $B:ident $i:tt),*) => {
-        impl<$($A: DimEq<$B>, $B: Dim),*> SameShape<($($B,)*)> for ($($A,)*) {
+        impl<$($A: Dim + DimUnify<$B>, $B: Dim),*> SameShape<($($B,)*)> for ($($A,)*) {
             const STATIC_MISMATCH: Option<(usize, usize, usize)> =
-                first_mismatch(&[$(<$A as DimEq<$B>>::STATIC_MISMATCH,)*], 0);
+                first_mismatch(&[$(<$A as DimUnify<$B>>::UNIFY_MISMATCH,)*], 0);
             #[allow(unused_variables)]
             fn same_shape(&self, rhs: &($($B,)*)) -> Result<()> {
                 if self.dims() == rhs.dims() {
