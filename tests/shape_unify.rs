@@ -118,7 +118,10 @@ fn foo_and_try_foo_take_the_same_arguments() {
     // broadcast_to_dyn / try_broadcast_to_dyn.
     let v = Tensor::<(usize,)>::ones_with_shape((4,));
     assert_eq!(
-        v.clone().broadcast_to_dyn((3usize, 4usize)).dims().as_slice(),
+        v.clone()
+            .broadcast_to_dyn((3usize, 4usize))
+            .dims()
+            .as_slice(),
         &[3, 4]
     );
     assert!(v.clone().try_broadcast_to_dyn((3usize, 5usize)).is_err());

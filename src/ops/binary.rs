@@ -148,14 +148,14 @@ binary_kernel!(/// min(a, b); a tie sends half the gradient to each side
 
 macro_rules! binary_methods {
     ($($(#[$m:meta])* $name:ident $try_name:ident $kernel:ident;)*) => {
-        // Inherent methods on purpose: unlike the operator traits they take any broadcastable
-        // rhs and come with `try_` variants.
-        #[allow(clippy::should_implement_trait)]
         $(
             impl OpName for $kernel {
                 const NAME: &'static str = stringify!($name);
             }
         )*
+        // Inherent methods on purpose: unlike the operator traits they take any broadcastable
+        // rhs and come with `try_` variants.
+        #[allow(clippy::should_implement_trait)]
         impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
             $(
                 $(#[$m])*

@@ -77,18 +77,15 @@ const fn layer_name(name: &str, a: Option<usize>, b: Option<usize>) -> ConstMsg 
 pub(crate) struct DimCheck<A, B, M>(PhantomData<(A, B, M)>);
 
 impl<A: DimEq<B>, B: Dim, M: CheckMsg> DimCheck<A, B, M> {
-    pub(crate) const OK: () = match A::STATIC_MISMATCH {
-        Some((a, b)) => {
-            let (a, b) = if M::EXPECTED_FIRST { (b, a) } else { (a, b) };
-            M::HEAD
-                .s(M::PARTS[0])
-                .n(a)
-                .s(M::PARTS[1])
-                .n(b)
-                .s(M::PARTS[2])
-                .fail()
-        }
-        None => (),
+    pub(crate) const OK: () = if let Some((a, b)) = A::STATIC_MISMATCH {
+        let (a, b) = if M::EXPECTED_FIRST { (b, a) } else { (a, b) };
+        M::HEAD
+            .s(M::PARTS[0])
+            .n(a)
+            .s(M::PARTS[1])
+            .n(b)
+            .s(M::PARTS[2])
+            .fail()
     };
 }
 
@@ -101,24 +98,21 @@ pub(crate) trait OpName {
 pub(crate) struct BroadcastCheck<L, R, M>(PhantomData<(L, R, M)>);
 
 impl<L: BroadcastShapes<R>, R: Shape, M: OpName> BroadcastCheck<L, R, M> {
-    pub(crate) const OK: () = match L::STATIC_MISMATCH {
-        Some((a, b, axis)) => {
-            let msg = ConstMsg::new()
-                .s(M::NAME)
-                .s(": shapes do not broadcast at axis ")
-                .n(axis)
-                .s(" of the result: ")
-                .n(a)
-                .s(" vs ")
-                .n(b);
-            if a == 1 || b == 1 {
-                msg.s(" (the size-1 side is a computed dimension, whose type names the result, so it cannot grow; use broadcast_to on it or put the other operand on the left)")
+    pub(crate) const OK: () = if let Some((a, b, axis)) = L::STATIC_MISMATCH {
+        let msg = ConstMsg::new()
+            .s(M::NAME)
+            .s(": shapes do not broadcast at axis ")
+            .n(axis)
+            .s(" of the result: ")
+            .n(a)
+            .s(" vs ")
+            .n(b);
+        if a == 1 || b == 1 {
+            msg.s(" (the size-1 side is a computed dimension, whose type names the result, so it cannot grow; use broadcast_to on it or put the other operand on the left)")
                     .fail()
-            } else {
-                msg.fail()
-            }
+        } else {
+            msg.fail()
         }
-        None => (),
     };
 }
 
@@ -182,16 +176,15 @@ same_shape!(A0 B0 0, A1 B1 1, A2 B2 2, A3 B3 3, A4 B4 4, A5 B5 5);
 pub(crate) struct SameShapeCheck<A, B, M>(PhantomData<(A, B, M)>);
 
 impl<A: SameShape<B>, B: Shape, M: CheckMsg> SameShapeCheck<A, B, M> {
-    pub(crate) const OK: () = match A::STATIC_MISMATCH {
-        Some((a, b, axis)) => ConstMsg::new()
+    pub(crate) const OK: () = if let Some((a, b, axis)) = A::STATIC_MISMATCH {
+        ConstMsg::new()
             .s(M::PARTS[0])
             .n(a)
             .s(M::PARTS[1])
             .n(b)
             .s(M::PARTS[2])
             .n(axis)
-            .fail(),
-        None => (),
+            .fail()
     };
 }
 
