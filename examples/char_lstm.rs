@@ -24,7 +24,7 @@
 
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-use shaped::nn::loss::{Reduction, cross_entropy_with};
+use shaped::nn::loss::{CrossEntropyLoss, Reduction};
 use shaped::nn::{Embedding, LSTM, Linear, Module, Params};
 use shaped::optim::{Adam, Optimizer, clip_grad_norm};
 use shaped::prelude::*;
@@ -82,7 +82,9 @@ impl CharLstm {
     fn loss<T: Tape<f32>>(&self, batch: &Batch) -> Tensor<(), f32, T> {
         let logits: Tensor<Rank2<{ BATCH * SEQ }, VOCAB>, f32, T> =
             self.logits(&batch.inputs).reshape();
-        let per_position = cross_entropy_with(logits, &batch.targets, 0.0, Reduction::None);
+        let per_position = CrossEntropyLoss::new()
+            .reduction(Reduction::None)
+            .forward(logits, &batch.targets);
         (per_position * batch.mask.clone()).sum() / batch.count
     }
 

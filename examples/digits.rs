@@ -97,7 +97,7 @@ fn main() -> Result<()> {
         started.elapsed().as_secs_f64(),
         best.val_loss.unwrap_or(f64::NAN),
         100.0 * best.val_accuracy.unwrap_or(f64::NAN),
-        best.epoch + 1
+        best.epoch
     );
 
     // Save, then load into a freshly initialised model: predictions come from the file.

@@ -4,10 +4,47 @@ use core::fmt::{Debug, Display};
 use core::iter::Sum;
 use core::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
-mod private {
-    pub trait Sealed {}
-    impl Sealed for f32 {}
-    impl Sealed for f64 {}
+/// Seals [`Float`] to `f32` and `f64`, and lets the backend see a generic slice as its
+/// concrete type, so it can pick a routine per element type (gemm) without `Float` naming
+/// any kernel.
+pub(crate) mod private {
+    /// A slice of one of the two element types, seen as its concrete type.
+    pub enum Slice<'a> {
+        /// `f32` elements.
+        F32(&'a [f32]),
+        /// `f64` elements.
+        F64(&'a [f64]),
+    }
+    /// A mutable slice of one of the two element types, seen as its concrete type.
+    pub enum SliceMut<'a> {
+        /// `f32` elements.
+        F32(&'a mut [f32]),
+        /// `f64` elements.
+        F64(&'a mut [f64]),
+    }
+    /// Implemented by `f32` and `f64` only.
+    pub trait Sealed: Sized {
+        /// The slice as its concrete element type.
+        fn concrete(s: &[Self]) -> Slice<'_>;
+        /// The mutable slice as its concrete element type.
+        fn concrete_mut(s: &mut [Self]) -> SliceMut<'_>;
+    }
+    impl Sealed for f32 {
+        fn concrete(s: &[f32]) -> Slice<'_> {
+            Slice::F32(s)
+        }
+        fn concrete_mut(s: &mut [f32]) -> SliceMut<'_> {
+            SliceMut::F32(s)
+        }
+    }
+    impl Sealed for f64 {
+        fn concrete(s: &[f64]) -> Slice<'_> {
+            Slice::F64(s)
+        }
+        fn concrete_mut(s: &mut [f64]) -> SliceMut<'_> {
+            SliceMut::F64(s)
+        }
+    }
 }
 
 /// A floating-point element type: `f32` (the default) or `f64` (for gradient checks).
@@ -91,25 +128,10 @@ pub trait Float:
     fn erf(self) -> Self {
         Self::from_f64(erf_f64(self.to_f64()))
     }
-    /// `C = alpha * A B + beta * C` on strided matrices (row stride, column stride per matrix).
-    #[allow(clippy::too_many_arguments)]
-    fn gemm(
-        m: usize,
-        k: usize,
-        n: usize,
-        alpha: Self,
-        a: &[Self],
-        a_strides: (isize, isize),
-        b: &[Self],
-        b_strides: (isize, isize),
-        beta: Self,
-        c: &mut [Self],
-        c_strides: (isize, isize),
-    );
 }
 
 macro_rules! impl_float {
-    ($t:ty, $name:literal, $gemm:path, $exp:path, $tanh:path) => {
+    ($t:ty, $name:literal, $exp:path, $tanh:path) => {
         impl Float for $t {
             const DTYPE: &'static str = $name;
             const ZERO: Self = 0.0;
@@ -177,29 +199,12 @@ macro_rules! impl_float {
             fn is_finite(self) -> bool {
                 <$t>::is_finite(self)
             }
-            fn gemm(
-                m: usize,
-                k: usize,
-                n: usize,
-                alpha: Self,
-                a: &[Self],
-                a_strides: (isize, isize),
-                b: &[Self],
-                b_strides: (isize, isize),
-                beta: Self,
-                c: &mut [Self],
-                c_strides: (isize, isize),
-            ) {
-                $gemm(
-                    m, k, n, alpha, a, a_strides, b, b_strides, beta, c, c_strides,
-                )
-            }
         }
     };
 }
 
-impl_float!(f32, "f32", crate::backend::gemm::sgemm, exp_f32, tanh_f32);
-impl_float!(f64, "f64", crate::backend::gemm::dgemm, f64::exp, f64::tanh);
+impl_float!(f32, "f32", exp_f32, tanh_f32);
+impl_float!(f64, "f64", f64::exp, f64::tanh);
 
 /// e^x in single precision without a library call, so that loops over it vectorise
 /// (libm's `expf` is an opaque call). Cephes' range reduction and polynomial: within 2 ulp of

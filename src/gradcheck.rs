@@ -29,7 +29,7 @@
 //! ```
 
 use crate::autograd::OwnedTape;
-use crate::ops::binary::{Mul, binary_op};
+use crate::ops::binary::{MulKernel, binary_op};
 use crate::shape::{Dims, Shape};
 use crate::tensor::Tensor;
 use core::fmt;
@@ -249,7 +249,7 @@ fn project<SO: Shape>(y: Traced<SO>, seed: u64) -> Traced<()> {
     let y = y.into_dyn();
     let shape = *y.shape();
     let gy = Tensor::from_parts(shape, cotangent(shape.numel(), seed));
-    binary_op(y, gy, shape, Mul).sum()
+    binary_op(y, gy, shape, MulKernel).sum()
 }
 
 /// Uniform values in `[-1, 1)` from SplitMix64: fixed by the seed, independent of any RNG

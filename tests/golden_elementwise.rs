@@ -1,6 +1,9 @@
 //! PyTorch reference values for elementwise ops (tests/golden/binary_*, unary_*).
 
 mod common;
+#[path = "common/unary_ops.rs"]
+#[macro_use]
+mod unary_ops;
 use common::Golden;
 use shaped::prelude::*;
 
@@ -20,72 +23,28 @@ fn unary_case(
     g.check_grad("x", grads.get_slice(&x).unwrap());
 }
 
-#[test]
-fn unary_abs() {
-    unary_case("unary_abs", |x| x.abs());
+/// One golden test per row of `unary_ops!` that has a PyTorch case, its parameters read
+/// from the case's hyperparameters.
+macro_rules! unary_goldens {
+    ($($name:ident($golden:tt, $values:expr, $domain:ident, [$($kink:ident),*];
+        $($p:ident: $ps:expr, $pd:expr, $ph:tt);*) => |$x:ident| $body:expr;)*) => {
+        mod unary {
+            use super::*;
+            $(unary_goldens!(@case $name, $golden, [$($p, $ph),*], |$x| $body);)*
+        }
+    };
+    (@case $name:ident, none, [$($p:ident, $ph:tt),*], |$x:ident| $body:expr) => {};
+    (@case $name:ident, $golden:literal, [$($p:ident, $ph:literal),*], |$x:ident| $body:expr) => {
+        #[test]
+        fn $name() {
+            let _g = Golden::load($golden);
+            $(let $p = _g.hp($ph) as f32;)*
+            unary_case($golden, |$x| $body);
+        }
+    };
 }
-#[test]
-fn unary_clamp() {
-    let g = Golden::load("unary_clamp");
-    let (lo, hi) = (g.hp("min") as f32, g.hp("max") as f32);
-    unary_case("unary_clamp", |x| x.clamp(lo, hi));
-}
-#[test]
-fn unary_exp() {
-    unary_case("unary_exp", |x| x.exp());
-}
-#[test]
-fn unary_gelu_erf() {
-    unary_case("unary_gelu_erf", |x| x.gelu());
-}
-#[test]
-fn unary_gelu_tanh() {
-    unary_case("unary_gelu_tanh", |x| x.gelu_tanh());
-}
-#[test]
-fn unary_leaky_relu() {
-    let slope = Golden::load("unary_leaky_relu").hp("negative_slope") as f32;
-    unary_case("unary_leaky_relu", |x| x.leaky_relu(slope));
-}
-#[test]
-fn unary_log() {
-    unary_case("unary_log", |x| x.ln());
-}
-#[test]
-fn unary_neg() {
-    unary_case("unary_neg", |x| -x);
-}
-#[test]
-fn unary_pow() {
-    let p = Golden::load("unary_pow").hp("exponent") as f32;
-    unary_case("unary_pow", |x| x.powf(p));
-}
-#[test]
-fn unary_relu() {
-    unary_case("unary_relu", |x| x.relu());
-}
-#[test]
-fn unary_sigmoid() {
-    unary_case("unary_sigmoid", |x| x.sigmoid());
-}
-#[test]
-fn unary_silu() {
-    unary_case("unary_silu", |x| x.silu());
-}
-#[test]
-fn unary_softplus() {
-    let g = Golden::load("unary_softplus");
-    let (b, t) = (g.hp("beta") as f32, g.hp("threshold") as f32);
-    unary_case("unary_softplus", |x| x.softplus(b, t));
-}
-#[test]
-fn unary_sqrt() {
-    unary_case("unary_sqrt", |x| x.sqrt());
-}
-#[test]
-fn unary_tanh() {
-    unary_case("unary_tanh", |x| x.tanh());
-}
+
+unary_ops!(unary_goldens);
 
 type A = Rank3<3, 1, 5>;
 type B = Rank2<4, 5>;

@@ -49,7 +49,7 @@ fn loss_mse_mean() {
 #[test]
 fn loss_mse_sum() {
     pair_case::<P>("loss_mse_sum", |_, x, t| {
-        mse_loss_with(x, t, Reduction::Sum)
+        MSELoss::new().reduction(Reduction::Sum).forward(x, t)
     });
 }
 
@@ -93,14 +93,18 @@ fn loss_ce_mean() {
 #[test]
 fn loss_ce_sum() {
     label_case("loss_ce_sum", |_, x, labels| {
-        cross_entropy_with(x, labels, 0.0, Reduction::Sum)
+        CrossEntropyLoss::new()
+            .reduction(Reduction::Sum)
+            .forward(x, labels)
     });
 }
 
 #[test]
 fn loss_ce_label_smoothing() {
     label_case("loss_ce_label_smoothing", |g, x, labels| {
-        cross_entropy_with(x, labels, g.hp("label_smoothing"), Reduction::Mean)
+        CrossEntropyLoss::new()
+            .label_smoothing(g.hp("label_smoothing"))
+            .forward(x, labels)
     });
 }
 
@@ -134,7 +138,9 @@ fn stable_losses_stay_finite() {
     let g = Golden::load("loss_ce_mean");
     let x = Tensor::<L>::from_vec(g.f("x")).unwrap();
     let labels = Indices::<Rank1<5>>::from_vec(g.idx("labels")).unwrap();
-    let per_sample = cross_entropy_with(x.clone().trace(), &labels, 0.0, Reduction::None);
+    let per_sample = CrossEntropyLoss::new()
+        .reduction(Reduction::None)
+        .forward(x.clone().trace(), &labels);
     assert!(per_sample.as_slice().iter().all(|v| v.is_finite()));
     let grads = per_sample.sum().backward();
     assert!(grads.get_slice(&x).unwrap().iter().all(|v| v.is_finite()));
@@ -146,9 +152,16 @@ fn reductions_agree() {
     let g = Golden::load("loss_smooth_l1");
     let x = Tensor::<P>::from_vec(g.f("x")).unwrap();
     let t = Tensor::<P>::from_vec(g.f("target")).unwrap();
-    let none: Tensor<P> = smooth_l1_loss_with(x.clone(), t.clone(), 1.0, Reduction::None);
+    let none: Tensor<P> = SmoothL1Loss::new()
+        .beta(1.0)
+        .reduction(Reduction::None)
+        .forward(x.clone(), t.clone());
     let sum: f32 = none.as_slice().iter().sum();
-    let total = smooth_l1_loss_with(x.clone(), t.clone(), 1.0, Reduction::Sum).as_slice()[0];
+    let total = SmoothL1Loss::new()
+        .beta(1.0)
+        .reduction(Reduction::Sum)
+        .forward(x.clone(), t.clone())
+        .as_slice()[0];
     assert!((sum - total).abs() < 1e-5);
     let mean = smooth_l1_loss(x, t, 1.0).as_slice()[0];
     assert!((sum / 20.0 - mean).abs() < 1e-6);
@@ -166,11 +179,15 @@ fn cross_entropy_panics_on_out_of_range_label() {
 #[test]
 fn try_cross_entropy_errs_on_out_of_range_label() {
     let labels = Indices::<Rank1<5>>::from_array([0, 1, 9, 2, 3]);
-    let err =
-        try_cross_entropy_with(Tensor::<L>::zeros(), &labels, 0.0, Reduction::Mean).unwrap_err();
+    let err = CrossEntropyLoss::new()
+        .try_forward(Tensor::<L>::zeros(), &labels)
+        .unwrap_err();
     assert!(matches!(err, Error::Value { .. }), "{err}");
     assert!(err.to_string().contains("label 9 at position 2"), "{err}");
-    let err = try_nll_loss_with(Tensor::<L>::zeros(), &labels, Reduction::Sum).unwrap_err();
+    let err = NLLLoss::new()
+        .reduction(Reduction::Sum)
+        .try_forward(Tensor::<L>::zeros(), &labels)
+        .unwrap_err();
     assert!(
         err.to_string().contains("nll_loss labels: label 9"),
         "{err}"
@@ -181,15 +198,20 @@ fn try_cross_entropy_errs_on_out_of_range_label() {
 fn run_time_sizes_are_checked() {
     // A static batch of logits with labels whose count is only known at run time.
     let labels = Indices::<(usize,)>::from_vec_with_shape(vec![0, 1, 2], (3,)).unwrap();
-    let err =
-        try_cross_entropy_with(Tensor::<L>::zeros(), &labels, 0.0, Reduction::Mean).unwrap_err();
+    let err = CrossEntropyLoss::new()
+        .try_forward(Tensor::<L>::zeros(), &labels)
+        .unwrap_err();
     assert!(matches!(err, Error::Shape { .. }), "{err}");
     let labels = Indices::<(usize,)>::from_vec_with_shape(vec![0, 1, 2, 3, 0], (5,)).unwrap();
-    assert!(try_cross_entropy_with(Tensor::<L>::zeros(), &labels, 0.0, Reduction::Mean).is_ok());
+    assert!(
+        CrossEntropyLoss::new()
+            .try_forward(Tensor::<L>::zeros(), &labels)
+            .is_ok()
+    );
 
     let a = Tensor::<(usize, Const<5>)>::zeros_with_shape((4, Const));
     let b = Tensor::<(usize, Const<5>)>::zeros_with_shape((3, Const));
-    let err = try_mse_loss_with(a, b, Reduction::Mean).unwrap_err();
+    let err = MSELoss::new().try_forward(a, b).unwrap_err();
     assert!(
         err.to_string()
             .contains("prediction of shape [4, 5] and target of shape [3, 5] differ"),
@@ -200,12 +222,27 @@ fn run_time_sizes_are_checked() {
 #[test]
 fn invalid_hyperparameters_are_errors() {
     let p = Tensor::<P>::zeros();
-    assert!(try_smooth_l1_loss_with(p.clone(), p.clone(), f64::NAN, Reduction::Mean).is_err());
-    assert!(try_huber_loss_with(p.clone(), p.clone(), -1.0, Reduction::Mean).is_err());
+    assert!(
+        SmoothL1Loss::new()
+            .beta(f64::NAN)
+            .try_forward(p.clone(), p.clone())
+            .is_err()
+    );
+    assert!(
+        HuberLoss::new()
+            .delta(-1.0)
+            .try_forward(p.clone(), p.clone())
+            .is_err()
+    );
     let labels = Indices::<Rank1<5>>::from_array([0; 5]);
-    assert!(try_cross_entropy_with(Tensor::<L>::zeros(), &labels, 1.5, Reduction::Mean).is_err());
+    assert!(
+        CrossEntropyLoss::new()
+            .label_smoothing(1.5)
+            .try_forward(Tensor::<L>::zeros(), &labels)
+            .is_err()
+    );
     let bad = Tensor::<P>::full(-0.1);
-    assert!(try_binary_cross_entropy_with(bad, p, Reduction::Mean).is_err());
+    assert!(BCELoss::new().try_forward(bad, p).is_err());
 }
 
 /// BCE at the ends of [0, 1]: the log clamp keeps the value finite (100 per element) and
@@ -214,7 +251,9 @@ fn invalid_hyperparameters_are_errors() {
 fn bce_clamps_at_the_ends() {
     let p = Tensor::<Rank1<2>>::from_array([0.0, 1.0]);
     let t = Tensor::<Rank1<2>>::from_array([1.0, 0.0]);
-    let y = binary_cross_entropy_with(p.clone().trace(), t, Reduction::None);
+    let y = BCELoss::new()
+        .reduction(Reduction::None)
+        .forward(p.clone().trace(), t);
     assert_eq!(y.as_slice(), &[100.0, 100.0]);
     let grads = y.sum().backward();
     assert!(grads.get_slice(&p).unwrap().iter().all(|g| g.is_finite()));

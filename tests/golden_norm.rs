@@ -5,7 +5,7 @@
 mod common;
 use common::Golden;
 use shaped::nn::*;
-use shaped::ops::binary::{Mul, binary_op};
+use shaped::ops::binary::{MulKernel, binary_op};
 use shaped::prelude::*;
 
 fn channels<const C: usize>(g: &Golden, name: &str) -> Tensor<Rank1<C>> {
@@ -34,7 +34,7 @@ fn check_bn<S: ConstShape, const C: usize, const K: usize>(
 ) {
     g.check_forward("y", y.as_slice());
     let gy = Tensor::<S>::from_vec(g.f("gy")).unwrap();
-    let grads = binary_op(y, gy, S::default(), Mul).sum().backward();
+    let grads = binary_op(y, gy, S::default(), MulKernel).sum().backward();
     g.check_grad("x", grads.get_slice(x).unwrap());
     g.check_grad("weight", grads.get_slice(&bn.weight).unwrap());
     g.check_grad("bias", grads.get_slice(&bn.bias).unwrap());

@@ -55,15 +55,33 @@ fn pair(kinks: &[f64], seed: u64) -> (T64<P>, T64<P>) {
 fn mse_gradcheck() {
     let (p, t) = pair(&[], 1);
     gradcheck2(&p, &t, mse_loss, opts()).unwrap();
-    gradcheck2(&p, &t, |p, t| mse_loss_with(p, t, Reduction::Sum), opts()).unwrap();
-    gradcheck2_vjp(&p, &t, |p, t| mse_loss_with(p, t, Reduction::None), opts()).unwrap();
+    gradcheck2(
+        &p,
+        &t,
+        |p, t| MSELoss::new().reduction(Reduction::Sum).forward(p, t),
+        opts(),
+    )
+    .unwrap();
+    gradcheck2_vjp(
+        &p,
+        &t,
+        |p, t| MSELoss::new().reduction(Reduction::None).forward(p, t),
+        opts(),
+    )
+    .unwrap();
 }
 
 #[test]
 fn l1_gradcheck() {
     let (p, t) = pair(&[], 2);
     gradcheck2(&p, &t, l1_loss, opts()).unwrap();
-    gradcheck2_vjp(&p, &t, |p, t| l1_loss_with(p, t, Reduction::None), opts()).unwrap();
+    gradcheck2_vjp(
+        &p,
+        &t,
+        |p, t| L1Loss::new().reduction(Reduction::None).forward(p, t),
+        opts(),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -74,7 +92,12 @@ fn smooth_l1_gradcheck() {
         gradcheck2_vjp(
             &p,
             &t,
-            |p, t| smooth_l1_loss_with(p, t, beta, Reduction::None),
+            |p, t| {
+                SmoothL1Loss::new()
+                    .beta(beta)
+                    .reduction(Reduction::None)
+                    .forward(p, t)
+            },
             opts(),
         )
         .unwrap();
@@ -94,7 +117,12 @@ fn huber_gradcheck() {
         gradcheck2(
             &p,
             &t,
-            |p, t| huber_loss_with(p, t, delta, Reduction::Sum),
+            |p, t| {
+                HuberLoss::new()
+                    .delta(delta)
+                    .reduction(Reduction::Sum)
+                    .forward(p, t)
+            },
             opts(),
         )
         .unwrap();
@@ -109,7 +137,7 @@ fn bce_gradcheck() {
     gradcheck2_vjp(
         &p,
         &t,
-        |p, t| binary_cross_entropy_with(p, t, Reduction::None),
+        |p, t| BCELoss::new().reduction(Reduction::None).forward(p, t),
         opts(),
     )
     .unwrap();
@@ -125,7 +153,11 @@ fn bce_with_logits_gradcheck() {
     let tb = T64::<Rank1<4>>::from_array([1.0, 0.0, 1.0, 0.0]);
     gradcheck(
         &big,
-        |x| binary_cross_entropy_with_logits_with(x, tb.clone(), Reduction::Sum),
+        |x| {
+            BCEWithLogitsLoss::new()
+                .reduction(Reduction::Sum)
+                .forward(x, tb.clone())
+        },
         opts(),
     )
     .unwrap();
@@ -151,19 +183,28 @@ fn cross_entropy_gradcheck() {
     gradcheck(&x, |x| cross_entropy(x, &y), opts()).unwrap();
     gradcheck(
         &x,
-        |x| cross_entropy_with(x, &y, 0.0, Reduction::Sum),
+        |x| {
+            CrossEntropyLoss::new()
+                .reduction(Reduction::Sum)
+                .forward(x, &y)
+        },
         opts(),
     )
     .unwrap();
     gradcheck(
         &x,
-        |x| cross_entropy_with(x, &y, 0.2, Reduction::Mean),
+        |x| CrossEntropyLoss::new().label_smoothing(0.2).forward(x, &y),
         opts(),
     )
     .unwrap();
     gradcheck_vjp(
         &x,
-        |x| cross_entropy_with(x, &y, 0.1, Reduction::None),
+        |x| {
+            CrossEntropyLoss::new()
+                .label_smoothing(0.1)
+                .reduction(Reduction::None)
+                .forward(x, &y)
+        },
         opts(),
     )
     .unwrap();
@@ -171,7 +212,12 @@ fn cross_entropy_gradcheck() {
     let big = T64::<L>::from_vec(x.as_slice().iter().map(|v| 50.0 * v).collect()).unwrap();
     gradcheck(
         &big,
-        |x| cross_entropy_with(x, &y, 0.1, Reduction::Sum),
+        |x| {
+            CrossEntropyLoss::new()
+                .label_smoothing(0.1)
+                .reduction(Reduction::Sum)
+                .forward(x, &y)
+        },
         opts(),
     )
     .unwrap();
@@ -185,14 +231,23 @@ fn cross_entropy_probs_gradcheck() {
     gradcheck2(
         &x,
         &t,
-        |x, t| cross_entropy_probs_with(x, t, 0.3, Reduction::Sum),
+        |x, t| {
+            CrossEntropyLoss::new()
+                .label_smoothing(0.3)
+                .reduction(Reduction::Sum)
+                .forward_probs(x, t)
+        },
         opts(),
     )
     .unwrap();
     gradcheck2_vjp(
         &x,
         &t,
-        |x, t| cross_entropy_probs_with(x, t, 0.0, Reduction::None),
+        |x, t| {
+            CrossEntropyLoss::new()
+                .reduction(Reduction::None)
+                .forward_probs(x, t)
+        },
         opts(),
     )
     .unwrap();
@@ -215,9 +270,14 @@ fn cross_entropy_labels_match_probabilities() {
     )
     .unwrap();
     for eps in [0.0, 0.1, 0.5] {
-        let a: T64<Rank1<5>> = cross_entropy_with(x.clone(), &y, eps, Reduction::None);
-        let b: T64<Rank1<5>> =
-            cross_entropy_probs_with(x.clone(), onehot.clone(), eps, Reduction::None);
+        let a: T64<Rank1<5>> = CrossEntropyLoss::new()
+            .label_smoothing(eps)
+            .reduction(Reduction::None)
+            .forward(x.clone(), &y);
+        let b: T64<Rank1<5>> = CrossEntropyLoss::new()
+            .label_smoothing(eps)
+            .reduction(Reduction::None)
+            .forward_probs(x.clone(), onehot.clone());
         for (a, b) in a.as_slice().iter().zip(b.as_slice()) {
             assert!((a - b).abs() < 1e-12, "eps {eps}: {a} vs {b}");
         }
@@ -228,7 +288,12 @@ fn cross_entropy_labels_match_probabilities() {
 fn nll_gradcheck() {
     let (x, y) = (logits(14).log_softmax::<1>(), labels());
     gradcheck(&x, |x| nll_loss(x, &y), opts()).unwrap();
-    gradcheck_vjp(&x, |x| nll_loss_with(x, &y, Reduction::None), opts()).unwrap();
+    gradcheck_vjp(
+        &x,
+        |x| NLLLoss::new().reduction(Reduction::None).forward(x, &y),
+        opts(),
+    )
+    .unwrap();
     // cross_entropy is nll_loss after log_softmax.
     let a = cross_entropy(logits(14), &y);
     let b = nll_loss(x, &y);

@@ -2,8 +2,6 @@
 
 use super::tape::UniqueId;
 use crate::dtype::Float;
-use crate::shape::Shape;
-use crate::tensor::Tensor;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -48,6 +46,15 @@ impl<E: Float> Default for Gradients<E> {
     }
 }
 
+/// A copy of every gradient (e.g. to reduce the same gradients in two ways).
+impl<E: Float> Clone for Gradients<E> {
+    fn clone(&self) -> Self {
+        Gradients {
+            map: self.map.clone(),
+        }
+    }
+}
+
 impl<E: Float> core::fmt::Debug for Gradients<E> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "Gradients({} tensors)", self.map.len())
@@ -55,27 +62,6 @@ impl<E: Float> core::fmt::Debug for Gradients<E> {
 }
 
 impl<E: Float> Gradients<E> {
-    /// The gradient of `t` as a tensor of the same shape, or `None` if no gradient reached it.
-    pub fn get<S: Shape, T>(&self, t: &Tensor<S, E, T>) -> Option<Tensor<S, E>> {
-        self.map
-            .get(&t.id)
-            .map(|g| Tensor::from_parts(t.shape, g.clone()))
-    }
-    /// The gradient of `t` as a slice, without copying.
-    pub fn get_slice<S: Shape, T>(&self, t: &Tensor<S, E, T>) -> Option<&[E]> {
-        self.map.get(&t.id).map(|g| g.as_slice())
-    }
-    /// Removes and returns the gradient of `t`.
-    pub fn remove<S: Shape, T>(&mut self, t: &Tensor<S, E, T>) -> Option<Tensor<S, E>> {
-        self.map
-            .remove(&t.id)
-            .map(|g| Tensor::from_parts(t.shape, g))
-    }
-    /// Sets the gradient of `t` (replacing any), e.g. to feed an optimizer gradients computed
-    /// elsewhere.
-    pub fn set<S: Shape, T>(&mut self, t: &Tensor<S, E, T>, grad: Tensor<S, E>) {
-        self.map.insert(t.id, grad.into_vec());
-    }
     /// The gradient stored for an id.
     pub fn get_id(&self, id: UniqueId) -> Option<&[E]> {
         self.map.get(&id).map(|g| g.as_slice())
@@ -113,6 +99,11 @@ impl<E: Float> Gradients<E> {
         self.map.remove(&id)
     }
     /// Adds `g` to the gradient of `id`, moving it in when there is none yet.
+    /// Stores a zero gradient of `len` elements for `id` (a parameter that this rank's batch
+    /// did not reach, before gradients are averaged across ranks).
+    pub(crate) fn insert_zeros(&mut self, id: UniqueId, len: usize) {
+        self.map.insert(id, vec![E::ZERO; len]);
+    }
     pub(crate) fn add(&mut self, id: UniqueId, g: Vec<E>) {
         match self.map.entry(id) {
             std::collections::hash_map::Entry::Occupied(mut e) => {

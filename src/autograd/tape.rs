@@ -15,12 +15,7 @@ impl UniqueId {
     /// A new id, larger than every id handed out before.
     pub fn new() -> Self {
         static NEXT: AtomicU64 = AtomicU64::new(1);
-        let id = NEXT.fetch_add(1, Ordering::Relaxed);
-        if id == 1 {
-            // Every tensor gets an id, so this is the first tensor of the process.
-            crate::backend::alloc::keep_freed_memory();
-        }
-        UniqueId(id)
+        UniqueId(NEXT.fetch_add(1, Ordering::Relaxed))
     }
     /// The id as a number.
     pub fn as_u64(self) -> u64 {

@@ -10,11 +10,11 @@
 //! freed heap memory (trim threshold 1 GiB). Peak memory is unchanged; memory freed after a
 //! peak stays mapped, as with PyTorch.
 //!
-//! This runs once, when the first tensor id is handed out. `SHAPED_MALLOC_TUNING=0` leaves
-//! malloc as it is (for programs that tune it themselves). Other C libraries and systems
-//! are left alone.
+//! This runs once per process, as part of the backend's initialisation ([`super::init`],
+//! run by the first kernel call). `SHAPED_MALLOC_TUNING=0` leaves malloc as it is (for
+//! programs that tune it themselves). Other C libraries and systems are left alone.
 
-/// Applies the malloc settings above (once per process; see the module docs).
+/// Applies the malloc settings above; called once, by [`super::init`].
 pub(crate) fn keep_freed_memory() {
     if std::env::var("SHAPED_MALLOC_TUNING").is_ok_and(|v| v.trim() == "0") {
         return;

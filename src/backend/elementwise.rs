@@ -207,3 +207,63 @@ pub(crate) fn broadcast_to<E: Float>(x: &[E], in_dims: &[usize], out_dims: &[usi
         },
     )
 }
+
+/// `x[i] = f(x[i])` in place (split over threads for long slices).
+#[inline]
+pub(crate) fn map_inplace<E: Float>(x: &mut [E], f: impl Fn(E) -> E + Sync) {
+    for_blocks(x, |_, block| block.iter_mut().for_each(|v| *v = f(*v)));
+}
+
+/// `f(x[i])` for every element, as a new vector (split over threads for long slices).
+#[inline]
+pub(crate) fn map<E: Float>(x: &[E], f: impl Fn(E) -> E + Sync) -> Vec<E> {
+    collect_blocks(x.len(), |off, block| {
+        for (slot, &v) in block.iter_mut().zip(&x[off..]) {
+            slot.write(f(v));
+        }
+    })
+}
+
+/// `g[i] *= d(a[i], b[i])` in place: the backward of an elementwise op without
+/// broadcasting, turning the output's gradient buffer into an input's.
+#[inline]
+pub(crate) fn mul_by_derivative<E: Float>(
+    g: &mut [E],
+    a: &[E],
+    b: &[E],
+    d: impl Fn(E, E) -> E + Sync,
+) {
+    for_blocks(g, |off, block| {
+        for (gv, (&x, &y)) in block.iter_mut().zip(a[off..].iter().zip(&b[off..])) {
+            *gv *= d(x, y);
+        }
+    });
+}
+
+/// `g[i] *= d(y[i])` in place: [`mul_by_derivative`] for a derivative read from the output
+/// `y` alone.
+#[inline]
+pub(crate) fn mul_by_derivative_of<E: Float>(g: &mut [E], y: &[E], d: impl Fn(E) -> E + Sync) {
+    for_blocks(g, |off, block| {
+        for (gv, &yv) in block.iter_mut().zip(&y[off..]) {
+            *gv *= d(yv);
+        }
+    });
+}
+
+/// `g[i] * d(a[i], b[i])` for every element, as a new vector (the gradient of an input
+/// when the output's gradient buffer is still needed).
+#[inline]
+pub(crate) fn derivative_product<E: Float>(
+    g: &[E],
+    a: &[E],
+    b: &[E],
+    d: impl Fn(E, E) -> E + Sync,
+) -> Vec<E> {
+    collect_blocks(g.len(), |off, block| {
+        let (g, a, b) = (&g[off..], &a[off..], &b[off..]);
+        for (slot, (&gv, (&x, &y))) in block.iter_mut().zip(g.iter().zip(a.iter().zip(b))) {
+            slot.write(gv * d(x, y));
+        }
+    })
+}

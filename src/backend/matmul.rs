@@ -1,5 +1,6 @@
 //! Batched matrix multiplication on top of `matrixmultiply`.
 
+use super::gemm::gemm;
 use crate::dtype::Float;
 
 /// A batch of `m x k` by `k x n` products. Batch strides are 0 for a side shared by every batch.
@@ -42,7 +43,7 @@ impl MatMulPlan {
         let (m, k, n) = (self.m, self.k, self.n);
         let mut c = vec![E::ZERO; self.batch * m * n];
         for i in 0..self.batch {
-            E::gemm(
+            gemm(
                 m,
                 k,
                 n,
@@ -63,7 +64,7 @@ impl MatMulPlan {
     pub(crate) fn grad_a<E: Float>(&self, ga: &mut [E], gc: &[E], b: &[E]) {
         let (m, k, n) = (self.m, self.k, self.n);
         for i in 0..self.batch {
-            E::gemm(
+            gemm(
                 m,
                 n,
                 k,
@@ -83,7 +84,7 @@ impl MatMulPlan {
     pub(crate) fn grad_b<E: Float>(&self, gb: &mut [E], a: &[E], gc: &[E]) {
         let (m, k, n) = (self.m, self.k, self.n);
         for i in 0..self.batch {
-            E::gemm(
+            gemm(
                 k,
                 m,
                 n,

@@ -1,18 +1,44 @@
 //! The CPU backend: every loop over numbers lives here, behind plain functions on slices
 //! and run-time dimensions. Shapes, autograd and layers call these and never index buffers
 //! themselves, so another backend can replace this module without touching them.
-
+//!
+//! Only `ops` calls into this module (the layering test, `tests/layering.rs`, enforces it);
+//! optimizers reach their update kernels ([`optim`]) through `crate::ops::optim`.
+//!
+//! **Initialisation.** [`init`] is the backend's one-time set-up for the process: it tunes
+//! malloc to keep freed tensor memory ([`alloc`]; `SHAPED_MALLOC_TUNING=0` opts out). No
+//! caller has to remember it: the backend's entry points run it themselves, the first time
+//! any of them is used: the CPU-feature check behind every element loop
+//! ([`simd::has_avx512`]), the matrix product ([`gemm::gemm`]) and the thread pool start
+//! ([`threads`]). Creating tensors (plain allocations outside the backend) does not, so a
+//! program that never runs a kernel leaves malloc as it found it.
 pub(crate) mod alloc;
 pub(crate) mod compare;
 pub(crate) mod conv;
 pub(crate) mod elementwise;
 pub(crate) mod gemm;
+pub(crate) mod im2col;
+pub(crate) mod interpolate;
 pub(crate) mod layout;
 pub(crate) mod lookup;
+pub(crate) mod loss;
 pub(crate) mod matmul;
 pub(crate) mod norm;
+pub(crate) mod optim;
+pub(crate) mod pad;
 pub(crate) mod parallel;
-pub(crate) mod pool;
+pub(crate) mod pooling;
 pub(crate) mod reduce;
 pub(crate) mod rnn;
+pub(crate) mod rnn_cell;
+pub(crate) mod scan;
 pub(crate) mod simd;
+pub(crate) mod softmax;
+pub(crate) mod sort;
+pub(crate) mod threads;
+
+/// The backend's one-time set-up (see the module docs); later calls return at once.
+pub(crate) fn init() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(alloc::keep_freed_memory);
+}

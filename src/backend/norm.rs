@@ -51,6 +51,33 @@ pub(crate) fn channel_stats<E: Float>(
     )
 }
 
+/// Per-channel sums over `[outer, c, inner]` in `f64`: of `x`, or, given `center`, of
+/// `(x - center[ch])^2` (the two passes of [`channel_stats`], left unnormalised so that
+/// several replicas can add theirs before dividing).
+pub(crate) fn channel_sums<E: Float>(
+    x: &[E],
+    (outer, c, inner): (usize, usize, usize),
+    center: Option<&[f64]>,
+) -> Vec<f64> {
+    wide(
+        #[inline(always)]
+        || {
+            let mut sums = vec![0.0f64; c];
+            for o in 0..outer {
+                for (ch, acc) in sums.iter_mut().enumerate() {
+                    let at = (o * c + ch) * inner;
+                    let row = &x[at..at + inner];
+                    *acc += match center {
+                        None => row.iter().map(|v| v.to_f64()).sum::<f64>(),
+                        Some(mu) => row.iter().map(|v| (v.to_f64() - mu[ch]).powi(2)).sum(),
+                    };
+                }
+            }
+            sums
+        },
+    )
+}
+
 /// `1 / sqrt(var + eps)`, elementwise.
 pub(crate) fn rstd<E: Float>(var: &[E], eps: f64) -> Vec<E> {
     wide(
@@ -136,7 +163,9 @@ pub(crate) fn channel_norm_sums<E: Float>(
 
 /// Adds the input gradient of [`channel_norm`] to `gx`. With batch statistics (`training`),
 /// the mean and variance depend on `x`:
-/// `gx = w rstd / M (M gy - sum(gy) - xhat sum(gy xhat))`, `M = outer * inner`;
+/// `gx = w rstd / M (M gy - sum(gy) - xhat sum(gy xhat))`, where `M` is the number of
+/// values per channel the statistics were taken over (`outer * inner`, or the total over
+/// all replicas of a synchronised BatchNorm, whose sums are then totals too);
 /// with running statistics they are constants and `gx = w rstd gy`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn channel_norm_backward_x<E: Float>(
@@ -147,12 +176,12 @@ pub(crate) fn channel_norm_backward_x<E: Float>(
     mean: &[E],
     rstd: &[E],
     w: Option<&[E]>,
-    sums: Option<(&[E], &[E])>,
+    sums: Option<(&[E], &[E], usize)>,
 ) {
     wide(
         #[inline(always)]
         || {
-            let inv_m = E::ONE / E::from_usize(outer * inner);
+            let inv_m = E::ONE / E::from_usize(sums.map_or(1, |s| s.2));
             for o in 0..outer {
                 for ch in 0..c {
                     let at = (o * c + ch) * inner;
@@ -164,7 +193,7 @@ pub(crate) fn channel_norm_backward_x<E: Float>(
                         &mut gx[at..at + inner],
                     );
                     match sums {
-                        Some((sum_gy, sum_gy_xhat)) => {
+                        Some((sum_gy, sum_gy_xhat, _)) => {
                             let (mg, mgx) = (sum_gy[ch] * inv_m, sum_gy_xhat[ch] * inv_m);
                             for ((acc, &g), &v) in gxr.iter_mut().zip(gyr).zip(xr) {
                                 *acc += k * (g - mg - (v - mu) * r * mgx);

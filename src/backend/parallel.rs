@@ -1,12 +1,12 @@
-//! Splitting long element loops over the threads of [`super::pool`].
+//! Splitting long element loops over the threads of [`super::threads`].
 //!
 //! One core cannot saturate memory bandwidth on large tensors: a 4M-element `relu(a + b)`
 //! forward runs about 1.5x faster on two cores than on one. Loops shorter than
 //! [`PARALLEL_ELEMS`] stay on the calling thread, where handing out work would cost more
 //! than it saves.
 
-use super::pool;
 use super::simd::wide;
+use super::threads;
 use core::mem::MaybeUninit;
 use std::sync::Mutex;
 
@@ -18,7 +18,7 @@ fn blocks_for(n: usize) -> usize {
     if n < PARALLEL_ELEMS {
         1
     } else {
-        pool::threads().min(n / (PARALLEL_ELEMS / 2)).max(1)
+        threads::threads().min(n / (PARALLEL_ELEMS / 2)).max(1)
     }
 }
 
@@ -72,7 +72,7 @@ pub(crate) fn for_zipped_blocks<T: Send, const N: usize>(
             Mutex::new(Some((i * size, block)))
         })
         .collect();
-    pool::run(parts.len(), &|t| {
+    threads::run(parts.len(), &|t| {
         let part = parts[t].lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some((offset, block)) = part {
             wide(

@@ -2,6 +2,7 @@
 //! for every step at once (`[B, S, G*H]`, read at step `t`), and `gh`, the hidden projection
 //! of this step (`[B, G*H]`). Gate order is PyTorch's: LSTM `i, f, g, o`; GRU `r, z, n`.
 
+use super::gemm::gemm;
 use super::simd::wide;
 use crate::dtype::Float;
 
@@ -46,9 +47,29 @@ pub(crate) fn lstm_forward<E: Float>(
     gh: &[E],
     c: &[E],
 ) -> (Vec<E>, Vec<E>, Vec<E>) {
+    let units = d.batch * d.hidden;
+    let (mut hn, mut cn, mut acts) = (
+        vec![E::ZERO; units],
+        vec![E::ZERO; units],
+        vec![E::ZERO; units * 5],
+    );
+    lstm_forward_into(d, gx, gh, c, &mut hn, &mut cn, &mut acts);
+    (hn, cn, acts)
+}
+
+/// [`lstm_forward`] into given buffers: `hn`, `cn` (`[B, H]`) and `acts` (`[5, B, H]`).
+pub(crate) fn lstm_forward_into<E: Float>(
+    d: CellDims,
+    gx: &[E],
+    gh: &[E],
+    c: &[E],
+    hn: &mut [E],
+    cn: &mut [E],
+    acts: &mut [E],
+) {
     wide(
         #[inline(always)]
-        || lstm_forward_loop(d, gx, gh, c),
+        || lstm_forward_loop(d, gx, gh, c, hn, cn, acts),
     )
 }
 
@@ -58,12 +79,12 @@ fn lstm_forward_loop<E: Float>(
     gx: &[E],
     gh: &[E],
     c: &[E],
-) -> (Vec<E>, Vec<E>, Vec<E>) {
+    hn: &mut [E],
+    cn: &mut [E],
+    acts: &mut [E],
+) {
     let (bsz, h) = (d.batch, d.hidden);
     let units = bsz * h;
-    let mut hn = vec![E::ZERO; units];
-    let mut cn = vec![E::ZERO; units];
-    let mut acts = vec![E::ZERO; units * 5];
     for b in 0..bsz {
         let gxr = &gx[d.gx(4, b, 0, 0)..][..4 * h];
         let ghr = &gh[d.gh(4, b, 0, 0)..][..4 * h];
@@ -99,7 +120,6 @@ fn lstm_forward_loop<E: Float>(
             (ai[j], af[j], ag[j], ao[j], at[j]) = (i, f, g, o, tc);
         }
     }
-    (hn, cn, acts)
 }
 
 /// `1 / (1 + e^-x)` without a branch: e^-x overflowing to infinity gives exactly 0, so the
@@ -186,9 +206,22 @@ pub(crate) fn gru_forward<E: Float>(
     gh: &[E],
     hprev: &[E],
 ) -> (Vec<E>, Vec<E>) {
+    let units = d.batch * d.hidden;
+    let (mut hn, mut acts) = (vec![E::ZERO; units], vec![E::ZERO; units * 3]);
+    gru_forward_into(d, gx, gh, hprev, &mut hn, &mut acts);
+    (hn, acts)
+}
+
+/// [`gru_forward`] into given buffers: `hn` (`[B, H]`) and `acts` (`[B, H, 3]`).
+pub(crate) fn gru_forward_into<E: Float>(
+    d: CellDims,
+    gx: &[E],
+    gh: &[E],
+    hprev: &[E],
+    hn: &mut [E],
+    acts: &mut [E],
+) {
     let (bsz, h) = (d.batch, d.hidden);
-    let mut hn = vec![E::ZERO; bsz * h];
-    let mut acts = vec![E::ZERO; bsz * h * 3];
     for b in 0..bsz {
         for j in 0..h {
             let u = b * h + j;
@@ -199,7 +232,6 @@ pub(crate) fn gru_forward<E: Float>(
             acts[u * 3..u * 3 + 3].copy_from_slice(&[r, z, n]);
         }
     }
-    (hn, acts)
 }
 
 /// GRU step backward from `dh'`.
@@ -240,23 +272,37 @@ pub(crate) fn gru_backward<E: Float>(
     }
 }
 
-/// Elman RNN step with tanh: `h' = tanh(gx_t + gh)`.
-pub(crate) fn rnn_tanh_forward<E: Float>(d: CellDims, gx: &[E], gh: &[E]) -> Vec<E> {
-    let (bsz, h) = (d.batch, d.hidden);
-    let mut hn = vec![E::ZERO; bsz * h];
-    for b in 0..bsz {
-        for j in 0..h {
-            hn[b * h + j] = (gx[d.gx(1, b, 0, j)] + gh[d.gh(1, b, 0, j)]).tanh();
-        }
-    }
+/// Elman RNN step: `h' = act(gx_t + gh)` with `act` tanh, or relu when `relu`.
+pub(crate) fn rnn_forward<E: Float>(d: CellDims, gx: &[E], gh: &[E], relu: bool) -> Vec<E> {
+    let mut hn = vec![E::ZERO; d.batch * d.hidden];
+    rnn_forward_into(d, gx, gh, relu, &mut hn);
     hn
 }
 
-/// Elman RNN step backward.
-pub(crate) fn rnn_tanh_backward<E: Float>(
+/// [`rnn_forward`] into `hn` (`[B, H]`).
+pub(crate) fn rnn_forward_into<E: Float>(
+    d: CellDims,
+    gx: &[E],
+    gh: &[E],
+    relu: bool,
+    hn: &mut [E],
+) {
+    let (bsz, h) = (d.batch, d.hidden);
+    for b in 0..bsz {
+        for j in 0..h {
+            let a = gx[d.gx(1, b, 0, j)] + gh[d.gh(1, b, 0, j)];
+            hn[b * h + j] = if relu { a.max(E::ZERO) } else { a.tanh() };
+        }
+    }
+}
+
+/// Elman RNN step backward, from the step's output `hn`: tanh' is `1 - h'^2`, relu' is
+/// `h' > 0` (0 at 0, as PyTorch).
+pub(crate) fn rnn_backward<E: Float>(
     d: CellDims,
     hn: &[E],
     dhn: &[E],
+    relu: bool,
     mut dgx: Option<&mut [E]>,
     mut dgh: Option<&mut [E]>,
 ) {
@@ -264,7 +310,12 @@ pub(crate) fn rnn_tanh_backward<E: Float>(
     for b in 0..bsz {
         for j in 0..h {
             let u = b * h + j;
-            let da = dhn[u] * (E::ONE - hn[u] * hn[u]);
+            let slope = match relu {
+                true if hn[u] > E::ZERO => E::ONE,
+                true => E::ZERO,
+                false => E::ONE - hn[u] * hn[u],
+            };
+            let da = dhn[u] * slope;
             if let Some(x) = dgx.as_deref_mut() {
                 x[d.gx(1, b, 0, j)] += da;
             }
@@ -312,7 +363,7 @@ impl<E: Float> LstmSequence<E> {
 fn row_blocks(batch: usize, steps: usize, hidden: usize) -> Vec<core::ops::Range<usize>> {
     // Work per row: one (4H x H) product per step, forward.
     let per_row = steps * 4 * hidden * hidden;
-    let threads = super::pool::threads()
+    let threads = super::threads::threads()
         .min(batch)
         .min((batch * per_row / (1 << 20)).max(1));
     let size = batch.div_ceil(threads.max(1)).max(1);
@@ -340,7 +391,7 @@ fn map_row_blocks<E: Send, R: Send>(
             std::sync::Mutex::new((Some(mine), None))
         })
         .collect();
-    super::pool::run(blocks.len(), &|t| {
+    super::threads::run(blocks.len(), &|t| {
         let mine = slots[t].lock().unwrap_or_else(|e| e.into_inner()).0.take();
         if let Some(mine) = mine {
             let r = f(&blocks[t], mine);
@@ -444,7 +495,7 @@ fn lstm_rows_forward<E: Float>(
         } else {
             (&y[(t - 1) * h..], s * h)
         };
-        E::gemm(
+        gemm(
             bsz,
             h,
             g4,
@@ -549,7 +600,7 @@ pub(crate) fn lstm_sequence_backward<E: Float>(
             rows[..h].copy_from_slice(&h0[b * h..][..h]);
             rows[h..].copy_from_slice(&fwd.y[b * s * h..][..(s - 1) * h]);
         }
-        E::gemm(
+        gemm(
             g4,
             bsz * s,
             h,
@@ -625,7 +676,7 @@ fn lstm_rows_backward<E: Float>(
         );
         dc_next = dc_prev;
         // dh_{t-1} = dgates_t W_hh; dgates_t rows have stride S*4H.
-        E::gemm(
+        gemm(
             bsz,
             g4,
             h,
@@ -657,7 +708,7 @@ mod tests {
     #[test]
     fn row_split_sequence_matches_one_block() {
         let (b, s, h) = (5, 8, 128);
-        assert!(row_blocks(b, s, h).len() == super::super::pool::threads().min(2));
+        assert!(row_blocks(b, s, h).len() == super::super::threads::threads().min(2));
         let gx = values(b * s * 4 * h, 1);
         let w: Vec<f64> = values(4 * h * h, 2).iter().map(|v| v * 0.1).collect();
         let bias = values(4 * h, 3);

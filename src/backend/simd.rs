@@ -11,6 +11,8 @@
 pub(crate) fn has_avx512() -> bool {
     static FAST: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *FAST.get_or_init(|| {
+        // The first element loop of the process: the backend's set-up runs here.
+        super::init();
         let portable = std::env::var("SHAPED_PORTABLE_SIMD").is_ok_and(|v| v != "0");
         #[cfg(target_arch = "x86_64")]
         let fast = std::arch::is_x86_feature_detected!("avx512f")

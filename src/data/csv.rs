@@ -41,6 +41,12 @@ pub struct CsvOptions {
     pub delimiter: Delimiter,
     /// Whether the first non-blank line holds column names.
     pub header: bool,
+    /// A column (0-based) of class labels, which may be names such as `setosa`: see
+    /// [`CsvOptions::label_column`].
+    pub label_column: Option<usize>,
+    /// Whether the header names the columns (false for headers like iris's
+    /// `rows,features,classes...`, so that errors do not quote them as column names).
+    pub(crate) header_names_columns: bool,
 }
 
 impl Default for CsvOptions {
@@ -48,6 +54,8 @@ impl Default for CsvOptions {
         CsvOptions {
             delimiter: Delimiter::Char(','),
             header: false,
+            label_column: None,
+            header_names_columns: true,
         }
     }
 }
@@ -94,6 +102,25 @@ impl CsvOptions {
         self.header = on;
         self
     }
+    /// Reads column `column` (0-based) as class labels: cells that are all non-negative
+    /// integers are class indices as they stand; otherwise each distinct name becomes a class,
+    /// numbered in sorted order, and [`CsvTable::label_names`] maps indices back to names
+    /// (as do the [`Labels`] from [`CsvTable::take_labels`]).
+    ///
+    /// ```
+    /// use shaped::data::{CsvOptions, parse_csv};
+    /// let text = "5.1,3.5,setosa\n7.0,3.2,versicolor\n4.9,3.0,setosa\n";
+    /// let mut t = parse_csv::<f32>(text, &CsvOptions::new().label_column(2), "inline").unwrap();
+    /// assert_eq!(t.label_names().unwrap(), ["setosa", "versicolor"]);
+    /// let y = t.take_labels(2).unwrap();
+    /// assert_eq!(y.as_slice(), &[0, 1, 0]);
+    /// assert_eq!(y.names()[y.as_slice()[1]], "versicolor"); // and back, for printing
+    /// assert_eq!(t.into_tensor().to_vec(), vec![5.1, 3.5, 7.0, 3.2, 4.9, 3.0]);
+    /// ```
+    pub fn label_column(mut self, column: usize) -> Self {
+        self.label_column = Some(column);
+        self
+    }
 }
 
 /// A parsed CSV file: an optional header and a `rows x cols` matrix of numbers.
@@ -113,6 +140,8 @@ pub struct CsvTable<E> {
     cols: usize,
     data: Vec<E>,
     lines: Vec<usize>,
+    /// The label column and its class names, when its cells were names.
+    label_names: Option<(usize, Vec<String>)>,
 }
 
 impl<E: Float> CsvTable<E> {
@@ -164,6 +193,18 @@ impl<E: Float> CsvTable<E> {
     pub fn line_of(&self, row: usize) -> Option<usize> {
         self.lines.get(row).copied()
     }
+    /// The class names of the [`CsvOptions::label_column`], sorted, when its cells were
+    /// names; the column holds each name's index. `None` for numeric labels.
+    ///
+    /// ```
+    /// use shaped::data::{CsvOptions, parse_csv};
+    /// let t = parse_csv::<f32>("1,b\n2,a\n", &CsvOptions::new().label_column(1), "inline").unwrap();
+    /// assert_eq!(t.label_names().unwrap(), ["a", "b"]);
+    /// assert_eq!(t.as_slice(), &[1.0, 1.0, 2.0, 0.0]);
+    /// ```
+    pub fn label_names(&self) -> Option<&[String]> {
+        self.label_names.as_ref().map(|(_, n)| n.as_slice())
+    }
     /// The values as a `(rows, cols)` tensor; `try_realize` gives a static width.
     ///
     /// ```
@@ -177,7 +218,9 @@ impl<E: Float> CsvTable<E> {
     }
     /// Removes column `column` (0-based) from the table and returns it as class labels; an
     /// error names the line and column of a label that is not a non-negative integer (the
-    /// table is then unchanged). There are as many classes as the largest label plus one.
+    /// table is then unchanged). There are as many classes as the largest label plus one,
+    /// or, for a [`CsvOptions::label_column`] of names, as many as names (kept in the
+    /// [`Labels`]).
     ///
     /// ```
     /// use shaped::data::{CsvOptions, parse_csv};
@@ -227,7 +270,14 @@ impl<E: Float> CsvTable<E> {
         if let Some(h) = &mut self.header {
             h.remove(column);
         }
-        Ok(Labels::from_vec(labels))
+        match self.label_names.take() {
+            Some((c, names)) if c == column => Labels::new(labels, names.len())?.with_names(names),
+            Some((c, names)) => {
+                self.label_names = Some((if c > column { c - 1 } else { c }, names));
+                Ok(Labels::from_vec(labels))
+            }
+            None => Ok(Labels::from_vec(labels)),
+        }
     }
 }
 
@@ -253,7 +303,11 @@ fn split<'a>(line: &'a str, delimiter: Delimiter) -> Box<dyn Iterator<Item = &'a
 /// ```
 /// use shaped::data::{CsvOptions, parse_csv};
 /// let err = parse_csv::<f32>("1,2\n3,x\n", &CsvOptions::new(), "data.csv").unwrap_err();
-/// assert_eq!(err.to_string(), "data.csv: line 2, column 2: cannot parse \"x\" as a number");
+/// assert_eq!(
+///     err.to_string(),
+///     "data.csv: line 2, column 2: cannot parse \"x\" as a number \
+///      (for class names in this column, use CsvOptions::label_column(1))"
+/// );
 /// let err = parse_csv::<f32>("1,2\n3\n", &CsvOptions::new(), "data.csv").unwrap_err();
 /// assert!(err.to_string().contains("line 2 has 1 column"));
 /// ```
@@ -283,20 +337,37 @@ pub fn parse_csv<E: Float>(text: &str, options: &CsvOptions, source: &str) -> Re
         cols: 0,
         data: Vec::new(),
         lines: Vec::new(),
+        label_names: None,
     };
+    let mut label_cells: Vec<String> = Vec::new();
     let mut first_line = 0;
     for (line_no, line) in lines {
         let start = table.data.len();
-        for (j, cell) in split(line, options.delimiter).enumerate() {
+        let cells: Vec<&str> = split(line, options.delimiter).collect();
+        for (j, &cell) in cells.iter().enumerate() {
+            if options.label_column == Some(j) {
+                label_cells.push(cell.trim_matches('"').to_string());
+                table.data.push(E::ZERO); // the class index, once every name is known
+                continue;
+            }
             match parse_cell::<E>(cell) {
                 Some(v) => table.data.push(v),
                 None => {
                     let name = match table.header.as_ref().and_then(|h| h.get(j)) {
-                        Some(n) if !n.is_empty() => format!(" ({n})"),
+                        Some(n) if !n.is_empty() && options.header_names_columns => {
+                            format!(" ({n})")
+                        }
                         _ => String::new(),
                     };
+                    let hint = if j + 1 == cells.len() && !cell.is_empty() {
+                        format!(
+                            " (for class names in this column, use CsvOptions::label_column({j}))"
+                        )
+                    } else {
+                        String::new()
+                    };
                     return Err(format_err(format!(
-                        "line {line_no}, column {}{name}: cannot parse {cell:?} as a number",
+                        "line {line_no}, column {}{name}: cannot parse {cell:?} as a number{hint}",
                         j + 1
                     )));
                 }
@@ -326,6 +397,35 @@ pub fn parse_csv<E: Float>(text: &str, options: &CsvOptions, source: &str) -> Re
     }
     if table.rows == 0 {
         table.cols = table.header.as_ref().map_or(0, Vec::len);
+    }
+    if let Some(c) = options.label_column
+        && table.rows > 0
+    {
+        if c >= table.cols {
+            return Err(format_err(format!(
+                "the label column is column {}, but the file has {} columns",
+                c + 1,
+                table.cols
+            )));
+        }
+        let numeric: Option<Vec<usize>> = label_cells.iter().map(|s| s.parse().ok()).collect();
+        let indices = match numeric {
+            Some(indices) => indices,
+            None => {
+                let mut names = label_cells.clone();
+                names.sort();
+                names.dedup();
+                let indices = label_cells
+                    .iter()
+                    .map(|s| names.binary_search(s).unwrap_or_default())
+                    .collect();
+                table.label_names = Some((c, names));
+                indices
+            }
+        };
+        for (row, index) in table.data.chunks_exact_mut(table.cols).zip(indices) {
+            row[c] = E::from_f64(index as f64);
+        }
     }
     Ok(table)
 }

@@ -1,6 +1,7 @@
 //! The [`DataLoader`]: batches of a dataset, in a seeded order that changes every epoch.
 
 use super::dataset::{BatchDataset, shuffle};
+use super::sampler::DistributedSampler;
 use crate::error::{Error, Result};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -37,6 +38,7 @@ pub struct DataLoader<'a, D: ?Sized> {
     seed: Option<u64>,
     drop_last: bool,
     epoch: u64,
+    sampler: Option<DistributedSampler>,
 }
 
 impl<D: ?Sized> Clone for DataLoader<'_, D> {
@@ -65,6 +67,7 @@ impl<'a, D: BatchDataset + ?Sized> DataLoader<'a, D> {
             seed: None,
             drop_last: false,
             epoch: 0,
+            sampler: None,
         })
     }
     /// Shuffles every epoch, reproducibly from `seed`.
@@ -89,6 +92,24 @@ impl<'a, D: BatchDataset + ?Sized> DataLoader<'a, D> {
     /// ```
     pub fn drop_last(mut self, on: bool) -> Self {
         self.drop_last = on;
+        self
+    }
+    /// Makes the loader yield only one rank's share of every epoch, for data-parallel
+    /// training (PyTorch's `DataLoader(..., sampler=DistributedSampler(...))`). Give every rank
+    /// the same [`shuffle`](DataLoader::shuffle) seed: the epoch's order is drawn from it and
+    /// then cut into disjoint shares, so the ranks see different examples every epoch.
+    ///
+    /// ```
+    /// use shaped::data::{DataLoader, DistributedSampler};
+    /// let iris = shaped::data::iris().unwrap();
+    /// let rank = |r| DataLoader::new(&iris, 25).unwrap().shuffle(7)
+    ///     .distributed(DistributedSampler::new(r, 2).unwrap());
+    /// let (a, b) = (rank(0).order(3), rank(1).order(3));
+    /// assert_eq!((a.len(), b.len(), rank(0).len()), (75, 75, 3));
+    /// assert!(a.iter().all(|i| !b.contains(i))); // disjoint, and together all 150
+    /// ```
+    pub fn distributed(mut self, sampler: DistributedSampler) -> Self {
+        self.sampler = Some(sampler);
         self
     }
     /// Examples per batch.
@@ -119,12 +140,16 @@ impl<'a, D: BatchDataset + ?Sized> DataLoader<'a, D> {
     /// assert_eq!(DataLoader::new(&iris, 64).unwrap().drop_last(true).len(), 2);
     /// ```
     pub fn len(&self) -> usize {
-        let n = self.dataset.len();
+        let n = self.examples_per_epoch();
         if self.drop_last {
             n / self.batch_size
         } else {
             n.div_ceil(self.batch_size)
         }
+    }
+    fn examples_per_epoch(&self) -> usize {
+        let n = self.dataset.len();
+        self.sampler.map_or(n, |s| s.num_samples(n))
     }
     /// True when an epoch has no batches.
     ///
@@ -177,7 +202,10 @@ impl<'a, D: BatchDataset + ?Sized> DataLoader<'a, D> {
                 &mut StdRng::seed_from_u64(epoch_seed(seed, epoch)),
             );
         }
-        order
+        match self.sampler {
+            Some(sampler) => sampler.shard(&order),
+            None => order,
+        }
     }
     /// The batches of the current epoch; the next call runs the next epoch.
     ///

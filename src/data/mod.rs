@@ -22,10 +22,13 @@ mod csv;
 mod dataset;
 mod idx;
 mod loader;
+mod sampler;
 mod standardize;
 
+pub use crate::nn::Standardizer;
 pub use bundled::{
-    data_dir, diabetes, diabetes_from, digits, digits_from, iris, iris_from, words, words_from,
+    DATA_DIR_ENV, data_dir, data_file, data_search_dirs, diabetes, diabetes_from, digits,
+    digits_from, iris, iris_from, words, words_from,
 };
 pub use csv::{
     CsvOptions, CsvTable, Delimiter, load_csv, parse_csv, read_csv, save_csv, write_csv,
@@ -36,4 +39,4 @@ pub use dataset::{
 };
 pub use idx::{parse_idx_images, parse_idx_labels, read_idx_images, read_idx_labels};
 pub use loader::{Batches, DataLoader};
-pub use standardize::Standardizer;
+pub use sampler::DistributedSampler;

@@ -1,5 +1,6 @@
 //! Multi-head attention (`nn.MultiheadAttention`, batch-first).
 
+use super::dropout::Dropout;
 use super::init;
 use super::linear::Linear;
 use super::module::Module;
@@ -16,8 +17,10 @@ type Seq<E, T> = Tensor<(usize, usize, usize), E, T>;
 type Heads<E, T> = Tensor<(usize, usize, usize, usize), E, T>;
 
 /// Multi-head attention with `EMBED` features split over `HEADS` heads, PyTorch's
-/// `nn.MultiheadAttention(EMBED, HEADS, batch_first=True)` with dropout 0. `HEADS` must divide
-/// `EMBED`; that is checked when the code is built.
+/// `nn.MultiheadAttention(EMBED, HEADS, batch_first=True)`. `HEADS` must divide `EMBED`; that
+/// is checked when the code is built. As a [`Module`] it returns the output and the weights
+/// averaged over heads; [`try_forward_with`](Self::try_forward_with) takes PyTorch's keyword
+/// arguments (`key_padding_mask`, `need_weights = false`, dropout on the weights).
 ///
 /// Parameters keep PyTorch's names and layout: `in_proj_weight` `(3E, E)` stacking
 /// `W_q; W_k; W_v`, `in_proj_bias` `(3E)`, and `out_proj.weight` / `out_proj.bias`.
@@ -54,6 +57,65 @@ pub struct AttentionInput<Q, K, V, M> {
     /// Additive mask.
     pub attn_mask: Option<M>,
 }
+
+/// The keyword arguments of one attention call, as in PyTorch's
+/// `forward(query, key, value, key_padding_mask=, need_weights=, attn_mask=)`, for
+/// [`MultiheadAttention::try_forward_with`]. `Default` is PyTorch's: no masks, weights
+/// returned, no dropout.
+///
+/// * `attn_mask`: additive float mask `(L, S)` (0 to keep, `-inf` to hide), the same for
+///   every batch element and head.
+/// * `key_padding_mask`: additive float mask `(B, S)` hiding keys per batch element (see
+///   [`key_padding_mask`](crate::nn::key_padding_mask) to build one from booleans).
+/// * `need_weights`: `false` skips the head-averaged weights (none are computed or returned).
+/// * `dropout`: PyTorch's `dropout=` of the layer, applied to the attention weights; pass it
+///   in training mode only.
+///
+/// ```
+/// use shaped::nn::AttentionOptions;
+/// let opts = AttentionOptions::<f32> { need_weights: false, ..Default::default() };
+/// assert!(opts.attn_mask.is_none() && opts.dropout.is_none());
+/// ```
+#[derive(Debug)]
+pub struct AttentionOptions<'a, E: Float = f32> {
+    /// Additive mask `(L, S)`.
+    pub attn_mask: Option<&'a Tensor<(usize, usize), E>>,
+    /// Additive mask `(B, S)`.
+    pub key_padding_mask: Option<&'a Tensor<(usize, usize), E>>,
+    /// Whether to compute and return the weights averaged over heads.
+    pub need_weights: bool,
+    /// Dropout on the attention weights (training mode).
+    pub dropout: Option<&'a mut Dropout>,
+}
+
+impl<E: Float> Default for AttentionOptions<'_, E> {
+    fn default() -> Self {
+        AttentionOptions {
+            attn_mask: None,
+            key_padding_mask: None,
+            need_weights: true,
+            dropout: None,
+        }
+    }
+}
+
+/// The result of [`MultiheadAttention::try_forward_with`]: `y (B, L, E)` and, when asked
+/// for, the weights averaged over heads `(B, L, S)`.
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::{AttentionOptions, AttentionOutput, MultiheadAttention};
+/// use rand::SeedableRng;
+/// let mha = MultiheadAttention::<4, 1>::new(&mut rand::rngs::StdRng::seed_from_u64(0));
+/// let x = Tensor::<Rank3<1, 2, 4>>::ones();
+/// let out: AttentionOutput<Const<1>, Const<2>, Const<2>, 4, f32, NoTape> =
+///     mha.forward_with(x.clone(), x.clone(), x, AttentionOptions::default());
+/// assert!(out.1.is_some());
+/// ```
+pub type AttentionOutput<B, L, S, const EMBED: usize, E, T> = (
+    Tensor<(B, L, Const<EMBED>), E, T>,
+    Option<Tensor<(B, L, S), E, T>>,
+);
 
 impl<const EMBED: usize, const HEADS: usize, E: Float> MultiheadAttention<EMBED, HEADS, E> {
     const HEADS_DIVIDE_EMBED: () = if HEADS == 0 || !EMBED.is_multiple_of(HEADS) {
@@ -130,15 +192,17 @@ impl<const EMBED: usize, const HEADS: usize, E: Float> MultiheadAttention<EMBED,
         Ok(split.permute::<0, 2, 1, 3>())
     }
 
-    /// The attention computation on run-time shapes; returns `y (B, L, E)` and the weights
-    /// averaged over heads `(B, L, S)`.
-    fn attend<SQ: Shape, SK: Shape, SV: Shape, SM: Shape, T: Tape<E>>(
+    /// Checks the shapes, projects, and returns the attention probabilities
+    /// `(B, HEADS, L, S)` (softmax of the scaled, masked scores) with the projected values.
+    #[allow(clippy::type_complexity)]
+    fn scores<SQ: Shape, SK: Shape, SV: Shape, T: Tape<E>>(
         &self,
         q: Tensor<SQ, E, T>,
         k: Tensor<SK, E, T>,
         v: Tensor<SV, E, T>,
-        mask: Option<Tensor<SM, E>>,
-    ) -> Result<(Seq<E, T>, Seq<E, T>)> {
+        attn_mask: Option<Tensor<(usize, usize), E>>,
+        key_padding_mask: Option<&Tensor<(usize, usize), E>>,
+    ) -> Result<(Heads<E, T>, Heads<E, T>)> {
         let () = Self::HEADS_DIVIDE_EMBED;
         let (qd, kd, vd) = (q.shape.dims(), k.shape.dims(), v.shape.dims());
         let (b, l, s) = (qd[0], qd[1], kd[1]);
@@ -160,7 +224,7 @@ impl<const EMBED: usize, const HEADS: usize, E: Float> MultiheadAttention<EMBED,
         let k = self.project(k, 1)?;
         let v = self.project(v, 2)?;
         let mut scores: Heads<E, T> = q.try_matmul(k.permute::<0, 1, 3, 2>())?;
-        if let Some(m) = mask {
+        if let Some(m) = attn_mask {
             let md = m.shape.dims();
             if md.as_slice() != [l, s] {
                 return Err(Error::shape(
@@ -171,17 +235,145 @@ impl<const EMBED: usize, const HEADS: usize, E: Float> MultiheadAttention<EMBED,
                     ),
                 ));
             }
-            let m = m.try_realize::<(usize, usize)>()?;
             scores = scores.try_add(m)?;
         }
-        let attn = scores.softmax::<3>();
-        let weights = attn.clone().mean_dim::<1>();
+        if let Some(m) = key_padding_mask {
+            let md = m.shape.dims();
+            if md.as_slice() != [b, s] {
+                return Err(Error::shape(
+                    "MultiheadAttention",
+                    format!(
+                        "key_padding_mask of shape {:?} does not fit (B, S) = ({b}, {s})",
+                        md.as_slice()
+                    ),
+                ));
+            }
+            // (B, S) -> (B, 1, 1, S): the same keys hidden for every head and query.
+            scores = scores.try_add(m.clone().try_reshape_dyn((b, 1usize, 1usize, s))?)?;
+        }
+        Ok((scores.softmax::<3>(), v))
+    }
+
+    /// Mixes the values with the probabilities and applies the output projection:
+    /// `(B, L, E)`.
+    fn mix<T: Tape<E>>(&self, attn: Heads<E, T>, v: Heads<E, T>) -> Result<Seq<E, T>> {
+        let (b, l) = (attn.shape.0, attn.shape.2);
         let ctx: Heads<E, T> = attn.try_matmul(v)?;
         let ctx = ctx.permute::<0, 2, 1, 3>().try_reshape_dyn((b, l, EMBED))?;
         let w = self.out_proj.weight.traced_as::<T>();
         let bias = self.out_proj.bias.as_ref().map(|b| b.traced_as::<T>());
-        Ok((linear_op(ctx, w, bias, (b, l, EMBED)), weights))
+        Ok(linear_op(ctx, w, bias, (b, l, EMBED)))
     }
+
+    /// The attention with PyTorch's keyword arguments (masks, `need_weights`, dropout on the
+    /// weights): query `(B, L, E)`, key and value `(B, S, E)`. Returns `y (B, L, E)` and, if
+    /// `options.need_weights`, the weights averaged over heads `(B, L, S)` (after dropout, as
+    /// PyTorch returns them). An `Err` names the shapes that do not fit.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::{AttentionOptions, Module, MultiheadAttention};
+    /// use rand::SeedableRng;
+    /// let mha = MultiheadAttention::<8, 2>::new(&mut rand::rngs::StdRng::seed_from_u64(0));
+    /// let x = Tensor::<Rank3<2, 5, 8>>::ones();
+    /// let mask = MultiheadAttention::<8, 2>::causal_mask(5);
+    /// let opts = AttentionOptions { attn_mask: Some(&mask), need_weights: false, ..Default::default() };
+    /// let (y, weights) = mha.try_forward_with(x.clone(), x.clone(), x, opts).unwrap();
+    /// assert!(weights.is_none());
+    /// assert_eq!(y.dims().as_slice(), &[2, 5, 8]);
+    /// ```
+    #[allow(clippy::type_complexity)]
+    pub fn try_forward_with<B, L, S, XQ, XK, XV, B2, B3, S3, T>(
+        &self,
+        query: Tensor<(B, L, XQ), E, T>,
+        key: Tensor<(B2, S, XK), E, T>,
+        value: Tensor<(B3, S3, XV), E, T>,
+        options: AttentionOptions<'_, E>,
+    ) -> Result<AttentionOutput<B, L, S, EMBED, E, T>>
+    where
+        B: Dim,
+        L: Dim,
+        S: Dim,
+        XQ: DimEq<Const<EMBED>>,
+        XK: DimEq<Const<EMBED>>,
+        XV: DimEq<Const<EMBED>>,
+        B2: DimEq<B>,
+        B3: DimEq<B>,
+        S3: DimEq<S>,
+        T: Tape<E>,
+    {
+        let (b, l, s) = (query.shape.0, query.shape.1, key.shape.1);
+        let (mut attn, v) = self.scores(
+            query,
+            key,
+            value,
+            options.attn_mask.cloned(),
+            options.key_padding_mask,
+        )?;
+        if let Some(dropout) = options.dropout {
+            attn = dropout.try_forward_train(attn)?;
+        }
+        let weights = options
+            .need_weights
+            .then(|| typed(attn.clone().mean_dim::<1>(), (b, l, s)));
+        let y = self.mix(attn, v)?;
+        Ok((typed(y, (b, l, Const)), weights))
+    }
+
+    /// [`try_forward_with`](Self::try_forward_with), panicking with the error's message.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::{AttentionOptions, MultiheadAttention};
+    /// use rand::SeedableRng;
+    /// let mha = MultiheadAttention::<4, 2>::new(&mut rand::rngs::StdRng::seed_from_u64(0));
+    /// let (q, kv) = (Tensor::<Rank3<1, 2, 4>>::ones(), Tensor::<Rank3<1, 3, 4>>::ones());
+    /// let (y, w) = mha.forward_with(q, kv.clone(), kv, AttentionOptions::default());
+    /// assert_eq!(w.unwrap().dims().as_slice(), &[1, 2, 3]);
+    /// assert_eq!(y.dims().as_slice(), &[1, 2, 4]);
+    /// ```
+    #[allow(clippy::type_complexity)]
+    pub fn forward_with<B, L, S, XQ, XK, XV, B2, B3, S3, T>(
+        &self,
+        query: Tensor<(B, L, XQ), E, T>,
+        key: Tensor<(B2, S, XK), E, T>,
+        value: Tensor<(B3, S3, XV), E, T>,
+        options: AttentionOptions<'_, E>,
+    ) -> AttentionOutput<B, L, S, EMBED, E, T>
+    where
+        B: Dim,
+        L: Dim,
+        S: Dim,
+        XQ: DimEq<Const<EMBED>>,
+        XK: DimEq<Const<EMBED>>,
+        XV: DimEq<Const<EMBED>>,
+        B2: DimEq<B>,
+        B3: DimEq<B>,
+        S3: DimEq<S>,
+        T: Tape<E>,
+    {
+        self.try_forward_with(query, key, value, options)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+/// A mask of any shape type as `(L, S)`, with an error naming its shape when it does not fit.
+fn mask_2d<M: Shape, E: Float>(
+    m: Tensor<M, E>,
+    l: usize,
+    s: usize,
+) -> Result<Tensor<(usize, usize), E>> {
+    let md = m.shape.dims();
+    if md.as_slice() != [l, s] {
+        return Err(Error::shape(
+            "MultiheadAttention",
+            format!(
+                "attn_mask of shape {:?} does not fit (L, S) = ({l}, {s})",
+                md.as_slice()
+            ),
+        ));
+    }
+    m.try_realize()
 }
 
 fn typed<S: Shape, E: Float, T>(t: Seq<E, T>, shape: S) -> Tensor<S, E, T> {
@@ -208,7 +400,9 @@ impl<
     type Output = (Tensor<(B, L, Const<EMBED>), E, T>, Tensor<(B, L, L), E, T>);
     fn try_forward(&self, x: Tensor<(B, L, X), E, T>) -> Result<Self::Output> {
         let (b, l) = (x.shape.0, x.shape.1);
-        let (y, w) = self.attend(x.clone(), x.clone(), x, None::<Tensor<(usize, usize), E>>)?;
+        let (attn, v) = self.scores(x.clone(), x.clone(), x, None, None)?;
+        let w = attn.clone().mean_dim::<1>();
+        let y = self.mix(attn, v)?;
         Ok((typed(y, (b, l, Const)), typed(w, (b, l, l))))
     }
 }
@@ -249,7 +443,13 @@ where
         >,
     ) -> Result<Self::Output> {
         let (b, l, s) = (input.query.shape.0, input.query.shape.1, input.key.shape.1);
-        let (y, w) = self.attend(input.query, input.key, input.value, input.attn_mask)?;
+        let mask = match input.attn_mask {
+            Some(m) => Some(mask_2d(m, l.size(), s.size())?),
+            None => None,
+        };
+        let (attn, v) = self.scores(input.query, input.key, input.value, mask, None)?;
+        let w = attn.clone().mean_dim::<1>();
+        let y = self.mix(attn, v)?;
         Ok((typed(y, (b, l, Const)), typed(w, (b, l, s))))
     }
 }

@@ -5,7 +5,7 @@ use super::params::{ParamMut, ParamView, Params, TensorKind, visit_tensor, visit
 use crate::autograd::Tape;
 use crate::dtype::Float;
 use crate::error::{Error, Result};
-use crate::ops::norm::batch_norm_op;
+use crate::ops::norm::{BatchStats, batch_norm_op};
 use crate::shape::check::{BatchNormChannels, DimCheck};
 use crate::shape::{Const, Dim, DimEq, Shape};
 use crate::tensor::Tensor;
@@ -153,7 +153,7 @@ impl<C: Dim, const K: usize, E: Float> BatchNormLayer<C, K, E> {
         self.weight.shape.0.size()
     }
 
-    fn check_channels<S: Shape>(&self, shape: &S) -> Result<()> {
+    pub(crate) fn check_channels<S: Shape>(&self, shape: &S) -> Result<()> {
         let dims = shape.dims();
         if dims[1] != self.num_features() {
             return Err(Error::shape(
@@ -169,7 +169,10 @@ impl<C: Dim, const K: usize, E: Float> BatchNormLayer<C, K, E> {
         Ok(())
     }
 
-    fn forward_running<S: Shape, T: Tape<E>>(&self, x: Tensor<S, E, T>) -> Result<Tensor<S, E, T>> {
+    pub(crate) fn forward_running<S: Shape, T: Tape<E>>(
+        &self,
+        x: Tensor<S, E, T>,
+    ) -> Result<Tensor<S, E, T>> {
         self.check_channels(&x.shape)?;
         let running = Some((self.running_mean.as_slice(), self.running_var.as_slice()));
         let (w, b) = (self.weight.traced_as::<T>(), self.bias.traced_as::<T>());
@@ -195,15 +198,21 @@ impl<C: Dim, const K: usize, E: Float> BatchNormLayer<C, K, E> {
         let (w, b) = (self.weight.traced_as::<T>(), self.bias.traced_as::<T>());
         let (y, stats) = batch_norm_op(x, Some(w), Some(b), None, self.eps);
         let stats = stats.expect("batch statistics are returned in training mode");
+        self.update_running(&stats, per_channel);
+        Ok(y)
+    }
+
+    /// `running = (1 - momentum) running + momentum batch_stat`, the variance made unbiased
+    /// for `count` values per channel.
+    pub(crate) fn update_running(&mut self, stats: &BatchStats<E>, count: usize) {
         let m = self.momentum;
-        let unbias = per_channel as f64 / (per_channel - 1) as f64;
+        let unbias = count as f64 / count.saturating_sub(1).max(1) as f64;
         for (r, &v) in self.running_mean.as_mut_slice().iter_mut().zip(&stats.mean) {
             *r = E::from_f64((1.0 - m) * r.to_f64() + m * v.to_f64());
         }
         for (r, &v) in self.running_var.as_mut_slice().iter_mut().zip(&stats.var) {
             *r = E::from_f64((1.0 - m) * r.to_f64() + m * v.to_f64() * unbias);
         }
-        Ok(y)
     }
 }
 

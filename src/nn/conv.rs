@@ -17,7 +17,7 @@ use crate::shape::{Const, ConvOut, ConvTransposeOut, Dim, DimEq, Rank1, Rank3, R
 use crate::tensor::Tensor;
 use rand::Rng;
 
-fn visit_weight_bias<S: crate::shape::Shape, SB: crate::shape::Shape, E: Float>(
+pub(super) fn visit_weight_bias<S: crate::shape::Shape, SB: crate::shape::Shape, E: Float>(
     weight: &Tensor<S, E>,
     bias: &Option<Tensor<SB, E>>,
     prefix: &str,
@@ -29,7 +29,7 @@ fn visit_weight_bias<S: crate::shape::Shape, SB: crate::shape::Shape, E: Float>(
     }
 }
 
-fn visit_weight_bias_mut<S: crate::shape::Shape, SB: crate::shape::Shape, E: Float>(
+pub(super) fn visit_weight_bias_mut<S: crate::shape::Shape, SB: crate::shape::Shape, E: Float>(
     weight: &mut Tensor<S, E>,
     bias: &mut Option<Tensor<SB, E>>,
     prefix: &str,
@@ -42,7 +42,8 @@ fn visit_weight_bias_mut<S: crate::shape::Shape, SB: crate::shape::Shape, E: Flo
 }
 
 /// 2-D convolution, PyTorch's `nn.Conv2d(IN, OUT, K, stride=S, padding=P, dilation=D)`
-/// with a square kernel and `groups=1`.
+/// with a square kernel and `groups=1` (for `groups`, see [`GroupedConv2d`](super::GroupedConv2d)
+/// and [`DepthwiseConv2d`](super::DepthwiseConv2d)).
 ///
 /// Takes `(B, IN, H, W)` (any static or `usize` batch `B`) or unbatched `(IN, H, W)`, and
 /// gives `(B, OUT, OH, OW)` with `OH = (H + 2P - D(K-1) - 1)/S + 1` computed by the type

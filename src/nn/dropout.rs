@@ -5,7 +5,7 @@ use super::params::{ParamMut, ParamView, Params};
 use crate::autograd::Tape;
 use crate::dtype::Float;
 use crate::error::{Error, Result};
-use crate::ops::binary::{Mul, binary_op};
+use crate::ops::binary::{MulKernel, binary_op};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 use rand::rngs::Xoshiro256PlusPlus;
@@ -134,7 +134,12 @@ impl<S: Shape, E: Float, T: Tape<E>> Module<Tensor<S, E, T>> for Dropout {
             })
             .collect();
         let shape = x.shape;
-        Ok(binary_op(x, Tensor::from_parts(shape, mask), shape, Mul))
+        Ok(binary_op(
+            x,
+            Tensor::from_parts(shape, mask),
+            shape,
+            MulKernel,
+        ))
     }
 }
 

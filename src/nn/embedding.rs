@@ -148,15 +148,33 @@ impl<V: Dim, D: Dim, E: Float> EmbeddingLayer<V, D, E> {
     /// let grads = emb.forward(TracedIndices(idx)).sum().backward();
     /// assert_eq!(grads.get(&emb.weight).unwrap().to_vec(), vec![0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0]);
     /// ```
-    pub fn with_padding_idx(mut self, padding_idx: usize) -> Self {
+    pub fn with_padding_idx(self, padding_idx: usize) -> Self {
+        self.try_with_padding_idx(padding_idx)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`with_padding_idx`](Self::with_padding_idx), with an error naming the index and the
+    /// table size when `padding_idx >= num_embeddings`.
+    ///
+    /// ```
+    /// use shaped::nn::Embedding;
+    /// use rand::SeedableRng;
+    /// let emb = Embedding::<4, 2>::new(&mut rand::rngs::StdRng::seed_from_u64(0));
+    /// let err = emb.clone().try_with_padding_idx(4).unwrap_err();
+    /// assert!(err.to_string().contains("padding_idx 4 is out of range for 4 embeddings"));
+    /// assert_eq!(emb.try_with_padding_idx(3).unwrap().padding_idx, Some(3));
+    /// ```
+    pub fn try_with_padding_idx(mut self, padding_idx: usize) -> Result<Self> {
         let (v, d) = (self.num_embeddings(), self.embedding_dim());
-        assert!(
-            padding_idx < v,
-            "Embedding: padding_idx {padding_idx} is out of range for {v} embeddings"
-        );
+        if padding_idx >= v {
+            return Err(Error::value(
+                "Embedding",
+                format!("padding_idx {padding_idx} is out of range for {v} embeddings"),
+            ));
+        }
         self.weight.as_mut_slice()[padding_idx * d..(padding_idx + 1) * d].fill(E::ZERO);
         self.padding_idx = Some(padding_idx);
-        self
+        Ok(self)
     }
 
     /// The number of rows (the vocabulary size).

@@ -1,13 +1,17 @@
 //! Layers and models: the [`Module`] trait, the [`Params`] visitor, and layers whose
-//! parameter shapes are part of their types.
+//! parameter shapes are part of their types. [`double`] holds the same layers in `f64`.
 
 mod activation;
 mod attention;
 mod batchnorm;
 mod conv;
+mod conv_grouped;
+pub mod double;
 mod dropout;
 mod embedding;
+mod groupnorm;
 pub mod init;
+mod layer_name;
 mod layernorm;
 mod linear;
 pub mod loss;
@@ -16,18 +20,27 @@ mod params;
 mod pool;
 mod residual;
 mod rnn;
+mod rnn_cell;
+mod rnn_forward;
+mod rnn_layout;
+mod standardize;
+mod sync_batchnorm;
+mod transformer;
+mod upsample;
 
 pub use activation::{
     GELU, GELUTanh, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Softplus, Tanh,
 };
-pub use attention::{AttentionInput, MultiheadAttention};
+pub use attention::{AttentionInput, AttentionOptions, AttentionOutput, MultiheadAttention};
 pub use batchnorm::{
     BatchNorm1d, BatchNorm1dDyn, BatchNorm2d, BatchNorm2dDyn, BatchNorm3d, BatchNorm3dDyn,
     BatchNormLayer,
 };
 pub use conv::{Conv1d, Conv2d, ConvTranspose2d};
+pub use conv_grouped::{DepthwiseConv2d, GroupedConv2d, GroupedConvWeight};
 pub use dropout::Dropout;
 pub use embedding::{AppendDim, Embedding, EmbeddingDyn, EmbeddingLayer, TracedIndices};
+pub use groupnorm::GroupNorm;
 pub use layernorm::{LayerNorm, LayerNormDyn, LayerNormLayer};
 pub use linear::{Linear, LinearDyn, LinearLayer};
 pub use module::Module;
@@ -35,6 +48,16 @@ pub use params::{ParamMut, ParamView, Params, TensorKind, visit_tensor, visit_te
 pub use pool::{AdaptiveAvgPool2d, AvgPool2d, Flatten, MaxPool2d};
 pub use residual::{Frozen, Residual, SameAsInput};
 pub use rnn::{
-    CellKind, CellWeights, GRU, GRUDyn, GruCell, LSTM, LSTMDyn, LstmCell, RNN, RNNDyn, Recurrent,
-    RecurrentState, RnnTanhCell,
+    BiGRU, BiLSTM, BiRNN, BiRNNRelu, CellKind, GRU, GRUDyn, GruKind, LSTM, LSTMDyn, LstmKind, RNN,
+    RNNDyn, RNNRelu, Recurrent, RecurrentDyn, RecurrentState, RnnReluKind, RnnTanhKind,
 };
+pub use rnn_cell::{GRUCell, LSTMCell, RNNCell, RNNReluCell, RecurrentCell, RecurrentCellDyn};
+pub use rnn_layout::{BatchFirst, Bidirectional, Direction, Layout, SeqFirst, Unidirectional};
+pub use standardize::Standardizer;
+pub use sync_batchnorm::SyncBatchNorm;
+pub use transformer::{
+    DecoderInput, EncoderInput, TransformerActivation, TransformerConfig, TransformerDecoder,
+    TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer, causal_mask,
+    key_padding_mask,
+};
+pub use upsample::Upsample;

@@ -1,5 +1,6 @@
 //! The `Module` trait: a layer maps an input type to an output type decided by the types.
 
+use super::layer_name::at_layer;
 use crate::error::Result;
 
 /// A layer or model: maps `X` (usually a tensor) to [`Output`](Module::Output), a type
@@ -50,16 +51,28 @@ pub trait Module<X> {
         self.try_forward(x)
     }
 
-    /// Evaluation-mode forward pass. Panics only if run-time dimensions do not fit.
+    /// Evaluation-mode forward pass. Panics only if run-time dimensions do not fit; the
+    /// panic points at the caller's line, and a tuple model names the layer
+    /// (`layer 3 (LinearLayer<128, 10>): ...`).
+    #[track_caller]
     fn forward(&self, x: X) -> Self::Output {
         let () = <Self as Module<X>>::SHAPE_CHECK;
-        self.try_forward(x).unwrap_or_else(|e| panic!("{e}"))
+        // A match, not `unwrap_or_else`: a closure would report its own location.
+        match self.try_forward(x) {
+            Ok(y) => y,
+            Err(e) => panic!("{e}"),
+        }
     }
 
-    /// Training-mode forward pass. Panics only if run-time dimensions do not fit.
+    /// Training-mode forward pass. Panics only if run-time dimensions do not fit (at the
+    /// caller's line, like [`forward`](Module::forward)).
+    #[track_caller]
     fn forward_train(&mut self, x: X) -> Self::Output {
         let () = <Self as Module<X>>::SHAPE_CHECK;
-        self.try_forward_train(x).unwrap_or_else(|e| panic!("{e}"))
+        match self.try_forward_train(x) {
+            Ok(y) => y,
+            Err(e) => panic!("{e}"),
+        }
     }
 }
 
@@ -75,12 +88,15 @@ where
     };
     fn try_forward(&self, x: X) -> Result<Self::Output> {
         let () = <Self as Module<X>>::SHAPE_CHECK;
-        let x = self.0.try_forward(x)?;
+        let x = self.0.try_forward(x).map_err(|e| at_layer::<M0>(e, 0))?;
         Ok(x)
     }
     fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
         let () = <Self as Module<X>>::SHAPE_CHECK;
-        let x = self.0.try_forward_train(x)?;
+        let x = self
+            .0
+            .try_forward_train(x)
+            .map_err(|e| at_layer::<M0>(e, 0))?;
         Ok(x)
     }
 }
@@ -97,14 +113,20 @@ where
     };
     fn try_forward(&self, x: X) -> Result<Self::Output> {
         let () = <Self as Module<X>>::SHAPE_CHECK;
-        let x = self.0.try_forward(x)?;
-        let x = self.1.try_forward(x)?;
+        let x = self.0.try_forward(x).map_err(|e| at_layer::<M0>(e, 0))?;
+        let x = self.1.try_forward(x).map_err(|e| at_layer::<M1>(e, 1))?;
         Ok(x)
     }
     fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
         let () = <Self as Module<X>>::SHAPE_CHECK;
-        let x = self.0.try_forward_train(x)?;
-        let x = self.1.try_forward_train(x)?;
+        let x = self
+            .0
+            .try_forward_train(x)
+            .map_err(|e| at_layer::<M0>(e, 0))?;
+        let x = self
+            .1
+            .try_forward_train(x)
+            .map_err(|e| at_layer::<M1>(e, 1))?;
         Ok(x)
     }
 }
@@ -123,16 +145,25 @@ where
     };
     fn try_forward(&self, x: X) -> Result<Self::Output> {
         let () = <Self as Module<X>>::SHAPE_CHECK;
-        let x = self.0.try_forward(x)?;
-        let x = self.1.try_forward(x)?;
-        let x = self.2.try_forward(x)?;
+        let x = self.0.try_forward(x).map_err(|e| at_layer::<M0>(e, 0))?;
+        let x = self.1.try_forward(x).map_err(|e| at_layer::<M1>(e, 1))?;
+        let x = self.2.try_forward(x).map_err(|e| at_layer::<M2>(e, 2))?;
         Ok(x)
     }
     fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
         let () = <Self as Module<X>>::SHAPE_CHECK;
-        let x = self.0.try_forward_train(x)?;
-        let x = self.1.try_forward_train(x)?;
-        let x = self.2.try_forward_train(x)?;
+        let x = self
+            .0
+            .try_forward_train(x)
+            .map_err(|e| at_layer::<M0>(e, 0))?;
+        let x = self
+            .1
+            .try_forward_train(x)
+            .map_err(|e| at_layer::<M1>(e, 1))?;
+        let x = self
+            .2
+            .try_forward_train(x)
+            .map_err(|e| at_layer::<M2>(e, 2))?;
         Ok(x)
     }
 }
@@ -157,18 +188,30 @@ where
     };
     fn try_forward(&self, x: X) -> Result<Self::Output> {
         let () = <Self as Module<X>>::SHAPE_CHECK;
-        let x = self.0.try_forward(x)?;
-        let x = self.1.try_forward(x)?;
-        let x = self.2.try_forward(x)?;
-        let x = self.3.try_forward(x)?;
+        let x = self.0.try_forward(x).map_err(|e| at_layer::<M0>(e, 0))?;
+        let x = self.1.try_forward(x).map_err(|e| at_layer::<M1>(e, 1))?;
+        let x = self.2.try_forward(x).map_err(|e| at_layer::<M2>(e, 2))?;
+        let x = self.3.try_forward(x).map_err(|e| at_layer::<M3>(e, 3))?;
         Ok(x)
     }
     fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
         let () = <Self as Module<X>>::SHAPE_CHECK;
-        let x = self.0.try_forward_train(x)?;
-        let x = self.1.try_forward_train(x)?;
-        let x = self.2.try_forward_train(x)?;
-        let x = self.3.try_forward_train(x)?;
+        let x = self
+            .0
+            .try_forward_train(x)
+            .map_err(|e| at_layer::<M0>(e, 0))?;
+        let x = self
+            .1
+            .try_forward_train(x)
+            .map_err(|e| at_layer::<M1>(e, 1))?;
+        let x = self
+            .2
+            .try_forward_train(x)
+            .map_err(|e| at_layer::<M2>(e, 2))?;
+        let x = self
+            .3
+            .try_forward_train(x)
+            .map_err(|e| at_layer::<M3>(e, 3))?;
         Ok(x)
     }
 }
@@ -207,20 +250,35 @@ where
     };
     fn try_forward(&self, x: X) -> Result<Self::Output> {
         let () = <Self as Module<X>>::SHAPE_CHECK;
-        let x = self.0.try_forward(x)?;
-        let x = self.1.try_forward(x)?;
-        let x = self.2.try_forward(x)?;
-        let x = self.3.try_forward(x)?;
-        let x = self.4.try_forward(x)?;
+        let x = self.0.try_forward(x).map_err(|e| at_layer::<M0>(e, 0))?;
+        let x = self.1.try_forward(x).map_err(|e| at_layer::<M1>(e, 1))?;
+        let x = self.2.try_forward(x).map_err(|e| at_layer::<M2>(e, 2))?;
+        let x = self.3.try_forward(x).map_err(|e| at_layer::<M3>(e, 3))?;
+        let x = self.4.try_forward(x).map_err(|e| at_layer::<M4>(e, 4))?;
         Ok(x)
     }
     fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
         let () = <Self as Module<X>>::SHAPE_CHECK;
-        let x = self.0.try_forward_train(x)?;
-        let x = self.1.try_forward_train(x)?;
-        let x = self.2.try_forward_train(x)?;
-        let x = self.3.try_forward_train(x)?;
-        let x = self.4.try_forward_train(x)?;
+        let x = self
+            .0
+            .try_forward_train(x)
+            .map_err(|e| at_layer::<M0>(e, 0))?;
+        let x = self
+            .1
+            .try_forward_train(x)
+            .map_err(|e| at_layer::<M1>(e, 1))?;
+        let x = self
+            .2
+            .try_forward_train(x)
+            .map_err(|e| at_layer::<M2>(e, 2))?;
+        let x = self
+            .3
+            .try_forward_train(x)
+            .map_err(|e| at_layer::<M3>(e, 3))?;
+        let x = self
+            .4
+            .try_forward_train(x)
+            .map_err(|e| at_layer::<M4>(e, 4))?;
         Ok(x)
     }
 }
@@ -274,22 +332,40 @@ where
     };
     fn try_forward(&self, x: X) -> Result<Self::Output> {
         let () = <Self as Module<X>>::SHAPE_CHECK;
-        let x = self.0.try_forward(x)?;
-        let x = self.1.try_forward(x)?;
-        let x = self.2.try_forward(x)?;
-        let x = self.3.try_forward(x)?;
-        let x = self.4.try_forward(x)?;
-        let x = self.5.try_forward(x)?;
+        let x = self.0.try_forward(x).map_err(|e| at_layer::<M0>(e, 0))?;
+        let x = self.1.try_forward(x).map_err(|e| at_layer::<M1>(e, 1))?;
+        let x = self.2.try_forward(x).map_err(|e| at_layer::<M2>(e, 2))?;
+        let x = self.3.try_forward(x).map_err(|e| at_layer::<M3>(e, 3))?;
+        let x = self.4.try_forward(x).map_err(|e| at_layer::<M4>(e, 4))?;
+        let x = self.5.try_forward(x).map_err(|e| at_layer::<M5>(e, 5))?;
         Ok(x)
     }
     fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
         let () = <Self as Module<X>>::SHAPE_CHECK;
-        let x = self.0.try_forward_train(x)?;
-        let x = self.1.try_forward_train(x)?;
-        let x = self.2.try_forward_train(x)?;
-        let x = self.3.try_forward_train(x)?;
-        let x = self.4.try_forward_train(x)?;
-        let x = self.5.try_forward_train(x)?;
+        let x = self
+            .0
+            .try_forward_train(x)
+            .map_err(|e| at_layer::<M0>(e, 0))?;
+        let x = self
+            .1
+            .try_forward_train(x)
+            .map_err(|e| at_layer::<M1>(e, 1))?;
+        let x = self
+            .2
+            .try_forward_train(x)
+            .map_err(|e| at_layer::<M2>(e, 2))?;
+        let x = self
+            .3
+            .try_forward_train(x)
+            .map_err(|e| at_layer::<M3>(e, 3))?;
+        let x = self
+            .4
+            .try_forward_train(x)
+            .map_err(|e| at_layer::<M4>(e, 4))?;
+        let x = self
+            .5
+            .try_forward_train(x)
+            .map_err(|e| at_layer::<M5>(e, 5))?;
         Ok(x)
     }
 }
@@ -363,24 +439,45 @@ where
     };
     fn try_forward(&self, x: X) -> Result<Self::Output> {
         let () = <Self as Module<X>>::SHAPE_CHECK;
-        let x = self.0.try_forward(x)?;
-        let x = self.1.try_forward(x)?;
-        let x = self.2.try_forward(x)?;
-        let x = self.3.try_forward(x)?;
-        let x = self.4.try_forward(x)?;
-        let x = self.5.try_forward(x)?;
-        let x = self.6.try_forward(x)?;
+        let x = self.0.try_forward(x).map_err(|e| at_layer::<M0>(e, 0))?;
+        let x = self.1.try_forward(x).map_err(|e| at_layer::<M1>(e, 1))?;
+        let x = self.2.try_forward(x).map_err(|e| at_layer::<M2>(e, 2))?;
+        let x = self.3.try_forward(x).map_err(|e| at_layer::<M3>(e, 3))?;
+        let x = self.4.try_forward(x).map_err(|e| at_layer::<M4>(e, 4))?;
+        let x = self.5.try_forward(x).map_err(|e| at_layer::<M5>(e, 5))?;
+        let x = self.6.try_forward(x).map_err(|e| at_layer::<M6>(e, 6))?;
         Ok(x)
     }
     fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
         let () = <Self as Module<X>>::SHAPE_CHECK;
-        let x = self.0.try_forward_train(x)?;
-        let x = self.1.try_forward_train(x)?;
-        let x = self.2.try_forward_train(x)?;
-        let x = self.3.try_forward_train(x)?;
-        let x = self.4.try_forward_train(x)?;
-        let x = self.5.try_forward_train(x)?;
-        let x = self.6.try_forward_train(x)?;
+        let x = self
+            .0
+            .try_forward_train(x)
+            .map_err(|e| at_layer::<M0>(e, 0))?;
+        let x = self
+            .1
+            .try_forward_train(x)
+            .map_err(|e| at_layer::<M1>(e, 1))?;
+        let x = self
+            .2
+            .try_forward_train(x)
+            .map_err(|e| at_layer::<M2>(e, 2))?;
+        let x = self
+            .3
+            .try_forward_train(x)
+            .map_err(|e| at_layer::<M3>(e, 3))?;
+        let x = self
+            .4
+            .try_forward_train(x)
+            .map_err(|e| at_layer::<M4>(e, 4))?;
+        let x = self
+            .5
+            .try_forward_train(x)
+            .map_err(|e| at_layer::<M5>(e, 5))?;
+        let x = self
+            .6
+            .try_forward_train(x)
+            .map_err(|e| at_layer::<M6>(e, 6))?;
         Ok(x)
     }
 }
@@ -468,26 +565,50 @@ where
     };
     fn try_forward(&self, x: X) -> Result<Self::Output> {
         let () = <Self as Module<X>>::SHAPE_CHECK;
-        let x = self.0.try_forward(x)?;
-        let x = self.1.try_forward(x)?;
-        let x = self.2.try_forward(x)?;
-        let x = self.3.try_forward(x)?;
-        let x = self.4.try_forward(x)?;
-        let x = self.5.try_forward(x)?;
-        let x = self.6.try_forward(x)?;
-        let x = self.7.try_forward(x)?;
+        let x = self.0.try_forward(x).map_err(|e| at_layer::<M0>(e, 0))?;
+        let x = self.1.try_forward(x).map_err(|e| at_layer::<M1>(e, 1))?;
+        let x = self.2.try_forward(x).map_err(|e| at_layer::<M2>(e, 2))?;
+        let x = self.3.try_forward(x).map_err(|e| at_layer::<M3>(e, 3))?;
+        let x = self.4.try_forward(x).map_err(|e| at_layer::<M4>(e, 4))?;
+        let x = self.5.try_forward(x).map_err(|e| at_layer::<M5>(e, 5))?;
+        let x = self.6.try_forward(x).map_err(|e| at_layer::<M6>(e, 6))?;
+        let x = self.7.try_forward(x).map_err(|e| at_layer::<M7>(e, 7))?;
         Ok(x)
     }
     fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
         let () = <Self as Module<X>>::SHAPE_CHECK;
-        let x = self.0.try_forward_train(x)?;
-        let x = self.1.try_forward_train(x)?;
-        let x = self.2.try_forward_train(x)?;
-        let x = self.3.try_forward_train(x)?;
-        let x = self.4.try_forward_train(x)?;
-        let x = self.5.try_forward_train(x)?;
-        let x = self.6.try_forward_train(x)?;
-        let x = self.7.try_forward_train(x)?;
+        let x = self
+            .0
+            .try_forward_train(x)
+            .map_err(|e| at_layer::<M0>(e, 0))?;
+        let x = self
+            .1
+            .try_forward_train(x)
+            .map_err(|e| at_layer::<M1>(e, 1))?;
+        let x = self
+            .2
+            .try_forward_train(x)
+            .map_err(|e| at_layer::<M2>(e, 2))?;
+        let x = self
+            .3
+            .try_forward_train(x)
+            .map_err(|e| at_layer::<M3>(e, 3))?;
+        let x = self
+            .4
+            .try_forward_train(x)
+            .map_err(|e| at_layer::<M4>(e, 4))?;
+        let x = self
+            .5
+            .try_forward_train(x)
+            .map_err(|e| at_layer::<M5>(e, 5))?;
+        let x = self
+            .6
+            .try_forward_train(x)
+            .map_err(|e| at_layer::<M6>(e, 6))?;
+        let x = self
+            .7
+            .try_forward_train(x)
+            .map_err(|e| at_layer::<M7>(e, 7))?;
         Ok(x)
     }
 }
@@ -518,28 +639,28 @@ where
     };
     fn try_forward(&self, x: X) -> Result<Self::Output> {
         let () = <Self as Module<X>>::SHAPE_CHECK;
-        let x = self.0.try_forward(x)?;
-        let x = self.1.try_forward(x)?;
-        let x = self.2.try_forward(x)?;
-        let x = self.3.try_forward(x)?;
-        let x = self.4.try_forward(x)?;
-        let x = self.5.try_forward(x)?;
-        let x = self.6.try_forward(x)?;
-        let x = self.7.try_forward(x)?;
-        let x = self.8.try_forward(x)?;
+        let x = self.0.try_forward(x).map_err(|e| at_layer::<M0>(e, 0))?;
+        let x = self.1.try_forward(x).map_err(|e| at_layer::<M1>(e, 1))?;
+        let x = self.2.try_forward(x).map_err(|e| at_layer::<M2>(e, 2))?;
+        let x = self.3.try_forward(x).map_err(|e| at_layer::<M3>(e, 3))?;
+        let x = self.4.try_forward(x).map_err(|e| at_layer::<M4>(e, 4))?;
+        let x = self.5.try_forward(x).map_err(|e| at_layer::<M5>(e, 5))?;
+        let x = self.6.try_forward(x).map_err(|e| at_layer::<M6>(e, 6))?;
+        let x = self.7.try_forward(x).map_err(|e| at_layer::<M7>(e, 7))?;
+        let x = self.8.try_forward(x).map_err(|e| at_layer::<M8>(e, 8))?;
         Ok(x)
     }
     fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
         let () = <Self as Module<X>>::SHAPE_CHECK;
-        let x = self.0.try_forward_train(x)?;
-        let x = self.1.try_forward_train(x)?;
-        let x = self.2.try_forward_train(x)?;
-        let x = self.3.try_forward_train(x)?;
-        let x = self.4.try_forward_train(x)?;
-        let x = self.5.try_forward_train(x)?;
-        let x = self.6.try_forward_train(x)?;
-        let x = self.7.try_forward_train(x)?;
-        let x = self.8.try_forward_train(x)?;
+        let x = self.0.try_forward_train(x).map_err(|e| at_layer::<M0>(e, 0))?;
+        let x = self.1.try_forward_train(x).map_err(|e| at_layer::<M1>(e, 1))?;
+        let x = self.2.try_forward_train(x).map_err(|e| at_layer::<M2>(e, 2))?;
+        let x = self.3.try_forward_train(x).map_err(|e| at_layer::<M3>(e, 3))?;
+        let x = self.4.try_forward_train(x).map_err(|e| at_layer::<M4>(e, 4))?;
+        let x = self.5.try_forward_train(x).map_err(|e| at_layer::<M5>(e, 5))?;
+        let x = self.6.try_forward_train(x).map_err(|e| at_layer::<M6>(e, 6))?;
+        let x = self.7.try_forward_train(x).map_err(|e| at_layer::<M7>(e, 7))?;
+        let x = self.8.try_forward_train(x).map_err(|e| at_layer::<M8>(e, 8))?;
         Ok(x)
     }
 }
@@ -572,30 +693,30 @@ where
     };
     fn try_forward(&self, x: X) -> Result<Self::Output> {
         let () = <Self as Module<X>>::SHAPE_CHECK;
-        let x = self.0.try_forward(x)?;
-        let x = self.1.try_forward(x)?;
-        let x = self.2.try_forward(x)?;
-        let x = self.3.try_forward(x)?;
-        let x = self.4.try_forward(x)?;
-        let x = self.5.try_forward(x)?;
-        let x = self.6.try_forward(x)?;
-        let x = self.7.try_forward(x)?;
-        let x = self.8.try_forward(x)?;
-        let x = self.9.try_forward(x)?;
+        let x = self.0.try_forward(x).map_err(|e| at_layer::<M0>(e, 0))?;
+        let x = self.1.try_forward(x).map_err(|e| at_layer::<M1>(e, 1))?;
+        let x = self.2.try_forward(x).map_err(|e| at_layer::<M2>(e, 2))?;
+        let x = self.3.try_forward(x).map_err(|e| at_layer::<M3>(e, 3))?;
+        let x = self.4.try_forward(x).map_err(|e| at_layer::<M4>(e, 4))?;
+        let x = self.5.try_forward(x).map_err(|e| at_layer::<M5>(e, 5))?;
+        let x = self.6.try_forward(x).map_err(|e| at_layer::<M6>(e, 6))?;
+        let x = self.7.try_forward(x).map_err(|e| at_layer::<M7>(e, 7))?;
+        let x = self.8.try_forward(x).map_err(|e| at_layer::<M8>(e, 8))?;
+        let x = self.9.try_forward(x).map_err(|e| at_layer::<M9>(e, 9))?;
         Ok(x)
     }
     fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
         let () = <Self as Module<X>>::SHAPE_CHECK;
-        let x = self.0.try_forward_train(x)?;
-        let x = self.1.try_forward_train(x)?;
-        let x = self.2.try_forward_train(x)?;
-        let x = self.3.try_forward_train(x)?;
-        let x = self.4.try_forward_train(x)?;
-        let x = self.5.try_forward_train(x)?;
-        let x = self.6.try_forward_train(x)?;
-        let x = self.7.try_forward_train(x)?;
-        let x = self.8.try_forward_train(x)?;
-        let x = self.9.try_forward_train(x)?;
+        let x = self.0.try_forward_train(x).map_err(|e| at_layer::<M0>(e, 0))?;
+        let x = self.1.try_forward_train(x).map_err(|e| at_layer::<M1>(e, 1))?;
+        let x = self.2.try_forward_train(x).map_err(|e| at_layer::<M2>(e, 2))?;
+        let x = self.3.try_forward_train(x).map_err(|e| at_layer::<M3>(e, 3))?;
+        let x = self.4.try_forward_train(x).map_err(|e| at_layer::<M4>(e, 4))?;
+        let x = self.5.try_forward_train(x).map_err(|e| at_layer::<M5>(e, 5))?;
+        let x = self.6.try_forward_train(x).map_err(|e| at_layer::<M6>(e, 6))?;
+        let x = self.7.try_forward_train(x).map_err(|e| at_layer::<M7>(e, 7))?;
+        let x = self.8.try_forward_train(x).map_err(|e| at_layer::<M8>(e, 8))?;
+        let x = self.9.try_forward_train(x).map_err(|e| at_layer::<M9>(e, 9))?;
         Ok(x)
     }
 }
@@ -630,32 +751,32 @@ where
     };
     fn try_forward(&self, x: X) -> Result<Self::Output> {
         let () = <Self as Module<X>>::SHAPE_CHECK;
-        let x = self.0.try_forward(x)?;
-        let x = self.1.try_forward(x)?;
-        let x = self.2.try_forward(x)?;
-        let x = self.3.try_forward(x)?;
-        let x = self.4.try_forward(x)?;
-        let x = self.5.try_forward(x)?;
-        let x = self.6.try_forward(x)?;
-        let x = self.7.try_forward(x)?;
-        let x = self.8.try_forward(x)?;
-        let x = self.9.try_forward(x)?;
-        let x = self.10.try_forward(x)?;
+        let x = self.0.try_forward(x).map_err(|e| at_layer::<M0>(e, 0))?;
+        let x = self.1.try_forward(x).map_err(|e| at_layer::<M1>(e, 1))?;
+        let x = self.2.try_forward(x).map_err(|e| at_layer::<M2>(e, 2))?;
+        let x = self.3.try_forward(x).map_err(|e| at_layer::<M3>(e, 3))?;
+        let x = self.4.try_forward(x).map_err(|e| at_layer::<M4>(e, 4))?;
+        let x = self.5.try_forward(x).map_err(|e| at_layer::<M5>(e, 5))?;
+        let x = self.6.try_forward(x).map_err(|e| at_layer::<M6>(e, 6))?;
+        let x = self.7.try_forward(x).map_err(|e| at_layer::<M7>(e, 7))?;
+        let x = self.8.try_forward(x).map_err(|e| at_layer::<M8>(e, 8))?;
+        let x = self.9.try_forward(x).map_err(|e| at_layer::<M9>(e, 9))?;
+        let x = self.10.try_forward(x).map_err(|e| at_layer::<M10>(e, 10))?;
         Ok(x)
     }
     fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
         let () = <Self as Module<X>>::SHAPE_CHECK;
-        let x = self.0.try_forward_train(x)?;
-        let x = self.1.try_forward_train(x)?;
-        let x = self.2.try_forward_train(x)?;
-        let x = self.3.try_forward_train(x)?;
-        let x = self.4.try_forward_train(x)?;
-        let x = self.5.try_forward_train(x)?;
-        let x = self.6.try_forward_train(x)?;
-        let x = self.7.try_forward_train(x)?;
-        let x = self.8.try_forward_train(x)?;
-        let x = self.9.try_forward_train(x)?;
-        let x = self.10.try_forward_train(x)?;
+        let x = self.0.try_forward_train(x).map_err(|e| at_layer::<M0>(e, 0))?;
+        let x = self.1.try_forward_train(x).map_err(|e| at_layer::<M1>(e, 1))?;
+        let x = self.2.try_forward_train(x).map_err(|e| at_layer::<M2>(e, 2))?;
+        let x = self.3.try_forward_train(x).map_err(|e| at_layer::<M3>(e, 3))?;
+        let x = self.4.try_forward_train(x).map_err(|e| at_layer::<M4>(e, 4))?;
+        let x = self.5.try_forward_train(x).map_err(|e| at_layer::<M5>(e, 5))?;
+        let x = self.6.try_forward_train(x).map_err(|e| at_layer::<M6>(e, 6))?;
+        let x = self.7.try_forward_train(x).map_err(|e| at_layer::<M7>(e, 7))?;
+        let x = self.8.try_forward_train(x).map_err(|e| at_layer::<M8>(e, 8))?;
+        let x = self.9.try_forward_train(x).map_err(|e| at_layer::<M9>(e, 9))?;
+        let x = self.10.try_forward_train(x).map_err(|e| at_layer::<M10>(e, 10))?;
         Ok(x)
     }
 }
@@ -692,34 +813,34 @@ where
     };
     fn try_forward(&self, x: X) -> Result<Self::Output> {
         let () = <Self as Module<X>>::SHAPE_CHECK;
-        let x = self.0.try_forward(x)?;
-        let x = self.1.try_forward(x)?;
-        let x = self.2.try_forward(x)?;
-        let x = self.3.try_forward(x)?;
-        let x = self.4.try_forward(x)?;
-        let x = self.5.try_forward(x)?;
-        let x = self.6.try_forward(x)?;
-        let x = self.7.try_forward(x)?;
-        let x = self.8.try_forward(x)?;
-        let x = self.9.try_forward(x)?;
-        let x = self.10.try_forward(x)?;
-        let x = self.11.try_forward(x)?;
+        let x = self.0.try_forward(x).map_err(|e| at_layer::<M0>(e, 0))?;
+        let x = self.1.try_forward(x).map_err(|e| at_layer::<M1>(e, 1))?;
+        let x = self.2.try_forward(x).map_err(|e| at_layer::<M2>(e, 2))?;
+        let x = self.3.try_forward(x).map_err(|e| at_layer::<M3>(e, 3))?;
+        let x = self.4.try_forward(x).map_err(|e| at_layer::<M4>(e, 4))?;
+        let x = self.5.try_forward(x).map_err(|e| at_layer::<M5>(e, 5))?;
+        let x = self.6.try_forward(x).map_err(|e| at_layer::<M6>(e, 6))?;
+        let x = self.7.try_forward(x).map_err(|e| at_layer::<M7>(e, 7))?;
+        let x = self.8.try_forward(x).map_err(|e| at_layer::<M8>(e, 8))?;
+        let x = self.9.try_forward(x).map_err(|e| at_layer::<M9>(e, 9))?;
+        let x = self.10.try_forward(x).map_err(|e| at_layer::<M10>(e, 10))?;
+        let x = self.11.try_forward(x).map_err(|e| at_layer::<M11>(e, 11))?;
         Ok(x)
     }
     fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
         let () = <Self as Module<X>>::SHAPE_CHECK;
-        let x = self.0.try_forward_train(x)?;
-        let x = self.1.try_forward_train(x)?;
-        let x = self.2.try_forward_train(x)?;
-        let x = self.3.try_forward_train(x)?;
-        let x = self.4.try_forward_train(x)?;
-        let x = self.5.try_forward_train(x)?;
-        let x = self.6.try_forward_train(x)?;
-        let x = self.7.try_forward_train(x)?;
-        let x = self.8.try_forward_train(x)?;
-        let x = self.9.try_forward_train(x)?;
-        let x = self.10.try_forward_train(x)?;
-        let x = self.11.try_forward_train(x)?;
+        let x = self.0.try_forward_train(x).map_err(|e| at_layer::<M0>(e, 0))?;
+        let x = self.1.try_forward_train(x).map_err(|e| at_layer::<M1>(e, 1))?;
+        let x = self.2.try_forward_train(x).map_err(|e| at_layer::<M2>(e, 2))?;
+        let x = self.3.try_forward_train(x).map_err(|e| at_layer::<M3>(e, 3))?;
+        let x = self.4.try_forward_train(x).map_err(|e| at_layer::<M4>(e, 4))?;
+        let x = self.5.try_forward_train(x).map_err(|e| at_layer::<M5>(e, 5))?;
+        let x = self.6.try_forward_train(x).map_err(|e| at_layer::<M6>(e, 6))?;
+        let x = self.7.try_forward_train(x).map_err(|e| at_layer::<M7>(e, 7))?;
+        let x = self.8.try_forward_train(x).map_err(|e| at_layer::<M8>(e, 8))?;
+        let x = self.9.try_forward_train(x).map_err(|e| at_layer::<M9>(e, 9))?;
+        let x = self.10.try_forward_train(x).map_err(|e| at_layer::<M10>(e, 10))?;
+        let x = self.11.try_forward_train(x).map_err(|e| at_layer::<M11>(e, 11))?;
         Ok(x)
     }
 }

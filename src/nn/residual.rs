@@ -5,7 +5,7 @@ use super::params::{ParamMut, ParamView, Params, TensorKind};
 use crate::autograd::Tape;
 use crate::dtype::Float;
 use crate::error::Result;
-use crate::ops::binary::{Add, binary_op};
+use crate::ops::binary::{AddKernel, binary_op};
 use crate::shape::check::{ResidualShape, SameShapeCheck};
 use crate::shape::{SameShape, Shape};
 use crate::tensor::Tensor;
@@ -68,13 +68,13 @@ where
         let () = <Self as Module<Tensor<S, E, T>>>::SHAPE_CHECK;
         let fx = self.0.try_forward(x.clone())?.into_input_type(&x)?;
         let shape = x.shape;
-        Ok(binary_op(x, fx, shape, Add))
+        Ok(binary_op(x, fx, shape, AddKernel))
     }
     fn try_forward_train(&mut self, x: Tensor<S, E, T>) -> Result<Self::Output> {
         let () = <Self as Module<Tensor<S, E, T>>>::SHAPE_CHECK;
         let fx = self.0.try_forward_train(x.clone())?.into_input_type(&x)?;
         let shape = x.shape;
-        Ok(binary_op(x, fx, shape, Add))
+        Ok(binary_op(x, fx, shape, AddKernel))
     }
 }
 

@@ -4,7 +4,6 @@
 
 use crate::autograd::{Gradients, Merge, Tape, UniqueId};
 use crate::backend::elementwise as kernels;
-use crate::backend::parallel::{collect_blocks, for_blocks};
 use crate::dtype::Float;
 use crate::error::Result;
 use crate::shape::check::{BroadcastCheck, OpName};
@@ -70,23 +69,12 @@ where
                 // No broadcasting: build each input's gradient directly (the rhs reuses the
                 // output's buffer) instead of zero-filling and accumulating.
                 if track_l {
-                    let ga = collect_blocks(gy.len(), |off, block| {
-                        let (gy, a, b) = (&gy[off..], &a[off..], &b[off..]);
-                        for (slot, (&gv, (&x, &y))) in
-                            block.iter_mut().zip(gy.iter().zip(a.iter().zip(b)))
-                        {
-                            slot.write(gv * k.dfa(x, y));
-                        }
-                    });
+                    let ga = kernels::derivative_product(&gy, &a, &b, |x, y| k.dfa(x, y));
                     g.add(a_id, ga);
                 }
                 if track_r {
                     let mut gb = gy;
-                    for_blocks(&mut gb, |off, block| {
-                        for (gv, (&x, &y)) in block.iter_mut().zip(a[off..].iter().zip(&b[off..])) {
-                            *gv *= k.dfb(x, y);
-                        }
-                    });
+                    kernels::mul_by_derivative(&mut gb, &a, &b, |x, y| k.dfb(x, y));
                     g.add(b_id, gb);
                 }
                 return;
@@ -128,21 +116,21 @@ macro_rules! binary_kernel {
 }
 
 binary_kernel!(/// a + b
-    Add, |a, b| a + b, E::ONE, E::ONE);
+    AddKernel, |a, b| a + b, E::ONE, E::ONE);
 binary_kernel!(/// a - b
-    Sub, |a, b| a - b, E::ONE, -E::ONE);
+    SubKernel, |a, b| a - b, E::ONE, -E::ONE);
 binary_kernel!(/// a * b
-    Mul, |a, b| a * b, b, a);
+    MulKernel, |a, b| a * b, b, a);
 binary_kernel!(/// a / b
-    Div, |a, b| a / b, E::ONE / b, -a / (b * b));
+    DivKernel, |a, b| a / b, E::ONE / b, -a / (b * b));
 binary_kernel!(/// a ^ b; d/db uses ln a, so it is NaN for negative a as in PyTorch
-    Pow, |a, b| a.powf(b), b * a.powf(b - E::ONE), if a == E::ZERO && b >= E::ZERO { E::ZERO } else { a.powf(b) * a.ln() });
+    PowKernel, |a, b| a.powf(b), b * a.powf(b - E::ONE), if a == E::ZERO && b >= E::ZERO { E::ZERO } else { a.powf(b) * a.ln() });
 binary_kernel!(/// max(a, b); a tie sends half the gradient to each side, as in PyTorch
-    Maximum, |a, b| if a.is_nan() || b.is_nan() { a + b } else { a.max(b) },
+    MaximumKernel, |a, b| if a.is_nan() || b.is_nan() { a + b } else { a.max(b) },
     if a > b { E::ONE } else if a == b { E::from_f64(0.5) } else { E::ZERO },
     if b > a { E::ONE } else if a == b { E::from_f64(0.5) } else { E::ZERO });
 binary_kernel!(/// min(a, b); a tie sends half the gradient to each side
-    Minimum, |a, b| if a.is_nan() || b.is_nan() { a + b } else { a.min(b) },
+    MinimumKernel, |a, b| if a.is_nan() || b.is_nan() { a + b } else { a.min(b) },
     if a < b { E::ONE } else if a == b { E::from_f64(0.5) } else { E::ZERO },
     if b < a { E::ONE } else if a == b { E::from_f64(0.5) } else { E::ZERO });
 
@@ -202,23 +190,23 @@ binary_methods! {
     /// let b = Tensor::<Rank1<3>>::from_array([10.0, 20.0, 30.0]);
     /// assert_eq!(a.add(b).to_vec(), vec![11.0, 21.0, 31.0, 12.0, 22.0, 32.0]);
     /// ```
-    add try_add Add;
+    add try_add AddKernel;
     /// Elementwise `self - rhs`.
-    sub try_sub Sub;
+    sub try_sub SubKernel;
     /// Elementwise `self * rhs`.
-    mul try_mul Mul;
+    mul try_mul MulKernel;
     /// Elementwise `self / rhs`.
-    div try_div Div;
+    div try_div DivKernel;
     /// Elementwise `self ^ rhs` (`torch.pow` with a tensor exponent).
-    pow try_pow Pow;
+    pow try_pow PowKernel;
     /// Elementwise maximum (`torch.maximum`).
-    maximum try_maximum Maximum;
+    maximum try_maximum MaximumKernel;
     /// Elementwise minimum (`torch.minimum`).
-    minimum try_minimum Minimum;
+    minimum try_minimum MinimumKernel;
 }
 
 macro_rules! operator {
-    ($Trait:ident $method:ident $scalar:ident) => {
+    ($Trait:ident $method:ident $scalar:ident $kernel:ident) => {
         impl<SL, SR, E, TL, TR> core::ops::$Trait<Tensor<SR, E, TR>> for Tensor<SL, E, TL>
         where
             SL: Shape + BroadcastShapes<SR>,
@@ -230,7 +218,7 @@ macro_rules! operator {
             type Output =
                 Tensor<<SL as BroadcastShapes<SR>>::Output, E, <TL as Merge<E, TR>>::Output>;
             fn $method(self, rhs: Tensor<SR, E, TR>) -> Self::Output {
-                let () = BroadcastCheck::<SL, SR, $Trait>::OK;
+                let () = BroadcastCheck::<SL, SR, $kernel>::OK;
                 Tensor::$method(self, rhs)
             }
         }
@@ -246,7 +234,7 @@ macro_rules! operator {
             type Output =
                 Tensor<<SL as BroadcastShapes<SR>>::Output, E, <TL as Merge<E, TR>>::Output>;
             fn $method(self, rhs: &'b Tensor<SR, E, TR>) -> Self::Output {
-                let () = BroadcastCheck::<SL, SR, $Trait>::OK;
+                let () = BroadcastCheck::<SL, SR, $kernel>::OK;
                 Tensor::$method(self.clone(), rhs.clone())
             }
         }
@@ -259,10 +247,10 @@ macro_rules! operator {
     };
 }
 
-operator!(Add add add_scalar);
-operator!(Sub sub sub_scalar);
-operator!(Mul mul mul_scalar);
-operator!(Div div div_scalar);
+operator!(Add add add_scalar AddKernel);
+operator!(Sub sub sub_scalar SubKernel);
+operator!(Mul mul mul_scalar MulKernel);
+operator!(Div div div_scalar DivKernel);
 
 impl<S: Shape, E: Float, T: Tape<E>> core::ops::Neg for Tensor<S, E, T> {
     type Output = Self;

@@ -47,16 +47,17 @@ pub struct ConvTransposeArgs<
 >;
 
 #[derive(Clone, Copy)]
-enum Kind {
+pub(super) enum Kind {
     Conv,
     Transpose,
 }
 
 /// The traced convolution shared by every public form: `n` samples, `ch` channels on the
 /// input side of the weight (input channels of a convolution, of a transposed one too), `o`
-/// output channels, geometry `g` as the backend defines it.
+/// output channels, geometry `g` as the backend defines it (for a convolution with `groups`
+/// blocks, `g.c` counts the channels of one block).
 #[allow(clippy::too_many_arguments)]
-fn conv_op<SX, SW, SB, SO, E, TX, TW>(
+pub(super) fn conv_op<SX, SW, SB, SO, E, TX, TW>(
     x: Tensor<SX, E, TX>,
     w: Tensor<SW, E, TW>,
     b: Option<Tensor<SB, E, TW>>,
@@ -64,6 +65,7 @@ fn conv_op<SX, SW, SB, SO, E, TX, TW>(
     n: usize,
     ch: usize,
     o: usize,
+    groups: usize,
     g: ConvGeom,
     kind: Kind,
 ) -> Tensor<SO, E, <TX as Merge<E, TW>>::Output>
@@ -86,7 +88,7 @@ where
     let mut tape = tx.merge(tw);
     let bias = b.as_ref().map(|b| &b.data[..]);
     let y = match kind {
-        Kind::Conv => kernels::conv2d_forward(&x.data, &w.data, bias, n, o, &g),
+        Kind::Conv => kernels::conv2d_grouped_forward(&x.data, &w.data, bias, n, o, groups, &g),
         Kind::Transpose => kernels::conv_transpose2d_forward(&x.data, &w.data, bias, n, ch, &g),
     };
     let out_id = UniqueId::new();
@@ -118,7 +120,9 @@ where
                     gb.as_mut().map(|(_, v)| &mut v[..]),
                 );
                 match kind {
-                    Kind::Conv => kernels::conv2d_backward(&xd, &wd, &gy, n, o, &g, gxs, gws, gbs),
+                    Kind::Conv => kernels::conv2d_grouped_backward(
+                        &xd, &wd, &gy, n, o, groups, &g, gxs, gws, gbs,
+                    ),
                     Kind::Transpose => {
                         kernels::conv_transpose2d_backward(&xd, &wd, &gy, n, ch, &g, gxs, gws, gbs)
                     }
@@ -144,7 +148,7 @@ fn channel_error(op: &'static str, input: usize, weight: usize, what: &str) -> E
     )
 }
 
-fn check_bias<O: Dim, E: Float, T>(
+pub(super) fn check_bias<O: Dim, E: Float, T>(
     op: &'static str,
     o: usize,
     b: &Option<Tensor<(O,), E, T>>,
@@ -163,7 +167,7 @@ fn check_bias<O: Dim, E: Float, T>(
 
 // Plain functions rather than calls inside the macros below, so that a build error for a
 // kernel that does not fit points here and not at a macro invocation.
-fn conv_out<X: Dim, const K: usize, const S: usize, const P: usize, const D: usize>(
+pub(super) fn conv_out<X: Dim, const K: usize, const S: usize, const P: usize, const D: usize>(
     x: X,
 ) -> Result<ConvOut<X, K, S, P, D>> {
     ConvOut::new(x)
@@ -183,7 +187,7 @@ fn conv_transpose_out<
 }
 
 #[allow(clippy::too_many_arguments)]
-fn geom(
+pub(super) fn geom(
     c: usize,
     h: usize,
     w: usize,
@@ -278,7 +282,7 @@ macro_rules! conv2d_impl {
                 let (oh, ow) = (conv_out::<H, KH, S, P, D>(h)?, conv_out::<W, KW, S, P, D>(w)?);
                 let g = geom(c.size(), h.size(), w.size(), KH, KW, (S, S), (P, P), (D, D), oh.size(), ow.size());
                 let out = ($($b,)? o, oh, ow);
-                Ok(conv_op(self, weight, bias, out, n, c.size(), o.size(), g, Kind::Conv))
+                Ok(conv_op(self, weight, bias, out, n, c.size(), o.size(), 1, g, Kind::Conv))
             }
 
             /// Transposed convolution (PyTorch's `conv_transpose2d`, the gradient of `conv2d`
@@ -340,13 +344,13 @@ macro_rules! conv2d_impl {
                 // The convolution this transposes maps the output grid back onto the input grid.
                 let g = geom(o.size(), oh.size(), ow.size(), KH, KW, (S, S), (P, P), (D, D), h.size(), w.size());
                 let out = ($($b,)? o, oh, ow);
-                Ok(conv_op(self, weight, bias, out, n, c.size(), o.size(), g, Kind::Transpose))
+                Ok(conv_op(self, weight, bias, out, n, c.size(), o.size(), 1, g, Kind::Transpose))
             }
         }
     };
 }
 
-conv2d_impl!([B b] "2-D convolution of a batch `(B, C, H, W)` into `(B, O, OH, OW)`, PyTorch's `F.conv2d` (groups = 1).");
+conv2d_impl!([B b] "2-D convolution of a batch `(B, C, H, W)` into `(B, O, OH, OW)`, PyTorch's `F.conv2d` (groups = 1; see `conv2d_grouped`).");
 conv2d_impl!(
     "2-D convolution of one image `(C, H, W)` into `(O, OH, OW)`, PyTorch's `F.conv2d` on unbatched input."
 );
@@ -413,7 +417,7 @@ macro_rules! conv1d_impl {
                 // A 1-D convolution is a 2-D one over images of height 1.
                 let g = geom(c.size(), 1, l.size(), 1, K, (1, S), (0, P), (1, D), 1, ol.size());
                 let out = ($($b,)? o, ol);
-                Ok(conv_op(self, weight, bias, out, n, c.size(), o.size(), g, Kind::Conv))
+                Ok(conv_op(self, weight, bias, out, n, c.size(), o.size(), 1, g, Kind::Conv))
             }
         }
     };

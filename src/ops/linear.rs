@@ -2,6 +2,7 @@
 //! the transposed weight is read through strides instead of being copied.
 
 use crate::autograd::{Gradients, Tape, UniqueId};
+use crate::backend::gemm::gemm;
 use crate::dtype::Float;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
@@ -44,7 +45,7 @@ where
     }
     let beta = if b.is_some() { E::ONE } else { E::ZERO };
     // y (m x o) = x (m x i) * w^T (i x o); w^T is w read with swapped strides.
-    E::gemm(
+    gemm(
         m,
         i,
         o,
@@ -71,7 +72,7 @@ where
                 if track_x {
                     // gx (m x i) += gy (m x o) * w (o x i)
                     let gx = g.entry(x_id, m * i);
-                    E::gemm(
+                    gemm(
                         m,
                         o,
                         i,
@@ -88,7 +89,7 @@ where
                 if track_w {
                     // gw (o x i) += gy^T (o x m) * x (m x i)
                     let gw = g.entry(w_id, o * i);
-                    E::gemm(
+                    gemm(
                         o,
                         m,
                         i,

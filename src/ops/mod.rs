@@ -2,16 +2,27 @@
 //! as a kernel (unary, binary) or a backward step next to its forward.
 
 pub mod binary;
+pub mod cat;
 pub mod compare;
 pub mod conv;
+pub mod conv_grouped;
+pub mod cumsum;
 pub mod index;
+pub mod interpolate;
 pub mod linear;
 pub(crate) mod lookup;
+pub(crate) mod loss;
 pub mod matmul;
 pub(crate) mod norm;
+pub(crate) mod optim;
+pub mod pad;
 pub mod pool;
 pub mod reduce;
 pub(crate) mod rnn;
+pub(crate) mod rnn_cell;
 pub mod shape_ops;
 pub mod softmax;
+pub mod sort;
+pub mod split;
+pub mod sync_norm;
 pub mod unary;

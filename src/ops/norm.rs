@@ -90,7 +90,7 @@ pub(crate) fn batch_norm_op<S: Shape, SC: Shape, E: Float, T: Tape<E>>(
                     kernels::channel_norm_sums(&gy, &xd, outer, c, inner, &mean, &rstd);
                 if track_x {
                     let gx = g.entry(x_id, xd.len());
-                    let sums = batch.then_some((&sum_gy[..], &sum_gy_xhat[..]));
+                    let sums = batch.then_some((&sum_gy[..], &sum_gy_xhat[..], outer * inner));
                     let w = wd.as_deref().map(|v| &v[..]);
                     kernels::channel_norm_backward_x(
                         gx,

@@ -3,7 +3,7 @@
 //! adaptive average pooling to a fixed output size.
 
 use crate::autograd::{Gradients, Tape, UniqueId};
-use crate::backend::conv::{self as kernels, PoolGeom};
+use crate::backend::pooling::{self as kernels, PoolGeom};
 use crate::dtype::Float;
 use crate::error::Result;
 use crate::shape::{Const, Dim, PoolOut, Shape};

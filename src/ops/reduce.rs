@@ -4,8 +4,8 @@
 use crate::autograd::{Gradients, Tape, UniqueId};
 use crate::backend::{elementwise, reduce as kernels};
 use crate::dtype::Float;
-use crate::ops::binary::{Sub, binary_op};
-use crate::ops::unary::{MulScalar, Square, unary_op};
+use crate::ops::binary::{SubKernel, binary_op};
+use crate::ops::unary::{MulScalarKernel, SquareKernel, unary_op};
 use crate::shape::{Dims, DynShape, HasAxis, Shape};
 use crate::tensor::{Indices, Tensor};
 use std::sync::Arc;
@@ -135,7 +135,7 @@ pub(crate) fn mean_axis_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
     let n = x.shape.dims()[axis];
     unary_op(
         sum_axis_op(x, axis, out),
-        MulScalar(E::ONE / E::from_usize(n)),
+        MulScalarKernel(E::ONE / E::from_usize(n)),
     )
 }
 
@@ -149,10 +149,10 @@ pub(crate) fn var_axis_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
     let dims = x.shape.dims();
     let n = dims[axis];
     let mean = mean_axis_op(x.clone(), axis, keep(&dims, axis));
-    let centered = binary_op(x, mean, x_shape_of(&dims), Sub);
-    let sq = unary_op(centered, Square);
+    let centered = binary_op(x, mean, x_shape_of(&dims), SubKernel);
+    let sq = unary_op(centered, SquareKernel);
     let denom = E::from_usize(n.saturating_sub(correction));
-    unary_op(sum_axis_op(sq, axis, out), MulScalar(E::ONE / denom))
+    unary_op(sum_axis_op(sq, axis, out), MulScalarKernel(E::ONE / denom))
 }
 
 fn x_shape_of(dims: &Dims) -> DynShape {
@@ -174,10 +174,10 @@ pub(crate) fn logsumexp_axis_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
         .map(|m| if m.is_finite() { m } else { E::ZERO })
         .collect();
     let shift_keep = Tensor::from_parts(keep(&dims, axis), shift.clone());
-    let shifted = binary_op(x, shift_keep, DynShape(dims), Sub);
+    let shifted = binary_op(x, shift_keep, DynShape(dims), SubKernel);
     let sum = sum_axis_op(shifted.exp(), axis, out);
     let shift_out = Tensor::from_parts(out, shift);
-    binary_op(sum.ln(), shift_out, out, crate::ops::binary::Add)
+    binary_op(sum.ln(), shift_out, out, crate::ops::binary::AddKernel)
 }
 
 macro_rules! axis_reductions {

@@ -1,4 +1,5 @@
-//! Recurrent cell primitives (LSTM, GRU, tanh RNN) with fused backward steps.
+//! Recurrent cell primitives (LSTM, GRU, tanh/relu RNN) with fused backward steps, as used
+//! by the sequence layers (the input projection of every step computed at once).
 
 use crate::autograd::{Gradients, Tape, UniqueId};
 use crate::backend::rnn::{self as kernels, CellDims};
@@ -30,70 +31,6 @@ fn cell_dims(gx_dims: &[usize], hidden: usize, t: usize) -> CellDims {
         hidden,
         t,
     }
-}
-
-/// One LSTM step from the input projection of every step `gx` (`[B, S, 4H]`, read at step
-/// `t`), this step's hidden projection `gh` (`[B, 4H]`) and the cell state `c` (`[B, H]`).
-/// Returns `(h', c')`, both shaped like `c`. One backward step serves both outputs.
-pub(crate) fn lstm_cell_op<SX: Shape, SG: Shape, SC: Shape, E: Float, T: Tape<E>>(
-    gx: Tensor<SX, E, T>,
-    t: usize,
-    gh: Tensor<SG, E, T>,
-    c: Tensor<SC, E, T>,
-) -> (Tensor<SC, E, T>, Tensor<SC, E, T>) {
-    let shape = c.shape;
-    let d = cell_dims(&gx.shape.dims(), c.shape.dims()[1], t);
-    let (gx, tx) = gx.split_tape();
-    let (gh, th) = gh.split_tape();
-    let (c, tc) = c.split_tape();
-    let mut tape = tx.merge(th).merge(tc);
-    let (hn, cn, acts) = kernels::lstm_forward(d, &gx.data, &gh.data, &c.data);
-    let (h_id, c_id) = (UniqueId::new(), UniqueId::new());
-    let (tr_x, tr_h, tr_c) = (tape.tracks(gx.id), tape.tracks(gh.id), tape.tracks(c.id));
-    if T::TRACING && (tr_x || tr_h || tr_c) {
-        let (gx_id, gx_len, gh_id, gh_len, cin_id) =
-            (gx.id, gx.data.len(), gh.id, gh.data.len(), c.id);
-        let cin = c.data;
-        tape.record(
-            c_id,
-            Box::new(move |g: &mut Gradients<E>| {
-                let (dh, dc_out) = (g.take(h_id), g.take(c_id));
-                if dh.is_none() && dc_out.is_none() {
-                    return;
-                }
-                let mut dgx = take_buf(g, tr_x, gx_id, gx_len);
-                let mut dgh = take_buf(g, tr_h, gh_id, gh_len);
-                let mut dc = take_buf(g, tr_c, cin_id, cin.len());
-                kernels::lstm_backward(
-                    d,
-                    &acts,
-                    &cin,
-                    dh.as_deref(),
-                    dc_out.as_deref(),
-                    dgx.as_deref_mut(),
-                    dgh.as_deref_mut(),
-                    dc.as_deref_mut(),
-                );
-                put_back(g, gx_id, dgx);
-                put_back(g, gh_id, dgh);
-                put_back(g, cin_id, dc);
-            }),
-        );
-    }
-    let h_tape = tape.for_clone(h_id);
-    let h = Tensor {
-        shape,
-        data: Arc::new(hn),
-        id: h_id,
-        tape: h_tape,
-    };
-    let c = Tensor {
-        shape,
-        data: Arc::new(cn),
-        id: c_id,
-        tape,
-    };
-    (h, c)
 }
 
 /// One GRU step (`gx` `[B, S, 3H]` at step `t`, `gh` `[B, 3H]` including `b_hh`, previous `h`).
@@ -146,18 +83,19 @@ pub(crate) fn gru_cell_op<SX: Shape, SG: Shape, SH: Shape, E: Float, T: Tape<E>>
     }
 }
 
-/// One tanh RNN step: `h' = tanh(gx_t + gh)`, shaped `out`.
-pub(crate) fn rnn_tanh_cell_op<SX: Shape, SG: Shape, SH: Shape, E: Float, T: Tape<E>>(
+/// One Elman RNN step: `h' = tanh(gx_t + gh)` (or relu when `relu`), shaped `out`.
+pub(crate) fn rnn_cell_op<SX: Shape, SG: Shape, SH: Shape, E: Float, T: Tape<E>>(
     gx: Tensor<SX, E, T>,
     t: usize,
     gh: Tensor<SG, E, T>,
     out: SH,
+    relu: bool,
 ) -> Tensor<SH, E, T> {
     let d = cell_dims(&gx.shape.dims(), out.dims()[1], t);
     let (gx, tx) = gx.split_tape();
     let (gh, th) = gh.split_tape();
     let mut tape = tx.merge(th);
-    let hn = Arc::new(kernels::rnn_tanh_forward(d, &gx.data, &gh.data));
+    let hn = Arc::new(kernels::rnn_forward(d, &gx.data, &gh.data, relu));
     let out_id = UniqueId::new();
     let (tr_x, tr_g) = (tape.tracks(gx.id), tape.tracks(gh.id));
     if T::TRACING && (tr_x || tr_g) {
@@ -169,7 +107,7 @@ pub(crate) fn rnn_tanh_cell_op<SX: Shape, SG: Shape, SH: Shape, E: Float, T: Tap
                 let Some(dy) = g.take(out_id) else { return };
                 let mut dgx = take_buf(g, tr_x, gx_id, gx_len);
                 let mut dgh = take_buf(g, tr_g, gh_id, gh_len);
-                kernels::rnn_tanh_backward(d, &y, &dy, dgx.as_deref_mut(), dgh.as_deref_mut());
+                kernels::rnn_backward(d, &y, &dy, relu, dgx.as_deref_mut(), dgh.as_deref_mut());
                 put_back(g, gx_id, dgx);
                 put_back(g, gh_id, dgh);
             }),
@@ -188,8 +126,8 @@ pub(crate) fn rnn_tanh_cell_op<SX: Shape, SG: Shape, SH: Shape, E: Float, T: Tap
 /// `b_hh` its bias, `h0`/`c0` the `[B, H]` initial state. Returns the outputs `y`
 /// (`[B, S, H]`) and the final `(h, c)`, shaped like `h0`.
 ///
-/// Gradients flow to all five inputs; the per-step cell is the same kernel as
-/// [`lstm_cell_op`]'s, so both agree with PyTorch to rounding.
+/// Gradients flow to all five inputs; the per-step cell is the fused LSTM kernel that
+/// `LSTMCell` also runs, so both agree with PyTorch to rounding.
 pub(crate) fn lstm_sequence_op<SX, SW, SB, SC, E, T>(
     gx: Tensor<SX, E, T>,
     w_hh: Tensor<SW, E, T>,

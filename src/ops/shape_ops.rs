@@ -12,6 +12,7 @@ use crate::backend::layout;
 use crate::backend::reduce::split_axis;
 use crate::dtype::Float;
 use crate::error::{Error, Result};
+use crate::ops::cat::{TensorList, check_same_dims};
 use crate::shape::{
     ConcatShape, Const, ConstShape, Dim, Dims, Flatten, FlattenAll, HasAxis, InsertAxis,
     PermuteShape, Shape, SqueezeShape, TransposeShape,
@@ -99,17 +100,6 @@ pub(crate) fn permute_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
         out,
         |x| layout::permute(x, &dims, &perm),
         move |gx, gy| layout::permute_backward(gx, gy, &dims, &perm),
-    )
-}
-
-fn same_dims_error(op: &'static str, first: &Dims, other: &Dims, k: usize) -> Error {
-    Error::shape(
-        op,
-        format!(
-            "every tensor needs the same shape, but tensor 0 has shape {:?} and tensor {k} has shape {:?}",
-            first.as_slice(),
-            other.as_slice()
-        ),
     )
 }
 
@@ -388,27 +378,32 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
         })
     }
 
-    /// Stacks `N` tensors of one shape along a new axis `I` of size `N` (`torch.stack`),
-    /// merging their tapes. Panics if run-time dimensions differ (see
-    /// [`try_stack`](Self::try_stack)); `N == 0` fails to build. Write the count as `_`.
+    /// Stacks a list of tensors of one shape along a new axis `I` (`torch.stack`), merging
+    /// their tapes. The new axis is `Const<N>` for an array of `N` tensors and `usize` for a
+    /// `Vec` or slice (see [`TensorList`](crate::ops::cat::TensorList)). Panics if run-time
+    /// dimensions differ or the list is empty (see [`try_stack`](Self::try_stack)); an empty
+    /// array fails to build. Write the list type as `_`.
     ///
     /// ```
     /// use shaped::prelude::*;
     /// let a = Tensor::<Rank1<2>>::from_array([1.0, 2.0]);
     /// let b = Tensor::<Rank1<2>>::from_array([3.0, 4.0]);
-    /// let s: Tensor<Rank2<2, 2>> = Tensor::stack::<1, _>([a, b]);
+    /// let s: Tensor<Rank2<2, 2>> = Tensor::stack::<1, _>([a.clone(), b.clone()]);
     /// assert_eq!(s.to_vec(), vec![1.0, 3.0, 2.0, 4.0]);
+    /// let v: Tensor<(usize, Const<2>)> = Tensor::stack::<0, _>(&vec![a, b]);
+    /// assert_eq!(v.to_vec(), vec![1.0, 2.0, 3.0, 4.0]);
     /// ```
-    pub fn stack<const I: usize, const N: usize>(
-        tensors: [Self; N],
-    ) -> Tensor<<S as InsertAxis<I>>::Output<Const<N>>, E, T>
+    pub fn stack<const I: usize, L: TensorList<S, E, T>>(
+        tensors: L,
+    ) -> Tensor<<S as InsertAxis<I>>::Output<L::Len>, E, T>
     where
         S: InsertAxis<I>,
     {
-        Self::try_stack::<I, N>(tensors).unwrap_or_else(|e| panic!("{e}"))
+        Self::try_stack::<I, L>(tensors).unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// [`stack`](Self::stack) with an error naming the shapes when run-time dimensions differ.
+    /// [`stack`](Self::stack) with an error for an empty list, or naming the first tensor
+    /// whose shape differs from tensor 0's, with both sizes.
     ///
     /// ```
     /// use shaped::prelude::*;
@@ -416,21 +411,22 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// let b = Tensor::<(usize,)>::zeros_with_shape((3,));
     /// assert!(Tensor::try_stack::<0, _>([a, b]).is_err());
     /// ```
-    pub fn try_stack<const I: usize, const N: usize>(
-        tensors: [Self; N],
-    ) -> Result<Tensor<<S as InsertAxis<I>>::Output<Const<N>>, E, T>>
+    pub fn try_stack<const I: usize, L: TensorList<S, E, T>>(
+        tensors: L,
+    ) -> Result<Tensor<<S as InsertAxis<I>>::Output<L::Len>, E, T>>
     where
         S: InsertAxis<I>,
     {
-        const { assert!(N > 0, "stack: needs at least one tensor") };
-        let dims = tensors[0].shape.dims();
-        for (k, t) in tensors.iter().enumerate().skip(1) {
-            if t.shape.dims() != dims {
-                return Err(same_dims_error("stack", &dims, &t.shape.dims(), k));
-            }
-        }
-        let out = tensors[0].shape.insert_axis(Const::<N>);
-        Ok(stack_op(tensors.into(), I, out))
+        const {
+            assert!(
+                !matches!(<L::Len as Dim>::STATIC_SIZE, Some(0)),
+                "stack: needs at least one tensor"
+            )
+        };
+        let (tensors, len) = tensors.into_tensors();
+        check_same_dims("stack", &tensors, None)?;
+        let out = tensors[0].shape.insert_axis(len);
+        Ok(stack_op(tensors, I, out))
     }
 }
 

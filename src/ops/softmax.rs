@@ -6,7 +6,8 @@
 //! mathematically but keeps every `exp` in range.
 
 use crate::autograd::{Gradients, Tape, UniqueId};
-use crate::backend::reduce as kernels;
+use crate::backend::reduce::split_axis;
+use crate::backend::softmax as kernels;
 use crate::dtype::Float;
 use crate::shape::{HasAxis, Shape};
 use crate::tensor::Tensor;
@@ -44,7 +45,7 @@ fn along_axis_op<S: Shape, E: Float, T: Tape<E>>(
     backward: fn(&mut [E], &[E], &[E], usize, usize, usize),
 ) -> Tensor<S, E, T> {
     let dims = x.shape.dims();
-    let (outer, n, inner) = kernels::split_axis(&dims, axis);
+    let (outer, n, inner) = split_axis(&dims, axis);
     let (x, mut tape) = x.split_tape();
     let y = Arc::new(forward(&x.data, outer, n, inner));
     let out_id = UniqueId::new();

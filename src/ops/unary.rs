@@ -2,7 +2,7 @@
 //! derivative, written once; [`unary_op`] turns any kernel into a traced op.
 
 use crate::autograd::{Gradients, Tape, UniqueId};
-use crate::backend::parallel::{collect_blocks, for_blocks};
+use crate::backend::elementwise::{map, map_inplace, mul_by_derivative, mul_by_derivative_of};
 use crate::dtype::Float;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
@@ -29,28 +29,20 @@ pub fn unary_op<S: Shape, E: Float, T: Tape<E>, K: UnaryKernel<E>>(
     if !(T::TRACING && tape.tracks(x.id)) {
         // Nothing will ask for x again: reuse its buffer when it is ours alone.
         let mut data = crate::tensor::take_buffer(x.data);
-        for_blocks(&mut data, |_, block| {
-            block.iter_mut().for_each(|v| *v = k.f(*v))
-        });
+        map_inplace(&mut data, |v| k.f(v));
         return crate::tensor::new_tensor(x.shape, data, tape);
     }
     if K::DF_FROM_Y {
         match Arc::try_unwrap(x.data) {
             Ok(mut data) => {
-                for_blocks(&mut data, |_, block| {
-                    block.iter_mut().for_each(|v| *v = k.f(*v))
-                });
+                map_inplace(&mut data, |v| k.f(v));
                 let y = Arc::new(data);
                 let (yd, x_id, out_id) = (y.clone(), x.id, UniqueId::new());
                 tape.record(
                     out_id,
                     Box::new(move |g: &mut Gradients<E>| {
                         let Some(mut gy) = g.take(out_id) else { return };
-                        for_blocks(&mut gy, |off, block| {
-                            for (gv, &yv) in block.iter_mut().zip(&yd[off..]) {
-                                *gv *= k.df(yv, yv);
-                            }
-                        });
+                        mul_by_derivative_of(&mut gy, &yd, |yv| k.df(yv, yv));
                         g.add(x_id, gy);
                     }),
                 );
@@ -75,11 +67,7 @@ fn traced_unary<S: Shape, E: Float, T: Tape<E>, K: UnaryKernel<E>>(
     mut tape: T,
     k: K,
 ) -> Tensor<S, E, T> {
-    let y: Arc<Vec<E>> = Arc::new(collect_blocks(xdata.len(), |off, block| {
-        for (slot, &v) in block.iter_mut().zip(&xdata[off..]) {
-            slot.write(k.f(v));
-        }
-    }));
+    let y: Arc<Vec<E>> = Arc::new(map(&xdata, |v| k.f(v)));
     let out_id = UniqueId::new();
     let (xd, yd) = (xdata, y.clone());
     tape.record(
@@ -87,11 +75,7 @@ fn traced_unary<S: Shape, E: Float, T: Tape<E>, K: UnaryKernel<E>>(
         Box::new(move |g: &mut Gradients<E>| {
             // The output's gradient buffer becomes the input's: no allocation, no zero fill.
             let Some(mut gy) = g.take(out_id) else { return };
-            for_blocks(&mut gy, |off, block| {
-                for ((gv, &xv), &yv) in block.iter_mut().zip(&xd[off..]).zip(&yd[off..]) {
-                    *gv *= k.df(xv, yv);
-                }
-            });
+            mul_by_derivative(&mut gy, &xd, &yd, |xv, yv| k.df(xv, yv));
             g.add(x_id, gy);
         }),
     );
@@ -123,31 +107,31 @@ macro_rules! kernel {
 }
 
 kernel!(/// -x
-    Neg, |x, y| -x, -E::ONE);
+    NegKernel, |x, y| -x, -E::ONE);
 kernel!(/// |x|; derivative sign(x), 0 at 0 as in PyTorch
-    Abs, |x, y| x.abs(), if x > E::ZERO { E::ONE } else if x < E::ZERO { -E::ONE } else { E::ZERO });
+    AbsKernel, |x, y| x.abs(), if x > E::ZERO { E::ONE } else if x < E::ZERO { -E::ONE } else { E::ZERO });
 kernel!(/// e^x
-    Exp, |x, y| x.exp(), y, from_y);
+    ExpKernel, |x, y| x.exp(), y, from_y);
 kernel!(/// ln x
-    Ln, |x, y| x.ln(), E::ONE / x);
+    LnKernel, |x, y| x.ln(), E::ONE / x);
 kernel!(/// sqrt x
-    Sqrt, |x, y| x.sqrt(), E::from_f64(0.5) / y, from_y);
+    SqrtKernel, |x, y| x.sqrt(), E::from_f64(0.5) / y, from_y);
 kernel!(/// x^2
-    Square, |x, y| x * x, E::from_f64(2.0) * x);
+    SquareKernel, |x, y| x * x, E::from_f64(2.0) * x);
 kernel!(/// sin x
-    Sin, |x, y| x.sin(), x.cos());
+    SinKernel, |x, y| x.sin(), x.cos());
 kernel!(/// cos x
-    Cos, |x, y| x.cos(), -x.sin());
+    CosKernel, |x, y| x.cos(), -x.sin());
 kernel!(/// tanh x
-    Tanh, |x, y| x.tanh(), E::ONE - y * y, from_y);
+    TanhKernel, |x, y| x.tanh(), E::ONE - y * y, from_y);
 kernel!(/// 1 / (1 + e^-x), computed without overflow for large |x|
-    Sigmoid, |x, y| sigmoid(x), y * (E::ONE - y), from_y);
+    SigmoidKernel, |x, y| sigmoid(x), y * (E::ONE - y), from_y);
 kernel!(/// max(x, 0); derivative 0 at 0 as in PyTorch
-    Relu, |x, y| if x > E::ZERO { x } else { E::ZERO }, if y > E::ZERO { E::ONE } else { E::ZERO }, from_y);
+    ReluKernel, |x, y| if x > E::ZERO { x } else { E::ZERO }, if y > E::ZERO { E::ONE } else { E::ZERO }, from_y);
 kernel!(/// x * sigmoid(x)
-    Silu, |x, y| x * sigmoid(x), { let s = sigmoid(x); s * (E::ONE + x * (E::ONE - s)) });
+    SiluKernel, |x, y| x * sigmoid(x), { let s = sigmoid(x); s * (E::ONE + x * (E::ONE - s)) });
 kernel!(/// x * Phi(x) with the exact normal CDF (PyTorch's `approximate="none"`)
-GeluErf, |x, y| {
+GeluErfKernel, |x, y| {
     let xf = x.to_f64();
     E::from_f64(0.5 * xf * (1.0 + crate::dtype::erf_f64(xf * core::f64::consts::FRAC_1_SQRT_2)))
 }, {
@@ -157,7 +141,7 @@ GeluErf, |x, y| {
     E::from_f64(cdf + xf * pdf)
 });
 kernel!(/// GELU's tanh approximation (PyTorch's `approximate="tanh"`)
-GeluTanh, |x, y| {
+GeluTanhKernel, |x, y| {
     let inner = gelu_tanh_inner(x);
     E::from_f64(0.5) * x * (E::ONE + inner.tanh())
 }, {
@@ -185,8 +169,8 @@ fn gelu_tanh_inner<E: Float>(x: E) -> E {
 
 /// `x` if `x > 0` else `slope * x`.
 #[derive(Clone, Copy, Debug)]
-pub struct LeakyRelu<E>(pub E);
-impl<E: Float> UnaryKernel<E> for LeakyRelu<E> {
+pub struct LeakyReluKernel<E>(pub E);
+impl<E: Float> UnaryKernel<E> for LeakyReluKernel<E> {
     fn f(&self, x: E) -> E {
         if x > E::ZERO { x } else { self.0 * x }
     }
@@ -197,13 +181,13 @@ impl<E: Float> UnaryKernel<E> for LeakyRelu<E> {
 
 /// `ln(1 + e^(beta x)) / beta`, and exactly `x` where `beta x > threshold` (PyTorch).
 #[derive(Clone, Copy, Debug)]
-pub struct Softplus<E> {
+pub struct SoftplusKernel<E> {
     /// Sharpness.
     pub beta: E,
     /// Above `beta * x > threshold` the function is linear.
     pub threshold: E,
 }
-impl<E: Float> UnaryKernel<E> for Softplus<E> {
+impl<E: Float> UnaryKernel<E> for SoftplusKernel<E> {
     fn f(&self, x: E) -> E {
         let bx = self.beta * x;
         if bx > self.threshold {
@@ -226,13 +210,13 @@ impl<E: Float> UnaryKernel<E> for Softplus<E> {
 /// Clamps to `[min, max]`; the gradient is 1 inside, 0 outside (PyTorch passes it at the
 /// bounds themselves).
 #[derive(Clone, Copy, Debug)]
-pub struct Clamp<E> {
+pub struct ClampKernel<E> {
     /// Lower bound.
     pub min: E,
     /// Upper bound.
     pub max: E,
 }
-impl<E: Float> UnaryKernel<E> for Clamp<E> {
+impl<E: Float> UnaryKernel<E> for ClampKernel<E> {
     fn f(&self, x: E) -> E {
         if x < self.min {
             self.min
@@ -253,8 +237,8 @@ impl<E: Float> UnaryKernel<E> for Clamp<E> {
 
 /// `x^p` for a constant exponent.
 #[derive(Clone, Copy, Debug)]
-pub struct PowScalar<E>(pub E);
-impl<E: Float> UnaryKernel<E> for PowScalar<E> {
+pub struct PowScalarKernel<E>(pub E);
+impl<E: Float> UnaryKernel<E> for PowScalarKernel<E> {
     fn f(&self, x: E) -> E {
         x.powf(self.0)
     }
@@ -269,8 +253,8 @@ impl<E: Float> UnaryKernel<E> for PowScalar<E> {
 
 /// `x + c`.
 #[derive(Clone, Copy, Debug)]
-pub struct AddScalar<E>(pub E);
-impl<E: Float> UnaryKernel<E> for AddScalar<E> {
+pub struct AddScalarKernel<E>(pub E);
+impl<E: Float> UnaryKernel<E> for AddScalarKernel<E> {
     fn f(&self, x: E) -> E {
         x + self.0
     }
@@ -281,8 +265,8 @@ impl<E: Float> UnaryKernel<E> for AddScalar<E> {
 
 /// `x * c`.
 #[derive(Clone, Copy, Debug)]
-pub struct MulScalar<E>(pub E);
-impl<E: Float> UnaryKernel<E> for MulScalar<E> {
+pub struct MulScalarKernel<E>(pub E);
+impl<E: Float> UnaryKernel<E> for MulScalarKernel<E> {
     fn f(&self, x: E) -> E {
         x * self.0
     }
@@ -293,8 +277,8 @@ impl<E: Float> UnaryKernel<E> for MulScalar<E> {
 
 /// `c / x`.
 #[derive(Clone, Copy, Debug)]
-pub struct ScalarDiv<E>(pub E);
-impl<E: Float> UnaryKernel<E> for ScalarDiv<E> {
+pub struct ScalarDivKernel<E>(pub E);
+impl<E: Float> UnaryKernel<E> for ScalarDivKernel<E> {
     fn f(&self, x: E) -> E {
         self.0 / x
     }
@@ -312,11 +296,11 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     }
     /// `-x`.
     pub fn neg(self) -> Self {
-        unary_op(self, Neg)
+        unary_op(self, NegKernel)
     }
     /// `|x|`.
     pub fn abs(self) -> Self {
-        unary_op(self, Abs)
+        unary_op(self, AbsKernel)
     }
     /// `e^x`.
     ///
@@ -325,31 +309,31 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// assert_eq!(Tensor::<Rank1<1>, f64>::from_array([0.0]).exp().to_vec(), vec![1.0]);
     /// ```
     pub fn exp(self) -> Self {
-        unary_op(self, Exp)
+        unary_op(self, ExpKernel)
     }
     /// Natural logarithm (`torch.log`).
     pub fn ln(self) -> Self {
-        unary_op(self, Ln)
+        unary_op(self, LnKernel)
     }
     /// Square root.
     pub fn sqrt(self) -> Self {
-        unary_op(self, Sqrt)
+        unary_op(self, SqrtKernel)
     }
     /// `x * x`.
     pub fn square(self) -> Self {
-        unary_op(self, Square)
+        unary_op(self, SquareKernel)
     }
     /// Sine.
     pub fn sin(self) -> Self {
-        unary_op(self, Sin)
+        unary_op(self, SinKernel)
     }
     /// Cosine.
     pub fn cos(self) -> Self {
-        unary_op(self, Cos)
+        unary_op(self, CosKernel)
     }
     /// Hyperbolic tangent.
     pub fn tanh(self) -> Self {
-        unary_op(self, Tanh)
+        unary_op(self, TanhKernel)
     }
     /// Logistic sigmoid, stable for large |x|.
     ///
@@ -359,58 +343,58 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// assert!(y[0] >= 0.0 && y[0] < 1e-40 && y[1] == 1.0);
     /// ```
     pub fn sigmoid(self) -> Self {
-        unary_op(self, Sigmoid)
+        unary_op(self, SigmoidKernel)
     }
     /// `max(x, 0)`.
     pub fn relu(self) -> Self {
-        unary_op(self, Relu)
+        unary_op(self, ReluKernel)
     }
     /// `x` if positive, else `negative_slope * x` (PyTorch's default slope is 0.01).
     pub fn leaky_relu(self, negative_slope: E) -> Self {
-        unary_op(self, LeakyRelu(negative_slope))
+        unary_op(self, LeakyReluKernel(negative_slope))
     }
     /// GELU with the exact normal CDF (`approximate="none"`).
     pub fn gelu(self) -> Self {
-        unary_op(self, GeluErf)
+        unary_op(self, GeluErfKernel)
     }
     /// GELU with the tanh approximation (`approximate="tanh"`).
     pub fn gelu_tanh(self) -> Self {
-        unary_op(self, GeluTanh)
+        unary_op(self, GeluTanhKernel)
     }
     /// `x * sigmoid(x)` (SiLU, swish).
     pub fn silu(self) -> Self {
-        unary_op(self, Silu)
+        unary_op(self, SiluKernel)
     }
     /// `ln(1 + e^(beta x)) / beta`, linear above `threshold` (PyTorch defaults: 1, 20).
     pub fn softplus(self, beta: E, threshold: E) -> Self {
-        unary_op(self, Softplus { beta, threshold })
+        unary_op(self, SoftplusKernel { beta, threshold })
     }
     /// Clamps every element to `[min, max]`.
     pub fn clamp(self, min: E, max: E) -> Self {
-        unary_op(self, Clamp { min, max })
+        unary_op(self, ClampKernel { min, max })
     }
     /// `x^exponent` for a constant exponent.
     pub fn powf(self, exponent: E) -> Self {
-        unary_op(self, PowScalar(exponent))
+        unary_op(self, PowScalarKernel(exponent))
     }
     /// `x + c`.
     pub fn add_scalar(self, c: E) -> Self {
-        unary_op(self, AddScalar(c))
+        unary_op(self, AddScalarKernel(c))
     }
     /// `x - c`.
     pub fn sub_scalar(self, c: E) -> Self {
-        unary_op(self, AddScalar(-c))
+        unary_op(self, AddScalarKernel(-c))
     }
     /// `x * c`.
     pub fn mul_scalar(self, c: E) -> Self {
-        unary_op(self, MulScalar(c))
+        unary_op(self, MulScalarKernel(c))
     }
     /// `x / c`.
     pub fn div_scalar(self, c: E) -> Self {
-        unary_op(self, MulScalar(E::ONE / c))
+        unary_op(self, MulScalarKernel(E::ONE / c))
     }
     /// `c / x`.
     pub fn rdiv_scalar(self, c: E) -> Self {
-        unary_op(self, ScalarDiv(c))
+        unary_op(self, ScalarDivKernel(c))
     }
 }

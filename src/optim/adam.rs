@@ -2,9 +2,9 @@
 
 use super::{Optimizer, StateMap, for_each_param_with_grad};
 use crate::autograd::Gradients;
-use crate::backend::parallel::for_zipped_blocks;
 use crate::dtype::Float;
 use crate::nn::Params;
+use crate::ops::optim::{AdamStep, adam_update};
 
 /// Adam with bias correction, optional amsgrad and L2 weight decay (added to the gradient).
 /// Defaults as PyTorch: lr 1e-3, betas (0.9, 0.999), eps 1e-8.
@@ -73,6 +73,12 @@ impl<E: Float> Optimizer<E> for AdamW<E> {
     fn set_lr(&mut self, lr: f64) {
         self.0.lr = lr;
     }
+    fn momentum(&self) -> Option<f64> {
+        Some(self.0.betas.0)
+    }
+    fn set_momentum(&mut self, momentum: f64) {
+        self.0.betas.0 = momentum;
+    }
     fn state(&self) -> Vec<(String, Vec<E>)> {
         self.0.state()
     }
@@ -140,6 +146,17 @@ impl<E: Float> Optimizer<E> for Adam<E> {
         let wd = E::from_f64(self.weight_decay);
         let decay = E::from_f64(1.0 - self.lr * self.weight_decay);
         let (amsgrad, maximize, decoupled) = (self.amsgrad, self.maximize, self.decoupled);
+        let kernel = AdamStep {
+            step_size,
+            beta1: e_b1,
+            beta2: e_b2,
+            eps,
+            bc2_sqrt,
+            l2: if decoupled { E::ZERO } else { wd },
+            decoupled,
+            decay,
+            sign: if maximize { -E::ONE } else { E::ONE },
+        };
         let state = &mut self.state;
         for_each_param_with_grad(model, grads, |name, p, g| {
             let n = p.len();
@@ -150,39 +167,8 @@ impl<E: Float> Optimizer<E> for Adam<E> {
             } else {
                 Vec::new()
             };
-            // Branch-free loops so that the compiler vectorises them: multiplying by +-1 and
-            // adding 0 * p leave the values exactly as the branching formulas would.
-            let sign = if maximize { -E::ONE } else { E::ONE };
-            let l2 = if decoupled { E::ZERO } else { wd };
-            let one = E::ONE;
-            if amsgrad {
-                for_zipped_blocks([p, &mut m, &mut v, &mut vmax], |off, [p, m, v, vmax]| {
-                    let g = &g[off..][..p.len()];
-                    for i in 0..p.len() {
-                        p[i] *= if decoupled { decay } else { one };
-                        let gi = sign * g[i] + l2 * p[i];
-                        m[i] = e_b1 * m[i] + (one - e_b1) * gi;
-                        v[i] = e_b2 * v[i] + (one - e_b2) * gi * gi;
-                        vmax[i] = vmax[i].max(v[i]);
-                        p[i] -= step_size * m[i] / (vmax[i].sqrt() / bc2_sqrt + eps);
-                    }
-                });
-            } else {
-                for_zipped_blocks([p, &mut m, &mut v], |off, [p, m, v]| {
-                    let g = &g[off..][..p.len()];
-                    if decoupled {
-                        p.iter_mut().for_each(|v| *v *= decay);
-                    }
-                    for ((pi, &gi), (mi, vi)) in
-                        p.iter_mut().zip(g).zip(m.iter_mut().zip(v.iter_mut()))
-                    {
-                        let gi = sign * gi + l2 * *pi;
-                        *mi = e_b1 * *mi + (one - e_b1) * gi;
-                        *vi = e_b2 * *vi + (one - e_b2) * gi * gi;
-                        *pi -= step_size * *mi / (vi.sqrt() / bc2_sqrt + eps);
-                    }
-                });
-            }
+            let vmax_slice = if amsgrad { Some(&mut vmax[..]) } else { None };
+            adam_update(&kernel, p, g, &mut m, &mut v, vmax_slice);
             *state.get(name, "exp_avg", Vec::new) = m;
             *state.get(name, "exp_avg_sq", Vec::new) = v;
             if amsgrad {
@@ -195,6 +181,12 @@ impl<E: Float> Optimizer<E> for Adam<E> {
     }
     fn set_lr(&mut self, lr: f64) {
         self.lr = lr;
+    }
+    fn momentum(&self) -> Option<f64> {
+        Some(self.betas.0)
+    }
+    fn set_momentum(&mut self, momentum: f64) {
+        self.betas.0 = momentum;
     }
     fn state(&self) -> Vec<(String, Vec<E>)> {
         self.state.export(self.steps)

@@ -22,17 +22,34 @@
 //! assert!(after.as_slice()[0] < before);
 //! ```
 
+mod adadelta;
+mod adagrad;
 mod adam;
+mod adamax;
 mod clip;
+mod lbfgs;
+mod nadam;
+mod onecycle;
+mod plateau;
+mod radam;
 mod rmsprop;
 mod scheduler;
 mod sgd;
 
+pub use adadelta::Adadelta;
+pub use adagrad::Adagrad;
 pub use adam::{Adam, AdamW};
+pub use adamax::Adamax;
 pub use clip::{clip_grad_norm, clip_grad_value};
+pub use lbfgs::{Lbfgs, LbfgsLoss, LineSearch};
+pub use nadam::NAdam;
+pub use onecycle::{Anneal, OneCycleLr};
+pub use plateau::{PlateauMode, ReduceLrOnPlateau, ThresholdMode};
+pub use radam::RAdam;
 pub use rmsprop::RmsProp;
 pub use scheduler::{
-    Constant, CosineAnnealingLr, ExponentialLr, LinearWarmup, LrSchedule, LrScheduler, StepLr,
+    Constant, CosineAnnealingLr, CosineAnnealingWarmRestarts, ExponentialLr, LinearLr,
+    LinearWarmup, LrSchedule, LrScheduler, MultiStepLr, SequentialLr, StepLr,
 };
 pub use sgd::Sgd;
 
@@ -49,6 +66,27 @@ pub trait Optimizer<E: Float> {
     fn lr(&self) -> f64;
     /// Sets the learning rate (schedulers use this).
     fn set_lr(&mut self, lr: f64);
+    /// The momentum factor (SGD, RMSprop) or first beta (the Adam family) that
+    /// [`OneCycleLr`] cycles; `None` for optimizers without one (Adagrad, Adadelta).
+    ///
+    /// ```
+    /// use shaped::optim::{Adam, Adagrad, Optimizer, Sgd};
+    /// assert_eq!(Optimizer::<f32>::momentum(&Sgd::new(0.1).momentum(0.9)), Some(0.9));
+    /// assert_eq!(Optimizer::<f32>::momentum(&Adam::new(1e-3)), Some(0.9));
+    /// assert_eq!(Optimizer::<f32>::momentum(&Adagrad::new(0.01)), None);
+    /// ```
+    fn momentum(&self) -> Option<f64> {
+        None
+    }
+    /// Sets the momentum factor or first beta; ignored by optimizers without one.
+    ///
+    /// ```
+    /// use shaped::optim::{Adam, Optimizer};
+    /// let mut opt = Adam::<f32>::new(1e-3);
+    /// opt.set_momentum(0.95);
+    /// assert_eq!(opt.betas.0, 0.95);
+    /// ```
+    fn set_momentum(&mut self, _momentum: f64) {}
     /// The optimizer's state: `(name, values)` for every buffer, named
     /// `"<param name>.<buffer>"`, plus `"step"` for the step count.
     fn state(&self) -> Vec<(String, Vec<E>)>;

@@ -4,6 +4,7 @@ use super::{Optimizer, StateMap, for_each_param_with_grad};
 use crate::autograd::Gradients;
 use crate::dtype::Float;
 use crate::nn::Params;
+use crate::ops::optim::{RmsPropStep, rmsprop_update};
 
 /// RMSprop as in PyTorch: `sq = alpha sq + (1 - alpha) g^2`; centered subtracts the squared
 /// running mean of `g`; `eps` is added after the square root; with momentum
@@ -83,14 +84,15 @@ impl<E: Float> RmsProp<E> {
 impl<E: Float> Optimizer<E> for RmsProp<E> {
     fn step<M: Params<E> + ?Sized>(&mut self, model: &mut M, grads: &Gradients<E>) {
         self.steps += 1;
-        let (lr, alpha, eps, wd, mom) = (
-            E::from_f64(self.lr),
-            E::from_f64(self.alpha),
-            E::from_f64(self.eps),
-            E::from_f64(self.weight_decay),
-            E::from_f64(self.momentum),
-        );
-        let (centered, maximize) = (self.centered, self.maximize);
+        let kernel = RmsPropStep {
+            lr: E::from_f64(self.lr),
+            alpha: E::from_f64(self.alpha),
+            eps: E::from_f64(self.eps),
+            weight_decay: E::from_f64(self.weight_decay),
+            momentum: E::from_f64(self.momentum),
+            maximize: self.maximize,
+        };
+        let (centered, mom) = (self.centered, kernel.momentum);
         let state = &mut self.state;
         for_each_param_with_grad(model, grads, |name, p, g| {
             let n = p.len();
@@ -105,25 +107,18 @@ impl<E: Float> Optimizer<E> for RmsProp<E> {
             } else {
                 Vec::new()
             };
-            for i in 0..n {
-                let mut gi = if maximize { -g[i] } else { g[i] };
-                if wd != E::ZERO {
-                    gi += wd * p[i];
-                }
-                sq[i] = alpha * sq[i] + (E::ONE - alpha) * gi * gi;
-                let avg = if centered {
-                    ga[i] = alpha * ga[i] + (E::ONE - alpha) * gi;
-                    (sq[i] - ga[i] * ga[i]).sqrt() + eps
-                } else {
-                    sq[i].sqrt() + eps
-                };
+            rmsprop_update(
+                &kernel,
+                p,
+                g,
+                &mut sq,
+                if centered { Some(&mut ga[..]) } else { None },
                 if mom > E::ZERO {
-                    buf[i] = mom * buf[i] + gi / avg;
-                    p[i] -= lr * buf[i];
+                    Some(&mut buf[..])
                 } else {
-                    p[i] -= lr * gi / avg;
-                }
-            }
+                    None
+                },
+            );
             *state.get(name, "square_avg", Vec::new) = sq;
             if centered {
                 *state.get(name, "grad_avg", Vec::new) = ga;
@@ -138,6 +133,12 @@ impl<E: Float> Optimizer<E> for RmsProp<E> {
     }
     fn set_lr(&mut self, lr: f64) {
         self.lr = lr;
+    }
+    fn momentum(&self) -> Option<f64> {
+        Some(self.momentum)
+    }
+    fn set_momentum(&mut self, momentum: f64) {
+        self.momentum = momentum;
     }
     fn state(&self) -> Vec<(String, Vec<E>)> {
         self.state.export(self.steps)

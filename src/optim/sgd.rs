@@ -4,6 +4,7 @@ use super::{Optimizer, StateMap, for_each_param_with_grad};
 use crate::autograd::Gradients;
 use crate::dtype::Float;
 use crate::nn::Params;
+use crate::ops::optim::{SgdStep, sgd_update};
 
 /// SGD with optional momentum, dampening, Nesterov momentum and weight decay, as in
 /// PyTorch: `g = grad + wd p`; with momentum the buffer starts as `g` and then becomes
@@ -74,38 +75,24 @@ impl<E: Float> Sgd<E> {
 
 impl<E: Float> Optimizer<E> for Sgd<E> {
     fn step<M: Params<E> + ?Sized>(&mut self, model: &mut M, grads: &Gradients<E>) {
-        let (lr, mom, damp, wd) = (
-            E::from_f64(self.lr),
-            E::from_f64(self.momentum),
-            E::from_f64(self.dampening),
-            E::from_f64(self.weight_decay),
-        );
-        let (nesterov, maximize) = (self.nesterov, self.maximize);
+        let kernel = SgdStep {
+            lr: E::from_f64(self.lr),
+            momentum: E::from_f64(self.momentum),
+            dampening: E::from_f64(self.dampening),
+            weight_decay: E::from_f64(self.weight_decay),
+            nesterov: self.nesterov,
+            maximize: self.maximize,
+        };
         let state = &mut self.state;
         for_each_param_with_grad(model, grads, |name, p, g| {
-            let direction = |i: usize, p: &[E]| {
-                let d = if maximize { -g[i] } else { g[i] };
-                if wd != E::ZERO { d + wd * p[i] } else { d }
-            };
-            if mom == E::ZERO {
-                for i in 0..p.len() {
-                    p[i] -= lr * direction(i, p);
-                }
+            if kernel.momentum == E::ZERO {
+                sgd_update(&kernel, p, g, None);
                 return;
             }
             // PyTorch starts the buffer at the first gradient, without dampening.
             let first = !state.contains(name, "momentum_buffer");
             let buf = state.get(name, "momentum_buffer", || vec![E::ZERO; p.len()]);
-            for i in 0..p.len() {
-                let d = direction(i, p);
-                buf[i] = if first {
-                    d
-                } else {
-                    mom * buf[i] + (E::ONE - damp) * d
-                };
-                let step = if nesterov { d + mom * buf[i] } else { buf[i] };
-                p[i] -= lr * step;
-            }
+            sgd_update(&kernel, p, g, Some((buf, first)));
         });
         self.steps += 1;
     }
@@ -114,6 +101,12 @@ impl<E: Float> Optimizer<E> for Sgd<E> {
     }
     fn set_lr(&mut self, lr: f64) {
         self.lr = lr;
+    }
+    fn momentum(&self) -> Option<f64> {
+        Some(self.momentum)
+    }
+    fn set_momentum(&mut self, momentum: f64) {
+        self.momentum = momentum;
     }
     fn state(&self) -> Vec<(String, Vec<E>)> {
         self.state.export(self.steps)

@@ -34,12 +34,14 @@
 mod atomic;
 mod checkpoint;
 mod crc32;
+mod fit;
 mod st;
 mod state;
 
 pub use atomic::write_atomic;
 pub use checkpoint::{CHECKPOINT_MAGIC, CHECKPOINT_VERSION, Checkpoint, NamedValues};
 pub use crc32::{Crc32, crc32};
+pub use fit::LoadOptions;
 pub use st::{
     SINGLE_TENSOR_NAME, from_safetensors, load_safetensors, load_safetensors_with, load_tensor,
     load_tensors, save_safetensors, save_tensor, save_tensors, tensors_from_safetensors,

@@ -1,6 +1,7 @@
 //! Model state, tensors and named tensor collections in the safetensors format.
 
 use super::atomic::write_atomic;
+use super::fit::{LoadOptions, check_fit, truncation};
 use super::state::{
     Data, Entry, LoadMode, LoadReport, decode_into, dtype_name, load_entries, readable,
 };
@@ -79,7 +80,13 @@ fn parse<'a>(bytes: &'a [u8], what: &str) -> Result<(SafeTensors<'a>, Vec<String
         what: what.to_string(),
         message: format!("not a valid safetensors file: {e}"),
     };
-    let (_, meta) = SafeTensors::read_metadata(bytes).map_err(format_err)?;
+    let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| match truncation(bytes) {
+        Some(message) => Error::Format {
+            what: what.to_string(),
+            message,
+        },
+        None => format_err(e),
+    })?;
     let st = SafeTensors::deserialize(bytes).map_err(format_err)?;
     Ok((st, meta.offset_keys()))
 }
@@ -147,9 +154,13 @@ pub fn save_safetensors<E: Float, M: Params<E> + ?Sized>(
 /// Loads safetensors bytes into a model by name; `what` names the data in errors.
 ///
 /// Every tensor the model has is checked before anything is written, so a failed load
-/// leaves the model unchanged: a shape that differs from the model's is an error naming the
-/// tensor and both shapes, and so (in [`LoadMode::Strict`]) is a missing or unexpected name.
-/// F32, F64, F16 and BF16 tensors are converted to the model's element type.
+/// leaves the model unchanged. One error lists every mismatch, prefixed by `what`: a shape
+/// that differs from the model's (naming the tensor and both shapes), a tensor stored in
+/// another element type, and (in [`LoadMode::Strict`]) missing and unexpected names; when
+/// recurrent weights have another gate count (a GRU's 3H rows for an LSTM's 4H) it says which
+/// architecture the file looks like. `options` is a [`LoadMode`] or [`LoadOptions`]: F16,
+/// BF16, F32 and F64 tensors are converted to the model's element type only with
+/// [`LoadOptions::convert_dtype`].
 ///
 /// ```
 /// use shaped::nn::Linear;
@@ -160,18 +171,21 @@ pub fn save_safetensors<E: Float, M: Params<E> + ?Sized>(
 /// let mut wrong = Linear::<3, 5>::new(&mut rng);
 /// let err = from_safetensors(&mut wrong, &bytes, LoadMode::Strict, "bytes").unwrap_err();
 /// assert!(err.to_string().contains("`weight`: the file has shape [2, 3], the model has shape [5, 3]"));
+/// assert!(err.to_string().contains("`bias`: the file has shape [2], the model has shape [5]"));
 /// ```
 pub fn from_safetensors<E: Float, M: Params<E> + ?Sized>(
     model: &mut M,
     bytes: &[u8],
-    mode: LoadMode,
+    options: impl Into<LoadOptions>,
     what: &str,
 ) -> Result<LoadReport> {
+    let options = options.into();
     let (st, names) = parse(bytes, what)?;
     let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = names
         .into_iter()
         .filter_map(|n| st.tensor(&n).ok().map(|v| (n, v)))
         .collect();
+    check_fit(model, &views, options, what)?;
     let entries = views
         .iter()
         .map(|(name, v)| Entry {
@@ -180,7 +194,7 @@ pub fn from_safetensors<E: Float, M: Params<E> + ?Sized>(
             data: Data::Bytes(v.dtype(), v.data()),
         })
         .collect();
-    load_entries(model, entries, mode, what)
+    load_entries(model, entries, options.mode, what)
 }
 
 /// Loads a safetensors file into a model, strictly: every name in the file and the model
@@ -203,7 +217,8 @@ pub fn load_safetensors<E: Float, M: Params<E> + ?Sized>(
     load_safetensors_with(model, path, LoadMode::Strict)
 }
 
-/// Loads a safetensors file into a model (see [`from_safetensors`]).
+/// Loads a safetensors file into a model with a [`LoadMode`] or [`LoadOptions`] (see
+/// [`from_safetensors`]); errors name the file.
 ///
 /// ```
 /// use shaped::nn::Linear;
@@ -219,10 +234,15 @@ pub fn load_safetensors<E: Float, M: Params<E> + ?Sized>(
 pub fn load_safetensors_with<E: Float, M: Params<E> + ?Sized>(
     model: &mut M,
     path: impl AsRef<Path>,
-    mode: LoadMode,
+    options: impl Into<LoadOptions>,
 ) -> Result<LoadReport> {
     let path = path.as_ref();
-    from_safetensors(model, &read_file(path)?, mode, &path.display().to_string())
+    from_safetensors(
+        model,
+        &read_file(path)?,
+        options,
+        &path.display().to_string(),
+    )
 }
 
 /// Named tensors of any shapes as safetensors bytes; names must be distinct.

@@ -12,14 +12,18 @@
 mod axis;
 mod broadcast;
 pub(crate) mod check;
+mod chunk;
 mod concat;
 pub(crate) mod const_msg;
 mod conv;
 mod dim;
 mod flatten;
+mod group;
 mod last;
 mod matmul;
+mod pad;
 mod permute;
+mod scaled;
 mod select;
 #[allow(clippy::module_inception)]
 mod shape;
@@ -30,13 +34,17 @@ pub use broadcast::{
     BroadcastDim, BroadcastShapes, DimBroadcast, DimEq, DimUnify, MAX_BROADCAST_ONE,
 };
 pub use check::SameShape;
+pub use chunk::{ChunkDim, Quot};
 pub use concat::ConcatShape;
 pub use conv::{ConvOut, ConvTransposeOut, PoolOut};
 pub use dim::{Const, ConstDim, Dim, DimExpr, Prod, Sum};
 pub use flatten::{Flatten, FlattenAll};
+pub use group::PerGroup;
 pub use last::LastDim;
 pub use matmul::MatMulShape;
+pub use pad::{PadDim, PadLast, PadLast2, PadLast3, Padded};
 pub use permute::{Axes2, Axes3, Axes4, Axes5, Axes6, PermuteShape, TransposeShape};
+pub use scaled::Scaled;
 pub use select::{ReplaceAxis, SameRank};
 pub use shape::{
     ConstShape, Dims, DynShape, MAX_RANK, Rank0, Rank1, Rank2, Rank3, Rank4, Rank5, Rank6,

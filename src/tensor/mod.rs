@@ -3,6 +3,7 @@
 mod convert;
 mod create;
 mod display;
+mod grad;
 mod indices;
 
 pub use indices::Indices;

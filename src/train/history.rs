@@ -167,7 +167,8 @@ impl History {
     }
 
     /// The standard charts: loss per epoch (training and validation), and accuracy per
-    /// epoch when it was counted. Add series or charts before [`render_svg`] for custom
+    /// epoch when it was counted, each with the best epoch marked (and the last one, when
+    /// training stopped early). Add series or charts before [`render_svg`] for custom
     /// metrics.
     ///
     /// ```
@@ -197,6 +198,22 @@ impl History {
                 acc = acc.with_series("validation", self.points(|r| r.val_accuracy));
             }
             charts.push(acc);
+        }
+        // Mark the best epoch and, when training stopped early, where it stopped.
+        let mut marks = Vec::new();
+        if let Some(best) = self.best() {
+            marks.push((best.epoch as f64, format!("best (epoch {})", best.epoch)));
+        }
+        if let (StopReason::EarlyStopping { patience }, Some(last)) = (self.stop, self.last()) {
+            marks.push((
+                last.epoch as f64,
+                format!("early stop (patience {patience})"),
+            ));
+        }
+        for chart in &mut charts {
+            for (x, label) in &marks {
+                *chart = chart.clone().with_mark(*x, label.clone());
+            }
         }
         charts
     }

@@ -85,7 +85,7 @@ mod step;
 mod trainer;
 
 pub use history::{EpochRecord, History, StopReason};
-pub use plot::{Chart, Series, render_svg};
+pub use plot::{Chart, Mark, Series, render_svg};
 pub use source::{BatchSource, FromFn, Shuffled, ShuffledIter, from_fn, shuffled};
 pub use step::{Meter, Step, correct};
 pub use trainer::{BatchEnd, EpochEnd, Trainer};

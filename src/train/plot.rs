@@ -28,6 +28,31 @@ impl Series {
     }
 }
 
+/// A labelled vertical line at `x`: the best epoch, an early stop.
+///
+/// ```
+/// use shaped::train::Mark;
+/// let m = Mark::new(7.0, "best (epoch 7)");
+/// assert_eq!(m.x, 7.0);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mark {
+    /// Where, in data units of the horizontal axis.
+    pub x: f64,
+    /// The text drawn beside it.
+    pub label: String,
+}
+
+impl Mark {
+    /// A mark from its position and label.
+    pub fn new(x: f64, label: impl Into<String>) -> Self {
+        Mark {
+            x,
+            label: label.into(),
+        }
+    }
+}
+
 /// A line chart: title, axis labels, and one polyline per [`Series`], with ticks, grid and
 /// a legend. [`to_svg`](Chart::to_svg) draws it alone; [`render_svg`] draws several side by
 /// side.
@@ -51,6 +76,8 @@ pub struct Chart {
     pub y_label: String,
     /// The lines.
     pub series: Vec<Series>,
+    /// Vertical marks (dashed lines with a label), drawn when inside the horizontal range.
+    pub marks: Vec<Mark>,
 }
 
 impl Chart {
@@ -65,11 +92,26 @@ impl Chart {
             x_label: x_label.into(),
             y_label: y_label.into(),
             series: Vec::new(),
+            marks: Vec::new(),
         }
     }
     /// Adds a line.
     pub fn with_series(mut self, name: impl Into<String>, points: Vec<(f64, f64)>) -> Self {
         self.series.push(Series::new(name, points));
+        self
+    }
+    /// Adds a labelled vertical mark at `x`.
+    ///
+    /// ```
+    /// use shaped::train::Chart;
+    /// let svg = Chart::new("Loss", "epoch", "loss")
+    ///     .with_series("train", vec![(1.0, 0.9), (2.0, 0.4), (3.0, 0.5)])
+    ///     .with_mark(2.0, "best")
+    ///     .to_svg();
+    /// assert_eq!(svg.matches(r#"class="mark""#).count(), 1);
+    /// ```
+    pub fn with_mark(mut self, x: f64, label: impl Into<String>) -> Self {
+        self.marks.push(Mark::new(x, label));
         self
     }
     /// The chart as a standalone SVG document.
@@ -276,6 +318,29 @@ fn panel(s: &mut String, chart: &Chart, x0: f64) {
         r#"<text x="{ly_x:.1}" y="{ly_y:.1}" text-anchor="middle" transform="rotate(-90 {ly_x:.1} {ly_y:.1})">{}</text>"#,
         escape(&chart.y_label)
     );
+
+    for (i, mark) in chart.marks.iter().enumerate() {
+        if !(mark.x.is_finite() && mark.x >= xmin && mark.x <= xmax) {
+            continue;
+        }
+        let x = px(mark.x);
+        let label = escape(&mark.label);
+        let _ = writeln!(
+            s,
+            r##"<line class="mark" x1="{x:.1}" y1="{top:.1}" x2="{x:.1}" y2="{bottom:.1}" stroke="#555" stroke-dasharray="5 4"><title>{label}</title></line>"##
+        );
+        // Right of the line, or left of it near the right edge; staggered downwards.
+        let (tx, anchor) = if x > right - 90.0 {
+            (x - 4.0, "end")
+        } else {
+            (x + 4.0, "start")
+        };
+        let _ = writeln!(
+            s,
+            r##"<text x="{tx:.1}" y="{:.1}" text-anchor="{anchor}" fill="#555" font-size="11">{label}</text>"##,
+            top + 14.0 + 14.0 * i as f64
+        );
+    }
 
     let mut drawn = Vec::new();
     for (i, se) in chart.series.iter().enumerate() {

@@ -2,9 +2,10 @@
 //! metrics; and the running averages over an epoch.
 
 use crate::autograd::{OwnedTape, Tape};
+use crate::distributed::{Collective, all_reduce_sum};
 use crate::dtype::Float;
 use crate::error::{Error, Result};
-use crate::nn::loss::{Reduction, try_cross_entropy_with};
+use crate::nn::loss::CrossEntropyLoss;
 use crate::shape::{Dim, DimEq};
 use crate::tensor::{Indices, Tensor};
 use std::collections::BTreeMap;
@@ -114,7 +115,7 @@ impl<E: Float, T: Tape<E>> Step<E, T> {
     ) -> Result<Self> {
         let right = correct(&logits, labels)?;
         let samples = labels.numel();
-        let loss = try_cross_entropy_with(logits, labels, 0.0, Reduction::Mean)?;
+        let loss = CrossEntropyLoss::new().try_forward(logits, labels)?;
         Ok(Step::new(loss, samples).with_correct(right))
     }
 }
@@ -198,6 +199,28 @@ impl Meter {
             let e = self.metrics.entry(name.clone()).or_insert((0.0, 0));
             e.0 += v * n as f64;
             e.1 += n;
+        }
+    }
+    /// Replaces every sum and count by its total over the ranks of `group` (steps must report
+    /// the same metric names on every rank).
+    pub(crate) fn sum_over_ranks(&mut self, group: &dyn Collective) {
+        let mut v = vec![
+            self.loss_sum,
+            self.samples as f64,
+            self.batches as f64,
+            self.correct as f64,
+            self.counted as f64,
+        ];
+        for (sum, count) in self.metrics.values() {
+            v.extend([*sum, *count as f64]);
+        }
+        all_reduce_sum(group, &mut v);
+        self.loss_sum = v[0];
+        // Counts are whole numbers far below 2^53, exact in f64.
+        [self.samples, self.batches, self.correct, self.counted] =
+            [v[1], v[2], v[3], v[4]].map(|c| c as usize);
+        for (i, (sum, count)) in self.metrics.values_mut().enumerate() {
+            (*sum, *count) = (v[5 + 2 * i], v[6 + 2 * i] as usize);
         }
     }
     /// The mean loss per sample so far (NaN before any sample).

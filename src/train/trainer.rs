@@ -1,20 +1,17 @@
 //! The [`Trainer`]: epochs of training and validation with a progress bar, early stopping,
 //! best-model checkpoints, callbacks and curves.
 
-use super::history::{EpochRecord, History, StopReason};
+mod fit;
+
+use super::history::{EpochRecord, History};
 use super::source::BatchSource;
 use super::step::{Meter, Step};
-use crate::autograd::{Gradients, UniqueId};
+use crate::distributed::Collective;
 use crate::dtype::Float;
-use crate::error::{Error, Result};
-use crate::nn::{Params, TensorKind};
-use crate::optim::{LrSchedule, Optimizer, clip_grad_norm};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use rand::SeedableRng;
+use crate::error::Result;
+use crate::optim::LrSchedule;
 use rand::rngs::StdRng;
-use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::time::Instant;
 
 /// What an epoch callback sees and can change: the epoch's record (add metrics to it), the
 /// epochs before it, the model (read-only, in evaluation mode), the trainer's generator,
@@ -101,7 +98,8 @@ type Validation<'a, M> = Box<dyn FnMut(&M, usize, &mut StdRng) -> Result<Meter> 
 ///   [`on_best`](Trainer::on_best) and [`restore_best`](Trainer::restore_best) keep the
 ///   best model;
 /// * [`clip_grad_norm`](Trainer::clip_grad_norm), [`accumulate`](Trainer::accumulate),
-///   [`lr_schedule`](Trainer::lr_schedule);
+///   [`lr_schedule`](Trainer::lr_schedule) (per epoch) or
+///   [`lr_schedule_per_batch`](Trainer::lr_schedule_per_batch);
 /// * callbacks [`on_epoch_end`](Trainer::on_epoch_end) and
 ///   [`on_batch_end`](Trainer::on_batch_end) for custom metrics and control;
 /// * [`output_dir`](Trainer::output_dir): `history.csv` and `curves.svg`, rewritten after
@@ -149,10 +147,13 @@ pub struct Trainer<'a, M, O> {
     max_grad_norm: Option<f64>,
     accumulate: usize,
     schedule: Option<Box<dyn LrSchedule + 'a>>,
+    /// Step the schedule per optimizer step instead of per epoch.
+    schedule_per_batch: bool,
     validation: Option<Validation<'a, M>>,
     epoch_hooks: Vec<EpochHook<'a, M>>,
     batch_hooks: Vec<BatchHook<'a>>,
     best_hooks: Vec<BestHook<'a, M>>,
+    group: Option<&'a dyn Collective>,
 }
 
 impl<M, O> core::fmt::Debug for Trainer<'_, M, O> {
@@ -201,11 +202,50 @@ impl<'a, M, O> Trainer<'a, M, O> {
             max_grad_norm: None,
             accumulate: 1,
             schedule: None,
+            schedule_per_batch: false,
             validation: None,
             epoch_hooks: Vec::new(),
             batch_hooks: Vec::new(),
             best_hooks: Vec::new(),
+            group: None,
         }
+    }
+    /// Trains data-parallel over `group` (PyTorch's `DistributedDataParallel`): every rank
+    /// runs the same program on its own shard of the data (give the loaders a
+    /// [`DistributedSampler`](crate::data::DistributedSampler)); the trainer starts every
+    /// rank from rank 0's parameters, averages gradients across ranks after every backward
+    /// pass, and sums the training and validation figures over ranks, so every rank records
+    /// the same history and takes the same early-stopping decision. The progress bar, the
+    /// epoch lines, `output_dir` files, `save_best` and `on_best` run on rank 0 only; rank 0's
+    /// learning-rate and stop requests from `on_epoch_end` apply to every rank.
+    ///
+    /// ```
+    /// use shaped::distributed::{Collective, ThreadGroup};
+    /// use shaped::nn::{Linear, Module, Params, loss::mse_loss};
+    /// use shaped::prelude::*;
+    /// use shaped::train::{Step, Trainer};
+    /// use rand::SeedableRng;
+    /// let weights = ThreadGroup::run(2, |group| {
+    ///     // Different initial weights and different halves of the data on each rank.
+    ///     let mut rng = rand::rngs::StdRng::seed_from_u64(group.rank() as u64);
+    ///     let mut model = Linear::<1, 1>::new(&mut rng);
+    ///     let mut opt = shaped::optim::Sgd::new(0.1);
+    ///     let x = Tensor::<Rank2<2, 1>>::full(group.rank() as f32 + 1.0);
+    ///     Trainer::new(&mut model, &mut opt)
+    ///         .distributed(group)
+    ///         .epochs(20)
+    ///         .quiet(true)
+    ///         .fit(vec![(x.clone(), x.mul_scalar(3.0))], |m, (x, y)| {
+    ///             Ok(Step::new(mse_loss(m.forward_train(x.trace_constant()), y), 2))
+    ///         })
+    ///         .unwrap();
+    ///     model.weight.to_vec()
+    /// });
+    /// assert_eq!(weights[0], weights[1]); // the same model on both ranks
+    /// ```
+    pub fn distributed(mut self, group: &'a dyn Collective) -> Self {
+        self.group = Some(group);
+        self
     }
     /// The number of epochs to run (fewer if stopped early); default 1.
     pub fn epochs(mut self, epochs: usize) -> Self {
@@ -344,7 +384,12 @@ impl<'a, M, O> Trainer<'a, M, O> {
         self
     }
     /// Sets the optimizer's learning rate at the start of epoch `e` (from 0) to
-    /// `schedule.lr_at(base, e)`, `base` being its rate when [`fit`](Trainer::fit) starts.
+    /// `schedule.lr_at(base, e)`, `base` being its rate when [`fit`](Trainer::fit) starts,
+    /// and its momentum (or first beta) to `schedule.momentum_at(e)` for schedules that
+    /// cycle it. After every epoch the schedule is given the monitored loss (validation,
+    /// else training) through [`observe`](LrSchedule::observe), which is what drives
+    /// [`ReduceLrOnPlateau`](crate::optim::ReduceLrOnPlateau). Replaces any schedule set
+    /// before.
     ///
     /// ```
     /// use shaped::optim::StepLr;
@@ -354,6 +399,27 @@ impl<'a, M, O> Trainer<'a, M, O> {
     /// ```
     pub fn lr_schedule(mut self, schedule: impl LrSchedule + 'a) -> Self {
         self.schedule = Some(Box::new(schedule));
+        self.schedule_per_batch = false;
+        self
+    }
+    /// Like [`lr_schedule`](Trainer::lr_schedule), but counted in optimizer steps over the
+    /// whole run rather than in epochs: update `k` (from 0) uses `schedule.lr_at(base, k)`,
+    /// as [`OneCycleLr`](crate::optim::OneCycleLr) and warm-up schedules are meant to be
+    /// stepped. The epoch's recorded rate is that of its first update; the monitored loss
+    /// is still given after every epoch.
+    ///
+    /// ```
+    /// use shaped::optim::OneCycleLr;
+    /// # let mut model = shaped::nn::Linear::<2, 1>::new(&mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0));
+    /// # let mut opt = shaped::optim::Sgd::<f32>::new(0.1).momentum(0.9);
+    /// let (epochs, batches_per_epoch) = (10, 50);
+    /// let t = shaped::train::Trainer::new(&mut model, &mut opt)
+    ///     .epochs(epochs)
+    ///     .lr_schedule_per_batch(OneCycleLr::new(0.1, epochs as u64 * batches_per_epoch));
+    /// ```
+    pub fn lr_schedule_per_batch(mut self, schedule: impl LrSchedule + 'a) -> Self {
+        self.schedule = Some(Box::new(schedule));
+        self.schedule_per_batch = true;
         self
     }
     /// Validation after every epoch: `step(&model, batch)` for every batch of `data`, with
@@ -423,305 +489,4 @@ impl<'a, M, O> Trainer<'a, M, O> {
         self.batch_hooks.push(Box::new(f));
         self
     }
-
-    /// Runs the epochs: for every batch of `train`, `step(&mut model, batch)` gives a traced
-    /// [`Step`], whose loss is backpropagated and applied by `optimizer` (after
-    /// accumulation and clipping when configured). Returns the [`History`]; an error from
-    /// the data, the step, a callback or a file write ends training with that error.
-    ///
-    /// ```
-    /// use shaped::prelude::*;
-    /// use shaped::nn::{Linear, Module, loss::mse_loss};
-    /// use shaped::train::{Step, Trainer};
-    /// use rand::SeedableRng;
-    /// let mut model = Linear::<1, 1>::new(&mut rand::rngs::StdRng::seed_from_u64(0));
-    /// let mut opt = shaped::optim::Sgd::new(0.5);
-    /// let x = Tensor::<Rank2<4, 1>>::from_array([[0.0], [1.0], [2.0], [3.0]]);
-    /// let y = x.clone().mul_scalar(2.0);
-    /// let history = Trainer::new(&mut model, &mut opt)
-    ///     .epochs(200)
-    ///     .quiet(true)
-    ///     .fit(vec![(x.mul_scalar(0.25), y.mul_scalar(0.25))], |m, (x, y)| {
-    ///         Ok(Step::new(mse_loss(m.forward_train(x.trace_constant()), y), 4))
-    ///     })
-    ///     .unwrap();
-    /// assert!(history.last().unwrap().train_loss < 1e-6);
-    /// assert!((model.weight.as_slice()[0] - 2.0).abs() < 1e-3);
-    /// ```
-    pub fn fit<E, S, F>(mut self, mut train: S, mut step: F) -> Result<History>
-    where
-        E: Float,
-        M: Params<E>,
-        O: Optimizer<E>,
-        S: BatchSource,
-        F: FnMut(&mut M, S::Batch) -> Result<Step<E>>,
-    {
-        let model = &mut *self.model;
-        let optimizer = &mut *self.optimizer;
-        let mut rng = StdRng::seed_from_u64(self.seed);
-        let base_lr = optimizer.lr();
-        let params = parameter_ids(model);
-        let mut history = History::default();
-        let mut best_loss = f64::INFINITY;
-        let mut best_state: Option<Vec<Vec<E>>> = None;
-        let mut es_best = f64::INFINITY;
-        let mut since_improved = 0;
-        let mut global_step = 0u64;
-
-        for epoch in 0..self.epochs {
-            if let Some(s) = &self.schedule {
-                optimizer.set_lr(s.lr_at(base_lr, epoch as u64));
-            }
-            let lr = optimizer.lr();
-            let bar = progress(self.quiet, epoch, self.epochs, train.batches_per_epoch());
-            let started = Instant::now();
-            let mut meter = Meter::default();
-            let mut pending: Option<Gradients<E>> = None;
-            let mut micro = 0;
-            for (i, batch) in train.batches(epoch, &mut rng).enumerate() {
-                let out = step(model, batch?)?;
-                meter.add(&out);
-                let loss = out.loss_value();
-                let grads = out.loss.backward();
-                match pending.as_mut() {
-                    Some(acc) => acc.accumulate(grads),
-                    None => pending = Some(grads),
-                }
-                micro += 1;
-                if micro == self.accumulate {
-                    let grads = pending.take().expect("set above");
-                    update(model, optimizer, grads, micro, &params, self.max_grad_norm);
-                    micro = 0;
-                    global_step += 1;
-                }
-                if !bar.is_hidden() {
-                    let rate = meter.samples() as f64 / started.elapsed().as_secs_f64().max(1e-9);
-                    bar.set_message(format!("loss {:.4}  {rate:.0} samples/s", meter.loss()));
-                    bar.inc(1);
-                }
-                let info = BatchEnd {
-                    epoch: epoch + 1,
-                    batch: i,
-                    global_step,
-                    loss,
-                    samples: out.samples,
-                };
-                for hook in &mut self.batch_hooks {
-                    hook(&info);
-                }
-            }
-            if let Some(grads) = pending.take() {
-                update(model, optimizer, grads, micro, &params, self.max_grad_norm);
-                global_step += 1;
-            }
-            if meter.batches() == 0 {
-                bar.finish_and_clear();
-                return Err(Error::value(
-                    "training data",
-                    format!("epoch {} yielded no batches", epoch + 1),
-                ));
-            }
-            let train_seconds = started.elapsed().as_secs_f64();
-
-            let mut record = EpochRecord {
-                epoch: epoch + 1,
-                train_loss: meter.loss(),
-                train_accuracy: meter.accuracy(),
-                lr,
-                samples: meter.samples(),
-                ..Default::default()
-            };
-            for (name, v) in meter.metrics() {
-                record.metrics.insert(format!("train_{name}"), v);
-            }
-            if let Some(validate) = &mut self.validation {
-                // Its own generator, the same every epoch: validation data made from it stays
-                // fixed, and adding validation does not change training.
-                let mut val_rng = StdRng::seed_from_u64(self.seed ^ 0x5eed_5eed_5eed_5eed);
-                let val = validate(model, epoch, &mut val_rng)?;
-                if val.samples() > 0 {
-                    record.val_loss = Some(val.loss());
-                    record.val_accuracy = val.accuracy();
-                    for (name, v) in val.metrics() {
-                        record.metrics.insert(format!("val_{name}"), v);
-                    }
-                }
-            }
-            record.seconds = started.elapsed().as_secs_f64();
-
-            let monitored = record.monitored_loss();
-            if monitored < best_loss {
-                best_loss = monitored;
-                if let Some(path) = &self.best_path {
-                    crate::serialize::save_safetensors(model, path)?;
-                }
-                for hook in &mut self.best_hooks {
-                    hook(model, &record)?;
-                }
-                if self.restore_best {
-                    best_state = Some(snapshot(model));
-                }
-            }
-            if monitored < es_best - self.min_delta {
-                es_best = monitored;
-                since_improved = 0;
-            } else {
-                since_improved += 1;
-            }
-
-            let mut ctx = EpochEnd {
-                record: &mut record,
-                history: &history,
-                model,
-                rng: &mut rng,
-                next_lr: None,
-                stop: false,
-            };
-            for hook in &mut self.epoch_hooks {
-                hook(&mut ctx)?;
-            }
-            let (next_lr, stop_requested) = (ctx.next_lr, ctx.stop);
-            if let Some(lr) = next_lr {
-                optimizer.set_lr(lr);
-            }
-
-            let summary = summary(&record, meter.samples() as f64 / train_seconds.max(1e-9));
-            if !bar.is_hidden() {
-                // The finished line keeps the summary only, short enough for 80 columns.
-                if let Ok(style) = ProgressStyle::with_template("epoch {prefix} {msg}") {
-                    bar.set_style(style);
-                }
-                bar.finish_with_message(summary);
-            } else if !self.quiet {
-                println!("epoch {}/{} {summary}", epoch + 1, self.epochs);
-            }
-            let finite = record.train_loss.is_finite();
-            history.push(record);
-            if let Some(dir) = &self.output_dir {
-                history.save(dir)?;
-            }
-
-            if !finite {
-                history.stop = StopReason::NonFiniteLoss;
-            } else if stop_requested {
-                history.stop = StopReason::Callback;
-            } else if self.patience.is_some_and(|p| since_improved >= p.max(1)) {
-                history.stop = StopReason::EarlyStopping {
-                    patience: self.patience.unwrap_or(0),
-                };
-            }
-            if history.stop != StopReason::Completed {
-                if !self.quiet {
-                    println!("{}", stop_message(&history));
-                }
-                break;
-            }
-        }
-        if let Some(state) = best_state {
-            restore(model, &state);
-        }
-        Ok(history)
-    }
-}
-
-/// A bar for one epoch, hidden unless stdout is a terminal and output is wanted.
-fn progress(quiet: bool, epoch: usize, epochs: usize, len: Option<usize>) -> ProgressBar {
-    if quiet || !std::io::stdout().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(len.map(|n| n as u64), ProgressDrawTarget::stdout());
-    let template = if len.is_some() {
-        "epoch {prefix} [{bar:25}] {pos}/{len} {msg}"
-    } else {
-        "epoch {prefix} {spinner} {pos} batches {msg}"
-    };
-    if let Ok(style) = ProgressStyle::with_template(template) {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.set_prefix(format!("{}/{}", epoch + 1, epochs));
-    bar
-}
-
-/// One optimizer step from gradients summed over `micro` batches.
-fn update<E: Float, M: Params<E>, O: Optimizer<E>>(
-    model: &mut M,
-    optimizer: &mut O,
-    mut grads: Gradients<E>,
-    micro: usize,
-    params: &[UniqueId],
-    max_grad_norm: Option<f64>,
-) {
-    if micro > 1 {
-        let scale = E::from_f64(1.0 / micro as f64);
-        for &id in params {
-            if let Some(g) = grads.get_id_mut(id) {
-                g.iter_mut().for_each(|v| *v *= scale);
-            }
-        }
-    }
-    if let Some(max_norm) = max_grad_norm {
-        clip_grad_norm(model, &mut grads, max_norm);
-    }
-    optimizer.step(model, &grads);
-}
-
-fn summary(r: &EpochRecord, rate: f64) -> String {
-    let mut s = format!("loss {:.4}", r.train_loss);
-    if let Some(a) = r.train_accuracy {
-        s += &format!(" acc {:.2}%", a * 100.0);
-    }
-    if let Some(l) = r.val_loss {
-        s += &format!(" | val loss {l:.4}");
-    }
-    if let Some(a) = r.val_accuracy {
-        s += &format!(" acc {:.2}%", a * 100.0);
-    }
-    s + &format!(" | {rate:.0} samples/s {:.1}s", r.seconds)
-}
-
-fn stop_message(h: &History) -> String {
-    let watched = if h.epochs.iter().any(|r| r.val_loss.is_some()) {
-        "validation"
-    } else {
-        "training"
-    };
-    let best = h.best().map_or(String::new(), |b| {
-        format!(" (best {:.4} at epoch {})", b.monitored_loss(), b.epoch)
-    });
-    match h.stop {
-        StopReason::EarlyStopping { patience } => {
-            format!(
-                "stopped early: {watched} loss did not improve for {} epochs{best}",
-                patience.max(1)
-            )
-        }
-        StopReason::NonFiniteLoss => "stopped: the training loss is not finite".to_string(),
-        StopReason::Callback => format!("stopped by a callback{best}"),
-        StopReason::Completed => String::new(),
-    }
-}
-
-fn parameter_ids<E: Float, M: Params<E> + ?Sized>(model: &M) -> Vec<UniqueId> {
-    let mut ids = Vec::new();
-    model.visit("", &mut |p| {
-        if p.kind == TensorKind::Parameter {
-            ids.push(p.id)
-        }
-    });
-    ids
-}
-
-/// Every parameter and buffer, in visiting order.
-fn snapshot<E: Float, M: Params<E> + ?Sized>(model: &M) -> Vec<Vec<E>> {
-    let mut state = Vec::new();
-    model.visit("", &mut |p| state.push(p.data.to_vec()));
-    state
-}
-
-fn restore<E: Float, M: Params<E> + ?Sized>(model: &mut M, state: &[Vec<E>]) {
-    let mut i = 0;
-    model.visit_mut("", &mut |p| {
-        p.data.copy_from_slice(&state[i]);
-        i += 1;
-    });
 }

@@ -1,6 +1,6 @@
 // Twin of compile_fail/loss_ce_label_count.rs: one label per row; labels whose count is
 // only known at run time are checked when the loss runs.
-use shaped::nn::loss::{Reduction, cross_entropy, try_cross_entropy_with};
+use shaped::nn::loss::{CrossEntropyLoss, cross_entropy};
 use shaped::prelude::*;
 
 fn main() {
@@ -9,5 +9,5 @@ fn main() {
     let loss = cross_entropy(logits.clone(), &labels);
     assert!((loss.to_vec()[0] - 3f32.ln()).abs() < 1e-6);
     let dynamic = Indices::<(usize,)>::from_vec_with_shape(vec![0, 1, 2, 0], (4,)).unwrap();
-    assert!(try_cross_entropy_with(logits, &dynamic, 0.0, Reduction::Mean).is_err());
+    assert!(CrossEntropyLoss::new().try_forward(logits, &dynamic).is_err());
 }

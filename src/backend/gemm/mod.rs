@@ -5,13 +5,15 @@
 //! are contiguous and it is small enough to stay in cache, which saves the packing pass
 //! that dominates the small products of a training step), and an `MR x NR` register-block
 //! micro-kernel does the multiply-adds. Large products are split over the threads of
-//! [`super::pool`]. Everything else (`f64`, other CPUs, column-strided `C`) goes to
+//! [`super::threads`]. Everything else (`f64`, other CPUs, column-strided `C`) goes to
 //! `matrixmultiply`, which stays the portable path and is tested against the fast one.
 
 #[cfg(target_arch = "x86_64")]
 mod avx512;
 
-use super::pool;
+use super::threads;
+use crate::dtype::Float;
+use crate::dtype::private::{Slice, SliceMut};
 
 /// Rows of `C` per micro-kernel call.
 const MR: usize = 8;
@@ -37,6 +39,56 @@ const DOT_MIN_K: usize = 32;
 
 /// Strides of a matrix operand: element `(i, j)` is at `i * rows + j * cols`.
 type Strides = (isize, isize);
+
+/// `c = alpha a b + beta c` on strided matrices for either element type, `a` being `m x k`,
+/// `b` `k x n`, `c` `m x n` (row stride, column stride per matrix): [`sgemm`] or [`dgemm`].
+/// The one entry point through which every other kernel and op multiplies matrices.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gemm<E: Float>(
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: E,
+    a: &[E],
+    a_strides: Strides,
+    b: &[E],
+    b_strides: Strides,
+    beta: E,
+    c: &mut [E],
+    c_strides: Strides,
+) {
+    super::init();
+    // `alpha` and `beta` are of type E, so the round trip through f64 is exact.
+    match (E::concrete(a), E::concrete(b), E::concrete_mut(c)) {
+        (Slice::F32(a), Slice::F32(b), SliceMut::F32(c)) => sgemm(
+            m,
+            k,
+            n,
+            alpha.to_f64() as f32,
+            a,
+            a_strides,
+            b,
+            b_strides,
+            beta.to_f64() as f32,
+            c,
+            c_strides,
+        ),
+        (Slice::F64(a), Slice::F64(b), SliceMut::F64(c)) => dgemm(
+            m,
+            k,
+            n,
+            alpha.to_f64(),
+            a,
+            a_strides,
+            b,
+            b_strides,
+            beta.to_f64(),
+            c,
+            c_strides,
+        ),
+        _ => unreachable!("a, b and c share the element type E"),
+    }
+}
 
 /// `c = alpha a b + beta c` in single precision, `a` being `m x k`, `b` `k x n`, `c` `m x n`.
 #[allow(clippy::too_many_arguments)]
@@ -182,7 +234,7 @@ unsafe fn blocked(
 ) {
     let flops = 2 * m * k * n;
     let threads = if flops >= PARALLEL_FLOPS {
-        pool::threads()
+        threads::threads()
     } else {
         1
     };
@@ -213,7 +265,7 @@ unsafe fn blocked(
             }
         }
     };
-    pool::run(parts, &task);
+    threads::run(parts, &task);
 }
 
 /// Packing buffers, one pair per thread, reused across calls.

@@ -67,6 +67,7 @@ struct Pool {
 fn pool() -> &'static Pool {
     static POOL: OnceLock<&'static Pool> = OnceLock::new();
     POOL.get_or_init(|| {
+        super::init();
         let threads = std::env::var("SHAPED_NUM_THREADS")
             .ok()
             .and_then(|v| v.trim().parse::<usize>().ok())

@@ -1,0 +1,245 @@
+//! Unfolding convolution inputs (im2col) and folding them back (col2im), in the layouts the
+//! convolution kernels in [`super::conv`] multiply with gemm.
+
+use super::simd::wide;
+use crate::dtype::Float;
+
+/// One sample's convolution geometry: `c` input planes of `h x w`, a `kh x kw` kernel with
+/// stride, padding and dilation, and the `oh x ow` output grid (the caller computes it, so
+/// that a transposed convolution can pass the exact size its output padding asks for).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ConvGeom {
+    pub c: usize,
+    pub h: usize,
+    pub w: usize,
+    pub kh: usize,
+    pub kw: usize,
+    pub sh: usize,
+    pub sw: usize,
+    pub ph: usize,
+    pub pw: usize,
+    pub dh: usize,
+    pub dw: usize,
+    pub oh: usize,
+    pub ow: usize,
+}
+
+impl ConvGeom {
+    /// Rows of the unfolded input: one per (channel, kernel row, kernel column).
+    pub fn col_rows(&self) -> usize {
+        self.c * self.kh * self.kw
+    }
+    /// Columns of the unfolded input: one per output position.
+    pub fn col_cols(&self) -> usize {
+        self.oh * self.ow
+    }
+    /// A 1x1 kernel with unit stride and no padding unfolds to the input itself.
+    pub(super) fn is_pointwise(&self) -> bool {
+        self.kh == 1 && self.kw == 1 && self.sh == 1 && self.sw == 1 && self.ph == 0 && self.pw == 0
+    }
+    /// Unit stride and dilation, no padding, kernel larger than 1x1: the case unfolded in
+    /// "wide rows" (see [`im2col_wide`]).
+    pub(super) fn unfolds_wide(&self) -> bool {
+        !self.is_pointwise()
+            && (self.sh, self.sw, self.ph, self.pw, self.dh, self.dw) == (1, 1, 0, 0, 1, 1)
+            && self.oh > 0
+            && self.ow > 0
+    }
+    /// Columns of the wide unfolding: every output row padded to the input width.
+    pub(super) fn wide_cols(&self) -> usize {
+        self.oh * self.w
+    }
+}
+
+/// [`im2col`] for [`ConvGeom::unfolds_wide`] geometries, with each output row widened to the
+/// input width `w`: row `(c, i, j)` of `cols` (`oh * w` long) is then one contiguous run of
+/// the input plane, from `(i, j)` on, so the unfolding is `c * kh * kw` long copies instead
+/// of `oh` short ones each. Entries in the `w - ow` extra columns of every row hold
+/// neighbouring inputs (or zeros past the plane); products over them are dropped by
+/// [`narrow_rows`], and their gradients are zero, so [`col2im_wide`] may add them back.
+pub(super) fn im2col_wide<E: Float>(x: &[E], g: &ConvGeom, cols: &mut [E]) {
+    let (hw, len) = (g.h * g.w, g.wide_cols());
+    for c in 0..g.c {
+        let plane = &x[c * hw..][..hw];
+        for i in 0..g.kh {
+            for j in 0..g.kw {
+                let row = &mut cols[((c * g.kh + i) * g.kw + j) * len..][..len];
+                let start = i * g.w + j;
+                let n = len.min(hw - start);
+                row[..n].copy_from_slice(&plane[start..start + n]);
+                row[n..].fill(E::ZERO);
+            }
+        }
+    }
+}
+
+/// The adjoint of [`im2col_wide`]: adds each wide row back onto its run of the input
+/// (`x += fold(cols)`); requires zero gradients in the extra columns.
+pub(super) fn col2im_wide<E: Float>(cols: &[E], g: &ConvGeom, x: &mut [E]) {
+    let (hw, len) = (g.h * g.w, g.wide_cols());
+    wide(
+        #[inline(always)]
+        || {
+            for c in 0..g.c {
+                let plane = &mut x[c * hw..][..hw];
+                for i in 0..g.kh {
+                    for j in 0..g.kw {
+                        let row = &cols[((c * g.kh + i) * g.kw + j) * len..][..len];
+                        let start = i * g.w + j;
+                        let n = len.min(hw - start);
+                        let dst = &mut plane[start..start + n];
+                        dst.iter_mut().zip(&row[..n]).for_each(|(d, &v)| *d += v);
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// Copies the `oh x ow` outputs out of `oh x w` wide rows of each of `planes` planes.
+pub(super) fn narrow_rows<E: Float>(wide_rows: &[E], g: &ConvGeom, planes: usize, out: &mut [E]) {
+    let (len, p) = (g.wide_cols(), g.col_cols());
+    for (src, dst) in wide_rows
+        .chunks_exact(len)
+        .zip(out.chunks_exact_mut(p))
+        .take(planes)
+    {
+        for (s, d) in src.chunks_exact(g.w).zip(dst.chunks_exact_mut(g.ow)) {
+            d.copy_from_slice(&s[..g.ow]);
+        }
+    }
+}
+
+/// The inverse layout of [`narrow_rows`]: `oh x ow` planes into `oh x w` rows, extra
+/// columns zero.
+pub(super) fn widen_rows<E: Float>(narrow: &[E], g: &ConvGeom, planes: usize, out: &mut [E]) {
+    let (len, p) = (g.wide_cols(), g.col_cols());
+    for (src, dst) in narrow
+        .chunks_exact(p)
+        .zip(out.chunks_exact_mut(len))
+        .take(planes)
+    {
+        for (s, d) in src.chunks_exact(g.ow).zip(dst.chunks_exact_mut(g.w)) {
+            d[..g.ow].copy_from_slice(s);
+            d[g.ow..].fill(E::ZERO);
+        }
+    }
+}
+
+/// The outputs `o` in `0..out` whose input index `o*stride + offset` falls in `0..len`.
+#[inline]
+pub(super) fn valid_range(out: usize, stride: usize, offset: isize, len: usize) -> (usize, usize) {
+    let s = stride as isize;
+    let lo = if offset >= 0 {
+        0
+    } else {
+        (-offset + s - 1) / s
+    };
+    let end = len as isize - offset;
+    let hi = if end <= 0 { 0 } else { (end + s - 1) / s };
+    let lo = (lo as usize).min(out);
+    (lo, (hi as usize).clamp(lo, out))
+}
+
+/// Unfolds one sample `x` (`c x h x w`) into `cols` (`col_rows x col_cols`), writing zeros
+/// where the kernel reads padding, so `cols` needs no clearing beforehand.
+pub(crate) fn im2col<E: Float>(x: &[E], g: &ConvGeom, cols: &mut [E]) {
+    wide(
+        #[inline(always)]
+        || {
+            let ohw = g.col_cols();
+            for c in 0..g.c {
+                let plane = &x[c * g.h * g.w..][..g.h * g.w];
+                for i in 0..g.kh {
+                    let off_y = (i * g.dh) as isize - g.ph as isize;
+                    let (y0, y1) = valid_range(g.oh, g.sh, off_y, g.h);
+                    for j in 0..g.kw {
+                        let off_x = (j * g.dw) as isize - g.pw as isize;
+                        let (x0, x1) = valid_range(g.ow, g.sw, off_x, g.w);
+                        let row = &mut cols[((c * g.kh + i) * g.kw + j) * ohw..][..ohw];
+                        row[..y0 * g.ow].fill(E::ZERO);
+                        row[y1 * g.ow..].fill(E::ZERO);
+                        for oy in y0..y1 {
+                            let iy = (oy * g.sh) as isize + off_y;
+                            let src = &plane[iy as usize * g.w..][..g.w];
+                            let dst = &mut row[oy * g.ow..][..g.ow];
+                            dst[..x0].fill(E::ZERO);
+                            dst[x1.max(x0)..].fill(E::ZERO);
+                            if x1 > x0 {
+                                let start = ((x0 * g.sw) as isize + off_x) as usize;
+                                gather_strided(&mut dst[x0..x1], &src[start..], g.sw);
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// `dst[k] = src[k * stride]`, without `step_by`, which the compiler turns into a loop with
+/// a bounds check per element.
+#[inline]
+pub(super) fn gather_strided<E: Float>(dst: &mut [E], src: &[E], stride: usize) {
+    let n = dst.len();
+    if n == 0 {
+        return;
+    }
+    match stride {
+        1 => dst.copy_from_slice(&src[..n]),
+        // The common pooling stride, as a constant so the loop needs no bounds checks.
+        2 => {
+            let src = &src[..2 * n - 1];
+            for (k, d) in dst.iter_mut().enumerate() {
+                *d = src[2 * k];
+            }
+        }
+        _ => {
+            for (d, c) in dst.iter_mut().zip(src.chunks(stride)) {
+                *d = c[0];
+            }
+        }
+    }
+}
+
+/// The adjoint of [`im2col`]: adds every column entry back onto the input element it was
+/// read from (`x += fold(cols)`); padding entries are dropped.
+pub(crate) fn col2im<E: Float>(cols: &[E], g: &ConvGeom, x: &mut [E]) {
+    wide(
+        #[inline(always)]
+        || {
+            let ohw = g.col_cols();
+            for c in 0..g.c {
+                let plane = &mut x[c * g.h * g.w..][..g.h * g.w];
+                for i in 0..g.kh {
+                    let off_y = (i * g.dh) as isize - g.ph as isize;
+                    let (y0, y1) = valid_range(g.oh, g.sh, off_y, g.h);
+                    for j in 0..g.kw {
+                        let off_x = (j * g.dw) as isize - g.pw as isize;
+                        let (x0, x1) = valid_range(g.ow, g.sw, off_x, g.w);
+                        if x1 <= x0 {
+                            continue;
+                        }
+                        let row = &cols[((c * g.kh + i) * g.kw + j) * ohw..][..ohw];
+                        let start = ((x0 * g.sw) as isize + off_x) as usize;
+                        for oy in y0..y1 {
+                            let iy = ((oy * g.sh) as isize + off_y) as usize;
+                            let dst = &mut plane[iy * g.w..][..g.w];
+                            let src = &row[oy * g.ow + x0..oy * g.ow + x1];
+                            if g.sw == 1 {
+                                for (d, s) in dst[start..start + src.len()].iter_mut().zip(src) {
+                                    *d += *s;
+                                }
+                            } else {
+                                for (s, d) in src.iter().zip(dst[start..].iter_mut().step_by(g.sw))
+                                {
+                                    *d += *s;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}

@@ -1,0 +1,38 @@
+//! Adadelta's update loop.
+
+use crate::backend::parallel::for_zipped_blocks;
+use crate::dtype::Float;
+
+/// The scalars of one Adadelta step.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AdadeltaStep<E> {
+    pub(crate) lr: E,
+    pub(crate) rho: E,
+    pub(crate) eps: E,
+    pub(crate) weight_decay: E,
+    /// -1 to maximize, 1 to minimize.
+    pub(crate) sign: E,
+}
+
+/// `v = rho v + (1 - rho) g^2; d = sqrt(u + eps) / sqrt(v + eps) g;
+/// u = rho u + (1 - rho) d^2; p -= lr d`.
+pub(crate) fn adadelta_update<E: Float>(
+    k: &AdadeltaStep<E>,
+    p: &mut [E],
+    g: &[E],
+    square_avg: &mut [E],
+    acc_delta: &mut [E],
+) {
+    let s = *k;
+    let one = E::ONE;
+    for_zipped_blocks([p, square_avg, acc_delta], |off, [p, v, u]| {
+        let g = &g[off..][..p.len()];
+        for i in 0..p.len() {
+            let gi = s.sign * g[i] + s.weight_decay * p[i];
+            v[i] = s.rho * v[i] + (one - s.rho) * gi * gi;
+            let delta = (u[i] + s.eps).sqrt() / (v[i] + s.eps).sqrt() * gi;
+            u[i] = s.rho * u[i] + (one - s.rho) * delta * delta;
+            p[i] -= s.lr * delta;
+        }
+    });
+}

@@ -1,0 +1,28 @@
+//! Adagrad's update loop.
+
+use crate::backend::parallel::for_zipped_blocks;
+use crate::dtype::Float;
+
+/// The scalars of one Adagrad step.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AdagradStep<E> {
+    /// The decayed rate `lr / (1 + (t - 1) lr_decay)`.
+    pub(crate) clr: E,
+    pub(crate) eps: E,
+    pub(crate) weight_decay: E,
+    /// -1 to maximize, 1 to minimize.
+    pub(crate) sign: E,
+}
+
+/// `g = sign grad + wd p; sum += g^2; p -= clr g / (sqrt(sum) + eps)`.
+pub(crate) fn adagrad_update<E: Float>(k: &AdagradStep<E>, p: &mut [E], g: &[E], sum: &mut [E]) {
+    let s = *k;
+    for_zipped_blocks([p, sum], |off, [p, sum]| {
+        let g = &g[off..][..p.len()];
+        for i in 0..p.len() {
+            let gi = s.sign * g[i] + s.weight_decay * p[i];
+            sum[i] += gi * gi;
+            p[i] -= s.clr * gi / (sum[i].sqrt() + s.eps);
+        }
+    });
+}

@@ -1,0 +1,38 @@
+//! Adamax's update loop.
+
+use crate::backend::parallel::for_zipped_blocks;
+use crate::dtype::Float;
+
+/// The scalars of one Adamax step.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AdamaxStep<E> {
+    /// `lr / (1 - beta1^t)`.
+    pub(crate) clr: E,
+    pub(crate) beta1: E,
+    pub(crate) beta2: E,
+    pub(crate) eps: E,
+    pub(crate) weight_decay: E,
+    /// -1 to maximize, 1 to minimize.
+    pub(crate) sign: E,
+}
+
+/// `m = lerp(m, g, 1 - b1); u = max(b2 u, |g| + eps); p -= clr m / u`.
+pub(crate) fn adamax_update<E: Float>(
+    k: &AdamaxStep<E>,
+    p: &mut [E],
+    g: &[E],
+    exp_avg: &mut [E],
+    exp_inf: &mut [E],
+) {
+    let s = *k;
+    let one = E::ONE;
+    for_zipped_blocks([p, exp_avg, exp_inf], |off, [p, m, u]| {
+        let g = &g[off..][..p.len()];
+        for i in 0..p.len() {
+            let gi = s.sign * g[i] + s.weight_decay * p[i];
+            m[i] += (one - s.beta1) * (gi - m[i]);
+            u[i] = (s.beta2 * u[i]).max(gi.abs() + s.eps);
+            p[i] -= s.clr * m[i] / u[i];
+        }
+    });
+}

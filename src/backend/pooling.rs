@@ -1,0 +1,560 @@
+//! Pooling kernels on row-major `(N, C, H, W)` buffers: max, average and adaptive average
+//! pooling over planes, forward and backward.
+
+use super::conv::sum_fast;
+use super::im2col::{gather_strided, valid_range};
+use super::simd::wide;
+use crate::dtype::Float;
+
+/// One plane's pooling geometry: an `h x w` input, a `kh x kw` window with stride and
+/// padding, and the `oh x ow` output grid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PoolGeom {
+    pub h: usize,
+    pub w: usize,
+    pub kh: usize,
+    pub kw: usize,
+    pub sh: usize,
+    pub sw: usize,
+    pub ph: usize,
+    pub pw: usize,
+    pub oh: usize,
+    pub ow: usize,
+}
+
+impl PoolGeom {
+    /// For kernel row `i`: the output rows whose window row `i` lies inside the input, and
+    /// the offset from `oy * sh` to that input row.
+    fn rows(&self, i: usize) -> (usize, usize, isize) {
+        let off = i as isize - self.ph as isize;
+        let (y0, y1) = valid_range(self.oh, self.sh, off, self.h);
+        (y0, y1, off)
+    }
+    /// The same for kernel column `j`.
+    fn cols(&self, j: usize) -> (usize, usize, isize) {
+        let off = j as isize - self.pw as isize;
+        let (x0, x1) = valid_range(self.ow, self.sw, off, self.w);
+        (x0, x1, off)
+    }
+    /// The first input index (clipped to the input) of the window at output `o`.
+    fn clipped_start(o: usize, s: usize, p: usize) -> usize {
+        (o * s).saturating_sub(p)
+    }
+    /// The window's extent at output `o`, clipped to the padded input only: PyTorch's
+    /// `count_include_pad` divisor (always `k` in floor mode, computed for safety).
+    fn padded_extent(o: usize, s: usize, p: usize, k: usize, len: usize) -> usize {
+        let start = (o * s) as isize - p as isize;
+        let end = (start + k as isize).min((len + p) as isize);
+        (end - start).max(0) as usize
+    }
+}
+
+/// Max pooling over `planes` planes; padding counts as `-inf`. Returns the maxima and, for
+/// each, its flat index within the plane: the first maximum in row-major window order, or
+/// the last NaN, as PyTorch's CPU kernel picks them.
+///
+/// The work is organised for vectorization: for each kernel offset `(i, j)` in turn, the
+/// input each output's window has at that offset is gathered into a contiguous buffer
+/// (padding as `-inf`, which never wins) for a block of planes at once, and merged with the
+/// running maxima by [`merge_max`], a branch-free loop over all those outputs. Comparing
+/// window by window instead is a serial chain of dependent selects (or of mispredicted
+/// branches: on real data each comparison is a coin flip), several times slower.
+///
+/// Large inputs are split by planes over the threads of [`super::threads`].
+pub(crate) fn max_pool2d_forward<E: Float>(
+    x: &[E],
+    planes: usize,
+    g: &PoolGeom,
+) -> (Vec<E>, Vec<u32>) {
+    let (hw, ohw) = (g.h * g.w, g.oh * g.ow);
+    let mut y = vec![E::NEG_INFINITY; planes * ohw];
+    let mut idx = vec![0u32; planes * ohw];
+    if ohw == 0 || planes == 0 {
+        return (y, idx);
+    }
+    let parts = if planes * hw >= super::parallel::PARALLEL_ELEMS {
+        super::threads::threads().min(planes)
+    } else {
+        1
+    };
+    let per = planes.div_ceil(parts);
+    type Part<'a, E> = Option<(&'a [E], &'a mut [E], &'a mut [u32])>;
+    let blocks: Vec<std::sync::Mutex<Part<'_, E>>> = x
+        .chunks(per * hw)
+        .zip(y.chunks_mut(per * ohw).zip(idx.chunks_mut(per * ohw)))
+        .map(|(xb, (yb, ib))| std::sync::Mutex::new(Some((xb, yb, ib))))
+        .collect();
+    super::threads::run(blocks.len(), &|t| {
+        let part = blocks[t].lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some((xb, yb, ib)) = part {
+            wide(
+                #[inline(always)]
+                || max_pool_planes(xb, g, yb, ib),
+            );
+        }
+    });
+    drop(blocks);
+    (y, idx)
+}
+
+/// The 2x2, stride-2, unpadded window of `MaxPool2d(2)` (by far the most common pooling),
+/// with every window inside the input: each output compares its four inputs directly,
+/// in row-major order, with the same rule as [`merge_max`].
+#[inline(always)]
+fn max_pool_2x2_planes<E: Float>(x: &[E], g: &PoolGeom, y: &mut [E], idx: &mut [u32]) {
+    let (hw, ohw, w, ow) = (g.h * g.w, g.oh * g.ow, g.w, g.ow);
+    for ((xp, yp), ip) in x
+        .chunks_exact(hw)
+        .zip(y.chunks_exact_mut(ohw))
+        .zip(idx.chunks_exact_mut(ohw))
+    {
+        for (oy, (yr, ir)) in yp
+            .chunks_exact_mut(ow)
+            .zip(ip.chunks_exact_mut(ow))
+            .enumerate()
+        {
+            let r0 = &xp[2 * oy * w..][..2 * ow];
+            let r1 = &xp[(2 * oy + 1) * w..][..2 * ow];
+            let base = (2 * oy * w) as u32;
+            // Pairs of columns through `chunks_exact(2)` and selects written without
+            // branches, so that the loop vectorises (deinterleaving loads).
+            let windows = yr
+                .iter_mut()
+                .zip(ir.iter_mut())
+                .zip(r0.chunks_exact(2).zip(r1.chunks_exact(2)));
+            for (ox, ((out, at), (top, bottom))) in windows.enumerate() {
+                let (mut best, mut pos) = (top[0], 0u32);
+                for (v, p) in [
+                    (top[1], 1u32),
+                    (bottom[0], w as u32),
+                    (bottom[1], w as u32 + 1),
+                ] {
+                    // `|`, not `||`: both tests always run, so this is a select rather
+                    // than a branch on the data.
+                    let take = (v > best) | v.is_nan();
+                    best = if take { v } else { best };
+                    pos = if take { p } else { pos };
+                }
+                *out = best;
+                *at = base + 2 * ox as u32 + pos;
+            }
+        }
+    }
+}
+
+/// [`max_pool2d_forward`] on whole planes: `x` holds `y.len() / (oh * ow)` planes.
+#[inline(always)]
+fn max_pool_planes<E: Float>(x: &[E], g: &PoolGeom, y: &mut [E], idx: &mut [u32]) {
+    let (hw, ohw) = (g.h * g.w, g.oh * g.ow);
+    let plain_2x2 = (g.kh, g.kw, g.sh, g.sw, g.ph, g.pw) == (2, 2, 2, 2, 0, 0);
+    if plain_2x2 && 2 * g.oh <= g.h && 2 * g.ow <= g.w {
+        return max_pool_2x2_planes(x, g, y, idx);
+    }
+    let planes = y.len() / ohw;
+    // Running maxima hold the kernel offset `i * kw + j` of their element until the end.
+    const NONE: u32 = u32::MAX;
+    let block = (4096 / ohw).clamp(1, planes);
+    let lanes_max = block * ohw;
+    let mut vals = vec![E::NEG_INFINITY; lanes_max];
+    let (mut best, mut next_best) = (
+        vec![E::NEG_INFINITY; lanes_max],
+        vec![E::NEG_INFINITY; lanes_max],
+    );
+    let (mut at, mut next_at) = (vec![NONE; lanes_max], vec![NONE; lanes_max]);
+    let cols: Vec<_> = (0..g.kw).map(|j| g.cols(j)).collect();
+    let offsets: Vec<(usize, usize)> = (0..g.kh * g.kw).map(|t| (t / g.kw, t % g.kw)).collect();
+    for ((xb, yb), ib) in x
+        .chunks(block * hw)
+        .zip(y.chunks_mut(block * ohw))
+        .zip(idx.chunks_mut(block * ohw))
+    {
+        let lanes = yb.len();
+        best[..lanes].fill(E::NEG_INFINITY);
+        at[..lanes].fill(NONE);
+        for i in 0..g.kh {
+            for (j, &(x0, x1, off_x)) in cols.iter().enumerate() {
+                for (p, xp) in xb.chunks_exact(hw).enumerate() {
+                    for oy in 0..g.oh {
+                        let dst = &mut vals[(p * g.oh + oy) * g.ow..][..g.ow];
+                        let iy = (oy * g.sh + i) as isize - g.ph as isize;
+                        if iy < 0 || iy as usize >= g.h || x1 <= x0 {
+                            dst.fill(E::NEG_INFINITY);
+                            continue;
+                        }
+                        dst[..x0].fill(E::NEG_INFINITY);
+                        dst[x1..].fill(E::NEG_INFINITY);
+                        let src = &xp[iy as usize * g.w..][..g.w];
+                        let start = ((x0 * g.sw) as isize + off_x) as usize;
+                        gather_strided(&mut dst[x0..x1], &src[start..], g.sw);
+                    }
+                }
+                let t = (i * g.kw + j) as u32;
+                merge_max(
+                    &mut next_best[..lanes],
+                    &mut next_at[..lanes],
+                    &best[..lanes],
+                    &at[..lanes],
+                    &vals[..lanes],
+                    t,
+                );
+                core::mem::swap(&mut best, &mut next_best);
+                core::mem::swap(&mut at, &mut next_at);
+            }
+        }
+        yb.copy_from_slice(&best[..lanes]);
+        for (r, (orow, trow)) in ib
+            .chunks_exact_mut(g.ow)
+            .zip(at[..lanes].chunks_exact(g.ow))
+            .enumerate()
+        {
+            let oy = r % g.oh;
+            for (ox, (out, &t)) in orow.iter_mut().zip(trow).enumerate() {
+                // A window of nothing but -inf points at its first real element.
+                let (iy, ix) = match offsets.get(t as usize) {
+                    Some(&(i, j)) => (oy * g.sh + i - g.ph, ox * g.sw + j - g.pw),
+                    None => (
+                        PoolGeom::clipped_start(oy, g.sh, g.ph),
+                        PoolGeom::clipped_start(ox, g.sw, g.pw),
+                    ),
+                };
+                *out = (iy * g.w + ix) as u32;
+            }
+        }
+    }
+}
+
+/// `E` viewed as the concrete type `T` when they are the same type.
+fn same_type<E: 'static, T: 'static>() -> bool {
+    core::any::TypeId::of::<E>() == core::any::TypeId::of::<T>()
+}
+
+/// One max-pooling step over many outputs: output `k` takes the candidate `vals[k]` (found
+/// at kernel offset `t`) when it beats the running `best[k]`, writing the merged maxima to
+/// `next_best`/`next_at`. A candidate wins when it is larger or when it is NaN (PyTorch's
+/// rule: ties keep the first maximum, and a later NaN replaces an earlier one).
+fn merge_max<E: Float>(
+    next_best: &mut [E],
+    next_at: &mut [u32],
+    best: &[E],
+    at: &[u32],
+    vals: &[E],
+    t: u32,
+) {
+    // The loop vectorizes only when the float select is written as bit operations, which
+    // `Float` does not offer; f32 and f64 take that path through a checked cast.
+    macro_rules! bits_path {
+        ($t:ty) => {
+            if same_type::<E, $t>() {
+                // SAFETY: `E` is `$t` (checked above), so the slices have the same layout.
+                let (nb, b, v) = unsafe {
+                    (
+                        core::slice::from_raw_parts_mut(
+                            next_best.as_mut_ptr().cast::<$t>(),
+                            next_best.len(),
+                        ),
+                        core::slice::from_raw_parts(best.as_ptr().cast::<$t>(), best.len()),
+                        core::slice::from_raw_parts(vals.as_ptr().cast::<$t>(), vals.len()),
+                    )
+                };
+                let lanes = nb
+                    .iter_mut()
+                    .zip(next_at.iter_mut())
+                    .zip(b.iter().zip(at))
+                    .zip(v);
+                for (((nb, na), (&b, &a)), &v) in lanes {
+                    let take = (v > b) | v.is_nan();
+                    let m = 0u32.wrapping_sub(take as u32);
+                    let fm = (0 as <$t as FloatBits>::Bits)
+                        .wrapping_sub(take as <$t as FloatBits>::Bits);
+                    *nb = <$t>::from_bits((v.to_bits() & fm) | (b.to_bits() & !fm));
+                    *na = (t & m) | (a & !m);
+                }
+                return;
+            }
+        };
+    }
+    bits_path!(f32);
+    bits_path!(f64);
+    let lanes = next_best
+        .iter_mut()
+        .zip(next_at.iter_mut())
+        .zip(best.iter().zip(at))
+        .zip(vals);
+    for (((nb, na), (&b, &a)), &v) in lanes {
+        let take = v > b || v.is_nan();
+        *nb = if take { v } else { b };
+        *na = if take { t } else { a };
+    }
+}
+
+/// The unsigned integer with a float's bits.
+trait FloatBits {
+    type Bits;
+}
+impl FloatBits for f32 {
+    type Bits = u32;
+}
+impl FloatBits for f64 {
+    type Bits = u64;
+}
+
+/// Sends each output gradient to its window's maximum; overlapping windows accumulate.
+pub(crate) fn max_pool2d_backward<E: Float>(
+    gx: &mut [E],
+    gy: &[E],
+    idx: &[u32],
+    hw: usize,
+    ohw: usize,
+) {
+    for ((gxp, gyp), ip) in gx
+        .chunks_exact_mut(hw)
+        .zip(gy.chunks_exact(ohw))
+        .zip(idx.chunks_exact(ohw))
+    {
+        for (&g, &i) in gyp.iter().zip(ip) {
+            gxp[i as usize] += g;
+        }
+    }
+}
+
+/// `1 / divisor` for every output of an average pooling (`count_include_pad=True`).
+fn avg_scales<E: Float>(g: &PoolGeom) -> Vec<E> {
+    let mut s = Vec::with_capacity(g.oh * g.ow);
+    for oy in 0..g.oh {
+        let ny = PoolGeom::padded_extent(oy, g.sh, g.ph, g.kh, g.h);
+        for ox in 0..g.ow {
+            let nx = PoolGeom::padded_extent(ox, g.sw, g.pw, g.kw, g.w);
+            s.push(E::ONE / E::from_usize((ny * nx).max(1)));
+        }
+    }
+    s
+}
+
+/// Average pooling over `planes` planes, dividing by the window size including padding
+/// (`count_include_pad=True`).
+pub(crate) fn avg_pool2d_forward<E: Float>(x: &[E], planes: usize, g: &PoolGeom) -> Vec<E> {
+    let (hw, ohw) = (g.h * g.w, g.oh * g.ow);
+    let mut y = vec![E::ZERO; planes * ohw];
+    let cols: Vec<_> = (0..g.kw).map(|j| g.cols(j)).collect();
+    let scales = avg_scales::<E>(g);
+    for (xp, yp) in x.chunks_exact(hw).zip(y.chunks_exact_mut(ohw)) {
+        for i in 0..g.kh {
+            let (y0, y1, off_y) = g.rows(i);
+            for oy in y0..y1 {
+                let iy = ((oy * g.sh) as isize + off_y) as usize;
+                let src = &xp[iy * g.w..][..g.w];
+                let yrow = &mut yp[oy * g.ow..][..g.ow];
+                for &(x0, x1, off_x) in &cols {
+                    for ox in x0..x1 {
+                        yrow[ox] += src[((ox * g.sw) as isize + off_x) as usize];
+                    }
+                }
+            }
+        }
+        for (v, &s) in yp.iter_mut().zip(&scales) {
+            *v *= s;
+        }
+    }
+    y
+}
+
+/// The gradient of [`avg_pool2d_forward`], accumulated into `gx`.
+pub(crate) fn avg_pool2d_backward<E: Float>(gx: &mut [E], gy: &[E], g: &PoolGeom) {
+    let (hw, ohw) = (g.h * g.w, g.oh * g.ow);
+    let cols: Vec<_> = (0..g.kw).map(|j| g.cols(j)).collect();
+    let scales = avg_scales::<E>(g);
+    let mut scaled = vec![E::ZERO; ohw];
+    for (gxp, gyp) in gx.chunks_exact_mut(hw).zip(gy.chunks_exact(ohw)) {
+        for ((d, &v), &s) in scaled.iter_mut().zip(gyp).zip(&scales) {
+            *d = v * s;
+        }
+        for i in 0..g.kh {
+            let (y0, y1, off_y) = g.rows(i);
+            for oy in y0..y1 {
+                let iy = ((oy * g.sh) as isize + off_y) as usize;
+                let dst = &mut gxp[iy * g.w..][..g.w];
+                let grow = &scaled[oy * g.ow..][..g.ow];
+                for &(x0, x1, off_x) in &cols {
+                    for ox in x0..x1 {
+                        dst[((ox * g.sw) as isize + off_x) as usize] += grow[ox];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// PyTorch's adaptive window for output `o` of `out` over `len` inputs:
+/// `floor(o*len/out) .. ceil((o+1)*len/out)`.
+#[inline]
+fn adaptive_span(o: usize, out: usize, len: usize) -> (usize, usize) {
+    (o * len / out, ((o + 1) * len).div_ceil(out))
+}
+
+/// Adaptive average pooling of `planes` planes of `h x w` to `oh x ow`.
+pub(crate) fn adaptive_avg_pool2d_forward<E: Float>(
+    x: &[E],
+    planes: usize,
+    h: usize,
+    w: usize,
+    oh: usize,
+    ow: usize,
+) -> Vec<E> {
+    let mut y = vec![E::ZERO; planes * oh * ow];
+    for (xp, yp) in x.chunks_exact(h * w).zip(y.chunks_exact_mut(oh * ow)) {
+        for oy in 0..oh {
+            let (y0, y1) = adaptive_span(oy, oh, h);
+            for ox in 0..ow {
+                let (x0, x1) = adaptive_span(ox, ow, w);
+                let mut s = E::ZERO;
+                for iy in y0..y1 {
+                    s += sum_fast(&xp[iy * w + x0..iy * w + x1]);
+                }
+                yp[oy * ow + ox] = s / E::from_usize((y1 - y0) * (x1 - x0));
+            }
+        }
+    }
+    y
+}
+
+/// The gradient of [`adaptive_avg_pool2d_forward`], accumulated into `gx`.
+pub(crate) fn adaptive_avg_pool2d_backward<E: Float>(
+    gx: &mut [E],
+    gy: &[E],
+    h: usize,
+    w: usize,
+    oh: usize,
+    ow: usize,
+) {
+    for (gxp, gyp) in gx.chunks_exact_mut(h * w).zip(gy.chunks_exact(oh * ow)) {
+        for oy in 0..oh {
+            let (y0, y1) = adaptive_span(oy, oh, h);
+            for ox in 0..ow {
+                let (x0, x1) = adaptive_span(ox, ow, w);
+                let v = gyp[oy * ow + ox] / E::from_usize((y1 - y0) * (x1 - x0));
+                for iy in y0..y1 {
+                    for a in &mut gxp[iy * w + x0..iy * w + x1] {
+                        *a += v;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pseudo(n: usize, seed: u64) -> Vec<f64> {
+        let mut s = seed;
+        (0..n)
+            .map(|_| {
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    /// Window-by-window max pooling with PyTorch's rules, for comparison.
+    fn naive_max_pool(x: &[f32], planes: usize, g: &PoolGeom) -> (Vec<f32>, Vec<u32>) {
+        let (mut y, mut idx) = (Vec::new(), Vec::new());
+        for p in 0..planes {
+            for oy in 0..g.oh {
+                for ox in 0..g.ow {
+                    let y0 = (oy * g.sh).saturating_sub(g.ph);
+                    let x0 = (ox * g.sw).saturating_sub(g.pw);
+                    let (mut best, mut at) = (f32::NEG_INFINITY, y0 * g.w + x0);
+                    for iy in y0..(oy * g.sh + g.kh).saturating_sub(g.ph).min(g.h) {
+                        for ix in x0..(ox * g.sw + g.kw).saturating_sub(g.pw).min(g.w) {
+                            let v = x[p * g.h * g.w + iy * g.w + ix];
+                            if v > best || v.is_nan() {
+                                best = v;
+                                at = iy * g.w + ix;
+                            }
+                        }
+                    }
+                    y.push(best);
+                    idx.push(at as u32);
+                }
+            }
+        }
+        (y, idx)
+    }
+
+    #[test]
+    fn max_pool_matches_window_by_window_with_nan_and_infinities() {
+        let mut x: Vec<f32> = pseudo(3 * 7 * 6, 9).into_iter().map(|v| v as f32).collect();
+        x[3] = f32::NAN;
+        x[4] = f32::NAN;
+        x[20] = f32::INFINITY;
+        for v in &mut x[42..84] {
+            *v = f32::NEG_INFINITY; // a whole plane of -inf
+        }
+        x[100] = 5.0;
+        x[101] = 5.0; // a tie: the first one wins
+        for (k, s, p) in [(2, 2, 0), (3, 2, 1), (3, 1, 1), (2, 1, 1), (3, 3, 0)] {
+            let oh = (7 + 2 * p - k) / s + 1;
+            let ow = (6 + 2 * p - k) / s + 1;
+            let g = PoolGeom {
+                h: 7,
+                w: 6,
+                kh: k,
+                kw: k,
+                sh: s,
+                sw: s,
+                ph: p,
+                pw: p,
+                oh,
+                ow,
+            };
+            let (y, idx) = max_pool2d_forward(&x, 3, &g);
+            let (want_y, want_idx) = naive_max_pool(&x, 3, &g);
+            for (a, b) in y.iter().zip(&want_y) {
+                assert!(
+                    a == b || (a.is_nan() && b.is_nan()),
+                    "{k} {s} {p}: {a} vs {b}"
+                );
+            }
+            assert_eq!(idx, want_idx, "{k} {s} {p}");
+            let y64 = max_pool2d_forward(&x.iter().map(|&v| v as f64).collect::<Vec<_>>(), 3, &g);
+            assert_eq!(y64.1, want_idx, "f64 {k} {s} {p}");
+        }
+    }
+
+    #[test]
+    fn max_pool_split_over_threads_matches_window_by_window() {
+        // Large enough to be split by planes over the pool; odd sizes leave a ragged edge.
+        let (planes, h, w) = (37, 41, 39);
+        let mut x: Vec<f32> = pseudo(planes * h * w, 4)
+            .into_iter()
+            .map(|v| v as f32)
+            .collect();
+        x[1000] = f32::NAN;
+        for (k, s, p) in [(2, 2, 0), (3, 2, 1)] {
+            let (oh, ow) = ((h + 2 * p - k) / s + 1, (w + 2 * p - k) / s + 1);
+            let g = PoolGeom {
+                h,
+                w,
+                kh: k,
+                kw: k,
+                sh: s,
+                sw: s,
+                ph: p,
+                pw: p,
+                oh,
+                ow,
+            };
+            let (y, idx) = max_pool2d_forward(&x, planes, &g);
+            let (want_y, want_idx) = naive_max_pool(&x, planes, &g);
+            assert!(
+                y.iter()
+                    .zip(&want_y)
+                    .all(|(a, b)| a == b || (a.is_nan() && b.is_nan()))
+            );
+            assert_eq!(idx, want_idx, "{k} {s} {p}");
+        }
+    }
+}

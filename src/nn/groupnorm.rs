@@ -1,0 +1,158 @@
+//! Group normalisation, composed from the fused LayerNorm primitive and a per-channel affine
+//! map, so it has no backward pass of its own.
+//!
+//! A sample's channels `(C, *)` split into `G` contiguous groups of `C/G` channels; viewed as
+//! `(N*G, C/G * spatial)` rows, GroupNorm's statistics are exactly LayerNorm's row statistics
+//! (biased variance, `eps` inside the square root). The per-channel `weight` and `bias` are
+//! BatchNorm's affine step with the identity statistics (mean 0, variance 1, eps 0), whose
+//! backward is already the closed form for `x * w + b` per channel.
+
+use super::module::Module;
+use super::params::{ParamMut, ParamView, Params, TensorKind, visit_tensor, visit_tensor_mut};
+use crate::autograd::Tape;
+use crate::dtype::Float;
+use crate::error::{Error, Result};
+use crate::ops::norm::{batch_norm_op, layer_norm_op};
+use crate::ops::shape_ops::view_op;
+use crate::shape::const_msg::ConstMsg;
+use crate::shape::{Const, Dim, DimEq, Rank1, Shape};
+use crate::tensor::Tensor;
+
+const fn check_groups(groups: usize, channels: usize) {
+    if groups == 0 || !channels.is_multiple_of(groups) {
+        ConstMsg::new()
+            .s("GroupNorm: num_groups ")
+            .n(groups)
+            .s(" must divide num_channels ")
+            .n(channels)
+            .fail();
+    }
+}
+
+/// PyTorch's `nn.GroupNorm(G, C)` (`affine=True`): `G` groups of `C` channels.
+///
+/// For input `(N, C, *)` (rank 2 to 5), each sample's channels are split into `G`
+/// contiguous groups of `C / G`; every group is normalised by its own mean and biased
+/// variance, `(x - mean) / sqrt(var + eps)`, then channel `c` is scaled by `weight[c]` and
+/// shifted by `bias[c]`. The same in training and evaluation. `G` must divide `C` (a build
+/// error naming both); an input whose channels are not `C` is a compile error when static.
+/// `state_dict` names: `weight`, `bias`, initially ones and zeros; `eps` is `1e-5`.
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::{GroupNorm, Module};
+/// let gn = GroupNorm::<2, 4>::new();
+/// let x = Tensor::<Rank3<1, 4, 2>>::from_vec(vec![1.0, 3.0, 5.0, 7.0, 0.0, 0.0, 2.0, 2.0]).unwrap();
+/// let y = gn.forward(x);
+/// // Group 0 holds 1, 3, 5, 7 (mean 4, variance 5); group 1 holds 0, 0, 2, 2.
+/// let first = -3.0 / (5.0f32 + 1e-5).sqrt();
+/// assert!((y.as_slice()[0] - first).abs() < 1e-6);
+/// assert!((y.as_slice()[4] + 1.0).abs() < 1e-4 && (y.as_slice()[7] - 1.0).abs() < 1e-4);
+/// ```
+#[derive(Clone, Debug)]
+pub struct GroupNorm<const G: usize, const C: usize, E: Float = f32> {
+    /// Per-channel scale, `(C,)`, initially ones.
+    pub weight: Tensor<Rank1<C>, E>,
+    /// Per-channel shift, `(C,)`, initially zeros.
+    pub bias: Tensor<Rank1<C>, E>,
+    /// Added to the variance inside the square root (PyTorch's default `1e-5`).
+    pub eps: f64,
+}
+
+impl<const G: usize, const C: usize, E: Float> GroupNorm<G, C, E> {
+    const CHECKED: () = check_groups(G, C);
+
+    /// A layer initialised like PyTorch: weight 1, bias 0, `eps = 1e-5`.
+    ///
+    /// ```
+    /// use shaped::nn::{GroupNorm, Params};
+    /// let gn = GroupNorm::<3, 6>::new();
+    /// assert_eq!(gn.param_names(), ["weight", "bias"]);
+    /// assert_eq!(gn.weight.to_vec(), vec![1.0; 6]);
+    /// ```
+    pub fn new() -> Self {
+        let () = Self::CHECKED;
+        GroupNorm {
+            weight: Tensor::ones(),
+            bias: Tensor::zeros(),
+            eps: 1e-5,
+        }
+    }
+
+    /// The normalisation of `x` (`(N, C, *)`, `dims[1] == C` already checked).
+    fn normalize<S: Shape, T: Tape<E>>(&self, x: Tensor<S, E, T>) -> Result<Tensor<S, E, T>> {
+        let () = Self::CHECKED;
+        let dims = x.shape.dims();
+        let dims = dims.as_slice();
+        if dims.len() < 2 || dims[1] != C {
+            return Err(Error::shape(
+                "GroupNorm",
+                format!("expected input (N, {C}, *), got shape {:?}", dims),
+            ));
+        }
+        let (n, inner) = (dims[0], dims[2..].iter().product::<usize>());
+        let shape = x.shape;
+        let rows = view_op(x, (n * G, C / G * inner));
+        let normed = layer_norm_op(rows, None::<Tensor<(usize,), E, T>>, None, self.eps);
+        let normed = view_op(normed, shape);
+        let (zeros, ones) = (vec![E::ZERO; C], vec![E::ONE; C]);
+        let (w, b) = (self.weight.traced_as::<T>(), self.bias.traced_as::<T>());
+        let (y, _) = batch_norm_op(normed, Some(w), Some(b), Some((&zeros, &ones)), 0.0);
+        Ok(y)
+    }
+}
+
+impl<const G: usize, const C: usize, E: Float> Default for GroupNorm<G, C, E> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+// One impl per accepted input rank; the channel dimension must equal `C`.
+macro_rules! groupnorm_module {
+    ($($A:ident),*) => {
+        impl<const G: usize, const C: usize, E: Float, T: Tape<E>, N: Dim, C2: DimEq<Const<C>>, $($A: Dim),*>
+            Module<Tensor<(N, C2, $($A,)*), E, T>> for GroupNorm<G, C, E>
+        {
+            type Output = Tensor<(N, C2, $($A,)*), E, T>;
+            fn try_forward(&self, x: Tensor<(N, C2, $($A,)*), E, T>) -> Result<Self::Output> {
+                self.normalize(x)
+            }
+        }
+    };
+}
+groupnorm_module!();
+groupnorm_module!(L);
+groupnorm_module!(H, W);
+groupnorm_module!(D, H, W);
+
+impl<const G: usize, const C: usize, E: Float> Params<E> for GroupNorm<G, C, E> {
+    fn visit(&self, prefix: &str, f: &mut dyn FnMut(ParamView<'_, E>)) {
+        visit_tensor(
+            &self.weight,
+            &format!("{prefix}weight"),
+            TensorKind::Parameter,
+            f,
+        );
+        visit_tensor(
+            &self.bias,
+            &format!("{prefix}bias"),
+            TensorKind::Parameter,
+            f,
+        );
+    }
+    fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(ParamMut<'_, E>)) {
+        visit_tensor_mut(
+            &mut self.weight,
+            &format!("{prefix}weight"),
+            TensorKind::Parameter,
+            f,
+        );
+        visit_tensor_mut(
+            &mut self.bias,
+            &format!("{prefix}bias"),
+            TensorKind::Parameter,
+            f,
+        );
+    }
+}

@@ -1,0 +1,502 @@
+//! Regression losses: mean squared error, mean absolute error, Smooth L1 and Huber.
+
+use super::{LossTape, MeanReduction, Reduce, diff, or_panic};
+use crate::autograd::{Merge, Tape};
+use crate::dtype::Float;
+use crate::error::{Error, Result};
+use crate::ops::loss::{HuberKernel, SmoothL1Kernel};
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+
+/// Mean squared error, `mean((pred - target)^2)` (`F.mse_loss`): [`MSELoss`] with PyTorch's
+/// defaults. Panics if run-time sizes differ (see [`MSELoss::try_forward`]).
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::loss::mse_loss;
+/// let pred = Tensor::<Rank1<2>>::from_array([1.0, 2.0]);
+/// let grads = mse_loss(pred.clone().trace(), Tensor::from_array([0.0, 4.0])).backward();
+/// assert_eq!(grads.get(&pred).unwrap().to_vec(), vec![1.0, -2.0]); // 2 (p - t) / n
+/// ```
+pub fn mse_loss<S: Shape, E: Float, T, TR>(
+    pred: Tensor<S, E, T>,
+    target: Tensor<S, E, TR>,
+) -> Tensor<(), E, LossTape<E, T, TR>>
+where
+    T: Tape<E> + Merge<E, TR>,
+    TR: Tape<E>,
+{
+    MSELoss::new().forward(pred, target)
+}
+
+/// Squared error (`torch.nn.MSELoss`): `(pred - target)^2` for every element, reduced by
+/// `reduction` (mean by default).
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::loss::{MSELoss, Reduction};
+/// let pred = Tensor::<Rank1<2>>::from_array([1.0, 2.0]);
+/// let loss = MSELoss::new().reduction(Reduction::Sum).forward(pred, Tensor::from_array([0.0, 4.0]));
+/// assert_eq!(loss.to_vec(), vec![5.0]);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MSELoss<R = MeanReduction> {
+    /// How the per-element losses are reduced.
+    pub reduction: R,
+}
+
+impl MSELoss {
+    /// PyTorch's defaults: the mean.
+    ///
+    /// ```
+    /// use shaped::nn::loss::{MSELoss, Reduction};
+    /// assert_eq!(MSELoss::new().reduction, Reduction::Mean);
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl<R: Reduce> MSELoss<R> {
+    /// The same loss with another reduction (`reduction=`).
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::loss::{MSELoss, Reduction};
+    /// let loss = MSELoss::new().reduction(Reduction::None);
+    /// let y = loss.forward(Tensor::<Rank1<2>>::from_array([1.0, 3.0]), Tensor::zeros());
+    /// assert_eq!(y.to_vec(), vec![1.0, 9.0]);
+    /// ```
+    pub fn reduction<R2: Reduce>(self, reduction: R2) -> MSELoss<R2> {
+        MSELoss { reduction }
+    }
+
+    /// The loss of `pred` against `target`. Panics if run-time sizes differ.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::loss::MSELoss;
+    /// let y = MSELoss::new().forward(Tensor::<Rank1<2>>::from_array([1.0, 3.0]), Tensor::zeros());
+    /// assert_eq!(y.to_vec(), vec![5.0]);
+    /// ```
+    pub fn forward<S: Shape, E: Float, T, TR>(
+        &self,
+        pred: Tensor<S, E, T>,
+        target: Tensor<S, E, TR>,
+    ) -> Tensor<R::Output<S>, E, LossTape<E, T, TR>>
+    where
+        T: Tape<E> + Merge<E, TR>,
+        TR: Tape<E>,
+    {
+        or_panic(self.try_forward(pred, target))
+    }
+
+    /// [`forward`](Self::forward), with an error when run-time sizes differ.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::loss::MSELoss;
+    /// let pred = Tensor::<(usize,)>::zeros_with_shape((3,));
+    /// let target = Tensor::<(usize,)>::zeros_with_shape((4,));
+    /// assert!(MSELoss::new().try_forward(pred, target).is_err());
+    /// ```
+    pub fn try_forward<S: Shape, E: Float, T, TR>(
+        &self,
+        pred: Tensor<S, E, T>,
+        target: Tensor<S, E, TR>,
+    ) -> Result<Tensor<R::Output<S>, E, LossTape<E, T, TR>>>
+    where
+        T: Tape<E> + Merge<E, TR>,
+        TR: Tape<E>,
+    {
+        Ok(self
+            .reduction
+            .reduce(diff("mse_loss", pred, target)?.square()))
+    }
+}
+
+/// Mean absolute error, `mean(|pred - target|)` (`F.l1_loss`): [`L1Loss`] with PyTorch's
+/// defaults. The gradient at `pred == target` is 0, as in PyTorch. Panics if run-time sizes
+/// differ (see [`L1Loss::try_forward`]).
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::loss::l1_loss;
+/// let pred = Tensor::<Rank1<2>>::from_array([1.0, 2.0]);
+/// let grads = l1_loss(pred.clone().trace(), Tensor::from_array([0.0, 4.0])).backward();
+/// assert_eq!(grads.get(&pred).unwrap().to_vec(), vec![0.5, -0.5]);
+/// ```
+pub fn l1_loss<S: Shape, E: Float, T, TR>(
+    pred: Tensor<S, E, T>,
+    target: Tensor<S, E, TR>,
+) -> Tensor<(), E, LossTape<E, T, TR>>
+where
+    T: Tape<E> + Merge<E, TR>,
+    TR: Tape<E>,
+{
+    L1Loss::new().forward(pred, target)
+}
+
+/// Absolute error (`torch.nn.L1Loss`): `|pred - target|` for every element, reduced by
+/// `reduction` (mean by default).
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::loss::{L1Loss, Reduction};
+/// let pred = Tensor::<Rank1<2>>::from_array([1.0, 2.0]);
+/// let loss = L1Loss::new().reduction(Reduction::None).forward(pred, Tensor::from_array([0.0, 4.0]));
+/// assert_eq!(loss.to_vec(), vec![1.0, 2.0]);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct L1Loss<R = MeanReduction> {
+    /// How the per-element losses are reduced.
+    pub reduction: R,
+}
+
+impl L1Loss {
+    /// PyTorch's defaults: the mean.
+    ///
+    /// ```
+    /// use shaped::nn::loss::{L1Loss, Reduction};
+    /// assert_eq!(L1Loss::new().reduction, Reduction::Mean);
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl<R: Reduce> L1Loss<R> {
+    /// The same loss with another reduction (`reduction=`).
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::loss::{L1Loss, Reduction};
+    /// let y = L1Loss::new().reduction(Reduction::Sum).forward(Tensor::<Rank1<2>>::from_array([1.0, -3.0]), Tensor::zeros());
+    /// assert_eq!(y.to_vec(), vec![4.0]);
+    /// ```
+    pub fn reduction<R2: Reduce>(self, reduction: R2) -> L1Loss<R2> {
+        L1Loss { reduction }
+    }
+
+    /// The loss of `pred` against `target`. Panics if run-time sizes differ.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::loss::L1Loss;
+    /// let y = L1Loss::new().forward(Tensor::<Rank1<2>>::from_array([1.0, -3.0]), Tensor::zeros());
+    /// assert_eq!(y.to_vec(), vec![2.0]);
+    /// ```
+    pub fn forward<S: Shape, E: Float, T, TR>(
+        &self,
+        pred: Tensor<S, E, T>,
+        target: Tensor<S, E, TR>,
+    ) -> Tensor<R::Output<S>, E, LossTape<E, T, TR>>
+    where
+        T: Tape<E> + Merge<E, TR>,
+        TR: Tape<E>,
+    {
+        or_panic(self.try_forward(pred, target))
+    }
+
+    /// [`forward`](Self::forward), with an error when run-time sizes differ.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::loss::L1Loss;
+    /// let pred = Tensor::<(usize,)>::zeros_with_shape((3,));
+    /// assert!(L1Loss::new().try_forward(pred.clone(), pred).is_ok());
+    /// ```
+    pub fn try_forward<S: Shape, E: Float, T, TR>(
+        &self,
+        pred: Tensor<S, E, T>,
+        target: Tensor<S, E, TR>,
+    ) -> Result<Tensor<R::Output<S>, E, LossTape<E, T, TR>>>
+    where
+        T: Tape<E> + Merge<E, TR>,
+        TR: Tape<E>,
+    {
+        Ok(self.reduction.reduce(diff("l1_loss", pred, target)?.abs()))
+    }
+}
+
+/// Smooth L1 loss, averaged (`F.smooth_l1_loss`): [`SmoothL1Loss`] with this `beta` and the
+/// mean. Panics if run-time sizes differ or `beta < 0`.
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::loss::smooth_l1_loss;
+/// let pred = Tensor::<Rank1<2>>::from_array([0.5, 3.0]);
+/// let loss = smooth_l1_loss(pred, Tensor::zeros(), 1.0);
+/// assert_eq!(loss.to_vec(), vec![(0.125 + 2.5) / 2.0]);
+/// ```
+pub fn smooth_l1_loss<S: Shape, E: Float, T, TR>(
+    pred: Tensor<S, E, T>,
+    target: Tensor<S, E, TR>,
+    beta: f64,
+) -> Tensor<(), E, LossTape<E, T, TR>>
+where
+    T: Tape<E> + Merge<E, TR>,
+    TR: Tape<E>,
+{
+    SmoothL1Loss::new().beta(beta).forward(pred, target)
+}
+
+/// Smooth L1 loss (`torch.nn.SmoothL1Loss`): with `d = pred - target`, `0.5 d^2 / beta`
+/// where `|d| < beta` and `|d| - 0.5 beta` elsewhere; `beta = 0` is the L1 loss. Defaults:
+/// `beta = 1`, the mean.
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::loss::{SmoothL1Loss, Reduction};
+/// let pred = Tensor::<Rank1<2>>::from_array([0.5, 3.0]);
+/// let loss = SmoothL1Loss::new().reduction(Reduction::None).forward(pred, Tensor::zeros());
+/// assert_eq!(loss.to_vec(), vec![0.125, 2.5]);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SmoothL1Loss<R = MeanReduction> {
+    /// Where the quadratic part ends (`beta=`, default 1).
+    pub beta: f64,
+    /// How the per-element losses are reduced.
+    pub reduction: R,
+}
+
+impl Default for SmoothL1Loss {
+    fn default() -> Self {
+        SmoothL1Loss {
+            beta: 1.0,
+            reduction: MeanReduction,
+        }
+    }
+}
+
+impl SmoothL1Loss {
+    /// PyTorch's defaults: `beta = 1`, the mean.
+    ///
+    /// ```
+    /// use shaped::nn::loss::SmoothL1Loss;
+    /// assert_eq!(SmoothL1Loss::new().beta, 1.0);
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl<R: Reduce> SmoothL1Loss<R> {
+    /// The same loss with another `beta` (checked when the loss runs: not negative).
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::loss::SmoothL1Loss;
+    /// let y = SmoothL1Loss::new().beta(2.0).forward(Tensor::<Rank1<1>>::from_array([1.0]), Tensor::zeros());
+    /// assert_eq!(y.to_vec(), vec![0.25]);
+    /// ```
+    pub fn beta(self, beta: f64) -> Self {
+        SmoothL1Loss { beta, ..self }
+    }
+
+    /// The same loss with another reduction (`reduction=`).
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::loss::{SmoothL1Loss, Reduction};
+    /// let y = SmoothL1Loss::new().reduction(Reduction::Sum).forward(Tensor::<Rank1<2>>::from_array([0.5, 3.0]), Tensor::zeros());
+    /// assert_eq!(y.to_vec(), vec![2.625]);
+    /// ```
+    pub fn reduction<R2: Reduce>(self, reduction: R2) -> SmoothL1Loss<R2> {
+        SmoothL1Loss {
+            beta: self.beta,
+            reduction,
+        }
+    }
+
+    /// The loss of `pred` against `target`. Panics if run-time sizes differ or `beta < 0`.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::loss::SmoothL1Loss;
+    /// let y = SmoothL1Loss::new().forward(Tensor::<Rank1<2>>::from_array([0.5, 3.0]), Tensor::zeros());
+    /// assert_eq!(y.to_vec(), vec![1.3125]);
+    /// ```
+    pub fn forward<S: Shape, E: Float, T, TR>(
+        &self,
+        pred: Tensor<S, E, T>,
+        target: Tensor<S, E, TR>,
+    ) -> Tensor<R::Output<S>, E, LossTape<E, T, TR>>
+    where
+        T: Tape<E> + Merge<E, TR>,
+        TR: Tape<E>,
+    {
+        or_panic(self.try_forward(pred, target))
+    }
+
+    /// [`forward`](Self::forward), with an error when run-time sizes differ or `beta < 0`.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::loss::SmoothL1Loss;
+    /// let p = Tensor::<Rank1<2>>::zeros();
+    /// assert!(SmoothL1Loss::new().beta(-1.0).try_forward(p.clone(), p).is_err());
+    /// ```
+    pub fn try_forward<S: Shape, E: Float, T, TR>(
+        &self,
+        pred: Tensor<S, E, T>,
+        target: Tensor<S, E, TR>,
+    ) -> Result<Tensor<R::Output<S>, E, LossTape<E, T, TR>>>
+    where
+        T: Tape<E> + Merge<E, TR>,
+        TR: Tape<E>,
+    {
+        let beta = self.beta;
+        if beta.is_nan() || beta < 0.0 {
+            return Err(Error::value(
+                "smooth_l1_loss beta",
+                format!("{beta} is negative"),
+            ));
+        }
+        let d = diff("smooth_l1_loss", pred, target)?;
+        Ok(self
+            .reduction
+            .reduce(d.map_kernel(SmoothL1Kernel(E::from_f64(beta)))))
+    }
+}
+
+/// Huber loss, averaged (`F.huber_loss`): [`HuberLoss`] with this `delta` and the mean.
+/// Panics if run-time sizes differ or `delta <= 0`.
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::loss::huber_loss;
+/// let pred = Tensor::<Rank1<2>>::from_array([0.5, 3.0]);
+/// let loss = huber_loss(pred, Tensor::zeros(), 2.0);
+/// assert_eq!(loss.to_vec(), vec![(0.125 + 4.0) / 2.0]);
+/// ```
+pub fn huber_loss<S: Shape, E: Float, T, TR>(
+    pred: Tensor<S, E, T>,
+    target: Tensor<S, E, TR>,
+    delta: f64,
+) -> Tensor<(), E, LossTape<E, T, TR>>
+where
+    T: Tape<E> + Merge<E, TR>,
+    TR: Tape<E>,
+{
+    HuberLoss::new().delta(delta).forward(pred, target)
+}
+
+/// Huber loss (`torch.nn.HuberLoss`): with `d = pred - target`, `0.5 d^2` where
+/// `|d| < delta` and `delta (|d| - 0.5 delta)` elsewhere; `delta` times the Smooth L1 loss
+/// with `beta = delta`. Defaults: `delta = 1`, the mean.
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::loss::{HuberLoss, Reduction};
+/// let pred = Tensor::<Rank1<2>>::from_array([0.5, 3.0]);
+/// let loss = HuberLoss::new().delta(2.0).reduction(Reduction::Sum).forward(pred, Tensor::zeros());
+/// assert_eq!(loss.to_vec(), vec![4.125]);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HuberLoss<R = MeanReduction> {
+    /// Where the quadratic part ends (`delta=`, default 1).
+    pub delta: f64,
+    /// How the per-element losses are reduced.
+    pub reduction: R,
+}
+
+impl Default for HuberLoss {
+    fn default() -> Self {
+        HuberLoss {
+            delta: 1.0,
+            reduction: MeanReduction,
+        }
+    }
+}
+
+impl HuberLoss {
+    /// PyTorch's defaults: `delta = 1`, the mean.
+    ///
+    /// ```
+    /// use shaped::nn::loss::HuberLoss;
+    /// assert_eq!(HuberLoss::new().delta, 1.0);
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl<R: Reduce> HuberLoss<R> {
+    /// The same loss with another `delta` (checked when the loss runs: positive).
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::loss::HuberLoss;
+    /// let y = HuberLoss::new().delta(0.5).forward(Tensor::<Rank1<1>>::from_array([2.0]), Tensor::zeros());
+    /// assert_eq!(y.to_vec(), vec![0.875]);
+    /// ```
+    pub fn delta(self, delta: f64) -> Self {
+        HuberLoss { delta, ..self }
+    }
+
+    /// The same loss with another reduction (`reduction=`).
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::loss::{HuberLoss, Reduction};
+    /// let y = HuberLoss::new().reduction(Reduction::None).forward(Tensor::<Rank1<2>>::from_array([0.5, 3.0]), Tensor::zeros());
+    /// assert_eq!(y.to_vec(), vec![0.125, 2.5]);
+    /// ```
+    pub fn reduction<R2: Reduce>(self, reduction: R2) -> HuberLoss<R2> {
+        HuberLoss {
+            delta: self.delta,
+            reduction,
+        }
+    }
+
+    /// The loss of `pred` against `target`. Panics if run-time sizes differ or `delta <= 0`.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::loss::HuberLoss;
+    /// let y = HuberLoss::new().forward(Tensor::<Rank1<2>>::from_array([0.5, 3.0]), Tensor::zeros());
+    /// assert_eq!(y.to_vec(), vec![1.3125]);
+    /// ```
+    pub fn forward<S: Shape, E: Float, T, TR>(
+        &self,
+        pred: Tensor<S, E, T>,
+        target: Tensor<S, E, TR>,
+    ) -> Tensor<R::Output<S>, E, LossTape<E, T, TR>>
+    where
+        T: Tape<E> + Merge<E, TR>,
+        TR: Tape<E>,
+    {
+        or_panic(self.try_forward(pred, target))
+    }
+
+    /// [`forward`](Self::forward), with an error when run-time sizes differ or `delta <= 0`.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::loss::HuberLoss;
+    /// let p = Tensor::<Rank1<2>>::zeros();
+    /// assert!(HuberLoss::new().delta(0.0).try_forward(p.clone(), p).is_err());
+    /// ```
+    pub fn try_forward<S: Shape, E: Float, T, TR>(
+        &self,
+        pred: Tensor<S, E, T>,
+        target: Tensor<S, E, TR>,
+    ) -> Result<Tensor<R::Output<S>, E, LossTape<E, T, TR>>>
+    where
+        T: Tape<E> + Merge<E, TR>,
+        TR: Tape<E>,
+    {
+        let delta = self.delta;
+        if delta.is_nan() || delta <= 0.0 {
+            return Err(Error::value(
+                "huber_loss delta",
+                format!("{delta} is not positive"),
+            ));
+        }
+        let d = diff("huber_loss", pred, target)?;
+        Ok(self
+            .reduction
+            .reduce(d.map_kernel(HuberKernel(E::from_f64(delta)))))
+    }
+}

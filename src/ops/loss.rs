@@ -1,0 +1,256 @@
+//! The elementwise kernels of the losses that need a fused formula to stay finite or exact
+//! (see [`crate::nn::loss`]): Smooth L1 and Huber of a difference, BCE on probabilities with
+//! PyTorch's clamped logarithms, the stable BCE on logits (with and without `pos_weight`) and
+//! the Kullback-Leibler term. Each holds its value and its derivative, as the kernels in
+//! [`super::unary`] and [`super::binary`] do; two ops with a constant third input (loss
+//! weights, `pos_weight`) record their own backward step.
+
+use crate::autograd::{Gradients, Merge, Tape, UniqueId};
+use crate::backend::loss::{derivative_product3, map3, masked_mul};
+use crate::dtype::Float;
+use crate::ops::binary::BinaryKernel;
+use crate::ops::unary::UnaryKernel;
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+use std::sync::Arc;
+
+/// Smooth L1 of a difference `d`: `0.5 d^2 / beta` where `|d| < beta`, else
+/// `|d| - 0.5 beta` (`beta = 0` is the absolute value).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SmoothL1Kernel<E>(pub(crate) E);
+impl<E: Float> UnaryKernel<E> for SmoothL1Kernel<E> {
+    fn f(&self, d: E) -> E {
+        let beta = self.0;
+        if d.abs() < beta {
+            E::from_f64(0.5) * d * d / beta
+        } else {
+            d.abs() - E::from_f64(0.5) * beta
+        }
+    }
+    fn df(&self, d: E, _: E) -> E {
+        if d.abs() < self.0 {
+            d / self.0
+        } else {
+            sign(d)
+        }
+    }
+}
+
+/// Huber of a difference `d`: `0.5 d^2` where `|d| < delta`, else `delta (|d| - 0.5 delta)`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct HuberKernel<E>(pub(crate) E);
+impl<E: Float> UnaryKernel<E> for HuberKernel<E> {
+    fn f(&self, d: E) -> E {
+        let delta = self.0;
+        if d.abs() < delta {
+            E::from_f64(0.5) * d * d
+        } else {
+            delta * (d.abs() - E::from_f64(0.5) * delta)
+        }
+    }
+    fn df(&self, d: E, _: E) -> E {
+        if d.abs() < self.0 {
+            d
+        } else {
+            self.0 * sign(d)
+        }
+    }
+}
+
+fn sign<E: Float>(d: E) -> E {
+    if d > E::ZERO {
+        E::ONE
+    } else if d < E::ZERO {
+        -E::ONE
+    } else {
+        E::ZERO
+    }
+}
+
+/// `-(t ln p + (1 - t) ln(1 - p))` with both logarithms clamped at -100, as PyTorch does,
+/// so that `p = 0` or `1` gives a finite loss. The derivative in `p` is PyTorch's
+/// `(p - t) / max(p (1 - p), 1e-12)`, finite at the ends too.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BceKernel;
+impl<E: Float> BinaryKernel<E> for BceKernel {
+    fn f(&self, p: E, t: E) -> E {
+        let (lp, lq) = clamped_logs(p);
+        -(t * lp + (E::ONE - t) * lq)
+    }
+    fn dfa(&self, p: E, t: E) -> E {
+        (p - t) / (p * (E::ONE - p)).max(E::from_f64(1e-12))
+    }
+    fn dfb(&self, p: E, _: E) -> E {
+        let (lp, lq) = clamped_logs(p);
+        lq - lp
+    }
+}
+
+/// `(max(ln p, -100), max(ln(1 - p), -100))`.
+fn clamped_logs<E: Float>(p: E) -> (E, E) {
+    let floor = E::from_f64(-100.0);
+    (p.ln().max(floor), (-p).ln_1p().max(floor))
+}
+
+/// `log(sigmoid(x))` as PyTorch's CPU kernel computes it: `min(x, 0) - ln(1 + e^-|x|)`.
+fn log_sigmoid<E: Float>(x: E) -> E {
+    let min = if x < E::ZERO { x } else { E::ZERO };
+    min - (-x.abs()).exp().ln_1p()
+}
+
+/// `sigmoid(x)` as PyTorch computes it, `1 / (1 + e^-x)`: 0 at `-inf`, 1 at `+inf`.
+fn sigmoid<E: Float>(x: E) -> E {
+    E::ONE / (E::ONE + (-x).exp())
+}
+
+/// BCE on a logit `x` with target `t`, PyTorch's formula term for term:
+/// `(1 - t) x - log_sigmoid(x)`, which never overflows for finite logits. Keeping PyTorch's
+/// order of operations keeps its answers at infinite and NaN inputs too (issue 14): `+inf`
+/// with target 0 is `inf`, `-inf` with target 0 is NaN (`-inf + inf`), as in PyTorch. The
+/// derivatives are PyTorch's: `sigmoid(x) - t` in `x`, `-x` in `t`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BceWithLogitsKernel;
+impl<E: Float> BinaryKernel<E> for BceWithLogitsKernel {
+    fn f(&self, x: E, t: E) -> E {
+        (E::ONE - t) * x - log_sigmoid(x)
+    }
+    fn dfa(&self, x: E, t: E) -> E {
+        sigmoid(x) - t
+    }
+    fn dfb(&self, x: E, _: E) -> E {
+        -x
+    }
+}
+
+/// BCE on a logit `x` with target `t` and positive-class weight `p` (PyTorch's
+/// `pos_weight`), its formula term for term: `(1 - t) x - ((p - 1) t + 1) log_sigmoid(x)`.
+pub(crate) fn bce_pos_weight<E: Float>(x: E, t: E, p: E) -> E {
+    (E::ONE - t) * x - ((p - E::ONE) * t + E::ONE) * log_sigmoid(x)
+}
+
+/// d/dx of [`bce_pos_weight`], PyTorch's `(p t + 1 - t) sigmoid(x) - p t`.
+pub(crate) fn bce_pos_weight_dx<E: Float>(x: E, t: E, p: E) -> E {
+    let pt = p * t;
+    (pt + E::ONE - t) * sigmoid(x) - pt
+}
+
+/// d/dt of [`bce_pos_weight`], PyTorch's `log_sigmoid(-x) - p log_sigmoid(x)`.
+pub(crate) fn bce_pos_weight_dt<E: Float>(x: E, _: E, p: E) -> E {
+    log_sigmoid(-x) - p * log_sigmoid(x)
+}
+
+/// The Kullback-Leibler term of a log-probability `x` and a probability `t`:
+/// `xlogy(t, t) - t x` (0 where `t = 0`), PyTorch's formula. The derivative in `t` is
+/// PyTorch's too, NaN at `t = 0` (its `xlogy` backward divides `t` by `t`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct KlDivKernel;
+impl<E: Float> BinaryKernel<E> for KlDivKernel {
+    fn f(&self, x: E, t: E) -> E {
+        let xlogy = if t == E::ZERO { E::ZERO } else { t * t.ln() };
+        xlogy - t * x
+    }
+    fn dfa(&self, _: E, t: E) -> E {
+        -t
+    }
+    // `t / t` on purpose: PyTorch's xlogy backward, NaN at t = 0, inf or NaN.
+    #[allow(clippy::eq_op)]
+    fn dfb(&self, x: E, t: E) -> E {
+        let log = if t == E::ZERO { E::ZERO } else { t.ln() };
+        log + t / t - x
+    }
+}
+
+/// The Kullback-Leibler term of a log-probability `x` and a log-probability target `t`:
+/// `e^t (t - x)`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct KlDivLogTargetKernel;
+impl<E: Float> BinaryKernel<E> for KlDivLogTargetKernel {
+    fn f(&self, x: E, t: E) -> E {
+        t.exp() * (t - x)
+    }
+    fn dfa(&self, _: E, t: E) -> E {
+        -t.exp()
+    }
+    fn dfb(&self, x: E, t: E) -> E {
+        let e = t.exp();
+        e * (t - x) + e
+    }
+}
+
+/// `x * w` elementwise for a constant `w` with `x`'s number of elements (loss weights),
+/// and exactly 0 with no gradient where `keep` is false (ignored targets: PyTorch skips them,
+/// so an infinite or NaN value there must not leak into the loss). The gradient reaches `x`
+/// only.
+pub(crate) fn mul_constant<S: Shape, E: Float, T: Tape<E>>(
+    x: Tensor<S, E, T>,
+    w: Vec<E>,
+    keep: Option<Vec<bool>>,
+) -> Tensor<S, E, T> {
+    let (x, mut tape) = x.split_tape();
+    let y = masked_mul(&x.data, &w, keep.as_deref());
+    if !(T::TRACING && tape.tracks(x.id)) {
+        return crate::tensor::new_tensor(x.shape, y, tape);
+    }
+    let (x_id, out_id) = (x.id, UniqueId::new());
+    tape.record(
+        out_id,
+        Box::new(move |g: &mut Gradients<E>| {
+            let Some(gy) = g.take(out_id) else { return };
+            g.add(x_id, masked_mul(&gy, &w, keep.as_deref()));
+        }),
+    );
+    Tensor {
+        shape: x.shape,
+        data: Arc::new(y),
+        id: out_id,
+        tape,
+    }
+}
+
+/// BCE on logits with a positive-class weight for every element ([`bce_pos_weight`]);
+/// gradients reach the logits and the target.
+pub(crate) fn bce_with_logits_pos_weight<S: Shape, E: Float, T, TR>(
+    x: Tensor<S, E, T>,
+    t: Tensor<S, E, TR>,
+    p: Vec<E>,
+) -> Tensor<S, E, <T as Merge<E, TR>>::Output>
+where
+    T: Merge<E, TR>,
+    TR: Tape<E>,
+{
+    let (x, tx) = x.split_tape();
+    let (t, tt) = t.split_tape();
+    let mut tape = tx.merge(tt);
+    let tracing = <T as Merge<E, TR>>::Output::TRACING;
+    let (track_x, track_t) = (tracing && tape.tracks(x.id), tracing && tape.tracks(t.id));
+    let y = map3(&x.data, &t.data, &p, bce_pos_weight);
+    if !track_x && !track_t {
+        return crate::tensor::new_tensor(x.shape, y, tape);
+    }
+    let out_id = UniqueId::new();
+    let (xd, td, x_id, t_id) = (x.data, t.data, x.id, t.id);
+    tape.record(
+        out_id,
+        Box::new(move |g: &mut Gradients<E>| {
+            let Some(gy) = g.take(out_id) else { return };
+            if track_x {
+                g.add(
+                    x_id,
+                    derivative_product3(&gy, &xd, &td, &p, bce_pos_weight_dx),
+                );
+            }
+            if track_t {
+                g.add(
+                    t_id,
+                    derivative_product3(&gy, &xd, &td, &p, bce_pos_weight_dt),
+                );
+            }
+        }),
+    );
+    Tensor {
+        shape: x.shape,
+        data: Arc::new(y),
+        id: out_id,
+        tape,
+    }
+}

@@ -1,0 +1,265 @@
+//! Padding the last dimensions, as `torch.nn.functional.pad`: constant, reflect and
+//! replicate. Padding several dimensions pads one axis at a time (each mode is separable),
+//! so the one derivative rule is the single-axis one: every output gradient goes back to
+//! the element it copied, and reflected or replicated elements accumulate several.
+
+use crate::autograd::Tape;
+use crate::backend::pad::{PadFill, pad_axis, pad_axis_backward};
+use crate::backend::reduce::split_axis;
+use crate::dtype::Float;
+use crate::error::{Error, Result};
+use crate::ops::shape_ops::layout_op;
+use crate::shape::{DynShape, PadLast, PadLast2, PadLast3, Shape};
+use crate::tensor::Tensor;
+
+/// How `pad` fills the new border (`mode` of `torch.nn.functional.pad`).
+///
+/// ```
+/// use shaped::ops::pad::PadMode;
+/// use shaped::prelude::*;
+/// let x = Tensor::<Rank1<3>>::from_array([1.0, 2.0, 3.0]);
+/// assert_eq!(x.clone().pad::<2, 1>(PadMode::Constant(0.0)).to_vec(), vec![0.0, 0.0, 1.0, 2.0, 3.0, 0.0]);
+/// assert_eq!(x.clone().pad::<2, 1>(PadMode::Reflect).to_vec(), vec![3.0, 2.0, 1.0, 2.0, 3.0, 2.0]);
+/// assert_eq!(x.pad::<2, 1>(PadMode::Replicate).to_vec(), vec![1.0, 1.0, 1.0, 2.0, 3.0, 3.0]);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum PadMode<E> {
+    /// Every new element is this value (`mode="constant", value=...`).
+    Constant(E),
+    /// The mirror image without repeating the edge (`mode="reflect"`): each padding must be
+    /// smaller than the dimension it pads.
+    Reflect,
+    /// The edge element repeated (`mode="replicate"`): the padded dimension must not be
+    /// empty.
+    Replicate,
+}
+
+impl<E: Float> PadMode<E> {
+    fn fill(self) -> PadFill<E> {
+        match self {
+            PadMode::Constant(v) => PadFill::Constant(v),
+            PadMode::Reflect => PadFill::Reflect,
+            PadMode::Replicate => PadFill::Replicate,
+        }
+    }
+}
+
+/// Checks that `mode` can pad axis `axis` of `dims` by `left` and `right`.
+fn check_pad<E>(
+    dims: &[usize],
+    axis: usize,
+    left: usize,
+    right: usize,
+    mode: &PadMode<E>,
+) -> Result<()> {
+    let n = dims[axis];
+    let fail = |why: String| {
+        Err(Error::shape(
+            "pad",
+            format!("{why} (axis {axis} of shape {dims:?})"),
+        ))
+    };
+    match mode {
+        PadMode::Constant(_) => Ok(()),
+        PadMode::Reflect if left >= n || right >= n => fail(format!(
+            "reflect padding ({left}, {right}) must be smaller than the size {n} of the padded dimension"
+        )),
+        PadMode::Replicate if n == 0 => {
+            fail("replicate padding needs a non-empty dimension, but it has size 0".to_string())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Pads axis `axis` by `left` and `right` into `out` (checked by the caller).
+fn pad_axis_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
+    x: Tensor<S, E, T>,
+    axis: usize,
+    left: usize,
+    right: usize,
+    mode: PadMode<E>,
+    out: SO,
+) -> Tensor<SO, E, T> {
+    let (outer, n, inner) = split_axis(&x.shape.dims(), axis);
+    let fill = mode.fill();
+    layout_op(
+        x,
+        out,
+        |x| pad_axis(x, outer, n, inner, left, right, fill),
+        move |gx, gy| pad_axis_backward(gx, gy, outer, n, inner, left, right, fill),
+    )
+}
+
+/// Pads the last `pads.len() / 2` axes, PyTorch's order (last axis first), into `out`.
+fn pad_last_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
+    x: Tensor<S, E, T>,
+    pads: &[(usize, usize)],
+    mode: PadMode<E>,
+    out: SO,
+) -> Result<Tensor<SO, E, T>> {
+    let mut dims = x.shape.dims();
+    let rank = dims.rank();
+    for (k, &(left, right)) in pads.iter().enumerate() {
+        check_pad(&dims, rank - 1 - k, left, right, &mode)?;
+        dims = dims.with(rank - 1 - k, left + dims[rank - 1 - k] + right);
+    }
+    let (last, rest) = pads.split_last().expect("pad: at least one dimension");
+    let mut y = x.into_dyn();
+    for (k, &(left, right)) in rest.iter().enumerate() {
+        let axis = rank - 1 - k;
+        let shape = DynShape(
+            y.shape
+                .dims()
+                .with(axis, left + y.shape.dims()[axis] + right),
+        );
+        y = pad_axis_op(y, axis, left, right, mode, shape);
+    }
+    Ok(pad_axis_op(y, rank - pads.len(), last.0, last.1, mode, out))
+}
+
+impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
+    /// Pads the last dimension by `L` elements before and `R` after
+    /// (`F.pad(x, (L, R), mode)`). A static dimension `D` becomes
+    /// [`Padded<D, L, R>`](crate::shape::Padded) (`realize` gives a `Const`); a `usize` one
+    /// stays `usize`. Gradients flow back to the elements each border copied. Panics when
+    /// reflect padding is not smaller than the dimension, or replicate pads an empty one (see
+    /// [`try_pad`](Self::try_pad)).
+    ///
+    /// ```
+    /// use shaped::ops::pad::PadMode;
+    /// use shaped::prelude::*;
+    /// let x = Tensor::<Rank2<1, 3>>::from_array([[1.0, 2.0, 3.0]]);
+    /// let y: Tensor<Rank2<1, 5>> = x.pad::<1, 1>(PadMode::Reflect).realize();
+    /// assert_eq!(y.to_vec(), vec![2.0, 1.0, 2.0, 3.0, 2.0]);
+    /// ```
+    pub fn pad<const L: usize, const R: usize>(
+        self,
+        mode: PadMode<E>,
+    ) -> Tensor<<S as PadLast<L, R>>::Output, E, T>
+    where
+        S: PadLast<L, R>,
+    {
+        self.try_pad::<L, R>(mode).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`pad`](Self::pad), with an error naming the padding and the shape when the mode
+    /// cannot pad the dimension.
+    ///
+    /// ```
+    /// use shaped::ops::pad::PadMode;
+    /// use shaped::prelude::*;
+    /// let err = Tensor::<Rank1<2>>::zeros().try_pad::<2, 0>(PadMode::Reflect).unwrap_err();
+    /// assert!(err.to_string().contains("size 2"));
+    /// ```
+    pub fn try_pad<const L: usize, const R: usize>(
+        self,
+        mode: PadMode<E>,
+    ) -> Result<Tensor<<S as PadLast<L, R>>::Output, E, T>>
+    where
+        S: PadLast<L, R>,
+    {
+        let out = self.shape.pad_last();
+        pad_last_op(self, &[(L, R)], mode, out)
+    }
+
+    /// Pads the last two dimensions (`F.pad(x, (L, R, T, B), mode)`): the last by `L`
+    /// (left) and `R` (right), the one before by `T` (top) and `B` (bottom). Output
+    /// dimensions as for [`pad`](Self::pad); panics where [`try_pad2`](Self::try_pad2)
+    /// returns an error.
+    ///
+    /// ```
+    /// use shaped::ops::pad::PadMode;
+    /// use shaped::prelude::*;
+    /// let x = Tensor::<Rank3<1, 2, 2>>::from_array([[[1.0, 2.0], [3.0, 4.0]]]);
+    /// let y: Tensor<Rank3<1, 3, 4>> = x.pad2::<1, 1, 0, 1>(PadMode::Replicate).realize();
+    /// assert_eq!(y.to_vec(), vec![1.0, 1.0, 2.0, 2.0, 3.0, 3.0, 4.0, 4.0, 3.0, 3.0, 4.0, 4.0]);
+    /// ```
+    pub fn pad2<const L: usize, const R: usize, const TOP: usize, const B: usize>(
+        self,
+        mode: PadMode<E>,
+    ) -> Tensor<<S as PadLast2<L, R, TOP, B>>::Output, E, T>
+    where
+        S: PadLast2<L, R, TOP, B>,
+    {
+        self.try_pad2::<L, R, TOP, B>(mode)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`pad2`](Self::pad2), with an error naming the padding and the shape when the mode
+    /// cannot pad a dimension.
+    ///
+    /// ```
+    /// use shaped::ops::pad::PadMode;
+    /// use shaped::prelude::*;
+    /// let x = Tensor::<(usize, usize)>::zeros_with_shape((2, 5));
+    /// assert!(x.try_pad2::<1, 1, 2, 0>(PadMode::Reflect).is_err()); // 2 rows cannot reflect 2
+    /// ```
+    pub fn try_pad2<const L: usize, const R: usize, const TOP: usize, const B: usize>(
+        self,
+        mode: PadMode<E>,
+    ) -> Result<Tensor<<S as PadLast2<L, R, TOP, B>>::Output, E, T>>
+    where
+        S: PadLast2<L, R, TOP, B>,
+    {
+        let out = self.shape.pad_last2();
+        pad_last_op(self, &[(L, R), (TOP, B)], mode, out)
+    }
+
+    /// Pads the last three dimensions (`F.pad(x, (L, R, T, B, F, K), mode)`): the last by
+    /// `L`, `R`, the one before by `T`, `B`, and the one before that by `F` (front) and `K`
+    /// (back). Panics where [`try_pad3`](Self::try_pad3) returns an error.
+    ///
+    /// ```
+    /// use shaped::ops::pad::PadMode;
+    /// use shaped::prelude::*;
+    /// let x = Tensor::<Rank3<1, 1, 1>>::from_array([[[1.0]]]);
+    /// let y = x.pad3::<0, 0, 0, 0, 1, 1>(PadMode::Constant(0.0));
+    /// assert_eq!(y.to_vec(), vec![0.0, 1.0, 0.0]);
+    /// ```
+    #[allow(clippy::type_complexity)]
+    pub fn pad3<
+        const L: usize,
+        const R: usize,
+        const TOP: usize,
+        const B: usize,
+        const F: usize,
+        const K: usize,
+    >(
+        self,
+        mode: PadMode<E>,
+    ) -> Tensor<<S as PadLast3<L, R, TOP, B, F, K>>::Output, E, T>
+    where
+        S: PadLast3<L, R, TOP, B, F, K>,
+    {
+        self.try_pad3::<L, R, TOP, B, F, K>(mode)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`pad3`](Self::pad3), with an error naming the padding and the shape when the mode
+    /// cannot pad a dimension.
+    ///
+    /// ```
+    /// use shaped::ops::pad::PadMode;
+    /// use shaped::prelude::*;
+    /// let x = Tensor::<Rank3<1, 2, 2>>::zeros();
+    /// assert!(x.try_pad3::<0, 0, 0, 0, 1, 0>(PadMode::Reflect).is_err());
+    /// ```
+    #[allow(clippy::type_complexity)]
+    pub fn try_pad3<
+        const L: usize,
+        const R: usize,
+        const TOP: usize,
+        const B: usize,
+        const F: usize,
+        const K: usize,
+    >(
+        self,
+        mode: PadMode<E>,
+    ) -> Result<Tensor<<S as PadLast3<L, R, TOP, B, F, K>>::Output, E, T>>
+    where
+        S: PadLast3<L, R, TOP, B, F, K>,
+    {
+        let out = self.shape.pad_last3();
+        pad_last_op(self, &[(L, R), (TOP, B), (F, K)], mode, out)
+    }
+}

@@ -1,0 +1,139 @@
+//! Adamax (`torch.optim.Adamax`).
+
+use super::{Optimizer, StateMap, for_each_param_with_grad};
+use crate::autograd::Gradients;
+use crate::dtype::Float;
+use crate::nn::Params;
+use crate::ops::optim::{AdamaxStep, adamax_update};
+
+/// Adamax (Adam with the infinity norm) as in PyTorch: `m = b1 m + (1 - b1) g`,
+/// `u = max(b2 u, |g| + eps)`, `p -= lr / (1 - b1^t) m / u`, `g` including the L2 term
+/// `weight_decay p`. Defaults: lr 2e-3, betas (0.9, 0.999), eps 1e-8.
+///
+/// ```
+/// use shaped::optim::Adamax;
+/// let opt = Adamax::<f32>::new(2e-3).betas(0.9, 0.99);
+/// assert_eq!(opt.eps, 1e-8);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Adamax<E = f32> {
+    /// Learning rate.
+    pub lr: f64,
+    /// Decay rates of the first moment and of the infinity norm.
+    pub betas: (f64, f64),
+    /// Added to the norm.
+    pub eps: f64,
+    /// L2 penalty added to the gradient.
+    pub weight_decay: f64,
+    /// Ascend instead of descend.
+    pub maximize: bool,
+    state: StateMap<E>,
+    steps: u64,
+}
+
+impl<E: Float> Adamax<E> {
+    /// Adamax with learning rate `lr` and PyTorch's other defaults.
+    ///
+    /// ```
+    /// let opt = shaped::optim::Adamax::<f64>::new(2e-3);
+    /// assert_eq!(opt.betas, (0.9, 0.999));
+    /// ```
+    pub fn new(lr: f64) -> Self {
+        Adamax {
+            lr,
+            betas: (0.9, 0.999),
+            eps: 1e-8,
+            weight_decay: 0.0,
+            maximize: false,
+            state: StateMap::default(),
+            steps: 0,
+        }
+    }
+    /// Sets the decay rates.
+    ///
+    /// ```
+    /// let opt = shaped::optim::Adamax::<f32>::new(2e-3).betas(0.8, 0.99);
+    /// ```
+    pub fn betas(mut self, b1: f64, b2: f64) -> Self {
+        self.betas = (b1, b2);
+        self
+    }
+    /// Sets eps.
+    ///
+    /// ```
+    /// let opt = shaped::optim::Adamax::<f32>::new(2e-3).eps(1e-6);
+    /// ```
+    pub fn eps(mut self, eps: f64) -> Self {
+        self.eps = eps;
+        self
+    }
+    /// Sets weight decay.
+    ///
+    /// ```
+    /// let opt = shaped::optim::Adamax::<f32>::new(2e-3).weight_decay(1e-4);
+    /// ```
+    pub fn weight_decay(mut self, wd: f64) -> Self {
+        self.weight_decay = wd;
+        self
+    }
+    /// Maximizes instead of minimizing.
+    ///
+    /// ```
+    /// let opt = shaped::optim::Adamax::<f32>::new(2e-3).maximize(true);
+    /// ```
+    pub fn maximize(mut self, on: bool) -> Self {
+        self.maximize = on;
+        self
+    }
+    /// The number of steps taken.
+    ///
+    /// ```
+    /// assert_eq!(shaped::optim::Adamax::<f32>::new(2e-3).steps(), 0);
+    /// ```
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+}
+
+impl<E: Float> Optimizer<E> for Adamax<E> {
+    fn step<M: Params<E> + ?Sized>(&mut self, model: &mut M, grads: &Gradients<E>) {
+        self.steps += 1;
+        let (b1, b2) = self.betas;
+        let bias_correction = 1.0 - b1.powi(self.steps.min(i32::MAX as u64) as i32);
+        let s = AdamaxStep {
+            clr: E::from_f64(self.lr / bias_correction),
+            beta1: E::from_f64(b1),
+            beta2: E::from_f64(b2),
+            eps: E::from_f64(self.eps),
+            weight_decay: E::from_f64(self.weight_decay),
+            sign: if self.maximize { -E::ONE } else { E::ONE },
+        };
+        let state = &mut self.state;
+        for_each_param_with_grad(model, grads, |name, p, g| {
+            let n = p.len();
+            let mut m = std::mem::take(state.get(name, "exp_avg", || vec![E::ZERO; n]));
+            let u = state.get(name, "exp_inf", || vec![E::ZERO; n]);
+            adamax_update(&s, p, g, &mut m, u);
+            *state.get(name, "exp_avg", Vec::new) = m;
+        });
+    }
+    fn lr(&self) -> f64 {
+        self.lr
+    }
+    fn set_lr(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+    fn momentum(&self) -> Option<f64> {
+        Some(self.betas.0)
+    }
+    fn set_momentum(&mut self, momentum: f64) {
+        self.betas.0 = momentum;
+    }
+    fn state(&self) -> Vec<(String, Vec<E>)> {
+        self.state.export(self.steps)
+    }
+    fn load_state(&mut self, state: Vec<(String, Vec<E>)>) -> crate::error::Result<()> {
+        self.steps = self.state.import(state, &["exp_avg", "exp_inf"])?;
+        Ok(())
+    }
+}

@@ -1,0 +1,63 @@
+//! Where tensors meet autograd: [`Tensor::backward`] and the [`Gradients`] accessors keyed
+//! by a tensor. The tape and gradient types themselves live in [`crate::autograd`], below
+//! `tensor`: they know ids and buffers, not tensors.
+
+use super::Tensor;
+use crate::autograd::{BackwardTape, Gradients, Tape};
+use crate::dtype::Float;
+use crate::shape::{ScalarShape, Shape};
+
+impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
+    /// Runs the backward pass from this scalar and returns the gradients of every traced
+    /// tensor it depends on. Only a traced rank-0 tensor has one: anything else is a
+    /// compile error.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// let x = Tensor::<Rank2<2, 2>, f64>::ones();
+    /// let grads = x.clone().trace().mean().backward();
+    /// assert_eq!(grads.get(&x).unwrap().to_vec(), vec![0.25; 4]);
+    /// ```
+    pub fn backward(self) -> Gradients<E>
+    where
+        S: ScalarShape,
+        T: BackwardTape<E>,
+    {
+        let tape = self.tape.into_owned();
+        let mut grads = Gradients::default();
+        grads.insert(self.id, vec![E::ONE]);
+        for node in tape.nodes() {
+            // A poisoned lock means another backward panicked mid-step; its op is unusable.
+            let op = node.op.lock().ok().and_then(|mut op| op.take());
+            match op {
+                Some(op) => op(&mut grads),
+                None => panic!(
+                    "backward() reached an op whose backward step already ran: this graph was \
+                     backpropagated before (trace the inputs again for a second backward pass)"
+                ),
+            }
+        }
+        grads
+    }
+}
+
+impl<E: Float> Gradients<E> {
+    /// The gradient of `t` as a tensor of the same shape, or `None` if no gradient reached it.
+    pub fn get<S: Shape, T>(&self, t: &Tensor<S, E, T>) -> Option<Tensor<S, E>> {
+        self.get_id(t.id)
+            .map(|g| Tensor::from_parts(t.shape, g.to_vec()))
+    }
+    /// The gradient of `t` as a slice, without copying.
+    pub fn get_slice<S: Shape, T>(&self, t: &Tensor<S, E, T>) -> Option<&[E]> {
+        self.get_id(t.id)
+    }
+    /// Removes and returns the gradient of `t`.
+    pub fn remove<S: Shape, T>(&mut self, t: &Tensor<S, E, T>) -> Option<Tensor<S, E>> {
+        self.take(t.id).map(|g| Tensor::from_parts(t.shape, g))
+    }
+    /// Sets the gradient of `t` (replacing any), e.g. to feed an optimizer gradients computed
+    /// elsewhere.
+    pub fn set<S: Shape, T>(&mut self, t: &Tensor<S, E, T>, grad: Tensor<S, E>) {
+        self.insert(t.id, grad.into_vec());
+    }
+}

@@ -1,0 +1,554 @@
+//! [`Trainer::fit`] and its steps: one epoch of training, the epoch's record with
+//! validation, the best model, the callbacks, the report and the stopping rule.
+
+use super::{BatchEnd, EpochEnd, Trainer};
+use crate::autograd::{Gradients, UniqueId};
+use crate::distributed::{Collective, average_gradients, broadcast, broadcast_parameters};
+use crate::dtype::Float;
+use crate::error::{Error, Result};
+use crate::nn::{Params, TensorKind};
+use crate::optim::{Optimizer, clip_grad_norm};
+use crate::train::history::{EpochRecord, History, StopReason};
+use crate::train::source::BatchSource;
+use crate::train::step::{Meter, Step};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use std::io::IsTerminal;
+use std::time::Instant;
+
+impl<M, O> Trainer<'_, M, O> {
+    /// Runs the epochs: for every batch of `train`, `step(&mut model, batch)` gives a traced
+    /// [`Step`], whose loss is backpropagated and applied by `optimizer` (after
+    /// accumulation and clipping when configured). Returns the [`History`]; an error from
+    /// the data, the step, a callback or a file write ends training with that error.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::{Linear, Module, loss::mse_loss};
+    /// use shaped::train::{Step, Trainer};
+    /// use rand::SeedableRng;
+    /// let mut model = Linear::<1, 1>::new(&mut rand::rngs::StdRng::seed_from_u64(0));
+    /// let mut opt = shaped::optim::Sgd::new(0.5);
+    /// let x = Tensor::<Rank2<4, 1>>::from_array([[0.0], [1.0], [2.0], [3.0]]);
+    /// let y = x.clone().mul_scalar(2.0);
+    /// let history = Trainer::new(&mut model, &mut opt)
+    ///     .epochs(200)
+    ///     .quiet(true)
+    ///     .fit(vec![(x.mul_scalar(0.25), y.mul_scalar(0.25))], |m, (x, y)| {
+    ///         Ok(Step::new(mse_loss(m.forward_train(x.trace_constant()), y), 4))
+    ///     })
+    ///     .unwrap();
+    /// assert!(history.last().unwrap().train_loss < 1e-6);
+    /// assert!((model.weight.as_slice()[0] - 2.0).abs() < 1e-3);
+    /// ```
+    pub fn fit<E, S, F>(mut self, mut train: S, mut step: F) -> Result<History>
+    where
+        E: Float,
+        M: Params<E>,
+        O: Optimizer<E>,
+        S: BatchSource,
+        F: FnMut(&mut M, S::Batch) -> Result<Step<E>>,
+    {
+        let mut run = FitState {
+            rng: StdRng::seed_from_u64(self.seed),
+            base_lr: self.optimizer.lr(),
+            params: parameter_ids(&*self.model),
+            global_step: 0,
+            best: BestModel::default(),
+            early_stop: EarlyStop::default(),
+        };
+        if let Some(group) = self.group {
+            broadcast_parameters(group, &mut *self.model);
+        }
+        let mut history = History::default();
+        for epoch in 0..self.epochs {
+            // Per batch, the epoch starts at the rate of its first update.
+            let at = if self.schedule_per_batch {
+                run.global_step
+            } else {
+                epoch as u64
+            };
+            self.apply_schedule::<E>(run.base_lr, at);
+            let lr = self.optimizer.lr();
+            let bar = progress(
+                !self.speaks(),
+                epoch,
+                self.epochs,
+                train.batches_per_epoch(),
+            );
+            let started = Instant::now();
+            let mut meter =
+                self.train_epoch(&mut train, &mut step, epoch, &mut run, &bar, started)?;
+            if let Some(group) = self.group {
+                meter.sum_over_ranks(group);
+            }
+            let train_seconds = started.elapsed().as_secs_f64();
+            let mut record = self.epoch_record(epoch, lr, &meter)?;
+            record.seconds = started.elapsed().as_secs_f64();
+            self.keep_if_best(&record, &mut run.best)?;
+            run.early_stop
+                .observe(record.monitored_loss(), self.min_delta);
+            if let Some(s) = &mut self.schedule {
+                // The step whose rate produced this epoch's figures (the last update's,
+                // per batch).
+                let at = if self.schedule_per_batch {
+                    run.global_step.saturating_sub(1)
+                } else {
+                    epoch as u64
+                };
+                s.observe(at, record.monitored_loss());
+            }
+            let (next_lr, stop_requested) =
+                self.run_epoch_hooks(&mut record, &history, &mut run.rng)?;
+            if let Some(lr) = next_lr {
+                self.optimizer.set_lr(lr);
+            }
+            let rate = meter.samples() as f64 / train_seconds.max(1e-9);
+            self.report_epoch(&bar, &record, epoch, rate);
+            let finite = record.train_loss.is_finite();
+            history.push(record);
+            if let Some(dir) = &self.output_dir
+                && self.is_main()
+            {
+                history.save(dir)?;
+            }
+            history.stop = self.stop_reason(finite, stop_requested, &run.early_stop);
+            if history.stop != StopReason::Completed {
+                if self.speaks() {
+                    println!("{}", stop_message(&history));
+                }
+                break;
+            }
+        }
+        if let Some(state) = run.best.state {
+            restore(&mut *self.model, &state);
+        }
+        Ok(history)
+    }
+
+    /// True on the rank that prints and writes files (every run without a group).
+    fn is_main(&self) -> bool {
+        self.group.is_none_or(|g| g.is_main())
+    }
+
+    /// Whether this process prints: not quiet, and the main rank.
+    fn speaks(&self) -> bool {
+        !self.quiet && self.is_main()
+    }
+
+    /// One pass over the training batches: forward, backward, accumulation and optimizer
+    /// steps, the progress bar and the batch callbacks. An epoch without batches is an error.
+    fn train_epoch<E, S, F>(
+        &mut self,
+        train: &mut S,
+        step: &mut F,
+        epoch: usize,
+        run: &mut FitState<E>,
+        bar: &ProgressBar,
+        started: Instant,
+    ) -> Result<Meter>
+    where
+        E: Float,
+        M: Params<E>,
+        O: Optimizer<E>,
+        S: BatchSource,
+        F: FnMut(&mut M, S::Batch) -> Result<Step<E>>,
+    {
+        let mut meter = Meter::default();
+        let mut pending: Option<Gradients<E>> = None;
+        let mut micro = 0;
+        for (i, batch) in train.batches(epoch, &mut run.rng).enumerate() {
+            let out = step(&mut *self.model, batch?)?;
+            meter.add(&out);
+            let loss = out.loss_value();
+            let grads = out.loss.backward();
+            match pending.as_mut() {
+                Some(acc) => acc.accumulate(grads),
+                None => pending = Some(grads),
+            }
+            micro += 1;
+            if micro == self.accumulate {
+                let grads = pending.take().expect("set above");
+                if self.schedule_per_batch {
+                    self.apply_schedule::<E>(run.base_lr, run.global_step);
+                }
+                self.update(grads, micro, &run.params);
+                micro = 0;
+                run.global_step += 1;
+            }
+            if !bar.is_hidden() {
+                let rate = meter.samples() as f64 / started.elapsed().as_secs_f64().max(1e-9);
+                bar.set_message(format!("loss {:.4}  {rate:.0} samples/s", meter.loss()));
+                bar.inc(1);
+            }
+            let info = BatchEnd {
+                epoch: epoch + 1,
+                batch: i,
+                global_step: run.global_step,
+                loss,
+                samples: out.samples,
+            };
+            for hook in &mut self.batch_hooks {
+                hook(&info);
+            }
+        }
+        if let Some(grads) = pending.take() {
+            if self.schedule_per_batch {
+                self.apply_schedule::<E>(run.base_lr, run.global_step);
+            }
+            self.update(grads, micro, &run.params);
+            run.global_step += 1;
+        }
+        if meter.batches() == 0 {
+            bar.finish_and_clear();
+            return Err(Error::value(
+                "training data",
+                format!("epoch {} yielded no batches", epoch + 1),
+            ));
+        }
+        Ok(meter)
+    }
+
+    /// Sets the optimizer's rate (and momentum, for schedules that cycle it) to the
+    /// schedule's at step `at`; nothing without a schedule.
+    fn apply_schedule<E>(&mut self, base_lr: f64, at: u64)
+    where
+        E: Float,
+        O: Optimizer<E>,
+    {
+        if let Some(s) = &self.schedule {
+            self.optimizer.set_lr(s.lr_at(base_lr, at));
+            if let Some(m) = s.momentum_at(at) {
+                self.optimizer.set_momentum(m);
+            }
+        }
+    }
+
+    /// One optimizer step from gradients summed over `micro` batches.
+    fn update<E>(&mut self, grads: Gradients<E>, micro: usize, params: &[UniqueId])
+    where
+        E: Float,
+        M: Params<E>,
+        O: Optimizer<E>,
+    {
+        update(
+            &mut *self.model,
+            &mut *self.optimizer,
+            grads,
+            micro,
+            params,
+            self.max_grad_norm,
+            self.group,
+        );
+    }
+
+    /// The epoch's record: training figures from `meter`, then validation when configured.
+    fn epoch_record(&mut self, epoch: usize, lr: f64, meter: &Meter) -> Result<EpochRecord> {
+        let mut record = EpochRecord {
+            epoch: epoch + 1,
+            train_loss: meter.loss(),
+            train_accuracy: meter.accuracy(),
+            lr,
+            samples: meter.samples(),
+            ..Default::default()
+        };
+        for (name, v) in meter.metrics() {
+            record.metrics.insert(format!("train_{name}"), v);
+        }
+        if let Some(validate) = &mut self.validation {
+            // Its own generator, the same every epoch: validation data made from it stays
+            // fixed, and adding validation does not change training.
+            let mut val_rng = StdRng::seed_from_u64(self.seed ^ 0x5eed_5eed_5eed_5eed);
+            let mut val = validate(&*self.model, epoch, &mut val_rng)?;
+            if let Some(group) = self.group {
+                val.sum_over_ranks(group);
+            }
+            if val.samples() > 0 {
+                record.val_loss = Some(val.loss());
+                record.val_accuracy = val.accuracy();
+                for (name, v) in val.metrics() {
+                    record.metrics.insert(format!("val_{name}"), v);
+                }
+            }
+        }
+        Ok(record)
+    }
+
+    /// On a new best monitored loss: the best-model file, the `on_best` callbacks and the
+    /// snapshot that `restore_best` puts back at the end.
+    fn keep_if_best<E>(&mut self, record: &EpochRecord, best: &mut BestModel<E>) -> Result<()>
+    where
+        E: Float,
+        M: Params<E>,
+    {
+        let monitored = record.monitored_loss();
+        if monitored >= best.loss {
+            return Ok(());
+        }
+        best.loss = monitored;
+        if self.is_main() {
+            if let Some(path) = &self.best_path {
+                crate::serialize::save_safetensors(&*self.model, path)?;
+            }
+            for hook in &mut self.best_hooks {
+                hook(&*self.model, record)?;
+            }
+        }
+        if self.restore_best {
+            best.state = Some(snapshot(&*self.model));
+        }
+        Ok(())
+    }
+
+    /// Runs the epoch callbacks; returns the learning rate one set for the next epoch, if
+    /// any, and whether one asked to stop.
+    fn run_epoch_hooks(
+        &mut self,
+        record: &mut EpochRecord,
+        history: &History,
+        rng: &mut StdRng,
+    ) -> Result<(Option<f64>, bool)> {
+        let mut ctx = EpochEnd {
+            record,
+            history,
+            model: &*self.model,
+            rng,
+            next_lr: None,
+            stop: false,
+        };
+        for hook in &mut self.epoch_hooks {
+            hook(&mut ctx)?;
+        }
+        let (mut next_lr, mut stop) = (ctx.next_lr, ctx.stop);
+        if let Some(group) = self.group {
+            // Rank 0's requests hold everywhere, so the ranks never take different paths.
+            let mut decision = vec![next_lr.unwrap_or(f64::NAN), f64::from(u8::from(stop))];
+            broadcast(group, &mut decision, 0);
+            next_lr = (!decision[0].is_nan()).then_some(decision[0]);
+            stop = decision[1] != 0.0;
+        }
+        Ok((next_lr, stop))
+    }
+
+    /// The epoch's summary line: on the finished progress bar, or printed unless quiet.
+    fn report_epoch(&self, bar: &ProgressBar, record: &EpochRecord, epoch: usize, rate: f64) {
+        let summary = summary(record, rate);
+        if !bar.is_hidden() {
+            // The finished line keeps the summary only, short enough for 80 columns.
+            if let Ok(style) = ProgressStyle::with_template("epoch {prefix} {msg}") {
+                bar.set_style(style);
+            }
+            bar.finish_with_message(summary);
+        } else if self.speaks() {
+            println!("epoch {}/{} {summary}", epoch + 1, self.epochs);
+        }
+    }
+
+    /// Why training stops after this epoch, or [`StopReason::Completed`] to go on.
+    fn stop_reason(&self, finite: bool, stop_requested: bool, early: &EarlyStop) -> StopReason {
+        if !finite {
+            StopReason::NonFiniteLoss
+        } else if stop_requested {
+            StopReason::Callback
+        } else if self
+            .patience
+            .is_some_and(|p| early.since_improved >= p.max(1))
+        {
+            StopReason::EarlyStopping {
+                patience: self.patience.unwrap_or(0),
+            }
+        } else {
+            StopReason::Completed
+        }
+    }
+}
+
+/// What [`Trainer::fit`] carries from one epoch to the next.
+struct FitState<E> {
+    rng: StdRng,
+    /// The optimizer's learning rate before any schedule.
+    base_lr: f64,
+    /// The trainable parameters (gradients averaged over accumulated batches).
+    params: Vec<UniqueId>,
+    /// Optimizer steps taken.
+    global_step: u64,
+    best: BestModel<E>,
+    early_stop: EarlyStop,
+}
+
+/// The best monitored loss so far and, with `restore_best`, the model at that epoch.
+struct BestModel<E> {
+    loss: f64,
+    state: Option<Vec<Vec<E>>>,
+}
+
+impl<E> Default for BestModel<E> {
+    fn default() -> Self {
+        BestModel {
+            loss: f64::INFINITY,
+            state: None,
+        }
+    }
+}
+
+/// Early stopping's count of epochs without an improvement of more than `min_delta`.
+struct EarlyStop {
+    best: f64,
+    since_improved: usize,
+}
+
+impl Default for EarlyStop {
+    fn default() -> Self {
+        EarlyStop {
+            best: f64::INFINITY,
+            since_improved: 0,
+        }
+    }
+}
+
+impl EarlyStop {
+    fn observe(&mut self, monitored: f64, min_delta: f64) {
+        if monitored < self.best - min_delta {
+            self.best = monitored;
+            self.since_improved = 0;
+        } else {
+            self.since_improved += 1;
+        }
+    }
+}
+
+/// A bar for one epoch, hidden unless stdout is a terminal and output is wanted.
+fn progress(quiet: bool, epoch: usize, epochs: usize, len: Option<usize>) -> ProgressBar {
+    if quiet || !std::io::stdout().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(len.map(|n| n as u64), ProgressDrawTarget::stdout());
+    let template = if len.is_some() {
+        "epoch {prefix} [{bar:25}] {pos}/{len} {msg}"
+    } else {
+        "epoch {prefix} {spinner} {pos} batches {msg}"
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_prefix(format!("{}/{}", epoch + 1, epochs));
+    bar
+}
+
+/// One optimizer step from gradients summed over `micro` batches.
+fn update<E: Float, M: Params<E>, O: Optimizer<E>>(
+    model: &mut M,
+    optimizer: &mut O,
+    mut grads: Gradients<E>,
+    micro: usize,
+    params: &[UniqueId],
+    max_grad_norm: Option<f64>,
+    group: Option<&dyn Collective>,
+) {
+    if micro > 1 {
+        let scale = E::from_f64(1.0 / micro as f64);
+        for &id in params {
+            if let Some(g) = grads.get_id_mut(id) {
+                g.iter_mut().for_each(|v| *v *= scale);
+            }
+        }
+    }
+    if let Some(group) = group {
+        average_gradients(group, model, &mut grads);
+    }
+    if let Some(max_norm) = max_grad_norm {
+        clip_grad_norm(model, &mut grads, max_norm);
+    }
+    optimizer.step(model, &grads);
+}
+
+fn summary(r: &EpochRecord, rate: f64) -> String {
+    let mut s = format!("loss {:.4}", r.train_loss);
+    if let Some(a) = r.train_accuracy {
+        s += &format!(" acc {:.2}%", a * 100.0);
+    }
+    if let Some(l) = r.val_loss {
+        s += &format!(" | val loss {l:.4}");
+    }
+    if let Some(a) = r.val_accuracy {
+        s += &format!(" acc {:.2}%", a * 100.0);
+    }
+    s += &format!(" | lr {:.2e}", r.lr);
+    // A rate over a few milliseconds is noise (it swings by orders of magnitude).
+    if r.seconds >= MEASURABLE_SECONDS {
+        s + &format!(" | {rate:.0} samples/s {:.1}s", r.seconds)
+    } else {
+        s + &format!(" | {:.0} ms", r.seconds * 1000.0)
+    }
+}
+
+/// The shortest epoch whose samples/s the epoch line prints.
+pub(crate) const MEASURABLE_SECONDS: f64 = 0.05;
+
+fn stop_message(h: &History) -> String {
+    let watched = if h.epochs.iter().any(|r| r.val_loss.is_some()) {
+        "validation"
+    } else {
+        "training"
+    };
+    let best = h.best().map_or(String::new(), |b| {
+        format!(" (best {:.4} at epoch {})", b.monitored_loss(), b.epoch)
+    });
+    match h.stop {
+        StopReason::EarlyStopping { patience } => {
+            format!(
+                "stopped early: {watched} loss did not improve for {} epochs{best}",
+                patience.max(1)
+            )
+        }
+        StopReason::NonFiniteLoss => "stopped: the training loss is not finite".to_string(),
+        StopReason::Callback => format!("stopped by a callback{best}"),
+        StopReason::Completed => String::new(),
+    }
+}
+
+fn parameter_ids<E: Float, M: Params<E> + ?Sized>(model: &M) -> Vec<UniqueId> {
+    let mut ids = Vec::new();
+    model.visit("", &mut |p| {
+        if p.kind == TensorKind::Parameter {
+            ids.push(p.id)
+        }
+    });
+    ids
+}
+
+/// Every parameter and buffer, in visiting order.
+fn snapshot<E: Float, M: Params<E> + ?Sized>(model: &M) -> Vec<Vec<E>> {
+    let mut state = Vec::new();
+    model.visit("", &mut |p| state.push(p.data.to_vec()));
+    state
+}
+
+fn restore<E: Float, M: Params<E> + ?Sized>(model: &mut M, state: &[Vec<E>]) {
+    let mut i = 0;
+    model.visit_mut("", &mut |p| {
+        p.data.copy_from_slice(&state[i]);
+        i += 1;
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_epoch_line_shows_the_learning_rate() {
+        let record = EpochRecord {
+            epoch: 1,
+            train_loss: 0.5,
+            lr: 1e-3,
+            seconds: 2.0,
+            ..Default::default()
+        };
+        assert_eq!(
+            summary(&record, 100.0),
+            "loss 0.5000 | lr 1.00e-3 | 100 samples/s 2.0s"
+        );
+    }
+}

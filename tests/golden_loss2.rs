@@ -1,0 +1,402 @@
+//! The second set's losses (tests/golden/loss_ce_weight_ignore_index, loss_kl_div,
+//! loss_bce_with_logits_pos_weight): value and gradient; PyTorch's answers at infinite and
+//! NaN inputs (tests/golden_extra/loss_nonfinite.safetensors, from the script next to it);
+//! and f64 finite-difference checks of the weighted, ignoring and KL forms under proptest.
+
+mod common;
+use common::{Golden, check_close};
+use proptest::collection::vec;
+use proptest::prelude::*;
+use safetensors::SafeTensors;
+use shaped::gradcheck::{GradcheckError, GradcheckOptions, gradcheck, gradcheck_vjp, gradcheck2};
+use shaped::nn::loss::*;
+use shaped::prelude::*;
+use shaped::strategies::{shape, tensor_with_shape};
+use std::collections::HashMap;
+
+#[test]
+fn loss_ce_weight_ignore_index() {
+    let g = Golden::load("loss_ce_weight_ignore_index");
+    assert_eq!(g.hp_str("reduction"), "\"mean\"");
+    let x = Tensor::<Rank2<7, 5>>::from_vec(g.f("x")).unwrap();
+    let labels = Indices::<Rank1<7>>::from_vec(g.idx("labels")).unwrap();
+    let weight = Tensor::<Rank1<5>>::from_vec(g.f("weight")).unwrap();
+    let loss = CrossEntropyLoss::new()
+        .weight(weight.clone())
+        .ignore_index(g.hp("ignore_index") as usize);
+    let y = loss.forward(x.clone().trace(), &labels);
+    g.check_forward("y", y.as_slice());
+    g.check_grad("x", y.backward().get_slice(&x).unwrap());
+    // NLL of log_softmax is the same loss, weights and ignored labels included.
+    let nll = NLLLoss::new().weight(weight).ignore_index(0);
+    let y = nll.forward(x.clone().trace().log_softmax::<1>(), &labels);
+    g.check_forward("y", y.as_slice());
+    g.check_grad("x", y.backward().get_slice(&x).unwrap());
+}
+
+#[test]
+fn loss_kl_div() {
+    let g = Golden::load("loss_kl_div");
+    assert_eq!(g.hp_str("reduction"), "\"batchmean\"");
+    assert_eq!(g.hp_str("log_target"), "false");
+    let x = Tensor::<Rank2<4, 5>>::from_vec(g.f("x")).unwrap();
+    let target = Tensor::<Rank2<4, 5>>::from_vec(g.f("target")).unwrap();
+    let y = kl_div(x.clone().trace(), target.clone(), Reduction::BatchMean);
+    g.check_forward("y", y.as_slice());
+    g.check_grad("x", y.backward().get_slice(&x).unwrap());
+    // The same with the target given as log-probabilities.
+    let loss = KLDivLoss::new()
+        .log_target(true)
+        .reduction(Reduction::BatchMean);
+    let y = loss.forward(x.clone().trace(), target.ln());
+    g.check_forward("y", y.as_slice());
+    g.check_grad("x", y.backward().get_slice(&x).unwrap());
+}
+
+#[test]
+fn loss_bce_with_logits_pos_weight() {
+    let g = Golden::load("loss_bce_with_logits_pos_weight");
+    assert_eq!(g.hp_str("reduction"), "\"mean\"");
+    let x = Tensor::<Rank2<5, 3>>::from_vec(g.f("x")).unwrap();
+    let target = Tensor::<Rank2<5, 3>>::from_vec(g.f("target")).unwrap();
+    let pw = Tensor::<Rank1<3>>::from_vec(g.f("pos_weight")).unwrap();
+    let y = BCEWithLogitsLoss::new()
+        .pos_weight(pw)
+        .forward(x.clone().trace(), target);
+    g.check_forward("y", y.as_slice());
+    g.check_grad("x", y.backward().get_slice(&x).unwrap());
+}
+
+/// One case of tests/golden_extra/loss_nonfinite.safetensors: tensors named `<case>.<name>`.
+struct Extra {
+    case: &'static str,
+    floats: HashMap<String, Vec<f32>>,
+    ints: HashMap<String, Vec<usize>>,
+}
+
+impl Extra {
+    fn load(case: &'static str) -> Extra {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/golden_extra/loss_nonfinite.safetensors"
+        );
+        let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let st = SafeTensors::deserialize(&bytes).expect("safetensors");
+        let (mut floats, mut ints) = (HashMap::new(), HashMap::new());
+        for (name, view) in st.tensors() {
+            let Some(name) = name.strip_prefix(&format!("{case}.")) else {
+                continue;
+            };
+            let data = view.data();
+            match view.dtype() {
+                safetensors::Dtype::F32 => {
+                    let v = data.chunks_exact(4);
+                    let v = v.map(|c| f32::from_le_bytes(c.try_into().unwrap()));
+                    floats.insert(name.to_string(), v.collect());
+                }
+                safetensors::Dtype::I64 => {
+                    let v = data.chunks_exact(8);
+                    let v = v.map(|c| i64::from_le_bytes(c.try_into().unwrap()) as usize);
+                    ints.insert(name.to_string(), v.collect());
+                }
+                d => panic!("{case}.{name}: unexpected dtype {d:?}"),
+            }
+        }
+        assert!(!floats.is_empty(), "no case {case}");
+        Extra { case, floats, ints }
+    }
+
+    fn f(&self, name: &str) -> Vec<f32> {
+        self.floats[name].clone()
+    }
+
+    /// Equal to PyTorch: NaN where it gives NaN, the same infinity, else within `atol`/`rtol`.
+    fn check(&self, name: &str, actual: &[f32], atol: f32, rtol: f32) {
+        let expected = &self.floats[name];
+        let what = format!("{}.{name}", self.case);
+        for (i, (&a, &e)) in actual.iter().zip(expected).enumerate() {
+            assert_eq!(a.is_nan(), e.is_nan(), "{what}[{i}]: got {a}, PyTorch {e}");
+        }
+        let finite = |v: &[f32]| {
+            v.iter()
+                .map(|v| if v.is_nan() { 0.0 } else { *v })
+                .collect()
+        };
+        let (a, e): (Vec<f32>, Vec<f32>) = (finite(actual), finite(expected));
+        check_close(&what, &a, &e, atol, rtol);
+    }
+}
+
+type Grid = Rank2<10, 5>;
+
+/// BCE with logits at logits ±inf, NaN, ±100, ±20, ±1, 0 against targets 0, 1, 0.3, NaN
+/// and 1.5, with and without `pos_weight`: values and both gradients as PyTorch (issue 14).
+#[test]
+fn bce_with_logits_matches_pytorch_at_non_finite_inputs() {
+    for case in ["bce_logits", "bce_logits_pw"] {
+        let g = Extra::load(case);
+        let x = Tensor::<Grid>::from_vec(g.f("x")).unwrap();
+        let t = Tensor::<Grid>::from_vec(g.f("target")).unwrap();
+        let loss = BCEWithLogitsLoss::new().reduction(Reduction::None);
+        let y: Tensor<Grid, f32, OwnedTape<f32>> = if case == "bce_logits" {
+            loss.forward(x.clone().trace(), t.clone().trace())
+        } else {
+            let pw = Tensor::<Rank1<5>>::from_vec(g.f("pos_weight")).unwrap();
+            loss.pos_weight(pw)
+                .forward(x.clone().trace(), t.clone().trace())
+        };
+        g.check("y", y.as_slice(), 1e-5, 1e-4);
+        let grads = y.sum().backward();
+        g.check("grad.x", grads.get_slice(&x).unwrap(), 1e-4, 1e-3);
+        g.check("grad.target", grads.get_slice(&t).unwrap(), 1e-4, 1e-3);
+    }
+    // The regression of issue 14: logit +inf with target 0 is +inf, not NaN.
+    let y = binary_cross_entropy_with_logits(
+        Tensor::<Rank1<1>>::from_array([f32::INFINITY]),
+        Tensor::zeros(),
+    );
+    assert_eq!(y.to_vec(), vec![f32::INFINITY]);
+}
+
+/// Cross-entropy with ±inf and NaN logits, with and without label smoothing, as PyTorch.
+#[test]
+fn cross_entropy_matches_pytorch_at_non_finite_logits() {
+    for (case, eps) in [("ce", 0.0), ("ce_smooth", 0.2)] {
+        let g = Extra::load(case);
+        let x = Tensor::<Rank2<6, 3>>::from_vec(g.f("x")).unwrap();
+        let labels = Indices::<Rank1<6>>::from_vec(g.ints["labels"].clone()).unwrap();
+        let loss = CrossEntropyLoss::new()
+            .label_smoothing(eps)
+            .reduction(Reduction::None);
+        let y = loss.forward(x.clone().trace(), &labels);
+        g.check("y", y.as_slice(), 1e-5, 1e-4);
+        g.check(
+            "grad.x",
+            y.sum().backward().get_slice(&x).unwrap(),
+            1e-4,
+            1e-3,
+        );
+    }
+}
+
+/// MSE with infinite and NaN values, and BCE at the ends of [0, 1], as PyTorch.
+#[test]
+fn mse_and_bce_match_pytorch_at_extreme_inputs() {
+    let g = Extra::load("mse");
+    let x = Tensor::<Rank1<8>>::from_vec(g.f("x")).unwrap();
+    let t = Tensor::<Rank1<8>>::from_vec(g.f("target")).unwrap();
+    let loss = MSELoss::new().reduction(Reduction::None);
+    let y = loss.forward(x.clone().trace(), t.clone().trace());
+    g.check("y", y.as_slice(), 1e-5, 1e-4);
+    let grads = y.sum().backward();
+    g.check("grad.x", grads.get_slice(&x).unwrap(), 1e-4, 1e-3);
+    g.check("grad.target", grads.get_slice(&t).unwrap(), 1e-4, 1e-3);
+
+    let g = Extra::load("bce");
+    let x = Tensor::<Rank1<9>>::from_vec(g.f("x")).unwrap();
+    let t = Tensor::<Rank1<9>>::from_vec(g.f("target")).unwrap();
+    let y = BCELoss::new()
+        .reduction(Reduction::None)
+        .forward(x.clone().trace(), t.clone().trace());
+    g.check("y", y.as_slice(), 1e-5, 1e-4);
+    let grads = y.sum().backward();
+    g.check("grad.x", grads.get_slice(&x).unwrap(), 1e-4, 1e-3);
+    g.check("grad.target", grads.get_slice(&t).unwrap(), 1e-4, 1e-3);
+    // PyTorch rejects NaN (and any value outside [0, 1]) as a prediction or a target.
+    let nan = Tensor::<Rank1<1>>::from_array([f32::NAN]);
+    assert!(
+        BCELoss::new()
+            .try_forward(nan.clone(), Tensor::zeros())
+            .is_err()
+    );
+    let err = BCELoss::new()
+        .try_forward(Tensor::zeros(), nan)
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("binary_cross_entropy target"),
+        "{err}"
+    );
+}
+
+/// Every target ignored: PyTorch's 0 / 0 = NaN, and no gradient reaches the logits.
+#[test]
+fn all_ignored_is_nan_with_zero_gradient() {
+    let x = Tensor::<Rank2<2, 3>>::ones();
+    let labels = Indices::<Rank1<2>>::from_array([1, 1]);
+    let y = CrossEntropyLoss::new()
+        .ignore_index(1)
+        .forward(x.clone().trace(), &labels);
+    assert!(y.as_slice()[0].is_nan());
+    let grads = y.backward();
+    assert!(grads.get_slice(&x).unwrap().iter().all(|&g| g == 0.0));
+}
+
+#[test]
+fn weights_and_ignore_index_are_checked() {
+    let x = Tensor::<(usize, usize)>::zeros_with_shape((2, 3));
+    let labels = Indices::<(usize,)>::from_vec_with_shape(vec![0, 2], (2,)).unwrap();
+    let w = Tensor::<(usize,)>::ones_with_shape((4,));
+    let err = CrossEntropyLoss::new()
+        .weight(w)
+        .try_forward(x.clone(), &labels)
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("4 class weights for 3 classes"),
+        "{err}"
+    );
+    // An ignored label may lie outside the classes (255 for padding); others may not.
+    let padded = Indices::<(usize,)>::from_vec_with_shape(vec![255, 2], (2,)).unwrap();
+    assert!(
+        NLLLoss::new()
+            .ignore_index(255)
+            .try_forward(x.clone(), &padded)
+            .is_ok()
+    );
+    assert!(
+        NLLLoss::new()
+            .ignore_index(0)
+            .try_forward(x.clone(), &padded)
+            .is_err()
+    );
+    // Probability targets cannot ignore a class (PyTorch rejects it too).
+    let err = CrossEntropyLoss::new()
+        .ignore_index(0)
+        .try_forward_probs(x.clone(), x.clone())
+        .unwrap_err();
+    assert!(err.to_string().contains("ignore_index"), "{err}");
+    let pw = Tensor::<(usize,)>::ones_with_shape((2,));
+    let bce = BCEWithLogitsLoss::new().pos_weight(pw);
+    assert!(bce.try_forward(x.clone(), x.clone()).is_err());
+    let w = Tensor::<(usize, usize)>::ones_with_shape((3, 1));
+    let bce = BCEWithLogitsLoss::new().weight(w);
+    assert!(bce.try_forward(x.clone(), x).is_err());
+}
+
+// ---------------------------------------------------------------------------------------
+// Finite-difference checks in f64 over random sizes and values.
+
+fn opts() -> GradcheckOptions {
+    GradcheckOptions::default()
+}
+
+fn check(r: Result<(), GradcheckError>) -> Result<(), TestCaseError> {
+    r.map_err(|e| TestCaseError::fail(e.to_string()))
+}
+
+type M = (usize, usize);
+
+/// Logits `(n, c)`, labels in `0..c`, class weights in `(0.2, 2)`.
+type ClassCase = (Tensor<M, f64>, Vec<usize>, Tensor<(usize,), f64>);
+
+fn class_case() -> impl Strategy<Value = ClassCase> {
+    shape::<M>(1..=5).prop_flat_map(|(n, c)| {
+        (
+            tensor_with_shape((n, c), -3.0..3.0),
+            vec(0..c, n),
+            tensor_with_shape((c,), 0.2..2.0),
+        )
+    })
+}
+
+fn labels(v: &[usize]) -> Indices<(usize,)> {
+    Indices::from_vec_with_shape(v.to_vec(), (v.len(),)).unwrap()
+}
+
+proptest! {
+    #[test]
+    fn cross_entropy_weights_ignore_index_gradcheck(
+        (x, y, w) in class_case(),
+        eps in prop_oneof![Just(0.0), Just(0.2)],
+        ignore in prop_oneof![Just(0usize), Just(255)],
+    ) {
+        prop_assume!(y.iter().any(|&l| l != ignore));
+        let y = labels(&y);
+        let loss = CrossEntropyLoss::new().weight(w.clone()).ignore_index(ignore).label_smoothing(eps);
+        check(gradcheck(&x, |x| loss.forward(x, &y), opts()))?;
+        let sum = loss.clone().reduction(Reduction::Sum);
+        check(gradcheck(&x, |x| sum.forward(x, &y), opts()))?;
+        let none = loss.reduction(Reduction::None);
+        check(gradcheck_vjp(&x, |x| none.forward(x, &y), opts()))?;
+    }
+
+    #[test]
+    fn nll_weights_ignore_index_gradcheck((x, y, w) in class_case()) {
+        prop_assume!(y.iter().any(|&l| l != 0));
+        let y = labels(&y);
+        let loss = NLLLoss::new().weight(w).ignore_index(0);
+        check(gradcheck(&x, |x| loss.forward(x, &y), opts()))?;
+        let none = loss.reduction(Reduction::None);
+        check(gradcheck_vjp(&x, |x| none.forward(x, &y), opts()))?;
+    }
+
+    #[test]
+    fn cross_entropy_probs_weights_gradcheck(
+        (x, t, w) in shape::<M>(1..=5).prop_flat_map(|(n, c)| (
+            tensor_with_shape((n, c), -3.0..3.0),
+            tensor_with_shape((n, c), 0.0..1.0),
+            tensor_with_shape((c,), 0.2..2.0),
+        )),
+        eps in prop_oneof![Just(0.0), Just(0.3)],
+    ) {
+        let t = t.softmax::<1>();
+        let loss = CrossEntropyLoss::new().weight(w).label_smoothing(eps);
+        check(gradcheck2(&x, &t, |x, t| loss.forward_probs(x, t), opts()))?;
+    }
+
+    #[test]
+    fn kl_div_gradcheck(
+        (x, t) in shape::<M>(1..=5).prop_flat_map(|s| (
+            tensor_with_shape(s, -3.0..0.0),
+            tensor_with_shape(s, 0.05..1.0),
+        )),
+    ) {
+        check(gradcheck2(&x, &t, |x, t| kl_div(x, t, Reduction::BatchMean), opts()))?;
+        check(gradcheck2(&x, &t, |x, t| kl_div(x, t, Reduction::Mean), opts()))?;
+        let log_t = t.ln();
+        let loss = KLDivLoss::new().log_target(true);
+        check(gradcheck2(&x, &log_t, |x, t| loss.reduction(Reduction::Sum).forward(x, t), opts()))?;
+        check(gradcheck_vjp(&x, |x| loss.reduction(Reduction::None).forward(x, log_t.clone()), opts()))?;
+    }
+
+    #[test]
+    fn bce_with_logits_weights_gradcheck(
+        (x, t, pw, w) in shape::<M>(1..=5).prop_flat_map(|(n, c)| (
+            tensor_with_shape((n, c), -4.0..4.0),
+            tensor_with_shape((n, c), 0.0..1.0),
+            tensor_with_shape((c,), 0.2..3.0),
+            tensor_with_shape((n, 1), 0.2..2.0),
+        )),
+    ) {
+        let loss = BCEWithLogitsLoss::new().pos_weight(pw).weight(w);
+        check(gradcheck2(&x, &t, |x, t| loss.forward(x, t), opts()))?;
+        let none = loss.reduction(Reduction::None);
+        check(gradcheck_vjp(&x, |x| none.forward(x, t.clone()), opts()))?;
+    }
+}
+
+/// How class weights, `ignore_index` and label smoothing combine, on labels and on
+/// probabilities (finite cases in tests/golden_extra/loss_nonfinite.safetensors).
+#[test]
+fn cross_entropy_weight_smoothing_interplay_matches_pytorch() {
+    let g = Extra::load("ce_weight_smooth");
+    let x = Tensor::<Rank2<6, 4>>::from_vec(g.f("x")).unwrap();
+    let labels = Indices::<Rank1<6>>::from_vec(g.ints["labels"].clone()).unwrap();
+    let weight = Tensor::<Rank1<4>>::from_vec(g.f("weight")).unwrap();
+    let loss = CrossEntropyLoss::new()
+        .weight(weight.clone())
+        .ignore_index(1)
+        .label_smoothing(0.3);
+    let y = loss.forward(x.clone().trace(), &labels);
+    g.check("y", y.as_slice(), 1e-5, 1e-4);
+    g.check("grad.x", y.backward().get_slice(&x).unwrap(), 1e-4, 1e-3);
+
+    let g = Extra::load("ce_probs_weight");
+    let x = Tensor::<Rank2<6, 4>>::from_vec(g.f("x")).unwrap();
+    let t = Tensor::<Rank2<6, 4>>::from_vec(g.f("target")).unwrap();
+    let loss = CrossEntropyLoss::new().weight(weight).label_smoothing(0.2);
+    let y = loss.forward_probs(x.clone().trace(), t.clone().trace());
+    g.check("y", y.as_slice(), 1e-5, 1e-4);
+    let grads = y.backward();
+    g.check("grad.x", grads.get_slice(&x).unwrap(), 1e-4, 1e-3);
+    g.check("grad.target", grads.get_slice(&t).unwrap(), 1e-4, 1e-3);
+}

@@ -1,0 +1,218 @@
+//! PyTorch reference values for the second set's ops (tests/golden/, README "Second set"):
+//! cumsum, topk, sort, chunk, cat of a list and pad. Every output, index and stored gradient
+//! of `L = sum(y * gy)` (summed over every output) is checked.
+//!
+//! Axes and sizes are type parameters here, so each test first checks that the file's
+//! hyperparameters are the ones spelled in its types.
+
+mod common;
+use common::Golden;
+use shaped::ops::binary::{MulKernel, binary_op};
+use shaped::ops::cat::cat_tuple;
+use shaped::ops::pad::PadMode;
+use shaped::prelude::*;
+
+type Traced<S> = Tensor<S, f32, OwnedTape<f32>>;
+
+/// A stored tensor as a typed tensor, checking that the file agrees with the type.
+fn load<S: ConstShape>(g: &Golden, name: &str) -> Tensor<S> {
+    let t = Tensor::<S>::from_vec(g.f(name)).unwrap();
+    assert_eq!(
+        g.shape(name),
+        t.dims().as_slice(),
+        "{}: shape of {name}",
+        g.case
+    );
+    t
+}
+
+fn check_hp(g: &Golden, key: &str, expected: &str) {
+    assert_eq!(g.hp_str(key), expected, "{}: hyperparameter {key}", g.case);
+}
+
+/// Checks output `name` against the file and returns `sum(y * g{name})`, any shape.
+fn projected<S: Shape>(g: &Golden, name: &str, y: Traced<S>) -> Traced<()> {
+    assert_eq!(
+        g.shape(name),
+        y.dims().as_slice(),
+        "{}: shape of {name}",
+        g.case
+    );
+    g.check_forward(name, y.as_slice());
+    let y = y.into_dyn();
+    let shape = *y.shape();
+    let gy = Tensor::from_vec_with_shape(g.f(&format!("g{name}")), shape).unwrap();
+    binary_op(y, gy, shape, MulKernel).sum()
+}
+
+#[test]
+fn reduce_cumsum() {
+    let g = Golden::load("reduce_cumsum");
+    check_hp(&g, "dim", "1");
+    let x = load::<Rank2<3, 5>>(&g, "x");
+    let grads = projected(&g, "y", x.clone().trace().cumsum::<1>()).backward();
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+
+    // On a run-time shape too.
+    let xd = x
+        .clone()
+        .into_dyn()
+        .try_realize::<(usize, usize)>()
+        .unwrap();
+    let grads = projected(&g, "y", xd.clone().trace().cumsum::<1>()).backward();
+    g.check_grad("x", grads.get_slice(&xd).unwrap());
+}
+
+#[test]
+fn shape_topk() {
+    let g = Golden::load("shape_topk");
+    check_hp(&g, "k", "3");
+    check_hp(&g, "dim", "-1");
+    check_hp(&g, "largest", "true");
+    check_hp(&g, "sorted", "true");
+    let x = load::<Rank2<3, 7>>(&g, "x");
+    let (y, idx) = x.clone().trace().topk::<1, 3>(true);
+    let _: &Indices<Rank2<3, 3>> = &idx;
+    assert_eq!(idx.to_vec(), g.idx("indices"), "topk indices");
+    let grads = projected(&g, "y", y).backward();
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+
+    // k chosen at run time gives the same.
+    let (y, idx) = x.clone().trace().topk_n::<1>(3, true);
+    assert_eq!(idx.to_vec(), g.idx("indices"), "topk_n indices");
+    let grads = projected(&g, "y", y).backward();
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+}
+
+#[test]
+fn shape_sort() {
+    let g = Golden::load("shape_sort");
+    check_hp(&g, "dim", "1");
+    check_hp(&g, "descending", "false");
+    let x = load::<Rank2<3, 6>>(&g, "x");
+    let (y, idx) = x.clone().trace().sort::<1>(false);
+    assert_eq!(idx.to_vec(), g.idx("indices"), "sort indices");
+    let grads = projected(&g, "y", y).backward();
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+}
+
+#[test]
+fn shape_chunk() {
+    let g = Golden::load("shape_chunk");
+    check_hp(&g, "chunks", "3");
+    check_hp(&g, "dim", "1");
+    let x = load::<Rank3<2, 9, 3>>(&g, "x");
+
+    // Typed: three pieces of Quot<Const<9>, 3>, which realize as Const<3>.
+    let [y0, y1, y2] = x.clone().trace().chunk_static::<1, 3>();
+    let y0: Traced<Rank3<2, 3, 3>> = y0.realize();
+    let loss = projected(&g, "y0", y0) + projected(&g, "y1", y1) + projected(&g, "y2", y2);
+    g.check_grad("x", loss.backward().get_slice(&x).unwrap());
+
+    // Run-time: a Vec of pieces.
+    let pieces = x.clone().trace().chunk::<1>(3);
+    assert_eq!(pieces.len(), 3);
+    let loss = pieces
+        .into_iter()
+        .enumerate()
+        .map(|(k, y)| projected(&g, &format!("y{k}"), y))
+        .reduce(|a, b| a + b)
+        .unwrap();
+    g.check_grad("x", loss.backward().get_slice(&x).unwrap());
+
+    // split by sizes, typed and at run time, cuts the same pieces.
+    let (y0, y1, y2) = x
+        .clone()
+        .trace()
+        .split_static::<1, (Const<3>, Const<3>, Const<3>)>();
+    let loss = projected(&g, "y0", y0) + projected(&g, "y1", y1) + projected(&g, "y2", y2);
+    g.check_grad("x", loss.backward().get_slice(&x).unwrap());
+    let pieces = x.clone().trace().split::<1>([3, 3, 3]);
+    let loss = pieces
+        .into_iter()
+        .enumerate()
+        .map(|(k, y)| projected(&g, &format!("y{k}"), y))
+        .reduce(|a, b| a + b)
+        .unwrap();
+    g.check_grad("x", loss.backward().get_slice(&x).unwrap());
+}
+
+#[test]
+fn shape_cat_many() {
+    let g = Golden::load("shape_cat_many");
+    check_hp(&g, "n", "4");
+    check_hp(&g, "dim", "0");
+    let names = ["x0", "x1", "x2", "x3"];
+    // A list of run-time length: rows known only at run time, columns static.
+    let xs: Vec<Tensor<(usize, Const<4>)>> = names
+        .iter()
+        .map(|n| {
+            let rows = g.shape(n)[0];
+            Tensor::from_vec_with_shape(g.f(n), (rows, Const)).unwrap()
+        })
+        .collect();
+    let traced: Vec<Traced<(usize, Const<4>)>> = xs.iter().map(|x| x.clone().trace()).collect();
+    let y = Tensor::cat::<0, _>(&traced);
+    let grads = projected(&g, "y", y).backward();
+    for (x, n) in xs.iter().zip(names) {
+        g.check_grad(n, grads.get_slice(x).unwrap());
+    }
+
+    // The typed tuple of four static shapes.
+    let x0 = load::<Rank2<1, 4>>(&g, "x0");
+    let x1 = load::<Rank2<3, 4>>(&g, "x1");
+    let x2 = load::<Rank2<2, 4>>(&g, "x2");
+    let x3 = load::<Rank2<2, 4>>(&g, "x3");
+    let y: Traced<Rank2<8, 4>> = cat_tuple::<0, _>((
+        x0.clone().trace(),
+        x1.clone().trace(),
+        x2.clone().trace(),
+        x3.clone().trace(),
+    ))
+    .realize();
+    let grads = projected(&g, "y", y).backward();
+    g.check_grad("x0", grads.get_slice(&x0).unwrap());
+    g.check_grad("x1", grads.get_slice(&x1).unwrap());
+    g.check_grad("x2", grads.get_slice(&x2).unwrap());
+    g.check_grad("x3", grads.get_slice(&x3).unwrap());
+}
+
+#[test]
+fn shape_pad_constant() {
+    let g = Golden::load("shape_pad_constant");
+    check_hp(&g, "pad", "[1, 2, 0, 1]");
+    check_hp(&g, "mode", "\"constant\"");
+    check_hp(&g, "value", "0.5");
+    let x = load::<Rank3<2, 3, 4>>(&g, "x");
+    let y: Traced<Rank3<2, 4, 7>> = x
+        .clone()
+        .trace()
+        .pad2::<1, 2, 0, 1>(PadMode::Constant(0.5))
+        .realize();
+    let grads = projected(&g, "y", y).backward();
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+}
+
+#[test]
+fn shape_pad_reflect() {
+    let g = Golden::load("shape_pad_reflect");
+    check_hp(&g, "pad", "[1, 2, 2, 1]");
+    check_hp(&g, "mode", "\"reflect\"");
+    let x = load::<Rank4<2, 2, 4, 5>>(&g, "x");
+    let y: Traced<Rank4<2, 2, 7, 8>> = x
+        .clone()
+        .trace()
+        .pad2::<1, 2, 2, 1>(PadMode::Reflect)
+        .realize();
+    let grads = projected(&g, "y", y).backward();
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+
+    // A run-time batch stays usize; the padded dims are computed.
+    let xd = x
+        .clone()
+        .try_realize::<(usize, Const<2>, Const<4>, Const<5>)>()
+        .unwrap();
+    let y = xd.clone().trace().pad2::<1, 2, 2, 1>(PadMode::Reflect);
+    let grads = projected(&g, "y", y).backward();
+    g.check_grad("x", grads.get_slice(&xd).unwrap());
+}
