@@ -126,17 +126,20 @@ where
     const SHAPE_CHECK: () = DimCheck::<S::Last, D, LayerNormInput>::OK;
     fn try_forward(&self, x: Tensor<S, E, T>) -> Result<Self::Output> {
         let () = <Self as Module<Tensor<S, E, T>>>::SHAPE_CHECK;
-        x.shape.last().dim_eq(self.weight.shape.0).map_err(|_| {
-            Error::shape(
-                "LayerNorm",
-                format!(
-                    "input of shape {:?} has last dimension {}, the layer normalises {}",
-                    x.shape.dims().as_slice(),
-                    x.shape.last().size(),
-                    self.normalized_size()
-                ),
-            )
-        })?;
+        x.shape
+            .last()
+            .sizes_equal(&self.weight.shape.0)
+            .map_err(|_| {
+                Error::shape(
+                    "LayerNorm",
+                    format!(
+                        "input of shape {:?} has last dimension {}, the layer normalises {}",
+                        x.shape.dims().as_slice(),
+                        x.shape.last().size(),
+                        self.normalized_size()
+                    ),
+                )
+            })?;
         let (w, b) = (self.weight.traced_as::<T>(), self.bias.traced_as::<T>());
         Ok(layer_norm_op(x, Some(w), Some(b), self.eps))
     }

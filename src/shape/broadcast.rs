@@ -44,8 +44,14 @@ pub trait DimEq<Rhs: Dim>: Dim {
     /// Both sizes, when the compiler knows them and they differ. Ops turn this into a
     /// build-time error naming the op and the two sizes.
     const STATIC_MISMATCH: Option<(usize, usize)>;
-    /// Checks the sizes at run time (free for two static dimensions).
+    /// Checks the sizes at run time (free for two static dimensions); static sizes that
+    /// differ fail the build.
     fn dim_eq(self, rhs: Rhs) -> Result<Self::Output>;
+    /// Compares the run-time sizes only, for ops that report static mismatches through
+    /// their own build-time check (naming the op).
+    fn sizes_equal(&self, rhs: &Rhs) -> Result<()> {
+        same(self.size(), rhs.size(), ())
+    }
 }
 
 /// How one kind of dimension meets another where they must be equal; [`DimEq`] is implemented
@@ -70,6 +76,7 @@ impl<A: Dim + DimUnify<B>, B: Dim> DimEq<B> for A {
     const STATIC_MISMATCH: Option<(usize, usize)> = <A as DimUnify<B>>::UNIFY_MISMATCH;
     #[inline(always)]
     fn dim_eq(self, rhs: B) -> Result<Self::Output> {
+        let () = crate::shape::check::DimCheck::<A, B, crate::shape::check::AnyDim>::OK;
         self.unify(rhs)
     }
 }

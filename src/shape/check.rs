@@ -40,6 +40,8 @@ macro_rules! check_msg {
 check_msg! {
     /// matmul's inner dimensions.
     MatMulInner: "matmul: the lhs has ", " columns but the rhs has ", " rows";
+    /// Any two dimensions that must be equal (the fallback inside `dim_eq`).
+    AnyDim: "dimension mismatch: a computed dimension of size ", " must equal ", "";
     /// concat's and stack's other axes.
     ConcatOther: "concat: the tensors must match off the joined axis, but one has size ", " where the other has ", "";
     /// matmul's batch dimensions.
