@@ -50,7 +50,7 @@ fn new_model(seed: u64) -> Cnn {
 /// A batch of flat 64-pixel rows as single-channel 8x8 images.
 fn images(x: Tensor<(usize, Const<64>)>) -> Tensor<(usize, Const<1>, Const<8>, Const<8>)> {
     let batch = x.dims()[0];
-    x.try_reshape((batch, Const, Const, Const))
+    x.try_reshape_dyn((batch, Const, Const, Const))
         .expect("64 pixels are 1 x 8 x 8")
 }
 

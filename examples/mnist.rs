@@ -72,7 +72,7 @@ fn images(
     x.mul_scalar(1.0 / 16.0)
         .add_scalar(-mean)
         .mul_scalar(1.0 / std)
-        .try_reshape((batch, Const, Const, Const))
+        .try_reshape_dyn((batch, Const, Const, Const))
         .expect("64 pixels are 1 x 8 x 8")
 }
 

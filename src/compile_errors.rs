@@ -36,7 +36,7 @@
 //!  6 |     let y = x.matmul(w); // (2, 3) x (4, 5): 3 != 4
 //!    |               ^^^^^^ these dimensions differ
 //!    |
-//!    = help: the trait `DimEq<shaped::shape::Const<4>>` is not implemented for `shaped::shape::Const<3>`
+//!    = help: the trait `DimUnify<shaped::shape::Const<4>>` is not implemented for `shaped::shape::Const<3>`
 //!    = note: these must agree: matmul's inner and batch dimensions, concat's and stack's other axes, a layer's input size and the size in its type
 //! ...
 //!    = note: required for `(shaped::shape::Const<2>, shaped::shape::Const<3>)` to implement `MatMulShape<(shaped::shape::Const<4>, shaped::shape::Const<5>)>`
@@ -74,7 +74,7 @@
 //!    |                   |
 //!    |                   required by a bound introduced by this call
 //!    |
-//!    = help: the trait `DimEq<shaped::shape::Const<784>>` is not implemented for `shaped::shape::Const<748>`
+//!    = help: the trait `DimUnify<shaped::shape::Const<784>>` is not implemented for `shaped::shape::Const<748>`
 //! ...
 //!    = note: required for `LinearLayer<shaped::shape::Const<784>, shaped::shape::Const<128>>` to implement `Module<shaped::tensor::Tensor<(usize, shaped::shape::Const<748>)>>`
 //! ```
@@ -113,7 +113,7 @@
 //!   6 |     let c = a + b; // 3 vs 4: neither is 1
 //!     |               ^ neither is 1 and they differ
 //!     |
-//!     = help: the trait `BroadcastDim<shaped::shape::Const<4>>` is not implemented for `shaped::shape::Const<3>`
+//!     = help: the trait `DimBroadcast<shaped::shape::Const<4>>` is not implemented for `shaped::shape::Const<3>`
 //!     = note: PyTorch broadcasting: aligned from the right, each pair of dimensions must be equal or one of them 1
 //! ...
 //!     = note: required for `(shaped::shape::Const<2>, shaped::shape::Const<3>)` to implement `BroadcastShapes<(shaped::shape::Const<2>, shaped::shape::Const<4>)>`
@@ -259,7 +259,7 @@
 //!     |               |
 //!     |               required by a bound introduced by this call
 //!     |
-//!     = help: the trait `DimEq<shaped::shape::Const<5>>` is not implemented for `shaped::shape::Const<3>`
+//!     = help: the trait `DimUnify<shaped::shape::Const<5>>` is not implemented for `shaped::shape::Const<3>`
 //!     = note: these must agree: matmul's inner and batch dimensions, concat's and stack's other axes, a layer's input size and the size in its type
 //! ...
 //!     = note: required for `(shaped::shape::Const<2>, shaped::shape::Const<3>)` to implement `ConcatShape<(shaped::shape::Const<4>, shaped::shape::Const<5>), 0>`
@@ -279,7 +279,7 @@
 //!
 //! The size `Flatten` produces after convolutions and poolings is computed from the types
 //! (here `32 * 5 * 5`). Comparing a computed size with a `Linear`'s input size is a build-time
-//! assertion, evaluated when the compiler generates code: `cargo build`, `cargo run` and
+//! check, evaluated when the compiler generates code: `cargo build`, `cargo run` and
 //! `cargo test` report it, `cargo check` (and so an editor's live checking) does not.
 //!
 //! ```compile_fail,E0080
@@ -302,19 +302,22 @@
 //! ```
 //!
 //! ```text
-//! error[E0080]: evaluation panicked: dimension mismatch: a computed dimension of size 800 must equal 801
-//!   --> /path/to/shaped/src/shape/broadcast.rs:82:17
+//! error[E0080]: evaluation panicked: Linear<801, 10> expects 801 input features, but its input (the previous layer's output) has 800
+//!   --> /path/to/shaped/src/shape/check.rs
 //!    |
-//! 82 |                 assert_dims_equal("dimension mismatch: a computed dimension of size", s, N)
-//!    |                 ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ evaluation of `<shaped::shape::Prod<shaped::shape::Const<32>, shaped::shape::Prod<shaped::shape::PoolOut<...>, ...>> as shaped::shape::DimEq<shaped::shape::Const<801>>>::dim_eq::{constant#0}` failed inside this call
+//!    = note: evaluation of `shaped::shape::check::DimCheck::<shaped::shape::Prod<shaped::shape::Const<32>, shaped::shape::Prod<shaped::shape::PoolOut<...>, ...>>, shaped::shape::Const<801>, shaped::shape::check::LinearInput<...>>::OK` failed inside this call
 //! ...
-//! note: the above error was encountered while instantiating `fn <Prod<Const<32>, Prod<..., ...>> as DimEq<...>>::dim_eq`
-//!    --> /path/to/shaped/src/nn/linear.rs:106:9
+//! note: the above error was encountered while instantiating `fn <(Conv2d<1, 16, 3>, ReLU, MaxPool2d<2>, Conv2d<16, 32, 3>, ReLU, MaxPool2d<2>, shaped::nn::Flatten, LinearLayer<shaped::shape::Const<801>, shaped::shape::Const<10>>) as Module<shaped::tensor::Tensor<(shaped::shape::Const<4>, shaped::shape::Const<1>, shaped::shape::Const<28>, shaped::shape::Const<28>)>>>::forward`
+//!   --> src/main.rs:16:9
+//!    |
+//! 16 | let y = model.forward(Tensor::<Rank4<4, 1, 28, 28>>::zeros());
+//!    |         ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
 //! ```
 //!
-//! Unlike the errors above, this one points into the library, not at your line: the
-//! compiler reports where the assertion sits. The first line has what you need, the two
-//! sizes: the flattened input has 800 features and a `Linear<801, _>` expects 801.
+//! The first line names the layer and both sizes: the flattened input has 800 features and a
+//! `Linear<801, _>` expects 801. The error itself is located at the check inside shaped (a
+//! failing constant is reported where it is written); the `note: the above error was
+//! encountered while instantiating` line is your line (see the last section).
 //!
 //! **Fix:** make the `Linear` take the size the message names.
 //!
@@ -337,3 +340,142 @@
 //! let y = model.forward(Tensor::<Rank4<4, 1, 28, 28>>::zeros());
 //! assert_eq!(y.dims().as_slice(), &[4, 10]);
 //! ```
+//!
+//! ## 9. Branches that meet: a ResNet shortcut, a U-Net skip, `Residual`
+//!
+//! Two computed dimensions of the same size are the same dimension: a padded 3x3 convolution
+//! (`ConvOut<Const<16>, 3, 1, 1, 1>`) and a 1x1 one (`ConvOut<Const<16>, 1, 1, 0, 1>`) add, a
+//! U-Net's upsampled map concatenates with its skip, and `Residual` accepts a padded conv
+//! block. Sizes that differ fail the build with both sizes and the op, and the
+//! `note: the above error was encountered while instantiating` line points at your line.
+//! (The messages below were recorded from the twins in `tests/compile_fail/`, whose file and
+//! line they show.)
+//!
+//! ```compile_fail,E0080
+//! use rand::SeedableRng;
+//! use shaped::nn::{Conv2d, Module};
+//! use shaped::prelude::*;
+//!
+//! let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+//! let body = Conv2d::<64, 128, 3, 2, 1>::new(&mut rng); // 16x16 -> 8x8
+//! let shortcut = Conv2d::<64, 128, 1, 1, 0>::new(&mut rng); // stride forgotten: 16x16
+//! let x = Tensor::<(usize, Const<64>, Const<16>, Const<16>)>::zeros_with_shape((2, Const, Const, Const));
+//! let y = body.forward(x.clone()) + shortcut.forward(x);
+//! ```
+//!
+//! ```text
+//! error[E0080]: evaluation panicked: add: shapes do not broadcast at axis 2 of the result: 8 vs 16
+//!  --> /path/to/shaped/src/shape/check.rs
+//! ...
+//! note: the above error was encountered while instantiating `fn binary::<impl std::ops::Add<shaped::tensor::Tensor<(usize, shaped::shape::Const<128>, ConvOut<shaped::shape::Const<16>, 1, 1, 0, 1>, ConvOut<shaped::shape::Const<16>, 1, 1, 0, 1>)>> for shaped::tensor::Tensor<(usize, shaped::shape::Const<128>, ConvOut<shaped::shape::Const<16>, 3, 2, 1, 1>, ConvOut<shaped::shape::Const<16>, 3, 2, 1, 1>)>>::add`
+//!   --> tests/compile_fail/resnet_projection_shortcut.rs:12:14
+//!    |
+//! 12 |     let _y = body.forward(x.clone()) + shortcut.forward(x);
+//!    |              ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+//! ```
+//!
+//! ```compile_fail,E0080
+//! use rand::SeedableRng;
+//! use shaped::nn::{Conv2d, ConvTranspose2d, MaxPool2d, Module, ReLU};
+//! use shaped::prelude::*;
+//!
+//! let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+//! let enc1 = (Conv2d::<3, 16, 3, 1, 1>::new(&mut rng), ReLU);
+//! let enc2 = (MaxPool2d::<2>, Conv2d::<16, 32, 3, 1, 1>::new(&mut rng), ReLU);
+//! let up = ConvTranspose2d::<32, 16, 2, 2>::new(&mut rng);
+//! let x = Tensor::<(usize, Const<3>, Const<25>, Const<25>)>::zeros_with_shape((2, Const, Const, Const));
+//! let s1 = enc1.forward(x); // 25x25
+//! let e2 = enc2.forward(s1.clone()); // pooled to 12x12
+//! let u = up.forward(e2).concat::<1, _, _>(s1); // upsampled to 24x24, the skip is 25x25
+//! ```
+//!
+//! ```text
+//! error[E0080]: evaluation panicked: concat: the tensors must match off the joined axis, but one has size 24 where the other has 25
+//!  --> /path/to/shaped/src/shape/check.rs
+//! ...
+//! note: the above error was encountered while instantiating `fn shape_ops::<impl shaped::tensor::Tensor<(usize, shaped::shape::Const<16>, ConvTransposeOut<ConvOut<PoolOut<ConvOut<shaped::shape::Const<25>, 3, 1, 1, 1>, 2, 2, 0>, 3, 1, 1, 1>, 2, 2, 0, 0, 1>, ConvTransposeOut<ConvOut<PoolOut<ConvOut<shaped::shape::Const<25>, 3, 1, 1, 1>, 2, 2, 0>, 3, 1, 1, 1>, 2, 2, 0, 0, 1>)>>::concat::<1, (usize, shaped::shape::Const<16>, ConvOut<shaped::shape::Const<25>, 3, 1, 1, 1>, ConvOut<shaped::shape::Const<25>, 3, 1, 1, 1>), NoTape>`
+//!   --> tests/compile_fail/unet_skip_concat.rs:16:14
+//!    |
+//! 16 |     let _u = up.forward(e2).concat::<1, _, _>(s1);
+//!    |              ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+//! ```
+//!
+//! ```compile_fail,E0080
+//! use rand::SeedableRng;
+//! use shaped::nn::{Conv2d, Module, ReLU, Residual};
+//! use shaped::prelude::*;
+//!
+//! let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+//! let block = Residual((Conv2d::<64, 64, 3>::new(&mut rng), ReLU)); // no padding: 16 -> 14
+//! let x = Tensor::<(usize, Const<64>, Const<16>, Const<16>)>::zeros_with_shape((2, Const, Const, Const));
+//! let y = block.forward(x);
+//! ```
+//!
+//! ```text
+//! error[E0080]: evaluation panicked: Residual: f(x) has size 14 where x has 16 (x + f(x) needs f(x) to keep x's shape), at dimension 2
+//!  --> /path/to/shaped/src/shape/check.rs
+//! ...
+//! note: the above error was encountered while instantiating `fn <shaped::nn::Residual<(Conv2d<64, 64, 3>, ReLU)> as Module<shaped::tensor::Tensor<(usize, shaped::shape::Const<64>, shaped::shape::Const<16>, shaped::shape::Const<16>)>>>::forward`
+//!   --> tests/compile_fail/residual_padded_conv.rs:11:14
+//!    |
+//! 11 |     let _y = block.forward(x);
+//!    |              ^^^^^^^^^^^^^^^^
+//! ```
+//!
+//! **Fix:** make the sizes agree (a stride on the shortcut, padding 1 on the 3x3
+//! convolution, an input size that pools evenly). The correct versions need no annotation:
+//!
+//! ```
+//! use rand::SeedableRng;
+//! use shaped::nn::{Conv2d, ConvTranspose2d, MaxPool2d, Module, ReLU, Residual};
+//! use shaped::prelude::*;
+//!
+//! let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+//! let x = Tensor::<(usize, Const<64>, Const<16>, Const<16>)>::zeros_with_shape((2, Const, Const, Const));
+//! let body = Conv2d::<64, 128, 3, 2, 1>::new(&mut rng);
+//! let shortcut = Conv2d::<64, 128, 1, 2, 0>::new(&mut rng);
+//! let y = body.forward(x.clone()) + shortcut.forward(x.clone()); // both 8x8
+//! assert_eq!(y.dims().as_slice(), &[2, 128, 8, 8]);
+//! let block = Residual((Conv2d::<64, 64, 3, 1, 1>::new(&mut rng), ReLU));
+//! let y: Tensor<(usize, Const<64>, Const<16>, Const<16>)> = block.forward(x);
+//!
+//! let enc1 = (Conv2d::<3, 16, 3, 1, 1>::new(&mut rng), ReLU);
+//! let enc2 = (MaxPool2d::<2>, Conv2d::<16, 32, 3, 1, 1>::new(&mut rng), ReLU);
+//! let up = ConvTranspose2d::<32, 16, 2, 2>::new(&mut rng);
+//! let x = Tensor::<(usize, Const<3>, Const<24>, Const<24>)>::zeros_with_shape((2, Const, Const, Const));
+//! let s1 = enc1.forward(x);
+//! let e2 = enc2.forward(s1.clone());
+//! let u = up.forward(e2).concat::<1, _, _>(s1); // (2, 32, 24, 24)
+//! assert_eq!(u.dims().as_slice(), &[2, 32, 24, 24]);
+//! ```
+//!
+//! ## Where these errors point, and what `cargo check` shows
+//!
+//! Errors between two `Const`s (sections 1 to 7, and `realize` between two static shapes)
+//! are trait errors: `cargo check`, and so your editor, reports them at your line.
+//!
+//! Errors involving a computed dimension (sections 8 and 9, a kernel larger than its input,
+//! `reshape`'s element count, `broadcast_to`) are constants that the compiler evaluates only
+//! when it generates code for the generic function that uses them (monomorphization), which
+//! `cargo check` never does; `cargo build`, `cargo run` and `cargo test` report them. The
+//! `error[E0080]` line names the op or layer and both sizes. Its own location is the constant
+//! inside shaped (a panic in a constant is reported where the constant is written); the
+//! location of *your* code is the `note: the above error was encountered while instantiating
+//! fn ...` further down. rustc prints that note for the function whose code generation first
+//! needed the failing constant, and only for that one (it does not print the chain of callers).
+//! So shaped evaluates each check first in the function you call — `forward`,
+//! `forward_train`, `try_forward` on a tuple, `Residual`, `+`/`add`/`try_add` and the other
+//! elementwise ops, `matmul`, `concat`, `realize` — and the note names your file and line.
+//! Each check is one constant per pair of types and op, shared by every function that uses
+//! it, so a mismatch is reported once.
+//!
+//! What cannot point at your line:
+//!
+//! * A check reached only inside the library, e.g. a matmul that a library layer performs on
+//!   a computed dimension you passed in: the note points at the library's call.
+//! * The same failing check reached from two of your lines: rustc reports the first one it
+//!   generated code for, once.
+//! * The position of a layer in a tuple model: the message names the layer with its sizes
+//!   (`Linear<801, 10>`), not "layer 7". A position would make the check a different
+//!   constant for each enclosing model, and the layer's own check (needed when you call it
+//!   directly) would then fail a second time, so each mismatch would be reported twice.

@@ -66,7 +66,7 @@ fn shape_expand() {
     let y = x
         .clone()
         .trace()
-        .try_broadcast_to((2usize, 3usize, 4usize))
+        .try_broadcast_to_dyn((2usize, 3usize, 4usize))
         .unwrap();
     let grads = forward_and_backward(&g, y);
     g.check_grad("x", grads.get_slice(&x).unwrap());
@@ -195,7 +195,7 @@ fn shape_narrow() {
     let grads = forward_and_backward(&g, y);
     g.check_grad("x", grads.get_slice(&x).unwrap());
 
-    let y = x.clone().trace().try_narrow::<1>(1, 3).unwrap();
+    let y = x.clone().trace().try_narrow_dyn::<1>(1, 3).unwrap();
     let grads = forward_and_backward(&g, y);
     g.check_grad("x", grads.get_slice(&x).unwrap());
 }
@@ -242,7 +242,11 @@ fn shape_reshape() {
     let grads = forward_and_backward(&g, y);
     g.check_grad("x", grads.get_slice(&x).unwrap());
 
-    let y = x.clone().trace().try_reshape((6usize, Const::<4>)).unwrap();
+    let y = x
+        .clone()
+        .trace()
+        .try_reshape_dyn((6usize, Const::<4>))
+        .unwrap();
     let grads = forward_and_backward(&g, y);
     g.check_grad("x", grads.get_slice(&x).unwrap());
 }

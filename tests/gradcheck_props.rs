@@ -314,9 +314,9 @@ proptest! {
         check(gradcheck_vjp(&v, |v| v.broadcast_to::<Rank2<3, 4>>(), opts()))?;
         check(gradcheck_vjp(&v, |v| v.broadcast_to::<Rank1<4>>(), opts()))?;
         let (m, n) = *d.shape();
-        check(gradcheck_vjp(&d, |d| d.try_broadcast_to((2usize, m, n)).unwrap(), opts()))?;
+        check(gradcheck_vjp(&d, |d| d.try_broadcast_to_dyn((2usize, m, n)).unwrap(), opts()))?;
         let row = T64::<Dyn2>::from_vec_with_shape(d.as_slice()[..n].to_vec(), (1, n)).unwrap();
-        check(gradcheck_vjp(&row, |r| r.try_broadcast_to((m, 3usize, n)).unwrap(), opts()))?;
+        check(gradcheck_vjp(&row, |r| r.try_broadcast_to_dyn((m, 3usize, n)).unwrap(), opts()))?;
     }
 
     /// A tensor used more than once (through clones) must collect every contribution.
@@ -481,11 +481,11 @@ proptest! {
         check(gradcheck_vjp(&x, |x| x.unsqueeze::<3>(), opts()))?;
         check(gradcheck_vjp(&x, |x| x.unsqueeze::<1>().squeeze::<1>(), opts()))?;
         let (m, n) = *d.shape();
-        check(gradcheck_vjp(&d, |d| d.try_reshape((n, m)).unwrap(), opts()))?;
+        check(gradcheck_vjp(&d, |d| d.try_reshape_dyn((n, m)).unwrap(), opts()))?;
         check(gradcheck_vjp(&d, |d| d.flatten_all(), opts()))?;
         check(gradcheck_vjp(&d, |d| d.unsqueeze::<0>().try_squeeze::<0>().unwrap(), opts()))?;
         // Views share the buffer: a view used next to its source must not alias gradients.
-        check(gradcheck_vjp(&d, |d| d.clone().try_reshape((n, m)).unwrap().sin() * d.try_reshape((n, m)).unwrap(), opts()))?;
+        check(gradcheck_vjp(&d, |d| d.clone().try_reshape_dyn((n, m)).unwrap().sin() * d.try_reshape_dyn((n, m)).unwrap(), opts()))?;
     }
 
     #[test]
@@ -533,7 +533,7 @@ proptest! {
     ) {
         check(gradcheck_vjp(&x, |x| x.narrow::<1, 1, 3>(), opts()))?;
         check(gradcheck_vjp(&x, |x| x.narrow::<2, 0, 2>(), opts()))?;
-        check(gradcheck_vjp(&x, |x| x.try_narrow::<1>(start, len).unwrap(), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.try_narrow_dyn::<1>(start, len).unwrap(), opts()))?;
         check(gradcheck_vjp(&x, |x| x.slice_step::<1>(from, to, step), opts()))?;
         check(gradcheck_vjp(&x, |x| x.select::<1>(i), opts()))?;
         check(gradcheck_vjp(&x, |x| x.select::<2>(j), opts()))?;

@@ -30,7 +30,12 @@ fn check_layer_params<M: Params<f64> + Clone, SO: Shape>(model: &M, f: impl Fn(&
         .collect();
     let loss = |m: &M| -> (f64, Gradients<f64>) {
         let gyt = Tensor::<(usize,), f64>::from_vec_with_shape(gy.clone(), (n,)).unwrap();
-        let l = f(m).try_reshape((n,)).unwrap().try_mul(gyt).unwrap().sum();
+        let l = f(m)
+            .try_reshape_dyn((n,))
+            .unwrap()
+            .try_mul(gyt)
+            .unwrap()
+            .sum();
         (l.as_slice()[0], l.backward())
     };
     let (_, grads) = loss(model);

@@ -67,7 +67,7 @@ trait NarrowRows {
 }
 impl NarrowRows for Tensor<(usize, usize), f64> {
     fn narrow_rows(self, n: usize) -> Tensor<(usize, usize), f64> {
-        self.try_narrow::<0>(0, n).unwrap()
+        self.try_narrow_dyn::<0>(0, n).unwrap()
     }
 }
 
@@ -82,7 +82,7 @@ fn check_layer_params<M: Params<f64> + Clone, SO: Shape>(model: &M, f: impl Fn(&
         let y = f(m);
         let n = out_dims.numel();
         let gyt = Tensor::<(usize,), f64>::from_vec_with_shape(gy.clone(), (n,)).unwrap();
-        let l = y.try_reshape((n,)).unwrap().try_mul(gyt).unwrap().sum();
+        let l = y.try_reshape_dyn((n,)).unwrap().try_mul(gyt).unwrap().sum();
         (l.as_slice()[0], l.backward())
     };
     let (_, grads) = loss(model);

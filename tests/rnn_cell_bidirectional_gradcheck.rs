@@ -22,11 +22,11 @@ fn opts() -> GradcheckOptions {
 /// Every output in one flat vector, so that one check covers all of them.
 fn cat<S1: Shape, S2: Shape>(a: Traced<S1>, b: Traced<S2>) -> Traced<(usize,)> {
     let (na, nb) = (a.numel(), b.numel());
-    let a = a.try_reshape((na,)).unwrap();
-    let b = b.try_reshape((nb,)).unwrap();
+    let a = a.try_reshape_dyn((na,)).unwrap();
+    let b = b.try_reshape_dyn((nb,)).unwrap();
     a.try_concat::<0, _, _>(b)
         .unwrap()
-        .try_reshape((na + nb,))
+        .try_reshape_dyn((na + nb,))
         .unwrap()
 }
 
@@ -117,7 +117,7 @@ fn check_layer_params<M: Params<f64> + Clone, SO: Shape>(model: &M, f: impl Fn(&
         let y = f(m);
         let n = out_dims.numel();
         let gyt = Tensor::<(usize,), f64>::from_vec_with_shape(gy.clone(), (n,)).unwrap();
-        let l = y.try_reshape((n,)).unwrap().try_mul(gyt).unwrap().sum();
+        let l = y.try_reshape_dyn((n,)).unwrap().try_mul(gyt).unwrap().sum();
         (l.as_slice()[0], l.backward())
     };
     let (_, grads) = loss(model);

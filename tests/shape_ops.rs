@@ -23,7 +23,7 @@ fn iota<S: ConstShape>() -> T64<S> {
 #[test]
 fn try_reshape_wrong_element_count_names_both_shapes() {
     let x = Tensor::<(usize, usize)>::zeros_with_shape((2, 3));
-    let err = x.try_reshape((4usize, 2usize)).unwrap_err().to_string();
+    let err = x.try_reshape_dyn((4usize, 2usize)).unwrap_err().to_string();
     assert!(err.contains("[2, 3]") && err.contains("[4, 2]"), "{err}");
     assert!(
         err.contains("6 elements") && err.contains("8 elements"),
@@ -97,7 +97,7 @@ fn dynamic_stack_mismatch_names_both_shapes() {
 #[test]
 fn narrow_select_slice_squeeze_errors() {
     let x = Tensor::<(usize, Const<4>)>::zeros_with_shape((3, Const));
-    let err = x.clone().try_narrow::<0>(2, 2).unwrap_err().to_string();
+    let err = x.clone().try_narrow_dyn::<0>(2, 2).unwrap_err().to_string();
     assert!(
         err.contains("axis 0 of size 3") && err.contains("[3, 4]"),
         "{err}"
@@ -240,7 +240,7 @@ fn view_ops_gradients() {
     gradcheck_vjp(&x, |x| x.unsqueeze::<0>().square().squeeze::<0>(), opts()).unwrap();
     gradcheck_vjp(
         &x,
-        |x| x.try_reshape((3usize, 8usize)).unwrap().square(),
+        |x| x.try_reshape_dyn((3usize, 8usize)).unwrap().square(),
         opts(),
     )
     .unwrap();

@@ -61,17 +61,17 @@ fn zeros_with_shape_of_a_wrapping_shape_panics_and_try_is_an_error() {
 #[test]
 fn reshape_broadcast_concat_stack_check_the_new_shape() {
     let x = Tensor::<(usize,)>::zeros_with_shape((17,));
-    let err = x.clone().try_reshape((3usize, N)).unwrap_err().to_string();
+    let err = x.clone().try_reshape_dyn((3usize, N)).unwrap_err().to_string();
     assert!(err.contains("reshape"), "{err}");
     let e = Tensor::<(usize, usize)>::zeros_with_shape((0, N));
     let err = e
         .clone()
-        .try_broadcast_to((3usize, N))
+        .try_broadcast_to_dyn((3usize, N))
         .unwrap_err()
         .to_string();
     assert!(err.contains("broadcast_to"), "{err}");
     let big = 1usize << 33;
-    let col = Tensor::<(usize, usize)>::zeros_with_shape((big, 0)).try_reshape((big, 1usize));
+    let col = Tensor::<(usize, usize)>::zeros_with_shape((big, 0)).try_reshape_dyn((big, 1usize));
     assert!(col.is_err()); // 0 elements vs big: a plain mismatch
     let a = Tensor::<(usize, usize)>::zeros_with_shape((0, isize::MAX as usize));
     let b = Tensor::<(usize, usize)>::zeros_with_shape((0, isize::MAX as usize));

@@ -117,7 +117,7 @@ fn check_layer_params<M: Params<f64> + Clone, SO: Shape>(model: &M, f: impl Fn(&
         let y = f(m);
         let n = out_dims.numel();
         let gyt = Tensor::<(usize,), f64>::from_vec_with_shape(gy.clone(), (n,)).unwrap();
-        let l = y.try_reshape((n,)).unwrap().try_mul(gyt).unwrap().sum();
+        let l = y.try_reshape_dyn((n,)).unwrap().try_mul(gyt).unwrap().sum();
         (l.as_slice()[0], l.backward())
     };
     let (_, grads) = loss(model);
@@ -280,7 +280,7 @@ fn stacks_dropout_and_names() {
 fn need_weights_false_returns_no_weights_and_the_same_output() {
     let mha = MultiheadAttention::<8, 2>::new(&mut rng(4));
     let (q, kv) = (ramp::<Rank3<2, 3, 8>>(), ramp::<Rank3<2, 5, 8>>());
-    let mask = causal_mask::<f32>(5).try_narrow::<0>(0, 3).unwrap();
+    let mask = causal_mask::<f32>(5).try_narrow_dyn::<0>(0, 3).unwrap();
     let (y_ref, w_ref) = mha.forward(AttentionInput {
         query: q.clone(),
         key: kv.clone(),
@@ -337,9 +337,9 @@ fn key_padding_mask_hides_padded_keys() {
     assert_eq!(&y[..32], &unpadded[..32], "element 0 has no padding");
     let short = x
         .clone()
-        .try_narrow::<0>(1, 1)
+        .try_narrow_dyn::<0>(1, 1)
         .unwrap()
-        .try_narrow::<1>(0, 3)
+        .try_narrow_dyn::<1>(0, 3)
         .unwrap();
     let expected = enc.forward(short).to_vec();
     for (a, e) in y[32..56].iter().zip(&expected) {
@@ -352,12 +352,12 @@ fn key_padding_mask_hides_padded_keys() {
         .forward(DecoderInput::new(t.clone(), x.clone()).with_memory_key_padding_mask(pad))
         .to_vec();
     let short_memory = x
-        .try_narrow::<0>(1, 1)
+        .try_narrow_dyn::<0>(1, 1)
         .unwrap()
-        .try_narrow::<1>(0, 3)
+        .try_narrow_dyn::<1>(0, 3)
         .unwrap();
     let expected = dec
-        .forward((t.try_narrow::<0>(1, 1).unwrap(), short_memory))
+        .forward((t.try_narrow_dyn::<0>(1, 1).unwrap(), short_memory))
         .to_vec();
     for (a, e) in y[24..].iter().zip(&expected) {
         assert!((a - e).abs() < 1e-5, "{a} vs {e}");

@@ -179,13 +179,16 @@ impl<const EMBED: usize, const HEADS: usize, E: Float> MultiheadAttention<EMBED,
         let w = self
             .in_proj_weight
             .traced_as::<T>()
-            .try_narrow::<0>(part * EMBED, EMBED)?;
+            .try_narrow_dyn::<0>(part * EMBED, EMBED)?;
         let bias = match &self.in_proj_bias {
-            Some(bias) => Some(bias.traced_as::<T>().try_narrow::<0>(part * EMBED, EMBED)?),
+            Some(bias) => Some(
+                bias.traced_as::<T>()
+                    .try_narrow_dyn::<0>(part * EMBED, EMBED)?,
+            ),
             None => None,
         };
         let p = linear_op(x, w, bias, (b, n, EMBED));
-        let split = p.try_reshape((b, n, HEADS, EMBED / HEADS))?;
+        let split = p.try_reshape_dyn((b, n, HEADS, EMBED / HEADS))?;
         Ok(split.permute::<0, 2, 1, 3>())
     }
 
@@ -246,7 +249,7 @@ impl<const EMBED: usize, const HEADS: usize, E: Float> MultiheadAttention<EMBED,
                 ));
             }
             // (B, S) -> (B, 1, 1, S): the same keys hidden for every head and query.
-            scores = scores.try_add(m.clone().try_reshape((b, 1usize, 1usize, s))?)?;
+            scores = scores.try_add(m.clone().try_reshape_dyn((b, 1usize, 1usize, s))?)?;
         }
         Ok((scores.softmax::<3>(), v))
     }
@@ -256,7 +259,7 @@ impl<const EMBED: usize, const HEADS: usize, E: Float> MultiheadAttention<EMBED,
     fn mix<T: Tape<E>>(&self, attn: Heads<E, T>, v: Heads<E, T>) -> Result<Seq<E, T>> {
         let (b, l) = (attn.shape.0, attn.shape.2);
         let ctx: Heads<E, T> = attn.try_matmul(v)?;
-        let ctx = ctx.permute::<0, 2, 1, 3>().try_reshape((b, l, EMBED))?;
+        let ctx = ctx.permute::<0, 2, 1, 3>().try_reshape_dyn((b, l, EMBED))?;
         let w = self.out_proj.weight.traced_as::<T>();
         let bias = self.out_proj.bias.as_ref().map(|b| b.traced_as::<T>());
         Ok(linear_op(ctx, w, bias, (b, l, EMBED)))

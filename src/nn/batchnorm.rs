@@ -6,6 +6,7 @@ use crate::autograd::Tape;
 use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::ops::norm::{BatchStats, batch_norm_op};
+use crate::shape::check::{BatchNormChannels, DimCheck};
 use crate::shape::{Const, Dim, DimEq, Shape};
 use crate::tensor::Tensor;
 
@@ -261,10 +262,13 @@ macro_rules! batchnorm_module {
             for BatchNormLayer<C, $k, E>
         {
             type Output = Tensor<(N, C2, $($A,)*), E, T>;
+            const SHAPE_CHECK: () = DimCheck::<C2, C, BatchNormChannels>::OK;
             fn try_forward(&self, x: Tensor<(N, C2, $($A,)*), E, T>) -> Result<Self::Output> {
+                let () = <Self as Module<Tensor<(N, C2, $($A,)*), E, T>>>::SHAPE_CHECK;
                 self.forward_running(x)
             }
             fn try_forward_train(&mut self, x: Tensor<(N, C2, $($A,)*), E, T>) -> Result<Self::Output> {
+                let () = <Self as Module<Tensor<(N, C2, $($A,)*), E, T>>>::SHAPE_CHECK;
                 self.forward_batch(x)
             }
         }

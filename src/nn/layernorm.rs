@@ -6,6 +6,7 @@ use crate::autograd::Tape;
 use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::ops::norm::layer_norm_op;
+use crate::shape::check::{DimCheck, LayerNormInput};
 use crate::shape::{Const, Dim, DimEq, LastDim, Shape};
 use crate::tensor::Tensor;
 
@@ -122,18 +123,23 @@ where
     S::Last: DimEq<D>,
 {
     type Output = Tensor<S, E, T>;
+    const SHAPE_CHECK: () = DimCheck::<S::Last, D, LayerNormInput>::OK;
     fn try_forward(&self, x: Tensor<S, E, T>) -> Result<Self::Output> {
-        x.shape.last().dim_eq(self.weight.shape.0).map_err(|_| {
-            Error::shape(
-                "LayerNorm",
-                format!(
-                    "input of shape {:?} has last dimension {}, the layer normalises {}",
-                    x.shape.dims().as_slice(),
-                    x.shape.last().size(),
-                    self.normalized_size()
-                ),
-            )
-        })?;
+        let () = <Self as Module<Tensor<S, E, T>>>::SHAPE_CHECK;
+        x.shape
+            .last()
+            .sizes_equal(&self.weight.shape.0)
+            .map_err(|_| {
+                Error::shape(
+                    "LayerNorm",
+                    format!(
+                        "input of shape {:?} has last dimension {}, the layer normalises {}",
+                        x.shape.dims().as_slice(),
+                        x.shape.last().size(),
+                        self.normalized_size()
+                    ),
+                )
+            })?;
         let (w, b) = (self.weight.traced_as::<T>(), self.bias.traced_as::<T>());
         Ok(layer_norm_op(x, Some(w), Some(b), self.eps))
     }

@@ -7,6 +7,7 @@ use crate::autograd::Tape;
 use crate::dtype::Float;
 use crate::error::Result;
 use crate::ops::linear::linear_op;
+use crate::shape::check::{DimCheck, LinearInput};
 use crate::shape::{Const, Dim, DimEq, LastDim, Shape};
 use crate::tensor::Tensor;
 use rand::Rng;
@@ -102,18 +103,23 @@ where
     S::Last: DimEq<I>,
 {
     type Output = Tensor<S::WithLast<O>, E, T>;
+    const SHAPE_CHECK: () = DimCheck::<S::Last, I, LinearInput<I, O>>::OK;
     fn try_forward(&self, x: Tensor<S, E, T>) -> Result<Self::Output> {
-        x.shape.last().dim_eq(self.weight.shape.1).map_err(|_| {
-            crate::error::Error::shape(
-                "Linear",
-                format!(
-                    "input of shape {:?} has {} features, the layer takes {}",
-                    x.shape.dims().as_slice(),
-                    x.shape.last().size(),
-                    self.in_features()
-                ),
-            )
-        })?;
+        let () = <Self as Module<Tensor<S, E, T>>>::SHAPE_CHECK;
+        x.shape
+            .last()
+            .sizes_equal(&self.weight.shape.1)
+            .map_err(|_| {
+                crate::error::Error::shape(
+                    "Linear",
+                    format!(
+                        "input of shape {:?} has {} features, the layer takes {}",
+                        x.shape.dims().as_slice(),
+                        x.shape.last().size(),
+                        self.in_features()
+                    ),
+                )
+            })?;
         let out = x.shape.with_last(self.weight.shape.0);
         let w = self.weight.traced_as::<T>();
         let b = self.bias.as_ref().map(|b| b.traced_as::<T>());

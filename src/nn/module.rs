@@ -28,6 +28,21 @@ pub trait Module<X> {
     /// The output type for input `X`.
     type Output;
 
+    /// This layer's build-time shape checks for input `X` (`()` when it has none): a constant
+    /// that fails the build, naming the layer and the sizes, when a computed input dimension
+    /// does not fit (`Linear<801, 10>` after a `Flatten` of 800 features). `forward` evaluates
+    /// it first, so the error points at the line that calls `forward`; containers (tuples,
+    /// `Residual`) combine their layers' checks. Custom layers keep the default or combine
+    /// their sublayers' checks the same way.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::{Linear, Module};
+    /// // Evaluating it is free when the shapes fit.
+    /// let () = <Linear<4, 2> as Module<Tensor<Rank2<3, 4>>>>::SHAPE_CHECK;
+    /// ```
+    const SHAPE_CHECK: () = ();
+
     /// Evaluation-mode forward pass, with an error for run-time dimensions that do not fit.
     fn try_forward(&self, x: X) -> Result<Self::Output>;
 
@@ -41,6 +56,7 @@ pub trait Module<X> {
     /// (`layer 3 (LinearLayer<128, 10>): ...`).
     #[track_caller]
     fn forward(&self, x: X) -> Self::Output {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         // A match, not `unwrap_or_else`: a closure would report its own location.
         match self.try_forward(x) {
             Ok(y) => y,
@@ -52,6 +68,7 @@ pub trait Module<X> {
     /// caller's line, like [`forward`](Module::forward)).
     #[track_caller]
     fn forward_train(&mut self, x: X) -> Self::Output {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         match self.try_forward_train(x) {
             Ok(y) => y,
             Err(e) => panic!("{e}"),
@@ -66,11 +83,16 @@ where
     M0: Module<X>,
 {
     type Output = <M0 as Module<X>>::Output;
+    const SHAPE_CHECK: () = {
+        let () = <M0 as Module<X>>::SHAPE_CHECK;
+    };
     fn try_forward(&self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self.0.try_forward(x).map_err(|e| at_layer::<M0>(e, 0))?;
         Ok(x)
     }
     fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self
             .0
             .try_forward_train(x)
@@ -85,12 +107,18 @@ where
     M1: Module<<M0 as Module<X>>::Output>,
 {
     type Output = <M1 as Module<<M0 as Module<X>>::Output>>::Output;
+    const SHAPE_CHECK: () = {
+        let () = <M0 as Module<X>>::SHAPE_CHECK;
+        let () = <M1 as Module<<M0 as Module<X>>::Output>>::SHAPE_CHECK;
+    };
     fn try_forward(&self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self.0.try_forward(x).map_err(|e| at_layer::<M0>(e, 0))?;
         let x = self.1.try_forward(x).map_err(|e| at_layer::<M1>(e, 1))?;
         Ok(x)
     }
     fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self
             .0
             .try_forward_train(x)
@@ -110,13 +138,20 @@ where
     M2: Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>,
 {
     type Output = <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output;
+    const SHAPE_CHECK: () = {
+        let () = <M0 as Module<X>>::SHAPE_CHECK;
+        let () = <M1 as Module<<M0 as Module<X>>::Output>>::SHAPE_CHECK;
+        let () = <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::SHAPE_CHECK;
+    };
     fn try_forward(&self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self.0.try_forward(x).map_err(|e| at_layer::<M0>(e, 0))?;
         let x = self.1.try_forward(x).map_err(|e| at_layer::<M1>(e, 1))?;
         let x = self.2.try_forward(x).map_err(|e| at_layer::<M2>(e, 2))?;
         Ok(x)
     }
     fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self
             .0
             .try_forward_train(x)
@@ -143,7 +178,16 @@ where
     type Output = <M3 as Module<
         <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
     >>::Output;
+    const SHAPE_CHECK: () = {
+        let () = <M0 as Module<X>>::SHAPE_CHECK;
+        let () = <M1 as Module<<M0 as Module<X>>::Output>>::SHAPE_CHECK;
+        let () = <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M3 as Module<
+            <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
+        >>::SHAPE_CHECK;
+    };
     fn try_forward(&self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self.0.try_forward(x).map_err(|e| at_layer::<M0>(e, 0))?;
         let x = self.1.try_forward(x).map_err(|e| at_layer::<M1>(e, 1))?;
         let x = self.2.try_forward(x).map_err(|e| at_layer::<M2>(e, 2))?;
@@ -151,6 +195,7 @@ where
         Ok(x)
     }
     fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self
             .0
             .try_forward_train(x)
@@ -190,7 +235,21 @@ where
                 <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
             >>::Output,
         >>::Output;
+    const SHAPE_CHECK: () = {
+        let () = <M0 as Module<X>>::SHAPE_CHECK;
+        let () = <M1 as Module<<M0 as Module<X>>::Output>>::SHAPE_CHECK;
+        let () = <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M3 as Module<
+            <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
+        >>::SHAPE_CHECK;
+        let () = <M4 as Module<
+            <M3 as Module<
+                <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
+            >>::Output,
+        >>::SHAPE_CHECK;
+    };
     fn try_forward(&self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self.0.try_forward(x).map_err(|e| at_layer::<M0>(e, 0))?;
         let x = self.1.try_forward(x).map_err(|e| at_layer::<M1>(e, 1))?;
         let x = self.2.try_forward(x).map_err(|e| at_layer::<M2>(e, 2))?;
@@ -199,6 +258,7 @@ where
         Ok(x)
     }
     fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self
             .0
             .try_forward_train(x)
@@ -250,7 +310,28 @@ where
             >>::Output,
         >>::Output,
     >>::Output;
+    const SHAPE_CHECK: () = {
+        let () = <M0 as Module<X>>::SHAPE_CHECK;
+        let () = <M1 as Module<<M0 as Module<X>>::Output>>::SHAPE_CHECK;
+        let () = <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M3 as Module<
+            <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
+        >>::SHAPE_CHECK;
+        let () = <M4 as Module<
+            <M3 as Module<
+                <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
+            >>::Output,
+        >>::SHAPE_CHECK;
+        let () = <M5 as Module<
+            <M4 as Module<
+                <M3 as Module<
+                    <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
+                >>::Output,
+            >>::Output,
+        >>::SHAPE_CHECK;
+    };
     fn try_forward(&self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self.0.try_forward(x).map_err(|e| at_layer::<M0>(e, 0))?;
         let x = self.1.try_forward(x).map_err(|e| at_layer::<M1>(e, 1))?;
         let x = self.2.try_forward(x).map_err(|e| at_layer::<M2>(e, 2))?;
@@ -260,6 +341,7 @@ where
         Ok(x)
     }
     fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self
             .0
             .try_forward_train(x)
@@ -326,7 +408,37 @@ where
             >>::Output,
         >>::Output,
     >>::Output;
+    const SHAPE_CHECK: () = {
+        let () = <M0 as Module<X>>::SHAPE_CHECK;
+        let () = <M1 as Module<<M0 as Module<X>>::Output>>::SHAPE_CHECK;
+        let () = <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M3 as Module<
+            <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
+        >>::SHAPE_CHECK;
+        let () = <M4 as Module<
+            <M3 as Module<
+                <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
+            >>::Output,
+        >>::SHAPE_CHECK;
+        let () = <M5 as Module<
+            <M4 as Module<
+                <M3 as Module<
+                    <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
+                >>::Output,
+            >>::Output,
+        >>::SHAPE_CHECK;
+        let () = <M6 as Module<
+            <M5 as Module<
+                <M4 as Module<
+                    <M3 as Module<
+                        <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
+                    >>::Output,
+                >>::Output,
+            >>::Output,
+        >>::SHAPE_CHECK;
+    };
     fn try_forward(&self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self.0.try_forward(x).map_err(|e| at_layer::<M0>(e, 0))?;
         let x = self.1.try_forward(x).map_err(|e| at_layer::<M1>(e, 1))?;
         let x = self.2.try_forward(x).map_err(|e| at_layer::<M2>(e, 2))?;
@@ -337,6 +449,7 @@ where
         Ok(x)
     }
     fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self
             .0
             .try_forward_train(x)
@@ -420,7 +533,38 @@ where
             >>::Output,
         >>::Output,
     >>::Output;
+    const SHAPE_CHECK: () = {
+        let () = <M0 as Module<X>>::SHAPE_CHECK;
+        let () = <M1 as Module<<M0 as Module<X>>::Output>>::SHAPE_CHECK;
+        let () = <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M3 as Module<
+            <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
+        >>::SHAPE_CHECK;
+        let () = <M4 as Module<
+            <M3 as Module<
+                <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
+            >>::Output,
+        >>::SHAPE_CHECK;
+        let () = <M5 as Module<
+            <M4 as Module<
+                <M3 as Module<
+                    <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
+                >>::Output,
+            >>::Output,
+        >>::SHAPE_CHECK;
+        let () = <M6 as Module<
+            <M5 as Module<
+                <M4 as Module<
+                    <M3 as Module<
+                        <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,
+                    >>::Output,
+                >>::Output,
+            >>::Output,
+        >>::SHAPE_CHECK;
+        let () = <M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output,>>::Output,>>::Output,>>::Output,>>::Output>>::SHAPE_CHECK;
+    };
     fn try_forward(&self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self.0.try_forward(x).map_err(|e| at_layer::<M0>(e, 0))?;
         let x = self.1.try_forward(x).map_err(|e| at_layer::<M1>(e, 1))?;
         let x = self.2.try_forward(x).map_err(|e| at_layer::<M2>(e, 2))?;
@@ -432,6 +576,7 @@ where
         Ok(x)
     }
     fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self
             .0
             .try_forward_train(x)
@@ -481,7 +626,19 @@ where
     M8: Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>,
 {
     type Output = <M8 as Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output;
+    const SHAPE_CHECK: () = {
+        let () = <M0 as Module<X>>::SHAPE_CHECK;
+        let () = <M1 as Module<<M0 as Module<X>>::Output>>::SHAPE_CHECK;
+        let () = <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M8 as Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+    };
     fn try_forward(&self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self.0.try_forward(x).map_err(|e| at_layer::<M0>(e, 0))?;
         let x = self.1.try_forward(x).map_err(|e| at_layer::<M1>(e, 1))?;
         let x = self.2.try_forward(x).map_err(|e| at_layer::<M2>(e, 2))?;
@@ -494,6 +651,7 @@ where
         Ok(x)
     }
     fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self.0.try_forward_train(x).map_err(|e| at_layer::<M0>(e, 0))?;
         let x = self.1.try_forward_train(x).map_err(|e| at_layer::<M1>(e, 1))?;
         let x = self.2.try_forward_train(x).map_err(|e| at_layer::<M2>(e, 2))?;
@@ -521,7 +679,20 @@ where
     M9: Module<<M8 as Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>,
 {
     type Output = <M9 as Module<<M8 as Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output;
+    const SHAPE_CHECK: () = {
+        let () = <M0 as Module<X>>::SHAPE_CHECK;
+        let () = <M1 as Module<<M0 as Module<X>>::Output>>::SHAPE_CHECK;
+        let () = <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M8 as Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M9 as Module<<M8 as Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+    };
     fn try_forward(&self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self.0.try_forward(x).map_err(|e| at_layer::<M0>(e, 0))?;
         let x = self.1.try_forward(x).map_err(|e| at_layer::<M1>(e, 1))?;
         let x = self.2.try_forward(x).map_err(|e| at_layer::<M2>(e, 2))?;
@@ -535,6 +706,7 @@ where
         Ok(x)
     }
     fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self.0.try_forward_train(x).map_err(|e| at_layer::<M0>(e, 0))?;
         let x = self.1.try_forward_train(x).map_err(|e| at_layer::<M1>(e, 1))?;
         let x = self.2.try_forward_train(x).map_err(|e| at_layer::<M2>(e, 2))?;
@@ -564,7 +736,21 @@ where
     M10: Module<<M9 as Module<<M8 as Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>,
 {
     type Output = <M10 as Module<<M9 as Module<<M8 as Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output;
+    const SHAPE_CHECK: () = {
+        let () = <M0 as Module<X>>::SHAPE_CHECK;
+        let () = <M1 as Module<<M0 as Module<X>>::Output>>::SHAPE_CHECK;
+        let () = <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M8 as Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M9 as Module<<M8 as Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M10 as Module<<M9 as Module<<M8 as Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+    };
     fn try_forward(&self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self.0.try_forward(x).map_err(|e| at_layer::<M0>(e, 0))?;
         let x = self.1.try_forward(x).map_err(|e| at_layer::<M1>(e, 1))?;
         let x = self.2.try_forward(x).map_err(|e| at_layer::<M2>(e, 2))?;
@@ -579,6 +765,7 @@ where
         Ok(x)
     }
     fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self.0.try_forward_train(x).map_err(|e| at_layer::<M0>(e, 0))?;
         let x = self.1.try_forward_train(x).map_err(|e| at_layer::<M1>(e, 1))?;
         let x = self.2.try_forward_train(x).map_err(|e| at_layer::<M2>(e, 2))?;
@@ -610,7 +797,22 @@ where
     M11: Module<<M10 as Module<<M9 as Module<<M8 as Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>,
 {
     type Output = <M11 as Module<<M10 as Module<<M9 as Module<<M8 as Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output;
+    const SHAPE_CHECK: () = {
+        let () = <M0 as Module<X>>::SHAPE_CHECK;
+        let () = <M1 as Module<<M0 as Module<X>>::Output>>::SHAPE_CHECK;
+        let () = <M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M8 as Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M9 as Module<<M8 as Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M10 as Module<<M9 as Module<<M8 as Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+        let () = <M11 as Module<<M10 as Module<<M9 as Module<<M8 as Module<<M7 as Module<<M6 as Module<<M5 as Module<<M4 as Module<<M3 as Module<<M2 as Module<<M1 as Module<<M0 as Module<X>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::Output>>::SHAPE_CHECK;
+    };
     fn try_forward(&self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self.0.try_forward(x).map_err(|e| at_layer::<M0>(e, 0))?;
         let x = self.1.try_forward(x).map_err(|e| at_layer::<M1>(e, 1))?;
         let x = self.2.try_forward(x).map_err(|e| at_layer::<M2>(e, 2))?;
@@ -626,6 +828,7 @@ where
         Ok(x)
     }
     fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
         let x = self.0.try_forward_train(x).map_err(|e| at_layer::<M0>(e, 0))?;
         let x = self.1.try_forward_train(x).map_err(|e| at_layer::<M1>(e, 1))?;
         let x = self.2.try_forward_train(x).map_err(|e| at_layer::<M2>(e, 2))?;

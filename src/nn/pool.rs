@@ -23,6 +23,11 @@ macro_rules! pool_module {
             Module<Tensor<(B, C, H, W), E, T>> for $name<K, S, P>
         {
             type Output = Tensor<(B, C, PoolOut<H, K, S, P>, PoolOut<W, K, S, P>), E, T>;
+            // Evaluated by `forward` so that a window that does not fit fails at the caller's line.
+            const SHAPE_CHECK: () = {
+                let _ = <PoolOut<H, K, S, P> as Dim>::STATIC_SIZE;
+                let _ = <PoolOut<W, K, S, P> as Dim>::STATIC_SIZE;
+            };
             fn try_forward(&self, x: Tensor<(B, C, H, W), E, T>) -> Result<Self::Output> {
                 x.$method::<K, S, P>()
             }
@@ -31,6 +36,11 @@ macro_rules! pool_module {
             Module<Tensor<(C, H, W), E, T>> for $name<K, S, P>
         {
             type Output = Tensor<(C, PoolOut<H, K, S, P>, PoolOut<W, K, S, P>), E, T>;
+            // Evaluated by `forward` so that a window that does not fit fails at the caller's line.
+            const SHAPE_CHECK: () = {
+                let _ = <PoolOut<H, K, S, P> as Dim>::STATIC_SIZE;
+                let _ = <PoolOut<W, K, S, P> as Dim>::STATIC_SIZE;
+            };
             fn try_forward(&self, x: Tensor<(C, H, W), E, T>) -> Result<Self::Output> {
                 x.$method::<K, S, P>()
             }

@@ -6,23 +6,36 @@ use crate::autograd::Tape;
 use crate::dtype::Float;
 use crate::error::Result;
 use crate::ops::binary::{AddKernel, binary_op};
-use crate::shape::Shape;
+use crate::shape::check::{ResidualShape, SameShapeCheck};
+use crate::shape::{SameShape, Shape};
 use crate::tensor::Tensor;
 
-/// The output of a layer inside [`Residual`]: it must have the input's exact type, so that
-/// `x + f(x)` needs no broadcasting.
+/// The output of a layer inside [`Residual`]: it must have the input's shape, so that
+/// `x + f(x)` needs no broadcasting. The shapes may be spelled differently: a padded
+/// convolution's `ConvOut<Const<16>, 3, 1, 1, 1>` stands for the input's `Const<16>`
+/// ([`SameShape`]); static sizes that differ fail the build naming both, run-time ones are an
+/// `Err` from `try_forward`.
 #[diagnostic::on_unimplemented(
     message = "Residual: the inner layer changes the shape from `{X}` to `{Self}`",
     label = "x + f(x) needs f(x) to have the shape of x",
     note = "wrap only layers that keep the shape, or project x with a Linear/Conv first"
 )]
 pub trait SameAsInput<X> {
-    /// The output, as the input's type.
-    fn into_input_type(self) -> X;
+    /// Fails the build, naming both sizes, when static sizes differ.
+    const CHECK: ();
+    /// The output, as the input's type, after checking run-time sizes against `x`.
+    fn into_input_type(self, x: &X) -> Result<X>;
 }
-impl<S: Shape, E: Float, T> SameAsInput<Tensor<S, E, T>> for Tensor<S, E, T> {
-    fn into_input_type(self) -> Self {
-        self
+impl<S: Shape, S2: SameShape<S>, E: Float, T> SameAsInput<Tensor<S, E, T>> for Tensor<S2, E, T> {
+    const CHECK: () = SameShapeCheck::<S2, S, ResidualShape>::OK;
+    fn into_input_type(self, x: &Tensor<S, E, T>) -> Result<Tensor<S, E, T>> {
+        self.shape.same_shape(&x.shape)?;
+        Ok(Tensor {
+            shape: x.shape,
+            data: self.data,
+            id: self.id,
+            tape: self.tape,
+        })
     }
 }
 
@@ -47,13 +60,19 @@ where
     M::Output: SameAsInput<Tensor<S, E, T>>,
 {
     type Output = Tensor<S, E, T>;
+    const SHAPE_CHECK: () = {
+        let () = <M as Module<Tensor<S, E, T>>>::SHAPE_CHECK;
+        let () = <M::Output as SameAsInput<Tensor<S, E, T>>>::CHECK;
+    };
     fn try_forward(&self, x: Tensor<S, E, T>) -> Result<Self::Output> {
-        let fx = self.0.try_forward(x.clone())?.into_input_type();
+        let () = <Self as Module<Tensor<S, E, T>>>::SHAPE_CHECK;
+        let fx = self.0.try_forward(x.clone())?.into_input_type(&x)?;
         let shape = x.shape;
         Ok(binary_op(x, fx, shape, AddKernel))
     }
     fn try_forward_train(&mut self, x: Tensor<S, E, T>) -> Result<Self::Output> {
-        let fx = self.0.try_forward_train(x.clone())?.into_input_type();
+        let () = <Self as Module<Tensor<S, E, T>>>::SHAPE_CHECK;
+        let fx = self.0.try_forward_train(x.clone())?.into_input_type(&x)?;
         let shape = x.shape;
         Ok(binary_op(x, fx, shape, AddKernel))
     }
@@ -85,6 +104,7 @@ pub struct Frozen<M>(pub M);
 
 impl<X, M: Module<X>> Module<X> for Frozen<M> {
     type Output = M::Output;
+    const SHAPE_CHECK: () = M::SHAPE_CHECK;
     fn try_forward(&self, x: X) -> Result<Self::Output> {
         self.0.try_forward(x)
     }

@@ -6,6 +6,7 @@ use crate::autograd::{Gradients, Merge, Tape, UniqueId};
 use crate::backend::elementwise as kernels;
 use crate::dtype::Float;
 use crate::error::Result;
+use crate::shape::check::{BroadcastCheck, OpName};
 use crate::shape::{BroadcastShapes, Shape};
 use crate::tensor::Tensor;
 use std::sync::Arc;
@@ -135,6 +136,11 @@ binary_kernel!(/// min(a, b); a tie sends half the gradient to each side
 
 macro_rules! binary_methods {
     ($($(#[$m:meta])* $name:ident $try_name:ident $kernel:ident;)*) => {
+        $(
+            impl OpName for $kernel {
+                const NAME: &'static str = stringify!($name);
+            }
+        )*
         // Inherent methods on purpose: unlike the operator traits they take any broadcastable
         // rhs and come with `try_` variants.
         #[allow(clippy::should_implement_trait)]
@@ -153,6 +159,7 @@ macro_rules! binary_methods {
                     S: BroadcastShapes<SR>,
                     T: Merge<E, TR>,
                 {
+                    let () = BroadcastCheck::<S, SR, $kernel>::OK;
                     self.$try_name(rhs).unwrap_or_else(|e| panic!("{e}"))
                 }
 
@@ -165,6 +172,7 @@ macro_rules! binary_methods {
                     S: BroadcastShapes<SR>,
                     T: Merge<E, TR>,
                 {
+                    let () = BroadcastCheck::<S, SR, $kernel>::OK;
                     let out = crate::shape::broadcast_for(stringify!($name), &self.shape, &rhs.shape)?;
                     Ok(binary_op(self, rhs, out, $kernel))
                 }
@@ -198,7 +206,7 @@ binary_methods! {
 }
 
 macro_rules! operator {
-    ($Trait:ident $method:ident $scalar:ident) => {
+    ($Trait:ident $method:ident $scalar:ident $kernel:ident) => {
         impl<SL, SR, E, TL, TR> core::ops::$Trait<Tensor<SR, E, TR>> for Tensor<SL, E, TL>
         where
             SL: Shape + BroadcastShapes<SR>,
@@ -210,6 +218,7 @@ macro_rules! operator {
             type Output =
                 Tensor<<SL as BroadcastShapes<SR>>::Output, E, <TL as Merge<E, TR>>::Output>;
             fn $method(self, rhs: Tensor<SR, E, TR>) -> Self::Output {
+                let () = BroadcastCheck::<SL, SR, $kernel>::OK;
                 Tensor::$method(self, rhs)
             }
         }
@@ -225,6 +234,7 @@ macro_rules! operator {
             type Output =
                 Tensor<<SL as BroadcastShapes<SR>>::Output, E, <TL as Merge<E, TR>>::Output>;
             fn $method(self, rhs: &'b Tensor<SR, E, TR>) -> Self::Output {
+                let () = BroadcastCheck::<SL, SR, $kernel>::OK;
                 Tensor::$method(self.clone(), rhs.clone())
             }
         }
@@ -237,10 +247,10 @@ macro_rules! operator {
     };
 }
 
-operator!(Add add add_scalar);
-operator!(Sub sub sub_scalar);
-operator!(Mul mul mul_scalar);
-operator!(Div div div_scalar);
+operator!(Add add add_scalar AddKernel);
+operator!(Sub sub sub_scalar SubKernel);
+operator!(Mul mul mul_scalar MulKernel);
+operator!(Div div div_scalar DivKernel);
 
 impl<S: Shape, E: Float, T: Tape<E>> core::ops::Neg for Tensor<S, E, T> {
     type Output = Self;

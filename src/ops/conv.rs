@@ -7,6 +7,7 @@ use crate::autograd::{Gradients, Merge, Tape, UniqueId};
 use crate::backend::conv::{self as kernels, ConvGeom};
 use crate::dtype::Float;
 use crate::error::{Error, Result};
+use crate::shape::check::{ConvChannels, DimCheck};
 use crate::shape::{Const, ConvOut, ConvTransposeOut, Dim, DimEq, Shape};
 use crate::tensor::Tensor;
 use std::sync::Arc;
@@ -246,6 +247,7 @@ macro_rules! conv2d_impl {
                 C: DimEq<C2>,
                 T: Merge<E, TW>,
             {
+                let () = DimCheck::<C, C2, ConvChannels>::OK;
                 self.try_conv2d(weight, bias, args).unwrap_or_else(|e| panic!("{e}"))
             }
 
@@ -271,10 +273,11 @@ macro_rules! conv2d_impl {
                 C: DimEq<C2>,
                 T: Merge<E, TW>,
             {
+                let () = DimCheck::<C, C2, ConvChannels>::OK;
                 let ($($b,)? c, h, w) = self.shape;
                 let n = 1 $(* $b.size())?;
                 let o = weight.shape.0;
-                c.dim_eq(weight.shape.1).map_err(|_| channel_error("conv2d", c.size(), weight.shape.1.size(), "dim 1 of the weight"))?;
+                c.sizes_equal(&weight.shape.1).map_err(|_| channel_error("conv2d", c.size(), weight.shape.1.size(), "dim 1 of the weight"))?;
                 check_bias("conv2d", o.size(), &bias)?;
                 let (oh, ow) = (conv_out::<H, KH, S, P, D>(h)?, conv_out::<W, KW, S, P, D>(w)?);
                 let g = geom(c.size(), h.size(), w.size(), KH, KW, (S, S), (P, P), (D, D), oh.size(), ow.size());
@@ -306,6 +309,7 @@ macro_rules! conv2d_impl {
                 C: DimEq<C2>,
                 T: Merge<E, TW>,
             {
+                let () = DimCheck::<C, C2, ConvChannels>::OK;
                 self.try_conv_transpose2d(weight, bias, args).unwrap_or_else(|e| panic!("{e}"))
             }
 
@@ -331,10 +335,11 @@ macro_rules! conv2d_impl {
                 C: DimEq<C2>,
                 T: Merge<E, TW>,
             {
+                let () = DimCheck::<C, C2, ConvChannels>::OK;
                 let ($($b,)? c, h, w) = self.shape;
                 let n = 1 $(* $b.size())?;
                 let o = weight.shape.1;
-                c.dim_eq(weight.shape.0).map_err(|_| channel_error("conv_transpose2d", c.size(), weight.shape.0.size(), "dim 0 of the weight"))?;
+                c.sizes_equal(&weight.shape.0).map_err(|_| channel_error("conv_transpose2d", c.size(), weight.shape.0.size(), "dim 0 of the weight"))?;
                 check_bias("conv_transpose2d", o.size(), &bias)?;
                 let (oh, ow) = (conv_transpose_out::<H, KH, S, P, OP, D>(h)?, conv_transpose_out::<W, KW, S, P, OP, D>(w)?);
                 // The convolution this transposes maps the output grid back onto the input grid.
@@ -379,6 +384,7 @@ macro_rules! conv1d_impl {
                 C: DimEq<C2>,
                 T: Merge<E, TW>,
             {
+                let () = DimCheck::<C, C2, ConvChannels>::OK;
                 self.try_conv1d(weight, bias, args).unwrap_or_else(|e| panic!("{e}"))
             }
 
@@ -403,10 +409,11 @@ macro_rules! conv1d_impl {
                 C: DimEq<C2>,
                 T: Merge<E, TW>,
             {
+                let () = DimCheck::<C, C2, ConvChannels>::OK;
                 let ($($b,)? c, l) = self.shape;
                 let n = 1 $(* $b.size())?;
                 let o = weight.shape.0;
-                c.dim_eq(weight.shape.1).map_err(|_| channel_error("conv1d", c.size(), weight.shape.1.size(), "dim 1 of the weight"))?;
+                c.sizes_equal(&weight.shape.1).map_err(|_| channel_error("conv1d", c.size(), weight.shape.1.size(), "dim 1 of the weight"))?;
                 check_bias("conv1d", o.size(), &bias)?;
                 let ol = conv_out::<L, K, S, P, D>(l)?;
                 // A 1-D convolution is a 2-D one over images of height 1.

@@ -52,7 +52,8 @@ fn slice_positions(start: usize, end: usize, step: usize, n: usize) -> Vec<usize
 impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// `LEN` consecutive elements along axis `I` from `START` (`x.narrow(I, START, LEN)`),
     /// with the length in the type. For a static axis, `START + LEN` past its end fails
-    /// to build; for a run-time axis it panics.
+    /// to build; for a run-time axis it panics ([`try_narrow`](Self::try_narrow) returns an
+    /// `Err` instead). [`narrow_dyn`](Self::narrow_dyn) takes the range at run time.
     ///
     /// ```
     /// use shaped::prelude::*;
@@ -63,6 +64,26 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     pub fn narrow<const I: usize, const START: usize, const LEN: usize>(
         self,
     ) -> Tensor<<S as ReplaceAxis<I>>::Output<Const<LEN>>, E, T>
+    where
+        S: ReplaceAxis<I>,
+    {
+        self.try_narrow::<I, START, LEN>()
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`narrow`](Self::narrow), with an error naming the shape where a run-time axis is
+    /// shorter than `START + LEN` (a static one fails to build, as in `narrow`).
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// let x = Tensor::<(usize, usize)>::zeros_with_shape((2, 4));
+    /// let y: Tensor<(usize, Const<3>)> = x.clone().try_narrow::<1, 1, 3>().unwrap();
+    /// assert_eq!(y.dims().as_slice(), &[2, 3]);
+    /// assert!(x.try_narrow::<1, 2, 3>().is_err());
+    /// ```
+    pub fn try_narrow<const I: usize, const START: usize, const LEN: usize>(
+        self,
+    ) -> Result<Tensor<<S as ReplaceAxis<I>>::Output<Const<LEN>>, E, T>>
     where
         S: ReplaceAxis<I>,
     {
@@ -77,20 +98,41 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
         };
         let out = self.shape.replace_axis(Const::<LEN>);
         self.narrow_into(I, START, LEN, out)
-            .unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// `len` consecutive elements along axis `I` from `start`, sized at run time, with an
-    /// error naming the shape when they run past the end of the axis.
+    /// `len` consecutive elements along axis `I` from `start`, sized at run time; panics
+    /// when they run past the end of the axis ([`try_narrow_dyn`](Self::try_narrow_dyn)
+    /// returns an `Err` instead).
     ///
     /// ```
     /// use shaped::prelude::*;
     /// let x = Tensor::<Rank2<2, 4>>::zeros();
-    /// let y = x.clone().try_narrow::<1>(1, 3).unwrap();
+    /// let y = x.narrow_dyn::<1>(1, 3);
     /// assert_eq!(y.dims().as_slice(), &[2, 3]);
-    /// assert!(x.try_narrow::<1>(2, 3).is_err());
     /// ```
-    pub fn try_narrow<const I: usize>(
+    pub fn narrow_dyn<const I: usize>(
+        self,
+        start: usize,
+        len: usize,
+    ) -> Tensor<<S as ReplaceAxis<I>>::Output<usize>, E, T>
+    where
+        S: ReplaceAxis<I>,
+    {
+        self.try_narrow_dyn::<I>(start, len)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`narrow_dyn`](Self::narrow_dyn), with an error naming the shape when the range runs
+    /// past the end of the axis.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// let x = Tensor::<Rank2<2, 4>>::zeros();
+    /// let y = x.clone().try_narrow_dyn::<1>(1, 3).unwrap();
+    /// assert_eq!(y.dims().as_slice(), &[2, 3]);
+    /// assert!(x.try_narrow_dyn::<1>(2, 3).is_err());
+    /// ```
+    pub fn try_narrow_dyn<const I: usize>(
         self,
         start: usize,
         len: usize,

@@ -28,6 +28,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
         S: MatMulShape<SR>,
         T: Merge<E, TR>,
     {
+        let () = <S as MatMulShape<SR>>::CHECK;
         self.try_matmul(rhs).unwrap_or_else(|e| panic!("{e}"))
     }
 
@@ -40,6 +41,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
         S: MatMulShape<SR>,
         T: Merge<E, TR>,
     {
+        let () = <S as MatMulShape<SR>>::CHECK;
         let out = self.shape.matmul_shape(&rhs.shape).map_err(|e| match e {
             crate::error::Error::Shape { message, .. } => crate::error::Error::shape(
                 "matmul",
@@ -103,6 +105,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
         S: MatMulShape<SR, Output = ()>,
         T: Merge<E, TR>,
     {
+        let () = <S as MatMulShape<SR>>::CHECK;
         self.matmul(rhs)
     }
 }

@@ -426,7 +426,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
 
     /// Broadcasts to a larger shape (`expand` / `broadcast_to`); the gradient is summed back.
     /// Sizes are checked when the code is built for static shapes, at run time otherwise
-    /// (see [`try_broadcast_to`](Self::try_broadcast_to)).
+    /// (see [`broadcast_to_dyn`](Self::broadcast_to_dyn)).
     ///
     /// ```
     /// use shaped::prelude::*;
@@ -468,8 +468,34 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
         broadcast_op(self, S2::default())
     }
 
-    /// Broadcasts to `shape`, with an error if the sizes do not broadcast.
-    pub fn try_broadcast_to<S2: Shape>(self, shape: S2) -> crate::error::Result<Tensor<S2, E, T>> {
+    /// Broadcasts to `shape`, given at run time (it may have run-time dimensions); panics if
+    /// the sizes do not broadcast ([`try_broadcast_to_dyn`](Self::try_broadcast_to_dyn)
+    /// returns an `Err` instead).
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// let x = Tensor::<Rank2<3, 1>>::ones();
+    /// let y = x.broadcast_to_dyn((2usize, Const::<3>, Const::<4>));
+    /// assert_eq!(y.dims().as_slice(), &[2, 3, 4]);
+    /// ```
+    pub fn broadcast_to_dyn<S2: Shape>(self, shape: S2) -> Tensor<S2, E, T> {
+        self.try_broadcast_to_dyn(shape)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`broadcast_to_dyn`](Self::broadcast_to_dyn), with an error if the sizes do not
+    /// broadcast.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// let x = Tensor::<Rank2<3, 1>>::ones();
+    /// assert!(x.clone().try_broadcast_to_dyn((3usize, Const::<4>)).is_ok());
+    /// assert!(x.try_broadcast_to_dyn((2usize, Const::<4>)).is_err());
+    /// ```
+    pub fn try_broadcast_to_dyn<S2: Shape>(
+        self,
+        shape: S2,
+    ) -> crate::error::Result<Tensor<S2, E, T>> {
         let (a, b) = (self.shape.dims(), shape.dims());
         let ok = a.rank() <= b.rank()
             && a.iter()

@@ -127,17 +127,32 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
         view_op(self, S2::default())
     }
 
-    /// [`reshape`](Self::reshape) into a shape with run-time dimensions, with an error naming
-    /// both shapes when the element counts differ.
+    /// [`reshape`](Self::reshape) into a shape given at run time (it may have run-time
+    /// dimensions); panics when the element counts differ
+    /// ([`try_reshape_dyn`](Self::try_reshape_dyn) returns an `Err` instead).
     ///
     /// ```
     /// use shaped::prelude::*;
     /// let x = Tensor::<(usize, usize)>::zeros_with_shape((2, 6));
-    /// let y = x.clone().try_reshape((3usize, Const::<4>)).unwrap();
+    /// let y = x.reshape_dyn((3usize, Const::<4>));
     /// assert_eq!(y.dims().as_slice(), &[3, 4]);
-    /// assert!(x.try_reshape((5usize,)).is_err());
     /// ```
-    pub fn try_reshape<S2: Shape>(self, shape: S2) -> Result<Tensor<S2, E, T>> {
+    pub fn reshape_dyn<S2: Shape>(self, shape: S2) -> Tensor<S2, E, T> {
+        self.try_reshape_dyn(shape)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`reshape_dyn`](Self::reshape_dyn), with an error naming both shapes when the element
+    /// counts differ.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// let x = Tensor::<(usize, usize)>::zeros_with_shape((2, 6));
+    /// let y = x.clone().try_reshape_dyn((3usize, Const::<4>)).unwrap();
+    /// assert_eq!(y.dims().as_slice(), &[3, 4]);
+    /// assert!(x.try_reshape_dyn((5usize,)).is_err());
+    /// ```
+    pub fn try_reshape_dyn<S2: Shape>(self, shape: S2) -> Result<Tensor<S2, E, T>> {
         let numel = shape.try_numel("reshape")?;
         if numel != self.numel() {
             return Err(Error::shape(
@@ -304,6 +319,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
         S: ConcatShape<SR, I>,
         T: Merge<E, TR>,
     {
+        let () = <S as ConcatShape<SR, I>>::CHECK;
         self.try_concat::<I, SR, TR>(rhs)
             .unwrap_or_else(|e| panic!("{e}"))
     }
@@ -326,6 +342,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
         S: ConcatShape<SR, I>,
         T: Merge<E, TR>,
     {
+        let () = <S as ConcatShape<SR, I>>::CHECK;
         let out = self.shape.concat_shape(&rhs.shape)?;
         let (ad, bd) = (self.shape.dims(), rhs.shape.dims());
         // The joined axis can be too long even when both inputs exist (empty tensors).

@@ -9,7 +9,6 @@
 //! against `Const<K>`" is spelled out for every `K` up to [`MAX_BROADCAST_ONE`]; larger
 //! dimensions broadcast from size one with an explicit `broadcast_to`.
 
-use super::const_msg::assert_dims_equal;
 use super::dim::{Const, Dim, DimExpr};
 use super::shape::Shape;
 use crate::error::{Error, Result};
@@ -17,23 +16,69 @@ use crate::error::{Error, Result};
 /// The largest `K` for which `Const<1>` broadcasts against `Const<K>` by type alone.
 pub const MAX_BROADCAST_ONE: usize = 1024;
 
-/// Two dimensions that must be equal. `Output` is the static one when one side is static.
+/// Two dimensions that must be equal. `Output` is the static one when one side is `Const`,
+/// and the left one when both are computed (two computed dimensions of the same size are the
+/// same dimension: `ConvOut<Const<16>, 3, 1, 1, 1>` meets `ConvOut<Const<16>, 1, 1, 0, 1>`).
+///
+/// Two `Const`s must have the same `N` (a trait error, reported by `cargo check`); where a
+/// computed dimension is involved the sizes are compared by the op's build-time check (see
+/// [`STATIC_MISMATCH`](DimEq::STATIC_MISMATCH)), and run-time sizes by [`dim_eq`](DimEq::dim_eq).
 ///
 /// ```
-/// use shaped::shape::{Const, DimEq};
+/// use shaped::shape::{Const, ConvOut, DimEq};
 /// let d: Const<4> = 4usize.dim_eq(Const::<4>).unwrap();
 /// assert!(5usize.dim_eq(Const::<4>).is_err());
+/// // Two computed dimensions of the same size: the left one is kept.
+/// let a = ConvOut::<Const<16>, 3, 1, 1, 1>::default();
+/// let b = ConvOut::<Const<16>, 1, 1, 0, 1>::default();
+/// let _: ConvOut<Const<16>, 3, 1, 1, 1> = a.dim_eq(b).unwrap();
 /// ```
 #[diagnostic::on_unimplemented(
     message = "dimension mismatch: `{Self}` must equal `{Rhs}`",
     label = "these dimensions differ",
-    note = "these must agree: matmul's inner and batch dimensions, concat's and stack's other axes, a layer's input size and the size in its type"
+    note = "these must agree: matmul's inner and batch dimensions, concat's and stack's other axes, a layer's input size and the size in its type, Residual's x and f(x), realize's source and target"
 )]
 pub trait DimEq<Rhs: Dim>: Dim {
     /// The dimension both sides agree on.
     type Output: Dim;
-    /// Checks the sizes at run time (free for two static dimensions).
+    /// Both sizes, when the compiler knows them and they differ. Ops turn this into a
+    /// build-time error naming the op and the two sizes.
+    const STATIC_MISMATCH: Option<(usize, usize)>;
+    /// Checks the sizes at run time (free for two static dimensions); static sizes that
+    /// differ fail the build.
     fn dim_eq(self, rhs: Rhs) -> Result<Self::Output>;
+    /// Compares the run-time sizes only, for ops that report static mismatches through
+    /// their own build-time check (naming the op).
+    fn sizes_equal(&self, rhs: &Rhs) -> Result<()> {
+        same(self.size(), rhs.size(), ())
+    }
+}
+
+/// How one kind of dimension meets another where they must be equal; [`DimEq`] is implemented
+/// through it. Every [`Dim`] unifies with itself (a supertrait of `Dim`), so generic code over
+/// `D: Dim` needs no extra bound.
+#[diagnostic::on_unimplemented(
+    message = "dimension mismatch: `{Self}` must equal `{Rhs}`",
+    label = "these dimensions differ",
+    note = "these must agree: matmul's inner and batch dimensions, concat's and stack's other axes, a layer's input size and the size in its type, Residual's x and f(x), realize's source and target"
+)]
+pub trait DimUnify<Rhs: Dim> {
+    /// The dimension both sides agree on.
+    type Unified: Dim;
+    /// Both sizes, when the compiler knows them and they differ.
+    const UNIFY_MISMATCH: Option<(usize, usize)>;
+    /// Checks the sizes at run time.
+    fn unify(self, rhs: Rhs) -> Result<Self::Unified>;
+}
+
+impl<A: Dim + DimUnify<B>, B: Dim> DimEq<B> for A {
+    type Output = <A as DimUnify<B>>::Unified;
+    const STATIC_MISMATCH: Option<(usize, usize)> = <A as DimUnify<B>>::UNIFY_MISMATCH;
+    #[inline(always)]
+    fn dim_eq(self, rhs: B) -> Result<Self::Output> {
+        let () = crate::shape::check::DimCheck::<A, B, crate::shape::check::AnyDim>::OK;
+        self.unify(rhs)
+    }
 }
 
 fn mismatch(a: usize, b: usize) -> Error {
@@ -43,95 +88,109 @@ fn mismatch(a: usize, b: usize) -> Error {
     )
 }
 
-impl<D: Dim> DimEq<D> for D {
-    type Output = D;
+/// Both sizes when both are known and differ.
+const fn differ(a: Option<usize>, b: Option<usize>) -> Option<(usize, usize)> {
+    match (a, b) {
+        (Some(a), Some(b)) if a != b => Some((a, b)),
+        _ => None,
+    }
+}
+
+/// `keep` when the sizes agree, a mismatch error otherwise.
+#[inline]
+fn same<D>(a: usize, b: usize, keep: D) -> Result<D> {
+    if a == b {
+        Ok(keep)
+    } else {
+        Err(mismatch(a, b))
+    }
+}
+
+impl<const N: usize> DimUnify<Const<N>> for Const<N> {
+    type Unified = Const<N>;
+    const UNIFY_MISMATCH: Option<(usize, usize)> = None;
+    #[inline(always)]
+    fn unify(self, _: Const<N>) -> Result<Const<N>> {
+        Ok(self)
+    }
+}
+impl DimUnify<usize> for usize {
+    type Unified = usize;
+    const UNIFY_MISMATCH: Option<(usize, usize)> = None;
     #[inline]
-    fn dim_eq(self, rhs: D) -> Result<D> {
-        if self.size() == rhs.size() {
-            Ok(self)
-        } else {
-            Err(mismatch(self.size(), rhs.size()))
-        }
+    fn unify(self, rhs: usize) -> Result<usize> {
+        same(self, rhs, self)
     }
 }
-impl<const N: usize> DimEq<usize> for Const<N> {
-    type Output = Const<N>;
-    fn dim_eq(self, rhs: usize) -> Result<Const<N>> {
-        if rhs == N {
-            Ok(self)
-        } else {
-            Err(mismatch(N, rhs))
-        }
+impl<const N: usize> DimUnify<usize> for Const<N> {
+    type Unified = Const<N>;
+    const UNIFY_MISMATCH: Option<(usize, usize)> = None;
+    fn unify(self, rhs: usize) -> Result<Const<N>> {
+        same(N, rhs, self)
     }
 }
-impl<const N: usize> DimEq<Const<N>> for usize {
-    type Output = Const<N>;
-    fn dim_eq(self, rhs: Const<N>) -> Result<Const<N>> {
-        if self == N {
-            Ok(rhs)
-        } else {
-            Err(mismatch(self, N))
-        }
+impl<const N: usize> DimUnify<Const<N>> for usize {
+    type Unified = Const<N>;
+    const UNIFY_MISMATCH: Option<(usize, usize)> = None;
+    fn unify(self, rhs: Const<N>) -> Result<Const<N>> {
+        same(self, N, rhs)
     }
 }
-impl<E: DimExpr, const N: usize> DimEq<Const<N>> for E {
-    type Output = Const<N>;
-    fn dim_eq(self, rhs: Const<N>) -> Result<Const<N>> {
-        const {
-            if let Some(s) = E::STATIC_SIZE {
-                assert_dims_equal("dimension mismatch: a computed dimension of size", s, N)
-            }
-        };
-        if self.size() == N {
-            Ok(rhs)
-        } else {
-            Err(mismatch(self.size(), N))
-        }
+impl<E: DimExpr, const N: usize> DimUnify<Const<N>> for E {
+    type Unified = Const<N>;
+    const UNIFY_MISMATCH: Option<(usize, usize)> = differ(E::STATIC_SIZE, Some(N));
+    fn unify(self, rhs: Const<N>) -> Result<Const<N>> {
+        same(self.size(), N, rhs)
     }
 }
-impl<E: DimExpr, const N: usize> DimEq<E> for Const<N> {
-    type Output = Const<N>;
-    fn dim_eq(self, rhs: E) -> Result<Const<N>> {
-        const {
-            if let Some(s) = E::STATIC_SIZE {
-                assert_dims_equal("dimension mismatch: a computed dimension of size", s, N)
-            }
-        };
-        if rhs.size() == N {
-            Ok(self)
-        } else {
-            Err(mismatch(N, rhs.size()))
-        }
+impl<E: DimExpr, const N: usize> DimUnify<E> for Const<N> {
+    type Unified = Const<N>;
+    const UNIFY_MISMATCH: Option<(usize, usize)> = differ(Some(N), E::STATIC_SIZE);
+    fn unify(self, rhs: E) -> Result<Const<N>> {
+        same(N, rhs.size(), self)
     }
 }
-impl<E: DimExpr> DimEq<usize> for E {
-    type Output = E;
-    fn dim_eq(self, rhs: usize) -> Result<E> {
-        if self.size() == rhs {
-            Ok(self)
-        } else {
-            Err(mismatch(self.size(), rhs))
-        }
+impl<E: DimExpr> DimUnify<usize> for E {
+    type Unified = E;
+    const UNIFY_MISMATCH: Option<(usize, usize)> = None;
+    fn unify(self, rhs: usize) -> Result<E> {
+        same(self.size(), rhs, self)
     }
 }
-impl<E: DimExpr> DimEq<E> for usize {
-    type Output = E;
-    fn dim_eq(self, rhs: E) -> Result<E> {
-        if self == rhs.size() {
-            Ok(rhs)
-        } else {
-            Err(mismatch(self, rhs.size()))
-        }
+impl<E: DimExpr> DimUnify<E> for usize {
+    type Unified = E;
+    const UNIFY_MISMATCH: Option<(usize, usize)> = None;
+    fn unify(self, rhs: E) -> Result<E> {
+        same(self, rhs.size(), rhs)
+    }
+}
+/// Two computed dimensions (any nesting of `ConvOut`, `PoolOut`, `Prod`, ...): equal sizes
+/// unify, and the left one names the result so that types grow linearly along a model.
+impl<E1: DimExpr, E2: DimExpr> DimUnify<E2> for E1 {
+    type Unified = E1;
+    const UNIFY_MISMATCH: Option<(usize, usize)> = differ(E1::STATIC_SIZE, E2::STATIC_SIZE);
+    fn unify(self, rhs: E2) -> Result<E1> {
+        same(self.size(), rhs.size(), self)
     }
 }
 
 /// Two dimensions that broadcast together (equal, or one of them is 1).
 ///
+/// Static sizes that do not broadcast are a trait error between two `Const`s (reported by
+/// `cargo check`) and a build-time error naming both sizes where a computed dimension is
+/// involved ([`STATIC_MISMATCH`](BroadcastDim::STATIC_MISMATCH)). Where a computed dimension
+/// meets another dimension, the computed one names the result (the left one between two
+/// computed dimensions), so it cannot be the size-1 side: a computed dimension of size 1
+/// broadcast up to a larger size is refused, naming both sizes (use `broadcast_to`, or put
+/// the larger operand on that side).
+///
 /// ```
-/// use shaped::shape::{BroadcastDim, Const};
+/// use shaped::shape::{BroadcastDim, Const, ConvOut};
 /// let d: Const<5> = Const::<1>.broadcast_dim(Const::<5>).unwrap();
 /// let e: Const<5> = 5usize.broadcast_dim(Const::<5>).unwrap();
 /// assert!(3usize.broadcast_dim(Const::<5>).is_err());
+/// let c = ConvOut::<Const<8>, 3, 1, 1, 1>::default();
+/// let _: ConvOut<Const<8>, 3, 1, 1, 1> = c.broadcast_dim(Const::<1>).unwrap();
 /// ```
 #[diagnostic::on_unimplemented(
     message = "dimensions `{Self}` and `{Rhs}` do not broadcast",
@@ -141,8 +200,37 @@ impl<E: DimExpr> DimEq<E> for usize {
 pub trait BroadcastDim<Rhs: Dim>: Dim {
     /// The broadcast dimension.
     type Output: Dim;
+    /// Both sizes, when the compiler knows them and the output type cannot hold their
+    /// broadcast. Ops turn this into a build-time error naming the op and the two sizes.
+    const STATIC_MISMATCH: Option<(usize, usize)>;
     /// The broadcast dimension, checking run-time sizes.
     fn broadcast_dim(self, rhs: Rhs) -> Result<Self::Output>;
+}
+
+/// How one kind of dimension broadcasts with another; [`BroadcastDim`] is implemented through
+/// it. Every [`Dim`] broadcasts with itself (a supertrait of `Dim`).
+#[diagnostic::on_unimplemented(
+    message = "dimensions `{Self}` and `{Rhs}` do not broadcast",
+    label = "neither is 1 and they differ",
+    note = "PyTorch broadcasting: aligned from the right, each pair of dimensions must be equal or one of them 1"
+)]
+pub trait DimBroadcast<Rhs: Dim> {
+    /// The broadcast dimension.
+    type Broadcast: Dim;
+    /// Both sizes, when the compiler knows them and the output type cannot hold their
+    /// broadcast.
+    const BROADCAST_MISMATCH: Option<(usize, usize)>;
+    /// The broadcast dimension, checking run-time sizes.
+    fn broadcast(self, rhs: Rhs) -> Result<Self::Broadcast>;
+}
+
+impl<A: Dim + DimBroadcast<B>, B: Dim> BroadcastDim<B> for A {
+    type Output = <A as DimBroadcast<B>>::Broadcast;
+    const STATIC_MISMATCH: Option<(usize, usize)> = <A as DimBroadcast<B>>::BROADCAST_MISMATCH;
+    #[inline(always)]
+    fn broadcast_dim(self, rhs: B) -> Result<Self::Output> {
+        self.broadcast(rhs)
+    }
 }
 
 fn broadcast_size(a: usize, b: usize) -> Result<usize> {
@@ -195,50 +283,131 @@ pub(crate) fn broadcast_for<A: BroadcastShapes<B>, B: Shape>(
     Ok(out)
 }
 
-impl<D: Dim> BroadcastDim<D> for D {
-    type Output = D;
-    #[inline]
-    fn broadcast_dim(self, rhs: D) -> Result<D> {
-        let size = broadcast_size(self.size(), rhs.size())?;
-        // Return one of the operands rather than rebuilding from the size: a computed
-        // dimension of two run-time sizes (`Sum<usize, usize>`) cannot be rebuilt.
-        Ok(if size == self.size() { self } else { rhs })
+/// Where the output keeps the computed side `kept`: the other side must be equal or 1.
+fn broadcast_into(kept: usize, other: usize) -> Result<()> {
+    if kept == other || other == 1 {
+        Ok(())
+    } else if kept == 1 {
+        Err(Error::shape(
+            "broadcast",
+            format!(
+                "a computed dimension of size 1 cannot be broadcast to {other} here (its type names the result); use broadcast_to"
+            ),
+        ))
+    } else {
+        Err(Error::shape(
+            "broadcast",
+            format!("dimensions {kept} and {other} do not broadcast"),
+        ))
     }
 }
-impl BroadcastDim<usize> for Const<1> {
-    type Output = usize;
-    fn broadcast_dim(self, rhs: usize) -> Result<usize> {
+
+/// Both sizes when known and the computed side `kept` cannot hold the broadcast.
+const fn kept_mismatch(kept: Option<usize>, other: Option<usize>) -> Option<(usize, usize)> {
+    match (kept, other) {
+        (Some(k), Some(o)) if k != o && o != 1 => Some((k, o)),
+        _ => None,
+    }
+}
+
+impl<const N: usize> DimBroadcast<Const<N>> for Const<N> {
+    type Broadcast = Const<N>;
+    const BROADCAST_MISMATCH: Option<(usize, usize)> = None;
+    #[inline(always)]
+    fn broadcast(self, _: Const<N>) -> Result<Const<N>> {
+        Ok(self)
+    }
+}
+impl DimBroadcast<usize> for usize {
+    type Broadcast = usize;
+    const BROADCAST_MISMATCH: Option<(usize, usize)> = None;
+    #[inline]
+    fn broadcast(self, rhs: usize) -> Result<usize> {
+        broadcast_size(self, rhs)
+    }
+}
+impl DimBroadcast<usize> for Const<1> {
+    type Broadcast = usize;
+    const BROADCAST_MISMATCH: Option<(usize, usize)> = None;
+    fn broadcast(self, rhs: usize) -> Result<usize> {
         Ok(rhs)
     }
 }
-impl BroadcastDim<Const<1>> for usize {
-    type Output = usize;
-    fn broadcast_dim(self, _: Const<1>) -> Result<usize> {
+impl DimBroadcast<Const<1>> for usize {
+    type Broadcast = usize;
+    const BROADCAST_MISMATCH: Option<(usize, usize)> = None;
+    fn broadcast(self, _: Const<1>) -> Result<usize> {
         Ok(self)
+    }
+}
+impl<E: DimExpr, const N: usize> DimBroadcast<Const<N>> for E {
+    type Broadcast = E;
+    const BROADCAST_MISMATCH: Option<(usize, usize)> = kept_mismatch(E::STATIC_SIZE, Some(N));
+    fn broadcast(self, _: Const<N>) -> Result<E> {
+        broadcast_into(self.size(), N).map(|_| self)
+    }
+}
+impl<E: DimExpr, const N: usize> DimBroadcast<E> for Const<N> {
+    type Broadcast = E;
+    const BROADCAST_MISMATCH: Option<(usize, usize)> = match kept_mismatch(E::STATIC_SIZE, Some(N))
+    {
+        Some((k, o)) => Some((o, k)),
+        None => None,
+    };
+    fn broadcast(self, rhs: E) -> Result<E> {
+        broadcast_into(rhs.size(), N).map(|_| rhs)
+    }
+}
+impl<E: DimExpr> DimBroadcast<usize> for E {
+    type Broadcast = E;
+    const BROADCAST_MISMATCH: Option<(usize, usize)> = None;
+    fn broadcast(self, rhs: usize) -> Result<E> {
+        broadcast_into(self.size(), rhs).map(|_| self)
+    }
+}
+impl<E: DimExpr> DimBroadcast<E> for usize {
+    type Broadcast = E;
+    const BROADCAST_MISMATCH: Option<(usize, usize)> = None;
+    fn broadcast(self, rhs: E) -> Result<E> {
+        broadcast_into(rhs.size(), self).map(|_| rhs)
+    }
+}
+/// Two computed dimensions: equal sizes (or a right side of 1) broadcast, and the left one
+/// names the result, so types grow linearly along a model (`x + f(x)` stays `x`'s type).
+impl<E1: DimExpr, E2: DimExpr> DimBroadcast<E2> for E1 {
+    type Broadcast = E1;
+    const BROADCAST_MISMATCH: Option<(usize, usize)> =
+        kept_mismatch(E1::STATIC_SIZE, E2::STATIC_SIZE);
+    fn broadcast(self, rhs: E2) -> Result<E1> {
+        broadcast_into(self.size(), rhs.size()).map(|_| self)
     }
 }
 
 macro_rules! broadcast_one {
     ($($k:literal)*) => {$(
-        impl BroadcastDim<Const<$k>> for Const<1> {
-            type Output = Const<$k>;
+        impl DimBroadcast<Const<$k>> for Const<1> {
+            type Broadcast = Const<$k>;
+            const BROADCAST_MISMATCH: Option<(usize, usize)> = None;
             #[inline(always)]
-            fn broadcast_dim(self, rhs: Const<$k>) -> Result<Const<$k>> { Ok(rhs) }
+            fn broadcast(self, rhs: Const<$k>) -> Result<Const<$k>> { Ok(rhs) }
         }
-        impl BroadcastDim<Const<1>> for Const<$k> {
-            type Output = Const<$k>;
+        impl DimBroadcast<Const<1>> for Const<$k> {
+            type Broadcast = Const<$k>;
+            const BROADCAST_MISMATCH: Option<(usize, usize)> = None;
             #[inline(always)]
-            fn broadcast_dim(self, _: Const<1>) -> Result<Const<$k>> { Ok(self) }
+            fn broadcast(self, _: Const<1>) -> Result<Const<$k>> { Ok(self) }
         }
-        impl BroadcastDim<usize> for Const<$k> {
-            type Output = Const<$k>;
-            fn broadcast_dim(self, rhs: usize) -> Result<Const<$k>> {
+        impl DimBroadcast<usize> for Const<$k> {
+            type Broadcast = Const<$k>;
+            const BROADCAST_MISMATCH: Option<(usize, usize)> = None;
+            fn broadcast(self, rhs: usize) -> Result<Const<$k>> {
                 broadcast_size($k, rhs).map(|_| self)
             }
         }
-        impl BroadcastDim<Const<$k>> for usize {
-            type Output = Const<$k>;
-            fn broadcast_dim(self, rhs: Const<$k>) -> Result<Const<$k>> {
+        impl DimBroadcast<Const<$k>> for usize {
+            type Broadcast = Const<$k>;
+            const BROADCAST_MISMATCH: Option<(usize, usize)> = None;
+            fn broadcast(self, rhs: Const<$k>) -> Result<Const<$k>> {
                 broadcast_size($k, self).map(|_| rhs)
             }
         }
@@ -325,25 +494,48 @@ broadcast_one!(1009 1010 1011 1012 1013 1014 1015 1016 1017 1018 1019 1020 1021 
 pub trait BroadcastShapes<Rhs: Shape>: Shape {
     /// The broadcast shape.
     type Output: Shape;
+    /// The first pair of static sizes that the output cannot hold, with its axis in the
+    /// output: `(lhs size, rhs size, axis)`. Ops turn this into a build-time error.
+    const STATIC_MISMATCH: Option<(usize, usize, usize)>;
     /// The broadcast shape, checking run-time sizes.
     fn broadcast_shapes(&self, rhs: &Rhs) -> Result<Self::Output>;
+}
+
+/// The first `Some` in `pairs`, with its axis (`lead` dimensions come before the pairs).
+pub(crate) const fn first_mismatch(
+    pairs: &[Option<(usize, usize)>],
+    lead: usize,
+) -> Option<(usize, usize, usize)> {
+    let mut i = 0;
+    while i < pairs.len() {
+        if let Some((a, b)) = pairs[i] {
+            return Some((a, b, lead + i));
+        }
+        i += 1;
+    }
+    None
 }
 
 macro_rules! broadcast_shapes {
     ([$($A:ident $ai:tt),*] [$($B:ident $bi:tt),*] lead_lhs [$($L:ident $li:tt),*] lead_rhs [$($R:ident $ri:tt),*] pairs [$($P:ident $pa:tt $Q:ident $pb:tt),*]) => {
         impl<$($A: Dim,)* $($B: Dim,)*> BroadcastShapes<($($B,)*)> for ($($A,)*)
-        where $($P: BroadcastDim<$Q>,)*
+        where $($P: DimBroadcast<$Q>,)*
         {
-            type Output = ($($L,)* $($R,)* $(<$P as BroadcastDim<$Q>>::Output,)*);
+            type Output = ($($L,)* $($R,)* $(<$P as DimBroadcast<$Q>>::Broadcast,)*);
+            const STATIC_MISMATCH: Option<(usize, usize, usize)> = first_mismatch(
+                &[$(<$P as DimBroadcast<$Q>>::BROADCAST_MISMATCH,)*],
+                <[()]>::len(&[$(broadcast_shapes!(@unit $li),)* $(broadcast_shapes!(@unit $ri),)*]),
+            );
             #[allow(unused_variables)]
             fn broadcast_shapes(&self, rhs: &($($B,)*)) -> Result<Self::Output> {
                 let out = || -> Result<Self::Output> {
-                    Ok(($(self.$li,)* $(rhs.$ri,)* $(self.$pa.broadcast_dim(rhs.$pb)?,)*))
+                    Ok(($(self.$li,)* $(rhs.$ri,)* $(self.$pa.broadcast(rhs.$pb)?,)*))
                 };
                 out().map_err(|e| shapes_error("broadcast", &self.dims(), &rhs.dims(), e))
             }
         }
     };
+    (@unit $i:tt) => { () };
 }
 
 broadcast_shapes!([] [] lead_lhs [] lead_rhs [] pairs []);

@@ -1,12 +1,13 @@
 //! Type-level concatenation: which shapes `concat` joins along an axis, and the result.
 
-use super::broadcast::DimEq;
+use super::broadcast::DimUnify;
+use super::check::{ConcatOther, DimCheck};
 use super::dim::{Dim, Sum};
 use super::shape::Shape;
 use crate::error::{Error, Result};
 
 /// Two shapes of the same rank that join along axis `I`: every other pair of dimensions must
-/// be equal ([`DimEq`], a compile error naming both when they are static and differ), and
+/// be equal ([`DimEq`](super::DimEq), a compile error naming both when they are static and differ), and
 /// axis `I` becomes their [`Sum`].
 ///
 /// ```
@@ -26,6 +27,9 @@ use crate::error::{Error, Result};
 pub trait ConcatShape<Rhs: Shape, const I: usize>: Shape {
     /// The joined shape.
     type Output: Shape;
+    /// Fails the build, naming both sizes, when static dimensions off the axis differ
+    /// (a computed dimension meeting another static one).
+    const CHECK: ();
     /// The joined shape; an error naming both shapes when run-time dimensions differ.
     fn concat_shape(&self, rhs: &Rhs) -> Result<Self::Output>;
 }
@@ -46,19 +50,23 @@ fn mismatch(lhs: &impl Shape, rhs: &impl Shape, axis: usize, k: usize) -> Error 
 
 macro_rules! concat_shape {
     ($i:literal; $($LB:ident $RB:ident $b:tt),*; $LX:ident $RX:ident $x:tt; $($LA:ident $RA:ident $a:tt),*) => {
-        impl<$($LB: DimEq<$RB>, $RB: Dim,)* $LX: Dim, $RX: Dim, $($LA: DimEq<$RA>, $RA: Dim,)*>
+        impl<$($LB: Dim + DimUnify<$RB>, $RB: Dim,)* $LX: Dim, $RX: Dim, $($LA: Dim + DimUnify<$RA>, $RA: Dim,)*>
             ConcatShape<($($RB,)* $RX, $($RA,)*), $i> for ($($LB,)* $LX, $($LA,)*)
         {
             type Output = (
-                $(<$LB as DimEq<$RB>>::Output,)*
+                $(<$LB as DimUnify<$RB>>::Unified,)*
                 Sum<$LX, $RX>,
-                $(<$LA as DimEq<$RA>>::Output,)*
+                $(<$LA as DimUnify<$RA>>::Unified,)*
             );
+            const CHECK: () = {
+                $(let () = DimCheck::<$LB, $RB, ConcatOther>::OK;)*
+                $(let () = DimCheck::<$LA, $RA, ConcatOther>::OK;)*
+            };
             fn concat_shape(&self, rhs: &($($RB,)* $RX, $($RA,)*)) -> Result<Self::Output> {
                 Ok((
-                    $(self.$b.dim_eq(rhs.$b).map_err(|_| mismatch(self, rhs, $i, $b))?,)*
+                    $(self.$b.unify(rhs.$b).map_err(|_| mismatch(self, rhs, $i, $b))?,)*
                     Sum(self.$x, rhs.$x),
-                    $(self.$a.dim_eq(rhs.$a).map_err(|_| mismatch(self, rhs, $i, $a))?,)*
+                    $(self.$a.unify(rhs.$a).map_err(|_| mismatch(self, rhs, $i, $a))?,)*
                 ))
             }
         }

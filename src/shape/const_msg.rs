@@ -63,19 +63,6 @@ impl ConstMsg {
     }
 }
 
-/// Fails the build with "`what` `a` must equal `b`" unless `a == b`.
-pub(crate) const fn assert_dims_equal(what: &str, a: usize, b: usize) {
-    if a != b {
-        ConstMsg::new()
-            .s(what)
-            .s(" ")
-            .n(a)
-            .s(" must equal ")
-            .n(b)
-            .fail();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::ConstMsg;

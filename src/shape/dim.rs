@@ -1,5 +1,6 @@
 //! Dimensions: static (`Const<N>`), dynamic (`usize`) and computed ones.
 
+use super::broadcast::{DimBroadcast, DimUnify};
 use core::fmt::Debug;
 
 /// One dimension of a shape.
@@ -12,7 +13,19 @@ use core::fmt::Debug;
 /// assert_eq!(Const::<3>.size(), 3);
 /// assert_eq!(7usize.size(), 7);
 /// ```
-pub trait Dim: Copy + Debug + Send + Sync + 'static {
+///
+/// Every dimension equals and broadcasts with itself ([`DimUnify`], [`DimBroadcast`] giving
+/// `Self`, hence [`DimEq`](super::DimEq) and [`BroadcastDim`](super::BroadcastDim)), so generic code over `D: Dim` can add two `Tensor<(D,)>`s without extra
+/// bounds. A dimension type of your own gets these by implementing [`DimExpr`].
+pub trait Dim:
+    Copy
+    + Debug
+    + Send
+    + Sync
+    + 'static
+    + DimUnify<Self, Unified = Self>
+    + DimBroadcast<Self, Broadcast = Self>
+{
     /// The number of elements along this dimension.
     fn size(&self) -> usize;
     /// The size when the compiler knows it, `None` for a run-time dimension.

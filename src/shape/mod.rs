@@ -11,6 +11,7 @@
 
 mod axis;
 mod broadcast;
+pub(crate) mod check;
 mod chunk;
 mod concat;
 pub(crate) mod const_msg;
@@ -30,7 +31,10 @@ mod squeeze;
 
 pub use axis::HasAxis;
 pub(crate) use broadcast::broadcast_for;
-pub use broadcast::{BroadcastDim, BroadcastShapes, DimEq, MAX_BROADCAST_ONE};
+pub use broadcast::{
+    BroadcastDim, BroadcastShapes, DimBroadcast, DimEq, DimUnify, MAX_BROADCAST_ONE,
+};
+pub use check::SameShape;
 pub use chunk::{ChunkDim, Quot};
 pub use concat::ConcatShape;
 pub use conv::{ConvOut, ConvTransposeOut, PoolOut};

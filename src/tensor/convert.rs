@@ -4,7 +4,8 @@ use super::Tensor;
 use crate::autograd::Tape;
 use crate::dtype::Float;
 use crate::error::{Error, Result};
-use crate::shape::{ConstShape, DynShape, Shape};
+use crate::shape::check::{RealizeShape, SameShapeCheck};
+use crate::shape::{DynShape, SameShape, Shape};
 
 impl<S: Shape, E: Float, T> Tensor<S, E, T> {
     /// The same values in another element type (f32 <-> f64), untraced.
@@ -65,36 +66,29 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
         }
     }
 
-    /// Converts between two fully static shapes with the same sizes (for example a computed
-    /// `Prod<Const<2>, Const<3>>` into `Const<6>`); a mismatch fails to build.
+    /// Converts to another spelling of the same shape, checked when the code is built: a
+    /// computed `Prod<Const<2>, Const<3>>` into `Const<6>`, or a model output
+    /// `(usize, Const<8>, ConvOut<Const<16>, 3, 1, 1, 1>)` into `(usize, Const<8>, Const<16>)`.
+    /// Ranks and `Const`s that differ are trait errors (`cargo check`); a computed size that
+    /// differs fails the build naming both sizes. Run-time (`usize`) dimensions are carried
+    /// over, and a run-time size that does not fit a static one panics
+    /// ([`try_realize`](Self::try_realize) returns an `Err` instead).
     ///
     /// ```
     /// use shaped::prelude::*;
-    /// use shaped::shape::Prod;
+    /// use shaped::shape::{ConvOut, Prod};
     /// let t = Tensor::<(Prod<Const<2>, Const<3>>,)>::zeros();
     /// let u: Tensor<Rank1<6>> = t.realize();
+    /// // A run-time batch is kept.
+    /// let x = Tensor::<(usize, ConvOut<Const<8>, 3, 1, 1, 1>)>::zeros_with_shape((5, Default::default()));
+    /// let y: Tensor<(usize, Const<8>)> = x.realize();
+    /// assert_eq!(y.dims().as_slice(), &[5, 8]);
     /// ```
-    pub fn realize<S2: ConstShape>(self) -> Tensor<S2, E, T>
+    pub fn realize<S2: Shape>(self) -> Tensor<S2, E, T>
     where
-        S: ConstShape,
+        S: SameShape<S2>,
     {
-        const {
-            let (a, b) = (S::SIZES, S2::SIZES);
-            let mut i = 0;
-            while i < a.len() {
-                assert!(a[i] == b[i], "realize: the two shapes have different sizes");
-                i += 1;
-            }
-            assert!(
-                S::RANK == S2::RANK,
-                "realize: the two shapes have different ranks"
-            );
-        }
-        Tensor {
-            shape: S2::default(),
-            data: self.data,
-            id: self.id,
-            tape: self.tape,
-        }
+        let () = SameShapeCheck::<S, S2, RealizeShape>::OK;
+        self.try_realize().unwrap_or_else(|e| panic!("{e}"))
     }
 }

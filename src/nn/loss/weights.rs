@@ -98,7 +98,7 @@ where
                 format!("{n} positive weights for a last dimension of {last}"),
             ));
         }
-        Ok(Some(self.clone().try_broadcast_to(*shape)?.into_vec()))
+        Ok(Some(self.clone().try_broadcast_to_dyn(*shape)?.into_vec()))
     }
 }
 
@@ -126,7 +126,7 @@ impl<S: Shape, E: Float> ElementWeights<S, E> for NoWeight {
 
 impl<W: Shape, S: BroadcastShapes<W>, E: Float> ElementWeights<S, E> for Tensor<W, E> {
     fn element_weights(&self, op: &'static str, shape: &S) -> Result<Option<Vec<E>>> {
-        let full = self.clone().try_broadcast_to(*shape).map_err(|_| {
+        let full = self.clone().try_broadcast_to_dyn(*shape).map_err(|_| {
             Error::shape(
                 op,
                 format!(

@@ -1,0 +1,198 @@
+//! Build-time shape checks that name the op and both sizes.
+//!
+//! Two `Const`s that differ are trait errors (`cargo check` reports them). Where a computed
+//! dimension (`ConvOut`, `PoolOut`, `Prod`, ...) meets another static one, the types unify
+//! whatever their spelling ([`DimEq`], [`BroadcastDim`]) and the sizes are compared by a
+//! constant: `DimCheck::<A, B, Op>::OK`, `BroadcastCheck::<L, R, Op>::OK`, ... Each is one
+//! constant per (types, op), so rustc reports a failure once, and it is evaluated first in the
+//! function the user called (`forward`, `add`, `matmul`, `concat`): rustc's
+//! "the above error was encountered while instantiating" note then points at the user's line.
+//! See `shaped::compile_errors` for what the user sees.
+
+use super::broadcast::{BroadcastShapes, DimEq, DimUnify, first_mismatch};
+use super::const_msg::ConstMsg;
+use super::dim::Dim;
+use super::shape::Shape;
+use crate::error::{Error, Result};
+use core::marker::PhantomData;
+
+/// An op or layer as build-time shape errors name it: `PARTS[0]` lhs-size `PARTS[1]`
+/// rhs-size `PARTS[2]`.
+pub(crate) trait CheckMsg {
+    /// Text before the parts, e.g. the layer with its sizes.
+    const HEAD: ConstMsg = ConstMsg::new();
+    /// Print the rhs (expected) size first.
+    const EXPECTED_FIRST: bool = false;
+    const PARTS: [&'static str; 3];
+}
+
+/// Declares zero-sized markers that name ops in build-time errors.
+macro_rules! check_msg {
+    ($($(#[$m:meta])* $name:ident: $a:literal, $b:literal, $c:literal;)*) => {$(
+        $(#[$m])*
+        pub(crate) struct $name;
+        impl CheckMsg for $name {
+            const PARTS: [&'static str; 3] = [$a, $b, $c];
+        }
+    )*};
+}
+
+check_msg! {
+    /// matmul's inner dimensions.
+    MatMulInner: "matmul: the lhs has ", " columns but the rhs has ", " rows";
+    /// Any two dimensions that must be equal (the fallback inside `dim_eq`).
+    AnyDim: "dimension mismatch: a computed dimension of size ", " must equal ", "";
+    /// concat's and stack's other axes.
+    ConcatOther: "concat: the tensors must match off the joined axis, but one has size ", " where the other has ", "";
+    /// matmul's batch dimensions.
+    MatMulBatch: "matmul: batch dimensions ", " and ", " differ";
+    /// `LayerNorm`'s normalized size.
+    LayerNormInput: "LayerNorm: the input's last dimension is ", ", but the layer normalizes ", "";
+    /// A convolution's input channels.
+    ConvChannels: "convolution: the input has ", " channels, but the layer takes ", " (in_channels)";
+    /// `BatchNorm`'s channels.
+    BatchNormChannels: "BatchNorm: the input has ", " channels, but the layer has ", " (num_features)";
+}
+
+/// `Linear<I, O>`'s input features.
+pub(crate) struct LinearInput<I, O>(PhantomData<(I, O)>);
+impl<I: Dim, O: Dim> CheckMsg for LinearInput<I, O> {
+    const HEAD: ConstMsg = layer_name("Linear", I::STATIC_SIZE, O::STATIC_SIZE);
+    const EXPECTED_FIRST: bool = true;
+    const PARTS: [&'static str; 3] = [
+        " expects ",
+        " input features, but its input (the previous layer's output) has ",
+        "",
+    ];
+}
+
+/// `Name<a, b>: `, or `Name: ` when a size is only known at run time.
+const fn layer_name(name: &str, a: Option<usize>, b: Option<usize>) -> ConstMsg {
+    match (a, b) {
+        (Some(a), Some(b)) => ConstMsg::new().s(name).s("<").n(a).s(", ").n(b).s(">"),
+        _ => ConstMsg::new().s(name),
+    }
+}
+
+/// `A` and `B` must be equal: fails the build naming `M` and both sizes when they are static
+/// and differ.
+pub(crate) struct DimCheck<A, B, M>(PhantomData<(A, B, M)>);
+
+impl<A: DimEq<B>, B: Dim, M: CheckMsg> DimCheck<A, B, M> {
+    pub(crate) const OK: () = if let Some((a, b)) = A::STATIC_MISMATCH {
+        let (a, b) = if M::EXPECTED_FIRST { (b, a) } else { (a, b) };
+        M::HEAD
+            .s(M::PARTS[0])
+            .n(a)
+            .s(M::PARTS[1])
+            .n(b)
+            .s(M::PARTS[2])
+            .fail()
+    };
+}
+
+/// An elementwise op's name, for [`BroadcastCheck`].
+pub(crate) trait OpName {
+    const NAME: &'static str;
+}
+
+/// `L` and `R` must broadcast: fails the build naming op `M`, the axis and both sizes.
+pub(crate) struct BroadcastCheck<L, R, M>(PhantomData<(L, R, M)>);
+
+impl<L: BroadcastShapes<R>, R: Shape, M: OpName> BroadcastCheck<L, R, M> {
+    pub(crate) const OK: () = if let Some((a, b, axis)) = L::STATIC_MISMATCH {
+        let msg = ConstMsg::new()
+            .s(M::NAME)
+            .s(": shapes do not broadcast at axis ")
+            .n(axis)
+            .s(" of the result: ")
+            .n(a)
+            .s(" vs ")
+            .n(b);
+        if a == 1 || b == 1 {
+            msg.s(" (the size-1 side is a computed dimension, whose type names the result, so it cannot grow; use broadcast_to on it or put the other operand on the left)")
+                    .fail()
+        } else {
+            msg.fail()
+        }
+    };
+}
+
+/// Two shapes of the same rank whose dimensions are pairwise equal ([`DimUnify`]), however they
+/// are spelled: `(usize, Const<64>, ConvOut<Const<16>, 3, 1, 1, 1>, ..)` and
+/// `(usize, Const<64>, Const<16>, ..)`. Used where one shape must stand for the other:
+/// `Residual`'s `x + f(x)`, `realize`.
+///
+/// ```
+/// use shaped::shape::{Const, ConvOut, SameShape};
+/// let a = (2usize, ConvOut::<Const<16>, 3, 1, 1, 1>::default());
+/// assert!(a.same_shape(&(2usize, Const::<16>)).is_ok());
+/// assert!(a.same_shape(&(3usize, Const::<16>)).is_err());
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "shapes `{Self}` and `{Rhs}` are not the same",
+    label = "a static dimension differs, or the ranks differ",
+    note = "both shapes need the same rank, and each pair of dimensions the same size"
+)]
+pub trait SameShape<Rhs: Shape>: Shape {
+    /// The first pair of static sizes that differ, with its axis: `(lhs, rhs, axis)`.
+    const STATIC_MISMATCH: Option<(usize, usize, usize)>;
+    /// Checks run-time sizes.
+    fn same_shape(&self, rhs: &Rhs) -> Result<()>;
+}
+
+macro_rules! same_shape {
+    ($($A:ident $B:ident $i:tt),*) => {
+        impl<$($A: Dim + DimUnify<$B>, $B: Dim),*> SameShape<($($B,)*)> for ($($A,)*) {
+            const STATIC_MISMATCH: Option<(usize, usize, usize)> =
+                first_mismatch(&[$(<$A as DimUnify<$B>>::UNIFY_MISMATCH,)*], 0);
+            #[allow(unused_variables)]
+            fn same_shape(&self, rhs: &($($B,)*)) -> Result<()> {
+                if self.dims() == rhs.dims() {
+                    Ok(())
+                } else {
+                    Err(Error::shape(
+                        "shape check",
+                        format!(
+                            "shapes {:?} and {:?} differ",
+                            self.dims().as_slice(),
+                            rhs.dims().as_slice()
+                        ),
+                    ))
+                }
+            }
+        }
+    };
+}
+
+same_shape!();
+same_shape!(A0 B0 0);
+same_shape!(A0 B0 0, A1 B1 1);
+same_shape!(A0 B0 0, A1 B1 1, A2 B2 2);
+same_shape!(A0 B0 0, A1 B1 1, A2 B2 2, A3 B3 3);
+same_shape!(A0 B0 0, A1 B1 1, A2 B2 2, A3 B3 3, A4 B4 4);
+same_shape!(A0 B0 0, A1 B1 1, A2 B2 2, A3 B3 3, A4 B4 4, A5 B5 5);
+
+/// `A` must have `B`'s shape: fails the build with `M`'s message, both sizes and the axis
+/// (`PARTS[0]` a `PARTS[1]` b `PARTS[2]` axis).
+pub(crate) struct SameShapeCheck<A, B, M>(PhantomData<(A, B, M)>);
+
+impl<A: SameShape<B>, B: Shape, M: CheckMsg> SameShapeCheck<A, B, M> {
+    pub(crate) const OK: () = if let Some((a, b, axis)) = A::STATIC_MISMATCH {
+        ConstMsg::new()
+            .s(M::PARTS[0])
+            .n(a)
+            .s(M::PARTS[1])
+            .n(b)
+            .s(M::PARTS[2])
+            .n(axis)
+            .fail()
+    };
+}
+
+check_msg! {
+    /// `Residual`'s `x + f(x)`.
+    ResidualShape: "Residual: f(x) has size ", " where x has ", " (x + f(x) needs f(x) to keep x's shape), at dimension ";
+    /// `realize`'s source and target shapes.
+    RealizeShape: "realize: the tensor has size ", " where the target shape has ", ", at dimension ";
+}
