@@ -7,20 +7,10 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 /// Reference cases without a test yet, each with what it waits for.
-const PENDING: &[(&str, &str)] = &[
-    (
-        "e2e_char_lstm_tied",
-        "shared parameters (one tensor under two names, stepped once): issue 12",
-    ),
-    (
-        "e2e_resnet_basic_block",
-        "typed shapes for residual shortcuts: issue 11",
-    ),
-    (
-        "e2e_unet_tiny",
-        "typed shapes for skip concatenation: issue 11",
-    ),
-];
+const PENDING: &[(&str, &str)] = &[(
+    "e2e_char_lstm_tied",
+    "shared parameters (one tensor under two names, stepped once): issue 12",
+)];
 
 fn test_sources() -> String {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");

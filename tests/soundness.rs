@@ -61,7 +61,11 @@ fn zeros_with_shape_of_a_wrapping_shape_panics_and_try_is_an_error() {
 #[test]
 fn reshape_broadcast_concat_stack_check_the_new_shape() {
     let x = Tensor::<(usize,)>::zeros_with_shape((17,));
-    let err = x.clone().try_reshape_dyn((3usize, N)).unwrap_err().to_string();
+    let err = x
+        .clone()
+        .try_reshape_dyn((3usize, N))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("reshape"), "{err}");
     let e = Tensor::<(usize, usize)>::zeros_with_shape((0, N));
     let err = e
