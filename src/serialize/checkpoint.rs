@@ -462,7 +462,8 @@ impl<E: Float> Checkpoint<E> {
     /// Checks the optimizer state against the model it was saved with: a finite,
     /// non-negative learning rate; a step count that is a whole number in `0..=2^53`; and
     /// every buffer `"<param>.<buffer>"` naming a tensor of the model and holding exactly as
-    /// many values. The error names the entry.
+    /// many values (optimizer-wide entries, without a `.`, are left to the optimizer's own
+    /// check when it loads them). The error names the entry.
     fn check_optimizer(&self, what: &str) -> Result<()> {
         if let Some(lr) = self.lr
             && !(lr.is_finite() && lr >= 0.0)
@@ -483,7 +484,12 @@ impl<E: Float> Checkpoint<E> {
                     .map_err(|m| format_err(what, format!("optimizer entry `step`: {m}")))?;
                 continue;
             }
-            let param = name.rsplit_once('.').map(|(p, _)| p);
+            // A name without a `.` is optimizer-wide state (L-BFGS's flat history vectors),
+            // checked by that optimizer's own `load_state`.
+            let Some((param, _)) = name.rsplit_once('.') else {
+                continue;
+            };
+            let param = Some(param);
             match param.and_then(|p| sizes.get(p)) {
                 Some(&n) if n == values.len() => {}
                 Some(&n) => {
