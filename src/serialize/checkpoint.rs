@@ -489,16 +489,14 @@ impl<E: Float> Checkpoint<E> {
             let Some((param, _)) = name.rsplit_once('.') else {
                 continue;
             };
-            let param = Some(param);
-            match param.and_then(|p| sizes.get(p)) {
+            match sizes.get(param) {
                 Some(&n) if n == values.len() => {}
                 Some(&n) => {
                     return Err(format_err(
                         what,
                         format!(
-                            "optimizer entry `{name}` has {} values, but its parameter `{}` has {n}",
+                            "optimizer entry `{name}` has {} values, but its parameter `{param}` has {n}",
                             values.len(),
-                            param.unwrap_or_default()
                         ),
                     ));
                 }
