@@ -98,5 +98,23 @@ impl From<std::io::Error> for Error {
     }
 }
 
+/// The panicking half of a `foo` / `try_foo` pair: the error's message, reported at the
+/// user's call (every plain variant that calls this carries `#[track_caller]` too).
+pub(crate) trait OrPanic<T> {
+    /// The value, or a panic with the error's message.
+    fn or_panic(self) -> T;
+}
+
+impl<T> OrPanic<T> for Result<T> {
+    // A match, not `unwrap_or_else`: a closure would report its own location.
+    #[track_caller]
+    fn or_panic(self) -> T {
+        match self {
+            Ok(v) => v,
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
 /// `Result` with the crate's [`Error`].
 pub type Result<T, E = Error> = core::result::Result<T, E>;

@@ -65,3 +65,29 @@ fn training_mode_panics_point_at_the_caller_too() {
         "{message}"
     );
 }
+
+#[test]
+fn tensor_op_panics_point_at_the_caller() {
+    let a = Tensor::<(usize, usize)>::zeros_with_shape((2, 3));
+    let b = Tensor::<(usize, usize)>::zeros_with_shape((4, 5));
+    let line = line!() + 1;
+    let (message, location) = panic_of(|| drop(a.clone().matmul(b.clone())));
+    assert_eq!(location, format!("{}:{line}", file!()), "{message}");
+    assert_eq!(message, a.clone().try_matmul(b).unwrap_err().to_string());
+
+    let x = Tensor::<(usize,)>::zeros_with_shape((6,));
+    let line = line!() + 1;
+    let (message, location) = panic_of(|| drop(x.clone().reshape_dyn((4usize,))));
+    assert_eq!(location, format!("{}:{line}", file!()), "{message}");
+
+    let y = Tensor::<(usize,)>::zeros_with_shape((3,));
+    let line = line!() + 1;
+    let (message, location) = panic_of(|| drop(x.clone() + y.clone()));
+    assert_eq!(location, format!("{}:{line}", file!()), "{message}");
+    assert!(message.contains("add"), "{message}");
+    assert_eq!(
+        message.matches("shapes [6] and [3]").count(),
+        1,
+        "{message}"
+    );
+}

@@ -1,6 +1,7 @@
 //! Datasets: the [`Dataset`] trait, in-memory [`TensorDataset`]s, subsets and seeded splits.
 
 use crate::dtype::Float;
+use crate::error::OrPanic;
 use crate::error::{Error, Result};
 use crate::shape::Dim;
 use crate::tensor::{Indices, Tensor};
@@ -163,8 +164,9 @@ impl Labels {
     ///
     /// Panics when a label is `usize::MAX` (its class count does not fit a `usize`); see
     /// [`try_from_vec`](Self::try_from_vec).
+    #[track_caller]
     pub fn from_vec(values: Vec<usize>) -> Self {
-        Self::try_from_vec(values).unwrap_or_else(|e| panic!("{e}"))
+        Self::try_from_vec(values).or_panic()
     }
     /// [`from_vec`](Self::from_vec), with an error when a label is `usize::MAX`, whose class
     /// count (one more than the largest label) does not fit a `usize`.

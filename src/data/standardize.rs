@@ -3,6 +3,7 @@
 
 use super::dataset::{Targets, TensorDataset};
 use crate::dtype::Float;
+use crate::error::OrPanic;
 use crate::error::Result;
 use crate::nn::Standardizer;
 use crate::shape::Dim;
@@ -28,12 +29,12 @@ impl<X: Dim, E: Float> Standardizer<X, E> {
     /// let val = s.transform(&val); // scaled with the training statistics
     /// assert_eq!(val.features().dims().as_slice(), &[30, 4]);
     /// ```
+    #[track_caller]
     pub fn transform<Y: Targets>(
         &self,
         dataset: &TensorDataset<X, Y, E>,
     ) -> TensorDataset<X, Y, E> {
-        self.try_transform(dataset)
-            .unwrap_or_else(|e| panic!("{e}"))
+        self.try_transform(dataset).or_panic()
     }
     /// A copy of `dataset` with standardized features; an error if a run-time width differs.
     ///

@@ -7,6 +7,7 @@ use super::module::Module;
 use super::params::{ParamMut, ParamView, Params, TensorKind, visit_tensor, visit_tensor_mut};
 use crate::autograd::Tape;
 use crate::dtype::Float;
+use crate::error::OrPanic;
 use crate::error::{Error, Result};
 use crate::ops::linear::linear_op;
 use crate::shape::{Const, Dim, DimEq, Prod, Shape};
@@ -333,6 +334,7 @@ impl<const EMBED: usize, const HEADS: usize, E: Float> MultiheadAttention<EMBED,
     /// assert_eq!(y.dims().as_slice(), &[1, 2, 4]);
     /// ```
     #[allow(clippy::type_complexity)]
+    #[track_caller]
     pub fn forward_with<B, L, S, XQ, XK, XV, B2, B3, S3, T>(
         &self,
         query: Tensor<(B, L, XQ), E, T>,
@@ -352,8 +354,7 @@ impl<const EMBED: usize, const HEADS: usize, E: Float> MultiheadAttention<EMBED,
         S3: DimEq<S>,
         T: Tape<E>,
     {
-        self.try_forward_with(query, key, value, options)
-            .unwrap_or_else(|e| panic!("{e}"))
+        self.try_forward_with(query, key, value, options).or_panic()
     }
 }
 

@@ -4,6 +4,7 @@ use super::module::Module;
 use super::params::{ParamMut, ParamView, Params};
 use crate::autograd::Tape;
 use crate::dtype::Float;
+use crate::error::OrPanic;
 use crate::error::{Error, Result};
 use crate::ops::binary::{MulKernel, binary_op};
 use crate::shape::Shape;
@@ -50,8 +51,9 @@ impl Dropout {
     /// let drop = Dropout::new(0.1, &mut rand::rngs::StdRng::seed_from_u64(0));
     /// assert_eq!(drop.p(), 0.1);
     /// ```
+    #[track_caller]
     pub fn new<R: Rng + ?Sized>(p: f64, rng: &mut R) -> Self {
-        Self::try_new(p, rng).unwrap_or_else(|e| panic!("{e}"))
+        Self::try_new(p, rng).or_panic()
     }
 
     /// [`new`](Self::new), with an error for `p` outside `[0, 1]`.
@@ -80,8 +82,9 @@ impl Dropout {
     /// let b = Dropout::with_seed(0.5, 7).forward_train(x);
     /// assert_eq!(a.to_vec(), b.to_vec()); // same seed, same mask
     /// ```
+    #[track_caller]
     pub fn with_seed(p: f64, seed: u64) -> Self {
-        Self::check(p).unwrap_or_else(|e| panic!("{e}"));
+        Self::check(p).or_panic();
         Dropout {
             p,
             rng: Xoshiro256PlusPlus::seed_from_u64(seed),

@@ -4,6 +4,7 @@ use super::module::Module;
 use super::params::{ParamMut, ParamView, Params, TensorKind, visit_tensor, visit_tensor_mut};
 use crate::autograd::{NoTape, OwnedTape, Tape};
 use crate::dtype::Float;
+use crate::error::OrPanic;
 use crate::error::{Error, Result};
 use crate::ops::lookup::gather_rows_op;
 use crate::shape::{Const, Dim, Shape};
@@ -148,9 +149,9 @@ impl<V: Dim, D: Dim, E: Float> EmbeddingLayer<V, D, E> {
     /// let grads = emb.forward(TracedIndices(idx)).sum().backward();
     /// assert_eq!(grads.get(&emb.weight).unwrap().to_vec(), vec![0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0]);
     /// ```
+    #[track_caller]
     pub fn with_padding_idx(self, padding_idx: usize) -> Self {
-        self.try_with_padding_idx(padding_idx)
-            .unwrap_or_else(|e| panic!("{e}"))
+        self.try_with_padding_idx(padding_idx).or_panic()
     }
 
     /// [`with_padding_idx`](Self::with_padding_idx), with an error naming the index and the
@@ -213,11 +214,12 @@ impl<V: Dim, D: Dim, E: Float> EmbeddingLayer<V, D, E> {
     /// let grads = y.sum().backward();
     /// assert_eq!(grads.get(&emb.weight).unwrap().to_vec(), vec![0.0, 0.0, 0.0, 0.0, 1.0, 1.0]);
     /// ```
+    #[track_caller]
     pub fn lookup<S: AppendDim, T: Tape<E>>(
         &self,
         indices: &Indices<S>,
     ) -> Tensor<S::Output<D>, E, T> {
-        self.try_lookup(indices).unwrap_or_else(|e| panic!("{e}"))
+        self.try_lookup(indices).or_panic()
     }
 
     /// [`lookup`](Self::lookup), with an error naming the first index that is out of range.

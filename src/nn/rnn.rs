@@ -13,6 +13,7 @@ use super::rnn_cell::RecurrentCell;
 use super::rnn_layout::{BatchFirst, Bidirectional, Direction, Layout, Unidirectional};
 use crate::autograd::Tape;
 use crate::dtype::Float;
+use crate::error::OrPanic;
 use crate::error::{Error, Result};
 use crate::ops::rnn::{gru_cell_op, lstm_sequence_op, rnn_cell_op};
 use crate::ops::shape_ops::stack_op;
@@ -348,9 +349,9 @@ impl<K: CellKind, I: Dim, H: Dim, L: Dim, E: Float, D: Direction, F: Layout>
     /// let (train, _) = lstm.forward_train(x);
     /// assert_ne!(train.to_vec(), eval_a.to_vec());
     /// ```
+    #[track_caller]
     pub fn with_dropout<R: Rng + ?Sized>(self, p: f64, rng: &mut R) -> Self {
-        self.try_with_dropout(p, rng)
-            .unwrap_or_else(|e| panic!("{e}"))
+        self.try_with_dropout(p, rng).or_panic()
     }
 
     /// [`with_dropout`](Self::with_dropout), with an error for `p` outside `[0, 1]`.

@@ -3,6 +3,7 @@
 
 use crate::autograd::Tape;
 use crate::dtype::Float;
+use crate::error::OrPanic;
 use crate::error::{Error, Result};
 use crate::nn::{Module, ParamMut, ParamView, Params, TensorKind, visit_tensor, visit_tensor_mut};
 use crate::ops::binary::{DivKernel, SubKernel, binary_op};
@@ -134,9 +135,9 @@ impl<X: Dim, E: Float> Standardizer<X, E> {
     /// let s = Standardizer::fit_tensor(&x).unwrap();
     /// assert_eq!(s.transform_tensor(&x).to_vec(), vec![-1.0, 1.0]);
     /// ```
+    #[track_caller]
     pub fn transform_tensor(&self, features: &Tensor<(usize, X), E>) -> Tensor<(usize, X), E> {
-        self.try_transform_tensor(features)
-            .unwrap_or_else(|e| panic!("{e}"))
+        self.try_transform_tensor(features).or_panic()
     }
     /// Maps standardized values back to the original scale.
     ///

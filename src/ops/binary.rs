@@ -5,6 +5,7 @@
 use crate::autograd::{Gradients, Merge, Tape, UniqueId};
 use crate::backend::elementwise as kernels;
 use crate::dtype::Float;
+use crate::error::OrPanic;
 use crate::error::Result;
 use crate::shape::check::{BroadcastCheck, OpName};
 use crate::shape::{BroadcastShapes, Shape};
@@ -151,6 +152,7 @@ macro_rules! binary_methods {
                 /// Shapes broadcast as in PyTorch; static shapes that do not broadcast are a
                 /// compile error. Panics if run-time dimensions do not broadcast (see the
                 #[doc = concat!("`", stringify!($try_name), "` variant).")]
+                #[track_caller]
                 pub fn $name<SR: Shape, TR: Tape<E>>(
                     self,
                     rhs: Tensor<SR, E, TR>,
@@ -160,7 +162,7 @@ macro_rules! binary_methods {
                     T: Merge<E, TR>,
                 {
                     let () = BroadcastCheck::<S, SR, $kernel>::OK;
-                    self.$try_name(rhs).unwrap_or_else(|e| panic!("{e}"))
+                    self.$try_name(rhs).or_panic()
                 }
 
                 #[doc = concat!("[`", stringify!($name), "`](Self::", stringify!($name), "), with an error for run-time dimensions that do not broadcast.")]
@@ -217,6 +219,7 @@ macro_rules! operator {
         {
             type Output =
                 Tensor<<SL as BroadcastShapes<SR>>::Output, E, <TL as Merge<E, TR>>::Output>;
+            #[track_caller]
             fn $method(self, rhs: Tensor<SR, E, TR>) -> Self::Output {
                 let () = BroadcastCheck::<SL, SR, $kernel>::OK;
                 Tensor::$method(self, rhs)
@@ -233,6 +236,7 @@ macro_rules! operator {
         {
             type Output =
                 Tensor<<SL as BroadcastShapes<SR>>::Output, E, <TL as Merge<E, TR>>::Output>;
+            #[track_caller]
             fn $method(self, rhs: &'b Tensor<SR, E, TR>) -> Self::Output {
                 let () = BroadcastCheck::<SL, SR, $kernel>::OK;
                 Tensor::$method(self.clone(), rhs.clone())

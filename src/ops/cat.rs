@@ -8,6 +8,7 @@
 use crate::autograd::{Gradients, Merge, Tape, UniqueId};
 use crate::backend::layout;
 use crate::dtype::Float;
+use crate::error::OrPanic;
 use crate::error::{Error, Result};
 use crate::shape::{ConcatShape, Const, Dim, ReplaceAxis, Shape};
 use crate::tensor::Tensor;
@@ -179,13 +180,14 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// assert_eq!(y.dims().as_slice(), &[6, 2]);
     /// assert_eq!(y.to_vec(), vec![1.0, 1.0, 2.0, 2.0, 2.0, 2.0, 3.0, 3.0, 3.0, 3.0, 3.0, 3.0]);
     /// ```
+    #[track_caller]
     pub fn cat<const I: usize, L: TensorList<S, E, T>>(
         tensors: L,
     ) -> Tensor<<S as ReplaceAxis<I>>::Output<usize>, E, T>
     where
         S: ReplaceAxis<I>,
     {
-        Self::try_cat::<I, L>(tensors).unwrap_or_else(|e| panic!("{e}"))
+        Self::try_cat::<I, L>(tensors).or_panic()
     }
 
     /// [`cat`](Self::cat), with an error for an empty list, or naming the first tensor whose
@@ -291,8 +293,9 @@ cat_tuple!(S0 T0 t0; [S0 T0 + S1 T1 t1 = O1 U1], [O1 U1 + S2 T2 t2 = O2 U2],
 /// let y: Tensor<Rank2<4, 2>> = cat_tuple::<0, _>((a, b, c)).realize();
 /// assert_eq!(y.to_vec(), vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]);
 /// ```
+#[track_caller]
 pub fn cat_tuple<const I: usize, L: CatTuple<I>>(tensors: L) -> L::Output {
-    tensors.try_cat_tuple().unwrap_or_else(|e| panic!("{e}"))
+    tensors.try_cat_tuple().or_panic()
 }
 
 /// [`cat_tuple`], with an error naming the shapes when run-time dimensions off axis `I`

@@ -8,6 +8,7 @@
 use crate::autograd::{Gradients, Merge, Tape, UniqueId};
 use crate::backend::compare as kernels;
 use crate::dtype::Float;
+use crate::error::OrPanic;
 use crate::error::Result;
 use crate::shape::{BroadcastShapes, Shape};
 use crate::tensor::Tensor;
@@ -22,6 +23,7 @@ macro_rules! comparisons {
                 /// Shapes broadcast as in PyTorch; static shapes that do not broadcast are a
                 /// compile error. Panics if run-time dimensions do not broadcast (see the
                 #[doc = concat!("`", stringify!($try_name), "` variant).")]
+                #[track_caller]
                 pub fn $name<SR: Shape, TR>(
                     &self,
                     rhs: &Tensor<SR, E, TR>,
@@ -29,7 +31,7 @@ macro_rules! comparisons {
                 where
                     S: BroadcastShapes<SR>,
                 {
-                    self.$try_name(rhs).unwrap_or_else(|e| panic!("{e}"))
+                    self.$try_name(rhs).or_panic()
                 }
 
                 #[doc = concat!("[`", stringify!($name), "`](Self::", stringify!($name), "), with an error for run-time dimensions that do not broadcast.")]
@@ -156,6 +158,7 @@ impl<SC: Shape, E: Float, TC> Tensor<SC, E, TC> {
     /// let grads = y.sum().backward();
     /// assert_eq!(grads.get(&a).unwrap().to_vec(), vec![1.0, 0.0, 1.0]);
     /// ```
+    #[track_caller]
     pub fn where_cond<SA, SB, TA, TB>(
         cond: &Self,
         a: Tensor<SA, E, TA>,
@@ -169,7 +172,7 @@ impl<SC: Shape, E: Float, TC> Tensor<SC, E, TC> {
         TA: Tape<E> + Merge<E, TB>,
         TB: Tape<E>,
     {
-        Self::try_where_cond(cond, a, b).unwrap_or_else(|e| panic!("{e}"))
+        Self::try_where_cond(cond, a, b).or_panic()
     }
 
     /// [`where_cond`](Self::where_cond), with an error for run-time dimensions that do not

@@ -6,6 +6,7 @@
 use crate::autograd::{Gradients, Merge, Tape, UniqueId};
 use crate::backend::conv::{self as kernels, ConvGeom};
 use crate::dtype::Float;
+use crate::error::OrPanic;
 use crate::error::{Error, Result};
 use crate::shape::check::{ConvChannels, DimCheck};
 use crate::shape::{Const, ConvOut, ConvTransposeOut, Dim, DimEq, Shape};
@@ -237,6 +238,7 @@ macro_rules! conv2d_impl {
             /// assert_eq!(y.at(&[0, 0, 0, 0]).unwrap(), 12.0); // a corner sees 2x2 of 3 channels
             /// ```
             #[allow(clippy::type_complexity)]
+            #[track_caller]
             pub fn conv2d<O: Dim, C2: Dim, const KH: usize, const KW: usize, TW: Tape<E>, const S: usize, const P: usize, const D: usize>(
                 self,
                 weight: Tensor<(O, C2, Const<KH>, Const<KW>), E, TW>,
@@ -248,7 +250,7 @@ macro_rules! conv2d_impl {
                 T: Merge<E, TW>,
             {
                 let () = DimCheck::<C, C2, ConvChannels>::OK;
-                self.try_conv2d(weight, bias, args).unwrap_or_else(|e| panic!("{e}"))
+                self.try_conv2d(weight, bias, args).or_panic()
             }
 
             /// [`conv2d`](Self::conv2d) with an error for run-time sizes that do not fit.
@@ -299,6 +301,7 @@ macro_rules! conv2d_impl {
             /// assert_eq!(y.to_vec(), vec![1.0; 16]);
             /// ```
             #[allow(clippy::type_complexity)]
+            #[track_caller]
             pub fn conv_transpose2d<O: Dim, C2: Dim, const KH: usize, const KW: usize, TW: Tape<E>, const S: usize, const P: usize, const OP: usize, const D: usize>(
                 self,
                 weight: Tensor<(C2, O, Const<KH>, Const<KW>), E, TW>,
@@ -310,7 +313,7 @@ macro_rules! conv2d_impl {
                 T: Merge<E, TW>,
             {
                 let () = DimCheck::<C, C2, ConvChannels>::OK;
-                self.try_conv_transpose2d(weight, bias, args).unwrap_or_else(|e| panic!("{e}"))
+                self.try_conv_transpose2d(weight, bias, args).or_panic()
             }
 
             /// [`conv_transpose2d`](Self::conv_transpose2d) with an error for run-time sizes
@@ -374,6 +377,7 @@ macro_rules! conv1d_impl {
             /// assert_eq!(y.to_vec(), vec![-1.0; 4]);
             /// ```
             #[allow(clippy::type_complexity)]
+            #[track_caller]
             pub fn conv1d<O: Dim, C2: Dim, const K: usize, TW: Tape<E>, const S: usize, const P: usize, const D: usize>(
                 self,
                 weight: Tensor<(O, C2, Const<K>), E, TW>,
@@ -385,7 +389,7 @@ macro_rules! conv1d_impl {
                 T: Merge<E, TW>,
             {
                 let () = DimCheck::<C, C2, ConvChannels>::OK;
-                self.try_conv1d(weight, bias, args).unwrap_or_else(|e| panic!("{e}"))
+                self.try_conv1d(weight, bias, args).or_panic()
             }
 
             /// [`conv1d`](Self::conv1d) with an error for run-time sizes that do not fit.

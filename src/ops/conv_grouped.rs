@@ -6,6 +6,7 @@
 use super::conv::{ConvArgs, Kind, check_bias, conv_op, conv_out, geom};
 use crate::autograd::{Merge, Tape};
 use crate::dtype::Float;
+use crate::error::OrPanic;
 use crate::error::{Error, Result};
 use crate::shape::const_msg::ConstMsg;
 use crate::shape::{Const, ConvOut, Dim};
@@ -116,6 +117,7 @@ macro_rules! conv2d_grouped_impl {
             /// assert_eq!(y.to_vec(), vec![36.0, 117.0]);
             /// ```
             #[allow(clippy::type_complexity)]
+            #[track_caller]
             pub fn conv2d_grouped<O: Dim, C2: Dim, const KH: usize, const KW: usize, TW: Tape<E>, const S: usize, const P: usize, const D: usize, const G: usize>(
                 self,
                 weight: Tensor<(O, C2, Const<KH>, Const<KW>), E, TW>,
@@ -126,7 +128,7 @@ macro_rules! conv2d_grouped_impl {
             where
                 T: Merge<E, TW>,
             {
-                self.try_conv2d_grouped(weight, bias, args, groups).unwrap_or_else(|e| panic!("{e}"))
+                self.try_conv2d_grouped(weight, bias, args, groups).or_panic()
             }
 
             /// [`conv2d_grouped`](Self::conv2d_grouped) with an error for run-time sizes that

@@ -10,6 +10,7 @@ use crate::autograd::Tape;
 use crate::backend::layout;
 use crate::backend::reduce::split_axis;
 use crate::dtype::Float;
+use crate::error::OrPanic;
 use crate::error::{Error, Result};
 use crate::shape::{Const, Dim, HasAxis, ReplaceAxis, SameRank, Shape};
 use crate::tensor::{Indices, Tensor};
@@ -61,14 +62,14 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// let y: Tensor<Rank2<2, 2>> = x.narrow::<1, 1, 2>();
     /// assert_eq!(y.to_vec(), vec![1.0, 2.0, 5.0, 6.0]);
     /// ```
+    #[track_caller]
     pub fn narrow<const I: usize, const START: usize, const LEN: usize>(
         self,
     ) -> Tensor<<S as ReplaceAxis<I>>::Output<Const<LEN>>, E, T>
     where
         S: ReplaceAxis<I>,
     {
-        self.try_narrow::<I, START, LEN>()
-            .unwrap_or_else(|e| panic!("{e}"))
+        self.try_narrow::<I, START, LEN>().or_panic()
     }
 
     /// [`narrow`](Self::narrow), with an error naming the shape where a run-time axis is
@@ -110,6 +111,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// let y = x.narrow_dyn::<1>(1, 3);
     /// assert_eq!(y.dims().as_slice(), &[2, 3]);
     /// ```
+    #[track_caller]
     pub fn narrow_dyn<const I: usize>(
         self,
         start: usize,
@@ -118,8 +120,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     where
         S: ReplaceAxis<I>,
     {
-        self.try_narrow_dyn::<I>(start, len)
-            .unwrap_or_else(|e| panic!("{e}"))
+        self.try_narrow_dyn::<I>(start, len).or_panic()
     }
 
     /// [`narrow_dyn`](Self::narrow_dyn), with an error naming the shape when the range runs
@@ -172,6 +173,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// let x = Tensor::<Rank1<7>>::arange(0.0, 1.0);
     /// assert_eq!(x.slice_step::<0>(1, 6, 2).to_vec(), vec![1.0, 3.0, 5.0]);
     /// ```
+    #[track_caller]
     pub fn slice_step<const I: usize>(
         self,
         start: usize,
@@ -181,8 +183,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     where
         S: ReplaceAxis<I>,
     {
-        self.try_slice_step::<I>(start, end, step)
-            .unwrap_or_else(|e| panic!("{e}"))
+        self.try_slice_step::<I>(start, end, step).or_panic()
     }
 
     /// [`slice_step`](Self::slice_step), with an error for a zero step.
@@ -220,12 +221,12 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// assert_eq!(col.to_vec(), vec![3.0, 6.0]);
     /// assert_eq!(x.select::<0>(1).to_vec(), vec![4.0, 5.0, 6.0]);
     /// ```
+    #[track_caller]
     pub fn select<const I: usize>(self, index: usize) -> Tensor<<S as HasAxis<I>>::Reduced, E, T>
     where
         S: HasAxis<I>,
     {
-        self.try_select::<I>(index)
-            .unwrap_or_else(|e| panic!("{e}"))
+        self.try_select::<I>(index).or_panic()
     }
 
     /// [`select`](Self::select), with an error naming the shape when `index` is out of range.
@@ -260,6 +261,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// let y: Tensor<Rank2<2, 4>> = x.index_select::<1, _>(&idx);
     /// assert_eq!(y.to_vec(), vec![3.0, 1.0, 3.0, 2.0, 6.0, 4.0, 6.0, 5.0]);
     /// ```
+    #[track_caller]
     pub fn index_select<const I: usize, N: Dim>(
         self,
         indices: &Indices<(N,)>,
@@ -267,8 +269,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     where
         S: ReplaceAxis<I>,
     {
-        self.try_index_select::<I, N>(indices)
-            .unwrap_or_else(|e| panic!("{e}"))
+        self.try_index_select::<I, N>(indices).or_panic()
     }
 
     /// [`index_select`](Self::index_select), with an error naming the index, the axis and the
@@ -309,12 +310,12 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// let y: Tensor<Rank2<2, 2>> = x.gather::<1, _>(&idx);
     /// assert_eq!(y.to_vec(), vec![3.0, 3.0, 4.0, 5.0]);
     /// ```
+    #[track_caller]
     pub fn gather<const I: usize, SI: Shape>(self, indices: &Indices<SI>) -> Tensor<SI, E, T>
     where
         S: HasAxis<I> + SameRank<SI>,
     {
-        self.try_gather::<I, SI>(indices)
-            .unwrap_or_else(|e| panic!("{e}"))
+        self.try_gather::<I, SI>(indices).or_panic()
     }
 
     /// [`gather`](Self::gather), with an error naming the shapes or the index when an index

@@ -6,6 +6,7 @@
 use crate::autograd::{Gradients, Tape, UniqueId};
 use crate::backend::interpolate::{self as kernels, Tap};
 use crate::dtype::Float;
+use crate::error::OrPanic;
 use crate::error::{Error, Result};
 use crate::shape::{Dim, Scaled};
 use crate::tensor::Tensor;
@@ -151,13 +152,13 @@ impl<B: Dim, C: Dim, H: Dim, W: Dim, E: Float, T: Tape<E>> Tensor<(B, C, H, W), 
     /// assert_eq!(&up.to_vec()[..4], &[0.0, 0.0, 1.0, 1.0]);
     /// ```
     #[allow(clippy::type_complexity)]
+    #[track_caller]
     pub fn interpolate<Z: InterpolateSize<H, W>>(
         self,
         size: Z,
         mode: Interpolation,
     ) -> Tensor<(B, C, Z::OutH, Z::OutW), E, T> {
-        self.try_interpolate(size, mode)
-            .unwrap_or_else(|e| panic!("{e}"))
+        self.try_interpolate(size, mode).or_panic()
     }
 
     /// [`interpolate`](Self::interpolate), with an error when the input or the output has

@@ -3,6 +3,7 @@
 use crate::autograd::{Gradients, Merge, Tape, UniqueId};
 use crate::backend::matmul::MatMulPlan;
 use crate::dtype::Float;
+use crate::error::OrPanic;
 use crate::error::Result;
 use crate::shape::{MatMulShape, Shape};
 use crate::tensor::Tensor;
@@ -20,6 +21,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// let c: Tensor<Rank2<2, 4>> = a.matmul(b);
     /// assert_eq!(c.to_vec(), vec![3.0; 8]);
     /// ```
+    #[track_caller]
     pub fn matmul<SR: Shape, TR: Tape<E>>(
         self,
         rhs: Tensor<SR, E, TR>,
@@ -29,7 +31,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
         T: Merge<E, TR>,
     {
         let () = <S as MatMulShape<SR>>::CHECK;
-        self.try_matmul(rhs).unwrap_or_else(|e| panic!("{e}"))
+        self.try_matmul(rhs).or_panic()
     }
 
     /// [`matmul`](Self::matmul) with an error for run-time dimensions that do not fit.

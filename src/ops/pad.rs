@@ -7,6 +7,7 @@ use crate::autograd::Tape;
 use crate::backend::pad::{PadFill, pad_axis, pad_axis_backward};
 use crate::backend::reduce::split_axis;
 use crate::dtype::Float;
+use crate::error::OrPanic;
 use crate::error::{Error, Result};
 use crate::ops::shape_ops::layout_op;
 use crate::shape::{DynShape, PadLast, PadLast2, PadLast3, Shape};
@@ -143,6 +144,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// let y: Tensor<Rank2<1, 5>> = x.pad::<1, 1>(PadMode::Reflect).realize();
     /// assert_eq!(y.to_vec(), vec![2.0, 1.0, 2.0, 3.0, 2.0]);
     /// ```
+    #[track_caller]
     pub fn pad<const L: usize, const R: usize>(
         self,
         mode: PadMode<E>,
@@ -150,7 +152,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     where
         S: PadLast<L, R>,
     {
-        self.try_pad::<L, R>(mode).unwrap_or_else(|e| panic!("{e}"))
+        self.try_pad::<L, R>(mode).or_panic()
     }
 
     /// [`pad`](Self::pad), with an error naming the padding and the shape when the mode
@@ -185,6 +187,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// let y: Tensor<Rank3<1, 3, 4>> = x.pad2::<1, 1, 0, 1>(PadMode::Replicate).realize();
     /// assert_eq!(y.to_vec(), vec![1.0, 1.0, 2.0, 2.0, 3.0, 3.0, 4.0, 4.0, 3.0, 3.0, 4.0, 4.0]);
     /// ```
+    #[track_caller]
     pub fn pad2<const L: usize, const R: usize, const TOP: usize, const B: usize>(
         self,
         mode: PadMode<E>,
@@ -192,8 +195,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     where
         S: PadLast2<L, R, TOP, B>,
     {
-        self.try_pad2::<L, R, TOP, B>(mode)
-            .unwrap_or_else(|e| panic!("{e}"))
+        self.try_pad2::<L, R, TOP, B>(mode).or_panic()
     }
 
     /// [`pad2`](Self::pad2), with an error naming the padding and the shape when the mode
@@ -228,6 +230,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// assert_eq!(y.to_vec(), vec![0.0, 1.0, 0.0]);
     /// ```
     #[allow(clippy::type_complexity)]
+    #[track_caller]
     pub fn pad3<
         const L: usize,
         const R: usize,
@@ -242,8 +245,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     where
         S: PadLast3<L, R, TOP, B, F, K>,
     {
-        self.try_pad3::<L, R, TOP, B, F, K>(mode)
-            .unwrap_or_else(|e| panic!("{e}"))
+        self.try_pad3::<L, R, TOP, B, F, K>(mode).or_panic()
     }
 
     /// [`pad3`](Self::pad3), with an error naming the padding and the shape when the mode

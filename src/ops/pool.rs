@@ -5,6 +5,7 @@
 use crate::autograd::{Gradients, Tape, UniqueId};
 use crate::backend::pooling::{self as kernels, PoolGeom};
 use crate::dtype::Float;
+use crate::error::OrPanic;
 use crate::error::Result;
 use crate::shape::{Const, Dim, PoolOut, Shape};
 use crate::tensor::Tensor;
@@ -113,8 +114,9 @@ macro_rules! pool_impl {
             /// assert_eq!(y.to_vec()[..4], [5.0, 7.0, 13.0, 15.0]);
             /// ```
             #[allow(clippy::type_complexity)]
+            #[track_caller]
             pub fn max_pool2d<const K: usize, const S: usize, const P: usize>(self) -> Tensor<($($B,)? C, PoolOut<H, K, S, P>, PoolOut<W, K, S, P>), E, T> {
-                self.try_max_pool2d().unwrap_or_else(|e| panic!("{e}"))
+                self.try_max_pool2d().or_panic()
             }
 
             /// [`max_pool2d`](Self::max_pool2d) with an error for run-time sizes that do not fit.
@@ -145,8 +147,9 @@ macro_rules! pool_impl {
             /// assert_eq!(y.to_vec()[..4], [2.5, 4.5, 10.5, 12.5]);
             /// ```
             #[allow(clippy::type_complexity)]
+            #[track_caller]
             pub fn avg_pool2d<const K: usize, const S: usize, const P: usize>(self) -> Tensor<($($B,)? C, PoolOut<H, K, S, P>, PoolOut<W, K, S, P>), E, T> {
-                self.try_avg_pool2d().unwrap_or_else(|e| panic!("{e}"))
+                self.try_avg_pool2d().or_panic()
             }
 
             /// [`avg_pool2d`](Self::avg_pool2d) with an error for run-time sizes that do not fit.
@@ -177,8 +180,9 @@ macro_rules! pool_impl {
             /// let y = x.adaptive_avg_pool2d::<1, 1>();
             /// assert_eq!(y.to_vec()[0], 7.5);
             /// ```
+            #[track_caller]
             pub fn adaptive_avg_pool2d<const OH: usize, const OW: usize>(self) -> Tensor<($($B,)? C, Const<OH>, Const<OW>), E, T> {
-                self.try_adaptive_avg_pool2d().unwrap_or_else(|e| panic!("{e}"))
+                self.try_adaptive_avg_pool2d().or_panic()
             }
 
             /// [`adaptive_avg_pool2d`](Self::adaptive_avg_pool2d) with an error when the input

@@ -4,6 +4,7 @@
 use crate::autograd::{Gradients, Tape, UniqueId};
 use crate::backend::{elementwise, reduce as kernels};
 use crate::dtype::Float;
+use crate::error::OrPanic;
 use crate::ops::binary::{SubKernel, binary_op};
 use crate::ops::unary::{MulScalarKernel, SquareKernel, unary_op};
 use crate::shape::{Dims, DynShape, HasAxis, Shape};
@@ -478,9 +479,9 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// let y = x.broadcast_to_dyn((2usize, Const::<3>, Const::<4>));
     /// assert_eq!(y.dims().as_slice(), &[2, 3, 4]);
     /// ```
+    #[track_caller]
     pub fn broadcast_to_dyn<S2: Shape>(self, shape: S2) -> Tensor<S2, E, T> {
-        self.try_broadcast_to_dyn(shape)
-            .unwrap_or_else(|e| panic!("{e}"))
+        self.try_broadcast_to_dyn(shape).or_panic()
     }
 
     /// [`broadcast_to_dyn`](Self::broadcast_to_dyn), with an error if the sizes do not

@@ -11,6 +11,7 @@ use crate::autograd::{Gradients, Merge, Tape, UniqueId};
 use crate::backend::layout;
 use crate::backend::reduce::split_axis;
 use crate::dtype::Float;
+use crate::error::OrPanic;
 use crate::error::{Error, Result};
 use crate::ops::cat::{TensorList, check_same_dims};
 use crate::shape::{
@@ -137,9 +138,9 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// let y = x.reshape_dyn((3usize, Const::<4>));
     /// assert_eq!(y.dims().as_slice(), &[3, 4]);
     /// ```
+    #[track_caller]
     pub fn reshape_dyn<S2: Shape>(self, shape: S2) -> Tensor<S2, E, T> {
-        self.try_reshape_dyn(shape)
-            .unwrap_or_else(|e| panic!("{e}"))
+        self.try_reshape_dyn(shape).or_panic()
     }
 
     /// [`reshape_dyn`](Self::reshape_dyn), with an error naming both shapes when the element
@@ -311,6 +312,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// assert_eq!(c.to_vec(), vec![1.0, 2.0, 5.0, 3.0, 4.0, 6.0]);
     /// let c: Tensor<Rank2<2, 3>> = c.realize(); // Sum<Const<2>, Const<1>> is a static 3
     /// ```
+    #[track_caller]
     pub fn concat<const I: usize, SR: Shape, TR: Tape<E>>(
         self,
         rhs: Tensor<SR, E, TR>,
@@ -320,8 +322,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
         T: Merge<E, TR>,
     {
         let () = <S as ConcatShape<SR, I>>::CHECK;
-        self.try_concat::<I, SR, TR>(rhs)
-            .unwrap_or_else(|e| panic!("{e}"))
+        self.try_concat::<I, SR, TR>(rhs).or_panic()
     }
 
     /// [`concat`](Self::concat) with an error naming both shapes when run-time dimensions
@@ -406,13 +407,14 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// let v: Tensor<(usize, Const<2>)> = Tensor::stack::<0, _>(&vec![a, b]);
     /// assert_eq!(v.to_vec(), vec![1.0, 2.0, 3.0, 4.0]);
     /// ```
+    #[track_caller]
     pub fn stack<const I: usize, L: TensorList<S, E, T>>(
         tensors: L,
     ) -> Tensor<<S as InsertAxis<I>>::Output<L::Len>, E, T>
     where
         S: InsertAxis<I>,
     {
-        Self::try_stack::<I, L>(tensors).unwrap_or_else(|e| panic!("{e}"))
+        Self::try_stack::<I, L>(tensors).or_panic()
     }
 
     /// [`stack`](Self::stack) with an error for an empty list, or naming the first tensor

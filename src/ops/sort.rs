@@ -7,6 +7,7 @@ use crate::backend::layout;
 use crate::backend::reduce::split_axis;
 use crate::backend::sort::argsort_axis;
 use crate::dtype::Float;
+use crate::error::OrPanic;
 use crate::error::{Error, Result};
 use crate::ops::shape_ops::layout_op;
 use crate::shape::{Const, Dim, HasAxis, ReplaceAxis, Shape};
@@ -81,6 +82,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// assert_eq!(idx.to_vec(), vec![1, 3, 2, 3]);
     /// assert_eq!(x.topk::<1, 1>(false).0.to_vec(), vec![1.0, 2.0]);
     /// ```
+    #[track_caller]
     pub fn topk<const I: usize, const K: usize>(
         self,
         largest: bool,
@@ -105,8 +107,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
                     .fail();
             }
         }
-        self.try_topk::<I, K>(largest)
-            .unwrap_or_else(|e| panic!("{e}"))
+        self.try_topk::<I, K>(largest).or_panic()
     }
 
     /// [`topk`](Self::topk), with an error naming `K` and the shape when a run-time axis is
@@ -144,6 +145,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// let (y, idx) = x.topk_n::<0>(3, false);
     /// assert_eq!((y.to_vec(), idx.to_vec()), (vec![1.0, 3.0, 7.0], vec![0, 2, 3]));
     /// ```
+    #[track_caller]
     pub fn topk_n<const I: usize>(
         self,
         k: usize,
@@ -155,8 +157,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     where
         S: ReplaceAxis<I>,
     {
-        self.try_topk_n::<I>(k, largest)
-            .unwrap_or_else(|e| panic!("{e}"))
+        self.try_topk_n::<I>(k, largest).or_panic()
     }
 
     /// [`topk_n`](Self::topk_n), with an error naming `k` and the shape when the axis is

@@ -11,6 +11,7 @@ use crate::autograd::Tape;
 use crate::backend::layout;
 use crate::backend::reduce::split_axis;
 use crate::dtype::Float;
+use crate::error::OrPanic;
 use crate::error::{Error, Result};
 use crate::ops::shape_ops::layout_op;
 use crate::shape::{ChunkDim, ConstDim, Dim, HasAxis, ReplaceAxis, Shape};
@@ -204,6 +205,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// assert_eq!(rows.len(), 2);
     /// assert_eq!(rows[1].dims().as_slice(), &[1, 5]);
     /// ```
+    #[track_caller]
     pub fn split<const I: usize>(
         self,
         sizes: impl Into<SplitSizes>,
@@ -211,7 +213,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     where
         S: ReplaceAxis<I>,
     {
-        self.try_split::<I>(sizes).unwrap_or_else(|e| panic!("{e}"))
+        self.try_split::<I>(sizes).or_panic()
     }
 
     /// [`split`](Self::split), with an error naming the sizes and the axis size when they do
@@ -262,6 +264,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// let sizes: Vec<usize> = x.chunk::<0>(3).iter().map(|c| c.numel()).collect();
     /// assert_eq!(sizes, vec![2, 2, 1]);
     /// ```
+    #[track_caller]
     pub fn chunk<const I: usize>(
         self,
         chunks: usize,
@@ -269,8 +272,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     where
         S: ReplaceAxis<I>,
     {
-        self.try_chunk::<I>(chunks)
-            .unwrap_or_else(|e| panic!("{e}"))
+        self.try_chunk::<I>(chunks).or_panic()
     }
 
     /// [`chunk`](Self::chunk), with an error when `chunks` is 0.
@@ -303,6 +305,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// assert_eq!(a.to_vec(), vec![0.0, 1.0, 5.0, 6.0]);
     /// assert_eq!(b.to_vec(), vec![2.0, 3.0, 4.0, 7.0, 8.0, 9.0]);
     /// ```
+    #[track_caller]
     pub fn split_static<const I: usize, P: SplitParts<S, E, T, I>>(self) -> P::Output
     where
         S: ReplaceAxis<I>,
@@ -321,8 +324,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
                     .fail();
             }
         }
-        self.try_split_static::<I, P>()
-            .unwrap_or_else(|e| panic!("{e}"))
+        self.try_split_static::<I, P>().or_panic()
     }
 
     /// [`split_static`](Self::split_static), with an error naming the sizes when a run-time
@@ -363,6 +365,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// let a: Tensor<Rank2<2, 2>> = a.realize();
     /// assert_eq!(c.dims().as_slice(), &[2, 2]);
     /// ```
+    #[track_caller]
     pub fn chunk_static<const I: usize, const N: usize>(
         self,
     ) -> [Tensor<
@@ -391,8 +394,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
                     .fail();
             }
         }
-        self.try_chunk_static::<I, N>()
-            .unwrap_or_else(|e| panic!("{e}"))
+        self.try_chunk_static::<I, N>().or_panic()
     }
 
     /// [`chunk_static`](Self::chunk_static), with an error naming `N` and the shape when `N`

@@ -252,6 +252,10 @@ fn shapes_error(op: &'static str, a: &[usize], b: &[usize], e: Error) -> Error {
         Error::Shape { message, .. } => message,
         e => e.to_string(),
     };
+    // Already phrased with both shapes (by a shape's own `broadcast_shapes`): keep it once.
+    if why.starts_with("shapes ") {
+        return Error::shape(op, why);
+    }
     Error::shape(
         op,
         format!("shapes {a:?} and {b:?} do not broadcast: {why}"),

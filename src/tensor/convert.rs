@@ -3,6 +3,7 @@
 use super::Tensor;
 use crate::autograd::Tape;
 use crate::dtype::Float;
+use crate::error::OrPanic;
 use crate::error::{Error, Result};
 use crate::shape::check::{RealizeShape, SameShapeCheck};
 use crate::shape::{DynShape, SameShape, Shape};
@@ -84,11 +85,12 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// let y: Tensor<(usize, Const<8>)> = x.realize();
     /// assert_eq!(y.dims().as_slice(), &[5, 8]);
     /// ```
+    #[track_caller]
     pub fn realize<S2: Shape>(self) -> Tensor<S2, E, T>
     where
         S: SameShape<S2>,
     {
         let () = SameShapeCheck::<S, S2, RealizeShape>::OK;
-        self.try_realize().unwrap_or_else(|e| panic!("{e}"))
+        self.try_realize().or_panic()
     }
 }

@@ -2,6 +2,7 @@
 
 use super::Tensor;
 use crate::dtype::Float;
+use crate::error::OrPanic;
 use crate::error::{Error, Result};
 use crate::shape::{Const, ConstShape, Shape};
 use rand::Rng;
@@ -171,8 +172,9 @@ impl<S: Shape, E: Float> Tensor<S, E> {
         Self::full_with_shape(shape, E::ONE)
     }
     /// Every element `value`, for any shape.
+    #[track_caller]
     pub fn full_with_shape(shape: S, value: E) -> Self {
-        Self::try_full_with_shape(shape, value).unwrap_or_else(|e| panic!("{e}"))
+        Self::try_full_with_shape(shape, value).or_panic()
     }
     /// From a row-major `Vec` and a shape; an error naming both sizes if the length is wrong.
     ///
@@ -325,10 +327,9 @@ impl<const N: usize, E: Float> Tensor<(Const<N>, Const<N>), E> {
 
 impl<E: Float> Tensor<(usize, usize), E> {
     /// The `n` by `n` identity matrix, sized at run time.
+    #[track_caller]
     pub fn eye_dyn(n: usize) -> Self {
-        let numel = (n, n)
-            .try_numel("eye_dyn")
-            .unwrap_or_else(|e| panic!("{e}"));
+        let numel = (n, n).try_numel("eye_dyn").or_panic();
         let mut data = vec![E::ZERO; numel];
         for i in 0..n {
             data[i * n + i] = E::ONE;

@@ -5,6 +5,7 @@
 use super::Tensor;
 use crate::autograd::{BackwardTape, Gradients, Tape};
 use crate::dtype::Float;
+use crate::error::OrPanic;
 use crate::shape::{ScalarShape, Shape};
 
 impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
@@ -59,8 +60,9 @@ impl<E: Float> Gradients<E> {
     /// elsewhere.
     ///
     /// Panics when `grad`'s run-time sizes differ from `t`'s; see [`try_set`](Self::try_set).
+    #[track_caller]
     pub fn set<S: Shape, T>(&mut self, t: &Tensor<S, E, T>, grad: Tensor<S, E>) {
-        self.try_set(t, grad).unwrap_or_else(|e| panic!("{e}"))
+        self.try_set(t, grad).or_panic()
     }
     /// [`set`](Self::set), with an error naming both shapes when `grad`'s run-time sizes
     /// differ from `t`'s (every gradient stored has its tensor's shape, which backward

@@ -65,6 +65,7 @@ pub use weights::{ClassWeights, ElementWeights, NoWeight, PosWeights};
 
 use crate::autograd::{Merge, Tape};
 use crate::dtype::Float;
+use crate::error::OrPanic;
 use crate::error::{Error, Result};
 use crate::ops::binary::{SubKernel, binary_op};
 use crate::shape::{Dim, DimEq, Shape};
@@ -141,8 +142,9 @@ fn check_unit(op: &str, what: &str, v: f64) -> Result<()> {
     }
 }
 
+#[track_caller]
 fn or_panic<X>(r: Result<X>) -> X {
-    r.unwrap_or_else(|e| panic!("{e}"))
+    r.or_panic()
 }
 
 /// `pred - target` over the common shape, after checking run-time sizes.

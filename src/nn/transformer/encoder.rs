@@ -6,6 +6,7 @@ use super::{
 };
 use crate::autograd::Tape;
 use crate::dtype::Float;
+use crate::error::OrPanic;
 use crate::error::Result;
 use crate::nn::attention::{AttentionOptions, MultiheadAttention};
 use crate::nn::dropout::Dropout;
@@ -149,8 +150,9 @@ impl<const D: usize, const H: usize, const F: usize, E: Float> TransformerEncode
     /// let layer = TransformerEncoderLayer::<16, 4, 64>::new(config, &mut rand::rngs::StdRng::seed_from_u64(0));
     /// assert!(layer.norm_first);
     /// ```
+    #[track_caller]
     pub fn new<R: Rng + ?Sized>(config: TransformerConfig, rng: &mut R) -> Self {
-        Self::try_new(config, rng).unwrap_or_else(|e| panic!("{e}"))
+        Self::try_new(config, rng).or_panic()
     }
 
     /// [`new`](Self::new), with an error for a dropout outside `[0, 1]` or a negative `eps`.
