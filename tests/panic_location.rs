@@ -8,6 +8,9 @@ use std::sync::{Arc, Mutex};
 
 /// Runs `f`, expecting a panic; returns its message and `file:line` location.
 fn panic_of(f: impl FnOnce() + std::panic::UnwindSafe) -> (String, String) {
+    // The panic hook is process-wide: tests that swap it must not overlap.
+    static HOOK: Mutex<()> = Mutex::new(());
+    let _one_at_a_time = HOOK.lock().unwrap_or_else(|p| p.into_inner());
     let seen = Arc::new(Mutex::new(None));
     let sink = seen.clone();
     let previous = std::panic::take_hook();
