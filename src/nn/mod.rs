@@ -23,6 +23,7 @@ mod rnn;
 mod rnn_cell;
 mod rnn_forward;
 mod rnn_layout;
+mod sequential;
 mod standardize;
 mod sync_batchnorm;
 mod transformer;
