@@ -26,6 +26,7 @@ mod rnn_layout;
 mod sequential;
 mod standardize;
 mod sync_batchnorm;
+mod tied;
 mod transformer;
 mod upsample;
 
@@ -75,6 +76,7 @@ pub use rnn_layout::{BatchFirst, Bidirectional, Direction, Layout, SeqFirst, Uni
 pub use shaped_derive::Params;
 pub use standardize::Standardizer;
 pub use sync_batchnorm::SyncBatchNorm;
+pub use tied::{TiedLinear, TiedLinearDyn, TiedLinearLayer};
 pub use transformer::{
     DecoderInput, EncoderInput, TransformerActivation, TransformerConfig, TransformerDecoder,
     TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer, causal_mask,
