@@ -216,6 +216,26 @@ fn tied_names_nest_with_their_struct() {
         pairs(&[("a.decoder.weight", "a.encoder.weight")])
     );
     assert_eq!(outer.num_params(), 2 * 666);
+
+    // An optional tied layer declares its tied name only while present.
+    #[derive(shaped::Params)]
+    struct MaybeTied {
+        encoder: Embedding<10, 8>,
+        #[param(tied(weight = "encoder.weight"))]
+        decoder: Option<TiedLinear<8, 10>>,
+    }
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    let mut m = MaybeTied {
+        encoder: Embedding::new(&mut rng),
+        decoder: Some(TiedLinear::new(&mut rng)),
+    };
+    assert_eq!(
+        m.tied_names(),
+        pairs(&[("decoder.weight", "encoder.weight")])
+    );
+    m.decoder = None;
+    assert!(m.tied_names().is_empty());
+    assert_eq!(m.state_dict_names(), ["encoder.weight"]);
 }
 
 #[test]

@@ -50,7 +50,8 @@ use syn::{
 ///   self.encoder.weight`), and `state_dict` names it a second time as `decoder.weight`
 ///   (field name, then the name on the left). The path on the right is relative to the
 ///   struct, as the struct's own `state_dict` names it. Several pairs may be listed
-///   (`tied(weight = "a.weight", bias = "a.bias")`). The tensor is still one parameter,
+///   (`tied(weight = "a.weight", bias = "a.bias")`). On an `Option<..>` field, or a field of
+///   an enum variant, the names exist only while the field is `Some` or the variant active. The tensor is still one parameter,
 ///   visited once; only saving and loading see the second name (`Params::visit_tied`, and
 ///   `shaped::nn::TiedLinear`, the layer that borrows the weight);
 /// * `#[param(elem = f64)]` on the type: implement `Params<f64>` only. Without it the impl is
@@ -107,6 +108,8 @@ struct FieldPlan {
     buffer: bool,
     /// `(name inside the field, path inside the struct)` pairs from `#[param(tied(..))]`.
     tied: Vec<(String, String)>,
+    /// The field's type is spelled `Option<..>`: its tied names exist only when `Some`.
+    optional: bool,
     /// The field's type, where errors about it (not a layer, wrong element type) point.
     span: Span,
 }
@@ -214,6 +217,7 @@ fn plan_fields(
             name,
             buffer: attrs.buffer,
             tied: attrs.tied,
+            optional: is_option(&field.ty),
             span: field.ty.span(),
         });
         types.push(field.ty.clone());
@@ -252,6 +256,12 @@ fn visit_calls(plans: &[FieldPlan], elem: &TokenStream, mutable: bool) -> TokenS
     quote!(#(#calls)*)
 }
 
+/// Whether `ty` is spelled `Option<..>` (any path ending in `Option`).
+fn is_option(ty: &Type) -> bool {
+    matches!(ty, Type::Path(p) if p.qself.is_none()
+        && p.path.segments.last().is_some_and(|s| s.ident == "Option"))
+}
+
 /// The calls reporting the tied names of `plans` (`visit_tied`): each field's own, then those
 /// its `#[param(tied(..))]` declares.
 fn tied_calls(plans: &[FieldPlan], elem: &TokenStream) -> TokenStream {
@@ -277,9 +287,18 @@ fn tied_calls(plans: &[FieldPlan], elem: &TokenStream) -> TokenStream {
                 );
             }
         });
-        quote! {
-            #params::visit_tied(#access, #prefix, f);
-            #(#ties)*
+        if plan.optional && !plan.tied.is_empty() {
+            quote! {
+                #params::visit_tied(#access, #prefix, f);
+                if ::std::option::Option::is_some(#access) {
+                    #(#ties)*
+                }
+            }
+        } else {
+            quote! {
+                #params::visit_tied(#access, #prefix, f);
+                #(#ties)*
+            }
         }
     });
     quote!(#(#calls)*)
