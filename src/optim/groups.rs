@@ -179,6 +179,22 @@ pub(crate) struct Groups {
     members: BTreeMap<String, usize>,
 }
 
+/// A setting is stored as [`ENCODED`] numbers: its value in `E` followed by two corrections,
+/// so that an `f32` state restores an `f64` setting exactly (to within `f32`'s range:
+/// settings above about 1e-20 in magnitude) and a resumed run repeats the original.
+const ENCODED: usize = 3;
+
+fn encode<E: Float>(x: f64) -> [E; ENCODED] {
+    let hi = E::from_f64(x);
+    let mid = E::from_f64(x - hi.to_f64());
+    let lo = E::from_f64(x - hi.to_f64() - mid.to_f64());
+    [hi, mid, lo]
+}
+
+fn decode<E: Float>(parts: &[E]) -> f64 {
+    parts.iter().fold(0.0, |acc, p| acc + p.to_f64())
+}
+
 /// The name of the entry that marks a grouped state and holds the number of groups.
 const COUNT: &str = "param_groups";
 
@@ -281,8 +297,8 @@ impl Groups {
         if self.added.is_empty() {
             return Vec::new();
         }
-        let v = |x: f64| vec![E::from_f64(x)];
-        let mut out = vec![(COUNT.to_string(), v(self.len() as f64))];
+        let v = |x: f64| encode::<E>(x).to_vec();
+        let mut out = vec![(COUNT.to_string(), vec![E::from_f64(self.len() as f64)])];
         for (i, h) in self.resolve(defaults).iter().enumerate() {
             out.push((format!("{COUNT}.{i}.lr"), v(h.lr)));
             out.push((format!("{COUNT}.{i}.weight_decay"), v(h.weight_decay)));
@@ -290,10 +306,9 @@ impl Groups {
                 out.push((format!("{COUNT}.{i}.momentum"), v(m)));
             }
             if let Some((b1, b2)) = h.betas {
-                out.push((
-                    format!("{COUNT}.{i}.betas"),
-                    vec![E::from_f64(b1), E::from_f64(b2)],
-                ));
+                let mut b = v(b1);
+                b.extend(v(b2));
+                out.push((format!("{COUNT}.{i}.betas"), b));
             }
         }
         for (name, g) in &self.members {
@@ -371,10 +386,14 @@ impl Groups {
                 return Err(err(format!("unknown entry `{name}`")));
             };
             let want = if what == "betas" { 2 } else { 1 };
-            let vals: Vec<f64> = values.iter().map(|v| v.to_f64()).collect();
-            if vals.len() != want || vals.iter().any(|v| !(v.is_finite() && *v >= 0.0)) {
+            let vals: Vec<f64> = values.chunks(ENCODED).map(decode).collect();
+            if values.len() != want * ENCODED
+                || vals.iter().any(|v| !(v.is_finite() && *v >= 0.0))
+            {
                 return Err(err(format!(
-                    "entry `{name}` must hold {want} finite non-negative value(s), got {vals:?}"
+                    "entry `{name}` must hold {want} finite non-negative value(s) of {ENCODED} \
+                     parts each, got {} parts ({vals:?})",
+                    values.len()
                 )));
             }
             hypers[group][k] = Some(vals);

@@ -146,7 +146,9 @@ pub trait Optimizer<E: Float> {
     /// The optimizer's state: `(name, values)` for every buffer, named
     /// `"<param name>.<buffer>"`, plus `"step"` for the step count. With parameter groups
     /// also `"param_groups"` (the number of groups), every group's settings
-    /// (`"param_groups.<group>.lr"`, `.weight_decay`, `.momentum`, `.betas`) and the group
+    /// (`"param_groups.<group>.lr"`, `.weight_decay`, `.momentum`, `.betas`; each setting
+    /// as its value followed by two small corrections, so that an `f32` state holds an
+    /// `f64` setting exactly) and the group
     /// of every parameter stepped (`"param_groups.<group>.params.<param name>"`, no values).
     fn state(&self) -> Vec<(String, Vec<E>)>;
     /// Restores state saved by [`state`](Optimizer::state); unknown names are an error, and
