@@ -170,6 +170,19 @@ pub mod train;
 /// ```
 pub use rand;
 
+/// The crate-level random number generator (PyTorch's default generator), for code that
+/// does not pass an RNG: seed it with [`manual_seed`], draw through [`GlobalRng`] or
+/// [`Tensor::randn_like`](tensor::Tensor::randn_like). Process-wide, like PyTorch's.
+///
+/// ```rust,standalone_crate
+/// shaped::manual_seed(0);
+/// let layer = shaped::nn::Linear::<4, 2>::new(&mut shaped::GlobalRng);
+/// assert_eq!(shaped::initial_seed(), 0);
+/// ```
+pub use tensor::{
+    DEFAULT_SEED, GlobalRng, get_rng_state, initial_seed, manual_seed, set_rng_state,
+};
+
 /// The common imports.
 pub mod prelude {
     pub use crate::autograd::{Gradients, NoTape, OwnedTape, Tape};
