@@ -69,7 +69,7 @@
 //! | ops (one module per family) | [`ops`] |
 //! | layers: [`Linear`](nn::Linear), [`Conv2d`](nn::Conv2d), [`LSTM`](nn::LSTM), [`MultiheadAttention`](nn::MultiheadAttention), ...; tuples are `Sequential` | [`nn`] |
 //! | losses: `cross_entropy`, `mse_loss`, `bce_with_logits`, ... | [`nn::loss`] |
-//! | optimizers: [`Sgd`](optim::Sgd), [`Adam`](optim::Adam), [`AdamW`](optim::AdamW), [`RmsProp`](optim::RmsProp), clipping | [`optim`] |
+//! | optimizers: [`Sgd`](optim::Sgd), [`Adam`](optim::Adam), [`AdamW`](optim::AdamW), [`RmsProp`](optim::RmsProp), clipping, parameter groups ([`ParamGroup`](optim::ParamGroup)), `Box<dyn Optimizer>` | [`optim`] |
 //! | schedulers: [`StepLr`](optim::StepLr), [`ExponentialLr`](optim::ExponentialLr), [`CosineAnnealingLr`](optim::CosineAnnealingLr), [`LinearWarmup`](optim::LinearWarmup) | [`optim`] ([`Trainer::lr_schedule`](train::Trainer::lr_schedule)) |
 //! | data: datasets, [`DataLoader`](data::DataLoader), CSV, MNIST IDX, bundled digits/iris/diabetes/words | [`data`] |
 //! | the [`Trainer`](train::Trainer) (builder: `epochs`, `seed`, `patience`, `restore_best`, `save_best`, `output_dir`, `validate`, `lr_schedule`, `clip_grad_norm`, `accumulate`, callbacks), [`History`](train::History), curves | [`train`] |

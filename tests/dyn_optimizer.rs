@@ -7,9 +7,9 @@ use rand::SeedableRng;
 use shaped::nn::loss::mse_loss;
 use shaped::nn::{Linear, Params, ReLU};
 use shaped::optim::{
-    Adadelta, Adagrad, Adam, AdamW, Adamax, Constant, CosineAnnealingLr,
-    LinearLr, LrSchedule, LrScheduler, NAdam, OneCycleLr, Optimizer, ParamGroup, RAdam,
-    ReduceLrOnPlateau, RmsProp, SequentialLr, Sgd, StepLr,
+    Adadelta, Adagrad, Adam, AdamW, Adamax, Constant, CosineAnnealingLr, LinearLr, LrSchedule,
+    LrScheduler, NAdam, OneCycleLr, Optimizer, ParamGroup, RAdam, ReduceLrOnPlateau, RmsProp,
+    SequentialLr, Sgd, StepLr,
 };
 use shaped::prelude::*;
 use shaped::serialize::Checkpoint;
@@ -56,10 +56,13 @@ fn schedule(name: &str, total: u64) -> Option<Box<dyn LrSchedule + Send + Sync>>
                 end_factor: 1.0,
                 total_iters: 10,
             })
-            .then(10, CosineAnnealingLr {
-                t_max: total - 10,
-                eta_min: 0.0,
-            }),
+            .then(
+                10,
+                CosineAnnealingLr {
+                    t_max: total - 10,
+                    eta_min: 0.0,
+                },
+            ),
         ),
         "plateau" => Box::new(ReduceLrOnPlateau::new().patience(5)),
         _ => return None,
@@ -86,7 +89,10 @@ fn loss_of(m: &Mlp) -> f32 {
 
 /// Trains with a boxed optimizer and a boxed schedule in a plain loop; returns
 /// (first loss, last loss).
-fn train(opt: &mut Box<dyn Optimizer<f32>>, sched: Box<dyn LrSchedule + Send + Sync>) -> (f32, f32) {
+fn train(
+    opt: &mut Box<dyn Optimizer<f32>>,
+    sched: Box<dyn LrSchedule + Send + Sync>,
+) -> (f32, f32) {
     let mut m = mlp(1);
     let first = loss_of(&m);
     let steps = 60;
@@ -185,7 +191,10 @@ fn trainer_takes_a_boxed_optimizer_and_schedule_and_checkpoints_it() {
         .quiet(true)
         .lr_schedule(schedule("step", 40).unwrap())
         .fit(vec![(x, y)], |m, (x, y)| {
-            Ok(Step::new(mse_loss(m.forward_train(x.trace_constant()), y), 8))
+            Ok(Step::new(
+                mse_loss(m.forward_train(x.trace_constant()), y),
+                8,
+            ))
         })
         .unwrap();
     let (first, last) = (&history.epochs[0], history.epochs.last().unwrap());

@@ -77,11 +77,17 @@ impl Case {
         let g = |n: &str| self.f(&format!("g.{k}.{n}")).to_vec();
         let mut grads = Gradients::default();
         grads.set(&m.fc.weight, Tensor::from_vec(g("fc.weight")).unwrap());
-        grads.set(m.fc.bias.as_ref().unwrap(), Tensor::from_vec(g("fc.bias")).unwrap());
+        grads.set(
+            m.fc.bias.as_ref().unwrap(),
+            Tensor::from_vec(g("fc.bias")).unwrap(),
+        );
         grads.set(&m.norm.weight, Tensor::from_vec(g("norm.weight")).unwrap());
         grads.set(&m.norm.bias, Tensor::from_vec(g("norm.bias")).unwrap());
         grads.set(&m.head.weight, Tensor::from_vec(g("head.weight")).unwrap());
-        grads.set(m.head.bias.as_ref().unwrap(), Tensor::from_vec(g("head.bias")).unwrap());
+        grads.set(
+            m.head.bias.as_ref().unwrap(),
+            Tensor::from_vec(g("head.bias")).unwrap(),
+        );
         grads
     }
     fn check_params(&self, m: &Net, k: usize) {
@@ -128,7 +134,13 @@ fn check_trajectory<O: Optimizer<f32>, S: shaped::optim::LrSchedule>(
         sched.step(&mut opt);
         c.check_params(&m, k);
         let lrs: Vec<f32> = opt.group_lrs().iter().map(|&l| l as f32).collect();
-        check_close(&format!("lrs.{k}"), &lrs, c.f(&format!("lrs.{k}")), 1e-7, 1e-6);
+        check_close(
+            &format!("lrs.{k}"),
+            &lrs,
+            c.f(&format!("lrs.{k}")),
+            1e-7,
+            1e-6,
+        );
         let last: Vec<f32> = sched.last_lrs().iter().map(|&l| l as f32).collect();
         assert_eq!(last, lrs);
     }
@@ -203,13 +215,20 @@ fn state_saved_and_restored_per_group_resumes_identically() {
         opt2.set_group_lrs(&[0.02, 0.007]);
         run_steps(&c, &mut m2, &mut opt2, 0..2);
         let state = opt2.state();
-        assert!(state.iter().any(|(n, v)| n == "param_groups" && v == &[2.0]));
+        assert!(
+            state
+                .iter()
+                .any(|(n, v)| n == "param_groups" && v == &[2.0])
+        );
         assert!(
             state
                 .iter()
                 .any(|(n, _)| n == "param_groups.1.params.norm.weight")
         );
-        let bytes = Checkpoint::new(&m2).with_optimizer(&opt2).to_bytes().unwrap();
+        let bytes = Checkpoint::new(&m2)
+            .with_optimizer(&opt2)
+            .to_bytes()
+            .unwrap();
         let ckpt = Checkpoint::<f32>::from_bytes(&bytes).unwrap();
         let mut m3 = net();
         ckpt.restore_model(&mut m3).unwrap();
@@ -244,21 +263,24 @@ fn restoring_into_another_grouping_is_an_error_and_changes_nothing() {
     let err = |mut other: Sgd<f32>, what: &str| {
         let before = other.state();
         let lrs = other.group_lrs();
-        let e = other
-            .load_state(state.clone())
-            .expect_err(what)
-            .to_string();
+        let e = other.load_state(state.clone()).expect_err(what).to_string();
         assert_eq!(other.state(), before, "{what}: state changed");
         assert_eq!(other.group_lrs(), lrs, "{what}: rates changed");
         e
     };
     // No groups at all.
     let e = err(Sgd::new(0.1).momentum(0.9), "ungrouped");
-    assert!(e.contains("2 parameter groups") && e.contains("has 1"), "{e}");
+    assert!(
+        e.contains("2 parameter groups") && e.contains("has 1"),
+        "{e}"
+    );
     // Three groups.
     let three = sgd().with_param_group(ParamGroup::prefix("head.").lr(0.5));
     let e = err(three, "three groups");
-    assert!(e.contains("2 parameter groups") && e.contains("has 3"), "{e}");
+    assert!(
+        e.contains("2 parameter groups") && e.contains("has 3"),
+        "{e}"
+    );
     // Two groups, another split: biases only.
     let other = Sgd::new(0.1)
         .momentum(0.9)
@@ -276,12 +298,14 @@ fn restoring_into_another_grouping_is_an_error_and_changes_nothing() {
     let e = sgd().load_state(plain.state()).unwrap_err().to_string();
     assert!(e.contains("no parameter groups"), "{e}");
     // The same grouping by other means (listed names) loads.
-    let listed = Sgd::new(0.1).momentum(0.9).with_param_group(ParamGroup::names([
-        "fc.bias",
-        "norm.weight",
-        "norm.bias",
-        "head.bias",
-    ]));
+    let listed = Sgd::new(0.1)
+        .momentum(0.9)
+        .with_param_group(ParamGroup::names([
+            "fc.bias",
+            "norm.weight",
+            "norm.bias",
+            "head.bias",
+        ]));
     let mut listed = listed;
     listed.load_state(state).unwrap();
     assert_eq!(listed.group_lrs(), vec![0.1, 0.05]);
@@ -307,7 +331,12 @@ fn corrupt_group_entries_are_errors() {
         }
     });
     assert!(e.contains("param_groups.0.weight_decay"), "{e}");
-    let e = edit(&|s| s.push(("param_groups.1.betas".into(), vec![0.9, 0.0, 0.0, 0.99, 0.0, 0.0])));
+    let e = edit(&|s| {
+        s.push((
+            "param_groups.1.betas".into(),
+            vec![0.9, 0.0, 0.0, 0.99, 0.0, 0.0],
+        ))
+    });
     assert!(e.contains("unknown entry `param_groups.1.betas`"), "{e}");
 }
 
@@ -320,9 +349,7 @@ fn state_from_another_model_is_an_error_at_step_not_a_panic() {
         Box::new(AdamW::new(1e-2)),
         Box::new(Adagrad::new(1e-2)),
     ] {
-        let loss = small
-            .forward(Tensor::<Rank2<1, 2>>::ones().trace())
-            .sum();
+        let loss = small.forward(Tensor::<Rank2<1, 2>>::ones().trace()).sum();
         opt.step(&mut small, &loss.backward());
         let state = opt.state();
 
@@ -330,7 +357,10 @@ fn state_from_another_model_is_an_error_at_step_not_a_panic() {
         let before = big.weight.as_slice().to_vec();
         opt.load_state(state).unwrap(); // the names fit; the lengths are only known at a step
         let loss = big.forward(Tensor::<Rank2<1, 4>>::ones().trace()).sum();
-        let e = opt.try_step(&mut big, &loss.backward()).unwrap_err().to_string();
+        let e = opt
+            .try_step(&mut big, &loss.backward())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("`weight.") && e.contains("another model"), "{e}");
         assert_eq!(big.weight.as_slice(), &before[..], "the model changed");
     }
@@ -376,7 +406,8 @@ fn unsupported_group_settings_are_errors() {
 fn grouped_rates_follow_a_trainer_schedule() {
     use shaped::nn::loss::mse_loss;
     use shaped::train::{Step, Trainer};
-    let mut model = Linear::<1, 1>::new(&mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0));
+    let mut model =
+        Linear::<1, 1>::new(&mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0));
     let mut opt = Sgd::new(0.1).with_param_group(ParamGroup::names(["bias"]).lr(0.01));
     let x = Tensor::<Rank2<4, 1>>::from_array([[0.0], [1.0], [2.0], [3.0]]);
     let y = x.clone().mul_scalar(0.5);
@@ -388,7 +419,10 @@ fn grouped_rates_follow_a_trainer_schedule() {
             gamma: 0.5,
         })
         .fit(vec![(x, y)], |m, (x, y)| {
-            Ok(Step::new(mse_loss(m.forward_train(x.trace_constant()), y), 4))
+            Ok(Step::new(
+                mse_loss(m.forward_train(x.trace_constant()), y),
+                4,
+            ))
         })
         .unwrap();
     // Epoch 3 (index 2) ran at base * 0.5^2, each group from its own base.

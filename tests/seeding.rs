@@ -58,7 +58,10 @@ fn randn_like_and_rand_like_have_the_shape_and_the_distribution() {
     let v = n.as_slice();
     let mean = v.iter().map(|&a| a as f64).sum::<f64>() / v.len() as f64;
     let var = v.iter().map(|&a| (a as f64 - mean).powi(2)).sum::<f64>() / v.len() as f64;
-    assert!(mean.abs() < 0.05 && (var - 1.0).abs() < 0.05, "{mean} {var}");
+    assert!(
+        mean.abs() < 0.05 && (var - 1.0).abs() < 0.05,
+        "{mean} {var}"
+    );
     let u = x.rand_like();
     assert!(u.as_slice().iter().all(|&a| (0.0..1.0).contains(&a)));
     let mean = u.as_slice().iter().map(|&a| a as f64).sum::<f64>() / 10000.0;

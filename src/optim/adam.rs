@@ -1,6 +1,6 @@
 //! Adam and AdamW (`torch.optim.Adam`, `torch.optim.AdamW`).
 
-use super::groups::{Groups, Grouped, Hyper};
+use super::groups::{Grouped, Groups, Hyper};
 use super::{Optimizer, ParamGroup, StateMap, for_each_grouped};
 use crate::autograd::Gradients;
 use crate::dtype::Float;

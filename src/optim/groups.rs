@@ -387,8 +387,7 @@ impl Groups {
             };
             let want = if what == "betas" { 2 } else { 1 };
             let vals: Vec<f64> = values.chunks(ENCODED).map(decode).collect();
-            if values.len() != want * ENCODED
-                || vals.iter().any(|v| !(v.is_finite() && *v >= 0.0))
+            if values.len() != want * ENCODED || vals.iter().any(|v| !(v.is_finite() && *v >= 0.0))
             {
                 return Err(err(format!(
                     "entry `{name}` must hold {want} finite non-negative value(s) of {ENCODED} \
@@ -406,7 +405,9 @@ impl Groups {
             let momentum = match (defaults.momentum, m) {
                 (Some(_), Some(m)) => Some(m[0]),
                 (Some(_), None) => return Err(missing("momentum")),
-                (None, Some(_)) => return Err(err(format!("unknown entry `{COUNT}.{g}.momentum`"))),
+                (None, Some(_)) => {
+                    return Err(err(format!("unknown entry `{COUNT}.{g}.momentum`")));
+                }
                 (None, None) => None,
             };
             let betas = match (defaults.betas, b) {

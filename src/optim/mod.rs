@@ -287,10 +287,7 @@ macro_rules! grouped_optimizer_methods {
         }
         fn state(&self) -> Vec<(String, Vec<E>)> {
             let mut out = self.state.export(self.steps);
-            out.extend(
-                self.groups
-                    .export(super::groups::Grouped::<E>::hyper(self)),
-            );
+            out.extend(self.groups.export(super::groups::Grouped::<E>::hyper(self)));
             out
         }
         fn load_state(&mut self, state: Vec<(String, Vec<E>)>) -> crate::error::Result<()> {

@@ -1,6 +1,6 @@
 //! NAdam (`torch.optim.NAdam`).
 
-use super::groups::{Groups, Grouped, Hyper};
+use super::groups::{Grouped, Groups, Hyper};
 use super::{Optimizer, StateMap, for_each_grouped};
 use crate::autograd::Gradients;
 use crate::dtype::Float;

@@ -8,9 +8,7 @@ mod indices;
 mod seed;
 
 pub use indices::Indices;
-pub use seed::{
-    DEFAULT_SEED, GlobalRng, get_rng_state, initial_seed, manual_seed, set_rng_state,
-};
+pub use seed::{DEFAULT_SEED, GlobalRng, get_rng_state, initial_seed, manual_seed, set_rng_state};
 
 pub use create::TensorArray;
 
