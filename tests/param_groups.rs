@@ -311,10 +311,13 @@ fn restoring_into_another_grouping_is_an_error_and_changes_nothing() {
     assert_eq!(listed.group_lrs(), vec![0.1, 0.05]);
 }
 
+/// An optimizer state, as `Optimizer::state` gives it.
+type State = Vec<(String, Vec<f32>)>;
+
 #[test]
 fn corrupt_group_entries_are_errors() {
     let (_, opt) = stepped_sgd();
-    let edit = |f: &dyn Fn(&mut Vec<(String, Vec<f32>)>)| {
+    let edit = |f: &dyn Fn(&mut State)| {
         let mut s = opt.state();
         f(&mut s);
         sgd().load_state(s).unwrap_err().to_string()
