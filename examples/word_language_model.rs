@@ -12,6 +12,7 @@
 //! cargo run --release --example word_language_model -- --model RNN_TANH --lr 5
 //! cargo run --release --example word_language_model -- --model RNN_RELU --lr 5
 //! cargo run --release --example word_language_model -- --model Transformer --lr 2
+//! cargo run --release --example word_language_model -- --optimizer adam --lr 0.003
 //! ```
 //!
 //! The original's `--lr 20` suits the LSTM and GRU on this data; the plain RNNs and the
@@ -21,7 +22,8 @@
 //! `LSTM | GRU | RNN_TANH | RNN_RELU | Transformer`, `--lr` 20, `--clip` 0.25, `--epochs`
 //! \[5], `--batch_size` 20, `--bptt` 35, `--dropout` 0.2, `--tied`, `--seed` \[1111],
 //! `--log-interval` \[100], `--save` \[`target/word_language_model.safetensors`], plus
-//! `--words` \[24000], the number of words read. The sizes the original sets by flags
+//! `--words` \[24000], the number of words read, and `--optimizer` `sgd | adam | adamw`
+//! \[sgd, the original's update] (with e.g. `--lr 0.003` for Adam). The sizes the original sets by flags
 //! (`--emsize`, `--nhid`, `--nlayers`, `--nhead`) are in the model's types here:
 //! [`EMSIZE`], [`NHID`], [`NLAYERS`], [`NHEAD`]; `--tied` needs `EMSIZE == NHID`, which the
 //! compiler checks (the original raises at run time).
@@ -54,7 +56,7 @@ use shaped::nn::{
     Dropout, Embedding, EncoderInput, GRU, LSTM, Linear, Module, Params, RNN, RNNRelu, TiedLinear,
     TransformerConfig, TransformerEncoder, TransformerEncoderLayer, causal_mask,
 };
-use shaped::optim::{Optimizer, Sgd, clip_grad_norm};
+use shaped::optim::{Adam, AdamW, Optimizer, Sgd, clip_grad_norm};
 use shaped::prelude::*;
 use shaped::serialize::{load_safetensors, save_safetensors};
 use std::path::PathBuf;
@@ -367,6 +369,7 @@ struct Args {
     log_interval: usize,
     save: PathBuf,
     words: usize,
+    optimizer: String,
 }
 
 fn parse_args() -> Args {
@@ -384,6 +387,7 @@ fn parse_args() -> Args {
         save: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("target/word_language_model.safetensors"),
         words: 24000,
+        optimizer: "sgd".into(),
     };
     let mut it = std::env::args().skip(1);
     fn value<T: std::str::FromStr>(flag: &str, v: Option<String>) -> T {
@@ -406,6 +410,7 @@ fn parse_args() -> Args {
             "--log-interval" => args.log_interval = value(&a, it.next()),
             "--save" => args.save = value(&a, it.next()),
             "--words" => args.words = value(&a, it.next()),
+            "--optimizer" => args.optimizer = value(&a, it.next()),
             other => {
                 eprintln!("unknown argument `{other}` (see the comment at the top of the file)");
                 std::process::exit(2)
@@ -463,7 +468,17 @@ fn main() -> Result<()> {
         model.param_names().len(),
         model.state_dict_names().len()
     );
-    let mut opt = Sgd::new(args.lr); // the original's `p.data.add_(p.grad, alpha=-lr)`
+    // The original's update is plain SGD (`p.data.add_(p.grad, alpha=-lr)`); `--optimizer`
+    // picks another at run time, as a boxed optimizer.
+    let mut opt: Box<dyn Optimizer<f32>> = match args.optimizer.as_str() {
+        "sgd" => Box::new(Sgd::new(args.lr)),
+        "adam" => Box::new(Adam::new(args.lr)),
+        "adamw" => Box::new(AdamW::new(args.lr)),
+        other => {
+            eprintln!("unknown --optimizer `{other}`: sgd, adam or adamw");
+            std::process::exit(2)
+        }
+    };
     let mut best_val: Option<f64> = None;
     if let Some(dir) = args.save.parent() {
         std::fs::create_dir_all(dir)?;
@@ -489,7 +504,7 @@ fn main() -> Result<()> {
                 println!(
                     "| epoch {epoch:3} | {:5}/{batches:5} batches | lr {:5.2} | ms/batch {:6.2} | loss {cur:5.2} | ppl {:8.2}",
                     batch + 1,
-                    Optimizer::<f32>::lr(&opt),
+                    opt.lr(),
                     interval_start.elapsed().as_secs_f64() * 1000.0 / count as f64,
                     cur.exp()
                 );
@@ -509,8 +524,8 @@ fn main() -> Result<()> {
             best_val = Some(val_loss);
         } else {
             // Anneal the learning rate if no improvement has been seen on validation.
-            let lr = Optimizer::<f32>::lr(&opt) / 4.0;
-            Optimizer::<f32>::set_lr(&mut opt, lr);
+            let lr = opt.lr() / 4.0;
+            opt.set_lr(lr);
         }
     }
 
