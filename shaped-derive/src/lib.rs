@@ -14,7 +14,9 @@ use syn::{
 
 /// Implements `shaped::nn::Params` for a struct or enum: every field is visited under its
 /// PyTorch `state_dict` name, so optimizers, zeroing, initialisation and save/load reach every
-/// tensor of the model without a hand-written visitor.
+/// tensor of the model without a hand-written visitor, and `model.train()` / `model.eval()`
+/// (`Params::set_training`) reach every layer field (nested structs, `Vec`s, arrays, `Option`s,
+/// the active enum variant), so the model's `forward` body is written once.
 ///
 /// # Names
 ///
@@ -38,8 +40,8 @@ use syn::{
 ///
 /// # Attributes
 ///
-/// * `#[param(skip)]` on a field: not visited (configuration values, RNGs, caches); its type
-///   needs no `Params` impl;
+/// * `#[param(skip)]` on a field: not visited (configuration values, RNGs, caches), nor
+///   switched by `train()` / `eval()`; its type needs no `Params` impl;
 /// * `#[param(buffer)]` on a field: every tensor under it is visited as a
 ///   `TensorKind::Buffer` (saved and loaded, never trained), like PyTorch's
 ///   `register_buffer`;
@@ -218,6 +220,25 @@ fn visit_calls(plans: &[FieldPlan], elem: &TokenStream, mutable: bool) -> TokenS
     quote!(#(#calls)*)
 }
 
+/// The calls passing the train/eval flag to `plans` (`set_training`), or asking them whether
+/// they train (`is_training`, joined with `||`).
+fn mode_calls(plans: &[FieldPlan], elem: &TokenStream, set: bool) -> TokenStream {
+    let calls = plans.iter().map(|plan| {
+        let access = &plan.access;
+        let params = quote_spanned!(plan.span=> ::shaped::nn::Params::<#elem>);
+        if set {
+            quote!(#params::set_training(#access, training);)
+        } else {
+            quote!(|| #params::is_training(#access))
+        }
+    });
+    if set {
+        quote!(#(#calls)*)
+    } else {
+        quote!(false #(#calls)*)
+    }
+}
+
 /// Whether `tokens` contain one of `idents` (a type parameter, the type's own name).
 fn mentions(tokens: TokenStream, idents: &[Ident]) -> bool {
     tokens.into_iter().any(|tree| match tree {
@@ -235,8 +256,8 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
         None => quote!(#elem_ident),
     };
 
-    // (visit body, visit_mut body, visited field types)
-    let (body, body_mut, types) = match &input.data {
+    // (visit body, visit_mut body, set_training body, is_training body, visited field types)
+    let (body, body_mut, body_set, body_is, types) = match &input.data {
         Data::Struct(data) => {
             let (plans, types) = plan_fields(&data.fields, false, |i, ident| match ident {
                 Some(ident) => quote!(&self.#ident),
@@ -255,6 +276,8 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
             (
                 visit_calls(&plans, &elem, false),
                 visit_calls(&plans_mut, &elem, true),
+                mode_calls(&plans_mut, &elem, true),
+                mode_calls(&plans, &elem, false),
                 types,
             )
         }
@@ -317,13 +340,24 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                 let calls = visit_calls(plans, &elem, true);
                 quote!(#pattern => { #calls })
             });
+            let arms_set = arms.iter().map(|(pattern, plans)| {
+                let calls = mode_calls(plans, &elem, true);
+                quote!(#pattern => { #calls })
+            });
+            let arms_is = arms.iter().map(|(pattern, plans)| {
+                let calls = mode_calls(plans, &elem, false);
+                quote!(#pattern => { #calls })
+            });
             if data.variants.is_empty() {
                 // A reference to an empty enum is matched through `*self`.
-                (quote!(match *self {}), quote!(match *self {}), types)
+                let empty = quote!(match *self {});
+                (empty.clone(), empty.clone(), empty.clone(), empty, types)
             } else {
                 (
                     quote!(match self { #(#arms_ref)* }),
                     quote!(match self { #(#arms_mut)* }),
+                    quote!(match self { #(#arms_set)* }),
+                    quote!(match self { #(#arms_is)* }),
                     types,
                 )
             }
@@ -384,6 +418,12 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
             }
             fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(::shaped::nn::ParamMut<'_, #elem>)) {
                 #body_mut
+            }
+            fn set_training(&mut self, training: bool) {
+                #body_set
+            }
+            fn is_training(&self) -> bool {
+                #body_is
             }
         }
     })

@@ -303,19 +303,47 @@ impl<const EMBED: usize, const HEADS: usize, E: Float> MultiheadAttention<EMBED,
         S3: DimEq<S>,
         T: Tape<E>,
     {
+        let dropout = options.dropout.map(|d| &*d);
+        self.attend(query, key, value, options.attn_mask, options.key_padding_mask, options.need_weights, dropout)
+    }
+
+    /// [`try_forward_with`](Self::try_forward_with) with the dropout given by reference
+    /// (`Some`: drop, through the layer's mutex), as the transformer layers call it.
+    #[allow(clippy::type_complexity, clippy::too_many_arguments)]
+    pub(crate) fn attend<B, L, S, XQ, XK, XV, B2, B3, S3, T>(
+        &self,
+        query: Tensor<(B, L, XQ), E, T>,
+        key: Tensor<(B2, S, XK), E, T>,
+        value: Tensor<(B3, S3, XV), E, T>,
+        attn_mask: Option<&Tensor<(usize, usize), E>>,
+        key_padding_mask: Option<&Tensor<(usize, usize), E>>,
+        need_weights: bool,
+        dropout: Option<&Dropout>,
+    ) -> Result<AttentionOutput<B, L, S, EMBED, E, T>>
+    where
+        B: Dim,
+        L: Dim,
+        S: Dim,
+        XQ: DimEq<Const<EMBED>>,
+        XK: DimEq<Const<EMBED>>,
+        XV: DimEq<Const<EMBED>>,
+        B2: DimEq<B>,
+        B3: DimEq<B>,
+        S3: DimEq<S>,
+        T: Tape<E>,
+    {
         let (b, l, s) = (query.shape.0, query.shape.1, key.shape.1);
         let (mut attn, v) = self.scores(
             query,
             key,
             value,
-            options.attn_mask.cloned(),
-            options.key_padding_mask,
+            attn_mask.cloned(),
+            key_padding_mask,
         )?;
-        if let Some(dropout) = options.dropout {
-            attn = dropout.try_forward_train(attn)?;
+        if let Some(dropout) = dropout {
+            attn = dropout.drop_shared(attn);
         }
-        let weights = options
-            .need_weights
+        let weights = need_weights
             .then(|| typed(attn.clone().mean_dim::<1>(), (b, l, s)));
         let y = self.mix(attn, v)?;
         Ok((typed(y, (b, l, Const)), weights))
