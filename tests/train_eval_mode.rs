@@ -420,3 +420,33 @@ fn golden_batchnorm1d_train_through_forward() {
 fn golden_batchnorm2d_train_through_forward() {
     golden_train_through_forward::<Rank4<4, 3, 5, 5>, 3, 2>("layer_batchnorm2d_train");
 }
+
+/// A PyTorch-style loop through the `Trainer`: `model.train()` once, `forward` in both
+/// closures; validation still runs in evaluation mode, training in training mode.
+#[test]
+fn trainer_validates_in_eval_mode_after_train() {
+    use shaped::optim::Sgd;
+    use shaped::train::{Step, Trainer};
+    let mut model = Net::new(12, false);
+    model.train();
+    let x = input();
+    let y = Indices::<(usize,)>::from_vec_with_shape(vec![1; 32], (32,)).unwrap();
+    let mut opt = Sgd::new(0.01);
+    let data = vec![(x, y)];
+    let history = Trainer::new(&mut model, &mut opt)
+        .epochs(2)
+        .quiet(true)
+        .validate(data.clone(), |m, (x, y)| {
+            let (a, b) = (m.forward(x.clone()), m.forward(x));
+            assert_eq!(a.to_vec(), b.to_vec(), "validation is deterministic");
+            Step::cross_entropy(a, &y)
+        })
+        .fit(data, |m, (x, y)| {
+            let (a, b) = (m.forward(x.clone()), m.forward(x.clone()));
+            assert_ne!(a.to_vec(), b.to_vec(), "training drops");
+            Step::cross_entropy(m.forward(x.trace_constant()), &y)
+        })
+        .unwrap();
+    assert_eq!(history.len(), 2);
+    assert!(model.is_training(), "the model's own mode is left as it was");
+}

@@ -15,7 +15,7 @@ mod layer_name;
 mod layernorm;
 mod linear;
 pub mod loss;
-mod mode;
+pub(crate) mod mode;
 mod module;
 mod params;
 mod pool;

@@ -3,37 +3,45 @@
 //! [`Params::train`](super::Params::train) / [`Params::eval`](super::Params::eval), and the
 //! per-call training scope behind [`Module::forward_train`](super::Module::forward_train).
 //!
-//! A layer is in training mode for a call when its own flag is set (`model.train()`) or when
-//! the call happens inside `forward_train` of any model that reaches it through `forward`
-//! (a user struct that implements only `try_forward`). The scope is a thread-local flag, so
-//! one model shared by threads in evaluation mode is untouched by another thread training.
+//! A layer runs a call in training mode when its own flag is set (`model.train()`), unless the
+//! call happens inside a mode scope: `forward_train` of a model that reaches the layer
+//! through `forward` (a user struct that implements only `try_forward`) trains, and the
+//! `Trainer`'s validation evaluates. The scope is thread-local, so one model shared by
+//! threads in evaluation mode is untouched by another thread training.
 
 use std::cell::Cell;
 
 thread_local! {
-    static TRAINING_SCOPE: Cell<bool> = const { Cell::new(false) };
+    /// `Some(training)` inside [`with_mode`]: overrides every layer's flag on this thread.
+    static MODE_SCOPE: Cell<Option<bool>> = const { Cell::new(None) };
 }
 
-/// Whether the current thread is inside a [`with_training`] call.
-pub(crate) fn in_training_scope() -> bool {
-    TRAINING_SCOPE.with(Cell::get)
+/// The mode the current thread's [`with_mode`] call imposes, if any.
+pub(crate) fn scope_mode() -> Option<bool> {
+    MODE_SCOPE.with(Cell::get)
 }
 
-/// Runs `f` with every mode-dependent layer that `f` reaches through `&self` in training mode,
-/// whatever its flag says; the previous scope is restored afterwards, also on a panic.
-pub(crate) fn with_training<R>(f: impl FnOnce() -> R) -> R {
-    struct Restore(bool);
+/// Runs `f` with every mode-dependent layer that `f` reaches through `&self` in training
+/// (`true`) or evaluation (`false`) mode, whatever its flag says; the previous scope is
+/// restored afterwards, also on a panic. The innermost call wins.
+pub(crate) fn with_mode<R>(training: bool, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<bool>);
     impl Drop for Restore {
         fn drop(&mut self) {
-            TRAINING_SCOPE.with(|c| c.set(self.0));
+            MODE_SCOPE.with(|c| c.set(self.0));
         }
     }
-    let _restore = Restore(TRAINING_SCOPE.with(|c| c.replace(true)));
+    let _restore = Restore(MODE_SCOPE.with(|c| c.replace(Some(training))));
     f()
 }
 
+/// [`with_mode`] in training mode: what the provided `Module::try_forward_train` does.
+pub(crate) fn with_training<R>(f: impl FnOnce() -> R) -> R {
+    with_mode(true, f)
+}
+
 /// A mode-dependent layer's own flag (`false`: evaluation, the state of a fresh layer).
-/// Whether a call trains is [`active`](Self::active): the flag, or a training scope.
+/// Whether a call trains is [`active`](Self::active): the scope's mode if any, else the flag.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct ModeFlag(bool);
 
@@ -46,7 +54,7 @@ impl ModeFlag {
     }
     /// Whether this call runs in training mode.
     pub(crate) fn active(self) -> bool {
-        self.0 || in_training_scope()
+        scope_mode().unwrap_or(self.0)
     }
 }
 
@@ -56,24 +64,25 @@ mod tests {
 
     #[test]
     fn scope_nests_and_restores() {
-        assert!(!in_training_scope());
+        assert_eq!(scope_mode(), None);
         with_training(|| {
-            assert!(in_training_scope());
-            with_training(|| assert!(in_training_scope()));
-            assert!(in_training_scope());
+            assert_eq!(scope_mode(), Some(true));
+            with_mode(false, || assert_eq!(scope_mode(), Some(false)));
+            assert_eq!(scope_mode(), Some(true));
         });
-        assert!(!in_training_scope());
+        assert_eq!(scope_mode(), None);
         let caught = std::panic::catch_unwind(|| with_training(|| panic!("inside")));
         assert!(caught.is_err());
-        assert!(!in_training_scope());
+        assert_eq!(scope_mode(), None);
     }
 
     #[test]
-    fn flag_or_scope() {
+    fn scope_overrides_the_flag() {
         let mut flag = ModeFlag::default();
         assert!(!flag.active());
         assert!(with_training(|| flag.active()));
         flag.set(true);
         assert!(flag.active() && flag.get());
+        assert!(!with_mode(false, || flag.active()));
     }
 }
