@@ -75,6 +75,22 @@ pub use rnn_layout::{BatchFirst, Bidirectional, Direction, Layout, SeqFirst, Uni
 /// );
 /// ```
 pub use shaped_derive::Params;
+/// `#[derive(Module)]`: a struct whose layer fields run in order, as `nn.Sequential` with
+/// named children (see the derive's documentation).
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::{Linear, Module, Params, ReLU};
+/// use rand::SeedableRng;
+///
+/// #[derive(Params, Module)]
+/// struct Mlp(Linear<4, 8>, ReLU, Linear<8, 2>);
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+/// let mlp = Mlp(Linear::new(&mut rng), ReLU, Linear::new(&mut rng));
+/// assert_eq!(mlp.forward(Tensor::<Rank2<1, 4>>::ones()).dims().as_slice(), &[1, 2]);
+/// assert_eq!(mlp.param_names()[0], "0.weight");
+/// ```
+pub use shaped_derive::Module;
 pub use standardize::Standardizer;
 pub use sync_batchnorm::SyncBatchNorm;
 pub use transformer::{
@@ -83,3 +99,9 @@ pub use transformer::{
     key_padding_mask,
 };
 pub use upsample::Upsample;
+
+/// Items the derive macros' generated code names; not part of the public API.
+#[doc(hidden)]
+pub mod __derive {
+    pub use super::layer_name::at_field;
+}
