@@ -133,23 +133,6 @@ pub mod dtype;
 pub mod error;
 pub mod gradcheck;
 pub mod nn;
-/// `#[derive(Params)]`, also at `shaped::nn::Params` (the derive and the trait share the
-/// name, as serde's do).
-///
-/// ```
-/// use shaped::nn::{Linear, Params};
-/// use rand::SeedableRng;
-///
-/// #[derive(shaped::Params)]
-/// struct Autoencoder {
-///     encoder: Linear<4, 2>,
-///     decoder: Option<Linear<2, 4>>,
-/// }
-/// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
-/// let model = Autoencoder { encoder: Linear::new(&mut rng), decoder: None };
-/// assert_eq!(model.param_names(), ["encoder.weight", "encoder.bias"]);
-/// ```
-pub use shaped_derive::Params;
 /// `#[derive(Module)]` for a struct whose layer fields run in order, also at
 /// `shaped::nn::Module` (see [`nn::Module`](derive@nn::Module)).
 ///
@@ -169,6 +152,23 @@ pub use shaped_derive::Params;
 /// assert_eq!(head.forward(Tensor::<Rank2<2, 4>>::ones()).dims().as_slice(), &[2, 1]);
 /// ```
 pub use shaped_derive::Module;
+/// `#[derive(Params)]`, also at `shaped::nn::Params` (the derive and the trait share the
+/// name, as serde's do).
+///
+/// ```
+/// use shaped::nn::{Linear, Params};
+/// use rand::SeedableRng;
+///
+/// #[derive(shaped::Params)]
+/// struct Autoencoder {
+///     encoder: Linear<4, 2>,
+///     decoder: Option<Linear<2, 4>>,
+/// }
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+/// let model = Autoencoder { encoder: Linear::new(&mut rng), decoder: None };
+/// assert_eq!(model.param_names(), ["encoder.weight", "encoder.bias"]);
+/// ```
+pub use shaped_derive::Params;
 pub mod ops;
 pub mod optim;
 pub mod sample;

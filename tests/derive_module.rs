@@ -37,7 +37,13 @@ fn mlp(seed: u64) -> Mlp {
 type Tuple = (Linear<4, 8>, BatchNorm1d<8>, ReLU, Dropout, Linear<8, 2>);
 
 fn as_tuple(m: &Mlp) -> Tuple {
-    (m.fc1.clone(), m.bn.clone(), ReLU, m.drop.clone(), m.fc2.clone())
+    (
+        m.fc1.clone(),
+        m.bn.clone(),
+        ReLU,
+        m.drop.clone(),
+        m.fc2.clone(),
+    )
 }
 
 #[test]
@@ -49,9 +55,15 @@ fn runs_the_fields_in_order_like_the_tuple() {
     let y: Tensor<Rank2<16, 2>> = model.forward(x.clone());
     assert_eq!(y.to_vec(), tuple.forward(x.clone()).to_vec());
     // Training pass: dropout masks and batch statistics as the tuple's.
-    let (a, b) = (model.forward_train(x.clone()), tuple.forward_train(x.clone()));
+    let (a, b) = (
+        model.forward_train(x.clone()),
+        tuple.forward_train(x.clone()),
+    );
     assert_eq!(a.to_vec(), b.to_vec());
-    assert_eq!(model.bn.running_mean.to_vec(), tuple.1.running_mean.to_vec());
+    assert_eq!(
+        model.bn.running_mean.to_vec(),
+        tuple.1.running_mean.to_vec()
+    );
     // train(): forward through &self trains too.
     model.train();
     Params::<f32>::train(&mut tuple);
@@ -105,5 +117,8 @@ fn tuple_and_generic_structs() {
         .try_forward(Tensor::<(usize, usize)>::ones_with_shape((2, 4)))
         .unwrap_err()
         .to_string();
-    assert!(err.starts_with("layer `first`") || err.contains("layer `first`"), "{err}");
+    assert!(
+        err.starts_with("layer `first`") || err.contains("layer `first`"),
+        "{err}"
+    );
 }

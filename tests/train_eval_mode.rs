@@ -119,7 +119,11 @@ fn layers_start_in_eval_mode() {
     let x = input();
     let (a, b) = (net.forward(x.clone()), net.forward(x));
     assert_eq!(a.to_vec(), b.to_vec(), "evaluation is deterministic");
-    assert_eq!(buffers(&net), before, "evaluation leaves running statistics alone");
+    assert_eq!(
+        buffers(&net),
+        before,
+        "evaluation leaves running statistics alone"
+    );
 }
 
 #[test]
@@ -137,7 +141,10 @@ fn train_reaches_every_layer_and_forward_trains_through_ref() {
     assert_ne!(a.to_vec(), b.to_vec(), "dropout draws a new mask per call");
     let after = buffers(model);
     for ((name, old), (_, new)) in before.iter().zip(&after) {
-        assert_ne!(old, new, "{name} moved (seen through visit before any &mut access)");
+        assert_ne!(
+            old, new,
+            "{name} moved (seen through visit before any &mut access)"
+        );
     }
 
     // eval(): the pending statistics reach the fields, forward is deterministic and uses them.
@@ -197,9 +204,15 @@ fn default_forward_train_trains_one_call_and_keeps_the_mode() {
     let eval = net.forward(x.clone()).to_vec();
     let before = buffers(&net);
     let y = net.forward_train(x.clone()).to_vec();
-    assert_ne!(y, eval, "forward_train drops and normalises with batch statistics");
+    assert_ne!(
+        y, eval,
+        "forward_train drops and normalises with batch statistics"
+    );
     assert_ne!(buffers(&net), before, "running statistics moved");
-    assert!(!net.is_training(), "forward_train does not switch the model");
+    assert!(
+        !net.is_training(),
+        "forward_train does not switch the model"
+    );
     // The same as switching to training mode for one forward call.
     twin.train();
     assert_eq!(twin.forward(x).to_vec(), y);
@@ -272,7 +285,10 @@ fn dropout_train_forward_draws_the_masks_of_forward_train() {
     let mut b = Dropout::with_seed(0.4, 11);
     Params::<f32>::train(&mut a);
     for _ in 0..3 {
-        assert_eq!(a.forward(x.clone()).to_vec(), b.forward_train(x.clone()).to_vec());
+        assert_eq!(
+            a.forward(x.clone()).to_vec(),
+            b.forward_train(x.clone()).to_vec()
+        );
     }
     Params::<f32>::eval(&mut a);
     assert_eq!(a.forward(x.clone()).to_vec(), x.to_vec());
@@ -369,7 +385,12 @@ fn sync_batchnorm_trains_through_forward() {
         let ya = a.forward(x.clone()).to_vec();
         let yb = b.forward_train(x.clone()).to_vec();
         a.eval();
-        (ya, yb, a.norm.running_mean.to_vec(), b.norm.running_mean.to_vec())
+        (
+            ya,
+            yb,
+            a.norm.running_mean.to_vec(),
+            b.norm.running_mean.to_vec(),
+        )
     });
     for (ya, yb, ma, mb) in outputs {
         assert_eq!(ya, yb);
@@ -382,10 +403,8 @@ fn sync_batchnorm_trains_through_forward() {
 /// `bn.train(); bn.forward(x)`: the output, the gradients and the running statistics.
 fn golden_train_through_forward<S: ConstShape, const C: usize, const K: usize>(case: &str)
 where
-    BatchNormLayer<Const<C>, K>: Module<
-            Tensor<S, f32, OwnedTape<f32>>,
-            Output = Tensor<S, f32, OwnedTape<f32>>,
-        >,
+    BatchNormLayer<Const<C>, K>:
+        Module<Tensor<S, f32, OwnedTape<f32>>, Output = Tensor<S, f32, OwnedTape<f32>>>,
 {
     let g = Golden::load(case);
     let channels = |name| Tensor::<Rank1<C>>::from_vec(g.f(name)).unwrap();
@@ -448,5 +467,8 @@ fn trainer_validates_in_eval_mode_after_train() {
         })
         .unwrap();
     assert_eq!(history.len(), 2);
-    assert!(model.is_training(), "the model's own mode is left as it was");
+    assert!(
+        model.is_training(),
+        "the model's own mode is left as it was"
+    );
 }

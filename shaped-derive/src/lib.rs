@@ -1,5 +1,5 @@
 //! Derive macros for [shaped](https://docs.rs/shaped); use them through `shaped`'s
-//! re-export (`#[derive(shaped::Params)]`), never from this crate directly: the generated
+//! re-export (`#[derive(shaped::Params, shaped::Module)]`), never from this crate directly: the generated
 //! code names items as `::shaped::...`.
 #![warn(missing_docs)]
 
@@ -532,18 +532,21 @@ fn expand_module(input: DeriveInput) -> syn::Result<TokenStream> {
     {
         let where_clause = generics.make_where_clause();
         for ((_, _, ty), (x, out)) in layers.iter().zip(xs.iter().zip(&outs)) {
-            where_clause.predicates.push(parse_quote_spanned!(ty.span()=>
-                #ty: ::shaped::nn::Module<#x, Output = #out>
-            ));
+            where_clause
+                .predicates
+                .push(parse_quote_spanned!(ty.span()=>
+                    #ty: ::shaped::nn::Module<#x, Output = #out>
+                ));
         }
     }
     let (impl_generics, _, where_clause) = generics.split_for_impl();
     let (_, ty_generics, _) = input.generics.split_for_impl();
     let name = &input.ident;
 
-    let checks = layers.iter().zip(&xs).map(|((_, _, ty), x)| {
-        quote!(let () = <#ty as ::shaped::nn::Module<#x>>::SHAPE_CHECK;)
-    });
+    let checks = layers
+        .iter()
+        .zip(&xs)
+        .map(|((_, _, ty), x)| quote!(let () = <#ty as ::shaped::nn::Module<#x>>::SHAPE_CHECK;));
     let steps = |train: bool| {
         let calls = layers.iter().zip(&xs).map(|((member, shown, ty), x)| {
             let call = if train {

@@ -304,7 +304,15 @@ impl<const EMBED: usize, const HEADS: usize, E: Float> MultiheadAttention<EMBED,
         T: Tape<E>,
     {
         let dropout = options.dropout.map(|d| &*d);
-        self.attend(query, key, value, options.attn_mask, options.key_padding_mask, options.need_weights, dropout)
+        self.attend(
+            query,
+            key,
+            value,
+            options.attn_mask,
+            options.key_padding_mask,
+            options.need_weights,
+            dropout,
+        )
     }
 
     /// [`try_forward_with`](Self::try_forward_with) with the dropout given by reference
@@ -333,18 +341,11 @@ impl<const EMBED: usize, const HEADS: usize, E: Float> MultiheadAttention<EMBED,
         T: Tape<E>,
     {
         let (b, l, s) = (query.shape.0, query.shape.1, key.shape.1);
-        let (mut attn, v) = self.scores(
-            query,
-            key,
-            value,
-            attn_mask.cloned(),
-            key_padding_mask,
-        )?;
+        let (mut attn, v) = self.scores(query, key, value, attn_mask.cloned(), key_padding_mask)?;
         if let Some(dropout) = dropout {
             attn = dropout.drop_shared(attn);
         }
-        let weights = need_weights
-            .then(|| typed(attn.clone().mean_dim::<1>(), (b, l, s)));
+        let weights = need_weights.then(|| typed(attn.clone().mean_dim::<1>(), (b, l, s)));
         let y = self.mix(attn, v)?;
         Ok((typed(y, (b, l, Const)), weights))
     }

@@ -385,8 +385,16 @@ impl<C: Dim, const K: usize, E: Float> Params<E> for BatchNormLayer<C, K, E> {
         );
         let pending = self.pending.snapshot();
         for (t, name, newer) in [
-            (&self.running_mean, "running_mean", pending.as_ref().map(|p| &p.0)),
-            (&self.running_var, "running_var", pending.as_ref().map(|p| &p.1)),
+            (
+                &self.running_mean,
+                "running_mean",
+                pending.as_ref().map(|p| &p.0),
+            ),
+            (
+                &self.running_var,
+                "running_var",
+                pending.as_ref().map(|p| &p.1),
+            ),
         ] {
             let name = format!("{prefix}{name}");
             match newer {

@@ -56,7 +56,12 @@ impl Clone for Dropout {
     fn clone(&self) -> Self {
         Dropout {
             p: self.p,
-            rng: Mutex::new(self.rng.lock().unwrap_or_else(PoisonError::into_inner).clone()),
+            rng: Mutex::new(
+                self.rng
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone(),
+            ),
             mode: self.mode,
         }
     }
@@ -181,7 +186,11 @@ fn apply_mask<S: Shape, E: Float, T: Tape<E>>(
 impl<S: Shape, E: Float, T: Tape<E>> Module<Tensor<S, E, T>> for Dropout {
     type Output = Tensor<S, E, T>;
     fn try_forward(&self, x: Tensor<S, E, T>) -> Result<Self::Output> {
-        Ok(if self.active() { self.drop_shared(x) } else { x })
+        Ok(if self.active() {
+            self.drop_shared(x)
+        } else {
+            x
+        })
     }
     fn try_forward_train(&mut self, x: Tensor<S, E, T>) -> Result<Self::Output> {
         if self.p == 0.0 {

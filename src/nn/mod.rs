@@ -56,6 +56,22 @@ pub use rnn::{
 };
 pub use rnn_cell::{GRUCell, LSTMCell, RNNCell, RNNReluCell, RecurrentCell, RecurrentCellDyn};
 pub use rnn_layout::{BatchFirst, Bidirectional, Direction, Layout, SeqFirst, Unidirectional};
+/// `#[derive(Module)]`: a struct whose layer fields run in order, as `nn.Sequential` with
+/// named children (see the derive's documentation).
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::{Linear, Module, Params, ReLU};
+/// use rand::SeedableRng;
+///
+/// #[derive(Params, Module)]
+/// struct Mlp(Linear<4, 8>, ReLU, Linear<8, 2>);
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+/// let mlp = Mlp(Linear::new(&mut rng), ReLU, Linear::new(&mut rng));
+/// assert_eq!(mlp.forward(Tensor::<Rank2<1, 4>>::ones()).dims().as_slice(), &[1, 2]);
+/// assert_eq!(mlp.param_names()[0], "0.weight");
+/// ```
+pub use shaped_derive::Module;
 /// `#[derive(Params)]`: implements the [`Params`](trait@Params) trait for a struct or enum
 /// of layers (see the derive's documentation for the naming rules).
 ///
@@ -75,22 +91,6 @@ pub use rnn_layout::{BatchFirst, Bidirectional, Direction, Layout, SeqFirst, Uni
 /// );
 /// ```
 pub use shaped_derive::Params;
-/// `#[derive(Module)]`: a struct whose layer fields run in order, as `nn.Sequential` with
-/// named children (see the derive's documentation).
-///
-/// ```
-/// use shaped::prelude::*;
-/// use shaped::nn::{Linear, Module, Params, ReLU};
-/// use rand::SeedableRng;
-///
-/// #[derive(Params, Module)]
-/// struct Mlp(Linear<4, 8>, ReLU, Linear<8, 2>);
-/// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
-/// let mlp = Mlp(Linear::new(&mut rng), ReLU, Linear::new(&mut rng));
-/// assert_eq!(mlp.forward(Tensor::<Rank2<1, 4>>::ones()).dims().as_slice(), &[1, 2]);
-/// assert_eq!(mlp.param_names()[0], "0.weight");
-/// ```
-pub use shaped_derive::Module;
 pub use standardize::Standardizer;
 pub use sync_batchnorm::SyncBatchNorm;
 pub use transformer::{

@@ -494,7 +494,8 @@ impl<K: CellKind, I: Dim, H: Dim, L: Dim, E: Float, D: Direction, F: Layout> Par
                 w.visit_named_mut(prefix, &format!("_l{}_reverse", k + 1), f);
             }
         }
-    }    fn set_training(&mut self, training: bool) {
+    }
+    fn set_training(&mut self, training: bool) {
         Params::<E>::set_training(&mut self.dropout, training);
     }
     fn is_training(&self) -> bool {
