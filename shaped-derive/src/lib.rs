@@ -1,6 +1,6 @@
 //! Derive macros for [shaped](https://docs.rs/shaped); use them through `shaped`'s
-//! re-export (`#[derive(shaped::Params, shaped::Module)]`), never from this crate directly: the generated
-//! code names items as `::shaped::...`.
+//! re-exports (`#[derive(shaped::Params, shaped::Module)]`), never from this crate directly:
+//! the generated code names items as `::shaped::...`.
 #![warn(missing_docs)]
 
 use proc_macro2::{Span, TokenStream};
