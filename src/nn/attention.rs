@@ -69,8 +69,8 @@ pub struct AttentionInput<Q, K, V, M> {
 /// * `key_padding_mask`: additive float mask `(B, S)` hiding keys per batch element (see
 ///   [`key_padding_mask`](crate::nn::key_padding_mask) to build one from booleans).
 /// * `need_weights`: `false` skips the head-averaged weights (none are computed or returned).
-/// * `dropout`: PyTorch's `dropout=` of the layer, applied to the attention weights; pass it
-///   in training mode only.
+/// * `dropout`: PyTorch's `dropout=` of the layer, applied to the attention weights whatever
+///   the dropout's own train/eval flag; pass it in training mode only.
 ///
 /// ```
 /// use shaped::nn::AttentionOptions;

@@ -30,8 +30,9 @@ use crate::tensor::Tensor;
 /// into the `running_mean` / `running_var` fields at the next `&mut` access: `eval()`,
 /// `train()`, `forward_train`, an optimizer step, loading, or any `visit_mut`. Until then
 /// evaluation, `visit`, `state_dict` and saving already see the new values; only a direct read
-/// of the two fields does not (call `eval()` first, as PyTorch code does before evaluating).
-/// Evaluation takes no lock when nothing is pending.
+/// of the two fields does not, and a direct write to them is replaced by the pending values
+/// (call `eval()` or [`sync_running`](Self::sync_running) first, as PyTorch code calls
+/// `eval()` before evaluating). Evaluation takes no lock when nothing is pending.
 ///
 /// A batch holding NaN or infinity makes the running statistics NaN or infinite, and they stay
 /// so (every later update mixes in the old value), as in PyTorch; evaluation outputs are
@@ -188,8 +189,9 @@ impl<C: Dim, const K: usize, E: Float> BatchNormLayer<C, K, E> {
         Ok(())
     }
 
-    /// Whether this call trains: the layer's flag ([`Params::train`]) or a
-    /// [`forward_train`](Module::forward_train) in progress on this thread.
+    /// Whether this call trains: the mode a scope on this thread imposes
+    /// ([`forward_train`](Module::forward_train) of an enclosing model, the `Trainer`'s
+    /// validation), else the layer's flag ([`Params::train`]).
     pub(crate) fn active(&self) -> bool {
         self.mode.active()
     }

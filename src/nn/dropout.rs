@@ -140,8 +140,9 @@ impl Dropout {
         }
     }
 
-    /// Whether this call drops: the layer's flag ([`Params::train`]) or a
-    /// [`forward_train`](Module::forward_train) in progress on this thread.
+    /// Whether this call drops: the mode a scope on this thread imposes
+    /// ([`forward_train`](Module::forward_train) of an enclosing model, the `Trainer`'s
+    /// validation), else the layer's flag ([`Params::train`]).
     pub(crate) fn active(&self) -> bool {
         self.mode.active()
     }

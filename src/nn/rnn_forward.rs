@@ -78,7 +78,7 @@ impl<K: CellKind, I: Dim, H: Dim, L: Dim, E: Float, D: Direction, F: Layout>
         self.forward_core(x, state, Some(self.dropout_layer()))
     }
 
-    /// The dropout between layers when this call trains (the flag, or `forward_train`).
+    /// The dropout between layers when this call trains (the scope's mode, else the flag).
     fn active_dropout(&self) -> Option<&Dropout> {
         let d = self.dropout_layer();
         d.active().then_some(d)

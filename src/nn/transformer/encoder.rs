@@ -97,8 +97,8 @@ impl<X, E: Float> EncoderInput<X, E> {
 ///
 /// Input `(B, L, D)` (batch and length may be run-time sizes), output `(B, L, D)`; pass an
 /// [`EncoderInput`] for masks. Dropout (the [`TransformerConfig`] probability) acts in
-/// training mode ([`Module::forward_train`]) where PyTorch puts it: on the attention weights,
-/// after the activation and on both residual branches. Parameter names are PyTorch's:
+/// training mode ([`Module::forward_train`], or `forward` after `train()`) where PyTorch puts
+/// it: on the attention weights, after the activation and on both residual branches. Parameter names are PyTorch's:
 /// `self_attn.in_proj_weight`, `linear1.weight`, `norm1.weight`, ...
 ///
 /// ```

@@ -235,7 +235,7 @@ fn feed_forward<B: Dim, L: Dim, const D: usize, const F: usize, E: Float, T: Tap
 }
 
 /// The dropouts of one call: `Some` for each that drops (`forced`, as in `forward_train`, or
-/// switched to training mode by `train()`), `None` for the identity.
+/// in training mode by its scope or flag), `None` for the identity.
 fn dropouts<const N: usize>(forced: bool, drops: [&Dropout; N]) -> [Option<&Dropout>; N] {
     drops.map(|d| (forced || d.active()).then_some(d))
 }
