@@ -45,8 +45,9 @@
 //!   `decoder.bias`, ...); with `--tied` the weight is written as both `encoder.weight` and
 //!   `decoder.weight`, as PyTorch does.
 //!
-//! Dropout and the recurrent layers' dropout act in training only: `forward_train` in
-//! training, `forward` in evaluation (the `train` flag of [`Model::forward`] picks one).
+//! Dropout and the recurrent layers' dropout act in training only: as in the original,
+//! `model.train()` before each training epoch and `model.eval()` before evaluating switch
+//! every layer inside, and the forward body is written once.
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -127,15 +128,6 @@ type Features<T> = Tensor<(usize, usize, Const<NHID>), f32, T>;
 /// Logits `(batch, steps, VOCAB)`.
 type Logits<T> = Tensor<(usize, usize, Const<VOCAB>), f32, T>;
 
-/// `forward_train` (dropout on) or `forward` (off).
-fn run<X, M: Module<X>>(layer: &mut M, x: X, train: bool) -> M::Output {
-    if train {
-        layer.forward_train(x)
-    } else {
-        layer.forward(x)
-    }
-}
-
 impl Model {
     fn new(kind: &str, tied: bool, dropout: f64, seed: u64) -> Self {
         let mut rng = StdRng::seed_from_u64(seed);
@@ -202,10 +194,9 @@ impl Model {
     /// Logits for `tokens` `(batch, steps)` from `hidden`, and the next chunk's state
     /// (detached: gradients stop at the chunk boundary).
     fn forward<T: Tape<f32>>(
-        &mut self,
+        &self,
         tokens: &Indices<(usize, usize)>,
         hidden: Hidden,
-        train: bool,
     ) -> (Logits<T>, Hidden) {
         match self {
             Model::Rnn {
@@ -214,7 +205,7 @@ impl Model {
                 rnn,
                 decoder,
             } => {
-                let (y, hidden) = recurrent(drop, encoder, rnn, tokens, hidden, train);
+                let (y, hidden) = recurrent(drop, encoder, rnn, tokens, hidden);
                 (decoder.forward(y), hidden)
             }
             Model::TiedRnn {
@@ -223,7 +214,7 @@ impl Model {
                 rnn,
                 decoder,
             } => {
-                let (y, hidden) = recurrent(drop, encoder, rnn, tokens, hidden, train);
+                let (y, hidden) = recurrent(drop, encoder, rnn, tokens, hidden);
                 (decoder.forward(&encoder.weight, y), hidden)
             }
             Model::Transformer {
@@ -236,14 +227,10 @@ impl Model {
                 let x = encoder
                     .lookup::<_, T>(tokens)
                     .mul_scalar((EMSIZE as f32).sqrt());
-                let x = run(
-                    drop,
-                    x.add(positional_encoding(steps).traced_as::<T>()),
-                    train,
-                );
+                let x = drop.forward(x.add(positional_encoding(steps).traced_as::<T>()));
                 let input = EncoderInput::new(x).with_mask(causal_mask(steps));
                 (
-                    decoder.forward(run(transformer_encoder, input, train)),
+                    decoder.forward(transformer_encoder.forward(input)),
                     Hidden::None,
                 )
             }
@@ -253,35 +240,34 @@ impl Model {
 
 /// Embedding, dropout, the recurrent network from `hidden`, dropout: `(batch, steps, NHID)`.
 fn recurrent<T: Tape<f32>>(
-    drop: &mut Dropout,
+    drop: &Dropout,
     encoder: &Embedding<VOCAB, EMSIZE>,
-    rnn: &mut Rnn,
+    rnn: &Rnn,
     tokens: &Indices<(usize, usize)>,
     hidden: Hidden,
-    train: bool,
 ) -> (Features<T>, Hidden) {
-    let x = run(drop, encoder.lookup::<_, T>(tokens), train);
+    let x = drop.forward(encoder.lookup::<_, T>(tokens));
     let (y, hidden) = match (rnn, hidden) {
         (Rnn::Lstm(lstm), Hidden::Lstm(h, c)) => {
             let state = (h.traced_as::<T>(), c.traced_as::<T>());
-            let (y, (h, c)) = run(lstm, (x, state), train);
+            let (y, (h, c)) = lstm.forward((x, state));
             (y, Hidden::Lstm(h.detach(), c.detach()))
         }
         (Rnn::Gru(gru), Hidden::H(h)) => {
-            let (y, h) = run(gru, (x, h.traced_as::<T>()), train);
+            let (y, h) = gru.forward((x, h.traced_as::<T>()));
             (y, Hidden::H(h.detach()))
         }
         (Rnn::Tanh(rnn), Hidden::H(h)) => {
-            let (y, h) = run(rnn, (x, h.traced_as::<T>()), train);
+            let (y, h) = rnn.forward((x, h.traced_as::<T>()));
             (y, Hidden::H(h.detach()))
         }
         (Rnn::Relu(rnn), Hidden::H(h)) => {
-            let (y, h) = run(rnn, (x, h.traced_as::<T>()), train);
+            let (y, h) = rnn.forward((x, h.traced_as::<T>()));
             (y, Hidden::H(h.detach()))
         }
         _ => unreachable!("init_hidden gives each network its own kind of state"),
     };
-    (run(drop, y, train), hidden)
+    (drop.forward(y), hidden)
 }
 
 /// The original's `PositionalEncoding` table for `steps` positions: `sin` on even features,
@@ -345,11 +331,12 @@ fn loss<T: Tape<f32>>(logits: Logits<T>, targets: &Indices<(usize,)>) -> Tensor<
 
 /// The mean loss per token over `source` (the original's `evaluate`), dropout off.
 fn evaluate(model: &mut Model, source: &Batched, bptt: usize) -> f64 {
+    model.eval();
     let mut total = 0.0;
     let mut hidden = model.init_hidden(source.batch);
     for i in (0..source.steps - 1).step_by(bptt) {
         let (data, targets) = get_batch(source, i, bptt);
-        let (logits, next) = model.forward::<NoTape>(&data, hidden, false);
+        let (logits, next) = model.forward::<NoTape>(&data, hidden);
         hidden = next;
         total += data.shape().1 as f64 * loss(logits, &targets).as_slice()[0] as f64;
     }
@@ -486,12 +473,13 @@ fn main() -> Result<()> {
     let start = Instant::now();
     for epoch in 1..=args.epochs {
         let epoch_start = Instant::now();
+        model.train();
         let mut hidden = model.init_hidden(args.batch_size);
         let (mut total, mut count, mut interval_start) = (0.0, 0, Instant::now());
         let batches = (train_data.steps - 1).div_ceil(args.bptt);
         for (batch, i) in (0..train_data.steps - 1).step_by(args.bptt).enumerate() {
             let (data, targets) = get_batch(&train_data, i, args.bptt);
-            let (logits, next) = model.forward::<OwnedTape<f32>>(&data, hidden, true);
+            let (logits, next) = model.forward::<OwnedTape<f32>>(&data, hidden);
             hidden = next;
             let loss = loss(logits, &targets);
             total += loss.as_slice()[0] as f64;
