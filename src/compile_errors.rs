@@ -14,7 +14,8 @@
 //!
 //! Dimensions known only at run time (`usize`, e.g. a batch size) are checked at run time
 //! instead: the `try_` methods return an [`Error`](crate::error::Error) naming the sizes, and
-//! the plain methods panic with the same message.
+//! the plain methods panic with the same message. Give them names (`Dyn<Batch>`, `Dyn<Seq>`,
+//! section 10) and a batch axis mixed up with a sequence axis is a compile error too.
 //!
 //! The messages were recorded with the pinned toolchain (Rust 1.95); line numbers refer to
 //! the example as a `src/main.rs` of its own.

@@ -16,6 +16,9 @@ use shaped::shape::{Batch, Seq, Src, Tgt};
 
 shaped::dim_tag!(pub Classes);
 
+/// A named iris batch: features and labels share the `Batch` dimension.
+type IrisBatch = (Tensor<(Dyn<Batch>, Const<4>)>, Indices<(Dyn<Batch>,)>);
+
 fn rng() -> StdRng {
     StdRng::seed_from_u64(0)
 }
@@ -48,7 +51,8 @@ fn rnns_keep_batch_and_sequence_names() {
 fn attention_and_transformer_keep_names() {
     let (b, l, s) = (Dyn::<Batch>::new(2), Dyn::<Tgt>::new(3), Dyn::<Src>::new(4));
     let q = Tensor::<(Dyn<Batch>, Dyn<Tgt>, Const<8>)>::randn_with_shape((b, l, Const), &mut rng());
-    let kv = Tensor::<(Dyn<Batch>, Dyn<Src>, Const<8>)>::randn_with_shape((b, s, Const), &mut rng());
+    let kv =
+        Tensor::<(Dyn<Batch>, Dyn<Src>, Const<8>)>::randn_with_shape((b, s, Const), &mut rng());
     let mha = MultiheadAttention::<8, 2>::new(&mut rng());
     let (y, w) = mha.forward_with(q.clone(), kv.clone(), kv, AttentionOptions::default());
     let y: Tensor<(Dyn<Batch>, Dyn<Tgt>, Const<8>)> = y;
@@ -101,7 +105,11 @@ fn rename_and_realize_convert_on_purpose() {
     assert_eq!(as_batch_first.dims().as_slice(), &[3, 2]);
     let s: Tensor<Rank2<2, 3>> = x.clone().try_realize().unwrap();
     assert_eq!(s.dims().as_slice(), &[2, 3]);
-    let err = x.clone().try_realize::<Rank2<2, 4>>().unwrap_err().to_string();
+    let err = x
+        .clone()
+        .try_realize::<Rank2<2, 4>>()
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("[2, 3]") && err.contains("[2, 4]"), "{err}");
     let back: Tensor<(Dyn<Batch>, Dyn<Seq>)> = s.try_realize().unwrap();
     assert_eq!(back.to_vec(), x.to_vec());
@@ -119,7 +127,7 @@ fn data_loader_names_batches_on_request() {
     let model = Linear::<4, 3>::new(&mut rng());
     let mut sizes = Vec::new();
     for batch in batches {
-        let (x, y): (Tensor<(Dyn<Batch>, Const<4>)>, Indices<(Dyn<Batch>,)>) = batch.unwrap();
+        let (x, y): IrisBatch = batch.unwrap();
         sizes.push(x.dims()[0]);
         let loss: Tensor<()> = cross_entropy(model.forward(x), &y);
         assert!(loss.to_vec()[0].is_finite());

@@ -89,7 +89,11 @@ impl<Tag: DimTag, A: NameBatch<Tag>, B: NameBatch<Tag>, C: NameBatch<Tag>> NameB
 {
     type Named = (A::Named, B::Named, C::Named);
     fn name_batch(self) -> Self::Named {
-        (self.0.name_batch(), self.1.name_batch(), self.2.name_batch())
+        (
+            self.0.name_batch(),
+            self.1.name_batch(),
+            self.2.name_batch(),
+        )
     }
 }
 

@@ -404,7 +404,10 @@ mod tests {
         let a = Dyn::<Batch>::new(3);
         assert_eq!(a.dim_eq(Dyn::new(3)).unwrap().size(), 3);
         let err = a.dim_eq(Dyn::new(4)).unwrap_err().to_string();
-        assert!(err.contains("dimension Batch has size 3 on one side and 4"), "{err}");
+        assert!(
+            err.contains("dimension Batch has size 3 on one side and 4"),
+            "{err}"
+        );
         let b: Dyn<Batch> = 3usize.dim_eq(a).unwrap();
         assert_eq!(b.size(), 3);
         assert!(5usize.dim_eq(a).is_err());
