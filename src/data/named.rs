@@ -11,6 +11,14 @@ use core::marker::PhantomData;
 
 /// A shape whose first dimension is a run-time batch size (`usize`), and the same shape with
 /// that dimension named `Tag`.
+///
+/// ```
+/// use shaped::data::NameLeading;
+/// use shaped::prelude::*;
+/// use shaped::shape::Batch;
+/// let s: (Dyn<Batch>, Const<4>) = NameLeading::<Batch>::name_leading((10usize, Const::<4>));
+/// assert_eq!(s.dims().as_slice(), &[10, 4]);
+/// ```
 pub trait NameLeading<Tag: DimTag>: Shape {
     /// The shape with its first dimension named.
     type Named: Shape;
@@ -127,6 +135,15 @@ impl<'a, D: BatchDataset + ?Sized> Batches<'a, D> {
 }
 
 /// [`Batches`] with the batch dimension named `Tag`; see [`Batches::named`].
+///
+/// ```
+/// use shaped::data::DataLoader;
+/// use shaped::shape::Batch;
+/// let iris = shaped::data::iris().unwrap();
+/// let mut loader = DataLoader::new(&iris, 100).unwrap().drop_last(true);
+/// let batches = loader.iter().named::<Batch>();
+/// assert_eq!(batches.len(), 1);
+/// ```
 #[derive(Debug)]
 pub struct NamedBatches<'a, D: ?Sized, Tag> {
     inner: Batches<'a, D>,

@@ -316,6 +316,14 @@ impl<Tag: DimTag, const L: usize, const R: usize> PadDim<L, R> for Dyn<Tag> {
 /// A dimension that can be read under another name without a check: a run-time size
 /// (`usize` or any [`Dyn`]) as any other run-time size, and every other dimension as itself.
 /// [`Tensor::rename`](crate::tensor::Tensor::rename) uses it axis by axis.
+///
+/// ```
+/// use shaped::shape::{Batch, Dim, Dyn, RenameDim, Seq};
+/// let b: Dyn<Batch> = 8usize.rename_dim();
+/// let s: Dyn<Seq> = b.rename_dim();
+/// let n: usize = s.rename_dim();
+/// assert_eq!((b.size(), s.size(), n), (8, 8, 8));
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be renamed to `{Rhs}`",
     label = "only run-time dimensions (`usize`, `Dyn<Tag>`) change names",
@@ -364,6 +372,12 @@ impl<E: DimExpr> RenameDim<E> for E {
 
 /// Two shapes of the same rank whose dimensions pairwise [`RenameDim`]: the names may change,
 /// the sizes and static dimensions do not.
+///
+/// ```
+/// use shaped::shape::{Batch, Const, Dyn, RenameShape, Seq, Shape};
+/// let s: (Dyn<Seq>, Dyn<Batch>, Const<3>) = (4usize, 2usize, Const::<3>).rename_shape();
+/// assert_eq!(s.dims().as_slice(), &[4, 2, 3]);
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be renamed to `{Rhs}`",
     label = "the ranks differ, or a static dimension would change",
