@@ -209,7 +209,8 @@ pub mod prelude {
     pub use crate::error::{Error, Result};
     pub use crate::nn::{Module, Params};
     pub use crate::shape::{
-        Const, ConstShape, Dim, DynShape, Rank0, Rank1, Rank2, Rank3, Rank4, Rank5, Rank6, Shape,
+        Const, ConstShape, Dim, Dyn, DynShape, Rank0, Rank1, Rank2, Rank3, Rank4, Rank5, Rank6,
+        Shape,
     };
     pub use crate::tensor::{Indices, Tensor};
 }
