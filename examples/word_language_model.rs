@@ -35,6 +35,9 @@
 //!   `batch_size` contiguous columns, as the original, but stores them batch-first
 //!   (`(batch, steps)`; the original's `(steps, batch)`), so the Transformer needs no
 //!   transpose; `get_batch` takes `bptt` steps of every column and the targets one step later.
+//!   Both sizes are run-time *named* dimensions, `(Dyn<Batch>, Dyn<Seq>)`, through the
+//!   embedding, the recurrent network (its state is `(layers, Dyn<Batch>, hidden)`), the
+//!   decoder and the loss: a chunk in the original's `(steps, batch)` order does not build.
 //! * Training: the hidden state is carried from one chunk to the next and detached in between
 //!   (the original's `repackage_hidden`), gradients are clipped to norm `--clip`, and SGD
 //!   updates `p -= lr * grad`; after each epoch the learning rate is divided by 4 when the
@@ -60,6 +63,7 @@ use shaped::nn::{
 use shaped::optim::{Adam, AdamW, Optimizer, Sgd, clip_grad_norm};
 use shaped::prelude::*;
 use shaped::serialize::{load_safetensors, save_safetensors};
+use shaped::shape::{Batch, Prod, Seq};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -113,7 +117,7 @@ enum Model {
 }
 
 /// `(NLAYERS, batch, NHID)`: a recurrent network's state between chunks, detached.
-type State = Tensor<(Const<NLAYERS>, usize, Const<NHID>)>;
+type State = Tensor<(Const<NLAYERS>, Dyn<Batch>, Const<NHID>)>;
 
 /// The state carried from one chunk to the next (none for the Transformer).
 enum Hidden {
@@ -123,10 +127,17 @@ enum Hidden {
 }
 
 /// The recurrent network's outputs `(batch, steps, NHID)`.
-type Features<T> = Tensor<(usize, usize, Const<NHID>), f32, T>;
+type Features<T> = Tensor<(Dyn<Batch>, Dyn<Seq>, Const<NHID>), f32, T>;
 
 /// Logits `(batch, steps, VOCAB)`.
-type Logits<T> = Tensor<(usize, usize, Const<VOCAB>), f32, T>;
+type Logits<T> = Tensor<(Dyn<Batch>, Dyn<Seq>, Const<VOCAB>), f32, T>;
+
+/// Token ids `(batch, steps)`: both sizes known only at run time, both named, so a
+/// `(steps, batch)` chunk (the original's layout) passed here does not build.
+type Tokens = Indices<(Dyn<Batch>, Dyn<Seq>)>;
+
+/// Batch and step merged: one row per position of every column, in the logits' order.
+type Rows = Prod<Dyn<Batch>, Dyn<Seq>>;
 
 impl Model {
     fn new(kind: &str, tied: bool, dropout: f64, seed: u64) -> Self {
@@ -181,7 +192,7 @@ impl Model {
 
     /// Zeros of the model's state for `batch` columns (the original's `init_hidden`).
     fn init_hidden(&self, batch: usize) -> Hidden {
-        let zeros = || State::zeros_with_shape((Const, batch, Const));
+        let zeros = || State::zeros_with_shape((Const, Dyn::new(batch), Const));
         match self {
             Model::Rnn { rnn, .. } | Model::TiedRnn { rnn, .. } => match rnn {
                 Rnn::Lstm(_) => Hidden::Lstm(zeros(), zeros()),
@@ -193,11 +204,7 @@ impl Model {
 
     /// Logits for `tokens` `(batch, steps)` from `hidden`, and the next chunk's state
     /// (detached: gradients stop at the chunk boundary).
-    fn forward<T: Tape<f32>>(
-        &self,
-        tokens: &Indices<(usize, usize)>,
-        hidden: Hidden,
-    ) -> (Logits<T>, Hidden) {
+    fn forward<T: Tape<f32>>(&self, tokens: &Tokens, hidden: Hidden) -> (Logits<T>, Hidden) {
         match self {
             Model::Rnn {
                 drop,
@@ -223,7 +230,7 @@ impl Model {
                 transformer_encoder,
                 decoder,
             } => {
-                let steps = tokens.shape().1;
+                let steps = tokens.shape().1.size();
                 let x = encoder
                     .lookup::<_, T>(tokens)
                     .mul_scalar((EMSIZE as f32).sqrt());
@@ -243,7 +250,7 @@ fn recurrent<T: Tape<f32>>(
     drop: &Dropout,
     encoder: &Embedding<VOCAB, EMSIZE>,
     rnn: &Rnn,
-    tokens: &Indices<(usize, usize)>,
+    tokens: &Tokens,
     hidden: Hidden,
 ) -> (Features<T>, Hidden) {
     let x = drop.forward(encoder.lookup::<_, T>(tokens));
@@ -304,11 +311,7 @@ fn batchify(stream: &[usize], batch: usize) -> Batched {
 
 /// The original's `get_batch`: `bptt` steps (fewer at the end) from step `i` of every column,
 /// and the next token of each as the target (flattened in the logits' row order).
-fn get_batch(
-    source: &Batched,
-    i: usize,
-    bptt: usize,
-) -> (Indices<(usize, usize)>, Indices<(usize,)>) {
+fn get_batch(source: &Batched, i: usize, bptt: usize) -> (Tokens, Indices<(Rows,)>) {
     let len = bptt.min(source.steps - 1 - i);
     let mut data = Vec::with_capacity(source.batch * len);
     let mut target = Vec::with_capacity(source.batch * len);
@@ -316,17 +319,20 @@ fn get_batch(
         data.extend_from_slice(&row[i..i + len]);
         target.extend_from_slice(&row[i + 1..i + 1 + len]);
     }
+    let (batch, steps) = (Dyn::<Batch>::new(source.batch), Dyn::<Seq>::new(len));
     (
-        Indices::from_vec_with_shape(data, (source.batch, len)).expect("batch * len tokens"),
-        Indices::from_vec_with_shape(target, (source.batch * len,)).expect("batch * len tokens"),
+        Indices::from_vec_with_shape(data, (batch, steps)).expect("batch * len tokens"),
+        Indices::from_vec_with_shape(target, (Prod(batch, steps),)).expect("batch * len tokens"),
     )
 }
 
 /// The mean cross-entropy of `logits` against `targets` (`log_softmax` + NLL as the
 /// original's `criterion`).
-fn loss<T: Tape<f32>>(logits: Logits<T>, targets: &Indices<(usize,)>) -> Tensor<(), f32, T> {
-    let rows = targets.numel();
-    cross_entropy(logits.reshape_dyn((rows, Const::<VOCAB>)), targets)
+fn loss<T: Tape<f32>>(logits: Logits<T>, targets: &Indices<(Rows,)>) -> Tensor<(), f32, T> {
+    let (batch, steps, vocab) = *logits.shape();
+    let rows: Tensor<(Rows, Const<VOCAB>), f32, T> =
+        logits.reshape_dyn((Prod(batch, steps), vocab));
+    cross_entropy(rows, targets)
 }
 
 /// The mean loss per token over `source` (the original's `evaluate`), dropout off.
@@ -338,7 +344,7 @@ fn evaluate(model: &mut Model, source: &Batched, bptt: usize) -> f64 {
         let (data, targets) = get_batch(source, i, bptt);
         let (logits, next) = model.forward::<NoTape>(&data, hidden);
         hidden = next;
-        total += data.shape().1 as f64 * loss(logits, &targets).as_slice()[0] as f64;
+        total += data.shape().1.size() as f64 * loss(logits, &targets).as_slice()[0] as f64;
     }
     total / (source.steps - 1) as f64
 }
