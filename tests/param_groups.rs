@@ -307,8 +307,20 @@ fn restoring_into_another_grouping_is_an_error_and_changes_nothing() {
             "head.bias",
         ]));
     let mut listed = listed;
-    listed.load_state(state).unwrap();
+    listed.load_state(state.clone()).unwrap();
     assert_eq!(listed.group_lrs(), vec![0.1, 0.05]);
+    // And by listing the tensors themselves.
+    let m = net();
+    let ids = [
+        m.fc.bias.as_ref().unwrap().id(),
+        m.norm.weight.id(),
+        m.norm.bias.id(),
+        m.head.bias.as_ref().unwrap().id(),
+    ];
+    let by_tensor = ParamGroup::tensors(&m, &ids).unwrap();
+    let mut by_tensor = Sgd::new(0.1).momentum(0.9).with_param_group(by_tensor);
+    by_tensor.load_state(state).unwrap();
+    assert_eq!(by_tensor.group_lrs(), vec![0.1, 0.05]);
 }
 
 /// An optimizer state, as `Optimizer::state` gives it.
