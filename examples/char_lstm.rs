@@ -12,7 +12,12 @@
 //!   61,000), shuffled by seed; 1,000 are held out for validation and training draws random
 //!   batches from the rest. Characters are tokens 1-26; token 0 (`.`) marks both the start
 //!   and the end of a word, so `cat` is the input `. c a t` with the target `c a t .`,
-//!   padded to 13 positions that the loss ignores.
+//!   padded to the longest word of its batch, on positions that the loss ignores.
+//! * Shapes: the batch and the sequence length are known only at run time (each batch is as
+//!   long as its longest word), so they are *named* run-time dimensions, `Dyn<Batch>` and
+//!   `Dyn<Seq>`: the compiler checks that they stay in their places through the embedding,
+//!   the LSTM, the head and the loss, e.g. a `(Seq, Batch)` token tensor passed where
+//!   `(Batch, Seq)` is expected does not build.
 //! * Model: 27 tokens -> 16-dimensional embedding -> LSTM with 128 hidden units -> 27 logits
 //!   per position, trained with Adam on the masked cross-entropy.
 //! * Generation: start from `.` and a zero state, run one LSTM step per character with
@@ -30,6 +35,7 @@ use shaped::optim::{Adam, Optimizer, clip_grad_norm};
 use shaped::prelude::*;
 use shaped::sample::{self, Sampler};
 use shaped::serialize::{load_safetensors, save_safetensors};
+use shaped::shape::{Batch, Prod, Seq};
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -40,8 +46,6 @@ const EMBED: usize = 16;
 const HIDDEN: usize = 128;
 /// The longest word used.
 const MAX_LEN: usize = 12;
-/// Positions per sequence: the start token and up to `MAX_LEN` letters.
-const SEQ: usize = MAX_LEN + 1;
 /// Sequences per batch.
 const BATCH: usize = 32;
 /// Training steps (about a minute on 2 cores).
@@ -68,23 +72,25 @@ impl CharLstm {
     }
 
     /// Next-token logits at every position of a batch of sequences; tape `T` decides whether
-    /// the computation is traced (training) or not (evaluation).
+    /// the computation is traced (training) or not (evaluation). The names of the run-time
+    /// dimensions come through every layer: a sequence-first input would not build here.
     fn logits<T: Tape<f32>>(
         &self,
-        tokens: &Indices<Rank2<BATCH, SEQ>>,
-    ) -> Tensor<Rank3<BATCH, SEQ, VOCAB>, f32, T> {
-        let x = self.emb.lookup::<_, T>(tokens); // (BATCH, SEQ, EMBED)
-        let (y, _final_state) = self.lstm.forward(x); // (BATCH, SEQ, HIDDEN)
-        self.head.forward(y) // (BATCH, SEQ, VOCAB)
+        tokens: &Indices<Positions>,
+    ) -> Tensor<(Dyn<Batch>, Dyn<Seq>, Const<VOCAB>), f32, T> {
+        let x = self.emb.lookup::<_, T>(tokens); // (Batch, Seq, EMBED)
+        let (y, _final_state) = self.lstm.forward(x); // (Batch, Seq, HIDDEN)
+        self.head.forward(y) // (Batch, Seq, VOCAB)
     }
 
     /// Mean cross-entropy over the positions that hold a letter or the end token.
-    fn loss<T: Tape<f32>>(&self, batch: &Batch) -> Tensor<(), f32, T> {
-        let logits: Tensor<Rank2<{ BATCH * SEQ }, VOCAB>, f32, T> =
-            self.logits(&batch.inputs).reshape();
+    fn loss<T: Tape<f32>>(&self, batch: &WordBatch) -> Tensor<(), f32, T> {
+        let logits = self.logits::<T>(&batch.inputs);
+        let (b, s, vocab) = *logits.shape();
+        let rows: Tensor<(Rows, Const<VOCAB>), f32, T> = logits.reshape_dyn((Prod(b, s), vocab));
         let per_position = CrossEntropyLoss::new()
             .reduction(Reduction::None)
-            .forward(logits, &batch.targets);
+            .forward(rows, &batch.targets);
         (per_position * batch.mask.clone()).sum() / batch.count
     }
 
@@ -110,23 +116,31 @@ impl CharLstm {
     }
 }
 
+/// `(batch, position)`: both sizes known only at run time, both named.
+type Positions = (Dyn<Batch>, Dyn<Seq>);
+/// Batch and position merged: one row per position of every sequence.
+type Rows = Prod<Dyn<Batch>, Dyn<Seq>>;
+
 /// A batch of padded sequences.
-struct Batch {
-    inputs: Indices<Rank2<BATCH, SEQ>>,
-    targets: Indices<Rank1<{ BATCH * SEQ }>>,
+struct WordBatch {
+    inputs: Indices<Positions>,
+    targets: Indices<(Rows,)>,
     /// 1 where the target counts, 0 on padding.
-    mask: Tensor<Rank1<{ BATCH * SEQ }>>,
+    mask: Tensor<(Rows,)>,
     count: f32,
 }
 
-impl Batch {
+impl WordBatch {
     fn new(words: &[&str]) -> Result<Self> {
-        assert_eq!(words.len(), BATCH);
-        let (mut inputs, mut targets) = (vec![0; BATCH * SEQ], vec![0; BATCH * SEQ]);
-        let mut mask = vec![0.0; BATCH * SEQ];
+        // The start token and the longest word's letters.
+        let seq_len = 1 + words.iter().map(|w| w.len()).max().unwrap_or(0);
+        let (batch, seq) = (Dyn::<Batch>::new(words.len()), Dyn::<Seq>::new(seq_len));
+        let n = words.len() * seq_len;
+        let (mut inputs, mut targets) = (vec![0; n], vec![0; n]);
+        let mut mask = vec![0.0; n];
         for (row, word) in words.iter().enumerate() {
             let tokens: Vec<usize> = word.bytes().map(|b| (b - b'a') as usize + 1).collect();
-            let base = row * SEQ;
+            let base = row * seq_len;
             for (i, &t) in tokens.iter().enumerate() {
                 inputs[base + i + 1] = t; // input: . c a t
                 targets[base + i] = t; // target: c a t .
@@ -134,10 +148,11 @@ impl Batch {
             mask[base..=base + tokens.len()].fill(1.0);
         }
         let count = mask.iter().sum();
-        Ok(Batch {
-            inputs: Indices::from_vec(inputs)?,
-            targets: Indices::from_vec(targets)?,
-            mask: Tensor::from_vec(mask)?,
+        let rows = Prod(batch, seq);
+        Ok(WordBatch {
+            inputs: Indices::from_vec_with_shape(inputs, (batch, seq))?,
+            targets: Indices::from_vec_with_shape(targets, (rows,))?,
+            mask: Tensor::from_vec_with_shape(mask, (rows,))?,
             count,
         })
     }
@@ -227,7 +242,7 @@ fn train(words: &[String]) -> Result<CharLstm> {
         let mut total = 0.0;
         let chunks: Vec<&[&str]> = val.chunks_exact(BATCH).collect();
         for chunk in &chunks {
-            total += model.loss::<NoTape>(&Batch::new(chunk)?).as_slice()[0];
+            total += model.loss::<NoTape>(&WordBatch::new(chunk)?).as_slice()[0];
         }
         Ok(total / chunks.len() as f32)
     };
@@ -237,7 +252,7 @@ fn train(words: &[String]) -> Result<CharLstm> {
         let picks: Vec<&str> = (0..BATCH)
             .map(|_| train[rng.random_range(0..train.len())])
             .collect();
-        let loss = model.loss::<OwnedTape<f32>>(&Batch::new(&picks)?);
+        let loss = model.loss::<OwnedTape<f32>>(&WordBatch::new(&picks)?);
         running += loss.as_slice()[0];
         let mut grads = loss.backward();
         clip_grad_norm(&model, &mut grads, 1.0);

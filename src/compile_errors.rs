@@ -14,7 +14,8 @@
 //!
 //! Dimensions known only at run time (`usize`, e.g. a batch size) are checked at run time
 //! instead: the `try_` methods return an [`Error`](crate::error::Error) naming the sizes, and
-//! the plain methods panic with the same message.
+//! the plain methods panic with the same message. Give them names (`Dyn<Batch>`, `Dyn<Seq>`,
+//! section 10) and a batch axis mixed up with a sequence axis is a compile error too.
 //!
 //! The messages were recorded with the pinned toolchain (Rust 1.95); line numbers refer to
 //! the example as a `src/main.rs` of its own.
@@ -447,6 +448,67 @@
 //! let e2 = enc2.forward(s1.clone());
 //! let u = up.forward(e2).concat::<1, _, _>(s1); // (2, 32, 24, 24)
 //! assert_eq!(u.dims().as_slice(), &[2, 32, 24, 24]);
+//! ```
+//!
+//! ## 10. Run-time dimensions in the wrong place: named dimensions
+//!
+//! Batch sizes and sequence lengths are known only at run time. As plain `usize`s they never
+//! differ in type, so `(T, B, I)` passed where `(B, T, I)` is expected builds. Named run-time
+//! dimensions ([`Dyn<Batch>`](crate::shape::Dyn), `Dyn<Seq>`, your own with
+//! [`dim_tag!`](crate::dim_tag)) keep their names in the type, and two names never meet:
+//! here a batch-first LSTM gets a sequence-first input and a state whose batch is `Batch`.
+//!
+//! ```compile_fail,E0277
+//! use rand::SeedableRng;
+//! use shaped::nn::{LSTM, Module};
+//! use shaped::prelude::*;
+//! use shaped::shape::{Batch, Seq};
+//!
+//! let lstm = LSTM::<8, 16>::new(&mut rand::rngs::StdRng::seed_from_u64(0));
+//! let (b, t) = (Dyn::<Batch>::new(4), Dyn::<Seq>::new(10));
+//! let x = Tensor::<(Dyn<Seq>, Dyn<Batch>, Const<8>)>::zeros_with_shape((t, b, Const));
+//! let h0 = Tensor::<(Const<1>, Dyn<Batch>, Const<16>)>::zeros_with_shape((Const, b, Const));
+//! let (y, state) = lstm.forward((x, (h0.clone(), h0)));
+//! ```
+//!
+//! ```text
+//! error[E0277]: dimension mismatch: `shaped::shape::Dyn<Batch>` must equal `shaped::shape::Dyn<Seq>`
+//!   --> src/main.rs:10:23
+//!    |
+//! 10 | let (y, state) = lstm.forward((x, (h0.clone(), h0)));
+//!    |                       ^^^^^^^ these dimensions differ
+//!    |
+//!    = help: the trait `DimUnify<shaped::shape::Dyn<Seq>>` is not implemented for `shaped::shape::Dyn<Batch>`
+//! ...
+//!    = note: required for `shaped::shape::Dyn<Batch>` to implement `DimEq<shaped::shape::Dyn<Seq>>`
+//!    = note: required for `Recurrent<LstmKind, ..>` to implement `Module<(Tensor<(Dyn<Seq>, Dyn<Batch>, Const<8>)>, ..)>`
+//! ```
+//!
+//! The same happens for a sum over the batch where the sequence was meant followed by a
+//! broadcast (``dimensions `Dyn<Batch>` and `Dyn<Seq>` do not broadcast``), or attention
+//! scores `(Batch, Tgt, Src)` transposed before they mix the values (`Dyn<Tgt>` must equal
+//! `Dyn<Src>`, from `MatMulShape`). A named dimension against a static one is refused the
+//! same way.
+//!
+//! **Fix:** put the dimensions in their places (here `x.transpose::<0, 1>()`); the names come
+//! out of the layer as they went in. Where one dimension really becomes another, say so:
+//! `rename` changes names (no check), `try_realize` turns a named size into a static one (or
+//! another name) with a run-time check that returns `Err`.
+//!
+//! ```
+//! use rand::SeedableRng;
+//! use shaped::nn::{LSTM, Module};
+//! use shaped::prelude::*;
+//! use shaped::shape::{Batch, Seq};
+//!
+//! let lstm = LSTM::<8, 16>::new(&mut rand::rngs::StdRng::seed_from_u64(0));
+//! let (b, t) = (Dyn::<Batch>::new(4), Dyn::<Seq>::new(10));
+//! let x = Tensor::<(Dyn<Seq>, Dyn<Batch>, Const<8>)>::zeros_with_shape((t, b, Const));
+//! let h0 = Tensor::<(Const<1>, Dyn<Batch>, Const<16>)>::zeros_with_shape((Const, b, Const));
+//! let (y, (h_n, _c_n)) = lstm.forward((x.transpose::<0, 1>(), (h0.clone(), h0)));
+//! let y: Tensor<(Dyn<Batch>, Dyn<Seq>, Const<16>)> = y;
+//! let as_static: Tensor<Rank3<4, 10, 16>> = y.clone().try_realize().unwrap();
+//! let renamed: Tensor<(Dyn<Seq>, Dyn<Batch>, Const<16>)> = y.rename(); // names only
 //! ```
 //!
 //! ## Where these errors point, and what `cargo check` shows

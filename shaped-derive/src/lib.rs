@@ -1,6 +1,6 @@
 //! Derive macros for [shaped](https://docs.rs/shaped); use them through `shaped`'s
-//! re-export (`#[derive(shaped::Params)]`), never from this crate directly: the generated
-//! code names items as `::shaped::...`.
+//! re-exports (`#[derive(shaped::Params, shaped::Module)]`), never from this crate directly:
+//! the generated code names items as `::shaped::...`.
 #![warn(missing_docs)]
 
 use proc_macro2::{Span, TokenStream};
@@ -14,7 +14,9 @@ use syn::{
 
 /// Implements `shaped::nn::Params` for a struct or enum: every field is visited under its
 /// PyTorch `state_dict` name, so optimizers, zeroing, initialisation and save/load reach every
-/// tensor of the model without a hand-written visitor.
+/// tensor of the model without a hand-written visitor, and `model.train()` / `model.eval()`
+/// (`Params::set_training`) reach every layer field (nested structs, `Vec`s, arrays, `Option`s,
+/// the active enum variant), so the model's `forward` body is written once.
 ///
 /// # Names
 ///
@@ -38,13 +40,22 @@ use syn::{
 ///
 /// # Attributes
 ///
-/// * `#[param(skip)]` on a field: not visited (configuration values, RNGs, caches); its type
-///   needs no `Params` impl;
+/// * `#[param(skip)]` on a field: not visited (configuration values, RNGs, caches), nor
+///   switched by `train()` / `eval()`; its type needs no `Params` impl;
 /// * `#[param(buffer)]` on a field: every tensor under it is visited as a
 ///   `TensorKind::Buffer` (saved and loaded, never trained), like PyTorch's
 ///   `register_buffer`;
 /// * `#[param(rename = "name")]` on a field: visited under `name` instead of the field's name
 ///   or index;
+/// * `#[param(tied(weight = "encoder.weight"))]` on a field: the field uses a tensor that
+///   lives elsewhere in the same struct (PyTorch's `self.decoder.weight =
+///   self.encoder.weight`), and `state_dict` names it a second time as `decoder.weight`
+///   (field name, then the name on the left). The path on the right is relative to the
+///   struct, as the struct's own `state_dict` names it. Several pairs may be listed
+///   (`tied(weight = "a.weight", bias = "a.bias")`). On an `Option<..>` field, or a field of
+///   an enum variant, the names exist only while the field is `Some` or the variant active. The tensor is still one parameter,
+///   visited once; only saving and loading see the second name (`Params::visit_tied`, and
+///   `shaped::nn::TiedLinear`, the layer that borrows the weight);
 /// * `#[param(elem = f64)]` on the type: implement `Params<f64>` only. Without it the impl is
 ///   generic over the element type `E` and holds for every `E` all visited fields support
 ///   (the derive adds the bound `FieldType: Params<E>` for each visited field, so generic
@@ -97,6 +108,10 @@ struct FieldPlan {
     /// The name segment; `None` for a transparent newtype variant.
     name: Option<String>,
     buffer: bool,
+    /// `(name inside the field, path inside the struct)` pairs from `#[param(tied(..))]`.
+    tied: Vec<(String, String)>,
+    /// The field's type is spelled `Option<..>`: its tied names exist only when `Some`.
+    optional: bool,
     /// The field's type, where errors about it (not a layer, wrong element type) point.
     span: Span,
 }
@@ -106,6 +121,12 @@ struct FieldAttrs {
     skip: bool,
     buffer: bool,
     rename: Option<String>,
+    tied: Vec<(String, String)>,
+}
+
+/// Whether `path` is a `state_dict` path: non-empty segments joined by '.'.
+fn valid_path(path: &str) -> bool {
+    !path.is_empty() && path.split('.').all(|seg| !seg.is_empty())
 }
 
 fn field_attrs(attrs: &[Attribute], span: Span) -> syn::Result<FieldAttrs> {
@@ -122,18 +143,35 @@ fn field_attrs(attrs: &[Attribute], span: Span) -> syn::Result<FieldAttrs> {
                     return Err(meta.error("a renamed field needs a non-empty name without '.'"));
                 }
                 out.rename = Some(name.value());
+            } else if meta.path.is_ident("tied") {
+                meta.parse_nested_meta(|pair| {
+                    let local = pair
+                        .path
+                        .get_ident()
+                        .map(|i| i.unraw().to_string())
+                        .ok_or_else(|| pair.error("expected `name = \"path.to.tensor\"`"))?;
+                    let target: LitStr = pair.value()?.parse()?;
+                    if !valid_path(&target.value()) {
+                        return Err(syn::Error::new(
+                            target.span(),
+                            "a tied tensor's path names a tensor of this struct, e.g. \"encoder.weight\"",
+                        ));
+                    }
+                    out.tied.push((local, target.value()));
+                    Ok(())
+                })?;
             } else {
                 return Err(meta.error(
-                    "unknown #[param] option on a field; expected `skip`, `buffer` or `rename = \"..\"`",
+                    "unknown #[param] option on a field; expected `skip`, `buffer`, `rename = \"..\"` or `tied(weight = \"..\")`",
                 ));
             }
             Ok(())
         })?;
     }
-    if out.skip && (out.buffer || out.rename.is_some()) {
+    if out.skip && (out.buffer || out.rename.is_some() || !out.tied.is_empty()) {
         return Err(syn::Error::new(
             span,
-            "#[param(skip)] cannot be combined with `buffer` or `rename`",
+            "#[param(skip)] cannot be combined with `buffer`, `rename` or `tied`",
         ));
     }
     Ok(out)
@@ -180,6 +218,8 @@ fn plan_fields(
             access: bind(i, field.ident.as_ref()),
             name,
             buffer: attrs.buffer,
+            tied: attrs.tied,
+            optional: is_option(&field.ty),
             span: field.ty.span(),
         });
         types.push(field.ty.clone());
@@ -218,6 +258,73 @@ fn visit_calls(plans: &[FieldPlan], elem: &TokenStream, mutable: bool) -> TokenS
     quote!(#(#calls)*)
 }
 
+/// Whether `ty` is spelled `Option<..>` (any path ending in `Option`).
+fn is_option(ty: &Type) -> bool {
+    matches!(ty, Type::Path(p) if p.qself.is_none()
+        && p.path.segments.last().is_some_and(|s| s.ident == "Option"))
+}
+
+/// The calls reporting the tied names of `plans` (`visit_tied`): each field's own, then those
+/// its `#[param(tied(..))]` declares.
+fn tied_calls(plans: &[FieldPlan], elem: &TokenStream) -> TokenStream {
+    let calls = plans.iter().map(|plan| {
+        let access = &plan.access;
+        let params = quote_spanned!(plan.span=> ::shaped::nn::Params::<#elem>);
+        let prefix = match &plan.name {
+            Some(name) => {
+                let segment = format!("{name}.");
+                quote!(&::std::format!("{}{}", prefix, #segment))
+            }
+            None => quote!(prefix),
+        };
+        let ties = plan.tied.iter().map(|(local, target)| {
+            let tied = match &plan.name {
+                Some(name) => format!("{name}.{local}"),
+                None => local.clone(),
+            };
+            quote! {
+                f(
+                    &::std::format!("{}{}", prefix, #tied),
+                    &::std::format!("{}{}", prefix, #target),
+                );
+            }
+        });
+        if plan.optional && !plan.tied.is_empty() {
+            quote! {
+                #params::visit_tied(#access, #prefix, f);
+                if ::std::option::Option::is_some(#access) {
+                    #(#ties)*
+                }
+            }
+        } else {
+            quote! {
+                #params::visit_tied(#access, #prefix, f);
+                #(#ties)*
+            }
+        }
+    });
+    quote!(#(#calls)*)
+}
+
+/// The calls passing the train/eval flag to `plans` (`set_training`), or asking them whether
+/// they train (`is_training`, joined with `||`).
+fn mode_calls(plans: &[FieldPlan], elem: &TokenStream, set: bool) -> TokenStream {
+    let calls = plans.iter().map(|plan| {
+        let access = &plan.access;
+        let params = quote_spanned!(plan.span=> ::shaped::nn::Params::<#elem>);
+        if set {
+            quote!(#params::set_training(#access, training);)
+        } else {
+            quote!(|| #params::is_training(#access))
+        }
+    });
+    if set {
+        quote!(#(#calls)*)
+    } else {
+        quote!(false #(#calls)*)
+    }
+}
+
 /// Whether `tokens` contain one of `idents` (a type parameter, the type's own name).
 fn mentions(tokens: TokenStream, idents: &[Ident]) -> bool {
     tokens.into_iter().any(|tree| match tree {
@@ -235,8 +342,9 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
         None => quote!(#elem_ident),
     };
 
-    // (visit body, visit_mut body, visited field types)
-    let (body, body_mut, types) = match &input.data {
+    // (visit body, visit_mut body, set_training body, is_training body, visited field
+    // types, visit_tied body)
+    let (body, body_mut, body_set, body_is, types, body_tied) = match &input.data {
         Data::Struct(data) => {
             let (plans, types) = plan_fields(&data.fields, false, |i, ident| match ident {
                 Some(ident) => quote!(&self.#ident),
@@ -255,7 +363,10 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
             (
                 visit_calls(&plans, &elem, false),
                 visit_calls(&plans_mut, &elem, true),
+                mode_calls(&plans_mut, &elem, true),
+                mode_calls(&plans, &elem, false),
                 types,
+                tied_calls(&plans, &elem),
             )
         }
         Data::Enum(data) => {
@@ -317,14 +428,37 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                 let calls = visit_calls(plans, &elem, true);
                 quote!(#pattern => { #calls })
             });
+            let arms_set = arms.iter().map(|(pattern, plans)| {
+                let calls = mode_calls(plans, &elem, true);
+                quote!(#pattern => { #calls })
+            });
+            let arms_is = arms.iter().map(|(pattern, plans)| {
+                let calls = mode_calls(plans, &elem, false);
+                quote!(#pattern => { #calls })
+            });
+            let arms_tied = arms.iter().map(|(pattern, plans)| {
+                let calls = tied_calls(plans, &elem);
+                quote!(#pattern => { #calls })
+            });
             if data.variants.is_empty() {
                 // A reference to an empty enum is matched through `*self`.
-                (quote!(match *self {}), quote!(match *self {}), types)
+                let empty = quote!(match *self {});
+                (
+                    empty.clone(),
+                    empty.clone(),
+                    empty.clone(),
+                    empty.clone(),
+                    types,
+                    empty,
+                )
             } else {
                 (
                     quote!(match self { #(#arms_ref)* }),
                     quote!(match self { #(#arms_mut)* }),
+                    quote!(match self { #(#arms_set)* }),
+                    quote!(match self { #(#arms_is)* }),
                     types,
+                    quote!(match self { #(#arms_tied)* }),
                 )
             }
         }
@@ -384,6 +518,170 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
             }
             fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(::shaped::nn::ParamMut<'_, #elem>)) {
                 #body_mut
+            }
+            fn visit_tied(&self, prefix: &str, f: &mut dyn FnMut(&str, &str)) {
+                #body_tied
+            }
+            fn set_training(&mut self, training: bool) {
+                #body_set
+            }
+            fn is_training(&self) -> bool {
+                #body_is
+            }
+        }
+    })
+}
+
+/// Implements `shaped::nn::Module` for a struct whose layer fields run in order, as
+/// `nn.Sequential` with named children: the input goes through the first field's layer, its
+/// output through the second's, and so on; the last one's output is the model's. Fields
+/// marked `#[param(skip)]` are not layers and are not run. Named and tuple structs, generic
+/// or not; not enums (which variant runs is the program's choice: write `try_forward`).
+///
+/// Like a tuple model, the struct accepts every input its first layer accepts and whose
+/// intermediate outputs the next layers accept, checks every layer's build-time shape rules
+/// at the `forward` call, and names the failing layer in run-time errors
+/// (``layer `fc2` (LinearLayer<8, 2>): ...``). `forward` follows the layers' train/eval
+/// mode, `forward_train` runs each layer's training pass. Derive `Params` too, for the
+/// parameter names (`fc1.weight`) and `train()` / `eval()`.
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::{Dropout, Linear, ReLU};
+/// use rand::SeedableRng;
+///
+/// #[derive(shaped::Params, shaped::Module)]
+/// struct Mlp {
+///     fc1: Linear<4, 8>,
+///     act: ReLU,
+///     drop: Dropout,
+///     fc2: Linear<8, 2>,
+///     #[param(skip)]
+///     name: &'static str,
+/// }
+///
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+/// let mut mlp = Mlp {
+///     fc1: Linear::new(&mut rng),
+///     act: ReLU,
+///     drop: Dropout::new(0.5, &mut rng),
+///     fc2: Linear::new(&mut rng),
+///     name: "mlp",
+/// };
+/// let y = mlp.forward(Tensor::<Rank2<3, 4>>::ones()); // Tensor<Rank2<3, 2>>
+/// assert_eq!(y.dims().as_slice(), &[3, 2]);
+/// let dynamic = Tensor::<(usize, usize)>::ones_with_shape((3, 5));
+/// let err = mlp.try_forward(dynamic).unwrap_err().to_string();
+/// assert!(err.contains("layer `fc1`"), "{err}");
+/// mlp.train(); // forward now drops
+/// ```
+#[proc_macro_derive(Module, attributes(param))]
+pub fn derive_module(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    expand_module(input)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+fn expand_module(input: DeriveInput) -> syn::Result<TokenStream> {
+    let fields = match &input.data {
+        Data::Struct(data) => &data.fields,
+        Data::Enum(e) => {
+            return Err(syn::Error::new(
+                e.enum_token.span,
+                "#[derive(Module)] needs a struct whose fields run in order; for an enum, write `try_forward` with a match",
+            ));
+        }
+        Data::Union(u) => {
+            return Err(syn::Error::new(
+                u.union_token.span,
+                "#[derive(Module)] needs a struct whose fields run in order",
+            ));
+        }
+    };
+    // (access, name shown in errors, type) of every layer field, in order.
+    let mut layers = Vec::new();
+    for (i, field) in fields.iter().enumerate() {
+        if field_attrs(&field.attrs, field.span())?.skip {
+            continue;
+        }
+        let (member, shown) = match &field.ident {
+            Some(ident) => (quote!(#ident), ident.unraw().to_string()),
+            None => {
+                let index = syn::Index::from(i);
+                (quote!(#index), i.to_string())
+            }
+        };
+        layers.push((member, shown, field.ty.clone()));
+    }
+    if layers.is_empty() {
+        return Err(syn::Error::new(
+            input.ident.span(),
+            "#[derive(Module)] needs at least one layer field (fields not marked #[param(skip)])",
+        ));
+    }
+
+    // Layer i maps `__X{i}` to `__X{i+1}`; the last output is `__Y`.
+    let n = layers.len();
+    let xs: Vec<Ident> = (0..n).map(|i| format_ident!("__ShapedX{}", i)).collect();
+    let y = format_ident!("__ShapedY");
+    let outs: Vec<&Ident> = xs.iter().skip(1).chain(std::iter::once(&y)).collect();
+    let x0 = &xs[0];
+
+    let mut generics = input.generics.clone();
+    for x in xs.iter().chain(std::iter::once(&y)) {
+        generics.params.push(GenericParam::Type(parse_quote!(#x)));
+    }
+    {
+        let where_clause = generics.make_where_clause();
+        for ((_, _, ty), (x, out)) in layers.iter().zip(xs.iter().zip(&outs)) {
+            where_clause
+                .predicates
+                .push(parse_quote_spanned!(ty.span()=>
+                    #ty: ::shaped::nn::Module<#x, Output = #out>
+                ));
+        }
+    }
+    let (impl_generics, _, where_clause) = generics.split_for_impl();
+    let (_, ty_generics, _) = input.generics.split_for_impl();
+    let name = &input.ident;
+
+    let checks = layers
+        .iter()
+        .zip(&xs)
+        .map(|((_, _, ty), x)| quote!(let () = <#ty as ::shaped::nn::Module<#x>>::SHAPE_CHECK;));
+    let steps = |train: bool| {
+        let calls = layers.iter().zip(&xs).map(|((member, shown, ty), x)| {
+            let call = if train {
+                quote!(::shaped::nn::Module::<#x>::try_forward_train(&mut self.#member, x))
+            } else {
+                quote!(::shaped::nn::Module::<#x>::try_forward(&self.#member, x))
+            };
+            quote! {
+                let x = #call.map_err(|e| ::shaped::nn::__derive::at_field::<#ty>(e, #shown))?;
+            }
+        });
+        quote!(#(#calls)*)
+    };
+    let (forward, forward_train) = (steps(false), steps(true));
+
+    Ok(quote! {
+        #[automatically_derived]
+        #[allow(private_bounds, private_interfaces)]
+        impl #impl_generics ::shaped::nn::Module<#x0> for #name #ty_generics #where_clause {
+            type Output = #y;
+            const SHAPE_CHECK: () = {
+                #(#checks)*
+            };
+            fn try_forward(&self, x: #x0) -> ::shaped::error::Result<#y> {
+                let () = <Self as ::shaped::nn::Module<#x0>>::SHAPE_CHECK;
+                #forward
+                ::std::result::Result::Ok(x)
+            }
+            fn try_forward_train(&mut self, x: #x0) -> ::shaped::error::Result<#y> {
+                let () = <Self as ::shaped::nn::Module<#x0>>::SHAPE_CHECK;
+                #forward_train
+                ::std::result::Result::Ok(x)
             }
         }
     })

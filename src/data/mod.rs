@@ -23,6 +23,7 @@ mod dataset;
 mod gz;
 mod idx;
 mod loader;
+mod named;
 mod sampler;
 mod standardize;
 
@@ -41,4 +42,5 @@ pub use dataset::{
 pub use gz::{DEFAULT_MAX_DECOMPRESSED_BYTES, max_decompressed_bytes, set_max_decompressed_bytes};
 pub use idx::{parse_idx_images, parse_idx_labels, read_idx_images, read_idx_labels};
 pub use loader::{Batches, DataLoader};
+pub use named::{NameBatch, NameLeading, NamedBatches};
 pub use sampler::DistributedSampler;

@@ -69,8 +69,8 @@ pub struct AttentionInput<Q, K, V, M> {
 /// * `key_padding_mask`: additive float mask `(B, S)` hiding keys per batch element (see
 ///   [`key_padding_mask`](crate::nn::key_padding_mask) to build one from booleans).
 /// * `need_weights`: `false` skips the head-averaged weights (none are computed or returned).
-/// * `dropout`: PyTorch's `dropout=` of the layer, applied to the attention weights; pass it
-///   in training mode only.
+/// * `dropout`: PyTorch's `dropout=` of the layer, applied to the attention weights whatever
+///   the dropout's own train/eval flag; pass it in training mode only.
 ///
 /// ```
 /// use shaped::nn::AttentionOptions;
@@ -303,20 +303,49 @@ impl<const EMBED: usize, const HEADS: usize, E: Float> MultiheadAttention<EMBED,
         S3: DimEq<S>,
         T: Tape<E>,
     {
-        let (b, l, s) = (query.shape.0, query.shape.1, key.shape.1);
-        let (mut attn, v) = self.scores(
+        let dropout = options.dropout.map(|d| &*d);
+        self.attend(
             query,
             key,
             value,
-            options.attn_mask.cloned(),
+            options.attn_mask,
             options.key_padding_mask,
-        )?;
-        if let Some(dropout) = options.dropout {
-            attn = dropout.try_forward_train(attn)?;
+            options.need_weights,
+            dropout,
+        )
+    }
+
+    /// [`try_forward_with`](Self::try_forward_with) with the dropout given by reference
+    /// (`Some`: drop, through the layer's mutex), as the transformer layers call it.
+    #[allow(clippy::type_complexity, clippy::too_many_arguments)]
+    pub(crate) fn attend<B, L, S, XQ, XK, XV, B2, B3, S3, T>(
+        &self,
+        query: Tensor<(B, L, XQ), E, T>,
+        key: Tensor<(B2, S, XK), E, T>,
+        value: Tensor<(B3, S3, XV), E, T>,
+        attn_mask: Option<&Tensor<(usize, usize), E>>,
+        key_padding_mask: Option<&Tensor<(usize, usize), E>>,
+        need_weights: bool,
+        dropout: Option<&Dropout>,
+    ) -> Result<AttentionOutput<B, L, S, EMBED, E, T>>
+    where
+        B: Dim,
+        L: Dim,
+        S: Dim,
+        XQ: DimEq<Const<EMBED>>,
+        XK: DimEq<Const<EMBED>>,
+        XV: DimEq<Const<EMBED>>,
+        B2: DimEq<B>,
+        B3: DimEq<B>,
+        S3: DimEq<S>,
+        T: Tape<E>,
+    {
+        let (b, l, s) = (query.shape.0, query.shape.1, key.shape.1);
+        let (mut attn, v) = self.scores(query, key, value, attn_mask.cloned(), key_padding_mask)?;
+        if let Some(dropout) = dropout {
+            attn = dropout.drop_shared(attn);
         }
-        let weights = options
-            .need_weights
-            .then(|| typed(attn.clone().mean_dim::<1>(), (b, l, s)));
+        let weights = need_weights.then(|| typed(attn.clone().mean_dim::<1>(), (b, l, s)));
         let y = self.mix(attn, v)?;
         Ok((typed(y, (b, l, Const)), weights))
     }

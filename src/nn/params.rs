@@ -69,18 +69,141 @@ pub trait Params<E: Float> {
     /// Calls `f` on every parameter and buffer, mutably.
     fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(ParamMut<'_, E>));
 
-    /// Every name, parameters and buffers, in visiting order (like `state_dict().keys()`).
+    /// Switches every mode-dependent layer inside to training (`true`) or evaluation
+    /// (`false`) mode; [`train`](Params::train) and [`eval`](Params::eval) call it. Layers
+    /// without a mode keep this empty default; Dropout, BatchNorm, SyncBatchNorm, recurrent
+    /// stacks and transformer layers store the flag, and containers (tuples, `Vec`, arrays,
+    /// `Option`, `Box`, `Residual`, `Frozen`, `#[derive(Params)]` structs and enums) pass it to
+    /// every layer they hold. A hand-written `Params` impl of a struct holding such layers
+    /// passes it on the same way.
+    ///
+    /// ```
+    /// use shaped::nn::{Dropout, Params};
+    /// let mut model = (Dropout::with_seed(0.5, 0), Dropout::with_seed(0.2, 1));
+    /// Params::<f32>::set_training(&mut model, true);
+    /// assert!(Params::<f32>::is_training(&model));
+    /// ```
+    fn set_training(&mut self, training: bool) {
+        let _ = training;
+    }
+
+    /// Whether any mode-dependent layer inside is in training mode (PyTorch's
+    /// `model.training`, which a model without Dropout or BatchNorm may ignore: such a model
+    /// answers `false`).
+    ///
+    /// ```
+    /// use shaped::nn::{BatchNorm1d, Linear, Params};
+    /// use rand::SeedableRng;
+    /// let mut model = (Linear::<4, 3>::new(&mut rand::rngs::StdRng::seed_from_u64(0)), BatchNorm1d::<3>::new());
+    /// assert!(!model.is_training()); // layers start in evaluation mode
+    /// model.train();
+    /// assert!(model.is_training());
+    /// ```
+    fn is_training(&self) -> bool {
+        false
+    }
+
+    /// PyTorch's `model.train()`: [`forward`](super::Module::forward) runs every Dropout,
+    /// BatchNorm, recurrent and transformer layer inside in training mode until
+    /// [`eval`](Params::eval). Layers start in evaluation mode (PyTorch's start in training
+    /// mode; see [`Module`](super::Module#train-and-eval-mode) for why).
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::{Dropout, Linear, Module};
+    /// use rand::SeedableRng;
+    /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    /// let mut model = (Linear::<8, 8>::new(&mut rng), Dropout::with_seed(0.5, 7));
+    /// let x = Tensor::<Rank2<16, 8>>::ones();
+    /// model.train();
+    /// let y = model.forward(x.clone()); // dropout drops, through &self
+    /// assert!(y.to_vec().contains(&0.0));
+    /// model.eval();
+    /// assert_eq!(model.forward(x.clone()).to_vec(), model.forward(x).to_vec());
+    /// ```
+    fn train(&mut self) {
+        self.set_training(true)
+    }
+
+    /// PyTorch's `model.eval()`: [`forward`](super::Module::forward) runs every layer inside
+    /// in evaluation mode (Dropout off, BatchNorm on running statistics), the state a fresh
+    /// layer starts in.
+    ///
+    /// ```
+    /// use shaped::nn::{BatchNorm2d, Params};
+    /// let mut bn = BatchNorm2d::<3>::new();
+    /// bn.train();
+    /// bn.eval();
+    /// assert!(!bn.is_training());
+    /// ```
+    fn eval(&mut self) {
+        self.set_training(false)
+    }
+
+    /// Calls `f(tied_name, target)` for every tied name: a second `state_dict` name for a
+    /// tensor visited under `target` (PyTorch's `self.decoder.weight = self.encoder.weight`
+    /// writes the one tensor as both `encoder.weight` and `decoder.weight`). Both names are
+    /// full names, prefixed by `prefix`.
+    ///
+    /// The tensor itself is visited once, under `target`, so optimizers, clipping,
+    /// [`num_params`](Params::num_params) and data-parallel reductions see one parameter;
+    /// safetensors files and checkpoints hold it under both names. `#[derive(Params)]`
+    /// declares tied names with `#[param(tied(weight = "encoder.weight"))]` on the field that
+    /// uses the weight (see [`TiedLinear`](crate::nn::TiedLinear)); the default has none.
+    ///
+    /// ```
+    /// use shaped::nn::{Embedding, Params, TiedLinear};
+    /// use rand::SeedableRng;
+    ///
+    /// #[derive(shaped::Params)]
+    /// struct Lm {
+    ///     encoder: Embedding<10, 4>,
+    ///     #[param(tied(weight = "encoder.weight"))]
+    ///     decoder: TiedLinear<4, 10>,
+    /// }
+    /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    /// let lm = Lm { encoder: Embedding::new(&mut rng), decoder: TiedLinear::new(&mut rng) };
+    /// assert_eq!(lm.param_names(), ["encoder.weight", "decoder.bias"]);
+    /// assert_eq!(lm.tied_names(), [("decoder.weight".to_string(), "encoder.weight".to_string())]);
+    /// assert_eq!(lm.state_dict_names(), ["encoder.weight", "decoder.bias", "decoder.weight"]);
+    /// ```
+    fn visit_tied(&self, prefix: &str, f: &mut dyn FnMut(&str, &str)) {
+        let _ = (prefix, f);
+    }
+
+    /// Every tied name with the name of the tensor it stands for, `(tied, target)`, in
+    /// visiting order (see [`visit_tied`](Params::visit_tied)).
+    fn tied_names(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        self.visit_tied("", &mut |tied, target| {
+            out.push((tied.to_string(), target.to_string()))
+        });
+        out
+    }
+
+    /// The names a PyTorch `state_dict()` of the same model has: every visited name
+    /// ([`param_names`](Params::param_names)), then the tied names.
+    fn state_dict_names(&self) -> Vec<String> {
+        let mut names = self.param_names();
+        names.extend(self.tied_names().into_iter().map(|(tied, _)| tied));
+        names
+    }
+
+    /// Every name, parameters and buffers, in visiting order (like `state_dict().keys()`,
+    /// without tied names: see [`state_dict_names`](Params::state_dict_names)).
     fn param_names(&self) -> Vec<String> {
         let mut names = Vec::new();
         self.visit("", &mut |p| names.push(p.name.to_string()));
         names
     }
     /// The number of trainable scalars (buffers excluded), like
-    /// `sum(p.numel() for p in model.parameters())`.
+    /// `sum(p.numel() for p in model.parameters())`: a tensor is counted once, however many
+    /// names it has (PyTorch's `parameters()` skips repeats too).
     fn num_params(&self) -> usize {
         let mut n = 0;
+        let mut seen = std::collections::HashSet::new();
         self.visit("", &mut |p| {
-            if p.kind == TensorKind::Parameter {
+            if p.kind == TensorKind::Parameter && seen.insert(p.id) {
                 n += p.data.len()
             }
         });
@@ -171,6 +294,12 @@ macro_rules! params {
             fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut($crate::nn::ParamMut<'_, $e>)) {
                 $($crate::nn::Params::<$e>::visit_mut(&mut self.$field, &format!("{prefix}{}.", stringify!($field)), f);)*
             }
+            fn set_training(&mut self, training: bool) {
+                $($crate::nn::Params::<$e>::set_training(&mut self.$field, training);)*
+            }
+            fn is_training(&self) -> bool {
+                false $(|| $crate::nn::Params::<$e>::is_training(&self.$field))*
+            }
         }
     };
     ($ty:ident < $g:ident > { $($field:ident),* $(,)? }) => {
@@ -180,6 +309,12 @@ macro_rules! params {
             }
             fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut($crate::nn::ParamMut<'_, $g>)) {
                 $($crate::nn::Params::<$g>::visit_mut(&mut self.$field, &format!("{prefix}{}.", stringify!($field)), f);)*
+            }
+            fn set_training(&mut self, training: bool) {
+                $($crate::nn::Params::<$g>::set_training(&mut self.$field, training);)*
+            }
+            fn is_training(&self) -> bool {
+                false $(|| $crate::nn::Params::<$g>::is_training(&self.$field))*
             }
         }
     };
@@ -195,6 +330,17 @@ macro_rules! tuple_params {
             #[allow(unused_variables)]
             fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(ParamMut<'_, E>)) {
                 $(self.$i.visit_mut(&format!("{prefix}{}.", $i), f);)*
+            }
+            #[allow(unused_variables)]
+            fn visit_tied(&self, prefix: &str, f: &mut dyn FnMut(&str, &str)) {
+                $(self.$i.visit_tied(&format!("{prefix}{}.", $i), f);)*
+            }
+            #[allow(unused_variables)]
+            fn set_training(&mut self, training: bool) {
+                $(self.$i.set_training(training);)*
+            }
+            fn is_training(&self) -> bool {
+                false $(|| self.$i.is_training())*
             }
         }
     };
@@ -244,6 +390,19 @@ impl<E: Float, M: Params<E>> Params<E> for Vec<M> {
             m.visit_mut(&format!("{prefix}{i}."), f);
         }
     }
+    fn visit_tied(&self, prefix: &str, f: &mut dyn FnMut(&str, &str)) {
+        for (i, m) in self.iter().enumerate() {
+            m.visit_tied(&format!("{prefix}{i}."), f);
+        }
+    }
+    fn set_training(&mut self, training: bool) {
+        for m in self.iter_mut() {
+            m.set_training(training);
+        }
+    }
+    fn is_training(&self) -> bool {
+        self.iter().any(Params::<E>::is_training)
+    }
 }
 
 /// An optional layer adds nothing to the name and is visited only when present, as PyTorch's
@@ -259,6 +418,19 @@ impl<E: Float, M: Params<E>> Params<E> for Option<M> {
             m.visit_mut(prefix, f);
         }
     }
+    fn visit_tied(&self, prefix: &str, f: &mut dyn FnMut(&str, &str)) {
+        if let Some(m) = self {
+            m.visit_tied(prefix, f);
+        }
+    }
+    fn set_training(&mut self, training: bool) {
+        if let Some(m) = self {
+            m.set_training(training);
+        }
+    }
+    fn is_training(&self) -> bool {
+        self.as_ref().is_some_and(Params::<E>::is_training)
+    }
 }
 
 /// A boxed layer is named as the layer itself.
@@ -268,6 +440,15 @@ impl<E: Float, M: Params<E> + ?Sized> Params<E> for Box<M> {
     }
     fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(ParamMut<'_, E>)) {
         (**self).visit_mut(prefix, f);
+    }
+    fn visit_tied(&self, prefix: &str, f: &mut dyn FnMut(&str, &str)) {
+        (**self).visit_tied(prefix, f);
+    }
+    fn set_training(&mut self, training: bool) {
+        (**self).set_training(training);
+    }
+    fn is_training(&self) -> bool {
+        (**self).is_training()
     }
 }
 
@@ -282,5 +463,18 @@ impl<E: Float, M: Params<E>, const N: usize> Params<E> for [M; N] {
         for (i, m) in self.iter_mut().enumerate() {
             m.visit_mut(&format!("{prefix}{i}."), f);
         }
+    }
+    fn visit_tied(&self, prefix: &str, f: &mut dyn FnMut(&str, &str)) {
+        for (i, m) in self.iter().enumerate() {
+            m.visit_tied(&format!("{prefix}{i}."), f);
+        }
+    }
+    fn set_training(&mut self, training: bool) {
+        for m in self.iter_mut() {
+            m.set_training(training);
+        }
+    }
+    fn is_training(&self) -> bool {
+        self.iter().any(Params::<E>::is_training)
     }
 }

@@ -85,6 +85,15 @@ impl<E: Float, M: Params<E>> Params<E> for Residual<M> {
     fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(ParamMut<'_, E>)) {
         self.0.visit_mut(&format!("{prefix}0."), f)
     }
+    fn visit_tied(&self, prefix: &str, f: &mut dyn FnMut(&str, &str)) {
+        self.0.visit_tied(&format!("{prefix}0."), f)
+    }
+    fn set_training(&mut self, training: bool) {
+        self.0.set_training(training)
+    }
+    fn is_training(&self) -> bool {
+        self.0.is_training()
+    }
 }
 
 /// A layer whose parameters are not trained: they are reported as buffers, so optimizers
@@ -125,5 +134,14 @@ impl<E: Float, M: Params<E>> Params<E> for Frozen<M> {
             p.kind = TensorKind::Buffer;
             f(p)
         })
+    }
+    fn visit_tied(&self, prefix: &str, f: &mut dyn FnMut(&str, &str)) {
+        self.0.visit_tied(prefix, f)
+    }
+    fn set_training(&mut self, training: bool) {
+        self.0.set_training(training)
+    }
+    fn is_training(&self) -> bool {
+        self.0.is_training()
     }
 }

@@ -5,6 +5,7 @@ mod create;
 mod display;
 mod grad;
 mod indices;
+mod named;
 mod seed;
 
 pub use indices::Indices;
