@@ -7,9 +7,9 @@ use rand::SeedableRng;
 use shaped::nn::loss::mse_loss;
 use shaped::nn::{Linear, Params, ReLU};
 use shaped::optim::{
-    Adadelta, Adagrad, Adam, AdamW, Adamax, Constant, CosineAnnealingLr, LinearLr, LrSchedule,
-    LrScheduler, NAdam, OneCycleLr, Optimizer, ParamGroup, RAdam, ReduceLrOnPlateau, RmsProp,
-    SequentialLr, Sgd, StepLr,
+    Adadelta, Adagrad, Adam, AdamW, Adamax, Constant, CosineAnnealingLr, LinearLr, LinearWarmup,
+    LrSchedule, LrScheduler, NAdam, OneCycleLr, Optimizer, ParamGroup, RAdam, ReduceLrOnPlateau,
+    RmsProp, SequentialLr, Sgd, StepLr,
 };
 use shaped::prelude::*;
 use shaped::serialize::Checkpoint;
@@ -164,6 +164,38 @@ fn a_boxed_optimizer_gives_the_same_numbers_as_the_concrete_one() {
     let lb = mse_loss(b.forward_train(x.trace_constant()), y);
     boxed.step(&mut b, &lb.backward());
     assert_eq!(a.0.weight.as_slice(), b.0.weight.as_slice());
+}
+
+#[test]
+fn boxed_schedules_chain_in_sequential_lr_and_warmup() {
+    let chained = SequentialLr::new(schedule("constant", 30).unwrap())
+        .then(10, schedule("step", 30).unwrap())
+        .then(20, schedule("cosine", 30).unwrap());
+    assert_eq!(chained.lr_at(1.0, 5), 1.0);
+    // The step stage (steps 10..20, step_size 10) would first decay at its own step 10,
+    // where the cosine stage takes over from the base rate.
+    assert_eq!(chained.lr_at(1.0, 19), 1.0);
+    assert_eq!(chained.lr_at(1.0, 20), 1.0);
+    assert!(chained.lr_at(1.0, 21) < 1.0);
+    let warm = LinearWarmup {
+        warmup: 4,
+        start_factor: 0.0,
+        then: schedule("cosine", 8).unwrap(),
+    };
+    assert_eq!(warm.lr_at(2.0, 2), 1.0);
+    assert_eq!(warm.lr_at(2.0, 4), 2.0);
+    // Boxed chained schedules drive a boxed optimizer with groups, each from its own base.
+    let mut opt = optimizer("sgd").unwrap();
+    opt.add_param_group(ParamGroup::prefix("2.").lr(0.5))
+        .unwrap();
+    let boxed: Box<dyn LrSchedule> = Box::new(chained);
+    let mut sched = LrScheduler::new(&mut opt, boxed);
+    for _ in 0..25 {
+        sched.step(&mut opt);
+    }
+    let f = sched.schedule.lr_at(1.0, 25);
+    assert_eq!(opt.group_lrs(), vec![0.05 * f, 0.5 * f]);
+    assert!(f < 1.0);
 }
 
 #[test]

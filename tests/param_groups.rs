@@ -9,7 +9,8 @@ use common::check_close;
 use safetensors::SafeTensors;
 use shaped::nn::{LayerNorm, Linear, Params};
 use shaped::optim::{
-    Adagrad, AdamW, ExponentialLr, LrScheduler, Optimizer, ParamGroup, Sgd, StepLr,
+    Adadelta, Adagrad, Adam, AdamW, Adamax, CosineAnnealingLr, ExponentialLr, LinearLr,
+    LrScheduler, MultiStepLr, NAdam, Optimizer, ParamGroup, RAdam, RmsProp, Sgd, StepLr,
 };
 use shaped::prelude::*;
 use shaped::serialize::Checkpoint;
@@ -118,12 +119,12 @@ fn adamw() -> AdamW<f32> {
 }
 
 /// Steps `opt` with a scheduler through the reference trajectory, checking parameters,
-/// every group's rate and finally the per-parameter state.
+/// every group's rate and finally the per-parameter state: every buffer torch keeps, and
+/// no other.
 fn check_trajectory<O: Optimizer<f32>, S: shaped::optim::LrSchedule>(
     case: &str,
     mut opt: O,
     schedule: S,
-    buffers: &[&str],
 ) {
     let c = Case::load(case);
     let mut m = c.start();
@@ -144,15 +145,21 @@ fn check_trajectory<O: Optimizer<f32>, S: shaped::optim::LrSchedule>(
         let last: Vec<f32> = sched.last_lrs().iter().map(|&l| l as f32).collect();
         assert_eq!(last, lrs);
     }
-    let state: HashMap<String, Vec<f32>> = opt.state().into_iter().collect();
-    for name in m.param_names() {
-        for b in buffers {
-            let key = format!("{name}.{b}");
-            let got = state
-                .get(&key)
-                .unwrap_or_else(|| panic!("no state `{key}`"));
-            check_close(&key, got, c.f(&format!("state.{key}")), 1e-5, 1e-4);
-        }
+    let state: HashMap<String, Vec<f32>> = opt
+        .state()
+        .into_iter()
+        .filter(|(n, _)| n != "step" && !n.starts_with("param_groups"))
+        .collect();
+    let mut expected: Vec<&str> =
+        c.0.keys()
+            .filter_map(|k| k.strip_prefix("state."))
+            .collect();
+    let mut got: Vec<&str> = state.keys().map(String::as_str).collect();
+    expected.sort();
+    got.sort();
+    assert_eq!(got, expected, "{case}: per-parameter buffers");
+    for key in expected {
+        check_close(key, &state[key], c.f(&format!("state.{key}")), 1e-5, 1e-4);
     }
 }
 
@@ -167,18 +174,75 @@ fn sgd_two_groups_with_step_lr_match_torch() {
             step_size: 2,
             gamma: 0.5,
         },
-        &["momentum_buffer"],
     );
 }
 
 #[test]
 fn adamw_two_groups_with_exponential_lr_match_torch() {
-    check_trajectory(
-        "adamw",
-        adamw(),
-        ExponentialLr { gamma: 0.8 },
-        &["exp_avg", "exp_avg_sq"],
-    );
+    check_trajectory("adamw", adamw(), ExponentialLr { gamma: 0.8 });
+}
+
+/// Group 1 of the other cases: the reference's no-decay parameters.
+fn group1() -> ParamGroup {
+    ParamGroup::matching(no_decay).weight_decay(0.0)
+}
+
+#[test]
+fn rmsprop_groups_with_their_own_momentum_match_torch() {
+    let opt = RmsProp::new(0.01)
+        .momentum(0.9)
+        .weight_decay(0.01)
+        .centered(true)
+        .with_param_group(group1().lr(0.02).momentum(0.0));
+    check_trajectory("rmsprop", opt, MultiStepLr::new(vec![2, 4], 0.3));
+}
+
+#[test]
+fn adam_groups_with_their_own_betas_match_torch() {
+    let opt = Adam::new(0.01)
+        .weight_decay(0.05)
+        .amsgrad(true)
+        .with_param_group(group1().betas(0.5, 0.9));
+    let warm = LinearLr {
+        start_factor: 0.5,
+        end_factor: 1.0,
+        total_iters: 4,
+    };
+    check_trajectory("adam", opt, warm);
+}
+
+#[test]
+fn adagrad_adadelta_adamax_nadam_radam_groups_match_torch() {
+    let opt = Adagrad::new(0.1)
+        .weight_decay(0.01)
+        .lr_decay(0.01)
+        .with_param_group(group1().lr(0.05));
+    let cosine = CosineAnnealingLr {
+        t_max: 5,
+        eta_min: 0.0,
+    };
+    check_trajectory("adagrad", opt, cosine);
+    let halving = StepLr {
+        step_size: 2,
+        gamma: 0.5,
+    };
+    let opt = Adadelta::new(1.0)
+        .weight_decay(0.01)
+        .with_param_group(group1().lr(0.5));
+    check_trajectory("adadelta", opt, halving);
+    let opt = Adamax::new(0.02)
+        .weight_decay(0.01)
+        .with_param_group(group1().lr(0.01).betas(0.8, 0.99));
+    check_trajectory("adamax", opt, ExponentialLr { gamma: 0.9 });
+    let opt = NAdam::new(0.01)
+        .weight_decay(0.01)
+        .with_param_group(group1().lr(0.005));
+    check_trajectory("nadam", opt, halving);
+    let opt = RAdam::new(0.01)
+        .weight_decay(0.01)
+        .decoupled_weight_decay(true)
+        .with_param_group(group1().lr(0.02).betas(0.8, 0.9));
+    check_trajectory("radam", opt, ExponentialLr { gamma: 0.9 });
 }
 
 /// `steps` reference steps of `opt` on the `sgd` case's model and gradients.
@@ -307,8 +371,20 @@ fn restoring_into_another_grouping_is_an_error_and_changes_nothing() {
             "head.bias",
         ]));
     let mut listed = listed;
-    listed.load_state(state).unwrap();
+    listed.load_state(state.clone()).unwrap();
     assert_eq!(listed.group_lrs(), vec![0.1, 0.05]);
+    // And by listing the tensors themselves.
+    let m = net();
+    let ids = [
+        m.fc.bias.as_ref().unwrap().id(),
+        m.norm.weight.id(),
+        m.norm.bias.id(),
+        m.head.bias.as_ref().unwrap().id(),
+    ];
+    let by_tensor = ParamGroup::tensors(&m, &ids).unwrap();
+    let mut by_tensor = Sgd::new(0.1).momentum(0.9).with_param_group(by_tensor);
+    by_tensor.load_state(state).unwrap();
+    assert_eq!(by_tensor.group_lrs(), vec![0.1, 0.05]);
 }
 
 /// An optimizer state, as `Optimizer::state` gives it.

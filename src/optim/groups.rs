@@ -5,8 +5,10 @@
 //! selects; added groups are numbered from 1 in the order they were added, and a parameter
 //! belongs to the first added group that selects it.
 
+use crate::autograd::UniqueId;
 use crate::dtype::Float;
 use crate::error::{Error, Result};
+use crate::nn::{Params, TensorKind};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -19,7 +21,8 @@ enum Select {
     Matching(Arc<dyn Fn(&str) -> bool + Send + Sync>),
 }
 
-/// A parameter group: the parameters it selects (by `state_dict` name) are updated with its
+/// A parameter group: the parameters it selects (by `state_dict` name: a predicate, a
+/// prefix, a list of names, or a list of tensors resolved to their names) are updated with its
 /// learning rate, weight decay, momentum or betas instead of the optimizer's (PyTorch's
 /// `param_groups`, e.g. no weight decay on biases and norm layers). A setting left unset
 /// takes the optimizer's value at the time of the step.
@@ -107,6 +110,47 @@ impl ParamGroup {
     /// ```
     pub fn names<S: Into<String>>(names: impl IntoIterator<Item = S>) -> Self {
         Self::new(Select::Names(names.into_iter().map(Into::into).collect()))
+    }
+    /// The listed tensors of `model` (PyTorch's `{'params': [model.head.weight, ...]}`),
+    /// by their [`id`](crate::tensor::Tensor::id): the group holds the names under which
+    /// `model` visits them. An error names how many of the ids are not parameters of
+    /// `model`.
+    ///
+    /// ```
+    /// use shaped::nn::Linear;
+    /// use shaped::optim::ParamGroup;
+    /// use rand::SeedableRng;
+    /// let model = (Linear::<2, 3>::new(&mut rand::rngs::StdRng::seed_from_u64(0)),);
+    /// let g = ParamGroup::tensors(&model, &[model.0.weight.id()]).unwrap().lr(0.5);
+    /// assert!(g.selects("0.weight") && !g.selects("0.bias"));
+    /// let other = Linear::<2, 3>::new(&mut rand::rngs::StdRng::seed_from_u64(1));
+    /// assert!(ParamGroup::tensors(&model, &[other.weight.id()]).is_err());
+    /// ```
+    pub fn tensors<E: Float, M: Params<E> + ?Sized>(model: &M, ids: &[UniqueId]) -> Result<Self> {
+        let mut names = Vec::new();
+        let mut found = vec![false; ids.len()];
+        model.visit("", &mut |p| {
+            if p.kind != TensorKind::Parameter {
+                return;
+            }
+            for (i, id) in ids.iter().enumerate() {
+                if *id == p.id {
+                    found[i] = true;
+                    names.push(p.name.to_string());
+                }
+            }
+        });
+        let missing = found.iter().filter(|f| !**f).count();
+        if missing > 0 {
+            return Err(Error::value(
+                "ParamGroup::tensors",
+                format!(
+                    "{missing} of the {} listed tensors are not parameters of the model",
+                    ids.len()
+                ),
+            ));
+        }
+        Ok(Self::new(Select::Names(names)))
     }
     /// Whether this group selects the parameter `name`.
     ///

@@ -271,34 +271,40 @@ macro_rules! grouped_optimizer_methods {
             }
         }
         fn lr(&self) -> f64 {
-            super::groups::Grouped::hyper(self).lr
+            $crate::optim::groups::Grouped::hyper(self).lr
         }
         fn set_lr(&mut self, lr: f64) {
-            super::groups::set_all_lrs(self, lr)
+            $crate::optim::groups::set_all_lrs(self, lr)
         }
         fn group_lrs(&self) -> Vec<f64> {
-            super::groups::group_lrs(self)
+            $crate::optim::groups::group_lrs(self)
         }
         fn set_group_lrs(&mut self, lrs: &[f64]) {
-            super::groups::set_group_lrs(self, lrs)
+            $crate::optim::groups::set_group_lrs(self, lrs)
         }
-        fn add_param_group(&mut self, group: super::ParamGroup) -> crate::error::Result<()> {
-            super::groups::add_group(self, group)
+        fn add_param_group(
+            &mut self,
+            group: $crate::optim::ParamGroup,
+        ) -> crate::error::Result<()> {
+            $crate::optim::groups::add_group(self, group)
         }
         fn state(&self) -> Vec<(String, Vec<E>)> {
             let mut out = self.state.export(self.steps);
-            out.extend(self.groups.export(super::groups::Grouped::<E>::hyper(self)));
+            out.extend(
+                self.groups
+                    .export($crate::optim::groups::Grouped::<E>::hyper(self)),
+            );
             out
         }
         fn load_state(&mut self, state: Vec<(String, Vec<E>)>) -> crate::error::Result<()> {
-            let hyper = super::groups::Grouped::<E>::hyper(self);
+            let hyper = $crate::optim::groups::Grouped::<E>::hyper(self);
             let (rest, loaded) = self.groups.import(state, hyper)?;
             self.steps = self.state.import(rest, $buffers)?;
             if let Some(loaded) = loaded {
                 let h = self.groups.apply(loaded);
-                super::groups::Grouped::<E>::set_hyper(self, h);
+                $crate::optim::groups::Grouped::<E>::set_hyper(self, h);
             }
-            super::groups::Grouped::<E>::after_load(self);
+            $crate::optim::groups::Grouped::<E>::after_load(self);
             Ok(())
         }
     };

@@ -17,13 +17,18 @@ optimizer's arithmetic is under test, not backprop), stored as `g.<k>.<param>`.
 For every case: `p0.<param>` start values, `g.<k>.<param>` the gradient of step k
 (k = 0..STEPS-1), `p.<k>.<param>` the values after step k+1 (optimizer step, then scheduler
 step), `lrs.<k>` [2] `scheduler.get_last_lr()` after that scheduler step, `state.<param>.<buf>`
-the optimizer's per-parameter state after the last step.
+the optimizer's per-parameter state after the last step (every buffer torch keeps for the
+parameter, its scalar `step` and NAdam's `mu_product` aside).
 
 * `sgd`: SGD(lr=0.1, momentum=0.9, weight_decay=0.01) with group 1 {lr=0.05,
   weight_decay=0}; StepLR(step_size=2, gamma=0.5). Buffers: `momentum_buffer`.
 * `adamw`: AdamW(lr=0.01, weight_decay=0.1, betas=(0.9, 0.999)) with group 1 {lr=0.003,
   weight_decay=0, betas=(0.8, 0.99)}; ExponentialLR(gamma=0.8). Buffers: `exp_avg`,
   `exp_avg_sq`.
+* `rmsprop`, `adam`, `adagrad`, `adadelta`, `adamax`, `nadam`, `radam`: each with group 1
+  setting its own rate, no weight decay, and momentum (RMSprop) or betas (Adam, Adamax, RAdam)
+  where the optimizer has them per group, under MultiStepLR, LinearLR, CosineAnnealingLR,
+  StepLR or ExponentialLR; the settings are in the metadata and below.
 """
 import json
 import torch
@@ -58,9 +63,14 @@ def run(case, make_opt, make_sched, buffers, hyper):
         for n, p in params.items():
             t[f"{case}.p.{k}.{n}"] = p.detach().clone()
         t[f"{case}.lrs.{k}"] = torch.tensor(sched.get_last_lr(), dtype=torch.float32)
+    # Every per-parameter buffer torch keeps (so that the Rust side can check it keeps the
+    # same set: no momentum buffer in a group with momentum 0, say); `buffers` lists the
+    # ones the case is about.
     for n, p in params.items():
-        for b in buffers:
-            t[f"{case}.state.{n}.{b}"] = opt.state[p][b].detach().clone().contiguous()
+        for b, v in opt.state[p].items():
+            if b not in ("step", "mu_product"):
+                t[f"{case}.state.{n}.{b}"] = v.detach().clone().contiguous()
+        assert all(b in opt.state[p] for b in buffers)
     meta[case] = hyper
 
 
@@ -85,10 +95,76 @@ run("adamw",
      "group1": {"lr": 0.003, "weight_decay": 0.0, "betas": [0.8, 0.99]},
      "scheduler": "ExponentialLR(gamma=0.8)", "steps": STEPS})
 
+G1 = dict(weight_decay=0.0)
+L = torch.optim.lr_scheduler
+# The other optimizers: each case's group 1 sets its own rate and no decay (and momentum
+# or betas where the optimizer has them per group), under another scheduler.
+for case, make_opt, make_sched, buffers, hyper in [
+    ("rmsprop",
+     lambda d, r: torch.optim.RMSprop(
+         [{"params": d}, {"params": r, "lr": 0.02, "momentum": 0.0, **G1}],
+         lr=0.01, momentum=0.9, weight_decay=0.01, centered=True),
+     lambda o: L.MultiStepLR(o, milestones=[2, 4], gamma=0.3),
+     ["square_avg", "grad_avg"],
+     {"optimizer": "RMSprop(lr=0.01, momentum=0.9, weight_decay=0.01, centered=True)",
+      "group1": {"lr": 0.02, "momentum": 0.0, "weight_decay": 0.0},
+      "scheduler": "MultiStepLR(milestones=[2, 4], gamma=0.3)"}),
+    ("adam",
+     lambda d, r: torch.optim.Adam(
+         [{"params": d}, {"params": r, "betas": (0.5, 0.9), **G1}],
+         lr=0.01, weight_decay=0.05, amsgrad=True),
+     lambda o: L.LinearLR(o, start_factor=0.5, total_iters=4),
+     ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"],
+     {"optimizer": "Adam(lr=0.01, weight_decay=0.05, amsgrad=True)",
+      "group1": {"betas": [0.5, 0.9], "weight_decay": 0.0},
+      "scheduler": "LinearLR(start_factor=0.5, total_iters=4)"}),
+    ("adagrad",
+     lambda d, r: torch.optim.Adagrad(
+         [{"params": d}, {"params": r, "lr": 0.05, **G1}],
+         lr=0.1, weight_decay=0.01, lr_decay=0.01),
+     lambda o: L.CosineAnnealingLR(o, T_max=5),
+     ["sum"],
+     {"optimizer": "Adagrad(lr=0.1, weight_decay=0.01, lr_decay=0.01)",
+      "group1": {"lr": 0.05, "weight_decay": 0.0}, "scheduler": "CosineAnnealingLR(T_max=5)"}),
+    ("adadelta",
+     lambda d, r: torch.optim.Adadelta(
+         [{"params": d}, {"params": r, "lr": 0.5, **G1}], lr=1.0, weight_decay=0.01),
+     lambda o: L.StepLR(o, step_size=2, gamma=0.5),
+     ["square_avg", "acc_delta"],
+     {"optimizer": "Adadelta(lr=1.0, weight_decay=0.01)",
+      "group1": {"lr": 0.5, "weight_decay": 0.0}, "scheduler": "StepLR(step_size=2, gamma=0.5)"}),
+    ("adamax",
+     lambda d, r: torch.optim.Adamax(
+         [{"params": d}, {"params": r, "lr": 0.01, "betas": (0.8, 0.99), **G1}],
+         lr=0.02, weight_decay=0.01),
+     lambda o: L.ExponentialLR(o, gamma=0.9),
+     ["exp_avg", "exp_inf"],
+     {"optimizer": "Adamax(lr=0.02, weight_decay=0.01)",
+      "group1": {"lr": 0.01, "betas": [0.8, 0.99], "weight_decay": 0.0},
+      "scheduler": "ExponentialLR(gamma=0.9)"}),
+    ("nadam",
+     lambda d, r: torch.optim.NAdam(
+         [{"params": d}, {"params": r, "lr": 0.005, **G1}], lr=0.01, weight_decay=0.01),
+     lambda o: L.StepLR(o, step_size=2, gamma=0.5),
+     ["exp_avg", "exp_avg_sq"],
+     {"optimizer": "NAdam(lr=0.01, weight_decay=0.01)",
+      "group1": {"lr": 0.005, "weight_decay": 0.0}, "scheduler": "StepLR(step_size=2, gamma=0.5)"}),
+    ("radam",
+     lambda d, r: torch.optim.RAdam(
+         [{"params": d}, {"params": r, "lr": 0.02, "betas": (0.8, 0.9), **G1}],
+         lr=0.01, weight_decay=0.01, decoupled_weight_decay=True),
+     lambda o: L.ExponentialLR(o, gamma=0.9),
+     ["exp_avg", "exp_avg_sq"],
+     {"optimizer": "RAdam(lr=0.01, weight_decay=0.01, decoupled_weight_decay=True)",
+      "group1": {"lr": 0.02, "betas": [0.8, 0.9], "weight_decay": 0.0},
+      "scheduler": "ExponentialLR(gamma=0.9)"}),
+]:
+    run(case, make_opt, make_sched, buffers, {**hyper, "steps": STEPS})
+
 # One metadata key: the writer orders several keys at random, and the file is meant to be
 # byte-for-byte reproducible.
 metadata = {"cases": json.dumps({"torch_version": torch.__version__, **meta}, sort_keys=True)}
 save_file(t, "param_groups.safetensors", metadata=metadata)
 print(len(t), "tensors")
-for case in ["sgd", "adamw"]:
+for case in meta:
     print(case, [t[f"{case}.lrs.{k}"].tolist() for k in range(STEPS)])
