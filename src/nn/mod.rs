@@ -105,5 +105,5 @@ pub use upsample::Upsample;
 /// Items the derive macros' generated code names; not part of the public API.
 #[doc(hidden)]
 pub mod __derive {
-    pub use super::layer_name::at_field;
+    pub use crate::nn::layer_name::at_field;
 }
