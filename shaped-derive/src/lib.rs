@@ -218,6 +218,24 @@ fn visit_calls(plans: &[FieldPlan], elem: &TokenStream, mutable: bool) -> TokenS
     quote!(#(#calls)*)
 }
 
+/// The calls describing `plans` for `describe` (the layer tree of `summary`), named as in
+/// `visit`.
+fn describe_calls(plans: &[FieldPlan], elem: &TokenStream) -> TokenStream {
+    let calls = plans.iter().map(|plan| {
+        let access = &plan.access;
+        let params = quote_spanned!(plan.span=> ::shaped::nn::Params::<#elem>);
+        let prefix = match &plan.name {
+            Some(name) => {
+                let segment = format!("{name}.");
+                quote!(&::std::format!("{}{}", prefix, #segment))
+            }
+            None => quote!(prefix),
+        };
+        quote!(#params::describe(#access, #prefix, f);)
+    });
+    quote!(#(#calls)*)
+}
+
 /// Whether `tokens` contain one of `idents` (a type parameter, the type's own name).
 fn mentions(tokens: TokenStream, idents: &[Ident]) -> bool {
     tokens.into_iter().any(|tree| match tree {
@@ -235,8 +253,9 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
         None => quote!(#elem_ident),
     };
 
-    // (visit body, visit_mut body, visited field types)
-    let (body, body_mut, types) = match &input.data {
+    let type_name = input.ident.unraw().to_string();
+    // (visit body, visit_mut body, describe body, visited field types)
+    let (body, body_mut, body_describe, types) = match &input.data {
         Data::Struct(data) => {
             let (plans, types) = plan_fields(&data.fields, false, |i, ident| match ident {
                 Some(ident) => quote!(&self.#ident),
@@ -252,9 +271,14 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                     quote!(&mut self.#index)
                 }
             })?;
+            let describe = describe_calls(&plans, &elem);
             (
                 visit_calls(&plans, &elem, false),
                 visit_calls(&plans_mut, &elem, true),
+                quote! {
+                    f(::shaped::nn::module_name(prefix), ::std::string::String::from(#type_name));
+                    #describe
+                },
                 types,
             )
         }
@@ -317,13 +341,32 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                 let calls = visit_calls(plans, &elem, true);
                 quote!(#pattern => { #calls })
             });
+            // A transparent newtype variant is described by its one field; any other
+            // variant as a container named after the enum.
+            let arms_describe = arms.iter().map(|(pattern, plans)| {
+                let calls = describe_calls(plans, &elem);
+                if plans.len() == 1 && plans[0].name.is_none() {
+                    quote!(#pattern => { #calls })
+                } else {
+                    quote!(#pattern => {
+                        f(::shaped::nn::module_name(prefix), ::std::string::String::from(#type_name));
+                        #calls
+                    })
+                }
+            });
             if data.variants.is_empty() {
                 // A reference to an empty enum is matched through `*self`.
-                (quote!(match *self {}), quote!(match *self {}), types)
+                (
+                    quote!(match *self {}),
+                    quote!(match *self {}),
+                    quote!(match *self {}),
+                    types,
+                )
             } else {
                 (
                     quote!(match self { #(#arms_ref)* }),
                     quote!(match self { #(#arms_mut)* }),
+                    quote!(match self { #(#arms_describe)* }),
                     types,
                 )
             }
@@ -384,6 +427,9 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
             }
             fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(::shaped::nn::ParamMut<'_, #elem>)) {
                 #body_mut
+            }
+            fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, ::std::string::String)) {
+                #body_describe
             }
         }
     })

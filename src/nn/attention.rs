@@ -492,4 +492,10 @@ impl<const EMBED: usize, const HEADS: usize, E: Float> Params<E>
         }
         self.out_proj.visit_mut(&format!("{prefix}out_proj."), f);
     }
+    fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
+        f(
+            super::module_name(prefix),
+            format!("MultiheadAttention(embed_dim={EMBED}, num_heads={HEADS})"),
+        )
+    }
 }

@@ -155,4 +155,13 @@ impl<const G: usize, const C: usize, E: Float> Params<E> for GroupNorm<G, C, E> 
             f,
         );
     }
+    fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
+        f(
+            super::module_name(prefix),
+            format!(
+                "GroupNorm({G}, {C}, eps={}, affine=True)",
+                super::summary::py_float(self.eps)
+            ),
+        )
+    }
 }

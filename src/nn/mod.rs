@@ -6,6 +6,7 @@ mod attention;
 mod batchnorm;
 mod conv;
 mod conv_grouped;
+mod conv_dyn;
 pub mod double;
 mod dropout;
 mod embedding;
@@ -25,6 +26,7 @@ mod rnn_forward;
 mod rnn_layout;
 mod sequential;
 mod standardize;
+mod summary;
 mod sync_batchnorm;
 mod transformer;
 mod upsample;
@@ -38,6 +40,7 @@ pub use batchnorm::{
     BatchNormLayer,
 };
 pub use conv::{Conv1d, Conv2d, ConvTranspose2d};
+pub use conv_dyn::{Conv1dConfig, Conv1dDyn, Conv2dConfig, Conv2dDyn, ConvConfig, ConvTranspose2dDyn};
 pub use conv_grouped::{DepthwiseConv2d, GroupedConv2d, GroupedConvWeight};
 pub use dropout::Dropout;
 pub use embedding::{AppendDim, Embedding, EmbeddingDyn, EmbeddingLayer, TracedIndices};
@@ -45,7 +48,9 @@ pub use groupnorm::GroupNorm;
 pub use layernorm::{LayerNorm, LayerNormDyn, LayerNormLayer};
 pub use linear::{Linear, LinearDyn, LinearLayer};
 pub use module::Module;
-pub use params::{ParamMut, ParamView, Params, TensorKind, visit_tensor, visit_tensor_mut};
+pub use params::{
+    ParamMut, ParamView, Params, TensorKind, module_name, visit_tensor, visit_tensor_mut,
+};
 pub use pool::{AdaptiveAvgPool2d, AvgPool2d, Flatten, MaxPool2d};
 pub use residual::{Frozen, Residual, SameAsInput};
 pub use rnn::{
@@ -74,6 +79,7 @@ pub use rnn_layout::{BatchFirst, Bidirectional, Direction, Layout, SeqFirst, Uni
 /// ```
 pub use shaped_derive::Params;
 pub use standardize::Standardizer;
+pub use summary::{ModelSummary, SummaryLayer, SummaryTensor};
 pub use sync_batchnorm::SyncBatchNorm;
 pub use transformer::{
     DecoderInput, EncoderInput, TransformerActivation, TransformerConfig, TransformerDecoder,
