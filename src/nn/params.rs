@@ -301,7 +301,8 @@ impl<S: Shape, E: Float> Params<E> for Tensor<S, E> {
         )
     }
     fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
-        f(module_name(prefix), "Parameter".to_string())
+        let dims = self.shape.dims();
+        f(module_name(prefix), format!("Tensor(shape={:?})", dims.as_slice()))
     }
 }
 
