@@ -1,0 +1,252 @@
+//! Run-time-sized layers (`Conv1dDyn`, `Conv2dDyn`, `ConvTranspose2dDyn`, `GroupNormDyn`,
+//! `MultiheadAttentionDyn`) against the same PyTorch goldens as their static forms, each
+//! built from the golden file's hyperparameters (a configuration read from a file); the same
+//! initialisation and state dict as the static forms; errors naming both sizes; models that
+//! mix static and run-time layers.
+
+mod common;
+use common::Golden;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use shaped::nn::{
+    Conv1dConfig, Conv1dDyn, Conv2d, Conv2dConfig, Conv2dDyn, ConvConfig, ConvTranspose2d,
+    ConvTranspose2dDyn, Flatten, Linear, LinearDyn, MaxPool2d, Module, Params, ReLU,
+};
+use shaped::prelude::*;
+use shaped::serialize::{LoadMode, from_safetensors, to_safetensors};
+
+fn rng() -> StdRng {
+    StdRng::seed_from_u64(0)
+}
+
+/// A hyperparameter stored as `3` or `[3, 3]`, as `N` values.
+fn hp_axes<const N: usize>(g: &Golden, key: &str) -> [usize; N] {
+    let text = g.hp_str(key);
+    let values: Vec<usize> = text
+        .trim_matches(|c| c == '[' || c == ']')
+        .split(',')
+        .map(|v| v.trim().parse().unwrap_or_else(|_| panic!("{key}: {text}")))
+        .collect();
+    match values.as_slice() {
+        [v] => [*v; N],
+        _ => values.try_into().unwrap_or_else(|_| panic!("{key}: {text}")),
+    }
+}
+
+/// The layer's configuration as PyTorch's constructor arguments stored in the golden file.
+fn conv_config<const N: usize>(g: &Golden) -> ConvConfig<N> {
+    let mut c = ConvConfig::<N>::new(
+        g.hp("in_channels") as usize,
+        g.hp("out_channels") as usize,
+        1,
+    );
+    c.kernel_size = hp_axes(g, "kernel_size");
+    c.stride = hp_axes(g, "stride");
+    c.padding = hp_axes(g, "padding");
+    c.dilation = hp_axes(g, "dilation");
+    if !g.hp_str("output_padding").is_empty() {
+        c.output_padding = hp_axes(g, "output_padding");
+    }
+    c.groups = g.hp("groups") as usize;
+    c
+}
+
+/// Loads the golden `weight` and `bias` into `$layer`, runs the golden `x` (as a tensor of
+/// run-time sizes `$x`, traced), and checks `y` and the gradients of `x` and every parameter.
+macro_rules! check_conv {
+    ($g:expr, $layer:expr, $x:ty) => {{
+        let g: &Golden = &$g;
+        let layer = &mut $layer;
+        assert_eq!(layer.param_names(), ["weight", "bias"]);
+        let (w, b) = (g.f("weight"), g.f("bias"));
+        layer.visit_mut("", &mut |p| {
+            assert_eq!(p.dims.as_slice(), g.shape(p.name).as_slice(), "{}", p.name);
+            p.data.copy_from_slice(if p.name == "weight" { &w } else { &b });
+        });
+        let dims = g.shape("x");
+        let x = Tensor::<$x>::from_vec_with_shape(g.f("x"), <$x>::from_dims(&dims).unwrap()).unwrap();
+        let y = layer.forward(x.clone().trace());
+        assert_eq!(g.shape("y"), y.dims().as_slice());
+        g.check_forward("y", y.as_slice());
+        let gy = Tensor::from_vec_with_shape(g.f("gy"), *y.shape()).unwrap();
+        let grads = (y * gy).sum().backward();
+        g.check_grad("x", grads.get_slice(&x).unwrap());
+        let mut ids = Vec::new();
+        layer.visit("", &mut |p| ids.push((p.name.to_string(), p.id)));
+        for (name, id) in ids {
+            g.check_grad(&name, grads.get_id(id).unwrap());
+        }
+        // Untraced, the same values.
+        g.check_forward("y", layer.forward(x).as_slice());
+    }};
+}
+
+type D3 = (usize, usize, usize);
+type D4 = (usize, usize, usize, usize);
+
+#[test]
+fn conv2d_dyn_against_goldens() {
+    for case in [
+        "layer_conv2d_basic",
+        "layer_conv2d_dilated",
+        "layer_conv2d_k5",
+        "layer_conv2d_strided",
+        "layer_conv2d_groups",
+        "layer_conv2d_depthwise",
+    ] {
+        let g = Golden::load(case);
+        let mut layer = Conv2dDyn::<f32>::new(conv_config(&g), &mut rng());
+        check_conv!(g, layer, D4);
+        // Unbatched: each sample alone.
+        let (x, y) = (g.f("x"), g.f("y"));
+        let (xs, ys) = (x.len() / 2, y.len() / 2);
+        let xd = g.shape("x");
+        let x0 = Tensor::<D3>::from_vec_with_shape(x[..xs].to_vec(), (xd[1], xd[2], xd[3])).unwrap();
+        common::check_close(case, layer.forward(x0).as_slice(), &y[..ys], 1e-5, 1e-4);
+    }
+}
+
+#[test]
+fn conv1d_dyn_against_golden() {
+    let g = Golden::load("layer_conv1d");
+    let mut layer = Conv1dDyn::<f32>::new(conv_config(&g), &mut rng());
+    check_conv!(g, layer, D3);
+    // A static input of the same values gives the same output.
+    let x = Tensor::<Rank3<2, 3, 10>>::from_vec(g.f("x")).unwrap();
+    g.check_forward("y", layer.forward(x).as_slice());
+}
+
+#[test]
+fn conv_transpose2d_dyn_against_golden() {
+    let g = Golden::load("layer_conv_transpose2d");
+    let mut layer = ConvTranspose2dDyn::<f32>::new(conv_config(&g), &mut rng());
+    check_conv!(g, layer, D4);
+}
+
+#[test]
+fn same_initialisation_and_state_dict_as_the_static_forms() {
+    let c = Conv2d::<3, 4, 3, 2, 1>::new(&mut rng());
+    let d = Conv2dDyn::<f32>::new(Conv2dConfig::new(3, 4, 3).stride(2).padding(1), &mut rng());
+    assert_eq!(c.weight.to_vec(), d.weight.to_vec());
+    assert_eq!(c.bias.as_ref().unwrap().to_vec(), d.bias.as_ref().unwrap().to_vec());
+    assert_eq!(c.summary().to_string(), d.summary().to_string());
+
+    let t = ConvTranspose2d::<3, 2, 3, 2, 1>::new(&mut rng());
+    let td = ConvTranspose2dDyn::<f32>::new(Conv2dConfig::new(3, 2, 3).stride(2).padding(1), &mut rng());
+    assert_eq!(t.weight.to_vec(), td.weight.to_vec());
+    assert_eq!(t.summary().to_string(), td.summary().to_string());
+
+    let c1 = shaped::nn::Conv1d::<2, 5, 3>::new_no_bias(&mut rng());
+    let mut d1 = Conv1dDyn::<f32>::new(Conv1dConfig::new(2, 5, 3).bias(false), &mut rng());
+    assert_eq!(c1.weight.to_vec(), d1.weight.to_vec());
+
+    // A file saved from the static layer loads into the run-time one and back.
+    let other = Conv2d::<3, 4, 3, 2, 1>::new(&mut StdRng::seed_from_u64(7));
+    let bytes = to_safetensors(&other).unwrap();
+    let mut d = d;
+    from_safetensors(&mut d, &bytes, LoadMode::Strict, "static conv").unwrap();
+    assert_eq!(d.weight.to_vec(), other.weight.to_vec());
+    let mut back = Conv2d::<3, 4, 3, 2, 1>::new(&mut rng());
+    from_safetensors(&mut back, &to_safetensors(&d).unwrap(), LoadMode::Strict, "dyn conv").unwrap();
+    assert_eq!(back.bias.unwrap().to_vec(), other.bias.unwrap().to_vec());
+    // A file of other sizes is refused, naming the shapes.
+    let wrong = to_safetensors(&shaped::nn::Conv1d::<2, 4, 3>::new_no_bias(&mut rng())).unwrap();
+    let err = from_safetensors(&mut d1, &wrong, LoadMode::Strict, "file").unwrap_err();
+    assert!(err.to_string().contains("[4, 2, 3]"), "{err}");
+}
+
+#[test]
+fn conv_input_channel_errors_name_both_sizes() {
+    let conv = Conv2dDyn::<f32>::new(Conv2dConfig::new(3, 8, 3), &mut rng());
+    let err = conv.try_forward(Tensor::<Rank4<2, 4, 8, 8>>::zeros()).unwrap_err();
+    assert!(err.to_string().contains("Conv2dDyn expects 3 input channels, got 4"), "{err}");
+    let err = conv.try_forward(Tensor::<D3>::zeros_with_shape((5, 8, 8))).unwrap_err();
+    assert!(err.to_string().contains("Conv2dDyn expects 3 input channels, got 5"), "{err}");
+    // A kernel larger than the padded input.
+    let err = conv.try_forward(Tensor::<D4>::zeros_with_shape((1, 3, 2, 8))).unwrap_err();
+    assert!(err.to_string().contains("[1, 3, 2, 8]") && err.to_string().contains("kernel_size [3, 3]"), "{err}");
+    let c1 = Conv1dDyn::<f32>::new(Conv1dConfig::new(2, 4, 3), &mut rng());
+    let err = c1.try_forward(Tensor::<Rank3<1, 3, 9>>::zeros()).unwrap_err();
+    assert!(err.to_string().contains("Conv1dDyn expects 2 input channels, got 3"), "{err}");
+    let up = ConvTranspose2dDyn::<f32>::new(Conv2dConfig::new(8, 4, 3).stride(2), &mut rng());
+    let err = up.try_forward(Tensor::<Rank4<1, 4, 5, 5>>::zeros()).unwrap_err();
+    assert!(err.to_string().contains("ConvTranspose2dDyn expects 8 input channels, got 4"), "{err}");
+    // A replaced weight of other sizes is an error, not a wrong result.
+    let mut broken = conv.clone();
+    broken.weight = Tensor::zeros_with_shape((8, 3, 5, 5));
+    let err = broken.try_forward(Tensor::<Rank4<1, 3, 8, 8>>::zeros()).unwrap_err();
+    assert!(err.to_string().contains("[8, 3, 5, 5]"), "{err}");
+}
+
+#[test]
+#[should_panic(expected = "Conv2dDyn expects 3 input channels, got 4")]
+fn conv_plain_forward_panics_with_the_message() {
+    let conv = Conv2dDyn::<f32>::new(Conv2dConfig::new(3, 8, 3), &mut rng());
+    let _ = conv.forward(Tensor::<Rank4<1, 4, 8, 8>>::zeros());
+}
+
+#[test]
+fn invalid_conv_configurations_name_the_values() {
+    let err = |c: Conv2dConfig| Conv2dDyn::<f32>::try_new(c, &mut rng()).unwrap_err().to_string();
+    assert!(err(Conv2dConfig::new(0, 4, 3)).contains("in_channels 0"));
+    assert!(err(Conv2dConfig::new(3, 4, 0)).contains("kernel_size [0, 0]"));
+    assert!(err(Conv2dConfig::new(3, 4, 3).stride(0)).contains("stride [0, 0]"));
+    assert!(err(Conv2dConfig::new(3, 4, 3).groups(2)).contains("groups 2 must divide in_channels 3 and out_channels 4"));
+    assert!(err(Conv2dConfig::new(4, 6, 3).groups(4)).contains("groups 4"));
+    assert!(err(Conv2dConfig::new(4, 6, 3).output_padding(1)).contains("output_padding [1, 1]"));
+    let t = ConvTranspose2dDyn::<f32>::try_new(Conv2dConfig::new(2, 2, 3).output_padding(1), &mut rng());
+    assert!(t.unwrap_err().to_string().contains("must be smaller than the stride"));
+    let t = ConvTranspose2dDyn::<f32>::try_new(Conv2dConfig::new(2, 2, 3).groups(2), &mut rng());
+    assert!(t.unwrap_err().to_string().contains("groups 2"));
+    let huge = Conv2dDyn::<f32>::try_new(Conv2dConfig::new(usize::MAX / 2, 4, 3), &mut rng());
+    assert!(huge.is_err());
+}
+
+#[test]
+#[should_panic(expected = "groups 2 must divide in_channels 3")]
+fn conv_plain_new_panics_with_the_message() {
+    let _ = Conv2dDyn::<f32>::new(Conv2dConfig::new(3, 4, 3).groups(2), &mut rng());
+}
+
+#[test]
+fn static_and_run_time_conv_layers_mix() {
+    let mut r = rng();
+    // static -> run-time -> static -> run-time: the output sizes become `usize` after a
+    // run-time layer, and a static layer after one checks its input at run time.
+    let model = (
+        Conv2d::<1, 4, 3, 1, 1>::new(&mut r),
+        ReLU,
+        Conv2dDyn::new(Conv2dConfig::new(4, 6, 3).padding(1).groups(2), &mut r),
+        ReLU,
+        MaxPool2d::<2>,
+        Conv2d::<6, 8, 3>::new(&mut r),
+        Flatten,
+        LinearDyn::new_dyn(8 * 2 * 2, 10, true, &mut r),
+        ReLU,
+        Linear::<10, 3>::new(&mut r),
+    );
+    let x = Tensor::<Rank4<2, 1, 8, 8>>::ones();
+    let y = model.forward(x.clone().trace());
+    assert_eq!(y.dims().as_slice(), &[2, 3]);
+    let grads = y.sum().backward();
+    assert!(grads.get_slice(&x).is_some());
+    let y2: Tensor<(Const<2>, Const<3>)> = model.forward(x);
+    assert_eq!(y2.dims().as_slice(), &[2, 3]);
+
+    // A run-time layer whose output does not fit the static one after it: an `Err` from the
+    // static layer, naming both channel counts.
+    let bad = (
+        Conv2dDyn::new(Conv2dConfig::new(1, 5, 3), &mut r),
+        Conv2d::<6, 8, 3>::new(&mut r),
+    );
+    let err = bad.try_forward(Tensor::<Rank4<1, 1, 8, 8>>::ones()).unwrap_err();
+    assert!(err.to_string().contains("5") && err.to_string().contains("6"), "{err}");
+
+    // A static output fed to a run-time layer expecting other channels.
+    let bad = (
+        Conv2d::<1, 4, 3>::new(&mut r),
+        ConvTranspose2dDyn::new(Conv2dConfig::new(3, 2, 3), &mut r),
+    );
+    let err = bad.try_forward(Tensor::<Rank4<1, 1, 8, 8>>::ones()).unwrap_err();
+    assert!(err.to_string().contains("ConvTranspose2dDyn expects 3 input channels, got 4"), "{err}");
+}
