@@ -3,6 +3,7 @@
 
 mod activation;
 mod attention;
+mod attention_dyn;
 mod batchnorm;
 mod conv;
 mod conv_grouped;
@@ -35,6 +36,7 @@ pub use activation::{
     GELU, GELUTanh, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Softplus, Tanh,
 };
 pub use attention::{AttentionInput, AttentionOptions, AttentionOutput, MultiheadAttention};
+pub use attention_dyn::{AttentionOutputDyn, MultiheadAttentionDyn};
 pub use batchnorm::{
     BatchNorm1d, BatchNorm1dDyn, BatchNorm2d, BatchNorm2dDyn, BatchNorm3d, BatchNorm3dDyn,
     BatchNormLayer,
@@ -44,7 +46,7 @@ pub use conv_dyn::{Conv1dConfig, Conv1dDyn, Conv2dConfig, Conv2dDyn, ConvConfig,
 pub use conv_grouped::{DepthwiseConv2d, GroupedConv2d, GroupedConvWeight};
 pub use dropout::Dropout;
 pub use embedding::{AppendDim, Embedding, EmbeddingDyn, EmbeddingLayer, TracedIndices};
-pub use groupnorm::GroupNorm;
+pub use groupnorm::{GroupNorm, GroupNormDyn};
 pub use layernorm::{LayerNorm, LayerNormDyn, LayerNormLayer};
 pub use linear::{Linear, LinearDyn, LinearLayer};
 pub use module::Module;
