@@ -9,8 +9,10 @@ use common::Golden;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use shaped::nn::{
-    Conv1dConfig, Conv1dDyn, Conv2d, Conv2dConfig, Conv2dDyn, ConvConfig, ConvTranspose2d,
-    ConvTranspose2dDyn, Flatten, Linear, LinearDyn, MaxPool2d, Module, Params, ReLU,
+    AttentionInput, AttentionOptions, Conv1dConfig, Conv1dDyn, Conv2d, Conv2dConfig, Conv2dDyn,
+    ConvConfig, ConvTranspose2d, ConvTranspose2dDyn, Flatten, GroupNorm, GroupNormDyn, Linear,
+    LinearDyn, MaxPool2d, Module, MultiheadAttention, MultiheadAttentionDyn, Params, ReLU,
+    causal_mask,
 };
 use shaped::prelude::*;
 use shaped::serialize::{LoadMode, from_safetensors, to_safetensors};
@@ -249,4 +251,153 @@ fn static_and_run_time_conv_layers_mix() {
     );
     let err = bad.try_forward(Tensor::<Rank4<1, 1, 8, 8>>::ones()).unwrap_err();
     assert!(err.to_string().contains("ConvTranspose2dDyn expects 3 input channels, got 4"), "{err}");
+}
+
+#[test]
+fn groupnorm_dyn_against_golden() {
+    let g = Golden::load("layer_groupnorm");
+    let mut gn = GroupNormDyn::<f32>::new(g.hp("num_groups") as usize, g.hp("num_channels") as usize);
+    assert_eq!((gn.eps, gn.num_groups()), (g.hp("eps"), 3));
+    assert_eq!(gn.param_names(), ["weight", "bias"]);
+    gn.visit_mut("", &mut |p| p.data.copy_from_slice(&g.f(p.name)));
+    let x = Tensor::<D4>::from_vec_with_shape(g.f("x"), (2, 6, 4, 4)).unwrap();
+    let y = gn.forward(x.clone().trace());
+    g.check_forward("y", y.as_slice());
+    let gy = Tensor::from_vec_with_shape(g.f("gy"), *y.shape()).unwrap();
+    let grads = (y * gy).sum().backward();
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+    g.check_grad("weight", grads.get_slice(&gn.weight).unwrap());
+    g.check_grad("bias", grads.get_slice(&gn.bias).unwrap());
+    // Static input, same values; the summary reads as the static layer's.
+    let xs = Tensor::<Rank4<2, 6, 4, 4>>::from_vec(g.f("x")).unwrap();
+    g.check_forward("y", gn.forward(xs).as_slice());
+    assert_eq!(gn.summary().to_string(), GroupNorm::<3, 6>::new().summary().to_string());
+    // Errors.
+    let err = gn.try_forward(Tensor::<Rank3<2, 4, 5>>::zeros()).unwrap_err();
+    assert!(err.to_string().contains("GroupNormDyn expects 6 channels, got 4"), "{err}");
+    for (groups, channels) in [(0, 6), (4, 6), (2, 0)] {
+        let err = GroupNormDyn::<f32>::try_new(groups, channels).unwrap_err();
+        assert!(err.to_string().contains(&format!("num_groups {groups} must divide num_channels {channels}")), "{err}");
+    }
+}
+
+fn load_mha<M: Params<f32>>(m: &mut M, g: &Golden) {
+    m.visit_mut("", &mut |p| {
+        assert_eq!(p.dims.as_slice(), g.shape(p.name).as_slice(), "{}", p.name);
+        p.data.copy_from_slice(&g.f(p.name))
+    });
+}
+
+fn check_mha_param_grads<M: Params<f32>>(m: &M, g: &Golden, grads: &Gradients<f32>) {
+    m.visit("", &mut |p| g.check_grad(p.name, grads.get_id(p.id).unwrap()));
+}
+
+#[test]
+fn multihead_attention_dyn_against_goldens() {
+    // Self-attention, built from the file's hyperparameters.
+    let g = Golden::load("layer_mha_self");
+    let mut mha = MultiheadAttentionDyn::<f32>::new(g.hp("embed_dim") as usize, g.hp("num_heads") as usize, &mut rng());
+    assert_eq!(mha.param_names(), ["in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias"]);
+    load_mha(&mut mha, &g);
+    let x = Tensor::<D3>::from_vec_with_shape(g.f("x"), (2, 4, 8)).unwrap();
+    let (y, w) = mha.forward(x.clone().trace());
+    g.check_forward("y", y.as_slice());
+    g.check_forward("attn_weights", w.as_slice());
+    let gy = Tensor::from_vec_with_shape(g.f("gy"), *y.shape()).unwrap();
+    let grads = (y * gy).sum().backward();
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+    check_mha_param_grads(&mha, &g, &grads);
+
+    // Causal mask, through AttentionInput and through try_forward_with.
+    let g = Golden::load("layer_mha_causal");
+    let mut mha = MultiheadAttentionDyn::<f32>::new(8, 2, &mut rng());
+    load_mha(&mut mha, &g);
+    let x = Tensor::<Rank3<2, 5, 8>>::from_vec(g.f("x")).unwrap();
+    let mask = causal_mask::<f32>(5);
+    assert_eq!(mask.to_vec(), g.f("attn_mask"));
+    let input = AttentionInput { query: x.clone().trace(), key: x.clone().trace(), value: x.clone().trace(), attn_mask: Some(mask.clone()) };
+    let (y, w) = mha.forward(input);
+    g.check_forward("y", y.as_slice());
+    g.check_forward("attn_weights", w.as_slice());
+    let gy = Tensor::from_vec_with_shape(g.f("gy"), *y.shape()).unwrap();
+    let grads = (y * gy).sum().backward();
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+    check_mha_param_grads(&mha, &g, &grads);
+    let opts = AttentionOptions { attn_mask: Some(&mask), ..Default::default() };
+    let (y, w) = mha.forward_with(x.clone(), x.clone(), x, opts);
+    g.check_forward("y", y.as_slice());
+    g.check_forward("attn_weights", w.unwrap().as_slice());
+
+    // Cross-attention with 4 heads.
+    let g = Golden::load("layer_mha_cross");
+    let mut mha = MultiheadAttentionDyn::<f32>::new(8, 4, &mut rng());
+    load_mha(&mut mha, &g);
+    let q = Tensor::<D3>::from_vec_with_shape(g.f("x"), (2, 3, 8)).unwrap();
+    let k = Tensor::<D3>::from_vec_with_shape(g.f("x2"), (2, 5, 8)).unwrap();
+    let v = Tensor::<D3>::from_vec_with_shape(g.f("x3"), (2, 5, 8)).unwrap();
+    let (y, w) = mha.forward_with(q.clone().trace(), k.clone().trace(), v.clone().trace(), AttentionOptions::default());
+    g.check_forward("y", y.as_slice());
+    g.check_forward("attn_weights", w.unwrap().as_slice());
+    let gy = Tensor::from_vec_with_shape(g.f("gy"), *y.shape()).unwrap();
+    let grads = (y * gy).sum().backward();
+    g.check_grad("x", grads.get_slice(&q).unwrap());
+    g.check_grad("x2", grads.get_slice(&k).unwrap());
+    g.check_grad("x3", grads.get_slice(&v).unwrap());
+    check_mha_param_grads(&mha, &g, &grads);
+}
+
+#[test]
+fn multihead_attention_dyn_shares_init_state_dict_and_errors() {
+    let s = MultiheadAttention::<8, 2>::new(&mut rng());
+    let d = MultiheadAttentionDyn::<f32>::new(8, 2, &mut rng());
+    assert_eq!(s.in_proj_weight.to_vec(), d.in_proj_weight.to_vec());
+    assert_eq!(s.out_proj.weight.to_vec(), d.out_proj.weight.to_vec());
+    assert_eq!(s.summary().to_string(), d.summary().to_string());
+    let other = MultiheadAttention::<8, 2>::new(&mut StdRng::seed_from_u64(3));
+    let mut d = d;
+    from_safetensors(&mut d, &to_safetensors(&other).unwrap(), LoadMode::Strict, "mha").unwrap();
+    let x = Tensor::<Rank3<1, 3, 8>>::ones();
+    assert_eq!(other.forward(x.clone()).0.to_vec(), d.forward(x).0.to_vec());
+
+    let err = d.try_forward(Tensor::<Rank3<1, 3, 6>>::ones()).unwrap_err();
+    assert!(err.to_string().contains("MultiheadAttentionDyn expects embed_dim 8, got 6"), "{err}");
+    let (q, kv) = (Tensor::<Rank3<1, 3, 8>>::ones(), Tensor::<Rank3<1, 4, 4>>::ones());
+    let err = d.try_forward_with(q.clone(), kv.clone(), kv, AttentionOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("expects embed_dim 8, got 4 (key"), "{err}");
+    let bad_mask = Tensor::<(usize, usize)>::zeros_with_shape((3, 2));
+    let opts = AttentionOptions { attn_mask: Some(&bad_mask), ..Default::default() };
+    assert!(d.try_forward_with(q.clone(), q.clone(), q, opts).is_err());
+    for (embed, heads) in [(8, 3), (0, 1), (8, 0)] {
+        let err = MultiheadAttentionDyn::<f32>::try_new(embed, heads, &mut rng()).unwrap_err();
+        assert!(err.to_string().contains(&format!("num_heads {heads} must divide embed_dim {embed}")), "{err}");
+    }
+}
+
+#[test]
+#[should_panic(expected = "MultiheadAttentionDyn expects embed_dim 8, got 5")]
+fn multihead_attention_dyn_plain_forward_panics() {
+    let mha = MultiheadAttentionDyn::<f32>::new(8, 2, &mut rng());
+    let _ = mha.forward(Tensor::<Rank3<1, 2, 5>>::ones());
+}
+
+#[test]
+fn static_and_run_time_attention_mix() {
+    let mut r = rng();
+    // Linear (static) -> attention (run-time) -> LayerNorm (static) -> Linear (static): the
+    // run-time feature size meets the static layers' sizes at run time.
+    let embed = MultiheadAttentionDyn::<f32>::new(8, 4, &mut r);
+    let proj = Linear::<4, 8>::new(&mut r);
+    let norm = shaped::nn::LayerNorm::<8>::new();
+    let head = Linear::<8, 2>::new(&mut r);
+    let x = Tensor::<(usize, usize, Const<4>)>::ones_with_shape((2, 3, Const));
+    let h = proj.forward(x.clone().trace());
+    let (a, _) = embed.forward(h);
+    let y = head.forward(norm.forward(a));
+    assert_eq!(y.dims().as_slice(), &[2, 3, 2]);
+    assert!(y.sum().backward().get_slice(&x).is_some());
+    // A run-time output of the wrong size for the static layer after it: an Err naming both.
+    let wide = MultiheadAttentionDyn::<f32>::new(6, 2, &mut r);
+    let (a, _) = wide.forward(Tensor::<Rank3<1, 2, 6>>::ones());
+    let err = head.try_forward(a).unwrap_err();
+    assert!(err.to_string().contains("6") && err.to_string().contains("8"), "{err}");
 }
