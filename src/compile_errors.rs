@@ -465,7 +465,8 @@
 //! needed the failing constant, and only for that one (it does not print the chain of callers).
 //! So shaped evaluates each check first in the function you call — `forward`,
 //! `forward_train`, `try_forward` on a tuple, `Residual`, `+`/`add`/`try_add` and the other
-//! elementwise ops, `matmul`, `concat`, `realize` — and the note names your file and line.
+//! elementwise ops, the comparisons (`lt`, `eq`, ...) and `where_`, `matmul`, `concat`,
+//! `realize` — and the note names your file and line.
 //! Each check is one constant per pair of types and op, shared by every function that uses
 //! it, so a mismatch is reported once.
 //!

@@ -10,12 +10,20 @@ use crate::backend::compare as kernels;
 use crate::dtype::Float;
 use crate::error::OrPanic;
 use crate::error::Result;
+use crate::shape::check::{BroadcastCheck, OpName};
 use crate::shape::{BroadcastShapes, Shape};
 use crate::tensor::Tensor;
 use std::sync::Arc;
 
 macro_rules! comparisons {
-    ($($(#[$m:meta])* $name:ident $try_name:ident $scalar:ident $op:tt;)*) => {
+    ($($(#[$m:meta])* $name:ident $try_name:ident $scalar:ident $marker:ident $op:tt;)*) => {
+        $(
+            /// Names the comparison in build-time shape errors.
+            struct $marker;
+            impl OpName for $marker {
+                const NAME: &'static str = stringify!($name);
+            }
+        )*
         impl<S: Shape, E: Float, T> Tensor<S, E, T> {
             $(
                 $(#[$m])*
@@ -31,6 +39,7 @@ macro_rules! comparisons {
                 where
                     S: BroadcastShapes<SR>,
                 {
+                    let () = BroadcastCheck::<S, SR, $marker>::OK;
                     self.$try_name(rhs).or_panic()
                 }
 
@@ -42,6 +51,7 @@ macro_rules! comparisons {
                 where
                     S: BroadcastShapes<SR>,
                 {
+                    let () = BroadcastCheck::<S, SR, $marker>::OK;
                     let out = crate::shape::broadcast_for(stringify!($name), &self.shape, &rhs.shape)?;
                     let (ad, bd, od) = (self.shape.dims(), rhs.shape.dims(), out.dims());
                     let y = kernels::compare(&self.data, &ad, &rhs.data, &bd, &od, |a, b| a $op b);
@@ -67,7 +77,7 @@ comparisons! {
     /// assert_eq!(a.eq(&b).to_vec(), vec![1.0, 0.0, 1.0]);
     /// assert_eq!(a.eq_scalar(2.0).to_vec(), vec![0.0, 1.0, 0.0]);
     /// ```
-    eq try_eq eq_scalar ==;
+    eq try_eq eq_scalar EqOp ==;
     /// 1 where `self != rhs`, else 0 (`torch.ne`); NaN differs from everything.
     ///
     /// ```
@@ -75,7 +85,7 @@ comparisons! {
     /// let a = Tensor::<Rank1<2>>::from_array([1.0, f32::NAN]);
     /// assert_eq!(a.ne(&a).to_vec(), vec![0.0, 1.0]);
     /// ```
-    ne try_ne ne_scalar !=;
+    ne try_ne ne_scalar NeOp !=;
     /// 1 where `self < rhs`, else 0 (`torch.lt`), broadcasting.
     ///
     /// ```
@@ -84,7 +94,7 @@ comparisons! {
     /// let b = Tensor::<Rank1<2>>::from_array([2.0, 4.0]);
     /// assert_eq!(a.lt(&b).to_vec(), vec![1.0, 1.0, 0.0, 1.0]);
     /// ```
-    lt try_lt lt_scalar <;
+    lt try_lt lt_scalar LtOp <;
     /// 1 where `self <= rhs`, else 0 (`torch.le`).
     ///
     /// ```
@@ -92,7 +102,7 @@ comparisons! {
     /// let a = Tensor::<Rank1<3>>::from_array([1.0, 2.0, 3.0]);
     /// assert_eq!(a.le_scalar(2.0).to_vec(), vec![1.0, 1.0, 0.0]);
     /// ```
-    le try_le le_scalar <=;
+    le try_le le_scalar LeOp <=;
     /// 1 where `self > rhs`, else 0 (`torch.gt`).
     ///
     /// ```
@@ -100,7 +110,7 @@ comparisons! {
     /// let a = Tensor::<Rank1<3>>::from_array([1.0, 2.0, 3.0]);
     /// assert_eq!(a.gt_scalar(2.0).to_vec(), vec![0.0, 0.0, 1.0]);
     /// ```
-    gt try_gt gt_scalar >;
+    gt try_gt gt_scalar GtOp >;
     /// 1 where `self >= rhs`, else 0 (`torch.ge`).
     ///
     /// ```
@@ -109,7 +119,13 @@ comparisons! {
     /// let b = Tensor::<Rank1<3>>::full(2.0);
     /// assert_eq!(a.ge(&b).to_vec(), vec![0.0, 1.0, 1.0]);
     /// ```
-    ge try_ge ge_scalar >=;
+    ge try_ge ge_scalar GeOp >=;
+}
+
+/// Names `where` in build-time shape errors.
+struct WhereOp;
+impl OpName for WhereOp {
+    const NAME: &'static str = "where";
 }
 
 /// The shape of `where_(cond, a, b)`: all three broadcast together.
@@ -142,6 +158,8 @@ where
     TA: Tape<E> + Merge<E, TB>,
     TB: Tape<E>,
 {
+    let () = BroadcastCheck::<SC, SA, WhereOp>::OK;
+    let () = BroadcastCheck::<<SC as BroadcastShapes<SA>>::Output, SB, WhereOp>::OK;
     Tensor::where_cond(cond, a, b)
 }
 
@@ -172,6 +190,8 @@ impl<SC: Shape, E: Float, TC> Tensor<SC, E, TC> {
         TA: Tape<E> + Merge<E, TB>,
         TB: Tape<E>,
     {
+        let () = BroadcastCheck::<SC, SA, WhereOp>::OK;
+        let () = BroadcastCheck::<<SC as BroadcastShapes<SA>>::Output, SB, WhereOp>::OK;
         Self::try_where_cond(cond, a, b).or_panic()
     }
 
@@ -198,6 +218,8 @@ impl<SC: Shape, E: Float, TC> Tensor<SC, E, TC> {
         TA: Tape<E> + Merge<E, TB>,
         TB: Tape<E>,
     {
+        let () = BroadcastCheck::<SC, SA, WhereOp>::OK;
+        let () = BroadcastCheck::<<SC as BroadcastShapes<SA>>::Output, SB, WhereOp>::OK;
         let out = crate::shape::broadcast_for("where", &cond.shape, &a.shape)?;
         let out = crate::shape::broadcast_for("where", &out, &b.shape)?;
         let (cd, ad, bd, od) = (
