@@ -31,7 +31,9 @@ fn hp_axes<const N: usize>(g: &Golden, key: &str) -> [usize; N] {
         .collect();
     match values.as_slice() {
         [v] => [*v; N],
-        _ => values.try_into().unwrap_or_else(|_| panic!("{key}: {text}")),
+        _ => values
+            .try_into()
+            .unwrap_or_else(|_| panic!("{key}: {text}")),
     }
 }
 
@@ -63,10 +65,12 @@ macro_rules! check_conv {
         let (w, b) = (g.f("weight"), g.f("bias"));
         layer.visit_mut("", &mut |p| {
             assert_eq!(p.dims.as_slice(), g.shape(p.name).as_slice(), "{}", p.name);
-            p.data.copy_from_slice(if p.name == "weight" { &w } else { &b });
+            p.data
+                .copy_from_slice(if p.name == "weight" { &w } else { &b });
         });
         let dims = g.shape("x");
-        let x = Tensor::<$x>::from_vec_with_shape(g.f("x"), <$x>::from_dims(&dims).unwrap()).unwrap();
+        let x =
+            Tensor::<$x>::from_vec_with_shape(g.f("x"), <$x>::from_dims(&dims).unwrap()).unwrap();
         let y = layer.forward(x.clone().trace());
         assert_eq!(g.shape("y"), y.dims().as_slice());
         g.check_forward("y", y.as_slice());
@@ -103,7 +107,8 @@ fn conv2d_dyn_against_goldens() {
         let (x, y) = (g.f("x"), g.f("y"));
         let (xs, ys) = (x.len() / 2, y.len() / 2);
         let xd = g.shape("x");
-        let x0 = Tensor::<D3>::from_vec_with_shape(x[..xs].to_vec(), (xd[1], xd[2], xd[3])).unwrap();
+        let x0 =
+            Tensor::<D3>::from_vec_with_shape(x[..xs].to_vec(), (xd[1], xd[2], xd[3])).unwrap();
         common::check_close(case, layer.forward(x0).as_slice(), &y[..ys], 1e-5, 1e-4);
     }
 }
@@ -130,11 +135,15 @@ fn same_initialisation_and_state_dict_as_the_static_forms() {
     let c = Conv2d::<3, 4, 3, 2, 1>::new(&mut rng());
     let d = Conv2dDyn::<f32>::new(Conv2dConfig::new(3, 4, 3).stride(2).padding(1), &mut rng());
     assert_eq!(c.weight.to_vec(), d.weight.to_vec());
-    assert_eq!(c.bias.as_ref().unwrap().to_vec(), d.bias.as_ref().unwrap().to_vec());
+    assert_eq!(
+        c.bias.as_ref().unwrap().to_vec(),
+        d.bias.as_ref().unwrap().to_vec()
+    );
     assert_eq!(c.summary().to_string(), d.summary().to_string());
 
     let t = ConvTranspose2d::<3, 2, 3, 2, 1>::new(&mut rng());
-    let td = ConvTranspose2dDyn::<f32>::new(Conv2dConfig::new(3, 2, 3).stride(2).padding(1), &mut rng());
+    let td =
+        ConvTranspose2dDyn::<f32>::new(Conv2dConfig::new(3, 2, 3).stride(2).padding(1), &mut rng());
     assert_eq!(t.weight.to_vec(), td.weight.to_vec());
     assert_eq!(t.summary().to_string(), td.summary().to_string());
 
@@ -149,7 +158,13 @@ fn same_initialisation_and_state_dict_as_the_static_forms() {
     from_safetensors(&mut d, &bytes, LoadMode::Strict, "static conv").unwrap();
     assert_eq!(d.weight.to_vec(), other.weight.to_vec());
     let mut back = Conv2d::<3, 4, 3, 2, 1>::new(&mut rng());
-    from_safetensors(&mut back, &to_safetensors(&d).unwrap(), LoadMode::Strict, "dyn conv").unwrap();
+    from_safetensors(
+        &mut back,
+        &to_safetensors(&d).unwrap(),
+        LoadMode::Strict,
+        "dyn conv",
+    )
+    .unwrap();
     assert_eq!(back.bias.unwrap().to_vec(), other.bias.unwrap().to_vec());
     // A file of other sizes is refused, naming the shapes.
     let wrong = to_safetensors(&shaped::nn::Conv1d::<2, 4, 3>::new_no_bias(&mut rng())).unwrap();
@@ -160,23 +175,54 @@ fn same_initialisation_and_state_dict_as_the_static_forms() {
 #[test]
 fn conv_input_channel_errors_name_both_sizes() {
     let conv = Conv2dDyn::<f32>::new(Conv2dConfig::new(3, 8, 3), &mut rng());
-    let err = conv.try_forward(Tensor::<Rank4<2, 4, 8, 8>>::zeros()).unwrap_err();
-    assert!(err.to_string().contains("Conv2dDyn expects 3 input channels, got 4"), "{err}");
-    let err = conv.try_forward(Tensor::<D3>::zeros_with_shape((5, 8, 8))).unwrap_err();
-    assert!(err.to_string().contains("Conv2dDyn expects 3 input channels, got 5"), "{err}");
+    let err = conv
+        .try_forward(Tensor::<Rank4<2, 4, 8, 8>>::zeros())
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("Conv2dDyn expects 3 input channels, got 4"),
+        "{err}"
+    );
+    let err = conv
+        .try_forward(Tensor::<D3>::zeros_with_shape((5, 8, 8)))
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("Conv2dDyn expects 3 input channels, got 5"),
+        "{err}"
+    );
     // A kernel larger than the padded input.
-    let err = conv.try_forward(Tensor::<D4>::zeros_with_shape((1, 3, 2, 8))).unwrap_err();
-    assert!(err.to_string().contains("[1, 3, 2, 8]") && err.to_string().contains("kernel_size [3, 3]"), "{err}");
+    let err = conv
+        .try_forward(Tensor::<D4>::zeros_with_shape((1, 3, 2, 8)))
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("[1, 3, 2, 8]") && err.to_string().contains("kernel_size [3, 3]"),
+        "{err}"
+    );
     let c1 = Conv1dDyn::<f32>::new(Conv1dConfig::new(2, 4, 3), &mut rng());
-    let err = c1.try_forward(Tensor::<Rank3<1, 3, 9>>::zeros()).unwrap_err();
-    assert!(err.to_string().contains("Conv1dDyn expects 2 input channels, got 3"), "{err}");
+    let err = c1
+        .try_forward(Tensor::<Rank3<1, 3, 9>>::zeros())
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("Conv1dDyn expects 2 input channels, got 3"),
+        "{err}"
+    );
     let up = ConvTranspose2dDyn::<f32>::new(Conv2dConfig::new(8, 4, 3).stride(2), &mut rng());
-    let err = up.try_forward(Tensor::<Rank4<1, 4, 5, 5>>::zeros()).unwrap_err();
-    assert!(err.to_string().contains("ConvTranspose2dDyn expects 8 input channels, got 4"), "{err}");
+    let err = up
+        .try_forward(Tensor::<Rank4<1, 4, 5, 5>>::zeros())
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("ConvTranspose2dDyn expects 8 input channels, got 4"),
+        "{err}"
+    );
     // A replaced weight of other sizes is an error, not a wrong result.
     let mut broken = conv.clone();
     broken.weight = Tensor::zeros_with_shape((8, 3, 5, 5));
-    let err = broken.try_forward(Tensor::<Rank4<1, 3, 8, 8>>::zeros()).unwrap_err();
+    let err = broken
+        .try_forward(Tensor::<Rank4<1, 3, 8, 8>>::zeros())
+        .unwrap_err();
     assert!(err.to_string().contains("[8, 3, 5, 5]"), "{err}");
 }
 
@@ -189,15 +235,29 @@ fn conv_plain_forward_panics_with_the_message() {
 
 #[test]
 fn invalid_conv_configurations_name_the_values() {
-    let err = |c: Conv2dConfig| Conv2dDyn::<f32>::try_new(c, &mut rng()).unwrap_err().to_string();
+    let err = |c: Conv2dConfig| {
+        Conv2dDyn::<f32>::try_new(c, &mut rng())
+            .unwrap_err()
+            .to_string()
+    };
     assert!(err(Conv2dConfig::new(0, 4, 3)).contains("in_channels 0"));
     assert!(err(Conv2dConfig::new(3, 4, 0)).contains("kernel_size [0, 0]"));
     assert!(err(Conv2dConfig::new(3, 4, 3).stride(0)).contains("stride [0, 0]"));
-    assert!(err(Conv2dConfig::new(3, 4, 3).groups(2)).contains("groups 2 must divide in_channels 3 and out_channels 4"));
+    assert!(
+        err(Conv2dConfig::new(3, 4, 3).groups(2))
+            .contains("groups 2 must divide in_channels 3 and out_channels 4")
+    );
     assert!(err(Conv2dConfig::new(4, 6, 3).groups(4)).contains("groups 4"));
     assert!(err(Conv2dConfig::new(4, 6, 3).output_padding(1)).contains("output_padding [1, 1]"));
-    let t = ConvTranspose2dDyn::<f32>::try_new(Conv2dConfig::new(2, 2, 3).output_padding(1), &mut rng());
-    assert!(t.unwrap_err().to_string().contains("must be smaller than the stride"));
+    let t = ConvTranspose2dDyn::<f32>::try_new(
+        Conv2dConfig::new(2, 2, 3).output_padding(1),
+        &mut rng(),
+    );
+    assert!(
+        t.unwrap_err()
+            .to_string()
+            .contains("must be smaller than the stride")
+    );
     let t = ConvTranspose2dDyn::<f32>::try_new(Conv2dConfig::new(2, 2, 3).groups(2), &mut rng());
     assert!(t.unwrap_err().to_string().contains("groups 2"));
     let huge = Conv2dDyn::<f32>::try_new(Conv2dConfig::new(usize::MAX / 2, 4, 3), &mut rng());
@@ -241,22 +301,34 @@ fn static_and_run_time_conv_layers_mix() {
         Conv2dDyn::new(Conv2dConfig::new(1, 5, 3), &mut r),
         Conv2d::<6, 8, 3>::new(&mut r),
     );
-    let err = bad.try_forward(Tensor::<Rank4<1, 1, 8, 8>>::ones()).unwrap_err();
-    assert!(err.to_string().contains("5") && err.to_string().contains("6"), "{err}");
+    let err = bad
+        .try_forward(Tensor::<Rank4<1, 1, 8, 8>>::ones())
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("5") && err.to_string().contains("6"),
+        "{err}"
+    );
 
     // A static output fed to a run-time layer expecting other channels.
     let bad = (
         Conv2d::<1, 4, 3>::new(&mut r),
         ConvTranspose2dDyn::new(Conv2dConfig::new(3, 2, 3), &mut r),
     );
-    let err = bad.try_forward(Tensor::<Rank4<1, 1, 8, 8>>::ones()).unwrap_err();
-    assert!(err.to_string().contains("ConvTranspose2dDyn expects 3 input channels, got 4"), "{err}");
+    let err = bad
+        .try_forward(Tensor::<Rank4<1, 1, 8, 8>>::ones())
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("ConvTranspose2dDyn expects 3 input channels, got 4"),
+        "{err}"
+    );
 }
 
 #[test]
 fn groupnorm_dyn_against_golden() {
     let g = Golden::load("layer_groupnorm");
-    let mut gn = GroupNormDyn::<f32>::new(g.hp("num_groups") as usize, g.hp("num_channels") as usize);
+    let mut gn =
+        GroupNormDyn::<f32>::new(g.hp("num_groups") as usize, g.hp("num_channels") as usize);
     assert_eq!((gn.eps, gn.num_groups()), (g.hp("eps"), 3));
     assert_eq!(gn.param_names(), ["weight", "bias"]);
     gn.visit_mut("", &mut |p| p.data.copy_from_slice(&g.f(p.name)));
@@ -271,13 +343,27 @@ fn groupnorm_dyn_against_golden() {
     // Static input, same values; the summary reads as the static layer's.
     let xs = Tensor::<Rank4<2, 6, 4, 4>>::from_vec(g.f("x")).unwrap();
     g.check_forward("y", gn.forward(xs).as_slice());
-    assert_eq!(gn.summary().to_string(), GroupNorm::<3, 6>::new().summary().to_string());
+    assert_eq!(
+        gn.summary().to_string(),
+        GroupNorm::<3, 6>::new().summary().to_string()
+    );
     // Errors.
-    let err = gn.try_forward(Tensor::<Rank3<2, 4, 5>>::zeros()).unwrap_err();
-    assert!(err.to_string().contains("GroupNormDyn expects 6 channels, got 4"), "{err}");
+    let err = gn
+        .try_forward(Tensor::<Rank3<2, 4, 5>>::zeros())
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("GroupNormDyn expects 6 channels, got 4"),
+        "{err}"
+    );
     for (groups, channels) in [(0, 6), (4, 6), (2, 0)] {
         let err = GroupNormDyn::<f32>::try_new(groups, channels).unwrap_err();
-        assert!(err.to_string().contains(&format!("num_groups {groups} must divide num_channels {channels}")), "{err}");
+        assert!(
+            err.to_string().contains(&format!(
+                "num_groups {groups} must divide num_channels {channels}"
+            )),
+            "{err}"
+        );
     }
 }
 
@@ -289,15 +375,29 @@ fn load_mha<M: Params<f32>>(m: &mut M, g: &Golden) {
 }
 
 fn check_mha_param_grads<M: Params<f32>>(m: &M, g: &Golden, grads: &Gradients<f32>) {
-    m.visit("", &mut |p| g.check_grad(p.name, grads.get_id(p.id).unwrap()));
+    m.visit("", &mut |p| {
+        g.check_grad(p.name, grads.get_id(p.id).unwrap())
+    });
 }
 
 #[test]
 fn multihead_attention_dyn_against_goldens() {
     // Self-attention, built from the file's hyperparameters.
     let g = Golden::load("layer_mha_self");
-    let mut mha = MultiheadAttentionDyn::<f32>::new(g.hp("embed_dim") as usize, g.hp("num_heads") as usize, &mut rng());
-    assert_eq!(mha.param_names(), ["in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias"]);
+    let mut mha = MultiheadAttentionDyn::<f32>::new(
+        g.hp("embed_dim") as usize,
+        g.hp("num_heads") as usize,
+        &mut rng(),
+    );
+    assert_eq!(
+        mha.param_names(),
+        [
+            "in_proj_weight",
+            "in_proj_bias",
+            "out_proj.weight",
+            "out_proj.bias"
+        ]
+    );
     load_mha(&mut mha, &g);
     let x = Tensor::<D3>::from_vec_with_shape(g.f("x"), (2, 4, 8)).unwrap();
     let (y, w) = mha.forward(x.clone().trace());
@@ -315,7 +415,12 @@ fn multihead_attention_dyn_against_goldens() {
     let x = Tensor::<Rank3<2, 5, 8>>::from_vec(g.f("x")).unwrap();
     let mask = causal_mask::<f32>(5);
     assert_eq!(mask.to_vec(), g.f("attn_mask"));
-    let input = AttentionInput { query: x.clone().trace(), key: x.clone().trace(), value: x.clone().trace(), attn_mask: Some(mask.clone()) };
+    let input = AttentionInput {
+        query: x.clone().trace(),
+        key: x.clone().trace(),
+        value: x.clone().trace(),
+        attn_mask: Some(mask.clone()),
+    };
     let (y, w) = mha.forward(input);
     g.check_forward("y", y.as_slice());
     g.check_forward("attn_weights", w.as_slice());
@@ -323,7 +428,10 @@ fn multihead_attention_dyn_against_goldens() {
     let grads = (y * gy).sum().backward();
     g.check_grad("x", grads.get_slice(&x).unwrap());
     check_mha_param_grads(&mha, &g, &grads);
-    let opts = AttentionOptions { attn_mask: Some(&mask), ..Default::default() };
+    let opts = AttentionOptions {
+        attn_mask: Some(&mask),
+        ..Default::default()
+    };
     let (y, w) = mha.forward_with(x.clone(), x.clone(), x, opts);
     g.check_forward("y", y.as_slice());
     g.check_forward("attn_weights", w.unwrap().as_slice());
@@ -335,7 +443,12 @@ fn multihead_attention_dyn_against_goldens() {
     let q = Tensor::<D3>::from_vec_with_shape(g.f("x"), (2, 3, 8)).unwrap();
     let k = Tensor::<D3>::from_vec_with_shape(g.f("x2"), (2, 5, 8)).unwrap();
     let v = Tensor::<D3>::from_vec_with_shape(g.f("x3"), (2, 5, 8)).unwrap();
-    let (y, w) = mha.forward_with(q.clone().trace(), k.clone().trace(), v.clone().trace(), AttentionOptions::default());
+    let (y, w) = mha.forward_with(
+        q.clone().trace(),
+        k.clone().trace(),
+        v.clone().trace(),
+        AttentionOptions::default(),
+    );
     g.check_forward("y", y.as_slice());
     g.check_forward("attn_weights", w.unwrap().as_slice());
     let gy = Tensor::from_vec_with_shape(g.f("gy"), *y.shape()).unwrap();
@@ -355,21 +468,46 @@ fn multihead_attention_dyn_shares_init_state_dict_and_errors() {
     assert_eq!(s.summary().to_string(), d.summary().to_string());
     let other = MultiheadAttention::<8, 2>::new(&mut StdRng::seed_from_u64(3));
     let mut d = d;
-    from_safetensors(&mut d, &to_safetensors(&other).unwrap(), LoadMode::Strict, "mha").unwrap();
+    from_safetensors(
+        &mut d,
+        &to_safetensors(&other).unwrap(),
+        LoadMode::Strict,
+        "mha",
+    )
+    .unwrap();
     let x = Tensor::<Rank3<1, 3, 8>>::ones();
     assert_eq!(other.forward(x.clone()).0.to_vec(), d.forward(x).0.to_vec());
 
     let err = d.try_forward(Tensor::<Rank3<1, 3, 6>>::ones()).unwrap_err();
-    assert!(err.to_string().contains("MultiheadAttentionDyn expects embed_dim 8, got 6"), "{err}");
-    let (q, kv) = (Tensor::<Rank3<1, 3, 8>>::ones(), Tensor::<Rank3<1, 4, 4>>::ones());
-    let err = d.try_forward_with(q.clone(), kv.clone(), kv, AttentionOptions::default()).unwrap_err();
-    assert!(err.to_string().contains("expects embed_dim 8, got 4 (key"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("MultiheadAttentionDyn expects embed_dim 8, got 6"),
+        "{err}"
+    );
+    let (q, kv) = (
+        Tensor::<Rank3<1, 3, 8>>::ones(),
+        Tensor::<Rank3<1, 4, 4>>::ones(),
+    );
+    let err = d
+        .try_forward_with(q.clone(), kv.clone(), kv, AttentionOptions::default())
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("expects embed_dim 8, got 4 (key"),
+        "{err}"
+    );
     let bad_mask = Tensor::<(usize, usize)>::zeros_with_shape((3, 2));
-    let opts = AttentionOptions { attn_mask: Some(&bad_mask), ..Default::default() };
+    let opts = AttentionOptions {
+        attn_mask: Some(&bad_mask),
+        ..Default::default()
+    };
     assert!(d.try_forward_with(q.clone(), q.clone(), q, opts).is_err());
     for (embed, heads) in [(8, 3), (0, 1), (8, 0)] {
         let err = MultiheadAttentionDyn::<f32>::try_new(embed, heads, &mut rng()).unwrap_err();
-        assert!(err.to_string().contains(&format!("num_heads {heads} must divide embed_dim {embed}")), "{err}");
+        assert!(
+            err.to_string()
+                .contains(&format!("num_heads {heads} must divide embed_dim {embed}")),
+            "{err}"
+        );
     }
 }
 
@@ -399,5 +537,174 @@ fn static_and_run_time_attention_mix() {
     let wide = MultiheadAttentionDyn::<f32>::new(6, 2, &mut r);
     let (a, _) = wide.forward(Tensor::<Rank3<1, 2, 6>>::ones());
     let err = head.try_forward(a).unwrap_err();
-    assert!(err.to_string().contains("6") && err.to_string().contains("8"), "{err}");
+    assert!(
+        err.to_string().contains("6") && err.to_string().contains("8"),
+        "{err}"
+    );
+}
+
+// f64 finite-difference gradient checks of the run-time layers over random configurations,
+// sizes and values: the input and every parameter.
+
+use proptest::prelude::*;
+use shaped::gradcheck::{GradcheckOptions, Traced, gradcheck_vjp};
+use shaped::strategies::tensor_with_shape;
+
+/// Central differences on every element of every parameter against the analytic gradient
+/// of `sum(f(model) * gy)` for a fixed cotangent.
+fn check_layer_params<M: Params<f64> + Clone, SO: Shape>(model: &M, f: impl Fn(&M) -> Traced<SO>) {
+    let n = f(model).dims().numel();
+    let gy: Vec<f64> = (0..n)
+        .map(|i| ((i * 7919 % 13) as f64 - 6.0) / 6.0)
+        .collect();
+    let loss = |m: &M| -> (f64, Gradients<f64>) {
+        let gyt = Tensor::<(usize,), f64>::from_vec_with_shape(gy.clone(), (n,)).unwrap();
+        let l = f(m)
+            .try_reshape_dyn((n,))
+            .unwrap()
+            .try_mul(gyt)
+            .unwrap()
+            .sum();
+        (l.as_slice()[0], l.backward())
+    };
+    let (_, grads) = loss(model);
+    for name in &model.param_names() {
+        let mut analytic = Vec::new();
+        model.visit("", &mut |p| {
+            if p.name == name {
+                analytic = grads
+                    .get_id(p.id)
+                    .unwrap_or_else(|| panic!("no gradient for {name}"))
+                    .to_vec();
+            }
+        });
+        for (i, &a) in analytic.iter().enumerate() {
+            let shifted = |delta: f64| {
+                let mut m = model.clone();
+                m.visit_mut("", &mut |p| {
+                    if p.name == name {
+                        p.data[i] += delta;
+                    }
+                });
+                loss(&m).0
+            };
+            let h = 1e-6;
+            let numeric = (shifted(h) - shifted(-h)) / (2.0 * h);
+            assert!(
+                (a - numeric).abs() <= 1e-6 + 1e-4 * numeric.abs(),
+                "{name}[{i}]: analytic {a}, numeric {numeric}"
+            );
+        }
+    }
+}
+
+/// A random 2-D convolution configuration (per-axis kernel, stride, padding, dilation;
+/// groups) with an input `(N, C, H, W)` it fits.
+fn conv2d_cases(transposed: bool) -> impl Strategy<Value = (Conv2dConfig, Tensor<D4, f64>, u64)> {
+    let axis = (1usize..=3, 1usize..=2, 0usize..=1, 1usize..=2, 0usize..=2);
+    (
+        1usize..=2,
+        1usize..=2,
+        1usize..=2,
+        1usize..=2,
+        axis.clone(),
+        axis,
+        0u64..1000,
+    )
+        .prop_flat_map(
+            move |(n, g, ci, co, (kh, sh, ph, dh, eh), (kw, sw, pw, dw, ew), seed)| {
+                let g = if transposed { 1 } else { g };
+                let mut c = Conv2dConfig::new(g * ci, g * co, 1).groups(g);
+                c.kernel_size = [kh, kw];
+                c.stride = [sh, sw];
+                c.padding = [ph, pw];
+                c.dilation = [dh, dw];
+                if transposed {
+                    // Smaller than the stride or the dilation, as PyTorch requires.
+                    c.output_padding = [(sh.max(dh) - 1).min(eh), (sw.max(dw) - 1).min(ew)];
+                }
+                // The smallest input the (dilated) kernel fits, plus 0 to 2.
+                let size = |k: usize, p: usize, d: usize, extra: usize| {
+                    if transposed {
+                        1 + extra
+                    } else {
+                        (d * (k - 1) + 1).saturating_sub(2 * p).max(1) + extra
+                    }
+                };
+                let (h, w) = (size(kh, ph, dh, eh), size(kw, pw, dw, ew));
+                (
+                    Just(c),
+                    tensor_with_shape((n, g * ci, h, w), -1.0f64..1.0),
+                    Just(seed),
+                )
+            },
+        )
+        .prop_filter("a positive output size", move |(c, x, _)| {
+            let d = x.dims();
+            let layer = ConvTranspose2dDyn::<f64>::try_new(*c, &mut rng()).ok();
+            !transposed
+                || layer.is_some_and(|l| {
+                    l.try_forward(Tensor::<D4, f64>::zeros_with_shape((
+                        d[0], d[1], d[2], d[3],
+                    )))
+                    .is_ok()
+                })
+        })
+}
+
+// Each case runs finite differences over every weight through im2col and gemm, so these take
+// a small case count.
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
+
+    #[test]
+    fn conv2d_dyn_gradients((config, x, seed) in conv2d_cases(false)) {
+        let layer = Conv2dDyn::<f64>::new(config, &mut StdRng::seed_from_u64(seed));
+        gradcheck_vjp(&x, |x| layer.forward(x), GradcheckOptions::default()).unwrap();
+        check_layer_params(&layer, |m| m.forward(x.clone().trace()));
+        // Unbatched, the first sample.
+        let d = x.dims();
+        let x0 = Tensor::<D3, f64>::from_vec_with_shape(x.as_slice()[..d[1] * d[2] * d[3]].to_vec(), (d[1], d[2], d[3])).unwrap();
+        gradcheck_vjp(&x0, |x| layer.forward(x), GradcheckOptions::default()).unwrap();
+    }
+
+    #[test]
+    fn conv_transpose2d_dyn_gradients((config, x, seed) in conv2d_cases(true)) {
+        let layer = ConvTranspose2dDyn::<f64>::new(config, &mut StdRng::seed_from_u64(seed));
+        gradcheck_vjp(&x, |x| layer.forward(x), GradcheckOptions::default()).unwrap();
+        check_layer_params(&layer, |m| m.forward(x.clone().trace()));
+    }
+
+    #[test]
+    fn conv1d_dyn_gradients((n, g, ci, co, k, s, p, d, extra, seed) in (1usize..=2, 1usize..=2, 1usize..=2, 1usize..=2, 1usize..=3, 1usize..=2, 0usize..=1, 1usize..=2, 0usize..=2, 0u64..1000)) {
+        let c = Conv1dConfig::new(g * ci, g * co, k).stride(s).padding(p).dilation(d).groups(g);
+        let len = (d * (k - 1) + 1).saturating_sub(2 * p).max(1) + extra;
+        let layer = Conv1dDyn::<f64>::new(c, &mut StdRng::seed_from_u64(seed));
+        let x: Tensor<D3, f64> = Tensor::randn_with_shape((n, g * ci, len), &mut StdRng::seed_from_u64(seed + 1));
+        gradcheck_vjp(&x, |x| layer.forward(x), GradcheckOptions::default()).unwrap();
+        check_layer_params(&layer, |m| m.forward(x.clone().trace()));
+    }
+
+    #[test]
+    fn multihead_attention_dyn_gradients((b, l, s, heads, head_dim, seed) in (1usize..=2, 1usize..=3, 1usize..=3, 1usize..=3, 1usize..=2, 0u64..1000)) {
+        let embed = heads * head_dim;
+        let mha = MultiheadAttentionDyn::<f64>::new(embed, heads, &mut StdRng::seed_from_u64(seed));
+        let mut r = StdRng::seed_from_u64(seed + 1);
+        let q: Tensor<D3, f64> = Tensor::randn_with_shape((b, l, embed), &mut r);
+        let kv: Tensor<D3, f64> = Tensor::randn_with_shape((b, s, embed), &mut r);
+        gradcheck_vjp(&q, |x| mha.forward(x).0, GradcheckOptions::default()).unwrap();
+        gradcheck_vjp(&kv, |kv| mha.forward_with(q.clone().traced_as(), kv.clone(), kv, AttentionOptions::default()).0, GradcheckOptions::default()).unwrap();
+        check_layer_params(&mha, |m| m.forward(q.clone().trace()).0);
+    }
+
+    #[test]
+    fn groupnorm_dyn_gradients((n, groups, per, h, seed) in (1usize..=2, 1usize..=3, 1usize..=2, 2usize..=3, 0u64..1000)) {
+        let mut gn = GroupNormDyn::<f64>::new(groups, groups * per);
+        let mut r = StdRng::seed_from_u64(seed);
+        gn.weight = Tensor::randn_with_shape((groups * per,), &mut r);
+        gn.bias = Tensor::randn_with_shape((groups * per,), &mut r);
+        let x: Tensor<D3, f64> = Tensor::randn_with_shape((n, groups * per, h), &mut r);
+        gradcheck_vjp(&x, |x| gn.forward(x), GradcheckOptions::default()).unwrap();
+        check_layer_params(&gn, |m| m.forward(x.clone().trace()));
+    }
 }

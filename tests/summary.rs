@@ -20,7 +20,11 @@ fn check_text(summary: &ModelSummary, expected: &str) {
     for (i, (got, want)) in printed.lines().zip(expected.lines()).enumerate() {
         assert_eq!(got, want, "line {i} of\n{printed}");
     }
-    assert_eq!(printed.lines().count(), expected.lines().count(), "\n{printed}");
+    assert_eq!(
+        printed.lines().count(),
+        expected.lines().count(),
+        "\n{printed}"
+    );
 }
 
 #[test]
@@ -130,7 +134,10 @@ fn wrappers_and_run_time_layers() {
     let model = (
         Frozen(Linear::<4, 4>::new(&mut r)),
         Residual((Linear::<4, 4>::new(&mut r), ReLU)),
-        Conv2dDyn::new(Conv2dConfig::new(4, 8, 3).stride(2).groups(2).bias(false), &mut r),
+        Conv2dDyn::new(
+            Conv2dConfig::new(4, 8, 3).stride(2).groups(2).bias(false),
+            &mut r,
+        ),
     );
     let s = model.summary();
     check_text(

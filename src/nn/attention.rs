@@ -228,7 +228,10 @@ impl<const EMBED: usize, const HEADS: usize, E: Float> MultiheadAttention<EMBED,
     {
         let (b, l, s) = (query.shape.0, query.shape.1, key.shape.1);
         let (y, weights) = self.core().attend_with(query, key, value, options)?;
-        Ok((typed(y, (b, l, Const)), weights.map(|w| typed(w, (b, l, s)))))
+        Ok((
+            typed(y, (b, l, Const)),
+            weights.map(|w| typed(w, (b, l, s))),
+        ))
     }
 
     /// [`try_forward_with`](Self::try_forward_with), panicking with the error's message.
@@ -422,9 +425,7 @@ impl<E: Float, T: Tape<E>> AttentionCore<E, T> {
         if let Some(dropout) = options.dropout {
             attn = dropout.try_forward_train(attn)?;
         }
-        let weights = options
-            .need_weights
-            .then(|| attn.clone().mean_dim::<1>());
+        let weights = options.need_weights.then(|| attn.clone().mean_dim::<1>());
         Ok((self.mix(attn, v)?, weights))
     }
 }
@@ -450,7 +451,10 @@ pub(super) fn mask_2d<M: Shape, E: Float>(
 
 /// `t` with another shape type of the same sizes; the id is kept, so gradients land on the
 /// same buffer.
-pub(super) fn retype<S: Shape, S2: Shape, E: Float, T>(t: Tensor<S, E, T>, shape: S2) -> Tensor<S2, E, T> {
+pub(super) fn retype<S: Shape, S2: Shape, E: Float, T>(
+    t: Tensor<S, E, T>,
+    shape: S2,
+) -> Tensor<S2, E, T> {
     debug_assert_eq!(t.shape.dims().as_slice(), shape.dims().as_slice());
     Tensor {
         shape,

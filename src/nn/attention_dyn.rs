@@ -48,10 +48,8 @@ pub struct MultiheadAttentionDyn<E: Float = f32> {
 
 /// The result of [`MultiheadAttentionDyn::try_forward_with`]: `y (B, L, embed_dim)` and,
 /// when asked for, the weights averaged over heads `(B, L, S)`.
-pub type AttentionOutputDyn<B, L, S, E, T> = (
-    Tensor<(B, L, usize), E, T>,
-    Option<Tensor<(B, L, S), E, T>>,
-);
+pub type AttentionOutputDyn<B, L, S, E, T> =
+    (Tensor<(B, L, usize), E, T>, Option<Tensor<(B, L, S), E, T>>);
 
 impl<E: Float> MultiheadAttentionDyn<E> {
     /// A layer with PyTorch's initialisation (`in_proj_weight` xavier-uniform, biases 0,
@@ -67,7 +65,11 @@ impl<E: Float> MultiheadAttentionDyn<E> {
     /// let mha = MultiheadAttentionDyn::<f32>::try_new(10, 5, &mut rng).unwrap();
     /// assert_eq!(mha.num_params(), 3 * 10 * 10 + 3 * 10 + 10 * 10 + 10);
     /// ```
-    pub fn try_new<R: Rng + ?Sized>(embed_dim: usize, num_heads: usize, rng: &mut R) -> Result<Self> {
+    pub fn try_new<R: Rng + ?Sized>(
+        embed_dim: usize,
+        num_heads: usize,
+        rng: &mut R,
+    ) -> Result<Self> {
         if embed_dim == 0 || num_heads == 0 || !embed_dim.is_multiple_of(num_heads) {
             return Err(Error::value(
                 "MultiheadAttentionDyn",
@@ -77,7 +79,10 @@ impl<E: Float> MultiheadAttentionDyn<E> {
             ));
         }
         let three = embed_dim.checked_mul(3).ok_or_else(|| {
-            Error::value("MultiheadAttentionDyn", format!("embed_dim {embed_dim} is too large"))
+            Error::value(
+                "MultiheadAttentionDyn",
+                format!("embed_dim {embed_dim} is too large"),
+            )
         })?;
         (three, embed_dim).try_numel("MultiheadAttentionDyn")?;
         // The same draws in the same order as the static layer: out_proj first, then
@@ -195,7 +200,10 @@ impl<E: Float> MultiheadAttentionDyn<E> {
         let (b, l, s) = (query.shape.0, query.shape.1, key.shape.1);
         let embed = self.embed_dim();
         let (y, weights) = self.core()?.attend_with(query, key, value, options)?;
-        Ok((typed(y, (b, l, embed)), weights.map(|w| typed(w, (b, l, s)))))
+        Ok((
+            typed(y, (b, l, embed)),
+            weights.map(|w| typed(w, (b, l, s))),
+        ))
     }
 
     /// [`try_forward_with`](Self::try_forward_with), panicking at the caller's line.
@@ -302,7 +310,12 @@ impl<E: Float> Params<E> for MultiheadAttentionDyn<E> {
             f,
         );
         if let Some(b) = &self.in_proj_bias {
-            visit_tensor(b, &format!("{prefix}in_proj_bias"), TensorKind::Parameter, f);
+            visit_tensor(
+                b,
+                &format!("{prefix}in_proj_bias"),
+                TensorKind::Parameter,
+                f,
+            );
         }
         self.out_proj.visit(&format!("{prefix}out_proj."), f);
     }
@@ -314,7 +327,12 @@ impl<E: Float> Params<E> for MultiheadAttentionDyn<E> {
             f,
         );
         if let Some(b) = &mut self.in_proj_bias {
-            visit_tensor_mut(b, &format!("{prefix}in_proj_bias"), TensorKind::Parameter, f);
+            visit_tensor_mut(
+                b,
+                &format!("{prefix}in_proj_bias"),
+                TensorKind::Parameter,
+                f,
+            );
         }
         self.out_proj.visit_mut(&format!("{prefix}out_proj."), f);
     }

@@ -157,7 +157,9 @@ impl<const N: usize> ConvConfig<N> {
             ("dilation", &c.dilation),
         ] {
             if values.contains(&0) {
-                return bad(format!("{what} {values:?} must be at least 1 on every axis"));
+                return bad(format!(
+                    "{what} {values:?} must be at least 1 on every axis"
+                ));
             }
         }
         if c.groups == 0
@@ -235,7 +237,10 @@ pub(super) fn conv_description(
         [a] => format!("({a},)"),
         _ => format!(
             "({})",
-            v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ")
+            v.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     };
     let mut s = format!(

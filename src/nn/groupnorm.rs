@@ -230,7 +230,9 @@ impl<E: Float> GroupNormDyn<E> {
         if num_groups == 0 || num_channels == 0 || !num_channels.is_multiple_of(num_groups) {
             return Err(Error::value(
                 "GroupNormDyn",
-                format!("num_groups {num_groups} must divide num_channels {num_channels} (both at least 1)"),
+                format!(
+                    "num_groups {num_groups} must divide num_channels {num_channels} (both at least 1)"
+                ),
             ));
         }
         Ok(GroupNormDyn {
@@ -275,12 +277,32 @@ groupnorm_dyn_module!(D, H, W);
 
 impl<E: Float> Params<E> for GroupNormDyn<E> {
     fn visit(&self, prefix: &str, f: &mut dyn FnMut(ParamView<'_, E>)) {
-        visit_tensor(&self.weight, &format!("{prefix}weight"), TensorKind::Parameter, f);
-        visit_tensor(&self.bias, &format!("{prefix}bias"), TensorKind::Parameter, f);
+        visit_tensor(
+            &self.weight,
+            &format!("{prefix}weight"),
+            TensorKind::Parameter,
+            f,
+        );
+        visit_tensor(
+            &self.bias,
+            &format!("{prefix}bias"),
+            TensorKind::Parameter,
+            f,
+        );
     }
     fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(ParamMut<'_, E>)) {
-        visit_tensor_mut(&mut self.weight, &format!("{prefix}weight"), TensorKind::Parameter, f);
-        visit_tensor_mut(&mut self.bias, &format!("{prefix}bias"), TensorKind::Parameter, f);
+        visit_tensor_mut(
+            &mut self.weight,
+            &format!("{prefix}weight"),
+            TensorKind::Parameter,
+            f,
+        );
+        visit_tensor_mut(
+            &mut self.bias,
+            &format!("{prefix}bias"),
+            TensorKind::Parameter,
+            f,
+        );
     }
     fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
         f(

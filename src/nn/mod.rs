@@ -6,8 +6,8 @@ mod attention;
 mod attention_dyn;
 mod batchnorm;
 mod conv;
-mod conv_grouped;
 mod conv_dyn;
+mod conv_grouped;
 pub mod double;
 mod dropout;
 mod embedding;
@@ -42,7 +42,9 @@ pub use batchnorm::{
     BatchNormLayer,
 };
 pub use conv::{Conv1d, Conv2d, ConvTranspose2d};
-pub use conv_dyn::{Conv1dConfig, Conv1dDyn, Conv2dConfig, Conv2dDyn, ConvConfig, ConvTranspose2dDyn};
+pub use conv_dyn::{
+    Conv1dConfig, Conv1dDyn, Conv2dConfig, Conv2dDyn, ConvConfig, ConvTranspose2dDyn,
+};
 pub use conv_grouped::{DepthwiseConv2d, GroupedConv2d, GroupedConvWeight};
 pub use dropout::Dropout;
 pub use embedding::{AppendDim, Embedding, EmbeddingDyn, EmbeddingLayer, TracedIndices};

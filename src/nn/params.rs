@@ -104,7 +104,10 @@ pub trait Params<E: Float> {
     /// assert_eq!(lines, [": Sequential", "0: Linear(in_features=4, out_features=8, bias=True)", "1: ReLU"]);
     /// ```
     fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
-        f(module_name(prefix), short_type_name(std::any::type_name::<Self>()))
+        f(
+            module_name(prefix),
+            short_type_name(std::any::type_name::<Self>()),
+        )
     }
 
     /// The model's layer tree, like PyTorch's `print(model)`, with each layer's tensors (name,
@@ -302,7 +305,10 @@ impl<S: Shape, E: Float> Params<E> for Tensor<S, E> {
     }
     fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
         let dims = self.shape.dims();
-        f(module_name(prefix), format!("Tensor(shape={:?})", dims.as_slice()))
+        f(
+            module_name(prefix),
+            format!("Tensor(shape={:?})", dims.as_slice()),
+        )
     }
 }
 

@@ -133,7 +133,14 @@ impl<E: Float, M: Params<E>> Params<E> for Frozen<M> {
     fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
         let own = super::module_name(prefix);
         self.0.describe(prefix, &mut |name, d| {
-            f(name, if name == own { format!("Frozen {d}") } else { d })
+            f(
+                name,
+                if name == own {
+                    format!("Frozen {d}")
+                } else {
+                    d
+                },
+            )
         })
     }
 }

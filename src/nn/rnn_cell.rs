@@ -317,7 +317,11 @@ impl<K: CellKind, I: Dim, H: Dim, E: Float> Params<E> for RecurrentCell<K, I, H,
         self.visit_named_mut(prefix, "", f);
     }
     fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
-        let bias = if self.bias_ih.is_some() { "" } else { ", bias=False" };
+        let bias = if self.bias_ih.is_some() {
+            ""
+        } else {
+            ", bias=False"
+        };
         f(
             super::module_name(prefix),
             format!(

@@ -127,7 +127,9 @@ fn inside(name: &str, parent: &str) -> bool {
     if parent.is_empty() {
         !name.is_empty()
     } else {
-        name.len() > parent.len() && name.starts_with(parent) && name[parent.len()..].starts_with('.')
+        name.len() > parent.len()
+            && name.starts_with(parent)
+            && name[parent.len()..].starts_with('.')
     }
 }
 
@@ -168,7 +170,9 @@ impl ModelSummary {
             while open.last().is_some_and(|top| !inside(name, top)) {
                 open.pop();
             }
-            let container = described.get(i + 1).is_some_and(|(next, _)| inside(next, name));
+            let container = described
+                .get(i + 1)
+                .is_some_and(|(next, _)| inside(next, name));
             layers.push(SummaryLayer {
                 name: name.clone(),
                 description: description.clone(),
