@@ -10,9 +10,10 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use shaped::nn::{
     AttentionInput, AttentionOptions, Conv1dConfig, Conv1dDyn, Conv2d, Conv2dConfig, Conv2dDyn,
-    ConvConfig, ConvTranspose2d, ConvTranspose2dDyn, Flatten, GroupNorm, GroupNormDyn, Linear,
-    LinearDyn, MaxPool2d, Module, MultiheadAttention, MultiheadAttentionDyn, Params, ReLU,
-    causal_mask,
+    ConvConfig, ConvTranspose2d, ConvTranspose2dDyn, EncoderInput, Flatten, GroupNorm,
+    GroupNormDyn, Linear, LinearDyn, MaxPool2d, Module, MultiheadAttention, MultiheadAttentionDyn,
+    Params, ReLU, TransformerActivation, TransformerConfig, TransformerEncoder,
+    TransformerEncoderDyn, TransformerEncoderLayer, TransformerEncoderLayerDyn, causal_mask,
 };
 use shaped::prelude::*;
 use shaped::serialize::{LoadMode, from_safetensors, to_safetensors};
@@ -706,5 +707,174 @@ proptest! {
         let x: Tensor<D3, f64> = Tensor::randn_with_shape((n, groups * per, h), &mut r);
         gradcheck_vjp(&x, |x| gn.forward(x), GradcheckOptions::default()).unwrap();
         check_layer_params(&gn, |m| m.forward(x.clone().trace()));
+    }
+}
+
+/// The encoder options the golden was made with.
+fn transformer_config(g: &Golden) -> TransformerConfig {
+    let activation = match g.hp_str("activation").as_str() {
+        "\"relu\"" => TransformerActivation::Relu,
+        "\"gelu\"" => TransformerActivation::Gelu,
+        other => panic!("{}: unexpected activation {other}", g.case),
+    };
+    TransformerConfig::default()
+        .dropout(g.hp("dropout"))
+        .activation(activation)
+        .layer_norm_eps(g.hp("layer_norm_eps"))
+        .norm_first(g.hp_str("norm_first") == "true")
+}
+
+#[test]
+fn transformer_encoder_layer_dyn_against_goldens() {
+    for case in [
+        "layer_transformer_encoder",
+        "layer_transformer_encoder_prenorm_gelu",
+    ] {
+        let g = Golden::load(case);
+        let (d, h, f) = (
+            g.hp("d_model") as usize,
+            g.hp("nhead") as usize,
+            g.hp("dim_feedforward") as usize,
+        );
+        let mut layer =
+            TransformerEncoderLayerDyn::<f32>::new(d, h, f, transformer_config(&g), &mut rng());
+        layer.visit_mut("", &mut |p| {
+            assert_eq!(p.dims.as_slice(), g.shape(p.name).as_slice(), "{}", p.name);
+            p.data.copy_from_slice(&g.f(p.name))
+        });
+        let xd = g.shape("x");
+        let x = Tensor::<D3>::from_vec_with_shape(g.f("x"), (xd[0], xd[1], xd[2])).unwrap();
+        let mut input = EncoderInput::new(x.clone().trace());
+        if g.hp_str("causal") == "true" {
+            input = input.with_mask(causal_mask(xd[1]));
+        }
+        // Dropout is 0: training mode gives the same values.
+        g.check_forward("y", layer.forward_train(input.clone()).as_slice());
+        let y = layer.forward(input);
+        g.check_forward("y", y.as_slice());
+        let gy = Tensor::from_vec_with_shape(g.f("gy"), *y.shape()).unwrap();
+        let grads = (y * gy).sum().backward();
+        g.check_grad("x", grads.get_slice(&x).unwrap());
+        layer.visit("", &mut |p| {
+            g.check_grad(p.name, grads.get_id(p.id).unwrap())
+        });
+    }
+}
+
+#[test]
+fn transformer_encoder_dyn_matches_the_static_stack() {
+    let config = TransformerConfig::default().dropout(0.0).norm_first(true);
+    let mut r = rng();
+    let layer = TransformerEncoderLayer::<8, 2, 16>::new(config, &mut r);
+    let encoder = TransformerEncoder::new(layer, 2, &mut r).with_norm(shaped::nn::LayerNorm::new());
+    let mut r = rng();
+    let layer = TransformerEncoderLayerDyn::<f32>::new(8, 2, 16, config, &mut r);
+    let mut dyn_encoder = TransformerEncoderDyn::new(layer, 2, &mut r)
+        .with_norm(shaped::nn::LayerNormDyn::new_dyn(8));
+    assert_eq!(encoder.param_names(), dyn_encoder.param_names());
+    assert_eq!(
+        encoder.summary().to_string(),
+        dyn_encoder.summary().to_string()
+    );
+    // Other values through a state dict, then the same outputs and gradients.
+    let other = {
+        let mut r = StdRng::seed_from_u64(5);
+        let layer = TransformerEncoderLayer::<8, 2, 16>::new(config, &mut r);
+        TransformerEncoder::new(layer, 2, &mut r).with_norm(shaped::nn::LayerNorm::new())
+    };
+    from_safetensors(
+        &mut dyn_encoder,
+        &to_safetensors(&other).unwrap(),
+        LoadMode::Strict,
+        "encoder",
+    )
+    .unwrap();
+    let x: Tensor<Rank3<2, 4, 8>> = Tensor::randn(&mut rng());
+    let pad = shaped::nn::key_padding_mask(
+        &[false, false, false, true, false, false, false, false],
+        2,
+        4,
+    )
+    .unwrap();
+    let input = |x: Tensor<Rank3<2, 4, 8>, f32, OwnedTape<f32>>| {
+        let mut i = EncoderInput::new(x).with_mask(causal_mask(4));
+        i.src_key_padding_mask = Some(pad.clone());
+        i
+    };
+    let (ys, yd) = (
+        other.forward(input(x.clone().trace())),
+        dyn_encoder.forward(input(x.clone().trace())),
+    );
+    common::check_close("encoder", yd.as_slice(), ys.as_slice(), 1e-6, 1e-5);
+    let (gs, gd) = (ys.sum().backward(), yd.sum().backward());
+    common::check_close(
+        "grad x",
+        gd.get_slice(&x).unwrap(),
+        gs.get_slice(&x).unwrap(),
+        1e-6,
+        1e-5,
+    );
+    let mut grads_static = Vec::new();
+    other.visit("", &mut |p| {
+        grads_static.push(gs.get_id(p.id).unwrap().to_vec())
+    });
+    let mut i = 0;
+    dyn_encoder.visit("", &mut |p| {
+        common::check_close(
+            p.name,
+            gd.get_id(p.id).unwrap(),
+            &grads_static[i],
+            1e-6,
+            1e-5,
+        );
+        i += 1;
+    });
+    // Errors name both sizes.
+    let err = dyn_encoder
+        .try_forward(Tensor::<Rank3<2, 4, 6>>::ones())
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("TransformerEncoderDyn expects d_model 8, got 6"),
+        "{err}"
+    );
+    let err = TransformerEncoderLayerDyn::<f32>::try_new(8, 3, 16, config, &mut rng()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("num_heads 3 must divide embed_dim 8"),
+        "{err}"
+    );
+}
+
+#[test]
+fn static_and_run_time_transformer_layers_mix() {
+    let mut r = rng();
+    let config = TransformerConfig::default().dropout(0.0);
+    // Linear (static) -> encoder layer (run-time) -> Linear (static), as a tuple.
+    let mut model = (
+        Linear::<4, 8>::new(&mut r),
+        TransformerEncoderLayerDyn::new(8, 2, 16, config, &mut r),
+        TransformerEncoderLayer::<8, 2, 16>::new(config, &mut r),
+        Linear::<8, 3>::new(&mut r),
+    );
+    let x = Tensor::<(usize, usize, Const<4>)>::ones_with_shape((2, 5, Const));
+    let y = model.forward_train(x.clone().trace());
+    assert_eq!(y.dims().as_slice(), &[2, 5, 3]);
+    assert!(y.sum().backward().get_slice(&x).is_some());
+    let y: Tensor<(usize, usize, Const<3>)> = model.forward(x);
+    assert_eq!(y.dims().as_slice(), &[2, 5, 3]);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 4, ..ProptestConfig::default() })]
+
+    #[test]
+    fn transformer_encoder_layer_dyn_gradients((b, l, heads, head_dim, ff, norm_first, seed) in (1usize..=2, 1usize..=3, 1usize..=2, 1usize..=2, 1usize..=3, any::<bool>(), 0u64..1000)) {
+        let d = heads * head_dim;
+        let config = TransformerConfig::default().dropout(0.0).norm_first(norm_first).activation(TransformerActivation::Gelu);
+        let layer = TransformerEncoderLayerDyn::<f64>::new(d, heads, ff, config, &mut StdRng::seed_from_u64(seed));
+        let x: Tensor<D3, f64> = Tensor::randn_with_shape((b, l, d), &mut StdRng::seed_from_u64(seed + 1));
+        gradcheck_vjp(&x, |x| layer.forward(x), GradcheckOptions::default()).unwrap();
+        check_layer_params(&layer, |m| m.forward(x.clone().trace()));
     }
 }

@@ -482,6 +482,20 @@ impl<const D: usize, const H: usize, const F: usize, E: Float> Params<E>
         self.norm2.visit_mut(&format!("{prefix}norm2."), f);
         self.norm3.visit_mut(&format!("{prefix}norm3."), f);
     }
+    fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
+        f(
+            crate::nn::module_name(prefix),
+            "TransformerDecoderLayer".to_string(),
+        );
+        self.self_attn.describe(&format!("{prefix}self_attn."), f);
+        self.multihead_attn
+            .describe(&format!("{prefix}multihead_attn."), f);
+        self.linear1.describe(&format!("{prefix}linear1."), f);
+        self.linear2.describe(&format!("{prefix}linear2."), f);
+        self.norm1.describe(&format!("{prefix}norm1."), f);
+        self.norm2.describe(&format!("{prefix}norm2."), f);
+        self.norm3.describe(&format!("{prefix}norm3."), f);
+    }
 }
 
 /// PyTorch's `nn.TransformerDecoder(layer, num_layers, norm)`: `num_layers` decoder layers in
@@ -682,6 +696,16 @@ impl<const D: usize, const H: usize, const F: usize, E: Float> Params<E>
         self.layers.visit_mut(&format!("{prefix}layers."), f);
         if let Some(norm) = &mut self.norm {
             norm.visit_mut(&format!("{prefix}norm."), f);
+        }
+    }
+    fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
+        f(
+            crate::nn::module_name(prefix),
+            "TransformerDecoder".to_string(),
+        );
+        self.layers.describe(&format!("{prefix}layers."), f);
+        if let Some(norm) = &self.norm {
+            norm.describe(&format!("{prefix}norm."), f);
         }
     }
 }

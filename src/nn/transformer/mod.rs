@@ -5,9 +5,11 @@
 
 mod decoder;
 mod encoder;
+mod encoder_dyn;
 
 pub use decoder::{DecoderInput, TransformerDecoder, TransformerDecoderLayer};
 pub use encoder::{EncoderInput, TransformerEncoder, TransformerEncoderLayer};
+pub use encoder_dyn::{TransformerEncoderDyn, TransformerEncoderLayerDyn};
 
 use super::attention::MultiheadAttention;
 use super::dropout::Dropout;
@@ -220,18 +222,47 @@ fn residual<S: Shape, E: Float, T: Tape<E>>(
     binary_op(x, y, shape, AddKernel)
 }
 
-/// `linear2(dropout(activation(linear1(x))))`, then the branch dropout: PyTorch's `_ff_block`.
-fn feed_forward<B: Dim, L: Dim, const D: usize, const F: usize, E: Float, T: Tape<E>>(
-    linear1: &Linear<D, F, E>,
-    linear2: &Linear<F, D, E>,
+/// `linear2(dropout(activation(linear1(x))))`, then the branch dropout: PyTorch's `_ff_block`,
+/// for static (`Linear`) and run-time (`LinearDyn`) projections alike.
+fn feed_forward<S, SH, E, T, L1, L2>(
+    linear1: &L1,
+    linear2: &L2,
     activation: TransformerActivation,
-    x: Hidden<B, L, D, E, T>,
+    x: Tensor<S, E, T>,
     inner: Option<&mut Dropout>,
     branch: Option<&mut Dropout>,
-) -> Result<Hidden<B, L, D, E, T>> {
+) -> Result<Tensor<S, E, T>>
+where
+    S: Shape,
+    SH: Shape,
+    E: Float,
+    T: Tape<E>,
+    L1: Module<Tensor<S, E, T>, Output = Tensor<SH, E, T>>,
+    L2: Module<Tensor<SH, E, T>, Output = Tensor<S, E, T>>,
+{
     let h = activate(activation, linear1.try_forward(x)?);
     let h = linear2.try_forward(apply_dropout(inner, h)?)?;
     apply_dropout(branch, h)
+}
+
+/// The wiring of an encoder layer, PyTorch's `TransformerEncoderLayer.forward`: pre-norm
+/// `x + sa(norm1(x))`, `x + ff(norm2(x))`, or post-norm `norm1(x + sa(x))`,
+/// `norm2(x + ff(x))`. Shared by the static and run-time layers.
+fn encoder_block<S: Shape, E: Float, T: Tape<E>>(
+    x: Tensor<S, E, T>,
+    norm_first: bool,
+    norm1: impl Fn(Tensor<S, E, T>) -> Result<Tensor<S, E, T>>,
+    norm2: impl Fn(Tensor<S, E, T>) -> Result<Tensor<S, E, T>>,
+    self_attention: impl FnOnce(Tensor<S, E, T>) -> Result<Tensor<S, E, T>>,
+    ff: impl FnOnce(Tensor<S, E, T>) -> Result<Tensor<S, E, T>>,
+) -> Result<Tensor<S, E, T>> {
+    if norm_first {
+        let x = residual(x.clone(), self_attention(norm1(x)?)?);
+        Ok(residual(x.clone(), ff(norm2(x)?)?))
+    } else {
+        let x = norm1(residual(x.clone(), self_attention(x)?))?;
+        norm2(residual(x.clone(), ff(x)?))
+    }
 }
 
 /// The dropouts of one call: each `Some` in training mode, all `None` in evaluation.
