@@ -10,10 +10,12 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use shaped::nn::{
     AttentionInput, AttentionOptions, Conv1dConfig, Conv1dDyn, Conv2d, Conv2dConfig, Conv2dDyn,
-    ConvConfig, ConvTranspose2d, ConvTranspose2dDyn, EncoderInput, Flatten, GroupNorm,
-    GroupNormDyn, Linear, LinearDyn, MaxPool2d, Module, MultiheadAttention, MultiheadAttentionDyn,
-    Params, ReLU, TransformerActivation, TransformerConfig, TransformerEncoder,
-    TransformerEncoderDyn, TransformerEncoderLayer, TransformerEncoderLayerDyn, causal_mask,
+    ConvConfig, ConvTranspose2d, ConvTranspose2dDyn, DecoderInput, EncoderInput, Flatten,
+    GroupNorm, GroupNormDyn, Linear, LinearDyn, MaxPool2d, Module, MultiheadAttention,
+    MultiheadAttentionDyn, Params, ReLU, TransformerActivation, TransformerConfig,
+    TransformerDecoder, TransformerDecoderDyn, TransformerDecoderLayer, TransformerDecoderLayerDyn,
+    TransformerEncoder, TransformerEncoderDyn, TransformerEncoderLayer, TransformerEncoderLayerDyn,
+    causal_mask,
 };
 use shaped::prelude::*;
 use shaped::serialize::{LoadMode, from_safetensors, to_safetensors};
@@ -877,4 +879,76 @@ proptest! {
         gradcheck_vjp(&x, |x| layer.forward(x), GradcheckOptions::default()).unwrap();
         check_layer_params(&layer, |m| m.forward(x.clone().trace()));
     }
+}
+
+#[test]
+fn transformer_decoder_layer_dyn_against_golden() {
+    let g = Golden::load("layer_transformer_decoder");
+    let (d, h, f) = (
+        g.hp("d_model") as usize,
+        g.hp("nhead") as usize,
+        g.hp("dim_feedforward") as usize,
+    );
+    let mut layer =
+        TransformerDecoderLayerDyn::<f32>::new(d, h, f, transformer_config(&g), &mut rng());
+    layer.visit_mut("", &mut |p| {
+        assert_eq!(p.dims.as_slice(), g.shape(p.name).as_slice(), "{}", p.name);
+        p.data.copy_from_slice(&g.f(p.name))
+    });
+    let x = Tensor::<D3>::from_vec_with_shape(g.f("x"), (2, 4, 8)).unwrap();
+    let memory = Tensor::<Rank3<2, 6, 8>>::from_vec(g.f("memory")).unwrap();
+    let input =
+        DecoderInput::new(x.clone().trace(), memory.clone().trace()).with_tgt_mask(causal_mask(4));
+    let y = layer.forward(input);
+    g.check_forward("y", y.as_slice());
+    let gy = Tensor::from_vec_with_shape(g.f("gy"), *y.shape()).unwrap();
+    let grads = (y * gy).sum().backward();
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+    g.check_grad("memory", grads.get_slice(&memory).unwrap());
+    layer.visit("", &mut |p| {
+        g.check_grad(p.name, grads.get_id(p.id).unwrap())
+    });
+}
+
+#[test]
+fn transformer_decoder_dyn_matches_the_static_stack() {
+    let config = TransformerConfig::default().dropout(0.0);
+    let mut r = rng();
+    let layer = TransformerDecoderLayer::<8, 2, 16>::new(config, &mut r);
+    let decoder = TransformerDecoder::new(layer, 2, &mut r);
+    let mut r = rng();
+    let layer = TransformerDecoderLayerDyn::<f32>::new(8, 2, 16, config, &mut r);
+    let mut dyn_decoder = TransformerDecoderDyn::new(layer, 2, &mut r);
+    assert_eq!(
+        decoder.summary().to_string(),
+        dyn_decoder.summary().to_string()
+    );
+    let mut values = Vec::new();
+    decoder.visit("", &mut |p| values.push(p.data.to_vec()));
+    let mut i = 0;
+    dyn_decoder.visit("", &mut |p| {
+        assert_eq!(p.data, values[i].as_slice(), "{}", p.name);
+        i += 1;
+    });
+    let tgt: Tensor<Rank3<2, 3, 8>> = Tensor::randn(&mut rng());
+    let memory: Tensor<Rank3<2, 5, 8>> = Tensor::randn(&mut StdRng::seed_from_u64(1));
+    let ys = decoder.forward((tgt.clone(), memory.clone()));
+    let yd = dyn_decoder.forward_train((tgt.clone(), memory.clone()));
+    common::check_close("decoder", yd.as_slice(), ys.as_slice(), 1e-6, 1e-5);
+    let err = dyn_decoder
+        .try_forward((tgt, Tensor::<Rank3<2, 5, 4>>::ones()))
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("TransformerDecoderDyn expects memory d_model 8, got 4"),
+        "{err}"
+    );
+    let err = dyn_decoder
+        .try_forward((Tensor::<Rank3<2, 3, 4>>::ones(), memory))
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("TransformerDecoderDyn expects d_model 8, got 4"),
+        "{err}"
+    );
 }

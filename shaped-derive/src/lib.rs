@@ -32,6 +32,10 @@ use syn::{
 ///   (`layers.0.weight`);
 /// * a bare tensor field is a parameter named by the field (`scale`).
 ///
+/// The derive also implements `describe`, so `model.summary()` shows the struct as a
+/// container named after the type (`Net(` ... `)`) holding its fields under the same names
+/// (a transparent newtype variant shows its one field in the enum's place).
+///
 /// Tensors are visited in field order. PyTorch lists a module's own tensors before its
 /// sub-modules'; the names are the same, and loading matches by name, so files load either
 /// way.

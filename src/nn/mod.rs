@@ -87,7 +87,8 @@ pub use summary::{ModelSummary, SummaryLayer, SummaryTensor};
 pub use sync_batchnorm::SyncBatchNorm;
 pub use transformer::{
     DecoderInput, EncoderInput, TransformerActivation, TransformerConfig, TransformerDecoder,
-    TransformerDecoderLayer, TransformerEncoder, TransformerEncoderDyn, TransformerEncoderLayer,
-    TransformerEncoderLayerDyn, causal_mask, key_padding_mask,
+    TransformerDecoderDyn, TransformerDecoderLayer, TransformerDecoderLayerDyn, TransformerEncoder,
+    TransformerEncoderDyn, TransformerEncoderLayer, TransformerEncoderLayerDyn, causal_mask,
+    key_padding_mask,
 };
 pub use upsample::Upsample;

@@ -19,10 +19,10 @@ use crate::tensor::Tensor;
 use rand::Rng;
 
 type Mask<E> = Tensor<(usize, usize), E>;
-type HiddenDyn<B, L, E, T> = Tensor<(B, L, usize), E, T>;
+pub(super) type HiddenDyn<B, L, E, T> = Tensor<(B, L, usize), E, T>;
 
 /// `x` `(B, L, X)` with its feature size checked against `d_model` and typed `usize`.
-fn features_dyn<B: Dim, L: Dim, X: Dim, E: Float, T: Tape<E>>(
+pub(super) fn features_dyn<B: Dim, L: Dim, X: Dim, E: Float, T: Tape<E>>(
     x: Tensor<(B, L, X), E, T>,
     d_model: usize,
     what: &'static str,

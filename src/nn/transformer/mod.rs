@@ -4,10 +4,12 @@
 //! [`LayerNorm`](super::LayerNorm) and [`Dropout`](super::Dropout).
 
 mod decoder;
+mod decoder_dyn;
 mod encoder;
 mod encoder_dyn;
 
 pub use decoder::{DecoderInput, TransformerDecoder, TransformerDecoderLayer};
+pub use decoder_dyn::{TransformerDecoderDyn, TransformerDecoderLayerDyn};
 pub use encoder::{EncoderInput, TransformerEncoder, TransformerEncoderLayer};
 pub use encoder_dyn::{TransformerEncoderDyn, TransformerEncoderLayerDyn};
 
@@ -262,6 +264,30 @@ fn encoder_block<S: Shape, E: Float, T: Tape<E>>(
     } else {
         let x = norm1(residual(x.clone(), self_attention(x)?))?;
         norm2(residual(x.clone(), ff(x)?))
+    }
+}
+
+/// The wiring of a decoder layer, PyTorch's `TransformerDecoderLayer.forward`: pre-norm
+/// `x + sa(norm1(x))`, `x + ca(norm2(x))`, `x + ff(norm3(x))`, or post-norm
+/// `norm1(x + sa(x))`, `norm2(x + ca(x))`, `norm3(x + ff(x))`. Shared by the static and
+/// run-time layers.
+fn decoder_block<S: Shape, E: Float, T: Tape<E>>(
+    x: Tensor<S, E, T>,
+    norm_first: bool,
+    norms: [&dyn Fn(Tensor<S, E, T>) -> Result<Tensor<S, E, T>>; 3],
+    self_attention: impl FnOnce(Tensor<S, E, T>) -> Result<Tensor<S, E, T>>,
+    cross_attention: impl FnOnce(Tensor<S, E, T>) -> Result<Tensor<S, E, T>>,
+    ff: impl FnOnce(Tensor<S, E, T>) -> Result<Tensor<S, E, T>>,
+) -> Result<Tensor<S, E, T>> {
+    let [norm1, norm2, norm3] = norms;
+    if norm_first {
+        let x = residual(x.clone(), self_attention(norm1(x)?)?);
+        let x = residual(x.clone(), cross_attention(norm2(x)?)?);
+        Ok(residual(x.clone(), ff(norm3(x)?)?))
+    } else {
+        let x = norm1(residual(x.clone(), self_attention(x)?))?;
+        let x = norm2(residual(x.clone(), cross_attention(x)?))?;
+        norm3(residual(x.clone(), ff(x)?))
     }
 }
 
