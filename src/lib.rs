@@ -69,7 +69,7 @@
 //! | ops (one module per family) | [`ops`] |
 //! | layers: [`Linear`](nn::Linear), [`Conv2d`](nn::Conv2d), [`LSTM`](nn::LSTM), [`MultiheadAttention`](nn::MultiheadAttention), ...; tuples are `Sequential` | [`nn`] |
 //! | losses: `cross_entropy`, `mse_loss`, `bce_with_logits`, ... | [`nn::loss`] |
-//! | optimizers: [`Sgd`](optim::Sgd), [`Adam`](optim::Adam), [`AdamW`](optim::AdamW), [`RmsProp`](optim::RmsProp), clipping | [`optim`] |
+//! | optimizers: [`Sgd`](optim::Sgd), [`Adam`](optim::Adam), [`AdamW`](optim::AdamW), [`RmsProp`](optim::RmsProp), clipping, parameter groups ([`ParamGroup`](optim::ParamGroup)), `Box<dyn Optimizer>` | [`optim`] |
 //! | schedulers: [`StepLr`](optim::StepLr), [`ExponentialLr`](optim::ExponentialLr), [`CosineAnnealingLr`](optim::CosineAnnealingLr), [`LinearWarmup`](optim::LinearWarmup) | [`optim`] ([`Trainer::lr_schedule`](train::Trainer::lr_schedule)) |
 //! | data: datasets, [`DataLoader`](data::DataLoader), CSV, MNIST IDX, bundled digits/iris/diabetes/words | [`data`] |
 //! | the [`Trainer`](train::Trainer) (builder: `epochs`, `seed`, `patience`, `restore_best`, `save_best`, `output_dir`, `validate`, `lr_schedule`, `clip_grad_norm`, `accumulate`, callbacks), [`History`](train::History), curves | [`train`] |
@@ -169,6 +169,19 @@ pub mod train;
 /// assert_eq!(layer.weight.dims().as_slice(), &[2, 4]);
 /// ```
 pub use rand;
+
+/// The crate-level random number generator (PyTorch's default generator), for code that
+/// does not pass an RNG: seed it with [`manual_seed`], draw through [`GlobalRng`] or
+/// [`Tensor::randn_like`](tensor::Tensor::randn_like). Process-wide, like PyTorch's.
+///
+/// ```rust,standalone_crate
+/// shaped::manual_seed(0);
+/// let layer = shaped::nn::Linear::<4, 2>::new(&mut shaped::GlobalRng);
+/// assert_eq!(shaped::initial_seed(), 0);
+/// ```
+pub use tensor::{
+    DEFAULT_SEED, GlobalRng, get_rng_state, initial_seed, manual_seed, set_rng_state,
+};
 
 /// The common imports.
 pub mod prelude {

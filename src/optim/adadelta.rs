@@ -1,8 +1,10 @@
 //! Adadelta (`torch.optim.Adadelta`).
 
-use super::{Optimizer, StateMap, for_each_param_with_grad};
+use super::groups::{Grouped, Groups, Hyper};
+use super::{Optimizer, StateMap, for_each_grouped};
 use crate::autograd::Gradients;
 use crate::dtype::Float;
+use crate::error::Result;
 use crate::nn::Params;
 use crate::ops::optim::{AdadeltaStep, adadelta_update};
 
@@ -29,6 +31,7 @@ pub struct Adadelta<E = f32> {
     pub maximize: bool,
     state: StateMap<E>,
     steps: u64,
+    groups: Groups,
 }
 
 impl<E: Float> Adadelta<E> {
@@ -48,6 +51,7 @@ impl<E: Float> Adadelta<E> {
             maximize: false,
             state: StateMap::default(),
             steps: 0,
+            groups: Groups::default(),
         }
     }
     /// Sets rho.
@@ -96,36 +100,55 @@ impl<E: Float> Adadelta<E> {
     }
 }
 
+impl<E: Float> Grouped<E> for Adadelta<E> {
+    fn hyper(&self) -> Hyper {
+        Hyper {
+            lr: self.lr,
+            weight_decay: self.weight_decay,
+            momentum: None,
+            betas: None,
+        }
+    }
+    fn set_hyper(&mut self, h: Hyper) {
+        self.lr = h.lr;
+        self.weight_decay = h.weight_decay;
+    }
+    fn groups(&self) -> &Groups {
+        &self.groups
+    }
+    fn groups_mut(&mut self) -> &mut Groups {
+        &mut self.groups
+    }
+    fn kind(&self) -> &'static str {
+        "Adadelta"
+    }
+}
+
 impl<E: Float> Optimizer<E> for Adadelta<E> {
-    fn step<M: Params<E> + ?Sized>(&mut self, model: &mut M, grads: &Gradients<E>) {
+    super::grouped_optimizer_methods!(&["square_avg", "acc_delta"]);
+    fn try_step(&mut self, model: &mut dyn Params<E>, grads: &Gradients<E>) -> Result<()> {
+        self.state.check_lengths(model, grads, "Adadelta")?;
         self.steps += 1;
-        let s = AdadeltaStep {
-            lr: E::from_f64(self.lr),
-            rho: E::from_f64(self.rho),
-            eps: E::from_f64(self.eps),
-            weight_decay: E::from_f64(self.weight_decay),
-            sign: if self.maximize { -E::ONE } else { E::ONE },
-        };
+        let kernels: Vec<AdadeltaStep<E>> = self
+            .groups
+            .resolve(self.hyper())
+            .iter()
+            .map(|h| AdadeltaStep {
+                lr: E::from_f64(h.lr),
+                rho: E::from_f64(self.rho),
+                eps: E::from_f64(self.eps),
+                weight_decay: E::from_f64(h.weight_decay),
+                sign: if self.maximize { -E::ONE } else { E::ONE },
+            })
+            .collect();
         let state = &mut self.state;
-        for_each_param_with_grad(model, grads, |name, p, g| {
+        for_each_grouped(model, grads, &mut self.groups, |group, name, p, g| {
             let n = p.len();
             let mut v = std::mem::take(state.get(name, "square_avg", || vec![E::ZERO; n]));
             let u = state.get(name, "acc_delta", || vec![E::ZERO; n]);
-            adadelta_update(&s, p, g, &mut v, u);
+            adadelta_update(&kernels[group], p, g, &mut v, u);
             *state.get(name, "square_avg", Vec::new) = v;
         });
-    }
-    fn lr(&self) -> f64 {
-        self.lr
-    }
-    fn set_lr(&mut self, lr: f64) {
-        self.lr = lr;
-    }
-    fn state(&self) -> Vec<(String, Vec<E>)> {
-        self.state.export(self.steps)
-    }
-    fn load_state(&mut self, state: Vec<(String, Vec<E>)>) -> crate::error::Result<()> {
-        self.steps = self.state.import(state, &["square_avg", "acc_delta"])?;
         Ok(())
     }
 }

@@ -1,8 +1,10 @@
 //! Adagrad (`torch.optim.Adagrad`).
 
-use super::{Optimizer, StateMap, for_each_param_with_grad};
+use super::groups::{Grouped, Groups, Hyper};
+use super::{Optimizer, StateMap, for_each_grouped};
 use crate::autograd::Gradients;
 use crate::dtype::Float;
+use crate::error::Result;
 use crate::nn::Params;
 use crate::ops::optim::{AdagradStep, adagrad_update};
 
@@ -33,6 +35,7 @@ pub struct Adagrad<E = f32> {
     pub maximize: bool,
     state: StateMap<E>,
     steps: u64,
+    groups: Groups,
 }
 
 impl<E: Float> Adagrad<E> {
@@ -52,6 +55,7 @@ impl<E: Float> Adagrad<E> {
             maximize: false,
             state: StateMap::default(),
             steps: 0,
+            groups: Groups::default(),
         }
     }
     /// Sets the rate decay.
@@ -109,34 +113,53 @@ impl<E: Float> Adagrad<E> {
     }
 }
 
+impl<E: Float> Grouped<E> for Adagrad<E> {
+    fn hyper(&self) -> Hyper {
+        Hyper {
+            lr: self.lr,
+            weight_decay: self.weight_decay,
+            momentum: None,
+            betas: None,
+        }
+    }
+    fn set_hyper(&mut self, h: Hyper) {
+        self.lr = h.lr;
+        self.weight_decay = h.weight_decay;
+    }
+    fn groups(&self) -> &Groups {
+        &self.groups
+    }
+    fn groups_mut(&mut self) -> &mut Groups {
+        &mut self.groups
+    }
+    fn kind(&self) -> &'static str {
+        "Adagrad"
+    }
+}
+
 impl<E: Float> Optimizer<E> for Adagrad<E> {
-    fn step<M: Params<E> + ?Sized>(&mut self, model: &mut M, grads: &Gradients<E>) {
+    super::grouped_optimizer_methods!(&["sum"]);
+    fn try_step(&mut self, model: &mut dyn Params<E>, grads: &Gradients<E>) -> Result<()> {
+        self.state.check_lengths(model, grads, "Adagrad")?;
         self.steps += 1;
-        let clr = self.lr / (1.0 + (self.steps - 1) as f64 * self.lr_decay);
-        let s = AdagradStep {
-            clr: E::from_f64(clr),
-            eps: E::from_f64(self.eps),
-            weight_decay: E::from_f64(self.weight_decay),
-            sign: if self.maximize { -E::ONE } else { E::ONE },
-        };
+        let decay = 1.0 + (self.steps - 1) as f64 * self.lr_decay;
+        let kernels: Vec<AdagradStep<E>> = self
+            .groups
+            .resolve(self.hyper())
+            .iter()
+            .map(|h| AdagradStep {
+                clr: E::from_f64(h.lr / decay),
+                eps: E::from_f64(self.eps),
+                weight_decay: E::from_f64(h.weight_decay),
+                sign: if self.maximize { -E::ONE } else { E::ONE },
+            })
+            .collect();
         let init = E::from_f64(self.initial_accumulator_value);
         let state = &mut self.state;
-        for_each_param_with_grad(model, grads, |name, p, g| {
+        for_each_grouped(model, grads, &mut self.groups, |group, name, p, g| {
             let sum = state.get(name, "sum", || vec![init; p.len()]);
-            adagrad_update(&s, p, g, sum);
+            adagrad_update(&kernels[group], p, g, sum);
         });
-    }
-    fn lr(&self) -> f64 {
-        self.lr
-    }
-    fn set_lr(&mut self, lr: f64) {
-        self.lr = lr;
-    }
-    fn state(&self) -> Vec<(String, Vec<E>)> {
-        self.state.export(self.steps)
-    }
-    fn load_state(&mut self, state: Vec<(String, Vec<E>)>) -> crate::error::Result<()> {
-        self.steps = self.state.import(state, &["sum"])?;
         Ok(())
     }
 }

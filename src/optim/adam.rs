@@ -1,8 +1,10 @@
 //! Adam and AdamW (`torch.optim.Adam`, `torch.optim.AdamW`).
 
-use super::{Optimizer, StateMap, for_each_param_with_grad};
+use super::groups::{Grouped, Groups, Hyper};
+use super::{Optimizer, ParamGroup, StateMap, for_each_grouped};
 use crate::autograd::Gradients;
 use crate::dtype::Float;
+use crate::error::Result;
 use crate::nn::Params;
 use crate::ops::optim::{AdamStep, adam_update};
 
@@ -31,6 +33,7 @@ pub struct Adam<E = f32> {
     pub decoupled: bool,
     state: StateMap<E>,
     steps: u64,
+    groups: Groups,
 }
 
 /// AdamW: Adam with decoupled weight decay (`p *= 1 - lr wd` before the update); PyTorch's
@@ -64,26 +67,39 @@ impl<E: Float> AdamW<E> {
 }
 
 impl<E: Float> Optimizer<E> for AdamW<E> {
-    fn step<M: Params<E> + ?Sized>(&mut self, model: &mut M, grads: &Gradients<E>) {
+    #[track_caller]
+    fn step(&mut self, model: &mut dyn Params<E>, grads: &Gradients<E>) {
         self.0.step(model, grads)
     }
+    fn try_step(&mut self, model: &mut dyn Params<E>, grads: &Gradients<E>) -> Result<()> {
+        self.0.try_step(model, grads)
+    }
     fn lr(&self) -> f64 {
-        self.0.lr
+        Optimizer::<E>::lr(&self.0)
     }
     fn set_lr(&mut self, lr: f64) {
-        self.0.lr = lr;
+        self.0.set_lr(lr)
     }
     fn momentum(&self) -> Option<f64> {
-        Some(self.0.betas.0)
+        Optimizer::<E>::momentum(&self.0)
     }
     fn set_momentum(&mut self, momentum: f64) {
-        self.0.betas.0 = momentum;
+        self.0.set_momentum(momentum)
     }
     fn state(&self) -> Vec<(String, Vec<E>)> {
         self.0.state()
     }
-    fn load_state(&mut self, state: Vec<(String, Vec<E>)>) -> crate::error::Result<()> {
+    fn load_state(&mut self, state: Vec<(String, Vec<E>)>) -> Result<()> {
         self.0.load_state(state)
+    }
+    fn group_lrs(&self) -> Vec<f64> {
+        self.0.group_lrs()
+    }
+    fn set_group_lrs(&mut self, lrs: &[f64]) {
+        self.0.set_group_lrs(lrs)
+    }
+    fn add_param_group(&mut self, group: ParamGroup) -> Result<()> {
+        self.0.add_param_group(group)
     }
 }
 
@@ -100,6 +116,7 @@ impl<E: Float> Adam<E> {
             decoupled: false,
             state: StateMap::default(),
             steps: 0,
+            groups: Groups::default(),
         }
     }
     /// Sets the moment decay rates.
@@ -133,33 +150,66 @@ impl<E: Float> Adam<E> {
     }
 }
 
+impl<E: Float> Grouped<E> for Adam<E> {
+    fn hyper(&self) -> Hyper {
+        Hyper {
+            lr: self.lr,
+            weight_decay: self.weight_decay,
+            momentum: None,
+            betas: Some(self.betas),
+        }
+    }
+    fn set_hyper(&mut self, h: Hyper) {
+        self.lr = h.lr;
+        self.weight_decay = h.weight_decay;
+        self.betas = h.betas.unwrap_or(self.betas);
+    }
+    fn groups(&self) -> &Groups {
+        &self.groups
+    }
+    fn groups_mut(&mut self) -> &mut Groups {
+        &mut self.groups
+    }
+    fn kind(&self) -> &'static str {
+        if self.decoupled { "AdamW" } else { "Adam" }
+    }
+}
+
 impl<E: Float> Optimizer<E> for Adam<E> {
-    fn step<M: Params<E> + ?Sized>(&mut self, model: &mut M, grads: &Gradients<E>) {
+    super::grouped_optimizer_methods!(&["exp_avg", "exp_avg_sq", "max_exp_avg_sq"]);
+    fn try_step(&mut self, model: &mut dyn Params<E>, grads: &Gradients<E>) -> Result<()> {
+        self.state.check_lengths(model, grads, self.kind())?;
         self.steps += 1;
         // Beyond i32::MAX steps `b^t` is 0 in f64 either way; the cap keeps `powi` exact.
         let t = self.steps.min(i32::MAX as u64) as i32;
-        let (b1, b2) = self.betas;
-        let bc1 = 1.0 - b1.powi(t);
-        let bc2_sqrt = (1.0 - b2.powi(t)).sqrt();
-        let step_size = E::from_f64(self.lr / bc1);
-        let (e_b1, e_b2, eps) = (E::from_f64(b1), E::from_f64(b2), E::from_f64(self.eps));
-        let bc2_sqrt = E::from_f64(bc2_sqrt);
-        let wd = E::from_f64(self.weight_decay);
-        let decay = E::from_f64(1.0 - self.lr * self.weight_decay);
         let (amsgrad, maximize, decoupled) = (self.amsgrad, self.maximize, self.decoupled);
-        let kernel = AdamStep {
-            step_size,
-            beta1: e_b1,
-            beta2: e_b2,
-            eps,
-            bc2_sqrt,
-            l2: if decoupled { E::ZERO } else { wd },
-            decoupled,
-            decay,
-            sign: if maximize { -E::ONE } else { E::ONE },
-        };
+        let kernels: Vec<AdamStep<E>> = self
+            .groups
+            .resolve(self.hyper())
+            .iter()
+            .map(|h| {
+                let (b1, b2) = h.betas.unwrap_or(self.betas);
+                let bc1 = 1.0 - b1.powi(t);
+                let bc2_sqrt = (1.0 - b2.powi(t)).sqrt();
+                AdamStep {
+                    step_size: E::from_f64(h.lr / bc1),
+                    beta1: E::from_f64(b1),
+                    beta2: E::from_f64(b2),
+                    eps: E::from_f64(self.eps),
+                    bc2_sqrt: E::from_f64(bc2_sqrt),
+                    l2: if decoupled {
+                        E::ZERO
+                    } else {
+                        E::from_f64(h.weight_decay)
+                    },
+                    decoupled,
+                    decay: E::from_f64(1.0 - h.lr * h.weight_decay),
+                    sign: if maximize { -E::ONE } else { E::ONE },
+                }
+            })
+            .collect();
         let state = &mut self.state;
-        for_each_param_with_grad(model, grads, |name, p, g| {
+        for_each_grouped(model, grads, &mut self.groups, |group, name, p, g| {
             let n = p.len();
             let mut m = std::mem::take(state.get(name, "exp_avg", || vec![E::ZERO; n]));
             let mut v = std::mem::take(state.get(name, "exp_avg_sq", || vec![E::ZERO; n]));
@@ -169,33 +219,19 @@ impl<E: Float> Optimizer<E> for Adam<E> {
                 Vec::new()
             };
             let vmax_slice = if amsgrad { Some(&mut vmax[..]) } else { None };
-            adam_update(&kernel, p, g, &mut m, &mut v, vmax_slice);
+            adam_update(&kernels[group], p, g, &mut m, &mut v, vmax_slice);
             *state.get(name, "exp_avg", Vec::new) = m;
             *state.get(name, "exp_avg_sq", Vec::new) = v;
             if amsgrad {
                 *state.get(name, "max_exp_avg_sq", Vec::new) = vmax;
             }
         });
-    }
-    fn lr(&self) -> f64 {
-        self.lr
-    }
-    fn set_lr(&mut self, lr: f64) {
-        self.lr = lr;
+        Ok(())
     }
     fn momentum(&self) -> Option<f64> {
         Some(self.betas.0)
     }
     fn set_momentum(&mut self, momentum: f64) {
-        self.betas.0 = momentum;
-    }
-    fn state(&self) -> Vec<(String, Vec<E>)> {
-        self.state.export(self.steps)
-    }
-    fn load_state(&mut self, state: Vec<(String, Vec<E>)>) -> crate::error::Result<()> {
-        self.steps = self
-            .state
-            .import(state, &["exp_avg", "exp_avg_sq", "max_exp_avg_sq"])?;
-        Ok(())
+        super::groups::set_all_momentum(self, momentum)
     }
 }

@@ -1,8 +1,10 @@
 //! Adamax (`torch.optim.Adamax`).
 
-use super::{Optimizer, StateMap, for_each_param_with_grad};
+use super::groups::{Grouped, Groups, Hyper};
+use super::{Optimizer, StateMap, for_each_grouped};
 use crate::autograd::Gradients;
 use crate::dtype::Float;
+use crate::error::Result;
 use crate::nn::Params;
 use crate::ops::optim::{AdamaxStep, adamax_update};
 
@@ -29,6 +31,7 @@ pub struct Adamax<E = f32> {
     pub maximize: bool,
     state: StateMap<E>,
     steps: u64,
+    groups: Groups,
 }
 
 impl<E: Float> Adamax<E> {
@@ -47,6 +50,7 @@ impl<E: Float> Adamax<E> {
             maximize: false,
             state: StateMap::default(),
             steps: 0,
+            groups: Groups::default(),
         }
     }
     /// Sets the decay rates.
@@ -95,45 +99,68 @@ impl<E: Float> Adamax<E> {
     }
 }
 
+impl<E: Float> Grouped<E> for Adamax<E> {
+    fn hyper(&self) -> Hyper {
+        Hyper {
+            lr: self.lr,
+            weight_decay: self.weight_decay,
+            momentum: None,
+            betas: Some(self.betas),
+        }
+    }
+    fn set_hyper(&mut self, h: Hyper) {
+        self.lr = h.lr;
+        self.weight_decay = h.weight_decay;
+        self.betas = h.betas.unwrap_or(self.betas);
+    }
+    fn groups(&self) -> &Groups {
+        &self.groups
+    }
+    fn groups_mut(&mut self) -> &mut Groups {
+        &mut self.groups
+    }
+    fn kind(&self) -> &'static str {
+        "Adamax"
+    }
+}
+
 impl<E: Float> Optimizer<E> for Adamax<E> {
-    fn step<M: Params<E> + ?Sized>(&mut self, model: &mut M, grads: &Gradients<E>) {
+    super::grouped_optimizer_methods!(&["exp_avg", "exp_inf"]);
+    fn try_step(&mut self, model: &mut dyn Params<E>, grads: &Gradients<E>) -> Result<()> {
+        self.state.check_lengths(model, grads, "Adamax")?;
         self.steps += 1;
-        let (b1, b2) = self.betas;
-        let bias_correction = 1.0 - b1.powi(self.steps.min(i32::MAX as u64) as i32);
-        let s = AdamaxStep {
-            clr: E::from_f64(self.lr / bias_correction),
-            beta1: E::from_f64(b1),
-            beta2: E::from_f64(b2),
-            eps: E::from_f64(self.eps),
-            weight_decay: E::from_f64(self.weight_decay),
-            sign: if self.maximize { -E::ONE } else { E::ONE },
-        };
+        let t = self.steps.min(i32::MAX as u64) as i32;
+        let kernels: Vec<AdamaxStep<E>> = self
+            .groups
+            .resolve(self.hyper())
+            .iter()
+            .map(|h| {
+                let (b1, b2) = h.betas.unwrap_or(self.betas);
+                let bias_correction = 1.0 - b1.powi(t);
+                AdamaxStep {
+                    clr: E::from_f64(h.lr / bias_correction),
+                    beta1: E::from_f64(b1),
+                    beta2: E::from_f64(b2),
+                    eps: E::from_f64(self.eps),
+                    weight_decay: E::from_f64(h.weight_decay),
+                    sign: if self.maximize { -E::ONE } else { E::ONE },
+                }
+            })
+            .collect();
         let state = &mut self.state;
-        for_each_param_with_grad(model, grads, |name, p, g| {
+        for_each_grouped(model, grads, &mut self.groups, |group, name, p, g| {
             let n = p.len();
             let mut m = std::mem::take(state.get(name, "exp_avg", || vec![E::ZERO; n]));
             let u = state.get(name, "exp_inf", || vec![E::ZERO; n]);
-            adamax_update(&s, p, g, &mut m, u);
+            adamax_update(&kernels[group], p, g, &mut m, u);
             *state.get(name, "exp_avg", Vec::new) = m;
         });
-    }
-    fn lr(&self) -> f64 {
-        self.lr
-    }
-    fn set_lr(&mut self, lr: f64) {
-        self.lr = lr;
+        Ok(())
     }
     fn momentum(&self) -> Option<f64> {
         Some(self.betas.0)
     }
     fn set_momentum(&mut self, momentum: f64) {
-        self.betas.0 = momentum;
-    }
-    fn state(&self) -> Vec<(String, Vec<E>)> {
-        self.state.export(self.steps)
-    }
-    fn load_state(&mut self, state: Vec<(String, Vec<E>)>) -> crate::error::Result<()> {
-        self.steps = self.state.import(state, &["exp_avg", "exp_inf"])?;
-        Ok(())
+        super::groups::set_all_momentum(self, momentum)
     }
 }

@@ -27,6 +27,7 @@ mod adagrad;
 mod adam;
 mod adamax;
 mod clip;
+mod groups;
 mod lbfgs;
 mod nadam;
 mod onecycle;
@@ -41,6 +42,8 @@ pub use adagrad::Adagrad;
 pub use adam::{Adam, AdamW};
 pub use adamax::Adamax;
 pub use clip::{clip_grad_norm, clip_grad_value};
+pub use groups::ParamGroup;
+pub(crate) use groups::is_group_entry;
 pub use lbfgs::{Lbfgs, LbfgsLoss, LineSearch};
 pub use nadam::NAdam;
 pub use onecycle::{Anneal, OneCycleLr};
@@ -59,12 +62,64 @@ use crate::nn::{ParamMut, Params, TensorKind};
 use std::collections::BTreeMap;
 
 /// An optimizer: updates parameters from gradients.
+///
+/// The trait is dyn-compatible: an optimizer chosen at run time can live in a
+/// `Box<dyn Optimizer<E>>`, which is itself an `Optimizer` (so it works with
+/// [`LrScheduler`], [`Trainer`](crate::train::Trainer) and checkpoints).
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::Linear;
+/// use shaped::optim::{Adam, Optimizer, Sgd};
+/// use rand::SeedableRng;
+/// let name = "adam"; // from a config file, say
+/// let mut opt: Box<dyn Optimizer<f32>> = match name {
+///     "adam" => Box::new(Adam::new(1e-2)),
+///     _ => Box::new(Sgd::new(0.1)),
+/// };
+/// let mut model = Linear::<2, 1>::new(&mut rand::rngs::StdRng::seed_from_u64(0));
+/// let loss = model.forward(Tensor::<Rank2<4, 2>>::ones().trace()).square().mean();
+/// opt.step(&mut model, &loss.backward());
+/// assert_eq!(opt.lr(), 1e-2);
+/// ```
 pub trait Optimizer<E: Float> {
-    /// One update of every parameter of `model` that has a gradient in `grads`.
-    fn step<M: Params<E> + ?Sized>(&mut self, model: &mut M, grads: &Gradients<E>);
-    /// The current learning rate.
+    /// One update of every parameter of `model` that has a gradient in `grads`. Panics
+    /// where [`try_step`](Optimizer::try_step) returns an error.
+    fn step(&mut self, model: &mut dyn Params<E>, grads: &Gradients<E>);
+    /// [`step`](Optimizer::step), or an error (and no change) when the optimizer's state
+    /// does not fit the model: a buffer loaded from another model whose length differs
+    /// from its parameter's. The built-in optimizers check; the default calls `step`.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::Linear;
+    /// use shaped::optim::{Optimizer, Sgd};
+    /// use rand::SeedableRng;
+    /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    /// let mut small = Linear::<2, 1>::new(&mut rng);
+    /// let mut opt = Sgd::new(0.1).momentum(0.9);
+    /// let loss = small.forward(Tensor::<Rank2<1, 2>>::ones().trace()).sum();
+    /// opt.step(&mut small, &loss.backward());
+    /// // The momentum of `weight` has 2 values; this model's `weight` has 3.
+    /// let mut other = Sgd::new(0.1).momentum(0.9);
+    /// other.load_state(opt.state()).unwrap();
+    /// let mut big = Linear::<3, 1>::new(&mut rng);
+    /// let loss = big.forward(Tensor::<Rank2<1, 3>>::ones().trace()).sum();
+    /// assert!(other.try_step(&mut big, &loss.backward()).is_err());
+    /// ```
+    fn try_step(
+        &mut self,
+        model: &mut dyn Params<E>,
+        grads: &Gradients<E>,
+    ) -> crate::error::Result<()> {
+        self.step(model, grads);
+        Ok(())
+    }
+    /// The learning rate of group 0 (the optimizer's own, PyTorch's
+    /// `param_groups[0]['lr']`); [`group_lrs`](Optimizer::group_lrs) has every group's.
     fn lr(&self) -> f64;
-    /// Sets the learning rate (schedulers use this).
+    /// Sets the learning rate of every parameter group (as PyTorch's
+    /// `for g in opt.param_groups: g['lr'] = lr`).
     fn set_lr(&mut self, lr: f64);
     /// The momentum factor (SGD, RMSprop) or first beta (the Adam family) that
     /// [`OneCycleLr`] cycles; `None` for optimizers without one (Adagrad, Adadelta).
@@ -78,7 +133,8 @@ pub trait Optimizer<E: Float> {
     fn momentum(&self) -> Option<f64> {
         None
     }
-    /// Sets the momentum factor or first beta; ignored by optimizers without one.
+    /// Sets the momentum factor or first beta (of every group that sets its own, too);
+    /// ignored by optimizers without one.
     ///
     /// ```
     /// use shaped::optim::{Adam, Optimizer};
@@ -88,11 +144,166 @@ pub trait Optimizer<E: Float> {
     /// ```
     fn set_momentum(&mut self, _momentum: f64) {}
     /// The optimizer's state: `(name, values)` for every buffer, named
-    /// `"<param name>.<buffer>"`, plus `"step"` for the step count.
+    /// `"<param name>.<buffer>"`, plus `"step"` for the step count. With parameter groups
+    /// also `"param_groups"` (the number of groups), every group's settings
+    /// (`"param_groups.<group>.lr"`, `.weight_decay`, `.momentum`, `.betas`; each setting
+    /// as its value followed by two small corrections, so that an `f32` state holds an
+    /// `f64` setting exactly) and the group
+    /// of every parameter stepped (`"param_groups.<group>.params.<param name>"`, no values).
     fn state(&self) -> Vec<(String, Vec<E>)>;
-    /// Restores state saved by [`state`](Optimizer::state); unknown names are an error.
+    /// Restores state saved by [`state`](Optimizer::state); unknown names are an error, and
+    /// so is a state saved with another grouping (another number of groups, or a parameter
+    /// in another group). On error the optimizer is unchanged.
     fn load_state(&mut self, state: Vec<(String, Vec<E>)>) -> crate::error::Result<()>;
+    /// Every parameter group's learning rate, group 0 first (PyTorch's
+    /// `[g['lr'] for g in opt.param_groups]`).
+    ///
+    /// ```
+    /// use shaped::optim::{Optimizer, ParamGroup, Sgd};
+    /// let opt = Sgd::<f32>::new(0.1).with_param_group(ParamGroup::prefix("head.").lr(0.5));
+    /// assert_eq!(opt.group_lrs(), vec![0.1, 0.5]);
+    /// ```
+    fn group_lrs(&self) -> Vec<f64> {
+        vec![self.lr()]
+    }
+    /// Sets group `i`'s learning rate to `lrs[i]` (schedulers use this); rates beyond the
+    /// number of groups are ignored, groups beyond the rates keep theirs.
+    ///
+    /// ```
+    /// use shaped::optim::{Optimizer, ParamGroup, Sgd};
+    /// let mut opt = Sgd::<f32>::new(0.1).with_param_group(ParamGroup::prefix("head.").lr(0.5));
+    /// opt.set_group_lrs(&[0.01, 0.05]);
+    /// assert_eq!(opt.group_lrs(), vec![0.01, 0.05]);
+    /// ```
+    fn set_group_lrs(&mut self, lrs: &[f64]) {
+        if let Some(&lr) = lrs.first() {
+            self.set_lr(lr);
+        }
+    }
+    /// Adds a parameter group (PyTorch's `add_param_group`); an error for a setting the
+    /// optimizer does not have per group (momentum for Adam, betas for SGD), a negative or
+    /// non-finite rate or decay, or an optimizer without groups (the default).
+    ///
+    /// ```
+    /// use shaped::optim::{Adam, Optimizer, ParamGroup};
+    /// let mut opt = Adam::<f32>::new(1e-3);
+    /// opt.add_param_group(ParamGroup::prefix("head.").betas(0.8, 0.99)).unwrap();
+    /// assert!(opt.add_param_group(ParamGroup::prefix("x").momentum(0.9)).is_err());
+    /// ```
+    fn add_param_group(&mut self, group: ParamGroup) -> crate::error::Result<()> {
+        Err(crate::error::Error::value(
+            "parameter group",
+            format!("this optimizer has no parameter groups (adding {group:?})"),
+        ))
+    }
+    /// [`add_param_group`](Optimizer::add_param_group) as a builder; panics where it
+    /// returns an error.
+    ///
+    /// ```
+    /// use shaped::optim::{Optimizer, ParamGroup, Sgd};
+    /// let opt = Sgd::<f32>::new(0.1)
+    ///     .weight_decay(1e-4)
+    ///     .with_param_group(ParamGroup::matching(|n| n.ends_with("bias")).weight_decay(0.0));
+    /// assert_eq!(opt.group_lrs().len(), 2);
+    /// ```
+    #[track_caller]
+    fn with_param_group(mut self, group: ParamGroup) -> Self
+    where
+        Self: Sized,
+    {
+        if let Err(e) = self.add_param_group(group) {
+            panic!("{e}");
+        }
+        self
+    }
 }
+
+impl<E: Float, O: Optimizer<E> + ?Sized> Optimizer<E> for Box<O> {
+    #[track_caller]
+    fn step(&mut self, model: &mut dyn Params<E>, grads: &Gradients<E>) {
+        (**self).step(model, grads)
+    }
+    fn try_step(
+        &mut self,
+        model: &mut dyn Params<E>,
+        grads: &Gradients<E>,
+    ) -> crate::error::Result<()> {
+        (**self).try_step(model, grads)
+    }
+    fn lr(&self) -> f64 {
+        (**self).lr()
+    }
+    fn set_lr(&mut self, lr: f64) {
+        (**self).set_lr(lr)
+    }
+    fn momentum(&self) -> Option<f64> {
+        (**self).momentum()
+    }
+    fn set_momentum(&mut self, momentum: f64) {
+        (**self).set_momentum(momentum)
+    }
+    fn state(&self) -> Vec<(String, Vec<E>)> {
+        (**self).state()
+    }
+    fn load_state(&mut self, state: Vec<(String, Vec<E>)>) -> crate::error::Result<()> {
+        (**self).load_state(state)
+    }
+    fn group_lrs(&self) -> Vec<f64> {
+        (**self).group_lrs()
+    }
+    fn set_group_lrs(&mut self, lrs: &[f64]) {
+        (**self).set_group_lrs(lrs)
+    }
+    fn add_param_group(&mut self, group: ParamGroup) -> crate::error::Result<()> {
+        (**self).add_param_group(group)
+    }
+}
+
+/// The methods every built-in optimizer shares, through [`groups::Grouped`]: `step`
+/// panicking where `try_step` fails, rates per group, groups added, state with groups.
+/// `$buffers` lists the optimizer's per-parameter buffer names.
+macro_rules! grouped_optimizer_methods {
+    ($buffers:expr) => {
+        #[track_caller]
+        fn step(&mut self, model: &mut dyn Params<E>, grads: &Gradients<E>) {
+            if let Err(e) = self.try_step(model, grads) {
+                panic!("{e}");
+            }
+        }
+        fn lr(&self) -> f64 {
+            super::groups::Grouped::hyper(self).lr
+        }
+        fn set_lr(&mut self, lr: f64) {
+            super::groups::set_all_lrs(self, lr)
+        }
+        fn group_lrs(&self) -> Vec<f64> {
+            super::groups::group_lrs(self)
+        }
+        fn set_group_lrs(&mut self, lrs: &[f64]) {
+            super::groups::set_group_lrs(self, lrs)
+        }
+        fn add_param_group(&mut self, group: super::ParamGroup) -> crate::error::Result<()> {
+            super::groups::add_group(self, group)
+        }
+        fn state(&self) -> Vec<(String, Vec<E>)> {
+            let mut out = self.state.export(self.steps);
+            out.extend(self.groups.export(super::groups::Grouped::<E>::hyper(self)));
+            out
+        }
+        fn load_state(&mut self, state: Vec<(String, Vec<E>)>) -> crate::error::Result<()> {
+            let hyper = super::groups::Grouped::<E>::hyper(self);
+            let (rest, loaded) = self.groups.import(state, hyper)?;
+            self.steps = self.state.import(rest, $buffers)?;
+            if let Some(loaded) = loaded {
+                let h = self.groups.apply(loaded);
+                super::groups::Grouped::<E>::set_hyper(self, h);
+            }
+            super::groups::Grouped::<E>::after_load(self);
+            Ok(())
+        }
+    };
+}
+pub(crate) use grouped_optimizer_methods;
 
 /// Per-parameter buffers, keyed by parameter name, then buffer name. A BTreeMap keeps the
 /// state's order stable for checkpoints.
@@ -155,6 +366,50 @@ impl<E: Float> StateMap<E> {
         Ok(step)
     }
 
+    /// Checks, before a step changes anything, that every parameter with a gradient has
+    /// as many values as its gradient and as each of its buffers (a state loaded from
+    /// another model may not).
+    pub(crate) fn check_lengths(
+        &self,
+        model: &dyn Params<E>,
+        grads: &Gradients<E>,
+        what: &str,
+    ) -> crate::error::Result<()> {
+        let mut bad = None;
+        model.visit("", &mut |p| {
+            if bad.is_some() || p.kind != TensorKind::Parameter {
+                return;
+            }
+            let Some(g) = grads.get_id(p.id) else {
+                return;
+            };
+            let n = p.data.len();
+            if g.len() != n {
+                bad = Some(format!(
+                    "the gradient of `{}` has {} values, the parameter {n}",
+                    p.name,
+                    g.len()
+                ));
+                return;
+            }
+            if let Some(bufs) = self.buffers.get(p.name)
+                && let Some((buf, v)) = bufs.iter().find(|(_, v)| v.len() != n)
+            {
+                bad = Some(format!(
+                    "buffer `{}.{buf}` has {} values, but parameter `{}` has {n} (was the \
+                     state loaded from another model?)",
+                    p.name,
+                    v.len(),
+                    p.name
+                ));
+            }
+        });
+        match bad {
+            Some(m) => Err(crate::error::Error::value(format!("{what} step"), m)),
+            None => Ok(()),
+        }
+    }
+
     pub(crate) fn contains(&self, param: &str, buf: &'static str) -> bool {
         self.buffers.get(param).is_some_and(|b| b.contains_key(buf))
     }
@@ -189,6 +444,21 @@ pub(crate) fn check_step_count<E: Float>(values: &[E]) -> Result<u64, String> {
         ));
     }
     Ok(v as u64)
+}
+
+/// Calls `f(group, name, param, grad)` for every trainable parameter of `model` that has a
+/// gradient, with the index of its parameter group, noting it as a member of that group.
+pub(crate) fn for_each_grouped<E: Float>(
+    model: &mut dyn Params<E>,
+    grads: &Gradients<E>,
+    groups: &mut groups::Groups,
+    mut f: impl FnMut(usize, &str, &mut [E], &[E]),
+) {
+    for_each_param_with_grad(model, grads, |name, p, g| {
+        let group = groups.index_of(name);
+        groups.note_member(name, group);
+        f(group, name, p, g)
+    })
 }
 
 /// Calls `f(name, param, grad)` for every trainable parameter of `model` that has a gradient.

@@ -1,8 +1,10 @@
 //! NAdam (`torch.optim.NAdam`).
 
-use super::{Optimizer, StateMap, for_each_param_with_grad};
+use super::groups::{Grouped, Groups, Hyper};
+use super::{Optimizer, StateMap, for_each_grouped};
 use crate::autograd::Gradients;
 use crate::dtype::Float;
+use crate::error::Result;
 use crate::nn::Params;
 use crate::ops::optim::{NAdamStep, nadam_update};
 
@@ -37,6 +39,7 @@ pub struct NAdam<E = f32> {
     pub maximize: bool,
     state: StateMap<E>,
     steps: u64,
+    groups: Groups,
     /// `prod mu_1..t`, a function of the step count (recomputed when state is loaded).
     mu_product: f64,
 }
@@ -59,6 +62,7 @@ impl<E: Float> NAdam<E> {
             maximize: false,
             state: StateMap::default(),
             steps: 0,
+            groups: Groups::default(),
             mu_product: 1.0,
         }
     }
@@ -131,8 +135,37 @@ impl<E: Float> NAdam<E> {
     }
 }
 
+impl<E: Float> Grouped<E> for NAdam<E> {
+    fn hyper(&self) -> Hyper {
+        Hyper {
+            lr: self.lr,
+            weight_decay: self.weight_decay,
+            momentum: None,
+            betas: None,
+        }
+    }
+    fn set_hyper(&mut self, h: Hyper) {
+        self.lr = h.lr;
+        self.weight_decay = h.weight_decay;
+    }
+    fn groups(&self) -> &Groups {
+        &self.groups
+    }
+    fn groups_mut(&mut self) -> &mut Groups {
+        &mut self.groups
+    }
+    fn kind(&self) -> &'static str {
+        "NAdam"
+    }
+    fn after_load(&mut self) {
+        self.mu_product = (1..=self.steps).map(|t| self.mu(t)).product();
+    }
+}
+
 impl<E: Float> Optimizer<E> for NAdam<E> {
-    fn step<M: Params<E> + ?Sized>(&mut self, model: &mut M, grads: &Gradients<E>) {
+    super::grouped_optimizer_methods!(&["exp_avg", "exp_avg_sq"]);
+    fn try_step(&mut self, model: &mut dyn Params<E>, grads: &Gradients<E>) -> Result<()> {
+        self.state.check_lengths(model, grads, "NAdam")?;
         self.steps += 1;
         let t = self.steps;
         let (b1, b2) = self.betas;
@@ -141,48 +174,40 @@ impl<E: Float> Optimizer<E> for NAdam<E> {
         self.mu_product *= mu;
         let mu_product_next = self.mu_product * mu_next;
         let decoupled = self.decoupled_weight_decay;
-        let s = NAdamStep {
-            beta1: E::from_f64(b1),
-            beta2: E::from_f64(b2),
-            eps: E::from_f64(self.eps),
-            bias_correction2: E::from_f64(1.0 - b2.powf(t as f64)),
-            grad_weight: E::from_f64(self.lr * (1.0 - mu) / (1.0 - self.mu_product)),
-            avg_weight: E::from_f64(self.lr * mu_next / (1.0 - mu_product_next)),
-            weight_decay: E::from_f64(if decoupled { 0.0 } else { self.weight_decay }),
-            decay: E::from_f64(if decoupled {
-                1.0 - self.lr * self.weight_decay
-            } else {
-                1.0
-            }),
-            sign: if self.maximize { -E::ONE } else { E::ONE },
-        };
+        let kernels: Vec<NAdamStep<E>> = self
+            .groups
+            .resolve(self.hyper())
+            .iter()
+            .map(|h| NAdamStep {
+                beta1: E::from_f64(b1),
+                beta2: E::from_f64(b2),
+                eps: E::from_f64(self.eps),
+                bias_correction2: E::from_f64(1.0 - b2.powf(t as f64)),
+                grad_weight: E::from_f64(h.lr * (1.0 - mu) / (1.0 - self.mu_product)),
+                avg_weight: E::from_f64(h.lr * mu_next / (1.0 - mu_product_next)),
+                weight_decay: E::from_f64(if decoupled { 0.0 } else { h.weight_decay }),
+                decay: E::from_f64(if decoupled {
+                    1.0 - h.lr * h.weight_decay
+                } else {
+                    1.0
+                }),
+                sign: if self.maximize { -E::ONE } else { E::ONE },
+            })
+            .collect();
         let state = &mut self.state;
-        for_each_param_with_grad(model, grads, |name, p, g| {
+        for_each_grouped(model, grads, &mut self.groups, |group, name, p, g| {
             let n = p.len();
             let mut m = std::mem::take(state.get(name, "exp_avg", || vec![E::ZERO; n]));
             let v = state.get(name, "exp_avg_sq", || vec![E::ZERO; n]);
-            nadam_update(&s, p, g, &mut m, v);
+            nadam_update(&kernels[group], p, g, &mut m, v);
             *state.get(name, "exp_avg", Vec::new) = m;
         });
-    }
-    fn lr(&self) -> f64 {
-        self.lr
-    }
-    fn set_lr(&mut self, lr: f64) {
-        self.lr = lr;
+        Ok(())
     }
     fn momentum(&self) -> Option<f64> {
         Some(self.betas.0)
     }
     fn set_momentum(&mut self, momentum: f64) {
         self.betas.0 = momentum;
-    }
-    fn state(&self) -> Vec<(String, Vec<E>)> {
-        self.state.export(self.steps)
-    }
-    fn load_state(&mut self, state: Vec<(String, Vec<E>)>) -> crate::error::Result<()> {
-        self.steps = self.state.import(state, &["exp_avg", "exp_avg_sq"])?;
-        self.mu_product = (1..=self.steps).map(|t| self.mu(t)).product();
-        Ok(())
     }
 }

@@ -1,8 +1,10 @@
 //! RAdam (`torch.optim.RAdam`).
 
-use super::{Optimizer, StateMap, for_each_param_with_grad};
+use super::groups::{Grouped, Groups, Hyper};
+use super::{Optimizer, StateMap, for_each_grouped};
 use crate::autograd::Gradients;
 use crate::dtype::Float;
+use crate::error::Result;
 use crate::nn::Params;
 use crate::ops::optim::{RAdamStep, radam_update};
 
@@ -34,6 +36,7 @@ pub struct RAdam<E = f32> {
     pub maximize: bool,
     state: StateMap<E>,
     steps: u64,
+    groups: Groups,
 }
 
 impl<E: Float> RAdam<E> {
@@ -53,6 +56,7 @@ impl<E: Float> RAdam<E> {
             maximize: false,
             state: StateMap::default(),
             steps: 0,
+            groups: Groups::default(),
         }
     }
     /// Sets the moment decay rates.
@@ -110,63 +114,85 @@ impl<E: Float> RAdam<E> {
     }
 }
 
+impl<E: Float> Grouped<E> for RAdam<E> {
+    fn hyper(&self) -> Hyper {
+        Hyper {
+            lr: self.lr,
+            weight_decay: self.weight_decay,
+            momentum: None,
+            betas: Some(self.betas),
+        }
+    }
+    fn set_hyper(&mut self, h: Hyper) {
+        self.lr = h.lr;
+        self.weight_decay = h.weight_decay;
+        self.betas = h.betas.unwrap_or(self.betas);
+    }
+    fn groups(&self) -> &Groups {
+        &self.groups
+    }
+    fn groups_mut(&mut self) -> &mut Groups {
+        &mut self.groups
+    }
+    fn kind(&self) -> &'static str {
+        "RAdam"
+    }
+}
+
 impl<E: Float> Optimizer<E> for RAdam<E> {
-    fn step<M: Params<E> + ?Sized>(&mut self, model: &mut M, grads: &Gradients<E>) {
+    super::grouped_optimizer_methods!(&["exp_avg", "exp_avg_sq"]);
+    fn try_step(&mut self, model: &mut dyn Params<E>, grads: &Gradients<E>) -> Result<()> {
+        self.state.check_lengths(model, grads, "RAdam")?;
         self.steps += 1;
         let t = self.steps as f64;
-        let (b1, b2) = self.betas;
-        let bias_correction1 = 1.0 - b1.powf(t);
-        let bias_correction2 = 1.0 - b2.powf(t);
-        let rho_inf = 2.0 / (1.0 - b2) - 1.0;
-        let rho_t = rho_inf - 2.0 * t * b2.powf(t) / bias_correction2;
-        let rect = (rho_t > 5.0).then(|| {
-            let r = (rho_t - 4.0) * (rho_t - 2.0) * rho_inf
-                / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t);
-            E::from_f64(r.sqrt())
-        });
         let decoupled = self.decoupled_weight_decay;
-        let s = RAdamStep {
-            lr: E::from_f64(self.lr),
-            beta1: E::from_f64(b1),
-            beta2: E::from_f64(b2),
-            eps: E::from_f64(self.eps),
-            bias_correction1: E::from_f64(bias_correction1),
-            bias_correction2_sqrt: E::from_f64(bias_correction2.sqrt()),
-            rect,
-            weight_decay: E::from_f64(if decoupled { 0.0 } else { self.weight_decay }),
-            decay: E::from_f64(if decoupled {
-                1.0 - self.lr * self.weight_decay
-            } else {
-                1.0
-            }),
-            sign: if self.maximize { -E::ONE } else { E::ONE },
-        };
+        let kernels: Vec<RAdamStep<E>> = self
+            .groups
+            .resolve(self.hyper())
+            .iter()
+            .map(|h| {
+                let (b1, b2) = h.betas.unwrap_or(self.betas);
+                let bias_correction1 = 1.0 - b1.powf(t);
+                let bias_correction2 = 1.0 - b2.powf(t);
+                let rho_inf = 2.0 / (1.0 - b2) - 1.0;
+                let rho_t = rho_inf - 2.0 * t * b2.powf(t) / bias_correction2;
+                let rect = (rho_t > 5.0).then(|| {
+                    let r = (rho_t - 4.0) * (rho_t - 2.0) * rho_inf
+                        / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t);
+                    E::from_f64(r.sqrt())
+                });
+                RAdamStep {
+                    lr: E::from_f64(h.lr),
+                    beta1: E::from_f64(b1),
+                    beta2: E::from_f64(b2),
+                    eps: E::from_f64(self.eps),
+                    bias_correction1: E::from_f64(bias_correction1),
+                    bias_correction2_sqrt: E::from_f64(bias_correction2.sqrt()),
+                    rect,
+                    weight_decay: E::from_f64(if decoupled { 0.0 } else { h.weight_decay }),
+                    decay: E::from_f64(if decoupled {
+                        1.0 - h.lr * h.weight_decay
+                    } else {
+                        1.0
+                    }),
+                    sign: if self.maximize { -E::ONE } else { E::ONE },
+                }
+            })
+            .collect();
         let state = &mut self.state;
-        for_each_param_with_grad(model, grads, |name, p, g| {
+        for_each_grouped(model, grads, &mut self.groups, |group, name, p, g| {
             let n = p.len();
             let mut m = std::mem::take(state.get(name, "exp_avg", || vec![E::ZERO; n]));
             let v = state.get(name, "exp_avg_sq", || vec![E::ZERO; n]);
-            radam_update(&s, p, g, &mut m, v);
+            radam_update(&kernels[group], p, g, &mut m, v);
             *state.get(name, "exp_avg", Vec::new) = m;
         });
-    }
-    fn lr(&self) -> f64 {
-        self.lr
-    }
-    fn set_lr(&mut self, lr: f64) {
-        self.lr = lr;
+        Ok(())
     }
     fn momentum(&self) -> Option<f64> {
         Some(self.betas.0)
     }
     fn set_momentum(&mut self, momentum: f64) {
-        self.betas.0 = momentum;
-    }
-    fn state(&self) -> Vec<(String, Vec<E>)> {
-        self.state.export(self.steps)
-    }
-    fn load_state(&mut self, state: Vec<(String, Vec<E>)>) -> crate::error::Result<()> {
-        self.steps = self.state.import(state, &["exp_avg", "exp_avg_sq"])?;
-        Ok(())
+        super::groups::set_all_momentum(self, momentum)
     }
 }

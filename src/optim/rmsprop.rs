@@ -1,8 +1,10 @@
 //! RMSprop (`torch.optim.RMSprop`).
 
-use super::{Optimizer, StateMap, for_each_param_with_grad};
+use super::groups::{Grouped, Groups, Hyper};
+use super::{Optimizer, StateMap, for_each_grouped};
 use crate::autograd::Gradients;
 use crate::dtype::Float;
+use crate::error::Result;
 use crate::nn::Params;
 use crate::ops::optim::{RmsPropStep, rmsprop_update};
 
@@ -32,6 +34,7 @@ pub struct RmsProp<E = f32> {
     pub maximize: bool,
     state: StateMap<E>,
     steps: u64,
+    groups: Groups,
 }
 
 impl<E: Float> RmsProp<E> {
@@ -47,6 +50,7 @@ impl<E: Float> RmsProp<E> {
             maximize: false,
             state: StateMap::default(),
             steps: 0,
+            groups: Groups::default(),
         }
     }
     /// Sets alpha.
@@ -81,20 +85,54 @@ impl<E: Float> RmsProp<E> {
     }
 }
 
+impl<E: Float> Grouped<E> for RmsProp<E> {
+    fn hyper(&self) -> Hyper {
+        Hyper {
+            lr: self.lr,
+            weight_decay: self.weight_decay,
+            momentum: Some(self.momentum),
+            betas: None,
+        }
+    }
+    fn set_hyper(&mut self, h: Hyper) {
+        self.lr = h.lr;
+        self.weight_decay = h.weight_decay;
+        self.momentum = h.momentum.unwrap_or(self.momentum);
+    }
+    fn groups(&self) -> &Groups {
+        &self.groups
+    }
+    fn groups_mut(&mut self) -> &mut Groups {
+        &mut self.groups
+    }
+    fn kind(&self) -> &'static str {
+        "RMSprop"
+    }
+}
+
 impl<E: Float> Optimizer<E> for RmsProp<E> {
-    fn step<M: Params<E> + ?Sized>(&mut self, model: &mut M, grads: &Gradients<E>) {
+    super::grouped_optimizer_methods!(&["square_avg", "grad_avg", "momentum_buffer"]);
+    fn try_step(&mut self, model: &mut dyn Params<E>, grads: &Gradients<E>) -> Result<()> {
+        self.state.check_lengths(model, grads, "RMSprop")?;
         self.steps += 1;
-        let kernel = RmsPropStep {
-            lr: E::from_f64(self.lr),
-            alpha: E::from_f64(self.alpha),
-            eps: E::from_f64(self.eps),
-            weight_decay: E::from_f64(self.weight_decay),
-            momentum: E::from_f64(self.momentum),
-            maximize: self.maximize,
-        };
-        let (centered, mom) = (self.centered, kernel.momentum);
+        let kernels: Vec<RmsPropStep<E>> = self
+            .groups
+            .resolve(self.hyper())
+            .iter()
+            .map(|h| RmsPropStep {
+                lr: E::from_f64(h.lr),
+                alpha: E::from_f64(self.alpha),
+                eps: E::from_f64(self.eps),
+                weight_decay: E::from_f64(h.weight_decay),
+                momentum: E::from_f64(h.momentum.unwrap_or(0.0)),
+                maximize: self.maximize,
+            })
+            .collect();
+        let centered = self.centered;
         let state = &mut self.state;
-        for_each_param_with_grad(model, grads, |name, p, g| {
+        for_each_grouped(model, grads, &mut self.groups, |group, name, p, g| {
+            let kernel = &kernels[group];
+            let mom = kernel.momentum > E::ZERO;
             let n = p.len();
             let mut sq = std::mem::take(state.get(name, "square_avg", || vec![E::ZERO; n]));
             let mut ga = if centered {
@@ -102,51 +140,33 @@ impl<E: Float> Optimizer<E> for RmsProp<E> {
             } else {
                 Vec::new()
             };
-            let mut buf = if mom > E::ZERO {
+            let mut buf = if mom {
                 std::mem::take(state.get(name, "momentum_buffer", || vec![E::ZERO; n]))
             } else {
                 Vec::new()
             };
             rmsprop_update(
-                &kernel,
+                kernel,
                 p,
                 g,
                 &mut sq,
                 if centered { Some(&mut ga[..]) } else { None },
-                if mom > E::ZERO {
-                    Some(&mut buf[..])
-                } else {
-                    None
-                },
+                if mom { Some(&mut buf[..]) } else { None },
             );
             *state.get(name, "square_avg", Vec::new) = sq;
             if centered {
                 *state.get(name, "grad_avg", Vec::new) = ga;
             }
-            if mom > E::ZERO {
+            if mom {
                 *state.get(name, "momentum_buffer", Vec::new) = buf;
             }
         });
-    }
-    fn lr(&self) -> f64 {
-        self.lr
-    }
-    fn set_lr(&mut self, lr: f64) {
-        self.lr = lr;
+        Ok(())
     }
     fn momentum(&self) -> Option<f64> {
         Some(self.momentum)
     }
     fn set_momentum(&mut self, momentum: f64) {
-        self.momentum = momentum;
-    }
-    fn state(&self) -> Vec<(String, Vec<E>)> {
-        self.state.export(self.steps)
-    }
-    fn load_state(&mut self, state: Vec<(String, Vec<E>)>) -> crate::error::Result<()> {
-        self.steps = self
-            .state
-            .import(state, &["square_avg", "grad_avg", "momentum_buffer"])?;
-        Ok(())
+        super::groups::set_all_momentum(self, momentum)
     }
 }

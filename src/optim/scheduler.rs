@@ -373,29 +373,38 @@ impl LrSchedule for SequentialLr {
 /// [`step`](LrScheduler::step) after every optimizer step (or epoch), or
 /// [`step_with_metric`](LrScheduler::step_with_metric) for
 /// [`ReduceLrOnPlateau`](super::ReduceLrOnPlateau). Schedules that cycle momentum set the
-/// optimizer's momentum too.
+/// optimizer's momentum too. With parameter groups, each group's rate follows the schedule
+/// from that group's own initial rate (PyTorch's `base_lrs`); [`OneCycleLr`](super::OneCycleLr),
+/// whose rates are absolute, gives every group the same.
+///
+/// The optimizer may be a `&mut dyn Optimizer<E>` or a `Box<dyn Optimizer<E>>`, and the
+/// schedule a `Box<dyn LrSchedule>`, both chosen at run time.
 ///
 /// ```
-/// use shaped::optim::{LrScheduler, Optimizer, Sgd, StepLr};
-/// let mut opt = Sgd::<f32>::new(1.0);
-/// let mut sched = LrScheduler::new(&mut opt, StepLr { step_size: 2, gamma: 0.5 });
+/// use shaped::optim::{LrSchedule, LrScheduler, Optimizer, ParamGroup, Sgd, StepLr};
+/// let mut opt: Box<dyn Optimizer<f32>> =
+///     Box::new(Sgd::new(1.0).with_param_group(ParamGroup::prefix("head.").lr(0.1)));
+/// let schedule: Box<dyn LrSchedule> = Box::new(StepLr { step_size: 2, gamma: 0.5 });
+/// let mut sched = LrScheduler::new(&mut opt, schedule);
 /// sched.step(&mut opt);
 /// sched.step(&mut opt);
-/// assert_eq!(opt.lr(), 0.5);
+/// assert_eq!(opt.group_lrs(), vec![0.5, 0.05]);
+/// assert_eq!(sched.last_lrs(), vec![0.5, 0.05]);
 /// ```
 #[derive(Clone, Debug)]
 pub struct LrScheduler<S> {
     /// The schedule.
     pub schedule: S,
-    /// The optimizer's rate when the scheduler was made.
-    pub base_lr: f64,
+    /// Every parameter group's rate when the scheduler was made, group 0 first (PyTorch's
+    /// `base_lrs`, from each group's `initial_lr`).
+    pub base_lrs: Vec<f64>,
     /// Steps taken.
     pub steps: u64,
 }
 
 impl<S: LrSchedule> LrScheduler<S> {
-    /// A scheduler starting from the optimizer's current rate, which it sets to the
-    /// schedule's rate (and momentum) for step 0, as PyTorch's constructors do.
+    /// A scheduler starting from the optimizer's current rates, which it sets to the
+    /// schedule's rates (and momentum) for step 0, as PyTorch's constructors do.
     ///
     /// ```
     /// use shaped::optim::{LinearLr, LrScheduler, Optimizer, Sgd};
@@ -403,16 +412,16 @@ impl<S: LrSchedule> LrScheduler<S> {
     /// let sched = LrScheduler::new(&mut opt, LinearLr { start_factor: 0.5, end_factor: 1.0, total_iters: 4 });
     /// assert_eq!(opt.lr(), 0.05);
     /// ```
-    pub fn new<E: Float, O: Optimizer<E>>(opt: &mut O, schedule: S) -> Self {
+    pub fn new<E: Float, O: Optimizer<E> + ?Sized>(opt: &mut O, schedule: S) -> Self {
         let sched = LrScheduler {
             schedule,
-            base_lr: opt.lr(),
+            base_lrs: opt.group_lrs(),
             steps: 0,
         };
         sched.apply(opt);
         sched
     }
-    /// Advances one step and sets the optimizer's rate (and momentum).
+    /// Advances one step and sets the optimizer's rates (and momentum).
     ///
     /// ```
     /// use shaped::optim::{ExponentialLr, LrScheduler, Optimizer, Sgd};
@@ -421,7 +430,7 @@ impl<S: LrSchedule> LrScheduler<S> {
     /// sched.step(&mut opt);
     /// assert_eq!(opt.lr(), 0.5);
     /// ```
-    pub fn step<E: Float, O: Optimizer<E>>(&mut self, opt: &mut O) {
+    pub fn step<E: Float, O: Optimizer<E> + ?Sized>(&mut self, opt: &mut O) {
         self.steps += 1;
         self.apply(opt);
     }
@@ -437,11 +446,15 @@ impl<S: LrSchedule> LrScheduler<S> {
     /// }
     /// assert_eq!(opt.lr(), 0.5);
     /// ```
-    pub fn step_with_metric<E: Float, O: Optimizer<E>>(&mut self, opt: &mut O, metric: f64) {
+    pub fn step_with_metric<E: Float, O: Optimizer<E> + ?Sized>(
+        &mut self,
+        opt: &mut O,
+        metric: f64,
+    ) {
         self.schedule.observe(self.steps, metric);
         self.step(opt);
     }
-    /// The current rate.
+    /// The current rate of group 0.
     ///
     /// ```
     /// use shaped::optim::{Constant, LrScheduler, Sgd};
@@ -449,7 +462,23 @@ impl<S: LrSchedule> LrScheduler<S> {
     /// assert_eq!(sched.lr(), 0.1);
     /// ```
     pub fn lr(&self) -> f64 {
-        self.schedule.lr_at(self.base_lr, self.steps)
+        let base = self.base_lrs.first().copied().unwrap_or(0.0);
+        self.schedule.lr_at(base, self.steps)
+    }
+    /// The current rate of every group, group 0 first (PyTorch's `get_last_lr()`).
+    ///
+    /// ```
+    /// use shaped::optim::{ExponentialLr, LrScheduler, Optimizer, ParamGroup, Sgd};
+    /// let mut opt = Sgd::<f32>::new(1.0).with_param_group(ParamGroup::prefix("b").lr(0.5));
+    /// let mut sched = LrScheduler::new(&mut opt, ExponentialLr { gamma: 0.5 });
+    /// sched.step(&mut opt);
+    /// assert_eq!(sched.last_lrs(), vec![0.5, 0.25]);
+    /// ```
+    pub fn last_lrs(&self) -> Vec<f64> {
+        self.base_lrs
+            .iter()
+            .map(|&base| self.schedule.lr_at(base, self.steps))
+            .collect()
     }
     /// The current momentum, for schedules that cycle it.
     ///
@@ -461,8 +490,8 @@ impl<S: LrSchedule> LrScheduler<S> {
     pub fn momentum(&self) -> Option<f64> {
         self.schedule.momentum_at(self.steps)
     }
-    fn apply<E: Float, O: Optimizer<E>>(&self, opt: &mut O) {
-        opt.set_lr(self.lr());
+    fn apply<E: Float, O: Optimizer<E> + ?Sized>(&self, opt: &mut O) {
+        opt.set_group_lrs(&self.last_lrs());
         if let Some(m) = self.momentum() {
             opt.set_momentum(m);
         }

@@ -1,8 +1,10 @@
 //! Stochastic gradient descent (`torch.optim.SGD`).
 
-use super::{Optimizer, StateMap, for_each_param_with_grad};
+use super::groups::{Grouped, Groups, Hyper};
+use super::{Optimizer, StateMap, for_each_grouped};
 use crate::autograd::Gradients;
 use crate::dtype::Float;
+use crate::error::Result;
 use crate::nn::Params;
 use crate::ops::optim::{SgdStep, sgd_update};
 
@@ -30,6 +32,7 @@ pub struct Sgd<E = f32> {
     pub maximize: bool,
     state: StateMap<E>,
     steps: u64,
+    groups: Groups,
 }
 
 impl<E: Float> Sgd<E> {
@@ -44,6 +47,7 @@ impl<E: Float> Sgd<E> {
             maximize: false,
             state: StateMap::default(),
             steps: 0,
+            groups: Groups::default(),
         }
     }
     /// Sets the momentum factor.
@@ -73,46 +77,67 @@ impl<E: Float> Sgd<E> {
     }
 }
 
+impl<E: Float> Grouped<E> for Sgd<E> {
+    fn hyper(&self) -> Hyper {
+        Hyper {
+            lr: self.lr,
+            weight_decay: self.weight_decay,
+            momentum: Some(self.momentum),
+            betas: None,
+        }
+    }
+    fn set_hyper(&mut self, h: Hyper) {
+        self.lr = h.lr;
+        self.weight_decay = h.weight_decay;
+        self.momentum = h.momentum.unwrap_or(self.momentum);
+    }
+    fn groups(&self) -> &Groups {
+        &self.groups
+    }
+    fn groups_mut(&mut self) -> &mut Groups {
+        &mut self.groups
+    }
+    fn kind(&self) -> &'static str {
+        "SGD"
+    }
+}
+
 impl<E: Float> Optimizer<E> for Sgd<E> {
-    fn step<M: Params<E> + ?Sized>(&mut self, model: &mut M, grads: &Gradients<E>) {
-        let kernel = SgdStep {
-            lr: E::from_f64(self.lr),
-            momentum: E::from_f64(self.momentum),
-            dampening: E::from_f64(self.dampening),
-            weight_decay: E::from_f64(self.weight_decay),
-            nesterov: self.nesterov,
-            maximize: self.maximize,
-        };
+    super::grouped_optimizer_methods!(&["momentum_buffer"]);
+    fn try_step(&mut self, model: &mut dyn Params<E>, grads: &Gradients<E>) -> Result<()> {
+        self.state.check_lengths(model, grads, "SGD")?;
+        let kernels: Vec<SgdStep<E>> = self
+            .groups
+            .resolve(self.hyper())
+            .iter()
+            .map(|h| SgdStep {
+                lr: E::from_f64(h.lr),
+                momentum: E::from_f64(h.momentum.unwrap_or(0.0)),
+                dampening: E::from_f64(self.dampening),
+                weight_decay: E::from_f64(h.weight_decay),
+                nesterov: self.nesterov,
+                maximize: self.maximize,
+            })
+            .collect();
         let state = &mut self.state;
-        for_each_param_with_grad(model, grads, |name, p, g| {
+        for_each_grouped(model, grads, &mut self.groups, |group, name, p, g| {
+            let kernel = &kernels[group];
             if kernel.momentum == E::ZERO {
-                sgd_update(&kernel, p, g, None);
+                sgd_update(kernel, p, g, None);
                 return;
             }
             // PyTorch starts the buffer at the first gradient, without dampening.
             let first = !state.contains(name, "momentum_buffer");
             let buf = state.get(name, "momentum_buffer", || vec![E::ZERO; p.len()]);
-            sgd_update(&kernel, p, g, Some((buf, first)));
+            sgd_update(kernel, p, g, Some((buf, first)));
         });
         self.steps += 1;
-    }
-    fn lr(&self) -> f64 {
-        self.lr
-    }
-    fn set_lr(&mut self, lr: f64) {
-        self.lr = lr;
+        Ok(())
     }
     fn momentum(&self) -> Option<f64> {
         Some(self.momentum)
     }
     fn set_momentum(&mut self, momentum: f64) {
-        self.momentum = momentum;
-    }
-    fn state(&self) -> Vec<(String, Vec<E>)> {
-        self.state.export(self.steps)
-    }
-    fn load_state(&mut self, state: Vec<(String, Vec<E>)>) -> crate::error::Result<()> {
-        self.steps = self.state.import(state, &["momentum_buffer"])?;
-        Ok(())
+        super::groups::set_all_momentum(self, momentum)
     }
 }

@@ -157,7 +157,7 @@ impl<E: Float> Checkpoint<E> {
     /// let c = Checkpoint::new(&model).with_optimizer(&Sgd::<f32>::new(0.1));
     /// assert_eq!(c.lr, Some(0.1));
     /// ```
-    pub fn with_optimizer<O: Optimizer<E>>(mut self, optimizer: &O) -> Self {
+    pub fn with_optimizer<O: Optimizer<E> + ?Sized>(mut self, optimizer: &O) -> Self {
         self.optimizer = optimizer.state();
         self.lr = Some(optimizer.lr());
         self
@@ -278,10 +278,14 @@ impl<E: Float> Checkpoint<E> {
     /// c.restore_optimizer(&mut opt).unwrap();
     /// assert_eq!(opt.lr(), 0.05);
     /// ```
-    pub fn restore_optimizer<O: Optimizer<E>>(&self, optimizer: &mut O) -> Result<()> {
+    pub fn restore_optimizer<O: Optimizer<E> + ?Sized>(&self, optimizer: &mut O) -> Result<()> {
         self.check_optimizer("checkpoint")?;
         optimizer.load_state(self.optimizer.clone())?;
-        if let Some(lr) = self.lr {
+        // A grouped state carries every group's rate; `lr` (group 0's) would overwrite them.
+        let grouped = self.optimizer.iter().any(|(n, _)| n == "param_groups");
+        if let Some(lr) = self.lr
+            && !grouped
+        {
             optimizer.set_lr(lr);
         }
         Ok(())
@@ -478,7 +482,13 @@ impl<E: Float> Checkpoint<E> {
             .iter()
             .map(|t| (t.name.as_str(), t.data.len()))
             .collect();
+        let grouped = self.optimizer.iter().any(|(n, _)| n == "param_groups");
         for (name, values) in &self.optimizer {
+            // Parameter-group entries (settings, membership) are checked by the
+            // optimizer's own `load_state`.
+            if grouped && crate::optim::is_group_entry(name) {
+                continue;
+            }
             if name == "step" {
                 crate::optim::check_step_count(values)
                     .map_err(|m| format_err(what, format!("optimizer entry `step`: {m}")))?;

@@ -5,8 +5,10 @@ mod create;
 mod display;
 mod grad;
 mod indices;
+mod seed;
 
 pub use indices::Indices;
+pub use seed::{DEFAULT_SEED, GlobalRng, get_rng_state, initial_seed, manual_seed, set_rng_state};
 
 pub use create::TensorArray;
 

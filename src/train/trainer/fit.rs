@@ -60,7 +60,7 @@ impl<M, O> Trainer<'_, M, O> {
     {
         let mut run = FitState {
             rng: StdRng::seed_from_u64(self.seed),
-            base_lr: self.optimizer.lr(),
+            base_lrs: self.optimizer.group_lrs(),
             params: parameter_ids(&*self.model),
             global_step: 0,
             best: BestModel::default(),
@@ -77,7 +77,7 @@ impl<M, O> Trainer<'_, M, O> {
             } else {
                 epoch as u64
             };
-            self.apply_schedule::<E>(run.base_lr, at);
+            self.apply_schedule::<E>(&run.base_lrs, at);
             let lr = self.optimizer.lr();
             let bar = progress(
                 !self.speaks(),
@@ -179,7 +179,7 @@ impl<M, O> Trainer<'_, M, O> {
             if micro == self.accumulate {
                 let grads = pending.take().expect("set above");
                 if self.schedule_per_batch {
-                    self.apply_schedule::<E>(run.base_lr, run.global_step);
+                    self.apply_schedule::<E>(&run.base_lrs, run.global_step);
                 }
                 run.global_step += 1;
                 self.update_or_give_up(grads, micro, epoch, run, bar)?;
@@ -203,7 +203,7 @@ impl<M, O> Trainer<'_, M, O> {
         }
         if let Some(grads) = pending.take() {
             if self.schedule_per_batch {
-                self.apply_schedule::<E>(run.base_lr, run.global_step);
+                self.apply_schedule::<E>(&run.base_lrs, run.global_step);
             }
             run.global_step += 1;
             self.update_or_give_up(grads, micro, epoch, run, bar)?;
@@ -220,13 +220,14 @@ impl<M, O> Trainer<'_, M, O> {
 
     /// Sets the optimizer's rate (and momentum, for schedules that cycle it) to the
     /// schedule's at step `at`; nothing without a schedule.
-    fn apply_schedule<E>(&mut self, base_lr: f64, at: u64)
+    fn apply_schedule<E>(&mut self, base_lrs: &[f64], at: u64)
     where
         E: Float,
         O: Optimizer<E>,
     {
         if let Some(s) = &self.schedule {
-            self.optimizer.set_lr(s.lr_at(base_lr, at));
+            let lrs: Vec<f64> = base_lrs.iter().map(|&b| s.lr_at(b, at)).collect();
+            self.optimizer.set_group_lrs(&lrs);
             if let Some(m) = s.momentum_at(at) {
                 self.optimizer.set_momentum(m);
             }
@@ -397,8 +398,8 @@ impl<M, O> Trainer<'_, M, O> {
 /// What [`Trainer::fit`] carries from one epoch to the next.
 struct FitState<E> {
     rng: StdRng,
-    /// The optimizer's learning rate before any schedule.
-    base_lr: f64,
+    /// Every parameter group's learning rate before any schedule.
+    base_lrs: Vec<f64>,
     /// The trainable parameters (gradients averaged over accumulated batches).
     params: Vec<UniqueId>,
     /// Optimizer steps taken.
@@ -497,7 +498,7 @@ fn update<E: Float, M: Params<E>, O: Optimizer<E>>(
     if let Some(max_norm) = max_grad_norm {
         clip_grad_norm(model, &mut grads, max_norm);
     }
-    optimizer.step(model, &grads);
+    optimizer.try_step(model, &grads)?;
     check_after_step(model, at)
 }
 
