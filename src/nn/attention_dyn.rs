@@ -114,10 +114,22 @@ impl<E: Float> MultiheadAttentionDyn<E> {
         Self::try_new(embed_dim, num_heads, rng).or_panic()
     }
     /// The embedding size.
+    ///
+    /// ```
+    /// use rand::SeedableRng;
+    /// let mha = shaped::nn::MultiheadAttentionDyn::<f32>::new(12, 3, &mut rand::rngs::StdRng::seed_from_u64(0));
+    /// assert_eq!((mha.embed_dim(), mha.num_heads()), (12, 3));
+    /// ```
     pub fn embed_dim(&self) -> usize {
         self.in_proj_weight.shape.1
     }
     /// The number of heads.
+    ///
+    /// ```
+    /// use rand::SeedableRng;
+    /// let mha = shaped::nn::MultiheadAttentionDyn::<f32>::new(12, 3, &mut rand::rngs::StdRng::seed_from_u64(0));
+    /// assert_eq!((mha.embed_dim(), mha.num_heads()), (12, 3));
+    /// ```
     pub fn num_heads(&self) -> usize {
         self.heads
     }

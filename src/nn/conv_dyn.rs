@@ -467,6 +467,15 @@ macro_rules! dyn_conv_layer {
             /// A layer for `config`, initialised like PyTorch from `rng`; an `Err` names the
             /// values of an invalid configuration (zero sizes, groups that do not divide the
             /// channels, ...).
+            ///
+            /// ```
+            #[doc = concat!("use shaped::nn::{", stringify!($config), ", ", stringify!($name), "};")]
+            /// use rand::SeedableRng;
+            /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+            #[doc = concat!("assert!(", stringify!($name), "::<f32>::try_new(", stringify!($config), "::new(2, 4, 3), &mut rng).is_ok());")]
+            #[doc = concat!("let err = ", stringify!($name), "::<f32>::try_new(", stringify!($config), "::new(2, 4, 0), &mut rng).unwrap_err();")]
+            /// assert!(err.to_string().contains("kernel_size"));
+            /// ```
             pub fn try_new<R: Rng + ?Sized>(config: $config, rng: &mut R) -> Result<Self> {
                 config.validate(stringify!($name), $transposed)?;
                 let c = &config;
@@ -476,11 +485,26 @@ macro_rules! dyn_conv_layer {
             }
             /// [`try_new`](Self::try_new), panicking at the caller's line for an invalid
             /// configuration.
+            ///
+            /// ```
+            #[doc = concat!("use shaped::nn::{", stringify!($config), ", ", stringify!($name), ", Params};")]
+            /// use rand::SeedableRng;
+            #[doc = concat!("let layer = ", stringify!($name), "::<f32>::new(", stringify!($config), "::new(2, 4, 3).bias(false), &mut rand::rngs::StdRng::seed_from_u64(0));")]
+            /// assert_eq!(layer.param_names(), ["weight"]);
+            /// ```
             #[track_caller]
             pub fn new<R: Rng + ?Sized>(config: $config, rng: &mut R) -> Self {
                 Self::try_new(config, rng).or_panic()
             }
             /// The layer's configuration.
+            ///
+            /// ```
+            #[doc = concat!("use shaped::nn::{", stringify!($config), ", ", stringify!($name), "};")]
+            /// use rand::SeedableRng;
+            #[doc = concat!("let config = ", stringify!($config), "::new(2, 4, 3).stride(2);")]
+            #[doc = concat!("let layer = ", stringify!($name), "::<f32>::new(config, &mut rand::rngs::StdRng::seed_from_u64(0));")]
+            /// assert_eq!(layer.config(), &config);
+            /// ```
             pub fn config(&self) -> &$config {
                 &self.config
             }

@@ -253,6 +253,10 @@ impl<E: Float> GroupNormDyn<E> {
         Self::try_new(num_groups, num_channels).or_panic()
     }
     /// The number of groups.
+    ///
+    /// ```
+    /// assert_eq!(shaped::nn::GroupNormDyn::<f32>::new(2, 8).num_groups(), 2);
+    /// ```
     pub fn num_groups(&self) -> usize {
         self.groups
     }

@@ -146,6 +146,13 @@ impl<E: Float> TransformerDecoderLayerDyn<E> {
     }
 
     /// The feature size.
+    ///
+    /// ```
+    /// use shaped::nn::{TransformerConfig, TransformerDecoderLayerDyn};
+    /// use rand::SeedableRng;
+    /// let layer = TransformerDecoderLayerDyn::<f32>::new(12, 3, 24, TransformerConfig::default(), &mut rand::rngs::StdRng::seed_from_u64(0));
+    /// assert_eq!(layer.d_model(), 12);
+    /// ```
     pub fn d_model(&self) -> usize {
         self.self_attn.embed_dim()
     }

@@ -160,6 +160,13 @@ impl<E: Float> TransformerEncoderLayerDyn<E> {
     }
 
     /// The feature size.
+    ///
+    /// ```
+    /// use shaped::nn::{TransformerConfig, TransformerEncoderLayerDyn};
+    /// use rand::SeedableRng;
+    /// let layer = TransformerEncoderLayerDyn::<f32>::new(12, 3, 24, TransformerConfig::default(), &mut rand::rngs::StdRng::seed_from_u64(0));
+    /// assert_eq!(layer.d_model(), 12);
+    /// ```
     pub fn d_model(&self) -> usize {
         self.self_attn.embed_dim()
     }
