@@ -47,8 +47,8 @@ Sequential(
   (0): Conv2d(1, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))                 # 80 params: weight [8, 1, 3, 3], bias [8]
   (1): BatchNorm2d(8, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)  # 16 params: weight [8], bias [8]; buffers (16 values): running_mean [8], running_var [8]
   (2): ReLU()
-  (3): MaxPool2d()
-  (4): Flatten()
+  (3): MaxPool2d(kernel_size=2, stride=2, padding=0)
+  (4): Flatten(start_dim=1, end_dim=-1)
   (5): Linear(in_features=392, out_features=10, bias=True)                             # 3930 params: weight [10, 392], bias [10]
   (6): Dropout(p=0.25)
 )
