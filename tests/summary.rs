@@ -224,3 +224,59 @@ Trainable params: 9
 Buffer values: 0",
     );
 }
+
+#[derive(Params)]
+enum Rnn {
+    Lstm(LSTM<4, 3>),
+    Stacked {
+        first: Linear<4, 4>,
+        second: Linear<4, 3>,
+    },
+}
+
+#[derive(Params)]
+struct Tagger {
+    rnn: Rnn,
+    head: Linear<3, 2>,
+}
+
+#[test]
+fn derived_enums() {
+    let mut r = rng();
+    // A newtype variant is transparent: its layer stands in the enum's place.
+    let tagger = Tagger {
+        rnn: Rnn::Lstm(LSTM::new(&mut r)),
+        head: Linear::new(&mut r),
+    };
+    check_text(
+        &tagger.summary(),
+        "\
+Tagger(
+  (rnn): LSTM(4, 3, batch_first=True)                       # 108 params: weight_ih_l0 [12, 4], weight_hh_l0 [12, 3], bias_ih_l0 [12], bias_hh_l0 [12]
+  (head): Linear(in_features=3, out_features=2, bias=True)  # 8 params: weight [2, 3], bias [2]
+)
+Trainable params: 116
+Buffer values: 0",
+    );
+    // Any other variant is a container named after the enum.
+    let tagger = Tagger {
+        rnn: Rnn::Stacked {
+            first: Linear::new(&mut r),
+            second: Linear::new(&mut r),
+        },
+        head: Linear::new(&mut r),
+    };
+    check_text(
+        &tagger.summary(),
+        "\
+Tagger(
+  (rnn): Rnn(
+    (first): Linear(in_features=4, out_features=4, bias=True)   # 20 params: weight [4, 4], bias [4]
+    (second): Linear(in_features=4, out_features=3, bias=True)  # 15 params: weight [3, 4], bias [3]
+  )
+  (head): Linear(in_features=3, out_features=2, bias=True)      # 8 params: weight [2, 3], bias [2]
+)
+Trainable params: 43
+Buffer values: 0",
+    );
+}
