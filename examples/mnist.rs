@@ -111,10 +111,11 @@ fn main() -> Result<()> {
     for epoch in 0..EPOCHS {
         let lr = Optimizer::<f32>::lr(&opt);
         let (mut loss_sum, mut seen) = (0.0, 0);
+        model.train(); // as PyTorch's train(): forward drops
         for batch in train_loader.iter_epoch(epoch) {
             let (x, y) = batch?;
             let n = y.as_slice().len();
-            let output = model.forward_train(images(x, mean, std).trace_constant());
+            let output = model.forward(images(x, mean, std).trace_constant());
             let loss = nll_loss(output, &y);
             loss_sum += f64::from(loss.as_slice()[0]) * n as f64;
             seen += n;
@@ -126,6 +127,7 @@ fn main() -> Result<()> {
         last_loss = train_loss;
 
         let (mut test_loss, mut correct) = (0.0, 0);
+        model.eval(); // as PyTorch's test(): dropout off
         for batch in test_loader.iter_epoch(0) {
             let (x, y) = batch?;
             let output = model.forward(images(x, mean, std));

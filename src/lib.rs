@@ -133,6 +133,25 @@ pub mod dtype;
 pub mod error;
 pub mod gradcheck;
 pub mod nn;
+/// `#[derive(Module)]` for a struct whose layer fields run in order, also at
+/// `shaped::nn::Module` (see [`nn::Module`](derive@nn::Module)).
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::{Linear, ReLU};
+/// use rand::SeedableRng;
+///
+/// #[derive(shaped::Params, shaped::Module)]
+/// struct Head {
+///     hidden: Linear<4, 4>,
+///     act: ReLU,
+///     out: Linear<4, 1>,
+/// }
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+/// let head = Head { hidden: Linear::new(&mut rng), act: ReLU, out: Linear::new(&mut rng) };
+/// assert_eq!(head.forward(Tensor::<Rank2<2, 4>>::ones()).dims().as_slice(), &[2, 1]);
+/// ```
+pub use shaped_derive::Module;
 /// `#[derive(Params)]`, also at `shaped::nn::Params` (the derive and the trait share the
 /// name, as serde's do).
 ///

@@ -1,6 +1,6 @@
 //! Derive macros for [shaped](https://docs.rs/shaped); use them through `shaped`'s
-//! re-export (`#[derive(shaped::Params)]`), never from this crate directly: the generated
-//! code names items as `::shaped::...`.
+//! re-exports (`#[derive(shaped::Params, shaped::Module)]`), never from this crate directly:
+//! the generated code names items as `::shaped::...`.
 #![warn(missing_docs)]
 
 use proc_macro2::{Span, TokenStream};
@@ -14,7 +14,9 @@ use syn::{
 
 /// Implements `shaped::nn::Params` for a struct or enum: every field is visited under its
 /// PyTorch `state_dict` name, so optimizers, zeroing, initialisation and save/load reach every
-/// tensor of the model without a hand-written visitor.
+/// tensor of the model without a hand-written visitor, and `model.train()` / `model.eval()`
+/// (`Params::set_training`) reach every layer field (nested structs, `Vec`s, arrays, `Option`s,
+/// the active enum variant), so the model's `forward` body is written once.
 ///
 /// # Names
 ///
@@ -42,8 +44,8 @@ use syn::{
 ///
 /// # Attributes
 ///
-/// * `#[param(skip)]` on a field: not visited (configuration values, RNGs, caches); its type
-///   needs no `Params` impl;
+/// * `#[param(skip)]` on a field: not visited (configuration values, RNGs, caches), nor
+///   switched by `train()` / `eval()`; its type needs no `Params` impl;
 /// * `#[param(buffer)]` on a field: every tensor under it is visited as a
 ///   `TensorKind::Buffer` (saved and loaded, never trained), like PyTorch's
 ///   `register_buffer`;
@@ -240,6 +242,25 @@ fn describe_calls(plans: &[FieldPlan], elem: &TokenStream) -> TokenStream {
     quote!(#(#calls)*)
 }
 
+/// The calls passing the train/eval flag to `plans` (`set_training`), or asking them whether
+/// they train (`is_training`, joined with `||`).
+fn mode_calls(plans: &[FieldPlan], elem: &TokenStream, set: bool) -> TokenStream {
+    let calls = plans.iter().map(|plan| {
+        let access = &plan.access;
+        let params = quote_spanned!(plan.span=> ::shaped::nn::Params::<#elem>);
+        if set {
+            quote!(#params::set_training(#access, training);)
+        } else {
+            quote!(|| #params::is_training(#access))
+        }
+    });
+    if set {
+        quote!(#(#calls)*)
+    } else {
+        quote!(false #(#calls)*)
+    }
+}
+
 /// Whether `tokens` contain one of `idents` (a type parameter, the type's own name).
 fn mentions(tokens: TokenStream, idents: &[Ident]) -> bool {
     tokens.into_iter().any(|tree| match tree {
@@ -258,8 +279,9 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
     };
 
     let type_name = input.ident.unraw().to_string();
-    // (visit body, visit_mut body, describe body, visited field types)
-    let (body, body_mut, body_describe, types) = match &input.data {
+    // (visit body, visit_mut body, set_training body, is_training body, describe body,
+    // visited field types)
+    let (body, body_mut, body_set, body_is, body_describe, types) = match &input.data {
         Data::Struct(data) => {
             let (plans, types) = plan_fields(&data.fields, false, |i, ident| match ident {
                 Some(ident) => quote!(&self.#ident),
@@ -279,6 +301,8 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
             (
                 visit_calls(&plans, &elem, false),
                 visit_calls(&plans_mut, &elem, true),
+                mode_calls(&plans_mut, &elem, true),
+                mode_calls(&plans, &elem, false),
                 quote! {
                     f(::shaped::nn::module_name(prefix), ::std::string::String::from(#type_name));
                     #describe
@@ -358,18 +382,31 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                     })
                 }
             });
+            let arms_set = arms.iter().map(|(pattern, plans)| {
+                let calls = mode_calls(plans, &elem, true);
+                quote!(#pattern => { #calls })
+            });
+            let arms_is = arms.iter().map(|(pattern, plans)| {
+                let calls = mode_calls(plans, &elem, false);
+                quote!(#pattern => { #calls })
+            });
             if data.variants.is_empty() {
                 // A reference to an empty enum is matched through `*self`.
+                let empty = quote!(match *self {});
                 (
-                    quote!(match *self {}),
-                    quote!(match *self {}),
-                    quote!(match *self {}),
+                    empty.clone(),
+                    empty.clone(),
+                    empty.clone(),
+                    empty.clone(),
+                    empty,
                     types,
                 )
             } else {
                 (
                     quote!(match self { #(#arms_ref)* }),
                     quote!(match self { #(#arms_mut)* }),
+                    quote!(match self { #(#arms_set)* }),
+                    quote!(match self { #(#arms_is)* }),
                     quote!(match self { #(#arms_describe)* }),
                     types,
                 )
@@ -432,8 +469,169 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
             fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(::shaped::nn::ParamMut<'_, #elem>)) {
                 #body_mut
             }
+            fn set_training(&mut self, training: bool) {
+                #body_set
+            }
+            fn is_training(&self) -> bool {
+                #body_is
+            }
             fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, ::std::string::String)) {
                 #body_describe
+            }
+        }
+    })
+}
+
+/// Implements `shaped::nn::Module` for a struct whose layer fields run in order, as
+/// `nn.Sequential` with named children: the input goes through the first field's layer, its
+/// output through the second's, and so on; the last one's output is the model's. Fields
+/// marked `#[param(skip)]` are not layers and are not run. Named and tuple structs, generic
+/// or not; not enums (which variant runs is the program's choice: write `try_forward`).
+///
+/// Like a tuple model, the struct accepts every input its first layer accepts and whose
+/// intermediate outputs the next layers accept, checks every layer's build-time shape rules
+/// at the `forward` call, and names the failing layer in run-time errors
+/// (``layer `fc2` (LinearLayer<8, 2>): ...``). `forward` follows the layers' train/eval
+/// mode, `forward_train` runs each layer's training pass. Derive `Params` too, for the
+/// parameter names (`fc1.weight`) and `train()` / `eval()`.
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::{Dropout, Linear, ReLU};
+/// use rand::SeedableRng;
+///
+/// #[derive(shaped::Params, shaped::Module)]
+/// struct Mlp {
+///     fc1: Linear<4, 8>,
+///     act: ReLU,
+///     drop: Dropout,
+///     fc2: Linear<8, 2>,
+///     #[param(skip)]
+///     name: &'static str,
+/// }
+///
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+/// let mut mlp = Mlp {
+///     fc1: Linear::new(&mut rng),
+///     act: ReLU,
+///     drop: Dropout::new(0.5, &mut rng),
+///     fc2: Linear::new(&mut rng),
+///     name: "mlp",
+/// };
+/// let y = mlp.forward(Tensor::<Rank2<3, 4>>::ones()); // Tensor<Rank2<3, 2>>
+/// assert_eq!(y.dims().as_slice(), &[3, 2]);
+/// let dynamic = Tensor::<(usize, usize)>::ones_with_shape((3, 5));
+/// let err = mlp.try_forward(dynamic).unwrap_err().to_string();
+/// assert!(err.contains("layer `fc1`"), "{err}");
+/// mlp.train(); // forward now drops
+/// ```
+#[proc_macro_derive(Module, attributes(param))]
+pub fn derive_module(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    expand_module(input)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+fn expand_module(input: DeriveInput) -> syn::Result<TokenStream> {
+    let fields = match &input.data {
+        Data::Struct(data) => &data.fields,
+        Data::Enum(e) => {
+            return Err(syn::Error::new(
+                e.enum_token.span,
+                "#[derive(Module)] needs a struct whose fields run in order; for an enum, write `try_forward` with a match",
+            ));
+        }
+        Data::Union(u) => {
+            return Err(syn::Error::new(
+                u.union_token.span,
+                "#[derive(Module)] needs a struct whose fields run in order",
+            ));
+        }
+    };
+    // (access, name shown in errors, type) of every layer field, in order.
+    let mut layers = Vec::new();
+    for (i, field) in fields.iter().enumerate() {
+        if field_attrs(&field.attrs, field.span())?.skip {
+            continue;
+        }
+        let (member, shown) = match &field.ident {
+            Some(ident) => (quote!(#ident), ident.unraw().to_string()),
+            None => {
+                let index = syn::Index::from(i);
+                (quote!(#index), i.to_string())
+            }
+        };
+        layers.push((member, shown, field.ty.clone()));
+    }
+    if layers.is_empty() {
+        return Err(syn::Error::new(
+            input.ident.span(),
+            "#[derive(Module)] needs at least one layer field (fields not marked #[param(skip)])",
+        ));
+    }
+
+    // Layer i maps `__X{i}` to `__X{i+1}`; the last output is `__Y`.
+    let n = layers.len();
+    let xs: Vec<Ident> = (0..n).map(|i| format_ident!("__ShapedX{}", i)).collect();
+    let y = format_ident!("__ShapedY");
+    let outs: Vec<&Ident> = xs.iter().skip(1).chain(std::iter::once(&y)).collect();
+    let x0 = &xs[0];
+
+    let mut generics = input.generics.clone();
+    for x in xs.iter().chain(std::iter::once(&y)) {
+        generics.params.push(GenericParam::Type(parse_quote!(#x)));
+    }
+    {
+        let where_clause = generics.make_where_clause();
+        for ((_, _, ty), (x, out)) in layers.iter().zip(xs.iter().zip(&outs)) {
+            where_clause
+                .predicates
+                .push(parse_quote_spanned!(ty.span()=>
+                    #ty: ::shaped::nn::Module<#x, Output = #out>
+                ));
+        }
+    }
+    let (impl_generics, _, where_clause) = generics.split_for_impl();
+    let (_, ty_generics, _) = input.generics.split_for_impl();
+    let name = &input.ident;
+
+    let checks = layers
+        .iter()
+        .zip(&xs)
+        .map(|((_, _, ty), x)| quote!(let () = <#ty as ::shaped::nn::Module<#x>>::SHAPE_CHECK;));
+    let steps = |train: bool| {
+        let calls = layers.iter().zip(&xs).map(|((member, shown, ty), x)| {
+            let call = if train {
+                quote!(::shaped::nn::Module::<#x>::try_forward_train(&mut self.#member, x))
+            } else {
+                quote!(::shaped::nn::Module::<#x>::try_forward(&self.#member, x))
+            };
+            quote! {
+                let x = #call.map_err(|e| ::shaped::nn::__derive::at_field::<#ty>(e, #shown))?;
+            }
+        });
+        quote!(#(#calls)*)
+    };
+    let (forward, forward_train) = (steps(false), steps(true));
+
+    Ok(quote! {
+        #[automatically_derived]
+        #[allow(private_bounds, private_interfaces)]
+        impl #impl_generics ::shaped::nn::Module<#x0> for #name #ty_generics #where_clause {
+            type Output = #y;
+            const SHAPE_CHECK: () = {
+                #(#checks)*
+            };
+            fn try_forward(&self, x: #x0) -> ::shaped::error::Result<#y> {
+                let () = <Self as ::shaped::nn::Module<#x0>>::SHAPE_CHECK;
+                #forward
+                ::std::result::Result::Ok(x)
+            }
+            fn try_forward_train(&mut self, x: #x0) -> ::shaped::error::Result<#y> {
+                let () = <Self as ::shaped::nn::Module<#x0>>::SHAPE_CHECK;
+                #forward_train
+                ::std::result::Result::Ok(x)
             }
         }
     })

@@ -69,8 +69,8 @@ pub struct AttentionInput<Q, K, V, M> {
 /// * `key_padding_mask`: additive float mask `(B, S)` hiding keys per batch element (see
 ///   [`key_padding_mask`](crate::nn::key_padding_mask) to build one from booleans).
 /// * `need_weights`: `false` skips the head-averaged weights (none are computed or returned).
-/// * `dropout`: PyTorch's `dropout=` of the layer, applied to the attention weights; pass it
-///   in training mode only.
+/// * `dropout`: PyTorch's `dropout=` of the layer, applied to the attention weights whatever
+///   the dropout's own train/eval flag; pass it in training mode only.
 ///
 /// ```
 /// use shaped::nn::AttentionOptions;
@@ -226,8 +226,53 @@ impl<const EMBED: usize, const HEADS: usize, E: Float> MultiheadAttention<EMBED,
         S3: DimEq<S>,
         T: Tape<E>,
     {
+        let dropout = options.dropout.map(|d| &*d);
+        self.attend(
+            query,
+            key,
+            value,
+            options.attn_mask,
+            options.key_padding_mask,
+            options.need_weights,
+            dropout,
+        )
+    }
+
+    /// [`try_forward_with`](Self::try_forward_with) with the dropout given by reference
+    /// (`Some`: drop, through the layer's mutex), as the transformer layers call it.
+    #[allow(clippy::type_complexity, clippy::too_many_arguments)]
+    pub(crate) fn attend<B, L, S, XQ, XK, XV, B2, B3, S3, T>(
+        &self,
+        query: Tensor<(B, L, XQ), E, T>,
+        key: Tensor<(B2, S, XK), E, T>,
+        value: Tensor<(B3, S3, XV), E, T>,
+        attn_mask: Option<&Tensor<(usize, usize), E>>,
+        key_padding_mask: Option<&Tensor<(usize, usize), E>>,
+        need_weights: bool,
+        dropout: Option<&Dropout>,
+    ) -> Result<AttentionOutput<B, L, S, EMBED, E, T>>
+    where
+        B: Dim,
+        L: Dim,
+        S: Dim,
+        XQ: DimEq<Const<EMBED>>,
+        XK: DimEq<Const<EMBED>>,
+        XV: DimEq<Const<EMBED>>,
+        B2: DimEq<B>,
+        B3: DimEq<B>,
+        S3: DimEq<S>,
+        T: Tape<E>,
+    {
         let (b, l, s) = (query.shape.0, query.shape.1, key.shape.1);
-        let (y, weights) = self.core().attend_with(query, key, value, options)?;
+        let (y, weights) = self.core().attend_with(
+            query,
+            key,
+            value,
+            attn_mask,
+            key_padding_mask,
+            need_weights,
+            dropout,
+        )?;
         Ok((
             typed(y, (b, l, Const)),
             weights.map(|w| typed(w, (b, l, s))),
@@ -406,26 +451,23 @@ impl<E: Float, T: Tape<E>> AttentionCore<E, T> {
     }
 
     /// The attention with PyTorch's keyword arguments: `y` and, if asked for, the weights
-    /// averaged over heads.
-    #[allow(clippy::type_complexity)]
+    /// averaged over heads; `dropout` (`Some`: drop) on the weights.
+    #[allow(clippy::type_complexity, clippy::too_many_arguments)]
     pub(super) fn attend_with<SQ: Shape, SK: Shape, SV: Shape>(
         &self,
         q: Tensor<SQ, E, T>,
         k: Tensor<SK, E, T>,
         v: Tensor<SV, E, T>,
-        options: AttentionOptions<'_, E>,
+        attn_mask: Option<&Tensor<(usize, usize), E>>,
+        key_padding_mask: Option<&Tensor<(usize, usize), E>>,
+        need_weights: bool,
+        dropout: Option<&Dropout>,
     ) -> Result<(Seq<E, T>, Option<Seq<E, T>>)> {
-        let (mut attn, v) = self.scores(
-            q,
-            k,
-            v,
-            options.attn_mask.cloned(),
-            options.key_padding_mask,
-        )?;
-        if let Some(dropout) = options.dropout {
-            attn = dropout.try_forward_train(attn)?;
+        let (mut attn, v) = self.scores(q, k, v, attn_mask.cloned(), key_padding_mask)?;
+        if let Some(dropout) = dropout {
+            attn = dropout.drop_shared(attn);
         }
-        let weights = options.need_weights.then(|| attn.clone().mean_dim::<1>());
+        let weights = need_weights.then(|| attn.clone().mean_dim::<1>());
         Ok((self.mix(attn, v)?, weights))
     }
 }

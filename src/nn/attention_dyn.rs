@@ -3,6 +3,7 @@
 use super::attention::{
     AttentionCore, AttentionInput, AttentionOptions, Seq, mask_2d, retype, typed,
 };
+use super::dropout::Dropout;
 use super::init;
 use super::linear::LinearDyn;
 use super::module::Module;
@@ -209,9 +210,54 @@ impl<E: Float> MultiheadAttentionDyn<E> {
         S3: DimEq<S>,
         T: Tape<E>,
     {
+        let dropout = options.dropout.map(|d| &*d);
+        self.attend(
+            query,
+            key,
+            value,
+            options.attn_mask,
+            options.key_padding_mask,
+            options.need_weights,
+            dropout,
+        )
+    }
+
+    /// [`try_forward_with`](Self::try_forward_with) with the dropout given by reference
+    /// (`Some`: drop), as the transformer layers call it.
+    #[allow(clippy::type_complexity, clippy::too_many_arguments)]
+    pub(crate) fn attend<B, L, S, XQ, XK, XV, B2, B3, S3, T>(
+        &self,
+        query: Tensor<(B, L, XQ), E, T>,
+        key: Tensor<(B2, S, XK), E, T>,
+        value: Tensor<(B3, S3, XV), E, T>,
+        attn_mask: Option<&Tensor<(usize, usize), E>>,
+        key_padding_mask: Option<&Tensor<(usize, usize), E>>,
+        need_weights: bool,
+        dropout: Option<&Dropout>,
+    ) -> Result<AttentionOutputDyn<B, L, S, E, T>>
+    where
+        B: Dim,
+        L: Dim,
+        S: Dim,
+        XQ: Dim,
+        XK: Dim,
+        XV: Dim,
+        B2: DimEq<B>,
+        B3: DimEq<B>,
+        S3: DimEq<S>,
+        T: Tape<E>,
+    {
         let (b, l, s) = (query.shape.0, query.shape.1, key.shape.1);
         let embed = self.embed_dim();
-        let (y, weights) = self.core()?.attend_with(query, key, value, options)?;
+        let (y, weights) = self.core()?.attend_with(
+            query,
+            key,
+            value,
+            attn_mask,
+            key_padding_mask,
+            need_weights,
+            dropout,
+        )?;
         Ok((
             typed(y, (b, l, embed)),
             weights.map(|w| typed(w, (b, l, s))),

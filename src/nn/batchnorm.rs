@@ -1,7 +1,9 @@
 //! Batch normalisation over the channel axis: `BatchNorm1d`, `BatchNorm2d`, `BatchNorm3d`.
 
+use super::mode::ModeFlag;
 use super::module::Module;
 use super::params::{ParamMut, ParamView, Params, TensorKind, visit_tensor, visit_tensor_mut};
+use super::running_stats::PendingStats;
 use crate::autograd::Tape;
 use crate::dtype::Float;
 use crate::error::{Error, Result};
@@ -16,12 +18,21 @@ use crate::tensor::Tensor;
 /// `BatchNorm2d`; 3 for `BatchNorm3d`). Use the aliases [`BatchNorm1d`], [`BatchNorm2d`],
 /// [`BatchNorm3d`] and their `Dyn` forms.
 ///
-/// * Evaluation ([`Module::forward`]): `y = (x - running_mean) / sqrt(running_var + eps) *
-///   weight + bias`, per channel (axis 1).
-/// * Training ([`Module::forward_train`]): normalises with the mean and the biased variance
-///   of the batch over every axis but 1, and updates
+/// * Evaluation ([`Module::forward`] of a fresh layer, or after [`Params::eval`]):
+///   `y = (x - running_mean) / sqrt(running_var + eps) * weight + bias`, per channel (axis 1).
+/// * Training ([`Module::forward_train`], or `forward` after [`Params::train`]): normalises
+///   with the mean and the biased variance of the batch over every axis but 1, and updates
 ///   `running = (1 - momentum) * running + momentum * batch_stat`, where the variance
 ///   statistic is the unbiased one, as PyTorch does.
+///
+/// `forward` in training mode updates the running statistics through `&self`: the new values
+/// are kept inside the layer (behind a mutex, so the layer stays `Send + Sync`) and written
+/// into the `running_mean` / `running_var` fields at the next `&mut` access: `eval()`,
+/// `train()`, `forward_train`, an optimizer step, loading, or any `visit_mut`. Until then
+/// evaluation, `visit`, `state_dict` and saving already see the new values; only a direct read
+/// of the two fields does not, and a direct write to them is replaced by the pending values
+/// (call `eval()` or [`sync_running`](Self::sync_running) first, as PyTorch code calls
+/// `eval()` before evaluating). Evaluation takes no lock when nothing is pending.
 ///
 /// A batch holding NaN or infinity makes the running statistics NaN or infinite, and they stay
 /// so (every later update mixes in the old value), as in PyTorch; evaluation outputs are
@@ -55,6 +66,8 @@ pub struct BatchNormLayer<C: Dim, const K: usize, E: Float = f32> {
     pub eps: f64,
     /// Weight of the newest batch in the running statistics (default `0.1`).
     pub momentum: f64,
+    mode: ModeFlag,
+    pending: PendingStats<E>,
 }
 
 /// BatchNorm over `(N, C)` or `(N, C, L)` inputs with `C` channels in the type.
@@ -145,6 +158,8 @@ impl<C: Dim, const K: usize, E: Float> BatchNormLayer<C, K, E> {
             running_var: Tensor::ones_with_shape((channels,)),
             eps: 1e-5,
             momentum: 0.1,
+            mode: ModeFlag::default(),
+            pending: PendingStats::default(),
         }
     }
 
@@ -174,20 +189,34 @@ impl<C: Dim, const K: usize, E: Float> BatchNormLayer<C, K, E> {
         Ok(())
     }
 
+    /// Whether this call trains: the mode a scope on this thread imposes
+    /// ([`forward_train`](Module::forward_train) of an enclosing model, the `Trainer`'s
+    /// validation), else the layer's flag ([`Params::train`]).
+    pub(crate) fn active(&self) -> bool {
+        self.mode.active()
+    }
+
     pub(crate) fn forward_running<S: Shape, T: Tape<E>>(
         &self,
         x: Tensor<S, E, T>,
     ) -> Result<Tensor<S, E, T>> {
         self.check_channels(&x.shape)?;
-        let running = Some((self.running_mean.as_slice(), self.running_var.as_slice()));
         let (w, b) = (self.weight.traced_as::<T>(), self.bias.traced_as::<T>());
-        Ok(batch_norm_op(x, Some(w), Some(b), running, self.eps).0)
+        let y = match self.pending.snapshot() {
+            Some((mean, var)) => batch_norm_op(x, Some(w), Some(b), Some((&mean, &var)), self.eps),
+            None => {
+                let running = Some((self.running_mean.as_slice(), self.running_var.as_slice()));
+                batch_norm_op(x, Some(w), Some(b), running, self.eps)
+            }
+        };
+        Ok(y.0)
     }
 
-    fn forward_batch<S: Shape, T: Tape<E>>(
-        &mut self,
+    /// Normalises with batch statistics; returns them with the number of values per channel.
+    fn normalise_batch<S: Shape, T: Tape<E>>(
+        &self,
         x: Tensor<S, E, T>,
-    ) -> Result<Tensor<S, E, T>> {
+    ) -> Result<(Tensor<S, E, T>, BatchStats<E>, usize)> {
         self.check_channels(&x.shape)?;
         let dims = x.shape.dims();
         let per_channel = x.numel().checked_div(dims[1]).unwrap_or(0);
@@ -203,21 +232,80 @@ impl<C: Dim, const K: usize, E: Float> BatchNormLayer<C, K, E> {
         let (w, b) = (self.weight.traced_as::<T>(), self.bias.traced_as::<T>());
         let (y, stats) = batch_norm_op(x, Some(w), Some(b), None, self.eps);
         let stats = stats.expect("batch statistics are returned in training mode");
-        self.update_running(&stats, per_channel);
+        Ok((y, stats, per_channel))
+    }
+
+    fn forward_batch<S: Shape, T: Tape<E>>(
+        &mut self,
+        x: Tensor<S, E, T>,
+    ) -> Result<Tensor<S, E, T>> {
+        let (y, stats, count) = self.normalise_batch(x)?;
+        self.update_running(&stats, count);
+        Ok(y)
+    }
+
+    /// Training through `&self`: the running statistics go to the pending values.
+    fn forward_batch_shared<S: Shape, T: Tape<E>>(
+        &self,
+        x: Tensor<S, E, T>,
+    ) -> Result<Tensor<S, E, T>> {
+        let (y, stats, count) = self.normalise_batch(x)?;
+        self.update_running_shared(&stats, count);
         Ok(y)
     }
 
     /// `running = (1 - momentum) running + momentum batch_stat`, the variance made unbiased
     /// for `count` values per channel.
     pub(crate) fn update_running(&mut self, stats: &BatchStats<E>, count: usize) {
+        self.sync_running();
         let m = self.momentum;
-        let unbias = count as f64 / count.saturating_sub(1).max(1) as f64;
-        for (r, &v) in self.running_mean.as_mut_slice().iter_mut().zip(&stats.mean) {
-            *r = E::from_f64((1.0 - m) * r.to_f64() + m * v.to_f64());
+        blend(
+            self.running_mean.as_mut_slice(),
+            self.running_var.as_mut_slice(),
+            stats,
+            count,
+            m,
+        );
+    }
+
+    /// [`update_running`](Self::update_running) through `&self`.
+    pub(crate) fn update_running_shared(&self, stats: &BatchStats<E>, count: usize) {
+        let m = self.momentum;
+        self.pending.update(
+            self.running_mean.as_slice(),
+            self.running_var.as_slice(),
+            |mean, var| blend(mean, var, stats, count, m),
+        );
+    }
+
+    /// Writes running statistics updated through `&self` into `running_mean` and
+    /// `running_var` (every `&mut` access does this first; see the type's documentation).
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::{BatchNorm1d, Module};
+    /// let mut bn = BatchNorm1d::<1>::new();
+    /// bn.train();
+    /// let _ = bn.forward(Tensor::<Rank2<2, 1>>::from_array([[1.0], [3.0]]));
+    /// bn.sync_running();
+    /// assert!((bn.running_mean.as_slice()[0] - 0.2).abs() < 1e-6); // 0.1 * mean 2
+    /// ```
+    pub fn sync_running(&mut self) {
+        if let Some((mean, var)) = self.pending.take() {
+            self.running_mean.as_mut_slice().copy_from_slice(&mean);
+            self.running_var.as_mut_slice().copy_from_slice(&var);
         }
-        for (r, &v) in self.running_var.as_mut_slice().iter_mut().zip(&stats.var) {
-            *r = E::from_f64((1.0 - m) * r.to_f64() + m * v.to_f64() * unbias);
-        }
+    }
+}
+
+/// `running = (1 - m) running + m batch_stat`, the variance made unbiased for `count` values.
+fn blend<E: Float>(mean: &mut [E], var: &mut [E], stats: &BatchStats<E>, count: usize, m: f64) {
+    let unbias = count as f64 / count.saturating_sub(1).max(1) as f64;
+    for (r, &v) in mean.iter_mut().zip(&stats.mean) {
+        *r = E::from_f64((1.0 - m) * r.to_f64() + m * v.to_f64());
+    }
+    for (r, &v) in var.iter_mut().zip(&stats.var) {
+        *r = E::from_f64((1.0 - m) * r.to_f64() + m * v.to_f64() * unbias);
     }
 }
 
@@ -265,7 +353,11 @@ macro_rules! batchnorm_module {
             const SHAPE_CHECK: () = DimCheck::<C2, C, BatchNormChannels>::OK;
             fn try_forward(&self, x: Tensor<(N, C2, $($A,)*), E, T>) -> Result<Self::Output> {
                 let () = <Self as Module<Tensor<(N, C2, $($A,)*), E, T>>>::SHAPE_CHECK;
-                self.forward_running(x)
+                if self.active() {
+                    self.forward_batch_shared(x)
+                } else {
+                    self.forward_running(x)
+                }
             }
             fn try_forward_train(&mut self, x: Tensor<(N, C2, $($A,)*), E, T>) -> Result<Self::Output> {
                 let () = <Self as Module<Tensor<(N, C2, $($A,)*), E, T>>>::SHAPE_CHECK;
@@ -293,20 +385,34 @@ impl<C: Dim, const K: usize, E: Float> Params<E> for BatchNormLayer<C, K, E> {
             TensorKind::Parameter,
             f,
         );
-        visit_tensor(
-            &self.running_mean,
-            &format!("{prefix}running_mean"),
-            TensorKind::Buffer,
-            f,
-        );
-        visit_tensor(
-            &self.running_var,
-            &format!("{prefix}running_var"),
-            TensorKind::Buffer,
-            f,
-        );
+        let pending = self.pending.snapshot();
+        for (t, name, newer) in [
+            (
+                &self.running_mean,
+                "running_mean",
+                pending.as_ref().map(|p| &p.0),
+            ),
+            (
+                &self.running_var,
+                "running_var",
+                pending.as_ref().map(|p| &p.1),
+            ),
+        ] {
+            let name = format!("{prefix}{name}");
+            match newer {
+                Some(data) => f(ParamView {
+                    name: &name,
+                    dims: t.shape.dims(),
+                    data,
+                    id: t.id,
+                    kind: TensorKind::Buffer,
+                }),
+                None => visit_tensor(t, &name, TensorKind::Buffer, f),
+            }
+        }
     }
     fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(ParamMut<'_, E>)) {
+        self.sync_running();
         visit_tensor_mut(
             &mut self.weight,
             &format!("{prefix}weight"),
@@ -342,5 +448,12 @@ impl<C: Dim, const K: usize, E: Float> Params<E> for BatchNormLayer<C, K, E> {
                 super::summary::py_float(self.momentum)
             ),
         )
+    }
+    fn set_training(&mut self, training: bool) {
+        self.sync_running();
+        self.mode.set(training);
+    }
+    fn is_training(&self) -> bool {
+        self.mode.get()
     }
 }

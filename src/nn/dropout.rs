@@ -1,5 +1,6 @@
 //! Dropout: random zeroing in training, identity in evaluation.
 
+use super::mode::ModeFlag;
 use super::module::Module;
 use super::params::{ParamMut, ParamView, Params};
 use crate::autograd::Tape;
@@ -12,21 +13,25 @@ use crate::tensor::Tensor;
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, StandardUniform};
+use std::sync::{Mutex, PoisonError};
 
 /// PyTorch's `nn.Dropout(p)`, on inputs of any shape.
 ///
-/// * Evaluation ([`Module::forward`]): the identity.
-/// * Training ([`Module::forward_train`]): each element is kept with probability `1 - p` and
-///   scaled by `1 / (1 - p)`, otherwise zeroed (all zeroed when `p = 1`). The gradient goes
-///   through the same mask.
+/// * Evaluation ([`Module::forward`] of a fresh layer, or after [`Params::eval`]): the
+///   identity.
+/// * Training ([`Module::forward_train`], or `forward` after [`Params::train`]): each element
+///   is kept with probability `1 - p` and scaled by `1 / (1 - p)`, otherwise zeroed (all
+///   zeroed when `p = 1`). The gradient goes through the same mask.
 ///
 /// The random generator is seeded when the layer is built and lives inside it, so a model
 /// built from a fixed seed drops the same elements on every run. A clone continues from the
-/// same state, so it draws the same masks as the original.
+/// same state, so it draws the same masks as the original. `forward` in training mode draws
+/// through `&self` (the generator sits behind a mutex, so the layer stays `Send + Sync`);
+/// evaluation takes no lock.
 ///
 /// ```
 /// use shaped::prelude::*;
-/// use shaped::nn::{Dropout, Module};
+/// use shaped::nn::{Dropout, Module, Params};
 /// let mut drop = Dropout::with_seed(0.5, 42);
 /// let x = Tensor::<Rank1<1000>>::ones();
 /// assert_eq!(drop.forward(x.clone()).to_vec(), x.to_vec()); // evaluation: identity
@@ -34,11 +39,32 @@ use rand_distr::{Distribution, StandardUniform};
 /// assert!(y.iter().all(|&v| v == 0.0 || v == 2.0));
 /// let kept = y.iter().filter(|&&v| v == 2.0).count();
 /// assert!((400..600).contains(&kept));
+/// // PyTorch's `model.train()`: `forward` drops too. (A layer without parameters has
+/// // `Params` for every element type, so a lone Dropout names one; models need not.)
+/// Params::<f32>::train(&mut drop);
+/// let x = Tensor::<Rank1<1000>>::ones();
+/// assert!(drop.forward(x).to_vec().contains(&0.0));
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Dropout {
     p: f64,
-    rng: Xoshiro256PlusPlus,
+    rng: Mutex<Xoshiro256PlusPlus>,
+    mode: ModeFlag,
+}
+
+impl Clone for Dropout {
+    fn clone(&self) -> Self {
+        Dropout {
+            p: self.p,
+            rng: Mutex::new(
+                self.rng
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone(),
+            ),
+            mode: self.mode,
+        }
+    }
 }
 
 impl Dropout {
@@ -67,7 +93,8 @@ impl Dropout {
         Self::check(p)?;
         Ok(Dropout {
             p,
-            rng: Xoshiro256PlusPlus::from_rng(rng),
+            rng: Mutex::new(Xoshiro256PlusPlus::from_rng(rng)),
+            mode: ModeFlag::default(),
         })
     }
 
@@ -87,7 +114,8 @@ impl Dropout {
         Self::check(p).or_panic();
         Dropout {
             p,
-            rng: Xoshiro256PlusPlus::seed_from_u64(seed),
+            rng: Mutex::new(Xoshiro256PlusPlus::seed_from_u64(seed)),
+            mode: ModeFlag::default(),
         }
     }
 
@@ -111,38 +139,66 @@ impl Dropout {
             ))
         }
     }
+
+    /// Whether this call drops: the mode a scope on this thread imposes
+    /// ([`forward_train`](Module::forward_train) of an enclosing model, the `Trainer`'s
+    /// validation), else the layer's flag ([`Params::train`]).
+    pub(crate) fn active(&self) -> bool {
+        self.mode.active()
+    }
+
+    /// Drops with the generator behind the mutex (training through `&self`).
+    pub(crate) fn drop_shared<S: Shape, E: Float, T: Tape<E>>(
+        &self,
+        x: Tensor<S, E, T>,
+    ) -> Tensor<S, E, T> {
+        if self.p == 0.0 {
+            return x;
+        }
+        let mut rng = self.rng.lock().unwrap_or_else(PoisonError::into_inner);
+        apply_mask(self.p, &mut rng, x)
+    }
+}
+
+/// `x` times a fresh keep-mask scaled by `1 / (1 - p)`.
+fn apply_mask<S: Shape, E: Float, T: Tape<E>>(
+    p: f64,
+    rng: &mut Xoshiro256PlusPlus,
+    x: Tensor<S, E, T>,
+) -> Tensor<S, E, T> {
+    let (keep, scale) = (
+        1.0 - p,
+        if p < 1.0 {
+            E::from_f64(1.0 / (1.0 - p))
+        } else {
+            E::ZERO
+        },
+    );
+    let mask = (0..x.numel())
+        .map(|_| {
+            let u: f64 = StandardUniform.sample(rng);
+            if u < keep { scale } else { E::ZERO }
+        })
+        .collect();
+    let shape = x.shape;
+    binary_op(x, Tensor::from_parts(shape, mask), shape, MulKernel)
 }
 
 impl<S: Shape, E: Float, T: Tape<E>> Module<Tensor<S, E, T>> for Dropout {
     type Output = Tensor<S, E, T>;
     fn try_forward(&self, x: Tensor<S, E, T>) -> Result<Self::Output> {
-        Ok(x)
+        Ok(if self.active() {
+            self.drop_shared(x)
+        } else {
+            x
+        })
     }
     fn try_forward_train(&mut self, x: Tensor<S, E, T>) -> Result<Self::Output> {
         if self.p == 0.0 {
             return Ok(x);
         }
-        let (keep, scale) = (
-            1.0 - self.p,
-            if self.p < 1.0 {
-                E::from_f64(1.0 / (1.0 - self.p))
-            } else {
-                E::ZERO
-            },
-        );
-        let mask = (0..x.numel())
-            .map(|_| {
-                let u: f64 = StandardUniform.sample(&mut self.rng);
-                if u < keep { scale } else { E::ZERO }
-            })
-            .collect();
-        let shape = x.shape;
-        Ok(binary_op(
-            x,
-            Tensor::from_parts(shape, mask),
-            shape,
-            MulKernel,
-        ))
+        let rng = self.rng.get_mut().unwrap_or_else(PoisonError::into_inner);
+        Ok(apply_mask(self.p, rng, x))
     }
 }
 
@@ -154,5 +210,11 @@ impl<E: Float> Params<E> for Dropout {
             super::module_name(prefix),
             format!("Dropout(p={})", super::summary::py_float(self.p)),
         )
+    }
+    fn set_training(&mut self, training: bool) {
+        self.mode.set(training);
+    }
+    fn is_training(&self) -> bool {
+        self.mode.get()
     }
 }

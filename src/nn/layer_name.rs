@@ -55,7 +55,17 @@ fn strip_const(name: &str) -> String {
 
 /// `e`, said to come from layer `index` (of type `M`) of a tuple model.
 pub(crate) fn at_layer<M: ?Sized>(e: Error, index: usize) -> Error {
-    let place = format!("layer {index} ({})", short_type_name::<M>());
+    at_place(e, format!("layer {index} ({})", short_type_name::<M>()))
+}
+
+/// `e`, said to come from the layer in field `field` (of type `M`) of a struct deriving
+/// `Module`: `layer `fc2` (LinearLayer<128, 10>): ...`.
+#[doc(hidden)]
+pub fn at_field<M: ?Sized>(e: Error, field: &str) -> Error {
+    at_place(e, format!("layer `{field}` ({})", short_type_name::<M>()))
+}
+
+fn at_place(e: Error, place: String) -> Error {
     match e {
         Error::Shape { op, message } => Error::Shape {
             op,

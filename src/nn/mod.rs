@@ -17,6 +17,7 @@ mod layer_name;
 mod layernorm;
 mod linear;
 pub mod loss;
+pub(crate) mod mode;
 mod module;
 mod params;
 mod pool;
@@ -25,6 +26,7 @@ mod rnn;
 mod rnn_cell;
 mod rnn_forward;
 mod rnn_layout;
+mod running_stats;
 mod sequential;
 mod standardize;
 mod summary;
@@ -63,6 +65,22 @@ pub use rnn::{
 };
 pub use rnn_cell::{GRUCell, LSTMCell, RNNCell, RNNReluCell, RecurrentCell, RecurrentCellDyn};
 pub use rnn_layout::{BatchFirst, Bidirectional, Direction, Layout, SeqFirst, Unidirectional};
+/// `#[derive(Module)]`: a struct whose layer fields run in order, as `nn.Sequential` with
+/// named children (see the derive's documentation).
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::{Linear, Module, Params, ReLU};
+/// use rand::SeedableRng;
+///
+/// #[derive(Params, Module)]
+/// struct Mlp(Linear<4, 8>, ReLU, Linear<8, 2>);
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+/// let mlp = Mlp(Linear::new(&mut rng), ReLU, Linear::new(&mut rng));
+/// assert_eq!(mlp.forward(Tensor::<Rank2<1, 4>>::ones()).dims().as_slice(), &[1, 2]);
+/// assert_eq!(mlp.param_names()[0], "0.weight");
+/// ```
+pub use shaped_derive::Module;
 /// `#[derive(Params)]`: implements the [`Params`](trait@Params) trait for a struct or enum
 /// of layers (see the derive's documentation for the naming rules).
 ///
@@ -92,3 +110,9 @@ pub use transformer::{
     key_padding_mask,
 };
 pub use upsample::Upsample;
+
+/// Items the derive macros' generated code names; not part of the public API.
+#[doc(hidden)]
+pub mod __derive {
+    pub use super::layer_name::at_field;
+}

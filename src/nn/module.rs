@@ -5,13 +5,32 @@ use crate::error::Result;
 /// A layer or model: maps `X` (usually a tensor) to [`Output`](Module::Output), a type
 /// computed from `X` so that users never annotate intermediate shapes.
 ///
-/// * [`forward`](Module::forward) is evaluation mode (PyTorch's `model.eval()`): `&self`, so one
-///   model can serve many threads; Dropout is off and BatchNorm uses its running statistics.
-/// * [`forward_train`](Module::forward_train) is training mode (`model.train()`): `&mut self`;
-///   Dropout drops and BatchNorm normalises with batch statistics and updates its running ones.
+/// # Train and eval mode
 ///
-/// Both accept untraced inputs (no autograd cost) and traced ones (gradients reach the layer's
-/// parameters). Layers implement the `try_` methods; an `Err` comes only from run-time
+/// * [`forward`](Module::forward) (`&self`, so one model can serve many threads) runs each
+///   mode-dependent layer in the mode it was switched to with
+///   [`model.train()`](super::Params::train) / [`model.eval()`](super::Params::eval) (PyTorch's
+///   names; they reach every Dropout, BatchNorm, recurrent and transformer layer inside tuples,
+///   `Vec`s, `Option`s and `#[derive(Params)]` structs). In training mode Dropout drops and
+///   BatchNorm normalises with batch statistics and updates its running ones, even through
+///   `&self`; in evaluation mode Dropout is the identity and BatchNorm uses its running
+///   statistics.
+/// * [`forward_train`](Module::forward_train) (`&mut self`) runs this one call in training
+///   mode, whatever the flags say.
+///
+/// **A freshly built layer is in evaluation mode**, unlike PyTorch, where modules start in
+/// training mode: `forward` is also the inference call a served model makes from many threads,
+/// and it should not start dropping or moving running statistics because a program forgot
+/// `eval()`. Training loops either call `forward_train` or switch once with `model.train()`
+/// and call `forward`, as in PyTorch.
+///
+/// Your own struct implements only [`try_forward`](Module::try_forward), one body calling its
+/// sublayers' `forward` / `try_forward`; `#[derive(Params)]` makes `train()` / `eval()` reach
+/// them, and the provided `try_forward_train` runs that body with every layer it reaches in
+/// training mode. Layers whose training pass differs override `try_forward_train`.
+///
+/// Both calls accept untraced inputs (no autograd cost) and traced ones (gradients reach the
+/// layer's parameters). Layers implement the `try_` methods; an `Err` comes only from run-time
 /// (`usize`) dimensions that do not fit.
 ///
 /// ```
@@ -42,16 +61,48 @@ pub trait Module<X> {
     /// ```
     const SHAPE_CHECK: () = ();
 
-    /// Evaluation-mode forward pass, with an error for run-time dimensions that do not fit.
+    /// The forward pass in the mode the model's layers are in (evaluation unless switched
+    /// with [`train`](super::Params::train)), with an error for run-time dimensions that do
+    /// not fit.
     fn try_forward(&self, x: X) -> Result<Self::Output>;
 
-    /// Training-mode forward pass; layers without train/eval differences use `try_forward`.
+    /// The forward pass in training mode for this call. The provided body runs
+    /// [`try_forward`](Module::try_forward) with every mode-dependent layer it reaches in
+    /// training mode (a thread-local scope, restored afterwards), so a struct whose
+    /// `try_forward` calls its sublayers needs nothing more; layers whose training pass
+    /// differs override it.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::{Dropout, Linear, Module};
+    /// use rand::SeedableRng;
+    ///
+    /// #[derive(shaped::Params)]
+    /// struct Net {
+    ///     fc: Linear<4, 4>,
+    ///     drop: Dropout,
+    /// }
+    /// impl<B: Dim, T: Tape<f32>> Module<Tensor<(B, Const<4>), f32, T>> for Net {
+    ///     type Output = Tensor<(B, Const<4>), f32, T>;
+    ///     fn try_forward(&self, x: Tensor<(B, Const<4>), f32, T>) -> Result<Self::Output> {
+    ///         self.drop.try_forward(self.fc.try_forward(x)?)
+    ///     }
+    /// }
+    ///
+    /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    /// let mut net = Net { fc: Linear::new(&mut rng), drop: Dropout::with_seed(0.5, 1) };
+    /// let x = Tensor::<(usize, Const<4>)>::ones_with_shape((64, Const));
+    /// let dropped = net.forward_train(x.clone()).to_vec(); // training for this call
+    /// assert!(dropped.iter().any(|&v| v == 0.0));
+    /// assert_eq!(net.forward(x.clone()).to_vec(), net.forward(x).to_vec()); // still eval
+    /// ```
     fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
-        self.try_forward(x)
+        super::mode::with_training(|| self.try_forward(x))
     }
 
-    /// Evaluation-mode forward pass. Panics only if run-time dimensions do not fit; the
-    /// panic points at the caller's line, and a tuple model names the layer
+    /// The forward pass in the model's current mode (see
+    /// [`try_forward`](Module::try_forward)). Panics only if run-time dimensions do not fit;
+    /// the panic points at the caller's line, and a tuple model names the layer
     /// (`layer 3 (LinearLayer<128, 10>): ...`).
     #[track_caller]
     fn forward(&self, x: X) -> Self::Output {
@@ -63,8 +114,9 @@ pub trait Module<X> {
         }
     }
 
-    /// Training-mode forward pass. Panics only if run-time dimensions do not fit (at the
-    /// caller's line, like [`forward`](Module::forward)).
+    /// The forward pass in training mode for this call (see
+    /// [`try_forward_train`](Module::try_forward_train)). Panics only if run-time dimensions
+    /// do not fit (at the caller's line, like [`forward`](Module::forward)).
     #[track_caller]
     fn forward_train(&mut self, x: X) -> Self::Output {
         let () = <Self as Module<X>>::SHAPE_CHECK;

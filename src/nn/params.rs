@@ -69,6 +69,77 @@ pub trait Params<E: Float> {
     /// Calls `f` on every parameter and buffer, mutably.
     fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(ParamMut<'_, E>));
 
+    /// Switches every mode-dependent layer inside to training (`true`) or evaluation
+    /// (`false`) mode; [`train`](Params::train) and [`eval`](Params::eval) call it. Layers
+    /// without a mode keep this empty default; Dropout, BatchNorm, SyncBatchNorm, recurrent
+    /// stacks and transformer layers store the flag, and containers (tuples, `Vec`, arrays,
+    /// `Option`, `Box`, `Residual`, `Frozen`, `#[derive(Params)]` structs and enums) pass it to
+    /// every layer they hold. A hand-written `Params` impl of a struct holding such layers
+    /// passes it on the same way.
+    ///
+    /// ```
+    /// use shaped::nn::{Dropout, Params};
+    /// let mut model = (Dropout::with_seed(0.5, 0), Dropout::with_seed(0.2, 1));
+    /// Params::<f32>::set_training(&mut model, true);
+    /// assert!(Params::<f32>::is_training(&model));
+    /// ```
+    fn set_training(&mut self, training: bool) {
+        let _ = training;
+    }
+
+    /// Whether any mode-dependent layer inside is in training mode (PyTorch's
+    /// `model.training`, which a model without Dropout or BatchNorm may ignore: such a model
+    /// answers `false`).
+    ///
+    /// ```
+    /// use shaped::nn::{BatchNorm1d, Linear, Params};
+    /// use rand::SeedableRng;
+    /// let mut model = (Linear::<4, 3>::new(&mut rand::rngs::StdRng::seed_from_u64(0)), BatchNorm1d::<3>::new());
+    /// assert!(!model.is_training()); // layers start in evaluation mode
+    /// model.train();
+    /// assert!(model.is_training());
+    /// ```
+    fn is_training(&self) -> bool {
+        false
+    }
+
+    /// PyTorch's `model.train()`: [`forward`](super::Module::forward) runs every Dropout,
+    /// BatchNorm, recurrent and transformer layer inside in training mode until
+    /// [`eval`](Params::eval). Layers start in evaluation mode (PyTorch's start in training
+    /// mode; see [`Module`](super::Module#train-and-eval-mode) for why).
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::{Dropout, Linear, Module};
+    /// use rand::SeedableRng;
+    /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    /// let mut model = (Linear::<8, 8>::new(&mut rng), Dropout::with_seed(0.5, 7));
+    /// let x = Tensor::<Rank2<16, 8>>::ones();
+    /// model.train();
+    /// let y = model.forward(x.clone()); // dropout drops, through &self
+    /// assert!(y.to_vec().contains(&0.0));
+    /// model.eval();
+    /// assert_eq!(model.forward(x.clone()).to_vec(), model.forward(x).to_vec());
+    /// ```
+    fn train(&mut self) {
+        self.set_training(true)
+    }
+
+    /// PyTorch's `model.eval()`: [`forward`](super::Module::forward) runs every layer inside
+    /// in evaluation mode (Dropout off, BatchNorm on running statistics), the state a fresh
+    /// layer starts in.
+    ///
+    /// ```
+    /// use shaped::nn::{BatchNorm2d, Params};
+    /// let mut bn = BatchNorm2d::<3>::new();
+    /// bn.train();
+    /// bn.eval();
+    /// assert!(!bn.is_training());
+    /// ```
+    fn eval(&mut self) {
+        self.set_training(false)
+    }
+
     /// Every name, parameters and buffers, in visiting order (like `state_dict().keys()`).
     fn param_names(&self) -> Vec<String> {
         let mut names = Vec::new();
@@ -234,6 +305,12 @@ macro_rules! params {
                 f($crate::nn::module_name(prefix), stringify!($ty).to_string());
                 $($crate::nn::Params::<$e>::describe(&self.$field, &format!("{prefix}{}.", stringify!($field)), f);)*
             }
+            fn set_training(&mut self, training: bool) {
+                $($crate::nn::Params::<$e>::set_training(&mut self.$field, training);)*
+            }
+            fn is_training(&self) -> bool {
+                false $(|| $crate::nn::Params::<$e>::is_training(&self.$field))*
+            }
         }
     };
     ($ty:ident < $g:ident > { $($field:ident),* $(,)? }) => {
@@ -247,6 +324,12 @@ macro_rules! params {
             fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
                 f($crate::nn::module_name(prefix), stringify!($ty).to_string());
                 $($crate::nn::Params::<$g>::describe(&self.$field, &format!("{prefix}{}.", stringify!($field)), f);)*
+            }
+            fn set_training(&mut self, training: bool) {
+                $($crate::nn::Params::<$g>::set_training(&mut self.$field, training);)*
+            }
+            fn is_training(&self) -> bool {
+                false $(|| $crate::nn::Params::<$g>::is_training(&self.$field))*
             }
         }
     };
@@ -267,6 +350,13 @@ macro_rules! tuple_params {
             fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
                 f(module_name(prefix), "Sequential".to_string());
                 $(self.$i.describe(&format!("{prefix}{}.", $i), f);)*
+            }
+            #[allow(unused_variables)]
+            fn set_training(&mut self, training: bool) {
+                $(self.$i.set_training(training);)*
+            }
+            fn is_training(&self) -> bool {
+                false $(|| self.$i.is_training())*
             }
         }
     };
@@ -329,6 +419,14 @@ impl<E: Float, M: Params<E>> Params<E> for Vec<M> {
             m.describe(&format!("{prefix}{i}."), f);
         }
     }
+    fn set_training(&mut self, training: bool) {
+        for m in self.iter_mut() {
+            m.set_training(training);
+        }
+    }
+    fn is_training(&self) -> bool {
+        self.iter().any(Params::<E>::is_training)
+    }
 }
 
 /// An optional layer adds nothing to the name and is visited only when present, as PyTorch's
@@ -349,6 +447,14 @@ impl<E: Float, M: Params<E>> Params<E> for Option<M> {
             m.describe(prefix, f);
         }
     }
+    fn set_training(&mut self, training: bool) {
+        if let Some(m) = self {
+            m.set_training(training);
+        }
+    }
+    fn is_training(&self) -> bool {
+        self.as_ref().is_some_and(Params::<E>::is_training)
+    }
 }
 
 /// A boxed layer is named as the layer itself.
@@ -361,6 +467,12 @@ impl<E: Float, M: Params<E> + ?Sized> Params<E> for Box<M> {
     }
     fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
         (**self).describe(prefix, f);
+    }
+    fn set_training(&mut self, training: bool) {
+        (**self).set_training(training);
+    }
+    fn is_training(&self) -> bool {
+        (**self).is_training()
     }
 }
 
@@ -381,5 +493,13 @@ impl<E: Float, M: Params<E>, const N: usize> Params<E> for [M; N] {
         for (i, m) in self.iter().enumerate() {
             m.describe(&format!("{prefix}{i}."), f);
         }
+    }
+    fn set_training(&mut self, training: bool) {
+        for m in self.iter_mut() {
+            m.set_training(training);
+        }
+    }
+    fn is_training(&self) -> bool {
+        self.iter().any(Params::<E>::is_training)
     }
 }

@@ -89,6 +89,12 @@ impl<E: Float, M: Params<E>> Params<E> for Residual<M> {
         f(super::module_name(prefix), "Residual".to_string());
         self.0.describe(&format!("{prefix}0."), f)
     }
+    fn set_training(&mut self, training: bool) {
+        self.0.set_training(training)
+    }
+    fn is_training(&self) -> bool {
+        self.0.is_training()
+    }
 }
 
 /// A layer whose parameters are not trained: they are reported as buffers, so optimizers
@@ -142,5 +148,11 @@ impl<E: Float, M: Params<E>> Params<E> for Frozen<M> {
                 },
             )
         })
+    }
+    fn set_training(&mut self, training: bool) {
+        self.0.set_training(training)
+    }
+    fn is_training(&self) -> bool {
+        self.0.is_training()
     }
 }

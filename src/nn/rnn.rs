@@ -103,8 +103,9 @@ impl CellKind for GruKind {
 ///
 /// With `F = BatchFirst` inputs are `(batch, seq, I)` and outputs `(batch, seq, D*H)`; with
 /// `SeqFirst` the first two axes swap. States are `(L*D, batch, H)` either way. Dropout
-/// between layers ([`with_dropout`](Self::with_dropout)) acts in
-/// [`forward_train`](super::Module::forward_train) only.
+/// between layers ([`with_dropout`](Self::with_dropout)) acts in training mode only:
+/// [`forward_train`](super::Module::forward_train), or `forward` after
+/// [`train`](super::Params::train).
 ///
 /// Use the aliases: [`LSTM`], [`GRU`], [`RNN`], [`RNNRelu`] and their bidirectional forms
 /// [`BiLSTM`], [`BiGRU`], [`BiRNN`], [`BiRNNRelu`] (static sizes; the last type argument is
@@ -331,8 +332,8 @@ impl<K: CellKind, I: Dim, H: Dim, L: Dim, E: Float, D: Direction, F: Layout>
         }
     }
 
-    /// PyTorch's `dropout=p`: in training mode ([`forward_train`](super::Module::forward_train))
-    /// the outputs of every layer but the last are dropped with probability `p` (and the rest
+    /// PyTorch's `dropout=p`: in training mode ([`forward_train`](super::Module::forward_train),
+    /// or `forward` after [`train`](super::Params::train)) the outputs of every layer but the last are dropped with probability `p` (and the rest
     /// scaled by `1/(1-p)`) before the next layer reads them; evaluation is unaffected. The
     /// masks' generator is seeded from `rng`. Panics unless `0 <= p <= 1`.
     ///
@@ -363,7 +364,9 @@ impl<K: CellKind, I: Dim, H: Dim, L: Dim, E: Float, D: Direction, F: Layout>
     /// assert!(GRU::<3, 4, 2>::new(&mut rng).try_with_dropout(-0.1, &mut rng).is_err());
     /// ```
     pub fn try_with_dropout<R: Rng + ?Sized>(mut self, p: f64, rng: &mut R) -> Result<Self> {
+        let training = Params::<E>::is_training(&self.dropout);
         self.dropout = Dropout::try_new(p, rng)?;
+        Params::<E>::set_training(&mut self.dropout, training);
         Ok(self)
     }
 
@@ -424,8 +427,8 @@ impl<K: CellKind, I: Dim, H: Dim, L: Dim, E: Float, D: Direction, F: Layout>
     pub(crate) fn hidden_dim(&self) -> H {
         self.hidden
     }
-    pub(crate) fn dropout_layer(&mut self) -> &mut Dropout {
-        &mut self.dropout
+    pub(crate) fn dropout_layer(&self) -> &Dropout {
+        &self.dropout
     }
 }
 
@@ -519,6 +522,12 @@ impl<K: CellKind, I: Dim, H: Dim, L: Dim, E: Float, D: Direction, F: Layout> Par
         }
         f(super::module_name(prefix), s + ")")
     }
+    fn set_training(&mut self, training: bool) {
+        Params::<E>::set_training(&mut self.dropout, training);
+    }
+    fn is_training(&self) -> bool {
+        Params::<E>::is_training(&self.dropout)
+    }
 }
 
 pub(crate) type Seq<E, T> = Tensor<(usize, usize, usize), E, T>;
@@ -605,15 +614,15 @@ impl<K: CellKind, I: Dim, H: Dim, L: Dim, E: Float, D: Direction, F: Layout>
         &self,
         x: Seq<E, T>,
         state0: Vec<LayerState<E, T>>,
-        mut dropout: Option<&mut Dropout>,
+        dropout: Option<&Dropout>,
     ) -> Result<(Seq<E, T>, Vec<LayerState<E, T>>)> {
         let mut states = state0.into_iter();
         let mut finals = Vec::with_capacity(self.num_layers() * D::NUM);
         let rev = self.first_reverse.as_ref();
         let mut y = Self::run_directions(&self.first, rev, x, &mut states, &mut finals);
         for (k, w) in self.rest.iter().enumerate() {
-            if let Some(d) = dropout.as_deref_mut() {
-                y = super::Module::try_forward_train(d, y)?;
+            if let Some(d) = dropout {
+                y = d.drop_shared(y);
             }
             let rev = self.rest_reverse.get(k);
             y = Self::run_directions(w, rev, y, &mut states, &mut finals);

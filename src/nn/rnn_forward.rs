@@ -1,7 +1,7 @@
 //! The forward passes of [`Recurrent`] stacks: an LSTM maps `x` or `(x, (h_0, c_0))` to
 //! `(y, (h_n, c_n))`, a GRU or RNN maps `x` or `(x, h_0)` to `(y, h_n)`, as PyTorch.
-//! Evaluation ([`Module::forward`]) leaves dropout off; training
-//! ([`Module::forward_train`]) drops between layers.
+//! Evaluation ([`Module::forward`] of a fresh stack, or after `eval()`) leaves dropout off;
+//! training ([`Module::forward_train`], or `forward` after `train()`) drops between layers.
 
 use super::dropout::Dropout;
 use super::module::Module;
@@ -31,7 +31,7 @@ impl<K: CellKind, I: Dim, H: Dim, L: Dim, E: Float, D: Direction, F: Layout>
         &self,
         x: Tensor<(A0, A1, X), E, T>,
         state: Given<SS, E, T>,
-        dropout: Option<&mut Dropout>,
+        dropout: Option<&Dropout>,
     ) -> Result<(
         Out<A0, A1, H, D, E, T>,
         State<L, A0, A1, H, D, F, E, T>,
@@ -67,7 +67,7 @@ impl<K: CellKind, I: Dim, H: Dim, L: Dim, E: Float, D: Direction, F: Layout>
     /// [`forward_core`](Self::forward_core) in training mode: dropout between layers.
     #[allow(clippy::type_complexity)]
     fn forward_core_train<A0: Dim, A1: Dim, X: DimEq<I>, SS: Shape, T: Tape<E>>(
-        &mut self,
+        &self,
         x: Tensor<(A0, A1, X), E, T>,
         state: Given<SS, E, T>,
     ) -> Result<(
@@ -75,11 +75,13 @@ impl<K: CellKind, I: Dim, H: Dim, L: Dim, E: Float, D: Direction, F: Layout>
         State<L, A0, A1, H, D, F, E, T>,
         Option<State<L, A0, A1, H, D, F, E, T>>,
     )> {
-        // The generator advances in a copy that is put back, so `self` is not borrowed twice.
-        let mut dropout = self.dropout_layer().clone();
-        let out = self.forward_core(x, state, Some(&mut dropout));
-        *self.dropout_layer() = dropout;
-        out
+        self.forward_core(x, state, Some(self.dropout_layer()))
+    }
+
+    /// The dropout between layers when this call trains (the scope's mode, else the flag).
+    fn active_dropout(&self) -> Option<&Dropout> {
+        let d = self.dropout_layer();
+        d.active().then_some(d)
     }
 }
 
@@ -145,7 +147,7 @@ where
         ),
     );
     fn try_forward(&self, x: Tensor<(A0, A1, X), E, T>) -> Result<Self::Output> {
-        let (y, h, c) = self.forward_core(x, no_state(), None)?;
+        let (y, h, c) = self.forward_core(x, no_state(), self.active_dropout())?;
         Ok((y, (h, c.expect("LSTM layers carry a cell state"))))
     }
     fn try_forward_train(&mut self, x: Tensor<(A0, A1, X), E, T>) -> Result<Self::Output> {
@@ -192,7 +194,7 @@ where
         ),
     ) -> Result<Self::Output> {
         self.check_state_dims(&x, &h0)?;
-        let (y, h, c) = self.forward_core(x, Some((h0, Some(c0))), None)?;
+        let (y, h, c) = self.forward_core(x, Some((h0, Some(c0))), self.active_dropout())?;
         Ok((y, (h, c.expect("LSTM layers carry a cell state"))))
     }
     #[allow(clippy::type_complexity)]
@@ -228,7 +230,7 @@ macro_rules! h_only_modules {
             /// `(y, h_n)`, from a zero state.
             type Output = (Out<A0, A1, H, D, E, T>, State<L, A0, A1, H, D, F, E, T>);
             fn try_forward(&self, x: Tensor<(A0, A1, X), E, T>) -> Result<Self::Output> {
-                let (y, h, _) = self.forward_core(x, no_state(), None)?;
+                let (y, h, _) = self.forward_core(x, no_state(), self.active_dropout())?;
                 Ok((y, h))
             }
             fn try_forward_train(&mut self, x: Tensor<(A0, A1, X), E, T>) -> Result<Self::Output> {
@@ -262,7 +264,7 @@ macro_rules! h_only_modules {
                 (x, h0): (Tensor<(A0, A1, X), E, T>, Tensor<(L2, B2, H2), E, T>),
             ) -> Result<Self::Output> {
                 self.check_state_dims(&x, &h0)?;
-                let (y, h, _) = self.forward_core(x, Some((h0, None)), None)?;
+                let (y, h, _) = self.forward_core(x, Some((h0, None)), self.active_dropout())?;
                 Ok((y, h))
             }
             fn try_forward_train(

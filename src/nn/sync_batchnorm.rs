@@ -7,6 +7,7 @@ use super::params::{ParamMut, ParamView, Params};
 use crate::autograd::Tape;
 use crate::dtype::Float;
 use crate::error::{Error, Result};
+use crate::ops::norm::BatchStats;
 use crate::ops::sync_norm::{ReplicaSum, sync_batch_norm_op};
 use crate::shape::{Dim, DimEq};
 use crate::tensor::Tensor;
@@ -18,8 +19,8 @@ use std::sync::Arc;
 /// large batch. Evaluation uses the running statistics, as BatchNorm. Parameters and
 /// buffers are the wrapped layer's, under the same `state_dict` names.
 ///
-/// Every replica must call `forward_train` (and backward) in the same order, as with any
-/// collective. Wrap a layer with the group the ranks train over:
+/// Every replica must run its training-mode forward passes (`forward_train`, or `forward`
+/// after `train()`) and backward passes in the same order, as with any collective. Wrap a layer with the group the ranks train over:
 ///
 /// ```
 /// use shaped::distributed::{Collective, ThreadGroup};
@@ -75,10 +76,13 @@ impl<C: Dim, const K: usize, E: Float> SyncBatchNorm<C, K, E> {
         self.norm
     }
 
-    fn forward_synced<S: crate::shape::Shape, T: Tape<E>>(
-        &mut self,
+    /// Normalises with the statistics of every replica's batch; returns them with the
+    /// number of values per channel over all replicas.
+    #[allow(clippy::type_complexity)]
+    fn normalise_synced<S: crate::shape::Shape, T: Tape<E>>(
+        &self,
         x: Tensor<S, E, T>,
-    ) -> Result<Tensor<S, E, T>> {
+    ) -> Result<(Tensor<S, E, T>, BatchStats<E>, usize)> {
         self.norm.check_channels(&x.shape)?;
         let (w, b) = (
             self.norm.weight.traced_as::<T>(),
@@ -93,8 +97,7 @@ impl<C: Dim, const K: usize, E: Float> SyncBatchNorm<C, K, E> {
                 ),
             ));
         }
-        self.norm.update_running(&stats, count);
-        Ok(y)
+        Ok((y, stats, count))
     }
 }
 
@@ -122,10 +125,18 @@ macro_rules! sync_batchnorm_module {
         {
             type Output = Tensor<(N, C2, $($A,)*), E, T>;
             fn try_forward(&self, x: Tensor<(N, C2, $($A,)*), E, T>) -> Result<Self::Output> {
-                self.norm.forward_running(x)
+                if self.norm.active() {
+                    let (y, stats, count) = self.normalise_synced(x)?;
+                    self.norm.update_running_shared(&stats, count);
+                    Ok(y)
+                } else {
+                    self.norm.forward_running(x)
+                }
             }
             fn try_forward_train(&mut self, x: Tensor<(N, C2, $($A,)*), E, T>) -> Result<Self::Output> {
-                self.forward_synced(x)
+                let (y, stats, count) = self.normalise_synced(x)?;
+                self.norm.update_running(&stats, count);
+                Ok(y)
             }
         }
     };
@@ -141,5 +152,11 @@ impl<C: Dim, const K: usize, E: Float> Params<E> for SyncBatchNorm<C, K, E> {
     }
     fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(ParamMut<'_, E>)) {
         self.norm.visit_mut(prefix, f)
+    }
+    fn set_training(&mut self, training: bool) {
+        self.norm.set_training(training)
+    }
+    fn is_training(&self) -> bool {
+        self.norm.is_training()
     }
 }

@@ -424,7 +424,8 @@ impl<'a, M, O> Trainer<'a, M, O> {
     }
     /// Validation after every epoch: `step(&model, batch)` for every batch of `data`, with
     /// the model in evaluation mode ([`forward`](crate::nn::Module::forward), no tape
-    /// needed). Its mean loss is what early stopping and best-model saving watch.
+    /// needed; also after `model.train()`: validation runs every Dropout and BatchNorm in
+    /// evaluation mode, as a PyTorch loop's `model.eval()` does). Its mean loss is what early stopping and best-model saving watch.
     ///
     /// `data` is taken by value: pass `&mut loader` to keep using a loader afterwards. The
     /// generator it is given starts from the same state every epoch, so validation data

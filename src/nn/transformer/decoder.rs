@@ -8,7 +8,7 @@ use crate::autograd::Tape;
 use crate::dtype::Float;
 use crate::error::OrPanic;
 use crate::error::Result;
-use crate::nn::attention::{AttentionOptions, MultiheadAttention};
+use crate::nn::attention::MultiheadAttention;
 use crate::nn::dropout::Dropout;
 use crate::nn::layernorm::LayerNorm;
 use crate::nn::linear::Linear;
@@ -295,13 +295,14 @@ impl<const D: usize, const H: usize, const F: usize, E: Float> TransformerDecode
         }
     }
 
-    /// The layer on a typed target; `drops` are the six dropouts in training mode.
+    /// The layer on a typed target; `forced`: every dropout drops (`forward_train`), else
+    /// each follows its own mode.
     fn run<B, L, B2, S, XM, T>(
         &self,
         x: Hidden<B, L, D, E, T>,
         memory: Tensor<(B2, S, XM), E, T>,
         masks: Masks<'_, E>,
-        drops: Option<&mut [Dropout; 6]>,
+        forced: bool,
     ) -> Result<Hidden<B, L, D, E, T>>
     where
         B: Dim,
@@ -311,29 +312,39 @@ impl<const D: usize, const H: usize, const F: usize, E: Float> TransformerDecode
         XM: DimEq<Const<D>>,
         T: Tape<E>,
     {
-        let [sa_drop, ca_drop, inner_drop, drop1, drop2, drop3] = dropouts(drops);
+        let [sa_drop, ca_drop, inner_drop, drop1, drop2, drop3] = dropouts(
+            forced,
+            [
+                &self.self_attn_dropout,
+                &self.multihead_attn_dropout,
+                &self.dropout,
+                &self.dropout1,
+                &self.dropout2,
+                &self.dropout3,
+            ],
+        );
         let self_attention = |x: Hidden<B, L, D, E, T>| -> Result<Hidden<B, L, D, E, T>> {
-            let options = AttentionOptions {
-                attn_mask: masks.tgt,
-                key_padding_mask: masks.tgt_padding,
-                need_weights: false,
-                dropout: sa_drop,
-            };
-            let (y, _) = self
-                .self_attn
-                .try_forward_with(x.clone(), x.clone(), x, options)?;
+            let (y, _) = self.self_attn.attend(
+                x.clone(),
+                x.clone(),
+                x,
+                masks.tgt,
+                masks.tgt_padding,
+                false,
+                sa_drop,
+            )?;
             apply_dropout(drop1, y)
         };
         let cross_attention = |x: Hidden<B, L, D, E, T>| -> Result<Hidden<B, L, D, E, T>> {
-            let options = AttentionOptions {
-                attn_mask: masks.memory,
-                key_padding_mask: masks.memory_padding,
-                need_weights: false,
-                dropout: ca_drop,
-            };
-            let (y, _) =
-                self.multihead_attn
-                    .try_forward_with(x, memory.clone(), memory, options)?;
+            let (y, _) = self.multihead_attn.attend(
+                x,
+                memory.clone(),
+                memory,
+                masks.memory,
+                masks.memory_padding,
+                false,
+                ca_drop,
+            )?;
             apply_dropout(drop2, y)
         };
         let ff = |x| {
@@ -375,24 +386,7 @@ impl<const D: usize, const H: usize, const F: usize, E: Float> TransformerDecode
         XM: DimEq<Const<D>>,
         T: Tape<E>,
     {
-        let mut drops = [
-            self.self_attn_dropout.clone(),
-            self.multihead_attn_dropout.clone(),
-            self.dropout.clone(),
-            self.dropout1.clone(),
-            self.dropout2.clone(),
-            self.dropout3.clone(),
-        ];
-        let y = self.run(x, memory, masks, Some(&mut drops));
-        [
-            self.self_attn_dropout,
-            self.multihead_attn_dropout,
-            self.dropout,
-            self.dropout1,
-            self.dropout2,
-            self.dropout3,
-        ] = drops;
-        y
+        self.run(x, memory, masks, true)
     }
 }
 
@@ -418,7 +412,7 @@ where
         &self,
         (tgt, memory): (Target<B, L, X, E, T>, Memory<B2, S, XM, E, T>),
     ) -> Result<Self::Output> {
-        self.run(features(tgt, LAYER)?, memory, Masks::NONE, None)
+        self.run(features(tgt, LAYER)?, memory, Masks::NONE, false)
     }
     fn try_forward_train(
         &mut self,
@@ -447,7 +441,7 @@ where
         input: DecoderInput<Target<B, L, X, E, T>, Memory<B2, S, XM, E, T>, E>,
     ) -> Result<Self::Output> {
         let (tgt, memory, masks) = input.split();
-        self.run(features(tgt, LAYER)?, memory, Masks::of(&masks), None)
+        self.run(features(tgt, LAYER)?, memory, Masks::of(&masks), false)
     }
     fn try_forward_train(
         &mut self,
@@ -494,6 +488,30 @@ impl<const D: usize, const H: usize, const F: usize, E: Float> Params<E>
         self.norm1.describe(&format!("{prefix}norm1."), f);
         self.norm2.describe(&format!("{prefix}norm2."), f);
         self.norm3.describe(&format!("{prefix}norm3."), f);
+    }
+    fn set_training(&mut self, training: bool) {
+        for d in [
+            &mut self.self_attn_dropout,
+            &mut self.multihead_attn_dropout,
+            &mut self.dropout,
+            &mut self.dropout1,
+            &mut self.dropout2,
+            &mut self.dropout3,
+        ] {
+            Params::<E>::set_training(d, training);
+        }
+    }
+    fn is_training(&self) -> bool {
+        [
+            &self.self_attn_dropout,
+            &self.multihead_attn_dropout,
+            &self.dropout,
+            &self.dropout1,
+            &self.dropout2,
+            &self.dropout3,
+        ]
+        .into_iter()
+        .any(Params::<E>::is_training)
     }
 }
 
@@ -587,7 +605,7 @@ impl<const D: usize, const H: usize, const F: usize, E: Float> TransformerDecode
         T: Tape<E>,
     {
         for layer in &self.layers {
-            x = layer.run(x, memory.clone(), masks, None)?;
+            x = layer.run(x, memory.clone(), masks, false)?;
         }
         self.final_norm(x)
     }
@@ -706,5 +724,11 @@ impl<const D: usize, const H: usize, const F: usize, E: Float> Params<E>
         if let Some(norm) = &self.norm {
             norm.describe(&format!("{prefix}norm."), f);
         }
+    }
+    fn set_training(&mut self, training: bool) {
+        self.layers.set_training(training);
+    }
+    fn is_training(&self) -> bool {
+        self.layers.is_training()
     }
 }

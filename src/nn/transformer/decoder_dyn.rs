@@ -9,7 +9,6 @@ use super::{
 use crate::autograd::{Tape, UniqueId};
 use crate::dtype::Float;
 use crate::error::{Error, OrPanic, Result};
-use crate::nn::attention::AttentionOptions;
 use crate::nn::attention_dyn::MultiheadAttentionDyn;
 use crate::nn::dropout::Dropout;
 use crate::nn::layernorm::LayerNormDyn;
@@ -219,7 +218,7 @@ impl<E: Float> TransformerDecoderLayerDyn<E> {
         x: HiddenDyn<B, L, E, T>,
         memory: Tensor<(B2, S, XM), E, T>,
         masks: Masks<'_, E>,
-        drops: Option<&mut [Dropout; 6]>,
+        forced: bool,
     ) -> Result<HiddenDyn<B, L, E, T>>
     where
         B: Dim,
@@ -229,29 +228,39 @@ impl<E: Float> TransformerDecoderLayerDyn<E> {
         XM: Dim,
         T: Tape<E>,
     {
-        let [sa_drop, ca_drop, inner_drop, drop1, drop2, drop3] = dropouts(drops);
+        let [sa_drop, ca_drop, inner_drop, drop1, drop2, drop3] = dropouts(
+            forced,
+            [
+                &self.self_attn_dropout,
+                &self.multihead_attn_dropout,
+                &self.dropout,
+                &self.dropout1,
+                &self.dropout2,
+                &self.dropout3,
+            ],
+        );
         let self_attention = |x: HiddenDyn<B, L, E, T>| -> Result<HiddenDyn<B, L, E, T>> {
-            let options = AttentionOptions {
-                attn_mask: masks.tgt,
-                key_padding_mask: masks.tgt_padding,
-                need_weights: false,
-                dropout: sa_drop,
-            };
-            let (y, _) = self
-                .self_attn
-                .try_forward_with(x.clone(), x.clone(), x, options)?;
+            let (y, _) = self.self_attn.attend(
+                x.clone(),
+                x.clone(),
+                x,
+                masks.tgt,
+                masks.tgt_padding,
+                false,
+                sa_drop,
+            )?;
             apply_dropout(drop1, y)
         };
         let cross_attention = |x: HiddenDyn<B, L, E, T>| -> Result<HiddenDyn<B, L, E, T>> {
-            let options = AttentionOptions {
-                attn_mask: masks.memory,
-                key_padding_mask: masks.memory_padding,
-                need_weights: false,
-                dropout: ca_drop,
-            };
-            let (y, _) =
-                self.multihead_attn
-                    .try_forward_with(x, memory.clone(), memory, options)?;
+            let (y, _) = self.multihead_attn.attend(
+                x,
+                memory.clone(),
+                memory,
+                masks.memory,
+                masks.memory_padding,
+                false,
+                ca_drop,
+            )?;
             apply_dropout(drop2, y)
         };
         let ff = |x| {
@@ -292,24 +301,7 @@ impl<E: Float> TransformerDecoderLayerDyn<E> {
         XM: Dim,
         T: Tape<E>,
     {
-        let mut drops = [
-            self.self_attn_dropout.clone(),
-            self.multihead_attn_dropout.clone(),
-            self.dropout.clone(),
-            self.dropout1.clone(),
-            self.dropout2.clone(),
-            self.dropout3.clone(),
-        ];
-        let y = self.run(x, memory, masks, Some(&mut drops));
-        [
-            self.self_attn_dropout,
-            self.multihead_attn_dropout,
-            self.dropout,
-            self.dropout1,
-            self.dropout2,
-            self.dropout3,
-        ] = drops;
-        y
+        self.run(x, memory, masks, true)
     }
 }
 
@@ -337,7 +329,7 @@ where
     ) -> Result<Self::Output> {
         self.check_memory(&memory, LAYER)?;
         let x = features_dyn(tgt, self.d_model(), LAYER)?;
-        self.run(x, memory, Masks::NONE, None)
+        self.run(x, memory, Masks::NONE, false)
     }
     fn try_forward_train(
         &mut self,
@@ -370,7 +362,7 @@ where
         let (tgt, memory, masks) = input.split();
         self.check_memory(&memory, LAYER)?;
         let x = features_dyn(tgt, self.d_model(), LAYER)?;
-        self.run(x, memory, Masks::of(&masks), None)
+        self.run(x, memory, Masks::of(&masks), false)
     }
     fn try_forward_train(
         &mut self,
@@ -403,6 +395,30 @@ impl<E: Float> Params<E> for TransformerDecoderLayerDyn<E> {
         self.norm1.visit_mut(&format!("{prefix}norm1."), f);
         self.norm2.visit_mut(&format!("{prefix}norm2."), f);
         self.norm3.visit_mut(&format!("{prefix}norm3."), f);
+    }
+    fn set_training(&mut self, training: bool) {
+        for d in [
+            &mut self.self_attn_dropout,
+            &mut self.multihead_attn_dropout,
+            &mut self.dropout,
+            &mut self.dropout1,
+            &mut self.dropout2,
+            &mut self.dropout3,
+        ] {
+            Params::<E>::set_training(d, training);
+        }
+    }
+    fn is_training(&self) -> bool {
+        [
+            &self.self_attn_dropout,
+            &self.multihead_attn_dropout,
+            &self.dropout,
+            &self.dropout1,
+            &self.dropout2,
+            &self.dropout3,
+        ]
+        .into_iter()
+        .any(Params::<E>::is_training)
     }
     fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
         f(
@@ -507,7 +523,7 @@ impl<E: Float> TransformerDecoderDyn<E> {
         let mut x = features_dyn(tgt, d_model, STACK)?;
         for layer in &self.layers {
             layer.check_memory(&memory, STACK)?;
-            x = layer.run(x, memory.clone(), masks, None)?;
+            x = layer.run(x, memory.clone(), masks, false)?;
         }
         self.final_norm(x)
     }
@@ -607,6 +623,12 @@ where
 }
 
 impl<E: Float> Params<E> for TransformerDecoderDyn<E> {
+    fn set_training(&mut self, training: bool) {
+        self.layers.set_training(training);
+    }
+    fn is_training(&self) -> bool {
+        self.layers.is_training()
+    }
     fn visit(&self, prefix: &str, f: &mut dyn FnMut(ParamView<'_, E>)) {
         self.layers.visit(&format!("{prefix}layers."), f);
         if let Some(norm) = &self.norm {

@@ -8,7 +8,7 @@ use crate::autograd::Tape;
 use crate::dtype::Float;
 use crate::error::OrPanic;
 use crate::error::Result;
-use crate::nn::attention::{AttentionOptions, MultiheadAttention};
+use crate::nn::attention::MultiheadAttention;
 use crate::nn::dropout::Dropout;
 use crate::nn::layernorm::LayerNorm;
 use crate::nn::linear::Linear;
@@ -97,8 +97,8 @@ impl<X, E: Float> EncoderInput<X, E> {
 ///
 /// Input `(B, L, D)` (batch and length may be run-time sizes), output `(B, L, D)`; pass an
 /// [`EncoderInput`] for masks. Dropout (the [`TransformerConfig`] probability) acts in
-/// training mode ([`Module::forward_train`]) where PyTorch puts it: on the attention weights,
-/// after the activation and on both residual branches. Parameter names are PyTorch's:
+/// training mode ([`Module::forward_train`], or `forward` after `train()`) where PyTorch puts
+/// it: on the attention weights, after the activation and on both residual branches. Parameter names are PyTorch's:
 /// `self_attn.in_proj_weight`, `linear1.weight`, `norm1.weight`, ...
 ///
 /// ```
@@ -203,25 +203,34 @@ impl<const D: usize, const H: usize, const F: usize, E: Float> TransformerEncode
         }
     }
 
-    /// The layer on a typed input; `drops` are the four dropouts in training mode.
+    /// The layer on a typed input; `forced`: every dropout drops (`forward_train`), else each
+    /// follows its own mode.
     fn run<B: Dim, L: Dim, T: Tape<E>>(
         &self,
         x: Hidden<B, L, D, E, T>,
         mask: Option<&Mask<E>>,
         key_padding_mask: Option<&Mask<E>>,
-        drops: Option<&mut [Dropout; 4]>,
+        forced: bool,
     ) -> Result<Hidden<B, L, D, E, T>> {
-        let [attn_drop, inner_drop, drop1, drop2] = dropouts(drops);
+        let [attn_drop, inner_drop, drop1, drop2] = dropouts(
+            forced,
+            [
+                &self.self_attn_dropout,
+                &self.dropout,
+                &self.dropout1,
+                &self.dropout2,
+            ],
+        );
         let self_attention = |x: Hidden<B, L, D, E, T>| -> Result<Hidden<B, L, D, E, T>> {
-            let options = AttentionOptions {
-                attn_mask: mask,
+            let (y, _) = self.self_attn.attend(
+                x.clone(),
+                x.clone(),
+                x,
+                mask,
                 key_padding_mask,
-                need_weights: false,
-                dropout: attn_drop,
-            };
-            let (y, _) = self
-                .self_attn
-                .try_forward_with(x.clone(), x.clone(), x, options)?;
+                false,
+                attn_drop,
+            )?;
             apply_dropout(drop1, y)
         };
         let ff = |x| {
@@ -251,20 +260,7 @@ impl<const D: usize, const H: usize, const F: usize, E: Float> TransformerEncode
         mask: Option<&Mask<E>>,
         key_padding_mask: Option<&Mask<E>>,
     ) -> Result<Hidden<B, L, D, E, T>> {
-        let mut drops = [
-            self.self_attn_dropout.clone(),
-            self.dropout.clone(),
-            self.dropout1.clone(),
-            self.dropout2.clone(),
-        ];
-        let y = self.run(x, mask, key_padding_mask, Some(&mut drops));
-        [
-            self.self_attn_dropout,
-            self.dropout,
-            self.dropout1,
-            self.dropout2,
-        ] = drops;
-        y
+        self.run(x, mask, key_padding_mask, true)
     }
 }
 
@@ -281,7 +277,7 @@ where
 {
     type Output = Tensor<(B, L, Const<D>), E, T>;
     fn try_forward(&self, x: Tensor<(B, L, X), E, T>) -> Result<Self::Output> {
-        self.run(features(x, LAYER)?, None, None, None)
+        self.run(features(x, LAYER)?, None, None, false)
     }
     fn try_forward_train(&mut self, x: Tensor<(B, L, X), E, T>) -> Result<Self::Output> {
         self.run_train(features(x, LAYER)?, None, None)
@@ -300,7 +296,7 @@ where
     type Output = Tensor<(B, L, Const<D>), E, T>;
     fn try_forward(&self, input: EncoderInput<Tensor<(B, L, X), E, T>, E>) -> Result<Self::Output> {
         let (mask, pad) = (input.mask.as_ref(), input.src_key_padding_mask.as_ref());
-        self.run(features(input.src, LAYER)?, mask, pad, None)
+        self.run(features(input.src, LAYER)?, mask, pad, false)
     }
     fn try_forward_train(
         &mut self,
@@ -338,6 +334,26 @@ impl<const D: usize, const H: usize, const F: usize, E: Float> Params<E>
         self.linear2.describe(&format!("{prefix}linear2."), f);
         self.norm1.describe(&format!("{prefix}norm1."), f);
         self.norm2.describe(&format!("{prefix}norm2."), f);
+    }
+    fn set_training(&mut self, training: bool) {
+        for d in [
+            &mut self.self_attn_dropout,
+            &mut self.dropout,
+            &mut self.dropout1,
+            &mut self.dropout2,
+        ] {
+            Params::<E>::set_training(d, training);
+        }
+    }
+    fn is_training(&self) -> bool {
+        [
+            &self.self_attn_dropout,
+            &self.dropout,
+            &self.dropout1,
+            &self.dropout2,
+        ]
+        .into_iter()
+        .any(Params::<E>::is_training)
     }
 }
 
@@ -428,7 +444,7 @@ impl<const D: usize, const H: usize, const F: usize, E: Float> TransformerEncode
         key_padding_mask: Option<&Mask<E>>,
     ) -> Result<Hidden<B, L, D, E, T>> {
         for layer in &self.layers {
-            x = layer.run(x, mask, key_padding_mask, None)?;
+            x = layer.run(x, mask, key_padding_mask, false)?;
         }
         self.final_norm(x)
     }
@@ -523,5 +539,11 @@ impl<const D: usize, const H: usize, const F: usize, E: Float> Params<E>
         if let Some(norm) = &self.norm {
             norm.describe(&format!("{prefix}norm."), f);
         }
+    }
+    fn set_training(&mut self, training: bool) {
+        self.layers.set_training(training);
+    }
+    fn is_training(&self) -> bool {
+        self.layers.is_training()
     }
 }

@@ -7,7 +7,6 @@ use super::{
 use crate::autograd::{Tape, UniqueId};
 use crate::dtype::Float;
 use crate::error::{Error, OrPanic, Result};
-use crate::nn::attention::AttentionOptions;
 use crate::nn::attention_dyn::MultiheadAttentionDyn;
 use crate::nn::dropout::Dropout;
 use crate::nn::layernorm::LayerNormDyn;
@@ -206,19 +205,27 @@ impl<E: Float> TransformerEncoderLayerDyn<E> {
         x: HiddenDyn<B, L, E, T>,
         mask: Option<&Mask<E>>,
         key_padding_mask: Option<&Mask<E>>,
-        drops: Option<&mut [Dropout; 4]>,
+        forced: bool,
     ) -> Result<HiddenDyn<B, L, E, T>> {
-        let [attn_drop, inner_drop, drop1, drop2] = dropouts(drops);
+        let [attn_drop, inner_drop, drop1, drop2] = dropouts(
+            forced,
+            [
+                &self.self_attn_dropout,
+                &self.dropout,
+                &self.dropout1,
+                &self.dropout2,
+            ],
+        );
         let self_attention = |x: HiddenDyn<B, L, E, T>| -> Result<HiddenDyn<B, L, E, T>> {
-            let options = AttentionOptions {
-                attn_mask: mask,
+            let (y, _) = self.self_attn.attend(
+                x.clone(),
+                x.clone(),
+                x,
+                mask,
                 key_padding_mask,
-                need_weights: false,
-                dropout: attn_drop,
-            };
-            let (y, _) = self
-                .self_attn
-                .try_forward_with(x.clone(), x.clone(), x, options)?;
+                false,
+                attn_drop,
+            )?;
             apply_dropout(drop1, y)
         };
         let ff = |x| {
@@ -247,20 +254,7 @@ impl<E: Float> TransformerEncoderLayerDyn<E> {
         mask: Option<&Mask<E>>,
         key_padding_mask: Option<&Mask<E>>,
     ) -> Result<HiddenDyn<B, L, E, T>> {
-        let mut drops = [
-            self.self_attn_dropout.clone(),
-            self.dropout.clone(),
-            self.dropout1.clone(),
-            self.dropout2.clone(),
-        ];
-        let y = self.run(x, mask, key_padding_mask, Some(&mut drops));
-        [
-            self.self_attn_dropout,
-            self.dropout,
-            self.dropout1,
-            self.dropout2,
-        ] = drops;
-        y
+        self.run(x, mask, key_padding_mask, true)
     }
 }
 
@@ -271,7 +265,7 @@ impl<E: Float, B: Dim, L: Dim, X: Dim, T: Tape<E>> Module<Tensor<(B, L, X), E, T
 {
     type Output = HiddenDyn<B, L, E, T>;
     fn try_forward(&self, x: Tensor<(B, L, X), E, T>) -> Result<Self::Output> {
-        self.run(features_dyn(x, self.d_model(), LAYER)?, None, None, None)
+        self.run(features_dyn(x, self.d_model(), LAYER)?, None, None, false)
     }
     fn try_forward_train(&mut self, x: Tensor<(B, L, X), E, T>) -> Result<Self::Output> {
         let x = features_dyn(x, self.d_model(), LAYER)?;
@@ -289,7 +283,7 @@ impl<E: Float, B: Dim, L: Dim, X: Dim, T: Tape<E>> Module<EncoderInput<Tensor<(B
             features_dyn(input.src, self.d_model(), LAYER)?,
             mask,
             pad,
-            None,
+            false,
         )
     }
     fn try_forward_train(
@@ -316,6 +310,26 @@ impl<E: Float> Params<E> for TransformerEncoderLayerDyn<E> {
         self.linear2.visit_mut(&format!("{prefix}linear2."), f);
         self.norm1.visit_mut(&format!("{prefix}norm1."), f);
         self.norm2.visit_mut(&format!("{prefix}norm2."), f);
+    }
+    fn set_training(&mut self, training: bool) {
+        for d in [
+            &mut self.self_attn_dropout,
+            &mut self.dropout,
+            &mut self.dropout1,
+            &mut self.dropout2,
+        ] {
+            Params::<E>::set_training(d, training);
+        }
+    }
+    fn is_training(&self) -> bool {
+        [
+            &self.self_attn_dropout,
+            &self.dropout,
+            &self.dropout1,
+            &self.dropout2,
+        ]
+        .into_iter()
+        .any(Params::<E>::is_training)
     }
     fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
         f(
@@ -410,7 +424,7 @@ impl<E: Float> TransformerEncoderDyn<E> {
         let d_model = self.d_model(x.shape.2.size());
         let mut x = features_dyn(x, d_model, STACK)?;
         for layer in &self.layers {
-            x = layer.run(x, mask, pad, None)?;
+            x = layer.run(x, mask, pad, false)?;
         }
         self.final_norm(x)
     }
@@ -472,6 +486,12 @@ impl<E: Float, B: Dim, L: Dim, X: Dim, T: Tape<E>> Module<EncoderInput<Tensor<(B
 }
 
 impl<E: Float> Params<E> for TransformerEncoderDyn<E> {
+    fn set_training(&mut self, training: bool) {
+        self.layers.set_training(training);
+    }
+    fn is_training(&self) -> bool {
+        self.layers.is_training()
+    }
     fn visit(&self, prefix: &str, f: &mut dyn FnMut(ParamView<'_, E>)) {
         self.layers.visit(&format!("{prefix}layers."), f);
         if let Some(norm) = &self.norm {

@@ -231,8 +231,8 @@ fn feed_forward<S, SH, E, T, L1, L2>(
     linear2: &L2,
     activation: TransformerActivation,
     x: Tensor<S, E, T>,
-    inner: Option<&mut Dropout>,
-    branch: Option<&mut Dropout>,
+    inner: Option<&Dropout>,
+    branch: Option<&Dropout>,
 ) -> Result<Tensor<S, E, T>>
 where
     S: Shape,
@@ -291,12 +291,10 @@ fn decoder_block<S: Shape, E: Float, T: Tape<E>>(
     }
 }
 
-/// The dropouts of one call: each `Some` in training mode, all `None` in evaluation.
-fn dropouts<const N: usize>(drops: Option<&mut [Dropout; N]>) -> [Option<&mut Dropout>; N] {
-    match drops {
-        Some(d) => d.each_mut().map(Some),
-        None => [(); N].map(|()| None),
-    }
+/// The dropouts of one call: `Some` for each that drops (`forced`, as in `forward_train`, or
+/// in training mode by its scope or flag), `None` for the identity.
+fn dropouts<const N: usize>(forced: bool, drops: [&Dropout; N]) -> [Option<&Dropout>; N] {
+    drops.map(|d| (forced || d.active()).then_some(d))
 }
 
 /// A LayerNorm over `D` features with PyTorch's initialisation and the given `eps`.
@@ -308,13 +306,13 @@ fn layer_norm<const D: usize, E: Float>(eps: f64) -> LayerNorm<D, E> {
 
 /// Dropout in training mode (`Some`), the identity in evaluation (`None`).
 fn apply_dropout<S: Shape, E: Float, T: Tape<E>>(
-    dropout: Option<&mut Dropout>,
+    dropout: Option<&Dropout>,
     x: Tensor<S, E, T>,
 ) -> Result<Tensor<S, E, T>> {
-    match dropout {
-        Some(d) => d.try_forward_train(x),
-        None => Ok(x),
-    }
+    Ok(match dropout {
+        Some(d) => d.drop_shared(x),
+        None => x,
+    })
 }
 
 fn activate<S: Shape, E: Float, T: Tape<E>>(

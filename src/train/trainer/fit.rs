@@ -291,7 +291,10 @@ impl<M, O> Trainer<'_, M, O> {
             // Its own generator, the same every epoch: validation data made from it stays
             // fixed, and adding validation does not change training.
             let mut val_rng = StdRng::seed_from_u64(self.seed ^ 0x5eed_5eed_5eed_5eed);
-            let mut val = validate(&*self.model, epoch, &mut val_rng)?;
+            // In evaluation mode even after `model.train()`, as PyTorch loops call `eval()`.
+            let model = &*self.model;
+            let mut val =
+                crate::nn::mode::with_mode(false, || validate(model, epoch, &mut val_rng))?;
             if let Some(group) = self.group {
                 val.sum_over_ranks(group);
             }
