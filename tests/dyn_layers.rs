@@ -773,3 +773,34 @@ fn transformer_decoder_dyn_matches_the_static_stack() {
         "{err}"
     );
 }
+
+#[test]
+fn run_time_transformer_layers_follow_train_and_eval() {
+    let config = TransformerConfig::default().dropout(0.5);
+    let mut r = rng();
+    let layer = TransformerEncoderLayerDyn::<f32>::new(8, 2, 16, config, &mut r);
+    let mut encoder = TransformerEncoderDyn::new(layer, 2, &mut r);
+    let mut decoder = TransformerDecoderDyn::new(
+        TransformerDecoderLayerDyn::<f32>::new(8, 2, 16, config, &mut r),
+        1,
+        &mut r,
+    );
+    let x: Tensor<Rank3<2, 4, 8>> = Tensor::randn(&mut rng());
+    assert!(!encoder.is_training() && !decoder.is_training());
+    let eval = encoder.forward(x.clone());
+    assert_eq!(eval.to_vec(), encoder.forward(x.clone()).to_vec());
+    encoder.train();
+    decoder.train();
+    assert!(encoder.is_training() && decoder.is_training());
+    assert_ne!(
+        eval.to_vec(),
+        encoder.forward(x.clone()).to_vec(),
+        "dropout acts in training mode"
+    );
+    assert_ne!(
+        decoder.forward((x.clone(), x.clone())).to_vec(),
+        decoder.forward((x.clone(), x.clone())).to_vec()
+    );
+    encoder.eval();
+    assert_eq!(eval.to_vec(), encoder.forward(x).to_vec());
+}
