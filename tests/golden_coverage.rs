@@ -7,10 +7,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 /// Reference cases without a test yet, each with what it waits for.
-const PENDING: &[(&str, &str)] = &[(
-    "e2e_char_lstm_tied",
-    "shared parameters (one tensor under two names, stepped once): issue 12",
-)];
+const PENDING: &[(&str, &str)] = &[];
 
 fn test_sources() -> String {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");

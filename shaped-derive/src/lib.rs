@@ -51,6 +51,15 @@ use syn::{
 ///   `register_buffer`;
 /// * `#[param(rename = "name")]` on a field: visited under `name` instead of the field's name
 ///   or index;
+/// * `#[param(tied(weight = "encoder.weight"))]` on a field: the field uses a tensor that
+///   lives elsewhere in the same struct (PyTorch's `self.decoder.weight =
+///   self.encoder.weight`), and `state_dict` names it a second time as `decoder.weight`
+///   (field name, then the name on the left). The path on the right is relative to the
+///   struct, as the struct's own `state_dict` names it. Several pairs may be listed
+///   (`tied(weight = "a.weight", bias = "a.bias")`). On an `Option<..>` field, or a field of
+///   an enum variant, the names exist only while the field is `Some` or the variant active. The tensor is still one parameter,
+///   visited once; only saving and loading see the second name (`Params::visit_tied`, and
+///   `shaped::nn::TiedLinear`, the layer that borrows the weight);
 /// * `#[param(elem = f64)]` on the type: implement `Params<f64>` only. Without it the impl is
 ///   generic over the element type `E` and holds for every `E` all visited fields support
 ///   (the derive adds the bound `FieldType: Params<E>` for each visited field, so generic
@@ -103,6 +112,10 @@ struct FieldPlan {
     /// The name segment; `None` for a transparent newtype variant.
     name: Option<String>,
     buffer: bool,
+    /// `(name inside the field, path inside the struct)` pairs from `#[param(tied(..))]`.
+    tied: Vec<(String, String)>,
+    /// The field's type is spelled `Option<..>`: its tied names exist only when `Some`.
+    optional: bool,
     /// The field's type, where errors about it (not a layer, wrong element type) point.
     span: Span,
 }
@@ -112,6 +125,12 @@ struct FieldAttrs {
     skip: bool,
     buffer: bool,
     rename: Option<String>,
+    tied: Vec<(String, String)>,
+}
+
+/// Whether `path` is a `state_dict` path: non-empty segments joined by '.'.
+fn valid_path(path: &str) -> bool {
+    !path.is_empty() && path.split('.').all(|seg| !seg.is_empty())
 }
 
 fn field_attrs(attrs: &[Attribute], span: Span) -> syn::Result<FieldAttrs> {
@@ -128,18 +147,35 @@ fn field_attrs(attrs: &[Attribute], span: Span) -> syn::Result<FieldAttrs> {
                     return Err(meta.error("a renamed field needs a non-empty name without '.'"));
                 }
                 out.rename = Some(name.value());
+            } else if meta.path.is_ident("tied") {
+                meta.parse_nested_meta(|pair| {
+                    let local = pair
+                        .path
+                        .get_ident()
+                        .map(|i| i.unraw().to_string())
+                        .ok_or_else(|| pair.error("expected `name = \"path.to.tensor\"`"))?;
+                    let target: LitStr = pair.value()?.parse()?;
+                    if !valid_path(&target.value()) {
+                        return Err(syn::Error::new(
+                            target.span(),
+                            "a tied tensor's path names a tensor of this struct, e.g. \"encoder.weight\"",
+                        ));
+                    }
+                    out.tied.push((local, target.value()));
+                    Ok(())
+                })?;
             } else {
                 return Err(meta.error(
-                    "unknown #[param] option on a field; expected `skip`, `buffer` or `rename = \"..\"`",
+                    "unknown #[param] option on a field; expected `skip`, `buffer`, `rename = \"..\"` or `tied(weight = \"..\")`",
                 ));
             }
             Ok(())
         })?;
     }
-    if out.skip && (out.buffer || out.rename.is_some()) {
+    if out.skip && (out.buffer || out.rename.is_some() || !out.tied.is_empty()) {
         return Err(syn::Error::new(
             span,
-            "#[param(skip)] cannot be combined with `buffer` or `rename`",
+            "#[param(skip)] cannot be combined with `buffer`, `rename` or `tied`",
         ));
     }
     Ok(out)
@@ -186,6 +222,8 @@ fn plan_fields(
             access: bind(i, field.ident.as_ref()),
             name,
             buffer: attrs.buffer,
+            tied: attrs.tied,
+            optional: is_option(&field.ty),
             span: field.ty.span(),
         });
         types.push(field.ty.clone());
@@ -242,6 +280,54 @@ fn describe_calls(plans: &[FieldPlan], elem: &TokenStream) -> TokenStream {
     quote!(#(#calls)*)
 }
 
+/// Whether `ty` is spelled `Option<..>` (any path ending in `Option`).
+fn is_option(ty: &Type) -> bool {
+    matches!(ty, Type::Path(p) if p.qself.is_none()
+        && p.path.segments.last().is_some_and(|s| s.ident == "Option"))
+}
+
+/// The calls reporting the tied names of `plans` (`visit_tied`): each field's own, then those
+/// its `#[param(tied(..))]` declares.
+fn tied_calls(plans: &[FieldPlan], elem: &TokenStream) -> TokenStream {
+    let calls = plans.iter().map(|plan| {
+        let access = &plan.access;
+        let params = quote_spanned!(plan.span=> ::shaped::nn::Params::<#elem>);
+        let prefix = match &plan.name {
+            Some(name) => {
+                let segment = format!("{name}.");
+                quote!(&::std::format!("{}{}", prefix, #segment))
+            }
+            None => quote!(prefix),
+        };
+        let ties = plan.tied.iter().map(|(local, target)| {
+            let tied = match &plan.name {
+                Some(name) => format!("{name}.{local}"),
+                None => local.clone(),
+            };
+            quote! {
+                f(
+                    &::std::format!("{}{}", prefix, #tied),
+                    &::std::format!("{}{}", prefix, #target),
+                );
+            }
+        });
+        if plan.optional && !plan.tied.is_empty() {
+            quote! {
+                #params::visit_tied(#access, #prefix, f);
+                if ::std::option::Option::is_some(#access) {
+                    #(#ties)*
+                }
+            }
+        } else {
+            quote! {
+                #params::visit_tied(#access, #prefix, f);
+                #(#ties)*
+            }
+        }
+    });
+    quote!(#(#calls)*)
+}
+
 /// The calls passing the train/eval flag to `plans` (`set_training`), or asking them whether
 /// they train (`is_training`, joined with `||`).
 fn mode_calls(plans: &[FieldPlan], elem: &TokenStream, set: bool) -> TokenStream {
@@ -280,8 +366,8 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
 
     let type_name = input.ident.unraw().to_string();
     // (visit body, visit_mut body, set_training body, is_training body, describe body,
-    // visited field types)
-    let (body, body_mut, body_set, body_is, body_describe, types) = match &input.data {
+    // visited field types, visit_tied body)
+    let (body, body_mut, body_set, body_is, body_describe, types, body_tied) = match &input.data {
         Data::Struct(data) => {
             let (plans, types) = plan_fields(&data.fields, false, |i, ident| match ident {
                 Some(ident) => quote!(&self.#ident),
@@ -308,6 +394,7 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                     #describe
                 },
                 types,
+                tied_calls(&plans, &elem),
             )
         }
         Data::Enum(data) => {
@@ -390,6 +477,10 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                 let calls = mode_calls(plans, &elem, false);
                 quote!(#pattern => { #calls })
             });
+            let arms_tied = arms.iter().map(|(pattern, plans)| {
+                let calls = tied_calls(plans, &elem);
+                quote!(#pattern => { #calls })
+            });
             if data.variants.is_empty() {
                 // A reference to an empty enum is matched through `*self`.
                 let empty = quote!(match *self {});
@@ -398,8 +489,9 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                     empty.clone(),
                     empty.clone(),
                     empty.clone(),
-                    empty,
+                    empty.clone(),
                     types,
+                    empty,
                 )
             } else {
                 (
@@ -409,6 +501,7 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                     quote!(match self { #(#arms_is)* }),
                     quote!(match self { #(#arms_describe)* }),
                     types,
+                    quote!(match self { #(#arms_tied)* }),
                 )
             }
         }
@@ -468,6 +561,9 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
             }
             fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(::shaped::nn::ParamMut<'_, #elem>)) {
                 #body_mut
+            }
+            fn visit_tied(&self, prefix: &str, f: &mut dyn FnMut(&str, &str)) {
+                #body_tied
             }
             fn set_training(&mut self, training: bool) {
                 #body_set

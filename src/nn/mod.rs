@@ -31,6 +31,7 @@ mod sequential;
 mod standardize;
 mod summary;
 mod sync_batchnorm;
+mod tied;
 mod transformer;
 mod upsample;
 
@@ -103,6 +104,7 @@ pub use shaped_derive::Params;
 pub use standardize::Standardizer;
 pub use summary::{ModelSummary, SummaryLayer, SummaryTensor};
 pub use sync_batchnorm::SyncBatchNorm;
+pub use tied::{TiedLinear, TiedLinearDyn, TiedLinearLayer};
 pub use transformer::{
     DecoderInput, EncoderInput, TransformerActivation, TransformerConfig, TransformerDecoder,
     TransformerDecoderDyn, TransformerDecoderLayer, TransformerDecoderLayerDyn, TransformerEncoder,

@@ -140,18 +140,70 @@ pub trait Params<E: Float> {
         self.set_training(false)
     }
 
-    /// Every name, parameters and buffers, in visiting order (like `state_dict().keys()`).
+    /// Calls `f(tied_name, target)` for every tied name: a second `state_dict` name for a
+    /// tensor visited under `target` (PyTorch's `self.decoder.weight = self.encoder.weight`
+    /// writes the one tensor as both `encoder.weight` and `decoder.weight`). Both names are
+    /// full names, prefixed by `prefix`.
+    ///
+    /// The tensor itself is visited once, under `target`, so optimizers, clipping,
+    /// [`num_params`](Params::num_params) and data-parallel reductions see one parameter;
+    /// safetensors files and checkpoints hold it under both names. `#[derive(Params)]`
+    /// declares tied names with `#[param(tied(weight = "encoder.weight"))]` on the field that
+    /// uses the weight (see [`TiedLinear`](crate::nn::TiedLinear)); the default has none.
+    ///
+    /// ```
+    /// use shaped::nn::{Embedding, Params, TiedLinear};
+    /// use rand::SeedableRng;
+    ///
+    /// #[derive(shaped::Params)]
+    /// struct Lm {
+    ///     encoder: Embedding<10, 4>,
+    ///     #[param(tied(weight = "encoder.weight"))]
+    ///     decoder: TiedLinear<4, 10>,
+    /// }
+    /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    /// let lm = Lm { encoder: Embedding::new(&mut rng), decoder: TiedLinear::new(&mut rng) };
+    /// assert_eq!(lm.param_names(), ["encoder.weight", "decoder.bias"]);
+    /// assert_eq!(lm.tied_names(), [("decoder.weight".to_string(), "encoder.weight".to_string())]);
+    /// assert_eq!(lm.state_dict_names(), ["encoder.weight", "decoder.bias", "decoder.weight"]);
+    /// ```
+    fn visit_tied(&self, prefix: &str, f: &mut dyn FnMut(&str, &str)) {
+        let _ = (prefix, f);
+    }
+
+    /// Every tied name with the name of the tensor it stands for, `(tied, target)`, in
+    /// visiting order (see [`visit_tied`](Params::visit_tied)).
+    fn tied_names(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        self.visit_tied("", &mut |tied, target| {
+            out.push((tied.to_string(), target.to_string()))
+        });
+        out
+    }
+
+    /// The names a PyTorch `state_dict()` of the same model has: every visited name
+    /// ([`param_names`](Params::param_names)), then the tied names.
+    fn state_dict_names(&self) -> Vec<String> {
+        let mut names = self.param_names();
+        names.extend(self.tied_names().into_iter().map(|(tied, _)| tied));
+        names
+    }
+
+    /// Every name, parameters and buffers, in visiting order (like `state_dict().keys()`,
+    /// without tied names: see [`state_dict_names`](Params::state_dict_names)).
     fn param_names(&self) -> Vec<String> {
         let mut names = Vec::new();
         self.visit("", &mut |p| names.push(p.name.to_string()));
         names
     }
     /// The number of trainable scalars (buffers excluded), like
-    /// `sum(p.numel() for p in model.parameters())`.
+    /// `sum(p.numel() for p in model.parameters())`: a tensor is counted once, however many
+    /// names it has (PyTorch's `parameters()` skips repeats too).
     fn num_params(&self) -> usize {
         let mut n = 0;
+        let mut seen = std::collections::HashSet::new();
         self.visit("", &mut |p| {
-            if p.kind == TensorKind::Parameter {
+            if p.kind == TensorKind::Parameter && seen.insert(p.id) {
                 n += p.data.len()
             }
         });
@@ -352,6 +404,10 @@ macro_rules! tuple_params {
                 $(self.$i.describe(&format!("{prefix}{}.", $i), f);)*
             }
             #[allow(unused_variables)]
+            fn visit_tied(&self, prefix: &str, f: &mut dyn FnMut(&str, &str)) {
+                $(self.$i.visit_tied(&format!("{prefix}{}.", $i), f);)*
+            }
+            #[allow(unused_variables)]
             fn set_training(&mut self, training: bool) {
                 $(self.$i.set_training(training);)*
             }
@@ -419,6 +475,11 @@ impl<E: Float, M: Params<E>> Params<E> for Vec<M> {
             m.describe(&format!("{prefix}{i}."), f);
         }
     }
+    fn visit_tied(&self, prefix: &str, f: &mut dyn FnMut(&str, &str)) {
+        for (i, m) in self.iter().enumerate() {
+            m.visit_tied(&format!("{prefix}{i}."), f);
+        }
+    }
     fn set_training(&mut self, training: bool) {
         for m in self.iter_mut() {
             m.set_training(training);
@@ -447,6 +508,11 @@ impl<E: Float, M: Params<E>> Params<E> for Option<M> {
             m.describe(prefix, f);
         }
     }
+    fn visit_tied(&self, prefix: &str, f: &mut dyn FnMut(&str, &str)) {
+        if let Some(m) = self {
+            m.visit_tied(prefix, f);
+        }
+    }
     fn set_training(&mut self, training: bool) {
         if let Some(m) = self {
             m.set_training(training);
@@ -467,6 +533,9 @@ impl<E: Float, M: Params<E> + ?Sized> Params<E> for Box<M> {
     }
     fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
         (**self).describe(prefix, f);
+    }
+    fn visit_tied(&self, prefix: &str, f: &mut dyn FnMut(&str, &str)) {
+        (**self).visit_tied(prefix, f);
     }
     fn set_training(&mut self, training: bool) {
         (**self).set_training(training);
@@ -492,6 +561,11 @@ impl<E: Float, M: Params<E>, const N: usize> Params<E> for [M; N] {
         f(module_name(prefix), "ModuleList".to_string());
         for (i, m) in self.iter().enumerate() {
             m.describe(&format!("{prefix}{i}."), f);
+        }
+    }
+    fn visit_tied(&self, prefix: &str, f: &mut dyn FnMut(&str, &str)) {
+        for (i, m) in self.iter().enumerate() {
+            m.visit_tied(&format!("{prefix}{i}."), f);
         }
     }
     fn set_training(&mut self, training: bool) {

@@ -89,6 +89,9 @@ impl<E: Float, M: Params<E>> Params<E> for Residual<M> {
         f(super::module_name(prefix), "Residual".to_string());
         self.0.describe(&format!("{prefix}0."), f)
     }
+    fn visit_tied(&self, prefix: &str, f: &mut dyn FnMut(&str, &str)) {
+        self.0.visit_tied(&format!("{prefix}0."), f)
+    }
     fn set_training(&mut self, training: bool) {
         self.0.set_training(training)
     }
@@ -148,6 +151,9 @@ impl<E: Float, M: Params<E>> Params<E> for Frozen<M> {
                 },
             )
         })
+    }
+    fn visit_tied(&self, prefix: &str, f: &mut dyn FnMut(&str, &str)) {
+        self.0.visit_tied(prefix, f)
     }
     fn set_training(&mut self, training: bool) {
         self.0.set_training(training)

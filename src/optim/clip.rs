@@ -4,10 +4,13 @@ use crate::autograd::Gradients;
 use crate::dtype::Float;
 use crate::nn::{Params, TensorKind};
 
+/// The trainable tensors' ids, each once: a tensor visited under two names is clipped once,
+/// as PyTorch's `parameters()` lists it once.
 fn param_ids<E: Float, M: Params<E> + ?Sized>(model: &M) -> Vec<crate::autograd::UniqueId> {
     let mut ids = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     model.visit("", &mut |p| {
-        if p.kind == TensorKind::Parameter {
+        if p.kind == TensorKind::Parameter && seen.insert(p.id) {
             ids.push(p.id)
         }
     });

@@ -3,6 +3,7 @@
 use super::atomic::write_atomic;
 use super::crc32::Crc32;
 use super::state::{Data, Entry, LoadMode, LoadReport, load_entries};
+use super::tied::checked_ties;
 use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::nn::Params;
@@ -136,6 +137,25 @@ impl<E: Float> Checkpoint<E> {
                 data: p.data.to_vec(),
             })
         });
+        // A tied tensor is stored under each of its names, as in safetensors files. Broken
+        // tied names (a target the model lacks) store none: restoring then says what is wrong.
+        let names: Vec<&str> = entries
+            .iter()
+            .map(|e: &NamedValues<E>| e.name.as_str())
+            .collect();
+        let ties = checked_ties(model, &names).unwrap_or_default();
+        let copies: Vec<NamedValues<E>> = ties
+            .into_iter()
+            .filter_map(|(tied, target)| {
+                let e = entries.iter().find(|e| e.name == target)?;
+                Some(NamedValues {
+                    name: tied,
+                    dims: e.dims.clone(),
+                    data: e.data.clone(),
+                })
+            })
+            .collect();
+        entries.extend(copies);
         Checkpoint {
             model: entries,
             optimizer: Vec::new(),

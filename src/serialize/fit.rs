@@ -2,6 +2,7 @@
 //! a hint when the file looks like another recurrent architecture.
 
 use super::state::{LoadMode, dtype_name, readable};
+use super::tied::{held_under_another_name, with_tied_copies};
 use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::nn::Params;
@@ -139,12 +140,22 @@ pub(crate) fn check_fit<E: Float, M: Params<E> + ?Sized>(
     model.visit("", &mut |p| {
         model_dims.push((p.name.to_string(), p.dims.to_vec()))
     });
+    let model_dims: Vec<(String, Vec<usize>)> = with_tied_copies(
+        model,
+        model_dims.into_iter().map(|(n, d)| (n, d, ())).collect(),
+    )?
+    .into_iter()
+    .map(|(n, d, ())| (n, d))
+    .collect();
+    let ties = model.tied_names();
     let mut missing = Vec::new();
     let mut problems = Vec::new();
     let mut hints = Vec::new();
     for (name, dims) in &model_dims {
         let Some(v) = file.get(name.as_str()) else {
-            missing.push(name.as_str());
+            if !held_under_another_name(name, &ties, |n| file.contains_key(n)) {
+                missing.push(name.as_str());
+            }
             continue;
         };
         if v.shape() != dims.as_slice() {

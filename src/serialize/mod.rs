@@ -37,6 +37,7 @@ mod crc32;
 mod fit;
 mod st;
 mod state;
+mod tied;
 
 pub use atomic::{STALE_TEMP_AGE, write_atomic};
 pub use checkpoint::{CHECKPOINT_MAGIC, CHECKPOINT_VERSION, Checkpoint, NamedValues};

@@ -5,6 +5,7 @@ use super::fit::{LoadOptions, check_fit, truncation};
 use super::state::{
     Data, Entry, LoadMode, LoadReport, decode_into, dtype_name, load_entries, readable,
 };
+use super::tied::with_tied_copies;
 use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::nn::Params;
@@ -101,6 +102,12 @@ fn read_file(path: &Path) -> Result<Vec<u8>> {
 /// A model's parameters and buffers in safetensors format, by `state_dict` name, in the
 /// model's element type (F32 or F64). PyTorch reads it with `safetensors.torch.load_file`.
 ///
+/// A tied tensor (see [`Params::visit_tied`]) is written under each of its names with equal
+/// values, as PyTorch's `state_dict()` lists it, so `model.load_state_dict(load_file(path),
+/// strict=True)` accepts the file. (safetensors' own `load_model(model, path, strict=True)`
+/// wants one name per shared tensor, as its `save_model` writes; pass `strict=False` there.)
+/// A tied name whose target is not one of the model's tensors is an error.
+///
 /// ```
 /// use shaped::nn::{Linear, ReLU};
 /// use shaped::serialize::{LoadMode, from_safetensors, to_safetensors};
@@ -113,15 +120,17 @@ fn read_file(path: &Path) -> Result<Vec<u8>> {
 /// assert_eq!(copy.2.weight.to_vec(), model.2.weight.to_vec());
 /// ```
 pub fn to_safetensors<E: Float, M: Params<E> + ?Sized>(model: &M) -> Result<Vec<u8>> {
-    let mut items: Vec<(String, Vec<usize>, Vec<E>)> = Vec::new();
+    let mut owned: Vec<(String, Vec<usize>, Vec<E>)> = Vec::new();
     model.visit("", &mut |p| {
-        items.push((p.name.to_string(), p.dims.to_vec(), p.data.to_vec()))
+        owned.push((p.name.to_string(), p.dims.to_vec(), p.data.to_vec()))
     });
-    serialize_named(
-        items
-            .iter()
-            .map(|(n, d, v)| (n.clone(), d.clone(), v.as_slice())),
-    )
+    let items = owned
+        .iter()
+        .map(|(n, d, v)| (n.clone(), d.clone(), v.as_slice()))
+        .collect();
+    // A tied tensor is written under each of its names, as PyTorch's `state_dict()` does.
+    let items = with_tied_copies(model, items)?;
+    serialize_named(items)
 }
 
 /// Saves a model's parameters and buffers to a safetensors file (see [`to_safetensors`]),
@@ -161,6 +170,13 @@ pub fn save_safetensors<E: Float, M: Params<E> + ?Sized>(
 /// architecture the file looks like. `options` is a [`LoadMode`] or [`LoadOptions`]: F16,
 /// BF16, F32 and F64 tensors are converted to the model's element type only with
 /// [`LoadOptions::convert_dtype`].
+///
+/// A tied tensor (see [`Params::visit_tied`]) loads from any of its names: a file with only
+/// one of them is not missing the others (safetensors' `save_model` keeps one name of a
+/// shared tensor, e.g. only `decoder.weight`, and its `load_model(strict=True)` accepts that).
+/// When the file has several with different values, the tied name's wins over its target's
+/// (PyTorch's `load_state_dict` copies in `state_dict` order, so the later name wins, and the
+/// layer that borrows a weight comes after the one that owns it).
 ///
 /// ```
 /// use shaped::nn::Linear;

@@ -1,5 +1,6 @@
 //! Loading named tensors into a model: the checks shared by every file format.
 
+use super::tied::{checked_ties, held_under_another_name};
 use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::nn::Params;
@@ -150,6 +151,17 @@ pub(crate) fn load_entries<E: Float, M: Params<E> + ?Sized>(
     model.visit("", &mut |p| {
         model_names.push((p.name.to_string(), p.dims.to_vec()))
     });
+    // A tied name is checked like any other, with its target's shape.
+    let visited: Vec<&str> = model_names.iter().map(|(n, _)| n.as_str()).collect();
+    let ties = checked_ties(model, &visited)?;
+    for (tied, target) in &ties {
+        let dims = model_names
+            .iter()
+            .find(|(n, _)| n == target)
+            .map(|(_, d)| d.clone())
+            .expect("checked_ties found the target");
+        model_names.push((tied.clone(), dims));
+    }
     let mut seen = BTreeSet::new();
     let mut report = LoadReport::default();
     for (name, dims) in &model_names {
@@ -160,7 +172,9 @@ pub(crate) fn load_entries<E: Float, M: Params<E> + ?Sized>(
             ));
         }
         let Some(entry) = incoming.get(name.as_str()) else {
-            report.missing.push(name.clone());
+            if !held_under_another_name(name, &ties, |n| incoming.contains_key(n)) {
+                report.missing.push(name.clone());
+            }
             continue;
         };
         if entry.dims != dims.as_slice() {
@@ -212,8 +226,17 @@ pub(crate) fn load_entries<E: Float, M: Params<E> + ?Sized>(
         }
         return Err(format_err(format!("strict load: {}", parts.join("; "))));
     }
+    // A tied tensor takes the values of the last of its names the file has: the tied name
+    // over its target, as PyTorch's `load_state_dict` copies in `state_dict` order and the
+    // layer that borrows a weight comes after the one that owns it (`decoder` after `encoder`).
     model.visit_mut("", &mut |p| {
-        if let Some(entry) = incoming.get(p.name) {
+        let source = ties
+            .iter()
+            .rev()
+            .filter(|(_, target)| target == p.name)
+            .find_map(|(tied, _)| incoming.get(tied.as_str()))
+            .or_else(|| incoming.get(p.name));
+        if let Some(entry) = source {
             match &entry.data {
                 Data::Values(v) => p.data.copy_from_slice(v),
                 Data::Bytes(d, b) => decode_into(*d, b, p.data),
