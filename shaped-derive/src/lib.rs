@@ -34,6 +34,10 @@ use syn::{
 ///   (`layers.0.weight`);
 /// * a bare tensor field is a parameter named by the field (`scale`).
 ///
+/// The derive also implements `describe`, so `model.summary()` shows the struct as a
+/// container named after the type (`Net(` ... `)`) holding its fields under the same names
+/// (a transparent newtype variant shows its one field in the enum's place).
+///
 /// Tensors are visited in field order. PyTorch lists a module's own tensors before its
 /// sub-modules'; the names are the same, and loading matches by name, so files load either
 /// way.
@@ -258,6 +262,24 @@ fn visit_calls(plans: &[FieldPlan], elem: &TokenStream, mutable: bool) -> TokenS
     quote!(#(#calls)*)
 }
 
+/// The calls describing `plans` for `describe` (the layer tree of `summary`), named as in
+/// `visit`.
+fn describe_calls(plans: &[FieldPlan], elem: &TokenStream) -> TokenStream {
+    let calls = plans.iter().map(|plan| {
+        let access = &plan.access;
+        let params = quote_spanned!(plan.span=> ::shaped::nn::Params::<#elem>);
+        let prefix = match &plan.name {
+            Some(name) => {
+                let segment = format!("{name}.");
+                quote!(&::std::format!("{}{}", prefix, #segment))
+            }
+            None => quote!(prefix),
+        };
+        quote!(#params::describe(#access, #prefix, f);)
+    });
+    quote!(#(#calls)*)
+}
+
 /// Whether `ty` is spelled `Option<..>` (any path ending in `Option`).
 fn is_option(ty: &Type) -> bool {
     matches!(ty, Type::Path(p) if p.qself.is_none()
@@ -342,9 +364,10 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
         None => quote!(#elem_ident),
     };
 
-    // (visit body, visit_mut body, set_training body, is_training body, visited field
-    // types, visit_tied body)
-    let (body, body_mut, body_set, body_is, types, body_tied) = match &input.data {
+    let type_name = input.ident.unraw().to_string();
+    // (visit body, visit_mut body, set_training body, is_training body, describe body,
+    // visited field types, visit_tied body)
+    let (body, body_mut, body_set, body_is, body_describe, types, body_tied) = match &input.data {
         Data::Struct(data) => {
             let (plans, types) = plan_fields(&data.fields, false, |i, ident| match ident {
                 Some(ident) => quote!(&self.#ident),
@@ -360,11 +383,16 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                     quote!(&mut self.#index)
                 }
             })?;
+            let describe = describe_calls(&plans, &elem);
             (
                 visit_calls(&plans, &elem, false),
                 visit_calls(&plans_mut, &elem, true),
                 mode_calls(&plans_mut, &elem, true),
                 mode_calls(&plans, &elem, false),
+                quote! {
+                    f(::shaped::nn::module_name(prefix), ::std::string::String::from(#type_name));
+                    #describe
+                },
                 types,
                 tied_calls(&plans, &elem),
             )
@@ -428,6 +456,19 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                 let calls = visit_calls(plans, &elem, true);
                 quote!(#pattern => { #calls })
             });
+            // A transparent newtype variant is described by its one field; any other
+            // variant as a container named after the enum.
+            let arms_describe = arms.iter().map(|(pattern, plans)| {
+                let calls = describe_calls(plans, &elem);
+                if plans.len() == 1 && plans[0].name.is_none() {
+                    quote!(#pattern => { #calls })
+                } else {
+                    quote!(#pattern => {
+                        f(::shaped::nn::module_name(prefix), ::std::string::String::from(#type_name));
+                        #calls
+                    })
+                }
+            });
             let arms_set = arms.iter().map(|(pattern, plans)| {
                 let calls = mode_calls(plans, &elem, true);
                 quote!(#pattern => { #calls })
@@ -448,6 +489,7 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                     empty.clone(),
                     empty.clone(),
                     empty.clone(),
+                    empty.clone(),
                     types,
                     empty,
                 )
@@ -457,6 +499,7 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                     quote!(match self { #(#arms_mut)* }),
                     quote!(match self { #(#arms_set)* }),
                     quote!(match self { #(#arms_is)* }),
+                    quote!(match self { #(#arms_describe)* }),
                     types,
                     quote!(match self { #(#arms_tied)* }),
                 )
@@ -527,6 +570,9 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
             }
             fn is_training(&self) -> bool {
                 #body_is
+            }
+            fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, ::std::string::String)) {
+                #body_describe
             }
         }
     })

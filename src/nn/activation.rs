@@ -107,7 +107,20 @@ macro_rules! no_params {
         }
     )*};
 }
-no_params!(LeakyReLU, Softplus);
+no_params!(Softplus);
+impl<E: Float> Params<E> for LeakyReLU {
+    fn visit(&self, _: &str, _: &mut dyn FnMut(ParamView<'_, E>)) {}
+    fn visit_mut(&mut self, _: &str, _: &mut dyn FnMut(ParamMut<'_, E>)) {}
+    fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
+        f(
+            super::module_name(prefix),
+            format!(
+                "LeakyReLU(negative_slope={})",
+                super::summary::py_float(self.0)
+            ),
+        )
+    }
+}
 impl<const I: usize, E: Float> Params<E> for Softmax<I> {
     fn visit(&self, _: &str, _: &mut dyn FnMut(ParamView<'_, E>)) {}
     fn visit_mut(&mut self, _: &str, _: &mut dyn FnMut(ParamMut<'_, E>)) {}

@@ -14,7 +14,7 @@ use crate::shape::{Const, Dim, DimEq, Prod, Shape};
 use crate::tensor::Tensor;
 use rand::Rng;
 
-type Seq<E, T> = Tensor<(usize, usize, usize), E, T>;
+pub(super) type Seq<E, T> = Tensor<(usize, usize, usize), E, T>;
 type Heads<E, T> = Tensor<(usize, usize, usize, usize), E, T>;
 
 /// Multi-head attention with `EMBED` features split over `HEADS` heads, PyTorch's
@@ -168,102 +168,25 @@ impl<const EMBED: usize, const HEADS: usize, E: Float> MultiheadAttention<EMBED,
         Tensor::from_vec_with_shape(data, (len, len)).expect("len * len elements")
     }
 
-    /// Projects `x` `(B, N, E)` with rows `part*E..(part+1)*E` of the input projection and
-    /// splits the heads: `(B, HEADS, N, E/HEADS)`.
-    fn project<SX: Shape, T: Tape<E>>(
-        &self,
-        x: Tensor<SX, E, T>,
-        part: usize,
-    ) -> Result<Heads<E, T>> {
-        let d = x.shape.dims();
-        let (b, n) = (d[0], d[1]);
-        let w = self
-            .in_proj_weight
-            .traced_as::<T>()
-            .try_narrow_dyn::<0>(part * EMBED, EMBED)?;
-        let bias = match &self.in_proj_bias {
-            Some(bias) => Some(
-                bias.traced_as::<T>()
-                    .try_narrow_dyn::<0>(part * EMBED, EMBED)?,
-            ),
-            None => None,
-        };
-        let p = linear_op(x, w, bias, (b, n, EMBED));
-        let split = p.try_reshape_dyn((b, n, HEADS, EMBED / HEADS))?;
-        Ok(split.permute::<0, 2, 1, 3>())
-    }
-
-    /// Checks the shapes, projects, and returns the attention probabilities
-    /// `(B, HEADS, L, S)` (softmax of the scaled, masked scores) with the projected values.
-    #[allow(clippy::type_complexity)]
-    fn scores<SQ: Shape, SK: Shape, SV: Shape, T: Tape<E>>(
-        &self,
-        q: Tensor<SQ, E, T>,
-        k: Tensor<SK, E, T>,
-        v: Tensor<SV, E, T>,
-        attn_mask: Option<Tensor<(usize, usize), E>>,
-        key_padding_mask: Option<&Tensor<(usize, usize), E>>,
-    ) -> Result<(Heads<E, T>, Heads<E, T>)> {
+    /// The parameters as the shared computation takes them.
+    fn core<T: Tape<E>>(&self) -> AttentionCore<E, T> {
         let () = Self::HEADS_DIVIDE_EMBED;
-        let (qd, kd, vd) = (q.shape.dims(), k.shape.dims(), v.shape.dims());
-        let (b, l, s) = (qd[0], qd[1], kd[1]);
-        if kd.as_slice() != vd.as_slice() || kd[0] != b || qd[2] != EMBED || kd[2] != EMBED {
-            return Err(Error::shape(
-                "MultiheadAttention",
-                format!(
-                    "query {:?}, key {:?} and value {:?} do not fit (B, L, {EMBED}), (B, S, {EMBED})",
-                    qd.as_slice(),
-                    kd.as_slice(),
-                    vd.as_slice()
-                ),
-            ));
+        AttentionCore {
+            layer: "MultiheadAttention",
+            embed: EMBED,
+            heads: HEADS,
+            in_w: retype(self.in_proj_weight.traced_as::<T>(), (3 * EMBED, EMBED)),
+            in_b: self
+                .in_proj_bias
+                .as_ref()
+                .map(|b| retype(b.traced_as::<T>(), (3 * EMBED,))),
+            out_w: retype(self.out_proj.weight.traced_as::<T>(), (EMBED, EMBED)),
+            out_b: self
+                .out_proj
+                .bias
+                .as_ref()
+                .map(|b| retype(b.traced_as::<T>(), (EMBED,))),
         }
-        let head_dim = EMBED / HEADS;
-        let q = self
-            .project(q, 0)?
-            .mul_scalar(E::ONE / E::from_usize(head_dim).sqrt());
-        let k = self.project(k, 1)?;
-        let v = self.project(v, 2)?;
-        let mut scores: Heads<E, T> = q.try_matmul(k.permute::<0, 1, 3, 2>())?;
-        if let Some(m) = attn_mask {
-            let md = m.shape.dims();
-            if md.as_slice() != [l, s] {
-                return Err(Error::shape(
-                    "MultiheadAttention",
-                    format!(
-                        "attn_mask of shape {:?} does not fit (L, S) = ({l}, {s})",
-                        md.as_slice()
-                    ),
-                ));
-            }
-            scores = scores.try_add(m)?;
-        }
-        if let Some(m) = key_padding_mask {
-            let md = m.shape.dims();
-            if md.as_slice() != [b, s] {
-                return Err(Error::shape(
-                    "MultiheadAttention",
-                    format!(
-                        "key_padding_mask of shape {:?} does not fit (B, S) = ({b}, {s})",
-                        md.as_slice()
-                    ),
-                ));
-            }
-            // (B, S) -> (B, 1, 1, S): the same keys hidden for every head and query.
-            scores = scores.try_add(m.clone().try_reshape_dyn((b, 1usize, 1usize, s))?)?;
-        }
-        Ok((scores.softmax::<3>(), v))
-    }
-
-    /// Mixes the values with the probabilities and applies the output projection:
-    /// `(B, L, E)`.
-    fn mix<T: Tape<E>>(&self, attn: Heads<E, T>, v: Heads<E, T>) -> Result<Seq<E, T>> {
-        let (b, l) = (attn.shape.0, attn.shape.2);
-        let ctx: Heads<E, T> = attn.try_matmul(v)?;
-        let ctx = ctx.permute::<0, 2, 1, 3>().try_reshape_dyn((b, l, EMBED))?;
-        let w = self.out_proj.weight.traced_as::<T>();
-        let bias = self.out_proj.bias.as_ref().map(|b| b.traced_as::<T>());
-        Ok(linear_op(ctx, w, bias, (b, l, EMBED)))
     }
 
     /// The attention with PyTorch's keyword arguments (masks, `need_weights`, dropout on the
@@ -341,13 +264,19 @@ impl<const EMBED: usize, const HEADS: usize, E: Float> MultiheadAttention<EMBED,
         T: Tape<E>,
     {
         let (b, l, s) = (query.shape.0, query.shape.1, key.shape.1);
-        let (mut attn, v) = self.scores(query, key, value, attn_mask.cloned(), key_padding_mask)?;
-        if let Some(dropout) = dropout {
-            attn = dropout.drop_shared(attn);
-        }
-        let weights = need_weights.then(|| typed(attn.clone().mean_dim::<1>(), (b, l, s)));
-        let y = self.mix(attn, v)?;
-        Ok((typed(y, (b, l, Const)), weights))
+        let (y, weights) = self.core().attend_with(
+            query,
+            key,
+            value,
+            attn_mask,
+            key_padding_mask,
+            need_weights,
+            dropout,
+        )?;
+        Ok((
+            typed(y, (b, l, Const)),
+            weights.map(|w| typed(w, (b, l, s))),
+        ))
     }
 
     /// [`try_forward_with`](Self::try_forward_with), panicking with the error's message.
@@ -387,8 +316,164 @@ impl<const EMBED: usize, const HEADS: usize, E: Float> MultiheadAttention<EMBED,
     }
 }
 
+/// The computation shared by [`MultiheadAttention`] and
+/// [`MultiheadAttentionDyn`](super::MultiheadAttentionDyn): their parameters with run-time
+/// shapes (the same ids, so gradients land on the layer's tensors).
+pub(super) struct AttentionCore<E: Float, T> {
+    pub(super) layer: &'static str,
+    pub(super) embed: usize,
+    pub(super) heads: usize,
+    pub(super) in_w: Tensor<(usize, usize), E, T>,
+    pub(super) in_b: Option<Tensor<(usize,), E, T>>,
+    pub(super) out_w: Tensor<(usize, usize), E, T>,
+    pub(super) out_b: Option<Tensor<(usize,), E, T>>,
+}
+
+impl<E: Float, T: Tape<E>> AttentionCore<E, T> {
+    /// Projects `x` `(B, N, E)` with rows `part*E..(part+1)*E` of the input projection and
+    /// splits the heads: `(B, HEADS, N, E/HEADS)`.
+    fn project<SX: Shape>(&self, x: Tensor<SX, E, T>, part: usize) -> Result<Heads<E, T>> {
+        let (embed, heads) = (self.embed, self.heads);
+        let d = x.shape.dims();
+        let (b, n) = (d[0], d[1]);
+        let w = self.in_w.clone().try_narrow_dyn::<0>(part * embed, embed)?;
+        let bias = match &self.in_b {
+            Some(bias) => Some(bias.clone().try_narrow_dyn::<0>(part * embed, embed)?),
+            None => None,
+        };
+        let p = linear_op(x, w, bias, (b, n, embed));
+        let split = p.try_reshape_dyn((b, n, heads, embed / heads))?;
+        Ok(split.permute::<0, 2, 1, 3>())
+    }
+
+    /// Checks the shapes, projects, and returns the attention probabilities
+    /// `(B, HEADS, L, S)` (softmax of the scaled, masked scores) with the projected values.
+    #[allow(clippy::type_complexity)]
+    pub(super) fn scores<SQ: Shape, SK: Shape, SV: Shape>(
+        &self,
+        q: Tensor<SQ, E, T>,
+        k: Tensor<SK, E, T>,
+        v: Tensor<SV, E, T>,
+        attn_mask: Option<Tensor<(usize, usize), E>>,
+        key_padding_mask: Option<&Tensor<(usize, usize), E>>,
+    ) -> Result<(Heads<E, T>, Heads<E, T>)> {
+        let (layer, embed) = (self.layer, self.embed);
+        let (qd, kd, vd) = (q.shape.dims(), k.shape.dims(), v.shape.dims());
+        for (what, d) in [("query", &qd), ("key", &kd), ("value", &vd)] {
+            if d[2] != embed {
+                return Err(Error::shape(
+                    layer,
+                    format!(
+                        "{layer} expects embed_dim {embed}, got {} ({what} of shape {:?})",
+                        d[2],
+                        d.as_slice()
+                    ),
+                ));
+            }
+        }
+        let (b, l, s) = (qd[0], qd[1], kd[1]);
+        if kd.as_slice() != vd.as_slice() || kd[0] != b {
+            return Err(Error::shape(
+                layer,
+                format!(
+                    "query {:?}, key {:?} and value {:?} do not fit (B, L, {embed}), (B, S, {embed})",
+                    qd.as_slice(),
+                    kd.as_slice(),
+                    vd.as_slice()
+                ),
+            ));
+        }
+        let head_dim = embed / self.heads;
+        let q = self
+            .project(q, 0)?
+            .mul_scalar(E::ONE / E::from_usize(head_dim).sqrt());
+        let k = self.project(k, 1)?;
+        let v = self.project(v, 2)?;
+        let mut scores: Heads<E, T> = q.try_matmul(k.permute::<0, 1, 3, 2>())?;
+        if let Some(m) = attn_mask {
+            let md = m.shape.dims();
+            if md.as_slice() != [l, s] {
+                return Err(Error::shape(
+                    layer,
+                    format!(
+                        "attn_mask of shape {:?} does not fit (L, S) = ({l}, {s})",
+                        md.as_slice()
+                    ),
+                ));
+            }
+            scores = scores.try_add(m)?;
+        }
+        if let Some(m) = key_padding_mask {
+            let md = m.shape.dims();
+            if md.as_slice() != [b, s] {
+                return Err(Error::shape(
+                    layer,
+                    format!(
+                        "key_padding_mask of shape {:?} does not fit (B, S) = ({b}, {s})",
+                        md.as_slice()
+                    ),
+                ));
+            }
+            // (B, S) -> (B, 1, 1, S): the same keys hidden for every head and query.
+            scores = scores.try_add(m.clone().try_reshape_dyn((b, 1usize, 1usize, s))?)?;
+        }
+        Ok((scores.softmax::<3>(), v))
+    }
+
+    /// Mixes the values with the probabilities and applies the output projection:
+    /// `(B, L, E)`.
+    pub(super) fn mix(&self, attn: Heads<E, T>, v: Heads<E, T>) -> Result<Seq<E, T>> {
+        let (b, l) = (attn.shape.0, attn.shape.2);
+        let ctx: Heads<E, T> = attn.try_matmul(v)?;
+        let ctx = ctx
+            .permute::<0, 2, 1, 3>()
+            .try_reshape_dyn((b, l, self.embed))?;
+        Ok(linear_op(
+            ctx,
+            self.out_w.clone(),
+            self.out_b.clone(),
+            (b, l, self.embed),
+        ))
+    }
+
+    /// Self-attention, or cross-attention with an optional mask of any shape type: `y` and
+    /// the weights averaged over heads, `(B, L, E)` and `(B, L, S)` as run-time shapes.
+    pub(super) fn attend<SQ: Shape, SK: Shape, SV: Shape>(
+        &self,
+        q: Tensor<SQ, E, T>,
+        k: Tensor<SK, E, T>,
+        v: Tensor<SV, E, T>,
+        attn_mask: Option<Tensor<(usize, usize), E>>,
+    ) -> Result<(Seq<E, T>, Seq<E, T>)> {
+        let (attn, v) = self.scores(q, k, v, attn_mask, None)?;
+        let w = attn.clone().mean_dim::<1>();
+        Ok((self.mix(attn, v)?, w))
+    }
+
+    /// The attention with PyTorch's keyword arguments: `y` and, if asked for, the weights
+    /// averaged over heads; `dropout` (`Some`: drop) on the weights.
+    #[allow(clippy::type_complexity, clippy::too_many_arguments)]
+    pub(super) fn attend_with<SQ: Shape, SK: Shape, SV: Shape>(
+        &self,
+        q: Tensor<SQ, E, T>,
+        k: Tensor<SK, E, T>,
+        v: Tensor<SV, E, T>,
+        attn_mask: Option<&Tensor<(usize, usize), E>>,
+        key_padding_mask: Option<&Tensor<(usize, usize), E>>,
+        need_weights: bool,
+        dropout: Option<&Dropout>,
+    ) -> Result<(Seq<E, T>, Option<Seq<E, T>>)> {
+        let (mut attn, v) = self.scores(q, k, v, attn_mask.cloned(), key_padding_mask)?;
+        if let Some(dropout) = dropout {
+            attn = dropout.drop_shared(attn);
+        }
+        let weights = need_weights.then(|| attn.clone().mean_dim::<1>());
+        Ok((self.mix(attn, v)?, weights))
+    }
+}
+
 /// A mask of any shape type as `(L, S)`, with an error naming its shape when it does not fit.
-fn mask_2d<M: Shape, E: Float>(
+pub(super) fn mask_2d<M: Shape, E: Float>(
     m: Tensor<M, E>,
     l: usize,
     s: usize,
@@ -406,7 +491,22 @@ fn mask_2d<M: Shape, E: Float>(
     m.try_realize()
 }
 
-fn typed<S: Shape, E: Float, T>(t: Seq<E, T>, shape: S) -> Tensor<S, E, T> {
+/// `t` with another shape type of the same sizes; the id is kept, so gradients land on the
+/// same buffer.
+pub(super) fn retype<S: Shape, S2: Shape, E: Float, T>(
+    t: Tensor<S, E, T>,
+    shape: S2,
+) -> Tensor<S2, E, T> {
+    debug_assert_eq!(t.shape.dims().as_slice(), shape.dims().as_slice());
+    Tensor {
+        shape,
+        data: t.data,
+        id: t.id,
+        tape: t.tape,
+    }
+}
+
+pub(super) fn typed<S: Shape, E: Float, T>(t: Seq<E, T>, shape: S) -> Tensor<S, E, T> {
     // Same sizes and layout: the id is kept, so gradients land on the same buffer.
     Tensor {
         shape,
@@ -430,9 +530,7 @@ impl<
     type Output = (Tensor<(B, L, Const<EMBED>), E, T>, Tensor<(B, L, L), E, T>);
     fn try_forward(&self, x: Tensor<(B, L, X), E, T>) -> Result<Self::Output> {
         let (b, l) = (x.shape.0, x.shape.1);
-        let (attn, v) = self.scores(x.clone(), x.clone(), x, None, None)?;
-        let w = attn.clone().mean_dim::<1>();
-        let y = self.mix(attn, v)?;
+        let (y, w) = self.core().attend(x.clone(), x.clone(), x, None)?;
         Ok((typed(y, (b, l, Const)), typed(w, (b, l, l))))
     }
 }
@@ -477,9 +575,9 @@ where
             Some(m) => Some(mask_2d(m, l.size(), s.size())?),
             None => None,
         };
-        let (attn, v) = self.scores(input.query, input.key, input.value, mask, None)?;
-        let w = attn.clone().mean_dim::<1>();
-        let y = self.mix(attn, v)?;
+        let (y, w) = self
+            .core()
+            .attend(input.query, input.key, input.value, mask)?;
         Ok((typed(y, (b, l, Const)), typed(w, (b, l, s))))
     }
 }
@@ -520,5 +618,11 @@ impl<const EMBED: usize, const HEADS: usize, E: Float> Params<E>
             );
         }
         self.out_proj.visit_mut(&format!("{prefix}out_proj."), f);
+    }
+    fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
+        f(
+            super::module_name(prefix),
+            format!("MultiheadAttention(embed_dim={EMBED}, num_heads={HEADS})"),
+        )
     }
 }

@@ -438,6 +438,17 @@ impl<C: Dim, const K: usize, E: Float> Params<E> for BatchNormLayer<C, K, E> {
             f,
         );
     }
+    fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
+        f(
+            super::module_name(prefix),
+            format!(
+                "BatchNorm{K}d({}, eps={}, momentum={}, affine=True, track_running_stats=True)",
+                self.weight.shape.0.size(),
+                super::summary::py_float(self.eps),
+                super::summary::py_float(self.momentum)
+            ),
+        )
+    }
     fn set_training(&mut self, training: bool) {
         self.sync_running();
         self.mode.set(training);

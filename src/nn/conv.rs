@@ -5,6 +5,7 @@
 //! such as `(Conv2d<1, 16, 3>, ReLU, MaxPool2d<2>, Flatten, Linear<2704, 10>)` needs no
 //! shape annotations.
 
+use super::conv_dyn::{ConvDescription, conv_description};
 use super::init;
 use super::module::Module;
 use super::params::{ParamMut, ParamView, Params, TensorKind, visit_tensor, visit_tensor_mut};
@@ -160,11 +161,43 @@ macro_rules! conv2d_module {
             fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(ParamMut<'_, E>)) {
                 visit_weight_bias_mut(&mut self.weight, &mut self.bias, prefix, f);
             }
+            fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
+                f(super::module_name(prefix), self.description())
+            }
         }
     };
 }
 
 conv2d_module!(Conv2d [S, P, D] ConvArgs<S, P, D>, ConvOut [S, P, D], try_conv2d);
+
+impl<
+    const IN: usize,
+    const OUT: usize,
+    const K: usize,
+    const S: usize,
+    const P: usize,
+    const D: usize,
+    E: Float,
+> Conv2d<IN, OUT, K, S, P, D, E>
+{
+    /// PyTorch's `repr`, for summaries.
+    fn description(&self) -> String {
+        conv_description(
+            "Conv2d",
+            IN,
+            OUT,
+            ConvDescription {
+                kernel: &[K, K],
+                stride: &[S, S],
+                padding: &[P, P],
+                dilation: &[D, D],
+                output_padding: &[0, 0],
+                groups: 1,
+                bias: self.bias.is_some(),
+            },
+        )
+    }
+}
 
 /// 1-D convolution, PyTorch's `nn.Conv1d(IN, OUT, K, stride=S, padding=P, dilation=D)`
 /// with `groups=1`.
@@ -315,6 +348,25 @@ impl<
     fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(ParamMut<'_, E>)) {
         visit_weight_bias_mut(&mut self.weight, &mut self.bias, prefix, f);
     }
+    fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
+        f(
+            super::module_name(prefix),
+            conv_description(
+                "Conv1d",
+                IN,
+                OUT,
+                ConvDescription {
+                    kernel: &[K],
+                    stride: &[S],
+                    padding: &[P],
+                    dilation: &[D],
+                    output_padding: &[0],
+                    groups: 1,
+                    bias: self.bias.is_some(),
+                },
+            ),
+        )
+    }
 }
 
 /// Transposed 2-D convolution, PyTorch's
@@ -398,3 +450,33 @@ impl<
 }
 
 conv2d_module!(ConvTranspose2d [S, P, OP, D] ConvTransposeArgs<S, P, OP, D>, ConvTransposeOut [S, P, OP, D], try_conv_transpose2d);
+
+impl<
+    const IN: usize,
+    const OUT: usize,
+    const K: usize,
+    const S: usize,
+    const P: usize,
+    const OP: usize,
+    const D: usize,
+    E: Float,
+> ConvTranspose2d<IN, OUT, K, S, P, OP, D, E>
+{
+    /// PyTorch's `repr`, for summaries.
+    fn description(&self) -> String {
+        conv_description(
+            "ConvTranspose2d",
+            IN,
+            OUT,
+            ConvDescription {
+                kernel: &[K, K],
+                stride: &[S, S],
+                padding: &[P, P],
+                dilation: &[D, D],
+                output_padding: &[OP, OP],
+                groups: 1,
+                bias: self.bias.is_some(),
+            },
+        )
+    }
+}

@@ -8,6 +8,7 @@
 //! (`G = IN`) is an alias that does not repeat the channel count.
 
 use super::conv::{visit_weight_bias, visit_weight_bias_mut};
+use super::conv_dyn::{ConvDescription, conv_description};
 use super::init;
 use super::module::Module;
 use super::params::{ParamMut, ParamView, Params};
@@ -244,5 +245,24 @@ impl<
     }
     fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(ParamMut<'_, E>)) {
         visit_weight_bias_mut(&mut self.weight, &mut self.bias, prefix, f);
+    }
+    fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
+        f(
+            super::module_name(prefix),
+            conv_description(
+                "Conv2d",
+                IN,
+                OUT,
+                ConvDescription {
+                    kernel: &[K, K],
+                    stride: &[S, S],
+                    padding: &[P, P],
+                    dilation: &[D, D],
+                    output_padding: &[0, 0],
+                    groups: G,
+                    bias: self.bias.is_some(),
+                },
+            ),
+        )
     }
 }

@@ -205,6 +205,12 @@ impl<S: Shape, E: Float, T: Tape<E>> Module<Tensor<S, E, T>> for Dropout {
 impl<E: Float> Params<E> for Dropout {
     fn visit(&self, _: &str, _: &mut dyn FnMut(ParamView<'_, E>)) {}
     fn visit_mut(&mut self, _: &str, _: &mut dyn FnMut(ParamMut<'_, E>)) {}
+    fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
+        f(
+            super::module_name(prefix),
+            format!("Dropout(p={})", super::summary::py_float(self.p)),
+        )
+    }
     fn set_training(&mut self, training: bool) {
         self.mode.set(training);
     }

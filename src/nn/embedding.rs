@@ -319,4 +319,15 @@ impl<V: Dim, D: Dim, E: Float> Params<E> for EmbeddingLayer<V, D, E> {
             f,
         );
     }
+    fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
+        let (v, d) = (self.weight.shape.0.size(), self.weight.shape.1.size());
+        let padding = match self.padding_idx {
+            Some(i) => format!(", padding_idx={i}"),
+            None => String::new(),
+        };
+        f(
+            super::module_name(prefix),
+            format!("Embedding({v}, {d}{padding})"),
+        )
+    }
 }

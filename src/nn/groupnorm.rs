@@ -11,7 +11,7 @@ use super::module::Module;
 use super::params::{ParamMut, ParamView, Params, TensorKind, visit_tensor, visit_tensor_mut};
 use crate::autograd::Tape;
 use crate::dtype::Float;
-use crate::error::{Error, Result};
+use crate::error::{Error, OrPanic, Result};
 use crate::ops::norm::{batch_norm_op, layer_norm_op};
 use crate::ops::shape_ops::view_op;
 use crate::shape::const_msg::ConstMsg;
@@ -79,27 +79,53 @@ impl<const G: usize, const C: usize, E: Float> GroupNorm<G, C, E> {
         }
     }
 
-    /// The normalisation of `x` (`(N, C, *)`, `dims[1] == C` already checked).
+    /// The normalisation of `x` (`(N, C, *)`).
     fn normalize<S: Shape, T: Tape<E>>(&self, x: Tensor<S, E, T>) -> Result<Tensor<S, E, T>> {
         let () = Self::CHECKED;
-        let dims = x.shape.dims();
-        let dims = dims.as_slice();
-        if dims.len() < 2 || dims[1] != C {
-            return Err(Error::shape(
-                "GroupNorm",
-                format!("expected input (N, {C}, *), got shape {:?}", dims),
-            ));
-        }
-        let (n, inner) = (dims[0], dims[2..].iter().product::<usize>());
-        let shape = x.shape;
-        let rows = view_op(x, (n * G, C / G * inner));
-        let normed = layer_norm_op(rows, None::<Tensor<(usize,), E, T>>, None, self.eps);
-        let normed = view_op(normed, shape);
-        let (zeros, ones) = (vec![E::ZERO; C], vec![E::ONE; C]);
-        let (w, b) = (self.weight.traced_as::<T>(), self.bias.traced_as::<T>());
-        let (y, _) = batch_norm_op(normed, Some(w), Some(b), Some((&zeros, &ones)), 0.0);
-        Ok(y)
+        group_norm("GroupNorm", G, &self.weight, &self.bias, self.eps, x)
     }
+}
+
+/// GroupNorm of `x` `(N, C, *)` with `groups` groups and per-channel `weight` and `bias`
+/// `(C,)`: the one implementation of [`GroupNorm`] and [`GroupNormDyn`].
+fn group_norm<SW: Shape, S: Shape, E: Float, T: Tape<E>>(
+    layer: &'static str,
+    groups: usize,
+    weight: &Tensor<SW, E>,
+    bias: &Tensor<SW, E>,
+    eps: f64,
+    x: Tensor<S, E, T>,
+) -> Result<Tensor<S, E, T>> {
+    let c = weight.numel();
+    let dims = x.shape.dims();
+    let dims = dims.as_slice();
+    if dims.len() < 2 || dims[1] != c {
+        return Err(Error::shape(
+            layer,
+            format!(
+                "{layer} expects {c} channels, got {} (input shape {dims:?}, expected (N, {c}, *))",
+                dims.get(1).copied().unwrap_or(0)
+            ),
+        ));
+    }
+    if groups == 0 || !c.is_multiple_of(groups) || bias.numel() != c {
+        return Err(Error::value(
+            layer,
+            format!(
+                "num_groups {groups} must divide num_channels {c} (bias of {} elements)",
+                bias.numel()
+            ),
+        ));
+    }
+    let (n, inner) = (dims[0], dims[2..].iter().product::<usize>());
+    let shape = x.shape;
+    let rows = view_op(x, (n * groups, c / groups * inner));
+    let normed = layer_norm_op(rows, None::<Tensor<(usize,), E, T>>, None, eps);
+    let normed = view_op(normed, shape);
+    let (zeros, ones) = (vec![E::ZERO; c], vec![E::ONE; c]);
+    let (w, b) = (weight.traced_as::<T>(), bias.traced_as::<T>());
+    let (y, _) = batch_norm_op(normed, Some(w), Some(b), Some((&zeros, &ones)), 0.0);
+    Ok(y)
 }
 
 impl<const G: usize, const C: usize, E: Float> Default for GroupNorm<G, C, E> {
@@ -154,5 +180,143 @@ impl<const G: usize, const C: usize, E: Float> Params<E> for GroupNorm<G, C, E> 
             TensorKind::Parameter,
             f,
         );
+    }
+    fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
+        f(
+            super::module_name(prefix),
+            format!(
+                "GroupNorm({G}, {C}, eps={}, affine=True)",
+                super::summary::py_float(self.eps)
+            ),
+        )
+    }
+}
+
+/// PyTorch's `nn.GroupNorm(num_groups, num_channels)` with both sizes given at run time (e.g.
+/// read from a configuration file): the run-time twin of [`GroupNorm`], with the same
+/// computation, parameters (`weight`, `bias`, `(C,)`, ones and zeros) and `eps`. An input
+/// whose channels are not `num_channels` is an `Err` from `try_forward` naming both.
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::{GroupNormDyn, Module};
+/// let gn = GroupNormDyn::<f32>::new(2, 4);
+/// let y = gn.forward(Tensor::<Rank3<1, 4, 2>>::from_vec(vec![1.0, 3.0, 5.0, 7.0, 0.0, 0.0, 2.0, 2.0]).unwrap());
+/// assert!((y.as_slice()[0] + 3.0 / 5.0f32.sqrt()).abs() < 1e-4);
+/// let err = gn.try_forward(Tensor::<Rank3<1, 6, 2>>::zeros()).unwrap_err();
+/// assert!(err.to_string().contains("GroupNormDyn expects 4 channels, got 6"));
+/// assert!(GroupNormDyn::<f32>::try_new(3, 4).is_err());
+/// ```
+#[derive(Clone, Debug)]
+pub struct GroupNormDyn<E: Float = f32> {
+    /// Per-channel scale, `(C,)`, initially ones.
+    pub weight: Tensor<(usize,), E>,
+    /// Per-channel shift, `(C,)`, initially zeros.
+    pub bias: Tensor<(usize,), E>,
+    /// Added to the variance inside the square root (PyTorch's default `1e-5`).
+    pub eps: f64,
+    groups: usize,
+}
+
+impl<E: Float> GroupNormDyn<E> {
+    /// `num_groups` groups of `num_channels` channels, initialised like PyTorch; an `Err`
+    /// names the values when a size is 0 or the groups do not divide the channels.
+    ///
+    /// ```
+    /// let err = shaped::nn::GroupNormDyn::<f32>::try_new(4, 6).unwrap_err();
+    /// assert!(err.to_string().contains("num_groups 4 must divide num_channels 6"));
+    /// ```
+    pub fn try_new(num_groups: usize, num_channels: usize) -> Result<Self> {
+        if num_groups == 0 || num_channels == 0 || !num_channels.is_multiple_of(num_groups) {
+            return Err(Error::value(
+                "GroupNormDyn",
+                format!(
+                    "num_groups {num_groups} must divide num_channels {num_channels} (both at least 1)"
+                ),
+            ));
+        }
+        Ok(GroupNormDyn {
+            weight: Tensor::ones_with_shape((num_channels,)),
+            bias: Tensor::zeros_with_shape((num_channels,)),
+            eps: 1e-5,
+            groups: num_groups,
+        })
+    }
+    /// [`try_new`](Self::try_new), panicking at the caller's line.
+    ///
+    /// ```
+    /// let gn = shaped::nn::GroupNormDyn::<f32>::new(3, 6);
+    /// assert_eq!((gn.num_groups(), gn.weight.to_vec()), (3, vec![1.0; 6]));
+    /// ```
+    #[track_caller]
+    pub fn new(num_groups: usize, num_channels: usize) -> Self {
+        Self::try_new(num_groups, num_channels).or_panic()
+    }
+    /// The number of groups.
+    ///
+    /// ```
+    /// assert_eq!(shaped::nn::GroupNormDyn::<f32>::new(2, 8).num_groups(), 2);
+    /// ```
+    pub fn num_groups(&self) -> usize {
+        self.groups
+    }
+}
+
+macro_rules! groupnorm_dyn_module {
+    ($($A:ident),*) => {
+        impl<E: Float, T: Tape<E>, N: Dim, C: Dim, $($A: Dim),*>
+            Module<Tensor<(N, C, $($A,)*), E, T>> for GroupNormDyn<E>
+        {
+            type Output = Tensor<(N, C, $($A,)*), E, T>;
+            fn try_forward(&self, x: Tensor<(N, C, $($A,)*), E, T>) -> Result<Self::Output> {
+                group_norm("GroupNormDyn", self.groups, &self.weight, &self.bias, self.eps, x)
+            }
+        }
+    };
+}
+groupnorm_dyn_module!();
+groupnorm_dyn_module!(L);
+groupnorm_dyn_module!(H, W);
+groupnorm_dyn_module!(D, H, W);
+
+impl<E: Float> Params<E> for GroupNormDyn<E> {
+    fn visit(&self, prefix: &str, f: &mut dyn FnMut(ParamView<'_, E>)) {
+        visit_tensor(
+            &self.weight,
+            &format!("{prefix}weight"),
+            TensorKind::Parameter,
+            f,
+        );
+        visit_tensor(
+            &self.bias,
+            &format!("{prefix}bias"),
+            TensorKind::Parameter,
+            f,
+        );
+    }
+    fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(ParamMut<'_, E>)) {
+        visit_tensor_mut(
+            &mut self.weight,
+            &format!("{prefix}weight"),
+            TensorKind::Parameter,
+            f,
+        );
+        visit_tensor_mut(
+            &mut self.bias,
+            &format!("{prefix}bias"),
+            TensorKind::Parameter,
+            f,
+        );
+    }
+    fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
+        f(
+            super::module_name(prefix),
+            format!(
+                "GroupNorm({}, {}, eps={}, affine=True)",
+                self.groups,
+                self.weight.numel(),
+                super::summary::py_float(self.eps)
+            ),
+        )
     }
 }

@@ -174,4 +174,14 @@ impl<D: Dim, E: Float> Params<E> for LayerNormLayer<D, E> {
             f,
         );
     }
+    fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
+        f(
+            super::module_name(prefix),
+            format!(
+                "LayerNorm(({},), eps={}, elementwise_affine=True)",
+                self.weight.shape.0.size(),
+                super::summary::py_float(self.eps)
+            ),
+        )
+    }
 }

@@ -150,4 +150,15 @@ impl<I: Dim, O: Dim, E: Float> Params<E> for LinearLayer<I, O, E> {
             visit_tensor_mut(b, &format!("{prefix}bias"), TensorKind::Parameter, f);
         }
     }
+    fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
+        f(
+            super::module_name(prefix),
+            format!(
+                "Linear(in_features={}, out_features={}, bias={})",
+                self.in_features(),
+                self.out_features(),
+                super::summary::py_bool(self.bias.is_some())
+            ),
+        )
+    }
 }

@@ -3,8 +3,10 @@
 
 mod activation;
 mod attention;
+mod attention_dyn;
 mod batchnorm;
 mod conv;
+mod conv_dyn;
 mod conv_grouped;
 pub mod double;
 mod dropout;
@@ -27,6 +29,7 @@ mod rnn_layout;
 mod running_stats;
 mod sequential;
 mod standardize;
+mod summary;
 mod sync_batchnorm;
 mod tied;
 mod transformer;
@@ -36,19 +39,25 @@ pub use activation::{
     GELU, GELUTanh, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Softplus, Tanh,
 };
 pub use attention::{AttentionInput, AttentionOptions, AttentionOutput, MultiheadAttention};
+pub use attention_dyn::{AttentionOutputDyn, MultiheadAttentionDyn};
 pub use batchnorm::{
     BatchNorm1d, BatchNorm1dDyn, BatchNorm2d, BatchNorm2dDyn, BatchNorm3d, BatchNorm3dDyn,
     BatchNormLayer,
 };
 pub use conv::{Conv1d, Conv2d, ConvTranspose2d};
+pub use conv_dyn::{
+    Conv1dConfig, Conv1dDyn, Conv2dConfig, Conv2dDyn, ConvConfig, ConvTranspose2dDyn,
+};
 pub use conv_grouped::{DepthwiseConv2d, GroupedConv2d, GroupedConvWeight};
 pub use dropout::Dropout;
 pub use embedding::{AppendDim, Embedding, EmbeddingDyn, EmbeddingLayer, TracedIndices};
-pub use groupnorm::GroupNorm;
+pub use groupnorm::{GroupNorm, GroupNormDyn};
 pub use layernorm::{LayerNorm, LayerNormDyn, LayerNormLayer};
 pub use linear::{Linear, LinearDyn, LinearLayer};
 pub use module::Module;
-pub use params::{ParamMut, ParamView, Params, TensorKind, visit_tensor, visit_tensor_mut};
+pub use params::{
+    ParamMut, ParamView, Params, TensorKind, module_name, visit_tensor, visit_tensor_mut,
+};
 pub use pool::{AdaptiveAvgPool2d, AvgPool2d, Flatten, MaxPool2d};
 pub use residual::{Frozen, Residual, SameAsInput};
 pub use rnn::{
@@ -93,11 +102,13 @@ pub use shaped_derive::Module;
 /// ```
 pub use shaped_derive::Params;
 pub use standardize::Standardizer;
+pub use summary::{ModelSummary, SummaryLayer, SummaryTensor};
 pub use sync_batchnorm::SyncBatchNorm;
 pub use tied::{TiedLinear, TiedLinearDyn, TiedLinearLayer};
 pub use transformer::{
     DecoderInput, EncoderInput, TransformerActivation, TransformerConfig, TransformerDecoder,
-    TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer, causal_mask,
+    TransformerDecoderDyn, TransformerDecoderLayer, TransformerDecoderLayerDyn, TransformerEncoder,
+    TransformerEncoderDyn, TransformerEncoderLayer, TransformerEncoderLayerDyn, causal_mask,
     key_padding_mask,
 };
 pub use upsample::Upsample;

@@ -209,6 +209,65 @@ pub trait Params<E: Float> {
         });
         n
     }
+
+    /// Describes this layer for [`summary`](Params::summary): calls `f(name, description)`
+    /// with its module name (the prefix without its final dot; `""` for the model itself) and
+    /// PyTorch's `repr` of it (`Linear(in_features=4, out_features=8, bias=True)`).
+    /// Containers (tuples, `Vec`s, derived structs) describe themselves by their kind
+    /// (`Sequential`, `ModuleList`, the struct's name) and then each sublayer, prefixed as in
+    /// [`visit`](Params::visit). The default describes the layer by its type's name, which
+    /// suits layers without sizes to show (`ReLU`); override it to show sizes.
+    ///
+    /// ```
+    /// use shaped::nn::{Linear, Params, ReLU};
+    /// use rand::SeedableRng;
+    /// let model = (Linear::<4, 8>::new(&mut rand::rngs::StdRng::seed_from_u64(0)), ReLU);
+    /// let mut lines = Vec::new();
+    /// model.describe("", &mut |name, description| lines.push(format!("{name}: {description}")));
+    /// assert_eq!(lines, [": Sequential", "0: Linear(in_features=4, out_features=8, bias=True)", "1: ReLU"]);
+    /// ```
+    fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
+        f(
+            module_name(prefix),
+            short_type_name(std::any::type_name::<Self>()),
+        )
+    }
+
+    /// The model's layer tree, like PyTorch's `print(model)`, with each layer's tensors (name,
+    /// shape, count) and the totals of trainable parameters and buffer values; print it with
+    /// `{}`. Built from [`describe`](Params::describe) and [`visit`](Params::visit), so tuples,
+    /// containers and `#[derive(Params)]` structs need no code of their own.
+    ///
+    /// ```
+    /// use shaped::nn::{Linear, Params, ReLU};
+    /// use rand::SeedableRng;
+    /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    /// let model = (Linear::<4, 8>::new(&mut rng), ReLU, Linear::<8, 2>::new(&mut rng));
+    /// let summary = model.summary();
+    /// assert_eq!(summary.trainable, 58);
+    /// println!("{summary}");
+    /// assert_eq!(summary.to_string().lines().next(), Some("Sequential("));
+    /// ```
+    fn summary(&self) -> super::summary::ModelSummary {
+        super::summary::ModelSummary::of(self)
+    }
+}
+
+/// The module name for a visiting prefix: the prefix without its final dot (`"0."` ->
+/// `"0"`, `""` for the model itself), as [`Params::describe`] reports it.
+///
+/// ```
+/// assert_eq!(shaped::nn::module_name("layers.0."), "layers.0");
+/// assert_eq!(shaped::nn::module_name(""), "");
+/// ```
+pub fn module_name(prefix: &str) -> &str {
+    prefix.strip_suffix('.').unwrap_or(prefix)
+}
+
+/// `a::b::Name<C, D>` -> `Name`.
+fn short_type_name(full: &str) -> String {
+    let base = full.split('<').next().unwrap_or(full);
+    base.rsplit("::").next().unwrap_or(base).to_string()
 }
 
 /// Visits one tensor field: the building block of every `Params` impl.
@@ -294,6 +353,10 @@ macro_rules! params {
             fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut($crate::nn::ParamMut<'_, $e>)) {
                 $($crate::nn::Params::<$e>::visit_mut(&mut self.$field, &format!("{prefix}{}.", stringify!($field)), f);)*
             }
+            fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
+                f($crate::nn::module_name(prefix), stringify!($ty).to_string());
+                $($crate::nn::Params::<$e>::describe(&self.$field, &format!("{prefix}{}.", stringify!($field)), f);)*
+            }
             fn set_training(&mut self, training: bool) {
                 $($crate::nn::Params::<$e>::set_training(&mut self.$field, training);)*
             }
@@ -309,6 +372,10 @@ macro_rules! params {
             }
             fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut($crate::nn::ParamMut<'_, $g>)) {
                 $($crate::nn::Params::<$g>::visit_mut(&mut self.$field, &format!("{prefix}{}.", stringify!($field)), f);)*
+            }
+            fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
+                f($crate::nn::module_name(prefix), stringify!($ty).to_string());
+                $($crate::nn::Params::<$g>::describe(&self.$field, &format!("{prefix}{}.", stringify!($field)), f);)*
             }
             fn set_training(&mut self, training: bool) {
                 $($crate::nn::Params::<$g>::set_training(&mut self.$field, training);)*
@@ -330,6 +397,11 @@ macro_rules! tuple_params {
             #[allow(unused_variables)]
             fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(ParamMut<'_, E>)) {
                 $(self.$i.visit_mut(&format!("{prefix}{}.", $i), f);)*
+            }
+            #[allow(unused_variables)]
+            fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
+                f(module_name(prefix), "Sequential".to_string());
+                $(self.$i.describe(&format!("{prefix}{}.", $i), f);)*
             }
             #[allow(unused_variables)]
             fn visit_tied(&self, prefix: &str, f: &mut dyn FnMut(&str, &str)) {
@@ -377,6 +449,13 @@ impl<S: Shape, E: Float> Params<E> for Tensor<S, E> {
             f,
         )
     }
+    fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
+        let dims = self.shape.dims();
+        f(
+            module_name(prefix),
+            format!("Tensor(shape={:?})", dims.as_slice()),
+        )
+    }
 }
 
 impl<E: Float, M: Params<E>> Params<E> for Vec<M> {
@@ -388,6 +467,12 @@ impl<E: Float, M: Params<E>> Params<E> for Vec<M> {
     fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(ParamMut<'_, E>)) {
         for (i, m) in self.iter_mut().enumerate() {
             m.visit_mut(&format!("{prefix}{i}."), f);
+        }
+    }
+    fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
+        f(module_name(prefix), "ModuleList".to_string());
+        for (i, m) in self.iter().enumerate() {
+            m.describe(&format!("{prefix}{i}."), f);
         }
     }
     fn visit_tied(&self, prefix: &str, f: &mut dyn FnMut(&str, &str)) {
@@ -418,6 +503,11 @@ impl<E: Float, M: Params<E>> Params<E> for Option<M> {
             m.visit_mut(prefix, f);
         }
     }
+    fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
+        if let Some(m) = self {
+            m.describe(prefix, f);
+        }
+    }
     fn visit_tied(&self, prefix: &str, f: &mut dyn FnMut(&str, &str)) {
         if let Some(m) = self {
             m.visit_tied(prefix, f);
@@ -441,6 +531,9 @@ impl<E: Float, M: Params<E> + ?Sized> Params<E> for Box<M> {
     fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(ParamMut<'_, E>)) {
         (**self).visit_mut(prefix, f);
     }
+    fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
+        (**self).describe(prefix, f);
+    }
     fn visit_tied(&self, prefix: &str, f: &mut dyn FnMut(&str, &str)) {
         (**self).visit_tied(prefix, f);
     }
@@ -462,6 +555,12 @@ impl<E: Float, M: Params<E>, const N: usize> Params<E> for [M; N] {
     fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(ParamMut<'_, E>)) {
         for (i, m) in self.iter_mut().enumerate() {
             m.visit_mut(&format!("{prefix}{i}."), f);
+        }
+    }
+    fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
+        f(module_name(prefix), "ModuleList".to_string());
+        for (i, m) in self.iter().enumerate() {
+            m.describe(&format!("{prefix}{i}."), f);
         }
     }
     fn visit_tied(&self, prefix: &str, f: &mut dyn FnMut(&str, &str)) {

@@ -9,10 +9,14 @@ use crate::shape::{Const, Dim, PoolOut, Shape};
 use crate::tensor::Tensor;
 
 macro_rules! no_params {
-    ($name:ident < $(const $c:ident),* >) => {
+    ($name:ident < $(const $c:ident),* >, |$this:ident| $describe:expr) => {
         impl<E: Float, $(const $c: usize),*> Params<E> for $name<$($c),*> {
             fn visit(&self, _: &str, _: &mut dyn FnMut(ParamView<'_, E>)) {}
             fn visit_mut(&mut self, _: &str, _: &mut dyn FnMut(ParamMut<'_, E>)) {}
+            fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
+                let $this = self;
+                f(super::module_name(prefix), $describe)
+            }
         }
     };
 }
@@ -45,7 +49,10 @@ macro_rules! pool_module {
                 x.$method::<K, S, P>()
             }
         }
-        no_params!($name<const K, const S, const P>);
+        no_params!($name<const K, const S, const P>, |_layer| format!(
+            "{}(kernel_size={K}, stride={S}, padding={P})",
+            stringify!($name)
+        ));
     };
 }
 
@@ -114,7 +121,9 @@ impl<C: Dim, H: Dim, W: Dim, E: Float, T: Tape<E>, const OH: usize, const OW: us
         x.try_adaptive_avg_pool2d::<OH, OW>()
     }
 }
-no_params!(AdaptiveAvgPool2d<const OH, const OW>);
+no_params!(AdaptiveAvgPool2d<const OH, const OW>, |_layer| format!(
+    "AdaptiveAvgPool2d(output_size=({OH}, {OW}))"
+));
 
 /// Merges every dimension after the first into one, PyTorch's `nn.Flatten()`:
 /// `(B, C, H, W)` becomes `(B, Prod<C, Prod<H, W>>)`. The product keeps a static size when
@@ -139,4 +148,10 @@ impl<S: Shape + crate::shape::Flatten, E: Float, T: Tape<E>> Module<Tensor<S, E,
 impl<E: Float> Params<E> for Flatten {
     fn visit(&self, _: &str, _: &mut dyn FnMut(ParamView<'_, E>)) {}
     fn visit_mut(&mut self, _: &str, _: &mut dyn FnMut(ParamMut<'_, E>)) {}
+    fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
+        f(
+            super::module_name(prefix),
+            "Flatten(start_dim=1, end_dim=-1)".to_string(),
+        )
+    }
 }

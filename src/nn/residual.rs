@@ -85,6 +85,10 @@ impl<E: Float, M: Params<E>> Params<E> for Residual<M> {
     fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(ParamMut<'_, E>)) {
         self.0.visit_mut(&format!("{prefix}0."), f)
     }
+    fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
+        f(super::module_name(prefix), "Residual".to_string());
+        self.0.describe(&format!("{prefix}0."), f)
+    }
     fn visit_tied(&self, prefix: &str, f: &mut dyn FnMut(&str, &str)) {
         self.0.visit_tied(&format!("{prefix}0."), f)
     }
@@ -133,6 +137,19 @@ impl<E: Float, M: Params<E>> Params<E> for Frozen<M> {
         self.0.visit_mut(prefix, &mut |mut p| {
             p.kind = TensorKind::Buffer;
             f(p)
+        })
+    }
+    fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
+        let own = super::module_name(prefix);
+        self.0.describe(prefix, &mut |name, d| {
+            f(
+                name,
+                if name == own {
+                    format!("Frozen {d}")
+                } else {
+                    d
+                },
+            )
         })
     }
     fn visit_tied(&self, prefix: &str, f: &mut dyn FnMut(&str, &str)) {

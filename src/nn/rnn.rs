@@ -495,6 +495,33 @@ impl<K: CellKind, I: Dim, H: Dim, L: Dim, E: Float, D: Direction, F: Layout> Par
             }
         }
     }
+    fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
+        let mut s = format!(
+            "{}({}, {}",
+            K::NAME,
+            self.first.weight_ih.shape.1.size(),
+            self.hidden.size()
+        );
+        if self.layers.size() != 1 {
+            s += &format!(", num_layers={}", self.layers.size());
+        }
+        if K::MODE == "RNN_RELU" {
+            s += ", nonlinearity='relu'";
+        }
+        if self.first.bias_ih.is_none() {
+            s += ", bias=False";
+        }
+        if F::BATCH_FIRST {
+            s += ", batch_first=True";
+        }
+        if self.dropout.p() != 0.0 {
+            s += &format!(", dropout={}", super::summary::py_float(self.dropout.p()));
+        }
+        if D::NUM == 2 {
+            s += ", bidirectional=True";
+        }
+        f(super::module_name(prefix), s + ")")
+    }
     fn set_training(&mut self, training: bool) {
         Params::<E>::set_training(&mut self.dropout, training);
     }

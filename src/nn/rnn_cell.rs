@@ -316,6 +316,22 @@ impl<K: CellKind, I: Dim, H: Dim, E: Float> Params<E> for RecurrentCell<K, I, H,
     fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(ParamMut<'_, E>)) {
         self.visit_named_mut(prefix, "", f);
     }
+    fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
+        let bias = if self.bias_ih.is_some() {
+            ""
+        } else {
+            ", bias=False"
+        };
+        f(
+            super::module_name(prefix),
+            format!(
+                "{}({}, {}{bias})",
+                K::CELL_NAME,
+                self.weight_ih.shape.1.size(),
+                self.weight_hh.shape.1.size()
+            ),
+        )
+    }
 }
 
 impl<I: Dim, H: Dim, E: Float, B: Dim, X: DimEq<I>, T: Tape<E>> Module<Tensor<(B, X), E, T>>

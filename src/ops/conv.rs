@@ -48,7 +48,7 @@ pub struct ConvTransposeArgs<
 >;
 
 #[derive(Clone, Copy)]
-pub(super) enum Kind {
+pub(crate) enum Kind {
     Conv,
     Transpose,
 }
@@ -58,7 +58,7 @@ pub(super) enum Kind {
 /// output channels, geometry `g` as the backend defines it (for a convolution with `groups`
 /// blocks, `g.c` counts the channels of one block).
 #[allow(clippy::too_many_arguments)]
-pub(super) fn conv_op<SX, SW, SB, SO, E, TX, TW>(
+pub(crate) fn conv_op<SX, SW, SB, SO, E, TX, TW>(
     x: Tensor<SX, E, TX>,
     w: Tensor<SW, E, TW>,
     b: Option<Tensor<SB, E, TW>>,
@@ -188,7 +188,7 @@ fn conv_transpose_out<
 }
 
 #[allow(clippy::too_many_arguments)]
-pub(super) fn geom(
+pub(crate) fn geom(
     c: usize,
     h: usize,
     w: usize,

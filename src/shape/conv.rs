@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use core::fmt;
 
 /// `(d + 2p - dil*(k-1) - 1) / s + 1`, or `None` when the dilated kernel does not fit.
-const fn conv_out(d: usize, k: usize, s: usize, p: usize, dil: usize) -> Option<usize> {
+pub(crate) const fn conv_out(d: usize, k: usize, s: usize, p: usize, dil: usize) -> Option<usize> {
     if k == 0 || s == 0 || dil == 0 {
         return None;
     }
@@ -33,7 +33,7 @@ const fn conv_out(d: usize, k: usize, s: usize, p: usize, dil: usize) -> Option<
 }
 
 /// `(d-1)*s - 2p + dil*(k-1) + op + 1`, or `None` when it is not positive or `op` is too large.
-const fn conv_transpose_out(
+pub(crate) const fn conv_transpose_out(
     d: usize,
     k: usize,
     s: usize,

@@ -39,6 +39,7 @@ pub use check::SameShape;
 pub use chunk::{ChunkDim, Quot};
 pub use concat::ConcatShape;
 pub use conv::{ConvOut, ConvTransposeOut, PoolOut};
+pub(crate) use conv::{conv_out as conv_out_size, conv_transpose_out as conv_transpose_out_size};
 pub use dim::{Const, ConstDim, Dim, DimExpr, Prod, Sum};
 pub use flatten::{Flatten, FlattenAll};
 pub use group::PerGroup;

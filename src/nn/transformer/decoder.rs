@@ -1,8 +1,8 @@
 //! `nn.TransformerDecoderLayer` and the stack `nn.TransformerDecoder`.
 
 use super::{
-    Hidden, TransformerActivation, TransformerConfig, apply_dropout, dropouts, features,
-    feed_forward, layer_norm, renew_ids, residual, run_time_dims,
+    Hidden, TransformerActivation, TransformerConfig, apply_dropout, decoder_block, dropouts,
+    features, feed_forward, layer_norm, renew_ids, run_time_dims,
 };
 use crate::autograd::Tape;
 use crate::dtype::Float;
@@ -74,7 +74,7 @@ impl<S: Shape, E: Float, T, M> DecoderInput<Tensor<S, E, T>, M, E> {
 
 impl<X, M, E: Float> DecoderInput<X, M, E> {
     /// `(tgt, memory, [tgt_mask, memory_mask, tgt_key_padding_mask, memory_key_padding_mask])`.
-    fn split(self) -> (X, M, [Option<Mask<E>>; 4]) {
+    pub(super) fn split(self) -> (X, M, [Option<Mask<E>>; 4]) {
         let masks = [
             self.tgt_mask,
             self.memory_mask,
@@ -140,21 +140,21 @@ impl<X, M, E: Float> DecoderInput<X, M, E> {
 
 /// The masks of one decoder call.
 #[derive(Clone, Copy)]
-struct Masks<'a, E: Float> {
-    tgt: Option<&'a Mask<E>>,
-    memory: Option<&'a Mask<E>>,
-    tgt_padding: Option<&'a Mask<E>>,
-    memory_padding: Option<&'a Mask<E>>,
+pub(super) struct Masks<'a, E: Float> {
+    pub(super) tgt: Option<&'a Mask<E>>,
+    pub(super) memory: Option<&'a Mask<E>>,
+    pub(super) tgt_padding: Option<&'a Mask<E>>,
+    pub(super) memory_padding: Option<&'a Mask<E>>,
 }
 
 impl<'a, E: Float> Masks<'a, E> {
-    const NONE: Self = Masks {
+    pub(super) const NONE: Self = Masks {
         tgt: None,
         memory: None,
         tgt_padding: None,
         memory_padding: None,
     };
-    fn of(masks: &'a [Option<Mask<E>>; 4]) -> Self {
+    pub(super) fn of(masks: &'a [Option<Mask<E>>; 4]) -> Self {
         let [tgt, memory, tgt_padding, memory_padding] = masks.each_ref().map(Option::as_ref);
         Masks {
             tgt,
@@ -357,19 +357,18 @@ impl<const D: usize, const H: usize, const F: usize, E: Float> TransformerDecode
                 drop3,
             )
         };
-        if self.norm_first {
-            let x = residual(x.clone(), self_attention(self.norm1.try_forward(x)?)?);
-            let x = residual(x.clone(), cross_attention(self.norm2.try_forward(x)?)?);
-            Ok(residual(x.clone(), ff(self.norm3.try_forward(x)?)?))
-        } else {
-            let x = self
-                .norm1
-                .try_forward(residual(x.clone(), self_attention(x)?))?;
-            let x = self
-                .norm2
-                .try_forward(residual(x.clone(), cross_attention(x)?))?;
-            self.norm3.try_forward(residual(x.clone(), ff(x)?))
-        }
+        decoder_block(
+            x,
+            self.norm_first,
+            [
+                &|x| self.norm1.try_forward(x),
+                &|x| self.norm2.try_forward(x),
+                &|x| self.norm3.try_forward(x),
+            ],
+            self_attention,
+            cross_attention,
+            ff,
+        )
     }
 
     /// [`run`](Self::run) in training mode, with this layer's dropouts.
@@ -475,6 +474,20 @@ impl<const D: usize, const H: usize, const F: usize, E: Float> Params<E>
         self.norm1.visit_mut(&format!("{prefix}norm1."), f);
         self.norm2.visit_mut(&format!("{prefix}norm2."), f);
         self.norm3.visit_mut(&format!("{prefix}norm3."), f);
+    }
+    fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
+        f(
+            crate::nn::module_name(prefix),
+            "TransformerDecoderLayer".to_string(),
+        );
+        self.self_attn.describe(&format!("{prefix}self_attn."), f);
+        self.multihead_attn
+            .describe(&format!("{prefix}multihead_attn."), f);
+        self.linear1.describe(&format!("{prefix}linear1."), f);
+        self.linear2.describe(&format!("{prefix}linear2."), f);
+        self.norm1.describe(&format!("{prefix}norm1."), f);
+        self.norm2.describe(&format!("{prefix}norm2."), f);
+        self.norm3.describe(&format!("{prefix}norm3."), f);
     }
     fn set_training(&mut self, training: bool) {
         for d in [
@@ -700,6 +713,16 @@ impl<const D: usize, const H: usize, const F: usize, E: Float> Params<E>
         self.layers.visit_mut(&format!("{prefix}layers."), f);
         if let Some(norm) = &mut self.norm {
             norm.visit_mut(&format!("{prefix}norm."), f);
+        }
+    }
+    fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
+        f(
+            crate::nn::module_name(prefix),
+            "TransformerDecoder".to_string(),
+        );
+        self.layers.describe(&format!("{prefix}layers."), f);
+        if let Some(norm) = &self.norm {
+            norm.describe(&format!("{prefix}norm."), f);
         }
     }
     fn set_training(&mut self, training: bool) {

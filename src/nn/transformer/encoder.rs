@@ -1,8 +1,8 @@
 //! `nn.TransformerEncoderLayer` and the stack `nn.TransformerEncoder`.
 
 use super::{
-    Hidden, TransformerActivation, TransformerConfig, apply_dropout, dropouts, features,
-    feed_forward, layer_norm, renew_ids, residual, run_time_dims,
+    Hidden, TransformerActivation, TransformerConfig, apply_dropout, dropouts, encoder_block,
+    features, feed_forward, layer_norm, renew_ids, run_time_dims,
 };
 use crate::autograd::Tape;
 use crate::dtype::Float;
@@ -243,15 +243,14 @@ impl<const D: usize, const H: usize, const F: usize, E: Float> TransformerEncode
                 drop2,
             )
         };
-        if self.norm_first {
-            let x = residual(x.clone(), self_attention(self.norm1.try_forward(x)?)?);
-            Ok(residual(x.clone(), ff(self.norm2.try_forward(x)?)?))
-        } else {
-            let x = self
-                .norm1
-                .try_forward(residual(x.clone(), self_attention(x)?))?;
-            self.norm2.try_forward(residual(x.clone(), ff(x)?))
-        }
+        encoder_block(
+            x,
+            self.norm_first,
+            |x| self.norm1.try_forward(x),
+            |x| self.norm2.try_forward(x),
+            self_attention,
+            ff,
+        )
     }
 
     /// [`run`](Self::run) in training mode, with this layer's dropouts.
@@ -324,6 +323,17 @@ impl<const D: usize, const H: usize, const F: usize, E: Float> Params<E>
         self.linear2.visit_mut(&format!("{prefix}linear2."), f);
         self.norm1.visit_mut(&format!("{prefix}norm1."), f);
         self.norm2.visit_mut(&format!("{prefix}norm2."), f);
+    }
+    fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
+        f(
+            crate::nn::module_name(prefix),
+            "TransformerEncoderLayer".to_string(),
+        );
+        self.self_attn.describe(&format!("{prefix}self_attn."), f);
+        self.linear1.describe(&format!("{prefix}linear1."), f);
+        self.linear2.describe(&format!("{prefix}linear2."), f);
+        self.norm1.describe(&format!("{prefix}norm1."), f);
+        self.norm2.describe(&format!("{prefix}norm2."), f);
     }
     fn set_training(&mut self, training: bool) {
         for d in [
@@ -518,6 +528,16 @@ impl<const D: usize, const H: usize, const F: usize, E: Float> Params<E>
         self.layers.visit_mut(&format!("{prefix}layers."), f);
         if let Some(norm) = &mut self.norm {
             norm.visit_mut(&format!("{prefix}norm."), f);
+        }
+    }
+    fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
+        f(
+            crate::nn::module_name(prefix),
+            "TransformerEncoder".to_string(),
+        );
+        self.layers.describe(&format!("{prefix}layers."), f);
+        if let Some(norm) = &self.norm {
+            norm.describe(&format!("{prefix}norm."), f);
         }
     }
     fn set_training(&mut self, training: bool) {

@@ -4,10 +4,14 @@
 //! [`LayerNorm`](super::LayerNorm) and [`Dropout`](super::Dropout).
 
 mod decoder;
+mod decoder_dyn;
 mod encoder;
+mod encoder_dyn;
 
 pub use decoder::{DecoderInput, TransformerDecoder, TransformerDecoderLayer};
+pub use decoder_dyn::{TransformerDecoderDyn, TransformerDecoderLayerDyn};
 pub use encoder::{EncoderInput, TransformerEncoder, TransformerEncoderLayer};
+pub use encoder_dyn::{TransformerEncoderDyn, TransformerEncoderLayerDyn};
 
 use super::attention::MultiheadAttention;
 use super::dropout::Dropout;
@@ -220,18 +224,71 @@ fn residual<S: Shape, E: Float, T: Tape<E>>(
     binary_op(x, y, shape, AddKernel)
 }
 
-/// `linear2(dropout(activation(linear1(x))))`, then the branch dropout: PyTorch's `_ff_block`.
-fn feed_forward<B: Dim, L: Dim, const D: usize, const F: usize, E: Float, T: Tape<E>>(
-    linear1: &Linear<D, F, E>,
-    linear2: &Linear<F, D, E>,
+/// `linear2(dropout(activation(linear1(x))))`, then the branch dropout: PyTorch's `_ff_block`,
+/// for static (`Linear`) and run-time (`LinearDyn`) projections alike.
+fn feed_forward<S, SH, E, T, L1, L2>(
+    linear1: &L1,
+    linear2: &L2,
     activation: TransformerActivation,
-    x: Hidden<B, L, D, E, T>,
+    x: Tensor<S, E, T>,
     inner: Option<&Dropout>,
     branch: Option<&Dropout>,
-) -> Result<Hidden<B, L, D, E, T>> {
+) -> Result<Tensor<S, E, T>>
+where
+    S: Shape,
+    SH: Shape,
+    E: Float,
+    T: Tape<E>,
+    L1: Module<Tensor<S, E, T>, Output = Tensor<SH, E, T>>,
+    L2: Module<Tensor<SH, E, T>, Output = Tensor<S, E, T>>,
+{
     let h = activate(activation, linear1.try_forward(x)?);
     let h = linear2.try_forward(apply_dropout(inner, h)?)?;
     apply_dropout(branch, h)
+}
+
+/// The wiring of an encoder layer, PyTorch's `TransformerEncoderLayer.forward`: pre-norm
+/// `x + sa(norm1(x))`, `x + ff(norm2(x))`, or post-norm `norm1(x + sa(x))`,
+/// `norm2(x + ff(x))`. Shared by the static and run-time layers.
+fn encoder_block<S: Shape, E: Float, T: Tape<E>>(
+    x: Tensor<S, E, T>,
+    norm_first: bool,
+    norm1: impl Fn(Tensor<S, E, T>) -> Result<Tensor<S, E, T>>,
+    norm2: impl Fn(Tensor<S, E, T>) -> Result<Tensor<S, E, T>>,
+    self_attention: impl FnOnce(Tensor<S, E, T>) -> Result<Tensor<S, E, T>>,
+    ff: impl FnOnce(Tensor<S, E, T>) -> Result<Tensor<S, E, T>>,
+) -> Result<Tensor<S, E, T>> {
+    if norm_first {
+        let x = residual(x.clone(), self_attention(norm1(x)?)?);
+        Ok(residual(x.clone(), ff(norm2(x)?)?))
+    } else {
+        let x = norm1(residual(x.clone(), self_attention(x)?))?;
+        norm2(residual(x.clone(), ff(x)?))
+    }
+}
+
+/// The wiring of a decoder layer, PyTorch's `TransformerDecoderLayer.forward`: pre-norm
+/// `x + sa(norm1(x))`, `x + ca(norm2(x))`, `x + ff(norm3(x))`, or post-norm
+/// `norm1(x + sa(x))`, `norm2(x + ca(x))`, `norm3(x + ff(x))`. Shared by the static and
+/// run-time layers.
+fn decoder_block<S: Shape, E: Float, T: Tape<E>>(
+    x: Tensor<S, E, T>,
+    norm_first: bool,
+    norms: [&dyn Fn(Tensor<S, E, T>) -> Result<Tensor<S, E, T>>; 3],
+    self_attention: impl FnOnce(Tensor<S, E, T>) -> Result<Tensor<S, E, T>>,
+    cross_attention: impl FnOnce(Tensor<S, E, T>) -> Result<Tensor<S, E, T>>,
+    ff: impl FnOnce(Tensor<S, E, T>) -> Result<Tensor<S, E, T>>,
+) -> Result<Tensor<S, E, T>> {
+    let [norm1, norm2, norm3] = norms;
+    if norm_first {
+        let x = residual(x.clone(), self_attention(norm1(x)?)?);
+        let x = residual(x.clone(), cross_attention(norm2(x)?)?);
+        Ok(residual(x.clone(), ff(norm3(x)?)?))
+    } else {
+        let x = norm1(residual(x.clone(), self_attention(x)?))?;
+        let x = norm2(residual(x.clone(), cross_attention(x)?))?;
+        norm3(residual(x.clone(), ff(x)?))
+    }
 }
 
 /// The dropouts of one call: `Some` for each that drops (`forced`, as in `forward_train`, or
