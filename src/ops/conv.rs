@@ -4,7 +4,9 @@
 //! [`ConvOut`] and [`ConvTransposeOut`] dimensions.
 
 use crate::autograd::{Gradients, Merge, Tape, UniqueId};
-use crate::backend::conv::{self as kernels, ConvGeom};
+use crate::backend::conv::{self as kernels};
+// Layers name the geometry through ops (nn does not reach into the backend).
+pub(crate) use crate::backend::conv::ConvGeom;
 use crate::dtype::Float;
 use crate::error::OrPanic;
 use crate::error::{Error, Result};
