@@ -1,10 +1,39 @@
-"""One command for the issue-7 comparison: runs shaped's criterion benches for the five
-workloads, runs the same workloads in PyTorch when torch is installed, and prints the ratio
-table (with the targets). PyTorch runs before and after shaped's benches and keeps its
-better figure for each workload.
+"""One command for the issue-15 comparison: runs shaped's criterion benches (tensor_ops,
+train_step) and the same workloads in PyTorch (benches/pytorch/bench.py, when torch is
+installed), and prints W1-W8 side by side with the ratios, the targets of issue 15 and, for
+W1, W2, W4 and W7, the share of the measured FMA peak.
 
-Run: python3 benches/compare.py [--quick]
+Run: python3 benches/compare.py [--quick] [--threads N] [--no-single-thread] [--skip-shaped]
+
+* `--threads N` (default: the machine's CPU count) sets SHAPED_NUM_THREADS for shaped and
+  torch.set_num_threads for PyTorch.
+* W3 and W4 have targets per thread count, so they also run on 1 thread
+  (SHAPED_NUM_THREADS=1 into criterion baseline `t1`, torch.set_num_threads(1)) unless
+  `--no-single-thread`.
+* PyTorch runs before and after shaped's benches and keeps its better figure per workload:
+  the machine drifts (and other jobs load it), and a drift can then only favour PyTorch.
+* `--skip-shaped` reads the criterion results already in target/criterion.
+
+Flop counts per step (multiply-adds x 2, the products only; element-wise work not counted):
+
+* W1 (N = 1024): 2 N^3 per product.
+* W2 (batch B = 64, layers (i, o) = (784, 256), (256, 128), (128, 10)): forward 2B sum(i o),
+  weight gradients 2B sum(i o), input gradients of layers 2 and 3 2B (256*128 + 128*10) (the
+  input itself is untraced): 64.5 MFLOP. Issue 15 counted 6B sum(i o) = 90.1 MFLOP (also the
+  first layer's input gradient, which neither library computes); its target "75% of the FMA
+  peak" (~1900 steps/s at 227 GFLOP/s) is kept in that count.
+* W4 (B = 16, S = 32, I = 64, H = 128, V = 64, N = B S rows): forward 2N (4H (I + H) + H V),
+  backward 2N (4H I + 4H H + 4H H + 2 H V) (dW_ih, dW_hh, dh; the head's dW and dx): 294 MFLOP.
+* W7 (N = 97 * 999 rows, H = 51; cell 1 has I = 1, cell 2 I = H): forward
+  2N (4H (1 + H) + 4H * 2H + H), backward 2N (4H (1 + 2H) + 4H * 4H + 2H): 18.3 GFLOP. f64
+  runs at half the f32 peak (the same FMA throughput on half as many lanes), so W7_f64's
+  share is of peak / 2.
+
+The FMA peak comes from the criterion benches `fma_peak/f32_1t` and `fma_peak/f32_2t`
+(benches/tensor_ops.rs): GFLOP/s = FMA_PEAK_FLOPS_PER_ITER / median ns. Until they exist the
+peak is "n/a" (or pass `--peak GFLOPS` with a figure measured elsewhere).
 """
+import argparse
 import json
 import os
 import subprocess
@@ -12,55 +41,169 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CRIT = os.path.join(ROOT, "target", "criterion")
-# workload -> (criterion group/bench, how to turn its median time (ns) into the value, unit, target)
+
+# Flops of one iteration of the `fma_peak/*` benches, per thread (the bench defines it; None
+# until benches/tensor_ops.rs has them).
+FMA_PEAK_FLOPS_PER_ITER = None
+
+W2_LAYERS = [(784, 256), (256, 128), (128, 10)]
+W2_FLOPS = 2 * 64 * (2 * sum(i * o for i, o in W2_LAYERS) + sum(i * o for i, o in W2_LAYERS[1:]))
+W2_FLOPS_ISSUE = 6 * 64 * sum(i * o for i, o in W2_LAYERS)
+_n, _i, _h, _v = 16 * 32, 64, 128, 64
+W4_FLOPS = 2 * _n * (4 * _h * (_i + _h) + _h * _v) + 2 * _n * (4 * _h * _i + 8 * _h * _h + 2 * _h * _v)
+_n, _h = 97 * 999, 51
+W7_FLOPS = 2 * _n * (4 * _h * (1 + _h) + 8 * _h * _h + _h) + 2 * _n * (4 * _h * (1 + 2 * _h) + 16 * _h * _h + 2 * _h)
+
+# workload -> (criterion bench, value from median ns, unit, higher is better, PyTorch key,
+#              flops per step or None)
 WORKLOADS = {
-    "W1": ("matmul/1024x1024", lambda ns: 2 * 1024**3 / ns, "GFLOP/s", 420.0),
-    "W2": ("train_step/mlp_784_256_128_10_b64", lambda ns: 1e9 / ns, "steps/s", 3000.0),
-    "W3": ("train_step/cnn_b32", lambda ns: 1e9 / ns, "steps/s", 600.0),
-    "W4": ("train_step/lstm_s32_b16_i64_h128", lambda ns: 1e9 / ns, "steps/s", 1000.0),
-    "W5": ("relu_add_4M/forward", lambda ns: 3 * 4 * (4 << 20) / ns, "GB/s", None),
+    "W1": ("matmul/1024x1024", lambda ns: 2 * 1024**3 / ns, "GFLOP/s", True, "W1", 2 * 1024**3),
+    "W2": ("train_step/mlp_784_256_128_10_b64", lambda ns: 1e9 / ns, "steps/s", True, "W2", W2_FLOPS),
+    "W3": ("train_step/cnn_b32", lambda ns: 1e9 / ns, "steps/s", True, "W3", None),
+    "W4": ("train_step/lstm_s32_b16_i64_h128", lambda ns: 1e9 / ns, "steps/s", True, "W4", W4_FLOPS),
+    "W5 fwd": ("relu_add_4M/forward", lambda ns: 3 * 4 * (4 << 20) / ns, "GB/s", True, "W5", None),
+    "W5 fwd+bwd": ("relu_add_4M/forward_backward", lambda ns: ns / 1e6, "ms", False, "W5_bwd", None),
+    "W7 f64": ("train_step/time_seq_f64", lambda ns: ns / 1e9, "s/step", False, "W7_f64", W7_FLOPS),
+    "W7 f32": ("train_step/time_seq_f32", lambda ns: ns / 1e9, "s/step", False, "W7_f32", W7_FLOPS),
+    "W8": ("train_step/transformer_lm_b16_s128_d256", lambda ns: 1e9 / ns, "steps/s", True, "W8", None),
 }
+# Issue 15's targets: minimum ratio shaped / PyTorch (speed), or minimum share of the FMA peak.
+RATIO_TARGETS = {"W3": 3.0, "W4": 2.0, "W5 fwd+bwd": 1.3, "W7 f64": 3.0, "W7 f32": 3.0, "W8": 1.5}
+PEAK_TARGETS = {"W1": {1: 0.90, 2: 0.85}}
 
 
-def median_ns(name):
-    with open(os.path.join(CRIT, name, "new", "estimates.json")) as f:
-        return json.load(f)["median"]["point_estimate"]
-
-
-def run_torch():
-    """One run of benches/pytorch/bench.py, or None when torch is not installed."""
+def median_ns(name, baseline="new"):
+    path = os.path.join(CRIT, name, baseline, "estimates.json")
     try:
-        out = subprocess.run([sys.executable, os.path.join(ROOT, "benches", "pytorch", "bench.py")], capture_output=True, text=True, check=True)
+        with open(path) as f:
+            return json.load(f)["median"]["point_estimate"]
+    except FileNotFoundError:
+        return None
+
+
+def fma_peak(threads, override):
+    """Measured f32 FMA peak in GFLOP/s on `threads` threads, or None."""
+    if override:
+        return override
+    ns = median_ns(f"fma_peak/f32_{threads}t")
+    if ns is None or FMA_PEAK_FLOPS_PER_ITER is None:
+        return None
+    return FMA_PEAK_FLOPS_PER_ITER * threads / ns
+
+
+def run_torch(threads, only=""):
+    """One run of benches/pytorch/bench.py, or None when torch is not installed."""
+    cmd = [sys.executable, os.path.join(ROOT, "benches", "pytorch", "bench.py"), "--threads", str(threads)]
+    if only:
+        cmd += ["--only", only]
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True)
         return json.loads(out.stdout.strip().splitlines()[-1])
-    except (subprocess.CalledProcessError, FileNotFoundError, json.JSONDecodeError) as e:
+    except (subprocess.CalledProcessError, FileNotFoundError, json.JSONDecodeError, IndexError) as e:
         print(f"(PyTorch not run: {e})", file=sys.stderr)
         return None
 
 
+def best(runs, higher):
+    """PyTorch's best figure per workload over `runs`."""
+    runs = [r for r in runs if r]
+    if not runs:
+        return {}
+    pick = max if higher else min
+    return {k: pick(r[k] for r in runs if k in r) for k in runs[0]}
+
+
+def speed_ratio(ours, theirs, higher):
+    if ours is None or theirs is None:
+        return None
+    return ours / theirs if higher else theirs / ours
+
+
+def fmt(v, digits=2):
+    return "-" if v is None else f"{v:.{digits}f}"
+
+
 def main():
-    quick = ["--warm-up-time", "1", "--measurement-time", "3"] if "--quick" in sys.argv else []
-    # Shared VMs drift by tens of percent over minutes, so PyTorch runs both before and after
-    # shaped's benches and keeps its better figure per workload: a drift can only favour it.
-    torch_runs = [run_torch()]
-    for bench in ("tensor_ops", "train_step"):
-        subprocess.run(["cargo", "bench", "--bench", bench, "--", "--noplot", *quick], cwd=ROOT, check=True)
-    ours = {w: conv(median_ns(n)) for w, (n, conv, _, _) in WORKLOADS.items()}
-    plain = 3 * 4 * (4 << 20) / median_ns("relu_add_4M/plain_loop_forward")
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--no-single-thread", action="store_true")
+    parser.add_argument("--skip-shaped", action="store_true")
+    parser.add_argument("--peak", type=float, default=None, help="FMA peak GFLOP/s (f32) at --threads")
+    args = parser.parse_args()
+    threads = args.threads
+    quick = ["--warm-up-time", "1", "--measurement-time", "3"] if args.quick else []
+    single = not args.no_single_thread and threads != 1
+    env = dict(os.environ, SHAPED_NUM_THREADS=str(threads))
+    env1 = dict(os.environ, SHAPED_NUM_THREADS="1")
+
+    torch_runs = [run_torch(threads)]
+    torch1_runs = [run_torch(1, "W3,W4")] if single else []
+    if not args.skip_shaped:
+        for bench in ("tensor_ops", "train_step"):
+            subprocess.run(["cargo", "bench", "--bench", bench, "--", "--noplot", *quick], cwd=ROOT, env=env, check=True)
+        if single:
+            subprocess.run(["cargo", "bench", "--bench", "train_step", "--", "--noplot", *quick, "--save-baseline", "t1",
+                            "cnn_b32|lstm_s32"], cwd=ROOT, env=env1, check=True)
     if torch_runs[0] is not None:
-        torch_runs.append(run_torch())
-    runs = [r for r in torch_runs if r]
-    torch = {w: max(r[w] for r in runs) for w in runs[0]} if runs else None
-    if torch:
-        print("PyTorch runs (before, after): " + json.dumps(torch_runs))
-    print(f"| workload | unit | shaped | PyTorch | shaped / PyTorch | target | shaped / target |")
-    print(f"|---|---|---|---|---|---|---|")
-    for w, (_, _, unit, target) in WORKLOADS.items():
-        t = torch.get(w) if torch else None
-        if w == "W5":
-            target, unit = 0.8 * plain, unit + " (target: 80% of a plain loop)"
-        cells = [w, unit, f"{ours[w]:.1f}", f"{t:.1f}" if t else "-", f"{ours[w] / t:.2f}" if t else "-",
-                 f"{target:.1f}" if target else "-", f"{ours[w] / target:.2f}" if target else "-"]
+        torch_runs.append(run_torch(threads))
+        if single:
+            torch1_runs.append(run_torch(1, "W3,W4"))
+
+    peak = fma_peak(threads, args.peak)
+    print("PyTorch runs (before, after): " + json.dumps(torch_runs))
+    if torch1_runs:
+        print("PyTorch 1-thread runs (before, after): " + json.dumps(torch1_runs))
+    print(f"\n{threads} thread(s); FMA peak (f32): " + (f"{peak:.1f} GFLOP/s" if peak else "n/a (no fma_peak bench)"))
+    print("| workload | unit | shaped | PyTorch | speed ratio | share of FMA peak | target | met |")
+    print("|---|---|---|---|---|---|---|---|")
+    ours_all = {}
+    for w, (name, conv, unit, higher, key, flops) in WORKLOADS.items():
+        ns = median_ns(name)
+        ours = conv(ns) if ns is not None else None
+        ours_all[w] = ours
+        theirs = best(torch_runs, higher).get(key)
+        ratio = speed_ratio(ours, theirs, higher)
+        share = None
+        if flops and peak and ns:
+            # f64 runs at half the f32 rate.
+            p = peak / 2 if "f64" in w else peak
+            share = flops / ns / p  # flops/ns = GFLOP/s
+        target, met = "-", None
+        if w in RATIO_TARGETS:
+            target = f">= {RATIO_TARGETS[w]}x PyTorch"
+            met = ratio is not None and ratio >= RATIO_TARGETS[w]
+        elif w in PEAK_TARGETS:
+            t = PEAK_TARGETS[w].get(threads, min(PEAK_TARGETS[w].values()))
+            target = f">= {t:.0%} of peak"
+            met = share >= t if share is not None else None
+        elif w == "W2":
+            target = ">= 75% of peak (issue's 6B*params count)"
+            if peak and ours:
+                need = 0.75 * peak * 1e9 / W2_FLOPS_ISSUE
+                target += f" = {need:.0f} steps/s"
+                met = ours >= need
+        elif w == "W5 fwd":
+            plain_ns = median_ns("relu_add_4M/plain_loop_forward")
+            if plain_ns and ns:
+                target = f"within 10% of a plain loop ({3 * 4 * (4 << 20) / plain_ns:.1f} GB/s)"
+                met = ns <= 1.1 * plain_ns
+        cells = [w, unit, fmt(ours, 3 if unit == "s/step" else 1), fmt(theirs, 3 if unit == "s/step" else 1), fmt(ratio),
+                 f"{share:.0%}" if share is not None else ("n/a" if flops else "-"), target,
+                 "-" if met is None else ("yes" if met else "no")]
         print("| " + " | ".join(cells) + " |")
+    if single:
+        t1 = best(torch1_runs, True)
+        print("\n1 thread (SHAPED_NUM_THREADS=1, torch.set_num_threads(1)):")
+        print("| workload | unit | shaped | PyTorch | speed ratio | target | met |")
+        print("|---|---|---|---|---|---|---|")
+        for w in ("W3", "W4"):
+            name, conv, unit, higher, key, _ = WORKLOADS[w]
+            ns = median_ns(name, "t1")
+            ours = conv(ns) if ns is not None else None
+            ratio = speed_ratio(ours, t1.get(key), higher)
+            met = "-" if ratio is None else ("yes" if ratio >= RATIO_TARGETS[w] else "no")
+            print(f"| {w} | {unit} | {fmt(ours, 1)} | {fmt(t1.get(key), 1)} | {fmt(ratio)} | >= {RATIO_TARGETS[w]}x PyTorch | {met} |")
 
 
 if __name__ == "__main__":

@@ -6,12 +6,14 @@ use super::gemm::gemm;
 use super::simd::wide;
 use crate::dtype::Float;
 
+mod math;
+
 #[inline(always)]
 fn sigmoid<E: Float>(x: E) -> E {
     if x >= E::ZERO {
-        E::ONE / (E::ONE + (-x).exp())
+        E::ONE / (E::ONE + math::exp(-x))
     } else {
-        let e = x.exp();
+        let e = math::exp(x);
         e / (E::ONE + e)
     }
 }
@@ -111,10 +113,10 @@ fn lstm_forward_loop<E: Float>(
         for j in 0..h {
             let i = sigmoid_free(xi[j] + hi[j]);
             let f = sigmoid_free(xf[j] + hf[j]);
-            let g = (xg[j] + hg[j]).tanh();
+            let g = math::tanh(xg[j] + hg[j]);
             let o = sigmoid_free(xo[j] + ho[j]);
             let cv = f * cr[j] + i * g;
-            let tc = cv.tanh();
+            let tc = math::tanh(cv);
             cnr[j] = cv;
             hr[j] = o * tc;
             (ai[j], af[j], ag[j], ao[j], at[j]) = (i, f, g, o, tc);
@@ -126,7 +128,7 @@ fn lstm_forward_loop<E: Float>(
 /// single formula is safe over the whole range and vectorises.
 #[inline(always)]
 fn sigmoid_free<E: Float>(x: E) -> E {
-    E::ONE / (E::ONE + (-x).exp())
+    E::ONE / (E::ONE + math::exp(-x))
 }
 
 /// LSTM step backward from `dh'` and `dc'` (either may be absent): adds into the gate
@@ -227,7 +229,7 @@ pub(crate) fn gru_forward_into<E: Float>(
             let u = b * h + j;
             let r = sigmoid(gx[d.gx(3, b, 0, j)] + gh[d.gh(3, b, 0, j)]);
             let z = sigmoid(gx[d.gx(3, b, 1, j)] + gh[d.gh(3, b, 1, j)]);
-            let n = (gx[d.gx(3, b, 2, j)] + r * gh[d.gh(3, b, 2, j)]).tanh();
+            let n = math::tanh(gx[d.gx(3, b, 2, j)] + r * gh[d.gh(3, b, 2, j)]);
             hn[u] = (E::ONE - z) * n + z * hprev[u];
             acts[u * 3..u * 3 + 3].copy_from_slice(&[r, z, n]);
         }
@@ -291,7 +293,7 @@ pub(crate) fn rnn_forward_into<E: Float>(
     for b in 0..bsz {
         for j in 0..h {
             let a = gx[d.gx(1, b, 0, j)] + gh[d.gh(1, b, 0, j)];
-            hn[b * h + j] = if relu { a.max(E::ZERO) } else { a.tanh() };
+            hn[b * h + j] = if relu { a.max(E::ZERO) } else { math::tanh(a) };
         }
     }
 }

@@ -204,70 +204,54 @@ pub(crate) fn cell_step_forward<E: Float>(
     }
 }
 
-/// Where the gradients of a step's inputs go (added to; absent when not wanted).
+/// Where the gradients of a step's data inputs go (added to; absent when not wanted). The
+/// weights' gradients are separate ([`weight_grads`]), so that a caller can add them straight
+/// into the accumulated gradient of each weight, one after the other.
 pub(crate) struct StepGrads<'a, E> {
     pub x: Option<&'a mut [E]>,
     pub h: Option<&'a mut [E]>,
     pub c: Option<&'a mut [E]>,
-    pub w_ih: Option<&'a mut [E]>,
-    pub w_hh: Option<&'a mut [E]>,
-    pub b_ih: Option<&'a mut [E]>,
-    pub b_hh: Option<&'a mut [E]>,
 }
 
-/// `dx += dg W`, `dW += dg^T x`, `db += sum_rows(dg)` for one projection.
-#[allow(clippy::too_many_arguments)]
-fn project_backward<E: Float>(
-    b: usize,
-    k: usize,
-    n: usize,
-    x: &[E],
-    w: &[E],
-    dg: &[E],
-    dx: Option<&mut [E]>,
-    dw: Option<&mut [E]>,
-    db: Option<&mut [E]>,
-) {
+/// The gate gradients of a step, `[B, G*H]` each: `x` for the input projection, `h` for the
+/// hidden one (the same for LSTM and RNN cells, whose gates are sums of the two projections;
+/// a GRU's `n` gate scales the hidden projection by `r`). Reused from step to step.
+#[derive(Default)]
+pub(crate) struct GateGrads<E> {
+    x: Vec<E>,
+    h: Vec<E>,
+    gru: bool,
+    /// Gates times hidden units: the length of a row.
+    width: usize,
+}
+
+impl<E> GateGrads<E> {
+    fn hidden(&self) -> &[E] {
+        if self.gru { &self.h } else { &self.x }
+    }
+}
+
+/// `dx += dg W` for one projection: `dg` `[B, N]`, `W` `[N, K]`, `dx` `[B, K]`.
+fn project_input_grad<E: Float>(b: usize, k: usize, n: usize, w: &[E], dg: &[E], dx: &mut [E]) {
     let (k_, n_) = (k as isize, n as isize);
-    if let Some(dx) = dx {
-        gemm(
-            b,
-            n,
-            k,
-            E::ONE,
-            dg,
-            (n_, 1),
-            w,
-            (k_, 1),
-            E::ONE,
-            dx,
-            (k_, 1),
-        );
-    }
-    if let Some(dw) = dw {
-        gemm(
-            n,
-            b,
-            k,
-            E::ONE,
-            dg,
-            (1, n_),
-            x,
-            (k_, 1),
-            E::ONE,
-            dw,
-            (k_, 1),
-        );
-    }
-    if let Some(db) = db {
-        for row in dg.chunks_exact(n) {
-            db.iter_mut().zip(row).for_each(|(a, &v)| *a += v);
-        }
-    }
+    gemm(
+        b,
+        n,
+        k,
+        E::ONE,
+        dg,
+        (n_, 1),
+        w,
+        (k_, 1),
+        E::ONE,
+        dx,
+        (k_, 1),
+    );
 }
 
-/// One step backward from the gradients of `h'` and `c'` (either may be absent). `h_out` is
-/// the step's output (an RNN's derivative reads it); `bufs` is what the forward step left.
+/// One step backward from the gradients of `h'` and `c'` (either may be absent): leaves the
+/// gate gradients in `gates` and adds the gradients of `x`, `h` and `c` into `grads`. `h_out`
+/// is the step's output (an RNN's derivative reads it); `bufs` is what the forward step left.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn cell_step_backward<E: Float>(
     mode: CellMode,
@@ -278,13 +262,18 @@ pub(crate) fn cell_step_backward<E: Float>(
     dh_out: Option<&[E]>,
     dc_out: Option<&[E]>,
     mut grads: StepGrads<'_, E>,
+    gates: &mut GateGrads<E>,
 ) {
     let cd = d.cell();
     let gh_len = mode.gates() * d.hidden;
-    let mut dgx = vec![E::ZERO; d.batch * gh_len];
-    // LSTM and RNN gates are sums of the two projections, so both get the same gradient;
-    // a GRU's `n` gate scales the hidden projection by `r`.
-    let mut dgh_own = (mode == CellMode::Gru).then(|| vec![E::ZERO; d.batch * gh_len]);
+    gates.x.clear();
+    gates.x.resize(d.batch * gh_len, E::ZERO);
+    gates.gru = mode == CellMode::Gru;
+    gates.width = gh_len;
+    if gates.gru {
+        gates.h.clear();
+        gates.h.resize(d.batch * gh_len, E::ZERO);
+    }
     let zeros;
     let dh_out = match dh_out {
         Some(v) => v,
@@ -300,7 +289,7 @@ pub(crate) fn cell_step_backward<E: Float>(
             inp.c.expect("an LSTM step has a cell state"),
             Some(dh_out),
             dc_out,
-            Some(&mut dgx),
+            Some(&mut gates.x),
             None,
             grads.c.as_deref_mut(),
         ),
@@ -310,8 +299,8 @@ pub(crate) fn cell_step_backward<E: Float>(
             &bufs.gh,
             inp.h,
             dh_out,
-            Some(&mut dgx),
-            dgh_own.as_deref_mut(),
+            Some(&mut gates.x),
+            Some(&mut gates.h),
             grads.h.as_deref_mut(),
         ),
         CellMode::RnnTanh | CellMode::RnnRelu => rnn_backward(
@@ -319,16 +308,64 @@ pub(crate) fn cell_step_backward<E: Float>(
             h_out,
             dh_out,
             mode == CellMode::RnnRelu,
-            Some(&mut dgx),
+            Some(&mut gates.x),
             None,
         ),
     }
-    let dgh = dgh_own.as_deref().unwrap_or(&dgx);
     let (b, i, h) = (d.batch, d.input, d.hidden);
-    project_backward(
-        b, i, gh_len, inp.x, inp.w_ih, &dgx, grads.x, grads.w_ih, grads.b_ih,
-    );
-    project_backward(
-        b, h, gh_len, inp.h, inp.w_hh, dgh, grads.h, grads.w_hh, grads.b_hh,
+    if let Some(dx) = grads.x {
+        project_input_grad(b, i, gh_len, inp.w_ih, &gates.x, dx);
+    }
+    if let Some(dh) = grads.h {
+        project_input_grad(b, h, gh_len, inp.w_hh, gates.hidden(), dh);
+    }
+}
+
+/// Which parameter of a step [`weight_grads`] differentiates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StepWeight {
+    InputWeight,
+    HiddenWeight,
+    InputBias,
+    HiddenBias,
+}
+
+/// Adds the gradient of one weight or bias of a step into `out`, from the gate gradients
+/// [`cell_step_backward`] left: `dW_ih += dg^T x`, `dW_hh += dg^T h`, `db += sum_rows(dg)`.
+pub(crate) fn weight_grads<E: Float>(
+    d: StepDims,
+    inp: StepInputs<'_, E>,
+    gates: &GateGrads<E>,
+    which: StepWeight,
+    out: &mut [E],
+) {
+    let dg = match which {
+        StepWeight::InputWeight | StepWeight::InputBias => &gates.x[..],
+        StepWeight::HiddenWeight | StepWeight::HiddenBias => gates.hidden(),
+    };
+    let n = gates.width;
+    let (input, k) = match which {
+        StepWeight::InputWeight => (inp.x, d.input),
+        StepWeight::HiddenWeight => (inp.h, d.hidden),
+        StepWeight::InputBias | StepWeight::HiddenBias => {
+            for row in dg.chunks_exact(n.max(1)) {
+                out.iter_mut().zip(row).for_each(|(a, &v)| *a += v);
+            }
+            return;
+        }
+    };
+    let (k_, n_) = (k as isize, n as isize);
+    gemm(
+        n,
+        d.batch,
+        k,
+        E::ONE,
+        dg,
+        (1, n_),
+        input,
+        (k_, 1),
+        E::ONE,
+        out,
+        (k_, 1),
     );
 }

@@ -6,12 +6,13 @@ use crate::autograd::{Gradients, Tape, UniqueId};
 /// The cell's gate arithmetic, as layers name it (they reach the backend through ops only).
 pub(crate) use crate::backend::rnn_cell::CellMode;
 use crate::backend::rnn_cell::{
-    StepBuffers, StepDims, StepGrads, StepInputs, cell_step_backward, cell_step_forward,
-    with_scratch,
+    GateGrads, StepBuffers, StepDims, StepGrads, StepInputs, StepWeight, cell_step_backward,
+    cell_step_forward, weight_grads, with_scratch,
 };
 use crate::dtype::Float;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
+use core::cell::RefCell;
 use std::sync::Arc;
 
 /// The tensors of one step: `x` `[B, I]`, `h` (and `c` for an LSTM) `[B, H]`, weights
@@ -43,6 +44,31 @@ fn part<S: Shape, E: Float, T: Tape<E>>(t: Tensor<S, E, T>, tape: &mut Option<T>
         data: t.data,
         id: t.id,
     }
+}
+
+thread_local! {
+    static GATE_GRADS: RefCell<Vec<Box<dyn core::any::Any>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with this thread's gate-gradient buffers for `E` (kept from step to step, so
+/// that a backward pass over many steps does not allocate them each time).
+fn with_gate_grads<E: Float, R>(f: impl FnOnce(&mut GateGrads<E>) -> R) -> R {
+    GATE_GRADS.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut all) => {
+            let i = match all.iter().position(|b| b.is::<GateGrads<E>>()) {
+                Some(i) => i,
+                None => {
+                    all.push(Box::new(GateGrads::<E>::default()));
+                    all.len() - 1
+                }
+            };
+            match all[i].downcast_mut::<GateGrads<E>>() {
+                Some(gates) => f(gates),
+                None => f(&mut GateGrads::default()),
+            }
+        }
+        Err(_) => f(&mut GateGrads::default()),
+    })
 }
 
 fn slice<E>(p: &Option<Part<E>>) -> Option<&[E]> {
@@ -103,9 +129,21 @@ where
         b_hh: slice(&b_hh),
     };
     let saved = if traced {
-        let mut bufs = StepBuffers::default();
-        cell_step_forward(mode, d, inputs, &mut bufs, &mut h_out, c_out.as_deref_mut());
-        Some(bufs)
+        if mode == CellMode::Gru {
+            let mut bufs = StepBuffers::default();
+            cell_step_forward(mode, d, inputs, &mut bufs, &mut h_out, c_out.as_deref_mut());
+            Some(bufs)
+        } else {
+            // The backward step reads only the activations (LSTM) or the output (RNN): the
+            // two projections stay in this thread's scratch instead of on the tape.
+            with_scratch(|bufs| {
+                cell_step_forward(mode, d, inputs, bufs, &mut h_out, c_out.as_deref_mut());
+                Some(StepBuffers {
+                    acts: core::mem::take(&mut bufs.acts),
+                    ..StepBuffers::default()
+                })
+            })
+        }
     } else {
         with_scratch(|bufs| {
             cell_step_forward(mode, d, inputs, bufs, &mut h_out, c_out.as_deref_mut())
@@ -138,51 +176,48 @@ where
                     b_ih: slice(&b_ih),
                     b_hh: slice(&b_hh),
                 };
-                // Fresh buffers, added afterwards: the same tensor may be two of the inputs.
+                // Fresh buffers for the data inputs, added afterwards: the same tensor may
+                // be two of the inputs.
                 let buf = |on: bool, p: Option<&Part<E>>| {
                     p.filter(|_| on).map(|p| vec![E::ZERO; p.data.len()])
                 };
                 let [tx, th, tc, twi, twh, tbi, tbh] = tr;
-                let mut out = [
-                    buf(tx, Some(&x)),
-                    buf(th, Some(&h)),
-                    buf(tc, c.as_ref()),
-                    buf(twi, Some(&w_ih)),
-                    buf(twh, Some(&w_hh)),
-                    buf(tbi, b_ih.as_ref()),
-                    buf(tbh, b_hh.as_ref()),
-                ];
-                {
-                    let [gx, gh, gc, gwi, gwh, gbi, gbh] = &mut out;
-                    let grads = StepGrads {
-                        x: gx.as_deref_mut(),
-                        h: gh.as_deref_mut(),
-                        c: gc.as_deref_mut(),
-                        w_ih: gwi.as_deref_mut(),
-                        w_hh: gwh.as_deref_mut(),
-                        b_ih: gbi.as_deref_mut(),
-                        b_hh: gbh.as_deref_mut(),
-                    };
-                    cell_step_backward(
-                        mode,
-                        d,
-                        inputs,
-                        &bufs,
-                        &h_saved,
-                        dh.as_deref(),
-                        dc.as_deref(),
-                        grads,
-                    );
-                }
-                let ids = [
-                    Some(x.id),
-                    Some(h.id),
-                    c.as_ref().map(|p| p.id),
-                    Some(w_ih.id),
-                    Some(w_hh.id),
-                    b_ih.as_ref().map(|p| p.id),
-                    b_hh.as_ref().map(|p| p.id),
-                ];
+                let mut out = [buf(tx, Some(&x)), buf(th, Some(&h)), buf(tc, c.as_ref())];
+                with_gate_grads(|gates: &mut GateGrads<E>| {
+                    {
+                        let [gx, gh, gc] = &mut out;
+                        let grads = StepGrads {
+                            x: gx.as_deref_mut(),
+                            h: gh.as_deref_mut(),
+                            c: gc.as_deref_mut(),
+                        };
+                        cell_step_backward(
+                            mode,
+                            d,
+                            inputs,
+                            &bufs,
+                            &h_saved,
+                            dh.as_deref(),
+                            dc.as_deref(),
+                            grads,
+                            gates,
+                        );
+                    }
+                    // The weights' gradients go straight into their accumulated gradients
+                    // (one per weight over all steps), one weight at a time.
+                    let weights = [
+                        (twi, Some(&w_ih), StepWeight::InputWeight),
+                        (twh, Some(&w_hh), StepWeight::HiddenWeight),
+                        (tbi, b_ih.as_ref(), StepWeight::InputBias),
+                        (tbh, b_hh.as_ref(), StepWeight::HiddenBias),
+                    ];
+                    for (on, p, which) in weights {
+                        if let (true, Some(p)) = (on, p) {
+                            weight_grads(d, inputs, gates, which, g.entry(p.id, p.data.len()));
+                        }
+                    }
+                });
+                let ids = [Some(x.id), Some(h.id), c.as_ref().map(|p| p.id)];
                 for (id, grad) in ids.into_iter().zip(out) {
                     if let (Some(id), Some(grad)) = (id, grad) {
                         g.add(id, grad);
