@@ -13,6 +13,9 @@ Run: python3 benches/compare.py [--quick] [--threads N] [--no-single-thread] [--
 * PyTorch runs before and after shaped's benches and keeps its better figure per workload:
   the machine drifts (and other jobs load it), and a drift can then only favour PyTorch.
 * `--skip-shaped` reads the criterion results already in target/criterion.
+* `--omp-passive` runs PyTorch with OMP_WAIT_POLICY=passive: on a machine loaded by other
+  jobs, PyTorch's spinning OpenMP workers get descheduled and its small ops (W7's cell steps)
+  slow down by 10-30x; on a quiet machine leave PyTorch's default.
 
 Flop counts per step (multiply-adds x 2, the products only; element-wise work not counted):
 
@@ -91,13 +94,16 @@ def fma_peak(threads, override):
     return FMA_PEAK_FLOPS_PER_ITER * threads / ns
 
 
+TORCH_ENV = dict(os.environ)
+
+
 def run_torch(threads, only=""):
     """One run of benches/pytorch/bench.py, or None when torch is not installed."""
     cmd = [sys.executable, os.path.join(ROOT, "benches", "pytorch", "bench.py"), "--threads", str(threads)]
     if only:
         cmd += ["--only", only]
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=TORCH_ENV)
         return json.loads(out.stdout.strip().splitlines()[-1])
     except (subprocess.CalledProcessError, FileNotFoundError, json.JSONDecodeError, IndexError) as e:
         print(f"(PyTorch not run: {e})", file=sys.stderr)
@@ -130,7 +136,12 @@ def main():
     parser.add_argument("--no-single-thread", action="store_true")
     parser.add_argument("--skip-shaped", action="store_true")
     parser.add_argument("--peak", type=float, default=None, help="FMA peak GFLOP/s (f32) at --threads")
+    parser.add_argument("--omp-passive", action="store_true",
+                        help="OMP_WAIT_POLICY=passive for PyTorch (on a loaded machine its spinning "
+                             "OpenMP threads are descheduled and small ops slow down up to 30x)")
     args = parser.parse_args()
+    if args.omp_passive:
+        TORCH_ENV["OMP_WAIT_POLICY"] = "passive"
     threads = args.threads
     quick = ["--warm-up-time", "1", "--measurement-time", "3"] if args.quick else []
     single = not args.no_single_thread and threads != 1

@@ -39,8 +39,8 @@ fn labels<const N: usize>(classes: usize, rng: &mut rand::rngs::StdRng) -> Indic
 fn train_steps<E: Float>(c: &mut Criterion, name: &str, mut step: impl FnMut() -> Gradients<E>) {
     let mut g = c.benchmark_group("train_step");
     g.throughput(Throughput::Elements(1));
-    if name.starts_with("time_seq") {
-        // About a second per step: criterion's minimum of 10 samples.
+    if name.starts_with("time_seq") || name.starts_with("transformer") {
+        // A tenth of a second to a second per step: criterion's minimum of 10 samples.
         g.sample_size(10);
     }
     g.bench_function(name, |b| b.iter(|| black_box(step())));

@@ -2,10 +2,145 @@
 //! backward.
 
 use super::simd::wide;
+use super::threads;
 use crate::dtype::Float;
+use std::sync::Mutex;
+
+/// Tensors smaller than this (elements) run on the calling thread.
+const PARALLEL_ELEMS: usize = 1 << 16;
+
+/// Runs `f(first_row, rows)` over blocks of whole rows of `n` elements of `out`, one block
+/// per thread for large tensors, each inside [`wide`].
+fn for_row_blocks<E: Float>(out: &mut [E], n: usize, f: impl Fn(usize, &mut [E]) + Sync) {
+    let rows = out.len() / n.max(1);
+    let blocks = if out.len() < PARALLEL_ELEMS || n == 0 {
+        1
+    } else {
+        threads::threads().min(rows).max(1)
+    };
+    if blocks <= 1 {
+        wide(
+            #[inline(always)]
+            || f(0, out),
+        );
+        return;
+    }
+    let per = rows.div_ceil(blocks) * n;
+    let parts: Vec<Mutex<Option<(usize, &mut [E])>>> = out
+        .chunks_mut(per)
+        .enumerate()
+        .map(|(i, c)| Mutex::new(Some((i * per / n, c))))
+        .collect();
+    threads::run(parts.len(), &|t| {
+        let part = parts[t].lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some((row, block)) = part {
+            wide(
+                #[inline(always)]
+                || f(row, block),
+            );
+        }
+    });
+}
+
+/// Maximum of a row with eight independent accumulators (vectorises; `max` ignores NaN in
+/// any order, as the sequential loop does).
+#[inline(always)]
+fn row_max<E: Float>(r: &[E]) -> E {
+    let mut acc = [E::NEG_INFINITY; 8];
+    let chunks = r.chunks_exact(8);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for (a, &x) in acc.iter_mut().zip(c) {
+            *a = a.max(x);
+        }
+    }
+    let mut m = E::NEG_INFINITY;
+    for a in acc.into_iter().chain(tail.iter().copied()) {
+        m = m.max(a);
+    }
+    m
+}
+
+/// `sum_k a_k b_k` (or `sum_k a_k` with `b = None`) with eight accumulators.
+#[inline(always)]
+fn row_dot<E: Float>(a: &[E], b: Option<&[E]>) -> E {
+    let mut acc = [E::ZERO; 8];
+    let ca = a.chunks_exact(8);
+    let tail = ca.remainder();
+    match b {
+        Some(b) => {
+            let b = &b[..a.len()];
+            for (c, d) in ca.zip(b.chunks_exact(8)) {
+                for k in 0..8 {
+                    acc[k] += c[k] * d[k];
+                }
+            }
+            let tb = &b[a.len() - tail.len()..];
+            let mut s = acc.iter().fold(E::ZERO, |s, &v| s + v);
+            for (&x, &y) in tail.iter().zip(tb) {
+                s += x * y;
+            }
+            s
+        }
+        None => {
+            for c in ca {
+                for k in 0..8 {
+                    acc[k] += c[k];
+                }
+            }
+            acc.iter().chain(tail).fold(E::ZERO, |s, &v| s + v)
+        }
+    }
+}
+
+/// Softmax of contiguous rows of `n` (the last axis): `y` holds as many rows as `x` from
+/// row `row`.
+#[inline(always)]
+fn softmax_rows<E: Float>(x: &[E], n: usize, row: usize, y: &mut [E]) {
+    let x = &x[row * n..][..y.len()];
+    for (xr, yr) in x.chunks_exact(n).zip(y.chunks_exact_mut(n)) {
+        let mut m = row_max(xr);
+        if !m.is_finite() {
+            m = E::ZERO;
+        }
+        for (v, &xv) in yr.iter_mut().zip(xr) {
+            *v = (xv - m).exp();
+        }
+        let inv = E::ONE / row_dot(yr, None);
+        yr.iter_mut().for_each(|v| *v *= inv);
+    }
+}
+
+/// Log-softmax of contiguous rows, as [`softmax_rows`].
+#[inline(always)]
+fn log_softmax_rows<E: Float>(x: &[E], n: usize, row: usize, y: &mut [E]) {
+    let x = &x[row * n..][..y.len()];
+    for (xr, yr) in x.chunks_exact(n).zip(y.chunks_exact_mut(n)) {
+        let m = row_max(xr);
+        for (v, &xv) in yr.iter_mut().zip(xr) {
+            *v = xv - m;
+        }
+        let mut acc = [E::ZERO; 8];
+        let chunks = yr.chunks_exact(8);
+        let tail = chunks.remainder();
+        for c in chunks {
+            for k in 0..8 {
+                acc[k] += c[k].exp();
+            }
+        }
+        let s = acc.iter().fold(E::ZERO, |s, &v| s + v) + tail.iter().fold(E::ZERO, |s, &v| s + v.exp());
+        let lse = s.ln();
+        yr.iter_mut().for_each(|v| *v -= lse);
+    }
+}
 
 /// Softmax along the middle of `[outer, n, inner]`, shifted by each row's maximum.
 pub(crate) fn softmax_axis<E: Float>(x: &[E], outer: usize, n: usize, inner: usize) -> Vec<E> {
+    if inner == 1 && n > 0 {
+        let mut y = vec![E::ZERO; x.len()];
+        for_row_blocks(&mut y, n, |row, block| softmax_rows(x, n, row, block));
+        return y;
+    }
     wide(
         #[inline(always)]
         || {
@@ -39,6 +174,11 @@ pub(crate) fn softmax_axis<E: Float>(x: &[E], outer: usize, n: usize, inner: usi
 
 /// `y = x - m - ln(sum_k exp(x - m))` along the middle axis, `m` being the row maximum.
 pub(crate) fn log_softmax_axis<E: Float>(x: &[E], outer: usize, n: usize, inner: usize) -> Vec<E> {
+    if inner == 1 && n > 0 {
+        let mut y = vec![E::ZERO; x.len()];
+        for_row_blocks(&mut y, n, |row, block| log_softmax_rows(x, n, row, block));
+        return y;
+    }
     wide(
         #[inline(always)]
         || {
@@ -79,6 +219,18 @@ pub(crate) fn log_softmax_backward<E: Float>(
     n: usize,
     inner: usize,
 ) {
+    if inner == 1 && n > 0 {
+        for_row_blocks(gx, n, |row, block| {
+            let (gy, y) = (&gy[row * n..][..block.len()], &y[row * n..][..block.len()]);
+            for ((g, gyr), yr) in block.chunks_exact_mut(n).zip(gy.chunks_exact(n)).zip(y.chunks_exact(n)) {
+                let total = row_dot(gyr, None);
+                for ((a, &b), &c) in g.iter_mut().zip(gyr).zip(yr) {
+                    *a += b - c.exp() * total;
+                }
+            }
+        });
+        return;
+    }
     wide(
         #[inline(always)]
         || {
@@ -107,6 +259,18 @@ pub(crate) fn softmax_backward<E: Float>(
     n: usize,
     inner: usize,
 ) {
+    if inner == 1 && n > 0 {
+        for_row_blocks(gx, n, |row, block| {
+            let (gy, y) = (&gy[row * n..][..block.len()], &y[row * n..][..block.len()]);
+            for ((g, gyr), yr) in block.chunks_exact_mut(n).zip(gy.chunks_exact(n)).zip(y.chunks_exact(n)) {
+                let dot = row_dot(gyr, Some(yr));
+                for ((a, &b), &c) in g.iter_mut().zip(gyr).zip(yr) {
+                    *a += c * (b - dot);
+                }
+            }
+        });
+        return;
+    }
     wide(
         #[inline(always)]
         || {
