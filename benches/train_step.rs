@@ -19,7 +19,7 @@
 //! `requires_grad=False`), so the step does the same work as PyTorch's.
 //! Run: `cargo bench --bench train_step`.
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use rand::{RngExt, SeedableRng};
 use shaped::nn::loss::{cross_entropy, mse_loss};
 use shaped::nn::{
@@ -40,8 +40,9 @@ fn train_steps<E: Float>(c: &mut Criterion, name: &str, mut step: impl FnMut() -
     let mut g = c.benchmark_group("train_step");
     g.throughput(Throughput::Elements(1));
     if name.starts_with("time_seq") || name.starts_with("transformer") {
-        // A tenth of a second to a second per step: criterion's minimum of 10 samples.
-        g.sample_size(10);
+        // A tenth of a second to a second per step: criterion's minimum of 10 samples, each
+        // of the same number of steps.
+        g.sample_size(10).sampling_mode(SamplingMode::Flat);
     }
     g.bench_function(name, |b| b.iter(|| black_box(step())));
     g.finish();

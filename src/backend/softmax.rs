@@ -128,7 +128,8 @@ fn log_softmax_rows<E: Float>(x: &[E], n: usize, row: usize, y: &mut [E]) {
                 acc[k] += c[k].exp();
             }
         }
-        let s = acc.iter().fold(E::ZERO, |s, &v| s + v) + tail.iter().fold(E::ZERO, |s, &v| s + v.exp());
+        let s = acc.iter().fold(E::ZERO, |s, &v| s + v)
+            + tail.iter().fold(E::ZERO, |s, &v| s + v.exp());
         let lse = s.ln();
         yr.iter_mut().for_each(|v| *v -= lse);
     }
@@ -222,7 +223,11 @@ pub(crate) fn log_softmax_backward<E: Float>(
     if inner == 1 && n > 0 {
         for_row_blocks(gx, n, |row, block| {
             let (gy, y) = (&gy[row * n..][..block.len()], &y[row * n..][..block.len()]);
-            for ((g, gyr), yr) in block.chunks_exact_mut(n).zip(gy.chunks_exact(n)).zip(y.chunks_exact(n)) {
+            for ((g, gyr), yr) in block
+                .chunks_exact_mut(n)
+                .zip(gy.chunks_exact(n))
+                .zip(y.chunks_exact(n))
+            {
                 let total = row_dot(gyr, None);
                 for ((a, &b), &c) in g.iter_mut().zip(gyr).zip(yr) {
                     *a += b - c.exp() * total;
@@ -262,7 +267,11 @@ pub(crate) fn softmax_backward<E: Float>(
     if inner == 1 && n > 0 {
         for_row_blocks(gx, n, |row, block| {
             let (gy, y) = (&gy[row * n..][..block.len()], &y[row * n..][..block.len()]);
-            for ((g, gyr), yr) in block.chunks_exact_mut(n).zip(gy.chunks_exact(n)).zip(y.chunks_exact(n)) {
+            for ((g, gyr), yr) in block
+                .chunks_exact_mut(n)
+                .zip(gy.chunks_exact(n))
+                .zip(y.chunks_exact(n))
+            {
                 let dot = row_dot(gyr, Some(yr));
                 for ((a, &b), &c) in g.iter_mut().zip(gyr).zip(yr) {
                     *a += c * (b - dot);
@@ -309,5 +318,44 @@ mod log_softmax_tests {
         let mut gx = [0.0; 2];
         log_softmax_backward(&mut gx, &gy, &y, 1, 2, 1);
         assert!((gx[0] - 2.0 / 3.0).abs() < 1e-15 && (gx[1] + 2.0 / 3.0).abs() < 1e-15);
+    }
+
+    /// The last-axis path (contiguous rows, split over threads above `PARALLEL_ELEMS`)
+    /// agrees with the strided path, read through a transpose, forward and backward.
+    #[test]
+    fn last_axis_rows_match_the_strided_path() {
+        let (rows, n) = (300, 257);
+        let val = |i: usize| ((i * 7919 % 1013) as f64 - 500.0) / 37.0;
+        let mut x: Vec<f64> = (0..rows * n).map(val).collect();
+        x[5 * n..6 * n].fill(f64::NEG_INFINITY);
+        let gy: Vec<f64> = (0..rows * n).map(|i| val(i + 3) / 10.0).collect();
+        let t = |v: &[f64]| -> Vec<f64> {
+            (0..rows * n)
+                .map(|i| v[(i % rows) * n + i / rows])
+                .collect()
+        };
+        let close = |a: &[f64], b: &[f64]| {
+            a.iter().zip(b).all(|(p, q)| {
+                (p.is_nan() && q.is_nan()) || (p - q).abs() <= 1e-12 * (1.0 + q.abs())
+            })
+        };
+        for log in [false, true] {
+            let (fwd, bwd): (
+                fn(&[f64], usize, usize, usize) -> Vec<f64>,
+                fn(&mut [f64], &[f64], &[f64], usize, usize, usize),
+            ) = if log {
+                (log_softmax_axis, log_softmax_backward)
+            } else {
+                (softmax_axis, softmax_backward)
+            };
+            let y = fwd(&x, rows, n, 1);
+            let yt = fwd(&t(&x), 1, n, rows);
+            assert!(close(&t(&y), &yt), "forward, log = {log}");
+            let mut gx = vec![0.5; rows * n];
+            bwd(&mut gx, &gy, &y, rows, n, 1);
+            let mut gxt = vec![0.5; rows * n];
+            bwd(&mut gxt, &t(&gy), &yt, 1, n, rows);
+            assert!(close(&t(&gx), &gxt), "backward, log = {log}");
+        }
     }
 }
