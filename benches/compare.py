@@ -4,6 +4,7 @@ installed), and prints W1-W8 side by side with the ratios, the targets of issue 
 W1, W2, W4 and W7, the share of the measured FMA peak.
 
 Run: python3 benches/compare.py [--quick] [--threads N] [--no-single-thread] [--skip-shaped]
+                                [--omp-passive] [--peak GFLOPS] [--python PATH]
 
 * `--threads N` (default: the machine's CPU count) sets SHAPED_NUM_THREADS for shaped and
   torch.set_num_threads for PyTorch.
@@ -95,11 +96,13 @@ def fma_peak(threads, override):
 
 
 TORCH_ENV = dict(os.environ)
+# The Python that has torch: --python, else /work/torchenv's if present, else this one.
+TORCH_PYTHON = [sys.executable]
 
 
 def run_torch(threads, only=""):
     """One run of benches/pytorch/bench.py, or None when torch is not installed."""
-    cmd = [sys.executable, os.path.join(ROOT, "benches", "pytorch", "bench.py"), "--threads", str(threads)]
+    cmd = [TORCH_PYTHON[0], os.path.join(ROOT, "benches", "pytorch", "bench.py"), "--threads", str(threads)]
     if only:
         cmd += ["--only", only]
     try:
@@ -139,7 +142,10 @@ def main():
     parser.add_argument("--omp-passive", action="store_true",
                         help="OMP_WAIT_POLICY=passive for PyTorch (on a loaded machine its spinning "
                              "OpenMP threads are descheduled and small ops slow down up to 30x)")
+    parser.add_argument("--python", default=None, help="the Python interpreter that has torch")
     args = parser.parse_args()
+    venv = "/work/torchenv/bin/python"
+    TORCH_PYTHON[0] = args.python or (venv if os.path.exists(venv) else sys.executable)
     if args.omp_passive:
         TORCH_ENV["OMP_WAIT_POLICY"] = "passive"
     threads = args.threads
