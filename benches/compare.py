@@ -157,11 +157,13 @@ def main():
     torch_runs = [run_torch(threads)]
     torch1_runs = [run_torch(1, "W3,W4")] if single else []
     if not args.skip_shaped:
-        for bench in ("tensor_ops", "train_step"):
-            subprocess.run(["cargo", "bench", "--bench", bench, "--", "--noplot", *quick], cwd=ROOT, env=env, check=True)
+        # The 1-thread runs first: criterion writes every run to `new` as well as to the named
+        # baseline, so the runs at --threads must come last.
         if single:
             subprocess.run(["cargo", "bench", "--bench", "train_step", "--", "--noplot", *quick, "--save-baseline", "t1",
                             "cnn_b32|lstm_s32"], cwd=ROOT, env=env1, check=True)
+        for bench in ("tensor_ops", "train_step"):
+            subprocess.run(["cargo", "bench", "--bench", bench, "--", "--noplot", *quick], cwd=ROOT, env=env, check=True)
     if torch_runs[0] is not None:
         torch_runs.append(run_torch(threads))
         if single:
