@@ -37,6 +37,7 @@ macro_rules! avx2_kernel {
             const NR: usize = 2 * $lanes;
             const KC: usize = $kc;
             const MC: usize = $mc;
+            const NC: usize = 4096;
 
             #[inline]
             unsafe fn tile(

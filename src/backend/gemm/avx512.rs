@@ -29,6 +29,7 @@ macro_rules! avx512_kernel {
             const NR: usize = 2 * $lanes;
             const KC: usize = $kc;
             const MC: usize = $mc;
+            const NC: usize = 4096;
 
             /// # Safety
             /// AVX-512F must be available, plus the contract of [`Kernel::tile`].

@@ -26,6 +26,8 @@ pub(super) trait Kernel: Copy + Send + Sync + 'static {
     const KC: usize;
     /// Rows of one packed block of `A` (a multiple of `MR`).
     const MC: usize;
+    /// Columns of one packed block of `B` (a multiple of `NR`).
+    const NC: usize;
 
     /// `C[..mr, ..nr] = alpha * A_panel B_panel + beta * C[..mr, ..nr]` over `k` steps
     /// (`beta == 0` never reads `C`, so it may hold garbage such as NaN, as BLAS allows).
@@ -78,15 +80,15 @@ pub(super) trait Kernel: Copy + Send + Sync + 'static {
     }
 }
 
-/// Columns of `B` packed at once (a multiple of every `NR`).
-const NC: usize = 4096;
 /// Below this many flops a product runs on the calling thread: handing part of it to a
 /// worker costs a few microseconds, which only pays off from about 1 MFLOP.
 const PARALLEL_FLOPS: usize = 1 << 21;
 /// `B` (rows contiguous) is read in place instead of packed when one `KC` block has at most
 /// this many elements: it then stays in L2 while every row panel of `A` passes over it.
 const DIRECT_B_ELEMS: usize = 1 << 17;
-/// Packing `B` is split over threads from this many elements of a block on.
+/// The most elements of packed `B` held at once (16 MiB of `f32`).
+const PACKED_B_ELEMS: usize = 1 << 22;
+/// Packing `B` is split over threads from this many elements on.
 const PARALLEL_PACK_ELEMS: usize = 1 << 15;
 /// Tiles of `C` per thread (see the module docs).
 const TILES_PER_THREAD: usize = 4;
@@ -164,77 +166,91 @@ pub(super) unsafe fn product<K: Kernel>(
         threads::run(rows * cols, &task);
         return;
     }
-    let (kc_max, mc_max) = tune::<K>();
+    let (kc_max, mc_max, nc_max) = tune::<K>();
     let direct_b = b.cs == 1 && kc_max.min(k) * n <= DIRECT_B_ELEMS;
-    let nc_max = if direct_b { n } else { NC.min(n) };
-    let (rows, cols) = grid(m, nc_max, threads, K::MR, K::NR);
+    // All of `B` is packed up front (in parallel), then one parallel run computes every
+    // tile: two hand-offs to the workers per product, not two per block. Wider `B` is
+    // taken in chunks of columns whose packed copy stays under `PACKED_B_ELEMS`.
+    let chunk = if direct_b {
+        n
+    } else {
+        (PACKED_B_ELEMS / k / K::NR).max(1) * K::NR
+    };
+    let (rows, cols) = grid(m, chunk.min(n), threads, K::MR, K::NR);
     PACK_B.with(|pack_b_buf| {
         let mut pack_b_buf = pack_b_buf.borrow_mut();
         let bpack = if direct_b {
             SendPtr(core::ptr::null_mut())
         } else {
-            let len = nc_max.next_multiple_of(K::NR) * kc_max.min(k);
+            let len = chunk.min(n).next_multiple_of(K::NR) * k;
             SendPtr(aligned::<K::E>(&mut pack_b_buf, len))
         };
-        for jc in (0..n).step_by(nc_max) {
-            let nc = nc_max.min(n - jc);
-            for pc in (0..k).step_by(kc_max) {
-                let kc = kc_max.min(k - pc);
-                let beta = if pc == 0 { beta } else { K::E::ONE };
-                if !direct_b {
-                    let panels = nc.div_ceil(K::NR);
-                    let parts = if kc * nc >= PARALLEL_PACK_ELEMS {
-                        threads.min(panels)
-                    } else {
-                        1
-                    };
-                    let src = b.at(pc, jc);
-                    threads::run(parts, &|t| {
-                        let (p0, p1) = split(panels, 1, parts, t);
-                        // SAFETY: panels p0..p1 of the buffer (sized for `nc_max` columns by
-                        // `kc` rows) are written by this task alone; the source block is
-                        // inside `b`'s checked extent.
+        for j0 in (0..n).step_by(chunk) {
+            let nc = chunk.min(n - j0);
+            // Block `pc` (rows pc..pc + kc) of the packed chunk starts at `pc * n_pad`, and
+            // its panel `j` (columns j*NR..) `j * NR * kc` further.
+            let n_pad = nc.next_multiple_of(K::NR);
+            if !direct_b {
+                let panels = nc.div_ceil(K::NR);
+                let parts = if k * nc >= PARALLEL_PACK_ELEMS {
+                    (2 * threads).min(panels)
+                } else {
+                    1
+                };
+                threads::run(parts, &|t| {
+                    let (p0, p1) = split(panels, 1, parts, t);
+                    for pc in (0..k).step_by(kc_max) {
+                        let kc = kc_max.min(k - pc);
+                        // SAFETY: panels p0..p1 of block pc lie inside the buffer (sized
+                        // `n_pad * k`) and are written by this task alone; the source block
+                        // is inside `b`'s checked extent.
                         unsafe {
                             pack_b::<K>(
-                                bpack.get().add(p0 * K::NR * kc),
-                                src.at(0, p0 * K::NR),
+                                bpack.get().add(pc * n_pad + p0 * K::NR * kc),
+                                b.at(pc, j0 + p0 * K::NR),
                                 kc,
                                 (p1 * K::NR).min(nc) - p0 * K::NR,
                             )
                         }
-                    });
-                }
-                let task = |t: usize| {
-                    let (r0, r1) = split(m, K::MR, rows, t / cols);
-                    let (c0, c1) = split(nc, K::NR, cols, t % cols);
-                    if r0 >= r1 || c0 >= c1 {
-                        return;
                     }
+                });
+            }
+            let task = |t: usize| {
+                let (r0, r1) = split(m, K::MR, rows, t / cols);
+                let (c0, c1) = split(nc, K::NR, cols, t % cols);
+                if r0 >= r1 || c0 >= c1 {
+                    return;
+                }
+                for pc in (0..k).step_by(kc_max) {
+                    let kc = kc_max.min(k - pc);
+                    let beta = if pc == 0 { beta } else { K::E::ONE };
                     let b_panels = if direct_b {
-                        (b.at(pc, jc + c0).ptr, b.rs, 0)
+                        (b.at(pc, j0 + c0).ptr, b.rs, 0)
                     } else {
-                        // SAFETY: column c0 (a multiple of NR) starts panel c0 / NR.
-                        (unsafe { bpack.get().add(c0 * kc) }.cast_const(), K::NR, 1)
+                        // SAFETY: column c0 (a multiple of NR) starts panel c0 / NR of
+                        // block pc, inside the buffer.
+                        let start = unsafe { bpack.get().add(pc * n_pad + c0 * kc) };
+                        (start.cast_const(), K::NR, 1)
                     };
-                    // SAFETY: the tile's rows and columns are inside the product; tiles of
-                    // one run are disjoint, so no two threads write the same element of C.
+                    // SAFETY: the tile's rows and columns are inside the product; tiles
+                    // are disjoint, so no two threads write the same element of C.
                     unsafe {
                         tile_rows::<K>(
                             r1 - r0,
                             kc,
                             c1 - c0,
-                            mc_max,
+                            (mc_max, nc_max),
                             alpha,
                             a.at(r0, pc),
                             b_panels,
                             beta,
-                            c.get().add(r0 * rsc + jc + c0),
+                            c.get().add(r0 * rsc + j0 + c0),
                             rsc,
                         )
                     }
-                };
-                threads::run(rows * cols, &task);
-            }
+                }
+            };
+            threads::run(rows * cols, &task);
         }
     });
 }
@@ -250,7 +266,7 @@ unsafe fn tile_rows<K: Kernel>(
     m: usize,
     kc: usize,
     n: usize,
-    mc_max: usize,
+    (mc_max, nc_max): (usize, usize),
     alpha: K::E,
     a: Operand<K::E>,
     (b, b_stride, packed): (*const K::E, usize, usize),
@@ -266,29 +282,41 @@ unsafe fn tile_rows<K: Kernel>(
             // SAFETY: the buffer holds `mc` rows rounded up to MR, by `kc`; rows ic.. of
             // `a` are inside its checked extent.
             unsafe { pack_a::<K>(apack, a.at(ic, 0), mc, kc) };
-            for jr in (0..n).step_by(K::NR) {
-                let nr = K::NR.min(n - jr);
+            let call = |ir: usize, jr: usize| {
                 let bp = if packed == 1 {
                     b.wrapping_add(jr * kc)
                 } else {
                     b.wrapping_add(jr)
                 };
-                for ir in (0..mc).step_by(K::MR) {
-                    // SAFETY: the panels and the C block are inside their buffers (see
-                    // `product`); the kernel's instruction set is the caller's contract.
-                    unsafe {
-                        K::tile(
-                            kc,
-                            apack.add(ir * kc),
-                            bp,
-                            b_stride,
-                            c.add((ic + ir) * rsc + jr),
-                            rsc,
-                            K::MR.min(mc - ir),
-                            nr,
-                            alpha,
-                            beta,
-                        )
+                // SAFETY: the panels and the C block are inside their buffers (see
+                // `product`); the kernel's instruction set is the caller's contract.
+                unsafe {
+                    K::tile(
+                        kc,
+                        apack.add(ir * kc),
+                        bp,
+                        b_stride,
+                        c.add((ic + ir) * rsc + jr),
+                        rsc,
+                        K::MR.min(mc - ir),
+                        K::NR.min(n - jr),
+                        alpha,
+                        beta,
+                    )
+                }
+            };
+            if tune_raw()[3] == 1 {
+                for jc in (0..n).step_by(nc_max) {
+                    for ir in (0..mc).step_by(K::MR) {
+                        for jr in (jc..n.min(jc + nc_max)).step_by(K::NR) {
+                            call(ir, jr);
+                        }
+                    }
+                }
+            } else {
+                for jr in (0..n).step_by(K::NR) {
+                    for ir in (0..mc).step_by(K::MR) {
+                        call(ir, jr);
                     }
                 }
             }
@@ -350,10 +378,25 @@ unsafe fn pack_a<K: Kernel>(dst: *mut K::E, a: Operand<K::E>, mc: usize, kc: usi
         if rows < mr {
             out.fill(K::E::ZERO);
         }
-        for i in 0..rows {
-            for p in 0..kc {
-                // SAFETY: (panel*MR + i, p) is inside the operand's checked extent.
-                out[p * mr + i] = unsafe { *src.ptr.add(i * src.rs + p * src.cs) };
+        if src.rs == 1 {
+            // Column-major `a` (a transposed operand): each step is a contiguous copy.
+            for (p, group) in out.chunks_exact_mut(mr).enumerate() {
+                // SAFETY: column p, rows ..rows of the panel are inside the checked extent.
+                let col = unsafe { core::slice::from_raw_parts(src.ptr.add(p * src.cs), rows) };
+                group[..rows].copy_from_slice(col);
+            }
+        } else {
+            // Row-major `a`: transpose in strips of 8 steps, so that the writes stay within
+            // a few cache lines while every row is read contiguously.
+            for p0 in (0..kc).step_by(8) {
+                let w = 8.min(kc - p0);
+                for i in 0..rows {
+                    for q in 0..w {
+                        // SAFETY: (panel*MR + i, p0 + q) is inside the checked extent.
+                        out[(p0 + q) * mr + i] =
+                            unsafe { *src.ptr.add(i * src.rs + (p0 + q) * src.cs) };
+                    }
+                }
             }
         }
     }
@@ -395,34 +438,27 @@ unsafe fn pack_b<K: Kernel>(dst: *mut K::E, b: Operand<K::E>, kc: usize, nc: usi
     }
 }
 
-// TEMPORARY tuning overrides (SHAPED_GEMM_TUNE=kc,mc,tiles).
-fn tune_raw() -> (usize, usize, usize) {
-    static T: std::sync::OnceLock<(usize, usize, usize)> = std::sync::OnceLock::new();
+// TEMPORARY tuning overrides (SHAPED_GEMM_TUNE=kc,mc,tiles,order,nc).
+fn tune_raw() -> [usize; 5] {
+    static T: std::sync::OnceLock<[usize; 5]> = std::sync::OnceLock::new();
     *T.get_or_init(|| {
         let v: Vec<usize> = std::env::var("SHAPED_GEMM_TUNE")
             .unwrap_or_default()
             .split(',')
             .filter_map(|x| x.trim().parse().ok())
             .collect();
-        (
-            v.first().copied().unwrap_or(0),
-            v.get(1).copied().unwrap_or(0),
-            v.get(2).copied().unwrap_or(0),
-        )
+        core::array::from_fn(|i| v.get(i).copied().unwrap_or(0))
     })
 }
-fn tune<K: Kernel>() -> (usize, usize) {
-    let (kc, mc, _) = tune_raw();
+fn tune<K: Kernel>() -> (usize, usize, usize) {
+    let [kc, mc, _, _, nc] = tune_raw();
     (
         if kc > 0 { kc } else { K::KC },
-        if mc > 0 {
-            mc.next_multiple_of(K::MR)
-        } else {
-            K::MC
-        },
+        if mc > 0 { mc.next_multiple_of(K::MR) } else { K::MC },
+        if nc > 0 { nc.next_multiple_of(K::NR) } else { K::NC },
     )
 }
 fn tune_tiles() -> usize {
-    let t = tune_raw().2;
+    let t = tune_raw()[2];
     if t > 0 { t } else { TILES_PER_THREAD }
 }

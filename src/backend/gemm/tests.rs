@@ -292,7 +292,8 @@ fn every_f64_kernel_matches_naive_on_odd_sizes() {
     }
 }
 
-/// Sizes that cross the cache blocks (KC up to 384, MC up to 144, NC 4096), run on the
+/// Sizes that cross the cache blocks (KC up to 384, MC up to 144, chunks of packed `B`
+/// over 4M elements), run on the
 /// threads (above 2 MFLOP), take the in-place paths (small `B`, `x W^T`), and W7's LSTM
 /// products; alpha and beta other than 0 and 1.
 #[test]
@@ -306,6 +307,7 @@ fn every_kernel_matches_naive_across_blocks_and_threads() {
         (16, 128, 4200),
         (300, 1030, 40),
         (64, 784, 256),
+        (3, 1100, 4100),
     ];
     let layouts = [
         Layout {
