@@ -29,7 +29,7 @@ fn mask_pd(n: usize) -> __m256i {
 
 macro_rules! avx2_kernel {
     ($ty:ident, $e:ty, $v:ty, $lanes:literal, $mr:literal, $kc:literal, $mc:literal,
-     $mask:ident, $setzero:ident, $set1:ident, $fmadd:ident, $mul:ident, $loadu:ident,
+     $nc:literal, $mask:ident, $setzero:ident, $set1:ident, $fmadd:ident, $mul:ident, $loadu:ident,
      $maskload:ident, $maskstore:ident, $storeu:ident) => {
         impl Kernel for $ty {
             type E = $e;
@@ -37,7 +37,7 @@ macro_rules! avx2_kernel {
             const NR: usize = 2 * $lanes;
             const KC: usize = $kc;
             const MC: usize = $mc;
-            const NC: usize = 4096;
+            const NC: usize = $nc;
 
             #[inline]
             unsafe fn tile(
@@ -153,6 +153,7 @@ mod f32_kernel {
         6,
         256,
         96,
+        256,
         mask_ps,
         _mm256_setzero_ps,
         _mm256_set1_ps,
@@ -175,6 +176,7 @@ mod f64_kernel {
         6,
         256,
         96,
+        256,
         mask_pd,
         _mm256_setzero_pd,
         _mm256_set1_pd,

@@ -21,7 +21,7 @@ pub(super) struct F64;
 /// Defines one micro-kernel. `lanes` per vector; the block is `MR` rows by two vectors.
 macro_rules! avx512_kernel {
     ($ty:ident, $e:ty, $v:ty, $mask:ty, $lanes:literal, $mr:literal, $kc:literal, $mc:literal,
-     $setzero:ident, $set1:ident, $fmadd:ident, $mul:ident, $loadu:ident, $maskz_loadu:ident,
+     $nc:literal, $setzero:ident, $set1:ident, $fmadd:ident, $mul:ident, $loadu:ident, $maskz_loadu:ident,
      $mask_storeu:ident $(, { $($extra:tt)* })?) => {
         impl Kernel for $ty {
             type E = $e;
@@ -29,7 +29,7 @@ macro_rules! avx512_kernel {
             const NR: usize = 2 * $lanes;
             const KC: usize = $kc;
             const MC: usize = $mc;
-            const NC: usize = 4096;
+            const NC: usize = $nc;
 
             /// # Safety
             /// AVX-512F must be available, plus the contract of [`Kernel::tile`].
@@ -150,6 +150,7 @@ mod f32_kernel {
         12,
         384,
         144,
+        256,
         _mm512_setzero_ps,
         _mm512_set1_ps,
         _mm512_fmadd_ps,
@@ -188,8 +189,9 @@ mod f64_kernel {
         __mmask8,
         8,
         12,
+        384,
+        144,
         256,
-        120,
         _mm512_setzero_pd,
         _mm512_set1_pd,
         _mm512_fmadd_pd,

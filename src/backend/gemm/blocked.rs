@@ -26,7 +26,8 @@ pub(super) trait Kernel: Copy + Send + Sync + 'static {
     const KC: usize;
     /// Rows of one packed block of `A` (a multiple of `MR`).
     const MC: usize;
-    /// Columns of one packed block of `B` (a multiple of `NR`).
+    /// Columns of `B` that one panel of `A` meets before the next (a multiple of `NR`;
+    /// `KC x NC` stays in L2).
     const NC: usize;
 
     /// `C[..mr, ..nr] = alpha * A_panel B_panel + beta * C[..mr, ..nr]` over `k` steps
@@ -166,7 +167,7 @@ pub(super) unsafe fn product<K: Kernel>(
         threads::run(rows * cols, &task);
         return;
     }
-    let (kc_max, mc_max, nc_max) = tune::<K>();
+    let (kc_max, mc_max, nc_max) = (K::KC, K::MC, K::NC);
     let direct_b = b.cs == 1 && kc_max.min(k) * n <= DIRECT_B_ELEMS;
     // All of `B` is packed up front (in parallel), then one parallel run computes every
     // tile: two hand-offs to the workers per product, not two per block. Wider `B` is
@@ -256,7 +257,8 @@ pub(super) unsafe fn product<K: Kernel>(
 }
 
 /// Rows `..m`, columns `..n` of one `kc` step of the product: packs `A` in blocks of
-/// `mc_max` rows and runs the micro-kernel over every (row panel, column panel) pair.
+/// `mc_max` rows and runs the micro-kernel over every (row panel, column panel) pair,
+/// columns in blocks of `nc_max`.
 /// `b_panels` is `(start, row stride, packed)`: packed panels are `NR * kc` apart.
 ///
 /// # Safety
@@ -305,17 +307,11 @@ unsafe fn tile_rows<K: Kernel>(
                     )
                 }
             };
-            if tune_raw()[3] == 1 {
-                for jc in (0..n).step_by(nc_max) {
-                    for ir in (0..mc).step_by(K::MR) {
-                        for jr in (jc..n.min(jc + nc_max)).step_by(K::NR) {
-                            call(ir, jr);
-                        }
-                    }
-                }
-            } else {
-                for jr in (0..n).step_by(K::NR) {
-                    for ir in (0..mc).step_by(K::MR) {
+            // The `MR x kc` panel of `A` stays in L1 while the `kc x nc_max` block of `B`
+            // (in L2) passes under it.
+            for jc in (0..n).step_by(nc_max) {
+                for ir in (0..mc).step_by(K::MR) {
+                    for jr in (jc..n.min(jc + nc_max)).step_by(K::NR) {
                         call(ir, jr);
                     }
                 }
@@ -331,7 +327,7 @@ fn grid(m: usize, n: usize, threads: usize, mr: usize, nr: usize) -> (usize, usi
     if threads <= 1 {
         return (1, 1);
     }
-    let target = tune_tiles() * threads;
+    let target = TILES_PER_THREAD * threads;
     let rows = m.div_ceil(mr).min(target);
     let cols = (target / rows).clamp(1, n.div_ceil(nr));
     (rows, cols)
@@ -436,29 +432,4 @@ unsafe fn pack_b<K: Kernel>(dst: *mut K::E, b: Operand<K::E>, kc: usize, nc: usi
             }
         }
     }
-}
-
-// TEMPORARY tuning overrides (SHAPED_GEMM_TUNE=kc,mc,tiles,order,nc).
-fn tune_raw() -> [usize; 5] {
-    static T: std::sync::OnceLock<[usize; 5]> = std::sync::OnceLock::new();
-    *T.get_or_init(|| {
-        let v: Vec<usize> = std::env::var("SHAPED_GEMM_TUNE")
-            .unwrap_or_default()
-            .split(',')
-            .filter_map(|x| x.trim().parse().ok())
-            .collect();
-        core::array::from_fn(|i| v.get(i).copied().unwrap_or(0))
-    })
-}
-fn tune<K: Kernel>() -> (usize, usize, usize) {
-    let [kc, mc, _, _, nc] = tune_raw();
-    (
-        if kc > 0 { kc } else { K::KC },
-        if mc > 0 { mc.next_multiple_of(K::MR) } else { K::MC },
-        if nc > 0 { nc.next_multiple_of(K::NR) } else { K::NC },
-    )
-}
-fn tune_tiles() -> usize {
-    let t = tune_raw()[2];
-    if t > 0 { t } else { TILES_PER_THREAD }
 }
