@@ -353,7 +353,7 @@ pub(super) unsafe fn scale_c<E: Float>(m: usize, n: usize, beta: E, c: *mut E, r
         if beta == E::ZERO {
             row.fill(E::ZERO);
         } else {
-            row.iter_mut().for_each(|v| *v = *v * beta);
+            row.iter_mut().for_each(|v| *v *= beta);
         }
     }
 }
