@@ -301,7 +301,9 @@ fn computed_pair_case<const N: usize, const M: usize>(
 fn computed_predictions_through_realize() {
     computed_pair_case::<4, 5>("loss_mse_mean", |_, x, t| mse_loss(x.realize(), t));
     computed_pair_case::<4, 5>("loss_mse_sum", |_, x, t| {
-        MSELoss::new().reduction(Reduction::Sum).forward(x.realize(), t)
+        MSELoss::new()
+            .reduction(Reduction::Sum)
+            .forward(x.realize(), t)
     });
     computed_pair_case::<4, 5>("loss_l1", |_, x, t| l1_loss(x.realize(), t));
     computed_pair_case::<4, 5>("loss_smooth_l1", |g, x, t| {
@@ -310,9 +312,7 @@ fn computed_predictions_through_realize() {
     computed_pair_case::<4, 5>("loss_huber", |g, x, t| {
         huber_loss(x.realize(), t, g.hp("delta"))
     });
-    computed_pair_case::<4, 5>("loss_bce", |_, x, t| {
-        binary_cross_entropy(x.realize(), t)
-    });
+    computed_pair_case::<4, 5>("loss_bce", |_, x, t| binary_cross_entropy(x.realize(), t));
     computed_pair_case::<4, 5>("loss_bce_with_logits", |_, x, t| {
         binary_cross_entropy_with_logits(x.realize(), t)
     });

@@ -74,12 +74,18 @@ where
         self.try_forward_train_unchecked(x)
     }
     fn try_forward_unchecked(&self, x: Tensor<S, E, T>) -> Result<Self::Output> {
-        let fx = self.0.try_forward_unchecked(x.clone())?.into_input_type(&x)?;
+        let fx = self
+            .0
+            .try_forward_unchecked(x.clone())?
+            .into_input_type(&x)?;
         let shape = x.shape;
         Ok(binary_op(x, fx, shape, AddKernel))
     }
     fn try_forward_train_unchecked(&mut self, x: Tensor<S, E, T>) -> Result<Self::Output> {
-        let fx = self.0.try_forward_train_unchecked(x.clone())?.into_input_type(&x)?;
+        let fx = self
+            .0
+            .try_forward_train_unchecked(x.clone())?
+            .into_input_type(&x)?;
         let shape = x.shape;
         Ok(binary_op(x, fx, shape, AddKernel))
     }

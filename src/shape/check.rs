@@ -186,7 +186,11 @@ impl ShapeMismatch {
             let msg = if self.path.is_empty() {
                 ConstMsg::new().m(&self.head).m(&self.text)
             } else if self.head.is_empty() {
-                ConstMsg::new().s("layer ").m(&self.path).s(": ").m(&self.text)
+                ConstMsg::new()
+                    .s("layer ")
+                    .m(&self.path)
+                    .s(": ")
+                    .m(&self.text)
             } else {
                 ConstMsg::new()
                     .s("layer ")
