@@ -316,3 +316,40 @@ check_msg! {
     /// `realize`'s source and target shapes.
     RealizeShape: "realize: the tensor has size ", " where the target shape has ", ", at dimension ";
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{ConstMsg, ShapeMismatch};
+
+    fn message(m: ShapeMismatch) -> String {
+        let e = std::panic::catch_unwind(|| m.check()).unwrap_err();
+        e.downcast_ref::<String>().cloned().unwrap()
+    }
+
+    #[test]
+    fn mismatch_messages_name_the_layer_path() {
+        let linear = ShapeMismatch::new(
+            ConstMsg::new().s("Linear<1350, 10>"),
+            ConstMsg::new().s(" expects 1350, has ").n(2704),
+        );
+        assert_eq!(message(linear), "Linear<1350, 10> expects 1350, has 2704");
+        assert_eq!(
+            message(linear.at(7)),
+            "layer 7 (Linear<1350, 10>) expects 1350, has 2704"
+        );
+        assert_eq!(
+            message(linear.at(0).at(3).at_field("head")),
+            "layer head.3.0 (Linear<1350, 10>) expects 1350, has 2704"
+        );
+        let headless = ShapeMismatch::new(ConstMsg::new(), ConstMsg::new().s("Residual: 4 vs 8"));
+        assert_eq!(message(headless.at(2)), "layer 2: Residual: 4 vs 8");
+        // The first mismatch along a model wins; no mismatch passes.
+        let none = ShapeMismatch::NONE;
+        assert!(none.at(1).is_none());
+        none.check();
+        assert_eq!(
+            message(none.or(headless.at(1)).or(linear.at(2))),
+            "layer 1: Residual: 4 vs 8"
+        );
+    }
+}
