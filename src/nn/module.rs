@@ -65,8 +65,9 @@ pub trait Module<X> {
     /// This layer's build-time shape checks for input `X` (by default, failing on
     /// [`SHAPE_MISMATCH`](Module::SHAPE_MISMATCH)): a constant that fails the build, naming
     /// the layer and the sizes. `forward` evaluates it first, so the error points at the line
-    /// that calls `forward`. A custom layer keeps the default, or sets
-    /// `SHAPE_MISMATCH` to its sublayers' combined with [`ShapeMismatch::or`].
+    /// that calls `forward`. A custom layer keeps the defaults: the sublayers it calls check
+    /// themselves (a `#[derive(Module)]` struct combines its fields' mismatches, naming the
+    /// field, as tuples do).
     ///
     /// ```
     /// use shaped::prelude::*;
