@@ -33,9 +33,11 @@ Flop counts per step (multiply-adds x 2, the products only; element-wise work no
   runs at half the f32 peak (the same FMA throughput on half as many lanes), so W7_f64's
   share is of peak / 2.
 
-The FMA peak comes from the criterion benches `fma_peak/f32_1t` and `fma_peak/f32_2t`
-(benches/tensor_ops.rs): GFLOP/s = FMA_PEAK_FLOPS_PER_ITER / median ns. Until they exist the
-peak is "n/a" (or pass `--peak GFLOPS` with a figure measured elsewhere).
+The FMA peak comes from the criterion benches `fma_peak/{f32,f64}_{1t,2t}`
+(benches/tensor_ops.rs, run in the same `cargo bench`): GFLOP/s = flops per iteration (over
+all its threads: FMA_F32_FLOPS_PER_ITER, FMA_F64_FLOPS_PER_ITER, as the bench defines them) /
+median ns. W7_f64's share is of the f64 peak (half the f32 one without it). Without the bench
+the peak is "n/a" (or pass `--peak GFLOPS`, the f32 figure, measured elsewhere).
 """
 import argparse
 import json
@@ -46,9 +48,10 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CRIT = os.path.join(ROOT, "target", "criterion")
 
-# Flops of one iteration of the `fma_peak/*` benches, per thread (the bench defines it; None
-# until benches/tensor_ops.rs has them).
-FMA_PEAK_FLOPS_PER_ITER = None
+# Flops of one iteration of the `fma_peak/*` benches over all its threads (benches/tensor_ops.rs:
+# FMA_TRIPS (2^20) trips x 12 accumulators x lanes (16 f32, 8 f64) x 2).
+FMA_F32_FLOPS_PER_ITER = (1 << 20) * 12 * 16 * 2
+FMA_F64_FLOPS_PER_ITER = (1 << 20) * 12 * 8 * 2
 
 W2_LAYERS = [(784, 256), (256, 128), (128, 10)]
 W2_FLOPS = 2 * 64 * (2 * sum(i * o for i, o in W2_LAYERS) + sum(i * o for i, o in W2_LAYERS[1:]))
@@ -85,14 +88,14 @@ def median_ns(name, baseline="new"):
         return None
 
 
-def fma_peak(threads, override):
-    """Measured f32 FMA peak in GFLOP/s on `threads` threads, or None."""
+def fma_peak(threads, override, dtype="f32"):
+    """Measured FMA peak in GFLOP/s on `threads` threads for `dtype`, or None."""
     if override:
-        return override
-    ns = median_ns(f"fma_peak/f32_{threads}t")
-    if ns is None or FMA_PEAK_FLOPS_PER_ITER is None:
+        return override if dtype == "f32" else override / 2
+    ns = median_ns(f"fma_peak/{dtype}_{threads}t")
+    if ns is None:
         return None
-    return FMA_PEAK_FLOPS_PER_ITER * threads / ns
+    return (FMA_F32_FLOPS_PER_ITER if dtype == "f32" else FMA_F64_FLOPS_PER_ITER) / ns
 
 
 TORCH_ENV = dict(os.environ)
@@ -170,10 +173,11 @@ def main():
             torch1_runs.append(run_torch(1, "W3,W4"))
 
     peak = fma_peak(threads, args.peak)
+    peak64 = fma_peak(threads, args.peak, "f64") or (peak / 2 if peak else None)
     print("PyTorch runs (before, after): " + json.dumps(torch_runs))
     if torch1_runs:
         print("PyTorch 1-thread runs (before, after): " + json.dumps(torch1_runs))
-    print(f"\n{threads} thread(s); FMA peak (f32): " + (f"{peak:.1f} GFLOP/s" if peak else "n/a (no fma_peak bench)"))
+    print(f"\n{threads} thread(s); FMA peak: " + (f"f32 {peak:.1f}, f64 {peak64:.1f} GFLOP/s" if peak else "n/a (no fma_peak bench)"))
     print("| workload | unit | shaped | PyTorch | speed ratio | share of FMA peak | target | met |")
     print("|---|---|---|---|---|---|---|---|")
     ours_all = {}
@@ -185,8 +189,7 @@ def main():
         ratio = speed_ratio(ours, theirs, higher)
         share = None
         if flops and peak and ns:
-            # f64 runs at half the f32 rate.
-            p = peak / 2 if "f64" in w else peak
+            p = peak64 if "f64" in w else peak
             share = flops / ns / p  # flops/ns = GFLOP/s
         target, met = "-", None
         if w in RATIO_TARGETS:
