@@ -29,9 +29,7 @@ Flop counts per step (multiply-adds x 2, the products only; element-wise work no
 * W4 (B = 16, S = 32, I = 64, H = 128, V = 64, N = B S rows): forward 2N (4H (I + H) + H V),
   backward 2N (4H I + 4H H + 4H H + 2 H V) (dW_ih, dW_hh, dh; the head's dW and dx): 294 MFLOP.
 * W7 (N = 97 * 999 rows, H = 51; cell 1 has I = 1, cell 2 I = H): forward
-  2N (4H (1 + H) + 4H * 2H + H), backward 2N (4H (1 + 2H) + 4H * 4H + 2H): 18.3 GFLOP. f64
-  runs at half the f32 peak (the same FMA throughput on half as many lanes), so W7_f64's
-  share is of peak / 2.
+  2N (4H (1 + H) + 4H * 2H + H), backward 2N (4H (1 + 2H) + 4H * 4H + 2H): 18.3 GFLOP.
 
 The FMA peak comes from the criterion benches `fma_peak/{f32,f64}_{1t,2t}`
 (benches/tensor_ops.rs, run in the same `cargo bench`): GFLOP/s = flops per iteration (over
