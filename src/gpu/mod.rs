@@ -27,11 +27,15 @@ mod tensor;
 
 pub use crate::device::{AdapterSummary, GpuStorage, Wgpu};
 
+pub use nn::{GpuLinear, GpuParamMut, GpuParams};
 pub use ops::{GpuOps, cross_entropy, try_cross_entropy};
+pub use optim::{GpuOptimizer, GpuStep};
 
 pub use tensor::{GpuAutograd, GpuBackward, GpuTensor, ToCpu, ToDevice};
 
 /// Everything a GPU program uses: the device, the transfer traits and the op traits.
 pub mod prelude {
-    pub use super::{GpuAutograd, GpuBackward, GpuOps, GpuTensor, ToCpu, ToDevice, Wgpu};
+    pub use super::{
+        GpuAutograd, GpuBackward, GpuOps, GpuOptimizer, GpuParams, GpuTensor, ToCpu, ToDevice, Wgpu,
+    };
 }

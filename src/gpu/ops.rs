@@ -3,7 +3,7 @@
 //! as CPU ops and keep every gradient on the GPU.
 
 use super::tensor::{GpuTensor, add_grad, gpu_tensor, split, take_grad, wants};
-use crate::autograd::{Gradients, Merge, NoTape, Tape, UniqueId};
+use crate::autograd::{Gradients, Merge, NoTape, Tape};
 use crate::device::GpuStorage;
 use crate::device::kernels::{self, BinaryOp, MatView, UnaryOp};
 use crate::error::{Error, OrPanic, Result};
@@ -485,6 +485,3 @@ where
     }
     Ok(with_tape(out, tape))
 }
-
-#[allow(dead_code)]
-fn _ids_are_shared(_: UniqueId) {}

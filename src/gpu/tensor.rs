@@ -200,6 +200,23 @@ impl Gradients<f32> {
         self.get_gpu_storage(t.id)
             .map(|g| gpu_tensor(t.shape, g, NoTape))
     }
+    /// Sets the gradient of a GPU tensor (e.g. gradients computed elsewhere, before an
+    /// optimizer step); an `Err` when the shapes differ.
+    pub fn set_gpu<S: Shape, T>(&mut self, t: &GpuTensor<S, T>, grad: GpuTensor<S>) -> Result<()> {
+        if t.shape.dims() != grad.shape.dims() {
+            return Err(Error::shape(
+                "Gradients::set_gpu",
+                format!(
+                    "the gradient has shape {:?} but the tensor has shape {:?}",
+                    grad.shape.dims().as_slice(),
+                    t.shape.dims().as_slice()
+                ),
+            ));
+        }
+        self.take_device(t.id);
+        add_grad(self, t.id, grad.data);
+        Ok(())
+    }
     /// The GPU gradient stored under `id`.
     pub(crate) fn get_gpu_storage(&self, id: UniqueId) -> Option<GpuStorage<f32>> {
         self.get_device(id)
