@@ -20,6 +20,7 @@
 //! # Ok::<(), shaped::error::Error>(())
 //! ```
 
+mod conv;
 mod nn;
 mod ops;
 mod optim;
@@ -27,6 +28,7 @@ mod tensor;
 
 pub use crate::device::{AdapterSummary, GpuStorage, Wgpu};
 
+pub use conv::GpuConv2d;
 pub use nn::{GpuLinear, GpuParamMut, GpuParams};
 pub use ops::{GpuOps, cross_entropy, try_cross_entropy};
 pub use optim::{GpuOptimizer, GpuStep};

@@ -246,6 +246,11 @@ gpu_tuple!(A 0, B 1, C 2, D 3);
 gpu_tuple!(A 0, B 1, C 2, D 3, F 4);
 gpu_tuple!(A 0, B 1, C 2, D 3, F 4, G 5);
 gpu_tuple!(A 0, B 1, C 2, D 3, F 4, G 5, H 6);
+gpu_tuple!(A 0, B 1, C 2, D 3, F 4, G 5, H 6, I 7);
+gpu_tuple!(A 0, B 1, C 2, D 3, F 4, G 5, H 6, I 7, J 8);
+gpu_tuple!(A 0, B 1, C 2, D 3, F 4, G 5, H 6, I 7, J 8, K 9);
+gpu_tuple!(A 0, B 1, C 2, D 3, F 4, G 5, H 6, I 7, J 8, K 9, L 10);
+gpu_tuple!(A 0, B 1, C 2, D 3, F 4, G 5, H 6, I 7, J 8, K 9, L 10, M 11);
 
 /// A lone GPU tensor is a model of one parameter named `prefix` (as on the CPU).
 impl<S: Shape> GpuParams for GpuTensor<S> {

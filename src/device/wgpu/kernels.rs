@@ -31,6 +31,10 @@ kernel!(K_NLL, NLL);
 kernel!(K_NLL_BACKWARD, NLL_BACKWARD);
 kernel!(K_SGD, SGD);
 kernel!(K_ADAM, ADAM);
+kernel!(K_IM2COL, IM2COL);
+kernel!(K_COL2IM, COL2IM);
+kernel!(K_MAX_POOL, MAX_POOL);
+kernel!(K_MAX_POOL_BACKWARD, MAX_POOL_BACKWARD);
 
 /// Binary op codes of the BINARY shader.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -445,6 +449,110 @@ pub(crate) fn copy(x: &GpuStorage<f32>) -> GpuStorage<f32> {
         .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
     enc.copy_buffer_to_buffer(&x.buf, 0, &out.buf, 0, (x.len.max(1) * 4) as u64);
     dev.inner.queue.submit([enc.finish()]);
+    out
+}
+
+/// The geometry of a square-kernel 2-D convolution or pooling window over `(n, c, h, w)`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Window {
+    pub(crate) n: usize,
+    pub(crate) c: usize,
+    pub(crate) h: usize,
+    pub(crate) w: usize,
+    pub(crate) k: usize,
+    pub(crate) stride: usize,
+    pub(crate) pad: usize,
+    pub(crate) dilation: usize,
+    pub(crate) oh: usize,
+    pub(crate) ow: usize,
+}
+
+impl Window {
+    fn params(&self, count: usize) -> [u32; 10] {
+        [
+            count as u32,
+            self.c as u32,
+            self.h as u32,
+            self.w as u32,
+            self.k as u32,
+            self.stride as u32,
+            self.pad as u32,
+            self.dilation as u32,
+            self.oh as u32,
+            self.ow as u32,
+        ]
+    }
+    fn pool_params(&self, count: usize) -> [u32; 8] {
+        [
+            count as u32,
+            self.h as u32,
+            self.w as u32,
+            self.k as u32,
+            self.stride as u32,
+            self.pad as u32,
+            self.oh as u32,
+            self.ow as u32,
+        ]
+    }
+}
+
+/// `(n * oh * ow, c * k * k)` columns of `x` (im2col).
+pub(crate) fn im2col(x: &GpuStorage<f32>, g: &Window) -> GpuStorage<f32> {
+    let count = g.n * g.oh * g.ow * g.c * g.k * g.k;
+    let out = x.device.alloc(count);
+    launch(
+        &x.device,
+        K_IM2COL,
+        &g.params(count),
+        &[&x.buf, &out.buf],
+        grid_1d(count),
+    );
+    out
+}
+
+/// The input gradient `(n, c, h, w)` from the gradient of the im2col columns.
+pub(crate) fn col2im(dcols: &GpuStorage<f32>, g: &Window) -> GpuStorage<f32> {
+    let count = g.n * g.c * g.h * g.w;
+    let out = dcols.device.alloc(count);
+    launch(
+        &dcols.device,
+        K_COL2IM,
+        &g.params(count),
+        &[&dcols.buf, &out.buf],
+        grid_1d(count),
+    );
+    out
+}
+
+/// Max pooling over each of `n * c` planes: the values and the flat index each came from.
+pub(crate) fn max_pool(x: &GpuStorage<f32>, g: &Window) -> (GpuStorage<f32>, GpuStorage<f32>) {
+    let count = g.n * g.c * g.oh * g.ow;
+    let (y, idx) = (x.device.alloc(count), x.device.alloc(count));
+    launch(
+        &x.device,
+        K_MAX_POOL,
+        &g.pool_params(count),
+        &[&x.buf, &y.buf, &idx.buf],
+        grid_1d(count),
+    );
+    (y, idx)
+}
+
+/// The input gradient of [`max_pool`] from its indices and output gradient.
+pub(crate) fn max_pool_backward(
+    idx: &GpuStorage<f32>,
+    gy: &GpuStorage<f32>,
+    g: &Window,
+) -> GpuStorage<f32> {
+    let count = g.n * g.c * g.h * g.w;
+    let out = gy.device.alloc(count);
+    launch(
+        &gy.device,
+        K_MAX_POOL_BACKWARD,
+        &g.pool_params(count),
+        &[&idx.buf, &gy.buf, &out.buf],
+        grid_1d(count),
+    );
     out
 }
 

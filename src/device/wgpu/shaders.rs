@@ -424,3 +424,143 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     w[i] = x - (lr / bc1) * mi / (sqrt(vi) / bc2_sqrt + eps);
 }
 "#;
+
+/// im2col: `cols[(n, oh, ow), (c, kh, kw)]` from `x (N, C, H, W)`, zero outside the image:
+/// p = n cols, C, H, W, K, S, P, D, OH, OW.
+pub(crate) const IM2COL: &str = r#"
+@group(0) @binding(0) var<storage, read> p: array<u32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> cols: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 256u;
+    if (i >= p[0]) { return; }
+    let c_in = p[1]; let h_in = p[2]; let w_in = p[3]; let k = p[4];
+    let s = p[5]; let pad = p[6]; let d = p[7]; let oh_n = p[8]; let ow_n = p[9];
+    let ckk = c_in * k * k;
+    let row = i / ckk;
+    let col = i % ckk;
+    let n = row / (oh_n * ow_n);
+    let oh = (row / ow_n) % oh_n;
+    let ow = row % ow_n;
+    let c = col / (k * k);
+    let kh = (col / k) % k;
+    let kw = col % k;
+    let h = i32(oh * s + kh * d) - i32(pad);
+    let w = i32(ow * s + kw * d) - i32(pad);
+    var v = 0.0;
+    if (h >= 0 && h < i32(h_in) && w >= 0 && w < i32(w_in)) {
+        v = x[((n * c_in + c) * h_in + u32(h)) * w_in + u32(w)];
+    }
+    cols[i] = v;
+}
+"#;
+
+/// col2im as a gather (no float atomics in WGSL): each input element sums the column
+/// entries it was copied to. p = n inputs, C, H, W, K, S, P, D, OH, OW.
+pub(crate) const COL2IM: &str = r#"
+@group(0) @binding(0) var<storage, read> p: array<u32>;
+@group(0) @binding(1) var<storage, read> dcols: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 256u;
+    if (i >= p[0]) { return; }
+    let c_in = p[1]; let h_in = p[2]; let w_in = p[3]; let k = p[4];
+    let s = p[5]; let pad = p[6]; let d = p[7]; let oh_n = p[8]; let ow_n = p[9];
+    let ckk = c_in * k * k;
+    let w = i % w_in;
+    let h = (i / w_in) % h_in;
+    let c = (i / (w_in * h_in)) % c_in;
+    let n = i / (w_in * h_in * c_in);
+    var acc = 0.0;
+    for (var kh = 0u; kh < k; kh++) {
+        let oh_s = i32(h + pad) - i32(kh * d);
+        if (oh_s < 0 || oh_s % i32(s) != 0) { continue; }
+        let oh = u32(oh_s) / s;
+        if (oh >= oh_n) { continue; }
+        for (var kw = 0u; kw < k; kw++) {
+            let ow_s = i32(w + pad) - i32(kw * d);
+            if (ow_s < 0 || ow_s % i32(s) != 0) { continue; }
+            let ow = u32(ow_s) / s;
+            if (ow >= ow_n) { continue; }
+            acc += dcols[((n * oh_n + oh) * ow_n + ow) * ckk + (c * k + kh) * k + kw];
+        }
+    }
+    dx[i] = acc;
+}
+"#;
+
+/// Max pooling (padding counts as -inf), keeping each window's first maximal index:
+/// p = n outputs, H, W, K, S, P, OH, OW.
+pub(crate) const MAX_POOL: &str = r#"
+@group(0) @binding(0) var<storage, read> p: array<u32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<storage, read_write> idx: array<u32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 256u;
+    if (i >= p[0]) { return; }
+    let h_in = p[1]; let w_in = p[2]; let k = p[3]; let s = p[4]; let pad = p[5];
+    let oh_n = p[6]; let ow_n = p[7];
+    let ow = i % ow_n;
+    let oh = (i / ow_n) % oh_n;
+    let plane = i / (ow_n * oh_n);
+    var best = bitcast<f32>(0xff800000u);
+    var at = 0xffffffffu;
+    for (var kh = 0u; kh < k; kh++) {
+        let h = i32(oh * s + kh) - i32(pad);
+        if (h < 0 || h >= i32(h_in)) { continue; }
+        for (var kw = 0u; kw < k; kw++) {
+            let w = i32(ow * s + kw) - i32(pad);
+            if (w < 0 || w >= i32(w_in)) { continue; }
+            let j = (plane * h_in + u32(h)) * w_in + u32(w);
+            let v = x[j];
+            // The first maximum; a NaN wins (and stays), as in PyTorch.
+            if (at == 0xffffffffu || v > best || (v != v && best == best)) {
+                best = v;
+                at = j;
+            }
+        }
+    }
+    y[i] = best;
+    idx[i] = at;
+}
+"#;
+
+/// The gradient of [`MAX_POOL`] as a gather over the windows holding each input element:
+/// p = n inputs, H, W, K, S, P, OH, OW.
+pub(crate) const MAX_POOL_BACKWARD: &str = r#"
+@group(0) @binding(0) var<storage, read> p: array<u32>;
+@group(0) @binding(1) var<storage, read> idx: array<u32>;
+@group(0) @binding(2) var<storage, read> g: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 256u;
+    if (i >= p[0]) { return; }
+    let h_in = p[1]; let w_in = p[2]; let k = p[3]; let s = p[4]; let pad = p[5];
+    let oh_n = p[6]; let ow_n = p[7];
+    let w = i % w_in;
+    let h = (i / w_in) % h_in;
+    let plane = i / (w_in * h_in);
+    // Only the windows that contain (h, w): oh in [ceil((h+P-K+1)/S), floor((h+P)/S)].
+    let hp = i32(h + pad);
+    let wp = i32(w + pad);
+    let si = i32(s);
+    let ki = i32(k);
+    let oh_lo = max(0, (hp - ki + si) / si);
+    let oh_hi = min(hp / si, i32(oh_n) - 1);
+    let ow_lo = max(0, (wp - ki + si) / si);
+    let ow_hi = min(wp / si, i32(ow_n) - 1);
+    var acc = 0.0;
+    for (var oh = oh_lo; oh <= oh_hi; oh++) {
+        for (var ow = ow_lo; ow <= ow_hi; ow++) {
+            let o = (plane * oh_n + u32(oh)) * ow_n + u32(ow);
+            if (idx[o] == i) { acc += g[o]; }
+        }
+    }
+    dx[i] = acc;
+}
+"#;
