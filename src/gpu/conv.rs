@@ -341,4 +341,18 @@ macro_rules! no_params_on_gpu {
 }
 
 no_params_on_gpu!(MaxPool2d<const K, const S, const P>);
-no_params_on_gpu!(Flatten);
+impl ToDevice for Flatten {
+    type Output = Self;
+    fn to_device(&self, _: &Wgpu) -> Result<Self> {
+        Ok(*self)
+    }
+}
+impl ToCpu for Flatten {
+    type Output = Self;
+    fn to_cpu(&self) -> Result<Self> {
+        Ok(*self)
+    }
+}
+impl GpuParams for Flatten {
+    fn visit_gpu(&mut self, _: &str, _: &mut dyn FnMut(GpuParamMut<'_>)) {}
+}
