@@ -136,10 +136,10 @@ fn reduce_log_softmax_dim1() {
     log_softmax_case::<1>("reduce_log_softmax_dim1");
 }
 
-fn matmul_case<SA: ConstShape, SB: ConstShape, SY: ConstShape>(case: &str)
+fn matmul_case<SA, SB: ConstShape, SY>(case: &str)
 where
-    SA: shaped::shape::MatMulShape<SB, Output = SY>,
-    SY: shaped::shape::BroadcastShapes<SY, Output = SY>,
+    SA: ConstShape + shaped::shape::MatMulShape<SB, Output = SY>,
+    SY: ConstShape + shaped::shape::BroadcastShapes<SY, Output = SY>,
 {
     let Some(dev) = gpu() else { return };
     let g = Golden::load(case);

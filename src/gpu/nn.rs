@@ -100,7 +100,7 @@ where
             ));
         }
         let out_shape = x.shape.with_last(self.weight.shape.0);
-        let rows = if i == 0 { 0 } else { x.shape.numel() / i };
+        let rows = x.shape.numel().checked_div(i).unwrap_or(0);
         let (x, tx) = split(x);
         let mut tape = tx.merge(param_tape::<T>(self.weight.id));
         if let Some(b) = &self.bias {

@@ -19,6 +19,7 @@ pub fn gpu() -> Option<Wgpu> {
 
 /// Asserts `|a - b| <= atol + rtol * |b|` elementwise, naming the first index that differs.
 #[track_caller]
+#[allow(dead_code)] // not every test file compares with the CPU
 pub fn assert_close(what: &str, a: &[f32], b: &[f32], atol: f32, rtol: f32) {
     assert_eq!(a.len(), b.len(), "{what}: lengths differ");
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
