@@ -443,12 +443,9 @@ pub(crate) fn adam(
 pub(crate) fn copy(x: &GpuStorage<f32>) -> GpuStorage<f32> {
     let dev: &Wgpu = &x.device;
     let out = dev.alloc(x.len);
-    let mut enc = dev
-        .inner
-        .device
-        .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
-    enc.copy_buffer_to_buffer(&x.buf, 0, &out.buf, 0, (x.len.max(1) * 4) as u64);
-    dev.inner.queue.submit([enc.finish()]);
+    super::pipelines::record(dev, |enc| {
+        enc.copy_buffer_to_buffer(&x.buf, 0, &out.buf, 0, (x.len.max(1) * 4) as u64)
+    });
     out
 }
 

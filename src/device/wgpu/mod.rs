@@ -34,6 +34,9 @@ pub(crate) struct WgpuInner {
     pub(crate) info: wgpu::AdapterInfo,
     pub(crate) shader_f64: bool,
     pub(crate) pipelines: Mutex<HashMap<&'static str, wgpu::ComputePipeline>>,
+    /// Kernels recorded but not yet submitted: one submission per batch of kernels instead of
+    /// one per kernel (a submission costs far more than a recorded dispatch).
+    pub(crate) pending: Mutex<pipelines::Pending>,
 }
 
 impl core::fmt::Debug for Wgpu {
@@ -183,6 +186,7 @@ impl Wgpu {
                 info,
                 shader_f64,
                 pipelines: Mutex::new(HashMap::new()),
+                pending: Mutex::new(pipelines::Pending::default()),
             }),
         })
     }
@@ -200,6 +204,7 @@ impl Wgpu {
 
     /// Waits until every submitted kernel has finished (for timing; reads wait anyway).
     pub fn synchronize(&self) {
+        pipelines::flush(self);
         let _ = self.inner.device.poll(wgpu::PollType::wait_indefinitely());
     }
 
@@ -246,12 +251,10 @@ impl Wgpu {
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let mut enc = self
-            .inner
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
-        enc.copy_buffer_to_buffer(&s.buf, 0, &staging, 0, bytes);
-        self.inner.queue.submit([enc.finish()]);
+        pipelines::record(self, |enc| {
+            enc.copy_buffer_to_buffer(&s.buf, 0, &staging, 0, bytes)
+        });
+        pipelines::flush(self);
         let slice = staging.slice(..);
         let (tx, rx) = std::sync::mpsc::channel();
         slice.map_async(wgpu::MapMode::Read, move |r| {

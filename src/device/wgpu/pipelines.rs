@@ -10,6 +10,46 @@ pub(crate) const WG: u32 = 256;
 /// The most workgroups a dispatch may have along one axis.
 const MAX_GROUPS: u32 = 65_535;
 
+/// Kernels submitted together at most: bounds the memory that recorded work keeps alive.
+const MAX_PENDING: usize = 64;
+
+/// The command encoder that kernels are recorded into until the next submission.
+#[derive(Default)]
+pub(crate) struct Pending {
+    encoder: Option<wgpu::CommandEncoder>,
+    commands: usize,
+}
+
+/// Records `f` into the pending encoder; submits when the batch is full. Uploads
+/// (`queue.write_buffer`) always go into fresh buffers, so running them before the pending
+/// commands at the next submission cannot reorder anything.
+pub(crate) fn record(dev: &Wgpu, f: impl FnOnce(&mut wgpu::CommandEncoder)) {
+    let mut pending = dev.inner.pending.lock().unwrap_or_else(|e| e.into_inner());
+    let enc = pending.encoder.get_or_insert_with(|| {
+        dev.inner
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None })
+    });
+    f(enc);
+    pending.commands += 1;
+    if pending.commands >= MAX_PENDING {
+        submit(dev, &mut pending);
+    }
+}
+
+fn submit(dev: &Wgpu, pending: &mut Pending) {
+    if let Some(enc) = pending.encoder.take() {
+        dev.inner.queue.submit([enc.finish()]);
+    }
+    pending.commands = 0;
+}
+
+/// Submits every recorded command (before a read-back or a wait).
+pub(crate) fn flush(dev: &Wgpu) {
+    let mut pending = dev.inner.pending.lock().unwrap_or_else(|e| e.into_inner());
+    submit(dev, &mut pending);
+}
+
 /// One WGSL kernel: a cache key, its source and its entry point.
 #[derive(Clone, Copy)]
 pub(crate) struct Kernel {
@@ -98,8 +138,7 @@ pub(crate) fn launch(
         layout: &pipe.get_bind_group_layout(0),
         entries: &entries,
     });
-    let mut enc = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
-    {
+    record(dev, |enc| {
         let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: None,
             timestamp_writes: None,
@@ -107,6 +146,5 @@ pub(crate) fn launch(
         pass.set_pipeline(&pipe);
         pass.set_bind_group(0, &bind, &[]);
         pass.dispatch_workgroups(groups.0, groups.1, groups.2);
-    }
-    dev.inner.queue.submit([enc.finish()]);
+    });
 }
