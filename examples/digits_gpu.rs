@@ -1,6 +1,6 @@
-//! The digits CNN trained on the GPU (cargo feature `wgpu`): the model of `examples/digits.rs`
-//! without its Dropout (no GPU kernel yet), moved with `to_device`, stepped by a GPU Adam, with
-//! every batch uploaded explicitly and only the logits of the test images read back.
+//! The digits CNN of `examples/digits.rs` trained on the GPU (cargo feature `wgpu`): moved with
+//! `to_device`, stepped by a GPU Adam, every batch uploaded explicitly and only the losses (for
+//! the log) and the logits of the test images read back.
 //!
 //! ```sh
 //! cargo run --release --features wgpu --example digits_gpu            # GPU only
@@ -15,7 +15,7 @@ use shaped::data::{self, DataLoader, Standardizer};
 use shaped::error::Result;
 use shaped::gpu::cross_entropy;
 use shaped::gpu::prelude::*;
-use shaped::nn::{Conv2d, Flatten, Linear, MaxPool2d, Module, ReLU};
+use shaped::nn::{Conv2d, Dropout, Flatten, Linear, MaxPool2d, Module, ReLU};
 use shaped::optim::{Adam, Optimizer};
 use shaped::prelude::*;
 use shaped::rand::{SeedableRng, rngs::StdRng};
@@ -27,6 +27,7 @@ type Cnn = (
     ReLU,
     MaxPool2d<2>,
     Flatten,
+    Dropout,
     Linear<512, 64>,
     ReLU,
     Linear<64, 10>,
@@ -41,6 +42,7 @@ fn new_model(seed: u64) -> Cnn {
         ReLU,
         MaxPool2d,
         Flatten,
+        Dropout::with_seed(0.25, seed),
         Linear::new(&mut rng),
         ReLU,
         Linear::new(&mut rng),
@@ -79,7 +81,7 @@ fn main() -> Result<()> {
         for batch in &mut DataLoader::new(&train, 32)?.shuffle(epoch as u64) {
             let (x, y) = batch?;
             let x = images(x).to_device(&gpu)?;
-            let loss = cross_entropy(model.forward(x.trace_constant()), &y);
+            let loss = cross_entropy(model.forward_train(x.trace_constant()), &y);
             // The loss is read back for the log only; the step itself never leaves the GPU.
             total += loss.to_cpu()?.as_slice()[0] as f64;
             batches += 1;
@@ -108,7 +110,7 @@ fn main() -> Result<()> {
         for epoch in 0..epochs {
             for batch in &mut DataLoader::new(&train, 32)?.shuffle(epoch as u64) {
                 let (x, y) = batch?;
-                let logits = cpu_model.forward(images(x).trace_constant());
+                let logits = cpu_model.forward_train(images(x).trace_constant());
                 let loss = shaped::nn::loss::cross_entropy(logits, &y);
                 cpu_opt.step(&mut cpu_model, &loss.backward());
             }

@@ -9,7 +9,7 @@ use common::Golden;
 use gpu_support::{assert_close, gpu};
 use shaped::gpu::cross_entropy;
 use shaped::gpu::prelude::*;
-use shaped::nn::{Conv2d, Flatten, Linear, MaxPool2d, Module, ReLU};
+use shaped::nn::{Conv2d, Dropout, Flatten, Linear, MaxPool2d, Module, ReLU};
 use shaped::optim::{Adam, Optimizer};
 use shaped::prelude::*;
 use shaped::rand::{SeedableRng, rngs::StdRng};
@@ -141,6 +141,7 @@ type Cnn = (
     ReLU,
     MaxPool2d<2>,
     Flatten,
+    Dropout,
     Linear<128, 32>,
     ReLU,
     Linear<32, 10>,
@@ -157,6 +158,7 @@ fn cnn_trains_like_on_the_cpu() {
         ReLU,
         MaxPool2d,
         Flatten,
+        Dropout::with_seed(0.25, 5),
         Linear::new(&mut rng),
         ReLU,
         Linear::new(&mut rng),
@@ -167,9 +169,12 @@ fn cnn_trains_like_on_the_cpu() {
     let gx = x.to_device(&dev).unwrap();
     let mut copt = Adam::new(3e-3);
     let mut gopt = GpuOptimizer::new(Adam::new(3e-3));
+    // Training mode: both Dropout layers draw the same masks (the GPU's come from the same
+    // generator state, uploaded), so the runs stay in step.
     for step in 0..5 {
-        let cl = shaped::nn::loss::cross_entropy(cpu.forward(x.clone().trace_constant()), &labels);
-        let gl = cross_entropy(model.forward(gx.clone().trace_constant()), &labels);
+        let cl =
+            shaped::nn::loss::cross_entropy(cpu.forward_train(x.clone().trace_constant()), &labels);
+        let gl = cross_entropy(model.forward_train(gx.clone().trace_constant()), &labels);
         let (c, g) = (cl.as_slice()[0], down(&gl)[0]);
         assert!(
             (c - g).abs() <= 1e-5 + 1e-4 * c.abs(),

@@ -262,3 +262,39 @@ impl<S: Shape> GpuParams for GpuTensor<S> {
         });
     }
 }
+
+/// Dropout on GPU tensors: the mask is drawn on the CPU from the layer's own generator (the
+/// same values the CPU layer would draw) and uploaded; training mode as on the CPU
+/// (`forward_train`, or `train()`). `to_device` copies the layer with its generator state.
+impl<S: Shape, T: Tape<f32>> Module<GpuTensor<S, T>> for crate::nn::Dropout {
+    type Output = GpuTensor<S, T>;
+    fn try_forward(&self, x: GpuTensor<S, T>) -> Result<Self::Output> {
+        if !self.active() {
+            return Ok(x);
+        }
+        let Some(mask) = self.next_mask(x.shape.numel()) else {
+            return Ok(x);
+        };
+        let mask = gpu_tensor(x.shape, x.data.device().upload(&mask), NoTape);
+        let shape = x.shape;
+        super::ops::binary_op(x, mask, shape, BinaryOp::Mul)
+    }
+}
+
+impl ToDevice for crate::nn::Dropout {
+    type Output = crate::nn::Dropout;
+    fn to_device(&self, _: &Wgpu) -> Result<Self::Output> {
+        Ok(self.clone())
+    }
+}
+
+impl ToCpu for crate::nn::Dropout {
+    type Output = crate::nn::Dropout;
+    fn to_cpu(&self) -> Result<Self::Output> {
+        Ok(self.clone())
+    }
+}
+
+impl GpuParams for crate::nn::Dropout {
+    fn visit_gpu(&mut self, _: &str, _: &mut dyn FnMut(GpuParamMut<'_>)) {}
+}
