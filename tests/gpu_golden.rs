@@ -339,3 +339,50 @@ fn e2e_mlp_adam() {
     g.check_forward("final.2.weight", back.2.weight.as_slice());
     g.check_forward("final.2.bias", back.2.bias.as_ref().unwrap().as_slice());
 }
+
+#[test]
+fn layer_embedding() {
+    let Some(dev) = gpu() else { return };
+    let g = Golden::load("layer_embedding");
+    let emb = shaped::nn::Embedding::<10, 4> {
+        weight: Tensor::from_vec(g.f("weight")).unwrap(),
+        padding_idx: None,
+    }
+    .to_device(&dev)
+    .unwrap();
+    let idx = Indices::<Rank2<2, 5>>::from_vec(g.idx("x")).unwrap();
+    let y = emb.forward(shaped::nn::TracedIndices(idx.clone()));
+    g.check_forward("y", &cpu(&y));
+    let gy = up(&dev, Tensor::<Rank3<2, 5, 4>>::from_vec(g.f("gy")).unwrap());
+    let grads = (y * gy).sum().backward();
+    g.check_grad("weight", &cpu(&grads.get_gpu(&emb.weight).unwrap()));
+    g.check_forward("y", &cpu(&emb.forward(idx)));
+}
+
+#[test]
+fn layer_embedding_padding_idx() {
+    let Some(dev) = gpu() else { return };
+    let g = Golden::load("layer_embedding_padding_idx");
+    let padding_idx = g.hp("padding_idx") as usize;
+    let emb = shaped::nn::Embedding::<8, 3> {
+        weight: Tensor::from_vec(g.f("weight")).unwrap(),
+        padding_idx: Some(padding_idx),
+    }
+    .to_device(&dev)
+    .unwrap();
+    let x = Indices::<Rank2<2, 6>>::from_vec(g.idx("x")).unwrap();
+    assert!(x.as_slice().contains(&padding_idx));
+    let y = emb.forward(shaped::nn::TracedIndices(x.clone()));
+    g.check_forward("y", &cpu(&y));
+    let gy = up(&dev, Tensor::<Rank3<2, 6, 3>>::from_vec(g.f("gy")).unwrap());
+    let grads = (y * gy).sum().backward();
+    let gw = cpu(&grads.get_gpu(&emb.weight).unwrap());
+    g.check_grad("weight", &gw);
+    assert_eq!(gw[padding_idx * 3..][..3], [0.0; 3]);
+    let err = emb.try_lookup::<_, NoTape>(&Indices::<Rank1<2>>::from_vec(vec![1, 8]).unwrap());
+    assert!(
+        err.unwrap_err()
+            .to_string()
+            .contains("index 8 at position 1")
+    );
+}

@@ -21,6 +21,7 @@
 //! ```
 
 mod conv;
+mod embedding;
 mod nn;
 mod ops;
 mod optim;
@@ -29,6 +30,7 @@ mod tensor;
 pub use crate::device::{AdapterSummary, GpuStorage, Wgpu};
 
 pub use conv::GpuConv2d;
+pub use embedding::GpuEmbedding;
 pub use nn::{GpuLinear, GpuParamMut, GpuParams};
 pub use ops::{GpuOps, cross_entropy, try_cross_entropy};
 pub use optim::{GpuOptimizer, GpuStep};

@@ -32,6 +32,8 @@ kernel!(K_NLL_BACKWARD, NLL_BACKWARD);
 kernel!(K_SGD, SGD);
 kernel!(K_ADAM, ADAM);
 kernel!(K_IM2COL, IM2COL);
+kernel!(K_GATHER_ROWS, GATHER_ROWS);
+kernel!(K_GATHER_ROWS_BACKWARD, GATHER_ROWS_BACKWARD);
 kernel!(K_COL2IM, COL2IM);
 kernel!(K_MAX_POOL, MAX_POOL);
 kernel!(K_MAX_POOL_BACKWARD, MAX_POOL_BACKWARD);
@@ -549,6 +551,47 @@ pub(crate) fn max_pool_backward(
         &g.pool_params(count),
         &[&idx.buf, &gy.buf, &out.buf],
         grid_1d(count),
+    );
+    out
+}
+
+/// Rows `indices` of the `(v, d)` table, as `(indices.len(), d)`.
+pub(crate) fn gather_rows(
+    table: &GpuStorage<f32>,
+    d: usize,
+    indices: &GpuStorage<f32>,
+) -> GpuStorage<f32> {
+    let n = indices.len * d;
+    let out = table.device.alloc(n);
+    launch(
+        &table.device,
+        K_GATHER_ROWS,
+        &[n as u32, d as u32],
+        &[&table.buf, &indices.buf, &out.buf],
+        grid_1d(n),
+    );
+    out
+}
+
+/// The `(v, d)` table gradient of [`gather_rows`] from the output gradient `g`; `by_row`
+/// is `(offsets, positions)`: the positions that looked up row `r` are
+/// `positions[offsets[r]..offsets[r + 1]]`.
+pub(crate) fn gather_rows_backward(
+    g: &GpuStorage<f32>,
+    v: usize,
+    d: usize,
+    by_row: (&GpuStorage<f32>, &GpuStorage<f32>),
+    padding: Option<usize>,
+) -> GpuStorage<f32> {
+    let n = v * d;
+    let out = g.device.alloc(n);
+    let pad = padding.map_or(u32::MAX, |p| p as u32);
+    launch(
+        &g.device,
+        K_GATHER_ROWS_BACKWARD,
+        &[n as u32, d as u32, pad],
+        &[&by_row.0.buf, &by_row.1.buf, &g.buf, &out.buf],
+        grid_1d(n),
     );
     out
 }

@@ -226,6 +226,16 @@ impl Wgpu {
         GpuStorage::new(self.clone(), Arc::new(buf), data.len())
     }
 
+    /// A new device buffer holding `u32` values (indices for the kernels that read `array<u32>`).
+    pub(crate) fn upload_u32(&self, data: &[u32]) -> GpuStorage<f32> {
+        let s = self.alloc(data.len());
+        if !data.is_empty() {
+            let raw: Vec<u8> = data.iter().flat_map(|x| x.to_le_bytes()).collect();
+            self.inner.queue.write_buffer(&s.buf, 0, &raw);
+        }
+        s
+    }
+
     /// A new uninitialised device buffer of `len` f32s (every kernel writes all of its output).
     pub(crate) fn alloc(&self, len: usize) -> GpuStorage<f32> {
         let buf = self.inner.device.create_buffer(&wgpu::BufferDescriptor {

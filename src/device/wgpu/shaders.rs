@@ -564,3 +564,42 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     dx[i] = acc;
 }
 "#;
+
+/// Embedding lookup: `out[p, d] = table[idx[p], d]`: p = n out, D.
+pub(crate) const GATHER_ROWS: &str = r#"
+@group(0) @binding(0) var<storage, read> p: array<u32>;
+@group(0) @binding(1) var<storage, read> table: array<f32>;
+@group(0) @binding(2) var<storage, read> idx: array<u32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 256u;
+    if (i >= p[0]) { return; }
+    out[i] = table[idx[i / p[1]] * p[1] + i % p[1]];
+}
+"#;
+
+/// The table gradient of [`GATHER_ROWS`], one thread per table entry summing the positions
+/// that looked its row up (positions grouped by row on the CPU: `offsets`, `positions`);
+/// the padding row gets zero. p = V * D, D, padding row (or u32::MAX).
+pub(crate) const GATHER_ROWS_BACKWARD: &str = r#"
+@group(0) @binding(0) var<storage, read> p: array<u32>;
+@group(0) @binding(1) var<storage, read> offsets: array<u32>;
+@group(0) @binding(2) var<storage, read> positions: array<u32>;
+@group(0) @binding(3) var<storage, read> g: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dw: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 256u;
+    if (i >= p[0]) { return; }
+    let d = p[1];
+    let row = i / d;
+    var acc = 0.0;
+    if (row != p[2]) {
+        for (var k = offsets[row]; k < offsets[row + 1u]; k++) {
+            acc += g[positions[k] * d + i % d];
+        }
+    }
+    dw[i] = acc;
+}
+"#;
