@@ -9,7 +9,7 @@ use crate::device::{GpuStorage, Wgpu};
 use crate::error::{Error, Result};
 use crate::nn::{LinearLayer, Module, ReLU, Sigmoid, Tanh};
 use crate::shape::check::{DimCheck, LinearInput};
-use crate::shape::{Dim, DimEq, LastDim, Shape};
+use crate::shape::{Dim, DimEq, LastDim, Shape, ShapeMismatch};
 use crate::tensor::Tensor;
 
 /// One parameter of a GPU model, mutably (for optimizers).
@@ -85,7 +85,7 @@ where
     S::Last: DimEq<I>,
 {
     type Output = GpuTensor<S::WithLast<O>, T>;
-    const SHAPE_CHECK: () = DimCheck::<S::Last, I, LinearInput<I, O>>::OK;
+    const SHAPE_MISMATCH: ShapeMismatch = DimCheck::<S::Last, I, LinearInput<I, O>>::MISMATCH;
     fn try_forward(&self, x: GpuTensor<S, T>) -> Result<Self::Output> {
         let () = <Self as Module<GpuTensor<S, T>>>::SHAPE_CHECK;
         let (i, o) = (self.weight.shape.1.size(), self.weight.shape.0.size());
