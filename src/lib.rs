@@ -128,9 +128,12 @@ pub mod autograd;
 pub(crate) mod backend;
 pub mod compile_errors;
 pub mod data;
+pub mod device;
 pub mod distributed;
 pub mod dtype;
 pub mod error;
+#[cfg(feature = "wgpu")]
+pub mod gpu;
 pub mod gradcheck;
 pub mod nn;
 /// `#[derive(Module)]` for a struct whose layer fields run in order, also at
