@@ -132,10 +132,17 @@ mod tests {
         *bar.message.borrow_mut() = "loss 0.5".into();
         assert_eq!(
             bar.line(),
-            format!("epoch 1/2 [{}>{}] 2/4 loss 0.5", "=".repeat(12), " ".repeat(12))
+            format!(
+                "epoch 1/2 [{}>{}] 2/4 loss 0.5",
+                "=".repeat(12),
+                " ".repeat(12)
+            )
         );
         bar.pos.set(4);
-        assert!(bar.line().starts_with(&format!("epoch 1/2 [{}] 4/4", "=".repeat(25))));
+        assert!(
+            bar.line()
+                .starts_with(&format!("epoch 1/2 [{}] 4/4", "=".repeat(25)))
+        );
         let open = Progress::new(false, "3/3".into(), None);
         open.pos.set(7);
         assert_eq!(open.line(), "epoch 3/3 7 batches ");
