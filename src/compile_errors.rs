@@ -303,10 +303,11 @@
 //! ```
 //!
 //! ```text
-//! error[E0080]: evaluation panicked: Linear<801, 10> expects 801 input features, but its input (the previous layer's output) has 800
-//!   --> /path/to/shaped/src/shape/check.rs
+//! error[E0080]: evaluation panicked: layer 7 (Linear<801, 10>) expects 801 input features, but its input (the previous layer's output) has 800
+//!   --> /path/to/shaped/src/nn/module.rs
 //!    |
-//!    = note: evaluation of `shaped::shape::check::DimCheck::<shaped::shape::Prod<shaped::shape::Const<32>, shaped::shape::Prod<shaped::shape::PoolOut<...>, ...>>, shaped::shape::Const<801>, shaped::shape::check::LinearInput<...>>::OK` failed inside this call
+//!    |     const SHAPE_CHECK: () = <Self as Module<X>>::SHAPE_MISMATCH.check();
+//!    |                             ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ evaluation of `<(shaped::nn::Conv2d<1, 16, 3>, ..., shaped::nn::LinearLayer<shaped::shape::Const<801>, shaped::shape::Const<10>>) as shaped::nn::Module<...>>::SHAPE_CHECK` failed inside this call
 //! ...
 //! note: the above error was encountered while instantiating `fn <(Conv2d<1, 16, 3>, ReLU, MaxPool2d<2>, Conv2d<16, 32, 3>, ReLU, MaxPool2d<2>, shaped::nn::Flatten, LinearLayer<shaped::shape::Const<801>, shaped::shape::Const<10>>) as Module<shaped::tensor::Tensor<(shaped::shape::Const<4>, shaped::shape::Const<1>, shaped::shape::Const<28>, shaped::shape::Const<28>)>>>::forward`
 //!   --> src/main.rs:16:9
@@ -315,8 +316,11 @@
 //!    |         ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
 //! ```
 //!
-//! The first line names the layer and both sizes: the flattened input has 800 features and a
-//! `Linear<801, _>` expects 801. The error itself is located at the check inside shaped (a
+//! The first line names the layer by its position in the model (`layer 7`, the tuple index,
+//! as in the parameter names `7.weight`), its type and both sizes: the flattened input has
+//! 800 features and a `Linear<801, _>` expects 801. Nested models give a path (`layer 3.0`),
+//! a `#[derive(Module)]` struct its field (`layer head.0`); a layer called on its own says
+//! `Linear<801, 10> expects ...`. The error itself is located at the check inside shaped (a
 //! failing constant is reported where it is written); the `note: the above error was
 //! encountered while instantiating` line is your line (see the last section).
 //!
@@ -511,12 +515,113 @@
 //! let renamed: Tensor<(Dyn<Seq>, Dyn<Batch>, Const<16>)> = y.rename(); // names only
 //! ```
 //!
+//! ## 11. A loss on a computed prediction
+//!
+//! A loss takes one shape type for its prediction and its target, so that a target built by a
+//! constructor (`Tensor::zeros()`, `Tensor::from_array(..)`) takes the prediction's shape.
+//! A prediction whose shape is computed (a convolution's output, a `Flatten`) and a target
+//! spelled with `Const`s are then two types, and rustc reports its own mismatch, which names
+//! the types, not sizes:
+//!
+//! ```compile_fail,E0308
+//! use rand::SeedableRng;
+//! use shaped::nn::loss::mse_loss;
+//! use shaped::nn::{Conv1d, Module};
+//! use shaped::prelude::*;
+//!
+//! let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+//! let conv = Conv1d::<2, 1, 3, 1, 1>::new(&mut rng);
+//! let pred = conv.forward(Tensor::<(usize, Const<2>, Const<8>)>::zeros_with_shape((4, Const, Const)));
+//! let target = Tensor::<(usize, Const<1>, Const<8>)>::zeros_with_shape((4, Const, Const));
+//! let loss = mse_loss(pred, target);
+//! ```
+//!
+//! ```text
+//! error[E0308]: mismatched types
+//!   --> src/main.rs:11:27
+//!    |
+//! 11 | let loss = mse_loss(pred, target);
+//!    |            --------       ^^^^^^ expected `Tensor<(usize, Const<1>, ...), f32, _>`, found `Tensor<(usize, Const<1>, Const<8>)>`
+//!    |            |
+//!    |            arguments to this function are incorrect
+//!    |
+//!    = note: expected struct `shaped::tensor::Tensor<(usize, shaped::shape::Const<1>, ConvOut<shaped::shape::Const<8>, 3, 1, 1, 1>), f32, _>`
+//!               found struct `shaped::tensor::Tensor<(usize, shaped::shape::Const<1>, shaped::shape::Const<8>), f32, NoTape>`
+//! ```
+//!
+//! **Fix:** `realize` the prediction. It takes the target's type and checks at build time that
+//! the sizes agree (both sizes in the message when they do not: `realize: the tensor has size
+//! 7 where the target shape has 8, at dimension 2`); the numbers are untouched.
+//!
+//! ```
+//! use rand::SeedableRng;
+//! use shaped::nn::loss::mse_loss;
+//! use shaped::nn::{Conv1d, Module};
+//! use shaped::prelude::*;
+//!
+//! let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+//! let conv = Conv1d::<2, 1, 3, 1, 1>::new(&mut rng);
+//! let pred = conv.forward(Tensor::<(usize, Const<2>, Const<8>)>::zeros_with_shape((4, Const, Const)));
+//! let target = Tensor::<(usize, Const<1>, Const<8>)>::zeros_with_shape((4, Const, Const));
+//! let loss = mse_loss(pred.realize(), target);
+//! ```
+//!
+//! Why not accept both spellings: a second shape parameter on the losses would make a target
+//! built by a constructor impossible to infer (rustc infers a type from a trait bound only
+//! when exactly one impl fits, and here several spellings of the same sizes fit), so
+//! `mse_loss(pred, Tensor::from_array([..]))` would stop building. Class losses
+//! (`cross_entropy`, `nll_loss`) take any class dimension and need no `realize`.
+//!
+//! ## 12. A computed size-1 dimension broadcast up
+//!
+//! PyTorch broadcasts a size-1 dimension up to any size. Here the result's type is chosen
+//! from the two types (a computed dimension over a `Const`), and a computed dimension's type
+//! fixes its size, so a computed dimension of size 1 cannot become 4:
+//!
+//! ```compile_fail,E0080
+//! use shaped::prelude::*;
+//!
+//! let x = Tensor::<(usize, Const<4>, Const<4>)>::zeros_with_shape((2, Const, Const));
+//! // (usize, PoolOut<Const<4>, 4, 4, 0>, PoolOut<..>): both pooled dimensions are 1.
+//! let pooled = x.clone().unsqueeze::<1>().avg_pool2d::<4, 4, 0>().squeeze::<1>();
+//! let y = pooled + x;
+//! ```
+//!
+//! ```text
+//! error[E0080]: evaluation panicked: add: shapes do not broadcast at axis 1 of the result: 1 vs 4 (the size-1 side is a computed dimension, whose type names the result, so it cannot grow: turn it into Const<1> with realize, or broadcast_to the other shape; when the other side is computed too, putting it on the left also works)
+//!  --> /path/to/shaped/src/shape/check.rs
+//! ...
+//! note: the above error was encountered while instantiating `fn binary::<impl Add<shaped::tensor::Tensor<(usize, shaped::shape::Const<4>, shaped::shape::Const<4>)>> for shaped::tensor::Tensor<(usize, PoolOut<shaped::shape::Const<4>, 4, 4, 0>, PoolOut<shaped::shape::Const<4>, 4, 4, 0>)>>::add`
+//!   --> src/main.rs:7:9
+//!    |
+//!  7 | let y = pooled + x;
+//!    |         ^^^^^^^^^^
+//! ```
+//!
+//! **Fix:** `realize` the size-1 side into `Const<1>`s (checked at build time); `Const<1>`
+//! broadcasts against `Const<K>` (up to 1024; `broadcast_to` beyond) and `usize`.
+//!
+//! ```
+//! use shaped::prelude::*;
+//!
+//! let x = Tensor::<(usize, Const<4>, Const<4>)>::ones_with_shape((2, Const, Const));
+//! let pooled = x.clone().unsqueeze::<1>().avg_pool2d::<4, 4, 0>().squeeze::<1>();
+//! let pooled: Tensor<(usize, Const<1>, Const<1>)> = pooled.realize();
+//! let y = x * pooled; // (2, 4, 4)
+//! assert_eq!(y.dims().as_slice(), &[2, 4, 4]);
+//! ```
+//!
+//! Stable Rust cannot pick a type by value, and the one subset that could be accepted by type
+//! (a computed side against `Const<K>`, `K > 1`, whose result is always `Const<K>`) would
+//! need an impl per `K`, which would stop computed dimensions larger than the enumerated
+//! range from broadcasting at all (see the README's shape section).
+//!
 //! ## Where these errors point, and what `cargo check` shows
 //!
 //! Errors between two `Const`s (sections 1 to 7, and `realize` between two static shapes)
-//! are trait errors: `cargo check`, and so your editor, reports them at your line.
+//! and section 11's type mismatch are trait or type errors: `cargo check`, and so your editor, reports them at your line.
 //!
-//! Errors involving a computed dimension (sections 8 and 9, a kernel larger than its input,
+//! Errors involving a computed dimension (sections 8, 9 and 12, a kernel larger than its input,
 //! `reshape`'s element count, `broadcast_to`) are constants that the compiler evaluates only
 //! when it generates code for the generic function that uses them (monomorphization), which
 //! `cargo check` never does; `cargo build`, `cargo run` and `cargo test` report them. The
@@ -538,7 +643,24 @@
 //!   a computed dimension you passed in: the note points at the library's call.
 //! * The same failing check reached from two of your lines: rustc reports the first one it
 //!   generated code for, once.
-//! * The position of a layer in a tuple model: the message names the layer with its sizes
-//!   (`Linear<801, 10>`), not "layer 7". A position would make the check a different
-//!   constant for each enclosing model, and the layer's own check (needed when you call it
-//!   directly) would then fail a second time, so each mismatch would be reported twice.
+//! * A custom layer inside a model whose impl overrides `SHAPE_CHECK` rather than
+//!   [`SHAPE_MISMATCH`](crate::nn::Module::SHAPE_MISMATCH): its check still runs, reached from
+//!   the model's code, so the note points there (and the message has no position).
+//!
+//! **Positions in models.** A tuple model, `Residual`, `Frozen` and a `#[derive(Module)]`
+//! struct evaluate *one* constant for all their layers, built from each layer's
+//! [`SHAPE_MISMATCH`](crate::nn::Module::SHAPE_MISMATCH) (a value, not yet a failure), so
+//! the message names the first layer that does not fit by its path: the tuple index or
+//! field name, nested as in parameter names (`layer 7`, `layer 3.0`, `layer head.0`). The
+//! layers then run through a hidden unchecked path, since a layer's own check (which is what
+//! fires when you call the layer directly) is a different constant from the model's and
+//! would report the mismatch a second time. Two checks keep their own message, without a
+//! position: a kernel or window larger than its input (computed inside the `ConvOut` /
+//! `PoolOut` type), and a convolution's computed input channels (the conv op checks the
+//! same constant).
+//!
+//! **What `cargo check` sees.** Of the crate's compile-fail suite (`tests/compile_fail/`,
+//! each case's `.stderr` is what the user sees), the cases whose error is `E0080` are
+//! reported only by `cargo build`; the others (`E0277`, `E0308`, `E0271`) by `cargo check`
+//! too: 50 of the 73 cases are reported by `cargo check`, 23 (all involving a computed
+//! dimension or a size no type expresses) only by `cargo build`.

@@ -5,6 +5,7 @@ mod common;
 use common::Golden;
 use shaped::nn::loss::*;
 use shaped::prelude::*;
+use shaped::shape::Prod;
 
 type P = Rank2<4, 5>;
 type L = Rank2<5, 4>;
@@ -257,4 +258,92 @@ fn bce_clamps_at_the_ends() {
     assert_eq!(y.as_slice(), &[100.0, 100.0]);
     let grads = y.sum().backward();
     assert!(grads.get_slice(&p).unwrap().iter().all(|g| g.is_finite()));
+}
+
+// Predictions whose shape is computed, as a model's output is after a conv stack and a
+// `Flatten`: `(usize, Prod<Const<1>, Const<5>>)` with a run-time batch. The loss takes one
+// shape type (so that a target written `Tensor::zeros()` is inferred); `pred.realize()` turns
+// the computed shape into the target's `(usize, Const<5>)`, checking at build time that the
+// sizes agree. The numbers are the same goldens as above.
+
+/// A computed prediction of `M` features and a run-time batch.
+type ComputedPred<const M: usize> = (usize, Prod<Const<1>, Const<M>>);
+
+/// Loads `x` as `(N, 1, M)`, flattens it into a computed `(usize, Prod<1, M>)`, runs `f` with
+/// the target as `(usize, Const<M>)`, checks `y` and `grad.x`.
+fn computed_pair_case<const N: usize, const M: usize>(
+    case: &str,
+    f: impl Fn(
+        &Golden,
+        Tensor<ComputedPred<M>, f32, OwnedTape<f32>>,
+        Tensor<(usize, Const<M>)>,
+    ) -> Tensor<(), f32, OwnedTape<f32>>,
+) {
+    let g = Golden::load(case);
+    let x = Tensor::<Rank3<N, 1, M>>::from_vec(g.f("x")).unwrap();
+    let pred = x
+        .clone()
+        .trace()
+        .try_realize::<(usize, Const<1>, Const<M>)>()
+        .unwrap()
+        .flatten();
+    let target = Tensor::<Rank2<N, M>>::from_vec(g.f("target"))
+        .unwrap()
+        .try_realize::<(usize, Const<M>)>()
+        .unwrap();
+    let y = f(&g, pred, target);
+    g.check_forward("y", y.as_slice());
+    let grads = y.backward();
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+}
+
+#[test]
+fn computed_predictions_through_realize() {
+    computed_pair_case::<4, 5>("loss_mse_mean", |_, x, t| mse_loss(x.realize(), t));
+    computed_pair_case::<4, 5>("loss_mse_sum", |_, x, t| {
+        MSELoss::new()
+            .reduction(Reduction::Sum)
+            .forward(x.realize(), t)
+    });
+    computed_pair_case::<4, 5>("loss_l1", |_, x, t| l1_loss(x.realize(), t));
+    computed_pair_case::<4, 5>("loss_smooth_l1", |g, x, t| {
+        smooth_l1_loss(x.realize(), t, g.hp("beta"))
+    });
+    computed_pair_case::<4, 5>("loss_huber", |g, x, t| {
+        huber_loss(x.realize(), t, g.hp("delta"))
+    });
+    computed_pair_case::<4, 5>("loss_bce", |_, x, t| binary_cross_entropy(x.realize(), t));
+    computed_pair_case::<4, 5>("loss_bce_with_logits", |_, x, t| {
+        binary_cross_entropy_with_logits(x.realize(), t)
+    });
+    computed_pair_case::<5, 4>("loss_ce_prob_targets", |_, x, t| {
+        cross_entropy_probs(x.realize(), t)
+    });
+    computed_pair_case::<4, 5>("loss_kl_div", |_, x, t| {
+        kl_div(x.realize(), t, Reduction::BatchMean)
+    });
+}
+
+/// Class losses take any class dimension: computed logits need no `realize`.
+#[test]
+fn computed_logits_with_labels() {
+    for case in ["loss_ce_mean", "loss_nll"] {
+        let g = Golden::load(case);
+        let x = Tensor::<Rank3<5, 1, 4>>::from_vec(g.f("x")).unwrap();
+        let logits = x
+            .clone()
+            .trace()
+            .try_realize::<(usize, Const<1>, Const<4>)>()
+            .unwrap()
+            .flatten();
+        let labels = Indices::<Rank1<5>>::from_vec(g.idx("labels")).unwrap();
+        let y = if case == "loss_nll" {
+            nll_loss(logits, &labels)
+        } else {
+            assert_eq!(g.hp("label_smoothing"), 0.0);
+            cross_entropy(logits, &labels)
+        };
+        g.check_forward("y", y.as_slice());
+        g.check_grad("x", y.backward().get_slice(&x).unwrap());
+    }
 }

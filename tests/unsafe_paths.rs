@@ -1,11 +1,14 @@
 //! The crate's `unsafe` code paths at small sizes, for `.ci/run` to run under valgrind
-//! memcheck (`--error-exitcode=1`): the gemm kernels (threaded and serial, f32 and f64), the
+//! memcheck (`--error-exitcode=1`): the gemm kernels (threaded and serial, f32 and f64, all
+//! layouts through the backward pass; under valgrind the AVX2 micro-kernels, the best its
+//! CPU has, and with `SHAPED_GEMM=portable` matrixmultiply), the
 //! parallel element loops that write uninitialised buffers (`collect_blocks`), the thread
 //! pool, convolution and max pooling. Sizes are just above the thresholds that switch on
 //! threads and parallel blocks, so the whole file stays within seconds natively and within
 //! a minute or two under valgrind. It also runs as an ordinary test.
 
 use rand::SeedableRng;
+use shaped::dtype::Float;
 use shaped::nn::{Conv2d, MaxPool2d, Module, ReLU};
 use shaped::prelude::*;
 
@@ -51,6 +54,42 @@ fn matmul_forward_and_backward() {
         let b64 = b.to_dtype::<f64>();
         let y64 = a64.matmul(b64);
         assert_eq!(y64.dims().as_slice(), &[m, n]);
+    }
+}
+
+/// Both element types through the forward product and its backward (`gy b^T`, `a^T gy`:
+/// transposed operands), threaded and serial, with odd sizes (ragged micro-panels), W7's
+/// LSTM product (97 x 51 by 51 x 204), and a product whose `B` is packed (not read in place).
+fn check_product<E: Float>(m: usize, k: usize, n: usize, tol: f64) {
+    let mut r = rng();
+    let a = Tensor::<(usize, usize), E>::randn_with_shape((m, k), &mut r);
+    let b = Tensor::<(usize, usize), E>::randn_with_shape((k, n), &mut r);
+    let (a64, b64) = (a.to_dtype::<f64>().to_vec(), b.to_dtype::<f64>().to_vec());
+    let want = naive(&a64, &b64, m, k, n);
+    let y = a.clone().trace().matmul(b.clone());
+    for (got, want) in y.as_slice().iter().zip(&want) {
+        assert!(
+            (got.to_f64() - want).abs() < tol * (1.0 + want.abs()),
+            "{m}x{k}x{n}"
+        );
+    }
+    let grads = y.sum().backward();
+    // d sum(a b) / d a[i, p] = sum_j b[p, j].
+    let ga = grads.get(&a).unwrap().to_dtype::<f64>().to_vec();
+    for i in 0..m {
+        for p in 0..k {
+            let want: f64 = b64[p * n..(p + 1) * n].iter().sum();
+            let got = ga[i * k + p];
+            assert!((got - want).abs() < tol * (1.0 + want.abs()) * (n as f64).sqrt());
+        }
+    }
+}
+
+#[test]
+fn matmul_every_kernel_f32_and_f64() {
+    for (m, k, n) in [(97, 51, 204), (37, 29, 13), (130, 70, 300), (1, 1, 1)] {
+        check_product::<f32>(m, k, n, 1e-3);
+        check_product::<f64>(m, k, n, 1e-10);
     }
 }
 

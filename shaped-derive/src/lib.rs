@@ -692,16 +692,17 @@ fn expand_module(input: DeriveInput) -> syn::Result<TokenStream> {
     let (_, ty_generics, _) = input.generics.split_for_impl();
     let name = &input.ident;
 
-    let checks = layers
-        .iter()
-        .zip(&xs)
-        .map(|((_, _, ty), x)| quote!(let () = <#ty as ::shaped::nn::Module<#x>>::SHAPE_CHECK;));
+    // One constant names the first field that does not fit; the fields then run unchecked so
+    // that a mismatch is reported once.
+    let mismatches = layers.iter().zip(&xs).map(|((_, shown, ty), x)| {
+        quote!(.or(<#ty as ::shaped::nn::Module<#x>>::SHAPE_MISMATCH.at_field(#shown)))
+    });
     let steps = |train: bool| {
         let calls = layers.iter().zip(&xs).map(|((member, shown, ty), x)| {
             let call = if train {
-                quote!(::shaped::nn::Module::<#x>::try_forward_train(&mut self.#member, x))
+                quote!(::shaped::nn::Module::<#x>::try_forward_train_unchecked(&mut self.#member, x))
             } else {
-                quote!(::shaped::nn::Module::<#x>::try_forward(&self.#member, x))
+                quote!(::shaped::nn::Module::<#x>::try_forward_unchecked(&self.#member, x))
             };
             quote! {
                 let x = #call.map_err(|e| ::shaped::nn::__derive::at_field::<#ty>(e, #shown))?;
@@ -716,16 +717,21 @@ fn expand_module(input: DeriveInput) -> syn::Result<TokenStream> {
         #[allow(private_bounds, private_interfaces)]
         impl #impl_generics ::shaped::nn::Module<#x0> for #name #ty_generics #where_clause {
             type Output = #y;
-            const SHAPE_CHECK: () = {
-                #(#checks)*
-            };
+            const SHAPE_MISMATCH: ::shaped::shape::ShapeMismatch =
+                ::shaped::shape::ShapeMismatch::NONE #(#mismatches)*;
             fn try_forward(&self, x: #x0) -> ::shaped::error::Result<#y> {
                 let () = <Self as ::shaped::nn::Module<#x0>>::SHAPE_CHECK;
-                #forward
-                ::std::result::Result::Ok(x)
+                ::shaped::nn::Module::<#x0>::try_forward_unchecked(self, x)
             }
             fn try_forward_train(&mut self, x: #x0) -> ::shaped::error::Result<#y> {
                 let () = <Self as ::shaped::nn::Module<#x0>>::SHAPE_CHECK;
+                ::shaped::nn::Module::<#x0>::try_forward_train_unchecked(self, x)
+            }
+            fn try_forward_unchecked(&self, x: #x0) -> ::shaped::error::Result<#y> {
+                #forward
+                ::std::result::Result::Ok(x)
+            }
+            fn try_forward_train_unchecked(&mut self, x: #x0) -> ::shaped::error::Result<#y> {
                 #forward_train
                 ::std::result::Result::Ok(x)
             }

@@ -212,6 +212,19 @@ pub(crate) fn broadcast_to<E: Float>(x: &[E], in_dims: &[usize], out_dims: &[usi
     )
 }
 
+/// A new vector of `n` copies of `value`, written in parallel for long vectors (the
+/// gradient of a full sum: one pass instead of a zero fill and an accumulation).
+pub(crate) fn filled<E: Float>(n: usize, value: E) -> Vec<E> {
+    // SAFETY: the loop writes every slot of its block.
+    unsafe {
+        collect_blocks(n, |_, block| {
+            for slot in block.iter_mut() {
+                slot.write(value);
+            }
+        })
+    }
+}
+
 /// `x[i] = f(x[i])` in place (split over threads for long slices).
 #[inline]
 pub(crate) fn map_inplace<E: Float>(x: &mut [E], f: impl Fn(E) -> E + Sync) {

@@ -9,7 +9,7 @@
 //! malloc to keep freed tensor memory ([`alloc`]; `SHAPED_MALLOC_TUNING=0` opts out). No
 //! caller has to remember it: the backend's entry points run it themselves, the first time
 //! any of them is used: the CPU-feature check behind every element loop
-//! ([`simd::has_avx512`]), the matrix product ([`gemm::gemm`]) and the thread pool start
+//! ([`simd::level`]), the matrix product ([`gemm::gemm`]) and the thread pool start
 //! ([`threads`]). Creating tensors (plain allocations outside the backend) does not, so a
 //! program that never runs a kernel leaves malloc as it found it.
 pub(crate) mod alloc;

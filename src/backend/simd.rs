@@ -2,46 +2,123 @@
 //!
 //! The crate is compiled for baseline x86-64 (SSE2, 4 lanes of f32), so that one binary runs
 //! on every x86-64 CPU. [`wide`] runs a loop body inside a function compiled for AVX-512
-//! (16 lanes, fused multiply-add) when the CPU has it; the body is inlined there, so the
-//! same source loop is vectorised for the wider registers. Kernels wrap their loops as
+//! (16 lanes, fused multiply-add) when the CPU has it, else for AVX2 + FMA (8 lanes; Zen 1-3
+//! and Intel client chips), else as compiled; the body is inlined there, so the same source
+//! loop is vectorised for the wider registers. Kernels wrap their loops as
 //! `wide(#[inline(always)] || loop_body(...))`; results are identical either way except for
 //! multiply-adds that the compiler may fuse (within the golden tolerances).
+//!
+//! `SHAPED_SIMD=avx512|avx2|portable` picks a level (one the CPU lacks falls back to the
+//! next one down), to test or compare them on one machine; `SHAPED_PORTABLE_SIMD=1` is
+//! `SHAPED_SIMD=portable`. Other architectures (ARM) run the loops as compiled: NEON is part
+//! of the aarch64 baseline, so they are vectorised there too, 4 lanes wide.
 
-/// Whether this CPU runs the AVX-512 versions (`SHAPED_PORTABLE_SIMD=1` turns them off).
-pub(crate) fn has_avx512() -> bool {
-    static FAST: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *FAST.get_or_init(|| {
+/// The vector widths [`wide`] compiles loop bodies for, widest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Level {
+    Avx512,
+    Avx2,
+    Baseline,
+}
+
+/// The level this process uses (checked once).
+pub(crate) fn level() -> Level {
+    static LEVEL: std::sync::OnceLock<Level> = std::sync::OnceLock::new();
+    *LEVEL.get_or_init(|| {
         // The first element loop of the process: the backend's set-up runs here.
         super::init();
-        let portable = std::env::var("SHAPED_PORTABLE_SIMD").is_ok_and(|v| v != "0");
+        let asked = match std::env::var("SHAPED_SIMD").as_deref().map(str::trim) {
+            Ok("avx2") => Level::Avx2,
+            Ok("portable") => Level::Baseline,
+            _ if std::env::var("SHAPED_PORTABLE_SIMD").is_ok_and(|v| v != "0") => Level::Baseline,
+            _ => Level::Avx512,
+        };
         #[cfg(target_arch = "x86_64")]
-        let fast = std::arch::is_x86_feature_detected!("avx512f")
+        let best = if std::arch::is_x86_feature_detected!("avx512f")
             && std::arch::is_x86_feature_detected!("avx512vl")
             && std::arch::is_x86_feature_detected!("avx512bw")
             && std::arch::is_x86_feature_detected!("avx512dq")
-            && std::arch::is_x86_feature_detected!("fma");
+            && std::arch::is_x86_feature_detected!("fma")
+        {
+            Level::Avx512
+        } else if std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma")
+        {
+            Level::Avx2
+        } else {
+            Level::Baseline
+        };
         #[cfg(not(target_arch = "x86_64"))]
-        let fast = false;
-        fast && !portable
+        let best = Level::Baseline;
+        // `Level` is ordered widest first: take the narrower of the two.
+        if (asked as u8) > (best as u8) {
+            asked
+        } else {
+            best
+        }
     })
 }
 
-/// Runs `body`, compiled for AVX-512 when the CPU has it (see the module docs).
+/// Runs `body`, compiled for the widest vectors the CPU has (see the module docs).
 #[inline(always)]
 pub(crate) fn wide<R>(body: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
-    if has_avx512() {
+    match level() {
         // SAFETY: the features were detected on this CPU.
-        return unsafe { avx512(body) };
+        Level::Avx512 => return unsafe { avx512(body) },
+        // SAFETY: as above.
+        Level::Avx2 => return unsafe { avx2(body) },
+        Level::Baseline => {}
     }
     body()
 }
 
 /// # Safety
-/// The CPU must have every feature enabled below ([`has_avx512`] checks them).
+/// The CPU must have every feature enabled below ([`level`] checks them).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
 #[inline]
 unsafe fn avx512<R>(body: impl FnOnce() -> R) -> R {
     body()
+}
+
+/// # Safety
+/// The CPU must have AVX2 and FMA ([`level`] checks them).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn avx2<R>(body: impl FnOnce() -> R) -> R {
+    body()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every level this CPU has gives the same loop results (exact here: no multiply-add).
+    #[test]
+    fn every_level_computes_the_same_loop() {
+        let x: Vec<f32> = (0..1000).map(|i| (i as f32 * 0.37).sin()).collect();
+        let reference: Vec<f32> = x.iter().map(|v| (v * 2.0).max(0.0) + 1.0).collect();
+        let body = || {
+            x.iter()
+                .map(|v| (v * 2.0).max(0.0) + 1.0)
+                .collect::<Vec<f32>>()
+        };
+        assert_eq!(body(), reference);
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                // SAFETY: AVX2 and FMA were detected.
+                assert_eq!(unsafe { avx2(body) }, reference);
+            }
+            if level() == Level::Avx512 {
+                // SAFETY: `level` detected every AVX-512 feature.
+                assert_eq!(unsafe { avx512(body) }, reference);
+            }
+        }
+        assert_eq!(wide(body), reference);
+    }
 }

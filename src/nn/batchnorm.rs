@@ -9,7 +9,7 @@ use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::ops::norm::{BatchStats, batch_norm_op};
 use crate::shape::check::{BatchNormChannels, DimCheck};
-use crate::shape::{Const, Dim, DimEq, Shape};
+use crate::shape::{Const, Dim, DimEq, Shape, ShapeMismatch};
 use crate::tensor::Tensor;
 
 /// PyTorch's `nn.BatchNorm1d/2d/3d` (`affine=True`, `track_running_stats=True`), generic
@@ -350,17 +350,23 @@ macro_rules! batchnorm_module {
             for BatchNormLayer<C, $k, E>
         {
             type Output = Tensor<(N, C2, $($A,)*), E, T>;
-            const SHAPE_CHECK: () = DimCheck::<C2, C, BatchNormChannels>::OK;
+            const SHAPE_MISMATCH: ShapeMismatch = DimCheck::<C2, C, BatchNormChannels>::MISMATCH;
             fn try_forward(&self, x: Tensor<(N, C2, $($A,)*), E, T>) -> Result<Self::Output> {
                 let () = <Self as Module<Tensor<(N, C2, $($A,)*), E, T>>>::SHAPE_CHECK;
+                self.try_forward_unchecked(x)
+            }
+            fn try_forward_train(&mut self, x: Tensor<(N, C2, $($A,)*), E, T>) -> Result<Self::Output> {
+                let () = <Self as Module<Tensor<(N, C2, $($A,)*), E, T>>>::SHAPE_CHECK;
+                self.try_forward_train_unchecked(x)
+            }
+            fn try_forward_unchecked(&self, x: Tensor<(N, C2, $($A,)*), E, T>) -> Result<Self::Output> {
                 if self.active() {
                     self.forward_batch_shared(x)
                 } else {
                     self.forward_running(x)
                 }
             }
-            fn try_forward_train(&mut self, x: Tensor<(N, C2, $($A,)*), E, T>) -> Result<Self::Output> {
-                let () = <Self as Module<Tensor<(N, C2, $($A,)*), E, T>>>::SHAPE_CHECK;
+            fn try_forward_train_unchecked(&mut self, x: Tensor<(N, C2, $($A,)*), E, T>) -> Result<Self::Output> {
                 self.forward_batch(x)
             }
         }

@@ -14,7 +14,9 @@ use crate::dtype::Float;
 use crate::error::Result;
 use crate::ops::conv::{ConvArgs, ConvTransposeArgs};
 use crate::shape::check::{ConvChannels, DimCheck};
-use crate::shape::{Const, ConvOut, ConvTransposeOut, Dim, DimEq, Rank1, Rank3, Rank4};
+use crate::shape::{
+    Const, ConvOut, ConvTransposeOut, Dim, DimEq, Rank1, Rank3, Rank4, ShapeMismatch,
+};
 use crate::tensor::Tensor;
 use rand::Rng;
 
@@ -130,10 +132,12 @@ macro_rules! conv2d_module {
             C: DimEq<Const<IN>>,
         {
             type Output = Tensor<(B, Const<OUT>, $out<H, K, $($oc),*>, $out<W, K, $($oc),*>), E, T>;
-            const SHAPE_CHECK: () = {
+            // The channel check is the conv op's own constant (reported once, without a position).
+            const SHAPE_MISMATCH: ShapeMismatch = {
                 let () = DimCheck::<C, Const<IN>, ConvChannels>::OK;
                 let _ = <$out<H, K, $($oc),*> as Dim>::STATIC_SIZE;
                 let _ = <$out<W, K, $($oc),*> as Dim>::STATIC_SIZE;
+                ShapeMismatch::NONE
             };
             fn try_forward(&self, x: Tensor<(B, C, H, W), E, T>) -> Result<Self::Output> {
                 x.$method(self.weight.traced_as::<T>(), self.bias.as_ref().map(|b| b.traced_as::<T>()), <$args>::default())
@@ -145,10 +149,12 @@ macro_rules! conv2d_module {
             C: DimEq<Const<IN>>,
         {
             type Output = Tensor<(Const<OUT>, $out<H, K, $($oc),*>, $out<W, K, $($oc),*>), E, T>;
-            const SHAPE_CHECK: () = {
+            // The channel check is the conv op's own constant (reported once, without a position).
+            const SHAPE_MISMATCH: ShapeMismatch = {
                 let () = DimCheck::<C, Const<IN>, ConvChannels>::OK;
                 let _ = <$out<H, K, $($oc),*> as Dim>::STATIC_SIZE;
                 let _ = <$out<W, K, $($oc),*> as Dim>::STATIC_SIZE;
+                ShapeMismatch::NONE
             };
             fn try_forward(&self, x: Tensor<(C, H, W), E, T>) -> Result<Self::Output> {
                 x.$method(self.weight.traced_as::<T>(), self.bias.as_ref().map(|b| b.traced_as::<T>()), <$args>::default())
@@ -290,9 +296,11 @@ where
     C: DimEq<Const<IN>>,
 {
     type Output = Tensor<(B, Const<OUT>, ConvOut<L, K, S, P, D>), E, T>;
-    const SHAPE_CHECK: () = {
+    // The channel check is the conv op's own constant (reported once, without a position).
+    const SHAPE_MISMATCH: ShapeMismatch = {
         let () = DimCheck::<C, Const<IN>, ConvChannels>::OK;
         let _ = <ConvOut<L, K, S, P, D> as Dim>::STATIC_SIZE;
+        ShapeMismatch::NONE
     };
     fn try_forward(&self, x: Tensor<(B, C, L), E, T>) -> Result<Self::Output> {
         x.try_conv1d(
@@ -319,9 +327,11 @@ where
     C: DimEq<Const<IN>>,
 {
     type Output = Tensor<(Const<OUT>, ConvOut<L, K, S, P, D>), E, T>;
-    const SHAPE_CHECK: () = {
+    // The channel check is the conv op's own constant (reported once, without a position).
+    const SHAPE_MISMATCH: ShapeMismatch = {
         let () = DimCheck::<C, Const<IN>, ConvChannels>::OK;
         let _ = <ConvOut<L, K, S, P, D> as Dim>::STATIC_SIZE;
+        ShapeMismatch::NONE
     };
     fn try_forward(&self, x: Tensor<(C, L), E, T>) -> Result<Self::Output> {
         x.try_conv1d(

@@ -7,7 +7,7 @@ use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::ops::norm::layer_norm_op;
 use crate::shape::check::{DimCheck, LayerNormInput};
-use crate::shape::{Const, Dim, DimEq, LastDim, Shape};
+use crate::shape::{Const, Dim, DimEq, LastDim, Shape, ShapeMismatch};
 use crate::tensor::Tensor;
 
 /// PyTorch's `nn.LayerNorm(D)` over the last dimension (`elementwise_affine=True`),
@@ -123,9 +123,15 @@ where
     S::Last: DimEq<D>,
 {
     type Output = Tensor<S, E, T>;
-    const SHAPE_CHECK: () = DimCheck::<S::Last, D, LayerNormInput>::OK;
+    const SHAPE_MISMATCH: ShapeMismatch = DimCheck::<S::Last, D, LayerNormInput>::MISMATCH;
     fn try_forward(&self, x: Tensor<S, E, T>) -> Result<Self::Output> {
         let () = <Self as Module<Tensor<S, E, T>>>::SHAPE_CHECK;
+        self.try_forward_unchecked(x)
+    }
+    fn try_forward_train_unchecked(&mut self, x: Tensor<S, E, T>) -> Result<Self::Output> {
+        super::mode::with_training(|| self.try_forward_unchecked(x))
+    }
+    fn try_forward_unchecked(&self, x: Tensor<S, E, T>) -> Result<Self::Output> {
         x.shape
             .last()
             .sizes_equal(&self.weight.shape.0)

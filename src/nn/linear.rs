@@ -8,7 +8,7 @@ use crate::dtype::Float;
 use crate::error::Result;
 use crate::ops::linear::linear_op;
 use crate::shape::check::{DimCheck, LinearInput};
-use crate::shape::{Const, Dim, DimEq, LastDim, Shape};
+use crate::shape::{Const, Dim, DimEq, LastDim, Shape, ShapeMismatch};
 use crate::tensor::Tensor;
 use rand::Rng;
 
@@ -103,9 +103,15 @@ where
     S::Last: DimEq<I>,
 {
     type Output = Tensor<S::WithLast<O>, E, T>;
-    const SHAPE_CHECK: () = DimCheck::<S::Last, I, LinearInput<I, O>>::OK;
+    const SHAPE_MISMATCH: ShapeMismatch = DimCheck::<S::Last, I, LinearInput<I, O>>::MISMATCH;
     fn try_forward(&self, x: Tensor<S, E, T>) -> Result<Self::Output> {
         let () = <Self as Module<Tensor<S, E, T>>>::SHAPE_CHECK;
+        self.try_forward_unchecked(x)
+    }
+    fn try_forward_train_unchecked(&mut self, x: Tensor<S, E, T>) -> Result<Self::Output> {
+        super::mode::with_training(|| self.try_forward_unchecked(x))
+    }
+    fn try_forward_unchecked(&self, x: Tensor<S, E, T>) -> Result<Self::Output> {
         x.shape
             .last()
             .sizes_equal(&self.weight.shape.1)

@@ -1,6 +1,7 @@
 //! The `Module` trait: a layer maps an input type to an output type decided by the types.
 
 use crate::error::Result;
+use crate::shape::ShapeMismatch;
 
 /// A layer or model: maps `X` (usually a tensor) to [`Output`](Module::Output), a type
 /// computed from `X` so that users never annotate intermediate shapes.
@@ -46,12 +47,27 @@ pub trait Module<X> {
     /// The output type for input `X`.
     type Output;
 
-    /// This layer's build-time shape checks for input `X` (`()` when it has none): a constant
-    /// that fails the build, naming the layer and the sizes, when a computed input dimension
-    /// does not fit (`Linear<801, 10>` after a `Flatten` of 800 features). `forward` evaluates
-    /// it first, so the error points at the line that calls `forward`; containers (tuples,
-    /// `Residual`) combine their layers' checks. Custom layers keep the default or combine
-    /// their sublayers' checks the same way.
+    /// This layer's build-time shape mismatch for input `X`, as a value ([`ShapeMismatch::NONE`]
+    /// when the shapes fit): a computed input dimension that does not fit (`Linear<801, 10>`
+    /// after a `Flatten` of 800 features). [`SHAPE_CHECK`](Module::SHAPE_CHECK) fails the
+    /// build with it; containers (tuples, `Residual`, `Frozen`) pass their layers' on with the
+    /// layer's position, so that the build error says `layer 7 (Linear<1350, 10>) ...`.
+    /// Checks that cannot be phrased as a value (a kernel larger than its input) may fail the
+    /// build while this constant is evaluated.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::{Linear, Module};
+    /// assert!(<Linear<4, 2> as Module<Tensor<Rank2<3, 4>>>>::SHAPE_MISMATCH.is_none());
+    /// ```
+    const SHAPE_MISMATCH: ShapeMismatch = ShapeMismatch::NONE;
+
+    /// This layer's build-time shape checks for input `X` (by default, failing on
+    /// [`SHAPE_MISMATCH`](Module::SHAPE_MISMATCH)): a constant that fails the build, naming
+    /// the layer and the sizes. `forward` evaluates it first, so the error points at the line
+    /// that calls `forward`. A custom layer keeps the defaults: the sublayers it calls check
+    /// themselves (a `#[derive(Module)]` struct combines its fields' mismatches, naming the
+    /// field, as tuples do).
     ///
     /// ```
     /// use shaped::prelude::*;
@@ -59,7 +75,7 @@ pub trait Module<X> {
     /// // Evaluating it is free when the shapes fit.
     /// let () = <Linear<4, 2> as Module<Tensor<Rank2<3, 4>>>>::SHAPE_CHECK;
     /// ```
-    const SHAPE_CHECK: () = ();
+    const SHAPE_CHECK: () = <Self as Module<X>>::SHAPE_MISMATCH.check();
 
     /// The forward pass in the mode the model's layers are in (evaluation unless switched
     /// with [`train`](super::Params::train)), with an error for run-time dimensions that do
@@ -98,6 +114,24 @@ pub trait Module<X> {
     /// ```
     fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
         super::mode::with_training(|| self.try_forward(x))
+    }
+
+    /// [`try_forward`](Module::try_forward) for a container that has already checked this
+    /// layer's [`SHAPE_MISMATCH`](Module::SHAPE_MISMATCH) (with the layer's position): a
+    /// layer whose `try_forward` evaluates its own check overrides this to skip it, so that a
+    /// mismatch is reported once. Not for direct use.
+    #[doc(hidden)]
+    fn try_forward_unchecked(&self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
+        self.try_forward(x)
+    }
+
+    /// [`try_forward_train`](Module::try_forward_train) for a container; see
+    /// [`try_forward_unchecked`](Module::try_forward_unchecked).
+    #[doc(hidden)]
+    fn try_forward_train_unchecked(&mut self, x: X) -> Result<Self::Output> {
+        let () = <Self as Module<X>>::SHAPE_CHECK;
+        self.try_forward_train(x)
     }
 
     /// The forward pass in the model's current mode (see

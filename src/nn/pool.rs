@@ -5,7 +5,7 @@ use super::params::{ParamMut, ParamView, Params};
 use crate::autograd::Tape;
 use crate::dtype::Float;
 use crate::error::Result;
-use crate::shape::{Const, Dim, PoolOut, Shape};
+use crate::shape::{Const, Dim, PoolOut, Shape, ShapeMismatch};
 use crate::tensor::Tensor;
 
 macro_rules! no_params {
@@ -27,10 +27,12 @@ macro_rules! pool_module {
             Module<Tensor<(B, C, H, W), E, T>> for $name<K, S, P>
         {
             type Output = Tensor<(B, C, PoolOut<H, K, S, P>, PoolOut<W, K, S, P>), E, T>;
-            // Evaluated by `forward` so that a window that does not fit fails at the caller's line.
-            const SHAPE_CHECK: () = {
+            // Evaluated by `forward` (and a tuple model's check) so that a window that does not
+            // fit fails at the caller's line.
+            const SHAPE_MISMATCH: ShapeMismatch = {
                 let _ = <PoolOut<H, K, S, P> as Dim>::STATIC_SIZE;
                 let _ = <PoolOut<W, K, S, P> as Dim>::STATIC_SIZE;
+                ShapeMismatch::NONE
             };
             fn try_forward(&self, x: Tensor<(B, C, H, W), E, T>) -> Result<Self::Output> {
                 x.$method::<K, S, P>()
@@ -40,10 +42,12 @@ macro_rules! pool_module {
             Module<Tensor<(C, H, W), E, T>> for $name<K, S, P>
         {
             type Output = Tensor<(C, PoolOut<H, K, S, P>, PoolOut<W, K, S, P>), E, T>;
-            // Evaluated by `forward` so that a window that does not fit fails at the caller's line.
-            const SHAPE_CHECK: () = {
+            // Evaluated by `forward` (and a tuple model's check) so that a window that does not
+            // fit fails at the caller's line.
+            const SHAPE_MISMATCH: ShapeMismatch = {
                 let _ = <PoolOut<H, K, S, P> as Dim>::STATIC_SIZE;
                 let _ = <PoolOut<W, K, S, P> as Dim>::STATIC_SIZE;
+                ShapeMismatch::NONE
             };
             fn try_forward(&self, x: Tensor<(C, H, W), E, T>) -> Result<Self::Output> {
                 x.$method::<K, S, P>()

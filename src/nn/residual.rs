@@ -7,7 +7,7 @@ use crate::dtype::Float;
 use crate::error::Result;
 use crate::ops::binary::{AddKernel, binary_op};
 use crate::shape::check::{ResidualShape, SameShapeCheck};
-use crate::shape::{SameShape, Shape};
+use crate::shape::{SameShape, Shape, ShapeMismatch};
 use crate::tensor::Tensor;
 
 /// The output of a layer inside [`Residual`]: it must have the input's shape, so that
@@ -21,13 +21,13 @@ use crate::tensor::Tensor;
     note = "wrap only layers that keep the shape, or project x with a Linear/Conv first"
 )]
 pub trait SameAsInput<X> {
-    /// Fails the build, naming both sizes, when static sizes differ.
-    const CHECK: ();
+    /// Both sizes, when static sizes differ (the build fails with it).
+    const MISMATCH: ShapeMismatch;
     /// The output, as the input's type, after checking run-time sizes against `x`.
     fn into_input_type(self, x: &X) -> Result<X>;
 }
 impl<S: Shape, S2: SameShape<S>, E: Float, T> SameAsInput<Tensor<S, E, T>> for Tensor<S2, E, T> {
-    const CHECK: () = SameShapeCheck::<S2, S, ResidualShape>::OK;
+    const MISMATCH: ShapeMismatch = SameShapeCheck::<S2, S, ResidualShape>::MISMATCH;
     fn into_input_type(self, x: &Tensor<S, E, T>) -> Result<Tensor<S, E, T>> {
         self.shape.same_shape(&x.shape)?;
         Ok(Tensor {
@@ -60,19 +60,32 @@ where
     M::Output: SameAsInput<Tensor<S, E, T>>,
 {
     type Output = Tensor<S, E, T>;
-    const SHAPE_CHECK: () = {
-        let () = <M as Module<Tensor<S, E, T>>>::SHAPE_CHECK;
-        let () = <M::Output as SameAsInput<Tensor<S, E, T>>>::CHECK;
-    };
+    // The body's mismatch (at position 0, as in parameter names) comes first: a shape error
+    // inside the body would also change f(x)'s shape.
+    const SHAPE_MISMATCH: ShapeMismatch = <M as Module<Tensor<S, E, T>>>::SHAPE_MISMATCH
+        .at(0)
+        .or(<M::Output as SameAsInput<Tensor<S, E, T>>>::MISMATCH);
     fn try_forward(&self, x: Tensor<S, E, T>) -> Result<Self::Output> {
         let () = <Self as Module<Tensor<S, E, T>>>::SHAPE_CHECK;
-        let fx = self.0.try_forward(x.clone())?.into_input_type(&x)?;
-        let shape = x.shape;
-        Ok(binary_op(x, fx, shape, AddKernel))
+        self.try_forward_unchecked(x)
     }
     fn try_forward_train(&mut self, x: Tensor<S, E, T>) -> Result<Self::Output> {
         let () = <Self as Module<Tensor<S, E, T>>>::SHAPE_CHECK;
-        let fx = self.0.try_forward_train(x.clone())?.into_input_type(&x)?;
+        self.try_forward_train_unchecked(x)
+    }
+    fn try_forward_unchecked(&self, x: Tensor<S, E, T>) -> Result<Self::Output> {
+        let fx = self
+            .0
+            .try_forward_unchecked(x.clone())?
+            .into_input_type(&x)?;
+        let shape = x.shape;
+        Ok(binary_op(x, fx, shape, AddKernel))
+    }
+    fn try_forward_train_unchecked(&mut self, x: Tensor<S, E, T>) -> Result<Self::Output> {
+        let fx = self
+            .0
+            .try_forward_train_unchecked(x.clone())?
+            .into_input_type(&x)?;
         let shape = x.shape;
         Ok(binary_op(x, fx, shape, AddKernel))
     }
@@ -117,12 +130,19 @@ pub struct Frozen<M>(pub M);
 
 impl<X, M: Module<X>> Module<X> for Frozen<M> {
     type Output = M::Output;
+    const SHAPE_MISMATCH: ShapeMismatch = M::SHAPE_MISMATCH;
     const SHAPE_CHECK: () = M::SHAPE_CHECK;
     fn try_forward(&self, x: X) -> Result<Self::Output> {
         self.0.try_forward(x)
     }
     fn try_forward_train(&mut self, x: X) -> Result<Self::Output> {
         self.0.try_forward_train(x)
+    }
+    fn try_forward_unchecked(&self, x: X) -> Result<Self::Output> {
+        self.0.try_forward_unchecked(x)
+    }
+    fn try_forward_train_unchecked(&mut self, x: X) -> Result<Self::Output> {
+        self.0.try_forward_train_unchecked(x)
     }
 }
 

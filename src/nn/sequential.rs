@@ -3,27 +3,36 @@
 use super::layer_name::at_layer;
 use super::module::Module;
 use crate::error::Result;
+use crate::shape::ShapeMismatch;
 
 /// `impl Module<X0> for (M0, M1, ...)`: layer `i` maps `Xi` to `Xi+1`, the last one to `Y`.
 /// The bounds sit in the generic list (`Mi: Module<Xi, Output = Xi+1>`), each intermediate
 /// type a parameter fixed by the layer before it, so one macro writes every arity. The
-/// shape checks of every layer run first (a build error names the layer's sizes at the
-/// user's `forward` call); a run-time error names the layer's position and type.
+/// shape checks of every layer run first, as one constant (a build error names the first
+/// layer that does not fit, by position, with its sizes, at the user's `forward` call); a
+/// run-time error names the layer's position and type.
 macro_rules! tuple_module {
     ($X0:ident; $($M:ident: $X:ident -> $Y:ident @ $i:tt),+) => {
         impl<$($X, $M: Module<$X, Output = $Y>,)+ Y> Module<$X0> for ($($M,)+) {
             type Output = Y;
-            const SHAPE_CHECK: () = {
-                $(let () = <$M as Module<$X>>::SHAPE_CHECK;)+
-            };
+            // One constant for the whole model, naming the first layer that does not fit by
+            // its position; the layers are then run unchecked so that it is reported once.
+            const SHAPE_MISMATCH: ShapeMismatch =
+                ShapeMismatch::NONE $(.or(<$M as Module<$X>>::SHAPE_MISMATCH.at($i)))+;
             fn try_forward(&self, x: $X0) -> Result<Self::Output> {
                 let () = <Self as Module<$X0>>::SHAPE_CHECK;
-                $(let x = self.$i.try_forward(x).map_err(|e| at_layer::<$M>(e, $i))?;)+
-                Ok(x)
+                self.try_forward_unchecked(x)
             }
             fn try_forward_train(&mut self, x: $X0) -> Result<Self::Output> {
                 let () = <Self as Module<$X0>>::SHAPE_CHECK;
-                $(let x = self.$i.try_forward_train(x).map_err(|e| at_layer::<$M>(e, $i))?;)+
+                self.try_forward_train_unchecked(x)
+            }
+            fn try_forward_unchecked(&self, x: $X0) -> Result<Self::Output> {
+                $(let x = self.$i.try_forward_unchecked(x).map_err(|e| at_layer::<$M>(e, $i))?;)+
+                Ok(x)
+            }
+            fn try_forward_train_unchecked(&mut self, x: $X0) -> Result<Self::Output> {
+                $(let x = self.$i.try_forward_train_unchecked(x).map_err(|e| at_layer::<$M>(e, $i))?;)+
                 Ok(x)
             }
         }

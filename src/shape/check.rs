@@ -79,16 +79,130 @@ const fn layer_name(name: &str, a: Option<usize>, b: Option<usize>) -> ConstMsg 
 pub(crate) struct DimCheck<A, B, M>(PhantomData<(A, B, M)>);
 
 impl<A: DimEq<B>, B: Dim, M: CheckMsg> DimCheck<A, B, M> {
-    pub(crate) const OK: () = if let Some((a, b)) = A::STATIC_MISMATCH {
+    /// The mismatch, without failing: layers return it as their
+    /// [`SHAPE_MISMATCH`](crate::nn::Module::SHAPE_MISMATCH) so that a tuple model can name
+    /// the layer's position.
+    pub(crate) const MISMATCH: ShapeMismatch = if let Some((a, b)) = A::STATIC_MISMATCH {
         let (a, b) = if M::EXPECTED_FIRST { (b, a) } else { (a, b) };
-        M::HEAD
-            .s(M::PARTS[0])
-            .n(a)
-            .s(M::PARTS[1])
-            .n(b)
-            .s(M::PARTS[2])
-            .fail()
+        ShapeMismatch::new(
+            M::HEAD,
+            ConstMsg::new()
+                .s(M::PARTS[0])
+                .n(a)
+                .s(M::PARTS[1])
+                .n(b)
+                .s(M::PARTS[2]),
+        )
+    } else {
+        ShapeMismatch::NONE
     };
+    pub(crate) const OK: () = Self::MISMATCH.check();
+}
+
+/// A layer's build-time shape mismatch, kept as a value so that a container can say where the
+/// layer sits before failing the build: `layer 7 (Linear<1350, 10>) expects 1350 input
+/// features, ...`. Built-in layers report theirs as
+/// [`Module::SHAPE_MISMATCH`](crate::nn::Module::SHAPE_MISMATCH); tuple models, `Residual` and
+/// `Frozen` pass their layers' on, with the layer's position.
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::{Flatten, Linear, Module};
+/// use shaped::shape::ShapeMismatch;
+/// type X = Tensor<(usize, Const<4>, Const<5>)>;
+/// // 4 x 5 = 20 features meet a layer that takes 20: no mismatch.
+/// const M: ShapeMismatch = <(Flatten, Linear<20, 2>) as Module<X>>::SHAPE_MISMATCH;
+/// assert!(M.is_none());
+/// ```
+#[derive(Clone, Copy)]
+pub struct ShapeMismatch {
+    found: bool,
+    /// The layer's position, `7` or `3.0.1` (tuple indices and fields, as in parameter names).
+    path: ConstMsg,
+    /// The layer's name (`Linear<1350, 10>`), or empty when `text` names the op.
+    head: ConstMsg,
+    text: ConstMsg,
+}
+
+impl ShapeMismatch {
+    /// No mismatch.
+    pub const NONE: ShapeMismatch = ShapeMismatch {
+        found: false,
+        path: ConstMsg::new(),
+        head: ConstMsg::new(),
+        text: ConstMsg::new(),
+    };
+
+    pub(crate) const fn new(head: ConstMsg, text: ConstMsg) -> Self {
+        ShapeMismatch {
+            found: true,
+            path: ConstMsg::new(),
+            head,
+            text,
+        }
+    }
+
+    /// Whether the shapes fit.
+    pub const fn is_none(&self) -> bool {
+        !self.found
+    }
+
+    /// `self` if it is a mismatch, else `other`: the first mismatch along a model.
+    pub const fn or(self, other: ShapeMismatch) -> ShapeMismatch {
+        if self.found { self } else { other }
+    }
+
+    /// The mismatch, said to come from the layer at `index` of a container (a tuple's field
+    /// number; nested containers give `3.0.1`).
+    pub const fn at(mut self, index: usize) -> ShapeMismatch {
+        if self.found {
+            let path = ConstMsg::new().n(index);
+            self.path = if self.path.is_empty() {
+                path
+            } else {
+                path.s(".").m(&self.path)
+            };
+        }
+        self
+    }
+
+    /// The mismatch, said to come from the layer in field `name` of a struct deriving
+    /// `Module` (`encoder.3`).
+    pub const fn at_field(mut self, name: &str) -> ShapeMismatch {
+        if self.found {
+            let path = ConstMsg::new().s(name);
+            self.path = if self.path.is_empty() {
+                path
+            } else {
+                path.s(".").m(&self.path)
+            };
+        }
+        self
+    }
+
+    /// Fails the build with the message when there is a mismatch.
+    pub const fn check(&self) {
+        if self.found {
+            let msg = if self.path.is_empty() {
+                ConstMsg::new().m(&self.head).m(&self.text)
+            } else if self.head.is_empty() {
+                ConstMsg::new()
+                    .s("layer ")
+                    .m(&self.path)
+                    .s(": ")
+                    .m(&self.text)
+            } else {
+                ConstMsg::new()
+                    .s("layer ")
+                    .m(&self.path)
+                    .s(" (")
+                    .m(&self.head)
+                    .s(")")
+                    .m(&self.text)
+            };
+            msg.fail()
+        }
+    }
 }
 
 /// An elementwise op's name, for [`BroadcastCheck`].
@@ -110,7 +224,7 @@ impl<L: BroadcastShapes<R>, R: Shape, M: OpName> BroadcastCheck<L, R, M> {
             .s(" vs ")
             .n(b);
         if a == 1 || b == 1 {
-            msg.s(" (the size-1 side is a computed dimension, whose type names the result, so it cannot grow; use broadcast_to on it or put the other operand on the left)")
+            msg.s(" (the size-1 side is a computed dimension, whose type names the result, so it cannot grow: turn it into Const<1> with realize, or broadcast_to the other shape; when the other side is computed too, putting it on the left also works)")
                     .fail()
         } else {
             msg.fail()
@@ -178,16 +292,22 @@ same_shape!(A0 B0 0, A1 B1 1, A2 B2 2, A3 B3 3, A4 B4 4, A5 B5 5);
 pub(crate) struct SameShapeCheck<A, B, M>(PhantomData<(A, B, M)>);
 
 impl<A: SameShape<B>, B: Shape, M: CheckMsg> SameShapeCheck<A, B, M> {
-    pub(crate) const OK: () = if let Some((a, b, axis)) = A::STATIC_MISMATCH {
-        ConstMsg::new()
-            .s(M::PARTS[0])
-            .n(a)
-            .s(M::PARTS[1])
-            .n(b)
-            .s(M::PARTS[2])
-            .n(axis)
-            .fail()
+    /// The mismatch, without failing (see [`DimCheck::MISMATCH`]).
+    pub(crate) const MISMATCH: ShapeMismatch = if let Some((a, b, axis)) = A::STATIC_MISMATCH {
+        ShapeMismatch::new(
+            M::HEAD,
+            ConstMsg::new()
+                .s(M::PARTS[0])
+                .n(a)
+                .s(M::PARTS[1])
+                .n(b)
+                .s(M::PARTS[2])
+                .n(axis),
+        )
+    } else {
+        ShapeMismatch::NONE
     };
+    pub(crate) const OK: () = Self::MISMATCH.check();
 }
 
 check_msg! {
@@ -195,4 +315,41 @@ check_msg! {
     ResidualShape: "Residual: f(x) has size ", " where x has ", " (x + f(x) needs f(x) to keep x's shape), at dimension ";
     /// `realize`'s source and target shapes.
     RealizeShape: "realize: the tensor has size ", " where the target shape has ", ", at dimension ";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ConstMsg, ShapeMismatch};
+
+    fn message(m: ShapeMismatch) -> String {
+        let e = std::panic::catch_unwind(|| m.check()).unwrap_err();
+        e.downcast_ref::<String>().cloned().unwrap()
+    }
+
+    #[test]
+    fn mismatch_messages_name_the_layer_path() {
+        let linear = ShapeMismatch::new(
+            ConstMsg::new().s("Linear<1350, 10>"),
+            ConstMsg::new().s(" expects 1350, has ").n(2704),
+        );
+        assert_eq!(message(linear), "Linear<1350, 10> expects 1350, has 2704");
+        assert_eq!(
+            message(linear.at(7)),
+            "layer 7 (Linear<1350, 10>) expects 1350, has 2704"
+        );
+        assert_eq!(
+            message(linear.at(0).at(3).at_field("head")),
+            "layer head.3.0 (Linear<1350, 10>) expects 1350, has 2704"
+        );
+        let headless = ShapeMismatch::new(ConstMsg::new(), ConstMsg::new().s("Residual: 4 vs 8"));
+        assert_eq!(message(headless.at(2)), "layer 2: Residual: 4 vs 8");
+        // The first mismatch along a model wins; no mismatch passes.
+        let none = ShapeMismatch::NONE;
+        assert!(none.at(1).is_none());
+        none.check();
+        assert_eq!(
+            message(none.or(headless.at(1)).or(linear.at(2))),
+            "layer 1: Residual: 4 vs 8"
+        );
+    }
 }

@@ -6,6 +6,7 @@
 //! the types involved.
 
 /// A message assembled in a `const fn`: `ConstMsg::new().s("size ").n(3).fail()`.
+#[derive(Clone, Copy)]
 pub(crate) struct ConstMsg {
     buf: [u8; 512],
     len: usize,
@@ -30,6 +31,22 @@ impl ConstMsg {
             i += 1;
         }
         self
+    }
+
+    /// Appends another message.
+    pub(crate) const fn m(mut self, other: &ConstMsg) -> Self {
+        let mut i = 0;
+        while i < other.len && self.len < self.buf.len() {
+            self.buf[self.len] = other.buf[i];
+            self.len += 1;
+            i += 1;
+        }
+        self
+    }
+
+    /// Whether nothing was written.
+    pub(crate) const fn is_empty(&self) -> bool {
+        self.len == 0
     }
 
     /// Appends a number in decimal.

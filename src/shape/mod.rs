@@ -35,7 +35,7 @@ pub(crate) use broadcast::broadcast_for;
 pub use broadcast::{
     BroadcastDim, BroadcastShapes, DimBroadcast, DimEq, DimUnify, MAX_BROADCAST_ONE,
 };
-pub use check::SameShape;
+pub use check::{SameShape, ShapeMismatch};
 pub use chunk::{ChunkDim, Quot};
 pub use concat::ConcatShape;
 pub use conv::{ConvOut, ConvTransposeOut, PoolOut};

@@ -1,77 +1,205 @@
-//! The AVX-512 micro-kernel: an `MR x NR` block of `C` kept in 2 * MR zmm registers.
+//! The AVX-512 micro-kernels: an `MR x NR` block of `C` kept in `2 * MR` zmm registers
+//! (`NR` = two vectors: 32 `f32` or 16 `f64`), and the in-place dot-product kernel for
+//! `x W^T`.
 
-use super::{MR, NR};
+use super::blocked::Kernel;
+use super::{Operand, SendPtr};
 use core::arch::x86_64::*;
 
-/// `C[..mr, ..nr] = alpha * A_panel B_panel + beta * C[..mr, ..nr]` (`beta == 0` never
-/// reads `C`, so it may hold garbage such as NaN, as BLAS allows).
-///
-/// * `a`: a packed panel, `MR` values per step of `k` (rows past `mr` are zero);
-/// * `b`: row `p` of the panel starts at `b + p * b_stride` and holds `NR` values, of which
-///   only the first `nr` are read;
-/// * `c`: row `i` starts at `c + i * rsc`, columns are contiguous.
-///
-/// # Safety
-/// Requires AVX-512F, and every pointer above valid for the ranges described.
-#[target_feature(enable = "avx512f")]
-#[allow(clippy::too_many_arguments)]
-pub(super) unsafe fn kernel(
-    k: usize,
-    a: *const f32,
-    b: *const f32,
-    b_stride: usize,
-    c: *mut f32,
-    rsc: usize,
-    mr: usize,
-    nr: usize,
-    alpha: f32,
-    beta: f32,
-) {
-    let lo: __mmask16 = if nr >= 16 { 0xFFFF } else { (1u16 << nr) - 1 };
-    let hi: __mmask16 = if nr >= NR {
-        0xFFFF
-    } else if nr <= 16 {
-        0
-    } else {
-        (1u16 << (nr - 16)) - 1
+/// Products whose summed dimension is at least this long, with `A`'s rows and `B`'s
+/// columns contiguous, run as in-place dot products (see [`dot_products`]); shorter sums
+/// would spend more on the final reduction than they save on packing.
+const DOT_MIN_K: usize = 32;
+
+/// `f32` on AVX-512F: 12 x 32 (24 accumulators of the 32 zmm registers).
+#[derive(Clone, Copy)]
+pub(super) struct F32;
+/// `f64` on AVX-512F: 12 x 16.
+#[derive(Clone, Copy)]
+pub(super) struct F64;
+
+/// Defines one micro-kernel. `lanes` per vector; the block is `MR` rows by two vectors.
+macro_rules! avx512_kernel {
+    ($ty:ident, $e:ty, $v:ty, $mask:ty, $lanes:literal, $mr:literal, $kc:literal, $mc:literal,
+     $nc:literal, $setzero:ident, $set1:ident, $fmadd:ident, $mul:ident, $loadu:ident, $maskz_loadu:ident,
+     $mask_storeu:ident $(, { $($extra:tt)* })?) => {
+        impl Kernel for $ty {
+            type E = $e;
+            const MR: usize = $mr;
+            const NR: usize = 2 * $lanes;
+            const KC: usize = $kc;
+            const MC: usize = $mc;
+            const NC: usize = $nc;
+
+            /// # Safety
+            /// AVX-512F must be available, plus the contract of [`Kernel::tile`].
+            #[inline]
+            unsafe fn tile(
+                k: usize,
+                a: *const $e,
+                b: *const $e,
+                b_stride: usize,
+                c: *mut $e,
+                rsc: usize,
+                mr: usize,
+                nr: usize,
+                alpha: $e,
+                beta: $e,
+            ) {
+                // SAFETY: forwarded; `Kernel` for this type is only used once AVX-512F was
+                // detected (`super::Isa::Avx512`).
+                unsafe { tile(k, a, b, b_stride, c, rsc, mr, nr, alpha, beta) }
+            }
+            $($($extra)*)?
+        }
+
+        /// See [`Kernel::tile`]; loads of `B` past column `nr` are masked off.
+        ///
+        /// # Safety
+        /// AVX-512F, and the pointer ranges of [`Kernel::tile`].
+        #[target_feature(enable = "avx512f")]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn tile(
+            k: usize,
+            a: *const $e,
+            b: *const $e,
+            b_stride: usize,
+            c: *mut $e,
+            rsc: usize,
+            mr: usize,
+            nr: usize,
+            alpha: $e,
+            beta: $e,
+        ) {
+            const L: usize = $lanes;
+            const MR: usize = $mr;
+            let lo: $mask = if nr >= L { !0 } else { ((1u32 << nr) - 1) as $mask };
+            let hi: $mask = if nr >= 2 * L {
+                !0
+            } else if nr <= L {
+                0
+            } else {
+                ((1u32 << (nr - L)) - 1) as $mask
+            };
+            let mut acc = [[$setzero(); 2]; MR];
+            let (mut a, mut b) = (a, b);
+            // SAFETY (whole body): the caller guarantees the pointer ranges; loads past
+            // column `nr` and stores past row `mr` / column `nr` are masked or skipped.
+            unsafe {
+                // The C block is read only after the k loop; fetching it now hides the miss.
+                for i in 0..mr {
+                    let ci = c.add(i * rsc) as *const i8;
+                    _mm_prefetch::<_MM_HINT_T0>(ci);
+                    _mm_prefetch::<_MM_HINT_T0>(ci.wrapping_add(64));
+                }
+                macro_rules! step {
+                    ($u:expr, $b0:expr, $b1:expr) => {{
+                        let (b0, b1) = ($b0, $b1);
+                        for (i, row) in acc.iter_mut().enumerate() {
+                            let ai = $set1(*a.add($u * MR + i));
+                            row[0] = $fmadd(ai, b0, row[0]);
+                            row[1] = $fmadd(ai, b1, row[1]);
+                        }
+                    }};
+                }
+                if nr == 2 * L {
+                    let mut p = 0;
+                    while p + 2 <= k {
+                        step!(0, $loadu(b), $loadu(b.add(L)));
+                        let b2 = b.add(b_stride);
+                        step!(1, $loadu(b2), $loadu(b2.add(L)));
+                        a = a.add(2 * MR);
+                        b = b.add(2 * b_stride);
+                        p += 2;
+                    }
+                    if p < k {
+                        step!(0, $loadu(b), $loadu(b.add(L)));
+                    }
+                } else {
+                    for _ in 0..k {
+                        step!(0, $maskz_loadu(lo, b), $maskz_loadu(hi, b.add(L)));
+                        a = a.add(MR);
+                        b = b.add(b_stride);
+                    }
+                }
+                let alpha_v = $set1(alpha);
+                let beta_v = $set1(beta);
+                for (i, row) in acc.iter().enumerate().take(mr) {
+                    let ci = c.add(i * rsc);
+                    let (mut v0, mut v1) = ($mul(alpha_v, row[0]), $mul(alpha_v, row[1]));
+                    if beta != 0.0 {
+                        v0 = $fmadd(beta_v, $maskz_loadu(lo, ci), v0);
+                        v1 = $fmadd(beta_v, $maskz_loadu(hi, ci.add(L)), v1);
+                    }
+                    $mask_storeu(ci, lo, v0);
+                    $mask_storeu(ci.add(L), hi, v1);
+                }
+            }
+        }
     };
-    let mut acc = [[_mm512_setzero_ps(); 2]; MR];
-    let (mut a, mut b) = (a, b);
-    // SAFETY (whole body): the caller guarantees the pointer ranges described above.
-    unsafe {
-        // The C block is read only after the k loop; fetching it now hides that miss.
-        for i in 0..mr {
-            let ci = c.add(i * rsc) as *const i8;
-            _mm_prefetch::<_MM_HINT_T0>(ci);
-            _mm_prefetch::<_MM_HINT_T0>(ci.wrapping_add(64));
-        }
-        for _ in 0..k {
-            let b0 = _mm512_maskz_loadu_ps(lo, b);
-            let b1 = _mm512_maskz_loadu_ps(hi, b.add(16));
-            for (i, row) in acc.iter_mut().enumerate() {
-                let ai = _mm512_set1_ps(*a.add(i));
-                row[0] = _mm512_fmadd_ps(ai, b0, row[0]);
-                row[1] = _mm512_fmadd_ps(ai, b1, row[1]);
+}
+
+mod f32_kernel {
+    use super::*;
+    avx512_kernel!(
+        F32,
+        f32,
+        __m512,
+        __mmask16,
+        16,
+        12,
+        384,
+        144,
+        256,
+        _mm512_setzero_ps,
+        _mm512_set1_ps,
+        _mm512_fmadd_ps,
+        _mm512_mul_ps,
+        _mm512_loadu_ps,
+        _mm512_maskz_loadu_ps,
+        _mm512_mask_storeu_ps,
+        {
+            fn dot_applies(m: usize, k: usize, a: Operand<f32>, b: Operand<f32>) -> bool {
+                a.cs == 1 && b.rs == 1 && k >= DOT_MIN_K && (m <= 64 || k >= 128)
             }
-            a = a.add(MR);
-            b = b.add(b_stride);
-        }
-        let alpha_v = _mm512_set1_ps(alpha);
-        let beta_v = _mm512_set1_ps(beta);
-        for (i, row) in acc.iter().enumerate().take(mr) {
-            let ci = c.add(i * rsc);
-            let (mut v0, mut v1) = (
-                _mm512_mul_ps(alpha_v, row[0]),
-                _mm512_mul_ps(alpha_v, row[1]),
-            );
-            if beta != 0.0 {
-                v0 = _mm512_fmadd_ps(beta_v, _mm512_maskz_loadu_ps(lo, ci), v0);
-                v1 = _mm512_fmadd_ps(beta_v, _mm512_maskz_loadu_ps(hi, ci.add(16)), v1);
+            unsafe fn dot_block(
+                m: usize,
+                k: usize,
+                n: usize,
+                alpha: f32,
+                a: Operand<f32>,
+                b: Operand<f32>,
+                beta: f32,
+                c: SendPtr<f32>,
+                rsc: usize,
+            ) {
+                // SAFETY: forwarded (AVX-512F and VL were detected for `Isa::Avx512`).
+                unsafe { dot_products(m, k, n, alpha, a, b, beta, c, rsc) }
             }
-            _mm512_mask_storeu_ps(ci, lo, v0);
-            _mm512_mask_storeu_ps(ci.add(16), hi, v1);
         }
-    }
+    );
+}
+
+mod f64_kernel {
+    use super::*;
+    avx512_kernel!(
+        F64,
+        f64,
+        __m512d,
+        __mmask8,
+        8,
+        12,
+        384,
+        144,
+        256,
+        _mm512_setzero_pd,
+        _mm512_set1_pd,
+        _mm512_fmadd_pd,
+        _mm512_mul_pd,
+        _mm512_loadu_pd,
+        _mm512_maskz_loadu_pd,
+        _mm512_mask_storeu_pd
+    );
 }
 
 /// Rows of `A` (and of `B^T`) per dot-product micro-kernel call.
@@ -160,6 +288,52 @@ pub(super) unsafe fn dot_kernel(
                 v = _mm_fmadd_ps(beta_v, _mm_maskz_loadu_ps(cols, ci), v);
             }
             _mm_mask_storeu_ps(ci, cols, v);
+        }
+    }
+}
+
+/// `C = alpha A B + beta C` when `A`'s rows and `B`'s columns are both contiguous (the
+/// `x W^T` of a linear layer, or a convolution's weight gradient): every entry is a dot
+/// product of two contiguous vectors, computed in place by [`dot_kernel`] without packing
+/// either operand. Columns are taken in blocks of `DOT_BLOCK` rows of `B^T`, which stay in
+/// L2 while every row block of `A` passes over them.
+///
+/// # Safety
+/// AVX-512F and VL; every element the strides reach inside the operands' buffers.
+#[allow(clippy::too_many_arguments)]
+unsafe fn dot_products(
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f32,
+    a: Operand<f32>,
+    b: Operand<f32>,
+    beta: f32,
+    c: SendPtr<f32>,
+    rsc: usize,
+) {
+    const DOT_BLOCK: usize = 64;
+    for j0 in (0..n).step_by(DOT_BLOCK) {
+        let j_end = (j0 + DOT_BLOCK).min(n);
+        for i in (0..m).step_by(DOT) {
+            for j in (j0..j_end).step_by(DOT) {
+                // SAFETY: rows i.., columns j.. are inside the checked extents.
+                unsafe {
+                    dot_kernel(
+                        k,
+                        a.at(i, 0).ptr,
+                        a.rs,
+                        b.at(0, j).ptr,
+                        b.cs,
+                        c.get().add(i * rsc + j),
+                        rsc,
+                        DOT.min(m - i),
+                        DOT.min(j_end - j),
+                        alpha,
+                        beta,
+                    )
+                };
+            }
         }
     }
 }

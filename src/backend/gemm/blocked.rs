@@ -1,0 +1,435 @@
+//! The blocked product shared by every micro-kernel (BLIS's loop nest).
+//!
+//! For each block of `KC` rows of `B` (and columns of `A`): `B`'s block is packed once into
+//! panels of `NR` columns, shared by all threads (or read in place when its rows are
+//! contiguous and it is small enough to stay in cache, which saves the packing pass that
+//! dominates the small products of a training step); then `C` is cut into tiles (whole
+//! micro-panels) that the threads claim one at a time. A tile packs its rows of `A` in
+//! blocks of `MC` rows (`MC x KC` stays in L2) and runs the `MR x NR` micro-kernel over
+//! them. There are a few tiles per thread, not one: on a machine where another process
+//! takes a core for a while, the other threads take over the remaining tiles instead of
+//! waiting.
+
+use super::{Operand, SendPtr};
+use crate::backend::threads;
+use crate::dtype::Float;
+use core::cell::RefCell;
+
+/// A micro-kernel: one instruction set and element type.
+pub(super) trait Kernel: Copy + Send + Sync + 'static {
+    type E: Float;
+    /// Rows of `C` per call.
+    const MR: usize;
+    /// Columns of `C` per call.
+    const NR: usize;
+    /// Depth of one packed block.
+    const KC: usize;
+    /// Rows of one packed block of `A` (a multiple of `MR`).
+    const MC: usize;
+    /// Columns of `B` that one panel of `A` meets before the next (a multiple of `NR`;
+    /// `KC x NC` stays in L2).
+    const NC: usize;
+
+    /// `C[..mr, ..nr] = alpha * A_panel B_panel + beta * C[..mr, ..nr]` over `k` steps
+    /// (`beta == 0` never reads `C`, so it may hold garbage such as NaN, as BLAS allows).
+    ///
+    /// * `a`: a packed panel, `MR` values per step (rows past `mr` are zero);
+    /// * `b`: row `p` of the panel starts at `b + p * b_stride`; only its first `nr` values
+    ///   are read;
+    /// * `c`: row `i` starts at `c + i * rsc`, columns are contiguous.
+    ///
+    /// # Safety
+    /// The CPU has the kernel's instruction set, and every pointer above is valid for the
+    /// ranges described.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn tile(
+        k: usize,
+        a: *const Self::E,
+        b: *const Self::E,
+        b_stride: usize,
+        c: *mut Self::E,
+        rsc: usize,
+        mr: usize,
+        nr: usize,
+        alpha: Self::E,
+        beta: Self::E,
+    );
+
+    /// Whether [`Kernel::dot_block`] takes this product (`A`'s rows and `B`'s columns
+    /// contiguous, read in place).
+    fn dot_applies(_m: usize, _k: usize, _a: Operand<Self::E>, _b: Operand<Self::E>) -> bool {
+        false
+    }
+
+    /// Rows `..m`, columns `..n` of the product by in-place dot products.
+    ///
+    /// # Safety
+    /// As [`Kernel::tile`]; only called when [`Kernel::dot_applies`].
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn dot_block(
+        _m: usize,
+        _k: usize,
+        _n: usize,
+        _alpha: Self::E,
+        _a: Operand<Self::E>,
+        _b: Operand<Self::E>,
+        _beta: Self::E,
+        _c: SendPtr<Self::E>,
+        _rsc: usize,
+    ) {
+        unreachable!("dot_block without dot_applies")
+    }
+}
+
+/// Below this many flops a product runs on the calling thread: handing part of it to a
+/// worker costs a few microseconds, which only pays off from about 1 MFLOP.
+const PARALLEL_FLOPS: usize = 1 << 21;
+/// `B` (rows contiguous) is read in place instead of packed when one `KC` block has at most
+/// this many elements: it then stays in L2 while every row panel of `A` passes over it.
+const DIRECT_B_ELEMS: usize = 1 << 17;
+/// The most elements of packed `B` held at once (16 MiB of `f32`).
+const PACKED_B_ELEMS: usize = 1 << 22;
+/// Packing `B` is split over threads from this many elements on.
+const PARALLEL_PACK_ELEMS: usize = 1 << 15;
+/// Tiles of `C` per thread (see the module docs).
+const TILES_PER_THREAD: usize = 4;
+
+thread_local! {
+    /// This thread's packed row blocks of `A`.
+    static PACK_A: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
+    /// The packed `B` of the products this thread starts (read by every thread).
+    static PACK_B: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A 64-byte aligned buffer of at least `len` elements inside `buf` (zmm loads that do not
+/// straddle cache lines). The storage is `f64` so that one thread-local serves both types.
+fn aligned<E: Float>(buf: &mut Vec<f64>, len: usize) -> *mut E {
+    let words = (len * size_of::<E>()).div_ceil(8) + 8;
+    if buf.len() < words {
+        *buf = vec![0.0; words];
+    }
+    let offset = buf.as_ptr().align_offset(64).min(7);
+    buf[offset..].as_mut_ptr().cast()
+}
+
+/// `c = alpha a b + beta c` (see [`Kernel::tile`] for `beta == 0`).
+///
+/// # Safety
+/// The CPU has `K`'s instruction set; strides are non-negative, `C`'s columns contiguous,
+/// and every element the strides reach is inside the operands' buffers.
+#[allow(clippy::too_many_arguments)]
+pub(super) unsafe fn product<K: Kernel>(
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: K::E,
+    a: Operand<K::E>,
+    b: Operand<K::E>,
+    beta: K::E,
+    c: SendPtr<K::E>,
+    rsc: usize,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 || alpha == K::E::ZERO {
+        // SAFETY: rows of `c` inside the checked extent.
+        unsafe { scale_c(m, n, beta, c.get(), rsc) };
+        return;
+    }
+    let threads = if (2 * m * k).saturating_mul(n) >= PARALLEL_FLOPS {
+        threads::threads()
+    } else {
+        1
+    };
+    if K::dot_applies(m, k, a, b) {
+        let (rows, cols) = grid(m, n, threads, 16, 64);
+        let task = |t: usize| {
+            let (r0, r1) = split(m, 16, rows, t / cols);
+            let (c0, c1) = split(n, 64, cols, t % cols);
+            if r0 < r1 && c0 < c1 {
+                // SAFETY: a sub-block of the product; tiles are disjoint.
+                unsafe {
+                    K::dot_block(
+                        r1 - r0,
+                        k,
+                        c1 - c0,
+                        alpha,
+                        a.at(r0, 0),
+                        b.at(0, c0),
+                        beta,
+                        SendPtr(c.get().add(r0 * rsc + c0)),
+                        rsc,
+                    )
+                }
+            }
+        };
+        threads::run(rows * cols, &task);
+        return;
+    }
+    let (kc_max, mc_max, nc_max) = (K::KC, K::MC, K::NC);
+    let direct_b = b.cs == 1 && kc_max.min(k) * n <= DIRECT_B_ELEMS;
+    // All of `B` is packed up front (in parallel), then one parallel run computes every
+    // tile: two hand-offs to the workers per product, not two per block. Wider `B` is
+    // taken in chunks of columns whose packed copy stays under `PACKED_B_ELEMS`.
+    let chunk = if direct_b {
+        n
+    } else {
+        (PACKED_B_ELEMS / k / K::NR).max(1) * K::NR
+    };
+    let (rows, cols) = grid(m, chunk.min(n), threads, K::MR, K::NR);
+    PACK_B.with(|pack_b_buf| {
+        let mut pack_b_buf = pack_b_buf.borrow_mut();
+        let bpack = if direct_b {
+            SendPtr(core::ptr::null_mut())
+        } else {
+            let len = chunk.min(n).next_multiple_of(K::NR) * k;
+            SendPtr(aligned::<K::E>(&mut pack_b_buf, len))
+        };
+        for j0 in (0..n).step_by(chunk) {
+            let nc = chunk.min(n - j0);
+            // Block `pc` (rows pc..pc + kc) of the packed chunk starts at `pc * n_pad`, and
+            // its panel `j` (columns j*NR..) `j * NR * kc` further.
+            let n_pad = nc.next_multiple_of(K::NR);
+            if !direct_b {
+                let panels = nc.div_ceil(K::NR);
+                let parts = if k * nc >= PARALLEL_PACK_ELEMS {
+                    (2 * threads).min(panels)
+                } else {
+                    1
+                };
+                threads::run(parts, &|t| {
+                    let (p0, p1) = split(panels, 1, parts, t);
+                    for pc in (0..k).step_by(kc_max) {
+                        let kc = kc_max.min(k - pc);
+                        // SAFETY: panels p0..p1 of block pc lie inside the buffer (sized
+                        // `n_pad * k`) and are written by this task alone; the source block
+                        // is inside `b`'s checked extent.
+                        unsafe {
+                            pack_b::<K>(
+                                bpack.get().add(pc * n_pad + p0 * K::NR * kc),
+                                b.at(pc, j0 + p0 * K::NR),
+                                kc,
+                                (p1 * K::NR).min(nc) - p0 * K::NR,
+                            )
+                        }
+                    }
+                });
+            }
+            let task = |t: usize| {
+                let (r0, r1) = split(m, K::MR, rows, t / cols);
+                let (c0, c1) = split(nc, K::NR, cols, t % cols);
+                if r0 >= r1 || c0 >= c1 {
+                    return;
+                }
+                for pc in (0..k).step_by(kc_max) {
+                    let kc = kc_max.min(k - pc);
+                    let beta = if pc == 0 { beta } else { K::E::ONE };
+                    let b_panels = if direct_b {
+                        (b.at(pc, j0 + c0).ptr, b.rs, 0)
+                    } else {
+                        // SAFETY: column c0 (a multiple of NR) starts panel c0 / NR of
+                        // block pc, inside the buffer.
+                        let start = unsafe { bpack.get().add(pc * n_pad + c0 * kc) };
+                        (start.cast_const(), K::NR, 1)
+                    };
+                    // SAFETY: the tile's rows and columns are inside the product; tiles
+                    // are disjoint, so no two threads write the same element of C.
+                    unsafe {
+                        tile_rows::<K>(
+                            r1 - r0,
+                            kc,
+                            c1 - c0,
+                            (mc_max, nc_max),
+                            alpha,
+                            a.at(r0, pc),
+                            b_panels,
+                            beta,
+                            c.get().add(r0 * rsc + j0 + c0),
+                            rsc,
+                        )
+                    }
+                }
+            };
+            threads::run(rows * cols, &task);
+        }
+    });
+}
+
+/// Rows `..m`, columns `..n` of one `kc` step of the product: packs `A` in blocks of
+/// `mc_max` rows and runs the micro-kernel over every (row panel, column panel) pair,
+/// columns in blocks of `nc_max`.
+/// `b_panels` is `(start, row stride, packed)`: packed panels are `NR * kc` apart.
+///
+/// # Safety
+/// As [`product`], for this sub-block.
+#[allow(clippy::too_many_arguments)]
+unsafe fn tile_rows<K: Kernel>(
+    m: usize,
+    kc: usize,
+    n: usize,
+    (mc_max, nc_max): (usize, usize),
+    alpha: K::E,
+    a: Operand<K::E>,
+    (b, b_stride, packed): (*const K::E, usize, usize),
+    beta: K::E,
+    c: *mut K::E,
+    rsc: usize,
+) {
+    PACK_A.with(|buf| {
+        let mut buf = buf.borrow_mut();
+        let apack = aligned::<K::E>(&mut buf, mc_max.min(m).next_multiple_of(K::MR) * kc);
+        for ic in (0..m).step_by(mc_max) {
+            let mc = mc_max.min(m - ic);
+            // SAFETY: the buffer holds `mc` rows rounded up to MR, by `kc`; rows ic.. of
+            // `a` are inside its checked extent.
+            unsafe { pack_a::<K>(apack, a.at(ic, 0), mc, kc) };
+            let call = |ir: usize, jr: usize| {
+                let bp = if packed == 1 {
+                    b.wrapping_add(jr * kc)
+                } else {
+                    b.wrapping_add(jr)
+                };
+                // SAFETY: the panels and the C block are inside their buffers (see
+                // `product`); the kernel's instruction set is the caller's contract.
+                unsafe {
+                    K::tile(
+                        kc,
+                        apack.add(ir * kc),
+                        bp,
+                        b_stride,
+                        c.add((ic + ir) * rsc + jr),
+                        rsc,
+                        K::MR.min(mc - ir),
+                        K::NR.min(n - jr),
+                        alpha,
+                        beta,
+                    )
+                }
+            };
+            // The `MR x kc` panel of `A` stays in L1 while the `kc x nc_max` block of `B`
+            // (in L2) passes under it.
+            for jc in (0..n).step_by(nc_max) {
+                for ir in (0..mc).step_by(K::MR) {
+                    for jr in (jc..n.min(jc + nc_max)).step_by(K::NR) {
+                        call(ir, jr);
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// How many row and column tiles to cut `m x n` into for `threads` threads, in whole
+/// `mr x nr` micro-panels: about [`TILES_PER_THREAD`] per thread, by rows first (every
+/// row tile reads all of the packed `B`, every column tile packs its rows of `A` again).
+fn grid(m: usize, n: usize, threads: usize, mr: usize, nr: usize) -> (usize, usize) {
+    if threads <= 1 {
+        return (1, 1);
+    }
+    let target = TILES_PER_THREAD * threads;
+    let rows = m.div_ceil(mr).min(target);
+    let cols = (target / rows).clamp(1, n.div_ceil(nr));
+    (rows, cols)
+}
+
+/// Range `t` of `parts` consecutive ranges covering `0..len` in whole units (the last one
+/// ragged; trailing ones may be empty).
+fn split(len: usize, unit: usize, parts: usize, t: usize) -> (usize, usize) {
+    let chunk = len.div_ceil(unit).div_ceil(parts) * unit;
+    let start = (t * chunk).min(len);
+    (start, (start + chunk).min(len))
+}
+
+/// `c = beta c` (`beta == 0` writes zeros without reading, so NaN in `c` does not survive).
+///
+/// # Safety
+/// Rows `0..m` of `c` (row stride `rsc`, `n` contiguous elements each) must be valid for
+/// writes.
+pub(super) unsafe fn scale_c<E: Float>(m: usize, n: usize, beta: E, c: *mut E, rsc: usize) {
+    for i in 0..m {
+        // SAFETY: row `i` of `c` is inside the checked extent.
+        let row = unsafe { core::slice::from_raw_parts_mut(c.add(i * rsc), n) };
+        if beta == E::ZERO {
+            row.fill(E::ZERO);
+        } else {
+            row.iter_mut().for_each(|v| *v *= beta);
+        }
+    }
+}
+
+/// Packs rows `..mc` and columns `..kc` of `a` into panels of `MR` rows: panel `r` holds,
+/// for each `p`, the `MR` values `a[r*MR + i, p]` (zero past `mc`).
+///
+/// # Safety
+/// `dst` is valid for `mc.next_multiple_of(MR) * kc` writes; the block is inside `a`'s
+/// checked extent.
+unsafe fn pack_a<K: Kernel>(dst: *mut K::E, a: Operand<K::E>, mc: usize, kc: usize) {
+    let mr = K::MR;
+    for panel in 0..mc.div_ceil(mr) {
+        let rows = mr.min(mc - panel * mr);
+        let src = a.at(panel * mr, 0);
+        // SAFETY: panel `panel` of `dst`, `mr * kc` elements, inside the buffer.
+        let out = unsafe { core::slice::from_raw_parts_mut(dst.add(panel * mr * kc), mr * kc) };
+        if rows < mr {
+            out.fill(K::E::ZERO);
+        }
+        if src.rs == 1 {
+            // Column-major `a` (a transposed operand): each step is a contiguous copy.
+            for (p, group) in out.chunks_exact_mut(mr).enumerate() {
+                // SAFETY: column p, rows ..rows of the panel are inside the checked extent.
+                let col = unsafe { core::slice::from_raw_parts(src.ptr.add(p * src.cs), rows) };
+                group[..rows].copy_from_slice(col);
+            }
+        } else {
+            // Row-major `a`: transpose in strips of 8 steps, so that the writes stay within
+            // a few cache lines while every row is read contiguously.
+            for p0 in (0..kc).step_by(8) {
+                let w = 8.min(kc - p0);
+                for i in 0..rows {
+                    for q in 0..w {
+                        // SAFETY: (panel*MR + i, p0 + q) is inside the checked extent.
+                        out[(p0 + q) * mr + i] =
+                            unsafe { *src.ptr.add(i * src.rs + (p0 + q) * src.cs) };
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Packs rows `..kc` and columns `..nc` of `b` into panels of `NR` columns: panel `j` holds,
+/// for each `p`, the `NR` values `b[p, j*NR + jj]` (zero past `nc`).
+///
+/// # Safety
+/// `dst` is valid for `nc.next_multiple_of(NR) * kc` writes; the block is inside `b`'s
+/// checked extent.
+unsafe fn pack_b<K: Kernel>(dst: *mut K::E, b: Operand<K::E>, kc: usize, nc: usize) {
+    let nr = K::NR;
+    for panel in 0..nc.div_ceil(nr) {
+        let cols = nr.min(nc - panel * nr);
+        let src = b.at(0, panel * nr);
+        // SAFETY: panel `panel` of `dst`, `nr * kc` elements, inside the buffer.
+        let out = unsafe { core::slice::from_raw_parts_mut(dst.add(panel * nr * kc), nr * kc) };
+        if src.cs == 1 {
+            for (p, group) in out.chunks_exact_mut(nr).enumerate() {
+                // SAFETY: row p, columns ..cols of the panel are inside the checked extent.
+                let row = unsafe { core::slice::from_raw_parts(src.ptr.add(p * src.rs), cols) };
+                group[..cols].copy_from_slice(row);
+                group[cols..].fill(K::E::ZERO);
+            }
+        } else {
+            // Column-major `b` (the transposed weight of `x W^T`): walk each source column
+            // contiguously and scatter into the panel.
+            if cols < nr {
+                out.fill(K::E::ZERO);
+            }
+            for jj in 0..cols {
+                for p in 0..kc {
+                    // SAFETY: (p, panel*NR + jj) is inside the checked extent.
+                    out[p * nr + jj] = unsafe { *src.ptr.add(p * src.rs + jj * src.cs) };
+                }
+            }
+        }
+    }
+}

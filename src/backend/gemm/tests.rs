@@ -1,0 +1,369 @@
+//! The kernels against the portable product and naive references.
+
+use super::*;
+use rand::{RngExt, SeedableRng};
+
+/// Extents whose offsets wrap a `usize` are refused on both paths (issue 14: a wrapped
+/// check let a (3, 0) x (0, n) product write far past its buffer).
+#[test]
+fn wrapping_extents_are_refused() {
+    let n = 6148914691236517211usize;
+    let mut c = vec![0.0f32; 17];
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        sgemm(
+            3,
+            0,
+            n,
+            1.0,
+            &[],
+            (0, 1),
+            &[],
+            (n as isize, 1),
+            0.0,
+            &mut c,
+            (n as isize, 1),
+        )
+    }));
+    assert!(r.is_err());
+    let mut c = vec![0.0f64; 17];
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        dgemm(
+            3,
+            0,
+            n,
+            1.0,
+            &[],
+            (0, 1),
+            &[],
+            (n as isize, 1),
+            0.0,
+            &mut c,
+            (n as isize, 1),
+        )
+    }));
+    assert!(r.is_err());
+    check_extent("a", 6, 2, 3, (3, 1));
+    check_extent("a", 6, 2, 3, (1, 2));
+    let r = std::panic::catch_unwind(|| check_extent("a", 6, 2, 3, (-3, 1)));
+    assert!(r.is_err());
+}
+
+/// Every layout the crate uses (row/column-major operands), ragged sizes around the
+/// block sizes, both betas and threaded sizes, against the portable product.
+#[test]
+fn fast_product_matches_portable() {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let sizes = [
+        (1, 1, 1),
+        (3, 5, 7),
+        (8, 256, 32),
+        (9, 257, 33),
+        (16, 128, 512),
+        (64, 784, 256),
+        (130, 300, 70),
+        (33, 40, 2100),
+        (200, 600, 300),
+    ];
+    for &(m, k, n) in &sizes {
+        for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
+            for beta in [0.0f32, 1.0, 0.5] {
+                let a: Vec<f32> = (0..m * k).map(|_| rng.random_range(-1.0..1.0)).collect();
+                let b: Vec<f32> = (0..k * n).map(|_| rng.random_range(-1.0..1.0)).collect();
+                let c0: Vec<f32> = (0..m * n).map(|_| rng.random_range(-1.0..1.0)).collect();
+                let sa = if ta { (1, m as isize) } else { (k as isize, 1) };
+                let sb = if tb { (1, k as isize) } else { (n as isize, 1) };
+                let sc = (n as isize, 1);
+                let (mut fast, mut slow) = (c0.clone(), c0.clone());
+                sgemm(m, k, n, 0.75, &a, sa, &b, sb, beta, &mut fast, sc);
+                fallback(m, k, n, 0.75, &a, sa, &b, sb, beta, &mut slow, sc);
+                for (i, (x, y)) in fast.iter().zip(&slow).enumerate() {
+                    assert!(
+                        (x - y).abs() <= 1e-4 * (1.0 + y.abs()) * (k as f32).sqrt(),
+                        "{m}x{k}x{n} ta={ta} tb={tb} beta={beta}: c[{i}] = {x}, expected {y}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn beta_zero_ignores_nan_in_c_and_k_zero_scales() {
+    let a = [1.0f32; 6];
+    let b = [1.0f32; 6];
+    let mut c = [f32::NAN; 4];
+    sgemm(2, 3, 2, 1.0, &a, (3, 1), &b, (2, 1), 0.0, &mut c, (2, 1));
+    assert_eq!(c, [3.0; 4]);
+    sgemm(2, 0, 2, 1.0, &[], (0, 1), &[], (2, 1), 0.5, &mut c, (2, 1));
+    assert_eq!(c, [1.5; 4]);
+}
+
+#[test]
+fn strided_c_rows_leave_gaps_untouched() {
+    let a = [1.0f32, 2.0, 3.0, 4.0];
+    let b = [1.0f32, 0.0, 0.0, 1.0];
+    let mut c = [9.0f32; 6];
+    sgemm(2, 2, 2, 1.0, &a, (2, 1), &b, (2, 1), 0.0, &mut c, (3, 1));
+    assert_eq!(c, [1.0, 2.0, 9.0, 3.0, 4.0, 9.0]);
+}
+
+/// One product routine: `(m, k, n, alpha, a, a_strides, b, b_strides, beta, c, c_strides)`.
+type Product<E> = fn(usize, usize, usize, E, &[E], Strides, &[E], Strides, E, &mut [E], Strides);
+
+/// Every `f32` path this CPU can run, whatever `SHAPED_GEMM` says.
+fn f32_paths() -> Vec<(&'static str, Product<f32>)> {
+    #[allow(unused_mut)]
+    let mut paths: Vec<(&'static str, Product<f32>)> = vec![("portable", fallback::<f32>)];
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+        {
+            paths.push(("avx512", fast::<avx512::F32>));
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            paths.push(("avx2", fast::<avx2::F32>));
+        }
+    }
+    paths
+}
+
+/// Every `f64` path this CPU can run.
+fn f64_paths() -> Vec<(&'static str, Product<f64>)> {
+    #[allow(unused_mut)]
+    let mut paths: Vec<(&'static str, Product<f64>)> = vec![("portable", fallback::<f64>)];
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+        {
+            paths.push(("avx512", fast::<avx512::F64>));
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            paths.push(("avx2", fast::<avx2::F64>));
+        }
+    }
+    paths
+}
+
+/// One layout of a product: operands transposed or not, rows padded or not.
+#[derive(Clone, Copy, Debug)]
+struct Layout {
+    ta: bool,
+    tb: bool,
+    pad: usize,
+}
+
+/// `(buffer, strides)` of an `r x c` operand stored row-major (or column-major when
+/// `transposed`) with `pad` unused elements after each stored row, filled from `rng`.
+fn operand<E: Float>(
+    r: usize,
+    c: usize,
+    transposed: bool,
+    pad: usize,
+    rng: &mut rand::rngs::StdRng,
+) -> (Vec<E>, Strides) {
+    let (outer, inner) = if transposed { (c, r) } else { (r, c) };
+    let ld = inner + pad;
+    let buf = (0..outer * ld)
+        .map(|_| E::from_f64(rng.random_range(-1.0..1.0)))
+        .collect();
+    let strides = if transposed {
+        (1, ld as isize)
+    } else {
+        (ld as isize, 1)
+    };
+    (buf, strides)
+}
+
+/// Runs `product` on one size and layout and checks every element of `C` against a naive
+/// `f64` sum (within rounding bounded by the sum of `|a| |b|`), and that the padding
+/// between rows of `C` is untouched. `beta == 0` starts from NaN (never read).
+#[allow(clippy::too_many_arguments)]
+fn check_product<E: Float>(
+    name: &str,
+    product: Product<E>,
+    (m, k, n): (usize, usize, usize),
+    layout: Layout,
+    alpha: f64,
+    beta: f64,
+    eps: f64,
+    rng: &mut rand::rngs::StdRng,
+) {
+    let (a, sa) = operand::<E>(m, k, layout.ta, layout.pad, rng);
+    let (b, sb) = operand::<E>(k, n, layout.tb, layout.pad, rng);
+    let (mut c, sc) = operand::<E>(m, n, false, layout.pad, rng);
+    let at = |buf: &[E], (rs, cs): Strides, i: usize, j: usize| {
+        buf[i * rs as usize + j * cs as usize].to_f64()
+    };
+    if beta == 0.0 {
+        for i in 0..m {
+            for j in 0..n {
+                c[i * sc.0 as usize + j] = E::from_f64(f64::NAN);
+            }
+        }
+    }
+    let c0 = c.clone();
+    product(
+        m,
+        k,
+        n,
+        E::from_f64(alpha),
+        &a,
+        sa,
+        &b,
+        sb,
+        E::from_f64(beta),
+        &mut c,
+        sc,
+    );
+    for i in 0..m {
+        for j in 0..n {
+            let (mut want, mut scale) = (0.0, 0.0);
+            for p in 0..k {
+                let t = at(&a, sa, i, p) * at(&b, sb, p, j);
+                want += t;
+                scale += t.abs();
+            }
+            let old = if beta == 0.0 { 0.0 } else { at(&c0, sc, i, j) };
+            let want = alpha * want + beta * old;
+            let got = at(&c, sc, i, j);
+            let tol = eps * (k as f64 + 2.0) * (scale + old.abs() + 1.0);
+            assert!(
+                (got - want).abs() <= tol,
+                "{name} {m}x{k}x{n} {layout:?} alpha={alpha} beta={beta}: c[{i},{j}] = {got}, expected {want}"
+            );
+        }
+        for j in n..sc.0 as usize {
+            let idx = i * sc.0 as usize + j;
+            assert!(
+                c[idx].to_f64() == c0[idx].to_f64(),
+                "{name} {m}x{k}x{n} {layout:?}: padding of C row {i} overwritten"
+            );
+        }
+    }
+}
+
+/// Sizes 1..=37 along each dimension (ragged micro-panels of every kernel: MR is 6, 8 or
+/// 12, NR 8 to 32), every transpose, padded rows, beta 0 and 1.
+fn odd_sizes() -> Vec<(usize, usize, usize)> {
+    let mut sizes = Vec::new();
+    for s in 1..=37 {
+        sizes.extend([(s, 13, 38 - s), (37, s, 5), (3, 29, s), (s, s, s)]);
+    }
+    sizes
+}
+
+fn layouts() -> impl Iterator<Item = Layout> {
+    [false, true].into_iter().flat_map(|ta| {
+        [false, true]
+            .into_iter()
+            .flat_map(move |tb| [0, 3].map(|pad| Layout { ta, tb, pad }))
+    })
+}
+
+#[test]
+fn every_f32_kernel_matches_naive_on_odd_sizes() {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(15);
+    for (name, product) in f32_paths() {
+        for &size in &odd_sizes() {
+            for layout in layouts() {
+                for beta in [0.0, 1.0] {
+                    check_product(name, product, size, layout, 1.0, beta, 1e-6, &mut rng);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn every_f64_kernel_matches_naive_on_odd_sizes() {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(16);
+    for (name, product) in f64_paths() {
+        for &size in &odd_sizes() {
+            for layout in layouts() {
+                for beta in [0.0, 1.0] {
+                    check_product(name, product, size, layout, 1.0, beta, 1e-14, &mut rng);
+                }
+            }
+        }
+    }
+}
+
+/// Sizes that cross the cache blocks (KC up to 384, MC up to 144, chunks of packed `B`
+/// over 4M elements), run on the
+/// threads (above 2 MFLOP), take the in-place paths (small `B`, `x W^T`), and W7's LSTM
+/// products; alpha and beta other than 0 and 1.
+#[test]
+fn every_kernel_matches_naive_across_blocks_and_threads() {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(17);
+    let sizes = [
+        (97, 51, 204),
+        (97, 204, 51),
+        (130, 400, 70),
+        (200, 600, 300),
+        (16, 128, 4200),
+        (300, 1030, 40),
+        (64, 784, 256),
+        (3, 1100, 4100),
+    ];
+    let layouts = [
+        Layout {
+            ta: false,
+            tb: false,
+            pad: 0,
+        },
+        Layout {
+            ta: false,
+            tb: true,
+            pad: 0,
+        },
+        Layout {
+            ta: true,
+            tb: false,
+            pad: 5,
+        },
+        Layout {
+            ta: true,
+            tb: true,
+            pad: 1,
+        },
+    ];
+    for &size in &sizes {
+        for &layout in &layouts {
+            for (name, product) in f32_paths() {
+                check_product(name, product, size, layout, 0.75, 0.5, 1e-6, &mut rng);
+            }
+            for (name, product) in f64_paths() {
+                check_product(name, product, size, layout, -1.5, 1.0, 1e-14, &mut rng);
+            }
+        }
+    }
+}
+
+/// `k == 0` and `alpha == 0` only scale `C` (zeros for `beta == 0`, even over NaN).
+#[test]
+fn every_kernel_scales_c_when_nothing_is_summed() {
+    for (name, product) in f64_paths() {
+        let mut c = [f64::NAN; 6];
+        product(2, 0, 3, 1.0, &[], (0, 1), &[], (3, 1), 0.0, &mut c, (3, 1));
+        assert_eq!(c, [0.0; 6], "{name}");
+        let mut c = [2.0; 6];
+        product(
+            2,
+            2,
+            3,
+            0.0,
+            &[1.0; 4],
+            (2, 1),
+            &[1.0; 6],
+            (3, 1),
+            0.5,
+            &mut c,
+            (3, 1),
+        );
+        assert_eq!(c, [1.0; 6], "{name}");
+    }
+}

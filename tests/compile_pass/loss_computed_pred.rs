@@ -1,0 +1,21 @@
+// A dense per-position loss on a conv's computed output: `realize` turns
+// `(usize, Const<1>, ConvOut<Const<8>, 3, 1, 1, 1>)` into the target's
+// `(usize, Const<1>, Const<8>)`, checked at build time; a target built by a constructor is
+// inferred from the prediction without `realize`.
+use rand::SeedableRng;
+use shaped::nn::loss::{mse_loss, MSELoss, Reduction};
+use shaped::nn::{Conv1d, Module};
+use shaped::prelude::*;
+
+fn main() {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    let conv = Conv1d::<2, 1, 3, 1, 1>::new(&mut rng);
+    let pred = conv.forward(Tensor::<(usize, Const<2>, Const<8>)>::zeros_with_shape((4, Const, Const)));
+    let target = Tensor::<(usize, Const<1>, Const<8>)>::zeros_with_shape((4, Const, Const));
+    let loss = mse_loss(pred.clone().realize(), target);
+    assert_eq!(loss.dims().as_slice(), &[] as &[usize]);
+    let per_elem = MSELoss::new()
+        .reduction(Reduction::None)
+        .forward(pred.clone(), Tensor::zeros_with_shape(*pred.shape()));
+    assert_eq!(per_elem.dims().as_slice(), &[4, 1, 8]);
+}
