@@ -11,6 +11,10 @@
 //! `y = scale * (x W_v^T + b_v) * sigmoid(x W_g^T + b_g)`. It is generic over the element
 //! type so that the same code trains in `f32` and is checked in `f64`, and over the batch
 //! dimension `B` (static or run-time) and the tape `T` (traced or not).
+//!
+//! In your own crate, `shaped::strategies` needs the `proptest` feature
+//! (`shaped = { version = "0.1", features = ["proptest"] }`) and `proptest` as a
+//! dev-dependency; this repository's examples have both.
 
 use proptest::test_runner::{Config, TestCaseError, TestRng, TestRunner};
 use rand::SeedableRng;

@@ -17,7 +17,7 @@
 //!
 //! Pick inputs away from points where the function is not differentiable (relu and abs at
 //! 0, clamp at its bounds, ties in max): there the two sides of the difference disagree.
-//! [`crate::strategies`] has proptest strategies that do this.
+//! `shaped::strategies` (feature `proptest`) has proptest strategies that do this.
 //!
 //! ```
 //! use shaped::gradcheck::{gradcheck, gradcheck_vjp, GradcheckOptions};

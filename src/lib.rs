@@ -75,7 +75,7 @@
 //! | the [`Trainer`](train::Trainer) (builder: `epochs`, `seed`, `patience`, `restore_best`, `save_best`, `output_dir`, `validate`, `lr_schedule`, `clip_grad_norm`, `accumulate`, callbacks), [`History`](train::History), curves | [`train`] |
 //! | save/load: safetensors by state-dict name, checkpoints | [`serialize`] |
 //! | sampling (greedy, temperature, top-k, top-p) | [`sample`] |
-//! | gradient checks and proptest strategies for your own layers | [`gradcheck`], [`strategies`] |
+//! | gradient checks and proptest strategies for your own layers | [`gradcheck`], `strategies` (feature `proptest`) |
 //!
 //! Generic parameters read like PyTorch's positional arguments, with PyTorch's defaults:
 //! `Conv2d<IN, OUT, K, S = 1, P = 0, D = 1, E = f32>` is `nn.Conv2d(IN, OUT, K, stride=S,
@@ -128,9 +128,12 @@ pub mod autograd;
 pub(crate) mod backend;
 pub mod compile_errors;
 pub mod data;
+pub mod device;
 pub mod distributed;
 pub mod dtype;
 pub mod error;
+#[cfg(feature = "wgpu")]
+pub mod gpu;
 pub mod gradcheck;
 pub mod nn;
 /// `#[derive(Module)]` for a struct whose layer fields run in order, also at
@@ -174,6 +177,8 @@ pub mod optim;
 pub mod sample;
 pub mod serialize;
 pub mod shape;
+/// Needs the `proptest` feature (off by default; this crate's own tests turn it on).
+#[cfg(feature = "proptest")]
 pub mod strategies;
 pub mod tensor;
 pub mod train;

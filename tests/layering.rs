@@ -14,11 +14,13 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("compile_errors", &["error"]),
     ("dtype", &[]),
     ("shape", &["error"]),
+    // Devices and their storage; with the `wgpu` feature also the GPU kernels (WGSL).
+    ("device", &["error", "dtype"]),
     // The CPU kernels: slices, run-time dimensions and `shape::MAX_RANK`, nothing typed.
     ("backend", &["dtype", "shape"]),
     // Tapes and gradients: ids and buffers, no tensors.
     ("autograd", &["dtype"]),
-    ("tensor", &["error", "dtype", "shape", "autograd"]),
+    ("tensor", &["error", "dtype", "shape", "autograd", "device"]),
     // The only door to the backend.
     (
         "ops",
@@ -58,6 +60,14 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "optim",
             "serialize",
             "data",
+        ],
+    ),
+    // The GPU side of tensors, autograd, layers and optimizers (feature `wgpu`): the only
+    // caller of the GPU kernels in `device`, as `ops` is of `backend`.
+    (
+        "gpu",
+        &[
+            "error", "dtype", "shape", "autograd", "tensor", "device", "nn", "optim",
         ],
     ),
     ("strategies", &["dtype", "shape", "tensor"]),

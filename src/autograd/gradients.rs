@@ -2,8 +2,10 @@
 
 use super::tape::UniqueId;
 use crate::dtype::Float;
+use std::any::Any;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 /// Ids are sequential integers; a multiplicative hash spreads them over the table's bits
 /// far more cheaply than SipHash.
@@ -36,28 +38,42 @@ pub(crate) type IdSet = HashSet<UniqueId, IdBuild>;
 /// ```
 pub struct Gradients<E: Float> {
     map: HashMap<UniqueId, Vec<E>, IdBuild>,
+    /// Gradients of tensors on another device (a GPU): they stay there, opaque to autograd.
+    device: HashMap<UniqueId, Arc<dyn DeviceGrad>, IdBuild>,
+}
+
+/// A gradient held on a device other than the CPU, e.g. a GPU buffer: autograd only stores,
+/// adds and hands it back; the device's tensors read it (`crate::gpu`).
+pub trait DeviceGrad: Send + Sync + 'static {
+    /// `self + other`, both on the same device with the same length (accumulation).
+    fn add(&self, other: &dyn DeviceGrad) -> Arc<dyn DeviceGrad>;
+    /// The concrete gradient type, for the device that made it.
+    fn as_any(&self) -> &dyn Any;
 }
 
 impl<E: Float> Default for Gradients<E> {
     fn default() -> Self {
         Gradients {
             map: HashMap::default(),
+            device: HashMap::default(),
         }
     }
 }
 
-/// A copy of every gradient (e.g. to reduce the same gradients in two ways).
+/// A copy of every gradient (e.g. to reduce the same gradients in two ways); device
+/// gradients are shared, which is safe because nothing writes into them.
 impl<E: Float> Clone for Gradients<E> {
     fn clone(&self) -> Self {
         Gradients {
             map: self.map.clone(),
+            device: self.device.clone(),
         }
     }
 }
 
 impl<E: Float> core::fmt::Debug for Gradients<E> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "Gradients({} tensors)", self.map.len())
+        write!(f, "Gradients({} tensors)", self.len())
     }
 }
 
@@ -72,15 +88,16 @@ impl<E: Float> Gradients<E> {
     }
     /// How many tensors have a gradient.
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.map.len() + self.device.len()
     }
     /// True when no gradient is stored.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.map.is_empty() && self.device.is_empty()
     }
     /// Drops every gradient.
     pub fn clear(&mut self) {
-        self.map.clear()
+        self.map.clear();
+        self.device.clear();
     }
     /// The ids that have a gradient.
     pub fn ids(&self) -> impl Iterator<Item = UniqueId> + '_ {
@@ -91,6 +108,32 @@ impl<E: Float> Gradients<E> {
     pub fn accumulate(&mut self, other: Gradients<E>) {
         for (id, g) in other.map {
             self.add(id, g);
+        }
+        for (id, g) in other.device {
+            self.add_device(id, g);
+        }
+    }
+
+    /// The device gradient of `id`.
+    #[cfg_attr(not(feature = "wgpu"), allow(dead_code))]
+    pub(crate) fn get_device(&self, id: UniqueId) -> Option<&Arc<dyn DeviceGrad>> {
+        self.device.get(&id)
+    }
+    /// Takes the device gradient of an op's output.
+    #[cfg_attr(not(feature = "wgpu"), allow(dead_code))]
+    pub(crate) fn take_device(&mut self, id: UniqueId) -> Option<Arc<dyn DeviceGrad>> {
+        self.device.remove(&id)
+    }
+    /// Adds `g` to the device gradient of `id`, moving it in when there is none yet.
+    pub(crate) fn add_device(&mut self, id: UniqueId, g: Arc<dyn DeviceGrad>) {
+        match self.device.entry(id) {
+            std::collections::hash_map::Entry::Occupied(mut e) => {
+                let sum = e.get().add(g.as_ref());
+                e.insert(sum);
+            }
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(g);
+            }
         }
     }
 

@@ -25,5 +25,5 @@
 mod gradients;
 mod tape;
 
-pub use gradients::Gradients;
+pub use gradients::{DeviceGrad, Gradients};
 pub use tape::{BackwardOp, BackwardTape, Merge, NoTape, OwnedTape, Tape, UniqueId};

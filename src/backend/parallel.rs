@@ -54,11 +54,44 @@ pub(crate) unsafe fn collect_blocks<T: Copy + Send>(
 /// [`for_blocks`] over `N` slices of the same length at once, cut at the same places:
 /// `f(offset, [block of slice 0, block of slice 1, ...])` (an optimizer updating a parameter
 /// and its state vectors together).
+///
+/// Only the two calls of `f` depend on the closure's type; the cutting is in
+/// [`zipped_parts`], generic over the element type and `N` alone, so that the dozens of
+/// closures of the element-wise ops share one copy of it (issue 15: each copy is compiled
+/// again in every crate that calls a generic op).
 #[inline]
 pub(crate) fn for_zipped_blocks<T: Send, const N: usize>(
     slices: [&mut [T]; N],
     f: impl Fn(usize, [&mut [T]; N]) + Sync,
 ) {
+    match zipped_parts(slices) {
+        Parts::One(slices) => wide(
+            #[inline(always)]
+            || f(0, slices),
+        ),
+        Parts::Many(parts) => threads::run(parts.len(), &|t| {
+            if let Some((offset, block)) = take_part(&parts[t]) {
+                wide(
+                    #[inline(always)]
+                    || f(offset, block),
+                );
+            }
+        }),
+    }
+}
+
+/// A block of each of `N` slices, and its offset, for the thread that takes it.
+type Part<'a, T, const N: usize> = Mutex<Option<(usize, [&'a mut [T]; N])>>;
+
+/// The `N` slices whole, when one thread does them, or cut into per-thread parts.
+enum Parts<'a, T, const N: usize> {
+    One([&'a mut [T]; N]),
+    Many(Vec<Part<'a, T, N>>),
+}
+
+/// Checks that the slices have one length and cuts them into [`blocks_for`] parts.
+#[inline(never)]
+fn zipped_parts<T: Send, const N: usize>(slices: [&mut [T]; N]) -> Parts<'_, T, N> {
     let n = slices.first().map_or(0, |s| s.len());
     assert!(
         slices.iter().all(|s| s.len() == n),
@@ -66,29 +99,23 @@ pub(crate) fn for_zipped_blocks<T: Send, const N: usize>(
     );
     let blocks = blocks_for(n);
     if blocks <= 1 {
-        wide(
-            #[inline(always)]
-            || f(0, slices),
-        );
-        return;
+        return Parts::One(slices);
     }
     let size = n.div_ceil(blocks);
     let mut chunks = slices.map(|s| s.chunks_mut(size));
-    let parts: Vec<Mutex<Option<(usize, [&mut [T]; N])>>> = (0..n.div_ceil(size))
-        .map(|i| {
-            let block = core::array::from_fn(|k| chunks[k].next().unwrap_or_default());
-            Mutex::new(Some((i * size, block)))
-        })
-        .collect();
-    threads::run(parts.len(), &|t| {
-        let part = parts[t].lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some((offset, block)) = part {
-            wide(
-                #[inline(always)]
-                || f(offset, block),
-            );
-        }
-    });
+    Parts::Many(
+        (0..n.div_ceil(size))
+            .map(|i| {
+                let block = core::array::from_fn(|k| chunks[k].next().unwrap_or_default());
+                Mutex::new(Some((i * size, block)))
+            })
+            .collect(),
+    )
+}
+
+/// The part a thread was given (each is taken once).
+fn take_part<'a, T, const N: usize>(part: &Part<'a, T, N>) -> Option<(usize, [&'a mut [T]; N])> {
+    part.lock().unwrap_or_else(|e| e.into_inner()).take()
 }
 
 #[cfg(test)]

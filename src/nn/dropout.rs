@@ -148,6 +148,22 @@ impl Dropout {
     }
 
     /// Drops with the generator behind the mutex (training through `&self`).
+    /// The next training-mode mask of `n` elements (`0` or `1/(1-p)`), drawn from the layer's
+    /// generator as `forward` draws it (the GPU backend uploads it); `None` when `p == 0`.
+    #[cfg_attr(not(feature = "wgpu"), allow(dead_code))]
+    pub(crate) fn next_mask(&self, n: usize) -> Option<Vec<f32>> {
+        if self.p == 0.0 {
+            return None;
+        }
+        let scale = if self.p < 1.0 {
+            (1.0 / (1.0 - self.p)) as f32
+        } else {
+            0.0
+        };
+        let mut rng = self.rng.lock().unwrap_or_else(PoisonError::into_inner);
+        Some(mask_values(1.0 - self.p, scale, &mut rng, n))
+    }
+
     pub(crate) fn drop_shared<S: Shape, E: Float, T: Tape<E>>(
         &self,
         x: Tensor<S, E, T>,
@@ -161,6 +177,16 @@ impl Dropout {
 }
 
 /// `x` times a fresh keep-mask scaled by `1 / (1 - p)`.
+/// `n` mask values: `scale` with probability `keep`, else zero.
+fn mask_values<E: Float>(keep: f64, scale: E, rng: &mut Xoshiro256PlusPlus, n: usize) -> Vec<E> {
+    (0..n)
+        .map(|_| {
+            let u: f64 = StandardUniform.sample(rng);
+            if u < keep { scale } else { E::ZERO }
+        })
+        .collect()
+}
+
 fn apply_mask<S: Shape, E: Float, T: Tape<E>>(
     p: f64,
     rng: &mut Xoshiro256PlusPlus,
@@ -174,12 +200,7 @@ fn apply_mask<S: Shape, E: Float, T: Tape<E>>(
             E::ZERO
         },
     );
-    let mask = (0..x.numel())
-        .map(|_| {
-            let u: f64 = StandardUniform.sample(rng);
-            if u < keep { scale } else { E::ZERO }
-        })
-        .collect();
+    let mask = mask_values(keep, scale, rng, x.numel());
     let shape = x.shape;
     binary_op(x, Tensor::from_parts(shape, mask), shape, MulKernel)
 }

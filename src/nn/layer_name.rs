@@ -8,7 +8,12 @@ const MAX_NAME: usize = 80;
 
 /// A readable type name: module paths dropped, `Const<N>` shown as `N`.
 pub(crate) fn short_type_name<T: ?Sized>() -> String {
-    let full = std::any::type_name::<T>();
+    // The work is in a function that is not generic, compiled once in this crate rather
+    // than once per layer type in every user's crate (issue 15).
+    shorten_type_name(std::any::type_name::<T>())
+}
+
+fn shorten_type_name(full: &str) -> String {
     let mut out = String::with_capacity(full.len());
     let mut word = String::new();
     let mut chars = full.chars().peekable();

@@ -8,7 +8,7 @@ use crate::dtype::Float;
 use crate::error::OrPanic;
 use crate::error::Result;
 use crate::shape::check::{BroadcastCheck, OpName};
-use crate::shape::{BroadcastShapes, Shape};
+use crate::shape::{BroadcastShapes, Dims, Shape};
 use crate::tensor::Tensor;
 use std::sync::Arc;
 
@@ -41,27 +41,64 @@ where
 {
     let (lhs, tl) = lhs.split_tape();
     let (rhs, tr) = rhs.split_tape();
-    let mut tape = tl.merge(tr);
     let (ld, rd, od) = (lhs.shape.dims(), rhs.shape.dims(), out.dims());
-    let track_l = <TL as Merge<E, TR>>::Output::TRACING && tape.tracks(lhs.id);
-    let track_r = <TL as Merge<E, TR>>::Output::TRACING && tape.tracks(rhs.id);
+    let (data, id, tape) = binary_untyped(
+        (lhs.data, lhs.id, ld),
+        tl,
+        (rhs.data, rhs.id, rd),
+        tr,
+        od,
+        k,
+    );
+    Tensor {
+        shape: out,
+        data,
+        id,
+        tape,
+    }
+}
+
+/// A buffer, its id and its dims: a tensor without its shape type.
+type Operand<E> = (Arc<Vec<E>>, UniqueId, Dims);
+
+/// [`binary_op`] on buffers and run-time dims: generic over the element, tape and kernel
+/// types but not the shapes, so that one op applied at many shapes is compiled once
+/// (issue 15).
+fn binary_untyped<E, TL, TR, K>(
+    lhs: Operand<E>,
+    tl: TL,
+    rhs: Operand<E>,
+    tr: TR,
+    od: Dims,
+    k: K,
+) -> (Arc<Vec<E>>, UniqueId, <TL as Merge<E, TR>>::Output)
+where
+    E: Float,
+    TL: Merge<E, TR>,
+    TR: Tape<E>,
+    K: BinaryKernel<E>,
+{
+    let ((l_data, l_id, ld), (r_data, r_id, rd)) = (lhs, rhs);
+    let mut tape = tl.merge(tr);
+    let track_l = <TL as Merge<E, TR>>::Output::TRACING && tape.tracks(l_id);
+    let track_r = <TL as Merge<E, TR>>::Output::TRACING && tape.tracks(r_id);
     if !track_l && !track_r {
         let data = if ld == od {
-            match Arc::try_unwrap(lhs.data) {
+            match Arc::try_unwrap(l_data) {
                 Ok(mut a) => {
-                    kernels::binary_map_inplace(&mut a, &od, &rhs.data, &rd, |x, y| k.f(x, y));
+                    kernels::binary_map_inplace(&mut a, &od, &r_data, &rd, |x, y| k.f(x, y));
                     a
                 }
-                Err(a) => kernels::binary_map(&a, &ld, &rhs.data, &rd, &od, |x, y| k.f(x, y)),
+                Err(a) => kernels::binary_map(&a, &ld, &r_data, &rd, &od, |x, y| k.f(x, y)),
             }
         } else {
-            kernels::binary_map(&lhs.data, &ld, &rhs.data, &rd, &od, |x, y| k.f(x, y))
+            kernels::binary_map(&l_data, &ld, &r_data, &rd, &od, |x, y| k.f(x, y))
         };
-        return crate::tensor::new_tensor(out, data, tape);
+        return (Arc::new(data), UniqueId::new(), tape);
     }
-    let y = kernels::binary_map(&lhs.data, &ld, &rhs.data, &rd, &od, |x, y| k.f(x, y));
+    let y = kernels::binary_map(&l_data, &ld, &r_data, &rd, &od, |x, y| k.f(x, y));
     let out_id = UniqueId::new();
-    let (a, b, a_id, b_id) = (lhs.data, rhs.data, lhs.id, rhs.id);
+    let (a, b, a_id, b_id) = (l_data, r_data, l_id, r_id);
     tape.record(
         out_id,
         Box::new(move |g: &mut Gradients<E>| {
@@ -90,12 +127,7 @@ where
             }
         }),
     );
-    Tensor {
-        shape: out,
-        data: Arc::new(y),
-        id: out_id,
-        tape,
-    }
+    (Arc::new(y), out_id, tape)
 }
 
 macro_rules! binary_kernel {

@@ -28,19 +28,46 @@ where
 {
     let wd = w.shape.dims();
     let (o, i) = (wd[0], wd[1]);
-    let m = x.numel().checked_div(i).unwrap_or(0);
     let (x, tx) = x.split_tape();
     let (w, tw) = w.split_tape();
-    let mut tape = tx.merge(tw);
     let b = b.map(|b| {
         let (b, tb) = b.split_tape();
-        tape = core::mem::replace(&mut tape, T::leaf(b.id)).merge(tb);
-        b
+        ((b.data, b.id), tb)
+    });
+    let (data, id, tape) = linear_untyped((x.data, x.id), tx, (w.data, w.id), tw, b, o, i);
+    Tensor {
+        shape: out_shape,
+        data,
+        id,
+        tape,
+    }
+}
+
+/// A buffer and its id: a tensor without its shape type.
+type Raw<E> = (Arc<Vec<E>>, UniqueId);
+
+/// [`linear_op`] on buffers: generic over the element and tape types only, so that every
+/// `Linear` layer of a model shares one compiled copy instead of one per shape (issue 15).
+fn linear_untyped<E: Float, T: Tape<E>>(
+    x: Raw<E>,
+    tx: T,
+    w: Raw<E>,
+    tw: T,
+    b: Option<(Raw<E>, T)>,
+    o: usize,
+    i: usize,
+) -> (Arc<Vec<E>>, UniqueId, T) {
+    let ((x_data, x_id), (w_data, w_id)) = (x, w);
+    let m = x_data.len().checked_div(i).unwrap_or(0);
+    let mut tape = tx.merge(tw);
+    let b = b.map(|((b_data, b_id), tb)| {
+        tape = core::mem::replace(&mut tape, T::leaf(b_id)).merge(tb);
+        (b_data, b_id)
     });
     let mut y = vec![E::ZERO; m * o];
-    if let Some(b) = &b {
+    if let Some((b_data, _)) = &b {
         for row in y.chunks_exact_mut(o) {
-            row.copy_from_slice(&b.data);
+            row.copy_from_slice(b_data);
         }
     }
     let beta = if b.is_some() { E::ONE } else { E::ZERO };
@@ -50,21 +77,21 @@ where
         i,
         o,
         E::ONE,
-        &x.data,
+        &x_data,
         (i as isize, 1),
-        &w.data,
+        &w_data,
         (1, i as isize),
         beta,
         &mut y,
         (o as isize, 1),
     );
     let out_id = UniqueId::new();
-    let track_x = T::TRACING && tape.tracks(x.id);
-    let track_w = T::TRACING && tape.tracks(w.id);
-    let track_b = T::TRACING && b.as_ref().is_some_and(|b| tape.tracks(b.id));
+    let track_x = T::TRACING && tape.tracks(x_id);
+    let track_w = T::TRACING && tape.tracks(w_id);
+    let track_b = T::TRACING && b.as_ref().is_some_and(|(_, id)| tape.tracks(*id));
     if track_x || track_w || track_b {
-        let (xd, wdata, x_id, w_id) = (x.data, w.data, x.id, w.id);
-        let b_id = b.as_ref().map(|b| b.id);
+        let (xd, wdata) = (x_data, w_data);
+        let b_id = b.as_ref().map(|(_, id)| *id);
         tape.record(
             out_id,
             Box::new(move |g: &mut Gradients<E>| {
@@ -114,10 +141,5 @@ where
             }),
         );
     }
-    Tensor {
-        shape: out_shape,
-        data: Arc::new(y),
-        id: out_id,
-        tape,
-    }
+    (Arc::new(y), out_id, tape)
 }

@@ -25,19 +25,36 @@ pub fn unary_op<S: Shape, E: Float, T: Tape<E>, K: UnaryKernel<E>>(
     x: Tensor<S, E, T>,
     k: K,
 ) -> Tensor<S, E, T> {
-    let (x, mut tape) = x.split_tape();
-    if !(T::TRACING && tape.tracks(x.id)) {
+    let (x, tape) = x.split_tape();
+    let (data, id, tape) = unary_untyped(x.data, x.id, tape, k);
+    Tensor {
+        shape: x.shape,
+        data,
+        id,
+        tape,
+    }
+}
+
+/// [`unary_op`] on a buffer: generic over the element, tape and kernel types but not the
+/// shape, so that one op applied to tensors of many shapes is compiled once (issue 15).
+fn unary_untyped<E: Float, T: Tape<E>, K: UnaryKernel<E>>(
+    xdata: Arc<Vec<E>>,
+    x_id: UniqueId,
+    mut tape: T,
+    k: K,
+) -> (Arc<Vec<E>>, UniqueId, T) {
+    if !(T::TRACING && tape.tracks(x_id)) {
         // Nothing will ask for x again: reuse its buffer when it is ours alone.
-        let mut data = crate::tensor::take_buffer(x.data);
+        let mut data = crate::tensor::take_buffer(xdata);
         map_inplace(&mut data, |v| k.f(v));
-        return crate::tensor::new_tensor(x.shape, data, tape);
+        return (Arc::new(data), UniqueId::new(), tape);
     }
     if K::DF_FROM_Y {
-        match Arc::try_unwrap(x.data) {
+        match Arc::try_unwrap(xdata) {
             Ok(mut data) => {
                 map_inplace(&mut data, |v| k.f(v));
                 let y = Arc::new(data);
-                let (yd, x_id, out_id) = (y.clone(), x.id, UniqueId::new());
+                let (yd, out_id) = (y.clone(), UniqueId::new());
                 tape.record(
                     out_id,
                     Box::new(move |g: &mut Gradients<E>| {
@@ -46,27 +63,21 @@ pub fn unary_op<S: Shape, E: Float, T: Tape<E>, K: UnaryKernel<E>>(
                         g.add(x_id, gy);
                     }),
                 );
-                return Tensor {
-                    shape: x.shape,
-                    data: y,
-                    id: out_id,
-                    tape,
-                };
+                return (y, out_id, tape);
             }
-            Err(shared) => return traced_unary(x.shape, shared, x.id, tape, k),
+            Err(shared) => return traced_unary(shared, x_id, tape, k),
         }
     }
-    traced_unary(x.shape, x.data, x.id, tape, k)
+    traced_unary(xdata, x_id, tape, k)
 }
 
 /// The traced op keeping both `x` and `y` for the backward pass.
-fn traced_unary<S: Shape, E: Float, T: Tape<E>, K: UnaryKernel<E>>(
-    shape: S,
+fn traced_unary<E: Float, T: Tape<E>, K: UnaryKernel<E>>(
     xdata: Arc<Vec<E>>,
     x_id: UniqueId,
     mut tape: T,
     k: K,
-) -> Tensor<S, E, T> {
+) -> (Arc<Vec<E>>, UniqueId, T) {
     let y: Arc<Vec<E>> = Arc::new(map(&xdata, |v| k.f(v)));
     let out_id = UniqueId::new();
     let (xd, yd) = (xdata, y.clone());
@@ -79,12 +90,7 @@ fn traced_unary<S: Shape, E: Float, T: Tape<E>, K: UnaryKernel<E>>(
             g.add(x_id, gy);
         }),
     );
-    Tensor {
-        shape,
-        data: y,
-        id: out_id,
-        tape,
-    }
+    (y, out_id, tape)
 }
 
 macro_rules! kernel {

@@ -313,18 +313,67 @@ pub(crate) use grouped_optimizer_methods;
 
 /// Per-parameter buffers, keyed by parameter name, then buffer name. A BTreeMap keeps the
 /// state's order stable for checkpoints.
+///
+/// The maps hold slots into `values` rather than the values themselves, so that the map
+/// code is not generic over the element type: it is compiled once in this crate instead of
+/// again in every crate that steps an optimizer (issue 15).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct StateMap<E> {
-    pub(crate) buffers: BTreeMap<String, BTreeMap<&'static str, Vec<E>>>,
+    index: StateIndex,
+    values: Vec<Vec<E>>,
+}
+
+/// Parameter name -> buffer name -> slot in [`StateMap`]'s values.
+#[derive(Clone, Debug, Default)]
+struct StateIndex(BTreeMap<String, BTreeMap<&'static str, usize>>);
+
+impl StateIndex {
+    fn get(&self, param: &str, buf: &str) -> Option<usize> {
+        self.0.get(param).and_then(|b| b.get(buf)).copied()
+    }
+
+    /// The slot of `param.buf`; `fresh` (noted as its slot) when it has none yet, with `true`.
+    fn slot(&mut self, param: &str, buf: &'static str, fresh: usize) -> (usize, bool) {
+        // Look up before inserting so that the hot path allocates no key String.
+        if !self.0.contains_key(param) {
+            self.0.insert(param.to_string(), BTreeMap::new());
+        }
+        let bufs = self.0.get_mut(param).expect("inserted above");
+        match bufs.get(buf) {
+            Some(&slot) => (slot, false),
+            None => {
+                bufs.insert(buf, fresh);
+                (fresh, true)
+            }
+        }
+    }
+
+    /// Every `(param, buf, slot)`, by parameter name, then buffer name.
+    fn entries(&self) -> Vec<(&str, &'static str, usize)> {
+        self.0
+            .iter()
+            .flat_map(|(param, bufs)| bufs.iter().map(|(&buf, &slot)| (param.as_str(), buf, slot)))
+            .collect()
+    }
+
+    /// The first buffer of `param` (by name) whose slot `bad` picks.
+    fn find_buffer(
+        &self,
+        param: &str,
+        bad: &mut dyn FnMut(usize) -> bool,
+    ) -> Option<(&'static str, usize)> {
+        let bufs = self.0.get(param)?;
+        bufs.iter()
+            .find(|&(_, &slot)| bad(slot))
+            .map(|(&buf, &slot)| (buf, slot))
+    }
 }
 
 impl<E: Float> StateMap<E> {
     pub(crate) fn export(&self, step: u64) -> Vec<(String, Vec<E>)> {
         let mut out = vec![("step".to_string(), vec![E::from_f64(step as f64)])];
-        for (param, bufs) in &self.buffers {
-            for (buf, v) in bufs {
-                out.push((format!("{param}.{buf}"), v.clone()));
-            }
+        for (param, buf, slot) in self.index.entries() {
+            out.push((format!("{param}.{buf}"), self.values[slot].clone()));
         }
         out
     }
@@ -337,7 +386,8 @@ impl<E: Float> StateMap<E> {
         names: &[&'static str],
     ) -> crate::error::Result<u64> {
         let mut step = 0;
-        let mut buffers: BTreeMap<String, BTreeMap<&'static str, Vec<E>>> = BTreeMap::new();
+        let mut index = StateIndex::default();
+        let mut values: Vec<Vec<E>> = Vec::new();
         for (name, v) in state {
             if name == "step" {
                 step = check_step_count(&v).map_err(|m| {
@@ -352,23 +402,30 @@ impl<E: Float> StateMap<E> {
                     format!("unknown entry `{name}`"),
                 ));
             };
-            let param = name[..name.len() - buf.len() - 1].to_string();
-            let bufs = buffers.entry(param).or_default();
+            let param = &name[..name.len() - buf.len() - 1];
             // The buffers of one parameter are updated together and need one length.
-            if let Some((other, w)) = bufs.iter().find(|(_, w)| w.len() != v.len()) {
+            if let Some((other, slot)) =
+                index.find_buffer(param, &mut |slot| values[slot].len() != v.len())
+            {
                 return Err(crate::error::Error::value(
                     "optimizer state",
                     format!(
                         "entry `{name}` has {} values, but the parameter's `{other}` has {}",
                         v.len(),
-                        w.len()
+                        values[slot].len()
                     ),
                 ));
             }
-            bufs.insert(buf, v);
+            let (slot, fresh) = index.slot(param, buf, values.len());
+            if fresh {
+                values.push(v);
+            } else {
+                values[slot] = v;
+            }
         }
         // Only a state that passed every check replaces the current one.
-        self.buffers = buffers;
+        self.index = index;
+        self.values = values;
         Ok(step)
     }
 
@@ -398,14 +455,15 @@ impl<E: Float> StateMap<E> {
                 ));
                 return;
             }
-            if let Some(bufs) = self.buffers.get(p.name)
-                && let Some((buf, v)) = bufs.iter().find(|(_, v)| v.len() != n)
+            if let Some((buf, slot)) = self
+                .index
+                .find_buffer(p.name, &mut |slot| self.values[slot].len() != n)
             {
                 bad = Some(format!(
                     "buffer `{}.{buf}` has {} values, but parameter `{}` has {n} (was the \
                      state loaded from another model?)",
                     p.name,
-                    v.len(),
+                    self.values[slot].len(),
                     p.name
                 ));
             }
@@ -417,7 +475,7 @@ impl<E: Float> StateMap<E> {
     }
 
     pub(crate) fn contains(&self, param: &str, buf: &'static str) -> bool {
-        self.buffers.get(param).is_some_and(|b| b.contains_key(buf))
+        self.index.get(param, buf).is_some()
     }
 
     /// The buffer `buf` of `param`, created by `init` on first use.
@@ -427,12 +485,11 @@ impl<E: Float> StateMap<E> {
         buf: &'static str,
         init: impl FnOnce() -> Vec<E>,
     ) -> &mut Vec<E> {
-        // Look up before inserting so that the hot path allocates no key String.
-        if !self.buffers.contains_key(param) {
-            self.buffers.insert(param.to_string(), BTreeMap::new());
+        let (slot, fresh) = self.index.slot(param, buf, self.values.len());
+        if fresh {
+            self.values.push(init());
         }
-        let bufs = self.buffers.get_mut(param).expect("inserted above");
-        bufs.entry(buf).or_insert_with(init)
+        &mut self.values[slot]
     }
 }
 

@@ -15,6 +15,7 @@ pub use create::TensorArray;
 
 use crate::autograd::{NoTape, OwnedTape, Tape, UniqueId};
 
+use crate::device::{Cpu, Device};
 use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::shape::{Dims, Shape};
@@ -25,6 +26,8 @@ use std::sync::Arc;
 /// * `S`: a [`Shape`], e.g. `Rank2<3, 4>` or `(usize, Const<10>)`.
 /// * `E`: the element type, `f32` (default) or `f64`.
 /// * `T`: the tape, [`NoTape`] (default) or [`OwnedTape`] for a traced tensor.
+/// * `D`: the [`Device`] holding the elements, [`Cpu`] (default) or, with the `wgpu` feature,
+///   a GPU. Ops take tensors of one device only; transfers are explicit.
 ///
 /// Storage is row-major and shared copy-on-write: `clone()` is cheap, and an op that owns the
 /// only reference to a buffer reuses it.
@@ -36,14 +39,14 @@ use std::sync::Arc;
 /// let c = a + b; // broadcasts (2, 3) + (3,)
 /// assert_eq!(c.to_vec(), vec![2.0, 3.0, 4.0, 5.0, 6.0, 7.0]);
 /// ```
-pub struct Tensor<S: Shape, E: Float = f32, T = NoTape> {
+pub struct Tensor<S: Shape, E: Float = f32, T = NoTape, D: Device = Cpu> {
     pub(crate) shape: S,
-    pub(crate) data: Arc<Vec<E>>,
+    pub(crate) data: D::Storage<E>,
     pub(crate) id: UniqueId,
     pub(crate) tape: T,
 }
 
-impl<S: Shape, E: Float, T: Tape<E>> Clone for Tensor<S, E, T> {
+impl<S: Shape, E: Float, T: Tape<E>, D: Device> Clone for Tensor<S, E, T, D> {
     /// Shares the buffer and the id. A clone of a traced tensor is traced too and shares its
     /// history (the graph is reference-counted), so either copy can be used or dropped.
     fn clone(&self) -> Self {

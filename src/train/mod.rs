@@ -81,6 +81,7 @@
 mod finite;
 mod history;
 mod plot;
+mod progress;
 mod source;
 mod step;
 mod trainer;

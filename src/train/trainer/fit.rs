@@ -10,9 +10,9 @@ use crate::nn::{Params, TensorKind};
 use crate::optim::{Optimizer, clip_grad_norm};
 use crate::train::finite::{At, check_after_step, check_before_step};
 use crate::train::history::{EpochRecord, History, StopReason};
+use crate::train::progress::Progress;
 use crate::train::source::BatchSource;
 use crate::train::step::{Meter, Step};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use std::io::IsTerminal;
@@ -153,7 +153,7 @@ impl<M, O> Trainer<'_, M, O> {
         step: &mut F,
         epoch: usize,
         run: &mut FitState<E>,
-        bar: &ProgressBar,
+        bar: &Progress,
         started: Instant,
     ) -> Result<Meter>
     where
@@ -187,8 +187,7 @@ impl<M, O> Trainer<'_, M, O> {
             }
             if !bar.is_hidden() {
                 let rate = meter.samples() as f64 / started.elapsed().as_secs_f64().max(1e-9);
-                bar.set_message(format!("loss {:.4}  {rate:.0} samples/s", meter.loss()));
-                bar.inc(1);
+                bar.inc(format!("loss {:.4}  {rate:.0} samples/s", meter.loss()));
             }
             let info = BatchEnd {
                 epoch: epoch + 1,
@@ -244,7 +243,7 @@ impl<M, O> Trainer<'_, M, O> {
         micro: usize,
         epoch: usize,
         run: &FitState<E>,
-        bar: &ProgressBar,
+        bar: &Progress,
     ) -> Result<()>
     where
         E: Float,
@@ -366,14 +365,11 @@ impl<M, O> Trainer<'_, M, O> {
     }
 
     /// The epoch's summary line: on the finished progress bar, or printed unless quiet.
-    fn report_epoch(&self, bar: &ProgressBar, record: &EpochRecord, epoch: usize, rate: f64) {
+    fn report_epoch(&self, bar: &Progress, record: &EpochRecord, epoch: usize, rate: f64) {
         let summary = summary(record, rate);
         if !bar.is_hidden() {
             // The finished line keeps the summary only, short enough for 80 columns.
-            if let Ok(style) = ProgressStyle::with_template("epoch {prefix} {msg}") {
-                bar.set_style(style);
-            }
-            bar.finish_with_message(summary);
+            bar.finish_with_message(&summary);
         } else if self.speaks() {
             println!("epoch {}/{} {summary}", epoch + 1, self.epochs);
         }
@@ -453,21 +449,11 @@ impl EarlyStop {
 }
 
 /// A bar for one epoch, hidden unless stdout is a terminal and output is wanted.
-fn progress(quiet: bool, epoch: usize, epochs: usize, len: Option<usize>) -> ProgressBar {
+fn progress(quiet: bool, epoch: usize, epochs: usize, len: Option<usize>) -> Progress {
     if quiet || !std::io::stdout().is_terminal() {
-        return ProgressBar::hidden();
+        return Progress::hidden();
     }
-    let bar = ProgressBar::with_draw_target(len.map(|n| n as u64), ProgressDrawTarget::stdout());
-    let template = if len.is_some() {
-        "epoch {prefix} [{bar:25}] {pos}/{len} {msg}"
-    } else {
-        "epoch {prefix} {spinner} {pos} batches {msg}"
-    };
-    if let Ok(style) = ProgressStyle::with_template(template) {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.set_prefix(format!("{}/{}", epoch + 1, epochs));
-    bar
+    Progress::stdout(format!("{}/{}", epoch + 1, epochs), len)
 }
 
 /// One optimizer step from gradients summed over `micro` batches, refused when a buffer or

@@ -1,0 +1,358 @@
+//! Convolution, max pooling and `Flatten` on the GPU: enough for the digits CNN.
+//! Conv2d is im2col + the tiled matmul; its input gradient gathers the column gradients back
+//! (col2im), and max pooling's gradient gathers through the stored argmax indices.
+
+use super::nn::{GpuParamMut, GpuParams};
+use super::tensor::{GpuTensor, ToCpu, ToDevice, add_grad, gpu_tensor, split, take_grad, wants};
+use crate::autograd::{Gradients, NoTape, Tape, UniqueId};
+use crate::device::Wgpu;
+use crate::device::kernels::{self, BinaryOp, MatView, Window};
+use crate::error::{Error, Result};
+use crate::nn::{Conv2d, Flatten, MaxPool2d, Module};
+use crate::shape::{Const, ConvOut, Dim, DimEq, PoolOut, Rank1, Rank4, Shape};
+use crate::tensor::Tensor;
+
+fn with_tape<S: Shape, T>(t: GpuTensor<S>, tape: T) -> GpuTensor<S, T> {
+    Tensor {
+        shape: t.shape,
+        data: t.data,
+        id: t.id,
+        tape,
+    }
+}
+
+/// [`Conv2d`] on the GPU (square kernel `K`, stride `S`, padding `P`, dilation `D`), made by
+/// `conv.to_device(&gpu)`.
+#[derive(Clone, Debug)]
+pub struct GpuConv2d<
+    const IN: usize,
+    const OUT: usize,
+    const K: usize,
+    const S: usize = 1,
+    const P: usize = 0,
+    const D: usize = 1,
+> {
+    /// `(out_channels, in_channels, K, K)`.
+    pub weight: GpuTensor<Rank4<OUT, IN, K, K>>,
+    /// `(out_channels,)`, or `None`.
+    pub bias: Option<GpuTensor<Rank1<OUT>>>,
+}
+
+impl<
+    const IN: usize,
+    const OUT: usize,
+    const K: usize,
+    const S: usize,
+    const P: usize,
+    const D: usize,
+> ToDevice for Conv2d<IN, OUT, K, S, P, D, f32>
+{
+    type Output = GpuConv2d<IN, OUT, K, S, P, D>;
+    fn to_device(&self, gpu: &Wgpu) -> Result<Self::Output> {
+        Ok(GpuConv2d {
+            weight: self.weight.to_device(gpu)?,
+            bias: self.bias.as_ref().map(|b| b.to_device(gpu)).transpose()?,
+        })
+    }
+}
+
+impl<
+    const IN: usize,
+    const OUT: usize,
+    const K: usize,
+    const S: usize,
+    const P: usize,
+    const D: usize,
+> ToCpu for GpuConv2d<IN, OUT, K, S, P, D>
+{
+    type Output = Conv2d<IN, OUT, K, S, P, D, f32>;
+    fn to_cpu(&self) -> Result<Self::Output> {
+        Ok(Conv2d {
+            weight: self.weight.to_cpu()?,
+            bias: self.bias.as_ref().map(|b| b.to_cpu()).transpose()?,
+        })
+    }
+}
+
+impl<
+    const IN: usize,
+    const OUT: usize,
+    const K: usize,
+    const S: usize,
+    const P: usize,
+    const D: usize,
+> GpuParams for GpuConv2d<IN, OUT, K, S, P, D>
+{
+    fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_>)) {
+        f(GpuParamMut {
+            name: &format!("{prefix}weight"),
+            id: self.weight.id,
+            data: &mut self.weight.data,
+        });
+        if let Some(b) = &mut self.bias {
+            f(GpuParamMut {
+                name: &format!("{prefix}bias"),
+                id: b.id,
+                data: &mut b.data,
+            });
+        }
+    }
+}
+
+impl<
+    B: Dim,
+    C: Dim + DimEq<Const<IN>>,
+    H: Dim,
+    W: Dim,
+    T: Tape<f32>,
+    const IN: usize,
+    const OUT: usize,
+    const K: usize,
+    const S: usize,
+    const P: usize,
+    const D: usize,
+> Module<GpuTensor<(B, C, H, W), T>> for GpuConv2d<IN, OUT, K, S, P, D>
+{
+    type Output = GpuTensor<
+        (
+            B,
+            Const<OUT>,
+            ConvOut<H, K, S, P, D>,
+            ConvOut<W, K, S, P, D>,
+        ),
+        T,
+    >;
+    fn try_forward(&self, x: GpuTensor<(B, C, H, W), T>) -> Result<Self::Output> {
+        let (b, c, h, w) = x.shape;
+        if c.size() != IN {
+            return Err(Error::shape(
+                "Conv2d",
+                format!("input has {} channels, the layer takes {IN}", c.size()),
+            ));
+        }
+        let (oh, ow) = (
+            ConvOut::<H, K, S, P, D>::new(h)?,
+            ConvOut::<W, K, S, P, D>::new(w)?,
+        );
+        let g = Window {
+            n: b.size(),
+            c: IN,
+            h: h.size(),
+            w: w.size(),
+            k: K,
+            stride: S,
+            pad: P,
+            dilation: D,
+            oh: oh.size(),
+            ow: ow.size(),
+        };
+        let (rows, ckk, ohw) = (g.n * g.oh * g.ow, IN * K * K, g.oh * g.ow);
+        let (x, tx) = split(x);
+        let mut tape = tx.merge(T::leaf(self.weight.id));
+        if let Some(bias) = &self.bias {
+            tape = tape.merge(T::leaf(bias.id));
+        }
+        let cols = kernels::im2col(&x.data, &g);
+        let wd = self.weight.data.clone();
+        // (rows, OUT) = cols (rows, ckk) x W^T, W (OUT, ckk) read transposed.
+        let y_rows = kernels::matmul(
+            MatView {
+                data: &cols,
+                batch_stride: 0,
+                row_stride: ckk,
+                col_stride: 1,
+            },
+            MatView {
+                data: &wd,
+                batch_stride: 0,
+                row_stride: 1,
+                col_stride: ckk,
+            },
+            1,
+            rows,
+            ckk,
+            OUT,
+        )?;
+        // (n, ohw, OUT) -> (n, OUT, ohw)
+        let mut y = kernels::strided_copy(&y_rows, &[ohw * OUT, 1, OUT], &[g.n, OUT, ohw])?;
+        if let Some(bias) = &self.bias {
+            y = kernels::binary(
+                BinaryOp::Add,
+                &y,
+                &[g.n, OUT, ohw],
+                &bias.data,
+                &[OUT, 1],
+                &[g.n, OUT, ohw],
+            )?;
+        }
+        let out = gpu_tensor((b, Const::<OUT>, oh, ow), y, NoTape);
+        let w_id = self.weight.id;
+        let b_id: Option<UniqueId> = self.bias.as_ref().map(|b| b.id);
+        let (track_x, track_w) = (wants(&tape, x.id), wants(&tape, w_id));
+        let track_b = b_id.is_some_and(|id| wants(&tape, id));
+        if track_x || track_w || track_b {
+            let (x_id, out_id) = (x.id, out.id);
+            tape.record(
+                out_id,
+                Box::new(move |grads: &mut Gradients<f32>| {
+                    let Some(gy) = take_grad(grads, out_id) else {
+                        return;
+                    };
+                    let gy_rows =
+                        kernels::strided_copy(&gy, &[OUT * ohw, 1, ohw], &[g.n, ohw, OUT])
+                            .expect("rank 3");
+                    if track_w {
+                        let gw = kernels::matmul(
+                            MatView {
+                                data: &gy_rows,
+                                batch_stride: 0,
+                                row_stride: 1,
+                                col_stride: OUT,
+                            },
+                            MatView {
+                                data: &cols,
+                                batch_stride: 0,
+                                row_stride: ckk,
+                                col_stride: 1,
+                            },
+                            1,
+                            OUT,
+                            rows,
+                            ckk,
+                        )
+                        .expect("sizes checked in forward");
+                        add_grad(grads, w_id, gw);
+                    }
+                    if track_x {
+                        let dcols = kernels::matmul(
+                            MatView {
+                                data: &gy_rows,
+                                batch_stride: 0,
+                                row_stride: OUT,
+                                col_stride: 1,
+                            },
+                            MatView {
+                                data: &wd,
+                                batch_stride: 0,
+                                row_stride: ckk,
+                                col_stride: 1,
+                            },
+                            1,
+                            rows,
+                            OUT,
+                            ckk,
+                        )
+                        .expect("sizes checked in forward");
+                        add_grad(grads, x_id, kernels::col2im(&dcols, &g));
+                    }
+                    if let (true, Some(b_id)) = (track_b, b_id) {
+                        let gb = kernels::sum_to(&gy, &[g.n, OUT, ohw], &[OUT, 1]).expect("rank 3");
+                        add_grad(grads, b_id, gb);
+                    }
+                }),
+            );
+        }
+        Ok(with_tape(out, tape))
+    }
+}
+
+impl<B: Dim, C: Dim, H: Dim, W: Dim, T: Tape<f32>, const K: usize, const S: usize, const P: usize>
+    Module<GpuTensor<(B, C, H, W), T>> for MaxPool2d<K, S, P>
+{
+    type Output = GpuTensor<(B, C, PoolOut<H, K, S, P>, PoolOut<W, K, S, P>), T>;
+    fn try_forward(&self, x: GpuTensor<(B, C, H, W), T>) -> Result<Self::Output> {
+        let (b, c, h, w) = x.shape;
+        let (oh, ow) = (
+            PoolOut::<H, K, S, P>::new(h)?,
+            PoolOut::<W, K, S, P>::new(w)?,
+        );
+        let g = Window {
+            n: b.size(),
+            c: c.size(),
+            h: h.size(),
+            w: w.size(),
+            k: K,
+            stride: S,
+            pad: P,
+            dilation: 1,
+            oh: oh.size(),
+            ow: ow.size(),
+        };
+        let (x, mut tape) = split(x);
+        let (y, idx) = kernels::max_pool(&x.data, &g);
+        let out = gpu_tensor((b, c, oh, ow), y, NoTape);
+        if wants(&tape, x.id) {
+            let (x_id, out_id) = (x.id, out.id);
+            tape.record(
+                out_id,
+                Box::new(move |grads: &mut Gradients<f32>| {
+                    let Some(gy) = take_grad(grads, out_id) else {
+                        return;
+                    };
+                    add_grad(grads, x_id, kernels::max_pool_backward(&idx, &gy, &g));
+                }),
+            );
+        }
+        Ok(with_tape(out, tape))
+    }
+}
+
+impl<S: Shape + crate::shape::Flatten, T: Tape<f32>> Module<GpuTensor<S, T>> for Flatten {
+    type Output = GpuTensor<<S as crate::shape::Flatten>::Output, T>;
+    fn try_forward(&self, x: GpuTensor<S, T>) -> Result<Self::Output> {
+        // Row-major data is already flat: a new shape over the same buffer.
+        let out_shape = x.shape.flatten_shape();
+        let (x, mut tape) = split(x);
+        let out = gpu_tensor(out_shape, x.data, NoTape);
+        if wants(&tape, x.id) {
+            let (x_id, out_id) = (x.id, out.id);
+            tape.record(
+                out_id,
+                Box::new(move |grads: &mut Gradients<f32>| {
+                    let Some(gy) = take_grad(grads, out_id) else {
+                        return;
+                    };
+                    add_grad(grads, x_id, gy);
+                }),
+            );
+        }
+        Ok(with_tape(out, tape))
+    }
+}
+
+macro_rules! no_params_on_gpu {
+    ($name:ident < $(const $c:ident),* >) => {
+        impl<$(const $c: usize),*> ToDevice for $name<$($c),*> {
+            type Output = Self;
+            fn to_device(&self, _: &Wgpu) -> Result<Self> {
+                Ok(*self)
+            }
+        }
+        impl<$(const $c: usize),*> ToCpu for $name<$($c),*> {
+            type Output = Self;
+            fn to_cpu(&self) -> Result<Self> {
+                Ok(*self)
+            }
+        }
+        impl<$(const $c: usize),*> GpuParams for $name<$($c),*> {
+            fn visit_gpu(&mut self, _: &str, _: &mut dyn FnMut(GpuParamMut<'_>)) {}
+        }
+    };
+}
+
+no_params_on_gpu!(MaxPool2d<const K, const S, const P>);
+impl ToDevice for Flatten {
+    type Output = Self;
+    fn to_device(&self, _: &Wgpu) -> Result<Self> {
+        Ok(*self)
+    }
+}
+impl ToCpu for Flatten {
+    type Output = Self;
+    fn to_cpu(&self) -> Result<Self> {
+        Ok(*self)
+    }
+}
+impl GpuParams for Flatten {
+    fn visit_gpu(&mut self, _: &str, _: &mut dyn FnMut(GpuParamMut<'_>)) {}
+}

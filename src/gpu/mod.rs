@@ -1,0 +1,45 @@
+//! The GPU side of shaped (cargo feature `wgpu`): tensors on a [`Wgpu`] device, their ops and
+//! backward steps, layers moved with [`ToDevice`] and optimizers that step GPU parameters.
+//!
+//! A GPU tensor is `Tensor<S, f32, T, Wgpu>` ([`GpuTensor`]); it is made only by an explicit
+//! [`to_device`](ToDevice::to_device) and read back only by [`to_cpu`](ToCpu::to_cpu). Ops
+//! take tensors of one device: `cpu + gpu` does not compile. An op without a GPU kernel yet is
+//! not a method of GPU tensors, so using one is a compile error too, never a silent trip
+//! through main memory. Gradients stay on the GPU ([`Gradients::get_gpu`](crate::autograd::Gradients::get_gpu)).
+//!
+//! ```no_run
+//! use shaped::prelude::*;
+//! use shaped::gpu::prelude::*;
+//! let gpu = Wgpu::new()?;
+//! let w = Tensor::<Rank2<2, 3>>::ones().to_device(&gpu)?;
+//! let x = Tensor::<Rank2<4, 2>>::ones().to_device(&gpu)?;
+//! let loss = x.matmul(w.clone().trace()).relu().mean();
+//! let grads = loss.backward();
+//! let gw = grads.get_gpu(&w).unwrap().to_cpu()?;
+//! assert_eq!(gw.to_vec(), vec![1.0 / 3.0; 6]);
+//! # Ok::<(), shaped::error::Error>(())
+//! ```
+
+mod conv;
+mod embedding;
+mod nn;
+mod ops;
+mod optim;
+mod tensor;
+
+pub use crate::device::{AdapterSummary, GpuStorage, Wgpu};
+
+pub use conv::GpuConv2d;
+pub use embedding::GpuEmbedding;
+pub use nn::{GpuLinear, GpuParamMut, GpuParams};
+pub use ops::{GpuOps, cross_entropy, try_cross_entropy};
+pub use optim::{GpuOptimizer, GpuStep};
+
+pub use tensor::{GpuAutograd, GpuBackward, GpuTensor, ToCpu, ToDevice};
+
+/// Everything a GPU program uses: the device, the transfer traits and the op traits.
+pub mod prelude {
+    pub use super::{
+        GpuAutograd, GpuBackward, GpuOps, GpuOptimizer, GpuParams, GpuTensor, ToCpu, ToDevice, Wgpu,
+    };
+}

@@ -1,0 +1,300 @@
+//! Layers on the GPU: [`GpuLinear`], the activations, tuples of layers (sequential models),
+//! moved as a whole with [`ToDevice`] / [`ToCpu`] and visited by [`GpuParams`].
+
+use super::ops::GpuOps;
+use super::tensor::{GpuTensor, ToCpu, ToDevice, add_grad, gpu_tensor, split, take_grad, wants};
+use crate::autograd::{Gradients, NoTape, Tape, UniqueId};
+use crate::device::kernels::{self, BinaryOp, MatView};
+use crate::device::{GpuStorage, Wgpu};
+use crate::error::{Error, Result};
+use crate::nn::{LinearLayer, Module, ReLU, Sigmoid, Tanh};
+use crate::shape::check::{DimCheck, LinearInput};
+use crate::shape::{Dim, DimEq, LastDim, Shape, ShapeMismatch};
+use crate::tensor::Tensor;
+
+/// One parameter of a GPU model, mutably (for optimizers).
+pub struct GpuParamMut<'a> {
+    /// Its `state_dict` name, e.g. `0.weight`.
+    pub name: &'a str,
+    /// The id its gradients are stored under.
+    pub id: UniqueId,
+    /// Its buffer on the GPU.
+    pub data: &'a mut GpuStorage<f32>,
+}
+
+/// GPU models whose parameters can be visited by name (the GPU's [`Params`](crate::nn::Params)).
+pub trait GpuParams {
+    /// Calls `f` on every parameter, names prefixed by `prefix`.
+    fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_>));
+}
+
+/// [`Linear`](crate::nn::Linear) on the GPU, made by `linear.to_device(&gpu)`: the same
+/// `(out, in)` weight and `(out,)` bias, as GPU tensors.
+#[derive(Clone, Debug)]
+pub struct GpuLinear<I: Dim, O: Dim> {
+    /// `(out_features, in_features)`.
+    pub weight: GpuTensor<(O, I)>,
+    /// `(out_features,)`, or `None` for `bias=False`.
+    pub bias: Option<GpuTensor<(O,)>>,
+}
+
+impl<I: Dim, O: Dim> ToDevice for LinearLayer<I, O, f32> {
+    type Output = GpuLinear<I, O>;
+    fn to_device(&self, gpu: &Wgpu) -> Result<GpuLinear<I, O>> {
+        Ok(GpuLinear {
+            weight: self.weight.to_device(gpu)?,
+            bias: self.bias.as_ref().map(|b| b.to_device(gpu)).transpose()?,
+        })
+    }
+}
+
+impl<I: Dim, O: Dim> ToCpu for GpuLinear<I, O> {
+    type Output = LinearLayer<I, O, f32>;
+    fn to_cpu(&self) -> Result<LinearLayer<I, O, f32>> {
+        Ok(LinearLayer {
+            weight: self.weight.to_cpu()?,
+            bias: self.bias.as_ref().map(|b| b.to_cpu()).transpose()?,
+        })
+    }
+}
+
+impl<I: Dim, O: Dim> GpuParams for GpuLinear<I, O> {
+    fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_>)) {
+        f(GpuParamMut {
+            name: &format!("{prefix}weight"),
+            id: self.weight.id,
+            data: &mut self.weight.data,
+        });
+        if let Some(b) = &mut self.bias {
+            f(GpuParamMut {
+                name: &format!("{prefix}bias"),
+                id: b.id,
+                data: &mut b.data,
+            });
+        }
+    }
+}
+
+/// A parameter joining a forward pass with the input's kind of tape (traced when it is).
+fn param_tape<T: Tape<f32>>(id: UniqueId) -> T {
+    T::leaf(id)
+}
+
+impl<I: Dim, O: Dim, S: Shape + LastDim, T: Tape<f32>> Module<GpuTensor<S, T>> for GpuLinear<I, O>
+where
+    S::Last: DimEq<I>,
+{
+    type Output = GpuTensor<S::WithLast<O>, T>;
+    const SHAPE_MISMATCH: ShapeMismatch = DimCheck::<S::Last, I, LinearInput<I, O>>::MISMATCH;
+    fn try_forward(&self, x: GpuTensor<S, T>) -> Result<Self::Output> {
+        let () = <Self as Module<GpuTensor<S, T>>>::SHAPE_CHECK;
+        let (i, o) = (self.weight.shape.1.size(), self.weight.shape.0.size());
+        if x.shape.last().size() != i {
+            return Err(Error::shape(
+                "Linear",
+                format!(
+                    "input of shape {:?} has {} features, the layer takes {i}",
+                    x.shape.dims().as_slice(),
+                    x.shape.last().size()
+                ),
+            ));
+        }
+        let out_shape = x.shape.with_last(self.weight.shape.0);
+        let rows = x.shape.numel().checked_div(i).unwrap_or(0);
+        let (x, tx) = split(x);
+        let mut tape = tx.merge(param_tape::<T>(self.weight.id));
+        if let Some(b) = &self.bias {
+            tape = tape.merge(param_tape::<T>(b.id));
+        }
+        let w = &self.weight.data;
+        // y = x W^T: W (o, i) read transposed through its strides.
+        let wt = MatView {
+            data: w,
+            batch_stride: 0,
+            row_stride: 1,
+            col_stride: i,
+        };
+        let xv = MatView {
+            data: &x.data,
+            batch_stride: 0,
+            row_stride: i,
+            col_stride: 1,
+        };
+        let mut y = kernels::matmul(xv, wt, 1, rows, i, o)?;
+        if let Some(b) = &self.bias {
+            y = kernels::binary(BinaryOp::Add, &y, &[rows, o], &b.data, &[o], &[rows, o])?;
+        }
+        let out = gpu_tensor(out_shape, y, NoTape);
+        let w_id = self.weight.id;
+        let b_id = self.bias.as_ref().map(|b| b.id);
+        let (track_x, track_w) = (wants(&tape, x.id), wants(&tape, w_id));
+        let track_b = b_id.is_some_and(|id| wants(&tape, id));
+        if track_x || track_w || track_b {
+            let (x_id, out_id, xd, wd) = (x.id, out.id, x.data, w.clone());
+            tape.record(
+                out_id,
+                Box::new(move |g: &mut Gradients<f32>| {
+                    let Some(gy) = take_grad(g, out_id) else {
+                        return;
+                    };
+                    if track_x {
+                        let gv = MatView {
+                            data: &gy,
+                            batch_stride: 0,
+                            row_stride: o,
+                            col_stride: 1,
+                        };
+                        let wv = MatView {
+                            data: &wd,
+                            batch_stride: 0,
+                            row_stride: i,
+                            col_stride: 1,
+                        };
+                        let gx =
+                            kernels::matmul(gv, wv, 1, rows, o, i).expect("checked in forward");
+                        add_grad(g, x_id, gx);
+                    }
+                    if track_w {
+                        let gt = MatView {
+                            data: &gy,
+                            batch_stride: 0,
+                            row_stride: 1,
+                            col_stride: o,
+                        };
+                        let xv = MatView {
+                            data: &xd,
+                            batch_stride: 0,
+                            row_stride: i,
+                            col_stride: 1,
+                        };
+                        let gw =
+                            kernels::matmul(gt, xv, 1, o, rows, i).expect("checked in forward");
+                        add_grad(g, w_id, gw);
+                    }
+                    if let (true, Some(b_id)) = (track_b, b_id) {
+                        let gb = kernels::sum_to(&gy, &[rows, o], &[o]).expect("rank 2");
+                        add_grad(g, b_id, gb);
+                    }
+                }),
+            );
+        }
+        Ok(Tensor {
+            shape: out.shape,
+            data: out.data,
+            id: out.id,
+            tape,
+        })
+    }
+}
+
+macro_rules! gpu_activation {
+    ($name:ident, $method:ident) => {
+        impl<S: Shape, T: Tape<f32>> Module<GpuTensor<S, T>> for $name {
+            type Output = GpuTensor<S, T>;
+            fn try_forward(&self, x: GpuTensor<S, T>) -> Result<Self::Output> {
+                Ok(GpuOps::$method(x))
+            }
+        }
+        impl ToDevice for $name {
+            type Output = $name;
+            fn to_device(&self, _: &Wgpu) -> Result<$name> {
+                Ok(*self)
+            }
+        }
+        impl ToCpu for $name {
+            type Output = $name;
+            fn to_cpu(&self) -> Result<$name> {
+                Ok(*self)
+            }
+        }
+        impl GpuParams for $name {
+            fn visit_gpu(&mut self, _: &str, _: &mut dyn FnMut(GpuParamMut<'_>)) {}
+        }
+    };
+}
+
+gpu_activation!(ReLU, relu);
+gpu_activation!(Sigmoid, sigmoid);
+gpu_activation!(Tanh, tanh);
+
+macro_rules! gpu_tuple {
+    ($($M:ident $i:tt),+) => {
+        impl<$($M: ToDevice),+> ToDevice for ($($M,)+) {
+            type Output = ($($M::Output,)+);
+            fn to_device(&self, gpu: &Wgpu) -> Result<Self::Output> {
+                Ok(($(self.$i.to_device(gpu)?,)+))
+            }
+        }
+        impl<$($M: ToCpu),+> ToCpu for ($($M,)+) {
+            type Output = ($($M::Output,)+);
+            fn to_cpu(&self) -> Result<Self::Output> {
+                Ok(($(self.$i.to_cpu()?,)+))
+            }
+        }
+        impl<$($M: GpuParams),+> GpuParams for ($($M,)+) {
+            fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_>)) {
+                $(self.$i.visit_gpu(&format!("{prefix}{}.", $i), f);)+
+            }
+        }
+    };
+}
+
+gpu_tuple!(A 0);
+gpu_tuple!(A 0, B 1);
+gpu_tuple!(A 0, B 1, C 2);
+gpu_tuple!(A 0, B 1, C 2, D 3);
+gpu_tuple!(A 0, B 1, C 2, D 3, F 4);
+gpu_tuple!(A 0, B 1, C 2, D 3, F 4, G 5);
+gpu_tuple!(A 0, B 1, C 2, D 3, F 4, G 5, H 6);
+gpu_tuple!(A 0, B 1, C 2, D 3, F 4, G 5, H 6, I 7);
+gpu_tuple!(A 0, B 1, C 2, D 3, F 4, G 5, H 6, I 7, J 8);
+gpu_tuple!(A 0, B 1, C 2, D 3, F 4, G 5, H 6, I 7, J 8, K 9);
+gpu_tuple!(A 0, B 1, C 2, D 3, F 4, G 5, H 6, I 7, J 8, K 9, L 10);
+gpu_tuple!(A 0, B 1, C 2, D 3, F 4, G 5, H 6, I 7, J 8, K 9, L 10, M 11);
+
+/// A lone GPU tensor is a model of one parameter named `prefix` (as on the CPU).
+impl<S: Shape> GpuParams for GpuTensor<S> {
+    fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_>)) {
+        f(GpuParamMut {
+            name: prefix,
+            id: self.id,
+            data: &mut self.data,
+        });
+    }
+}
+
+/// Dropout on GPU tensors: the mask is drawn on the CPU from the layer's own generator (the
+/// same values the CPU layer would draw) and uploaded; training mode as on the CPU
+/// (`forward_train`, or `train()`). `to_device` copies the layer with its generator state.
+impl<S: Shape, T: Tape<f32>> Module<GpuTensor<S, T>> for crate::nn::Dropout {
+    type Output = GpuTensor<S, T>;
+    fn try_forward(&self, x: GpuTensor<S, T>) -> Result<Self::Output> {
+        if !self.active() {
+            return Ok(x);
+        }
+        let Some(mask) = self.next_mask(x.shape.numel()) else {
+            return Ok(x);
+        };
+        let mask = gpu_tensor(x.shape, x.data.device().upload(&mask), NoTape);
+        let shape = x.shape;
+        super::ops::binary_op(x, mask, shape, BinaryOp::Mul)
+    }
+}
+
+impl ToDevice for crate::nn::Dropout {
+    type Output = crate::nn::Dropout;
+    fn to_device(&self, _: &Wgpu) -> Result<Self::Output> {
+        Ok(self.clone())
+    }
+}
+
+impl ToCpu for crate::nn::Dropout {
+    type Output = crate::nn::Dropout;
+    fn to_cpu(&self) -> Result<Self::Output> {
+        Ok(self.clone())
+    }
+}
+
+impl GpuParams for crate::nn::Dropout {
+    fn visit_gpu(&mut self, _: &str, _: &mut dyn FnMut(GpuParamMut<'_>)) {}
+}

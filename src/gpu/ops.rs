@@ -1,0 +1,487 @@
+//! Differentiable ops on GPU tensors: the GPU kernels (`crate::device::kernels`) wrapped with
+//! their backward steps, which record on the same [`OwnedTape`](crate::autograd::OwnedTape)
+//! as CPU ops and keep every gradient on the GPU.
+
+use super::tensor::{GpuTensor, add_grad, gpu_tensor, split, take_grad, wants};
+use crate::autograd::{Gradients, Merge, NoTape, Tape};
+use crate::device::GpuStorage;
+use crate::device::kernels::{self, BinaryOp, MatView, UnaryOp};
+use crate::error::{Error, OrPanic, Result};
+use crate::shape::{BroadcastShapes, HasAxis, MatMulShape, Shape};
+use crate::tensor::Tensor;
+
+fn with_tape<S: Shape, T>(t: GpuTensor<S>, tape: T) -> GpuTensor<S, T> {
+    Tensor {
+        shape: t.shape,
+        data: t.data,
+        id: t.id,
+        tape,
+    }
+}
+
+fn unary_op<S: Shape, T: Tape<f32>>(
+    x: GpuTensor<S, T>,
+    op: UnaryOp,
+    alpha: f32,
+) -> GpuTensor<S, T> {
+    let (x, mut tape) = split(x);
+    let y = kernels::unary(op, &x.data, alpha);
+    let out = gpu_tensor(x.shape, y.clone(), NoTape);
+    if wants(&tape, x.id) {
+        let (xd, x_id, out_id) = (x.data, x.id, out.id);
+        tape.record(
+            out_id,
+            Box::new(move |g: &mut Gradients<f32>| {
+                let Some(gy) = take_grad(g, out_id) else {
+                    return;
+                };
+                add_grad(g, x_id, kernels::unary_backward(op, &xd, &y, &gy, alpha));
+            }),
+        );
+    }
+    with_tape(out, tape)
+}
+
+/// `lhs op rhs` broadcast to `out`, with the gradients summed back over broadcast dimensions.
+pub(crate) fn binary_op<SL, SR, SO, TL, TR>(
+    lhs: GpuTensor<SL, TL>,
+    rhs: GpuTensor<SR, TR>,
+    out: SO,
+    op: BinaryOp,
+) -> Result<GpuTensor<SO, <TL as Merge<f32, TR>>::Output>>
+where
+    SL: Shape,
+    SR: Shape,
+    SO: Shape,
+    TL: Merge<f32, TR>,
+    TR: Tape<f32>,
+{
+    let (a, tl) = split(lhs);
+    let (b, tr) = split(rhs);
+    let mut tape = tl.merge(tr);
+    let (ad, bd, od) = (
+        a.shape.dims().to_vec(),
+        b.shape.dims().to_vec(),
+        out.dims().to_vec(),
+    );
+    let y = kernels::binary(op, &a.data, &ad, &b.data, &bd, &od)?;
+    let result = gpu_tensor(out, y, NoTape);
+    let (track_a, track_b) = (wants(&tape, a.id), wants(&tape, b.id));
+    if track_a || track_b {
+        let (out_id, a_id, b_id) = (result.id, a.id, b.id);
+        let (av, bv) = (a.data, b.data);
+        tape.record(
+            out_id,
+            Box::new(move |g: &mut Gradients<f32>| {
+                let Some(gy) = take_grad(g, out_id) else {
+                    return;
+                };
+                let bin =
+                    |op, x: &GpuStorage<f32>, xd: &[usize], y: &GpuStorage<f32>, yd: &[usize]| {
+                        kernels::binary(op, x, xd, y, yd, &od).expect("rank checked in forward")
+                    };
+                let sum_to = |x: GpuStorage<f32>, to: &[usize]| {
+                    kernels::sum_to(&x, &od, to).expect("rank checked in forward")
+                };
+                if track_a {
+                    let ga = match op {
+                        BinaryOp::Add | BinaryOp::Sub => gy.clone(),
+                        BinaryOp::Mul => bin(BinaryOp::Mul, &gy, &od, &bv, &bd),
+                        BinaryOp::Div => bin(BinaryOp::Div, &gy, &od, &bv, &bd),
+                    };
+                    add_grad(g, a_id, sum_to(ga, &ad));
+                }
+                if track_b {
+                    let gb = match op {
+                        BinaryOp::Add => gy.clone(),
+                        BinaryOp::Sub => kernels::unary(UnaryOp::Neg, &gy, 0.0),
+                        BinaryOp::Mul => bin(BinaryOp::Mul, &gy, &od, &av, &ad),
+                        BinaryOp::Div => {
+                            // d(a/b)/db = -(a/b)/b
+                            let q = bin(BinaryOp::Div, &av, &ad, &bv, &bd);
+                            let q = bin(BinaryOp::Div, &q, &od, &bv, &bd);
+                            let t = bin(BinaryOp::Mul, &gy, &od, &q, &od);
+                            kernels::unary(UnaryOp::Neg, &t, 0.0)
+                        }
+                    };
+                    add_grad(g, b_id, sum_to(gb, &bd));
+                }
+            }),
+        );
+    }
+    Ok(with_tape(result, tape))
+}
+
+macro_rules! gpu_operator {
+    ($Trait:ident $method:ident $op:ident $Name:ident) => {
+        /// The op's name in build-time shape errors.
+        pub struct $Name;
+        impl crate::shape::check::OpName for $Name {
+            const NAME: &'static str = stringify!($method);
+        }
+        /// Elementwise on the GPU, broadcasting as on the CPU. Static shapes that do not
+        /// broadcast do not compile, and neither does a CPU tensor on either side.
+        impl<SL, SR, TL, TR> core::ops::$Trait<GpuTensor<SR, TR>> for GpuTensor<SL, TL>
+        where
+            SL: Shape + BroadcastShapes<SR>,
+            SR: Shape,
+            TL: Tape<f32> + Merge<f32, TR>,
+            TR: Tape<f32>,
+        {
+            type Output =
+                GpuTensor<<SL as BroadcastShapes<SR>>::Output, <TL as Merge<f32, TR>>::Output>;
+            #[track_caller]
+            fn $method(self, rhs: GpuTensor<SR, TR>) -> Self::Output {
+                let () = crate::shape::check::BroadcastCheck::<SL, SR, $Name>::OK;
+                crate::shape::broadcast_for(stringify!($method), &self.shape, &rhs.shape)
+                    .and_then(|out| binary_op(self, rhs, out, BinaryOp::$op))
+                    .or_panic()
+            }
+        }
+    };
+}
+
+gpu_operator!(Add add Add GpuAddName);
+gpu_operator!(Sub sub Sub GpuSubName);
+gpu_operator!(Mul mul Mul GpuMulName);
+gpu_operator!(Div div Div GpuDivName);
+
+impl<S: Shape, T: Tape<f32>> core::ops::Mul<f32> for GpuTensor<S, T> {
+    type Output = GpuTensor<S, T>;
+    fn mul(self, rhs: f32) -> Self::Output {
+        unary_op(self, UnaryOp::Scale, rhs)
+    }
+}
+
+impl<S: Shape, T: Tape<f32>> core::ops::Add<f32> for GpuTensor<S, T> {
+    type Output = GpuTensor<S, T>;
+    fn add(self, rhs: f32) -> Self::Output {
+        unary_op(self, UnaryOp::AddScalar, rhs)
+    }
+}
+
+impl<S: Shape, T: Tape<f32>> core::ops::Neg for GpuTensor<S, T> {
+    type Output = GpuTensor<S, T>;
+    fn neg(self) -> Self::Output {
+        unary_op(self, UnaryOp::Neg, 0.0)
+    }
+}
+
+/// The ops GPU tensors have, under the names of the CPU tensor's methods (which they mirror;
+/// see those for the maths). Bring them in with `use shaped::gpu::prelude::*`. An op that is
+/// missing here does not exist on the GPU yet: calling it on a GPU tensor does not compile.
+pub trait GpuOps<S: Shape, T: Tape<f32>>: Sized {
+    /// `max(x, 0)`.
+    fn relu(self) -> GpuTensor<S, T>;
+    /// Logistic sigmoid.
+    fn sigmoid(self) -> GpuTensor<S, T>;
+    /// Hyperbolic tangent.
+    fn tanh(self) -> GpuTensor<S, T>;
+    /// `e^x`.
+    fn exp(self) -> GpuTensor<S, T>;
+    /// Natural logarithm.
+    fn ln(self) -> GpuTensor<S, T>;
+    /// `x^2`.
+    fn square(self) -> GpuTensor<S, T>;
+    /// Sum of every element.
+    fn sum(self) -> GpuTensor<(), T>;
+    /// Mean of every element.
+    fn mean(self) -> GpuTensor<(), T>;
+    /// Log-softmax along axis `I`.
+    fn log_softmax<const I: usize>(self) -> GpuTensor<S, T>
+    where
+        S: HasAxis<I>;
+    /// Matrix product (`(.., m, k) x (k, n)` and equal-batch `(b, m, k) x (b, k, n)`).
+    #[track_caller]
+    fn matmul<SR: Shape, TR: Tape<f32>>(
+        self,
+        rhs: GpuTensor<SR, TR>,
+    ) -> GpuTensor<<S as MatMulShape<SR>>::Output, <T as Merge<f32, TR>>::Output>
+    where
+        S: MatMulShape<SR>,
+        T: Merge<f32, TR>,
+    {
+        let () = <S as MatMulShape<SR>>::CHECK;
+        self.try_matmul(rhs).or_panic()
+    }
+    /// [`matmul`](Self::matmul), with an `Err` for sizes that do not fit or batch layouts the
+    /// GPU kernel does not take yet.
+    fn try_matmul<SR: Shape, TR: Tape<f32>>(
+        self,
+        rhs: GpuTensor<SR, TR>,
+    ) -> Result<GpuTensor<<S as MatMulShape<SR>>::Output, <T as Merge<f32, TR>>::Output>>
+    where
+        S: MatMulShape<SR>,
+        T: Merge<f32, TR>;
+}
+
+/// `(outer, n, inner)` around `axis` of `dims`.
+fn around(dims: &[usize], axis: usize) -> (usize, usize, usize) {
+    let outer = dims[..axis].iter().product();
+    let inner = dims[axis + 1..].iter().product();
+    (outer, dims[axis], inner)
+}
+
+/// Sum of everything times `scale` (sum, mean), with its backward: the gradient spread back.
+fn sum_all<S: Shape, T: Tape<f32>>(x: GpuTensor<S, T>, scale: f32) -> GpuTensor<(), T> {
+    let (x, mut tape) = split(x);
+    let n = x.shape.numel();
+    let y = kernels::reduce_axis(&x.data, 1, n, 1, false, scale);
+    let out = gpu_tensor((), y, NoTape);
+    if wants(&tape, x.id) {
+        let (x_id, out_id, dims) = (x.id, out.id, x.shape.dims().to_vec());
+        tape.record(
+            out_id,
+            Box::new(move |g: &mut Gradients<f32>| {
+                let Some(gy) = take_grad(g, out_id) else {
+                    return;
+                };
+                let spread = kernels::strided_copy(&gy, &vec![0; dims.len()], &dims)
+                    .expect("rank checked in forward");
+                let spread = if scale == 1.0 {
+                    spread
+                } else {
+                    kernels::unary(UnaryOp::Scale, &spread, scale)
+                };
+                add_grad(g, x_id, spread);
+            }),
+        );
+    }
+    with_tape(out, tape)
+}
+
+/// A matrix operand as `(batch, rows, cols)` with its strides.
+fn mat(dims: &[usize]) -> Option<(usize, usize, usize)> {
+    match *dims {
+        [m, k] => Some((1, m, k)),
+        [b, m, k] => Some((b, m, k)),
+        _ => None,
+    }
+}
+
+impl<S: Shape, T: Tape<f32>> GpuOps<S, T> for GpuTensor<S, T> {
+    fn relu(self) -> GpuTensor<S, T> {
+        unary_op(self, UnaryOp::Relu, 0.0)
+    }
+    fn sigmoid(self) -> GpuTensor<S, T> {
+        unary_op(self, UnaryOp::Sigmoid, 0.0)
+    }
+    fn tanh(self) -> GpuTensor<S, T> {
+        unary_op(self, UnaryOp::Tanh, 0.0)
+    }
+    fn exp(self) -> GpuTensor<S, T> {
+        unary_op(self, UnaryOp::Exp, 0.0)
+    }
+    fn ln(self) -> GpuTensor<S, T> {
+        unary_op(self, UnaryOp::Log, 0.0)
+    }
+    fn square(self) -> GpuTensor<S, T> {
+        unary_op(self, UnaryOp::Square, 0.0)
+    }
+    fn sum(self) -> GpuTensor<(), T> {
+        sum_all(self, 1.0)
+    }
+    fn mean(self) -> GpuTensor<(), T> {
+        let n = self.shape.numel().max(1);
+        // An empty tensor's mean is NaN, as in PyTorch.
+        let scale = if self.shape.numel() == 0 {
+            f32::NAN
+        } else {
+            1.0 / n as f32
+        };
+        sum_all(self, scale)
+    }
+    fn log_softmax<const I: usize>(self) -> GpuTensor<S, T>
+    where
+        S: HasAxis<I>,
+    {
+        let (x, mut tape) = split(self);
+        let (outer, n, inner) = around(&x.shape.dims(), I);
+        let y = kernels::log_softmax(&x.data, outer, n, inner);
+        let out = gpu_tensor(x.shape, y.clone(), NoTape);
+        if wants(&tape, x.id) {
+            let (x_id, out_id) = (x.id, out.id);
+            tape.record(
+                out_id,
+                Box::new(move |g: &mut Gradients<f32>| {
+                    let Some(gy) = take_grad(g, out_id) else {
+                        return;
+                    };
+                    add_grad(
+                        g,
+                        x_id,
+                        kernels::log_softmax_backward(&y, &gy, outer, n, inner),
+                    );
+                }),
+            );
+        }
+        with_tape(out, tape)
+    }
+    fn try_matmul<SR: Shape, TR: Tape<f32>>(
+        self,
+        rhs: GpuTensor<SR, TR>,
+    ) -> Result<GpuTensor<<S as MatMulShape<SR>>::Output, <T as Merge<f32, TR>>::Output>>
+    where
+        S: MatMulShape<SR>,
+        T: Merge<f32, TR>,
+    {
+        let () = <S as MatMulShape<SR>>::CHECK;
+        let (ad, bd) = (self.shape.dims().to_vec(), rhs.shape.dims().to_vec());
+        let out = self
+            .shape
+            .matmul_shape(&rhs.shape)
+            .map_err(|e| Error::shape("matmul", format!("{ad:?} x {bd:?}: {e}")))?;
+        let layout = match (mat(&ad), mat(&bd)) {
+            // (b, m, k) x (k, n): the batch folds into the rows.
+            (Some((ba, m, k)), Some((1, _, n))) if bd.len() == 2 => Some((1, ba * m, k, n, false)),
+            (Some((ba, m, k)), Some((bb, _, n))) if ba == bb && ad.len() == 3 => {
+                Some((ba, m, k, n, true))
+            }
+            _ => None,
+        };
+        let Some((batch, m, k, n, batched_b)) = layout else {
+            return Err(Error::value(
+                "matmul",
+                format!(
+                    "{ad:?} x {bd:?} is not on the GPU yet (it takes (.., m, k) x (k, n) and \
+                     (b, m, k) x (b, k, n))"
+                ),
+            ));
+        };
+        let (a, ta) = split(self);
+        let (b, tb) = split(rhs);
+        let mut tape = ta.merge(tb);
+        let b_batch = if batched_b { k * n } else { 0 };
+        let view_a = |d| MatView {
+            data: d,
+            batch_stride: m * k,
+            row_stride: k,
+            col_stride: 1,
+        };
+        let view_b = |d| MatView {
+            data: d,
+            batch_stride: b_batch,
+            row_stride: n,
+            col_stride: 1,
+        };
+        let y = kernels::matmul(view_a(&a.data), view_b(&b.data), batch, m, k, n)?;
+        let result = gpu_tensor(out, y, NoTape);
+        let (track_a, track_b) = (wants(&tape, a.id), wants(&tape, b.id));
+        if track_a || track_b {
+            let (out_id, a_id, b_id, av, bv) = (result.id, a.id, b.id, a.data, b.data);
+            tape.record(
+                out_id,
+                Box::new(move |g: &mut Gradients<f32>| {
+                    let Some(gy) = take_grad(g, out_id) else {
+                        return;
+                    };
+                    let gview = |d| MatView {
+                        data: d,
+                        batch_stride: m * n,
+                        row_stride: n,
+                        col_stride: 1,
+                    };
+                    if track_a {
+                        // dA = dY B^T: B read transposed through its strides.
+                        let bt = MatView {
+                            data: &bv,
+                            batch_stride: b_batch,
+                            row_stride: 1,
+                            col_stride: n,
+                        };
+                        let ga = kernels::matmul(gview(&gy), bt, batch, m, n, k)
+                            .expect("sizes checked in forward");
+                        add_grad(g, a_id, ga);
+                    }
+                    if track_b {
+                        // dB = A^T dY, per batch when B is batched, else over all folded rows.
+                        let at = MatView {
+                            data: &av,
+                            batch_stride: m * k,
+                            row_stride: 1,
+                            col_stride: k,
+                        };
+                        let gb = kernels::matmul(at, gview(&gy), batch, k, m, n)
+                            .expect("sizes checked in forward");
+                        add_grad(g, b_id, gb);
+                    }
+                }),
+            );
+        }
+        Ok(with_tape(result, tape))
+    }
+}
+
+/// Cross-entropy between GPU logits `(N, C)` and class labels (on the CPU, uploaded here),
+/// averaged: the GPU's [`cross_entropy`](crate::nn::loss::cross_entropy). Panics, naming
+/// the label, if one is `>= C` or the sizes differ.
+#[track_caller]
+pub fn cross_entropy<N, C, N2, T>(
+    logits: GpuTensor<(N, C), T>,
+    labels: &crate::tensor::Indices<(N2,)>,
+) -> GpuTensor<(), T>
+where
+    N: crate::shape::Dim,
+    C: crate::shape::Dim,
+    N2: crate::shape::DimEq<N>,
+    T: Tape<f32>,
+{
+    try_cross_entropy(logits, labels).or_panic()
+}
+
+/// [`cross_entropy`] with an `Err` for a label `>= C` or differing sizes.
+pub fn try_cross_entropy<N, C, N2, T>(
+    logits: GpuTensor<(N, C), T>,
+    labels: &crate::tensor::Indices<(N2,)>,
+) -> Result<GpuTensor<(), T>>
+where
+    N: crate::shape::Dim,
+    C: crate::shape::Dim,
+    N2: crate::shape::DimEq<N>,
+    T: Tape<f32>,
+{
+    let (rows, classes) = (logits.shape.0.size(), logits.shape.1.size());
+    let labels = labels.as_slice();
+    if labels.len() != rows {
+        return Err(Error::shape(
+            "cross_entropy",
+            format!("{rows} rows of logits but {} labels", labels.len()),
+        ));
+    }
+    if let Some((i, &l)) = labels.iter().enumerate().find(|(_, l)| **l >= classes) {
+        return Err(Error::value(
+            "cross_entropy",
+            format!("label {l} at position {i} is out of range for {classes} classes"),
+        ));
+    }
+    let logp = logits.log_softmax::<1>();
+    let (lp, mut tape) = split(logp);
+    let targets = lp
+        .data
+        .device
+        .upload(&labels.iter().map(|&l| l as f32).collect::<Vec<_>>());
+    let scale = if rows == 0 {
+        f32::NAN
+    } else {
+        1.0 / rows as f32
+    };
+    let y = kernels::nll(&lp.data, &targets, rows, classes, scale);
+    let out = gpu_tensor((), y, NoTape);
+    if wants(&tape, lp.id) {
+        let (lp_id, out_id) = (lp.id, out.id);
+        tape.record(
+            out_id,
+            Box::new(move |g: &mut Gradients<f32>| {
+                let Some(gy) = take_grad(g, out_id) else {
+                    return;
+                };
+                add_grad(
+                    g,
+                    lp_id,
+                    kernels::nll_backward(&targets, &gy, rows, classes, scale),
+                );
+            }),
+        );
+    }
+    Ok(with_tape(out, tape))
+}
