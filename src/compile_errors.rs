@@ -545,8 +545,8 @@
 //!    |            |
 //!    |            arguments to this function are incorrect
 //!    |
-//!    = note: expected struct `shaped::tensor::Tensor<(usize, shaped::shape::Const<1>, ConvOut<shaped::shape::Const<8>, 3, 1, 1, 1>), f32, _>`
-//!               found struct `shaped::tensor::Tensor<(usize, shaped::shape::Const<1>, shaped::shape::Const<8>), f32, NoTape>`
+//!    = note: expected struct `shaped::tensor::Tensor<(usize, shaped::shape::Const<1>, ConvOut<shaped::shape::Const<8>, 3, 1, 1, 1>), f32, _, Cpu>`
+//!               found struct `shaped::tensor::Tensor<(usize, shaped::shape::Const<1>, shaped::shape::Const<8>), f32, NoTape, Cpu>`
 //! ```
 //!
 //! **Fix:** `realize` the prediction. It takes the target's type and checks at build time that
