@@ -3,23 +3,15 @@
 //! (col2im), and max pooling's gradient gathers through the stored argmax indices.
 
 use super::nn::{GpuParamMut, GpuParams};
-use super::tensor::{GpuTensor, ToCpu, ToDevice, add_grad, gpu_tensor, split, take_grad, wants};
+use super::tensor::{
+    GpuTensor, ToCpu, ToDevice, add_grad, gpu_tensor, split, take_grad, wants, with_tape,
+};
 use crate::autograd::{Gradients, NoTape, Tape, UniqueId};
 use crate::device::Wgpu;
 use crate::device::kernels::{self, BinaryOp, MatView, Window};
 use crate::error::{Error, Result};
 use crate::nn::{Conv2d, Flatten, MaxPool2d, Module};
 use crate::shape::{Const, ConvOut, Dim, DimEq, PoolOut, Rank1, Rank4, Shape};
-use crate::tensor::Tensor;
-
-fn with_tape<S: Shape, T>(t: GpuTensor<S>, tape: T) -> GpuTensor<S, T> {
-    Tensor {
-        shape: t.shape,
-        data: t.data,
-        id: t.id,
-        tape,
-    }
-}
 
 /// [`Conv2d`] on the GPU (square kernel `K`, stride `S`, padding `P`, dilation `D`), made by
 /// `conv.to_device(&gpu)`.

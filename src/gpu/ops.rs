@@ -2,22 +2,12 @@
 //! their backward steps, which record on the same [`OwnedTape`](crate::autograd::OwnedTape)
 //! as CPU ops and keep every gradient on the GPU.
 
-use super::tensor::{GpuTensor, add_grad, gpu_tensor, split, take_grad, wants};
+use super::tensor::{GpuTensor, add_grad, gpu_tensor, split, take_grad, wants, with_tape};
 use crate::autograd::{Gradients, Merge, NoTape, Tape};
 use crate::device::GpuStorage;
 use crate::device::kernels::{self, BinaryOp, MatView, UnaryOp};
 use crate::error::{Error, OrPanic, Result};
 use crate::shape::{BroadcastShapes, HasAxis, MatMulShape, Shape};
-use crate::tensor::Tensor;
-
-fn with_tape<S: Shape, T>(t: GpuTensor<S>, tape: T) -> GpuTensor<S, T> {
-    Tensor {
-        shape: t.shape,
-        data: t.data,
-        id: t.id,
-        tape,
-    }
-}
 
 fn unary_op<S: Shape, T: Tape<f32>>(
     x: GpuTensor<S, T>,

@@ -23,6 +23,16 @@ pub(crate) fn gpu_tensor<S: Shape, T>(shape: S, data: GpuStorage<f32>, tape: T) 
     }
 }
 
+/// The untraced GPU tensor `t` carrying `tape` (the inverse of [`split`]).
+pub(crate) fn with_tape<S: Shape, T>(t: GpuTensor<S>, tape: T) -> GpuTensor<S, T> {
+    Tensor {
+        shape: t.shape,
+        data: t.data,
+        id: t.id,
+        tape,
+    }
+}
+
 /// Separates a GPU tensor's tape from its values (same id).
 pub(crate) fn split<S: Shape, T>(t: GpuTensor<S, T>) -> (GpuTensor<S>, T) {
     (
