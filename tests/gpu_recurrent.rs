@@ -215,10 +215,6 @@ fn lstm_dyn_zero_state_and_errors() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("h_0") && err.contains("[1, 3, 4]"), "{err}");
-    // Stacks are not on the GPU yet: an Err at to_device that says so.
-    let two = LSTM::<3, 4, 2>::new(&mut StdRng::seed_from_u64(42));
-    let err = two.to_device(&g).unwrap_err().to_string();
-    assert!(err.contains("2 layers"), "{err}");
     // Back to the CPU with the same settings and names.
     let back = glstm.to_cpu().unwrap();
     assert_eq!(back.param_names(), LAYER_NAMES);
@@ -324,6 +320,67 @@ fn layer_lstm_state_cotangents() {
 #[test]
 fn layer_lstm_seq_first() {
     lstm_golden::<SeqFirst, 4, 2, 2>("layer_lstm_seq_first");
+}
+
+#[test]
+fn layer_lstm_2layer() {
+    let Some(dev) = gpu() else { return };
+    let g = Golden::load("layer_lstm_2layer");
+    let mut cpu = LSTM::<3, 4, 2>::new(&mut StdRng::seed_from_u64(0));
+    load(&mut cpu, &g);
+    let lstm = cpu.to_device(&dev).unwrap();
+    let mut names = Vec::new();
+    lstm.clone().visit_gpu("", &mut |p| names.push(p.name.to_string()));
+    assert_eq!(names, cpu.param_names());
+    let x = t::<Rank3<2, 3, 3>>(&dev, &g, "x");
+    let h0 = t::<Rank3<2, 2, 4>>(&dev, &g, "h0");
+    let c0 = t::<Rank3<2, 2, 4>>(&dev, &g, "c0");
+    let (y, (h_n, c_n)) =
+        lstm.forward((x.clone().trace(), (h0.clone().trace(), c0.clone().trace())));
+    g.check_forward("y", &down(&y));
+    g.check_forward("h_n", &down(&h_n));
+    g.check_forward("c_n", &down(&c_n));
+    let grads = (y * t::<Rank3<2, 3, 4>>(&dev, &g, "gy")).sum().backward();
+    g.check_grad("x", &down(&grads.get_gpu(&x).unwrap()));
+    g.check_grad("h0", &down(&grads.get_gpu(&h0).unwrap()));
+    g.check_grad("c0", &down(&grads.get_gpu(&c0).unwrap()));
+    check_golden_params(&g, &lstm.cell, &grads, LAYER_NAMES);
+    let l1 = ["weight_ih_l1", "weight_hh_l1", "bias_ih_l1", "bias_hh_l1"];
+    check_golden_params(&g, &lstm.rest[0], &grads, l1);
+}
+
+/// Three layers with dropout between them, in training mode: the CPU's masks (drawn from the
+/// same generator state) on the same elements, so the same outputs and gradients.
+#[test]
+fn lstm_stack_with_dropout_matches_cpu() {
+    let Some(g) = gpu() else { return };
+    let mut rng = StdRng::seed_from_u64(60);
+    let mut lstm = LSTM::<4, 5, 3>::new(&mut rng).with_dropout(0.4, &mut rng);
+    let glstm = lstm.to_device(&g).unwrap();
+    let x = randn::<Rank3<2, 6, 4>>(61);
+    let r = randn::<Rank3<2, 6, 5>>(62);
+    let (cy, (chn, _)) = lstm.forward_train(x.clone().trace());
+    let gx = up(&g, &x);
+    let mut gl = glstm.clone();
+    let (gy, (ghn, _)) = gl.forward_train(gx.clone().trace());
+    close("y", &down(&gy), cy.as_slice(), FWD);
+    close("h_n", &down(&ghn), chn.as_slice(), FWD);
+    let cg = ((cy * r.clone()).sum() + chn.sum()).backward();
+    let gg = ((gy * up(&g, &r)).sum() + ghn.sum()).backward();
+    close("x", &down(&gg.get_gpu(&gx).unwrap()), cg.get_slice(&x).unwrap(), GRAD);
+    let names: Vec<[String; 4]> = (0..3)
+        .map(|k| CELL_NAMES.map(|n| format!("{n}_l{k}")))
+        .collect();
+    let name_refs: Vec<[&str; 4]> = names.iter().map(|n| n.each_ref().map(|s| s.as_str())).collect();
+    let mut gpu_grads = cell_grads(&gl.cell, &gg, name_refs[0]);
+    for (k, cell) in gl.rest.iter().enumerate() {
+        gpu_grads.extend(cell_grads(cell, &gg, name_refs[k + 1]));
+    }
+    check_param_grads(&lstm, &cg, &gpu_grads);
+    // Evaluation: no dropout, the same as the CPU's evaluation.
+    let (cy, _) = lstm.forward(x.clone());
+    let (gy, _) = glstm.forward(gx);
+    close("eval y", &down(&gy), cy.as_slice(), FWD);
 }
 
 /// An LSTM classifier (`LSTM -> h_n -> Linear`) trained with Adam on both devices: the same

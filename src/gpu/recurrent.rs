@@ -360,13 +360,13 @@ impl<I: Dim, H: Dim> GpuParams for GpuLSTMCell<I, H> {
     }
 }
 
-/// `nn.LSTM` (one layer, one direction) on the GPU, made by `lstm.to_device(&gpu)` from an
-/// [`LSTM`](crate::nn::LSTM) or [`LSTMDyn`](crate::nn::LSTMDyn) of either layout
+/// `nn.LSTM` (one direction, any number of layers) on the GPU, made by `lstm.to_device(&gpu)`
+/// from an [`LSTM`](crate::nn::LSTM) or [`LSTMDyn`](crate::nn::LSTMDyn) of either layout
 /// ([`BatchFirst`](crate::nn::BatchFirst) or [`SeqFirst`](crate::nn::SeqFirst)). As a
 /// [`Module`] it maps `x` or `(x, (h_0, c_0))` to `(y, (h_n, c_n))` with the CPU layer's
-/// shapes; parameters keep PyTorch's names (`weight_ih_l0`, ...). Stacks of more than one
-/// layer and bidirectional LSTMs are not on the GPU yet (`to_device` is an `Err`, and a
-/// bidirectional stack has no `to_device`).
+/// shapes; parameters keep PyTorch's names (`weight_ih_l0`, ...). Dropout between layers acts
+/// in training mode with the CPU layer's generator, on the same elements as on the CPU.
+/// Bidirectional LSTMs are not on the GPU yet (they have no `to_device`).
 ///
 /// ```no_run
 /// use shaped::prelude::*;
@@ -374,18 +374,21 @@ impl<I: Dim, H: Dim> GpuParams for GpuLSTMCell<I, H> {
 /// use shaped::nn::{LSTM, Module};
 /// use shaped::rand::SeedableRng;
 /// let gpu = Wgpu::new()?;
-/// let lstm = LSTM::<3, 5>::new(&mut shaped::rand::rngs::StdRng::seed_from_u64(0)).to_device(&gpu)?;
+/// let lstm = LSTM::<3, 5, 2>::new(&mut shaped::rand::rngs::StdRng::seed_from_u64(0)).to_device(&gpu)?;
 /// let x = Tensor::<Rank3<2, 4, 3>>::ones().to_device(&gpu)?; // (batch, seq, input)
 /// let (y, (h_n, _c_n)) = lstm.forward(x.trace());
 /// assert_eq!(y.to_cpu()?.dims().as_slice(), &[2, 4, 5]);
-/// assert_eq!(h_n.to_cpu()?.dims().as_slice(), &[1, 2, 5]);
+/// assert_eq!(h_n.to_cpu()?.dims().as_slice(), &[2, 2, 5]); // (num_layers, batch, hidden)
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct GpuLSTM<I: Dim, H: Dim, L: Dim, F: Layout> {
-    /// The layer's weights (`weight_ih_l0`, ...).
+    /// Layer 0's weights (`weight_ih_l0`, ...).
     pub cell: GpuLSTMCell<I, H>,
-    /// The CPU layer it came from, for its settings (`to_cpu` puts the GPU weights in).
+    /// Layers 1 and up (`weight_ih_l1`, ...).
+    pub rest: Vec<GpuLSTMCell<H, H>>,
+    /// The CPU layer it came from, for its settings and its dropout generator (`to_cpu` puts
+    /// the GPU weights in).
     template: Recurrent<LstmKind, I, H, L, f32, Unidirectional, F>,
 }
 
@@ -394,17 +397,13 @@ impl<I: Dim, H: Dim, L: Dim, F: Layout> ToDevice
 {
     type Output = GpuLSTM<I, H, L, F>;
     fn to_device(&self, gpu: &Wgpu) -> Result<GpuLSTM<I, H, L, F>> {
-        if self.num_layers() != 1 {
-            return Err(Error::value(
-                "LSTM::to_device",
-                format!(
-                    "an LSTM of {} layers is not on the GPU yet (one layer is)",
-                    self.num_layers()
-                ),
-            ));
-        }
         Ok(GpuLSTM {
             cell: self.first.to_device(gpu)?,
+            rest: self
+                .rest
+                .iter()
+                .map(|c| c.to_device(gpu))
+                .collect::<Result<_>>()?,
             template: self.clone(),
         })
     }
@@ -415,6 +414,7 @@ impl<I: Dim, H: Dim, L: Dim, F: Layout> ToCpu for GpuLSTM<I, H, L, F> {
     fn to_cpu(&self) -> Result<Self::Output> {
         let mut out = self.template.clone();
         out.first = self.cell.to_cpu()?;
+        out.rest = self.rest.iter().map(|c| c.to_cpu()).collect::<Result<_>>()?;
         Ok(out)
     }
 }
@@ -422,6 +422,9 @@ impl<I: Dim, H: Dim, L: Dim, F: Layout> ToCpu for GpuLSTM<I, H, L, F> {
 impl<I: Dim, H: Dim, L: Dim, F: Layout> GpuParams for GpuLSTM<I, H, L, F> {
     fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_>)) {
         self.cell.visit_named(prefix, "_l0", f);
+        for (k, c) in self.rest.iter_mut().enumerate() {
+            c.visit_named(prefix, &format!("_l{}", k + 1), f);
+        }
     }
 }
 
@@ -435,12 +438,97 @@ type LstmOut<A0, A1, H, L, F, T> = (
     ),
 );
 
+type Mat<T> = GpuTensor<(usize, usize), T>;
+type Seq<T> = GpuTensor<(usize, usize, usize), T>;
+
+/// Layer `l` `(B, H)` of states `(L, B, H)`; the gradient goes back into that slot.
+fn select_layer<T: Tape<f32>>(t: Seq<T>, l: usize) -> Mat<T> {
+    let (layers, b, h) = t.shape;
+    let (t, mut tape) = split(t);
+    let y = seq_kernels::copy_range(&t.data, l * b * h, b * h);
+    let out = gpu_tensor((b, h), y, NoTape);
+    if T::TRACING && tape.tracks(t.id) {
+        let (t_id, out_id) = (t.id, out.id);
+        tape.record(
+            out_id,
+            Box::new(move |g: &mut Gradients<f32>| {
+                let Some(gy) = take_grad(g, out_id) else {
+                    return;
+                };
+                let gx = seq_kernels::zeros(gy.device(), layers * b * h);
+                seq_kernels::copy_into(&gy, 0, &gx, l * b * h, b * h);
+                add_grad(g, t_id, gx);
+            }),
+        );
+    }
+    retag(out, tape)
+}
+
+/// Per-layer `(B, H)` states stacked into `(L, B, H)`.
+fn stack_layers<T: Tape<f32>>(states: Vec<Mat<T>>) -> Seq<T> {
+    let (b, h) = states[0].shape;
+    let layers = states.len();
+    let dev = states[0].data.device().clone();
+    let out = dev.alloc(layers * b * h);
+    let mut tape: Option<T> = None;
+    let mut ids = Vec::with_capacity(layers);
+    for (k, s) in states.into_iter().enumerate() {
+        let (s, ts) = split(s);
+        seq_kernels::copy_into(&s.data, 0, &out, k * b * h, b * h);
+        tape = Some(match tape {
+            Some(acc) => acc.merge(ts),
+            None => ts,
+        });
+        ids.push(s.id);
+    }
+    let mut tape = tape.expect("at least one layer");
+    let out = gpu_tensor((layers, b, h), out, NoTape);
+    let tracked: Vec<_> = ids
+        .into_iter()
+        .enumerate()
+        .filter(|(_, id)| T::TRACING && tape.tracks(*id))
+        .collect();
+    if !tracked.is_empty() {
+        let out_id = out.id;
+        tape.record(
+            out_id,
+            Box::new(move |g: &mut Gradients<f32>| {
+                let Some(gy) = take_grad(g, out_id) else {
+                    return;
+                };
+                for (k, id) in tracked {
+                    add_grad(g, id, seq_kernels::copy_range(&gy, k * b * h, b * h));
+                }
+            }),
+        );
+    }
+    retag(out, tape)
+}
+
 impl<I: Dim, H: Dim, L: Dim, F: Layout> GpuLSTM<I, H, L, F> {
+    /// The number of layers.
+    pub fn num_layers(&self) -> usize {
+        1 + self.rest.len()
+    }
+
+    /// In training mode with dropout between layers: the CPU layer's mask, drawn in its
+    /// element order (batch-first), on the time-major `y`.
+    fn dropout<T: Tape<f32>>(&self, y: Seq<T>) -> Result<Seq<T>> {
+        let d = self.template.dropout_layer();
+        if !d.active() || d.p() == 0.0 {
+            return Ok(y);
+        }
+        let (s, b, h) = y.shape;
+        let y = permute_gpu(y, (b, s, h), &[1, 0, 2]);
+        let y = d.try_forward(y)?;
+        Ok(permute_gpu(y, (s, b, h), &[1, 0, 2]))
+    }
+
     /// The whole forward pass: layout in and out, initial states (zeros when `None`).
     fn forward_core<A0: Dim, A1: Dim, X: DimEq<I>, T: Tape<f32>>(
         &self,
         x: GpuTensor<(A0, A1, X), T>,
-        state: Option<(GpuTensor<(usize, usize), T>, GpuTensor<(usize, usize), T>)>,
+        state: Option<(Seq<T>, Seq<T>)>,
     ) -> Result<LstmOut<A0, A1, H, L, F, T>> {
         let (a0, a1) = (x.shape.0, x.shape.1);
         let dims = x.shape.dims();
@@ -457,20 +545,42 @@ impl<I: Dim, H: Dim, L: Dim, F: Layout> GpuLSTM<I, H, L, F> {
         x.shape.2.dim_eq(self.cell.weight_ih.shape.1)?;
         let batch = F::batch(a0, a1);
         let (b, s) = (batch.size(), if F::BATCH_FIRST { dims[1] } else { dims[0] });
-        let seq = if F::BATCH_FIRST {
+        let mut seq = if F::BATCH_FIRST {
             permute_gpu(x, (s, b, input), &[1, 0, 2])
         } else {
             retype(x, (s, b, input))
         };
-        let (y, h, c) = self.cell.run(seq, state, true)?;
-        let y = y.expect("asked for every step's output");
+        let layers = self.num_layers();
+        let layer_state = |k: usize| {
+            state.as_ref().map(|(h, c)| {
+                if layers == 1 {
+                    let flat = (b, self.cell.hidden_size());
+                    (retype(h.clone(), flat), retype(c.clone(), flat))
+                } else {
+                    (select_layer(h.clone(), k), select_layer(c.clone(), k))
+                }
+            })
+        };
+        let (mut hs, mut cs) = (Vec::with_capacity(layers), Vec::with_capacity(layers));
+        let (y, h, c) = self.cell.run(seq, layer_state(0), true)?;
+        hs.push(h);
+        cs.push(c);
+        seq = y.expect("asked for every step's output");
+        for (k, cell) in self.rest.iter().enumerate() {
+            seq = self.dropout(seq)?;
+            let (y, h, c) = cell.run(seq, layer_state(k + 1), true)?;
+            hs.push(h);
+            cs.push(c);
+            seq = y.expect("asked for every step's output");
+        }
         let hidden = self.cell.weight_hh.shape.1;
         let y = if F::BATCH_FIRST {
-            permute_gpu(y, (b, s, hidden.size()), &[1, 0, 2])
+            permute_gpu(seq, (b, s, hidden.size()), &[1, 0, 2])
         } else {
-            y
+            seq
         };
         let st = (self.template.layers_dim(), batch, hidden);
+        let (h, c) = (stack_layers(hs), stack_layers(cs));
         Ok((retype(y, (a0, a1, hidden)), (retype(h, st), retype(c, st))))
     }
 }
@@ -522,7 +632,7 @@ where
         ),
     ) -> Result<Self::Output> {
         let batch = F::batch(x.shape.0, x.shape.1).size();
-        let want = [1, batch, self.cell.hidden_size()];
+        let want = [self.num_layers(), batch, self.cell.hidden_size()];
         for (what, d) in [("h_0", h0.shape.dims()), ("c_0", c0.shape.dims())] {
             if d.as_slice() != want {
                 return Err(Error::shape(
@@ -534,7 +644,7 @@ where
                 ));
             }
         }
-        let flat = (batch, want[2]);
-        self.forward_core(x, Some((retype(h0, flat), retype(c0, flat))))
+        let full = (want[0], want[1], want[2]);
+        self.forward_core(x, Some((retype(h0, full), retype(c0, full))))
     }
 }
