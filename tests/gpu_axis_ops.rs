@@ -139,26 +139,47 @@ fn concat_both_axes_and_one_side_traced() {
     close("forward", &down(&gy), cy.as_slice(), FWD);
     let cg = (cy * r.clone()).sum().backward();
     let gy = gy.reshape_dyn((2usize, 8usize, 4usize));
-    let rg = r.to_device(&g).unwrap().reshape_dyn((2usize, 8usize, 4usize));
+    let rg = r
+        .to_device(&g)
+        .unwrap()
+        .reshape_dyn((2usize, 8usize, 4usize));
     let gg = (gy * rg).sum().backward();
-    close("grad a", &down(&gg.get_gpu(&ga).unwrap()), cg.get_slice(&a).unwrap(), GRAD);
-    close("grad b", &down(&gg.get_gpu(&gb).unwrap()), cg.get_slice(&b).unwrap(), GRAD);
+    close(
+        "grad a",
+        &down(&gg.get_gpu(&ga).unwrap()),
+        cg.get_slice(&a).unwrap(),
+        GRAD,
+    );
+    close(
+        "grad b",
+        &down(&gg.get_gpu(&gb).unwrap()),
+        cg.get_slice(&b).unwrap(),
+        GRAD,
+    );
 
     // Last axis, run-time sizes, only the right side traced.
     let c = randn::<Rank2<3, 2>>(17);
     let d = randn::<Rank2<3, 6>>(18);
     let cd = c.clone().try_realize::<(usize, usize)>().unwrap();
     let dd = d.clone().try_realize::<(usize, usize)>().unwrap();
-    let cy = cd.clone().try_concat::<1, _, _>(dd.clone().trace()).unwrap();
+    let cy = cd
+        .clone()
+        .try_concat::<1, _, _>(dd.clone().trace())
+        .unwrap();
     let gcd = cd.to_device(&g).unwrap();
     let gdd = dd.to_device(&g).unwrap();
-    let gy = gcd.clone().try_concat::<1, _, _>(gdd.clone().trace()).unwrap();
+    let gy = gcd
+        .clone()
+        .try_concat::<1, _, _>(gdd.clone().trace())
+        .unwrap();
     close("forward", &down(&gy), cy.as_slice(), FWD);
     let gg = gy.sum().backward();
     assert!(gg.get_gpu(&gcd).is_none());
     assert_eq!(down(&gg.get_gpu(&gdd).unwrap()), vec![1.0; 18]);
     // Sizes off the axis that differ are an error naming both shapes.
-    let e = Tensor::<(usize, usize)>::zeros_with_shape((4, 1)).to_device(&g).unwrap();
+    let e = Tensor::<(usize, usize)>::zeros_with_shape((4, 1))
+        .to_device(&g)
+        .unwrap();
     let err = gcd.try_concat::<1, _, _>(e).unwrap_err().to_string();
     assert!(err.contains("[3, 2]") && err.contains("[4, 1]"), "{err}");
 }
@@ -170,7 +191,10 @@ fn reshape_dyn_checks_the_element_count() {
     let y = x.clone().try_reshape_dyn((3usize, Const::<8>)).unwrap();
     assert_eq!(down(&y), down(&x));
     let err = x.try_reshape_dyn((5usize,)).unwrap_err().to_string();
-    assert!(err.contains("24 elements") && err.contains("5 elements"), "{err}");
+    assert!(
+        err.contains("24 elements") && err.contains("5 elements"),
+        "{err}"
+    );
 }
 
 type X = Rank3<3, 4, 5>;
@@ -182,10 +206,16 @@ fn golden_case<S: ConstShape + shaped::shape::BroadcastShapes<S, Output = S>>(
 ) {
     let Some(dev) = gpu() else { return };
     let g = Golden::load(name);
-    let x = Tensor::<X>::from_vec(g.f("x")).unwrap().to_device(&dev).unwrap();
+    let x = Tensor::<X>::from_vec(g.f("x"))
+        .unwrap()
+        .to_device(&dev)
+        .unwrap();
     let y = f(x.clone().trace());
     g.check_forward("y", &down(&y));
-    let gy = Tensor::<S>::from_vec(g.f("gy")).unwrap().to_device(&dev).unwrap();
+    let gy = Tensor::<S>::from_vec(g.f("gy"))
+        .unwrap()
+        .to_device(&dev)
+        .unwrap();
     let grads = (y * gy).sum().backward();
     g.check_grad("x", &down(&grads.get_gpu(&x).unwrap()));
 }
@@ -223,7 +253,10 @@ fn reduce_max_dim_keepdim() {
     golden_case::<Rank3<3, 4, 1>>("reduce_max_dim_keepdim", |x| x.max_dim_keepdim::<2>());
     let Some(dev) = gpu() else { return };
     let g = Golden::load("reduce_max_dim_keepdim");
-    let x = Tensor::<X>::from_vec(g.f("x")).unwrap().to_device(&dev).unwrap();
+    let x = Tensor::<X>::from_vec(g.f("x"))
+        .unwrap()
+        .to_device(&dev)
+        .unwrap();
     assert_eq!(x.argmax::<2>().to_vec(), g.idx("indices"));
 }
 #[test]
@@ -235,14 +268,20 @@ fn reduce_min_dim_keepdim() {
     golden_case::<Rank3<3, 1, 5>>("reduce_min_dim_keepdim", |x| x.min_dim_keepdim::<1>());
     let Some(dev) = gpu() else { return };
     let g = Golden::load("reduce_min_dim_keepdim");
-    let x = Tensor::<X>::from_vec(g.f("x")).unwrap().to_device(&dev).unwrap();
+    let x = Tensor::<X>::from_vec(g.f("x"))
+        .unwrap()
+        .to_device(&dev)
+        .unwrap();
     assert_eq!(x.argmin::<1>().to_vec(), g.idx("indices"));
 }
 #[test]
 fn reduce_argmax() {
     let Some(dev) = gpu() else { return };
     let g = Golden::load("reduce_argmax");
-    let x = Tensor::<X>::from_vec(g.f("x")).unwrap().to_device(&dev).unwrap();
+    let x = Tensor::<X>::from_vec(g.f("x"))
+        .unwrap()
+        .to_device(&dev)
+        .unwrap();
     let idx: Indices<Rank2<3, 5>> = x.argmax::<1>();
     assert_eq!(idx.to_vec(), g.idx("y"));
 }
@@ -254,10 +293,16 @@ fn shape_case<SX: ConstShape, SY: ConstShape + shaped::shape::BroadcastShapes<SY
 ) {
     let Some(dev) = gpu() else { return };
     let g = Golden::load(name);
-    let x = Tensor::<SX>::from_vec(g.f("x")).unwrap().to_device(&dev).unwrap();
+    let x = Tensor::<SX>::from_vec(g.f("x"))
+        .unwrap()
+        .to_device(&dev)
+        .unwrap();
     let y = f(x.clone().trace());
     g.check_forward("y", &down(&y));
-    let gy = Tensor::<SY>::from_vec(g.f("gy")).unwrap().to_device(&dev).unwrap();
+    let gy = Tensor::<SY>::from_vec(g.f("gy"))
+        .unwrap()
+        .to_device(&dev)
+        .unwrap();
     let grads = (y * gy).sum().backward();
     g.check_grad("x", &down(&grads.get_gpu(&x).unwrap()));
 }
@@ -282,18 +327,28 @@ fn shape_transpose() {
     shape_case::<Rank3<2, 3, 4>, Rank3<2, 4, 3>>("shape_transpose", |x| x.transpose::<2, 1>());
 }
 
-fn cat_case<SA: ConstShape, SB: ConstShape, SY: ConstShape, const I: usize>(name: &str)
+fn cat_case<SA, SB, SY, const I: usize>(name: &str)
 where
-    SA: shaped::shape::ConcatShape<SB, I>,
-    SY: shaped::shape::BroadcastShapes<SY, Output = SY>,
+    SA: ConstShape + shaped::shape::ConcatShape<SB, I>,
+    SB: ConstShape,
+    SY: ConstShape + shaped::shape::BroadcastShapes<SY, Output = SY>,
 {
     let Some(dev) = gpu() else { return };
     let g = Golden::load(name);
-    let a = Tensor::<SA>::from_vec(g.f("x")).unwrap().to_device(&dev).unwrap();
-    let b = Tensor::<SB>::from_vec(g.f("x2")).unwrap().to_device(&dev).unwrap();
+    let a = Tensor::<SA>::from_vec(g.f("x"))
+        .unwrap()
+        .to_device(&dev)
+        .unwrap();
+    let b = Tensor::<SB>::from_vec(g.f("x2"))
+        .unwrap()
+        .to_device(&dev)
+        .unwrap();
     let y = a.clone().trace().concat::<I, _, _>(b.clone().trace());
     g.check_forward("y", &down(&y));
-    let gy = Tensor::<SY>::from_vec(g.f("gy")).unwrap().to_device(&dev).unwrap();
+    let gy = Tensor::<SY>::from_vec(g.f("gy"))
+        .unwrap()
+        .to_device(&dev)
+        .unwrap();
     let y: GpuTensor<SY, OwnedTape<f32>> = y.reshape_dyn(SY::default());
     let grads = (y * gy).sum().backward();
     g.check_grad("x", &down(&grads.get_gpu(&a).unwrap()));

@@ -8,14 +8,14 @@ mod gpu_support;
 
 use common::Golden;
 use gpu_support::{assert_close, gpu};
+use shaped::autograd::Gradients;
 use shaped::gpu::prelude::*;
 use shaped::gpu::{GpuLSTM, GpuLSTMCell, cross_entropy};
-use shaped::autograd::Gradients;
 use shaped::nn::{LSTM, LSTMCell, LSTMDyn, Layout, Linear, Module, Params, SeqFirst};
-use shaped::shape::DimEq;
 use shaped::optim::{Adam, Optimizer};
 use shaped::prelude::*;
 use shaped::rand::{SeedableRng, rngs::StdRng};
+use shaped::shape::DimEq;
 
 fn randn<S: ConstShape>(seed: u64) -> Tensor<S> {
     Tensor::<S>::randn(&mut StdRng::seed_from_u64(seed))
@@ -48,7 +48,9 @@ fn check_param_grads<M: Params<f32>>(
             .iter()
             .find(|(name, _)| *name == p.name)
             .unwrap_or_else(|| panic!("no GPU parameter {}", p.name));
-        let gv = gv.as_ref().unwrap_or_else(|| panic!("no GPU grad for {}", p.name));
+        let gv = gv
+            .as_ref()
+            .unwrap_or_else(|| panic!("no GPU grad for {}", p.name));
         close(p.name, gv, cg.get_id(p.id).unwrap(), GRAD);
         n += 1;
     });
@@ -66,8 +68,14 @@ fn cell_grads<'a, I: Dim, H: Dim>(
     vec![
         (names[0], g(gg.get_gpu(&cell.weight_ih))),
         (names[1], g(gg.get_gpu(&cell.weight_hh))),
-        (names[2], g(cell.bias_ih.as_ref().and_then(|b| gg.get_gpu(b)))),
-        (names[3], g(cell.bias_hh.as_ref().and_then(|b| gg.get_gpu(b)))),
+        (
+            names[2],
+            g(cell.bias_ih.as_ref().and_then(|b| gg.get_gpu(b))),
+        ),
+        (
+            names[3],
+            g(cell.bias_hh.as_ref().and_then(|b| gg.get_gpu(b))),
+        ),
     ]
 }
 
@@ -87,14 +95,32 @@ fn lstm_cell_matches_cpu() {
     let (rh, rc) = (randn::<Rank2<3, 7>>(5), randn::<Rank2<3, 7>>(6));
     let (ch, cc) = cell.forward((x.clone().trace(), (h0.clone().trace(), c0.clone().trace())));
     let (gx, gh0, gc0) = (up(&g, &x), up(&g, &h0), up(&g, &c0));
-    let (gh, gc) = gcell.forward((gx.clone().trace(), (gh0.clone().trace(), gc0.clone().trace())));
+    let (gh, gc) = gcell.forward((
+        gx.clone().trace(),
+        (gh0.clone().trace(), gc0.clone().trace()),
+    ));
     close("h'", &down(&gh), ch.as_slice(), FWD);
     close("c'", &down(&gc), cc.as_slice(), FWD);
     let cg = ((ch * rh.clone()).sum() + (cc * rc.clone()).sum()).backward();
     let gg = ((gh * up(&g, &rh)).sum() + (gc * up(&g, &rc)).sum()).backward();
-    close("x", &down(&gg.get_gpu(&gx).unwrap()), cg.get_slice(&x).unwrap(), GRAD);
-    close("h0", &down(&gg.get_gpu(&gh0).unwrap()), cg.get_slice(&h0).unwrap(), GRAD);
-    close("c0", &down(&gg.get_gpu(&gc0).unwrap()), cg.get_slice(&c0).unwrap(), GRAD);
+    close(
+        "x",
+        &down(&gg.get_gpu(&gx).unwrap()),
+        cg.get_slice(&x).unwrap(),
+        GRAD,
+    );
+    close(
+        "h0",
+        &down(&gg.get_gpu(&gh0).unwrap()),
+        cg.get_slice(&h0).unwrap(),
+        GRAD,
+    );
+    close(
+        "c0",
+        &down(&gg.get_gpu(&gc0).unwrap()),
+        cg.get_slice(&c0).unwrap(),
+        GRAD,
+    );
     check_param_grads(&cell, &cg, &cell_grads(&gcell, &gg, CELL_NAMES));
 }
 
@@ -115,7 +141,12 @@ fn lstm_cell_zero_state_untraced_and_only_h_used() {
     let gxd = up(&g, &xd);
     let (gh, _) = gcell.forward(gxd.clone().trace());
     let gg = gh.square().sum().backward();
-    close("x", &down(&gg.get_gpu(&gxd).unwrap()), cg.get_slice(&xd).unwrap(), GRAD);
+    close(
+        "x",
+        &down(&gg.get_gpu(&gxd).unwrap()),
+        cg.get_slice(&xd).unwrap(),
+        GRAD,
+    );
     check_param_grads(&cell, &cg, &cell_grads(&gcell, &gg, CELL_NAMES));
     // No biases (bias=False).
     cell.bias_ih = None;
@@ -150,12 +181,15 @@ where
         (Const, b, Const),
     )
     .unwrap();
-    let (cy, (chn, ccn)) =
-        lstm.try_forward((x.clone().trace(), (h0.clone().trace(), c0.clone().trace())))
-            .unwrap();
+    let (cy, (chn, ccn)) = lstm
+        .try_forward((x.clone().trace(), (h0.clone().trace(), c0.clone().trace())))
+        .unwrap();
     let (gx, gh0, gc0) = (up(&g, &x), up(&g, &h0), up(&g, &c0));
     let (gy, (ghn, gcn)) = glstm
-        .try_forward((gx.clone().trace(), (gh0.clone().trace(), gc0.clone().trace())))
+        .try_forward((
+            gx.clone().trace(),
+            (gh0.clone().trace(), gc0.clone().trace()),
+        ))
         .unwrap();
     assert_eq!(gy.to_cpu().unwrap().dims(), cy.dims());
     assert_eq!(ghn.to_cpu().unwrap().dims(), chn.dims());
@@ -167,15 +201,30 @@ where
     close("c_n", &down(&gcn), ccn.as_slice(), FWD);
     let ry = randn::<Rank3<3, 5, 6>>(seed + 4);
     let rs: Vec<f32> = (0..b * 6).map(|i| ((i * 7) % 5) as f32 - 2.0).collect();
-    let rs = Tensor::<(Const<1>, usize, Const<6>)>::from_vec_with_shape(rs, (Const, b, Const))
-        .unwrap();
+    let rs =
+        Tensor::<(Const<1>, usize, Const<6>)>::from_vec_with_shape(rs, (Const, b, Const)).unwrap();
     let cl = (cy * ry.clone()).sum() + (chn * rs.clone()).sum() + (ccn * rs.clone()).sum();
     let cg = cl.backward();
     let gl = (gy * up(&g, &ry)).sum() + (ghn * up(&g, &rs)).sum() + (gcn * up(&g, &rs)).sum();
     let gg = gl.backward();
-    close("x", &down(&gg.get_gpu(&gx).unwrap()), cg.get_slice(&x).unwrap(), GRAD);
-    close("h0", &down(&gg.get_gpu(&gh0).unwrap()), cg.get_slice(&h0).unwrap(), GRAD);
-    close("c0", &down(&gg.get_gpu(&gc0).unwrap()), cg.get_slice(&c0).unwrap(), GRAD);
+    close(
+        "x",
+        &down(&gg.get_gpu(&gx).unwrap()),
+        cg.get_slice(&x).unwrap(),
+        GRAD,
+    );
+    close(
+        "h0",
+        &down(&gg.get_gpu(&gh0).unwrap()),
+        cg.get_slice(&h0).unwrap(),
+        GRAD,
+    );
+    close(
+        "c0",
+        &down(&gg.get_gpu(&gc0).unwrap()),
+        cg.get_slice(&c0).unwrap(),
+        GRAD,
+    );
     check_param_grads(&lstm, &cg, &cell_grads(&glstm.cell, &gg, LAYER_NAMES));
 }
 
@@ -205,11 +254,15 @@ fn lstm_dyn_zero_state_and_errors() {
     close("h_n", &down(&ghn), chn.as_slice(), FWD);
     close("c_n", &down(&gcn), ccn.as_slice(), FWD);
     // A wrong input size is an Err naming the shape.
-    let bad = Tensor::<(usize, usize, usize)>::zeros_with_shape((2, 7, 5)).to_device(&g).unwrap();
+    let bad = Tensor::<(usize, usize, usize)>::zeros_with_shape((2, 7, 5))
+        .to_device(&g)
+        .unwrap();
     let err = glstm.try_forward(bad).unwrap_err().to_string();
     assert!(err.contains("[2, 7, 5]"), "{err}");
     // So is a state of the wrong batch.
-    let h0 = Tensor::<(usize, usize, usize)>::zeros_with_shape((1, 3, 4)).to_device(&g).unwrap();
+    let h0 = Tensor::<(usize, usize, usize)>::zeros_with_shape((1, 3, 4))
+        .to_device(&g)
+        .unwrap();
     let err = glstm
         .try_forward((up(&g, &x), (h0.clone(), h0)))
         .unwrap_err()
@@ -231,7 +284,10 @@ fn load<M: Params<f32>>(model: &mut M, g: &Golden) {
 }
 
 fn t<S: ConstShape>(dev: &Wgpu, g: &Golden, name: &str) -> GpuTensor<S> {
-    Tensor::<S>::from_vec(g.f(name)).unwrap().to_device(dev).unwrap()
+    Tensor::<S>::from_vec(g.f(name))
+        .unwrap()
+        .to_device(dev)
+        .unwrap()
 }
 
 fn check_golden_params<I: Dim, H: Dim>(
@@ -330,7 +386,8 @@ fn layer_lstm_2layer() {
     load(&mut cpu, &g);
     let lstm = cpu.to_device(&dev).unwrap();
     let mut names = Vec::new();
-    lstm.clone().visit_gpu("", &mut |p| names.push(p.name.to_string()));
+    lstm.clone()
+        .visit_gpu("", &mut |p| names.push(p.name.to_string()));
     assert_eq!(names, cpu.param_names());
     let x = t::<Rank3<2, 3, 3>>(&dev, &g, "x");
     let h0 = t::<Rank3<2, 2, 4>>(&dev, &g, "h0");
@@ -367,11 +424,19 @@ fn lstm_stack_with_dropout_matches_cpu() {
     close("h_n", &down(&ghn), chn.as_slice(), FWD);
     let cg = ((cy * r.clone()).sum() + chn.sum()).backward();
     let gg = ((gy * up(&g, &r)).sum() + ghn.sum()).backward();
-    close("x", &down(&gg.get_gpu(&gx).unwrap()), cg.get_slice(&x).unwrap(), GRAD);
+    close(
+        "x",
+        &down(&gg.get_gpu(&gx).unwrap()),
+        cg.get_slice(&x).unwrap(),
+        GRAD,
+    );
     let names: Vec<[String; 4]> = (0..3)
         .map(|k| CELL_NAMES.map(|n| format!("{n}_l{k}")))
         .collect();
-    let name_refs: Vec<[&str; 4]> = names.iter().map(|n| n.each_ref().map(|s| s.as_str())).collect();
+    let name_refs: Vec<[&str; 4]> = names
+        .iter()
+        .map(|n| n.each_ref().map(|s| s.as_str()))
+        .collect();
     let mut gpu_grads = cell_grads(&gl.cell, &gg, name_refs[0]);
     for (k, cell) in gl.rest.iter().enumerate() {
         gpu_grads.extend(cell_grads(cell, &gg, name_refs[k + 1]));

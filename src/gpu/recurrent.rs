@@ -95,7 +95,10 @@ impl<I: Dim, H: Dim> GpuLSTMCell<I, H> {
             id: self.weight_hh.id,
             data: &mut self.weight_hh.data,
         });
-        for (n, b) in [("bias_ih", &mut self.bias_ih), ("bias_hh", &mut self.bias_hh)] {
+        for (n, b) in [
+            ("bias_ih", &mut self.bias_ih),
+            ("bias_hh", &mut self.bias_hh),
+        ] {
             if let Some(b) = b {
                 f(GpuParamMut {
                     name: &name(n),
@@ -152,7 +155,14 @@ impl<I: Dim, H: Dim> GpuLSTMCell<I, H> {
         let bias = match (&self.bias_ih, &self.bias_hh) {
             (Some(a), Some(b)) => {
                 let n = [4 * hidden];
-                Some(kernels::binary(BinaryOp::Add, &a.data, &n, &b.data, &n, &n)?)
+                Some(kernels::binary(
+                    BinaryOp::Add,
+                    &a.data,
+                    &n,
+                    &b.data,
+                    &n,
+                    &n,
+                )?)
             }
             (Some(b), None) | (None, Some(b)) => Some(b.data.clone()),
             (None, None) => None,
@@ -226,7 +236,11 @@ impl<I: Dim, H: Dim> GpuLSTMCell<I, H> {
                         add_grad(g, id, grads.dc0.clone());
                     }
                     if let (true, Some(id)) = (twi, params[0]) {
-                        add_grad(g, id, mm(transposed(dg, g4), rows(&xd, input), g4, n, input));
+                        add_grad(
+                            g,
+                            id,
+                            mm(transposed(dg, g4), rows(&xd, input), g4, n, input),
+                        );
                     }
                     if let (true, Some(id)) = (twh, params[1]) {
                         // Slots 0..steps of hs are the states each step read.
@@ -414,7 +428,11 @@ impl<I: Dim, H: Dim, L: Dim, F: Layout> ToCpu for GpuLSTM<I, H, L, F> {
     fn to_cpu(&self) -> Result<Self::Output> {
         let mut out = self.template.clone();
         out.first = self.cell.to_cpu()?;
-        out.rest = self.rest.iter().map(|c| c.to_cpu()).collect::<Result<_>>()?;
+        out.rest = self
+            .rest
+            .iter()
+            .map(|c| c.to_cpu())
+            .collect::<Result<_>>()?;
         Ok(out)
     }
 }

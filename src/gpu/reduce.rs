@@ -122,8 +122,8 @@ fn sum_axis<S: Shape, SO: Shape, T: Tape<f32>>(
                 let Some(gy) = take_grad(g, out_id) else {
                     return;
                 };
-                let spread = kernels::strided_copy(&gy, &[inner, 0, 1], &[outer, n, inner])
-                    .expect("rank 3");
+                let spread =
+                    kernels::strided_copy(&gy, &[inner, 0, 1], &[outer, n, inner]).expect("rank 3");
                 let spread = if scale == 1.0 {
                     spread
                 } else {

@@ -280,7 +280,12 @@ pub(crate) fn lstm_backward(
 }
 
 /// softmax along the middle axis of `(outer, n, inner)`.
-pub(crate) fn softmax(x: &GpuStorage<f32>, outer: usize, n: usize, inner: usize) -> GpuStorage<f32> {
+pub(crate) fn softmax(
+    x: &GpuStorage<f32>,
+    outer: usize,
+    n: usize,
+    inner: usize,
+) -> GpuStorage<f32> {
     let dev = &x.device;
     let out = dev.alloc(x.len);
     let rows = outer * inner;
