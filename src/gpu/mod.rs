@@ -25,6 +25,9 @@ mod embedding;
 mod nn;
 mod ops;
 mod optim;
+mod recurrent;
+mod reduce;
+mod shape_ops;
 mod tensor;
 
 pub use crate::device::{AdapterSummary, GpuStorage, Wgpu};
@@ -34,6 +37,9 @@ pub use embedding::GpuEmbedding;
 pub use nn::{GpuLinear, GpuParamMut, GpuParams};
 pub use ops::{GpuOps, cross_entropy, try_cross_entropy};
 pub use optim::{GpuOptimizer, GpuStep};
+pub use recurrent::{GpuLSTM, GpuLSTMCell};
+pub use reduce::GpuAxisOps;
+pub use shape_ops::GpuShapeOps;
 
 pub use tensor::{GpuAutograd, GpuBackward, GpuTensor, ToCpu, ToDevice};
 
@@ -42,4 +48,5 @@ pub mod prelude {
     pub use super::{
         GpuAutograd, GpuBackward, GpuOps, GpuOptimizer, GpuParams, GpuTensor, ToCpu, ToDevice, Wgpu,
     };
+    pub use super::{GpuAxisOps, GpuShapeOps};
 }
