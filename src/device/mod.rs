@@ -24,6 +24,8 @@ pub(crate) use self::wgpu::kernels;
 #[cfg(feature = "wgpu")]
 pub(crate) use self::wgpu::seq_kernels;
 #[cfg(feature = "wgpu")]
+pub(crate) use self::wgpu::rnn_kernels;
+#[cfg(feature = "wgpu")]
 pub use self::wgpu::{AdapterSummary, GpuStorage, Wgpu};
 
 use crate::dtype::Float;

@@ -20,8 +20,12 @@
 //! # Ok::<(), shaped::error::Error>(())
 //! ```
 
+mod attention;
 mod conv;
+mod conv_grouped;
+mod conv_transpose;
 mod embedding;
+mod gru;
 mod nn;
 mod ops;
 mod optim;
@@ -32,8 +36,15 @@ mod tensor;
 
 pub use crate::device::{AdapterSummary, GpuStorage, Wgpu};
 
+pub use attention::{GpuAttentionOutput, GpuMultiheadAttention};
 pub use conv::GpuConv2d;
+pub use conv_grouped::GpuGroupedConv2d;
+pub use conv_transpose::GpuConvTranspose2d;
 pub use embedding::GpuEmbedding;
+pub use gru::{
+    GpuGRU, GpuGRUCell, GpuRNN, GpuRNNCell, GpuRNNRelu, GpuRNNReluCell, GpuRecurrent,
+    GpuRecurrentCell,
+};
 pub use nn::{GpuLinear, GpuParamMut, GpuParams};
 pub use ops::{GpuOps, cross_entropy, try_cross_entropy};
 pub use optim::{GpuOptimizer, GpuStep};

@@ -269,7 +269,7 @@ impl<I: Dim, H: Dim> GpuLSTMCell<I, H> {
 }
 
 /// The untraced `t` carrying `tape` (same id).
-fn retag<S: Shape, T>(t: GpuTensor<S>, tape: T) -> GpuTensor<S, T> {
+pub(super) fn retag<S: Shape, T>(t: GpuTensor<S>, tape: T) -> GpuTensor<S, T> {
     Tensor {
         shape: t.shape,
         data: t.data,
@@ -279,7 +279,7 @@ fn retag<S: Shape, T>(t: GpuTensor<S>, tape: T) -> GpuTensor<S, T> {
 }
 
 /// The same tensor under another shape type with the same sizes (same id and buffer).
-fn retype<S1: Shape, S2: Shape, T>(t: GpuTensor<S1, T>, shape: S2) -> GpuTensor<S2, T> {
+pub(super) fn retype<S1: Shape, S2: Shape, T>(t: GpuTensor<S1, T>, shape: S2) -> GpuTensor<S2, T> {
     debug_assert_eq!(t.shape.numel(), shape.numel());
     Tensor {
         shape,
@@ -456,11 +456,11 @@ type LstmOut<A0, A1, H, L, F, T> = (
     ),
 );
 
-type Mat<T> = GpuTensor<(usize, usize), T>;
-type Seq<T> = GpuTensor<(usize, usize, usize), T>;
+pub(super) type Mat<T> = GpuTensor<(usize, usize), T>;
+pub(super) type Seq<T> = GpuTensor<(usize, usize, usize), T>;
 
 /// Layer `l` `(B, H)` of states `(L, B, H)`; the gradient goes back into that slot.
-fn select_layer<T: Tape<f32>>(t: Seq<T>, l: usize) -> Mat<T> {
+pub(super) fn select_layer<T: Tape<f32>>(t: Seq<T>, l: usize) -> Mat<T> {
     let (layers, b, h) = t.shape;
     let (t, mut tape) = split(t);
     let y = seq_kernels::copy_range(&t.data, l * b * h, b * h);
@@ -483,7 +483,7 @@ fn select_layer<T: Tape<f32>>(t: Seq<T>, l: usize) -> Mat<T> {
 }
 
 /// Per-layer `(B, H)` states stacked into `(L, B, H)`.
-fn stack_layers<T: Tape<f32>>(states: Vec<Mat<T>>) -> Seq<T> {
+pub(super) fn stack_layers<T: Tape<f32>>(states: Vec<Mat<T>>) -> Seq<T> {
     let (b, h) = states[0].shape;
     let layers = states.len();
     let dev = states[0].data.device().clone();

@@ -2,6 +2,8 @@
 
 pub(crate) mod kernels;
 pub(crate) mod pipelines;
+pub(crate) mod rnn_kernels;
+mod rnn_shaders;
 pub(crate) mod seq_kernels;
 mod seq_shaders;
 mod shaders;
