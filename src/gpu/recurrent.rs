@@ -75,10 +75,20 @@ impl<I: Dim, H: Dim> ToCpu for GpuLSTMCell<I, H> {
 
 impl<I: Dim, H: Dim> GpuLSTMCell<I, H> {
     /// The input size.
+    ///
+    /// ```no_run
+    /// use shaped::gpu::prelude::*;
+    /// use shaped::nn::LSTMCell;
+    /// use shaped::rand::SeedableRng;
+    /// let cpu = LSTMCell::<3, 4>::new(&mut shaped::rand::rngs::StdRng::seed_from_u64(0));
+    /// let cell = cpu.to_device(&Wgpu::new()?)?;
+    /// assert_eq!((cell.input_size(), cell.hidden_size()), (3, 4));
+    /// # Ok::<(), shaped::error::Error>(())
+    /// ```
     pub fn input_size(&self) -> usize {
         self.weight_ih.shape.1.size()
     }
-    /// The hidden size.
+    /// The hidden size (see [`input_size`](Self::input_size)).
     pub fn hidden_size(&self) -> usize {
         self.weight_hh.shape.1.size()
     }
@@ -525,6 +535,15 @@ fn stack_layers<T: Tape<f32>>(states: Vec<Mat<T>>) -> Seq<T> {
 
 impl<I: Dim, H: Dim, L: Dim, F: Layout> GpuLSTM<I, H, L, F> {
     /// The number of layers.
+    ///
+    /// ```no_run
+    /// use shaped::gpu::prelude::*;
+    /// use shaped::nn::LSTM;
+    /// use shaped::rand::SeedableRng;
+    /// let cpu = LSTM::<3, 4, 2>::new(&mut shaped::rand::rngs::StdRng::seed_from_u64(0));
+    /// assert_eq!(cpu.to_device(&Wgpu::new()?)?.num_layers(), 2);
+    /// # Ok::<(), shaped::error::Error>(())
+    /// ```
     pub fn num_layers(&self) -> usize {
         1 + self.rest.len()
     }
