@@ -11,7 +11,7 @@ use gpu_support::{assert_close, gpu};
 use shaped::autograd::Gradients;
 use shaped::gpu::prelude::*;
 use shaped::gpu::{GpuLSTM, GpuLSTMCell, cross_entropy};
-use shaped::nn::{LSTM, LSTMCell, LSTMDyn, Layout, Linear, Module, Params, SeqFirst};
+use shaped::nn::{BiLSTM, LSTM, LSTMCell, LSTMDyn, Layout, Linear, Module, Params, SeqFirst};
 use shaped::optim::{Adam, Optimizer};
 use shaped::prelude::*;
 use shaped::rand::{SeedableRng, rngs::StdRng};
@@ -404,6 +404,67 @@ fn layer_lstm_2layer() {
     check_golden_params(&g, &lstm.cell, &grads, LAYER_NAMES);
     let l1 = ["weight_ih_l1", "weight_hh_l1", "bias_ih_l1", "bias_hh_l1"];
     check_golden_params(&g, &lstm.rest[0], &grads, l1);
+}
+
+#[test]
+fn layer_lstm_bidirectional() {
+    let Some(dev) = gpu() else { return };
+    let g = Golden::load("layer_lstm_bidirectional");
+    let mut cpu = BiLSTM::<3, 5, 2>::new(&mut StdRng::seed_from_u64(0));
+    load(&mut cpu, &g);
+    let mut lstm = cpu.to_device(&dev).unwrap();
+    let mut names = Vec::new();
+    lstm.visit_gpu("", &mut |p| names.push(p.name.to_string()));
+    assert_eq!(names, cpu.param_names());
+    let x = t::<Rank3<2, 4, 3>>(&dev, &g, "x");
+    let h0 = t::<Rank3<4, 2, 5>>(&dev, &g, "h0");
+    let c0 = t::<Rank3<4, 2, 5>>(&dev, &g, "c0");
+    let (y, (h_n, c_n)) =
+        lstm.forward((x.clone().trace(), (h0.clone().trace(), c0.clone().trace())));
+    g.check_forward("y", &down(&y));
+    g.check_forward("h_n", &down(&h_n));
+    g.check_forward("c_n", &down(&c_n));
+    let y: GpuTensor<Rank3<2, 4, 10>, _> = y.reshape_dyn(Default::default());
+    let h_n: GpuTensor<Rank3<4, 2, 5>, _> = h_n.reshape_dyn(Default::default());
+    let c_n: GpuTensor<Rank3<4, 2, 5>, _> = c_n.reshape_dyn(Default::default());
+    let loss = (y * t::<Rank3<2, 4, 10>>(&dev, &g, "gy")).sum()
+        + (h_n * t::<Rank3<4, 2, 5>>(&dev, &g, "gh_n")).sum()
+        + (c_n * t::<Rank3<4, 2, 5>>(&dev, &g, "gc_n")).sum();
+    let grads = loss.backward();
+    g.check_grad("x", &down(&grads.get_gpu(&x).unwrap()));
+    g.check_grad("h0", &down(&grads.get_gpu(&h0).unwrap()));
+    g.check_grad("c0", &down(&grads.get_gpu(&c0).unwrap()));
+    let named = |suffix: &str| CELL_NAMES.map(|n| format!("{n}{suffix}"));
+    let (l0r, l1, l1r) = (named("_l0_reverse"), named("_l1"), named("_l1_reverse"));
+    check_golden_params(&g, &lstm.cell, &grads, LAYER_NAMES);
+    check_golden_params(
+        &g,
+        lstm.cell_reverse.as_ref().unwrap(),
+        &grads,
+        l0r.each_ref().map(|s| s.as_str()),
+    );
+    check_golden_params(&g, &lstm.rest[0], &grads, l1.each_ref().map(|s| s.as_str()));
+    check_golden_params(
+        &g,
+        &lstm.rest_reverse[0],
+        &grads,
+        l1r.each_ref().map(|s| s.as_str()),
+    );
+    let back = lstm.to_cpu().unwrap();
+    assert_eq!(back.param_names(), cpu.param_names());
+}
+
+/// A bidirectional sequence-first stack from zero states against the CPU, untraced.
+#[test]
+fn bilstm_seq_first_matches_cpu() {
+    let Some(g) = gpu() else { return };
+    let cpu = BiLSTM::<4, 3, 2, f32, SeqFirst>::new(&mut StdRng::seed_from_u64(70));
+    let x = randn::<Rank3<5, 2, 4>>(71);
+    let (cy, (chn, ccn)) = cpu.forward(x.clone());
+    let (gy, (ghn, gcn)) = cpu.to_device(&g).unwrap().forward(up(&g, &x));
+    close("y", &down(&gy), cy.as_slice(), FWD);
+    close("h_n", &down(&ghn), chn.as_slice(), FWD);
+    close("c_n", &down(&gcn), ccn.as_slice(), FWD);
 }
 
 /// Three layers with dropout between them, in training mode: the CPU's masks (drawn from the

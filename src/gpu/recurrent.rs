@@ -6,14 +6,14 @@
 //! and the input's gradients as three products over all steps at once.
 
 use super::nn::{GpuParamMut, GpuParams};
-use super::shape_ops::permute_gpu;
+use super::shape_ops::{GpuShapeOps, permute_gpu};
 use super::tensor::{GpuTensor, ToCpu, ToDevice, add_grad, gpu_tensor, split, take_grad};
 use crate::autograd::{Gradients, NoTape, Tape, UniqueId};
 use crate::device::kernels::{self, BinaryOp};
 use crate::device::seq_kernels::{self, LstmDims, rows, transposed};
 use crate::device::{GpuStorage, Wgpu};
 use crate::error::{Error, Result};
-use crate::nn::{Layout, LstmKind, Module, Recurrent, RecurrentCell, Unidirectional};
+use crate::nn::{Direction, Layout, LstmKind, Module, Recurrent, RecurrentCell, Unidirectional};
 use crate::shape::{Const, Dim, DimEq, Prod, Shape};
 use crate::tensor::Tensor;
 
@@ -75,10 +75,20 @@ impl<I: Dim, H: Dim> ToCpu for GpuLSTMCell<I, H> {
 
 impl<I: Dim, H: Dim> GpuLSTMCell<I, H> {
     /// The input size.
+    ///
+    /// ```no_run
+    /// use shaped::gpu::prelude::*;
+    /// use shaped::nn::LSTMCell;
+    /// use shaped::rand::SeedableRng;
+    /// let cpu = LSTMCell::<3, 4>::new(&mut shaped::rand::rngs::StdRng::seed_from_u64(0));
+    /// let cell = cpu.to_device(&Wgpu::new()?)?;
+    /// assert_eq!((cell.input_size(), cell.hidden_size()), (3, 4));
+    /// # Ok::<(), shaped::error::Error>(())
+    /// ```
     pub fn input_size(&self) -> usize {
         self.weight_ih.shape.1.size()
     }
-    /// The hidden size.
+    /// The hidden size (see [`input_size`](Self::input_size)).
     pub fn hidden_size(&self) -> usize {
         self.weight_hh.shape.1.size()
     }
@@ -374,13 +384,13 @@ impl<I: Dim, H: Dim> GpuParams for GpuLSTMCell<I, H> {
     }
 }
 
-/// `nn.LSTM` (one direction, any number of layers) on the GPU, made by `lstm.to_device(&gpu)`
-/// from an [`LSTM`](crate::nn::LSTM) or [`LSTMDyn`](crate::nn::LSTMDyn) of either layout
-/// ([`BatchFirst`](crate::nn::BatchFirst) or [`SeqFirst`](crate::nn::SeqFirst)). As a
-/// [`Module`] it maps `x` or `(x, (h_0, c_0))` to `(y, (h_n, c_n))` with the CPU layer's
-/// shapes; parameters keep PyTorch's names (`weight_ih_l0`, ...). Dropout between layers acts
-/// in training mode with the CPU layer's generator, on the same elements as on the CPU.
-/// Bidirectional LSTMs are not on the GPU yet (they have no `to_device`).
+/// `nn.LSTM` on the GPU (any number of layers, one direction or both), made by
+/// `lstm.to_device(&gpu)` from an [`LSTM`](crate::nn::LSTM), a [`BiLSTM`](crate::nn::BiLSTM) or
+/// an [`LSTMDyn`](crate::nn::LSTMDyn) of either layout ([`BatchFirst`](crate::nn::BatchFirst)
+/// or [`SeqFirst`](crate::nn::SeqFirst)). As a [`Module`] it maps `x` or `(x, (h_0, c_0))` to
+/// `(y, (h_n, c_n))` with the CPU layer's shapes; parameters keep PyTorch's names
+/// (`weight_ih_l0`, `weight_ih_l0_reverse`, ...). Dropout between layers acts in training
+/// mode with the CPU layer's generator, on the same elements as on the CPU.
 ///
 /// ```no_run
 /// use shaped::prelude::*;
@@ -396,63 +406,86 @@ impl<I: Dim, H: Dim> GpuParams for GpuLSTMCell<I, H> {
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
 #[derive(Clone, Debug)]
-pub struct GpuLSTM<I: Dim, H: Dim, L: Dim, F: Layout> {
+pub struct GpuLSTM<I: Dim, H: Dim, L: Dim, F: Layout, D: Direction = Unidirectional> {
     /// Layer 0's weights (`weight_ih_l0`, ...).
     pub cell: GpuLSTMCell<I, H>,
-    /// Layers 1 and up (`weight_ih_l1`, ...).
-    pub rest: Vec<GpuLSTMCell<H, H>>,
+    /// Layers 1 and up (`weight_ih_l1`, ...); they read `D * H` features.
+    pub rest: Vec<GpuLSTMCell<D::Out<H>, H>>,
+    /// Layer 0's reverse direction (`weight_ih_l0_reverse`, ...), bidirectional only.
+    pub cell_reverse: Option<GpuLSTMCell<I, H>>,
+    /// Layers 1 and up, reverse direction (empty unless bidirectional).
+    pub rest_reverse: Vec<GpuLSTMCell<D::Out<H>, H>>,
     /// The CPU layer it came from, for its settings and its dropout generator (`to_cpu` puts
     /// the GPU weights in).
-    template: Recurrent<LstmKind, I, H, L, f32, Unidirectional, F>,
+    template: Recurrent<LstmKind, I, H, L, f32, D, F>,
 }
 
-impl<I: Dim, H: Dim, L: Dim, F: Layout> ToDevice
-    for Recurrent<LstmKind, I, H, L, f32, Unidirectional, F>
+fn cells_to_device<In: Dim, H: Dim>(
+    cells: &[RecurrentCell<LstmKind, In, H, f32>],
+    gpu: &Wgpu,
+) -> Result<Vec<GpuLSTMCell<In, H>>> {
+    cells.iter().map(|c| c.to_device(gpu)).collect()
+}
+
+fn cells_to_cpu<In: Dim, H: Dim>(
+    cells: &[GpuLSTMCell<In, H>],
+) -> Result<Vec<RecurrentCell<LstmKind, In, H, f32>>> {
+    cells.iter().map(|c| c.to_cpu()).collect()
+}
+
+impl<I: Dim, H: Dim, L: Dim, F: Layout, D: Direction> ToDevice
+    for Recurrent<LstmKind, I, H, L, f32, D, F>
 {
-    type Output = GpuLSTM<I, H, L, F>;
-    fn to_device(&self, gpu: &Wgpu) -> Result<GpuLSTM<I, H, L, F>> {
+    type Output = GpuLSTM<I, H, L, F, D>;
+    fn to_device(&self, gpu: &Wgpu) -> Result<GpuLSTM<I, H, L, F, D>> {
         Ok(GpuLSTM {
             cell: self.first.to_device(gpu)?,
-            rest: self
-                .rest
-                .iter()
+            rest: cells_to_device(&self.rest, gpu)?,
+            cell_reverse: self
+                .first_reverse
+                .as_ref()
                 .map(|c| c.to_device(gpu))
-                .collect::<Result<_>>()?,
+                .transpose()?,
+            rest_reverse: cells_to_device(&self.rest_reverse, gpu)?,
             template: self.clone(),
         })
     }
 }
 
-impl<I: Dim, H: Dim, L: Dim, F: Layout> ToCpu for GpuLSTM<I, H, L, F> {
-    type Output = Recurrent<LstmKind, I, H, L, f32, Unidirectional, F>;
+impl<I: Dim, H: Dim, L: Dim, F: Layout, D: Direction> ToCpu for GpuLSTM<I, H, L, F, D> {
+    type Output = Recurrent<LstmKind, I, H, L, f32, D, F>;
     fn to_cpu(&self) -> Result<Self::Output> {
         let mut out = self.template.clone();
         out.first = self.cell.to_cpu()?;
-        out.rest = self
-            .rest
-            .iter()
-            .map(|c| c.to_cpu())
-            .collect::<Result<_>>()?;
+        out.rest = cells_to_cpu(&self.rest)?;
+        out.first_reverse = self.cell_reverse.as_ref().map(|c| c.to_cpu()).transpose()?;
+        out.rest_reverse = cells_to_cpu(&self.rest_reverse)?;
         Ok(out)
     }
 }
 
-impl<I: Dim, H: Dim, L: Dim, F: Layout> GpuParams for GpuLSTM<I, H, L, F> {
+impl<I: Dim, H: Dim, L: Dim, F: Layout, D: Direction> GpuParams for GpuLSTM<I, H, L, F, D> {
     fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_>)) {
         self.cell.visit_named(prefix, "_l0", f);
+        if let Some(c) = &mut self.cell_reverse {
+            c.visit_named(prefix, "_l0_reverse", f);
+        }
         for (k, c) in self.rest.iter_mut().enumerate() {
             c.visit_named(prefix, &format!("_l{}", k + 1), f);
+            if let Some(c) = self.rest_reverse.get_mut(k) {
+                c.visit_named(prefix, &format!("_l{}_reverse", k + 1), f);
+            }
         }
     }
 }
 
-/// `(A0, A1, H)` outputs and `(L, batch, H)` states of a [`GpuLSTM`].
+/// `(A0, A1, D * H)` outputs and `(L * D, batch, H)` states of a [`GpuLSTM`].
 #[allow(clippy::type_complexity)]
-type LstmOut<A0, A1, H, L, F, T> = (
-    GpuTensor<(A0, A1, H), T>,
+type LstmOut<A0, A1, H, L, F, D, T> = (
+    GpuTensor<(A0, A1, <D as Direction>::Out<H>), T>,
     (
-        GpuTensor<(L, <F as Layout>::Batch<A0, A1>, H), T>,
-        GpuTensor<(L, <F as Layout>::Batch<A0, A1>, H), T>,
+        GpuTensor<(<D as Direction>::States<L>, <F as Layout>::Batch<A0, A1>, H), T>,
+        GpuTensor<(<D as Direction>::States<L>, <F as Layout>::Batch<A0, A1>, H), T>,
     ),
 );
 
@@ -476,6 +509,32 @@ pub(super) fn select_layer<T: Tape<f32>>(t: Seq<T>, l: usize) -> Mat<T> {
                 let gx = seq_kernels::zeros(gy.device(), layers * b * h);
                 seq_kernels::copy_into(&gy, 0, &gx, l * b * h, b * h);
                 add_grad(g, t_id, gx);
+            }),
+        );
+    }
+    retag(out, tape)
+}
+
+/// The time-major `x` `(S, B, F)` with its steps in reverse order (its own backward).
+fn flip_time<T: Tape<f32>>(x: Seq<T>) -> Seq<T> {
+    let (s, b, f) = x.shape;
+    let (x, mut tape) = split(x);
+    let flip = move |src: &GpuStorage<f32>| {
+        let out = src.device().alloc(s * b * f);
+        for t in 0..s {
+            seq_kernels::copy_into(src, t * b * f, &out, (s - 1 - t) * b * f, b * f);
+        }
+        out
+    };
+    let out = gpu_tensor((s, b, f), flip(&x.data), NoTape);
+    if T::TRACING && tape.tracks(x.id) {
+        let (x_id, out_id) = (x.id, out.id);
+        tape.record(
+            out_id,
+            Box::new(move |g: &mut Gradients<f32>| {
+                if let Some(gy) = take_grad(g, out_id) {
+                    add_grad(g, x_id, flip(&gy));
+                }
             }),
         );
     }
@@ -523,8 +582,17 @@ pub(super) fn stack_layers<T: Tape<f32>>(states: Vec<Mat<T>>) -> Seq<T> {
     retag(out, tape)
 }
 
-impl<I: Dim, H: Dim, L: Dim, F: Layout> GpuLSTM<I, H, L, F> {
+impl<I: Dim, H: Dim, L: Dim, F: Layout, D: Direction> GpuLSTM<I, H, L, F, D> {
     /// The number of layers.
+    ///
+    /// ```no_run
+    /// use shaped::gpu::prelude::*;
+    /// use shaped::nn::LSTM;
+    /// use shaped::rand::SeedableRng;
+    /// let cpu = LSTM::<3, 4, 2>::new(&mut shaped::rand::rngs::StdRng::seed_from_u64(0));
+    /// assert_eq!(cpu.to_device(&Wgpu::new()?)?.num_layers(), 2);
+    /// # Ok::<(), shaped::error::Error>(())
+    /// ```
     pub fn num_layers(&self) -> usize {
         1 + self.rest.len()
     }
@@ -542,12 +610,42 @@ impl<I: Dim, H: Dim, L: Dim, F: Layout> GpuLSTM<I, H, L, F> {
         Ok(permute_gpu(y, (s, b, h), &[1, 0, 2]))
     }
 
+    /// One layer in every direction over the time-major `x`: the reverse cell reads the
+    /// steps last to first, and its outputs, back in time order, follow the forward ones on
+    /// the last axis. `state(k)` gives direction `k`'s initial state; the final states are
+    /// pushed to `hs`, `cs` in PyTorch's order.
+    #[allow(clippy::type_complexity)]
+    fn run_layer<In: Dim, T: Tape<f32>>(
+        fwd: &GpuLSTMCell<In, H>,
+        rev: Option<&GpuLSTMCell<In, H>>,
+        x: Seq<T>,
+        state: &dyn Fn(usize) -> Option<(Mat<T>, Mat<T>)>,
+        hs: &mut Vec<Mat<T>>,
+        cs: &mut Vec<Mat<T>>,
+    ) -> Result<Seq<T>> {
+        let Some(rev) = rev else {
+            let (y, h, c) = fwd.run(x, state(0), true)?;
+            hs.push(h);
+            cs.push(c);
+            return Ok(y.expect("asked for every step's output"));
+        };
+        let (yf, hf, cf) = fwd.run(x.clone(), state(0), true)?;
+        let (yr, hr, cr) = rev.run(flip_time(x), state(1), true)?;
+        hs.extend([hf, hr]);
+        cs.extend([cf, cr]);
+        let yf = yf.expect("asked for every step's output");
+        let yr = flip_time(yr.expect("asked for every step's output"));
+        let (s, b, h) = yf.shape;
+        let y = yf.try_concat::<2, _, _>(yr)?;
+        Ok(retype(y, (s, b, 2 * h)))
+    }
+
     /// The whole forward pass: layout in and out, initial states (zeros when `None`).
     fn forward_core<A0: Dim, A1: Dim, X: DimEq<I>, T: Tape<f32>>(
         &self,
         x: GpuTensor<(A0, A1, X), T>,
         state: Option<(Seq<T>, Seq<T>)>,
-    ) -> Result<LstmOut<A0, A1, H, L, F, T>> {
+    ) -> Result<LstmOut<A0, A1, H, L, F, D, T>> {
         let (a0, a1) = (x.shape.0, x.shape.1);
         let dims = x.shape.dims();
         let input = self.cell.input_size();
@@ -563,84 +661,97 @@ impl<I: Dim, H: Dim, L: Dim, F: Layout> GpuLSTM<I, H, L, F> {
         x.shape.2.dim_eq(self.cell.weight_ih.shape.1)?;
         let batch = F::batch(a0, a1);
         let (b, s) = (batch.size(), if F::BATCH_FIRST { dims[1] } else { dims[0] });
-        let mut seq = if F::BATCH_FIRST {
+        let seq = if F::BATCH_FIRST {
             permute_gpu(x, (s, b, input), &[1, 0, 2])
         } else {
             retype(x, (s, b, input))
         };
-        let layers = self.num_layers();
-        let layer_state = |k: usize| {
+        let count = self.num_layers() * D::NUM;
+        let hidden = self.cell.weight_hh.shape.1;
+        let layer_state = |k: usize, dir: usize| {
             state.as_ref().map(|(h, c)| {
-                if layers == 1 {
-                    let flat = (b, self.cell.hidden_size());
+                if count == 1 {
+                    let flat = (b, hidden.size());
                     (retype(h.clone(), flat), retype(c.clone(), flat))
                 } else {
-                    (select_layer(h.clone(), k), select_layer(c.clone(), k))
+                    let i = k * D::NUM + dir;
+                    (select_layer(h.clone(), i), select_layer(c.clone(), i))
                 }
             })
         };
-        let (mut hs, mut cs) = (Vec::with_capacity(layers), Vec::with_capacity(layers));
-        let (y, h, c) = self.cell.run(seq, layer_state(0), true)?;
-        hs.push(h);
-        cs.push(c);
-        seq = y.expect("asked for every step's output");
+        let (mut hs, mut cs) = (Vec::with_capacity(count), Vec::with_capacity(count));
+        let mut y = Self::run_layer(
+            &self.cell,
+            self.cell_reverse.as_ref(),
+            seq,
+            &|dir| layer_state(0, dir),
+            &mut hs,
+            &mut cs,
+        )?;
         for (k, cell) in self.rest.iter().enumerate() {
-            seq = self.dropout(seq)?;
-            let (y, h, c) = cell.run(seq, layer_state(k + 1), true)?;
-            hs.push(h);
-            cs.push(c);
-            seq = y.expect("asked for every step's output");
+            y = self.dropout(y)?;
+            y = Self::run_layer(
+                cell,
+                self.rest_reverse.get(k),
+                y,
+                &|dir| layer_state(k + 1, dir),
+                &mut hs,
+                &mut cs,
+            )?;
         }
-        let hidden = self.cell.weight_hh.shape.1;
+        let f = y.shape.2;
         let y = if F::BATCH_FIRST {
-            permute_gpu(seq, (b, s, hidden.size()), &[1, 0, 2])
+            permute_gpu(y, (b, s, f), &[1, 0, 2])
         } else {
-            seq
+            y
         };
-        let st = (self.template.layers_dim(), batch, hidden);
+        let st = (D::states(self.template.layers_dim()), batch, hidden);
         let (h, c) = (stack_layers(hs), stack_layers(cs));
-        Ok((retype(y, (a0, a1, hidden)), (retype(h, st), retype(c, st))))
+        let out = (a0, a1, D::out(hidden));
+        Ok((retype(y, out), (retype(h, st), retype(c, st))))
     }
 }
 
-impl<I, H, L, F, A0, A1, X, T> Module<GpuTensor<(A0, A1, X), T>> for GpuLSTM<I, H, L, F>
+impl<I, H, L, F, D, A0, A1, X, T> Module<GpuTensor<(A0, A1, X), T>> for GpuLSTM<I, H, L, F, D>
 where
     I: Dim,
     H: Dim,
     L: Dim,
     F: Layout,
+    D: Direction,
     A0: Dim,
     A1: Dim,
     X: DimEq<I>,
     T: Tape<f32>,
 {
     /// `(y, (h_n, c_n))`, from zero states.
-    type Output = LstmOut<A0, A1, H, L, F, T>;
+    type Output = LstmOut<A0, A1, H, L, F, D, T>;
     fn try_forward(&self, x: GpuTensor<(A0, A1, X), T>) -> Result<Self::Output> {
         self.forward_core(x, None)
     }
 }
 
-impl<I, H, L, F, A0, A1, X, L2, B2, H2, T>
+impl<I, H, L, F, D, A0, A1, X, L2, B2, H2, T>
     Module<(
         GpuTensor<(A0, A1, X), T>,
         (GpuTensor<(L2, B2, H2), T>, GpuTensor<(L2, B2, H2), T>),
-    )> for GpuLSTM<I, H, L, F>
+    )> for GpuLSTM<I, H, L, F, D>
 where
     I: Dim,
     H: Dim,
     L: Dim,
     F: Layout,
+    D: Direction,
     A0: Dim,
     A1: Dim,
     X: DimEq<I>,
-    L2: DimEq<L>,
+    L2: DimEq<D::States<L>>,
     B2: DimEq<F::Batch<A0, A1>>,
     H2: DimEq<H>,
     T: Tape<f32>,
 {
     /// `(y, (h_n, c_n))`.
-    type Output = LstmOut<A0, A1, H, L, F, T>;
+    type Output = LstmOut<A0, A1, H, L, F, D, T>;
     #[allow(clippy::type_complexity)]
     fn try_forward(
         &self,
@@ -650,7 +761,7 @@ where
         ),
     ) -> Result<Self::Output> {
         let batch = F::batch(x.shape.0, x.shape.1).size();
-        let want = [self.num_layers(), batch, self.cell.hidden_size()];
+        let want = [self.num_layers() * D::NUM, batch, self.cell.hidden_size()];
         for (what, d) in [("h_0", h0.shape.dims()), ("c_0", c0.shape.dims())] {
             if d.as_slice() != want {
                 return Err(Error::shape(

@@ -242,6 +242,14 @@ macro_rules! gpu_permute_method {
         impl<$($D: Dim,)* T: Tape<f32>> GpuTensor<($($D,)*), T> {
             /// Reorders the axes (`torch.permute`) on the GPU: output axis `k` is input axis
             /// `P_k`, as the CPU tensor's `permute`. The result is a contiguous copy.
+            ///
+            /// ```no_run
+            /// use shaped::prelude::*;
+            /// use shaped::gpu::prelude::*;
+            /// let x = Tensor::<Rank3<2, 3, 4>>::zeros().to_device(&Wgpu::new()?)?;
+            /// let y: GpuTensor<Rank3<4, 2, 3>> = x.permute::<2, 0, 1>();
+            /// # Ok::<(), shaped::error::Error>(())
+            /// ```
             pub fn permute<$(const $P: usize),*>(
                 self,
             ) -> GpuTensor<<($($D,)*) as PermuteShape<crate::shape::$Ax<$($P),*>>>::Output, T>
@@ -262,6 +270,15 @@ gpu_permute_method!(Axes6 [D0 D1 D2 D3 D4 D5] [P0 P1 P2 P3 P4 P5]);
 
 impl<A: Dim, B: Dim, T: Tape<f32>> GpuTensor<(A, B), T> {
     /// The transpose of a matrix on the GPU (`x.t()`), a contiguous copy.
+    ///
+    /// ```no_run
+    /// use shaped::prelude::*;
+    /// use shaped::gpu::prelude::*;
+    /// let x = Tensor::<Rank2<2, 3>>::from_array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]);
+    /// let y: GpuTensor<Rank2<3, 2>> = x.to_device(&Wgpu::new()?)?.t();
+    /// assert_eq!(y.to_cpu()?.to_vec(), vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
+    /// # Ok::<(), shaped::error::Error>(())
+    /// ```
     pub fn t(self) -> GpuTensor<(B, A), T> {
         let out = (self.shape.1, self.shape.0);
         permute_gpu(self, out, &[1, 0])
