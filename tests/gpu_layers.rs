@@ -45,7 +45,10 @@ fn close(what: &str, gpu: &[f32], cpu: &[f32], tol: (f32, f32)) {
 type X = Rank2<4, 7>;
 
 /// The golden unary case: `y` and the gradient of `sum(y * gy)`.
-fn unary_golden(case: &str, f: impl Fn(GpuTensor<X, OwnedTape<f32>>) -> GpuTensor<X, OwnedTape<f32>>) {
+fn unary_golden(
+    case: &str,
+    f: impl Fn(GpuTensor<X, OwnedTape<f32>>) -> GpuTensor<X, OwnedTape<f32>>,
+) {
     let Some(dev) = gpu() else { return };
     let g = Golden::load(case);
     let x = up(&dev, &Tensor::<X>::from_vec(g.f("x")).unwrap());
@@ -271,7 +274,10 @@ where
     g.check_grad("bias", &down(&grads.get_gpu(&gbn.bias).unwrap()));
     let back = gbn.to_cpu().unwrap();
     let suffix = if train { ".after" } else { "" };
-    g.check_forward(&format!("running_mean{suffix}"), back.running_mean.as_slice());
+    g.check_forward(
+        &format!("running_mean{suffix}"),
+        back.running_mean.as_slice(),
+    );
     g.check_forward(&format!("running_var{suffix}"), back.running_var.as_slice());
 }
 
@@ -308,7 +314,10 @@ fn golden_layernorm() {
     let x = up(&dev, &Tensor::<Rank3<2, 3, 8>>::from_vec(g.f("x")).unwrap());
     let y = gln.forward(x.clone().trace());
     g.check_forward("y", &down(&y));
-    let gy = up(&dev, &Tensor::<Rank3<2, 3, 8>>::from_vec(g.f("gy")).unwrap());
+    let gy = up(
+        &dev,
+        &Tensor::<Rank3<2, 3, 8>>::from_vec(g.f("gy")).unwrap(),
+    );
     let grads = (y * gy).sum().backward();
     g.check_grad("x", &down(&grads.get_gpu(&x).unwrap()));
     g.check_grad("weight", &down(&grads.get_gpu(&gln.weight).unwrap()));
@@ -324,10 +333,16 @@ fn golden_groupnorm() {
     gn.weight = Tensor::from_vec(g.f("weight")).unwrap();
     gn.bias = Tensor::from_vec(g.f("bias")).unwrap();
     let ggn = gn.to_device(&dev).unwrap();
-    let x = up(&dev, &Tensor::<Rank4<2, 6, 4, 4>>::from_vec(g.f("x")).unwrap());
+    let x = up(
+        &dev,
+        &Tensor::<Rank4<2, 6, 4, 4>>::from_vec(g.f("x")).unwrap(),
+    );
     let y = ggn.forward(x.clone().trace());
     g.check_forward("y", &down(&y));
-    let gy = up(&dev, &Tensor::<Rank4<2, 6, 4, 4>>::from_vec(g.f("gy")).unwrap());
+    let gy = up(
+        &dev,
+        &Tensor::<Rank4<2, 6, 4, 4>>::from_vec(g.f("gy")).unwrap(),
+    );
     let grads = (y * gy).sum().backward();
     g.check_grad("x", &down(&grads.get_gpu(&x).unwrap()));
     g.check_grad("weight", &down(&grads.get_gpu(&ggn.weight).unwrap()));
@@ -352,7 +367,12 @@ macro_rules! norm_vs_cpu {
         close("forward", &down(&gy), cy.as_slice(), FWD);
         let cg = (cy * r.1.clone()).sum().backward();
         let gg = (gy * up(&dev, &r.1)).sum().backward();
-        close("grad x", &down(&gg.get_gpu(&gx).unwrap()), cg.get_slice(&x).unwrap(), GRAD);
+        close(
+            "grad x",
+            &down(&gg.get_gpu(&gx).unwrap()),
+            cg.get_slice(&x).unwrap(),
+            GRAD,
+        );
         close(
             "grad weight",
             &down(&gg.get_gpu(&gpu_layer.weight).unwrap()),
@@ -411,8 +431,18 @@ fn batchnorm2d_train_then_eval_vs_cpu() {
     bn.eval();
     gbn.eval();
     let back = gbn.to_cpu().unwrap();
-    close("running_mean", back.running_mean.as_slice(), bn.running_mean.as_slice(), FWD);
-    close("running_var", back.running_var.as_slice(), bn.running_var.as_slice(), FWD);
+    close(
+        "running_mean",
+        back.running_mean.as_slice(),
+        bn.running_mean.as_slice(),
+        FWD,
+    );
+    close(
+        "running_var",
+        back.running_var.as_slice(),
+        bn.running_var.as_slice(),
+        FWD,
+    );
     assert!(!back.is_training());
     // Evaluation uses the running statistics and leaves them alone.
     let x3 = randn::<Rank4<3, 4, 3, 5>>(45);
@@ -526,14 +556,34 @@ macro_rules! loss_vs_cpu {
             let gy = $gpu(gp.clone().trace(), gt.clone().trace());
             close("loss", &down(&gy), cy.as_slice(), FWD);
             let (cg, gg) = (cy.backward(), gy.backward());
-            close("grad pred", &down(&gg.get_gpu(&gp).unwrap()), cg.get_slice(&p).unwrap(), GRAD);
-            close("grad target", &down(&gg.get_gpu(&gt).unwrap()), cg.get_slice(&t).unwrap(), GRAD);
+            close(
+                "grad pred",
+                &down(&gg.get_gpu(&gp).unwrap()),
+                cg.get_slice(&p).unwrap(),
+                GRAD,
+            );
+            close(
+                "grad target",
+                &down(&gg.get_gpu(&gt).unwrap()),
+                cg.get_slice(&t).unwrap(),
+                GRAD,
+            );
         }
     };
 }
 
-loss_vs_cpu!(mse_vs_cpu, shaped::nn::loss::mse_loss, shaped::gpu::mse_loss, |p, t| (p, t));
-loss_vs_cpu!(l1_vs_cpu, shaped::nn::loss::l1_loss, shaped::gpu::l1_loss, |p, t| (p, t));
+loss_vs_cpu!(
+    mse_vs_cpu,
+    shaped::nn::loss::mse_loss,
+    shaped::gpu::mse_loss,
+    |p, t| (p, t)
+);
+loss_vs_cpu!(
+    l1_vs_cpu,
+    shaped::nn::loss::l1_loss,
+    shaped::gpu::l1_loss,
+    |p, t| (p, t)
+);
 loss_vs_cpu!(
     bce_vs_cpu,
     shaped::nn::loss::binary_cross_entropy,
@@ -567,7 +617,11 @@ fn optim_golden<O: GpuStep>(case: &str, opt: O) {
     let g = Golden::load(case);
     let mut p = up(&dev, &Tensor::<Rank2<4, 3>>::from_vec(g.f("p0")).unwrap());
     let mut opt = GpuOptimizer::new(opt);
-    let steps = if g.has("steps") { g.hp("steps") as usize } else { 5 };
+    let steps = if g.has("steps") {
+        g.hp("steps") as usize
+    } else {
+        5
+    };
     for k in 0..steps {
         let mut grads = Gradients::default();
         let gk = up(&dev, &Tensor::from_vec(g.f(&format!("g.{k}"))).unwrap());
@@ -592,7 +646,9 @@ fn golden_optim_rmsprop() {
     let g = Golden::load("optim_rmsprop");
     optim_golden(
         "optim_rmsprop",
-        RmsProp::new(g.hp("lr")).alpha(g.hp("alpha")).eps(g.hp("eps")),
+        RmsProp::new(g.hp("lr"))
+            .alpha(g.hp("alpha"))
+            .eps(g.hp("eps")),
     );
 }
 #[test]
@@ -685,7 +741,12 @@ fn adagrad_every_setting_vs_cpu() {
 }
 #[test]
 fn adam_amsgrad_maximize_vs_cpu() {
-    let make = || Adam::<f32>::new(0.01).amsgrad(true).maximize(true).weight_decay(0.1);
+    let make = || {
+        Adam::<f32>::new(0.01)
+            .amsgrad(true)
+            .maximize(true)
+            .weight_decay(0.1)
+    };
     optim_vs_cpu(make(), make());
 }
 #[test]
@@ -699,7 +760,9 @@ fn optimizer_state_is_readable() {
     let mut p = up(&g, &Tensor::<Rank1<2>>::ones());
     let mut opt = GpuOptimizer::new(Adagrad::new(0.1).initial_accumulator_value(0.5));
     let mut grads = Gradients::default();
-    grads.set_gpu(&p, up(&g, &Tensor::<Rank1<2>>::from_array([1.0, 2.0]))).unwrap();
+    grads
+        .set_gpu(&p, up(&g, &Tensor::<Rank1<2>>::from_array([1.0, 2.0])))
+        .unwrap();
     opt.step(&mut p, &grads).unwrap();
     let state = opt.state_of("").unwrap().unwrap();
     assert_eq!(state, vec![vec![1.5, 4.5]]);

@@ -3,8 +3,8 @@
 //! them (`GELU`, `GELUTanh`, `SiLU`, `LeakyReLU`, `Softplus`) in GPU models.
 
 use super::nn::{GpuParamMut, GpuParams};
-use super::tensor::{GpuTensor, ToCpu, ToDevice, add_grad, gpu_tensor, split, take_grad, wants};
 use super::tensor::with_tape;
+use super::tensor::{GpuTensor, ToCpu, ToDevice, add_grad, gpu_tensor, split, take_grad, wants};
 use crate::autograd::{Gradients, NoTape, Tape};
 use crate::device::Wgpu;
 use crate::device::layer_kernels::{self, UnaryExt};
@@ -145,4 +145,5 @@ gpu_activation_layer!(GELU, |_l, x| x.gelu());
 gpu_activation_layer!(GELUTanh, |_l, x| x.gelu_tanh());
 gpu_activation_layer!(SiLU, |_l, x| x.silu());
 gpu_activation_layer!(LeakyReLU, |l, x| x.leaky_relu(l.0 as f32));
-gpu_activation_layer!(Softplus, |l, x| x.softplus(l.beta as f32, l.threshold as f32));
+gpu_activation_layer!(Softplus, |l, x| x
+    .softplus(l.beta as f32, l.threshold as f32));

@@ -148,10 +148,18 @@ where
                     return;
                 };
                 if track_a {
-                    add_grad(g, a_id, layer_kernels::pair_backward(op, &ad, &bd, &gy, false));
+                    add_grad(
+                        g,
+                        a_id,
+                        layer_kernels::pair_backward(op, &ad, &bd, &gy, false),
+                    );
                 }
                 if track_b {
-                    add_grad(g, b_id, layer_kernels::pair_backward(op, &ad, &bd, &gy, true));
+                    add_grad(
+                        g,
+                        b_id,
+                        layer_kernels::pair_backward(op, &ad, &bd, &gy, true),
+                    );
                 }
             }),
         );

@@ -53,11 +53,7 @@ fn normalize<S: Shape, T: Tape<f32>>(
     );
     let out = gpu_tensor(x.shape, y, NoTape);
     let (w_id, b_id): (UniqueId, UniqueId) = (w.id, b.id);
-    let (track_x, track_w, track_b) = (
-        wants(&tape, x.id),
-        wants(&tape, w_id),
-        wants(&tape, b_id),
-    );
+    let (track_x, track_w, track_b) = (wants(&tape, x.id), wants(&tape, w_id), wants(&tape, b_id));
     if track_x || track_w || track_b {
         let (x_id, out_id, xd) = (x.id, out.id, x.data);
         tape.record(
@@ -74,8 +70,9 @@ fn normalize<S: Shape, T: Tape<f32>>(
                     at,
                     eps,
                 } = plan;
-                let param_sums = (track_w || track_b || (at == WeightAt::Outside && batch && track_x))
-                    .then(|| layer_kernels::group_sums(&gy, &xd, st, None, pg, ix, eps));
+                let param_sums =
+                    (track_w || track_b || (at == WeightAt::Outside && batch && track_x))
+                        .then(|| layer_kernels::group_sums(&gy, &xd, st, None, pg, ix, eps));
                 if track_x {
                     let c1 = 1.0 / sg.m.max(1) as f32;
                     let gx = match at {

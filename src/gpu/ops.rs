@@ -430,5 +430,9 @@ where
     N2: crate::shape::DimEq<N>,
     T: Tape<f32>,
 {
-    super::loss::nll_checked(("cross_entropy", "logits"), logits.log_softmax::<1>(), labels)
+    super::loss::nll_checked(
+        ("cross_entropy", "logits"),
+        logits.log_softmax::<1>(),
+        labels,
+    )
 }

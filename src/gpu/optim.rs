@@ -80,12 +80,12 @@ fn adam_update(
     let bc1 = 1.0 - b1.powi(step as i32);
     let bc2 = 1.0 - b2.powi(step as i32);
     let settings = AdamStep {
-            lr: a.lr as f32,
-            beta1: b1 as f32,
-            beta2: b2 as f32,
-            eps: a.eps as f32,
-            weight_decay: a.weight_decay as f32,
-            bias_correction1: bc1 as f32,
+        lr: a.lr as f32,
+        beta1: b1 as f32,
+        beta2: b2 as f32,
+        eps: a.eps as f32,
+        weight_decay: a.weight_decay as f32,
+        bias_correction1: bc1 as f32,
         bias_correction2_sqrt: bc2.sqrt() as f32,
         decoupled: a.decoupled,
     };

@@ -41,7 +41,14 @@ fn avg_pool_op<SI: Shape, SO: Shape, T: Tape<f32>>(
     with_tape(out, tape)
 }
 
-fn window(planes: usize, h: usize, w: usize, (k, s, p): (usize, usize, usize), oh: usize, ow: usize) -> Window {
+fn window(
+    planes: usize,
+    h: usize,
+    w: usize,
+    (k, s, p): (usize, usize, usize),
+    oh: usize,
+    ow: usize,
+) -> Window {
     Window {
         n: planes,
         c: 1,

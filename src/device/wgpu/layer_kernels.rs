@@ -238,10 +238,7 @@ impl NormIndex {
 }
 
 /// The mean and biased variance of every group.
-pub(crate) fn group_stats(
-    x: &GpuStorage<f32>,
-    g: Groups,
-) -> (GpuStorage<f32>, GpuStorage<f32>) {
+pub(crate) fn group_stats(x: &GpuStorage<f32>, g: Groups) -> (GpuStorage<f32>, GpuStorage<f32>) {
     let dev = &x.device;
     let (mean, var) = (dev.alloc(g.groups), dev.alloc(g.groups));
     launch(
@@ -267,7 +264,11 @@ pub(crate) fn norm_apply(
     let y = dev.alloc(x.len);
     let mut p = vec![x.len as u32];
     p.extend(ix.params());
-    p.extend([u32::from(w.is_some()), u32::from(b.is_some()), eps.to_bits()]);
+    p.extend([
+        u32::from(w.is_some()),
+        u32::from(b.is_some()),
+        eps.to_bits(),
+    ]);
     // An absent parameter binds the mean buffer, which the kernel then never reads.
     let (wb, bb) = (w.unwrap_or(mean), b.unwrap_or(mean));
     launch(
