@@ -13,7 +13,19 @@ use crate::error::{Error, OrPanic, Result};
 use crate::shape::{Dim, DimEq, Shape};
 use crate::tensor::Indices;
 
-/// The merged tape of a prediction and a target.
+/// The merged tape of a prediction and a target: the prediction's when the target is
+/// untraced.
+///
+/// ```no_run
+/// use shaped::prelude::*;
+/// use shaped::gpu::prelude::*;
+/// use shaped::gpu::GpuLossTape;
+/// let gpu = Wgpu::new()?;
+/// let p = Tensor::<Rank1<2>>::zeros().to_device(&gpu)?.trace();
+/// let t = Tensor::<Rank1<2>>::ones().to_device(&gpu)?;
+/// let loss: GpuTensor<(), GpuLossTape<OwnedTape<f32>, NoTape>> = shaped::gpu::mse_loss(p, t);
+/// # Ok::<(), shaped::error::Error>(())
+/// ```
 pub type GpuLossTape<T, TR> = <T as Merge<f32, TR>>::Output;
 
 fn check_same<S: Shape>(op: &'static str, pred: &S, target: &S) -> Result<()> {

@@ -395,18 +395,35 @@ impl<C: Dim, const K: usize> GpuBatchNorm<C, K> {
             .clone()
     }
     /// The running mean, `(C,)`, on the GPU.
+    ///
+    /// ```no_run
+    /// use shaped::prelude::*;
+    /// use shaped::gpu::prelude::*;
+    /// use shaped::nn::{BatchNorm1d, Module};
+    /// let gpu = Wgpu::new()?;
+    /// let mut bn = BatchNorm1d::<3>::new().to_device(&gpu)?;
+    /// bn.train(); // `forward` now trains, as after PyTorch's `bn.train()`
+    /// let _ = bn.forward(Tensor::<Rank2<4, 3>>::ones().to_device(&gpu)?);
+    /// assert_eq!(bn.running_mean().to_cpu()?.to_vec(), vec![0.1; 3]);
+    /// bn.eval();
+    /// assert!(!bn.is_training());
+    /// # Ok::<(), shaped::error::Error>(())
+    /// ```
     pub fn running_mean(&self) -> GpuTensor<(C,)> {
         gpu_tensor(self.weight.shape, self.running_buffers().0, NoTape)
     }
-    /// The running (unbiased) variance, `(C,)`, on the GPU.
+    /// The running (unbiased) variance, `(C,)`, on the GPU (see
+    /// [`running_mean`](Self::running_mean)).
     pub fn running_var(&self) -> GpuTensor<(C,)> {
         gpu_tensor(self.weight.shape, self.running_buffers().1, NoTape)
     }
-    /// Training mode for every later `forward` (PyTorch's `bn.train()`).
+    /// Training mode for every later `forward` (PyTorch's `bn.train()`; see
+    /// [`running_mean`](Self::running_mean)).
     pub fn train(&mut self) {
         self.mode.set(true);
     }
-    /// Evaluation mode for every later `forward` (PyTorch's `bn.eval()`).
+    /// Evaluation mode for every later `forward` (PyTorch's `bn.eval()`; see
+    /// [`running_mean`](Self::running_mean)).
     pub fn eval(&mut self) {
         self.mode.set(false);
     }
