@@ -21,22 +21,28 @@
 //! ```
 
 mod attention;
+mod activations;
 mod conv;
 mod conv_grouped;
 mod conv_transpose;
 mod embedding;
 mod gru;
+mod loss;
 mod nn;
+mod norm;
 mod ops;
 mod optim;
 mod recurrent;
 mod reduce;
 mod shape_ops;
+mod optim_adaptive;
+mod pool;
 mod tensor;
 
 pub use crate::device::{AdapterSummary, GpuStorage, Wgpu};
 
 pub use attention::{GpuAttentionOutput, GpuMultiheadAttention};
+pub use activations::GpuActivations;
 pub use conv::GpuConv2d;
 pub use conv_grouped::GpuGroupedConv2d;
 pub use conv_transpose::GpuConvTranspose2d;
@@ -45,7 +51,13 @@ pub use gru::{
     GpuGRU, GpuGRUCell, GpuRNN, GpuRNNCell, GpuRNNRelu, GpuRNNReluCell, GpuRecurrent,
     GpuRecurrentCell,
 };
+pub use loss::{
+    GpuLossTape, binary_cross_entropy, binary_cross_entropy_with_logits, l1_loss, mse_loss,
+    nll_loss, try_binary_cross_entropy, try_binary_cross_entropy_with_logits, try_l1_loss,
+    try_mse_loss, try_nll_loss,
+};
 pub use nn::{GpuLinear, GpuParamMut, GpuParams};
+pub use norm::{GpuBatchNorm, GpuGroupNorm, GpuLayerNorm};
 pub use ops::{GpuOps, cross_entropy, try_cross_entropy};
 pub use optim::{GpuOptimizer, GpuStep};
 pub use recurrent::{GpuLSTM, GpuLSTMCell};
@@ -57,7 +69,8 @@ pub use tensor::{GpuAutograd, GpuBackward, GpuTensor, ToCpu, ToDevice};
 /// Everything a GPU program uses: the device, the transfer traits and the op traits.
 pub mod prelude {
     pub use super::{
-        GpuAutograd, GpuBackward, GpuOps, GpuOptimizer, GpuParams, GpuTensor, ToCpu, ToDevice, Wgpu,
+        GpuActivations, GpuAutograd, GpuBackward, GpuOps, GpuOptimizer, GpuParams, GpuTensor,
+        ToCpu, ToDevice, Wgpu,
     };
     pub use super::{GpuAxisOps, GpuShapeOps};
 }
