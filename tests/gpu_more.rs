@@ -11,10 +11,14 @@ use common::Golden;
 use gpu_support::{assert_close, gpu};
 use shaped::autograd::Gradients;
 use shaped::gpu::prelude::*;
-use shaped::gpu::{GpuGRU, GpuMultiheadAttention, GpuRecurrentCell};
+use shaped::gpu::{
+    GpuGRU, GpuLinear, GpuMultiheadAttention, GpuRecurrentCell, GpuTransformerEncoderLayer,
+};
 use shaped::nn::{
-    AttentionOptions, CellKind, ConvTranspose2d, GRU, GRUCell, GroupedConv2d, Module,
-    MultiheadAttention, Params, RNN, RNNCell, RNNRelu, RNNReluCell, SeqFirst, key_padding_mask,
+    AttentionOptions, CellKind, ConvTranspose2d, EncoderInput, GRU, GRUCell, GroupedConv2d, Module,
+    MultiheadAttention, Params, RNN, RNNCell, RNNRelu, RNNReluCell, SeqFirst,
+    TransformerActivation, TransformerConfig, TransformerEncoderLayer, causal_mask,
+    key_padding_mask,
 };
 use shaped::prelude::*;
 use shaped::rand::{SeedableRng, rngs::StdRng};
@@ -72,7 +76,12 @@ macro_rules! conv_vs_cpu {
             close("bias", &grad(&gg, gb), cg.get_slice(cb).unwrap(), GRAD);
         }
         // Untraced: the same values; back to the CPU: the same layer.
-        close("y untraced", &down(&glayer.forward(gx)), layer.forward(x).as_slice(), FWD);
+        close(
+            "y untraced",
+            &down(&glayer.forward(gx)),
+            layer.forward(x).as_slice(),
+            FWD,
+        );
         let back = glayer.to_cpu().unwrap();
         assert_eq!(back.weight.to_vec(), layer.weight.to_vec());
     }};
@@ -303,13 +312,22 @@ macro_rules! layer_golden {
         load(&mut layer, &g);
         let glayer = layer.to_device(&dev).unwrap();
         let x = up(&dev, &Tensor::<Rank3<2, 4, 3>>::from_vec(g.f("x")).unwrap());
-        let h0 = up(&dev, &Tensor::<Rank3<$l, 2, 5>>::from_vec(g.f("h0")).unwrap());
+        let h0 = up(
+            &dev,
+            &Tensor::<Rank3<$l, 2, 5>>::from_vec(g.f("h0")).unwrap(),
+        );
         let (y, h_n) = glayer.forward((x.clone().trace(), h0.clone().trace()));
         g.check_forward("y", &down(&y));
         g.check_forward("h_n", &down(&h_n));
-        let gy = up(&dev, &Tensor::<Rank3<2, 4, 5>>::from_vec(g.f("gy")).unwrap());
+        let gy = up(
+            &dev,
+            &Tensor::<Rank3<2, 4, 5>>::from_vec(g.f("gy")).unwrap(),
+        );
         let grads = if g.has("gh_n") {
-            let ghn = up(&dev, &Tensor::<Rank3<$l, 2, 5>>::from_vec(g.f("gh_n")).unwrap());
+            let ghn = up(
+                &dev,
+                &Tensor::<Rank3<$l, 2, 5>>::from_vec(g.f("gh_n")).unwrap(),
+            );
             ((y * gy).sum() + (h_n * ghn).sum()).backward()
         } else {
             (y * gy).sum().backward()
@@ -379,17 +397,25 @@ fn mha_grads<const E: usize, const H: usize>(
     m: &GpuMultiheadAttention<E, H>,
     gg: &Gradients<f32>,
 ) -> Vec<(String, Vec<f32>)> {
-    vec![
+    let mut out = vec![
         ("in_proj_weight".into(), grad(gg, &m.in_proj_weight)),
         (
             "in_proj_bias".into(),
             grad(gg, m.in_proj_bias.as_ref().unwrap()),
         ),
-        ("out_proj.weight".into(), grad(gg, &m.out_proj.weight)),
-        (
-            "out_proj.bias".into(),
-            grad(gg, m.out_proj.bias.as_ref().unwrap()),
-        ),
+    ];
+    out.extend(linear_grads(&m.out_proj, gg, "out_proj."));
+    out
+}
+
+fn linear_grads<I: Dim, O: Dim>(
+    l: &GpuLinear<I, O>,
+    gg: &Gradients<f32>,
+    prefix: &str,
+) -> Vec<(String, Vec<f32>)> {
+    vec![
+        (format!("{prefix}weight"), grad(gg, &l.weight)),
+        (format!("{prefix}bias"), grad(gg, l.bias.as_ref().unwrap())),
     ]
 }
 
@@ -404,7 +430,10 @@ fn mha_self_golden() {
     let (y, w) = gmha.forward(x.clone().trace());
     g.check_forward("y", &down(&y));
     g.check_forward("attn_weights", &down(&w));
-    let gy = up(&dev, &Tensor::<Rank3<2, 4, 8>>::from_vec(g.f("gy")).unwrap());
+    let gy = up(
+        &dev,
+        &Tensor::<Rank3<2, 4, 8>>::from_vec(g.f("gy")).unwrap(),
+    );
     let grads = (y * gy).sum().backward();
     g.check_grad("x", &grad(&grads, &x));
     check_named(
@@ -436,7 +465,10 @@ fn mha_causal_golden() {
         .unwrap();
     g.check_forward("y", &down(&y));
     g.check_forward("attn_weights", &down(&w.unwrap()));
-    let gy = up(&dev, &Tensor::<Rank3<2, 5, 8>>::from_vec(g.f("gy")).unwrap());
+    let gy = up(
+        &dev,
+        &Tensor::<Rank3<2, 5, 8>>::from_vec(g.f("gy")).unwrap(),
+    );
     let grads = (y * gy).sum().backward();
     g.check_grad("x", &grad(&grads, &x));
     check_named(
@@ -455,8 +487,14 @@ fn mha_cross_golden() {
     load(&mut mha, &g);
     let gmha = mha.to_device(&dev).unwrap();
     let q = up(&dev, &Tensor::<Rank3<2, 3, 8>>::from_vec(g.f("x")).unwrap());
-    let k = up(&dev, &Tensor::<Rank3<2, 5, 8>>::from_vec(g.f("x2")).unwrap());
-    let v = up(&dev, &Tensor::<Rank3<2, 5, 8>>::from_vec(g.f("x3")).unwrap());
+    let k = up(
+        &dev,
+        &Tensor::<Rank3<2, 5, 8>>::from_vec(g.f("x2")).unwrap(),
+    );
+    let v = up(
+        &dev,
+        &Tensor::<Rank3<2, 5, 8>>::from_vec(g.f("x3")).unwrap(),
+    );
     let (y, w) = gmha
         .try_forward_with(
             q.clone().trace(),
@@ -467,7 +505,10 @@ fn mha_cross_golden() {
         .unwrap();
     g.check_forward("y", &down(&y));
     g.check_forward("attn_weights", &down(&w.unwrap()));
-    let gy = up(&dev, &Tensor::<Rank3<2, 3, 8>>::from_vec(g.f("gy")).unwrap());
+    let gy = up(
+        &dev,
+        &Tensor::<Rank3<2, 3, 8>>::from_vec(g.f("gy")).unwrap(),
+    );
     let grads = (y * gy).sum().backward();
     g.check_grad("x", &grad(&grads, &q));
     g.check_grad("x2", &grad(&grads, &k));
@@ -504,12 +545,22 @@ fn mha_masks_without_weights_match_cpu() {
         dropout: None,
     };
     let (cy, cw) = mha
-        .try_forward_with(q.clone().trace(), kv.clone().trace(), kv.clone().trace(), opts())
+        .try_forward_with(
+            q.clone().trace(),
+            kv.clone().trace(),
+            kv.clone().trace(),
+            opts(),
+        )
         .unwrap();
     assert!(cw.is_none());
     let (gq, gkv) = (up(&dev, &q), up(&dev, &kv));
     let (gy, gw) = gmha
-        .try_forward_with(gq.clone().trace(), gkv.clone().trace(), gkv.clone().trace(), opts())
+        .try_forward_with(
+            gq.clone().trace(),
+            gkv.clone().trace(),
+            gkv.clone().trace(),
+            opts(),
+        )
         .unwrap();
     assert!(gw.is_none());
     close("y", &down(&gy), cy.as_slice(), FWD);
@@ -533,4 +584,125 @@ fn mha_masks_without_weights_match_cpu() {
         .try_forward_with(gq.clone(), gkv.clone(), gkv.clone(), opts)
         .unwrap_err();
     assert!(e.to_string().contains("attn_mask"), "{e}");
+}
+
+/// Every parameter gradient of a GPU encoder layer under PyTorch's names.
+fn encoder_grads<const D: usize, const H: usize, const F: usize>(
+    l: &GpuTransformerEncoderLayer<D, H, F>,
+    gg: &Gradients<f32>,
+) -> Vec<(String, Vec<f32>)> {
+    let mut out: Vec<(String, Vec<f32>)> = mha_grads(&l.self_attn, gg)
+        .into_iter()
+        .map(|(n, v)| (format!("self_attn.{n}"), v))
+        .collect();
+    out.extend(linear_grads(&l.linear1, gg, "linear1."));
+    out.extend(linear_grads(&l.linear2, gg, "linear2."));
+    for (name, norm) in [("norm1", &l.norm1), ("norm2", &l.norm2)] {
+        out.push((format!("{name}.weight"), grad(gg, &norm.weight)));
+        out.push((format!("{name}.bias"), grad(gg, &norm.bias)));
+    }
+    out
+}
+
+/// The golden encoder layer's options (dropout 0 in every golden).
+fn encoder_config(g: &Golden) -> TransformerConfig {
+    let activation = if g.hp_str("activation") == "\"gelu\"" {
+        TransformerActivation::Gelu
+    } else {
+        TransformerActivation::Relu
+    };
+    TransformerConfig::default()
+        .dropout(g.hp("dropout"))
+        .activation(activation)
+        .layer_norm_eps(g.hp("layer_norm_eps"))
+        .norm_first(g.hp_str("norm_first") == "true")
+}
+
+#[test]
+fn transformer_encoder_layer_post_norm_golden() {
+    let Some(dev) = gpu() else { return };
+    let g = Golden::load("layer_transformer_encoder");
+    let mut layer = TransformerEncoderLayer::<8, 2, 16>::new(encoder_config(&g), &mut rng());
+    assert!(!layer.norm_first);
+    load(&mut layer, &g);
+    let mut glayer = layer.to_device(&dev).unwrap();
+    let x = up(&dev, &Tensor::<Rank3<2, 5, 8>>::from_vec(g.f("x")).unwrap());
+    // Dropout is 0: training mode computes the same values.
+    g.check_forward("y", &down(&glayer.forward_train(x.clone())));
+    let y = glayer.forward(x.clone().trace());
+    g.check_forward("y", &down(&y));
+    let gy = up(
+        &dev,
+        &Tensor::<Rank3<2, 5, 8>>::from_vec(g.f("gy")).unwrap(),
+    );
+    let grads = (y * gy).sum().backward();
+    g.check_grad("x", &grad(&grads, &x));
+    check_named(
+        &layer,
+        &encoder_grads(&glayer, &grads),
+        &mut |name, gv, _| g.check_grad(name, gv),
+        None,
+    );
+    // Back to the CPU: the same parameters under the same names.
+    let back = glayer.to_cpu().unwrap();
+    assert_eq!(back.param_names(), layer.param_names());
+}
+
+#[test]
+fn transformer_encoder_layer_pre_norm_gelu_causal_golden() {
+    let Some(dev) = gpu() else { return };
+    let g = Golden::load("layer_transformer_encoder_prenorm_gelu");
+    let mut layer = TransformerEncoderLayer::<8, 4, 12>::new(encoder_config(&g), &mut rng());
+    assert!(layer.norm_first && layer.activation == TransformerActivation::Gelu);
+    load(&mut layer, &g);
+    let glayer = layer.to_device(&dev).unwrap();
+    // A run-time batch and length.
+    let x =
+        Tensor::<(usize, usize, Const<8>)>::from_vec_with_shape(g.f("x"), (2, 6, Const)).unwrap();
+    let x = up(&dev, &x);
+    let mask = causal_mask::<f32>(6);
+    assert_eq!(mask.to_vec(), g.f("mask"));
+    let input = EncoderInput {
+        src: x.clone().trace(),
+        mask: None,
+        src_key_padding_mask: None,
+    }
+    .with_mask(mask);
+    let y = glayer.forward(input);
+    g.check_forward("y", &down(&y));
+    let gy =
+        Tensor::<(usize, usize, Const<8>)>::from_vec_with_shape(g.f("gy"), (2, 6, Const)).unwrap();
+    let grads = (y * up(&dev, &gy)).sum().backward();
+    g.check_grad("x", &grad(&grads, &x));
+    check_named(
+        &layer,
+        &encoder_grads(&glayer, &grads),
+        &mut |name, gv, _| g.check_grad(name, gv),
+        None,
+    );
+}
+
+/// Evaluation mode runs with the CPU layer's default dropout (0.1); training mode with
+/// dropout on the attention weights is an `Err` naming it, never a silent CPU trip.
+#[test]
+fn transformer_encoder_layer_modes() {
+    let Some(dev) = gpu() else { return };
+    let mut layer =
+        TransformerEncoderLayer::<6, 2, 10>::new(TransformerConfig::default(), &mut rng());
+    layer.eval();
+    let mut glayer = layer.to_device(&dev).unwrap();
+    let x = randn::<Rank3<2, 3, 6>>(60);
+    let pad = key_padding_mask::<f32>(&[false, false, true, false, false, false], 2, 3).unwrap();
+    let cin = EncoderInput::new(x.clone()).with_key_padding_mask(pad.clone());
+    let cy = layer.forward(cin);
+    let gin = EncoderInput {
+        src: up(&dev, &x),
+        mask: None,
+        src_key_padding_mask: None,
+    }
+    .with_key_padding_mask(pad);
+    close("y (eval)", &down(&glayer.forward(gin)), cy.as_slice(), FWD);
+    glayer.train();
+    let e = glayer.try_forward(up(&dev, &x)).unwrap_err();
+    assert!(e.to_string().contains("attention weights"), "{e}");
 }

@@ -22,11 +22,11 @@ mod wgpu;
 #[cfg(feature = "wgpu")]
 pub(crate) use self::wgpu::kernels;
 #[cfg(feature = "wgpu")]
-pub(crate) use self::wgpu::seq_kernels;
+pub(crate) use self::wgpu::layer_kernels;
 #[cfg(feature = "wgpu")]
 pub(crate) use self::wgpu::rnn_kernels;
 #[cfg(feature = "wgpu")]
-pub(crate) use self::wgpu::layer_kernels;
+pub(crate) use self::wgpu::seq_kernels;
 #[cfg(feature = "wgpu")]
 pub use self::wgpu::{AdapterSummary, GpuStorage, Wgpu};
 

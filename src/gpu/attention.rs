@@ -78,11 +78,7 @@ impl<const EMBED: usize, const HEADS: usize> ToCpu for GpuMultiheadAttention<EMB
     fn to_cpu(&self) -> Result<Self::Output> {
         Ok(MultiheadAttention {
             in_proj_weight: self.in_proj_weight.to_cpu()?,
-            in_proj_bias: self
-                .in_proj_bias
-                .as_ref()
-                .map(|b| b.to_cpu())
-                .transpose()?,
+            in_proj_bias: self.in_proj_bias.as_ref().map(|b| b.to_cpu()).transpose()?,
             out_proj: self.out_proj.to_cpu()?,
         })
     }
@@ -126,7 +122,16 @@ impl<const EMBED: usize, const HEADS: usize> GpuMultiheadAttention<EMBED, HEADS>
         if let Some(bias) = &self.in_proj_bias {
             tape = tape.merge(T::leaf(bias.id));
         }
-        let mut y = matmul_at(rows(&x.data, e), 0, transposed(&w.data, e), part * e * e, 1, n, e, e)?;
+        let mut y = matmul_at(
+            rows(&x.data, e),
+            0,
+            transposed(&w.data, e),
+            part * e * e,
+            1,
+            n,
+            e,
+            e,
+        )?;
         let bias_part = self
             .in_proj_bias
             .as_ref()
@@ -307,10 +312,7 @@ impl<const EMBED: usize, const HEADS: usize> GpuMultiheadAttention<EMBED, HEADS>
             options.key_padding_mask,
             options.need_weights,
         )?;
-        Ok((
-            retype(y, (b, l, Const)),
-            w.map(|w| retype(w, (b, l, s))),
-        ))
+        Ok((retype(y, (b, l, Const)), w.map(|w| retype(w, (b, l, s)))))
     }
 }
 

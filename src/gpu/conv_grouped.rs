@@ -189,11 +189,8 @@ impl<
             og,
         )?;
         // (G, n, ohw, og) -> (n, G, og, ohw) = (n, OUT, ohw)
-        let mut y = kernels::strided_copy(
-            &y_groups,
-            &[ohw * og, rows * og, 1, og],
-            &[g.n, G, og, ohw],
-        )?;
+        let mut y =
+            kernels::strided_copy(&y_groups, &[ohw * og, rows * og, 1, og], &[g.n, G, og, ohw])?;
         if let Some(bias) = &self.bias {
             y = kernels::binary(
                 BinaryOp::Add,

@@ -229,7 +229,11 @@ impl<K: CellKind, I: Dim, H: Dim> GpuRecurrentCell<K, I, H> {
                         add_grad(g, id, grads.dh0.clone());
                     }
                     if let (true, Some(id)) = (twi, params[0]) {
-                        add_grad(g, id, mm(transposed(dgx, gh), rows(&xd, input), gh, n, input));
+                        add_grad(
+                            g,
+                            id,
+                            mm(transposed(dgx, gh), rows(&xd, input), gh, n, input),
+                        );
                     }
                     if let (true, Some(id)) = (twh, params[1]) {
                         // Slots 0..steps of hs are the states each step read.

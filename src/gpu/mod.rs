@@ -20,8 +20,8 @@
 //! # Ok::<(), shaped::error::Error>(())
 //! ```
 
-mod attention;
 mod activations;
+mod attention;
 mod conv;
 mod conv_grouped;
 mod conv_transpose;
@@ -32,17 +32,18 @@ mod nn;
 mod norm;
 mod ops;
 mod optim;
+mod optim_adaptive;
+mod pool;
 mod recurrent;
 mod reduce;
 mod shape_ops;
-mod optim_adaptive;
-mod pool;
 mod tensor;
+mod transformer;
 
 pub use crate::device::{AdapterSummary, GpuStorage, Wgpu};
 
-pub use attention::{GpuAttentionOutput, GpuMultiheadAttention};
 pub use activations::GpuActivations;
+pub use attention::{GpuAttentionOutput, GpuMultiheadAttention};
 pub use conv::GpuConv2d;
 pub use conv_grouped::GpuGroupedConv2d;
 pub use conv_transpose::GpuConvTranspose2d;
@@ -63,6 +64,8 @@ pub use optim::{GpuOptimizer, GpuStep};
 pub use recurrent::{GpuLSTM, GpuLSTMCell};
 pub use reduce::GpuAxisOps;
 pub use shape_ops::GpuShapeOps;
+
+pub use transformer::GpuTransformerEncoderLayer;
 
 pub use tensor::{GpuAutograd, GpuBackward, GpuTensor, ToCpu, ToDevice};
 

@@ -1,11 +1,11 @@
 //! The GRU and Elman RNN sequence kernels as plain functions on device buffers, beside
 //! [`super::seq_kernels`] (the LSTM's). Only `crate::gpu` calls these.
 
+use super::GpuStorage;
 use super::kernels::{self, BinaryOp};
 use super::pipelines::{Kernel, grid_1d, launch};
 use super::rnn_shaders as src;
 use super::seq_kernels::{copy_into, matmul_at, rows, transposed, zeros};
-use super::GpuStorage;
 use crate::error::Result;
 
 const K_RNN_STEP: Kernel = Kernel {
@@ -88,7 +88,11 @@ pub(crate) fn rnn_forward(
         gh,
     )?;
     let hs = dev.alloc((d.steps + 1) * units);
-    let acts_len = if d.mode == RnnMode::Gru { 4 * units * d.steps } else { 1 };
+    let acts_len = if d.mode == RnnMode::Gru {
+        4 * units * d.steps
+    } else {
+        1
+    };
     let acts = dev.alloc(acts_len);
     copy_into(h0, 0, &hs, 0, units);
     for t in 0..d.steps {
