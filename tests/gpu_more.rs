@@ -203,11 +203,14 @@ fn cell_grads<K: CellKind, I: Dim, H: Dim>(
     out
 }
 
+/// Compares one named gradient: the GPU's and, when there is one, the CPU's.
+type Check<'a> = &'a mut dyn FnMut(&str, &[f32], Option<&[f32]>);
+
 /// Every parameter gradient of the CPU model `cpu` against the GPU's, by name, with `check`.
 fn check_named<M: Params<f32>>(
     cpu: &M,
     gpu: &[(String, Vec<f32>)],
-    check: &mut dyn FnMut(&str, &[f32], Option<&[f32]>),
+    check: Check<'_>,
     cg: Option<&Gradients<f32>>,
 ) {
     let mut n = 0;
