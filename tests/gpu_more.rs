@@ -12,12 +12,12 @@ use gpu_support::{assert_close, gpu};
 use shaped::autograd::Gradients;
 use shaped::gpu::prelude::*;
 use shaped::gpu::{
-    GpuGRU, GpuLinear, GpuMultiheadAttention, GpuRecurrentCell, GpuTransformerEncoderLayer,
+    GpuGRU, GpuLinear, GpuMultiheadAttention, GpuRNN, GpuRecurrentCell, GpuTransformerEncoderLayer,
 };
 use shaped::nn::{
-    AttentionOptions, CellKind, ConvTranspose2d, EncoderInput, GRU, GRUCell, GroupedConv2d, Module,
-    MultiheadAttention, Params, RNN, RNNCell, RNNRelu, RNNReluCell, SeqFirst,
-    TransformerActivation, TransformerConfig, TransformerEncoderLayer, causal_mask,
+    AttentionOptions, BiGRU, BiRNN, CellKind, ConvTranspose2d, EncoderInput, GRU, GRUCell,
+    GroupedConv2d, Module, MultiheadAttention, Params, RNN, RNNCell, RNNRelu, RNNReluCell,
+    SeqFirst, TransformerActivation, TransformerConfig, TransformerEncoderLayer, causal_mask,
     key_padding_mask,
 };
 use shaped::prelude::*;
@@ -708,4 +708,111 @@ fn transformer_encoder_layer_modes() {
     glayer.train();
     let e = glayer.try_forward(up(&dev, &x)).unwrap_err();
     assert!(e.to_string().contains("attention weights"), "{e}");
+}
+
+/// Bidirectional stacks on both devices, from given initial states: `y`, `h_n` and every
+/// gradient (reverse-direction parameters included), cotangents on both outputs.
+macro_rules! bidirectional_vs_cpu {
+    ($layer:ty, $gpu:ty, $seed:expr) => {{
+        let Some(dev) = gpu() else { return };
+        let layer = <$layer>::new(&mut StdRng::seed_from_u64($seed));
+        let glayer: $gpu = layer.to_device(&dev).unwrap();
+        let x = randn::<Rank3<5, 3, 4>>($seed + 1); // (seq, batch, input)
+        let h0 = randn::<Rank3<4, 3, 6>>($seed + 2); // (layers * 2, batch, hidden)
+        let (cy, chn) = layer.forward((x.clone().trace(), h0.clone().trace()));
+        let (gx, gh0) = (up(&dev, &x), up(&dev, &h0));
+        let (gy, ghn) = glayer.forward((gx.clone().trace(), gh0.clone().trace()));
+        assert_eq!(gy.to_cpu().unwrap().dims(), cy.dims());
+        close("y", &down(&gy), cy.as_slice(), FWD);
+        close("h_n", &down(&ghn), chn.as_slice(), FWD);
+        let (ry, rh) = (
+            randn::<Rank3<5, 3, 12>>($seed + 3),
+            randn::<Rank3<4, 3, 6>>($seed + 4),
+        );
+        // The computed output dims (2 * H, 2 * L) as the static sizes they are.
+        let cy = cy.try_realize::<Rank3<5, 3, 12>>().unwrap();
+        let chn = chn.try_realize::<Rank3<4, 3, 6>>().unwrap();
+        let gy = gy.reshape_dyn(<Rank3<5, 3, 12>>::default());
+        let ghn = ghn.reshape_dyn(<Rank3<4, 3, 6>>::default());
+        let cg = ((cy * ry.clone()).sum() + (chn * rh.clone()).sum()).backward();
+        let gg = ((gy * up(&dev, &ry)).sum() + (ghn * up(&dev, &rh)).sum()).backward();
+        close("x", &grad(&gg, &gx), cg.get_slice(&x).unwrap(), GRAD);
+        close("h0", &grad(&gg, &gh0), cg.get_slice(&h0).unwrap(), GRAD);
+        let mut named = cell_grads(&glayer.cell, &gg, "_l0");
+        named.extend(cell_grads(
+            glayer.cell_reverse.as_ref().unwrap(),
+            &gg,
+            "_l0_reverse",
+        ));
+        named.extend(cell_grads(&glayer.rest[0], &gg, "_l1"));
+        named.extend(cell_grads(&glayer.rest_reverse[0], &gg, "_l1_reverse"));
+        check_named(
+            &layer,
+            &named,
+            &mut |name, gv, cv| close(name, gv, cv.unwrap(), GRAD),
+            Some(&cg),
+        );
+        let back = glayer.to_cpu().unwrap();
+        assert_eq!(back.param_names(), layer.param_names());
+    }};
+}
+
+#[test]
+fn bigru_two_layer_seq_first_matches_cpu() {
+    bidirectional_vs_cpu!(
+        BiGRU<4, 6, 2, f32, SeqFirst>,
+        GpuGRU<_, _, _, SeqFirst, _>,
+        70
+    );
+}
+
+#[test]
+fn birnn_two_layer_seq_first_matches_cpu() {
+    bidirectional_vs_cpu!(
+        BiRNN<4, 6, 2, f32, SeqFirst>,
+        GpuRNN<_, _, _, SeqFirst, _>,
+        80
+    );
+}
+
+#[test]
+fn gru_bidirectional_golden() {
+    let Some(dev) = gpu() else { return };
+    let g = Golden::load("layer_gru_bidirectional");
+    let mut layer = BiGRU::<3, 5>::new(&mut rng());
+    load(&mut layer, &g);
+    let glayer = layer.to_device(&dev).unwrap();
+    let x = up(&dev, &Tensor::<Rank3<2, 4, 3>>::from_vec(g.f("x")).unwrap());
+    let h0 = up(
+        &dev,
+        &Tensor::<Rank3<2, 2, 5>>::from_vec(g.f("h0")).unwrap(),
+    );
+    let (y, h_n) = glayer.forward((x.clone().trace(), h0.clone().trace()));
+    g.check_forward("y", &down(&y));
+    g.check_forward("h_n", &down(&h_n));
+    let y = y.reshape_dyn(<Rank3<2, 4, 10>>::default());
+    let h_n = h_n.reshape_dyn(<Rank3<2, 2, 5>>::default());
+    let gy = up(
+        &dev,
+        &Tensor::<Rank3<2, 4, 10>>::from_vec(g.f("gy")).unwrap(),
+    );
+    let ghn = up(
+        &dev,
+        &Tensor::<Rank3<2, 2, 5>>::from_vec(g.f("gh_n")).unwrap(),
+    );
+    let grads = ((y * gy).sum() + (h_n * ghn).sum()).backward();
+    g.check_grad("x", &grad(&grads, &x));
+    g.check_grad("h0", &grad(&grads, &h0));
+    let mut named = cell_grads(&glayer.cell, &grads, "_l0");
+    named.extend(cell_grads(
+        glayer.cell_reverse.as_ref().unwrap(),
+        &grads,
+        "_l0_reverse",
+    ));
+    check_named(
+        &layer,
+        &named,
+        &mut |name, gv, _| g.check_grad(name, gv),
+        None,
+    );
 }

@@ -1,6 +1,6 @@
 //! The GRU and the Elman RNN (tanh or relu) on the GPU: [`GpuRecurrentCell`] (one step:
-//! [`GpuGRUCell`], [`GpuRNNCell`], [`GpuRNNReluCell`]) and [`GpuRecurrent`] (a unidirectional
-//! stack over a sequence: [`GpuGRU`], [`GpuRNN`], [`GpuRNNRelu`]), moved from the CPU layers
+//! [`GpuGRUCell`], [`GpuRNNCell`], [`GpuRNNReluCell`]) and [`GpuRecurrent`] (a stack over a
+//! sequence, one direction or both: [`GpuGRU`], [`GpuRNN`], [`GpuRNNRelu`]), moved from the CPU layers
 //! with [`ToDevice`]. As the LSTM: one op per layer, the input projection of every step as one
 //! product, then per step the recurrent product and a fused step kernel; backward walks the
 //! steps in reverse, then gets the weights' and the input's gradients as products over all
@@ -8,8 +8,8 @@
 //! inside `r * (W_hn h + b_hn)`.
 
 use super::nn::{GpuParamMut, GpuParams};
-use super::recurrent::{Mat, Seq, retag, retype, select_layer, stack_layers};
-use super::shape_ops::permute_gpu;
+use super::recurrent::{Mat, Seq, flip_time, retag, retype, select_layer, stack_layers};
+use super::shape_ops::{GpuShapeOps, permute_gpu};
 use super::tensor::{GpuTensor, ToCpu, ToDevice, add_grad, gpu_tensor, split, take_grad};
 use crate::autograd::{Gradients, NoTape, Tape, UniqueId};
 use crate::device::Wgpu;
@@ -18,8 +18,8 @@ use crate::device::rnn_kernels::{self, RnnDims, RnnMode, RnnWeights};
 use crate::device::seq_kernels::{self, rows, transposed};
 use crate::error::{Error, Result};
 use crate::nn::{
-    CellKind, GruKind, Layout, Module, Recurrent, RecurrentCell, RnnReluKind, RnnTanhKind,
-    Unidirectional,
+    CellKind, Direction, GruKind, Layout, Module, Recurrent, RecurrentCell, RnnReluKind,
+    RnnTanhKind, Unidirectional,
 };
 use crate::shape::{Dim, DimEq, Prod, Shape};
 
@@ -284,13 +284,13 @@ impl<K: CellKind, I: Dim, H: Dim> GpuParams for GpuRecurrentCell<K, I, H> {
     }
 }
 
-/// A unidirectional GRU or Elman RNN stack on the GPU (any number of layers), made by
-/// `layer.to_device(&gpu)` from a [`GRU`](crate::nn::GRU), [`RNN`](crate::nn::RNN),
-/// [`RNNRelu`](crate::nn::RNNRelu) or their `Dyn` forms, of either layout. As a [`Module`]
-/// it maps `x` or `(x, h_0)` to `(y, h_n)` with the CPU layer's shapes; parameters keep
-/// PyTorch's names (`weight_ih_l0`, ...). Dropout between layers acts in training mode with
-/// the CPU layer's generator, on the same elements as on the CPU. Bidirectional stacks are not
-/// on the GPU yet (they have no `to_device`).
+/// A GRU or Elman RNN stack on the GPU (any number of layers, one direction or both), made
+/// by `layer.to_device(&gpu)` from a [`GRU`](crate::nn::GRU), [`RNN`](crate::nn::RNN),
+/// [`RNNRelu`](crate::nn::RNNRelu), their bidirectional forms ([`BiGRU`](crate::nn::BiGRU),
+/// ...) or their `Dyn` forms, of either layout. As a [`Module`] it maps `x` or `(x, h_0)` to
+/// `(y, h_n)` with the CPU layer's shapes; parameters keep PyTorch's names (`weight_ih_l0`,
+/// `weight_ih_l0_reverse`, ...). Dropout between layers acts in training mode with the CPU
+/// layer's generator, on the same elements as on the CPU.
 ///
 /// ```no_run
 /// use shaped::prelude::*;
@@ -306,54 +306,79 @@ impl<K: CellKind, I: Dim, H: Dim> GpuParams for GpuRecurrentCell<K, I, H> {
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
 #[derive(Clone, Debug)]
-pub struct GpuRecurrent<K: CellKind, I: Dim, H: Dim, L: Dim, F: Layout> {
+pub struct GpuRecurrent<
+    K: CellKind,
+    I: Dim,
+    H: Dim,
+    L: Dim,
+    F: Layout,
+    D: Direction = Unidirectional,
+> {
     /// Layer 0's weights (`weight_ih_l0`, ...).
     pub cell: GpuRecurrentCell<K, I, H>,
-    /// Layers 1 and up (`weight_ih_l1`, ...).
-    pub rest: Vec<GpuRecurrentCell<K, H, H>>,
+    /// Layers 1 and up (`weight_ih_l1`, ...); they read `D * H` features.
+    pub rest: Vec<GpuRecurrentCell<K, D::Out<H>, H>>,
+    /// Layer 0's reverse direction (`weight_ih_l0_reverse`, ...), bidirectional only.
+    pub cell_reverse: Option<GpuRecurrentCell<K, I, H>>,
+    /// Layers 1 and up, reverse direction (empty unless bidirectional).
+    pub rest_reverse: Vec<GpuRecurrentCell<K, D::Out<H>, H>>,
     /// The CPU layer it came from, for its settings and its dropout generator (`to_cpu` puts
     /// the GPU weights in).
-    template: Recurrent<K, I, H, L, f32, Unidirectional, F>,
+    template: Recurrent<K, I, H, L, f32, D, F>,
 }
 
-/// `nn.GRU` (unidirectional) on the GPU (see [`GpuRecurrent`]).
-pub type GpuGRU<I, H, L, F> = GpuRecurrent<GruKind, I, H, L, F>;
-/// `nn.RNN` (tanh, unidirectional) on the GPU (see [`GpuRecurrent`]).
-pub type GpuRNN<I, H, L, F> = GpuRecurrent<RnnTanhKind, I, H, L, F>;
-/// `nn.RNN(nonlinearity="relu")` (unidirectional) on the GPU (see [`GpuRecurrent`]).
-pub type GpuRNNRelu<I, H, L, F> = GpuRecurrent<RnnReluKind, I, H, L, F>;
+/// `nn.GRU` on the GPU (see [`GpuRecurrent`]; `D` = [`Bidirectional`](crate::nn::Bidirectional)
+/// for `bidirectional=True`).
+pub type GpuGRU<I, H, L, F, D = Unidirectional> = GpuRecurrent<GruKind, I, H, L, F, D>;
+/// `nn.RNN` (tanh) on the GPU (see [`GpuRecurrent`]).
+pub type GpuRNN<I, H, L, F, D = Unidirectional> = GpuRecurrent<RnnTanhKind, I, H, L, F, D>;
+/// `nn.RNN(nonlinearity="relu")` on the GPU (see [`GpuRecurrent`]).
+pub type GpuRNNRelu<I, H, L, F, D = Unidirectional> = GpuRecurrent<RnnReluKind, I, H, L, F, D>;
 
-impl<K: CellKind, I: Dim, H: Dim, L: Dim, F: Layout> ToCpu for GpuRecurrent<K, I, H, L, F> {
-    type Output = Recurrent<K, I, H, L, f32, Unidirectional, F>;
+impl<K: CellKind, I: Dim, H: Dim, L: Dim, F: Layout, D: Direction> ToCpu
+    for GpuRecurrent<K, I, H, L, F, D>
+{
+    type Output = Recurrent<K, I, H, L, f32, D, F>;
     fn to_cpu(&self) -> Result<Self::Output> {
+        fn down<K: CellKind, In: Dim, H: Dim>(
+            cells: &[GpuRecurrentCell<K, In, H>],
+        ) -> Result<Vec<RecurrentCell<K, In, H, f32>>> {
+            cells.iter().map(|c| c.to_cpu()).collect()
+        }
         let mut out = self.template.clone();
         out.first = self.cell.to_cpu()?;
-        out.rest = self
-            .rest
-            .iter()
-            .map(|c| c.to_cpu())
-            .collect::<Result<_>>()?;
+        out.rest = down(&self.rest)?;
+        out.first_reverse = self.cell_reverse.as_ref().map(|c| c.to_cpu()).transpose()?;
+        out.rest_reverse = down(&self.rest_reverse)?;
         Ok(out)
     }
 }
 
-impl<K: CellKind, I: Dim, H: Dim, L: Dim, F: Layout> GpuParams for GpuRecurrent<K, I, H, L, F> {
+impl<K: CellKind, I: Dim, H: Dim, L: Dim, F: Layout, D: Direction> GpuParams
+    for GpuRecurrent<K, I, H, L, F, D>
+{
     fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_>)) {
         self.cell.visit_named(prefix, "_l0", f);
+        if let Some(c) = &mut self.cell_reverse {
+            c.visit_named(prefix, "_l0_reverse", f);
+        }
         for (k, c) in self.rest.iter_mut().enumerate() {
             c.visit_named(prefix, &format!("_l{}", k + 1), f);
+            if let Some(c) = self.rest_reverse.get_mut(k) {
+                c.visit_named(prefix, &format!("_l{}_reverse", k + 1), f);
+            }
         }
     }
 }
 
-/// `(A0, A1, H)` outputs and `(L, batch, H)` final states of a [`GpuRecurrent`].
+/// `(A0, A1, D * H)` outputs and `(L * D, batch, H)` final states of a [`GpuRecurrent`].
 #[allow(clippy::type_complexity)]
-type RecurrentOut<A0, A1, H, L, F, T> = (
-    GpuTensor<(A0, A1, H), T>,
-    GpuTensor<(L, <F as Layout>::Batch<A0, A1>, H), T>,
+type RecurrentOut<A0, A1, H, L, F, D, T> = (
+    GpuTensor<(A0, A1, <D as Direction>::Out<H>), T>,
+    GpuTensor<(<D as Direction>::States<L>, <F as Layout>::Batch<A0, A1>, H), T>,
 );
 
-impl<K: CellKind, I: Dim, H: Dim, L: Dim, F: Layout> GpuRecurrent<K, I, H, L, F> {
+impl<K: CellKind, I: Dim, H: Dim, L: Dim, F: Layout, D: Direction> GpuRecurrent<K, I, H, L, F, D> {
     /// The number of layers.
     pub fn num_layers(&self) -> usize {
         1 + self.rest.len()
@@ -372,11 +397,37 @@ impl<K: CellKind, I: Dim, H: Dim, L: Dim, F: Layout> GpuRecurrent<K, I, H, L, F>
         Ok(permute_gpu(y, (s, b, h), &[1, 0, 2]))
     }
 
+    /// One layer in every direction over the time-major `x`: the reverse cell reads the
+    /// steps last to first, and its outputs, back in time order, follow the forward ones on
+    /// the last axis. `state(k)` gives direction `k`'s initial state; the final states are
+    /// pushed to `hs` in PyTorch's order.
+    fn run_layer<In: Dim, T: Tape<f32>>(
+        fwd: &GpuRecurrentCell<K, In, H>,
+        rev: Option<&GpuRecurrentCell<K, In, H>>,
+        x: Seq<T>,
+        state: &dyn Fn(usize) -> Option<Mat<T>>,
+        hs: &mut Vec<Mat<T>>,
+    ) -> Result<Seq<T>> {
+        let Some(rev) = rev else {
+            let (y, h) = fwd.run(x, state(0), true)?;
+            hs.push(h);
+            return Ok(y.expect("asked for every step's output"));
+        };
+        let (yf, hf) = fwd.run(x.clone(), state(0), true)?;
+        let (yr, hr) = rev.run(flip_time(x), state(1), true)?;
+        hs.extend([hf, hr]);
+        let yf = yf.expect("asked for every step's output");
+        let yr = flip_time(yr.expect("asked for every step's output"));
+        let (s, b, h) = yf.shape;
+        let y = yf.try_concat::<2, _, _>(yr)?;
+        Ok(retype(y, (s, b, 2 * h)))
+    }
+
     fn forward_core<A0: Dim, A1: Dim, X: DimEq<I>, T: Tape<f32>>(
         &self,
         x: GpuTensor<(A0, A1, X), T>,
         state: Option<Seq<T>>,
-    ) -> Result<RecurrentOut<A0, A1, H, L, F, T>> {
+    ) -> Result<RecurrentOut<A0, A1, H, L, F, D, T>> {
         let (a0, a1) = (x.shape.0, x.shape.1);
         let dims = x.shape.dims();
         let input = self.cell.input_size();
@@ -392,39 +443,51 @@ impl<K: CellKind, I: Dim, H: Dim, L: Dim, F: Layout> GpuRecurrent<K, I, H, L, F>
         x.shape.2.dim_eq(self.cell.weight_ih.shape.1)?;
         let batch = F::batch(a0, a1);
         let (b, s) = (batch.size(), if F::BATCH_FIRST { dims[1] } else { dims[0] });
-        let mut seq = if F::BATCH_FIRST {
+        let seq = if F::BATCH_FIRST {
             permute_gpu(x, (s, b, input), &[1, 0, 2])
         } else {
             retype(x, (s, b, input))
         };
-        let layers = self.num_layers();
-        let layer_state = |k: usize| {
+        let count = self.num_layers() * D::NUM;
+        let hidden = self.cell.weight_hh.shape.1;
+        let layer_state = |k: usize, dir: usize| {
             state.as_ref().map(|h| {
-                if layers == 1 {
-                    retype(h.clone(), (b, self.cell.hidden_size()))
+                if count == 1 {
+                    retype(h.clone(), (b, hidden.size()))
                 } else {
-                    select_layer(h.clone(), k)
+                    select_layer(h.clone(), k * D::NUM + dir)
                 }
             })
         };
-        let mut hs = Vec::with_capacity(layers);
-        let (y, h) = self.cell.run(seq, layer_state(0), true)?;
-        hs.push(h);
-        seq = y.expect("asked for every step's output");
+        let mut hs = Vec::with_capacity(count);
+        let mut y = Self::run_layer(
+            &self.cell,
+            self.cell_reverse.as_ref(),
+            seq,
+            &|dir| layer_state(0, dir),
+            &mut hs,
+        )?;
         for (k, cell) in self.rest.iter().enumerate() {
-            seq = self.dropout(seq)?;
-            let (y, h) = cell.run(seq, layer_state(k + 1), true)?;
-            hs.push(h);
-            seq = y.expect("asked for every step's output");
+            y = self.dropout(y)?;
+            y = Self::run_layer(
+                cell,
+                self.rest_reverse.get(k),
+                y,
+                &|dir| layer_state(k + 1, dir),
+                &mut hs,
+            )?;
         }
-        let hidden = self.cell.weight_hh.shape.1;
+        let f = y.shape.2;
         let y = if F::BATCH_FIRST {
-            permute_gpu(seq, (b, s, hidden.size()), &[1, 0, 2])
+            permute_gpu(y, (b, s, f), &[1, 0, 2])
         } else {
-            seq
+            y
         };
-        let st = (self.template.layers_dim(), batch, hidden);
-        Ok((retype(y, (a0, a1, hidden)), retype(stack_layers(hs), st)))
+        let st = (D::states(self.template.layers_dim()), batch, hidden);
+        Ok((
+            retype(y, (a0, a1, D::out(hidden))),
+            retype(stack_layers(hs), st),
+        ))
     }
 }
 
@@ -437,18 +500,23 @@ macro_rules! gpu_h_only {
             }
         }
 
-        impl<I: Dim, H: Dim, L: Dim, F: Layout> ToDevice
-            for Recurrent<$Kind, I, H, L, f32, Unidirectional, F>
+        impl<I: Dim, H: Dim, L: Dim, F: Layout, D: Direction> ToDevice
+            for Recurrent<$Kind, I, H, L, f32, D, F>
         {
-            type Output = GpuRecurrent<$Kind, I, H, L, F>;
+            type Output = GpuRecurrent<$Kind, I, H, L, F, D>;
             fn to_device(&self, gpu: &Wgpu) -> Result<Self::Output> {
+                let up = |cells: &[RecurrentCell<$Kind, D::Out<H>, H, f32>]| {
+                    cells.iter().map(|c| c.to_device(gpu)).collect::<Result<Vec<_>>>()
+                };
                 Ok(GpuRecurrent {
                     cell: self.first.to_device(gpu)?,
-                    rest: self
-                        .rest
-                        .iter()
+                    rest: up(&self.rest)?,
+                    cell_reverse: self
+                        .first_reverse
+                        .as_ref()
                         .map(|c| c.to_device(gpu))
-                        .collect::<Result<_>>()?,
+                        .transpose()?,
+                    rest_reverse: up(&self.rest_reverse)?,
                     template: self.clone(),
                 })
             }
@@ -497,49 +565,51 @@ macro_rules! gpu_h_only {
             }
         }
 
-        impl<I, H, L, F, A0, A1, X, T> Module<GpuTensor<(A0, A1, X), T>>
-            for GpuRecurrent<$Kind, I, H, L, F>
+        impl<I, H, L, F, D, A0, A1, X, T> Module<GpuTensor<(A0, A1, X), T>>
+            for GpuRecurrent<$Kind, I, H, L, F, D>
         where
             I: Dim,
             H: Dim,
             L: Dim,
             F: Layout,
+            D: Direction,
             A0: Dim,
             A1: Dim,
             X: DimEq<I>,
             T: Tape<f32>,
         {
             /// `(y, h_n)`, from a zero state.
-            type Output = RecurrentOut<A0, A1, H, L, F, T>;
+            type Output = RecurrentOut<A0, A1, H, L, F, D, T>;
             fn try_forward(&self, x: GpuTensor<(A0, A1, X), T>) -> Result<Self::Output> {
                 self.forward_core(x, None)
             }
         }
 
-        impl<I, H, L, F, A0, A1, X, L2, B2, H2, T>
+        impl<I, H, L, F, D, A0, A1, X, L2, B2, H2, T>
             Module<(GpuTensor<(A0, A1, X), T>, GpuTensor<(L2, B2, H2), T>)>
-            for GpuRecurrent<$Kind, I, H, L, F>
+            for GpuRecurrent<$Kind, I, H, L, F, D>
         where
             I: Dim,
             H: Dim,
             L: Dim,
             F: Layout,
+            D: Direction,
             A0: Dim,
             A1: Dim,
             X: DimEq<I>,
-            L2: DimEq<L>,
+            L2: DimEq<D::States<L>>,
             B2: DimEq<F::Batch<A0, A1>>,
             H2: DimEq<H>,
             T: Tape<f32>,
         {
             /// `(y, h_n)`.
-            type Output = RecurrentOut<A0, A1, H, L, F, T>;
+            type Output = RecurrentOut<A0, A1, H, L, F, D, T>;
             fn try_forward(
                 &self,
                 (x, h0): (GpuTensor<(A0, A1, X), T>, GpuTensor<(L2, B2, H2), T>),
             ) -> Result<Self::Output> {
                 let batch = F::batch(x.shape.0, x.shape.1).size();
-                let want = [self.num_layers(), batch, self.cell.hidden_size()];
+                let want = [self.num_layers() * D::NUM, batch, self.cell.hidden_size()];
                 if h0.shape.dims().as_slice() != want {
                     return Err(Error::shape(
                         <$Kind as CellKind>::NAME,

@@ -516,7 +516,7 @@ pub(super) fn select_layer<T: Tape<f32>>(t: Seq<T>, l: usize) -> Mat<T> {
 }
 
 /// The time-major `x` `(S, B, F)` with its steps in reverse order (its own backward).
-fn flip_time<T: Tape<f32>>(x: Seq<T>) -> Seq<T> {
+pub(super) fn flip_time<T: Tape<f32>>(x: Seq<T>) -> Seq<T> {
     let (s, b, f) = x.shape;
     let (x, mut tape) = split(x);
     let flip = move |src: &GpuStorage<f32>| {
