@@ -22,6 +22,7 @@
 
 mod conv;
 mod embedding;
+mod gru;
 mod nn;
 mod ops;
 mod optim;
@@ -34,6 +35,7 @@ pub use crate::device::{AdapterSummary, GpuStorage, Wgpu};
 
 pub use conv::GpuConv2d;
 pub use embedding::GpuEmbedding;
+pub use gru::{GpuGRU, GpuGRUCell};
 pub use nn::{GpuLinear, GpuParamMut, GpuParams};
 pub use ops::{GpuOps, cross_entropy, try_cross_entropy};
 pub use optim::{GpuOptimizer, GpuStep};

@@ -279,7 +279,7 @@ impl<I: Dim, H: Dim> GpuLSTMCell<I, H> {
 }
 
 /// The untraced `t` carrying `tape` (same id).
-fn retag<S: Shape, T>(t: GpuTensor<S>, tape: T) -> GpuTensor<S, T> {
+pub(super) fn retag<S: Shape, T>(t: GpuTensor<S>, tape: T) -> GpuTensor<S, T> {
     Tensor {
         shape: t.shape,
         data: t.data,
@@ -289,7 +289,7 @@ fn retag<S: Shape, T>(t: GpuTensor<S>, tape: T) -> GpuTensor<S, T> {
 }
 
 /// The same tensor under another shape type with the same sizes (same id and buffer).
-fn retype<S1: Shape, S2: Shape, T>(t: GpuTensor<S1, T>, shape: S2) -> GpuTensor<S2, T> {
+pub(super) fn retype<S1: Shape, S2: Shape, T>(t: GpuTensor<S1, T>, shape: S2) -> GpuTensor<S2, T> {
     debug_assert_eq!(t.shape.numel(), shape.numel());
     Tensor {
         shape,
@@ -489,11 +489,11 @@ type LstmOut<A0, A1, H, L, F, D, T> = (
     ),
 );
 
-type Mat<T> = GpuTensor<(usize, usize), T>;
-type Seq<T> = GpuTensor<(usize, usize, usize), T>;
+pub(super) type Mat<T> = GpuTensor<(usize, usize), T>;
+pub(super) type Seq<T> = GpuTensor<(usize, usize, usize), T>;
 
 /// Layer `l` `(B, H)` of states `(L, B, H)`; the gradient goes back into that slot.
-fn select_layer<T: Tape<f32>>(t: Seq<T>, l: usize) -> Mat<T> {
+pub(super) fn select_layer<T: Tape<f32>>(t: Seq<T>, l: usize) -> Mat<T> {
     let (layers, b, h) = t.shape;
     let (t, mut tape) = split(t);
     let y = seq_kernels::copy_range(&t.data, l * b * h, b * h);
@@ -516,7 +516,7 @@ fn select_layer<T: Tape<f32>>(t: Seq<T>, l: usize) -> Mat<T> {
 }
 
 /// The time-major `x` `(S, B, F)` with its steps in reverse order (its own backward).
-fn flip_time<T: Tape<f32>>(x: Seq<T>) -> Seq<T> {
+pub(super) fn flip_time<T: Tape<f32>>(x: Seq<T>) -> Seq<T> {
     let (s, b, f) = x.shape;
     let (x, mut tape) = split(x);
     let flip = move |src: &GpuStorage<f32>| {
@@ -542,7 +542,7 @@ fn flip_time<T: Tape<f32>>(x: Seq<T>) -> Seq<T> {
 }
 
 /// Per-layer `(B, H)` states stacked into `(L, B, H)`.
-fn stack_layers<T: Tape<f32>>(states: Vec<Mat<T>>) -> Seq<T> {
+pub(super) fn stack_layers<T: Tape<f32>>(states: Vec<Mat<T>>) -> Seq<T> {
     let (b, h) = states[0].shape;
     let layers = states.len();
     let dev = states[0].data.device().clone();

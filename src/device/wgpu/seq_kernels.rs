@@ -25,6 +25,8 @@ kernel!(K_ARG_EXTREME, ARG_EXTREME);
 kernel!(K_ARG_EXTREME_BACKWARD, ARG_EXTREME_BACKWARD);
 kernel!(K_CONCAT, CONCAT);
 kernel!(K_NARROW, NARROW);
+kernel!(K_GRU_GATES, GRU_GATES);
+kernel!(K_GRU_GATES_BACKWARD, GRU_GATES_BACKWARD);
 
 /// Grid of `n` workgroups (one per row), folded into two axes.
 fn grid_groups(n: usize) -> (u32, u32, u32) {
@@ -408,4 +410,127 @@ pub(crate) fn narrow(
     ];
     launch(dev, K_NARROW, &p, &[&x.buf, &out.buf], grid_1d(count));
     out
+}
+
+/// What a GRU forward pass keeps: every hidden state `(steps + 1, B, H)` (slot 0 the initial
+/// state) and `r, z, n, h_n` per step `(steps, B, 4H)`.
+pub(crate) struct GruSaved {
+    pub(crate) hs: GpuStorage<f32>,
+    pub(crate) acts: GpuStorage<f32>,
+}
+
+/// A GRU over the time-major `x` `(steps, B, I)` from `h0` `(B, H)`, as [`lstm_forward`]:
+/// one product for every step's input projection, then per step the recurrent product and
+/// the fused gate kernel. `biases` are `(b_ih, b_hh)` `(3H)`, if the layer has them.
+pub(crate) fn gru_forward(
+    x: &GpuStorage<f32>,
+    h0: &GpuStorage<f32>,
+    w_ih: &GpuStorage<f32>,
+    w_hh: &GpuStorage<f32>,
+    biases: Option<(&GpuStorage<f32>, &GpuStorage<f32>)>,
+    d: LstmDims,
+) -> Result<GruSaved> {
+    let dev = &x.device;
+    let (units, g3) = (d.batch * d.hidden, 3 * d.hidden);
+    let gx = super::kernels::matmul(
+        rows(x, d.input),
+        transposed(w_ih, d.input),
+        1,
+        d.steps * d.batch,
+        d.input,
+        g3,
+    )?;
+    let hs = dev.alloc((d.steps + 1) * units);
+    let acts = dev.alloc(d.steps * units * 4);
+    copy_into(h0, 0, &hs, 0, units);
+    for t in 0..d.steps {
+        let gh = matmul_at(
+            rows(&hs, d.hidden),
+            t * units,
+            transposed(w_hh, d.hidden),
+            0,
+            1,
+            d.batch,
+            d.hidden,
+            g3,
+        )?;
+        let p = [
+            units as u32,
+            d.hidden as u32,
+            t as u32,
+            u32::from(biases.is_some()),
+        ];
+        let (bi, bh) = biases.unwrap_or((&gh, &gh));
+        launch(
+            dev,
+            K_GRU_GATES,
+            &p,
+            &[&gx.buf, &gh.buf, &bi.buf, &bh.buf, &hs.buf, &acts.buf],
+            grid_1d(units),
+        );
+    }
+    Ok(GruSaved { hs, acts })
+}
+
+/// The gradients a GRU backward pass returns: the input side's and the hidden side's
+/// pre-activation gradients `(steps, B, 3H)` and the initial state's.
+pub(crate) struct GruGrads {
+    pub(crate) dgx: GpuStorage<f32>,
+    pub(crate) dgh: GpuStorage<f32>,
+    pub(crate) dh0: GpuStorage<f32>,
+}
+
+/// The backward pass of [`gru_forward`] from the gradients of every step's output `dy`
+/// (time-major, if any) and of the last hidden state `dh_n`.
+pub(crate) fn gru_backward(
+    saved: &GruSaved,
+    w_hh: &GpuStorage<f32>,
+    dy: Option<&GpuStorage<f32>>,
+    dh_n: Option<&GpuStorage<f32>>,
+    d: LstmDims,
+) -> Result<GruGrads> {
+    let dev = &saved.hs.device;
+    let (units, g3) = (d.batch * d.hidden, 3 * d.hidden);
+    let mut dh = dh_n.cloned().unwrap_or_else(|| zeros(dev, units));
+    let dgx = dev.alloc(d.steps * d.batch * g3);
+    let dgh = dev.alloc(d.steps * d.batch * g3);
+    for t in (0..d.steps).rev() {
+        let direct = dev.alloc(units);
+        let p = [
+            units as u32,
+            d.hidden as u32,
+            t as u32,
+            u32::from(dy.is_some()),
+        ];
+        let dyb = dy.unwrap_or(&dh);
+        launch(
+            dev,
+            K_GRU_GATES_BACKWARD,
+            &p,
+            &[
+                &saved.acts.buf,
+                &saved.hs.buf,
+                &dyb.buf,
+                &dh.buf,
+                &dgx.buf,
+                &dgh.buf,
+                &direct.buf,
+            ],
+            grid_1d(units),
+        );
+        // dh_{t-1} = dgh_t W_hh + z * dh_t.
+        let through = matmul_at(
+            rows(&dgh, g3),
+            t * d.batch * g3,
+            rows(w_hh, d.hidden),
+            0,
+            1,
+            d.batch,
+            g3,
+            d.hidden,
+        )?;
+        let n = [units];
+        dh = super::kernels::binary(super::kernels::BinaryOp::Add, &through, &n, &direct, &n, &n)?;
+    }
+    Ok(GruGrads { dgx, dgh, dh0: dh })
 }

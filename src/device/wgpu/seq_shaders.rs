@@ -307,3 +307,95 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     out[i] = x[(i / len) * p[2] + p[3] + i % len];
 }
 "#;
+
+/// One GRU step `t` (PyTorch's gate order r, z, n): `r = σ(x_r + h_r)`, `z = σ(x_z + h_z)`,
+/// `n = tanh(x_n + r * h_n)`, `h' = (1 - z) * n + z * h`, where `x_*` include `b_ih` and
+/// `h_*` include `b_hh`. `hs` is `(steps + 1, B, H)` (slot 0 the initial state); `acts`
+/// `(steps, B, 4H)` keeps `r, z, n, h_n` for the backward step. p = B * H, H, t, has bias.
+pub(crate) const GRU_GATES: &str = r#"
+@group(0) @binding(0) var<storage, read> p: array<u32>;
+@group(0) @binding(1) var<storage, read> gx: array<f32>;
+@group(0) @binding(2) var<storage, read> gh: array<f32>;
+@group(0) @binding(3) var<storage, read> b_ih: array<f32>;
+@group(0) @binding(4) var<storage, read> b_hh: array<f32>;
+@group(0) @binding(5) var<storage, read_write> hs: array<f32>;
+@group(0) @binding(6) var<storage, read_write> acts: array<f32>;
+fn sigmoid(v: f32) -> f32 { return 1.0 / (1.0 + exp(-v)); }
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 256u;
+    let units = p[0];
+    if (i >= units) { return; }
+    let hsz = p[1];
+    let t = p[2];
+    let b = i / hsz;
+    let j = i % hsz;
+    let xo = t * units * 3u + b * 3u * hsz;
+    let ho = b * 3u * hsz;
+    var xs = array<f32, 3>(0.0, 0.0, 0.0);
+    var hh = array<f32, 3>(0.0, 0.0, 0.0);
+    for (var k = 0u; k < 3u; k++) {
+        xs[k] = gx[xo + k * hsz + j];
+        hh[k] = gh[ho + k * hsz + j];
+        if (p[3] == 1u) {
+            xs[k] += b_ih[k * hsz + j];
+            hh[k] += b_hh[k * hsz + j];
+        }
+    }
+    let r = sigmoid(xs[0] + hh[0]);
+    let z = sigmoid(xs[1] + hh[1]);
+    let n = tanh(clamp(xs[2] + r * hh[2], -15.0, 15.0));
+    let h_prev = hs[t * units + i];
+    hs[(t + 1u) * units + i] = (1.0 - z) * n + z * h_prev;
+    let ao = t * units * 4u + b * 4u * hsz;
+    acts[ao + j] = r;
+    acts[ao + hsz + j] = z;
+    acts[ao + 2u * hsz + j] = n;
+    acts[ao + 3u * hsz + j] = hh[2];
+}
+"#;
+
+/// The backward step of [`GRU_GATES`] at step `t`: from the gradient reaching `h_t`
+/// (`dy[t]` when there is one, plus the recurrent `dh`), the pre-activation gradients of the
+/// input side `dgx[t]` and of the hidden side `dgh[t]` (both `(steps, B, 3H)`), and the part
+/// of `h_{t-1}`'s gradient that does not go through `W_hh` (`z * dh_t`) into `dh_direct`.
+/// p = B * H, H, t, has dy.
+pub(crate) const GRU_GATES_BACKWARD: &str = r#"
+@group(0) @binding(0) var<storage, read> p: array<u32>;
+@group(0) @binding(1) var<storage, read> acts: array<f32>;
+@group(0) @binding(2) var<storage, read> hs: array<f32>;
+@group(0) @binding(3) var<storage, read> dy: array<f32>;
+@group(0) @binding(4) var<storage, read> dh: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dgx: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dgh: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dh_direct: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 256u;
+    let units = p[0];
+    if (i >= units) { return; }
+    let hsz = p[1];
+    let t = p[2];
+    let b = i / hsz;
+    let j = i % hsz;
+    let ao = t * units * 4u + b * 4u * hsz;
+    let r = acts[ao + j];
+    let z = acts[ao + hsz + j];
+    let n = acts[ao + 2u * hsz + j];
+    let hn = acts[ao + 3u * hsz + j];
+    let h_prev = hs[t * units + i];
+    var dh_t = dh[i];
+    if (p[3] == 1u) { dh_t += dy[t * units + i]; }
+    let da_n = dh_t * (1.0 - z) * (1.0 - n * n);
+    let da_r = da_n * hn * r * (1.0 - r);
+    let da_z = dh_t * (h_prev - n) * z * (1.0 - z);
+    let o3 = t * units * 3u + b * 3u * hsz;
+    dgx[o3 + j] = da_r;
+    dgx[o3 + hsz + j] = da_z;
+    dgx[o3 + 2u * hsz + j] = da_n;
+    dgh[o3 + j] = da_r;
+    dgh[o3 + hsz + j] = da_z;
+    dgh[o3 + 2u * hsz + j] = da_n * r;
+    dh_direct[i] = dh_t * z;
+}
+"#;
