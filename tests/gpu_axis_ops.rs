@@ -76,6 +76,15 @@ vs_cpu!(transpose_0_2, Rank3<6, 7, 5>, Rank3<5, 7, 6>, |x| x.transpose::<0, 2>()
 vs_cpu!(permute_3d, Rank3<6, 7, 5>, Rank3<5, 6, 7>, |x| x.permute::<2, 0, 1>());
 vs_cpu!(permute_4d, Rank4<2, 3, 4, 5>, Rank4<2, 4, 5, 3>, |x| x.permute::<0, 2, 3, 1>());
 vs_cpu!(matrix_t, Rank2<9, 4>, Rank2<4, 9>, |x| x.t());
+vs_cpu!(flatten_unsqueeze_squeeze, Rank3<6, 7, 5>, Rank2<6, 35>, |x| {
+    x.unsqueeze::<1>()
+        .squeeze::<1>()
+        .flatten()
+        .reshape_dyn(<Rank2<6, 35>>::default())
+});
+vs_cpu!(flatten_all, Rank3<2, 3, 4>, Rank1<24>, |x| {
+    (x.flatten_all() * 3.0).reshape_dyn(<Rank1<24>>::default())
+});
 
 #[test]
 fn max_dim_ties_and_nan_follow_the_cpu() {

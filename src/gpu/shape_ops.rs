@@ -1,11 +1,14 @@
-//! Shape ops on GPU tensors, under the CPU methods' names: `reshape` (free: the buffer is
-//! shared), `transpose`, `permute` and `t` (a strided copy), `concat` (a copy).
+//! Shape ops on GPU tensors, under the CPU methods' names: `reshape`, `flatten`, `unsqueeze`,
+//! `squeeze` (free: the buffer is shared), `transpose`, `permute` and `t` (a strided copy), `concat` (a copy).
 
 use super::tensor::{GpuTensor, add_grad, gpu_tensor, split, take_grad, wants, with_tape};
 use crate::autograd::{Gradients, Merge, NoTape, Tape};
 use crate::device::{kernels, seq_kernels};
 use crate::error::{Error, OrPanic, Result};
-use crate::shape::{ConcatShape, ConstShape, Dim, PermuteShape, Shape, TransposeShape};
+use crate::shape::{
+    ConcatShape, Const, ConstShape, Dim, Flatten, FlattenAll, InsertAxis, PermuteShape, Shape,
+    SqueezeShape, TransposeShape,
+};
 
 /// The same buffer under another shape of as many elements; the gradient passes back as is.
 fn view<S: Shape, S2: Shape, T: Tape<f32>>(x: GpuTensor<S, T>, out: S2) -> GpuTensor<S2, T> {
@@ -91,6 +94,22 @@ pub trait GpuShapeOps<S: Shape, T: Tape<f32>>: Sized {
     }
     /// [`reshape_dyn`](Self::reshape_dyn) with an error naming both shapes.
     fn try_reshape_dyn<S2: Shape>(self, shape: S2) -> Result<GpuTensor<S2, T>>;
+    /// Merges every dimension after the first into one (`torch.flatten(x, 1)`); free.
+    fn flatten(self) -> GpuTensor<<S as Flatten>::Output, T>
+    where
+        S: Flatten;
+    /// Merges every dimension into one (`torch.flatten(x)`); free.
+    fn flatten_all(self) -> GpuTensor<<S as FlattenAll>::Output, T>
+    where
+        S: FlattenAll;
+    /// Inserts an axis of size 1 before position `I` (`torch.unsqueeze`); free.
+    fn unsqueeze<const I: usize>(self) -> GpuTensor<<S as InsertAxis<I>>::Output<Const<1>>, T>
+    where
+        S: InsertAxis<I>;
+    /// Removes axis `I`, which must be `Const<1>` (`torch.squeeze(x, I)`); free.
+    fn squeeze<const I: usize>(self) -> GpuTensor<<S as SqueezeShape<I>>::Output, T>
+    where
+        S: SqueezeShape<I>;
     /// Swaps axes `I` and `J` (`torch.transpose`), as a contiguous copy.
     fn transpose<const I: usize, const J: usize>(
         self,
@@ -156,6 +175,34 @@ impl<S: Shape, T: Tape<f32>> GpuShapeOps<S, T> for GpuTensor<S, T> {
             ));
         }
         Ok(view(self, shape))
+    }
+    fn flatten(self) -> GpuTensor<<S as Flatten>::Output, T>
+    where
+        S: Flatten,
+    {
+        let out = self.shape.flatten_shape();
+        view(self, out)
+    }
+    fn flatten_all(self) -> GpuTensor<<S as FlattenAll>::Output, T>
+    where
+        S: FlattenAll,
+    {
+        let out = self.shape.flatten_all_shape();
+        view(self, out)
+    }
+    fn unsqueeze<const I: usize>(self) -> GpuTensor<<S as InsertAxis<I>>::Output<Const<1>>, T>
+    where
+        S: InsertAxis<I>,
+    {
+        let out = self.shape.insert_axis(Const::<1>);
+        view(self, out)
+    }
+    fn squeeze<const I: usize>(self) -> GpuTensor<<S as SqueezeShape<I>>::Output, T>
+    where
+        S: SqueezeShape<I>,
+    {
+        let out = self.shape.squeeze_shape();
+        view(self, out)
     }
     fn transpose<const I: usize, const J: usize>(
         self,
