@@ -12,13 +12,14 @@ use gpu_support::{assert_close, gpu};
 use shaped::autograd::Gradients;
 use shaped::gpu::prelude::*;
 use shaped::gpu::{
-    GpuGRU, GpuLinear, GpuMultiheadAttention, GpuRNN, GpuRecurrentCell, GpuTransformerEncoderLayer,
+    GpuGRU, GpuLinear, GpuMultiheadAttention, GpuRNN, GpuRecurrent, GpuRecurrentCell,
+    GpuTransformerEncoderLayer,
 };
 use shaped::nn::{
-    AttentionOptions, BiGRU, BiRNN, CellKind, ConvTranspose2d, EncoderInput, GRU, GRUCell,
-    GroupedConv2d, Module, MultiheadAttention, Params, RNN, RNNCell, RNNRelu, RNNReluCell,
-    SeqFirst, TransformerActivation, TransformerConfig, TransformerEncoderLayer, causal_mask,
-    key_padding_mask,
+    AttentionOptions, BiGRU, BiRNN, CellKind, ConvTranspose2d, Direction, EncoderInput, GRU,
+    GRUCell, GroupedConv2d, Layout, Module, MultiheadAttention, Params, RNN, RNNCell, RNNRelu,
+    RNNReluCell, SeqFirst, TransformerActivation, TransformerConfig, TransformerEncoderLayer,
+    causal_mask, key_padding_mask,
 };
 use shaped::prelude::*;
 use shaped::rand::{SeedableRng, rngs::StdRng};
@@ -203,6 +204,24 @@ fn cell_grads<K: CellKind, I: Dim, H: Dim>(
     out
 }
 
+/// Every parameter gradient of a GPU stack, named as PyTorch names them.
+fn stack_grads<K: CellKind, I: Dim, H: Dim, L: Dim, F: Layout, D: Direction>(
+    l: &GpuRecurrent<K, I, H, L, F, D>,
+    gg: &Gradients<f32>,
+) -> Vec<(String, Vec<f32>)> {
+    let mut out = cell_grads(&l.cell, gg, "_l0");
+    if let Some(c) = &l.cell_reverse {
+        out.extend(cell_grads(c, gg, "_l0_reverse"));
+    }
+    for (k, c) in l.rest.iter().enumerate() {
+        out.extend(cell_grads(c, gg, &format!("_l{}", k + 1)));
+        if let Some(c) = l.rest_reverse.get(k) {
+            out.extend(cell_grads(c, gg, &format!("_l{}_reverse", k + 1)));
+        }
+    }
+    out
+}
+
 /// Compares one named gradient: the GPU's and, when there is one, the CPU's.
 type Check<'a> = &'a mut dyn FnMut(&str, &[f32], Option<&[f32]>);
 
@@ -305,42 +324,37 @@ fn rnn_relu_cell_matches_cpu() {
     cell_vs_cpu!(RNNReluCell<5, 7>, 30);
 }
 
-/// A golden sequence case, batch-first `x` `(2, 4, 3)` and `h0` `(L, 2, 5)`, loss
-/// `sum(y * gy)` plus `sum(h_n * gh_n)` when the file has `gh_n`.
+/// A golden sequence case, batch-first `x` `(2, 4, 3)`, `h0` `(STATES, 2, 5)` and `y`
+/// `(2, 4, OUT)`; loss `sum(y * gy)` plus `sum(h_n * gh_n)` when the file has `gh_n`.
 macro_rules! layer_golden {
-    ($case:literal, $layer:ty, $l:literal) => {{
+    ($case:literal, $layer:ty, $states:literal, $out:literal) => {{
         let Some(dev) = gpu() else { return };
         let g = Golden::load($case);
         let mut layer = <$layer>::new(&mut rng());
         load(&mut layer, &g);
         let glayer = layer.to_device(&dev).unwrap();
         let x = up(&dev, &Tensor::<Rank3<2, 4, 3>>::from_vec(g.f("x")).unwrap());
-        let h0 = up(
-            &dev,
-            &Tensor::<Rank3<$l, 2, 5>>::from_vec(g.f("h0")).unwrap(),
-        );
+        let h0 = Tensor::<Rank3<$states, 2, 5>>::from_vec(g.f("h0")).unwrap();
+        let h0 = up(&dev, &h0);
         let (y, h_n) = glayer.forward((x.clone().trace(), h0.clone().trace()));
         g.check_forward("y", &down(&y));
         g.check_forward("h_n", &down(&h_n));
+        // Computed output dims (2 * H, 2 * L) as the static sizes they are.
+        let y = y.reshape_dyn(<Rank3<2, 4, $out>>::default());
+        let h_n = h_n.reshape_dyn(<Rank3<$states, 2, 5>>::default());
         let gy = up(
             &dev,
-            &Tensor::<Rank3<2, 4, 5>>::from_vec(g.f("gy")).unwrap(),
+            &Tensor::<Rank3<2, 4, $out>>::from_vec(g.f("gy")).unwrap(),
         );
         let grads = if g.has("gh_n") {
-            let ghn = up(
-                &dev,
-                &Tensor::<Rank3<$l, 2, 5>>::from_vec(g.f("gh_n")).unwrap(),
-            );
-            ((y * gy).sum() + (h_n * ghn).sum()).backward()
+            let ghn = Tensor::<Rank3<$states, 2, 5>>::from_vec(g.f("gh_n")).unwrap();
+            ((y * gy).sum() + (h_n * up(&dev, &ghn)).sum()).backward()
         } else {
             (y * gy).sum().backward()
         };
         g.check_grad("x", &grad(&grads, &x));
         g.check_grad("h0", &grad(&grads, &h0));
-        let mut named = cell_grads(&glayer.cell, &grads, "_l0");
-        for (k, c) in glayer.rest.iter().enumerate() {
-            named.extend(cell_grads(c, &grads, &format!("_l{}", k + 1)));
-        }
+        let named = stack_grads(&glayer, &grads);
         check_named(
             &layer,
             &named,
@@ -352,17 +366,17 @@ macro_rules! layer_golden {
 
 #[test]
 fn gru_layer_golden() {
-    layer_golden!("layer_gru", GRU<3, 5>, 1);
+    layer_golden!("layer_gru", GRU<3, 5>, 1, 5);
 }
 
 #[test]
 fn rnn_tanh_layer_golden() {
-    layer_golden!("layer_rnn_tanh", RNN<3, 5>, 1);
+    layer_golden!("layer_rnn_tanh", RNN<3, 5>, 1, 5);
 }
 
 #[test]
 fn rnn_relu_two_layer_golden() {
-    layer_golden!("layer_rnn_relu", RNNRelu<3, 5, 2>, 2);
+    layer_golden!("layer_rnn_relu", RNNRelu<3, 5, 2>, 2, 5);
 }
 
 /// A 2-layer sequence-first GRU from a zero state on both devices: `y`, `h_n` and every
@@ -382,11 +396,9 @@ fn gru_two_layer_seq_first_matches_cpu() {
     let cg = ((cy * ry.clone()).sum() + (chn * rh.clone()).sum()).backward();
     let gg = ((gy * up(&dev, &ry)).sum() + (ghn * up(&dev, &rh)).sum()).backward();
     close("x", &grad(&gg, &gx), cg.get_slice(&x).unwrap(), GRAD);
-    let mut named = cell_grads(&ggru.cell, &gg, "_l0");
-    named.extend(cell_grads(&ggru.rest[0], &gg, "_l1"));
     check_named(
         &gru,
-        &named,
+        &stack_grads(&ggru, &gg),
         &mut |name, gv, cv| close(name, gv, cv.unwrap(), GRAD),
         Some(&cg),
     );
@@ -738,17 +750,10 @@ macro_rules! bidirectional_vs_cpu {
         let gg = ((gy * up(&dev, &ry)).sum() + (ghn * up(&dev, &rh)).sum()).backward();
         close("x", &grad(&gg, &gx), cg.get_slice(&x).unwrap(), GRAD);
         close("h0", &grad(&gg, &gh0), cg.get_slice(&h0).unwrap(), GRAD);
-        let mut named = cell_grads(&glayer.cell, &gg, "_l0");
-        named.extend(cell_grads(
-            glayer.cell_reverse.as_ref().unwrap(),
-            &gg,
-            "_l0_reverse",
-        ));
-        named.extend(cell_grads(&glayer.rest[0], &gg, "_l1"));
-        named.extend(cell_grads(&glayer.rest_reverse[0], &gg, "_l1_reverse"));
+        assert!(glayer.cell_reverse.is_some() && glayer.rest_reverse.len() == 1);
         check_named(
             &layer,
-            &named,
+            &stack_grads(&glayer, &gg),
             &mut |name, gv, cv| close(name, gv, cv.unwrap(), GRAD),
             Some(&cg),
         );
@@ -777,42 +782,5 @@ fn birnn_two_layer_seq_first_matches_cpu() {
 
 #[test]
 fn gru_bidirectional_golden() {
-    let Some(dev) = gpu() else { return };
-    let g = Golden::load("layer_gru_bidirectional");
-    let mut layer = BiGRU::<3, 5>::new(&mut rng());
-    load(&mut layer, &g);
-    let glayer = layer.to_device(&dev).unwrap();
-    let x = up(&dev, &Tensor::<Rank3<2, 4, 3>>::from_vec(g.f("x")).unwrap());
-    let h0 = up(
-        &dev,
-        &Tensor::<Rank3<2, 2, 5>>::from_vec(g.f("h0")).unwrap(),
-    );
-    let (y, h_n) = glayer.forward((x.clone().trace(), h0.clone().trace()));
-    g.check_forward("y", &down(&y));
-    g.check_forward("h_n", &down(&h_n));
-    let y = y.reshape_dyn(<Rank3<2, 4, 10>>::default());
-    let h_n = h_n.reshape_dyn(<Rank3<2, 2, 5>>::default());
-    let gy = up(
-        &dev,
-        &Tensor::<Rank3<2, 4, 10>>::from_vec(g.f("gy")).unwrap(),
-    );
-    let ghn = up(
-        &dev,
-        &Tensor::<Rank3<2, 2, 5>>::from_vec(g.f("gh_n")).unwrap(),
-    );
-    let grads = ((y * gy).sum() + (h_n * ghn).sum()).backward();
-    g.check_grad("x", &grad(&grads, &x));
-    g.check_grad("h0", &grad(&grads, &h0));
-    let mut named = cell_grads(&glayer.cell, &grads, "_l0");
-    named.extend(cell_grads(
-        glayer.cell_reverse.as_ref().unwrap(),
-        &grads,
-        "_l0_reverse",
-    ));
-    check_named(
-        &layer,
-        &named,
-        &mut |name, gv, _| g.check_grad(name, gv),
-        None,
-    );
+    layer_golden!("layer_gru_bidirectional", BiGRU<3, 5>, 2, 10);
 }
