@@ -138,10 +138,10 @@ where
     (Arc::new(y), out_id, tape)
 }
 
-/// The gradients of `a + b` or `a - b` without broadcasting: the output's gradient itself
-/// (negated for a derivative of -1). The rhs takes over the buffer; the lhs gets a parallel
-/// copy when both sides are traced. Generic over the element type alone, so one copy serves
-/// every kernel.
+/// The gradients of `a + b` or `a - b` without broadcasting: the output's gradient itself,
+/// one buffer shared by both sides (copied only if one of them is written to later), negated
+/// for a derivative of -1. Generic over the element type alone, so one copy serves every
+/// kernel.
 fn unit_grads<E: Float>(g: &mut Gradients<E>, gy: Vec<E>, sides: [(bool, UniqueId, i8); 2]) {
     let [(track_l, l_id, dl), (track_r, r_id, dr)] = sides;
     let signed = |v: Vec<E>, d: i8| {
@@ -152,14 +152,16 @@ fn unit_grads<E: Float>(g: &mut Gradients<E>, gy: Vec<E>, sides: [(bool, UniqueI
         v
     };
     match (track_l, track_r) {
+        (true, true) if dl == dr => {
+            let shared = Arc::new(signed(gy, dl));
+            g.add_shared(l_id, shared.clone());
+            g.add_shared(r_id, shared);
+        }
         (true, true) => {
-            let ga = if dl < 0 {
-                kernels::map(&gy, |x| -x)
-            } else {
-                kernels::map(&gy, |x| x)
-            };
-            g.add(l_id, ga);
-            g.add(r_id, signed(gy, dr));
+            let negated = kernels::map(&gy, |x| -x);
+            let (gl, gr) = if dl < 0 { (negated, gy) } else { (gy, negated) };
+            g.add(l_id, gl);
+            g.add(r_id, gr);
         }
         (true, false) => g.add(l_id, signed(gy, dl)),
         (false, true) => g.add(r_id, signed(gy, dr)),
