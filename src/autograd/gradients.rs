@@ -87,7 +87,9 @@ impl<E: Float> Gradients<E> {
     }
     /// The gradient stored for an id, mutably (for clipping and scaling).
     pub fn get_id_mut(&mut self, id: UniqueId) -> Option<&mut [E]> {
-        self.map.get_mut(&id).map(|g| Arc::make_mut(g).as_mut_slice())
+        self.map
+            .get_mut(&id)
+            .map(|g| Arc::make_mut(g).as_mut_slice())
     }
     /// How many tensors have a gradient.
     pub fn len(&self) -> usize {

@@ -92,46 +92,50 @@ impl Attention {
         let mut out = vec![E::ZERO; self.batch * l * e];
         let mut probs = vec![E::ZERO; self.batch * self.heads * l * s];
         let (q, k, v) = (self.q, self.k, self.v);
-        self.for_batches([&mut out, &mut probs], [l * e, self.heads * l * s], |b, [out, probs]| {
-            let (qb, kb, vb) = (
-                &bufs[q.buf][b * q.batch_stride..],
-                &bufs[k.buf][b * k.batch_stride..],
-                &bufs[v.buf][b * v.batch_stride..],
-            );
-            for (h, p) in probs.chunks_exact_mut((l * s).max(1)).enumerate() {
-                let c = h * d;
-                // P = scale Q K^T, K^T read through swapped strides.
-                gemm(
-                    l,
-                    d,
-                    s,
-                    scale,
-                    &qb[q.col + c..],
-                    (q.stride as isize, 1),
-                    &kb[k.col + c..],
-                    (1, k.stride as isize),
-                    E::ZERO,
-                    p,
-                    (s as isize, 1),
+        self.for_batches(
+            [&mut out, &mut probs],
+            [l * e, self.heads * l * s],
+            |b, [out, probs]| {
+                let (qb, kb, vb) = (
+                    &bufs[q.buf][b * q.batch_stride..],
+                    &bufs[k.buf][b * k.batch_stride..],
+                    &bufs[v.buf][b * v.batch_stride..],
                 );
-                let kpm = key_padding.map(|m| &m[b * s..][..s]);
-                masked_softmax_rows(p, s, mask, kpm);
-                // The head's context, written into its columns of the merged output.
-                gemm(
-                    l,
-                    s,
-                    d,
-                    E::ONE,
-                    p,
-                    (s as isize, 1),
-                    &vb[v.col + c..],
-                    (v.stride as isize, 1),
-                    E::ZERO,
-                    &mut out[c..],
-                    (e as isize, 1),
-                );
-            }
-        });
+                for (h, p) in probs.chunks_exact_mut((l * s).max(1)).enumerate() {
+                    let c = h * d;
+                    // P = scale Q K^T, K^T read through swapped strides.
+                    gemm(
+                        l,
+                        d,
+                        s,
+                        scale,
+                        &qb[q.col + c..],
+                        (q.stride as isize, 1),
+                        &kb[k.col + c..],
+                        (1, k.stride as isize),
+                        E::ZERO,
+                        p,
+                        (s as isize, 1),
+                    );
+                    let kpm = key_padding.map(|m| &m[b * s..][..s]);
+                    masked_softmax_rows(p, s, mask, kpm);
+                    // The head's context, written into its columns of the merged output.
+                    gemm(
+                        l,
+                        s,
+                        d,
+                        E::ONE,
+                        p,
+                        (s as isize, 1),
+                        &vb[v.col + c..],
+                        (v.stride as isize, 1),
+                        E::ZERO,
+                        &mut out[c..],
+                        (e as isize, 1),
+                    );
+                }
+            },
+        );
         (out, probs)
     }
 
