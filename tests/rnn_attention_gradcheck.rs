@@ -4,7 +4,9 @@
 use proptest::prelude::*;
 use rand::SeedableRng;
 use shaped::gradcheck::{GradcheckOptions, Traced, gradcheck_vjp, gradcheck2_vjp};
-use shaped::nn::{AttentionInput, GRU, LSTM, Module, MultiheadAttention, Params, RNN};
+use shaped::nn::{
+    AttentionInput, AttentionOptions, GRU, LSTM, Module, MultiheadAttention, Params, RNN,
+};
 use shaped::prelude::*;
 use shaped::strategies::tensor;
 
@@ -59,6 +61,45 @@ proptest! {
         gradcheck_vjp(&q, |q| run(&mha, q, kv.clone().trace(), kv.clone().trace()), opts()).unwrap();
         gradcheck2_vjp(&kv, &kv.clone().detach(), |k, v| run(&mha, q.clone().trace(), k, v), opts()).unwrap();
         check_layer_params(&mha, |m| m.forward(q.clone().trace()).0);
+    }
+
+    /// Without weights and dropout the attention is one fused op (heads read in place, one
+    /// packed projection when query, key and value are one tensor): checked on its own
+    /// against finite differences, with a causal mask and a key padding mask that hides
+    /// keys, and against the unfused path (asked for the weights).
+    #[test]
+    fn fused_attention_inputs_and_parameters(x in tensor::<Rank3<2, 3, 6>, f64>(-1.0..1.0), kv in tensor::<Rank3<2, 5, 6>, f64>(-1.0..1.0), seed in 0u64..1000) {
+        let mha = MultiheadAttention::<6, 3, f64>::new(&mut rng(seed));
+        let causal = MultiheadAttention::<6, 3, f64>::causal_mask(3);
+        let hide = f64::NEG_INFINITY;
+        let kpm = Tensor::<(usize, usize), f64>::from_vec_with_shape(
+            vec![0.0, 0.0, hide, 0.0, 0.0, hide, 0.0, 0.0, 0.0, hide],
+            (2, 5),
+        ).unwrap();
+        let self_attn = |m: &MultiheadAttention<6, 3, f64>, x: Traced<Rank3<2, 3, 6>>, need_weights: bool| {
+            let opts = AttentionOptions { attn_mask: Some(&causal), need_weights, ..Default::default() };
+            m.forward_with(x.clone(), x.clone(), x, opts).0
+        };
+        gradcheck_vjp(&x, |x| self_attn(&mha, x, false), opts()).unwrap();
+        check_layer_params(&mha, |m| self_attn(m, x.clone().trace(), false));
+        let cross = |m: &MultiheadAttention<6, 3, f64>, q: Traced<Rank3<2, 3, 6>>, k: Traced<Rank3<2, 5, 6>>, v: Traced<Rank3<2, 5, 6>>, need_weights: bool| {
+            let opts = AttentionOptions { key_padding_mask: Some(&kpm), need_weights, ..Default::default() };
+            m.forward_with(q, k, v, opts).0
+        };
+        gradcheck_vjp(&x, |q| cross(&mha, q, kv.clone().trace(), kv.clone().trace(), false), opts()).unwrap();
+        gradcheck2_vjp(&kv, &kv.clone().detach(), |k, v| cross(&mha, x.clone().trace(), k, v, false), opts()).unwrap();
+        check_layer_params(&mha, |m| cross(m, x.clone().trace(), kv.clone().trace(), kv.clone().trace(), false));
+        for (fused, reference) in [
+            (self_attn(&mha, x.clone().trace(), false), self_attn(&mha, x.clone().trace(), true)),
+            (
+                cross(&mha, x.clone().trace(), kv.clone().trace(), kv.clone().trace(), false),
+                cross(&mha, x.clone().trace(), kv.clone().trace(), kv.clone().trace(), true),
+            ),
+        ] {
+            for (a, b) in fused.to_vec().iter().zip(reference.to_vec()) {
+                prop_assert!((a - b).abs() <= 1e-12, "fused {a} vs unfused {b}");
+            }
+        }
     }
 }
 

@@ -37,7 +37,9 @@ pub(crate) type IdSet = HashSet<UniqueId, IdBuild>;
 /// assert_eq!(grads.get(&x).unwrap().to_vec(), vec![2.0, 4.0, 6.0]);
 /// ```
 pub struct Gradients<E: Float> {
-    map: HashMap<UniqueId, Vec<E>, IdBuild>,
+    /// Shared buffers, copied on write: a backward step may hand one gradient to several
+    /// inputs (`a + b`) without copying it.
+    map: HashMap<UniqueId, Arc<Vec<E>>, IdBuild>,
     /// Gradients of tensors on another device (a GPU): they stay there, opaque to autograd.
     device: HashMap<UniqueId, Arc<dyn DeviceGrad>, IdBuild>,
 }
@@ -60,8 +62,9 @@ impl<E: Float> Default for Gradients<E> {
     }
 }
 
-/// A copy of every gradient (e.g. to reduce the same gradients in two ways); device
-/// gradients are shared, which is safe because nothing writes into them.
+/// A copy of every gradient (e.g. to reduce the same gradients in two ways): the buffers
+/// are shared and copied on the first write to either side; device gradients are shared,
+/// which is safe because nothing writes into them.
 impl<E: Float> Clone for Gradients<E> {
     fn clone(&self) -> Self {
         Gradients {
@@ -84,7 +87,9 @@ impl<E: Float> Gradients<E> {
     }
     /// The gradient stored for an id, mutably (for clipping and scaling).
     pub fn get_id_mut(&mut self, id: UniqueId) -> Option<&mut [E]> {
-        self.map.get_mut(&id).map(|g| g.as_mut_slice())
+        self.map
+            .get_mut(&id)
+            .map(|g| Arc::make_mut(g).as_mut_slice())
     }
     /// How many tensors have a gradient.
     pub fn len(&self) -> usize {
@@ -107,7 +112,7 @@ impl<E: Float> Gradients<E> {
     /// backward passes).
     pub fn accumulate(&mut self, other: Gradients<E>) {
         for (id, g) in other.map {
-            self.add(id, g);
+            self.add_shared(id, g);
         }
         for (id, g) in other.device {
             self.add_device(id, g);
@@ -139,21 +144,28 @@ impl<E: Float> Gradients<E> {
 
     /// Takes the gradient of an op's output: the backward step is its last reader.
     pub(crate) fn take(&mut self, id: UniqueId) -> Option<Vec<E>> {
-        self.map.remove(&id)
+        self.map
+            .remove(&id)
+            .map(|g| Arc::try_unwrap(g).unwrap_or_else(|g| g.as_ref().clone()))
     }
     /// Adds `g` to the gradient of `id`, moving it in when there is none yet.
     /// Stores a zero gradient of `len` elements for `id` (a parameter that this rank's batch
     /// did not reach, before gradients are averaged across ranks).
     pub(crate) fn insert_zeros(&mut self, id: UniqueId, len: usize) {
-        self.map.insert(id, vec![E::ZERO; len]);
+        self.map.insert(id, Arc::new(vec![E::ZERO; len]));
     }
     pub(crate) fn add(&mut self, id: UniqueId, g: Vec<E>) {
+        self.add_shared(id, Arc::new(g));
+    }
+    /// [`add`](Self::add) of a buffer that other gradients may share (it is copied only if
+    /// it has to be added to).
+    pub(crate) fn add_shared(&mut self, id: UniqueId, g: Arc<Vec<E>>) {
         match self.map.entry(id) {
             std::collections::hash_map::Entry::Occupied(mut e) => {
-                let acc = e.get_mut();
+                let acc = Arc::make_mut(e.get_mut());
                 debug_assert_eq!(acc.len(), g.len());
-                for (a, b) in acc.iter_mut().zip(g) {
-                    *a += b;
+                for (a, b) in acc.iter_mut().zip(g.iter()) {
+                    *a += *b;
                 }
             }
             std::collections::hash_map::Entry::Vacant(e) => {
@@ -163,11 +175,14 @@ impl<E: Float> Gradients<E> {
     }
     /// The gradient buffer of `id` for in-place accumulation, zero-filled when new.
     pub(crate) fn entry(&mut self, id: UniqueId, len: usize) -> &mut [E] {
-        let v = self.map.entry(id).or_insert_with(|| vec![E::ZERO; len]);
+        let v = self
+            .map
+            .entry(id)
+            .or_insert_with(|| Arc::new(vec![E::ZERO; len]));
         debug_assert_eq!(v.len(), len);
-        v
+        Arc::make_mut(v).as_mut_slice()
     }
     pub(crate) fn insert(&mut self, id: UniqueId, g: Vec<E>) {
-        self.map.insert(id, g);
+        self.map.insert(id, Arc::new(g));
     }
 }

@@ -13,6 +13,7 @@
 //! ([`threads`]). Creating tensors (plain allocations outside the backend) does not, so a
 //! program that never runs a kernel leaves malloc as it found it.
 pub(crate) mod alloc;
+pub(crate) mod attention;
 pub(crate) mod compare;
 pub(crate) mod conv;
 pub(crate) mod elementwise;

@@ -1,7 +1,13 @@
 //! Reductions along one axis, seen as a `[outer, n, inner]` block.
 
 use super::simd::wide;
+use super::threads;
 use crate::dtype::Float;
+use std::sync::Mutex;
+
+/// Long sums are cut into blocks of this many elements, summed in parallel and then added
+/// in order: the blocks do not depend on the thread count, so neither does the result.
+const SUM_BLOCK: usize = 1 << 16;
 
 /// Splits `dims` around `axis` into (outer, n, inner) element counts.
 pub(crate) fn split_axis(dims: &[usize], axis: usize) -> (usize, usize, usize) {
@@ -15,6 +21,9 @@ pub(crate) fn sum_axis<E: Float>(x: &[E], outer: usize, n: usize, inner: usize) 
     wide(
         #[inline(always)]
         || {
+            if outer == 1 && inner == 1 && n >= 2 * SUM_BLOCK {
+                return vec![sum_long(x)];
+            }
             if inner == 1 && n > 0 {
                 // Reducing the last axis: one contiguous row per output, summed in 8 independent
                 // lanes so the loop vectorises (a single running sum is a serial dependency).
@@ -106,6 +115,52 @@ pub(crate) fn arg_extreme_axis<E: Float>(
     )
 }
 
+/// Sum of a long slice: [`SUM_BLOCK`] blocks summed over the threads in 32 lanes each (one
+/// lane chain per 8 elements would be bound by the add latency, not by memory), then added
+/// in order.
+fn sum_long<E: Float>(x: &[E]) -> E {
+    let blocks = x.len().div_ceil(SUM_BLOCK);
+    let mut partials = vec![E::ZERO; blocks];
+    let per = blocks.div_ceil(threads::threads().clamp(1, blocks));
+    let parts: Vec<Mutex<Option<&mut [E]>>> = partials
+        .chunks_mut(per)
+        .map(|c| Mutex::new(Some(c)))
+        .collect();
+    threads::run(parts.len(), &|t| {
+        let Some(slots) = parts[t].lock().unwrap_or_else(|e| e.into_inner()).take() else {
+            return;
+        };
+        wide(
+            #[inline(always)]
+            || {
+                for (j, slot) in slots.iter_mut().enumerate() {
+                    let start = (t * per + j) * SUM_BLOCK;
+                    let block = &x[start..(start + SUM_BLOCK).min(x.len())];
+                    let mut lanes = [E::ZERO; 32];
+                    let chunks = block.chunks_exact(32);
+                    let rest = chunks.remainder();
+                    for c in chunks {
+                        for (l, &v) in lanes.iter_mut().zip(c) {
+                            *l += v;
+                        }
+                    }
+                    // Pairwise down to one lane.
+                    let mut width = 16;
+                    while width > 0 {
+                        for i in 0..width {
+                            lanes[i] += lanes[i + width];
+                        }
+                        width /= 2;
+                    }
+                    *slot = rest.iter().fold(lanes[0], |s, &v| s + v);
+                }
+            },
+        );
+    });
+    drop(parts);
+    partials.iter().fold(E::ZERO, |s, &v| s + v)
+}
+
 /// Sum of a contiguous slice in eight lanes.
 pub(crate) fn sum_contiguous<E: Float>(x: &[E]) -> E {
     wide(
@@ -127,4 +182,29 @@ pub(crate) fn sum_contiguous<E: Float>(x: &[E]) -> E {
             total
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_sums_match_the_exact_sum() {
+        for n in [2 * SUM_BLOCK, 5 * SUM_BLOCK + 123] {
+            let x: Vec<f32> = (0..n)
+                .map(|i| ((i * 7919 % 1000) as f32 - 499.5) / 250.0)
+                .collect();
+            let exact: f64 = x.iter().map(|&v| v as f64).sum();
+            let got = sum_axis(&x, 1, n, 1);
+            assert_eq!(got.len(), 1);
+            assert!(
+                (got[0] as f64 - exact).abs() <= 1e-6 * n as f64,
+                "{} vs {exact}",
+                got[0]
+            );
+            let x64: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+            let got64 = sum_axis(&x64, 1, n, 1)[0];
+            assert!((got64 - exact).abs() <= 1e-9 * n as f64);
+        }
+    }
 }

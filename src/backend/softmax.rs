@@ -45,7 +45,7 @@ fn for_row_blocks<E: Float>(out: &mut [E], n: usize, f: impl Fn(usize, &mut [E])
 /// Maximum of a row with eight independent accumulators (vectorises; `max` ignores NaN in
 /// any order, as the sequential loop does).
 #[inline(always)]
-fn row_max<E: Float>(r: &[E]) -> E {
+pub(super) fn row_max<E: Float>(r: &[E]) -> E {
     let mut acc = [E::NEG_INFINITY; 8];
     let chunks = r.chunks_exact(8);
     let tail = chunks.remainder();
@@ -63,7 +63,7 @@ fn row_max<E: Float>(r: &[E]) -> E {
 
 /// `sum_k a_k b_k` (or `sum_k a_k` with `b = None`) with eight accumulators.
 #[inline(always)]
-fn row_dot<E: Float>(a: &[E], b: Option<&[E]>) -> E {
+pub(super) fn row_dot<E: Float>(a: &[E], b: Option<&[E]>) -> E {
     let mut acc = [E::ZERO; 8];
     let ca = a.chunks_exact(8);
     let tail = ca.remainder();

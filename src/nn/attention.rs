@@ -9,6 +9,7 @@ use crate::autograd::Tape;
 use crate::dtype::Float;
 use crate::error::OrPanic;
 use crate::error::{Error, Result};
+use crate::ops::attention::{Projected, attention_op};
 use crate::ops::linear::linear_op;
 use crate::shape::{Const, Dim, DimEq, Prod, Shape};
 use crate::tensor::Tensor;
@@ -334,6 +335,16 @@ impl<E: Float, T: Tape<E>> AttentionCore<E, T> {
     /// splits the heads: `(B, HEADS, N, E/HEADS)`.
     fn project<SX: Shape>(&self, x: Tensor<SX, E, T>, part: usize) -> Result<Heads<E, T>> {
         let (embed, heads) = (self.embed, self.heads);
+        let p = self.project_flat(x, part)?;
+        let (b, n, _) = p.shape;
+        let split = p.try_reshape_dyn((b, n, heads, embed / heads))?;
+        Ok(split.permute::<0, 2, 1, 3>())
+    }
+
+    /// Projects `x` `(B, N, E)` with rows `part*E..(part+1)*E` of the input projection:
+    /// `(B, N, E)`, heads side by side.
+    fn project_flat<SX: Shape>(&self, x: Tensor<SX, E, T>, part: usize) -> Result<Seq<E, T>> {
+        let embed = self.embed;
         let d = x.shape.dims();
         let (b, n) = (d[0], d[1]);
         let w = self.in_w.clone().try_narrow_dyn::<0>(part * embed, embed)?;
@@ -341,22 +352,19 @@ impl<E: Float, T: Tape<E>> AttentionCore<E, T> {
             Some(bias) => Some(bias.clone().try_narrow_dyn::<0>(part * embed, embed)?),
             None => None,
         };
-        let p = linear_op(x, w, bias, (b, n, embed));
-        let split = p.try_reshape_dyn((b, n, heads, embed / heads))?;
-        Ok(split.permute::<0, 2, 1, 3>())
+        Ok(linear_op(x, w, bias, (b, n, embed)))
     }
 
-    /// Checks the shapes, projects, and returns the attention probabilities
-    /// `(B, HEADS, L, S)` (softmax of the scaled, masked scores) with the projected values.
-    #[allow(clippy::type_complexity)]
-    pub(super) fn scores<SQ: Shape, SK: Shape, SV: Shape>(
+    /// Checks the shapes of the inputs and masks against each other and the layer:
+    /// `(B, L, S)`, or an error naming the shapes that do not fit.
+    fn check<SQ: Shape, SK: Shape, SV: Shape>(
         &self,
-        q: Tensor<SQ, E, T>,
-        k: Tensor<SK, E, T>,
-        v: Tensor<SV, E, T>,
-        attn_mask: Option<Tensor<(usize, usize), E>>,
+        q: &Tensor<SQ, E, T>,
+        k: &Tensor<SK, E, T>,
+        v: &Tensor<SV, E, T>,
+        attn_mask: Option<&Tensor<(usize, usize), E>>,
         key_padding_mask: Option<&Tensor<(usize, usize), E>>,
-    ) -> Result<(Heads<E, T>, Heads<E, T>)> {
+    ) -> Result<(usize, usize, usize)> {
         let (layer, embed) = (self.layer, self.embed);
         let (qd, kd, vd) = (q.shape.dims(), k.shape.dims(), v.shape.dims());
         for (what, d) in [("query", &qd), ("key", &kd), ("value", &vd)] {
@@ -383,13 +391,6 @@ impl<E: Float, T: Tape<E>> AttentionCore<E, T> {
                 ),
             ));
         }
-        let head_dim = embed / self.heads;
-        let q = self
-            .project(q, 0)?
-            .mul_scalar(E::ONE / E::from_usize(head_dim).sqrt());
-        let k = self.project(k, 1)?;
-        let v = self.project(v, 2)?;
-        let mut scores: Heads<E, T> = q.try_matmul(k.permute::<0, 1, 3, 2>())?;
         if let Some(m) = attn_mask {
             let md = m.shape.dims();
             if md.as_slice() != [l, s] {
@@ -401,7 +402,6 @@ impl<E: Float, T: Tape<E>> AttentionCore<E, T> {
                     ),
                 ));
             }
-            scores = scores.try_add(m)?;
         }
         if let Some(m) = key_padding_mask {
             let md = m.shape.dims();
@@ -414,6 +414,84 @@ impl<E: Float, T: Tape<E>> AttentionCore<E, T> {
                     ),
                 ));
             }
+        }
+        Ok((b, l, s))
+    }
+
+    /// The attention without weights or dropout as one primitive ([`attention_op`]): the
+    /// heads are read in place from the projections, one `(B, L, 3E)` projection for
+    /// self-attention (the same tensor as query, key and value).
+    fn fused<SQ: Shape, SK: Shape, SV: Shape>(
+        &self,
+        q: Tensor<SQ, E, T>,
+        k: Tensor<SK, E, T>,
+        v: Tensor<SV, E, T>,
+        attn_mask: Option<&Tensor<(usize, usize), E>>,
+        key_padding_mask: Option<&Tensor<(usize, usize), E>>,
+    ) -> Result<Seq<E, T>> {
+        let embed = self.embed;
+        let (b, l, _) = self.check(&q, &k, &v, attn_mask, key_padding_mask)?;
+        let projected = if q.id == k.id && k.id == v.id {
+            let ((q, tq), (_, tk), (_, tv)) = (q.split_tape(), k.split_tape(), v.split_tape());
+            let q = Tensor {
+                shape: q.shape,
+                data: q.data,
+                id: q.id,
+                tape: tq.merge(tk).merge(tv),
+            };
+            Projected::Packed(linear_op(
+                q,
+                self.in_w.clone(),
+                self.in_b.clone(),
+                (b, l, 3 * embed),
+            ))
+        } else {
+            Projected::Apart(
+                self.project_flat(q, 0)?,
+                self.project_flat(k, 1)?,
+                self.project_flat(v, 2)?,
+            )
+        };
+        let scale = E::ONE / E::from_usize(embed / self.heads).sqrt();
+        let ctx = attention_op(
+            projected,
+            self.heads,
+            scale,
+            attn_mask.map(|m| m.as_slice()),
+            key_padding_mask.map(|m| m.as_slice()),
+        );
+        Ok(linear_op(
+            ctx,
+            self.out_w.clone(),
+            self.out_b.clone(),
+            (b, l, embed),
+        ))
+    }
+
+    /// Checks the shapes, projects, and returns the attention probabilities
+    /// `(B, HEADS, L, S)` (softmax of the scaled, masked scores) with the projected values.
+    #[allow(clippy::type_complexity)]
+    pub(super) fn scores<SQ: Shape, SK: Shape, SV: Shape>(
+        &self,
+        q: Tensor<SQ, E, T>,
+        k: Tensor<SK, E, T>,
+        v: Tensor<SV, E, T>,
+        attn_mask: Option<Tensor<(usize, usize), E>>,
+        key_padding_mask: Option<&Tensor<(usize, usize), E>>,
+    ) -> Result<(Heads<E, T>, Heads<E, T>)> {
+        let embed = self.embed;
+        let (b, _, s) = self.check(&q, &k, &v, attn_mask.as_ref(), key_padding_mask)?;
+        let head_dim = embed / self.heads;
+        let q = self
+            .project(q, 0)?
+            .mul_scalar(E::ONE / E::from_usize(head_dim).sqrt());
+        let k = self.project(k, 1)?;
+        let v = self.project(v, 2)?;
+        let mut scores: Heads<E, T> = q.try_matmul(k.permute::<0, 1, 3, 2>())?;
+        if let Some(m) = attn_mask {
+            scores = scores.try_add(m)?;
+        }
+        if let Some(m) = key_padding_mask {
             // (B, S) -> (B, 1, 1, S): the same keys hidden for every head and query.
             scores = scores.try_add(m.clone().try_reshape_dyn((b, 1usize, 1usize, s))?)?;
         }
@@ -463,6 +541,12 @@ impl<E: Float, T: Tape<E>> AttentionCore<E, T> {
         need_weights: bool,
         dropout: Option<&Dropout>,
     ) -> Result<(Seq<E, T>, Option<Seq<E, T>>)> {
+        // Dropout of probability 0 (a training-mode layer built with dropout 0) is the identity.
+        let dropout = dropout.filter(|d| d.p() != 0.0);
+        if !need_weights && dropout.is_none() {
+            let y = self.fused(q, k, v, attn_mask, key_padding_mask)?;
+            return Ok((y, None));
+        }
         let (mut attn, v) = self.scores(q, k, v, attn_mask.cloned(), key_padding_mask)?;
         if let Some(dropout) = dropout {
             attn = dropout.drop_shared(attn);

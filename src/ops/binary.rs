@@ -20,6 +20,10 @@ pub trait BinaryKernel<E: Float>: Copy + Send + Sync + 'static {
     fn dfa(&self, a: E, b: E) -> E;
     /// dy/db.
     fn dfb(&self, a: E, b: E) -> E;
+    /// `Some([da, db])` when dy/da and dy/db are the constants `da`, `db` (each 1 or -1):
+    /// the backward pass then hands on the output's gradient (negated for -1) without reading
+    /// the inputs again.
+    const UNIT_DERIVATIVES: Option<[i8; 2]> = None;
 }
 
 /// Applies `k` over the broadcast of `lhs` and `rhs` into `out` (whose dims the caller has
@@ -103,6 +107,10 @@ where
         out_id,
         Box::new(move |g: &mut Gradients<E>| {
             let Some(gy) = g.take(out_id) else { return };
+            if let (true, true, Some([da, db])) = (ld == od, rd == od, K::UNIT_DERIVATIVES) {
+                unit_grads(g, gy, [(track_l, a_id, da), (track_r, b_id, db)]);
+                return;
+            }
             if ld == od && rd == od {
                 // No broadcasting: build each input's gradient directly (the rhs reuses the
                 // output's buffer) instead of zero-filling and accumulating.
@@ -130,8 +138,39 @@ where
     (Arc::new(y), out_id, tape)
 }
 
+/// The gradients of `a + b` or `a - b` without broadcasting: the output's gradient itself,
+/// one buffer shared by both sides (copied only if one of them is written to later), negated
+/// for a derivative of -1. Generic over the element type alone, so one copy serves every
+/// kernel.
+fn unit_grads<E: Float>(g: &mut Gradients<E>, gy: Vec<E>, sides: [(bool, UniqueId, i8); 2]) {
+    let [(track_l, l_id, dl), (track_r, r_id, dr)] = sides;
+    let signed = |v: Vec<E>, d: i8| {
+        let mut v = v;
+        if d < 0 {
+            kernels::map_inplace(&mut v, |x| -x);
+        }
+        v
+    };
+    match (track_l, track_r) {
+        (true, true) if dl == dr => {
+            let shared = Arc::new(signed(gy, dl));
+            g.add_shared(l_id, shared.clone());
+            g.add_shared(r_id, shared);
+        }
+        (true, true) => {
+            let negated = kernels::map(&gy, |x| -x);
+            let (gl, gr) = if dl < 0 { (negated, gy) } else { (gy, negated) };
+            g.add(l_id, gl);
+            g.add(r_id, gr);
+        }
+        (true, false) => g.add(l_id, signed(gy, dl)),
+        (false, true) => g.add(r_id, signed(gy, dr)),
+        (false, false) => {}
+    }
+}
+
 macro_rules! binary_kernel {
-    ($(#[$m:meta])* $name:ident, |$a:ident, $b:ident| $f:expr, $dfa:expr, $dfb:expr) => {
+    ($(#[$m:meta])* $name:ident, |$a:ident, $b:ident| $f:expr, $dfa:expr, $dfb:expr $(, unit $unit:expr)?) => {
         $(#[$m])*
         #[derive(Clone, Copy, Debug, Default)]
         pub struct $name;
@@ -144,14 +183,15 @@ macro_rules! binary_kernel {
             #[inline(always)]
             #[allow(unused_variables)]
             fn dfb(&self, $a: E, $b: E) -> E { $dfb }
+            $(const UNIT_DERIVATIVES: Option<[i8; 2]> = Some($unit);)?
         }
     };
 }
 
 binary_kernel!(/// a + b
-    AddKernel, |a, b| a + b, E::ONE, E::ONE);
+    AddKernel, |a, b| a + b, E::ONE, E::ONE, unit [1, 1]);
 binary_kernel!(/// a - b
-    SubKernel, |a, b| a - b, E::ONE, -E::ONE);
+    SubKernel, |a, b| a - b, E::ONE, -E::ONE, unit [1, -1]);
 binary_kernel!(/// a * b
     MulKernel, |a, b| a * b, b, a);
 binary_kernel!(/// a / b

@@ -64,12 +64,17 @@ fn linear_untyped<E: Float, T: Tape<E>>(
         tape = core::mem::replace(&mut tape, T::leaf(b_id)).merge(tb);
         (b_data, b_id)
     });
-    let mut y = vec![E::ZERO; m * o];
-    if let Some((b_data, _)) = &b {
-        for row in y.chunks_exact_mut(o) {
-            row.copy_from_slice(b_data);
+    // The bias rows are the product's starting value (no zero fill first).
+    let mut y = match &b {
+        Some((b_data, _)) => {
+            let mut y = Vec::with_capacity(m * o);
+            for _ in 0..m {
+                y.extend_from_slice(b_data);
+            }
+            y
         }
-    }
+        None => vec![E::ZERO; m * o],
+    };
     let beta = if b.is_some() { E::ONE } else { E::ZERO };
     // y (m x o) = x (m x i) * w^T (i x o); w^T is w read with swapped strides.
     gemm(

@@ -160,7 +160,7 @@ mod f32_kernel {
         _mm512_mask_storeu_ps,
         {
             fn dot_applies(m: usize, k: usize, a: Operand<f32>, b: Operand<f32>) -> bool {
-                a.cs == 1 && b.rs == 1 && k >= DOT_MIN_K && (m <= 64 || k >= 128)
+                a.cs == 1 && b.rs == 1 && k >= DOT_MIN_K && m <= 64
             }
             unsafe fn dot_block(
                 m: usize,

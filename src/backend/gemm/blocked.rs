@@ -375,11 +375,47 @@ unsafe fn pack_a<K: Kernel>(dst: *mut K::E, a: Operand<K::E>, mc: usize, kc: usi
             out.fill(K::E::ZERO);
         }
         if src.rs == 1 {
-            // Column-major `a` (a transposed operand): each step is a contiguous copy.
+            // Column-major `a` (a transposed operand): each step is a contiguous copy, of a
+            // length known when compiling for whole panels (no call to memcpy per step).
             for (p, group) in out.chunks_exact_mut(mr).enumerate() {
                 // SAFETY: column p, rows ..rows of the panel are inside the checked extent.
                 let col = unsafe { core::slice::from_raw_parts(src.ptr.add(p * src.cs), rows) };
-                group[..rows].copy_from_slice(col);
+                if rows == K::MR {
+                    group.copy_from_slice(&col[..K::MR]);
+                } else {
+                    group[..rows].copy_from_slice(col);
+                }
+            }
+        } else if cfg!(target_arch = "x86_64")
+            && size_of::<K::E>() == 4
+            && src.cs == 1
+            && rows == mr
+            && mr % 4 == 0
+            && kc >= 8
+        {
+            // Row-major `f32` rows: four at a time through registers, then the last
+            // columns one by one.
+            let full = kc / 8 * 8;
+            for i0 in (0..mr).step_by(4) {
+                // SAFETY: rows i0..i0 + 4 hold `kc` values inside the checked extent; the
+                // panel holds `mr * kc` values; `E` is `f32` (the only 4-byte `Float`); the
+                // blocked kernels only run on CPUs with AVX.
+                #[cfg(target_arch = "x86_64")]
+                unsafe {
+                    super::transpose::rows4_f32(
+                        out.as_mut_ptr().add(i0).cast::<f32>(),
+                        mr,
+                        src.ptr.add(i0 * src.rs).cast::<f32>(),
+                        src.rs,
+                        full,
+                    )
+                };
+            }
+            for p in full..kc {
+                for i in 0..rows {
+                    // SAFETY: (panel*MR + i, p) is inside the checked extent.
+                    out[p * mr + i] = unsafe { *src.ptr.add(i * src.rs + p) };
+                }
             }
         } else {
             // Row-major `a`: transpose in strips of 8 steps, so that the writes stay within

@@ -17,6 +17,7 @@ mod avx512;
 mod blocked;
 #[cfg(test)]
 mod tests;
+mod transpose;
 
 use crate::dtype::Float;
 use crate::dtype::private::{Slice, SliceMut};
