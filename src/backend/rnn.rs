@@ -119,63 +119,23 @@ fn lstm_forward_loop<E: Float>(
             &mut ao[b * h..][..h],
             &mut at[b * h..][..h],
         );
-        // Exact-length gate slices, taken in chunks of `LANES` units: a whole chunk is one
-        // fixed-length loop (vectorised), and so is the ragged last one, padded with
-        // zeros, instead of a scalar remainder (51 units = 3 x 16 + 3: the scalar three
-        // took a third of the time of the vectorised 48).
+        // Exact-length gate slices: with every slice `h` long the loop has no bounds
+        // checks and vectorises.
         let (xi, xf, xg, xo) = (&gxr[..h], &gxr[h..2 * h], &gxr[2 * h..3 * h], &gxr[3 * h..]);
         let (hi, hf, hg, ho) = (&ghr[..h], &ghr[h..2 * h], &ghr[2 * h..3 * h], &ghr[3 * h..]);
-        // A macro, not a closure, so that a whole chunk's `w` is the constant `LANES`.
-        macro_rules! chunk {
-            ($j0:expr, $w:expr) => {{
-                let (j0, w): (usize, usize) = ($j0, $w);
-                let mut pre = [[E::ZERO; LANES]; 4];
-                let mut cp = [E::ZERO; LANES];
-                for l in 0..w {
-                    let j = j0 + l;
-                    pre[0][l] = xi[j] + hi[j];
-                    pre[1][l] = xf[j] + hf[j];
-                    pre[2][l] = xg[j] + hg[j];
-                    pre[3][l] = xo[j] + ho[j];
-                    cp[l] = cr[j];
-                }
-                let mut out = [[E::ZERO; LANES]; 7];
-                for l in 0..LANES {
-                    let i = sigmoid_free(pre[0][l]);
-                    let f = sigmoid_free(pre[1][l]);
-                    let g = math::tanh(pre[2][l]);
-                    let o = sigmoid_free(pre[3][l]);
-                    let cv = f * cp[l] + i * g;
-                    let tc = math::tanh(cv);
-                    out[0][l] = i;
-                    out[1][l] = f;
-                    out[2][l] = g;
-                    out[3][l] = o;
-                    out[4][l] = tc;
-                    out[5][l] = cv;
-                    out[6][l] = o * tc;
-                }
-                for l in 0..w {
-                    let j = j0 + l;
-                    (ai[j], af[j], ag[j], ao[j], at[j]) =
-                        (out[0][l], out[1][l], out[2][l], out[3][l], out[4][l]);
-                    cnr[j] = out[5][l];
-                    hr[j] = out[6][l];
-                }
-            }};
-        }
-        let full = h / LANES * LANES;
-        for j0 in (0..full).step_by(LANES) {
-            chunk!(j0, LANES);
-        }
-        if full < h {
-            chunk!(full, h - full);
+        for j in 0..h {
+            let i = sigmoid_free(xi[j] + hi[j]);
+            let f = sigmoid_free(xf[j] + hf[j]);
+            let g = math::tanh(xg[j] + hg[j]);
+            let o = sigmoid_free(xo[j] + ho[j]);
+            let cv = f * cr[j] + i * g;
+            let tc = math::tanh(cv);
+            cnr[j] = cv;
+            hr[j] = o * tc;
+            (ai[j], af[j], ag[j], ao[j], at[j]) = (i, f, g, o, tc);
         }
     }
 }
-
-/// Units per chunk of the cell loops: one zmm of `f32`, two of `f64`.
-const LANES: usize = 16;
 
 /// `1 / (1 + e^-x)` without a branch: e^-x overflowing to infinity gives exactly 0, so the
 /// single formula is safe over the whole range and vectorises.
@@ -229,45 +189,19 @@ fn lstm_backward_loop<E: Float>(
         let (gf, rest) = rest.split_at_mut(h);
         let (gg, go) = rest.split_at_mut(h);
         let go = &mut go[..h];
-        // Exact-length slices in chunks of `LANES` units, as in the forward step.
+        // Exact-length slices, as in the forward step, so that the loop vectorises.
         let mut dcp = dc.as_deref_mut().map(|x| &mut x[b * h..][..h]);
-        macro_rules! chunk {
-            ($j0:expr, $w:expr) => {{
-                let (j0, w): (usize, usize) = ($j0, $w);
-                let mut inp = [[E::ZERO; LANES]; 8];
-                for l in 0..w {
-                    let j = j0 + l;
-                    (inp[0][l], inp[1][l], inp[2][l], inp[3][l]) = (ai[j], af[j], ag[j], ao[j]);
-                    (inp[4][l], inp[5][l], inp[6][l], inp[7][l]) = (at[j], cr[j], dhr[j], dcr[j]);
-                }
-                let mut out = [[E::ZERO; LANES]; 5];
-                for l in 0..LANES {
-                    let (i, f, g, o, tc) = (inp[0][l], inp[1][l], inp[2][l], inp[3][l], inp[4][l]);
-                    let gh_ = inp[6][l];
-                    let dct = inp[7][l] + gh_ * o * (E::ONE - tc * tc);
-                    out[0][l] = dct * g * i * (E::ONE - i);
-                    out[1][l] = dct * inp[5][l] * f * (E::ONE - f);
-                    out[2][l] = dct * i * (E::ONE - g * g);
-                    out[3][l] = gh_ * tc * o * (E::ONE - o);
-                    out[4][l] = dct * f;
-                }
-                for l in 0..w {
-                    let j = j0 + l;
-                    (gi[j], gf[j], gg[j], go[j]) = (out[0][l], out[1][l], out[2][l], out[3][l]);
-                }
-                if let Some(x) = dcp.as_deref_mut() {
-                    for l in 0..w {
-                        x[j0 + l] += out[4][l];
-                    }
-                }
-            }};
-        }
-        let full = h / LANES * LANES;
-        for j0 in (0..full).step_by(LANES) {
-            chunk!(j0, LANES);
-        }
-        if full < h {
-            chunk!(full, h - full);
+        for j in 0..h {
+            let (i, f, g, o, tc) = (ai[j], af[j], ag[j], ao[j], at[j]);
+            let gh_ = dhr[j];
+            let dct = dcr[j] + gh_ * o * (E::ONE - tc * tc);
+            gi[j] = dct * g * i * (E::ONE - i);
+            gf[j] = dct * cr[j] * f * (E::ONE - f);
+            gg[j] = dct * i * (E::ONE - g * g);
+            go[j] = gh_ * tc * o * (E::ONE - o);
+            if let Some(x) = dcp.as_deref_mut() {
+                x[j] += dct * f;
+            }
         }
         if let Some(x) = dgx.as_deref_mut() {
             let row = &mut x[d.gx(4, b, 0, 0)..][..4 * h];
