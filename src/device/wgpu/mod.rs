@@ -1,7 +1,11 @@
 //! The wgpu device: adapter selection, buffers and transfers. Kernels are in [`kernels`].
 
 pub(crate) mod kernels;
+pub(crate) mod layer_kernels;
+mod layer_shaders;
 pub(crate) mod pipelines;
+pub(crate) mod seq_kernels;
+mod seq_shaders;
 mod shaders;
 
 use super::Device;

@@ -1,0 +1,536 @@
+//! The sequence kernels (LSTM, softmax, per-axis arg-max, concatenation) as plain functions
+//! on device buffers, beside [`super::kernels`]. Only `crate::gpu` calls these.
+
+use super::kernels::MatView;
+use super::pipelines::{Kernel, grid_1d, launch, record};
+use super::seq_shaders as src;
+use super::{GpuStorage, Wgpu};
+use crate::error::{Error, Result};
+
+macro_rules! kernel {
+    ($name:ident, $src:ident) => {
+        const $name: Kernel = Kernel {
+            key: stringify!($name),
+            source: src::$src,
+            entry: "main",
+        };
+    };
+}
+kernel!(K_MATMUL_OFFSET, MATMUL_OFFSET);
+kernel!(K_LSTM_GATES, LSTM_GATES);
+kernel!(K_LSTM_GATES_BACKWARD, LSTM_GATES_BACKWARD);
+kernel!(K_SOFTMAX, SOFTMAX);
+kernel!(K_SOFTMAX_BACKWARD, SOFTMAX_BACKWARD);
+kernel!(K_ARG_EXTREME, ARG_EXTREME);
+kernel!(K_ARG_EXTREME_BACKWARD, ARG_EXTREME_BACKWARD);
+kernel!(K_CONCAT, CONCAT);
+kernel!(K_NARROW, NARROW);
+kernel!(K_GRU_GATES, GRU_GATES);
+kernel!(K_GRU_GATES_BACKWARD, GRU_GATES_BACKWARD);
+
+/// Grid of `n` workgroups (one per row), folded into two axes.
+fn grid_groups(n: usize) -> (u32, u32, u32) {
+    let n = n.max(1) as u64;
+    if n <= 65_535 {
+        (n as u32, 1, 1)
+    } else {
+        (65_535, n.div_ceil(65_535) as u32, 1)
+    }
+}
+
+/// [`super::kernels::matmul`] with `a` and `b` read from element offsets `a_off`, `b_off`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn matmul_at(
+    a: MatView<'_>,
+    a_off: usize,
+    b: MatView<'_>,
+    b_off: usize,
+    batch: usize,
+    m: usize,
+    k: usize,
+    n: usize,
+) -> Result<GpuStorage<f32>> {
+    if batch > 65_535 || m.div_ceil(16) > 65_535 || n.div_ceil(16) > 65_535 {
+        return Err(Error::value(
+            "GPU matmul",
+            format!("({batch}, {m}, {n}) outputs exceed one dispatch"),
+        ));
+    }
+    let dev = &a.data.device;
+    let out = dev.alloc(batch * m * n);
+    if batch * m * n == 0 {
+        return Ok(out);
+    }
+    let p = [
+        m as u32,
+        n as u32,
+        k as u32,
+        a.batch_stride as u32,
+        a.row_stride as u32,
+        a.col_stride as u32,
+        b.batch_stride as u32,
+        b.row_stride as u32,
+        b.col_stride as u32,
+        a_off as u32,
+        b_off as u32,
+    ];
+    launch(
+        dev,
+        K_MATMUL_OFFSET,
+        &p,
+        &[&a.data.buf, &b.data.buf, &out.buf],
+        (n.div_ceil(16) as u32, m.div_ceil(16) as u32, batch as u32),
+    );
+    Ok(out)
+}
+
+/// A row-major `(rows, cols)` matrix view of `data`.
+pub(crate) fn rows(data: &GpuStorage<f32>, cols: usize) -> MatView<'_> {
+    MatView {
+        data,
+        batch_stride: 0,
+        row_stride: cols,
+        col_stride: 1,
+    }
+}
+
+/// The transpose of the row-major `(rows, cols)` matrix `data`, as a view.
+pub(crate) fn transposed(data: &GpuStorage<f32>, cols: usize) -> MatView<'_> {
+    MatView {
+        data,
+        batch_stride: 0,
+        row_stride: 1,
+        col_stride: cols,
+    }
+}
+
+/// A new buffer of `len` zeros.
+pub(crate) fn zeros(dev: &Wgpu, len: usize) -> GpuStorage<f32> {
+    dev.upload(&vec![0.0; len])
+}
+
+/// Copies `len` elements of `src` from element `src_off` into `dst` at element `dst_off`
+/// (`dst` is a buffer this op owns and is still filling).
+pub(crate) fn copy_into(
+    src: &GpuStorage<f32>,
+    src_off: usize,
+    dst: &GpuStorage<f32>,
+    dst_off: usize,
+    len: usize,
+) {
+    if len == 0 {
+        return;
+    }
+    record(&src.device, |enc| {
+        enc.copy_buffer_to_buffer(
+            &src.buf,
+            (src_off * 4) as u64,
+            &dst.buf,
+            (dst_off * 4) as u64,
+            (len * 4) as u64,
+        )
+    });
+}
+
+/// `len` elements of `src` from element `off`, in a new buffer.
+pub(crate) fn copy_range(src: &GpuStorage<f32>, off: usize, len: usize) -> GpuStorage<f32> {
+    let out = src.device.alloc(len);
+    copy_into(src, off, &out, 0, len);
+    out
+}
+
+/// The sizes of an LSTM run: `steps` time steps of `batch` rows, `input` features in,
+/// `hidden` units.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LstmDims {
+    pub(crate) steps: usize,
+    pub(crate) batch: usize,
+    pub(crate) input: usize,
+    pub(crate) hidden: usize,
+}
+
+/// What an LSTM forward pass keeps: every hidden and cell state `(steps + 1, B, H)` (slot 0
+/// the initial state) and the activated gates `(steps, B, 4H)`.
+pub(crate) struct LstmSaved {
+    pub(crate) hs: GpuStorage<f32>,
+    pub(crate) cs: GpuStorage<f32>,
+    pub(crate) acts: GpuStorage<f32>,
+}
+
+/// An LSTM over the time-major `x` `(steps, B, I)` from `h0`, `c0` `(B, H)`: one product
+/// for every step's input projection, then per step the recurrent product and the fused
+/// gate kernel. `bias` is `b_ih + b_hh` `(4H)`, if the layer has biases.
+pub(crate) fn lstm_forward(
+    x: &GpuStorage<f32>,
+    h0: &GpuStorage<f32>,
+    c0: &GpuStorage<f32>,
+    w_ih: &GpuStorage<f32>,
+    w_hh: &GpuStorage<f32>,
+    bias: Option<&GpuStorage<f32>>,
+    d: LstmDims,
+) -> Result<LstmSaved> {
+    let dev = &x.device;
+    let (units, g4) = (d.batch * d.hidden, 4 * d.hidden);
+    // x W_ih^T for every step at once: (S * B, 4H).
+    let gx = super::kernels::matmul(
+        rows(x, d.input),
+        transposed(w_ih, d.input),
+        1,
+        d.steps * d.batch,
+        d.input,
+        g4,
+    )?;
+    let hs = dev.alloc((d.steps + 1) * units);
+    let cs = dev.alloc((d.steps + 1) * units);
+    let acts = dev.alloc(d.steps * d.batch * g4);
+    copy_into(h0, 0, &hs, 0, units);
+    copy_into(c0, 0, &cs, 0, units);
+    for t in 0..d.steps {
+        let gh = matmul_at(
+            rows(&hs, d.hidden),
+            t * units,
+            transposed(w_hh, d.hidden),
+            0,
+            1,
+            d.batch,
+            d.hidden,
+            g4,
+        )?;
+        let p = [
+            units as u32,
+            d.hidden as u32,
+            t as u32,
+            u32::from(bias.is_some()),
+        ];
+        let b = bias.unwrap_or(&gh);
+        launch(
+            dev,
+            K_LSTM_GATES,
+            &p,
+            &[&gx.buf, &gh.buf, &b.buf, &hs.buf, &cs.buf, &acts.buf],
+            grid_1d(units),
+        );
+    }
+    Ok(LstmSaved { hs, cs, acts })
+}
+
+/// The gradients an LSTM backward pass returns: the pre-activation gradients `dg`
+/// `(steps, B, 4H)` (the biases' gradients are its column sums) and the initial states'.
+pub(crate) struct LstmGrads {
+    pub(crate) dg: GpuStorage<f32>,
+    pub(crate) dh0: GpuStorage<f32>,
+    pub(crate) dc0: GpuStorage<f32>,
+}
+
+/// The backward pass of [`lstm_forward`] from the gradients of every step's output `dy`
+/// (time-major, if any), of the last hidden state `dh_n` and of the last cell state `dc_n`.
+pub(crate) fn lstm_backward(
+    saved: &LstmSaved,
+    w_hh: &GpuStorage<f32>,
+    dy: Option<&GpuStorage<f32>>,
+    dh_n: Option<&GpuStorage<f32>>,
+    dc_n: Option<&GpuStorage<f32>>,
+    d: LstmDims,
+) -> Result<LstmGrads> {
+    let dev = &saved.hs.device;
+    let (units, g4) = (d.batch * d.hidden, 4 * d.hidden);
+    let mut dh = dh_n.cloned().unwrap_or_else(|| zeros(dev, units));
+    let mut dc = dc_n.cloned().unwrap_or_else(|| zeros(dev, units));
+    let dg = dev.alloc(d.steps * d.batch * g4);
+    for t in (0..d.steps).rev() {
+        let dc_prev = dev.alloc(units);
+        let p = [
+            units as u32,
+            d.hidden as u32,
+            t as u32,
+            u32::from(dy.is_some()),
+        ];
+        let dyb = dy.unwrap_or(&dh);
+        launch(
+            dev,
+            K_LSTM_GATES_BACKWARD,
+            &p,
+            &[
+                &saved.acts.buf,
+                &saved.cs.buf,
+                &dyb.buf,
+                &dh.buf,
+                &dc.buf,
+                &dg.buf,
+                &dc_prev.buf,
+            ],
+            grid_1d(units),
+        );
+        // dh_{t-1} = dg_t W_hh.
+        dh = matmul_at(
+            rows(&dg, g4),
+            t * d.batch * g4,
+            rows(w_hh, d.hidden),
+            0,
+            1,
+            d.batch,
+            g4,
+            d.hidden,
+        )?;
+        dc = dc_prev;
+    }
+    Ok(LstmGrads {
+        dg,
+        dh0: dh,
+        dc0: dc,
+    })
+}
+
+/// softmax along the middle axis of `(outer, n, inner)`.
+pub(crate) fn softmax(
+    x: &GpuStorage<f32>,
+    outer: usize,
+    n: usize,
+    inner: usize,
+) -> GpuStorage<f32> {
+    let dev = &x.device;
+    let out = dev.alloc(x.len);
+    let rows = outer * inner;
+    let p = [rows as u32, n as u32, inner as u32];
+    launch(dev, K_SOFTMAX, &p, &[&x.buf, &out.buf], grid_groups(rows));
+    out
+}
+
+/// The input gradient of softmax from its output `y` and output gradient `g`.
+pub(crate) fn softmax_backward(
+    y: &GpuStorage<f32>,
+    g: &GpuStorage<f32>,
+    outer: usize,
+    n: usize,
+    inner: usize,
+) -> GpuStorage<f32> {
+    let dev = &y.device;
+    let out = dev.alloc(y.len);
+    let rows = outer * inner;
+    let p = [rows as u32, n as u32, inner as u32];
+    launch(
+        dev,
+        K_SOFTMAX_BACKWARD,
+        &p,
+        &[&y.buf, &g.buf, &out.buf],
+        grid_groups(rows),
+    );
+    out
+}
+
+/// The maximum (or minimum, `min`) along the middle axis of `(outer, n, inner)`, `n >= 1`,
+/// and the index of the first one (`u32`s in the second buffer).
+pub(crate) fn arg_extreme(
+    x: &GpuStorage<f32>,
+    outer: usize,
+    n: usize,
+    inner: usize,
+    min: bool,
+) -> (GpuStorage<f32>, GpuStorage<f32>) {
+    let dev = &x.device;
+    let count = outer * inner;
+    let (y, idx) = (dev.alloc(count), dev.alloc(count));
+    let p = [count as u32, n as u32, inner as u32, u32::from(min)];
+    launch(
+        dev,
+        K_ARG_EXTREME,
+        &p,
+        &[&x.buf, &y.buf, &idx.buf],
+        grid_1d(count),
+    );
+    (y, idx)
+}
+
+/// The input gradient of [`arg_extreme`] from its indices and output gradient.
+pub(crate) fn arg_extreme_backward(
+    idx: &GpuStorage<f32>,
+    g: &GpuStorage<f32>,
+    outer: usize,
+    n: usize,
+    inner: usize,
+) -> GpuStorage<f32> {
+    let dev = &g.device;
+    let count = outer * n * inner;
+    let out = dev.alloc(count);
+    let p = [count as u32, n as u32, inner as u32];
+    launch(
+        dev,
+        K_ARG_EXTREME_BACKWARD,
+        &p,
+        &[&idx.buf, &g.buf, &out.buf],
+        grid_1d(count),
+    );
+    out
+}
+
+/// The `u32` values of a buffer written by a kernel (indices), read back.
+pub(crate) fn download_u32(s: &GpuStorage<f32>) -> Result<Vec<u32>> {
+    let raw = s.device.download(s)?;
+    Ok(raw.into_iter().map(f32::to_bits).collect())
+}
+
+/// `a` `(outer, na, inner)` and `b` `(outer, nb, inner)` joined along the middle axis.
+pub(crate) fn concat(
+    a: &GpuStorage<f32>,
+    b: &GpuStorage<f32>,
+    outer: usize,
+    (na, nb): (usize, usize),
+    inner: usize,
+) -> GpuStorage<f32> {
+    let dev = &a.device;
+    let count = outer * (na + nb) * inner;
+    let out = dev.alloc(count);
+    let p = [count as u32, (na * inner) as u32, (nb * inner) as u32];
+    launch(
+        dev,
+        K_CONCAT,
+        &p,
+        &[&a.buf, &b.buf, &out.buf],
+        grid_1d(count),
+    );
+    out
+}
+
+/// Positions `[off, off + len)` of the middle axis of `x` `(outer, total, inner)`.
+pub(crate) fn narrow(
+    x: &GpuStorage<f32>,
+    outer: usize,
+    total: usize,
+    inner: usize,
+    (off, len): (usize, usize),
+) -> GpuStorage<f32> {
+    let dev = &x.device;
+    let count = outer * len * inner;
+    let out = dev.alloc(count);
+    let p = [
+        count as u32,
+        (len * inner) as u32,
+        (total * inner) as u32,
+        (off * inner) as u32,
+    ];
+    launch(dev, K_NARROW, &p, &[&x.buf, &out.buf], grid_1d(count));
+    out
+}
+
+/// What a GRU forward pass keeps: every hidden state `(steps + 1, B, H)` (slot 0 the initial
+/// state) and `r, z, n, h_n` per step `(steps, B, 4H)`.
+pub(crate) struct GruSaved {
+    pub(crate) hs: GpuStorage<f32>,
+    pub(crate) acts: GpuStorage<f32>,
+}
+
+/// A GRU over the time-major `x` `(steps, B, I)` from `h0` `(B, H)`, as [`lstm_forward`]:
+/// one product for every step's input projection, then per step the recurrent product and
+/// the fused gate kernel. `biases` are `(b_ih, b_hh)` `(3H)`, if the layer has them.
+pub(crate) fn gru_forward(
+    x: &GpuStorage<f32>,
+    h0: &GpuStorage<f32>,
+    w_ih: &GpuStorage<f32>,
+    w_hh: &GpuStorage<f32>,
+    biases: Option<(&GpuStorage<f32>, &GpuStorage<f32>)>,
+    d: LstmDims,
+) -> Result<GruSaved> {
+    let dev = &x.device;
+    let (units, g3) = (d.batch * d.hidden, 3 * d.hidden);
+    let gx = super::kernels::matmul(
+        rows(x, d.input),
+        transposed(w_ih, d.input),
+        1,
+        d.steps * d.batch,
+        d.input,
+        g3,
+    )?;
+    let hs = dev.alloc((d.steps + 1) * units);
+    let acts = dev.alloc(d.steps * units * 4);
+    copy_into(h0, 0, &hs, 0, units);
+    for t in 0..d.steps {
+        let gh = matmul_at(
+            rows(&hs, d.hidden),
+            t * units,
+            transposed(w_hh, d.hidden),
+            0,
+            1,
+            d.batch,
+            d.hidden,
+            g3,
+        )?;
+        let p = [
+            units as u32,
+            d.hidden as u32,
+            t as u32,
+            u32::from(biases.is_some()),
+        ];
+        let (bi, bh) = biases.unwrap_or((&gh, &gh));
+        launch(
+            dev,
+            K_GRU_GATES,
+            &p,
+            &[&gx.buf, &gh.buf, &bi.buf, &bh.buf, &hs.buf, &acts.buf],
+            grid_1d(units),
+        );
+    }
+    Ok(GruSaved { hs, acts })
+}
+
+/// The gradients a GRU backward pass returns: the input side's and the hidden side's
+/// pre-activation gradients `(steps, B, 3H)` and the initial state's.
+pub(crate) struct GruGrads {
+    pub(crate) dgx: GpuStorage<f32>,
+    pub(crate) dgh: GpuStorage<f32>,
+    pub(crate) dh0: GpuStorage<f32>,
+}
+
+/// The backward pass of [`gru_forward`] from the gradients of every step's output `dy`
+/// (time-major, if any) and of the last hidden state `dh_n`.
+pub(crate) fn gru_backward(
+    saved: &GruSaved,
+    w_hh: &GpuStorage<f32>,
+    dy: Option<&GpuStorage<f32>>,
+    dh_n: Option<&GpuStorage<f32>>,
+    d: LstmDims,
+) -> Result<GruGrads> {
+    let dev = &saved.hs.device;
+    let (units, g3) = (d.batch * d.hidden, 3 * d.hidden);
+    let mut dh = dh_n.cloned().unwrap_or_else(|| zeros(dev, units));
+    let dgx = dev.alloc(d.steps * d.batch * g3);
+    let dgh = dev.alloc(d.steps * d.batch * g3);
+    for t in (0..d.steps).rev() {
+        let direct = dev.alloc(units);
+        let p = [
+            units as u32,
+            d.hidden as u32,
+            t as u32,
+            u32::from(dy.is_some()),
+        ];
+        let dyb = dy.unwrap_or(&dh);
+        launch(
+            dev,
+            K_GRU_GATES_BACKWARD,
+            &p,
+            &[
+                &saved.acts.buf,
+                &saved.hs.buf,
+                &dyb.buf,
+                &dh.buf,
+                &dgx.buf,
+                &dgh.buf,
+                &direct.buf,
+            ],
+            grid_1d(units),
+        );
+        // dh_{t-1} = dgh_t W_hh + z * dh_t.
+        let through = matmul_at(
+            rows(&dgh, g3),
+            t * d.batch * g3,
+            rows(w_hh, d.hidden),
+            0,
+            1,
+            d.batch,
+            g3,
+            d.hidden,
+        )?;
+        let n = [units];
+        dh = super::kernels::binary(super::kernels::BinaryOp::Add, &through, &n, &direct, &n, &n)?;
+    }
+    Ok(GruGrads { dgx, dgh, dh0: dh })
+}

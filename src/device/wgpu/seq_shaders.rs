@@ -1,0 +1,401 @@
+//! WGSL sources of the sequence kernels: the LSTM's fused gates and their backward, the
+//! matrix product with base offsets that steps through a time-major sequence, softmax, the
+//! per-axis arg-max, and concatenation. Conventions as in `shaders.rs`: binding 0 is the
+//! `u32` parameter array, one-dimensional kernels rebuild their index from a folded grid.
+
+/// `C[b] = A[b] B[b]` as [`super::shaders::MATMUL`], with the operands read from element
+/// offsets (a time step of a `(steps, batch, features)` buffer): p = M, N, K, A batch/row/col
+/// strides, B batch/row/col strides, A offset, B offset. Grid (N/16, M/16, batch).
+pub(crate) const MATMUL_OFFSET: &str = r#"
+@group(0) @binding(0) var<storage, read> p: array<u32>;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read_write> c: array<f32>;
+var<workgroup> ta: array<array<f32, 16>, 16>;
+var<workgroup> tb: array<array<f32, 16>, 16>;
+@compute @workgroup_size(16, 16)
+fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    let m = p[0];
+    let n = p[1];
+    let kk = p[2];
+    let row = wid.y * 16u + lid.y;
+    let col = wid.x * 16u + lid.x;
+    let a0 = p[9] + wid.z * p[3];
+    let b0 = p[10] + wid.z * p[6];
+    var acc = 0.0;
+    let tiles = (kk + 15u) / 16u;
+    for (var t = 0u; t < tiles; t++) {
+        let ka = t * 16u + lid.x;
+        if (row < m && ka < kk) {
+            ta[lid.y][lid.x] = a[a0 + row * p[4] + ka * p[5]];
+        } else {
+            ta[lid.y][lid.x] = 0.0;
+        }
+        let kb = t * 16u + lid.y;
+        if (kb < kk && col < n) {
+            tb[lid.y][lid.x] = b[b0 + kb * p[7] + col * p[8]];
+        } else {
+            tb[lid.y][lid.x] = 0.0;
+        }
+        workgroupBarrier();
+        for (var k = 0u; k < 16u; k++) {
+            acc += ta[lid.y][k] * tb[k][lid.x];
+        }
+        workgroupBarrier();
+    }
+    if (row < m && col < n) {
+        c[wid.z * m * n + row * n + col] = acc;
+    }
+}
+"#;
+
+/// One LSTM step `t` (PyTorch's gate order i, f, g, o): pre-activations `gx[t] + gh + bias`,
+/// `c' = f * c + i * g`, `h' = o * tanh(c')`. `hs` and `cs` are `(steps + 1, B, H)` with the
+/// initial state in slot 0 (step `t` reads slot `t`, writes slot `t + 1`); `acts`
+/// `(steps, B, 4H)` keeps the activated gates for the backward step.
+/// p = B * H, H, t, has bias.
+pub(crate) const LSTM_GATES: &str = r#"
+@group(0) @binding(0) var<storage, read> p: array<u32>;
+@group(0) @binding(1) var<storage, read> gx: array<f32>;
+@group(0) @binding(2) var<storage, read> gh: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> hs: array<f32>;
+@group(0) @binding(5) var<storage, read_write> cs: array<f32>;
+@group(0) @binding(6) var<storage, read_write> acts: array<f32>;
+fn sigmoid(v: f32) -> f32 { return 1.0 / (1.0 + exp(-v)); }
+// tanh saturates to +-1 in f32 well before 15; clamping keeps exp-based implementations
+// from overflowing into NaN.
+fn tanh_c(v: f32) -> f32 { return tanh(clamp(v, -15.0, 15.0)); }
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 256u;
+    let units = p[0];
+    if (i >= units) { return; }
+    let hsz = p[1];
+    let t = p[2];
+    let b = i / hsz;
+    let j = i % hsz;
+    let g4 = 4u * hsz;
+    let xo = t * units * 4u + b * g4;
+    let ho = b * g4;
+    var pre = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
+    for (var k = 0u; k < 4u; k++) {
+        var v = gx[xo + k * hsz + j] + gh[ho + k * hsz + j];
+        if (p[3] == 1u) { v += bias[k * hsz + j]; }
+        pre[k] = v;
+    }
+    let ig = sigmoid(pre[0]);
+    let fg = sigmoid(pre[1]);
+    let gg = tanh_c(pre[2]);
+    let og = sigmoid(pre[3]);
+    let c = fg * cs[t * units + i] + ig * gg;
+    cs[(t + 1u) * units + i] = c;
+    hs[(t + 1u) * units + i] = og * tanh_c(c);
+    acts[xo + j] = ig;
+    acts[xo + hsz + j] = fg;
+    acts[xo + 2u * hsz + j] = gg;
+    acts[xo + 3u * hsz + j] = og;
+}
+"#;
+
+/// The backward step of [`LSTM_GATES`] at step `t`: from the activations, the cell states
+/// and the gradients reaching `h_t` (`dy[t]`, when there is one, plus the recurrent `dh`)
+/// and `c_t` (`dc`), the pre-activation gradients into `dg[t]` `(steps, B, 4H)` and the
+/// gradient of `c_{t-1}` into `dc_prev`. p = B * H, H, t, has dy.
+pub(crate) const LSTM_GATES_BACKWARD: &str = r#"
+@group(0) @binding(0) var<storage, read> p: array<u32>;
+@group(0) @binding(1) var<storage, read> acts: array<f32>;
+@group(0) @binding(2) var<storage, read> cs: array<f32>;
+@group(0) @binding(3) var<storage, read> dy: array<f32>;
+@group(0) @binding(4) var<storage, read> dh: array<f32>;
+@group(0) @binding(5) var<storage, read> dc: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dg: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dc_prev: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 256u;
+    let units = p[0];
+    if (i >= units) { return; }
+    let hsz = p[1];
+    let t = p[2];
+    let b = i / hsz;
+    let j = i % hsz;
+    let o4 = t * units * 4u + b * 4u * hsz;
+    let ig = acts[o4 + j];
+    let fg = acts[o4 + hsz + j];
+    let gg = acts[o4 + 2u * hsz + j];
+    let og = acts[o4 + 3u * hsz + j];
+    let c_prev = cs[t * units + i];
+    let tc = tanh(clamp(cs[(t + 1u) * units + i], -15.0, 15.0));
+    var dh_t = dh[i];
+    if (p[3] == 1u) { dh_t += dy[t * units + i]; }
+    let dct = dc[i] + dh_t * og * (1.0 - tc * tc);
+    dg[o4 + j] = dct * gg * ig * (1.0 - ig);
+    dg[o4 + hsz + j] = dct * c_prev * fg * (1.0 - fg);
+    dg[o4 + 2u * hsz + j] = dct * ig * (1.0 - gg * gg);
+    dg[o4 + 3u * hsz + j] = dh_t * tc * og * (1.0 - og);
+    dc_prev[i] = dct * fg;
+}
+"#;
+
+/// softmax along an axis, one workgroup per row: p = rows, n, inner.
+pub(crate) const SOFTMAX: &str = r#"
+@group(0) @binding(0) var<storage, read> p: array<u32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+var<workgroup> sh: array<f32, 256>;
+@compute @workgroup_size(256)
+fn main(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+    let lid = lid3.x;
+    let r = wid.x + wid.y * nwg.x;
+    let valid = r < p[0];
+    let n = p[1];
+    let inner = p[2];
+    let base = (r / inner) * n * inner + (r % inner);
+    var m = bitcast<f32>(0xff800000u);
+    if (valid) {
+        for (var j = lid; j < n; j += 256u) { m = max(m, x[base + j * inner]); }
+    }
+    sh[lid] = m;
+    workgroupBarrier();
+    for (var s = 128u; s > 0u; s = s >> 1u) {
+        if (lid < s) { sh[lid] = max(sh[lid], sh[lid + s]); }
+        workgroupBarrier();
+    }
+    let mx = sh[0];
+    workgroupBarrier();
+    var acc = 0.0;
+    if (valid) {
+        for (var j = lid; j < n; j += 256u) { acc += exp(x[base + j * inner] - mx); }
+    }
+    sh[lid] = acc;
+    workgroupBarrier();
+    for (var s = 128u; s > 0u; s = s >> 1u) {
+        if (lid < s) { sh[lid] += sh[lid + s]; }
+        workgroupBarrier();
+    }
+    let total = sh[0];
+    if (valid) {
+        for (var j = lid; j < n; j += 256u) {
+            y[base + j * inner] = exp(x[base + j * inner] - mx) / total;
+        }
+    }
+}
+"#;
+
+/// The gradient of softmax: `dx = y * (g - sum(g * y))` per row: p = rows, n, inner.
+pub(crate) const SOFTMAX_BACKWARD: &str = r#"
+@group(0) @binding(0) var<storage, read> p: array<u32>;
+@group(0) @binding(1) var<storage, read> y: array<f32>;
+@group(0) @binding(2) var<storage, read> g: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+var<workgroup> sh: array<f32, 256>;
+@compute @workgroup_size(256)
+fn main(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+    let lid = lid3.x;
+    let r = wid.x + wid.y * nwg.x;
+    let valid = r < p[0];
+    let n = p[1];
+    let inner = p[2];
+    let base = (r / inner) * n * inner + (r % inner);
+    var acc = 0.0;
+    if (valid) {
+        for (var j = lid; j < n; j += 256u) {
+            let k = base + j * inner;
+            acc += g[k] * y[k];
+        }
+    }
+    sh[lid] = acc;
+    workgroupBarrier();
+    for (var s = 128u; s > 0u; s = s >> 1u) {
+        if (lid < s) { sh[lid] += sh[lid + s]; }
+        workgroupBarrier();
+    }
+    let dot = sh[0];
+    if (valid) {
+        for (var j = lid; j < n; j += 256u) {
+            let k = base + j * inner;
+            dx[k] = y[k] * (g[k] - dot);
+        }
+    }
+}
+"#;
+
+/// The maximum (op 0) or minimum (op 1) along the middle axis of `(outer, n, inner)` and the
+/// index of the first one, a NaN winning as on the CPU; one thread per output:
+/// p = outer * inner, n, inner, op.
+pub(crate) const ARG_EXTREME: &str = r#"
+@group(0) @binding(0) var<storage, read> p: array<u32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<storage, read_write> idx: array<u32>;
+fn is_nan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let o = gid.x + gid.y * nwg.x * 256u;
+    if (o >= p[0]) { return; }
+    let n = p[1];
+    let inner = p[2];
+    let base = (o / inner) * n * inner + (o % inner);
+    var best = x[base];
+    var at = 0u;
+    for (var k = 1u; k < n; k++) {
+        let v = x[base + k * inner];
+        var better = v > best;
+        if (p[3] == 1u) { better = v < best; }
+        if (!is_nan(best) && (is_nan(v) || better)) {
+            best = v;
+            at = k;
+        }
+    }
+    y[o] = best;
+    idx[o] = at;
+}
+"#;
+
+/// The input gradient of [`ARG_EXTREME`]: the output gradient at each row's chosen index,
+/// zero elsewhere; one thread per input element: p = outer * n * inner, n, inner.
+pub(crate) const ARG_EXTREME_BACKWARD: &str = r#"
+@group(0) @binding(0) var<storage, read> p: array<u32>;
+@group(0) @binding(1) var<storage, read> idx: array<u32>;
+@group(0) @binding(2) var<storage, read> g: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 256u;
+    if (i >= p[0]) { return; }
+    let n = p[1];
+    let inner = p[2];
+    let o = (i / (n * inner)) * inner + (i % inner);
+    let k = (i / inner) % n;
+    dx[i] = select(0.0, g[o], idx[o] == k);
+}
+"#;
+
+/// Two tensors joined along the middle axis of `(outer, na | nb, inner)`:
+/// p = n out, na * inner, nb * inner.
+pub(crate) const CONCAT: &str = r#"
+@group(0) @binding(0) var<storage, read> p: array<u32>;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 256u;
+    if (i >= p[0]) { return; }
+    let la = p[1];
+    let lb = p[2];
+    let o = i / (la + lb);
+    let r = i % (la + lb);
+    if (r < la) { out[i] = a[o * la + r]; } else { out[i] = b[o * lb + r - la]; }
+}
+"#;
+
+/// The slice `[off, off + len)` of the middle axis of `(outer, total, inner)` (the backward
+/// step of [`CONCAT`]): p = n out, len * inner, total * inner, off * inner.
+pub(crate) const NARROW: &str = r#"
+@group(0) @binding(0) var<storage, read> p: array<u32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 256u;
+    if (i >= p[0]) { return; }
+    let len = p[1];
+    out[i] = x[(i / len) * p[2] + p[3] + i % len];
+}
+"#;
+
+/// One GRU step `t` (PyTorch's gate order r, z, n): `r = σ(x_r + h_r)`, `z = σ(x_z + h_z)`,
+/// `n = tanh(x_n + r * h_n)`, `h' = (1 - z) * n + z * h`, where `x_*` include `b_ih` and
+/// `h_*` include `b_hh`. `hs` is `(steps + 1, B, H)` (slot 0 the initial state); `acts`
+/// `(steps, B, 4H)` keeps `r, z, n, h_n` for the backward step. p = B * H, H, t, has bias.
+pub(crate) const GRU_GATES: &str = r#"
+@group(0) @binding(0) var<storage, read> p: array<u32>;
+@group(0) @binding(1) var<storage, read> gx: array<f32>;
+@group(0) @binding(2) var<storage, read> gh: array<f32>;
+@group(0) @binding(3) var<storage, read> b_ih: array<f32>;
+@group(0) @binding(4) var<storage, read> b_hh: array<f32>;
+@group(0) @binding(5) var<storage, read_write> hs: array<f32>;
+@group(0) @binding(6) var<storage, read_write> acts: array<f32>;
+fn sigmoid(v: f32) -> f32 { return 1.0 / (1.0 + exp(-v)); }
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 256u;
+    let units = p[0];
+    if (i >= units) { return; }
+    let hsz = p[1];
+    let t = p[2];
+    let b = i / hsz;
+    let j = i % hsz;
+    let xo = t * units * 3u + b * 3u * hsz;
+    let ho = b * 3u * hsz;
+    var xs = array<f32, 3>(0.0, 0.0, 0.0);
+    var hh = array<f32, 3>(0.0, 0.0, 0.0);
+    for (var k = 0u; k < 3u; k++) {
+        xs[k] = gx[xo + k * hsz + j];
+        hh[k] = gh[ho + k * hsz + j];
+        if (p[3] == 1u) {
+            xs[k] += b_ih[k * hsz + j];
+            hh[k] += b_hh[k * hsz + j];
+        }
+    }
+    let r = sigmoid(xs[0] + hh[0]);
+    let z = sigmoid(xs[1] + hh[1]);
+    let n = tanh(clamp(xs[2] + r * hh[2], -15.0, 15.0));
+    let h_prev = hs[t * units + i];
+    hs[(t + 1u) * units + i] = (1.0 - z) * n + z * h_prev;
+    let ao = t * units * 4u + b * 4u * hsz;
+    acts[ao + j] = r;
+    acts[ao + hsz + j] = z;
+    acts[ao + 2u * hsz + j] = n;
+    acts[ao + 3u * hsz + j] = hh[2];
+}
+"#;
+
+/// The backward step of [`GRU_GATES`] at step `t`: from the gradient reaching `h_t`
+/// (`dy[t]` when there is one, plus the recurrent `dh`), the pre-activation gradients of the
+/// input side `dgx[t]` and of the hidden side `dgh[t]` (both `(steps, B, 3H)`), and the part
+/// of `h_{t-1}`'s gradient that does not go through `W_hh` (`z * dh_t`) into `dh_direct`.
+/// p = B * H, H, t, has dy.
+pub(crate) const GRU_GATES_BACKWARD: &str = r#"
+@group(0) @binding(0) var<storage, read> p: array<u32>;
+@group(0) @binding(1) var<storage, read> acts: array<f32>;
+@group(0) @binding(2) var<storage, read> hs: array<f32>;
+@group(0) @binding(3) var<storage, read> dy: array<f32>;
+@group(0) @binding(4) var<storage, read> dh: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dgx: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dgh: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dh_direct: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 256u;
+    let units = p[0];
+    if (i >= units) { return; }
+    let hsz = p[1];
+    let t = p[2];
+    let b = i / hsz;
+    let j = i % hsz;
+    let ao = t * units * 4u + b * 4u * hsz;
+    let r = acts[ao + j];
+    let z = acts[ao + hsz + j];
+    let n = acts[ao + 2u * hsz + j];
+    let hn = acts[ao + 3u * hsz + j];
+    let h_prev = hs[t * units + i];
+    var dh_t = dh[i];
+    if (p[3] == 1u) { dh_t += dy[t * units + i]; }
+    let da_n = dh_t * (1.0 - z) * (1.0 - n * n);
+    let da_r = da_n * hn * r * (1.0 - r);
+    let da_z = dh_t * (h_prev - n) * z * (1.0 - z);
+    let o3 = t * units * 3u + b * 3u * hsz;
+    dgx[o3 + j] = da_r;
+    dgx[o3 + hsz + j] = da_z;
+    dgx[o3 + 2u * hsz + j] = da_n;
+    dgh[o3 + j] = da_r;
+    dgh[o3 + hsz + j] = da_z;
+    dgh[o3 + 2u * hsz + j] = da_n * r;
+    dh_direct[i] = dh_t * z;
+}
+"#;

@@ -1,0 +1,585 @@
+//! The GRU on the GPU: [`GpuGRUCell`] (one step) and [`GpuGRU`] (a whole sequence), moved
+//! from the CPU's `GRUCell` / `GRU` with [`ToDevice`], built as the LSTM is
+//! (`recurrent.rs`): one product for every step's input projection, then per step the
+//! recurrent product and a fused gate kernel; the backward pass walks the steps in reverse.
+
+use super::nn::{GpuParamMut, GpuParams};
+use super::recurrent::{Mat, Seq, flip_time, retag, retype, select_layer, stack_layers};
+use super::shape_ops::{GpuShapeOps, permute_gpu};
+use super::tensor::{GpuTensor, ToCpu, ToDevice, add_grad, gpu_tensor, split, take_grad};
+use crate::autograd::{Gradients, NoTape, Tape, UniqueId};
+use crate::device::Wgpu;
+use crate::device::kernels;
+use crate::device::seq_kernels::{self, LstmDims, rows, transposed};
+use crate::error::{Error, Result};
+use crate::nn::{Direction, GruKind, Layout, Module, Recurrent, RecurrentCell, Unidirectional};
+use crate::shape::{Const, Dim, DimEq, Prod, Shape};
+
+/// `nn.GRUCell` on the GPU, made by `cell.to_device(&gpu)` from a
+/// [`GRUCell`](crate::nn::GRUCell): the same parameters (`weight_ih` `(3H, I)`, gates
+/// stacked `r, z, n`), as GPU tensors. As a [`Module`] it maps `x` `(B, I)` or `(x, h)` to
+/// `h'`, as the CPU cell.
+///
+/// ```no_run
+/// use shaped::prelude::*;
+/// use shaped::gpu::prelude::*;
+/// use shaped::nn::{GRUCell, Module};
+/// use shaped::rand::SeedableRng;
+/// let gpu = Wgpu::new()?;
+/// let cell = GRUCell::<3, 4>::new(&mut shaped::rand::rngs::StdRng::seed_from_u64(0)).to_device(&gpu)?;
+/// let x = Tensor::<Rank2<2, 3>>::ones().to_device(&gpu)?;
+/// let h = cell.forward(x.clone()); // from a zero state
+/// let h = cell.forward((x, h)); // the next step
+/// assert_eq!(h.to_cpu()?.dims().as_slice(), &[2, 4]);
+/// # Ok::<(), shaped::error::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct GpuGRUCell<I: Dim, H: Dim> {
+    /// Input-to-hidden weights, `(3 * hidden, input)`.
+    pub weight_ih: GpuTensor<(Prod<Const<3>, H>, I)>,
+    /// Hidden-to-hidden weights, `(3 * hidden, hidden)`.
+    pub weight_hh: GpuTensor<(Prod<Const<3>, H>, H)>,
+    /// Input-to-hidden bias, `(3 * hidden,)`.
+    pub bias_ih: Option<GpuTensor<(Prod<Const<3>, H>,)>>,
+    /// Hidden-to-hidden bias, `(3 * hidden,)`.
+    pub bias_hh: Option<GpuTensor<(Prod<Const<3>, H>,)>>,
+}
+
+type Bias<H> = (Prod<Const<3>, H>,);
+
+impl<I: Dim, H: Dim> ToDevice for RecurrentCell<GruKind, I, H, f32> {
+    type Output = GpuGRUCell<I, H>;
+    fn to_device(&self, gpu: &Wgpu) -> Result<GpuGRUCell<I, H>> {
+        let up = |b: &Option<crate::tensor::Tensor<Bias<H>>>| b.as_ref().map(|b| b.to_device(gpu));
+        Ok(GpuGRUCell {
+            weight_ih: self.weight_ih.to_device(gpu)?,
+            weight_hh: self.weight_hh.to_device(gpu)?,
+            bias_ih: up(&self.bias_ih).transpose()?,
+            bias_hh: up(&self.bias_hh).transpose()?,
+        })
+    }
+}
+
+impl<I: Dim, H: Dim> ToCpu for GpuGRUCell<I, H> {
+    type Output = RecurrentCell<GruKind, I, H, f32>;
+    fn to_cpu(&self) -> Result<Self::Output> {
+        let down = |b: &Option<GpuTensor<Bias<H>>>| b.as_ref().map(|b| b.to_cpu());
+        Ok(RecurrentCell {
+            weight_ih: self.weight_ih.to_cpu()?,
+            weight_hh: self.weight_hh.to_cpu()?,
+            bias_ih: down(&self.bias_ih).transpose()?,
+            bias_hh: down(&self.bias_hh).transpose()?,
+        })
+    }
+}
+
+impl<I: Dim, H: Dim> GpuGRUCell<I, H> {
+    /// The input size.
+    ///
+    /// ```no_run
+    /// use shaped::gpu::prelude::*;
+    /// use shaped::nn::GRUCell;
+    /// use shaped::rand::SeedableRng;
+    /// let cpu = GRUCell::<3, 4>::new(&mut shaped::rand::rngs::StdRng::seed_from_u64(0));
+    /// let cell = cpu.to_device(&Wgpu::new()?)?;
+    /// assert_eq!((cell.input_size(), cell.hidden_size()), (3, 4));
+    /// # Ok::<(), shaped::error::Error>(())
+    /// ```
+    pub fn input_size(&self) -> usize {
+        self.weight_ih.shape.1.size()
+    }
+    /// The hidden size (see [`input_size`](Self::input_size)).
+    pub fn hidden_size(&self) -> usize {
+        self.weight_hh.shape.1.size()
+    }
+
+    fn visit_named(&mut self, prefix: &str, suffix: &str, f: &mut dyn FnMut(GpuParamMut<'_>)) {
+        let name = |n: &str| format!("{prefix}{n}{suffix}");
+        f(GpuParamMut {
+            name: &name("weight_ih"),
+            id: self.weight_ih.id,
+            data: &mut self.weight_ih.data,
+        });
+        f(GpuParamMut {
+            name: &name("weight_hh"),
+            id: self.weight_hh.id,
+            data: &mut self.weight_hh.data,
+        });
+        for (n, b) in [
+            ("bias_ih", &mut self.bias_ih),
+            ("bias_hh", &mut self.bias_hh),
+        ] {
+            if let Some(b) = b {
+                f(GpuParamMut {
+                    name: &name(n),
+                    id: b.id,
+                    data: &mut b.data,
+                });
+            }
+        }
+    }
+
+    /// The GRU over the time-major `x` `(steps, B, I)` from `h0` (zeros when `None`), as one
+    /// op: every step's `h` `(steps, B, H)` when `want_y`, and the last `h` `(B, H)`.
+    #[allow(clippy::type_complexity)]
+    fn run<T: Tape<f32>>(
+        &self,
+        x: Seq<T>,
+        h0: Option<Mat<T>>,
+        want_y: bool,
+    ) -> Result<(Option<Seq<T>>, Mat<T>)> {
+        let (steps, batch, input) = x.shape;
+        let hidden = self.hidden_size();
+        let d = LstmDims {
+            steps,
+            batch,
+            input,
+            hidden,
+        };
+        let units = batch * hidden;
+        let dev = x.data.device().clone();
+        let (x, mut tape) = split(x);
+        let h0 = match h0 {
+            Some(h) => {
+                let (h, th) = split(h);
+                tape = tape.merge(th);
+                Some(h)
+            }
+            None => None,
+        };
+        let params = [
+            Some(self.weight_ih.id),
+            Some(self.weight_hh.id),
+            self.bias_ih.as_ref().map(|b| b.id),
+            self.bias_hh.as_ref().map(|b| b.id),
+        ];
+        for id in params.into_iter().flatten() {
+            tape = tape.merge(T::leaf(id));
+        }
+        let zeros;
+        let biases = match (&self.bias_ih, &self.bias_hh) {
+            (Some(a), Some(b)) => Some((&a.data, &b.data)),
+            (Some(a), None) => {
+                zeros = seq_kernels::zeros(&dev, 3 * hidden);
+                Some((&a.data, &zeros))
+            }
+            (None, Some(b)) => {
+                zeros = seq_kernels::zeros(&dev, 3 * hidden);
+                Some((&zeros, &b.data))
+            }
+            (None, None) => None,
+        };
+        let h0d = h0
+            .as_ref()
+            .map_or_else(|| seq_kernels::zeros(&dev, units), |h| h.data.clone());
+        let saved = seq_kernels::gru_forward(
+            &x.data,
+            &h0d,
+            &self.weight_ih.data,
+            &self.weight_hh.data,
+            biases,
+            d,
+        )?;
+        let y = want_y.then(|| {
+            let y = seq_kernels::copy_range(&saved.hs, units, steps * units);
+            gpu_tensor((steps, batch, hidden), y, NoTape)
+        });
+        let h_n = gpu_tensor(
+            (batch, hidden),
+            seq_kernels::copy_range(&saved.hs, steps * units, units),
+            NoTape,
+        );
+        let wants = |id: Option<UniqueId>| T::TRACING && id.is_some_and(|id| tape.tracks(id));
+        let track = [
+            wants(Some(x.id)),
+            wants(h0.as_ref().map(|h| h.id)),
+            wants(params[0]),
+            wants(params[1]),
+            wants(params[2]),
+            wants(params[3]),
+        ];
+        if track.iter().any(|&t| t) {
+            let y_id = y.as_ref().map(|y| y.id);
+            let h_id = h_n.id;
+            let (x_id, xd) = (x.id, x.data);
+            let h0_id = h0.map(|h| h.id);
+            let (w_ih, w_hh) = (self.weight_ih.data.clone(), self.weight_hh.data.clone());
+            tape.record(
+                h_id,
+                Box::new(move |g: &mut Gradients<f32>| {
+                    let dy = y_id.and_then(|id| take_grad(g, id));
+                    let dh = take_grad(g, h_id);
+                    if dy.is_none() && dh.is_none() {
+                        return;
+                    }
+                    let grads =
+                        seq_kernels::gru_backward(&saved, &w_hh, dy.as_ref(), dh.as_ref(), d)
+                            .expect("sizes checked in forward");
+                    let (g3, n) = (3 * hidden, steps * batch);
+                    let mm = |a, b, m, k, nn| {
+                        kernels::matmul(a, b, 1, m, k, nn).expect("sizes checked in forward")
+                    };
+                    let [tx, th, twi, twh, tbi, tbh] = track;
+                    let (dgx, dgh) = (&grads.dgx, &grads.dgh);
+                    if tx {
+                        add_grad(g, x_id, mm(rows(dgx, g3), rows(&w_ih, input), n, g3, input));
+                    }
+                    if let (true, Some(id)) = (th, h0_id) {
+                        add_grad(g, id, grads.dh0.clone());
+                    }
+                    if let (true, Some(id)) = (twi, params[0]) {
+                        add_grad(
+                            g,
+                            id,
+                            mm(transposed(dgx, g3), rows(&xd, input), g3, n, input),
+                        );
+                    }
+                    if let (true, Some(id)) = (twh, params[1]) {
+                        let hs = rows(&saved.hs, hidden);
+                        add_grad(g, id, mm(transposed(dgh, g3), hs, g3, n, hidden));
+                    }
+                    for (on, id, dg) in [(tbi, params[2], dgx), (tbh, params[3], dgh)] {
+                        if let (true, Some(id)) = (on, id) {
+                            let db = kernels::sum_to(dg, &[n, g3], &[g3]).expect("rank 2");
+                            add_grad(g, id, db);
+                        }
+                    }
+                }),
+            );
+        }
+        let y = y.map(|y| {
+            let t = tape.for_clone(y.id);
+            retag(y, t)
+        });
+        Ok((y, retag(h_n, tape)))
+    }
+
+    fn step<B: Dim, X: Dim, T: Tape<f32>>(
+        &self,
+        x: GpuTensor<(B, X), T>,
+        h: Option<Mat<T>>,
+    ) -> Result<GpuTensor<(B, H), T>> {
+        let (b, i) = (x.shape.0, x.shape.1.size());
+        if i != self.input_size() {
+            return Err(Error::shape(
+                "GRUCell",
+                format!(
+                    "input of shape {:?} does not fit (batch, {})",
+                    [b.size(), i],
+                    self.input_size()
+                ),
+            ));
+        }
+        let x = retype(x, (1, b.size(), i));
+        let (_, h) = self.run(x, h, false)?;
+        Ok(retype(h, (b, self.weight_hh.shape.1)))
+    }
+}
+
+impl<I: Dim, H: Dim, B: Dim, X: DimEq<I>, T: Tape<f32>> Module<GpuTensor<(B, X), T>>
+    for GpuGRUCell<I, H>
+{
+    /// `h'`, from a zero state.
+    type Output = GpuTensor<(B, H), T>;
+    fn try_forward(&self, x: GpuTensor<(B, X), T>) -> Result<Self::Output> {
+        x.shape.1.dim_eq(self.weight_ih.shape.1)?;
+        self.step(x, None)
+    }
+}
+
+impl<I, H, B, X, B2, H2, T> Module<(GpuTensor<(B, X), T>, GpuTensor<(B2, H2), T>)>
+    for GpuGRUCell<I, H>
+where
+    I: Dim,
+    H: Dim,
+    B: Dim,
+    X: DimEq<I>,
+    B2: DimEq<B>,
+    H2: DimEq<H>,
+    T: Tape<f32>,
+{
+    /// `h'`.
+    type Output = GpuTensor<(B, H), T>;
+    fn try_forward(
+        &self,
+        (x, h): (GpuTensor<(B, X), T>, GpuTensor<(B2, H2), T>),
+    ) -> Result<Self::Output> {
+        x.shape.1.dim_eq(self.weight_ih.shape.1)?;
+        let want = [x.shape.0.size(), self.hidden_size()];
+        if h.shape.dims().as_slice() != want {
+            return Err(Error::shape(
+                "GRUCell",
+                format!(
+                    "h of shape {:?} does not fit (batch, hidden) = {want:?}",
+                    h.shape.dims().as_slice()
+                ),
+            ));
+        }
+        self.step(x, Some(retype(h, (want[0], want[1]))))
+    }
+}
+
+impl<I: Dim, H: Dim> GpuParams for GpuGRUCell<I, H> {
+    fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_>)) {
+        self.visit_named(prefix, "", f);
+    }
+}
+
+/// `nn.GRU` on the GPU (any number of layers, one direction or both), made by
+/// `gru.to_device(&gpu)` from a [`GRU`](crate::nn::GRU), [`BiGRU`](crate::nn::BiGRU) or
+/// [`GRUDyn`](crate::nn::GRUDyn) of either layout. As a [`Module`] it maps `x` or `(x, h_0)`
+/// to `(y, h_n)` with the CPU layer's shapes and parameter names; dropout between layers as
+/// [`GpuLSTM`](super::GpuLSTM).
+///
+/// ```no_run
+/// use shaped::prelude::*;
+/// use shaped::gpu::prelude::*;
+/// use shaped::nn::{GRU, Module};
+/// use shaped::rand::SeedableRng;
+/// let gpu = Wgpu::new()?;
+/// let gru = GRU::<3, 5>::new(&mut shaped::rand::rngs::StdRng::seed_from_u64(0)).to_device(&gpu)?;
+/// let (y, h_n) = gru.forward(Tensor::<Rank3<2, 4, 3>>::ones().to_device(&gpu)?);
+/// assert_eq!(y.to_cpu()?.dims().as_slice(), &[2, 4, 5]);
+/// assert_eq!(h_n.to_cpu()?.dims().as_slice(), &[1, 2, 5]);
+/// # Ok::<(), shaped::error::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct GpuGRU<I: Dim, H: Dim, L: Dim, F: Layout, D: Direction = Unidirectional> {
+    /// Layer 0's weights (`weight_ih_l0`, ...).
+    pub cell: GpuGRUCell<I, H>,
+    /// Layers 1 and up; they read `D * H` features.
+    pub rest: Vec<GpuGRUCell<D::Out<H>, H>>,
+    /// Layer 0's reverse direction, bidirectional only.
+    pub cell_reverse: Option<GpuGRUCell<I, H>>,
+    /// Layers 1 and up, reverse direction (empty unless bidirectional).
+    pub rest_reverse: Vec<GpuGRUCell<D::Out<H>, H>>,
+    /// The CPU layer it came from, for its settings and its dropout generator.
+    template: Recurrent<GruKind, I, H, L, f32, D, F>,
+}
+
+fn cells_to_device<In: Dim, H: Dim>(
+    cells: &[RecurrentCell<GruKind, In, H, f32>],
+    gpu: &Wgpu,
+) -> Result<Vec<GpuGRUCell<In, H>>> {
+    cells.iter().map(|c| c.to_device(gpu)).collect()
+}
+
+fn cells_to_cpu<In: Dim, H: Dim>(
+    cells: &[GpuGRUCell<In, H>],
+) -> Result<Vec<RecurrentCell<GruKind, In, H, f32>>> {
+    cells.iter().map(|c| c.to_cpu()).collect()
+}
+
+impl<I: Dim, H: Dim, L: Dim, F: Layout, D: Direction> ToDevice
+    for Recurrent<GruKind, I, H, L, f32, D, F>
+{
+    type Output = GpuGRU<I, H, L, F, D>;
+    fn to_device(&self, gpu: &Wgpu) -> Result<GpuGRU<I, H, L, F, D>> {
+        Ok(GpuGRU {
+            cell: self.first.to_device(gpu)?,
+            rest: cells_to_device(&self.rest, gpu)?,
+            cell_reverse: self
+                .first_reverse
+                .as_ref()
+                .map(|c| c.to_device(gpu))
+                .transpose()?,
+            rest_reverse: cells_to_device(&self.rest_reverse, gpu)?,
+            template: self.clone(),
+        })
+    }
+}
+
+impl<I: Dim, H: Dim, L: Dim, F: Layout, D: Direction> ToCpu for GpuGRU<I, H, L, F, D> {
+    type Output = Recurrent<GruKind, I, H, L, f32, D, F>;
+    fn to_cpu(&self) -> Result<Self::Output> {
+        let mut out = self.template.clone();
+        out.first = self.cell.to_cpu()?;
+        out.rest = cells_to_cpu(&self.rest)?;
+        out.first_reverse = self.cell_reverse.as_ref().map(|c| c.to_cpu()).transpose()?;
+        out.rest_reverse = cells_to_cpu(&self.rest_reverse)?;
+        Ok(out)
+    }
+}
+
+impl<I: Dim, H: Dim, L: Dim, F: Layout, D: Direction> GpuParams for GpuGRU<I, H, L, F, D> {
+    fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_>)) {
+        self.cell.visit_named(prefix, "_l0", f);
+        if let Some(c) = &mut self.cell_reverse {
+            c.visit_named(prefix, "_l0_reverse", f);
+        }
+        for (k, c) in self.rest.iter_mut().enumerate() {
+            c.visit_named(prefix, &format!("_l{}", k + 1), f);
+            if let Some(c) = self.rest_reverse.get_mut(k) {
+                c.visit_named(prefix, &format!("_l{}_reverse", k + 1), f);
+            }
+        }
+    }
+}
+
+/// `(A0, A1, D * H)` outputs and the `(L * D, batch, H)` state of a [`GpuGRU`].
+#[allow(clippy::type_complexity)]
+type GruOut<A0, A1, H, L, F, D, T> = (
+    GpuTensor<(A0, A1, <D as Direction>::Out<H>), T>,
+    GpuTensor<(<D as Direction>::States<L>, <F as Layout>::Batch<A0, A1>, H), T>,
+);
+
+impl<I: Dim, H: Dim, L: Dim, F: Layout, D: Direction> GpuGRU<I, H, L, F, D> {
+    /// The number of layers.
+    pub fn num_layers(&self) -> usize {
+        1 + self.rest.len()
+    }
+
+    fn dropout<T: Tape<f32>>(&self, y: Seq<T>) -> Result<Seq<T>> {
+        let d = self.template.dropout_layer();
+        if !d.active() || d.p() == 0.0 {
+            return Ok(y);
+        }
+        let (s, b, h) = y.shape;
+        let y = permute_gpu(y, (b, s, h), &[1, 0, 2]);
+        let y = d.try_forward(y)?;
+        Ok(permute_gpu(y, (s, b, h), &[1, 0, 2]))
+    }
+
+    fn run_layer<In: Dim, T: Tape<f32>>(
+        fwd: &GpuGRUCell<In, H>,
+        rev: Option<&GpuGRUCell<In, H>>,
+        x: Seq<T>,
+        state: &dyn Fn(usize) -> Option<Mat<T>>,
+        hs: &mut Vec<Mat<T>>,
+    ) -> Result<Seq<T>> {
+        let Some(rev) = rev else {
+            let (y, h) = fwd.run(x, state(0), true)?;
+            hs.push(h);
+            return Ok(y.expect("asked for every step's output"));
+        };
+        let (yf, hf) = fwd.run(x.clone(), state(0), true)?;
+        let (yr, hr) = rev.run(flip_time(x), state(1), true)?;
+        hs.extend([hf, hr]);
+        let yf = yf.expect("asked for every step's output");
+        let yr = flip_time(yr.expect("asked for every step's output"));
+        let (s, b, h) = yf.shape;
+        let y = yf.try_concat::<2, _, _>(yr)?;
+        Ok(retype(y, (s, b, 2 * h)))
+    }
+
+    fn forward_core<A0: Dim, A1: Dim, X: DimEq<I>, T: Tape<f32>>(
+        &self,
+        x: GpuTensor<(A0, A1, X), T>,
+        state: Option<Seq<T>>,
+    ) -> Result<GruOut<A0, A1, H, L, F, D, T>> {
+        let (a0, a1) = (x.shape.0, x.shape.1);
+        let dims = x.shape.dims();
+        let input = self.cell.input_size();
+        if dims[2] != input {
+            return Err(Error::shape(
+                "GRU",
+                format!(
+                    "input of shape {:?} does not fit (.., {input}) (input_size {input})",
+                    dims.as_slice()
+                ),
+            ));
+        }
+        x.shape.2.dim_eq(self.cell.weight_ih.shape.1)?;
+        let batch = F::batch(a0, a1);
+        let (b, s) = (batch.size(), if F::BATCH_FIRST { dims[1] } else { dims[0] });
+        let seq = if F::BATCH_FIRST {
+            permute_gpu(x, (s, b, input), &[1, 0, 2])
+        } else {
+            retype(x, (s, b, input))
+        };
+        let count = self.num_layers() * D::NUM;
+        let hidden = self.cell.weight_hh.shape.1;
+        let layer_state = |k: usize, dir: usize| {
+            state.as_ref().map(|h| {
+                if count == 1 {
+                    retype(h.clone(), (b, hidden.size()))
+                } else {
+                    select_layer(h.clone(), k * D::NUM + dir)
+                }
+            })
+        };
+        let mut hs = Vec::with_capacity(count);
+        let mut y = Self::run_layer(
+            &self.cell,
+            self.cell_reverse.as_ref(),
+            seq,
+            &|dir| layer_state(0, dir),
+            &mut hs,
+        )?;
+        for (k, cell) in self.rest.iter().enumerate() {
+            y = self.dropout(y)?;
+            y = Self::run_layer(
+                cell,
+                self.rest_reverse.get(k),
+                y,
+                &|dir| layer_state(k + 1, dir),
+                &mut hs,
+            )?;
+        }
+        let f = y.shape.2;
+        let y = if F::BATCH_FIRST {
+            permute_gpu(y, (b, s, f), &[1, 0, 2])
+        } else {
+            y
+        };
+        let st = (D::states(self.template.layers_dim()), batch, hidden);
+        let out = (a0, a1, D::out(hidden));
+        Ok((retype(y, out), retype(stack_layers(hs), st)))
+    }
+}
+
+impl<I, H, L, F, D, A0, A1, X, T> Module<GpuTensor<(A0, A1, X), T>> for GpuGRU<I, H, L, F, D>
+where
+    I: Dim,
+    H: Dim,
+    L: Dim,
+    F: Layout,
+    D: Direction,
+    A0: Dim,
+    A1: Dim,
+    X: DimEq<I>,
+    T: Tape<f32>,
+{
+    /// `(y, h_n)`, from a zero state.
+    type Output = GruOut<A0, A1, H, L, F, D, T>;
+    fn try_forward(&self, x: GpuTensor<(A0, A1, X), T>) -> Result<Self::Output> {
+        self.forward_core(x, None)
+    }
+}
+
+impl<I, H, L, F, D, A0, A1, X, L2, B2, H2, T>
+    Module<(GpuTensor<(A0, A1, X), T>, GpuTensor<(L2, B2, H2), T>)> for GpuGRU<I, H, L, F, D>
+where
+    I: Dim,
+    H: Dim,
+    L: Dim,
+    F: Layout,
+    D: Direction,
+    A0: Dim,
+    A1: Dim,
+    X: DimEq<I>,
+    L2: DimEq<D::States<L>>,
+    B2: DimEq<F::Batch<A0, A1>>,
+    H2: DimEq<H>,
+    T: Tape<f32>,
+{
+    /// `(y, h_n)`.
+    type Output = GruOut<A0, A1, H, L, F, D, T>;
+    fn try_forward(
+        &self,
+        (x, h0): (GpuTensor<(A0, A1, X), T>, GpuTensor<(L2, B2, H2), T>),
+    ) -> Result<Self::Output> {
+        let batch = F::batch(x.shape.0, x.shape.1).size();
+        let want = [self.num_layers() * D::NUM, batch, self.cell.hidden_size()];
+        if h0.shape.dims().as_slice() != want {
+            return Err(Error::shape(
+                "GRU",
+                format!(
+                    "initial state h_0 of shape {:?} does not fit (num_layers * num_directions, batch, hidden) = {want:?}",
+                    h0.shape.dims().as_slice()
+                ),
+            ));
+        }
+        self.forward_core(x, Some(retype(h0, (want[0], want[1], want[2]))))
+    }
+}
