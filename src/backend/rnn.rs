@@ -55,15 +55,25 @@ pub(crate) fn lstm_forward<E: Float>(
         vec![E::ZERO; units],
         vec![E::ZERO; units * 5],
     );
-    lstm_forward_into(d, gx, gh, c, &mut hn, &mut cn, &mut acts);
+    lstm_forward_into(d, gx, GateTerm::Rows(gh), c, &mut hn, &mut cn, &mut acts);
     (hn, cn, acts)
+}
+
+/// The second term of the gate pre-activations, added to `gx`.
+#[derive(Clone, Copy)]
+pub(crate) enum GateTerm<'a, E> {
+    /// The hidden projection of this step, `[B, 4H]`.
+    Rows(&'a [E]),
+    /// One `4H` row added to every batch row (the summed biases, when `gx` already holds
+    /// both projections).
+    Broadcast(&'a [E]),
 }
 
 /// [`lstm_forward`] into given buffers: `hn`, `cn` (`[B, H]`) and `acts` (`[5, B, H]`).
 pub(crate) fn lstm_forward_into<E: Float>(
     d: CellDims,
     gx: &[E],
-    gh: &[E],
+    gh: GateTerm<'_, E>,
     c: &[E],
     hn: &mut [E],
     cn: &mut [E],
@@ -79,7 +89,7 @@ pub(crate) fn lstm_forward_into<E: Float>(
 fn lstm_forward_loop<E: Float>(
     d: CellDims,
     gx: &[E],
-    gh: &[E],
+    gh: GateTerm<'_, E>,
     c: &[E],
     hn: &mut [E],
     cn: &mut [E],
@@ -89,7 +99,10 @@ fn lstm_forward_loop<E: Float>(
     let units = bsz * h;
     for b in 0..bsz {
         let gxr = &gx[d.gx(4, b, 0, 0)..][..4 * h];
-        let ghr = &gh[d.gh(4, b, 0, 0)..][..4 * h];
+        let ghr = match gh {
+            GateTerm::Rows(gh) => &gh[d.gh(4, b, 0, 0)..][..4 * h],
+            GateTerm::Broadcast(row) => &row[..4 * h],
+        };
         let (cr, hr, cnr) = (
             &c[b * h..][..h],
             &mut hn[b * h..][..h],
@@ -434,11 +447,7 @@ pub(crate) fn lstm_sequence_forward<E: Float>(
     let g4 = 4 * h;
     // W_hh^T (H x 4H) with contiguous rows: the product reads it in place, unpacked.
     let mut wt = vec![E::ZERO; h * g4];
-    for (g, row) in w_hh.chunks_exact(h).enumerate() {
-        for (j, &v) in row.iter().enumerate() {
-            wt[j * g4 + g] = v;
-        }
-    }
+    transpose(w_hh, g4, h, &mut wt);
     let blocks = row_blocks(batch, s, h);
     let mut y = vec![E::ZERO; batch * s * h];
     let results = map_row_blocks(&blocks, &mut y, s * h, |rows, y_rows| {
@@ -463,6 +472,22 @@ pub(crate) fn lstm_sequence_forward<E: Float>(
     LstmSequence {
         y: std::sync::Arc::new(y),
         parts,
+    }
+}
+
+/// `dst` (`cols x rows`) = `src^T` (`src` is `rows x cols`, both row-major), in square
+/// blocks: element by element, every store of a column walk lands on a new cache line,
+/// which made transposing `W_hh` a tenth of an LSTM training step.
+fn transpose<E: Copy>(src: &[E], rows: usize, cols: usize, dst: &mut [E]) {
+    const BLOCK: usize = 16;
+    for r0 in (0..rows).step_by(BLOCK) {
+        for c0 in (0..cols).step_by(BLOCK) {
+            for r in r0..(r0 + BLOCK).min(rows) {
+                for c in c0..(c0 + BLOCK).min(cols) {
+                    dst[c * rows + r] = src[r * cols + c];
+                }
+            }
+        }
     }
 }
 

@@ -7,8 +7,8 @@
 
 use super::gemm::gemm;
 use super::rnn::{
-    CellDims, gru_backward, gru_forward_into, lstm_backward, lstm_forward_into, rnn_backward,
-    rnn_forward_into,
+    CellDims, GateTerm, gru_backward, gru_forward_into, lstm_backward, lstm_forward_into,
+    rnn_backward, rnn_forward_into,
 };
 use crate::dtype::Float;
 use core::any::Any;
@@ -70,20 +70,24 @@ impl StepDims {
     }
 }
 
-/// The intermediate values of a step: the two projections (`[B, G*H]` each) and the cell's
-/// activations (the backward pass reads `gh` and `acts`).
+/// The intermediate values of a step: the two projections (`[B, G*H]` each; an LSTM sums
+/// both into `gx`) and the cell's activations (the backward pass reads `gh` and `acts`).
 #[derive(Default)]
 pub(crate) struct StepBuffers<E> {
     pub gx: Vec<E>,
     pub gh: Vec<E>,
     pub acts: Vec<E>,
+    /// An LSTM's summed biases `b_ih + b_hh` (`[G*H]`; zeros when it has none).
+    pub bias: Vec<E>,
 }
 
 impl<E: Float> StepBuffers<E> {
     fn fit(&mut self, mode: CellMode, d: StepDims) {
         let units = d.batch * d.hidden;
         self.gx.resize(units * mode.gates(), E::ZERO);
-        self.gh.resize(units * mode.gates(), E::ZERO);
+        // An LSTM step sums both projections into `gx`.
+        let gh = if mode == CellMode::Lstm { 0 } else { units };
+        self.gh.resize(gh * mode.gates(), E::ZERO);
         self.acts.resize(units * mode.acts(), E::ZERO);
     }
 }
@@ -170,6 +174,51 @@ pub(crate) fn cell_step_forward<E: Float>(
 ) {
     bufs.fit(mode, d);
     let gh_len = mode.gates() * d.hidden;
+    if mode == CellMode::Lstm {
+        // Both projections into one buffer (the second product adds to the first), the
+        // biases summed once and added in the cell's loop: no bias rows copied into the
+        // outputs before each product, and one buffer of pre-activations to read.
+        let (b, i, h) = (d.batch, d.input, d.hidden);
+        let out_strides = (gh_len as isize, 1);
+        gemm(
+            b,
+            i,
+            gh_len,
+            E::ONE,
+            inp.x,
+            (i as isize, 1),
+            inp.w_ih,
+            (1, i as isize),
+            E::ZERO,
+            &mut bufs.gx,
+            out_strides,
+        );
+        gemm(
+            b,
+            h,
+            gh_len,
+            E::ONE,
+            inp.h,
+            (h as isize, 1),
+            inp.w_hh,
+            (1, h as isize),
+            E::ONE,
+            &mut bufs.gx,
+            out_strides,
+        );
+        bufs.bias.clear();
+        bufs.bias.resize(gh_len, E::ZERO);
+        for bias in [inp.b_ih, inp.b_hh].into_iter().flatten() {
+            bufs.bias.iter_mut().zip(bias).for_each(|(a, &v)| *a += v);
+        }
+        let (c, c_out) = (
+            inp.c.expect("an LSTM step has a cell state"),
+            c_out.expect("an LSTM step writes a cell state"),
+        );
+        let term = GateTerm::Broadcast(&bufs.bias);
+        lstm_forward_into(d.cell(), &bufs.gx, term, c, h_out, c_out, &mut bufs.acts);
+        return;
+    }
     project(
         d.batch,
         d.input,
@@ -190,13 +239,7 @@ pub(crate) fn cell_step_forward<E: Float>(
     );
     let cd = d.cell();
     match mode {
-        CellMode::Lstm => {
-            let (c, c_out) = (
-                inp.c.expect("an LSTM step has a cell state"),
-                c_out.expect("an LSTM step writes a cell state"),
-            );
-            lstm_forward_into(cd, &bufs.gx, &bufs.gh, c, h_out, c_out, &mut bufs.acts);
-        }
+        CellMode::Lstm => unreachable!("an LSTM step returned above"),
         CellMode::Gru => gru_forward_into(cd, &bufs.gx, &bufs.gh, inp.h, h_out, &mut bufs.acts),
         CellMode::RnnTanh | CellMode::RnnRelu => {
             rnn_forward_into(cd, &bufs.gx, &bufs.gh, mode == CellMode::RnnRelu, h_out)

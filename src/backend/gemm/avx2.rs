@@ -43,6 +43,7 @@ macro_rules! avx2_kernel {
             unsafe fn tile(
                 k: usize,
                 a: *const $e,
+                _lda: usize,
                 b: *const $e,
                 b_stride: usize,
                 c: *mut $e,
@@ -52,6 +53,7 @@ macro_rules! avx2_kernel {
                 alpha: $e,
                 beta: $e,
             ) {
+                debug_assert_eq!(_lda, 0, "the AVX2 kernels read packed panels only");
                 // SAFETY: forwarded; `Kernel` for this type is only used once AVX2 and FMA
                 // were detected (`super::Isa::Avx2`).
                 unsafe { tile(k, a, b, b_stride, c, rsc, mr, nr, alpha, beta) }

@@ -30,6 +30,7 @@ macro_rules! avx512_kernel {
             const KC: usize = $kc;
             const MC: usize = $mc;
             const NC: usize = $nc;
+            const DIRECT_A: bool = true;
 
             /// # Safety
             /// AVX-512F must be available, plus the contract of [`Kernel::tile`].
@@ -37,6 +38,7 @@ macro_rules! avx512_kernel {
             unsafe fn tile(
                 k: usize,
                 a: *const $e,
+                lda: usize,
                 b: *const $e,
                 b_stride: usize,
                 c: *mut $e,
@@ -46,22 +48,46 @@ macro_rules! avx512_kernel {
                 alpha: $e,
                 beta: $e,
             ) {
+                // The block's rows and width pick the smallest variant that covers them:
+                // a ragged last panel (16 rows = 12 + 4, 51 columns = 3 x 16 + 3) then
+                // costs its own size, not a whole 12 x 2-vector block.
+                macro_rules! go {
+                    ($r:literal, $w:literal) => {
+                        if lda == 0 {
+                            tile::<$r, $w, false>(k, a, 0, b, b_stride, c, rsc, mr, nr, alpha, beta)
+                        } else {
+                            tile::<$r, $w, true>(k, a, lda, b, b_stride, c, rsc, mr, nr, alpha, beta)
+                        }
+                    };
+                }
                 // SAFETY: forwarded; `Kernel` for this type is only used once AVX-512F was
                 // detected (`super::Isa::Avx512`).
-                unsafe { tile(k, a, b, b_stride, c, rsc, mr, nr, alpha, beta) }
+                unsafe {
+                    match (mr, nr <= $lanes) {
+                        (0..=4, true) => go!(4, 1),
+                        (0..=4, false) => go!(4, 2),
+                        (5..=8, true) => go!(8, 1),
+                        (5..=8, false) => go!(8, 2),
+                        (_, true) => go!($mr, 1),
+                        (_, false) => go!($mr, 2),
+                    }
+                }
             }
             $($($extra)*)?
         }
 
-        /// See [`Kernel::tile`]; loads of `B` past column `nr` are masked off.
+        /// See [`Kernel::tile`], for blocks of at most `R` rows and `W` vectors of columns;
+        /// loads of `B` past column `nr` are masked off. `DIRECT`: `A` is read in place
+        /// (row `i` at `a + i * lda`, contiguous columns) instead of from a packed panel.
         ///
         /// # Safety
-        /// AVX-512F, and the pointer ranges of [`Kernel::tile`].
+        /// AVX-512F, and the pointer ranges of [`Kernel::tile`]; `mr <= R`, `nr <= W * L`.
         #[target_feature(enable = "avx512f")]
         #[allow(clippy::too_many_arguments)]
-        unsafe fn tile(
+        unsafe fn tile<const R: usize, const W: usize, const DIRECT: bool>(
             k: usize,
             a: *const $e,
+            lda: usize,
             b: *const $e,
             b_stride: usize,
             c: *mut $e,
@@ -81,8 +107,16 @@ macro_rules! avx512_kernel {
             } else {
                 ((1u32 << (nr - L)) - 1) as $mask
             };
-            let mut acc = [[$setzero(); 2]; MR];
-            let (mut a, mut b) = (a, b);
+            let mut acc = [[$setzero(); 2]; R];
+            // In place, rows past `mr` repeat the last real one (their sums are dropped);
+            // packed panels are zero there.
+            let mut rows = [a; R];
+            if DIRECT {
+                for (i, r) in rows.iter_mut().enumerate() {
+                    *r = a.wrapping_add(i.min(mr - 1) * lda);
+                }
+            }
+            let mut b = b;
             // SAFETY (whole body): the caller guarantees the pointer ranges; loads past
             // column `nr` and stores past row `mr` / column `nr` are masked or skipped.
             unsafe {
@@ -90,35 +124,48 @@ macro_rules! avx512_kernel {
                 for i in 0..mr {
                     let ci = c.add(i * rsc) as *const i8;
                     _mm_prefetch::<_MM_HINT_T0>(ci);
-                    _mm_prefetch::<_MM_HINT_T0>(ci.wrapping_add(64));
+                    if W == 2 {
+                        _mm_prefetch::<_MM_HINT_T0>(ci.wrapping_add(64));
+                    }
                 }
                 macro_rules! step {
-                    ($u:expr, $b0:expr, $b1:expr) => {{
-                        let (b0, b1) = ($b0, $b1);
+                    ($p:expr, $bp:expr, $masked:expr) => {{
+                        let (p, bp) = ($p, $bp);
+                        let b0 = if $masked { $maskz_loadu(lo, bp) } else { $loadu(bp) };
+                        let b1 = if W == 1 {
+                            b0
+                        } else if $masked {
+                            $maskz_loadu(hi, bp.add(L))
+                        } else {
+                            $loadu(bp.add(L))
+                        };
                         for (i, row) in acc.iter_mut().enumerate() {
-                            let ai = $set1(*a.add($u * MR + i));
+                            let ai = if DIRECT {
+                                $set1(*rows[i].add(p))
+                            } else {
+                                $set1(*a.add(p * MR + i))
+                            };
                             row[0] = $fmadd(ai, b0, row[0]);
-                            row[1] = $fmadd(ai, b1, row[1]);
+                            if W == 2 {
+                                row[1] = $fmadd(ai, b1, row[1]);
+                            }
                         }
                     }};
                 }
-                if nr == 2 * L {
+                if nr == W * L {
                     let mut p = 0;
                     while p + 2 <= k {
-                        step!(0, $loadu(b), $loadu(b.add(L)));
-                        let b2 = b.add(b_stride);
-                        step!(1, $loadu(b2), $loadu(b2.add(L)));
-                        a = a.add(2 * MR);
+                        step!(p, b, false);
+                        step!(p + 1, b.add(b_stride), false);
                         b = b.add(2 * b_stride);
                         p += 2;
                     }
                     if p < k {
-                        step!(0, $loadu(b), $loadu(b.add(L)));
+                        step!(p, b, false);
                     }
                 } else {
-                    for _ in 0..k {
-                        step!(0, $maskz_loadu(lo, b), $maskz_loadu(hi, b.add(L)));
-                        a = a.add(MR);
+                    for p in 0..k {
+                        step!(p, b, true);
                         b = b.add(b_stride);
                     }
                 }
@@ -126,13 +173,18 @@ macro_rules! avx512_kernel {
                 let beta_v = $set1(beta);
                 for (i, row) in acc.iter().enumerate().take(mr) {
                     let ci = c.add(i * rsc);
-                    let (mut v0, mut v1) = ($mul(alpha_v, row[0]), $mul(alpha_v, row[1]));
+                    let mut v0 = $mul(alpha_v, row[0]);
                     if beta != 0.0 {
                         v0 = $fmadd(beta_v, $maskz_loadu(lo, ci), v0);
-                        v1 = $fmadd(beta_v, $maskz_loadu(hi, ci.add(L)), v1);
                     }
                     $mask_storeu(ci, lo, v0);
-                    $mask_storeu(ci.add(L), hi, v1);
+                    if W == 2 {
+                        let mut v1 = $mul(alpha_v, row[1]);
+                        if beta != 0.0 {
+                            v1 = $fmadd(beta_v, $maskz_loadu(hi, ci.add(L)), v1);
+                        }
+                        $mask_storeu(ci.add(L), hi, v1);
+                    }
                 }
             }
         }

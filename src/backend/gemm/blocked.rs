@@ -29,11 +29,15 @@ pub(super) trait Kernel: Copy + Send + Sync + 'static {
     /// Columns of `B` that one panel of `A` meets before the next (a multiple of `NR`;
     /// `KC x NC` stays in L2).
     const NC: usize;
+    /// Whether [`Kernel::tile`] also reads `A` in place (`lda > 0`).
+    const DIRECT_A: bool = false;
 
     /// `C[..mr, ..nr] = alpha * A_panel B_panel + beta * C[..mr, ..nr]` over `k` steps
     /// (`beta == 0` never reads `C`, so it may hold garbage such as NaN, as BLAS allows).
     ///
-    /// * `a`: a packed panel, `MR` values per step (rows past `mr` are zero);
+    /// * `a`: with `lda == 0` a packed panel, `MR` values per step (rows past `mr` are
+    ///   zero); else (only where [`Kernel::DIRECT_A`]) `A` in place, row `i < mr` at
+    ///   `a + i * lda` with contiguous columns;
     /// * `b`: row `p` of the panel starts at `b + p * b_stride`; only its first `nr` values
     ///   are read;
     /// * `c`: row `i` starts at `c + i * rsc`, columns are contiguous.
@@ -45,6 +49,7 @@ pub(super) trait Kernel: Copy + Send + Sync + 'static {
     unsafe fn tile(
         k: usize,
         a: *const Self::E,
+        lda: usize,
         b: *const Self::E,
         b_stride: usize,
         c: *mut Self::E,
@@ -93,6 +98,22 @@ const PACKED_B_ELEMS: usize = 1 << 22;
 const PARALLEL_PACK_ELEMS: usize = 1 << 15;
 /// Tiles of `C` per thread (see the module docs).
 const TILES_PER_THREAD: usize = 4;
+/// `A` with contiguous rows is read in place, not packed, when `B` has at most this many
+/// columns: packing costs about as much per element of `A` as the product does per
+/// `NR` columns, so on narrow products (an LSTM's `dh = dgates W`, n = H) it was as slow
+/// as the product itself, while on wide ones it pays back its cost.
+const DIRECT_A_MAX_N: usize = 256;
+
+/// Whether the rows of `a` are read in place (see [`DIRECT_A_MAX_N`]): contiguous rows,
+/// and a row stride that is not a multiple of 1 KiB, at which a panel's rows would all
+/// fall in the same L1 cache set.
+fn reads_a_in_place<K: Kernel>(a: Operand<K::E>, n: usize) -> bool {
+    K::DIRECT_A
+        && a.cs == 1
+        && a.rs > 0
+        && n <= DIRECT_A_MAX_N
+        && (a.rs * size_of::<K::E>()) % 1024 != 0
+}
 
 thread_local! {
     /// This thread's packed row blocks of `A`.
@@ -168,6 +189,7 @@ pub(super) unsafe fn product<K: Kernel>(
         return;
     }
     let (kc_max, mc_max, nc_max) = (K::KC, K::MC, K::NC);
+    let direct_a = reads_a_in_place::<K>(a, n);
     let direct_b = b.cs == 1 && kc_max.min(k) * n <= DIRECT_B_ELEMS;
     // All of `B` is packed up front (in parallel), then one parallel run computes every
     // tile: two hand-offs to the workers per product, not two per block. Wider `B` is
@@ -241,6 +263,7 @@ pub(super) unsafe fn product<K: Kernel>(
                             kc,
                             c1 - c0,
                             (mc_max, nc_max),
+                            direct_a,
                             alpha,
                             a.at(r0, pc),
                             b_panels,
@@ -260,6 +283,7 @@ pub(super) unsafe fn product<K: Kernel>(
 /// `mc_max` rows and runs the micro-kernel over every (row panel, column panel) pair,
 /// columns in blocks of `nc_max`.
 /// `b_panels` is `(start, row stride, packed)`: packed panels are `NR * kc` apart.
+/// `direct_a`: `A`'s rows are read in place (see [`reads_a_in_place`]).
 ///
 /// # Safety
 /// As [`product`], for this sub-block.
@@ -269,6 +293,7 @@ unsafe fn tile_rows<K: Kernel>(
     kc: usize,
     n: usize,
     (mc_max, nc_max): (usize, usize),
+    direct_a: bool,
     alpha: K::E,
     a: Operand<K::E>,
     (b, b_stride, packed): (*const K::E, usize, usize),
@@ -278,24 +303,36 @@ unsafe fn tile_rows<K: Kernel>(
 ) {
     PACK_A.with(|buf| {
         let mut buf = buf.borrow_mut();
-        let apack = aligned::<K::E>(&mut buf, mc_max.min(m).next_multiple_of(K::MR) * kc);
+        let apack = if direct_a {
+            core::ptr::null_mut()
+        } else {
+            aligned::<K::E>(&mut buf, mc_max.min(m).next_multiple_of(K::MR) * kc)
+        };
         for ic in (0..m).step_by(mc_max) {
             let mc = mc_max.min(m - ic);
-            // SAFETY: the buffer holds `mc` rows rounded up to MR, by `kc`; rows ic.. of
-            // `a` are inside its checked extent.
-            unsafe { pack_a::<K>(apack, a.at(ic, 0), mc, kc) };
+            if !direct_a {
+                // SAFETY: the buffer holds `mc` rows rounded up to MR, by `kc`; rows ic..
+                // of `a` are inside its checked extent.
+                unsafe { pack_a::<K>(apack, a.at(ic, 0), mc, kc) };
+            }
             let call = |ir: usize, jr: usize| {
                 let bp = if packed == 1 {
                     b.wrapping_add(jr * kc)
                 } else {
                     b.wrapping_add(jr)
                 };
+                let (ap, lda) = if direct_a {
+                    (a.at(ic + ir, 0).ptr, a.rs)
+                } else {
+                    (apack.wrapping_add(ir * kc).cast_const(), 0)
+                };
                 // SAFETY: the panels and the C block are inside their buffers (see
                 // `product`); the kernel's instruction set is the caller's contract.
                 unsafe {
                     K::tile(
                         kc,
-                        apack.add(ir * kc),
+                        ap,
+                        lda,
                         bp,
                         b_stride,
                         c.add((ic + ir) * rsc + jr),
@@ -451,8 +488,13 @@ unsafe fn pack_b<K: Kernel>(dst: *mut K::E, b: Operand<K::E>, kc: usize, nc: usi
             for (p, group) in out.chunks_exact_mut(nr).enumerate() {
                 // SAFETY: row p, columns ..cols of the panel are inside the checked extent.
                 let row = unsafe { core::slice::from_raw_parts(src.ptr.add(p * src.rs), cols) };
-                group[..cols].copy_from_slice(row);
-                group[cols..].fill(K::E::ZERO);
+                if cols == nr {
+                    // As in `pack_a`: a constant-length loop, not a `memcpy` call per row.
+                    (0..nr).for_each(|j| group[j] = row[j]);
+                } else {
+                    group[..cols].copy_from_slice(row);
+                    group[cols..].fill(K::E::ZERO);
+                }
             }
         } else {
             // Column-major `b` (the transposed weight of `x W^T`): walk each source column
