@@ -35,7 +35,11 @@ mod atomic;
 mod checkpoint;
 mod crc32;
 mod fit;
+mod json;
 mod st;
+mod st_format;
+#[cfg(test)]
+mod st_format_tests;
 mod state;
 mod tied;
 
