@@ -36,6 +36,7 @@ mod checkpoint;
 mod crc32;
 mod fit;
 mod json;
+mod serde_struct;
 mod st;
 mod st_format;
 #[cfg(test)]
