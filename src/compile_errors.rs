@@ -517,60 +517,83 @@
 //!
 //! ## 11. A loss on a computed prediction
 //!
-//! A loss takes one shape type for its prediction and its target, so that a target built by a
-//! constructor (`Tensor::zeros()`, `Tensor::from_array(..)`) takes the prediction's shape.
-//! A prediction whose shape is computed (a convolution's output, a `Flatten`) and a target
-//! spelled with `Const`s are then two types, and rustc reports its own mismatch, which names
-//! the types, not sizes:
+//! A prediction whose shape is computed (a convolution's output, a `Flatten`) meets a target
+//! spelled with `Const`s directly: a computed prediction dimension accepts any target
+//! dimension of its size ([`LossTarget`](crate::shape::LossTarget)), so a conv decoder's
+//! output is compared with the image it reconstructs without `realize`:
 //!
-//! ```compile_fail,E0308
+//! ```
 //! use rand::SeedableRng;
 //! use shaped::nn::loss::mse_loss;
 //! use shaped::nn::{Conv1d, Module};
 //! use shaped::prelude::*;
 //!
 //! let mut rng = rand::rngs::StdRng::seed_from_u64(0);
-//! let conv = Conv1d::<2, 1, 3, 1, 1>::new(&mut rng);
+//! let conv = Conv1d::<2, 1, 3, 1, 1>::new(&mut rng); // padding 1 keeps the width 8
+//! let pred = conv.forward(Tensor::<(usize, Const<2>, Const<8>)>::zeros_with_shape((4, Const, Const)));
+//! let target = Tensor::<(usize, Const<1>, Const<8>)>::zeros_with_shape((4, Const, Const));
+//! let loss = mse_loss(pred, target);
+//! ```
+//!
+//! When the sizes differ (no padding: the width is 6), the build fails naming the loss, both
+//! sizes and the axis, and the note points at your call:
+//!
+//! ```compile_fail,E0080
+//! use rand::SeedableRng;
+//! use shaped::nn::loss::mse_loss;
+//! use shaped::nn::{Conv1d, Module};
+//! use shaped::prelude::*;
+//!
+//! let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+//! let conv = Conv1d::<2, 1, 3, 1, 0>::new(&mut rng);
 //! let pred = conv.forward(Tensor::<(usize, Const<2>, Const<8>)>::zeros_with_shape((4, Const, Const)));
 //! let target = Tensor::<(usize, Const<1>, Const<8>)>::zeros_with_shape((4, Const, Const));
 //! let loss = mse_loss(pred, target);
 //! ```
 //!
 //! ```text
-//! error[E0308]: mismatched types
-//!   --> src/main.rs:11:27
+//! error[E0080]: evaluation panicked: mse_loss: the prediction has size 6 where the target has 8, at dimension 2
+//!   --> /path/to/shaped/src/shape/check.rs
+//! ...
+//! note: the above error was encountered while instantiating `fn mse_loss::<(usize, shaped::shape::Const<1>, ConvOut<shaped::shape::Const<8>, 3, 1, 0, 1>), (usize, shaped::shape::Const<1>, shaped::shape::Const<8>), f32, NoTape, NoTape>`
+//!   --> src/main.rs:10:12
 //!    |
-//! 11 | let loss = mse_loss(pred, target);
-//!    |            --------       ^^^^^^ expected `Tensor<(usize, Const<1>, ...), f32, _>`, found `Tensor<(usize, Const<1>, Const<8>)>`
-//!    |            |
-//!    |            arguments to this function are incorrect
-//!    |
-//!    = note: expected struct `shaped::tensor::Tensor<(usize, shaped::shape::Const<1>, ConvOut<shaped::shape::Const<8>, 3, 1, 1, 1>), f32, _, Cpu>`
-//!               found struct `shaped::tensor::Tensor<(usize, shaped::shape::Const<1>, shaped::shape::Const<8>), f32, NoTape, Cpu>`
+//! 10 | let loss = mse_loss(pred, target);
+//!    |            ^^^^^^^^^^^^^^^^^^^^^^
 //! ```
 //!
-//! **Fix:** `realize` the prediction. It takes the target's type and checks at build time that
-//! the sizes agree (both sizes in the message when they do not: `realize: the tensor has size
-//! 7 where the target shape has 8, at dimension 2`); the numbers are untouched.
+//! **Fix:** pad the convolution (or crop the target) so that the sizes agree.
 //!
-//! ```
-//! use rand::SeedableRng;
+//! One thing needs a type written out: rustc infers a type from a trait bound only when
+//! exactly one impl fits. A static or run-time prediction dimension accepts one target type
+//! (its own), so a target built from context (`mse_loss(pred, Tensor::zeros())`,
+//! `Tensor::from_array([..])`) is inferred as before. A computed prediction dimension accepts
+//! several, so with a computed prediction the target's type must come from somewhere: a
+//! typed target (data almost always is), `Tensor::zeros_with_shape(*pred.shape())`, or an
+//! annotation; otherwise rustc says `error[E0283]: type annotations needed`. The same holds
+//! the other way: a prediction built from context (`Tensor::zeros()`) or by an untyped
+//! `pred.realize()` next to a static target needs its type written
+//! (`pred.realize::<(usize, Const<8>)>()`). Class losses (`cross_entropy`, `nll_loss`) take
+//! any class dimension.
+//!
+//! ```compile_fail,E0283
 //! use shaped::nn::loss::mse_loss;
-//! use shaped::nn::{Conv1d, Module};
 //! use shaped::prelude::*;
+//! use shaped::shape::ConvOut;
 //!
-//! let mut rng = rand::rngs::StdRng::seed_from_u64(0);
-//! let conv = Conv1d::<2, 1, 3, 1, 1>::new(&mut rng);
-//! let pred = conv.forward(Tensor::<(usize, Const<2>, Const<8>)>::zeros_with_shape((4, Const, Const)));
-//! let target = Tensor::<(usize, Const<1>, Const<8>)>::zeros_with_shape((4, Const, Const));
-//! let loss = mse_loss(pred.realize(), target);
+//! let pred = Tensor::<(usize, ConvOut<Const<8>, 3, 1, 1, 1>)>::zeros_with_shape((4, Default::default()));
+//! let loss = mse_loss(pred, Tensor::zeros()); // which spelling of 8 is the target?
 //! ```
 //!
-//! Why not accept both spellings: a second shape parameter on the losses would make a target
-//! built by a constructor impossible to infer (rustc infers a type from a trait bound only
-//! when exactly one impl fits, and here several spellings of the same sizes fit), so
-//! `mse_loss(pred, Tensor::from_array([..]))` would stop building. Class losses
-//! (`cross_entropy`, `nll_loss`) take any class dimension and need no `realize`.
+//! ```
+//! use shaped::nn::loss::mse_loss;
+//! use shaped::prelude::*;
+//! use shaped::shape::ConvOut;
+//!
+//! let pred = Tensor::<(usize, ConvOut<Const<8>, 3, 1, 1, 1>)>::zeros_with_shape((4, Default::default()));
+//! let loss = mse_loss(pred.clone(), Tensor::zeros_with_shape(*pred.shape())); // the prediction's own type
+//! let loss = mse_loss(pred, Tensor::<(usize, Const<8>)>::zeros_with_shape((4, Const)));
+//! ```
 //!
 //! ## 12. A computed size-1 dimension broadcast up
 //!
@@ -662,5 +685,5 @@
 //! **What `cargo check` sees.** Of the crate's compile-fail suite (`tests/compile_fail/`,
 //! each case's `.stderr` is what the user sees), the cases whose error is `E0080` are
 //! reported only by `cargo build`; the others (`E0277`, `E0308`, `E0271`) by `cargo check`
-//! too: 50 of the 73 cases are reported by `cargo check`, 23 (all involving a computed
+//! too: 49 of the 73 cases are reported by `cargo check`, 24 (all involving a computed
 //! dimension or a size no type expresses) only by `cargo build`.

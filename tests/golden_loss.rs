@@ -261,10 +261,10 @@ fn bce_clamps_at_the_ends() {
 }
 
 // Predictions whose shape is computed, as a model's output is after a conv stack and a
-// `Flatten`: `(usize, Prod<Const<1>, Const<5>>)` with a run-time batch. The loss takes one
-// shape type (so that a target written `Tensor::zeros()` is inferred); `pred.realize()` turns
-// the computed shape into the target's `(usize, Const<5>)`, checking at build time that the
-// sizes agree. The numbers are the same goldens as above.
+// `Flatten`: `(usize, Prod<Const<1>, Const<5>>)` with a run-time batch, against a target
+// typed `(usize, Const<5>)`. A computed prediction dimension accepts any target dimension of
+// its size (`LossTarget`), so no `realize` is needed; the sizes are compared when the code is
+// built. The numbers are the same goldens as above.
 
 /// A computed prediction of `M` features and a run-time batch.
 type ComputedPred<const M: usize> = (usize, Prod<Const<1>, Const<M>>);
@@ -298,29 +298,25 @@ fn computed_pair_case<const N: usize, const M: usize>(
 }
 
 #[test]
-fn computed_predictions_through_realize() {
-    computed_pair_case::<4, 5>("loss_mse_mean", |_, x, t| mse_loss(x.realize(), t));
+fn computed_predictions_meet_static_targets() {
+    computed_pair_case::<4, 5>("loss_mse_mean", |_, x, t| mse_loss(x, t));
     computed_pair_case::<4, 5>("loss_mse_sum", |_, x, t| {
-        MSELoss::new()
-            .reduction(Reduction::Sum)
-            .forward(x.realize(), t)
+        MSELoss::new().reduction(Reduction::Sum).forward(x, t)
     });
-    computed_pair_case::<4, 5>("loss_l1", |_, x, t| l1_loss(x.realize(), t));
+    computed_pair_case::<4, 5>("loss_l1", |_, x, t| l1_loss(x, t));
     computed_pair_case::<4, 5>("loss_smooth_l1", |g, x, t| {
-        smooth_l1_loss(x.realize(), t, g.hp("beta"))
+        smooth_l1_loss(x, t, g.hp("beta"))
     });
-    computed_pair_case::<4, 5>("loss_huber", |g, x, t| {
-        huber_loss(x.realize(), t, g.hp("delta"))
-    });
-    computed_pair_case::<4, 5>("loss_bce", |_, x, t| binary_cross_entropy(x.realize(), t));
+    computed_pair_case::<4, 5>("loss_huber", |g, x, t| huber_loss(x, t, g.hp("delta")));
+    computed_pair_case::<4, 5>("loss_bce", |_, x, t| binary_cross_entropy(x, t));
     computed_pair_case::<4, 5>("loss_bce_with_logits", |_, x, t| {
-        binary_cross_entropy_with_logits(x.realize(), t)
+        binary_cross_entropy_with_logits(x, t)
     });
-    computed_pair_case::<5, 4>("loss_ce_prob_targets", |_, x, t| {
-        cross_entropy_probs(x.realize(), t)
-    });
-    computed_pair_case::<4, 5>("loss_kl_div", |_, x, t| {
-        kl_div(x.realize(), t, Reduction::BatchMean)
+    computed_pair_case::<5, 4>("loss_ce_prob_targets", |_, x, t| cross_entropy_probs(x, t));
+    computed_pair_case::<4, 5>("loss_kl_div", |_, x, t| kl_div(x, t, Reduction::BatchMean));
+    // `realize` first still works, with the shape written out.
+    computed_pair_case::<4, 5>("loss_mse_mean", |_, x, t| {
+        mse_loss(x.realize::<(usize, Const<5>)>(), t)
     });
 }
 
@@ -346,4 +342,57 @@ fn computed_logits_with_labels() {
         g.check_forward("y", y.as_slice());
         g.check_grad("x", y.backward().get_slice(&x).unwrap());
     }
+}
+
+/// A conv decoder's output (`ConvOut` spatial dims) against the image it reconstructs, typed
+/// with `Const`s: the same loss and gradients as through `realize`, and a run-time batch that
+/// differs is an `Err` naming both shapes.
+#[test]
+fn conv_output_meets_image_target() {
+    use shaped::nn::{Conv2d, Module};
+    use shaped::rand::SeedableRng;
+    type Image = (usize, Const<1>, Const<6>, Const<6>);
+    let mut rng = shaped::rand::rngs::StdRng::seed_from_u64(3);
+    let conv = Conv2d::<2, 1, 3, 1, 1>::new(&mut rng);
+    let x = Tensor::<(usize, Const<2>, Const<6>, Const<6>)>::randn_with_shape(
+        (3, Const, Const, Const),
+        &mut rng,
+    );
+    let target = Tensor::<Image>::randn_with_shape((3, Const, Const, Const), &mut rng);
+    let direct = mse_loss(conv.forward(x.clone().trace()), target.clone());
+    let through = mse_loss(
+        conv.forward(x.clone().trace()).realize::<Image>(),
+        target.clone(),
+    );
+    assert_eq!(direct.to_vec(), through.to_vec());
+    let (gd, gt) = (direct.backward(), through.backward());
+    assert_eq!(
+        gd.get_slice(&conv.weight).unwrap(),
+        gt.get_slice(&conv.weight).unwrap()
+    );
+    for (loss, want) in [
+        (
+            l1_loss(conv.forward(x.clone()), target.clone()),
+            l1_loss(conv.forward(x.clone()).realize::<Image>(), target.clone()),
+        ),
+        (
+            huber_loss(conv.forward(x.clone()), target.clone(), 0.5),
+            huber_loss(
+                conv.forward(x.clone()).realize::<Image>(),
+                target.clone(),
+                0.5,
+            ),
+        ),
+    ] {
+        assert_eq!(loss.to_vec(), want.to_vec());
+    }
+    let short = Tensor::<Image>::zeros_with_shape((2, Const, Const, Const));
+    let err = MSELoss::new()
+        .try_forward(conv.forward(x), short)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("mse_loss") && err.contains("[3, 1, 6, 6]") && err.contains("[2, 1, 6, 6]"),
+        "{err}"
+    );
 }

@@ -210,7 +210,7 @@ fn mse_and_bce_match_pytorch_at_extreme_inputs() {
             .is_err()
     );
     let err = BCELoss::new()
-        .try_forward(Tensor::zeros(), nan)
+        .try_forward(Tensor::<Rank1<1>>::zeros(), nan)
         .unwrap_err();
     assert!(
         err.to_string().contains("binary_cross_entropy target"),

@@ -22,6 +22,8 @@ mod wgpu;
 #[cfg(feature = "wgpu")]
 pub(crate) use self::wgpu::kernels;
 #[cfg(feature = "wgpu")]
+pub(crate) use self::wgpu::layer_kernels;
+#[cfg(feature = "wgpu")]
 pub use self::wgpu::{AdapterSummary, GpuStorage, Wgpu};
 
 use crate::dtype::Float;

@@ -20,18 +20,30 @@
 //! # Ok::<(), shaped::error::Error>(())
 //! ```
 
+mod activations;
 mod conv;
 mod embedding;
+mod loss;
 mod nn;
+mod norm;
 mod ops;
 mod optim;
+mod optim_adaptive;
+mod pool;
 mod tensor;
 
 pub use crate::device::{AdapterSummary, GpuStorage, Wgpu};
 
+pub use activations::GpuActivations;
 pub use conv::GpuConv2d;
 pub use embedding::GpuEmbedding;
+pub use loss::{
+    GpuLossTape, binary_cross_entropy, binary_cross_entropy_with_logits, l1_loss, mse_loss,
+    nll_loss, try_binary_cross_entropy, try_binary_cross_entropy_with_logits, try_l1_loss,
+    try_mse_loss, try_nll_loss,
+};
 pub use nn::{GpuLinear, GpuParamMut, GpuParams};
+pub use norm::{GpuBatchNorm, GpuGroupNorm, GpuLayerNorm};
 pub use ops::{GpuOps, cross_entropy, try_cross_entropy};
 pub use optim::{GpuOptimizer, GpuStep};
 
@@ -40,6 +52,7 @@ pub use tensor::{GpuAutograd, GpuBackward, GpuTensor, ToCpu, ToDevice};
 /// Everything a GPU program uses: the device, the transfer traits and the op traits.
 pub mod prelude {
     pub use super::{
-        GpuAutograd, GpuBackward, GpuOps, GpuOptimizer, GpuParams, GpuTensor, ToCpu, ToDevice, Wgpu,
+        GpuActivations, GpuAutograd, GpuBackward, GpuOps, GpuOptimizer, GpuParams, GpuTensor,
+        ToCpu, ToDevice, Wgpu,
     };
 }

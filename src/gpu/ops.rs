@@ -430,48 +430,9 @@ where
     N2: crate::shape::DimEq<N>,
     T: Tape<f32>,
 {
-    let (rows, classes) = (logits.shape.0.size(), logits.shape.1.size());
-    let labels = labels.as_slice();
-    if labels.len() != rows {
-        return Err(Error::shape(
-            "cross_entropy",
-            format!("{rows} rows of logits but {} labels", labels.len()),
-        ));
-    }
-    if let Some((i, &l)) = labels.iter().enumerate().find(|(_, l)| **l >= classes) {
-        return Err(Error::value(
-            "cross_entropy",
-            format!("label {l} at position {i} is out of range for {classes} classes"),
-        ));
-    }
-    let logp = logits.log_softmax::<1>();
-    let (lp, mut tape) = split(logp);
-    let targets = lp
-        .data
-        .device
-        .upload(&labels.iter().map(|&l| l as f32).collect::<Vec<_>>());
-    let scale = if rows == 0 {
-        f32::NAN
-    } else {
-        1.0 / rows as f32
-    };
-    let y = kernels::nll(&lp.data, &targets, rows, classes, scale);
-    let out = gpu_tensor((), y, NoTape);
-    if wants(&tape, lp.id) {
-        let (lp_id, out_id) = (lp.id, out.id);
-        tape.record(
-            out_id,
-            Box::new(move |g: &mut Gradients<f32>| {
-                let Some(gy) = take_grad(g, out_id) else {
-                    return;
-                };
-                add_grad(
-                    g,
-                    lp_id,
-                    kernels::nll_backward(&targets, &gy, rows, classes, scale),
-                );
-            }),
-        );
-    }
-    Ok(with_tape(out, tape))
+    super::loss::nll_checked(
+        ("cross_entropy", "logits"),
+        logits.log_softmax::<1>(),
+        labels,
+    )
 }

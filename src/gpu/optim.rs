@@ -6,6 +6,7 @@ use super::nn::GpuParams;
 use crate::autograd::Gradients;
 use crate::device::GpuStorage;
 use crate::device::kernels::{self, AdamStep, SgdStep};
+use crate::device::layer_kernels;
 use crate::error::{Error, Result};
 use crate::optim::{Adam, AdamW, Sgd};
 use std::collections::HashMap;
@@ -14,6 +15,10 @@ use std::collections::HashMap;
 pub trait GpuStep {
     /// The number of state buffers per parameter (momentum: 1, Adam: 2).
     fn state_buffers(&self) -> usize;
+    /// The value every state buffer starts at (Adagrad's `initial_accumulator_value`).
+    fn initial_state(&self) -> f32 {
+        0.0
+    }
     /// An `Err` naming a setting the GPU kernel does not implement yet.
     fn check_gpu(&self) -> Result<()>;
     /// Updates `w` in place from `g`; `step` counts from 1; `first` when the state is new.
@@ -74,40 +79,35 @@ fn adam_update(
     let (b1, b2) = a.betas;
     let bc1 = 1.0 - b1.powi(step as i32);
     let bc2 = 1.0 - b2.powi(step as i32);
-    kernels::adam(
-        w,
-        g,
-        &state[0],
-        &state[1],
-        &AdamStep {
-            lr: a.lr as f32,
-            beta1: b1 as f32,
-            beta2: b2 as f32,
-            eps: a.eps as f32,
-            weight_decay: a.weight_decay as f32,
-            bias_correction1: bc1 as f32,
-            bias_correction2_sqrt: bc2.sqrt() as f32,
-            decoupled: a.decoupled,
-        },
-    );
+    let settings = AdamStep {
+        lr: a.lr as f32,
+        beta1: b1 as f32,
+        beta2: b2 as f32,
+        eps: a.eps as f32,
+        weight_decay: a.weight_decay as f32,
+        bias_correction1: bc1 as f32,
+        bias_correction2_sqrt: bc2.sqrt() as f32,
+        decoupled: a.decoupled,
+    };
+    if a.amsgrad || a.maximize {
+        let sign = if a.maximize { -1.0 } else { 1.0 };
+        layer_kernels::adam_ext(w, g, state, &settings, a.amsgrad, sign);
+    } else {
+        kernels::adam(w, g, &state[0], &state[1], &settings);
+    }
 }
 
-fn adam_check(a: &Adam<f32>) -> Result<()> {
-    if a.amsgrad || a.maximize {
-        return Err(Error::value(
-            "Adam on the GPU",
-            "amsgrad and maximize are not on the GPU yet".to_string(),
-        ));
-    }
-    Ok(())
+/// `exp_avg`, `exp_avg_sq`, and with amsgrad or maximize (one kernel) `max_exp_avg_sq`.
+fn adam_buffers(a: &Adam<f32>) -> usize {
+    if a.amsgrad || a.maximize { 3 } else { 2 }
 }
 
 impl GpuStep for Adam<f32> {
     fn state_buffers(&self) -> usize {
-        2
+        adam_buffers(self)
     }
     fn check_gpu(&self) -> Result<()> {
-        adam_check(self)
+        Ok(())
     }
     fn update(
         &self,
@@ -123,10 +123,10 @@ impl GpuStep for Adam<f32> {
 
 impl GpuStep for AdamW<f32> {
     fn state_buffers(&self) -> usize {
-        2
+        adam_buffers(&self.0)
     }
     fn check_gpu(&self) -> Result<()> {
-        adam_check(&self.0)
+        Ok(())
     }
     fn update(
         &self,
@@ -188,11 +188,15 @@ impl<O: GpuStep> GpuOptimizer<O> {
             }
             let first = !state.contains_key(p.name);
             let bufs = state.entry(p.name.to_string()).or_insert_with(|| {
-                let zeros = vec![0.0; p.data.len()];
+                let zeros = vec![opt.initial_state(); p.data.len()];
                 (0..opt.state_buffers())
                     .map(|_| p.data.device().upload(&zeros))
                     .collect()
             });
+            // A setting switched on between steps (amsgrad) may need one more buffer.
+            while bufs.len() < opt.state_buffers() {
+                bufs.push(p.data.device().upload(&vec![0.0; p.data.len()]));
+            }
             opt.update(p.data, &g, bufs, steps, first);
         });
         Ok(())
@@ -201,8 +205,9 @@ impl<O: GpuStep> GpuOptimizer<O> {
     pub fn steps(&self) -> u64 {
         self.steps
     }
-    /// The state of one parameter (`momentum_buffer`, or `exp_avg` and `exp_avg_sq`), copied
-    /// to the CPU.
+    /// The state of one parameter, copied to the CPU: `momentum_buffer` (Sgd); `exp_avg`,
+    /// `exp_avg_sq` and, with amsgrad or maximize, `max_exp_avg_sq` (Adam, AdamW);
+    /// `square_avg`, `grad_avg`, `momentum_buffer` (RmsProp); `sum` (Adagrad).
     pub fn state_of(&self, name: &str) -> Result<Option<Vec<Vec<f32>>>> {
         let Some(bufs) = self.state.get(name) else {
             return Ok(None);

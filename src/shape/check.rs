@@ -13,6 +13,7 @@ use super::broadcast::{BroadcastShapes, DimEq, DimUnify, first_mismatch};
 use super::const_msg::ConstMsg;
 use super::dim::Dim;
 use super::shape::Shape;
+use super::target::LossTarget;
 use crate::error::{Error, Result};
 use core::marker::PhantomData;
 
@@ -308,6 +309,42 @@ impl<A: SameShape<B>, B: Shape, M: CheckMsg> SameShapeCheck<A, B, M> {
         ShapeMismatch::NONE
     };
     pub(crate) const OK: () = Self::MISMATCH.check();
+}
+
+/// A loss's target must have its prediction's sizes: fails the build naming the loss `M`, both
+/// sizes and the axis (`PARTS[0]` prediction `PARTS[1]` target `PARTS[2]` axis).
+pub(crate) struct LossTargetCheck<P, T, M>(PhantomData<(P, T, M)>);
+
+impl<P: LossTarget<T>, T: Shape, M: CheckMsg> LossTargetCheck<P, T, M> {
+    pub(crate) const OK: () = if let Some((a, b, axis)) = P::TARGET_MISMATCH {
+        ConstMsg::new()
+            .s(M::PARTS[0])
+            .n(a)
+            .s(M::PARTS[1])
+            .n(b)
+            .s(M::PARTS[2])
+            .n(axis)
+            .fail()
+    };
+}
+
+check_msg! {
+    /// `mse_loss` / `MSELoss`.
+    MseLossShape: "mse_loss: the prediction has size ", " where the target has ", ", at dimension ";
+    /// `l1_loss` / `L1Loss`.
+    L1LossShape: "l1_loss: the prediction has size ", " where the target has ", ", at dimension ";
+    /// `smooth_l1_loss` / `SmoothL1Loss`.
+    SmoothL1LossShape: "smooth_l1_loss: the prediction has size ", " where the target has ", ", at dimension ";
+    /// `huber_loss` / `HuberLoss`.
+    HuberLossShape: "huber_loss: the prediction has size ", " where the target has ", ", at dimension ";
+    /// `binary_cross_entropy` / `BCELoss`.
+    BceLossShape: "binary_cross_entropy: the prediction has size ", " where the target has ", ", at dimension ";
+    /// `binary_cross_entropy_with_logits` / `BCEWithLogitsLoss`.
+    BceWithLogitsShape: "binary_cross_entropy_with_logits: the logits have size ", " where the target has ", ", at dimension ";
+    /// `kl_div` / `KLDivLoss`.
+    KlDivShape: "kl_div: the input has size ", " where the target has ", ", at dimension ";
+    /// `cross_entropy_probs` / `CrossEntropyLoss::forward_probs`.
+    CrossEntropyProbsShape: "cross_entropy: the logits have size ", " where the target probabilities have ", ", at dimension ";
 }
 
 check_msg! {

@@ -1,6 +1,7 @@
 //! Dimensions: static (`Const<N>`), dynamic (`usize`) and computed ones.
 
 use super::broadcast::{DimBroadcast, DimUnify};
+use super::target::LossTargetDim;
 use core::fmt::Debug;
 
 /// One dimension of a shape.
@@ -25,6 +26,7 @@ pub trait Dim:
     + 'static
     + DimUnify<Self, Unified = Self>
     + DimBroadcast<Self, Broadcast = Self>
+    + LossTargetDim<Self>
 {
     /// The number of elements along this dimension.
     fn size(&self) -> usize;

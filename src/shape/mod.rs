@@ -29,6 +29,7 @@ mod select;
 #[allow(clippy::module_inception)]
 mod shape;
 mod squeeze;
+mod target;
 
 pub use axis::HasAxis;
 pub(crate) use broadcast::broadcast_for;
@@ -55,3 +56,5 @@ pub use shape::{
     ScalarShape, Shape,
 };
 pub use squeeze::{InsertAxis, SqueezeShape, UnitDim};
+pub(crate) use target::check_target_dims;
+pub use target::{LossTarget, LossTargetDim};

@@ -1,6 +1,7 @@
 //! Shapes: tuples of dimensions, rank 0 to 6.
 
 use super::dim::{Const, ConstDim, Dim};
+use super::target::LossTarget;
 use core::fmt;
 
 /// The largest rank a shape may have.
@@ -167,7 +168,7 @@ impl fmt::Debug for Dims {
     message = "`{Self}` is not a tensor shape",
     note = "shapes are tuples of 0 to 6 dimensions such as `(Const<3>, usize)`"
 )]
-pub trait Shape: Copy + fmt::Debug + Send + Sync + 'static {
+pub trait Shape: Copy + fmt::Debug + Send + Sync + 'static + LossTarget<Self> {
     /// The number of dimensions.
     const RANK: usize;
     /// The run-time sizes.

@@ -23,6 +23,19 @@ impl<S: Shape, E: Float, T> Tensor<S, E, T> {
             self.data.iter().map(|v| E2::from_f64(v.to_f64())).collect(),
         )
     }
+
+    /// The same tensor under another shape type with the same sizes (the caller checked
+    /// them). It keeps the id: the layout is unchanged, so gradients accumulated under either
+    /// type are the same buffer.
+    pub(crate) fn retype<S2: Shape>(self, shape: S2) -> Tensor<S2, E, T> {
+        debug_assert_eq!(self.shape.numel(), shape.numel());
+        Tensor {
+            shape,
+            data: self.data,
+            id: self.id,
+            tape: self.tape,
+        }
+    }
 }
 
 impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {

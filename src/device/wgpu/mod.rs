@@ -1,6 +1,8 @@
 //! The wgpu device: adapter selection, buffers and transfers. Kernels are in [`kernels`].
 
 pub(crate) mod kernels;
+pub(crate) mod layer_kernels;
+mod layer_shaders;
 pub(crate) mod pipelines;
 mod shaders;
 

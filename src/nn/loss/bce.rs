@@ -1,14 +1,15 @@
 //! Binary cross-entropy, on probabilities and on logits.
 
 use super::{
-    ElementWeights, LossTape, MeanReduction, NoWeight, PosWeights, Reduce, check_same, or_panic,
+    ElementWeights, LossTape, MeanReduction, NoWeight, PosWeights, Reduce, as_pred_shape, or_panic,
 };
 use crate::autograd::{Merge, Tape};
 use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::ops::binary::binary_op;
 use crate::ops::loss::{BceKernel, BceWithLogitsKernel, bce_with_logits_pos_weight, mul_constant};
-use crate::shape::Shape;
+use crate::shape::check::{BceLossShape, BceWithLogitsShape, LossTargetCheck};
+use crate::shape::{LossTarget, Shape};
 use crate::tensor::Tensor;
 
 /// Binary cross-entropy on probabilities, averaged (`F.binary_cross_entropy`): [`BCELoss`]
@@ -23,14 +24,15 @@ use crate::tensor::Tensor;
 /// let loss = binary_cross_entropy(p, Tensor::from_array([1.0, 1.0]));
 /// assert!((loss.to_vec()[0] - (2f32.ln() + 100.0) / 2.0).abs() < 1e-4); // clamped at 100
 /// ```
-pub fn binary_cross_entropy<S: Shape, E: Float, T, TR>(
+pub fn binary_cross_entropy<S: Shape + LossTarget<S2>, S2: Shape, E: Float, T, TR>(
     pred: Tensor<S, E, T>,
-    target: Tensor<S, E, TR>,
+    target: Tensor<S2, E, TR>,
 ) -> Tensor<(), E, LossTape<E, T, TR>>
 where
     T: Tape<E> + Merge<E, TR>,
     TR: Tape<E>,
 {
+    let () = LossTargetCheck::<S, S2, BceLossShape>::OK;
     BCELoss::new().forward(pred, target)
 }
 
@@ -109,16 +111,17 @@ impl<W, R: Reduce> BCELoss<W, R> {
     /// let y = BCELoss::new().forward(Tensor::<Rank1<1>>::from_array([0.5]), Tensor::zeros());
     /// assert!((y.to_vec()[0] - 2f32.ln()).abs() < 1e-6);
     /// ```
-    pub fn forward<S: Shape, E: Float, T, TR>(
+    pub fn forward<S: Shape + LossTarget<S2>, S2: Shape, E: Float, T, TR>(
         &self,
         pred: Tensor<S, E, T>,
-        target: Tensor<S, E, TR>,
+        target: Tensor<S2, E, TR>,
     ) -> Tensor<R::Output<S>, E, LossTape<E, T, TR>>
     where
         T: Tape<E> + Merge<E, TR>,
         TR: Tape<E>,
         W: ElementWeights<S, E>,
     {
+        let () = LossTargetCheck::<S, S2, BceLossShape>::OK;
         or_panic(self.try_forward(pred, target))
     }
 
@@ -133,18 +136,19 @@ impl<W, R: Reduce> BCELoss<W, R> {
     /// let err = BCELoss::new().try_forward(p, Tensor::zeros()).unwrap_err();
     /// assert!(err.to_string().contains("1.5"));
     /// ```
-    pub fn try_forward<S: Shape, E: Float, T, TR>(
+    pub fn try_forward<S: Shape + LossTarget<S2>, S2: Shape, E: Float, T, TR>(
         &self,
         pred: Tensor<S, E, T>,
-        target: Tensor<S, E, TR>,
+        target: Tensor<S2, E, TR>,
     ) -> Result<Tensor<R::Output<S>, E, LossTape<E, T, TR>>>
     where
         T: Tape<E> + Merge<E, TR>,
         TR: Tape<E>,
         W: ElementWeights<S, E>,
     {
+        let () = LossTargetCheck::<S, S2, BceLossShape>::OK;
         const OP: &str = "binary_cross_entropy";
-        check_same(OP, &pred.shape, &target.shape)?;
+        let target = as_pred_shape(OP, &pred.shape, target)?;
         check_probabilities("prediction", pred.as_slice())?;
         check_probabilities("target", target.as_slice())?;
         let shape = pred.shape;
@@ -178,14 +182,15 @@ fn check_probabilities<E: Float>(what: &str, v: &[E]) -> Result<()> {
 /// let g = grads.get(&x).unwrap().to_vec(); // (sigmoid(x) - t) / 2
 /// assert!((g[0] - 0.5).abs() < 1e-15 && g[1] > 0.0 && g[1] < 1e-40);
 /// ```
-pub fn binary_cross_entropy_with_logits<S: Shape, E: Float, T, TR>(
+pub fn binary_cross_entropy_with_logits<S: Shape + LossTarget<S2>, S2: Shape, E: Float, T, TR>(
     logits: Tensor<S, E, T>,
-    target: Tensor<S, E, TR>,
+    target: Tensor<S2, E, TR>,
 ) -> Tensor<(), E, LossTape<E, T, TR>>
 where
     T: Tape<E> + Merge<E, TR>,
     TR: Tape<E>,
 {
+    let () = LossTargetCheck::<S, S2, BceWithLogitsShape>::OK;
     BCEWithLogitsLoss::new().forward(logits, target)
 }
 
@@ -292,10 +297,10 @@ impl<W, P, R: Reduce> BCEWithLogitsLoss<W, P, R> {
     /// let y = BCEWithLogitsLoss::new().forward(Tensor::<Rank1<1>>::from_array([f32::INFINITY]), Tensor::zeros());
     /// assert_eq!(y.to_vec(), vec![f32::INFINITY]); // as PyTorch
     /// ```
-    pub fn forward<S: Shape, E: Float, T, TR>(
+    pub fn forward<S: Shape + LossTarget<S2>, S2: Shape, E: Float, T, TR>(
         &self,
         logits: Tensor<S, E, T>,
-        target: Tensor<S, E, TR>,
+        target: Tensor<S2, E, TR>,
     ) -> Tensor<R::Output<S>, E, LossTape<E, T, TR>>
     where
         T: Tape<E> + Merge<E, TR>,
@@ -303,6 +308,7 @@ impl<W, P, R: Reduce> BCEWithLogitsLoss<W, P, R> {
         W: ElementWeights<S, E>,
         P: PosWeights<S, E>,
     {
+        let () = LossTargetCheck::<S, S2, BceWithLogitsShape>::OK;
         or_panic(self.try_forward(logits, target))
     }
 
@@ -317,10 +323,10 @@ impl<W, P, R: Reduce> BCEWithLogitsLoss<W, P, R> {
     /// let err = BCEWithLogitsLoss::new().pos_weight(pw).try_forward(x.clone(), x).unwrap_err();
     /// assert!(err.to_string().contains("2 positive weights for a last dimension of 3"));
     /// ```
-    pub fn try_forward<S: Shape, E: Float, T, TR>(
+    pub fn try_forward<S: Shape + LossTarget<S2>, S2: Shape, E: Float, T, TR>(
         &self,
         logits: Tensor<S, E, T>,
-        target: Tensor<S, E, TR>,
+        target: Tensor<S2, E, TR>,
     ) -> Result<Tensor<R::Output<S>, E, LossTape<E, T, TR>>>
     where
         T: Tape<E> + Merge<E, TR>,
@@ -328,8 +334,9 @@ impl<W, P, R: Reduce> BCEWithLogitsLoss<W, P, R> {
         W: ElementWeights<S, E>,
         P: PosWeights<S, E>,
     {
+        let () = LossTargetCheck::<S, S2, BceWithLogitsShape>::OK;
         const OP: &str = "binary_cross_entropy_with_logits";
-        check_same(OP, &logits.shape, &target.shape)?;
+        let target = as_pred_shape(OP, &logits.shape, target)?;
         let shape = logits.shape;
         let weight = self.weight.element_weights(OP, &shape)?;
         let per_element = match self.pos_weight.pos_weights(OP, &shape)? {

@@ -2,15 +2,16 @@
 //! `ignore_index` and label smoothing as PyTorch.
 
 use super::{
-    ClassWeights, LossTape, MeanReduction, NoWeight, Reduce, check_labels, check_same, check_unit,
-    or_panic,
+    ClassWeights, LossTape, MeanReduction, NoWeight, Reduce, as_pred_shape, check_labels,
+    check_unit, or_panic,
 };
 use crate::autograd::{Merge, Tape};
 use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::ops::binary::{AddKernel, MulKernel, binary_op};
 use crate::ops::loss::mul_constant;
-use crate::shape::{Const, Dim, DimEq};
+use crate::shape::check::{CrossEntropyProbsShape, LossTargetCheck};
+use crate::shape::{Const, Dim, DimEq, LossTarget, Shape};
 use crate::tensor::{Indices, Tensor};
 
 /// `x[i, labels[i]]` for every row `i`, as a differentiable `(N,)` tensor.
@@ -112,14 +113,16 @@ pub fn cross_entropy<N: Dim, C: Dim, N2: DimEq<N>, E: Float, T: Tape<E>>(
 /// let loss = cross_entropy_probs(logits, target);
 /// assert!((loss.as_slice()[0] - 2f32.ln()).abs() < 1e-6);
 /// ```
-pub fn cross_entropy_probs<N: Dim, C: Dim, E: Float, T, TR>(
+pub fn cross_entropy_probs<N: Dim, C: Dim, S2: Shape, E: Float, T, TR>(
     logits: Tensor<(N, C), E, T>,
-    target: Tensor<(N, C), E, TR>,
+    target: Tensor<S2, E, TR>,
 ) -> Tensor<(), E, LossTape<E, T, TR>>
 where
     T: Tape<E> + Merge<E, TR>,
     TR: Tape<E>,
+    (N, C): LossTarget<S2>,
 {
+    let () = LossTargetCheck::<(N, C), S2, CrossEntropyProbsShape>::OK;
     CrossEntropyLoss::new().forward_probs(logits, target)
 }
 
@@ -334,16 +337,18 @@ impl<W, R: Reduce> CrossEntropyLoss<W, R> {
     /// let y = loss.forward_probs(Tensor::<Rank2<2, 2>>::zeros(), target);
     /// assert!((y.as_slice()[0] - 2.0 * 2f32.ln()).abs() < 1e-6);
     /// ```
-    pub fn forward_probs<N: Dim, C: Dim, E: Float, T, TR>(
+    pub fn forward_probs<N: Dim, C: Dim, S2: Shape, E: Float, T, TR>(
         &self,
         logits: Tensor<(N, C), E, T>,
-        target: Tensor<(N, C), E, TR>,
+        target: Tensor<S2, E, TR>,
     ) -> Tensor<R::Output<(N,)>, E, LossTape<E, T, TR>>
     where
         T: Tape<E> + Merge<E, TR>,
         TR: Tape<E>,
         W: ClassWeights<C, E>,
+        (N, C): LossTarget<S2>,
     {
+        let () = LossTargetCheck::<(N, C), S2, CrossEntropyProbsShape>::OK;
         or_panic(self.try_forward_probs(logits, target))
     }
 
@@ -358,18 +363,20 @@ impl<W, R: Reduce> CrossEntropyLoss<W, R> {
     /// let target = Tensor::<(usize, Const<2>)>::zeros_with_shape((4, Const));
     /// assert!(CrossEntropyLoss::new().try_forward_probs(logits, target).is_err());
     /// ```
-    pub fn try_forward_probs<N: Dim, C: Dim, E: Float, T, TR>(
+    pub fn try_forward_probs<N: Dim, C: Dim, S2: Shape, E: Float, T, TR>(
         &self,
         logits: Tensor<(N, C), E, T>,
-        target: Tensor<(N, C), E, TR>,
+        target: Tensor<S2, E, TR>,
     ) -> Result<Tensor<R::Output<(N,)>, E, LossTape<E, T, TR>>>
     where
         T: Tape<E> + Merge<E, TR>,
         TR: Tape<E>,
         W: ClassWeights<C, E>,
+        (N, C): LossTarget<S2>,
     {
+        let () = LossTargetCheck::<(N, C), S2, CrossEntropyProbsShape>::OK;
         const OP: &str = "cross_entropy";
-        check_same(OP, &logits.shape, &target.shape)?;
+        let target = as_pred_shape(OP, &logits.shape, target)?;
         check_unit(OP, "label_smoothing", self.label_smoothing)?;
         if let Some(i) = self.ignore_index {
             return Err(Error::value(

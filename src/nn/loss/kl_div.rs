@@ -1,12 +1,13 @@
 //! The Kullback-Leibler divergence loss.
 
-use super::{KlDivReduce, LossTape, MeanReduction, check_same, or_panic};
+use super::{KlDivReduce, LossTape, MeanReduction, as_pred_shape, or_panic};
 use crate::autograd::{Merge, Tape};
 use crate::dtype::Float;
 use crate::error::Result;
 use crate::ops::binary::binary_op;
 use crate::ops::loss::{KlDivKernel, KlDivLogTargetKernel};
-use crate::shape::Shape;
+use crate::shape::check::{KlDivShape, LossTargetCheck};
+use crate::shape::{LossTarget, Shape};
 use crate::tensor::Tensor;
 
 /// The Kullback-Leibler divergence of log-probabilities `input` from probabilities `target`
@@ -25,15 +26,16 @@ use crate::tensor::Tensor;
 /// let expected = 0.5 * (0.5f32 / 0.25).ln() + 0.5 * (0.5f32 / 0.75).ln();
 /// assert!((loss.as_slice()[0] - expected).abs() < 1e-6);
 /// ```
-pub fn kl_div<S: Shape, E: Float, T, TR, R: KlDivReduce>(
+pub fn kl_div<S: Shape + LossTarget<S2>, S2: Shape, E: Float, T, TR, R: KlDivReduce>(
     input: Tensor<S, E, T>,
-    target: Tensor<S, E, TR>,
+    target: Tensor<S2, E, TR>,
     reduction: R,
 ) -> Tensor<R::Output<S>, E, LossTape<E, T, TR>>
 where
     T: Tape<E> + Merge<E, TR>,
     TR: Tape<E>,
 {
+    let () = LossTargetCheck::<S, S2, KlDivShape>::OK;
     KLDivLoss::new().reduction(reduction).forward(input, target)
 }
 
@@ -113,15 +115,16 @@ impl<R: KlDivReduce> KLDivLoss<R> {
     /// let y = KLDivLoss::new().forward(x, Tensor::from_array([0.0, 1.0]));
     /// assert_eq!(y.to_vec(), vec![0.5]); // (0 + 1 (0 + 1)) / 2
     /// ```
-    pub fn forward<S: Shape, E: Float, T, TR>(
+    pub fn forward<S: Shape + LossTarget<S2>, S2: Shape, E: Float, T, TR>(
         &self,
         input: Tensor<S, E, T>,
-        target: Tensor<S, E, TR>,
+        target: Tensor<S2, E, TR>,
     ) -> Tensor<R::Output<S>, E, LossTape<E, T, TR>>
     where
         T: Tape<E> + Merge<E, TR>,
         TR: Tape<E>,
     {
+        let () = LossTargetCheck::<S, S2, KlDivShape>::OK;
         or_panic(self.try_forward(input, target))
     }
 
@@ -134,16 +137,17 @@ impl<R: KlDivReduce> KLDivLoss<R> {
     /// let t = Tensor::<(usize,)>::zeros_with_shape((3,));
     /// assert!(KLDivLoss::new().try_forward(x, t).is_err());
     /// ```
-    pub fn try_forward<S: Shape, E: Float, T, TR>(
+    pub fn try_forward<S: Shape + LossTarget<S2>, S2: Shape, E: Float, T, TR>(
         &self,
         input: Tensor<S, E, T>,
-        target: Tensor<S, E, TR>,
+        target: Tensor<S2, E, TR>,
     ) -> Result<Tensor<R::Output<S>, E, LossTape<E, T, TR>>>
     where
         T: Tape<E> + Merge<E, TR>,
         TR: Tape<E>,
     {
-        check_same("kl_div", &input.shape, &target.shape)?;
+        let () = LossTargetCheck::<S, S2, KlDivShape>::OK;
+        let target = as_pred_shape("kl_div", &input.shape, target)?;
         let shape = input.shape;
         let terms = if self.log_target {
             binary_op(input, target, shape, KlDivLogTargetKernel)

@@ -13,9 +13,12 @@
 //! output shape follows from the choice at compile time (see [`Reduction`]). [`kl_div`] also
 //! takes [`Reduction::BatchMean`].
 //!
-//! **Shapes.** A prediction and its target have the same shape type `S`: comparing a
-//! `(N, 1)` prediction with a `(N,)` target (silently broadcast to `(N, N)` by PyTorch) does
-//! not compile. Class labels are `Indices<(N,)>` whose length must equal the logits' batch
+//! **Shapes.** A prediction and its target have the same shape: comparing a `(N, 1)`
+//! prediction with a `(N,)` target (silently broadcast to `(N, N)` by PyTorch) does not
+//! compile. A computed prediction dimension (a conv's output, a `Flatten`) accepts a target
+//! dimension of the same size however it is spelled, compared when the code is built
+//! ([`LossTarget`](crate::shape::LossTarget)); a target built from context
+//! (`Tensor::zeros()`) takes a static prediction's type. Class labels are `Indices<(N,)>` whose length must equal the logits' batch
 //! dimension, by type for static sizes; class weights are `(C,)`. Run-time (`usize`) sizes
 //! are checked when the loss runs.
 //!
@@ -68,7 +71,8 @@ use crate::dtype::Float;
 use crate::error::OrPanic;
 use crate::error::{Error, Result};
 use crate::ops::binary::{SubKernel, binary_op};
-use crate::shape::{Dim, DimEq, Shape};
+use crate::shape::check_target_dims;
+use crate::shape::{Dim, DimEq, LossTarget, Shape};
 use crate::tensor::{Indices, Tensor};
 
 /// The tape of a loss whose prediction carries `T` and whose target carries `TR`: `T`
@@ -84,19 +88,15 @@ use crate::tensor::{Indices, Tensor};
 /// ```
 pub type LossTape<E, T, TR> = <T as Merge<E, TR>>::Output;
 
-fn check_same<S: Shape>(op: &'static str, pred: &S, target: &S) -> Result<()> {
-    let (a, b) = (pred.dims(), target.dims());
-    if a != b {
-        return Err(Error::shape(
-            op,
-            format!(
-                "prediction of shape {:?} and target of shape {:?} differ",
-                a.as_slice(),
-                b.as_slice()
-            ),
-        ));
-    }
-    Ok(())
+/// The target under the prediction's shape type, after comparing run-time sizes (static
+/// sizes were compared when the code was built: [`LossTarget`]).
+fn as_pred_shape<S: Shape + LossTarget<S2>, S2: Shape, E: Float, TR>(
+    op: &'static str,
+    pred: &S,
+    target: Tensor<S2, E, TR>,
+) -> Result<Tensor<S, E, TR>> {
+    check_target_dims(op, pred.dims().as_slice(), target.shape.dims().as_slice())?;
+    Ok(target.retype(*pred))
 }
 
 /// Checks the label count against the batch and every label but `ignore_index` against the
@@ -147,17 +147,17 @@ fn or_panic<X>(r: Result<X>) -> X {
     r.or_panic()
 }
 
-/// `pred - target` over the common shape, after checking run-time sizes.
-fn diff<S: Shape, E: Float, T, TR>(
+/// `pred - target` over the prediction's shape, after checking run-time sizes.
+fn diff<S: Shape + LossTarget<S2>, S2: Shape, E: Float, T, TR>(
     op: &'static str,
     pred: Tensor<S, E, T>,
-    target: Tensor<S, E, TR>,
+    target: Tensor<S2, E, TR>,
 ) -> Result<Tensor<S, E, LossTape<E, T, TR>>>
 where
     T: Tape<E> + Merge<E, TR>,
     TR: Tape<E>,
 {
-    check_same(op, &pred.shape, &target.shape)?;
+    let target = as_pred_shape(op, &pred.shape, target)?;
     let shape = pred.shape;
     Ok(binary_op(pred, target, shape, SubKernel))
 }

@@ -5,7 +5,10 @@ use crate::autograd::{Merge, Tape};
 use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::ops::loss::{HuberKernel, SmoothL1Kernel};
-use crate::shape::Shape;
+use crate::shape::check::{
+    HuberLossShape, L1LossShape, LossTargetCheck, MseLossShape, SmoothL1LossShape,
+};
+use crate::shape::{LossTarget, Shape};
 use crate::tensor::Tensor;
 
 /// Mean squared error, `mean((pred - target)^2)` (`F.mse_loss`): [`MSELoss`] with PyTorch's
@@ -18,14 +21,15 @@ use crate::tensor::Tensor;
 /// let grads = mse_loss(pred.clone().trace(), Tensor::from_array([0.0, 4.0])).backward();
 /// assert_eq!(grads.get(&pred).unwrap().to_vec(), vec![1.0, -2.0]); // 2 (p - t) / n
 /// ```
-pub fn mse_loss<S: Shape, E: Float, T, TR>(
+pub fn mse_loss<S: Shape + LossTarget<S2>, S2: Shape, E: Float, T, TR>(
     pred: Tensor<S, E, T>,
-    target: Tensor<S, E, TR>,
+    target: Tensor<S2, E, TR>,
 ) -> Tensor<(), E, LossTape<E, T, TR>>
 where
     T: Tape<E> + Merge<E, TR>,
     TR: Tape<E>,
 {
+    let () = LossTargetCheck::<S, S2, MseLossShape>::OK;
     MSELoss::new().forward(pred, target)
 }
 
@@ -79,15 +83,16 @@ impl<R: Reduce> MSELoss<R> {
     /// let y = MSELoss::new().forward(Tensor::<Rank1<2>>::from_array([1.0, 3.0]), Tensor::zeros());
     /// assert_eq!(y.to_vec(), vec![5.0]);
     /// ```
-    pub fn forward<S: Shape, E: Float, T, TR>(
+    pub fn forward<S: Shape + LossTarget<S2>, S2: Shape, E: Float, T, TR>(
         &self,
         pred: Tensor<S, E, T>,
-        target: Tensor<S, E, TR>,
+        target: Tensor<S2, E, TR>,
     ) -> Tensor<R::Output<S>, E, LossTape<E, T, TR>>
     where
         T: Tape<E> + Merge<E, TR>,
         TR: Tape<E>,
     {
+        let () = LossTargetCheck::<S, S2, MseLossShape>::OK;
         or_panic(self.try_forward(pred, target))
     }
 
@@ -100,15 +105,16 @@ impl<R: Reduce> MSELoss<R> {
     /// let target = Tensor::<(usize,)>::zeros_with_shape((4,));
     /// assert!(MSELoss::new().try_forward(pred, target).is_err());
     /// ```
-    pub fn try_forward<S: Shape, E: Float, T, TR>(
+    pub fn try_forward<S: Shape + LossTarget<S2>, S2: Shape, E: Float, T, TR>(
         &self,
         pred: Tensor<S, E, T>,
-        target: Tensor<S, E, TR>,
+        target: Tensor<S2, E, TR>,
     ) -> Result<Tensor<R::Output<S>, E, LossTape<E, T, TR>>>
     where
         T: Tape<E> + Merge<E, TR>,
         TR: Tape<E>,
     {
+        let () = LossTargetCheck::<S, S2, MseLossShape>::OK;
         Ok(self
             .reduction
             .reduce(diff("mse_loss", pred, target)?.square()))
@@ -126,14 +132,15 @@ impl<R: Reduce> MSELoss<R> {
 /// let grads = l1_loss(pred.clone().trace(), Tensor::from_array([0.0, 4.0])).backward();
 /// assert_eq!(grads.get(&pred).unwrap().to_vec(), vec![0.5, -0.5]);
 /// ```
-pub fn l1_loss<S: Shape, E: Float, T, TR>(
+pub fn l1_loss<S: Shape + LossTarget<S2>, S2: Shape, E: Float, T, TR>(
     pred: Tensor<S, E, T>,
-    target: Tensor<S, E, TR>,
+    target: Tensor<S2, E, TR>,
 ) -> Tensor<(), E, LossTape<E, T, TR>>
 where
     T: Tape<E> + Merge<E, TR>,
     TR: Tape<E>,
 {
+    let () = LossTargetCheck::<S, S2, L1LossShape>::OK;
     L1Loss::new().forward(pred, target)
 }
 
@@ -186,15 +193,16 @@ impl<R: Reduce> L1Loss<R> {
     /// let y = L1Loss::new().forward(Tensor::<Rank1<2>>::from_array([1.0, -3.0]), Tensor::zeros());
     /// assert_eq!(y.to_vec(), vec![2.0]);
     /// ```
-    pub fn forward<S: Shape, E: Float, T, TR>(
+    pub fn forward<S: Shape + LossTarget<S2>, S2: Shape, E: Float, T, TR>(
         &self,
         pred: Tensor<S, E, T>,
-        target: Tensor<S, E, TR>,
+        target: Tensor<S2, E, TR>,
     ) -> Tensor<R::Output<S>, E, LossTape<E, T, TR>>
     where
         T: Tape<E> + Merge<E, TR>,
         TR: Tape<E>,
     {
+        let () = LossTargetCheck::<S, S2, L1LossShape>::OK;
         or_panic(self.try_forward(pred, target))
     }
 
@@ -206,15 +214,16 @@ impl<R: Reduce> L1Loss<R> {
     /// let pred = Tensor::<(usize,)>::zeros_with_shape((3,));
     /// assert!(L1Loss::new().try_forward(pred.clone(), pred).is_ok());
     /// ```
-    pub fn try_forward<S: Shape, E: Float, T, TR>(
+    pub fn try_forward<S: Shape + LossTarget<S2>, S2: Shape, E: Float, T, TR>(
         &self,
         pred: Tensor<S, E, T>,
-        target: Tensor<S, E, TR>,
+        target: Tensor<S2, E, TR>,
     ) -> Result<Tensor<R::Output<S>, E, LossTape<E, T, TR>>>
     where
         T: Tape<E> + Merge<E, TR>,
         TR: Tape<E>,
     {
+        let () = LossTargetCheck::<S, S2, L1LossShape>::OK;
         Ok(self.reduction.reduce(diff("l1_loss", pred, target)?.abs()))
     }
 }
@@ -229,15 +238,16 @@ impl<R: Reduce> L1Loss<R> {
 /// let loss = smooth_l1_loss(pred, Tensor::zeros(), 1.0);
 /// assert_eq!(loss.to_vec(), vec![(0.125 + 2.5) / 2.0]);
 /// ```
-pub fn smooth_l1_loss<S: Shape, E: Float, T, TR>(
+pub fn smooth_l1_loss<S: Shape + LossTarget<S2>, S2: Shape, E: Float, T, TR>(
     pred: Tensor<S, E, T>,
-    target: Tensor<S, E, TR>,
+    target: Tensor<S2, E, TR>,
     beta: f64,
 ) -> Tensor<(), E, LossTape<E, T, TR>>
 where
     T: Tape<E> + Merge<E, TR>,
     TR: Tape<E>,
 {
+    let () = LossTargetCheck::<S, S2, SmoothL1LossShape>::OK;
     SmoothL1Loss::new().beta(beta).forward(pred, target)
 }
 
@@ -317,15 +327,16 @@ impl<R: Reduce> SmoothL1Loss<R> {
     /// let y = SmoothL1Loss::new().forward(Tensor::<Rank1<2>>::from_array([0.5, 3.0]), Tensor::zeros());
     /// assert_eq!(y.to_vec(), vec![1.3125]);
     /// ```
-    pub fn forward<S: Shape, E: Float, T, TR>(
+    pub fn forward<S: Shape + LossTarget<S2>, S2: Shape, E: Float, T, TR>(
         &self,
         pred: Tensor<S, E, T>,
-        target: Tensor<S, E, TR>,
+        target: Tensor<S2, E, TR>,
     ) -> Tensor<R::Output<S>, E, LossTape<E, T, TR>>
     where
         T: Tape<E> + Merge<E, TR>,
         TR: Tape<E>,
     {
+        let () = LossTargetCheck::<S, S2, SmoothL1LossShape>::OK;
         or_panic(self.try_forward(pred, target))
     }
 
@@ -337,15 +348,16 @@ impl<R: Reduce> SmoothL1Loss<R> {
     /// let p = Tensor::<Rank1<2>>::zeros();
     /// assert!(SmoothL1Loss::new().beta(-1.0).try_forward(p.clone(), p).is_err());
     /// ```
-    pub fn try_forward<S: Shape, E: Float, T, TR>(
+    pub fn try_forward<S: Shape + LossTarget<S2>, S2: Shape, E: Float, T, TR>(
         &self,
         pred: Tensor<S, E, T>,
-        target: Tensor<S, E, TR>,
+        target: Tensor<S2, E, TR>,
     ) -> Result<Tensor<R::Output<S>, E, LossTape<E, T, TR>>>
     where
         T: Tape<E> + Merge<E, TR>,
         TR: Tape<E>,
     {
+        let () = LossTargetCheck::<S, S2, SmoothL1LossShape>::OK;
         let beta = self.beta;
         if beta.is_nan() || beta < 0.0 {
             return Err(Error::value(
@@ -370,15 +382,16 @@ impl<R: Reduce> SmoothL1Loss<R> {
 /// let loss = huber_loss(pred, Tensor::zeros(), 2.0);
 /// assert_eq!(loss.to_vec(), vec![(0.125 + 4.0) / 2.0]);
 /// ```
-pub fn huber_loss<S: Shape, E: Float, T, TR>(
+pub fn huber_loss<S: Shape + LossTarget<S2>, S2: Shape, E: Float, T, TR>(
     pred: Tensor<S, E, T>,
-    target: Tensor<S, E, TR>,
+    target: Tensor<S2, E, TR>,
     delta: f64,
 ) -> Tensor<(), E, LossTape<E, T, TR>>
 where
     T: Tape<E> + Merge<E, TR>,
     TR: Tape<E>,
 {
+    let () = LossTargetCheck::<S, S2, HuberLossShape>::OK;
     HuberLoss::new().delta(delta).forward(pred, target)
 }
 
@@ -458,15 +471,16 @@ impl<R: Reduce> HuberLoss<R> {
     /// let y = HuberLoss::new().forward(Tensor::<Rank1<2>>::from_array([0.5, 3.0]), Tensor::zeros());
     /// assert_eq!(y.to_vec(), vec![1.3125]);
     /// ```
-    pub fn forward<S: Shape, E: Float, T, TR>(
+    pub fn forward<S: Shape + LossTarget<S2>, S2: Shape, E: Float, T, TR>(
         &self,
         pred: Tensor<S, E, T>,
-        target: Tensor<S, E, TR>,
+        target: Tensor<S2, E, TR>,
     ) -> Tensor<R::Output<S>, E, LossTape<E, T, TR>>
     where
         T: Tape<E> + Merge<E, TR>,
         TR: Tape<E>,
     {
+        let () = LossTargetCheck::<S, S2, HuberLossShape>::OK;
         or_panic(self.try_forward(pred, target))
     }
 
@@ -478,15 +492,16 @@ impl<R: Reduce> HuberLoss<R> {
     /// let p = Tensor::<Rank1<2>>::zeros();
     /// assert!(HuberLoss::new().delta(0.0).try_forward(p.clone(), p).is_err());
     /// ```
-    pub fn try_forward<S: Shape, E: Float, T, TR>(
+    pub fn try_forward<S: Shape + LossTarget<S2>, S2: Shape, E: Float, T, TR>(
         &self,
         pred: Tensor<S, E, T>,
-        target: Tensor<S, E, TR>,
+        target: Tensor<S2, E, TR>,
     ) -> Result<Tensor<R::Output<S>, E, LossTape<E, T, TR>>>
     where
         T: Tape<E> + Merge<E, TR>,
         TR: Tape<E>,
     {
+        let () = LossTargetCheck::<S, S2, HuberLossShape>::OK;
         let delta = self.delta;
         if delta.is_nan() || delta <= 0.0 {
             return Err(Error::value(

@@ -1,0 +1,598 @@
+//! WGSL sources of the layer kernels: the other activations, the elementwise losses, average
+//! and adaptive pooling, the normalisations (LayerNorm, BatchNorm, GroupNorm) and the
+//! RMSprop / Adagrad / Adam-amsgrad updates. Same conventions as `shaders.rs`: binding 0 is
+//! the `u32` parameter array (floats as their bits), one-dimensional kernels rebuild their
+//! index from a grid folded into two axes.
+
+/// Helpers shared by the activation and loss kernels (prepended to their sources).
+macro_rules! with_math {
+    ($body:literal) => {
+        concat!(
+            r#"
+// erfc with fractional error below 1.2e-7 (Numerical Recipes' erfcc), finite everywhere.
+fn erfc_(x: f32) -> f32 {
+    let z = abs(x);
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let r = t * exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418
+        + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587
+        + t * (-0.82215223 + t * 0.17087277)))))))));
+    return select(2.0 - r, r, x >= 0.0);
+}
+// log(1 + x) accurate for tiny x.
+fn log1p_(x: f32) -> f32 {
+    let u = 1.0 + x;
+    if (u == 1.0) { return x; }
+    return log(u) * x / (u - 1.0);
+}
+// Two branches so that exp never overflows.
+fn sigmoid_(x: f32) -> f32 {
+    if (x >= 0.0) { return 1.0 / (1.0 + exp(-x)); }
+    let e = exp(x);
+    return e / (1.0 + e);
+}
+// tanh saturates at |x| = 15 in f32; clamping keeps exp-based implementations finite.
+fn tanh_(x: f32) -> f32 { return tanh(clamp(x, -15.0, 15.0)); }
+fn log_sigmoid_(x: f32) -> f32 { return min(x, 0.0) - log1p_(exp(-abs(x))); }
+// x^a as Rust's powf: negative bases with integral exponents, 0^0 = 1.
+fn pow_(x: f32, a: f32) -> f32 {
+    if (a == 0.0) { return 1.0; }
+    if (x < 0.0 && a == round(a)) {
+        let r = pow(-x, a);
+        return select(r, -r, (i32(a) & 1) != 0);
+    }
+    return pow(x, a);
+}
+"#,
+            $body
+        )
+    };
+}
+
+/// `out[i] = f(x[i])` for the activations of `crate::gpu::activations`: p = n, op, a, b
+/// (f32 bits; the op's constants).
+pub(crate) const UNARY_EXT: &str = with_math!(
+    r#"
+@group(0) @binding(0) var<storage, read> p: array<u32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 256u;
+    if (i >= p[0]) { return; }
+    let v = x[i];
+    let a = bitcast<f32>(p[2]);
+    let b = bitcast<f32>(p[3]);
+    var r = 0.0;
+    switch p[1] {
+        case 0u: { r = abs(v); }
+        case 1u: { r = sqrt(v); }
+        case 2u: { r = sin(v); }
+        case 3u: { r = cos(v); }
+        case 4u: { r = select(a * v, v, v > 0.0); }
+        case 5u: { r = 0.5 * v * erfc_(-v * 0.70710678118654752); }
+        case 6u: {
+            let inner = 0.79788456080286536 * (v + 0.044715 * v * v * v);
+            r = 0.5 * v * (1.0 + tanh_(inner));
+        }
+        case 7u: { r = v * sigmoid_(v); }
+        case 8u: {
+            let bx = a * v;
+            if (bx > b) { r = v; } else { r = (max(bx, 0.0) + log1p_(exp(-abs(bx)))) / a; }
+        }
+        case 9u: {
+            r = v;
+            if (v < a) { r = a; } else if (v > b) { r = b; }
+        }
+        case 10u: { r = pow_(v, a); }
+        default: { r = 0.0; }
+    }
+    out[i] = r;
+}
+"#
+);
+
+/// The gradient of [`UNARY_EXT`] from the input `x`, the output `y` and the output gradient
+/// `g`: p = n, op, a, b.
+pub(crate) const UNARY_EXT_BACKWARD: &str = with_math!(
+    r#"
+@group(0) @binding(0) var<storage, read> p: array<u32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> y: array<f32>;
+@group(0) @binding(3) var<storage, read> g: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 256u;
+    if (i >= p[0]) { return; }
+    let v = x[i];
+    let w = y[i];
+    let a = bitcast<f32>(p[2]);
+    let b = bitcast<f32>(p[3]);
+    var d = 0.0;
+    switch p[1] {
+        case 0u: { d = select(select(0.0, -1.0, v < 0.0), 1.0, v > 0.0); }
+        case 1u: { d = 0.5 / w; }
+        case 2u: { d = cos(v); }
+        case 3u: { d = -sin(v); }
+        case 4u: { d = select(a, 1.0, v > 0.0); }
+        case 5u: {
+            let cdf = 0.5 * erfc_(-v * 0.70710678118654752);
+            let pdf = exp(-0.5 * v * v) * 0.39894228040143268;
+            d = cdf + v * pdf;
+        }
+        case 6u: {
+            let c = 0.79788456080286536;
+            let t = tanh_(c * (v + 0.044715 * v * v * v));
+            let dinner = c * (1.0 + 3.0 * 0.044715 * v * v);
+            d = 0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * dinner;
+        }
+        case 7u: {
+            let s = sigmoid_(v);
+            d = s * (1.0 + v * (1.0 - s));
+        }
+        case 8u: {
+            let bx = a * v;
+            d = select(sigmoid_(bx), 1.0, bx > b);
+        }
+        case 9u: { d = select(0.0, 1.0, v >= a && v <= b); }
+        case 10u: { d = select(a * pow_(v, a - 1.0), 0.0, a == 0.0); }
+        default: { d = 0.0; }
+    }
+    out[i] = g[i] * d;
+}
+"#
+);
+
+/// Elementwise loss terms of a prediction `a` and a target `b` of one shape (op 0: BCE on
+/// probabilities with logarithms clamped at -100; op 1: BCE on logits): p = n, op.
+pub(crate) const PAIR: &str = with_math!(
+    r#"
+@group(0) @binding(0) var<storage, read> p: array<u32>;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 256u;
+    if (i >= p[0]) { return; }
+    let x = a[i];
+    let t = b[i];
+    var r = 0.0;
+    switch p[1] {
+        case 0u: {
+            let lp = max(log(x), -100.0);
+            let lq = max(log1p_(-x), -100.0);
+            r = -(t * lp + (1.0 - t) * lq);
+        }
+        case 1u: { r = (1.0 - t) * x - log_sigmoid_(x); }
+        default: { r = 0.0; }
+    }
+    out[i] = r;
+}
+"#
+);
+
+/// The gradient of [`PAIR`] with respect to the prediction (`which` 0) or the target (1),
+/// times the output gradient `g`: p = n, op, which.
+pub(crate) const PAIR_BACKWARD: &str = with_math!(
+    r#"
+@group(0) @binding(0) var<storage, read> p: array<u32>;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read> g: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 256u;
+    if (i >= p[0]) { return; }
+    let x = a[i];
+    let t = b[i];
+    let to_target = p[2] == 1u;
+    var d = 0.0;
+    switch p[1] {
+        case 0u: {
+            if (to_target) {
+                d = max(log1p_(-x), -100.0) - max(log(x), -100.0);
+            } else {
+                d = (x - t) / max(x * (1.0 - x), 1e-12);
+            }
+        }
+        case 1u: {
+            if (to_target) { d = -x; } else { d = 1.0 / (1.0 + exp(-x)) - t; }
+        }
+        default: { d = 0.0; }
+    }
+    out[i] = g[i] * d;
+}
+"#
+);
+
+/// Average pooling, windowed or adaptive: `span` gives the window of output `o` along one
+/// axis (clipped start, clipped end, divisor extent). Mode 0: a `K`-window with stride and
+/// padding (`count_include_pad=True`: the extent counts padding); mode 1: PyTorch's adaptive
+/// window `floor(o L / O) .. ceil((o+1) L / O)`. p = n outputs, mode, H, W, K, S, P, OH, OW.
+pub(crate) const AVG_POOL: &str = concat!(
+    r#"
+@group(0) @binding(0) var<storage, read> p: array<u32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+"#,
+    r#"
+fn span(o: u32, len: u32, out_n: u32, mode: u32, k: u32, s: u32, pad: u32) -> vec3<i32> {
+    if (mode == 1u) {
+        let lo = (o * len) / out_n;
+        let hi = ((o + 1u) * len + out_n - 1u) / out_n;
+        return vec3<i32>(i32(lo), i32(hi), i32(hi - lo));
+    }
+    let st = i32(o * s) - i32(pad);
+    let en = min(st + i32(k), i32(len + pad));
+    return vec3<i32>(max(st, 0), min(en, i32(len)), max(en - st, 0));
+}
+"#,
+    r#"
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 256u;
+    if (i >= p[0]) { return; }
+    let mode = p[1]; let h_in = p[2]; let w_in = p[3]; let k = p[4]; let s = p[5];
+    let pad = p[6]; let oh_n = p[7]; let ow_n = p[8];
+    let ow = i % ow_n;
+    let oh = (i / ow_n) % oh_n;
+    let plane = i / (ow_n * oh_n);
+    let sy = span(oh, h_in, oh_n, mode, k, s, pad);
+    let sx = span(ow, w_in, ow_n, mode, k, s, pad);
+    var acc = 0.0;
+    for (var h = sy.x; h < sy.y; h++) {
+        for (var w = sx.x; w < sx.y; w++) {
+            acc += x[(plane * h_in + u32(h)) * w_in + u32(w)];
+        }
+    }
+    y[i] = acc / f32(max(sy.z * sx.z, 1));
+}
+"#
+);
+
+/// The gradient of [`AVG_POOL`] as a gather over the windows holding each input element:
+/// p = n inputs, mode, H, W, K, S, P, OH, OW.
+pub(crate) const AVG_POOL_BACKWARD: &str = concat!(
+    r#"
+@group(0) @binding(0) var<storage, read> p: array<u32>;
+@group(0) @binding(1) var<storage, read> g: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
+"#,
+    r#"
+fn span(o: u32, len: u32, out_n: u32, mode: u32, k: u32, s: u32, pad: u32) -> vec3<i32> {
+    if (mode == 1u) {
+        let lo = (o * len) / out_n;
+        let hi = ((o + 1u) * len + out_n - 1u) / out_n;
+        return vec3<i32>(i32(lo), i32(hi), i32(hi - lo));
+    }
+    let st = i32(o * s) - i32(pad);
+    let en = min(st + i32(k), i32(len + pad));
+    return vec3<i32>(max(st, 0), min(en, i32(len)), max(en - st, 0));
+}
+// The outputs along one axis whose window may hold input `i` (checked again with `span`).
+fn outputs(i: u32, len: u32, out_n: u32, mode: u32, k: u32, s: u32, pad: u32) -> vec2<i32> {
+    if (mode == 1u) {
+        let lo = (i * out_n) / len;
+        let hi = ((i + 1u) * out_n + len - 1u) / len;
+        return vec2<i32>(i32(lo), min(i32(hi), i32(out_n) - 1));
+    }
+    let ip = i32(i + pad);
+    let si = i32(s);
+    return vec2<i32>(max(0, (ip - i32(k) + si) / si), min(ip / si, i32(out_n) - 1));
+}
+"#,
+    r#"
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 256u;
+    if (i >= p[0]) { return; }
+    let mode = p[1]; let h_in = p[2]; let w_in = p[3]; let k = p[4]; let s = p[5];
+    let pad = p[6]; let oh_n = p[7]; let ow_n = p[8];
+    let w = i32(i % w_in);
+    let h = i32((i / w_in) % h_in);
+    let plane = i / (w_in * h_in);
+    let ry = outputs(u32(h), h_in, oh_n, mode, k, s, pad);
+    let rx = outputs(u32(w), w_in, ow_n, mode, k, s, pad);
+    var acc = 0.0;
+    for (var oh = ry.x; oh <= ry.y; oh++) {
+        let sy = span(u32(oh), h_in, oh_n, mode, k, s, pad);
+        if (h < sy.x || h >= sy.y) { continue; }
+        for (var ow = rx.x; ow <= rx.y; ow++) {
+            let sx = span(u32(ow), w_in, ow_n, mode, k, s, pad);
+            if (w < sx.x || w >= sx.y) { continue; }
+            let o = (plane * oh_n + u32(oh)) * ow_n + u32(ow);
+            acc += g[o] / f32(max(sy.z * sx.z, 1));
+        }
+    }
+    dx[i] = acc;
+}
+"#
+);
+
+/// Mean and biased variance of each of `G` groups of `M` elements, one workgroup per group,
+/// in two passes (mean, then centred squares) as the CPU does. Element `j` of group `g` is at
+/// `(j / inner) * G * inner + g * inner + j % inner` (LayerNorm rows: `inner = M`; BatchNorm
+/// channels: `inner` = the spatial size). p = G, M, inner.
+pub(crate) const GROUP_STATS: &str = r#"
+@group(0) @binding(0) var<storage, read> p: array<u32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> mean: array<f32>;
+@group(0) @binding(3) var<storage, read_write> var_: array<f32>;
+var<workgroup> sh: array<f32, 256>;
+fn reduce(lid: u32, v: f32) -> f32 {
+    sh[lid] = v;
+    workgroupBarrier();
+    for (var s = 128u; s > 0u; s = s >> 1u) {
+        if (lid < s) { sh[lid] += sh[lid + s]; }
+        workgroupBarrier();
+    }
+    let total = sh[0];
+    workgroupBarrier();
+    return total;
+}
+@compute @workgroup_size(256)
+fn main(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+    let lid = lid3.x;
+    let grp = wid.x + wid.y * nwg.x;
+    let groups = p[0];
+    let m = p[1];
+    let inner = p[2];
+    let valid = grp < groups;
+    var acc = 0.0;
+    if (valid) {
+        for (var j = lid; j < m; j += 256u) {
+            acc += x[(j / inner) * groups * inner + grp * inner + j % inner];
+        }
+    }
+    let mu = reduce(lid, acc) / f32(m);
+    acc = 0.0;
+    if (valid) {
+        for (var j = lid; j < m; j += 256u) {
+            let d = x[(j / inner) * groups * inner + grp * inner + j % inner] - mu;
+            acc += d * d;
+        }
+    }
+    let v = reduce(lid, acc) / f32(m);
+    if (valid && lid == 0u) {
+        mean[grp] = mu;
+        var_[grp] = v;
+    }
+}
+"#;
+
+/// `y = (x - mean[s]) / sqrt(var[s] + eps) * w[q] + b[q]` with the statistics index
+/// `s = (i / sdiv) % smod` and the parameter index `q = (i / pdiv) % pmod`:
+/// p = n, sdiv, smod, pdiv, pmod, has w, has b, eps (f32 bits).
+pub(crate) const NORM_APPLY: &str = r#"
+@group(0) @binding(0) var<storage, read> p: array<u32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> mean: array<f32>;
+@group(0) @binding(3) var<storage, read> var_: array<f32>;
+@group(0) @binding(4) var<storage, read> w: array<f32>;
+@group(0) @binding(5) var<storage, read> b: array<f32>;
+@group(0) @binding(6) var<storage, read_write> y: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 256u;
+    if (i >= p[0]) { return; }
+    let s = (i / p[1]) % p[2];
+    let q = (i / p[3]) % p[4];
+    let rstd = 1.0 / sqrt(var_[s] + bitcast<f32>(p[7]));
+    var r = (x[i] - mean[s]) * rstd;
+    if (p[5] == 1u) { r = r * w[q]; }
+    if (p[6] == 1u) { r = r + b[q]; }
+    y[i] = r;
+}
+"#;
+
+/// Per group (addressed as in [`GROUP_STATS`]), `sum a` and `sum a * xhat` with
+/// `a = gy * w[q]` (or `gy` without `w`) and `xhat = (x - mean[s]) / sqrt(var[s] + eps)`
+/// (indices as in [`NORM_APPLY`]); written as `out[g]` and `out[G + g]`.
+/// p = G, M, inner, sdiv, smod, pdiv, pmod, has w, eps (f32 bits).
+pub(crate) const GROUP_SUMS: &str = r#"
+@group(0) @binding(0) var<storage, read> p: array<u32>;
+@group(0) @binding(1) var<storage, read> gy: array<f32>;
+@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(3) var<storage, read> mean: array<f32>;
+@group(0) @binding(4) var<storage, read> var_: array<f32>;
+@group(0) @binding(5) var<storage, read> w: array<f32>;
+@group(0) @binding(6) var<storage, read_write> out: array<f32>;
+var<workgroup> sa: array<f32, 256>;
+var<workgroup> sb: array<f32, 256>;
+@compute @workgroup_size(256)
+fn main(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+    let lid = lid3.x;
+    let grp = wid.x + wid.y * nwg.x;
+    let groups = p[0];
+    let m = p[1];
+    let inner = p[2];
+    let eps = bitcast<f32>(p[8]);
+    var acc_a = 0.0;
+    var acc_b = 0.0;
+    if (grp < groups) {
+        for (var j = lid; j < m; j += 256u) {
+            let i = (j / inner) * groups * inner + grp * inner + j % inner;
+            let s = (i / p[3]) % p[4];
+            var a = gy[i];
+            if (p[7] == 1u) { a = a * w[(i / p[5]) % p[6]]; }
+            let xhat = (x[i] - mean[s]) / sqrt(var_[s] + eps);
+            acc_a += a;
+            acc_b += a * xhat;
+        }
+    }
+    sa[lid] = acc_a;
+    sb[lid] = acc_b;
+    workgroupBarrier();
+    for (var s = 128u; s > 0u; s = s >> 1u) {
+        if (lid < s) {
+            sa[lid] += sa[lid + s];
+            sb[lid] += sb[lid + s];
+        }
+        workgroupBarrier();
+    }
+    if (grp < groups && lid == 0u) {
+        out[grp] = sa[0];
+        out[groups + grp] = sb[0];
+    }
+}
+"#;
+
+/// The input gradient of a normalisation: `gx = rstd * wo * (a - c1 (S1[s] + xhat S2[s]))`
+/// with `a = gy * wi`, where `wi = w[q]` when the weight acts inside the normalised group
+/// (LayerNorm, GroupNorm), `wo = w[q]` when it is constant over it (BatchNorm), and
+/// `S1, S2` the [`GROUP_SUMS`] of each statistics group (`c1 = 1/M`; 0 for constant
+/// statistics). p = n, sdiv, smod, pdiv, pmod, w inside, w outside, c1, eps (f32 bits).
+pub(crate) const NORM_BACKWARD_X: &str = r#"
+@group(0) @binding(0) var<storage, read> p: array<u32>;
+@group(0) @binding(1) var<storage, read> gy: array<f32>;
+@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(3) var<storage, read> mean: array<f32>;
+@group(0) @binding(4) var<storage, read> var_: array<f32>;
+@group(0) @binding(5) var<storage, read> w: array<f32>;
+@group(0) @binding(6) var<storage, read> sums: array<f32>;
+@group(0) @binding(7) var<storage, read_write> gx: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 256u;
+    if (i >= p[0]) { return; }
+    let s = (i / p[1]) % p[2];
+    let q = (i / p[3]) % p[4];
+    let c1 = bitcast<f32>(p[7]);
+    let rstd = 1.0 / sqrt(var_[s] + bitcast<f32>(p[8]));
+    var a = gy[i];
+    if (p[5] == 1u) { a = a * w[q]; }
+    var wo = 1.0;
+    if (p[6] == 1u) { wo = w[q]; }
+    var r = a;
+    if (c1 != 0.0) {
+        let xhat = (x[i] - mean[s]) * rstd;
+        r = a - c1 * (sums[s] + xhat * sums[p[2] + s]);
+    }
+    gx[i] = rstd * wo * r;
+}
+"#;
+
+/// BatchNorm's running statistics: `(1 - m) running + m batch`, the variance made unbiased:
+/// p = C, momentum, unbias (f32 bits).
+pub(crate) const BN_RUNNING: &str = r#"
+@group(0) @binding(0) var<storage, read> p: array<u32>;
+@group(0) @binding(1) var<storage, read> rm: array<f32>;
+@group(0) @binding(2) var<storage, read> rv: array<f32>;
+@group(0) @binding(3) var<storage, read> mean: array<f32>;
+@group(0) @binding(4) var<storage, read> var_: array<f32>;
+@group(0) @binding(5) var<storage, read_write> new_rm: array<f32>;
+@group(0) @binding(6) var<storage, read_write> new_rv: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 256u;
+    if (i >= p[0]) { return; }
+    let m = bitcast<f32>(p[1]);
+    let unbias = bitcast<f32>(p[2]);
+    new_rm[i] = (1.0 - m) * rm[i] + m * mean[i];
+    new_rv[i] = (1.0 - m) * rv[i] + m * var_[i] * unbias;
+}
+"#;
+
+/// PyTorch's RMSprop step in place: p = n, lr, alpha, eps, weight decay, momentum (f32 bits),
+/// centered, sign (f32 bits: -1 maximizes).
+pub(crate) const RMSPROP: &str = r#"
+@group(0) @binding(0) var<storage, read> p: array<u32>;
+@group(0) @binding(1) var<storage, read_write> w: array<f32>;
+@group(0) @binding(2) var<storage, read> g: array<f32>;
+@group(0) @binding(3) var<storage, read_write> sq: array<f32>;
+@group(0) @binding(4) var<storage, read_write> ga: array<f32>;
+@group(0) @binding(5) var<storage, read_write> buf: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 256u;
+    if (i >= p[0]) { return; }
+    let lr = bitcast<f32>(p[1]);
+    let alpha = bitcast<f32>(p[2]);
+    let eps = bitcast<f32>(p[3]);
+    let wd = bitcast<f32>(p[4]);
+    let mom = bitcast<f32>(p[5]);
+    let sign = bitcast<f32>(p[7]);
+    var gi = sign * g[i];
+    if (wd != 0.0) { gi += wd * w[i]; }
+    let s = alpha * sq[i] + (1.0 - alpha) * gi * gi;
+    sq[i] = s;
+    var avg = 0.0;
+    if (p[6] == 1u) {
+        let a = alpha * ga[i] + (1.0 - alpha) * gi;
+        ga[i] = a;
+        avg = sqrt(s - a * a) + eps;
+    } else {
+        avg = sqrt(s) + eps;
+    }
+    if (mom > 0.0) {
+        let b = mom * buf[i] + gi / avg;
+        buf[i] = b;
+        w[i] = w[i] - lr * b;
+    } else {
+        w[i] = w[i] - lr * gi / avg;
+    }
+}
+"#;
+
+/// PyTorch's Adagrad step in place: p = n, decayed lr, eps, weight decay, sign (f32 bits).
+pub(crate) const ADAGRAD: &str = r#"
+@group(0) @binding(0) var<storage, read> p: array<u32>;
+@group(0) @binding(1) var<storage, read_write> w: array<f32>;
+@group(0) @binding(2) var<storage, read> g: array<f32>;
+@group(0) @binding(3) var<storage, read_write> sum: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 256u;
+    if (i >= p[0]) { return; }
+    let clr = bitcast<f32>(p[1]);
+    let eps = bitcast<f32>(p[2]);
+    let wd = bitcast<f32>(p[3]);
+    let sign = bitcast<f32>(p[4]);
+    let gi = sign * g[i] + wd * w[i];
+    let s = sum[i] + gi * gi;
+    sum[i] = s;
+    w[i] = w[i] - clr * gi / (sqrt(s) + eps);
+}
+"#;
+
+/// Adam/AdamW with amsgrad and/or maximize in place: p = n, lr, beta1, beta2, eps, weight
+/// decay, bias correction 1, sqrt of bias correction 2 (f32 bits), decoupled, amsgrad,
+/// sign (f32 bits).
+pub(crate) const ADAM_EXT: &str = r#"
+@group(0) @binding(0) var<storage, read> p: array<u32>;
+@group(0) @binding(1) var<storage, read_write> w: array<f32>;
+@group(0) @binding(2) var<storage, read> g: array<f32>;
+@group(0) @binding(3) var<storage, read_write> m: array<f32>;
+@group(0) @binding(4) var<storage, read_write> v: array<f32>;
+@group(0) @binding(5) var<storage, read_write> vmax: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 256u;
+    if (i >= p[0]) { return; }
+    let lr = bitcast<f32>(p[1]);
+    let b1 = bitcast<f32>(p[2]);
+    let b2 = bitcast<f32>(p[3]);
+    let eps = bitcast<f32>(p[4]);
+    let wd = bitcast<f32>(p[5]);
+    let bc1 = bitcast<f32>(p[6]);
+    let bc2_sqrt = bitcast<f32>(p[7]);
+    let sign = bitcast<f32>(p[10]);
+    var x = w[i];
+    var d = sign * g[i];
+    if (p[8] == 1u) { x = x * (1.0 - lr * wd); } else { d = d + wd * x; }
+    let mi = b1 * m[i] + (1.0 - b1) * d;
+    let vi = b2 * v[i] + (1.0 - b2) * d * d;
+    m[i] = mi;
+    v[i] = vi;
+    var denom = vi;
+    if (p[9] == 1u) {
+        denom = max(vmax[i], vi);
+        vmax[i] = denom;
+    }
+    w[i] = x - (lr / bc1) * mi / (sqrt(denom) / bc2_sqrt + eps);
+}
+"#;

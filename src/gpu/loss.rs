@@ -1,0 +1,363 @@
+//! Losses on GPU tensors, PyTorch's `F`-style functions with the mean reduction, under the
+//! names of [`crate::nn::loss`]: `mse_loss`, `l1_loss`, `binary_cross_entropy`,
+//! `binary_cross_entropy_with_logits` and `nll_loss` (and `cross_entropy` in `ops`). Each
+//! returns a traced GPU scalar whose `backward()` reaches the prediction and, when it is
+//! traced, the target.
+
+use super::ops::{GpuOps, binary_op};
+use super::tensor::{GpuTensor, add_grad, gpu_tensor, split, take_grad, wants, with_tape};
+use crate::autograd::{Gradients, Merge, NoTape, Tape};
+use crate::device::kernels::{self, BinaryOp};
+use crate::device::layer_kernels::{self, PairOp};
+use crate::error::{Error, OrPanic, Result};
+use crate::shape::{Dim, DimEq, Shape};
+use crate::tensor::Indices;
+
+/// The merged tape of a prediction and a target: the prediction's when the target is
+/// untraced.
+///
+/// ```no_run
+/// use shaped::prelude::*;
+/// use shaped::gpu::prelude::*;
+/// use shaped::gpu::GpuLossTape;
+/// let gpu = Wgpu::new()?;
+/// let p = Tensor::<Rank1<2>>::zeros().to_device(&gpu)?.trace();
+/// let t = Tensor::<Rank1<2>>::ones().to_device(&gpu)?;
+/// let loss: GpuTensor<(), GpuLossTape<OwnedTape<f32>, NoTape>> = shaped::gpu::mse_loss(p, t);
+/// # Ok::<(), shaped::error::Error>(())
+/// ```
+pub type GpuLossTape<T, TR> = <T as Merge<f32, TR>>::Output;
+
+fn check_same<S: Shape>(op: &'static str, pred: &S, target: &S) -> Result<()> {
+    let (a, b) = (pred.dims(), target.dims());
+    if a != b {
+        return Err(Error::shape(
+            op,
+            format!(
+                "prediction of shape {:?} and target of shape {:?} differ",
+                a.as_slice(),
+                b.as_slice()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `pred - target` (one shape), traced through both.
+fn diff<S: Shape, T, TR>(
+    op: &'static str,
+    pred: GpuTensor<S, T>,
+    target: GpuTensor<S, TR>,
+) -> Result<GpuTensor<S, GpuLossTape<T, TR>>>
+where
+    T: Tape<f32> + Merge<f32, TR>,
+    TR: Tape<f32>,
+{
+    check_same(op, &pred.shape, &target.shape)?;
+    let shape = pred.shape;
+    binary_op(pred, target, shape, BinaryOp::Sub)
+}
+
+/// Mean squared error on the GPU, `mean((pred - target)^2)`: the GPU's
+/// [`mse_loss`](crate::nn::loss::mse_loss). Panics if run-time sizes differ.
+///
+/// ```no_run
+/// use shaped::prelude::*;
+/// use shaped::gpu::prelude::*;
+/// let gpu = Wgpu::new()?;
+/// let p = Tensor::<Rank1<2>>::from_array([1.0, 2.0]).to_device(&gpu)?;
+/// let t = Tensor::<Rank1<2>>::from_array([0.0, 4.0]).to_device(&gpu)?;
+/// let grads = shaped::gpu::mse_loss(p.clone().trace(), t).backward();
+/// assert_eq!(grads.get_gpu(&p).unwrap().to_cpu()?.to_vec(), vec![1.0, -2.0]);
+/// # Ok::<(), shaped::error::Error>(())
+/// ```
+#[track_caller]
+pub fn mse_loss<S: Shape, T, TR>(
+    pred: GpuTensor<S, T>,
+    target: GpuTensor<S, TR>,
+) -> GpuTensor<(), GpuLossTape<T, TR>>
+where
+    T: Tape<f32> + Merge<f32, TR>,
+    TR: Tape<f32>,
+{
+    try_mse_loss(pred, target).or_panic()
+}
+
+/// [`mse_loss`] with an `Err` when run-time sizes differ.
+pub fn try_mse_loss<S: Shape, T, TR>(
+    pred: GpuTensor<S, T>,
+    target: GpuTensor<S, TR>,
+) -> Result<GpuTensor<(), GpuLossTape<T, TR>>>
+where
+    T: Tape<f32> + Merge<f32, TR>,
+    TR: Tape<f32>,
+{
+    Ok(diff("mse_loss", pred, target)?.square().mean())
+}
+
+/// Mean absolute error on the GPU, `mean(|pred - target|)`: the GPU's
+/// [`l1_loss`](crate::nn::loss::l1_loss) (gradient 0 where they are equal, as in PyTorch).
+/// Panics if run-time sizes differ.
+///
+/// ```no_run
+/// use shaped::prelude::*;
+/// use shaped::gpu::prelude::*;
+/// let gpu = Wgpu::new()?;
+/// let p = Tensor::<Rank1<2>>::from_array([1.0, 2.0]).to_device(&gpu)?;
+/// let t = Tensor::<Rank1<2>>::from_array([0.0, 4.0]).to_device(&gpu)?;
+/// assert_eq!(shaped::gpu::l1_loss(p, t).to_cpu()?.to_vec(), vec![1.5]);
+/// # Ok::<(), shaped::error::Error>(())
+/// ```
+#[track_caller]
+pub fn l1_loss<S: Shape, T, TR>(
+    pred: GpuTensor<S, T>,
+    target: GpuTensor<S, TR>,
+) -> GpuTensor<(), GpuLossTape<T, TR>>
+where
+    T: Tape<f32> + Merge<f32, TR>,
+    TR: Tape<f32>,
+{
+    try_l1_loss(pred, target).or_panic()
+}
+
+/// [`l1_loss`] with an `Err` when run-time sizes differ.
+pub fn try_l1_loss<S: Shape, T, TR>(
+    pred: GpuTensor<S, T>,
+    target: GpuTensor<S, TR>,
+) -> Result<GpuTensor<(), GpuLossTape<T, TR>>>
+where
+    T: Tape<f32> + Merge<f32, TR>,
+    TR: Tape<f32>,
+{
+    use super::activations::GpuActivations;
+    Ok(diff("l1_loss", pred, target)?.abs().mean())
+}
+
+/// The mean of a fused elementwise loss term of `pred` and `target`.
+fn pair_loss<S: Shape, T, TR>(
+    op_name: &'static str,
+    op: PairOp,
+    pred: GpuTensor<S, T>,
+    target: GpuTensor<S, TR>,
+) -> Result<GpuTensor<(), GpuLossTape<T, TR>>>
+where
+    T: Tape<f32> + Merge<f32, TR>,
+    TR: Tape<f32>,
+{
+    check_same(op_name, &pred.shape, &target.shape)?;
+    let (a, ta) = split(pred);
+    let (b, tb) = split(target);
+    let mut tape = ta.merge(tb);
+    let y = layer_kernels::pair(op, &a.data, &b.data);
+    let terms = gpu_tensor(a.shape, y, NoTape);
+    let (track_a, track_b) = (wants(&tape, a.id), wants(&tape, b.id));
+    if track_a || track_b {
+        let (a_id, b_id, out_id, ad, bd) = (a.id, b.id, terms.id, a.data, b.data);
+        tape.record(
+            out_id,
+            Box::new(move |g: &mut Gradients<f32>| {
+                let Some(gy) = take_grad(g, out_id) else {
+                    return;
+                };
+                if track_a {
+                    add_grad(
+                        g,
+                        a_id,
+                        layer_kernels::pair_backward(op, &ad, &bd, &gy, false),
+                    );
+                }
+                if track_b {
+                    add_grad(
+                        g,
+                        b_id,
+                        layer_kernels::pair_backward(op, &ad, &bd, &gy, true),
+                    );
+                }
+            }),
+        );
+    }
+    Ok(with_tape(terms, tape).mean())
+}
+
+/// Binary cross-entropy of probabilities on the GPU, averaged: the GPU's
+/// [`binary_cross_entropy`](crate::nn::loss::binary_cross_entropy), with PyTorch's
+/// logarithms clamped at -100 and its derivative `(p - t) / max(p (1 - p), 1e-12)`. The
+/// values stay on the GPU, so unlike the CPU function this does not check that they lie in
+/// `[0, 1]`: a prediction outside gives NaN (as PyTorch's CUDA kernel asserts instead).
+/// Panics if run-time sizes differ.
+///
+/// ```no_run
+/// use shaped::prelude::*;
+/// use shaped::gpu::prelude::*;
+/// let gpu = Wgpu::new()?;
+/// let p = Tensor::<Rank1<2>>::from_array([0.5, 0.5]).to_device(&gpu)?;
+/// let t = Tensor::<Rank1<2>>::from_array([1.0, 0.0]).to_device(&gpu)?;
+/// let loss = shaped::gpu::binary_cross_entropy(p, t).to_cpu()?;
+/// assert!((loss.to_vec()[0] - 2f32.ln()).abs() < 1e-6);
+/// # Ok::<(), shaped::error::Error>(())
+/// ```
+#[track_caller]
+pub fn binary_cross_entropy<S: Shape, T, TR>(
+    pred: GpuTensor<S, T>,
+    target: GpuTensor<S, TR>,
+) -> GpuTensor<(), GpuLossTape<T, TR>>
+where
+    T: Tape<f32> + Merge<f32, TR>,
+    TR: Tape<f32>,
+{
+    try_binary_cross_entropy(pred, target).or_panic()
+}
+
+/// [`binary_cross_entropy`] with an `Err` when run-time sizes differ.
+pub fn try_binary_cross_entropy<S: Shape, T, TR>(
+    pred: GpuTensor<S, T>,
+    target: GpuTensor<S, TR>,
+) -> Result<GpuTensor<(), GpuLossTape<T, TR>>>
+where
+    T: Tape<f32> + Merge<f32, TR>,
+    TR: Tape<f32>,
+{
+    pair_loss("binary_cross_entropy", PairOp::Bce, pred, target)
+}
+
+/// Binary cross-entropy of logits on the GPU, averaged: the GPU's
+/// [`binary_cross_entropy_with_logits`](crate::nn::loss::binary_cross_entropy_with_logits),
+/// PyTorch's stable formula `(1 - t) x - log_sigmoid(x)`. Panics if run-time sizes differ.
+///
+/// ```no_run
+/// use shaped::prelude::*;
+/// use shaped::gpu::prelude::*;
+/// let gpu = Wgpu::new()?;
+/// let x = Tensor::<Rank1<2>>::from_array([0.0, 50.0]).to_device(&gpu)?;
+/// let t = Tensor::<Rank1<2>>::from_array([1.0, 0.0]).to_device(&gpu)?;
+/// let loss = shaped::gpu::binary_cross_entropy_with_logits(x, t).to_cpu()?;
+/// assert!((loss.to_vec()[0] - (2f32.ln() + 50.0) / 2.0).abs() < 1e-4);
+/// # Ok::<(), shaped::error::Error>(())
+/// ```
+#[track_caller]
+pub fn binary_cross_entropy_with_logits<S: Shape, T, TR>(
+    logits: GpuTensor<S, T>,
+    target: GpuTensor<S, TR>,
+) -> GpuTensor<(), GpuLossTape<T, TR>>
+where
+    T: Tape<f32> + Merge<f32, TR>,
+    TR: Tape<f32>,
+{
+    try_binary_cross_entropy_with_logits(logits, target).or_panic()
+}
+
+/// [`binary_cross_entropy_with_logits`] with an `Err` when run-time sizes differ.
+pub fn try_binary_cross_entropy_with_logits<S: Shape, T, TR>(
+    logits: GpuTensor<S, T>,
+    target: GpuTensor<S, TR>,
+) -> Result<GpuTensor<(), GpuLossTape<T, TR>>>
+where
+    T: Tape<f32> + Merge<f32, TR>,
+    TR: Tape<f32>,
+{
+    pair_loss(
+        "binary_cross_entropy_with_logits",
+        PairOp::BceWithLogits,
+        logits,
+        target,
+    )
+}
+
+/// Negative log-likelihood of GPU log-probabilities `(N, C)` and class labels (on the CPU,
+/// uploaded here), averaged: the GPU's [`nll_loss`](crate::nn::loss::nll_loss). Panics,
+/// naming the label, if one is `>= C`, or if the sizes differ.
+///
+/// ```no_run
+/// use shaped::prelude::*;
+/// use shaped::gpu::prelude::*;
+/// let gpu = Wgpu::new()?;
+/// let lp = Tensor::<Rank2<2, 2>>::from_array([[-0.1, -2.0], [-3.0, -0.5]]).to_device(&gpu)?;
+/// let loss = shaped::gpu::nll_loss(lp, &Indices::<Rank1<2>>::from_array([0, 1]));
+/// assert!((loss.to_cpu()?.to_vec()[0] - 0.3).abs() < 1e-6);
+/// # Ok::<(), shaped::error::Error>(())
+/// ```
+#[track_caller]
+pub fn nll_loss<N, C, N2, T>(
+    log_probs: GpuTensor<(N, C), T>,
+    labels: &Indices<(N2,)>,
+) -> GpuTensor<(), T>
+where
+    N: Dim,
+    C: Dim,
+    N2: DimEq<N>,
+    T: Tape<f32>,
+{
+    try_nll_loss(log_probs, labels).or_panic()
+}
+
+/// [`nll_loss`] with an `Err` for a label `>= C` or differing sizes.
+pub fn try_nll_loss<N, C, N2, T>(
+    log_probs: GpuTensor<(N, C), T>,
+    labels: &Indices<(N2,)>,
+) -> Result<GpuTensor<(), T>>
+where
+    N: Dim,
+    C: Dim,
+    N2: DimEq<N>,
+    T: Tape<f32>,
+{
+    nll_checked(("nll_loss", "log-probabilities"), log_probs, labels)
+}
+
+/// The mean NLL after checking the labels against the rows and classes; `op` names the
+/// caller in errors (`nll_loss`, `cross_entropy`) and `what` its input.
+pub(crate) fn nll_checked<N, C, N2, T>(
+    (op, what): (&'static str, &'static str),
+    log_probs: GpuTensor<(N, C), T>,
+    labels: &Indices<(N2,)>,
+) -> Result<GpuTensor<(), T>>
+where
+    N: Dim,
+    C: Dim,
+    N2: DimEq<N>,
+    T: Tape<f32>,
+{
+    let (rows, classes) = (log_probs.shape.0.size(), log_probs.shape.1.size());
+    let labels = labels.as_slice();
+    if labels.len() != rows {
+        return Err(Error::shape(
+            op,
+            format!("{rows} rows of {what} but {} labels", labels.len()),
+        ));
+    }
+    if let Some((i, &l)) = labels.iter().enumerate().find(|(_, l)| **l >= classes) {
+        return Err(Error::value(
+            op,
+            format!("label {l} at position {i} is out of range for {classes} classes"),
+        ));
+    }
+    let (lp, mut tape) = split(log_probs);
+    let targets = lp
+        .data
+        .device
+        .upload(&labels.iter().map(|&l| l as f32).collect::<Vec<_>>());
+    let scale = if rows == 0 {
+        f32::NAN
+    } else {
+        1.0 / rows as f32
+    };
+    let y = kernels::nll(&lp.data, &targets, rows, classes, scale);
+    let out = gpu_tensor((), y, NoTape);
+    if wants(&tape, lp.id) {
+        let (lp_id, out_id) = (lp.id, out.id);
+        tape.record(
+            out_id,
+            Box::new(move |g: &mut Gradients<f32>| {
+                let Some(gy) = take_grad(g, out_id) else {
+                    return;
+                };
+                add_grad(
+                    g,
+                    lp_id,
+                    kernels::nll_backward(&targets, &gy, rows, classes, scale),
+                );
+            }),
+        );
+    }
+    Ok(with_tape(out, tape))
+}
