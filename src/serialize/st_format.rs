@@ -185,8 +185,11 @@ fn tensor_info(r: &mut JsonReader<'_>, name: String) -> Result<Info, String> {
                     return Err(duplicate(r));
                 }
                 let mut dims = Vec::new();
-                r.array(|r| Ok(dims.push(r.usize()?)))
-                    .map_err(|e| format!("tensor `{name}`, shape: {e}"))?;
+                r.array(|r| {
+                    dims.push(r.usize()?);
+                    Ok(())
+                })
+                .map_err(|e| format!("tensor `{name}`, shape: {e}"))?;
                 shape = Some(dims);
             }
             "data_offsets" => {
@@ -198,7 +201,8 @@ fn tensor_info(r: &mut JsonReader<'_>, name: String) -> Result<Info, String> {
                     if pair.len() == 2 {
                         return Err(r.error("more than two data offsets"));
                     }
-                    Ok(pair.push(r.usize()?))
+                    pair.push(r.usize()?);
+                    Ok(())
                 })
                 .map_err(|e| format!("tensor `{name}`, data_offsets: {e}"))?;
                 let [begin, end] = pair[..] else {
