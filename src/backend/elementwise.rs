@@ -43,30 +43,46 @@ pub(crate) fn for_each_broadcast2(
     let last = out_dims[rank - 1];
     let (la, lb) = (sa[rank - 1], sb[rank - 1]);
     let mut idx = [0usize; MAX_RANK];
-    let (mut oa, mut ob) = (0usize, 0usize);
+    let mut offsets = (0usize, 0usize);
     let mut out = 0;
     loop {
+        let (oa, ob) = offsets;
         for j in 0..last {
             f(out + j, oa + j * la, ob + j * lb);
         }
         out += last;
-        // Advance the counter over the leading dimensions.
-        let mut d = rank - 1;
-        loop {
-            if d == 0 {
-                return;
-            }
-            d -= 1;
-            idx[d] += 1;
-            oa += sa[d];
-            ob += sb[d];
-            if idx[d] < out_dims[d] {
-                break;
-            }
-            oa -= sa[d] * idx[d];
-            ob -= sb[d] * idx[d];
-            idx[d] = 0;
+        if !next_row(out_dims, sa, sb, &mut idx, &mut offsets) {
+            return;
         }
+    }
+}
+
+/// Advances the index over the leading dimensions of `out_dims` (all but the last) and the
+/// two input offsets with it; false after the last row. Not generic, and not inlined: the
+/// closures of [`for_each_broadcast2`] share this one copy (issue 15).
+#[inline(never)]
+fn next_row(
+    out_dims: &[usize],
+    sa: &[usize; MAX_RANK],
+    sb: &[usize; MAX_RANK],
+    idx: &mut [usize; MAX_RANK],
+    (oa, ob): &mut (usize, usize),
+) -> bool {
+    let mut d = out_dims.len() - 1;
+    loop {
+        if d == 0 {
+            return false;
+        }
+        d -= 1;
+        idx[d] += 1;
+        *oa += sa[d];
+        *ob += sb[d];
+        if idx[d] < out_dims[d] {
+            return true;
+        }
+        *oa -= sa[d] * idx[d];
+        *ob -= sb[d] * idx[d];
+        idx[d] = 0;
     }
 }
 

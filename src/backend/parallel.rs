@@ -64,20 +64,30 @@ pub(crate) fn for_zipped_blocks<T: Send, const N: usize>(
     slices: [&mut [T]; N],
     f: impl Fn(usize, [&mut [T]; N]) + Sync,
 ) {
+    // One call site of `wide` for both paths: each `wide` compiles `f`'s loop once per
+    // instruction set, so two sites would compile every kernel six times in the user's
+    // crate (issue 15). A call per block costs nothing next to a block's loop.
     match zipped_parts(slices) {
-        Parts::One(slices) => wide(
-            #[inline(always)]
-            || f(0, slices),
-        ),
+        Parts::One(slices) => run_block(&f, 0, slices),
         Parts::Many(parts) => threads::run(parts.len(), &|t| {
-            if let Some((offset, block)) = take_part(&parts[t]) {
-                wide(
-                    #[inline(always)]
-                    || f(offset, block),
-                );
+            if let Some((offset, slices)) = take_part(&parts[t]) {
+                run_block(&f, offset, slices);
             }
         }),
     }
+}
+
+/// `f(offset, block)` inside [`wide`]: the one place a block's loop is compiled.
+#[inline(never)]
+fn run_block<T, const N: usize>(
+    f: &impl Fn(usize, [&mut [T]; N]),
+    offset: usize,
+    block: [&mut [T]; N],
+) {
+    wide(
+        #[inline(always)]
+        || f(offset, block),
+    )
 }
 
 /// A block of each of `N` slices, and its offset, for the thread that takes it.

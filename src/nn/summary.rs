@@ -164,6 +164,12 @@ impl ModelSummary {
                 kind: p.kind,
             })
         });
+        Self::assemble(described, tensors)
+    }
+
+    /// The layer tree from the described modules and visited tensors: not generic, so the
+    /// user's crate does not compile it again for each model type (issue 15).
+    fn assemble(described: Vec<(String, String)>, tensors: Vec<SummaryTensor>) -> ModelSummary {
         let mut layers: Vec<SummaryLayer> = Vec::new();
         let mut open: Vec<String> = Vec::new();
         for (i, (name, description)) in described.iter().enumerate() {

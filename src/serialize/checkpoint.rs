@@ -9,7 +9,6 @@ use crate::error::{Error, Result};
 use crate::nn::Params;
 use crate::optim::Optimizer;
 use rand::rngs::ChaCha12Rng;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -47,7 +46,8 @@ const RNG_STATE_LEN: usize = 49;
 /// let c = Checkpoint::new(&Linear::<3, 2>::new(&mut rand::rngs::StdRng::seed_from_u64(0)));
 /// assert_eq!((c.model[0].name.as_str(), c.model[0].dims.as_slice()), ("weight", &[2, 3][..]));
 /// ```
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+// `Serialize` and `Deserialize`: see serde_struct.rs.
+#[derive(Clone, Debug, PartialEq)]
 pub struct NamedValues<E> {
     /// Its `state_dict` name.
     pub name: String,
@@ -87,7 +87,7 @@ pub struct NamedValues<E> {
 /// assert_eq!(restored.weight.to_vec(), model.weight.to_vec());
 /// assert_eq!(back.restore_rng().unwrap().unwrap(), rng);
 /// ```
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Checkpoint<E> {
     /// The model's parameters and buffers, in visiting order.
     pub model: Vec<NamedValues<E>>,

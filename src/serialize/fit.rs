@@ -1,13 +1,12 @@
 //! Whether a safetensors file fits a model: every mismatch at once, with the file named, and
 //! a hint when the file looks like another recurrent architecture.
 
+use super::st_format::{Dtype, TensorView};
 use super::state::{LoadMode, dtype_name, readable};
 use super::tied::{held_under_another_name, with_tied_copies};
 use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::nn::Params;
-use safetensors::Dtype;
-use safetensors::tensor::TensorView;
 use std::collections::BTreeMap;
 
 /// How [`load_safetensors_with`](super::load_safetensors_with) and

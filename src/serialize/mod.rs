@@ -35,7 +35,12 @@ mod atomic;
 mod checkpoint;
 mod crc32;
 mod fit;
+mod json;
+mod serde_struct;
 mod st;
+mod st_format;
+#[cfg(test)]
+mod st_format_tests;
 mod state;
 mod tied;
 

@@ -2,6 +2,7 @@
 
 use super::atomic::write_atomic;
 use super::fit::{LoadOptions, check_fit, truncation};
+use super::st_format::{self, Dtype, TensorView};
 use super::state::{
     Data, Entry, LoadMode, LoadReport, decode_into, dtype_name, load_entries, readable,
 };
@@ -11,8 +12,7 @@ use crate::error::{Error, Result};
 use crate::nn::Params;
 use crate::shape::{DynShape, Shape};
 use crate::tensor::Tensor;
-use safetensors::{Dtype, SafeTensors};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::path::Path;
 
 /// The name [`save_tensor`] stores a single tensor under.
@@ -62,34 +62,19 @@ fn serialize_named<'a, E: Float>(
                 format!("two tensors are named `{name}`"),
             ));
         }
-        owned.push((name, dims, to_le_bytes(values)));
-    }
-    let mut views = Vec::with_capacity(owned.len());
-    for (name, dims, bytes) in &owned {
-        let view = safetensors::tensor::TensorView::new(dtype_of::<E>(), dims.clone(), bytes)
-            .map_err(|e| Error::value(format!("tensor `{name}`"), e.to_string()))?;
-        views.push((name.as_str(), view));
+        owned.push((name, dtype_of::<E>(), dims, to_le_bytes(values)));
     }
     // PyTorch's own save_model writes this; some loaders check for it.
-    let meta = HashMap::from([("format".to_string(), "pt".to_string())]);
-    safetensors::serialize(views, Some(meta))
-        .map_err(|e| Error::value("safetensors", e.to_string()))
+    st_format::write(owned, &[("format", "pt")]).map_err(|e| Error::value("safetensors", e))
 }
 
-fn parse<'a>(bytes: &'a [u8], what: &str) -> Result<(SafeTensors<'a>, Vec<String>)> {
-    let format_err = |e: safetensors::SafeTensorError| Error::Format {
+/// The tensors of safetensors bytes, in file order.
+fn parse<'a>(bytes: &'a [u8], what: &str) -> Result<Vec<(String, TensorView<'a>)>> {
+    st_format::read(bytes).map_err(|e| Error::Format {
         what: what.to_string(),
-        message: format!("not a valid safetensors file: {e}"),
-    };
-    let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| match truncation(bytes) {
-        Some(message) => Error::Format {
-            what: what.to_string(),
-            message,
-        },
-        None => format_err(e),
-    })?;
-    let st = SafeTensors::deserialize(bytes).map_err(format_err)?;
-    Ok((st, meta.offset_keys()))
+        // A file cut short says so, however the cut header reads.
+        message: truncation(bytes).unwrap_or_else(|| format!("not a valid safetensors file: {e}")),
+    })
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>> {
@@ -196,11 +181,7 @@ pub fn from_safetensors<E: Float, M: Params<E> + ?Sized>(
     what: &str,
 ) -> Result<LoadReport> {
     let options = options.into();
-    let (st, names) = parse(bytes, what)?;
-    let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = names
-        .into_iter()
-        .filter_map(|n| st.tensor(&n).ok().map(|v| (n, v)))
-        .collect();
+    let views = parse(bytes, what)?;
     check_fit(model, &views, options, what)?;
     let entries = views
         .iter()
@@ -319,13 +300,9 @@ pub fn tensors_from_safetensors<E: Float>(
     bytes: &[u8],
     what: &str,
 ) -> Result<Vec<(String, Tensor<DynShape, E>)>> {
-    let (st, names) = parse(bytes, what)?;
-    let mut out = Vec::with_capacity(names.len());
-    for name in names {
-        let v = st.tensor(&name).map_err(|e| Error::Format {
-            what: what.to_string(),
-            message: e.to_string(),
-        })?;
+    let views = parse(bytes, what)?;
+    let mut out = Vec::with_capacity(views.len());
+    for (name, v) in views {
         let Some(shape) = DynShape::new(v.shape()) else {
             return Err(Error::Format {
                 what: what.to_string(),

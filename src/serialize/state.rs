@@ -1,5 +1,6 @@
 //! Loading named tensors into a model: the checks shared by every file format.
 
+use super::st_format::Dtype;
 use super::tied::{checked_ties, held_under_another_name};
 use crate::dtype::Float;
 use crate::error::{Error, Result};
@@ -60,7 +61,7 @@ impl LoadReport {
 /// The values of one incoming tensor: already typed, or raw little-endian bytes.
 pub(crate) enum Data<'a, E> {
     Values(&'a [E]),
-    Bytes(safetensors::Dtype, &'a [u8]),
+    Bytes(Dtype, &'a [u8]),
 }
 
 /// One named tensor from a file.
@@ -70,13 +71,13 @@ pub(crate) struct Entry<'a, E> {
     pub(crate) data: Data<'a, E>,
 }
 
-pub(crate) fn dtype_name(d: safetensors::Dtype) -> String {
-    format!("{d:?}")
+pub(crate) fn dtype_name(d: Dtype) -> &'static str {
+    d.name()
 }
 
 /// Whether `d` is a floating type this crate reads (F16, BF16, F32, F64).
-pub(crate) fn readable(d: safetensors::Dtype) -> bool {
-    use safetensors::Dtype::*;
+pub(crate) fn readable(d: Dtype) -> bool {
+    use Dtype::*;
     matches!(d, F16 | BF16 | F32 | F64)
 }
 
@@ -93,8 +94,8 @@ fn f16_to_f64(h: u16) -> f64 {
 }
 
 /// Decodes `bytes` (checked by the caller to hold `out.len()` values of `dtype`) into `out`.
-pub(crate) fn decode_into<E: Float>(dtype: safetensors::Dtype, bytes: &[u8], out: &mut [E]) {
-    use safetensors::Dtype::*;
+pub(crate) fn decode_into<E: Float>(dtype: Dtype, bytes: &[u8], out: &mut [E]) {
+    use Dtype::*;
     match dtype {
         F32 => {
             for (o, c) in out.iter_mut().zip(bytes.chunks_exact(4)) {

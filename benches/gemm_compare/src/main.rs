@@ -283,8 +283,8 @@ fn fma512(iters: usize) -> f32 {
 }
 
 fn main() {
-    // SAFETY: nothing else runs yet. matrixmultiply (with the `threading` feature that shaped
-    // turns on) would otherwise pick its own thread count.
+    // SAFETY: nothing else runs yet. matrixmultiply (if its `threading` feature is on)
+    // would otherwise pick its own thread count.
     unsafe { std::env::set_var("MATMUL_NUM_THREADS", "1") };
     let threads: usize = std::env::var("SHAPED_NUM_THREADS")
         .ok()

@@ -88,7 +88,7 @@ pub(super) trait Kernel: Copy + Send + Sync + 'static {
 
 /// Below this many flops a product runs on the calling thread: handing part of it to a
 /// worker costs a few microseconds, which only pays off from about 1 MFLOP.
-const PARALLEL_FLOPS: usize = 1 << 21;
+pub(super) const PARALLEL_FLOPS: usize = 1 << 21;
 /// `B` (rows contiguous) is read in place instead of packed when one `KC` block has at most
 /// this many elements: it then stays in L2 while every row panel of `A` passes over it.
 const DIRECT_B_ELEMS: usize = 1 << 17;

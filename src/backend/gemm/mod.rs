@@ -284,7 +284,11 @@ impl<E> SendPtr<E> {
     }
 }
 
-/// `matrixmultiply`, with small products kept on one thread.
+/// `matrixmultiply` on one thread per block of rows (or columns) of `c`, spread over the
+/// crate's threads from [`blocked::PARALLEL_FLOPS`] on. matrixmultiply is built without its
+/// `threading` feature: that pulled thread-tree, crossbeam and num_cpus into every build
+/// (issue 15), ignored `SHAPED_NUM_THREADS`, and started threads on products too small to
+/// gain from them.
 #[allow(clippy::too_many_arguments)]
 fn fallback<E: MmElement>(
     m: usize,
@@ -305,59 +309,97 @@ fn fallback<E: MmElement>(
     check_extent("a", a.len(), m, k, a_strides);
     check_extent("b", b.len(), k, n, b_strides);
     check_extent("c", c.len(), m, n, c_strides);
-    // matrixmultiply starts threads once m*k + k*n reaches 2^15, which costs more than it
-    // saves on small products (a 16x128 by 128x512 LSTM step: 13.4 ms per training step
-    // threaded vs 10.4 single). Below SMALL_GEMM_FLOPS, split the columns so that every call
-    // stays under its threshold and runs on one thread.
-    const SMALL_GEMM_FLOPS: usize = 1 << 22;
-    let (cs_b, cs_c) = (b_strides.1, c_strides.1);
-    // The extents fit in memory, so `m * k` and `k * n` do not overflow, but their product may.
     let flops = (2 * m * k).saturating_mul(n);
-    if flops < SMALL_GEMM_FLOPS && m * k < (1 << 14) && cs_b >= 0 && cs_c >= 0 {
-        let block = ((1usize << 15) - 1 - m * k) / k.max(1);
-        if block >= 16 && block < n {
-            let mut j0 = 0;
-            while j0 < n {
-                let nn = block.min(n - j0);
-                fallback(
+    let threads = if flops >= blocked::PARALLEL_FLOPS {
+        super::threads::threads()
+    } else {
+        1
+    };
+    // Blocks of `c` that share no element: rows when a row's span (`(n - 1) |cs|`) is below
+    // the row stride, columns when a column's is below the column stride.
+    let (rs, cs) = (c_strides.0.unsigned_abs(), c_strides.1.unsigned_abs());
+    let rows_apart = m > 1 && rs as u128 > (n as u128 - 1) * cs as u128;
+    let cols_apart = n > 1 && cs as u128 > (m as u128 - 1) * rs as u128;
+    // Whole multiples of matrixmultiply's largest register block (16) per thread.
+    let blocks = |len: usize| threads.min(len / 16);
+    let (by_rows, parts) = if rows_apart && blocks(m) > 1 {
+        (true, blocks(m))
+    } else if cols_apart && blocks(n) > 1 {
+        (false, blocks(n))
+    } else {
+        (true, 1)
+    };
+    let len = if by_rows { m } else { n };
+    let chunk = len.div_ceil(parts).next_multiple_of(16).min(len);
+    let ptrs = SharedOperands(a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
+    let task = |t: usize| {
+        let start = t * chunk;
+        if start >= len {
+            return;
+        }
+        let count = chunk.min(len - start);
+        let (a, b, c) = ptrs.get();
+        let at = |stride: isize| start as isize * stride;
+        // SAFETY: `check_extent` above asserted that every element the strides reach lies
+        // inside `a`, `b` and `c`; a block starts inside them and reaches a subset of those
+        // elements. The blocks of `c` share no element (`rows_apart`/`cols_apart`), so no
+        // two threads write the same one.
+        unsafe {
+            if by_rows {
+                E::raw_gemm(
+                    count,
+                    k,
+                    n,
+                    alpha,
+                    a.wrapping_offset(at(a_strides.0)),
+                    a_strides,
+                    b,
+                    b_strides,
+                    beta,
+                    c.wrapping_offset(at(c_strides.0)),
+                    c_strides,
+                )
+            } else {
+                E::raw_gemm(
                     m,
                     k,
-                    nn,
+                    count,
                     alpha,
                     a,
                     a_strides,
-                    &b[j0 * cs_b as usize..],
+                    b.wrapping_offset(at(b_strides.1)),
                     b_strides,
                     beta,
-                    &mut c[j0 * cs_c as usize..],
+                    c.wrapping_offset(at(c_strides.1)),
                     c_strides,
-                );
-                j0 += nn;
+                )
             }
-            return;
         }
+    };
+    if parts > 1 {
+        super::threads::run(parts, &task);
+    } else {
+        task(0);
     }
-    // SAFETY: `check_extent` above asserted that every element the strides reach lies
-    // inside `a`, `b` and `c`.
-    unsafe {
-        E::raw_gemm(
-            m,
-            k,
-            n,
-            alpha,
-            a.as_ptr(),
-            a_strides,
-            b.as_ptr(),
-            b_strides,
-            beta,
-            c.as_mut_ptr(),
-            c_strides,
-        )
+}
+
+/// The operands of one [`fallback`] product, shared by its threads.
+#[derive(Clone, Copy)]
+struct SharedOperands<E>(*const E, *const E, *mut E);
+// SAFETY: `a` and `b` are only read and every thread writes a disjoint block of `c`, while
+// the slices they were made from are borrowed by the `fallback` call, which waits for all
+// threads.
+unsafe impl<E: Send + Sync> Sync for SharedOperands<E> {}
+
+impl<E> SharedOperands<E> {
+    /// The pointers (a method, so that closures capture the whole `Sync` wrapper).
+    fn get(self) -> (*const E, *const E, *mut E) {
+        (self.0, self.1, self.2)
     }
 }
 
 /// The element types `matrixmultiply` multiplies.
-trait MmElement: Copy {
+trait MmElement: Copy + Send + Sync {
     /// # Safety
     /// `matrixmultiply`'s contract: every element the strides reach is inside its buffer.
     #[allow(clippy::too_many_arguments)]

@@ -367,3 +367,48 @@ fn every_kernel_scales_c_when_nothing_is_summed() {
         assert_eq!(c, [1.0; 6], "{name}");
     }
 }
+
+/// The portable product splits `C` over the threads by rows or by columns, whichever keeps
+/// the blocks apart: column-major and reversed `C` (as strided views give it), above the
+/// threading threshold, against a naive sum.
+#[test]
+fn portable_product_splits_c_in_any_layout() {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(18);
+    let (m, k, n) = (150, 70, 130);
+    let a: Vec<f64> = (0..m * k).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let b: Vec<f64> = (0..k * n).map(|_| rng.random_range(-1.0..1.0)).collect();
+    // Strides of C in a buffer of (m + 2) * (n + 2).
+    let layouts: [(isize, isize); 2] = [((n + 2) as isize, 1), (1, (m + 2) as isize)];
+    for sc in layouts {
+        let mut c = vec![f64::NAN; (m + 2) * (n + 2)];
+        let c0 = c.clone();
+        fallback(
+            m,
+            k,
+            n,
+            1.0,
+            &a,
+            (k as isize, 1),
+            &b,
+            (1, k as isize),
+            0.0,
+            &mut c,
+            sc,
+        );
+        let mut written = vec![false; c.len()];
+        for i in 0..m {
+            for j in 0..n {
+                let want: f64 = (0..k).map(|p| a[i * k + p] * b[j * k + p]).sum();
+                let idx = (i as isize * sc.0 + j as isize * sc.1) as usize;
+                written[idx] = true;
+                assert!((c[idx] - want).abs() < 1e-12, "{sc:?}: c[{i},{j}]");
+            }
+        }
+        for (idx, w) in written.iter().enumerate() {
+            assert!(
+                *w || c[idx].is_nan() == c0[idx].is_nan(),
+                "{sc:?}: {idx} touched"
+            );
+        }
+    }
+}
