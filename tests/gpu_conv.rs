@@ -6,17 +6,13 @@ mod common;
 mod gpu_support;
 
 use common::Golden;
-use gpu_support::{assert_close, gpu};
+use gpu_support::{assert_close, down, gpu};
 use shaped::gpu::cross_entropy;
 use shaped::gpu::prelude::*;
 use shaped::nn::{Conv2d, Dropout, Flatten, Linear, MaxPool2d, Module, ReLU};
 use shaped::optim::{Adam, Optimizer};
 use shaped::prelude::*;
 use shaped::rand::{SeedableRng, rngs::StdRng};
-
-fn down<S: Shape, T>(t: &GpuTensor<S, T>) -> Vec<f32> {
-    t.to_cpu().unwrap().to_vec()
-}
 
 /// A layer on both devices, golden values when `golden` is given: `y`, and the gradients of
 /// `sum(y * gy)` for x, weight and bias.

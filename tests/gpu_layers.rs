@@ -8,7 +8,7 @@ mod common;
 mod gpu_support;
 
 use common::Golden;
-use gpu_support::{assert_close, gpu};
+use gpu_support::{FWD, GRAD, close, down, gpu, randn, up};
 use shaped::autograd::Gradients;
 use shaped::gpu::prelude::*;
 use shaped::gpu::{GpuStep, GpuTensor};
@@ -19,26 +19,6 @@ use shaped::nn::{
 use shaped::optim::{Adagrad, Adam, AdamW, Optimizer, RmsProp};
 use shaped::prelude::*;
 use shaped::rand::{SeedableRng, rngs::StdRng};
-
-fn up<S: Shape>(g: &Wgpu, t: &Tensor<S>) -> GpuTensor<S> {
-    t.to_device(g).unwrap()
-}
-
-fn down<S: Shape, T>(t: &GpuTensor<S, T>) -> Vec<f32> {
-    t.to_cpu().unwrap().to_vec()
-}
-
-fn randn<S: ConstShape>(seed: u64) -> Tensor<S> {
-    Tensor::<S>::randn(&mut StdRng::seed_from_u64(seed))
-}
-
-const FWD: (f32, f32) = (1e-5, 1e-4);
-const GRAD: (f32, f32) = (1e-4, 1e-3);
-
-#[track_caller]
-fn close(what: &str, gpu: &[f32], cpu: &[f32], tol: (f32, f32)) {
-    assert_close(what, gpu, cpu, tol.0, tol.1);
-}
 
 // ---- activations -------------------------------------------------------------------------
 

@@ -3,15 +3,9 @@
 
 mod gpu_support;
 
-use gpu_support::{assert_close, gpu};
+use gpu_support::{FWD, GRAD, close, down, gpu, randn};
 use shaped::gpu::prelude::*;
 use shaped::prelude::*;
-use shaped::rand::{SeedableRng, rngs::StdRng};
-
-fn randn<S: ConstShape>(seed: u64) -> Tensor<S> {
-    let mut rng = StdRng::seed_from_u64(seed);
-    Tensor::<S>::randn(&mut rng)
-}
 
 #[test]
 fn adapter_is_reported() {
@@ -30,17 +24,6 @@ fn transfers_round_trip() {
     let f64s = Tensor::<Rank1<2>, f64>::ones();
     let err = f64s.to_device(&g).unwrap_err().to_string();
     assert!(err.contains("f32"), "{err}");
-}
-
-const FWD: (f32, f32) = (1e-5, 1e-4);
-const GRAD: (f32, f32) = (1e-4, 1e-3);
-
-fn close(what: &str, gpu: &[f32], cpu: &[f32], tol: (f32, f32)) {
-    assert_close(what, gpu, cpu, tol.0, tol.1);
-}
-
-fn down<S: Shape, T>(t: &GpuTensor<S, T>) -> Vec<f32> {
-    t.to_cpu().unwrap().to_vec()
 }
 
 /// `f(a, b)` on both devices, then the gradients of `sum(f(a, b) * r)` for a fixed random `r`.

@@ -30,66 +30,13 @@ pub struct GpuConv2d<
     pub bias: Option<GpuTensor<Rank1<OUT>>>,
 }
 
-impl<
-    const IN: usize,
-    const OUT: usize,
-    const K: usize,
-    const S: usize,
-    const P: usize,
-    const D: usize,
-> ToDevice for Conv2d<IN, OUT, K, S, P, D, f32>
-{
-    type Output = GpuConv2d<IN, OUT, K, S, P, D>;
-    fn to_device(&self, gpu: &Wgpu) -> Result<Self::Output> {
-        Ok(GpuConv2d {
-            weight: self.weight.to_device(gpu)?,
-            bias: self.bias.as_ref().map(|b| b.to_device(gpu)).transpose()?,
-        })
-    }
-}
-
-impl<
-    const IN: usize,
-    const OUT: usize,
-    const K: usize,
-    const S: usize,
-    const P: usize,
-    const D: usize,
-> ToCpu for GpuConv2d<IN, OUT, K, S, P, D>
-{
-    type Output = Conv2d<IN, OUT, K, S, P, D, f32>;
-    fn to_cpu(&self) -> Result<Self::Output> {
-        Ok(Conv2d {
-            weight: self.weight.to_cpu()?,
-            bias: self.bias.as_ref().map(|b| b.to_cpu()).transpose()?,
-        })
-    }
-}
-
-impl<
-    const IN: usize,
-    const OUT: usize,
-    const K: usize,
-    const S: usize,
-    const P: usize,
-    const D: usize,
-> GpuParams for GpuConv2d<IN, OUT, K, S, P, D>
-{
-    fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_>)) {
-        f(GpuParamMut {
-            name: &format!("{prefix}weight"),
-            id: self.weight.id,
-            data: &mut self.weight.data,
-        });
-        if let Some(b) = &mut self.bias {
-            f(GpuParamMut {
-                name: &format!("{prefix}bias"),
-                id: b.id,
-                data: &mut b.data,
-            });
-        }
-    }
-}
+weight_bias_on_gpu!(
+    [
+        const IN: usize, const OUT: usize, const K: usize,
+        const S: usize, const P: usize, const D: usize
+    ]
+    Conv2d<IN, OUT, K, S, P, D> => GpuConv2d
+);
 
 impl<
     B: Dim,

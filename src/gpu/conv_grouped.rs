@@ -3,12 +3,8 @@
 //! column block of the im2col matrix and its own rows of the weight), so every group runs in
 //! one dispatch; the backward pass uses the same batched views.
 
-use super::nn::{GpuParamMut, GpuParams};
-use super::tensor::{
-    GpuTensor, ToCpu, ToDevice, add_grad, gpu_tensor, split, take_grad, wants, with_tape,
-};
+use super::tensor::{GpuTensor, add_grad, gpu_tensor, split, take_grad, wants, with_tape};
 use crate::autograd::{Gradients, NoTape, Tape, UniqueId};
-use crate::device::Wgpu;
 use crate::device::kernels::{self, BinaryOp, MatView, Window};
 use crate::error::{Error, Result};
 use crate::nn::{GroupedConv2d, GroupedConvWeight, Module};
@@ -47,69 +43,13 @@ pub struct GpuGroupedConv2d<
     pub bias: Option<GpuTensor<Rank1<OUT>>>,
 }
 
-impl<
-    const IN: usize,
-    const OUT: usize,
-    const K: usize,
-    const G: usize,
-    const S: usize,
-    const P: usize,
-    const D: usize,
-> ToDevice for GroupedConv2d<IN, OUT, K, G, S, P, D, f32>
-{
-    type Output = GpuGroupedConv2d<IN, OUT, K, G, S, P, D>;
-    fn to_device(&self, gpu: &Wgpu) -> Result<Self::Output> {
-        Ok(GpuGroupedConv2d {
-            weight: self.weight.to_device(gpu)?,
-            bias: self.bias.as_ref().map(|b| b.to_device(gpu)).transpose()?,
-        })
-    }
-}
-
-impl<
-    const IN: usize,
-    const OUT: usize,
-    const K: usize,
-    const G: usize,
-    const S: usize,
-    const P: usize,
-    const D: usize,
-> ToCpu for GpuGroupedConv2d<IN, OUT, K, G, S, P, D>
-{
-    type Output = GroupedConv2d<IN, OUT, K, G, S, P, D, f32>;
-    fn to_cpu(&self) -> Result<Self::Output> {
-        Ok(GroupedConv2d {
-            weight: self.weight.to_cpu()?,
-            bias: self.bias.as_ref().map(|b| b.to_cpu()).transpose()?,
-        })
-    }
-}
-
-impl<
-    const IN: usize,
-    const OUT: usize,
-    const K: usize,
-    const G: usize,
-    const S: usize,
-    const P: usize,
-    const D: usize,
-> GpuParams for GpuGroupedConv2d<IN, OUT, K, G, S, P, D>
-{
-    fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_>)) {
-        f(GpuParamMut {
-            name: &format!("{prefix}weight"),
-            id: self.weight.id,
-            data: &mut self.weight.data,
-        });
-        if let Some(b) = &mut self.bias {
-            f(GpuParamMut {
-                name: &format!("{prefix}bias"),
-                id: b.id,
-                data: &mut b.data,
-            });
-        }
-    }
-}
+weight_bias_on_gpu!(
+    [
+        const IN: usize, const OUT: usize, const K: usize, const G: usize,
+        const S: usize, const P: usize, const D: usize
+    ]
+    GroupedConv2d<IN, OUT, K, G, S, P, D> => GpuGroupedConv2d
+);
 
 impl<
     B: Dim,

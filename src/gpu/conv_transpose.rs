@@ -3,12 +3,8 @@
 //! column-to-image gather of [`GpuConv2d`](super::GpuConv2d)'s input gradient; the backward
 //! pass is im2col of the output gradient and two products.
 
-use super::nn::{GpuParamMut, GpuParams};
-use super::tensor::{
-    GpuTensor, ToCpu, ToDevice, add_grad, gpu_tensor, split, take_grad, wants, with_tape,
-};
+use super::tensor::{GpuTensor, add_grad, gpu_tensor, split, take_grad, wants, with_tape};
 use crate::autograd::{Gradients, NoTape, Tape, UniqueId};
-use crate::device::Wgpu;
 use crate::device::kernels::{self, BinaryOp, MatView, Window};
 use crate::device::seq_kernels::{rows, transposed};
 use crate::error::{Error, Result};
@@ -48,69 +44,13 @@ pub struct GpuConvTranspose2d<
     pub bias: Option<GpuTensor<Rank1<OUT>>>,
 }
 
-impl<
-    const IN: usize,
-    const OUT: usize,
-    const K: usize,
-    const S: usize,
-    const P: usize,
-    const OP: usize,
-    const D: usize,
-> ToDevice for ConvTranspose2d<IN, OUT, K, S, P, OP, D, f32>
-{
-    type Output = GpuConvTranspose2d<IN, OUT, K, S, P, OP, D>;
-    fn to_device(&self, gpu: &Wgpu) -> Result<Self::Output> {
-        Ok(GpuConvTranspose2d {
-            weight: self.weight.to_device(gpu)?,
-            bias: self.bias.as_ref().map(|b| b.to_device(gpu)).transpose()?,
-        })
-    }
-}
-
-impl<
-    const IN: usize,
-    const OUT: usize,
-    const K: usize,
-    const S: usize,
-    const P: usize,
-    const OP: usize,
-    const D: usize,
-> ToCpu for GpuConvTranspose2d<IN, OUT, K, S, P, OP, D>
-{
-    type Output = ConvTranspose2d<IN, OUT, K, S, P, OP, D, f32>;
-    fn to_cpu(&self) -> Result<Self::Output> {
-        Ok(ConvTranspose2d {
-            weight: self.weight.to_cpu()?,
-            bias: self.bias.as_ref().map(|b| b.to_cpu()).transpose()?,
-        })
-    }
-}
-
-impl<
-    const IN: usize,
-    const OUT: usize,
-    const K: usize,
-    const S: usize,
-    const P: usize,
-    const OP: usize,
-    const D: usize,
-> GpuParams for GpuConvTranspose2d<IN, OUT, K, S, P, OP, D>
-{
-    fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_>)) {
-        f(GpuParamMut {
-            name: &format!("{prefix}weight"),
-            id: self.weight.id,
-            data: &mut self.weight.data,
-        });
-        if let Some(b) = &mut self.bias {
-            f(GpuParamMut {
-                name: &format!("{prefix}bias"),
-                id: b.id,
-                data: &mut b.data,
-            });
-        }
-    }
-}
+weight_bias_on_gpu!(
+    [
+        const IN: usize, const OUT: usize, const K: usize, const S: usize,
+        const P: usize, const OP: usize, const D: usize
+    ]
+    ConvTranspose2d<IN, OUT, K, S, P, OP, D> => GpuConvTranspose2d
+);
 
 impl<
     B: Dim,

@@ -43,6 +43,37 @@ fn check_same<S: Shape>(op: &'static str, pred: &S, target: &S) -> Result<()> {
     Ok(())
 }
 
+/// A public loss `$name` of a prediction and a target of one shape that panics when run-time
+/// sizes differ, and `$try_name` that returns the `Err`, computed by `$body`.
+macro_rules! elementwise_loss {
+    ($(#[$doc:meta])* $name:ident, $try_name:ident, |$pred:ident, $target:ident| $body:expr) => {
+        $(#[$doc])*
+        #[track_caller]
+        pub fn $name<S: Shape, T, TR>(
+            $pred: GpuTensor<S, T>,
+            $target: GpuTensor<S, TR>,
+        ) -> GpuTensor<(), GpuLossTape<T, TR>>
+        where
+            T: Tape<f32> + Merge<f32, TR>,
+            TR: Tape<f32>,
+        {
+            $try_name($pred, $target).or_panic()
+        }
+
+        #[doc = concat!("[`", stringify!($name), "`] with an `Err` when run-time sizes differ.")]
+        pub fn $try_name<S: Shape, T, TR>(
+            $pred: GpuTensor<S, T>,
+            $target: GpuTensor<S, TR>,
+        ) -> Result<GpuTensor<(), GpuLossTape<T, TR>>>
+        where
+            T: Tape<f32> + Merge<f32, TR>,
+            TR: Tape<f32>,
+        {
+            $body
+        }
+    };
+}
+
 /// `pred - target` (one shape), traced through both.
 fn diff<S: Shape, T, TR>(
     op: &'static str,
@@ -58,79 +89,45 @@ where
     binary_op(pred, target, shape, BinaryOp::Sub)
 }
 
-/// Mean squared error on the GPU, `mean((pred - target)^2)`: the GPU's
-/// [`mse_loss`](crate::nn::loss::mse_loss). Panics if run-time sizes differ.
-///
-/// ```no_run
-/// use shaped::prelude::*;
-/// use shaped::gpu::prelude::*;
-/// let gpu = Wgpu::new()?;
-/// let p = Tensor::<Rank1<2>>::from_array([1.0, 2.0]).to_device(&gpu)?;
-/// let t = Tensor::<Rank1<2>>::from_array([0.0, 4.0]).to_device(&gpu)?;
-/// let grads = shaped::gpu::mse_loss(p.clone().trace(), t).backward();
-/// assert_eq!(grads.get_gpu(&p).unwrap().to_cpu()?.to_vec(), vec![1.0, -2.0]);
-/// # Ok::<(), shaped::error::Error>(())
-/// ```
-#[track_caller]
-pub fn mse_loss<S: Shape, T, TR>(
-    pred: GpuTensor<S, T>,
-    target: GpuTensor<S, TR>,
-) -> GpuTensor<(), GpuLossTape<T, TR>>
-where
-    T: Tape<f32> + Merge<f32, TR>,
-    TR: Tape<f32>,
-{
-    try_mse_loss(pred, target).or_panic()
+elementwise_loss! {
+    /// Mean squared error on the GPU, `mean((pred - target)^2)`: the GPU's
+    /// [`mse_loss`](crate::nn::loss::mse_loss). Panics if run-time sizes differ.
+    ///
+    /// ```no_run
+    /// use shaped::prelude::*;
+    /// use shaped::gpu::prelude::*;
+    /// let gpu = Wgpu::new()?;
+    /// let p = Tensor::<Rank1<2>>::from_array([1.0, 2.0]).to_device(&gpu)?;
+    /// let t = Tensor::<Rank1<2>>::from_array([0.0, 4.0]).to_device(&gpu)?;
+    /// let grads = shaped::gpu::mse_loss(p.clone().trace(), t).backward();
+    /// assert_eq!(grads.get_gpu(&p).unwrap().to_cpu()?.to_vec(), vec![1.0, -2.0]);
+    /// # Ok::<(), shaped::error::Error>(())
+    /// ```
+    mse_loss,
+    try_mse_loss,
+    |pred, target| Ok(diff("mse_loss", pred, target)?.square().mean())
 }
 
-/// [`mse_loss`] with an `Err` when run-time sizes differ.
-pub fn try_mse_loss<S: Shape, T, TR>(
-    pred: GpuTensor<S, T>,
-    target: GpuTensor<S, TR>,
-) -> Result<GpuTensor<(), GpuLossTape<T, TR>>>
-where
-    T: Tape<f32> + Merge<f32, TR>,
-    TR: Tape<f32>,
-{
-    Ok(diff("mse_loss", pred, target)?.square().mean())
-}
-
-/// Mean absolute error on the GPU, `mean(|pred - target|)`: the GPU's
-/// [`l1_loss`](crate::nn::loss::l1_loss) (gradient 0 where they are equal, as in PyTorch).
-/// Panics if run-time sizes differ.
-///
-/// ```no_run
-/// use shaped::prelude::*;
-/// use shaped::gpu::prelude::*;
-/// let gpu = Wgpu::new()?;
-/// let p = Tensor::<Rank1<2>>::from_array([1.0, 2.0]).to_device(&gpu)?;
-/// let t = Tensor::<Rank1<2>>::from_array([0.0, 4.0]).to_device(&gpu)?;
-/// assert_eq!(shaped::gpu::l1_loss(p, t).to_cpu()?.to_vec(), vec![1.5]);
-/// # Ok::<(), shaped::error::Error>(())
-/// ```
-#[track_caller]
-pub fn l1_loss<S: Shape, T, TR>(
-    pred: GpuTensor<S, T>,
-    target: GpuTensor<S, TR>,
-) -> GpuTensor<(), GpuLossTape<T, TR>>
-where
-    T: Tape<f32> + Merge<f32, TR>,
-    TR: Tape<f32>,
-{
-    try_l1_loss(pred, target).or_panic()
-}
-
-/// [`l1_loss`] with an `Err` when run-time sizes differ.
-pub fn try_l1_loss<S: Shape, T, TR>(
-    pred: GpuTensor<S, T>,
-    target: GpuTensor<S, TR>,
-) -> Result<GpuTensor<(), GpuLossTape<T, TR>>>
-where
-    T: Tape<f32> + Merge<f32, TR>,
-    TR: Tape<f32>,
-{
-    use super::activations::GpuActivations;
-    Ok(diff("l1_loss", pred, target)?.abs().mean())
+elementwise_loss! {
+    /// Mean absolute error on the GPU, `mean(|pred - target|)`: the GPU's
+    /// [`l1_loss`](crate::nn::loss::l1_loss) (gradient 0 where they are equal, as in PyTorch).
+    /// Panics if run-time sizes differ.
+    ///
+    /// ```no_run
+    /// use shaped::prelude::*;
+    /// use shaped::gpu::prelude::*;
+    /// let gpu = Wgpu::new()?;
+    /// let p = Tensor::<Rank1<2>>::from_array([1.0, 2.0]).to_device(&gpu)?;
+    /// let t = Tensor::<Rank1<2>>::from_array([0.0, 4.0]).to_device(&gpu)?;
+    /// assert_eq!(shaped::gpu::l1_loss(p, t).to_cpu()?.to_vec(), vec![1.5]);
+    /// # Ok::<(), shaped::error::Error>(())
+    /// ```
+    l1_loss,
+    try_l1_loss,
+    |pred, target| {
+        use super::activations::GpuActivations;
+        Ok(diff("l1_loss", pred, target)?.abs().mean())
+    }
 }
 
 /// The mean of a fused elementwise loss term of `pred` and `target`.
@@ -179,83 +176,47 @@ where
     Ok(with_tape(terms, tape).mean())
 }
 
-/// Binary cross-entropy of probabilities on the GPU, averaged: the GPU's
-/// [`binary_cross_entropy`](crate::nn::loss::binary_cross_entropy), with PyTorch's
-/// logarithms clamped at -100 and its derivative `(p - t) / max(p (1 - p), 1e-12)`. The
-/// values stay on the GPU, so unlike the CPU function this does not check that they lie in
-/// `[0, 1]`: a prediction outside gives NaN (as PyTorch's CUDA kernel asserts instead).
-/// Panics if run-time sizes differ.
-///
-/// ```no_run
-/// use shaped::prelude::*;
-/// use shaped::gpu::prelude::*;
-/// let gpu = Wgpu::new()?;
-/// let p = Tensor::<Rank1<2>>::from_array([0.5, 0.5]).to_device(&gpu)?;
-/// let t = Tensor::<Rank1<2>>::from_array([1.0, 0.0]).to_device(&gpu)?;
-/// let loss = shaped::gpu::binary_cross_entropy(p, t).to_cpu()?;
-/// assert!((loss.to_vec()[0] - 2f32.ln()).abs() < 1e-6);
-/// # Ok::<(), shaped::error::Error>(())
-/// ```
-#[track_caller]
-pub fn binary_cross_entropy<S: Shape, T, TR>(
-    pred: GpuTensor<S, T>,
-    target: GpuTensor<S, TR>,
-) -> GpuTensor<(), GpuLossTape<T, TR>>
-where
-    T: Tape<f32> + Merge<f32, TR>,
-    TR: Tape<f32>,
-{
-    try_binary_cross_entropy(pred, target).or_panic()
+elementwise_loss! {
+    /// Binary cross-entropy of probabilities on the GPU, averaged: the GPU's
+    /// [`binary_cross_entropy`](crate::nn::loss::binary_cross_entropy), with PyTorch's
+    /// logarithms clamped at -100 and its derivative `(p - t) / max(p (1 - p), 1e-12)`. The
+    /// values stay on the GPU, so unlike the CPU function this does not check that they lie in
+    /// `[0, 1]`: a prediction outside gives NaN (as PyTorch's CUDA kernel asserts instead).
+    /// Panics if run-time sizes differ.
+    ///
+    /// ```no_run
+    /// use shaped::prelude::*;
+    /// use shaped::gpu::prelude::*;
+    /// let gpu = Wgpu::new()?;
+    /// let p = Tensor::<Rank1<2>>::from_array([0.5, 0.5]).to_device(&gpu)?;
+    /// let t = Tensor::<Rank1<2>>::from_array([1.0, 0.0]).to_device(&gpu)?;
+    /// let loss = shaped::gpu::binary_cross_entropy(p, t).to_cpu()?;
+    /// assert!((loss.to_vec()[0] - 2f32.ln()).abs() < 1e-6);
+    /// # Ok::<(), shaped::error::Error>(())
+    /// ```
+    binary_cross_entropy,
+    try_binary_cross_entropy,
+    |pred, target| pair_loss("binary_cross_entropy", PairOp::Bce, pred, target)
 }
 
-/// [`binary_cross_entropy`] with an `Err` when run-time sizes differ.
-pub fn try_binary_cross_entropy<S: Shape, T, TR>(
-    pred: GpuTensor<S, T>,
-    target: GpuTensor<S, TR>,
-) -> Result<GpuTensor<(), GpuLossTape<T, TR>>>
-where
-    T: Tape<f32> + Merge<f32, TR>,
-    TR: Tape<f32>,
-{
-    pair_loss("binary_cross_entropy", PairOp::Bce, pred, target)
-}
-
-/// Binary cross-entropy of logits on the GPU, averaged: the GPU's
-/// [`binary_cross_entropy_with_logits`](crate::nn::loss::binary_cross_entropy_with_logits),
-/// PyTorch's stable formula `(1 - t) x - log_sigmoid(x)`. Panics if run-time sizes differ.
-///
-/// ```no_run
-/// use shaped::prelude::*;
-/// use shaped::gpu::prelude::*;
-/// let gpu = Wgpu::new()?;
-/// let x = Tensor::<Rank1<2>>::from_array([0.0, 50.0]).to_device(&gpu)?;
-/// let t = Tensor::<Rank1<2>>::from_array([1.0, 0.0]).to_device(&gpu)?;
-/// let loss = shaped::gpu::binary_cross_entropy_with_logits(x, t).to_cpu()?;
-/// assert!((loss.to_vec()[0] - (2f32.ln() + 50.0) / 2.0).abs() < 1e-4);
-/// # Ok::<(), shaped::error::Error>(())
-/// ```
-#[track_caller]
-pub fn binary_cross_entropy_with_logits<S: Shape, T, TR>(
-    logits: GpuTensor<S, T>,
-    target: GpuTensor<S, TR>,
-) -> GpuTensor<(), GpuLossTape<T, TR>>
-where
-    T: Tape<f32> + Merge<f32, TR>,
-    TR: Tape<f32>,
-{
-    try_binary_cross_entropy_with_logits(logits, target).or_panic()
-}
-
-/// [`binary_cross_entropy_with_logits`] with an `Err` when run-time sizes differ.
-pub fn try_binary_cross_entropy_with_logits<S: Shape, T, TR>(
-    logits: GpuTensor<S, T>,
-    target: GpuTensor<S, TR>,
-) -> Result<GpuTensor<(), GpuLossTape<T, TR>>>
-where
-    T: Tape<f32> + Merge<f32, TR>,
-    TR: Tape<f32>,
-{
-    pair_loss(
+elementwise_loss! {
+    /// Binary cross-entropy of logits on the GPU, averaged: the GPU's
+    /// [`binary_cross_entropy_with_logits`](crate::nn::loss::binary_cross_entropy_with_logits),
+    /// PyTorch's stable formula `(1 - t) x - log_sigmoid(x)`. Panics if run-time sizes differ.
+    ///
+    /// ```no_run
+    /// use shaped::prelude::*;
+    /// use shaped::gpu::prelude::*;
+    /// let gpu = Wgpu::new()?;
+    /// let x = Tensor::<Rank1<2>>::from_array([0.0, 50.0]).to_device(&gpu)?;
+    /// let t = Tensor::<Rank1<2>>::from_array([1.0, 0.0]).to_device(&gpu)?;
+    /// let loss = shaped::gpu::binary_cross_entropy_with_logits(x, t).to_cpu()?;
+    /// assert!((loss.to_vec()[0] - (2f32.ln() + 50.0) / 2.0).abs() < 1e-4);
+    /// # Ok::<(), shaped::error::Error>(())
+    /// ```
+    binary_cross_entropy_with_logits,
+    try_binary_cross_entropy_with_logits,
+    |logits, target| pair_loss(
         "binary_cross_entropy_with_logits",
         PairOp::BceWithLogits,
         logits,

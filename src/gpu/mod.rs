@@ -20,6 +20,8 @@
 //! # Ok::<(), shaped::error::Error>(())
 //! ```
 
+#[macro_use]
+mod layer_macros;
 mod activations;
 mod attention;
 mod conv;

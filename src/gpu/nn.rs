@@ -38,42 +38,7 @@ pub struct GpuLinear<I: Dim, O: Dim> {
     pub bias: Option<GpuTensor<(O,)>>,
 }
 
-impl<I: Dim, O: Dim> ToDevice for LinearLayer<I, O, f32> {
-    type Output = GpuLinear<I, O>;
-    fn to_device(&self, gpu: &Wgpu) -> Result<GpuLinear<I, O>> {
-        Ok(GpuLinear {
-            weight: self.weight.to_device(gpu)?,
-            bias: self.bias.as_ref().map(|b| b.to_device(gpu)).transpose()?,
-        })
-    }
-}
-
-impl<I: Dim, O: Dim> ToCpu for GpuLinear<I, O> {
-    type Output = LinearLayer<I, O, f32>;
-    fn to_cpu(&self) -> Result<LinearLayer<I, O, f32>> {
-        Ok(LinearLayer {
-            weight: self.weight.to_cpu()?,
-            bias: self.bias.as_ref().map(|b| b.to_cpu()).transpose()?,
-        })
-    }
-}
-
-impl<I: Dim, O: Dim> GpuParams for GpuLinear<I, O> {
-    fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_>)) {
-        f(GpuParamMut {
-            name: &format!("{prefix}weight"),
-            id: self.weight.id,
-            data: &mut self.weight.data,
-        });
-        if let Some(b) = &mut self.bias {
-            f(GpuParamMut {
-                name: &format!("{prefix}bias"),
-                id: b.id,
-                data: &mut b.data,
-            });
-        }
-    }
-}
+weight_bias_on_gpu!([I: Dim, O: Dim] LinearLayer<I, O> => GpuLinear);
 
 /// A parameter joining a forward pass with the input's kind of tape (traced when it is).
 fn param_tape<T: Tape<f32>>(id: UniqueId) -> T {

@@ -1,6 +1,9 @@
 //! Shared by the GPU tests: the device, or a skip.
 
 use shaped::device::Wgpu;
+use shaped::gpu::prelude::*;
+use shaped::prelude::*;
+use shaped::rand::{SeedableRng, rngs::StdRng};
 
 /// The GPU, or `None` with a printed line when there is no adapter; with `REQUIRE_GPU=1` a
 /// missing adapter fails the test instead (CI installs lavapipe and sets it).
@@ -28,4 +31,35 @@ pub fn assert_close(what: &str, a: &[f32], b: &[f32], atol: f32, rtol: f32) {
             "{what}: index {i}: GPU {x} vs CPU {y}"
         );
     }
+}
+
+/// Tolerances `(atol, rtol)` of GPU outputs and of GPU gradients against the CPU's.
+#[allow(dead_code)]
+pub const FWD: (f32, f32) = (1e-5, 1e-4);
+#[allow(dead_code)]
+pub const GRAD: (f32, f32) = (1e-4, 1e-3);
+
+/// [`assert_close`] with a `(atol, rtol)` pair.
+#[track_caller]
+#[allow(dead_code)]
+pub fn close(what: &str, gpu: &[f32], cpu: &[f32], tol: (f32, f32)) {
+    assert_close(what, gpu, cpu, tol.0, tol.1);
+}
+
+/// A GPU tensor's values, read back.
+#[allow(dead_code)]
+pub fn down<S: Shape, T>(t: &GpuTensor<S, T>) -> Vec<f32> {
+    t.to_cpu().unwrap().to_vec()
+}
+
+/// A copy of `t` on the GPU `g`.
+#[allow(dead_code)]
+pub fn up<S: Shape>(g: &Wgpu, t: &Tensor<S>) -> GpuTensor<S> {
+    t.to_device(g).unwrap()
+}
+
+/// A standard-normal tensor from a seeded generator.
+#[allow(dead_code)]
+pub fn randn<S: ConstShape>(seed: u64) -> Tensor<S> {
+    Tensor::<S>::randn(&mut StdRng::seed_from_u64(seed))
 }

@@ -9,34 +9,25 @@ use crate::error::{Error, Result};
 /// The highest rank the strided kernels take.
 pub(crate) const MAX_RANK: usize = 6;
 
-macro_rules! kernel {
-    ($name:ident, $src:ident) => {
-        const $name: Kernel = Kernel {
-            key: stringify!($name),
-            source: shaders::$src,
-            entry: "main",
-        };
-    };
-}
-kernel!(K_BINARY, BINARY);
-kernel!(K_UNARY, UNARY);
-kernel!(K_UNARY_BACKWARD, UNARY_BACKWARD);
-kernel!(K_STRIDED_COPY, STRIDED_COPY);
-kernel!(K_SUM_TO, SUM_TO);
-kernel!(K_REDUCE_AXIS, REDUCE_AXIS);
-kernel!(K_MATMUL, MATMUL);
-kernel!(K_LOG_SOFTMAX, LOG_SOFTMAX);
-kernel!(K_LOG_SOFTMAX_BACKWARD, LOG_SOFTMAX_BACKWARD);
-kernel!(K_NLL, NLL);
-kernel!(K_NLL_BACKWARD, NLL_BACKWARD);
-kernel!(K_SGD, SGD);
-kernel!(K_ADAM, ADAM);
-kernel!(K_IM2COL, IM2COL);
-kernel!(K_GATHER_ROWS, GATHER_ROWS);
-kernel!(K_GATHER_ROWS_BACKWARD, GATHER_ROWS_BACKWARD);
-kernel!(K_COL2IM, COL2IM);
-kernel!(K_MAX_POOL, MAX_POOL);
-kernel!(K_MAX_POOL_BACKWARD, MAX_POOL_BACKWARD);
+kernel!(K_BINARY, shaders::BINARY);
+kernel!(K_UNARY, shaders::UNARY);
+kernel!(K_UNARY_BACKWARD, shaders::UNARY_BACKWARD);
+kernel!(K_STRIDED_COPY, shaders::STRIDED_COPY);
+kernel!(K_SUM_TO, shaders::SUM_TO);
+kernel!(K_REDUCE_AXIS, shaders::REDUCE_AXIS);
+kernel!(K_MATMUL, shaders::MATMUL);
+kernel!(K_LOG_SOFTMAX, shaders::LOG_SOFTMAX);
+kernel!(K_LOG_SOFTMAX_BACKWARD, shaders::LOG_SOFTMAX_BACKWARD);
+kernel!(K_NLL, shaders::NLL);
+kernel!(K_NLL_BACKWARD, shaders::NLL_BACKWARD);
+kernel!(K_SGD, shaders::SGD);
+kernel!(K_ADAM, shaders::ADAM);
+kernel!(K_IM2COL, shaders::IM2COL);
+kernel!(K_GATHER_ROWS, shaders::GATHER_ROWS);
+kernel!(K_GATHER_ROWS_BACKWARD, shaders::GATHER_ROWS_BACKWARD);
+kernel!(K_COL2IM, shaders::COL2IM);
+kernel!(K_MAX_POOL, shaders::MAX_POOL);
+kernel!(K_MAX_POOL_BACKWARD, shaders::MAX_POOL_BACKWARD);
 
 /// Binary op codes of the BINARY shader.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -253,6 +244,21 @@ pub(crate) fn matmul(
     k: usize,
     n: usize,
 ) -> Result<GpuStorage<f32>> {
+    matmul_at(a, 0, b, 0, batch, m, k, n)
+}
+
+/// [`matmul`] with `a` and `b` read from element offsets `a_off`, `b_off`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn matmul_at(
+    a: MatView<'_>,
+    a_off: usize,
+    b: MatView<'_>,
+    b_off: usize,
+    batch: usize,
+    m: usize,
+    k: usize,
+    n: usize,
+) -> Result<GpuStorage<f32>> {
     if batch > 65_535 || m.div_ceil(16) > 65_535 || n.div_ceil(16) > 65_535 {
         return Err(Error::value(
             "GPU matmul",
@@ -274,6 +280,8 @@ pub(crate) fn matmul(
         b.batch_stride as u32,
         b.row_stride as u32,
         b.col_stride as u32,
+        a_off as u32,
+        b_off as u32,
     ];
     launch(
         dev,

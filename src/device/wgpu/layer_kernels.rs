@@ -7,29 +7,20 @@ use super::kernels::Window;
 use super::layer_shaders as shaders;
 use super::pipelines::{Kernel, grid_1d, launch};
 
-macro_rules! kernel {
-    ($name:ident, $src:ident) => {
-        const $name: Kernel = Kernel {
-            key: stringify!($name),
-            source: shaders::$src,
-            entry: "main",
-        };
-    };
-}
-kernel!(K_UNARY_EXT, UNARY_EXT);
-kernel!(K_UNARY_EXT_BACKWARD, UNARY_EXT_BACKWARD);
-kernel!(K_PAIR, PAIR);
-kernel!(K_PAIR_BACKWARD, PAIR_BACKWARD);
-kernel!(K_AVG_POOL, AVG_POOL);
-kernel!(K_AVG_POOL_BACKWARD, AVG_POOL_BACKWARD);
-kernel!(K_GROUP_STATS, GROUP_STATS);
-kernel!(K_NORM_APPLY, NORM_APPLY);
-kernel!(K_GROUP_SUMS, GROUP_SUMS);
-kernel!(K_NORM_BACKWARD_X, NORM_BACKWARD_X);
-kernel!(K_BN_RUNNING, BN_RUNNING);
-kernel!(K_RMSPROP, RMSPROP);
-kernel!(K_ADAGRAD, ADAGRAD);
-kernel!(K_ADAM_EXT, ADAM_EXT);
+kernel!(K_UNARY_EXT, shaders::UNARY_EXT);
+kernel!(K_UNARY_EXT_BACKWARD, shaders::UNARY_EXT_BACKWARD);
+kernel!(K_PAIR, shaders::PAIR);
+kernel!(K_PAIR_BACKWARD, shaders::PAIR_BACKWARD);
+kernel!(K_AVG_POOL, shaders::AVG_POOL);
+kernel!(K_AVG_POOL_BACKWARD, shaders::AVG_POOL_BACKWARD);
+kernel!(K_GROUP_STATS, shaders::GROUP_STATS);
+kernel!(K_NORM_APPLY, shaders::NORM_APPLY);
+kernel!(K_GROUP_SUMS, shaders::GROUP_SUMS);
+kernel!(K_NORM_BACKWARD_X, shaders::NORM_BACKWARD_X);
+kernel!(K_BN_RUNNING, shaders::BN_RUNNING);
+kernel!(K_RMSPROP, shaders::RMSPROP);
+kernel!(K_ADAGRAD, shaders::ADAGRAD);
+kernel!(K_ADAM_EXT, shaders::ADAM_EXT);
 
 /// Op codes of UNARY_EXT / UNARY_EXT_BACKWARD, with the constants `a`, `b` they read.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -1,5 +1,17 @@
 //! The wgpu device: adapter selection, buffers and transfers. Kernels are in [`kernels`].
 
+/// A `Kernel` constant `$name` running `main` of the WGSL source `$src`, keyed by its name
+/// (`Kernel` as imported where it is used).
+macro_rules! kernel {
+    ($name:ident, $src:expr) => {
+        const $name: Kernel = Kernel {
+            key: stringify!($name),
+            source: $src,
+            entry: "main",
+        };
+    };
+}
+
 pub(crate) mod kernels;
 pub(crate) mod layer_kernels;
 mod layer_shaders;

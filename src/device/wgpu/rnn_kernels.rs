@@ -8,16 +8,8 @@ use super::rnn_shaders as src;
 use super::seq_kernels::{copy_into, matmul_at, rows, transposed, zeros};
 use crate::error::Result;
 
-const K_RNN_STEP: Kernel = Kernel {
-    key: "K_RNN_STEP",
-    source: src::RNN_STEP,
-    entry: "main",
-};
-const K_RNN_STEP_BACKWARD: Kernel = Kernel {
-    key: "K_RNN_STEP_BACKWARD",
-    source: src::RNN_STEP_BACKWARD,
-    entry: "main",
-};
+kernel!(K_RNN_STEP, src::RNN_STEP);
+kernel!(K_RNN_STEP_BACKWARD, src::RNN_STEP_BACKWARD);
 
 /// Which cell a [`rnn_forward`] runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

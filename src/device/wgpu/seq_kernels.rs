@@ -2,29 +2,20 @@
 //! on device buffers, beside [`super::kernels`]. Only `crate::gpu` calls these.
 
 use super::kernels::MatView;
+pub(crate) use super::kernels::matmul_at;
 use super::pipelines::{Kernel, grid_1d, launch, record};
 use super::seq_shaders as src;
 use super::{GpuStorage, Wgpu};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
-macro_rules! kernel {
-    ($name:ident, $src:ident) => {
-        const $name: Kernel = Kernel {
-            key: stringify!($name),
-            source: src::$src,
-            entry: "main",
-        };
-    };
-}
-kernel!(K_MATMUL_OFFSET, MATMUL_OFFSET);
-kernel!(K_LSTM_GATES, LSTM_GATES);
-kernel!(K_LSTM_GATES_BACKWARD, LSTM_GATES_BACKWARD);
-kernel!(K_SOFTMAX, SOFTMAX);
-kernel!(K_SOFTMAX_BACKWARD, SOFTMAX_BACKWARD);
-kernel!(K_ARG_EXTREME, ARG_EXTREME);
-kernel!(K_ARG_EXTREME_BACKWARD, ARG_EXTREME_BACKWARD);
-kernel!(K_CONCAT, CONCAT);
-kernel!(K_NARROW, NARROW);
+kernel!(K_LSTM_GATES, src::LSTM_GATES);
+kernel!(K_LSTM_GATES_BACKWARD, src::LSTM_GATES_BACKWARD);
+kernel!(K_SOFTMAX, src::SOFTMAX);
+kernel!(K_SOFTMAX_BACKWARD, src::SOFTMAX_BACKWARD);
+kernel!(K_ARG_EXTREME, src::ARG_EXTREME);
+kernel!(K_ARG_EXTREME_BACKWARD, src::ARG_EXTREME_BACKWARD);
+kernel!(K_CONCAT, src::CONCAT);
+kernel!(K_NARROW, src::NARROW);
 
 /// Grid of `n` workgroups (one per row), folded into two axes.
 fn grid_groups(n: usize) -> (u32, u32, u32) {
@@ -34,52 +25,6 @@ fn grid_groups(n: usize) -> (u32, u32, u32) {
     } else {
         (65_535, n.div_ceil(65_535) as u32, 1)
     }
-}
-
-/// [`super::kernels::matmul`] with `a` and `b` read from element offsets `a_off`, `b_off`.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn matmul_at(
-    a: MatView<'_>,
-    a_off: usize,
-    b: MatView<'_>,
-    b_off: usize,
-    batch: usize,
-    m: usize,
-    k: usize,
-    n: usize,
-) -> Result<GpuStorage<f32>> {
-    if batch > 65_535 || m.div_ceil(16) > 65_535 || n.div_ceil(16) > 65_535 {
-        return Err(Error::value(
-            "GPU matmul",
-            format!("({batch}, {m}, {n}) outputs exceed one dispatch"),
-        ));
-    }
-    let dev = &a.data.device;
-    let out = dev.alloc(batch * m * n);
-    if batch * m * n == 0 {
-        return Ok(out);
-    }
-    let p = [
-        m as u32,
-        n as u32,
-        k as u32,
-        a.batch_stride as u32,
-        a.row_stride as u32,
-        a.col_stride as u32,
-        b.batch_stride as u32,
-        b.row_stride as u32,
-        b.col_stride as u32,
-        a_off as u32,
-        b_off as u32,
-    ];
-    launch(
-        dev,
-        K_MATMUL_OFFSET,
-        &p,
-        &[&a.data.buf, &b.data.buf, &out.buf],
-        (n.div_ceil(16) as u32, m.div_ceil(16) as u32, batch as u32),
-    );
-    Ok(out)
 }
 
 /// A row-major `(rows, cols)` matrix view of `data`.

@@ -1,53 +1,6 @@
-//! WGSL sources of the sequence kernels: the LSTM's fused gates and their backward, the
-//! matrix product with base offsets that steps through a time-major sequence, softmax, the
+//! WGSL sources of the sequence kernels: the LSTM's fused gates and their backward, softmax, the
 //! per-axis arg-max, and concatenation. Conventions as in `shaders.rs`: binding 0 is the
 //! `u32` parameter array, one-dimensional kernels rebuild their index from a folded grid.
-
-/// `C[b] = A[b] B[b]` as [`super::shaders::MATMUL`], with the operands read from element
-/// offsets (a time step of a `(steps, batch, features)` buffer): p = M, N, K, A batch/row/col
-/// strides, B batch/row/col strides, A offset, B offset. Grid (N/16, M/16, batch).
-pub(crate) const MATMUL_OFFSET: &str = r#"
-@group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> c: array<f32>;
-var<workgroup> ta: array<array<f32, 16>, 16>;
-var<workgroup> tb: array<array<f32, 16>, 16>;
-@compute @workgroup_size(16, 16)
-fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-    let m = p[0];
-    let n = p[1];
-    let kk = p[2];
-    let row = wid.y * 16u + lid.y;
-    let col = wid.x * 16u + lid.x;
-    let a0 = p[9] + wid.z * p[3];
-    let b0 = p[10] + wid.z * p[6];
-    var acc = 0.0;
-    let tiles = (kk + 15u) / 16u;
-    for (var t = 0u; t < tiles; t++) {
-        let ka = t * 16u + lid.x;
-        if (row < m && ka < kk) {
-            ta[lid.y][lid.x] = a[a0 + row * p[4] + ka * p[5]];
-        } else {
-            ta[lid.y][lid.x] = 0.0;
-        }
-        let kb = t * 16u + lid.y;
-        if (kb < kk && col < n) {
-            tb[lid.y][lid.x] = b[b0 + kb * p[7] + col * p[8]];
-        } else {
-            tb[lid.y][lid.x] = 0.0;
-        }
-        workgroupBarrier();
-        for (var k = 0u; k < 16u; k++) {
-            acc += ta[lid.y][k] * tb[k][lid.x];
-        }
-        workgroupBarrier();
-    }
-    if (row < m && col < n) {
-        c[wid.z * m * n + row * n + col] = acc;
-    }
-}
-"#;
 
 /// One LSTM step `t` (PyTorch's gate order i, f, g, o): pre-activations `gx[t] + gh + bias`,
 /// `c' = f * c + i * g`, `h' = o * tanh(c')`. `hs` and `cs` are `(steps + 1, B, H)` with the
@@ -138,90 +91,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }
 "#;
 
-/// softmax along an axis, one workgroup per row: p = rows, n, inner.
-pub(crate) const SOFTMAX: &str = r#"
-@group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-var<workgroup> sh: array<f32, 256>;
-@compute @workgroup_size(256)
-fn main(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-    let lid = lid3.x;
-    let r = wid.x + wid.y * nwg.x;
-    let valid = r < p[0];
-    let n = p[1];
-    let inner = p[2];
-    let base = (r / inner) * n * inner + (r % inner);
-    var m = bitcast<f32>(0xff800000u);
-    if (valid) {
-        for (var j = lid; j < n; j += 256u) { m = max(m, x[base + j * inner]); }
-    }
-    sh[lid] = m;
-    workgroupBarrier();
-    for (var s = 128u; s > 0u; s = s >> 1u) {
-        if (lid < s) { sh[lid] = max(sh[lid], sh[lid + s]); }
-        workgroupBarrier();
-    }
-    let mx = sh[0];
-    workgroupBarrier();
-    var acc = 0.0;
-    if (valid) {
-        for (var j = lid; j < n; j += 256u) { acc += exp(x[base + j * inner] - mx); }
-    }
-    sh[lid] = acc;
-    workgroupBarrier();
-    for (var s = 128u; s > 0u; s = s >> 1u) {
-        if (lid < s) { sh[lid] += sh[lid + s]; }
-        workgroupBarrier();
-    }
-    let total = sh[0];
-    if (valid) {
-        for (var j = lid; j < n; j += 256u) {
-            y[base + j * inner] = exp(x[base + j * inner] - mx) / total;
-        }
-    }
-}
-"#;
-
-/// The gradient of softmax: `dx = y * (g - sum(g * y))` per row: p = rows, n, inner.
-pub(crate) const SOFTMAX_BACKWARD: &str = r#"
-@group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read> y: array<f32>;
-@group(0) @binding(2) var<storage, read> g: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
-var<workgroup> sh: array<f32, 256>;
-@compute @workgroup_size(256)
-fn main(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-    let lid = lid3.x;
-    let r = wid.x + wid.y * nwg.x;
-    let valid = r < p[0];
-    let n = p[1];
-    let inner = p[2];
-    let base = (r / inner) * n * inner + (r % inner);
-    var acc = 0.0;
-    if (valid) {
-        for (var j = lid; j < n; j += 256u) {
-            let k = base + j * inner;
-            acc += g[k] * y[k];
-        }
-    }
-    sh[lid] = acc;
-    workgroupBarrier();
-    for (var s = 128u; s > 0u; s = s >> 1u) {
-        if (lid < s) { sh[lid] += sh[lid + s]; }
-        workgroupBarrier();
-    }
-    let dot = sh[0];
-    if (valid) {
-        for (var j = lid; j < n; j += 256u) {
-            let k = base + j * inner;
-            dx[k] = y[k] * (g[k] - dot);
-        }
-    }
-}
-"#;
+/// Softmax and its gradient share their row reduction with log_softmax.
+pub(crate) use super::shaders::{SOFTMAX, SOFTMAX_BACKWARD};
 
 /// The maximum (op 0) or minimum (op 1) along the middle axis of `(outer, n, inner)` and the
 /// index of the first one, a NaN winning as on the CPU; one thread per output:

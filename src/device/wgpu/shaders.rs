@@ -204,8 +204,10 @@ fn main(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wi
 }
 "#;
 
-/// `C[b] = A[b] B[b]` in 16x16 tiles, any strides (so transposes are free):
-/// p = M, N, K, A batch/row/col strides, B batch/row/col strides. Grid (N/16, M/16, batch).
+/// `C[b] = A[b] B[b]` in 16x16 tiles, any strides (so transposes are free), the operands read
+/// from element offsets (a time step of a `(steps, batch, features)` buffer; 0 for a whole
+/// buffer): p = M, N, K, A batch/row/col strides, B batch/row/col strides, A offset, B offset.
+/// Grid (N/16, M/16, batch).
 pub(crate) const MATMUL: &str = r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
@@ -220,8 +222,8 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
     let kk = p[2];
     let row = wid.y * 16u + lid.y;
     let col = wid.x * 16u + lid.x;
-    let a0 = wid.z * p[3];
-    let b0 = wid.z * p[6];
+    let a0 = p[9] + wid.z * p[3];
+    let b0 = p[10] + wid.z * p[6];
     var acc = 0.0;
     let tiles = (kk + 15u) / 16u;
     for (var t = 0u; t < tiles; t++) {
@@ -249,8 +251,13 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
 }
 "#;
 
-/// log_softmax along an axis, one workgroup per row: p = rows, n, inner.
-pub(crate) const LOG_SOFTMAX: &str = r#"
+/// A softmax-family shader along the middle axis of `(outer, n, inner)`, one workgroup per row
+/// (p = rows, n, inner): the row's maximum `mx` and `sum` of `exp(x - mx)` are reduced in
+/// workgroup memory, then the `$finish` statement writes `y[k]` for each element `k`.
+macro_rules! softmax_rows {
+    ($finish:literal) => {
+        concat!(
+            r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
@@ -286,15 +293,28 @@ fn main(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wi
         if (lid < s) { sh[lid] += sh[lid + s]; }
         workgroupBarrier();
     }
-    let lse = mx + log(sh[0]);
+    let sum = sh[0];
     if (valid) {
-        for (var j = lid; j < n; j += 256u) { y[base + j * inner] = x[base + j * inner] - lse; }
+        for (var j = lid; j < n; j += 256u) {
+            let k = base + j * inner;
+            "#,
+            $finish,
+            r#"
+        }
     }
 }
-"#;
+"#
+        )
+    };
+}
 
-/// The gradient of log_softmax: `dx = g - exp(y) * sum(g)` per row: p = rows, n, inner.
-pub(crate) const LOG_SOFTMAX_BACKWARD: &str = r#"
+/// The gradient of a `softmax_rows!` shader from its output `y` and output gradient `g`
+/// (p = rows, n, inner): the row's `total` of the `$term` expression, then the `$finish`
+/// statement writes `dx[k]` for each element `k`.
+macro_rules! softmax_rows_backward {
+    ($term:literal, $finish:literal) => {
+        concat!(
+            r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
 @group(0) @binding(1) var<storage, read> y: array<f32>;
 @group(0) @binding(2) var<storage, read> g: array<f32>;
@@ -311,7 +331,12 @@ fn main(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wi
     let base = (r / inner) * n * inner + (r % inner);
     var acc = 0.0;
     if (valid) {
-        for (var j = lid; j < n; j += 256u) { acc += g[base + j * inner]; }
+        for (var j = lid; j < n; j += 256u) {
+            let k = base + j * inner;
+            acc += "#,
+            $term,
+            r#";
+        }
     }
     sh[lid] = acc;
     workgroupBarrier();
@@ -323,11 +348,30 @@ fn main(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wi
     if (valid) {
         for (var j = lid; j < n; j += 256u) {
             let k = base + j * inner;
-            dx[k] = g[k] - exp(y[k]) * total;
+            "#,
+            $finish,
+            r#"
         }
     }
 }
-"#;
+"#
+        )
+    };
+}
+
+/// log_softmax along an axis, one workgroup per row: p = rows, n, inner.
+pub(crate) const LOG_SOFTMAX: &str = softmax_rows!("y[k] = x[k] - (mx + log(sum));");
+
+/// The gradient of log_softmax: `dx = g - exp(y) * sum(g)` per row: p = rows, n, inner.
+pub(crate) const LOG_SOFTMAX_BACKWARD: &str =
+    softmax_rows_backward!("g[k]", "dx[k] = g[k] - exp(y[k]) * total;");
+
+/// softmax along an axis, one workgroup per row: p = rows, n, inner.
+pub(crate) const SOFTMAX: &str = softmax_rows!("y[k] = exp(x[k] - mx) / sum;");
+
+/// The gradient of softmax: `dx = y * (g - sum(g * y))` per row: p = rows, n, inner.
+pub(crate) const SOFTMAX_BACKWARD: &str =
+    softmax_rows_backward!("g[k] * y[k]", "dx[k] = y[k] * (g[k] - total);");
 
 /// `out[0] = -scale * sum_i logp[i, t[i]]` (NLL of class indices, one workgroup):
 /// p = rows, classes, scale (f32 bits).
