@@ -18,6 +18,8 @@ kernel!(K_REDUCE_AXIS, shaders::REDUCE_AXIS);
 kernel!(K_MATMUL, shaders::MATMUL);
 kernel!(K_LOG_SOFTMAX, shaders::LOG_SOFTMAX);
 kernel!(K_LOG_SOFTMAX_BACKWARD, shaders::LOG_SOFTMAX_BACKWARD);
+kernel!(K_SOFTMAX, shaders::SOFTMAX);
+kernel!(K_SOFTMAX_BACKWARD, shaders::SOFTMAX_BACKWARD);
 kernel!(K_NLL, shaders::NLL);
 kernel!(K_NLL_BACKWARD, shaders::NLL_BACKWARD);
 kernel!(K_SGD, shaders::SGD);
@@ -300,22 +302,60 @@ pub(crate) fn log_softmax(
     n: usize,
     inner: usize,
 ) -> GpuStorage<f32> {
-    let dev = &x.device;
-    let out = dev.alloc(x.len);
-    let rows = outer * inner;
-    let p = [rows as u32, n as u32, inner as u32];
-    launch(
-        dev,
-        K_LOG_SOFTMAX,
-        &p,
-        &[&x.buf, &out.buf],
-        grid_groups(rows),
-    );
-    out
+    along_rows(K_LOG_SOFTMAX, x, outer, n, inner)
 }
 
 /// The input gradient of log_softmax from its output `y` and output gradient `g`.
 pub(crate) fn log_softmax_backward(
+    y: &GpuStorage<f32>,
+    g: &GpuStorage<f32>,
+    outer: usize,
+    n: usize,
+    inner: usize,
+) -> GpuStorage<f32> {
+    along_rows_backward(K_LOG_SOFTMAX_BACKWARD, y, g, outer, n, inner)
+}
+
+/// softmax along the middle axis of `(outer, n, inner)`.
+pub(crate) fn softmax(
+    x: &GpuStorage<f32>,
+    outer: usize,
+    n: usize,
+    inner: usize,
+) -> GpuStorage<f32> {
+    along_rows(K_SOFTMAX, x, outer, n, inner)
+}
+
+/// The input gradient of softmax from its output `y` and output gradient `g`.
+pub(crate) fn softmax_backward(
+    y: &GpuStorage<f32>,
+    g: &GpuStorage<f32>,
+    outer: usize,
+    n: usize,
+    inner: usize,
+) -> GpuStorage<f32> {
+    along_rows_backward(K_SOFTMAX_BACKWARD, y, g, outer, n, inner)
+}
+
+/// A one-workgroup-per-row kernel of `x` along the middle axis of `(outer, n, inner)`.
+fn along_rows(
+    kernel: Kernel,
+    x: &GpuStorage<f32>,
+    outer: usize,
+    n: usize,
+    inner: usize,
+) -> GpuStorage<f32> {
+    let dev = &x.device;
+    let out = dev.alloc(x.len);
+    let rows = outer * inner;
+    let p = [rows as u32, n as u32, inner as u32];
+    launch(dev, kernel, &p, &[&x.buf, &out.buf], grid_groups(rows));
+    out
+}
+
+/// The backward of an [`along_rows`] kernel from its output `y` and output gradient `g`.
+fn along_rows_backward(
+    kernel: Kernel,
     y: &GpuStorage<f32>,
     g: &GpuStorage<f32>,
     outer: usize,
@@ -328,7 +368,7 @@ pub(crate) fn log_softmax_backward(
     let p = [rows as u32, n as u32, inner as u32];
     launch(
         dev,
-        K_LOG_SOFTMAX_BACKWARD,
+        kernel,
         &p,
         &[&y.buf, &g.buf, &out.buf],
         grid_groups(rows),

@@ -2,7 +2,7 @@
 //! on device buffers, beside [`super::kernels`]. Only `crate::gpu` calls these.
 
 use super::kernels::MatView;
-pub(crate) use super::kernels::matmul_at;
+pub(crate) use super::kernels::{matmul_at, softmax, softmax_backward};
 use super::pipelines::{Kernel, grid_1d, launch, record};
 use super::seq_shaders as src;
 use super::{GpuStorage, Wgpu};
@@ -10,22 +10,10 @@ use crate::error::Result;
 
 kernel!(K_LSTM_GATES, src::LSTM_GATES);
 kernel!(K_LSTM_GATES_BACKWARD, src::LSTM_GATES_BACKWARD);
-kernel!(K_SOFTMAX, src::SOFTMAX);
-kernel!(K_SOFTMAX_BACKWARD, src::SOFTMAX_BACKWARD);
 kernel!(K_ARG_EXTREME, src::ARG_EXTREME);
 kernel!(K_ARG_EXTREME_BACKWARD, src::ARG_EXTREME_BACKWARD);
 kernel!(K_CONCAT, src::CONCAT);
 kernel!(K_NARROW, src::NARROW);
-
-/// Grid of `n` workgroups (one per row), folded into two axes.
-fn grid_groups(n: usize) -> (u32, u32, u32) {
-    let n = n.max(1) as u64;
-    if n <= 65_535 {
-        (n as u32, 1, 1)
-    } else {
-        (65_535, n.div_ceil(65_535) as u32, 1)
-    }
-}
 
 /// A row-major `(rows, cols)` matrix view of `data`.
 pub(crate) fn rows(data: &GpuStorage<f32>, cols: usize) -> MatView<'_> {
@@ -222,43 +210,6 @@ pub(crate) fn lstm_backward(
         dh0: dh,
         dc0: dc,
     })
-}
-
-/// softmax along the middle axis of `(outer, n, inner)`.
-pub(crate) fn softmax(
-    x: &GpuStorage<f32>,
-    outer: usize,
-    n: usize,
-    inner: usize,
-) -> GpuStorage<f32> {
-    let dev = &x.device;
-    let out = dev.alloc(x.len);
-    let rows = outer * inner;
-    let p = [rows as u32, n as u32, inner as u32];
-    launch(dev, K_SOFTMAX, &p, &[&x.buf, &out.buf], grid_groups(rows));
-    out
-}
-
-/// The input gradient of softmax from its output `y` and output gradient `g`.
-pub(crate) fn softmax_backward(
-    y: &GpuStorage<f32>,
-    g: &GpuStorage<f32>,
-    outer: usize,
-    n: usize,
-    inner: usize,
-) -> GpuStorage<f32> {
-    let dev = &y.device;
-    let out = dev.alloc(y.len);
-    let rows = outer * inner;
-    let p = [rows as u32, n as u32, inner as u32];
-    launch(
-        dev,
-        K_SOFTMAX_BACKWARD,
-        &p,
-        &[&y.buf, &g.buf, &out.buf],
-        grid_groups(rows),
-    );
-    out
 }
 
 /// The maximum (or minimum, `min`) along the middle axis of `(outer, n, inner)`, `n >= 1`,

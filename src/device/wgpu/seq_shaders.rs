@@ -91,9 +91,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }
 "#;
 
-/// Softmax and its gradient share their row reduction with log_softmax.
-pub(crate) use super::shaders::{SOFTMAX, SOFTMAX_BACKWARD};
-
 /// The maximum (op 0) or minimum (op 1) along the middle axis of `(outer, n, inner)` and the
 /// index of the first one, a NaN winning as on the CPU; one thread per output:
 /// p = outer * inner, n, inner, op.
