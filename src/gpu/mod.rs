@@ -35,6 +35,7 @@ mod norm;
 mod ops;
 mod optim;
 mod optim_adaptive;
+mod optim_more;
 mod pool;
 mod recurrent;
 mod reduce;
