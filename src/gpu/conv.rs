@@ -62,29 +62,7 @@ impl<
         T,
     >;
     fn try_forward(&self, x: GpuTensor<(B, C, H, W), T>) -> Result<Self::Output> {
-        let (b, c, h, w) = x.shape;
-        if c.size() != IN {
-            return Err(Error::shape(
-                "Conv2d",
-                format!("input has {} channels, the layer takes {IN}", c.size()),
-            ));
-        }
-        let (oh, ow) = (
-            ConvOut::<H, K, S, P, D>::new(h)?,
-            ConvOut::<W, K, S, P, D>::new(w)?,
-        );
-        let g = Window {
-            n: b.size(),
-            c: IN,
-            h: h.size(),
-            w: w.size(),
-            k: K,
-            stride: S,
-            pad: P,
-            dilation: D,
-            oh: oh.size(),
-            ow: ow.size(),
-        };
+        let (b, oh, ow, g) = conv_window::<_, _, _, _, K, S, P, D>("Conv2d", IN, x.shape)?;
         let (rows, ckk, ohw) = (g.n * g.oh * g.ow, IN * K * K, g.oh * g.ow);
         let (x, tx) = split(x);
         let mut tape = tx.merge(T::leaf(self.weight.id));
@@ -294,4 +272,49 @@ impl ToCpu for Flatten {
 }
 impl GpuParams for Flatten {
     fn visit_gpu(&mut self, _: &str, _: &mut dyn FnMut(GpuParamMut<'_>)) {}
+}
+
+/// A `K`x`K` convolution's input channel check (an `Err` naming `layer`), output sizes and
+/// im2col window, shared by the plain and the grouped convolution.
+#[allow(clippy::type_complexity)]
+pub(super) fn conv_window<
+    B: Dim,
+    C: Dim,
+    H: Dim,
+    W: Dim,
+    const K: usize,
+    const S: usize,
+    const P: usize,
+    const D: usize,
+>(
+    layer: &'static str,
+    in_channels: usize,
+    (b, c, h, w): (B, C, H, W),
+) -> Result<(B, ConvOut<H, K, S, P, D>, ConvOut<W, K, S, P, D>, Window)> {
+    if c.size() != in_channels {
+        return Err(Error::shape(
+            layer,
+            format!(
+                "input has {} channels, the layer takes {in_channels}",
+                c.size()
+            ),
+        ));
+    }
+    let (oh, ow) = (
+        ConvOut::<H, K, S, P, D>::new(h)?,
+        ConvOut::<W, K, S, P, D>::new(w)?,
+    );
+    let window = Window {
+        n: b.size(),
+        c: in_channels,
+        h: h.size(),
+        w: w.size(),
+        k: K,
+        stride: S,
+        pad: P,
+        dilation: D,
+        oh: oh.size(),
+        ow: ow.size(),
+    };
+    Ok((b, oh, ow, window))
 }

@@ -3,10 +3,11 @@
 //! column block of the im2col matrix and its own rows of the weight), so every group runs in
 //! one dispatch; the backward pass uses the same batched views.
 
+use super::conv::conv_window;
 use super::tensor::{GpuTensor, add_grad, gpu_tensor, split, take_grad, wants, with_tape};
 use crate::autograd::{Gradients, NoTape, Tape, UniqueId};
-use crate::device::kernels::{self, BinaryOp, MatView, Window};
-use crate::error::{Error, Result};
+use crate::device::kernels::{self, BinaryOp, MatView};
+use crate::error::Result;
 use crate::nn::{GroupedConv2d, GroupedConvWeight, Module};
 use crate::shape::{Const, ConvOut, Dim, DimEq, Rank1};
 
@@ -76,29 +77,7 @@ impl<
         T,
     >;
     fn try_forward(&self, x: GpuTensor<(B, C, H, W), T>) -> Result<Self::Output> {
-        let (b, c, h, w) = x.shape;
-        if c.size() != IN {
-            return Err(Error::shape(
-                "GroupedConv2d",
-                format!("input has {} channels, the layer takes {IN}", c.size()),
-            ));
-        }
-        let (oh, ow) = (
-            ConvOut::<H, K, S, P, D>::new(h)?,
-            ConvOut::<W, K, S, P, D>::new(w)?,
-        );
-        let g = Window {
-            n: b.size(),
-            c: IN,
-            h: h.size(),
-            w: w.size(),
-            k: K,
-            stride: S,
-            pad: P,
-            dilation: D,
-            oh: oh.size(),
-            ow: ow.size(),
-        };
+        let (b, oh, ow, g) = conv_window::<_, _, _, _, K, S, P, D>("GroupedConv2d", IN, x.shape)?;
         // Per group: og output channels, gkk = (IN / G) * K * K columns.
         let (og, gkk, ckk) = (OUT / G, IN / G * K * K, IN * K * K);
         let (ohw, rows) = (g.oh * g.ow, g.n * g.oh * g.ow);
