@@ -10,7 +10,7 @@ use crate::shape::{HasAxis, Shape};
 use crate::tensor::Indices;
 
 /// `(outer, n, inner)` around `axis` of `dims`.
-fn around(dims: &[usize], axis: usize) -> (usize, usize, usize) {
+pub(super) fn around(dims: &[usize], axis: usize) -> (usize, usize, usize) {
     let outer = dims[..axis].iter().product();
     let inner = dims[axis + 1..].iter().product();
     (outer, dims[axis], inner)
@@ -97,7 +97,7 @@ pub trait GpuAxisOps<S: Shape, T: Tape<f32>>: Sized {
 }
 
 /// Sum along `axis` times `scale` into `out`; the backward spreads the gradient back.
-fn sum_axis<S: Shape, SO: Shape, T: Tape<f32>>(
+pub(super) fn sum_axis<S: Shape, SO: Shape, T: Tape<f32>>(
     x: GpuTensor<S, T>,
     axis: usize,
     out: SO,
