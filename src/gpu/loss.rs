@@ -6,12 +6,13 @@
 //! target. The loss structs (weights, other reductions) run on the GPU through
 //! [`GpuLoss`](super::GpuLoss).
 
+use super::loss_class::pick_rows;
 use super::loss_reduce::GpuKlDivReduce;
 use super::ops::{GpuOps, binary_op};
 use super::tensor::{GpuTensor, add_grad, gpu_tensor, split, take_grad, wants, with_tape};
 use crate::autograd::{Gradients, Merge, NoTape, Tape};
 use crate::device::GpuStorage;
-use crate::device::kernels::{self, BinaryOp};
+use crate::device::kernels::BinaryOp;
 use crate::device::layer_kernels::{self, PairOp};
 use crate::device::loss_kernels::{self, Term};
 use crate::error::{Error, OrPanic, Result};
@@ -492,33 +493,8 @@ where
             format!("label {l} at position {i} is out of range for {classes} classes"),
         ));
     }
-    let (lp, mut tape) = split(log_probs);
-    let targets = lp
-        .data
-        .device
-        .upload(&labels.iter().map(|&l| l as f32).collect::<Vec<_>>());
-    let scale = if rows == 0 {
-        f32::NAN
-    } else {
-        1.0 / rows as f32
-    };
-    let y = kernels::nll(&lp.data, &targets, rows, classes, scale);
-    let out = gpu_tensor((), y, NoTape);
-    if wants(&tape, lp.id) {
-        let (lp_id, out_id) = (lp.id, out.id);
-        tape.record(
-            out_id,
-            Box::new(move |g: &mut Gradients<f32>| {
-                let Some(gy) = take_grad(g, out_id) else {
-                    return;
-                };
-                add_grad(
-                    g,
-                    lp_id,
-                    kernels::nll_backward(&targets, &gy, rows, classes, scale),
-                );
-            }),
-        );
-    }
-    Ok(with_tape(out, tape))
+    // One derivative rule for every class loss: the pick kernel of `loss_class`.
+    let targets: Vec<f32> = labels.iter().map(|&l| l as f32).collect();
+    let n = log_probs.shape.0;
+    Ok(pick_rows(log_probs, classes, &targets, &vec![1.0; rows], (n,)).mean())
 }
