@@ -1,6 +1,7 @@
-//! The GPU reductions beyond sum/mean/max/min (`GpuReductions`: var, std with Bessel's
-//! correction, logsumexp, cumsum; whole tensor and per axis, with and without `keepdim`): the
-//! PyTorch golden cases with the CPU tests' files and tolerances, and the CPU on other shapes,
+//! The GPU reductions beyond sum/mean and max/min along an axis (`GpuReductions`: var and
+//! std with Bessel's correction, logsumexp, cumsum, whole tensor and per axis, with and
+//! without `keepdim`; max/min of every element with ties sharing the gradient): the PyTorch
+//! golden and NaN cases with the CPU tests' files and tolerances, and the CPU on other shapes,
 //! axes and magnitudes, values and gradients.
 #![cfg(feature = "wgpu")]
 
@@ -123,4 +124,82 @@ fn logsumexp_of_infinite_rows_is_as_on_the_cpu() {
     let cy = x.clone().logsumexp_dim::<1>();
     let gy = up(&g, &x).logsumexp_dim::<1>();
     assert_eq!(down(&gy), cy.to_vec());
+}
+
+#[test]
+fn golden_reduce_max_all() {
+    reduce_golden::<Rank0>("reduce_max_all", |x| x.max());
+}
+
+/// NaN where PyTorch gives NaN, the same infinity, else within the tolerance (the CPU NaN
+/// test's rule).
+fn nan_check(what: &str, actual: &[f32], expected: &[f32], (atol, rtol): (f32, f32)) {
+    assert_eq!(actual.len(), expected.len(), "{what}: lengths");
+    for (i, (&a, &e)) in actual.iter().zip(expected).enumerate() {
+        let ok = if e.is_nan() {
+            a.is_nan()
+        } else if e.is_infinite() {
+            a == e
+        } else {
+            (a - e).abs() <= atol + rtol * e.abs()
+        };
+        assert!(ok, "{what}[{i}]: got {a}, expected {e}");
+    }
+}
+
+#[test]
+fn golden_nan_max_min_of_everything() {
+    let Some(dev) = gpu() else { return };
+    for (case, max) in [("nan_reduce_max_all", true), ("nan_reduce_min_all", false)] {
+        let g = Golden::load(case);
+        let x = up(&dev, &Tensor::<Rank2<3, 4>>::from_vec(g.f("x")).unwrap());
+        let y = if max {
+            x.clone().trace().max()
+        } else {
+            x.clone().trace().min()
+        };
+        nan_check(case, &down(&y), &g.f("y"), (1e-5, 1e-4));
+        let gy = up(&dev, &Tensor::<()>::from_vec(g.f("gy")).unwrap());
+        let grads = (y * gy).sum().backward();
+        let gx = down(&grads.get_gpu(&x).unwrap());
+        nan_check(case, &gx, &g.f("grad.x"), (1e-4, 1e-3));
+    }
+}
+
+#[test]
+fn ties_share_the_gradient_of_a_full_max() {
+    let Some(g) = gpu() else { return };
+    let x = up(&g, &Tensor::<Rank1<4>>::from_array([1.0, 3.0, 3.0, -2.0]));
+    let grads = x.clone().trace().max().backward();
+    assert_eq!(down(&grads.get_gpu(&x).unwrap()), vec![0.0, 0.5, 0.5, 0.0]);
+    let grads = x.clone().trace().min().backward();
+    assert_eq!(down(&grads.get_gpu(&x).unwrap()), vec![0.0, 0.0, 0.0, 1.0]);
+}
+
+// Past one line of the two-pass kernel (lines of 1024 and a tail), with ties from rounding.
+reduce_vs_cpu!(max_all, Rank3<6, 7, 5>, (), 3.0, |x| x.max());
+reduce_vs_cpu!(min_all, Rank3<6, 7, 5>, (), 3.0, |x| x.min());
+reduce_vs_cpu!(max_all_two_passes, Rank2<50, 1001>, (), 3.0, |x| x.max());
+reduce_vs_cpu!(min_all_two_passes, Rank2<50, 1001>, (), 3.0, |x| x.min());
+
+#[test]
+fn max_of_rounded_values_shares_among_ties() {
+    let Some(g) = gpu() else { return };
+    let x = Tensor::<Rank2<40, 300>>::from_vec(
+        randn::<Rank2<40, 300>>(5)
+            .to_vec()
+            .iter()
+            .map(|v| (v * 2.0).round())
+            .collect(),
+    )
+    .unwrap();
+    let gx = up(&g, &x);
+    let cg = x.clone().trace().max().backward();
+    let gg = gx.clone().trace().max().backward();
+    close(
+        "ties",
+        &down(&gg.get_gpu(&gx).unwrap()),
+        cg.get_slice(&x).unwrap(),
+        GRAD,
+    );
 }

@@ -1,19 +1,22 @@
 //! The other reductions of GPU tensors, under the CPU methods' names: variance and standard
-//! deviation (Bessel's correction as on the CPU), `logsumexp` (whole tensor and per axis) and
-//! the running sum `cumsum`. Variance and `logsumexp` are compositions of the GPU ops (so
+//! deviation (Bessel's correction as on the CPU), `logsumexp` (whole tensor and per axis),
+//! the whole tensor's `max` and `min`, and the running sum `cumsum`. Variance and `logsumexp` are compositions of the GPU ops (so
 //! their gradients are those ops' rules); `cumsum` is one scan kernel each way.
 
 use super::ops::{GpuOps, binary_op};
 use super::reduce::{around, sum_axis};
 use super::tensor::{GpuTensor, add_grad, gpu_tensor, split, take_grad, wants, with_tape};
 use crate::autograd::{Gradients, NoTape, Tape};
-use crate::device::kernels::BinaryOp;
+use crate::device::GpuStorage;
+use crate::device::kernels::{self, BinaryOp};
 use crate::device::loss_kernels::{self, Term};
 use crate::device::seq_kernels;
+use crate::error::{Error, OrPanic};
 use crate::shape::{DynShape, HasAxis, Shape};
 use crate::tensor::Tensor;
 
-/// Variance, standard deviation, `logsumexp` and `cumsum` of GPU tensors, under the CPU
+/// Variance, standard deviation, `logsumexp`, `max`/`min` of everything and `cumsum` of GPU
+/// tensors, under the CPU
 /// tensor's method names and with its maths (see [`Tensor::var_dim`] and the others); in
 /// `use shaped::gpu::prelude::*`.
 ///
@@ -35,6 +38,12 @@ pub trait GpuReductions<S: Shape, T: Tape<f32>>: Sized {
     fn std(self) -> GpuTensor<(), T>;
     /// `log(sum(exp(x)))` over every element, stable for large magnitudes.
     fn logsumexp(self) -> GpuTensor<(), T>;
+    /// Largest element, as a scalar; as PyTorch's `max()` (and the CPU's), the gradient is
+    /// shared evenly by every element equal to the result (every NaN when the result is NaN).
+    /// Panics on an empty tensor.
+    fn max(self) -> GpuTensor<(), T>;
+    /// Smallest element, as a scalar; the gradient is shared like [`max`](Self::max)'s.
+    fn min(self) -> GpuTensor<(), T>;
     /// Unbiased variance along axis `I`.
     fn var_dim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::Reduced, T>
     where
@@ -118,6 +127,52 @@ fn logsumexp_axis<S: Shape, SO: Shape, T: Tape<f32>>(
     binary_op(sum.ln(), shift, out, BinaryOp::Add).expect("rank of a shape")
 }
 
+/// The max (or min) of every element in two passes (lines of `line` elements, then their
+/// results with the tail that does not fill a line), a NaN winning; the gradient shared
+/// evenly by the elements equal to it.
+#[track_caller]
+fn extreme_all<S: Shape, T: Tape<f32>>(x: GpuTensor<S, T>, min: bool) -> GpuTensor<(), T> {
+    let (x, mut tape) = split(x);
+    let n = x.shape.numel();
+    if n == 0 {
+        let op = if min { "min" } else { "max" };
+        Err::<(), _>(Error::shape(
+            op,
+            "the tensor is empty: there is no extreme value to take",
+        ))
+        .or_panic();
+    }
+    let line = 1024.max((n as f64).sqrt().ceil() as usize);
+    let (rows, tail) = (n / line, n % line);
+    let partial = x.data.device.alloc(rows + tail);
+    if rows > 0 {
+        let (firsts, _) = seq_kernels::arg_extreme(&x.data, rows, line, 1, min);
+        seq_kernels::copy_into(&firsts, 0, &partial, 0, rows);
+    }
+    seq_kernels::copy_into(&x.data, rows * line, &partial, rows, tail);
+    let (y, _) = seq_kernels::arg_extreme(&partial, 1, rows + tail, 1, min);
+    let out = gpu_tensor((), y.clone(), NoTape);
+    if wants(&tape, x.id) {
+        let (x_id, out_id, xd) = (x.id, out.id, x.data);
+        tape.record(
+            out_id,
+            Box::new(move |g: &mut Gradients<f32>| {
+                let Some(gy) = take_grad(g, out_id) else {
+                    return;
+                };
+                let ties = loss_kernels::term(Term::Ties, &xd, &y, &xd);
+                let count = kernels::reduce_axis(&ties, 1, n, 1, false, 1.0);
+                let bin = |op, a: &GpuStorage<f32>, ad: &[usize], b: &GpuStorage<f32>| {
+                    kernels::binary(op, a, ad, b, &[1], &[n]).expect("rank 1")
+                };
+                let share = bin(BinaryOp::Mul, &ties, &[n], &gy);
+                add_grad(g, x_id, bin(BinaryOp::Div, &share, &[n], &count));
+            }),
+        );
+    }
+    with_tape(out, tape)
+}
+
 fn cumsum_axis<S: Shape, T: Tape<f32>>(x: GpuTensor<S, T>, axis: usize) -> GpuTensor<S, T> {
     let (x, mut tape) = split(x);
     let lines = around(&x.shape.dims(), axis);
@@ -148,6 +203,14 @@ impl<S: Shape, T: Tape<f32>> GpuReductions<S, T> for GpuTensor<S, T> {
     }
     fn logsumexp(self) -> GpuTensor<(), T> {
         logsumexp_axis(flat(self), 0, ())
+    }
+    #[track_caller]
+    fn max(self) -> GpuTensor<(), T> {
+        extreme_all(self, false)
+    }
+    #[track_caller]
+    fn min(self) -> GpuTensor<(), T> {
+        extreme_all(self, true)
     }
     fn var_dim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::Reduced, T>
     where

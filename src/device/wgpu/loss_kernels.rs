@@ -25,6 +25,9 @@ pub(crate) enum Term {
     BcePosWeight,
     /// The value where finite, else 0 (no target, no gradient).
     FiniteOrZero,
+    /// 1 where the value equals the target's first element (NaN equal to NaN), else 0 (no
+    /// gradient): the elements that share a full max's gradient.
+    Ties,
 }
 
 impl Term {
@@ -36,6 +39,7 @@ impl Term {
             Term::KlDivLogTarget => (3, 0.0),
             Term::BcePosWeight => (4, 0.0),
             Term::FiniteOrZero => (5, 0.0),
+            Term::Ties => (6, 0.0),
         }
     }
 }

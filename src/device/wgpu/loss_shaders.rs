@@ -16,6 +16,7 @@ fn log1p_(x: f32) -> f32 {
     return log(u) * x / (u - 1.0);
 }
 fn log_sigmoid_(x: f32) -> f32 { return min(x, 0.0) - log1p_(exp(-abs(x))); }
+fn is_nan_(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
 fn sign_(d: f32) -> f32 { return select(select(0.0, -1.0, d < 0.0), 1.0, d > 0.0); }
 "#,
             $body
@@ -26,7 +27,8 @@ fn sign_(d: f32) -> f32 { return select(select(0.0, -1.0, d < 0.0), 1.0, d > 0.0
 /// The loss term of prediction `a[i]` and target `b[i]`: p = n, op, constant (f32 bits),
 /// length of `w` (the positive weights, read at `i % len`). Ops: 0 Smooth L1 (beta), 1 Huber
 /// (delta), 2 KL divergence, 3 KL divergence of a log-target, 4 BCE on logits with a positive
-/// weight, 5 `a[i]` where finite, else 0 (no target).
+/// weight, 5 `a[i]` where finite, else 0 (no target), 6 1 where `a[i]` equals `b[0]` (NaN
+/// counting as equal to a NaN), else 0.
 pub(crate) const LOSS_TERM: &str = with_loss_math!(
     r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
@@ -63,6 +65,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             r = (1.0 - t) * x - ((pw - 1.0) * t + 1.0) * log_sigmoid_(x);
         }
         case 5u: { r = select(0.0, x, abs(x) <= 3.4028235e38); }
+        case 6u: { r = select(0.0, 1.0, x == b[0] || (is_nan_(x) && is_nan_(b[0]))); }
         default: { r = 0.0; }
     }
     out[i] = r;
