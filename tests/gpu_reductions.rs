@@ -203,3 +203,29 @@ fn max_of_rounded_values_shares_among_ties() {
         GRAD,
     );
 }
+
+#[test]
+fn golden_max_min_dim_with_indices() {
+    let Some(dev) = gpu() else { return };
+    let g = Golden::load("reduce_max_dim");
+    let x = up(&dev, &Tensor::<X>::from_vec(g.f("x")).unwrap());
+    let (y, idx) = x.clone().trace().max_dim_with_indices::<1>();
+    assert_eq!(idx.to_vec(), g.idx("indices"));
+    g.check_forward("y", &down(&y));
+    let gy = up(&dev, &Tensor::<Rank2<3, 5>>::from_vec(g.f("gy")).unwrap());
+    let grads = (y * gy).sum().backward();
+    g.check_grad("x", &down(&grads.get_gpu(&x).unwrap()));
+
+    let g = Golden::load("reduce_min_dim");
+    let x = up(&dev, &Tensor::<X>::from_vec(g.f("x")).unwrap());
+    let (y, idx) = x.min_dim_with_indices::<0>();
+    assert_eq!(idx.to_vec(), g.idx("indices"));
+    g.check_forward("y", &down(&y));
+}
+
+#[test]
+fn max_dim_with_indices_of_an_empty_axis_is_an_err() {
+    let Some(dev) = gpu() else { return };
+    let x = up(&dev, &Tensor::<(usize, usize)>::zeros_with_shape((2, 0)));
+    assert!(x.try_max_dim_with_indices::<1>().is_err());
+}
