@@ -527,8 +527,7 @@ fn lstm_rows_backward<E: Float>(
             c_prev,
             Some(&dh),
             Some(&dc_next),
-            Some(&mut *dgates),
-            None,
+            &mut *dgates,
             Some(&mut dc_prev),
         );
         dc_next = dc_prev;

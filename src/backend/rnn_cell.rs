@@ -91,7 +91,14 @@ impl<E: Float> StepBuffers<E> {
         // An LSTM step sums both projections into `gx`.
         let gh = if mode == CellMode::Lstm { 0 } else { units };
         self.gh.resize(gh * mode.gates(), E::ZERO);
-        self.acts.resize(units * mode.acts(), E::ZERO);
+        let acts = units * mode.acts();
+        if self.acts.is_empty() {
+            // Taken by the previous traced step: a zeroed allocation (fresh pages need no
+            // memset) instead of growing the empty vector by filling it.
+            self.acts = vec![E::ZERO; acts];
+        } else {
+            self.acts.resize(acts, E::ZERO);
+        }
     }
 }
 
@@ -217,18 +224,21 @@ const MIN_BLOCK_ROWS: usize = 16;
 
 /// Consecutive blocks of `0..len` (at least [`MIN_BLOCK_ROWS`] each, sizes multiples of
 /// `unit` but the last), one per thread when `flops` pays for the hand-off (and no worker
-/// was recently descheduled mid-task, [`threads::stalled`]), else one block.
-fn blocks(len: usize, flops: usize, unit: usize) -> Vec<Range<usize>> {
+/// was recently descheduled mid-task, [`threads::stalled`]); `None` for a single block
+/// (which then allocates nothing: an untraced step allocates only its outputs).
+fn blocks(len: usize, flops: usize, unit: usize) -> Option<Vec<Range<usize>>> {
     let parts = if flops >= STEP_PARALLEL_FLOPS && !threads::stalled() {
         threads::threads().min(len / MIN_BLOCK_ROWS).max(1)
     } else {
         1
     };
     let size = len.div_ceil(parts).next_multiple_of(unit).max(1);
-    (0..len)
-        .step_by(size)
-        .map(|r| r..(r + size).min(len))
-        .collect()
+    (size < len).then(|| {
+        (0..len)
+            .step_by(size)
+            .map(|r| r..(r + size).min(len))
+            .collect()
+    })
 }
 
 /// `v` (`per_row` values per row) cut at the boundaries of `blocks`.
@@ -286,29 +296,16 @@ fn lstm_step_forward<E: Float>(
         inp.c.expect("an LSTM step has a cell state"),
         c_out.expect("an LSTM step writes a cell state"),
     );
-    let rows = blocks(d.batch, 2 * d.batch * (i + h) * g4, 1);
     let StepBuffers { gx, acts, bias, .. } = bufs;
     let bias = &bias[..];
-    let mut gxs = split_rows(gx, &rows, g4).into_iter();
-    let mut hs = split_rows(h_out, &rows, h).into_iter();
-    let mut cs = split_rows(c_out, &rows, h).into_iter();
-    let mut planes = planes_mut(acts, d.batch * h).map(|p| split_rows(p, &rows, h).into_iter());
-    let pieces: Vec<_> = rows
-        .iter()
-        .map(|r| {
-            let acts: [&mut [E]; 5] =
-                core::array::from_fn(|k| planes[k].next().expect("a block per plane"));
-            let next = "a block per buffer";
-            (
-                r.clone(),
-                gxs.next().expect(next),
-                hs.next().expect(next),
-                cs.next().expect(next),
-                acts,
-            )
-        })
-        .collect();
-    threads::run_pieces(pieces, &|(r, gx, hn, cn, acts)| {
+    type Piece<'a, E> = (
+        Range<usize>,
+        &'a mut [E],
+        &'a mut [E],
+        &'a mut [E],
+        [&'a mut [E]; 5],
+    );
+    let body = |(r, gx, hn, cn, acts): Piece<'_, E>| {
         let n = r.len();
         let out = (g4 as isize, 1);
         let x = &inp.x[r.start * i..][..n * i];
@@ -347,7 +344,32 @@ fn lstm_step_forward<E: Float>(
         };
         let c = &c[r.start * h..][..n * h];
         lstm_forward_into(cd, gx, GateTerm::Broadcast(bias), c, hn, cn, acts);
-    });
+    };
+    let units = d.batch * h;
+    let Some(rows) = blocks(d.batch, 2 * d.batch * (i + h) * g4, 1) else {
+        body((0..d.batch, gx, h_out, c_out, planes_mut(acts, units)));
+        return;
+    };
+    let mut gxs = split_rows(gx, &rows, g4).into_iter();
+    let mut hs = split_rows(h_out, &rows, h).into_iter();
+    let mut cs = split_rows(c_out, &rows, h).into_iter();
+    let mut planes = planes_mut(acts, units).map(|p| split_rows(p, &rows, h).into_iter());
+    let pieces: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            let acts: [&mut [E]; 5] =
+                core::array::from_fn(|k| planes[k].next().expect("a block per plane"));
+            let next = "a block per buffer";
+            (
+                r.clone(),
+                gxs.next().expect(next),
+                hs.next().expect(next),
+                cs.next().expect(next),
+                acts,
+            )
+        })
+        .collect();
+    threads::run_pieces(pieces, &body);
 }
 
 /// Where the gradients of a step's data inputs go (added to; absent when not wanted). The
@@ -412,7 +434,10 @@ pub(crate) fn cell_step_backward<E: Float>(
 ) {
     let cd = d.cell();
     let gh_len = mode.gates() * d.hidden;
-    gates.x.clear();
+    if mode != CellMode::Lstm {
+        // The LSTM kernel writes every gate gradient; the others add into them.
+        gates.x.clear();
+    }
     gates.x.resize(d.batch * gh_len, E::ZERO);
     gates.gru = mode == CellMode::Gru;
     gates.width = gh_len;
@@ -477,7 +502,39 @@ fn lstm_step_backward<E: Float>(
     let g4 = 4 * h;
     let c = inp.c.expect("an LSTM step has a cell state");
     let acts = planes(&bufs.acts, d.batch * h);
-    let rows = blocks(d.batch, 2 * d.batch * (i + h) * g4, 1);
+    type Piece<'a, E> = (
+        Range<usize>,
+        &'a mut [E],
+        Option<&'a mut [E]>,
+        Option<&'a mut [E]>,
+        Option<&'a mut [E]>,
+    );
+    let body = |(r, dg, dx, dh, dc): Piece<'_, E>| {
+        let n = r.len();
+        fn part<'a, E>(v: &'a [E], r: &Range<usize>, h: usize) -> &'a [E] {
+            &v[r.start * h..][..r.len() * h]
+        }
+        let part = |v| part(v, &r, h);
+        let cd = CellDims {
+            batch: n,
+            steps: 1,
+            hidden: h,
+            t: 0,
+        };
+        let acts = acts.map(part);
+        let dcn = dc_out.map(part);
+        lstm_backward(cd, acts, part(c), Some(part(dh_out)), dcn, &mut *dg, dc);
+        if let Some(dx) = dx {
+            project_input_grad(n, i, g4, inp.w_ih, dg, dx);
+        }
+        if let Some(dh) = dh {
+            project_input_grad(n, h, g4, inp.w_hh, dg, dh);
+        }
+    };
+    let Some(rows) = blocks(d.batch, 2 * d.batch * (i + h) * g4, 1) else {
+        body((0..d.batch, dg, grads.x, grads.h, grads.c));
+        return;
+    };
     let mut dgs = split_rows(dg, &rows, g4).into_iter();
     let mut dxs = split_opt(grads.x, &rows, i).into_iter();
     let mut dhs = split_opt(grads.h, &rows, h).into_iter();
@@ -495,37 +552,7 @@ fn lstm_step_backward<E: Float>(
             (r.clone(), dg, dx, dh, dc)
         })
         .collect();
-    threads::run_pieces(pieces, &|(r, dg, dx, dh, dc)| {
-        let n = r.len();
-        fn part<'a, E>(v: &'a [E], r: &Range<usize>, h: usize) -> &'a [E] {
-            &v[r.start * h..][..r.len() * h]
-        }
-        let part = |v| part(v, &r, h);
-        let cd = CellDims {
-            batch: n,
-            steps: 1,
-            hidden: h,
-            t: 0,
-        };
-        let acts = acts.map(part);
-        let dcn = dc_out.map(part);
-        lstm_backward(
-            cd,
-            acts,
-            part(c),
-            Some(part(dh_out)),
-            dcn,
-            Some(&mut *dg),
-            None,
-            dc,
-        );
-        if let Some(dx) = dx {
-            project_input_grad(n, i, g4, inp.w_ih, dg, dx);
-        }
-        if let Some(dh) = dh {
-            project_input_grad(n, h, g4, inp.w_hh, dg, dh);
-        }
-    });
+    threads::run_pieces(pieces, &body);
 }
 
 /// Which parameter of a step [`weight_grads`] differentiates.
@@ -569,14 +596,8 @@ pub(crate) fn weight_grads<E: Float>(
     };
     // dW = dg^T input, split by rows of dW (gates) over the threads: each row's sum over
     // the batch is the same sequence of operations whatever the split.
-    let rows = blocks(n, 2 * n * d.batch * k, 4);
-    let pieces: Vec<_> = rows
-        .iter()
-        .cloned()
-        .zip(split_rows(out, &rows, k))
-        .collect();
     let (k_, n_) = (k as isize, n as isize);
-    threads::run_pieces(pieces, &|(r, out)| {
+    let body = |(r, out): (Range<usize>, &mut [E])| {
         gemm(
             r.len(),
             d.batch,
@@ -590,7 +611,17 @@ pub(crate) fn weight_grads<E: Float>(
             out,
             (k_, 1),
         );
-    });
+    };
+    let Some(rows) = blocks(n, 2 * n * d.batch * k, 4) else {
+        body((0..n, out));
+        return;
+    };
+    let pieces: Vec<_> = rows
+        .iter()
+        .cloned()
+        .zip(split_rows(out, &rows, k))
+        .collect();
+    threads::run_pieces(pieces, &body);
 }
 
 #[cfg(test)]
@@ -616,10 +647,14 @@ mod tests {
         };
         let g4 = 4 * h;
         if !threads::stalled() {
-            let split = blocks(b, 2 * b * (i + h) * g4, 1).len();
+            let split = blocks(b, 2 * b * (i + h) * g4, 1).map_or(1, |r| r.len());
             assert_eq!(split, threads::threads().min(b / MIN_BLOCK_ROWS));
         }
-        let (x, h0, c0) = (values(b * i, 1, 1.0), values(b * h, 2, 1.0), values(b * h, 3, 1.0));
+        let (x, h0, c0) = (
+            values(b * i, 1, 1.0),
+            values(b * h, 2, 1.0),
+            values(b * h, 3, 1.0),
+        );
         let (w_ih, w_hh) = (values(g4 * i, 4, 0.2), values(g4 * h, 5, 0.2));
         let (b_ih, b_hh) = (values(g4, 6, 0.5), values(g4, 7, 0.5));
         let inp = StepInputs {
@@ -665,7 +700,14 @@ mod tests {
             let d1 = StepDims { batch: 1, ..d };
             let mut bufs1 = StepBuffers::default();
             let (mut hn1, mut cn1) = (vec![0.0; h], vec![0.0; h]);
-            cell_step_forward(CellMode::Lstm, d1, one, &mut bufs1, &mut hn1, Some(&mut cn1));
+            cell_step_forward(
+                CellMode::Lstm,
+                d1,
+                one,
+                &mut bufs1,
+                &mut hn1,
+                Some(&mut cn1),
+            );
             assert_eq!(hn1, rows(&hn, h), "h' of row {r}");
             assert_eq!(cn1, rows(&cn, h), "c' of row {r}");
             let (mut dx1, mut dh1, mut dc1) = (vec![0.0; i], vec![0.0; h], vec![0.0; h]);
@@ -677,7 +719,17 @@ mod tests {
             };
             let (dhr, dcr) = (rows(&dh_out, h), rows(&dc_out, h));
             let (d1h, d1c) = (Some(&dhr[..]), Some(&dcr[..]));
-            cell_step_backward(CellMode::Lstm, d1, one, &bufs1, &hn1, d1h, d1c, grads1, &mut gates1);
+            cell_step_backward(
+                CellMode::Lstm,
+                d1,
+                one,
+                &bufs1,
+                &hn1,
+                d1h,
+                d1c,
+                grads1,
+                &mut gates1,
+            );
             assert_eq!(gates1.x, rows(&gates.x, g4), "gate gradients of row {r}");
             assert_eq!(dx1, rows(&dx, i), "dx of row {r}");
             assert_eq!(dh1, rows(&dh, h), "dh of row {r}");
@@ -692,8 +744,14 @@ mod tests {
             weight_grads(d, inp, &gates, which, &mut out);
             for g in 0..g4 {
                 for j in 0..k {
-                    let acc = (0..b).fold(0.0, |acc, r| gates.x[r * g4 + g].mul_add(input[r * k + j], acc));
-                    assert_eq!(out[g * k + j], start[g * k + j] + acc, "{which:?} ({g}, {j})");
+                    let acc = (0..b).fold(0.0, |acc, r| {
+                        gates.x[r * g4 + g].mul_add(input[r * k + j], acc)
+                    });
+                    assert_eq!(
+                        out[g * k + j],
+                        start[g * k + j] + acc,
+                        "{which:?} ({g}, {j})"
+                    );
                 }
             }
         }

@@ -134,9 +134,10 @@ fn sigmoid_free<E: Float>(x: E) -> E {
     E::ONE / (E::ONE + math::exp(-x))
 }
 
-/// LSTM step backward from `dh'` and `dc'` (either may be absent): adds into the gate
-/// gradients (`dgx` at step `t`, `dgh`) and `dc`. `acts` are the step's activation planes
-/// (`[B, H]` each, for the `d.batch` rows of this call).
+/// LSTM step backward from `dh'` and `dc'` (either may be absent): writes the gate
+/// gradients into `dgx` (at step `t`; every callers' rows are written once, so no zeroed
+/// buffer is needed) and adds into `dc`. `acts` are the step's activation planes (`[B, H]`
+/// each, for the `d.batch` rows of this call).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn lstm_backward<E: Float>(
     d: CellDims,
@@ -144,13 +145,12 @@ pub(crate) fn lstm_backward<E: Float>(
     c: &[E],
     dh: Option<&[E]>,
     dcn: Option<&[E]>,
-    dgx: Option<&mut [E]>,
-    dgh: Option<&mut [E]>,
+    dgx: &mut [E],
     dc: Option<&mut [E]>,
 ) {
     wide(
         #[inline(always)]
-        || lstm_backward_loop(d, acts, c, dh, dcn, dgx, dgh, dc),
+        || lstm_backward_loop(d, acts, c, dh, dcn, dgx, dc),
     )
 }
 
@@ -162,8 +162,7 @@ fn lstm_backward_loop<E: Float>(
     c: &[E],
     dh: Option<&[E]>,
     dcn: Option<&[E]>,
-    mut dgx: Option<&mut [E]>,
-    mut dgh: Option<&mut [E]>,
+    dgx: &mut [E],
     mut dc: Option<&mut [E]>,
 ) {
     let (bsz, h) = (d.batch, d.hidden);
@@ -193,13 +192,6 @@ fn lstm_backward_loop<E: Float>(
                 x[j] += dct * f;
             }
         }
-        if let Some(x) = dgx.as_deref_mut() {
-            let row = &mut x[d.gx(4, b, 0, 0)..][..4 * h];
-            row.iter_mut().zip(&grads).for_each(|(a, &v)| *a += v);
-        }
-        if let Some(x) = dgh.as_deref_mut() {
-            let row = &mut x[d.gh(4, b, 0, 0)..][..4 * h];
-            row.iter_mut().zip(&grads).for_each(|(a, &v)| *a += v);
-        }
+        dgx[d.gx(4, b, 0, 0)..][..4 * h].copy_from_slice(&grads);
     }
 }
