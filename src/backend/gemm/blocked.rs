@@ -116,16 +116,18 @@ const TILES_PER_THREAD: usize = 4;
 /// as the product itself, while on wide ones it pays back its cost.
 const DIRECT_A_MAX_N: usize = 256;
 
-/// How the micro-kernel reads `a` (see [`DIRECT_A_MAX_N`]): in place when its rows or its
-/// columns are contiguous, with a stride between them that is not a multiple of 1 KiB (at
-/// which a panel's lines would all fall in the same L1 cache set), else packed.
+/// How the micro-kernel reads `a` (see [`DIRECT_A_MAX_N`]): in place when its rows are
+/// contiguous, with a row stride that is not a multiple of 1 KiB (at which a panel's rows
+/// would all fall in the same L1 cache set), or when its columns are; else packed.
 fn a_panel<K: Kernel>(a: Operand<K::E>, n: usize) -> APanel {
     let apart = |stride: usize| stride > 0 && (stride * size_of::<K::E>()) % 1024 != 0;
     if !K::DIRECT_A || n > DIRECT_A_MAX_N {
         APanel::Packed
     } else if a.cs == 1 && apart(a.rs) {
         APanel::Rows(a.rs)
-    } else if a.rs == 1 && apart(a.cs) {
+    } else if a.rs == 1 && a.cs > 0 {
+        // A step's rows are one contiguous run here, so a stride at a multiple of 1 KiB
+        // costs L2 reads, not the set conflicts of a panel's rows.
         APanel::Cols(a.cs)
     } else {
         APanel::Packed
