@@ -120,10 +120,9 @@ const DIRECT_A_MAX_N: usize = 256;
 /// contiguous, with a row stride that is not a multiple of 1 KiB (at which a panel's rows
 /// would all fall in the same L1 cache set), or when its columns are; else packed.
 fn a_panel<K: Kernel>(a: Operand<K::E>, n: usize) -> APanel {
-    let apart = |stride: usize| stride > 0 && (stride * size_of::<K::E>()) % 1024 != 0;
     if !K::DIRECT_A || n > DIRECT_A_MAX_N {
         APanel::Packed
-    } else if a.cs == 1 && apart(a.rs) {
+    } else if a.cs == 1 && a.rs > 0 && !(a.rs * size_of::<K::E>()).is_multiple_of(1024) {
         APanel::Rows(a.rs)
     } else if a.rs == 1 && a.cs > 0 {
         // A step's rows are one contiguous run here, so a stride at a multiple of 1 KiB
