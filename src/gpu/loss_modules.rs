@@ -175,15 +175,13 @@ pub(crate) fn same_device<S: Shape, T>(
     weight: &GpuTensor<DynShape>,
     input: &GpuTensor<S, T>,
 ) -> Result<()> {
-    if std::sync::Arc::ptr_eq(&weight.data.device.inner, &input.data.device.inner) {
-        Ok(())
-    } else {
-        Err(Error::value(
+    crate::device::kernels::same_device(op, &weight.data, &input.data).map_err(|_| {
+        Error::value(
             op,
             "the loss's weights are on another GPU device than its input (move the loss with \
              `to_device` to the input's device)",
-        ))
-    }
+        )
+    })
 }
 
 /// `terms * weight`, the weight broadcast to the terms' shape (checked here, named as the CPU

@@ -62,6 +62,23 @@ fn check_rank(op: &str, rank: usize) -> Result<()> {
     Ok(())
 }
 
+/// An `Err` when two operands live on different GPUs (two adapters): a kernel cannot bind
+/// buffers of two devices. Every `Wgpu::new()` of one adapter is the same device, so this
+/// only happens with two adapters, e.g. a model moved to one GPU and its input to another.
+pub(crate) fn same_device(op: &str, a: &GpuStorage<f32>, b: &GpuStorage<f32>) -> Result<()> {
+    if a.device == b.device {
+        Ok(())
+    } else {
+        Err(Error::value(
+            op,
+            format!(
+                "the operands are on two GPUs ({} and {}); move one with `to_device`",
+                a.device.inner.info.name, b.device.inner.info.name
+            ),
+        ))
+    }
+}
+
 fn padded(v: &[usize]) -> [u32; MAX_RANK] {
     let mut out = [0u32; MAX_RANK];
     for (o, x) in out.iter_mut().zip(v) {
@@ -115,6 +132,7 @@ pub(crate) fn binary(
     out_dims: &[usize],
 ) -> Result<GpuStorage<f32>> {
     check_rank("GPU binary op", out_dims.len())?;
+    same_device("GPU binary op", a, b)?;
     let n: usize = out_dims.iter().product();
     let dev = &a.device;
     let out = dev.alloc(n);
@@ -265,6 +283,7 @@ pub(crate) fn matmul_at(
             format!("({batch}, {m}, {n}) outputs exceed one dispatch"),
         ));
     }
+    same_device("GPU matmul", a.data, b.data)?;
     let dev = &a.data.device;
     let out = dev.alloc(batch * m * n);
     if batch * m * n == 0 {
