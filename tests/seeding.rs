@@ -121,7 +121,7 @@ fn randn_draws_what_rand_distr_standard_normal_draws() {
             .collect();
         let tails = want
             .iter()
-            .filter(|z| z.abs() > 3.654152885361008796)
+            .filter(|z| z.abs() > 3.654_152_885_361_009)
             .count();
         assert!(tails > 10, "seed {seed}: only {tails} tail samples");
         assert_eq!(got, want, "seed {seed}");

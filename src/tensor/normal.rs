@@ -7,6 +7,9 @@
 //! Rust Project Developers; MIT or Apache-2.0 (as this crate). Doornik (2005), "An Improved
 //! Ziggurat Method to Generate Normal Random Samples".
 
+// The tables are rand_distr's text verbatim: the literals round to the same f64s.
+#![allow(clippy::excessive_precision)]
+
 use rand::Rng;
 use rand::distr::{Distribution, Open01, StandardUniform};
 
