@@ -6,7 +6,6 @@ mod display;
 mod grad;
 mod indices;
 mod named;
-mod normal;
 mod seed;
 
 pub use indices::Indices;
