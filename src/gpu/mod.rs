@@ -42,6 +42,8 @@ mod reduce;
 mod shape_ops;
 mod tensor;
 mod transformer;
+mod transformer_decoder;
+mod transformer_stack;
 
 pub use crate::device::{AdapterSummary, GpuStorage, Wgpu};
 
@@ -69,6 +71,8 @@ pub use reduce::GpuAxisOps;
 pub use shape_ops::GpuShapeOps;
 
 pub use transformer::GpuTransformerEncoderLayer;
+pub use transformer_decoder::GpuTransformerDecoderLayer;
+pub use transformer_stack::{GpuTransformerDecoder, GpuTransformerEncoder};
 
 pub use tensor::{GpuAutograd, GpuBackward, GpuTensor, ToCpu, ToDevice};
 
