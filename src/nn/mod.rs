@@ -113,6 +113,10 @@ pub use transformer::{
 };
 pub use upsample::Upsample;
 
+// For the GPU's `pad` (the `gpu` layer reaches `ops` only through `nn`).
+#[cfg(feature = "wgpu")]
+pub(crate) use crate::ops::pad::PadMode;
+
 /// Items the derive macros' generated code names; not part of the public API.
 #[doc(hidden)]
 pub mod __derive {
