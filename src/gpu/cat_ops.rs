@@ -135,7 +135,9 @@ fn join<S: Shape, SO: Shape, T: Tape<f32>>(
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
 #[track_caller]
-pub fn cat<const I: usize, S, T, L>(tensors: L) -> GpuTensor<<S as ReplaceAxis<I>>::Output<usize>, T>
+pub fn cat<const I: usize, S, T, L>(
+    tensors: L,
+) -> GpuTensor<<S as ReplaceAxis<I>>::Output<usize>, T>
 where
     S: ReplaceAxis<I>,
     T: Tape<f32>,
@@ -191,7 +193,9 @@ where
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
 #[track_caller]
-pub fn stack<const I: usize, S, T, L>(tensors: L) -> GpuTensor<<S as InsertAxis<I>>::Output<L::Len>, T>
+pub fn stack<const I: usize, S, T, L>(
+    tensors: L,
+) -> GpuTensor<<S as InsertAxis<I>>::Output<L::Len>, T>
 where
     S: InsertAxis<I>,
     T: Tape<f32>,

@@ -47,12 +47,24 @@ fn broadcast_op<S: Shape, SO: Shape, T: Tape<f32>>(
 }
 
 impl<S: Shape, T: Tape<f32>> GpuTensor<S, T> {
-    fn take<SO: Shape>(self, op: &'static str, axis: usize, out: SO, idx: &[usize]) -> Result<GpuTensor<SO, T>> {
+    fn take<SO: Shape>(
+        self,
+        op: &'static str,
+        axis: usize,
+        out: SO,
+        idx: &[usize],
+    ) -> Result<GpuTensor<SO, T>> {
         let map = take_map(&self.shape.dims(), axis, idx);
         gather_op(op, self, out, map, 0.0)
     }
 
-    fn narrow_into<SO: Shape>(self, axis: usize, start: usize, len: usize, out: SO) -> Result<GpuTensor<SO, T>> {
+    fn narrow_into<SO: Shape>(
+        self,
+        axis: usize,
+        start: usize,
+        len: usize,
+        out: SO,
+    ) -> Result<GpuTensor<SO, T>> {
         let dims = self.shape.dims();
         if start.checked_add(len).is_none_or(|end| end > dims[axis]) {
             return Err(range_error(
@@ -333,7 +345,10 @@ impl<S: Shape, T: Tape<f32>> GpuTensor<S, T> {
     {
         const {
             let (a, b) = (S::SIZES, S2::SIZES);
-            assert!(S::RANK <= S2::RANK, "broadcast_to: the target has a lower rank");
+            assert!(
+                S::RANK <= S2::RANK,
+                "broadcast_to: the target has a lower rank"
+            );
             let off = S2::RANK - S::RANK;
             let mut i = 0;
             while i < S::RANK {
