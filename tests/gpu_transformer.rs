@@ -672,3 +672,57 @@ fn shape_op_errors() {
     let empty: Vec<GpuTensor<Rank1<2>>> = Vec::new();
     assert!(shaped::gpu::try_stack::<0, _, _, _>(empty).is_err());
 }
+
+/// `split` (a size, or a list of sizes) and `chunk`: every piece and the input's gradient
+/// of `sum(piece_k * r_k)` over the pieces, against the CPU.
+#[test]
+fn split_and_chunk_match_cpu() {
+    let Some(dev) = gpu() else { return };
+    let x = randn::<Rank3<2, 7, 3>>(60);
+    let gx = up(&dev, &x);
+    type Pieces<T> = Vec<T>;
+    let check = |cp: Pieces<Tensor<(Const<2>, usize, Const<3>), f32, OwnedTape<f32>>>,
+                 gp: Pieces<GpuTensor<(Const<2>, usize, Const<3>), OwnedTape<f32>>>,
+                 what: &str| {
+        assert_eq!(cp.len(), gp.len(), "{what}: piece count");
+        let mut closs: Option<Tensor<(), f32, OwnedTape<f32>>> = None;
+        let mut gloss: Option<GpuTensor<(), OwnedTape<f32>>> = None;
+        for (k, (c, g)) in cp.into_iter().zip(gp).enumerate() {
+            close(&format!("{what} piece {k}"), &down(&g), c.as_slice(), FWD);
+            let r = Tensor::from_vec_with_shape(
+                randn::<Rank1<64>>(61 + k as u64).as_slice()[..c.numel()].to_vec(),
+                *c.shape(),
+            )
+            .unwrap();
+            let (cl, gl) = ((c * r.clone()).sum(), (g * up(&dev, &r)).sum());
+            closs = Some(match closs {
+                Some(a) => a + cl,
+                None => cl,
+            });
+            gloss = Some(match gloss {
+                Some(a) => a + gl,
+                None => gl,
+            });
+        }
+        let cg = closs.unwrap().backward();
+        let gg = gloss.unwrap().backward();
+        close(what, &grad(&gg, &gx), cg.get_slice(&x).unwrap(), GRAD);
+    };
+    check(
+        x.clone().trace().split::<1>(3),
+        gx.clone().trace().split::<1>(3),
+        "split 3",
+    );
+    check(
+        x.clone().trace().split::<1>(vec![2, 0, 5]),
+        gx.clone().trace().split::<1>(vec![2, 0, 5]),
+        "split [2, 0, 5]",
+    );
+    check(
+        x.clone().trace().chunk::<1>(3),
+        gx.clone().trace().chunk::<1>(3),
+        "chunk 3",
+    );
+    assert!(gx.clone().try_split::<1>(vec![2, 2]).is_err());
+    assert!(gx.try_chunk::<1>(0).is_err());
+}

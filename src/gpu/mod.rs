@@ -44,6 +44,7 @@ mod pool;
 mod recurrent;
 mod reduce;
 mod shape_ops;
+mod split_ops;
 mod tensor;
 mod transformer;
 mod transformer_decoder;

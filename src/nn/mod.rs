@@ -113,9 +113,12 @@ pub use transformer::{
 };
 pub use upsample::Upsample;
 
-// For the GPU's `pad` (the `gpu` layer reaches `ops` only through `nn`).
+// For the GPU's `pad`, `split` and `chunk` (the `gpu` layer reaches `ops` only through `nn`).
 #[cfg(feature = "wgpu")]
-pub(crate) use crate::ops::pad::PadMode;
+pub(crate) use crate::ops::{
+    pad::PadMode,
+    split::{SplitSizes, chunk_sizes},
+};
 
 /// Items the derive macros' generated code names; not part of the public API.
 #[doc(hidden)]
