@@ -726,3 +726,149 @@ fn split_and_chunk_match_cpu() {
     assert!(gx.clone().try_split::<1>(vec![2, 2]).is_err());
     assert!(gx.try_chunk::<1>(0).is_err());
 }
+
+/// Checks a GPU output against the golden `y` and returns the gradients of `sum(y * gy)`.
+fn golden_backward<S: Shape + shaped::shape::BroadcastShapes<S>>(
+    g: &Golden,
+    dev: &Wgpu,
+    y: GpuTensor<S, OwnedTape<f32>>,
+) -> Gradients<f32> {
+    let cy = y.to_cpu().unwrap();
+    assert_eq!(g.shape("y"), cy.dims().as_slice(), "{}: shape", g.case);
+    g.check_forward("y", cy.as_slice());
+    let gy = Tensor::from_vec_with_shape(g.f("gy"), *cy.shape()).unwrap();
+    (y * up(dev, &gy)).sum().backward()
+}
+
+fn golden_input<S: ConstShape>(dev: &Wgpu, g: &Golden, name: &str) -> GpuTensor<S> {
+    let t = Tensor::<S>::from_vec(g.f(name)).unwrap();
+    assert_eq!(g.shape(name), t.dims().as_slice(), "{}: {name}", g.case);
+    up(dev, &t)
+}
+
+/// The PyTorch golden cases of the shape ops the GPU now has (the CPU tests' files).
+#[test]
+fn shape_ops_golden() {
+    let Some(dev) = gpu() else { return };
+    let g = Golden::load("shape_narrow");
+    let x = golden_input::<Rank2<4, 6>>(&dev, &g, "x");
+    let grads = golden_backward(&g, &dev, x.clone().trace().narrow::<1, 1, 3>());
+    g.check_grad("x", &grad(&grads, &x));
+    let grads = golden_backward(&g, &dev, x.clone().trace().narrow_dyn::<1>(1, 3));
+    g.check_grad("x", &grad(&grads, &x));
+
+    let g = Golden::load("shape_slice_step");
+    let x = golden_input::<Rank2<4, 7>>(&dev, &g, "x");
+    let grads = golden_backward(&g, &dev, x.clone().trace().slice_step::<1>(1, 6, 2));
+    g.check_grad("x", &grad(&grads, &x));
+
+    let g = Golden::load("shape_index_select");
+    let x = golden_input::<Rank2<4, 5>>(&dev, &g, "x");
+    let index = Indices::<Rank1<6>>::from_vec(g.idx("index")).unwrap();
+    let grads = golden_backward(&g, &dev, x.clone().trace().index_select::<1, _>(&index));
+    g.check_grad("x", &grad(&grads, &x));
+
+    let g = Golden::load("shape_gather");
+    let x = golden_input::<Rank2<3, 5>>(&dev, &g, "x");
+    let index = Indices::<Rank2<3, 4>>::from_vec(g.idx("index")).unwrap();
+    let grads = golden_backward(&g, &dev, x.clone().trace().gather::<1, _>(&index));
+    g.check_grad("x", &grad(&grads, &x));
+
+    let g = Golden::load("shape_expand");
+    let x = golden_input::<Rank2<3, 1>>(&dev, &g, "x");
+    let grads = golden_backward(&g, &dev, x.clone().trace().broadcast_to::<Rank3<2, 3, 4>>());
+    g.check_grad("x", &grad(&grads, &x));
+
+    let g = Golden::load("shape_stack");
+    let x = golden_input::<Rank2<3, 4>>(&dev, &g, "x");
+    let x2 = golden_input::<Rank2<3, 4>>(&dev, &g, "x2");
+    let y: GpuTensor<Rank3<3, 2, 4>, _> =
+        shaped::gpu::stack::<1, _, _, _>([x.clone().trace(), x2.clone().trace()]);
+    let grads = golden_backward(&g, &dev, y);
+    g.check_grad("x", &grad(&grads, &x));
+    g.check_grad("x2", &grad(&grads, &x2));
+
+    let g = Golden::load("shape_cat_many");
+    let names = ["x0", "x1", "x2", "x3"];
+    let xs: Vec<GpuTensor<(usize, Const<4>)>> = names
+        .iter()
+        .map(|n| {
+            let rows = g.shape(n)[0];
+            up(
+                &dev,
+                &Tensor::from_vec_with_shape(g.f(n), (rows, Const)).unwrap(),
+            )
+        })
+        .collect();
+    let traced: Vec<_> = xs.iter().map(|x| x.clone().trace()).collect();
+    let grads = golden_backward(&g, &dev, shaped::gpu::cat::<0, _, _, _>(&traced));
+    for (x, n) in xs.iter().zip(names) {
+        g.check_grad(n, &grad(&grads, x));
+    }
+
+    let g = Golden::load("shape_pad_constant");
+    let x = golden_input::<Rank3<2, 3, 4>>(&dev, &g, "x");
+    let y = x.clone().trace().pad2::<1, 2, 0, 1>(PadMode::Constant(0.5));
+    let grads = golden_backward(&g, &dev, y);
+    g.check_grad("x", &grad(&grads, &x));
+
+    let g = Golden::load("shape_pad_reflect");
+    let x = golden_input::<Rank4<2, 2, 4, 5>>(&dev, &g, "x");
+    let y = x.clone().trace().pad2::<1, 2, 2, 1>(PadMode::Reflect);
+    let grads = golden_backward(&g, &dev, y);
+    g.check_grad("x", &grad(&grads, &x));
+}
+
+/// `Upsample` (nearest by a factor, bilinear to a size) against the PyTorch golden cases,
+/// the layer moved with `to_device`.
+#[test]
+fn upsample_golden() {
+    use shaped::nn::Upsample;
+    use shaped::ops::interpolate::ScaleFactor;
+    let Some(dev) = gpu() else { return };
+    let g = Golden::load("layer_upsample_nearest");
+    let x = golden_input::<Rank4<2, 3, 3, 4>>(&dev, &g, "x");
+    let up_layer = Upsample::nearest(ScaleFactor::<2>).to_device(&dev).unwrap();
+    let grads = golden_backward(&g, &dev, up_layer.forward(x.clone().trace()));
+    g.check_grad("x", &grad(&grads, &x));
+    let grads = golden_backward(
+        &g,
+        &dev,
+        Upsample::nearest((6usize, 8usize)).forward(x.clone().trace()),
+    );
+    g.check_grad("x", &grad(&grads, &x));
+
+    let g = Golden::load("layer_upsample_bilinear");
+    let x = golden_input::<Rank4<2, 2, 3, 4>>(&dev, &g, "x");
+    let layer = Upsample::bilinear((Const::<6>, Const::<8>), false);
+    let grads = golden_backward(&g, &dev, layer.forward(x.clone().trace()));
+    g.check_grad("x", &grad(&grads, &x));
+}
+
+/// `interpolate` on sizes that are not multiples (down and up, both bilinear alignments and
+/// nearest) against the CPU, values and gradients.
+#[test]
+fn interpolate_matches_cpu() {
+    use shaped::ops::interpolate::{Interpolation, ScaleFactor};
+    let Some(dev) = gpu() else { return };
+    let dev = &dev;
+    for mode in [
+        Interpolation::Nearest,
+        Interpolation::Bilinear {
+            align_corners: false,
+        },
+        Interpolation::Bilinear {
+            align_corners: true,
+        },
+    ] {
+        shape_op_vs_cpu!(dev, randn::<Rank4<1, 2, 5, 4>>(70), 71, |x| x
+            .interpolate((3usize, 7usize), mode));
+        shape_op_vs_cpu!(dev, randn::<Rank4<2, 1, 3, 3>>(72), 73, |x| x
+            .interpolate(ScaleFactor::<3>, mode));
+    }
+    let x = up(dev, &randn::<Rank4<1, 1, 2, 2>>(74));
+    let e = x
+        .try_interpolate((0usize, 3usize), Interpolation::Nearest)
+        .unwrap_err();
+    assert!(e.to_string().contains("greater than 0"), "{e}");
+}

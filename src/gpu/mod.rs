@@ -32,6 +32,7 @@ mod embedding;
 mod gather;
 mod gru;
 mod index_ops;
+mod interpolate;
 mod loss;
 mod nn;
 mod norm;

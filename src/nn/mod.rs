@@ -113,9 +113,10 @@ pub use transformer::{
 };
 pub use upsample::Upsample;
 
-// For the GPU's `pad`, `split` and `chunk` (the `gpu` layer reaches `ops` only through `nn`).
+// For the GPU's `pad`, `split`, `chunk` and `interpolate` (the `gpu` layer reaches `ops` only through `nn`).
 #[cfg(feature = "wgpu")]
 pub(crate) use crate::ops::{
+    interpolate::{InterpolateSize, Interpolation, resample_taps},
     pad::PadMode,
     split::{SplitSizes, chunk_sizes},
 };
