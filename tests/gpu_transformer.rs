@@ -680,10 +680,10 @@ fn split_and_chunk_match_cpu() {
     let Some(dev) = gpu() else { return };
     let x = randn::<Rank3<2, 7, 3>>(60);
     let gx = up(&dev, &x);
-    type Pieces<T> = Vec<T>;
-    let check = |cp: Pieces<Tensor<(Const<2>, usize, Const<3>), f32, OwnedTape<f32>>>,
-                 gp: Pieces<GpuTensor<(Const<2>, usize, Const<3>), OwnedTape<f32>>>,
-                 what: &str| {
+    type Piece = (Const<2>, usize, Const<3>);
+    type CpuPieces = Vec<Tensor<Piece, f32, OwnedTape<f32>>>;
+    type GpuPieces = Vec<GpuTensor<Piece, OwnedTape<f32>>>;
+    let check = |cp: CpuPieces, gp: GpuPieces, what: &str| {
         assert_eq!(cp.len(), gp.len(), "{what}: piece count");
         let mut closs: Option<Tensor<(), f32, OwnedTape<f32>>> = None;
         let mut gloss: Option<GpuTensor<(), OwnedTape<f32>>> = None;
