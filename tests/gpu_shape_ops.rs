@@ -103,7 +103,7 @@ fn cat_and_stack_of_lists_match_cpu() {
     let gparts: Vec<_> = parts.iter().map(|p| up(&dev, p)).collect();
     let gtraced: Vec<_> = gparts.iter().map(|p| p.clone().trace()).collect();
     let cy = Tensor::cat::<1, _>(&ctraced);
-    let gy = shaped::gpu::cat::<1, _, _, _>(&gtraced);
+    let gy = shaped::gpu::cat::<1, _>(&gtraced);
     close("cat", &down(&gy), cy.as_slice(), FWD);
     let r = Tensor::<(Const<2>, usize, Const<3>)>::randn_with_shape((Const, 6, Const), &mut rng);
     let cg = (cy * r.clone()).sum().backward();
@@ -116,7 +116,7 @@ fn cat_and_stack_of_lists_match_cpu() {
             GRAD,
         );
     }
-    let e = shaped::gpu::try_cat::<0, _, _, _>(&gparts).unwrap_err();
+    let e = shaped::gpu::try_cat::<0, _>(&gparts).unwrap_err();
     assert!(e.to_string().contains("tensor 1"), "{e}");
 
     let a = randn::<Rank2<2, 3>>(31);
@@ -127,19 +127,19 @@ fn cat_and_stack_of_lists_match_cpu() {
             0 => (
                 Tensor::stack::<0, _>([a.clone().trace(), b.clone().trace()])
                     .reshape_dyn((12usize,)),
-                shaped::gpu::stack::<0, _, _, _>([ga.clone().trace(), gb.clone().trace()])
+                shaped::gpu::stack::<0, _>([ga.clone().trace(), gb.clone().trace()])
                     .reshape_dyn((12usize,)),
             ),
             1 => (
                 Tensor::stack::<1, _>(vec![a.clone().trace(), b.clone().trace()])
                     .reshape_dyn((12usize,)),
-                shaped::gpu::stack::<1, _, _, _>(vec![ga.clone().trace(), gb.clone().trace()])
+                shaped::gpu::stack::<1, _>(vec![ga.clone().trace(), gb.clone().trace()])
                     .reshape_dyn((12usize,)),
             ),
             _ => (
                 Tensor::stack::<2, _>([a.clone().trace(), b.clone().trace()])
                     .reshape_dyn((12usize,)),
-                shaped::gpu::stack::<2, _, _, _>([ga.clone().trace(), gb.clone().trace()])
+                shaped::gpu::stack::<2, _>([ga.clone().trace(), gb.clone().trace()])
                     .reshape_dyn((12usize,)),
             ),
         };
@@ -150,7 +150,7 @@ fn cat_and_stack_of_lists_match_cpu() {
         close("stack a", &grad(&gg, &ga), cg.get_slice(&a).unwrap(), GRAD);
         close("stack b", &grad(&gg, &gb), cg.get_slice(&b).unwrap(), GRAD);
     }
-    let s: GpuTensor<Rank3<2, 2, 3>> = shaped::gpu::stack::<0, _, _, _>([ga.clone(), ga]);
+    let s: GpuTensor<Rank3<2, 2, 3>> = shaped::gpu::stack::<0, _>([ga.clone(), ga]);
     assert_eq!(down(&s)[..6], a.to_vec()[..]);
 }
 
@@ -175,7 +175,7 @@ fn shape_op_errors() {
     assert!(x.clone().try_pad::<3, 0>(PadMode::Reflect).is_err());
     assert!(x.try_broadcast_to_dyn((2usize, 4usize)).is_err());
     let empty: Vec<GpuTensor<Rank1<2>>> = Vec::new();
-    assert!(shaped::gpu::try_stack::<0, _, _, _>(empty).is_err());
+    assert!(shaped::gpu::try_stack::<0, _>(empty).is_err());
 }
 
 /// `split` (a size, or a list of sizes) and `chunk`: every piece and the input's gradient
@@ -288,7 +288,7 @@ fn shape_ops_golden() {
     let x = golden_input::<Rank2<3, 4>>(&dev, &g, "x");
     let x2 = golden_input::<Rank2<3, 4>>(&dev, &g, "x2");
     let y: GpuTensor<Rank3<3, 2, 4>, _> =
-        shaped::gpu::stack::<1, _, _, _>([x.clone().trace(), x2.clone().trace()]);
+        shaped::gpu::stack::<1, _>([x.clone().trace(), x2.clone().trace()]);
     let grads = golden_backward(&g, &dev, y);
     g.check_grad("x", &grad(&grads, &x));
     g.check_grad("x2", &grad(&grads, &x2));
@@ -306,7 +306,7 @@ fn shape_ops_golden() {
         })
         .collect();
     let traced: Vec<_> = xs.iter().map(|x| x.clone().trace()).collect();
-    let grads = golden_backward(&g, &dev, shaped::gpu::cat::<0, _, _, _>(&traced));
+    let grads = golden_backward(&g, &dev, shaped::gpu::cat::<0, _>(&traced));
     for (x, n) in xs.iter().zip(names) {
         g.check_grad(n, &grad(&grads, x));
     }

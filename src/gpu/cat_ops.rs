@@ -17,44 +17,47 @@ use crate::shape::{Const, Dim, InsertAxis, ReplaceAxis, Shape};
     message = "`{Self}` is not a list of GPU tensors of one type",
     label = "expected an array, a `Vec` or a slice of GPU tensors"
 )]
-pub trait GpuTensorList<S: Shape, T: Tape<f32>> {
+pub trait GpuTensorList {
+    /// The tensors' shape.
+    type Shape: Shape;
+    /// The tensors' tape.
+    type Tape: Tape<f32>;
     /// The number of tensors: `Const<N>` for arrays, `usize` for the others.
     type Len: Dim;
     /// The tensors, owned, and their number.
-    fn into_tensors(self) -> (Vec<GpuTensor<S, T>>, Self::Len);
+    #[allow(clippy::type_complexity)]
+    fn into_tensors(self) -> (Vec<GpuTensor<Self::Shape, Self::Tape>>, Self::Len);
 }
 
-impl<S: Shape, T: Tape<f32>, const N: usize> GpuTensorList<S, T> for [GpuTensor<S, T>; N] {
-    type Len = Const<N>;
-    fn into_tensors(self) -> (Vec<GpuTensor<S, T>>, Const<N>) {
-        (self.into(), Const)
-    }
+macro_rules! tensor_list {
+    ([$($gen:tt)*] $list:ty, $len:ty, |$v:ident| $body:expr) => {
+        impl<S: Shape, T: Tape<f32>, $($gen)*> GpuTensorList for $list {
+            type Shape = S;
+            type Tape = T;
+            type Len = $len;
+            fn into_tensors(self) -> (Vec<GpuTensor<S, T>>, $len) {
+                let $v = self;
+                $body
+            }
+        }
+    };
 }
-impl<S: Shape, T: Tape<f32>, const N: usize> GpuTensorList<S, T> for &[GpuTensor<S, T>; N] {
-    type Len = Const<N>;
-    fn into_tensors(self) -> (Vec<GpuTensor<S, T>>, Const<N>) {
-        (self.to_vec(), Const)
-    }
-}
-impl<S: Shape, T: Tape<f32>> GpuTensorList<S, T> for Vec<GpuTensor<S, T>> {
-    type Len = usize;
-    fn into_tensors(self) -> (Vec<GpuTensor<S, T>>, usize) {
-        let n = self.len();
-        (self, n)
-    }
-}
-impl<S: Shape, T: Tape<f32>> GpuTensorList<S, T> for &Vec<GpuTensor<S, T>> {
-    type Len = usize;
-    fn into_tensors(self) -> (Vec<GpuTensor<S, T>>, usize) {
-        (self.clone(), self.len())
-    }
-}
-impl<S: Shape, T: Tape<f32>> GpuTensorList<S, T> for &[GpuTensor<S, T>] {
-    type Len = usize;
-    fn into_tensors(self) -> (Vec<GpuTensor<S, T>>, usize) {
-        (self.to_vec(), self.len())
-    }
-}
+
+tensor_list!([const N: usize] [GpuTensor<S, T>; N], Const<N>, |v| (v.into(), Const));
+tensor_list!([const N: usize] &[GpuTensor<S, T>; N], Const<N>, |v| (v.to_vec(), Const));
+tensor_list!([] Vec<GpuTensor<S, T>>, usize, |v| {
+    let n = v.len();
+    (v, n)
+});
+tensor_list!([] &Vec<GpuTensor<S, T>>, usize, |v| (v.clone(), v.len()));
+tensor_list!([] &[GpuTensor<S, T>], usize, |v| (v.to_vec(), v.len()));
+
+/// The shape [`cat`] makes of a list: axis `I` becomes a `usize`.
+pub type CatShape<L, const I: usize> =
+    <<L as GpuTensorList>::Shape as ReplaceAxis<I>>::Output<usize>;
+/// The shape [`stack`] makes of a list: a new axis `I` of the list's length.
+pub type StackShape<L, const I: usize> =
+    <<L as GpuTensorList>::Shape as InsertAxis<I>>::Output<<L as GpuTensorList>::Len>;
 
 /// Every tensor has tensor 0's dims except along `free`; the error names the first that
 /// does not, the axis and both sizes (the CPU's message).
@@ -130,31 +133,23 @@ fn join<S: Shape, SO: Shape, T: Tape<f32>>(
 /// let parts: Vec<GpuTensor<(usize, Const<2>)>> = (1..=3)
 ///     .map(|n| Tensor::full_with_shape((n, Const), n as f32).to_device(&gpu))
 ///     .collect::<Result<_, _>>()?;
-/// let y = shaped::gpu::cat::<0, _, _, _>(&parts);
+/// let y = shaped::gpu::cat::<0, _>(&parts);
 /// assert_eq!(y.to_cpu()?.dims().as_slice(), &[6, 2]);
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
 #[track_caller]
-pub fn cat<const I: usize, S, T, L>(
-    tensors: L,
-) -> GpuTensor<<S as ReplaceAxis<I>>::Output<usize>, T>
+pub fn cat<const I: usize, L>(tensors: L) -> GpuTensor<CatShape<L, I>, L::Tape>
 where
-    S: ReplaceAxis<I>,
-    T: Tape<f32>,
-    L: GpuTensorList<S, T>,
+    L: GpuTensorList<Shape: ReplaceAxis<I>>,
 {
-    try_cat::<I, S, T, L>(tensors).or_panic()
+    try_cat::<I, L>(tensors).or_panic()
 }
 
 /// [`cat`], with an error for an empty list, or naming the first tensor whose size off
 /// axis `I` differs from tensor 0's.
-pub fn try_cat<const I: usize, S, T, L>(
-    tensors: L,
-) -> Result<GpuTensor<<S as ReplaceAxis<I>>::Output<usize>, T>>
+pub fn try_cat<const I: usize, L>(tensors: L) -> Result<GpuTensor<CatShape<L, I>, L::Tape>>
 where
-    S: ReplaceAxis<I>,
-    T: Tape<f32>,
-    L: GpuTensorList<S, T>,
+    L: GpuTensorList<Shape: ReplaceAxis<I>>,
 {
     let (tensors, _) = tensors.into_tensors();
     check_same_dims("cat", &tensors, Some(I))?;
@@ -188,31 +183,23 @@ where
 /// let gpu = Wgpu::new()?;
 /// let a = Tensor::<Rank1<2>>::from_array([1.0, 2.0]).to_device(&gpu)?;
 /// let b = Tensor::<Rank1<2>>::from_array([3.0, 4.0]).to_device(&gpu)?;
-/// let s: GpuTensor<Rank2<2, 2>> = shaped::gpu::stack::<1, _, _, _>([a, b]);
+/// let s: GpuTensor<Rank2<2, 2>> = shaped::gpu::stack::<1, _>([a, b]);
 /// assert_eq!(s.to_cpu()?.to_vec(), vec![1.0, 3.0, 2.0, 4.0]);
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
 #[track_caller]
-pub fn stack<const I: usize, S, T, L>(
-    tensors: L,
-) -> GpuTensor<<S as InsertAxis<I>>::Output<L::Len>, T>
+pub fn stack<const I: usize, L>(tensors: L) -> GpuTensor<StackShape<L, I>, L::Tape>
 where
-    S: InsertAxis<I>,
-    T: Tape<f32>,
-    L: GpuTensorList<S, T>,
+    L: GpuTensorList<Shape: InsertAxis<I>>,
 {
-    try_stack::<I, S, T, L>(tensors).or_panic()
+    try_stack::<I, L>(tensors).or_panic()
 }
 
 /// [`stack`], with an error for an empty list, or naming the first tensor whose shape
 /// differs from tensor 0's.
-pub fn try_stack<const I: usize, S, T, L>(
-    tensors: L,
-) -> Result<GpuTensor<<S as InsertAxis<I>>::Output<L::Len>, T>>
+pub fn try_stack<const I: usize, L>(tensors: L) -> Result<GpuTensor<StackShape<L, I>, L::Tape>>
 where
-    S: InsertAxis<I>,
-    T: Tape<f32>,
-    L: GpuTensorList<S, T>,
+    L: GpuTensorList<Shape: InsertAxis<I>>,
 {
     const {
         assert!(

@@ -55,7 +55,7 @@ pub use crate::device::{AdapterSummary, GpuStorage, Wgpu};
 
 pub use activations::GpuActivations;
 pub use attention::{GpuAttentionOutput, GpuMultiheadAttention};
-pub use cat_ops::{GpuTensorList, cat, stack, try_cat, try_stack};
+pub use cat_ops::{CatShape, GpuTensorList, StackShape, cat, stack, try_cat, try_stack};
 pub use conv::GpuConv2d;
 pub use conv_grouped::GpuGroupedConv2d;
 pub use conv_transpose::GpuConvTranspose2d;
