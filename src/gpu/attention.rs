@@ -5,7 +5,7 @@
 //! Every step's backward is the op's own, so no kernel is specific to attention.
 
 use super::nn::{GpuLinear, GpuParamMut, GpuParams};
-use super::ops::GpuOps;
+use super::ops::{GpuOps, binary_op};
 use super::recurrent::retype;
 use super::reduce::GpuAxisOps;
 use super::shape_ops::{GpuShapeOps, permute_gpu};
@@ -17,7 +17,7 @@ use crate::device::Wgpu;
 use crate::device::kernels::{self, BinaryOp};
 use crate::device::seq_kernels::{self, matmul_at, rows, transposed};
 use crate::error::{Error, Result};
-use crate::nn::{AttentionOptions, Module, MultiheadAttention};
+use crate::nn::{AttentionOptions, Dropout, Module, MultiheadAttention};
 use crate::shape::{Const, Dim, DimEq, Prod, Shape};
 use crate::tensor::Tensor;
 
@@ -186,9 +186,10 @@ impl<const EMBED: usize, const HEADS: usize> GpuMultiheadAttention<EMBED, HEADS>
     }
 
     /// The attention on run-time shapes: `y (B, L, E)` and, if asked, the weights averaged
-    /// over heads `(B, L, S)`.
-    #[allow(clippy::type_complexity)]
-    fn attend<T: Tape<f32>>(
+    /// over heads `(B, L, S)`; `dropout` (`Some`: drop, whatever its mode) on the weights,
+    /// with the mask the CPU layer would draw from the same generator.
+    #[allow(clippy::type_complexity, clippy::too_many_arguments)]
+    pub(super) fn attend<T: Tape<f32>>(
         &self,
         q: Seq<T>,
         k: Seq<T>,
@@ -196,6 +197,7 @@ impl<const EMBED: usize, const HEADS: usize> GpuMultiheadAttention<EMBED, HEADS>
         attn_mask: Option<&Tensor<(usize, usize)>>,
         key_padding_mask: Option<&Tensor<(usize, usize)>>,
         need_weights: bool,
+        dropout: Option<&Dropout>,
     ) -> Result<(GpuTensor<(usize, usize, Const<EMBED>), T>, Option<Seq<T>>)> {
         const { assert!(HEADS > 0 && EMBED.is_multiple_of(HEADS)) };
         let layer = "MultiheadAttention";
@@ -256,7 +258,14 @@ impl<const EMBED: usize, const HEADS: usize> GpuMultiheadAttention<EMBED, HEADS>
             let m = m.to_device(&dev)?.try_reshape_dyn((b, 1usize, 1usize, s))?;
             scores = scores + m;
         }
-        let attn = scores.softmax::<3>();
+        let mut attn = scores.softmax::<3>();
+        // The CPU draws the mask over (B, HEADS, L, S) in this order (`Dropout::drop_shared`);
+        // p = 0 draws nothing there, so nothing here either.
+        if let Some(mask) = dropout.and_then(|d| d.next_mask(attn.shape.numel())) {
+            let mask = gpu_tensor(attn.shape, dev.upload(&mask), NoTape);
+            let shape = attn.shape;
+            attn = binary_op(attn, mask, shape, BinaryOp::Mul)?;
+        }
         let weights = need_weights.then(|| attn.clone().mean_dim::<1>());
         let attn = attn.try_reshape_dyn((b * HEADS, l, s))?;
         let ctx: Seq<T> = attn.try_matmul(v)?;
@@ -270,7 +279,9 @@ impl<const EMBED: usize, const HEADS: usize> GpuMultiheadAttention<EMBED, HEADS>
     /// `(B, S, E)`, masks as CPU tensors (uploaded with the call, as PyTorch's masks are
     /// inputs): `attn_mask` `(L, S)` and `key_padding_mask` `(B, S)`, both additive (0 to
     /// keep, `-inf` to hide). Returns `y` and, if `options.need_weights`, the weights averaged
-    /// over heads `(B, L, S)`. Dropout on the weights is not on the GPU yet: an `Err`.
+    /// over heads `(B, L, S)`. `options.dropout` drops attention weights (whatever the
+    /// dropout's own mode, as on the CPU: pass it in training mode only) with the mask the
+    /// CPU layer draws from the same generator, uploaded.
     #[allow(clippy::type_complexity)]
     pub fn try_forward_with<B, L, S, XQ, XK, XV, B2, B3, S3, T>(
         &self,
@@ -291,12 +302,6 @@ impl<const EMBED: usize, const HEADS: usize> GpuMultiheadAttention<EMBED, HEADS>
         S3: DimEq<S>,
         T: Tape<f32>,
     {
-        if options.dropout.is_some() {
-            return Err(Error::value(
-                "MultiheadAttention",
-                "dropout on the attention weights is not on the GPU yet".to_string(),
-            ));
-        }
         let (b, l, s) = (query.shape.0, query.shape.1, key.shape.1);
         let three = |d: &[usize]| (d[0], d[1], d[2]);
         let (qs, ks, vs) = (
@@ -311,6 +316,7 @@ impl<const EMBED: usize, const HEADS: usize> GpuMultiheadAttention<EMBED, HEADS>
             options.attn_mask,
             options.key_padding_mask,
             options.need_weights,
+            options.dropout.map(|d| &*d),
         )?;
         Ok((retype(y, (b, l, Const)), w.map(|w| retype(w, (b, l, s)))))
     }
@@ -330,7 +336,7 @@ where
         let (b, l) = (x.shape.0, x.shape.1);
         let d = x.shape.dims();
         let x = retype(x, (d[0], d[1], d[2]));
-        let (y, w) = self.attend(x.clone(), x.clone(), x, None, None, true)?;
+        let (y, w) = self.attend(x.clone(), x.clone(), x, None, None, true, None)?;
         let w = w.expect("asked for the weights");
         Ok((retype(y, (b, l, Const)), retype(w, (b, l, l))))
     }

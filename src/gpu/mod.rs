@@ -24,11 +24,15 @@
 mod layer_macros;
 mod activations;
 mod attention;
+mod cat_ops;
 mod conv;
 mod conv_grouped;
 mod conv_transpose;
 mod embedding;
+mod gather;
 mod gru;
+mod index_ops;
+mod interpolate;
 mod loss;
 mod loss_class;
 mod loss_modules;
@@ -39,18 +43,23 @@ mod ops;
 mod optim;
 mod optim_adaptive;
 mod optim_more;
+mod pad_ops;
 mod pool;
 mod recurrent;
 mod reduce;
 mod reduce_more;
 mod shape_ops;
+mod split_ops;
 mod tensor;
 mod transformer;
+mod transformer_decoder;
+mod transformer_stack;
 
 pub use crate::device::{AdapterSummary, GpuStorage, Wgpu};
 
 pub use activations::GpuActivations;
 pub use attention::{GpuAttentionOutput, GpuMultiheadAttention};
+pub use cat_ops::{CatShape, GpuTensorList, StackShape, cat, stack, try_cat, try_stack};
 pub use conv::GpuConv2d;
 pub use conv_grouped::GpuGroupedConv2d;
 pub use conv_transpose::GpuConvTranspose2d;
@@ -78,6 +87,8 @@ pub use reduce_more::GpuReductions;
 pub use shape_ops::GpuShapeOps;
 
 pub use transformer::GpuTransformerEncoderLayer;
+pub use transformer_decoder::GpuTransformerDecoderLayer;
+pub use transformer_stack::{GpuTransformerDecoder, GpuTransformerEncoder};
 
 pub use tensor::{GpuAutograd, GpuBackward, GpuTensor, ToCpu, ToDevice};
 

@@ -14,22 +14,61 @@ use crate::device::Wgpu;
 use crate::device::kernels::BinaryOp;
 use crate::error::{Error, Result};
 use crate::nn::{
-    AttentionOptions, EncoderInput, Module, Params, TransformerActivation, TransformerEncoderLayer,
+    Dropout, EncoderInput, Module, Params, TransformerActivation, TransformerEncoderLayer,
 };
 use crate::shape::{Const, Dim, DimEq, Shape};
 use crate::tensor::Tensor;
 
-type Hidden<B, L, const D: usize, T> = GpuTensor<(B, L, Const<D>), T>;
+pub(super) type Hidden<B, L, const D: usize, T> = GpuTensor<(B, L, Const<D>), T>;
+
+/// The masks of one attention call: additive `(L, S)` and `(B, S)`, CPU tensors.
+#[derive(Clone, Copy, Default)]
+pub(super) struct AttentionMasks<'a> {
+    pub(super) attn: Option<&'a Tensor<(usize, usize)>>,
+    pub(super) key_padding: Option<&'a Tensor<(usize, usize)>>,
+}
+
+/// `attn(x, kv, kv)` without the weights, as a transformer block calls it: `x` `(B, L, D)`,
+/// `kv` `(B2, S, XM)` (self-attention passes `x` again), `dropout` on the weights.
+pub(super) fn attention_block<const D: usize, const H: usize, B, L, B2, S, XM, T>(
+    attn: &GpuMultiheadAttention<D, H>,
+    x: Hidden<B, L, D, T>,
+    kv: GpuTensor<(B2, S, XM), T>,
+    masks: AttentionMasks<'_>,
+    dropout: Option<&Dropout>,
+) -> Result<Hidden<B, L, D, T>>
+where
+    B: Dim,
+    L: Dim,
+    B2: Dim,
+    S: Dim,
+    XM: Dim,
+    T: Tape<f32>,
+{
+    let shape = x.shape;
+    let q = retype(x, (shape.0.size(), shape.1.size(), D));
+    let kd = kv.shape.dims();
+    let kv = retype(kv, (kd[0], kd[1], kd[2]));
+    let (y, _) = attn.attend(
+        q,
+        kv.clone(),
+        kv,
+        masks.attn,
+        masks.key_padding,
+        false,
+        dropout,
+    )?;
+    Ok(retype(y, shape))
+}
 
 /// [`TransformerEncoderLayer`] (batch-first, pre- or post-norm, relu or gelu) on the GPU,
 /// made by `layer.to_device(&gpu)`: the same parameters under PyTorch's names
 /// (`self_attn.in_proj_weight`, `linear1.weight`, `norm1.weight`, ...). As a [`Module`] it
 /// maps `x` `(B, L, D)`, or an [`EncoderInput`] with `mask` `(L, L)` and
 /// `src_key_padding_mask` `(B, L)` (CPU tensors, uploaded with the call), to `(B, L, D)`.
-/// Dropout after the attention, inside and after the feed-forward block acts in training mode
-/// ([`train`](Self::train) or `forward_train`) with the GPU Dropout; dropout on the attention
-/// weights is not on the GPU yet, so a training-mode call with `dropout > 0` is an `Err`
-/// (evaluation, or `dropout = 0`, runs).
+/// Every dropout (on the attention weights, after the attention, inside and after the
+/// feed-forward block) acts in training mode ([`train`](Self::train) or `forward_train`)
+/// with the CPU layer's generators: the same seed drops the same elements on both devices.
 ///
 /// ```no_run
 /// use shaped::prelude::*;
@@ -120,47 +159,34 @@ impl<const D: usize, const H: usize, const F: usize> GpuTransformerEncoderLayer<
         Params::<f32>::set_training(&mut self.template, false);
     }
 
-    fn run<B: Dim, L: Dim, T: Tape<f32>>(
+    pub(super) fn run<B: Dim, L: Dim, T: Tape<f32>>(
         &self,
         x: Hidden<B, L, D, T>,
         mask: Option<&Tensor<(usize, usize)>>,
         key_padding_mask: Option<&Tensor<(usize, usize)>>,
     ) -> Result<Hidden<B, L, D, T>> {
         let t = &self.template;
-        let attn_drop = &t.self_attn_dropout;
-        if attn_drop.active() && attn_drop.p() > 0.0 {
-            return Err(Error::value(
-                "TransformerEncoderLayer",
-                format!(
-                    "dropout {} on the attention weights is not on the GPU yet (evaluation mode, or dropout = 0, runs)",
-                    attn_drop.p()
-                ),
-            ));
-        }
-        let residual = |a: Hidden<B, L, D, T>, b: Hidden<B, L, D, T>| {
-            let shape = a.shape;
-            binary_op(a, b, shape, BinaryOp::Add)
-        };
+        let attn_drop = t.self_attn_dropout.active().then_some(&t.self_attn_dropout);
         let self_attention = |x: Hidden<B, L, D, T>| -> Result<Hidden<B, L, D, T>> {
-            let options = AttentionOptions {
-                attn_mask: mask,
-                key_padding_mask,
-                need_weights: false,
-                dropout: None,
-            };
-            let (y, _) = self
-                .self_attn
-                .try_forward_with(x.clone(), x.clone(), x, options)?;
+            let y = attention_block(
+                &self.self_attn,
+                x.clone(),
+                x,
+                AttentionMasks {
+                    attn: mask,
+                    key_padding: key_padding_mask,
+                },
+                attn_drop,
+            )?;
             t.dropout1.try_forward(y)
         };
-        let ff = |x: Hidden<B, L, D, T>| -> Result<Hidden<B, L, D, T>> {
-            let h = self.linear1.try_forward(x)?;
-            let h = match self.activation {
-                TransformerActivation::Relu => h.relu(),
-                TransformerActivation::Gelu => h.gelu(),
-            };
-            let h = self.linear2.try_forward(t.dropout.try_forward(h)?)?;
-            t.dropout2.try_forward(h)
+        let ff = |x| {
+            feed_forward(
+                (&self.linear1, &self.linear2),
+                self.activation,
+                x,
+                (&t.dropout, &t.dropout2),
+            )
         };
         if self.norm_first {
             let x = residual(x.clone(), self_attention(self.norm1.try_forward(x)?)?)?;
@@ -174,13 +200,45 @@ impl<const D: usize, const H: usize, const F: usize> GpuTransformerEncoderLayer<
     }
 }
 
-/// `x` with its feature axis as `Const<D>`, or an `Err` naming the sizes.
-fn features<B: Dim, L: Dim, X: DimEq<Const<D>>, T, const D: usize>(
+const LAYER: &str = "TransformerEncoderLayer";
+
+/// `x + y`, the residual connection.
+pub(super) fn residual<S: Shape, T: Tape<f32>>(
+    x: GpuTensor<S, T>,
+    y: GpuTensor<S, T>,
+) -> Result<GpuTensor<S, T>> {
+    let shape = x.shape;
+    binary_op(x, y, shape, BinaryOp::Add)
+}
+
+/// `dropout2(linear2(dropout(activation(linear1(x)))))`, the feed-forward block; each
+/// dropout drops only in training mode.
+pub(super) fn feed_forward<B: Dim, L: Dim, T: Tape<f32>, const D: usize, const F: usize>(
+    (linear1, linear2): (
+        &GpuLinear<Const<D>, Const<F>>,
+        &GpuLinear<Const<F>, Const<D>>,
+    ),
+    activation: TransformerActivation,
+    x: Hidden<B, L, D, T>,
+    (inner, branch): (&Dropout, &Dropout),
+) -> Result<Hidden<B, L, D, T>> {
+    let h = linear1.try_forward(x)?;
+    let h = match activation {
+        TransformerActivation::Relu => h.relu(),
+        TransformerActivation::Gelu => h.gelu(),
+    };
+    let h = linear2.try_forward(inner.try_forward(h)?)?;
+    branch.try_forward(h)
+}
+
+/// `x` with its feature axis as `Const<D>`, or an `Err` naming the sizes and `what` took it.
+pub(super) fn features<B: Dim, L: Dim, X: DimEq<Const<D>>, T, const D: usize>(
     x: GpuTensor<(B, L, X), T>,
+    what: &'static str,
 ) -> Result<Hidden<B, L, D, T>> {
     x.shape.2.dim_eq(Const::<D>).map_err(|_| {
         Error::shape(
-            "TransformerEncoderLayer",
+            what,
             format!(
                 "input of shape {:?} does not have d_model = {D} features",
                 x.shape.dims().as_slice()
@@ -201,7 +259,7 @@ where
 {
     type Output = Hidden<B, L, D, T>;
     fn try_forward(&self, x: GpuTensor<(B, L, X), T>) -> Result<Self::Output> {
-        self.run(features(x)?, None, None)
+        self.run(features(x, LAYER)?, None, None)
     }
 }
 
@@ -219,6 +277,6 @@ where
         input: EncoderInput<GpuTensor<(B, L, X), T>, f32>,
     ) -> Result<Self::Output> {
         let (mask, pad) = (input.mask.as_ref(), input.src_key_padding_mask.as_ref());
-        self.run(features(input.src)?, mask, pad)
+        self.run(features(input.src, LAYER)?, mask, pad)
     }
 }

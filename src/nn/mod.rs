@@ -113,6 +113,14 @@ pub use transformer::{
 };
 pub use upsample::Upsample;
 
+// For the GPU's `pad`, `split`, `chunk` and `interpolate` (the `gpu` layer reaches `ops` only through `nn`).
+#[cfg(feature = "wgpu")]
+pub(crate) use crate::ops::{
+    interpolate::{InterpolateSize, Interpolation, resample_taps},
+    pad::PadMode,
+    split::{SplitSizes, chunk_sizes},
+};
+
 /// Items the derive macros' generated code names; not part of the public API.
 #[doc(hidden)]
 pub mod __derive {

@@ -134,6 +134,38 @@ where
     }
 }
 
+/// The row and column taps of `mode` from `(ih, iw)` to `(oh, ow)` and whether they mix
+/// two inputs (bilinear), or an error for an empty size; shared with the GPU backend,
+/// which gathers along the same taps.
+#[allow(clippy::type_complexity)]
+pub(crate) fn resample_taps<E: Float>(
+    mode: Interpolation,
+    (ih, iw): (usize, usize),
+    (oh, ow): (usize, usize),
+    scale: Option<f64>,
+) -> Result<(Vec<Tap<E>>, Vec<Tap<E>>, bool)> {
+    if ih == 0 || iw == 0 || oh == 0 || ow == 0 {
+        return Err(Error::shape(
+            "interpolate",
+            format!(
+                "input and output sizes should be greater than 0, got input ({ih}, {iw}) and output ({oh}, {ow})"
+            ),
+        ));
+    }
+    Ok(match mode {
+        Interpolation::Nearest => (
+            kernels::nearest_taps(ih, oh, scale),
+            kernels::nearest_taps(iw, ow, scale),
+            false,
+        ),
+        Interpolation::Bilinear { align_corners } => (
+            kernels::linear_taps(ih, oh, align_corners, scale),
+            kernels::linear_taps(iw, ow, align_corners, scale),
+            true,
+        ),
+    })
+}
+
 impl<B: Dim, C: Dim, H: Dim, W: Dim, E: Float, T: Tape<E>> Tensor<(B, C, H, W), E, T> {
     /// Resizes the spatial dimensions of `(B, C, H, W)`, PyTorch's
     /// `F.interpolate(x, size=.. | scale_factor=.., mode=.., align_corners=..)` for
@@ -179,28 +211,8 @@ impl<B: Dim, C: Dim, H: Dim, W: Dim, E: Float, T: Tape<E>> Tensor<(B, C, H, W), 
     ) -> Result<Tensor<(B, C, Z::OutH, Z::OutW), E, T>> {
         let (b, c, h, w) = self.shape;
         let (oh, ow) = size.output_dims(h, w)?;
-        let (ih, iw, ohs, ows) = (h.size(), w.size(), oh.size(), ow.size());
-        if ih == 0 || iw == 0 || ohs == 0 || ows == 0 {
-            return Err(Error::shape(
-                "interpolate",
-                format!(
-                    "input and output sizes should be greater than 0, got input ({ih}, {iw}) and output ({ohs}, {ows})"
-                ),
-            ));
-        }
-        let scale = size.scale();
-        let (ys, xs, linear) = match mode {
-            Interpolation::Nearest => (
-                kernels::nearest_taps(ih, ohs, scale),
-                kernels::nearest_taps(iw, ows, scale),
-                false,
-            ),
-            Interpolation::Bilinear { align_corners } => (
-                kernels::linear_taps(ih, ohs, align_corners, scale),
-                kernels::linear_taps(iw, ows, align_corners, scale),
-                true,
-            ),
-        };
+        let (ih, iw) = (h.size(), w.size());
+        let (ys, xs, linear) = resample_taps(mode, (ih, iw), (oh.size(), ow.size()), size.scale())?;
         Ok(interpolate_op(
             self,
             (b, c, oh, ow),

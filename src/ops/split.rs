@@ -123,7 +123,7 @@ impl<const N: usize> From<&[usize; N]> for SplitSizes {
 
 /// The piece sizes of `torch.chunk(x, chunks)` on an axis of size `n`: pieces of
 /// `ceil(n / chunks)`, the last holding the rest, so there may be fewer than `chunks`.
-fn chunk_sizes(n: usize, chunks: usize) -> Result<Vec<usize>> {
+pub(crate) fn chunk_sizes(n: usize, chunks: usize) -> Result<Vec<usize>> {
     if chunks == 0 {
         return Err(Error::value(
             "chunk",

@@ -15,7 +15,7 @@ pub use create::TensorArray;
 
 use crate::autograd::{NoTape, OwnedTape, Tape, UniqueId};
 
-use crate::device::{Cpu, Device};
+pub(crate) use crate::device::{Cpu, Device};
 use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::shape::{Dims, Shape};

@@ -15,6 +15,7 @@ use crate::nn::linear::Linear;
 use crate::nn::module::Module;
 use crate::nn::params::{ParamMut, ParamView, Params};
 use crate::shape::{Const, Dim, DimEq, Shape};
+use crate::tensor::Device;
 use crate::tensor::Tensor;
 use rand::Rng;
 
@@ -51,7 +52,7 @@ pub struct DecoderInput<X, M, E: Float = f32> {
     pub memory_key_padding_mask: Option<Mask<E>>,
 }
 
-impl<S: Shape, E: Float, T, M> DecoderInput<Tensor<S, E, T>, M, E> {
+impl<S: Shape, E: Float, T, Dv: Device, M> DecoderInput<Tensor<S, E, T, Dv>, M, E> {
     /// `tgt` and `memory` without masks; the masks take `tgt`'s element type.
     ///
     /// ```
@@ -60,7 +61,7 @@ impl<S: Shape, E: Float, T, M> DecoderInput<Tensor<S, E, T>, M, E> {
     /// let input = DecoderInput::new(Tensor::<Rank3<1, 2, 4>>::ones(), Tensor::<Rank3<1, 3, 4>>::ones());
     /// assert!(input.tgt_mask.is_none());
     /// ```
-    pub fn new(tgt: Tensor<S, E, T>, memory: M) -> Self {
+    pub fn new(tgt: Tensor<S, E, T, Dv>, memory: M) -> Self {
         DecoderInput {
             tgt,
             memory,

@@ -15,6 +15,7 @@ use crate::nn::linear::Linear;
 use crate::nn::module::Module;
 use crate::nn::params::{ParamMut, ParamView, Params};
 use crate::shape::{Const, Dim, DimEq, Shape};
+use crate::tensor::Device;
 use crate::tensor::Tensor;
 use rand::Rng;
 
@@ -41,7 +42,7 @@ pub struct EncoderInput<X, E: Float = f32> {
     pub src_key_padding_mask: Option<Mask<E>>,
 }
 
-impl<S: Shape, E: Float, T> EncoderInput<Tensor<S, E, T>, E> {
+impl<S: Shape, E: Float, T, Dv: Device> EncoderInput<Tensor<S, E, T, Dv>, E> {
     /// `src` without masks; the masks take `src`'s element type.
     ///
     /// ```
@@ -50,7 +51,7 @@ impl<S: Shape, E: Float, T> EncoderInput<Tensor<S, E, T>, E> {
     /// let input = EncoderInput::new(Tensor::<Rank3<1, 3, 4>>::ones());
     /// assert!(input.mask.is_none());
     /// ```
-    pub fn new(src: Tensor<S, E, T>) -> Self {
+    pub fn new(src: Tensor<S, E, T, Dv>) -> Self {
         EncoderInput {
             src,
             mask: None,

@@ -1,0 +1,256 @@
+//! The stacks `nn.TransformerEncoder` and `nn.TransformerDecoder` on the GPU
+//! ([`GpuTransformerEncoder`], [`GpuTransformerDecoder`]): the GPU layers in order, the same
+//! masks and memory for each, then the optional final LayerNorm.
+
+use super::nn::{GpuParamMut, GpuParams};
+use super::norm::GpuLayerNorm;
+use super::tensor::{GpuTensor, ToCpu, ToDevice};
+use super::transformer::{GpuTransformerEncoderLayer, Hidden, features};
+use super::transformer_decoder::{DecoderMasks, GpuTransformerDecoderLayer, split_input};
+use crate::autograd::Tape;
+use crate::device::Wgpu;
+use crate::error::Result;
+use crate::nn::{DecoderInput, EncoderInput, Module, TransformerDecoder, TransformerEncoder};
+use crate::shape::{Const, Dim, DimEq};
+
+/// The final LayerNorm of a stack, if it has one.
+fn final_norm<B: Dim, L: Dim, T: Tape<f32>, const D: usize>(
+    norm: Option<&GpuLayerNorm<Const<D>>>,
+    x: Hidden<B, L, D, T>,
+) -> Result<Hidden<B, L, D, T>> {
+    match norm {
+        Some(norm) => norm.try_forward(x),
+        None => Ok(x),
+    }
+}
+
+macro_rules! stack_common {
+    ($gpu:ident, $cpu:ident) => {
+        impl<const D: usize, const H: usize, const F: usize> ToDevice for $cpu<D, H, F, f32> {
+            type Output = $gpu<D, H, F>;
+            fn to_device(&self, gpu: &Wgpu) -> Result<Self::Output> {
+                Ok($gpu {
+                    layers: self
+                        .layers
+                        .iter()
+                        .map(|l| l.to_device(gpu))
+                        .collect::<Result<_>>()?,
+                    norm: self.norm.as_ref().map(|n| n.to_device(gpu)).transpose()?,
+                })
+            }
+        }
+
+        impl<const D: usize, const H: usize, const F: usize> ToCpu for $gpu<D, H, F> {
+            type Output = $cpu<D, H, F, f32>;
+            fn to_cpu(&self) -> Result<Self::Output> {
+                Ok($cpu {
+                    layers: self
+                        .layers
+                        .iter()
+                        .map(ToCpu::to_cpu)
+                        .collect::<Result<_>>()?,
+                    norm: self.norm.as_ref().map(ToCpu::to_cpu).transpose()?,
+                })
+            }
+        }
+
+        impl<const D: usize, const H: usize, const F: usize> GpuParams for $gpu<D, H, F> {
+            fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_>)) {
+                for (i, layer) in self.layers.iter_mut().enumerate() {
+                    layer.visit_gpu(&format!("{prefix}layers.{i}."), f);
+                }
+                if let Some(norm) = &mut self.norm {
+                    norm.visit_gpu(&format!("{prefix}norm."), f);
+                }
+            }
+        }
+
+        impl<const D: usize, const H: usize, const F: usize> $gpu<D, H, F> {
+            /// Training mode for every layer: the dropouts drop (PyTorch's `model.train()`).
+            pub fn train(&mut self) {
+                self.layers.iter_mut().for_each(|l| l.train());
+            }
+            /// Evaluation mode for every layer (PyTorch's `model.eval()`).
+            pub fn eval(&mut self) {
+                self.layers.iter_mut().for_each(|l| l.eval());
+            }
+            /// The number of layers.
+            pub fn num_layers(&self) -> usize {
+                self.layers.len()
+            }
+        }
+    };
+}
+
+/// [`TransformerEncoder`] on the GPU, made by `encoder.to_device(&gpu)`: every layer a
+/// [`GpuTransformerEncoderLayer`], then the optional final norm; parameters under PyTorch's
+/// names (`layers.0.self_attn.in_proj_weight`, ..., `norm.weight`). As a [`Module`] it maps
+/// `x` `(B, L, D)` or an [`EncoderInput`] (the same `mask` and `src_key_padding_mask` for
+/// every layer) to `(B, L, D)`.
+///
+/// ```no_run
+/// use shaped::prelude::*;
+/// use shaped::gpu::prelude::*;
+/// use shaped::nn::{Module, TransformerConfig, TransformerEncoder, TransformerEncoderLayer};
+/// use shaped::rand::SeedableRng;
+/// let mut rng = shaped::rand::rngs::StdRng::seed_from_u64(0);
+/// let gpu = Wgpu::new()?;
+/// let layer = TransformerEncoderLayer::<8, 2, 16>::new(TransformerConfig::default(), &mut rng);
+/// let encoder = TransformerEncoder::new(layer, 2, &mut rng).to_device(&gpu)?;
+/// let y = encoder.forward(Tensor::<Rank3<2, 5, 8>>::ones().to_device(&gpu)?);
+/// assert_eq!(y.to_cpu()?.dims().as_slice(), &[2, 5, 8]);
+/// # Ok::<(), shaped::error::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct GpuTransformerEncoder<const D: usize, const H: usize, const F: usize> {
+    /// The layers, in order.
+    pub layers: Vec<GpuTransformerEncoderLayer<D, H, F>>,
+    /// The final LayerNorm, if any.
+    pub norm: Option<GpuLayerNorm<Const<D>>>,
+}
+
+stack_common!(GpuTransformerEncoder, TransformerEncoder);
+
+const ENCODER: &str = "TransformerEncoder";
+
+impl<const D: usize, const H: usize, const F: usize, B, L, X, T> Module<GpuTensor<(B, L, X), T>>
+    for GpuTransformerEncoder<D, H, F>
+where
+    B: Dim,
+    L: Dim,
+    X: DimEq<Const<D>>,
+    T: Tape<f32>,
+{
+    type Output = Hidden<B, L, D, T>;
+    fn try_forward(&self, x: GpuTensor<(B, L, X), T>) -> Result<Self::Output> {
+        self.try_forward(EncoderInput {
+            src: x,
+            mask: None,
+            src_key_padding_mask: None,
+        })
+    }
+}
+
+impl<const D: usize, const H: usize, const F: usize, B, L, X, T>
+    Module<EncoderInput<GpuTensor<(B, L, X), T>, f32>> for GpuTransformerEncoder<D, H, F>
+where
+    B: Dim,
+    L: Dim,
+    X: DimEq<Const<D>>,
+    T: Tape<f32>,
+{
+    type Output = Hidden<B, L, D, T>;
+    fn try_forward(
+        &self,
+        input: EncoderInput<GpuTensor<(B, L, X), T>, f32>,
+    ) -> Result<Self::Output> {
+        let (mask, pad) = (input.mask.as_ref(), input.src_key_padding_mask.as_ref());
+        let mut x = features(input.src, ENCODER)?;
+        for layer in &self.layers {
+            x = layer.run(x, mask, pad)?;
+        }
+        final_norm(self.norm.as_ref(), x)
+    }
+}
+
+/// [`TransformerDecoder`] on the GPU, made by `decoder.to_device(&gpu)`: every layer a
+/// [`GpuTransformerDecoderLayer`] over the same memory and masks, then the optional final
+/// norm; parameters under PyTorch's names (`layers.1.multihead_attn.in_proj_weight`, ...,
+/// `norm.bias`). As a [`Module`] it maps `(tgt, memory)` or a [`DecoderInput`] to `(B, L, D)`.
+///
+/// ```no_run
+/// use shaped::prelude::*;
+/// use shaped::gpu::prelude::*;
+/// use shaped::nn::{LayerNorm, Module, TransformerConfig, TransformerDecoder, TransformerDecoderLayer};
+/// use shaped::rand::SeedableRng;
+/// let mut rng = shaped::rand::rngs::StdRng::seed_from_u64(0);
+/// let gpu = Wgpu::new()?;
+/// let layer = TransformerDecoderLayer::<8, 2, 16>::new(TransformerConfig::default(), &mut rng);
+/// let decoder = TransformerDecoder::new(layer, 2, &mut rng).with_norm(LayerNorm::new());
+/// let decoder = decoder.to_device(&gpu)?;
+/// let tgt = Tensor::<Rank3<2, 5, 8>>::ones().to_device(&gpu)?;
+/// let memory = Tensor::<Rank3<2, 3, 8>>::ones().to_device(&gpu)?;
+/// let y = decoder.forward((tgt, memory));
+/// assert_eq!(y.to_cpu()?.dims().as_slice(), &[2, 5, 8]);
+/// # Ok::<(), shaped::error::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct GpuTransformerDecoder<const D: usize, const H: usize, const F: usize> {
+    /// The layers, in order.
+    pub layers: Vec<GpuTransformerDecoderLayer<D, H, F>>,
+    /// The final LayerNorm, if any.
+    pub norm: Option<GpuLayerNorm<Const<D>>>,
+}
+
+stack_common!(GpuTransformerDecoder, TransformerDecoder);
+
+const DECODER: &str = "TransformerDecoder";
+
+type Target<B, L, X, T> = GpuTensor<(B, L, X), T>;
+type Memory<B2, S, XM, T> = GpuTensor<(B2, S, XM), T>;
+
+impl<const D: usize, const H: usize, const F: usize> GpuTransformerDecoder<D, H, F> {
+    fn run<B, L, X, B2, S, XM, T>(
+        &self,
+        tgt: Target<B, L, X, T>,
+        memory: Memory<B2, S, XM, T>,
+        masks: DecoderMasks<'_>,
+    ) -> Result<Hidden<B, L, D, T>>
+    where
+        B: Dim,
+        L: Dim,
+        X: DimEq<Const<D>>,
+        B2: DimEq<B>,
+        S: Dim,
+        XM: DimEq<Const<D>>,
+        T: Tape<f32>,
+    {
+        let mut x = features(tgt, DECODER)?;
+        for layer in &self.layers {
+            x = layer.run(x, memory.clone(), masks)?;
+        }
+        final_norm(self.norm.as_ref(), x)
+    }
+}
+
+impl<const D: usize, const H: usize, const F: usize, B, L, X, B2, S, XM, T>
+    Module<(Target<B, L, X, T>, Memory<B2, S, XM, T>)> for GpuTransformerDecoder<D, H, F>
+where
+    B: Dim,
+    L: Dim,
+    X: DimEq<Const<D>>,
+    B2: DimEq<B>,
+    S: Dim,
+    XM: DimEq<Const<D>>,
+    T: Tape<f32>,
+{
+    type Output = Hidden<B, L, D, T>;
+    fn try_forward(
+        &self,
+        (tgt, memory): (Target<B, L, X, T>, Memory<B2, S, XM, T>),
+    ) -> Result<Self::Output> {
+        self.run(tgt, memory, DecoderMasks::default())
+    }
+}
+
+impl<const D: usize, const H: usize, const F: usize, B, L, X, B2, S, XM, T>
+    Module<DecoderInput<Target<B, L, X, T>, Memory<B2, S, XM, T>, f32>>
+    for GpuTransformerDecoder<D, H, F>
+where
+    B: Dim,
+    L: Dim,
+    X: DimEq<Const<D>>,
+    B2: DimEq<B>,
+    S: Dim,
+    XM: DimEq<Const<D>>,
+    T: Tape<f32>,
+{
+    type Output = Hidden<B, L, D, T>;
+    fn try_forward(
+        &self,
+        input: DecoderInput<Target<B, L, X, T>, Memory<B2, S, XM, T>, f32>,
+    ) -> Result<Self::Output> {
+        let (tgt, memory, masks) = split_input(input);
+        self.run(tgt, memory, DecoderMasks::of(&masks))
+    }
+}
