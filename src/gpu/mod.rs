@@ -36,6 +36,7 @@ mod ops;
 mod optim;
 mod optim_adaptive;
 mod optim_more;
+mod optim_state;
 mod pool;
 mod recurrent;
 mod reduce;
