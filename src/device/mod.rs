@@ -26,6 +26,8 @@ pub(crate) use self::wgpu::layer_kernels;
 #[cfg(feature = "wgpu")]
 pub(crate) use self::wgpu::optim_kernels;
 #[cfg(feature = "wgpu")]
+pub(crate) use self::wgpu::pipelines;
+#[cfg(feature = "wgpu")]
 pub(crate) use self::wgpu::rnn_kernels;
 #[cfg(feature = "wgpu")]
 pub(crate) use self::wgpu::seq_kernels;

@@ -42,6 +42,7 @@ mod recurrent;
 mod reduce;
 mod shape_ops;
 mod tensor;
+mod trainer;
 mod transformer;
 
 pub use crate::device::{AdapterSummary, GpuStorage, Wgpu};
@@ -69,6 +70,7 @@ pub use recurrent::{GpuLSTM, GpuLSTMCell};
 pub use reduce::GpuAxisOps;
 pub use shape_ops::GpuShapeOps;
 
+pub use trainer::LOG_EVERY;
 pub use transformer::GpuTransformerEncoderLayer;
 
 pub use tensor::{GpuAutograd, GpuBackward, GpuTensor, ToCpu, ToDevice};
