@@ -10,9 +10,7 @@ use gpu_support::{assert_close, gpu};
 use shaped::gpu::prelude::*;
 use shaped::gpu::{GpuStep, cross_entropy};
 use shaped::nn::{BatchNorm1d, Dropout, Linear, Module, ReLU, Tanh};
-use shaped::optim::{
-    Adam, AdamW, LrScheduler, Optimizer, ParamGroup, RmsProp, Sgd, StepLr,
-};
+use shaped::optim::{Adam, AdamW, LrScheduler, Optimizer, ParamGroup, RmsProp, Sgd, StepLr};
 use shaped::prelude::*;
 use shaped::rand::{SeedableRng, rngs::StdRng};
 use shaped::serialize::Checkpoint;
@@ -70,10 +68,15 @@ fn trainer_on_the_gpu_gives_the_cpu_history() {
         .epochs(4)
         .quiet(true)
         .accumulate(2)
-        .lr_schedule(StepLr { step_size: 2, gamma: 0.5 })
+        .lr_schedule(StepLr {
+            step_size: 2,
+            gamma: 0.5,
+        })
         .restore_best(true)
         .on_batch_end(|b| cpu_batch_losses.push((b.batch, b.global_step, b.loss)))
-        .validate(val.clone(), |m, (x, y)| Step::cross_entropy(m.forward(x), &y))
+        .validate(val.clone(), |m, (x, y)| {
+            Step::cross_entropy(m.forward(x), &y)
+        })
         .fit(train.clone(), |m, (x, y)| {
             Step::cross_entropy(m.forward_train(x.trace_constant()), &y)
         })
@@ -86,7 +89,10 @@ fn trainer_on_the_gpu_gives_the_cpu_history() {
         .epochs(4)
         .quiet(true)
         .accumulate(2)
-        .lr_schedule(StepLr { step_size: 2, gamma: 0.5 })
+        .lr_schedule(StepLr {
+            step_size: 2,
+            gamma: 0.5,
+        })
         .restore_best(true)
         .on_batch_end(|b| gpu_batch_losses.push((b.batch, b.global_step, b.loss)))
         .validate(val, |m, (x, y)| {
@@ -122,8 +128,20 @@ fn trainer_on_the_gpu_gives_the_cpu_history() {
     }
     // The best epoch's parameters were put back on both.
     let back = model.to_cpu().unwrap();
-    assert_close("0.weight", back.0.weight.as_slice(), cpu.0.weight.as_slice(), 1e-5, 1e-3);
-    assert_close("3.weight", back.3.weight.as_slice(), cpu.3.weight.as_slice(), 1e-5, 1e-3);
+    assert_close(
+        "0.weight",
+        back.0.weight.as_slice(),
+        cpu.0.weight.as_slice(),
+        1e-5,
+        1e-3,
+    );
+    assert_close(
+        "3.weight",
+        back.3.weight.as_slice(),
+        cpu.3.weight.as_slice(),
+        1e-5,
+        1e-3,
+    );
 }
 
 #[test]
@@ -161,7 +179,10 @@ fn step_both<O: GpuStep>(
 ) -> (f32, f32) {
     let (x, y) = batch;
     let cl = shaped::nn::loss::cross_entropy(cpu.forward(x.clone().trace_constant()), y);
-    let gl = cross_entropy(gpu_model.forward(x.to_device(g).unwrap().trace_constant()), y);
+    let gl = cross_entropy(
+        gpu_model.forward(x.to_device(g).unwrap().trace_constant()),
+        y,
+    );
     let out = (cl.as_slice()[0], gl.to_cpu().unwrap().as_slice()[0]);
     cpu_opt.step(cpu, &cl.backward());
     gpu_opt.step(gpu_model, &gl.backward()).unwrap();
@@ -176,19 +197,47 @@ fn matches_cpu<O: GpuStep>(opt: O, steps: usize) {
     let mut gpu_model = mlp(3).to_device(&g).unwrap();
     let (mut cpu_opt, mut gpu_opt) = (opt.clone(), GpuOptimizer::new(opt));
     for (i, batch) in batches(steps, 4).iter().enumerate() {
-        let (c, gv) = step_both(&g, &mut cpu, &mut cpu_opt, &mut gpu_model, &mut gpu_opt, batch);
-        assert!((c - gv).abs() <= 1e-5 + 1e-4 * c.abs(), "step {i}: {c} vs {gv}");
+        let (c, gv) = step_both(
+            &g,
+            &mut cpu,
+            &mut cpu_opt,
+            &mut gpu_model,
+            &mut gpu_opt,
+            batch,
+        );
+        assert!(
+            (c - gv).abs() <= 1e-5 + 1e-4 * c.abs(),
+            "step {i}: {c} vs {gv}"
+        );
     }
     let names = |s: Vec<(String, Vec<f32>)>| s.into_iter().map(|(n, _)| n).collect::<Vec<_>>();
     assert_eq!(names(gpu_opt.state().unwrap()), names(cpu_opt.state()));
     let back = gpu_model.to_cpu().unwrap();
-    assert_close("0.weight", back.0.weight.as_slice(), cpu.0.weight.as_slice(), 1e-5, 1e-3);
-    assert_close("3.bias", back.3.bias.as_ref().unwrap().as_slice(), cpu.3.bias.as_ref().unwrap().as_slice(), 1e-5, 1e-3);
+    assert_close(
+        "0.weight",
+        back.0.weight.as_slice(),
+        cpu.0.weight.as_slice(),
+        1e-5,
+        1e-3,
+    );
+    assert_close(
+        "3.bias",
+        back.3.bias.as_ref().unwrap().as_slice(),
+        cpu.3.bias.as_ref().unwrap().as_slice(),
+        1e-5,
+        1e-3,
+    );
 }
 
 #[test]
 fn sgd_maximize_matches_cpu() {
-    matches_cpu(Sgd::new(0.05).momentum(0.9).weight_decay(1e-3).maximize(true), 4);
+    matches_cpu(
+        Sgd::new(0.05)
+            .momentum(0.9)
+            .weight_decay(1e-3)
+            .maximize(true),
+        4,
+    );
     matches_cpu(Sgd::new(0.05).maximize(true), 3);
 }
 
@@ -202,7 +251,8 @@ fn param_groups_match_cpu() {
         4,
     );
     matches_cpu(
-        AdamW::new(1e-2).with_param_group(ParamGroup::names(["0.weight"]).betas(0.8, 0.99).lr(0.05)),
+        AdamW::new(1e-2)
+            .with_param_group(ParamGroup::names(["0.weight"]).betas(0.8, 0.99).lr(0.05)),
         4,
     );
     matches_cpu(
@@ -221,11 +271,21 @@ fn a_scheduler_drives_the_gpu_optimizer() {
     let mut cpu = mlp(5);
     let mut gpu_model = mlp(5).to_device(&g).unwrap();
     let (mut cpu_opt, mut gpu_opt) = (settings.clone(), GpuOptimizer::new(settings));
-    let schedule = StepLr { step_size: 1, gamma: 0.5 };
+    let schedule = StepLr {
+        step_size: 1,
+        gamma: 0.5,
+    };
     let mut cpu_sched = LrScheduler::new(&mut cpu_opt, schedule);
     let mut gpu_sched = LrScheduler::new(&mut gpu_opt.opt, schedule);
     for batch in &batches(4, 6) {
-        let (c, gv) = step_both(&g, &mut cpu, &mut cpu_opt, &mut gpu_model, &mut gpu_opt, batch);
+        let (c, gv) = step_both(
+            &g,
+            &mut cpu,
+            &mut cpu_opt,
+            &mut gpu_model,
+            &mut gpu_opt,
+            batch,
+        );
         assert!((c - gv).abs() <= 1e-5 + 1e-4 * c.abs(), "{c} vs {gv}");
         cpu_sched.step(&mut cpu_opt);
         gpu_sched.step(&mut gpu_opt.opt);
@@ -233,7 +293,13 @@ fn a_scheduler_drives_the_gpu_optimizer() {
     assert_eq!(gpu_opt.group_lrs(), cpu_opt.group_lrs());
     assert_eq!(gpu_opt.group_lrs(), vec![0.1 / 16.0, 0.4 / 16.0]);
     let back = gpu_model.to_cpu().unwrap();
-    assert_close("3.weight", back.3.weight.as_slice(), cpu.3.weight.as_slice(), 1e-5, 1e-3);
+    assert_close(
+        "3.weight",
+        back.3.weight.as_slice(),
+        cpu.3.weight.as_slice(),
+        1e-5,
+        1e-3,
+    );
 }
 
 /// Saves on one device, loads on the other, and checks the next steps agree with an
@@ -251,7 +317,14 @@ fn round_trip<O: GpuStep>(opt: O) {
     let mut gpu_model = mlp(9).to_device(&g).unwrap();
     let mut gpu_opt = GpuOptimizer::new(opt.clone());
     for batch in &data[..3] {
-        step_both(&g, &mut cpu, &mut cpu_opt, &mut gpu_model, &mut gpu_opt, batch);
+        step_both(
+            &g,
+            &mut cpu,
+            &mut cpu_opt,
+            &mut gpu_model,
+            &mut gpu_opt,
+            batch,
+        );
     }
     let mut c = Checkpoint::new(&gpu_model.to_cpu().unwrap());
     c.optimizer = gpu_opt.state().unwrap();
@@ -267,21 +340,43 @@ fn round_trip<O: GpuStep>(opt: O) {
     gpu_again_opt.load_state(resumed_opt.state()).unwrap();
     for batch in &data[3..] {
         let (x, y) = batch;
-        let (c1, g1) = step_both(&g, &mut cpu, &mut cpu_opt, &mut gpu_model, &mut gpu_opt, batch);
+        let (c1, g1) = step_both(
+            &g,
+            &mut cpu,
+            &mut cpu_opt,
+            &mut gpu_model,
+            &mut gpu_opt,
+            batch,
+        );
         let rl = shaped::nn::loss::cross_entropy(resumed.forward(x.clone().trace_constant()), y);
         let r1 = rl.as_slice()[0];
         resumed_opt.step(&mut resumed, &rl.backward());
-        let al = cross_entropy(gpu_again.forward(x.to_device(&g).unwrap().trace_constant()), y);
+        let al = cross_entropy(
+            gpu_again.forward(x.to_device(&g).unwrap().trace_constant()),
+            y,
+        );
         let a1 = al.to_cpu().unwrap().as_slice()[0];
         gpu_again_opt.step(&mut gpu_again, &al.backward()).unwrap();
         for (what, v) in [("GPU", g1), ("CPU resumed", r1), ("GPU resumed", a1)] {
-            assert!((v - c1).abs() <= 1e-5 + 1e-4 * c1.abs(), "{what}: {v} vs {c1}");
+            assert!(
+                (v - c1).abs() <= 1e-5 + 1e-4 * c1.abs(),
+                "{what}: {v} vs {c1}"
+            );
         }
     }
     let names = |s: Vec<(String, Vec<f32>)>| s.into_iter().map(|(n, _)| n).collect::<Vec<_>>();
-    assert_eq!(names(gpu_again_opt.state().unwrap()), names(resumed_opt.state()));
+    assert_eq!(
+        names(gpu_again_opt.state().unwrap()),
+        names(resumed_opt.state())
+    );
     let back = gpu_again.to_cpu().unwrap();
-    assert_close("0.weight", back.0.weight.as_slice(), cpu.0.weight.as_slice(), 1e-5, 1e-3);
+    assert_close(
+        "0.weight",
+        back.0.weight.as_slice(),
+        cpu.0.weight.as_slice(),
+        1e-5,
+        1e-3,
+    );
     std::fs::remove_file(&path).ok();
 }
 
@@ -297,7 +392,10 @@ fn optimizer_state_round_trips_across_devices() {
 fn a_bad_state_is_refused_and_changes_nothing() {
     let Some(g) = gpu() else { return };
     let mut opt = GpuOptimizer::new(Sgd::new(0.1).momentum(0.9));
-    assert!(opt.load_state(vec![("0.weight.bogus".into(), vec![1.0])]).is_err());
+    assert!(
+        opt.load_state(vec![("0.weight.bogus".into(), vec![1.0])])
+            .is_err()
+    );
     assert!(opt.load_state(vec![("step".into(), vec![0.5])]).is_err());
     // A state for another model's shapes fails the next step, before any change.
     opt.load_state(vec![("0.weight.momentum_buffer".into(), vec![1.0; 3])])
@@ -307,7 +405,10 @@ fn a_bad_state_is_refused_and_changes_nothing() {
     let x = Tensor::<Rank2<8, 6>>::ones().to_device(&g).unwrap();
     let loss = model.forward(x.trace_constant()).sum();
     let err = opt.step(&mut model, &loss.backward()).unwrap_err();
-    assert!(err.to_string().contains("0.weight.momentum_buffer"), "{err}");
+    assert!(
+        err.to_string().contains("0.weight.momentum_buffer"),
+        "{err}"
+    );
     assert_eq!(model.to_cpu().unwrap().0.weight.to_vec(), before);
 }
 
@@ -323,12 +424,17 @@ fn train_and_eval_switch_a_whole_gpu_model() {
     );
     let mut model = cpu.to_device(&g).unwrap();
     assert!(!model.is_training());
-    let x = Tensor::<Rank2<6, 4>>::randn(&mut rng).to_device(&g).unwrap();
+    let x = Tensor::<Rank2<6, 4>>::randn(&mut rng)
+        .to_device(&g)
+        .unwrap();
     let eval = model.forward(x.clone()).to_cpu().unwrap().to_vec();
     model.train();
     assert!(model.is_training() && model.1.is_training());
     let trained = model.forward(x.clone()).to_cpu().unwrap().to_vec();
-    assert!(trained.contains(&0.0), "dropout dropped nothing in training mode");
+    assert!(
+        trained.contains(&0.0),
+        "dropout dropped nothing in training mode"
+    );
     assert_ne!(trained, eval);
     model.eval();
     assert!(!model.is_training());

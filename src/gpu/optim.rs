@@ -36,7 +36,16 @@ macro_rules! sealed_grouped {
         }
     )*};
 }
-sealed_grouped!(Sgd<f32>, Adam<f32>, RmsProp<f32>, Adagrad<f32>, Adamax<f32>, NAdam<f32>, RAdam<f32>, Adadelta<f32>);
+sealed_grouped!(
+    Sgd<f32>,
+    Adam<f32>,
+    RmsProp<f32>,
+    Adagrad<f32>,
+    Adamax<f32>,
+    NAdam<f32>,
+    RAdam<f32>,
+    Adadelta<f32>
+);
 
 impl sealed::Sealed for AdamW<f32> {
     fn per_group(&self) -> Vec<Self> {
@@ -200,7 +209,6 @@ impl GpuStep for AdamW<f32> {
         adam_update(&self.0, w, g, state, step)
     }
 }
-
 
 /// A CPU optimizer's settings stepping a GPU model: `GpuOptimizer::new(Adam::new(1e-3))`.
 /// Parameters without a gradient are skipped, as on the CPU; state is keyed by parameter name.

@@ -476,7 +476,8 @@ impl<I: Dim, H: Dim, L: Dim, F: Layout, D: Direction> GpuParams for GpuLSTM<I, H
                 c.visit_named(prefix, &format!("_l{}_reverse", k + 1), f);
             }
         }
-    }    fn set_training(&mut self, training: bool) {
+    }
+    fn set_training(&mut self, training: bool) {
         crate::nn::Params::<f32>::set_training(&mut self.template, training);
     }
     fn is_training(&self) -> bool {

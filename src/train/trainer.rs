@@ -3,9 +3,9 @@
 
 mod fit;
 
+use super::device::TrainDevice;
 use super::history::{EpochRecord, History};
 use super::source::BatchSource;
-use super::device::TrainDevice;
 use super::step::{Meter, Step};
 use crate::distributed::Collective;
 use crate::dtype::Float;

@@ -79,7 +79,10 @@ impl<M, O> Trainer<'_, M, O> {
                 epoch as u64
             };
             self.apply_schedule::<E, D>(&run.base_lrs, at);
-            let lr = D::group_lrs(&*self.optimizer).first().copied().unwrap_or(0.0);
+            let lr = D::group_lrs(&*self.optimizer)
+                .first()
+                .copied()
+                .unwrap_or(0.0);
             let bar = progress(
                 !self.speaks(),
                 epoch,
