@@ -1,16 +1,20 @@
 //! Training on the GPU as on the CPU: the `Trainer` with a GPU model and a `GpuOptimizer`
 //! gives the CPU's history; optimizer state saved on one device continues on the other;
 //! `Sgd` with `maximize`, parameter groups and schedulers step as on the CPU; `train()` /
-//! `eval()` switch a whole GPU model.
+//! `eval()` switch a whole GPU model; L-BFGS steps a GPU model as on the CPU.
 #![cfg(feature = "wgpu")]
 
+mod common;
 mod gpu_support;
 
+use common::Golden;
 use gpu_support::{assert_close, gpu};
 use shaped::gpu::prelude::*;
 use shaped::gpu::{GpuStep, cross_entropy};
 use shaped::nn::{BatchNorm1d, Dropout, Linear, Module, ReLU, Tanh};
-use shaped::optim::{Adam, AdamW, LrScheduler, Optimizer, ParamGroup, RmsProp, Sgd, StepLr};
+use shaped::optim::{
+    Adam, AdamW, Lbfgs, LineSearch, LrScheduler, Optimizer, ParamGroup, RmsProp, Sgd, StepLr,
+};
 use shaped::prelude::*;
 use shaped::rand::{SeedableRng, rngs::StdRng};
 use shaped::serialize::Checkpoint;
@@ -456,4 +460,104 @@ fn state_names_are_the_cpu_names() {
     opt.step(&mut model, &loss.backward()).unwrap();
     let names: Vec<String> = opt.state().unwrap().into_iter().map(|(n, _)| n).collect();
     assert_eq!(names, ["step", "0.exp_avg", "0.exp_avg_sq"]);
+}
+
+/// PyTorch's L-BFGS trajectories (tests/golden/optim_lbfgs*: `0.5 |A p - b|^2 + 0.05 sum p^4`)
+/// with the closure on the GPU.
+fn lbfgs_golden(case: &str) {
+    let Some(dev) = gpu() else { return };
+    let g = Golden::load(case);
+    let a = Tensor::<Rank2<6, 4>>::from_vec(g.f("A"))
+        .unwrap()
+        .to_device(&dev)
+        .unwrap();
+    let b = Tensor::<Rank2<6, 1>>::from_vec(g.f("b"))
+        .unwrap()
+        .to_device(&dev)
+        .unwrap();
+    let mut p = Tensor::<Rank2<4, 1>>::from_vec(g.f("p0"))
+        .unwrap()
+        .to_device(&dev)
+        .unwrap();
+    let mut opt = Lbfgs::<f32>::new(g.hp("lr"))
+        .max_iter(g.hp("max_iter") as usize)
+        .history_size(g.hp("history_size") as usize)
+        .tolerance_grad(g.hp("tolerance_grad"))
+        .tolerance_change(g.hp("tolerance_change"));
+    if g.hp_str("line_search_fn") != "null" {
+        opt = opt.line_search(LineSearch::StrongWolfe);
+    }
+    for k in 0..g.hp("steps") as usize {
+        let loss = opt
+            .try_step_gpu(&mut p, |p| {
+                let p = p.clone().trace();
+                let r = a.clone().matmul(p.clone()) - b.clone();
+                let fit = r.square().sum() * 0.5;
+                Ok(fit + p.square().square().sum() * 0.05)
+            })
+            .unwrap();
+        g.check_forward(&format!("loss.{k}"), &[loss as f32]);
+        g.check_forward(&format!("p.{}", k + 1), &p.to_cpu().unwrap().to_vec());
+    }
+}
+
+#[test]
+fn lbfgs_golden_on_the_gpu() {
+    lbfgs_golden("optim_lbfgs");
+    lbfgs_golden("optim_lbfgs_strong_wolfe");
+}
+
+#[test]
+fn lbfgs_on_a_gpu_model_matches_cpu_and_shares_its_state() {
+    let Some(g) = gpu() else { return };
+    let (x, y) = batches(1, 11).remove(0);
+    let mut cpu = mlp(12);
+    let mut gpu_model = mlp(12).to_device(&g).unwrap();
+    let gx = x.to_device(&g).unwrap();
+    let settings = Lbfgs::<f32>::new(0.5)
+        .max_iter(4)
+        .line_search(LineSearch::StrongWolfe);
+    let (mut cpu_opt, mut gpu_opt) = (settings.clone(), settings.clone());
+    let cpu_loss =
+        |m: &mut Mlp| shaped::nn::loss::cross_entropy(m.forward(x.clone().trace_constant()), &y);
+    let gpu_loss = |m: &mut <Mlp as ToDevice>::Output| {
+        Ok(cross_entropy(m.forward(gx.clone().trace_constant()), &y))
+    };
+    for k in 0..2 {
+        let c = cpu_opt.step(&mut cpu, cpu_loss);
+        let gv = gpu_opt.try_step_gpu(&mut gpu_model, gpu_loss).unwrap();
+        assert!(
+            (c - gv).abs() <= 1e-5 + 1e-4 * c.abs(),
+            "step {k}: CPU {c}, GPU {gv}"
+        );
+    }
+    assert_eq!(gpu_opt.iterations(), cpu_opt.iterations());
+    // Eight quasi-Newton iterations apart, the devices' f32 rounding has grown a little.
+    let back = gpu_model.to_cpu().unwrap();
+    assert_close(
+        "0.weight",
+        back.0.weight.as_slice(),
+        cpu.0.weight.as_slice(),
+        1e-4,
+        1e-2,
+    );
+    // The GPU run's state and weights continue on the CPU as on the GPU.
+    let mut resumed = settings;
+    resumed.load_state(gpu_opt.state()).unwrap();
+    let mut from_gpu = back;
+    let r = resumed.step(&mut from_gpu, cpu_loss);
+    let gv = gpu_opt.try_step_gpu(&mut gpu_model, gpu_loss).unwrap();
+    assert!(
+        (r - gv).abs() <= 1e-5 + 1e-4 * gv.abs(),
+        "resumed {r}, GPU {gv}"
+    );
+    assert_eq!(resumed.iterations(), gpu_opt.iterations());
+    let back = gpu_model.to_cpu().unwrap();
+    assert_close(
+        "3.weight",
+        from_gpu.3.weight.as_slice(),
+        back.3.weight.as_slice(),
+        1e-5,
+        1e-3,
+    );
 }

@@ -29,6 +29,7 @@ mod conv_grouped;
 mod conv_transpose;
 mod embedding;
 mod gru;
+mod lbfgs;
 mod loss;
 mod nn;
 mod norm;
@@ -57,6 +58,7 @@ pub use gru::{
     GpuGRU, GpuGRUCell, GpuRNN, GpuRNNCell, GpuRNNRelu, GpuRNNReluCell, GpuRecurrent,
     GpuRecurrentCell,
 };
+pub use lbfgs::GpuLbfgsLoss;
 pub use loss::{
     GpuLossTape, binary_cross_entropy, binary_cross_entropy_with_logits, l1_loss, mse_loss,
     nll_loss, try_binary_cross_entropy, try_binary_cross_entropy_with_logits, try_l1_loss,
