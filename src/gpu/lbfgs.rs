@@ -101,7 +101,7 @@ impl Lbfgs<f32> {
     /// let gpu = Wgpu::new()?;
     /// let mut p = Tensor::<Rank1<2>>::zeros().to_device(&gpu)?;
     /// let mut opt = Lbfgs::new(1.0).line_search(LineSearch::StrongWolfe);
-    /// let first = opt.try_step_gpu(&mut p, |p| Ok(p.clone().trace().add_scalar(-3.0).square().sum()))?;
+    /// let first = opt.try_step_gpu(&mut p, |p| Ok((p.clone().trace() + -3.0).square().sum()))?;
     /// assert_eq!(first, 18.0);
     /// # Ok::<(), shaped::error::Error>(())
     /// ```

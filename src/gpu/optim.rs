@@ -223,7 +223,7 @@ impl GpuStep for AdamW<f32> {
 /// use shaped::prelude::*;
 /// use shaped::gpu::prelude::*;
 /// use shaped::nn::{Linear, Module};
-/// use shaped::optim::{ParamGroup, Sgd};
+/// use shaped::optim::{Optimizer, ParamGroup, Sgd};
 /// use shaped::rand::{SeedableRng, rngs::StdRng};
 /// let gpu = Wgpu::new()?;
 /// let mut model = Linear::<2, 1>::new(&mut StdRng::seed_from_u64(0)).to_device(&gpu)?;

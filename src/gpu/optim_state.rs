@@ -22,7 +22,8 @@ impl<O: GpuStep> GpuOptimizer<O> {
     /// let gpu = Wgpu::new()?;
     /// let mut w = Tensor::<Rank1<2>>::ones().to_device(&gpu)?;
     /// let mut opt = GpuOptimizer::new(Adam::new(0.1));
-    /// opt.step(&mut w, &w.clone().trace().square().sum().backward())?;
+    /// let grads = w.clone().trace().square().sum().backward();
+    /// opt.step(&mut w, &grads)?;
     /// // The same state on the CPU: the next step there is the GPU's next step.
     /// let mut cpu = Adam::<f32>::new(0.1);
     /// cpu.load_state(opt.state()?)?;

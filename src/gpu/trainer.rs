@@ -17,7 +17,7 @@
 //! let mut model = Linear::<3, 1>::new(&mut StdRng::seed_from_u64(0)).to_device(&gpu)?;
 //! let mut opt = GpuOptimizer::new(Sgd::new(0.1));
 //! let x = Tensor::<Rank2<8, 3>>::randn(&mut StdRng::seed_from_u64(1));
-//! let y = x.clone().sum_axis::<1>().reshape::<Rank2<8, 1>>();
+//! let y = x.clone().matmul(Tensor::<Rank2<3, 1>>::from_array([[1.0], [-2.0], [0.5]]));
 //! let history = Trainer::new(&mut model, &mut opt)
 //!     .epochs(20)
 //!     .quiet(true)
