@@ -201,10 +201,16 @@ impl<M, O> Trainer<'_, M, O> {
             });
             if kept.len() >= D::LOG_EVERY {
                 self.read_back(&mut kept, &mut ended, &mut meter, epoch, run, bar)?;
-                if !bar.is_hidden() {
+            }
+            if !bar.is_hidden() {
+                // Between read-backs (a GPU's) the bar moves on with the last figures read.
+                let message = if meter.samples() > 0 {
                     let rate = meter.samples() as f64 / started.elapsed().as_secs_f64().max(1e-9);
-                    bar.inc(format!("loss {:.4}  {rate:.0} samples/s", meter.loss()));
-                }
+                    format!("loss {:.4}  {rate:.0} samples/s", meter.loss())
+                } else {
+                    String::new()
+                };
+                bar.inc(message);
             }
         }
         if let Some(grads) = pending.take() {
