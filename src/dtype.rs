@@ -24,12 +24,15 @@ pub(crate) mod private {
     }
     /// Implemented by `f32` and `f64` only.
     pub trait Sealed: Sized {
+        /// True for `f32`, false for `f64` (`backend::precompiled` picks an instance by it).
+        const IS_F32: bool;
         /// The slice as its concrete element type.
         fn concrete(s: &[Self]) -> Slice<'_>;
         /// The mutable slice as its concrete element type.
         fn concrete_mut(s: &mut [Self]) -> SliceMut<'_>;
     }
     impl Sealed for f32 {
+        const IS_F32: bool = true;
         fn concrete(s: &[f32]) -> Slice<'_> {
             Slice::F32(s)
         }
@@ -38,6 +41,7 @@ pub(crate) mod private {
         }
     }
     impl Sealed for f64 {
+        const IS_F32: bool = false;
         fn concrete(s: &[f64]) -> Slice<'_> {
             Slice::F64(s)
         }

@@ -103,3 +103,32 @@ fn the_generator_is_shared_by_all_threads() {
     let again: Vec<u64> = (0..4).map(|_| GlobalRng.next_u64()).collect();
     assert_eq!(after, again);
 }
+
+/// `randn` draws exactly what `rand_distr::StandardNormal` draws from the same generator
+/// (the ziggurat is written out in the crate so users' builds skip `rand_distr`; issue 15).
+/// 200 000 samples reach the tail branch (layer 0) a few hundred times.
+#[test]
+fn randn_draws_what_rand_distr_standard_normal_draws() {
+    use rand_distr::{Distribution, StandardNormal};
+    use shaped::rand::{SeedableRng, rngs::StdRng};
+    const N: usize = 200_000;
+    for seed in [0u64, 7, 12345] {
+        let mut ours = StdRng::seed_from_u64(seed);
+        let mut reference = StdRng::seed_from_u64(seed);
+        let got = Tensor::<Rank1<N>, f64>::randn(&mut ours).to_vec();
+        let want: Vec<f64> = (0..N)
+            .map(|_| StandardNormal.sample(&mut reference))
+            .collect();
+        let tails = want
+            .iter()
+            .filter(|z| z.abs() > 3.654_152_885_361_009)
+            .count();
+        assert!(tails > 10, "seed {seed}: only {tails} tail samples");
+        assert_eq!(got, want, "seed {seed}");
+        let got32 = Tensor::<Rank1<1000>>::randn(&mut ours).to_vec();
+        let want32: Vec<f32> = (0..1000)
+            .map(|_| StandardNormal.sample(&mut reference))
+            .collect();
+        assert_eq!(got32, want32, "seed {seed} (f32)");
+    }
+}

@@ -29,6 +29,7 @@ pub(crate) mod optim;
 pub(crate) mod pad;
 pub(crate) mod parallel;
 pub(crate) mod pooling;
+pub(crate) mod precompiled;
 pub(crate) mod reduce;
 pub(crate) mod rnn;
 pub(crate) mod rnn_cell;

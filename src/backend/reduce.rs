@@ -2,6 +2,7 @@
 
 use super::simd::wide;
 use super::threads;
+use crate::backend::precompiled::precompiled;
 use crate::dtype::Float;
 use std::sync::Mutex;
 
@@ -16,8 +17,13 @@ pub(crate) fn split_axis(dims: &[usize], axis: usize) -> (usize, usize, usize) {
     (outer, dims[axis], inner)
 }
 
-/// Sum along the middle of `[outer, n, inner]`.
-pub(crate) fn sum_axis<E: Float>(x: &[E], outer: usize, n: usize, inner: usize) -> Vec<E> {
+precompiled! {
+    /// Sum along the middle of `[outer, n, inner]`.
+    pub(crate) fn sum_axis<E>(x: &[E], outer: usize, n: usize, inner: usize) -> Vec<E> = sum_axis_generic;
+}
+
+/// The kernel of [`sum_axis`].
+fn sum_axis_generic<E: Float>(x: &[E], outer: usize, n: usize, inner: usize) -> Vec<E> {
     wide(
         #[inline(always)]
         || {
@@ -48,8 +54,13 @@ pub(crate) fn sum_axis<E: Float>(x: &[E], outer: usize, n: usize, inner: usize) 
     )
 }
 
-/// Adds `g` (shaped `[outer, inner]`) to every `k` of `acc` (shaped `[outer, n, inner]`) times `scale`.
-pub(crate) fn spread_axis<E: Float>(
+precompiled! {
+    /// Adds `g` (shaped `[outer, inner]`) to every `k` of `acc` (shaped `[outer, n, inner]`) times `scale`.
+    pub(crate) fn spread_axis<E>(acc: &mut [E], g: &[E], outer: usize, n: usize, inner: usize, scale: E) = spread_axis_generic;
+}
+
+/// The kernel of [`spread_axis`].
+fn spread_axis_generic<E: Float>(
     acc: &mut [E],
     g: &[E],
     outer: usize,
@@ -161,8 +172,13 @@ fn sum_long<E: Float>(x: &[E]) -> E {
     partials.iter().fold(E::ZERO, |s, &v| s + v)
 }
 
-/// Sum of a contiguous slice in eight lanes.
-pub(crate) fn sum_contiguous<E: Float>(x: &[E]) -> E {
+precompiled! {
+    /// Sum of a contiguous slice in eight lanes.
+    pub(crate) fn sum_contiguous<E>(x: &[E]) -> E = sum_contiguous_generic;
+}
+
+/// The kernel of [`sum_contiguous`].
+fn sum_contiguous_generic<E: Float>(x: &[E]) -> E {
     wide(
         #[inline(always)]
         || {

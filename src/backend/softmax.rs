@@ -3,6 +3,7 @@
 
 use super::simd::wide;
 use super::threads;
+use crate::backend::precompiled::precompiled;
 use crate::dtype::Float;
 use std::sync::Mutex;
 
@@ -135,8 +136,13 @@ fn log_softmax_rows<E: Float>(x: &[E], n: usize, row: usize, y: &mut [E]) {
     }
 }
 
-/// Softmax along the middle of `[outer, n, inner]`, shifted by each row's maximum.
-pub(crate) fn softmax_axis<E: Float>(x: &[E], outer: usize, n: usize, inner: usize) -> Vec<E> {
+precompiled! {
+    /// Softmax along the middle of `[outer, n, inner]`, shifted by each row's maximum.
+    pub(crate) fn softmax_axis<E>(x: &[E], outer: usize, n: usize, inner: usize) -> Vec<E> = softmax_axis_generic;
+}
+
+/// The kernel of [`softmax_axis`].
+fn softmax_axis_generic<E: Float>(x: &[E], outer: usize, n: usize, inner: usize) -> Vec<E> {
     if inner == 1 && n > 0 {
         let mut y = vec![E::ZERO; x.len()];
         for_row_blocks(&mut y, n, |row, block| softmax_rows(x, n, row, block));
@@ -173,8 +179,13 @@ pub(crate) fn softmax_axis<E: Float>(x: &[E], outer: usize, n: usize, inner: usi
     )
 }
 
-/// `y = x - m - ln(sum_k exp(x - m))` along the middle axis, `m` being the row maximum.
-pub(crate) fn log_softmax_axis<E: Float>(x: &[E], outer: usize, n: usize, inner: usize) -> Vec<E> {
+precompiled! {
+    /// `y = x - m - ln(sum_k exp(x - m))` along the middle axis, `m` being the row maximum.
+    pub(crate) fn log_softmax_axis<E>(x: &[E], outer: usize, n: usize, inner: usize) -> Vec<E> = log_softmax_axis_generic;
+}
+
+/// The kernel of [`log_softmax_axis`].
+fn log_softmax_axis_generic<E: Float>(x: &[E], outer: usize, n: usize, inner: usize) -> Vec<E> {
     if inner == 1 && n > 0 {
         let mut y = vec![E::ZERO; x.len()];
         for_row_blocks(&mut y, n, |row, block| log_softmax_rows(x, n, row, block));
@@ -210,9 +221,14 @@ pub(crate) fn log_softmax_axis<E: Float>(x: &[E], outer: usize, n: usize, inner:
     )
 }
 
-/// `gx += gy - exp(y) * sum_k(gy)` along the middle axis: the backward of
-/// [`log_softmax_axis`] from its output `y`.
-pub(crate) fn log_softmax_backward<E: Float>(
+precompiled! {
+    /// `gx += gy - exp(y) * sum_k(gy)` along the middle axis: the backward of
+    /// [`log_softmax_axis`] from its output `y`.
+    pub(crate) fn log_softmax_backward<E>(gx: &mut [E], gy: &[E], y: &[E], outer: usize, n: usize, inner: usize) = log_softmax_backward_generic;
+}
+
+/// The kernel of [`log_softmax_backward`].
+fn log_softmax_backward_generic<E: Float>(
     gx: &mut [E],
     gy: &[E],
     y: &[E],
@@ -255,8 +271,13 @@ pub(crate) fn log_softmax_backward<E: Float>(
     )
 }
 
-/// `gx += y * (gy - sum_k(gy * y))` along the middle axis.
-pub(crate) fn softmax_backward<E: Float>(
+precompiled! {
+    /// `gx += y * (gy - sum_k(gy * y))` along the middle axis.
+    pub(crate) fn softmax_backward<E>(gx: &mut [E], gy: &[E], y: &[E], outer: usize, n: usize, inner: usize) = softmax_backward_generic;
+}
+
+/// The kernel of [`softmax_backward`].
+fn softmax_backward_generic<E: Float>(
     gx: &mut [E],
     gy: &[E],
     y: &[E],

@@ -93,7 +93,7 @@ fn embedded_text(name: &str, bytes: &[u8], gz: bool) -> Result<String> {
     let what = format!("{name} (embedded)");
     let bytes = if gz {
         let mut out = Vec::new();
-        flate2::read::GzDecoder::new(bytes)
+        super::gzip::GzReader::new(bytes)
             .read_to_end(&mut out)
             .map_err(|e| format_err(&what, format!("not a valid gzip file: {e}")))?;
         out

@@ -592,7 +592,7 @@ pub fn save_csv<S: Shape, E: Float, T>(
     let gz = path.extension().is_some_and(|e| e == "gz");
     crate::serialize::write_atomic(path, |w| {
         if gz {
-            let mut enc = flate2::write::GzEncoder::new(w, flate2::Compression::default());
+            let mut enc = super::gzip::GzWriter::new(w)?;
             write_csv(&mut enc, tensor, options, header)?;
             enc.finish()?;
             Ok(())

@@ -76,7 +76,7 @@ pub(crate) fn too_large(what: &str, size: &str, limit: u64) -> Error {
 pub(crate) fn gunzip(compressed: impl Read, what: &str) -> Result<Vec<u8>> {
     let limit = max_decompressed_bytes();
     let mut out = Vec::new();
-    flate2::read::GzDecoder::new(compressed)
+    super::gzip::GzReader::new(std::io::BufReader::new(compressed))
         .take(limit.saturating_add(1))
         .read_to_end(&mut out)
         .map_err(|e| Error::Format {

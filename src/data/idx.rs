@@ -136,7 +136,7 @@ fn read_idx_path(path: &Path, rank: u8) -> Result<(Vec<usize>, Vec<u8>)> {
     })?;
     if path.extension().is_some_and(|e| e == "gz") {
         read_idx(
-            flate2::read::GzDecoder::new(std::io::BufReader::new(file)),
+            super::gzip::GzReader::new(std::io::BufReader::new(file)),
             None,
             Some(super::gz::max_decompressed_bytes()),
             rank,

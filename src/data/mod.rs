@@ -21,6 +21,7 @@ mod bundled;
 mod csv;
 mod dataset;
 mod gz;
+mod gzip;
 mod idx;
 mod loader;
 mod named;

@@ -10,9 +10,9 @@ use crate::error::{Error, Result};
 use crate::ops::binary::{MulKernel, binary_op};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
+use rand::distr::{Distribution, StandardUniform};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{Rng, SeedableRng};
-use rand_distr::{Distribution, StandardUniform};
 use std::sync::{Mutex, PoisonError};
 
 /// PyTorch's `nn.Dropout(p)`, on inputs of any shape.

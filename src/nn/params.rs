@@ -200,14 +200,9 @@ pub trait Params<E: Float> {
     /// `sum(p.numel() for p in model.parameters())`: a tensor is counted once, however many
     /// names it has (PyTorch's `parameters()` skips repeats too).
     fn num_params(&self) -> usize {
-        let mut n = 0;
-        let mut seen = std::collections::HashSet::new();
-        self.visit("", &mut |p| {
-            if p.kind == TensorKind::Parameter && seen.insert(p.id) {
-                n += p.data.len()
-            }
-        });
-        n
+        let mut counter = ParamCounter::new();
+        self.visit("", &mut |p| counter.add(p.kind, p.id, p.data.len()));
+        counter.total()
     }
 
     /// Describes this layer for [`summary`](Params::summary): calls `f(name, description)`
@@ -250,6 +245,35 @@ pub trait Params<E: Float> {
     /// ```
     fn summary(&self) -> super::summary::ModelSummary {
         super::summary::ModelSummary::of(self)
+    }
+}
+
+/// The count of [`Params::num_params`]. Not generic, and its set's code is behind its own
+/// methods: the default method is compiled for every model type in the user's crate, and
+/// reaches it through every `dyn Params` vtable (issue 15).
+struct ParamCounter {
+    seen: std::collections::HashSet<UniqueId>,
+    total: usize,
+}
+
+impl ParamCounter {
+    #[inline(never)]
+    fn new() -> Self {
+        ParamCounter {
+            seen: Default::default(),
+            total: 0,
+        }
+    }
+    #[inline(never)]
+    fn add(&mut self, kind: TensorKind, id: UniqueId, len: usize) {
+        if kind == TensorKind::Parameter && self.seen.insert(id) {
+            self.total += len
+        }
+    }
+    /// The total; frees the set here rather than in the caller's drop glue.
+    #[inline(never)]
+    fn total(self) -> usize {
+        self.total
     }
 }
 

@@ -6,7 +6,7 @@ use crate::error::OrPanic;
 use crate::error::{Error, Result};
 use crate::shape::{Const, ConstShape, Shape};
 use rand::Rng;
-use rand_distr::{Distribution, StandardNormal, StandardUniform};
+use rand::distr::{Distribution, StandardUniform};
 
 /// Nested arrays that convert to tensors, with the shape taken from the array type:
 /// `[[f32; 3]; 2]` becomes a `Rank2<2, 3>` tensor.
@@ -221,7 +221,7 @@ impl<S: Shape, E: Float> Tensor<S, E> {
         let (m, s) = (mean.to_f64(), std.to_f64());
         let data = (0..shape.numel())
             .map(|_| {
-                let z: f64 = StandardNormal.sample(rng);
+                let z = super::normal::standard_normal(rng);
                 E::from_f64(m + s * z)
             })
             .collect();

@@ -6,6 +6,7 @@ mod display;
 mod grad;
 mod indices;
 mod named;
+mod normal;
 mod seed;
 
 pub use indices::Indices;

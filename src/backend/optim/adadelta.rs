@@ -1,6 +1,7 @@
 //! Adadelta's update loop.
 
 use crate::backend::parallel::for_zipped_blocks;
+use crate::backend::precompiled::precompiled;
 use crate::dtype::Float;
 
 /// The scalars of one Adadelta step.
@@ -14,9 +15,14 @@ pub(crate) struct AdadeltaStep<E> {
     pub(crate) sign: E,
 }
 
-/// `v = rho v + (1 - rho) g^2; d = sqrt(u + eps) / sqrt(v + eps) g;
-/// u = rho u + (1 - rho) d^2; p -= lr d`.
-pub(crate) fn adadelta_update<E: Float>(
+precompiled! {
+    /// `v = rho v + (1 - rho) g^2; d = sqrt(u + eps) / sqrt(v + eps) g;
+    /// u = rho u + (1 - rho) d^2; p -= lr d`.
+    pub(crate) fn adadelta_update<E>(k: &AdadeltaStep<E>, p: &mut [E], g: &[E], square_avg: &mut [E], acc_delta: &mut [E]) = adadelta_update_generic;
+}
+
+/// The kernel of [`adadelta_update`].
+fn adadelta_update_generic<E: Float>(
     k: &AdadeltaStep<E>,
     p: &mut [E],
     g: &[E],

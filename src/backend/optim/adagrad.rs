@@ -1,6 +1,7 @@
 //! Adagrad's update loop.
 
 use crate::backend::parallel::for_zipped_blocks;
+use crate::backend::precompiled::precompiled;
 use crate::dtype::Float;
 
 /// The scalars of one Adagrad step.
@@ -14,8 +15,13 @@ pub(crate) struct AdagradStep<E> {
     pub(crate) sign: E,
 }
 
-/// `g = sign grad + wd p; sum += g^2; p -= clr g / (sqrt(sum) + eps)`.
-pub(crate) fn adagrad_update<E: Float>(k: &AdagradStep<E>, p: &mut [E], g: &[E], sum: &mut [E]) {
+precompiled! {
+    /// `g = sign grad + wd p; sum += g^2; p -= clr g / (sqrt(sum) + eps)`.
+    pub(crate) fn adagrad_update<E>(k: &AdagradStep<E>, p: &mut [E], g: &[E], sum: &mut [E]) = adagrad_update_generic;
+}
+
+/// The kernel of [`adagrad_update`].
+fn adagrad_update_generic<E: Float>(k: &AdagradStep<E>, p: &mut [E], g: &[E], sum: &mut [E]) {
     let s = *k;
     for_zipped_blocks([p, sum], |off, [p, sum]| {
         let g = &g[off..][..p.len()];

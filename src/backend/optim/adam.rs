@@ -1,6 +1,7 @@
 //! The Adam / AdamW update of one parameter.
 
 use crate::backend::parallel::for_zipped_blocks;
+use crate::backend::precompiled::precompiled;
 use crate::dtype::Float;
 
 /// One Adam step's constants, the same for every parameter.
@@ -26,9 +27,14 @@ pub(crate) struct AdamStep<E> {
     pub sign: E,
 }
 
-/// Updates `p` and its moments `m`, `v` (and the running maximum `vmax` of `v` for amsgrad)
-/// from the gradient `g`, in place.
-pub(crate) fn adam_update<E: Float>(
+precompiled! {
+    /// Updates `p` and its moments `m`, `v` (and the running maximum `vmax` of `v` for amsgrad)
+    /// from the gradient `g`, in place.
+    pub(crate) fn adam_update<E>(k: &AdamStep<E>, p: &mut [E], g: &[E], m: &mut [E], v: &mut [E], vmax: Option<&mut [E]>) = adam_update_generic;
+}
+
+/// The kernel of [`adam_update`].
+fn adam_update_generic<E: Float>(
     k: &AdamStep<E>,
     p: &mut [E],
     g: &[E],

@@ -1,6 +1,7 @@
 //! Adamax's update loop.
 
 use crate::backend::parallel::for_zipped_blocks;
+use crate::backend::precompiled::precompiled;
 use crate::dtype::Float;
 
 /// The scalars of one Adamax step.
@@ -16,8 +17,13 @@ pub(crate) struct AdamaxStep<E> {
     pub(crate) sign: E,
 }
 
-/// `m = lerp(m, g, 1 - b1); u = max(b2 u, |g| + eps); p -= clr m / u`.
-pub(crate) fn adamax_update<E: Float>(
+precompiled! {
+    /// `m = lerp(m, g, 1 - b1); u = max(b2 u, |g| + eps); p -= clr m / u`.
+    pub(crate) fn adamax_update<E>(k: &AdamaxStep<E>, p: &mut [E], g: &[E], exp_avg: &mut [E], exp_inf: &mut [E]) = adamax_update_generic;
+}
+
+/// The kernel of [`adamax_update`].
+fn adamax_update_generic<E: Float>(
     k: &AdamaxStep<E>,
     p: &mut [E],
     g: &[E],

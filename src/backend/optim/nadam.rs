@@ -1,6 +1,7 @@
 //! NAdam's update loop.
 
 use crate::backend::parallel::for_zipped_blocks;
+use crate::backend::precompiled::precompiled;
 use crate::dtype::Float;
 
 /// The scalars of one NAdam step.
@@ -23,9 +24,14 @@ pub(crate) struct NAdamStep<E> {
     pub(crate) sign: E,
 }
 
-/// `m = lerp(m, g, 1 - b1); v = b2 v + (1 - b2) g^2; denom = sqrt(v / bc2) + eps;
-/// p -= grad_weight g / denom + avg_weight m / denom`.
-pub(crate) fn nadam_update<E: Float>(
+precompiled! {
+    /// `m = lerp(m, g, 1 - b1); v = b2 v + (1 - b2) g^2; denom = sqrt(v / bc2) + eps;
+    /// p -= grad_weight g / denom + avg_weight m / denom`.
+    pub(crate) fn nadam_update<E>(k: &NAdamStep<E>, p: &mut [E], g: &[E], exp_avg: &mut [E], exp_avg_sq: &mut [E]) = nadam_update_generic;
+}
+
+/// The kernel of [`nadam_update`].
+fn nadam_update_generic<E: Float>(
     k: &NAdamStep<E>,
     p: &mut [E],
     g: &[E],

@@ -1,6 +1,7 @@
 //! RAdam's update loop.
 
 use crate::backend::parallel::for_zipped_blocks;
+use crate::backend::precompiled::precompiled;
 use crate::dtype::Float;
 
 /// The scalars of one RAdam step.
@@ -25,10 +26,15 @@ pub(crate) struct RAdamStep<E> {
     pub(crate) sign: E,
 }
 
-/// `m = lerp(m, g, 1 - b1); v = b2 v + (1 - b2) g^2;` then
-/// `p -= lr m / bc1 * rect * sqrt(bc2) / (sqrt(v) + eps)` when rectified, else
-/// `p -= lr m / bc1`.
-pub(crate) fn radam_update<E: Float>(
+precompiled! {
+    /// `m = lerp(m, g, 1 - b1); v = b2 v + (1 - b2) g^2;` then
+    /// `p -= lr m / bc1 * rect * sqrt(bc2) / (sqrt(v) + eps)` when rectified, else
+    /// `p -= lr m / bc1`.
+    pub(crate) fn radam_update<E>(k: &RAdamStep<E>, p: &mut [E], g: &[E], exp_avg: &mut [E], exp_avg_sq: &mut [E]) = radam_update_generic;
+}
+
+/// The kernel of [`radam_update`].
+fn radam_update_generic<E: Float>(
     k: &RAdamStep<E>,
     p: &mut [E],
     g: &[E],

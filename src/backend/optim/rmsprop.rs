@@ -1,5 +1,6 @@
 //! The RMSprop update of one parameter.
 
+use crate::backend::precompiled::precompiled;
 use crate::dtype::Float;
 
 /// One RMSprop step's constants.
@@ -19,9 +20,14 @@ pub(crate) struct RmsPropStep<E> {
     pub maximize: bool,
 }
 
-/// Updates `p` and the running average of squared gradients `sq` from the gradient `g`, in
-/// place; `grad_avg` (centered RMSprop) and `buf` (momentum) are updated when given.
-pub(crate) fn rmsprop_update<E: Float>(
+precompiled! {
+    /// Updates `p` and the running average of squared gradients `sq` from the gradient `g`, in
+    /// place; `grad_avg` (centered RMSprop) and `buf` (momentum) are updated when given.
+    pub(crate) fn rmsprop_update<E>(k: &RmsPropStep<E>, p: &mut [E], g: &[E], sq: &mut [E], grad_avg: Option<&mut [E]>, buf: Option<&mut [E]>) = rmsprop_update_generic;
+}
+
+/// The kernel of [`rmsprop_update`].
+fn rmsprop_update_generic<E: Float>(
     k: &RmsPropStep<E>,
     p: &mut [E],
     g: &[E],

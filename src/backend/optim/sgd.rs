@@ -1,5 +1,6 @@
 //! The SGD update of one parameter.
 
+use crate::backend::precompiled::precompiled;
 use crate::dtype::Float;
 
 /// One SGD step's constants.
@@ -19,10 +20,15 @@ pub(crate) struct SgdStep<E> {
     pub maximize: bool,
 }
 
-/// Updates `p` from the gradient `g` in place. With momentum, `buf` is the momentum buffer
-/// and `first` says it has never been written (PyTorch then starts it at the gradient,
-/// without dampening).
-pub(crate) fn sgd_update<E: Float>(
+precompiled! {
+    /// Updates `p` from the gradient `g` in place. With momentum, `buf` is the momentum buffer
+    /// and `first` says it has never been written (PyTorch then starts it at the gradient,
+    /// without dampening).
+    pub(crate) fn sgd_update<E>(k: &SgdStep<E>, p: &mut [E], g: &[E], buf: Option<(&mut [E], bool)>) = sgd_update_generic;
+}
+
+/// The kernel of [`sgd_update`].
+fn sgd_update_generic<E: Float>(
     k: &SgdStep<E>,
     p: &mut [E],
     g: &[E],

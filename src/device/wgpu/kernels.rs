@@ -20,8 +20,6 @@ kernel!(K_LOG_SOFTMAX, shaders::LOG_SOFTMAX);
 kernel!(K_LOG_SOFTMAX_BACKWARD, shaders::LOG_SOFTMAX_BACKWARD);
 kernel!(K_SOFTMAX, shaders::SOFTMAX);
 kernel!(K_SOFTMAX_BACKWARD, shaders::SOFTMAX_BACKWARD);
-kernel!(K_NLL, shaders::NLL);
-kernel!(K_NLL_BACKWARD, shaders::NLL_BACKWARD);
 kernel!(K_SGD, shaders::SGD);
 kernel!(K_ADAM, shaders::ADAM);
 kernel!(K_IM2COL, shaders::IM2COL);
@@ -62,6 +60,23 @@ fn check_rank(op: &str, rank: usize) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// An `Err` when two operands live on different GPUs (two adapters): a kernel cannot bind
+/// buffers of two devices. Every `Wgpu::new()` of one adapter is the same device, so this
+/// only happens with two adapters, e.g. a model moved to one GPU and its input to another.
+pub(crate) fn same_device(op: &str, a: &GpuStorage<f32>, b: &GpuStorage<f32>) -> Result<()> {
+    if a.device == b.device {
+        Ok(())
+    } else {
+        Err(Error::value(
+            op,
+            format!(
+                "the operands are on two GPUs ({} and {}); move one with `to_device`",
+                a.device.inner.info.name, b.device.inner.info.name
+            ),
+        ))
+    }
 }
 
 fn padded(v: &[usize]) -> [u32; MAX_RANK] {
@@ -117,6 +132,7 @@ pub(crate) fn binary(
     out_dims: &[usize],
 ) -> Result<GpuStorage<f32>> {
     check_rank("GPU binary op", out_dims.len())?;
+    same_device("GPU binary op", a, b)?;
     let n: usize = out_dims.iter().product();
     let dev = &a.device;
     let out = dev.alloc(n);
@@ -267,6 +283,7 @@ pub(crate) fn matmul_at(
             format!("({batch}, {m}, {n}) outputs exceed one dispatch"),
         ));
     }
+    same_device("GPU matmul", a.data, b.data)?;
     let dev = &a.data.device;
     let out = dev.alloc(batch * m * n);
     if batch * m * n == 0 {
@@ -372,49 +389,6 @@ fn along_rows_backward(
         &p,
         &[&y.buf, &g.buf, &out.buf],
         grid_groups(rows),
-    );
-    out
-}
-
-/// `-scale * sum_i logp[i, targets[i]]` as a one-element buffer.
-pub(crate) fn nll(
-    logp: &GpuStorage<f32>,
-    targets: &GpuStorage<f32>,
-    rows: usize,
-    classes: usize,
-    scale: f32,
-) -> GpuStorage<f32> {
-    let dev = &logp.device;
-    let out = dev.alloc(1);
-    let p = [rows as u32, classes as u32, scale.to_bits()];
-    launch(
-        dev,
-        K_NLL,
-        &p,
-        &[&logp.buf, &targets.buf, &out.buf],
-        (1, 1, 1),
-    );
-    out
-}
-
-/// The gradient of [`nll`] with respect to `logp`, for the output gradient `g` (one element).
-pub(crate) fn nll_backward(
-    targets: &GpuStorage<f32>,
-    g: &GpuStorage<f32>,
-    rows: usize,
-    classes: usize,
-    scale: f32,
-) -> GpuStorage<f32> {
-    let dev = &g.device;
-    let n = rows * classes;
-    let out = dev.alloc(n);
-    let p = [n as u32, classes as u32, scale.to_bits()];
-    launch(
-        dev,
-        K_NLL_BACKWARD,
-        &p,
-        &[&targets.buf, &g.buf, &out.buf],
-        grid_1d(n),
     );
     out
 }

@@ -15,6 +15,8 @@ macro_rules! kernel {
 pub(crate) mod kernels;
 pub(crate) mod layer_kernels;
 mod layer_shaders;
+pub(crate) mod loss_kernels;
+mod loss_shaders;
 pub(crate) mod optim_kernels;
 mod optim_shaders;
 pub(crate) mod pipelines;
@@ -178,8 +180,32 @@ impl Wgpu {
         Self::from_adapter(adapter)
     }
 
+    /// The device of `adapter`: the one already open when there is one, so that every
+    /// `Wgpu::new()` of a program names the same device (as every `torch.device("cuda:0")`
+    /// does) and its tensors can meet in one op. Buffers of two wgpu devices cannot be bound
+    /// together, and nothing in a kernel launch could tell them apart.
     fn from_adapter(adapter: wgpu::Adapter) -> Result<Self> {
         let info = adapter.get_info();
+        let key = format!(
+            "{:?}/{}/{}/{}/{}",
+            info.backend, info.vendor, info.device, info.name, info.driver_info
+        );
+        static OPEN: Mutex<Vec<(String, std::sync::Weak<WgpuInner>)>> = Mutex::new(Vec::new());
+        let mut open = OPEN.lock().unwrap_or_else(|e| e.into_inner());
+        open.retain(|(_, weak)| weak.strong_count() > 0);
+        if let Some(inner) = open
+            .iter()
+            .find(|(k, _)| *k == key)
+            .and_then(|(_, weak)| weak.upgrade())
+        {
+            return Ok(Wgpu { inner });
+        }
+        let gpu = Self::open_device(adapter, info)?;
+        open.push((key, Arc::downgrade(&gpu.inner)));
+        Ok(gpu)
+    }
+
+    fn open_device(adapter: wgpu::Adapter, info: wgpu::AdapterInfo) -> Result<Self> {
         let shader_f64 = adapter.features().contains(wgpu::Features::SHADER_F64);
         let limits = adapter.limits();
         let (device, queue) = block_on(adapter.request_device(&wgpu::DeviceDescriptor {
