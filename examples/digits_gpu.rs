@@ -1,6 +1,8 @@
-//! The digits CNN of `examples/digits.rs` trained on the GPU (cargo feature `wgpu`): moved with
-//! `to_device`, stepped by a GPU Adam, every batch uploaded explicitly and only the losses (for
-//! the log) and the logits of the test images read back.
+//! The digits CNN of `examples/digits.rs` trained on the GPU (cargo feature `wgpu`) by the
+//! same `Trainer` as on the CPU: moved with `to_device`, stepped by a GPU Adam, every batch
+//! uploaded explicitly by the step closure; the losses are read back once per
+//! `shaped::gpu::LOG_EVERY` batches (for the progress line), and the logits of the test
+//! images at the end.
 //!
 //! ```sh
 //! cargo run --release --features wgpu --example digits_gpu            # GPU only
@@ -16,9 +18,10 @@ use shaped::error::Result;
 use shaped::gpu::cross_entropy;
 use shaped::gpu::prelude::*;
 use shaped::nn::{Conv2d, Dropout, Flatten, Linear, MaxPool2d, Module, ReLU};
-use shaped::optim::{Adam, Optimizer};
+use shaped::optim::Adam;
 use shaped::prelude::*;
 use shaped::rand::{SeedableRng, rngs::StdRng};
+use shaped::train::{Step, Trainer};
 
 type Cnn = (
     Conv2d<1, 32, 3, 1, 1>,
@@ -75,23 +78,15 @@ fn main() -> Result<()> {
     let mut model = new_model(0).to_device(&gpu)?;
     let mut opt = GpuOptimizer::new(Adam::new(2e-3));
     let started = std::time::Instant::now();
-    for epoch in 0..epochs {
-        let mut total = 0.0;
-        let mut batches = 0;
-        for batch in &mut DataLoader::new(&train, 32)?.shuffle(epoch as u64) {
-            let (x, y) = batch?;
+    Trainer::new(&mut model, &mut opt).epochs(epochs).fit(
+        &mut DataLoader::new(&train, 32)?.shuffle(0),
+        |m, (x, y)| {
+            let samples = y.numel();
             let x = images(x).to_device(&gpu)?;
-            let loss = cross_entropy(model.forward_train(x.trace_constant()), &y);
-            // The loss is read back for the log only; the step itself never leaves the GPU.
-            total += loss.to_cpu()?.as_slice()[0] as f64;
-            batches += 1;
-            opt.step(&mut model, &loss.backward())?;
-        }
-        println!(
-            "epoch {epoch}: mean training loss {:.4}",
-            total / batches as f64
-        );
-    }
+            let loss = cross_entropy(m.forward_train(x.trace_constant()), &y);
+            Ok(Step::new(loss, samples))
+        },
+    )?;
     gpu.synchronize();
     let gpu_seconds = started.elapsed().as_secs_f64();
 
@@ -107,14 +102,16 @@ fn main() -> Result<()> {
         let mut cpu_model = new_model(0);
         let mut cpu_opt = Adam::new(2e-3);
         let started = std::time::Instant::now();
-        for epoch in 0..epochs {
-            for batch in &mut DataLoader::new(&train, 32)?.shuffle(epoch as u64) {
-                let (x, y) = batch?;
-                let logits = cpu_model.forward_train(images(x).trace_constant());
-                let loss = shaped::nn::loss::cross_entropy(logits, &y);
-                cpu_opt.step(&mut cpu_model, &loss.backward());
-            }
-        }
+        Trainer::new(&mut cpu_model, &mut cpu_opt)
+            .epochs(epochs)
+            .fit(&mut DataLoader::new(&train, 32)?.shuffle(0), |m, (x, y)| {
+                let samples = y.numel();
+                let logits = m.forward_train(images(x).trace_constant());
+                Ok(Step::new(
+                    shaped::nn::loss::cross_entropy(logits, &y),
+                    samples,
+                ))
+            })?;
         let predicted = cpu_model.forward(x_test).argmax::<1>();
         println!(
             "CPU: trained {epochs} epochs in {:.1} s; test accuracy {:.2}%",

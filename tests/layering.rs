@@ -60,14 +60,26 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "optim",
             "serialize",
             "data",
+            "device",
         ],
     ),
     // The GPU side of tensors, autograd, layers and optimizers (feature `wgpu`): the only
-    // caller of the GPU kernels in `device`, as `ops` is of `backend`.
+    // caller of the GPU kernels in `device`, as `ops` is of `backend`; it plugs the GPU
+    // into the `Trainer` (`train`, which saves through `serialize`).
     (
         "gpu",
         &[
-            "error", "dtype", "shape", "autograd", "tensor", "device", "nn", "optim",
+            "error",
+            "dtype",
+            "shape",
+            "autograd",
+            "tensor",
+            "device",
+            "nn",
+            "optim",
+            "serialize",
+            "distributed",
+            "train",
         ],
     ),
     ("strategies", &["dtype", "shape", "tensor"]),

@@ -28,6 +28,8 @@ pub(crate) use self::wgpu::loss_kernels;
 #[cfg(feature = "wgpu")]
 pub(crate) use self::wgpu::optim_kernels;
 #[cfg(feature = "wgpu")]
+pub(crate) use self::wgpu::pipelines;
+#[cfg(feature = "wgpu")]
 pub(crate) use self::wgpu::rnn_kernels;
 #[cfg(feature = "wgpu")]
 pub(crate) use self::wgpu::seq_kernels;

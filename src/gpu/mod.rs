@@ -33,6 +33,7 @@ mod gather;
 mod gru;
 mod index_ops;
 mod interpolate;
+mod lbfgs;
 mod loss;
 mod loss_class;
 mod loss_modules;
@@ -43,6 +44,7 @@ mod ops;
 mod optim;
 mod optim_adaptive;
 mod optim_more;
+mod optim_state;
 mod pad_ops;
 mod pool;
 mod recurrent;
@@ -51,6 +53,7 @@ mod reduce_more;
 mod shape_ops;
 mod split_ops;
 mod tensor;
+mod trainer;
 mod transformer;
 mod transformer_decoder;
 mod transformer_stack;
@@ -68,6 +71,7 @@ pub use gru::{
     GpuGRU, GpuGRUCell, GpuRNN, GpuRNNCell, GpuRNNRelu, GpuRNNReluCell, GpuRecurrent,
     GpuRecurrentCell,
 };
+pub use lbfgs::GpuLbfgsLoss;
 pub use loss::{
     GpuLossTape, binary_cross_entropy, binary_cross_entropy_with_logits, huber_loss, kl_div,
     l1_loss, mse_loss, nll_loss, smooth_l1_loss, try_binary_cross_entropy,
@@ -86,6 +90,7 @@ pub use reduce::GpuAxisOps;
 pub use reduce_more::GpuReductions;
 pub use shape_ops::GpuShapeOps;
 
+pub use trainer::LOG_EVERY;
 pub use transformer::GpuTransformerEncoderLayer;
 pub use transformer_decoder::GpuTransformerDecoderLayer;
 pub use transformer_stack::{GpuTransformerDecoder, GpuTransformerEncoder};

@@ -22,10 +22,61 @@ pub struct GpuParamMut<'a> {
     pub data: &'a mut GpuStorage<f32>,
 }
 
-/// GPU models whose parameters can be visited by name (the GPU's [`Params`](crate::nn::Params)).
+/// GPU models whose parameters can be visited by name (the GPU's [`Params`](crate::nn::Params)),
+/// under the names the CPU model has (`0.weight`; a lone tensor in a tuple is `0`), and
+/// whose mode-dependent layers (Dropout, BatchNorm, recurrent stacks, transformer layers)
+/// switch between training and evaluation as a whole, as PyTorch's `model.train()`.
+///
+/// A CPU layer that also runs on the GPU unchanged (`Dropout`) has both this trait's and
+/// [`Params`](crate::nn::Params)' `train`; on such a lone layer name the trait
+/// (`GpuParams::train(&mut dropout)`). Models of GPU layers (tuples, `GpuLinear`, ...) have
+/// only this one.
+///
+/// ```no_run
+/// use shaped::prelude::*;
+/// use shaped::gpu::prelude::*;
+/// use shaped::nn::{Dropout, Linear};
+/// use shaped::rand::{SeedableRng, rngs::StdRng};
+/// let gpu = Wgpu::new()?;
+/// let cpu = (Linear::<4, 8>::new(&mut StdRng::seed_from_u64(0)), Dropout::with_seed(0.5, 1));
+/// let mut model = cpu.to_device(&gpu)?;
+/// model.train();
+/// assert!(model.is_training());
+/// model.eval();
+/// assert_eq!(model.gpu_param_names(), ["0.weight", "0.bias"]);
+/// # Ok::<(), shaped::error::Error>(())
+/// ```
 pub trait GpuParams {
     /// Calls `f` on every parameter, names prefixed by `prefix`.
     fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_>));
+    /// Switches every mode-dependent layer inside to training (`true`) or evaluation
+    /// (`false`) mode, as [`Params::set_training`](crate::nn::Params::set_training); layers
+    /// without a mode keep this empty default, containers pass it on.
+    fn set_training(&mut self, training: bool) {
+        let _ = training;
+    }
+    /// Whether any mode-dependent layer inside is in training mode (`false` for a model
+    /// without one).
+    fn is_training(&self) -> bool {
+        false
+    }
+    /// PyTorch's `model.train()`: every Dropout, BatchNorm, recurrent and transformer layer
+    /// inside runs in training mode until [`eval`](GpuParams::eval).
+    fn train(&mut self) {
+        self.set_training(true)
+    }
+    /// PyTorch's `model.eval()`: every layer inside runs in evaluation mode, the state a
+    /// layer moved to the GPU keeps from its CPU layer.
+    fn eval(&mut self) {
+        self.set_training(false)
+    }
+    /// Every parameter's name, in visiting order (the CPU model's
+    /// [`param_names`](crate::nn::Params::param_names) without its buffers).
+    fn gpu_param_names(&mut self) -> Vec<String> {
+        let mut names = Vec::new();
+        self.visit_gpu("", &mut |p| names.push(p.name.to_string()));
+        names
+    }
 }
 
 /// [`Linear`](crate::nn::Linear) on the GPU, made by `linear.to_device(&gpu)`: the same
@@ -200,6 +251,12 @@ macro_rules! gpu_tuple {
             fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_>)) {
                 $(self.$i.visit_gpu(&format!("{prefix}{}.", $i), f);)+
             }
+            fn set_training(&mut self, training: bool) {
+                $(self.$i.set_training(training);)+
+            }
+            fn is_training(&self) -> bool {
+                false $(|| self.$i.is_training())+
+            }
         }
     };
 }
@@ -217,11 +274,12 @@ gpu_tuple!(A 0, B 1, C 2, D 3, F 4, G 5, H 6, I 7, J 8, K 9);
 gpu_tuple!(A 0, B 1, C 2, D 3, F 4, G 5, H 6, I 7, J 8, K 9, L 10);
 gpu_tuple!(A 0, B 1, C 2, D 3, F 4, G 5, H 6, I 7, J 8, K 9, L 10, M 11);
 
-/// A lone GPU tensor is a model of one parameter named `prefix` (as on the CPU).
+/// A lone GPU tensor is a model of one parameter named `prefix` without its final dot (as
+/// on the CPU: the tensors of a tuple are `0`, `1`, ...).
 impl<S: Shape> GpuParams for GpuTensor<S> {
     fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_>)) {
         f(GpuParamMut {
-            name: prefix,
+            name: prefix.strip_suffix('.').unwrap_or(prefix),
             id: self.id,
             data: &mut self.data,
         });
@@ -262,4 +320,10 @@ impl ToCpu for crate::nn::Dropout {
 
 impl GpuParams for crate::nn::Dropout {
     fn visit_gpu(&mut self, _: &str, _: &mut dyn FnMut(GpuParamMut<'_>)) {}
+    fn set_training(&mut self, training: bool) {
+        crate::nn::Params::<f32>::set_training(self, training)
+    }
+    fn is_training(&self) -> bool {
+        crate::nn::Params::<f32>::is_training(self)
+    }
 }

@@ -532,6 +532,12 @@ impl<C: Dim, const K: usize> GpuParams for GpuBatchNorm<C, K> {
     fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_>)) {
         visit_two((&mut self.weight, &mut self.bias), prefix, f);
     }
+    fn set_training(&mut self, training: bool) {
+        self.mode.set(training);
+    }
+    fn is_training(&self) -> bool {
+        self.mode.get()
+    }
 }
 
 // One impl per accepted input rank, as on the CPU.

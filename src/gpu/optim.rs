@@ -1,6 +1,7 @@
 //! Optimizers stepping GPU parameters in place with GPU kernels, with PyTorch's update rules:
-//! the settings are those of the CPU optimizers ([`Sgd`], [`Adam`], [`AdamW`]), the state
-//! (momentum, moments) lives on the GPU.
+//! the settings are those of the CPU optimizers ([`Sgd`], [`Adam`], [`AdamW`], ...), parameter
+//! groups and learning-rate schedules included; the state (momentum, moments) lives on the GPU
+//! under the CPU optimizer's names, so a state saved on one device loads on the other.
 
 use super::nn::GpuParams;
 use crate::autograd::Gradients;
@@ -8,13 +9,67 @@ use crate::device::GpuStorage;
 use crate::device::kernels::{self, AdamStep, SgdStep};
 use crate::device::layer_kernels;
 use crate::error::{Error, Result};
-use crate::optim::{Adam, AdamW, Sgd};
-use std::collections::HashMap;
+use crate::optim::{Adadelta, Adagrad, Adam, AdamW, Adamax, NAdam, Optimizer, RAdam, RmsProp, Sgd};
+use std::collections::BTreeMap;
 
-/// An optimizer whose update has a GPU kernel.
-pub trait GpuStep {
+pub(crate) mod sealed {
+    /// What [`GpuOptimizer`](super::GpuOptimizer) needs of a built-in optimizer's parameter
+    /// groups; implemented for the built-in optimizers only.
+    pub trait Sealed: Sized {
+        /// One copy per parameter group with that group's settings as its own (group 0
+        /// first); empty without added groups.
+        fn per_group(&self) -> Vec<Self>;
+        /// The group of parameter `name`, noted for the state's group entries.
+        fn group_of(&mut self, name: &str) -> usize;
+    }
+}
+
+macro_rules! sealed_grouped {
+    ($($t:ty),*) => {$(
+        impl sealed::Sealed for $t {
+            fn per_group(&self) -> Vec<Self> {
+                crate::optim::per_group::<f32, _>(self)
+            }
+            fn group_of(&mut self, name: &str) -> usize {
+                crate::optim::group_of::<f32, _>(self, name)
+            }
+        }
+    )*};
+}
+sealed_grouped!(
+    Sgd<f32>,
+    Adam<f32>,
+    RmsProp<f32>,
+    Adagrad<f32>,
+    Adamax<f32>,
+    NAdam<f32>,
+    RAdam<f32>,
+    Adadelta<f32>
+);
+
+impl sealed::Sealed for AdamW<f32> {
+    fn per_group(&self) -> Vec<Self> {
+        self.0.per_group().into_iter().map(AdamW).collect()
+    }
+    fn group_of(&mut self, name: &str) -> usize {
+        self.0.group_of(name)
+    }
+}
+
+/// An optimizer whose update has a GPU kernel: the CPU optimizer's settings ([`Optimizer`]
+/// gives the learning rates that schedulers set) with the GPU update.
+pub trait GpuStep: Optimizer<f32> + Clone + sealed::Sealed {
     /// The number of state buffers per parameter (momentum: 1, Adam: 2).
     fn state_buffers(&self) -> usize;
+    /// The CPU optimizer's name of each state buffer, in buffer order (`momentum_buffer`;
+    /// `exp_avg`, `exp_avg_sq`, `max_exp_avg_sq`): the names of the saved state.
+    fn buffer_names(&self) -> &'static [&'static str];
+    /// Whether these settings use buffer `slot` (the CPU optimizer keeps only those: SGD's
+    /// momentum buffer only with momentum).
+    fn uses_buffer(&self, slot: usize) -> bool {
+        let _ = slot;
+        true
+    }
     /// The value every state buffer starts at (Adagrad's `initial_accumulator_value`).
     fn initial_state(&self) -> f32 {
         0.0
@@ -36,13 +91,13 @@ impl GpuStep for Sgd<f32> {
     fn state_buffers(&self) -> usize {
         1
     }
+    fn buffer_names(&self) -> &'static [&'static str] {
+        &["momentum_buffer"]
+    }
+    fn uses_buffer(&self, _: usize) -> bool {
+        self.momentum != 0.0
+    }
     fn check_gpu(&self) -> Result<()> {
-        if self.maximize {
-            return Err(Error::value(
-                "Sgd on the GPU",
-                "maximize=true is not on the GPU yet".to_string(),
-            ));
-        }
         Ok(())
     }
     fn update(
@@ -64,6 +119,7 @@ impl GpuStep for Sgd<f32> {
                 weight_decay: self.weight_decay as f32,
                 nesterov: self.nesterov,
                 first,
+                sign: if self.maximize { -1.0 } else { 1.0 },
             },
         );
     }
@@ -102,9 +158,17 @@ fn adam_buffers(a: &Adam<f32>) -> usize {
     if a.amsgrad || a.maximize { 3 } else { 2 }
 }
 
+const ADAM_BUFFERS: &[&str] = &["exp_avg", "exp_avg_sq", "max_exp_avg_sq"];
+
 impl GpuStep for Adam<f32> {
     fn state_buffers(&self) -> usize {
         adam_buffers(self)
+    }
+    fn buffer_names(&self) -> &'static [&'static str] {
+        ADAM_BUFFERS
+    }
+    fn uses_buffer(&self, slot: usize) -> bool {
+        slot < 2 || self.amsgrad
     }
     fn check_gpu(&self) -> Result<()> {
         Ok(())
@@ -125,6 +189,12 @@ impl GpuStep for AdamW<f32> {
     fn state_buffers(&self) -> usize {
         adam_buffers(&self.0)
     }
+    fn buffer_names(&self) -> &'static [&'static str] {
+        ADAM_BUFFERS
+    }
+    fn uses_buffer(&self, slot: usize) -> bool {
+        slot < 2 || self.0.amsgrad
+    }
     fn check_gpu(&self) -> Result<()> {
         Ok(())
     }
@@ -143,25 +213,62 @@ impl GpuStep for AdamW<f32> {
 /// A CPU optimizer's settings stepping a GPU model: `GpuOptimizer::new(Adam::new(1e-3))`.
 /// Parameters without a gradient are skipped, as on the CPU; state is keyed by parameter name.
 ///
+/// The settings live in [`opt`](GpuOptimizer::opt), the CPU optimizer, and are read at every
+/// step: parameter groups added to it ([`ParamGroup`](crate::optim::ParamGroup)) give their
+/// parameters their own rate, decay, momentum or betas, and a scheduler drives it as on the
+/// CPU (`LrScheduler::new(&mut gpu_opt.opt, schedule)`). [`state`](GpuOptimizer::state) and
+/// [`load_state`](GpuOptimizer::load_state) use the CPU optimizer's names and layout.
+///
 /// ```no_run
 /// use shaped::prelude::*;
 /// use shaped::gpu::prelude::*;
 /// use shaped::nn::{Linear, Module};
-/// use shaped::optim::Sgd;
+/// use shaped::optim::{Optimizer, ParamGroup, Sgd};
 /// use shaped::rand::{SeedableRng, rngs::StdRng};
 /// let gpu = Wgpu::new()?;
 /// let mut model = Linear::<2, 1>::new(&mut StdRng::seed_from_u64(0)).to_device(&gpu)?;
-/// let mut opt = GpuOptimizer::new(Sgd::new(0.1));
+/// let sgd = Sgd::new(0.1).momentum(0.9).with_param_group(ParamGroup::names(["bias"]).lr(0.5));
+/// let mut opt = GpuOptimizer::new(sgd);
 /// let x = Tensor::<Rank2<4, 2>>::ones().to_device(&gpu)?;
 /// let loss = model.forward(x.trace_constant()).square().mean();
 /// opt.step(&mut model, &loss.backward())?;
+/// assert_eq!(opt.group_lrs(), vec![0.1, 0.5]);
+/// let saved = opt.state()?; // "step", "bias.momentum_buffer", ... as the CPU's Sgd
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
 pub struct GpuOptimizer<O> {
-    /// The settings (learning rate, betas, ...), changeable between steps.
+    /// The settings (learning rate, betas, parameter groups, ...), changeable between steps.
     pub opt: O,
-    state: HashMap<String, Vec<GpuStorage<f32>>>,
-    steps: u64,
+    pub(super) state: BTreeMap<String, ParamState>,
+    pub(super) steps: u64,
+}
+
+/// One parameter's buffers: on the GPU once stepped, in main memory when loaded by
+/// [`GpuOptimizer::load_state`] (uploaded by the next step, which knows the device).
+pub(super) struct ParamState {
+    pub(super) bufs: Vec<Buffer>,
+    /// Which buffers the CPU optimizer would hold (those some step's settings used, or loaded).
+    pub(super) live: Vec<bool>,
+}
+
+pub(super) enum Buffer {
+    Device(GpuStorage<f32>),
+    Host(Vec<f32>),
+}
+
+impl Buffer {
+    pub(super) fn len(&self) -> usize {
+        match self {
+            Buffer::Device(b) => b.len(),
+            Buffer::Host(v) => v.len(),
+        }
+    }
+    pub(super) fn to_vec(&self) -> Result<Vec<f32>> {
+        match self {
+            Buffer::Device(b) => b.device().download(b),
+            Buffer::Host(v) => Ok(v.clone()),
+        }
+    }
 }
 
 impl<O: GpuStep> GpuOptimizer<O> {
@@ -169,15 +276,18 @@ impl<O: GpuStep> GpuOptimizer<O> {
     pub fn new(opt: O) -> Self {
         GpuOptimizer {
             opt,
-            state: HashMap::new(),
+            state: BTreeMap::new(),
             steps: 0,
         }
     }
-    /// One update of every parameter of `model` that has a GPU gradient in `grads`.
+    /// One update of every parameter of `model` that has a GPU gradient in `grads`. An
+    /// error, before anything changes, when a loaded state does not fit the model.
     pub fn step(&mut self, model: &mut dyn GpuParams, grads: &Gradients<f32>) -> Result<()> {
         self.opt.check_gpu()?;
+        self.check_lengths(model, grads)?;
         self.steps += 1;
-        let (opt, state, steps) = (&self.opt, &mut self.state, self.steps);
+        let groups = self.opt.per_group();
+        let (opt, state, steps) = (&mut self.opt, &mut self.state, self.steps);
         model.visit_gpu("", &mut |p| {
             let Some(g) = grads.get_gpu_storage(p.id) else {
                 return;
@@ -186,18 +296,40 @@ impl<O: GpuStep> GpuOptimizer<O> {
             if std::sync::Arc::strong_count(&p.data.buf) > 1 {
                 *p.data = kernels::copy(p.data);
             }
-            let first = !state.contains_key(p.name);
-            let bufs = state.entry(p.name.to_string()).or_insert_with(|| {
-                let zeros = vec![opt.initial_state(); p.data.len()];
-                (0..opt.state_buffers())
-                    .map(|_| p.data.device().upload(&zeros))
-                    .collect()
-            });
+            let group = opt.group_of(p.name);
+            let settings: &O = groups.get(group).unwrap_or(&*opt);
+            let st = state
+                .entry(p.name.to_string())
+                .or_insert_with(|| ParamState {
+                    bufs: Vec::new(),
+                    live: Vec::new(),
+                });
+            let device = p.data.device();
             // A setting switched on between steps (amsgrad) may need one more buffer.
-            while bufs.len() < opt.state_buffers() {
-                bufs.push(p.data.device().upload(&vec![0.0; p.data.len()]));
+            while st.bufs.len() < settings.state_buffers() {
+                let init = vec![settings.initial_state(); p.data.len()];
+                st.bufs.push(Buffer::Host(init));
+                st.live.push(false);
             }
-            opt.update(p.data, &g, bufs, steps, first);
+            let bufs: Vec<GpuStorage<f32>> = st
+                .bufs
+                .iter_mut()
+                .map(|b| {
+                    if let Buffer::Host(v) = b {
+                        *b = Buffer::Device(device.upload(v));
+                    }
+                    match b {
+                        Buffer::Device(d) => d.clone(),
+                        Buffer::Host(_) => unreachable!("uploaded above"),
+                    }
+                })
+                .collect();
+            // PyTorch starts SGD's momentum buffer at the first gradient it is used for.
+            let first = !st.live.first().copied().unwrap_or(false);
+            for (slot, live) in st.live.iter_mut().enumerate() {
+                *live |= settings.uses_buffer(slot);
+            }
+            settings.update(p.data, &g, &bufs, steps, first);
         });
         Ok(())
     }
@@ -205,16 +337,63 @@ impl<O: GpuStep> GpuOptimizer<O> {
     pub fn steps(&self) -> u64 {
         self.steps
     }
-    /// The state of one parameter, copied to the CPU: `momentum_buffer` (Sgd); `exp_avg`,
-    /// `exp_avg_sq` and, with amsgrad or maximize, `max_exp_avg_sq` (Adam, AdamW);
-    /// `square_avg`, `grad_avg`, `momentum_buffer` (RmsProp); `sum` (Adagrad).
+    /// The learning rate of group 0 (the optimizer's own).
+    pub fn lr(&self) -> f64 {
+        self.opt.lr()
+    }
+    /// Sets every parameter group's learning rate.
+    pub fn set_lr(&mut self, lr: f64) {
+        self.opt.set_lr(lr)
+    }
+    /// Every parameter group's learning rate, group 0 first.
+    pub fn group_lrs(&self) -> Vec<f64> {
+        self.opt.group_lrs()
+    }
+    /// Sets group `i`'s learning rate to `lrs[i]`.
+    pub fn set_group_lrs(&mut self, lrs: &[f64]) {
+        self.opt.set_group_lrs(lrs)
+    }
+    /// The state of one parameter, copied to the CPU: every buffer the GPU keeps, in buffer
+    /// order (see [`GpuStep::buffer_names`]); [`state`](GpuOptimizer::state) has the named
+    /// buffers the CPU optimizer keeps.
     pub fn state_of(&self, name: &str) -> Result<Option<Vec<Vec<f32>>>> {
-        let Some(bufs) = self.state.get(name) else {
+        let Some(st) = self.state.get(name) else {
             return Ok(None);
         };
-        bufs.iter()
-            .map(|b| b.device().download(b))
+        st.bufs
+            .iter()
+            .map(Buffer::to_vec)
             .collect::<Result<Vec<_>>>()
             .map(Some)
+    }
+
+    /// Checks that every loaded buffer of a parameter with a gradient has the parameter's
+    /// length.
+    fn check_lengths(&self, model: &mut dyn GpuParams, grads: &Gradients<f32>) -> Result<()> {
+        let mut bad = None;
+        let names = self.opt.buffer_names();
+        model.visit_gpu("", &mut |p| {
+            if bad.is_some() || grads.get_gpu_storage(p.id).is_none() {
+                return;
+            }
+            let Some(st) = self.state.get(p.name) else {
+                return;
+            };
+            let n = p.data.len();
+            if let Some((slot, b)) = st.bufs.iter().enumerate().find(|(_, b)| b.len() != n) {
+                bad = Some(format!(
+                    "buffer `{}.{}` has {} values, but parameter `{}` has {n} (was the state \
+                     loaded from another model?)",
+                    p.name,
+                    names.get(slot).copied().unwrap_or("?"),
+                    b.len(),
+                    p.name
+                ));
+            }
+        });
+        match bad {
+            Some(m) => Err(Error::value("GPU optimizer step", m)),
+            None => Ok(()),
+        }
     }
 }

@@ -27,6 +27,16 @@ fn sign(maximize: bool) -> f32 {
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
 impl GpuStep for RmsProp<f32> {
+    fn buffer_names(&self) -> &'static [&'static str] {
+        &["square_avg", "grad_avg", "momentum_buffer"]
+    }
+    fn uses_buffer(&self, slot: usize) -> bool {
+        match slot {
+            1 => self.centered,
+            2 => self.momentum > 0.0,
+            _ => true,
+        }
+    }
     fn state_buffers(&self) -> usize {
         3
     }
@@ -73,6 +83,9 @@ impl GpuStep for RmsProp<f32> {
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
 impl GpuStep for Adagrad<f32> {
+    fn buffer_names(&self) -> &'static [&'static str] {
+        &["sum"]
+    }
     fn state_buffers(&self) -> usize {
         1
     }

@@ -38,6 +38,9 @@ fn decay_forms(lr: f64, weight_decay: f64, decoupled: bool) -> (f32, f32) {
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
 impl GpuStep for Adamax<f32> {
+    fn buffer_names(&self) -> &'static [&'static str] {
+        &["exp_avg", "exp_inf"]
+    }
     fn state_buffers(&self) -> usize {
         2
     }
@@ -104,6 +107,9 @@ fn nadam_mu_product(b1: f64, momentum_decay: f64, t: u64) -> f64 {
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
 impl GpuStep for NAdam<f32> {
+    fn buffer_names(&self) -> &'static [&'static str] {
+        &["exp_avg", "exp_avg_sq"]
+    }
     fn state_buffers(&self) -> usize {
         2
     }
@@ -156,6 +162,9 @@ impl GpuStep for NAdam<f32> {
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
 impl GpuStep for RAdam<f32> {
+    fn buffer_names(&self) -> &'static [&'static str] {
+        &["exp_avg", "exp_avg_sq"]
+    }
     fn state_buffers(&self) -> usize {
         2
     }
@@ -212,6 +221,9 @@ impl GpuStep for RAdam<f32> {
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
 impl GpuStep for Adadelta<f32> {
+    fn buffer_names(&self) -> &'static [&'static str] {
+        &["square_avg", "acc_delta"]
+    }
     fn state_buffers(&self) -> usize {
         2
     }

@@ -477,6 +477,12 @@ impl<I: Dim, H: Dim, L: Dim, F: Layout, D: Direction> GpuParams for GpuLSTM<I, H
             }
         }
     }
+    fn set_training(&mut self, training: bool) {
+        crate::nn::Params::<f32>::set_training(&mut self.template, training);
+    }
+    fn is_training(&self) -> bool {
+        crate::nn::Params::<f32>::is_training(&self.template)
+    }
 }
 
 /// `(A0, A1, D * H)` outputs and `(L * D, batch, H)` states of a [`GpuLSTM`].

@@ -147,6 +147,12 @@ impl<const D: usize, const H: usize, const F: usize> GpuParams
         self.norm1.visit_gpu(&format!("{prefix}norm1."), f);
         self.norm2.visit_gpu(&format!("{prefix}norm2."), f);
     }
+    fn set_training(&mut self, training: bool) {
+        Params::<f32>::set_training(&mut self.template, training);
+    }
+    fn is_training(&self) -> bool {
+        Params::<f32>::is_training(&self.template)
+    }
 }
 
 impl<const D: usize, const H: usize, const F: usize> GpuTransformerEncoderLayer<D, H, F> {

@@ -545,3 +545,33 @@ pub(crate) fn add_group<E: Float, O: Grouped<E>>(opt: &mut O, group: ParamGroup)
     let (defaults, kind) = (opt.hyper(), opt.kind());
     opt.groups_mut().add(group, defaults, kind)
 }
+
+/// Copies of `opt`, one per parameter group (group 0 first), each with its group's settings
+/// as its own: how a device optimizer applies one group's settings with one kernel call.
+/// Empty when `opt` has no added groups (its own settings are group 0's).
+#[cfg_attr(not(feature = "wgpu"), allow(dead_code))]
+pub(crate) fn per_group<E: Float, O: Grouped<E> + Clone>(opt: &O) -> Vec<O> {
+    let groups = opt.groups();
+    if groups.added.is_empty() {
+        return Vec::new();
+    }
+    groups
+        .resolve(opt.hyper())
+        .into_iter()
+        .map(|h| {
+            let mut o = opt.clone();
+            o.set_hyper(h);
+            o
+        })
+        .collect()
+}
+
+/// The parameter group of `name`, noted as a member for the optimizer's state (as a CPU
+/// step does).
+#[cfg_attr(not(feature = "wgpu"), allow(dead_code))]
+pub(crate) fn group_of<E: Float, O: Grouped<E>>(opt: &mut O, name: &str) -> usize {
+    let groups = opt.groups_mut();
+    let g = groups.index_of(name);
+    groups.note_member(name, g);
+    g
+}

@@ -44,6 +44,8 @@ pub use adamax::Adamax;
 pub use clip::{clip_grad_norm, clip_grad_value};
 pub use groups::ParamGroup;
 pub(crate) use groups::is_group_entry;
+#[cfg(feature = "wgpu")]
+pub(crate) use groups::{group_of, per_group};
 pub use lbfgs::{Lbfgs, LbfgsLoss, LineSearch};
 pub use nadam::NAdam;
 pub use onecycle::{Anneal, OneCycleLr};

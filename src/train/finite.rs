@@ -29,7 +29,7 @@ fn describe<E: Float>(i: usize, v: E) -> String {
 }
 
 /// Where the check is made, for the error message: `"epoch 3, step 120"`.
-pub(crate) struct At {
+pub struct At {
     pub(crate) epoch: usize,
     pub(crate) step: u64,
 }

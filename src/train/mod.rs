@@ -78,7 +78,8 @@
 //! # Ok::<(), shaped::error::Error>(())
 //! ```
 
-mod finite;
+pub(crate) mod device;
+pub(crate) mod finite;
 mod history;
 mod plot;
 mod progress;
@@ -86,6 +87,7 @@ mod source;
 mod step;
 mod trainer;
 
+pub use device::TrainDevice;
 pub use history::{EpochRecord, History, StopReason};
 pub use plot::{Chart, Mark, Series, render_svg};
 pub use source::{BatchSource, FromFn, Shuffled, ShuffledIter, from_fn, shuffled};

@@ -2,6 +2,7 @@
 //! metrics; and the running averages over an epoch.
 
 use crate::autograd::{OwnedTape, Tape};
+use crate::device::{Cpu, Device};
 use crate::distributed::{Collective, all_reduce_sum};
 use crate::dtype::Float;
 use crate::error::{Error, Result};
@@ -22,9 +23,11 @@ use std::collections::BTreeMap;
 /// let step = Step::new(loss, 4).with_correct(3).with_metric("mae", 0.5);
 /// assert_eq!((step.loss_value(), step.samples, step.correct), (2.5, 4, Some(3)));
 /// ```
-pub struct Step<E: Float, T = OwnedTape<E>> {
+/// The loss may live on a GPU (`Step<f32, OwnedTape<f32>, Wgpu>`, with the feature `wgpu`):
+/// the trainer then reads it back once per log interval, not once per batch.
+pub struct Step<E: Float, T = OwnedTape<E>, D: Device = Cpu> {
     /// The batch's mean loss.
-    pub loss: Tensor<(), E, T>,
+    pub loss: Tensor<(), E, T, D>,
     /// The number of samples in the batch.
     pub samples: usize,
     /// How many samples were predicted correctly, for accuracy.
@@ -44,7 +47,7 @@ impl<E: Float, T> core::fmt::Debug for Step<E, T> {
     }
 }
 
-impl<E: Float, T> Step<E, T> {
+impl<E: Float, T, D: Device> Step<E, T, D> {
     /// A batch of `samples` samples whose mean loss is `loss`.
     ///
     /// ```
@@ -53,7 +56,7 @@ impl<E: Float, T> Step<E, T> {
     /// let step = Step::new(Tensor::<()>::from_array(0.25), 8);
     /// assert_eq!(step.loss_value(), 0.25);
     /// ```
-    pub fn new(loss: Tensor<(), E, T>, samples: usize) -> Self {
+    pub fn new(loss: Tensor<(), E, T, D>, samples: usize) -> Self {
         Step {
             loss,
             samples,
@@ -85,6 +88,9 @@ impl<E: Float, T> Step<E, T> {
         self.metrics.push((name.into(), value));
         self
     }
+}
+
+impl<E: Float, T> Step<E, T> {
     /// The loss as a number.
     ///
     /// ```
@@ -187,15 +193,24 @@ pub struct Meter {
 impl Meter {
     /// Adds one batch.
     pub fn add<E: Float, T>(&mut self, step: &Step<E, T>) {
-        let n = step.samples;
-        self.loss_sum += step.loss_value() * n as f64;
+        self.add_values(step.loss_value(), step.samples, step.correct, &step.metrics);
+    }
+    /// Adds one batch of `n` samples whose mean loss is `loss`.
+    pub(crate) fn add_values(
+        &mut self,
+        loss: f64,
+        n: usize,
+        correct: Option<usize>,
+        metrics: &[(String, f64)],
+    ) {
+        self.loss_sum += loss * n as f64;
         self.samples += n;
         self.batches += 1;
-        if let Some(c) = step.correct {
+        if let Some(c) = correct {
             self.correct += c;
             self.counted += n;
         }
-        for (name, v) in &step.metrics {
+        for (name, v) in metrics {
             let e = self.metrics.entry(name.clone()).or_insert((0.0, 0));
             e.0 += v * n as f64;
             e.1 += n;

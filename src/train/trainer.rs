@@ -3,6 +3,7 @@
 
 mod fit;
 
+use super::device::TrainDevice;
 use super::history::{EpochRecord, History};
 use super::source::BatchSource;
 use super::step::{Meter, Step};
@@ -446,18 +447,24 @@ impl<'a, M, O> Trainer<'a, M, O> {
     ///     .unwrap();
     /// assert!(history.epochs[0].val_loss.is_some());
     /// ```
-    pub fn validate<S, E, T, F>(mut self, mut data: S, mut step: F) -> Self
+    pub fn validate<S, E, T, D, F>(mut self, mut data: S, mut step: F) -> Self
     where
         S: BatchSource + 'a,
         E: Float,
         T: 'a,
-        F: FnMut(&M, S::Batch) -> Result<Step<E, T>> + 'a,
+        D: TrainDevice<M, O, E>,
+        F: FnMut(&M, S::Batch) -> Result<Step<E, T, D>> + 'a,
     {
         self.validation = Some(Box::new(move |model: &M, epoch, rng: &mut StdRng| {
             let mut meter = Meter::default();
+            let mut kept = Vec::new();
             for batch in data.batches(epoch, rng) {
-                meter.add(&step(model, batch?)?);
+                kept.push(D::keep(&step(model, batch?)?));
+                if kept.len() >= D::LOG_EVERY {
+                    D::read_back(&mut kept, &mut meter)?;
+                }
             }
+            D::read_back(&mut kept, &mut meter)?;
             Ok(meter)
         }));
         self

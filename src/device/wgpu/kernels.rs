@@ -401,6 +401,8 @@ pub(crate) struct SgdStep {
     pub(crate) weight_decay: f32,
     pub(crate) nesterov: bool,
     pub(crate) first: bool,
+    /// 1, or -1 to maximize (the gradient negated first, as PyTorch).
+    pub(crate) sign: f32,
 }
 
 /// One SGD step on `w` in place (`buf` is the momentum buffer, unused without momentum).
@@ -413,6 +415,7 @@ pub(crate) fn sgd(w: &GpuStorage<f32>, g: &GpuStorage<f32>, buf: &GpuStorage<f32
         s.weight_decay.to_bits(),
         u32::from(s.nesterov),
         u32::from(s.first),
+        s.sign.to_bits(),
     ];
     launch(
         &w.device,

@@ -374,7 +374,8 @@ pub(crate) const SOFTMAX_BACKWARD: &str =
     softmax_rows_backward!("g[k] * y[k]", "dx[k] = y[k] * (g[k] - total);");
 
 /// PyTorch's SGD step in place: p = n, lr, momentum, dampening, weight decay (f32 bits),
-/// nesterov, first step (momentum buffer starts as the gradient).
+/// nesterov, first step (momentum buffer starts as the gradient), gradient sign (f32 bits:
+/// -1 to maximize).
 pub(crate) const SGD: &str = r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
 @group(0) @binding(1) var<storage, read_write> w: array<f32>;
@@ -388,7 +389,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let momentum = bitcast<f32>(p[2]);
     let dampening = bitcast<f32>(p[3]);
     let wd = bitcast<f32>(p[4]);
-    var d = g[i] + wd * w[i];
+    var d = bitcast<f32>(p[7]) * g[i] + wd * w[i];
     if (momentum != 0.0) {
         var b = d;
         if (p[6] == 0u) { b = momentum * buf[i] + (1.0 - dampening) * d; }

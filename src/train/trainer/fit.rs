@@ -2,13 +2,12 @@
 //! validation, the best model, the callbacks, the report and the stopping rule.
 
 use super::{BatchEnd, EpochEnd, Trainer};
-use crate::autograd::{Gradients, UniqueId};
-use crate::distributed::{Collective, average_gradients, broadcast, broadcast_parameters};
+use crate::autograd::{Gradients, OwnedTape, UniqueId};
+use crate::distributed::broadcast;
 use crate::dtype::Float;
 use crate::error::{Error, Result};
-use crate::nn::{Params, TensorKind};
-use crate::optim::{Optimizer, clip_grad_norm};
-use crate::train::finite::{At, check_after_step, check_before_step};
+use crate::train::device::TrainDevice;
+use crate::train::finite::At;
 use crate::train::history::{EpochRecord, History, StopReason};
 use crate::train::progress::Progress;
 use crate::train::source::BatchSource;
@@ -16,6 +15,7 @@ use crate::train::step::{Meter, Step};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use std::io::IsTerminal;
+use std::marker::PhantomData;
 use std::time::Instant;
 
 impl<M, O> Trainer<'_, M, O> {
@@ -50,24 +50,25 @@ impl<M, O> Trainer<'_, M, O> {
     /// assert!(history.last().unwrap().train_loss < 1e-6);
     /// assert!((model.weight.as_slice()[0] - 2.0).abs() < 1e-3);
     /// ```
-    pub fn fit<E, S, F>(mut self, mut train: S, mut step: F) -> Result<History>
+    pub fn fit<E, D, S, F>(mut self, mut train: S, mut step: F) -> Result<History>
     where
         E: Float,
-        M: Params<E>,
-        O: Optimizer<E>,
+        D: TrainDevice<M, O, E>,
         S: BatchSource,
-        F: FnMut(&mut M, S::Batch) -> Result<Step<E>>,
+        F: FnMut(&mut M, S::Batch) -> Result<Step<E, OwnedTape<E>, D>>,
     {
-        let mut run = FitState {
+        D::check_settings(self.max_grad_norm, self.group.is_some())?;
+        let mut run = FitState::<E, D, M, O> {
             rng: StdRng::seed_from_u64(self.seed),
-            base_lrs: self.optimizer.group_lrs(),
-            params: parameter_ids(&*self.model),
+            base_lrs: D::group_lrs(&*self.optimizer),
+            params: D::parameter_ids(&mut *self.model),
             global_step: 0,
             best: BestModel::default(),
             early_stop: EarlyStop::default(),
+            _types: PhantomData,
         };
         if let Some(group) = self.group {
-            broadcast_parameters(group, &mut *self.model);
+            D::broadcast(group, &mut *self.model);
         }
         let mut history = History::default();
         for epoch in 0..self.epochs {
@@ -77,8 +78,11 @@ impl<M, O> Trainer<'_, M, O> {
             } else {
                 epoch as u64
             };
-            self.apply_schedule::<E>(&run.base_lrs, at);
-            let lr = self.optimizer.lr();
+            self.apply_schedule::<E, D>(&run.base_lrs, at);
+            let lr = D::group_lrs(&*self.optimizer)
+                .first()
+                .copied()
+                .unwrap_or(0.0);
             let bar = progress(
                 !self.speaks(),
                 epoch,
@@ -94,7 +98,7 @@ impl<M, O> Trainer<'_, M, O> {
             let train_seconds = started.elapsed().as_secs_f64();
             let mut record = self.epoch_record(epoch, lr, &meter)?;
             record.seconds = started.elapsed().as_secs_f64();
-            self.keep_if_best(&record, &mut run.best)?;
+            self.keep_if_best::<E, D>(&record, &mut run.best)?;
             run.early_stop
                 .observe(record.monitored_loss(), self.min_delta);
             if let Some(s) = &mut self.schedule {
@@ -110,7 +114,7 @@ impl<M, O> Trainer<'_, M, O> {
             let (next_lr, stop_requested) =
                 self.run_epoch_hooks(&mut record, &history, &mut run.rng)?;
             if let Some(lr) = next_lr {
-                self.optimizer.set_lr(lr);
+                D::set_lr(&mut *self.optimizer, lr);
             }
             let rate = meter.samples() as f64 / train_seconds.max(1e-9);
             self.report_epoch(&bar, &record, epoch, rate);
@@ -130,7 +134,7 @@ impl<M, O> Trainer<'_, M, O> {
             }
         }
         if let Some(state) = run.best.state {
-            restore(&mut *self.model, &state);
+            D::restore(&mut *self.model, &state);
         }
         Ok(history)
     }
@@ -147,30 +151,33 @@ impl<M, O> Trainer<'_, M, O> {
 
     /// One pass over the training batches: forward, backward, accumulation and optimizer
     /// steps, the progress bar and the batch callbacks. An epoch without batches is an error.
-    fn train_epoch<E, S, F>(
+    #[allow(clippy::too_many_arguments)]
+    fn train_epoch<E, D, S, F>(
         &mut self,
         train: &mut S,
         step: &mut F,
         epoch: usize,
-        run: &mut FitState<E>,
+        run: &mut FitState<E, D, M, O>,
         bar: &Progress,
         started: Instant,
     ) -> Result<Meter>
     where
         E: Float,
-        M: Params<E>,
-        O: Optimizer<E>,
+        D: TrainDevice<M, O, E>,
         S: BatchSource,
-        F: FnMut(&mut M, S::Batch) -> Result<Step<E>>,
+        F: FnMut(&mut M, S::Batch) -> Result<Step<E, OwnedTape<E>, D>>,
     {
         let mut meter = Meter::default();
         let mut pending: Option<Gradients<E>> = None;
         let mut micro = 0;
+        // Batches whose losses are not read back yet, with what their callbacks will see.
+        let mut kept = Vec::new();
+        let mut ended = Vec::new();
         for (i, batch) in train.batches(epoch, &mut run.rng).enumerate() {
             let out = step(&mut *self.model, batch?)?;
-            meter.add(&out);
-            let loss = out.loss_value();
-            let grads = out.loss.backward();
+            kept.push(D::keep(&out));
+            let samples = out.samples;
+            let grads = D::backward(out.loss);
             match pending.as_mut() {
                 Some(acc) => acc.accumulate(grads),
                 None => pending = Some(grads),
@@ -179,34 +186,41 @@ impl<M, O> Trainer<'_, M, O> {
             if micro == self.accumulate {
                 let grads = pending.take().expect("set above");
                 if self.schedule_per_batch {
-                    self.apply_schedule::<E>(&run.base_lrs, run.global_step);
+                    self.apply_schedule::<E, D>(&run.base_lrs, run.global_step);
                 }
                 run.global_step += 1;
                 self.update_or_give_up(grads, micro, epoch, run, bar)?;
                 micro = 0;
             }
-            if !bar.is_hidden() {
-                let rate = meter.samples() as f64 / started.elapsed().as_secs_f64().max(1e-9);
-                bar.inc(format!("loss {:.4}  {rate:.0} samples/s", meter.loss()));
-            }
-            let info = BatchEnd {
+            ended.push(BatchEnd {
                 epoch: epoch + 1,
                 batch: i,
                 global_step: run.global_step,
-                loss,
-                samples: out.samples,
-            };
-            for hook in &mut self.batch_hooks {
-                hook(&info);
+                loss: f64::NAN,
+                samples,
+            });
+            if kept.len() >= D::LOG_EVERY {
+                self.read_back(&mut kept, &mut ended, &mut meter, epoch, run, bar)?;
+            }
+            if !bar.is_hidden() {
+                // Between read-backs (a GPU's) the bar moves on with the last figures read.
+                let message = if meter.samples() > 0 {
+                    let rate = meter.samples() as f64 / started.elapsed().as_secs_f64().max(1e-9);
+                    format!("loss {:.4}  {rate:.0} samples/s", meter.loss())
+                } else {
+                    String::new()
+                };
+                bar.inc(message);
             }
         }
         if let Some(grads) = pending.take() {
             if self.schedule_per_batch {
-                self.apply_schedule::<E>(&run.base_lrs, run.global_step);
+                self.apply_schedule::<E, D>(&run.base_lrs, run.global_step);
             }
             run.global_step += 1;
             self.update_or_give_up(grads, micro, epoch, run, bar)?;
         }
+        self.read_back(&mut kept, &mut ended, &mut meter, epoch, run, bar)?;
         if meter.batches() == 0 {
             bar.finish_and_clear();
             return Err(Error::value(
@@ -217,18 +231,58 @@ impl<M, O> Trainer<'_, M, O> {
         Ok(meter)
     }
 
-    /// Sets the optimizer's rate (and momentum, for schedules that cycle it) to the
-    /// schedule's at step `at`; nothing without a schedule.
-    fn apply_schedule<E>(&mut self, base_lrs: &[f64], at: u64)
+    /// Reads the kept losses back into `meter` and runs the batch callbacks of those
+    /// batches. On a device that reads back in intervals, a loss that is not finite ends
+    /// training with an error (the CPU's checks of every step catch it first).
+    #[allow(clippy::too_many_arguments)]
+    fn read_back<E, D>(
+        &mut self,
+        kept: &mut Vec<super::super::device::Pending<D::Loss>>,
+        ended: &mut Vec<BatchEnd>,
+        meter: &mut Meter,
+        epoch: usize,
+        run: &FitState<E, D, M, O>,
+        bar: &Progress,
+    ) -> Result<()>
     where
         E: Float,
-        O: Optimizer<E>,
+        D: TrainDevice<M, O, E>,
+    {
+        if kept.is_empty() {
+            return Ok(());
+        }
+        let losses = D::read_back(kept, meter)?;
+        for (mut info, loss) in ended.drain(..).zip(losses) {
+            if D::LOG_EVERY > 1 && !loss.is_finite() {
+                bar.finish_and_clear();
+                if let Some(state) = &run.best.state {
+                    D::restore(&mut *self.model, state);
+                }
+                return Err(Error::value(
+                    format!("training, epoch {} batch {}", epoch + 1, info.batch),
+                    format!("the loss is {loss}, not finite"),
+                ));
+            }
+            info.loss = loss;
+            for hook in &mut self.batch_hooks {
+                hook(&info);
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets the optimizer's rate (and momentum, for schedules that cycle it) to the
+    /// schedule's at step `at`; nothing without a schedule.
+    fn apply_schedule<E, D>(&mut self, base_lrs: &[f64], at: u64)
+    where
+        E: Float,
+        D: TrainDevice<M, O, E>,
     {
         if let Some(s) = &self.schedule {
             let lrs: Vec<f64> = base_lrs.iter().map(|&b| s.lr_at(b, at)).collect();
-            self.optimizer.set_group_lrs(&lrs);
+            D::set_group_lrs(&mut *self.optimizer, &lrs);
             if let Some(m) = s.momentum_at(at) {
-                self.optimizer.set_momentum(m);
+                D::set_momentum(&mut *self.optimizer, m);
             }
         }
     }
@@ -237,24 +291,23 @@ impl<M, O> Trainer<'_, M, O> {
     /// that are not finite. On such a value training is over: the model goes back to the
     /// best state kept for `restore_best`, if any (the best-model file on disk was written
     /// at the end of a good epoch and is left as it is), and the error is returned.
-    fn update_or_give_up<E>(
+    fn update_or_give_up<E, D>(
         &mut self,
         grads: Gradients<E>,
         micro: usize,
         epoch: usize,
-        run: &FitState<E>,
+        run: &FitState<E, D, M, O>,
         bar: &Progress,
     ) -> Result<()>
     where
         E: Float,
-        M: Params<E>,
-        O: Optimizer<E>,
+        D: TrainDevice<M, O, E>,
     {
         let at = At {
             epoch: epoch + 1,
             step: run.global_step,
         };
-        let stepped = update(
+        let stepped = D::update(
             &mut *self.model,
             &mut *self.optimizer,
             grads,
@@ -267,7 +320,7 @@ impl<M, O> Trainer<'_, M, O> {
         if stepped.is_err() {
             bar.finish_and_clear();
             if let Some(state) = &run.best.state {
-                restore(&mut *self.model, state);
+                D::restore(&mut *self.model, state);
             }
         }
         stepped
@@ -310,10 +363,14 @@ impl<M, O> Trainer<'_, M, O> {
 
     /// On a new best monitored loss: the best-model file, the `on_best` callbacks and the
     /// snapshot that `restore_best` puts back at the end.
-    fn keep_if_best<E>(&mut self, record: &EpochRecord, best: &mut BestModel<E>) -> Result<()>
+    fn keep_if_best<E, D>(
+        &mut self,
+        record: &EpochRecord,
+        best: &mut BestModel<D::Snapshot>,
+    ) -> Result<()>
     where
         E: Float,
-        M: Params<E>,
+        D: TrainDevice<M, O, E>,
     {
         let monitored = record.monitored_loss();
         if monitored >= best.loss {
@@ -322,14 +379,14 @@ impl<M, O> Trainer<'_, M, O> {
         best.loss = monitored;
         if self.is_main() {
             if let Some(path) = &self.best_path {
-                crate::serialize::save_safetensors(&*self.model, path)?;
+                D::save_safetensors(&*self.model, path)?;
             }
             for hook in &mut self.best_hooks {
                 hook(&*self.model, record)?;
             }
         }
         if self.restore_best {
-            best.state = Some(snapshot(&*self.model));
+            best.state = Some(D::snapshot(&mut *self.model)?);
         }
         Ok(())
     }
@@ -395,7 +452,7 @@ impl<M, O> Trainer<'_, M, O> {
 }
 
 /// What [`Trainer::fit`] carries from one epoch to the next.
-struct FitState<E> {
+struct FitState<E: Float, D: TrainDevice<M, O, E>, M, O> {
     rng: StdRng,
     /// Every parameter group's learning rate before any schedule.
     base_lrs: Vec<f64>,
@@ -403,17 +460,18 @@ struct FitState<E> {
     params: Vec<UniqueId>,
     /// Optimizer steps taken.
     global_step: u64,
-    best: BestModel<E>,
+    best: BestModel<D::Snapshot>,
     early_stop: EarlyStop,
+    _types: PhantomData<fn() -> (E, M, O)>,
 }
 
 /// The best monitored loss so far and, with `restore_best`, the model at that epoch.
-struct BestModel<E> {
+struct BestModel<S> {
     loss: f64,
-    state: Option<Vec<Vec<E>>>,
+    state: Option<S>,
 }
 
-impl<E> Default for BestModel<E> {
+impl<S> Default for BestModel<S> {
     fn default() -> Self {
         BestModel {
             loss: f64::INFINITY,
@@ -454,41 +512,6 @@ fn progress(quiet: bool, epoch: usize, epochs: usize, len: Option<usize>) -> Pro
         return Progress::hidden();
     }
     Progress::stdout(format!("{}/{}", epoch + 1, epochs), len)
-}
-
-/// One optimizer step from gradients summed over `micro` batches, refused when a buffer or
-/// gradient is not finite, and checked for parameters that the step made non-finite.
-#[allow(clippy::too_many_arguments)]
-fn update<E: Float, M: Params<E>, O: Optimizer<E>>(
-    model: &mut M,
-    optimizer: &mut O,
-    mut grads: Gradients<E>,
-    micro: usize,
-    params: &[UniqueId],
-    max_grad_norm: Option<f64>,
-    group: Option<&dyn Collective>,
-    at: &At,
-) -> Result<()> {
-    if micro > 1 {
-        let scale = E::from_f64(1.0 / micro as f64);
-        for &id in params {
-            if let Some(g) = grads.get_id_mut(id) {
-                g.iter_mut().for_each(|v| *v *= scale);
-            }
-        }
-    }
-    if let Some(group) = group {
-        average_gradients(group, model, &mut grads);
-    }
-    // After averaging, so that every rank sees the same gradients and stops together;
-    // buffers are each rank's own, so with a group only gradients (which a NaN batch on
-    // any rank poisons everywhere through the average) and parameters are checked.
-    check_before_step(model, &grads, group.is_none(), at)?;
-    if let Some(max_norm) = max_grad_norm {
-        clip_grad_norm(model, &mut grads, max_norm);
-    }
-    optimizer.try_step(model, &grads)?;
-    check_after_step(model, at)
 }
 
 fn summary(r: &EpochRecord, rate: f64) -> String {
@@ -534,31 +557,6 @@ fn stop_message(h: &History) -> String {
         StopReason::Callback => format!("stopped by a callback{best}"),
         StopReason::Completed => String::new(),
     }
-}
-
-fn parameter_ids<E: Float, M: Params<E> + ?Sized>(model: &M) -> Vec<UniqueId> {
-    let mut ids = Vec::new();
-    model.visit("", &mut |p| {
-        if p.kind == TensorKind::Parameter {
-            ids.push(p.id)
-        }
-    });
-    ids
-}
-
-/// Every parameter and buffer, in visiting order.
-fn snapshot<E: Float, M: Params<E> + ?Sized>(model: &M) -> Vec<Vec<E>> {
-    let mut state = Vec::new();
-    model.visit("", &mut |p| state.push(p.data.to_vec()));
-    state
-}
-
-fn restore<E: Float, M: Params<E> + ?Sized>(model: &mut M, state: &[Vec<E>]) {
-    let mut i = 0;
-    model.visit_mut("", &mut |p| {
-        p.data.copy_from_slice(&state[i]);
-        i += 1;
-    });
 }
 
 #[cfg(test)]
