@@ -259,15 +259,17 @@ pub(crate) fn conv2d_grouped_backward<E: Float>(
     let cost = (want_x as usize + want_w as usize) * o * k * len;
     let cols_len = if kind == Unfold::InPlace { 0 } else { k * len };
     let gy_len = if wide { o * len } else { 0 };
+    let shift_len = if wide && want_w { og * g.c } else { 0 };
     split_samples(
         n,
         per,
         cost,
-        cols_len + gy_len,
+        cols_len + gy_len + shift_len,
         gx,
         gw,
         |samples, gxblock, gw, scratch| {
-            let (buf, gy_wide) = scratch.split_at_mut(cols_len);
+            let (buf, scratch) = scratch.split_at_mut(cols_len);
+            let (gy_wide, shift_tmp) = scratch.split_at_mut(gy_len);
             for (i, b) in samples.enumerate() {
                 let gyb: &[E] = if wide {
                     widen_rows(&gy[b * o * p..][..o * p], g, o, gy_wide);
@@ -278,7 +280,17 @@ pub(crate) fn conv2d_grouped_backward<E: Float>(
                 for gi in 0..groups {
                     let gyg = &gyb[gi * og * len..][..og * len];
                     let wg = &w[gi * og * k..][..og * k];
-                    if want_w {
+                    if want_w && wide {
+                        let xg = &x[b * chw + gi * ghw..][..ghw];
+                        weight_grad_shifted(
+                            gyg,
+                            xg,
+                            g,
+                            og,
+                            shift_tmp,
+                            &mut gw[gi * og * k..][..og * k],
+                        );
+                    } else if want_w {
                         let cols = unfold(&x[b * chw + gi * ghw..][..ghw], g, buf);
                         // gw_g (og x k) += gy_g (og x len) cols^T (len x k)
                         gemm(
@@ -326,6 +338,73 @@ pub(crate) fn conv2d_grouped_backward<E: Float>(
             }
         },
     );
+}
+
+/// `gw += gy cols^T` for one sample and group in the wide layout, without unfolding `x`:
+/// row `(c, i, j)` of the wide unfolding is the plane `c` read from `i * w + j` on, so each
+/// kernel offset's block of `cols` is `x` itself read with strides (the planes `hw` apart),
+/// and its product with `gy` is taken in place by the gemm's dot-product path (`gy`'s rows
+/// and those strided rows are both contiguous along the summed output positions).
+///
+/// Only the first `oh * w - (kw - 1)` wide columns are summed: the rest are extra columns
+/// (zero in `gy`) and, for the last plane, would read past its end. With at least `kw`
+/// planes, one product per kernel offset `(i, j)` (`og x c`, through `tmp`); with fewer
+/// (a first layer's single channel), one per `(c, i)` straight into `gw` (`og x kw`).
+fn weight_grad_shifted<E: Float>(
+    gy: &[E],
+    x: &[E],
+    g: &ConvGeom,
+    og: usize,
+    tmp: &mut [E],
+    gw: &mut [E],
+) {
+    let (hw, len, k, kk) = (g.h * g.w, g.wide_cols(), g.col_rows(), g.kh * g.kw);
+    let used = len - (g.kw - 1);
+    if g.c >= g.kw {
+        for i in 0..g.kh {
+            for j in 0..g.kw {
+                // tmp (og x c) = gy[:, ..used] (og x used) x_ij (used x c)
+                gemm(
+                    og,
+                    used,
+                    g.c,
+                    E::ONE,
+                    gy,
+                    (len as isize, 1),
+                    &x[i * g.w + j..],
+                    (1, hw as isize),
+                    E::ZERO,
+                    &mut tmp[..og * g.c],
+                    (g.c as isize, 1),
+                );
+                let at = i * g.kw + j;
+                for (gw_row, t_row) in gw.chunks_exact_mut(k).zip(tmp.chunks_exact(g.c)) {
+                    for (c, &t) in t_row.iter().enumerate() {
+                        gw_row[c * kk + at] += t;
+                    }
+                }
+            }
+        }
+    } else {
+        for c in 0..g.c {
+            for i in 0..g.kh {
+                // gw[:, c, i, ..] (og x kw) += gy[:, ..used] (og x used) x_ci (used x kw)
+                gemm(
+                    og,
+                    used,
+                    g.kw,
+                    E::ONE,
+                    gy,
+                    (len as isize, 1),
+                    &x[c * hw + i * g.w..],
+                    (1, 1),
+                    E::ONE,
+                    &mut gw[(c * g.kh + i) * g.kw..],
+                    (k as isize, 1),
+                );
+            }
+        }
+    }
 }
 
 /// `y = conv_transpose2d(x, w) + b`: `x` is `n x (ci ih iw)` and `w` is `ci x (co kh kw)`.
@@ -589,6 +668,47 @@ mod tests {
                 .map(|c| gy.chunks(g.col_cols()).skip(c).step_by(o).flatten().sum())
                 .collect();
             assert!(gb.iter().zip(&sums).all(|(a, b)| (a - b).abs() < 1e-9));
+        }
+    }
+
+    #[test]
+    fn wide_weight_gradient_matches_direct_sums() {
+        // Groups of c >= kw planes (one product per kernel offset) and c < kw (per plane
+        // and kernel row), with two groups so that the group offsets are exercised.
+        for (g, groups) in [
+            (geom(4, 7, 9, (3, 3), (1, 1), (0, 0), (1, 1)), 2),
+            (geom(1, 8, 6, (3, 2), (1, 1), (0, 0), (1, 1)), 2),
+            (geom(2, 5, 12, (2, 5), (1, 1), (0, 0), (1, 1)), 1),
+        ] {
+            assert!(g.unfolds_wide());
+            let (n, o) = (3, 4);
+            let (og, k, ghw) = (o / groups, g.col_rows(), g.c * g.h * g.w);
+            let x = pseudo(n * groups * ghw, 5);
+            let w = pseudo(o * k, 6);
+            let gy = pseudo(n * o * g.col_cols(), 7);
+            let mut gw = vec![0.0; w.len()];
+            conv2d_grouped_backward(&x, &w, &gy, n, o, groups, &g, None, Some(&mut gw), None);
+            for oc in 0..o {
+                let gi = oc / og;
+                for (c, i, j) in (0..g.c)
+                    .flat_map(|c| (0..g.kh).flat_map(move |i| (0..g.kw).map(move |j| (c, i, j))))
+                {
+                    let mut want = 0.0;
+                    for b in 0..n {
+                        for oy in 0..g.oh {
+                            for ox in 0..g.ow {
+                                let xi = ((b * groups + gi) * g.c + c) * g.h * g.w
+                                    + (oy + i) * g.w
+                                    + ox
+                                    + j;
+                                want += gy[(b * o + oc) * g.col_cols() + oy * g.ow + ox] * x[xi];
+                            }
+                        }
+                    }
+                    let got = gw[oc * k + (c * g.kh + i) * g.kw + j];
+                    assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+                }
+            }
         }
     }
 

@@ -28,6 +28,8 @@ pub(crate) mod norm;
 pub(crate) mod optim;
 pub(crate) mod pad;
 pub(crate) mod parallel;
+#[cfg(target_arch = "x86_64")]
+mod pool2x2;
 pub(crate) mod pooling;
 pub(crate) mod reduce;
 pub(crate) mod rnn;
