@@ -259,7 +259,10 @@ pub(crate) fn conv2d_grouped_backward<E: Float>(
     let cost = (want_x as usize + want_w as usize) * o * k * len;
     let cols_len = if kind == Unfold::InPlace { 0 } else { k * len };
     let gy_len = if wide { o * len } else { 0 };
-    let shift_len = if wide && want_w { og * g.c } else { 0 };
+    // The per-kernel-offset weight gradients of `weight_grad_shifted`, summed over a
+    // block's samples and added into `gw` once at its end.
+    let shifted_via_tmp = wide && want_w && g.c >= g.kw;
+    let shift_len = if shifted_via_tmp { o * k } else { 0 };
     split_samples(
         n,
         per,
@@ -270,6 +273,9 @@ pub(crate) fn conv2d_grouped_backward<E: Float>(
         |samples, gxblock, gw, scratch| {
             let (buf, scratch) = scratch.split_at_mut(cols_len);
             let (gy_wide, shift_tmp) = scratch.split_at_mut(gy_len);
+            // Zeroed once per block: `widen_rows` never writes `gy_wide`'s extra columns.
+            gy_wide.fill(E::ZERO);
+            shift_tmp.fill(E::ZERO);
             for (i, b) in samples.enumerate() {
                 let gyb: &[E] = if wide {
                     widen_rows(&gy[b * o * p..][..o * p], g, o, gy_wide);
@@ -287,7 +293,10 @@ pub(crate) fn conv2d_grouped_backward<E: Float>(
                             xg,
                             g,
                             og,
-                            shift_tmp,
+                            match shifted_via_tmp {
+                                true => &mut shift_tmp[gi * og * k..][..og * k],
+                                false => &mut [],
+                            },
                             &mut gw[gi * og * k..][..og * k],
                         );
                     } else if want_w {
@@ -336,6 +345,16 @@ pub(crate) fn conv2d_grouped_backward<E: Float>(
                     }
                 }
             }
+            if shifted_via_tmp {
+                for gi in 0..groups {
+                    add_shifted(
+                        &shift_tmp[gi * og * k..][..og * k],
+                        g,
+                        og,
+                        &mut gw[gi * og * k..][..og * k],
+                    );
+                }
+            }
         },
     );
 }
@@ -348,8 +367,9 @@ pub(crate) fn conv2d_grouped_backward<E: Float>(
 ///
 /// Only the first `oh * w - (kw - 1)` wide columns are summed: the rest are extra columns
 /// (zero in `gy`) and, for the last plane, would read past its end. With at least `kw`
-/// planes, one product per kernel offset `(i, j)` (`og x c`, through `tmp`); with fewer
-/// (a first layer's single channel), one per `(c, i)` straight into `gw` (`og x kw`).
+/// planes, one product per kernel offset `(i, j)`, accumulated into `tmp` (`kh * kw`
+/// blocks of `og x c`, added into `gw` by [`add_shifted`]); with fewer (a first layer's
+/// single channel), one per `(c, i)` straight into `gw` (`og x kw`).
 fn weight_grad_shifted<E: Float>(
     gy: &[E],
     x: &[E],
@@ -358,32 +378,25 @@ fn weight_grad_shifted<E: Float>(
     tmp: &mut [E],
     gw: &mut [E],
 ) {
-    let (hw, len, k, kk) = (g.h * g.w, g.wide_cols(), g.col_rows(), g.kh * g.kw);
+    let (hw, len, k) = (g.h * g.w, g.wide_cols(), g.col_rows());
     let used = len - (g.kw - 1);
     if g.c >= g.kw {
-        for i in 0..g.kh {
-            for j in 0..g.kw {
-                // tmp (og x c) = gy[:, ..used] (og x used) x_ij (used x c)
-                gemm(
-                    og,
-                    used,
-                    g.c,
-                    E::ONE,
-                    gy,
-                    (len as isize, 1),
-                    &x[i * g.w + j..],
-                    (1, hw as isize),
-                    E::ZERO,
-                    &mut tmp[..og * g.c],
-                    (g.c as isize, 1),
-                );
-                let at = i * g.kw + j;
-                for (gw_row, t_row) in gw.chunks_exact_mut(k).zip(tmp.chunks_exact(g.c)) {
-                    for (c, &t) in t_row.iter().enumerate() {
-                        gw_row[c * kk + at] += t;
-                    }
-                }
-            }
+        for (at, block) in tmp.chunks_exact_mut(og * g.c).enumerate() {
+            let (i, j) = (at / g.kw, at % g.kw);
+            // tmp_ij (og x c) += gy[:, ..used] (og x used) x_ij (used x c)
+            gemm(
+                og,
+                used,
+                g.c,
+                E::ONE,
+                gy,
+                (len as isize, 1),
+                &x[i * g.w + j..],
+                (1, hw as isize),
+                E::ONE,
+                block,
+                (g.c as isize, 1),
+            );
         }
     } else {
         for c in 0..g.c {
@@ -402,6 +415,19 @@ fn weight_grad_shifted<E: Float>(
                     &mut gw[(c * g.kh + i) * g.kw..],
                     (k as isize, 1),
                 );
+            }
+        }
+    }
+}
+
+/// Adds the `kh * kw` blocks of `og x c` that [`weight_grad_shifted`] summed in `tmp` into
+/// `gw` (`og x (c kh kw)`).
+fn add_shifted<E: Float>(tmp: &[E], g: &ConvGeom, og: usize, gw: &mut [E]) {
+    let (k, kk) = (g.col_rows(), g.kh * g.kw);
+    for (at, block) in tmp.chunks_exact(og * g.c).enumerate() {
+        for (gw_row, t_row) in gw.chunks_exact_mut(k).zip(block.chunks_exact(g.c)) {
+            for (c, &t) in t_row.iter().enumerate() {
+                gw_row[c * kk + at] += t;
             }
         }
     }
