@@ -48,16 +48,16 @@ fn worker_count(n: usize, cost: usize) -> usize {
 /// the end; `scratch` is `scratch_len` elements of working space per block.
 ///
 /// Every buffer is allocated here, on the calling thread, so that workers never allocate.
-fn split_samples<E: Float, F>(
+fn split_samples<E: Float, O: Send, F>(
     n: usize,
     per: usize,
     cost: usize,
     scratch_len: usize,
-    out: &mut [E],
+    out: &mut [O],
     acc: &mut [E],
     f: F,
 ) where
-    F: Fn(core::ops::Range<usize>, &mut [E], &mut [E], &mut [E]) + Sync,
+    F: Fn(core::ops::Range<usize>, &mut [O], &mut [E], &mut [E]) + Sync,
 {
     let threads = worker_count(n, cost);
     let mut scratch = vec![E::ZERO; threads * scratch_len];
@@ -67,14 +67,14 @@ fn split_samples<E: Float, F>(
     }
     let per_thread = n.div_ceil(threads);
     let mut locals = vec![E::ZERO; (threads - 1) * acc.len()];
-    type Block<'a, E> = (
+    type Block<'a, E, O> = (
         core::ops::Range<usize>,
-        &'a mut [E],
+        &'a mut [O],
         &'a mut [E],
         &'a mut [E],
     );
     {
-        let mut blocks: Vec<std::sync::Mutex<Option<Block<'_, E>>>> = Vec::new();
+        let mut blocks: Vec<std::sync::Mutex<Option<Block<'_, E, O>>>> = Vec::new();
         let mut rest = out;
         let mut local_blocks = locals.chunks_mut(acc.len().max(1));
         let mut scratch_blocks = scratch.chunks_mut(scratch_len.max(1));
@@ -176,7 +176,9 @@ pub(crate) fn conv2d_grouped_forward<E: Float>(
     let (chw, og) = (groups * ghw, o / groups);
     let (kind, len) = (g.unfold_kind(), g.unfold_cols());
     let wide = kind == Unfold::Wide;
-    let mut y = vec![E::ZERO; n * o * p];
+    // Each sample's block of `y` is zeroed by the thread that writes it, just before (no
+    // serial zero fill of the whole output on the calling thread).
+    let mut y: Vec<E> = Vec::with_capacity(n * o * p);
     let beta = if bias.is_some() { E::ONE } else { E::ZERO };
     let cols_len = if kind == Unfold::InPlace { 0 } else { k * len };
     let out_len = if wide { o * len } else { 0 };
@@ -185,11 +187,12 @@ pub(crate) fn conv2d_grouped_forward<E: Float>(
         o * p,
         o * k * len,
         cols_len + out_len,
-        &mut y,
+        &mut y.spare_capacity_mut()[..n * o * p],
         &mut [],
         |samples, yblock, _, scratch| {
             let (buf, ywide) = scratch.split_at_mut(cols_len);
             for (b, yb) in samples.zip(yblock.chunks_exact_mut(o * p)) {
+                let yb = zeroed(yb);
                 let out: &mut [E] = if wide { &mut *ywide } else { &mut *yb };
                 if let Some(bias) = bias {
                     for (row, &v) in out.chunks_exact_mut(len).zip(bias) {
@@ -218,7 +221,19 @@ pub(crate) fn conv2d_grouped_forward<E: Float>(
             }
         },
     );
+    // SAFETY: `split_samples` ran the closure over every sample, and it zeroed each
+    // sample's block of `o * p` elements (all of `y`) before anything else.
+    unsafe { y.set_len(n * o * p) };
     y
+}
+
+/// Writes zeros over `buf` and returns it as initialised.
+fn zeroed<E: Float>(buf: &mut [core::mem::MaybeUninit<E>]) -> &mut [E] {
+    for v in buf.iter_mut() {
+        v.write(E::ZERO);
+    }
+    // SAFETY: every element was written just above, and `MaybeUninit<E>` has `E`'s layout.
+    unsafe { &mut *(buf as *mut [core::mem::MaybeUninit<E>] as *mut [E]) }
 }
 
 /// The gradients of [`conv2d_grouped_forward`] from `gy`, accumulated into whichever of
@@ -242,13 +257,6 @@ pub(crate) fn conv2d_grouped_backward<E: Float>(
 ) {
     let (k, p, ghw) = (g.col_rows(), g.col_cols(), g.c * g.h * g.w);
     let (chw, og) = (groups * ghw, o / groups);
-    if let Some(gb) = gb {
-        for gyb in gy.chunks_exact(o * p) {
-            for (acc, row) in gb.iter_mut().zip(gyb.chunks_exact(p)) {
-                *acc += sum_fast(row);
-            }
-        }
-    }
     let (kind, len) = (g.unfold_kind(), g.unfold_cols());
     let wide = kind == Unfold::Wide;
     let want_x = gx.is_some();
@@ -256,6 +264,17 @@ pub(crate) fn conv2d_grouped_backward<E: Float>(
     let gx = gx.unwrap_or_default();
     let per = if want_x { chw } else { 0 };
     let gw = gw.unwrap_or_default();
+    // The bias gradient (sums of `gy`'s rows) is summed in the same blocks of samples,
+    // after `gw` in one shared accumulator.
+    let gw_len = gw.len();
+    let mut acc_buf = Vec::new();
+    let acc: &mut [E] = match &gb {
+        Some(gb) => {
+            acc_buf = [&*gw, &**gb].concat();
+            &mut acc_buf
+        }
+        None => &mut *gw,
+    };
     let cost = (want_x as usize + want_w as usize) * o * k * len;
     let cols_len = if kind == Unfold::InPlace { 0 } else { k * len };
     let gy_len = if wide { o * len } else { 0 };
@@ -269,8 +288,16 @@ pub(crate) fn conv2d_grouped_backward<E: Float>(
         cost,
         cols_len + gy_len + shift_len,
         gx,
-        gw,
-        |samples, gxblock, gw, scratch| {
+        acc,
+        |samples, gxblock, acc, scratch| {
+            let (gw, gb_acc) = acc.split_at_mut(gw_len);
+            if !gb_acc.is_empty() {
+                for gyb in gy[samples.start * o * p..samples.end * o * p].chunks_exact(o * p) {
+                    for (acc, row) in gb_acc.iter_mut().zip(gyb.chunks_exact(p)) {
+                        *acc += sum_fast(row);
+                    }
+                }
+            }
             let (buf, scratch) = scratch.split_at_mut(cols_len);
             let (gy_wide, shift_tmp) = scratch.split_at_mut(gy_len);
             // Zeroed once per block: `widen_rows` never writes `gy_wide`'s extra columns.
@@ -357,6 +384,10 @@ pub(crate) fn conv2d_grouped_backward<E: Float>(
             }
         },
     );
+    if let Some(gb) = gb {
+        gw.copy_from_slice(&acc_buf[..gw_len]);
+        gb.copy_from_slice(&acc_buf[gw_len..]);
+    }
 }
 
 /// `gw += gy cols^T` for one sample and group in the wide layout, without unfolding `x`:
@@ -828,7 +859,7 @@ mod tests {
         assert_eq!(acc, vec![n as f64, (n * (n - 1) / 2) as f64]);
         // Without a per-sample output or an accumulator.
         let count = std::sync::atomic::AtomicUsize::new(0);
-        split_samples::<f64, _>(n, 0, 1 << 30, 0, &mut [], &mut [], |samples, _, _, _| {
+        split_samples::<f64, f64, _>(n, 0, 1 << 30, 0, &mut [], &mut [], |samples, _, _, _| {
             count.fetch_add(samples.len(), std::sync::atomic::Ordering::Relaxed);
         });
         assert_eq!(count.into_inner(), n);

@@ -5,6 +5,7 @@ use super::conv::sum_fast;
 use super::im2col::{gather_strided, valid_range};
 use super::simd::wide;
 use crate::dtype::Float;
+use core::mem::MaybeUninit;
 
 /// One plane's pooling geometry: an `h x w` input, a `kh x kw` window with stride and
 /// padding, and the `oh x ow` output grid.
@@ -67,21 +68,32 @@ pub(crate) fn max_pool2d_forward<E: Float>(
     g: &PoolGeom,
 ) -> (Vec<E>, Vec<u32>) {
     let (hw, ohw) = (g.h * g.w, g.oh * g.ow);
-    let mut y = vec![E::NEG_INFINITY; planes * ohw];
-    let mut idx = vec![0u32; planes * ohw];
     if ohw == 0 || planes == 0 {
-        return (y, idx);
+        return (Vec::new(), Vec::new());
     }
+    // Each block of the outputs is initialised by the thread that pools it, just before
+    // (not zero-filled on the calling thread first).
+    assert_eq!(x.len(), planes * hw, "max pooling input of {planes} planes");
+    let n = planes * ohw;
+    let (mut y, mut idx): (Vec<E>, Vec<u32>) = (Vec::with_capacity(n), Vec::with_capacity(n));
     let parts = if planes * hw >= super::parallel::PARALLEL_ELEMS {
         super::threads::threads().min(planes)
     } else {
         1
     };
     let per = planes.div_ceil(parts);
-    type Part<'a, E> = Option<(&'a [E], &'a mut [E], &'a mut [u32])>;
+    type Part<'a, E> = Option<(
+        &'a [E],
+        &'a mut [MaybeUninit<E>],
+        &'a mut [MaybeUninit<u32>],
+    )>;
     let blocks: Vec<std::sync::Mutex<Part<'_, E>>> = x
         .chunks(per * hw)
-        .zip(y.chunks_mut(per * ohw).zip(idx.chunks_mut(per * ohw)))
+        .zip(
+            y.spare_capacity_mut()[..n]
+                .chunks_mut(per * ohw)
+                .zip(idx.spare_capacity_mut()[..n].chunks_mut(per * ohw)),
+        )
         .map(|(xb, (yb, ib))| std::sync::Mutex::new(Some((xb, yb, ib))))
         .collect();
     super::threads::run(blocks.len(), &|t| {
@@ -89,12 +101,29 @@ pub(crate) fn max_pool2d_forward<E: Float>(
         if let Some((xb, yb, ib)) = part {
             wide(
                 #[inline(always)]
-                || max_pool_planes(xb, g, yb, ib),
+                || max_pool_planes(xb, g, filled(yb, E::NEG_INFINITY), filled(ib, 0)),
             );
         }
     });
     drop(blocks);
+    // SAFETY: the blocks cover `0..n` (`x` holds `planes` planes, cut at the same plane
+    // boundaries as the outputs), and every block was filled above (a panic re-raised by
+    // `run` unwinds before this line).
+    unsafe {
+        y.set_len(n);
+        idx.set_len(n);
+    }
     (y, idx)
+}
+
+/// Writes `v` over `buf` and returns it as initialised.
+#[inline(always)]
+fn filled<T: Copy>(buf: &mut [MaybeUninit<T>], v: T) -> &mut [T] {
+    for slot in buf.iter_mut() {
+        slot.write(v);
+    }
+    // SAFETY: every element was written just above, and `MaybeUninit<T>` has `T`'s layout.
+    unsafe { &mut *(buf as *mut [MaybeUninit<T>] as *mut [T]) }
 }
 
 /// The 2x2, stride-2, unpadded window of `MaxPool2d(2)` (by far the most common pooling),
@@ -342,11 +371,7 @@ pub(crate) fn max_pool2d_backward_new<E: Float>(
     let mut gx: Vec<E> = Vec::with_capacity(n);
     for_plane_blocks(&mut gx.spare_capacity_mut()[..n], hw, |first, block| {
         for (k, plane) in block.chunks_exact_mut(hw).enumerate() {
-            plane.iter_mut().for_each(|v| {
-                v.write(E::ZERO);
-            });
-            // SAFETY: every element of `plane` was written just above.
-            let plane = unsafe { &mut *(plane as *mut [core::mem::MaybeUninit<E>] as *mut [E]) };
+            let plane = filled(plane, E::ZERO);
             let p = first + k;
             scatter_max(
                 plane,
