@@ -4,7 +4,7 @@ installed), and prints W1-W8 side by side with the ratios, the targets of issue 
 W1, W2, W4 and W7, the share of the measured FMA peak.
 
 Run: python3 benches/compare.py [--quick] [--threads N] [--no-single-thread] [--skip-shaped]
-                                [--omp-passive] [--peak GFLOPS] [--python PATH]
+                                [--omp-passive] [--peak GFLOPS] [--python PATH] [--only W4,W7]
 
 * `--threads N` (default: the machine's CPU count) sets SHAPED_NUM_THREADS for shaped and
   torch.set_num_threads for PyTorch.
@@ -13,6 +13,9 @@ Run: python3 benches/compare.py [--quick] [--threads N] [--no-single-thread] [--
   `--no-single-thread`.
 * PyTorch runs before and after shaped's benches and keeps its better figure per workload:
   the machine drifts (and other jobs load it), and a drift can then only favour PyTorch.
+* `--only W4,W7` runs and prints only these workloads (a name selects every row it starts:
+  `W7` is `W7 f64` and `W7 f32`, `W5` both W5 rows): criterion gets a filter of their
+  benches (plus `fma_peak` for the share of peak), PyTorch `--only` with their keys.
 * `--skip-shaped` reads the criterion results already in target/criterion.
 * `--omp-passive` runs PyTorch with OMP_WAIT_POLICY=passive: on a machine loaded by other
   jobs, PyTorch's spinning OpenMP workers get descheduled and its small ops (W7's cell steps)
@@ -133,6 +136,23 @@ def fmt(v, digits=2):
     return "-" if v is None else f"{v:.{digits}f}"
 
 
+def selected(only):
+    """The workloads of WORKLOADS that `--only` names (all of them when empty)."""
+    names = [w.strip() for w in only.split(",") if w.strip()]
+    if not names:
+        return list(WORKLOADS)
+    picked = [w for w in WORKLOADS if any(w == n or w.startswith(n + " ") for n in names)]
+    unknown = [n for n in names if not any(w == n or w.startswith(n + " ") for w in WORKLOADS)]
+    if unknown:
+        sys.exit(f"--only: unknown workload(s) {', '.join(unknown)}; known: {', '.join(WORKLOADS)}")
+    return picked
+
+
+def bench_filter(names):
+    """A criterion filter (a regex) matching exactly these benches."""
+    return "^(" + "|".join(names) + ")$"
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
@@ -144,31 +164,47 @@ def main():
                         help="OMP_WAIT_POLICY=passive for PyTorch (on a loaded machine its spinning "
                              "OpenMP threads are descheduled and small ops slow down up to 30x)")
     parser.add_argument("--python", default=None, help="the Python interpreter that has torch")
+    parser.add_argument("--only", default="", help="comma-separated workloads, e.g. W4,W7 (default: all)")
     args = parser.parse_args()
+    chosen = selected(args.only)
+    torch_only = ",".join(dict.fromkeys(WORKLOADS[w][4] for w in chosen)) if args.only else ""
+    single_ws = [w for w in ("W3", "W4") if w in chosen]
     venv = "/work/torchenv/bin/python"
     TORCH_PYTHON[0] = args.python or (venv if os.path.exists(venv) else sys.executable)
     if args.omp_passive:
         TORCH_ENV["OMP_WAIT_POLICY"] = "passive"
     threads = args.threads
     quick = ["--warm-up-time", "1", "--measurement-time", "3"] if args.quick else []
-    single = not args.no_single_thread and threads != 1
+    single = not args.no_single_thread and threads != 1 and bool(single_ws)
+    torch1_only = ",".join(single_ws)
     env = dict(os.environ, SHAPED_NUM_THREADS=str(threads))
     env1 = dict(os.environ, SHAPED_NUM_THREADS="1")
 
-    torch_runs = [run_torch(threads)]
-    torch1_runs = [run_torch(1, "W3,W4")] if single else []
+    torch_runs = [run_torch(threads, torch_only)]
+    torch1_runs = [run_torch(1, torch1_only)] if single else []
     if not args.skip_shaped:
         # The 1-thread runs first: criterion writes every run to `new` as well as to the named
         # baseline, so the runs at --threads must come last.
         if single:
             subprocess.run(["cargo", "bench", "--bench", "train_step", "--", "--noplot", *quick, "--save-baseline", "t1",
-                            "cnn_b32|lstm_s32"], cwd=ROOT, env=env1, check=True)
+                            bench_filter(WORKLOADS[w][0] for w in single_ws)], cwd=ROOT, env=env1, check=True)
         for bench in ("tensor_ops", "train_step"):
-            subprocess.run(["cargo", "bench", "--bench", bench, "--", "--noplot", *quick], cwd=ROOT, env=env, check=True)
+            names = [WORKLOADS[w][0] for w in chosen]
+            if args.only:
+                ours = [n for n in names if not n.startswith("train_step/")] if bench == "tensor_ops" else \
+                    [n for n in names if n.startswith("train_step/")]
+                if bench == "tensor_ops":
+                    # The FMA peak, for the share-of-peak column.
+                    ours += [f"fma_peak/{t}_{n}t" for t in ("f32", "f64") for n in (1, 2)]
+                filt = [bench_filter(ours)]
+            else:
+                filt = []
+            subprocess.run(["cargo", "bench", "--bench", bench, "--", "--noplot", *quick, *filt], cwd=ROOT, env=env,
+                           check=True)
     if torch_runs[0] is not None:
-        torch_runs.append(run_torch(threads))
+        torch_runs.append(run_torch(threads, torch_only))
         if single:
-            torch1_runs.append(run_torch(1, "W3,W4"))
+            torch1_runs.append(run_torch(1, torch1_only))
 
     peak = fma_peak(threads, args.peak)
     peak64 = fma_peak(threads, args.peak, "f64") or (peak / 2 if peak else None)
@@ -180,6 +216,8 @@ def main():
     print("|---|---|---|---|---|---|---|---|")
     ours_all = {}
     for w, (name, conv, unit, higher, key, flops) in WORKLOADS.items():
+        if w not in chosen:
+            continue
         ns = median_ns(name)
         ours = conv(ns) if ns is not None else None
         ours_all[w] = ours
@@ -217,7 +255,7 @@ def main():
         print("\n1 thread (SHAPED_NUM_THREADS=1, torch.set_num_threads(1)):")
         print("| workload | unit | shaped | PyTorch | speed ratio | target | met |")
         print("|---|---|---|---|---|---|---|")
-        for w in ("W3", "W4"):
+        for w in single_ws:
             name, conv, unit, higher, key, _ = WORKLOADS[w]
             ns = median_ns(name, "t1")
             ours = conv(ns) if ns is not None else None

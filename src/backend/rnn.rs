@@ -3,10 +3,14 @@
 //! of this step (`[B, G*H]`). Gate order is PyTorch's: LSTM `i, f, g, o`; GRU `r, z, n`.
 
 use super::gemm::gemm;
-use super::simd::wide;
 use crate::dtype::Float;
 
+mod lstm_cell;
 mod math;
+
+pub(crate) use lstm_cell::{
+    GateTerm, lstm_backward, lstm_forward, lstm_forward_into, planes, planes_mut,
+};
 
 #[inline(always)]
 fn sigmoid<E: Float>(x: E) -> E {
@@ -37,180 +41,6 @@ impl CellDims {
     #[inline(always)]
     fn gh(&self, gates: usize, b: usize, k: usize, j: usize) -> usize {
         (b * gates + k) * self.hidden + j
-    }
-}
-
-/// LSTM step: returns `(h', c', acts)` where `acts` holds, plane by plane, `i, f, g, o` and
-/// `tanh(c')` for every unit (`[5, B, H]`) for the backward pass. Planes and contiguous rows
-/// keep the loops free of strided stores so that they vectorise.
-pub(crate) fn lstm_forward<E: Float>(
-    d: CellDims,
-    gx: &[E],
-    gh: &[E],
-    c: &[E],
-) -> (Vec<E>, Vec<E>, Vec<E>) {
-    let units = d.batch * d.hidden;
-    let (mut hn, mut cn, mut acts) = (
-        vec![E::ZERO; units],
-        vec![E::ZERO; units],
-        vec![E::ZERO; units * 5],
-    );
-    lstm_forward_into(d, gx, GateTerm::Rows(gh), c, &mut hn, &mut cn, &mut acts);
-    (hn, cn, acts)
-}
-
-/// The second term of the gate pre-activations, added to `gx`.
-#[derive(Clone, Copy)]
-pub(crate) enum GateTerm<'a, E> {
-    /// The hidden projection of this step, `[B, 4H]`.
-    Rows(&'a [E]),
-    /// One `4H` row added to every batch row (the summed biases, when `gx` already holds
-    /// both projections).
-    Broadcast(&'a [E]),
-}
-
-/// [`lstm_forward`] into given buffers: `hn`, `cn` (`[B, H]`) and `acts` (`[5, B, H]`).
-pub(crate) fn lstm_forward_into<E: Float>(
-    d: CellDims,
-    gx: &[E],
-    gh: GateTerm<'_, E>,
-    c: &[E],
-    hn: &mut [E],
-    cn: &mut [E],
-    acts: &mut [E],
-) {
-    wide(
-        #[inline(always)]
-        || lstm_forward_loop(d, gx, gh, c, hn, cn, acts),
-    )
-}
-
-#[inline(always)]
-fn lstm_forward_loop<E: Float>(
-    d: CellDims,
-    gx: &[E],
-    gh: GateTerm<'_, E>,
-    c: &[E],
-    hn: &mut [E],
-    cn: &mut [E],
-    acts: &mut [E],
-) {
-    let (bsz, h) = (d.batch, d.hidden);
-    let units = bsz * h;
-    for b in 0..bsz {
-        let gxr = &gx[d.gx(4, b, 0, 0)..][..4 * h];
-        let ghr = match gh {
-            GateTerm::Rows(gh) => &gh[d.gh(4, b, 0, 0)..][..4 * h],
-            GateTerm::Broadcast(row) => &row[..4 * h],
-        };
-        let (cr, hr, cnr) = (
-            &c[b * h..][..h],
-            &mut hn[b * h..][..h],
-            &mut cn[b * h..][..h],
-        );
-        let (ai, rest) = acts.split_at_mut(units);
-        let (af, rest) = rest.split_at_mut(units);
-        let (ag, rest) = rest.split_at_mut(units);
-        let (ao, at) = rest.split_at_mut(units);
-        let (ai, af, ag, ao, at) = (
-            &mut ai[b * h..][..h],
-            &mut af[b * h..][..h],
-            &mut ag[b * h..][..h],
-            &mut ao[b * h..][..h],
-            &mut at[b * h..][..h],
-        );
-        // Exact-length gate slices: with every slice `h` long the loop has no bounds
-        // checks and vectorises.
-        let (xi, xf, xg, xo) = (&gxr[..h], &gxr[h..2 * h], &gxr[2 * h..3 * h], &gxr[3 * h..]);
-        let (hi, hf, hg, ho) = (&ghr[..h], &ghr[h..2 * h], &ghr[2 * h..3 * h], &ghr[3 * h..]);
-        for j in 0..h {
-            let i = sigmoid_free(xi[j] + hi[j]);
-            let f = sigmoid_free(xf[j] + hf[j]);
-            let g = math::tanh(xg[j] + hg[j]);
-            let o = sigmoid_free(xo[j] + ho[j]);
-            let cv = f * cr[j] + i * g;
-            let tc = math::tanh(cv);
-            cnr[j] = cv;
-            hr[j] = o * tc;
-            (ai[j], af[j], ag[j], ao[j], at[j]) = (i, f, g, o, tc);
-        }
-    }
-}
-
-/// `1 / (1 + e^-x)` without a branch: e^-x overflowing to infinity gives exactly 0, so the
-/// single formula is safe over the whole range and vectorises.
-#[inline(always)]
-fn sigmoid_free<E: Float>(x: E) -> E {
-    E::ONE / (E::ONE + math::exp(-x))
-}
-
-/// LSTM step backward from `dh'` and `dc'` (either may be absent): adds into the gate
-/// gradients (`dgx` at step `t`, `dgh`) and `dc`.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn lstm_backward<E: Float>(
-    d: CellDims,
-    acts: &[E],
-    c: &[E],
-    dh: Option<&[E]>,
-    dcn: Option<&[E]>,
-    dgx: Option<&mut [E]>,
-    dgh: Option<&mut [E]>,
-    dc: Option<&mut [E]>,
-) {
-    wide(
-        #[inline(always)]
-        || lstm_backward_loop(d, acts, c, dh, dcn, dgx, dgh, dc),
-    )
-}
-
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn lstm_backward_loop<E: Float>(
-    d: CellDims,
-    acts: &[E],
-    c: &[E],
-    dh: Option<&[E]>,
-    dcn: Option<&[E]>,
-    mut dgx: Option<&mut [E]>,
-    mut dgh: Option<&mut [E]>,
-    mut dc: Option<&mut [E]>,
-) {
-    let (bsz, h) = (d.batch, d.hidden);
-    let units = bsz * h;
-    let mut grads = vec![E::ZERO; 4 * h];
-    let zeros = vec![E::ZERO; h];
-    for b in 0..bsz {
-        let row = |plane: usize| &acts[plane * units + b * h..][..h];
-        let (ai, af, ag, ao, at) = (row(0), row(1), row(2), row(3), row(4));
-        let cr = &c[b * h..][..h];
-        let dhr = dh.map_or(&zeros[..], |v| &v[b * h..][..h]);
-        let dcr = dcn.map_or(&zeros[..], |v| &v[b * h..][..h]);
-        let (gi, rest) = grads.split_at_mut(h);
-        let (gf, rest) = rest.split_at_mut(h);
-        let (gg, go) = rest.split_at_mut(h);
-        let go = &mut go[..h];
-        // Exact-length slices, as in the forward step, so that the loop vectorises.
-        let mut dcp = dc.as_deref_mut().map(|x| &mut x[b * h..][..h]);
-        for j in 0..h {
-            let (i, f, g, o, tc) = (ai[j], af[j], ag[j], ao[j], at[j]);
-            let gh_ = dhr[j];
-            let dct = dcr[j] + gh_ * o * (E::ONE - tc * tc);
-            gi[j] = dct * g * i * (E::ONE - i);
-            gf[j] = dct * cr[j] * f * (E::ONE - f);
-            gg[j] = dct * i * (E::ONE - g * g);
-            go[j] = gh_ * tc * o * (E::ONE - o);
-            if let Some(x) = dcp.as_deref_mut() {
-                x[j] += dct * f;
-            }
-        }
-        if let Some(x) = dgx.as_deref_mut() {
-            let row = &mut x[d.gx(4, b, 0, 0)..][..4 * h];
-            row.iter_mut().zip(&grads).for_each(|(a, &v)| *a += v);
-        }
-        if let Some(x) = dgh.as_deref_mut() {
-            let row = &mut x[d.gh(4, b, 0, 0)..][..4 * h];
-            row.iter_mut().zip(&grads).for_each(|(a, &v)| *a += v);
-        }
     }
 }
 
@@ -693,12 +523,11 @@ fn lstm_rows_backward<E: Float>(
         let mut dc_prev = vec![E::ZERO; units];
         lstm_backward(
             d,
-            &part.acts[t * 5 * units..(t + 1) * 5 * units],
+            planes(&part.acts[t * 5 * units..(t + 1) * 5 * units], units),
             c_prev,
             Some(&dh),
             Some(&dc_next),
-            Some(&mut *dgates),
-            None,
+            &mut *dgates,
             Some(&mut dc_prev),
         );
         dc_next = dc_prev;

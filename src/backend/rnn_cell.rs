@@ -7,12 +7,15 @@
 
 use super::gemm::gemm;
 use super::rnn::{
-    CellDims, GateTerm, gru_backward, gru_forward_into, lstm_backward, lstm_forward_into,
-    rnn_backward, rnn_forward_into,
+    CellDims, GateTerm, gru_backward, gru_forward_into, lstm_backward, lstm_forward_into, planes,
+    planes_mut, rnn_backward, rnn_forward_into,
 };
+use super::simd::wide;
+use super::threads;
 use crate::dtype::Float;
 use core::any::Any;
 use core::cell::RefCell;
+use core::ops::Range;
 
 /// Which cell a step runs (PyTorch's `mode` names: `LSTM`, `GRU`, `RNN_TANH`, `RNN_RELU`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,7 +91,14 @@ impl<E: Float> StepBuffers<E> {
         // An LSTM step sums both projections into `gx`.
         let gh = if mode == CellMode::Lstm { 0 } else { units };
         self.gh.resize(gh * mode.gates(), E::ZERO);
-        self.acts.resize(units * mode.acts(), E::ZERO);
+        let acts = units * mode.acts();
+        if self.acts.is_empty() {
+            // Taken by the previous traced step: a zeroed allocation (fresh pages need no
+            // memset) instead of growing the empty vector by filling it.
+            self.acts = vec![E::ZERO; acts];
+        } else {
+            self.acts.resize(acts, E::ZERO);
+        }
     }
 }
 
@@ -175,48 +185,7 @@ pub(crate) fn cell_step_forward<E: Float>(
     bufs.fit(mode, d);
     let gh_len = mode.gates() * d.hidden;
     if mode == CellMode::Lstm {
-        // Both projections into one buffer (the second product adds to the first), the
-        // biases summed once and added in the cell's loop: no bias rows copied into the
-        // outputs before each product, and one buffer of pre-activations to read.
-        let (b, i, h) = (d.batch, d.input, d.hidden);
-        let out_strides = (gh_len as isize, 1);
-        gemm(
-            b,
-            i,
-            gh_len,
-            E::ONE,
-            inp.x,
-            (i as isize, 1),
-            inp.w_ih,
-            (1, i as isize),
-            E::ZERO,
-            &mut bufs.gx,
-            out_strides,
-        );
-        gemm(
-            b,
-            h,
-            gh_len,
-            E::ONE,
-            inp.h,
-            (h as isize, 1),
-            inp.w_hh,
-            (1, h as isize),
-            E::ONE,
-            &mut bufs.gx,
-            out_strides,
-        );
-        bufs.bias.clear();
-        bufs.bias.resize(gh_len, E::ZERO);
-        for bias in [inp.b_ih, inp.b_hh].into_iter().flatten() {
-            bufs.bias.iter_mut().zip(bias).for_each(|(a, &v)| *a += v);
-        }
-        let (c, c_out) = (
-            inp.c.expect("an LSTM step has a cell state"),
-            c_out.expect("an LSTM step writes a cell state"),
-        );
-        let term = GateTerm::Broadcast(&bufs.bias);
-        lstm_forward_into(d.cell(), &bufs.gx, term, c, h_out, c_out, &mut bufs.acts);
+        lstm_step_forward(d, inp, bufs, h_out, c_out);
         return;
     }
     project(
@@ -245,6 +214,162 @@ pub(crate) fn cell_step_forward<E: Float>(
             rnn_forward_into(cd, &bufs.gx, &bufs.gh, mode == CellMode::RnnRelu, h_out)
         }
     }
+}
+
+/// A step with at least this many flops in its two products is split by batch rows over
+/// the pool's threads (about 10 us of work on one core; a hand-off costs about 1 us).
+const STEP_PARALLEL_FLOPS: usize = 1 << 19;
+/// The fewest batch rows (or weight-gradient rows) a thread gets.
+const MIN_BLOCK_ROWS: usize = 16;
+
+/// Consecutive blocks of `0..len` (at least [`MIN_BLOCK_ROWS`] each, sizes multiples of
+/// `unit` but the last), one per thread when `flops` pays for the hand-off (and no worker
+/// was recently descheduled mid-task, [`threads::stalled`]); `None` for a single block
+/// (which then allocates nothing: an untraced step allocates only its outputs).
+fn blocks(len: usize, flops: usize, unit: usize) -> Option<Vec<Range<usize>>> {
+    let parts = if flops >= STEP_PARALLEL_FLOPS && !threads::stalled() {
+        threads::threads().min(len / MIN_BLOCK_ROWS).max(1)
+    } else {
+        1
+    };
+    let size = len.div_ceil(parts).next_multiple_of(unit).max(1);
+    (size < len).then(|| {
+        (0..len)
+            .step_by(size)
+            .map(|r| r..(r + size).min(len))
+            .collect()
+    })
+}
+
+/// `v` (`per_row` values per row) cut at the boundaries of `blocks`.
+fn split_rows<'a, E>(
+    mut v: &'a mut [E],
+    blocks: &[Range<usize>],
+    per_row: usize,
+) -> Vec<&'a mut [E]> {
+    blocks
+        .iter()
+        .map(|r| {
+            let (mine, rest) = core::mem::take(&mut v).split_at_mut(r.len() * per_row);
+            v = rest;
+            mine
+        })
+        .collect()
+}
+
+/// [`split_rows`] of an optional buffer: `None` for every block when absent.
+fn split_opt<'a, E>(
+    v: Option<&'a mut [E]>,
+    blocks: &[Range<usize>],
+    per_row: usize,
+) -> Vec<Option<&'a mut [E]>> {
+    match v {
+        Some(v) => split_rows(v, blocks, per_row)
+            .into_iter()
+            .map(Some)
+            .collect(),
+        None => blocks.iter().map(|_| None).collect(),
+    }
+}
+
+/// An LSTM step forward. Both projections go into one buffer (the second product adds to
+/// the first), the biases summed once and added in the cell's loop: no bias rows copied
+/// into the outputs before each product, and one buffer of pre-activations to read. Large
+/// steps are split by batch rows over the threads, each running both products and the cell
+/// for its rows (one hand-off per step; rows are independent, so the numbers do not depend
+/// on the split for `f64`).
+fn lstm_step_forward<E: Float>(
+    d: StepDims,
+    inp: StepInputs<'_, E>,
+    bufs: &mut StepBuffers<E>,
+    h_out: &mut [E],
+    c_out: Option<&mut [E]>,
+) {
+    let (i, h) = (d.input, d.hidden);
+    let g4 = 4 * h;
+    bufs.bias.clear();
+    bufs.bias.resize(g4, E::ZERO);
+    for bias in [inp.b_ih, inp.b_hh].into_iter().flatten() {
+        bufs.bias.iter_mut().zip(bias).for_each(|(a, &v)| *a += v);
+    }
+    let (c, c_out) = (
+        inp.c.expect("an LSTM step has a cell state"),
+        c_out.expect("an LSTM step writes a cell state"),
+    );
+    let StepBuffers { gx, acts, bias, .. } = bufs;
+    let bias = &bias[..];
+    type Piece<'a, E> = (
+        Range<usize>,
+        &'a mut [E],
+        &'a mut [E],
+        &'a mut [E],
+        [&'a mut [E]; 5],
+    );
+    let body = |(r, gx, hn, cn, acts): Piece<'_, E>| {
+        let n = r.len();
+        let out = (g4 as isize, 1);
+        let x = &inp.x[r.start * i..][..n * i];
+        gemm(
+            n,
+            i,
+            g4,
+            E::ONE,
+            x,
+            (i as isize, 1),
+            inp.w_ih,
+            (1, i as isize),
+            E::ZERO,
+            gx,
+            out,
+        );
+        let hp = &inp.h[r.start * h..][..n * h];
+        gemm(
+            n,
+            h,
+            g4,
+            E::ONE,
+            hp,
+            (h as isize, 1),
+            inp.w_hh,
+            (1, h as isize),
+            E::ONE,
+            gx,
+            out,
+        );
+        let cd = CellDims {
+            batch: n,
+            steps: 1,
+            hidden: h,
+            t: 0,
+        };
+        let c = &c[r.start * h..][..n * h];
+        lstm_forward_into(cd, gx, GateTerm::Broadcast(bias), c, hn, cn, acts);
+    };
+    let units = d.batch * h;
+    let Some(rows) = blocks(d.batch, 2 * d.batch * (i + h) * g4, 1) else {
+        body((0..d.batch, gx, h_out, c_out, planes_mut(acts, units)));
+        return;
+    };
+    let mut gxs = split_rows(gx, &rows, g4).into_iter();
+    let mut hs = split_rows(h_out, &rows, h).into_iter();
+    let mut cs = split_rows(c_out, &rows, h).into_iter();
+    let mut planes = planes_mut(acts, units).map(|p| split_rows(p, &rows, h).into_iter());
+    let pieces: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            let acts: [&mut [E]; 5] =
+                core::array::from_fn(|k| planes[k].next().expect("a block per plane"));
+            let next = "a block per buffer";
+            (
+                r.clone(),
+                gxs.next().expect(next),
+                hs.next().expect(next),
+                cs.next().expect(next),
+                acts,
+            )
+        })
+        .collect();
+    threads::run_pieces(pieces, &body);
 }
 
 /// Where the gradients of a step's data inputs go (added to; absent when not wanted). The
@@ -309,7 +434,10 @@ pub(crate) fn cell_step_backward<E: Float>(
 ) {
     let cd = d.cell();
     let gh_len = mode.gates() * d.hidden;
-    gates.x.clear();
+    if mode != CellMode::Lstm {
+        // The LSTM kernel writes every gate gradient; the others add into them.
+        gates.x.clear();
+    }
     gates.x.resize(d.batch * gh_len, E::ZERO);
     gates.gru = mode == CellMode::Gru;
     gates.width = gh_len;
@@ -325,17 +453,12 @@ pub(crate) fn cell_step_backward<E: Float>(
             &zeros
         }
     };
+    if mode == CellMode::Lstm {
+        lstm_step_backward(d, inp, bufs, dh_out, dc_out, grads, &mut gates.x);
+        return;
+    }
     match mode {
-        CellMode::Lstm => lstm_backward(
-            cd,
-            &bufs.acts,
-            inp.c.expect("an LSTM step has a cell state"),
-            Some(dh_out),
-            dc_out,
-            Some(&mut gates.x),
-            None,
-            grads.c.as_deref_mut(),
-        ),
+        CellMode::Lstm => unreachable!("an LSTM step returned above"),
         CellMode::Gru => gru_backward(
             cd,
             &bufs.acts,
@@ -362,6 +485,74 @@ pub(crate) fn cell_step_backward<E: Float>(
     if let Some(dh) = grads.h {
         project_input_grad(b, h, gh_len, inp.w_hh, gates.hidden(), dh);
     }
+}
+
+/// An LSTM step backward: the gate gradients into `dg` (zeroed, `[B, 4H]`), then the
+/// gradients of `x` and `h` from them, split by batch rows like [`lstm_step_forward`].
+fn lstm_step_backward<E: Float>(
+    d: StepDims,
+    inp: StepInputs<'_, E>,
+    bufs: &StepBuffers<E>,
+    dh_out: &[E],
+    dc_out: Option<&[E]>,
+    grads: StepGrads<'_, E>,
+    dg: &mut [E],
+) {
+    let (i, h) = (d.input, d.hidden);
+    let g4 = 4 * h;
+    let c = inp.c.expect("an LSTM step has a cell state");
+    let acts = planes(&bufs.acts, d.batch * h);
+    type Piece<'a, E> = (
+        Range<usize>,
+        &'a mut [E],
+        Option<&'a mut [E]>,
+        Option<&'a mut [E]>,
+        Option<&'a mut [E]>,
+    );
+    let body = |(r, dg, dx, dh, dc): Piece<'_, E>| {
+        let n = r.len();
+        fn part<'a, E>(v: &'a [E], r: &Range<usize>, h: usize) -> &'a [E] {
+            &v[r.start * h..][..r.len() * h]
+        }
+        let part = |v| part(v, &r, h);
+        let cd = CellDims {
+            batch: n,
+            steps: 1,
+            hidden: h,
+            t: 0,
+        };
+        let acts = acts.map(part);
+        let dcn = dc_out.map(part);
+        lstm_backward(cd, acts, part(c), Some(part(dh_out)), dcn, &mut *dg, dc);
+        if let Some(dx) = dx {
+            project_input_grad(n, i, g4, inp.w_ih, dg, dx);
+        }
+        if let Some(dh) = dh {
+            project_input_grad(n, h, g4, inp.w_hh, dg, dh);
+        }
+    };
+    let Some(rows) = blocks(d.batch, 2 * d.batch * (i + h) * g4, 1) else {
+        body((0..d.batch, dg, grads.x, grads.h, grads.c));
+        return;
+    };
+    let mut dgs = split_rows(dg, &rows, g4).into_iter();
+    let mut dxs = split_opt(grads.x, &rows, i).into_iter();
+    let mut dhs = split_opt(grads.h, &rows, h).into_iter();
+    let mut dcs = split_opt(grads.c, &rows, h).into_iter();
+    let next = "a block per buffer";
+    let pieces: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            let dg = dgs.next().expect(next);
+            let (dx, dh, dc) = (
+                dxs.next().expect(next),
+                dhs.next().expect(next),
+                dcs.next().expect(next),
+            );
+            (r.clone(), dg, dx, dh, dc)
+        })
+        .collect();
+    threads::run_pieces(pieces, &body);
 }
 
 /// Which parameter of a step [`weight_grads`] differentiates.
@@ -391,24 +582,178 @@ pub(crate) fn weight_grads<E: Float>(
         StepWeight::InputWeight => (inp.x, d.input),
         StepWeight::HiddenWeight => (inp.h, d.hidden),
         StepWeight::InputBias | StepWeight::HiddenBias => {
-            for row in dg.chunks_exact(n.max(1)) {
-                out.iter_mut().zip(row).for_each(|(a, &v)| *a += v);
-            }
+            wide(
+                #[inline(always)]
+                || {
+                    let out = &mut out[..n];
+                    for row in dg.chunks_exact(n.max(1)) {
+                        out.iter_mut().zip(row).for_each(|(a, &v)| *a += v);
+                    }
+                },
+            );
             return;
         }
     };
+    // dW = dg^T input, split by rows of dW (gates) over the threads: each row's sum over
+    // the batch is the same sequence of operations whatever the split.
     let (k_, n_) = (k as isize, n as isize);
-    gemm(
-        n,
-        d.batch,
-        k,
-        E::ONE,
-        dg,
-        (1, n_),
-        input,
-        (k_, 1),
-        E::ONE,
-        out,
-        (k_, 1),
-    );
+    let body = |(r, out): (Range<usize>, &mut [E])| {
+        gemm(
+            r.len(),
+            d.batch,
+            k,
+            E::ONE,
+            &dg[r.start..],
+            (1, n_),
+            input,
+            (k_, 1),
+            E::ONE,
+            out,
+            (k_, 1),
+        );
+    };
+    let Some(rows) = blocks(n, 2 * n * d.batch * k, 4) else {
+        body((0..n, out));
+        return;
+    };
+    let pieces: Vec<_> = rows
+        .iter()
+        .cloned()
+        .zip(split_rows(out, &rows, k))
+        .collect();
+    threads::run_pieces(pieces, &body);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(n: usize, seed: u64, scale: f64) -> Vec<f64> {
+        (0..n as u64)
+            .map(|i| ((((i + 1) * 2_654_435_761 + seed * 97) % 2001) as f64 / 1000.0 - 1.0) * scale)
+            .collect()
+    }
+
+    /// `f64` LSTM steps split by batch rows over the threads (and weight gradients split by
+    /// gate rows) give the numbers of the rows run one at a time, bit for bit, forward and
+    /// backward; the weight gradients those of the plain sums in the kernels' order.
+    #[test]
+    fn split_lstm_step_matches_rows_one_by_one() {
+        let (b, i, h) = (97, 51, 51);
+        let d = StepDims {
+            batch: b,
+            input: i,
+            hidden: h,
+        };
+        let g4 = 4 * h;
+        if !threads::stalled() {
+            let split = blocks(b, 2 * b * (i + h) * g4, 1).map_or(1, |r| r.len());
+            assert_eq!(split, threads::threads().min(b / MIN_BLOCK_ROWS));
+        }
+        let (x, h0, c0) = (
+            values(b * i, 1, 1.0),
+            values(b * h, 2, 1.0),
+            values(b * h, 3, 1.0),
+        );
+        let (w_ih, w_hh) = (values(g4 * i, 4, 0.2), values(g4 * h, 5, 0.2));
+        let (b_ih, b_hh) = (values(g4, 6, 0.5), values(g4, 7, 0.5));
+        let inp = StepInputs {
+            x: &x,
+            h: &h0,
+            c: Some(&c0),
+            w_ih: &w_ih,
+            w_hh: &w_hh,
+            b_ih: Some(&b_ih),
+            b_hh: Some(&b_hh),
+        };
+        let (dh_out, dc_out) = (values(b * h, 8, 1.0), values(b * h, 9, 1.0));
+        let mut bufs = StepBuffers::default();
+        let (mut hn, mut cn) = (vec![0.0; b * h], vec![0.0; b * h]);
+        cell_step_forward(CellMode::Lstm, d, inp, &mut bufs, &mut hn, Some(&mut cn));
+        let (mut dx, mut dh, mut dc) = (vec![0.0; b * i], vec![0.0; b * h], vec![0.0; b * h]);
+        let mut gates = GateGrads::default();
+        let grads = StepGrads {
+            x: Some(&mut dx),
+            h: Some(&mut dh),
+            c: Some(&mut dc),
+        };
+        cell_step_backward(
+            CellMode::Lstm,
+            d,
+            inp,
+            &bufs,
+            &hn,
+            Some(&dh_out),
+            Some(&dc_out),
+            grads,
+            &mut gates,
+        );
+        for r in 0..b {
+            let rows = |v: &[f64], w: usize| v[r * w..][..w].to_vec();
+            let (xr, hr, cr) = (rows(&x, i), rows(&h0, h), rows(&c0, h));
+            let one = StepInputs {
+                x: &xr,
+                h: &hr,
+                c: Some(&cr),
+                ..inp
+            };
+            let d1 = StepDims { batch: 1, ..d };
+            let mut bufs1 = StepBuffers::default();
+            let (mut hn1, mut cn1) = (vec![0.0; h], vec![0.0; h]);
+            cell_step_forward(
+                CellMode::Lstm,
+                d1,
+                one,
+                &mut bufs1,
+                &mut hn1,
+                Some(&mut cn1),
+            );
+            assert_eq!(hn1, rows(&hn, h), "h' of row {r}");
+            assert_eq!(cn1, rows(&cn, h), "c' of row {r}");
+            let (mut dx1, mut dh1, mut dc1) = (vec![0.0; i], vec![0.0; h], vec![0.0; h]);
+            let mut gates1 = GateGrads::default();
+            let grads1 = StepGrads {
+                x: Some(&mut dx1),
+                h: Some(&mut dh1),
+                c: Some(&mut dc1),
+            };
+            let (dhr, dcr) = (rows(&dh_out, h), rows(&dc_out, h));
+            let (d1h, d1c) = (Some(&dhr[..]), Some(&dcr[..]));
+            cell_step_backward(
+                CellMode::Lstm,
+                d1,
+                one,
+                &bufs1,
+                &hn1,
+                d1h,
+                d1c,
+                grads1,
+                &mut gates1,
+            );
+            assert_eq!(gates1.x, rows(&gates.x, g4), "gate gradients of row {r}");
+            assert_eq!(dx1, rows(&dx, i), "dx of row {r}");
+            assert_eq!(dh1, rows(&dh, h), "dh of row {r}");
+            assert_eq!(dc1, rows(&dc, h), "dc of row {r}");
+        }
+        for (which, input, k) in [
+            (StepWeight::InputWeight, &x, i),
+            (StepWeight::HiddenWeight, &h0, h),
+        ] {
+            let start = values(g4 * k, 10, 1.0);
+            let mut out = start.clone();
+            weight_grads(d, inp, &gates, which, &mut out);
+            for g in 0..g4 {
+                for j in 0..k {
+                    let acc = (0..b).fold(0.0, |acc, r| {
+                        gates.x[r * g4 + g].mul_add(input[r * k + j], acc)
+                    });
+                    assert_eq!(
+                        out[g * k + j],
+                        start[g * k + j] + acc,
+                        "{which:?} ({g}, {j})"
+                    );
+                }
+            }
+        }
+    }
 }

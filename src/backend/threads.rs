@@ -14,9 +14,15 @@
 //! `SHAPED_NUM_THREADS` sets the number of threads (including the caller); the default is
 //! `std::thread::available_parallelism()`.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
+
+/// A caller that waits longer than this for the other threads' tasks after finishing its
+/// own saw a worker descheduled mid-task (another process took its core): see [`stalled`].
+const STALL: Duration = Duration::from_millis(1);
+/// How long after a stall [`stalled`] answers true.
+const STALL_BACKOFF: Duration = Duration::from_millis(100);
 
 /// How long an idle worker keeps polling for the next job before it sleeps on the condvar.
 const SPIN: Duration = Duration::from_micros(200);
@@ -157,14 +163,60 @@ pub(crate) fn run(tasks: usize, task: &(dyn Fn(usize) + Sync)) {
     }
     pool.wake.notify_all();
     job.work();
-    while job.done.load(Ordering::Acquire) < tasks {
-        std::hint::spin_loop();
+    if job.done.load(Ordering::Acquire) < tasks {
+        let start = Instant::now();
+        while job.done.load(Ordering::Acquire) < tasks {
+            std::hint::spin_loop();
+        }
+        if start.elapsed() > STALL {
+            note_stall();
+        }
     }
     *pool.slot.lock().unwrap_or_else(|e| e.into_inner()) = None;
     pool.busy.store(false, Ordering::Release);
     if job.panicked.load(Ordering::Acquire) {
         panic!("a parallel kernel task panicked");
     }
+}
+
+/// Microseconds from the pool's epoch to the end of the last stall (0: none yet).
+static LAST_STALL: AtomicU64 = AtomicU64::new(0);
+
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+fn note_stall() {
+    let now = epoch().elapsed().as_micros() as u64;
+    LAST_STALL.store(now.max(1), Ordering::Relaxed);
+}
+
+/// Whether a parallel call waited more than [`STALL`] for a descheduled worker within the
+/// last [`STALL_BACKOFF`]. Callers that split work of a few microseconds per task (one
+/// recurrent cell step) run it on the calling thread meanwhile: on a machine whose cores
+/// other processes take, a worker preempted mid-task holds up the caller for a whole time
+/// slice (milliseconds), far more than the split saves; on a quiet machine this never
+/// triggers.
+pub(crate) fn stalled() -> bool {
+    let last = LAST_STALL.load(Ordering::Relaxed);
+    last != 0 && epoch().elapsed().as_micros() as u64 <= last + STALL_BACKOFF.as_micros() as u64
+}
+
+/// Runs `f(piece)` for every piece of `pieces`, spread over the pool like [`run`]: one task
+/// per piece, each owning its piece (disjoint `&mut` blocks of the outputs, say).
+pub(crate) fn run_pieces<P: Send>(pieces: Vec<P>, f: &(dyn Fn(P) + Sync)) {
+    if pieces.len() <= 1 {
+        pieces.into_iter().for_each(f);
+        return;
+    }
+    let slots: Vec<Mutex<Option<P>>> = pieces.into_iter().map(|p| Mutex::new(Some(p))).collect();
+    run(slots.len(), &|t| {
+        let piece = slots[t].lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(piece) = piece {
+            f(piece);
+        }
+    });
 }
 
 #[cfg(test)]

@@ -24,6 +24,8 @@ pub(crate) use self::wgpu::kernels;
 #[cfg(feature = "wgpu")]
 pub(crate) use self::wgpu::layer_kernels;
 #[cfg(feature = "wgpu")]
+pub(crate) use self::wgpu::loss_kernels;
+#[cfg(feature = "wgpu")]
 pub(crate) use self::wgpu::optim_kernels;
 #[cfg(feature = "wgpu")]
 pub(crate) use self::wgpu::rnn_kernels;

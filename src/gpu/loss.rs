@@ -1,15 +1,22 @@
-//! Losses on GPU tensors, PyTorch's `F`-style functions with the mean reduction, under the
-//! names of [`crate::nn::loss`]: `mse_loss`, `l1_loss`, `binary_cross_entropy`,
-//! `binary_cross_entropy_with_logits` and `nll_loss` (and `cross_entropy` in `ops`). Each
-//! returns a traced GPU scalar whose `backward()` reaches the prediction and, when it is
-//! traced, the target.
+//! Losses on GPU tensors, PyTorch's `F`-style functions under the names of
+//! [`crate::nn::loss`] and with their defaults: `mse_loss`, `l1_loss`, `smooth_l1_loss`,
+//! `huber_loss`, `kl_div`, `binary_cross_entropy`, `binary_cross_entropy_with_logits` and
+//! `nll_loss` (`cross_entropy` is in `ops`, `cross_entropy_probs` in `loss_class`). Each
+//! returns a GPU tensor whose `backward()` reaches the prediction and, when it is traced, the
+//! target. The loss structs (weights, other reductions) run on the GPU through
+//! [`GpuLoss`](super::GpuLoss).
 
+use super::loss_class::pick_rows;
+use super::loss_reduce::GpuKlDivReduce;
 use super::ops::{GpuOps, binary_op};
 use super::tensor::{GpuTensor, add_grad, gpu_tensor, split, take_grad, wants, with_tape};
 use crate::autograd::{Gradients, Merge, NoTape, Tape};
-use crate::device::kernels::{self, BinaryOp};
+use crate::device::GpuStorage;
+use crate::device::kernels::BinaryOp;
 use crate::device::layer_kernels::{self, PairOp};
+use crate::device::loss_kernels::{self, Term};
 use crate::error::{Error, OrPanic, Result};
+use crate::nn::loss::KlDivReduce;
 use crate::shape::{Dim, DimEq, Shape};
 use crate::tensor::Indices;
 
@@ -28,7 +35,7 @@ use crate::tensor::Indices;
 /// ```
 pub type GpuLossTape<T, TR> = <T as Merge<f32, TR>>::Output;
 
-fn check_same<S: Shape>(op: &'static str, pred: &S, target: &S) -> Result<()> {
+pub(crate) fn check_same<S: Shape>(op: &'static str, pred: &S, target: &S) -> Result<()> {
     let (a, b) = (pred.dims(), target.dims());
     if a != b {
         return Err(Error::shape(
@@ -75,7 +82,7 @@ macro_rules! elementwise_loss {
 }
 
 /// `pred - target` (one shape), traced through both.
-fn diff<S: Shape, T, TR>(
+pub(crate) fn diff<S: Shape, T, TR>(
     op: &'static str,
     pred: GpuTensor<S, T>,
     target: GpuTensor<S, TR>,
@@ -130,13 +137,13 @@ elementwise_loss! {
     }
 }
 
-/// The mean of a fused elementwise loss term of `pred` and `target`.
-fn pair_loss<S: Shape, T, TR>(
+/// The fused elementwise loss term of `pred` and `target`, unreduced.
+pub(crate) fn pair_terms<S: Shape, T, TR>(
     op_name: &'static str,
     op: PairOp,
     pred: GpuTensor<S, T>,
     target: GpuTensor<S, TR>,
-) -> Result<GpuTensor<(), GpuLossTape<T, TR>>>
+) -> Result<GpuTensor<S, GpuLossTape<T, TR>>>
 where
     T: Tape<f32> + Merge<f32, TR>,
     TR: Tape<f32>,
@@ -173,7 +180,200 @@ where
             }),
         );
     }
-    Ok(with_tape(terms, tape).mean())
+    Ok(with_tape(terms, tape))
+}
+
+/// The loss term `op` of `pred` and `target` ([`loss_kernels::term`]), unreduced; `weights`
+/// are [`Term::BcePosWeight`]'s positive weights, read cyclically.
+pub(crate) fn term_terms<S: Shape, T, TR>(
+    op_name: &'static str,
+    op: Term,
+    pred: GpuTensor<S, T>,
+    target: GpuTensor<S, TR>,
+    weights: Option<GpuStorage<f32>>,
+) -> Result<GpuTensor<S, GpuLossTape<T, TR>>>
+where
+    T: Tape<f32> + Merge<f32, TR>,
+    TR: Tape<f32>,
+{
+    check_same(op_name, &pred.shape, &target.shape)?;
+    let (a, ta) = split(pred);
+    let (b, tb) = split(target);
+    let mut tape = ta.merge(tb);
+    // Terms without weights never read the buffer: any will do.
+    let w = weights.unwrap_or_else(|| a.data.clone());
+    let y = loss_kernels::term(op, &a.data, &b.data, &w);
+    let terms = gpu_tensor(a.shape, y, NoTape);
+    let (track_a, track_b) = (wants(&tape, a.id), wants(&tape, b.id));
+    if track_a || track_b {
+        let (a_id, b_id, out_id, ad, bd) = (a.id, b.id, terms.id, a.data, b.data);
+        tape.record(
+            out_id,
+            Box::new(move |g: &mut Gradients<f32>| {
+                let Some(gy) = take_grad(g, out_id) else {
+                    return;
+                };
+                for (track, id, to_target) in [(track_a, a_id, false), (track_b, b_id, true)] {
+                    if track {
+                        let d = loss_kernels::term_backward(op, (&ad, &bd, &w), &gy, to_target);
+                        add_grad(g, id, d);
+                    }
+                }
+            }),
+        );
+    }
+    Ok(with_tape(terms, tape))
+}
+
+/// `beta` of Smooth L1 (not negative) and `delta` of Huber (positive), checked as on the CPU.
+pub(crate) fn check_beta(beta: f64) -> Result<()> {
+    if beta.is_nan() || beta < 0.0 {
+        return Err(Error::value(
+            "smooth_l1_loss beta",
+            format!("{beta} is negative"),
+        ));
+    }
+    Ok(())
+}
+
+/// See [`check_beta`].
+pub(crate) fn check_delta(delta: f64) -> Result<()> {
+    if delta.is_nan() || delta <= 0.0 {
+        return Err(Error::value(
+            "huber_loss delta",
+            format!("{delta} is not positive"),
+        ));
+    }
+    Ok(())
+}
+
+/// Smooth L1 loss on the GPU, averaged: the GPU's
+/// [`smooth_l1_loss`](crate::nn::loss::smooth_l1_loss) (`0.5 d^2 / beta` where
+/// `|d| < beta`, else `|d| - 0.5 beta`). Panics if run-time sizes differ or `beta < 0`.
+///
+/// ```no_run
+/// use shaped::prelude::*;
+/// use shaped::gpu::prelude::*;
+/// let gpu = Wgpu::new()?;
+/// let p = Tensor::<Rank1<2>>::from_array([0.5, 3.0]).to_device(&gpu)?;
+/// let t = Tensor::<Rank1<2>>::zeros().to_device(&gpu)?;
+/// let loss = shaped::gpu::smooth_l1_loss(p, t, 1.0).to_cpu()?;
+/// assert_eq!(loss.to_vec(), vec![(0.125 + 2.5) / 2.0]);
+/// # Ok::<(), shaped::error::Error>(())
+/// ```
+#[track_caller]
+pub fn smooth_l1_loss<S: Shape, T, TR>(
+    pred: GpuTensor<S, T>,
+    target: GpuTensor<S, TR>,
+    beta: f64,
+) -> GpuTensor<(), GpuLossTape<T, TR>>
+where
+    T: Tape<f32> + Merge<f32, TR>,
+    TR: Tape<f32>,
+{
+    try_smooth_l1_loss(pred, target, beta).or_panic()
+}
+
+/// [`smooth_l1_loss`] with an `Err` when run-time sizes differ or `beta < 0`.
+pub fn try_smooth_l1_loss<S: Shape, T, TR>(
+    pred: GpuTensor<S, T>,
+    target: GpuTensor<S, TR>,
+    beta: f64,
+) -> Result<GpuTensor<(), GpuLossTape<T, TR>>>
+where
+    T: Tape<f32> + Merge<f32, TR>,
+    TR: Tape<f32>,
+{
+    check_beta(beta)?;
+    let op = Term::SmoothL1(beta as f32);
+    Ok(term_terms("smooth_l1_loss", op, pred, target, None)?.mean())
+}
+
+/// Huber loss on the GPU, averaged: the GPU's [`huber_loss`](crate::nn::loss::huber_loss)
+/// (`0.5 d^2` where `|d| < delta`, else `delta (|d| - 0.5 delta)`). Panics if run-time sizes
+/// differ or `delta <= 0`.
+///
+/// ```no_run
+/// use shaped::prelude::*;
+/// use shaped::gpu::prelude::*;
+/// let gpu = Wgpu::new()?;
+/// let p = Tensor::<Rank1<2>>::from_array([0.5, 3.0]).to_device(&gpu)?;
+/// let t = Tensor::<Rank1<2>>::zeros().to_device(&gpu)?;
+/// let loss = shaped::gpu::huber_loss(p, t, 2.0).to_cpu()?;
+/// assert_eq!(loss.to_vec(), vec![(0.125 + 4.0) / 2.0]);
+/// # Ok::<(), shaped::error::Error>(())
+/// ```
+#[track_caller]
+pub fn huber_loss<S: Shape, T, TR>(
+    pred: GpuTensor<S, T>,
+    target: GpuTensor<S, TR>,
+    delta: f64,
+) -> GpuTensor<(), GpuLossTape<T, TR>>
+where
+    T: Tape<f32> + Merge<f32, TR>,
+    TR: Tape<f32>,
+{
+    try_huber_loss(pred, target, delta).or_panic()
+}
+
+/// [`huber_loss`] with an `Err` when run-time sizes differ or `delta <= 0`.
+pub fn try_huber_loss<S: Shape, T, TR>(
+    pred: GpuTensor<S, T>,
+    target: GpuTensor<S, TR>,
+    delta: f64,
+) -> Result<GpuTensor<(), GpuLossTape<T, TR>>>
+where
+    T: Tape<f32> + Merge<f32, TR>,
+    TR: Tape<f32>,
+{
+    check_delta(delta)?;
+    let op = Term::Huber(delta as f32);
+    Ok(term_terms("huber_loss", op, pred, target, None)?.mean())
+}
+
+/// The Kullback-Leibler divergence of GPU log-probabilities `input` from probabilities
+/// `target`, reduced by `reduction`: the GPU's [`kl_div`](crate::nn::loss::kl_div)
+/// (`target (ln target - input)`, 0 where the target is 0; see
+/// [`KLDivLoss`](crate::nn::loss::KLDivLoss) on the GPU for log-targets). Panics if run-time
+/// sizes differ.
+///
+/// ```no_run
+/// use shaped::prelude::*;
+/// use shaped::gpu::prelude::*;
+/// use shaped::nn::loss::Reduction;
+/// let gpu = Wgpu::new()?;
+/// let q = Tensor::<Rank2<1, 2>>::from_array([[0.25, 0.75]]).ln().to_device(&gpu)?;
+/// let p = Tensor::<Rank2<1, 2>>::from_array([[0.5, 0.5]]).to_device(&gpu)?;
+/// let loss = shaped::gpu::kl_div(q, p, Reduction::BatchMean).to_cpu()?;
+/// let expected = 0.5 * (0.5f32 / 0.25).ln() + 0.5 * (0.5f32 / 0.75).ln();
+/// assert!((loss.to_vec()[0] - expected).abs() < 1e-6);
+/// # Ok::<(), shaped::error::Error>(())
+/// ```
+#[track_caller]
+pub fn kl_div<S: Shape, T, TR, R: GpuKlDivReduce>(
+    input: GpuTensor<S, T>,
+    target: GpuTensor<S, TR>,
+    reduction: R,
+) -> GpuTensor<<R as KlDivReduce>::Output<S>, GpuLossTape<T, TR>>
+where
+    T: Tape<f32> + Merge<f32, TR>,
+    TR: Tape<f32>,
+{
+    try_kl_div(input, target, reduction).or_panic()
+}
+
+/// [`kl_div`] with an `Err` when run-time sizes differ.
+pub fn try_kl_div<S: Shape, T, TR, R: GpuKlDivReduce>(
+    input: GpuTensor<S, T>,
+    target: GpuTensor<S, TR>,
+    reduction: R,
+) -> Result<GpuTensor<<R as KlDivReduce>::Output<S>, GpuLossTape<T, TR>>>
+where
+    T: Tape<f32> + Merge<f32, TR>,
+    TR: Tape<f32>,
+{
+    let terms = term_terms("kl_div", Term::KlDiv, input, target, None)?;
+    Ok(reduction.reduce_kl_gpu(terms))
 }
 
 elementwise_loss! {
@@ -196,7 +396,7 @@ elementwise_loss! {
     /// ```
     binary_cross_entropy,
     try_binary_cross_entropy,
-    |pred, target| pair_loss("binary_cross_entropy", PairOp::Bce, pred, target)
+    |pred, target| Ok(pair_terms("binary_cross_entropy", PairOp::Bce, pred, target)?.mean())
 }
 
 elementwise_loss! {
@@ -216,12 +416,13 @@ elementwise_loss! {
     /// ```
     binary_cross_entropy_with_logits,
     try_binary_cross_entropy_with_logits,
-    |logits, target| pair_loss(
+    |logits, target| Ok(pair_terms(
         "binary_cross_entropy_with_logits",
         PairOp::BceWithLogits,
         logits,
         target,
-    )
+    )?
+    .mean())
 }
 
 /// Negative log-likelihood of GPU log-probabilities `(N, C)` and class labels (on the CPU,
@@ -292,33 +493,8 @@ where
             format!("label {l} at position {i} is out of range for {classes} classes"),
         ));
     }
-    let (lp, mut tape) = split(log_probs);
-    let targets = lp
-        .data
-        .device
-        .upload(&labels.iter().map(|&l| l as f32).collect::<Vec<_>>());
-    let scale = if rows == 0 {
-        f32::NAN
-    } else {
-        1.0 / rows as f32
-    };
-    let y = kernels::nll(&lp.data, &targets, rows, classes, scale);
-    let out = gpu_tensor((), y, NoTape);
-    if wants(&tape, lp.id) {
-        let (lp_id, out_id) = (lp.id, out.id);
-        tape.record(
-            out_id,
-            Box::new(move |g: &mut Gradients<f32>| {
-                let Some(gy) = take_grad(g, out_id) else {
-                    return;
-                };
-                add_grad(
-                    g,
-                    lp_id,
-                    kernels::nll_backward(&targets, &gy, rows, classes, scale),
-                );
-            }),
-        );
-    }
-    Ok(with_tape(out, tape))
+    // One derivative rule for every class loss: the pick kernel of `loss_class`.
+    let targets: Vec<f32> = labels.iter().map(|&l| l as f32).collect();
+    let n = log_probs.shape.0;
+    Ok(pick_rows(log_probs, classes, &targets, &vec![1.0; rows], (n,)).mean())
 }

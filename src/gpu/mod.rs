@@ -30,6 +30,9 @@ mod conv_transpose;
 mod embedding;
 mod gru;
 mod loss;
+mod loss_class;
+mod loss_modules;
+mod loss_reduce;
 mod nn;
 mod norm;
 mod ops;
@@ -39,6 +42,7 @@ mod optim_more;
 mod pool;
 mod recurrent;
 mod reduce;
+mod reduce_more;
 mod shape_ops;
 mod tensor;
 mod transformer;
@@ -56,16 +60,21 @@ pub use gru::{
     GpuRecurrentCell,
 };
 pub use loss::{
-    GpuLossTape, binary_cross_entropy, binary_cross_entropy_with_logits, l1_loss, mse_loss,
-    nll_loss, try_binary_cross_entropy, try_binary_cross_entropy_with_logits, try_l1_loss,
-    try_mse_loss, try_nll_loss,
+    GpuLossTape, binary_cross_entropy, binary_cross_entropy_with_logits, huber_loss, kl_div,
+    l1_loss, mse_loss, nll_loss, smooth_l1_loss, try_binary_cross_entropy,
+    try_binary_cross_entropy_with_logits, try_huber_loss, try_kl_div, try_l1_loss, try_mse_loss,
+    try_nll_loss, try_smooth_l1_loss,
 };
+pub use loss_class::{cross_entropy_probs, try_cross_entropy_probs};
+pub use loss_modules::{GpuLoss, GpuLossWeight};
+pub use loss_reduce::{GpuKlDivReduce, GpuReduce};
 pub use nn::{GpuLinear, GpuParamMut, GpuParams};
 pub use norm::{GpuBatchNorm, GpuGroupNorm, GpuLayerNorm};
 pub use ops::{GpuOps, cross_entropy, try_cross_entropy};
 pub use optim::{GpuOptimizer, GpuStep};
 pub use recurrent::{GpuLSTM, GpuLSTMCell};
 pub use reduce::GpuAxisOps;
+pub use reduce_more::GpuReductions;
 pub use shape_ops::GpuShapeOps;
 
 pub use transformer::GpuTransformerEncoderLayer;
@@ -78,5 +87,5 @@ pub mod prelude {
         GpuActivations, GpuAutograd, GpuBackward, GpuOps, GpuOptimizer, GpuParams, GpuTensor,
         ToCpu, ToDevice, Wgpu,
     };
-    pub use super::{GpuAxisOps, GpuShapeOps};
+    pub use super::{GpuAxisOps, GpuReductions, GpuShapeOps};
 }

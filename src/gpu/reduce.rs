@@ -1,5 +1,6 @@
 //! Per-axis ops on GPU tensors: softmax, sum, mean, max and min along one axis (with and
-//! without `keepdim`) and the index of the maximum or minimum, under the CPU methods' names.
+//! without `keepdim`, and with their indices) and the index of the maximum or minimum, under
+//! the CPU methods' names.
 
 use super::tensor::{GpuTensor, add_grad, gpu_tensor, split, take_grad, wants, with_tape};
 use crate::autograd::{Gradients, NoTape, Tape};
@@ -10,7 +11,7 @@ use crate::shape::{HasAxis, Shape};
 use crate::tensor::Indices;
 
 /// `(outer, n, inner)` around `axis` of `dims`.
-fn around(dims: &[usize], axis: usize) -> (usize, usize, usize) {
+pub(super) fn around(dims: &[usize], axis: usize) -> (usize, usize, usize) {
     let outer = dims[..axis].iter().product();
     let inner = dims[axis + 1..].iter().product();
     (outer, dims[axis], inner)
@@ -68,6 +69,57 @@ pub trait GpuAxisOps<S: Shape, T: Tape<f32>>: Sized {
     fn min_dim_keepdim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::KeepDim, T>
     where
         S: HasAxis<I>;
+    /// Maximum along axis `I` with the index of the first maximum (`torch.max(x, dim)`), the
+    /// indices read back to main memory as the CPU's
+    /// [`max_dim_with_indices`](crate::tensor::Tensor::max_dim_with_indices) returns them.
+    /// Panics on an empty axis or a failed read-back
+    /// ([`try_max_dim_with_indices`](Self::try_max_dim_with_indices) returns the `Err`).
+    #[track_caller]
+    fn max_dim_with_indices<const I: usize>(
+        self,
+    ) -> (
+        GpuTensor<<S as HasAxis<I>>::Reduced, T>,
+        Indices<<S as HasAxis<I>>::Reduced>,
+    )
+    where
+        S: HasAxis<I>,
+    {
+        self.try_max_dim_with_indices::<I>().or_panic()
+    }
+    /// [`max_dim_with_indices`](Self::max_dim_with_indices) with an `Err` for an empty axis
+    /// or a failed read-back.
+    fn try_max_dim_with_indices<const I: usize>(
+        self,
+    ) -> Result<(
+        GpuTensor<<S as HasAxis<I>>::Reduced, T>,
+        Indices<<S as HasAxis<I>>::Reduced>,
+    )>
+    where
+        S: HasAxis<I>;
+    /// Minimum along axis `I` with the index of the first minimum (see
+    /// [`max_dim_with_indices`](Self::max_dim_with_indices)).
+    #[track_caller]
+    fn min_dim_with_indices<const I: usize>(
+        self,
+    ) -> (
+        GpuTensor<<S as HasAxis<I>>::Reduced, T>,
+        Indices<<S as HasAxis<I>>::Reduced>,
+    )
+    where
+        S: HasAxis<I>,
+    {
+        self.try_min_dim_with_indices::<I>().or_panic()
+    }
+    /// [`min_dim_with_indices`](Self::min_dim_with_indices) with an `Err` for an empty axis
+    /// or a failed read-back.
+    fn try_min_dim_with_indices<const I: usize>(
+        self,
+    ) -> Result<(
+        GpuTensor<<S as HasAxis<I>>::Reduced, T>,
+        Indices<<S as HasAxis<I>>::Reduced>,
+    )>
+    where
+        S: HasAxis<I>;
     /// Index of the first maximum along axis `I` (no gradient), read back to main memory
     /// as the CPU's [`argmax`](crate::tensor::Tensor::argmax) returns it. Panics if the
     /// read-back fails ([`try_argmax`](Self::try_argmax) returns the `Err`).
@@ -97,7 +149,7 @@ pub trait GpuAxisOps<S: Shape, T: Tape<f32>>: Sized {
 }
 
 /// Sum along `axis` times `scale` into `out`; the backward spreads the gradient back.
-fn sum_axis<S: Shape, SO: Shape, T: Tape<f32>>(
+pub(super) fn sum_axis<S: Shape, SO: Shape, T: Tape<f32>>(
     x: GpuTensor<S, T>,
     axis: usize,
     out: SO,
@@ -149,7 +201,7 @@ fn extreme_axis<S: Shape, SO: Shape, T: Tape<f32>>(
     axis: usize,
     out: SO,
     min: bool,
-) -> Result<GpuTensor<SO, T>> {
+) -> Result<(GpuTensor<SO, T>, GpuStorage<f32>)> {
     let (x, mut tape) = split(x);
     let dims = x.shape.dims().to_vec();
     let (outer, n, inner) = around(&dims, axis);
@@ -160,7 +212,7 @@ fn extreme_axis<S: Shape, SO: Shape, T: Tape<f32>>(
     let (y, idx) = seq_kernels::arg_extreme(&x.data, outer, n, inner, min);
     let result = gpu_tensor(out, y, NoTape);
     if wants(&tape, x.id) {
-        let (x_id, out_id) = (x.id, result.id);
+        let (x_id, out_id, idx) = (x.id, result.id, idx.clone());
         tape.record(
             out_id,
             Box::new(move |g: &mut Gradients<f32>| {
@@ -175,7 +227,20 @@ fn extreme_axis<S: Shape, SO: Shape, T: Tape<f32>>(
             }),
         );
     }
-    Ok(with_tape(result, tape))
+    Ok((with_tape(result, tape), idx))
+}
+
+/// [`extreme_axis`] with its indices read back (`max_dim_with_indices`).
+fn extreme_axis_with_indices<S: Shape, SO: Shape, T: Tape<f32>>(
+    x: GpuTensor<S, T>,
+    axis: usize,
+    out: SO,
+    min: bool,
+) -> Result<(GpuTensor<SO, T>, Indices<SO>)> {
+    let (y, idx) = extreme_axis(x, axis, out, min)?;
+    let idx = seq_kernels::download_u32(&idx)?;
+    let idx = Indices::from_parts(out, idx.into_iter().map(|i| i as usize).collect());
+    Ok((y, idx))
 }
 
 fn arg_extreme_indices<SO: Shape>(
@@ -259,7 +324,7 @@ impl<S: Shape, T: Tape<f32>> GpuAxisOps<S, T> for GpuTensor<S, T> {
         S: HasAxis<I>,
     {
         let out = self.shape.reduced();
-        extreme_axis(self, I, out, false).or_panic()
+        extreme_axis(self, I, out, false).or_panic().0
     }
     #[track_caller]
     fn max_dim_keepdim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::KeepDim, T>
@@ -267,7 +332,7 @@ impl<S: Shape, T: Tape<f32>> GpuAxisOps<S, T> for GpuTensor<S, T> {
         S: HasAxis<I>,
     {
         let out = self.shape.keepdim();
-        extreme_axis(self, I, out, false).or_panic()
+        extreme_axis(self, I, out, false).or_panic().0
     }
     #[track_caller]
     fn min_dim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::Reduced, T>
@@ -275,7 +340,7 @@ impl<S: Shape, T: Tape<f32>> GpuAxisOps<S, T> for GpuTensor<S, T> {
         S: HasAxis<I>,
     {
         let out = self.shape.reduced();
-        extreme_axis(self, I, out, true).or_panic()
+        extreme_axis(self, I, out, true).or_panic().0
     }
     #[track_caller]
     fn min_dim_keepdim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::KeepDim, T>
@@ -283,7 +348,31 @@ impl<S: Shape, T: Tape<f32>> GpuAxisOps<S, T> for GpuTensor<S, T> {
         S: HasAxis<I>,
     {
         let out = self.shape.keepdim();
-        extreme_axis(self, I, out, true).or_panic()
+        extreme_axis(self, I, out, true).or_panic().0
+    }
+    fn try_max_dim_with_indices<const I: usize>(
+        self,
+    ) -> Result<(
+        GpuTensor<<S as HasAxis<I>>::Reduced, T>,
+        Indices<<S as HasAxis<I>>::Reduced>,
+    )>
+    where
+        S: HasAxis<I>,
+    {
+        let out = self.shape.reduced();
+        extreme_axis_with_indices(self, I, out, false)
+    }
+    fn try_min_dim_with_indices<const I: usize>(
+        self,
+    ) -> Result<(
+        GpuTensor<<S as HasAxis<I>>::Reduced, T>,
+        Indices<<S as HasAxis<I>>::Reduced>,
+    )>
+    where
+        S: HasAxis<I>,
+    {
+        let out = self.shape.reduced();
+        extreme_axis_with_indices(self, I, out, true)
     }
     fn try_argmax<const I: usize>(&self) -> Result<Indices<<S as HasAxis<I>>::Reduced>>
     where

@@ -2,7 +2,7 @@
 //! chips): an `MR x NR` block of `C` in `2 * MR` of the 16 ymm registers (`NR` = two
 //! vectors: 16 `f32` or 8 `f64`).
 
-use super::blocked::Kernel;
+use super::blocked::{APanel, Kernel};
 use core::arch::x86_64::*;
 
 /// `f32` on AVX2 + FMA: 6 x 16 (12 accumulators, 2 for `B`, 1 for the broadcast `A`).
@@ -43,7 +43,7 @@ macro_rules! avx2_kernel {
             unsafe fn tile(
                 k: usize,
                 a: *const $e,
-                _lda: usize,
+                _panel: APanel,
                 b: *const $e,
                 b_stride: usize,
                 c: *mut $e,
@@ -53,7 +53,7 @@ macro_rules! avx2_kernel {
                 alpha: $e,
                 beta: $e,
             ) {
-                debug_assert_eq!(_lda, 0, "the AVX2 kernels read packed panels only");
+                debug_assert_eq!(_panel, APanel::Packed, "the AVX2 kernels read packed panels only");
                 // SAFETY: forwarded; `Kernel` for this type is only used once AVX2 and FMA
                 // were detected (`super::Isa::Avx2`).
                 unsafe { tile(k, a, b, b_stride, c, rsc, mr, nr, alpha, beta) }

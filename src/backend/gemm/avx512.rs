@@ -2,7 +2,7 @@
 //! (`NR` = two vectors: 32 `f32` or 16 `f64`), and the in-place dot-product kernel for
 //! `x W^T`.
 
-use super::blocked::Kernel;
+use super::blocked::{APanel, Kernel};
 use super::{Operand, SendPtr};
 use core::arch::x86_64::*;
 
@@ -10,6 +10,11 @@ use core::arch::x86_64::*;
 /// columns contiguous, run as in-place dot products (see [`dot_products`]); shorter sums
 /// would spend more on the final reduction than they save on packing.
 const DOT_MIN_K: usize = 32;
+
+/// How a kernel instance reads `A` (see [`APanel`]): its `MODE` parameter.
+const PACKED: u8 = 0;
+const ROWS: u8 = 1;
+const COLS: u8 = 2;
 
 /// `f32` on AVX-512F: 12 x 32 (24 accumulators of the 32 zmm registers).
 #[derive(Clone, Copy)]
@@ -38,7 +43,7 @@ macro_rules! avx512_kernel {
             unsafe fn tile(
                 k: usize,
                 a: *const $e,
-                lda: usize,
+                panel: APanel,
                 b: *const $e,
                 b_stride: usize,
                 c: *mut $e,
@@ -53,10 +58,10 @@ macro_rules! avx512_kernel {
                 // costs its own size, not a whole 12 x 2-vector block.
                 macro_rules! go {
                     ($r:literal, $w:literal) => {
-                        if lda == 0 {
-                            tile::<$r, $w, false>(k, a, 0, b, b_stride, c, rsc, mr, nr, alpha, beta)
-                        } else {
-                            tile::<$r, $w, true>(k, a, lda, b, b_stride, c, rsc, mr, nr, alpha, beta)
+                        match panel {
+                            APanel::Packed => tile::<$r, $w, PACKED>(k, a, 0, b, b_stride, c, rsc, mr, nr, alpha, beta),
+                            APanel::Rows(lda) => tile::<$r, $w, ROWS>(k, a, lda, b, b_stride, c, rsc, mr, nr, alpha, beta),
+                            APanel::Cols(lda) => tile::<$r, $w, COLS>(k, a, lda, b, b_stride, c, rsc, mr, nr, alpha, beta),
                         }
                     };
                 }
@@ -77,14 +82,15 @@ macro_rules! avx512_kernel {
         }
 
         /// See [`Kernel::tile`], for blocks of at most `R` rows and `W` vectors of columns;
-        /// loads of `B` past column `nr` are masked off. `DIRECT`: `A` is read in place
-        /// (row `i` at `a + i * lda`, contiguous columns) instead of from a packed panel.
+        /// loads of `B` past column `nr` are masked off. `MODE` is how `A` is read:
+        /// [`PACKED`], or in place by [`ROWS`] (row `i` at `a + i * lda`, contiguous steps) or
+        /// [`COLS`] (step `p` of row `i` at `a + i + p * lda`).
         ///
         /// # Safety
         /// AVX-512F, and the pointer ranges of [`Kernel::tile`]; `mr <= R`, `nr <= W * L`.
         #[target_feature(enable = "avx512f")]
         #[allow(clippy::too_many_arguments)]
-        unsafe fn tile<const R: usize, const W: usize, const DIRECT: bool>(
+        unsafe fn tile<const R: usize, const W: usize, const MODE: u8>(
             k: usize,
             a: *const $e,
             lda: usize,
@@ -111,9 +117,10 @@ macro_rules! avx512_kernel {
             // In place, rows past `mr` repeat the last real one (their sums are dropped);
             // packed panels are zero there.
             let mut rows = [a; R];
-            if DIRECT {
+            if MODE != PACKED {
+                let row_stride = if MODE == ROWS { lda } else { 1 };
                 for (i, r) in rows.iter_mut().enumerate() {
-                    *r = a.wrapping_add(i.min(mr - 1) * lda);
+                    *r = a.wrapping_add(i.min(mr - 1) * row_stride);
                 }
             }
             let mut b = b;
@@ -140,10 +147,10 @@ macro_rules! avx512_kernel {
                             $loadu(bp.add(L))
                         };
                         for (i, row) in acc.iter_mut().enumerate() {
-                            let ai = if DIRECT {
-                                $set1(*rows[i].add(p))
-                            } else {
-                                $set1(*a.add(p * MR + i))
+                            let ai = match MODE {
+                                ROWS => $set1(*rows[i].add(p)),
+                                COLS => $set1(*rows[i].add(p * lda)),
+                                _ => $set1(*a.add(p * MR + i)),
                             };
                             row[0] = $fmadd(ai, b0, row[0]);
                             if W == 2 {

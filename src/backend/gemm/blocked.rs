@@ -29,15 +29,14 @@ pub(super) trait Kernel: Copy + Send + Sync + 'static {
     /// Columns of `B` that one panel of `A` meets before the next (a multiple of `NR`;
     /// `KC x NC` stays in L2).
     const NC: usize;
-    /// Whether [`Kernel::tile`] also reads `A` in place (`lda > 0`).
+    /// Whether [`Kernel::tile`] also reads `A` in place ([`APanel::Rows`], [`APanel::Cols`]).
     const DIRECT_A: bool = false;
 
     /// `C[..mr, ..nr] = alpha * A_panel B_panel + beta * C[..mr, ..nr]` over `k` steps
     /// (`beta == 0` never reads `C`, so it may hold garbage such as NaN, as BLAS allows).
     ///
-    /// * `a`: with `lda == 0` a packed panel, `MR` values per step (rows past `mr` are
-    ///   zero); else (only where [`Kernel::DIRECT_A`]) `A` in place, row `i < mr` at
-    ///   `a + i * lda` with contiguous columns;
+    /// * `a`, read as `panel` says: a packed panel, or (only where [`Kernel::DIRECT_A`])
+    ///   `A` in place by rows or by columns;
     /// * `b`: row `p` of the panel starts at `b + p * b_stride`; only its first `nr` values
     ///   are read;
     /// * `c`: row `i` starts at `c + i * rsc`, columns are contiguous.
@@ -49,7 +48,7 @@ pub(super) trait Kernel: Copy + Send + Sync + 'static {
     unsafe fn tile(
         k: usize,
         a: *const Self::E,
-        lda: usize,
+        panel: APanel,
         b: *const Self::E,
         b_stride: usize,
         c: *mut Self::E,
@@ -86,6 +85,19 @@ pub(super) trait Kernel: Copy + Send + Sync + 'static {
     }
 }
 
+/// How a micro-kernel reads its rows of `A` (starting at its `a` pointer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum APanel {
+    /// A packed panel: `MR` values per step (rows past `mr` are zero).
+    Packed,
+    /// In place, row-major: row `i < mr` at `a + i * lda`, its steps contiguous.
+    Rows(usize),
+    /// In place, column-major (a transposed operand such as `dg^T` of a weight gradient):
+    /// step `p` of row `i < mr` at `a + i + p * lda`, the rows of a step contiguous, as in a
+    /// packed panel but `lda` apart.
+    Cols(usize),
+}
+
 /// Below this many flops a product runs on the calling thread: handing part of it to a
 /// worker costs a few microseconds, which only pays off from about 1 MFLOP.
 pub(super) const PARALLEL_FLOPS: usize = 1 << 21;
@@ -104,15 +116,21 @@ const TILES_PER_THREAD: usize = 4;
 /// as the product itself, while on wide ones it pays back its cost.
 const DIRECT_A_MAX_N: usize = 256;
 
-/// Whether the rows of `a` are read in place (see [`DIRECT_A_MAX_N`]): contiguous rows,
-/// and a row stride that is not a multiple of 1 KiB, at which a panel's rows would all
-/// fall in the same L1 cache set.
-fn reads_a_in_place<K: Kernel>(a: Operand<K::E>, n: usize) -> bool {
-    K::DIRECT_A
-        && a.cs == 1
-        && a.rs > 0
-        && n <= DIRECT_A_MAX_N
-        && (a.rs * size_of::<K::E>()) % 1024 != 0
+/// How the micro-kernel reads `a` (see [`DIRECT_A_MAX_N`]): in place when its rows are
+/// contiguous, with a row stride that is not a multiple of 1 KiB (at which a panel's rows
+/// would all fall in the same L1 cache set), or when its columns are; else packed.
+fn a_panel<K: Kernel>(a: Operand<K::E>, n: usize) -> APanel {
+    if !K::DIRECT_A || n > DIRECT_A_MAX_N {
+        APanel::Packed
+    } else if a.cs == 1 && a.rs > 0 && !(a.rs * size_of::<K::E>()).is_multiple_of(1024) {
+        APanel::Rows(a.rs)
+    } else if a.rs == 1 && a.cs > 0 {
+        // A step's rows are one contiguous run here, so a stride at a multiple of 1 KiB
+        // costs L2 reads, not the set conflicts of a panel's rows.
+        APanel::Cols(a.cs)
+    } else {
+        APanel::Packed
+    }
 }
 
 thread_local! {
@@ -189,7 +207,7 @@ pub(super) unsafe fn product<K: Kernel>(
         return;
     }
     let (kc_max, mc_max, nc_max) = (K::KC, K::MC, K::NC);
-    let direct_a = reads_a_in_place::<K>(a, n);
+    let a_read = a_panel::<K>(a, n);
     let direct_b = b.cs == 1 && kc_max.min(k) * n <= DIRECT_B_ELEMS;
     // All of `B` is packed up front (in parallel), then one parallel run computes every
     // tile: two hand-offs to the workers per product, not two per block. Wider `B` is
@@ -263,7 +281,7 @@ pub(super) unsafe fn product<K: Kernel>(
                             kc,
                             c1 - c0,
                             (mc_max, nc_max),
-                            direct_a,
+                            a_read,
                             alpha,
                             a.at(r0, pc),
                             b_panels,
@@ -283,7 +301,7 @@ pub(super) unsafe fn product<K: Kernel>(
 /// `mc_max` rows and runs the micro-kernel over every (row panel, column panel) pair,
 /// columns in blocks of `nc_max`.
 /// `b_panels` is `(start, row stride, packed)`: packed panels are `NR * kc` apart.
-/// `direct_a`: `A`'s rows are read in place (see [`reads_a_in_place`]).
+/// `a_read`: how the kernel reads `A` (see [`a_panel`]); only [`APanel::Packed`] packs.
 ///
 /// # Safety
 /// As [`product`], for this sub-block.
@@ -293,7 +311,7 @@ unsafe fn tile_rows<K: Kernel>(
     kc: usize,
     n: usize,
     (mc_max, nc_max): (usize, usize),
-    direct_a: bool,
+    a_read: APanel,
     alpha: K::E,
     a: Operand<K::E>,
     (b, b_stride, packed): (*const K::E, usize, usize),
@@ -303,6 +321,7 @@ unsafe fn tile_rows<K: Kernel>(
 ) {
     PACK_A.with(|buf| {
         let mut buf = buf.borrow_mut();
+        let direct_a = a_read != APanel::Packed;
         let apack = if direct_a {
             core::ptr::null_mut()
         } else {
@@ -321,10 +340,10 @@ unsafe fn tile_rows<K: Kernel>(
                 } else {
                     b.wrapping_add(jr)
                 };
-                let (ap, lda) = if direct_a {
-                    (a.at(ic + ir, 0).ptr, a.rs)
+                let ap = if direct_a {
+                    a.at(ic + ir, 0).ptr
                 } else {
-                    (apack.wrapping_add(ir * kc).cast_const(), 0)
+                    apack.wrapping_add(ir * kc).cast_const()
                 };
                 // SAFETY: the panels and the C block are inside their buffers (see
                 // `product`); the kernel's instruction set is the caller's contract.
@@ -332,7 +351,7 @@ unsafe fn tile_rows<K: Kernel>(
                     K::tile(
                         kc,
                         ap,
-                        lda,
+                        a_read,
                         bp,
                         b_stride,
                         c.add((ic + ir) * rsc + jr),

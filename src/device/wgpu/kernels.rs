@@ -20,8 +20,6 @@ kernel!(K_LOG_SOFTMAX, shaders::LOG_SOFTMAX);
 kernel!(K_LOG_SOFTMAX_BACKWARD, shaders::LOG_SOFTMAX_BACKWARD);
 kernel!(K_SOFTMAX, shaders::SOFTMAX);
 kernel!(K_SOFTMAX_BACKWARD, shaders::SOFTMAX_BACKWARD);
-kernel!(K_NLL, shaders::NLL);
-kernel!(K_NLL_BACKWARD, shaders::NLL_BACKWARD);
 kernel!(K_SGD, shaders::SGD);
 kernel!(K_ADAM, shaders::ADAM);
 kernel!(K_IM2COL, shaders::IM2COL);
@@ -372,49 +370,6 @@ fn along_rows_backward(
         &p,
         &[&y.buf, &g.buf, &out.buf],
         grid_groups(rows),
-    );
-    out
-}
-
-/// `-scale * sum_i logp[i, targets[i]]` as a one-element buffer.
-pub(crate) fn nll(
-    logp: &GpuStorage<f32>,
-    targets: &GpuStorage<f32>,
-    rows: usize,
-    classes: usize,
-    scale: f32,
-) -> GpuStorage<f32> {
-    let dev = &logp.device;
-    let out = dev.alloc(1);
-    let p = [rows as u32, classes as u32, scale.to_bits()];
-    launch(
-        dev,
-        K_NLL,
-        &p,
-        &[&logp.buf, &targets.buf, &out.buf],
-        (1, 1, 1),
-    );
-    out
-}
-
-/// The gradient of [`nll`] with respect to `logp`, for the output gradient `g` (one element).
-pub(crate) fn nll_backward(
-    targets: &GpuStorage<f32>,
-    g: &GpuStorage<f32>,
-    rows: usize,
-    classes: usize,
-    scale: f32,
-) -> GpuStorage<f32> {
-    let dev = &g.device;
-    let n = rows * classes;
-    let out = dev.alloc(n);
-    let p = [n as u32, classes as u32, scale.to_bits()];
-    launch(
-        dev,
-        K_NLL_BACKWARD,
-        &p,
-        &[&targets.buf, &g.buf, &out.buf],
-        grid_1d(n),
     );
     out
 }

@@ -15,6 +15,8 @@ macro_rules! kernel {
 pub(crate) mod kernels;
 pub(crate) mod layer_kernels;
 mod layer_shaders;
+pub(crate) mod loss_kernels;
+mod loss_shaders;
 pub(crate) mod optim_kernels;
 mod optim_shaders;
 pub(crate) mod pipelines;

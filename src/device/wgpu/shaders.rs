@@ -373,46 +373,6 @@ pub(crate) const SOFTMAX: &str = softmax_rows!("y[k] = exp(x[k] - mx) / sum;");
 pub(crate) const SOFTMAX_BACKWARD: &str =
     softmax_rows_backward!("g[k] * y[k]", "dx[k] = y[k] * (g[k] - total);");
 
-/// `out[0] = -scale * sum_i logp[i, t[i]]` (NLL of class indices, one workgroup):
-/// p = rows, classes, scale (f32 bits).
-pub(crate) const NLL: &str = r#"
-@group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read> logp: array<f32>;
-@group(0) @binding(2) var<storage, read> t: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-var<workgroup> sh: array<f32, 256>;
-@compute @workgroup_size(256)
-fn main(@builtin(local_invocation_id) lid3: vec3<u32>) {
-    let lid = lid3.x;
-    var acc = 0.0;
-    for (var i = lid; i < p[0]; i += 256u) { acc += logp[i * p[1] + u32(t[i])]; }
-    sh[lid] = acc;
-    workgroupBarrier();
-    for (var s = 128u; s > 0u; s = s >> 1u) {
-        if (lid < s) { sh[lid] += sh[lid + s]; }
-        workgroupBarrier();
-    }
-    if (lid == 0u) { out[0] = -sh[0] * bitcast<f32>(p[2]); }
-}
-"#;
-
-/// The gradient of [`NLL`]: `-scale * g` at each row's target, zero elsewhere:
-/// p = rows * classes, classes, scale (f32 bits).
-pub(crate) const NLL_BACKWARD: &str = r#"
-@group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read> t: array<f32>;
-@group(0) @binding(2) var<storage, read> g: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = gid.x + gid.y * nwg.x * 256u;
-    if (i >= p[0]) { return; }
-    let row = i / p[1];
-    let col = i % p[1];
-    dx[i] = select(0.0, -g[0] * bitcast<f32>(p[2]), col == u32(t[row]));
-}
-"#;
-
 /// PyTorch's SGD step in place: p = n, lr, momentum, dampening, weight decay (f32 bits),
 /// nesterov, first step (momentum buffer starts as the gradient).
 pub(crate) const SGD: &str = r#"
