@@ -16,6 +16,7 @@ pub(crate) mod alloc;
 pub(crate) mod attention;
 pub(crate) mod compare;
 pub(crate) mod conv;
+mod conv_wide;
 pub(crate) mod elementwise;
 pub(crate) mod gemm;
 pub(crate) mod im2col;
