@@ -135,3 +135,38 @@ fn threads_share_a_model() {
         }
     });
 }
+
+#[test]
+fn cnn_layers_above_the_thread_thresholds() {
+    // The issue-15 CNN's layers at batch 8: convolutions split over samples (the wide
+    // layout, its weight gradient read from the input in place), 2x2 max pooling split by
+    // planes (the AVX-512 kernel where the CPU has it), outputs and the pooling's input
+    // gradient written into uninitialised buffers by the threads.
+    let mut r = rng();
+    let mut model = (
+        Conv2d::<1, 16, 3>::new(&mut r),
+        ReLU,
+        MaxPool2d::<2>,
+        Conv2d::<16, 32, 3>::new(&mut r),
+        ReLU,
+        MaxPool2d::<2>,
+    );
+    let x = Tensor::<Rank4<8, 1, 28, 28>>::randn(&mut r);
+    let y = model.forward_train(x.clone().trace());
+    assert_eq!(y.dims().as_slice(), &[8, 32, 5, 5]);
+    // The batch's first sample alone (no threads) gives the same outputs.
+    let x0 = Tensor::<Rank4<1, 1, 28, 28>>::from_vec(x.as_slice()[..28 * 28].to_vec()).unwrap();
+    let y0 = model.forward(x0);
+    for (a, b) in y.as_slice()[..32 * 25].iter().zip(y0.as_slice()) {
+        assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{a} vs {b}");
+    }
+    let grads = y.sum().backward();
+    let gx = grads.get(&x).unwrap();
+    assert!(gx.as_slice().iter().all(|v| v.is_finite()));
+    assert!(gx.as_slice().iter().any(|&v| v != 0.0));
+    let gw1 = grads.get(&model.0.weight).unwrap().to_vec();
+    let gw2 = grads.get(&model.3.weight).unwrap().to_vec();
+    for gw in [gw1, gw2] {
+        assert!(gw.iter().all(|v| v.is_finite()) && gw.iter().any(|&v| v != 0.0));
+    }
+}

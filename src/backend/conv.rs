@@ -5,6 +5,7 @@
 //! (folded back with col2im). A transposed convolution is the same pair of maps used the
 //! other way round. Samples are independent, so large batches are split over threads.
 
+use super::conv_wide::{add_shifted, weight_grad_shifted};
 use super::gemm::gemm;
 pub(crate) use super::im2col::ConvGeom;
 use super::im2col::{col2im, col2im_wide, im2col, im2col_wide, narrow_rows, widen_rows};
@@ -48,16 +49,16 @@ fn worker_count(n: usize, cost: usize) -> usize {
 /// the end; `scratch` is `scratch_len` elements of working space per block.
 ///
 /// Every buffer is allocated here, on the calling thread, so that workers never allocate.
-fn split_samples<E: Float, F>(
+fn split_samples<E: Float, O: Send, F>(
     n: usize,
     per: usize,
     cost: usize,
     scratch_len: usize,
-    out: &mut [E],
+    out: &mut [O],
     acc: &mut [E],
     f: F,
 ) where
-    F: Fn(core::ops::Range<usize>, &mut [E], &mut [E], &mut [E]) + Sync,
+    F: Fn(core::ops::Range<usize>, &mut [O], &mut [E], &mut [E]) + Sync,
 {
     let threads = worker_count(n, cost);
     let mut scratch = vec![E::ZERO; threads * scratch_len];
@@ -67,14 +68,14 @@ fn split_samples<E: Float, F>(
     }
     let per_thread = n.div_ceil(threads);
     let mut locals = vec![E::ZERO; (threads - 1) * acc.len()];
-    type Block<'a, E> = (
+    type Block<'a, E, O> = (
         core::ops::Range<usize>,
-        &'a mut [E],
+        &'a mut [O],
         &'a mut [E],
         &'a mut [E],
     );
     {
-        let mut blocks: Vec<std::sync::Mutex<Option<Block<'_, E>>>> = Vec::new();
+        let mut blocks: Vec<std::sync::Mutex<Option<Block<'_, E, O>>>> = Vec::new();
         let mut rest = out;
         let mut local_blocks = locals.chunks_mut(acc.len().max(1));
         let mut scratch_blocks = scratch.chunks_mut(scratch_len.max(1));
@@ -176,7 +177,9 @@ pub(crate) fn conv2d_grouped_forward<E: Float>(
     let (chw, og) = (groups * ghw, o / groups);
     let (kind, len) = (g.unfold_kind(), g.unfold_cols());
     let wide = kind == Unfold::Wide;
-    let mut y = vec![E::ZERO; n * o * p];
+    // Each sample's block of `y` is zeroed by the thread that writes it, just before (no
+    // serial zero fill of the whole output on the calling thread).
+    let mut y: Vec<E> = Vec::with_capacity(n * o * p);
     let beta = if bias.is_some() { E::ONE } else { E::ZERO };
     let cols_len = if kind == Unfold::InPlace { 0 } else { k * len };
     let out_len = if wide { o * len } else { 0 };
@@ -185,11 +188,12 @@ pub(crate) fn conv2d_grouped_forward<E: Float>(
         o * p,
         o * k * len,
         cols_len + out_len,
-        &mut y,
+        &mut y.spare_capacity_mut()[..n * o * p],
         &mut [],
         |samples, yblock, _, scratch| {
             let (buf, ywide) = scratch.split_at_mut(cols_len);
             for (b, yb) in samples.zip(yblock.chunks_exact_mut(o * p)) {
+                let yb = zeroed(yb);
                 let out: &mut [E] = if wide { &mut *ywide } else { &mut *yb };
                 if let Some(bias) = bias {
                     for (row, &v) in out.chunks_exact_mut(len).zip(bias) {
@@ -218,7 +222,19 @@ pub(crate) fn conv2d_grouped_forward<E: Float>(
             }
         },
     );
+    // SAFETY: `split_samples` ran the closure over every sample, and it zeroed each
+    // sample's block of `o * p` elements (all of `y`) before anything else.
+    unsafe { y.set_len(n * o * p) };
     y
+}
+
+/// Writes zeros over `buf` and returns it as initialised.
+fn zeroed<E: Float>(buf: &mut [core::mem::MaybeUninit<E>]) -> &mut [E] {
+    for v in buf.iter_mut() {
+        v.write(E::ZERO);
+    }
+    // SAFETY: every element was written just above, and `MaybeUninit<E>` has `E`'s layout.
+    unsafe { &mut *(buf as *mut [core::mem::MaybeUninit<E>] as *mut [E]) }
 }
 
 /// The gradients of [`conv2d_grouped_forward`] from `gy`, accumulated into whichever of
@@ -242,13 +258,6 @@ pub(crate) fn conv2d_grouped_backward<E: Float>(
 ) {
     let (k, p, ghw) = (g.col_rows(), g.col_cols(), g.c * g.h * g.w);
     let (chw, og) = (groups * ghw, o / groups);
-    if let Some(gb) = gb {
-        for gyb in gy.chunks_exact(o * p) {
-            for (acc, row) in gb.iter_mut().zip(gyb.chunks_exact(p)) {
-                *acc += sum_fast(row);
-            }
-        }
-    }
     let (kind, len) = (g.unfold_kind(), g.unfold_cols());
     let wide = kind == Unfold::Wide;
     let want_x = gx.is_some();
@@ -256,18 +265,45 @@ pub(crate) fn conv2d_grouped_backward<E: Float>(
     let gx = gx.unwrap_or_default();
     let per = if want_x { chw } else { 0 };
     let gw = gw.unwrap_or_default();
+    // The bias gradient (sums of `gy`'s rows) is summed in the same blocks of samples,
+    // after `gw` in one shared accumulator.
+    let gw_len = gw.len();
+    let mut acc_buf = Vec::new();
+    let acc: &mut [E] = match &gb {
+        Some(gb) => {
+            acc_buf = [&*gw, &**gb].concat();
+            &mut acc_buf
+        }
+        None => &mut *gw,
+    };
     let cost = (want_x as usize + want_w as usize) * o * k * len;
     let cols_len = if kind == Unfold::InPlace { 0 } else { k * len };
     let gy_len = if wide { o * len } else { 0 };
+    // The per-kernel-offset weight gradients of `weight_grad_shifted`, summed over a
+    // block's samples and added into `gw` once at its end.
+    let shifted_via_tmp = wide && want_w && g.c >= g.kw;
+    let shift_len = if shifted_via_tmp { o * k } else { 0 };
     split_samples(
         n,
         per,
         cost,
-        cols_len + gy_len,
+        cols_len + gy_len + shift_len,
         gx,
-        gw,
-        |samples, gxblock, gw, scratch| {
-            let (buf, gy_wide) = scratch.split_at_mut(cols_len);
+        acc,
+        |samples, gxblock, acc, scratch| {
+            let (gw, gb_acc) = acc.split_at_mut(gw_len);
+            if !gb_acc.is_empty() {
+                for gyb in gy[samples.start * o * p..samples.end * o * p].chunks_exact(o * p) {
+                    for (acc, row) in gb_acc.iter_mut().zip(gyb.chunks_exact(p)) {
+                        *acc += sum_fast(row);
+                    }
+                }
+            }
+            let (buf, scratch) = scratch.split_at_mut(cols_len);
+            let (gy_wide, shift_tmp) = scratch.split_at_mut(gy_len);
+            // Zeroed once per block: `widen_rows` never writes `gy_wide`'s extra columns.
+            gy_wide.fill(E::ZERO);
+            shift_tmp.fill(E::ZERO);
             for (i, b) in samples.enumerate() {
                 let gyb: &[E] = if wide {
                     widen_rows(&gy[b * o * p..][..o * p], g, o, gy_wide);
@@ -278,7 +314,20 @@ pub(crate) fn conv2d_grouped_backward<E: Float>(
                 for gi in 0..groups {
                     let gyg = &gyb[gi * og * len..][..og * len];
                     let wg = &w[gi * og * k..][..og * k];
-                    if want_w {
+                    if want_w && wide {
+                        let xg = &x[b * chw + gi * ghw..][..ghw];
+                        weight_grad_shifted(
+                            gyg,
+                            xg,
+                            g,
+                            og,
+                            match shifted_via_tmp {
+                                true => &mut shift_tmp[gi * og * k..][..og * k],
+                                false => &mut [],
+                            },
+                            &mut gw[gi * og * k..][..og * k],
+                        );
+                    } else if want_w {
                         let cols = unfold(&x[b * chw + gi * ghw..][..ghw], g, buf);
                         // gw_g (og x k) += gy_g (og x len) cols^T (len x k)
                         gemm(
@@ -324,8 +373,22 @@ pub(crate) fn conv2d_grouped_backward<E: Float>(
                     }
                 }
             }
+            if shifted_via_tmp {
+                for gi in 0..groups {
+                    add_shifted(
+                        &shift_tmp[gi * og * k..][..og * k],
+                        g,
+                        og,
+                        &mut gw[gi * og * k..][..og * k],
+                    );
+                }
+            }
         },
     );
+    if let Some(gb) = gb {
+        gw.copy_from_slice(&acc_buf[..gw_len]);
+        gb.copy_from_slice(&acc_buf[gw_len..]);
+    }
 }
 
 /// `y = conv_transpose2d(x, w) + b`: `x` is `n x (ci ih iw)` and `w` is `ci x (co kh kw)`.
@@ -593,6 +656,47 @@ mod tests {
     }
 
     #[test]
+    fn wide_weight_gradient_matches_direct_sums() {
+        // Groups of c >= kw planes (one product per kernel offset) and c < kw (per plane
+        // and kernel row), with two groups so that the group offsets are exercised.
+        for (g, groups) in [
+            (geom(4, 7, 9, (3, 3), (1, 1), (0, 0), (1, 1)), 2),
+            (geom(1, 8, 6, (3, 2), (1, 1), (0, 0), (1, 1)), 2),
+            (geom(2, 5, 12, (2, 5), (1, 1), (0, 0), (1, 1)), 1),
+        ] {
+            assert!(g.unfolds_wide());
+            let (n, o) = (3, 4);
+            let (og, k, ghw) = (o / groups, g.col_rows(), g.c * g.h * g.w);
+            let x = pseudo(n * groups * ghw, 5);
+            let w = pseudo(o * k, 6);
+            let gy = pseudo(n * o * g.col_cols(), 7);
+            let mut gw = vec![0.0; w.len()];
+            conv2d_grouped_backward(&x, &w, &gy, n, o, groups, &g, None, Some(&mut gw), None);
+            for oc in 0..o {
+                let gi = oc / og;
+                for (c, i, j) in (0..g.c)
+                    .flat_map(|c| (0..g.kh).flat_map(move |i| (0..g.kw).map(move |j| (c, i, j))))
+                {
+                    let mut want = 0.0;
+                    for b in 0..n {
+                        for oy in 0..g.oh {
+                            for ox in 0..g.ow {
+                                let xi = ((b * groups + gi) * g.c + c) * g.h * g.w
+                                    + (oy + i) * g.w
+                                    + ox
+                                    + j;
+                                want += gy[(b * o + oc) * g.col_cols() + oy * g.ow + ox] * x[xi];
+                            }
+                        }
+                    }
+                    let got = gw[oc * k + (c * g.kh + i) * g.kw + j];
+                    assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn col2im_is_the_adjoint_of_im2col() {
         // <im2col(x), c> == <x, col2im(c)> for any x and c.
         let g = geom(2, 7, 8, (3, 2), (2, 1), (1, 1), (2, 1));
@@ -682,7 +786,7 @@ mod tests {
         assert_eq!(acc, vec![n as f64, (n * (n - 1) / 2) as f64]);
         // Without a per-sample output or an accumulator.
         let count = std::sync::atomic::AtomicUsize::new(0);
-        split_samples::<f64, _>(n, 0, 1 << 30, 0, &mut [], &mut [], |samples, _, _, _| {
+        split_samples::<f64, f64, _>(n, 0, 1 << 30, 0, &mut [], &mut [], |samples, _, _, _| {
             count.fetch_add(samples.len(), std::sync::atomic::Ordering::Relaxed);
         });
         assert_eq!(count.into_inner(), n);

@@ -105,13 +105,14 @@ pub(super) fn narrow_rows<E: Float>(wide_rows: &[E], g: &ConvGeom, planes: usize
         .take(planes)
     {
         for (s, d) in src.chunks_exact(g.w).zip(dst.chunks_exact_mut(g.ow)) {
-            d.copy_from_slice(&s[..g.ow]);
+            copy_row(d, &s[..g.ow]);
         }
     }
 }
 
-/// The inverse layout of [`narrow_rows`]: `oh x ow` planes into `oh x w` rows, extra
-/// columns zero.
+/// The inverse layout of [`narrow_rows`]: `oh x ow` planes into `oh x w` rows. Only the
+/// first `ow` columns of each row are written: the extra columns of `out` must be zero
+/// already (a buffer zeroed once and only ever written here).
 pub(super) fn widen_rows<E: Float>(narrow: &[E], g: &ConvGeom, planes: usize, out: &mut [E]) {
     let (len, p) = (g.wide_cols(), g.col_cols());
     for (src, dst) in narrow
@@ -120,10 +121,31 @@ pub(super) fn widen_rows<E: Float>(narrow: &[E], g: &ConvGeom, planes: usize, ou
         .take(planes)
     {
         for (s, d) in src.chunks_exact(g.ow).zip(dst.chunks_exact_mut(g.w)) {
-            d[..g.ow].copy_from_slice(s);
-            d[g.ow..].fill(E::ZERO);
+            copy_row(&mut d[..g.ow], s);
         }
     }
+}
+
+/// `dst.copy_from_slice(src)` for the short rows of a CNN's planes (5 to 30 values), in
+/// fixed moves of 8 values (the last one overlapping the one before) instead of a call into
+/// the C library's `memcpy` per row, which cost more than the copy itself.
+#[inline(always)]
+fn copy_row<E: Copy>(dst: &mut [E], src: &[E]) {
+    const CHUNK: usize = 8;
+    let n = dst.len();
+    assert_eq!(n, src.len(), "copy_row lengths");
+    if n < CHUNK {
+        for (d, s) in dst.iter_mut().zip(src) {
+            *d = *s;
+        }
+        return;
+    }
+    let mut k = 0;
+    while k + CHUNK < n {
+        dst[k..k + CHUNK].copy_from_slice(&src[k..k + CHUNK]);
+        k += CHUNK;
+    }
+    dst[n - CHUNK..].copy_from_slice(&src[n - CHUNK..]);
 }
 
 /// The outputs `o` in `0..out` whose input index `o*stride + offset` falls in `0..len`.

@@ -16,6 +16,7 @@ pub(crate) mod alloc;
 pub(crate) mod attention;
 pub(crate) mod compare;
 pub(crate) mod conv;
+mod conv_wide;
 pub(crate) mod elementwise;
 pub(crate) mod gemm;
 pub(crate) mod im2col;
@@ -28,6 +29,8 @@ pub(crate) mod norm;
 pub(crate) mod optim;
 pub(crate) mod pad;
 pub(crate) mod parallel;
+#[cfg(target_arch = "x86_64")]
+mod pool2x2;
 pub(crate) mod pooling;
 pub(crate) mod precompiled;
 pub(crate) mod reduce;

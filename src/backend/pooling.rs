@@ -5,6 +5,7 @@ use super::conv::sum_fast;
 use super::im2col::{gather_strided, valid_range};
 use super::simd::wide;
 use crate::dtype::Float;
+use core::mem::MaybeUninit;
 
 /// One plane's pooling geometry: an `h x w` input, a `kh x kw` window with stride and
 /// padding, and the `oh x ow` output grid.
@@ -67,21 +68,32 @@ pub(crate) fn max_pool2d_forward<E: Float>(
     g: &PoolGeom,
 ) -> (Vec<E>, Vec<u32>) {
     let (hw, ohw) = (g.h * g.w, g.oh * g.ow);
-    let mut y = vec![E::NEG_INFINITY; planes * ohw];
-    let mut idx = vec![0u32; planes * ohw];
     if ohw == 0 || planes == 0 {
-        return (y, idx);
+        return (Vec::new(), Vec::new());
     }
+    // Each block of the outputs is initialised by the thread that pools it, just before
+    // (not zero-filled on the calling thread first).
+    assert_eq!(x.len(), planes * hw, "max pooling input of {planes} planes");
+    let n = planes * ohw;
+    let (mut y, mut idx): (Vec<E>, Vec<u32>) = (Vec::with_capacity(n), Vec::with_capacity(n));
     let parts = if planes * hw >= super::parallel::PARALLEL_ELEMS {
         super::threads::threads().min(planes)
     } else {
         1
     };
     let per = planes.div_ceil(parts);
-    type Part<'a, E> = Option<(&'a [E], &'a mut [E], &'a mut [u32])>;
+    type Part<'a, E> = Option<(
+        &'a [E],
+        &'a mut [MaybeUninit<E>],
+        &'a mut [MaybeUninit<u32>],
+    )>;
     let blocks: Vec<std::sync::Mutex<Part<'_, E>>> = x
         .chunks(per * hw)
-        .zip(y.chunks_mut(per * ohw).zip(idx.chunks_mut(per * ohw)))
+        .zip(
+            y.spare_capacity_mut()[..n]
+                .chunks_mut(per * ohw)
+                .zip(idx.spare_capacity_mut()[..n].chunks_mut(per * ohw)),
+        )
         .map(|(xb, (yb, ib))| std::sync::Mutex::new(Some((xb, yb, ib))))
         .collect();
     super::threads::run(blocks.len(), &|t| {
@@ -89,12 +101,29 @@ pub(crate) fn max_pool2d_forward<E: Float>(
         if let Some((xb, yb, ib)) = part {
             wide(
                 #[inline(always)]
-                || max_pool_planes(xb, g, yb, ib),
+                || max_pool_planes(xb, g, filled(yb, E::NEG_INFINITY), filled(ib, 0)),
             );
         }
     });
     drop(blocks);
+    // SAFETY: the blocks cover `0..n` (`x` holds `planes` planes, cut at the same plane
+    // boundaries as the outputs), and every block was filled above (a panic re-raised by
+    // `run` unwinds before this line).
+    unsafe {
+        y.set_len(n);
+        idx.set_len(n);
+    }
     (y, idx)
+}
+
+/// Writes `v` over `buf` and returns it as initialised.
+#[inline(always)]
+fn filled<T: Copy>(buf: &mut [MaybeUninit<T>], v: T) -> &mut [T] {
+    for slot in buf.iter_mut() {
+        slot.write(v);
+    }
+    // SAFETY: every element was written just above, and `MaybeUninit<T>` has `T`'s layout.
+    unsafe { &mut *(buf as *mut [MaybeUninit<T>] as *mut [T]) }
 }
 
 /// The 2x2, stride-2, unpadded window of `MaxPool2d(2)` (by far the most common pooling),
@@ -148,6 +177,15 @@ fn max_pool_planes<E: Float>(x: &[E], g: &PoolGeom, y: &mut [E], idx: &mut [u32]
     let (hw, ohw) = (g.h * g.w, g.oh * g.ow);
     let plain_2x2 = (g.kh, g.kw, g.sh, g.sw, g.ph, g.pw) == (2, 2, 2, 2, 0, 0);
     if plain_2x2 && 2 * g.oh <= g.h && 2 * g.ow <= g.w {
+        #[cfg(target_arch = "x86_64")]
+        if super::simd::level() == super::simd::Level::Avx512 {
+            use crate::dtype::private::{Slice, SliceMut};
+            if let (Slice::F32(x), SliceMut::F32(y)) = (E::concrete(x), E::concrete_mut(y)) {
+                // SAFETY: `Level::Avx512` is only chosen when the CPU has AVX-512F.
+                unsafe { super::pool2x2::max_pool_2x2_f32(x, (g.h, g.w, g.oh, g.ow), y, idx) };
+                return;
+            }
+        }
         return max_pool_2x2_planes(x, g, y, idx);
     }
     let planes = y.len() / ohw;
@@ -299,6 +337,7 @@ impl FloatBits for f64 {
 }
 
 /// Sends each output gradient to its window's maximum; overlapping windows accumulate.
+/// Large inputs are split by planes over the threads of [`super::threads`].
 pub(crate) fn max_pool2d_backward<E: Float>(
     gx: &mut [E],
     gy: &[E],
@@ -306,6 +345,52 @@ pub(crate) fn max_pool2d_backward<E: Float>(
     hw: usize,
     ohw: usize,
 ) {
+    for_plane_blocks(gx, hw, |first, block| {
+        let planes = block.len() / hw;
+        scatter_max(
+            block,
+            &gy[first * ohw..][..planes * ohw],
+            &idx[first * ohw..][..planes * ohw],
+            hw,
+            ohw,
+        )
+    });
+}
+
+/// [`max_pool2d_backward`] into a new gradient of `planes` planes of `hw`: each plane is
+/// zeroed just before its scatter, so the buffer is written in one pass, split over threads,
+/// instead of being zero-filled on the calling thread first.
+pub(crate) fn max_pool2d_backward_new<E: Float>(
+    gy: &[E],
+    idx: &[u32],
+    planes: usize,
+    hw: usize,
+    ohw: usize,
+) -> Vec<E> {
+    let n = planes * hw;
+    let mut gx: Vec<E> = Vec::with_capacity(n);
+    for_plane_blocks(&mut gx.spare_capacity_mut()[..n], hw, |first, block| {
+        for (k, plane) in block.chunks_exact_mut(hw).enumerate() {
+            let plane = filled(plane, E::ZERO);
+            let p = first + k;
+            scatter_max(
+                plane,
+                &gy[p * ohw..][..ohw],
+                &idx[p * ohw..][..ohw],
+                hw,
+                ohw,
+            );
+        }
+    });
+    // SAFETY: the blocks of `for_plane_blocks` cover `0..n` in whole planes (`n` is a
+    // multiple of `hw`), and every plane was written above (a panic unwinds before this).
+    unsafe { gx.set_len(n) };
+    gx
+}
+
+/// `gx[plane][idx] += gy` over whole planes.
+#[inline(always)]
+fn scatter_max<E: Float>(gx: &mut [E], gy: &[E], idx: &[u32], hw: usize, ohw: usize) {
     for ((gxp, gyp), ip) in gx
         .chunks_exact_mut(hw)
         .zip(gy.chunks_exact(ohw))
@@ -315,6 +400,39 @@ pub(crate) fn max_pool2d_backward<E: Float>(
             gxp[i as usize] += g;
         }
     }
+}
+
+/// Runs `f(first_plane, block)` over blocks of whole planes of `hw` elements of `data`
+/// (one block per thread when `data` is long), each inside [`wide`].
+fn for_plane_blocks<T: Send>(data: &mut [T], hw: usize, f: impl Fn(usize, &mut [T]) + Sync) {
+    let planes = data.len().checked_div(hw).unwrap_or(0);
+    let parts = if data.len() >= super::parallel::PARALLEL_ELEMS {
+        super::threads::threads().min(planes).max(1)
+    } else {
+        1
+    };
+    if parts <= 1 {
+        return wide(
+            #[inline(always)]
+            || f(0, data),
+        );
+    }
+    let per = planes.div_ceil(parts);
+    type Part<'a, T> = std::sync::Mutex<Option<(usize, &'a mut [T])>>;
+    let blocks: Vec<Part<'_, T>> = data
+        .chunks_mut(per * hw)
+        .enumerate()
+        .map(|(i, b)| std::sync::Mutex::new(Some((i * per, b))))
+        .collect();
+    super::threads::run(blocks.len(), &|t| {
+        let part = blocks[t].lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some((first, block)) = part {
+            wide(
+                #[inline(always)]
+                || f(first, block),
+            );
+        }
+    });
 }
 
 /// `1 / divisor` for every output of an average pooling (`count_include_pad=True`).
@@ -556,5 +674,76 @@ mod tests {
             );
             assert_eq!(idx, want_idx, "{k} {s} {p}");
         }
+    }
+
+    #[test]
+    fn max_pool_2x2_rows_of_every_width_with_ties_and_nan() {
+        // Values from a small set, so that windows tie often; NaN and infinities scattered.
+        // Widths from 2 to 40 take rows shorter than, equal to and longer than one vector.
+        for w in 2..=40 {
+            let (planes, h) = (3, 5);
+            let mut x: Vec<f32> = pseudo(planes * h * w, w as u64)
+                .into_iter()
+                .map(|v| (v * 3.0).round() as f32)
+                .collect();
+            for (i, v) in x.iter_mut().enumerate() {
+                match i % 23 {
+                    5 => *v = f32::NAN,
+                    11 => *v = f32::INFINITY,
+                    17 => *v = f32::NEG_INFINITY,
+                    _ => {}
+                }
+            }
+            let g = PoolGeom {
+                h,
+                w,
+                kh: 2,
+                kw: 2,
+                sh: 2,
+                sw: 2,
+                ph: 0,
+                pw: 0,
+                oh: h / 2,
+                ow: w / 2,
+            };
+            let (y, idx) = max_pool2d_forward(&x, planes, &g);
+            let (want_y, want_idx) = naive_max_pool(&x, planes, &g);
+            assert!(
+                y.iter()
+                    .zip(&want_y)
+                    .all(|(a, b)| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())),
+                "width {w}"
+            );
+            assert_eq!(idx, want_idx, "width {w}");
+            // The backward pass into a fresh buffer equals accumulating into zeros.
+            let gy: Vec<f32> = pseudo(y.len(), 3).into_iter().map(|v| v as f32).collect();
+            let fresh = max_pool2d_backward_new(&gy, &idx, planes, h * w, g.oh * g.ow);
+            let mut acc = vec![0.0f32; planes * h * w];
+            max_pool2d_backward(&mut acc, &gy, &idx, h * w, g.oh * g.ow);
+            assert_eq!(fresh, acc, "width {w}");
+        }
+    }
+
+    #[test]
+    fn max_pool_backward_split_over_threads_matches_serial_scatter() {
+        let (planes, hw, ohw) = (40, 40 * 40, 20 * 20);
+        let gy: Vec<f64> = pseudo(planes * ohw, 8);
+        let idx: Vec<u32> = (0..planes * ohw)
+            .map(|i| ((i * 7919) % hw) as u32)
+            .collect();
+        let serial = |start: f64| {
+            let mut want = vec![start; planes * hw];
+            for p in 0..planes {
+                for k in 0..ohw {
+                    want[p * hw + idx[p * ohw + k] as usize] += gy[p * ohw + k];
+                }
+            }
+            want
+        };
+        let mut got = vec![1.0; planes * hw];
+        max_pool2d_backward(&mut got, &gy, &idx, hw, ohw);
+        assert_eq!(got, serial(1.0));
+        let fresh = max_pool2d_backward_new(&gy, &idx, planes, hw, ohw);
+        assert_eq!(fresh, serial(0.0));
     }
 }

@@ -47,16 +47,27 @@ fn pool_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
             out_id,
             Box::new(move |grads: &mut Gradients<E>| {
                 let Some(gy) = grads.take(out_id) else { return };
+                if let (Pool::Max, Some(idx)) = (kind, idx.as_ref()) {
+                    let (hw, ohw) = (g.h * g.w, g.oh * g.ow);
+                    let gx = match grads.take(x_id) {
+                        Some(mut gx) => {
+                            kernels::max_pool2d_backward(&mut gx, &gy, idx, hw, ohw);
+                            gx
+                        }
+                        None => {
+                            kernels::max_pool2d_backward_new(&gy, idx, len / hw.max(1), hw, ohw)
+                        }
+                    };
+                    grads.insert(x_id, gx);
+                    return;
+                }
                 let gx = grads.entry(x_id, len);
                 match (kind, idx) {
-                    (Pool::Max, Some(idx)) => {
-                        kernels::max_pool2d_backward(gx, &gy, &idx, g.h * g.w, g.oh * g.ow)
-                    }
                     (Pool::Avg, _) => kernels::avg_pool2d_backward(gx, &gy, &g),
                     (Pool::Adaptive, _) => {
                         kernels::adaptive_avg_pool2d_backward(gx, &gy, g.h, g.w, g.oh, g.ow)
                     }
-                    (Pool::Max, None) => {
+                    (Pool::Max, _) => {
                         unreachable!("max pooling records its indices when traced")
                     }
                 }
