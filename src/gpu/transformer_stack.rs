@@ -6,7 +6,9 @@ use super::nn::{GpuParamMut, GpuParams};
 use super::norm::GpuLayerNorm;
 use super::tensor::{GpuTensor, ToCpu, ToDevice};
 use super::transformer::{GpuTransformerEncoderLayer, Hidden, features};
-use super::transformer_decoder::{DecoderMasks, GpuTransformerDecoderLayer, split_input};
+use super::transformer_decoder::{
+    DecoderMasks, GpuTransformerDecoderLayer, decoder_modules, split_input,
+};
 use crate::autograd::Tape;
 use crate::device::Wgpu;
 use crate::error::Result;
@@ -190,22 +192,20 @@ type Target<B, L, X, T> = GpuTensor<(B, L, X), T>;
 type Memory<B2, S, XM, T> = GpuTensor<(B2, S, XM), T>;
 
 impl<const D: usize, const H: usize, const F: usize> GpuTransformerDecoder<D, H, F> {
-    fn run<B, L, X, B2, S, XM, T>(
+    fn run<B, L, B2, S, XM, T>(
         &self,
-        tgt: Target<B, L, X, T>,
+        mut x: Hidden<B, L, D, T>,
         memory: Memory<B2, S, XM, T>,
         masks: DecoderMasks<'_>,
     ) -> Result<Hidden<B, L, D, T>>
     where
         B: Dim,
         L: Dim,
-        X: DimEq<Const<D>>,
         B2: DimEq<B>,
         S: Dim,
         XM: DimEq<Const<D>>,
         T: Tape<f32>,
     {
-        let mut x = features(tgt, DECODER)?;
         for layer in &self.layers {
             x = layer.run(x, memory.clone(), masks)?;
         }
@@ -213,44 +213,4 @@ impl<const D: usize, const H: usize, const F: usize> GpuTransformerDecoder<D, H,
     }
 }
 
-impl<const D: usize, const H: usize, const F: usize, B, L, X, B2, S, XM, T>
-    Module<(Target<B, L, X, T>, Memory<B2, S, XM, T>)> for GpuTransformerDecoder<D, H, F>
-where
-    B: Dim,
-    L: Dim,
-    X: DimEq<Const<D>>,
-    B2: DimEq<B>,
-    S: Dim,
-    XM: DimEq<Const<D>>,
-    T: Tape<f32>,
-{
-    type Output = Hidden<B, L, D, T>;
-    fn try_forward(
-        &self,
-        (tgt, memory): (Target<B, L, X, T>, Memory<B2, S, XM, T>),
-    ) -> Result<Self::Output> {
-        self.run(tgt, memory, DecoderMasks::default())
-    }
-}
-
-impl<const D: usize, const H: usize, const F: usize, B, L, X, B2, S, XM, T>
-    Module<DecoderInput<Target<B, L, X, T>, Memory<B2, S, XM, T>, f32>>
-    for GpuTransformerDecoder<D, H, F>
-where
-    B: Dim,
-    L: Dim,
-    X: DimEq<Const<D>>,
-    B2: DimEq<B>,
-    S: Dim,
-    XM: DimEq<Const<D>>,
-    T: Tape<f32>,
-{
-    type Output = Hidden<B, L, D, T>;
-    fn try_forward(
-        &self,
-        input: DecoderInput<Target<B, L, X, T>, Memory<B2, S, XM, T>, f32>,
-    ) -> Result<Self::Output> {
-        let (tgt, memory, masks) = split_input(input);
-        self.run(tgt, memory, DecoderMasks::of(&masks))
-    }
-}
+decoder_modules!(GpuTransformerDecoder, DECODER);
