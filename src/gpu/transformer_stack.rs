@@ -5,7 +5,7 @@
 use super::nn::{GpuParamMut, GpuParams};
 use super::norm::GpuLayerNorm;
 use super::tensor::{GpuTensor, ToCpu, ToDevice};
-use super::transformer::{GpuTransformerEncoderLayer, Hidden, features};
+use super::transformer::{GpuTransformerEncoderLayer, Hidden, encoder_modules, features};
 use super::transformer_decoder::{
     DecoderMasks, GpuTransformerDecoderLayer, decoder_modules, split_input,
 };
@@ -14,6 +14,7 @@ use crate::device::Wgpu;
 use crate::error::Result;
 use crate::nn::{DecoderInput, EncoderInput, Module, TransformerDecoder, TransformerEncoder};
 use crate::shape::{Const, Dim, DimEq};
+use crate::tensor::Tensor;
 
 /// The final LayerNorm of a stack, if it has one.
 fn final_norm<B: Dim, L: Dim, T: Tape<f32>, const D: usize>(
@@ -115,45 +116,21 @@ stack_common!(GpuTransformerEncoder, TransformerEncoder);
 
 const ENCODER: &str = "TransformerEncoder";
 
-impl<const D: usize, const H: usize, const F: usize, B, L, X, T> Module<GpuTensor<(B, L, X), T>>
-    for GpuTransformerEncoder<D, H, F>
-where
-    B: Dim,
-    L: Dim,
-    X: DimEq<Const<D>>,
-    T: Tape<f32>,
-{
-    type Output = Hidden<B, L, D, T>;
-    fn try_forward(&self, x: GpuTensor<(B, L, X), T>) -> Result<Self::Output> {
-        self.try_forward(EncoderInput {
-            src: x,
-            mask: None,
-            src_key_padding_mask: None,
-        })
-    }
-}
-
-impl<const D: usize, const H: usize, const F: usize, B, L, X, T>
-    Module<EncoderInput<GpuTensor<(B, L, X), T>, f32>> for GpuTransformerEncoder<D, H, F>
-where
-    B: Dim,
-    L: Dim,
-    X: DimEq<Const<D>>,
-    T: Tape<f32>,
-{
-    type Output = Hidden<B, L, D, T>;
-    fn try_forward(
+impl<const D: usize, const H: usize, const F: usize> GpuTransformerEncoder<D, H, F> {
+    fn run<B: Dim, L: Dim, T: Tape<f32>>(
         &self,
-        input: EncoderInput<GpuTensor<(B, L, X), T>, f32>,
-    ) -> Result<Self::Output> {
-        let (mask, pad) = (input.mask.as_ref(), input.src_key_padding_mask.as_ref());
-        let mut x = features(input.src, ENCODER)?;
+        mut x: Hidden<B, L, D, T>,
+        mask: Option<&Tensor<(usize, usize)>>,
+        pad: Option<&Tensor<(usize, usize)>>,
+    ) -> Result<Hidden<B, L, D, T>> {
         for layer in &self.layers {
             x = layer.run(x, mask, pad)?;
         }
         final_norm(self.norm.as_ref(), x)
     }
 }
+
+encoder_modules!(GpuTransformerEncoder, ENCODER);
 
 /// [`TransformerDecoder`] on the GPU, made by `decoder.to_device(&gpu)`: every layer a
 /// [`GpuTransformerDecoderLayer`] over the same memory and masks, then the optional final
