@@ -59,9 +59,10 @@ fn close_f64(what: &str, gpu: &[f64], cpu: &[f64]) {
     }
 }
 
-/// One loss against another, `|a - b| <= 1e-5 + 1e-4 |b|`.
+/// One loss against another (`f32`, or `f64` from L-BFGS), `|a - b| <= 1e-5 + 1e-4 |b|`.
 #[track_caller]
-fn close_loss(what: &str, a: f32, b: f32) {
+fn close_loss<F: Into<f64>>(what: &str, a: F, b: F) {
+    let (a, b): (f64, f64) = (a.into(), b.into());
     assert!((a - b).abs() <= 1e-5 + 1e-4 * b.abs(), "{what}: {a} vs {b}");
 }
 
