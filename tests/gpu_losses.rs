@@ -321,35 +321,22 @@ macro_rules! check_pair {
     }};
 }
 
-/// `check_pair!` with the three reductions.
-macro_rules! check_pair_reductions {
-    ($g:expr, $what:expr, $p:expr, $t:expr, $loss:expr, $S:ty) => {{
+/// `$check!` (`check_pair` or `check_labels`) with the three reductions; `$S` is the
+/// unreduced shape.
+macro_rules! check_reductions {
+    ($check:ident, $g:expr, $what:expr, $a:expr, $b:expr, $loss:expr, $S:ty) => {{
         let base = $loss;
-        check_pair!(
-            $g,
-            concat!($what, " mean"),
-            $p,
-            $t,
-            base.clone().reduction(Reduction::Mean),
-            ()
-        );
-        check_pair!(
-            $g,
-            concat!($what, " sum"),
-            $p,
-            $t,
-            base.clone().reduction(Reduction::Sum),
-            ()
-        );
-        check_pair!(
-            $g,
-            concat!($what, " none"),
-            $p,
-            $t,
-            base.reduction(Reduction::None),
-            $S
-        );
+        let mean = base.clone().reduction(Reduction::Mean);
+        $check!($g, concat!($what, " mean"), $a, $b, mean, ());
+        let sum = base.clone().reduction(Reduction::Sum);
+        $check!($g, concat!($what, " sum"), $a, $b, sum, ());
+        let none = base.reduction(Reduction::None);
+        $check!($g, concat!($what, " none"), $a, $b, none, $S);
     }};
+}
+
+macro_rules! check_pair_reductions {
+    ($($args:tt)*) => { check_reductions!(check_pair, $($args)*) };
 }
 
 type Y = Rank3<2, 3, 7>;
@@ -444,33 +431,7 @@ macro_rules! check_labels {
 }
 
 macro_rules! check_labels_reductions {
-    ($g:expr, $what:expr, $x:expr, $labels:expr, $loss:expr, $N:ty) => {{
-        let base = $loss;
-        check_labels!(
-            $g,
-            concat!($what, " mean"),
-            $x,
-            $labels,
-            base.clone().reduction(Reduction::Mean),
-            ()
-        );
-        check_labels!(
-            $g,
-            concat!($what, " sum"),
-            $x,
-            $labels,
-            base.clone().reduction(Reduction::Sum),
-            ()
-        );
-        check_labels!(
-            $g,
-            concat!($what, " none"),
-            $x,
-            $labels,
-            base.reduction(Reduction::None),
-            $N
-        );
-    }};
+    ($($args:tt)*) => { check_reductions!(check_labels, $($args)*) };
 }
 
 #[test]

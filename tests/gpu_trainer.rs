@@ -59,6 +59,19 @@ fn close_f64(what: &str, gpu: &[f64], cpu: &[f64]) {
     }
 }
 
+/// One loss against another (`f32`, or `f64` from L-BFGS), `|a - b| <= 1e-5 + 1e-4 |b|`.
+#[track_caller]
+fn close_loss<F: Into<f64>>(what: &str, a: F, b: F) {
+    let (a, b): (f64, f64) = (a.into(), b.into());
+    assert!((a - b).abs() <= 1e-5 + 1e-4 * b.abs(), "{what}: {a} vs {b}");
+}
+
+/// A parameter of one model against the same parameter of the other (`1e-5`, `1e-3`).
+#[track_caller]
+fn close_param<S: Shape>(what: &str, a: &Tensor<S>, b: &Tensor<S>) {
+    assert_close(what, a.as_slice(), b.as_slice(), 1e-5, 1e-3);
+}
+
 #[test]
 fn trainer_on_the_gpu_gives_the_cpu_history() {
     let Some(g) = gpu() else { return };
@@ -132,20 +145,8 @@ fn trainer_on_the_gpu_gives_the_cpu_history() {
     }
     // The best epoch's parameters were put back on both.
     let back = model.to_cpu().unwrap();
-    assert_close(
-        "0.weight",
-        back.0.weight.as_slice(),
-        cpu.0.weight.as_slice(),
-        1e-5,
-        1e-3,
-    );
-    assert_close(
-        "3.weight",
-        back.3.weight.as_slice(),
-        cpu.3.weight.as_slice(),
-        1e-5,
-        1e-3,
-    );
+    close_param("0.weight", &back.0.weight, &cpu.0.weight);
+    close_param("3.weight", &back.3.weight, &cpu.3.weight);
 }
 
 #[test]
@@ -209,27 +210,16 @@ fn matches_cpu<O: GpuStep>(opt: O, steps: usize) {
             &mut gpu_opt,
             batch,
         );
-        assert!(
-            (c - gv).abs() <= 1e-5 + 1e-4 * c.abs(),
-            "step {i}: {c} vs {gv}"
-        );
+        close_loss(&format!("step {i}: GPU vs CPU"), gv, c);
     }
     let names = |s: Vec<(String, Vec<f32>)>| s.into_iter().map(|(n, _)| n).collect::<Vec<_>>();
     assert_eq!(names(gpu_opt.state().unwrap()), names(cpu_opt.state()));
     let back = gpu_model.to_cpu().unwrap();
-    assert_close(
-        "0.weight",
-        back.0.weight.as_slice(),
-        cpu.0.weight.as_slice(),
-        1e-5,
-        1e-3,
-    );
-    assert_close(
+    close_param("0.weight", &back.0.weight, &cpu.0.weight);
+    close_param(
         "3.bias",
-        back.3.bias.as_ref().unwrap().as_slice(),
-        cpu.3.bias.as_ref().unwrap().as_slice(),
-        1e-5,
-        1e-3,
+        back.3.bias.as_ref().unwrap(),
+        cpu.3.bias.as_ref().unwrap(),
     );
 }
 
@@ -290,20 +280,14 @@ fn a_scheduler_drives_the_gpu_optimizer() {
             &mut gpu_opt,
             batch,
         );
-        assert!((c - gv).abs() <= 1e-5 + 1e-4 * c.abs(), "{c} vs {gv}");
+        close_loss("GPU vs CPU", gv, c);
         cpu_sched.step(&mut cpu_opt);
         gpu_sched.step(&mut gpu_opt.opt);
     }
     assert_eq!(gpu_opt.group_lrs(), cpu_opt.group_lrs());
     assert_eq!(gpu_opt.group_lrs(), vec![0.1 / 16.0, 0.4 / 16.0]);
     let back = gpu_model.to_cpu().unwrap();
-    assert_close(
-        "3.weight",
-        back.3.weight.as_slice(),
-        cpu.3.weight.as_slice(),
-        1e-5,
-        1e-3,
-    );
+    close_param("3.weight", &back.3.weight, &cpu.3.weight);
 }
 
 /// Saves on one device, loads on the other, and checks the next steps agree with an
@@ -362,10 +346,7 @@ fn round_trip<O: GpuStep>(opt: O) {
         let a1 = al.to_cpu().unwrap().as_slice()[0];
         gpu_again_opt.step(&mut gpu_again, &al.backward()).unwrap();
         for (what, v) in [("GPU", g1), ("CPU resumed", r1), ("GPU resumed", a1)] {
-            assert!(
-                (v - c1).abs() <= 1e-5 + 1e-4 * c1.abs(),
-                "{what}: {v} vs {c1}"
-            );
+            close_loss(&format!("{what} vs uninterrupted CPU"), v, c1);
         }
     }
     let names = |s: Vec<(String, Vec<f32>)>| s.into_iter().map(|(n, _)| n).collect::<Vec<_>>();
@@ -374,13 +355,7 @@ fn round_trip<O: GpuStep>(opt: O) {
         names(resumed_opt.state())
     );
     let back = gpu_again.to_cpu().unwrap();
-    assert_close(
-        "0.weight",
-        back.0.weight.as_slice(),
-        cpu.0.weight.as_slice(),
-        1e-5,
-        1e-3,
-    );
+    close_param("0.weight", &back.0.weight, &cpu.0.weight);
     std::fs::remove_file(&path).ok();
 }
 
@@ -526,10 +501,7 @@ fn lbfgs_on_a_gpu_model_matches_cpu_and_shares_its_state() {
     for k in 0..2 {
         let c = cpu_opt.step(&mut cpu, cpu_loss);
         let gv = gpu_opt.try_step_gpu(&mut gpu_model, gpu_loss).unwrap();
-        assert!(
-            (c - gv).abs() <= 1e-5 + 1e-4 * c.abs(),
-            "step {k}: CPU {c}, GPU {gv}"
-        );
+        close_loss(&format!("step {k}: GPU vs CPU"), gv, c);
     }
     assert_eq!(gpu_opt.iterations(), cpu_opt.iterations());
     // Eight quasi-Newton iterations apart, the devices' f32 rounding has grown a little.
@@ -547,17 +519,8 @@ fn lbfgs_on_a_gpu_model_matches_cpu_and_shares_its_state() {
     let mut from_gpu = back;
     let r = resumed.step(&mut from_gpu, cpu_loss);
     let gv = gpu_opt.try_step_gpu(&mut gpu_model, gpu_loss).unwrap();
-    assert!(
-        (r - gv).abs() <= 1e-5 + 1e-4 * gv.abs(),
-        "resumed {r}, GPU {gv}"
-    );
+    close_loss("resumed CPU vs GPU", r, gv);
     assert_eq!(resumed.iterations(), gpu_opt.iterations());
     let back = gpu_model.to_cpu().unwrap();
-    assert_close(
-        "3.weight",
-        from_gpu.3.weight.as_slice(),
-        back.3.weight.as_slice(),
-        1e-5,
-        1e-3,
-    );
+    close_param("3.weight", &from_gpu.3.weight, &back.3.weight);
 }

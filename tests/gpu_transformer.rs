@@ -96,32 +96,35 @@ fn decoder_layer_grads<const D: usize, const H: usize, const F: usize>(
     out
 }
 
+/// A stack's gradients: each layer's under `layers.{i}.`, then the final norm's under `norm.`.
+fn stack_grads<L, N: Dim>(
+    layers: &[L],
+    norm: Option<&GpuLayerNorm<N>>,
+    gg: &Gradients<f32>,
+    layer_grads: impl Fn(&L, &Gradients<f32>, &str) -> Named,
+) -> Named {
+    let mut out = Named::new();
+    for (i, l) in layers.iter().enumerate() {
+        out.extend(layer_grads(l, gg, &format!("layers.{i}.")));
+    }
+    if let Some(n) = norm {
+        out.extend(norm_grads(n, gg, "norm."));
+    }
+    out
+}
+
 fn encoder_grads<const D: usize, const H: usize, const F: usize>(
     e: &GpuTransformerEncoder<D, H, F>,
     gg: &Gradients<f32>,
 ) -> Named {
-    let mut out = Named::new();
-    for (i, l) in e.layers.iter().enumerate() {
-        out.extend(encoder_layer_grads(l, gg, &format!("layers.{i}.")));
-    }
-    if let Some(n) = &e.norm {
-        out.extend(norm_grads(n, gg, "norm."));
-    }
-    out
+    stack_grads(&e.layers, e.norm.as_ref(), gg, encoder_layer_grads)
 }
 
 fn decoder_grads<const D: usize, const H: usize, const F: usize>(
     e: &GpuTransformerDecoder<D, H, F>,
     gg: &Gradients<f32>,
 ) -> Named {
-    let mut out = Named::new();
-    for (i, l) in e.layers.iter().enumerate() {
-        out.extend(decoder_layer_grads(l, gg, &format!("layers.{i}.")));
-    }
-    if let Some(n) = &e.norm {
-        out.extend(norm_grads(n, gg, "norm."));
-    }
-    out
+    stack_grads(&e.layers, e.norm.as_ref(), gg, decoder_layer_grads)
 }
 
 /// Every parameter of the CPU model `cpu`, by name, against the GPU's gradients: with the

@@ -10,6 +10,12 @@ use crate::error::{Error, OrPanic, Result};
 use crate::shape::{HasAxis, Shape};
 use crate::tensor::Indices;
 
+/// The values along axis `I` and the indices they come from (`torch.max(x, dim)`).
+type WithIndices<S, T, const I: usize> = (
+    GpuTensor<<S as HasAxis<I>>::Reduced, T>,
+    Indices<<S as HasAxis<I>>::Reduced>,
+);
+
 /// `(outer, n, inner)` around `axis` of `dims`.
 pub(super) fn around(dims: &[usize], axis: usize) -> (usize, usize, usize) {
     let outer = dims[..axis].iter().product();
@@ -75,12 +81,7 @@ pub trait GpuAxisOps<S: Shape, T: Tape<f32>>: Sized {
     /// Panics on an empty axis or a failed read-back
     /// ([`try_max_dim_with_indices`](Self::try_max_dim_with_indices) returns the `Err`).
     #[track_caller]
-    fn max_dim_with_indices<const I: usize>(
-        self,
-    ) -> (
-        GpuTensor<<S as HasAxis<I>>::Reduced, T>,
-        Indices<<S as HasAxis<I>>::Reduced>,
-    )
+    fn max_dim_with_indices<const I: usize>(self) -> WithIndices<S, T, I>
     where
         S: HasAxis<I>,
     {
@@ -88,23 +89,13 @@ pub trait GpuAxisOps<S: Shape, T: Tape<f32>>: Sized {
     }
     /// [`max_dim_with_indices`](Self::max_dim_with_indices) with an `Err` for an empty axis
     /// or a failed read-back.
-    fn try_max_dim_with_indices<const I: usize>(
-        self,
-    ) -> Result<(
-        GpuTensor<<S as HasAxis<I>>::Reduced, T>,
-        Indices<<S as HasAxis<I>>::Reduced>,
-    )>
+    fn try_max_dim_with_indices<const I: usize>(self) -> Result<WithIndices<S, T, I>>
     where
         S: HasAxis<I>;
     /// Minimum along axis `I` with the index of the first minimum (see
     /// [`max_dim_with_indices`](Self::max_dim_with_indices)).
     #[track_caller]
-    fn min_dim_with_indices<const I: usize>(
-        self,
-    ) -> (
-        GpuTensor<<S as HasAxis<I>>::Reduced, T>,
-        Indices<<S as HasAxis<I>>::Reduced>,
-    )
+    fn min_dim_with_indices<const I: usize>(self) -> WithIndices<S, T, I>
     where
         S: HasAxis<I>,
     {
@@ -112,12 +103,7 @@ pub trait GpuAxisOps<S: Shape, T: Tape<f32>>: Sized {
     }
     /// [`min_dim_with_indices`](Self::min_dim_with_indices) with an `Err` for an empty axis
     /// or a failed read-back.
-    fn try_min_dim_with_indices<const I: usize>(
-        self,
-    ) -> Result<(
-        GpuTensor<<S as HasAxis<I>>::Reduced, T>,
-        Indices<<S as HasAxis<I>>::Reduced>,
-    )>
+    fn try_min_dim_with_indices<const I: usize>(self) -> Result<WithIndices<S, T, I>>
     where
         S: HasAxis<I>;
     /// Index of the first maximum along axis `I` (no gradient), read back to main memory
@@ -350,24 +336,14 @@ impl<S: Shape, T: Tape<f32>> GpuAxisOps<S, T> for GpuTensor<S, T> {
         let out = self.shape.keepdim();
         extreme_axis(self, I, out, true).or_panic().0
     }
-    fn try_max_dim_with_indices<const I: usize>(
-        self,
-    ) -> Result<(
-        GpuTensor<<S as HasAxis<I>>::Reduced, T>,
-        Indices<<S as HasAxis<I>>::Reduced>,
-    )>
+    fn try_max_dim_with_indices<const I: usize>(self) -> Result<WithIndices<S, T, I>>
     where
         S: HasAxis<I>,
     {
         let out = self.shape.reduced();
         extreme_axis_with_indices(self, I, out, false)
     }
-    fn try_min_dim_with_indices<const I: usize>(
-        self,
-    ) -> Result<(
-        GpuTensor<<S as HasAxis<I>>::Reduced, T>,
-        Indices<<S as HasAxis<I>>::Reduced>,
-    )>
+    fn try_min_dim_with_indices<const I: usize>(self) -> Result<WithIndices<S, T, I>>
     where
         S: HasAxis<I>,
     {

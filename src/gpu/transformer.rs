@@ -255,34 +255,43 @@ pub(super) fn features<B: Dim, L: Dim, X: DimEq<Const<D>>, T, const D: usize>(
     Ok(retype(x, shape))
 }
 
-impl<const D: usize, const H: usize, const F: usize, B, L, X, T> Module<GpuTensor<(B, L, X), T>>
-    for GpuTransformerEncoderLayer<D, H, F>
-where
-    B: Dim,
-    L: Dim,
-    X: DimEq<Const<D>>,
-    T: Tape<f32>,
-{
-    type Output = Hidden<B, L, D, T>;
-    fn try_forward(&self, x: GpuTensor<(B, L, X), T>) -> Result<Self::Output> {
-        self.run(features(x, LAYER)?, None, None)
-    }
-}
+/// `Module` for `x` and for an [`EncoderInput`] on a type whose `run` takes the checked
+/// features and the two masks; `$name` names the module in shape errors.
+macro_rules! encoder_modules {
+    ($gpu:ident, $name:expr) => {
+        impl<const D: usize, const H: usize, const F: usize, B, L, X, T>
+            Module<GpuTensor<(B, L, X), T>> for $gpu<D, H, F>
+        where
+            B: Dim,
+            L: Dim,
+            X: DimEq<Const<D>>,
+            T: Tape<f32>,
+        {
+            type Output = Hidden<B, L, D, T>;
+            fn try_forward(&self, x: GpuTensor<(B, L, X), T>) -> Result<Self::Output> {
+                self.run(features(x, $name)?, None, None)
+            }
+        }
 
-impl<const D: usize, const H: usize, const F: usize, B, L, X, T>
-    Module<EncoderInput<GpuTensor<(B, L, X), T>, f32>> for GpuTransformerEncoderLayer<D, H, F>
-where
-    B: Dim,
-    L: Dim,
-    X: DimEq<Const<D>>,
-    T: Tape<f32>,
-{
-    type Output = Hidden<B, L, D, T>;
-    fn try_forward(
-        &self,
-        input: EncoderInput<GpuTensor<(B, L, X), T>, f32>,
-    ) -> Result<Self::Output> {
-        let (mask, pad) = (input.mask.as_ref(), input.src_key_padding_mask.as_ref());
-        self.run(features(input.src, LAYER)?, mask, pad)
-    }
+        impl<const D: usize, const H: usize, const F: usize, B, L, X, T>
+            Module<EncoderInput<GpuTensor<(B, L, X), T>, f32>> for $gpu<D, H, F>
+        where
+            B: Dim,
+            L: Dim,
+            X: DimEq<Const<D>>,
+            T: Tape<f32>,
+        {
+            type Output = Hidden<B, L, D, T>;
+            fn try_forward(
+                &self,
+                input: EncoderInput<GpuTensor<(B, L, X), T>, f32>,
+            ) -> Result<Self::Output> {
+                let (mask, pad) = (input.mask.as_ref(), input.src_key_padding_mask.as_ref());
+                self.run(features(input.src, $name)?, mask, pad)
+            }
+        }
+    };
 }
+pub(super) use encoder_modules;
+
+encoder_modules!(GpuTransformerEncoderLayer, LAYER);

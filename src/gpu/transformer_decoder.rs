@@ -220,44 +220,53 @@ const LAYER: &str = "TransformerDecoderLayer";
 type Target<B, L, X, T> = GpuTensor<(B, L, X), T>;
 type Memory<B2, S, XM, T> = GpuTensor<(B2, S, XM), T>;
 
-impl<const D: usize, const H: usize, const F: usize, B, L, X, B2, S, XM, T>
-    Module<(Target<B, L, X, T>, Memory<B2, S, XM, T>)> for GpuTransformerDecoderLayer<D, H, F>
-where
-    B: Dim,
-    L: Dim,
-    X: DimEq<Const<D>>,
-    B2: DimEq<B>,
-    S: Dim,
-    XM: DimEq<Const<D>>,
-    T: Tape<f32>,
-{
-    type Output = Hidden<B, L, D, T>;
-    fn try_forward(
-        &self,
-        (tgt, memory): (Target<B, L, X, T>, Memory<B2, S, XM, T>),
-    ) -> Result<Self::Output> {
-        self.run(features(tgt, LAYER)?, memory, DecoderMasks::default())
-    }
-}
+/// `Module` for `(tgt, memory)` and for a [`DecoderInput`] on a type whose `run` takes the
+/// checked features, the memory and the masks; `$name` names the module in shape errors.
+/// Uses the `Target`, `Memory` and `Hidden` aliases in scope where it is invoked.
+macro_rules! decoder_modules {
+    ($gpu:ident, $name:expr) => {
+        impl<const D: usize, const H: usize, const F: usize, B, L, X, B2, S, XM, T>
+            Module<(Target<B, L, X, T>, Memory<B2, S, XM, T>)> for $gpu<D, H, F>
+        where
+            B: Dim,
+            L: Dim,
+            X: DimEq<Const<D>>,
+            B2: DimEq<B>,
+            S: Dim,
+            XM: DimEq<Const<D>>,
+            T: Tape<f32>,
+        {
+            type Output = Hidden<B, L, D, T>;
+            fn try_forward(
+                &self,
+                input: (Target<B, L, X, T>, Memory<B2, S, XM, T>),
+            ) -> Result<Self::Output> {
+                self.try_forward(DecoderInput::new(input.0, input.1))
+            }
+        }
 
-impl<const D: usize, const H: usize, const F: usize, B, L, X, B2, S, XM, T>
-    Module<DecoderInput<Target<B, L, X, T>, Memory<B2, S, XM, T>, f32>>
-    for GpuTransformerDecoderLayer<D, H, F>
-where
-    B: Dim,
-    L: Dim,
-    X: DimEq<Const<D>>,
-    B2: DimEq<B>,
-    S: Dim,
-    XM: DimEq<Const<D>>,
-    T: Tape<f32>,
-{
-    type Output = Hidden<B, L, D, T>;
-    fn try_forward(
-        &self,
-        input: DecoderInput<Target<B, L, X, T>, Memory<B2, S, XM, T>, f32>,
-    ) -> Result<Self::Output> {
-        let (tgt, memory, masks) = split_input(input);
-        self.run(features(tgt, LAYER)?, memory, DecoderMasks::of(&masks))
-    }
+        impl<const D: usize, const H: usize, const F: usize, B, L, X, B2, S, XM, T>
+            Module<DecoderInput<Target<B, L, X, T>, Memory<B2, S, XM, T>, f32>> for $gpu<D, H, F>
+        where
+            B: Dim,
+            L: Dim,
+            X: DimEq<Const<D>>,
+            B2: DimEq<B>,
+            S: Dim,
+            XM: DimEq<Const<D>>,
+            T: Tape<f32>,
+        {
+            type Output = Hidden<B, L, D, T>;
+            fn try_forward(
+                &self,
+                input: DecoderInput<Target<B, L, X, T>, Memory<B2, S, XM, T>, f32>,
+            ) -> Result<Self::Output> {
+                let (tgt, memory, masks) = split_input(input);
+                self.run(features(tgt, $name)?, memory, DecoderMasks::of(&masks))
+            }
+        }
+    };
 }
+pub(super) use decoder_modules;
+
+decoder_modules!(GpuTransformerDecoderLayer, LAYER);

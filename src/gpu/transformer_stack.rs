@@ -5,13 +5,16 @@
 use super::nn::{GpuParamMut, GpuParams};
 use super::norm::GpuLayerNorm;
 use super::tensor::{GpuTensor, ToCpu, ToDevice};
-use super::transformer::{GpuTransformerEncoderLayer, Hidden, features};
-use super::transformer_decoder::{DecoderMasks, GpuTransformerDecoderLayer, split_input};
+use super::transformer::{GpuTransformerEncoderLayer, Hidden, encoder_modules, features};
+use super::transformer_decoder::{
+    DecoderMasks, GpuTransformerDecoderLayer, decoder_modules, split_input,
+};
 use crate::autograd::Tape;
 use crate::device::Wgpu;
 use crate::error::Result;
 use crate::nn::{DecoderInput, EncoderInput, Module, TransformerDecoder, TransformerEncoder};
 use crate::shape::{Const, Dim, DimEq};
+use crate::tensor::Tensor;
 
 /// The final LayerNorm of a stack, if it has one.
 fn final_norm<B: Dim, L: Dim, T: Tape<f32>, const D: usize>(
@@ -113,45 +116,21 @@ stack_common!(GpuTransformerEncoder, TransformerEncoder);
 
 const ENCODER: &str = "TransformerEncoder";
 
-impl<const D: usize, const H: usize, const F: usize, B, L, X, T> Module<GpuTensor<(B, L, X), T>>
-    for GpuTransformerEncoder<D, H, F>
-where
-    B: Dim,
-    L: Dim,
-    X: DimEq<Const<D>>,
-    T: Tape<f32>,
-{
-    type Output = Hidden<B, L, D, T>;
-    fn try_forward(&self, x: GpuTensor<(B, L, X), T>) -> Result<Self::Output> {
-        self.try_forward(EncoderInput {
-            src: x,
-            mask: None,
-            src_key_padding_mask: None,
-        })
-    }
-}
-
-impl<const D: usize, const H: usize, const F: usize, B, L, X, T>
-    Module<EncoderInput<GpuTensor<(B, L, X), T>, f32>> for GpuTransformerEncoder<D, H, F>
-where
-    B: Dim,
-    L: Dim,
-    X: DimEq<Const<D>>,
-    T: Tape<f32>,
-{
-    type Output = Hidden<B, L, D, T>;
-    fn try_forward(
+impl<const D: usize, const H: usize, const F: usize> GpuTransformerEncoder<D, H, F> {
+    fn run<B: Dim, L: Dim, T: Tape<f32>>(
         &self,
-        input: EncoderInput<GpuTensor<(B, L, X), T>, f32>,
-    ) -> Result<Self::Output> {
-        let (mask, pad) = (input.mask.as_ref(), input.src_key_padding_mask.as_ref());
-        let mut x = features(input.src, ENCODER)?;
+        mut x: Hidden<B, L, D, T>,
+        mask: Option<&Tensor<(usize, usize)>>,
+        pad: Option<&Tensor<(usize, usize)>>,
+    ) -> Result<Hidden<B, L, D, T>> {
         for layer in &self.layers {
             x = layer.run(x, mask, pad)?;
         }
         final_norm(self.norm.as_ref(), x)
     }
 }
+
+encoder_modules!(GpuTransformerEncoder, ENCODER);
 
 /// [`TransformerDecoder`] on the GPU, made by `decoder.to_device(&gpu)`: every layer a
 /// [`GpuTransformerDecoderLayer`] over the same memory and masks, then the optional final
@@ -190,22 +169,20 @@ type Target<B, L, X, T> = GpuTensor<(B, L, X), T>;
 type Memory<B2, S, XM, T> = GpuTensor<(B2, S, XM), T>;
 
 impl<const D: usize, const H: usize, const F: usize> GpuTransformerDecoder<D, H, F> {
-    fn run<B, L, X, B2, S, XM, T>(
+    fn run<B, L, B2, S, XM, T>(
         &self,
-        tgt: Target<B, L, X, T>,
+        mut x: Hidden<B, L, D, T>,
         memory: Memory<B2, S, XM, T>,
         masks: DecoderMasks<'_>,
     ) -> Result<Hidden<B, L, D, T>>
     where
         B: Dim,
         L: Dim,
-        X: DimEq<Const<D>>,
         B2: DimEq<B>,
         S: Dim,
         XM: DimEq<Const<D>>,
         T: Tape<f32>,
     {
-        let mut x = features(tgt, DECODER)?;
         for layer in &self.layers {
             x = layer.run(x, memory.clone(), masks)?;
         }
@@ -213,44 +190,4 @@ impl<const D: usize, const H: usize, const F: usize> GpuTransformerDecoder<D, H,
     }
 }
 
-impl<const D: usize, const H: usize, const F: usize, B, L, X, B2, S, XM, T>
-    Module<(Target<B, L, X, T>, Memory<B2, S, XM, T>)> for GpuTransformerDecoder<D, H, F>
-where
-    B: Dim,
-    L: Dim,
-    X: DimEq<Const<D>>,
-    B2: DimEq<B>,
-    S: Dim,
-    XM: DimEq<Const<D>>,
-    T: Tape<f32>,
-{
-    type Output = Hidden<B, L, D, T>;
-    fn try_forward(
-        &self,
-        (tgt, memory): (Target<B, L, X, T>, Memory<B2, S, XM, T>),
-    ) -> Result<Self::Output> {
-        self.run(tgt, memory, DecoderMasks::default())
-    }
-}
-
-impl<const D: usize, const H: usize, const F: usize, B, L, X, B2, S, XM, T>
-    Module<DecoderInput<Target<B, L, X, T>, Memory<B2, S, XM, T>, f32>>
-    for GpuTransformerDecoder<D, H, F>
-where
-    B: Dim,
-    L: Dim,
-    X: DimEq<Const<D>>,
-    B2: DimEq<B>,
-    S: Dim,
-    XM: DimEq<Const<D>>,
-    T: Tape<f32>,
-{
-    type Output = Hidden<B, L, D, T>;
-    fn try_forward(
-        &self,
-        input: DecoderInput<Target<B, L, X, T>, Memory<B2, S, XM, T>, f32>,
-    ) -> Result<Self::Output> {
-        let (tgt, memory, masks) = split_input(input);
-        self.run(tgt, memory, DecoderMasks::of(&masks))
-    }
-}
+decoder_modules!(GpuTransformerDecoder, DECODER);
