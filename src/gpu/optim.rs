@@ -59,8 +59,11 @@ impl sealed::Sealed for AdamW<f32> {
 /// An optimizer whose update has a GPU kernel: the CPU optimizer's settings ([`Optimizer`]
 /// gives the learning rates that schedulers set) with the GPU update.
 pub trait GpuStep: Optimizer<f32> + Clone + sealed::Sealed {
-    /// The number of state buffers per parameter (momentum: 1, Adam: 2).
-    fn state_buffers(&self) -> usize;
+    /// The number of state buffers per parameter: one per name, except where the kernel
+    /// needs a buffer the settings do not keep (Adam's `maximize` uses the amsgrad kernel).
+    fn state_buffers(&self) -> usize {
+        self.buffer_names().len()
+    }
     /// The CPU optimizer's name of each state buffer, in buffer order (`momentum_buffer`;
     /// `exp_avg`, `exp_avg_sq`, `max_exp_avg_sq`): the names of the saved state.
     fn buffer_names(&self) -> &'static [&'static str];
@@ -74,8 +77,11 @@ pub trait GpuStep: Optimizer<f32> + Clone + sealed::Sealed {
     fn initial_state(&self) -> f32 {
         0.0
     }
-    /// An `Err` naming a setting the GPU kernel does not implement yet.
-    fn check_gpu(&self) -> Result<()>;
+    /// An `Err` naming a setting the GPU kernel does not implement yet (every setting of
+    /// today's optimizers runs on the GPU).
+    fn check_gpu(&self) -> Result<()> {
+        Ok(())
+    }
     /// Updates `w` in place from `g`; `step` counts from 1; `first` when the state is new.
     fn update(
         &self,
@@ -88,17 +94,11 @@ pub trait GpuStep: Optimizer<f32> + Clone + sealed::Sealed {
 }
 
 impl GpuStep for Sgd<f32> {
-    fn state_buffers(&self) -> usize {
-        1
-    }
     fn buffer_names(&self) -> &'static [&'static str] {
         &["momentum_buffer"]
     }
     fn uses_buffer(&self, _: usize) -> bool {
         self.momentum != 0.0
-    }
-    fn check_gpu(&self) -> Result<()> {
-        Ok(())
     }
     fn update(
         &self,
@@ -170,9 +170,6 @@ impl GpuStep for Adam<f32> {
     fn uses_buffer(&self, slot: usize) -> bool {
         slot < 2 || self.amsgrad
     }
-    fn check_gpu(&self) -> Result<()> {
-        Ok(())
-    }
     fn update(
         &self,
         w: &GpuStorage<f32>,
@@ -194,9 +191,6 @@ impl GpuStep for AdamW<f32> {
     }
     fn uses_buffer(&self, slot: usize) -> bool {
         slot < 2 || self.0.amsgrad
-    }
-    fn check_gpu(&self) -> Result<()> {
-        Ok(())
     }
     fn update(
         &self,

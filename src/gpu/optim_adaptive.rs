@@ -4,7 +4,6 @@
 use super::optim::GpuStep;
 use crate::device::GpuStorage;
 use crate::device::layer_kernels::{self, RmsPropStep};
-use crate::error::Result;
 use crate::optim::{Adagrad, RmsProp};
 
 fn sign(maximize: bool) -> f32 {
@@ -36,12 +35,6 @@ impl GpuStep for RmsProp<f32> {
             2 => self.momentum > 0.0,
             _ => true,
         }
-    }
-    fn state_buffers(&self) -> usize {
-        3
-    }
-    fn check_gpu(&self) -> Result<()> {
-        Ok(())
     }
     fn update(
         &self,
@@ -86,14 +79,8 @@ impl GpuStep for Adagrad<f32> {
     fn buffer_names(&self) -> &'static [&'static str] {
         &["sum"]
     }
-    fn state_buffers(&self) -> usize {
-        1
-    }
     fn initial_state(&self) -> f32 {
         self.initial_accumulator_value as f32
-    }
-    fn check_gpu(&self) -> Result<()> {
-        Ok(())
     }
     fn update(
         &self,

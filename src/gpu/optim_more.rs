@@ -6,7 +6,6 @@
 use super::optim::GpuStep;
 use crate::device::GpuStorage;
 use crate::device::optim_kernels::{OptimRule, optim_step};
-use crate::error::Result;
 use crate::optim::{Adadelta, Adamax, NAdam, RAdam};
 use std::cell::Cell;
 
@@ -40,12 +39,6 @@ fn decay_forms(lr: f64, weight_decay: f64, decoupled: bool) -> (f32, f32) {
 impl GpuStep for Adamax<f32> {
     fn buffer_names(&self) -> &'static [&'static str] {
         &["exp_avg", "exp_inf"]
-    }
-    fn state_buffers(&self) -> usize {
-        2
-    }
-    fn check_gpu(&self) -> Result<()> {
-        Ok(())
     }
     fn update(
         &self,
@@ -110,12 +103,6 @@ impl GpuStep for NAdam<f32> {
     fn buffer_names(&self) -> &'static [&'static str] {
         &["exp_avg", "exp_avg_sq"]
     }
-    fn state_buffers(&self) -> usize {
-        2
-    }
-    fn check_gpu(&self) -> Result<()> {
-        Ok(())
-    }
     fn update(
         &self,
         w: &GpuStorage<f32>,
@@ -164,12 +151,6 @@ impl GpuStep for NAdam<f32> {
 impl GpuStep for RAdam<f32> {
     fn buffer_names(&self) -> &'static [&'static str] {
         &["exp_avg", "exp_avg_sq"]
-    }
-    fn state_buffers(&self) -> usize {
-        2
-    }
-    fn check_gpu(&self) -> Result<()> {
-        Ok(())
     }
     fn update(
         &self,
@@ -223,12 +204,6 @@ impl GpuStep for RAdam<f32> {
 impl GpuStep for Adadelta<f32> {
     fn buffer_names(&self) -> &'static [&'static str] {
         &["square_avg", "acc_delta"]
-    }
-    fn state_buffers(&self) -> usize {
-        2
-    }
-    fn check_gpu(&self) -> Result<()> {
-        Ok(())
     }
     fn update(
         &self,
