@@ -6,14 +6,15 @@ use super::tensor::{GpuTensor, add_grad, gpu_tensor, split, take_grad, wants, wi
 use crate::autograd::{Gradients, Merge, NoTape, Tape};
 use crate::device::GpuStorage;
 use crate::device::kernels::{self, BinaryOp, MatView, UnaryOp};
+use crate::dtype::Float;
 use crate::error::{Error, OrPanic, Result};
 use crate::shape::{BroadcastShapes, HasAxis, MatMulShape, Shape};
 
-fn unary_op<S: Shape, T: Tape<f32>>(
-    x: GpuTensor<S, T>,
+fn unary_op<S: Shape, E: Float, T: Tape<E>>(
+    x: GpuTensor<S, T, E>,
     op: UnaryOp,
-    alpha: f32,
-) -> GpuTensor<S, T> {
+    alpha: E,
+) -> GpuTensor<S, T, E> {
     let (x, mut tape) = split(x);
     let y = kernels::unary(op, &x.data, alpha);
     let out = gpu_tensor(x.shape, y.clone(), NoTape);
@@ -21,7 +22,7 @@ fn unary_op<S: Shape, T: Tape<f32>>(
         let (xd, x_id, out_id) = (x.data, x.id, out.id);
         tape.record(
             out_id,
-            Box::new(move |g: &mut Gradients<f32>| {
+            Box::new(move |g: &mut Gradients<E>| {
                 let Some(gy) = take_grad(g, out_id) else {
                     return;
                 };
@@ -33,18 +34,19 @@ fn unary_op<S: Shape, T: Tape<f32>>(
 }
 
 /// `lhs op rhs` broadcast to `out`, with the gradients summed back over broadcast dimensions.
-pub(crate) fn binary_op<SL, SR, SO, TL, TR>(
-    lhs: GpuTensor<SL, TL>,
-    rhs: GpuTensor<SR, TR>,
+pub(crate) fn binary_op<SL, SR, SO, E, TL, TR>(
+    lhs: GpuTensor<SL, TL, E>,
+    rhs: GpuTensor<SR, TR, E>,
     out: SO,
     op: BinaryOp,
-) -> Result<GpuTensor<SO, <TL as Merge<f32, TR>>::Output>>
+) -> Result<GpuTensor<SO, <TL as Merge<E, TR>>::Output, E>>
 where
     SL: Shape,
     SR: Shape,
     SO: Shape,
-    TL: Merge<f32, TR>,
-    TR: Tape<f32>,
+    E: Float,
+    TL: Merge<E, TR>,
+    TR: Tape<E>,
 {
     let (a, tl) = split(lhs);
     let (b, tr) = split(rhs);
@@ -62,15 +64,14 @@ where
         let (av, bv) = (a.data, b.data);
         tape.record(
             out_id,
-            Box::new(move |g: &mut Gradients<f32>| {
+            Box::new(move |g: &mut Gradients<E>| {
                 let Some(gy) = take_grad(g, out_id) else {
                     return;
                 };
-                let bin =
-                    |op, x: &GpuStorage<f32>, xd: &[usize], y: &GpuStorage<f32>, yd: &[usize]| {
-                        kernels::binary(op, x, xd, y, yd, &od).expect("rank checked in forward")
-                    };
-                let sum_to = |x: GpuStorage<f32>, to: &[usize]| {
+                let bin = |op, x: &GpuStorage<E>, xd: &[usize], y: &GpuStorage<E>, yd: &[usize]| {
+                    kernels::binary(op, x, xd, y, yd, &od).expect("rank checked in forward")
+                };
+                let sum_to = |x: GpuStorage<E>, to: &[usize]| {
                     kernels::sum_to(&x, &od, to).expect("rank checked in forward")
                 };
                 if track_a {
@@ -84,14 +85,14 @@ where
                 if track_b {
                     let gb = match op {
                         BinaryOp::Add => gy.clone(),
-                        BinaryOp::Sub => kernels::unary(UnaryOp::Neg, &gy, 0.0),
+                        BinaryOp::Sub => kernels::unary(UnaryOp::Neg, &gy, E::ZERO),
                         BinaryOp::Mul => bin(BinaryOp::Mul, &gy, &od, &av, &ad),
                         BinaryOp::Div => {
                             // d(a/b)/db = -(a/b)/b
                             let q = bin(BinaryOp::Div, &av, &ad, &bv, &bd);
                             let q = bin(BinaryOp::Div, &q, &od, &bv, &bd);
                             let t = bin(BinaryOp::Mul, &gy, &od, &q, &od);
-                            kernels::unary(UnaryOp::Neg, &t, 0.0)
+                            kernels::unary(UnaryOp::Neg, &t, E::ZERO)
                         }
                     };
                     add_grad(g, b_id, sum_to(gb, &bd));
@@ -111,17 +112,18 @@ macro_rules! gpu_operator {
         }
         /// Elementwise on the GPU, broadcasting as on the CPU. Static shapes that do not
         /// broadcast do not compile, and neither does a CPU tensor on either side.
-        impl<SL, SR, TL, TR> core::ops::$Trait<GpuTensor<SR, TR>> for GpuTensor<SL, TL>
+        impl<SL, SR, E, TL, TR> core::ops::$Trait<GpuTensor<SR, TR, E>> for GpuTensor<SL, TL, E>
         where
             SL: Shape + BroadcastShapes<SR>,
             SR: Shape,
-            TL: Tape<f32> + Merge<f32, TR>,
-            TR: Tape<f32>,
+            E: Float,
+            TL: Tape<E> + Merge<E, TR>,
+            TR: Tape<E>,
         {
             type Output =
-                GpuTensor<<SL as BroadcastShapes<SR>>::Output, <TL as Merge<f32, TR>>::Output>;
+                GpuTensor<<SL as BroadcastShapes<SR>>::Output, <TL as Merge<E, TR>>::Output, E>;
             #[track_caller]
-            fn $method(self, rhs: GpuTensor<SR, TR>) -> Self::Output {
+            fn $method(self, rhs: GpuTensor<SR, TR, E>) -> Self::Output {
                 let () = crate::shape::check::BroadcastCheck::<SL, SR, $Name>::OK;
                 crate::shape::broadcast_for(stringify!($method), &self.shape, &rhs.shape)
                     .and_then(|out| binary_op(self, rhs, out, BinaryOp::$op))
@@ -136,73 +138,73 @@ gpu_operator!(Sub sub Sub GpuSubName);
 gpu_operator!(Mul mul Mul GpuMulName);
 gpu_operator!(Div div Div GpuDivName);
 
-impl<S: Shape, T: Tape<f32>> core::ops::Mul<f32> for GpuTensor<S, T> {
-    type Output = GpuTensor<S, T>;
-    fn mul(self, rhs: f32) -> Self::Output {
+impl<S: Shape, E: Float, T: Tape<E>> core::ops::Mul<E> for GpuTensor<S, T, E> {
+    type Output = GpuTensor<S, T, E>;
+    fn mul(self, rhs: E) -> Self::Output {
         unary_op(self, UnaryOp::Scale, rhs)
     }
 }
 
-impl<S: Shape, T: Tape<f32>> core::ops::Add<f32> for GpuTensor<S, T> {
-    type Output = GpuTensor<S, T>;
-    fn add(self, rhs: f32) -> Self::Output {
+impl<S: Shape, E: Float, T: Tape<E>> core::ops::Add<E> for GpuTensor<S, T, E> {
+    type Output = GpuTensor<S, T, E>;
+    fn add(self, rhs: E) -> Self::Output {
         unary_op(self, UnaryOp::AddScalar, rhs)
     }
 }
 
-impl<S: Shape, T: Tape<f32>> core::ops::Neg for GpuTensor<S, T> {
-    type Output = GpuTensor<S, T>;
+impl<S: Shape, E: Float, T: Tape<E>> core::ops::Neg for GpuTensor<S, T, E> {
+    type Output = GpuTensor<S, T, E>;
     fn neg(self) -> Self::Output {
-        unary_op(self, UnaryOp::Neg, 0.0)
+        unary_op(self, UnaryOp::Neg, E::ZERO)
     }
 }
 
 /// The ops GPU tensors have, under the names of the CPU tensor's methods (which they mirror;
 /// see those for the maths). Bring them in with `use shaped::gpu::prelude::*`. An op that is
 /// missing here does not exist on the GPU yet: calling it on a GPU tensor does not compile.
-pub trait GpuOps<S: Shape, T: Tape<f32>>: Sized {
+pub trait GpuOps<S: Shape, T: Tape<E>, E: Float = f32>: Sized {
     /// `max(x, 0)`.
-    fn relu(self) -> GpuTensor<S, T>;
+    fn relu(self) -> GpuTensor<S, T, E>;
     /// Logistic sigmoid.
-    fn sigmoid(self) -> GpuTensor<S, T>;
+    fn sigmoid(self) -> GpuTensor<S, T, E>;
     /// Hyperbolic tangent.
-    fn tanh(self) -> GpuTensor<S, T>;
+    fn tanh(self) -> GpuTensor<S, T, E>;
     /// `e^x`.
-    fn exp(self) -> GpuTensor<S, T>;
+    fn exp(self) -> GpuTensor<S, T, E>;
     /// Natural logarithm.
-    fn ln(self) -> GpuTensor<S, T>;
+    fn ln(self) -> GpuTensor<S, T, E>;
     /// `x^2`.
-    fn square(self) -> GpuTensor<S, T>;
+    fn square(self) -> GpuTensor<S, T, E>;
     /// Sum of every element.
-    fn sum(self) -> GpuTensor<(), T>;
+    fn sum(self) -> GpuTensor<(), T, E>;
     /// Mean of every element.
-    fn mean(self) -> GpuTensor<(), T>;
+    fn mean(self) -> GpuTensor<(), T, E>;
     /// Log-softmax along axis `I`.
-    fn log_softmax<const I: usize>(self) -> GpuTensor<S, T>
+    fn log_softmax<const I: usize>(self) -> GpuTensor<S, T, E>
     where
         S: HasAxis<I>;
     /// Matrix product (`(.., m, k) x (k, n)` and equal-batch `(b, m, k) x (b, k, n)`).
     #[track_caller]
-    fn matmul<SR: Shape, TR: Tape<f32>>(
+    fn matmul<SR: Shape, TR: Tape<E>>(
         self,
-        rhs: GpuTensor<SR, TR>,
-    ) -> GpuTensor<<S as MatMulShape<SR>>::Output, <T as Merge<f32, TR>>::Output>
+        rhs: GpuTensor<SR, TR, E>,
+    ) -> GpuTensor<<S as MatMulShape<SR>>::Output, <T as Merge<E, TR>>::Output, E>
     where
         S: MatMulShape<SR>,
-        T: Merge<f32, TR>,
+        T: Merge<E, TR>,
     {
         let () = <S as MatMulShape<SR>>::CHECK;
         self.try_matmul(rhs).or_panic()
     }
     /// [`matmul`](Self::matmul), with an `Err` for sizes that do not fit or batch layouts the
     /// GPU kernel does not take yet.
-    fn try_matmul<SR: Shape, TR: Tape<f32>>(
+    fn try_matmul<SR: Shape, TR: Tape<E>>(
         self,
-        rhs: GpuTensor<SR, TR>,
-    ) -> Result<GpuTensor<<S as MatMulShape<SR>>::Output, <T as Merge<f32, TR>>::Output>>
+        rhs: GpuTensor<SR, TR, E>,
+    ) -> Result<GpuTensor<<S as MatMulShape<SR>>::Output, <T as Merge<E, TR>>::Output, E>>
     where
         S: MatMulShape<SR>,
-        T: Merge<f32, TR>;
+        T: Merge<E, TR>;
 }
 
 /// `(outer, n, inner)` around `axis` of `dims`.
@@ -213,7 +215,7 @@ fn around(dims: &[usize], axis: usize) -> (usize, usize, usize) {
 }
 
 /// Sum of everything times `scale` (sum, mean), with its backward: the gradient spread back.
-fn sum_all<S: Shape, T: Tape<f32>>(x: GpuTensor<S, T>, scale: f32) -> GpuTensor<(), T> {
+fn sum_all<S: Shape, E: Float, T: Tape<E>>(x: GpuTensor<S, T, E>, scale: E) -> GpuTensor<(), T, E> {
     let (x, mut tape) = split(x);
     let n = x.shape.numel();
     let y = kernels::reduce_axis(&x.data, 1, n, 1, false, scale);
@@ -222,13 +224,13 @@ fn sum_all<S: Shape, T: Tape<f32>>(x: GpuTensor<S, T>, scale: f32) -> GpuTensor<
         let (x_id, out_id, dims) = (x.id, out.id, x.shape.dims().to_vec());
         tape.record(
             out_id,
-            Box::new(move |g: &mut Gradients<f32>| {
+            Box::new(move |g: &mut Gradients<E>| {
                 let Some(gy) = take_grad(g, out_id) else {
                     return;
                 };
                 let spread = kernels::strided_copy(&gy, &vec![0; dims.len()], &dims)
                     .expect("rank checked in forward");
-                let spread = if scale == 1.0 {
+                let spread = if scale == E::ONE {
                     spread
                 } else {
                     kernels::unary(UnaryOp::Scale, &spread, scale)
@@ -249,39 +251,39 @@ fn mat(dims: &[usize]) -> Option<(usize, usize, usize)> {
     }
 }
 
-impl<S: Shape, T: Tape<f32>> GpuOps<S, T> for GpuTensor<S, T> {
-    fn relu(self) -> GpuTensor<S, T> {
-        unary_op(self, UnaryOp::Relu, 0.0)
+impl<S: Shape, E: Float, T: Tape<E>> GpuOps<S, T, E> for GpuTensor<S, T, E> {
+    fn relu(self) -> GpuTensor<S, T, E> {
+        unary_op(self, UnaryOp::Relu, E::ZERO)
     }
-    fn sigmoid(self) -> GpuTensor<S, T> {
-        unary_op(self, UnaryOp::Sigmoid, 0.0)
+    fn sigmoid(self) -> GpuTensor<S, T, E> {
+        unary_op(self, UnaryOp::Sigmoid, E::ZERO)
     }
-    fn tanh(self) -> GpuTensor<S, T> {
-        unary_op(self, UnaryOp::Tanh, 0.0)
+    fn tanh(self) -> GpuTensor<S, T, E> {
+        unary_op(self, UnaryOp::Tanh, E::ZERO)
     }
-    fn exp(self) -> GpuTensor<S, T> {
-        unary_op(self, UnaryOp::Exp, 0.0)
+    fn exp(self) -> GpuTensor<S, T, E> {
+        unary_op(self, UnaryOp::Exp, E::ZERO)
     }
-    fn ln(self) -> GpuTensor<S, T> {
-        unary_op(self, UnaryOp::Log, 0.0)
+    fn ln(self) -> GpuTensor<S, T, E> {
+        unary_op(self, UnaryOp::Log, E::ZERO)
     }
-    fn square(self) -> GpuTensor<S, T> {
-        unary_op(self, UnaryOp::Square, 0.0)
+    fn square(self) -> GpuTensor<S, T, E> {
+        unary_op(self, UnaryOp::Square, E::ZERO)
     }
-    fn sum(self) -> GpuTensor<(), T> {
-        sum_all(self, 1.0)
+    fn sum(self) -> GpuTensor<(), T, E> {
+        sum_all(self, E::ONE)
     }
-    fn mean(self) -> GpuTensor<(), T> {
+    fn mean(self) -> GpuTensor<(), T, E> {
         let n = self.shape.numel().max(1);
         // An empty tensor's mean is NaN, as in PyTorch.
         let scale = if self.shape.numel() == 0 {
-            f32::NAN
+            E::from_f64(f64::NAN)
         } else {
-            1.0 / n as f32
+            E::ONE / E::from_usize(n)
         };
         sum_all(self, scale)
     }
-    fn log_softmax<const I: usize>(self) -> GpuTensor<S, T>
+    fn log_softmax<const I: usize>(self) -> GpuTensor<S, T, E>
     where
         S: HasAxis<I>,
     {
@@ -293,7 +295,7 @@ impl<S: Shape, T: Tape<f32>> GpuOps<S, T> for GpuTensor<S, T> {
             let (x_id, out_id) = (x.id, out.id);
             tape.record(
                 out_id,
-                Box::new(move |g: &mut Gradients<f32>| {
+                Box::new(move |g: &mut Gradients<E>| {
                     let Some(gy) = take_grad(g, out_id) else {
                         return;
                     };
@@ -307,13 +309,13 @@ impl<S: Shape, T: Tape<f32>> GpuOps<S, T> for GpuTensor<S, T> {
         }
         with_tape(out, tape)
     }
-    fn try_matmul<SR: Shape, TR: Tape<f32>>(
+    fn try_matmul<SR: Shape, TR: Tape<E>>(
         self,
-        rhs: GpuTensor<SR, TR>,
-    ) -> Result<GpuTensor<<S as MatMulShape<SR>>::Output, <T as Merge<f32, TR>>::Output>>
+        rhs: GpuTensor<SR, TR, E>,
+    ) -> Result<GpuTensor<<S as MatMulShape<SR>>::Output, <T as Merge<E, TR>>::Output, E>>
     where
         S: MatMulShape<SR>,
-        T: Merge<f32, TR>,
+        T: Merge<E, TR>,
     {
         let () = <S as MatMulShape<SR>>::CHECK;
         let (ad, bd) = (self.shape.dims().to_vec(), rhs.shape.dims().to_vec());
@@ -361,7 +363,7 @@ impl<S: Shape, T: Tape<f32>> GpuOps<S, T> for GpuTensor<S, T> {
             let (out_id, a_id, b_id, av, bv) = (result.id, a.id, b.id, a.data, b.data);
             tape.record(
                 out_id,
-                Box::new(move |g: &mut Gradients<f32>| {
+                Box::new(move |g: &mut Gradients<E>| {
                     let Some(gy) = take_grad(g, out_id) else {
                         return;
                     };

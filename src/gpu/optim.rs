@@ -113,10 +113,10 @@ impl GpuStep for Sgd<f32> {
             g,
             &state[0],
             &SgdStep {
-                lr: self.lr as f32,
-                momentum: self.momentum as f32,
-                dampening: self.dampening as f32,
-                weight_decay: self.weight_decay as f32,
+                lr: self.lr,
+                momentum: self.momentum,
+                dampening: self.dampening,
+                weight_decay: self.weight_decay,
                 nesterov: self.nesterov,
                 first,
                 sign: if self.maximize { -1.0 } else { 1.0 },
@@ -136,13 +136,13 @@ fn adam_update(
     let bc1 = 1.0 - b1.powi(step as i32);
     let bc2 = 1.0 - b2.powi(step as i32);
     let settings = AdamStep {
-        lr: a.lr as f32,
-        beta1: b1 as f32,
-        beta2: b2 as f32,
-        eps: a.eps as f32,
-        weight_decay: a.weight_decay as f32,
-        bias_correction1: bc1 as f32,
-        bias_correction2_sqrt: bc2.sqrt() as f32,
+        lr: a.lr,
+        beta1: b1,
+        beta2: b2,
+        eps: a.eps,
+        weight_decay: a.weight_decay,
+        bias_correction1: bc1,
+        bias_correction2_sqrt: bc2.sqrt(),
         decoupled: a.decoupled,
     };
     if a.amsgrad || a.maximize {

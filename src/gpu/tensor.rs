@@ -9,11 +9,16 @@ use crate::tensor::Tensor;
 use std::any::{Any, TypeId};
 use std::sync::Arc;
 
-/// A GPU tensor of `f32`s: `Tensor<S, f32, T, Wgpu>`.
-pub type GpuTensor<S, T = NoTape> = Tensor<S, f32, T, Wgpu>;
+/// A GPU tensor: `Tensor<S, E, T, Wgpu>`, of `f32`s unless `E` says `f64` (which runs where
+/// the adapter has `SHADER_F64`, see [`Wgpu::supports_f64`]).
+pub type GpuTensor<S, T = NoTape, E = f32> = Tensor<S, E, T, Wgpu>;
 
 /// An op's output on the GPU: a fresh id, the buffer and the (moved) tape.
-pub(crate) fn gpu_tensor<S: Shape, T>(shape: S, data: GpuStorage<f32>, tape: T) -> GpuTensor<S, T> {
+pub(crate) fn gpu_tensor<S: Shape, E: Float, T>(
+    shape: S,
+    data: GpuStorage<E>,
+    tape: T,
+) -> GpuTensor<S, T, E> {
     debug_assert_eq!(shape.numel(), data.len());
     Tensor {
         shape,
@@ -24,7 +29,10 @@ pub(crate) fn gpu_tensor<S: Shape, T>(shape: S, data: GpuStorage<f32>, tape: T) 
 }
 
 /// The untraced GPU tensor `t` carrying `tape` (the inverse of [`split`]).
-pub(crate) fn with_tape<S: Shape, T>(t: GpuTensor<S>, tape: T) -> GpuTensor<S, T> {
+pub(crate) fn with_tape<S: Shape, E: Float, T>(
+    t: GpuTensor<S, NoTape, E>,
+    tape: T,
+) -> GpuTensor<S, T, E> {
     Tensor {
         shape: t.shape,
         data: t.data,
@@ -34,7 +42,7 @@ pub(crate) fn with_tape<S: Shape, T>(t: GpuTensor<S>, tape: T) -> GpuTensor<S, T
 }
 
 /// Separates a GPU tensor's tape from its values (same id).
-pub(crate) fn split<S: Shape, T>(t: GpuTensor<S, T>) -> (GpuTensor<S>, T) {
+pub(crate) fn split<S: Shape, E: Float, T>(t: GpuTensor<S, T, E>) -> (GpuTensor<S, NoTape, E>, T) {
     (
         Tensor {
             shape: t.shape,
@@ -50,8 +58,8 @@ pub(crate) fn split<S: Shape, T>(t: GpuTensor<S, T>) -> (GpuTensor<S>, T) {
 pub trait ToDevice {
     /// The same thing on the device.
     type Output;
-    /// A copy on `gpu`; an `Err` names what cannot go there (f64 tensors, a layer without GPU
-    /// kernels yet).
+    /// A copy on `gpu`; an `Err` names what cannot go there (f64 on an adapter without
+    /// `SHADER_F64`).
     fn to_device(&self, gpu: &Wgpu) -> Result<Self::Output>;
 }
 
@@ -63,60 +71,52 @@ pub trait ToCpu {
     fn to_cpu(&self) -> Result<Self::Output>;
 }
 
-/// A CPU tensor's values on the GPU, untraced (as PyTorch's `.to(device)` of a leaf). Only
-/// `f32` runs on the GPU: an `f64` tensor is an `Err`.
+/// A CPU tensor's values on the GPU, untraced (as PyTorch's `.to(device)` of a leaf). `f64`
+/// needs an adapter with `SHADER_F64` ([`Wgpu::supports_f64`]); elsewhere it is an `Err`.
 impl<S: Shape, E: Float, T> ToDevice for Tensor<S, E, T> {
     type Output = Tensor<S, E, NoTape, Wgpu>;
     fn to_device(&self, gpu: &Wgpu) -> Result<Self::Output> {
-        if TypeId::of::<E>() != TypeId::of::<f32>() {
-            return Err(Error::value(
-                "to_device",
-                format!(
-                    "the GPU kernels are f32 only; this tensor is {} (adapter f64 support: {})",
-                    E::DTYPE,
-                    gpu.supports_f64()
-                ),
-            ));
-        }
-        let values: Vec<f32> = self.as_slice().iter().map(|x| x.to_f64() as f32).collect();
-        let s = gpu.upload(&values);
-        Ok(Tensor {
-            shape: self.shape,
-            data: GpuStorage::new(s.device, s.buf, s.len),
-            id: UniqueId::new(),
-            tape: NoTape,
-        })
+        check_dtype::<E>("to_device", gpu)?;
+        Ok(gpu_tensor(self.shape, gpu.upload(self.as_slice()), NoTape))
     }
+}
+
+/// An `Err` when the adapter cannot run kernels of element type `E` (f64 without
+/// `SHADER_F64`).
+pub(crate) fn check_dtype<E: Float>(op: &str, gpu: &Wgpu) -> Result<()> {
+    if TypeId::of::<E>() == TypeId::of::<f64>() && !gpu.supports_f64() {
+        return Err(Error::value(
+            op,
+            format!(
+                "the adapter {:?} has no f64 shaders (SHADER_F64); f64 tensors stay on the \
+                 CPU there (convert to f32 to use this GPU)",
+                gpu.adapter().name
+            ),
+        ));
+    }
+    Ok(())
 }
 
 impl<S: Shape, E: Float, T> ToCpu for Tensor<S, E, T, Wgpu> {
     type Output = Tensor<S, E>;
     fn to_cpu(&self) -> Result<Tensor<S, E>> {
-        let s: GpuStorage<f32> = GpuStorage::new(
-            self.data.device.clone(),
-            self.data.buf.clone(),
-            self.data.len,
-        );
-        let values = s.device.download(&s)?;
-        Ok(Tensor::from_parts(
-            self.shape,
-            values.into_iter().map(|x| E::from_f64(x as f64)).collect(),
-        ))
+        let values = self.data.device.download(&self.data)?;
+        Ok(Tensor::from_parts(self.shape, values))
     }
 }
 
 /// Autograd entry points of GPU tensors (the CPU tensor's inherent methods of the same names).
-pub trait GpuAutograd<S: Shape>: Sized {
+pub trait GpuAutograd<S: Shape, E: Float = f32>: Sized {
     /// Starts tracing (see [`Tensor::trace`]).
-    fn trace(self) -> GpuTensor<S, OwnedTape<f32>>;
+    fn trace(self) -> GpuTensor<S, OwnedTape<E>, E>;
     /// Traces without asking for this tensor's own gradient (see [`Tensor::trace_constant`]).
-    fn trace_constant(self) -> GpuTensor<S, OwnedTape<f32>>;
+    fn trace_constant(self) -> GpuTensor<S, OwnedTape<E>, E>;
     /// The values under a new id, without the tape (`torch.detach`).
-    fn detach(self) -> GpuTensor<S>;
+    fn detach(self) -> GpuTensor<S, NoTape, E>;
 }
 
-impl<S: Shape, T> GpuAutograd<S> for GpuTensor<S, T> {
-    fn trace(self) -> GpuTensor<S, OwnedTape<f32>> {
+impl<S: Shape, E: Float, T> GpuAutograd<S, E> for GpuTensor<S, T, E> {
+    fn trace(self) -> GpuTensor<S, OwnedTape<E>, E> {
         let (t, _) = split(self);
         let tape = OwnedTape::tracking(t.id);
         Tensor {
@@ -126,7 +126,7 @@ impl<S: Shape, T> GpuAutograd<S> for GpuTensor<S, T> {
             tape,
         }
     }
-    fn trace_constant(self) -> GpuTensor<S, OwnedTape<f32>> {
+    fn trace_constant(self) -> GpuTensor<S, OwnedTape<E>, E> {
         let (t, _) = split(self);
         Tensor {
             shape: t.shape,
@@ -135,20 +135,20 @@ impl<S: Shape, T> GpuAutograd<S> for GpuTensor<S, T> {
             tape: OwnedTape::untracked(),
         }
     }
-    fn detach(self) -> GpuTensor<S> {
+    fn detach(self) -> GpuTensor<S, NoTape, E> {
         let (t, _) = split(self);
         gpu_tensor(t.shape, t.data, NoTape)
     }
 }
 
 /// The GPU's [`DeviceGrad`]: a buffer on the device.
-pub(crate) struct GpuGrad(pub(crate) GpuStorage<f32>);
+pub(crate) struct GpuGrad<E>(pub(crate) GpuStorage<E>);
 
-impl DeviceGrad for GpuGrad {
+impl<E: Float> DeviceGrad for GpuGrad<E> {
     fn add(&self, other: &dyn DeviceGrad) -> Arc<dyn DeviceGrad> {
         let other = other
             .as_any()
-            .downcast_ref::<GpuGrad>()
+            .downcast_ref::<GpuGrad<E>>()
             .expect("a GPU gradient meets a gradient of another device");
         let n = [self.0.len()];
         let sum = crate::device::kernels::binary(
@@ -168,28 +168,28 @@ impl DeviceGrad for GpuGrad {
 }
 
 /// Takes the GPU gradient of an op's output.
-pub(crate) fn take_grad(g: &mut Gradients<f32>, id: UniqueId) -> Option<GpuStorage<f32>> {
+pub(crate) fn take_grad<E: Float>(g: &mut Gradients<E>, id: UniqueId) -> Option<GpuStorage<E>> {
     g.take_device(id)
-        .and_then(|d| d.as_any().downcast_ref::<GpuGrad>().map(|x| x.0.clone()))
+        .and_then(|d| d.as_any().downcast_ref::<GpuGrad<E>>().map(|x| x.0.clone()))
 }
 
 /// Adds a GPU gradient for `id`.
-pub(crate) fn add_grad(g: &mut Gradients<f32>, id: UniqueId, grad: GpuStorage<f32>) {
+pub(crate) fn add_grad<E: Float>(g: &mut Gradients<E>, id: UniqueId, grad: GpuStorage<E>) {
     g.add_device(id, Arc::new(GpuGrad(grad)));
 }
 
 /// `backward()` of a traced GPU scalar: gradients stay on the GPU, read with
 /// [`Gradients::get_gpu`].
-pub trait GpuBackward {
+pub trait GpuBackward<E: Float = f32> {
     /// Runs the backward pass from this scalar (gradient 1).
-    fn backward(self) -> Gradients<f32>;
+    fn backward(self) -> Gradients<E>;
 }
 
-impl<S: ScalarShape, T: BackwardTape<f32>> GpuBackward for GpuTensor<S, T> {
-    fn backward(self) -> Gradients<f32> {
+impl<S: ScalarShape, E: Float, T: BackwardTape<E>> GpuBackward<E> for GpuTensor<S, T, E> {
+    fn backward(self) -> Gradients<E> {
         let tape = self.tape.into_owned();
         let mut grads = Gradients::default();
-        add_grad(&mut grads, self.id, self.data.device.upload(&[1.0]));
+        add_grad(&mut grads, self.id, self.data.device.upload(&[E::ONE]));
         for node in tape.nodes() {
             let op = node.op.lock().ok().and_then(|mut op| op.take());
             match op {
@@ -204,15 +204,19 @@ impl<S: ScalarShape, T: BackwardTape<f32>> GpuBackward for GpuTensor<S, T> {
     }
 }
 
-impl Gradients<f32> {
+impl<E: Float> Gradients<E> {
     /// The gradient of a GPU tensor, on the GPU (`None` if it got none).
-    pub fn get_gpu<S: Shape, T>(&self, t: &GpuTensor<S, T>) -> Option<GpuTensor<S>> {
+    pub fn get_gpu<S: Shape, T>(&self, t: &GpuTensor<S, T, E>) -> Option<GpuTensor<S, NoTape, E>> {
         self.get_gpu_storage(t.id)
             .map(|g| gpu_tensor(t.shape, g, NoTape))
     }
     /// Sets the gradient of a GPU tensor (e.g. gradients computed elsewhere, before an
     /// optimizer step); an `Err` when the shapes differ.
-    pub fn set_gpu<S: Shape, T>(&mut self, t: &GpuTensor<S, T>, grad: GpuTensor<S>) -> Result<()> {
+    pub fn set_gpu<S: Shape, T>(
+        &mut self,
+        t: &GpuTensor<S, T, E>,
+        grad: GpuTensor<S, NoTape, E>,
+    ) -> Result<()> {
         if t.shape.dims() != grad.shape.dims() {
             return Err(Error::shape(
                 "Gradients::set_gpu",
@@ -228,15 +232,15 @@ impl Gradients<f32> {
         Ok(())
     }
     /// The GPU gradient stored under `id`.
-    pub(crate) fn get_gpu_storage(&self, id: UniqueId) -> Option<GpuStorage<f32>> {
+    pub(crate) fn get_gpu_storage(&self, id: UniqueId) -> Option<GpuStorage<E>> {
         self.get_device(id)
-            .and_then(|d| d.as_any().downcast_ref::<GpuGrad>().map(|x| x.0.clone()))
+            .and_then(|d| d.as_any().downcast_ref::<GpuGrad<E>>().map(|x| x.0.clone()))
     }
 }
 
 /// Whether an op's backward step must compute the gradient of input `id`.
 #[inline]
-pub(crate) fn wants<T: Tape<f32>>(tape: &T, id: UniqueId) -> bool {
+pub(crate) fn wants<E: Float, T: Tape<E>>(tape: &T, id: UniqueId) -> bool {
     T::TRACING && tape.tracks(id)
 }
 

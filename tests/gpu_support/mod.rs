@@ -63,3 +63,46 @@ pub fn up<S: Shape>(g: &Wgpu, t: &Tensor<S>) -> GpuTensor<S> {
 pub fn randn<S: ConstShape>(seed: u64) -> Tensor<S> {
     Tensor::<S>::randn(&mut StdRng::seed_from_u64(seed))
 }
+
+/// The GPU when its adapter runs f64 kernels (`SHADER_F64`), else `None` with a printed line;
+/// `REQUIRE_GPU_F64=1` (set in CI: lavapipe has f64) makes a missing one a failure.
+#[allow(dead_code)]
+pub fn gpu64() -> Option<Wgpu> {
+    let g = gpu()?;
+    if g.supports_f64() {
+        return Some(g);
+    }
+    if std::env::var("REQUIRE_GPU_F64").as_deref() == Ok("1") {
+        panic!(
+            "REQUIRE_GPU_F64=1 but the adapter {:?} has no SHADER_F64",
+            g.adapter().name
+        );
+    }
+    eprintln!("skipping f64 GPU test: the adapter has no SHADER_F64");
+    None
+}
+
+/// f64 GPU results against the CPU's f64: `(atol, rtol)`; the f64 kernels' software `exp`,
+/// `log` and `tanh` are within a few ulp, sums differ by order only.
+#[allow(dead_code)]
+pub const F64_TOL: (f64, f64) = (1e-12, 1e-11);
+
+/// `|a - b| <= atol + rtol * |b|` elementwise for f64, naming the first index that differs.
+#[track_caller]
+#[allow(dead_code)]
+pub fn close64(what: &str, gpu: &[f64], cpu: &[f64], tol: (f64, f64)) {
+    assert_eq!(gpu.len(), cpu.len(), "{what}: lengths differ");
+    for (i, (x, y)) in gpu.iter().zip(cpu).enumerate() {
+        let same_special = (x.is_nan() && y.is_nan()) || x == y;
+        assert!(
+            same_special || (x - y).abs() <= tol.0 + tol.1 * y.abs(),
+            "{what}: index {i}: GPU {x:e} vs CPU {y:e}"
+        );
+    }
+}
+
+/// An f64 standard-normal tensor from a seeded generator.
+#[allow(dead_code)]
+pub fn randn64<S: ConstShape>(seed: u64) -> Tensor<S, f64> {
+    Tensor::<S, f64>::randn(&mut StdRng::seed_from_u64(seed))
+}

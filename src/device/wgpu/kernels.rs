@@ -1,9 +1,11 @@
 //! The GPU kernels as plain functions on device buffers and run-time dimensions: the GPU's
 //! counterpart of `crate::backend`. Only `crate::gpu` calls these.
 
-use super::pipelines::{Kernel, WG, grid_1d, launch};
+use super::dtype::Params;
+use super::pipelines::{Kernel, WG, grid_1d, launch_as};
 use super::shaders;
 use super::{GpuStorage, Wgpu};
+use crate::dtype::Float;
 use crate::error::{Error, Result};
 
 /// The highest rank the strided kernels take.
@@ -65,7 +67,7 @@ fn check_rank(op: &str, rank: usize) -> Result<()> {
 /// An `Err` when two operands live on different GPUs (two adapters): a kernel cannot bind
 /// buffers of two devices. Every `Wgpu::new()` of one adapter is the same device, so this
 /// only happens with two adapters, e.g. a model moved to one GPU and its input to another.
-pub(crate) fn same_device(op: &str, a: &GpuStorage<f32>, b: &GpuStorage<f32>) -> Result<()> {
+pub(crate) fn same_device<A, B>(op: &str, a: &GpuStorage<A>, b: &GpuStorage<B>) -> Result<()> {
     if a.device == b.device {
         Ok(())
     } else {
@@ -123,48 +125,54 @@ fn grid_groups(n: usize) -> (u32, u32, u32) {
 }
 
 /// `a op b` broadcast to `out_dims`.
-pub(crate) fn binary(
+pub(crate) fn binary<E: Float>(
     op: BinaryOp,
-    a: &GpuStorage<f32>,
+    a: &GpuStorage<E>,
     a_dims: &[usize],
-    b: &GpuStorage<f32>,
+    b: &GpuStorage<E>,
     b_dims: &[usize],
     out_dims: &[usize],
-) -> Result<GpuStorage<f32>> {
+) -> Result<GpuStorage<E>> {
     check_rank("GPU binary op", out_dims.len())?;
     same_device("GPU binary op", a, b)?;
     let n: usize = out_dims.iter().product();
     let dev = &a.device;
-    let out = dev.alloc(n);
+    let out = dev.alloc_as::<E>(n);
     let mut p = vec![n as u32, op as u32, out_dims.len() as u32];
     p.extend(padded(out_dims));
     p.extend(padded(&broadcast_strides(a_dims, out_dims)));
     p.extend(padded(&broadcast_strides(b_dims, out_dims)));
-    launch(dev, K_BINARY, &p, &[&a.buf, &b.buf, &out.buf], grid_1d(n));
+    launch_as::<E>(
+        dev,
+        K_BINARY,
+        &Params::from(&p[..]),
+        &[&a.buf, &b.buf, &out.buf],
+        grid_1d(n),
+    );
     Ok(out)
 }
 
 /// `f(x)` elementwise; `alpha` is the scalar of `Scale` and `AddScalar`.
-pub(crate) fn unary(op: UnaryOp, x: &GpuStorage<f32>, alpha: f32) -> GpuStorage<f32> {
+pub(crate) fn unary<E: Float>(op: UnaryOp, x: &GpuStorage<E>, alpha: E) -> GpuStorage<E> {
     let dev = &x.device;
-    let out = dev.alloc(x.len);
-    let p = [x.len as u32, op as u32, alpha.to_bits()];
-    launch(dev, K_UNARY, &p, &[&x.buf, &out.buf], grid_1d(x.len));
+    let out = dev.alloc_as::<E>(x.len);
+    let p = Params::new().u(x.len).u(op as usize).f(alpha);
+    launch_as::<E>(dev, K_UNARY, &p, &[&x.buf, &out.buf], grid_1d(x.len));
     out
 }
 
 /// The input gradient of `unary(op, x, alpha) = y` for the output gradient `g`.
-pub(crate) fn unary_backward(
+pub(crate) fn unary_backward<E: Float>(
     op: UnaryOp,
-    x: &GpuStorage<f32>,
-    y: &GpuStorage<f32>,
-    g: &GpuStorage<f32>,
-    alpha: f32,
-) -> GpuStorage<f32> {
+    x: &GpuStorage<E>,
+    y: &GpuStorage<E>,
+    g: &GpuStorage<E>,
+    alpha: E,
+) -> GpuStorage<E> {
     let dev = &x.device;
-    let out = dev.alloc(x.len);
-    let p = [x.len as u32, op as u32, alpha.to_bits()];
-    launch(
+    let out = dev.alloc_as::<E>(x.len);
+    let p = Params::new().u(x.len).u(op as usize).f(alpha);
+    launch_as::<E>(
         dev,
         K_UNARY_BACKWARD,
         &p,
@@ -175,28 +183,34 @@ pub(crate) fn unary_backward(
 }
 
 /// A contiguous copy of the view of `x` with dims `out_dims` and strides `x_strides`.
-pub(crate) fn strided_copy(
-    x: &GpuStorage<f32>,
+pub(crate) fn strided_copy<E: Float>(
+    x: &GpuStorage<E>,
     x_strides: &[usize],
     out_dims: &[usize],
-) -> Result<GpuStorage<f32>> {
+) -> Result<GpuStorage<E>> {
     check_rank("GPU copy", out_dims.len())?;
     let n: usize = out_dims.iter().product();
     let dev = &x.device;
-    let out = dev.alloc(n);
+    let out = dev.alloc_as::<E>(n);
     let mut p = vec![n as u32, out_dims.len() as u32];
     p.extend(padded(out_dims));
     p.extend(padded(x_strides));
-    launch(dev, K_STRIDED_COPY, &p, &[&x.buf, &out.buf], grid_1d(n));
+    launch_as::<E>(
+        dev,
+        K_STRIDED_COPY,
+        &Params::from(&p[..]),
+        &[&x.buf, &out.buf],
+        grid_1d(n),
+    );
     Ok(out)
 }
 
 /// `g` (dims `full`) summed down to `target` (right-aligned, broadcastable to `full`).
-pub(crate) fn sum_to(
-    g: &GpuStorage<f32>,
+pub(crate) fn sum_to<E: Float>(
+    g: &GpuStorage<E>,
     full: &[usize],
     target: &[usize],
-) -> Result<GpuStorage<f32>> {
+) -> Result<GpuStorage<E>> {
     if full == target {
         return Ok(g.clone());
     }
@@ -207,35 +221,40 @@ pub(crate) fn sum_to(
         .collect();
     let n: usize = target.iter().product();
     let dev = &g.device;
-    let out = dev.alloc(n);
+    let out = dev.alloc_as::<E>(n);
     let mut p = vec![n as u32, full.len() as u32];
     p.extend(padded(full));
     p.extend(padded(&red));
-    launch(dev, K_SUM_TO, &p, &[&g.buf, &out.buf], grid_1d(n));
+    launch_as::<E>(
+        dev,
+        K_SUM_TO,
+        &Params::from(&p[..]),
+        &[&g.buf, &out.buf],
+        grid_1d(n),
+    );
     Ok(out)
 }
 
 /// Sum (or max when `max`) along the middle axis of `(outer, n, inner)`, times `scale`.
-pub(crate) fn reduce_axis(
-    x: &GpuStorage<f32>,
+pub(crate) fn reduce_axis<E: Float>(
+    x: &GpuStorage<E>,
     outer: usize,
     n: usize,
     inner: usize,
     max: bool,
-    scale: f32,
-) -> GpuStorage<f32> {
+    scale: E,
+) -> GpuStorage<E> {
     let dev = &x.device;
     let nout = outer * inner;
-    let out = dev.alloc(nout);
-    let p = [
-        outer as u32,
-        n as u32,
-        inner as u32,
-        u32::from(max),
-        nout as u32,
-        scale.to_bits(),
-    ];
-    launch(
+    let out = dev.alloc_as::<E>(nout);
+    let p = Params::new()
+        .u(outer)
+        .u(n)
+        .u(inner)
+        .u(usize::from(max))
+        .u(nout)
+        .f(scale);
+    launch_as::<E>(
         dev,
         K_REDUCE_AXIS,
         &p,
@@ -246,37 +265,37 @@ pub(crate) fn reduce_axis(
 }
 
 /// A matrix operand: the buffer and its batch, row and column strides.
-pub(crate) struct MatView<'a> {
-    pub(crate) data: &'a GpuStorage<f32>,
+pub(crate) struct MatView<'a, E = f32> {
+    pub(crate) data: &'a GpuStorage<E>,
     pub(crate) batch_stride: usize,
     pub(crate) row_stride: usize,
     pub(crate) col_stride: usize,
 }
 
 /// `batch` products `(m, k) x (k, n)`, written contiguous `(batch, m, n)`.
-pub(crate) fn matmul(
-    a: MatView<'_>,
-    b: MatView<'_>,
+pub(crate) fn matmul<E: Float>(
+    a: MatView<'_, E>,
+    b: MatView<'_, E>,
     batch: usize,
     m: usize,
     k: usize,
     n: usize,
-) -> Result<GpuStorage<f32>> {
+) -> Result<GpuStorage<E>> {
     matmul_at(a, 0, b, 0, batch, m, k, n)
 }
 
 /// [`matmul`] with `a` and `b` read from element offsets `a_off`, `b_off`.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn matmul_at(
-    a: MatView<'_>,
+pub(crate) fn matmul_at<E: Float>(
+    a: MatView<'_, E>,
     a_off: usize,
-    b: MatView<'_>,
+    b: MatView<'_, E>,
     b_off: usize,
     batch: usize,
     m: usize,
     k: usize,
     n: usize,
-) -> Result<GpuStorage<f32>> {
+) -> Result<GpuStorage<E>> {
     if batch > 65_535 || m.div_ceil(16) > 65_535 || n.div_ceil(16) > 65_535 {
         return Err(Error::value(
             "GPU matmul",
@@ -285,7 +304,7 @@ pub(crate) fn matmul_at(
     }
     same_device("GPU matmul", a.data, b.data)?;
     let dev = &a.data.device;
-    let out = dev.alloc(batch * m * n);
+    let out = dev.alloc_as::<E>(batch * m * n);
     if batch * m * n == 0 {
         return Ok(out);
     }
@@ -302,10 +321,10 @@ pub(crate) fn matmul_at(
         a_off as u32,
         b_off as u32,
     ];
-    launch(
+    launch_as::<E>(
         dev,
         K_MATMUL,
-        &p,
+        &Params::from(&p[..]),
         &[&a.data.buf, &b.data.buf, &out.buf],
         (n.div_ceil(16) as u32, m.div_ceil(16) as u32, batch as u32),
     );
@@ -313,80 +332,86 @@ pub(crate) fn matmul_at(
 }
 
 /// log_softmax along the middle axis of `(outer, n, inner)`.
-pub(crate) fn log_softmax(
-    x: &GpuStorage<f32>,
+pub(crate) fn log_softmax<E: Float>(
+    x: &GpuStorage<E>,
     outer: usize,
     n: usize,
     inner: usize,
-) -> GpuStorage<f32> {
+) -> GpuStorage<E> {
     along_rows(K_LOG_SOFTMAX, x, outer, n, inner)
 }
 
 /// The input gradient of log_softmax from its output `y` and output gradient `g`.
-pub(crate) fn log_softmax_backward(
-    y: &GpuStorage<f32>,
-    g: &GpuStorage<f32>,
+pub(crate) fn log_softmax_backward<E: Float>(
+    y: &GpuStorage<E>,
+    g: &GpuStorage<E>,
     outer: usize,
     n: usize,
     inner: usize,
-) -> GpuStorage<f32> {
+) -> GpuStorage<E> {
     along_rows_backward(K_LOG_SOFTMAX_BACKWARD, y, g, outer, n, inner)
 }
 
 /// softmax along the middle axis of `(outer, n, inner)`.
-pub(crate) fn softmax(
-    x: &GpuStorage<f32>,
+pub(crate) fn softmax<E: Float>(
+    x: &GpuStorage<E>,
     outer: usize,
     n: usize,
     inner: usize,
-) -> GpuStorage<f32> {
+) -> GpuStorage<E> {
     along_rows(K_SOFTMAX, x, outer, n, inner)
 }
 
 /// The input gradient of softmax from its output `y` and output gradient `g`.
-pub(crate) fn softmax_backward(
-    y: &GpuStorage<f32>,
-    g: &GpuStorage<f32>,
+pub(crate) fn softmax_backward<E: Float>(
+    y: &GpuStorage<E>,
+    g: &GpuStorage<E>,
     outer: usize,
     n: usize,
     inner: usize,
-) -> GpuStorage<f32> {
+) -> GpuStorage<E> {
     along_rows_backward(K_SOFTMAX_BACKWARD, y, g, outer, n, inner)
 }
 
 /// A one-workgroup-per-row kernel of `x` along the middle axis of `(outer, n, inner)`.
-fn along_rows(
+fn along_rows<E: Float>(
     kernel: Kernel,
-    x: &GpuStorage<f32>,
+    x: &GpuStorage<E>,
     outer: usize,
     n: usize,
     inner: usize,
-) -> GpuStorage<f32> {
+) -> GpuStorage<E> {
     let dev = &x.device;
-    let out = dev.alloc(x.len);
+    let out = dev.alloc_as::<E>(x.len);
     let rows = outer * inner;
     let p = [rows as u32, n as u32, inner as u32];
-    launch(dev, kernel, &p, &[&x.buf, &out.buf], grid_groups(rows));
+    launch_as::<E>(
+        dev,
+        kernel,
+        &Params::from(&p[..]),
+        &[&x.buf, &out.buf],
+        grid_groups(rows),
+    );
     out
 }
 
 /// The backward of an [`along_rows`] kernel from its output `y` and output gradient `g`.
-fn along_rows_backward(
+fn along_rows_backward<E: Float>(
     kernel: Kernel,
-    y: &GpuStorage<f32>,
-    g: &GpuStorage<f32>,
+    y: &GpuStorage<E>,
+    g: &GpuStorage<E>,
     outer: usize,
     n: usize,
     inner: usize,
-) -> GpuStorage<f32> {
+) -> GpuStorage<E> {
     let dev = &y.device;
-    let out = dev.alloc(y.len);
+    let out = dev.alloc_as::<E>(y.len);
     let rows = outer * inner;
     let p = [rows as u32, n as u32, inner as u32];
-    launch(
+    launch_as::<E>(
         dev,
         kernel,
-        &p,
+        &Params::from(&p[..]),
         &[&y.buf, &g.buf, &out.buf],
         grid_groups(rows),
     );
@@ -395,29 +420,33 @@ fn along_rows_backward(
 
 /// Settings of one SGD step.
 pub(crate) struct SgdStep {
-    pub(crate) lr: f32,
-    pub(crate) momentum: f32,
-    pub(crate) dampening: f32,
-    pub(crate) weight_decay: f32,
+    pub(crate) lr: f64,
+    pub(crate) momentum: f64,
+    pub(crate) dampening: f64,
+    pub(crate) weight_decay: f64,
     pub(crate) nesterov: bool,
     pub(crate) first: bool,
     /// 1, or -1 to maximize (the gradient negated first, as PyTorch).
-    pub(crate) sign: f32,
+    pub(crate) sign: f64,
 }
 
 /// One SGD step on `w` in place (`buf` is the momentum buffer, unused without momentum).
-pub(crate) fn sgd(w: &GpuStorage<f32>, g: &GpuStorage<f32>, buf: &GpuStorage<f32>, s: &SgdStep) {
-    let p = [
-        w.len as u32,
-        s.lr.to_bits(),
-        s.momentum.to_bits(),
-        s.dampening.to_bits(),
-        s.weight_decay.to_bits(),
-        u32::from(s.nesterov),
-        u32::from(s.first),
-        s.sign.to_bits(),
-    ];
-    launch(
+pub(crate) fn sgd<E: Float>(
+    w: &GpuStorage<E>,
+    g: &GpuStorage<E>,
+    buf: &GpuStorage<E>,
+    s: &SgdStep,
+) {
+    let p = Params::new()
+        .u(w.len)
+        .f(s.lr)
+        .f(s.momentum)
+        .f(s.dampening)
+        .f(s.weight_decay)
+        .u(usize::from(s.nesterov))
+        .u(usize::from(s.first))
+        .f(s.sign);
+    launch_as::<E>(
         &w.device,
         K_SGD,
         &p,
@@ -428,36 +457,35 @@ pub(crate) fn sgd(w: &GpuStorage<f32>, g: &GpuStorage<f32>, buf: &GpuStorage<f32
 
 /// Settings of one Adam step (bias corrections already computed for this step).
 pub(crate) struct AdamStep {
-    pub(crate) lr: f32,
-    pub(crate) beta1: f32,
-    pub(crate) beta2: f32,
-    pub(crate) eps: f32,
-    pub(crate) weight_decay: f32,
-    pub(crate) bias_correction1: f32,
-    pub(crate) bias_correction2_sqrt: f32,
+    pub(crate) lr: f64,
+    pub(crate) beta1: f64,
+    pub(crate) beta2: f64,
+    pub(crate) eps: f64,
+    pub(crate) weight_decay: f64,
+    pub(crate) bias_correction1: f64,
+    pub(crate) bias_correction2_sqrt: f64,
     pub(crate) decoupled: bool,
 }
 
 /// One Adam (or AdamW when decoupled) step on `w` in place.
-pub(crate) fn adam(
-    w: &GpuStorage<f32>,
-    g: &GpuStorage<f32>,
-    m: &GpuStorage<f32>,
-    v: &GpuStorage<f32>,
+pub(crate) fn adam<E: Float>(
+    w: &GpuStorage<E>,
+    g: &GpuStorage<E>,
+    m: &GpuStorage<E>,
+    v: &GpuStorage<E>,
     s: &AdamStep,
 ) {
-    let p = [
-        w.len as u32,
-        s.lr.to_bits(),
-        s.beta1.to_bits(),
-        s.beta2.to_bits(),
-        s.eps.to_bits(),
-        s.weight_decay.to_bits(),
-        s.bias_correction1.to_bits(),
-        s.bias_correction2_sqrt.to_bits(),
-        u32::from(s.decoupled),
-    ];
-    launch(
+    let p = Params::new()
+        .u(w.len)
+        .f(s.lr)
+        .f(s.beta1)
+        .f(s.beta2)
+        .f(s.eps)
+        .f(s.weight_decay)
+        .f(s.bias_correction1)
+        .f(s.bias_correction2_sqrt)
+        .u(usize::from(s.decoupled));
+    launch_as::<E>(
         &w.device,
         K_ADAM,
         &p,
@@ -467,11 +495,17 @@ pub(crate) fn adam(
 }
 
 /// A copy of `x` in a new buffer (before an in-place update of a shared buffer).
-pub(crate) fn copy(x: &GpuStorage<f32>) -> GpuStorage<f32> {
+pub(crate) fn copy<E: Float>(x: &GpuStorage<E>) -> GpuStorage<E> {
     let dev: &Wgpu = &x.device;
-    let out = dev.alloc(x.len);
+    let out = dev.alloc_as::<E>(x.len);
     super::pipelines::record(dev, |enc| {
-        enc.copy_buffer_to_buffer(&x.buf, 0, &out.buf, 0, (x.len.max(1) * 4) as u64)
+        enc.copy_buffer_to_buffer(
+            &x.buf,
+            0,
+            &out.buf,
+            0,
+            (x.len.max(1) * core::mem::size_of::<E>()) as u64,
+        )
     });
     out
 }
@@ -521,13 +555,13 @@ impl Window {
 }
 
 /// `(n * oh * ow, c * k * k)` columns of `x` (im2col).
-pub(crate) fn im2col(x: &GpuStorage<f32>, g: &Window) -> GpuStorage<f32> {
+pub(crate) fn im2col<E: Float>(x: &GpuStorage<E>, g: &Window) -> GpuStorage<E> {
     let count = g.n * g.oh * g.ow * g.c * g.k * g.k;
-    let out = x.device.alloc(count);
-    launch(
+    let out = x.device.alloc_as::<E>(count);
+    launch_as::<E>(
         &x.device,
         K_IM2COL,
-        &g.params(count),
+        &Params::from(&g.params(count)[..]),
         &[&x.buf, &out.buf],
         grid_1d(count),
     );
@@ -535,13 +569,13 @@ pub(crate) fn im2col(x: &GpuStorage<f32>, g: &Window) -> GpuStorage<f32> {
 }
 
 /// The input gradient `(n, c, h, w)` from the gradient of the im2col columns.
-pub(crate) fn col2im(dcols: &GpuStorage<f32>, g: &Window) -> GpuStorage<f32> {
+pub(crate) fn col2im<E: Float>(dcols: &GpuStorage<E>, g: &Window) -> GpuStorage<E> {
     let count = g.n * g.c * g.h * g.w;
-    let out = dcols.device.alloc(count);
-    launch(
+    let out = dcols.device.alloc_as::<E>(count);
+    launch_as::<E>(
         &dcols.device,
         K_COL2IM,
-        &g.params(count),
+        &Params::from(&g.params(count)[..]),
         &[&dcols.buf, &out.buf],
         grid_1d(count),
     );
@@ -549,13 +583,13 @@ pub(crate) fn col2im(dcols: &GpuStorage<f32>, g: &Window) -> GpuStorage<f32> {
 }
 
 /// Max pooling over each of `n * c` planes: the values and the flat index each came from.
-pub(crate) fn max_pool(x: &GpuStorage<f32>, g: &Window) -> (GpuStorage<f32>, GpuStorage<f32>) {
+pub(crate) fn max_pool<E: Float>(x: &GpuStorage<E>, g: &Window) -> (GpuStorage<E>, GpuStorage<E>) {
     let count = g.n * g.c * g.oh * g.ow;
-    let (y, idx) = (x.device.alloc(count), x.device.alloc(count));
-    launch(
+    let (y, idx) = (x.device.alloc_as::<E>(count), x.device.alloc_as::<E>(count));
+    launch_as::<E>(
         &x.device,
         K_MAX_POOL,
-        &g.pool_params(count),
+        &Params::from(&g.pool_params(count)[..]),
         &[&x.buf, &y.buf, &idx.buf],
         grid_1d(count),
     );
@@ -563,17 +597,17 @@ pub(crate) fn max_pool(x: &GpuStorage<f32>, g: &Window) -> (GpuStorage<f32>, Gpu
 }
 
 /// The input gradient of [`max_pool`] from its indices and output gradient.
-pub(crate) fn max_pool_backward(
-    idx: &GpuStorage<f32>,
-    gy: &GpuStorage<f32>,
+pub(crate) fn max_pool_backward<E: Float>(
+    idx: &GpuStorage<E>,
+    gy: &GpuStorage<E>,
     g: &Window,
-) -> GpuStorage<f32> {
+) -> GpuStorage<E> {
     let count = g.n * g.c * g.h * g.w;
-    let out = gy.device.alloc(count);
-    launch(
+    let out = gy.device.alloc_as::<E>(count);
+    launch_as::<E>(
         &gy.device,
         K_MAX_POOL_BACKWARD,
-        &g.pool_params(count),
+        &Params::from(&g.pool_params(count)[..]),
         &[&idx.buf, &gy.buf, &out.buf],
         grid_1d(count),
     );
@@ -581,17 +615,17 @@ pub(crate) fn max_pool_backward(
 }
 
 /// Rows `indices` of the `(v, d)` table, as `(indices.len(), d)`.
-pub(crate) fn gather_rows(
-    table: &GpuStorage<f32>,
+pub(crate) fn gather_rows<E: Float>(
+    table: &GpuStorage<E>,
     d: usize,
-    indices: &GpuStorage<f32>,
-) -> GpuStorage<f32> {
+    indices: &GpuStorage<E>,
+) -> GpuStorage<E> {
     let n = indices.len * d;
-    let out = table.device.alloc(n);
-    launch(
+    let out = table.device.alloc_as::<E>(n);
+    launch_as::<E>(
         &table.device,
         K_GATHER_ROWS,
-        &[n as u32, d as u32],
+        &Params::from(&[n as u32, d as u32][..]),
         &[&table.buf, &indices.buf, &out.buf],
         grid_1d(n),
     );
@@ -601,20 +635,20 @@ pub(crate) fn gather_rows(
 /// The `(v, d)` table gradient of [`gather_rows`] from the output gradient `g`; `by_row`
 /// is `(offsets, positions)`: the positions that looked up row `r` are
 /// `positions[offsets[r]..offsets[r + 1]]`.
-pub(crate) fn gather_rows_backward(
-    g: &GpuStorage<f32>,
+pub(crate) fn gather_rows_backward<E: Float>(
+    g: &GpuStorage<E>,
     v: usize,
     d: usize,
-    by_row: (&GpuStorage<f32>, &GpuStorage<f32>),
+    by_row: (&GpuStorage<E>, &GpuStorage<E>),
     padding: Option<usize>,
-) -> GpuStorage<f32> {
+) -> GpuStorage<E> {
     let n = v * d;
-    let out = g.device.alloc(n);
+    let out = g.device.alloc_as::<E>(n);
     let pad = padding.map_or(u32::MAX, |p| p as u32);
-    launch(
+    launch_as::<E>(
         &g.device,
         K_GATHER_ROWS_BACKWARD,
-        &[n as u32, d as u32, pad],
+        &Params::from(&[n as u32, d as u32, pad][..]),
         &[&by_row.0.buf, &by_row.1.buf, &g.buf, &out.buf],
         grid_1d(n),
     );

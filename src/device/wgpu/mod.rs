@@ -12,6 +12,7 @@ macro_rules! kernel {
     };
 }
 
+pub(crate) mod dtype;
 pub(crate) mod kernels;
 pub(crate) mod layer_kernels;
 mod layer_shaders;
@@ -55,7 +56,7 @@ pub(crate) struct WgpuInner {
     pub(crate) queue: wgpu::Queue,
     pub(crate) info: wgpu::AdapterInfo,
     pub(crate) shader_f64: bool,
-    pub(crate) pipelines: Mutex<HashMap<&'static str, wgpu::ComputePipeline>>,
+    pub(crate) pipelines: Mutex<HashMap<(&'static str, &'static str), wgpu::ComputePipeline>>,
     /// Kernels recorded but not yet submitted: one submission per batch of kernels instead of
     /// one per kernel (a submission costs far more than a recorded dispatch).
     pub(crate) pending: Mutex<pipelines::Pending>,
@@ -217,6 +218,12 @@ impl Wgpu {
                 max_buffer_size: limits.max_buffer_size,
                 ..wgpu::Limits::default()
             },
+            // f64 kernels compile only on a device opened with the feature.
+            required_features: if shader_f64 {
+                wgpu::Features::SHADER_F64
+            } else {
+                wgpu::Features::empty()
+            },
             ..Default::default()
         }))
         .map_err(|e| {
@@ -255,21 +262,12 @@ impl Wgpu {
     }
 
     /// A new device buffer holding `data`.
-    pub(crate) fn upload(&self, data: &[f32]) -> GpuStorage<f32> {
-        let bytes = data.len().max(1) * 4;
-        let buf = self.inner.device.create_buffer(&wgpu::BufferDescriptor {
-            label: None,
-            size: bytes as u64,
-            usage: wgpu::BufferUsages::STORAGE
-                | wgpu::BufferUsages::COPY_SRC
-                | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
+    pub(crate) fn upload<E: Float>(&self, data: &[E]) -> GpuStorage<E> {
+        let s = self.alloc_as::<E>(data.len());
         if !data.is_empty() {
-            let raw: Vec<u8> = data.iter().flat_map(|x| x.to_le_bytes()).collect();
-            self.inner.queue.write_buffer(&buf, 0, &raw);
+            self.inner.queue.write_buffer(&s.buf, 0, &to_le_bytes(data));
         }
-        GpuStorage::new(self.clone(), Arc::new(buf), data.len())
+        s
     }
 
     /// A new device buffer holding `u32` values (indices for the kernels that read `array<u32>`).
@@ -284,9 +282,14 @@ impl Wgpu {
 
     /// A new uninitialised device buffer of `len` f32s (every kernel writes all of its output).
     pub(crate) fn alloc(&self, len: usize) -> GpuStorage<f32> {
+        self.alloc_as::<f32>(len)
+    }
+
+    /// A new uninitialised device buffer of `len` elements of `E`.
+    pub(crate) fn alloc_as<E: Float>(&self, len: usize) -> GpuStorage<E> {
         let buf = self.inner.device.create_buffer(&wgpu::BufferDescriptor {
             label: None,
-            size: (len.max(1) * 4) as u64,
+            size: (len.max(1) * core::mem::size_of::<E>()) as u64,
             usage: wgpu::BufferUsages::STORAGE
                 | wgpu::BufferUsages::COPY_SRC
                 | wgpu::BufferUsages::COPY_DST,
@@ -296,11 +299,11 @@ impl Wgpu {
     }
 
     /// The buffer's elements, copied to main memory (waits for the kernels writing it).
-    pub(crate) fn download(&self, s: &GpuStorage<f32>) -> Result<Vec<f32>> {
+    pub(crate) fn download<E: Float>(&self, s: &GpuStorage<E>) -> Result<Vec<E>> {
         if s.len == 0 {
             return Ok(Vec::new());
         }
-        let bytes = (s.len * 4) as u64;
+        let bytes = (s.len * core::mem::size_of::<E>()) as u64;
         let staging = self.inner.device.create_buffer(&wgpu::BufferDescriptor {
             label: None,
             size: bytes,
@@ -327,12 +330,35 @@ impl Wgpu {
             let view = slice
                 .get_mapped_range()
                 .map_err(|e| Error::value("to_cpu", format!("reading the GPU buffer: {e}")))?;
-            view.chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            view.chunks_exact(core::mem::size_of::<E>())
+                .map(from_le_bytes::<E>)
                 .collect()
         };
         staging.unmap();
         Ok(out)
+    }
+}
+
+/// The little-endian bytes of `data` as the GPU stores them (4 or 8 per element).
+fn to_le_bytes<E: Float>(data: &[E]) -> Vec<u8> {
+    let mut raw = Vec::with_capacity(data.len() * core::mem::size_of::<E>());
+    if core::mem::size_of::<E>() == 8 {
+        for x in data {
+            raw.extend_from_slice(&x.to_f64().to_le_bytes());
+        }
+    } else {
+        for x in data {
+            raw.extend_from_slice(&(x.to_f64() as f32).to_le_bytes());
+        }
+    }
+    raw
+}
+
+fn from_le_bytes<E: Float>(c: &[u8]) -> E {
+    match *c {
+        [a, b, c, d] => E::from_f64(f32::from_le_bytes([a, b, c, d]) as f64),
+        [a, b, c, d, e, f, g, h] => E::from_f64(f64::from_le_bytes([a, b, c, d, e, f, g, h])),
+        _ => unreachable!("chunks of the element size"),
     }
 }
 

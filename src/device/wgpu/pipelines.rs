@@ -1,8 +1,10 @@
-//! Compiled compute pipelines, cached per kernel, and the one launch path every kernel uses:
-//! binding 0 holds the kernel's `u32` parameters (floats as their bits), bindings 1.. the
+//! Compiled compute pipelines, cached per kernel and element type, and the one launch path
+//! every kernel uses: binding 0 holds the kernel's parameters ([`Params`]), bindings 1.. the
 //! buffers, in the order the WGSL declares them.
 
 use super::Wgpu;
+use super::dtype::{Params, prelude};
+use crate::dtype::Float;
 use wgpu::util::DeviceExt;
 
 /// Threads per workgroup of the one-dimensional kernels.
@@ -58,21 +60,23 @@ pub(crate) struct Kernel {
     pub(crate) entry: &'static str,
 }
 
-fn pipeline(dev: &Wgpu, k: Kernel) -> wgpu::ComputePipeline {
+/// The pipeline of `k` compiled for the element type `dtype` (its prelude in front).
+fn pipeline(dev: &Wgpu, k: Kernel, dtype: &'static str) -> wgpu::ComputePipeline {
     let mut cache = dev
         .inner
         .pipelines
         .lock()
         .unwrap_or_else(|e| e.into_inner());
     cache
-        .entry(k.key)
+        .entry((k.key, dtype))
         .or_insert_with(|| {
+            let source = format!("{}{}", prelude(dtype), k.source);
             let module = dev
                 .inner
                 .device
                 .create_shader_module(wgpu::ShaderModuleDescriptor {
                     label: Some(k.key),
-                    source: wgpu::ShaderSource::Wgsl(k.source.into()),
+                    source: wgpu::ShaderSource::Wgsl(source.into()),
                 });
             dev.inner
                 .device
@@ -100,7 +104,7 @@ pub(crate) fn grid_1d(n: usize) -> (u32, u32, u32) {
     }
 }
 
-/// Records and submits one dispatch of `k`.
+/// Records one dispatch of the f32 build of `k` (`params`: words and f32 bits).
 pub(crate) fn launch(
     dev: &Wgpu,
     k: Kernel,
@@ -108,16 +112,20 @@ pub(crate) fn launch(
     buffers: &[&wgpu::Buffer],
     groups: (u32, u32, u32),
 ) {
-    let pipe = pipeline(dev, k);
+    launch_as::<f32>(dev, k, &Params::from(params), buffers, groups);
+}
+
+/// Records one dispatch of `k` built for the element type `E`.
+pub(crate) fn launch_as<E: Float>(
+    dev: &Wgpu,
+    k: Kernel,
+    params: &Params,
+    buffers: &[&wgpu::Buffer],
+    groups: (u32, u32, u32),
+) {
+    let pipe = pipeline(dev, k, E::DTYPE);
     let device = &dev.inner.device;
-    let params: Vec<u8> = if params.is_empty() {
-        vec![0u32]
-    } else {
-        params.to_vec()
-    }
-    .iter()
-    .flat_map(|x| x.to_le_bytes())
-    .collect();
+    let params = params.bytes(E::DTYPE);
     let pbuf = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
         label: None,
         contents: &params,

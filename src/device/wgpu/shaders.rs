@@ -6,9 +6,9 @@
 /// b strides[6] (stride 0 on a broadcast dimension).
 pub(crate) const BINARY: &str = r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> a: array<T>;
+@group(0) @binding(2) var<storage, read> b: array<T>;
+@group(0) @binding(3) var<storage, read_write> out: array<T>;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 256u;
@@ -26,7 +26,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     }
     let x = a[ia];
     let y = b[ib];
-    var r = 0.0;
+    var r: T = 0.0;
     switch p[1] {
         case 0u: { r = x + y; }
         case 1u: { r = x - y; }
@@ -38,25 +38,25 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }
 "#;
 
-/// `out[i] = f(x[i])`: p = n, op, alpha (f32 bits).
+/// `out[i] = f(x[i])`: p = n, op, alpha (a float, `sc`).
 pub(crate) const UNARY: &str = r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<T>;
+@group(0) @binding(2) var<storage, read_write> out: array<T>;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 256u;
     if (i >= p[0]) { return; }
     let v = x[i];
-    let alpha = bitcast<f32>(p[2]);
-    var r = 0.0;
+    let alpha = sc(2);
+    var r: T = 0.0;
     switch p[1] {
         case 0u: { r = max(v, 0.0); }
         case 1u: { r = -v; }
-        case 2u: { r = exp(v); }
-        case 3u: { r = log(v); }
-        case 4u: { r = tanh(v); }
-        case 5u: { r = 1.0 / (1.0 + exp(-v)); }
+        case 2u: { r = exp_t(v); }
+        case 3u: { r = log_t(v); }
+        case 4u: { r = tanh_t(v); }
+        case 5u: { r = 1.0 / (1.0 + exp_t(-v)); }
         case 6u: { r = v * alpha; }
         case 7u: { r = v + alpha; }
         case 8u: { r = v * v; }
@@ -67,13 +67,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 "#;
 
 /// The gradient of a unary op from its input `x`, output `y` and output gradient `g`:
-/// p = n, op, alpha (f32 bits), with the op codes of [`UNARY`].
+/// p = n, op, alpha (a float, `sc`), with the op codes of [`UNARY`].
 pub(crate) const UNARY_BACKWARD: &str = r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> y: array<f32>;
-@group(0) @binding(3) var<storage, read> g: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<T>;
+@group(0) @binding(2) var<storage, read> y: array<T>;
+@group(0) @binding(3) var<storage, read> g: array<T>;
+@group(0) @binding(4) var<storage, read_write> out: array<T>;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 256u;
@@ -81,8 +81,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let v = x[i];
     let w = y[i];
     let d = g[i];
-    let alpha = bitcast<f32>(p[2]);
-    var r = 0.0;
+    let alpha = sc(2);
+    var r: T = 0.0;
     switch p[1] {
         case 0u: { r = select(0.0, d, v > 0.0); }
         case 1u: { r = -d; }
@@ -103,8 +103,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 /// out dims[6], x strides[6].
 pub(crate) const STRIDED_COPY: &str = r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<T>;
+@group(0) @binding(2) var<storage, read_write> out: array<T>;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 256u;
@@ -125,8 +125,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 /// output element. p = n out, rank, full dims[6], red[6].
 pub(crate) const SUM_TO: &str = r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> g: array<T>;
+@group(0) @binding(2) var<storage, read_write> out: array<T>;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let t = gid.x + gid.y * nwg.x * 256u;
@@ -147,7 +147,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         }
         stride *= size;
     }
-    var acc = 0.0;
+    var acc: T = 0.0;
     for (var j = 0u; j < count; j++) {
         var r = j;
         var off = base;
@@ -168,12 +168,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 "#;
 
 /// Sum (op 0) or max (op 1) along one axis, one workgroup per output, times `scale`:
-/// p = outer, n, inner, op, n out, scale (f32 bits).
+/// p = outer, n, inner, op, n out, scale (a float, `sc`).
 pub(crate) const REDUCE_AXIS: &str = r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-var<workgroup> sh: array<f32, 256>;
+@group(0) @binding(1) var<storage, read> x: array<T>;
+@group(0) @binding(2) var<storage, read_write> out: array<T>;
+var<workgroup> sh: array<T, 256>;
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -183,8 +183,8 @@ fn main(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wi
     let inner = p[2];
     let op = p[3];
     let valid = o < p[4];
-    var acc = 0.0;
-    if (op == 1u) { acc = bitcast<f32>(0xff800000u); }
+    var acc: T = 0.0;
+    if (op == 1u) { acc = -inf_t(); }
     if (valid) {
         let base = (o / inner) * n * inner + (o % inner);
         for (var j = lid; j < n; j += 256u) {
@@ -200,7 +200,7 @@ fn main(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wi
         }
         workgroupBarrier();
     }
-    if (valid && lid == 0u) { out[o] = sh[0] * bitcast<f32>(p[5]); }
+    if (valid && lid == 0u) { out[o] = sh[0] * sc(5); }
 }
 "#;
 
@@ -210,11 +210,11 @@ fn main(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wi
 /// Grid (N/16, M/16, batch).
 pub(crate) const MATMUL: &str = r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> c: array<f32>;
-var<workgroup> ta: array<array<f32, 16>, 16>;
-var<workgroup> tb: array<array<f32, 16>, 16>;
+@group(0) @binding(1) var<storage, read> a: array<T>;
+@group(0) @binding(2) var<storage, read> b: array<T>;
+@group(0) @binding(3) var<storage, read_write> c: array<T>;
+var<workgroup> ta: array<array<T, 16>, 16>;
+var<workgroup> tb: array<array<T, 16>, 16>;
 @compute @workgroup_size(16, 16)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
     let m = p[0];
@@ -224,7 +224,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
     let col = wid.x * 16u + lid.x;
     let a0 = p[9] + wid.z * p[3];
     let b0 = p[10] + wid.z * p[6];
-    var acc = 0.0;
+    var acc: T = 0.0;
     let tiles = (kk + 15u) / 16u;
     for (var t = 0u; t < tiles; t++) {
         let ka = t * 16u + lid.x;
@@ -252,16 +252,16 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
 "#;
 
 /// A softmax-family shader along the middle axis of `(outer, n, inner)`, one workgroup per row
-/// (p = rows, n, inner): the row's maximum `mx` and `sum` of `exp(x - mx)` are reduced in
+/// (p = rows, n, inner): the row's maximum `mx` and `sum` of `exp_t(x - mx)` are reduced in
 /// workgroup memory, then the `$finish` statement writes `y[k]` for each element `k`.
 macro_rules! softmax_rows {
     ($finish:literal) => {
         concat!(
             r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-var<workgroup> sh: array<f32, 256>;
+@group(0) @binding(1) var<storage, read> x: array<T>;
+@group(0) @binding(2) var<storage, read_write> y: array<T>;
+var<workgroup> sh: array<T, 256>;
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -271,7 +271,7 @@ fn main(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wi
     let n = p[1];
     let inner = p[2];
     let base = (r / inner) * n * inner + (r % inner);
-    var m = bitcast<f32>(0xff800000u);
+    var m = -inf_t();
     if (valid) {
         for (var j = lid; j < n; j += 256u) { m = max(m, x[base + j * inner]); }
     }
@@ -283,9 +283,9 @@ fn main(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wi
     }
     let mx = sh[0];
     workgroupBarrier();
-    var acc = 0.0;
+    var acc: T = 0.0;
     if (valid) {
-        for (var j = lid; j < n; j += 256u) { acc += exp(x[base + j * inner] - mx); }
+        for (var j = lid; j < n; j += 256u) { acc += exp_t(x[base + j * inner] - mx); }
     }
     sh[lid] = acc;
     workgroupBarrier();
@@ -316,10 +316,10 @@ macro_rules! softmax_rows_backward {
         concat!(
             r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read> y: array<f32>;
-@group(0) @binding(2) var<storage, read> g: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
-var<workgroup> sh: array<f32, 256>;
+@group(0) @binding(1) var<storage, read> y: array<T>;
+@group(0) @binding(2) var<storage, read> g: array<T>;
+@group(0) @binding(3) var<storage, read_write> dx: array<T>;
+var<workgroup> sh: array<T, 256>;
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -329,7 +329,7 @@ fn main(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wi
     let n = p[1];
     let inner = p[2];
     let base = (r / inner) * n * inner + (r % inner);
-    var acc = 0.0;
+    var acc: T = 0.0;
     if (valid) {
         for (var j = lid; j < n; j += 256u) {
             let k = base + j * inner;
@@ -360,36 +360,36 @@ fn main(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wi
 }
 
 /// log_softmax along an axis, one workgroup per row: p = rows, n, inner.
-pub(crate) const LOG_SOFTMAX: &str = softmax_rows!("y[k] = x[k] - (mx + log(sum));");
+pub(crate) const LOG_SOFTMAX: &str = softmax_rows!("y[k] = x[k] - (mx + log_t(sum));");
 
-/// The gradient of log_softmax: `dx = g - exp(y) * sum(g)` per row: p = rows, n, inner.
+/// The gradient of log_softmax: `dx = g - exp_t(y) * sum(g)` per row: p = rows, n, inner.
 pub(crate) const LOG_SOFTMAX_BACKWARD: &str =
-    softmax_rows_backward!("g[k]", "dx[k] = g[k] - exp(y[k]) * total;");
+    softmax_rows_backward!("g[k]", "dx[k] = g[k] - exp_t(y[k]) * total;");
 
 /// softmax along an axis, one workgroup per row: p = rows, n, inner.
-pub(crate) const SOFTMAX: &str = softmax_rows!("y[k] = exp(x[k] - mx) / sum;");
+pub(crate) const SOFTMAX: &str = softmax_rows!("y[k] = exp_t(x[k] - mx) / sum;");
 
 /// The gradient of softmax: `dx = y * (g - sum(g * y))` per row: p = rows, n, inner.
 pub(crate) const SOFTMAX_BACKWARD: &str =
     softmax_rows_backward!("g[k] * y[k]", "dx[k] = y[k] * (g[k] - total);");
 
-/// PyTorch's SGD step in place: p = n, lr, momentum, dampening, weight decay (f32 bits),
-/// nesterov, first step (momentum buffer starts as the gradient), gradient sign (f32 bits:
+/// PyTorch's SGD step in place: p = n, lr, momentum, dampening, weight decay (a float, `sc`),
+/// nesterov, first step (momentum buffer starts as the gradient), gradient sign (a float:
 /// -1 to maximize).
 pub(crate) const SGD: &str = r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read_write> w: array<f32>;
-@group(0) @binding(2) var<storage, read> g: array<f32>;
-@group(0) @binding(3) var<storage, read_write> buf: array<f32>;
+@group(0) @binding(1) var<storage, read_write> w: array<T>;
+@group(0) @binding(2) var<storage, read> g: array<T>;
+@group(0) @binding(3) var<storage, read_write> buf: array<T>;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 256u;
     if (i >= p[0]) { return; }
-    let lr = bitcast<f32>(p[1]);
-    let momentum = bitcast<f32>(p[2]);
-    let dampening = bitcast<f32>(p[3]);
-    let wd = bitcast<f32>(p[4]);
-    var d = bitcast<f32>(p[7]) * g[i] + wd * w[i];
+    let lr = sc(1);
+    let momentum = sc(2);
+    let dampening = sc(3);
+    let wd = sc(4);
+    var d = sc(7) * g[i] + wd * w[i];
     if (momentum != 0.0) {
         var b = d;
         if (p[6] == 0u) { b = momentum * buf[i] + (1.0 - dampening) * d; }
@@ -401,24 +401,24 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 "#;
 
 /// PyTorch's Adam/AdamW step in place: p = n, lr, beta1, beta2, eps, weight decay,
-/// bias correction 1, sqrt of bias correction 2 (f32 bits), decoupled.
+/// bias correction 1, sqrt of bias correction 2 (a float, `sc`), decoupled.
 pub(crate) const ADAM: &str = r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read_write> w: array<f32>;
-@group(0) @binding(2) var<storage, read> g: array<f32>;
-@group(0) @binding(3) var<storage, read_write> m: array<f32>;
-@group(0) @binding(4) var<storage, read_write> v: array<f32>;
+@group(0) @binding(1) var<storage, read_write> w: array<T>;
+@group(0) @binding(2) var<storage, read> g: array<T>;
+@group(0) @binding(3) var<storage, read_write> m: array<T>;
+@group(0) @binding(4) var<storage, read_write> v: array<T>;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 256u;
     if (i >= p[0]) { return; }
-    let lr = bitcast<f32>(p[1]);
-    let b1 = bitcast<f32>(p[2]);
-    let b2 = bitcast<f32>(p[3]);
-    let eps = bitcast<f32>(p[4]);
-    let wd = bitcast<f32>(p[5]);
-    let bc1 = bitcast<f32>(p[6]);
-    let bc2_sqrt = bitcast<f32>(p[7]);
+    let lr = sc(1);
+    let b1 = sc(2);
+    let b2 = sc(3);
+    let eps = sc(4);
+    let wd = sc(5);
+    let bc1 = sc(6);
+    let bc2_sqrt = sc(7);
     var x = w[i];
     var d = g[i];
     if (p[8] == 1u) { x = x * (1.0 - lr * wd); } else { d = d + wd * x; }
@@ -434,8 +434,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 /// p = n cols, C, H, W, K, S, P, D, OH, OW.
 pub(crate) const IM2COL: &str = r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> cols: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<T>;
+@group(0) @binding(2) var<storage, read_write> cols: array<T>;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 256u;
@@ -453,7 +453,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let kw = col % k;
     let h = i32(oh * s + kh * d) - i32(pad);
     let w = i32(ow * s + kw * d) - i32(pad);
-    var v = 0.0;
+    var v: T = 0.0;
     if (h >= 0 && h < i32(h_in) && w >= 0 && w < i32(w_in)) {
         v = x[((n * c_in + c) * h_in + u32(h)) * w_in + u32(w)];
     }
@@ -465,8 +465,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 /// entries it was copied to. p = n inputs, C, H, W, K, S, P, D, OH, OW.
 pub(crate) const COL2IM: &str = r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read> dcols: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(1) var<storage, read> dcols: array<T>;
+@group(0) @binding(2) var<storage, read_write> dx: array<T>;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 256u;
@@ -478,7 +478,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let h = (i / w_in) % h_in;
     let c = (i / (w_in * h_in)) % c_in;
     let n = i / (w_in * h_in * c_in);
-    var acc = 0.0;
+    var acc: T = 0.0;
     for (var kh = 0u; kh < k; kh++) {
         let oh_s = i32(h + pad) - i32(kh * d);
         if (oh_s < 0 || oh_s % i32(s) != 0) { continue; }
@@ -500,8 +500,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 /// p = n outputs, H, W, K, S, P, OH, OW.
 pub(crate) const MAX_POOL: &str = r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<T>;
+@group(0) @binding(2) var<storage, read_write> y: array<T>;
 @group(0) @binding(3) var<storage, read_write> idx: array<u32>;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -512,7 +512,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let ow = i % ow_n;
     let oh = (i / ow_n) % oh_n;
     let plane = i / (ow_n * oh_n);
-    var best = bitcast<f32>(0xff800000u);
+    var best = -inf_t();
     var at = 0xffffffffu;
     for (var kh = 0u; kh < k; kh++) {
         let h = i32(oh * s + kh) - i32(pad);
@@ -539,8 +539,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 pub(crate) const MAX_POOL_BACKWARD: &str = r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
 @group(0) @binding(1) var<storage, read> idx: array<u32>;
-@group(0) @binding(2) var<storage, read> g: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(2) var<storage, read> g: array<T>;
+@group(0) @binding(3) var<storage, read_write> dx: array<T>;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 256u;
@@ -559,7 +559,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let oh_hi = min(hp / si, i32(oh_n) - 1);
     let ow_lo = max(0, (wp - ki + si) / si);
     let ow_hi = min(wp / si, i32(ow_n) - 1);
-    var acc = 0.0;
+    var acc: T = 0.0;
     for (var oh = oh_lo; oh <= oh_hi; oh++) {
         for (var ow = ow_lo; ow <= ow_hi; ow++) {
             let o = (plane * oh_n + u32(oh)) * ow_n + u32(ow);
@@ -573,9 +573,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 /// Embedding lookup: `out[p, d] = table[idx[p], d]`: p = n out, D.
 pub(crate) const GATHER_ROWS: &str = r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read> table: array<f32>;
+@group(0) @binding(1) var<storage, read> table: array<T>;
 @group(0) @binding(2) var<storage, read> idx: array<u32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<T>;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 256u;
@@ -591,15 +591,15 @@ pub(crate) const GATHER_ROWS_BACKWARD: &str = r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
 @group(0) @binding(1) var<storage, read> offsets: array<u32>;
 @group(0) @binding(2) var<storage, read> positions: array<u32>;
-@group(0) @binding(3) var<storage, read> g: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dw: array<f32>;
+@group(0) @binding(3) var<storage, read> g: array<T>;
+@group(0) @binding(4) var<storage, read_write> dw: array<T>;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 256u;
     if (i >= p[0]) { return; }
     let d = p[1];
     let row = i / d;
-    var acc = 0.0;
+    var acc: T = 0.0;
     if (row != p[2]) {
         for (var k = offsets[row]; k < offsets[row + 1u]; k++) {
             acc += g[positions[k] * d + i % d];
