@@ -36,6 +36,8 @@ pub(crate) use self::wgpu::rnn_kernels;
 #[cfg(feature = "wgpu")]
 pub(crate) use self::wgpu::seq_kernels;
 #[cfg(feature = "wgpu")]
+pub(crate) use self::wgpu::sort_kernels;
+#[cfg(feature = "wgpu")]
 pub use self::wgpu::{AdapterSummary, GpuStorage, Wgpu};
 
 use crate::dtype::Float;

@@ -52,6 +52,7 @@ mod recurrent;
 mod reduce;
 mod reduce_more;
 mod shape_ops;
+mod sort;
 mod split_ops;
 mod tensor;
 mod trainer;
@@ -91,6 +92,7 @@ pub use recurrent::{GpuLSTM, GpuLSTMCell};
 pub use reduce::GpuAxisOps;
 pub use reduce_more::GpuReductions;
 pub use shape_ops::GpuShapeOps;
+pub use sort::GpuSort;
 
 pub use trainer::LOG_EVERY;
 pub use transformer::GpuTransformerEncoderLayer;
@@ -101,10 +103,10 @@ pub use tensor::{GpuAutograd, GpuBackward, GpuTensor, ToCpu, ToDevice};
 
 /// Everything a GPU program uses: the device, the transfer traits and the op traits.
 pub mod prelude {
-    pub use super::GpuCompare;
     pub use super::{
         GpuActivations, GpuAutograd, GpuBackward, GpuOps, GpuOptimizer, GpuParams, GpuTensor,
         ToCpu, ToDevice, Wgpu,
     };
     pub use super::{GpuAxisOps, GpuReductions, GpuShapeOps};
+    pub use super::{GpuCompare, GpuSort};
 }

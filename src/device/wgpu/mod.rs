@@ -28,6 +28,8 @@ mod rnn_shaders;
 pub(crate) mod seq_kernels;
 mod seq_shaders;
 mod shaders;
+pub(crate) mod sort_kernels;
+mod sort_shaders;
 
 use super::Device;
 use crate::dtype::Float;
