@@ -20,6 +20,8 @@
 mod wgpu;
 
 #[cfg(feature = "wgpu")]
+pub(crate) use self::wgpu::compare_kernels;
+#[cfg(feature = "wgpu")]
 pub(crate) use self::wgpu::kernels;
 #[cfg(feature = "wgpu")]
 pub(crate) use self::wgpu::layer_kernels;

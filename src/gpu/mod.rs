@@ -25,6 +25,7 @@ mod layer_macros;
 mod activations;
 mod attention;
 mod cat_ops;
+mod compare;
 mod conv;
 mod conv_grouped;
 mod conv_transpose;
@@ -63,6 +64,7 @@ pub use crate::device::{AdapterSummary, GpuStorage, Wgpu};
 pub use activations::GpuActivations;
 pub use attention::{GpuAttentionOutput, GpuMultiheadAttention};
 pub use cat_ops::{CatShape, GpuTensorList, StackShape, cat, stack, try_cat, try_stack};
+pub use compare::{GpuCompare, try_where_, where_};
 pub use conv::GpuConv2d;
 pub use conv_grouped::GpuGroupedConv2d;
 pub use conv_transpose::GpuConvTranspose2d;
@@ -99,6 +101,7 @@ pub use tensor::{GpuAutograd, GpuBackward, GpuTensor, ToCpu, ToDevice};
 
 /// Everything a GPU program uses: the device, the transfer traits and the op traits.
 pub mod prelude {
+    pub use super::GpuCompare;
     pub use super::{
         GpuActivations, GpuAutograd, GpuBackward, GpuOps, GpuOptimizer, GpuParams, GpuTensor,
         ToCpu, ToDevice, Wgpu,

@@ -9,16 +9,16 @@ use crate::device::optim_kernels::{OptimRule, optim_step};
 use crate::optim::{Adadelta, Adamax, NAdam, RAdam};
 use std::cell::Cell;
 
-fn sign(maximize: bool) -> f32 {
+fn sign(maximize: bool) -> f64 {
     if maximize { -1.0 } else { 1.0 }
 }
 
 /// `(L2 weight decay, factor p is multiplied by first)` for the two weight-decay forms.
-fn decay_forms(lr: f64, weight_decay: f64, decoupled: bool) -> (f32, f32) {
+fn decay_forms(lr: f64, weight_decay: f64, decoupled: bool) -> (f64, f64) {
     if decoupled {
-        (0.0, (1.0 - lr * weight_decay) as f32)
+        (0.0, 1.0 - lr * weight_decay)
     } else {
-        (weight_decay as f32, 1.0)
+        (weight_decay, 1.0)
     }
 }
 
@@ -52,11 +52,11 @@ impl GpuStep for Adamax<f32> {
         let t = step.min(i32::MAX as u64) as i32;
         let clr = self.lr / (1.0 - b1.powi(t));
         let rule = OptimRule::Adamax([
-            clr as f32,
-            b1 as f32,
-            b2 as f32,
-            self.eps as f32,
-            self.weight_decay as f32,
+            clr,
+            b1,
+            b2,
+            self.eps,
+            self.weight_decay,
             sign(self.maximize),
         ]);
         optim_step(w, g, state, &rule);
@@ -119,12 +119,12 @@ impl GpuStep for NAdam<f32> {
         let mu_product_next = mu_product * mu_next;
         let (l2, decay) = decay_forms(self.lr, self.weight_decay, self.decoupled_weight_decay);
         let rule = OptimRule::NAdam([
-            b1 as f32,
-            b2 as f32,
-            self.eps as f32,
-            (1.0 - b2.powf(t as f64)) as f32,
-            (self.lr * (1.0 - mu) / (1.0 - mu_product)) as f32,
-            (self.lr * mu_next / (1.0 - mu_product_next)) as f32,
+            b1,
+            b2,
+            self.eps,
+            1.0 - b2.powf(t as f64),
+            self.lr * (1.0 - mu) / (1.0 - mu_product),
+            self.lr * mu_next / (1.0 - mu_product_next),
             l2,
             decay,
             sign(self.maximize),
@@ -173,13 +173,13 @@ impl GpuStep for RAdam<f32> {
         let (l2, decay) = decay_forms(self.lr, self.weight_decay, self.decoupled_weight_decay);
         let rule = OptimRule::RAdam(
             [
-                self.lr as f32,
-                b1 as f32,
-                b2 as f32,
-                self.eps as f32,
-                bias_correction1 as f32,
-                bias_correction2.sqrt() as f32,
-                rect.unwrap_or(1.0) as f32,
+                self.lr,
+                b1,
+                b2,
+                self.eps,
+                bias_correction1,
+                bias_correction2.sqrt(),
+                rect.unwrap_or(1.0),
             ],
             rect.is_some(),
             [l2, decay, sign(self.maximize)],
@@ -214,10 +214,10 @@ impl GpuStep for Adadelta<f32> {
         _: bool,
     ) {
         let rule = OptimRule::Adadelta([
-            self.lr as f32,
-            self.rho as f32,
-            self.eps as f32,
-            self.weight_decay as f32,
+            self.lr,
+            self.rho,
+            self.eps,
+            self.weight_decay,
             sign(self.maximize),
         ]);
         optim_step(w, g, state, &rule);

@@ -91,6 +91,9 @@ fn is_nan_t(v: T) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u
 fn exp_t(x: T) -> T { return exp(x); }
 fn log_t(x: T) -> T { return log(x); }
 fn tanh_t(x: T) -> T { return tanh(x); }
+// tanh is +-1 in f32 well before 15; the clamp keeps exp-based implementations from
+// overflowing into NaN (the f64 tanh_t needs no clamp).
+fn tanh_sat_t(x: T) -> T { return tanh(clamp(x, -15.0, 15.0)); }
 fn pow_t(x: T, a: T) -> T { return pow(x, a); }
 fn sin_t(x: T) -> T { return sin(x); }
 fn cos_t(x: T) -> T { return cos(x); }
@@ -226,6 +229,7 @@ fn tanh_t(x: T) -> T {
     let t = e / (e + 2.0);
     return select(t, -t, x < 0.0);
 }
+fn tanh_sat_t(x: T) -> T { return tanh_t(x); }
 fn pow_t(x: T, a: T) -> T {
     if (a == 0.0) { return 1.0; }
     if (is_nan_t(x) || is_nan_t(a)) { return nan_t(); }

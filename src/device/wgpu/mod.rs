@@ -12,6 +12,8 @@ macro_rules! kernel {
     };
 }
 
+pub(crate) mod compare_kernels;
+mod compare_shaders;
 pub(crate) mod dtype;
 pub(crate) mod kernels;
 pub(crate) mod layer_kernels;

@@ -1,25 +1,26 @@
 //! WGSL sources of the Adamax, NAdam, RAdam and Adadelta updates, PyTorch's rules as the CPU
-//! loops in `backend::optim` write them. Same conventions as `shaders.rs`: binding 0 is the
-//! `u32` parameter array (floats as their bits), the index is rebuilt from a grid folded into
-//! two axes, `sign` is -1 to maximize.
+//! loops in `backend::optim` write them, over the element type `T` (f32 or f64, see `dtype.rs`).
+//! Same conventions as `shaders.rs`: binding 0 is the `u32` parameter array (a float is read
+//! with `sc(i)`), the index is rebuilt from a grid folded into two axes, `sign` is -1 to
+//! maximize.
 
 /// Adamax in place: p = n, lr / bias correction 1, beta1, beta2, eps, weight decay, sign.
 pub(crate) const ADAMAX: &str = r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read_write> w: array<f32>;
-@group(0) @binding(2) var<storage, read> g: array<f32>;
-@group(0) @binding(3) var<storage, read_write> m: array<f32>;
-@group(0) @binding(4) var<storage, read_write> u: array<f32>;
+@group(0) @binding(1) var<storage, read_write> w: array<T>;
+@group(0) @binding(2) var<storage, read> g: array<T>;
+@group(0) @binding(3) var<storage, read_write> m: array<T>;
+@group(0) @binding(4) var<storage, read_write> u: array<T>;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 256u;
     if (i >= p[0]) { return; }
-    let clr = bitcast<f32>(p[1]);
-    let b1 = bitcast<f32>(p[2]);
-    let b2 = bitcast<f32>(p[3]);
-    let eps = bitcast<f32>(p[4]);
-    let wd = bitcast<f32>(p[5]);
-    let sign = bitcast<f32>(p[6]);
+    let clr = sc(1);
+    let b1 = sc(2);
+    let b2 = sc(3);
+    let eps = sc(4);
+    let wd = sc(5);
+    let sign = sc(6);
     let x = w[i];
     let gi = sign * g[i] + wd * x;
     let mi = m[i] + (1.0 - b1) * (gi - m[i]);
@@ -34,23 +35,23 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 /// weight, (L2) weight decay, decay factor (decoupled weight decay), sign.
 pub(crate) const NADAM: &str = r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read_write> w: array<f32>;
-@group(0) @binding(2) var<storage, read> g: array<f32>;
-@group(0) @binding(3) var<storage, read_write> m: array<f32>;
-@group(0) @binding(4) var<storage, read_write> v: array<f32>;
+@group(0) @binding(1) var<storage, read_write> w: array<T>;
+@group(0) @binding(2) var<storage, read> g: array<T>;
+@group(0) @binding(3) var<storage, read_write> m: array<T>;
+@group(0) @binding(4) var<storage, read_write> v: array<T>;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 256u;
     if (i >= p[0]) { return; }
-    let b1 = bitcast<f32>(p[1]);
-    let b2 = bitcast<f32>(p[2]);
-    let eps = bitcast<f32>(p[3]);
-    let bc2 = bitcast<f32>(p[4]);
-    let grad_weight = bitcast<f32>(p[5]);
-    let avg_weight = bitcast<f32>(p[6]);
-    let wd = bitcast<f32>(p[7]);
-    let decay = bitcast<f32>(p[8]);
-    let sign = bitcast<f32>(p[9]);
+    let b1 = sc(1);
+    let b2 = sc(2);
+    let eps = sc(3);
+    let bc2 = sc(4);
+    let grad_weight = sc(5);
+    let avg_weight = sc(6);
+    let wd = sc(7);
+    let decay = sc(8);
+    let sign = sc(9);
     var x = w[i] * decay;
     let gi = sign * g[i] + wd * x;
     let mi = m[i] + (1.0 - b1) * (gi - m[i]);
@@ -68,24 +69,24 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 /// 2, rectification (used when p[8] == 1), (L2) weight decay, decay factor, sign.
 pub(crate) const RADAM: &str = r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read_write> w: array<f32>;
-@group(0) @binding(2) var<storage, read> g: array<f32>;
-@group(0) @binding(3) var<storage, read_write> m: array<f32>;
-@group(0) @binding(4) var<storage, read_write> v: array<f32>;
+@group(0) @binding(1) var<storage, read_write> w: array<T>;
+@group(0) @binding(2) var<storage, read> g: array<T>;
+@group(0) @binding(3) var<storage, read_write> m: array<T>;
+@group(0) @binding(4) var<storage, read_write> v: array<T>;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 256u;
     if (i >= p[0]) { return; }
-    let lr = bitcast<f32>(p[1]);
-    let b1 = bitcast<f32>(p[2]);
-    let b2 = bitcast<f32>(p[3]);
-    let eps = bitcast<f32>(p[4]);
-    let bc1 = bitcast<f32>(p[5]);
-    let bc2_sqrt = bitcast<f32>(p[6]);
-    let rect = bitcast<f32>(p[7]);
-    let wd = bitcast<f32>(p[9]);
-    let decay = bitcast<f32>(p[10]);
-    let sign = bitcast<f32>(p[11]);
+    let lr = sc(1);
+    let b1 = sc(2);
+    let b2 = sc(3);
+    let eps = sc(4);
+    let bc1 = sc(5);
+    let bc2_sqrt = sc(6);
+    let rect = sc(7);
+    let wd = sc(9);
+    let decay = sc(10);
+    let sign = sc(11);
     var x = w[i] * decay;
     let gi = sign * g[i] + wd * x;
     let mi = m[i] + (1.0 - b1) * (gi - m[i]);
@@ -106,19 +107,19 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 /// Adadelta in place: p = n, lr, rho, eps, weight decay, sign.
 pub(crate) const ADADELTA: &str = r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read_write> w: array<f32>;
-@group(0) @binding(2) var<storage, read> g: array<f32>;
-@group(0) @binding(3) var<storage, read_write> v: array<f32>;
-@group(0) @binding(4) var<storage, read_write> u: array<f32>;
+@group(0) @binding(1) var<storage, read_write> w: array<T>;
+@group(0) @binding(2) var<storage, read> g: array<T>;
+@group(0) @binding(3) var<storage, read_write> v: array<T>;
+@group(0) @binding(4) var<storage, read_write> u: array<T>;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 256u;
     if (i >= p[0]) { return; }
-    let lr = bitcast<f32>(p[1]);
-    let rho = bitcast<f32>(p[2]);
-    let eps = bitcast<f32>(p[3]);
-    let wd = bitcast<f32>(p[4]);
-    let sign = bitcast<f32>(p[5]);
+    let lr = sc(1);
+    let rho = sc(2);
+    let eps = sc(3);
+    let wd = sc(4);
+    let sign = sc(5);
     let x = w[i];
     let gi = sign * g[i] + wd * x;
     let vi = rho * v[i] + (1.0 - rho) * gi * gi;

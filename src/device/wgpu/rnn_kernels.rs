@@ -2,10 +2,12 @@
 //! [`super::seq_kernels`] (the LSTM's). Only `crate::gpu` calls these.
 
 use super::GpuStorage;
+use super::dtype::Params;
 use super::kernels::{self, BinaryOp};
-use super::pipelines::{Kernel, grid_1d, launch};
+use super::pipelines::{Kernel, grid_1d, launch_as};
 use super::rnn_shaders as src;
 use super::seq_kernels::{copy_into, matmul_at, rows, transposed, zeros};
+use crate::dtype::Float;
 use crate::error::Result;
 
 kernel!(K_RNN_STEP, src::RNN_STEP);
@@ -48,27 +50,27 @@ pub(crate) struct RnnDims {
 
 /// What a forward pass keeps: every hidden state `(steps + 1, B, H)` (slot 0 the initial
 /// state) and, for the GRU, the gates `(steps, B, 4H)`.
-pub(crate) struct RnnSaved {
-    pub(crate) hs: GpuStorage<f32>,
-    acts: GpuStorage<f32>,
+pub(crate) struct RnnSaved<E = f32> {
+    pub(crate) hs: GpuStorage<E>,
+    acts: GpuStorage<E>,
 }
 
 /// The weights and biases of one layer.
-pub(crate) struct RnnWeights<'a> {
-    pub(crate) w_ih: &'a GpuStorage<f32>,
-    pub(crate) w_hh: &'a GpuStorage<f32>,
-    pub(crate) b_ih: Option<&'a GpuStorage<f32>>,
-    pub(crate) b_hh: Option<&'a GpuStorage<f32>>,
+pub(crate) struct RnnWeights<'a, E = f32> {
+    pub(crate) w_ih: &'a GpuStorage<E>,
+    pub(crate) w_hh: &'a GpuStorage<E>,
+    pub(crate) b_ih: Option<&'a GpuStorage<E>>,
+    pub(crate) b_hh: Option<&'a GpuStorage<E>>,
 }
 
 /// The cell over the time-major `x` `(steps, B, I)` from `h0` `(B, H)`: one product for every
 /// step's input projection, then per step the recurrent product and the step kernel.
-pub(crate) fn rnn_forward(
-    x: &GpuStorage<f32>,
-    h0: &GpuStorage<f32>,
-    w: &RnnWeights<'_>,
+pub(crate) fn rnn_forward<E: Float>(
+    x: &GpuStorage<E>,
+    h0: &GpuStorage<E>,
+    w: &RnnWeights<'_, E>,
     d: RnnDims,
-) -> Result<RnnSaved> {
+) -> Result<RnnSaved<E>> {
     let dev = &x.device;
     let (units, gh) = (d.batch * d.hidden, d.mode.gates() * d.hidden);
     let gx = kernels::matmul(
@@ -79,13 +81,13 @@ pub(crate) fn rnn_forward(
         d.input,
         gh,
     )?;
-    let hs = dev.alloc((d.steps + 1) * units);
+    let hs = dev.alloc_as::<E>((d.steps + 1) * units);
     let acts_len = if d.mode == RnnMode::Gru {
         4 * units * d.steps
     } else {
         1
     };
-    let acts = dev.alloc(acts_len);
+    let acts = dev.alloc_as::<E>(acts_len);
     copy_into(h0, 0, &hs, 0, units);
     for t in 0..d.steps {
         let ght = matmul_at(
@@ -107,10 +109,10 @@ pub(crate) fn rnn_forward(
             u32::from(w.b_hh.is_some()),
         ];
         let (bi, bh) = (w.b_ih.unwrap_or(&ght), w.b_hh.unwrap_or(&ght));
-        launch(
+        launch_as::<E>(
             dev,
             K_RNN_STEP,
-            &p,
+            &Params::from(&p[..]),
             &[&gx.buf, &ght.buf, &bi.buf, &bh.buf, &hs.buf, &acts.buf],
             grid_1d(units),
         );
@@ -121,28 +123,28 @@ pub(crate) fn rnn_forward(
 /// The gradients of the pre-activations of the input projection `dgx` and of the recurrent
 /// projection `dgh` (both `(steps, B, G*H)`; the weights' and biases' gradients are products
 /// with them and their column sums) and of the initial state.
-pub(crate) struct RnnGrads {
-    pub(crate) dgx: GpuStorage<f32>,
-    pub(crate) dgh: GpuStorage<f32>,
-    pub(crate) dh0: GpuStorage<f32>,
+pub(crate) struct RnnGrads<E = f32> {
+    pub(crate) dgx: GpuStorage<E>,
+    pub(crate) dgh: GpuStorage<E>,
+    pub(crate) dh0: GpuStorage<E>,
 }
 
 /// The backward pass of [`rnn_forward`] from the gradients of every step's output `dy`
 /// (time-major, if any) and of the last hidden state `dh_n`.
-pub(crate) fn rnn_backward(
-    saved: &RnnSaved,
-    w_hh: &GpuStorage<f32>,
-    dy: Option<&GpuStorage<f32>>,
-    dh_n: Option<&GpuStorage<f32>>,
+pub(crate) fn rnn_backward<E: Float>(
+    saved: &RnnSaved<E>,
+    w_hh: &GpuStorage<E>,
+    dy: Option<&GpuStorage<E>>,
+    dh_n: Option<&GpuStorage<E>>,
     d: RnnDims,
-) -> Result<RnnGrads> {
+) -> Result<RnnGrads<E>> {
     let dev = &saved.hs.device;
     let (units, gh) = (d.batch * d.hidden, d.mode.gates() * d.hidden);
     let mut dh = dh_n.cloned().unwrap_or_else(|| zeros(dev, units));
-    let dgx = dev.alloc(d.steps * d.batch * gh);
-    let dgh = dev.alloc(d.steps * d.batch * gh);
+    let dgx = dev.alloc_as::<E>(d.steps * d.batch * gh);
+    let dgh = dev.alloc_as::<E>(d.steps * d.batch * gh);
     for t in (0..d.steps).rev() {
-        let direct = dev.alloc(units);
+        let direct = dev.alloc_as::<E>(units);
         let p = [
             units as u32,
             d.hidden as u32,
@@ -151,10 +153,10 @@ pub(crate) fn rnn_backward(
             u32::from(dy.is_some()),
         ];
         let dyb = dy.unwrap_or(&dh);
-        launch(
+        launch_as::<E>(
             dev,
             K_RNN_STEP_BACKWARD,
-            &p,
+            &Params::from(&p[..]),
             &[
                 &saved.acts.buf,
                 &saved.hs.buf,

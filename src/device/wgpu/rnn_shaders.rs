@@ -10,15 +10,15 @@
 /// p = B * H, H, t, mode, has b_ih, has b_hh.
 pub(crate) const RNN_STEP: &str = r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read> gx: array<f32>;
-@group(0) @binding(2) var<storage, read> gh: array<f32>;
-@group(0) @binding(3) var<storage, read> bih: array<f32>;
-@group(0) @binding(4) var<storage, read> bhh: array<f32>;
-@group(0) @binding(5) var<storage, read_write> hs: array<f32>;
-@group(0) @binding(6) var<storage, read_write> acts: array<f32>;
-fn sigm(v: f32) -> f32 { return 1.0 / (1.0 + exp(-v)); }
-fn bi(k: u32) -> f32 { if (p[4] == 1u) { return bih[k]; } return 0.0; }
-fn bh(k: u32) -> f32 { if (p[5] == 1u) { return bhh[k]; } return 0.0; }
+@group(0) @binding(1) var<storage, read> gx: array<T>;
+@group(0) @binding(2) var<storage, read> gh: array<T>;
+@group(0) @binding(3) var<storage, read> bih: array<T>;
+@group(0) @binding(4) var<storage, read> bhh: array<T>;
+@group(0) @binding(5) var<storage, read_write> hs: array<T>;
+@group(0) @binding(6) var<storage, read_write> acts: array<T>;
+fn sigm(v: T) -> T { return 1.0 / (1.0 + exp_t(-v)); }
+fn bi(k: u32) -> T { if (p[4] == 1u) { return bih[k]; } return 0.0; }
+fn bh(k: u32) -> T { if (p[5] == 1u) { return bhh[k]; } return 0.0; }
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 256u;
@@ -32,7 +32,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if (mode < 2u) {
         let pre = gx[t * units + i] + gh[i] + bi(j) + bh(j);
         var h = max(pre, 0.0);
-        if (mode == 0u) { h = tanh(clamp(pre, -15.0, 15.0)); }
+        if (mode == 0u) { h = tanh_sat_t(pre); }
         hs[(t + 1u) * units + i] = h;
         return;
     }
@@ -41,7 +41,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let r = sigm(gx[xo + j] + bi(j) + gh[row + j] + bh(j));
     let z = sigm(gx[xo + hsz + j] + bi(hsz + j) + gh[row + hsz + j] + bh(hsz + j));
     let ghn = gh[row + 2u * hsz + j] + bh(2u * hsz + j);
-    let n = tanh(clamp(gx[xo + 2u * hsz + j] + bi(2u * hsz + j) + r * ghn, -15.0, 15.0));
+    let n = tanh_sat_t(gx[xo + 2u * hsz + j] + bi(2u * hsz + j) + r * ghn);
     let h_prev = hs[t * units + i];
     hs[(t + 1u) * units + i] = (1.0 - z) * n + z * h_prev;
     let o4 = t * units * 4u + b * 4u * hsz;
@@ -60,13 +60,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 /// p = B * H, H, t, mode, has dy.
 pub(crate) const RNN_STEP_BACKWARD: &str = r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read> acts: array<f32>;
-@group(0) @binding(2) var<storage, read> hs: array<f32>;
-@group(0) @binding(3) var<storage, read> dy: array<f32>;
-@group(0) @binding(4) var<storage, read> dh: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dgx: array<f32>;
-@group(0) @binding(6) var<storage, read_write> dgh: array<f32>;
-@group(0) @binding(7) var<storage, read_write> dh_direct: array<f32>;
+@group(0) @binding(1) var<storage, read> acts: array<T>;
+@group(0) @binding(2) var<storage, read> hs: array<T>;
+@group(0) @binding(3) var<storage, read> dy: array<T>;
+@group(0) @binding(4) var<storage, read> dh: array<T>;
+@group(0) @binding(5) var<storage, read_write> dgx: array<T>;
+@group(0) @binding(6) var<storage, read_write> dgh: array<T>;
+@group(0) @binding(7) var<storage, read_write> dh_direct: array<T>;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 256u;

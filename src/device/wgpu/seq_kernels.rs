@@ -1,11 +1,13 @@
 //! The sequence kernels (LSTM, softmax, per-axis arg-max, concatenation) as plain functions
 //! on device buffers, beside [`super::kernels`]. Only `crate::gpu` calls these.
 
+use super::dtype::Params;
 use super::kernels::MatView;
 pub(crate) use super::kernels::{matmul_at, softmax, softmax_backward};
-use super::pipelines::{Kernel, grid_1d, launch, record};
+use super::pipelines::{Kernel, grid_1d, launch_as, record};
 use super::seq_shaders as src;
 use super::{GpuStorage, Wgpu};
+use crate::dtype::Float;
 use crate::error::Result;
 
 kernel!(K_LSTM_GATES, src::LSTM_GATES);
@@ -16,7 +18,7 @@ kernel!(K_CONCAT, src::CONCAT);
 kernel!(K_NARROW, src::NARROW);
 
 /// A row-major `(rows, cols)` matrix view of `data`.
-pub(crate) fn rows(data: &GpuStorage<f32>, cols: usize) -> MatView<'_> {
+pub(crate) fn rows<E>(data: &GpuStorage<E>, cols: usize) -> MatView<'_, E> {
     MatView {
         data,
         batch_stride: 0,
@@ -26,7 +28,7 @@ pub(crate) fn rows(data: &GpuStorage<f32>, cols: usize) -> MatView<'_> {
 }
 
 /// The transpose of the row-major `(rows, cols)` matrix `data`, as a view.
-pub(crate) fn transposed(data: &GpuStorage<f32>, cols: usize) -> MatView<'_> {
+pub(crate) fn transposed<E>(data: &GpuStorage<E>, cols: usize) -> MatView<'_, E> {
     MatView {
         data,
         batch_stride: 0,
@@ -36,36 +38,37 @@ pub(crate) fn transposed(data: &GpuStorage<f32>, cols: usize) -> MatView<'_> {
 }
 
 /// A new buffer of `len` zeros.
-pub(crate) fn zeros(dev: &Wgpu, len: usize) -> GpuStorage<f32> {
-    dev.upload(&vec![0.0; len])
+pub(crate) fn zeros<E: Float>(dev: &Wgpu, len: usize) -> GpuStorage<E> {
+    dev.upload(&vec![E::ZERO; len])
 }
 
 /// Copies `len` elements of `src` from element `src_off` into `dst` at element `dst_off`
 /// (`dst` is a buffer this op owns and is still filling).
-pub(crate) fn copy_into(
-    src: &GpuStorage<f32>,
+pub(crate) fn copy_into<E>(
+    src: &GpuStorage<E>,
     src_off: usize,
-    dst: &GpuStorage<f32>,
+    dst: &GpuStorage<E>,
     dst_off: usize,
     len: usize,
 ) {
     if len == 0 {
         return;
     }
+    let size = core::mem::size_of::<E>();
     record(&src.device, |enc| {
         enc.copy_buffer_to_buffer(
             &src.buf,
-            (src_off * 4) as u64,
+            (src_off * size) as u64,
             &dst.buf,
-            (dst_off * 4) as u64,
-            (len * 4) as u64,
+            (dst_off * size) as u64,
+            (len * size) as u64,
         )
     });
 }
 
 /// `len` elements of `src` from element `off`, in a new buffer.
-pub(crate) fn copy_range(src: &GpuStorage<f32>, off: usize, len: usize) -> GpuStorage<f32> {
-    let out = src.device.alloc(len);
+pub(crate) fn copy_range<E: Float>(src: &GpuStorage<E>, off: usize, len: usize) -> GpuStorage<E> {
+    let out = src.device.alloc_as::<E>(len);
     copy_into(src, off, &out, 0, len);
     out
 }
@@ -82,24 +85,24 @@ pub(crate) struct LstmDims {
 
 /// What an LSTM forward pass keeps: every hidden and cell state `(steps + 1, B, H)` (slot 0
 /// the initial state) and the activated gates `(steps, B, 4H)`.
-pub(crate) struct LstmSaved {
-    pub(crate) hs: GpuStorage<f32>,
-    pub(crate) cs: GpuStorage<f32>,
-    pub(crate) acts: GpuStorage<f32>,
+pub(crate) struct LstmSaved<E = f32> {
+    pub(crate) hs: GpuStorage<E>,
+    pub(crate) cs: GpuStorage<E>,
+    pub(crate) acts: GpuStorage<E>,
 }
 
 /// An LSTM over the time-major `x` `(steps, B, I)` from `h0`, `c0` `(B, H)`: one product
 /// for every step's input projection, then per step the recurrent product and the fused
 /// gate kernel. `bias` is `b_ih + b_hh` `(4H)`, if the layer has biases.
-pub(crate) fn lstm_forward(
-    x: &GpuStorage<f32>,
-    h0: &GpuStorage<f32>,
-    c0: &GpuStorage<f32>,
-    w_ih: &GpuStorage<f32>,
-    w_hh: &GpuStorage<f32>,
-    bias: Option<&GpuStorage<f32>>,
+pub(crate) fn lstm_forward<E: Float>(
+    x: &GpuStorage<E>,
+    h0: &GpuStorage<E>,
+    c0: &GpuStorage<E>,
+    w_ih: &GpuStorage<E>,
+    w_hh: &GpuStorage<E>,
+    bias: Option<&GpuStorage<E>>,
     d: LstmDims,
-) -> Result<LstmSaved> {
+) -> Result<LstmSaved<E>> {
     let dev = &x.device;
     let (units, g4) = (d.batch * d.hidden, 4 * d.hidden);
     // x W_ih^T for every step at once: (S * B, 4H).
@@ -111,9 +114,9 @@ pub(crate) fn lstm_forward(
         d.input,
         g4,
     )?;
-    let hs = dev.alloc((d.steps + 1) * units);
-    let cs = dev.alloc((d.steps + 1) * units);
-    let acts = dev.alloc(d.steps * d.batch * g4);
+    let hs = dev.alloc_as::<E>((d.steps + 1) * units);
+    let cs = dev.alloc_as::<E>((d.steps + 1) * units);
+    let acts = dev.alloc_as::<E>(d.steps * d.batch * g4);
     copy_into(h0, 0, &hs, 0, units);
     copy_into(c0, 0, &cs, 0, units);
     for t in 0..d.steps {
@@ -134,10 +137,10 @@ pub(crate) fn lstm_forward(
             u32::from(bias.is_some()),
         ];
         let b = bias.unwrap_or(&gh);
-        launch(
+        launch_as::<E>(
             dev,
             K_LSTM_GATES,
-            &p,
+            &Params::from(&p[..]),
             &[&gx.buf, &gh.buf, &b.buf, &hs.buf, &cs.buf, &acts.buf],
             grid_1d(units),
         );
@@ -147,29 +150,29 @@ pub(crate) fn lstm_forward(
 
 /// The gradients an LSTM backward pass returns: the pre-activation gradients `dg`
 /// `(steps, B, 4H)` (the biases' gradients are its column sums) and the initial states'.
-pub(crate) struct LstmGrads {
-    pub(crate) dg: GpuStorage<f32>,
-    pub(crate) dh0: GpuStorage<f32>,
-    pub(crate) dc0: GpuStorage<f32>,
+pub(crate) struct LstmGrads<E = f32> {
+    pub(crate) dg: GpuStorage<E>,
+    pub(crate) dh0: GpuStorage<E>,
+    pub(crate) dc0: GpuStorage<E>,
 }
 
 /// The backward pass of [`lstm_forward`] from the gradients of every step's output `dy`
 /// (time-major, if any), of the last hidden state `dh_n` and of the last cell state `dc_n`.
-pub(crate) fn lstm_backward(
-    saved: &LstmSaved,
-    w_hh: &GpuStorage<f32>,
-    dy: Option<&GpuStorage<f32>>,
-    dh_n: Option<&GpuStorage<f32>>,
-    dc_n: Option<&GpuStorage<f32>>,
+pub(crate) fn lstm_backward<E: Float>(
+    saved: &LstmSaved<E>,
+    w_hh: &GpuStorage<E>,
+    dy: Option<&GpuStorage<E>>,
+    dh_n: Option<&GpuStorage<E>>,
+    dc_n: Option<&GpuStorage<E>>,
     d: LstmDims,
-) -> Result<LstmGrads> {
+) -> Result<LstmGrads<E>> {
     let dev = &saved.hs.device;
     let (units, g4) = (d.batch * d.hidden, 4 * d.hidden);
     let mut dh = dh_n.cloned().unwrap_or_else(|| zeros(dev, units));
     let mut dc = dc_n.cloned().unwrap_or_else(|| zeros(dev, units));
-    let dg = dev.alloc(d.steps * d.batch * g4);
+    let dg = dev.alloc_as::<E>(d.steps * d.batch * g4);
     for t in (0..d.steps).rev() {
-        let dc_prev = dev.alloc(units);
+        let dc_prev = dev.alloc_as::<E>(units);
         let p = [
             units as u32,
             d.hidden as u32,
@@ -177,10 +180,10 @@ pub(crate) fn lstm_backward(
             u32::from(dy.is_some()),
         ];
         let dyb = dy.unwrap_or(&dh);
-        launch(
+        launch_as::<E>(
             dev,
             K_LSTM_GATES_BACKWARD,
-            &p,
+            &Params::from(&p[..]),
             &[
                 &saved.acts.buf,
                 &saved.cs.buf,
@@ -214,21 +217,21 @@ pub(crate) fn lstm_backward(
 
 /// The maximum (or minimum, `min`) along the middle axis of `(outer, n, inner)`, `n >= 1`,
 /// and the index of the first one (`u32`s in the second buffer).
-pub(crate) fn arg_extreme(
-    x: &GpuStorage<f32>,
+pub(crate) fn arg_extreme<E: Float>(
+    x: &GpuStorage<E>,
     outer: usize,
     n: usize,
     inner: usize,
     min: bool,
-) -> (GpuStorage<f32>, GpuStorage<f32>) {
+) -> (GpuStorage<E>, GpuStorage<f32>) {
     let dev = &x.device;
     let count = outer * inner;
-    let (y, idx) = (dev.alloc(count), dev.alloc(count));
+    let (y, idx) = (dev.alloc_as::<E>(count), dev.alloc(count));
     let p = [count as u32, n as u32, inner as u32, u32::from(min)];
-    launch(
+    launch_as::<E>(
         dev,
         K_ARG_EXTREME,
-        &p,
+        &Params::from(&p[..]),
         &[&x.buf, &y.buf, &idx.buf],
         grid_1d(count),
     );
@@ -236,21 +239,21 @@ pub(crate) fn arg_extreme(
 }
 
 /// The input gradient of [`arg_extreme`] from its indices and output gradient.
-pub(crate) fn arg_extreme_backward(
+pub(crate) fn arg_extreme_backward<E: Float>(
     idx: &GpuStorage<f32>,
-    g: &GpuStorage<f32>,
+    g: &GpuStorage<E>,
     outer: usize,
     n: usize,
     inner: usize,
-) -> GpuStorage<f32> {
+) -> GpuStorage<E> {
     let dev = &g.device;
     let count = outer * n * inner;
-    let out = dev.alloc(count);
+    let out = dev.alloc_as::<E>(count);
     let p = [count as u32, n as u32, inner as u32];
-    launch(
+    launch_as::<E>(
         dev,
         K_ARG_EXTREME_BACKWARD,
-        &p,
+        &Params::from(&p[..]),
         &[&idx.buf, &g.buf, &out.buf],
         grid_1d(count),
     );
@@ -264,21 +267,21 @@ pub(crate) fn download_u32(s: &GpuStorage<f32>) -> Result<Vec<u32>> {
 }
 
 /// `a` `(outer, na, inner)` and `b` `(outer, nb, inner)` joined along the middle axis.
-pub(crate) fn concat(
-    a: &GpuStorage<f32>,
-    b: &GpuStorage<f32>,
+pub(crate) fn concat<E: Float>(
+    a: &GpuStorage<E>,
+    b: &GpuStorage<E>,
     outer: usize,
     (na, nb): (usize, usize),
     inner: usize,
-) -> GpuStorage<f32> {
+) -> GpuStorage<E> {
     let dev = &a.device;
     let count = outer * (na + nb) * inner;
-    let out = dev.alloc(count);
+    let out = dev.alloc_as::<E>(count);
     let p = [count as u32, (na * inner) as u32, (nb * inner) as u32];
-    launch(
+    launch_as::<E>(
         dev,
         K_CONCAT,
-        &p,
+        &Params::from(&p[..]),
         &[&a.buf, &b.buf, &out.buf],
         grid_1d(count),
     );
@@ -286,22 +289,28 @@ pub(crate) fn concat(
 }
 
 /// Positions `[off, off + len)` of the middle axis of `x` `(outer, total, inner)`.
-pub(crate) fn narrow(
-    x: &GpuStorage<f32>,
+pub(crate) fn narrow<E: Float>(
+    x: &GpuStorage<E>,
     outer: usize,
     total: usize,
     inner: usize,
     (off, len): (usize, usize),
-) -> GpuStorage<f32> {
+) -> GpuStorage<E> {
     let dev = &x.device;
     let count = outer * len * inner;
-    let out = dev.alloc(count);
+    let out = dev.alloc_as::<E>(count);
     let p = [
         count as u32,
         (len * inner) as u32,
         (total * inner) as u32,
         (off * inner) as u32,
     ];
-    launch(dev, K_NARROW, &p, &[&x.buf, &out.buf], grid_1d(count));
+    launch_as::<E>(
+        dev,
+        K_NARROW,
+        &Params::from(&p[..]),
+        &[&x.buf, &out.buf],
+        grid_1d(count),
+    );
     out
 }

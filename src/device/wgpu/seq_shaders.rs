@@ -9,16 +9,13 @@
 /// p = B * H, H, t, has bias.
 pub(crate) const LSTM_GATES: &str = r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read> gx: array<f32>;
-@group(0) @binding(2) var<storage, read> gh: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> hs: array<f32>;
-@group(0) @binding(5) var<storage, read_write> cs: array<f32>;
-@group(0) @binding(6) var<storage, read_write> acts: array<f32>;
-fn sigmoid(v: f32) -> f32 { return 1.0 / (1.0 + exp(-v)); }
-// tanh saturates to +-1 in f32 well before 15; clamping keeps exp-based implementations
-// from overflowing into NaN.
-fn tanh_c(v: f32) -> f32 { return tanh(clamp(v, -15.0, 15.0)); }
+@group(0) @binding(1) var<storage, read> gx: array<T>;
+@group(0) @binding(2) var<storage, read> gh: array<T>;
+@group(0) @binding(3) var<storage, read> bias: array<T>;
+@group(0) @binding(4) var<storage, read_write> hs: array<T>;
+@group(0) @binding(5) var<storage, read_write> cs: array<T>;
+@group(0) @binding(6) var<storage, read_write> acts: array<T>;
+fn sigmoid(v: T) -> T { return 1.0 / (1.0 + exp_t(-v)); }
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 256u;
@@ -31,7 +28,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let g4 = 4u * hsz;
     let xo = t * units * 4u + b * g4;
     let ho = b * g4;
-    var pre = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
+    var pre = array<T, 4>(0.0, 0.0, 0.0, 0.0);
     for (var k = 0u; k < 4u; k++) {
         var v = gx[xo + k * hsz + j] + gh[ho + k * hsz + j];
         if (p[3] == 1u) { v += bias[k * hsz + j]; }
@@ -39,11 +36,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     }
     let ig = sigmoid(pre[0]);
     let fg = sigmoid(pre[1]);
-    let gg = tanh_c(pre[2]);
+    let gg = tanh_sat_t(pre[2]);
     let og = sigmoid(pre[3]);
     let c = fg * cs[t * units + i] + ig * gg;
     cs[(t + 1u) * units + i] = c;
-    hs[(t + 1u) * units + i] = og * tanh_c(c);
+    hs[(t + 1u) * units + i] = og * tanh_sat_t(c);
     acts[xo + j] = ig;
     acts[xo + hsz + j] = fg;
     acts[xo + 2u * hsz + j] = gg;
@@ -57,13 +54,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 /// gradient of `c_{t-1}` into `dc_prev`. p = B * H, H, t, has dy.
 pub(crate) const LSTM_GATES_BACKWARD: &str = r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read> acts: array<f32>;
-@group(0) @binding(2) var<storage, read> cs: array<f32>;
-@group(0) @binding(3) var<storage, read> dy: array<f32>;
-@group(0) @binding(4) var<storage, read> dh: array<f32>;
-@group(0) @binding(5) var<storage, read> dc: array<f32>;
-@group(0) @binding(6) var<storage, read_write> dg: array<f32>;
-@group(0) @binding(7) var<storage, read_write> dc_prev: array<f32>;
+@group(0) @binding(1) var<storage, read> acts: array<T>;
+@group(0) @binding(2) var<storage, read> cs: array<T>;
+@group(0) @binding(3) var<storage, read> dy: array<T>;
+@group(0) @binding(4) var<storage, read> dh: array<T>;
+@group(0) @binding(5) var<storage, read> dc: array<T>;
+@group(0) @binding(6) var<storage, read_write> dg: array<T>;
+@group(0) @binding(7) var<storage, read_write> dc_prev: array<T>;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 256u;
@@ -79,7 +76,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let gg = acts[o4 + 2u * hsz + j];
     let og = acts[o4 + 3u * hsz + j];
     let c_prev = cs[t * units + i];
-    let tc = tanh(clamp(cs[(t + 1u) * units + i], -15.0, 15.0));
+    let tc = tanh_sat_t(cs[(t + 1u) * units + i]);
     var dh_t = dh[i];
     if (p[3] == 1u) { dh_t += dy[t * units + i]; }
     let dct = dc[i] + dh_t * og * (1.0 - tc * tc);
@@ -96,10 +93,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 /// p = outer * inner, n, inner, op.
 pub(crate) const ARG_EXTREME: &str = r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<T>;
+@group(0) @binding(2) var<storage, read_write> y: array<T>;
 @group(0) @binding(3) var<storage, read_write> idx: array<u32>;
-fn is_nan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let o = gid.x + gid.y * nwg.x * 256u;
@@ -113,7 +109,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         let v = x[base + k * inner];
         var better = v > best;
         if (p[3] == 1u) { better = v < best; }
-        if (!is_nan(best) && (is_nan(v) || better)) {
+        if (!is_nan_t(best) && (is_nan_t(v) || better)) {
             best = v;
             at = k;
         }
@@ -128,8 +124,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 pub(crate) const ARG_EXTREME_BACKWARD: &str = r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
 @group(0) @binding(1) var<storage, read> idx: array<u32>;
-@group(0) @binding(2) var<storage, read> g: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(2) var<storage, read> g: array<T>;
+@group(0) @binding(3) var<storage, read_write> dx: array<T>;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 256u;
@@ -146,9 +142,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 /// p = n out, na * inner, nb * inner.
 pub(crate) const CONCAT: &str = r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> a: array<T>;
+@group(0) @binding(2) var<storage, read> b: array<T>;
+@group(0) @binding(3) var<storage, read_write> out: array<T>;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 256u;
@@ -165,8 +161,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 /// step of [`CONCAT`]): p = n out, len * inner, total * inner, off * inner.
 pub(crate) const NARROW: &str = r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<T>;
+@group(0) @binding(2) var<storage, read_write> out: array<T>;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 256u;
