@@ -4,7 +4,7 @@
 /// (`Kernel` as imported where it is used).
 macro_rules! kernel {
     ($name:ident, $src:expr) => {
-        const $name: Kernel = Kernel {
+        pub(crate) const $name: Kernel = Kernel {
             key: stringify!($name),
             source: $src,
             entry: "main",
@@ -23,6 +23,7 @@ mod loss_shaders;
 pub(crate) mod optim_kernels;
 mod optim_shaders;
 pub(crate) mod pipelines;
+mod registry;
 pub(crate) mod rnn_kernels;
 mod rnn_shaders;
 pub(crate) mod seq_kernels;
