@@ -30,7 +30,8 @@ use std::any::Any;
 /// `try_forward` take GPU tensors and behave as the CPU struct's (reductions, `weight`,
 /// `pos_weight`, `ignore_index`, `label_smoothing`, `beta`, `delta`, `log_target`, the same
 /// checks and errors). Weights are uploaded once, here. [`to_cpu`](ToCpu::to_cpu) gives the
-/// CPU struct back.
+/// CPU struct back. Inputs are f32 or f64 GPU tensors (f64 weights for f64 inputs, as on the
+/// CPU).
 ///
 /// ```no_run
 /// use shaped::prelude::*;
