@@ -20,6 +20,8 @@
 mod wgpu;
 
 #[cfg(feature = "wgpu")]
+pub(crate) use self::wgpu::compare_kernels;
+#[cfg(feature = "wgpu")]
 pub(crate) use self::wgpu::kernels;
 #[cfg(feature = "wgpu")]
 pub(crate) use self::wgpu::layer_kernels;
@@ -33,6 +35,8 @@ pub(crate) use self::wgpu::pipelines;
 pub(crate) use self::wgpu::rnn_kernels;
 #[cfg(feature = "wgpu")]
 pub(crate) use self::wgpu::seq_kernels;
+#[cfg(feature = "wgpu")]
+pub(crate) use self::wgpu::sort_kernels;
 #[cfg(feature = "wgpu")]
 pub use self::wgpu::{AdapterSummary, GpuStorage, Wgpu};
 

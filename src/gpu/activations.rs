@@ -85,7 +85,7 @@ impl<S: Shape, T: Tape<f32>> GpuActivations<S, T> for GpuTensor<S, T> {
         unary_ext_op(self, UnaryExt::Cos)
     }
     fn leaky_relu(self, negative_slope: f32) -> GpuTensor<S, T> {
-        unary_ext_op(self, UnaryExt::LeakyRelu(negative_slope))
+        unary_ext_op(self, UnaryExt::LeakyRelu(f64::from(negative_slope)))
     }
     fn gelu(self) -> GpuTensor<S, T> {
         unary_ext_op(self, UnaryExt::GeluErf)
@@ -97,13 +97,16 @@ impl<S: Shape, T: Tape<f32>> GpuActivations<S, T> for GpuTensor<S, T> {
         unary_ext_op(self, UnaryExt::Silu)
     }
     fn softplus(self, beta: f32, threshold: f32) -> GpuTensor<S, T> {
-        unary_ext_op(self, UnaryExt::Softplus(beta, threshold))
+        unary_ext_op(
+            self,
+            UnaryExt::Softplus(f64::from(beta), f64::from(threshold)),
+        )
     }
     fn clamp(self, min: f32, max: f32) -> GpuTensor<S, T> {
-        unary_ext_op(self, UnaryExt::Clamp(min, max))
+        unary_ext_op(self, UnaryExt::Clamp(f64::from(min), f64::from(max)))
     }
     fn powf(self, exponent: f32) -> GpuTensor<S, T> {
-        unary_ext_op(self, UnaryExt::Pow(exponent))
+        unary_ext_op(self, UnaryExt::Pow(f64::from(exponent)))
     }
 }
 

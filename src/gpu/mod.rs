@@ -25,6 +25,7 @@ mod layer_macros;
 mod activations;
 mod attention;
 mod cat_ops;
+mod compare;
 mod conv;
 mod conv_grouped;
 mod conv_transpose;
@@ -51,6 +52,7 @@ mod recurrent;
 mod reduce;
 mod reduce_more;
 mod shape_ops;
+mod sort;
 mod split_ops;
 mod tensor;
 mod trainer;
@@ -63,6 +65,7 @@ pub use crate::device::{AdapterSummary, GpuStorage, Wgpu};
 pub use activations::GpuActivations;
 pub use attention::{GpuAttentionOutput, GpuMultiheadAttention};
 pub use cat_ops::{CatShape, GpuTensorList, StackShape, cat, stack, try_cat, try_stack};
+pub use compare::{GpuCompare, try_where_, where_};
 pub use conv::GpuConv2d;
 pub use conv_grouped::GpuGroupedConv2d;
 pub use conv_transpose::GpuConvTranspose2d;
@@ -89,6 +92,7 @@ pub use recurrent::{GpuLSTM, GpuLSTMCell};
 pub use reduce::GpuAxisOps;
 pub use reduce_more::GpuReductions;
 pub use shape_ops::GpuShapeOps;
+pub use sort::GpuSort;
 
 pub use trainer::LOG_EVERY;
 pub use transformer::GpuTransformerEncoderLayer;
@@ -104,4 +108,5 @@ pub mod prelude {
         ToCpu, ToDevice, Wgpu,
     };
     pub use super::{GpuAxisOps, GpuReductions, GpuShapeOps};
+    pub use super::{GpuCompare, GpuSort};
 }

@@ -28,7 +28,7 @@ struct NormPlan {
     params: Groups,
     ix: NormIndex,
     at: WeightAt,
-    eps: f32,
+    eps: f64,
 }
 
 /// Normalises `x` by `stats` (the batch's when `batch`), applies `w`, `b` and records the
@@ -225,7 +225,7 @@ where
                 pmod: d.max(1),
             },
             at: WeightAt::Inside,
-            eps: self.eps as f32,
+            eps: self.eps,
         };
         let stats = layer_kernels::group_stats(&x.data, rows_grouped);
         Ok(normalize(x, (&self.weight, &self.bias), stats, true, plan))
@@ -329,7 +329,7 @@ impl<const G: usize, const C: usize, S: Shape, T: Tape<f32>> Module<GpuTensor<S,
                 pmod: C,
             },
             at: WeightAt::Inside,
-            eps: self.eps as f32,
+            eps: self.eps,
         };
         let stats = layer_kernels::group_stats(&x.data, stats_groups);
         Ok(normalize(x, (&self.weight, &self.bias), stats, true, plan))
@@ -462,7 +462,7 @@ impl<C: Dim, const K: usize> GpuBatchNorm<C, K> {
                 pmod: c.max(1),
             },
             at: WeightAt::Outside,
-            eps: self.eps as f32,
+            eps: self.eps,
         };
         let stats = if training {
             let (mean, var) = layer_kernels::group_stats(&x.data, channels);
@@ -471,8 +471,8 @@ impl<C: Dim, const K: usize> GpuBatchNorm<C, K> {
             *running = layer_kernels::bn_running(
                 (&running.0, &running.1),
                 (&mean, &var),
-                self.momentum as f32,
-                unbias as f32,
+                self.momentum,
+                unbias,
             );
             (mean, var)
         } else {

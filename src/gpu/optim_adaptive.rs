@@ -6,7 +6,7 @@ use crate::device::GpuStorage;
 use crate::device::layer_kernels::{self, RmsPropStep};
 use crate::optim::{Adagrad, RmsProp};
 
-fn sign(maximize: bool) -> f32 {
+fn sign(maximize: bool) -> f64 {
     if maximize { -1.0 } else { 1.0 }
 }
 
@@ -49,11 +49,11 @@ impl GpuStep for RmsProp<f32> {
             g,
             state,
             &RmsPropStep {
-                lr: self.lr as f32,
-                alpha: self.alpha as f32,
-                eps: self.eps as f32,
-                weight_decay: self.weight_decay as f32,
-                momentum: self.momentum as f32,
+                lr: self.lr,
+                alpha: self.alpha,
+                eps: self.eps,
+                weight_decay: self.weight_decay,
+                momentum: self.momentum,
                 centered: self.centered,
                 sign: sign(self.maximize),
             },
@@ -95,12 +95,7 @@ impl GpuStep for Adagrad<f32> {
             w,
             g,
             &state[0],
-            (
-                clr as f32,
-                self.eps as f32,
-                self.weight_decay as f32,
-                sign(self.maximize),
-            ),
+            (clr, self.eps, self.weight_decay, sign(self.maximize)),
         );
     }
 }

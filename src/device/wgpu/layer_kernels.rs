@@ -1,11 +1,16 @@
 //! The layer kernels (`layer_shaders`) as plain functions on device buffers: the other
 //! activations, the elementwise losses, average pooling, the normalisations and the RMSprop,
-//! Adagrad and Adam-amsgrad updates. Only `crate::gpu` calls these.
+//! Adagrad and Adam-amsgrad updates. Only `crate::gpu` calls these. Every kernel is generic
+//! over the element type `E` (f32 or f64); float settings are passed as `f64` (or `E` where the
+//! f32 build computes them in f32) and reach the shader through [`Params`], which rounds them
+//! to f32 for an f32 kernel exactly as the former `x as f32` did.
 
 use super::GpuStorage;
+use super::dtype::Params;
 use super::kernels::Window;
 use super::layer_shaders as shaders;
-use super::pipelines::{Kernel, grid_1d, launch};
+use super::pipelines::{Kernel, grid_1d, launch_as};
+use crate::dtype::Float;
 
 kernel!(K_UNARY_EXT, shaders::UNARY_EXT);
 kernel!(K_UNARY_EXT_BACKWARD, shaders::UNARY_EXT_BACKWARD);
@@ -30,20 +35,20 @@ pub(crate) enum UnaryExt {
     Sin,
     Cos,
     /// The negative slope.
-    LeakyRelu(f32),
+    LeakyRelu(f64),
     GeluErf,
     GeluTanh,
     Silu,
     /// `beta`, `threshold`.
-    Softplus(f32, f32),
+    Softplus(f64, f64),
     /// `min`, `max`.
-    Clamp(f32, f32),
+    Clamp(f64, f64),
     /// The exponent.
-    Pow(f32),
+    Pow(f64),
 }
 
 impl UnaryExt {
-    fn params(self, n: usize) -> [u32; 4] {
+    fn params(self, n: usize) -> Params {
         let (op, a, b) = match self {
             UnaryExt::Abs => (0, 0.0, 0.0),
             UnaryExt::Sqrt => (1, 0.0, 0.0),
@@ -57,14 +62,14 @@ impl UnaryExt {
             UnaryExt::Clamp(lo, hi) => (9, lo, hi),
             UnaryExt::Pow(e) => (10, e, 0.0),
         };
-        [n as u32, op, f32::to_bits(a), f32::to_bits(b)]
+        Params::new().u(n).u(op).f(a).f(b)
     }
 }
 
 /// `f(x)` elementwise.
-pub(crate) fn unary_ext(op: UnaryExt, x: &GpuStorage<f32>) -> GpuStorage<f32> {
-    let out = x.device.alloc(x.len);
-    launch(
+pub(crate) fn unary_ext<E: Float>(op: UnaryExt, x: &GpuStorage<E>) -> GpuStorage<E> {
+    let out = x.device.alloc_as::<E>(x.len);
+    launch_as::<E>(
         &x.device,
         K_UNARY_EXT,
         &op.params(x.len),
@@ -75,14 +80,14 @@ pub(crate) fn unary_ext(op: UnaryExt, x: &GpuStorage<f32>) -> GpuStorage<f32> {
 }
 
 /// The input gradient of [`unary_ext`] from `x`, `y = f(x)` and the output gradient `g`.
-pub(crate) fn unary_ext_backward(
+pub(crate) fn unary_ext_backward<E: Float>(
     op: UnaryExt,
-    x: &GpuStorage<f32>,
-    y: &GpuStorage<f32>,
-    g: &GpuStorage<f32>,
-) -> GpuStorage<f32> {
-    let out = x.device.alloc(x.len);
-    launch(
+    x: &GpuStorage<E>,
+    y: &GpuStorage<E>,
+    g: &GpuStorage<E>,
+) -> GpuStorage<E> {
+    let out = x.device.alloc_as::<E>(x.len);
+    launch_as::<E>(
         &x.device,
         K_UNARY_EXT_BACKWARD,
         &op.params(x.len),
@@ -102,12 +107,12 @@ pub(crate) enum PairOp {
 }
 
 /// The loss term of every element.
-pub(crate) fn pair(op: PairOp, a: &GpuStorage<f32>, b: &GpuStorage<f32>) -> GpuStorage<f32> {
-    let out = a.device.alloc(a.len);
-    launch(
+pub(crate) fn pair<E: Float>(op: PairOp, a: &GpuStorage<E>, b: &GpuStorage<E>) -> GpuStorage<E> {
+    let out = a.device.alloc_as::<E>(a.len);
+    launch_as::<E>(
         &a.device,
         K_PAIR,
-        &[a.len as u32, op as u32],
+        &Params::new().u(a.len).u(op as usize),
         &[&a.buf, &b.buf, &out.buf],
         grid_1d(a.len),
     );
@@ -116,18 +121,21 @@ pub(crate) fn pair(op: PairOp, a: &GpuStorage<f32>, b: &GpuStorage<f32>) -> GpuS
 
 /// The gradient of [`pair`] with respect to the prediction (or the target when
 /// `to_target`), for the output gradient `g`.
-pub(crate) fn pair_backward(
+pub(crate) fn pair_backward<E: Float>(
     op: PairOp,
-    a: &GpuStorage<f32>,
-    b: &GpuStorage<f32>,
-    g: &GpuStorage<f32>,
+    a: &GpuStorage<E>,
+    b: &GpuStorage<E>,
+    g: &GpuStorage<E>,
     to_target: bool,
-) -> GpuStorage<f32> {
-    let out = a.device.alloc(a.len);
-    launch(
+) -> GpuStorage<E> {
+    let out = a.device.alloc_as::<E>(a.len);
+    launch_as::<E>(
         &a.device,
         K_PAIR_BACKWARD,
-        &[a.len as u32, op as u32, u32::from(to_target)],
+        &Params::new()
+            .u(a.len)
+            .u(op as usize)
+            .u(usize::from(to_target)),
         &[&a.buf, &b.buf, &g.buf, &out.buf],
         grid_1d(a.len),
     );
@@ -142,25 +150,24 @@ pub(crate) enum AvgMode {
     Adaptive = 1,
 }
 
-fn avg_params(count: usize, mode: AvgMode, g: &Window) -> [u32; 9] {
-    [
-        count as u32,
-        mode as u32,
-        g.h as u32,
-        g.w as u32,
-        g.k as u32,
-        g.stride as u32,
-        g.pad as u32,
-        g.oh as u32,
-        g.ow as u32,
-    ]
+fn avg_params(count: usize, mode: AvgMode, g: &Window) -> Params {
+    Params::new()
+        .u(count)
+        .u(mode as usize)
+        .u(g.h)
+        .u(g.w)
+        .u(g.k)
+        .u(g.stride)
+        .u(g.pad)
+        .u(g.oh)
+        .u(g.ow)
 }
 
 /// Average pooling of the `n * c` planes of `x`.
-pub(crate) fn avg_pool(x: &GpuStorage<f32>, g: &Window, mode: AvgMode) -> GpuStorage<f32> {
+pub(crate) fn avg_pool<E: Float>(x: &GpuStorage<E>, g: &Window, mode: AvgMode) -> GpuStorage<E> {
     let count = g.n * g.c * g.oh * g.ow;
-    let y = x.device.alloc(count);
-    launch(
+    let y = x.device.alloc_as::<E>(count);
+    launch_as::<E>(
         &x.device,
         K_AVG_POOL,
         &avg_params(count, mode, g),
@@ -171,14 +178,14 @@ pub(crate) fn avg_pool(x: &GpuStorage<f32>, g: &Window, mode: AvgMode) -> GpuSto
 }
 
 /// The input gradient of [`avg_pool`] from the output gradient.
-pub(crate) fn avg_pool_backward(
-    gy: &GpuStorage<f32>,
+pub(crate) fn avg_pool_backward<E: Float>(
+    gy: &GpuStorage<E>,
     g: &Window,
     mode: AvgMode,
-) -> GpuStorage<f32> {
+) -> GpuStorage<E> {
     let count = g.n * g.c * g.h * g.w;
-    let dx = gy.device.alloc(count);
-    launch(
+    let dx = gy.device.alloc_as::<E>(count);
+    launch_as::<E>(
         &gy.device,
         K_AVG_POOL_BACKWARD,
         &avg_params(count, mode, g),
@@ -218,24 +225,22 @@ pub(crate) struct NormIndex {
 }
 
 impl NormIndex {
-    fn params(&self) -> [u32; 4] {
-        [
-            self.sdiv as u32,
-            self.smod as u32,
-            self.pdiv as u32,
-            self.pmod as u32,
-        ]
+    fn push(&self, p: Params) -> Params {
+        p.u(self.sdiv).u(self.smod).u(self.pdiv).u(self.pmod)
     }
 }
 
 /// The mean and biased variance of every group.
-pub(crate) fn group_stats(x: &GpuStorage<f32>, g: Groups) -> (GpuStorage<f32>, GpuStorage<f32>) {
+pub(crate) fn group_stats<E: Float>(
+    x: &GpuStorage<E>,
+    g: Groups,
+) -> (GpuStorage<E>, GpuStorage<E>) {
     let dev = &x.device;
-    let (mean, var) = (dev.alloc(g.groups), dev.alloc(g.groups));
-    launch(
+    let (mean, var) = (dev.alloc_as::<E>(g.groups), dev.alloc_as::<E>(g.groups));
+    launch_as::<E>(
         dev,
         K_GROUP_STATS,
-        &[g.groups as u32, g.m as u32, g.inner as u32],
+        &Params::new().u(g.groups).u(g.m).u(g.inner),
         &[&x.buf, &mean.buf, &var.buf],
         grid_groups(g.groups),
     );
@@ -243,26 +248,24 @@ pub(crate) fn group_stats(x: &GpuStorage<f32>, g: Groups) -> (GpuStorage<f32>, G
 }
 
 /// `(x - mean) / sqrt(var + eps) * w + b`, indexed by `ix`.
-pub(crate) fn norm_apply(
-    x: &GpuStorage<f32>,
-    (mean, var): (&GpuStorage<f32>, &GpuStorage<f32>),
-    w: Option<&GpuStorage<f32>>,
-    b: Option<&GpuStorage<f32>>,
+pub(crate) fn norm_apply<E: Float>(
+    x: &GpuStorage<E>,
+    (mean, var): (&GpuStorage<E>, &GpuStorage<E>),
+    w: Option<&GpuStorage<E>>,
+    b: Option<&GpuStorage<E>>,
     ix: NormIndex,
-    eps: f32,
-) -> GpuStorage<f32> {
+    eps: f64,
+) -> GpuStorage<E> {
     let dev = &x.device;
-    let y = dev.alloc(x.len);
-    let mut p = vec![x.len as u32];
-    p.extend(ix.params());
-    p.extend([
-        u32::from(w.is_some()),
-        u32::from(b.is_some()),
-        eps.to_bits(),
-    ]);
+    let y = dev.alloc_as::<E>(x.len);
+    let p = ix
+        .push(Params::new().u(x.len))
+        .u(usize::from(w.is_some()))
+        .u(usize::from(b.is_some()))
+        .f(eps);
     // An absent parameter binds the mean buffer, which the kernel then never reads.
     let (wb, bb) = (w.unwrap_or(mean), b.unwrap_or(mean));
-    launch(
+    launch_as::<E>(
         dev,
         K_NORM_APPLY,
         &p,
@@ -273,22 +276,23 @@ pub(crate) fn norm_apply(
 }
 
 /// Per group, `[sum a; sum a * xhat]` with `a = gy * w` (or `gy`), as one `2 * groups` buffer.
-pub(crate) fn group_sums(
-    gy: &GpuStorage<f32>,
-    x: &GpuStorage<f32>,
-    (mean, var): (&GpuStorage<f32>, &GpuStorage<f32>),
-    w: Option<&GpuStorage<f32>>,
+pub(crate) fn group_sums<E: Float>(
+    gy: &GpuStorage<E>,
+    x: &GpuStorage<E>,
+    (mean, var): (&GpuStorage<E>, &GpuStorage<E>),
+    w: Option<&GpuStorage<E>>,
     g: Groups,
     ix: NormIndex,
-    eps: f32,
-) -> GpuStorage<f32> {
+    eps: f64,
+) -> GpuStorage<E> {
     let dev = &x.device;
-    let out = dev.alloc(2 * g.groups);
-    let mut p = vec![g.groups as u32, g.m as u32, g.inner as u32];
-    p.extend(ix.params());
-    p.extend([u32::from(w.is_some()), eps.to_bits()]);
+    let out = dev.alloc_as::<E>(2 * g.groups);
+    let p = ix
+        .push(Params::new().u(g.groups).u(g.m).u(g.inner))
+        .u(usize::from(w.is_some()))
+        .f(eps);
     let wb = w.unwrap_or(mean);
-    launch(
+    launch_as::<E>(
         dev,
         K_GROUP_SUMS,
         &p,
@@ -308,33 +312,31 @@ pub(crate) enum WeightAt {
 }
 
 /// The input gradient of a normalisation; `sums` are the [`group_sums`] of each statistics
-/// group with `c1 = 1 / group size`, or `None` for constant statistics (BatchNorm in
-/// evaluation).
+/// group with `c1 = 1 / group size` (an `E`: the f32 build takes the f32 quotient), or `None`
+/// for constant statistics (BatchNorm in evaluation).
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn norm_backward_x(
-    gy: &GpuStorage<f32>,
-    x: &GpuStorage<f32>,
-    (mean, var): (&GpuStorage<f32>, &GpuStorage<f32>),
-    w: Option<(&GpuStorage<f32>, WeightAt)>,
-    sums: Option<(&GpuStorage<f32>, f32)>,
+pub(crate) fn norm_backward_x<E: Float>(
+    gy: &GpuStorage<E>,
+    x: &GpuStorage<E>,
+    (mean, var): (&GpuStorage<E>, &GpuStorage<E>),
+    w: Option<(&GpuStorage<E>, WeightAt)>,
+    sums: Option<(&GpuStorage<E>, E)>,
     ix: NormIndex,
-    eps: f32,
-) -> GpuStorage<f32> {
+    eps: f64,
+) -> GpuStorage<E> {
     let dev = &x.device;
-    let gx = dev.alloc(x.len);
+    let gx = dev.alloc_as::<E>(x.len);
     let at = w.map(|w| w.1);
-    let c1 = sums.map_or(0.0, |s| s.1);
-    let mut p = vec![x.len as u32];
-    p.extend(ix.params());
-    p.extend([
-        u32::from(at == Some(WeightAt::Inside)),
-        u32::from(at == Some(WeightAt::Outside)),
-        c1.to_bits(),
-        eps.to_bits(),
-    ]);
+    let c1 = sums.map_or(E::ZERO, |s| s.1);
+    let p = ix
+        .push(Params::new().u(x.len))
+        .u(usize::from(at == Some(WeightAt::Inside)))
+        .u(usize::from(at == Some(WeightAt::Outside)))
+        .f(c1)
+        .f(eps);
     let wb = w.map_or(mean, |w| w.0);
     let sb = sums.map_or(mean, |s| s.0);
-    launch(
+    launch_as::<E>(
         dev,
         K_NORM_BACKWARD_X,
         &p,
@@ -347,19 +349,19 @@ pub(crate) fn norm_backward_x(
 }
 
 /// New running statistics `(1 - m) running + m batch` (the variance times `unbias`).
-pub(crate) fn bn_running(
-    running: (&GpuStorage<f32>, &GpuStorage<f32>),
-    batch: (&GpuStorage<f32>, &GpuStorage<f32>),
-    momentum: f32,
-    unbias: f32,
-) -> (GpuStorage<f32>, GpuStorage<f32>) {
+pub(crate) fn bn_running<E: Float>(
+    running: (&GpuStorage<E>, &GpuStorage<E>),
+    batch: (&GpuStorage<E>, &GpuStorage<E>),
+    momentum: f64,
+    unbias: f64,
+) -> (GpuStorage<E>, GpuStorage<E>) {
     let dev = &running.0.device;
     let c = running.0.len;
-    let (rm, rv) = (dev.alloc(c), dev.alloc(c));
-    launch(
+    let (rm, rv) = (dev.alloc_as::<E>(c), dev.alloc_as::<E>(c));
+    launch_as::<E>(
         dev,
         K_BN_RUNNING,
-        &[c as u32, momentum.to_bits(), unbias.to_bits()],
+        &Params::new().u(c).f(momentum).f(unbias),
         &[
             &running.0.buf,
             &running.1.buf,
@@ -373,35 +375,36 @@ pub(crate) fn bn_running(
     (rm, rv)
 }
 
-/// Settings of one RMSprop step.
+/// Settings of one RMSprop step (f64, as the optimizer's: an f64 kernel gets them in full,
+/// an f32 kernel rounded to f32).
 pub(crate) struct RmsPropStep {
-    pub(crate) lr: f32,
-    pub(crate) alpha: f32,
-    pub(crate) eps: f32,
-    pub(crate) weight_decay: f32,
-    pub(crate) momentum: f32,
+    pub(crate) lr: f64,
+    pub(crate) alpha: f64,
+    pub(crate) eps: f64,
+    pub(crate) weight_decay: f64,
+    pub(crate) momentum: f64,
     pub(crate) centered: bool,
-    pub(crate) sign: f32,
+    /// -1 maximizes.
+    pub(crate) sign: f64,
 }
 
 /// One RMSprop step on `w` in place; `state` is `[square_avg, grad_avg, momentum_buffer]`.
-pub(crate) fn rmsprop(
-    w: &GpuStorage<f32>,
-    g: &GpuStorage<f32>,
-    state: &[GpuStorage<f32>],
+pub(crate) fn rmsprop<E: Float>(
+    w: &GpuStorage<E>,
+    g: &GpuStorage<E>,
+    state: &[GpuStorage<E>],
     s: &RmsPropStep,
 ) {
-    let p = [
-        w.len as u32,
-        (s.lr as f32).to_bits(),
-        s.alpha.to_bits(),
-        (s.eps as f32).to_bits(),
-        (s.weight_decay as f32).to_bits(),
-        s.momentum.to_bits(),
-        u32::from(s.centered),
-        s.sign.to_bits(),
-    ];
-    launch(
+    let p = Params::new()
+        .u(w.len)
+        .f(s.lr)
+        .f(s.alpha)
+        .f(s.eps)
+        .f(s.weight_decay)
+        .f(s.momentum)
+        .u(usize::from(s.centered))
+        .f(s.sign);
+    launch_as::<E>(
         &w.device,
         K_RMSPROP,
         &p,
@@ -411,20 +414,15 @@ pub(crate) fn rmsprop(
 }
 
 /// One Adagrad step on `w` in place with the decayed rate `clr`; `sum` is the accumulator.
-pub(crate) fn adagrad(
-    w: &GpuStorage<f32>,
-    g: &GpuStorage<f32>,
-    sum: &GpuStorage<f32>,
-    (clr, eps, weight_decay, sign): (f32, f32, f32, f32),
+/// The settings are `(clr, eps, weight_decay, sign)`.
+pub(crate) fn adagrad<E: Float>(
+    w: &GpuStorage<E>,
+    g: &GpuStorage<E>,
+    sum: &GpuStorage<E>,
+    (clr, eps, weight_decay, sign): (f64, f64, f64, f64),
 ) {
-    let p = [
-        w.len as u32,
-        clr.to_bits(),
-        eps.to_bits(),
-        weight_decay.to_bits(),
-        sign.to_bits(),
-    ];
-    launch(
+    let p = Params::new().u(w.len).f(clr).f(eps).f(weight_decay).f(sign);
+    launch_as::<E>(
         &w.device,
         K_ADAGRAD,
         &p,
@@ -434,29 +432,28 @@ pub(crate) fn adagrad(
 }
 
 /// One Adam step with amsgrad and/or maximize; `state` is `[exp_avg, exp_avg_sq,
-/// max_exp_avg_sq]` (the last unused without amsgrad but bound).
-pub(crate) fn adam_ext(
-    w: &GpuStorage<f32>,
-    g: &GpuStorage<f32>,
-    state: &[GpuStorage<f32>],
+/// max_exp_avg_sq]` (the last unused without amsgrad but bound); `sign` -1 maximizes.
+pub(crate) fn adam_ext<E: Float>(
+    w: &GpuStorage<E>,
+    g: &GpuStorage<E>,
+    state: &[GpuStorage<E>],
     s: &super::kernels::AdamStep,
     amsgrad: bool,
-    sign: f32,
+    sign: f64,
 ) {
-    let p = [
-        w.len as u32,
-        (s.lr as f32).to_bits(),
-        (s.beta1 as f32).to_bits(),
-        (s.beta2 as f32).to_bits(),
-        (s.eps as f32).to_bits(),
-        (s.weight_decay as f32).to_bits(),
-        (s.bias_correction1 as f32).to_bits(),
-        (s.bias_correction2_sqrt as f32).to_bits(),
-        u32::from(s.decoupled),
-        u32::from(amsgrad),
-        sign.to_bits(),
-    ];
-    launch(
+    let p = Params::new()
+        .u(w.len)
+        .f(s.lr)
+        .f(s.beta1)
+        .f(s.beta2)
+        .f(s.eps)
+        .f(s.weight_decay)
+        .f(s.bias_correction1)
+        .f(s.bias_correction2_sqrt)
+        .u(usize::from(s.decoupled))
+        .u(usize::from(amsgrad))
+        .f(sign);
+    launch_as::<E>(
         &w.device,
         K_ADAM_EXT,
         &p,
@@ -466,11 +463,11 @@ pub(crate) fn adam_ext(
 }
 
 /// The two halves of a `2 * n` buffer (the [`group_sums`] pair) as two new buffers.
-pub(crate) fn halves(x: &GpuStorage<f32>, n: usize) -> (GpuStorage<f32>, GpuStorage<f32>) {
+pub(crate) fn halves<E: Float>(x: &GpuStorage<E>, n: usize) -> (GpuStorage<E>, GpuStorage<E>) {
     let dev = &x.device;
-    let (a, b) = (dev.alloc(n), dev.alloc(n));
+    let (a, b) = (dev.alloc_as::<E>(n), dev.alloc_as::<E>(n));
     if n > 0 {
-        let bytes = (n * 4) as u64;
+        let bytes = (n * core::mem::size_of::<E>()) as u64;
         super::pipelines::record(dev, |enc| {
             enc.copy_buffer_to_buffer(&x.buf, 0, &a.buf, 0, bytes);
             enc.copy_buffer_to_buffer(&x.buf, bytes, &b.buf, 0, bytes);

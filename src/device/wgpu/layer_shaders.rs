@@ -1,46 +1,46 @@
 //! WGSL sources of the layer kernels: the other activations, the elementwise losses, average
 //! and adaptive pooling, the normalisations (LayerNorm, BatchNorm, GroupNorm) and the
-//! RMSprop / Adagrad / Adam-amsgrad updates. Same conventions as `shaders.rs`: binding 0 is
-//! the `u32` parameter array (floats as their bits), one-dimensional kernels rebuild their
-//! index from a grid folded into two axes.
+//! RMSprop / Adagrad / Adam-amsgrad updates. Same conventions as `shaders.rs`: written over
+//! the element type `T` with the `dtype` prelude's helpers (never the builtin transcendentals,
+//! which have no f64 form), binding 0 is the `u32` parameter array (float scalars read with
+//! `sc(i)`), one-dimensional kernels rebuild their index from a grid folded into two axes.
 
 /// Helpers shared by the activation and loss kernels (prepended to their sources).
 macro_rules! with_math {
     ($body:literal) => {
         concat!(
             r#"
-// erfc with fractional error below 1.2e-7 (Numerical Recipes' erfcc), finite everywhere.
-fn erfc_(x: f32) -> f32 {
-    let z = abs(x);
-    let t = 1.0 / (1.0 + 0.5 * z);
-    let r = t * exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418
-        + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587
-        + t * (-0.82215223 + t * 0.17087277)))))))));
-    return select(2.0 - r, r, x >= 0.0);
-}
-// log(1 + x) accurate for tiny x.
-fn log1p_(x: f32) -> f32 {
+// erfc: the prelude's (Numerical Recipes' erfcc, fractional error below 1.2e-7, in f32; the
+// CPU's series and continued fraction in f64).
+fn erfc_(x: T) -> T { return erfc_t(x); }
+// log(1 + x) accurate for tiny x (to an ulp or two in either precision).
+fn log1p_(x: T) -> T {
     let u = 1.0 + x;
     if (u == 1.0) { return x; }
-    return log(u) * x / (u - 1.0);
+    return log_t(u) * x / (u - 1.0);
 }
 // Two branches so that exp never overflows.
-fn sigmoid_(x: f32) -> f32 {
-    if (x >= 0.0) { return 1.0 / (1.0 + exp(-x)); }
-    let e = exp(x);
+fn sigmoid_(x: T) -> T {
+    if (x >= 0.0) { return 1.0 / (1.0 + exp_t(-x)); }
+    let e = exp_t(x);
     return e / (1.0 + e);
 }
-// tanh saturates at |x| = 15 in f32; clamping keeps exp-based implementations finite.
-fn tanh_(x: f32) -> f32 { return tanh(clamp(x, -15.0, 15.0)); }
-fn log_sigmoid_(x: f32) -> f32 { return min(x, 0.0) - log1p_(exp(-abs(x))); }
+// tanh saturates at |x| = 15 in f32; clamping keeps exp-based implementations of the builtin
+// finite. The f64 tanh_t saturates by itself, and clamping at 15 would cost it 2e-13, so f64
+// (told apart by its larger range) is not clamped.
+fn tanh_(x: T) -> T {
+    if (max_t() / 4.0 > 1e38) { return tanh_t(x); }
+    return tanh_t(clamp(x, -15.0, 15.0));
+}
+fn log_sigmoid_(x: T) -> T { return min(x, 0.0) - log1p_(exp_t(-abs(x))); }
 // x^a as Rust's powf: negative bases with integral exponents, 0^0 = 1.
-fn pow_(x: f32, a: f32) -> f32 {
+fn pow_(x: T, a: T) -> T {
     if (a == 0.0) { return 1.0; }
     if (x < 0.0 && a == round(a)) {
-        let r = pow(-x, a);
+        let r = pow_t(-x, a);
         return select(r, -r, (i32(a) & 1) != 0);
     }
-    return pow(x, a);
+    return pow_t(x, a);
 }
 "#,
             $body
@@ -49,25 +49,25 @@ fn pow_(x: f32, a: f32) -> f32 {
 }
 
 /// `out[i] = f(x[i])` for the activations of `crate::gpu::activations`: p = n, op, a, b
-/// (f32 bits; the op's constants).
+/// (floats, `sc`; the op's constants).
 pub(crate) const UNARY_EXT: &str = with_math!(
     r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<T>;
+@group(0) @binding(2) var<storage, read_write> out: array<T>;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 256u;
     if (i >= p[0]) { return; }
     let v = x[i];
-    let a = bitcast<f32>(p[2]);
-    let b = bitcast<f32>(p[3]);
-    var r = 0.0;
+    let a = sc(2);
+    let b = sc(3);
+    var r: T = 0.0;
     switch p[1] {
         case 0u: { r = abs(v); }
         case 1u: { r = sqrt(v); }
-        case 2u: { r = sin(v); }
-        case 3u: { r = cos(v); }
+        case 2u: { r = sin_t(v); }
+        case 3u: { r = cos_t(v); }
         case 4u: { r = select(a * v, v, v > 0.0); }
         case 5u: { r = 0.5 * v * erfc_(-v * 0.70710678118654752); }
         case 6u: {
@@ -77,7 +77,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         case 7u: { r = v * sigmoid_(v); }
         case 8u: {
             let bx = a * v;
-            if (bx > b) { r = v; } else { r = (max(bx, 0.0) + log1p_(exp(-abs(bx)))) / a; }
+            if (bx > b) { r = v; } else { r = (max(bx, 0.0) + log1p_(exp_t(-abs(bx)))) / a; }
         }
         case 9u: {
             r = v;
@@ -96,32 +96,32 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 pub(crate) const UNARY_EXT_BACKWARD: &str = with_math!(
     r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> y: array<f32>;
-@group(0) @binding(3) var<storage, read> g: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<T>;
+@group(0) @binding(2) var<storage, read> y: array<T>;
+@group(0) @binding(3) var<storage, read> g: array<T>;
+@group(0) @binding(4) var<storage, read_write> out: array<T>;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 256u;
     if (i >= p[0]) { return; }
     let v = x[i];
     let w = y[i];
-    let a = bitcast<f32>(p[2]);
-    let b = bitcast<f32>(p[3]);
-    var d = 0.0;
+    let a = sc(2);
+    let b = sc(3);
+    var d: T = 0.0;
     switch p[1] {
-        case 0u: { d = select(select(0.0, -1.0, v < 0.0), 1.0, v > 0.0); }
+        case 0u: { d = select(select(T(0.0), T(-1.0), v < 0.0), T(1.0), v > 0.0); }
         case 1u: { d = 0.5 / w; }
-        case 2u: { d = cos(v); }
-        case 3u: { d = -sin(v); }
-        case 4u: { d = select(a, 1.0, v > 0.0); }
+        case 2u: { d = cos_t(v); }
+        case 3u: { d = -sin_t(v); }
+        case 4u: { d = select(a, T(1.0), v > 0.0); }
         case 5u: {
             let cdf = 0.5 * erfc_(-v * 0.70710678118654752);
-            let pdf = exp(-0.5 * v * v) * 0.39894228040143268;
+            let pdf = exp_t(-0.5 * v * v) * 0.39894228040143268;
             d = cdf + v * pdf;
         }
         case 6u: {
-            let c = 0.79788456080286536;
+            let c: T = 0.79788456080286536;
             let t = tanh_(c * (v + 0.044715 * v * v * v));
             let dinner = c * (1.0 + 3.0 * 0.044715 * v * v);
             d = 0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * dinner;
@@ -132,10 +132,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         }
         case 8u: {
             let bx = a * v;
-            d = select(sigmoid_(bx), 1.0, bx > b);
+            d = select(sigmoid_(bx), T(1.0), bx > b);
         }
-        case 9u: { d = select(0.0, 1.0, v >= a && v <= b); }
-        case 10u: { d = select(a * pow_(v, a - 1.0), 0.0, a == 0.0); }
+        case 9u: { d = select(T(0.0), T(1.0), v >= a && v <= b); }
+        case 10u: { d = select(a * pow_(v, a - 1.0), T(0.0), a == 0.0); }
         default: { d = 0.0; }
     }
     out[i] = g[i] * d;
@@ -148,19 +148,19 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 pub(crate) const PAIR: &str = with_math!(
     r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> a: array<T>;
+@group(0) @binding(2) var<storage, read> b: array<T>;
+@group(0) @binding(3) var<storage, read_write> out: array<T>;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 256u;
     if (i >= p[0]) { return; }
     let x = a[i];
     let t = b[i];
-    var r = 0.0;
+    var r: T = 0.0;
     switch p[1] {
         case 0u: {
-            let lp = max(log(x), -100.0);
+            let lp = max(log_t(x), -100.0);
             let lq = max(log1p_(-x), -100.0);
             r = -(t * lp + (1.0 - t) * lq);
         }
@@ -177,10 +177,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 pub(crate) const PAIR_BACKWARD: &str = with_math!(
     r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read> g: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> a: array<T>;
+@group(0) @binding(2) var<storage, read> b: array<T>;
+@group(0) @binding(3) var<storage, read> g: array<T>;
+@group(0) @binding(4) var<storage, read_write> out: array<T>;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 256u;
@@ -188,17 +188,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let x = a[i];
     let t = b[i];
     let to_target = p[2] == 1u;
-    var d = 0.0;
+    var d: T = 0.0;
     switch p[1] {
         case 0u: {
             if (to_target) {
-                d = max(log1p_(-x), -100.0) - max(log(x), -100.0);
+                d = max(log1p_(-x), -100.0) - max(log_t(x), -100.0);
             } else {
                 d = (x - t) / max(x * (1.0 - x), 1e-12);
             }
         }
         case 1u: {
-            if (to_target) { d = -x; } else { d = 1.0 / (1.0 + exp(-x)) - t; }
+            if (to_target) { d = -x; } else { d = 1.0 / (1.0 + exp_t(-x)) - t; }
         }
         default: { d = 0.0; }
     }
@@ -214,8 +214,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 pub(crate) const AVG_POOL: &str = concat!(
     r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<T>;
+@group(0) @binding(2) var<storage, read_write> y: array<T>;
 "#,
     r#"
 fn span(o: u32, len: u32, out_n: u32, mode: u32, k: u32, s: u32, pad: u32) -> vec3<i32> {
@@ -241,13 +241,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let plane = i / (ow_n * oh_n);
     let sy = span(oh, h_in, oh_n, mode, k, s, pad);
     let sx = span(ow, w_in, ow_n, mode, k, s, pad);
-    var acc = 0.0;
+    var acc: T = 0.0;
     for (var h = sy.x; h < sy.y; h++) {
         for (var w = sx.x; w < sx.y; w++) {
             acc += x[(plane * h_in + u32(h)) * w_in + u32(w)];
         }
     }
-    y[i] = acc / f32(max(sy.z * sx.z, 1));
+    y[i] = acc / T(max(sy.z * sx.z, 1));
 }
 "#
 );
@@ -257,8 +257,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 pub(crate) const AVG_POOL_BACKWARD: &str = concat!(
     r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(1) var<storage, read> g: array<T>;
+@group(0) @binding(2) var<storage, read_write> dx: array<T>;
 "#,
     r#"
 fn span(o: u32, len: u32, out_n: u32, mode: u32, k: u32, s: u32, pad: u32) -> vec3<i32> {
@@ -295,7 +295,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let plane = i / (w_in * h_in);
     let ry = outputs(u32(h), h_in, oh_n, mode, k, s, pad);
     let rx = outputs(u32(w), w_in, ow_n, mode, k, s, pad);
-    var acc = 0.0;
+    var acc: T = 0.0;
     for (var oh = ry.x; oh <= ry.y; oh++) {
         let sy = span(u32(oh), h_in, oh_n, mode, k, s, pad);
         if (h < sy.x || h >= sy.y) { continue; }
@@ -303,7 +303,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             let sx = span(u32(ow), w_in, ow_n, mode, k, s, pad);
             if (w < sx.x || w >= sx.y) { continue; }
             let o = (plane * oh_n + u32(oh)) * ow_n + u32(ow);
-            acc += g[o] / f32(max(sy.z * sx.z, 1));
+            acc += g[o] / T(max(sy.z * sx.z, 1));
         }
     }
     dx[i] = acc;
@@ -317,11 +317,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 /// channels: `inner` = the spatial size). p = G, M, inner.
 pub(crate) const GROUP_STATS: &str = r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> mean: array<f32>;
-@group(0) @binding(3) var<storage, read_write> var_: array<f32>;
-var<workgroup> sh: array<f32, 256>;
-fn reduce(lid: u32, v: f32) -> f32 {
+@group(0) @binding(1) var<storage, read> x: array<T>;
+@group(0) @binding(2) var<storage, read_write> mean: array<T>;
+@group(0) @binding(3) var<storage, read_write> var_: array<T>;
+var<workgroup> sh: array<T, 256>;
+fn reduce(lid: u32, v: T) -> T {
     sh[lid] = v;
     workgroupBarrier();
     for (var s = 128u; s > 0u; s = s >> 1u) {
@@ -341,13 +341,13 @@ fn main(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wi
     let m = p[1];
     let inner = p[2];
     let valid = grp < groups;
-    var acc = 0.0;
+    var acc: T = 0.0;
     if (valid) {
         for (var j = lid; j < m; j += 256u) {
             acc += x[(j / inner) * groups * inner + grp * inner + j % inner];
         }
     }
-    let mu = reduce(lid, acc) / f32(m);
+    let mu = reduce(lid, acc) / T(m);
     acc = 0.0;
     if (valid) {
         for (var j = lid; j < m; j += 256u) {
@@ -355,7 +355,7 @@ fn main(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wi
             acc += d * d;
         }
     }
-    let v = reduce(lid, acc) / f32(m);
+    let v = reduce(lid, acc) / T(m);
     if (valid && lid == 0u) {
         mean[grp] = mu;
         var_[grp] = v;
@@ -365,22 +365,22 @@ fn main(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wi
 
 /// `y = (x - mean[s]) / sqrt(var[s] + eps) * w[q] + b[q]` with the statistics index
 /// `s = (i / sdiv) % smod` and the parameter index `q = (i / pdiv) % pmod`:
-/// p = n, sdiv, smod, pdiv, pmod, has w, has b, eps (f32 bits).
+/// p = n, sdiv, smod, pdiv, pmod, has w, has b, eps (a float, `sc`).
 pub(crate) const NORM_APPLY: &str = r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> mean: array<f32>;
-@group(0) @binding(3) var<storage, read> var_: array<f32>;
-@group(0) @binding(4) var<storage, read> w: array<f32>;
-@group(0) @binding(5) var<storage, read> b: array<f32>;
-@group(0) @binding(6) var<storage, read_write> y: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<T>;
+@group(0) @binding(2) var<storage, read> mean: array<T>;
+@group(0) @binding(3) var<storage, read> var_: array<T>;
+@group(0) @binding(4) var<storage, read> w: array<T>;
+@group(0) @binding(5) var<storage, read> b: array<T>;
+@group(0) @binding(6) var<storage, read_write> y: array<T>;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 256u;
     if (i >= p[0]) { return; }
     let s = (i / p[1]) % p[2];
     let q = (i / p[3]) % p[4];
-    let rstd = 1.0 / sqrt(var_[s] + bitcast<f32>(p[7]));
+    let rstd = 1.0 / sqrt(var_[s] + sc(7));
     var r = (x[i] - mean[s]) * rstd;
     if (p[5] == 1u) { r = r * w[q]; }
     if (p[6] == 1u) { r = r + b[q]; }
@@ -391,17 +391,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 /// Per group (addressed as in [`GROUP_STATS`]), `sum a` and `sum a * xhat` with
 /// `a = gy * w[q]` (or `gy` without `w`) and `xhat = (x - mean[s]) / sqrt(var[s] + eps)`
 /// (indices as in [`NORM_APPLY`]); written as `out[g]` and `out[G + g]`.
-/// p = G, M, inner, sdiv, smod, pdiv, pmod, has w, eps (f32 bits).
+/// p = G, M, inner, sdiv, smod, pdiv, pmod, has w, eps (a float, `sc`).
 pub(crate) const GROUP_SUMS: &str = r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read> gy: array<f32>;
-@group(0) @binding(2) var<storage, read> x: array<f32>;
-@group(0) @binding(3) var<storage, read> mean: array<f32>;
-@group(0) @binding(4) var<storage, read> var_: array<f32>;
-@group(0) @binding(5) var<storage, read> w: array<f32>;
-@group(0) @binding(6) var<storage, read_write> out: array<f32>;
-var<workgroup> sa: array<f32, 256>;
-var<workgroup> sb: array<f32, 256>;
+@group(0) @binding(1) var<storage, read> gy: array<T>;
+@group(0) @binding(2) var<storage, read> x: array<T>;
+@group(0) @binding(3) var<storage, read> mean: array<T>;
+@group(0) @binding(4) var<storage, read> var_: array<T>;
+@group(0) @binding(5) var<storage, read> w: array<T>;
+@group(0) @binding(6) var<storage, read_write> out: array<T>;
+var<workgroup> sa: array<T, 256>;
+var<workgroup> sb: array<T, 256>;
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -410,9 +410,9 @@ fn main(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wi
     let groups = p[0];
     let m = p[1];
     let inner = p[2];
-    let eps = bitcast<f32>(p[8]);
-    var acc_a = 0.0;
-    var acc_b = 0.0;
+    let eps = sc(8);
+    var acc_a: T = 0.0;
+    var acc_b: T = 0.0;
     if (grp < groups) {
         for (var j = lid; j < m; j += 256u) {
             let i = (j / inner) * groups * inner + grp * inner + j % inner;
@@ -445,27 +445,27 @@ fn main(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wi
 /// with `a = gy * wi`, where `wi = w[q]` when the weight acts inside the normalised group
 /// (LayerNorm, GroupNorm), `wo = w[q]` when it is constant over it (BatchNorm), and
 /// `S1, S2` the [`GROUP_SUMS`] of each statistics group (`c1 = 1/M`; 0 for constant
-/// statistics). p = n, sdiv, smod, pdiv, pmod, w inside, w outside, c1, eps (f32 bits).
+/// statistics). p = n, sdiv, smod, pdiv, pmod, w inside, w outside, c1, eps (a float, `sc`).
 pub(crate) const NORM_BACKWARD_X: &str = r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read> gy: array<f32>;
-@group(0) @binding(2) var<storage, read> x: array<f32>;
-@group(0) @binding(3) var<storage, read> mean: array<f32>;
-@group(0) @binding(4) var<storage, read> var_: array<f32>;
-@group(0) @binding(5) var<storage, read> w: array<f32>;
-@group(0) @binding(6) var<storage, read> sums: array<f32>;
-@group(0) @binding(7) var<storage, read_write> gx: array<f32>;
+@group(0) @binding(1) var<storage, read> gy: array<T>;
+@group(0) @binding(2) var<storage, read> x: array<T>;
+@group(0) @binding(3) var<storage, read> mean: array<T>;
+@group(0) @binding(4) var<storage, read> var_: array<T>;
+@group(0) @binding(5) var<storage, read> w: array<T>;
+@group(0) @binding(6) var<storage, read> sums: array<T>;
+@group(0) @binding(7) var<storage, read_write> gx: array<T>;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 256u;
     if (i >= p[0]) { return; }
     let s = (i / p[1]) % p[2];
     let q = (i / p[3]) % p[4];
-    let c1 = bitcast<f32>(p[7]);
-    let rstd = 1.0 / sqrt(var_[s] + bitcast<f32>(p[8]));
+    let c1 = sc(7);
+    let rstd = 1.0 / sqrt(var_[s] + sc(8));
     var a = gy[i];
     if (p[5] == 1u) { a = a * w[q]; }
-    var wo = 1.0;
+    var wo: T = 1.0;
     if (p[6] == 1u) { wo = w[q]; }
     var r = a;
     if (c1 != 0.0) {
@@ -477,50 +477,50 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 "#;
 
 /// BatchNorm's running statistics: `(1 - m) running + m batch`, the variance made unbiased:
-/// p = C, momentum, unbias (f32 bits).
+/// p = C, momentum, unbias (a float, `sc`).
 pub(crate) const BN_RUNNING: &str = r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read> rm: array<f32>;
-@group(0) @binding(2) var<storage, read> rv: array<f32>;
-@group(0) @binding(3) var<storage, read> mean: array<f32>;
-@group(0) @binding(4) var<storage, read> var_: array<f32>;
-@group(0) @binding(5) var<storage, read_write> new_rm: array<f32>;
-@group(0) @binding(6) var<storage, read_write> new_rv: array<f32>;
+@group(0) @binding(1) var<storage, read> rm: array<T>;
+@group(0) @binding(2) var<storage, read> rv: array<T>;
+@group(0) @binding(3) var<storage, read> mean: array<T>;
+@group(0) @binding(4) var<storage, read> var_: array<T>;
+@group(0) @binding(5) var<storage, read_write> new_rm: array<T>;
+@group(0) @binding(6) var<storage, read_write> new_rv: array<T>;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 256u;
     if (i >= p[0]) { return; }
-    let m = bitcast<f32>(p[1]);
-    let unbias = bitcast<f32>(p[2]);
+    let m = sc(1);
+    let unbias = sc(2);
     new_rm[i] = (1.0 - m) * rm[i] + m * mean[i];
     new_rv[i] = (1.0 - m) * rv[i] + m * var_[i] * unbias;
 }
 "#;
 
-/// PyTorch's RMSprop step in place: p = n, lr, alpha, eps, weight decay, momentum (f32 bits),
-/// centered, sign (f32 bits: -1 maximizes).
+/// PyTorch's RMSprop step in place: p = n, lr, alpha, eps, weight decay, momentum (floats,
+/// `sc`), centered, sign (a float, `sc`: -1 maximizes).
 pub(crate) const RMSPROP: &str = r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read_write> w: array<f32>;
-@group(0) @binding(2) var<storage, read> g: array<f32>;
-@group(0) @binding(3) var<storage, read_write> sq: array<f32>;
-@group(0) @binding(4) var<storage, read_write> ga: array<f32>;
-@group(0) @binding(5) var<storage, read_write> buf: array<f32>;
+@group(0) @binding(1) var<storage, read_write> w: array<T>;
+@group(0) @binding(2) var<storage, read> g: array<T>;
+@group(0) @binding(3) var<storage, read_write> sq: array<T>;
+@group(0) @binding(4) var<storage, read_write> ga: array<T>;
+@group(0) @binding(5) var<storage, read_write> buf: array<T>;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 256u;
     if (i >= p[0]) { return; }
-    let lr = bitcast<f32>(p[1]);
-    let alpha = bitcast<f32>(p[2]);
-    let eps = bitcast<f32>(p[3]);
-    let wd = bitcast<f32>(p[4]);
-    let mom = bitcast<f32>(p[5]);
-    let sign = bitcast<f32>(p[7]);
+    let lr = sc(1);
+    let alpha = sc(2);
+    let eps = sc(3);
+    let wd = sc(4);
+    let mom = sc(5);
+    let sign = sc(7);
     var gi = sign * g[i];
     if (wd != 0.0) { gi += wd * w[i]; }
     let s = alpha * sq[i] + (1.0 - alpha) * gi * gi;
     sq[i] = s;
-    var avg = 0.0;
+    var avg: T = 0.0;
     if (p[6] == 1u) {
         let a = alpha * ga[i] + (1.0 - alpha) * gi;
         ga[i] = a;
@@ -538,20 +538,20 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }
 "#;
 
-/// PyTorch's Adagrad step in place: p = n, decayed lr, eps, weight decay, sign (f32 bits).
+/// PyTorch's Adagrad step in place: p = n, decayed lr, eps, weight decay, sign (floats, `sc`).
 pub(crate) const ADAGRAD: &str = r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read_write> w: array<f32>;
-@group(0) @binding(2) var<storage, read> g: array<f32>;
-@group(0) @binding(3) var<storage, read_write> sum: array<f32>;
+@group(0) @binding(1) var<storage, read_write> w: array<T>;
+@group(0) @binding(2) var<storage, read> g: array<T>;
+@group(0) @binding(3) var<storage, read_write> sum: array<T>;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 256u;
     if (i >= p[0]) { return; }
-    let clr = bitcast<f32>(p[1]);
-    let eps = bitcast<f32>(p[2]);
-    let wd = bitcast<f32>(p[3]);
-    let sign = bitcast<f32>(p[4]);
+    let clr = sc(1);
+    let eps = sc(2);
+    let wd = sc(3);
+    let sign = sc(4);
     let gi = sign * g[i] + wd * w[i];
     let s = sum[i] + gi * gi;
     sum[i] = s;
@@ -560,27 +560,27 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 "#;
 
 /// Adam/AdamW with amsgrad and/or maximize in place: p = n, lr, beta1, beta2, eps, weight
-/// decay, bias correction 1, sqrt of bias correction 2 (f32 bits), decoupled, amsgrad,
-/// sign (f32 bits).
+/// decay, bias correction 1, sqrt of bias correction 2 (floats, `sc`), decoupled, amsgrad,
+/// sign (a float, `sc`).
 pub(crate) const ADAM_EXT: &str = r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read_write> w: array<f32>;
-@group(0) @binding(2) var<storage, read> g: array<f32>;
-@group(0) @binding(3) var<storage, read_write> m: array<f32>;
-@group(0) @binding(4) var<storage, read_write> v: array<f32>;
-@group(0) @binding(5) var<storage, read_write> vmax: array<f32>;
+@group(0) @binding(1) var<storage, read_write> w: array<T>;
+@group(0) @binding(2) var<storage, read> g: array<T>;
+@group(0) @binding(3) var<storage, read_write> m: array<T>;
+@group(0) @binding(4) var<storage, read_write> v: array<T>;
+@group(0) @binding(5) var<storage, read_write> vmax: array<T>;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 256u;
     if (i >= p[0]) { return; }
-    let lr = bitcast<f32>(p[1]);
-    let b1 = bitcast<f32>(p[2]);
-    let b2 = bitcast<f32>(p[3]);
-    let eps = bitcast<f32>(p[4]);
-    let wd = bitcast<f32>(p[5]);
-    let bc1 = bitcast<f32>(p[6]);
-    let bc2_sqrt = bitcast<f32>(p[7]);
-    let sign = bitcast<f32>(p[10]);
+    let lr = sc(1);
+    let b1 = sc(2);
+    let b2 = sc(3);
+    let eps = sc(4);
+    let wd = sc(5);
+    let bc1 = sc(6);
+    let bc2_sqrt = sc(7);
+    let sign = sc(10);
     var x = w[i];
     var d = sign * g[i];
     if (p[8] == 1u) { x = x * (1.0 - lr * wd); } else { d = d + wd * x; }

@@ -12,6 +12,8 @@ macro_rules! kernel {
     };
 }
 
+pub(crate) mod compare_kernels;
+mod compare_shaders;
 pub(crate) mod dtype;
 pub(crate) mod kernels;
 pub(crate) mod layer_kernels;
@@ -26,6 +28,8 @@ mod rnn_shaders;
 pub(crate) mod seq_kernels;
 mod seq_shaders;
 mod shaders;
+pub(crate) mod sort_kernels;
+mod sort_shaders;
 
 use super::Device;
 use crate::dtype::Float;
