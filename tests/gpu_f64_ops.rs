@@ -538,7 +538,7 @@ fn prob_targets_and_fn_losses_f64() {
     let (gp, gq) = (up(&g, &p), up(&g, &q));
     type F<S> = fn(Tr<S>, Tr<S>) -> Tr<()>;
     type GF<S> = fn(GTr<S>, GTr<S>) -> GTr<()>;
-    let cases: [(&str, F<Y>, GF<Y>); 5] = [
+    let cases: [(&str, F<Y>, GF<Y>); 7] = [
         ("mse_loss", mse_loss, shaped::gpu::mse_loss),
         ("l1_loss", l1_loss, shaped::gpu::l1_loss),
         (
@@ -555,6 +555,18 @@ fn prob_targets_and_fn_losses_f64() {
             "bce_with_logits",
             |a, b| binary_cross_entropy_with_logits(a, b.sigmoid()),
             |a, b| shaped::gpu::binary_cross_entropy_with_logits(a, b.sigmoid()),
+        ),
+        (
+            "binary_cross_entropy",
+            |a, b| binary_cross_entropy(a.sigmoid(), b.sigmoid()),
+            |a, b| shaped::gpu::binary_cross_entropy(a.sigmoid(), b.sigmoid()),
+        ),
+        (
+            "kl_div",
+            |a, b| kl_div(a.log_softmax::<2>(), b.softmax::<2>(), Reduction::BatchMean),
+            |a, b| {
+                shaped::gpu::kl_div(a.log_softmax::<2>(), b.softmax::<2>(), Reduction::BatchMean)
+            },
         ),
     ];
     for (what, cf, gf) in cases {
