@@ -209,3 +209,32 @@ fn software_math_at_hard_arguments() {
         assert!(ok, "ln({x:e}): GPU {y:e} vs {w:e}");
     }
 }
+
+/// Every kernel compiles for f32 and f64 (kernels compile on first use, so one that no test
+/// runs in f64 would otherwise fail first in a user's program), and the list checked is the
+/// whole set of `kernel!` declarations in the sources.
+#[test]
+fn every_kernel_compiles_for_both_element_types() {
+    let sources = [
+        include_str!("../src/device/wgpu/kernels.rs"),
+        include_str!("../src/device/wgpu/compare_kernels.rs"),
+        include_str!("../src/device/wgpu/layer_kernels.rs"),
+        include_str!("../src/device/wgpu/loss_kernels.rs"),
+        include_str!("../src/device/wgpu/optim_kernels.rs"),
+        include_str!("../src/device/wgpu/rnn_kernels.rs"),
+        include_str!("../src/device/wgpu/seq_kernels.rs"),
+        include_str!("../src/device/wgpu/sort_kernels.rs"),
+    ];
+    let declared: usize = sources
+        .iter()
+        .map(|s| s.lines().filter(|l| l.starts_with("kernel!(")).count())
+        .sum();
+    assert_eq!(
+        shaped::gpu::Wgpu::kernel_count(),
+        declared,
+        "registry.rs misses a kernel"
+    );
+    let Some(g) = gpu64() else { return };
+    let errors = g.kernel_compile_errors();
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+}

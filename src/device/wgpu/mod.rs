@@ -4,7 +4,7 @@
 /// (`Kernel` as imported where it is used).
 macro_rules! kernel {
     ($name:ident, $src:expr) => {
-        const $name: Kernel = Kernel {
+        pub(crate) const $name: Kernel = Kernel {
             key: stringify!($name),
             source: $src,
             entry: "main",
@@ -23,6 +23,7 @@ mod loss_shaders;
 pub(crate) mod optim_kernels;
 mod optim_shaders;
 pub(crate) mod pipelines;
+mod registry;
 pub(crate) mod rnn_kernels;
 mod rnn_shaders;
 pub(crate) mod seq_kernels;
@@ -345,7 +346,7 @@ impl Wgpu {
 
 /// The little-endian bytes of `data` as the GPU stores them (4 or 8 per element).
 fn to_le_bytes<E: Float>(data: &[E]) -> Vec<u8> {
-    let mut raw = Vec::with_capacity(data.len() * core::mem::size_of::<E>());
+    let mut raw = Vec::with_capacity(core::mem::size_of_val(data));
     if core::mem::size_of::<E>() == 8 {
         for x in data {
             raw.extend_from_slice(&x.to_f64().to_le_bytes());

@@ -12,7 +12,7 @@ use crate::dtype::Float;
 
 macro_rules! kernel {
     ($name:ident, $src:ident) => {
-        const $name: Kernel = Kernel {
+        pub(crate) const $name: Kernel = Kernel {
             key: stringify!($name),
             source: shaders::$src,
             entry: "main",

@@ -92,6 +92,27 @@ fn pipeline(dev: &Wgpu, k: Kernel, dtype: &'static str) -> wgpu::ComputePipeline
         .clone()
 }
 
+/// The validation error of compiling `k` for `dtype`, if any (the shader and its pipeline
+/// are built as a launch would build them, but not cached).
+pub(crate) fn compile_error(dev: &Wgpu, k: Kernel, dtype: &'static str) -> Option<String> {
+    let device = &dev.inner.device;
+    let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+    let source = format!("{}{}", prelude(dtype), k.source);
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(k.key),
+        source: wgpu::ShaderSource::Wgsl(source.into()),
+    });
+    let _pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(k.key),
+        layout: None,
+        module: &module,
+        entry_point: Some(k.entry),
+        compilation_options: Default::default(),
+        cache: None,
+    });
+    super::block_on(scope.pop()).map(|e| format!("{} ({dtype}): {e}", k.key))
+}
+
 /// The workgroup grid for `n` one-dimensional work items, folded into two axes past the
 /// per-axis limit (kernels rebuild the index from `num_workgroups`).
 pub(crate) fn grid_1d(n: usize) -> (u32, u32, u32) {
