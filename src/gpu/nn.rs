@@ -6,20 +6,21 @@ use super::tensor::{GpuTensor, ToCpu, ToDevice, add_grad, gpu_tensor, split, tak
 use crate::autograd::{Gradients, NoTape, Tape, UniqueId};
 use crate::device::kernels::{self, BinaryOp, MatView};
 use crate::device::{GpuStorage, Wgpu};
+use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::nn::{LinearLayer, Module, ReLU, Sigmoid, Tanh};
 use crate::shape::check::{DimCheck, LinearInput};
 use crate::shape::{Dim, DimEq, LastDim, Shape, ShapeMismatch};
 use crate::tensor::Tensor;
 
-/// One parameter of a GPU model, mutably (for optimizers).
-pub struct GpuParamMut<'a> {
+/// One parameter of a GPU model, mutably (for optimizers), of element type `E` (the model's).
+pub struct GpuParamMut<'a, E: Float = f32> {
     /// Its `state_dict` name, e.g. `0.weight`.
     pub name: &'a str,
     /// The id its gradients are stored under.
     pub id: UniqueId,
     /// Its buffer on the GPU.
-    pub data: &'a mut GpuStorage<f32>,
+    pub data: &'a mut GpuStorage<E>,
 }
 
 /// GPU models whose parameters can be visited by name (the GPU's [`Params`](crate::nn::Params)),
@@ -27,10 +28,14 @@ pub struct GpuParamMut<'a> {
 /// whose mode-dependent layers (Dropout, BatchNorm, recurrent stacks, transformer layers)
 /// switch between training and evaluation as a whole, as PyTorch's `model.train()`.
 ///
+/// `E` is the element type of the parameters (`f32` by default; a model moved from
+/// `Linear<I, O, f64>` layers is `GpuParams<f64>`). Layers without parameters (activations,
+/// pooling, Dropout) are `GpuParams<E>` for both, so they join models of either type.
+///
 /// A CPU layer that also runs on the GPU unchanged (`Dropout`) has both this trait's and
 /// [`Params`](crate::nn::Params)' `train`; on such a lone layer name the trait
-/// (`GpuParams::train(&mut dropout)`). Models of GPU layers (tuples, `GpuLinear`, ...) have
-/// only this one.
+/// (`GpuParams::<f32>::train(&mut dropout)`). Models of GPU layers (tuples, `GpuLinear`, ...)
+/// have only this one.
 ///
 /// ```no_run
 /// use shaped::prelude::*;
@@ -46,9 +51,9 @@ pub struct GpuParamMut<'a> {
 /// assert_eq!(model.gpu_param_names(), ["0.weight", "0.bias"]);
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
-pub trait GpuParams {
+pub trait GpuParams<E: Float = f32> {
     /// Calls `f` on every parameter, names prefixed by `prefix`.
-    fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_>));
+    fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_, E>));
     /// Switches every mode-dependent layer inside to training (`true`) or evaluation
     /// (`false`) mode, as [`Params::set_training`](crate::nn::Params::set_training); layers
     /// without a mode keep this empty default, containers pass it on.
@@ -247,8 +252,8 @@ macro_rules! gpu_tuple {
                 Ok(($(self.$i.to_cpu()?,)+))
             }
         }
-        impl<$($M: GpuParams),+> GpuParams for ($($M,)+) {
-            fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_>)) {
+        impl<E: Float, $($M: GpuParams<E>),+> GpuParams<E> for ($($M,)+) {
+            fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_, E>)) {
                 $(self.$i.visit_gpu(&format!("{prefix}{}.", $i), f);)+
             }
             fn set_training(&mut self, training: bool) {
@@ -276,8 +281,8 @@ gpu_tuple!(A 0, B 1, C 2, D 3, F 4, G 5, H 6, I 7, J 8, K 9, L 10, M 11);
 
 /// A lone GPU tensor is a model of one parameter named `prefix` without its final dot (as
 /// on the CPU: the tensors of a tuple are `0`, `1`, ...).
-impl<S: Shape> GpuParams for GpuTensor<S> {
-    fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_>)) {
+impl<S: Shape, E: Float> GpuParams<E> for GpuTensor<S, NoTape, E> {
+    fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_, E>)) {
         f(GpuParamMut {
             name: prefix.strip_suffix('.').unwrap_or(prefix),
             id: self.id,
