@@ -579,3 +579,58 @@ fn mlp64_sgd_steps_match_the_cpu() {
         F64_TOL,
     );
 }
+
+/// A small f64 CNN (Conv2d, BatchNorm2d in training mode, ReLU, max pooling, Flatten,
+/// Linear) trained three steps with Adam on both devices (`GpuOptimizer` on the GPU): the
+/// losses, every parameter and the BatchNorm running statistics agree to near f64 precision.
+#[test]
+fn cnn64_adam_steps_match_the_cpu() {
+    use shaped::optim::{Adam, Optimizer};
+    let Some(g) = gpu64() else { return };
+    let mut r = rng(20);
+    // No conv bias: BatchNorm cancels it, so its gradient is rounding noise (~1e-17) that
+    // Adam's division by sqrt(v) + eps would turn into steps that differ between devices.
+    let mut cpu = (
+        Conv2d::<2, 4, 3, 1, 1, 1, f64>::new_no_bias(&mut r),
+        BatchNorm2d::<4, f64>::new(),
+        ReLU,
+        MaxPool2d::<2, 2, 0>,
+        Flatten,
+        Linear::<36, 3, f64>::new(&mut r),
+    );
+    let mut model = cpu.to_device(&g).unwrap();
+    let x = randn64::<Rank4<4, 2, 6, 6>>(21);
+    let t = randn64::<Rank2<4, 3>>(22);
+    let (gx, gt) = (x.to_device(&g).unwrap(), t.to_device(&g).unwrap());
+    let mut copt = Adam::<f64>::new(0.01);
+    let mut gopt = GpuOptimizer::new(Adam::<f64>::new(0.01));
+    for _ in 0..3 {
+        let cl = (cpu.forward_train(x.clone().trace_constant()) - t.clone())
+            .square()
+            .mean();
+        let gl = (model.forward_train(gx.clone().trace_constant()) - gt.clone())
+            .square()
+            .mean();
+        close64("loss", &down64(&gl), cl.as_slice(), F64_TOL);
+        let cg = cl.backward();
+        let gg = gl.backward();
+        copt.try_step(&mut cpu, &cg).unwrap();
+        gopt.step(&mut model, &gg).unwrap();
+    }
+    // Every parameter and buffer (the running statistics included), by name.
+    let back = model.to_cpu().unwrap();
+    let mut want = Vec::new();
+    Params::<f64>::visit(&cpu, "", &mut |p| {
+        want.push((p.name.to_string(), p.data.to_vec()))
+    });
+    let mut got = Vec::new();
+    Params::<f64>::visit(&back, "", &mut |p| {
+        got.push((p.name.to_string(), p.data.to_vec()))
+    });
+    assert_eq!(got.len(), want.len());
+    assert!(want.iter().any(|(n, _)| n == "1.running_var"));
+    for ((gn, gv), (cn, cv)) in got.iter().zip(&want) {
+        assert_eq!(gn, cn);
+        close64(gn, gv, cv, F64_TOL);
+    }
+}
