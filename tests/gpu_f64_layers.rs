@@ -634,3 +634,45 @@ fn cnn64_adam_steps_match_the_cpu() {
         close64(gn, gv, cv, F64_TOL);
     }
 }
+
+/// Run-time sizes in f64: `LinearDyn`, `LayerNormDyn` and `BatchNorm2dDyn` (training mode) on
+/// an input whose batch and feature sizes are `usize`, forward and gradients.
+#[test]
+fn dynamic_size_layers64() {
+    use shaped::nn::{BatchNorm1dDyn, LayerNormDyn, LinearDyn};
+    let Some(g) = gpu64() else { return };
+    let cpu = (
+        LinearDyn::<f64>::new_dyn(6, 5, true, &mut rng(30)),
+        LayerNormDyn::<f64>::new_dyn(5),
+        BatchNorm1dDyn::<f64>::new_dyn(5),
+    );
+    let mut model = cpu.to_device(&g).unwrap();
+    let x = Tensor::<(usize, usize), f64>::randn_with_shape((7, 6), &mut rng(31));
+    let cy = {
+        let mut cpu = cpu.clone();
+        cpu.forward_train(x.clone().trace())
+    };
+    let gx = x.to_device(&g).unwrap();
+    let gy = model.forward_train(gx.clone().trace());
+    close64("forward", &down64(&gy), cy.as_slice(), F64_TOL);
+    let cg = cy.square().sum().backward();
+    let gg = gy.square().sum().backward();
+    close64(
+        "grad x",
+        &grad64(&gg, &gx),
+        cg.get_slice(&x).unwrap(),
+        F64_TOL,
+    );
+    close64(
+        "grad linear weight",
+        &grad64(&gg, &model.0.weight),
+        cg.get_slice(&cpu.0.weight).unwrap(),
+        F64_TOL,
+    );
+    close64(
+        "grad layernorm weight",
+        &grad64(&gg, &model.1.weight),
+        cg.get_slice(&cpu.1.weight).unwrap(),
+        F64_TOL,
+    );
+}
