@@ -2,7 +2,8 @@
 //! `Adam<f64>`, ... in every setting) steps f64 GPU parameters as the CPU optimizer steps the
 //! same f64 parameters, to f64 precision; parameter groups and schedulers drive them; their
 //! state goes GPU -> checkpoint file -> CPU -> GPU and continues as an uninterrupted run;
-//! L-BFGS steps an f64 GPU model; the `Trainer` trains an f64 GPU model to the CPU's history.
+//! L-BFGS steps an f64 GPU model; the `Trainer` trains f64 GPU models (a regression, an MLP)
+//! to the CPU's history.
 #![cfg(feature = "wgpu")]
 
 mod gpu_support;
@@ -11,11 +12,13 @@ use gpu_support::{F64_TOL, close64, gpu64, randn64};
 use shaped::autograd::Gradients;
 use shaped::gpu::prelude::*;
 use shaped::gpu::{GpuStep, GpuTensor};
+use shaped::nn::{Dropout, Linear, Module, Tanh};
 use shaped::optim::{
     Adadelta, Adagrad, Adam, AdamW, Adamax, Lbfgs, LineSearch, LrScheduler, NAdam, Optimizer,
     ParamGroup, RAdam, RmsProp, Sgd, StepLr,
 };
 use shaped::prelude::*;
+use shaped::rand::{SeedableRng, rngs::StdRng};
 use shaped::serialize::Checkpoint;
 use shaped::train::{Step, Trainer};
 
@@ -425,4 +428,118 @@ fn trainer_trains_an_f64_gpu_model_as_the_cpu() {
         F64_TOL,
     );
     same_state("trainer", &gpu_opt.state().unwrap(), &cpu_opt.state());
+}
+
+/// The f64 MLP of the Trainer test.
+type Mlp64 = (Linear<4, 8, f64>, Tanh, Dropout, Linear<8, 2, f64>);
+
+fn mlp64() -> Mlp64 {
+    let mut rng = StdRng::seed_from_u64(70);
+    (
+        Linear::new(&mut rng),
+        Tanh,
+        Dropout::with_seed(0.25, 71),
+        Linear::new(&mut rng),
+    )
+}
+
+/// An f64 MLP (with Dropout) trained by the `Trainer` on both devices with AdamW, a
+/// parameter group, a schedule, gradient accumulation, validation and `restore_best`: the
+/// same batch and epoch losses and the same final weights to f64 precision.
+#[test]
+fn trainer_trains_an_f64_gpu_mlp_as_the_cpu() {
+    let Some(g) = gpu64() else { return };
+    type Batch = (Tensor<Rank2<8, 4>, f64>, Tensor<Rank2<8, 2>, f64>);
+    let data = |seed: u64, n: u64| -> Vec<Batch> {
+        (0..n)
+            .map(|k| {
+                let x = randn64::<Rank2<8, 4>>(seed + k);
+                let y = randn64::<Rank2<8, 2>>(seed + 100 + k);
+                (x, y)
+            })
+            .collect()
+    };
+    let (train, val) = (data(80, 6), data(90, 2));
+    let settings = || AdamW::<f64>::new(0.02).with_param_group(ParamGroup::prefix("3.").lr(0.01));
+    let schedule = StepLr {
+        step_size: 1,
+        gamma: 0.7,
+    };
+
+    let mut cpu = mlp64();
+    let mut cpu_opt = settings();
+    let mut cpu_batches = Vec::new();
+    let cpu_history = Trainer::new(&mut cpu, &mut cpu_opt)
+        .epochs(3)
+        .quiet(true)
+        .accumulate(2)
+        .lr_schedule(schedule)
+        .restore_best(true)
+        .on_batch_end(|b| cpu_batches.push((b.batch, b.global_step, b.loss)))
+        .validate(val.clone(), |m, (x, y)| {
+            Ok(Step::new((m.forward(x) - y).square().mean(), 8))
+        })
+        .fit(train.clone(), |m, (x, y)| {
+            let loss = (m.forward_train(x.trace_constant()) - y).square().mean();
+            Ok(Step::new(loss, 8))
+        })
+        .unwrap();
+
+    let mut gpu = mlp64().to_device(&g).unwrap();
+    let mut gpu_opt = GpuOptimizer::new(settings());
+    let mut gpu_batches = Vec::new();
+    let gpu_history = Trainer::new(&mut gpu, &mut gpu_opt)
+        .epochs(3)
+        .quiet(true)
+        .accumulate(2)
+        .lr_schedule(schedule)
+        .restore_best(true)
+        .on_batch_end(|b| gpu_batches.push((b.batch, b.global_step, b.loss)))
+        .validate(val, |m, (x, y)| {
+            let (x, y) = (x.to_device(&g)?, y.to_device(&g)?);
+            Ok(Step::new((m.forward(x) - y).square().mean(), 8))
+        })
+        .fit(train, |m, (x, y)| {
+            let (x, y) = (x.to_device(&g)?, y.to_device(&g)?);
+            let loss = (m.forward_train(x.trace_constant()) - y).square().mean();
+            Ok(Step::new(loss, 8))
+        })
+        .unwrap();
+
+    let col = |h: &shaped::train::History, f: fn(&shaped::train::EpochRecord) -> f64| {
+        h.epochs.iter().map(f).collect::<Vec<_>>()
+    };
+    assert_eq!(gpu_history.epochs.len(), 3);
+    close64(
+        "train loss",
+        &col(&gpu_history, |r| r.train_loss),
+        &col(&cpu_history, |r| r.train_loss),
+        F64_TOL,
+    );
+    close64(
+        "val loss",
+        &col(&gpu_history, |r| r.val_loss.unwrap()),
+        &col(&cpu_history, |r| r.val_loss.unwrap()),
+        F64_TOL,
+    );
+    assert_eq!(col(&gpu_history, |r| r.lr), col(&cpu_history, |r| r.lr));
+    assert_eq!((gpu_batches.len(), cpu_batches.len()), (18, 18));
+    for (gb, cb) in gpu_batches.iter().zip(&cpu_batches) {
+        assert_eq!((gb.0, gb.1), (cb.0, cb.1));
+        close64("batch loss", &[gb.2], &[cb.2], F64_TOL);
+    }
+    let back = gpu.to_cpu().unwrap();
+    close64(
+        "0.weight",
+        back.0.weight.as_slice(),
+        cpu.0.weight.as_slice(),
+        F64_TOL,
+    );
+    close64(
+        "3.bias",
+        back.3.bias.as_ref().unwrap().as_slice(),
+        cpu.3.bias.as_ref().unwrap().as_slice(),
+        F64_TOL,
+    );
+    same_state("mlp", &gpu_opt.state().unwrap(), &cpu_opt.state());
 }
