@@ -578,3 +578,45 @@ fn prob_targets_and_fn_losses_f64() {
         close64(what, &grad(&gg, &gq), cg.get_slice(&q).unwrap(), F64_TOL);
     }
 }
+
+/// Infinite and NaN inputs give the CPU's f64 answers (values and gradients, NaN where the
+/// CPU has NaN): BCE on logits with and without a positive weight, Smooth L1, KL divergence,
+/// cross-entropy, `logsumexp` and `max`.
+#[test]
+fn non_finite_inputs_f64() {
+    let Some(g) = gpu64() else { return };
+    let (inf, nan) = (f64::INFINITY, f64::NAN);
+    let xs = [
+        -inf, -800.0, -30.0, -1.0, 0.0, 1e-300, 2.5, 40.0, 800.0, inf, nan, -0.0,
+    ];
+    let ts = [0.0, 0.3, 1.0];
+    let (mut xv, mut tv) = (Vec::new(), Vec::new());
+    for &x in &xs {
+        for &t in &ts {
+            xv.push(x);
+            tv.push(t);
+        }
+    }
+    type G = Rank2<12, 3>;
+    let x = Tensor::<G, f64>::from_vec(xv).unwrap();
+    let t = Tensor::<G, f64>::from_vec(tv).unwrap();
+    let pw = Tensor::<Rank1<3>, f64>::from_array([0.5, 1.0, 3.0]);
+    let none = BCEWithLogitsLoss::new().reduction(Reduction::None);
+    check_pair64!(&g, "bce logits", x, t, none.clone(), G);
+    let pwl = none.pos_weight(pw);
+    check_pair64!(&g, "bce logits pos_weight", x, t, pwl, G);
+    let sl1 = SmoothL1Loss::new().beta(0.5).reduction(Reduction::None);
+    check_pair64!(&g, "smooth_l1", x, t, sl1, G);
+    let kl = KLDivLoss::new().reduction(Reduction::None);
+    check_pair64!(&g, "kl_div", x, t, kl, G);
+
+    let labels = Indices::<Rank1<12>>::from_array([0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2]);
+    let ce = CrossEntropyLoss::new()
+        .label_smoothing(0.2)
+        .reduction(Reduction::None);
+    check_labels64!(&g, "ce", x, labels, ce, Rank1<12>);
+    let g = &g;
+    op_vs_cpu64!(g, x.clone(), 131, |x| x.logsumexp_dim::<1>());
+    op_vs_cpu64!(g, x.clone(), 132, |x| x.max_dim::<1>());
+    op_vs_cpu64!(g, x.clone(), 133, |x| x.max());
+}
