@@ -15,12 +15,13 @@ use shaped::gpu::{
     GpuTransformerDecoderLayer, GpuTransformerEncoderLayer,
 };
 use shaped::nn::{
-    AttentionOptions, BiGRU, BiLSTM, CellKind, DecoderInput, Dropout, EncoderInput, GRUCell,
+    AttentionOptions, BiGRU, BiLSTM, CellKind, DecoderInput, Dropout, EncoderInput, GRU, GRUCell,
     LSTMCell, LayerNorm, Module, MultiheadAttention, Params, RNN, RNNCell, RNNReluCell,
     RecurrentCell, SeqFirst, TransformerActivation, TransformerConfig, TransformerDecoder,
     TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer, causal_mask,
     key_padding_mask,
 };
+use shaped::optim::{Adam, Optimizer};
 use shaped::prelude::*;
 use shaped::rand::{SeedableRng, rngs::StdRng};
 
@@ -547,4 +548,39 @@ fn transformer_decoder_f64_matches_cpu() {
     assert_eq!(back.param_names(), decoder.param_names());
     let mut gdec = gdec;
     assert_eq!(gdec.gpu_param_names(), decoder.param_names());
+}
+
+/// Two Adam steps on an f64 GRU stack on both devices: the GPU layer hands the optimizer
+/// every parameter (`GpuParams<f64>`) and the weights stay equal to the CPU's.
+#[test]
+fn adam_steps_an_f64_gru_as_the_cpu() {
+    let Some(g) = gpu64() else { return };
+    let mut cpu = GRU::<3, 4, 2, f64>::new(&mut StdRng::seed_from_u64(80));
+    let mut gru = cpu.to_device(&g).unwrap();
+    let (mut copt, mut gopt) = (
+        Adam::<f64>::new(0.01),
+        GpuOptimizer::new(Adam::<f64>::new(0.01)),
+    );
+    let x = randn64::<Rank3<2, 5, 3>>(81);
+    let gx = up(&g, &x);
+    for _ in 0..2 {
+        let (cy, _) = cpu.forward(x.clone().trace_constant());
+        copt.try_step(&mut cpu, &cy.square().sum().backward())
+            .unwrap();
+        let (gy, _) = gru.forward(gx.clone().trace_constant());
+        gopt.step(&mut gru, &gy.square().sum().backward()).unwrap();
+    }
+    let values = |m: &GRU<3, 4, 2, f64>| {
+        let mut out = Vec::new();
+        m.visit("", &mut |p| out.push((p.name.to_string(), p.data.to_vec())));
+        out
+    };
+    let (cv, gv) = (values(&cpu), values(&gru.to_cpu().unwrap()));
+    assert_eq!(cv.len(), 8);
+    for ((name, c), (_, gpu)) in cv.iter().zip(&gv) {
+        close64(name, gpu, c, F64_TOL);
+    }
+    // The steps moved the weights.
+    let start = GRU::<3, 4, 2, f64>::new(&mut StdRng::seed_from_u64(80));
+    assert_ne!(values(&start)[0].1, cv[0].1);
 }
