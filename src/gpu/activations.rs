@@ -2,17 +2,19 @@
 //! sqrt, sin, cos, clamp, powf) with their derivatives, and the activation layers that use
 //! them (`GELU`, `GELUTanh`, `SiLU`, `LeakyReLU`, `Softplus`) in GPU models.
 
-use super::nn::{GpuParamMut, GpuParams};
 use super::tensor::with_tape;
-use super::tensor::{GpuTensor, ToCpu, ToDevice, add_grad, gpu_tensor, split, take_grad, wants};
+use super::tensor::{GpuTensor, add_grad, gpu_tensor, split, take_grad, wants};
 use crate::autograd::{Gradients, NoTape, Tape};
-use crate::device::Wgpu;
 use crate::device::layer_kernels::{self, UnaryExt};
+use crate::dtype::Float;
 use crate::error::Result;
 use crate::nn::{GELU, GELUTanh, LeakyReLU, Module, SiLU, Softplus};
 use crate::shape::Shape;
 
-fn unary_ext_op<S: Shape, T: Tape<f32>>(x: GpuTensor<S, T>, op: UnaryExt) -> GpuTensor<S, T> {
+fn unary_ext_op<S: Shape, E: Float, T: Tape<E>>(
+    x: GpuTensor<S, T, E>,
+    op: UnaryExt,
+) -> GpuTensor<S, T, E> {
     let (x, mut tape) = split(x);
     let y = layer_kernels::unary_ext(op, &x.data);
     let out = gpu_tensor(x.shape, y.clone(), NoTape);
@@ -20,7 +22,7 @@ fn unary_ext_op<S: Shape, T: Tape<f32>>(x: GpuTensor<S, T>, op: UnaryExt) -> Gpu
         let (xd, x_id, out_id) = (x.data, x.id, out.id);
         tape.record(
             out_id,
-            Box::new(move |g: &mut Gradients<f32>| {
+            Box::new(move |g: &mut Gradients<E>| {
                 let Some(gy) = take_grad(g, out_id) else {
                     return;
                 };
@@ -33,7 +35,8 @@ fn unary_ext_op<S: Shape, T: Tape<f32>>(x: GpuTensor<S, T>, op: UnaryExt) -> Gpu
 
 /// The activations and elementwise functions of GPU tensors beyond [`GpuOps`](super::GpuOps),
 /// under the CPU tensor's method names and with its maths (see those methods); each
-/// records its derivative. In `use shaped::gpu::prelude::*`.
+/// records its derivative. In `use shaped::gpu::prelude::*`. For f32 and f64 tensors (`E`);
+/// the constants are of the tensor's element type, as on the CPU.
 ///
 /// ```no_run
 /// use shaped::prelude::*;
@@ -46,107 +49,89 @@ fn unary_ext_op<S: Shape, T: Tape<f32>>(x: GpuTensor<S, T>, op: UnaryExt) -> Gpu
 /// assert_eq!(z.to_vec(), vec![-0.1, 0.0, 2.0]);
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
-pub trait GpuActivations<S: Shape, T: Tape<f32>>: Sized {
+pub trait GpuActivations<S: Shape, T: Tape<E>, E: Float = f32>: Sized {
     /// `|x|` (gradient 0 at 0, as in PyTorch).
-    fn abs(self) -> GpuTensor<S, T>;
+    fn abs(self) -> GpuTensor<S, T, E>;
     /// Square root.
-    fn sqrt(self) -> GpuTensor<S, T>;
+    fn sqrt(self) -> GpuTensor<S, T, E>;
     /// Sine.
-    fn sin(self) -> GpuTensor<S, T>;
+    fn sin(self) -> GpuTensor<S, T, E>;
     /// Cosine.
-    fn cos(self) -> GpuTensor<S, T>;
+    fn cos(self) -> GpuTensor<S, T, E>;
     /// `x` if positive, else `negative_slope * x` (PyTorch's default slope is 0.01).
-    fn leaky_relu(self, negative_slope: f32) -> GpuTensor<S, T>;
+    fn leaky_relu(self, negative_slope: E) -> GpuTensor<S, T, E>;
     /// GELU with the exact normal CDF (`approximate="none"`, PyTorch's default).
-    fn gelu(self) -> GpuTensor<S, T>;
+    fn gelu(self) -> GpuTensor<S, T, E>;
     /// GELU with the tanh approximation (`approximate="tanh"`).
-    fn gelu_tanh(self) -> GpuTensor<S, T>;
+    fn gelu_tanh(self) -> GpuTensor<S, T, E>;
     /// `x * sigmoid(x)` (SiLU, swish).
-    fn silu(self) -> GpuTensor<S, T>;
+    fn silu(self) -> GpuTensor<S, T, E>;
     /// `ln(1 + e^(beta x)) / beta`, linear above `threshold` (PyTorch defaults: 1, 20).
-    fn softplus(self, beta: f32, threshold: f32) -> GpuTensor<S, T>;
+    fn softplus(self, beta: E, threshold: E) -> GpuTensor<S, T, E>;
     /// Clamps every element to `[min, max]` (gradient 1 inside and at the bounds).
-    fn clamp(self, min: f32, max: f32) -> GpuTensor<S, T>;
+    fn clamp(self, min: E, max: E) -> GpuTensor<S, T, E>;
     /// `x^exponent` for a constant exponent.
-    fn powf(self, exponent: f32) -> GpuTensor<S, T>;
+    fn powf(self, exponent: E) -> GpuTensor<S, T, E>;
 }
 
-impl<S: Shape, T: Tape<f32>> GpuActivations<S, T> for GpuTensor<S, T> {
-    fn abs(self) -> GpuTensor<S, T> {
+impl<S: Shape, E: Float, T: Tape<E>> GpuActivations<S, T, E> for GpuTensor<S, T, E> {
+    fn abs(self) -> GpuTensor<S, T, E> {
         unary_ext_op(self, UnaryExt::Abs)
     }
-    fn sqrt(self) -> GpuTensor<S, T> {
+    fn sqrt(self) -> GpuTensor<S, T, E> {
         unary_ext_op(self, UnaryExt::Sqrt)
     }
-    fn sin(self) -> GpuTensor<S, T> {
+    fn sin(self) -> GpuTensor<S, T, E> {
         unary_ext_op(self, UnaryExt::Sin)
     }
-    fn cos(self) -> GpuTensor<S, T> {
+    fn cos(self) -> GpuTensor<S, T, E> {
         unary_ext_op(self, UnaryExt::Cos)
     }
-    fn leaky_relu(self, negative_slope: f32) -> GpuTensor<S, T> {
-        unary_ext_op(self, UnaryExt::LeakyRelu(f64::from(negative_slope)))
+    fn leaky_relu(self, negative_slope: E) -> GpuTensor<S, T, E> {
+        unary_ext_op(self, UnaryExt::LeakyRelu(Float::to_f64(negative_slope)))
     }
-    fn gelu(self) -> GpuTensor<S, T> {
+    fn gelu(self) -> GpuTensor<S, T, E> {
         unary_ext_op(self, UnaryExt::GeluErf)
     }
-    fn gelu_tanh(self) -> GpuTensor<S, T> {
+    fn gelu_tanh(self) -> GpuTensor<S, T, E> {
         unary_ext_op(self, UnaryExt::GeluTanh)
     }
-    fn silu(self) -> GpuTensor<S, T> {
+    fn silu(self) -> GpuTensor<S, T, E> {
         unary_ext_op(self, UnaryExt::Silu)
     }
-    fn softplus(self, beta: f32, threshold: f32) -> GpuTensor<S, T> {
+    fn softplus(self, beta: E, threshold: E) -> GpuTensor<S, T, E> {
         unary_ext_op(
             self,
-            UnaryExt::Softplus(f64::from(beta), f64::from(threshold)),
+            UnaryExt::Softplus(Float::to_f64(beta), Float::to_f64(threshold)),
         )
     }
-    fn clamp(self, min: f32, max: f32) -> GpuTensor<S, T> {
-        unary_ext_op(self, UnaryExt::Clamp(f64::from(min), f64::from(max)))
+    fn clamp(self, min: E, max: E) -> GpuTensor<S, T, E> {
+        unary_ext_op(
+            self,
+            UnaryExt::Clamp(Float::to_f64(min), Float::to_f64(max)),
+        )
     }
-    fn powf(self, exponent: f32) -> GpuTensor<S, T> {
-        unary_ext_op(self, UnaryExt::Pow(f64::from(exponent)))
+    fn powf(self, exponent: E) -> GpuTensor<S, T, E> {
+        unary_ext_op(self, UnaryExt::Pow(Float::to_f64(exponent)))
     }
-}
-
-/// A parameterless layer: the same value on both devices.
-macro_rules! same_on_gpu {
-    ($name:ty) => {
-        impl ToDevice for $name {
-            type Output = $name;
-            fn to_device(&self, _: &Wgpu) -> Result<$name> {
-                Ok(*self)
-            }
-        }
-        impl ToCpu for $name {
-            type Output = $name;
-            fn to_cpu(&self) -> Result<$name> {
-                Ok(*self)
-            }
-        }
-        impl GpuParams for $name {
-            fn visit_gpu(&mut self, _: &str, _: &mut dyn FnMut(GpuParamMut<'_>)) {}
-        }
-    };
 }
 
 macro_rules! gpu_activation_layer {
-    ($name:ty, |$layer:ident, $x:ident| $body:expr) => {
-        impl<S: Shape, T: Tape<f32>> Module<GpuTensor<S, T>> for $name {
-            type Output = GpuTensor<S, T>;
-            fn try_forward(&self, $x: GpuTensor<S, T>) -> Result<Self::Output> {
+    ($name:ident, |$layer:ident, $x:ident| $body:expr) => {
+        impl<S: Shape, E: Float, T: Tape<E>> Module<GpuTensor<S, T, E>> for $name {
+            type Output = GpuTensor<S, T, E>;
+            fn try_forward(&self, $x: GpuTensor<S, T, E>) -> Result<Self::Output> {
                 let $layer = self;
                 Ok($body)
             }
         }
-        same_on_gpu!($name);
+        no_params_on_gpu!([] $name);
     };
 }
 
 gpu_activation_layer!(GELU, |_l, x| x.gelu());
 gpu_activation_layer!(GELUTanh, |_l, x| x.gelu_tanh());
 gpu_activation_layer!(SiLU, |_l, x| x.silu());
-gpu_activation_layer!(LeakyReLU, |l, x| x.leaky_relu(l.0 as f32));
+gpu_activation_layer!(LeakyReLU, |l, x| x.leaky_relu(E::from_f64(l.0)));
 gpu_activation_layer!(Softplus, |l, x| x
-    .softplus(l.beta as f32, l.threshold as f32));
+    .softplus(E::from_f64(l.beta), E::from_f64(l.threshold)));

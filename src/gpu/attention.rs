@@ -16,19 +16,24 @@ use crate::autograd::{Gradients, NoTape, Tape};
 use crate::device::Wgpu;
 use crate::device::kernels::{self, BinaryOp};
 use crate::device::seq_kernels::{self, matmul_at, rows, transposed};
+use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::nn::{AttentionOptions, Dropout, Module, MultiheadAttention};
 use crate::shape::{Const, Dim, DimEq, Prod, Shape};
 use crate::tensor::Tensor;
 
-type Seq<T> = GpuTensor<(usize, usize, usize), T>;
+type Seq<T, E> = GpuTensor<(usize, usize, usize), T, E>;
+/// An additive mask on the CPU, `(L, S)` or `(B, S)`.
+type Mask<E> = Tensor<(usize, usize), E>;
 
 /// `nn.MultiheadAttention(EMBED, HEADS, batch_first=True)` on the GPU, made by
 /// `mha.to_device(&gpu)` from a [`MultiheadAttention`]: the same parameters (`in_proj_weight`
 /// `(3E, E)` stacking `W_q; W_k; W_v`, `in_proj_bias`, `out_proj`). As a [`Module`] on `x`
 /// `(B, L, E)` it is self-attention returning `y` and the weights averaged over heads;
 /// [`try_forward_with`](Self::try_forward_with) takes query, key and value and PyTorch's
-/// keyword arguments (`attn_mask`, `key_padding_mask`, `need_weights`).
+/// keyword arguments (`attn_mask`, `key_padding_mask`, `need_weights`). `E` is the CPU
+/// layer's element type: `MultiheadAttention<EMBED, HEADS, f64>` runs in f64 (adapters with
+/// `SHADER_F64`), its masks f64 CPU tensors.
 ///
 /// ```no_run
 /// use shaped::prelude::*;
@@ -49,17 +54,19 @@ type Seq<T> = GpuTensor<(usize, usize, usize), T>;
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
 #[derive(Clone, Debug)]
-pub struct GpuMultiheadAttention<const EMBED: usize, const HEADS: usize> {
+pub struct GpuMultiheadAttention<const EMBED: usize, const HEADS: usize, E: Float = f32> {
     /// `[W_q; W_k; W_v]`, `(3 EMBED, EMBED)`.
-    pub in_proj_weight: GpuTensor<(Prod<Const<3>, Const<EMBED>>, Const<EMBED>)>,
+    pub in_proj_weight: GpuTensor<(Prod<Const<3>, Const<EMBED>>, Const<EMBED>), NoTape, E>,
     /// `[b_q; b_k; b_v]`.
-    pub in_proj_bias: Option<GpuTensor<(Prod<Const<3>, Const<EMBED>>,)>>,
+    pub in_proj_bias: Option<GpuTensor<(Prod<Const<3>, Const<EMBED>>,), NoTape, E>>,
     /// The output projection.
-    pub out_proj: GpuLinear<Const<EMBED>, Const<EMBED>>,
+    pub out_proj: GpuLinear<Const<EMBED>, Const<EMBED>, E>,
 }
 
-impl<const EMBED: usize, const HEADS: usize> ToDevice for MultiheadAttention<EMBED, HEADS, f32> {
-    type Output = GpuMultiheadAttention<EMBED, HEADS>;
+impl<const EMBED: usize, const HEADS: usize, E: Float> ToDevice
+    for MultiheadAttention<EMBED, HEADS, E>
+{
+    type Output = GpuMultiheadAttention<EMBED, HEADS, E>;
     fn to_device(&self, gpu: &Wgpu) -> Result<Self::Output> {
         Ok(GpuMultiheadAttention {
             in_proj_weight: self.in_proj_weight.to_device(gpu)?,
@@ -73,8 +80,10 @@ impl<const EMBED: usize, const HEADS: usize> ToDevice for MultiheadAttention<EMB
     }
 }
 
-impl<const EMBED: usize, const HEADS: usize> ToCpu for GpuMultiheadAttention<EMBED, HEADS> {
-    type Output = MultiheadAttention<EMBED, HEADS, f32>;
+impl<const EMBED: usize, const HEADS: usize, E: Float> ToCpu
+    for GpuMultiheadAttention<EMBED, HEADS, E>
+{
+    type Output = MultiheadAttention<EMBED, HEADS, E>;
     fn to_cpu(&self) -> Result<Self::Output> {
         Ok(MultiheadAttention {
             in_proj_weight: self.in_proj_weight.to_cpu()?,
@@ -84,8 +93,10 @@ impl<const EMBED: usize, const HEADS: usize> ToCpu for GpuMultiheadAttention<EMB
     }
 }
 
-impl<const EMBED: usize, const HEADS: usize> GpuParams for GpuMultiheadAttention<EMBED, HEADS> {
-    fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_>)) {
+impl<const EMBED: usize, const HEADS: usize, E: Float> GpuParams<E>
+    for GpuMultiheadAttention<EMBED, HEADS, E>
+{
+    fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_, E>)) {
         f(GpuParamMut {
             name: &format!("{prefix}in_proj_weight"),
             id: self.in_proj_weight.id,
@@ -104,15 +115,15 @@ impl<const EMBED: usize, const HEADS: usize> GpuParams for GpuMultiheadAttention
 
 /// The result of [`GpuMultiheadAttention::try_forward_with`]: `y (B, L, E)` and, when asked
 /// for, the weights averaged over heads `(B, L, S)`.
-pub type GpuAttentionOutput<B, L, S, const EMBED: usize, T> = (
-    GpuTensor<(B, L, Const<EMBED>), T>,
-    Option<GpuTensor<(B, L, S), T>>,
+pub type GpuAttentionOutput<B, L, S, const EMBED: usize, T, E = f32> = (
+    GpuTensor<(B, L, Const<EMBED>), T, E>,
+    Option<GpuTensor<(B, L, S), T, E>>,
 );
 
-impl<const EMBED: usize, const HEADS: usize> GpuMultiheadAttention<EMBED, HEADS> {
+impl<const EMBED: usize, const HEADS: usize, E: Float> GpuMultiheadAttention<EMBED, HEADS, E> {
     /// `x (B, N, E)` times block `part` of the input projection (and its bias): `(B, N, E)`.
     /// One op: its backward puts the weight's and the bias's gradients into their blocks.
-    fn project<T: Tape<f32>>(&self, x: Seq<T>, part: usize) -> Result<Seq<T>> {
+    fn project<T: Tape<E>>(&self, x: Seq<T, E>, part: usize) -> Result<Seq<T, E>> {
         let e = EMBED;
         let (b, nn, _) = x.shape;
         let n = b * nn;
@@ -147,7 +158,7 @@ impl<const EMBED: usize, const HEADS: usize> GpuMultiheadAttention<EMBED, HEADS>
             let (x_id, out_id, xd, wd) = (x.id, out.id, x.data, w.data.clone());
             tape.record(
                 out_id,
-                Box::new(move |g: &mut Gradients<f32>| {
+                Box::new(move |g: &mut Gradients<E>| {
                     let Some(gy) = take_grad(g, out_id) else {
                         return;
                     };
@@ -177,7 +188,7 @@ impl<const EMBED: usize, const HEADS: usize> GpuMultiheadAttention<EMBED, HEADS>
     }
 
     /// `(B, N, E)` to `(B * HEADS, N, E / HEADS)`.
-    fn split_heads<T: Tape<f32>>(x: Seq<T>) -> Result<Seq<T>> {
+    fn split_heads<T: Tape<E>>(x: Seq<T, E>) -> Result<Seq<T, E>> {
         let (b, n, e) = x.shape;
         let d = e / HEADS;
         let x = x.try_reshape_dyn((b, n, HEADS, d))?;
@@ -189,16 +200,19 @@ impl<const EMBED: usize, const HEADS: usize> GpuMultiheadAttention<EMBED, HEADS>
     /// over heads `(B, L, S)`; `dropout` (`Some`: drop, whatever its mode) on the weights,
     /// with the mask the CPU layer would draw from the same generator.
     #[allow(clippy::type_complexity, clippy::too_many_arguments)]
-    pub(super) fn attend<T: Tape<f32>>(
+    pub(super) fn attend<T: Tape<E>>(
         &self,
-        q: Seq<T>,
-        k: Seq<T>,
-        v: Seq<T>,
-        attn_mask: Option<&Tensor<(usize, usize)>>,
-        key_padding_mask: Option<&Tensor<(usize, usize)>>,
+        q: Seq<T, E>,
+        k: Seq<T, E>,
+        v: Seq<T, E>,
+        attn_mask: Option<&Mask<E>>,
+        key_padding_mask: Option<&Mask<E>>,
         need_weights: bool,
         dropout: Option<&Dropout>,
-    ) -> Result<(GpuTensor<(usize, usize, Const<EMBED>), T>, Option<Seq<T>>)> {
+    ) -> Result<(
+        GpuTensor<(usize, usize, Const<EMBED>), T, E>,
+        Option<Seq<T, E>>,
+    )> {
         const { assert!(HEADS > 0 && EMBED.is_multiple_of(HEADS)) };
         let layer = "MultiheadAttention";
         let (qd, kd, vd) = (q.shape.dims(), k.shape.dims(), v.shape.dims());
@@ -244,11 +258,11 @@ impl<const EMBED: usize, const HEADS: usize> GpuMultiheadAttention<EMBED, HEADS>
         }
         let dev = q.data.device().clone();
         let head_dim = EMBED / HEADS;
-        let q = Self::split_heads(self.project(q, 0)?)? * (1.0 / (head_dim as f32).sqrt());
+        let q = Self::split_heads(self.project(q, 0)?)? * (E::ONE / E::from_usize(head_dim).sqrt());
         let k = Self::split_heads(self.project(k, 1)?)?;
         let v = Self::split_heads(self.project(v, 2)?)?;
         let kt = permute_gpu(k, (b * HEADS, head_dim, s), &[0, 2, 1]);
-        let scores: Seq<T> = q.try_matmul(kt)?;
+        let scores: Seq<T, E> = q.try_matmul(kt)?;
         let mut scores = scores.try_reshape_dyn((b, HEADS, l, s))?;
         if let Some(m) = attn_mask {
             scores = scores + m.to_device(&dev)?;
@@ -261,14 +275,14 @@ impl<const EMBED: usize, const HEADS: usize> GpuMultiheadAttention<EMBED, HEADS>
         let mut attn = scores.softmax::<3>();
         // The CPU draws the mask over (B, HEADS, L, S) in this order (`Dropout::drop_shared`);
         // p = 0 draws nothing there, so nothing here either.
-        if let Some(mask) = dropout.and_then(|d| d.next_mask(attn.shape.numel())) {
+        if let Some(mask) = dropout.and_then(|d| d.next_mask::<E>(attn.shape.numel())) {
             let mask = gpu_tensor(attn.shape, dev.upload(&mask), NoTape);
             let shape = attn.shape;
             attn = binary_op(attn, mask, shape, BinaryOp::Mul)?;
         }
         let weights = need_weights.then(|| attn.clone().mean_dim::<1>());
         let attn = attn.try_reshape_dyn((b * HEADS, l, s))?;
-        let ctx: Seq<T> = attn.try_matmul(v)?;
+        let ctx: Seq<T, E> = attn.try_matmul(v)?;
         let ctx = ctx.try_reshape_dyn((b, HEADS, l, head_dim))?;
         let ctx = permute_gpu(ctx, (b, l, HEADS, head_dim), &[0, 2, 1, 3]);
         let ctx = ctx.try_reshape_dyn((b, l, Const::<EMBED>))?;
@@ -285,11 +299,11 @@ impl<const EMBED: usize, const HEADS: usize> GpuMultiheadAttention<EMBED, HEADS>
     #[allow(clippy::type_complexity)]
     pub fn try_forward_with<B, L, S, XQ, XK, XV, B2, B3, S3, T>(
         &self,
-        query: GpuTensor<(B, L, XQ), T>,
-        key: GpuTensor<(B2, S, XK), T>,
-        value: GpuTensor<(B3, S3, XV), T>,
-        options: AttentionOptions<'_, f32>,
-    ) -> Result<GpuAttentionOutput<B, L, S, EMBED, T>>
+        query: GpuTensor<(B, L, XQ), T, E>,
+        key: GpuTensor<(B2, S, XK), T, E>,
+        value: GpuTensor<(B3, S3, XV), T, E>,
+        options: AttentionOptions<'_, E>,
+    ) -> Result<GpuAttentionOutput<B, L, S, EMBED, T, E>>
     where
         B: Dim,
         L: Dim,
@@ -300,7 +314,7 @@ impl<const EMBED: usize, const HEADS: usize> GpuMultiheadAttention<EMBED, HEADS>
         B2: DimEq<B>,
         B3: DimEq<B>,
         S3: DimEq<S>,
-        T: Tape<f32>,
+        T: Tape<E>,
     {
         let (b, l, s) = (query.shape.0, query.shape.1, key.shape.1);
         let three = |d: &[usize]| (d[0], d[1], d[2]);
@@ -322,17 +336,21 @@ impl<const EMBED: usize, const HEADS: usize> GpuMultiheadAttention<EMBED, HEADS>
     }
 }
 
-impl<const EMBED: usize, const HEADS: usize, B, L, X, T> Module<GpuTensor<(B, L, X), T>>
-    for GpuMultiheadAttention<EMBED, HEADS>
+impl<const EMBED: usize, const HEADS: usize, B, L, X, E, T> Module<GpuTensor<(B, L, X), T, E>>
+    for GpuMultiheadAttention<EMBED, HEADS, E>
 where
     B: Dim,
     L: Dim,
     X: DimEq<Const<EMBED>>,
-    T: Tape<f32>,
+    E: Float,
+    T: Tape<E>,
 {
     /// `(y, attn_weights)`: `(B, L, E)` and the weights averaged over heads `(B, L, L)`.
-    type Output = (GpuTensor<(B, L, Const<EMBED>), T>, GpuTensor<(B, L, L), T>);
-    fn try_forward(&self, x: GpuTensor<(B, L, X), T>) -> Result<Self::Output> {
+    type Output = (
+        GpuTensor<(B, L, Const<EMBED>), T, E>,
+        GpuTensor<(B, L, L), T, E>,
+    );
+    fn try_forward(&self, x: GpuTensor<(B, L, X), T, E>) -> Result<Self::Output> {
         let (b, l) = (x.shape.0, x.shape.1);
         let d = x.shape.dims();
         let x = retype(x, (d[0], d[1], d[2]));

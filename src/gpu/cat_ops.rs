@@ -7,6 +7,7 @@
 use super::gather::{around, gather_op, join_flat};
 use super::tensor::GpuTensor;
 use crate::autograd::Tape;
+use crate::dtype::Float;
 use crate::error::{Error, OrPanic, Result};
 use crate::shape::{Const, Dim, InsertAxis, ReplaceAxis, Shape};
 
@@ -20,22 +21,30 @@ use crate::shape::{Const, Dim, InsertAxis, ReplaceAxis, Shape};
 pub trait GpuTensorList {
     /// The tensors' shape.
     type Shape: Shape;
+    /// The tensors' element type.
+    type Elem: Float;
     /// The tensors' tape.
-    type Tape: Tape<f32>;
+    type Tape: Tape<Self::Elem>;
     /// The number of tensors: `Const<N>` for arrays, `usize` for the others.
     type Len: Dim;
     /// The tensors, owned, and their number.
     #[allow(clippy::type_complexity)]
-    fn into_tensors(self) -> (Vec<GpuTensor<Self::Shape, Self::Tape>>, Self::Len);
+    fn into_tensors(
+        self,
+    ) -> (
+        Vec<GpuTensor<Self::Shape, Self::Tape, Self::Elem>>,
+        Self::Len,
+    );
 }
 
 macro_rules! tensor_list {
     ([$($gen:tt)*] $list:ty, $len:ty, |$v:ident| $body:expr) => {
-        impl<S: Shape, T: Tape<f32>, $($gen)*> GpuTensorList for $list {
+        impl<S: Shape, E: Float, T: Tape<E>, $($gen)*> GpuTensorList for $list {
             type Shape = S;
+            type Elem = E;
             type Tape = T;
             type Len = $len;
-            fn into_tensors(self) -> (Vec<GpuTensor<S, T>>, $len) {
+            fn into_tensors(self) -> (Vec<GpuTensor<S, T, E>>, $len) {
                 let $v = self;
                 $body
             }
@@ -43,14 +52,14 @@ macro_rules! tensor_list {
     };
 }
 
-tensor_list!([const N: usize] [GpuTensor<S, T>; N], Const<N>, |v| (v.into(), Const));
-tensor_list!([const N: usize] &[GpuTensor<S, T>; N], Const<N>, |v| (v.to_vec(), Const));
-tensor_list!([] Vec<GpuTensor<S, T>>, usize, |v| {
+tensor_list!([const N: usize] [GpuTensor<S, T, E>; N], Const<N>, |v| (v.into(), Const));
+tensor_list!([const N: usize] &[GpuTensor<S, T, E>; N], Const<N>, |v| (v.to_vec(), Const));
+tensor_list!([] Vec<GpuTensor<S, T, E>>, usize, |v| {
     let n = v.len();
     (v, n)
 });
-tensor_list!([] &Vec<GpuTensor<S, T>>, usize, |v| (v.clone(), v.len()));
-tensor_list!([] &[GpuTensor<S, T>], usize, |v| (v.to_vec(), v.len()));
+tensor_list!([] &Vec<GpuTensor<S, T, E>>, usize, |v| (v.clone(), v.len()));
+tensor_list!([] &[GpuTensor<S, T, E>], usize, |v| (v.to_vec(), v.len()));
 
 /// The shape [`cat`] makes of a list: axis `I` becomes a `usize`.
 pub type CatShape<L, const I: usize> =
@@ -61,9 +70,9 @@ pub type StackShape<L, const I: usize> =
 
 /// Every tensor has tensor 0's dims except along `free`; the error names the first that
 /// does not, the axis and both sizes (the CPU's message).
-fn check_same_dims<S: Shape, T>(
+fn check_same_dims<S: Shape, E: Float, T>(
     op: &'static str,
-    tensors: &[GpuTensor<S, T>],
+    tensors: &[GpuTensor<S, T, E>],
     free: Option<usize>,
 ) -> Result<()> {
     let Some(first) = tensors.first() else {
@@ -96,13 +105,13 @@ fn check_same_dims<S: Shape, T>(
 }
 
 /// Joins `tensors` (each `(outer, sizes[k], inner)`) along the middle axis into `out`.
-fn join<S: Shape, SO: Shape, T: Tape<f32>>(
+fn join<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
     op: &'static str,
-    tensors: Vec<GpuTensor<S, T>>,
+    tensors: Vec<GpuTensor<S, T, E>>,
     sizes: &[usize],
     (outer, inner): (usize, usize),
     out: SO,
-) -> Result<GpuTensor<SO, T>> {
+) -> Result<GpuTensor<SO, T, E>> {
     let total: usize = sizes.iter().sum();
     // Output row `o` is every input's row `o` in turn; input k starts at `starts[k]` in
     // the joined buffer.
@@ -119,7 +128,7 @@ fn join<S: Shape, SO: Shape, T: Tape<f32>>(
             map.extend(base..base + n * inner);
         }
     }
-    gather_op(op, join_flat(tensors), out, map, 0.0)
+    gather_op(op, join_flat(tensors), out, map, E::ZERO)
 }
 
 /// Joins a list of GPU tensors along axis `I` (`torch.cat(tensors, dim=I)`), as the CPU's
@@ -138,7 +147,7 @@ fn join<S: Shape, SO: Shape, T: Tape<f32>>(
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
 #[track_caller]
-pub fn cat<const I: usize, L>(tensors: L) -> GpuTensor<CatShape<L, I>, L::Tape>
+pub fn cat<const I: usize, L>(tensors: L) -> GpuTensor<CatShape<L, I>, L::Tape, L::Elem>
 where
     L: GpuTensorList<Shape: ReplaceAxis<I>>,
 {
@@ -147,7 +156,7 @@ where
 
 /// [`cat`], with an error for an empty list, or naming the first tensor whose size off
 /// axis `I` differs from tensor 0's.
-pub fn try_cat<const I: usize, L>(tensors: L) -> Result<GpuTensor<CatShape<L, I>, L::Tape>>
+pub fn try_cat<const I: usize, L>(tensors: L) -> Result<GpuTensor<CatShape<L, I>, L::Tape, L::Elem>>
 where
     L: GpuTensorList<Shape: ReplaceAxis<I>>,
 {
@@ -188,7 +197,7 @@ where
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
 #[track_caller]
-pub fn stack<const I: usize, L>(tensors: L) -> GpuTensor<StackShape<L, I>, L::Tape>
+pub fn stack<const I: usize, L>(tensors: L) -> GpuTensor<StackShape<L, I>, L::Tape, L::Elem>
 where
     L: GpuTensorList<Shape: InsertAxis<I>>,
 {
@@ -197,7 +206,9 @@ where
 
 /// [`stack`], with an error for an empty list, or naming the first tensor whose shape
 /// differs from tensor 0's.
-pub fn try_stack<const I: usize, L>(tensors: L) -> Result<GpuTensor<StackShape<L, I>, L::Tape>>
+pub fn try_stack<const I: usize, L>(
+    tensors: L,
+) -> Result<GpuTensor<StackShape<L, I>, L::Tape, L::Elem>>
 where
     L: GpuTensorList<Shape: InsertAxis<I>>,
 {

@@ -2,19 +2,16 @@
 //! Conv2d is im2col + the tiled matmul; its input gradient gathers the column gradients back
 //! (col2im), and max pooling's gradient gathers through the stored argmax indices.
 
-use super::nn::{GpuParamMut, GpuParams};
-use super::tensor::{
-    GpuTensor, ToCpu, ToDevice, add_grad, gpu_tensor, split, take_grad, wants, with_tape,
-};
+use super::tensor::{GpuTensor, add_grad, gpu_tensor, split, take_grad, wants, with_tape};
 use crate::autograd::{Gradients, NoTape, Tape, UniqueId};
-use crate::device::Wgpu;
 use crate::device::kernels::{self, BinaryOp, MatView, Window};
+use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::nn::{Conv2d, Flatten, MaxPool2d, Module};
 use crate::shape::{Const, ConvOut, Dim, DimEq, PoolOut, Rank1, Rank4, Shape};
 
 /// [`Conv2d`] on the GPU (square kernel `K`, stride `S`, padding `P`, dilation `D`), made by
-/// `conv.to_device(&gpu)`.
+/// `conv.to_device(&gpu)`, of the CPU layer's element type `E` (f32 or f64).
 #[derive(Clone, Debug)]
 pub struct GpuConv2d<
     const IN: usize,
@@ -23,11 +20,12 @@ pub struct GpuConv2d<
     const S: usize = 1,
     const P: usize = 0,
     const D: usize = 1,
+    E: Float = f32,
 > {
     /// `(out_channels, in_channels, K, K)`.
-    pub weight: GpuTensor<Rank4<OUT, IN, K, K>>,
+    pub weight: GpuTensor<Rank4<OUT, IN, K, K>, NoTape, E>,
     /// `(out_channels,)`, or `None`.
-    pub bias: Option<GpuTensor<Rank1<OUT>>>,
+    pub bias: Option<GpuTensor<Rank1<OUT>, NoTape, E>>,
 }
 
 weight_bias_on_gpu!(
@@ -43,14 +41,15 @@ impl<
     C: Dim + DimEq<Const<IN>>,
     H: Dim,
     W: Dim,
-    T: Tape<f32>,
+    E: Float,
+    T: Tape<E>,
     const IN: usize,
     const OUT: usize,
     const K: usize,
     const S: usize,
     const P: usize,
     const D: usize,
-> Module<GpuTensor<(B, C, H, W), T>> for GpuConv2d<IN, OUT, K, S, P, D>
+> Module<GpuTensor<(B, C, H, W), T, E>> for GpuConv2d<IN, OUT, K, S, P, D, E>
 {
     type Output = GpuTensor<
         (
@@ -60,8 +59,9 @@ impl<
             ConvOut<W, K, S, P, D>,
         ),
         T,
+        E,
     >;
-    fn try_forward(&self, x: GpuTensor<(B, C, H, W), T>) -> Result<Self::Output> {
+    fn try_forward(&self, x: GpuTensor<(B, C, H, W), T, E>) -> Result<Self::Output> {
         let (b, oh, ow, g) = conv_window::<_, _, _, _, K, S, P, D>("Conv2d", IN, x.shape)?;
         let (rows, ckk, ohw) = (g.n * g.oh * g.ow, IN * K * K, g.oh * g.ow);
         let (x, tx) = split(x);
@@ -111,7 +111,7 @@ impl<
             let (x_id, out_id) = (x.id, out.id);
             tape.record(
                 out_id,
-                Box::new(move |grads: &mut Gradients<f32>| {
+                Box::new(move |grads: &mut Gradients<E>| {
                     let Some(gy) = take_grad(grads, out_id) else {
                         return;
                     };
@@ -173,11 +173,20 @@ impl<
     }
 }
 
-impl<B: Dim, C: Dim, H: Dim, W: Dim, T: Tape<f32>, const K: usize, const S: usize, const P: usize>
-    Module<GpuTensor<(B, C, H, W), T>> for MaxPool2d<K, S, P>
+impl<
+    B: Dim,
+    C: Dim,
+    H: Dim,
+    W: Dim,
+    E: Float,
+    T: Tape<E>,
+    const K: usize,
+    const S: usize,
+    const P: usize,
+> Module<GpuTensor<(B, C, H, W), T, E>> for MaxPool2d<K, S, P>
 {
-    type Output = GpuTensor<(B, C, PoolOut<H, K, S, P>, PoolOut<W, K, S, P>), T>;
-    fn try_forward(&self, x: GpuTensor<(B, C, H, W), T>) -> Result<Self::Output> {
+    type Output = GpuTensor<(B, C, PoolOut<H, K, S, P>, PoolOut<W, K, S, P>), T, E>;
+    fn try_forward(&self, x: GpuTensor<(B, C, H, W), T, E>) -> Result<Self::Output> {
         let (b, c, h, w) = x.shape;
         let (oh, ow) = (
             PoolOut::<H, K, S, P>::new(h)?,
@@ -202,7 +211,7 @@ impl<B: Dim, C: Dim, H: Dim, W: Dim, T: Tape<f32>, const K: usize, const S: usiz
             let (x_id, out_id) = (x.id, out.id);
             tape.record(
                 out_id,
-                Box::new(move |grads: &mut Gradients<f32>| {
+                Box::new(move |grads: &mut Gradients<E>| {
                     let Some(gy) = take_grad(grads, out_id) else {
                         return;
                     };
@@ -214,9 +223,11 @@ impl<B: Dim, C: Dim, H: Dim, W: Dim, T: Tape<f32>, const K: usize, const S: usiz
     }
 }
 
-impl<S: Shape + crate::shape::Flatten, T: Tape<f32>> Module<GpuTensor<S, T>> for Flatten {
-    type Output = GpuTensor<<S as crate::shape::Flatten>::Output, T>;
-    fn try_forward(&self, x: GpuTensor<S, T>) -> Result<Self::Output> {
+impl<S: Shape + crate::shape::Flatten, E: Float, T: Tape<E>> Module<GpuTensor<S, T, E>>
+    for Flatten
+{
+    type Output = GpuTensor<<S as crate::shape::Flatten>::Output, T, E>;
+    fn try_forward(&self, x: GpuTensor<S, T, E>) -> Result<Self::Output> {
         // Row-major data is already flat: a new shape over the same buffer.
         let out_shape = x.shape.flatten_shape();
         let (x, mut tape) = split(x);
@@ -225,7 +236,7 @@ impl<S: Shape + crate::shape::Flatten, T: Tape<f32>> Module<GpuTensor<S, T>> for
             let (x_id, out_id) = (x.id, out.id);
             tape.record(
                 out_id,
-                Box::new(move |grads: &mut Gradients<f32>| {
+                Box::new(move |grads: &mut Gradients<E>| {
                     let Some(gy) = take_grad(grads, out_id) else {
                         return;
                     };
@@ -237,42 +248,8 @@ impl<S: Shape + crate::shape::Flatten, T: Tape<f32>> Module<GpuTensor<S, T>> for
     }
 }
 
-macro_rules! no_params_on_gpu {
-    ($name:ident < $(const $c:ident),* >) => {
-        impl<$(const $c: usize),*> ToDevice for $name<$($c),*> {
-            type Output = Self;
-            fn to_device(&self, _: &Wgpu) -> Result<Self> {
-                Ok(*self)
-            }
-        }
-        impl<$(const $c: usize),*> ToCpu for $name<$($c),*> {
-            type Output = Self;
-            fn to_cpu(&self) -> Result<Self> {
-                Ok(*self)
-            }
-        }
-        impl<$(const $c: usize),*> GpuParams for $name<$($c),*> {
-            fn visit_gpu(&mut self, _: &str, _: &mut dyn FnMut(GpuParamMut<'_>)) {}
-        }
-    };
-}
-
-no_params_on_gpu!(MaxPool2d<const K, const S, const P>);
-impl ToDevice for Flatten {
-    type Output = Self;
-    fn to_device(&self, _: &Wgpu) -> Result<Self> {
-        Ok(*self)
-    }
-}
-impl ToCpu for Flatten {
-    type Output = Self;
-    fn to_cpu(&self) -> Result<Self> {
-        Ok(*self)
-    }
-}
-impl GpuParams for Flatten {
-    fn visit_gpu(&mut self, _: &str, _: &mut dyn FnMut(GpuParamMut<'_>)) {}
-}
+no_params_on_gpu!([const K: usize, const S: usize, const P: usize,] MaxPool2d<K, S, P>);
+no_params_on_gpu!([] Flatten);
 
 /// A `K`x`K` convolution's input channel check (an `Err` naming `layer`), output sizes and
 /// im2col window, shared by the plain and the grouped convolution.

@@ -7,13 +7,15 @@ use super::conv::conv_window;
 use super::tensor::{GpuTensor, add_grad, gpu_tensor, split, take_grad, wants, with_tape};
 use crate::autograd::{Gradients, NoTape, Tape, UniqueId};
 use crate::device::kernels::{self, BinaryOp, MatView};
+use crate::dtype::Float;
 use crate::error::Result;
 use crate::nn::{GroupedConv2d, GroupedConvWeight, Module};
 use crate::shape::{Const, ConvOut, Dim, DimEq, Rank1};
 
 /// [`GroupedConv2d`] (and so [`DepthwiseConv2d`](crate::nn::DepthwiseConv2d)) on the GPU, made
 /// by `conv.to_device(&gpu)`: `G` groups, square kernel `K`, stride `S`, padding `P`,
-/// dilation `D`; the weight `(OUT, IN / G, K, K)` as on the CPU. As a [`Module`] it maps
+/// dilation `D`, element type `E` (the CPU layer's, f32 or f64); the weight
+/// `(OUT, IN / G, K, K)` as on the CPU. As a [`Module`] it maps
 /// `(B, IN, H, W)` to `(B, OUT, OH, OW)`.
 ///
 /// ```no_run
@@ -37,11 +39,12 @@ pub struct GpuGroupedConv2d<
     const S: usize = 1,
     const P: usize = 0,
     const D: usize = 1,
+    E: Float = f32,
 > {
     /// `(out_channels, in_channels / groups, K, K)`.
-    pub weight: GpuTensor<GroupedConvWeight<IN, OUT, K, G>>,
+    pub weight: GpuTensor<GroupedConvWeight<IN, OUT, K, G>, NoTape, E>,
     /// `(out_channels,)`, or `None`.
-    pub bias: Option<GpuTensor<Rank1<OUT>>>,
+    pub bias: Option<GpuTensor<Rank1<OUT>, NoTape, E>>,
 }
 
 weight_bias_on_gpu!(
@@ -57,7 +60,8 @@ impl<
     C: Dim + DimEq<Const<IN>>,
     H: Dim,
     W: Dim,
-    T: Tape<f32>,
+    E: Float,
+    T: Tape<E>,
     const IN: usize,
     const OUT: usize,
     const K: usize,
@@ -65,7 +69,7 @@ impl<
     const S: usize,
     const P: usize,
     const D: usize,
-> Module<GpuTensor<(B, C, H, W), T>> for GpuGroupedConv2d<IN, OUT, K, G, S, P, D>
+> Module<GpuTensor<(B, C, H, W), T, E>> for GpuGroupedConv2d<IN, OUT, K, G, S, P, D, E>
 {
     type Output = GpuTensor<
         (
@@ -75,8 +79,9 @@ impl<
             ConvOut<W, K, S, P, D>,
         ),
         T,
+        E,
     >;
-    fn try_forward(&self, x: GpuTensor<(B, C, H, W), T>) -> Result<Self::Output> {
+    fn try_forward(&self, x: GpuTensor<(B, C, H, W), T, E>) -> Result<Self::Output> {
         let (b, oh, ow, g) = conv_window::<_, _, _, _, K, S, P, D>("GroupedConv2d", IN, x.shape)?;
         // Per group: og output channels, gkk = (IN / G) * K * K columns.
         let (og, gkk, ckk) = (OUT / G, IN / G * K * K, IN * K * K);
@@ -129,7 +134,7 @@ impl<
             let (x_id, out_id) = (x.id, out.id);
             tape.record(
                 out_id,
-                Box::new(move |grads: &mut Gradients<f32>| {
+                Box::new(move |grads: &mut Gradients<E>| {
                     let Some(gy) = take_grad(grads, out_id) else {
                         return;
                     };

@@ -7,12 +7,13 @@ use super::tensor::{GpuTensor, add_grad, gpu_tensor, split, take_grad, wants, wi
 use crate::autograd::{Gradients, NoTape, Tape, UniqueId};
 use crate::device::kernels::{self, BinaryOp, MatView, Window};
 use crate::device::seq_kernels::{rows, transposed};
+use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::nn::{ConvTranspose2d, Module};
 use crate::shape::{Const, ConvTransposeOut, Dim, DimEq, Rank1, Rank4};
 
 /// [`ConvTranspose2d`] on the GPU (square kernel `K`, stride `S`, padding `P`, output padding
-/// `OP`, dilation `D`), made by `layer.to_device(&gpu)`; the weight `(IN, OUT, K, K)` as in
+/// `OP`, dilation `D`, element type `E`: the CPU layer's), made by `layer.to_device(&gpu)`; the weight `(IN, OUT, K, K)` as in
 /// PyTorch. As a [`Module`] it maps `(B, IN, H, W)` to `(B, OUT, OH, OW)` with
 /// `OH = (H-1)S - 2P + D(K-1) + OP + 1`.
 ///
@@ -37,11 +38,12 @@ pub struct GpuConvTranspose2d<
     const P: usize = 0,
     const OP: usize = 0,
     const D: usize = 1,
+    E: Float = f32,
 > {
     /// `(in_channels, out_channels, K, K)`.
-    pub weight: GpuTensor<Rank4<IN, OUT, K, K>>,
+    pub weight: GpuTensor<Rank4<IN, OUT, K, K>, NoTape, E>,
     /// `(out_channels,)`, or `None`.
-    pub bias: Option<GpuTensor<Rank1<OUT>>>,
+    pub bias: Option<GpuTensor<Rank1<OUT>, NoTape, E>>,
 }
 
 weight_bias_on_gpu!(
@@ -57,7 +59,8 @@ impl<
     C: Dim + DimEq<Const<IN>>,
     H: Dim,
     W: Dim,
-    T: Tape<f32>,
+    E: Float,
+    T: Tape<E>,
     const IN: usize,
     const OUT: usize,
     const K: usize,
@@ -65,7 +68,7 @@ impl<
     const P: usize,
     const OP: usize,
     const D: usize,
-> Module<GpuTensor<(B, C, H, W), T>> for GpuConvTranspose2d<IN, OUT, K, S, P, OP, D>
+> Module<GpuTensor<(B, C, H, W), T, E>> for GpuConvTranspose2d<IN, OUT, K, S, P, OP, D, E>
 {
     type Output = GpuTensor<
         (
@@ -75,8 +78,9 @@ impl<
             ConvTransposeOut<W, K, S, P, OP, D>,
         ),
         T,
+        E,
     >;
-    fn try_forward(&self, x: GpuTensor<(B, C, H, W), T>) -> Result<Self::Output> {
+    fn try_forward(&self, x: GpuTensor<(B, C, H, W), T, E>) -> Result<Self::Output> {
         let (b, c, h, w) = x.shape;
         if c.size() != IN {
             return Err(Error::shape(
@@ -133,7 +137,7 @@ impl<
             let (x_id, out_id) = (x.id, out.id);
             tape.record(
                 out_id,
-                Box::new(move |grads: &mut Gradients<f32>| {
+                Box::new(move |grads: &mut Gradients<E>| {
                     let Some(gy) = take_grad(grads, out_id) else {
                         return;
                     };

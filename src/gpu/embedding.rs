@@ -4,24 +4,26 @@
 use super::nn::{GpuParamMut, GpuParams};
 use super::tensor::{GpuTensor, ToCpu, ToDevice, add_grad, gpu_tensor, take_grad, wants};
 use crate::autograd::{Gradients, NoTape, OwnedTape, Tape};
-use crate::device::Wgpu;
 use crate::device::kernels;
+use crate::device::{GpuStorage, Wgpu};
+use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::nn::{AppendDim, EmbeddingLayer, Module, TracedIndices};
 use crate::shape::Dim;
 use crate::tensor::{Indices, Tensor};
 
-/// [`Embedding`](crate::nn::Embedding) on the GPU, made by `embedding.to_device(&gpu)`.
+/// [`Embedding`](crate::nn::Embedding) on the GPU, made by `embedding.to_device(&gpu)`, of the
+/// CPU layer's element type `E` (f32 or f64).
 #[derive(Clone, Debug)]
-pub struct GpuEmbedding<V: Dim, D: Dim> {
+pub struct GpuEmbedding<V: Dim, D: Dim, E: Float = f32> {
     /// `(num_embeddings, embedding_dim)`.
-    pub weight: GpuTensor<(V, D)>,
+    pub weight: GpuTensor<(V, D), NoTape, E>,
     /// A row that receives no gradient (PyTorch's `padding_idx`).
     pub padding_idx: Option<usize>,
 }
 
-impl<V: Dim, D: Dim> ToDevice for EmbeddingLayer<V, D, f32> {
-    type Output = GpuEmbedding<V, D>;
+impl<V: Dim, D: Dim, E: Float> ToDevice for EmbeddingLayer<V, D, E> {
+    type Output = GpuEmbedding<V, D, E>;
     fn to_device(&self, gpu: &Wgpu) -> Result<Self::Output> {
         Ok(GpuEmbedding {
             weight: self.weight.to_device(gpu)?,
@@ -30,8 +32,8 @@ impl<V: Dim, D: Dim> ToDevice for EmbeddingLayer<V, D, f32> {
     }
 }
 
-impl<V: Dim, D: Dim> ToCpu for GpuEmbedding<V, D> {
-    type Output = EmbeddingLayer<V, D, f32>;
+impl<V: Dim, D: Dim, E: Float> ToCpu for GpuEmbedding<V, D, E> {
+    type Output = EmbeddingLayer<V, D, E>;
     fn to_cpu(&self) -> Result<Self::Output> {
         Ok(EmbeddingLayer {
             weight: self.weight.to_cpu()?,
@@ -40,8 +42,8 @@ impl<V: Dim, D: Dim> ToCpu for GpuEmbedding<V, D> {
     }
 }
 
-impl<V: Dim, D: Dim> GpuParams for GpuEmbedding<V, D> {
-    fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_>)) {
+impl<V: Dim, D: Dim, E: Float> GpuParams<E> for GpuEmbedding<V, D, E> {
+    fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_, E>)) {
         f(GpuParamMut {
             name: &format!("{prefix}weight"),
             id: self.weight.id,
@@ -50,13 +52,21 @@ impl<V: Dim, D: Dim> GpuParams for GpuEmbedding<V, D> {
     }
 }
 
-impl<V: Dim, D: Dim> GpuEmbedding<V, D> {
+/// `u32` indices on the device, typed as the storage of the table's element type because
+/// `kernels::gather_rows` takes them so; the kernels bind them as `array<u32>` whatever `E` is
+/// (one 4-byte word per index), so only the Rust type changes.
+fn indices_as<E: Float>(dev: &Wgpu, idx: &[u32]) -> GpuStorage<E> {
+    let s = dev.upload_u32(idx);
+    GpuStorage::new(s.device, s.buf, s.len)
+}
+
+impl<V: Dim, D: Dim, E: Float> GpuEmbedding<V, D, E> {
     /// Rows `indices` of the table (uploaded here), traced when `T` is [`OwnedTape`]; an
     /// `Err` names an index out of range.
-    pub fn try_lookup<S: AppendDim, T: Tape<f32>>(
+    pub fn try_lookup<S: AppendDim, T: Tape<E>>(
         &self,
         indices: &Indices<S>,
-    ) -> Result<GpuTensor<S::Output<D>, T>> {
+    ) -> Result<GpuTensor<S::Output<D>, T, E>> {
         let (v, d) = (self.weight.shape.0.size(), self.weight.shape.1.size());
         let idx = indices.as_slice();
         if let Some(p) = idx.iter().position(|&i| i >= v) {
@@ -70,7 +80,7 @@ impl<V: Dim, D: Dim> GpuEmbedding<V, D> {
         }
         let dev = self.weight.data.device().clone();
         let idx_u32: Vec<u32> = idx.iter().map(|&i| i as u32).collect();
-        let y = kernels::gather_rows(&self.weight.data, d, &dev.upload_u32(&idx_u32));
+        let y = kernels::gather_rows(&self.weight.data, d, &indices_as::<E>(&dev, &idx_u32));
         let out = gpu_tensor(indices.shape().append(self.weight.shape.1), y, NoTape);
         let w_id = self.weight.id;
         let mut tape = T::leaf(w_id);
@@ -89,11 +99,14 @@ impl<V: Dim, D: Dim> GpuEmbedding<V, D> {
                 positions[next[i] as usize] = p as u32;
                 next[i] += 1;
             }
-            let by_row = (dev.upload_u32(&offsets), dev.upload_u32(&positions));
+            let by_row = (
+                indices_as::<E>(&dev, &offsets),
+                indices_as::<E>(&dev, &positions),
+            );
             let (out_id, padding) = (out.id, self.padding_idx);
             tape.record(
                 out_id,
-                Box::new(move |g: &mut Gradients<f32>| {
+                Box::new(move |g: &mut Gradients<E>| {
                     let Some(gy) = take_grad(g, out_id) else {
                         return;
                     };
@@ -112,15 +125,15 @@ impl<V: Dim, D: Dim> GpuEmbedding<V, D> {
     }
 }
 
-impl<V: Dim, D: Dim, S: AppendDim> Module<Indices<S>> for GpuEmbedding<V, D> {
-    type Output = GpuTensor<S::Output<D>, NoTape>;
+impl<V: Dim, D: Dim, E: Float, S: AppendDim> Module<Indices<S>> for GpuEmbedding<V, D, E> {
+    type Output = GpuTensor<S::Output<D>, NoTape, E>;
     fn try_forward(&self, x: Indices<S>) -> Result<Self::Output> {
         self.try_lookup(&x)
     }
 }
 
-impl<V: Dim, D: Dim, S: AppendDim> Module<TracedIndices<S>> for GpuEmbedding<V, D> {
-    type Output = GpuTensor<S::Output<D>, OwnedTape<f32>>;
+impl<V: Dim, D: Dim, E: Float, S: AppendDim> Module<TracedIndices<S>> for GpuEmbedding<V, D, E> {
+    type Output = GpuTensor<S::Output<D>, OwnedTape<E>, E>;
     fn try_forward(&self, x: TracedIndices<S>) -> Result<Self::Output> {
         self.try_lookup(&x.0)
     }

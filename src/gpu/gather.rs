@@ -10,7 +10,8 @@
 
 use super::tensor::{GpuTensor, add_grad, gpu_tensor, split, take_grad, wants, with_tape};
 use crate::autograd::{Gradients, NoTape, Tape};
-use crate::device::{kernels, seq_kernels};
+use crate::device::{GpuStorage, kernels, seq_kernels};
+use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::shape::Shape;
 
@@ -83,14 +84,21 @@ fn to_u32(op: &'static str, v: impl Iterator<Item = usize>) -> Result<Vec<u32>> 
     .collect()
 }
 
+/// A buffer of `u32` indices typed as the storage of `E`, which `kernels::gather_rows` and
+/// its backward take for their index buffers (their shaders read them as `u32` words, the
+/// element count is what counts).
+fn index_buffer<E>(idx: GpuStorage<f32>) -> GpuStorage<E> {
+    GpuStorage::new(idx.device, idx.buf, idx.len)
+}
+
 /// `out` with element `i` = `x`'s element `map[i]`, or `fill` where `map[i] == FILL`.
-pub(super) fn gather_op<S: Shape, SO: Shape, T: Tape<f32>>(
+pub(super) fn gather_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
     op: &'static str,
-    x: GpuTensor<S, T>,
+    x: GpuTensor<S, T, E>,
     out: SO,
     map: Vec<usize>,
-    fill: f32,
-) -> Result<GpuTensor<SO, T>> {
+    fill: E,
+) -> Result<GpuTensor<SO, T, E>> {
     debug_assert_eq!(map.len(), out.numel());
     let n = x.shape.numel();
     let (x, mut tape) = split(x);
@@ -98,7 +106,7 @@ pub(super) fn gather_op<S: Shape, SO: Shape, T: Tape<f32>>(
     let filled = map.contains(&FILL);
     // The fill value sits after the input's elements, so one launch reads both.
     let source = if filled {
-        let ext = dev.alloc(n + 1);
+        let ext = dev.alloc_as::<E>(n + 1);
         seq_kernels::copy_into(&x.data, 0, &ext, 0, n);
         seq_kernels::copy_into(&dev.upload(&[fill]), 0, &ext, n, 1);
         ext
@@ -107,9 +115,9 @@ pub(super) fn gather_op<S: Shape, SO: Shape, T: Tape<f32>>(
     };
     let reads = to_u32(op, map.iter().map(|&i| if i == FILL { n } else { i }))?;
     let y = if reads.is_empty() {
-        dev.alloc(0)
+        dev.alloc_as::<E>(0)
     } else {
-        kernels::gather_rows(&source, 1, &dev.upload_u32(&reads))
+        kernels::gather_rows(&source, 1, &index_buffer(dev.upload_u32(&reads)))
     };
     let result = gpu_tensor(out, y, NoTape);
     if wants(&tape, x.id) {
@@ -127,17 +135,17 @@ pub(super) fn gather_op<S: Shape, SO: Shape, T: Tape<f32>>(
             positions[next[i]] = p;
             next[i] += 1;
         }
-        let offsets = dev.upload_u32(&to_u32(op, offsets.into_iter())?);
-        let positions = dev.upload_u32(&to_u32(op, positions.into_iter())?);
+        let offsets = index_buffer(dev.upload_u32(&to_u32(op, offsets.into_iter())?));
+        let positions = index_buffer(dev.upload_u32(&to_u32(op, positions.into_iter())?));
         let (x_id, out_id) = (x.id, result.id);
         tape.record(
             out_id,
-            Box::new(move |g: &mut Gradients<f32>| {
+            Box::new(move |g: &mut Gradients<E>| {
                 let Some(gy) = take_grad(g, out_id) else {
                     return;
                 };
                 let gx = if n == 0 {
-                    gy.device().alloc(0)
+                    gy.device().alloc_as::<E>(0)
                 } else {
                     kernels::gather_rows_backward(&gy, n, 1, (&offsets, &positions), None)
                 };
@@ -150,9 +158,9 @@ pub(super) fn gather_op<S: Shape, SO: Shape, T: Tape<f32>>(
 
 /// The elements of every tensor of `parts`, one after another, as one flat tensor (the
 /// first step of `cat` and `stack`); each part's gradient is its range of the output's.
-pub(super) fn join_flat<S: Shape, T: Tape<f32>>(
-    parts: Vec<GpuTensor<S, T>>,
-) -> GpuTensor<(usize,), T> {
+pub(super) fn join_flat<S: Shape, E: Float, T: Tape<E>>(
+    parts: Vec<GpuTensor<S, T, E>>,
+) -> GpuTensor<(usize,), T, E> {
     let total: usize = parts.iter().map(|p| p.shape.numel()).sum();
     let mut tape: Option<T> = None;
     let mut pieces = Vec::with_capacity(parts.len());
@@ -166,7 +174,7 @@ pub(super) fn join_flat<S: Shape, T: Tape<f32>>(
     }
     let mut tape = tape.expect("checked non-empty by the caller");
     let dev = pieces[0].data.device().clone();
-    let y = dev.alloc(total);
+    let y = dev.alloc_as::<E>(total);
     let mut at = 0;
     let mut ranges = Vec::with_capacity(pieces.len());
     for p in &pieces {
@@ -181,7 +189,7 @@ pub(super) fn join_flat<S: Shape, T: Tape<f32>>(
         let out_id = result.id;
         tape.record(
             out_id,
-            Box::new(move |g: &mut Gradients<f32>| {
+            Box::new(move |g: &mut Gradients<E>| {
                 let Some(gy) = take_grad(g, out_id) else {
                     return;
                 };

@@ -16,6 +16,7 @@ use crate::device::Wgpu;
 use crate::device::kernels;
 use crate::device::rnn_kernels::{self, RnnDims, RnnMode, RnnWeights};
 use crate::device::seq_kernels::{self, rows, transposed};
+use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::nn::{
     CellKind, Direction, GruKind, Layout, Module, Recurrent, RecurrentCell, RnnReluKind,
@@ -27,7 +28,8 @@ use crate::shape::{Dim, DimEq, Prod, Shape};
 /// [`GRUCell`](crate::nn::GRUCell), [`RNNCell`](crate::nn::RNNCell) or
 /// [`RNNReluCell`](crate::nn::RNNReluCell) (any `RecurrentCell` of those kinds): the same
 /// parameters (`weight_ih` `(G*H, I)`, GRU gates `r, z, n`), as GPU tensors. As a [`Module`]
-/// it maps `x` `(B, I)` or `(x, h)` to `h'`, as the CPU cell.
+/// it maps `x` `(B, I)` or `(x, h)` to `h'`, as the CPU cell. `E` is the CPU cell's element
+/// type: f64 cells run in f64 (adapters with `SHADER_F64`, see [`Wgpu::supports_f64`]).
 ///
 /// ```no_run
 /// use shaped::prelude::*;
@@ -43,23 +45,23 @@ use crate::shape::{Dim, DimEq, Prod, Shape};
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
 #[derive(Clone, Debug)]
-pub struct GpuRecurrentCell<K: CellKind, I: Dim, H: Dim> {
+pub struct GpuRecurrentCell<K: CellKind, I: Dim, H: Dim, E: Float = f32> {
     /// Input-to-hidden weights, `(gates * hidden, input)`.
-    pub weight_ih: GpuTensor<(Prod<K::Gates, H>, I)>,
+    pub weight_ih: GpuTensor<(Prod<K::Gates, H>, I), NoTape, E>,
     /// Hidden-to-hidden weights, `(gates * hidden, hidden)`.
-    pub weight_hh: GpuTensor<(Prod<K::Gates, H>, H)>,
+    pub weight_hh: GpuTensor<(Prod<K::Gates, H>, H), NoTape, E>,
     /// Input-to-hidden bias, `(gates * hidden,)`.
-    pub bias_ih: Option<GpuTensor<(Prod<K::Gates, H>,)>>,
+    pub bias_ih: Option<GpuTensor<(Prod<K::Gates, H>,), NoTape, E>>,
     /// Hidden-to-hidden bias, `(gates * hidden,)`.
-    pub bias_hh: Option<GpuTensor<(Prod<K::Gates, H>,)>>,
+    pub bias_hh: Option<GpuTensor<(Prod<K::Gates, H>,), NoTape, E>>,
 }
 
 /// `nn.GRUCell` on the GPU (see [`GpuRecurrentCell`]).
-pub type GpuGRUCell<I, H> = GpuRecurrentCell<GruKind, I, H>;
+pub type GpuGRUCell<I, H, E = f32> = GpuRecurrentCell<GruKind, I, H, E>;
 /// `nn.RNNCell` (tanh) on the GPU (see [`GpuRecurrentCell`]).
-pub type GpuRNNCell<I, H> = GpuRecurrentCell<RnnTanhKind, I, H>;
+pub type GpuRNNCell<I, H, E = f32> = GpuRecurrentCell<RnnTanhKind, I, H, E>;
 /// `nn.RNNCell(nonlinearity="relu")` on the GPU (see [`GpuRecurrentCell`]).
-pub type GpuRNNReluCell<I, H> = GpuRecurrentCell<RnnReluKind, I, H>;
+pub type GpuRNNReluCell<I, H, E = f32> = GpuRecurrentCell<RnnReluKind, I, H, E>;
 
 fn mode_of<K: CellKind>() -> RnnMode {
     match K::MODE {
@@ -69,10 +71,11 @@ fn mode_of<K: CellKind>() -> RnnMode {
     }
 }
 
-impl<K: CellKind, I: Dim, H: Dim> ToCpu for GpuRecurrentCell<K, I, H> {
-    type Output = RecurrentCell<K, I, H, f32>;
+impl<K: CellKind, I: Dim, H: Dim, E: Float> ToCpu for GpuRecurrentCell<K, I, H, E> {
+    type Output = RecurrentCell<K, I, H, E>;
     fn to_cpu(&self) -> Result<Self::Output> {
-        let down = |b: &Option<GpuTensor<(Prod<K::Gates, H>,)>>| b.as_ref().map(|b| b.to_cpu());
+        let down =
+            |b: &Option<GpuTensor<(Prod<K::Gates, H>,), NoTape, E>>| b.as_ref().map(|b| b.to_cpu());
         Ok(RecurrentCell {
             weight_ih: self.weight_ih.to_cpu()?,
             weight_hh: self.weight_hh.to_cpu()?,
@@ -82,7 +85,7 @@ impl<K: CellKind, I: Dim, H: Dim> ToCpu for GpuRecurrentCell<K, I, H> {
     }
 }
 
-impl<K: CellKind, I: Dim, H: Dim> GpuRecurrentCell<K, I, H> {
+impl<K: CellKind, I: Dim, H: Dim, E: Float> GpuRecurrentCell<K, I, H, E> {
     /// The input size.
     pub fn input_size(&self) -> usize {
         self.weight_ih.shape.1.size()
@@ -92,8 +95,8 @@ impl<K: CellKind, I: Dim, H: Dim> GpuRecurrentCell<K, I, H> {
         self.weight_hh.shape.1.size()
     }
 
-    fn upload(cell: &RecurrentCell<K, I, H, f32>, gpu: &Wgpu) -> Result<Self> {
-        let up = |b: &Option<crate::tensor::Tensor<(Prod<K::Gates, H>,)>>| {
+    fn upload(cell: &RecurrentCell<K, I, H, E>, gpu: &Wgpu) -> Result<Self> {
+        let up = |b: &Option<crate::tensor::Tensor<(Prod<K::Gates, H>,), E>>| {
             b.as_ref().map(|b| b.to_device(gpu))
         };
         Ok(GpuRecurrentCell {
@@ -104,7 +107,7 @@ impl<K: CellKind, I: Dim, H: Dim> GpuRecurrentCell<K, I, H> {
         })
     }
 
-    fn visit_named(&mut self, prefix: &str, suffix: &str, f: &mut dyn FnMut(GpuParamMut<'_>)) {
+    fn visit_named(&mut self, prefix: &str, suffix: &str, f: &mut dyn FnMut(GpuParamMut<'_, E>)) {
         let name = |n: &str| format!("{prefix}{n}{suffix}");
         f(GpuParamMut {
             name: &name("weight_ih"),
@@ -132,12 +135,12 @@ impl<K: CellKind, I: Dim, H: Dim> GpuRecurrentCell<K, I, H> {
 
     /// The cell over the time-major `x` `(steps, B, I)` from `h0` (zeros when `None`), as one
     /// op: every step's `h` `(steps, B, H)` when `want_y`, and the last `h` `(B, H)`.
-    fn run<T: Tape<f32>>(
+    fn run<T: Tape<E>>(
         &self,
-        x: Seq<T>,
-        h0: Option<Mat<T>>,
+        x: Seq<T, E>,
+        h0: Option<Mat<T, E>>,
         want_y: bool,
-    ) -> Result<(Option<Seq<T>>, Mat<T>)> {
+    ) -> Result<(Option<Seq<T, E>>, Mat<T, E>)> {
         let (steps, batch, input) = x.shape;
         let hidden = self.hidden_size();
         let d = RnnDims {
@@ -207,7 +210,7 @@ impl<K: CellKind, I: Dim, H: Dim> GpuRecurrentCell<K, I, H> {
             let (w_ih, w_hh) = (self.weight_ih.data.clone(), self.weight_hh.data.clone());
             tape.record(
                 h_id,
-                Box::new(move |g: &mut Gradients<f32>| {
+                Box::new(move |g: &mut Gradients<E>| {
                     let dy = y_id.and_then(|id| take_grad(g, id));
                     let dh = take_grad(g, h_id);
                     if dy.is_none() && dh.is_none() {
@@ -256,11 +259,11 @@ impl<K: CellKind, I: Dim, H: Dim> GpuRecurrentCell<K, I, H> {
         Ok((y, retag(h_n, tape)))
     }
 
-    fn step<B: Dim, X: Dim, T: Tape<f32>>(
+    fn step<B: Dim, X: Dim, T: Tape<E>>(
         &self,
-        x: GpuTensor<(B, X), T>,
-        h: Option<Mat<T>>,
-    ) -> Result<GpuTensor<(B, H), T>> {
+        x: GpuTensor<(B, X), T, E>,
+        h: Option<Mat<T, E>>,
+    ) -> Result<GpuTensor<(B, H), T, E>> {
         let (b, i) = (x.shape.0, x.shape.1.size());
         if i != self.input_size() {
             return Err(Error::shape(
@@ -278,8 +281,8 @@ impl<K: CellKind, I: Dim, H: Dim> GpuRecurrentCell<K, I, H> {
     }
 }
 
-impl<K: CellKind, I: Dim, H: Dim> GpuParams for GpuRecurrentCell<K, I, H> {
-    fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_>)) {
+impl<K: CellKind, I: Dim, H: Dim, E: Float> GpuParams<E> for GpuRecurrentCell<K, I, H, E> {
+    fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_, E>)) {
         self.visit_named(prefix, "", f);
     }
 }
@@ -290,7 +293,9 @@ impl<K: CellKind, I: Dim, H: Dim> GpuParams for GpuRecurrentCell<K, I, H> {
 /// ...) or their `Dyn` forms, of either layout. As a [`Module`] it maps `x` or `(x, h_0)` to
 /// `(y, h_n)` with the CPU layer's shapes; parameters keep PyTorch's names (`weight_ih_l0`,
 /// `weight_ih_l0_reverse`, ...). Dropout between layers acts in training mode with the CPU
-/// layer's generator, on the same elements as on the CPU.
+/// layer's generator, on the same elements as on the CPU. `E` is the CPU layer's element
+/// type: `GRU<I, H, L, f64>` moves to `GpuGRU<.., f64>` and runs in f64 (adapters with
+/// `SHADER_F64`).
 ///
 /// ```no_run
 /// use shaped::prelude::*;
@@ -313,36 +318,39 @@ pub struct GpuRecurrent<
     L: Dim,
     F: Layout,
     D: Direction = Unidirectional,
+    E: Float = f32,
 > {
     /// Layer 0's weights (`weight_ih_l0`, ...).
-    pub cell: GpuRecurrentCell<K, I, H>,
+    pub cell: GpuRecurrentCell<K, I, H, E>,
     /// Layers 1 and up (`weight_ih_l1`, ...); they read `D * H` features.
-    pub rest: Vec<GpuRecurrentCell<K, D::Out<H>, H>>,
+    pub rest: Vec<GpuRecurrentCell<K, D::Out<H>, H, E>>,
     /// Layer 0's reverse direction (`weight_ih_l0_reverse`, ...), bidirectional only.
-    pub cell_reverse: Option<GpuRecurrentCell<K, I, H>>,
+    pub cell_reverse: Option<GpuRecurrentCell<K, I, H, E>>,
     /// Layers 1 and up, reverse direction (empty unless bidirectional).
-    pub rest_reverse: Vec<GpuRecurrentCell<K, D::Out<H>, H>>,
+    pub rest_reverse: Vec<GpuRecurrentCell<K, D::Out<H>, H, E>>,
     /// The CPU layer it came from, for its settings and its dropout generator (`to_cpu` puts
     /// the GPU weights in).
-    template: Recurrent<K, I, H, L, f32, D, F>,
+    template: Recurrent<K, I, H, L, E, D, F>,
 }
 
 /// `nn.GRU` on the GPU (see [`GpuRecurrent`]; `D` = [`Bidirectional`](crate::nn::Bidirectional)
 /// for `bidirectional=True`).
-pub type GpuGRU<I, H, L, F, D = Unidirectional> = GpuRecurrent<GruKind, I, H, L, F, D>;
+pub type GpuGRU<I, H, L, F, D = Unidirectional, E = f32> = GpuRecurrent<GruKind, I, H, L, F, D, E>;
 /// `nn.RNN` (tanh) on the GPU (see [`GpuRecurrent`]).
-pub type GpuRNN<I, H, L, F, D = Unidirectional> = GpuRecurrent<RnnTanhKind, I, H, L, F, D>;
+pub type GpuRNN<I, H, L, F, D = Unidirectional, E = f32> =
+    GpuRecurrent<RnnTanhKind, I, H, L, F, D, E>;
 /// `nn.RNN(nonlinearity="relu")` on the GPU (see [`GpuRecurrent`]).
-pub type GpuRNNRelu<I, H, L, F, D = Unidirectional> = GpuRecurrent<RnnReluKind, I, H, L, F, D>;
+pub type GpuRNNRelu<I, H, L, F, D = Unidirectional, E = f32> =
+    GpuRecurrent<RnnReluKind, I, H, L, F, D, E>;
 
-impl<K: CellKind, I: Dim, H: Dim, L: Dim, F: Layout, D: Direction> ToCpu
-    for GpuRecurrent<K, I, H, L, F, D>
+impl<K: CellKind, I: Dim, H: Dim, L: Dim, F: Layout, D: Direction, E: Float> ToCpu
+    for GpuRecurrent<K, I, H, L, F, D, E>
 {
-    type Output = Recurrent<K, I, H, L, f32, D, F>;
+    type Output = Recurrent<K, I, H, L, E, D, F>;
     fn to_cpu(&self) -> Result<Self::Output> {
-        fn down<K: CellKind, In: Dim, H: Dim>(
-            cells: &[GpuRecurrentCell<K, In, H>],
-        ) -> Result<Vec<RecurrentCell<K, In, H, f32>>> {
+        fn down<K: CellKind, In: Dim, H: Dim, E: Float>(
+            cells: &[GpuRecurrentCell<K, In, H, E>],
+        ) -> Result<Vec<RecurrentCell<K, In, H, E>>> {
             cells.iter().map(|c| c.to_cpu()).collect()
         }
         let mut out = self.template.clone();
@@ -354,10 +362,10 @@ impl<K: CellKind, I: Dim, H: Dim, L: Dim, F: Layout, D: Direction> ToCpu
     }
 }
 
-impl<K: CellKind, I: Dim, H: Dim, L: Dim, F: Layout, D: Direction> GpuParams
-    for GpuRecurrent<K, I, H, L, F, D>
+impl<K: CellKind, I: Dim, H: Dim, L: Dim, F: Layout, D: Direction, E: Float> GpuParams<E>
+    for GpuRecurrent<K, I, H, L, F, D, E>
 {
-    fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_>)) {
+    fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_, E>)) {
         self.cell.visit_named(prefix, "_l0", f);
         if let Some(c) = &mut self.cell_reverse {
             c.visit_named(prefix, "_l0_reverse", f);
@@ -370,21 +378,23 @@ impl<K: CellKind, I: Dim, H: Dim, L: Dim, F: Layout, D: Direction> GpuParams
         }
     }
     fn set_training(&mut self, training: bool) {
-        crate::nn::Params::<f32>::set_training(&mut self.template, training);
+        crate::nn::Params::<E>::set_training(&mut self.template, training);
     }
     fn is_training(&self) -> bool {
-        crate::nn::Params::<f32>::is_training(&self.template)
+        crate::nn::Params::<E>::is_training(&self.template)
     }
 }
 
 /// `(A0, A1, D * H)` outputs and `(L * D, batch, H)` final states of a [`GpuRecurrent`].
 #[allow(clippy::type_complexity)]
-type RecurrentOut<A0, A1, H, L, F, D, T> = (
-    GpuTensor<(A0, A1, <D as Direction>::Out<H>), T>,
-    GpuTensor<(<D as Direction>::States<L>, <F as Layout>::Batch<A0, A1>, H), T>,
+type RecurrentOut<A0, A1, H, L, F, D, T, E> = (
+    GpuTensor<(A0, A1, <D as Direction>::Out<H>), T, E>,
+    GpuTensor<(<D as Direction>::States<L>, <F as Layout>::Batch<A0, A1>, H), T, E>,
 );
 
-impl<K: CellKind, I: Dim, H: Dim, L: Dim, F: Layout, D: Direction> GpuRecurrent<K, I, H, L, F, D> {
+impl<K: CellKind, I: Dim, H: Dim, L: Dim, F: Layout, D: Direction, E: Float>
+    GpuRecurrent<K, I, H, L, F, D, E>
+{
     /// The number of layers.
     pub fn num_layers(&self) -> usize {
         1 + self.rest.len()
@@ -392,7 +402,7 @@ impl<K: CellKind, I: Dim, H: Dim, L: Dim, F: Layout, D: Direction> GpuRecurrent<
 
     /// In training mode with dropout between layers: the CPU layer's mask, drawn in its
     /// element order (batch-first), on the time-major `y`.
-    fn dropout<T: Tape<f32>>(&self, y: Seq<T>) -> Result<Seq<T>> {
+    fn dropout<T: Tape<E>>(&self, y: Seq<T, E>) -> Result<Seq<T, E>> {
         let d = self.template.dropout_layer();
         if !d.active() || d.p() == 0.0 {
             return Ok(y);
@@ -407,13 +417,13 @@ impl<K: CellKind, I: Dim, H: Dim, L: Dim, F: Layout, D: Direction> GpuRecurrent<
     /// steps last to first, and its outputs, back in time order, follow the forward ones on
     /// the last axis. `state(k)` gives direction `k`'s initial state; the final states are
     /// pushed to `hs` in PyTorch's order.
-    fn run_layer<In: Dim, T: Tape<f32>>(
-        fwd: &GpuRecurrentCell<K, In, H>,
-        rev: Option<&GpuRecurrentCell<K, In, H>>,
-        x: Seq<T>,
-        state: &dyn Fn(usize) -> Option<Mat<T>>,
-        hs: &mut Vec<Mat<T>>,
-    ) -> Result<Seq<T>> {
+    fn run_layer<In: Dim, T: Tape<E>>(
+        fwd: &GpuRecurrentCell<K, In, H, E>,
+        rev: Option<&GpuRecurrentCell<K, In, H, E>>,
+        x: Seq<T, E>,
+        state: &dyn Fn(usize) -> Option<Mat<T, E>>,
+        hs: &mut Vec<Mat<T, E>>,
+    ) -> Result<Seq<T, E>> {
         let Some(rev) = rev else {
             let (y, h) = fwd.run(x, state(0), true)?;
             hs.push(h);
@@ -429,11 +439,11 @@ impl<K: CellKind, I: Dim, H: Dim, L: Dim, F: Layout, D: Direction> GpuRecurrent<
         Ok(retype(y, (s, b, 2 * h)))
     }
 
-    fn forward_core<A0: Dim, A1: Dim, X: DimEq<I>, T: Tape<f32>>(
+    fn forward_core<A0: Dim, A1: Dim, X: DimEq<I>, T: Tape<E>>(
         &self,
-        x: GpuTensor<(A0, A1, X), T>,
-        state: Option<Seq<T>>,
-    ) -> Result<RecurrentOut<A0, A1, H, L, F, D, T>> {
+        x: GpuTensor<(A0, A1, X), T, E>,
+        state: Option<Seq<T, E>>,
+    ) -> Result<RecurrentOut<A0, A1, H, L, F, D, T, E>> {
         let (a0, a1) = (x.shape.0, x.shape.1);
         let dims = x.shape.dims();
         let input = self.cell.input_size();
@@ -499,19 +509,19 @@ impl<K: CellKind, I: Dim, H: Dim, L: Dim, F: Layout, D: Direction> GpuRecurrent<
 
 macro_rules! gpu_h_only {
     ($Kind:ty) => {
-        impl<I: Dim, H: Dim> ToDevice for RecurrentCell<$Kind, I, H, f32> {
-            type Output = GpuRecurrentCell<$Kind, I, H>;
+        impl<I: Dim, H: Dim, E: Float> ToDevice for RecurrentCell<$Kind, I, H, E> {
+            type Output = GpuRecurrentCell<$Kind, I, H, E>;
             fn to_device(&self, gpu: &Wgpu) -> Result<Self::Output> {
                 GpuRecurrentCell::upload(self, gpu)
             }
         }
 
-        impl<I: Dim, H: Dim, L: Dim, F: Layout, D: Direction> ToDevice
-            for Recurrent<$Kind, I, H, L, f32, D, F>
+        impl<I: Dim, H: Dim, L: Dim, F: Layout, D: Direction, E: Float> ToDevice
+            for Recurrent<$Kind, I, H, L, E, D, F>
         {
-            type Output = GpuRecurrent<$Kind, I, H, L, F, D>;
+            type Output = GpuRecurrent<$Kind, I, H, L, F, D, E>;
             fn to_device(&self, gpu: &Wgpu) -> Result<Self::Output> {
-                let up = |cells: &[RecurrentCell<$Kind, D::Out<H>, H, f32>]| {
+                let up = |cells: &[RecurrentCell<$Kind, D::Out<H>, H, E>]| {
                     cells.iter().map(|c| c.to_device(gpu)).collect::<Result<Vec<_>>>()
                 };
                 Ok(GpuRecurrent {
@@ -528,19 +538,20 @@ macro_rules! gpu_h_only {
             }
         }
 
-        impl<I: Dim, H: Dim, B: Dim, X: DimEq<I>, T: Tape<f32>> Module<GpuTensor<(B, X), T>>
-            for GpuRecurrentCell<$Kind, I, H>
+        impl<I: Dim, H: Dim, B: Dim, X: DimEq<I>, E: Float, T: Tape<E>>
+            Module<GpuTensor<(B, X), T, E>> for GpuRecurrentCell<$Kind, I, H, E>
         {
             /// `h'`, from a zero state.
-            type Output = GpuTensor<(B, H), T>;
-            fn try_forward(&self, x: GpuTensor<(B, X), T>) -> Result<Self::Output> {
+            type Output = GpuTensor<(B, H), T, E>;
+            fn try_forward(&self, x: GpuTensor<(B, X), T, E>) -> Result<Self::Output> {
                 x.shape.1.dim_eq(self.weight_ih.shape.1)?;
                 self.step(x, None)
             }
         }
 
-        impl<I, H, B, X, B2, H2, T> Module<(GpuTensor<(B, X), T>, GpuTensor<(B2, H2), T>)>
-            for GpuRecurrentCell<$Kind, I, H>
+        impl<I, H, B, X, B2, H2, E, T>
+            Module<(GpuTensor<(B, X), T, E>, GpuTensor<(B2, H2), T, E>)>
+            for GpuRecurrentCell<$Kind, I, H, E>
         where
             I: Dim,
             H: Dim,
@@ -548,13 +559,14 @@ macro_rules! gpu_h_only {
             X: DimEq<I>,
             B2: DimEq<B>,
             H2: DimEq<H>,
-            T: Tape<f32>,
+            E: Float,
+            T: Tape<E>,
         {
             /// `h'`.
-            type Output = GpuTensor<(B, H), T>;
+            type Output = GpuTensor<(B, H), T, E>;
             fn try_forward(
                 &self,
-                (x, h): (GpuTensor<(B, X), T>, GpuTensor<(B2, H2), T>),
+                (x, h): (GpuTensor<(B, X), T, E>, GpuTensor<(B2, H2), T, E>),
             ) -> Result<Self::Output> {
                 x.shape.1.dim_eq(self.weight_ih.shape.1)?;
                 let want = [x.shape.0.size(), self.hidden_size()];
@@ -571,8 +583,8 @@ macro_rules! gpu_h_only {
             }
         }
 
-        impl<I, H, L, F, D, A0, A1, X, T> Module<GpuTensor<(A0, A1, X), T>>
-            for GpuRecurrent<$Kind, I, H, L, F, D>
+        impl<I, H, L, F, D, A0, A1, X, E, T> Module<GpuTensor<(A0, A1, X), T, E>>
+            for GpuRecurrent<$Kind, I, H, L, F, D, E>
         where
             I: Dim,
             H: Dim,
@@ -582,18 +594,19 @@ macro_rules! gpu_h_only {
             A0: Dim,
             A1: Dim,
             X: DimEq<I>,
-            T: Tape<f32>,
+            E: Float,
+            T: Tape<E>,
         {
             /// `(y, h_n)`, from a zero state.
-            type Output = RecurrentOut<A0, A1, H, L, F, D, T>;
-            fn try_forward(&self, x: GpuTensor<(A0, A1, X), T>) -> Result<Self::Output> {
+            type Output = RecurrentOut<A0, A1, H, L, F, D, T, E>;
+            fn try_forward(&self, x: GpuTensor<(A0, A1, X), T, E>) -> Result<Self::Output> {
                 self.forward_core(x, None)
             }
         }
 
-        impl<I, H, L, F, D, A0, A1, X, L2, B2, H2, T>
-            Module<(GpuTensor<(A0, A1, X), T>, GpuTensor<(L2, B2, H2), T>)>
-            for GpuRecurrent<$Kind, I, H, L, F, D>
+        impl<I, H, L, F, D, A0, A1, X, L2, B2, H2, E, T>
+            Module<(GpuTensor<(A0, A1, X), T, E>, GpuTensor<(L2, B2, H2), T, E>)>
+            for GpuRecurrent<$Kind, I, H, L, F, D, E>
         where
             I: Dim,
             H: Dim,
@@ -606,13 +619,14 @@ macro_rules! gpu_h_only {
             L2: DimEq<D::States<L>>,
             B2: DimEq<F::Batch<A0, A1>>,
             H2: DimEq<H>,
-            T: Tape<f32>,
+            E: Float,
+            T: Tape<E>,
         {
             /// `(y, h_n)`.
-            type Output = RecurrentOut<A0, A1, H, L, F, D, T>;
+            type Output = RecurrentOut<A0, A1, H, L, F, D, T, E>;
             fn try_forward(
                 &self,
-                (x, h0): (GpuTensor<(A0, A1, X), T>, GpuTensor<(L2, B2, H2), T>),
+                (x, h0): (GpuTensor<(A0, A1, X), T, E>, GpuTensor<(L2, B2, H2), T, E>),
             ) -> Result<Self::Output> {
                 let batch = F::batch(x.shape.0, x.shape.1).size();
                 let want = [self.num_layers() * D::NUM, batch, self.cell.hidden_size()];

@@ -7,6 +7,7 @@ use super::gather::{for_each_index, gather_op, strides, take_map};
 use super::tensor::{GpuTensor, add_grad, gpu_tensor, split, take_grad, wants, with_tape};
 use crate::autograd::{Gradients, NoTape, Tape};
 use crate::device::kernels;
+use crate::dtype::Float;
 use crate::error::{Error, OrPanic, Result};
 use crate::shape::{Const, ConstShape, Dim, HasAxis, ReplaceAxis, SameRank, Shape};
 use crate::tensor::Indices;
@@ -22,10 +23,10 @@ fn range_error(op: &'static str, dims: &[usize], axis: usize, what: String) -> E
 }
 
 /// `x` broadcast to `out` (checked by the caller); the gradient is summed back.
-fn broadcast_op<S: Shape, SO: Shape, T: Tape<f32>>(
-    x: GpuTensor<S, T>,
+fn broadcast_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
+    x: GpuTensor<S, T, E>,
     out: SO,
-) -> Result<GpuTensor<SO, T>> {
+) -> Result<GpuTensor<SO, T, E>> {
     let (x, mut tape) = split(x);
     let (xd, od) = (x.shape.dims().to_vec(), out.dims().to_vec());
     let y = kernels::strided_copy(&x.data, &kernels::broadcast_strides(&xd, &od), &od)?;
@@ -34,7 +35,7 @@ fn broadcast_op<S: Shape, SO: Shape, T: Tape<f32>>(
         let (x_id, out_id) = (x.id, result.id);
         tape.record(
             out_id,
-            Box::new(move |g: &mut Gradients<f32>| {
+            Box::new(move |g: &mut Gradients<E>| {
                 let Some(gy) = take_grad(g, out_id) else {
                     return;
                 };
@@ -46,16 +47,16 @@ fn broadcast_op<S: Shape, SO: Shape, T: Tape<f32>>(
     Ok(with_tape(result, tape))
 }
 
-impl<S: Shape, T: Tape<f32>> GpuTensor<S, T> {
+impl<S: Shape, E: Float, T: Tape<E>> GpuTensor<S, T, E> {
     fn take<SO: Shape>(
         self,
         op: &'static str,
         axis: usize,
         out: SO,
         idx: &[usize],
-    ) -> Result<GpuTensor<SO, T>> {
+    ) -> Result<GpuTensor<SO, T, E>> {
         let map = take_map(&self.shape.dims(), axis, idx);
-        gather_op(op, self, out, map, 0.0)
+        gather_op(op, self, out, map, E::ZERO)
     }
 
     fn narrow_into<SO: Shape>(
@@ -64,7 +65,7 @@ impl<S: Shape, T: Tape<f32>> GpuTensor<S, T> {
         start: usize,
         len: usize,
         out: SO,
-    ) -> Result<GpuTensor<SO, T>> {
+    ) -> Result<GpuTensor<SO, T, E>> {
         let dims = self.shape.dims();
         if start.checked_add(len).is_none_or(|end| end > dims[axis]) {
             return Err(range_error(
@@ -94,7 +95,7 @@ impl<S: Shape, T: Tape<f32>> GpuTensor<S, T> {
     #[track_caller]
     pub fn narrow<const I: usize, const START: usize, const LEN: usize>(
         self,
-    ) -> GpuTensor<<S as ReplaceAxis<I>>::Output<Const<LEN>>, T>
+    ) -> GpuTensor<<S as ReplaceAxis<I>>::Output<Const<LEN>>, T, E>
     where
         S: ReplaceAxis<I>,
     {
@@ -105,7 +106,7 @@ impl<S: Shape, T: Tape<f32>> GpuTensor<S, T> {
     /// shorter than `START + LEN`.
     pub fn try_narrow<const I: usize, const START: usize, const LEN: usize>(
         self,
-    ) -> Result<GpuTensor<<S as ReplaceAxis<I>>::Output<Const<LEN>>, T>>
+    ) -> Result<GpuTensor<<S as ReplaceAxis<I>>::Output<Const<LEN>>, T, E>>
     where
         S: ReplaceAxis<I>,
     {
@@ -129,7 +130,7 @@ impl<S: Shape, T: Tape<f32>> GpuTensor<S, T> {
         self,
         start: usize,
         len: usize,
-    ) -> GpuTensor<<S as ReplaceAxis<I>>::Output<usize>, T>
+    ) -> GpuTensor<<S as ReplaceAxis<I>>::Output<usize>, T, E>
     where
         S: ReplaceAxis<I>,
     {
@@ -142,7 +143,7 @@ impl<S: Shape, T: Tape<f32>> GpuTensor<S, T> {
         self,
         start: usize,
         len: usize,
-    ) -> Result<GpuTensor<<S as ReplaceAxis<I>>::Output<usize>, T>>
+    ) -> Result<GpuTensor<<S as ReplaceAxis<I>>::Output<usize>, T, E>>
     where
         S: ReplaceAxis<I>,
     {
@@ -159,7 +160,7 @@ impl<S: Shape, T: Tape<f32>> GpuTensor<S, T> {
         start: usize,
         end: usize,
         step: usize,
-    ) -> GpuTensor<<S as ReplaceAxis<I>>::Output<usize>, T>
+    ) -> GpuTensor<<S as ReplaceAxis<I>>::Output<usize>, T, E>
     where
         S: ReplaceAxis<I>,
     {
@@ -172,7 +173,7 @@ impl<S: Shape, T: Tape<f32>> GpuTensor<S, T> {
         start: usize,
         end: usize,
         step: usize,
-    ) -> Result<GpuTensor<<S as ReplaceAxis<I>>::Output<usize>, T>>
+    ) -> Result<GpuTensor<<S as ReplaceAxis<I>>::Output<usize>, T, E>>
     where
         S: ReplaceAxis<I>,
     {
@@ -198,7 +199,7 @@ impl<S: Shape, T: Tape<f32>> GpuTensor<S, T> {
     /// # Ok::<(), shaped::error::Error>(())
     /// ```
     #[track_caller]
-    pub fn select<const I: usize>(self, index: usize) -> GpuTensor<<S as HasAxis<I>>::Reduced, T>
+    pub fn select<const I: usize>(self, index: usize) -> GpuTensor<<S as HasAxis<I>>::Reduced, T, E>
     where
         S: HasAxis<I>,
     {
@@ -209,7 +210,7 @@ impl<S: Shape, T: Tape<f32>> GpuTensor<S, T> {
     pub fn try_select<const I: usize>(
         self,
         index: usize,
-    ) -> Result<GpuTensor<<S as HasAxis<I>>::Reduced, T>>
+    ) -> Result<GpuTensor<<S as HasAxis<I>>::Reduced, T, E>>
     where
         S: HasAxis<I>,
     {
@@ -239,7 +240,7 @@ impl<S: Shape, T: Tape<f32>> GpuTensor<S, T> {
     pub fn index_select<const I: usize, N: Dim>(
         self,
         indices: &Indices<(N,)>,
-    ) -> GpuTensor<<S as ReplaceAxis<I>>::Output<N>, T>
+    ) -> GpuTensor<<S as ReplaceAxis<I>>::Output<N>, T, E>
     where
         S: ReplaceAxis<I>,
     {
@@ -251,7 +252,7 @@ impl<S: Shape, T: Tape<f32>> GpuTensor<S, T> {
     pub fn try_index_select<const I: usize, N: Dim>(
         self,
         indices: &Indices<(N,)>,
-    ) -> Result<GpuTensor<<S as ReplaceAxis<I>>::Output<N>, T>>
+    ) -> Result<GpuTensor<<S as ReplaceAxis<I>>::Output<N>, T, E>>
     where
         S: ReplaceAxis<I>,
     {
@@ -280,7 +281,7 @@ impl<S: Shape, T: Tape<f32>> GpuTensor<S, T> {
     /// # Ok::<(), shaped::error::Error>(())
     /// ```
     #[track_caller]
-    pub fn gather<const I: usize, SI: Shape>(self, indices: &Indices<SI>) -> GpuTensor<SI, T>
+    pub fn gather<const I: usize, SI: Shape>(self, indices: &Indices<SI>) -> GpuTensor<SI, T, E>
     where
         S: HasAxis<I> + SameRank<SI>,
     {
@@ -292,7 +293,7 @@ impl<S: Shape, T: Tape<f32>> GpuTensor<S, T> {
     pub fn try_gather<const I: usize, SI: Shape>(
         self,
         indices: &Indices<SI>,
-    ) -> Result<GpuTensor<SI, T>>
+    ) -> Result<GpuTensor<SI, T, E>>
     where
         S: HasAxis<I> + SameRank<SI>,
     {
@@ -324,7 +325,7 @@ impl<S: Shape, T: Tape<f32>> GpuTensor<S, T> {
             map.push(src);
             flat += 1;
         });
-        gather_op("gather", self, *indices.shape(), map, 0.0)
+        gather_op("gather", self, *indices.shape(), map, E::ZERO)
     }
 
     /// Broadcasts to a larger static shape (`expand` / `broadcast_to`; the sizes are checked
@@ -339,7 +340,7 @@ impl<S: Shape, T: Tape<f32>> GpuTensor<S, T> {
     /// # Ok::<(), shaped::error::Error>(())
     /// ```
     #[track_caller]
-    pub fn broadcast_to<S2: ConstShape>(self) -> GpuTensor<S2, T>
+    pub fn broadcast_to<S2: ConstShape>(self) -> GpuTensor<S2, T, E>
     where
         S: ConstShape,
     {
@@ -365,13 +366,13 @@ impl<S: Shape, T: Tape<f32>> GpuTensor<S, T> {
     /// Broadcasts to `shape`, given at run time; panics if the sizes do not broadcast (see
     /// [`try_broadcast_to_dyn`](Self::try_broadcast_to_dyn)).
     #[track_caller]
-    pub fn broadcast_to_dyn<S2: Shape>(self, shape: S2) -> GpuTensor<S2, T> {
+    pub fn broadcast_to_dyn<S2: Shape>(self, shape: S2) -> GpuTensor<S2, T, E> {
         self.try_broadcast_to_dyn(shape).or_panic()
     }
 
     /// [`broadcast_to_dyn`](Self::broadcast_to_dyn), with an error if the sizes do not
     /// broadcast.
-    pub fn try_broadcast_to_dyn<S2: Shape>(self, shape: S2) -> Result<GpuTensor<S2, T>> {
+    pub fn try_broadcast_to_dyn<S2: Shape>(self, shape: S2) -> Result<GpuTensor<S2, T, E>> {
         let (a, b) = (self.shape.dims(), shape.dims());
         let ok = a.rank() <= b.rank()
             && a.iter()

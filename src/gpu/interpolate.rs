@@ -11,13 +11,14 @@ use super::tensor::{GpuTensor, ToCpu, ToDevice, gpu_tensor};
 use crate::autograd::{NoTape, Tape};
 use crate::device::Wgpu;
 use crate::device::kernels::BinaryOp;
+use crate::dtype::Float;
 use crate::error::{OrPanic, Result};
 use crate::nn::{InterpolateSize, Interpolation, Module, Upsample, resample_taps};
 use crate::shape::Dim;
 
-type Planes<B, C, OH, OW, T> = GpuTensor<(B, C, OH, OW), T>;
+type Planes<B, C, OH, OW, T, E> = GpuTensor<(B, C, OH, OW), T, E>;
 
-impl<B: Dim, C: Dim, H: Dim, W: Dim, T: Tape<f32>> GpuTensor<(B, C, H, W), T> {
+impl<B: Dim, C: Dim, H: Dim, W: Dim, E: Float, T: Tape<E>> GpuTensor<(B, C, H, W), T, E> {
     /// Resizes the spatial dimensions of `(B, C, H, W)` on the GPU, as the CPU tensor's
     /// [`interpolate`](crate::tensor::Tensor::interpolate) (`F.interpolate` with
     /// `mode="nearest"` or `"bilinear"`, `size` a `ScaleFactor` or an explicit `(OH, OW)`).
@@ -39,7 +40,7 @@ impl<B: Dim, C: Dim, H: Dim, W: Dim, T: Tape<f32>> GpuTensor<(B, C, H, W), T> {
         self,
         size: Z,
         mode: Interpolation,
-    ) -> Planes<B, C, Z::OutH, Z::OutW, T> {
+    ) -> Planes<B, C, Z::OutH, Z::OutW, T, E> {
         self.try_interpolate(size, mode).or_panic()
     }
 
@@ -50,15 +51,15 @@ impl<B: Dim, C: Dim, H: Dim, W: Dim, T: Tape<f32>> GpuTensor<(B, C, H, W), T> {
         self,
         size: Z,
         mode: Interpolation,
-    ) -> Result<Planes<B, C, Z::OutH, Z::OutW, T>> {
+    ) -> Result<Planes<B, C, Z::OutH, Z::OutW, T, E>> {
         let (b, c, h, w) = self.shape;
         let (oh, ow) = size.output_dims(h, w)?;
         let out = (b, c, oh, ow);
         let (ih, iw, ohs, ows) = (h.size(), w.size(), oh.size(), ow.size());
-        let (ys, xs, linear) = resample_taps::<f32>(mode, (ih, iw), (ohs, ows), size.scale())?;
+        let (ys, xs, linear) = resample_taps::<E>(mode, (ih, iw), (ohs, ows), size.scale())?;
         let planes = b.size() * c.size();
         // Output (p, oy, ox) reads input (p, rows[oy], cols[ox]).
-        let gather = |x: GpuTensor<(B, C, H, W), T>, rows: &[usize], cols: &[usize]| {
+        let gather = |x: GpuTensor<(B, C, H, W), T, E>, rows: &[usize], cols: &[usize]| {
             let mut map = Vec::with_capacity(planes * ohs * ows);
             for p in 0..planes {
                 for &r in rows {
@@ -66,7 +67,7 @@ impl<B: Dim, C: Dim, H: Dim, W: Dim, T: Tape<f32>> GpuTensor<(B, C, H, W), T> {
                     map.extend(cols.iter().map(|&col| base + col));
                 }
             }
-            gather_op("interpolate", x, out, map, 0.0)
+            gather_op("interpolate", x, out, map, E::ZERO)
         };
         let (r0, r1): (Vec<usize>, Vec<usize>) = ys.iter().map(|t| (t.i0, t.i1)).unzip();
         let (c0, c1): (Vec<usize>, Vec<usize>) = xs.iter().map(|t| (t.i0, t.i1)).unzip();
@@ -74,7 +75,7 @@ impl<B: Dim, C: Dim, H: Dim, W: Dim, T: Tape<f32>> GpuTensor<(B, C, H, W), T> {
             return gather(self, &r0, &c0);
         }
         let dev = self.data.device().clone();
-        let weights = |w: Vec<f32>, shape: (usize, usize, usize, usize)| {
+        let weights = |w: Vec<E>, shape: (usize, usize, usize, usize)| {
             gpu_tensor(shape, dev.upload(&w), NoTape)
         };
         let col_shape = (1, 1, 1, ows);
@@ -87,9 +88,9 @@ impl<B: Dim, C: Dim, H: Dim, W: Dim, T: Tape<f32>> GpuTensor<(B, C, H, W), T> {
             weights(ys.iter().map(|t| t.l0).collect(), row_shape),
             weights(ys.iter().map(|t| t.l1).collect(), row_shape),
         );
-        let mul = |a: Planes<B, C, Z::OutH, Z::OutW, T>, w| binary_op(a, w, out, BinaryOp::Mul);
-        let add = |a: Planes<B, C, Z::OutH, Z::OutW, T>, b| binary_op(a, b, out, BinaryOp::Add);
-        let mix = |x: GpuTensor<(B, C, H, W), T>, rows: &[usize]| {
+        let mul = |a: Planes<B, C, Z::OutH, Z::OutW, T, E>, w| binary_op(a, w, out, BinaryOp::Mul);
+        let add = |a: Planes<B, C, Z::OutH, Z::OutW, T, E>, b| binary_op(a, b, out, BinaryOp::Add);
+        let mix = |x: GpuTensor<(B, C, H, W), T, E>, rows: &[usize]| {
             let left = mul(gather(x.clone(), rows, &c0)?, wx0.clone())?;
             let right = mul(gather(x, rows, &c1)?, wx1.clone())?;
             add(left, right)
@@ -102,13 +103,13 @@ impl<B: Dim, C: Dim, H: Dim, W: Dim, T: Tape<f32>> GpuTensor<(B, C, H, W), T> {
 
 /// [`Upsample`] on GPU tensors `(B, C, H, W)`: [`interpolate`](GpuTensor::interpolate) with
 /// the layer's size and mode; `to_device` copies the (parameterless) layer.
-impl<Z, B: Dim, C: Dim, H: Dim, W: Dim, T: Tape<f32>> Module<GpuTensor<(B, C, H, W), T>>
+impl<Z, B: Dim, C: Dim, H: Dim, W: Dim, E: Float, T: Tape<E>> Module<GpuTensor<(B, C, H, W), T, E>>
     for Upsample<Z>
 where
     Z: InterpolateSize<H, W> + Copy,
 {
-    type Output = Planes<B, C, Z::OutH, Z::OutW, T>;
-    fn try_forward(&self, x: GpuTensor<(B, C, H, W), T>) -> Result<Self::Output> {
+    type Output = Planes<B, C, Z::OutH, Z::OutW, T, E>;
+    fn try_forward(&self, x: GpuTensor<(B, C, H, W), T, E>) -> Result<Self::Output> {
         x.try_interpolate(self.size, self.mode)
     }
 }

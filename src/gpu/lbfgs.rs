@@ -8,6 +8,7 @@ use super::nn::{GpuParamMut, GpuParams};
 use super::tensor::{GpuBackward, GpuTensor};
 use crate::autograd::{BackwardTape, Gradients, UniqueId};
 use crate::device::GpuStorage;
+use crate::dtype::Float;
 use crate::error::Result;
 use crate::nn::{ParamMut, ParamView, Params, TensorKind};
 use crate::optim::{Lbfgs, LbfgsLoss};
@@ -15,35 +16,35 @@ use crate::shape::{Dims, ScalarShape};
 
 /// What the closure of [`Lbfgs::try_step_gpu`] returns: a traced GPU scalar loss (the
 /// optimizer reads it back and runs `backward()`), or a `(loss, gradients)` pair with GPU
-/// gradients computed some other way.
-pub trait GpuLbfgsLoss {
+/// gradients computed some other way; of the model's element type `E` (f32 or f64).
+pub trait GpuLbfgsLoss<E: Float = f32> {
     /// The loss as f64 (read back) and the GPU gradients.
-    fn into_gpu_loss(self) -> Result<(f64, Gradients<f32>)>;
+    fn into_gpu_loss(self) -> Result<(f64, Gradients<E>)>;
 }
 
-impl<S: ScalarShape, T: BackwardTape<f32>> GpuLbfgsLoss for GpuTensor<S, T> {
-    fn into_gpu_loss(self) -> Result<(f64, Gradients<f32>)> {
+impl<S: ScalarShape, E: Float, T: BackwardTape<E>> GpuLbfgsLoss<E> for GpuTensor<S, T, E> {
+    fn into_gpu_loss(self) -> Result<(f64, Gradients<E>)> {
         let value = self.data.device().download(&self.data)?;
-        let value = value.first().map_or(f64::NAN, |v| f64::from(*v));
+        let value = value.first().map_or(f64::NAN, |v| v.to_f64());
         Ok((value, GpuBackward::backward(self)))
     }
 }
 
-impl GpuLbfgsLoss for (f32, Gradients<f32>) {
-    fn into_gpu_loss(self) -> Result<(f64, Gradients<f32>)> {
-        Ok((f64::from(self.0), self.1))
+impl<E: Float> GpuLbfgsLoss<E> for (E, Gradients<E>) {
+    fn into_gpu_loss(self) -> Result<(f64, Gradients<E>)> {
+        Ok((self.0.to_f64(), self.1))
     }
 }
 
 /// The GPU model seen by the CPU optimizer: its parameters copied to main memory, uploaded
 /// again before the next closure call when the optimizer changed them.
-struct Mirror<'m, M: ?Sized> {
+struct Mirror<'m, M: ?Sized, E> {
     model: &'m mut M,
-    params: Vec<(String, UniqueId, Vec<f32>)>,
+    params: Vec<(String, UniqueId, Vec<E>)>,
     dirty: bool,
 }
 
-impl<M: GpuParams + ?Sized> Mirror<'_, M> {
+impl<E: Float, M: GpuParams<E> + ?Sized> Mirror<'_, M, E> {
     /// Uploads the parameters if the optimizer changed them.
     fn sync(&mut self) {
         if !self.dirty {
@@ -51,7 +52,7 @@ impl<M: GpuParams + ?Sized> Mirror<'_, M> {
         }
         let mut i = 0;
         let params = &self.params;
-        self.model.visit_gpu("", &mut |p: GpuParamMut<'_>| {
+        self.model.visit_gpu("", &mut |p: GpuParamMut<'_, E>| {
             let values = &params[i].2;
             *p.data = p.data.device().upload(values);
             i += 1;
@@ -60,8 +61,8 @@ impl<M: GpuParams + ?Sized> Mirror<'_, M> {
     }
 }
 
-impl<M: GpuParams + ?Sized> Params<f32> for Mirror<'_, M> {
-    fn visit(&self, _: &str, f: &mut dyn FnMut(ParamView<'_, f32>)) {
+impl<E: Float, M: GpuParams<E> + ?Sized> Params<E> for Mirror<'_, M, E> {
+    fn visit(&self, _: &str, f: &mut dyn FnMut(ParamView<'_, E>)) {
         for (name, id, data) in &self.params {
             f(ParamView {
                 name: name.as_str(),
@@ -72,7 +73,7 @@ impl<M: GpuParams + ?Sized> Params<f32> for Mirror<'_, M> {
             });
         }
     }
-    fn visit_mut(&mut self, _: &str, f: &mut dyn FnMut(ParamMut<'_, f32>)) {
+    fn visit_mut(&mut self, _: &str, f: &mut dyn FnMut(ParamMut<'_, E>)) {
         self.dirty = true;
         for (name, id, data) in &mut self.params {
             f(ParamMut {
@@ -86,13 +87,14 @@ impl<M: GpuParams + ?Sized> Params<f32> for Mirror<'_, M> {
     }
 }
 
-impl Lbfgs<f32> {
+impl<E: Float> Lbfgs<E> {
     /// [`try_step`](Lbfgs::try_step) for a GPU model: up to `max_iter` iterations, each
     /// calling `closure` (which runs the model on the GPU and returns its traced loss) once
     /// without line search. Same settings, state ([`state`](Lbfgs::state) /
     /// [`load_state`](Lbfgs::load_state), interchangeable with a CPU run) and results as on
     /// the CPU; the parameters cross to main memory once per step and back once per closure
-    /// call (see the module's note). Returns the loss of the first call.
+    /// call (see the module's note). Returns the loss of the first call. `Lbfgs<f64>` steps
+    /// an f64 GPU model.
     ///
     /// ```no_run
     /// use shaped::prelude::*;
@@ -111,8 +113,8 @@ impl Lbfgs<f32> {
         mut closure: impl FnMut(&mut M) -> Result<L>,
     ) -> Result<f64>
     where
-        M: GpuParams + ?Sized,
-        L: GpuLbfgsLoss,
+        M: GpuParams<E> + ?Sized,
+        L: GpuLbfgsLoss<E>,
     {
         let mut params = Vec::new();
         let mut failed = None;
@@ -130,7 +132,7 @@ impl Lbfgs<f32> {
             params,
             dirty: false,
         };
-        let out = self.try_step(&mut mirror, |m: &mut Mirror<'_, M>| {
+        let out = self.try_step(&mut mirror, |m: &mut Mirror<'_, M, E>| {
             m.sync();
             let (loss, gpu_grads) = closure(m.model)?.into_gpu_loss()?;
             let mut grads = Gradients::default();
@@ -146,16 +148,16 @@ impl Lbfgs<f32> {
     }
 }
 
-fn download(g: &GpuStorage<f32>) -> Result<Vec<f32>> {
+fn download<E: Float>(g: &GpuStorage<E>) -> Result<Vec<E>> {
     g.device().download(g)
 }
 
 /// A loss value read back, with its gradients in main memory (the CPU optimizer's
 /// [`LbfgsLoss`]).
-struct Evaluated(f64, Gradients<f32>);
+struct Evaluated<E: Float>(f64, Gradients<E>);
 
-impl LbfgsLoss<f32> for Evaluated {
-    fn into_loss(self) -> (f64, Gradients<f32>) {
+impl<E: Float> LbfgsLoss<E> for Evaluated<E> {
+    fn into_loss(self) -> (f64, Gradients<E>) {
         (self.0, self.1)
     }
 }

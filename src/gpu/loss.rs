@@ -15,13 +15,14 @@ use crate::device::GpuStorage;
 use crate::device::kernels::BinaryOp;
 use crate::device::layer_kernels::{self, PairOp};
 use crate::device::loss_kernels::{self, Term};
+use crate::dtype::Float;
 use crate::error::{Error, OrPanic, Result};
 use crate::nn::loss::KlDivReduce;
 use crate::shape::{Dim, DimEq, Shape};
 use crate::tensor::Indices;
 
-/// The merged tape of a prediction and a target: the prediction's when the target is
-/// untraced.
+/// The merged tape of a prediction and a target of element type `E` (f32 unless said): the
+/// prediction's when the target is untraced.
 ///
 /// ```no_run
 /// use shaped::prelude::*;
@@ -33,7 +34,7 @@ use crate::tensor::Indices;
 /// let loss: GpuTensor<(), GpuLossTape<OwnedTape<f32>, NoTape>> = shaped::gpu::mse_loss(p, t);
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
-pub type GpuLossTape<T, TR> = <T as Merge<f32, TR>>::Output;
+pub type GpuLossTape<T, TR, E = f32> = <T as Merge<E, TR>>::Output;
 
 pub(crate) fn check_same<S: Shape>(op: &'static str, pred: &S, target: &S) -> Result<()> {
     let (a, b) = (pred.dims(), target.dims());
@@ -56,25 +57,25 @@ macro_rules! elementwise_loss {
     ($(#[$doc:meta])* $name:ident, $try_name:ident, |$pred:ident, $target:ident| $body:expr) => {
         $(#[$doc])*
         #[track_caller]
-        pub fn $name<S: Shape, T, TR>(
-            $pred: GpuTensor<S, T>,
-            $target: GpuTensor<S, TR>,
-        ) -> GpuTensor<(), GpuLossTape<T, TR>>
+        pub fn $name<S: Shape, E: Float, T, TR>(
+            $pred: GpuTensor<S, T, E>,
+            $target: GpuTensor<S, TR, E>,
+        ) -> GpuTensor<(), GpuLossTape<T, TR, E>, E>
         where
-            T: Tape<f32> + Merge<f32, TR>,
-            TR: Tape<f32>,
+            T: Tape<E> + Merge<E, TR>,
+            TR: Tape<E>,
         {
             $try_name($pred, $target).or_panic()
         }
 
         #[doc = concat!("[`", stringify!($name), "`] with an `Err` when run-time sizes differ.")]
-        pub fn $try_name<S: Shape, T, TR>(
-            $pred: GpuTensor<S, T>,
-            $target: GpuTensor<S, TR>,
-        ) -> Result<GpuTensor<(), GpuLossTape<T, TR>>>
+        pub fn $try_name<S: Shape, E: Float, T, TR>(
+            $pred: GpuTensor<S, T, E>,
+            $target: GpuTensor<S, TR, E>,
+        ) -> Result<GpuTensor<(), GpuLossTape<T, TR, E>, E>>
         where
-            T: Tape<f32> + Merge<f32, TR>,
-            TR: Tape<f32>,
+            T: Tape<E> + Merge<E, TR>,
+            TR: Tape<E>,
         {
             $body
         }
@@ -82,14 +83,14 @@ macro_rules! elementwise_loss {
 }
 
 /// `pred - target` (one shape), traced through both.
-pub(crate) fn diff<S: Shape, T, TR>(
+pub(crate) fn diff<S: Shape, E: Float, T, TR>(
     op: &'static str,
-    pred: GpuTensor<S, T>,
-    target: GpuTensor<S, TR>,
-) -> Result<GpuTensor<S, GpuLossTape<T, TR>>>
+    pred: GpuTensor<S, T, E>,
+    target: GpuTensor<S, TR, E>,
+) -> Result<GpuTensor<S, GpuLossTape<T, TR, E>, E>>
 where
-    T: Tape<f32> + Merge<f32, TR>,
-    TR: Tape<f32>,
+    T: Tape<E> + Merge<E, TR>,
+    TR: Tape<E>,
 {
     check_same(op, &pred.shape, &target.shape)?;
     let shape = pred.shape;
@@ -138,15 +139,15 @@ elementwise_loss! {
 }
 
 /// The fused elementwise loss term of `pred` and `target`, unreduced.
-pub(crate) fn pair_terms<S: Shape, T, TR>(
+pub(crate) fn pair_terms<S: Shape, E: Float, T, TR>(
     op_name: &'static str,
     op: PairOp,
-    pred: GpuTensor<S, T>,
-    target: GpuTensor<S, TR>,
-) -> Result<GpuTensor<S, GpuLossTape<T, TR>>>
+    pred: GpuTensor<S, T, E>,
+    target: GpuTensor<S, TR, E>,
+) -> Result<GpuTensor<S, GpuLossTape<T, TR, E>, E>>
 where
-    T: Tape<f32> + Merge<f32, TR>,
-    TR: Tape<f32>,
+    T: Tape<E> + Merge<E, TR>,
+    TR: Tape<E>,
 {
     check_same(op_name, &pred.shape, &target.shape)?;
     let (a, ta) = split(pred);
@@ -159,7 +160,7 @@ where
         let (a_id, b_id, out_id, ad, bd) = (a.id, b.id, terms.id, a.data, b.data);
         tape.record(
             out_id,
-            Box::new(move |g: &mut Gradients<f32>| {
+            Box::new(move |g: &mut Gradients<E>| {
                 let Some(gy) = take_grad(g, out_id) else {
                     return;
                 };
@@ -185,16 +186,16 @@ where
 
 /// The loss term `op` of `pred` and `target` ([`loss_kernels::term`]), unreduced; `weights`
 /// are [`Term::BcePosWeight`]'s positive weights, read cyclically.
-pub(crate) fn term_terms<S: Shape, T, TR>(
+pub(crate) fn term_terms<S: Shape, E: Float, T, TR>(
     op_name: &'static str,
     op: Term,
-    pred: GpuTensor<S, T>,
-    target: GpuTensor<S, TR>,
-    weights: Option<GpuStorage<f32>>,
-) -> Result<GpuTensor<S, GpuLossTape<T, TR>>>
+    pred: GpuTensor<S, T, E>,
+    target: GpuTensor<S, TR, E>,
+    weights: Option<GpuStorage<E>>,
+) -> Result<GpuTensor<S, GpuLossTape<T, TR, E>, E>>
 where
-    T: Tape<f32> + Merge<f32, TR>,
-    TR: Tape<f32>,
+    T: Tape<E> + Merge<E, TR>,
+    TR: Tape<E>,
 {
     check_same(op_name, &pred.shape, &target.shape)?;
     let (a, ta) = split(pred);
@@ -209,7 +210,7 @@ where
         let (a_id, b_id, out_id, ad, bd) = (a.id, b.id, terms.id, a.data, b.data);
         tape.record(
             out_id,
-            Box::new(move |g: &mut Gradients<f32>| {
+            Box::new(move |g: &mut Gradients<E>| {
                 let Some(gy) = take_grad(g, out_id) else {
                     return;
                 };
@@ -262,30 +263,30 @@ pub(crate) fn check_delta(delta: f64) -> Result<()> {
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
 #[track_caller]
-pub fn smooth_l1_loss<S: Shape, T, TR>(
-    pred: GpuTensor<S, T>,
-    target: GpuTensor<S, TR>,
+pub fn smooth_l1_loss<S: Shape, E: Float, T, TR>(
+    pred: GpuTensor<S, T, E>,
+    target: GpuTensor<S, TR, E>,
     beta: f64,
-) -> GpuTensor<(), GpuLossTape<T, TR>>
+) -> GpuTensor<(), GpuLossTape<T, TR, E>, E>
 where
-    T: Tape<f32> + Merge<f32, TR>,
-    TR: Tape<f32>,
+    T: Tape<E> + Merge<E, TR>,
+    TR: Tape<E>,
 {
     try_smooth_l1_loss(pred, target, beta).or_panic()
 }
 
 /// [`smooth_l1_loss`] with an `Err` when run-time sizes differ or `beta < 0`.
-pub fn try_smooth_l1_loss<S: Shape, T, TR>(
-    pred: GpuTensor<S, T>,
-    target: GpuTensor<S, TR>,
+pub fn try_smooth_l1_loss<S: Shape, E: Float, T, TR>(
+    pred: GpuTensor<S, T, E>,
+    target: GpuTensor<S, TR, E>,
     beta: f64,
-) -> Result<GpuTensor<(), GpuLossTape<T, TR>>>
+) -> Result<GpuTensor<(), GpuLossTape<T, TR, E>, E>>
 where
-    T: Tape<f32> + Merge<f32, TR>,
-    TR: Tape<f32>,
+    T: Tape<E> + Merge<E, TR>,
+    TR: Tape<E>,
 {
     check_beta(beta)?;
-    let op = Term::SmoothL1(beta as f32);
+    let op = Term::SmoothL1(beta);
     Ok(term_terms("smooth_l1_loss", op, pred, target, None)?.mean())
 }
 
@@ -304,30 +305,30 @@ where
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
 #[track_caller]
-pub fn huber_loss<S: Shape, T, TR>(
-    pred: GpuTensor<S, T>,
-    target: GpuTensor<S, TR>,
+pub fn huber_loss<S: Shape, E: Float, T, TR>(
+    pred: GpuTensor<S, T, E>,
+    target: GpuTensor<S, TR, E>,
     delta: f64,
-) -> GpuTensor<(), GpuLossTape<T, TR>>
+) -> GpuTensor<(), GpuLossTape<T, TR, E>, E>
 where
-    T: Tape<f32> + Merge<f32, TR>,
-    TR: Tape<f32>,
+    T: Tape<E> + Merge<E, TR>,
+    TR: Tape<E>,
 {
     try_huber_loss(pred, target, delta).or_panic()
 }
 
 /// [`huber_loss`] with an `Err` when run-time sizes differ or `delta <= 0`.
-pub fn try_huber_loss<S: Shape, T, TR>(
-    pred: GpuTensor<S, T>,
-    target: GpuTensor<S, TR>,
+pub fn try_huber_loss<S: Shape, E: Float, T, TR>(
+    pred: GpuTensor<S, T, E>,
+    target: GpuTensor<S, TR, E>,
     delta: f64,
-) -> Result<GpuTensor<(), GpuLossTape<T, TR>>>
+) -> Result<GpuTensor<(), GpuLossTape<T, TR, E>, E>>
 where
-    T: Tape<f32> + Merge<f32, TR>,
-    TR: Tape<f32>,
+    T: Tape<E> + Merge<E, TR>,
+    TR: Tape<E>,
 {
     check_delta(delta)?;
-    let op = Term::Huber(delta as f32);
+    let op = Term::Huber(delta);
     Ok(term_terms("huber_loss", op, pred, target, None)?.mean())
 }
 
@@ -350,27 +351,27 @@ where
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
 #[track_caller]
-pub fn kl_div<S: Shape, T, TR, R: GpuKlDivReduce>(
-    input: GpuTensor<S, T>,
-    target: GpuTensor<S, TR>,
+pub fn kl_div<S: Shape, E: Float, T, TR, R: GpuKlDivReduce>(
+    input: GpuTensor<S, T, E>,
+    target: GpuTensor<S, TR, E>,
     reduction: R,
-) -> GpuTensor<<R as KlDivReduce>::Output<S>, GpuLossTape<T, TR>>
+) -> GpuTensor<<R as KlDivReduce>::Output<S>, GpuLossTape<T, TR, E>, E>
 where
-    T: Tape<f32> + Merge<f32, TR>,
-    TR: Tape<f32>,
+    T: Tape<E> + Merge<E, TR>,
+    TR: Tape<E>,
 {
     try_kl_div(input, target, reduction).or_panic()
 }
 
 /// [`kl_div`] with an `Err` when run-time sizes differ.
-pub fn try_kl_div<S: Shape, T, TR, R: GpuKlDivReduce>(
-    input: GpuTensor<S, T>,
-    target: GpuTensor<S, TR>,
+pub fn try_kl_div<S: Shape, E: Float, T, TR, R: GpuKlDivReduce>(
+    input: GpuTensor<S, T, E>,
+    target: GpuTensor<S, TR, E>,
     reduction: R,
-) -> Result<GpuTensor<<R as KlDivReduce>::Output<S>, GpuLossTape<T, TR>>>
+) -> Result<GpuTensor<<R as KlDivReduce>::Output<S>, GpuLossTape<T, TR, E>, E>>
 where
-    T: Tape<f32> + Merge<f32, TR>,
-    TR: Tape<f32>,
+    T: Tape<E> + Merge<E, TR>,
+    TR: Tape<E>,
 {
     let terms = term_terms("kl_div", Term::KlDiv, input, target, None)?;
     Ok(reduction.reduce_kl_gpu(terms))
@@ -439,45 +440,48 @@ elementwise_loss! {
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
 #[track_caller]
-pub fn nll_loss<N, C, N2, T>(
-    log_probs: GpuTensor<(N, C), T>,
+pub fn nll_loss<N, C, N2, E, T>(
+    log_probs: GpuTensor<(N, C), T, E>,
     labels: &Indices<(N2,)>,
-) -> GpuTensor<(), T>
+) -> GpuTensor<(), T, E>
 where
     N: Dim,
     C: Dim,
     N2: DimEq<N>,
-    T: Tape<f32>,
+    E: Float,
+    T: Tape<E>,
 {
     try_nll_loss(log_probs, labels).or_panic()
 }
 
 /// [`nll_loss`] with an `Err` for a label `>= C` or differing sizes.
-pub fn try_nll_loss<N, C, N2, T>(
-    log_probs: GpuTensor<(N, C), T>,
+pub fn try_nll_loss<N, C, N2, E, T>(
+    log_probs: GpuTensor<(N, C), T, E>,
     labels: &Indices<(N2,)>,
-) -> Result<GpuTensor<(), T>>
+) -> Result<GpuTensor<(), T, E>>
 where
     N: Dim,
     C: Dim,
     N2: DimEq<N>,
-    T: Tape<f32>,
+    E: Float,
+    T: Tape<E>,
 {
     nll_checked(("nll_loss", "log-probabilities"), log_probs, labels)
 }
 
 /// The mean NLL after checking the labels against the rows and classes; `op` names the
 /// caller in errors (`nll_loss`, `cross_entropy`) and `what` its input.
-pub(crate) fn nll_checked<N, C, N2, T>(
+pub(crate) fn nll_checked<N, C, N2, E, T>(
     (op, what): (&'static str, &'static str),
-    log_probs: GpuTensor<(N, C), T>,
+    log_probs: GpuTensor<(N, C), T, E>,
     labels: &Indices<(N2,)>,
-) -> Result<GpuTensor<(), T>>
+) -> Result<GpuTensor<(), T, E>>
 where
     N: Dim,
     C: Dim,
     N2: DimEq<N>,
-    T: Tape<f32>,
+    E: Float,
+    T: Tape<E>,
 {
     let (rows, classes) = (log_probs.shape.0.size(), log_probs.shape.1.size());
     let labels = labels.as_slice();
@@ -494,7 +498,7 @@ where
         ));
     }
     // One derivative rule for every class loss: the pick kernel of `loss_class`.
-    let targets: Vec<f32> = labels.iter().map(|&l| l as f32).collect();
+    let targets: Vec<E> = labels.iter().map(|&l| E::from_usize(l)).collect();
     let n = log_probs.shape.0;
-    Ok(pick_rows(log_probs, classes, &targets, &vec![1.0; rows], (n,)).mean())
+    Ok(pick_rows(log_probs, classes, &targets, &vec![E::ONE; rows], (n,)).mean())
 }

@@ -15,6 +15,7 @@ use super::tensor::{GpuTensor, add_grad, gpu_tensor, split, take_grad, wants, wi
 use crate::autograd::{Gradients, Merge, NoTape, Tape};
 use crate::device::kernels::BinaryOp;
 use crate::device::loss_kernels;
+use crate::dtype::Float;
 use crate::error::{Error, OrPanic, Result};
 use crate::nn::loss::{ClassWeights, CrossEntropyLoss, NLLLoss, Reduce};
 use crate::shape::{Dim, DimEq, DynShape, Shape};
@@ -22,13 +23,13 @@ use crate::tensor::{Indices, Tensor};
 
 /// `-w[i] x[i, t[i]]` for every row `i` of `x` viewed as `(rows, classes)`, exactly 0 where
 /// `t[i]` is negative, into `out` `(rows,)`; the gradient reaches `x` only.
-pub(crate) fn pick_rows<S: Shape, SO: Shape, T: Tape<f32>>(
-    x: GpuTensor<S, T>,
+pub(crate) fn pick_rows<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
+    x: GpuTensor<S, T, E>,
     classes: usize,
-    t: &[f32],
-    w: &[f32],
+    t: &[E],
+    w: &[E],
     out: SO,
-) -> GpuTensor<SO, T> {
+) -> GpuTensor<SO, T, E> {
     let (x, mut tape) = split(x);
     let rows = t.len();
     let dev = &x.data.device;
@@ -39,7 +40,7 @@ pub(crate) fn pick_rows<S: Shape, SO: Shape, T: Tape<f32>>(
         let (x_id, out_id) = (x.id, result.id);
         tape.record(
             out_id,
-            Box::new(move |g: &mut Gradients<f32>| {
+            Box::new(move |g: &mut Gradients<E>| {
                 let Some(gy) = take_grad(g, out_id) else {
                     return;
                 };
@@ -89,13 +90,17 @@ fn check_labels<N: Dim, N2: DimEq<N>>(
 /// What the class weights and `ignore_index` make of the labels (the CPU's rule): each row's
 /// label as the pick kernel reads it (-1 where ignored), its weight, and the total weight of
 /// the counted rows, the weighted mean's denominator.
-struct Rows {
-    labels: Vec<f32>,
-    weights: Vec<f32>,
+struct Rows<E> {
+    labels: Vec<E>,
+    weights: Vec<E>,
     total: f64,
 }
 
-fn rows(labels: &[usize], class_weights: Option<&[f32]>, ignore_index: Option<usize>) -> Rows {
+fn rows<E: Float>(
+    labels: &[usize],
+    class_weights: Option<&[E]>,
+    ignore_index: Option<usize>,
+) -> Rows<E> {
     let mut r = Rows {
         labels: Vec::with_capacity(labels.len()),
         weights: Vec::with_capacity(labels.len()),
@@ -103,25 +108,25 @@ fn rows(labels: &[usize], class_weights: Option<&[f32]>, ignore_index: Option<us
     };
     for &l in labels {
         if Some(l) == ignore_index {
-            r.labels.push(-1.0);
-            r.weights.push(0.0);
+            r.labels.push(-E::ONE);
+            r.weights.push(E::ZERO);
         } else {
-            let w = class_weights.map_or(1.0, |w| w[l]);
-            r.labels.push(l as f32);
+            let w = class_weights.map_or(E::ONE, |w| w[l]);
+            r.labels.push(E::from_usize(l));
             r.weights.push(w);
-            r.total += f64::from(w);
+            r.total += w.to_f64();
         }
     }
     r
 }
 
 /// The per-sample NLL `-w[y_i] log_probs[i, y_i]` (0 where ignored) and the rows it used.
-fn per_sample_nll<N: Dim, C: Dim, N2: Dim, T: Tape<f32>>(
-    log_probs: GpuTensor<(N, C), T>,
+fn per_sample_nll<N: Dim, C: Dim, N2: Dim, E: Float, T: Tape<E>>(
+    log_probs: GpuTensor<(N, C), T, E>,
     labels: &Indices<(N2,)>,
-    class_weights: Option<&[f32]>,
+    class_weights: Option<&[E]>,
     ignore_index: Option<usize>,
-) -> (GpuTensor<(N,), T>, Rows) {
+) -> (GpuTensor<(N,), T, E>, Rows<E>) {
     let (n, c) = log_probs.shape;
     let r = rows(labels.as_slice(), class_weights, ignore_index);
     let nll = pick_rows(log_probs, c.size(), &r.labels, &r.weights, (n,));
@@ -140,7 +145,7 @@ fn check_unit(op: &str, what: &str, v: f64) -> Result<()> {
 }
 
 /// The class weights on the GPU as a `(C,)` row that broadcasts over `(N, C)`.
-fn weight_row(w: &GpuTensor<DynShape>) -> GpuTensor<(usize,)> {
+fn weight_row<E: Float>(w: &GpuTensor<DynShape, NoTape, E>) -> GpuTensor<(usize,), NoTape, E> {
     Tensor {
         shape: (w.shape.numel(),),
         data: w.data.clone(),
@@ -166,13 +171,13 @@ impl<W, R: GpuReduce> GpuLoss<CrossEntropyLoss<W, R>> {
     /// # Ok::<(), shaped::error::Error>(())
     /// ```
     #[track_caller]
-    pub fn forward<N: Dim, C: Dim, N2: DimEq<N>, T: Tape<f32>>(
+    pub fn forward<N: Dim, C: Dim, N2: DimEq<N>, E: Float, T: Tape<E>>(
         &self,
-        logits: GpuTensor<(N, C), T>,
+        logits: GpuTensor<(N, C), T, E>,
         labels: &Indices<(N2,)>,
-    ) -> GpuTensor<<R as Reduce>::Output<(N,)>, T>
+    ) -> GpuTensor<<R as Reduce>::Output<(N,)>, T, E>
     where
-        W: ClassWeights<C, f32>,
+        W: ClassWeights<C, E>,
     {
         self.try_forward(logits, labels).or_panic()
     }
@@ -180,13 +185,13 @@ impl<W, R: GpuReduce> GpuLoss<CrossEntropyLoss<W, R>> {
     /// [`forward`](Self::forward), with an `Err` for a label `>= C` (other than the
     /// `ignore_index`), a label or weight count that differs at run time, or
     /// `label_smoothing` outside `[0, 1]`.
-    pub fn try_forward<N: Dim, C: Dim, N2: DimEq<N>, T: Tape<f32>>(
+    pub fn try_forward<N: Dim, C: Dim, N2: DimEq<N>, E: Float, T: Tape<E>>(
         &self,
-        logits: GpuTensor<(N, C), T>,
+        logits: GpuTensor<(N, C), T, E>,
         labels: &Indices<(N2,)>,
-    ) -> Result<GpuTensor<<R as Reduce>::Output<(N,)>, T>>
+    ) -> Result<GpuTensor<<R as Reduce>::Output<(N,)>, T, E>>
     where
-        W: ClassWeights<C, f32>,
+        W: ClassWeights<C, E>,
     {
         const OP: &str = "cross_entropy";
         let cfg = &self.loss;
@@ -194,7 +199,8 @@ impl<W, R: GpuReduce> GpuLoss<CrossEntropyLoss<W, R>> {
         check_labels(OP, labels, n, c.size(), cfg.ignore_index)?;
         check_unit(OP, "label_smoothing", cfg.label_smoothing)?;
         let class_weights = cfg.weight.class_weights(OP, c)?;
-        if let Some(w) = &self.weight {
+        let weight = self.weight_as::<E>(OP)?;
+        if let Some(w) = &weight {
             same_device(OP, w, &logits)?;
         }
         let log_p = logits.log_softmax::<1>();
@@ -204,19 +210,25 @@ impl<W, R: GpuReduce> GpuLoss<CrossEntropyLoss<W, R>> {
             nll
         } else {
             // (1 - eps) nll - eps / C sum_c w_c log p[c], the second term 0 where ignored.
-            let spread = match &self.weight {
+            let spread = match &weight {
                 Some(w) => binary_op(log_p, weight_row(w), (n, c), BinaryOp::Mul)?,
                 None => log_p,
             };
             let rows = spread.sum_dim::<1>();
-            let scale = (eps / c.size() as f64) as f32;
-            let (keep, scales): (Vec<f32>, Vec<f32>) = r
+            let scale = E::from_f64(eps / c.size() as f64);
+            let (keep, scales): (Vec<E>, Vec<E>) = r
                 .labels
                 .iter()
-                .map(|&l| if l < 0.0 { (-1.0, 0.0) } else { (0.0, scale) })
+                .map(|&l| {
+                    if l < E::ZERO {
+                        (-E::ONE, E::ZERO)
+                    } else {
+                        (E::ZERO, scale)
+                    }
+                })
                 .unzip();
             let spread = pick_rows(rows, 1, &keep, &scales, (n,));
-            binary_op(nll * (1.0 - eps) as f32, spread, (n,), BinaryOp::Add)?
+            binary_op(nll * E::from_f64(1.0 - eps), spread, (n,), BinaryOp::Add)?
         };
         Ok(if class_weights.is_some() || cfg.ignore_index.is_some() {
             cfg.reduction.reduce_weighted_gpu(per_sample, r.total)
@@ -229,30 +241,30 @@ impl<W, R: GpuReduce> GpuLoss<CrossEntropyLoss<W, R>> {
     /// as [`CrossEntropyLoss::forward_probs`]. Panics where
     /// [`try_forward_probs`](Self::try_forward_probs) returns an error.
     #[track_caller]
-    pub fn forward_probs<N: Dim, C: Dim, T, TR>(
+    pub fn forward_probs<N: Dim, C: Dim, E: Float, T, TR>(
         &self,
-        logits: GpuTensor<(N, C), T>,
-        target: GpuTensor<(N, C), TR>,
-    ) -> GpuTensor<<R as Reduce>::Output<(N,)>, GpuLossTape<T, TR>>
+        logits: GpuTensor<(N, C), T, E>,
+        target: GpuTensor<(N, C), TR, E>,
+    ) -> GpuTensor<<R as Reduce>::Output<(N,)>, GpuLossTape<T, TR, E>, E>
     where
-        T: Tape<f32> + Merge<f32, TR>,
-        TR: Tape<f32>,
-        W: ClassWeights<C, f32>,
+        T: Tape<E> + Merge<E, TR>,
+        TR: Tape<E>,
+        W: ClassWeights<C, E>,
     {
         self.try_forward_probs(logits, target).or_panic()
     }
 
     /// [`forward_probs`](Self::forward_probs), with an `Err` when run-time sizes differ,
     /// `label_smoothing` is outside `[0, 1]`, or an `ignore_index` is set.
-    pub fn try_forward_probs<N: Dim, C: Dim, T, TR>(
+    pub fn try_forward_probs<N: Dim, C: Dim, E: Float, T, TR>(
         &self,
-        logits: GpuTensor<(N, C), T>,
-        target: GpuTensor<(N, C), TR>,
-    ) -> Result<GpuTensor<<R as Reduce>::Output<(N,)>, GpuLossTape<T, TR>>>
+        logits: GpuTensor<(N, C), T, E>,
+        target: GpuTensor<(N, C), TR, E>,
+    ) -> Result<GpuTensor<<R as Reduce>::Output<(N,)>, GpuLossTape<T, TR, E>, E>>
     where
-        T: Tape<f32> + Merge<f32, TR>,
-        TR: Tape<f32>,
-        W: ClassWeights<C, f32>,
+        T: Tape<E> + Merge<E, TR>,
+        TR: Tape<E>,
+        W: ClassWeights<C, E>,
     {
         const OP: &str = "cross_entropy";
         let cfg = &self.loss;
@@ -265,18 +277,19 @@ impl<W, R: GpuReduce> GpuLoss<CrossEntropyLoss<W, R>> {
             ));
         }
         let shape = logits.shape;
-        cfg.weight.class_weights(OP, shape.1)?;
-        if let Some(w) = &self.weight {
+        ClassWeights::<C, E>::class_weights(&cfg.weight, OP, shape.1)?;
+        let weight = self.weight_as::<E>(OP)?;
+        if let Some(w) = &weight {
             same_device(OP, w, &logits)?;
         }
         let eps = cfg.label_smoothing;
         let target = if eps == 0.0 {
             target
         } else {
-            target * (1.0 - eps) as f32 + (eps / shape.1.size() as f64) as f32
+            target * E::from_f64(1.0 - eps) + E::from_f64(eps / shape.1.size() as f64)
         };
         let mut terms = binary_op(logits.log_softmax::<1>(), target, shape, BinaryOp::Mul)?;
-        if let Some(w) = &self.weight {
+        if let Some(w) = &weight {
             terms = binary_op(terms, weight_row(w), shape, BinaryOp::Mul)?;
         }
         Ok(cfg.reduction.reduce_gpu(-terms.sum_dim::<1>()))
@@ -301,26 +314,26 @@ impl<W, R: GpuReduce> GpuLoss<NLLLoss<W, R>> {
     /// # Ok::<(), shaped::error::Error>(())
     /// ```
     #[track_caller]
-    pub fn forward<N: Dim, C: Dim, N2: DimEq<N>, T: Tape<f32>>(
+    pub fn forward<N: Dim, C: Dim, N2: DimEq<N>, E: Float, T: Tape<E>>(
         &self,
-        log_probs: GpuTensor<(N, C), T>,
+        log_probs: GpuTensor<(N, C), T, E>,
         labels: &Indices<(N2,)>,
-    ) -> GpuTensor<<R as Reduce>::Output<(N,)>, T>
+    ) -> GpuTensor<<R as Reduce>::Output<(N,)>, T, E>
     where
-        W: ClassWeights<C, f32>,
+        W: ClassWeights<C, E>,
     {
         self.try_forward(log_probs, labels).or_panic()
     }
 
     /// [`forward`](Self::forward), with an `Err` for a label `>= C` (other than the
     /// `ignore_index`) or a label or weight count that differs at run time.
-    pub fn try_forward<N: Dim, C: Dim, N2: DimEq<N>, T: Tape<f32>>(
+    pub fn try_forward<N: Dim, C: Dim, N2: DimEq<N>, E: Float, T: Tape<E>>(
         &self,
-        log_probs: GpuTensor<(N, C), T>,
+        log_probs: GpuTensor<(N, C), T, E>,
         labels: &Indices<(N2,)>,
-    ) -> Result<GpuTensor<<R as Reduce>::Output<(N,)>, T>>
+    ) -> Result<GpuTensor<<R as Reduce>::Output<(N,)>, T, E>>
     where
-        W: ClassWeights<C, f32>,
+        W: ClassWeights<C, E>,
     {
         const OP: &str = "nll_loss";
         let cfg = &self.loss;
@@ -351,25 +364,25 @@ impl<W, R: GpuReduce> GpuLoss<NLLLoss<W, R>> {
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
 #[track_caller]
-pub fn cross_entropy_probs<N: Dim, C: Dim, T, TR>(
-    logits: GpuTensor<(N, C), T>,
-    target: GpuTensor<(N, C), TR>,
-) -> GpuTensor<(), GpuLossTape<T, TR>>
+pub fn cross_entropy_probs<N: Dim, C: Dim, E: Float, T, TR>(
+    logits: GpuTensor<(N, C), T, E>,
+    target: GpuTensor<(N, C), TR, E>,
+) -> GpuTensor<(), GpuLossTape<T, TR, E>, E>
 where
-    T: Tape<f32> + Merge<f32, TR>,
-    TR: Tape<f32>,
+    T: Tape<E> + Merge<E, TR>,
+    TR: Tape<E>,
 {
     try_cross_entropy_probs(logits, target).or_panic()
 }
 
 /// [`cross_entropy_probs`] with an `Err` when run-time sizes differ.
-pub fn try_cross_entropy_probs<N: Dim, C: Dim, T, TR>(
-    logits: GpuTensor<(N, C), T>,
-    target: GpuTensor<(N, C), TR>,
-) -> Result<GpuTensor<(), GpuLossTape<T, TR>>>
+pub fn try_cross_entropy_probs<N: Dim, C: Dim, E: Float, T, TR>(
+    logits: GpuTensor<(N, C), T, E>,
+    target: GpuTensor<(N, C), TR, E>,
+) -> Result<GpuTensor<(), GpuLossTape<T, TR, E>, E>>
 where
-    T: Tape<f32> + Merge<f32, TR>,
-    TR: Tape<f32>,
+    T: Tape<E> + Merge<E, TR>,
+    TR: Tape<E>,
 {
     GpuLoss::settings(CrossEntropyLoss::new()).try_forward_probs(logits, target)
 }

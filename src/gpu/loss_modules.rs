@@ -10,11 +10,12 @@ use super::loss::{GpuLossTape, check_beta, check_delta, diff, pair_terms, term_t
 use super::loss_reduce::{GpuKlDivReduce, GpuReduce};
 use super::ops::{GpuOps, binary_op};
 use super::tensor::{GpuTensor, ToCpu, ToDevice};
-use crate::autograd::{Merge, Tape};
+use crate::autograd::{Merge, NoTape, Tape};
 use crate::device::Wgpu;
 use crate::device::kernels::BinaryOp;
 use crate::device::layer_kernels::PairOp;
 use crate::device::loss_kernels::Term;
+use crate::dtype::Float;
 use crate::error::{Error, OrPanic, Result};
 use crate::nn::loss::{
     BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, ElementWeights, HuberLoss, KLDivLoss,
@@ -22,13 +23,15 @@ use crate::nn::loss::{
 };
 use crate::shape::{DynShape, Shape};
 use crate::tensor::Tensor;
+use std::any::Any;
 
 /// A loss struct of [`crate::nn::loss`] moved to the GPU with
 /// [`to_device`](ToDevice::to_device) (PyTorch's `criterion.to(device)`): its `forward` and
 /// `try_forward` take GPU tensors and behave as the CPU struct's (reductions, `weight`,
 /// `pos_weight`, `ignore_index`, `label_smoothing`, `beta`, `delta`, `log_target`, the same
 /// checks and errors). Weights are uploaded once, here. [`to_cpu`](ToCpu::to_cpu) gives the
-/// CPU struct back.
+/// CPU struct back. Inputs are f32 or f64 GPU tensors (f64 weights for f64 inputs, as on the
+/// CPU).
 ///
 /// ```no_run
 /// use shaped::prelude::*;
@@ -48,12 +51,68 @@ pub struct GpuLoss<L> {
     /// The loss's settings, as built on the CPU (its CPU weights included).
     pub loss: L,
     /// `weight`, on the GPU.
-    pub(crate) weight: Option<GpuTensor<DynShape>>,
+    pub(crate) weight: Option<GpuWeight>,
     /// `pos_weight`, on the GPU.
-    pub(crate) pos_weight: Option<GpuTensor<DynShape>>,
+    pub(crate) pos_weight: Option<GpuWeight>,
 }
 
-/// A loss weight that moves to the GPU with its loss: [`NoWeight`] or an `f32` tensor.
+/// A loss weight on the GPU, of the element type of the CPU tensor it came from: the loss
+/// struct's type says nothing of its tensors' element type (`NoWeight` has none), so one
+/// `GpuLoss` type holds f32 or f64 weights and `forward` takes them as its input's type.
+#[derive(Clone, Debug)]
+pub(crate) enum GpuWeight {
+    F32(GpuTensor<DynShape>),
+    F64(GpuTensor<DynShape, NoTape, f64>),
+}
+
+impl GpuWeight {
+    fn new<E: Float>(t: GpuTensor<DynShape, NoTape, E>) -> Self {
+        let t: Box<dyn Any> = Box::new(t);
+        match t.downcast::<GpuTensor<DynShape>>() {
+            Ok(t) => GpuWeight::F32(*t),
+            Err(t) => GpuWeight::F64(*t.downcast().expect("a Float is f32 or f64")),
+        }
+    }
+
+    /// The weight as a tensor of element type `E`: an `Err` when it is of the other type
+    /// (which the `forward` bounds `ClassWeights<C, E>`, `ElementWeights<S, E>` rule out).
+    pub(crate) fn get<E: Float>(&self, op: &'static str) -> Result<GpuTensor<DynShape, NoTape, E>> {
+        let (t, dtype): (&dyn Any, &str) = match self {
+            GpuWeight::F32(t) => (t, "f32"),
+            GpuWeight::F64(t) => (t, "f64"),
+        };
+        t.downcast_ref().cloned().ok_or_else(|| {
+            Error::value(
+                op,
+                format!(
+                    "the loss's weights are {dtype} but its input is {}",
+                    E::DTYPE
+                ),
+            )
+        })
+    }
+}
+
+impl<L> GpuLoss<L> {
+    /// `weight` as a tensor of element type `E`.
+    pub(crate) fn weight_as<E: Float>(
+        &self,
+        op: &'static str,
+    ) -> Result<Option<GpuTensor<DynShape, NoTape, E>>> {
+        self.weight.as_ref().map(|w| w.get(op)).transpose()
+    }
+
+    /// `pos_weight` as a tensor of element type `E`.
+    pub(crate) fn pos_weight_as<E: Float>(
+        &self,
+        op: &'static str,
+    ) -> Result<Option<GpuTensor<DynShape, NoTape, E>>> {
+        self.pos_weight.as_ref().map(|w| w.get(op)).transpose()
+    }
+}
+
+/// A loss weight that moves to the GPU with its loss: [`NoWeight`] or an `f32` or `f64`
+/// tensor (`f64` where the adapter has `SHADER_F64`).
 ///
 /// ```no_run
 /// use shaped::prelude::*;
@@ -67,18 +126,25 @@ pub struct GpuLoss<L> {
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
 pub trait GpuLossWeight {
+    /// The weight's element type (`f32` for [`NoWeight`], which has none).
+    type Elem: Float;
     /// The weight on `gpu`, `None` for no weight.
-    fn weight_to_device(&self, gpu: &Wgpu) -> Result<Option<GpuTensor<DynShape>>>;
+    fn weight_to_device(
+        &self,
+        gpu: &Wgpu,
+    ) -> Result<Option<GpuTensor<DynShape, NoTape, Self::Elem>>>;
 }
 
 impl GpuLossWeight for NoWeight {
+    type Elem = f32;
     fn weight_to_device(&self, _: &Wgpu) -> Result<Option<GpuTensor<DynShape>>> {
         Ok(None)
     }
 }
 
-impl<S: Shape> GpuLossWeight for Tensor<S, f32> {
-    fn weight_to_device(&self, gpu: &Wgpu) -> Result<Option<GpuTensor<DynShape>>> {
+impl<S: Shape, E: Float> GpuLossWeight for Tensor<S, E> {
+    type Elem = E;
+    fn weight_to_device(&self, gpu: &Wgpu) -> Result<Option<GpuTensor<DynShape, NoTape, E>>> {
         let t = self.to_device(gpu)?;
         let shape = DynShape(t.shape.dims());
         Ok(Some(Tensor {
@@ -108,6 +174,11 @@ impl<L: Clone> ToCpu for GpuLoss<L> {
     }
 }
 
+/// `w` on `gpu`, its element type kept in the value.
+fn upload_weight<W: GpuLossWeight>(w: &W, gpu: &Wgpu) -> Result<Option<GpuWeight>> {
+    Ok(w.weight_to_device(gpu)?.map(GpuWeight::new))
+}
+
 macro_rules! settings_to_device {
     ($($name:ident),*) => {$(
         /// The loss on the GPU ([`GpuLoss`]); it holds no tensor, so nothing is uploaded.
@@ -126,7 +197,7 @@ impl<W: GpuLossWeight + Clone, R: Clone> ToDevice for BCELoss<W, R> {
     type Output = GpuLoss<BCELoss<W, R>>;
     fn to_device(&self, gpu: &Wgpu) -> Result<Self::Output> {
         Ok(GpuLoss {
-            weight: self.weight.weight_to_device(gpu)?,
+            weight: upload_weight(&self.weight, gpu)?,
             ..GpuLoss::settings(self.clone())
         })
     }
@@ -139,8 +210,8 @@ impl<W: GpuLossWeight + Clone, P: GpuLossWeight + Clone, R: Clone> ToDevice
     type Output = GpuLoss<BCEWithLogitsLoss<W, P, R>>;
     fn to_device(&self, gpu: &Wgpu) -> Result<Self::Output> {
         Ok(GpuLoss {
-            weight: self.weight.weight_to_device(gpu)?,
-            pos_weight: self.pos_weight.weight_to_device(gpu)?,
+            weight: upload_weight(&self.weight, gpu)?,
+            pos_weight: upload_weight(&self.pos_weight, gpu)?,
             ..GpuLoss::settings(self.clone())
         })
     }
@@ -151,7 +222,7 @@ impl<W: GpuLossWeight + Clone, R: Clone> ToDevice for CrossEntropyLoss<W, R> {
     type Output = GpuLoss<CrossEntropyLoss<W, R>>;
     fn to_device(&self, gpu: &Wgpu) -> Result<Self::Output> {
         Ok(GpuLoss {
-            weight: self.weight.weight_to_device(gpu)?,
+            weight: upload_weight(&self.weight, gpu)?,
             ..GpuLoss::settings(self.clone())
         })
     }
@@ -162,7 +233,7 @@ impl<W: GpuLossWeight + Clone, R: Clone> ToDevice for NLLLoss<W, R> {
     type Output = GpuLoss<NLLLoss<W, R>>;
     fn to_device(&self, gpu: &Wgpu) -> Result<Self::Output> {
         Ok(GpuLoss {
-            weight: self.weight.weight_to_device(gpu)?,
+            weight: upload_weight(&self.weight, gpu)?,
             ..GpuLoss::settings(self.clone())
         })
     }
@@ -170,10 +241,10 @@ impl<W: GpuLossWeight + Clone, R: Clone> ToDevice for NLLLoss<W, R> {
 
 /// An `Err` when a loss's weight lives on another GPU device than its input: kernels would
 /// read a buffer of another device.
-pub(crate) fn same_device<S: Shape, T>(
+pub(crate) fn same_device<S: Shape, E: Float, T>(
     op: &'static str,
-    weight: &GpuTensor<DynShape>,
-    input: &GpuTensor<S, T>,
+    weight: &GpuTensor<DynShape, NoTape, E>,
+    input: &GpuTensor<S, T, E>,
 ) -> Result<()> {
     crate::device::kernels::same_device(op, &weight.data, &input.data).map_err(|_| {
         Error::value(
@@ -186,11 +257,11 @@ pub(crate) fn same_device<S: Shape, T>(
 
 /// `terms * weight`, the weight broadcast to the terms' shape (checked here, named as the CPU
 /// names it).
-fn weighted<S: Shape, T: Tape<f32>>(
+fn weighted<S: Shape, E: Float, T: Tape<E>>(
     op: &'static str,
-    terms: GpuTensor<S, T>,
-    weight: &Option<GpuTensor<DynShape>>,
-) -> Result<GpuTensor<S, T>> {
+    terms: GpuTensor<S, T, E>,
+    weight: &Option<GpuTensor<DynShape, NoTape, E>>,
+) -> Result<GpuTensor<S, T, E>> {
     let Some(w) = weight else { return Ok(terms) };
     same_device(op, w, &terms)?;
     let (wd, sd) = (w.shape.dims(), terms.shape.dims());
@@ -222,14 +293,14 @@ macro_rules! gpu_forward {
             /// The loss of `pred` against `target`, as the CPU struct's `forward`. Panics
             /// where [`try_forward`](Self::try_forward) returns an error.
             #[track_caller]
-            pub fn forward<S: Shape, T, TR>(
+            pub fn forward<S: Shape, E: Float, T, TR>(
                 &self,
-                pred: GpuTensor<S, T>,
-                target: GpuTensor<S, TR>,
-            ) -> GpuTensor<$Out, GpuLossTape<T, TR>>
+                pred: GpuTensor<S, T, E>,
+                target: GpuTensor<S, TR, E>,
+            ) -> GpuTensor<$Out, GpuLossTape<T, TR, E>, E>
             where
-                T: Tape<f32> + Merge<f32, TR>,
-                TR: Tape<f32>,
+                T: Tape<E> + Merge<E, TR>,
+                TR: Tape<E>,
                 $($bounds)*
             {
                 self.try_forward(pred, target).or_panic()
@@ -238,14 +309,14 @@ macro_rules! gpu_forward {
             /// [`forward`](Self::forward) with an `Err` where the CPU struct's `try_forward`
             /// has one (run-time sizes that differ, invalid settings, weights that do not
             /// fit).
-            pub fn try_forward<S: Shape, T, TR>(
+            pub fn try_forward<S: Shape, E: Float, T, TR>(
                 &$self,
-                $pred: GpuTensor<S, T>,
-                $target: GpuTensor<S, TR>,
-            ) -> Result<GpuTensor<$Out, GpuLossTape<T, TR>>>
+                $pred: GpuTensor<S, T, E>,
+                $target: GpuTensor<S, TR, E>,
+            ) -> Result<GpuTensor<$Out, GpuLossTape<T, TR, E>, E>>
             where
-                T: Tape<f32> + Merge<f32, TR>,
-                TR: Tape<f32>,
+                T: Tape<E> + Merge<E, TR>,
+                TR: Tape<E>,
                 $($bounds)*
             {
                 $body
@@ -271,7 +342,7 @@ gpu_forward! {
     impl<R> SmoothL1Loss<R> where [], GpuReduce, R, <R as Reduce>::Output<S>;
     |self, pred, target| {
         check_beta(self.loss.beta)?;
-        let op = Term::SmoothL1(self.loss.beta as f32);
+        let op = Term::SmoothL1(self.loss.beta);
         let terms = term_terms("smooth_l1_loss", op, pred, target, None)?;
         Ok(self.loss.reduction.reduce_gpu(terms))
     }
@@ -281,7 +352,7 @@ gpu_forward! {
     impl<R> HuberLoss<R> where [], GpuReduce, R, <R as Reduce>::Output<S>;
     |self, pred, target| {
         check_delta(self.loss.delta)?;
-        let op = Term::Huber(self.loss.delta as f32);
+        let op = Term::Huber(self.loss.delta);
         let terms = term_terms("huber_loss", op, pred, target, None)?;
         Ok(self.loss.reduction.reduce_gpu(terms))
     }
@@ -297,20 +368,20 @@ gpu_forward! {
 }
 
 gpu_forward! {
-    impl<W, R> BCELoss<W, R> where [W: ElementWeights<S, f32>,], GpuReduce, R, <R as Reduce>::Output<S>;
+    impl<W, R> BCELoss<W, R> where [W: ElementWeights<S, E>,], GpuReduce, R, <R as Reduce>::Output<S>;
     |self, pred, target| {
         const OP: &str = "binary_cross_entropy";
         let terms = pair_terms(OP, PairOp::Bce, pred, target)?;
-        Ok(self.loss.reduction.reduce_gpu(weighted(OP, terms, &self.weight)?))
+        Ok(self.loss.reduction.reduce_gpu(weighted(OP, terms, &self.weight_as(OP)?)?))
     }
 }
 
 gpu_forward! {
     impl<W, P, R> BCEWithLogitsLoss<W, P, R>
-        where [W: ElementWeights<S, f32>, P: PosWeights<S, f32>,], GpuReduce, R, <R as Reduce>::Output<S>;
+        where [W: ElementWeights<S, E>, P: PosWeights<S, E>,], GpuReduce, R, <R as Reduce>::Output<S>;
     |self, logits, target| {
         const OP: &str = "binary_cross_entropy_with_logits";
-        let terms = match &self.pos_weight {
+        let terms = match &self.pos_weight_as::<E>(OP)? {
             Some(pw) => {
                 same_device(OP, pw, &logits)?;
                 let n = pw.shape.numel();
@@ -327,6 +398,6 @@ gpu_forward! {
             }
             None => pair_terms(OP, PairOp::BceWithLogits, logits, target)?,
         };
-        Ok(self.loss.reduction.reduce_gpu(weighted(OP, terms, &self.weight)?))
+        Ok(self.loss.reduction.reduce_gpu(weighted(OP, terms, &self.weight_as(OP)?)?))
     }
 }

@@ -5,6 +5,7 @@
 use super::ops::GpuOps;
 use super::tensor::GpuTensor;
 use crate::autograd::Tape;
+use crate::dtype::Float;
 use crate::nn::loss::{
     BatchMeanReduction, KlDivReduce, MeanReduction, NoReduction, Reduce, SumReduction,
 };
@@ -27,59 +28,68 @@ use crate::shape::Shape;
 /// ```
 pub trait GpuReduce: Reduce {
     /// Reduces the unreduced GPU loss `x` ([`Reduce::reduce`] on the GPU).
-    fn reduce_gpu<S: Shape, T: Tape<f32>>(
+    fn reduce_gpu<S: Shape, E: Float, T: Tape<E>>(
         self,
-        x: GpuTensor<S, T>,
-    ) -> GpuTensor<<Self as Reduce>::Output<S>, T>;
+        x: GpuTensor<S, T, E>,
+    ) -> GpuTensor<<Self as Reduce>::Output<S>, T, E>;
     /// Reduces `x` whose mean divides by `total` ([`Reduce::reduce_weighted`] on the GPU):
     /// NaN with zero gradients when `total` is 0, as PyTorch.
-    fn reduce_weighted_gpu<S: Shape, T: Tape<f32>>(
+    fn reduce_weighted_gpu<S: Shape, E: Float, T: Tape<E>>(
         self,
-        x: GpuTensor<S, T>,
+        x: GpuTensor<S, T, E>,
         total: f64,
-    ) -> GpuTensor<<Self as Reduce>::Output<S>, T>;
+    ) -> GpuTensor<<Self as Reduce>::Output<S>, T, E>;
 }
 
 impl GpuReduce for MeanReduction {
-    fn reduce_gpu<S: Shape, T: Tape<f32>>(self, x: GpuTensor<S, T>) -> GpuTensor<(), T> {
+    fn reduce_gpu<S: Shape, E: Float, T: Tape<E>>(
+        self,
+        x: GpuTensor<S, T, E>,
+    ) -> GpuTensor<(), T, E> {
         x.mean()
     }
-    fn reduce_weighted_gpu<S: Shape, T: Tape<f32>>(
+    fn reduce_weighted_gpu<S: Shape, E: Float, T: Tape<E>>(
         self,
-        x: GpuTensor<S, T>,
+        x: GpuTensor<S, T, E>,
         total: f64,
-    ) -> GpuTensor<(), T> {
+    ) -> GpuTensor<(), T, E> {
         if total == 0.0 {
             // PyTorch's 0 / 0 with the gradient it gives ignored targets: zero.
-            x.sum() * 0.0 + f32::NAN
+            x.sum() * E::ZERO + E::from_f64(f64::NAN)
         } else {
-            x.sum() * (1.0 / total) as f32
+            x.sum() * E::from_f64(1.0 / total)
         }
     }
 }
 
 impl GpuReduce for SumReduction {
-    fn reduce_gpu<S: Shape, T: Tape<f32>>(self, x: GpuTensor<S, T>) -> GpuTensor<(), T> {
+    fn reduce_gpu<S: Shape, E: Float, T: Tape<E>>(
+        self,
+        x: GpuTensor<S, T, E>,
+    ) -> GpuTensor<(), T, E> {
         x.sum()
     }
-    fn reduce_weighted_gpu<S: Shape, T: Tape<f32>>(
+    fn reduce_weighted_gpu<S: Shape, E: Float, T: Tape<E>>(
         self,
-        x: GpuTensor<S, T>,
+        x: GpuTensor<S, T, E>,
         _: f64,
-    ) -> GpuTensor<(), T> {
+    ) -> GpuTensor<(), T, E> {
         x.sum()
     }
 }
 
 impl GpuReduce for NoReduction {
-    fn reduce_gpu<S: Shape, T: Tape<f32>>(self, x: GpuTensor<S, T>) -> GpuTensor<S, T> {
+    fn reduce_gpu<S: Shape, E: Float, T: Tape<E>>(
+        self,
+        x: GpuTensor<S, T, E>,
+    ) -> GpuTensor<S, T, E> {
         x
     }
-    fn reduce_weighted_gpu<S: Shape, T: Tape<f32>>(
+    fn reduce_weighted_gpu<S: Shape, E: Float, T: Tape<E>>(
         self,
-        x: GpuTensor<S, T>,
+        x: GpuTensor<S, T, E>,
         _: f64,
-    ) -> GpuTensor<S, T> {
+    ) -> GpuTensor<S, T, E> {
         x
     }
 }
@@ -100,19 +110,19 @@ impl GpuReduce for NoReduction {
 /// ```
 pub trait GpuKlDivReduce: KlDivReduce {
     /// Reduces the unreduced GPU loss `x`.
-    fn reduce_kl_gpu<S: Shape, T: Tape<f32>>(
+    fn reduce_kl_gpu<S: Shape, E: Float, T: Tape<E>>(
         self,
-        x: GpuTensor<S, T>,
-    ) -> GpuTensor<<Self as KlDivReduce>::Output<S>, T>;
+        x: GpuTensor<S, T, E>,
+    ) -> GpuTensor<<Self as KlDivReduce>::Output<S>, T, E>;
 }
 
 macro_rules! kl_div_reduce_as_reduce {
     ($($r:ty),*) => {$(
         impl GpuKlDivReduce for $r {
-            fn reduce_kl_gpu<S: Shape, T: Tape<f32>>(
+            fn reduce_kl_gpu<S: Shape, E: Float, T: Tape<E>>(
                 self,
-                x: GpuTensor<S, T>,
-            ) -> GpuTensor<<Self as KlDivReduce>::Output<S>, T> {
+                x: GpuTensor<S, T, E>,
+            ) -> GpuTensor<<Self as KlDivReduce>::Output<S>, T, E> {
                 self.reduce_gpu(x)
             }
         }
@@ -121,11 +131,14 @@ macro_rules! kl_div_reduce_as_reduce {
 kl_div_reduce_as_reduce!(MeanReduction, SumReduction, NoReduction);
 
 impl GpuKlDivReduce for BatchMeanReduction {
-    fn reduce_kl_gpu<S: Shape, T: Tape<f32>>(self, x: GpuTensor<S, T>) -> GpuTensor<(), T> {
+    fn reduce_kl_gpu<S: Shape, E: Float, T: Tape<E>>(
+        self,
+        x: GpuTensor<S, T, E>,
+    ) -> GpuTensor<(), T, E> {
         let dims = x.shape.dims();
         let sum = x.sum();
         match dims.as_slice().first() {
-            Some(&batch) => sum * (1.0 / batch as f64) as f32,
+            Some(&batch) => sum * E::from_f64(1.0 / batch as f64),
             None => sum,
         }
     }

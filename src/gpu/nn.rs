@@ -6,20 +6,21 @@ use super::tensor::{GpuTensor, ToCpu, ToDevice, add_grad, gpu_tensor, split, tak
 use crate::autograd::{Gradients, NoTape, Tape, UniqueId};
 use crate::device::kernels::{self, BinaryOp, MatView};
 use crate::device::{GpuStorage, Wgpu};
+use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::nn::{LinearLayer, Module, ReLU, Sigmoid, Tanh};
 use crate::shape::check::{DimCheck, LinearInput};
 use crate::shape::{Dim, DimEq, LastDim, Shape, ShapeMismatch};
 use crate::tensor::Tensor;
 
-/// One parameter of a GPU model, mutably (for optimizers).
-pub struct GpuParamMut<'a> {
+/// One parameter of a GPU model, mutably (for optimizers), of element type `E` (the model's).
+pub struct GpuParamMut<'a, E: Float = f32> {
     /// Its `state_dict` name, e.g. `0.weight`.
     pub name: &'a str,
     /// The id its gradients are stored under.
     pub id: UniqueId,
     /// Its buffer on the GPU.
-    pub data: &'a mut GpuStorage<f32>,
+    pub data: &'a mut GpuStorage<E>,
 }
 
 /// GPU models whose parameters can be visited by name (the GPU's [`Params`](crate::nn::Params)),
@@ -27,10 +28,14 @@ pub struct GpuParamMut<'a> {
 /// whose mode-dependent layers (Dropout, BatchNorm, recurrent stacks, transformer layers)
 /// switch between training and evaluation as a whole, as PyTorch's `model.train()`.
 ///
+/// `E` is the element type of the parameters (`f32` by default; a model moved from
+/// `Linear<I, O, f64>` layers is `GpuParams<f64>`). Layers without parameters (activations,
+/// pooling, Dropout) are `GpuParams<E>` for both, so they join models of either type.
+///
 /// A CPU layer that also runs on the GPU unchanged (`Dropout`) has both this trait's and
 /// [`Params`](crate::nn::Params)' `train`; on such a lone layer name the trait
-/// (`GpuParams::train(&mut dropout)`). Models of GPU layers (tuples, `GpuLinear`, ...) have
-/// only this one.
+/// (`GpuParams::<f32>::train(&mut dropout)`). Models of GPU layers (tuples, `GpuLinear`, ...)
+/// have only this one.
 ///
 /// ```no_run
 /// use shaped::prelude::*;
@@ -46,9 +51,9 @@ pub struct GpuParamMut<'a> {
 /// assert_eq!(model.gpu_param_names(), ["0.weight", "0.bias"]);
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
-pub trait GpuParams {
+pub trait GpuParams<E: Float = f32> {
     /// Calls `f` on every parameter, names prefixed by `prefix`.
-    fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_>));
+    fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_, E>));
     /// Switches every mode-dependent layer inside to training (`true`) or evaluation
     /// (`false`) mode, as [`Params::set_training`](crate::nn::Params::set_training); layers
     /// without a mode keep this empty default, containers pass it on.
@@ -80,30 +85,46 @@ pub trait GpuParams {
 }
 
 /// [`Linear`](crate::nn::Linear) on the GPU, made by `linear.to_device(&gpu)`: the same
-/// `(out, in)` weight and `(out,)` bias, as GPU tensors.
+/// `(out, in)` weight and `(out,)` bias, as GPU tensors of the CPU layer's element type `E`
+/// (`Linear<I, O, f64>` becomes `GpuLinear<I, O, f64>` where the adapter has f64 shaders).
+///
+/// ```no_run
+/// use shaped::prelude::*;
+/// use shaped::gpu::prelude::*;
+/// use shaped::nn::{Linear, Module};
+/// use shaped::rand::{SeedableRng, rngs::StdRng};
+/// let gpu = Wgpu::new()?;
+/// let cpu = Linear::<3, 2, f64>::new(&mut StdRng::seed_from_u64(0));
+/// let layer = cpu.to_device(&gpu)?;
+/// let x = Tensor::<Rank2<4, 3>, f64>::ones();
+/// let y = layer.forward(x.to_device(&gpu)?).to_cpu()?;
+/// assert!((y.to_vec()[0] - cpu.forward(x).to_vec()[0]).abs() < 1e-12);
+/// # Ok::<(), shaped::error::Error>(())
+/// ```
 #[derive(Clone, Debug)]
-pub struct GpuLinear<I: Dim, O: Dim> {
+pub struct GpuLinear<I: Dim, O: Dim, E: Float = f32> {
     /// `(out_features, in_features)`.
-    pub weight: GpuTensor<(O, I)>,
+    pub weight: GpuTensor<(O, I), NoTape, E>,
     /// `(out_features,)`, or `None` for `bias=False`.
-    pub bias: Option<GpuTensor<(O,)>>,
+    pub bias: Option<GpuTensor<(O,), NoTape, E>>,
 }
 
 weight_bias_on_gpu!([I: Dim, O: Dim] LinearLayer<I, O> => GpuLinear);
 
 /// A parameter joining a forward pass with the input's kind of tape (traced when it is).
-fn param_tape<T: Tape<f32>>(id: UniqueId) -> T {
+fn param_tape<E: Float, T: Tape<E>>(id: UniqueId) -> T {
     T::leaf(id)
 }
 
-impl<I: Dim, O: Dim, S: Shape + LastDim, T: Tape<f32>> Module<GpuTensor<S, T>> for GpuLinear<I, O>
+impl<I: Dim, O: Dim, E: Float, S: Shape + LastDim, T: Tape<E>> Module<GpuTensor<S, T, E>>
+    for GpuLinear<I, O, E>
 where
     S::Last: DimEq<I>,
 {
-    type Output = GpuTensor<S::WithLast<O>, T>;
+    type Output = GpuTensor<S::WithLast<O>, T, E>;
     const SHAPE_MISMATCH: ShapeMismatch = DimCheck::<S::Last, I, LinearInput<I, O>>::MISMATCH;
-    fn try_forward(&self, x: GpuTensor<S, T>) -> Result<Self::Output> {
-        let () = <Self as Module<GpuTensor<S, T>>>::SHAPE_CHECK;
+    fn try_forward(&self, x: GpuTensor<S, T, E>) -> Result<Self::Output> {
+        let () = <Self as Module<GpuTensor<S, T, E>>>::SHAPE_CHECK;
         let (i, o) = (self.weight.shape.1.size(), self.weight.shape.0.size());
         if x.shape.last().size() != i {
             return Err(Error::shape(
@@ -118,9 +139,9 @@ where
         let out_shape = x.shape.with_last(self.weight.shape.0);
         let rows = x.shape.numel().checked_div(i).unwrap_or(0);
         let (x, tx) = split(x);
-        let mut tape = tx.merge(param_tape::<T>(self.weight.id));
+        let mut tape = tx.merge(param_tape::<E, T>(self.weight.id));
         if let Some(b) = &self.bias {
-            tape = tape.merge(param_tape::<T>(b.id));
+            tape = tape.merge(param_tape::<E, T>(b.id));
         }
         let w = &self.weight.data;
         // y = x W^T: W (o, i) read transposed through its strides.
@@ -149,7 +170,7 @@ where
             let (x_id, out_id, xd, wd) = (x.id, out.id, x.data, w.clone());
             tape.record(
                 out_id,
-                Box::new(move |g: &mut Gradients<f32>| {
+                Box::new(move |g: &mut Gradients<E>| {
                     let Some(gy) = take_grad(g, out_id) else {
                         return;
                     };
@@ -205,9 +226,9 @@ where
 
 macro_rules! gpu_activation {
     ($name:ident, $method:ident) => {
-        impl<S: Shape, T: Tape<f32>> Module<GpuTensor<S, T>> for $name {
-            type Output = GpuTensor<S, T>;
-            fn try_forward(&self, x: GpuTensor<S, T>) -> Result<Self::Output> {
+        impl<S: Shape, E: Float, T: Tape<E>> Module<GpuTensor<S, T, E>> for $name {
+            type Output = GpuTensor<S, T, E>;
+            fn try_forward(&self, x: GpuTensor<S, T, E>) -> Result<Self::Output> {
                 Ok(GpuOps::$method(x))
             }
         }
@@ -223,8 +244,8 @@ macro_rules! gpu_activation {
                 Ok(*self)
             }
         }
-        impl GpuParams for $name {
-            fn visit_gpu(&mut self, _: &str, _: &mut dyn FnMut(GpuParamMut<'_>)) {}
+        impl<E: Float> GpuParams<E> for $name {
+            fn visit_gpu(&mut self, _: &str, _: &mut dyn FnMut(GpuParamMut<'_, E>)) {}
         }
     };
 }
@@ -247,8 +268,8 @@ macro_rules! gpu_tuple {
                 Ok(($(self.$i.to_cpu()?,)+))
             }
         }
-        impl<$($M: GpuParams),+> GpuParams for ($($M,)+) {
-            fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_>)) {
+        impl<E: Float, $($M: GpuParams<E>),+> GpuParams<E> for ($($M,)+) {
+            fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_, E>)) {
                 $(self.$i.visit_gpu(&format!("{prefix}{}.", $i), f);)+
             }
             fn set_training(&mut self, training: bool) {
@@ -276,8 +297,8 @@ gpu_tuple!(A 0, B 1, C 2, D 3, F 4, G 5, H 6, I 7, J 8, K 9, L 10, M 11);
 
 /// A lone GPU tensor is a model of one parameter named `prefix` without its final dot (as
 /// on the CPU: the tensors of a tuple are `0`, `1`, ...).
-impl<S: Shape> GpuParams for GpuTensor<S> {
-    fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_>)) {
+impl<S: Shape, E: Float> GpuParams<E> for GpuTensor<S, NoTape, E> {
+    fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_, E>)) {
         f(GpuParamMut {
             name: prefix.strip_suffix('.').unwrap_or(prefix),
             id: self.id,
@@ -289,13 +310,13 @@ impl<S: Shape> GpuParams for GpuTensor<S> {
 /// Dropout on GPU tensors: the mask is drawn on the CPU from the layer's own generator (the
 /// same values the CPU layer would draw) and uploaded; training mode as on the CPU
 /// (`forward_train`, or `train()`). `to_device` copies the layer with its generator state.
-impl<S: Shape, T: Tape<f32>> Module<GpuTensor<S, T>> for crate::nn::Dropout {
-    type Output = GpuTensor<S, T>;
-    fn try_forward(&self, x: GpuTensor<S, T>) -> Result<Self::Output> {
+impl<S: Shape, E: Float, T: Tape<E>> Module<GpuTensor<S, T, E>> for crate::nn::Dropout {
+    type Output = GpuTensor<S, T, E>;
+    fn try_forward(&self, x: GpuTensor<S, T, E>) -> Result<Self::Output> {
         if !self.active() {
             return Ok(x);
         }
-        let Some(mask) = self.next_mask(x.shape.numel()) else {
+        let Some(mask) = self.next_mask::<E>(x.shape.numel()) else {
             return Ok(x);
         };
         let mask = gpu_tensor(x.shape, x.data.device().upload(&mask), NoTape);
@@ -318,12 +339,12 @@ impl ToCpu for crate::nn::Dropout {
     }
 }
 
-impl GpuParams for crate::nn::Dropout {
-    fn visit_gpu(&mut self, _: &str, _: &mut dyn FnMut(GpuParamMut<'_>)) {}
+impl<E: Float> GpuParams<E> for crate::nn::Dropout {
+    fn visit_gpu(&mut self, _: &str, _: &mut dyn FnMut(GpuParamMut<'_, E>)) {}
     fn set_training(&mut self, training: bool) {
-        crate::nn::Params::<f32>::set_training(self, training)
+        crate::nn::Params::<E>::set_training(self, training)
     }
     fn is_training(&self) -> bool {
-        crate::nn::Params::<f32>::is_training(self)
+        crate::nn::Params::<E>::is_training(self)
     }
 }

@@ -11,6 +11,7 @@ use super::tensor::{
 use crate::autograd::{Gradients, NoTape, Tape, UniqueId};
 use crate::device::layer_kernels::{self, Groups, NormIndex, WeightAt};
 use crate::device::{GpuStorage, Wgpu};
+use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::nn::mode::ModeFlag;
 use crate::nn::{BatchNormLayer, GroupNorm, LayerNormLayer, Module, Params};
@@ -33,13 +34,16 @@ struct NormPlan {
 
 /// Normalises `x` by `stats` (the batch's when `batch`), applies `w`, `b` and records the
 /// backward step for `x`, `w` and `b`.
-fn normalize<S: Shape, T: Tape<f32>>(
-    x: GpuTensor<S, T>,
-    (w, b): (&GpuTensor<impl Shape>, &GpuTensor<impl Shape>),
-    stats: (GpuStorage<f32>, GpuStorage<f32>),
+fn normalize<S: Shape, E: Float, T: Tape<E>>(
+    x: GpuTensor<S, T, E>,
+    (w, b): (
+        &GpuTensor<impl Shape, NoTape, E>,
+        &GpuTensor<impl Shape, NoTape, E>,
+    ),
+    stats: (GpuStorage<E>, GpuStorage<E>),
     batch: bool,
     plan: NormPlan,
-) -> GpuTensor<S, T> {
+) -> GpuTensor<S, T, E> {
     let (x, tx) = split(x);
     let mut tape = tx.merge(T::leaf(w.id)).merge(T::leaf(b.id));
     let (wd, bd) = (w.data.clone(), b.data.clone());
@@ -58,7 +62,7 @@ fn normalize<S: Shape, T: Tape<f32>>(
         let (x_id, out_id, xd) = (x.id, out.id, x.data);
         tape.record(
             out_id,
-            Box::new(move |g: &mut Gradients<f32>| {
+            Box::new(move |g: &mut Gradients<E>| {
                 let Some(gy) = take_grad(g, out_id) else {
                     return;
                 };
@@ -74,7 +78,7 @@ fn normalize<S: Shape, T: Tape<f32>>(
                     (track_w || track_b || (at == WeightAt::Outside && batch && track_x))
                         .then(|| layer_kernels::group_sums(&gy, &xd, st, None, pg, ix, eps));
                 if track_x {
-                    let c1 = 1.0 / sg.m.max(1) as f32;
+                    let c1 = E::ONE / E::from_usize(sg.m.max(1));
                     let gx = match at {
                         WeightAt::Inside => {
                             let sums =
@@ -119,7 +123,8 @@ fn normalize<S: Shape, T: Tape<f32>>(
 
 /// [`LayerNormLayer`] (`LayerNorm<D>`, `LayerNormDyn`) on the GPU, made by
 /// `layer_norm.to_device(&gpu)`: the same `(D,)` weight and bias and `eps`, normalising the
-/// last dimension with its biased variance.
+/// last dimension with its biased variance; of the CPU layer's element type `E` (f32 or
+/// f64).
 ///
 /// ```no_run
 /// use shaped::prelude::*;
@@ -132,18 +137,18 @@ fn normalize<S: Shape, T: Tape<f32>>(
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
 #[derive(Clone, Debug)]
-pub struct GpuLayerNorm<D: Dim> {
+pub struct GpuLayerNorm<D: Dim, E: Float = f32> {
     /// Scale, `(D,)`.
-    pub weight: GpuTensor<(D,)>,
+    pub weight: GpuTensor<(D,), NoTape, E>,
     /// Shift, `(D,)`.
-    pub bias: GpuTensor<(D,)>,
+    pub bias: GpuTensor<(D,), NoTape, E>,
     /// Added to the variance inside the square root.
     pub eps: f64,
 }
 
-impl<D: Dim> ToDevice for LayerNormLayer<D, f32> {
-    type Output = GpuLayerNorm<D>;
-    fn to_device(&self, gpu: &Wgpu) -> Result<GpuLayerNorm<D>> {
+impl<D: Dim, E: Float> ToDevice for LayerNormLayer<D, E> {
+    type Output = GpuLayerNorm<D, E>;
+    fn to_device(&self, gpu: &Wgpu) -> Result<GpuLayerNorm<D, E>> {
         Ok(GpuLayerNorm {
             weight: self.weight.to_device(gpu)?,
             bias: self.bias.to_device(gpu)?,
@@ -152,9 +157,9 @@ impl<D: Dim> ToDevice for LayerNormLayer<D, f32> {
     }
 }
 
-impl<D: Dim> ToCpu for GpuLayerNorm<D> {
-    type Output = LayerNormLayer<D, f32>;
-    fn to_cpu(&self) -> Result<LayerNormLayer<D, f32>> {
+impl<D: Dim, E: Float> ToCpu for GpuLayerNorm<D, E> {
+    type Output = LayerNormLayer<D, E>;
+    fn to_cpu(&self) -> Result<LayerNormLayer<D, E>> {
         let mut ln = LayerNormLayer::with_dims(self.weight.shape.0);
         ln.weight = self.weight.to_cpu()?;
         ln.bias = self.bias.to_cpu()?;
@@ -163,10 +168,13 @@ impl<D: Dim> ToCpu for GpuLayerNorm<D> {
     }
 }
 
-fn visit_two(
-    (w, b): (&mut GpuTensor<impl Shape>, &mut GpuTensor<impl Shape>),
+fn visit_two<E: Float>(
+    (w, b): (
+        &mut GpuTensor<impl Shape, NoTape, E>,
+        &mut GpuTensor<impl Shape, NoTape, E>,
+    ),
     prefix: &str,
-    f: &mut dyn FnMut(GpuParamMut<'_>),
+    f: &mut dyn FnMut(GpuParamMut<'_, E>),
 ) {
     f(GpuParamMut {
         name: &format!("{prefix}weight"),
@@ -180,20 +188,21 @@ fn visit_two(
     });
 }
 
-impl<D: Dim> GpuParams for GpuLayerNorm<D> {
-    fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_>)) {
+impl<D: Dim, E: Float> GpuParams<E> for GpuLayerNorm<D, E> {
+    fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_, E>)) {
         visit_two((&mut self.weight, &mut self.bias), prefix, f);
     }
 }
 
-impl<D: Dim, S: Shape + LastDim, T: Tape<f32>> Module<GpuTensor<S, T>> for GpuLayerNorm<D>
+impl<D: Dim, E: Float, S: Shape + LastDim, T: Tape<E>> Module<GpuTensor<S, T, E>>
+    for GpuLayerNorm<D, E>
 where
     S::Last: DimEq<D>,
 {
-    type Output = GpuTensor<S, T>;
+    type Output = GpuTensor<S, T, E>;
     const SHAPE_MISMATCH: ShapeMismatch = DimCheck::<S::Last, D, LayerNormInput>::MISMATCH;
-    fn try_forward(&self, x: GpuTensor<S, T>) -> Result<Self::Output> {
-        let () = <Self as Module<GpuTensor<S, T>>>::SHAPE_CHECK;
+    fn try_forward(&self, x: GpuTensor<S, T, E>) -> Result<Self::Output> {
+        let () = <Self as Module<GpuTensor<S, T, E>>>::SHAPE_CHECK;
         let d = self.weight.shape.0.size();
         if x.shape.last().size() != d {
             return Err(Error::shape(
@@ -233,7 +242,8 @@ where
 }
 
 /// [`GroupNorm`] on the GPU, made by `group_norm.to_device(&gpu)`: `G` groups of the `C`
-/// channels of `(N, C, *)` inputs, per-channel weight and bias.
+/// channels of `(N, C, *)` inputs, per-channel weight and bias, of the CPU layer's element
+/// type `E` (f32 or f64).
 ///
 /// ```no_run
 /// use shaped::prelude::*;
@@ -246,18 +256,18 @@ where
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
 #[derive(Clone, Debug)]
-pub struct GpuGroupNorm<const G: usize, const C: usize> {
+pub struct GpuGroupNorm<const G: usize, const C: usize, E: Float = f32> {
     /// Per-channel scale, `(C,)`.
-    pub weight: GpuTensor<Rank1<C>>,
+    pub weight: GpuTensor<Rank1<C>, NoTape, E>,
     /// Per-channel shift, `(C,)`.
-    pub bias: GpuTensor<Rank1<C>>,
+    pub bias: GpuTensor<Rank1<C>, NoTape, E>,
     /// Added to the variance inside the square root.
     pub eps: f64,
 }
 
-impl<const G: usize, const C: usize> ToDevice for GroupNorm<G, C, f32> {
-    type Output = GpuGroupNorm<G, C>;
-    fn to_device(&self, gpu: &Wgpu) -> Result<GpuGroupNorm<G, C>> {
+impl<const G: usize, const C: usize, E: Float> ToDevice for GroupNorm<G, C, E> {
+    type Output = GpuGroupNorm<G, C, E>;
+    fn to_device(&self, gpu: &Wgpu) -> Result<GpuGroupNorm<G, C, E>> {
         Ok(GpuGroupNorm {
             weight: self.weight.to_device(gpu)?,
             bias: self.bias.to_device(gpu)?,
@@ -266,9 +276,9 @@ impl<const G: usize, const C: usize> ToDevice for GroupNorm<G, C, f32> {
     }
 }
 
-impl<const G: usize, const C: usize> ToCpu for GpuGroupNorm<G, C> {
-    type Output = GroupNorm<G, C, f32>;
-    fn to_cpu(&self) -> Result<GroupNorm<G, C, f32>> {
+impl<const G: usize, const C: usize, E: Float> ToCpu for GpuGroupNorm<G, C, E> {
+    type Output = GroupNorm<G, C, E>;
+    fn to_cpu(&self) -> Result<GroupNorm<G, C, E>> {
         let mut gn = GroupNorm::new();
         gn.weight = self.weight.to_cpu()?;
         gn.bias = self.bias.to_cpu()?;
@@ -277,8 +287,8 @@ impl<const G: usize, const C: usize> ToCpu for GpuGroupNorm<G, C> {
     }
 }
 
-impl<const G: usize, const C: usize> GpuParams for GpuGroupNorm<G, C> {
-    fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_>)) {
+impl<const G: usize, const C: usize, E: Float> GpuParams<E> for GpuGroupNorm<G, C, E> {
+    fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_, E>)) {
         visit_two((&mut self.weight, &mut self.bias), prefix, f);
     }
 }
@@ -297,11 +307,11 @@ fn channels_first(layer: &'static str, dims: &[usize], c: usize) -> Result<(usiz
     Ok((dims[0], dims[2..].iter().product()))
 }
 
-impl<const G: usize, const C: usize, S: Shape, T: Tape<f32>> Module<GpuTensor<S, T>>
-    for GpuGroupNorm<G, C>
+impl<const G: usize, const C: usize, E: Float, S: Shape, T: Tape<E>> Module<GpuTensor<S, T, E>>
+    for GpuGroupNorm<G, C, E>
 {
-    type Output = GpuTensor<S, T>;
-    fn try_forward(&self, x: GpuTensor<S, T>) -> Result<Self::Output> {
+    type Output = GpuTensor<S, T, E>;
+    fn try_forward(&self, x: GpuTensor<S, T, E>) -> Result<Self::Output> {
         let (n, inner) = channels_first("GroupNorm", &x.shape.dims(), C)?;
         if G == 0 || !C.is_multiple_of(G) {
             return Err(Error::value(
@@ -343,7 +353,8 @@ impl<const G: usize, const C: usize, S: Shape, T: Tape<f32>> Module<GpuTensor<S,
 /// it normalises with the batch's mean and biased variance and updates the running
 /// statistics on the GPU, `running = (1 - momentum) running + momentum batch_stat` with the
 /// unbiased variance, as PyTorch; in evaluation mode (the state of a fresh layer, as on the
-/// CPU) it uses the running statistics. `to_cpu()` brings them back.
+/// CPU) it uses the running statistics. `to_cpu()` brings them back. Of the CPU layer's
+/// element type `E` (f32 or f64).
 ///
 /// ```no_run
 /// use shaped::prelude::*;
@@ -358,22 +369,22 @@ impl<const G: usize, const C: usize, S: Shape, T: Tape<f32>> Module<GpuTensor<S,
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
 #[derive(Debug)]
-pub struct GpuBatchNorm<C: Dim, const K: usize> {
+pub struct GpuBatchNorm<C: Dim, const K: usize, E: Float = f32> {
     /// Scale, `(C,)`.
-    pub weight: GpuTensor<(C,)>,
+    pub weight: GpuTensor<(C,), NoTape, E>,
     /// Shift, `(C,)`.
-    pub bias: GpuTensor<(C,)>,
+    pub bias: GpuTensor<(C,), NoTape, E>,
     /// Added to the variance inside the square root.
     pub eps: f64,
     /// Weight of the newest batch in the running statistics.
     pub momentum: f64,
     /// `(running_mean, running_var)`, replaced by each training-mode forward pass (through
     /// `&self`, as on the CPU).
-    running: Mutex<(GpuStorage<f32>, GpuStorage<f32>)>,
+    running: Mutex<(GpuStorage<E>, GpuStorage<E>)>,
     mode: ModeFlag,
 }
 
-impl<C: Dim, const K: usize> Clone for GpuBatchNorm<C, K> {
+impl<C: Dim, const K: usize, E: Float> Clone for GpuBatchNorm<C, K, E> {
     fn clone(&self) -> Self {
         let running = self.running_buffers();
         GpuBatchNorm {
@@ -387,8 +398,8 @@ impl<C: Dim, const K: usize> Clone for GpuBatchNorm<C, K> {
     }
 }
 
-impl<C: Dim, const K: usize> GpuBatchNorm<C, K> {
-    fn running_buffers(&self) -> (GpuStorage<f32>, GpuStorage<f32>) {
+impl<C: Dim, const K: usize, E: Float> GpuBatchNorm<C, K, E> {
+    fn running_buffers(&self) -> (GpuStorage<E>, GpuStorage<E>) {
         self.running
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -409,12 +420,12 @@ impl<C: Dim, const K: usize> GpuBatchNorm<C, K> {
     /// assert!(!bn.is_training());
     /// # Ok::<(), shaped::error::Error>(())
     /// ```
-    pub fn running_mean(&self) -> GpuTensor<(C,)> {
+    pub fn running_mean(&self) -> GpuTensor<(C,), NoTape, E> {
         gpu_tensor(self.weight.shape, self.running_buffers().0, NoTape)
     }
     /// The running (unbiased) variance, `(C,)`, on the GPU (see
     /// [`running_mean`](Self::running_mean)).
-    pub fn running_var(&self) -> GpuTensor<(C,)> {
+    pub fn running_var(&self) -> GpuTensor<(C,), NoTape, E> {
         gpu_tensor(self.weight.shape, self.running_buffers().1, NoTape)
     }
     /// Training mode for every later `forward` (PyTorch's `bn.train()`; see
@@ -432,7 +443,10 @@ impl<C: Dim, const K: usize> GpuBatchNorm<C, K> {
         self.mode.get()
     }
 
-    fn forward_any<S: Shape, T: Tape<f32>>(&self, x: GpuTensor<S, T>) -> Result<GpuTensor<S, T>> {
+    fn forward_any<S: Shape, T: Tape<E>>(
+        &self,
+        x: GpuTensor<S, T, E>,
+    ) -> Result<GpuTensor<S, T, E>> {
         let c = self.weight.shape.0.size();
         let dims = x.shape.dims();
         let (n, inner) = channels_first("BatchNorm", &dims, c)?;
@@ -488,9 +502,9 @@ impl<C: Dim, const K: usize> GpuBatchNorm<C, K> {
     }
 }
 
-impl<C: Dim, const K: usize> ToDevice for BatchNormLayer<C, K, f32> {
-    type Output = GpuBatchNorm<C, K>;
-    fn to_device(&self, gpu: &Wgpu) -> Result<GpuBatchNorm<C, K>> {
+impl<C: Dim, const K: usize, E: Float> ToDevice for BatchNormLayer<C, K, E> {
+    type Output = GpuBatchNorm<C, K, E>;
+    fn to_device(&self, gpu: &Wgpu) -> Result<GpuBatchNorm<C, K, E>> {
         // `visit` reports running statistics updated through `&self` and not yet synced.
         let (mut mean, mut var) = (Vec::new(), Vec::new());
         self.visit("", &mut |p| match p.name {
@@ -511,9 +525,9 @@ impl<C: Dim, const K: usize> ToDevice for BatchNormLayer<C, K, f32> {
     }
 }
 
-impl<C: Dim, const K: usize> ToCpu for GpuBatchNorm<C, K> {
-    type Output = BatchNormLayer<C, K, f32>;
-    fn to_cpu(&self) -> Result<BatchNormLayer<C, K, f32>> {
+impl<C: Dim, const K: usize, E: Float> ToCpu for GpuBatchNorm<C, K, E> {
+    type Output = BatchNormLayer<C, K, E>;
+    fn to_cpu(&self) -> Result<BatchNormLayer<C, K, E>> {
         let mut bn = BatchNormLayer::with_dims(self.weight.shape.0);
         bn.weight = self.weight.to_cpu()?;
         bn.bias = self.bias.to_cpu()?;
@@ -526,10 +540,10 @@ impl<C: Dim, const K: usize> ToCpu for GpuBatchNorm<C, K> {
     }
 }
 
-impl<C: Dim, const K: usize> GpuParams for GpuBatchNorm<C, K> {
+impl<C: Dim, const K: usize, E: Float> GpuParams<E> for GpuBatchNorm<C, K, E> {
     /// The trainable parameters (`weight`, `bias`); the running statistics are buffers that
     /// no optimizer steps.
-    fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_>)) {
+    fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_, E>)) {
         visit_two((&mut self.weight, &mut self.bias), prefix, f);
     }
     fn set_training(&mut self, training: bool) {
@@ -543,13 +557,13 @@ impl<C: Dim, const K: usize> GpuParams for GpuBatchNorm<C, K> {
 // One impl per accepted input rank, as on the CPU.
 macro_rules! gpu_batchnorm_module {
     ($k:literal; $($A:ident),*) => {
-        impl<C: Dim, T: Tape<f32>, N: Dim, C2: DimEq<C>, $($A: Dim),*>
-            Module<GpuTensor<(N, C2, $($A,)*), T>> for GpuBatchNorm<C, $k>
+        impl<C: Dim, E: Float, T: Tape<E>, N: Dim, C2: DimEq<C>, $($A: Dim),*>
+            Module<GpuTensor<(N, C2, $($A,)*), T, E>> for GpuBatchNorm<C, $k, E>
         {
-            type Output = GpuTensor<(N, C2, $($A,)*), T>;
+            type Output = GpuTensor<(N, C2, $($A,)*), T, E>;
             const SHAPE_MISMATCH: ShapeMismatch = DimCheck::<C2, C, BatchNormChannels>::MISMATCH;
-            fn try_forward(&self, x: GpuTensor<(N, C2, $($A,)*), T>) -> Result<Self::Output> {
-                let () = <Self as Module<GpuTensor<(N, C2, $($A,)*), T>>>::SHAPE_CHECK;
+            fn try_forward(&self, x: GpuTensor<(N, C2, $($A,)*), T, E>) -> Result<Self::Output> {
+                let () = <Self as Module<GpuTensor<(N, C2, $($A,)*), T, E>>>::SHAPE_CHECK;
                 self.forward_any(x)
             }
         }

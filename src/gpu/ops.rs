@@ -405,32 +405,34 @@ impl<S: Shape, E: Float, T: Tape<E>> GpuOps<S, T, E> for GpuTensor<S, T, E> {
 }
 
 /// Cross-entropy between GPU logits `(N, C)` and class labels (on the CPU, uploaded here),
-/// averaged: the GPU's [`cross_entropy`](crate::nn::loss::cross_entropy). Panics, naming
-/// the label, if one is `>= C` or the sizes differ.
+/// averaged: the GPU's [`cross_entropy`](crate::nn::loss::cross_entropy), for f32 or f64
+/// logits. Panics, naming the label, if one is `>= C` or the sizes differ.
 #[track_caller]
-pub fn cross_entropy<N, C, N2, T>(
-    logits: GpuTensor<(N, C), T>,
+pub fn cross_entropy<N, C, N2, E, T>(
+    logits: GpuTensor<(N, C), T, E>,
     labels: &crate::tensor::Indices<(N2,)>,
-) -> GpuTensor<(), T>
+) -> GpuTensor<(), T, E>
 where
     N: crate::shape::Dim,
     C: crate::shape::Dim,
     N2: crate::shape::DimEq<N>,
-    T: Tape<f32>,
+    E: Float,
+    T: Tape<E>,
 {
     try_cross_entropy(logits, labels).or_panic()
 }
 
 /// [`cross_entropy`] with an `Err` for a label `>= C` or differing sizes.
-pub fn try_cross_entropy<N, C, N2, T>(
-    logits: GpuTensor<(N, C), T>,
+pub fn try_cross_entropy<N, C, N2, E, T>(
+    logits: GpuTensor<(N, C), T, E>,
     labels: &crate::tensor::Indices<(N2,)>,
-) -> Result<GpuTensor<(), T>>
+) -> Result<GpuTensor<(), T, E>>
 where
     N: crate::shape::Dim,
     C: crate::shape::Dim,
     N2: crate::shape::DimEq<N>,
-    T: Tape<f32>,
+    E: Float,
+    T: Tape<E>,
 {
     super::loss::nll_checked(
         ("cross_entropy", "logits"),

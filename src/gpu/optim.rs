@@ -8,6 +8,7 @@ use crate::autograd::Gradients;
 use crate::device::GpuStorage;
 use crate::device::kernels::{self, AdamStep, SgdStep};
 use crate::device::layer_kernels;
+use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::optim::{Adadelta, Adagrad, Adam, AdamW, Adamax, NAdam, Optimizer, RAdam, RmsProp, Sgd};
 use std::collections::BTreeMap;
@@ -25,29 +26,20 @@ pub(crate) mod sealed {
 }
 
 macro_rules! sealed_grouped {
-    ($($t:ty),*) => {$(
-        impl sealed::Sealed for $t {
+    ($($t:ident),*) => {$(
+        impl<E: Float> sealed::Sealed for $t<E> {
             fn per_group(&self) -> Vec<Self> {
-                crate::optim::per_group::<f32, _>(self)
+                crate::optim::per_group::<E, _>(self)
             }
             fn group_of(&mut self, name: &str) -> usize {
-                crate::optim::group_of::<f32, _>(self, name)
+                crate::optim::group_of::<E, _>(self, name)
             }
         }
     )*};
 }
-sealed_grouped!(
-    Sgd<f32>,
-    Adam<f32>,
-    RmsProp<f32>,
-    Adagrad<f32>,
-    Adamax<f32>,
-    NAdam<f32>,
-    RAdam<f32>,
-    Adadelta<f32>
-);
+sealed_grouped!(Sgd, Adam, RmsProp, Adagrad, Adamax, NAdam, RAdam, Adadelta);
 
-impl sealed::Sealed for AdamW<f32> {
+impl<E: Float> sealed::Sealed for AdamW<E> {
     fn per_group(&self) -> Vec<Self> {
         self.0.per_group().into_iter().map(AdamW).collect()
     }
@@ -57,8 +49,11 @@ impl sealed::Sealed for AdamW<f32> {
 }
 
 /// An optimizer whose update has a GPU kernel: the CPU optimizer's settings ([`Optimizer`]
-/// gives the learning rates that schedulers set) with the GPU update.
-pub trait GpuStep: Optimizer<f32> + Clone + sealed::Sealed {
+/// gives the learning rates that schedulers set) with the GPU update, for parameters of the
+/// element type `E` (`Adam<f64>` steps f64 GPU parameters, `Adam` = `Adam<f32>` f32 ones).
+/// The settings reach the kernels as f64: an f64 kernel reads them as two f32 parts (48
+/// bits), an f32 kernel rounds them to f32 once, as it always did.
+pub trait GpuStep<E: Float = f32>: Optimizer<E> + Clone + sealed::Sealed {
     /// The number of state buffers per parameter: one per name, except where the kernel
     /// needs a buffer the settings do not keep (Adam's `maximize` uses the amsgrad kernel).
     fn state_buffers(&self) -> usize {
@@ -74,8 +69,8 @@ pub trait GpuStep: Optimizer<f32> + Clone + sealed::Sealed {
         true
     }
     /// The value every state buffer starts at (Adagrad's `initial_accumulator_value`).
-    fn initial_state(&self) -> f32 {
-        0.0
+    fn initial_state(&self) -> E {
+        E::ZERO
     }
     /// An `Err` naming a setting the GPU kernel does not implement yet (every setting of
     /// today's optimizers runs on the GPU).
@@ -85,15 +80,15 @@ pub trait GpuStep: Optimizer<f32> + Clone + sealed::Sealed {
     /// Updates `w` in place from `g`; `step` counts from 1; `first` when the state is new.
     fn update(
         &self,
-        w: &GpuStorage<f32>,
-        g: &GpuStorage<f32>,
-        state: &[GpuStorage<f32>],
+        w: &GpuStorage<E>,
+        g: &GpuStorage<E>,
+        state: &[GpuStorage<E>],
         step: u64,
         first: bool,
     );
 }
 
-impl GpuStep for Sgd<f32> {
+impl<E: Float> GpuStep<E> for Sgd<E> {
     fn buffer_names(&self) -> &'static [&'static str] {
         &["momentum_buffer"]
     }
@@ -102,9 +97,9 @@ impl GpuStep for Sgd<f32> {
     }
     fn update(
         &self,
-        w: &GpuStorage<f32>,
-        g: &GpuStorage<f32>,
-        state: &[GpuStorage<f32>],
+        w: &GpuStorage<E>,
+        g: &GpuStorage<E>,
+        state: &[GpuStorage<E>],
         _: u64,
         first: bool,
     ) {
@@ -125,11 +120,11 @@ impl GpuStep for Sgd<f32> {
     }
 }
 
-fn adam_update(
-    a: &Adam<f32>,
-    w: &GpuStorage<f32>,
-    g: &GpuStorage<f32>,
-    state: &[GpuStorage<f32>],
+fn adam_update<E: Float>(
+    a: &Adam<E>,
+    w: &GpuStorage<E>,
+    g: &GpuStorage<E>,
+    state: &[GpuStorage<E>],
     step: u64,
 ) {
     let (b1, b2) = a.betas;
@@ -154,13 +149,13 @@ fn adam_update(
 }
 
 /// `exp_avg`, `exp_avg_sq`, and with amsgrad or maximize (one kernel) `max_exp_avg_sq`.
-fn adam_buffers(a: &Adam<f32>) -> usize {
+fn adam_buffers<E: Float>(a: &Adam<E>) -> usize {
     if a.amsgrad || a.maximize { 3 } else { 2 }
 }
 
 const ADAM_BUFFERS: &[&str] = &["exp_avg", "exp_avg_sq", "max_exp_avg_sq"];
 
-impl GpuStep for Adam<f32> {
+impl<E: Float> GpuStep<E> for Adam<E> {
     fn state_buffers(&self) -> usize {
         adam_buffers(self)
     }
@@ -172,9 +167,9 @@ impl GpuStep for Adam<f32> {
     }
     fn update(
         &self,
-        w: &GpuStorage<f32>,
-        g: &GpuStorage<f32>,
-        state: &[GpuStorage<f32>],
+        w: &GpuStorage<E>,
+        g: &GpuStorage<E>,
+        state: &[GpuStorage<E>],
         step: u64,
         _: bool,
     ) {
@@ -182,7 +177,7 @@ impl GpuStep for Adam<f32> {
     }
 }
 
-impl GpuStep for AdamW<f32> {
+impl<E: Float> GpuStep<E> for AdamW<E> {
     fn state_buffers(&self) -> usize {
         adam_buffers(&self.0)
     }
@@ -194,9 +189,9 @@ impl GpuStep for AdamW<f32> {
     }
     fn update(
         &self,
-        w: &GpuStorage<f32>,
-        g: &GpuStorage<f32>,
-        state: &[GpuStorage<f32>],
+        w: &GpuStorage<E>,
+        g: &GpuStorage<E>,
+        state: &[GpuStorage<E>],
         step: u64,
         _: bool,
     ) {
@@ -230,34 +225,53 @@ impl GpuStep for AdamW<f32> {
 /// let saved = opt.state()?; // "step", "bias.momentum_buffer", ... as the CPU's Sgd
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
-pub struct GpuOptimizer<O> {
+///
+/// `E` is the element type of the parameters it steps, the CPU optimizer's (`f32` by
+/// default): `GpuOptimizer::new(Adam::<f64>::new(1e-3))` is a `GpuOptimizer<Adam<f64>, f64>`
+/// and steps f64 GPU models (adapters with f64 shaders), as the CPU's `Adam<f64>` steps f64
+/// models, state and checkpoints in f64 included.
+///
+/// ```no_run
+/// use shaped::prelude::*;
+/// use shaped::gpu::prelude::*;
+/// use shaped::optim::{Adam, Optimizer};
+/// let gpu = Wgpu::new()?;
+/// let mut w = Tensor::<Rank1<2>, f64>::ones().to_device(&gpu)?;
+/// let mut opt = GpuOptimizer::new(Adam::<f64>::new(0.1));
+/// let grads = w.clone().trace().square().sum().backward();
+/// opt.step(&mut w, &grads)?;
+/// let mut cpu = Adam::<f64>::new(0.1);
+/// cpu.load_state(opt.state()?)?; // f64 buffers, continued on the CPU
+/// # Ok::<(), shaped::error::Error>(())
+/// ```
+pub struct GpuOptimizer<O, E: Float = f32> {
     /// The settings (learning rate, betas, parameter groups, ...), changeable between steps.
     pub opt: O,
-    pub(super) state: BTreeMap<String, ParamState>,
+    pub(super) state: BTreeMap<String, ParamState<E>>,
     pub(super) steps: u64,
 }
 
 /// One parameter's buffers: on the GPU once stepped, in main memory when loaded by
 /// [`GpuOptimizer::load_state`] (uploaded by the next step, which knows the device).
-pub(super) struct ParamState {
-    pub(super) bufs: Vec<Buffer>,
+pub(super) struct ParamState<E: Float> {
+    pub(super) bufs: Vec<Buffer<E>>,
     /// Which buffers the CPU optimizer would hold (those some step's settings used, or loaded).
     pub(super) live: Vec<bool>,
 }
 
-pub(super) enum Buffer {
-    Device(GpuStorage<f32>),
-    Host(Vec<f32>),
+pub(super) enum Buffer<E: Float> {
+    Device(GpuStorage<E>),
+    Host(Vec<E>),
 }
 
-impl Buffer {
+impl<E: Float> Buffer<E> {
     pub(super) fn len(&self) -> usize {
         match self {
             Buffer::Device(b) => b.len(),
             Buffer::Host(v) => v.len(),
         }
     }
-    pub(super) fn to_vec(&self) -> Result<Vec<f32>> {
+    pub(super) fn to_vec(&self) -> Result<Vec<E>> {
         match self {
             Buffer::Device(b) => b.device().download(b),
             Buffer::Host(v) => Ok(v.clone()),
@@ -265,7 +279,7 @@ impl Buffer {
     }
 }
 
-impl<O: GpuStep> GpuOptimizer<O> {
+impl<E: Float, O: GpuStep<E>> GpuOptimizer<O, E> {
     /// An optimizer with `opt`'s settings and empty state.
     pub fn new(opt: O) -> Self {
         GpuOptimizer {
@@ -276,7 +290,7 @@ impl<O: GpuStep> GpuOptimizer<O> {
     }
     /// One update of every parameter of `model` that has a GPU gradient in `grads`. An
     /// error, before anything changes, when a loaded state does not fit the model.
-    pub fn step(&mut self, model: &mut dyn GpuParams, grads: &Gradients<f32>) -> Result<()> {
+    pub fn step(&mut self, model: &mut dyn GpuParams<E>, grads: &Gradients<E>) -> Result<()> {
         self.opt.check_gpu()?;
         self.check_lengths(model, grads)?;
         self.steps += 1;
@@ -305,7 +319,7 @@ impl<O: GpuStep> GpuOptimizer<O> {
                 st.bufs.push(Buffer::Host(init));
                 st.live.push(false);
             }
-            let bufs: Vec<GpuStorage<f32>> = st
+            let bufs: Vec<GpuStorage<E>> = st
                 .bufs
                 .iter_mut()
                 .map(|b| {
@@ -350,7 +364,7 @@ impl<O: GpuStep> GpuOptimizer<O> {
     /// The state of one parameter, copied to the CPU: every buffer the GPU keeps, in buffer
     /// order (see [`GpuStep::buffer_names`]); [`state`](GpuOptimizer::state) has the named
     /// buffers the CPU optimizer keeps.
-    pub fn state_of(&self, name: &str) -> Result<Option<Vec<Vec<f32>>>> {
+    pub fn state_of(&self, name: &str) -> Result<Option<Vec<Vec<E>>>> {
         let Some(st) = self.state.get(name) else {
             return Ok(None);
         };
@@ -363,7 +377,7 @@ impl<O: GpuStep> GpuOptimizer<O> {
 
     /// Checks that every loaded buffer of a parameter with a gradient has the parameter's
     /// length.
-    fn check_lengths(&self, model: &mut dyn GpuParams, grads: &Gradients<f32>) -> Result<()> {
+    fn check_lengths(&self, model: &mut dyn GpuParams<E>, grads: &Gradients<E>) -> Result<()> {
         let mut bad = None;
         let names = self.opt.buffer_names();
         model.visit_gpu("", &mut |p| {

@@ -4,6 +4,7 @@
 use super::optim::GpuStep;
 use crate::device::GpuStorage;
 use crate::device::layer_kernels::{self, RmsPropStep};
+use crate::dtype::Float;
 use crate::optim::{Adagrad, RmsProp};
 
 fn sign(maximize: bool) -> f64 {
@@ -25,7 +26,7 @@ fn sign(maximize: bool) -> f64 {
 /// opt.step(&mut w, &grads)?;
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
-impl GpuStep for RmsProp<f32> {
+impl<E: Float> GpuStep<E> for RmsProp<E> {
     fn buffer_names(&self) -> &'static [&'static str] {
         &["square_avg", "grad_avg", "momentum_buffer"]
     }
@@ -38,9 +39,9 @@ impl GpuStep for RmsProp<f32> {
     }
     fn update(
         &self,
-        w: &GpuStorage<f32>,
-        g: &GpuStorage<f32>,
-        state: &[GpuStorage<f32>],
+        w: &GpuStorage<E>,
+        g: &GpuStorage<E>,
+        state: &[GpuStorage<E>],
         _: u64,
         _: bool,
     ) {
@@ -75,18 +76,18 @@ impl GpuStep for RmsProp<f32> {
 /// opt.step(&mut w, &grads)?;
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
-impl GpuStep for Adagrad<f32> {
+impl<E: Float> GpuStep<E> for Adagrad<E> {
     fn buffer_names(&self) -> &'static [&'static str] {
         &["sum"]
     }
-    fn initial_state(&self) -> f32 {
-        self.initial_accumulator_value as f32
+    fn initial_state(&self) -> E {
+        E::from_f64(self.initial_accumulator_value)
     }
     fn update(
         &self,
-        w: &GpuStorage<f32>,
-        g: &GpuStorage<f32>,
-        state: &[GpuStorage<f32>],
+        w: &GpuStorage<E>,
+        g: &GpuStorage<E>,
+        state: &[GpuStorage<E>],
         step: u64,
         _: bool,
     ) {

@@ -6,6 +6,7 @@
 use super::optim::GpuStep;
 use crate::device::GpuStorage;
 use crate::device::optim_kernels::{OptimRule, optim_step};
+use crate::dtype::Float;
 use crate::optim::{Adadelta, Adamax, NAdam, RAdam};
 use std::cell::Cell;
 
@@ -36,15 +37,15 @@ fn decay_forms(lr: f64, weight_decay: f64, decoupled: bool) -> (f64, f64) {
 /// opt.step(&mut w, &grads)?;
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
-impl GpuStep for Adamax<f32> {
+impl<E: Float> GpuStep<E> for Adamax<E> {
     fn buffer_names(&self) -> &'static [&'static str] {
         &["exp_avg", "exp_inf"]
     }
     fn update(
         &self,
-        w: &GpuStorage<f32>,
-        g: &GpuStorage<f32>,
-        state: &[GpuStorage<f32>],
+        w: &GpuStorage<E>,
+        g: &GpuStorage<E>,
+        state: &[GpuStorage<E>],
         step: u64,
         _: bool,
     ) {
@@ -99,15 +100,15 @@ fn nadam_mu_product(b1: f64, momentum_decay: f64, t: u64) -> f64 {
 /// opt.step(&mut w, &grads)?;
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
-impl GpuStep for NAdam<f32> {
+impl<E: Float> GpuStep<E> for NAdam<E> {
     fn buffer_names(&self) -> &'static [&'static str] {
         &["exp_avg", "exp_avg_sq"]
     }
     fn update(
         &self,
-        w: &GpuStorage<f32>,
-        g: &GpuStorage<f32>,
-        state: &[GpuStorage<f32>],
+        w: &GpuStorage<E>,
+        g: &GpuStorage<E>,
+        state: &[GpuStorage<E>],
         step: u64,
         _: bool,
     ) {
@@ -148,15 +149,15 @@ impl GpuStep for NAdam<f32> {
 /// opt.step(&mut w, &grads)?;
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
-impl GpuStep for RAdam<f32> {
+impl<E: Float> GpuStep<E> for RAdam<E> {
     fn buffer_names(&self) -> &'static [&'static str] {
         &["exp_avg", "exp_avg_sq"]
     }
     fn update(
         &self,
-        w: &GpuStorage<f32>,
-        g: &GpuStorage<f32>,
-        state: &[GpuStorage<f32>],
+        w: &GpuStorage<E>,
+        g: &GpuStorage<E>,
+        state: &[GpuStorage<E>],
         step: u64,
         _: bool,
     ) {
@@ -201,15 +202,15 @@ impl GpuStep for RAdam<f32> {
 /// opt.step(&mut w, &grads)?;
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
-impl GpuStep for Adadelta<f32> {
+impl<E: Float> GpuStep<E> for Adadelta<E> {
     fn buffer_names(&self) -> &'static [&'static str] {
         &["square_avg", "acc_delta"]
     }
     fn update(
         &self,
-        w: &GpuStorage<f32>,
-        g: &GpuStorage<f32>,
-        state: &[GpuStorage<f32>],
+        w: &GpuStorage<E>,
+        g: &GpuStorage<E>,
+        state: &[GpuStorage<E>],
         _: u64,
         _: bool,
     ) {

@@ -3,11 +3,12 @@
 //! the GPU loads into the CPU optimizer and back, and the next steps are the same.
 
 use super::optim::{Buffer, GpuOptimizer, GpuStep, ParamState};
+use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::optim::{check_step_count, is_group_entry};
 use std::collections::BTreeMap;
 
-impl<O: GpuStep> GpuOptimizer<O> {
+impl<E: Float, O: GpuStep<E>> GpuOptimizer<O, E> {
     /// The optimizer's state, copied to the CPU, as the CPU optimizer's
     /// [`Optimizer::state`](crate::optim::Optimizer::state) has it: `"step"`, every buffer
     /// the CPU optimizer would keep as `"<param>.<buffer>"` (by parameter, then buffer name),
@@ -29,11 +30,11 @@ impl<O: GpuStep> GpuOptimizer<O> {
     /// cpu.load_state(opt.state()?)?;
     /// # Ok::<(), shaped::error::Error>(())
     /// ```
-    pub fn state(&self) -> Result<Vec<(String, Vec<f32>)>> {
+    pub fn state(&self) -> Result<Vec<(String, Vec<E>)>> {
         let names = self.opt.buffer_names();
-        let mut out = vec![("step".to_string(), vec![self.steps as f32])];
+        let mut out = vec![("step".to_string(), vec![E::from_f64(self.steps as f64)])];
         for (param, st) in &self.state {
-            let mut bufs: Vec<(&str, &Buffer)> = st
+            let mut bufs: Vec<(&str, &Buffer<E>)> = st
                 .bufs
                 .iter()
                 .zip(&st.live)
@@ -59,12 +60,12 @@ impl<O: GpuStep> GpuOptimizer<O> {
     /// the same kind; the buffers go to the GPU at the next step. Unknown names, a step count
     /// that is not one, buffers of one parameter with different lengths and a state saved
     /// with another grouping are errors, and leave the optimizer unchanged.
-    pub fn load_state(&mut self, state: Vec<(String, Vec<f32>)>) -> Result<()> {
+    pub fn load_state(&mut self, state: Vec<(String, Vec<E>)>) -> Result<()> {
         let err = |m: String| Error::value("optimizer state", m);
         let names = self.opt.buffer_names();
         let mut steps = 0;
         let mut groups = Vec::new();
-        let mut loaded: BTreeMap<String, Vec<(usize, Vec<f32>)>> = BTreeMap::new();
+        let mut loaded: BTreeMap<String, Vec<(usize, Vec<E>)>> = BTreeMap::new();
         for (name, v) in state {
             if name == "step" {
                 steps = check_step_count(&v).map_err(|m| err(format!("entry `step`: {m}")))?;

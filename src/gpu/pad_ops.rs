@@ -6,13 +6,14 @@
 use super::gather::{FILL, for_each_index, gather_op, strides};
 use super::tensor::GpuTensor;
 use crate::autograd::Tape;
+use crate::dtype::Float;
 use crate::error::{Error, OrPanic, Result};
 use crate::nn::PadMode;
 use crate::shape::{PadLast, PadLast2, PadLast3, Shape};
 
 /// The input position output position `j` of a line of `n` padded by `left` copies, or
 /// `None` for the constant border (the CPU backend's rule).
-fn source(mode: PadMode<f32>, j: usize, left: usize, n: usize) -> Option<usize> {
+fn source<E: Float>(mode: PadMode<E>, j: usize, left: usize, n: usize) -> Option<usize> {
     let p = j as isize - left as isize;
     let last = n as isize - 1;
     match mode {
@@ -29,12 +30,12 @@ fn source(mode: PadMode<f32>, j: usize, left: usize, n: usize) -> Option<usize> 
 }
 
 /// Pads the last `pads.len()` axes (PyTorch's order: last axis first) into `out`.
-fn pad_last_op<S: Shape, SO: Shape, T: Tape<f32>>(
-    x: GpuTensor<S, T>,
+fn pad_last_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
+    x: GpuTensor<S, T, E>,
     pads: &[(usize, usize)],
-    mode: PadMode<f32>,
+    mode: PadMode<E>,
     out: SO,
-) -> Result<GpuTensor<SO, T>> {
+) -> Result<GpuTensor<SO, T, E>> {
     let dims = x.shape.dims();
     let rank = dims.rank();
     let mut out_dims = dims.to_vec();
@@ -88,12 +89,12 @@ fn pad_last_op<S: Shape, SO: Shape, T: Tape<f32>>(
     });
     let fill = match mode {
         PadMode::Constant(v) => v,
-        _ => 0.0,
+        _ => E::ZERO,
     };
     gather_op("pad", x, out, map, fill)
 }
 
-impl<S: Shape, T: Tape<f32>> GpuTensor<S, T> {
+impl<S: Shape, E: Float, T: Tape<E>> GpuTensor<S, T, E> {
     /// Pads the last dimension by `L` before and `R` after (`F.pad(x, (L, R), mode)`) on the
     /// GPU, as the CPU tensor's [`pad`](crate::tensor::Tensor::pad); the new size is in the
     /// type. Panics where the CPU's does (see [`try_pad`](Self::try_pad)).
@@ -110,8 +111,8 @@ impl<S: Shape, T: Tape<f32>> GpuTensor<S, T> {
     #[track_caller]
     pub fn pad<const L: usize, const R: usize>(
         self,
-        mode: PadMode<f32>,
-    ) -> GpuTensor<<S as PadLast<L, R>>::Output, T>
+        mode: PadMode<E>,
+    ) -> GpuTensor<<S as PadLast<L, R>>::Output, T, E>
     where
         S: PadLast<L, R>,
     {
@@ -122,8 +123,8 @@ impl<S: Shape, T: Tape<f32>> GpuTensor<S, T> {
     /// dimension or replicate padding meets an empty one.
     pub fn try_pad<const L: usize, const R: usize>(
         self,
-        mode: PadMode<f32>,
-    ) -> Result<GpuTensor<<S as PadLast<L, R>>::Output, T>>
+        mode: PadMode<E>,
+    ) -> Result<GpuTensor<<S as PadLast<L, R>>::Output, T, E>>
     where
         S: PadLast<L, R>,
     {
@@ -136,8 +137,8 @@ impl<S: Shape, T: Tape<f32>> GpuTensor<S, T> {
     #[track_caller]
     pub fn pad2<const L: usize, const R: usize, const TOP: usize, const B: usize>(
         self,
-        mode: PadMode<f32>,
-    ) -> GpuTensor<<S as PadLast2<L, R, TOP, B>>::Output, T>
+        mode: PadMode<E>,
+    ) -> GpuTensor<<S as PadLast2<L, R, TOP, B>>::Output, T, E>
     where
         S: PadLast2<L, R, TOP, B>,
     {
@@ -147,8 +148,8 @@ impl<S: Shape, T: Tape<f32>> GpuTensor<S, T> {
     /// [`pad2`](Self::pad2), with an error where [`try_pad`](Self::try_pad) has one.
     pub fn try_pad2<const L: usize, const R: usize, const TOP: usize, const B: usize>(
         self,
-        mode: PadMode<f32>,
-    ) -> Result<GpuTensor<<S as PadLast2<L, R, TOP, B>>::Output, T>>
+        mode: PadMode<E>,
+    ) -> Result<GpuTensor<<S as PadLast2<L, R, TOP, B>>::Output, T, E>>
     where
         S: PadLast2<L, R, TOP, B>,
     {
@@ -169,8 +170,8 @@ impl<S: Shape, T: Tape<f32>> GpuTensor<S, T> {
         const K: usize,
     >(
         self,
-        mode: PadMode<f32>,
-    ) -> GpuTensor<<S as PadLast3<L, R, TOP, B, F, K>>::Output, T>
+        mode: PadMode<E>,
+    ) -> GpuTensor<<S as PadLast3<L, R, TOP, B, F, K>>::Output, T, E>
     where
         S: PadLast3<L, R, TOP, B, F, K>,
     {
@@ -188,8 +189,8 @@ impl<S: Shape, T: Tape<f32>> GpuTensor<S, T> {
         const K: usize,
     >(
         self,
-        mode: PadMode<f32>,
-    ) -> Result<GpuTensor<<S as PadLast3<L, R, TOP, B, F, K>>::Output, T>>
+        mode: PadMode<E>,
+    ) -> Result<GpuTensor<<S as PadLast3<L, R, TOP, B, F, K>>::Output, T, E>>
     where
         S: PadLast3<L, R, TOP, B, F, K>,
     {

@@ -4,25 +4,22 @@
 //! with PyTorch's windows; the backward pass gathers each input's share of the windows that
 //! hold it.
 
-use super::nn::{GpuParamMut, GpuParams};
-use super::tensor::{
-    GpuTensor, ToCpu, ToDevice, add_grad, gpu_tensor, split, take_grad, wants, with_tape,
-};
+use super::tensor::{GpuTensor, add_grad, gpu_tensor, split, take_grad, wants, with_tape};
 use crate::autograd::{Gradients, NoTape, Tape};
-use crate::device::Wgpu;
 use crate::device::kernels::Window;
 use crate::device::layer_kernels::{self, AvgMode};
+use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::nn::{AdaptiveAvgPool2d, AvgPool2d, Module};
 use crate::shape::{Const, Dim, PoolOut, Shape, ShapeMismatch};
 
 /// Pools the `planes` planes of `x` (`h x w`) to `oh x ow` and records the backward step.
-fn avg_pool_op<SI: Shape, SO: Shape, T: Tape<f32>>(
-    x: GpuTensor<SI, T>,
+fn avg_pool_op<SI: Shape, SO: Shape, E: Float, T: Tape<E>>(
+    x: GpuTensor<SI, T, E>,
     out_shape: SO,
     g: Window,
     mode: AvgMode,
-) -> GpuTensor<SO, T> {
+) -> GpuTensor<SO, T, E> {
     let (x, mut tape) = split(x);
     let y = layer_kernels::avg_pool(&x.data, &g, mode);
     let out = gpu_tensor(out_shape, y, NoTape);
@@ -30,7 +27,7 @@ fn avg_pool_op<SI: Shape, SO: Shape, T: Tape<f32>>(
         let (x_id, out_id) = (x.id, out.id);
         tape.record(
             out_id,
-            Box::new(move |grads: &mut Gradients<f32>| {
+            Box::new(move |grads: &mut Gradients<E>| {
                 let Some(gy) = take_grad(grads, out_id) else {
                     return;
                 };
@@ -65,16 +62,16 @@ fn window(
 
 macro_rules! gpu_pools {
     ($([$B:ident $b:ident])? ) => {
-        impl<$($B: Dim,)? C: Dim, H: Dim, W: Dim, T: Tape<f32>, const K: usize, const S: usize, const P: usize>
-            Module<GpuTensor<($($B,)? C, H, W), T>> for AvgPool2d<K, S, P>
+        impl<$($B: Dim,)? C: Dim, H: Dim, W: Dim, E: Float, T: Tape<E>, const K: usize, const S: usize, const P: usize>
+            Module<GpuTensor<($($B,)? C, H, W), T, E>> for AvgPool2d<K, S, P>
         {
-            type Output = GpuTensor<($($B,)? C, PoolOut<H, K, S, P>, PoolOut<W, K, S, P>), T>;
+            type Output = GpuTensor<($($B,)? C, PoolOut<H, K, S, P>, PoolOut<W, K, S, P>), T, E>;
             const SHAPE_MISMATCH: ShapeMismatch = {
                 let _ = <PoolOut<H, K, S, P> as Dim>::STATIC_SIZE;
                 let _ = <PoolOut<W, K, S, P> as Dim>::STATIC_SIZE;
                 ShapeMismatch::NONE
             };
-            fn try_forward(&self, x: GpuTensor<($($B,)? C, H, W), T>) -> Result<Self::Output> {
+            fn try_forward(&self, x: GpuTensor<($($B,)? C, H, W), T, E>) -> Result<Self::Output> {
                 let ($($b,)? c, h, w) = x.shape;
                 let (oh, ow) = (PoolOut::<H, K, S, P>::new(h)?, PoolOut::<W, K, S, P>::new(w)?);
                 let planes = 1 $(* $b.size())? * c.size();
@@ -83,11 +80,11 @@ macro_rules! gpu_pools {
             }
         }
 
-        impl<$($B: Dim,)? C: Dim, H: Dim, W: Dim, T: Tape<f32>, const OH: usize, const OW: usize>
-            Module<GpuTensor<($($B,)? C, H, W), T>> for AdaptiveAvgPool2d<OH, OW>
+        impl<$($B: Dim,)? C: Dim, H: Dim, W: Dim, E: Float, T: Tape<E>, const OH: usize, const OW: usize>
+            Module<GpuTensor<($($B,)? C, H, W), T, E>> for AdaptiveAvgPool2d<OH, OW>
         {
-            type Output = GpuTensor<($($B,)? C, Const<OH>, Const<OW>), T>;
-            fn try_forward(&self, x: GpuTensor<($($B,)? C, H, W), T>) -> Result<Self::Output> {
+            type Output = GpuTensor<($($B,)? C, Const<OH>, Const<OW>), T, E>;
+            fn try_forward(&self, x: GpuTensor<($($B,)? C, H, W), T, E>) -> Result<Self::Output> {
                 const { assert!(OH >= 1 && OW >= 1, "adaptive pooling: the output size must be at least 1x1") };
                 let ($($b,)? c, h, w) = x.shape;
                 if h.size() == 0 || w.size() == 0 {
@@ -107,25 +104,5 @@ macro_rules! gpu_pools {
 gpu_pools!([B b]);
 gpu_pools!();
 
-macro_rules! no_params_on_gpu {
-    ($name:ident < $(const $c:ident),* >) => {
-        impl<$(const $c: usize),*> ToDevice for $name<$($c),*> {
-            type Output = Self;
-            fn to_device(&self, _: &Wgpu) -> Result<Self> {
-                Ok(*self)
-            }
-        }
-        impl<$(const $c: usize),*> ToCpu for $name<$($c),*> {
-            type Output = Self;
-            fn to_cpu(&self) -> Result<Self> {
-                Ok(*self)
-            }
-        }
-        impl<$(const $c: usize),*> GpuParams for $name<$($c),*> {
-            fn visit_gpu(&mut self, _: &str, _: &mut dyn FnMut(GpuParamMut<'_>)) {}
-        }
-    };
-}
-
-no_params_on_gpu!(AvgPool2d<const K, const S, const P>);
-no_params_on_gpu!(AdaptiveAvgPool2d<const OH, const OW>);
+no_params_on_gpu!([const K: usize, const S: usize, const P: usize,] AvgPool2d<K, S, P>);
+no_params_on_gpu!([const OH: usize, const OW: usize,] AdaptiveAvgPool2d<OH, OW>);

@@ -12,6 +12,7 @@ use crate::autograd::{Gradients, NoTape, Tape, UniqueId};
 use crate::device::kernels::{self, BinaryOp};
 use crate::device::seq_kernels::{self, LstmDims, rows, transposed};
 use crate::device::{GpuStorage, Wgpu};
+use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::nn::{Direction, Layout, LstmKind, Module, Recurrent, RecurrentCell, Unidirectional};
 use crate::shape::{Const, Dim, DimEq, Prod, Shape};
@@ -20,7 +21,9 @@ use crate::tensor::Tensor;
 /// `nn.LSTMCell` on the GPU, made by `cell.to_device(&gpu)` from an
 /// [`LSTMCell`](crate::nn::LSTMCell) (or any `RecurrentCell<LstmKind, ..>`): the same
 /// parameters (`weight_ih` `(4H, I)`, gates stacked `i, f, g, o`), as GPU tensors. As a
-/// [`Module`] it maps `x` `(B, I)` or `(x, (h, c))` to `(h', c')`, as the CPU cell.
+/// [`Module`] it maps `x` `(B, I)` or `(x, (h, c))` to `(h', c')`, as the CPU cell. `E` is
+/// the CPU cell's element type: an f64 cell gives `GpuLSTMCell<I, H, f64>` (adapters with
+/// `SHADER_F64`, see [`Wgpu::supports_f64`]), which takes and returns f64 GPU tensors.
 ///
 /// ```no_run
 /// use shaped::prelude::*;
@@ -36,21 +39,21 @@ use crate::tensor::Tensor;
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
 #[derive(Clone, Debug)]
-pub struct GpuLSTMCell<I: Dim, H: Dim> {
+pub struct GpuLSTMCell<I: Dim, H: Dim, E: Float = f32> {
     /// Input-to-hidden weights, `(4 * hidden, input)`.
-    pub weight_ih: GpuTensor<(Prod<Const<4>, H>, I)>,
+    pub weight_ih: GpuTensor<(Prod<Const<4>, H>, I), NoTape, E>,
     /// Hidden-to-hidden weights, `(4 * hidden, hidden)`.
-    pub weight_hh: GpuTensor<(Prod<Const<4>, H>, H)>,
+    pub weight_hh: GpuTensor<(Prod<Const<4>, H>, H), NoTape, E>,
     /// Input-to-hidden bias, `(4 * hidden,)`.
-    pub bias_ih: Option<GpuTensor<(Prod<Const<4>, H>,)>>,
+    pub bias_ih: Option<GpuTensor<(Prod<Const<4>, H>,), NoTape, E>>,
     /// Hidden-to-hidden bias, `(4 * hidden,)`.
-    pub bias_hh: Option<GpuTensor<(Prod<Const<4>, H>,)>>,
+    pub bias_hh: Option<GpuTensor<(Prod<Const<4>, H>,), NoTape, E>>,
 }
 
-impl<I: Dim, H: Dim> ToDevice for RecurrentCell<LstmKind, I, H, f32> {
-    type Output = GpuLSTMCell<I, H>;
-    fn to_device(&self, gpu: &Wgpu) -> Result<GpuLSTMCell<I, H>> {
-        let up = |b: &Option<Tensor<(Prod<Const<4>, H>,)>>| b.as_ref().map(|b| b.to_device(gpu));
+impl<I: Dim, H: Dim, E: Float> ToDevice for RecurrentCell<LstmKind, I, H, E> {
+    type Output = GpuLSTMCell<I, H, E>;
+    fn to_device(&self, gpu: &Wgpu) -> Result<GpuLSTMCell<I, H, E>> {
+        let up = |b: &Option<Tensor<(Prod<Const<4>, H>,), E>>| b.as_ref().map(|b| b.to_device(gpu));
         Ok(GpuLSTMCell {
             weight_ih: self.weight_ih.to_device(gpu)?,
             weight_hh: self.weight_hh.to_device(gpu)?,
@@ -60,10 +63,11 @@ impl<I: Dim, H: Dim> ToDevice for RecurrentCell<LstmKind, I, H, f32> {
     }
 }
 
-impl<I: Dim, H: Dim> ToCpu for GpuLSTMCell<I, H> {
-    type Output = RecurrentCell<LstmKind, I, H, f32>;
+impl<I: Dim, H: Dim, E: Float> ToCpu for GpuLSTMCell<I, H, E> {
+    type Output = RecurrentCell<LstmKind, I, H, E>;
     fn to_cpu(&self) -> Result<Self::Output> {
-        let down = |b: &Option<GpuTensor<(Prod<Const<4>, H>,)>>| b.as_ref().map(|b| b.to_cpu());
+        let down =
+            |b: &Option<GpuTensor<(Prod<Const<4>, H>,), NoTape, E>>| b.as_ref().map(|b| b.to_cpu());
         Ok(RecurrentCell {
             weight_ih: self.weight_ih.to_cpu()?,
             weight_hh: self.weight_hh.to_cpu()?,
@@ -73,7 +77,7 @@ impl<I: Dim, H: Dim> ToCpu for GpuLSTMCell<I, H> {
     }
 }
 
-impl<I: Dim, H: Dim> GpuLSTMCell<I, H> {
+impl<I: Dim, H: Dim, E: Float> GpuLSTMCell<I, H, E> {
     /// The input size.
     ///
     /// ```no_run
@@ -93,7 +97,7 @@ impl<I: Dim, H: Dim> GpuLSTMCell<I, H> {
         self.weight_hh.shape.1.size()
     }
 
-    fn visit_named(&mut self, prefix: &str, suffix: &str, f: &mut dyn FnMut(GpuParamMut<'_>)) {
+    fn visit_named(&mut self, prefix: &str, suffix: &str, f: &mut dyn FnMut(GpuParamMut<'_, E>)) {
         let name = |n: &str| format!("{prefix}{n}{suffix}");
         f(GpuParamMut {
             name: &name("weight_ih"),
@@ -123,15 +127,18 @@ impl<I: Dim, H: Dim> GpuLSTMCell<I, H> {
     /// as one op: returns every step's `h` `(steps, B, H)` when `want_y`, and the last `h`
     /// and `c` `(B, H)`.
     #[allow(clippy::type_complexity)]
-    fn run<T: Tape<f32>>(
+    fn run<T: Tape<E>>(
         &self,
-        x: GpuTensor<(usize, usize, usize), T>,
-        state: Option<(GpuTensor<(usize, usize), T>, GpuTensor<(usize, usize), T>)>,
+        x: GpuTensor<(usize, usize, usize), T, E>,
+        state: Option<(
+            GpuTensor<(usize, usize), T, E>,
+            GpuTensor<(usize, usize), T, E>,
+        )>,
         want_y: bool,
     ) -> Result<(
-        Option<GpuTensor<(usize, usize, usize), T>>,
-        GpuTensor<(usize, usize), T>,
-        GpuTensor<(usize, usize), T>,
+        Option<GpuTensor<(usize, usize, usize), T, E>>,
+        GpuTensor<(usize, usize), T, E>,
+        GpuTensor<(usize, usize), T, E>,
     )> {
         let (steps, batch, input) = x.shape;
         let hidden = self.hidden_size();
@@ -193,7 +200,7 @@ impl<I: Dim, H: Dim> GpuLSTMCell<I, H> {
             let y = seq_kernels::copy_range(&saved.hs, units, steps * units);
             gpu_tensor((steps, batch, hidden), y, NoTape)
         });
-        let last = |s: &GpuStorage<f32>| seq_kernels::copy_range(s, steps * units, units);
+        let last = |s: &GpuStorage<E>| seq_kernels::copy_range(s, steps * units, units);
         let h_n = gpu_tensor((batch, hidden), last(&saved.hs), NoTape);
         let c_n = gpu_tensor((batch, hidden), last(&saved.cs), NoTape);
         let wants = |id: Option<UniqueId>| T::TRACING && id.is_some_and(|id| tape.tracks(id));
@@ -214,7 +221,7 @@ impl<I: Dim, H: Dim> GpuLSTMCell<I, H> {
             let (w_ih, w_hh) = (self.weight_ih.data.clone(), self.weight_hh.data.clone());
             tape.record(
                 c_id,
-                Box::new(move |g: &mut Gradients<f32>| {
+                Box::new(move |g: &mut Gradients<E>| {
                     let dy = y_id.and_then(|id| take_grad(g, id));
                     let dh = take_grad(g, h_id);
                     let dc = take_grad(g, c_id);
@@ -279,7 +286,10 @@ impl<I: Dim, H: Dim> GpuLSTMCell<I, H> {
 }
 
 /// The untraced `t` carrying `tape` (same id).
-pub(super) fn retag<S: Shape, T>(t: GpuTensor<S>, tape: T) -> GpuTensor<S, T> {
+pub(super) fn retag<S: Shape, E: Float, T>(
+    t: GpuTensor<S, NoTape, E>,
+    tape: T,
+) -> GpuTensor<S, T, E> {
     Tensor {
         shape: t.shape,
         data: t.data,
@@ -289,7 +299,10 @@ pub(super) fn retag<S: Shape, T>(t: GpuTensor<S>, tape: T) -> GpuTensor<S, T> {
 }
 
 /// The same tensor under another shape type with the same sizes (same id and buffer).
-pub(super) fn retype<S1: Shape, S2: Shape, T>(t: GpuTensor<S1, T>, shape: S2) -> GpuTensor<S2, T> {
+pub(super) fn retype<S1: Shape, S2: Shape, E: Float, T>(
+    t: GpuTensor<S1, T, E>,
+    shape: S2,
+) -> GpuTensor<S2, T, E> {
     debug_assert_eq!(t.shape.numel(), shape.numel());
     Tensor {
         shape,
@@ -309,13 +322,16 @@ fn check_cell_state(what: &str, dims: &[usize], want: [usize; 2]) -> Result<()> 
     Ok(())
 }
 
-impl<I: Dim, H: Dim> GpuLSTMCell<I, H> {
+impl<I: Dim, H: Dim, E: Float> GpuLSTMCell<I, H, E> {
     #[allow(clippy::type_complexity)]
-    fn step<B: Dim, X: Dim, T: Tape<f32>>(
+    fn step<B: Dim, X: Dim, T: Tape<E>>(
         &self,
-        x: GpuTensor<(B, X), T>,
-        state: Option<(GpuTensor<(usize, usize), T>, GpuTensor<(usize, usize), T>)>,
-    ) -> Result<(GpuTensor<(B, H), T>, GpuTensor<(B, H), T>)> {
+        x: GpuTensor<(B, X), T, E>,
+        state: Option<(
+            GpuTensor<(usize, usize), T, E>,
+            GpuTensor<(usize, usize), T, E>,
+        )>,
+    ) -> Result<(GpuTensor<(B, H), T, E>, GpuTensor<(B, H), T, E>)> {
         let (b, i) = (x.shape.0, x.shape.1.size());
         if i != self.input_size() {
             return Err(Error::shape(
@@ -334,22 +350,22 @@ impl<I: Dim, H: Dim> GpuLSTMCell<I, H> {
     }
 }
 
-impl<I: Dim, H: Dim, B: Dim, X: DimEq<I>, T: Tape<f32>> Module<GpuTensor<(B, X), T>>
-    for GpuLSTMCell<I, H>
+impl<I: Dim, H: Dim, B: Dim, X: DimEq<I>, E: Float, T: Tape<E>> Module<GpuTensor<(B, X), T, E>>
+    for GpuLSTMCell<I, H, E>
 {
     /// `(h', c')`, from zero states.
-    type Output = (GpuTensor<(B, H), T>, GpuTensor<(B, H), T>);
-    fn try_forward(&self, x: GpuTensor<(B, X), T>) -> Result<Self::Output> {
+    type Output = (GpuTensor<(B, H), T, E>, GpuTensor<(B, H), T, E>);
+    fn try_forward(&self, x: GpuTensor<(B, X), T, E>) -> Result<Self::Output> {
         x.shape.1.dim_eq(self.weight_ih.shape.1)?;
         self.step(x, None)
     }
 }
 
-impl<I, H, B, X, B2, H2, T>
+impl<I, H, B, X, B2, H2, E, T>
     Module<(
-        GpuTensor<(B, X), T>,
-        (GpuTensor<(B2, H2), T>, GpuTensor<(B2, H2), T>),
-    )> for GpuLSTMCell<I, H>
+        GpuTensor<(B, X), T, E>,
+        (GpuTensor<(B2, H2), T, E>, GpuTensor<(B2, H2), T, E>),
+    )> for GpuLSTMCell<I, H, E>
 where
     I: Dim,
     H: Dim,
@@ -357,16 +373,17 @@ where
     X: DimEq<I>,
     B2: DimEq<B>,
     H2: DimEq<H>,
-    T: Tape<f32>,
+    E: Float,
+    T: Tape<E>,
 {
     /// `(h', c')`.
-    type Output = (GpuTensor<(B, H), T>, GpuTensor<(B, H), T>);
+    type Output = (GpuTensor<(B, H), T, E>, GpuTensor<(B, H), T, E>);
     #[allow(clippy::type_complexity)]
     fn try_forward(
         &self,
         (x, (h, c)): (
-            GpuTensor<(B, X), T>,
-            (GpuTensor<(B2, H2), T>, GpuTensor<(B2, H2), T>),
+            GpuTensor<(B, X), T, E>,
+            (GpuTensor<(B2, H2), T, E>, GpuTensor<(B2, H2), T, E>),
         ),
     ) -> Result<Self::Output> {
         x.shape.1.dim_eq(self.weight_ih.shape.1)?;
@@ -378,8 +395,8 @@ where
     }
 }
 
-impl<I: Dim, H: Dim> GpuParams for GpuLSTMCell<I, H> {
-    fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_>)) {
+impl<I: Dim, H: Dim, E: Float> GpuParams<E> for GpuLSTMCell<I, H, E> {
+    fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_, E>)) {
         self.visit_named(prefix, "", f);
     }
 }
@@ -390,7 +407,9 @@ impl<I: Dim, H: Dim> GpuParams for GpuLSTMCell<I, H> {
 /// or [`SeqFirst`](crate::nn::SeqFirst)). As a [`Module`] it maps `x` or `(x, (h_0, c_0))` to
 /// `(y, (h_n, c_n))` with the CPU layer's shapes; parameters keep PyTorch's names
 /// (`weight_ih_l0`, `weight_ih_l0_reverse`, ...). Dropout between layers acts in training
-/// mode with the CPU layer's generator, on the same elements as on the CPU.
+/// mode with the CPU layer's generator, on the same elements as on the CPU. An f64 layer
+/// (`LSTM<I, H, L, f64>`) moves to `GpuLSTM<.., f64>` and runs in f64 (adapters with
+/// `SHADER_F64`).
 ///
 /// ```no_run
 /// use shaped::prelude::*;
@@ -403,41 +422,49 @@ impl<I: Dim, H: Dim> GpuParams for GpuLSTMCell<I, H> {
 /// let (y, (h_n, _c_n)) = lstm.forward(x.trace());
 /// assert_eq!(y.to_cpu()?.dims().as_slice(), &[2, 4, 5]);
 /// assert_eq!(h_n.to_cpu()?.dims().as_slice(), &[2, 2, 5]); // (num_layers, batch, hidden)
+/// // In f64 where the adapter has f64 shaders:
+/// if gpu.supports_f64() {
+///     let lstm = LSTM::<3, 5, 1, f64>::new(&mut shaped::rand::rngs::StdRng::seed_from_u64(0));
+///     let x = Tensor::<Rank3<2, 4, 3>, f64>::ones().to_device(&gpu)?;
+///     let (y, _) = lstm.to_device(&gpu)?.forward(x);
+///     assert_eq!(y.to_cpu()?.dims().as_slice(), &[2, 4, 5]);
+/// }
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
 #[derive(Clone, Debug)]
-pub struct GpuLSTM<I: Dim, H: Dim, L: Dim, F: Layout, D: Direction = Unidirectional> {
+pub struct GpuLSTM<I: Dim, H: Dim, L: Dim, F: Layout, D: Direction = Unidirectional, E: Float = f32>
+{
     /// Layer 0's weights (`weight_ih_l0`, ...).
-    pub cell: GpuLSTMCell<I, H>,
+    pub cell: GpuLSTMCell<I, H, E>,
     /// Layers 1 and up (`weight_ih_l1`, ...); they read `D * H` features.
-    pub rest: Vec<GpuLSTMCell<D::Out<H>, H>>,
+    pub rest: Vec<GpuLSTMCell<D::Out<H>, H, E>>,
     /// Layer 0's reverse direction (`weight_ih_l0_reverse`, ...), bidirectional only.
-    pub cell_reverse: Option<GpuLSTMCell<I, H>>,
+    pub cell_reverse: Option<GpuLSTMCell<I, H, E>>,
     /// Layers 1 and up, reverse direction (empty unless bidirectional).
-    pub rest_reverse: Vec<GpuLSTMCell<D::Out<H>, H>>,
+    pub rest_reverse: Vec<GpuLSTMCell<D::Out<H>, H, E>>,
     /// The CPU layer it came from, for its settings and its dropout generator (`to_cpu` puts
     /// the GPU weights in).
-    template: Recurrent<LstmKind, I, H, L, f32, D, F>,
+    template: Recurrent<LstmKind, I, H, L, E, D, F>,
 }
 
-fn cells_to_device<In: Dim, H: Dim>(
-    cells: &[RecurrentCell<LstmKind, In, H, f32>],
+fn cells_to_device<In: Dim, H: Dim, E: Float>(
+    cells: &[RecurrentCell<LstmKind, In, H, E>],
     gpu: &Wgpu,
-) -> Result<Vec<GpuLSTMCell<In, H>>> {
+) -> Result<Vec<GpuLSTMCell<In, H, E>>> {
     cells.iter().map(|c| c.to_device(gpu)).collect()
 }
 
-fn cells_to_cpu<In: Dim, H: Dim>(
-    cells: &[GpuLSTMCell<In, H>],
-) -> Result<Vec<RecurrentCell<LstmKind, In, H, f32>>> {
+fn cells_to_cpu<In: Dim, H: Dim, E: Float>(
+    cells: &[GpuLSTMCell<In, H, E>],
+) -> Result<Vec<RecurrentCell<LstmKind, In, H, E>>> {
     cells.iter().map(|c| c.to_cpu()).collect()
 }
 
-impl<I: Dim, H: Dim, L: Dim, F: Layout, D: Direction> ToDevice
-    for Recurrent<LstmKind, I, H, L, f32, D, F>
+impl<I: Dim, H: Dim, L: Dim, F: Layout, D: Direction, E: Float> ToDevice
+    for Recurrent<LstmKind, I, H, L, E, D, F>
 {
-    type Output = GpuLSTM<I, H, L, F, D>;
-    fn to_device(&self, gpu: &Wgpu) -> Result<GpuLSTM<I, H, L, F, D>> {
+    type Output = GpuLSTM<I, H, L, F, D, E>;
+    fn to_device(&self, gpu: &Wgpu) -> Result<GpuLSTM<I, H, L, F, D, E>> {
         Ok(GpuLSTM {
             cell: self.first.to_device(gpu)?,
             rest: cells_to_device(&self.rest, gpu)?,
@@ -452,8 +479,10 @@ impl<I: Dim, H: Dim, L: Dim, F: Layout, D: Direction> ToDevice
     }
 }
 
-impl<I: Dim, H: Dim, L: Dim, F: Layout, D: Direction> ToCpu for GpuLSTM<I, H, L, F, D> {
-    type Output = Recurrent<LstmKind, I, H, L, f32, D, F>;
+impl<I: Dim, H: Dim, L: Dim, F: Layout, D: Direction, E: Float> ToCpu
+    for GpuLSTM<I, H, L, F, D, E>
+{
+    type Output = Recurrent<LstmKind, I, H, L, E, D, F>;
     fn to_cpu(&self) -> Result<Self::Output> {
         let mut out = self.template.clone();
         out.first = self.cell.to_cpu()?;
@@ -464,8 +493,10 @@ impl<I: Dim, H: Dim, L: Dim, F: Layout, D: Direction> ToCpu for GpuLSTM<I, H, L,
     }
 }
 
-impl<I: Dim, H: Dim, L: Dim, F: Layout, D: Direction> GpuParams for GpuLSTM<I, H, L, F, D> {
-    fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_>)) {
+impl<I: Dim, H: Dim, L: Dim, F: Layout, D: Direction, E: Float> GpuParams<E>
+    for GpuLSTM<I, H, L, F, D, E>
+{
+    fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_, E>)) {
         self.cell.visit_named(prefix, "_l0", f);
         if let Some(c) = &mut self.cell_reverse {
             c.visit_named(prefix, "_l0_reverse", f);
@@ -478,28 +509,28 @@ impl<I: Dim, H: Dim, L: Dim, F: Layout, D: Direction> GpuParams for GpuLSTM<I, H
         }
     }
     fn set_training(&mut self, training: bool) {
-        crate::nn::Params::<f32>::set_training(&mut self.template, training);
+        crate::nn::Params::<E>::set_training(&mut self.template, training);
     }
     fn is_training(&self) -> bool {
-        crate::nn::Params::<f32>::is_training(&self.template)
+        crate::nn::Params::<E>::is_training(&self.template)
     }
 }
 
 /// `(A0, A1, D * H)` outputs and `(L * D, batch, H)` states of a [`GpuLSTM`].
 #[allow(clippy::type_complexity)]
-type LstmOut<A0, A1, H, L, F, D, T> = (
-    GpuTensor<(A0, A1, <D as Direction>::Out<H>), T>,
+type LstmOut<A0, A1, H, L, F, D, T, E> = (
+    GpuTensor<(A0, A1, <D as Direction>::Out<H>), T, E>,
     (
-        GpuTensor<(<D as Direction>::States<L>, <F as Layout>::Batch<A0, A1>, H), T>,
-        GpuTensor<(<D as Direction>::States<L>, <F as Layout>::Batch<A0, A1>, H), T>,
+        GpuTensor<(<D as Direction>::States<L>, <F as Layout>::Batch<A0, A1>, H), T, E>,
+        GpuTensor<(<D as Direction>::States<L>, <F as Layout>::Batch<A0, A1>, H), T, E>,
     ),
 );
 
-pub(super) type Mat<T> = GpuTensor<(usize, usize), T>;
-pub(super) type Seq<T> = GpuTensor<(usize, usize, usize), T>;
+pub(super) type Mat<T, E> = GpuTensor<(usize, usize), T, E>;
+pub(super) type Seq<T, E> = GpuTensor<(usize, usize, usize), T, E>;
 
 /// Layer `l` `(B, H)` of states `(L, B, H)`; the gradient goes back into that slot.
-pub(super) fn select_layer<T: Tape<f32>>(t: Seq<T>, l: usize) -> Mat<T> {
+pub(super) fn select_layer<E: Float, T: Tape<E>>(t: Seq<T, E>, l: usize) -> Mat<T, E> {
     let (layers, b, h) = t.shape;
     let (t, mut tape) = split(t);
     let y = seq_kernels::copy_range(&t.data, l * b * h, b * h);
@@ -508,7 +539,7 @@ pub(super) fn select_layer<T: Tape<f32>>(t: Seq<T>, l: usize) -> Mat<T> {
         let (t_id, out_id) = (t.id, out.id);
         tape.record(
             out_id,
-            Box::new(move |g: &mut Gradients<f32>| {
+            Box::new(move |g: &mut Gradients<E>| {
                 let Some(gy) = take_grad(g, out_id) else {
                     return;
                 };
@@ -522,11 +553,11 @@ pub(super) fn select_layer<T: Tape<f32>>(t: Seq<T>, l: usize) -> Mat<T> {
 }
 
 /// The time-major `x` `(S, B, F)` with its steps in reverse order (its own backward).
-pub(super) fn flip_time<T: Tape<f32>>(x: Seq<T>) -> Seq<T> {
+pub(super) fn flip_time<E: Float, T: Tape<E>>(x: Seq<T, E>) -> Seq<T, E> {
     let (s, b, f) = x.shape;
     let (x, mut tape) = split(x);
-    let flip = move |src: &GpuStorage<f32>| {
-        let out = src.device().alloc(s * b * f);
+    let flip = move |src: &GpuStorage<E>| {
+        let out = src.device().alloc_as::<E>(s * b * f);
         for t in 0..s {
             seq_kernels::copy_into(src, t * b * f, &out, (s - 1 - t) * b * f, b * f);
         }
@@ -537,7 +568,7 @@ pub(super) fn flip_time<T: Tape<f32>>(x: Seq<T>) -> Seq<T> {
         let (x_id, out_id) = (x.id, out.id);
         tape.record(
             out_id,
-            Box::new(move |g: &mut Gradients<f32>| {
+            Box::new(move |g: &mut Gradients<E>| {
                 if let Some(gy) = take_grad(g, out_id) {
                     add_grad(g, x_id, flip(&gy));
                 }
@@ -548,11 +579,11 @@ pub(super) fn flip_time<T: Tape<f32>>(x: Seq<T>) -> Seq<T> {
 }
 
 /// Per-layer `(B, H)` states stacked into `(L, B, H)`.
-pub(super) fn stack_layers<T: Tape<f32>>(states: Vec<Mat<T>>) -> Seq<T> {
+pub(super) fn stack_layers<E: Float, T: Tape<E>>(states: Vec<Mat<T, E>>) -> Seq<T, E> {
     let (b, h) = states[0].shape;
     let layers = states.len();
     let dev = states[0].data.device().clone();
-    let out = dev.alloc(layers * b * h);
+    let out = dev.alloc_as::<E>(layers * b * h);
     let mut tape: Option<T> = None;
     let mut ids = Vec::with_capacity(layers);
     for (k, s) in states.into_iter().enumerate() {
@@ -575,7 +606,7 @@ pub(super) fn stack_layers<T: Tape<f32>>(states: Vec<Mat<T>>) -> Seq<T> {
         let out_id = out.id;
         tape.record(
             out_id,
-            Box::new(move |g: &mut Gradients<f32>| {
+            Box::new(move |g: &mut Gradients<E>| {
                 let Some(gy) = take_grad(g, out_id) else {
                     return;
                 };
@@ -588,7 +619,7 @@ pub(super) fn stack_layers<T: Tape<f32>>(states: Vec<Mat<T>>) -> Seq<T> {
     retag(out, tape)
 }
 
-impl<I: Dim, H: Dim, L: Dim, F: Layout, D: Direction> GpuLSTM<I, H, L, F, D> {
+impl<I: Dim, H: Dim, L: Dim, F: Layout, D: Direction, E: Float> GpuLSTM<I, H, L, F, D, E> {
     /// The number of layers.
     ///
     /// ```no_run
@@ -605,7 +636,7 @@ impl<I: Dim, H: Dim, L: Dim, F: Layout, D: Direction> GpuLSTM<I, H, L, F, D> {
 
     /// In training mode with dropout between layers: the CPU layer's mask, drawn in its
     /// element order (batch-first), on the time-major `y`.
-    fn dropout<T: Tape<f32>>(&self, y: Seq<T>) -> Result<Seq<T>> {
+    fn dropout<T: Tape<E>>(&self, y: Seq<T, E>) -> Result<Seq<T, E>> {
         let d = self.template.dropout_layer();
         if !d.active() || d.p() == 0.0 {
             return Ok(y);
@@ -621,14 +652,14 @@ impl<I: Dim, H: Dim, L: Dim, F: Layout, D: Direction> GpuLSTM<I, H, L, F, D> {
     /// the last axis. `state(k)` gives direction `k`'s initial state; the final states are
     /// pushed to `hs`, `cs` in PyTorch's order.
     #[allow(clippy::type_complexity)]
-    fn run_layer<In: Dim, T: Tape<f32>>(
-        fwd: &GpuLSTMCell<In, H>,
-        rev: Option<&GpuLSTMCell<In, H>>,
-        x: Seq<T>,
-        state: &dyn Fn(usize) -> Option<(Mat<T>, Mat<T>)>,
-        hs: &mut Vec<Mat<T>>,
-        cs: &mut Vec<Mat<T>>,
-    ) -> Result<Seq<T>> {
+    fn run_layer<In: Dim, T: Tape<E>>(
+        fwd: &GpuLSTMCell<In, H, E>,
+        rev: Option<&GpuLSTMCell<In, H, E>>,
+        x: Seq<T, E>,
+        state: &dyn Fn(usize) -> Option<(Mat<T, E>, Mat<T, E>)>,
+        hs: &mut Vec<Mat<T, E>>,
+        cs: &mut Vec<Mat<T, E>>,
+    ) -> Result<Seq<T, E>> {
         let Some(rev) = rev else {
             let (y, h, c) = fwd.run(x, state(0), true)?;
             hs.push(h);
@@ -647,11 +678,11 @@ impl<I: Dim, H: Dim, L: Dim, F: Layout, D: Direction> GpuLSTM<I, H, L, F, D> {
     }
 
     /// The whole forward pass: layout in and out, initial states (zeros when `None`).
-    fn forward_core<A0: Dim, A1: Dim, X: DimEq<I>, T: Tape<f32>>(
+    fn forward_core<A0: Dim, A1: Dim, X: DimEq<I>, T: Tape<E>>(
         &self,
-        x: GpuTensor<(A0, A1, X), T>,
-        state: Option<(Seq<T>, Seq<T>)>,
-    ) -> Result<LstmOut<A0, A1, H, L, F, D, T>> {
+        x: GpuTensor<(A0, A1, X), T, E>,
+        state: Option<(Seq<T, E>, Seq<T, E>)>,
+    ) -> Result<LstmOut<A0, A1, H, L, F, D, T, E>> {
         let (a0, a1) = (x.shape.0, x.shape.1);
         let dims = x.shape.dims();
         let input = self.cell.input_size();
@@ -718,7 +749,8 @@ impl<I: Dim, H: Dim, L: Dim, F: Layout, D: Direction> GpuLSTM<I, H, L, F, D> {
     }
 }
 
-impl<I, H, L, F, D, A0, A1, X, T> Module<GpuTensor<(A0, A1, X), T>> for GpuLSTM<I, H, L, F, D>
+impl<I, H, L, F, D, A0, A1, X, E, T> Module<GpuTensor<(A0, A1, X), T, E>>
+    for GpuLSTM<I, H, L, F, D, E>
 where
     I: Dim,
     H: Dim,
@@ -728,20 +760,21 @@ where
     A0: Dim,
     A1: Dim,
     X: DimEq<I>,
-    T: Tape<f32>,
+    E: Float,
+    T: Tape<E>,
 {
     /// `(y, (h_n, c_n))`, from zero states.
-    type Output = LstmOut<A0, A1, H, L, F, D, T>;
-    fn try_forward(&self, x: GpuTensor<(A0, A1, X), T>) -> Result<Self::Output> {
+    type Output = LstmOut<A0, A1, H, L, F, D, T, E>;
+    fn try_forward(&self, x: GpuTensor<(A0, A1, X), T, E>) -> Result<Self::Output> {
         self.forward_core(x, None)
     }
 }
 
-impl<I, H, L, F, D, A0, A1, X, L2, B2, H2, T>
+impl<I, H, L, F, D, A0, A1, X, L2, B2, H2, E, T>
     Module<(
-        GpuTensor<(A0, A1, X), T>,
-        (GpuTensor<(L2, B2, H2), T>, GpuTensor<(L2, B2, H2), T>),
-    )> for GpuLSTM<I, H, L, F, D>
+        GpuTensor<(A0, A1, X), T, E>,
+        (GpuTensor<(L2, B2, H2), T, E>, GpuTensor<(L2, B2, H2), T, E>),
+    )> for GpuLSTM<I, H, L, F, D, E>
 where
     I: Dim,
     H: Dim,
@@ -754,16 +787,17 @@ where
     L2: DimEq<D::States<L>>,
     B2: DimEq<F::Batch<A0, A1>>,
     H2: DimEq<H>,
-    T: Tape<f32>,
+    E: Float,
+    T: Tape<E>,
 {
     /// `(y, (h_n, c_n))`.
-    type Output = LstmOut<A0, A1, H, L, F, D, T>;
+    type Output = LstmOut<A0, A1, H, L, F, D, T, E>;
     #[allow(clippy::type_complexity)]
     fn try_forward(
         &self,
         (x, (h0, c0)): (
-            GpuTensor<(A0, A1, X), T>,
-            (GpuTensor<(L2, B2, H2), T>, GpuTensor<(L2, B2, H2), T>),
+            GpuTensor<(A0, A1, X), T, E>,
+            (GpuTensor<(L2, B2, H2), T, E>, GpuTensor<(L2, B2, H2), T, E>),
         ),
     ) -> Result<Self::Output> {
         let batch = F::batch(x.shape.0, x.shape.1).size();

@@ -6,13 +6,14 @@ use super::tensor::{GpuTensor, add_grad, gpu_tensor, split, take_grad, wants, wi
 use crate::autograd::{Gradients, NoTape, Tape};
 use crate::device::kernels::{self, UnaryOp};
 use crate::device::{GpuStorage, seq_kernels};
+use crate::dtype::Float;
 use crate::error::{Error, OrPanic, Result};
 use crate::shape::{HasAxis, Shape};
 use crate::tensor::Indices;
 
 /// The values along axis `I` and the indices they come from (`torch.max(x, dim)`).
-type WithIndices<S, T, const I: usize> = (
-    GpuTensor<<S as HasAxis<I>>::Reduced, T>,
+type WithIndices<S, T, E, const I: usize> = (
+    GpuTensor<<S as HasAxis<I>>::Reduced, T, E>,
     Indices<<S as HasAxis<I>>::Reduced>,
 );
 
@@ -24,7 +25,8 @@ pub(super) fn around(dims: &[usize], axis: usize) -> (usize, usize, usize) {
 }
 
 /// The ops along one axis that GPU tensors have, under the CPU tensor's method names (see
-/// those for the maths); in `use shaped::gpu::prelude::*`.
+/// those for the maths); in `use shaped::gpu::prelude::*`. `E` is the element type, f32 or
+/// f64 (on adapters with `SHADER_F64`).
 ///
 /// ```no_run
 /// use shaped::prelude::*;
@@ -37,42 +39,42 @@ pub(super) fn around(dims: &[usize], axis: usize) -> (usize, usize, usize) {
 /// assert_eq!(m.to_cpu()?.to_vec(), vec![9.0, 7.0]);
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
-pub trait GpuAxisOps<S: Shape, T: Tape<f32>>: Sized {
+pub trait GpuAxisOps<S: Shape, T: Tape<E>, E: Float = f32>: Sized {
     /// Softmax along axis `I` (`torch.softmax(x, dim=I)`).
-    fn softmax<const I: usize>(self) -> GpuTensor<S, T>
+    fn softmax<const I: usize>(self) -> GpuTensor<S, T, E>
     where
         S: HasAxis<I>;
     /// Sum along axis `I` (`x.sum(dim=I)`).
-    fn sum_dim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::Reduced, T>
+    fn sum_dim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::Reduced, T, E>
     where
         S: HasAxis<I>;
     /// [`sum_dim`](Self::sum_dim) keeping the axis with size 1 (`keepdim=True`).
-    fn sum_dim_keepdim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::KeepDim, T>
+    fn sum_dim_keepdim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::KeepDim, T, E>
     where
         S: HasAxis<I>;
     /// Mean along axis `I` (NaN over an empty axis, as PyTorch).
-    fn mean_dim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::Reduced, T>
+    fn mean_dim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::Reduced, T, E>
     where
         S: HasAxis<I>;
     /// [`mean_dim`](Self::mean_dim) keeping the axis with size 1.
-    fn mean_dim_keepdim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::KeepDim, T>
+    fn mean_dim_keepdim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::KeepDim, T, E>
     where
         S: HasAxis<I>;
     /// Maximum along axis `I`; the gradient goes to the first maximum (a NaN wins), as
     /// PyTorch's `max(dim)`. Panics on an empty axis, as the CPU method.
-    fn max_dim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::Reduced, T>
+    fn max_dim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::Reduced, T, E>
     where
         S: HasAxis<I>;
     /// [`max_dim`](Self::max_dim) keeping the axis with size 1.
-    fn max_dim_keepdim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::KeepDim, T>
+    fn max_dim_keepdim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::KeepDim, T, E>
     where
         S: HasAxis<I>;
     /// Minimum along axis `I` (see [`max_dim`](Self::max_dim)).
-    fn min_dim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::Reduced, T>
+    fn min_dim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::Reduced, T, E>
     where
         S: HasAxis<I>;
     /// [`min_dim`](Self::min_dim) keeping the axis with size 1.
-    fn min_dim_keepdim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::KeepDim, T>
+    fn min_dim_keepdim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::KeepDim, T, E>
     where
         S: HasAxis<I>;
     /// Maximum along axis `I` with the index of the first maximum (`torch.max(x, dim)`), the
@@ -81,7 +83,7 @@ pub trait GpuAxisOps<S: Shape, T: Tape<f32>>: Sized {
     /// Panics on an empty axis or a failed read-back
     /// ([`try_max_dim_with_indices`](Self::try_max_dim_with_indices) returns the `Err`).
     #[track_caller]
-    fn max_dim_with_indices<const I: usize>(self) -> WithIndices<S, T, I>
+    fn max_dim_with_indices<const I: usize>(self) -> WithIndices<S, T, E, I>
     where
         S: HasAxis<I>,
     {
@@ -89,13 +91,13 @@ pub trait GpuAxisOps<S: Shape, T: Tape<f32>>: Sized {
     }
     /// [`max_dim_with_indices`](Self::max_dim_with_indices) with an `Err` for an empty axis
     /// or a failed read-back.
-    fn try_max_dim_with_indices<const I: usize>(self) -> Result<WithIndices<S, T, I>>
+    fn try_max_dim_with_indices<const I: usize>(self) -> Result<WithIndices<S, T, E, I>>
     where
         S: HasAxis<I>;
     /// Minimum along axis `I` with the index of the first minimum (see
     /// [`max_dim_with_indices`](Self::max_dim_with_indices)).
     #[track_caller]
-    fn min_dim_with_indices<const I: usize>(self) -> WithIndices<S, T, I>
+    fn min_dim_with_indices<const I: usize>(self) -> WithIndices<S, T, E, I>
     where
         S: HasAxis<I>,
     {
@@ -103,7 +105,7 @@ pub trait GpuAxisOps<S: Shape, T: Tape<f32>>: Sized {
     }
     /// [`min_dim_with_indices`](Self::min_dim_with_indices) with an `Err` for an empty axis
     /// or a failed read-back.
-    fn try_min_dim_with_indices<const I: usize>(self) -> Result<WithIndices<S, T, I>>
+    fn try_min_dim_with_indices<const I: usize>(self) -> Result<WithIndices<S, T, E, I>>
     where
         S: HasAxis<I>;
     /// Index of the first maximum along axis `I` (no gradient), read back to main memory
@@ -135,20 +137,20 @@ pub trait GpuAxisOps<S: Shape, T: Tape<f32>>: Sized {
 }
 
 /// Sum along `axis` times `scale` into `out`; the backward spreads the gradient back.
-pub(super) fn sum_axis<S: Shape, SO: Shape, T: Tape<f32>>(
-    x: GpuTensor<S, T>,
+pub(super) fn sum_axis<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
+    x: GpuTensor<S, T, E>,
     axis: usize,
     out: SO,
     mean: bool,
-) -> GpuTensor<SO, T> {
+) -> GpuTensor<SO, T, E> {
     let (x, mut tape) = split(x);
     let dims = x.shape.dims().to_vec();
     let (outer, n, inner) = around(&dims, axis);
     // An empty axis's mean is NaN, as in PyTorch.
     let scale = match (mean, n) {
-        (false, _) => 1.0,
-        (true, 0) => f32::NAN,
-        (true, n) => 1.0 / n as f32,
+        (false, _) => E::ONE,
+        (true, 0) => E::from_f64(f64::NAN),
+        (true, n) => E::ONE / E::from_usize(n),
     };
     let y = kernels::reduce_axis(&x.data, outer, n, inner, false, scale);
     let result = gpu_tensor(out, y, NoTape);
@@ -156,13 +158,13 @@ pub(super) fn sum_axis<S: Shape, SO: Shape, T: Tape<f32>>(
         let (x_id, out_id) = (x.id, result.id);
         tape.record(
             out_id,
-            Box::new(move |g: &mut Gradients<f32>| {
+            Box::new(move |g: &mut Gradients<E>| {
                 let Some(gy) = take_grad(g, out_id) else {
                     return;
                 };
                 let spread =
                     kernels::strided_copy(&gy, &[inner, 0, 1], &[outer, n, inner]).expect("rank 3");
-                let spread = if scale == 1.0 {
+                let spread = if scale == E::ONE {
                     spread
                 } else {
                     kernels::unary(UnaryOp::Scale, &spread, scale)
@@ -182,12 +184,12 @@ fn empty_axis(op: &'static str, dims: &[usize], axis: usize) -> Error {
 }
 
 /// Max (or min) along `axis` into `out`, the gradient to the first extreme element.
-fn extreme_axis<S: Shape, SO: Shape, T: Tape<f32>>(
-    x: GpuTensor<S, T>,
+fn extreme_axis<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
+    x: GpuTensor<S, T, E>,
     axis: usize,
     out: SO,
     min: bool,
-) -> Result<(GpuTensor<SO, T>, GpuStorage<f32>)> {
+) -> Result<(GpuTensor<SO, T, E>, GpuStorage<f32>)> {
     let (x, mut tape) = split(x);
     let dims = x.shape.dims().to_vec();
     let (outer, n, inner) = around(&dims, axis);
@@ -201,7 +203,7 @@ fn extreme_axis<S: Shape, SO: Shape, T: Tape<f32>>(
         let (x_id, out_id, idx) = (x.id, result.id, idx.clone());
         tape.record(
             out_id,
-            Box::new(move |g: &mut Gradients<f32>| {
+            Box::new(move |g: &mut Gradients<E>| {
                 let Some(gy) = take_grad(g, out_id) else {
                     return;
                 };
@@ -217,20 +219,20 @@ fn extreme_axis<S: Shape, SO: Shape, T: Tape<f32>>(
 }
 
 /// [`extreme_axis`] with its indices read back (`max_dim_with_indices`).
-fn extreme_axis_with_indices<S: Shape, SO: Shape, T: Tape<f32>>(
-    x: GpuTensor<S, T>,
+fn extreme_axis_with_indices<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
+    x: GpuTensor<S, T, E>,
     axis: usize,
     out: SO,
     min: bool,
-) -> Result<(GpuTensor<SO, T>, Indices<SO>)> {
+) -> Result<(GpuTensor<SO, T, E>, Indices<SO>)> {
     let (y, idx) = extreme_axis(x, axis, out, min)?;
     let idx = seq_kernels::download_u32(&idx)?;
     let idx = Indices::from_parts(out, idx.into_iter().map(|i| i as usize).collect());
     Ok((y, idx))
 }
 
-fn arg_extreme_indices<SO: Shape>(
-    data: &GpuStorage<f32>,
+fn arg_extreme_indices<SO: Shape, E: Float>(
+    data: &GpuStorage<E>,
     dims: &[usize],
     axis: usize,
     out: SO,
@@ -249,8 +251,8 @@ fn arg_extreme_indices<SO: Shape>(
     ))
 }
 
-impl<S: Shape, T: Tape<f32>> GpuAxisOps<S, T> for GpuTensor<S, T> {
-    fn softmax<const I: usize>(self) -> GpuTensor<S, T>
+impl<S: Shape, E: Float, T: Tape<E>> GpuAxisOps<S, T, E> for GpuTensor<S, T, E> {
+    fn softmax<const I: usize>(self) -> GpuTensor<S, T, E>
     where
         S: HasAxis<I>,
     {
@@ -262,7 +264,7 @@ impl<S: Shape, T: Tape<f32>> GpuAxisOps<S, T> for GpuTensor<S, T> {
             let (x_id, out_id) = (x.id, out.id);
             tape.record(
                 out_id,
-                Box::new(move |g: &mut Gradients<f32>| {
+                Box::new(move |g: &mut Gradients<E>| {
                     let Some(gy) = take_grad(g, out_id) else {
                         return;
                     };
@@ -276,28 +278,28 @@ impl<S: Shape, T: Tape<f32>> GpuAxisOps<S, T> for GpuTensor<S, T> {
         }
         with_tape(out, tape)
     }
-    fn sum_dim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::Reduced, T>
+    fn sum_dim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::Reduced, T, E>
     where
         S: HasAxis<I>,
     {
         let out = self.shape.reduced();
         sum_axis(self, I, out, false)
     }
-    fn sum_dim_keepdim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::KeepDim, T>
+    fn sum_dim_keepdim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::KeepDim, T, E>
     where
         S: HasAxis<I>,
     {
         let out = self.shape.keepdim();
         sum_axis(self, I, out, false)
     }
-    fn mean_dim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::Reduced, T>
+    fn mean_dim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::Reduced, T, E>
     where
         S: HasAxis<I>,
     {
         let out = self.shape.reduced();
         sum_axis(self, I, out, true)
     }
-    fn mean_dim_keepdim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::KeepDim, T>
+    fn mean_dim_keepdim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::KeepDim, T, E>
     where
         S: HasAxis<I>,
     {
@@ -305,7 +307,7 @@ impl<S: Shape, T: Tape<f32>> GpuAxisOps<S, T> for GpuTensor<S, T> {
         sum_axis(self, I, out, true)
     }
     #[track_caller]
-    fn max_dim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::Reduced, T>
+    fn max_dim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::Reduced, T, E>
     where
         S: HasAxis<I>,
     {
@@ -313,7 +315,7 @@ impl<S: Shape, T: Tape<f32>> GpuAxisOps<S, T> for GpuTensor<S, T> {
         extreme_axis(self, I, out, false).or_panic().0
     }
     #[track_caller]
-    fn max_dim_keepdim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::KeepDim, T>
+    fn max_dim_keepdim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::KeepDim, T, E>
     where
         S: HasAxis<I>,
     {
@@ -321,7 +323,7 @@ impl<S: Shape, T: Tape<f32>> GpuAxisOps<S, T> for GpuTensor<S, T> {
         extreme_axis(self, I, out, false).or_panic().0
     }
     #[track_caller]
-    fn min_dim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::Reduced, T>
+    fn min_dim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::Reduced, T, E>
     where
         S: HasAxis<I>,
     {
@@ -329,21 +331,21 @@ impl<S: Shape, T: Tape<f32>> GpuAxisOps<S, T> for GpuTensor<S, T> {
         extreme_axis(self, I, out, true).or_panic().0
     }
     #[track_caller]
-    fn min_dim_keepdim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::KeepDim, T>
+    fn min_dim_keepdim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::KeepDim, T, E>
     where
         S: HasAxis<I>,
     {
         let out = self.shape.keepdim();
         extreme_axis(self, I, out, true).or_panic().0
     }
-    fn try_max_dim_with_indices<const I: usize>(self) -> Result<WithIndices<S, T, I>>
+    fn try_max_dim_with_indices<const I: usize>(self) -> Result<WithIndices<S, T, E, I>>
     where
         S: HasAxis<I>,
     {
         let out = self.shape.reduced();
         extreme_axis_with_indices(self, I, out, false)
     }
-    fn try_min_dim_with_indices<const I: usize>(self) -> Result<WithIndices<S, T, I>>
+    fn try_min_dim_with_indices<const I: usize>(self) -> Result<WithIndices<S, T, E, I>>
     where
         S: HasAxis<I>,
     {

@@ -11,14 +11,14 @@ use crate::device::GpuStorage;
 use crate::device::kernels::{self, BinaryOp};
 use crate::device::loss_kernels::{self, Term};
 use crate::device::seq_kernels;
+use crate::dtype::Float;
 use crate::error::{Error, OrPanic};
 use crate::shape::{DynShape, HasAxis, Shape};
 use crate::tensor::Tensor;
 
 /// Variance, standard deviation, `logsumexp`, `max`/`min` of everything and `cumsum` of GPU
-/// tensors, under the CPU
-/// tensor's method names and with its maths (see [`Tensor::var_dim`] and the others); in
-/// `use shaped::gpu::prelude::*`.
+/// tensors of f32 or f64 (`E`), under the CPU tensor's method names and with its maths (see
+/// [`Tensor::var_dim`] and the others); in `use shaped::gpu::prelude::*`.
 ///
 /// ```no_run
 /// use shaped::prelude::*;
@@ -31,59 +31,59 @@ use crate::tensor::Tensor;
 /// assert!((lse - 8.1517).abs() < 1e-3);
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
-pub trait GpuReductions<S: Shape, T: Tape<f32>>: Sized {
+pub trait GpuReductions<S: Shape, T: Tape<E>, E: Float = f32>: Sized {
     /// Unbiased variance of every element (`correction=1`, PyTorch's default).
-    fn var(self) -> GpuTensor<(), T>;
+    fn var(self) -> GpuTensor<(), T, E>;
     /// Unbiased standard deviation of every element.
-    fn std(self) -> GpuTensor<(), T>;
+    fn std(self) -> GpuTensor<(), T, E>;
     /// `log(sum(exp(x)))` over every element, stable for large magnitudes.
-    fn logsumexp(self) -> GpuTensor<(), T>;
+    fn logsumexp(self) -> GpuTensor<(), T, E>;
     /// Largest element, as a scalar; as PyTorch's `max()` (and the CPU's), the gradient is
     /// shared evenly by every element equal to the result (every NaN when the result is NaN).
     /// Panics on an empty tensor.
-    fn max(self) -> GpuTensor<(), T>;
+    fn max(self) -> GpuTensor<(), T, E>;
     /// Smallest element, as a scalar; the gradient is shared like [`max`](Self::max)'s.
-    fn min(self) -> GpuTensor<(), T>;
+    fn min(self) -> GpuTensor<(), T, E>;
     /// Unbiased variance along axis `I`.
-    fn var_dim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::Reduced, T>
+    fn var_dim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::Reduced, T, E>
     where
         S: HasAxis<I>;
     /// [`var_dim`](Self::var_dim) keeping the axis with size 1 (`keepdim=True`).
-    fn var_dim_keepdim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::KeepDim, T>
+    fn var_dim_keepdim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::KeepDim, T, E>
     where
         S: HasAxis<I>;
     /// Variance along axis `I` with an explicit Bessel correction (0 = biased).
     fn var_dim_correction<const I: usize>(
         self,
         correction: usize,
-    ) -> GpuTensor<<S as HasAxis<I>>::Reduced, T>
+    ) -> GpuTensor<<S as HasAxis<I>>::Reduced, T, E>
     where
         S: HasAxis<I>;
     /// Unbiased standard deviation along axis `I`.
-    fn std_dim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::Reduced, T>
+    fn std_dim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::Reduced, T, E>
     where
         S: HasAxis<I>;
     /// [`std_dim`](Self::std_dim) keeping the axis with size 1.
-    fn std_dim_keepdim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::KeepDim, T>
+    fn std_dim_keepdim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::KeepDim, T, E>
     where
         S: HasAxis<I>;
     /// `log(sum(exp(x)))` along axis `I`, shifted by the maximum so that no exp overflows.
-    fn logsumexp_dim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::Reduced, T>
+    fn logsumexp_dim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::Reduced, T, E>
     where
         S: HasAxis<I>;
     /// [`logsumexp_dim`](Self::logsumexp_dim) keeping the axis with size 1.
-    fn logsumexp_dim_keepdim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::KeepDim, T>
+    fn logsumexp_dim_keepdim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::KeepDim, T, E>
     where
         S: HasAxis<I>;
     /// The inclusive running sum along axis `I` (`torch.cumsum(x, dim=I)`); the shape is
     /// kept.
-    fn cumsum<const I: usize>(self) -> GpuTensor<S, T>
+    fn cumsum<const I: usize>(self) -> GpuTensor<S, T, E>
     where
         S: HasAxis<I>;
 }
 
 /// The same buffer as a rank-1 tensor (same id: gradients are flat buffers).
-fn flat<S: Shape, T>(x: GpuTensor<S, T>) -> GpuTensor<(usize,), T> {
+fn flat<S: Shape, E: Float, T>(x: GpuTensor<S, T, E>) -> GpuTensor<(usize,), T, E> {
     let n = x.shape.numel();
     Tensor {
         shape: (n,),
@@ -95,27 +95,27 @@ fn flat<S: Shape, T>(x: GpuTensor<S, T>) -> GpuTensor<(usize,), T> {
 
 /// Variance along `axis` with Bessel's `correction`: the CPU's composition, mean, centre,
 /// square, sum, scale.
-fn var_axis<S: Shape, SO: Shape, T: Tape<f32>>(
-    x: GpuTensor<S, T>,
+fn var_axis<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
+    x: GpuTensor<S, T, E>,
     axis: usize,
     correction: usize,
     out: SO,
-) -> GpuTensor<SO, T> {
+) -> GpuTensor<SO, T, E> {
     let dims = x.shape.dims();
     let n = dims[axis];
     let mean = sum_axis(x.clone(), axis, DynShape(dims.with(axis, 1)), true);
     let centered = binary_op(x, mean, DynShape(dims), BinaryOp::Sub).expect("rank of a shape");
-    let denom = n.saturating_sub(correction) as f32;
-    sum_axis(centered.square(), axis, out, false) * (1.0 / denom)
+    let denom = E::from_usize(n.saturating_sub(correction));
+    sum_axis(centered.square(), axis, out, false) * (E::ONE / denom)
 }
 
 /// `ln(sum(exp(x)))` along `axis`, shifted by the detached maximum (0 where it is not
 /// finite, which would turn `x - max` into NaN), as the CPU computes it.
-fn logsumexp_axis<S: Shape, SO: Shape, T: Tape<f32>>(
-    x: GpuTensor<S, T>,
+fn logsumexp_axis<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
+    x: GpuTensor<S, T, E>,
     axis: usize,
     out: SO,
-) -> GpuTensor<SO, T> {
+) -> GpuTensor<SO, T, E> {
     let dims = x.shape.dims();
     let (outer, n, inner) = around(&dims, axis);
     let (max, _) = seq_kernels::arg_extreme(&x.data, outer, n, inner, false);
@@ -131,7 +131,10 @@ fn logsumexp_axis<S: Shape, SO: Shape, T: Tape<f32>>(
 /// results with the tail that does not fill a line), a NaN winning; the gradient shared
 /// evenly by the elements equal to it.
 #[track_caller]
-fn extreme_all<S: Shape, T: Tape<f32>>(x: GpuTensor<S, T>, min: bool) -> GpuTensor<(), T> {
+fn extreme_all<S: Shape, E: Float, T: Tape<E>>(
+    x: GpuTensor<S, T, E>,
+    min: bool,
+) -> GpuTensor<(), T, E> {
     let (x, mut tape) = split(x);
     let n = x.shape.numel();
     if n == 0 {
@@ -144,7 +147,7 @@ fn extreme_all<S: Shape, T: Tape<f32>>(x: GpuTensor<S, T>, min: bool) -> GpuTens
     }
     let line = 1024.max((n as f64).sqrt().ceil() as usize);
     let (rows, tail) = (n / line, n % line);
-    let partial = x.data.device.alloc(rows + tail);
+    let partial = x.data.device.alloc_as::<E>(rows + tail);
     if rows > 0 {
         let (firsts, _) = seq_kernels::arg_extreme(&x.data, rows, line, 1, min);
         seq_kernels::copy_into(&firsts, 0, &partial, 0, rows);
@@ -156,13 +159,13 @@ fn extreme_all<S: Shape, T: Tape<f32>>(x: GpuTensor<S, T>, min: bool) -> GpuTens
         let (x_id, out_id, xd) = (x.id, out.id, x.data);
         tape.record(
             out_id,
-            Box::new(move |g: &mut Gradients<f32>| {
+            Box::new(move |g: &mut Gradients<E>| {
                 let Some(gy) = take_grad(g, out_id) else {
                     return;
                 };
                 let ties = loss_kernels::term(Term::Ties, &xd, &y, &xd);
-                let count = kernels::reduce_axis(&ties, 1, n, 1, false, 1.0);
-                let bin = |op, a: &GpuStorage<f32>, ad: &[usize], b: &GpuStorage<f32>| {
+                let count = kernels::reduce_axis(&ties, 1, n, 1, false, E::ONE);
+                let bin = |op, a: &GpuStorage<E>, ad: &[usize], b: &GpuStorage<E>| {
                     kernels::binary(op, a, ad, b, &[1], &[n]).expect("rank 1")
                 };
                 let share = bin(BinaryOp::Mul, &ties, &[n], &gy);
@@ -173,7 +176,10 @@ fn extreme_all<S: Shape, T: Tape<f32>>(x: GpuTensor<S, T>, min: bool) -> GpuTens
     with_tape(out, tape)
 }
 
-fn cumsum_axis<S: Shape, T: Tape<f32>>(x: GpuTensor<S, T>, axis: usize) -> GpuTensor<S, T> {
+fn cumsum_axis<S: Shape, E: Float, T: Tape<E>>(
+    x: GpuTensor<S, T, E>,
+    axis: usize,
+) -> GpuTensor<S, T, E> {
     let (x, mut tape) = split(x);
     let lines = around(&x.shape.dims(), axis);
     let y = loss_kernels::scan(&x.data, lines, false);
@@ -182,7 +188,7 @@ fn cumsum_axis<S: Shape, T: Tape<f32>>(x: GpuTensor<S, T>, axis: usize) -> GpuTe
         let (x_id, out_id) = (x.id, out.id);
         tape.record(
             out_id,
-            Box::new(move |g: &mut Gradients<f32>| {
+            Box::new(move |g: &mut Gradients<E>| {
                 let Some(gy) = take_grad(g, out_id) else {
                     return;
                 };
@@ -193,33 +199,33 @@ fn cumsum_axis<S: Shape, T: Tape<f32>>(x: GpuTensor<S, T>, axis: usize) -> GpuTe
     with_tape(out, tape)
 }
 
-impl<S: Shape, T: Tape<f32>> GpuReductions<S, T> for GpuTensor<S, T> {
-    fn var(self) -> GpuTensor<(), T> {
+impl<S: Shape, E: Float, T: Tape<E>> GpuReductions<S, T, E> for GpuTensor<S, T, E> {
+    fn var(self) -> GpuTensor<(), T, E> {
         var_axis(flat(self), 0, 1, ())
     }
-    fn std(self) -> GpuTensor<(), T> {
+    fn std(self) -> GpuTensor<(), T, E> {
         use super::activations::GpuActivations;
         var_axis(flat(self), 0, 1, ()).sqrt()
     }
-    fn logsumexp(self) -> GpuTensor<(), T> {
+    fn logsumexp(self) -> GpuTensor<(), T, E> {
         logsumexp_axis(flat(self), 0, ())
     }
     #[track_caller]
-    fn max(self) -> GpuTensor<(), T> {
+    fn max(self) -> GpuTensor<(), T, E> {
         extreme_all(self, false)
     }
     #[track_caller]
-    fn min(self) -> GpuTensor<(), T> {
+    fn min(self) -> GpuTensor<(), T, E> {
         extreme_all(self, true)
     }
-    fn var_dim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::Reduced, T>
+    fn var_dim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::Reduced, T, E>
     where
         S: HasAxis<I>,
     {
         let out = self.shape.reduced();
         var_axis(self, I, 1, out)
     }
-    fn var_dim_keepdim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::KeepDim, T>
+    fn var_dim_keepdim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::KeepDim, T, E>
     where
         S: HasAxis<I>,
     {
@@ -229,42 +235,42 @@ impl<S: Shape, T: Tape<f32>> GpuReductions<S, T> for GpuTensor<S, T> {
     fn var_dim_correction<const I: usize>(
         self,
         correction: usize,
-    ) -> GpuTensor<<S as HasAxis<I>>::Reduced, T>
+    ) -> GpuTensor<<S as HasAxis<I>>::Reduced, T, E>
     where
         S: HasAxis<I>,
     {
         let out = self.shape.reduced();
         var_axis(self, I, correction, out)
     }
-    fn std_dim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::Reduced, T>
+    fn std_dim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::Reduced, T, E>
     where
         S: HasAxis<I>,
     {
         use super::activations::GpuActivations;
         self.var_dim::<I>().sqrt()
     }
-    fn std_dim_keepdim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::KeepDim, T>
+    fn std_dim_keepdim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::KeepDim, T, E>
     where
         S: HasAxis<I>,
     {
         use super::activations::GpuActivations;
         self.var_dim_keepdim::<I>().sqrt()
     }
-    fn logsumexp_dim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::Reduced, T>
+    fn logsumexp_dim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::Reduced, T, E>
     where
         S: HasAxis<I>,
     {
         let out = self.shape.reduced();
         logsumexp_axis(self, I, out)
     }
-    fn logsumexp_dim_keepdim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::KeepDim, T>
+    fn logsumexp_dim_keepdim<const I: usize>(self) -> GpuTensor<<S as HasAxis<I>>::KeepDim, T, E>
     where
         S: HasAxis<I>,
     {
         let out = self.shape.keepdim();
         logsumexp_axis(self, I, out)
     }
-    fn cumsum<const I: usize>(self) -> GpuTensor<S, T>
+    fn cumsum<const I: usize>(self) -> GpuTensor<S, T, E>
     where
         S: HasAxis<I>,
     {

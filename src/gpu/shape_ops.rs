@@ -4,6 +4,7 @@
 use super::tensor::{GpuTensor, add_grad, gpu_tensor, split, take_grad, wants, with_tape};
 use crate::autograd::{Gradients, Merge, NoTape, Tape};
 use crate::device::{kernels, seq_kernels};
+use crate::dtype::Float;
 use crate::error::{Error, OrPanic, Result};
 use crate::shape::{
     ConcatShape, Const, ConstShape, Dim, Flatten, FlattenAll, InsertAxis, PermuteShape, Shape,
@@ -11,14 +12,17 @@ use crate::shape::{
 };
 
 /// The same buffer under another shape of as many elements; the gradient passes back as is.
-fn view<S: Shape, S2: Shape, T: Tape<f32>>(x: GpuTensor<S, T>, out: S2) -> GpuTensor<S2, T> {
+fn view<S: Shape, S2: Shape, E: Float, T: Tape<E>>(
+    x: GpuTensor<S, T, E>,
+    out: S2,
+) -> GpuTensor<S2, T, E> {
     let (x, mut tape) = split(x);
     let result = gpu_tensor(out, x.data, NoTape);
     if wants(&tape, x.id) {
         let (x_id, out_id) = (x.id, result.id);
         tape.record(
             out_id,
-            Box::new(move |g: &mut Gradients<f32>| {
+            Box::new(move |g: &mut Gradients<E>| {
                 if let Some(gy) = take_grad(g, out_id) {
                     add_grad(g, x_id, gy);
                 }
@@ -29,11 +33,11 @@ fn view<S: Shape, S2: Shape, T: Tape<f32>>(x: GpuTensor<S, T>, out: S2) -> GpuTe
 }
 
 /// `x` with its axes reordered (output axis `k` is input axis `perm[k]`), as a copy.
-pub(crate) fn permute_gpu<S: Shape, SO: Shape, T: Tape<f32>>(
-    x: GpuTensor<S, T>,
+pub(crate) fn permute_gpu<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
+    x: GpuTensor<S, T, E>,
     out: SO,
     perm: &[usize],
-) -> GpuTensor<SO, T> {
+) -> GpuTensor<SO, T, E> {
     let (x, mut tape) = split(x);
     let dims = x.shape.dims().to_vec();
     let strides = kernels::strides(&dims);
@@ -51,7 +55,7 @@ pub(crate) fn permute_gpu<S: Shape, SO: Shape, T: Tape<f32>>(
         }
         tape.record(
             out_id,
-            Box::new(move |g: &mut Gradients<f32>| {
+            Box::new(move |g: &mut Gradients<E>| {
                 let Some(gy) = take_grad(g, out_id) else {
                     return;
                 };
@@ -65,7 +69,7 @@ pub(crate) fn permute_gpu<S: Shape, SO: Shape, T: Tape<f32>>(
 
 /// The shape ops GPU tensors have, under the CPU tensor's method names (see those); in
 /// `use shaped::gpu::prelude::*`. `permute::<..>()` with the axes spelled out is a method of
-/// GPU tensors of rank 2 to 6 too, as on the CPU.
+/// GPU tensors of rank 2 to 6 too, as on the CPU. `E` is the element type, f32 or f64.
 ///
 /// ```no_run
 /// use shaped::prelude::*;
@@ -80,57 +84,57 @@ pub(crate) fn permute_gpu<S: Shape, SO: Shape, T: Tape<f32>>(
 /// assert_eq!(c.to_cpu()?.dims().as_slice(), &[4, 3]);
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
-pub trait GpuShapeOps<S: Shape, T: Tape<f32>>: Sized {
+pub trait GpuShapeOps<S: Shape, T: Tape<E>, E: Float = f32>: Sized {
     /// The same elements under another static shape of as many elements (`torch.reshape`,
     /// checked when the code is built); the buffer is shared.
-    fn reshape<S2: ConstShape>(self) -> GpuTensor<S2, T>
+    fn reshape<S2: ConstShape>(self) -> GpuTensor<S2, T, E>
     where
         S: ConstShape;
     /// [`reshape`](Self::reshape) into a shape given at run time; panics when the element
     /// counts differ ([`try_reshape_dyn`](Self::try_reshape_dyn) returns an `Err`).
     #[track_caller]
-    fn reshape_dyn<S2: Shape>(self, shape: S2) -> GpuTensor<S2, T> {
+    fn reshape_dyn<S2: Shape>(self, shape: S2) -> GpuTensor<S2, T, E> {
         self.try_reshape_dyn(shape).or_panic()
     }
     /// [`reshape_dyn`](Self::reshape_dyn) with an error naming both shapes.
-    fn try_reshape_dyn<S2: Shape>(self, shape: S2) -> Result<GpuTensor<S2, T>>;
+    fn try_reshape_dyn<S2: Shape>(self, shape: S2) -> Result<GpuTensor<S2, T, E>>;
     /// Merges every dimension after the first into one (`torch.flatten(x, 1)`); free.
-    fn flatten(self) -> GpuTensor<<S as Flatten>::Output, T>
+    fn flatten(self) -> GpuTensor<<S as Flatten>::Output, T, E>
     where
         S: Flatten;
     /// Merges every dimension into one (`torch.flatten(x)`); free.
-    fn flatten_all(self) -> GpuTensor<<S as FlattenAll>::Output, T>
+    fn flatten_all(self) -> GpuTensor<<S as FlattenAll>::Output, T, E>
     where
         S: FlattenAll;
     /// Inserts an axis of size 1 before position `I` (`torch.unsqueeze`); free.
-    fn unsqueeze<const I: usize>(self) -> GpuTensor<<S as InsertAxis<I>>::Output<Const<1>>, T>
+    fn unsqueeze<const I: usize>(self) -> GpuTensor<<S as InsertAxis<I>>::Output<Const<1>>, T, E>
     where
         S: InsertAxis<I>;
     /// Removes axis `I`, which must be `Const<1>` (`torch.squeeze(x, I)`); free.
-    fn squeeze<const I: usize>(self) -> GpuTensor<<S as SqueezeShape<I>>::Output, T>
+    fn squeeze<const I: usize>(self) -> GpuTensor<<S as SqueezeShape<I>>::Output, T, E>
     where
         S: SqueezeShape<I>;
     /// Swaps axes `I` and `J` (`torch.transpose`), as a contiguous copy.
     fn transpose<const I: usize, const J: usize>(
         self,
-    ) -> GpuTensor<<S as TransposeShape<I, J>>::Output, T>
+    ) -> GpuTensor<<S as TransposeShape<I, J>>::Output, T, E>
     where
         S: TransposeShape<I, J>;
     /// Reorders the axes by an axis-order type such as [`Axes3<2, 0, 1>`](crate::shape::Axes3).
-    fn permute_axes<Ax>(self) -> GpuTensor<<S as PermuteShape<Ax>>::Output, T>
+    fn permute_axes<Ax>(self) -> GpuTensor<<S as PermuteShape<Ax>>::Output, T, E>
     where
         S: PermuteShape<Ax>;
     /// Joins `self` and `rhs` along axis `I` (`torch.cat([self, rhs], I)`); the other axes
     /// must match (a compile error for static sizes, else a panic: see
     /// [`try_concat`](Self::try_concat)).
     #[track_caller]
-    fn concat<const I: usize, SR: Shape, TR: Tape<f32>>(
+    fn concat<const I: usize, SR: Shape, TR: Tape<E>>(
         self,
-        rhs: GpuTensor<SR, TR>,
-    ) -> GpuTensor<<S as ConcatShape<SR, I>>::Output, <T as Merge<f32, TR>>::Output>
+        rhs: GpuTensor<SR, TR, E>,
+    ) -> GpuTensor<<S as ConcatShape<SR, I>>::Output, <T as Merge<E, TR>>::Output, E>
     where
         S: ConcatShape<SR, I>,
-        T: Merge<f32, TR>,
+        T: Merge<E, TR>,
     {
         let () = <S as ConcatShape<SR, I>>::CHECK;
         self.try_concat::<I, SR, TR>(rhs).or_panic()
@@ -138,17 +142,17 @@ pub trait GpuShapeOps<S: Shape, T: Tape<f32>>: Sized {
     /// [`concat`](Self::concat) with an error naming both shapes when run-time dimensions
     /// off the axis differ.
     #[allow(clippy::type_complexity)]
-    fn try_concat<const I: usize, SR: Shape, TR: Tape<f32>>(
+    fn try_concat<const I: usize, SR: Shape, TR: Tape<E>>(
         self,
-        rhs: GpuTensor<SR, TR>,
-    ) -> Result<GpuTensor<<S as ConcatShape<SR, I>>::Output, <T as Merge<f32, TR>>::Output>>
+        rhs: GpuTensor<SR, TR, E>,
+    ) -> Result<GpuTensor<<S as ConcatShape<SR, I>>::Output, <T as Merge<E, TR>>::Output, E>>
     where
         S: ConcatShape<SR, I>,
-        T: Merge<f32, TR>;
+        T: Merge<E, TR>;
 }
 
-impl<S: Shape, T: Tape<f32>> GpuShapeOps<S, T> for GpuTensor<S, T> {
-    fn reshape<S2: ConstShape>(self) -> GpuTensor<S2, T>
+impl<S: Shape, E: Float, T: Tape<E>> GpuShapeOps<S, T, E> for GpuTensor<S, T, E> {
+    fn reshape<S2: ConstShape>(self) -> GpuTensor<S2, T, E>
     where
         S: ConstShape,
     {
@@ -160,7 +164,7 @@ impl<S: Shape, T: Tape<f32>> GpuShapeOps<S, T> for GpuTensor<S, T> {
         };
         view(self, S2::default())
     }
-    fn try_reshape_dyn<S2: Shape>(self, shape: S2) -> Result<GpuTensor<S2, T>> {
+    fn try_reshape_dyn<S2: Shape>(self, shape: S2) -> Result<GpuTensor<S2, T, E>> {
         let numel = shape.try_numel("reshape")?;
         if numel != self.shape.numel() {
             return Err(Error::shape(
@@ -176,28 +180,28 @@ impl<S: Shape, T: Tape<f32>> GpuShapeOps<S, T> for GpuTensor<S, T> {
         }
         Ok(view(self, shape))
     }
-    fn flatten(self) -> GpuTensor<<S as Flatten>::Output, T>
+    fn flatten(self) -> GpuTensor<<S as Flatten>::Output, T, E>
     where
         S: Flatten,
     {
         let out = self.shape.flatten_shape();
         view(self, out)
     }
-    fn flatten_all(self) -> GpuTensor<<S as FlattenAll>::Output, T>
+    fn flatten_all(self) -> GpuTensor<<S as FlattenAll>::Output, T, E>
     where
         S: FlattenAll,
     {
         let out = self.shape.flatten_all_shape();
         view(self, out)
     }
-    fn unsqueeze<const I: usize>(self) -> GpuTensor<<S as InsertAxis<I>>::Output<Const<1>>, T>
+    fn unsqueeze<const I: usize>(self) -> GpuTensor<<S as InsertAxis<I>>::Output<Const<1>>, T, E>
     where
         S: InsertAxis<I>,
     {
         let out = self.shape.insert_axis(Const::<1>);
         view(self, out)
     }
-    fn squeeze<const I: usize>(self) -> GpuTensor<<S as SqueezeShape<I>>::Output, T>
+    fn squeeze<const I: usize>(self) -> GpuTensor<<S as SqueezeShape<I>>::Output, T, E>
     where
         S: SqueezeShape<I>,
     {
@@ -206,7 +210,7 @@ impl<S: Shape, T: Tape<f32>> GpuShapeOps<S, T> for GpuTensor<S, T> {
     }
     fn transpose<const I: usize, const J: usize>(
         self,
-    ) -> GpuTensor<<S as TransposeShape<I, J>>::Output, T>
+    ) -> GpuTensor<<S as TransposeShape<I, J>>::Output, T, E>
     where
         S: TransposeShape<I, J>,
     {
@@ -216,20 +220,20 @@ impl<S: Shape, T: Tape<f32>> GpuShapeOps<S, T> for GpuTensor<S, T> {
         let rank = self.shape.dims().rank();
         permute_gpu(self, out, &perm[..rank])
     }
-    fn permute_axes<Ax>(self) -> GpuTensor<<S as PermuteShape<Ax>>::Output, T>
+    fn permute_axes<Ax>(self) -> GpuTensor<<S as PermuteShape<Ax>>::Output, T, E>
     where
         S: PermuteShape<Ax>,
     {
         let out = self.shape.permute_shape();
         permute_gpu(self, out, <S as PermuteShape<Ax>>::PERM)
     }
-    fn try_concat<const I: usize, SR: Shape, TR: Tape<f32>>(
+    fn try_concat<const I: usize, SR: Shape, TR: Tape<E>>(
         self,
-        rhs: GpuTensor<SR, TR>,
-    ) -> Result<GpuTensor<<S as ConcatShape<SR, I>>::Output, <T as Merge<f32, TR>>::Output>>
+        rhs: GpuTensor<SR, TR, E>,
+    ) -> Result<GpuTensor<<S as ConcatShape<SR, I>>::Output, <T as Merge<E, TR>>::Output, E>>
     where
         S: ConcatShape<SR, I>,
-        T: Merge<f32, TR>,
+        T: Merge<E, TR>,
     {
         let () = <S as ConcatShape<SR, I>>::CHECK;
         let out = self.shape.concat_shape(&rhs.shape)?;
@@ -265,7 +269,7 @@ impl<S: Shape, T: Tape<f32>> GpuShapeOps<S, T> for GpuTensor<S, T> {
             let (a_id, b_id, out_id, total) = (a.id, b.id, result.id, na + nb);
             tape.record(
                 out_id,
-                Box::new(move |g: &mut Gradients<f32>| {
+                Box::new(move |g: &mut Gradients<E>| {
                     let Some(gy) = take_grad(g, out_id) else {
                         return;
                     };
@@ -286,7 +290,7 @@ impl<S: Shape, T: Tape<f32>> GpuShapeOps<S, T> for GpuTensor<S, T> {
 
 macro_rules! gpu_permute_method {
     ($Ax:ident [$($D:ident)*] [$($P:ident)*]) => {
-        impl<$($D: Dim,)* T: Tape<f32>> GpuTensor<($($D,)*), T> {
+        impl<$($D: Dim,)* E: Float, T: Tape<E>> GpuTensor<($($D,)*), T, E> {
             /// Reorders the axes (`torch.permute`) on the GPU: output axis `k` is input axis
             /// `P_k`, as the CPU tensor's `permute`. The result is a contiguous copy.
             ///
@@ -299,7 +303,7 @@ macro_rules! gpu_permute_method {
             /// ```
             pub fn permute<$(const $P: usize),*>(
                 self,
-            ) -> GpuTensor<<($($D,)*) as PermuteShape<crate::shape::$Ax<$($P),*>>>::Output, T>
+            ) -> GpuTensor<<($($D,)*) as PermuteShape<crate::shape::$Ax<$($P),*>>>::Output, T, E>
             where
                 ($($D,)*): PermuteShape<crate::shape::$Ax<$($P),*>>,
             {
@@ -315,7 +319,7 @@ gpu_permute_method!(Axes4 [D0 D1 D2 D3] [P0 P1 P2 P3]);
 gpu_permute_method!(Axes5 [D0 D1 D2 D3 D4] [P0 P1 P2 P3 P4]);
 gpu_permute_method!(Axes6 [D0 D1 D2 D3 D4 D5] [P0 P1 P2 P3 P4 P5]);
 
-impl<A: Dim, B: Dim, T: Tape<f32>> GpuTensor<(A, B), T> {
+impl<A: Dim, B: Dim, E: Float, T: Tape<E>> GpuTensor<(A, B), T, E> {
     /// The transpose of a matrix on the GPU (`x.t()`), a contiguous copy.
     ///
     /// ```no_run
@@ -326,7 +330,7 @@ impl<A: Dim, B: Dim, T: Tape<f32>> GpuTensor<(A, B), T> {
     /// assert_eq!(y.to_cpu()?.to_vec(), vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
     /// # Ok::<(), shaped::error::Error>(())
     /// ```
-    pub fn t(self) -> GpuTensor<(B, A), T> {
+    pub fn t(self) -> GpuTensor<(B, A), T, E> {
         let out = (self.shape.1, self.shape.0);
         permute_gpu(self, out, &[1, 0])
     }

@@ -4,15 +4,16 @@
 
 use super::tensor::GpuTensor;
 use crate::autograd::Tape;
+use crate::dtype::Float;
 use crate::error::{OrPanic, Result};
 use crate::nn::{SplitSizes, chunk_sizes};
 use crate::shape::{ReplaceAxis, Shape};
 
-impl<S: Shape, T: Tape<f32>> GpuTensor<S, T> {
+impl<S: Shape, E: Float, T: Tape<E>> GpuTensor<S, T, E> {
     fn pieces<const I: usize>(
         self,
         sizes: &[usize],
-    ) -> Result<Vec<GpuTensor<<S as ReplaceAxis<I>>::Output<usize>, T>>>
+    ) -> Result<Vec<GpuTensor<<S as ReplaceAxis<I>>::Output<usize>, T, E>>>
     where
         S: ReplaceAxis<I>,
     {
@@ -44,7 +45,7 @@ impl<S: Shape, T: Tape<f32>> GpuTensor<S, T> {
     pub fn split<const I: usize>(
         self,
         sizes: impl Into<SplitSizes>,
-    ) -> Vec<GpuTensor<<S as ReplaceAxis<I>>::Output<usize>, T>>
+    ) -> Vec<GpuTensor<<S as ReplaceAxis<I>>::Output<usize>, T, E>>
     where
         S: ReplaceAxis<I>,
     {
@@ -56,7 +57,7 @@ impl<S: Shape, T: Tape<f32>> GpuTensor<S, T> {
     pub fn try_split<const I: usize>(
         self,
         sizes: impl Into<SplitSizes>,
-    ) -> Result<Vec<GpuTensor<<S as ReplaceAxis<I>>::Output<usize>, T>>>
+    ) -> Result<Vec<GpuTensor<<S as ReplaceAxis<I>>::Output<usize>, T, E>>>
     where
         S: ReplaceAxis<I>,
     {
@@ -71,7 +72,7 @@ impl<S: Shape, T: Tape<f32>> GpuTensor<S, T> {
     pub fn chunk<const I: usize>(
         self,
         chunks: usize,
-    ) -> Vec<GpuTensor<<S as ReplaceAxis<I>>::Output<usize>, T>>
+    ) -> Vec<GpuTensor<<S as ReplaceAxis<I>>::Output<usize>, T, E>>
     where
         S: ReplaceAxis<I>,
     {
@@ -82,7 +83,7 @@ impl<S: Shape, T: Tape<f32>> GpuTensor<S, T> {
     pub fn try_chunk<const I: usize>(
         self,
         chunks: usize,
-    ) -> Result<Vec<GpuTensor<<S as ReplaceAxis<I>>::Output<usize>, T>>>
+    ) -> Result<Vec<GpuTensor<<S as ReplaceAxis<I>>::Output<usize>, T, E>>>
     where
         S: ReplaceAxis<I>,
     {

@@ -36,6 +36,7 @@ use crate::autograd::{Gradients, OwnedTape, UniqueId};
 use crate::device::kernels::{self, UnaryOp};
 use crate::device::{GpuStorage, Wgpu, pipelines};
 use crate::distributed::Collective;
+use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::nn::Params;
 use crate::tensor::Tensor;
@@ -48,13 +49,16 @@ pub const LOG_EVERY: usize = 32;
 
 impl sealed::Sealed for Wgpu {}
 
-impl<M, X> TrainDevice<M, GpuOptimizer<X>, f32> for Wgpu
+/// A GPU model of element type `E` (f32, or f64 where the adapter has it) with a
+/// [`GpuOptimizer`] of the same element type (`GpuOptimizer::new(Adam::<f64>::new(1e-3))`).
+impl<M, X, E> TrainDevice<M, GpuOptimizer<X, E>, E> for Wgpu
 where
-    M: GpuParams + Clone + ToCpu,
-    M::Output: Params<f32>,
-    X: GpuStep,
+    E: Float,
+    M: GpuParams<E> + Clone + ToCpu,
+    M::Output: Params<E>,
+    X: GpuStep<E>,
 {
-    type Loss = GpuStorage<f32>;
+    type Loss = GpuStorage<E>;
     /// A clone of the GPU model: its buffers are shared, and the optimizer copies a shared
     /// buffer before it writes (BatchNorm replaces its statistics), so the clone keeps the
     /// values of the epoch it was taken at.
@@ -75,16 +79,16 @@ where
         }
         Ok(())
     }
-    fn group_lrs(o: &GpuOptimizer<X>) -> Vec<f64> {
+    fn group_lrs(o: &GpuOptimizer<X, E>) -> Vec<f64> {
         o.group_lrs()
     }
-    fn set_group_lrs(o: &mut GpuOptimizer<X>, lrs: &[f64]) {
+    fn set_group_lrs(o: &mut GpuOptimizer<X, E>, lrs: &[f64]) {
         o.set_group_lrs(lrs)
     }
-    fn set_lr(o: &mut GpuOptimizer<X>, lr: f64) {
+    fn set_lr(o: &mut GpuOptimizer<X, E>, lr: f64) {
         o.set_lr(lr)
     }
-    fn set_momentum(o: &mut GpuOptimizer<X>, m: f64) {
+    fn set_momentum(o: &mut GpuOptimizer<X, E>, m: f64) {
         o.opt.set_momentum(m)
     }
     fn parameter_ids(model: &mut M) -> Vec<UniqueId> {
@@ -95,7 +99,7 @@ where
     fn broadcast(_: &dyn Collective, _: &mut M) {
         // Refused by `check_settings`.
     }
-    fn keep<T>(step: &Step<f32, T, Self>) -> Pending<GpuStorage<f32>> {
+    fn keep<T>(step: &Step<E, T, Self>) -> Pending<GpuStorage<E>> {
         Pending {
             loss: step.loss.data.clone(),
             samples: step.samples,
@@ -103,26 +107,26 @@ where
             metrics: step.metrics.clone(),
         }
     }
-    fn read_back(kept: &mut Vec<Pending<GpuStorage<f32>>>, meter: &mut Meter) -> Result<Vec<f64>> {
-        let losses: Vec<GpuStorage<f32>> = kept.iter().map(|p| p.loss.clone()).collect();
+    fn read_back(kept: &mut Vec<Pending<GpuStorage<E>>>, meter: &mut Meter) -> Result<Vec<f64>> {
+        let losses: Vec<GpuStorage<E>> = kept.iter().map(|p| p.loss.clone()).collect();
         let values = gather_scalars(&losses)?;
         Ok(kept
             .drain(..)
             .zip(values)
             .map(|(p, v)| {
-                let loss = f64::from(v);
+                let loss = v.to_f64();
                 meter.add_values(loss, p.samples, p.correct, &p.metrics);
                 loss
             })
             .collect())
     }
-    fn backward(loss: Tensor<(), f32, OwnedTape<f32>, Self>) -> Gradients<f32> {
+    fn backward(loss: Tensor<(), E, OwnedTape<E>, Self>) -> Gradients<E> {
         GpuBackward::backward(loss)
     }
     fn update(
         model: &mut M,
-        optimizer: &mut GpuOptimizer<X>,
-        mut grads: Gradients<f32>,
+        optimizer: &mut GpuOptimizer<X, E>,
+        mut grads: Gradients<E>,
         micro: usize,
         params: &[UniqueId],
         _: Option<f64>,
@@ -130,7 +134,8 @@ where
         _: &crate::train::finite::At,
     ) -> Result<()> {
         if micro > 1 {
-            let scale = 1.0 / micro as f32;
+            // 1 / micro in E, as the f32 build always computed it (and the CPU computes f64's).
+            let scale = E::ONE / E::from_usize(micro);
             for &id in params {
                 if let Some(g) = take_grad(&mut grads, id) {
                     add_grad(&mut grads, id, kernels::unary(UnaryOp::Scale, &g, scale));
@@ -151,15 +156,16 @@ where
 }
 
 /// The first value of each buffer, copied into one buffer and read back at once.
-fn gather_scalars(scalars: &[GpuStorage<f32>]) -> Result<Vec<f32>> {
+fn gather_scalars<E: Float>(scalars: &[GpuStorage<E>]) -> Result<Vec<E>> {
     let Some(first) = scalars.first() else {
         return Ok(Vec::new());
     };
     let device = first.device();
-    let out = device.alloc(scalars.len());
+    let out = device.alloc_as::<E>(scalars.len());
+    let size = core::mem::size_of::<E>() as u64;
     pipelines::record(device, |enc| {
         for (i, s) in scalars.iter().enumerate() {
-            enc.copy_buffer_to_buffer(&s.buf, 0, &out.buf, (i * 4) as u64, 4);
+            enc.copy_buffer_to_buffer(&s.buf, 0, &out.buf, i as u64 * size, size);
         }
     });
     device.download(&out)

@@ -12,6 +12,7 @@ use super::tensor::{GpuTensor, ToCpu, ToDevice};
 use crate::autograd::Tape;
 use crate::device::Wgpu;
 use crate::device::kernels::BinaryOp;
+use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::nn::{
     Dropout, EncoderInput, Module, Params, TransformerActivation, TransformerEncoderLayer,
@@ -19,31 +20,42 @@ use crate::nn::{
 use crate::shape::{Const, Dim, DimEq, Shape};
 use crate::tensor::Tensor;
 
-pub(super) type Hidden<B, L, const D: usize, T> = GpuTensor<(B, L, Const<D>), T>;
+pub(super) type Hidden<B, L, const D: usize, T, E> = GpuTensor<(B, L, Const<D>), T, E>;
 
 /// The masks of one attention call: additive `(L, S)` and `(B, S)`, CPU tensors.
-#[derive(Clone, Copy, Default)]
-pub(super) struct AttentionMasks<'a> {
-    pub(super) attn: Option<&'a Tensor<(usize, usize)>>,
-    pub(super) key_padding: Option<&'a Tensor<(usize, usize)>>,
+#[derive(Clone, Copy)]
+pub(super) struct AttentionMasks<'a, E: Float> {
+    pub(super) attn: Option<&'a Tensor<(usize, usize), E>>,
+    pub(super) key_padding: Option<&'a Tensor<(usize, usize), E>>,
+}
+
+// By hand: the derive would ask `E: Default`.
+impl<E: Float> Default for AttentionMasks<'_, E> {
+    fn default() -> Self {
+        AttentionMasks {
+            attn: None,
+            key_padding: None,
+        }
+    }
 }
 
 /// `attn(x, kv, kv)` without the weights, as a transformer block calls it: `x` `(B, L, D)`,
 /// `kv` `(B2, S, XM)` (self-attention passes `x` again), `dropout` on the weights.
-pub(super) fn attention_block<const D: usize, const H: usize, B, L, B2, S, XM, T>(
-    attn: &GpuMultiheadAttention<D, H>,
-    x: Hidden<B, L, D, T>,
-    kv: GpuTensor<(B2, S, XM), T>,
-    masks: AttentionMasks<'_>,
+pub(super) fn attention_block<const D: usize, const H: usize, B, L, B2, S, XM, E, T>(
+    attn: &GpuMultiheadAttention<D, H, E>,
+    x: Hidden<B, L, D, T, E>,
+    kv: GpuTensor<(B2, S, XM), T, E>,
+    masks: AttentionMasks<'_, E>,
     dropout: Option<&Dropout>,
-) -> Result<Hidden<B, L, D, T>>
+) -> Result<Hidden<B, L, D, T, E>>
 where
     B: Dim,
     L: Dim,
     B2: Dim,
     S: Dim,
     XM: Dim,
-    T: Tape<f32>,
+    E: Float,
+    T: Tape<E>,
 {
     let shape = x.shape;
     let q = retype(x, (shape.0.size(), shape.1.size(), D));
@@ -69,6 +81,8 @@ where
 /// Every dropout (on the attention weights, after the attention, inside and after the
 /// feed-forward block) acts in training mode ([`train`](Self::train) or `forward_train`)
 /// with the CPU layer's generators: the same seed drops the same elements on both devices.
+/// `E` is the CPU layer's element type: an f64 layer runs in f64 (adapters with
+/// `SHADER_F64`, see [`Wgpu::supports_f64`]) and takes f64 masks.
 ///
 /// ```no_run
 /// use shaped::prelude::*;
@@ -84,30 +98,35 @@ where
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
 #[derive(Clone, Debug)]
-pub struct GpuTransformerEncoderLayer<const D: usize, const H: usize, const F: usize> {
+pub struct GpuTransformerEncoderLayer<
+    const D: usize,
+    const H: usize,
+    const F: usize,
+    E: Float = f32,
+> {
     /// Self-attention.
-    pub self_attn: GpuMultiheadAttention<D, H>,
+    pub self_attn: GpuMultiheadAttention<D, H, E>,
     /// `D -> F`.
-    pub linear1: GpuLinear<Const<D>, Const<F>>,
+    pub linear1: GpuLinear<Const<D>, Const<F>, E>,
     /// `F -> D`.
-    pub linear2: GpuLinear<Const<F>, Const<D>>,
+    pub linear2: GpuLinear<Const<F>, Const<D>, E>,
     /// Before (pre-norm) or after (post-norm) the attention block.
-    pub norm1: GpuLayerNorm<Const<D>>,
+    pub norm1: GpuLayerNorm<Const<D>, E>,
     /// Before (pre-norm) or after (post-norm) the feed-forward block.
-    pub norm2: GpuLayerNorm<Const<D>>,
+    pub norm2: GpuLayerNorm<Const<D>, E>,
     /// The feed-forward activation.
     pub activation: TransformerActivation,
     /// Pre-norm (`norm_first=True`) or post-norm.
     pub norm_first: bool,
     /// The CPU layer it came from: its dropouts (probabilities, generators, modes); `to_cpu`
     /// puts the GPU parameters in.
-    template: TransformerEncoderLayer<D, H, F, f32>,
+    template: TransformerEncoderLayer<D, H, F, E>,
 }
 
-impl<const D: usize, const H: usize, const F: usize> ToDevice
-    for TransformerEncoderLayer<D, H, F, f32>
+impl<const D: usize, const H: usize, const F: usize, E: Float> ToDevice
+    for TransformerEncoderLayer<D, H, F, E>
 {
-    type Output = GpuTransformerEncoderLayer<D, H, F>;
+    type Output = GpuTransformerEncoderLayer<D, H, F, E>;
     fn to_device(&self, gpu: &Wgpu) -> Result<Self::Output> {
         Ok(GpuTransformerEncoderLayer {
             self_attn: self.self_attn.to_device(gpu)?,
@@ -122,8 +141,10 @@ impl<const D: usize, const H: usize, const F: usize> ToDevice
     }
 }
 
-impl<const D: usize, const H: usize, const F: usize> ToCpu for GpuTransformerEncoderLayer<D, H, F> {
-    type Output = TransformerEncoderLayer<D, H, F, f32>;
+impl<const D: usize, const H: usize, const F: usize, E: Float> ToCpu
+    for GpuTransformerEncoderLayer<D, H, F, E>
+{
+    type Output = TransformerEncoderLayer<D, H, F, E>;
     fn to_cpu(&self) -> Result<Self::Output> {
         let mut out = self.template.clone();
         out.self_attn = self.self_attn.to_cpu()?;
@@ -137,10 +158,10 @@ impl<const D: usize, const H: usize, const F: usize> ToCpu for GpuTransformerEnc
     }
 }
 
-impl<const D: usize, const H: usize, const F: usize> GpuParams
-    for GpuTransformerEncoderLayer<D, H, F>
+impl<const D: usize, const H: usize, const F: usize, E: Float> GpuParams<E>
+    for GpuTransformerEncoderLayer<D, H, F, E>
 {
-    fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_>)) {
+    fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_, E>)) {
         self.self_attn.visit_gpu(&format!("{prefix}self_attn."), f);
         self.linear1.visit_gpu(&format!("{prefix}linear1."), f);
         self.linear2.visit_gpu(&format!("{prefix}linear2."), f);
@@ -148,32 +169,34 @@ impl<const D: usize, const H: usize, const F: usize> GpuParams
         self.norm2.visit_gpu(&format!("{prefix}norm2."), f);
     }
     fn set_training(&mut self, training: bool) {
-        Params::<f32>::set_training(&mut self.template, training);
+        Params::<E>::set_training(&mut self.template, training);
     }
     fn is_training(&self) -> bool {
-        Params::<f32>::is_training(&self.template)
+        Params::<E>::is_training(&self.template)
     }
 }
 
-impl<const D: usize, const H: usize, const F: usize> GpuTransformerEncoderLayer<D, H, F> {
+impl<const D: usize, const H: usize, const F: usize, E: Float>
+    GpuTransformerEncoderLayer<D, H, F, E>
+{
     /// Training mode: the dropouts drop (PyTorch's `layer.train()`).
     pub fn train(&mut self) {
-        Params::<f32>::set_training(&mut self.template, true);
+        Params::<E>::set_training(&mut self.template, true);
     }
     /// Evaluation mode: the dropouts pass everything through (PyTorch's `layer.eval()`).
     pub fn eval(&mut self) {
-        Params::<f32>::set_training(&mut self.template, false);
+        Params::<E>::set_training(&mut self.template, false);
     }
 
-    pub(super) fn run<B: Dim, L: Dim, T: Tape<f32>>(
+    pub(super) fn run<B: Dim, L: Dim, T: Tape<E>>(
         &self,
-        x: Hidden<B, L, D, T>,
-        mask: Option<&Tensor<(usize, usize)>>,
-        key_padding_mask: Option<&Tensor<(usize, usize)>>,
-    ) -> Result<Hidden<B, L, D, T>> {
+        x: Hidden<B, L, D, T, E>,
+        mask: Option<&Tensor<(usize, usize), E>>,
+        key_padding_mask: Option<&Tensor<(usize, usize), E>>,
+    ) -> Result<Hidden<B, L, D, T, E>> {
         let t = &self.template;
         let attn_drop = t.self_attn_dropout.active().then_some(&t.self_attn_dropout);
-        let self_attention = |x: Hidden<B, L, D, T>| -> Result<Hidden<B, L, D, T>> {
+        let self_attention = |x: Hidden<B, L, D, T, E>| -> Result<Hidden<B, L, D, T, E>> {
             let y = attention_block(
                 &self.self_attn,
                 x.clone(),
@@ -209,25 +232,31 @@ impl<const D: usize, const H: usize, const F: usize> GpuTransformerEncoderLayer<
 const LAYER: &str = "TransformerEncoderLayer";
 
 /// `x + y`, the residual connection.
-pub(super) fn residual<S: Shape, T: Tape<f32>>(
-    x: GpuTensor<S, T>,
-    y: GpuTensor<S, T>,
-) -> Result<GpuTensor<S, T>> {
+pub(super) fn residual<S: Shape, E: Float, T: Tape<E>>(
+    x: GpuTensor<S, T, E>,
+    y: GpuTensor<S, T, E>,
+) -> Result<GpuTensor<S, T, E>> {
     let shape = x.shape;
     binary_op(x, y, shape, BinaryOp::Add)
 }
 
 /// `dropout2(linear2(dropout(activation(linear1(x)))))`, the feed-forward block; each
 /// dropout drops only in training mode.
-pub(super) fn feed_forward<B: Dim, L: Dim, T: Tape<f32>, const D: usize, const F: usize>(
+pub(super) fn feed_forward<B, L, E, T, const D: usize, const F: usize>(
     (linear1, linear2): (
-        &GpuLinear<Const<D>, Const<F>>,
-        &GpuLinear<Const<F>, Const<D>>,
+        &GpuLinear<Const<D>, Const<F>, E>,
+        &GpuLinear<Const<F>, Const<D>, E>,
     ),
     activation: TransformerActivation,
-    x: Hidden<B, L, D, T>,
+    x: Hidden<B, L, D, T, E>,
     (inner, branch): (&Dropout, &Dropout),
-) -> Result<Hidden<B, L, D, T>> {
+) -> Result<Hidden<B, L, D, T, E>>
+where
+    B: Dim,
+    L: Dim,
+    E: Float,
+    T: Tape<E>,
+{
     let h = linear1.try_forward(x)?;
     let h = match activation {
         TransformerActivation::Relu => h.relu(),
@@ -238,10 +267,10 @@ pub(super) fn feed_forward<B: Dim, L: Dim, T: Tape<f32>, const D: usize, const F
 }
 
 /// `x` with its feature axis as `Const<D>`, or an `Err` naming the sizes and `what` took it.
-pub(super) fn features<B: Dim, L: Dim, X: DimEq<Const<D>>, T, const D: usize>(
-    x: GpuTensor<(B, L, X), T>,
+pub(super) fn features<B: Dim, L: Dim, X: DimEq<Const<D>>, E: Float, T, const D: usize>(
+    x: GpuTensor<(B, L, X), T, E>,
     what: &'static str,
-) -> Result<Hidden<B, L, D, T>> {
+) -> Result<Hidden<B, L, D, T, E>> {
     x.shape.2.dim_eq(Const::<D>).map_err(|_| {
         Error::shape(
             what,
@@ -259,32 +288,34 @@ pub(super) fn features<B: Dim, L: Dim, X: DimEq<Const<D>>, T, const D: usize>(
 /// features and the two masks; `$name` names the module in shape errors.
 macro_rules! encoder_modules {
     ($gpu:ident, $name:expr) => {
-        impl<const D: usize, const H: usize, const F: usize, B, L, X, T>
-            Module<GpuTensor<(B, L, X), T>> for $gpu<D, H, F>
+        impl<const D: usize, const H: usize, const F: usize, B, L, X, E, T>
+            Module<GpuTensor<(B, L, X), T, E>> for $gpu<D, H, F, E>
         where
             B: Dim,
             L: Dim,
             X: DimEq<Const<D>>,
-            T: Tape<f32>,
+            E: Float,
+            T: Tape<E>,
         {
-            type Output = Hidden<B, L, D, T>;
-            fn try_forward(&self, x: GpuTensor<(B, L, X), T>) -> Result<Self::Output> {
+            type Output = Hidden<B, L, D, T, E>;
+            fn try_forward(&self, x: GpuTensor<(B, L, X), T, E>) -> Result<Self::Output> {
                 self.run(features(x, $name)?, None, None)
             }
         }
 
-        impl<const D: usize, const H: usize, const F: usize, B, L, X, T>
-            Module<EncoderInput<GpuTensor<(B, L, X), T>, f32>> for $gpu<D, H, F>
+        impl<const D: usize, const H: usize, const F: usize, B, L, X, E, T>
+            Module<EncoderInput<GpuTensor<(B, L, X), T, E>, E>> for $gpu<D, H, F, E>
         where
             B: Dim,
             L: Dim,
             X: DimEq<Const<D>>,
-            T: Tape<f32>,
+            E: Float,
+            T: Tape<E>,
         {
-            type Output = Hidden<B, L, D, T>;
+            type Output = Hidden<B, L, D, T, E>;
             fn try_forward(
                 &self,
-                input: EncoderInput<GpuTensor<(B, L, X), T>, f32>,
+                input: EncoderInput<GpuTensor<(B, L, X), T, E>, E>,
             ) -> Result<Self::Output> {
                 let (mask, pad) = (input.mask.as_ref(), input.src_key_padding_mask.as_ref());
                 self.run(features(input.src, $name)?, mask, pad)

@@ -12,23 +12,31 @@ use super::transformer::{
 };
 use crate::autograd::Tape;
 use crate::device::Wgpu;
+use crate::dtype::Float;
 use crate::error::Result;
 use crate::nn::{DecoderInput, Module, Params, TransformerActivation, TransformerDecoderLayer};
 use crate::shape::{Const, Dim, DimEq};
 use crate::tensor::Tensor;
 
-type Mask = Tensor<(usize, usize)>;
+type Mask<E> = Tensor<(usize, usize), E>;
 
 /// The four masks of a decoder call, as in PyTorch's `forward(tgt, memory, tgt_mask,
 /// memory_mask, tgt_key_padding_mask, memory_key_padding_mask)`.
-#[derive(Clone, Copy, Default)]
-pub(super) struct DecoderMasks<'a> {
-    pub(super) tgt: AttentionMasks<'a>,
-    pub(super) memory: AttentionMasks<'a>,
+pub(super) struct DecoderMasks<'a, E: Float> {
+    pub(super) tgt: AttentionMasks<'a, E>,
+    pub(super) memory: AttentionMasks<'a, E>,
 }
 
-impl<'a> DecoderMasks<'a> {
-    pub(super) fn of(masks: &'a [Option<Mask>; 4]) -> Self {
+// By hand: the derives would ask `E: Clone` / `E: Copy`.
+impl<E: Float> Clone for DecoderMasks<'_, E> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<E: Float> Copy for DecoderMasks<'_, E> {}
+
+impl<'a, E: Float> DecoderMasks<'a, E> {
+    pub(super) fn of(masks: &'a [Option<Mask<E>>; 4]) -> Self {
         let [tgt, memory, tgt_padding, memory_padding] = masks.each_ref().map(Option::as_ref);
         DecoderMasks {
             tgt: AttentionMasks {
@@ -44,7 +52,9 @@ impl<'a> DecoderMasks<'a> {
 }
 
 /// A [`DecoderInput`]'s tensors and its masks in the order [`DecoderMasks::of`] reads.
-pub(super) fn split_input<X, M>(input: DecoderInput<X, M, f32>) -> (X, M, [Option<Mask>; 4]) {
+pub(super) fn split_input<X, M, E: Float>(
+    input: DecoderInput<X, M, E>,
+) -> (X, M, [Option<Mask<E>>; 4]) {
     let masks = [
         input.tgt_mask,
         input.memory_mask,
@@ -63,7 +73,8 @@ pub(super) fn split_input<X, M>(input: DecoderInput<X, M, f32>) -> (X, M, [Optio
 /// tensors, uploaded with the call), to `(B, L, D)`. Every dropout (on both attentions'
 /// weights, after each block, inside the feed-forward block) acts in training mode
 /// ([`train`](Self::train) or `forward_train`) with the CPU layer's generators, so the same
-/// seed drops the same elements on both devices.
+/// seed drops the same elements on both devices. `E` is the CPU layer's element type: an f64
+/// layer runs in f64 (adapters with `SHADER_F64`, see [`Wgpu::supports_f64`]).
 ///
 /// ```no_run
 /// use shaped::prelude::*;
@@ -80,34 +91,39 @@ pub(super) fn split_input<X, M>(input: DecoderInput<X, M, f32>) -> (X, M, [Optio
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
 #[derive(Clone, Debug)]
-pub struct GpuTransformerDecoderLayer<const D: usize, const H: usize, const F: usize> {
+pub struct GpuTransformerDecoderLayer<
+    const D: usize,
+    const H: usize,
+    const F: usize,
+    E: Float = f32,
+> {
     /// Self-attention over the target.
-    pub self_attn: GpuMultiheadAttention<D, H>,
+    pub self_attn: GpuMultiheadAttention<D, H, E>,
     /// Cross-attention: target queries over the memory.
-    pub multihead_attn: GpuMultiheadAttention<D, H>,
+    pub multihead_attn: GpuMultiheadAttention<D, H, E>,
     /// `D -> F`.
-    pub linear1: GpuLinear<Const<D>, Const<F>>,
+    pub linear1: GpuLinear<Const<D>, Const<F>, E>,
     /// `F -> D`.
-    pub linear2: GpuLinear<Const<F>, Const<D>>,
+    pub linear2: GpuLinear<Const<F>, Const<D>, E>,
     /// Around the self-attention block.
-    pub norm1: GpuLayerNorm<Const<D>>,
+    pub norm1: GpuLayerNorm<Const<D>, E>,
     /// Around the cross-attention block.
-    pub norm2: GpuLayerNorm<Const<D>>,
+    pub norm2: GpuLayerNorm<Const<D>, E>,
     /// Around the feed-forward block.
-    pub norm3: GpuLayerNorm<Const<D>>,
+    pub norm3: GpuLayerNorm<Const<D>, E>,
     /// The feed-forward activation.
     pub activation: TransformerActivation,
     /// Pre-norm (`norm_first=True`) or post-norm.
     pub norm_first: bool,
     /// The CPU layer it came from: its dropouts (probabilities, generators, modes); `to_cpu`
     /// puts the GPU parameters in.
-    template: TransformerDecoderLayer<D, H, F, f32>,
+    template: TransformerDecoderLayer<D, H, F, E>,
 }
 
-impl<const D: usize, const H: usize, const F: usize> ToDevice
-    for TransformerDecoderLayer<D, H, F, f32>
+impl<const D: usize, const H: usize, const F: usize, E: Float> ToDevice
+    for TransformerDecoderLayer<D, H, F, E>
 {
-    type Output = GpuTransformerDecoderLayer<D, H, F>;
+    type Output = GpuTransformerDecoderLayer<D, H, F, E>;
     fn to_device(&self, gpu: &Wgpu) -> Result<Self::Output> {
         Ok(GpuTransformerDecoderLayer {
             self_attn: self.self_attn.to_device(gpu)?,
@@ -124,8 +140,10 @@ impl<const D: usize, const H: usize, const F: usize> ToDevice
     }
 }
 
-impl<const D: usize, const H: usize, const F: usize> ToCpu for GpuTransformerDecoderLayer<D, H, F> {
-    type Output = TransformerDecoderLayer<D, H, F, f32>;
+impl<const D: usize, const H: usize, const F: usize, E: Float> ToCpu
+    for GpuTransformerDecoderLayer<D, H, F, E>
+{
+    type Output = TransformerDecoderLayer<D, H, F, E>;
     fn to_cpu(&self) -> Result<Self::Output> {
         let mut out = self.template.clone();
         out.self_attn = self.self_attn.to_cpu()?;
@@ -141,10 +159,10 @@ impl<const D: usize, const H: usize, const F: usize> ToCpu for GpuTransformerDec
     }
 }
 
-impl<const D: usize, const H: usize, const F: usize> GpuParams
-    for GpuTransformerDecoderLayer<D, H, F>
+impl<const D: usize, const H: usize, const F: usize, E: Float> GpuParams<E>
+    for GpuTransformerDecoderLayer<D, H, F, E>
 {
-    fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_>)) {
+    fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_, E>)) {
         self.self_attn.visit_gpu(&format!("{prefix}self_attn."), f);
         self.multihead_attn
             .visit_gpu(&format!("{prefix}multihead_attn."), f);
@@ -156,38 +174,40 @@ impl<const D: usize, const H: usize, const F: usize> GpuParams
     }
 }
 
-impl<const D: usize, const H: usize, const F: usize> GpuTransformerDecoderLayer<D, H, F> {
+impl<const D: usize, const H: usize, const F: usize, E: Float>
+    GpuTransformerDecoderLayer<D, H, F, E>
+{
     /// Training mode: the dropouts drop (PyTorch's `layer.train()`).
     pub fn train(&mut self) {
-        Params::<f32>::set_training(&mut self.template, true);
+        Params::<E>::set_training(&mut self.template, true);
     }
     /// Evaluation mode: the dropouts pass everything through (PyTorch's `layer.eval()`).
     pub fn eval(&mut self) {
-        Params::<f32>::set_training(&mut self.template, false);
+        Params::<E>::set_training(&mut self.template, false);
     }
 
     pub(super) fn run<B, L, B2, S, XM, T>(
         &self,
-        x: Hidden<B, L, D, T>,
-        memory: GpuTensor<(B2, S, XM), T>,
-        masks: DecoderMasks<'_>,
-    ) -> Result<Hidden<B, L, D, T>>
+        x: Hidden<B, L, D, T, E>,
+        memory: GpuTensor<(B2, S, XM), T, E>,
+        masks: DecoderMasks<'_, E>,
+    ) -> Result<Hidden<B, L, D, T, E>>
     where
         B: Dim,
         L: Dim,
         B2: DimEq<B>,
         S: Dim,
         XM: DimEq<Const<D>>,
-        T: Tape<f32>,
+        T: Tape<E>,
     {
         let t = &self.template;
         let sa_drop = t.self_attn_dropout.active().then_some(&t.self_attn_dropout);
         let ca_drop = (t.multihead_attn_dropout.active()).then_some(&t.multihead_attn_dropout);
-        let self_attention = |x: Hidden<B, L, D, T>| -> Result<Hidden<B, L, D, T>> {
+        let self_attention = |x: Hidden<B, L, D, T, E>| -> Result<Hidden<B, L, D, T, E>> {
             let y = attention_block(&self.self_attn, x.clone(), x, masks.tgt, sa_drop)?;
             t.dropout1.try_forward(y)
         };
-        let cross_attention = |x: Hidden<B, L, D, T>| -> Result<Hidden<B, L, D, T>> {
+        let cross_attention = |x: Hidden<B, L, D, T, E>| -> Result<Hidden<B, L, D, T, E>> {
             let y = attention_block(&self.multihead_attn, x, memory, masks.memory, ca_drop)?;
             t.dropout2.try_forward(y)
         };
@@ -217,16 +237,16 @@ impl<const D: usize, const H: usize, const F: usize> GpuTransformerDecoderLayer<
 
 const LAYER: &str = "TransformerDecoderLayer";
 
-type Target<B, L, X, T> = GpuTensor<(B, L, X), T>;
-type Memory<B2, S, XM, T> = GpuTensor<(B2, S, XM), T>;
+type Target<B, L, X, T, E> = GpuTensor<(B, L, X), T, E>;
+type Memory<B2, S, XM, T, E> = GpuTensor<(B2, S, XM), T, E>;
 
 /// `Module` for `(tgt, memory)` and for a [`DecoderInput`] on a type whose `run` takes the
 /// checked features, the memory and the masks; `$name` names the module in shape errors.
 /// Uses the `Target`, `Memory` and `Hidden` aliases in scope where it is invoked.
 macro_rules! decoder_modules {
     ($gpu:ident, $name:expr) => {
-        impl<const D: usize, const H: usize, const F: usize, B, L, X, B2, S, XM, T>
-            Module<(Target<B, L, X, T>, Memory<B2, S, XM, T>)> for $gpu<D, H, F>
+        impl<const D: usize, const H: usize, const F: usize, B, L, X, B2, S, XM, E, T>
+            Module<(Target<B, L, X, T, E>, Memory<B2, S, XM, T, E>)> for $gpu<D, H, F, E>
         where
             B: Dim,
             L: Dim,
@@ -234,19 +254,21 @@ macro_rules! decoder_modules {
             B2: DimEq<B>,
             S: Dim,
             XM: DimEq<Const<D>>,
-            T: Tape<f32>,
+            E: Float,
+            T: Tape<E>,
         {
-            type Output = Hidden<B, L, D, T>;
+            type Output = Hidden<B, L, D, T, E>;
             fn try_forward(
                 &self,
-                input: (Target<B, L, X, T>, Memory<B2, S, XM, T>),
+                input: (Target<B, L, X, T, E>, Memory<B2, S, XM, T, E>),
             ) -> Result<Self::Output> {
                 self.try_forward(DecoderInput::new(input.0, input.1))
             }
         }
 
-        impl<const D: usize, const H: usize, const F: usize, B, L, X, B2, S, XM, T>
-            Module<DecoderInput<Target<B, L, X, T>, Memory<B2, S, XM, T>, f32>> for $gpu<D, H, F>
+        impl<const D: usize, const H: usize, const F: usize, B, L, X, B2, S, XM, E, T>
+            Module<DecoderInput<Target<B, L, X, T, E>, Memory<B2, S, XM, T, E>, E>>
+            for $gpu<D, H, F, E>
         where
             B: Dim,
             L: Dim,
@@ -254,12 +276,13 @@ macro_rules! decoder_modules {
             B2: DimEq<B>,
             S: Dim,
             XM: DimEq<Const<D>>,
-            T: Tape<f32>,
+            E: Float,
+            T: Tape<E>,
         {
-            type Output = Hidden<B, L, D, T>;
+            type Output = Hidden<B, L, D, T, E>;
             fn try_forward(
                 &self,
-                input: DecoderInput<Target<B, L, X, T>, Memory<B2, S, XM, T>, f32>,
+                input: DecoderInput<Target<B, L, X, T, E>, Memory<B2, S, XM, T, E>, E>,
             ) -> Result<Self::Output> {
                 let (tgt, memory, masks) = split_input(input);
                 self.run(features(tgt, $name)?, memory, DecoderMasks::of(&masks))

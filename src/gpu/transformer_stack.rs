@@ -11,16 +11,17 @@ use super::transformer_decoder::{
 };
 use crate::autograd::Tape;
 use crate::device::Wgpu;
+use crate::dtype::Float;
 use crate::error::Result;
 use crate::nn::{DecoderInput, EncoderInput, Module, TransformerDecoder, TransformerEncoder};
 use crate::shape::{Const, Dim, DimEq};
 use crate::tensor::Tensor;
 
 /// The final LayerNorm of a stack, if it has one.
-fn final_norm<B: Dim, L: Dim, T: Tape<f32>, const D: usize>(
-    norm: Option<&GpuLayerNorm<Const<D>>>,
-    x: Hidden<B, L, D, T>,
-) -> Result<Hidden<B, L, D, T>> {
+fn final_norm<B: Dim, L: Dim, E: Float, T: Tape<E>, const D: usize>(
+    norm: Option<&GpuLayerNorm<Const<D>, E>>,
+    x: Hidden<B, L, D, T, E>,
+) -> Result<Hidden<B, L, D, T, E>> {
     match norm {
         Some(norm) => norm.try_forward(x),
         None => Ok(x),
@@ -29,8 +30,10 @@ fn final_norm<B: Dim, L: Dim, T: Tape<f32>, const D: usize>(
 
 macro_rules! stack_common {
     ($gpu:ident, $cpu:ident) => {
-        impl<const D: usize, const H: usize, const F: usize> ToDevice for $cpu<D, H, F, f32> {
-            type Output = $gpu<D, H, F>;
+        impl<const D: usize, const H: usize, const F: usize, E: Float> ToDevice
+            for $cpu<D, H, F, E>
+        {
+            type Output = $gpu<D, H, F, E>;
             fn to_device(&self, gpu: &Wgpu) -> Result<Self::Output> {
                 Ok($gpu {
                     layers: self
@@ -43,8 +46,8 @@ macro_rules! stack_common {
             }
         }
 
-        impl<const D: usize, const H: usize, const F: usize> ToCpu for $gpu<D, H, F> {
-            type Output = $cpu<D, H, F, f32>;
+        impl<const D: usize, const H: usize, const F: usize, E: Float> ToCpu for $gpu<D, H, F, E> {
+            type Output = $cpu<D, H, F, E>;
             fn to_cpu(&self) -> Result<Self::Output> {
                 Ok($cpu {
                     layers: self
@@ -57,8 +60,10 @@ macro_rules! stack_common {
             }
         }
 
-        impl<const D: usize, const H: usize, const F: usize> GpuParams for $gpu<D, H, F> {
-            fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_>)) {
+        impl<const D: usize, const H: usize, const F: usize, E: Float> GpuParams<E>
+            for $gpu<D, H, F, E>
+        {
+            fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_, E>)) {
                 for (i, layer) in self.layers.iter_mut().enumerate() {
                     layer.visit_gpu(&format!("{prefix}layers.{i}."), f);
                 }
@@ -68,7 +73,7 @@ macro_rules! stack_common {
             }
         }
 
-        impl<const D: usize, const H: usize, const F: usize> $gpu<D, H, F> {
+        impl<const D: usize, const H: usize, const F: usize, E: Float> $gpu<D, H, F, E> {
             /// Training mode for every layer: the dropouts drop (PyTorch's `model.train()`).
             pub fn train(&mut self) {
                 self.layers.iter_mut().for_each(|l| l.train());
@@ -89,7 +94,8 @@ macro_rules! stack_common {
 /// [`GpuTransformerEncoderLayer`], then the optional final norm; parameters under PyTorch's
 /// names (`layers.0.self_attn.in_proj_weight`, ..., `norm.weight`). As a [`Module`] it maps
 /// `x` `(B, L, D)` or an [`EncoderInput`] (the same `mask` and `src_key_padding_mask` for
-/// every layer) to `(B, L, D)`.
+/// every layer) to `(B, L, D)`. An f64 stack (`TransformerEncoder<D, H, F, f64>`) runs in f64
+/// (adapters with `SHADER_F64`).
 ///
 /// ```no_run
 /// use shaped::prelude::*;
@@ -105,24 +111,24 @@ macro_rules! stack_common {
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
 #[derive(Clone, Debug)]
-pub struct GpuTransformerEncoder<const D: usize, const H: usize, const F: usize> {
+pub struct GpuTransformerEncoder<const D: usize, const H: usize, const F: usize, E: Float = f32> {
     /// The layers, in order.
-    pub layers: Vec<GpuTransformerEncoderLayer<D, H, F>>,
+    pub layers: Vec<GpuTransformerEncoderLayer<D, H, F, E>>,
     /// The final LayerNorm, if any.
-    pub norm: Option<GpuLayerNorm<Const<D>>>,
+    pub norm: Option<GpuLayerNorm<Const<D>, E>>,
 }
 
 stack_common!(GpuTransformerEncoder, TransformerEncoder);
 
 const ENCODER: &str = "TransformerEncoder";
 
-impl<const D: usize, const H: usize, const F: usize> GpuTransformerEncoder<D, H, F> {
-    fn run<B: Dim, L: Dim, T: Tape<f32>>(
+impl<const D: usize, const H: usize, const F: usize, E: Float> GpuTransformerEncoder<D, H, F, E> {
+    fn run<B: Dim, L: Dim, T: Tape<E>>(
         &self,
-        mut x: Hidden<B, L, D, T>,
-        mask: Option<&Tensor<(usize, usize)>>,
-        pad: Option<&Tensor<(usize, usize)>>,
-    ) -> Result<Hidden<B, L, D, T>> {
+        mut x: Hidden<B, L, D, T, E>,
+        mask: Option<&Tensor<(usize, usize), E>>,
+        pad: Option<&Tensor<(usize, usize), E>>,
+    ) -> Result<Hidden<B, L, D, T, E>> {
         for layer in &self.layers {
             x = layer.run(x, mask, pad)?;
         }
@@ -136,6 +142,7 @@ encoder_modules!(GpuTransformerEncoder, ENCODER);
 /// [`GpuTransformerDecoderLayer`] over the same memory and masks, then the optional final
 /// norm; parameters under PyTorch's names (`layers.1.multihead_attn.in_proj_weight`, ...,
 /// `norm.bias`). As a [`Module`] it maps `(tgt, memory)` or a [`DecoderInput`] to `(B, L, D)`.
+/// An f64 stack (`TransformerDecoder<D, H, F, f64>`) runs in f64 (adapters with `SHADER_F64`).
 ///
 /// ```no_run
 /// use shaped::prelude::*;
@@ -154,34 +161,34 @@ encoder_modules!(GpuTransformerEncoder, ENCODER);
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
 #[derive(Clone, Debug)]
-pub struct GpuTransformerDecoder<const D: usize, const H: usize, const F: usize> {
+pub struct GpuTransformerDecoder<const D: usize, const H: usize, const F: usize, E: Float = f32> {
     /// The layers, in order.
-    pub layers: Vec<GpuTransformerDecoderLayer<D, H, F>>,
+    pub layers: Vec<GpuTransformerDecoderLayer<D, H, F, E>>,
     /// The final LayerNorm, if any.
-    pub norm: Option<GpuLayerNorm<Const<D>>>,
+    pub norm: Option<GpuLayerNorm<Const<D>, E>>,
 }
 
 stack_common!(GpuTransformerDecoder, TransformerDecoder);
 
 const DECODER: &str = "TransformerDecoder";
 
-type Target<B, L, X, T> = GpuTensor<(B, L, X), T>;
-type Memory<B2, S, XM, T> = GpuTensor<(B2, S, XM), T>;
+type Target<B, L, X, T, E> = GpuTensor<(B, L, X), T, E>;
+type Memory<B2, S, XM, T, E> = GpuTensor<(B2, S, XM), T, E>;
 
-impl<const D: usize, const H: usize, const F: usize> GpuTransformerDecoder<D, H, F> {
+impl<const D: usize, const H: usize, const F: usize, E: Float> GpuTransformerDecoder<D, H, F, E> {
     fn run<B, L, B2, S, XM, T>(
         &self,
-        mut x: Hidden<B, L, D, T>,
-        memory: Memory<B2, S, XM, T>,
-        masks: DecoderMasks<'_>,
-    ) -> Result<Hidden<B, L, D, T>>
+        mut x: Hidden<B, L, D, T, E>,
+        memory: Memory<B2, S, XM, T, E>,
+        masks: DecoderMasks<'_, E>,
+    ) -> Result<Hidden<B, L, D, T, E>>
     where
         B: Dim,
         L: Dim,
         B2: DimEq<B>,
         S: Dim,
         XM: DimEq<Const<D>>,
-        T: Tape<f32>,
+        T: Tape<E>,
     {
         for layer in &self.layers {
             x = layer.run(x, memory.clone(), masks)?;

@@ -151,14 +151,14 @@ impl Dropout {
     /// The next training-mode mask of `n` elements (`0` or `1/(1-p)`), drawn from the layer's
     /// generator as `forward` draws it (the GPU backend uploads it); `None` when `p == 0`.
     #[cfg_attr(not(feature = "wgpu"), allow(dead_code))]
-    pub(crate) fn next_mask(&self, n: usize) -> Option<Vec<f32>> {
+    pub(crate) fn next_mask<E: Float>(&self, n: usize) -> Option<Vec<E>> {
         if self.p == 0.0 {
             return None;
         }
         let scale = if self.p < 1.0 {
-            (1.0 / (1.0 - self.p)) as f32
+            E::from_f64(1.0 / (1.0 - self.p))
         } else {
-            0.0
+            E::ZERO
         };
         let mut rng = self.rng.lock().unwrap_or_else(PoisonError::into_inner);
         Some(mask_values(1.0 - self.p, scale, &mut rng, n))

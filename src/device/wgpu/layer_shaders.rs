@@ -25,13 +25,9 @@ fn sigmoid_(x: T) -> T {
     let e = exp_t(x);
     return e / (1.0 + e);
 }
-// tanh saturates at |x| = 15 in f32; clamping keeps exp-based implementations of the builtin
-// finite. The f64 tanh_t saturates by itself, and clamping at 15 would cost it 2e-13, so f64
-// (told apart by its larger range) is not clamped.
-fn tanh_(x: T) -> T {
-    if (max_t() / 4.0 > 1e38) { return tanh_t(x); }
-    return tanh_t(clamp(x, -15.0, 15.0));
-}
+// The prelude's saturating tanh: clamped at |x| = 15 in f32 (as before, so that exp-based
+// implementations of the builtin stay finite), unclamped in f64.
+fn tanh_(x: T) -> T { return tanh_sat_t(x); }
 fn log_sigmoid_(x: T) -> T { return min(x, 0.0) - log1p_(exp_t(-abs(x))); }
 // x^a as Rust's powf: negative bases with integral exponents, 0^0 = 1.
 fn pow_(x: T, a: T) -> T {

@@ -1,10 +1,13 @@
 //! The loss and scan kernels (`loss_shaders`) as plain functions on device buffers: the
 //! elementwise terms of Smooth L1, Huber, KL divergence and BCE with a positive weight, the
-//! per-row pick of the class losses, and the running sum. Only `crate::gpu` calls these.
+//! per-row pick of the class losses, and the running sum. Every one is generic over the
+//! element type (f32 or f64). Only `crate::gpu` calls these.
 
 use super::GpuStorage;
+use super::dtype::Params;
 use super::loss_shaders as shaders;
-use super::pipelines::{Kernel, grid_1d, launch};
+use super::pipelines::{Kernel, grid_1d, launch_as};
+use crate::dtype::Float;
 
 kernel!(K_LOSS_TERM, shaders::LOSS_TERM);
 kernel!(K_LOSS_TERM_BACKWARD, shaders::LOSS_TERM_BACKWARD);
@@ -12,13 +15,14 @@ kernel!(K_PICK, shaders::PICK);
 kernel!(K_PICK_BACKWARD, shaders::PICK_BACKWARD);
 kernel!(K_SCAN, shaders::SCAN);
 
-/// The loss terms of [`term`], with their constants.
+/// The loss terms of [`term`], with their constants (as f64: the kernel gets them in its
+/// element type).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum Term {
     /// `beta`.
-    SmoothL1(f32),
+    SmoothL1(f64),
     /// `delta`.
-    Huber(f32),
+    Huber(f64),
     KlDiv,
     KlDivLogTarget,
     /// BCE on logits; the positive weights come as a buffer.
@@ -31,7 +35,7 @@ pub(crate) enum Term {
 }
 
 impl Term {
-    fn code(self) -> (u32, f32) {
+    fn code(self) -> (usize, f64) {
         match self {
             Term::SmoothL1(beta) => (0, beta),
             Term::Huber(delta) => (1, delta),
@@ -46,18 +50,23 @@ impl Term {
 
 /// The term of every element of `a` against `b`; `w` (read cyclically) is the positive
 /// weight of [`Term::BcePosWeight`] and ignored by the others.
-pub(crate) fn term(
+pub(crate) fn term<E: Float>(
     op: Term,
-    a: &GpuStorage<f32>,
-    b: &GpuStorage<f32>,
-    w: &GpuStorage<f32>,
-) -> GpuStorage<f32> {
-    let out = a.device.alloc(a.len);
+    a: &GpuStorage<E>,
+    b: &GpuStorage<E>,
+    w: &GpuStorage<E>,
+) -> GpuStorage<E> {
+    let out = a.device.alloc_as::<E>(a.len);
     let (code, c) = op.code();
-    launch(
+    let p = Params::new()
+        .u(a.len)
+        .u(code)
+        .f(E::from_f64(c))
+        .u(w.len.max(1));
+    launch_as::<E>(
         &a.device,
         K_LOSS_TERM,
-        &[a.len as u32, code, c.to_bits(), w.len.max(1) as u32],
+        &p,
         &[&a.buf, &b.buf, &w.buf, &out.buf],
         grid_1d(a.len),
     );
@@ -66,23 +75,22 @@ pub(crate) fn term(
 
 /// The gradient of [`term`] with respect to `a` (or `b` when `to_target`), for the output
 /// gradient `g`.
-pub(crate) fn term_backward(
+pub(crate) fn term_backward<E: Float>(
     op: Term,
-    (a, b, w): (&GpuStorage<f32>, &GpuStorage<f32>, &GpuStorage<f32>),
-    g: &GpuStorage<f32>,
+    (a, b, w): (&GpuStorage<E>, &GpuStorage<E>, &GpuStorage<E>),
+    g: &GpuStorage<E>,
     to_target: bool,
-) -> GpuStorage<f32> {
-    let out = a.device.alloc(a.len);
+) -> GpuStorage<E> {
+    let out = a.device.alloc_as::<E>(a.len);
     let (code, c) = op.code();
-    let p = [
-        a.len as u32,
-        code,
-        c.to_bits(),
-        w.len.max(1) as u32,
-        u32::from(to_target),
-        f32::NAN.to_bits(),
-    ];
-    launch(
+    let p = Params::new()
+        .u(a.len)
+        .u(code)
+        .f(E::from_f64(c))
+        .u(w.len.max(1))
+        .u(usize::from(to_target))
+        .f(E::from_f64(f64::NAN));
+    launch_as::<E>(
         &a.device,
         K_LOSS_TERM_BACKWARD,
         &p,
@@ -92,19 +100,20 @@ pub(crate) fn term_backward(
     out
 }
 
-/// `-w[i] x[i, t[i]]` for every row of `x` `(rows, classes)`; 0 where `t[i]` is negative.
-pub(crate) fn pick(
-    x: &GpuStorage<f32>,
-    t: &GpuStorage<f32>,
-    w: &GpuStorage<f32>,
+/// `-w[i] x[i, t[i]]` for every row of `x` `(rows, classes)`; 0 where `t[i]` is negative
+/// (the targets are class indices as floats of the element type).
+pub(crate) fn pick<E: Float>(
+    x: &GpuStorage<E>,
+    t: &GpuStorage<E>,
+    w: &GpuStorage<E>,
     rows: usize,
     classes: usize,
-) -> GpuStorage<f32> {
-    let out = x.device.alloc(rows);
-    launch(
+) -> GpuStorage<E> {
+    let out = x.device.alloc_as::<E>(rows);
+    launch_as::<E>(
         &x.device,
         K_PICK,
-        &[rows as u32, classes as u32],
+        &Params::new().u(rows).u(classes),
         &[&x.buf, &t.buf, &w.buf, &out.buf],
         grid_1d(rows),
     );
@@ -112,19 +121,19 @@ pub(crate) fn pick(
 }
 
 /// The `(rows, classes)` gradient of [`pick`] for the output gradient `g` `(rows,)`.
-pub(crate) fn pick_backward(
-    t: &GpuStorage<f32>,
-    w: &GpuStorage<f32>,
-    g: &GpuStorage<f32>,
+pub(crate) fn pick_backward<E: Float>(
+    t: &GpuStorage<E>,
+    w: &GpuStorage<E>,
+    g: &GpuStorage<E>,
     rows: usize,
     classes: usize,
-) -> GpuStorage<f32> {
+) -> GpuStorage<E> {
     let n = rows * classes;
-    let out = g.device.alloc(n);
-    launch(
+    let out = g.device.alloc_as::<E>(n);
+    launch_as::<E>(
         &g.device,
         K_PICK_BACKWARD,
-        &[n as u32, classes as u32],
+        &Params::new().u(n).u(classes),
         &[&t.buf, &w.buf, &g.buf, &out.buf],
         grid_1d(n),
     );
@@ -133,22 +142,21 @@ pub(crate) fn pick_backward(
 
 /// The running sum along the middle axis of `(outer, n, inner)`, from the end when
 /// `reverse`.
-pub(crate) fn scan(
-    x: &GpuStorage<f32>,
+pub(crate) fn scan<E: Float>(
+    x: &GpuStorage<E>,
     (outer, n, inner): (usize, usize, usize),
     reverse: bool,
-) -> GpuStorage<f32> {
-    let out = x.device.alloc(x.len);
+) -> GpuStorage<E> {
+    let out = x.device.alloc_as::<E>(x.len);
     let lines = outer * inner;
-    launch(
+    launch_as::<E>(
         &x.device,
         K_SCAN,
-        &[
-            lines as u32,
-            n as u32,
-            inner.max(1) as u32,
-            u32::from(reverse),
-        ],
+        &Params::new()
+            .u(lines)
+            .u(n)
+            .u(inner.max(1))
+            .u(usize::from(reverse)),
         &[&x.buf, &out.buf],
         grid_1d(lines),
     );

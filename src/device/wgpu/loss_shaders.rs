@@ -1,8 +1,8 @@
 //! WGSL sources of the loss terms the other kernels lack (Smooth L1, Huber, the two
 //! Kullback-Leibler terms, BCE on logits with a positive-class weight), the per-row pick of
 //! the class losses and the running sum along an axis. Same conventions as `shaders.rs`:
-//! binding 0 is the `u32` parameter array (floats as their bits), the index is rebuilt from a
-//! grid folded into two axes. The formulas are the CPU kernels' (`ops::loss`) term for term,
+//! binding 0 is the `u32` parameter array (floats read with `sc`), the index is rebuilt from
+//! a grid folded into two axes; every kernel is over the element type `T` (f32 or f64). The formulas are the CPU kernels' (`ops::loss`) term for term,
 //! so infinite and NaN inputs give the same answers.
 
 /// The helpers every loss term uses.
@@ -10,21 +10,20 @@ macro_rules! with_loss_math {
     ($body:literal) => {
         concat!(
             r#"
-fn log1p_(x: f32) -> f32 {
+fn log1p_(x: T) -> T {
     let u = 1.0 + x;
     if (u == 1.0) { return x; }
-    return log(u) * x / (u - 1.0);
+    return log_t(u) * x / (u - 1.0);
 }
-fn log_sigmoid_(x: f32) -> f32 { return min(x, 0.0) - log1p_(exp(-abs(x))); }
-fn is_nan_(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
-fn sign_(d: f32) -> f32 { return select(select(0.0, -1.0, d < 0.0), 1.0, d > 0.0); }
+fn log_sigmoid_(x: T) -> T { return min(x, 0.0) - log1p_(exp_t(-abs(x))); }
+fn sign_(d: T) -> T { return select(select(T(0.0), T(-1.0), d < 0.0), T(1.0), d > 0.0); }
 "#,
             $body
         )
     };
 }
 
-/// The loss term of prediction `a[i]` and target `b[i]`: p = n, op, constant (f32 bits),
+/// The loss term of prediction `a[i]` and target `b[i]`: p = n, op, constant (a float, `sc`),
 /// length of `w` (the positive weights, read at `i % len`). Ops: 0 Smooth L1 (beta), 1 Huber
 /// (delta), 2 KL divergence, 3 KL divergence of a log-target, 4 BCE on logits with a positive
 /// weight, 5 `a[i]` where finite, else 0 (no target), 6 1 where `a[i]` equals `b[0]` (NaN
@@ -32,17 +31,17 @@ fn sign_(d: f32) -> f32 { return select(select(0.0, -1.0, d < 0.0), 1.0, d > 0.0
 pub(crate) const LOSS_TERM: &str = with_loss_math!(
     r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read> w: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> a: array<T>;
+@group(0) @binding(2) var<storage, read> b: array<T>;
+@group(0) @binding(3) var<storage, read> w: array<T>;
+@group(0) @binding(4) var<storage, read_write> out: array<T>;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 256u;
     if (i >= p[0]) { return; }
     let x = a[i];
-    let c = bitcast<f32>(p[2]);
-    var r = 0.0;
+    let c = sc(2);
+    var r: T = 0.0;
     switch p[1] {
         case 0u: {
             let d = x - b[i];
@@ -54,18 +53,18 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         }
         case 2u: {
             let t = b[i];
-            var xlogy = 0.0;
-            if (t != 0.0) { xlogy = t * log(t); }
+            var xlogy: T = 0.0;
+            if (t != 0.0) { xlogy = t * log_t(t); }
             r = xlogy - t * x;
         }
-        case 3u: { let t = b[i]; r = exp(t) * (t - x); }
+        case 3u: { let t = b[i]; r = exp_t(t) * (t - x); }
         case 4u: {
             let t = b[i];
             let pw = w[i % p[3]];
             r = (1.0 - t) * x - ((pw - 1.0) * t + 1.0) * log_sigmoid_(x);
         }
-        case 5u: { r = select(0.0, x, abs(x) <= 3.4028235e38); }
-        case 6u: { r = select(0.0, 1.0, x == b[0] || (is_nan_(x) && is_nan_(b[0]))); }
+        case 5u: { r = select(0.0, x, abs(x) <= max_t()); }
+        case 6u: { r = select(T(0.0), T(1.0), x == b[0] || (is_nan_t(x) && is_nan_t(b[0]))); }
         default: { r = 0.0; }
     }
     out[i] = r;
@@ -79,20 +78,20 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 pub(crate) const LOSS_TERM_BACKWARD: &str = with_loss_math!(
     r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read> w: array<f32>;
-@group(0) @binding(4) var<storage, read> g: array<f32>;
-@group(0) @binding(5) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> a: array<T>;
+@group(0) @binding(2) var<storage, read> b: array<T>;
+@group(0) @binding(3) var<storage, read> w: array<T>;
+@group(0) @binding(4) var<storage, read> g: array<T>;
+@group(0) @binding(5) var<storage, read_write> out: array<T>;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 256u;
     if (i >= p[0]) { return; }
     let x = a[i];
     let t = b[i];
-    let c = bitcast<f32>(p[2]);
+    let c = sc(2);
     let to_target = p[4] == 1u;
-    var d = 0.0;
+    var d: T = 0.0;
     switch p[1] {
         case 0u: {
             let e = x - t;
@@ -107,14 +106,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         case 2u: {
             if (to_target) {
                 // PyTorch's xlogy backward: t / t, NaN at t = 0, infinite or NaN t.
-                var lg = 0.0;
-                if (t != 0.0) { lg = log(t); }
-                let one = select(bitcast<f32>(p[5]), 1.0, t != 0.0 && abs(t) <= 3.4028235e38);
+                var lg: T = 0.0;
+                if (t != 0.0) { lg = log_t(t); }
+                let one = select(sc(5), 1.0, t != 0.0 && abs(t) <= max_t());
                 d = lg + one - x;
             } else { d = -t; }
         }
         case 3u: {
-            let e = exp(t);
+            let e = exp_t(t);
             if (to_target) { d = e * (t - x) + e; } else { d = -e; }
         }
         case 4u: {
@@ -123,7 +122,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
                 d = log_sigmoid_(-x) - pw * log_sigmoid_(x);
             } else {
                 let pt = pw * t;
-                d = (pt + 1.0 - t) * (1.0 / (1.0 + exp(-x))) - pt;
+                d = (pt + 1.0 - t) * (1.0 / (1.0 + exp_t(-x))) - pt;
             }
         }
         default: { d = 0.0; }
@@ -137,10 +136,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 /// `t[i] < 0` (an ignored sample, whatever its logits): p = rows, classes.
 pub(crate) const PICK: &str = r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> t: array<f32>;
-@group(0) @binding(3) var<storage, read> w: array<f32>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<T>;
+@group(0) @binding(2) var<storage, read> t: array<T>;
+@group(0) @binding(3) var<storage, read> w: array<T>;
+@group(0) @binding(4) var<storage, read_write> y: array<T>;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 256u;
@@ -154,10 +153,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 /// p = rows * classes, classes.
 pub(crate) const PICK_BACKWARD: &str = r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read> t: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
-@group(0) @binding(3) var<storage, read> g: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(1) var<storage, read> t: array<T>;
+@group(0) @binding(2) var<storage, read> w: array<T>;
+@group(0) @binding(3) var<storage, read> g: array<T>;
+@group(0) @binding(4) var<storage, read_write> dx: array<T>;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 256u;
@@ -174,8 +173,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 /// reverse.
 pub(crate) const SCAN: &str = r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<T>;
+@group(0) @binding(2) var<storage, read_write> y: array<T>;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let l = gid.x + gid.y * nwg.x * 256u;
@@ -183,7 +182,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let n = p[1];
     let inner = p[2];
     let base = (l / inner) * n * inner + l % inner;
-    var acc = 0.0;
+    var acc: T = 0.0;
     for (var k = 0u; k < n; k += 1u) {
         var j = k;
         if (p[3] == 1u) { j = n - 1u - k; }

@@ -125,17 +125,6 @@ pub(crate) fn grid_1d(n: usize) -> (u32, u32, u32) {
     }
 }
 
-/// Records one dispatch of the f32 build of `k` (`params`: words and f32 bits).
-pub(crate) fn launch(
-    dev: &Wgpu,
-    k: Kernel,
-    params: &[u32],
-    buffers: &[&wgpu::Buffer],
-    groups: (u32, u32, u32),
-) {
-    launch_as::<f32>(dev, k, &Params::from(params), buffers, groups);
-}
-
 /// Records one dispatch of `k` built for the element type `E`.
 pub(crate) fn launch_as<E: Float>(
     dev: &Wgpu,
