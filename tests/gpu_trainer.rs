@@ -1,6 +1,7 @@
 //! Training on the GPU as on the CPU: the `Trainer` with a GPU model and a `GpuOptimizer`
 //! gives the CPU's history; optimizer state saved on one device continues on the other;
-//! `Sgd` with `maximize`, parameter groups and schedulers step as on the CPU; `train()` /
+//! `Sgd` with `maximize`, parameter groups and schedulers step as on the CPU; gradient
+//! clipping (`gpu::clip_grad_norm`, the Trainer's `clip_grad_norm`) as on the CPU; `train()` /
 //! `eval()` switch a whole GPU model; L-BFGS steps a GPU model as on the CPU.
 #![cfg(feature = "wgpu")]
 
@@ -150,19 +151,10 @@ fn trainer_on_the_gpu_gives_the_cpu_history() {
 }
 
 #[test]
-fn trainer_on_the_gpu_refuses_what_it_lacks_and_stops_on_a_nan_loss() {
+fn trainer_on_the_gpu_stops_on_a_nan_loss() {
     let Some(g) = gpu() else { return };
     let mut model = mlp(0).to_device(&g).unwrap();
     let mut opt = GpuOptimizer::new(Sgd::new(0.1));
-    let err = Trainer::new(&mut model, &mut opt)
-        .quiet(true)
-        .clip_grad_norm(1.0)
-        .fit(batches(1, 0), |m, (x, y)| {
-            let logits = m.forward_train(x.to_device(&g)?.trace_constant());
-            Ok(Step::new(cross_entropy(logits, &y), 8))
-        })
-        .unwrap_err();
-    assert!(err.to_string().contains("clip_grad_norm"), "{err}");
     let err = Trainer::new(&mut model, &mut opt)
         .quiet(true)
         .fit(batches(2, 0), |m, (x, y)| {
@@ -523,4 +515,96 @@ fn lbfgs_on_a_gpu_model_matches_cpu_and_shares_its_state() {
     assert_eq!(resumed.iterations(), gpu_opt.iterations());
     let back = gpu_model.to_cpu().unwrap();
     close_param("3.weight", &from_gpu.3.weight, &back.3.weight);
+}
+
+/// `gpu::clip_grad_norm` / `clip_grad_value` on the same gradients as the CPU's, clipping and
+/// not clipping, and the Trainer's `clip_grad_norm` on the GPU giving the CPU's weights.
+#[test]
+fn gradient_clipping_as_on_the_cpu() {
+    let Some(g) = gpu() else { return };
+    type Net = (Linear<6, 16>, Tanh, Linear<16, 3>);
+    let net = |seed| -> Net {
+        let mut rng = StdRng::seed_from_u64(seed);
+        (Linear::new(&mut rng), Tanh, Linear::new(&mut rng))
+    };
+    let (x, y) = batches(1, 5).remove(0);
+    for (max_norm, clip) in [(0.05, 0.01), (1e3, 1e3)] {
+        let cpu = net(3);
+        let mut cpu_grads = cross_entropy_cpu(&cpu, &x, &y);
+        let cpu_norm = shaped::optim::clip_grad_norm(&cpu, &mut cpu_grads, max_norm);
+        assert_eq!(
+            cpu_norm > max_norm,
+            max_norm < 1.0,
+            "the first case clips, the second not"
+        );
+        let mut model = net(3).to_device(&g).unwrap();
+        let logits = model.forward(x.to_device(&g).unwrap().trace_constant());
+        let mut grads = cross_entropy(logits, &y).backward();
+        let norm = shaped::gpu::clip_grad_norm(&mut model, &mut grads, max_norm).unwrap();
+        close_loss("norm", norm.to_cpu().unwrap().to_vec()[0] as f64, cpu_norm);
+        let gw = grads.get_gpu(&model.0.weight).unwrap().to_cpu().unwrap();
+        close_param(
+            "clipped 0.weight grad",
+            &gw,
+            &cpu_grads.get(&cpu.0.weight).unwrap(),
+        );
+        shaped::optim::clip_grad_value(&cpu, &mut cpu_grads, clip);
+        shaped::gpu::clip_grad_value(&mut model, &mut grads, clip);
+        let gb = grads
+            .get_gpu(model.2.bias.as_ref().unwrap())
+            .unwrap()
+            .to_cpu()
+            .unwrap();
+        close_param(
+            "clamped 2.bias grad",
+            &gb,
+            &cpu_grads.get(cpu.2.bias.as_ref().unwrap()).unwrap(),
+        );
+    }
+
+    let mut cpu = net(4);
+    let mut cpu_opt = Sgd::new(0.5);
+    Trainer::new(&mut cpu, &mut cpu_opt)
+        .quiet(true)
+        .clip_grad_norm(0.1)
+        .fit(batches(4, 6), |m, (x, y)| {
+            Step::cross_entropy(m.forward(x.trace_constant()), &y)
+        })
+        .unwrap();
+    let mut model = net(4).to_device(&g).unwrap();
+    let mut opt = GpuOptimizer::new(Sgd::new(0.5));
+    Trainer::new(&mut model, &mut opt)
+        .quiet(true)
+        .clip_grad_norm(0.1)
+        .fit(batches(4, 6), |m, (x, y)| {
+            Ok(Step::new(
+                cross_entropy(m.forward(x.to_device(&g)?.trace_constant()), &y),
+                8,
+            ))
+        })
+        .unwrap();
+    let back = model.to_cpu().unwrap();
+    close_param(
+        "0.weight after clipped steps",
+        &back.0.weight,
+        &cpu.0.weight,
+    );
+    close_param(
+        "2.weight after clipped steps",
+        &back.2.weight,
+        &cpu.2.weight,
+    );
+}
+
+fn cross_entropy_cpu<
+    M: Module<
+            Tensor<Rank2<8, 6>, f32, shaped::autograd::OwnedTape<f32>>,
+            Output = Tensor<Rank2<8, 3>, f32, shaped::autograd::OwnedTape<f32>>,
+        >,
+>(
+    m: &M,
+    x: &Tensor<Rank2<8, 6>>,
+    y: &Indices<Rank1<8>>,
+) -> shaped::autograd::Gradients<f32> {
+    shaped::nn::loss::cross_entropy(m.forward(x.clone().trace_constant()), y).backward()
 }

@@ -4,8 +4,8 @@
 use super::nn::{GpuParamMut, GpuParams};
 use super::tensor::{GpuTensor, ToCpu, ToDevice, add_grad, gpu_tensor, take_grad, wants};
 use crate::autograd::{Gradients, NoTape, OwnedTape, Tape};
+use crate::device::Wgpu;
 use crate::device::kernels;
-use crate::device::{GpuStorage, Wgpu};
 use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::nn::{AppendDim, EmbeddingLayer, Module, TracedIndices};
@@ -52,14 +52,6 @@ impl<V: Dim, D: Dim, E: Float> GpuParams<E> for GpuEmbedding<V, D, E> {
     }
 }
 
-/// `u32` indices on the device, typed as the storage of the table's element type because
-/// `kernels::gather_rows` takes them so; the kernels bind them as `array<u32>` whatever `E` is
-/// (one 4-byte word per index), so only the Rust type changes.
-fn indices_as<E: Float>(dev: &Wgpu, idx: &[u32]) -> GpuStorage<E> {
-    let s = dev.upload_u32(idx);
-    GpuStorage::new(s.device, s.buf, s.len)
-}
-
 impl<V: Dim, D: Dim, E: Float> GpuEmbedding<V, D, E> {
     /// Rows `indices` of the table (uploaded here), traced when `T` is [`OwnedTape`]; an
     /// `Err` names an index out of range.
@@ -80,7 +72,7 @@ impl<V: Dim, D: Dim, E: Float> GpuEmbedding<V, D, E> {
         }
         let dev = self.weight.data.device().clone();
         let idx_u32: Vec<u32> = idx.iter().map(|&i| i as u32).collect();
-        let y = kernels::gather_rows(&self.weight.data, d, &indices_as::<E>(&dev, &idx_u32));
+        let y = kernels::gather_rows(&self.weight.data, d, &dev.upload_u32(&idx_u32));
         let out = gpu_tensor(indices.shape().append(self.weight.shape.1), y, NoTape);
         let w_id = self.weight.id;
         let mut tape = T::leaf(w_id);
@@ -99,10 +91,7 @@ impl<V: Dim, D: Dim, E: Float> GpuEmbedding<V, D, E> {
                 positions[next[i] as usize] = p as u32;
                 next[i] += 1;
             }
-            let by_row = (
-                indices_as::<E>(&dev, &offsets),
-                indices_as::<E>(&dev, &positions),
-            );
+            let by_row = (dev.upload_u32(&offsets), dev.upload_u32(&positions));
             let (out_id, padding) = (out.id, self.padding_idx);
             tape.record(
                 out_id,

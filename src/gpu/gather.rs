@@ -10,7 +10,7 @@
 
 use super::tensor::{GpuTensor, add_grad, gpu_tensor, split, take_grad, wants, with_tape};
 use crate::autograd::{Gradients, NoTape, Tape};
-use crate::device::{GpuStorage, kernels, seq_kernels};
+use crate::device::{kernels, seq_kernels};
 use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::shape::Shape;
@@ -84,13 +84,6 @@ fn to_u32(op: &'static str, v: impl Iterator<Item = usize>) -> Result<Vec<u32>> 
     .collect()
 }
 
-/// A buffer of `u32` indices typed as the storage of `E`, which `kernels::gather_rows` and
-/// its backward take for their index buffers (their shaders read them as `u32` words, the
-/// element count is what counts).
-fn index_buffer<E>(idx: GpuStorage<f32>) -> GpuStorage<E> {
-    GpuStorage::new(idx.device, idx.buf, idx.len)
-}
-
 /// `out` with element `i` = `x`'s element `map[i]`, or `fill` where `map[i] == FILL`.
 pub(super) fn gather_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
     op: &'static str,
@@ -117,7 +110,7 @@ pub(super) fn gather_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
     let y = if reads.is_empty() {
         dev.alloc_as::<E>(0)
     } else {
-        kernels::gather_rows(&source, 1, &index_buffer(dev.upload_u32(&reads)))
+        kernels::gather_rows(&source, 1, &dev.upload_u32(&reads))
     };
     let result = gpu_tensor(out, y, NoTape);
     if wants(&tape, x.id) {
@@ -135,8 +128,8 @@ pub(super) fn gather_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
             positions[next[i]] = p;
             next[i] += 1;
         }
-        let offsets = index_buffer(dev.upload_u32(&to_u32(op, offsets.into_iter())?));
-        let positions = index_buffer(dev.upload_u32(&to_u32(op, positions.into_iter())?));
+        let offsets = dev.upload_u32(&to_u32(op, offsets.into_iter())?);
+        let positions = dev.upload_u32(&to_u32(op, positions.into_iter())?);
         let (x_id, out_id) = (x.id, result.id);
         tape.record(
             out_id,

@@ -189,7 +189,7 @@ fn extreme_axis<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
     axis: usize,
     out: SO,
     min: bool,
-) -> Result<(GpuTensor<SO, T, E>, GpuStorage<f32>)> {
+) -> Result<(GpuTensor<SO, T, E>, GpuStorage<u32>)> {
     let (x, mut tape) = split(x);
     let dims = x.shape.dims().to_vec();
     let (outer, n, inner) = around(&dims, axis);

@@ -64,13 +64,7 @@ where
     /// values of the epoch it was taken at.
     type Snapshot = M;
     const LOG_EVERY: usize = LOG_EVERY;
-    fn check_settings(max_grad_norm: Option<f64>, group: bool) -> Result<()> {
-        if max_grad_norm.is_some() {
-            return Err(Error::value(
-                "Trainer on the GPU",
-                "clip_grad_norm is not on the GPU yet".to_string(),
-            ));
-        }
+    fn check_settings(_: Option<f64>, group: bool) -> Result<()> {
         if group {
             return Err(Error::value(
                 "Trainer on the GPU",
@@ -129,7 +123,7 @@ where
         mut grads: Gradients<E>,
         micro: usize,
         params: &[UniqueId],
-        _: Option<f64>,
+        max_grad_norm: Option<f64>,
         _: Option<&dyn Collective>,
         _: &crate::train::finite::At,
     ) -> Result<()> {
@@ -141,6 +135,10 @@ where
                     add_grad(&mut grads, id, kernels::unary(UnaryOp::Scale, &g, scale));
                 }
             }
+        }
+        if let Some(max_norm) = max_grad_norm {
+            // On the device, the norm never read back (gpu::clip_grad_norm).
+            super::clip::clip_grad_norm(model, &mut grads, max_norm);
         }
         optimizer.step(model, &grads)
     }

@@ -583,9 +583,12 @@ pub(crate) fn col2im<E: Float>(dcols: &GpuStorage<E>, g: &Window) -> GpuStorage<
 }
 
 /// Max pooling over each of `n * c` planes: the values and the flat index each came from.
-pub(crate) fn max_pool<E: Float>(x: &GpuStorage<E>, g: &Window) -> (GpuStorage<E>, GpuStorage<E>) {
+pub(crate) fn max_pool<E: Float>(
+    x: &GpuStorage<E>,
+    g: &Window,
+) -> (GpuStorage<E>, GpuStorage<u32>) {
     let count = g.n * g.c * g.oh * g.ow;
-    let (y, idx) = (x.device.alloc_as::<E>(count), x.device.alloc_as::<E>(count));
+    let (y, idx) = (x.device.alloc_as::<E>(count), x.device.alloc_u32(count));
     launch_as::<E>(
         &x.device,
         K_MAX_POOL,
@@ -598,7 +601,7 @@ pub(crate) fn max_pool<E: Float>(x: &GpuStorage<E>, g: &Window) -> (GpuStorage<E
 
 /// The input gradient of [`max_pool`] from its indices and output gradient.
 pub(crate) fn max_pool_backward<E: Float>(
-    idx: &GpuStorage<E>,
+    idx: &GpuStorage<u32>,
     gy: &GpuStorage<E>,
     g: &Window,
 ) -> GpuStorage<E> {
@@ -618,7 +621,7 @@ pub(crate) fn max_pool_backward<E: Float>(
 pub(crate) fn gather_rows<E: Float>(
     table: &GpuStorage<E>,
     d: usize,
-    indices: &GpuStorage<E>,
+    indices: &GpuStorage<u32>,
 ) -> GpuStorage<E> {
     let n = indices.len * d;
     let out = table.device.alloc_as::<E>(n);
@@ -639,7 +642,7 @@ pub(crate) fn gather_rows_backward<E: Float>(
     g: &GpuStorage<E>,
     v: usize,
     d: usize,
-    by_row: (&GpuStorage<E>, &GpuStorage<E>),
+    by_row: (&GpuStorage<u32>, &GpuStorage<u32>),
     padding: Option<usize>,
 ) -> GpuStorage<E> {
     let n = v * d;

@@ -276,8 +276,8 @@ impl Wgpu {
     }
 
     /// A new device buffer holding `u32` values (indices for the kernels that read `array<u32>`).
-    pub(crate) fn upload_u32(&self, data: &[u32]) -> GpuStorage<f32> {
-        let s = self.alloc(data.len());
+    pub(crate) fn upload_u32(&self, data: &[u32]) -> GpuStorage<u32> {
+        let s = self.alloc_u32(data.len());
         if !data.is_empty() {
             let raw: Vec<u8> = data.iter().flat_map(|x| x.to_le_bytes()).collect();
             self.inner.queue.write_buffer(&s.buf, 0, &raw);
@@ -285,12 +285,14 @@ impl Wgpu {
         s
     }
 
-    /// A new uninitialised device buffer of `len` f32s (every kernel writes all of its output).
-    pub(crate) fn alloc(&self, len: usize) -> GpuStorage<f32> {
-        self.alloc_as::<f32>(len)
+    /// A new uninitialised device buffer of `len` `u32`s (indices a kernel writes).
+    pub(crate) fn alloc_u32(&self, len: usize) -> GpuStorage<u32> {
+        let s = self.alloc_as::<f32>(len);
+        GpuStorage::new(s.device, s.buf, s.len)
     }
 
-    /// A new uninitialised device buffer of `len` elements of `E`.
+    /// A new uninitialised device buffer of `len` elements of `E` (every kernel writes all of
+    /// its output).
     pub(crate) fn alloc_as<E: Float>(&self, len: usize) -> GpuStorage<E> {
         let buf = self.inner.device.create_buffer(&wgpu::BufferDescriptor {
             label: None,

@@ -223,10 +223,10 @@ pub(crate) fn arg_extreme<E: Float>(
     n: usize,
     inner: usize,
     min: bool,
-) -> (GpuStorage<E>, GpuStorage<f32>) {
+) -> (GpuStorage<E>, GpuStorage<u32>) {
     let dev = &x.device;
     let count = outer * inner;
-    let (y, idx) = (dev.alloc_as::<E>(count), dev.alloc(count));
+    let (y, idx) = (dev.alloc_as::<E>(count), dev.alloc_u32(count));
     let p = [count as u32, n as u32, inner as u32, u32::from(min)];
     launch_as::<E>(
         dev,
@@ -240,7 +240,7 @@ pub(crate) fn arg_extreme<E: Float>(
 
 /// The input gradient of [`arg_extreme`] from its indices and output gradient.
 pub(crate) fn arg_extreme_backward<E: Float>(
-    idx: &GpuStorage<f32>,
+    idx: &GpuStorage<u32>,
     g: &GpuStorage<E>,
     outer: usize,
     n: usize,
@@ -261,8 +261,9 @@ pub(crate) fn arg_extreme_backward<E: Float>(
 }
 
 /// The `u32` values of a buffer written by a kernel (indices), read back.
-pub(crate) fn download_u32(s: &GpuStorage<f32>) -> Result<Vec<u32>> {
-    let raw = s.device.download(s)?;
+pub(crate) fn download_u32(s: &GpuStorage<u32>) -> Result<Vec<u32>> {
+    let words = GpuStorage::<f32>::new(s.device.clone(), s.buf.clone(), s.len);
+    let raw = s.device.download(&words)?;
     Ok(raw.into_iter().map(f32::to_bits).collect())
 }
 

@@ -13,16 +13,16 @@ kernel!(K_SORT_BACKWARD, src::SORT_BACKWARD);
 
 /// The first `k` values of every line of `x` `(outer, n, inner)` along the middle axis,
 /// sorted (stable; NaN above every number), as `(outer, k, inner)`, and their positions
-/// along the axis (`u32`s, 4-byte words typed as the f32 buffers of other index kernels).
+/// along the axis.
 pub(crate) fn sort_lines<E: Float>(
     x: &GpuStorage<E>,
     (outer, n, inner): (usize, usize, usize),
     k: usize,
     descending: bool,
-) -> (GpuStorage<E>, GpuStorage<f32>) {
+) -> (GpuStorage<E>, GpuStorage<u32>) {
     let dev = &x.device;
     let count = outer * k * inner;
-    let (vals, idx) = (dev.alloc_as::<E>(count), dev.alloc(count));
+    let (vals, idx) = (dev.alloc_as::<E>(count), dev.alloc_u32(count));
     let threads = outer * n * inner;
     if count > 0 {
         let p = Params::new()
@@ -45,7 +45,7 @@ pub(crate) fn sort_lines<E: Float>(
 /// The gradient of `x` `(outer, n, inner)` from the gradient `gy` of [`sort_lines`]' values
 /// and its positions `idx`.
 pub(crate) fn sort_backward<E: Float>(
-    idx: &GpuStorage<f32>,
+    idx: &GpuStorage<u32>,
     gy: &GpuStorage<E>,
     (outer, n, inner): (usize, usize, usize),
     k: usize,
