@@ -1,5 +1,6 @@
 //! Device mixing is a compile error: a CPU and a GPU tensor in one op, a CPU layer given a
-//! GPU input, and an op without a GPU kernel called on a GPU tensor.
+//! GPU input, f32 and f64 GPU tensors in one op, and an op without a GPU kernel called on a
+//! GPU tensor.
 //!
 //! Regenerate with `TRYBUILD=overwrite cargo test --release --features wgpu --test
 //! gpu_compile_fail` and read every changed `.stderr`.
