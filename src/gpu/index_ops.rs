@@ -59,7 +59,7 @@ impl<S: Shape, E: Float, T: Tape<E>> GpuTensor<S, T, E> {
         gather_op(op, self, out, map, E::ZERO)
     }
 
-    fn narrow_into<SO: Shape>(
+    pub(super) fn narrow_into<SO: Shape>(
         self,
         axis: usize,
         start: usize,

@@ -1,7 +1,8 @@
 //! The GPU side of shaped (cargo feature `wgpu`): tensors on a [`Wgpu`] device, their ops and
 //! backward steps, layers moved with [`ToDevice`] and optimizers that step GPU parameters.
 //!
-//! A GPU tensor is `Tensor<S, f32, T, Wgpu>` ([`GpuTensor`]); it is made only by an explicit
+//! A GPU tensor is `Tensor<S, E, T, Wgpu>` ([`GpuTensor`]; `E` is `f32`, or `f64` where the
+//! adapter has `SHADER_F64`); it is made only by an explicit
 //! [`to_device`](ToDevice::to_device) and read back only by [`to_cpu`](ToCpu::to_cpu). Ops
 //! take tensors of one device: `cpu + gpu` does not compile. An op without a GPU kernel yet is
 //! not a method of GPU tensors, so using one is a compile error too, never a silent trip
@@ -55,6 +56,7 @@ mod reduce_more;
 mod shape_ops;
 mod sort;
 mod split_ops;
+mod static_split;
 mod tensor;
 mod trainer;
 mod transformer;
@@ -95,6 +97,7 @@ pub use reduce::GpuAxisOps;
 pub use reduce_more::GpuReductions;
 pub use shape_ops::GpuShapeOps;
 pub use sort::GpuSort;
+pub use static_split::{GpuChunk, GpuSplitParts};
 
 pub use trainer::LOG_EVERY;
 pub use transformer::GpuTransformerEncoderLayer;

@@ -5,12 +5,12 @@
 //! A list is an array, a `Vec` or a slice of tensors of one type ([`TensorList`]); its
 //! length is `Const<N>` for an array and `usize` otherwise.
 
-use crate::autograd::{Gradients, Merge, Tape, UniqueId};
+use crate::autograd::{Gradients, Tape, UniqueId};
 use crate::backend::layout;
 use crate::dtype::Float;
 use crate::error::OrPanic;
 use crate::error::{Error, Result};
-use crate::shape::{ConcatShape, Const, Dim, ReplaceAxis, Shape};
+use crate::shape::{Const, Dim, ReplaceAxis, Shape};
 use crate::tensor::Tensor;
 use std::sync::Arc;
 
@@ -251,32 +251,45 @@ pub trait CatTuple<const I: usize> {
     fn try_cat_tuple(self) -> Result<Self::Output>;
 }
 
-macro_rules! cat_tuple {
-    ($S0:ident $T0:ident $t0:ident; $([$P:ident $PT:ident + $S:ident $T:ident $t:ident = $Acc:ident $TA:ident]),+; $Out:ident $TOut:ident) => {
-        impl<E: Float, const I: usize, $S0: Shape, $T0: Tape<E>, $($S: Shape, $T: Tape<E>, $Acc: Shape, $TA: Tape<E>,)+>
-            CatTuple<I> for (Tensor<$S0, E, $T0>, $(Tensor<$S, E, $T>,)+)
+/// `CatTuple` for the tuples of two to six tensors of device `$D` (the CPU here, the GPU in
+/// `crate::gpu`): each step is that device's `try_concat`, which must be in scope.
+macro_rules! cat_tuple_impl {
+    ($D:ty; $S0:ident $T0:ident $t0:ident; $([$P:ident $PT:ident + $S:ident $T:ident $t:ident = $Acc:ident $TA:ident]),+; $Out:ident $TOut:ident) => {
+        impl<E: $crate::dtype::Float, const I: usize, $S0: $crate::shape::Shape, $T0: $crate::autograd::Tape<E>, $($S: $crate::shape::Shape, $T: $crate::autograd::Tape<E>, $Acc: $crate::shape::Shape, $TA: $crate::autograd::Tape<E>,)+>
+            $crate::ops::cat::CatTuple<I> for ($crate::tensor::Tensor<$S0, E, $T0, $D>, $($crate::tensor::Tensor<$S, E, $T, $D>,)+)
         where
-            $($P: ConcatShape<$S, I, Output = $Acc>, $PT: Merge<E, $T, Output = $TA>,)+
+            $($P: $crate::shape::ConcatShape<$S, I, Output = $Acc>, $PT: $crate::autograd::Merge<E, $T, Output = $TA>,)+
         {
-            type Output = Tensor<$Out, E, $TOut>;
-            fn try_cat_tuple(self) -> Result<Self::Output> {
+            type Output = $crate::tensor::Tensor<$Out, E, $TOut, $D>;
+            fn try_cat_tuple(self) -> $crate::error::Result<Self::Output> {
                 let ($t0, $($t,)+) = self;
                 let acc = $t0;
-                $(let acc: Tensor<$Acc, E, $TA> = acc.try_concat::<I, _, _>($t)?;)+
+                $(let acc: $crate::tensor::Tensor<$Acc, E, $TA, $D> = acc.try_concat::<I, _, _>($t)?;)+
                 Ok(acc)
             }
         }
     };
 }
 
-cat_tuple!(S0 T0 t0; [S0 T0 + S1 T1 t1 = O1 U1]; O1 U1);
-cat_tuple!(S0 T0 t0; [S0 T0 + S1 T1 t1 = O1 U1], [O1 U1 + S2 T2 t2 = O2 U2]; O2 U2);
-cat_tuple!(S0 T0 t0; [S0 T0 + S1 T1 t1 = O1 U1], [O1 U1 + S2 T2 t2 = O2 U2],
-    [O2 U2 + S3 T3 t3 = O3 U3]; O3 U3);
-cat_tuple!(S0 T0 t0; [S0 T0 + S1 T1 t1 = O1 U1], [O1 U1 + S2 T2 t2 = O2 U2],
-    [O2 U2 + S3 T3 t3 = O3 U3], [O3 U3 + S4 T4 t4 = O4 U4]; O4 U4);
-cat_tuple!(S0 T0 t0; [S0 T0 + S1 T1 t1 = O1 U1], [O1 U1 + S2 T2 t2 = O2 U2],
-    [O2 U2 + S3 T3 t3 = O3 U3], [O3 U3 + S4 T4 t4 = O4 U4], [O4 U4 + S5 T5 t5 = O5 U5]; O5 U5);
+pub(crate) use cat_tuple_impl;
+
+/// The tuples of two to six tensors of device `$D`, through `cat_tuple_impl`.
+macro_rules! cat_tuples {
+    ($D:ty) => {
+        $crate::ops::cat::cat_tuple_impl!($D; S0 T0 t0; [S0 T0 + S1 T1 t1 = O1 U1]; O1 U1);
+        $crate::ops::cat::cat_tuple_impl!($D; S0 T0 t0; [S0 T0 + S1 T1 t1 = O1 U1], [O1 U1 + S2 T2 t2 = O2 U2]; O2 U2);
+        $crate::ops::cat::cat_tuple_impl!($D; S0 T0 t0; [S0 T0 + S1 T1 t1 = O1 U1], [O1 U1 + S2 T2 t2 = O2 U2],
+            [O2 U2 + S3 T3 t3 = O3 U3]; O3 U3);
+        $crate::ops::cat::cat_tuple_impl!($D; S0 T0 t0; [S0 T0 + S1 T1 t1 = O1 U1], [O1 U1 + S2 T2 t2 = O2 U2],
+            [O2 U2 + S3 T3 t3 = O3 U3], [O3 U3 + S4 T4 t4 = O4 U4]; O4 U4);
+        $crate::ops::cat::cat_tuple_impl!($D; S0 T0 t0; [S0 T0 + S1 T1 t1 = O1 U1], [O1 U1 + S2 T2 t2 = O2 U2],
+            [O2 U2 + S3 T3 t3 = O3 U3], [O3 U3 + S4 T4 t4 = O4 U4], [O4 U4 + S5 T5 t5 = O5 U5]; O5 U5);
+    };
+}
+#[cfg_attr(not(feature = "wgpu"), allow(unused_imports))] // the GPU's tuples use it too
+pub(crate) use cat_tuples;
+
+cat_tuples!(crate::device::Cpu);
 
 /// Joins a tuple of two to six tensors along axis `I` (`torch.cat((a, b, c), dim=I)`),
 /// each with its own static shape: axis `I` becomes the [`Sum`](crate::shape::Sum) of the

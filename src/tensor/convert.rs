@@ -2,6 +2,7 @@
 
 use super::Tensor;
 use crate::autograd::Tape;
+use crate::device::Device;
 use crate::dtype::Float;
 use crate::error::OrPanic;
 use crate::error::{Error, Result};
@@ -38,7 +39,8 @@ impl<S: Shape, E: Float, T> Tensor<S, E, T> {
     }
 }
 
-impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
+// Device-generic: these only relabel the shape (the GPU's computed shapes realize too).
+impl<S: Shape, E: Float, T: Tape<E>, D: Device> Tensor<S, E, T, D> {
     /// The same tensor with its shape checked against another shape type of the same
     /// sizes, e.g. a dynamic `(usize, usize)` into a static `Rank2<2, 3>`; an error names
     /// both shapes when they differ. Gradients flow through unchanged.
@@ -49,7 +51,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// let s: Tensor<Rank2<2, 3>> = t.clone().try_realize().unwrap();
     /// assert!(t.try_realize::<Rank2<3, 2>>().is_err());
     /// ```
-    pub fn try_realize<S2: Shape>(self) -> Result<Tensor<S2, E, T>> {
+    pub fn try_realize<S2: Shape>(self) -> Result<Tensor<S2, E, T, D>> {
         let dims = self.shape.dims();
         match S2::from_dims(&dims) {
             Some(shape) => Ok(Tensor {
@@ -70,7 +72,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     }
 
     /// The same tensor as an untyped [`DynShape`] tensor.
-    pub fn into_dyn(self) -> Tensor<DynShape, E, T> {
+    pub fn into_dyn(self) -> Tensor<DynShape, E, T, D> {
         let shape = DynShape(self.shape.dims());
         Tensor {
             shape,
@@ -99,7 +101,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// assert_eq!(y.dims().as_slice(), &[5, 8]);
     /// ```
     #[track_caller]
-    pub fn realize<S2: Shape>(self) -> Tensor<S2, E, T>
+    pub fn realize<S2: Shape>(self) -> Tensor<S2, E, T, D>
     where
         S: SameShape<S2>,
     {

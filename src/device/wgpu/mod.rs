@@ -40,7 +40,7 @@ use std::marker::PhantomData;
 use std::sync::{Arc, Mutex};
 
 /// A GPU reached through wgpu (Vulkan, Metal or DX12): the device of GPU tensors,
-/// `Tensor<S, f32, T, Wgpu>`. Cloning shares the device.
+/// `Tensor<S, E, T, Wgpu>`. Cloning shares the device.
 ///
 /// ```no_run
 /// use shaped::prelude::*;
@@ -254,8 +254,8 @@ impl Wgpu {
         summary(&self.inner.info)
     }
 
-    /// Whether the adapter could run f64 shaders (`SHADER_F64`). The kernels are f32 only
-    /// today, so f64 tensors stay on the CPU either way.
+    /// Whether the adapter runs f64 shaders (`SHADER_F64`): where it does, f64 tensors and
+    /// models move to this GPU with `to_device`; elsewhere that is an `Err`.
     pub fn supports_f64(&self) -> bool {
         self.inner.shader_f64
     }
