@@ -120,17 +120,32 @@ pub type GpuAttentionOutput<B, L, S, const EMBED: usize, T, E = f32> = (
     Option<GpuTensor<(B, L, S), T, E>>,
 );
 
-impl<const EMBED: usize, const HEADS: usize, E: Float> GpuMultiheadAttention<EMBED, HEADS, E> {
+/// The input projections of an attention layer on the GPU, whatever its shape types: the
+/// static and the run-time layers share every step below, so they differ only in types.
+pub(super) struct InProj<'a, WS: Shape, BS: Shape, E: Float> {
+    /// The layer's name, for errors.
+    pub layer: &'static str,
+    /// The embedding size `E`.
+    pub embed: usize,
+    /// The head count; it divides `embed` (the layers check it when made).
+    pub heads: usize,
+    /// `[W_q; W_k; W_v]`, `(3 embed, embed)`.
+    pub weight: &'a GpuTensor<WS, NoTape, E>,
+    /// `[b_q; b_k; b_v]`.
+    pub bias: Option<&'a GpuTensor<BS, NoTape, E>>,
+}
+
+impl<WS: Shape, BS: Shape, E: Float> InProj<'_, WS, BS, E> {
     /// `x (B, N, E)` times block `part` of the input projection (and its bias): `(B, N, E)`.
     /// One op: its backward puts the weight's and the bias's gradients into their blocks.
     fn project<T: Tape<E>>(&self, x: Seq<T, E>, part: usize) -> Result<Seq<T, E>> {
-        let e = EMBED;
+        let e = self.embed;
         let (b, nn, _) = x.shape;
         let n = b * nn;
         let (x, mut tape) = split(x);
-        let w = &self.in_proj_weight;
+        let w = self.weight;
         tape = tape.merge(T::leaf(w.id));
-        if let Some(bias) = &self.in_proj_bias {
+        if let Some(bias) = self.bias {
             tape = tape.merge(T::leaf(bias.id));
         }
         let mut y = matmul_at(
@@ -144,14 +159,13 @@ impl<const EMBED: usize, const HEADS: usize, E: Float> GpuMultiheadAttention<EMB
             e,
         )?;
         let bias_part = self
-            .in_proj_bias
-            .as_ref()
+            .bias
             .map(|bias| seq_kernels::copy_range(&bias.data, part * e, e));
         if let Some(bp) = &bias_part {
             y = kernels::binary(BinaryOp::Add, &y, &[n, e], bp, &[e], &[n, e])?;
         }
         let out = gpu_tensor((b, nn, e), y, NoTape);
-        let (w_id, b_id) = (w.id, self.in_proj_bias.as_ref().map(|b| b.id));
+        let (w_id, b_id) = (w.id, self.bias.map(|b| b.id));
         let (tx, tw) = (wants(&tape, x.id), wants(&tape, w_id));
         let tb = b_id.is_some_and(|id| wants(&tape, id));
         if tx || tw || tb {
@@ -187,21 +201,24 @@ impl<const EMBED: usize, const HEADS: usize, E: Float> GpuMultiheadAttention<EMB
         Ok(with_tape(out, tape))
     }
 
-    /// `(B, N, E)` to `(B * HEADS, N, E / HEADS)`.
-    fn split_heads<T: Tape<E>>(x: Seq<T, E>) -> Result<Seq<T, E>> {
+    /// `(B, N, E)` to `(B * heads, N, E / heads)`.
+    fn split_heads<T: Tape<E>>(&self, x: Seq<T, E>) -> Result<Seq<T, E>> {
         let (b, n, e) = x.shape;
-        let d = e / HEADS;
-        let x = x.try_reshape_dyn((b, n, HEADS, d))?;
-        let x = permute_gpu(x, (b, HEADS, n, d), &[0, 2, 1, 3]);
-        x.try_reshape_dyn((b * HEADS, n, d))
+        let heads = self.heads;
+        let d = e / heads;
+        let x = x.try_reshape_dyn((b, n, heads, d))?;
+        let x = permute_gpu(x, (b, heads, n, d), &[0, 2, 1, 3]);
+        x.try_reshape_dyn((b * heads, n, d))
     }
 
-    /// The attention on run-time shapes: `y (B, L, E)` and, if asked, the weights averaged
-    /// over heads `(B, L, S)`; `dropout` (`Some`: drop, whatever its mode) on the weights,
-    /// with the mask the CPU layer would draw from the same generator.
-    #[allow(clippy::type_complexity, clippy::too_many_arguments)]
-    pub(super) fn attend<T: Tape<E>>(
+    /// The attention on run-time shapes: `out` (the output projection) applied to the heads'
+    /// joined values `(B, L, E)` and, if asked, the weights averaged over heads `(B, L, S)`;
+    /// `dropout` (`Some`: drop, whatever its mode) on the weights, with the mask the CPU
+    /// layer would draw from the same generator.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn attend<T: Tape<E>, Y>(
         &self,
+        out: impl FnOnce(Seq<T, E>) -> Result<Y>,
         q: Seq<T, E>,
         k: Seq<T, E>,
         v: Seq<T, E>,
@@ -209,19 +226,15 @@ impl<const EMBED: usize, const HEADS: usize, E: Float> GpuMultiheadAttention<EMB
         key_padding_mask: Option<&Mask<E>>,
         need_weights: bool,
         dropout: Option<&Dropout>,
-    ) -> Result<(
-        GpuTensor<(usize, usize, Const<EMBED>), T, E>,
-        Option<Seq<T, E>>,
-    )> {
-        const { assert!(HEADS > 0 && EMBED.is_multiple_of(HEADS)) };
-        let layer = "MultiheadAttention";
+    ) -> Result<(Y, Option<Seq<T, E>>)> {
+        let (layer, embed, heads) = (self.layer, self.embed, self.heads);
         let (qd, kd, vd) = (q.shape.dims(), k.shape.dims(), v.shape.dims());
         for (what, d) in [("query", &qd), ("key", &kd), ("value", &vd)] {
-            if d[2] != EMBED {
+            if d[2] != embed {
                 return Err(Error::shape(
                     layer,
                     format!(
-                        "{layer} expects embed_dim {EMBED}, got {} ({what} of shape {:?})",
+                        "{layer} expects embed_dim {embed}, got {} ({what} of shape {:?})",
                         d[2],
                         d.as_slice()
                     ),
@@ -233,7 +246,7 @@ impl<const EMBED: usize, const HEADS: usize, E: Float> GpuMultiheadAttention<EMB
             return Err(Error::shape(
                 layer,
                 format!(
-                    "query {:?}, key {:?} and value {:?} do not fit (B, L, {EMBED}), (B, S, {EMBED})",
+                    "query {:?}, key {:?} and value {:?} do not fit (B, L, {embed}), (B, S, {embed})",
                     qd.as_slice(),
                     kd.as_slice(),
                     vd.as_slice()
@@ -257,13 +270,13 @@ impl<const EMBED: usize, const HEADS: usize, E: Float> GpuMultiheadAttention<EMB
             }
         }
         let dev = q.data.device().clone();
-        let head_dim = EMBED / HEADS;
-        let q = Self::split_heads(self.project(q, 0)?)? * (E::ONE / E::from_usize(head_dim).sqrt());
-        let k = Self::split_heads(self.project(k, 1)?)?;
-        let v = Self::split_heads(self.project(v, 2)?)?;
-        let kt = permute_gpu(k, (b * HEADS, head_dim, s), &[0, 2, 1]);
+        let head_dim = embed / heads;
+        let q = self.split_heads(self.project(q, 0)?)? * (E::ONE / E::from_usize(head_dim).sqrt());
+        let k = self.split_heads(self.project(k, 1)?)?;
+        let v = self.split_heads(self.project(v, 2)?)?;
+        let kt = permute_gpu(k, (b * heads, head_dim, s), &[0, 2, 1]);
         let scores: Seq<T, E> = q.try_matmul(kt)?;
-        let mut scores = scores.try_reshape_dyn((b, HEADS, l, s))?;
+        let mut scores = scores.try_reshape_dyn((b, heads, l, s))?;
         if let Some(m) = attn_mask {
             scores = scores + m.to_device(&dev)?;
         }
@@ -273,7 +286,7 @@ impl<const EMBED: usize, const HEADS: usize, E: Float> GpuMultiheadAttention<EMB
             scores = scores + m;
         }
         let mut attn = scores.softmax::<3>();
-        // The CPU draws the mask over (B, HEADS, L, S) in this order (`Dropout::drop_shared`);
+        // The CPU draws the mask over (B, heads, L, S) in this order (`Dropout::drop_shared`);
         // p = 0 draws nothing there, so nothing here either.
         if let Some(mask) = dropout.and_then(|d| d.next_mask::<E>(attn.shape.numel())) {
             let mask = gpu_tensor(attn.shape, dev.upload(&mask), NoTape);
@@ -281,12 +294,54 @@ impl<const EMBED: usize, const HEADS: usize, E: Float> GpuMultiheadAttention<EMB
             attn = binary_op(attn, mask, shape, BinaryOp::Mul)?;
         }
         let weights = need_weights.then(|| attn.clone().mean_dim::<1>());
-        let attn = attn.try_reshape_dyn((b * HEADS, l, s))?;
+        let attn = attn.try_reshape_dyn((b * heads, l, s))?;
         let ctx: Seq<T, E> = attn.try_matmul(v)?;
-        let ctx = ctx.try_reshape_dyn((b, HEADS, l, head_dim))?;
-        let ctx = permute_gpu(ctx, (b, l, HEADS, head_dim), &[0, 2, 1, 3]);
-        let ctx = ctx.try_reshape_dyn((b, l, Const::<EMBED>))?;
-        Ok((self.out_proj.try_forward(ctx)?, weights))
+        let ctx = ctx.try_reshape_dyn((b, heads, l, head_dim))?;
+        let ctx = permute_gpu(ctx, (b, l, heads, head_dim), &[0, 2, 1, 3]);
+        let ctx = ctx.try_reshape_dyn((b, l, embed))?;
+        Ok((out(ctx)?, weights))
+    }
+}
+
+impl<const EMBED: usize, const HEADS: usize, E: Float> GpuMultiheadAttention<EMBED, HEADS, E> {
+    /// The attention on run-time shapes ([`InProj::attend`] with this layer's parameters).
+    #[allow(clippy::type_complexity, clippy::too_many_arguments)]
+    pub(super) fn attend<T: Tape<E>>(
+        &self,
+        q: Seq<T, E>,
+        k: Seq<T, E>,
+        v: Seq<T, E>,
+        attn_mask: Option<&Mask<E>>,
+        key_padding_mask: Option<&Mask<E>>,
+        need_weights: bool,
+        dropout: Option<&Dropout>,
+    ) -> Result<(
+        GpuTensor<(usize, usize, Const<EMBED>), T, E>,
+        Option<Seq<T, E>>,
+    )> {
+        const { assert!(HEADS > 0 && EMBED.is_multiple_of(HEADS)) };
+        let proj = InProj {
+            layer: "MultiheadAttention",
+            embed: EMBED,
+            heads: HEADS,
+            weight: &self.in_proj_weight,
+            bias: self.in_proj_bias.as_ref(),
+        };
+        let out = |ctx: Seq<T, E>| {
+            let (b, l, _) = ctx.shape;
+            self.out_proj
+                .try_forward(ctx.try_reshape_dyn((b, l, Const::<EMBED>))?)
+        };
+        proj.attend(
+            out,
+            q,
+            k,
+            v,
+            attn_mask,
+            key_padding_mask,
+            need_weights,
+            dropout,
+        )
     }
 
     /// The attention with PyTorch's keyword arguments: query `(B, L, E)`, key and value

@@ -25,6 +25,7 @@
 mod layer_macros;
 mod activations;
 mod attention;
+mod attention_dyn;
 mod cat_ops;
 mod clip;
 mod compare;
@@ -61,12 +62,14 @@ mod tensor;
 mod trainer;
 mod transformer;
 mod transformer_decoder;
+mod transformer_dyn;
 mod transformer_stack;
 
 pub use crate::device::{AdapterSummary, GpuStorage, Wgpu};
 
 pub use activations::GpuActivations;
 pub use attention::{GpuAttentionOutput, GpuMultiheadAttention};
+pub use attention_dyn::{GpuAttentionOutputDyn, GpuMultiheadAttentionDyn};
 pub use cat_ops::{CatShape, GpuTensorList, StackShape, cat, stack, try_cat, try_stack};
 pub use clip::{clip_grad_norm, clip_grad_value};
 pub use compare::{GpuCompare, try_where_, where_};
@@ -102,6 +105,7 @@ pub use static_split::{GpuChunk, GpuSplitParts};
 pub use trainer::LOG_EVERY;
 pub use transformer::GpuTransformerEncoderLayer;
 pub use transformer_decoder::GpuTransformerDecoderLayer;
+pub use transformer_dyn::{GpuTransformerEncoderDyn, GpuTransformerEncoderLayerDyn};
 pub use transformer_stack::{GpuTransformerDecoder, GpuTransformerEncoder};
 
 pub use tensor::{GpuAutograd, GpuBackward, GpuTensor, ToCpu, ToDevice};

@@ -242,18 +242,18 @@ pub(super) fn residual<S: Shape, E: Float, T: Tape<E>>(
 
 /// `dropout2(linear2(dropout(activation(linear1(x)))))`, the feed-forward block; each
 /// dropout drops only in training mode.
-pub(super) fn feed_forward<B, L, E, T, const D: usize, const F: usize>(
-    (linear1, linear2): (
-        &GpuLinear<Const<D>, Const<F>, E>,
-        &GpuLinear<Const<F>, Const<D>, E>,
-    ),
+/// Generic over the feature dimensions: the run-time layers (`usize`) share it.
+pub(super) fn feed_forward<B, L, E, T, M, F>(
+    (linear1, linear2): (&GpuLinear<M, F, E>, &GpuLinear<F, M, E>),
     activation: TransformerActivation,
-    x: Hidden<B, L, D, T, E>,
+    x: GpuTensor<(B, L, M), T, E>,
     (inner, branch): (&Dropout, &Dropout),
-) -> Result<Hidden<B, L, D, T, E>>
+) -> Result<GpuTensor<(B, L, M), T, E>>
 where
     B: Dim,
     L: Dim,
+    M: DimEq<M>,
+    F: DimEq<F>,
     E: Float,
     T: Tape<E>,
 {

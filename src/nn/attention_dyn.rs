@@ -44,7 +44,8 @@ pub struct MultiheadAttentionDyn<E: Float = f32> {
     pub in_proj_bias: Option<Tensor<(usize,), E>>,
     /// The output projection.
     pub out_proj: LinearDyn<E>,
-    heads: usize,
+    // Crate-visible so the GPU twin can be moved back with its head count.
+    pub(crate) heads: usize,
 }
 
 /// The result of [`MultiheadAttentionDyn::try_forward_with`]: `y (B, L, embed_dim)` and,
