@@ -1,5 +1,5 @@
 //! The run-time-sized attention and transformer layers on the GPU against their CPU
-//! originals (`MultiheadAttentionDyn`, `TransformerEncoderLayerDyn`, `TransformerEncoderDyn`),
+//! originals (`MultiheadAttentionDyn`, the encoder and decoder layers and stacks),
 //! in f32 and f64: outputs, input gradients and every parameter's gradient by name, with
 //! masks and, in training mode, dropout drawn from the same generators on both devices.
 #![cfg(feature = "wgpu")]
@@ -11,13 +11,14 @@ use shaped::autograd::Gradients;
 use shaped::dtype::Float;
 use shaped::gpu::prelude::*;
 use shaped::gpu::{
-    GpuLayerNorm, GpuLinear, GpuMultiheadAttentionDyn, GpuTransformerEncoderDyn,
-    GpuTransformerEncoderLayerDyn,
+    GpuLayerNorm, GpuLinear, GpuMultiheadAttentionDyn, GpuTransformerDecoderDyn,
+    GpuTransformerDecoderLayerDyn, GpuTransformerEncoderDyn, GpuTransformerEncoderLayerDyn,
 };
 use shaped::nn::{
-    AttentionOptions, Dropout, EncoderInput, LayerNormDyn, Module, MultiheadAttentionDyn, Params,
-    TransformerActivation, TransformerConfig, TransformerEncoderDyn, TransformerEncoderLayerDyn,
-    causal_mask, key_padding_mask,
+    AttentionOptions, DecoderInput, Dropout, EncoderInput, LayerNormDyn, Module,
+    MultiheadAttentionDyn, Params, TransformerActivation, TransformerConfig, TransformerDecoderDyn,
+    TransformerDecoderLayerDyn, TransformerEncoderDyn, TransformerEncoderLayerDyn, causal_mask,
+    key_padding_mask,
 };
 use shaped::prelude::*;
 use shaped::rand::{SeedableRng, rngs::StdRng};
@@ -88,6 +89,36 @@ fn encoder_layer_grads<E: Float>(
     out.extend(linear_grads(&l.linear2, gg, &format!("{p}linear2.")));
     out.extend(norm_grads(&l.norm1, gg, &format!("{p}norm1.")));
     out.extend(norm_grads(&l.norm2, gg, &format!("{p}norm2.")));
+    out
+}
+
+fn decoder_layer_grads<E: Float>(
+    l: &GpuTransformerDecoderLayerDyn<E>,
+    gg: &Gradients<E>,
+    p: &str,
+) -> Named<E> {
+    let mut out = mha_grads(&l.self_attn, gg, &format!("{p}self_attn."));
+    out.extend(mha_grads(
+        &l.multihead_attn,
+        gg,
+        &format!("{p}multihead_attn."),
+    ));
+    out.extend(linear_grads(&l.linear1, gg, &format!("{p}linear1.")));
+    out.extend(linear_grads(&l.linear2, gg, &format!("{p}linear2.")));
+    out.extend(norm_grads(&l.norm1, gg, &format!("{p}norm1.")));
+    out.extend(norm_grads(&l.norm2, gg, &format!("{p}norm2.")));
+    out.extend(norm_grads(&l.norm3, gg, &format!("{p}norm3.")));
+    out
+}
+
+fn decoder_grads<E: Float>(d: &GpuTransformerDecoderDyn<E>, gg: &Gradients<E>) -> Named<E> {
+    let mut out = Named::new();
+    for (i, l) in d.layers.iter().enumerate() {
+        out.extend(decoder_layer_grads(l, gg, &format!("layers.{i}.")));
+    }
+    if let Some(n) = &d.norm {
+        out.extend(norm_grads(n, gg, "norm."));
+    }
     out
 }
 
@@ -196,7 +227,16 @@ fn mha_matches_cpu<E: Float>(dev: &Wgpu) {
     cmp("weights", &down(&gw), cw.as_slice(), FWD);
     // The masks hid something: padded keys get weight 0 (dropout keeps zeros zero).
     let w = down(&gw);
-    assert_eq!(w[(3 + 0) * 5 + 4], E::ZERO, "padded key 4 of batch 1");
+    for (b, key) in [(0, 4), (1, 3), (1, 4)] {
+        for query in 0..3 {
+            let at = (b * 3 + query) * 5 + key;
+            assert_eq!(
+                w[at],
+                E::ZERO,
+                "padded key {key} of batch {b}, query {query}"
+            );
+        }
+    }
     assert!(w.iter().any(|x| x.to_f64() > 0.0));
     let r = randn::<E>((2, 3, 8), 44);
     let cg = (cy * r.clone()).sum().backward();
@@ -387,4 +427,168 @@ fn encoder_stack_dyn_matches_cpu_f32() {
 fn encoder_stack_dyn_matches_cpu_f64() {
     let Some(dev) = gpu64() else { return };
     encoder_stack_matches_cpu::<f64>(&dev);
+}
+
+/// The four decoder masks (target causal, a memory mask, both key padding masks) on a
+/// `DecoderInput` of either device: one function, as a closure would fix its argument types.
+fn decoder_input<X, M, E: Float>(tgt: X, memory: M) -> DecoderInput<X, M, E> {
+    let tgt_pad = [false, false, false, false, false, false, true, true];
+    let mem_pad = [
+        false, false, false, false, false, false, false, false, false, true,
+    ];
+    DecoderInput {
+        tgt,
+        memory,
+        tgt_mask: Some(causal_mask::<E>(4)),
+        memory_mask: Some(mask::<E>(4, 5, |i, j| j == i + 1)),
+        tgt_key_padding_mask: Some(key_padding_mask::<E>(&tgt_pad, 2, 4).unwrap()),
+        memory_key_padding_mask: Some(key_padding_mask::<E>(&mem_pad, 2, 5).unwrap()),
+    }
+}
+
+/// A decoder layer (post- and pre-norm) in training mode with dropout 0.25 on both
+/// attentions and everywhere else, all four masks: values, target and memory gradients,
+/// every parameter's; then evaluation mode, `to_cpu` and the memory-width error.
+fn decoder_layer_matches_cpu<E: Float>(dev: &Wgpu, norm_first: bool) {
+    let mut rng = StdRng::seed_from_u64(11);
+    let config = config(norm_first).dropout(0.25);
+    let mut layer = TransformerDecoderLayerDyn::<E>::new(6, 2, 8, config, &mut rng);
+    let mut glayer = layer.to_device(dev).unwrap();
+    assert_eq!(glayer.d_model(), 6);
+    let (tgt, memory) = (randn::<E>((2, 4, 6), 51), randn::<E>((2, 5, 6), 52));
+    let (gt, gm) = (tgt.to_device(dev).unwrap(), memory.to_device(dev).unwrap());
+    let cy = layer.forward_train(decoder_input(tgt.clone().trace(), memory.clone().trace()));
+    let gy = glayer.forward_train(decoder_input(gt.clone().trace(), gm.clone().trace()));
+    cmp("y (train)", &down(&gy), cy.as_slice(), FWD);
+    let r = randn::<E>((2, 4, 6), 53);
+    let cg = (cy * r.clone()).sum().backward();
+    let gg = (gy * r.to_device(dev).unwrap()).sum().backward();
+    cmp("tgt", &grad(&gg, &gt), cg.get_slice(&tgt).unwrap(), GRAD);
+    cmp(
+        "memory",
+        &grad(&gg, &gm),
+        cg.get_slice(&memory).unwrap(),
+        GRAD,
+    );
+    check_named(&layer, &decoder_layer_grads(&glayer, &gg, ""), &cg);
+
+    layer.eval();
+    glayer.eval();
+    let cy = layer.forward(decoder_input(tgt.clone().trace(), memory.clone().trace()));
+    let gy = glayer.forward(decoder_input(gt.clone().trace(), gm.clone().trace()));
+    cmp("y (eval)", &down(&gy), cy.as_slice(), FWD);
+    let cg = cy.square().sum().backward();
+    let gg = gy.square().sum().backward();
+    cmp(
+        "tgt (eval)",
+        &grad(&gg, &gt),
+        cg.get_slice(&tgt).unwrap(),
+        GRAD,
+    );
+    cmp(
+        "memory (eval)",
+        &grad(&gg, &gm),
+        cg.get_slice(&memory).unwrap(),
+        GRAD,
+    );
+    check_named(&layer, &decoder_layer_grads(&glayer, &gg, ""), &cg);
+    // Plain (tgt, memory), no masks.
+    cmp(
+        "y (no masks)",
+        &down(&glayer.forward((gt.clone(), gm.clone()))),
+        layer.forward((tgt.clone(), memory.clone())).as_slice(),
+        FWD,
+    );
+
+    let back = glayer.to_cpu().unwrap();
+    assert_eq!(back.param_names(), layer.param_names());
+    assert_eq!(
+        back.multihead_attn.in_proj_weight.to_vec(),
+        layer.multihead_attn.in_proj_weight.to_vec()
+    );
+
+    let bad = randn::<E>((2, 5, 4), 54).to_device(dev).unwrap();
+    let err = glayer.try_forward((gt, bad)).unwrap_err().to_string();
+    assert!(
+        err.contains("TransformerDecoderLayerDyn expects memory d_model 6, got 4"),
+        "{err}"
+    );
+}
+
+#[test]
+fn decoder_layer_dyn_matches_cpu_f32() {
+    let Some(dev) = gpu() else { return };
+    decoder_layer_matches_cpu::<f32>(&dev, false);
+    decoder_layer_matches_cpu::<f32>(&dev, true);
+}
+
+#[test]
+fn decoder_layer_dyn_matches_cpu_f64() {
+    let Some(dev) = gpu64() else { return };
+    decoder_layer_matches_cpu::<f64>(&dev, false);
+    decoder_layer_matches_cpu::<f64>(&dev, true);
+}
+
+/// A two-layer decoder stack with a final LayerNorm: training mode with dropout and all
+/// masks, then evaluation mode; values, target, memory and parameter gradients.
+fn decoder_stack_matches_cpu<E: Float>(dev: &Wgpu) {
+    let mut rng = StdRng::seed_from_u64(12);
+    let layer = TransformerDecoderLayerDyn::<E>::new(6, 3, 10, config(false), &mut rng);
+    let mut decoder =
+        TransformerDecoderDyn::new(layer, 2, &mut rng).with_norm(LayerNormDyn::new_dyn(6));
+    let mut gdec = decoder.to_device(dev).unwrap();
+    assert_eq!(gdec.num_layers(), 2);
+    let (tgt, memory) = (randn::<E>((2, 4, 6), 61), randn::<E>((2, 5, 6), 62));
+    let (gt, gm) = (tgt.to_device(dev).unwrap(), memory.to_device(dev).unwrap());
+    let cy = decoder.forward_train(decoder_input(tgt.clone().trace(), memory.clone().trace()));
+    let gy = gdec.forward_train(decoder_input(gt.clone().trace(), gm.clone().trace()));
+    cmp("y (train)", &down(&gy), cy.as_slice(), FWD);
+    let r = randn::<E>((2, 4, 6), 63);
+    let cg = (cy * r.clone()).sum().backward();
+    let gg = (gy * r.to_device(dev).unwrap()).sum().backward();
+    cmp("tgt", &grad(&gg, &gt), cg.get_slice(&tgt).unwrap(), GRAD);
+    cmp(
+        "memory",
+        &grad(&gg, &gm),
+        cg.get_slice(&memory).unwrap(),
+        GRAD,
+    );
+    check_named(&decoder, &decoder_grads(&gdec, &gg), &cg);
+
+    decoder.eval();
+    gdec.eval();
+    let cy = decoder.forward(decoder_input(tgt.clone().trace(), memory.clone().trace()));
+    let gy = gdec.forward(decoder_input(gt.clone().trace(), gm.clone().trace()));
+    cmp("y (eval)", &down(&gy), cy.as_slice(), FWD);
+    let cg = cy.square().sum().backward();
+    let gg = gy.square().sum().backward();
+    cmp(
+        "tgt (eval)",
+        &grad(&gg, &gt),
+        cg.get_slice(&tgt).unwrap(),
+        GRAD,
+    );
+    cmp(
+        "memory (eval)",
+        &grad(&gg, &gm),
+        cg.get_slice(&memory).unwrap(),
+        GRAD,
+    );
+    check_named(&decoder, &decoder_grads(&gdec, &gg), &cg);
+
+    let back = gdec.to_cpu().unwrap();
+    assert_eq!(back.param_names(), decoder.param_names());
+    assert!(back.norm.is_some() && back.layers.len() == 2);
+}
+
+#[test]
+fn decoder_stack_dyn_matches_cpu_f32() {
+    let Some(dev) = gpu() else { return };
+    decoder_stack_matches_cpu::<f32>(&dev);
+}
+
+#[test]
+fn decoder_stack_dyn_matches_cpu_f64() {
+    let Some(dev) = gpu64() else { return };
+    decoder_stack_matches_cpu::<f64>(&dev);
 }

@@ -62,6 +62,7 @@ mod tensor;
 mod trainer;
 mod transformer;
 mod transformer_decoder;
+mod transformer_decoder_dyn;
 mod transformer_dyn;
 mod transformer_stack;
 
@@ -105,6 +106,7 @@ pub use static_split::{GpuChunk, GpuSplitParts};
 pub use trainer::LOG_EVERY;
 pub use transformer::GpuTransformerEncoderLayer;
 pub use transformer_decoder::GpuTransformerDecoderLayer;
+pub use transformer_decoder_dyn::{GpuTransformerDecoderDyn, GpuTransformerDecoderLayerDyn};
 pub use transformer_dyn::{GpuTransformerEncoderDyn, GpuTransformerEncoderLayerDyn};
 pub use transformer_stack::{GpuTransformerDecoder, GpuTransformerEncoder};
 
