@@ -9,7 +9,8 @@ use super::tensor::GpuTensor;
 use crate::autograd::Tape;
 use crate::device::Wgpu;
 use crate::dtype::Float;
-use crate::error::{Error, OrPanic, Result};
+use crate::error::{OrPanic, Result};
+use crate::ops::split::{check_chunks, check_split_total, chunk_len, split_total_fits};
 use crate::shape::{ChunkDim, ConstDim, Dim, HasAxis, ReplaceAxis, Shape};
 
 // `shaped::ops::cat::cat_tuple((a, b, c))` of GPU tensors: the CPU's tuple impls over the
@@ -87,20 +88,7 @@ impl<S: Shape, E: Float, T: Tape<E>> GpuTensor<S, T, E> {
     where
         S: ReplaceAxis<I>,
     {
-        const {
-            if let Some(n) = <<S as HasAxis<I>>::Dim as Dim>::STATIC_SIZE
-                && P::TOTAL != n
-            {
-                crate::shape::const_msg::ConstMsg::new()
-                    .s("split_static: the piece sizes add up to ")
-                    .n(P::TOTAL)
-                    .s(", but axis ")
-                    .n(I)
-                    .s(" has size ")
-                    .n(n)
-                    .fail();
-            }
-        }
+        const { check_split_total(P::TOTAL, <<S as HasAxis<I>>::Dim as Dim>::STATIC_SIZE, I) }
         self.try_split_static::<I, P>().or_panic()
     }
 
@@ -110,16 +98,7 @@ impl<S: Shape, E: Float, T: Tape<E>> GpuTensor<S, T, E> {
     where
         S: ReplaceAxis<I>,
     {
-        let n = self.shape.dims()[I];
-        if n != P::TOTAL {
-            return Err(Error::shape(
-                "split_static",
-                format!(
-                    "the sizes {:?} do not add up to the size {n} of axis {I}",
-                    P::sizes()
-                ),
-            ));
-        }
+        split_total_fits(P::sizes(), self.shape.dims()[I], I)?;
         P::pieces(self)
     }
 
@@ -144,23 +123,7 @@ impl<S: Shape, E: Float, T: Tape<E>> GpuTensor<S, T, E> {
         S: ReplaceAxis<I>,
         <S as HasAxis<I>>::Dim: ChunkDim<N>,
     {
-        const {
-            if N == 0 {
-                panic!("chunk_static: the number of chunks must be at least 1");
-            }
-            if let Some(n) = <<S as HasAxis<I>>::Dim as Dim>::STATIC_SIZE
-                && n % N != 0
-            {
-                crate::shape::const_msg::ConstMsg::new()
-                    .s("chunk_static: ")
-                    .n(N)
-                    .s(" equal chunks do not divide axis ")
-                    .n(I)
-                    .s(" of size ")
-                    .n(n)
-                    .fail();
-            }
-        }
+        const { check_chunks(N, <<S as HasAxis<I>>::Dim as Dim>::STATIC_SIZE, I) }
         self.try_chunk_static::<I, N>().or_panic()
     }
 
@@ -173,18 +136,7 @@ impl<S: Shape, E: Float, T: Tape<E>> GpuTensor<S, T, E> {
         S: ReplaceAxis<I>,
         <S as HasAxis<I>>::Dim: ChunkDim<N>,
     {
-        let dims = self.shape.dims();
-        let n = dims[I];
-        if N == 0 || !n.is_multiple_of(N) {
-            return Err(Error::shape(
-                "chunk_static",
-                format!(
-                    "{N} equal chunks do not divide axis {I} of size {n} (shape {:?})",
-                    dims.as_slice()
-                ),
-            ));
-        }
-        let len = n / N;
+        let len = chunk_len(N, &self.shape.dims(), I)?;
         let out = self.shape.replace_axis(self.shape.axis_dim().chunk());
         let mut pieces = Vec::with_capacity(N);
         for k in 0..N {

@@ -37,6 +37,65 @@ fn piece_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
     )
 }
 
+/// The build-time check of `split_static`: the piece sizes add up to a static axis.
+pub(crate) const fn check_split_total(total: usize, axis_size: Option<usize>, axis: usize) {
+    if let Some(n) = axis_size
+        && total != n
+    {
+        crate::shape::const_msg::ConstMsg::new()
+            .s("split_static: the piece sizes add up to ")
+            .n(total)
+            .s(", but axis ")
+            .n(axis)
+            .s(" has size ")
+            .n(n)
+            .fail();
+    }
+}
+
+/// The run-time check of `split_static`, naming the sizes.
+pub(crate) fn split_total_fits(sizes: Vec<usize>, n: usize, axis: usize) -> Result<()> {
+    if sizes.iter().sum::<usize>() != n {
+        return Err(Error::shape(
+            "split_static",
+            format!("the sizes {sizes:?} do not add up to the size {n} of axis {axis}"),
+        ));
+    }
+    Ok(())
+}
+
+/// The build-time check of `chunk_static`: `chunks` >= 1 divides a static axis.
+pub(crate) const fn check_chunks(chunks: usize, axis_size: Option<usize>, axis: usize) {
+    if chunks == 0 {
+        panic!("chunk_static: the number of chunks must be at least 1");
+    }
+    if let Some(n) = axis_size
+        && n % chunks != 0
+    {
+        crate::shape::const_msg::ConstMsg::new()
+            .s("chunk_static: ")
+            .n(chunks)
+            .s(" equal chunks do not divide axis ")
+            .n(axis)
+            .s(" of size ")
+            .n(n)
+            .fail();
+    }
+}
+
+/// The length of each of `chunks` equal pieces of axis `axis` of `dims`, or the run-time
+/// error of `chunk_static` naming them.
+pub(crate) fn chunk_len(chunks: usize, dims: &[usize], axis: usize) -> Result<usize> {
+    let n = dims[axis];
+    if chunks == 0 || !n.is_multiple_of(chunks) {
+        return Err(Error::shape(
+            "chunk_static",
+            format!("{chunks} equal chunks do not divide axis {axis} of size {n} (shape {dims:?})"),
+        ));
+    }
+    Ok(n / chunks)
+}
+
 /// How [`split`](Tensor::split) cuts an axis, as `torch.split`'s `split_size_or_sections`:
 /// a `usize` gives pieces of that size (the last one smaller when it does not divide the
 /// axis), a list of sizes gives one piece per size.
@@ -310,20 +369,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     where
         S: ReplaceAxis<I>,
     {
-        const {
-            if let Some(n) = <<S as HasAxis<I>>::Dim as Dim>::STATIC_SIZE
-                && P::TOTAL != n
-            {
-                crate::shape::const_msg::ConstMsg::new()
-                    .s("split_static: the piece sizes add up to ")
-                    .n(P::TOTAL)
-                    .s(", but axis ")
-                    .n(I)
-                    .s(" has size ")
-                    .n(n)
-                    .fail();
-            }
-        }
+        const { check_split_total(P::TOTAL, <<S as HasAxis<I>>::Dim as Dim>::STATIC_SIZE, I) }
         self.try_split_static::<I, P>().or_panic()
     }
 
@@ -339,16 +385,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     where
         S: ReplaceAxis<I>,
     {
-        let n = self.shape.dims()[I];
-        if n != P::TOTAL {
-            return Err(Error::shape(
-                "split_static",
-                format!(
-                    "the sizes {:?} do not add up to the size {n} of axis {I}",
-                    P::sizes()
-                ),
-            ));
-        }
+        split_total_fits(P::sizes(), self.shape.dims()[I], I)?;
         Ok(P::pieces(self))
     }
 
@@ -377,23 +414,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
         S: ReplaceAxis<I>,
         <S as HasAxis<I>>::Dim: ChunkDim<N>,
     {
-        const {
-            if N == 0 {
-                panic!("chunk_static: the number of chunks must be at least 1");
-            }
-            if let Some(n) = <<S as HasAxis<I>>::Dim as Dim>::STATIC_SIZE
-                && n % N != 0
-            {
-                crate::shape::const_msg::ConstMsg::new()
-                    .s("chunk_static: ")
-                    .n(N)
-                    .s(" equal chunks do not divide axis ")
-                    .n(I)
-                    .s(" of size ")
-                    .n(n)
-                    .fail();
-            }
-        }
+        const { check_chunks(N, <<S as HasAxis<I>>::Dim as Dim>::STATIC_SIZE, I) }
         self.try_chunk_static::<I, N>().or_panic()
     }
 
@@ -419,18 +440,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
         S: ReplaceAxis<I>,
         <S as HasAxis<I>>::Dim: ChunkDim<N>,
     {
-        let dims = self.shape.dims();
-        let n = dims[I];
-        if N == 0 || !n.is_multiple_of(N) {
-            return Err(Error::shape(
-                "chunk_static",
-                format!(
-                    "{N} equal chunks do not divide axis {I} of size {n} (shape {:?})",
-                    dims.as_slice()
-                ),
-            ));
-        }
-        let len = n / N;
+        let len = chunk_len(N, &self.shape.dims(), I)?;
         let out = self.shape.replace_axis(self.shape.axis_dim().chunk());
         Ok(core::array::from_fn(|k| {
             piece_op(&self, I, k * len, len, out)
