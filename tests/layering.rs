@@ -65,7 +65,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     // The GPU side of tensors, autograd, layers and optimizers (feature `wgpu`): the only
     // caller of the GPU kernels in `device`, as `ops` is of `backend`; it plugs the GPU
-    // into the `Trainer` (`train`, which saves through `serialize`).
+    // into the `Trainer` (`train`, which saves through `serialize`). From `ops` it takes the
+    // device-independent parts the CPU ops define (`WhereShape`, the split checks, the
+    // `CatTuple` trait and its tuple impls), never a CPU kernel (`backend` stays out).
     (
         "gpu",
         &[
@@ -74,6 +76,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "shape",
             "autograd",
             "tensor",
+            "ops",
             "device",
             "nn",
             "optim",

@@ -289,7 +289,7 @@ macro_rules! cat_tuples {
 #[cfg_attr(not(feature = "wgpu"), allow(unused_imports))] // the GPU's tuples use it too
 pub(crate) use cat_tuples;
 
-cat_tuples!(crate::device::Cpu);
+cat_tuples!(crate::tensor::Cpu);
 
 /// Joins a tuple of two to six tensors along axis `I` (`torch.cat((a, b, c), dim=I)`),
 /// each with its own static shape: axis `I` becomes the [`Sum`](crate::shape::Sum) of the
