@@ -279,69 +279,11 @@ pub struct GpuTransformerEncoderDyn<E: Float = f32> {
     pub norm: Option<GpuLayerNorm<usize, E>>,
 }
 
-impl<E: Float> ToDevice for TransformerEncoderDyn<E> {
-    type Output = GpuTransformerEncoderDyn<E>;
-    fn to_device(&self, gpu: &Wgpu) -> Result<Self::Output> {
-        Ok(GpuTransformerEncoderDyn {
-            layers: self
-                .layers
-                .iter()
-                .map(|l| l.to_device(gpu))
-                .collect::<Result<_>>()?,
-            norm: self.norm.as_ref().map(|n| n.to_device(gpu)).transpose()?,
-        })
-    }
-}
-
-impl<E: Float> ToCpu for GpuTransformerEncoderDyn<E> {
-    type Output = TransformerEncoderDyn<E>;
-    fn to_cpu(&self) -> Result<Self::Output> {
-        Ok(TransformerEncoderDyn {
-            layers: self
-                .layers
-                .iter()
-                .map(ToCpu::to_cpu)
-                .collect::<Result<_>>()?,
-            norm: self.norm.as_ref().map(ToCpu::to_cpu).transpose()?,
-        })
-    }
-}
-
-impl<E: Float> GpuParams<E> for GpuTransformerEncoderDyn<E> {
-    fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_, E>)) {
-        for (i, layer) in self.layers.iter_mut().enumerate() {
-            layer.visit_gpu(&format!("{prefix}layers.{i}."), f);
-        }
-        if let Some(norm) = &mut self.norm {
-            norm.visit_gpu(&format!("{prefix}norm."), f);
-        }
-    }
-    fn set_training(&mut self, training: bool) {
-        self.layers
-            .iter_mut()
-            .for_each(|l| GpuParams::<E>::set_training(l, training));
-    }
-    fn is_training(&self) -> bool {
-        self.layers.iter().any(GpuParams::<E>::is_training)
-    }
-}
+super::transformer_stack::stack_common!([] [] GpuTransformerEncoderDyn, TransformerEncoderDyn);
 
 const STACK: &str = "TransformerEncoderDyn";
 
 impl<E: Float> GpuTransformerEncoderDyn<E> {
-    /// Training mode for every layer.
-    pub fn train(&mut self) {
-        self.layers.iter_mut().for_each(|l| l.train());
-    }
-    /// Evaluation mode for every layer.
-    pub fn eval(&mut self) {
-        self.layers.iter_mut().for_each(|l| l.eval());
-    }
-    /// The number of layers.
-    pub fn num_layers(&self) -> usize {
-        self.layers.len()
-    }
-
     fn run_any<B: Dim, L: Dim, X: Dim, T: Tape<E>>(
         &self,
         x: GpuTensor<(B, L, X), T, E>,

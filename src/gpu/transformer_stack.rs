@@ -28,12 +28,14 @@ fn final_norm<B: Dim, L: Dim, E: Float, T: Tape<E>, const D: usize>(
     }
 }
 
+/// What every GPU transformer stack has, whatever its layer: `to_device` from the CPU stack,
+/// `to_cpu` back, its parameters under `layers.{i}.` and `norm.`, the mode of every layer,
+/// `train()`, `eval()` and `num_layers()`. `[$($g)*]` are the stack's generic parameters
+/// besides `E`, `[$($a)*]` their names.
 macro_rules! stack_common {
-    ($gpu:ident, $cpu:ident) => {
-        impl<const D: usize, const H: usize, const F: usize, E: Float> ToDevice
-            for $cpu<D, H, F, E>
-        {
-            type Output = $gpu<D, H, F, E>;
+    ([$($g:tt)*] [$($a:tt)*] $gpu:ident, $cpu:ident) => {
+        impl<$($g)* E: Float> ToDevice for $cpu<$($a)* E> {
+            type Output = $gpu<$($a)* E>;
             fn to_device(&self, gpu: &Wgpu) -> Result<Self::Output> {
                 Ok($gpu {
                     layers: self
@@ -46,8 +48,8 @@ macro_rules! stack_common {
             }
         }
 
-        impl<const D: usize, const H: usize, const F: usize, E: Float> ToCpu for $gpu<D, H, F, E> {
-            type Output = $cpu<D, H, F, E>;
+        impl<$($g)* E: Float> ToCpu for $gpu<$($a)* E> {
+            type Output = $cpu<$($a)* E>;
             fn to_cpu(&self) -> Result<Self::Output> {
                 Ok($cpu {
                     layers: self
@@ -60,9 +62,7 @@ macro_rules! stack_common {
             }
         }
 
-        impl<const D: usize, const H: usize, const F: usize, E: Float> GpuParams<E>
-            for $gpu<D, H, F, E>
-        {
+        impl<$($g)* E: Float> GpuParams<E> for $gpu<$($a)* E> {
             fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_, E>)) {
                 for (i, layer) in self.layers.iter_mut().enumerate() {
                     layer.visit_gpu(&format!("{prefix}layers.{i}."), f);
@@ -71,9 +71,17 @@ macro_rules! stack_common {
                     norm.visit_gpu(&format!("{prefix}norm."), f);
                 }
             }
+            fn set_training(&mut self, training: bool) {
+                self.layers
+                    .iter_mut()
+                    .for_each(|l| GpuParams::<E>::set_training(l, training));
+            }
+            fn is_training(&self) -> bool {
+                self.layers.iter().any(GpuParams::<E>::is_training)
+            }
         }
 
-        impl<const D: usize, const H: usize, const F: usize, E: Float> $gpu<D, H, F, E> {
+        impl<$($g)* E: Float> $gpu<$($a)* E> {
             /// Training mode for every layer: the dropouts drop (PyTorch's `model.train()`).
             pub fn train(&mut self) {
                 self.layers.iter_mut().for_each(|l| l.train());
@@ -89,6 +97,7 @@ macro_rules! stack_common {
         }
     };
 }
+pub(super) use stack_common;
 
 /// [`TransformerEncoder`] on the GPU, made by `encoder.to_device(&gpu)`: every layer a
 /// [`GpuTransformerEncoderLayer`], then the optional final norm; parameters under PyTorch's
@@ -118,7 +127,7 @@ pub struct GpuTransformerEncoder<const D: usize, const H: usize, const F: usize,
     pub norm: Option<GpuLayerNorm<Const<D>, E>>,
 }
 
-stack_common!(GpuTransformerEncoder, TransformerEncoder);
+stack_common!([const D: usize, const H: usize, const F: usize,] [D, H, F,] GpuTransformerEncoder, TransformerEncoder);
 
 const ENCODER: &str = "TransformerEncoder";
 
@@ -168,7 +177,7 @@ pub struct GpuTransformerDecoder<const D: usize, const H: usize, const F: usize,
     pub norm: Option<GpuLayerNorm<Const<D>, E>>,
 }
 
-stack_common!(GpuTransformerDecoder, TransformerDecoder);
+stack_common!([const D: usize, const H: usize, const F: usize,] [D, H, F,] GpuTransformerDecoder, TransformerDecoder);
 
 const DECODER: &str = "TransformerDecoder";
 
