@@ -1,13 +1,13 @@
-//! CPU time per training step of W4 and W7 (see train_step.rs), for A/B comparisons on a
+//! CPU time per training step of W2, W3, W4 and W7 (see train_step.rs), for A/B comparisons on a
 //! machine that other jobs load: wall-clock figures there measure the scheduler, while the
 //! CPU time the process's threads spent (from /proc) still measures the code.
 //!
-//! Run: `cargo bench --bench step_cpu -- [w4|w7f64|w7f32] [steps]`; prints, per workload,
+//! Run: `cargo bench --bench step_cpu -- [w2|w3|w4|w7f64|w7f32] [steps]`; prints, per workload,
 //! wall and CPU milliseconds per step (the best of the steps, and the median).
 
 use rand::{RngExt, SeedableRng};
 use shaped::nn::loss::{cross_entropy, mse_loss};
-use shaped::nn::{LSTM, LSTMCell, Linear, Module};
+use shaped::nn::{Conv2d, Flatten, LSTM, LSTMCell, Linear, MaxPool2d, Module, ReLU};
 use shaped::optim::{Adam, Optimizer};
 use shaped::prelude::*;
 use std::hint::black_box;
@@ -53,6 +53,51 @@ fn report(name: &str, steps: usize, mut step: impl FnMut()) {
     );
 }
 
+fn labels<const N: usize>(classes: usize, rng: &mut rand::rngs::StdRng) -> Indices<Rank1<N>> {
+    Indices::from_vec((0..N).map(|_| rng.random_range(0..classes)).collect()).expect("N labels")
+}
+
+fn w2(steps: usize) {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    let mut model = (
+        Linear::<784, 256>::new(&mut rng),
+        ReLU,
+        Linear::<256, 128>::new(&mut rng),
+        ReLU,
+        Linear::<128, 10>::new(&mut rng),
+    );
+    let x = Tensor::<Rank2<64, 784>>::randn(&mut rng);
+    let y = labels::<64>(10, &mut rng);
+    let mut opt = Adam::new(1e-3);
+    report("W2", steps, || {
+        let grads = cross_entropy(model.forward_train(x.clone().trace_constant()), &y).backward();
+        opt.step(&mut model, &grads);
+        black_box(grads);
+    });
+}
+
+fn w3(steps: usize) {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+    let mut model = (
+        Conv2d::<1, 16, 3>::new(&mut rng),
+        ReLU,
+        MaxPool2d::<2>,
+        Conv2d::<16, 32, 3>::new(&mut rng),
+        ReLU,
+        MaxPool2d::<2>,
+        Flatten,
+        Linear::<800, 10>::new(&mut rng),
+    );
+    let x = Tensor::<Rank4<32, 1, 28, 28>>::randn(&mut rng);
+    let y = labels::<32>(10, &mut rng);
+    let mut opt = Adam::new(1e-3);
+    report("W3", steps, || {
+        let grads = cross_entropy(model.forward_train(x.clone().trace_constant()), &y).backward();
+        opt.step(&mut model, &grads);
+        black_box(grads);
+    });
+}
+
 fn w4(steps: usize) {
     let mut rng = rand::rngs::StdRng::seed_from_u64(2);
     let mut model = (
@@ -60,10 +105,7 @@ fn w4(steps: usize) {
         Linear::<128, 64>::new(&mut rng),
     );
     let x = Tensor::<Rank3<16, 32, 64>>::randn(&mut rng);
-    let y = Indices::<Rank1<{ 16 * 32 }>>::from_vec(
-        (0..16 * 32).map(|_| rng.random_range(0..64)).collect(),
-    )
-    .expect("labels");
+    let y = labels::<{ 16 * 32 }>(64, &mut rng);
     let mut opt = Adam::new(1e-3);
     report("W4", steps, || {
         let (seq, _) = model.0.forward_train(x.clone().trace_constant());
@@ -147,6 +189,12 @@ fn main() {
         .collect();
     let which = args.first().map_or("all", String::as_str);
     let steps = args.get(1).and_then(|s| s.parse().ok());
+    if which == "all" || which == "w2" {
+        w2(steps.unwrap_or(2000));
+    }
+    if which == "all" || which == "w3" {
+        w3(steps.unwrap_or(1000));
+    }
     if which == "all" || which == "w4" {
         w4(steps.unwrap_or(100));
     }

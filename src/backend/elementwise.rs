@@ -24,7 +24,10 @@ pub(crate) fn broadcast_strides(in_dims: &[usize], out_dims: &[usize]) -> [usize
 
 /// Calls `f(out_index, a_offset, b_offset)` for every element of `out_dims` in row-major
 /// order, with offsets computed from the strides of two inputs.
-#[inline]
+///
+/// Always inlined: its callers run it inside [`wide`], whose vector width reaches only the
+/// code inlined into it (a call out of it runs at the baseline width).
+#[inline(always)]
 pub(crate) fn for_each_broadcast2(
     out_dims: &[usize],
     sa: &[usize; MAX_RANK],
@@ -99,12 +102,16 @@ pub(crate) fn binary_map<E: Float>(
         // SAFETY: both inputs are sliced to exactly the block's length (a short one
         // panics), so the loop writes every slot.
         return unsafe {
-            collect_blocks(a.len(), |off, block| {
-                let (a, b) = (&a[off..][..block.len()], &b[off..][..block.len()]);
-                for ((slot, &x), &y) in block.iter_mut().zip(a).zip(b) {
-                    slot.write(f(x, y));
-                }
-            })
+            collect_blocks(
+                a.len(),
+                #[inline(always)]
+                |off, block| {
+                    let (a, b) = (&a[off..][..block.len()], &b[off..][..block.len()]);
+                    for ((slot, &x), &y) in block.iter_mut().zip(a).zip(b) {
+                        slot.write(f(x, y));
+                    }
+                },
+            )
         };
     }
     wide(
@@ -131,12 +138,16 @@ pub(crate) fn binary_map_inplace<E: Float>(
     f: impl Fn(E, E) -> E + Sync,
 ) {
     if b_dims == out_dims {
-        for_blocks(a, |off, block| {
-            let b = &b[off..][..block.len()];
-            for (x, &y) in block.iter_mut().zip(b) {
-                *x = f(*x, y);
-            }
-        });
+        for_blocks(
+            a,
+            #[inline(always)]
+            |off, block| {
+                let b = &b[off..][..block.len()];
+                for (x, &y) in block.iter_mut().zip(b) {
+                    *x = f(*x, y);
+                }
+            },
+        );
         return;
     }
     wide(
@@ -233,18 +244,26 @@ pub(crate) fn broadcast_to<E: Float>(x: &[E], in_dims: &[usize], out_dims: &[usi
 pub(crate) fn filled<E: Float>(n: usize, value: E) -> Vec<E> {
     // SAFETY: the loop writes every slot of its block.
     unsafe {
-        collect_blocks(n, |_, block| {
-            for slot in block.iter_mut() {
-                slot.write(value);
-            }
-        })
+        collect_blocks(
+            n,
+            #[inline(always)]
+            |_, block| {
+                for slot in block.iter_mut() {
+                    slot.write(value);
+                }
+            },
+        )
     }
 }
 
 /// `x[i] = f(x[i])` in place (split over threads for long slices).
 #[inline]
 pub(crate) fn map_inplace<E: Float>(x: &mut [E], f: impl Fn(E) -> E + Sync) {
-    for_blocks(x, |_, block| block.iter_mut().for_each(|v| *v = f(*v)));
+    for_blocks(
+        x,
+        #[inline(always)]
+        |_, block| block.iter_mut().for_each(|v| *v = f(*v)),
+    );
 }
 
 /// `f(x[i])` for every element, as a new vector (split over threads for long slices).
@@ -252,12 +271,16 @@ pub(crate) fn map_inplace<E: Float>(x: &mut [E], f: impl Fn(E) -> E + Sync) {
 pub(crate) fn map<E: Float>(x: &[E], f: impl Fn(E) -> E + Sync) -> Vec<E> {
     // SAFETY: the input is sliced to exactly the block's length, so every slot is written.
     unsafe {
-        collect_blocks(x.len(), |off, block| {
-            let x = &x[off..][..block.len()];
-            for (slot, &v) in block.iter_mut().zip(x) {
-                slot.write(f(v));
-            }
-        })
+        collect_blocks(
+            x.len(),
+            #[inline(always)]
+            |off, block| {
+                let x = &x[off..][..block.len()];
+                for (slot, &v) in block.iter_mut().zip(x) {
+                    slot.write(f(v));
+                }
+            },
+        )
     }
 }
 
@@ -270,22 +293,30 @@ pub(crate) fn mul_by_derivative<E: Float>(
     b: &[E],
     d: impl Fn(E, E) -> E + Sync,
 ) {
-    for_blocks(g, |off, block| {
-        for (gv, (&x, &y)) in block.iter_mut().zip(a[off..].iter().zip(&b[off..])) {
-            *gv *= d(x, y);
-        }
-    });
+    for_blocks(
+        g,
+        #[inline(always)]
+        |off, block| {
+            for (gv, (&x, &y)) in block.iter_mut().zip(a[off..].iter().zip(&b[off..])) {
+                *gv *= d(x, y);
+            }
+        },
+    );
 }
 
 /// `g[i] *= d(y[i])` in place: [`mul_by_derivative`] for a derivative read from the output
 /// `y` alone.
 #[inline]
 pub(crate) fn mul_by_derivative_of<E: Float>(g: &mut [E], y: &[E], d: impl Fn(E) -> E + Sync) {
-    for_blocks(g, |off, block| {
-        for (gv, &yv) in block.iter_mut().zip(&y[off..]) {
-            *gv *= d(yv);
-        }
-    });
+    for_blocks(
+        g,
+        #[inline(always)]
+        |off, block| {
+            for (gv, &yv) in block.iter_mut().zip(&y[off..]) {
+                *gv *= d(yv);
+            }
+        },
+    );
 }
 
 /// `g[i] * d(a[i], b[i])` for every element, as a new vector (the gradient of an input
@@ -300,12 +331,16 @@ pub(crate) fn derivative_product<E: Float>(
     // SAFETY: the inputs are sliced to exactly the block's length (a short one panics, as
     // when a gradient of the wrong length reaches here), so the loop writes every slot.
     unsafe {
-        collect_blocks(g.len(), |off, block| {
-            let n = block.len();
-            let (g, a, b) = (&g[off..][..n], &a[off..][..n], &b[off..][..n]);
-            for (slot, (&gv, (&x, &y))) in block.iter_mut().zip(g.iter().zip(a.iter().zip(b))) {
-                slot.write(gv * d(x, y));
-            }
-        })
+        collect_blocks(
+            g.len(),
+            #[inline(always)]
+            |off, block| {
+                let n = block.len();
+                let (g, a, b) = (&g[off..][..n], &a[off..][..n], &b[off..][..n]);
+                for (slot, (&gv, (&x, &y))) in block.iter_mut().zip(g.iter().zip(a.iter().zip(b))) {
+                    slot.write(gv * d(x, y));
+                }
+            },
+        )
     }
 }

@@ -26,7 +26,11 @@ fn blocks_for(n: usize) -> usize {
 /// slices), each inside [`wide`].
 #[inline]
 pub(crate) fn for_blocks<T: Send>(data: &mut [T], f: impl Fn(usize, &mut [T]) + Sync) {
-    for_zipped_blocks([data], |offset, [block]| f(offset, block));
+    for_zipped_blocks(
+        [data],
+        #[inline(always)]
+        |offset, [block]| f(offset, block),
+    );
 }
 
 /// A new vector of `n` elements, written by `f(offset, block)` over consecutive blocks

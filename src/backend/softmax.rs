@@ -145,7 +145,12 @@ precompiled! {
 fn softmax_axis_generic<E: Float>(x: &[E], outer: usize, n: usize, inner: usize) -> Vec<E> {
     if inner == 1 && n > 0 {
         let mut y = vec![E::ZERO; x.len()];
-        for_row_blocks(&mut y, n, |row, block| softmax_rows(x, n, row, block));
+        for_row_blocks(
+            &mut y,
+            n,
+            #[inline(always)]
+            |row, block| softmax_rows(x, n, row, block),
+        );
         return y;
     }
     wide(
@@ -188,7 +193,12 @@ precompiled! {
 fn log_softmax_axis_generic<E: Float>(x: &[E], outer: usize, n: usize, inner: usize) -> Vec<E> {
     if inner == 1 && n > 0 {
         let mut y = vec![E::ZERO; x.len()];
-        for_row_blocks(&mut y, n, |row, block| log_softmax_rows(x, n, row, block));
+        for_row_blocks(
+            &mut y,
+            n,
+            #[inline(always)]
+            |row, block| log_softmax_rows(x, n, row, block),
+        );
         return y;
     }
     wide(
@@ -237,19 +247,24 @@ fn log_softmax_backward_generic<E: Float>(
     inner: usize,
 ) {
     if inner == 1 && n > 0 {
-        for_row_blocks(gx, n, |row, block| {
-            let (gy, y) = (&gy[row * n..][..block.len()], &y[row * n..][..block.len()]);
-            for ((g, gyr), yr) in block
-                .chunks_exact_mut(n)
-                .zip(gy.chunks_exact(n))
-                .zip(y.chunks_exact(n))
-            {
-                let total = row_dot(gyr, None);
-                for ((a, &b), &c) in g.iter_mut().zip(gyr).zip(yr) {
-                    *a += b - c.exp() * total;
+        for_row_blocks(
+            gx,
+            n,
+            #[inline(always)]
+            |row, block| {
+                let (gy, y) = (&gy[row * n..][..block.len()], &y[row * n..][..block.len()]);
+                for ((g, gyr), yr) in block
+                    .chunks_exact_mut(n)
+                    .zip(gy.chunks_exact(n))
+                    .zip(y.chunks_exact(n))
+                {
+                    let total = row_dot(gyr, None);
+                    for ((a, &b), &c) in g.iter_mut().zip(gyr).zip(yr) {
+                        *a += b - c.exp() * total;
+                    }
                 }
-            }
-        });
+            },
+        );
         return;
     }
     wide(
@@ -286,19 +301,24 @@ fn softmax_backward_generic<E: Float>(
     inner: usize,
 ) {
     if inner == 1 && n > 0 {
-        for_row_blocks(gx, n, |row, block| {
-            let (gy, y) = (&gy[row * n..][..block.len()], &y[row * n..][..block.len()]);
-            for ((g, gyr), yr) in block
-                .chunks_exact_mut(n)
-                .zip(gy.chunks_exact(n))
-                .zip(y.chunks_exact(n))
-            {
-                let dot = row_dot(gyr, Some(yr));
-                for ((a, &b), &c) in g.iter_mut().zip(gyr).zip(yr) {
-                    *a += c * (b - dot);
+        for_row_blocks(
+            gx,
+            n,
+            #[inline(always)]
+            |row, block| {
+                let (gy, y) = (&gy[row * n..][..block.len()], &y[row * n..][..block.len()]);
+                for ((g, gyr), yr) in block
+                    .chunks_exact_mut(n)
+                    .zip(gy.chunks_exact(n))
+                    .zip(y.chunks_exact(n))
+                {
+                    let dot = row_dot(gyr, Some(yr));
+                    for ((a, &b), &c) in g.iter_mut().zip(gyr).zip(yr) {
+                        *a += c * (b - dot);
+                    }
                 }
-            }
-        });
+            },
+        );
         return;
     }
     wide(

@@ -521,8 +521,31 @@ unsafe fn pack_b<K: Kernel>(dst: *mut K::E, b: Operand<K::E>, kc: usize, nc: usi
             if cols < nr {
                 out.fill(K::E::ZERO);
             }
+            // Contiguous `f32` columns: four at a time through registers (as `pack_a`'s
+            // row-major rows); a scalar scatter here made `x W^T` slower packed than by
+            // in-place dot products.
+            let (mut done_cols, mut full) = (0, 0);
+            if cfg!(target_arch = "x86_64") && size_of::<K::E>() == 4 && src.rs == 1 && kc >= 8 {
+                (done_cols, full) = (cols / 4 * 4, kc / 8 * 8);
+                for j0 in (0..done_cols).step_by(4) {
+                    // SAFETY: columns j0..j0 + 4 hold `kc` values inside the checked extent;
+                    // the panel holds `nr * kc` values; `E` is `f32`; the blocked kernels
+                    // only run on CPUs with AVX.
+                    #[cfg(target_arch = "x86_64")]
+                    unsafe {
+                        super::transpose::rows4_f32(
+                            out.as_mut_ptr().add(j0).cast::<f32>(),
+                            nr,
+                            src.ptr.add(j0 * src.cs).cast::<f32>(),
+                            src.cs,
+                            full,
+                        )
+                    };
+                }
+            }
             for jj in 0..cols {
-                for p in 0..kc {
+                let first = if jj < done_cols { full } else { 0 };
+                for p in first..kc {
                     // SAFETY: (p, panel*NR + jj) is inside the checked extent.
                     out[p * nr + jj] = unsafe { *src.ptr.add(p * src.rs + jj * src.cs) };
                 }

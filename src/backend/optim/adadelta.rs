@@ -31,14 +31,18 @@ fn adadelta_update_generic<E: Float>(
 ) {
     let s = *k;
     let one = E::ONE;
-    for_zipped_blocks([p, square_avg, acc_delta], |off, [p, v, u]| {
-        let g = &g[off..][..p.len()];
-        for i in 0..p.len() {
-            let gi = s.sign * g[i] + s.weight_decay * p[i];
-            v[i] = s.rho * v[i] + (one - s.rho) * gi * gi;
-            let delta = (u[i] + s.eps).sqrt() / (v[i] + s.eps).sqrt() * gi;
-            u[i] = s.rho * u[i] + (one - s.rho) * delta * delta;
-            p[i] -= s.lr * delta;
-        }
-    });
+    for_zipped_blocks(
+        [p, square_avg, acc_delta],
+        #[inline(always)]
+        |off, [p, v, u]| {
+            let g = &g[off..][..p.len()];
+            for i in 0..p.len() {
+                let gi = s.sign * g[i] + s.weight_decay * p[i];
+                v[i] = s.rho * v[i] + (one - s.rho) * gi * gi;
+                let delta = (u[i] + s.eps).sqrt() / (v[i] + s.eps).sqrt() * gi;
+                u[i] = s.rho * u[i] + (one - s.rho) * delta * delta;
+                p[i] -= s.lr * delta;
+            }
+        },
+    );
 }

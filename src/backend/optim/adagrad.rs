@@ -23,12 +23,16 @@ precompiled! {
 /// The kernel of [`adagrad_update`].
 fn adagrad_update_generic<E: Float>(k: &AdagradStep<E>, p: &mut [E], g: &[E], sum: &mut [E]) {
     let s = *k;
-    for_zipped_blocks([p, sum], |off, [p, sum]| {
-        let g = &g[off..][..p.len()];
-        for i in 0..p.len() {
-            let gi = s.sign * g[i] + s.weight_decay * p[i];
-            sum[i] += gi * gi;
-            p[i] -= s.clr * gi / (sum[i].sqrt() + s.eps);
-        }
-    });
+    for_zipped_blocks(
+        [p, sum],
+        #[inline(always)]
+        |off, [p, sum]| {
+            let g = &g[off..][..p.len()];
+            for i in 0..p.len() {
+                let gi = s.sign * g[i] + s.weight_decay * p[i];
+                sum[i] += gi * gi;
+                p[i] -= s.clr * gi / (sum[i].sqrt() + s.eps);
+            }
+        },
+    );
 }

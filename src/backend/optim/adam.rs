@@ -57,29 +57,38 @@ fn adam_update_generic<E: Float>(
     // Branch-free loops so that the compiler vectorises them: multiplying by +-1 and adding
     // 0 * p leave the values exactly as the branching formulas would.
     if let Some(vmax) = vmax {
-        for_zipped_blocks([p, m, v, vmax], |off, [p, m, v, vmax]| {
-            let g = &g[off..][..p.len()];
-            for i in 0..p.len() {
-                p[i] *= if decoupled { decay } else { one };
-                let gi = sign * g[i] + l2 * p[i];
-                m[i] = e_b1 * m[i] + (one - e_b1) * gi;
-                v[i] = e_b2 * v[i] + (one - e_b2) * gi * gi;
-                vmax[i] = vmax[i].max(v[i]);
-                p[i] -= step_size * m[i] / (vmax[i].sqrt() / bc2_sqrt + eps);
-            }
-        });
+        for_zipped_blocks(
+            [p, m, v, vmax],
+            #[inline(always)]
+            |off, [p, m, v, vmax]| {
+                let g = &g[off..][..p.len()];
+                for i in 0..p.len() {
+                    p[i] *= if decoupled { decay } else { one };
+                    let gi = sign * g[i] + l2 * p[i];
+                    m[i] = e_b1 * m[i] + (one - e_b1) * gi;
+                    v[i] = e_b2 * v[i] + (one - e_b2) * gi * gi;
+                    vmax[i] = vmax[i].max(v[i]);
+                    p[i] -= step_size * m[i] / (vmax[i].sqrt() / bc2_sqrt + eps);
+                }
+            },
+        );
     } else {
-        for_zipped_blocks([p, m, v], |off, [p, m, v]| {
-            let g = &g[off..][..p.len()];
-            if decoupled {
-                p.iter_mut().for_each(|v| *v *= decay);
-            }
-            for ((pi, &gi), (mi, vi)) in p.iter_mut().zip(g).zip(m.iter_mut().zip(v.iter_mut())) {
-                let gi = sign * gi + l2 * *pi;
-                *mi = e_b1 * *mi + (one - e_b1) * gi;
-                *vi = e_b2 * *vi + (one - e_b2) * gi * gi;
-                *pi -= step_size * *mi / (vi.sqrt() / bc2_sqrt + eps);
-            }
-        });
+        for_zipped_blocks(
+            [p, m, v],
+            #[inline(always)]
+            |off, [p, m, v]| {
+                let g = &g[off..][..p.len()];
+                if decoupled {
+                    p.iter_mut().for_each(|v| *v *= decay);
+                }
+                for ((pi, &gi), (mi, vi)) in p.iter_mut().zip(g).zip(m.iter_mut().zip(v.iter_mut()))
+                {
+                    let gi = sign * gi + l2 * *pi;
+                    *mi = e_b1 * *mi + (one - e_b1) * gi;
+                    *vi = e_b2 * *vi + (one - e_b2) * gi * gi;
+                    *pi -= step_size * *mi / (vi.sqrt() / bc2_sqrt + eps);
+                }
+            },
+        );
     }
 }

@@ -32,13 +32,17 @@ fn adamax_update_generic<E: Float>(
 ) {
     let s = *k;
     let one = E::ONE;
-    for_zipped_blocks([p, exp_avg, exp_inf], |off, [p, m, u]| {
-        let g = &g[off..][..p.len()];
-        for i in 0..p.len() {
-            let gi = s.sign * g[i] + s.weight_decay * p[i];
-            m[i] += (one - s.beta1) * (gi - m[i]);
-            u[i] = (s.beta2 * u[i]).max(gi.abs() + s.eps);
-            p[i] -= s.clr * m[i] / u[i];
-        }
-    });
+    for_zipped_blocks(
+        [p, exp_avg, exp_inf],
+        #[inline(always)]
+        |off, [p, m, u]| {
+            let g = &g[off..][..p.len()];
+            for i in 0..p.len() {
+                let gi = s.sign * g[i] + s.weight_decay * p[i];
+                m[i] += (one - s.beta1) * (gi - m[i]);
+                u[i] = (s.beta2 * u[i]).max(gi.abs() + s.eps);
+                p[i] -= s.clr * m[i] / u[i];
+            }
+        },
+    );
 }

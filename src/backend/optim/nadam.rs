@@ -40,16 +40,20 @@ fn nadam_update_generic<E: Float>(
 ) {
     let s = *k;
     let one = E::ONE;
-    for_zipped_blocks([p, exp_avg, exp_avg_sq], |off, [p, m, v]| {
-        let g = &g[off..][..p.len()];
-        for i in 0..p.len() {
-            p[i] *= s.decay;
-            let gi = s.sign * g[i] + s.weight_decay * p[i];
-            m[i] += (one - s.beta1) * (gi - m[i]);
-            v[i] = s.beta2 * v[i] + (one - s.beta2) * gi * gi;
-            let denom = (v[i] / s.bias_correction2).sqrt() + s.eps;
-            p[i] -= s.grad_weight * gi / denom;
-            p[i] -= s.avg_weight * m[i] / denom;
-        }
-    });
+    for_zipped_blocks(
+        [p, exp_avg, exp_avg_sq],
+        #[inline(always)]
+        |off, [p, m, v]| {
+            let g = &g[off..][..p.len()];
+            for i in 0..p.len() {
+                p[i] *= s.decay;
+                let gi = s.sign * g[i] + s.weight_decay * p[i];
+                m[i] += (one - s.beta1) * (gi - m[i]);
+                v[i] = s.beta2 * v[i] + (one - s.beta2) * gi * gi;
+                let denom = (v[i] / s.bias_correction2).sqrt() + s.eps;
+                p[i] -= s.grad_weight * gi / denom;
+                p[i] -= s.avg_weight * m[i] / denom;
+            }
+        },
+    );
 }

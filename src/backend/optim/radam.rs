@@ -43,21 +43,25 @@ fn radam_update_generic<E: Float>(
 ) {
     let s = *k;
     let one = E::ONE;
-    for_zipped_blocks([p, exp_avg, exp_avg_sq], |off, [p, m, v]| {
-        let g = &g[off..][..p.len()];
-        for i in 0..p.len() {
-            p[i] *= s.decay;
-            let gi = s.sign * g[i] + s.weight_decay * p[i];
-            m[i] += (one - s.beta1) * (gi - m[i]);
-            v[i] = s.beta2 * v[i] + (one - s.beta2) * gi * gi;
-            let corrected = m[i] / s.bias_correction1;
-            match s.rect {
-                Some(rect) => {
-                    let adaptive = s.bias_correction2_sqrt / (v[i].sqrt() + s.eps);
-                    p[i] -= corrected * s.lr * adaptive * rect;
+    for_zipped_blocks(
+        [p, exp_avg, exp_avg_sq],
+        #[inline(always)]
+        |off, [p, m, v]| {
+            let g = &g[off..][..p.len()];
+            for i in 0..p.len() {
+                p[i] *= s.decay;
+                let gi = s.sign * g[i] + s.weight_decay * p[i];
+                m[i] += (one - s.beta1) * (gi - m[i]);
+                v[i] = s.beta2 * v[i] + (one - s.beta2) * gi * gi;
+                let corrected = m[i] / s.bias_correction1;
+                match s.rect {
+                    Some(rect) => {
+                        let adaptive = s.bias_correction2_sqrt / (v[i].sqrt() + s.eps);
+                        p[i] -= corrected * s.lr * adaptive * rect;
+                    }
+                    None => p[i] -= corrected * s.lr,
                 }
-                None => p[i] -= corrected * s.lr,
             }
-        }
-    });
+        },
+    );
 }
