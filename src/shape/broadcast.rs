@@ -404,6 +404,7 @@ macro_rules! broadcast_one {
         impl DimBroadcast<usize> for Const<$k> {
             type Broadcast = Const<$k>;
             const BROADCAST_MISMATCH: Option<(usize, usize)> = None;
+            #[inline]
             fn broadcast(self, rhs: usize) -> Result<Const<$k>> {
                 broadcast_size($k, rhs).map(|_| self)
             }
@@ -411,6 +412,7 @@ macro_rules! broadcast_one {
         impl DimBroadcast<Const<$k>> for usize {
             type Broadcast = Const<$k>;
             const BROADCAST_MISMATCH: Option<(usize, usize)> = None;
+            #[inline]
             fn broadcast(self, rhs: Const<$k>) -> Result<Const<$k>> {
                 broadcast_size($k, self).map(|_| rhs)
             }
