@@ -48,6 +48,9 @@ type Raw<E> = (Arc<Vec<E>>, UniqueId);
 
 /// [`linear_op`] on buffers: generic over the element and tape types only, so that every
 /// `Linear` layer of a model shares one compiled copy instead of one per shape (issue 15).
+/// Never inlined: programs at `f32` link to this crate's instances (listed below) instead
+/// of compiling their own.
+#[inline(never)]
 fn linear_untyped<E: Float, T: Tape<E>>(
     x: Raw<E>,
     tx: T,
@@ -148,3 +151,8 @@ fn linear_untyped<E: Float, T: Tape<E>>(
     }
     (Arc::new(y), out_id, tape)
 }
+
+crate::backend::precompiled::shared_instances!(
+    linear_untyped::<f32, crate::autograd::NoTape>,
+    linear_untyped::<f32, crate::autograd::OwnedTape<f32>>,
+);

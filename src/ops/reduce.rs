@@ -19,12 +19,30 @@ pub(crate) fn sum_axis_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
     out: SO,
 ) -> Tensor<SO, E, T> {
     let dims = x.shape.dims();
-    let (outer, n, inner) = kernels::split_axis(&dims, axis);
-    let (x, mut tape) = x.split_tape();
-    let y = kernels::sum_axis(&x.data, outer, n, inner);
+    let (x, tape) = x.split_tape();
+    let (data, id, tape) = sum_axis_untyped(&x.data, x.id, tape, &dims, axis);
+    Tensor {
+        shape: out,
+        data,
+        id,
+        tape,
+    }
+}
+
+/// [`sum_axis_op`] without the shape types; never inlined, so that programs at `f32` link
+/// to this crate's instances (see `backend::precompiled`).
+#[inline(never)]
+fn sum_axis_untyped<E: Float, T: Tape<E>>(
+    x: &[E],
+    x_id: UniqueId,
+    mut tape: T,
+    dims: &Dims,
+    axis: usize,
+) -> (Arc<Vec<E>>, UniqueId, T) {
+    let (outer, n, inner) = kernels::split_axis(dims, axis);
+    let y = kernels::sum_axis(x, outer, n, inner);
     let out_id = UniqueId::new();
-    if T::TRACING && tape.tracks(x.id) {
-        let x_id = x.id;
+    if T::TRACING && tape.tracks(x_id) {
         tape.record(
             out_id,
             Box::new(move |g: &mut Gradients<E>| {
@@ -40,13 +58,13 @@ pub(crate) fn sum_axis_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
             }),
         );
     }
-    Tensor {
-        shape: out,
-        data: Arc::new(y),
-        id: out_id,
-        tape,
-    }
+    (Arc::new(y), out_id, tape)
 }
+
+crate::backend::precompiled::shared_instances!(
+    sum_axis_untyped::<f32, crate::autograd::NoTape>,
+    sum_axis_untyped::<f32, crate::autograd::OwnedTape<f32>>,
+);
 
 /// Max (or min) of every element, with PyTorch's backward for full reductions: the
 /// gradient is divided evenly among the elements equal to the result, NaN counting as equal

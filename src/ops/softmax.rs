@@ -41,16 +41,41 @@ pub(crate) fn softmax_op<S: Shape, E: Float, T: Tape<E>>(
 fn along_axis_op<S: Shape, E: Float, T: Tape<E>>(
     x: Tensor<S, E, T>,
     axis: usize,
-    forward: fn(&[E], usize, usize, usize) -> Vec<E>,
-    backward: fn(&mut [E], &[E], &[E], usize, usize, usize),
+    forward: Forward<E>,
+    backward: Backward<E>,
 ) -> Tensor<S, E, T> {
     let dims = x.shape.dims();
     let (outer, n, inner) = split_axis(&dims, axis);
-    let (x, mut tape) = x.split_tape();
-    let y = Arc::new(forward(&x.data, outer, n, inner));
+    let (x, tape) = x.split_tape();
+    let (data, id, tape) =
+        along_axis_untyped(&x.data, x.id, tape, [outer, n, inner], forward, backward);
+    Tensor {
+        shape: x.shape,
+        data,
+        id,
+        tape,
+    }
+}
+
+/// The forward and backward functions of [`along_axis_op`].
+type Forward<E> = fn(&[E], usize, usize, usize) -> Vec<E>;
+type Backward<E> = fn(&mut [E], &[E], &[E], usize, usize, usize);
+
+/// [`along_axis_op`] without the shape type; never inlined, so that programs at `f32` link to
+/// this crate's instances (see `backend::precompiled`).
+#[inline(never)]
+fn along_axis_untyped<E: Float, T: Tape<E>>(
+    x: &[E],
+    x_id: UniqueId,
+    mut tape: T,
+    [outer, n, inner]: [usize; 3],
+    forward: Forward<E>,
+    backward: Backward<E>,
+) -> (Arc<Vec<E>>, UniqueId, T) {
+    let y = Arc::new(forward(x, outer, n, inner));
     let out_id = UniqueId::new();
-    if T::TRACING && tape.tracks(x.id) {
-        let (x_id, yd) = (x.id, y.clone());
+    if T::TRACING && tape.tracks(x_id) {
+        let yd = y.clone();
         tape.record(
             out_id,
             Box::new(move |g: &mut Gradients<E>| {
@@ -60,13 +85,13 @@ fn along_axis_op<S: Shape, E: Float, T: Tape<E>>(
             }),
         );
     }
-    Tensor {
-        shape: x.shape,
-        data: y,
-        id: out_id,
-        tape,
-    }
+    (y, out_id, tape)
 }
+
+crate::backend::precompiled::shared_instances!(
+    along_axis_untyped::<f32, crate::autograd::NoTape>,
+    along_axis_untyped::<f32, crate::autograd::OwnedTape<f32>>,
+);
 
 impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// Softmax along axis `I` (`torch.softmax(x, dim=I)`).

@@ -37,6 +37,9 @@ pub fn unary_op<S: Shape, E: Float, T: Tape<E>, K: UnaryKernel<E>>(
 
 /// [`unary_op`] on a buffer: generic over the element, tape and kernel types but not the
 /// shape, so that one op applied to tensors of many shapes is compiled once (issue 15).
+/// Never inlined: programs link to this crate's instances for the common kernels at `f32`
+/// (listed below) instead of compiling their own.
+#[inline(never)]
 fn unary_untyped<E: Float, T: Tape<E>, K: UnaryKernel<E>>(
     xdata: Arc<Vec<E>>,
     x_id: UniqueId,
@@ -92,6 +95,29 @@ fn traced_unary<E: Float, T: Tape<E>, K: UnaryKernel<E>>(
     );
     (y, out_id, tape)
 }
+
+// The element-wise functions of common models and losses, at `f32`, untraced and traced
+// (see `backend::precompiled`).
+macro_rules! share_unary {
+    ($($k:ty),*) => {
+        crate::backend::precompiled::shared_instances!($(
+            unary_untyped::<f32, crate::autograd::NoTape, $k>,
+            unary_untyped::<f32, crate::autograd::OwnedTape<f32>, $k>,
+        )*);
+    };
+}
+share_unary!(
+    ReluKernel,
+    NegKernel,
+    ExpKernel,
+    LnKernel,
+    SqrtKernel,
+    SquareKernel,
+    TanhKernel,
+    SigmoidKernel,
+    AddScalarKernel<f32>,
+    MulScalarKernel<f32>
+);
 
 macro_rules! kernel {
     ($(#[$m:meta])* $name:ident, |$x:ident, $y:ident| $f:expr, $df:expr $(, $from_y:ident)?) => {

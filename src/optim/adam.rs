@@ -177,6 +177,9 @@ impl<E: Float> Grouped<E> for Adam<E> {
 
 impl<E: Float> Optimizer<E> for Adam<E> {
     super::grouped_optimizer_methods!(&["exp_avg", "exp_avg_sq", "max_exp_avg_sq"]);
+    // Never inlined: programs at `f32` link to this crate's instance (see
+    // `backend::precompiled`).
+    #[inline(never)]
     fn try_step(&mut self, model: &mut dyn Params<E>, grads: &Gradients<E>) -> Result<()> {
         self.state.check_lengths(model, grads, self.kind())?;
         self.steps += 1;
@@ -235,3 +238,5 @@ impl<E: Float> Optimizer<E> for Adam<E> {
         super::groups::set_all_momentum(self, momentum)
     }
 }
+
+crate::backend::precompiled::shared_instances!(<Adam<f32> as Optimizer<f32>>::try_step);

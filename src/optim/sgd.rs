@@ -104,6 +104,9 @@ impl<E: Float> Grouped<E> for Sgd<E> {
 
 impl<E: Float> Optimizer<E> for Sgd<E> {
     super::grouped_optimizer_methods!(&["momentum_buffer"]);
+    // Never inlined: programs at `f32` link to this crate's instance (see
+    // `backend::precompiled`).
+    #[inline(never)]
     fn try_step(&mut self, model: &mut dyn Params<E>, grads: &Gradients<E>) -> Result<()> {
         self.state.check_lengths(model, grads, "SGD")?;
         let kernels: Vec<SgdStep<E>> = self
@@ -141,3 +144,5 @@ impl<E: Float> Optimizer<E> for Sgd<E> {
         super::groups::set_all_momentum(self, momentum)
     }
 }
+
+crate::backend::precompiled::shared_instances!(<Sgd<f32> as Optimizer<f32>>::try_step);

@@ -3,7 +3,7 @@
 //! `tensor`: they know ids and buffers, not tensors.
 
 use super::Tensor;
-use crate::autograd::{BackwardTape, Gradients, Tape};
+use crate::autograd::{BackwardTape, Gradients, OwnedTape, Tape, UniqueId};
 use crate::dtype::Float;
 use crate::error::OrPanic;
 use crate::shape::{ScalarShape, Shape};
@@ -24,23 +24,32 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
         S: ScalarShape,
         T: BackwardTape<E>,
     {
-        let tape = self.tape.into_owned();
-        let mut grads = Gradients::default();
-        grads.insert(self.id, vec![E::ONE]);
-        for node in tape.nodes() {
-            // A poisoned lock means another backward panicked mid-step; its op is unusable.
-            let op = node.op.lock().ok().and_then(|mut op| op.take());
-            match op {
-                Some(op) => op(&mut grads),
-                None => panic!(
-                    "backward() reached an op whose backward step already ran: this graph was \
-                     backpropagated before (trace the inputs again for a second backward pass)"
-                ),
-            }
-        }
-        grads
+        run_backward(self.tape.into_owned(), self.id)
     }
 }
+
+/// The backward pass from the scalar `id`: generic over the element type alone, never
+/// inlined, and compiled here for both (programs link to it instead of compiling their own
+/// copy; see `backend::precompiled`).
+#[inline(never)]
+fn run_backward<E: Float>(tape: OwnedTape<E>, id: UniqueId) -> Gradients<E> {
+    let mut grads = Gradients::default();
+    grads.insert(id, vec![E::ONE]);
+    for node in tape.nodes() {
+        // A poisoned lock means another backward panicked mid-step; its op is unusable.
+        let op = node.op.lock().ok().and_then(|mut op| op.take());
+        match op {
+            Some(op) => op(&mut grads),
+            None => panic!(
+                "backward() reached an op whose backward step already ran: this graph was \
+                 backpropagated before (trace the inputs again for a second backward pass)"
+            ),
+        }
+    }
+    grads
+}
+
+crate::backend::precompiled::shared_instances!(run_backward::<f32>, run_backward::<f64>);
 
 impl<E: Float> Gradients<E> {
     /// The gradient of `t` as a tensor of the same shape, or `None` if no gradient reached it.

@@ -63,13 +63,13 @@ fn sample_weights<E: Float>(
 /// `-w[label] log_probs[i, label]` per sample, 0 where ignored; with the weights, for the
 /// weighted mean. `weighted` is false when there are neither weights nor an ignore index
 /// (the plain mean).
-fn weighted_nll<N: Dim, C: Dim, N2: Dim, E: Float, T: Tape<E>>(
+fn weighted_nll<N: Dim, C: Dim, E: Float, T: Tape<E>>(
     log_probs: Tensor<(N, C), E, T>,
-    labels: &Indices<(N2,)>,
+    labels: &[usize],
     class_weights: Option<&[E]>,
     ignore_index: Option<usize>,
 ) -> (Tensor<(N,), E, T>, SampleWeights<E>, bool) {
-    let sw = sample_weights(labels.as_slice(), class_weights, ignore_index);
+    let sw = sample_weights(labels, class_weights, ignore_index);
     let nll = pick(log_probs, sw.labels.clone()).neg();
     if class_weights.is_none() && ignore_index.is_none() {
         return (nll, sw, false);
@@ -77,6 +77,64 @@ fn weighted_nll<N: Dim, C: Dim, N2: Dim, E: Float, T: Tape<E>>(
     let nll = mul_constant(nll, sw.weight.clone(), sw.keep.clone());
     (nll, sw, true)
 }
+
+/// The same tensor with another shape type of the same dims.
+fn relabel<S: Shape, S2: Shape, E: Float, T>(x: Tensor<S, E, T>, shape: S2) -> Tensor<S2, E, T> {
+    debug_assert_eq!(x.shape.dims(), shape.dims());
+    Tensor {
+        shape,
+        data: x.data,
+        id: x.id,
+        tape: x.tape,
+    }
+}
+
+/// The per-sample losses of [`CrossEntropyLoss::try_forward`] (checked arguments), at
+/// run-time sizes: the whole composition is compiled once per element and tape type rather
+/// than once per `(N, C)`, and never inlined, so that programs at `f32` link to this crate's
+/// instances (see `backend::precompiled`). Returns the losses, whether they are weighted and
+/// the total weight.
+#[inline(never)]
+fn cross_entropy_samples<E: Float, T: Tape<E>>(
+    logits: Tensor<(usize, usize), E, T>,
+    labels: &[usize],
+    class_weights: Option<&[E]>,
+    ignore_index: Option<usize>,
+    eps: f64,
+) -> (Tensor<(usize,), E, T>, bool, f64) {
+    let (n, c) = logits.shape;
+    let log_p = logits.log_softmax::<1>();
+    let (nll, sw, weighted) = weighted_nll(log_p.clone(), labels, class_weights, ignore_index);
+    let per_sample = if eps == 0.0 {
+        nll
+    } else {
+        // (1 - eps) nll - eps / C * sum_c w_c log p[c], the second term 0 where ignored.
+        let spread = match class_weights {
+            Some(w) => {
+                let tiled = w.iter().copied().cycle().take(n * w.len()).collect();
+                mul_constant(log_p, tiled, None)
+            }
+            None => log_p,
+        };
+        let mut spread = spread.sum_dim::<1>().neg();
+        if let Some(keep) = sw.keep.clone() {
+            spread = mul_constant(spread, vec![E::ONE; keep.len()], Some(keep));
+        }
+        let spread = spread.mul_scalar(E::from_f64(eps / c as f64));
+        binary_op(
+            nll.mul_scalar(E::from_f64(1.0 - eps)),
+            spread,
+            (n,),
+            AddKernel,
+        )
+    };
+    (per_sample, weighted, sw.total)
+}
+
+crate::backend::precompiled::shared_instances!(
+    cross_entropy_samples::<f32, crate::autograd::NoTape>,
+    cross_entropy_samples::<f32, crate::autograd::OwnedTape<f32>>,
+);
 
 /// Cross-entropy between logits `(N, C)` and class labels `(N,)`, averaged
 /// (`F.cross_entropy`): [`CrossEntropyLoss`] with PyTorch's defaults,
@@ -290,35 +348,16 @@ impl<W, R: Reduce> CrossEntropyLoss<W, R> {
         check_labels(OP, labels, n, c.size(), self.ignore_index)?;
         check_unit(OP, "label_smoothing", self.label_smoothing)?;
         let class_weights = self.weight.class_weights(OP, c)?;
-        let log_p = logits.log_softmax::<1>();
-        let eps = self.label_smoothing;
-        let (nll, sw, weighted) =
-            weighted_nll(log_p.clone(), labels, class_weights, self.ignore_index);
-        let per_sample = if eps == 0.0 {
-            nll
-        } else {
-            // (1 - eps) nll - eps / C * sum_c w_c log p[c], the second term 0 where ignored.
-            let spread = match class_weights {
-                Some(w) => {
-                    let tiled = w.iter().copied().cycle().take(n.size() * w.len()).collect();
-                    mul_constant(log_p, tiled, None)
-                }
-                None => log_p,
-            };
-            let mut spread = spread.sum_dim::<1>().neg();
-            if let Some(keep) = sw.keep.clone() {
-                spread = mul_constant(spread, vec![E::ONE; keep.len()], Some(keep));
-            }
-            let spread = spread.mul_scalar(E::from_f64(eps / c.size() as f64));
-            binary_op(
-                nll.mul_scalar(E::from_f64(1.0 - eps)),
-                spread,
-                (n,),
-                AddKernel,
-            )
-        };
+        let (per_sample, weighted, total) = cross_entropy_samples(
+            relabel(logits, (n.size(), c.size())),
+            labels.as_slice(),
+            class_weights,
+            self.ignore_index,
+            self.label_smoothing,
+        );
+        let per_sample = relabel(per_sample, (n,));
         Ok(if weighted {
-            self.reduction.reduce_weighted(per_sample, sw.total)
+            self.reduction.reduce_weighted(per_sample, total)
         } else {
             self.reduction.reduce(per_sample)
         })
@@ -550,7 +589,12 @@ impl<W, R: Reduce> NLLLoss<W, R> {
         let (n, c) = log_probs.shape;
         check_labels(OP, labels, n, c.size(), self.ignore_index)?;
         let class_weights = self.weight.class_weights(OP, c)?;
-        let (nll, sw, weighted) = weighted_nll(log_probs, labels, class_weights, self.ignore_index);
+        let (nll, sw, weighted) = weighted_nll(
+            log_probs,
+            labels.as_slice(),
+            class_weights,
+            self.ignore_index,
+        );
         Ok(if weighted {
             self.reduction.reduce_weighted(nll, sw.total)
         } else {
