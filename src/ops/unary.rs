@@ -96,27 +96,17 @@ fn traced_unary<E: Float, T: Tape<E>, K: UnaryKernel<E>>(
     (y, out_id, tape)
 }
 
-// The element-wise functions of common models and losses, at `f32`, untraced and traced
-// (see `backend::precompiled`).
-macro_rules! share_unary {
-    ($($k:ty),*) => {
-        crate::backend::precompiled::shared_instances!($(
-            unary_untyped::<f32, crate::autograd::NoTape, $k>,
-            unary_untyped::<f32, crate::autograd::OwnedTape<f32>, $k>,
-        )*);
-    };
-}
-share_unary!(
-    ReluKernel,
-    NegKernel,
-    ExpKernel,
-    LnKernel,
-    SqrtKernel,
-    SquareKernel,
-    TanhKernel,
-    SigmoidKernel,
-    AddScalarKernel<f32>,
-    MulScalarKernel<f32>
+// What a training step of a common model runs, at `f32` (see `backend::precompiled`):
+// ReLU, and the negation and scalar products of the losses and their means. Each instance
+// listed costs this crate's build about what it saves a program's (a loop compiled for three
+// vector widths, forward and backward), and every program pays for them in its first
+// build: others stay generic.
+crate::backend::precompiled::shared_instances!(
+    unary_untyped::<f32, crate::autograd::NoTape, ReluKernel>,
+    unary_untyped::<f32, crate::autograd::OwnedTape<f32>, ReluKernel>,
+    unary_untyped::<f32, crate::autograd::OwnedTape<f32>, NegKernel>,
+    unary_untyped::<f32, crate::autograd::OwnedTape<f32>, AddScalarKernel<f32>>,
+    unary_untyped::<f32, crate::autograd::OwnedTape<f32>, MulScalarKernel<f32>>,
 );
 
 macro_rules! kernel {

@@ -132,8 +132,7 @@ fn cross_entropy_samples<E: Float, T: Tape<E>>(
 }
 
 crate::backend::precompiled::shared_instances!(
-    cross_entropy_samples::<f32, crate::autograd::NoTape>,
-    cross_entropy_samples::<f32, crate::autograd::OwnedTape<f32>>,
+    cross_entropy_samples::<f32, crate::autograd::OwnedTape<f32>>
 );
 
 /// Cross-entropy between logits `(N, C)` and class labels `(N,)`, averaged
