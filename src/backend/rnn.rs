@@ -8,9 +8,7 @@ use crate::dtype::Float;
 mod lstm_cell;
 mod math;
 
-pub(crate) use lstm_cell::{
-    GateTerm, lstm_backward, lstm_forward, lstm_forward_into, planes, planes_mut,
-};
+pub(crate) use lstm_cell::{GateTerm, lstm_backward, lstm_forward_into, planes, planes_mut};
 
 #[inline(always)]
 fn sigmoid<E: Float>(x: E) -> E {
@@ -335,10 +333,15 @@ fn lstm_rows_forward<E: Float>(
     c0: &[E],
     y: &mut [E],
 ) -> (Vec<E>, Vec<E>) {
-    let g4 = 4 * h;
-    let mut cs = Vec::with_capacity(s * bsz * h);
-    let mut acts = Vec::with_capacity(s * 5 * bsz * h);
+    let (g4, units) = (4 * h, bsz * h);
+    // Every step writes straight into its slice of `cs` and `acts` (no per-step vectors),
+    // and keeps its `h` contiguous in `h_prev` for the next product: read from `y`, the rows
+    // are `S * H` apart (a multiple of 1 KiB for H = 128), which the product must pack.
+    let mut cs = vec![E::ZERO; s * units];
+    let mut acts = vec![E::ZERO; s * 5 * units];
     let mut gh = vec![E::ZERO; bsz * g4];
+    let mut h_prev = h0.to_vec();
+    let mut h_next = vec![E::ZERO; units];
     for t in 0..s {
         match b_hh {
             Some(bias) => gh
@@ -346,42 +349,41 @@ fn lstm_rows_forward<E: Float>(
                 .for_each(|r| r.copy_from_slice(bias)),
             None => gh.fill(E::ZERO),
         }
-        // gh += h_{t-1} W_hh^T; h_{t-1} is h0 or rows of y (row stride S*H).
-        let (hp, rs) = if t == 0 {
-            (h0, h)
-        } else {
-            (&y[(t - 1) * h..], s * h)
-        };
+        // gh += h_{t-1} W_hh^T.
         gemm(
             bsz,
             h,
             g4,
             E::ONE,
-            hp,
-            (rs as isize, 1),
+            &h_prev,
+            (h as isize, 1),
             wt,
             (g4 as isize, 1),
             E::ONE,
             &mut gh,
             (g4 as isize, 1),
         );
-        let c_prev = if t == 0 {
-            c0
-        } else {
-            &cs[(t - 1) * bsz * h..t * bsz * h]
-        };
+        let (done, rest) = cs.split_at_mut(t * units);
+        let c_prev = if t == 0 { c0 } else { &done[(t - 1) * units..] };
         let d = CellDims {
             batch: bsz,
             steps: s,
             hidden: h,
             t,
         };
-        let (hn, cn, a) = lstm_forward(d, gx, &gh, c_prev);
-        for (b, row) in hn.chunks_exact(h).enumerate() {
+        lstm_forward_into(
+            d,
+            gx,
+            GateTerm::Rows(&gh),
+            c_prev,
+            &mut h_next,
+            &mut rest[..units],
+            planes_mut(&mut acts[t * 5 * units..][..5 * units], units),
+        );
+        for (b, row) in h_next.chunks_exact(h).enumerate() {
             y[(b * s + t) * h..][..h].copy_from_slice(row);
         }
-        cs.extend_from_slice(&cn);
-        acts.extend_from_slice(&a);
+        core::mem::swap(&mut h_prev, &mut h_next);
     }
     (cs, acts)
 }
@@ -493,6 +495,7 @@ fn lstm_rows_backward<E: Float>(
     let mut dh_next = dh_last.map_or_else(|| vec![E::ZERO; units], <[E]>::to_vec);
     let mut dc_next = dc_last.map_or_else(|| vec![E::ZERO; units], <[E]>::to_vec);
     let mut dh = vec![E::ZERO; units];
+    let mut dc_prev = vec![E::ZERO; units];
     for t in (0..s).rev() {
         match dy {
             Some(dy) => {
@@ -520,7 +523,8 @@ fn lstm_rows_backward<E: Float>(
             hidden: h,
             t,
         };
-        let mut dc_prev = vec![E::ZERO; units];
+        // `lstm_backward` adds into it.
+        dc_prev.fill(E::ZERO);
         lstm_backward(
             d,
             planes(&part.acts[t * 5 * units..(t + 1) * 5 * units], units),
@@ -530,7 +534,7 @@ fn lstm_rows_backward<E: Float>(
             &mut *dgates,
             Some(&mut dc_prev),
         );
-        dc_next = dc_prev;
+        core::mem::swap(&mut dc_next, &mut dc_prev);
         // dh_{t-1} = dgates_t W_hh; dgates_t rows have stride S*4H.
         gemm(
             bsz,
