@@ -55,6 +55,27 @@ fn sum_axis_generic<E: Float>(x: &[E], outer: usize, n: usize, inner: usize) -> 
 }
 
 precompiled! {
+    /// Adds the column sums of `x` (rows of `acc.len()`) to `acc`, row after row: a bias
+    /// gradient from the output gradient of every sample.
+    pub(crate) fn add_column_sums<E>(acc: &mut [E], x: &[E]) = add_column_sums_generic;
+}
+
+/// The kernel of [`add_column_sums`].
+fn add_column_sums_generic<E: Float>(acc: &mut [E], x: &[E]) {
+    if acc.is_empty() {
+        return;
+    }
+    wide(
+        #[inline(always)]
+        || {
+            for row in x.chunks_exact(acc.len()) {
+                acc.iter_mut().zip(row).for_each(|(a, &v)| *a += v);
+            }
+        },
+    )
+}
+
+precompiled! {
     /// Adds `g` (shaped `[outer, inner]`) to every `k` of `acc` (shaped `[outer, n, inner]`) times `scale`.
     pub(crate) fn spread_axis<E>(acc: &mut [E], g: &[E], outer: usize, n: usize, inner: usize, scale: E) = spread_axis_generic;
 }
@@ -203,6 +224,29 @@ fn sum_contiguous_generic<E: Float>(x: &[E]) -> E {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Row after row into what the accumulator held, in both element types and at widths
+    /// with a vector tail (exact here: small integers).
+    #[test]
+    fn column_sums_add_every_row() {
+        for width in [1, 7, 16, 37] {
+            let x: Vec<f64> = (0..5 * width).map(|i| (i % 11) as f64 - 5.0).collect();
+            let mut acc: Vec<f64> = (0..width).map(|j| j as f64).collect();
+            let expected: Vec<f64> = (0..width)
+                .map(|j| j as f64 + (0..5).map(|r| x[r * width + j]).sum::<f64>())
+                .collect();
+            add_column_sums(&mut acc, &x);
+            assert_eq!(acc, expected);
+            let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+            let mut acc32: Vec<f32> = (0..width).map(|j| j as f32).collect();
+            add_column_sums(&mut acc32, &x32);
+            assert_eq!(
+                acc32,
+                expected.iter().map(|&v| v as f32).collect::<Vec<_>>()
+            );
+        }
+        add_column_sums::<f32>(&mut [], &[]);
+    }
 
     #[test]
     fn long_sums_match_the_exact_sum() {
