@@ -1,5 +1,6 @@
 //! Reductions along one axis, seen as a `[outer, n, inner]` block.
 
+use super::parallel::PARALLEL_ELEMS;
 use super::simd::wide;
 use super::threads;
 use crate::backend::precompiled::precompiled;
@@ -62,17 +63,39 @@ precompiled! {
 
 /// The kernel of [`add_column_sums`].
 fn add_column_sums_generic<E: Float>(acc: &mut [E], x: &[E]) {
-    if acc.is_empty() {
+    let n = acc.len();
+    if n == 0 {
         return;
     }
-    wide(
-        #[inline(always)]
-        || {
-            for row in x.chunks_exact(acc.len()) {
-                acc.iter_mut().zip(row).for_each(|(a, &v)| *a += v);
-            }
-        },
-    )
+    // Column blocks over the threads for long inputs (an LSTM's 512 x 512 gate gradients):
+    // every thread reads all rows, but only its columns, and sums them in the same order.
+    let parts = if x.len() >= PARALLEL_ELEMS && n >= 64 {
+        threads::threads().min(n / 32)
+    } else {
+        1
+    };
+    let width = n.div_ceil(parts).next_multiple_of(16);
+    let pieces: Vec<(usize, &mut [E])> = acc
+        .chunks_mut(width)
+        .enumerate()
+        .map(|(i, block)| (i * width, block))
+        .collect();
+    let sum_block = |(off, block): (usize, &mut [E])| {
+        wide(
+            #[inline(always)]
+            || {
+                for row in x.chunks_exact(n) {
+                    let row = &row[off..][..block.len()];
+                    block.iter_mut().zip(row).for_each(|(a, &v)| *a += v);
+                }
+            },
+        )
+    };
+    if pieces.len() == 1 {
+        pieces.into_iter().for_each(sum_block);
+    } else {
+        threads::run_pieces(pieces, &sum_block);
+    }
 }
 
 precompiled! {
@@ -246,6 +269,18 @@ mod tests {
             );
         }
         add_column_sums::<f32>(&mut [], &[]);
+        // Long enough to be split over the threads (when the pool has more than one): the
+        // same sums, in the same order, as one block.
+        let (rows, width) = (300, 520);
+        let x: Vec<f32> = (0..rows * width)
+            .map(|i| ((i * 7919) % 1000) as f32 / 7.0)
+            .collect();
+        let mut split = vec![0.5f32; width];
+        add_column_sums(&mut split, &x);
+        let serial: Vec<f32> = (0..width)
+            .map(|j| (0..rows).fold(0.5f32, |a, r| a + x[r * width + j]))
+            .collect();
+        assert_eq!(split, serial);
     }
 
     #[test]
