@@ -313,17 +313,26 @@ pub(crate) fn lstm_sequence_forward<E: Float>(
 }
 
 /// `dst` (`cols x rows`, rows `ld` apart) = `src^T` (`src` is `rows x cols`, row-major), in
-/// square blocks: element by element, every store of a column walk lands on a new cache
-/// line, which made transposing `W_hh` a tenth of an LSTM training step.
+/// blocks: element by element, every store of a column walk landed on a new cache line,
+/// which made transposing `W_hh` a tenth of an LSTM training step.
 fn transpose<E: Copy>(src: &[E], rows: usize, cols: usize, dst: &mut [E], ld: usize) {
-    const BLOCK: usize = 16;
-    for r0 in (0..rows).step_by(BLOCK) {
-        for c0 in (0..cols).step_by(BLOCK) {
-            for r in r0..(r0 + BLOCK).min(rows) {
-                for c in c0..(c0 + BLOCK).min(cols) {
-                    dst[c * ld + r] = src[r * cols + c];
-                }
+    const BLOCK: usize = 8;
+    let full = rows / BLOCK * BLOCK;
+    // Eight source rows at a time, read sequentially, each column's eight values stored
+    // together: with fixed-length slices the loop has no bounds checks (the element-wise
+    // blocked walk took 45 us for 512 x 128, ~3% of an LSTM training step).
+    for r0 in (0..full).step_by(BLOCK) {
+        let rows8: [&[E]; BLOCK] = core::array::from_fn(|k| &src[(r0 + k) * cols..][..cols]);
+        for (c, out) in dst.chunks_mut(ld).take(cols).enumerate() {
+            let out = &mut out[r0..r0 + BLOCK];
+            for k in 0..BLOCK {
+                out[k] = rows8[k][c];
             }
+        }
+    }
+    for r in full..rows {
+        for c in 0..cols {
+            dst[c * ld + r] = src[r * cols + c];
         }
     }
 }
@@ -571,6 +580,23 @@ mod tests {
         (0..n as u64)
             .map(|i| (((i + 1) * 2_654_435_761 + seed * 97) % 2001) as f64 / 1000.0 - 1.0)
             .collect()
+    }
+
+    /// Whole blocks of eight rows and a tail, into rows padded past the source's rows.
+    #[test]
+    fn transpose_writes_every_element_into_padded_rows() {
+        for (rows, cols) in [(12, 5), (8, 3), (3, 7), (20, 1)] {
+            let ld = rows + 2;
+            let src: Vec<usize> = (0..rows * cols).collect();
+            let mut dst = vec![usize::MAX; cols * ld];
+            transpose(&src, rows, cols, &mut dst, ld);
+            for c in 0..cols {
+                for r in 0..ld {
+                    let want = if r < rows { r * cols + c } else { usize::MAX };
+                    assert_eq!(dst[c * ld + r], want, "({rows}, {cols}) at {c}, {r}");
+                }
+            }
+        }
     }
 
     /// The sequence split by batch rows over threads gives the same numbers as one block
