@@ -601,3 +601,41 @@ impl<W, R: Reduce> NLLLoss<W, R> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::loss::Reduction;
+
+    /// The losses run at run-time sizes inside (`cross_entropy_samples`, shared by every
+    /// `(N, C)`): static and run-time shapes give the same loss and gradient, with every
+    /// option on (weights, an ignored label, smoothing) and off.
+    #[test]
+    fn static_and_run_time_shapes_agree() {
+        let x: Vec<f32> = (0..12).map(|i| (i as f32 * 0.7).sin() * 3.0).collect();
+        let labels = [2, 0, 3];
+        let weights = || Tensor::<(Const<4>,)>::from_array([0.5, 1.0, 2.0, 1.5]);
+        for (smoothing, ignore) in [(0.0, None), (0.2, Some(0)), (0.1, None), (0.0, Some(3))] {
+            let mut loss = CrossEntropyLoss::new()
+                .weight(weights())
+                .label_smoothing(smoothing);
+            if let Some(i) = ignore {
+                loss = loss.ignore_index(i);
+            }
+            let xs = Tensor::<(Const<3>, Const<4>)>::from_vec(x.clone()).unwrap();
+            let ys = loss.forward(
+                xs.clone().trace(),
+                &Indices::<(Const<3>,)>::from_array(labels),
+            );
+            let xd = Tensor::<(usize, usize)>::from_vec_with_shape(x.clone(), (3, 4)).unwrap();
+            let ld = Indices::<(usize,)>::from_vec_with_shape(labels.to_vec(), (3,)).unwrap();
+            let yd = loss.forward(xd.clone().trace(), &ld);
+            assert_eq!(ys.to_vec(), yd.to_vec());
+            let (gs, gd) = (ys.backward(), yd.backward());
+            assert_eq!(gs.get(&xs).unwrap().to_vec(), gd.get(&xd).unwrap().to_vec());
+            let none = CrossEntropyLoss::new().reduction(Reduction::None);
+            let ys = none.forward(xs, &Indices::<(Const<3>,)>::from_array(labels));
+            assert_eq!(ys.to_vec(), none.forward(xd, &ld).to_vec());
+        }
+    }
+}
