@@ -1,5 +1,6 @@
 //! Reductions along one axis, seen as a `[outer, n, inner]` block.
 
+use super::parallel::PARALLEL_ELEMS;
 use super::simd::wide;
 use super::threads;
 use crate::backend::precompiled::precompiled;
@@ -52,6 +53,49 @@ fn sum_axis_generic<E: Float>(x: &[E], outer: usize, n: usize, inner: usize) -> 
             out
         },
     )
+}
+
+precompiled! {
+    /// Adds the column sums of `x` (rows of `acc.len()`) to `acc`, row after row: a bias
+    /// gradient from the output gradient of every sample.
+    pub(crate) fn add_column_sums<E>(acc: &mut [E], x: &[E]) = add_column_sums_generic;
+}
+
+/// The kernel of [`add_column_sums`].
+fn add_column_sums_generic<E: Float>(acc: &mut [E], x: &[E]) {
+    let n = acc.len();
+    if n == 0 {
+        return;
+    }
+    // Column blocks over the threads for long inputs (an LSTM's 512 x 512 gate gradients):
+    // every thread reads all rows, but only its columns, and sums them in the same order.
+    let parts = if x.len() >= PARALLEL_ELEMS && n >= 64 {
+        threads::threads().min(n / 32)
+    } else {
+        1
+    };
+    let width = n.div_ceil(parts).next_multiple_of(16);
+    let pieces: Vec<(usize, &mut [E])> = acc
+        .chunks_mut(width)
+        .enumerate()
+        .map(|(i, block)| (i * width, block))
+        .collect();
+    let sum_block = |(off, block): (usize, &mut [E])| {
+        wide(
+            #[inline(always)]
+            || {
+                for row in x.chunks_exact(n) {
+                    let row = &row[off..][..block.len()];
+                    block.iter_mut().zip(row).for_each(|(a, &v)| *a += v);
+                }
+            },
+        )
+    };
+    if pieces.len() == 1 {
+        pieces.into_iter().for_each(sum_block);
+    } else {
+        threads::run_pieces(pieces, &sum_block);
+    }
 }
 
 precompiled! {
@@ -203,6 +247,41 @@ fn sum_contiguous_generic<E: Float>(x: &[E]) -> E {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Row after row into what the accumulator held, in both element types and at widths
+    /// with a vector tail (exact here: small integers).
+    #[test]
+    fn column_sums_add_every_row() {
+        for width in [1, 7, 16, 37] {
+            let x: Vec<f64> = (0..5 * width).map(|i| (i % 11) as f64 - 5.0).collect();
+            let mut acc: Vec<f64> = (0..width).map(|j| j as f64).collect();
+            let expected: Vec<f64> = (0..width)
+                .map(|j| j as f64 + (0..5).map(|r| x[r * width + j]).sum::<f64>())
+                .collect();
+            add_column_sums(&mut acc, &x);
+            assert_eq!(acc, expected);
+            let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+            let mut acc32: Vec<f32> = (0..width).map(|j| j as f32).collect();
+            add_column_sums(&mut acc32, &x32);
+            assert_eq!(
+                acc32,
+                expected.iter().map(|&v| v as f32).collect::<Vec<_>>()
+            );
+        }
+        add_column_sums::<f32>(&mut [], &[]);
+        // Long enough to be split over the threads (when the pool has more than one): the
+        // same sums, in the same order, as one block.
+        let (rows, width) = (300, 520);
+        let x: Vec<f32> = (0..rows * width)
+            .map(|i| ((i * 7919) % 1000) as f32 / 7.0)
+            .collect();
+        let mut split = vec![0.5f32; width];
+        add_column_sums(&mut split, &x);
+        let serial: Vec<f32> = (0..width)
+            .map(|j| (0..rows).fold(0.5f32, |a, r| a + x[r * width + j]))
+            .collect();
+        assert_eq!(split, serial);
+    }
 
     #[test]
     fn long_sums_match_the_exact_sum() {

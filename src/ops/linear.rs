@@ -3,6 +3,7 @@
 
 use crate::autograd::{Gradients, Tape, UniqueId};
 use crate::backend::gemm::gemm;
+use crate::backend::reduce::add_column_sums;
 use crate::dtype::Float;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
@@ -136,12 +137,7 @@ fn linear_untyped<E: Float, T: Tape<E>>(
                     );
                 }
                 if let (true, Some(b_id)) = (track_b, b_id) {
-                    let gb = g.entry(b_id, o);
-                    for row in gy.chunks_exact(o) {
-                        for (acc, &v) in gb.iter_mut().zip(row) {
-                            *acc += v;
-                        }
-                    }
+                    add_column_sums(g.entry(b_id, o), &gy);
                 }
             }),
         );

@@ -2,6 +2,7 @@
 //! by the sequence layers (the input projection of every step computed at once).
 
 use crate::autograd::{Gradients, Tape, UniqueId};
+use crate::backend::reduce::add_column_sums;
 use crate::backend::rnn::{self as kernels, CellDims};
 use crate::dtype::Float;
 use crate::shape::Shape;
@@ -215,10 +216,7 @@ where
                 );
                 put_back(g, w_id, dw);
                 if let (true, Some(b_id)) = (tr_b, b_id) {
-                    let db = g.entry(b_id, 4 * h);
-                    for row in grads.dgates.chunks_exact(4 * h) {
-                        db.iter_mut().zip(row).for_each(|(a, &v)| *a += v);
-                    }
+                    add_column_sums(g.entry(b_id, 4 * h), &grads.dgates);
                 }
                 if tr_h {
                     g.add(h0_id, grads.dh0);

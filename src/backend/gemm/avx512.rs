@@ -303,8 +303,11 @@ mod f64_kernel {
     );
 }
 
-/// Rows of `A` (and of `B^T`) per dot-product micro-kernel call.
+/// Rows of `B^T` (columns of `C`) per dot-product micro-kernel call: one 4-lane sum each.
 pub(super) const DOT: usize = 4;
+/// Rows of `A` per dot-product micro-kernel call: `DOT_ROWS x DOT` = 24 accumulators, with
+/// the `DOT` vectors of `B^T` and one of `A` in the remaining registers.
+pub(super) const DOT_ROWS: usize = 6;
 
 /// The sums of four vectors, as the four lanes of one 128-bit register.
 #[target_feature(enable = "avx512f")]
@@ -326,8 +329,8 @@ fn sum4(v: [__m512; DOT]) -> __m128 {
     )
 }
 
-/// `C[i, j] = alpha * dot(A_i, B_j) + beta * C[i, j]` for `i < mr`, `j < nr` (both at most
-/// [`DOT`]): row `i` of `A` starts at `a + i * lda` and row `j` of `B^T` at `b + j * ldb`,
+/// `C[i, j] = alpha * dot(A_i, B_j) + beta * C[i, j]` for `i < mr <= DOT_ROWS`,
+/// `j < nr <= DOT`: row `i` of `A` starts at `a + i * lda` and row `j` of `B^T` at `b + j * ldb`,
 /// each with `k` contiguous values; `C` rows start at `c + i * rsc`, columns contiguous.
 ///
 /// This is the product `x W^T` of a linear layer read in place: both operands are
@@ -352,9 +355,9 @@ pub(super) unsafe fn dot_kernel(
     beta: f32,
 ) {
     // Rows past mr / nr repeat the last real row: their sums are computed and dropped.
-    let ar: [*const f32; DOT] = core::array::from_fn(|i| a.wrapping_add(i.min(mr - 1) * lda));
+    let ar: [*const f32; DOT_ROWS] = core::array::from_fn(|i| a.wrapping_add(i.min(mr - 1) * lda));
     let br: [*const f32; DOT] = core::array::from_fn(|j| b.wrapping_add(j.min(nr - 1) * ldb));
-    let mut acc = [[_mm512_setzero_ps(); DOT]; DOT];
+    let mut acc = [[_mm512_setzero_ps(); DOT]; DOT_ROWS];
     let full = k / 16 * 16;
     // SAFETY (whole body): the caller guarantees the row ranges; the tail is masked.
     unsafe {
@@ -416,7 +419,7 @@ unsafe fn dot_products(
     const DOT_BLOCK: usize = 64;
     for j0 in (0..n).step_by(DOT_BLOCK) {
         let j_end = (j0 + DOT_BLOCK).min(n);
-        for i in (0..m).step_by(DOT) {
+        for i in (0..m).step_by(DOT_ROWS) {
             for j in (j0..j_end).step_by(DOT) {
                 // SAFETY: rows i.., columns j.. are inside the checked extents.
                 unsafe {
@@ -428,7 +431,7 @@ unsafe fn dot_products(
                         b.cs,
                         c.get().add(i * rsc + j),
                         rsc,
-                        DOT.min(m - i),
+                        DOT_ROWS.min(m - i),
                         DOT.min(j_end - j),
                         alpha,
                         beta,

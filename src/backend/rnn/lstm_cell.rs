@@ -22,25 +22,6 @@ pub(crate) fn planes_mut<E>(acts: &mut [E], units: usize) -> [&mut [E]; 5] {
     [i, f, g, o, &mut rest[..units]]
 }
 
-/// LSTM step: returns `(h', c', acts)` where `acts` holds, plane by plane, `i, f, g, o` and
-/// `tanh(c')` for every unit (`[5, B, H]`) for the backward pass.
-pub(crate) fn lstm_forward<E: Float>(
-    d: CellDims,
-    gx: &[E],
-    gh: &[E],
-    c: &[E],
-) -> (Vec<E>, Vec<E>, Vec<E>) {
-    let units = d.batch * d.hidden;
-    let (mut hn, mut cn, mut acts) = (
-        vec![E::ZERO; units],
-        vec![E::ZERO; units],
-        vec![E::ZERO; units * 5],
-    );
-    let planes = planes_mut(&mut acts, units);
-    lstm_forward_into(d, gx, GateTerm::Rows(gh), c, &mut hn, &mut cn, planes);
-    (hn, cn, acts)
-}
-
 /// The second term of the gate pre-activations, added to `gx`.
 #[derive(Clone, Copy)]
 pub(crate) enum GateTerm<'a, E> {
@@ -51,8 +32,9 @@ pub(crate) enum GateTerm<'a, E> {
     Broadcast(&'a [E]),
 }
 
-/// [`lstm_forward`] into given buffers: `hn`, `cn` (`[B, H]`) and the five activation
-/// planes (`[B, H]` each; `B` is `d.batch`, which may be a block of a larger batch).
+/// LSTM step into given buffers: `hn`, `cn` (`[B, H]`) and the five activation planes
+/// `i, f, g, o, tanh(c')` for the backward pass (`[B, H]` each; `B` is `d.batch`, which
+/// may be a block of a larger batch).
 pub(crate) fn lstm_forward_into<E: Float>(
     d: CellDims,
     gx: &[E],
@@ -114,16 +96,22 @@ fn lstm_forward_loop<E: Float>(
         &mut at[..units],
     );
     let (c, hn, cn) = (&c[..units], &mut hn[..units], &mut cn[..units]);
+    // The gates first, then the cell: in one loop, tanh(c') waited on three of the gate
+    // functions, a dependency chain of ~200 instructions per vector of units that left the
+    // vector units idle (16 x 128 units, one thread: 7.1 -> 4.9 us); each loop's chains are
+    // short and independent across units, so consecutive units overlap.
     for u in 0..units {
-        let i = sigmoid_free(ai[u]);
-        let f = sigmoid_free(af[u]);
-        let g = math::tanh(ag[u]);
-        let o = sigmoid_free(ao[u]);
-        let cv = f * c[u] + i * g;
+        ai[u] = sigmoid_free(ai[u]);
+        af[u] = sigmoid_free(af[u]);
+        ag[u] = math::tanh(ag[u]);
+        ao[u] = sigmoid_free(ao[u]);
+    }
+    for u in 0..units {
+        let cv = af[u] * c[u] + ai[u] * ag[u];
         let tc = math::tanh(cv);
         cn[u] = cv;
-        hn[u] = o * tc;
-        (ai[u], af[u], ag[u], ao[u], at[u]) = (i, f, g, o, tc);
+        hn[u] = ao[u] * tc;
+        at[u] = tc;
     }
 }
 
