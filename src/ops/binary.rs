@@ -90,17 +90,48 @@ where
         let data = if ld == od {
             match Arc::try_unwrap(l_data) {
                 Ok(mut a) => {
-                    kernels::binary_map_inplace(&mut a, &od, &r_data, &rd, |x, y| k.f(x, y));
+                    kernels::binary_map_inplace(
+                        &mut a,
+                        &od,
+                        &r_data,
+                        &rd,
+                        #[inline(always)]
+                        |x, y| k.f(x, y),
+                    );
                     a
                 }
-                Err(a) => kernels::binary_map(&a, &ld, &r_data, &rd, &od, |x, y| k.f(x, y)),
+                Err(a) => kernels::binary_map(
+                    &a,
+                    &ld,
+                    &r_data,
+                    &rd,
+                    &od,
+                    #[inline(always)]
+                    |x, y| k.f(x, y),
+                ),
             }
         } else {
-            kernels::binary_map(&l_data, &ld, &r_data, &rd, &od, |x, y| k.f(x, y))
+            kernels::binary_map(
+                &l_data,
+                &ld,
+                &r_data,
+                &rd,
+                &od,
+                #[inline(always)]
+                |x, y| k.f(x, y),
+            )
         };
         return (Arc::new(data), UniqueId::new(), tape);
     }
-    let y = kernels::binary_map(&l_data, &ld, &r_data, &rd, &od, |x, y| k.f(x, y));
+    let y = kernels::binary_map(
+        &l_data,
+        &ld,
+        &r_data,
+        &rd,
+        &od,
+        #[inline(always)]
+        |x, y| k.f(x, y),
+    );
     let out_id = UniqueId::new();
     let (a, b, a_id, b_id) = (l_data, r_data, l_id, r_id);
     tape.record(
@@ -120,7 +151,13 @@ where
                 }
                 if track_r {
                     let mut gb = gy;
-                    kernels::mul_by_derivative(&mut gb, &a, &b, |x, y| k.dfb(x, y));
+                    kernels::mul_by_derivative(
+                        &mut gb,
+                        &a,
+                        &b,
+                        #[inline(always)]
+                        |x, y| k.dfb(x, y),
+                    );
                     g.add(b_id, gb);
                 }
                 return;
@@ -131,7 +168,18 @@ where
             }
             if track_r {
                 let gb = g.entry(b_id, b.len());
-                kernels::binary_grad(gb, 1, &gy, &a, &ld, &b, &rd, &od, |x, y| k.dfb(x, y));
+                kernels::binary_grad(
+                    gb,
+                    1,
+                    &gy,
+                    &a,
+                    &ld,
+                    &b,
+                    &rd,
+                    &od,
+                    #[inline(always)]
+                    |x, y| k.dfb(x, y),
+                );
             }
         }),
     );

@@ -49,20 +49,33 @@ fn unary_untyped<E: Float, T: Tape<E>, K: UnaryKernel<E>>(
     if !(T::TRACING && tape.tracks(x_id)) {
         // Nothing will ask for x again: reuse its buffer when it is ours alone.
         let mut data = crate::tensor::take_buffer(xdata);
-        map_inplace(&mut data, |v| k.f(v));
+        map_inplace(
+            &mut data,
+            #[inline(always)]
+            |v| k.f(v),
+        );
         return (Arc::new(data), UniqueId::new(), tape);
     }
     if K::DF_FROM_Y {
         match Arc::try_unwrap(xdata) {
             Ok(mut data) => {
-                map_inplace(&mut data, |v| k.f(v));
+                map_inplace(
+                    &mut data,
+                    #[inline(always)]
+                    |v| k.f(v),
+                );
                 let y = Arc::new(data);
                 let (yd, out_id) = (y.clone(), UniqueId::new());
                 tape.record(
                     out_id,
                     Box::new(move |g: &mut Gradients<E>| {
                         let Some(mut gy) = g.take(out_id) else { return };
-                        mul_by_derivative_of(&mut gy, &yd, |yv| k.df(yv, yv));
+                        mul_by_derivative_of(
+                            &mut gy,
+                            &yd,
+                            #[inline(always)]
+                            |yv| k.df(yv, yv),
+                        );
                         g.add(x_id, gy);
                     }),
                 );
@@ -81,7 +94,11 @@ fn traced_unary<E: Float, T: Tape<E>, K: UnaryKernel<E>>(
     mut tape: T,
     k: K,
 ) -> (Arc<Vec<E>>, UniqueId, T) {
-    let y: Arc<Vec<E>> = Arc::new(map(&xdata, |v| k.f(v)));
+    let y: Arc<Vec<E>> = Arc::new(map(
+        &xdata,
+        #[inline(always)]
+        |v| k.f(v),
+    ));
     let out_id = UniqueId::new();
     let (xd, yd) = (xdata, y.clone());
     tape.record(
@@ -89,7 +106,13 @@ fn traced_unary<E: Float, T: Tape<E>, K: UnaryKernel<E>>(
         Box::new(move |g: &mut Gradients<E>| {
             // The output's gradient buffer becomes the input's: no allocation, no zero fill.
             let Some(mut gy) = g.take(out_id) else { return };
-            mul_by_derivative(&mut gy, &xd, &yd, |xv, yv| k.df(xv, yv));
+            mul_by_derivative(
+                &mut gy,
+                &xd,
+                &yd,
+                #[inline(always)]
+                |xv, yv| k.df(xv, yv),
+            );
             g.add(x_id, gy);
         }),
     );
@@ -194,9 +217,11 @@ fn gelu_tanh_inner<E: Float>(x: E) -> E {
 #[derive(Clone, Copy, Debug)]
 pub struct LeakyReluKernel<E>(pub E);
 impl<E: Float> UnaryKernel<E> for LeakyReluKernel<E> {
+    #[inline(always)]
     fn f(&self, x: E) -> E {
         if x > E::ZERO { x } else { self.0 * x }
     }
+    #[inline(always)]
     fn df(&self, x: E, _: E) -> E {
         if x > E::ZERO { E::ONE } else { self.0 }
     }
@@ -211,6 +236,7 @@ pub struct SoftplusKernel<E> {
     pub threshold: E,
 }
 impl<E: Float> UnaryKernel<E> for SoftplusKernel<E> {
+    #[inline(always)]
     fn f(&self, x: E) -> E {
         let bx = self.beta * x;
         if bx > self.threshold {
@@ -220,6 +246,7 @@ impl<E: Float> UnaryKernel<E> for SoftplusKernel<E> {
             (bx.max(E::ZERO) + (-bx.abs()).exp().ln_1p()) / self.beta
         }
     }
+    #[inline(always)]
     fn df(&self, x: E, _: E) -> E {
         let bx = self.beta * x;
         if bx > self.threshold {
@@ -240,6 +267,7 @@ pub struct ClampKernel<E> {
     pub max: E,
 }
 impl<E: Float> UnaryKernel<E> for ClampKernel<E> {
+    #[inline(always)]
     fn f(&self, x: E) -> E {
         if x < self.min {
             self.min
@@ -249,6 +277,7 @@ impl<E: Float> UnaryKernel<E> for ClampKernel<E> {
             x
         }
     }
+    #[inline(always)]
     fn df(&self, x: E, _: E) -> E {
         if x >= self.min && x <= self.max {
             E::ONE
@@ -262,9 +291,11 @@ impl<E: Float> UnaryKernel<E> for ClampKernel<E> {
 #[derive(Clone, Copy, Debug)]
 pub struct PowScalarKernel<E>(pub E);
 impl<E: Float> UnaryKernel<E> for PowScalarKernel<E> {
+    #[inline(always)]
     fn f(&self, x: E) -> E {
         x.powf(self.0)
     }
+    #[inline(always)]
     fn df(&self, x: E, _: E) -> E {
         if self.0 == E::ZERO {
             E::ZERO
@@ -278,9 +309,11 @@ impl<E: Float> UnaryKernel<E> for PowScalarKernel<E> {
 #[derive(Clone, Copy, Debug)]
 pub struct AddScalarKernel<E>(pub E);
 impl<E: Float> UnaryKernel<E> for AddScalarKernel<E> {
+    #[inline(always)]
     fn f(&self, x: E) -> E {
         x + self.0
     }
+    #[inline(always)]
     fn df(&self, _: E, _: E) -> E {
         E::ONE
     }
@@ -290,9 +323,11 @@ impl<E: Float> UnaryKernel<E> for AddScalarKernel<E> {
 #[derive(Clone, Copy, Debug)]
 pub struct MulScalarKernel<E>(pub E);
 impl<E: Float> UnaryKernel<E> for MulScalarKernel<E> {
+    #[inline(always)]
     fn f(&self, x: E) -> E {
         x * self.0
     }
+    #[inline(always)]
     fn df(&self, _: E, _: E) -> E {
         self.0
     }
@@ -302,9 +337,11 @@ impl<E: Float> UnaryKernel<E> for MulScalarKernel<E> {
 #[derive(Clone, Copy, Debug)]
 pub struct ScalarDivKernel<E>(pub E);
 impl<E: Float> UnaryKernel<E> for ScalarDivKernel<E> {
+    #[inline(always)]
     fn f(&self, x: E) -> E {
         self.0 / x
     }
+    #[inline(always)]
     fn df(&self, x: E, _: E) -> E {
         // -c / x^2 rather than -y^2 / c, which is 0 / 0 for c = 0.
         -self.0 / (x * x)

@@ -27,7 +27,7 @@ pub(super) struct F64;
 macro_rules! avx512_kernel {
     ($ty:ident, $e:ty, $v:ty, $mask:ty, $lanes:literal, $mr:literal, $kc:literal, $mc:literal,
      $nc:literal, $setzero:ident, $set1:ident, $fmadd:ident, $mul:ident, $loadu:ident, $maskz_loadu:ident,
-     $mask_storeu:ident $(, { $($extra:tt)* })?) => {
+     $mask_storeu:ident, $storeu:ident $(, { $($extra:tt)* })?) => {
         impl Kernel for $ty {
             type E = $e;
             const MR: usize = $mr;
@@ -59,9 +59,9 @@ macro_rules! avx512_kernel {
                 macro_rules! go {
                     ($r:literal, $w:literal) => {
                         match panel {
-                            APanel::Packed => tile::<$r, $w, PACKED>(k, a, 0, b, b_stride, c, rsc, mr, nr, alpha, beta),
-                            APanel::Rows(lda) => tile::<$r, $w, ROWS>(k, a, lda, b, b_stride, c, rsc, mr, nr, alpha, beta),
-                            APanel::Cols(lda) => tile::<$r, $w, COLS>(k, a, lda, b, b_stride, c, rsc, mr, nr, alpha, beta),
+                            APanel::Packed => tile::<$r, $w, PACKED, false>(k, a, 0, b, b_stride, core::ptr::null_mut(), c, rsc, mr, nr, alpha, beta),
+                            APanel::Rows(lda) => tile::<$r, $w, ROWS, false>(k, a, lda, b, b_stride, core::ptr::null_mut(), c, rsc, mr, nr, alpha, beta),
+                            APanel::Cols(lda) => tile::<$r, $w, COLS, false>(k, a, lda, b, b_stride, core::ptr::null_mut(), c, rsc, mr, nr, alpha, beta),
                         }
                     };
                 }
@@ -78,24 +78,57 @@ macro_rules! avx512_kernel {
                     }
                 }
             }
+            const FUSED_B: bool = true;
+
+            /// # Safety
+            /// AVX-512F must be available, plus the contract of [`Kernel::tile_pack_b`].
+            #[inline]
+            unsafe fn tile_pack_b(
+                k: usize,
+                a: *const $e,
+                b: *const $e,
+                b_stride: usize,
+                b_out: *mut $e,
+                c: *mut $e,
+                rsc: usize,
+                mr: usize,
+                nr: usize,
+                alpha: $e,
+                beta: $e,
+            ) {
+                // SAFETY: forwarded, as in `tile`.
+                unsafe {
+                    match (mr, nr <= $lanes) {
+                        (0..=4, true) => tile::<4, 1, PACKED, true>(k, a, 0, b, b_stride, b_out, c, rsc, mr, nr, alpha, beta),
+                        (0..=4, false) => tile::<4, 2, PACKED, true>(k, a, 0, b, b_stride, b_out, c, rsc, mr, nr, alpha, beta),
+                        (5..=8, true) => tile::<8, 1, PACKED, true>(k, a, 0, b, b_stride, b_out, c, rsc, mr, nr, alpha, beta),
+                        (5..=8, false) => tile::<8, 2, PACKED, true>(k, a, 0, b, b_stride, b_out, c, rsc, mr, nr, alpha, beta),
+                        (_, true) => tile::<$mr, 1, PACKED, true>(k, a, 0, b, b_stride, b_out, c, rsc, mr, nr, alpha, beta),
+                        (_, false) => tile::<$mr, 2, PACKED, true>(k, a, 0, b, b_stride, b_out, c, rsc, mr, nr, alpha, beta),
+                    }
+                }
+            }
             $($($extra)*)?
         }
 
         /// See [`Kernel::tile`], for blocks of at most `R` rows and `W` vectors of columns;
         /// loads of `B` past column `nr` are masked off. `MODE` is how `A` is read:
         /// [`PACKED`], or in place by [`ROWS`] (row `i` at `a + i * lda`, contiguous steps) or
-        /// [`COLS`] (step `p` of row `i` at `a + i + p * lda`).
+        /// [`COLS`] (step `p` of row `i` at `a + i + p * lda`). With `PACK`, every row of `B`
+        /// read is also stored to `b_out` as a packed panel ([`Kernel::tile_pack_b`]).
         ///
         /// # Safety
-        /// AVX-512F, and the pointer ranges of [`Kernel::tile`]; `mr <= R`, `nr <= W * L`.
+        /// AVX-512F, and the pointer ranges of [`Kernel::tile`] (and of
+        /// [`Kernel::tile_pack_b`] with `PACK`); `mr <= R`, `nr <= W * L`.
         #[target_feature(enable = "avx512f")]
         #[allow(clippy::too_many_arguments)]
-        unsafe fn tile<const R: usize, const W: usize, const MODE: u8>(
+        unsafe fn tile<const R: usize, const W: usize, const MODE: u8, const PACK: bool>(
             k: usize,
             a: *const $e,
             lda: usize,
             b: *const $e,
             b_stride: usize,
+            b_out: *mut $e,
             c: *mut $e,
             rsc: usize,
             mr: usize,
@@ -146,6 +179,13 @@ macro_rules! avx512_kernel {
                         } else {
                             $loadu(bp.add(L))
                         };
+                        if PACK {
+                            // The packed panel: `2 * L` values a row, zero past `nr` (the
+                            // masked loads gave zeros there).
+                            let out = b_out.add(p * 2 * L);
+                            $storeu(out, b0);
+                            $storeu(out.add(L), if W == 1 { $setzero() } else { b1 });
+                        }
                         for (i, row) in acc.iter_mut().enumerate() {
                             let ai = match MODE {
                                 ROWS => $set1(*rows[i].add(p)),
@@ -217,6 +257,7 @@ mod f32_kernel {
         _mm512_loadu_ps,
         _mm512_maskz_loadu_ps,
         _mm512_mask_storeu_ps,
+        _mm512_storeu_ps,
         {
             fn dot_applies(m: usize, k: usize, a: Operand<f32>, b: Operand<f32>) -> bool {
                 a.cs == 1 && b.rs == 1 && k >= DOT_MIN_K && m <= 64
@@ -257,7 +298,8 @@ mod f64_kernel {
         _mm512_mul_pd,
         _mm512_loadu_pd,
         _mm512_maskz_loadu_pd,
-        _mm512_mask_storeu_pd
+        _mm512_mask_storeu_pd,
+        _mm512_storeu_pd
     );
 }
 

@@ -59,6 +59,33 @@ pub(super) trait Kernel: Copy + Send + Sync + 'static {
         beta: Self::E,
     );
 
+    /// Whether [`Kernel::tile_pack_b`] is implemented.
+    const FUSED_B: bool = false;
+
+    /// [`Kernel::tile`] with a packed `A`, reading `B` in place (row `p` at
+    /// `b + p * b_stride`, `nr` contiguous values) and also writing its packed panel: row
+    /// `p` to `b_out + p * NR`, zero past `nr`.
+    ///
+    /// # Safety
+    /// As [`Kernel::tile`], and `b_out` valid for `k * NR` writes; only called when
+    /// [`Kernel::FUSED_B`].
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn tile_pack_b(
+        _k: usize,
+        _a: *const Self::E,
+        _b: *const Self::E,
+        _b_stride: usize,
+        _b_out: *mut Self::E,
+        _c: *mut Self::E,
+        _rsc: usize,
+        _mr: usize,
+        _nr: usize,
+        _alpha: Self::E,
+        _beta: Self::E,
+    ) {
+        unreachable!("tile_pack_b without FUSED_B")
+    }
+
     /// Whether [`Kernel::dot_block`] takes this product (`A`'s rows and `B`'s columns
     /// contiguous, read in place).
     fn dot_applies(_m: usize, _k: usize, _a: Operand<Self::E>, _b: Operand<Self::E>) -> bool {
@@ -206,7 +233,11 @@ pub(super) unsafe fn product<K: Kernel>(
         threads::run(rows * cols, &task);
         return;
     }
-    let (kc_max, mc_max, nc_max) = (K::KC, K::MC, K::NC);
+    let (mc_max, nc_max) = (K::MC, K::NC);
+    // `k` in blocks of at most `KC`, of even depth: 512 as 384 + 128 spent a third of the
+    // products on the thin block, whose C traffic is that of a full one (512^3 f32 on one
+    // thread, 256 + 256: 221 -> 224 GFLOP/s).
+    let kc_max = k.div_ceil(k.div_ceil(K::KC)).next_multiple_of(8).min(K::KC);
     let a_read = a_panel::<K>(a, n);
     let direct_b = b.cs == 1 && kc_max.min(k) * n <= DIRECT_B_ELEMS;
     // All of `B` is packed up front (in parallel), then one parallel run computes every
@@ -218,6 +249,11 @@ pub(super) unsafe fn product<K: Kernel>(
         (PACKED_B_ELEMS / k / K::NR).max(1) * K::NR
     };
     let (rows, cols) = grid(m, chunk.min(n), threads, K::MR, K::NR);
+    // On one tile (one thread), `B` is not packed in a pass of its own: the first row
+    // panel of `A` reads it in place and writes the packed copy as it goes (see
+    // `Kernel::tile_pack_b`), so the source's cache misses overlap the arithmetic instead
+    // of stalling a copy loop (1024^3 f32 on one thread: 204 -> 211 GFLOP/s).
+    let fuse = K::FUSED_B && rows * cols == 1 && !direct_b && a_read == APanel::Packed && b.cs == 1;
     PACK_B.with(|pack_b_buf| {
         let mut pack_b_buf = pack_b_buf.borrow_mut();
         let bpack = if direct_b {
@@ -231,7 +267,7 @@ pub(super) unsafe fn product<K: Kernel>(
             // Block `pc` (rows pc..pc + kc) of the packed chunk starts at `pc * n_pad`, and
             // its panel `j` (columns j*NR..) `j * NR * kc` further.
             let n_pad = nc.next_multiple_of(K::NR);
-            if !direct_b {
+            if !direct_b && !fuse {
                 let panels = nc.div_ceil(K::NR);
                 let parts = if k * nc >= PARALLEL_PACK_ELEMS {
                     (2 * threads).min(panels)
@@ -285,6 +321,7 @@ pub(super) unsafe fn product<K: Kernel>(
                             alpha,
                             a.at(r0, pc),
                             b_panels,
+                            fuse.then(|| b.at(pc, j0 + c0)),
                             beta,
                             c.get().add(r0 * rsc + j0 + c0),
                             rsc,
@@ -301,10 +338,13 @@ pub(super) unsafe fn product<K: Kernel>(
 /// `mc_max` rows and runs the micro-kernel over every (row panel, column panel) pair,
 /// columns in blocks of `nc_max`.
 /// `b_panels` is `(start, row stride, packed)`: packed panels are `NR * kc` apart.
+/// `fuse_src`: `B` in place (rows contiguous), when its panels at `b_panels` are still to
+/// be written: the first row panel packs them as it reads them ([`Kernel::tile_pack_b`]).
 /// `a_read`: how the kernel reads `A` (see [`a_panel`]); only [`APanel::Packed`] packs.
 ///
 /// # Safety
-/// As [`product`], for this sub-block.
+/// As [`product`], for this sub-block; with `fuse_src`, `b_panels` is packed and its
+/// buffer holds `n.next_multiple_of(NR) * kc` values.
 #[allow(clippy::too_many_arguments)]
 unsafe fn tile_rows<K: Kernel>(
     m: usize,
@@ -315,6 +355,7 @@ unsafe fn tile_rows<K: Kernel>(
     alpha: K::E,
     a: Operand<K::E>,
     (b, b_stride, packed): (*const K::E, usize, usize),
+    fuse_src: Option<Operand<K::E>>,
     beta: K::E,
     c: *mut K::E,
     rsc: usize,
@@ -345,22 +386,39 @@ unsafe fn tile_rows<K: Kernel>(
                 } else {
                     apack.wrapping_add(ir * kc).cast_const()
                 };
-                // SAFETY: the panels and the C block are inside their buffers (see
-                // `product`); the kernel's instruction set is the caller's contract.
-                unsafe {
-                    K::tile(
-                        kc,
-                        ap,
-                        a_read,
-                        bp,
-                        b_stride,
-                        c.add((ic + ir) * rsc + jr),
-                        rsc,
-                        K::MR.min(mc - ir),
-                        K::NR.min(n - jr),
-                        alpha,
-                        beta,
-                    )
+                let (c_tile, mr, nr) = (
+                    // SAFETY: row ic + ir, column jr of the tile are inside `c`.
+                    unsafe { c.add((ic + ir) * rsc + jr) },
+                    K::MR.min(mc - ir),
+                    K::NR.min(n - jr),
+                );
+                match fuse_src {
+                    // SAFETY: `src` covers the `kc x n` block in place, and the panel at
+                    // `bp` (packed, so `NR * kc` values of the buffer) is written here, by
+                    // this thread alone, before any other call reads it: row panel 0 of
+                    // row block 0 is the first to meet every column panel.
+                    Some(src) if ic == 0 && ir == 0 => unsafe {
+                        K::tile_pack_b(
+                            kc,
+                            ap,
+                            src.at(0, jr).ptr,
+                            src.rs,
+                            bp.cast_mut(),
+                            c_tile,
+                            rsc,
+                            mr,
+                            nr,
+                            alpha,
+                            beta,
+                        )
+                    },
+                    // SAFETY: the panels and the C block are inside their buffers (see
+                    // `product`); the kernel's instruction set is the caller's contract.
+                    _ => unsafe {
+                        K::tile(
+                            kc, ap, a_read, bp, b_stride, c_tile, rsc, mr, nr, alpha, beta,
+                        )
+                    },
                 }
             };
             // The `MR x kc` panel of `A` stays in L1 while the `kc x nc_max` block of `B`
@@ -443,30 +501,22 @@ unsafe fn pack_a<K: Kernel>(dst: *mut K::E, a: Operand<K::E>, mc: usize, kc: usi
                 }
             }
         } else if cfg!(target_arch = "x86_64")
-            && size_of::<K::E>() == 4
             && src.cs == 1
             && rows == mr
             && mr % 4 == 0
             && kc >= 8
         {
-            // Row-major `f32` rows: four at a time through registers, then the last
-            // columns one by one.
-            let full = kc / 8 * 8;
-            for i0 in (0..mr).step_by(4) {
-                // SAFETY: rows i0..i0 + 4 hold `kc` values inside the checked extent; the
-                // panel holds `mr * kc` values; `E` is `f32` (the only 4-byte `Float`); the
-                // blocked kernels only run on CPUs with AVX.
-                #[cfg(target_arch = "x86_64")]
-                unsafe {
-                    super::transpose::rows4_f32(
-                        out.as_mut_ptr().add(i0).cast::<f32>(),
-                        mr,
-                        src.ptr.add(i0 * src.rs).cast::<f32>(),
-                        src.rs,
-                        full,
-                    )
-                };
-            }
+            // Row-major rows: four at a time through registers, then the last columns one
+            // by one.
+            // SAFETY: rows ..mr hold `kc` values inside the checked extent; the panel holds
+            // `mr * kc` values; `E` is `f32` or `f64`; the blocked kernels only run on CPUs
+            // with AVX.
+            #[cfg(target_arch = "x86_64")]
+            let full = unsafe {
+                super::transpose::rows4(out.as_mut_ptr(), mr, src.ptr, src.rs, kc, mr / 4)
+            };
+            #[cfg(not(target_arch = "x86_64"))]
+            let full = 0;
             for p in full..kc {
                 for i in 0..rows {
                     // SAFETY: (panel*MR + i, p) is inside the checked extent.
@@ -521,28 +571,31 @@ unsafe fn pack_b<K: Kernel>(dst: *mut K::E, b: Operand<K::E>, kc: usize, nc: usi
             if cols < nr {
                 out.fill(K::E::ZERO);
             }
-            // Contiguous `f32` columns: four at a time through registers (as `pack_a`'s
-            // row-major rows); a scalar scatter here made `x W^T` slower packed than by
-            // in-place dot products.
-            let (mut done_cols, mut full) = (0, 0);
-            if cfg!(target_arch = "x86_64") && size_of::<K::E>() == 4 && src.rs == 1 && kc >= 8 {
-                (done_cols, full) = (cols / 4 * 4, kc / 8 * 8);
-                for j0 in (0..done_cols).step_by(4) {
-                    // SAFETY: columns j0..j0 + 4 hold `kc` values inside the checked extent;
-                    // the panel holds `nr * kc` values; `E` is `f32`; the blocked kernels
-                    // only run on CPUs with AVX.
-                    #[cfg(target_arch = "x86_64")]
-                    unsafe {
-                        super::transpose::rows4_f32(
-                            out.as_mut_ptr().add(j0).cast::<f32>(),
-                            nr,
-                            src.ptr.add(j0 * src.cs).cast::<f32>(),
-                            src.cs,
-                            full,
-                        )
-                    };
-                }
-            }
+            // Contiguous columns: four at a time through registers (as `pack_a`'s row-major
+            // rows); a scalar scatter here made `x W^T` slower packed than by in-place dot
+            // products.
+            let (done_cols, full) = if cfg!(target_arch = "x86_64") && src.rs == 1 && kc >= 8 {
+                let done_cols = cols / 4 * 4;
+                // SAFETY: columns ..done_cols hold `kc` values inside the checked extent; the
+                // panel holds `nr * kc` values; `E` is `f32` or `f64`; the blocked kernels
+                // only run on CPUs with AVX.
+                #[cfg(target_arch = "x86_64")]
+                let full = unsafe {
+                    super::transpose::rows4(
+                        out.as_mut_ptr(),
+                        nr,
+                        src.ptr,
+                        src.cs,
+                        kc,
+                        done_cols / 4,
+                    )
+                };
+                #[cfg(not(target_arch = "x86_64"))]
+                let full = 0;
+                (done_cols, full)
+            } else {
+                (0, 0)
+            };
             for jj in 0..cols {
                 let first = if jj < done_cols { full } else { 0 };
                 for p in first..kc {

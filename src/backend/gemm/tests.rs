@@ -343,6 +343,45 @@ fn every_kernel_matches_naive_across_blocks_and_threads() {
     }
 }
 
+/// On one thread, a wide row-major `B` is packed by the first row panel's micro-kernel
+/// calls as they read it (`Kernel::tile_pack_b`), not in a pass of its own: sizes under
+/// the threading threshold (so one tile on any machine) whose `KC x n` block of `B` is too
+/// large to read in place, with ragged last column panels, one to three `KC` blocks and
+/// fewer rows than a micro-panel.
+#[test]
+fn fused_b_packing_matches_naive() {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(19);
+    let sizes = [
+        (5, 200, 1000),
+        (7, 130, 1100),
+        (1, 700, 1000),
+        (2, 1000, 520),
+    ];
+    for &(m, k, n) in &sizes {
+        assert!(2 * m * k * n < blocked::PARALLEL_FLOPS);
+        for (ta, pad) in [(false, 0), (true, 3)] {
+            let layout = Layout { ta, tb: false, pad };
+            for beta in [0.0, 1.0] {
+                for (name, product) in f32_paths() {
+                    check_product(name, product, (m, k, n), layout, 0.75, beta, 1e-6, &mut rng);
+                }
+                for (name, product) in f64_paths() {
+                    check_product(
+                        name,
+                        product,
+                        (m, k, n),
+                        layout,
+                        -1.5,
+                        beta,
+                        1e-14,
+                        &mut rng,
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// `k == 0` and `alpha == 0` only scale `C` (zeros for `beta == 0`, even over NaN).
 #[test]
 fn every_kernel_scales_c_when_nothing_is_summed() {
