@@ -386,47 +386,57 @@ unsafe fn tile_rows<K: Kernel>(
                 } else {
                     apack.wrapping_add(ir * kc).cast_const()
                 };
-                let (c_tile, mr, nr) = (
-                    // SAFETY: row ic + ir, column jr of the tile are inside `c`.
-                    unsafe { c.add((ic + ir) * rsc + jr) },
-                    K::MR.min(mc - ir),
-                    K::NR.min(n - jr),
-                );
-                match fuse_src {
-                    // SAFETY: `src` covers the `kc x n` block in place, and the panel at
-                    // `bp` (packed, so `NR * kc` values of the buffer) is written here, by
-                    // this thread alone, before any other call reads it: row panel 0 of
-                    // row block 0 is the first to meet every column panel.
-                    Some(src) if ic == 0 && ir == 0 => unsafe {
-                        K::tile_pack_b(
-                            kc,
-                            ap,
-                            src.at(0, jr).ptr,
-                            src.rs,
-                            bp.cast_mut(),
-                            c_tile,
-                            rsc,
-                            mr,
-                            nr,
-                            alpha,
-                            beta,
-                        )
-                    },
-                    // SAFETY: the panels and the C block are inside their buffers (see
-                    // `product`); the kernel's instruction set is the caller's contract.
-                    _ => unsafe {
-                        K::tile(
-                            kc, ap, a_read, bp, b_stride, c_tile, rsc, mr, nr, alpha, beta,
-                        )
-                    },
+                // SAFETY: the panels and the C block are inside their buffers (see
+                // `product`); the kernel's instruction set is the caller's contract.
+                unsafe {
+                    K::tile(
+                        kc,
+                        ap,
+                        a_read,
+                        bp,
+                        b_stride,
+                        c.add((ic + ir) * rsc + jr),
+                        rsc,
+                        K::MR.min(mc - ir),
+                        K::NR.min(n - jr),
+                        alpha,
+                        beta,
+                    )
+                }
+            };
+            // Row panel 0 of row block 0 with `fuse_src`: also packs column panel `jr`.
+            let call_packing_b = |src: Operand<K::E>, jr: usize| {
+                // SAFETY: `src` covers the `kc x n` block in place, and the packed panel at
+                // `b + jr * kc` (`NR * kc` values of the buffer) is written here, by this
+                // thread alone, before any other call reads it: row panel 0 of row block
+                // 0 is the first to meet every column panel. `A` is packed (`fuse_src` is
+                // only given then), panel 0 at `apack`.
+                unsafe {
+                    K::tile_pack_b(
+                        kc,
+                        apack.cast_const(),
+                        src.at(0, jr).ptr,
+                        src.rs,
+                        b.wrapping_add(jr * kc).cast_mut(),
+                        c.add(ic * rsc + jr),
+                        rsc,
+                        K::MR.min(mc),
+                        K::NR.min(n - jr),
+                        alpha,
+                        beta,
+                    )
                 }
             };
             // The `MR x kc` panel of `A` stays in L1 while the `kc x nc_max` block of `B`
             // (in L2) passes under it.
             for jc in (0..n).step_by(nc_max) {
                 for ir in (0..mc).step_by(K::MR) {
-                    for jr in (jc..n.min(jc + nc_max)).step_by(K::NR) {
-                        call(ir, jr);
+                    let columns = (jc..n.min(jc + nc_max)).step_by(K::NR);
+                    match fuse_src {
+                        Some(src) if ic == 0 && ir == 0 => {
+                            columns.for_each(|jr| call_packing_b(src, jr))
+                        }
+                        _ => columns.for_each(|jr| call(ir, jr)),
                     }
                 }
             }
