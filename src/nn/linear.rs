@@ -2,15 +2,18 @@
 
 use super::init;
 use super::module::Module;
-use super::params::{ParamMut, ParamView, Params, TensorKind, visit_tensor, visit_tensor_mut};
+use super::params::{ParamMut, ParamView, Params, TensorKind};
 use crate::autograd::Tape;
+use crate::autograd::UniqueId;
 use crate::dtype::Float;
 use crate::error::Result;
 use crate::ops::linear::linear_op;
+use crate::shape::Dims;
 use crate::shape::check::{DimCheck, LinearInput};
 use crate::shape::{Const, Dim, DimEq, LastDim, Shape, ShapeMismatch};
 use crate::tensor::Tensor;
 use rand::Rng;
+use std::sync::Arc;
 
 /// `y = x W^T + b`, PyTorch's `nn.Linear`, generic over static (`Const<N>`) or run-time
 /// (`usize`) sizes. Use the aliases [`Linear`] (static, the usual choice) or [`LinearDyn`].
@@ -135,36 +138,113 @@ where
 
 impl<I: Dim, O: Dim, E: Float> Params<E> for LinearLayer<I, O, E> {
     fn visit(&self, prefix: &str, f: &mut dyn FnMut(ParamView<'_, E>)) {
-        visit_tensor(
-            &self.weight,
-            &format!("{prefix}weight"),
-            TensorKind::Parameter,
+        let (w, b) = (&self.weight, self.bias.as_ref());
+        visit_linear(
+            (w.shape.dims(), &w.data, w.id),
+            b.map(|b| (b.shape.dims(), &b.data[..], b.id)),
+            prefix,
             f,
         );
-        if let Some(b) = &self.bias {
-            visit_tensor(b, &format!("{prefix}bias"), TensorKind::Parameter, f);
-        }
     }
     fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(ParamMut<'_, E>)) {
-        visit_tensor_mut(
-            &mut self.weight,
-            &format!("{prefix}weight"),
-            TensorKind::Parameter,
+        let (w, b) = (&mut self.weight, self.bias.as_mut());
+        visit_linear_mut(
+            (w.shape.dims(), &mut w.data, w.id),
+            b.map(|b| (b.shape.dims(), &mut b.data, b.id)),
+            prefix,
             f,
         );
-        if let Some(b) = &mut self.bias {
-            visit_tensor_mut(b, &format!("{prefix}bias"), TensorKind::Parameter, f);
-        }
     }
     fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
-        f(
-            super::module_name(prefix),
-            format!(
-                "Linear(in_features={}, out_features={}, bias={})",
-                self.in_features(),
-                self.out_features(),
-                super::summary::py_bool(self.bias.is_some())
-            ),
+        describe_linear(
+            prefix,
+            self.in_features(),
+            self.out_features(),
+            self.bias.is_some(),
+            f,
         )
     }
+}
+
+/// [`Params::visit`] of a linear layer without its dims' types: compiled once per element
+/// type, never inlined, and at `f32` in this crate for programs to link to (see
+/// `backend::precompiled`), rather than once per layer shape in every program.
+#[inline(never)]
+fn visit_linear<E: Float>(
+    (w_dims, w, w_id): (Dims, &[E], UniqueId),
+    bias: Option<(Dims, &[E], UniqueId)>,
+    prefix: &str,
+    f: &mut dyn FnMut(ParamView<'_, E>),
+) {
+    let kind = TensorKind::Parameter;
+    let name = format!("{prefix}weight");
+    let (dims, data, id) = (w_dims, w, w_id);
+    f(ParamView {
+        name: &name,
+        dims,
+        data,
+        id,
+        kind,
+    });
+    if let Some((dims, data, id)) = bias {
+        let name = format!("{prefix}bias");
+        f(ParamView {
+            name: &name,
+            dims,
+            data,
+            id,
+            kind,
+        });
+    }
+}
+
+/// [`Params::visit_mut`] of a linear layer, as [`visit_linear`] (copy-on-write buffers, as
+/// `visit_tensor_mut`).
+#[inline(never)]
+fn visit_linear_mut<E: Float>(
+    (w_dims, w, w_id): (Dims, &mut Arc<Vec<E>>, UniqueId),
+    bias: Option<(Dims, &mut Arc<Vec<E>>, UniqueId)>,
+    prefix: &str,
+    f: &mut dyn FnMut(ParamMut<'_, E>),
+) {
+    let kind = TensorKind::Parameter;
+    let name = format!("{prefix}weight");
+    let (dims, data, id) = (w_dims, Arc::make_mut(w).as_mut_slice(), w_id);
+    f(ParamMut {
+        name: &name,
+        dims,
+        data,
+        id,
+        kind,
+    });
+    if let Some((dims, b, id)) = bias {
+        let name = format!("{prefix}bias");
+        let data = Arc::make_mut(b).as_mut_slice();
+        f(ParamMut {
+            name: &name,
+            dims,
+            data,
+            id,
+            kind,
+        });
+    }
+}
+
+crate::backend::precompiled::shared_instances!(visit_linear::<f32>, visit_linear_mut::<f32>);
+
+/// [`Params::describe`] of a linear layer (not generic: compiled once, here).
+fn describe_linear(
+    prefix: &str,
+    in_features: usize,
+    out_features: usize,
+    bias: bool,
+    f: &mut dyn FnMut(&str, String),
+) {
+    f(
+        super::module_name(prefix),
+        format!(
+            "Linear(in_features={in_features}, out_features={out_features}, bias={})",
+            super::summary::py_bool(bias)
+        ),
+    )
 }
