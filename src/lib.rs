@@ -135,6 +135,7 @@ pub mod error;
 #[cfg(feature = "wgpu")]
 pub mod gpu;
 pub mod gradcheck;
+mod instances;
 pub mod nn;
 /// `#[derive(Module)]` for a struct whose layer fields run in order, also at
 /// `shaped::nn::Module` (see [`nn::Module`](derive@nn::Module)).

@@ -13,6 +13,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("error", &[]),
     ("compile_errors", &["error"]),
     ("dtype", &[]),
+    // `shared_instances!`: generic functions' instances compiled once here, listed by the
+    // module that defines them.
+    ("instances", &[]),
     ("shape", &["error"]),
     // Devices and their storage; with the `wgpu` feature also the GPU kernels (WGSL).
     ("device", &["error", "dtype"]),
@@ -20,19 +23,47 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("backend", &["dtype", "shape"]),
     // Tapes and gradients: ids and buffers, no tensors.
     ("autograd", &["dtype"]),
-    ("tensor", &["error", "dtype", "shape", "autograd", "device"]),
+    (
+        "tensor",
+        &["error", "dtype", "instances", "shape", "autograd", "device"],
+    ),
     // The only door to the backend.
     (
         "ops",
-        &["error", "dtype", "shape", "autograd", "tensor", "backend"],
+        &[
+            "error",
+            "dtype",
+            "instances",
+            "shape",
+            "autograd",
+            "tensor",
+            "backend",
+        ],
     ),
     (
         "nn",
-        &["error", "dtype", "shape", "autograd", "tensor", "ops"],
+        &[
+            "error",
+            "dtype",
+            "instances",
+            "shape",
+            "autograd",
+            "tensor",
+            "ops",
+        ],
     ),
     (
         "optim",
-        &["error", "dtype", "shape", "autograd", "tensor", "ops", "nn"],
+        &[
+            "error",
+            "dtype",
+            "instances",
+            "shape",
+            "autograd",
+            "tensor",
+            "ops",
+            "nn",
+        ],
     ),
     // A checkpoint saves a model and its optimizer's state.
     (

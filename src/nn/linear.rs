@@ -230,7 +230,7 @@ fn visit_linear_mut<E: Float>(
     }
 }
 
-crate::backend::precompiled::shared_instances!(visit_linear::<f32>, visit_linear_mut::<f32>);
+crate::instances::shared_instances!(visit_linear::<f32>, visit_linear_mut::<f32>);
 
 /// [`Params::describe`] of a linear layer (not generic: compiled once, here).
 fn describe_linear(

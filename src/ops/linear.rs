@@ -148,7 +148,7 @@ fn linear_untyped<E: Float, T: Tape<E>>(
     (Arc::new(y), out_id, tape)
 }
 
-crate::backend::precompiled::shared_instances!(
+crate::instances::shared_instances!(
     linear_untyped::<f32, crate::autograd::NoTape>,
     linear_untyped::<f32, crate::autograd::OwnedTape<f32>>,
 );

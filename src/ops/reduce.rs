@@ -61,7 +61,7 @@ fn sum_axis_untyped<E: Float, T: Tape<E>>(
     (Arc::new(y), out_id, tape)
 }
 
-crate::backend::precompiled::shared_instances!(
+crate::instances::shared_instances!(
     sum_axis_untyped::<f32, crate::autograd::NoTape>,
     sum_axis_untyped::<f32, crate::autograd::OwnedTape<f32>>,
 );

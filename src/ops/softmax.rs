@@ -88,7 +88,7 @@ fn along_axis_untyped<E: Float, T: Tape<E>>(
     (y, out_id, tape)
 }
 
-crate::backend::precompiled::shared_instances!(
+crate::instances::shared_instances!(
     along_axis_untyped::<f32, crate::autograd::NoTape>,
     along_axis_untyped::<f32, crate::autograd::OwnedTape<f32>>,
 );

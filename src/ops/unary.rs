@@ -124,7 +124,7 @@ fn traced_unary<E: Float, T: Tape<E>, K: UnaryKernel<E>>(
 // listed costs this crate's build about what it saves a program's (a loop compiled for three
 // vector widths, forward and backward), and every program pays for them in its first
 // build: others stay generic.
-crate::backend::precompiled::shared_instances!(
+crate::instances::shared_instances!(
     unary_untyped::<f32, crate::autograd::NoTape, ReluKernel>,
     unary_untyped::<f32, crate::autograd::OwnedTape<f32>, ReluKernel>,
     unary_untyped::<f32, crate::autograd::OwnedTape<f32>, NegKernel>,

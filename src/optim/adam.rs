@@ -239,4 +239,4 @@ impl<E: Float> Optimizer<E> for Adam<E> {
     }
 }
 
-crate::backend::precompiled::shared_instances!(<Adam<f32> as Optimizer<f32>>::try_step);
+crate::instances::shared_instances!(<Adam<f32> as Optimizer<f32>>::try_step);

@@ -145,4 +145,4 @@ impl<E: Float> Optimizer<E> for Sgd<E> {
     }
 }
 
-crate::backend::precompiled::shared_instances!(<Sgd<f32> as Optimizer<f32>>::try_step);
+crate::instances::shared_instances!(<Sgd<f32> as Optimizer<f32>>::try_step);

@@ -49,7 +49,7 @@ fn run_backward<E: Float>(tape: OwnedTape<E>, id: UniqueId) -> Gradients<E> {
     grads
 }
 
-crate::backend::precompiled::shared_instances!(run_backward::<f32>, run_backward::<f64>);
+crate::instances::shared_instances!(run_backward::<f32>, run_backward::<f64>);
 
 impl<E: Float> Gradients<E> {
     /// The gradient of `t` as a tensor of the same shape, or `None` if no gradient reached it.

@@ -131,9 +131,7 @@ fn cross_entropy_samples<E: Float, T: Tape<E>>(
     (per_sample, weighted, sw.total)
 }
 
-crate::backend::precompiled::shared_instances!(
-    cross_entropy_samples::<f32, crate::autograd::OwnedTape<f32>>
-);
+crate::instances::shared_instances!(cross_entropy_samples::<f32, crate::autograd::OwnedTape<f32>>);
 
 /// Cross-entropy between logits `(N, C)` and class labels `(N,)`, averaged
 /// (`F.cross_entropy`): [`CrossEntropyLoss`] with PyTorch's defaults,
