@@ -5,6 +5,7 @@ W1, W2, W4 and W7, the share of the measured FMA peak.
 
 Run: python3 benches/compare.py [--quick] [--threads N] [--no-single-thread] [--skip-shaped]
                                 [--omp-passive] [--peak GFLOPS] [--python PATH] [--only W4,W7]
+                                [--rounds N]
 
 * `--threads N` (default: the machine's CPU count) sets SHAPED_NUM_THREADS for shaped and
   torch.set_num_threads for PyTorch.
@@ -16,6 +17,10 @@ Run: python3 benches/compare.py [--quick] [--threads N] [--no-single-thread] [--
 * `--only W4,W7` runs and prints only these workloads (a name selects every row it starts:
   `W7` is `W7 f64` and `W7 f32`, `W5` both W5 rows): criterion gets a filter of their
   benches (plus `fma_peak` for the share of peak), PyTorch `--only` with their keys.
+* `--rounds N` repeats the whole comparison (PyTorch, shaped, PyTorch) N times, prints each
+  round's tables and then the median of every figure and of every ratio over the rounds: on
+  these VMs one round's ratios move by 10-40% from run to run (W5 fwd+bwd, W2 on 2 threads,
+  W4 on 1), and a median of alternating rounds is the figure to compare with a target.
 * `--skip-shaped` reads the criterion results already in target/criterion.
 * `--omp-passive` runs PyTorch with OMP_WAIT_POLICY=passive: on a machine loaded by other
   jobs, PyTorch's spinning OpenMP workers get descheduled and its small ops (W7's cell steps)
@@ -165,6 +170,9 @@ def main():
                              "OpenMP threads are descheduled and small ops slow down up to 30x)")
     parser.add_argument("--python", default=None, help="the Python interpreter that has torch")
     parser.add_argument("--only", default="", help="comma-separated workloads, e.g. W4,W7 (default: all)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="repeat the whole comparison N times and also print the median of every "
+                             "figure and ratio over the rounds")
     args = parser.parse_args()
     chosen = selected(args.only)
     torch_only = ",".join(dict.fromkeys(WORKLOADS[w][4] for w in chosen)) if args.only else ""
@@ -176,10 +184,23 @@ def main():
     threads = args.threads
     quick = ["--warm-up-time", "1", "--measurement-time", "3"] if args.quick else []
     single = not args.no_single_thread and threads != 1 and bool(single_ws)
-    torch1_only = ",".join(single_ws)
     env = dict(os.environ, SHAPED_NUM_THREADS=str(threads))
     env1 = dict(os.environ, SHAPED_NUM_THREADS="1")
 
+    rounds = []
+    for r in range(args.rounds):
+        if args.rounds > 1:
+            print(f"\n## Round {r + 1} of {args.rounds}", flush=True)
+        rounds.append(one_round(args, chosen, torch_only, single_ws, single, quick, env, env1))
+    if args.rounds > 1:
+        print_median(rounds, chosen, single_ws if single else [], threads)
+
+
+def one_round(args, chosen, torch_only, single_ws, single, quick, env, env1):
+    """PyTorch, shaped's benches, PyTorch again; prints the tables of this round and returns
+    its rows: {"n": {workload: row}, "1": {workload: row}} (a row is the dict of `row`)."""
+    threads = args.threads
+    torch1_only = ",".join(single_ws)
     torch_runs = [run_torch(threads, torch_only)]
     torch1_runs = [run_torch(1, torch1_only)] if single else []
     if not args.skip_shaped:
@@ -212,57 +233,106 @@ def main():
     if torch1_runs:
         print("PyTorch 1-thread runs (before, after): " + json.dumps(torch1_runs))
     print(f"\n{threads} thread(s); FMA peak: " + (f"f32 {peak:.1f}, f64 {peak64:.1f} GFLOP/s" if peak else "n/a (no fma_peak bench)"))
-    print("| workload | unit | shaped | PyTorch | speed ratio | share of FMA peak | target | met |")
-    print("|---|---|---|---|---|---|---|---|")
-    ours_all = {}
+    rows = {"n": {}, "1": {}}
     for w, (name, conv, unit, higher, key, flops) in WORKLOADS.items():
         if w not in chosen:
             continue
         ns = median_ns(name)
         ours = conv(ns) if ns is not None else None
-        ours_all[w] = ours
         theirs = best(torch_runs, higher).get(key)
         ratio = speed_ratio(ours, theirs, higher)
         share = None
         if flops and peak and ns:
             p = peak64 if "f64" in w else peak
             share = flops / ns / p  # flops/ns = GFLOP/s
-        target, met = "-", None
-        if w in RATIO_TARGETS:
-            target = f">= {RATIO_TARGETS[w]}x PyTorch"
-            met = ratio is not None and ratio >= RATIO_TARGETS[w]
-        elif w in PEAK_TARGETS:
-            t = PEAK_TARGETS[w].get(threads, min(PEAK_TARGETS[w].values()))
-            target = f">= {t:.0%} of peak"
-            met = share >= t if share is not None else None
-        elif w == "W2":
-            target = ">= 75% of peak (issue's 6B*params count)"
-            if peak and ours:
-                need = 0.75 * peak * 1e9 / W2_FLOPS_ISSUE
-                target += f" = {need:.0f} steps/s"
-                met = ours >= need
-        elif w == "W5 fwd":
-            plain_ns = median_ns("relu_add_4M/plain_loop_forward")
-            if plain_ns and ns:
-                target = f"within 10% of a plain loop ({3 * 4 * (4 << 20) / plain_ns:.1f} GB/s)"
-                met = ns <= 1.1 * plain_ns
-        cells = [w, unit, fmt(ours, 3 if unit == "s/step" else 1), fmt(theirs, 3 if unit == "s/step" else 1), fmt(ratio),
-                 f"{share:.0%}" if share is not None else ("n/a" if flops else "-"), target,
-                 "-" if met is None else ("yes" if met else "no")]
-        print("| " + " | ".join(cells) + " |")
+        row = {"ours": ours, "theirs": theirs, "ratio": ratio, "share": share, "peak": peak, "plain_ns": None}
+        if w == "W5 fwd":
+            row["plain_ns"] = median_ns("relu_add_4M/plain_loop_forward")
+        rows["n"][w] = row
     if single:
         t1 = best(torch1_runs, True)
-        print("\n1 thread (SHAPED_NUM_THREADS=1, torch.set_num_threads(1)):")
-        print("| workload | unit | shaped | PyTorch | speed ratio | target | met |")
-        print("|---|---|---|---|---|---|---|")
         for w in single_ws:
             name, conv, unit, higher, key, _ = WORKLOADS[w]
             ns = median_ns(name, "t1")
             ours = conv(ns) if ns is not None else None
-            ratio = speed_ratio(ours, t1.get(key), higher)
-            met = "-" if ratio is None else ("yes" if ratio >= RATIO_TARGETS[w] else "no")
-            print(f"| {w} | {unit} | {fmt(ours, 1)} | {fmt(t1.get(key), 1)} | {fmt(ratio)} | >= {RATIO_TARGETS[w]}x PyTorch | {met} |")
+            rows["1"][w] = {"ours": ours, "theirs": t1.get(key), "ratio": speed_ratio(ours, t1.get(key), higher)}
+    print_tables(rows, chosen, single_ws if single else [], threads)
+    return rows
 
+
+def target_of(w, row, threads):
+    """(target text, met: True/False/None) of workload `w` for one row of figures."""
+    ratio, share, ours, peak = row["ratio"], row["share"], row["ours"], row["peak"]
+    target, met = "-", None
+    if w in RATIO_TARGETS:
+        target = f">= {RATIO_TARGETS[w]}x PyTorch"
+        met = ratio is not None and ratio >= RATIO_TARGETS[w]
+    elif w in PEAK_TARGETS:
+        t = PEAK_TARGETS[w].get(threads, min(PEAK_TARGETS[w].values()))
+        target = f">= {t:.0%} of peak"
+        met = share >= t if share is not None else None
+    elif w == "W2":
+        target = ">= 75% of peak (issue's 6B*params count)"
+        if peak and ours:
+            need = 0.75 * peak * 1e9 / W2_FLOPS_ISSUE
+            target += f" = {need:.0f} steps/s"
+            met = ours >= need
+    elif w == "W5 fwd":
+        plain_ns = row["plain_ns"]
+        if plain_ns and ours:
+            plain = 3 * 4 * (4 << 20) / plain_ns
+            target = f"within 10% of a plain loop ({plain:.1f} GB/s)"
+            met = ours >= plain / 1.1
+    return target, met
+
+
+def print_tables(rows, chosen, single_ws, threads):
+    print("| workload | unit | shaped | PyTorch | speed ratio | share of FMA peak | target | met |")
+    print("|---|---|---|---|---|---|---|---|")
+    for w in chosen:
+        if w not in rows["n"]:
+            continue
+        row = rows["n"][w]
+        unit, flops = WORKLOADS[w][2], WORKLOADS[w][5]
+        target, met = target_of(w, row, threads)
+        digits = 3 if unit == "s/step" else 1
+        share = row["share"]
+        cells = [w, unit, fmt(row["ours"], digits), fmt(row["theirs"], digits), fmt(row["ratio"]),
+                 f"{share:.0%}" if share is not None else ("n/a" if flops else "-"), target,
+                 "-" if met is None else ("yes" if met else "no")]
+        print("| " + " | ".join(cells) + " |")
+    if single_ws:
+        print("\n1 thread (SHAPED_NUM_THREADS=1, torch.set_num_threads(1)):")
+        print("| workload | unit | shaped | PyTorch | speed ratio | target | met |")
+        print("|---|---|---|---|---|---|---|")
+        for w in single_ws:
+            row, unit = rows["1"][w], WORKLOADS[w][2]
+            ratio = row["ratio"]
+            met = "-" if ratio is None else ("yes" if ratio >= RATIO_TARGETS[w] else "no")
+            print(f"| {w} | {unit} | {fmt(row['ours'], 1)} | {fmt(row['theirs'], 1)} | {fmt(ratio)} | "
+                  f">= {RATIO_TARGETS[w]}x PyTorch | {met} |")
+
+
+def median(values):
+    values = sorted(v for v in values if v is not None)
+    if not values:
+        return None
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+
+def print_median(rounds, chosen, single_ws, threads):
+    """Every figure as the median over the rounds (each round alternates PyTorch and shaped,
+    so a drift of the machine moves both sides of a round's ratio alike)."""
+    merged = {"n": {}, "1": {}}
+    for part in ("n", "1"):
+        for w in rounds[0][part]:
+            merged[part][w] = {k: median(r[part][w].get(k) for r in rounds) for k in rounds[0][part][w]}
+    print(f"\n## Median over {len(rounds)} rounds (each figure and each ratio its own median)")
+    print("Speed ratios per round: " + "; ".join(
+        f"{w}: " + ", ".join(fmt(r["n"][w]["ratio"]) for r in rounds) for w in chosen if w in rounds[0]["n"]))
+    print(f"\n{threads} thread(s); FMA peak (median): f32 {fmt(merged['n'][chosen[0]]['peak'], 1)} GFLOP/s")
+    print_tables(merged, chosen, single_ws, threads)
 
 if __name__ == "__main__":
     main()
