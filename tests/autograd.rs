@@ -188,3 +188,52 @@ fn in_place_unary_ops_give_the_same_gradients() {
     assert_eq!(in_place, copied);
     assert!(in_place.iter().any(|&g| g != 0.0) && in_place.contains(&0.0));
 }
+
+/// The gradient of a whole-tensor `sum` is kept as one number during the backward pass and
+/// read as such by element-wise ops (unary ops, `a + b`, `a - b`); every mix with buffer
+/// gradients must give the same values as the expanded computation.
+#[test]
+fn uniform_sum_gradients_mix_with_buffers_in_any_order() {
+    let a = x();
+    let b = Tensor::<V, f64>::from_array([0.5, 4.0, -1.0]);
+    // relu(a + b).sum(): the sum's gradient passes relu (derivative from y) and the add.
+    let g = (a.clone().trace() + b.clone().trace())
+        .relu()
+        .sum()
+        .backward();
+    assert_eq!(g.get(&a).unwrap().to_vec(), vec![1.0, 1.0, 1.0]);
+    assert_eq!(g.get(&b).unwrap().to_vec(), vec![1.0, 1.0, 1.0]);
+    // a - b: the right side gets the negated value; mean scales it.
+    let g = (a.clone().trace() - b.clone().trace()).mean().backward();
+    assert_eq!(g.get(&a).unwrap().to_vec(), vec![1.0 / 3.0; 3]);
+    assert_eq!(g.get(&b).unwrap().to_vec(), vec![-1.0 / 3.0; 3]);
+    // A leaf's sum gradient is a buffer once backward returns.
+    let g = a.clone().trace().sum().backward();
+    assert_eq!(g.get_slice(&a).unwrap(), &[1.0, 1.0, 1.0]);
+    // Two sums of the same tensor add up; a sum plus a buffer gradient, either order.
+    let t = a.clone().trace();
+    let g = (t.clone().sum() * 2.0 + t.sum()).backward();
+    assert_eq!(g.get(&a).unwrap().to_vec(), vec![3.0; 3]);
+    let t = a.clone().trace();
+    let g = ((t.clone() * t.clone()).sum() + t.sum()).backward();
+    assert_eq!(g.get(&a).unwrap().to_vec(), vec![3.0, -3.0, 7.0]);
+    let t = a.clone().trace();
+    let g = (t.clone().sum() + (t.clone() * t).sum()).backward();
+    assert_eq!(g.get(&a).unwrap().to_vec(), vec![3.0, -3.0, 7.0]);
+    // A derivative from x and y (sigmoid's uses y, tanh's y, exp's y; sin uses x).
+    let g = a.clone().trace().sin().sum().backward();
+    let want: Vec<f64> = [1.0f64, -2.0, 3.0].iter().map(|v| v.cos()).collect();
+    assert_eq!(g.get(&a).unwrap().to_vec(), want);
+    // The output kept by the caller: its buffer is not reused for the gradient.
+    let y = a.clone().trace().exp();
+    let kept = y.clone();
+    let g = y.sum().backward();
+    let want: Vec<f64> = [1.0f64, -2.0, 3.0].iter().map(|v| v.exp()).collect();
+    assert_eq!(g.get(&a).unwrap().to_vec(), want);
+    assert_eq!(kept.to_vec(), want);
+    // A sum over an op that reads its gradient as a buffer (matmul) expands it.
+    let w = Tensor::<Rank2<3, 2>, f64>::from_array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]);
+    let row = a.clone().trace().reshape::<Rank2<1, 3>>();
+    let g = row.matmul(w).sum().backward();
+    assert_eq!(g.get(&a).unwrap().to_vec(), vec![3.0, 7.0, 11.0]);
+}

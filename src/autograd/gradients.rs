@@ -42,6 +42,22 @@ pub struct Gradients<E: Float> {
     map: HashMap<UniqueId, Arc<Vec<E>>, IdBuild>,
     /// Gradients of tensors on another device (a GPU): they stay there, opaque to autograd.
     device: HashMap<UniqueId, Arc<dyn DeviceGrad>, IdBuild>,
+    /// Gradients with every element equal, as `(len, value)`, during a backward pass only:
+    /// the backward of a whole-tensor `sum` (and so `mean`) is one number, and the next op
+    /// can read that number instead of a tensor-sized buffer (`relu(a + b).sum()`: one fill
+    /// and one read of a 4M buffer fewer). An id is in `uniform` or in `map`, never both;
+    /// any other access expands it, and so does the end of the pass, so the gradients a
+    /// user reads are always buffers.
+    uniform: HashMap<UniqueId, Uniform<E>, IdBuild>,
+}
+
+/// A gradient whose `len` elements all equal `value`; `fill` builds its buffer (the op that
+/// made it passes the backend's parallel fill: autograd does not reach the backend).
+#[derive(Clone, Copy)]
+struct Uniform<E> {
+    len: usize,
+    value: E,
+    fill: fn(usize, E) -> Vec<E>,
 }
 
 /// A gradient held on a device other than the CPU, e.g. a GPU buffer: autograd only stores,
@@ -58,6 +74,7 @@ impl<E: Float> Default for Gradients<E> {
         Gradients {
             map: HashMap::default(),
             device: HashMap::default(),
+            uniform: HashMap::default(),
         }
     }
 }
@@ -70,6 +87,7 @@ impl<E: Float> Clone for Gradients<E> {
         Gradients {
             map: self.map.clone(),
             device: self.device.clone(),
+            uniform: self.uniform.clone(),
         }
     }
 }
@@ -87,22 +105,24 @@ impl<E: Float> Gradients<E> {
     }
     /// The gradient stored for an id, mutably (for clipping and scaling).
     pub fn get_id_mut(&mut self, id: UniqueId) -> Option<&mut [E]> {
+        self.expand(id);
         self.map
             .get_mut(&id)
             .map(|g| Arc::make_mut(g).as_mut_slice())
     }
     /// How many tensors have a gradient.
     pub fn len(&self) -> usize {
-        self.map.len() + self.device.len()
+        self.map.len() + self.device.len() + self.uniform.len()
     }
     /// True when no gradient is stored.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty() && self.device.is_empty()
+        self.map.is_empty() && self.device.is_empty() && self.uniform.is_empty()
     }
     /// Drops every gradient.
     pub fn clear(&mut self) {
         self.map.clear();
         self.device.clear();
+        self.uniform.clear();
     }
     /// The ids that have a gradient.
     pub fn ids(&self) -> impl Iterator<Item = UniqueId> + '_ {
@@ -110,7 +130,8 @@ impl<E: Float> Gradients<E> {
     }
     /// Adds every gradient of `other` into `self` (gradient accumulation over several
     /// backward passes).
-    pub fn accumulate(&mut self, other: Gradients<E>) {
+    pub fn accumulate(&mut self, mut other: Gradients<E>) {
+        other.expand_all();
         for (id, g) in other.map {
             self.add_shared(id, g);
         }
@@ -144,6 +165,7 @@ impl<E: Float> Gradients<E> {
 
     /// Takes the gradient of an op's output: the backward step is its last reader.
     pub(crate) fn take(&mut self, id: UniqueId) -> Option<Vec<E>> {
+        self.expand(id);
         self.map
             .remove(&id)
             .map(|g| Arc::try_unwrap(g).unwrap_or_else(|g| g.as_ref().clone()))
@@ -152,6 +174,7 @@ impl<E: Float> Gradients<E> {
     /// Stores a zero gradient of `len` elements for `id` (a parameter that this rank's batch
     /// did not reach, before gradients are averaged across ranks).
     pub(crate) fn insert_zeros(&mut self, id: UniqueId, len: usize) {
+        self.uniform.remove(&id);
         self.map.insert(id, Arc::new(vec![E::ZERO; len]));
     }
     pub(crate) fn add(&mut self, id: UniqueId, g: Vec<E>) {
@@ -160,6 +183,7 @@ impl<E: Float> Gradients<E> {
     /// [`add`](Self::add) of a buffer that other gradients may share (it is copied only if
     /// it has to be added to).
     pub(crate) fn add_shared(&mut self, id: UniqueId, g: Arc<Vec<E>>) {
+        self.expand(id);
         match self.map.entry(id) {
             std::collections::hash_map::Entry::Occupied(mut e) => {
                 let acc = Arc::make_mut(e.get_mut());
@@ -175,6 +199,7 @@ impl<E: Float> Gradients<E> {
     }
     /// The gradient buffer of `id` for in-place accumulation, zero-filled when new.
     pub(crate) fn entry(&mut self, id: UniqueId, len: usize) -> &mut [E] {
+        self.expand(id);
         let v = self
             .map
             .entry(id)
@@ -183,6 +208,54 @@ impl<E: Float> Gradients<E> {
         Arc::make_mut(v).as_mut_slice()
     }
     pub(crate) fn insert(&mut self, id: UniqueId, g: Vec<E>) {
+        self.uniform.remove(&id);
         self.map.insert(id, Arc::new(g));
+    }
+
+    /// Adds `value` to every one of the `len` elements of the gradient of `id`: kept as one
+    /// number while `id` has no buffer (see the `uniform` field); `fill(len, v)` must return
+    /// `len` copies of `v`, and is what expands it.
+    pub(crate) fn add_uniform(
+        &mut self,
+        id: UniqueId,
+        len: usize,
+        value: E,
+        fill: fn(usize, E) -> Vec<E>,
+    ) {
+        if let Some(acc) = self.map.get_mut(&id) {
+            let acc = Arc::make_mut(acc);
+            debug_assert_eq!(acc.len(), len);
+            acc.iter_mut().for_each(|a| *a += value);
+            return;
+        }
+        match self.uniform.entry(id) {
+            std::collections::hash_map::Entry::Occupied(mut e) => {
+                let u = e.get_mut();
+                debug_assert_eq!(u.len, len);
+                u.value += value;
+            }
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(Uniform { len, value, fill });
+            }
+        }
+    }
+    /// Takes the gradient of an op's output when it is uniform: `(len, value)`.
+    pub(crate) fn take_uniform(&mut self, id: UniqueId) -> Option<(usize, E)> {
+        self.uniform.remove(&id).map(|u| (u.len, u.value))
+    }
+    /// Turns the uniform gradient of `id`, if any, into a buffer.
+    fn expand(&mut self, id: UniqueId) {
+        if let Some(u) = self.uniform.remove(&id) {
+            let buffer = (u.fill)(u.len, u.value);
+            debug_assert_eq!(buffer.len(), u.len);
+            self.map.insert(id, Arc::new(buffer));
+        }
+    }
+    /// Turns every uniform gradient into a buffer: the end of a backward pass.
+    pub(crate) fn expand_all(&mut self) {
+        let ids: Vec<UniqueId> = self.uniform.keys().copied().collect();
+        for id in ids {
+            self.expand(id);
+        }
     }
 }

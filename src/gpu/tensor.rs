@@ -200,6 +200,7 @@ impl<S: ScalarShape, E: Float, T: BackwardTape<E>> GpuBackward<E> for GpuTensor<
                 ),
             }
         }
+        grads.expand_all();
         grads
     }
 }

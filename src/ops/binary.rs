@@ -137,6 +137,18 @@ where
     tape.record(
         out_id,
         Box::new(move |g: &mut Gradients<E>| {
+            if let (true, true, Some([da, db])) = (ld == od, rd == od, K::UNIT_DERIVATIVES) {
+                // A uniform gradient (a whole-tensor sum's) passes on as one number.
+                if let Some((n, c)) = g.take_uniform(out_id) {
+                    for (track, id, d) in [(track_l, a_id, da), (track_r, b_id, db)] {
+                        if track {
+                            let v = if d < 0 { -c } else { c };
+                            g.add_uniform(id, n, v, kernels::filled::<E>);
+                        }
+                    }
+                    return;
+                }
+            }
             let Some(gy) = g.take(out_id) else { return };
             if let (true, true, Some([da, db])) = (ld == od, rd == od, K::UNIT_DERIVATIVES) {
                 unit_grads(g, gy, [(track_l, a_id, da), (track_r, b_id, db)]);

@@ -47,10 +47,11 @@ fn sum_axis_untyped<E: Float, T: Tape<E>>(
             out_id,
             Box::new(move |g: &mut Gradients<E>| {
                 let Some(gy) = g.take(out_id) else { return };
-                if outer == 1 && inner == 1 && g.get_id(x_id).is_none() {
-                    // The sum of everything, x's first gradient: one parallel fill, instead
-                    // of a zero fill and an accumulating pass (a third of the traffic).
-                    g.insert(x_id, elementwise::filled(n, gy[0]));
+                if outer == 1 && inner == 1 {
+                    // The sum of everything: every element of x's gradient is gy, kept as
+                    // one number until an op needs a buffer (the next op's backward may
+                    // read it as such, see `Gradients::take_uniform`).
+                    g.add_uniform(x_id, n, gy[0], elementwise::filled::<E>);
                     return;
                 }
                 let gx = g.entry(x_id, outer * n * inner);

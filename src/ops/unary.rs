@@ -2,7 +2,9 @@
 //! derivative, written once; [`unary_op`] turns any kernel into a traced op.
 
 use crate::autograd::{Gradients, Tape, UniqueId};
-use crate::backend::elementwise::{map, map_inplace, mul_by_derivative, mul_by_derivative_of};
+use crate::backend::elementwise::{
+    map, map_inplace, mul_by_derivative, mul_by_derivative_of, scaled_derivative,
+};
 use crate::dtype::Float;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
@@ -69,6 +71,28 @@ fn unary_untyped<E: Float, T: Tape<E>, K: UnaryKernel<E>>(
                 tape.record(
                     out_id,
                     Box::new(move |g: &mut Gradients<E>| {
+                        if let Some((_, c)) = g.take_uniform(out_id) {
+                            // Every element of y's gradient is c (a whole-tensor sum's
+                            // gradient): x's is read off y alone, in y's own buffer when
+                            // nothing else holds it.
+                            let gx = match Arc::try_unwrap(yd) {
+                                Ok(mut y) => {
+                                    map_inplace(
+                                        &mut y,
+                                        #[inline(always)]
+                                        |yv| c * k.df(yv, yv),
+                                    );
+                                    y
+                                }
+                                Err(yd) => map(
+                                    &yd,
+                                    #[inline(always)]
+                                    |yv| c * k.df(yv, yv),
+                                ),
+                            };
+                            g.add(x_id, gx);
+                            return;
+                        }
                         let Some(mut gy) = g.take(out_id) else { return };
                         mul_by_derivative_of(
                             &mut gy,
@@ -104,6 +128,18 @@ fn traced_unary<E: Float, T: Tape<E>, K: UnaryKernel<E>>(
     tape.record(
         out_id,
         Box::new(move |g: &mut Gradients<E>| {
+            if let Some((_, c)) = g.take_uniform(out_id) {
+                // A uniform output gradient (a whole-tensor sum's): no buffer of copies of c.
+                let gx = scaled_derivative(
+                    c,
+                    &xd,
+                    &yd,
+                    #[inline(always)]
+                    |xv, yv| k.df(xv, yv),
+                );
+                g.add(x_id, gx);
+                return;
+            }
             // The output's gradient buffer becomes the input's: no allocation, no zero fill.
             let Some(mut gy) = g.take(out_id) else { return };
             mul_by_derivative(

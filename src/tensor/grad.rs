@@ -46,6 +46,7 @@ fn run_backward<E: Float>(tape: OwnedTape<E>, id: UniqueId) -> Gradients<E> {
             ),
         }
     }
+    grads.expand_all();
     grads
 }
 
