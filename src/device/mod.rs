@@ -13,7 +13,7 @@
 //! assert_eq!(t.to_vec(), vec![1.0, 1.0]);
 //! ```
 //!
-//! With the cargo feature `wgpu`, [`Wgpu`] is a GPU (Vulkan, Metal or DX12 through wgpu):
+//! With the cargo feature `wgpu`, `Wgpu` is a GPU (Vulkan, Metal or DX12 through wgpu):
 //! see the README section "GPU (wgpu)".
 
 #[cfg(feature = "wgpu")]
@@ -44,7 +44,7 @@ use crate::dtype::Float;
 use std::sync::Arc;
 
 /// A place where tensors live and ops run: [`Cpu`] (the default) or, with the `wgpu`
-/// feature, [`Wgpu`].
+/// feature, `Wgpu`.
 pub trait Device: Clone + Send + Sync + core::fmt::Debug + 'static {
     /// A tensor's elements on this device; `clone()` shares them.
     type Storage<E: Float>: Clone + Send + Sync;

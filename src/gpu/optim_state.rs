@@ -12,9 +12,8 @@ impl<E: Float, O: GpuStep<E>> GpuOptimizer<O, E> {
     /// The optimizer's state, copied to the CPU, as the CPU optimizer's
     /// [`Optimizer::state`](crate::optim::Optimizer::state) has it: `"step"`, every buffer
     /// the CPU optimizer would keep as `"<param>.<buffer>"` (by parameter, then buffer name),
-    /// and with parameter groups the group entries. Save it with
-    /// [`save_optimizer_state`](crate::serialize::save_optimizer_state) or a
-    /// [`Checkpoint`](crate::serialize::Checkpoint).
+    /// and with parameter groups the group entries. To save it, put it in a
+    /// [`Checkpoint`](crate::serialize::Checkpoint)'s `optimizer` field.
     ///
     /// ```no_run
     /// use shaped::prelude::*;

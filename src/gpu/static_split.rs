@@ -18,7 +18,7 @@ use crate::shape::{ChunkDim, ConstDim, Dim, HasAxis, ReplaceAxis, Shape};
 crate::ops::cat::cat_tuples!(Wgpu);
 
 /// A tuple of two to six static dimensions: the piece sizes of a GPU
-/// [`split_static`](Tensor::split_static) (the GPU's [`SplitParts`](crate::ops::split::SplitParts)).
+/// [`split_static`](GpuTensor::split_static) (the GPU's [`SplitParts`](crate::ops::split::SplitParts)).
 ///
 /// [`Tensor::split_static`]: crate::tensor::Tensor::split_static
 pub trait GpuSplitParts<S: ReplaceAxis<I>, E: Float, T: Tape<E>, const I: usize> {

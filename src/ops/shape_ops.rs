@@ -394,7 +394,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
 
     /// Stacks a list of tensors of one shape along a new axis `I` (`torch.stack`), merging
     /// their tapes. The new axis is `Const<N>` for an array of `N` tensors and `usize` for a
-    /// `Vec` or slice (see [`TensorList`](crate::ops::cat::TensorList)). Panics if run-time
+    /// `Vec` or slice (see [`TensorList`]). Panics if run-time
     /// dimensions differ or the list is empty (see [`try_stack`](Self::try_stack)); an empty
     /// array fails to build. Write the list type as `_`.
     ///

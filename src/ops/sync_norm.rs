@@ -1,8 +1,7 @@
 //! BatchNorm whose batch statistics are taken over every replica of a data-parallel run
-//! (PyTorch's `SyncBatchNorm`): the same closed-form kernels as [`batch_norm_op`], with the
-//! per-channel sums added over replicas before they are used, forward and backward.
-//!
-//! [`batch_norm_op`]: super::norm::batch_norm_op
+//! (PyTorch's `SyncBatchNorm`): the same closed-form kernels as `batch_norm_op`
+//! (src/ops/norm.rs), with the per-channel sums added over replicas before they are used,
+//! forward and backward.
 
 use super::norm::BatchStats;
 use crate::autograd::{Gradients, Tape, UniqueId};

@@ -17,7 +17,7 @@
 //! prediction with a `(N,)` target (silently broadcast to `(N, N)` by PyTorch) does not
 //! compile. A computed prediction dimension (a conv's output, a `Flatten`) accepts a target
 //! dimension of the same size however it is spelled, compared when the code is built
-//! ([`LossTarget`](crate::shape::LossTarget)); a target built from context
+//! ([`LossTarget`]); a target built from context
 //! (`Tensor::zeros()`) takes a static prediction's type. Class labels are `Indices<(N,)>` whose length must equal the logits' batch
 //! dimension, by type for static sizes; class weights are `(C,)`. Run-time (`usize`) sizes
 //! are checked when the loss runs.
