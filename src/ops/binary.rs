@@ -86,6 +86,18 @@ where
     let mut tape = tl.merge(tr);
     let track_l = <TL as Merge<E, TR>>::Output::TRACING && tape.tracks(l_id);
     let track_r = <TL as Merge<E, TR>>::Output::TRACING && tape.tracks(r_id);
+    // The output into a new buffer, from the left operand `l`.
+    let fresh = |l: &[E]| {
+        kernels::binary_map(
+            l,
+            &ld,
+            &r_data,
+            &rd,
+            &od,
+            #[inline(always)]
+            |x, y| k.f(x, y),
+        )
+    };
     if !track_l && !track_r {
         let data = if ld == od {
             match Arc::try_unwrap(l_data) {
@@ -100,38 +112,14 @@ where
                     );
                     a
                 }
-                Err(a) => kernels::binary_map(
-                    &a,
-                    &ld,
-                    &r_data,
-                    &rd,
-                    &od,
-                    #[inline(always)]
-                    |x, y| k.f(x, y),
-                ),
+                Err(a) => fresh(&a),
             }
         } else {
-            kernels::binary_map(
-                &l_data,
-                &ld,
-                &r_data,
-                &rd,
-                &od,
-                #[inline(always)]
-                |x, y| k.f(x, y),
-            )
+            fresh(&l_data)
         };
         return (Arc::new(data), UniqueId::new(), tape);
     }
-    let y = kernels::binary_map(
-        &l_data,
-        &ld,
-        &r_data,
-        &rd,
-        &od,
-        #[inline(always)]
-        |x, y| k.f(x, y),
-    );
+    let y = fresh(&l_data);
     let out_id = UniqueId::new();
     let (a, b, a_id, b_id) = (l_data, r_data, l_id, r_id);
     tape.record(
