@@ -145,6 +145,23 @@ impl<E: Float> OwnedTape<E> {
     pub fn is_empty(&self) -> bool {
         self.heads.is_empty()
     }
+    /// Runs the backward step of every node reachable from the heads, consumers before
+    /// producers, on `grads` (which holds the loss's gradient), and leaves every gradient
+    /// in `grads` as a buffer: the backward pass of CPU and GPU tensors alike.
+    pub(crate) fn backpropagate(self, grads: &mut Gradients<E>) {
+        for node in self.nodes() {
+            // A poisoned lock means another backward panicked mid-step; its op is unusable.
+            let op = node.op.lock().ok().and_then(|mut op| op.take());
+            match op {
+                Some(op) => op(grads),
+                None => panic!(
+                    "backward() reached an op whose backward step already ran: this graph was \
+                     backpropagated before (trace the inputs again for a second backward pass)"
+                ),
+            }
+        }
+        grads.expand_all();
+    }
     /// Every node reachable from the heads, each once, newest first.
     pub(crate) fn nodes(&self) -> Vec<Arc<Node<E>>> {
         let mut seen = IdSet::default();

@@ -190,17 +190,7 @@ impl<S: ScalarShape, E: Float, T: BackwardTape<E>> GpuBackward<E> for GpuTensor<
         let tape = self.tape.into_owned();
         let mut grads = Gradients::default();
         add_grad(&mut grads, self.id, self.data.device.upload(&[E::ONE]));
-        for node in tape.nodes() {
-            let op = node.op.lock().ok().and_then(|mut op| op.take());
-            match op {
-                Some(op) => op(&mut grads),
-                None => panic!(
-                    "backward() reached an op whose backward step already ran: this graph was \
-                     backpropagated before (trace the inputs again for a second backward pass)"
-                ),
-            }
-        }
-        grads.expand_all();
+        tape.backpropagate(&mut grads);
         grads
     }
 }

@@ -35,18 +35,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
 fn run_backward<E: Float>(tape: OwnedTape<E>, id: UniqueId) -> Gradients<E> {
     let mut grads = Gradients::default();
     grads.insert(id, vec![E::ONE]);
-    for node in tape.nodes() {
-        // A poisoned lock means another backward panicked mid-step; its op is unusable.
-        let op = node.op.lock().ok().and_then(|mut op| op.take());
-        match op {
-            Some(op) => op(&mut grads),
-            None => panic!(
-                "backward() reached an op whose backward step already ran: this graph was \
-                 backpropagated before (trace the inputs again for a second backward pass)"
-            ),
-        }
-    }
-    grads.expand_all();
+    tape.backpropagate(&mut grads);
     grads
 }
 
