@@ -515,6 +515,7 @@ fn lstm_rows_backward<E: Float>(
     let mut dc_next = dc_last.map_or_else(|| vec![E::ZERO; units], <[E]>::to_vec);
     let mut dh = vec![E::ZERO; units];
     let mut dc_prev = vec![E::ZERO; units];
+    let mut scratch = Vec::new();
     for t in (0..s).rev() {
         match dy {
             Some(dy) => {
@@ -552,6 +553,7 @@ fn lstm_rows_backward<E: Float>(
             Some(&dc_next),
             &mut *dgates,
             Some(&mut dc_prev),
+            &mut scratch,
         );
         core::mem::swap(&mut dc_next, &mut dc_prev);
         // dh_{t-1} = dgates_t W_hh; dgates_t rows have stride S*4H.

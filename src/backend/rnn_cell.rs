@@ -523,7 +523,16 @@ fn lstm_step_backward<E: Float>(
         };
         let acts = acts.map(part);
         let dcn = dc_out.map(part);
-        lstm_backward(cd, acts, part(c), Some(part(dh_out)), dcn, &mut *dg, dc);
+        lstm_backward(
+            cd,
+            acts,
+            part(c),
+            Some(part(dh_out)),
+            dcn,
+            &mut *dg,
+            dc,
+            &mut Vec::new(),
+        );
         if let Some(dx) = dx {
             project_input_grad(n, i, g4, inp.w_ih, dg, dx);
         }

@@ -125,7 +125,9 @@ fn sigmoid_free<E: Float>(x: E) -> E {
 /// LSTM step backward from `dh'` and `dc'` (either may be absent): writes the gate
 /// gradients into `dgx` (at step `t`; every callers' rows are written once, so no zeroed
 /// buffer is needed) and adds into `dc`. `acts` are the step's activation planes (`[B, H]`
-/// each, for the `d.batch` rows of this call).
+/// each, for the `d.batch` rows of this call). `scratch` holds the gate gradients between
+/// the two passes (see [`lstm_backward_loop`]); a caller that runs many steps passes the
+/// same one, which is then neither reallocated nor zeroed again.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn lstm_backward<E: Float>(
     d: CellDims,
@@ -135,10 +137,16 @@ pub(crate) fn lstm_backward<E: Float>(
     dcn: Option<&[E]>,
     dgx: &mut [E],
     dc: Option<&mut [E]>,
+    scratch: &mut Vec<E>,
 ) {
+    let len = 4 * d.batch * d.hidden;
+    if scratch.len() != len {
+        scratch.clear();
+        scratch.resize(len, E::ZERO);
+    }
     wide(
         #[inline(always)]
-        || lstm_backward_loop(d, acts, c, dh, dcn, dgx, dc),
+        || lstm_backward_loop(d, acts, c, dh, dcn, dgx, dc, scratch),
     )
 }
 
@@ -151,35 +159,84 @@ fn lstm_backward_loop<E: Float>(
     dh: Option<&[E]>,
     dcn: Option<&[E]>,
     dgx: &mut [E],
-    mut dc: Option<&mut [E]>,
+    dc: Option<&mut [E]>,
+    grads: &mut [E],
 ) {
     let (bsz, h) = (d.batch, d.hidden);
-    let mut grads = vec![E::ZERO; 4 * h];
-    let zeros = vec![E::ZERO; h];
+    let units = bsz * h;
+    // Two passes, as the forward step: the four gate gradients over all `B * H` units as
+    // one loop into planes, then copied row by row into `dgx`'s `[B, S, 4H]` layout. One
+    // loop per row of `H` units ran, for every row, the vectoriser's overlap checks of its
+    // twelve slices and a scalar tail (one step's gate gradients, `B = 97, H = 51`, one
+    // thread: f64 25 -> 7.5 us, f32 7 -> 4 us; `B = 16, H = 128` f32 unchanged, 2 us).
+    let zeros;
+    let (dh, dcn) = match (dh, dcn) {
+        (Some(dh), Some(dcn)) => (dh, dcn),
+        _ => {
+            zeros = vec![E::ZERO; units];
+            (dh.unwrap_or(&zeros), dcn.unwrap_or(&zeros))
+        }
+    };
+    {
+        let (gi, rest) = grads[..4 * units].split_at_mut(units);
+        let (gf, rest) = rest.split_at_mut(units);
+        let (gg, go) = rest.split_at_mut(units);
+        gate_grads(acts, c, dh, dcn, [gi, gf, gg, go], dc);
+    }
     for b in 0..bsz {
-        let row = |plane: usize| &acts[plane][b * h..][..h];
-        let (ai, af, ag, ao, at) = (row(0), row(1), row(2), row(3), row(4));
-        let cr = &c[b * h..][..h];
-        let dhr = dh.map_or(&zeros[..], |v| &v[b * h..][..h]);
-        let dcr = dcn.map_or(&zeros[..], |v| &v[b * h..][..h]);
-        let (gi, rest) = grads.split_at_mut(h);
-        let (gf, rest) = rest.split_at_mut(h);
-        let (gg, go) = rest.split_at_mut(h);
-        let go = &mut go[..h];
-        // Exact-length slices, as in the forward step, so that the loop vectorises.
-        let mut dcp = dc.as_deref_mut().map(|x| &mut x[b * h..][..h]);
-        for j in 0..h {
-            let (i, f, g, o, tc) = (ai[j], af[j], ag[j], ao[j], at[j]);
-            let gh_ = dhr[j];
-            let dct = dcr[j] + gh_ * o * (E::ONE - tc * tc);
-            gi[j] = dct * g * i * (E::ONE - i);
-            gf[j] = dct * cr[j] * f * (E::ONE - f);
-            gg[j] = dct * i * (E::ONE - g * g);
-            go[j] = gh_ * tc * o * (E::ONE - o);
-            if let Some(x) = dcp.as_deref_mut() {
-                x[j] += dct * f;
+        let row = &mut dgx[d.gx(4, b, 0, 0)..][..4 * h];
+        for (k, out) in row.chunks_exact_mut(h).enumerate() {
+            out.copy_from_slice(&grads[k * units + b * h..][..h]);
+        }
+    }
+}
+
+/// The gate gradients of every unit (`i, f, g, o` into `g`), and `dc += dc_t * f` when
+/// `dc` is given; all slices as long as `c`.
+#[inline(always)]
+fn gate_grads<E: Float>(
+    acts: [&[E]; 5],
+    c: &[E],
+    dh: &[E],
+    dcn: &[E],
+    g: [&mut [E]; 4],
+    dc: Option<&mut [E]>,
+) {
+    let n = c.len();
+    // Exact-length slices: no bounds checks, so the loop vectorises.
+    let [ai, af, ag, ao, at] = acts.map(|p| &p[..n]);
+    let (dh, dcn) = (&dh[..n], &dcn[..n]);
+    let [gi, gf, gg, go] = g;
+    let (gi, gf, gg, go) = (&mut gi[..n], &mut gf[..n], &mut gg[..n], &mut go[..n]);
+    // A unit's `dc_t` (the cell state's whole gradient) and its four gate gradients. Called
+    // with the loaded values: a closure `|j|` indexing the captured slices itself left both
+    // loops scalar (4x slower).
+    #[inline(always)]
+    fn unit<E: Float>([i, f, g, o, tc]: [E; 5], c: E, dh: E, dcn: E) -> (E, [E; 4]) {
+        let dct = dcn + dh * o * (E::ONE - tc * tc);
+        let grads = [
+            dct * g * i * (E::ONE - i),
+            dct * c * f * (E::ONE - f),
+            dct * i * (E::ONE - g * g),
+            dh * tc * o * (E::ONE - o),
+        ];
+        (dct, grads)
+    }
+    match dc {
+        Some(dc) => {
+            let dc = &mut dc[..n];
+            for j in 0..n {
+                let acts = [ai[j], af[j], ag[j], ao[j], at[j]];
+                let (dct, grads) = unit(acts, c[j], dh[j], dcn[j]);
+                [gi[j], gf[j], gg[j], go[j]] = grads;
+                dc[j] += dct * af[j];
             }
         }
-        dgx[d.gx(4, b, 0, 0)..][..4 * h].copy_from_slice(&grads);
+        None => {
+            for j in 0..n {
+                let acts = [ai[j], af[j], ag[j], ao[j], at[j]];
+                [gi[j], gf[j], gg[j], go[j]] = unit(acts, c[j], dh[j], dcn[j]).1;
+            }
+        }
     }
 }
