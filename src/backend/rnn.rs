@@ -2,7 +2,7 @@
 //! for every step at once (`[B, S, G*H]`, read at step `t`), and `gh`, the hidden projection
 //! of this step (`[B, G*H]`). Gate order is PyTorch's: LSTM `i, f, g, o`; GRU `r, z, n`.
 
-use super::gemm::gemm;
+use super::gemm::{PackedB, gemm, gemm_packed};
 use crate::dtype::Float;
 
 mod lstm_cell;
@@ -273,17 +273,8 @@ pub(crate) fn lstm_sequence_forward<E: Float>(
 ) -> LstmSequence<E> {
     let (s, h) = (steps, hidden);
     let g4 = 4 * h;
-    // W_hh^T (H x 4H) with contiguous rows: the product reads it in place, unpacked.
-    // Rows of W_hh^T a multiple of 1 KiB apart (4H = 512 f32) fall into the same few L1
-    // sets, so the product re-reads them from L2 every step: pad such rows by a cache line
-    // (16x128x512 product, one thread: 12.4 -> 10.9 us).
-    let ldw = if (g4 * size_of::<E>()).is_multiple_of(1024) {
-        g4 + 64 / size_of::<E>()
-    } else {
-        g4
-    };
-    let mut wt = vec![E::ZERO; h * ldw];
-    transpose(w_hh, g4, h, &mut wt, ldw);
+    // W_hh^T (H x 4H), packed once for the products of every step.
+    let wt = PackedB::new(h, g4, w_hh, (1, h as isize));
     let blocks = row_blocks(batch, s, h);
     let mut y = vec![E::ZERO; batch * s * h];
     let results = map_row_blocks(&blocks, &mut y, s * h, |rows, y_rows| {
@@ -294,7 +285,6 @@ pub(crate) fn lstm_sequence_forward<E: Float>(
             h,
             &gx[rows.start * s * g4..][..n * s * g4],
             &wt,
-            ldw,
             b_hh,
             &h0[rows.start * h..][..n * h],
             &c0[rows.start * h..][..n * h],
@@ -312,41 +302,15 @@ pub(crate) fn lstm_sequence_forward<E: Float>(
     }
 }
 
-/// `dst` (`cols x rows`, rows `ld` apart) = `src^T` (`src` is `rows x cols`, row-major), in
-/// blocks: element by element, every store of a column walk landed on a new cache line,
-/// which made transposing `W_hh` a tenth of an LSTM training step.
-fn transpose<E: Copy>(src: &[E], rows: usize, cols: usize, dst: &mut [E], ld: usize) {
-    const BLOCK: usize = 8;
-    let full = rows / BLOCK * BLOCK;
-    // Eight source rows at a time, read sequentially, each column's eight values stored
-    // together: with fixed-length slices the loop has no bounds checks (the element-wise
-    // blocked walk took 45 us for 512 x 128, ~3% of an LSTM training step).
-    for r0 in (0..full).step_by(BLOCK) {
-        let rows8: [&[E]; BLOCK] = core::array::from_fn(|k| &src[(r0 + k) * cols..][..cols]);
-        for (c, out) in dst.chunks_mut(ld).take(cols).enumerate() {
-            let out = &mut out[r0..r0 + BLOCK];
-            for k in 0..BLOCK {
-                out[k] = rows8[k][c];
-            }
-        }
-    }
-    for r in full..rows {
-        for c in 0..cols {
-            dst[c * ld + r] = src[r * cols + c];
-        }
-    }
-}
-
-/// [`lstm_sequence_forward`] for `bsz` batch rows with `W_hh^T` given (rows `ldw` apart):
-/// writes their outputs into `y` and returns `(cs, acts)`.
+/// [`lstm_sequence_forward`] for `bsz` batch rows with `W_hh^T` given (packed): writes their
+/// outputs into `y` and returns `(cs, acts)`.
 #[allow(clippy::too_many_arguments)]
 fn lstm_rows_forward<E: Float>(
     bsz: usize,
     s: usize,
     h: usize,
     gx: &[E],
-    wt: &[E],
-    ldw: usize,
+    wt: &PackedB<E>,
     b_hh: Option<&[E]>,
     h0: &[E],
     c0: &[E],
@@ -369,15 +333,12 @@ fn lstm_rows_forward<E: Float>(
             None => gh.fill(E::ZERO),
         }
         // gh += h_{t-1} W_hh^T.
-        gemm(
+        gemm_packed(
             bsz,
-            h,
-            g4,
             E::ONE,
             &h_prev,
             (h as isize, 1),
             wt,
-            (ldw as isize, 1),
             E::ONE,
             &mut gh,
             (g4 as isize, 1),
@@ -436,6 +397,8 @@ pub(crate) fn lstm_sequence_backward<E: Float>(
     let (bsz, s, h) = (batch, steps, hidden);
     let g4 = 4 * h;
     let blocks: Vec<_> = fwd.parts.iter().map(|p| p.rows.clone()).collect();
+    // W_hh (4H x H), packed once for the products of every step.
+    let w_packed = PackedB::new(g4, h, w_hh, (h as isize, 1));
     let mut dgates = vec![E::ZERO; bsz * s * g4];
     let results = map_row_blocks(&blocks, &mut dgates, s * g4, |block, dgates_rows| {
         let part = fwd
@@ -451,7 +414,7 @@ pub(crate) fn lstm_sequence_backward<E: Float>(
             n,
             s,
             h,
-            w_hh,
+            &w_packed,
             rows(c0, b0, n, h),
             part,
             dy.map(|v| rows(v, b0, n, s * h)),
@@ -502,7 +465,7 @@ fn lstm_rows_backward<E: Float>(
     bsz: usize,
     s: usize,
     h: usize,
-    w_hh: &[E],
+    w_hh: &PackedB<E>,
     c0: &[E],
     part: &LstmRows<E>,
     dy: Option<&[E]>,
@@ -557,15 +520,12 @@ fn lstm_rows_backward<E: Float>(
         );
         core::mem::swap(&mut dc_next, &mut dc_prev);
         // dh_{t-1} = dgates_t W_hh; dgates_t rows have stride S*4H.
-        gemm(
+        gemm_packed(
             bsz,
-            g4,
-            h,
             E::ONE,
             &dgates[t * g4..],
             ((s * g4) as isize, 1),
             w_hh,
-            (h as isize, 1),
             E::ZERO,
             &mut dh_next,
             (h as isize, 1),
@@ -584,23 +544,6 @@ mod tests {
             .collect()
     }
 
-    /// Whole blocks of eight rows and a tail, into rows padded past the source's rows.
-    #[test]
-    fn transpose_writes_every_element_into_padded_rows() {
-        for (rows, cols) in [(12, 5), (8, 3), (3, 7), (20, 1)] {
-            let ld = rows + 2;
-            let src: Vec<usize> = (0..rows * cols).collect();
-            let mut dst = vec![usize::MAX; cols * ld];
-            transpose(&src, rows, cols, &mut dst, ld);
-            for c in 0..cols {
-                for r in 0..ld {
-                    let want = if r < rows { r * cols + c } else { usize::MAX };
-                    assert_eq!(dst[c * ld + r], want, "({rows}, {cols}) at {c}, {r}");
-                }
-            }
-        }
-    }
-
     /// The sequence split by batch rows over threads gives the same numbers as one block
     /// of all rows (large enough here to be split when the pool has two threads).
     #[test]
@@ -612,14 +555,9 @@ mod tests {
         let bias = values(4 * h, 3);
         let (h0, c0) = (values(b * h, 4), values(b * h, 5));
         let split = lstm_sequence_forward(b, s, h, &gx, &w, Some(&bias), &h0, &c0);
-        let mut wt = vec![0.0; h * 4 * h];
-        for g in 0..4 * h {
-            for j in 0..h {
-                wt[j * 4 * h + g] = w[g * h + j];
-            }
-        }
+        let wt = PackedB::new(h, 4 * h, &w, (1, h as isize));
         let mut y = vec![0.0; b * s * h];
-        let (cs, acts) = lstm_rows_forward(b, s, h, &gx, &wt, 4 * h, Some(&bias), &h0, &c0, &mut y);
+        let (cs, acts) = lstm_rows_forward(b, s, h, &gx, &wt, Some(&bias), &h0, &c0, &mut y);
         assert_eq!(*split.y, y);
         let whole = LstmSequence {
             y: std::sync::Arc::new(y),

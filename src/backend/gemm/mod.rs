@@ -165,6 +165,242 @@ fn fast<K: blocked::Kernel>(
     unsafe { blocked::product::<K>(m, k, n, alpha, a, b, beta, c, c_strides.0 as usize) };
 }
 
+/// A right operand `B` (`k x n`) packed once for many products (an LSTM's hidden weight,
+/// multiplied at every step of a sequence): [`gemm_packed`] then reads its panels without
+/// packing or reading `B` in place, whose rows, `n` values apart, fall into few cache sets
+/// when `n` is a power of two (16 x 512 x 128 f32 on one thread: 13.3 -> 11.4 us).
+pub(crate) struct PackedB<E> {
+    k: usize,
+    n: usize,
+    isa: Isa,
+    /// The packed panels (or, on the portable path, `B` row-major), from `start` on: the
+    /// first 64-byte boundary of the buffer, so that vector loads do not straddle lines.
+    data: Packed,
+    start: usize,
+    _element: core::marker::PhantomData<E>,
+}
+
+enum Packed {
+    F32(Vec<f32>),
+    F64(Vec<f64>),
+}
+
+impl<E: Float> PackedB<E> {
+    /// Packs `b` (`k x n`, with `b_strides`) for the micro-kernels this process uses.
+    pub(crate) fn new(k: usize, n: usize, b: &[E], b_strides: Strides) -> Self {
+        Self::for_isa(fast_isa((0, 0), b_strides, (0, 1)), k, n, b, b_strides)
+    }
+
+    /// [`PackedB::new`] for the kernels of `isa` (which this CPU must have, and which must
+    /// be `Portable` for negative strides).
+    fn for_isa(isa: Isa, k: usize, n: usize, b: &[E], b_strides: Strides) -> Self {
+        super::init();
+        check_extent("b", b.len(), k, n, b_strides);
+        let (data, start) = match E::concrete(b) {
+            Slice::F32(b) => {
+                let (v, start) = pack_for::<f32>(isa, k, n, b, b_strides);
+                (Packed::F32(v), start)
+            }
+            Slice::F64(b) => {
+                let (v, start) = pack_for::<f64>(isa, k, n, b, b_strides);
+                (Packed::F64(v), start)
+            }
+        };
+        PackedB {
+            k,
+            n,
+            isa,
+            data,
+            start,
+            _element: core::marker::PhantomData,
+        }
+    }
+}
+
+/// The element types [`PackedB`] packs, with their kernels.
+trait PackElement: MmElement + Float {
+    #[cfg(target_arch = "x86_64")]
+    type Avx512: blocked::Kernel<E = Self>;
+    #[cfg(target_arch = "x86_64")]
+    type Avx2: blocked::Kernel<E = Self>;
+}
+impl PackElement for f32 {
+    #[cfg(target_arch = "x86_64")]
+    type Avx512 = avx512::F32;
+    #[cfg(target_arch = "x86_64")]
+    type Avx2 = avx2::F32;
+}
+impl PackElement for f64 {
+    #[cfg(target_arch = "x86_64")]
+    type Avx512 = avx512::F64;
+    #[cfg(target_arch = "x86_64")]
+    type Avx2 = avx2::F64;
+}
+
+/// `b` packed for `isa`'s kernel (or copied row-major for the portable path), and the
+/// offset of its first 64-byte aligned element.
+fn pack_for<T: PackElement>(
+    isa: Isa,
+    k: usize,
+    n: usize,
+    b: &[T],
+    b_strides: Strides,
+) -> (Vec<T>, usize) {
+    /// A zeroed buffer of `len` elements from a 64-byte boundary on.
+    fn buffer<T: Float>(len: usize) -> (Vec<T>, usize) {
+        let v = vec![T::ZERO; len + 64 / size_of::<T>()];
+        let start = v.as_ptr().align_offset(64).min(64 / size_of::<T>());
+        (v, start)
+    }
+    fn packed<K: blocked::Kernel>(
+        k: usize,
+        n: usize,
+        b: &[K::E],
+        s: Strides,
+    ) -> (Vec<K::E>, usize) {
+        let (mut v, start) = buffer::<K::E>(blocked::prepacked_len::<K>(k, n));
+        // SAFETY: the buffer holds `prepacked_len` values from `start`; `b`'s extent was
+        // checked by the caller.
+        unsafe {
+            blocked::prepack_b::<K>(v[start..].as_mut_ptr(), Operand::new(b.as_ptr(), s), k, n)
+        };
+        (v, start)
+    }
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => packed::<T::Avx512>(k, n, b, b_strides),
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => packed::<T::Avx2>(k, n, b, b_strides),
+        _ => {
+            let (mut v, start) = buffer::<T>(k * n);
+            for (i, row) in v[start..].chunks_exact_mut(n.max(1)).take(k).enumerate() {
+                for (j, out) in row.iter_mut().enumerate() {
+                    *out = b[(i as isize * b_strides.0 + j as isize * b_strides.1) as usize];
+                }
+            }
+            (v, start)
+        }
+    }
+}
+
+/// `c = alpha a b + beta c` with a pre-packed `b` ([`PackedB`]); `a` is `m x b.k`, `c`
+/// `m x b.n`. `a` and `c` need non-negative strides and `c` contiguous columns (as every
+/// caller's row-major buffers have).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gemm_packed<E: Float>(
+    m: usize,
+    alpha: E,
+    a: &[E],
+    a_strides: Strides,
+    b: &PackedB<E>,
+    beta: E,
+    c: &mut [E],
+    c_strides: Strides,
+) {
+    match (E::concrete(a), &b.data, E::concrete_mut(c)) {
+        (Slice::F32(a), Packed::F32(data), SliceMut::F32(c)) => packed_product(
+            m,
+            alpha.to_f64() as f32,
+            a,
+            a_strides,
+            b,
+            &data[b.start..],
+            beta.to_f64() as f32,
+            c,
+            c_strides,
+        ),
+        (Slice::F64(a), Packed::F64(data), SliceMut::F64(c)) => packed_product(
+            m,
+            alpha.to_f64(),
+            a,
+            a_strides,
+            b,
+            &data[b.start..],
+            beta.to_f64(),
+            c,
+            c_strides,
+        ),
+        _ => unreachable!("a, b and c share the element type E"),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn packed_product<T: PackElement, E>(
+    m: usize,
+    alpha: T,
+    a: &[T],
+    a_strides: Strides,
+    b: &PackedB<E>,
+    data: &[T],
+    beta: T,
+    c: &mut [T],
+    c_strides: Strides,
+) {
+    let (k, n) = (b.k, b.n);
+    if b.isa == Isa::Portable {
+        return fallback(
+            m,
+            k,
+            n,
+            alpha,
+            a,
+            a_strides,
+            data,
+            (n as isize, 1),
+            beta,
+            c,
+            c_strides,
+        );
+    }
+    assert!(
+        a_strides.0 >= 0 && a_strides.1 >= 0 && c_strides.0 >= 0 && c_strides.1 == 1,
+        "gemm_packed: a ({a_strides:?}) and c ({c_strides:?}) need non-negative strides and contiguous columns of c"
+    );
+    if m == 0 || n == 0 {
+        return;
+    }
+    check_extent("a", a.len(), m, k, a_strides);
+    check_extent("c", c.len(), m, n, c_strides);
+    fn run<K: blocked::Kernel>(
+        m: usize,
+        (k, n): (usize, usize),
+        alpha: K::E,
+        a: (&[K::E], Strides),
+        data: &[K::E],
+        beta: K::E,
+        (c, c_strides): (&mut [K::E], Strides),
+    ) {
+        assert!(data.len() >= blocked::prepacked_len::<K>(k, n));
+        let a = Operand::new(a.0.as_ptr(), a.1);
+        let c = SendPtr(c.as_mut_ptr());
+        // SAFETY: the kernel's instruction set is `b.isa`, which `fast_isa` chose for this
+        // CPU; `a` and `c` passed `check_extent` and `fast_isa`'s stride conditions; `data`
+        // holds `B` as `prepack_b` wrote it for this `k` and `n` with this kernel.
+        unsafe {
+            blocked::product_with::<K>(
+                m,
+                k,
+                n,
+                alpha,
+                a,
+                blocked::BSource::Packed(data.as_ptr()),
+                beta,
+                c,
+                c_strides.0 as usize,
+            )
+        }
+    }
+    match b.isa {
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => {
+            run::<T::Avx512>(m, (k, n), alpha, (a, a_strides), data, beta, (c, c_strides))
+        }
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => run::<T::Avx2>(m, (k, n), alpha, (a, a_strides), data, beta, (c, c_strides)),
+        _ => unreachable!("the portable path returned above"),
+    }
+}
+
 /// The instruction sets of the micro-kernels, best first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Isa {

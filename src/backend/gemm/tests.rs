@@ -451,3 +451,97 @@ fn portable_product_splits_c_in_any_layout() {
         }
     }
 }
+
+/// Products with a pre-packed `B` (several depth blocks, ragged panels, threaded sizes,
+/// both layouts of `B`, `beta = 0` over NaN) against the portable product, for every
+/// instruction set this CPU has.
+#[test]
+fn packed_b_products_match_portable() {
+    let mut isas = vec![Isa::Portable];
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+        {
+            isas.push(Isa::Avx512);
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            isas.push(Isa::Avx2);
+        }
+    }
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    let sizes = [
+        (0, 5, 7),
+        (1, 1, 1),
+        (3, 5, 7),
+        (16, 128, 512),
+        (8, 512, 128),
+        (13, 1100, 51),
+        (200, 600, 300),
+    ];
+    for isa in isas {
+        for &(m, k, n) in &sizes {
+            for tb in [false, true] {
+                for beta in [0.0f64, 1.0] {
+                    let a: Vec<f64> = (0..m * k).map(|_| rng.random_range(-1.0..1.0)).collect();
+                    let b: Vec<f64> = (0..k * n).map(|_| rng.random_range(-1.0..1.0)).collect();
+                    let c0: Vec<f64> = (0..m * n)
+                        .map(|i| {
+                            if beta == 0.0 && i % 3 == 0 {
+                                f64::NAN
+                            } else {
+                                0.5
+                            }
+                        })
+                        .collect();
+                    let sa = (k as isize + 3, 1);
+                    let a_padded: Vec<f64> = (0..m * (k + 3))
+                        .map(|i| {
+                            if i % (k + 3) < k {
+                                a[i / (k + 3) * k + i % (k + 3)]
+                            } else {
+                                f64::NAN
+                            }
+                        })
+                        .collect();
+                    let sb = if tb { (1, k as isize) } else { (n as isize, 1) };
+                    let sc = (n as isize, 1);
+                    let mut want = c0.clone();
+                    fallback(
+                        m,
+                        k,
+                        n,
+                        0.75,
+                        &a,
+                        (k as isize, 1),
+                        &b,
+                        sb,
+                        beta,
+                        &mut want,
+                        sc,
+                    );
+                    let b32: Vec<f32> = b.iter().map(|&v| v as f32).collect();
+                    let a32: Vec<f32> = a_padded.iter().map(|&v| v as f32).collect();
+                    let mut got32: Vec<f32> = c0.iter().map(|&v| v as f32).collect();
+                    let packed32 = PackedB::for_isa(isa, k, n, &b32, sb);
+                    gemm_packed(m, 0.75, &a32, sa, &packed32, beta as f32, &mut got32, sc);
+                    let mut got64 = c0.clone();
+                    let packed64 = PackedB::for_isa(isa, k, n, &b, sb);
+                    gemm_packed(m, 0.75, &a_padded, sa, &packed64, beta, &mut got64, sc);
+                    for i in 0..m * n {
+                        let tol = 1e-4 * (1.0 + want[i].abs()) * (k as f64).sqrt();
+                        assert!(
+                            (got32[i] as f64 - want[i]).abs() <= tol
+                                && (got64[i] - want[i]).abs() <= 1e-9 * tol,
+                            "{isa:?} {m}x{k}x{n} tb={tb} beta={beta}: c[{i}] = {} / {}, expected {}",
+                            got32[i],
+                            got64[i],
+                            want[i]
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
