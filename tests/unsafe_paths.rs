@@ -3,13 +3,14 @@
 //! layouts through the backward pass; under valgrind the AVX2 micro-kernels, the best its
 //! CPU has, and with `SHAPED_GEMM=portable` matrixmultiply), the
 //! parallel element loops that write uninitialised buffers (`collect_blocks`), the thread
-//! pool, convolution and max pooling. Sizes are just above the thresholds that switch on
+//! pool, convolution, max pooling and the whole-sequence LSTM (its hidden weight packed once
+//! for the products of every step, `gemm::PackedB`). Sizes are just above the thresholds that switch on
 //! threads and parallel blocks, so the whole file stays within seconds natively and within
 //! a minute or two under valgrind. It also runs as an ordinary test.
 
 use rand::SeedableRng;
 use shaped::dtype::Float;
-use shaped::nn::{Conv2d, MaxPool2d, Module, ReLU};
+use shaped::nn::{Conv2d, LSTM, MaxPool2d, Module, ReLU};
 use shaped::prelude::*;
 
 fn rng() -> rand::rngs::StdRng {
@@ -168,5 +169,25 @@ fn cnn_layers_above_the_thread_thresholds() {
     let gw2 = grads.get(&model.3.weight).unwrap().to_vec();
     for gw in [gw1, gw2] {
         assert!(gw.iter().all(|v| v.is_finite()) && gw.iter().any(|&v| v != 0.0));
+    }
+}
+
+#[test]
+fn lstm_sequence_with_packed_weights() {
+    // Batch 5 over 8 steps at H = 128: the batch rows split over two threads, each step's
+    // products reading W_hh^T (forward) and W_hh (backward) from their packed panels. The
+    // same model on the first row alone (one block, no threads) gives the same outputs.
+    let mut r = rng();
+    let mut lstm = LSTM::<6, 128>::new(&mut r);
+    let x = Tensor::<Rank3<5, 8, 6>>::randn(&mut r);
+    let (y, _) = lstm.forward_train(x.clone().trace());
+    let grads = y.clone().sum().backward();
+    let gx = grads.get(&x).unwrap();
+    assert!(gx.as_slice().iter().all(|v| v.is_finite()));
+    assert!(grads.get(&lstm.first.weight_hh).is_some());
+    let x0 = Tensor::<Rank3<1, 8, 6>>::from_vec(x.as_slice()[..8 * 6].to_vec()).unwrap();
+    let (y0, _) = lstm.forward(x0);
+    for (a, b) in y.as_slice()[..8 * 128].iter().zip(y0.as_slice()) {
+        assert!((a - b).abs() < 1e-5, "{a} vs {b}");
     }
 }
