@@ -5,20 +5,14 @@
 use super::gemm::{PackedB, gemm, gemm_packed};
 use crate::dtype::Float;
 
+mod gru_cell;
 mod lstm_cell;
 mod math;
 
+pub(crate) use gru_cell::{
+    gru_backward, gru_forward, gru_forward_into, rnn_backward, rnn_forward, rnn_forward_into,
+};
 pub(crate) use lstm_cell::{GateTerm, lstm_backward, lstm_forward_into, planes, planes_mut};
-
-#[inline(always)]
-fn sigmoid<E: Float>(x: E) -> E {
-    if x >= E::ZERO {
-        E::ONE / (E::ONE + math::exp(-x))
-    } else {
-        let e = math::exp(x);
-        e / (E::ONE + e)
-    }
-}
 
 /// Sizes of one cell step.
 #[derive(Clone, Copy, Debug)]
@@ -32,140 +26,13 @@ pub(crate) struct CellDims {
 impl CellDims {
     /// Offset of gate `k`, unit `j`, batch row `b` in `gx` (`[B, S, G*H]`).
     #[inline(always)]
-    fn gx(&self, gates: usize, b: usize, k: usize, j: usize) -> usize {
+    pub(super) fn gx(&self, gates: usize, b: usize, k: usize, j: usize) -> usize {
         ((b * self.steps + self.t) * gates + k) * self.hidden + j
     }
     /// Offset in `gh` (`[B, G*H]`).
     #[inline(always)]
-    fn gh(&self, gates: usize, b: usize, k: usize, j: usize) -> usize {
+    pub(super) fn gh(&self, gates: usize, b: usize, k: usize, j: usize) -> usize {
         (b * gates + k) * self.hidden + j
-    }
-}
-
-/// GRU step: returns `(h', acts)` with `r, z, n` per unit.
-pub(crate) fn gru_forward<E: Float>(
-    d: CellDims,
-    gx: &[E],
-    gh: &[E],
-    hprev: &[E],
-) -> (Vec<E>, Vec<E>) {
-    let units = d.batch * d.hidden;
-    let (mut hn, mut acts) = (vec![E::ZERO; units], vec![E::ZERO; units * 3]);
-    gru_forward_into(d, gx, gh, hprev, &mut hn, &mut acts);
-    (hn, acts)
-}
-
-/// [`gru_forward`] into given buffers: `hn` (`[B, H]`) and `acts` (`[B, H, 3]`).
-pub(crate) fn gru_forward_into<E: Float>(
-    d: CellDims,
-    gx: &[E],
-    gh: &[E],
-    hprev: &[E],
-    hn: &mut [E],
-    acts: &mut [E],
-) {
-    let (bsz, h) = (d.batch, d.hidden);
-    for b in 0..bsz {
-        for j in 0..h {
-            let u = b * h + j;
-            let r = sigmoid(gx[d.gx(3, b, 0, j)] + gh[d.gh(3, b, 0, j)]);
-            let z = sigmoid(gx[d.gx(3, b, 1, j)] + gh[d.gh(3, b, 1, j)]);
-            let n = math::tanh(gx[d.gx(3, b, 2, j)] + r * gh[d.gh(3, b, 2, j)]);
-            hn[u] = (E::ONE - z) * n + z * hprev[u];
-            acts[u * 3..u * 3 + 3].copy_from_slice(&[r, z, n]);
-        }
-    }
-}
-
-/// GRU step backward from `dh'`.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn gru_backward<E: Float>(
-    d: CellDims,
-    acts: &[E],
-    gh: &[E],
-    hprev: &[E],
-    dhn: &[E],
-    mut dgx: Option<&mut [E]>,
-    mut dgh: Option<&mut [E]>,
-    mut dh: Option<&mut [E]>,
-) {
-    let (bsz, h) = (d.batch, d.hidden);
-    for b in 0..bsz {
-        for j in 0..h {
-            let u = b * h + j;
-            let (r, z, n) = (acts[u * 3], acts[u * 3 + 1], acts[u * 3 + 2]);
-            let g = dhn[u];
-            let dan = g * (E::ONE - z) * (E::ONE - n * n);
-            let daz = g * (hprev[u] - n) * z * (E::ONE - z);
-            let dar = dan * gh[d.gh(3, b, 2, j)] * r * (E::ONE - r);
-            if let Some(x) = dgx.as_deref_mut() {
-                x[d.gx(3, b, 0, j)] += dar;
-                x[d.gx(3, b, 1, j)] += daz;
-                x[d.gx(3, b, 2, j)] += dan;
-            }
-            if let Some(x) = dgh.as_deref_mut() {
-                x[d.gh(3, b, 0, j)] += dar;
-                x[d.gh(3, b, 1, j)] += daz;
-                x[d.gh(3, b, 2, j)] += dan * r;
-            }
-            if let Some(x) = dh.as_deref_mut() {
-                x[u] += g * z;
-            }
-        }
-    }
-}
-
-/// Elman RNN step: `h' = act(gx_t + gh)` with `act` tanh, or relu when `relu`.
-pub(crate) fn rnn_forward<E: Float>(d: CellDims, gx: &[E], gh: &[E], relu: bool) -> Vec<E> {
-    let mut hn = vec![E::ZERO; d.batch * d.hidden];
-    rnn_forward_into(d, gx, gh, relu, &mut hn);
-    hn
-}
-
-/// [`rnn_forward`] into `hn` (`[B, H]`).
-pub(crate) fn rnn_forward_into<E: Float>(
-    d: CellDims,
-    gx: &[E],
-    gh: &[E],
-    relu: bool,
-    hn: &mut [E],
-) {
-    let (bsz, h) = (d.batch, d.hidden);
-    for b in 0..bsz {
-        for j in 0..h {
-            let a = gx[d.gx(1, b, 0, j)] + gh[d.gh(1, b, 0, j)];
-            hn[b * h + j] = if relu { a.max(E::ZERO) } else { math::tanh(a) };
-        }
-    }
-}
-
-/// Elman RNN step backward, from the step's output `hn`: tanh' is `1 - h'^2`, relu' is
-/// `h' > 0` (0 at 0, as PyTorch).
-pub(crate) fn rnn_backward<E: Float>(
-    d: CellDims,
-    hn: &[E],
-    dhn: &[E],
-    relu: bool,
-    mut dgx: Option<&mut [E]>,
-    mut dgh: Option<&mut [E]>,
-) {
-    let (bsz, h) = (d.batch, d.hidden);
-    for b in 0..bsz {
-        for j in 0..h {
-            let u = b * h + j;
-            let slope = match relu {
-                true if hn[u] > E::ZERO => E::ONE,
-                true => E::ZERO,
-                false => E::ONE - hn[u] * hn[u],
-            };
-            let da = dhn[u] * slope;
-            if let Some(x) = dgx.as_deref_mut() {
-                x[d.gx(1, b, 0, j)] += da;
-            }
-            if let Some(x) = dgh.as_deref_mut() {
-                x[d.gh(1, b, 0, j)] += da;
-            }
-        }
     }
 }
 

@@ -4,7 +4,8 @@
 //! blocks of one step.
 
 use super::super::simd::wide;
-use super::{CellDims, math};
+use super::CellDims;
+use super::math::{self, sigmoid_free};
 use crate::dtype::Float;
 
 /// The five activation planes of `acts` (`[5, units]`), read-only.
@@ -113,13 +114,6 @@ fn lstm_forward_loop<E: Float>(
         hn[u] = ao[u] * tc;
         at[u] = tc;
     }
-}
-
-/// `1 / (1 + e^-x)` without a branch: e^-x overflowing to infinity gives exactly 0, so the
-/// single formula is safe over the whole range and vectorises.
-#[inline(always)]
-fn sigmoid_free<E: Float>(x: E) -> E {
-    E::ONE / (E::ONE + math::exp(-x))
 }
 
 /// LSTM step backward from `dh'` and `dc'` (either may be absent): writes the gate

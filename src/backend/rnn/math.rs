@@ -25,6 +25,13 @@ pub(super) fn tanh<E: Float>(x: E) -> E {
     }
 }
 
+/// `1 / (1 + e^-x)` without a branch: e^-x overflowing to infinity gives exactly 0, so the
+/// single formula is safe over the whole range and vectorises.
+#[inline(always)]
+pub(super) fn sigmoid_free<E: Float>(x: E) -> E {
+    E::ONE / (E::ONE + exp(-x))
+}
+
 /// e^x in double precision: `x = n ln2 + r` with `|r| <= ln2 / 2` (ln 2 split in two parts
 /// so that `n ln2` is exact), e^r by its Taylor series to degree 13 (the next term is below
 /// 5e-18), and 2^n applied in two halves so that subnormal results stay exact. Within 2 ulp
