@@ -173,25 +173,21 @@ fn gru_backward_loop<E: Float>(
             dh[u] += dhn[u] * z[u];
         }
     }
-    let rows = |b: usize| b * h..(b + 1) * h;
+    // Row `b` of the planes `r, z, n` added into one row's three gate blocks.
+    #[inline(always)]
+    fn add_row<E: Float>(out: &mut [E], planes: [&[E]; 3], b: usize, h: usize) {
+        for (out, plane) in out.chunks_exact_mut(h).zip(planes) {
+            add_assign(out, &plane[b * h..][..h]);
+        }
+    }
     if let Some(dgx) = dgx {
         for b in 0..bsz {
-            let out = &mut dgx[d.gx(3, b, 0, 0)..][..3 * h];
-            let (o_r, rest) = out.split_at_mut(h);
-            let (o_z, o_n) = rest.split_at_mut(h);
-            add_assign(o_r, &gr[rows(b)]);
-            add_assign(o_z, &gz[rows(b)]);
-            add_assign(o_n, &gn[rows(b)]);
+            add_row(&mut dgx[d.gx(3, b, 0, 0)..][..3 * h], [gr, gz, gn], b, h);
         }
     }
     if let Some(dgh) = dgh {
         for b in 0..bsz {
-            let out = &mut dgh[d.gh(3, b, 0, 0)..][..3 * h];
-            let (o_r, rest) = out.split_at_mut(h);
-            let (o_z, o_n) = rest.split_at_mut(h);
-            add_assign(o_r, &gr[rows(b)]);
-            add_assign(o_z, &gz[rows(b)]);
-            add_assign(o_n, &ghn[rows(b)]);
+            add_row(&mut dgh[d.gh(3, b, 0, 0)..][..3 * h], [gr, gz, ghn], b, h);
         }
     }
 }
