@@ -11,28 +11,8 @@
 
 use super::super::simd::wide;
 use super::CellDims;
-use super::math::{self, sigmoid_free};
+use super::math::{self, add_assign, add_into, sigmoid_free};
 use crate::dtype::Float;
-
-/// `dst = a + b`, element by element (slices of one length).
-#[inline(always)]
-fn add_into<E: Float>(dst: &mut [E], a: &[E], b: &[E]) {
-    let n = dst.len();
-    let (a, b) = (&a[..n], &b[..n]);
-    for j in 0..n {
-        dst[j] = a[j] + b[j];
-    }
-}
-
-/// `dst += a`, element by element.
-#[inline(always)]
-fn add_assign<E: Float>(dst: &mut [E], a: &[E]) {
-    let n = dst.len();
-    let a = &a[..n];
-    for j in 0..n {
-        dst[j] += a[j];
-    }
-}
 
 /// GRU step: returns `(h', acts)` (see [`gru_forward_into`]).
 pub(crate) fn gru_forward<E: Float>(

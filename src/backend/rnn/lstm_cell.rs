@@ -5,7 +5,7 @@
 
 use super::super::simd::wide;
 use super::CellDims;
-use super::math::{self, sigmoid_free};
+use super::math::{self, add_into, sigmoid_free};
 use crate::dtype::Float;
 
 /// The five activation planes of `acts` (`[5, units]`), read-only.
@@ -78,14 +78,11 @@ fn lstm_forward_loop<E: Float>(
             .into_iter()
             .enumerate()
         {
-            let (dst, x, y) = (
+            add_into(
                 &mut plane[b * h..][..h],
                 &gxr[k * h..][..h],
                 &ghr[k * h..][..h],
             );
-            for j in 0..h {
-                dst[j] = x[j] + y[j];
-            }
         }
     }
     // Exact-length slices: no bounds checks, so the loop vectorises.

@@ -25,6 +25,26 @@ pub(super) fn tanh<E: Float>(x: E) -> E {
     }
 }
 
+/// `dst = a + b`, element by element (slices of one length).
+#[inline(always)]
+pub(super) fn add_into<E: Float>(dst: &mut [E], a: &[E], b: &[E]) {
+    let n = dst.len();
+    let (a, b) = (&a[..n], &b[..n]);
+    for j in 0..n {
+        dst[j] = a[j] + b[j];
+    }
+}
+
+/// `dst += a`, element by element.
+#[inline(always)]
+pub(super) fn add_assign<E: Float>(dst: &mut [E], a: &[E]) {
+    let n = dst.len();
+    let a = &a[..n];
+    for j in 0..n {
+        dst[j] += a[j];
+    }
+}
+
 /// `1 / (1 + e^-x)` without a branch: e^-x overflowing to infinity gives exactly 0, so the
 /// single formula is safe over the whole range and vectorises.
 #[inline(always)]
