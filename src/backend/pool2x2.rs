@@ -1,4 +1,4 @@
-//! `MaxPool2d(2)` forward on `f32` with AVX-512: the 2x2, stride-2 unpadded window.
+//! `MaxPool2d(2)` forward on `f32` with AVX-512 or AVX2: the 2x2, stride-2 unpadded window.
 //!
 //! Why a kernel of its own: a CNN's pooled planes are narrow (13 or 5 outputs per row in
 //! the issue-15 CNN), shorter than one vector, so the compiler's vectorisation of the
@@ -100,6 +100,124 @@ pub(super) unsafe fn max_pool_2x2_f32(
                     _mm512_mask_storeu_epi32(at.as_mut_ptr().add(ox).cast(), m, flat);
                 }
                 ox += 16;
+            }
+        }
+    }
+}
+
+/// [`max_pool_2x2_f32`] with AVX2 (CPUs without AVX-512): rows of up to 8 outputs, the even
+/// and odd columns of two 8-value loads separated by in-lane shuffles and a cross-lane
+/// permutation. Same results, same panics.
+///
+/// # Safety
+/// The CPU has AVX2.
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn max_pool_2x2_f32_avx2(
+    x: &[f32],
+    (h, w, oh, ow): (usize, usize, usize, usize),
+    y: &mut [f32],
+    idx: &mut [u32],
+) {
+    let (hw, ohw) = (h * w, oh * ow);
+    assert!(
+        2 * oh <= h && 2 * ow <= w && ohw > 0,
+        "2x2 pooling geometry"
+    );
+    let planes = y.len() / ohw;
+    assert!(
+        y.len() == planes * ohw && idx.len() == y.len() && x.len() == planes * hw,
+        "2x2 pooling buffers"
+    );
+    assert!(
+        hw <= i32::MAX as usize,
+        "plane too large for 32-bit indices"
+    );
+    // Lanes `lanes(n)` set for the first `n` of 8 (`n` may exceed 8).
+    let lanes = |n: usize| {
+        _mm256_cmpgt_epi32(
+            _mm256_set1_epi32(n.min(8) as i32),
+            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+        )
+    };
+    // Columns 0, 2, .., 14 (or 1, 3, .., 15) of the 16 values in `lo`, `hi`: the shuffle
+    // takes them per 128-bit lane as (lo, lo, hi, hi) pairs; the permutation puts the
+    // 64-bit pairs back in column order.
+    let even = |lo: __m256, hi: __m256| {
+        let s = _mm256_shuffle_ps::<0b10_00_10_00>(lo, hi);
+        _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(s)))
+    };
+    let odd = |lo: __m256, hi: __m256| {
+        let s = _mm256_shuffle_ps::<0b11_01_11_01>(lo, hi);
+        _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(s)))
+    };
+    let twice_lane = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
+    let offsets = [1, w as i32, w as i32 + 1].map(|o| _mm256_castsi256_ps(_mm256_set1_epi32(o)));
+    for p in 0..planes {
+        let plane = &x[p * hw..][..hw];
+        for oy in 0..oh {
+            let top = &plane[2 * oy * w..][..2 * ow];
+            let bottom = &plane[(2 * oy + 1) * w..][..2 * ow];
+            let out = &mut y[p * ohw + oy * ow..][..ow];
+            let at = &mut idx[p * ohw + oy * ow..][..ow];
+            let mut ox = 0;
+            while ox < ow {
+                let count = (ow - ox).min(8);
+                // SAFETY: `2 * count` values from `2 * ox` lie inside `top` and `bottom`;
+                // masked-off lanes are not read (`wrapping_add` keeps the address defined
+                // when the second half is empty).
+                let (t_lo, t_hi, b_lo, b_hi) = unsafe {
+                    let (t, b) = (top.as_ptr().add(2 * ox), bottom.as_ptr().add(2 * ox));
+                    if count == 8 {
+                        (
+                            _mm256_loadu_ps(t),
+                            _mm256_loadu_ps(t.add(8)),
+                            _mm256_loadu_ps(b),
+                            _mm256_loadu_ps(b.add(8)),
+                        )
+                    } else {
+                        let (lo, hi) = (lanes(2 * count), lanes((2 * count).saturating_sub(8)));
+                        (
+                            _mm256_maskload_ps(t, lo),
+                            _mm256_maskload_ps(t.wrapping_add(8), hi),
+                            _mm256_maskload_ps(b, lo),
+                            _mm256_maskload_ps(b.wrapping_add(8), hi),
+                        )
+                    }
+                };
+                let candidates = [odd(t_lo, t_hi), even(b_lo, b_hi), odd(b_lo, b_hi)];
+                let mut best = even(t_lo, t_hi);
+                let mut pos = _mm256_setzero_ps();
+                for (v, offset) in candidates.into_iter().zip(offsets) {
+                    let take = _mm256_or_ps(
+                        _mm256_cmp_ps::<_CMP_GT_OQ>(v, best),
+                        _mm256_cmp_ps::<_CMP_UNORD_Q>(v, v),
+                    );
+                    best = _mm256_blendv_ps(best, v, take);
+                    pos = _mm256_blendv_ps(pos, offset, take);
+                }
+                let base = _mm256_set1_epi32((2 * oy * w + 2 * ox) as i32);
+                let flat = _mm256_add_epi32(
+                    _mm256_add_epi32(base, twice_lane),
+                    _mm256_castps_si256(pos),
+                );
+                if count == 8 {
+                    // SAFETY: 8 values from `ox` lie inside `out` and `at`.
+                    unsafe {
+                        _mm256_storeu_ps(out.as_mut_ptr().add(ox), best);
+                        _mm256_storeu_si256(at.as_mut_ptr().add(ox).cast(), flat);
+                    }
+                } else {
+                    // Masked stores are slow on AMD: the ragged end goes through the stack.
+                    let (mut vals, mut flats) = ([0.0f32; 8], [0u32; 8]);
+                    // SAFETY: both arrays hold 8 values.
+                    unsafe {
+                        _mm256_storeu_ps(vals.as_mut_ptr(), best);
+                        _mm256_storeu_si256(flats.as_mut_ptr().cast(), flat);
+                    }
+                    out[ox..ox + count].copy_from_slice(&vals[..count]);
+                    at[ox..ox + count].copy_from_slice(&flats[..count]);
+                }
+                ox += 8;
             }
         }
     }

@@ -178,11 +178,22 @@ fn max_pool_planes<E: Float>(x: &[E], g: &PoolGeom, y: &mut [E], idx: &mut [u32]
     let plain_2x2 = (g.kh, g.kw, g.sh, g.sw, g.ph, g.pw) == (2, 2, 2, 2, 0, 0);
     if plain_2x2 && 2 * g.oh <= g.h && 2 * g.ow <= g.w {
         #[cfg(target_arch = "x86_64")]
-        if super::simd::level() == super::simd::Level::Avx512 {
+        {
+            use super::simd::{Level, level};
             use crate::dtype::private::{Slice, SliceMut};
             if let (Slice::F32(x), SliceMut::F32(y)) = (E::concrete(x), E::concrete_mut(y)) {
-                // SAFETY: `Level::Avx512` is only chosen when the CPU has AVX-512F.
-                unsafe { super::pool2x2::max_pool_2x2_f32(x, (g.h, g.w, g.oh, g.ow), y, idx) };
+                let geometry = (g.h, g.w, g.oh, g.ow);
+                match level() {
+                    // SAFETY: `Level::Avx512` is only chosen when the CPU has AVX-512F.
+                    Level::Avx512 => unsafe {
+                        super::pool2x2::max_pool_2x2_f32(x, geometry, y, idx)
+                    },
+                    // SAFETY: `Level::Avx2` is only chosen when the CPU has AVX2.
+                    Level::Avx2 => unsafe {
+                        super::pool2x2::max_pool_2x2_f32_avx2(x, geometry, y, idx)
+                    },
+                    Level::Baseline => return max_pool_2x2_planes(x, g, y, idx),
+                }
                 return;
             }
         }
