@@ -1,21 +1,20 @@
 //! The AVX2 + FMA micro-kernels, for x86-64 CPUs without AVX-512 (Zen 1-3, Intel client
 //! chips, and virtual machines that hide AVX-512): an `MR x NR` block of `C` in `2 * MR` of
-//! the 16 ymm registers (`NR` = two vectors: 16 `f32` or 8 `f64`), and the in-place
-//! dot-product kernel for `x W^T`.
+//! the 16 ymm registers (`NR` = two vectors: 16 `f32` or 8 `f64`).
 //!
 //! The same design as the AVX-512 kernels ([`super::avx512`]), with half the registers:
 //! smaller blocks for ragged panels, `A` read in place for narrow products, `B` packed by
 //! the first row panel that reads it. Without these (one 6 x 16 block, everything packed)
 //! the small products of a training step ran at half the speed of `gemm`/`matrixmultiply`
 //! (97 x 204 x 51 f32: 29 against 47-50 GFLOP/s on one Zen 4 core).
+//!
+//! No in-place dot-product kernel for `x W^T` here: with 16 registers its blocks are 3 x 4
+//! (seven loads per twelve FMAs, and a reduction per entry), and packing `W^T` for this
+//! kernel was faster: an MLP training step (W2) 1.47 -> 1.02 ms, a CNN step (W3, conv
+//! weight gradients) 3.75 -> 3.35 ms on one Zen 4 core, alternating runs.
 
 use super::blocked::{APanel, Kernel};
-use super::{Operand, SendPtr};
 use core::arch::x86_64::*;
-
-/// Products whose summed dimension is at least this long, with `A`'s rows and `B`'s
-/// columns contiguous, run as in-place dot products ([`dot_products`]).
-const DOT_MIN_K: usize = 32;
 
 /// How a kernel instance reads `A` (see [`APanel`]): its `MODE` parameter.
 const PACKED: u8 = 0;
@@ -49,7 +48,7 @@ fn mask_pd(n: usize) -> __m256i {
 macro_rules! avx2_kernel {
     ($ty:ident, $e:ty, $v:ty, $lanes:literal, $kc:literal, $mc:literal, $nc:literal,
      $mask:ident, $setzero:ident, $set1:ident, $fmadd:ident, $mul:ident, $loadu:ident,
-     $maskload:ident, $maskstore:ident, $storeu:ident $(, { $($extra:tt)* })?) => {
+     $maskload:ident, $maskstore:ident, $storeu:ident) => {
         impl Kernel for $ty {
             type E = $e;
             const MR: usize = 6;
@@ -123,7 +122,6 @@ macro_rules! avx2_kernel {
                     }
                 }
             }
-            $($($extra)*)?
         }
 
         /// See [`Kernel::tile`], for blocks of at most `R` rows and `W` vectors of columns;
@@ -268,26 +266,7 @@ mod f32_kernel {
         _mm256_loadu_ps,
         _mm256_maskload_ps,
         _mm256_maskstore_ps,
-        _mm256_storeu_ps,
-        {
-            fn dot_applies(m: usize, k: usize, a: Operand<f32>, b: Operand<f32>) -> bool {
-                a.cs == 1 && b.rs == 1 && k >= DOT_MIN_K && m <= 64
-            }
-            unsafe fn dot_block(
-                m: usize,
-                k: usize,
-                n: usize,
-                alpha: f32,
-                a: Operand<f32>,
-                b: Operand<f32>,
-                beta: f32,
-                c: SendPtr<f32>,
-                rsc: usize,
-            ) {
-                // SAFETY: forwarded (AVX2 and FMA were detected for `Isa::Avx2`).
-                unsafe { dot_products(m, k, n, alpha, a, b, beta, c, rsc) }
-            }
-        }
+        _mm256_storeu_ps
     );
 }
 
@@ -311,136 +290,4 @@ mod f64_kernel {
         _mm256_maskstore_pd,
         _mm256_storeu_pd
     );
-}
-
-/// Rows of `B^T` (columns of `C`) per dot-product micro-kernel call: one 4-lane sum each.
-const DOT: usize = 4;
-/// Rows of `A` per dot-product micro-kernel call: `DOT_ROWS x DOT` = 12 accumulators and
-/// the `DOT` vectors of `B^T` in the 16 registers (`A`'s vector is an operand of the FMA).
-const DOT_ROWS: usize = 3;
-
-/// The sums of the eight lanes of each of four vectors.
-#[target_feature(enable = "avx2")]
-#[inline]
-fn sum4(v: [__m256; DOT]) -> [f32; DOT] {
-    // Two rounds of pairwise adds leave, in each 128-bit half, the partial sums of v0..v3
-    // over that half; adding the halves finishes them.
-    let abcd = _mm256_hadd_ps(_mm256_hadd_ps(v[0], v[1]), _mm256_hadd_ps(v[2], v[3]));
-    let sums = _mm_add_ps(
-        _mm256_castps256_ps128(abcd),
-        _mm256_extractf128_ps::<1>(abcd),
-    );
-    let mut out = [0.0; DOT];
-    // SAFETY: `out` holds four f32.
-    unsafe { _mm_storeu_ps(out.as_mut_ptr(), sums) };
-    out
-}
-
-/// `C[i, j] = alpha * dot(A_i, B_j) + beta * C[i, j]` for `i < mr <= DOT_ROWS`,
-/// `j < nr <= DOT`: row `i` of `A` starts at `a + i * lda` and row `j` of `B^T` at `b + j * ldb`,
-/// each with `k` contiguous values; `C` rows start at `c + i * rsc`, columns contiguous.
-///
-/// # Safety
-/// Requires AVX2 and FMA, `mr, nr >= 1`, and the pointer ranges above valid.
-#[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn dot_kernel(
-    k: usize,
-    a: *const f32,
-    lda: usize,
-    b: *const f32,
-    ldb: usize,
-    c: *mut f32,
-    rsc: usize,
-    mr: usize,
-    nr: usize,
-    alpha: f32,
-    beta: f32,
-) {
-    // Rows past mr / nr repeat the last real row: their sums are computed and dropped.
-    let ar: [*const f32; DOT_ROWS] = core::array::from_fn(|i| a.wrapping_add(i.min(mr - 1) * lda));
-    let br: [*const f32; DOT] = core::array::from_fn(|j| b.wrapping_add(j.min(nr - 1) * ldb));
-    let mut acc = [[_mm256_setzero_ps(); DOT]; DOT_ROWS];
-    let full = k / 8 * 8;
-    // SAFETY (whole body): the caller guarantees the row ranges; the tail is masked.
-    unsafe {
-        let mut p = 0;
-        while p < full {
-            let bv: [__m256; DOT] = core::array::from_fn(|j| _mm256_loadu_ps(br[j].add(p)));
-            for (i, row) in acc.iter_mut().enumerate() {
-                let av = _mm256_loadu_ps(ar[i].add(p));
-                for (j, s) in row.iter_mut().enumerate() {
-                    *s = _mm256_fmadd_ps(av, bv[j], *s);
-                }
-            }
-            p += 8;
-        }
-        if p < k {
-            let m = mask_ps(k - p);
-            let bv: [__m256; DOT] =
-                core::array::from_fn(|j| _mm256_maskload_ps(br[j].add(p), m));
-            for (i, row) in acc.iter_mut().enumerate() {
-                let av = _mm256_maskload_ps(ar[i].add(p), m);
-                for (j, s) in row.iter_mut().enumerate() {
-                    *s = _mm256_fmadd_ps(av, bv[j], *s);
-                }
-            }
-        }
-        for (i, row) in acc.iter().enumerate().take(mr) {
-            let ci = c.add(i * rsc);
-            for (j, s) in sum4(*row).into_iter().enumerate().take(nr) {
-                let cij = ci.add(j);
-                *cij = if beta != 0.0 {
-                    beta.mul_add(*cij, alpha * s)
-                } else {
-                    alpha * s
-                };
-            }
-        }
-    }
-}
-
-/// `C = alpha A B + beta C` when `A`'s rows and `B`'s columns are both contiguous (the
-/// `x W^T` of a linear layer, or a convolution's weight gradient), by [`dot_kernel`] in
-/// place. Columns are taken in blocks of `DOT_BLOCK` rows of `B^T`, which stay in L2 while
-/// every row block of `A` passes over them.
-///
-/// # Safety
-/// AVX2 and FMA; every element the strides reach inside the operands' buffers.
-#[allow(clippy::too_many_arguments)]
-unsafe fn dot_products(
-    m: usize,
-    k: usize,
-    n: usize,
-    alpha: f32,
-    a: Operand<f32>,
-    b: Operand<f32>,
-    beta: f32,
-    c: SendPtr<f32>,
-    rsc: usize,
-) {
-    const DOT_BLOCK: usize = 64;
-    for j0 in (0..n).step_by(DOT_BLOCK) {
-        let j_end = (j0 + DOT_BLOCK).min(n);
-        for i in (0..m).step_by(DOT_ROWS) {
-            for j in (j0..j_end).step_by(DOT) {
-                // SAFETY: rows i.., columns j.. are inside the checked extents.
-                unsafe {
-                    dot_kernel(
-                        k,
-                        a.at(i, 0).ptr,
-                        a.rs,
-                        b.at(0, j).ptr,
-                        b.cs,
-                        c.get().add(i * rsc + j),
-                        rsc,
-                        DOT_ROWS.min(m - i),
-                        DOT.min(j_end - j),
-                        alpha,
-                        beta,
-                    )
-                };
-            }
-        }
-    }
 }
