@@ -3,7 +3,7 @@
 
 use crate::autograd::{Gradients, Tape, UniqueId};
 use crate::backend::elementwise::{
-    map, map_inplace, mul_by_derivative, mul_by_derivative_of, scaled_derivative,
+    map, map_inplace, map_inplace_unmasked, mul_by_derivative, mul_by_derivative_of, scaled_derivative,
 };
 use crate::dtype::Float;
 use crate::shape::Shape;
@@ -51,7 +51,7 @@ fn unary_untyped<E: Float, T: Tape<E>, K: UnaryKernel<E>>(
     if !(T::TRACING && tape.tracks(x_id)) {
         // Nothing will ask for x again: reuse its buffer when it is ours alone.
         let mut data = crate::tensor::take_buffer(xdata);
-        map_inplace(
+        map_inplace_unmasked(
             &mut data,
             #[inline(always)]
             |v| k.f(v),
@@ -61,7 +61,7 @@ fn unary_untyped<E: Float, T: Tape<E>, K: UnaryKernel<E>>(
     if K::DF_FROM_Y {
         match Arc::try_unwrap(xdata) {
             Ok(mut data) => {
-                map_inplace(
+                map_inplace_unmasked(
                     &mut data,
                     #[inline(always)]
                     |v| k.f(v),
