@@ -196,10 +196,8 @@ pub(super) unsafe fn max_pool_2x2_f32_avx2(
                     pos = _mm256_blendv_ps(pos, offset, take);
                 }
                 let base = _mm256_set1_epi32((2 * oy * w + 2 * ox) as i32);
-                let flat = _mm256_add_epi32(
-                    _mm256_add_epi32(base, twice_lane),
-                    _mm256_castps_si256(pos),
-                );
+                let flat =
+                    _mm256_add_epi32(_mm256_add_epi32(base, twice_lane), _mm256_castps_si256(pos));
                 if count == 8 {
                     // SAFETY: 8 values from `ox` lie inside `out` and `at`.
                     unsafe {

@@ -3,7 +3,8 @@
 
 use crate::autograd::{Gradients, Tape, UniqueId};
 use crate::backend::elementwise::{
-    map, map_inplace, map_inplace_unmasked, mul_by_derivative, mul_by_derivative_of, scaled_derivative,
+    map, map_inplace, map_inplace_unmasked, mul_by_derivative, mul_by_derivative_of,
+    scaled_derivative,
 };
 use crate::dtype::Float;
 use crate::shape::Shape;
