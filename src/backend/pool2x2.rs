@@ -15,6 +15,31 @@ fn low_bits(n: usize) -> __mmask16 {
     ((1u32 << n) - 1) as __mmask16
 }
 
+/// The number of planes of a 2x2 pooling call, after the checks that both kernels' unchecked
+/// loads rely on (see [`max_pool_2x2_f32`]'s panics).
+fn checked_planes(
+    x: &[f32],
+    (h, w, oh, ow): (usize, usize, usize, usize),
+    y: &[f32],
+    idx: &[u32],
+) -> usize {
+    let (hw, ohw) = (h * w, oh * ow);
+    assert!(
+        2 * oh <= h && 2 * ow <= w && ohw > 0,
+        "2x2 pooling geometry"
+    );
+    let planes = y.len() / ohw;
+    assert!(
+        y.len() == planes * ohw && idx.len() == y.len() && x.len() == planes * hw,
+        "2x2 pooling buffers"
+    );
+    assert!(
+        hw <= i32::MAX as usize,
+        "plane too large for 32-bit indices"
+    );
+    planes
+}
+
 /// 2x2 stride-2 max pooling of the `planes = y.len() / (oh * ow)` planes of `h x w` in
 /// `x`, with the same result as `max_pool_2x2_planes` in [`super::pooling`]: the maximum
 /// of each window and its flat index in the plane, ties keeping the first element in
@@ -33,19 +58,7 @@ pub(super) unsafe fn max_pool_2x2_f32(
     idx: &mut [u32],
 ) {
     let (hw, ohw) = (h * w, oh * ow);
-    assert!(
-        2 * oh <= h && 2 * ow <= w && ohw > 0,
-        "2x2 pooling geometry"
-    );
-    let planes = y.len() / ohw;
-    assert!(
-        y.len() == planes * ohw && idx.len() == y.len() && x.len() == planes * hw,
-        "2x2 pooling buffers"
-    );
-    assert!(
-        hw <= i32::MAX as usize,
-        "plane too large for 32-bit indices"
-    );
+    let planes = checked_planes(x, (h, w, oh, ow), y, idx);
     let even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     let odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
     let twice_lane = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
@@ -119,19 +132,7 @@ pub(super) unsafe fn max_pool_2x2_f32_avx2(
     idx: &mut [u32],
 ) {
     let (hw, ohw) = (h * w, oh * ow);
-    assert!(
-        2 * oh <= h && 2 * ow <= w && ohw > 0,
-        "2x2 pooling geometry"
-    );
-    let planes = y.len() / ohw;
-    assert!(
-        y.len() == planes * ohw && idx.len() == y.len() && x.len() == planes * hw,
-        "2x2 pooling buffers"
-    );
-    assert!(
-        hw <= i32::MAX as usize,
-        "plane too large for 32-bit indices"
-    );
+    let planes = checked_planes(x, (h, w, oh, ow), y, idx);
     // Lanes `lanes(n)` set for the first `n` of 8 (`n` may exceed 8).
     let lanes = |n: usize| {
         _mm256_cmpgt_epi32(
