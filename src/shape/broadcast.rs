@@ -6,8 +6,9 @@
 //! dynamic size is checked at run time (nalgebra's `DimEq` idea).
 //!
 //! Stable Rust cannot branch on the value of a const generic, so "`Const<1>` broadcasts
-//! against `Const<K>`" is spelled out for every `K` up to [`MAX_BROADCAST_ONE`]; larger
-//! dimensions broadcast from size one with an explicit `broadcast_to`.
+//! against `Const<K>`" holds for every `K` up to [`MAX_BROADCAST_ONE`] through a marker
+//! ([`NotOne`]) spelled out per size; larger dimensions broadcast from size one with an
+//! explicit `broadcast_to`.
 
 use super::dim::{Const, Dim, DimExpr};
 use super::shape::Shape;
@@ -194,8 +195,9 @@ impl<E1: DimExpr, E2: DimExpr> DimUnify<E2> for E1 {
 /// ```
 #[diagnostic::on_unimplemented(
     message = "dimensions `{Self}` and `{Rhs}` do not broadcast",
-    label = "neither is 1 and they differ",
-    note = "PyTorch broadcasting: aligned from the right, each pair of dimensions must be equal or one of them 1"
+    label = "neither is 1 and they differ (or a 1 meets a size past 1024)",
+    note = "PyTorch broadcasting: aligned from the right, each pair of dimensions must be equal or one of them 1",
+    note = "by type alone, `Const<1>` and `usize` broadcast against `Const<K>` for K up to 1024 (`MAX_BROADCAST_ONE`); past it, `broadcast_to` the size-1 operand first"
 )]
 pub trait BroadcastDim<Rhs: Dim>: Dim {
     /// The broadcast dimension.
@@ -211,8 +213,9 @@ pub trait BroadcastDim<Rhs: Dim>: Dim {
 /// it. Every [`Dim`] broadcasts with itself (a supertrait of `Dim`).
 #[diagnostic::on_unimplemented(
     message = "dimensions `{Self}` and `{Rhs}` do not broadcast",
-    label = "neither is 1 and they differ",
-    note = "PyTorch broadcasting: aligned from the right, each pair of dimensions must be equal or one of them 1"
+    label = "neither is 1 and they differ (or a 1 meets a size past 1024)",
+    note = "PyTorch broadcasting: aligned from the right, each pair of dimensions must be equal or one of them 1",
+    note = "by type alone, `Const<1>` and `usize` broadcast against `Const<K>` for K up to 1024 (`MAX_BROADCAST_ONE`); past it, `broadcast_to` the size-1 operand first"
 )]
 pub trait DimBroadcast<Rhs: Dim> {
     /// The broadcast dimension.
@@ -387,36 +390,80 @@ impl<E1: DimExpr, E2: DimExpr> DimBroadcast<E2> for E1 {
     }
 }
 
+/// A `Const<K>` with `K` other than 1, up to [`MAX_BROADCAST_ONE`]: the sizes that `Const<1>`
+/// and a run-time `usize` broadcast against by type alone.
+///
+/// Stable Rust cannot branch on the value of a const generic, and `Const<1>` with `Const<K>`
+/// must give `Const<K>` while `Const<1>` with `usize` gives `usize`: the four generic
+/// broadcasting impls below are bounded by this marker, which is spelled out once per size.
+/// (Four impls with methods per size instead cost a fifth of this crate's compile time.)
+/// Other crates cannot implement it for `Const` (the orphan rule), so the limit holds.
+///
+/// ```
+/// use shaped::shape::{BroadcastDim, Const, NotOne};
+/// fn widen<const K: usize>(one: Const<1>) -> Const<K>
+/// where
+///     Const<K>: NotOne,
+/// {
+///     one.broadcast_dim(Const::<K>).unwrap()
+/// }
+/// assert_eq!(widen::<768>(Const), Const::<768>);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not broadcast against size 1 or a run-time size by type alone",
+    label = "`Const<1>` and `usize` broadcast by type against `Const<K>` for K up to 1024 only",
+    note = "by type alone, `Const<1>` and `usize` broadcast against `Const<K>` for K up to `shaped::shape::MAX_BROADCAST_ONE` (1024); for a larger K, `broadcast_to` the smaller operand first"
+)]
+pub trait NotOne {}
+
+impl<const K: usize> DimBroadcast<Const<K>> for Const<1>
+where
+    Const<K>: NotOne,
+{
+    type Broadcast = Const<K>;
+    const BROADCAST_MISMATCH: Option<(usize, usize)> = None;
+    #[inline(always)]
+    fn broadcast(self, rhs: Const<K>) -> Result<Const<K>> {
+        Ok(rhs)
+    }
+}
+impl<const K: usize> DimBroadcast<Const<1>> for Const<K>
+where
+    Const<K>: NotOne,
+{
+    type Broadcast = Const<K>;
+    const BROADCAST_MISMATCH: Option<(usize, usize)> = None;
+    #[inline(always)]
+    fn broadcast(self, _: Const<1>) -> Result<Const<K>> {
+        Ok(self)
+    }
+}
+impl<const K: usize> DimBroadcast<usize> for Const<K>
+where
+    Const<K>: NotOne,
+{
+    type Broadcast = Const<K>;
+    const BROADCAST_MISMATCH: Option<(usize, usize)> = None;
+    #[inline]
+    fn broadcast(self, rhs: usize) -> Result<Const<K>> {
+        broadcast_size(K, rhs).map(|_| self)
+    }
+}
+impl<const K: usize> DimBroadcast<Const<K>> for usize
+where
+    Const<K>: NotOne,
+{
+    type Broadcast = Const<K>;
+    const BROADCAST_MISMATCH: Option<(usize, usize)> = None;
+    #[inline]
+    fn broadcast(self, rhs: Const<K>) -> Result<Const<K>> {
+        broadcast_size(K, self).map(|_| rhs)
+    }
+}
+
 macro_rules! broadcast_one {
     ($($k:literal)*) => {$(
-        impl DimBroadcast<Const<$k>> for Const<1> {
-            type Broadcast = Const<$k>;
-            const BROADCAST_MISMATCH: Option<(usize, usize)> = None;
-            #[inline(always)]
-            fn broadcast(self, rhs: Const<$k>) -> Result<Const<$k>> { Ok(rhs) }
-        }
-        impl DimBroadcast<Const<1>> for Const<$k> {
-            type Broadcast = Const<$k>;
-            const BROADCAST_MISMATCH: Option<(usize, usize)> = None;
-            #[inline(always)]
-            fn broadcast(self, _: Const<1>) -> Result<Const<$k>> { Ok(self) }
-        }
-        impl DimBroadcast<usize> for Const<$k> {
-            type Broadcast = Const<$k>;
-            const BROADCAST_MISMATCH: Option<(usize, usize)> = None;
-            #[inline]
-            fn broadcast(self, rhs: usize) -> Result<Const<$k>> {
-                broadcast_size($k, rhs).map(|_| self)
-            }
-        }
-        impl DimBroadcast<Const<$k>> for usize {
-            type Broadcast = Const<$k>;
-            const BROADCAST_MISMATCH: Option<(usize, usize)> = None;
-            #[inline]
-            fn broadcast(self, rhs: Const<$k>) -> Result<Const<$k>> {
-                broadcast_size($k, self).map(|_| rhs)
-            }
-        }
+        impl NotOne for Const<$k> {}
     )*};
 }
 

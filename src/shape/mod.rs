@@ -34,7 +34,7 @@ mod target;
 pub use axis::HasAxis;
 pub(crate) use broadcast::broadcast_for;
 pub use broadcast::{
-    BroadcastDim, BroadcastShapes, DimBroadcast, DimEq, DimUnify, MAX_BROADCAST_ONE,
+    BroadcastDim, BroadcastShapes, DimBroadcast, DimEq, DimUnify, MAX_BROADCAST_ONE, NotOne,
 };
 pub use check::{SameShape, ShapeMismatch};
 pub use chunk::{ChunkDim, Quot};
