@@ -94,6 +94,49 @@ fn run_block<T, const N: usize>(
     )
 }
 
+/// Runs `f(first_row, block)` over blocks of whole rows of `row_len` elements of `data` (one
+/// block per thread when `data` is long; rows stay whole, as a softmax row or a pooling
+/// plane must), each inside [`wide`].
+pub(crate) fn for_row_blocks<T: Send>(
+    data: &mut [T],
+    row_len: usize,
+    f: impl Fn(usize, &mut [T]) + Sync,
+) {
+    let rows = data.len().checked_div(row_len).unwrap_or(0);
+    let parts = if data.len() >= PARALLEL_ELEMS {
+        threads::threads().min(rows).max(1)
+    } else {
+        1
+    };
+    // Both paths call `run_rows`, the one site of `wide`, as in `for_zipped_blocks`: two
+    // sites compiled every softmax and pooling kernel six times (issue 15).
+    if parts <= 1 {
+        run_rows(&f, 0, data);
+        return;
+    }
+    let per = rows.div_ceil(parts);
+    let blocks: Vec<Mutex<Option<(usize, &mut [T])>>> = data
+        .chunks_mut(per * row_len)
+        .enumerate()
+        .map(|(i, b)| Mutex::new(Some((i * per, b))))
+        .collect();
+    threads::run(blocks.len(), &|t| {
+        let part = blocks[t].lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some((first, block)) = part {
+            run_rows(&f, first, block);
+        }
+    });
+}
+
+/// `f(first_row, block)` inside [`wide`].
+#[inline(never)]
+fn run_rows<T>(f: &impl Fn(usize, &mut [T]), first_row: usize, block: &mut [T]) {
+    wide(
+        #[inline(always)]
+        || f(first_row, block),
+    )
+}
+
 /// A block of each of `N` slices, and its offset, for the thread that takes it.
 type Part<'a, T, const N: usize> = Mutex<Option<(usize, [&'a mut [T]; N])>>;
 
@@ -171,6 +214,33 @@ mod tests {
                 }
             });
             assert!(u.iter().enumerate().all(|(i, &y)| y == 1 + i as u64));
+        }
+    }
+
+    /// Blocks of whole rows, each row seen once with its index, on every path (one block,
+    /// several, a ragged last block, an empty slice and a zero row length).
+    #[test]
+    fn row_blocks_keep_rows_whole() {
+        for (rows, row_len) in [
+            (0, 5),
+            (3, 0),
+            (1, 7),
+            (10, 3),
+            (PARALLEL_ELEMS / 64, 64),
+            (PARALLEL_ELEMS / 100 + 3, 100),
+            (3, PARALLEL_ELEMS),
+        ] {
+            let n = rows * row_len;
+            let mut v = vec![0usize; n];
+            for_row_blocks(&mut v, row_len, |first, block| {
+                assert_eq!(block.len() % row_len.max(1), 0, "a block cut a row");
+                for (r, row) in block.chunks_mut(row_len.max(1)).enumerate() {
+                    row.iter_mut()
+                        .enumerate()
+                        .for_each(|(k, x)| *x += (first + r) * row_len + k + 1);
+                }
+            });
+            assert!(v.iter().enumerate().all(|(i, &x)| x == i + 1));
         }
     }
 }

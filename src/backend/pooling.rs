@@ -3,6 +3,7 @@
 
 use super::conv::sum_fast;
 use super::im2col::{gather_strided, valid_range};
+use super::parallel::for_row_blocks;
 use super::simd::wide;
 use crate::dtype::Float;
 use core::mem::MaybeUninit;
@@ -356,7 +357,7 @@ pub(crate) fn max_pool2d_backward<E: Float>(
     hw: usize,
     ohw: usize,
 ) {
-    for_plane_blocks(gx, hw, |first, block| {
+    for_row_blocks(gx, hw, |first, block| {
         let planes = block.len() / hw;
         scatter_max(
             block,
@@ -380,7 +381,7 @@ pub(crate) fn max_pool2d_backward_new<E: Float>(
 ) -> Vec<E> {
     let n = planes * hw;
     let mut gx: Vec<E> = Vec::with_capacity(n);
-    for_plane_blocks(&mut gx.spare_capacity_mut()[..n], hw, |first, block| {
+    for_row_blocks(&mut gx.spare_capacity_mut()[..n], hw, |first, block| {
         for (k, plane) in block.chunks_exact_mut(hw).enumerate() {
             let plane = filled(plane, E::ZERO);
             let p = first + k;
@@ -393,7 +394,7 @@ pub(crate) fn max_pool2d_backward_new<E: Float>(
             );
         }
     });
-    // SAFETY: the blocks of `for_plane_blocks` cover `0..n` in whole planes (`n` is a
+    // SAFETY: the blocks of `for_row_blocks` cover `0..n` in whole planes (`n` is a
     // multiple of `hw`), and every plane was written above (a panic unwinds before this).
     unsafe { gx.set_len(n) };
     gx
@@ -411,39 +412,6 @@ fn scatter_max<E: Float>(gx: &mut [E], gy: &[E], idx: &[u32], hw: usize, ohw: us
             gxp[i as usize] += g;
         }
     }
-}
-
-/// Runs `f(first_plane, block)` over blocks of whole planes of `hw` elements of `data`
-/// (one block per thread when `data` is long), each inside [`wide`].
-fn for_plane_blocks<T: Send>(data: &mut [T], hw: usize, f: impl Fn(usize, &mut [T]) + Sync) {
-    let planes = data.len().checked_div(hw).unwrap_or(0);
-    let parts = if data.len() >= super::parallel::PARALLEL_ELEMS {
-        super::threads::threads().min(planes).max(1)
-    } else {
-        1
-    };
-    if parts <= 1 {
-        return wide(
-            #[inline(always)]
-            || f(0, data),
-        );
-    }
-    let per = planes.div_ceil(parts);
-    type Part<'a, T> = std::sync::Mutex<Option<(usize, &'a mut [T])>>;
-    let blocks: Vec<Part<'_, T>> = data
-        .chunks_mut(per * hw)
-        .enumerate()
-        .map(|(i, b)| std::sync::Mutex::new(Some((i * per, b))))
-        .collect();
-    super::threads::run(blocks.len(), &|t| {
-        let part = blocks[t].lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some((first, block)) = part {
-            wide(
-                #[inline(always)]
-                || f(first, block),
-            );
-        }
-    });
 }
 
 /// `1 / divisor` for every output of an average pooling (`count_include_pad=True`).

@@ -1,47 +1,10 @@
 //! Softmax and log-softmax along one axis of a `[outer, n, inner]` block, forward and
 //! backward.
 
+use super::parallel::for_row_blocks;
 use super::simd::wide;
-use super::threads;
 use crate::backend::precompiled::precompiled;
 use crate::dtype::Float;
-use std::sync::Mutex;
-
-/// Tensors smaller than this (elements) run on the calling thread.
-const PARALLEL_ELEMS: usize = 1 << 16;
-
-/// Runs `f(first_row, rows)` over blocks of whole rows of `n` elements of `out`, one block
-/// per thread for large tensors, each inside [`wide`].
-fn for_row_blocks<E: Float>(out: &mut [E], n: usize, f: impl Fn(usize, &mut [E]) + Sync) {
-    let rows = out.len() / n.max(1);
-    let blocks = if out.len() < PARALLEL_ELEMS || n == 0 {
-        1
-    } else {
-        threads::threads().min(rows).max(1)
-    };
-    if blocks <= 1 {
-        wide(
-            #[inline(always)]
-            || f(0, out),
-        );
-        return;
-    }
-    let per = rows.div_ceil(blocks) * n;
-    let parts: Vec<Mutex<Option<(usize, &mut [E])>>> = out
-        .chunks_mut(per)
-        .enumerate()
-        .map(|(i, c)| Mutex::new(Some((i * per / n, c))))
-        .collect();
-    threads::run(parts.len(), &|t| {
-        let part = parts[t].lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some((row, block)) = part {
-            wide(
-                #[inline(always)]
-                || f(row, block),
-            );
-        }
-    });
-}
 
 /// Maximum of a row with eight independent accumulators (vectorises; `max` ignores NaN in
 /// any order, as the sequential loop does).
@@ -361,7 +324,7 @@ mod log_softmax_tests {
         assert!((gx[0] - 2.0 / 3.0).abs() < 1e-15 && (gx[1] + 2.0 / 3.0).abs() < 1e-15);
     }
 
-    /// The last-axis path (contiguous rows, split over threads above `PARALLEL_ELEMS`)
+    /// The last-axis path (contiguous rows, split over threads above `parallel::PARALLEL_ELEMS`)
     /// agrees with the strided path, read through a transpose, forward and backward.
     #[test]
     fn last_axis_rows_match_the_strided_path() {
