@@ -54,6 +54,11 @@ fn adam_update_generic<E: Float>(
         sign,
     } = *k;
     let one = E::ONE;
+    // A multiply instead of a division by `bc2_sqrt` (within an ulp of PyTorch's quotient):
+    // the loop is bound by the shared divide/square-root unit, and this leaves it one square
+    // root and one division per element instead of two divisions (W2's step: Adam was a
+    // quarter of the CPU time on AVX2).
+    let inv_bc2_sqrt = one / bc2_sqrt;
     // Branch-free loops so that the compiler vectorises them: multiplying by +-1 and adding
     // 0 * p leave the values exactly as the branching formulas would.
     if let Some(vmax) = vmax {
@@ -68,7 +73,7 @@ fn adam_update_generic<E: Float>(
                     m[i] = e_b1 * m[i] + (one - e_b1) * gi;
                     v[i] = e_b2 * v[i] + (one - e_b2) * gi * gi;
                     vmax[i] = vmax[i].max(v[i]);
-                    p[i] -= step_size * m[i] / (vmax[i].sqrt() / bc2_sqrt + eps);
+                    p[i] -= step_size * m[i] / (vmax[i].sqrt() * inv_bc2_sqrt + eps);
                 }
             },
         );
@@ -86,7 +91,7 @@ fn adam_update_generic<E: Float>(
                     let gi = sign * gi + l2 * *pi;
                     *mi = e_b1 * *mi + (one - e_b1) * gi;
                     *vi = e_b2 * *vi + (one - e_b2) * gi * gi;
-                    *pi -= step_size * *mi / (vi.sqrt() / bc2_sqrt + eps);
+                    *pi -= step_size * *mi / (vi.sqrt() * inv_bc2_sqrt + eps);
                 }
             },
         );
