@@ -13,12 +13,15 @@ use std::sync::Mutex;
 /// Loops over fewer elements than this run on the calling thread (256 KiB of f32).
 pub(crate) const PARALLEL_ELEMS: usize = 1 << 16;
 
-/// How many blocks to cut `n` elements into.
-fn blocks_for(n: usize) -> usize {
-    if n < PARALLEL_ELEMS {
+/// How many blocks to cut `n` elements into, when loops over fewer than `parallel_elems`
+/// stay on the calling thread.
+fn blocks_for(n: usize, parallel_elems: usize) -> usize {
+    if n < parallel_elems {
         1
     } else {
-        threads::threads().min(n / (PARALLEL_ELEMS / 2)).max(1)
+        threads::threads()
+            .min(n / (parallel_elems / 2).max(1))
+            .max(1)
     }
 }
 
@@ -68,10 +71,22 @@ pub(crate) fn for_zipped_blocks<T: Send, const N: usize>(
     slices: [&mut [T]; N],
     f: impl Fn(usize, [&mut [T]; N]) + Sync,
 ) {
+    for_zipped_blocks_from(slices, PARALLEL_ELEMS, f);
+}
+
+/// [`for_zipped_blocks`] for loops that spend more per element than a memory-bound one (a
+/// square root and a division per element in an optimizer's update): split over the
+/// threads from `parallel_elems` elements on.
+#[inline]
+pub(crate) fn for_zipped_blocks_from<T: Send, const N: usize>(
+    slices: [&mut [T]; N],
+    parallel_elems: usize,
+    f: impl Fn(usize, [&mut [T]; N]) + Sync,
+) {
     // One call site of `wide` for both paths: each `wide` compiles `f`'s loop once per
     // instruction set, so two sites would compile every kernel six times in the user's
     // crate (issue 15). A call per block costs nothing next to a block's loop.
-    match zipped_parts(slices) {
+    match zipped_parts(slices, parallel_elems) {
         Parts::One(slices) => run_block(&f, 0, slices),
         Parts::Many(parts) => threads::run(parts.len(), &|t| {
             if let Some((offset, slices)) = take_part(&parts[t]) {
@@ -148,13 +163,16 @@ enum Parts<'a, T, const N: usize> {
 
 /// Checks that the slices have one length and cuts them into [`blocks_for`] parts.
 #[inline(never)]
-fn zipped_parts<T: Send, const N: usize>(slices: [&mut [T]; N]) -> Parts<'_, T, N> {
+fn zipped_parts<T: Send, const N: usize>(
+    slices: [&mut [T]; N],
+    parallel_elems: usize,
+) -> Parts<'_, T, N> {
     let n = slices.first().map_or(0, |s| s.len());
     assert!(
         slices.iter().all(|s| s.len() == n),
         "zipped blocks need equal lengths"
     );
-    let blocks = blocks_for(n);
+    let blocks = blocks_for(n, parallel_elems);
     if blocks <= 1 {
         return Parts::One(slices);
     }
@@ -214,6 +232,20 @@ mod tests {
                 }
             });
             assert!(u.iter().enumerate().all(|(i, &y)| y == 1 + i as u64));
+            // A lower threshold (the optimizers'): the same cover, split earlier.
+            for threshold in [1, 2, 1000] {
+                let mut a = vec![0u64; n];
+                let mut b = vec![0u64; n];
+                for_zipped_blocks_from([&mut a, &mut b], threshold, |off, [a, b]| {
+                    assert_eq!(a.len(), b.len());
+                    for (i, (x, y)) in a.iter_mut().zip(b.iter_mut()).enumerate() {
+                        *x += (off + i) as u64;
+                        *y += 1;
+                    }
+                });
+                assert!(a.iter().enumerate().all(|(i, &x)| x == i as u64));
+                assert!(b.iter().all(|&y| y == 1));
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 //! Adadelta's update loop.
 
-use crate::backend::parallel::for_zipped_blocks;
+use super::OPTIMIZER_PARALLEL_ELEMS;
+use crate::backend::parallel::for_zipped_blocks_from;
 use crate::backend::precompiled::precompiled;
 use crate::dtype::Float;
 
@@ -31,8 +32,9 @@ fn adadelta_update_generic<E: Float>(
 ) {
     let s = *k;
     let one = E::ONE;
-    for_zipped_blocks(
+    for_zipped_blocks_from(
         [p, square_avg, acc_delta],
+        OPTIMIZER_PARALLEL_ELEMS,
         #[inline(always)]
         |off, [p, v, u]| {
             let g = &g[off..][..p.len()];

@@ -1,6 +1,7 @@
 //! Adagrad's update loop.
 
-use crate::backend::parallel::for_zipped_blocks;
+use super::OPTIMIZER_PARALLEL_ELEMS;
+use crate::backend::parallel::for_zipped_blocks_from;
 use crate::backend::precompiled::precompiled;
 use crate::dtype::Float;
 
@@ -23,8 +24,9 @@ precompiled! {
 /// The kernel of [`adagrad_update`].
 fn adagrad_update_generic<E: Float>(k: &AdagradStep<E>, p: &mut [E], g: &[E], sum: &mut [E]) {
     let s = *k;
-    for_zipped_blocks(
+    for_zipped_blocks_from(
         [p, sum],
+        OPTIMIZER_PARALLEL_ELEMS,
         #[inline(always)]
         |off, [p, sum]| {
             let g = &g[off..][..p.len()];

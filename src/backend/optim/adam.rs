@@ -1,6 +1,7 @@
 //! The Adam / AdamW update of one parameter.
 
-use crate::backend::parallel::for_zipped_blocks;
+use super::OPTIMIZER_PARALLEL_ELEMS;
+use crate::backend::parallel::for_zipped_blocks_from;
 use crate::backend::precompiled::precompiled;
 use crate::dtype::Float;
 
@@ -62,8 +63,9 @@ fn adam_update_generic<E: Float>(
     // Branch-free loops so that the compiler vectorises them: multiplying by +-1 and adding
     // 0 * p leave the values exactly as the branching formulas would.
     if let Some(vmax) = vmax {
-        for_zipped_blocks(
+        for_zipped_blocks_from(
             [p, m, v, vmax],
+            OPTIMIZER_PARALLEL_ELEMS,
             #[inline(always)]
             |off, [p, m, v, vmax]| {
                 let g = &g[off..][..p.len()];
@@ -78,8 +80,9 @@ fn adam_update_generic<E: Float>(
             },
         );
     } else {
-        for_zipped_blocks(
+        for_zipped_blocks_from(
             [p, m, v],
+            OPTIMIZER_PARALLEL_ELEMS,
             #[inline(always)]
             |off, [p, m, v]| {
                 let g = &g[off..][..p.len()];

@@ -1,6 +1,7 @@
 //! Adamax's update loop.
 
-use crate::backend::parallel::for_zipped_blocks;
+use super::OPTIMIZER_PARALLEL_ELEMS;
+use crate::backend::parallel::for_zipped_blocks_from;
 use crate::backend::precompiled::precompiled;
 use crate::dtype::Float;
 
@@ -32,8 +33,9 @@ fn adamax_update_generic<E: Float>(
 ) {
     let s = *k;
     let one = E::ONE;
-    for_zipped_blocks(
+    for_zipped_blocks_from(
         [p, exp_avg, exp_inf],
+        OPTIMIZER_PARALLEL_ELEMS,
         #[inline(always)]
         |off, [p, m, u]| {
             let g = &g[off..][..p.len()];

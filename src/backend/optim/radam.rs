@@ -1,6 +1,7 @@
 //! RAdam's update loop.
 
-use crate::backend::parallel::for_zipped_blocks;
+use super::OPTIMIZER_PARALLEL_ELEMS;
+use crate::backend::parallel::for_zipped_blocks_from;
 use crate::backend::precompiled::precompiled;
 use crate::dtype::Float;
 
@@ -43,8 +44,9 @@ fn radam_update_generic<E: Float>(
 ) {
     let s = *k;
     let one = E::ONE;
-    for_zipped_blocks(
+    for_zipped_blocks_from(
         [p, exp_avg, exp_avg_sq],
+        OPTIMIZER_PARALLEL_ELEMS,
         #[inline(always)]
         |off, [p, m, v]| {
             let g = &g[off..][..p.len()];
