@@ -37,8 +37,10 @@ fn adadelta_update_generic<E: Float>(
         OPTIMIZER_PARALLEL_ELEMS,
         #[inline(always)]
         |off, [p, v, u]| {
-            let g = &g[off..][..p.len()];
-            for i in 0..p.len() {
+            let n = p.len();
+            // Every buffer sliced to `n`: no bounds checks, so the loop vectorises.
+            let (g, v, u) = (&g[off..][..n], &mut v[..n], &mut u[..n]);
+            for i in 0..n {
                 let gi = s.sign * g[i] + s.weight_decay * p[i];
                 v[i] = s.rho * v[i] + (one - s.rho) * gi * gi;
                 let delta = (u[i] + s.eps).sqrt() / (v[i] + s.eps).sqrt() * gi;

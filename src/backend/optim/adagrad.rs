@@ -29,8 +29,10 @@ fn adagrad_update_generic<E: Float>(k: &AdagradStep<E>, p: &mut [E], g: &[E], su
         OPTIMIZER_PARALLEL_ELEMS,
         #[inline(always)]
         |off, [p, sum]| {
-            let g = &g[off..][..p.len()];
-            for i in 0..p.len() {
+            let n = p.len();
+            // Every buffer sliced to `n`: no bounds checks, so the loop vectorises.
+            let (g, sum) = (&g[off..][..n], &mut sum[..n]);
+            for i in 0..n {
                 let gi = s.sign * g[i] + s.weight_decay * p[i];
                 sum[i] += gi * gi;
                 p[i] -= s.clr * gi / (sum[i].sqrt() + s.eps);

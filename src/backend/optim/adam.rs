@@ -68,8 +68,10 @@ fn adam_update_generic<E: Float>(
             OPTIMIZER_PARALLEL_ELEMS,
             #[inline(always)]
             |off, [p, m, v, vmax]| {
-                let g = &g[off..][..p.len()];
-                for i in 0..p.len() {
+                let n = p.len();
+                // Every buffer sliced to `n`: no bounds checks, so the loop vectorises.
+                let (g, m, v, vmax) = (&g[off..][..n], &mut m[..n], &mut v[..n], &mut vmax[..n]);
+                for i in 0..n {
                     p[i] *= if decoupled { decay } else { one };
                     let gi = sign * g[i] + l2 * p[i];
                     m[i] = e_b1 * m[i] + (one - e_b1) * gi;

@@ -38,8 +38,10 @@ fn adamax_update_generic<E: Float>(
         OPTIMIZER_PARALLEL_ELEMS,
         #[inline(always)]
         |off, [p, m, u]| {
-            let g = &g[off..][..p.len()];
-            for i in 0..p.len() {
+            let n = p.len();
+            // Every buffer sliced to `n`: no bounds checks, so the loop vectorises.
+            let (g, m, u) = (&g[off..][..n], &mut m[..n], &mut u[..n]);
+            for i in 0..n {
                 let gi = s.sign * g[i] + s.weight_decay * p[i];
                 m[i] += (one - s.beta1) * (gi - m[i]);
                 u[i] = (s.beta2 * u[i]).max(gi.abs() + s.eps);

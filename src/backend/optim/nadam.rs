@@ -46,8 +46,10 @@ fn nadam_update_generic<E: Float>(
         OPTIMIZER_PARALLEL_ELEMS,
         #[inline(always)]
         |off, [p, m, v]| {
-            let g = &g[off..][..p.len()];
-            for i in 0..p.len() {
+            let n = p.len();
+            // Every buffer sliced to `n`: no bounds checks, so the loop vectorises.
+            let (g, m, v) = (&g[off..][..n], &mut m[..n], &mut v[..n]);
+            for i in 0..n {
                 p[i] *= s.decay;
                 let gi = s.sign * g[i] + s.weight_decay * p[i];
                 m[i] += (one - s.beta1) * (gi - m[i]);

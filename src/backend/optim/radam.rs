@@ -44,25 +44,26 @@ fn radam_update_generic<E: Float>(
 ) {
     let s = *k;
     let one = E::ONE;
+    let (rectify, rect) = (s.rect.is_some(), s.rect.unwrap_or(E::ZERO));
     for_zipped_blocks_from(
         [p, exp_avg, exp_avg_sq],
         OPTIMIZER_PARALLEL_ELEMS,
         #[inline(always)]
         |off, [p, m, v]| {
-            let g = &g[off..][..p.len()];
-            for i in 0..p.len() {
+            let n = p.len();
+            // Every buffer sliced to `n`: no bounds checks, so the loop vectorises.
+            let (g, m, v) = (&g[off..][..n], &mut m[..n], &mut v[..n]);
+            for i in 0..n {
                 p[i] *= s.decay;
                 let gi = s.sign * g[i] + s.weight_decay * p[i];
                 m[i] += (one - s.beta1) * (gi - m[i]);
                 v[i] = s.beta2 * v[i] + (one - s.beta2) * gi * gi;
                 let corrected = m[i] / s.bias_correction1;
-                match s.rect {
-                    Some(rect) => {
-                        let adaptive = s.bias_correction2_sqrt / (v[i].sqrt() + s.eps);
-                        p[i] -= corrected * s.lr * adaptive * rect;
-                    }
-                    None => p[i] -= corrected * s.lr,
-                }
+                // Both updates computed and one selected: a `match` on `s.rect` here kept
+                // the loop scalar (the adaptive one is wasted only in the first few steps).
+                let adaptive = s.bias_correction2_sqrt / (v[i].sqrt() + s.eps);
+                let rectified = corrected * s.lr * adaptive * rect;
+                p[i] -= if rectify { rectified } else { corrected * s.lr };
             }
         },
     );
