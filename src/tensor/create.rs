@@ -380,8 +380,16 @@ mod tests {
         assert!(mean.abs() < 0.008, "mean {mean}");
         assert!((var - 1.0).abs() < 0.012, "variance {var}");
         assert!((kurt - 3.0).abs() < 0.05, "kurtosis {kurt}");
-        assert!((beyond(2.0) - 0.0455).abs() < 0.0017, "beyond 2: {}", beyond(2.0));
-        assert!((beyond(3.0) - 0.0027).abs() < 0.0005, "beyond 3: {}", beyond(3.0));
+        assert!(
+            (beyond(2.0) - 0.0455).abs() < 0.0017,
+            "beyond 2: {}",
+            beyond(2.0)
+        );
+        assert!(
+            (beyond(3.0) - 0.0027).abs() < 0.0005,
+            "beyond 3: {}",
+            beyond(3.0)
+        );
         // Consecutive samples (the two of a pair) are uncorrelated.
         let lag = z.windows(2).map(|w| w[0] * w[1]).sum::<f64>() / nf;
         assert!(lag.abs() < 0.008, "lag-1 correlation {lag}");
