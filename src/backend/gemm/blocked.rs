@@ -597,25 +597,31 @@ unsafe fn pack_a<K: Kernel>(dst: *mut K::E, a: Operand<K::E>, mc: usize, kc: usi
                     group[..rows].copy_from_slice(col);
                 }
             }
-        } else if cfg!(target_arch = "x86_64")
-            && src.cs == 1
-            && rows == mr
-            && mr % 4 == 0
-            && kc >= 8
-        {
-            // Row-major rows: four at a time through registers, then the last columns one
-            // by one.
-            // SAFETY: rows ..mr hold `kc` values inside the checked extent; the panel holds
-            // `mr * kc` values; `E` is `f32` or `f64`; the blocked kernels only run on CPUs
-            // with AVX.
+        } else if cfg!(target_arch = "x86_64") && src.cs == 1 && kc >= 8 {
+            // Row-major rows: four (and a last two) at a time through registers, then the
+            // last columns and an odd row one by one. The AVX2 kernels' panels have 6 rows:
+            // with four-row groups only, they took the scalar path below, ~7% of a
+            // transformer step on one thread.
+            let done_rows = rows / 2 * 2;
+            // SAFETY: rows ..done_rows hold `kc` values inside the checked extent; the panel
+            // holds `mr * kc` values; `E` is `f32` or `f64`; the blocked kernels only run on
+            // CPUs with AVX.
             #[cfg(target_arch = "x86_64")]
             let full = unsafe {
-                super::transpose::rows4(out.as_mut_ptr(), mr, src.ptr, src.rs, kc, mr / 4)
+                super::transpose::rows_in_registers(
+                    out.as_mut_ptr(),
+                    mr,
+                    src.ptr,
+                    src.rs,
+                    kc,
+                    done_rows,
+                )
             };
             #[cfg(not(target_arch = "x86_64"))]
             let full = 0;
-            for p in full..kc {
-                for i in 0..rows {
+            for i in 0..rows {
+                let first = if i < done_rows { full } else { 0 };
+                for p in first..kc {
                     // SAFETY: (panel*MR + i, p) is inside the checked extent.
                     out[p * mr + i] = unsafe { *src.ptr.add(i * src.rs + p) };
                 }
@@ -668,23 +674,23 @@ unsafe fn pack_b<K: Kernel>(dst: *mut K::E, b: Operand<K::E>, kc: usize, nc: usi
             if cols < nr {
                 out.fill(K::E::ZERO);
             }
-            // Contiguous columns: four at a time through registers (as `pack_a`'s row-major
+            // Contiguous columns: four (and a last two) at a time through registers (as `pack_a`'s row-major
             // rows); a scalar scatter here made `x W^T` slower packed than by in-place dot
             // products.
             let (done_cols, full) = if cfg!(target_arch = "x86_64") && src.rs == 1 && kc >= 8 {
-                let done_cols = cols / 4 * 4;
+                let done_cols = cols / 2 * 2;
                 // SAFETY: columns ..done_cols hold `kc` values inside the checked extent; the
                 // panel holds `nr * kc` values; `E` is `f32` or `f64`; the blocked kernels
                 // only run on CPUs with AVX.
                 #[cfg(target_arch = "x86_64")]
                 let full = unsafe {
-                    super::transpose::rows4(
+                    super::transpose::rows_in_registers(
                         out.as_mut_ptr(),
                         nr,
                         src.ptr,
                         src.cs,
                         kc,
-                        done_cols / 4,
+                        done_cols,
                     )
                 };
                 #[cfg(not(target_arch = "x86_64"))]

@@ -293,7 +293,7 @@ fn every_f64_kernel_matches_naive_on_odd_sizes() {
 }
 
 /// Sizes that cross the cache blocks (KC up to 384, MC up to 144, chunks of packed `B`
-/// over 4M elements), run on the
+/// over 4M elements), pack ragged panels, run on the
 /// threads (above 2 MFLOP), take the in-place paths (small `B`, `x W^T`), and W7's LSTM
 /// products; alpha and beta other than 0 and 1.
 #[test]
@@ -308,6 +308,10 @@ fn every_kernel_matches_naive_across_blocks_and_threads() {
         (300, 1030, 40),
         (64, 784, 256),
         (3, 1100, 4100),
+        // Packed `A` and `B` with ragged panels: last row panels of 1 row (37) and 5 (41)
+        // at MR 6 and 12, odd last column panels, `k` not a multiple of 8.
+        (37, 300, 301),
+        (41, 45, 263),
     ];
     let layouts = [
         Layout {
