@@ -261,38 +261,42 @@ mod tests {
     }
 
     /// Workers that went to sleep (idle longer than [`SPIN`]) are woken for the next job:
-    /// the caller skips the wake-up only while none sleeps. Task 0 (the caller's) waits for
-    /// task 1 to start elsewhere; a lost wake-up would leave task 1 to the caller after the
-    /// timeout. Other tests may hold the pool meanwhile, so most rounds, not all, must see
-    /// a worker.
+    /// the caller skips the wake-up only while none sleeps. Each of two tasks waits for the
+    /// other to start, so they run on two threads unless no worker comes (a lost wake-up:
+    /// the caller then runs both, one after the other's timeout). Other tests may hold the
+    /// pool meanwhile, so most rounds, not all, must see two threads.
     #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "waits on wall-clock time; Miri's threads run ~100x slower"
+    )]
     fn sleeping_workers_wake_for_the_next_job() {
         if threads() < 2 {
             return;
         }
         let rounds = 20;
-        let mut by_worker = 0;
+        let mut on_two_threads = 0;
         for _ in 0..rounds {
             std::thread::sleep(SPIN * 10);
-            let caller = std::thread::current().id();
-            let started = AtomicBool::new(false);
-            let elsewhere = AtomicBool::new(false);
-            run(2, &|i| {
-                if i == 1 {
-                    elsewhere.store(std::thread::current().id() != caller, Ordering::Release);
-                    started.store(true, Ordering::Release);
-                } else {
-                    let t = Instant::now();
-                    while !started.load(Ordering::Acquire) && t.elapsed() < Duration::from_secs(2) {
-                        std::hint::spin_loop();
-                    }
+            let started = AtomicUsize::new(0);
+            let ran_on = Mutex::new(Vec::new());
+            run(2, &|_| {
+                ran_on
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(std::thread::current().id());
+                started.fetch_add(1, Ordering::AcqRel);
+                let t = Instant::now();
+                while started.load(Ordering::Acquire) < 2 && t.elapsed() < Duration::from_secs(2) {
+                    std::hint::spin_loop();
                 }
             });
-            by_worker += usize::from(elsewhere.load(Ordering::Acquire));
+            let ran_on = ran_on.into_inner().unwrap_or_else(|e| e.into_inner());
+            on_two_threads += usize::from(ran_on.len() == 2 && ran_on[0] != ran_on[1]);
         }
         assert!(
-            by_worker >= rounds / 2,
-            "a worker ran {by_worker} of {rounds} jobs"
+            on_two_threads >= rounds / 2,
+            "{on_two_threads} of {rounds} jobs ran on two threads"
         );
     }
 
