@@ -674,9 +674,9 @@ unsafe fn pack_b<K: Kernel>(dst: *mut K::E, b: Operand<K::E>, kc: usize, nc: usi
             if cols < nr {
                 out.fill(K::E::ZERO);
             }
-            // Contiguous columns: four (and a last two) at a time through registers (as `pack_a`'s row-major
-            // rows); a scalar scatter here made `x W^T` slower packed than by in-place dot
-            // products.
+            // Contiguous columns: four (and a last two) at a time through registers (as
+            // `pack_a`'s row-major rows); a scalar scatter here made `x W^T` slower packed
+            // than by in-place dot products.
             let (done_cols, full) = if cfg!(target_arch = "x86_64") && src.rs == 1 && kc >= 8 {
                 let done_cols = cols / 2 * 2;
                 // SAFETY: columns ..done_cols hold `kc` values inside the checked extent; the
