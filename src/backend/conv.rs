@@ -177,8 +177,8 @@ pub(crate) fn conv2d_grouped_forward<E: Float>(
     let (chw, og) = (groups * ghw, o / groups);
     let (kind, len) = (g.unfold_kind(), g.unfold_cols());
     let wide = kind == Unfold::Wide;
-    // Each sample's block of `y` is zeroed by the thread that writes it, just before (no
-    // serial zero fill of the whole output on the calling thread).
+    // Each sample's block of `y` is written by the thread that computes it (no serial zero
+    // fill of the whole output on the calling thread first).
     let mut y: Vec<E> = Vec::with_capacity(n * o * p);
     let beta = if bias.is_some() { E::ONE } else { E::ZERO };
     let cols_len = if kind == Unfold::InPlace { 0 } else { k * len };
@@ -193,13 +193,18 @@ pub(crate) fn conv2d_grouped_forward<E: Float>(
         |samples, yblock, _, scratch| {
             let (buf, ywide) = scratch.split_at_mut(cols_len);
             for (b, yb) in samples.zip(yblock.chunks_exact_mut(o * p)) {
-                let yb = zeroed(yb);
-                let out: &mut [E] = if wide { &mut *ywide } else { &mut *yb };
-                if let Some(bias) = bias {
-                    for (row, &v) in out.chunks_exact_mut(len).zip(bias) {
-                        row.fill(v);
+                // The wide rows are narrowed into `yb` at the end (every element written
+                // once); otherwise `yb` starts as the bias rows (or zeros) under the product.
+                let (out, narrow_into): (&mut [E], _) = if wide {
+                    if let Some(bias) = bias {
+                        for (row, &v) in ywide.chunks_exact_mut(len).zip(bias) {
+                            row.fill(v);
+                        }
                     }
-                }
+                    (&mut *ywide, Some(yb))
+                } else {
+                    (bias_rows(yb, bias, len), None)
+                };
                 for gi in 0..groups {
                     let cols = unfold(&x[b * chw + gi * ghw..][..ghw], g, buf);
                     gemm(
@@ -216,22 +221,40 @@ pub(crate) fn conv2d_grouped_forward<E: Float>(
                         (len as isize, 1),
                     );
                 }
-                if wide {
+                if let Some(yb) = narrow_into {
                     narrow_rows(ywide, g, o, yb);
                 }
             }
         },
     );
-    // SAFETY: `split_samples` ran the closure over every sample, and it zeroed each
-    // sample's block of `o * p` elements (all of `y`) before anything else.
+    // SAFETY: `split_samples` ran the closure over every sample, and it wrote each sample's
+    // block of `o * p` elements (all of `y`): by `narrow_rows` (all `o` planes), or by
+    // `bias_rows` before the product.
     unsafe { y.set_len(n * o * p) };
     y
 }
 
-/// Writes zeros over `buf` and returns it as initialised.
-fn zeroed<E: Float>(buf: &mut [core::mem::MaybeUninit<E>]) -> &mut [E] {
-    for v in buf.iter_mut() {
-        v.write(E::ZERO);
+/// Writes `bias[r]` over row `r` of `buf` (rows of `len`), or zeros without a bias, and
+/// returns it as initialised.
+fn bias_rows<'a, E: Float>(
+    buf: &'a mut [core::mem::MaybeUninit<E>],
+    bias: Option<&[E]>,
+    len: usize,
+) -> &'a mut [E] {
+    match bias {
+        Some(bias) => {
+            assert_eq!(buf.len(), bias.len() * len, "a bias per row");
+            for (row, &v) in buf.chunks_exact_mut(len).zip(bias) {
+                for slot in row {
+                    slot.write(v);
+                }
+            }
+        }
+        None => {
+            for slot in buf.iter_mut() {
+                slot.write(E::ZERO);
+            }
+        }
     }
     // SAFETY: every element was written just above, and `MaybeUninit<E>` has `E`'s layout.
     unsafe { &mut *(buf as *mut [core::mem::MaybeUninit<E>] as *mut [E]) }
@@ -279,9 +302,9 @@ pub(crate) fn conv2d_grouped_backward<E: Float>(
     let cost = (want_x as usize + want_w as usize) * o * k * len;
     let cols_len = if kind == Unfold::InPlace { 0 } else { k * len };
     let gy_len = if wide { o * len } else { 0 };
-    // The per-kernel-offset weight gradients of `weight_grad_shifted`, summed over a
-    // block's samples and added into `gw` once at its end.
-    let shifted_via_tmp = wide && want_w && g.c >= g.kw;
+    // The weight gradients of `weight_grad_shifted`, summed over a block's samples and
+    // added into `gw` once at its end.
+    let shifted_via_tmp = wide && want_w;
     let shift_len = if shifted_via_tmp { o * k } else { 0 };
     split_samples(
         n,
@@ -321,11 +344,8 @@ pub(crate) fn conv2d_grouped_backward<E: Float>(
                             xg,
                             g,
                             og,
-                            match shifted_via_tmp {
-                                true => &mut shift_tmp[gi * og * k..][..og * k],
-                                false => &mut [],
-                            },
-                            &mut gw[gi * og * k..][..og * k],
+                            buf,
+                            &mut shift_tmp[gi * og * k..][..og * k],
                         );
                     } else if want_w {
                         let cols = unfold(&x[b * chw + gi * ghw..][..ghw], g, buf);
@@ -657,8 +677,8 @@ mod tests {
 
     #[test]
     fn wide_weight_gradient_matches_direct_sums() {
-        // Groups of c >= kw planes (one product per kernel offset) and c < kw (per plane
-        // and kernel row), with two groups so that the group offsets are exercised.
+        // Groups of c >= kw planes (one product per kernel offset) and c < kw (unfolded,
+        // the product transposed), with two groups so that the group offsets are exercised.
         for (g, groups) in [
             (geom(4, 7, 9, (3, 3), (1, 1), (0, 0), (1, 1)), 2),
             (geom(1, 8, 6, (3, 2), (1, 1), (0, 0), (1, 1)), 2),

@@ -3,6 +3,7 @@
 
 use super::simd::wide;
 use crate::dtype::Float;
+use core::mem::MaybeUninit;
 
 /// One sample's convolution geometry: `c` input planes of `h x w`, a `kh x kw` kernel with
 /// stride, padding and dilation, and the `oh x ow` output grid (the caller computes it, so
@@ -96,9 +97,19 @@ pub(super) fn col2im_wide<E: Float>(cols: &[E], g: &ConvGeom, x: &mut [E]) {
     )
 }
 
-/// Copies the `oh x ow` outputs out of `oh x w` wide rows of each of `planes` planes.
-pub(super) fn narrow_rows<E: Float>(wide_rows: &[E], g: &ConvGeom, planes: usize, out: &mut [E]) {
+/// Copies the `oh x ow` outputs out of `oh x w` wide rows of each of `planes` planes,
+/// writing every element of `out`'s first `planes` planes (which may be uninitialised).
+pub(super) fn narrow_rows<E: Float>(
+    wide_rows: &[E],
+    g: &ConvGeom,
+    planes: usize,
+    out: &mut [MaybeUninit<E>],
+) {
     let (len, p) = (g.wide_cols(), g.col_cols());
+    // SAFETY: `MaybeUninit<E>` has `E`'s layout, and initialised values are valid
+    // `MaybeUninit`s; the slice is only read.
+    let wide_rows: &[MaybeUninit<E>] =
+        unsafe { &*(wide_rows as *const [E] as *const [MaybeUninit<E>]) };
     for (src, dst) in wide_rows
         .chunks_exact(len)
         .zip(out.chunks_exact_mut(p))
