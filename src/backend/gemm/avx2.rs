@@ -57,6 +57,7 @@ macro_rules! avx2_kernel {
             const MC: usize = $mc;
             const NC: usize = $nc;
             const DIRECT_A: bool = true;
+            const SHORT_TAIL: usize = 2;
 
             #[inline]
             unsafe fn tile(

@@ -31,6 +31,10 @@ pub(super) trait Kernel: Copy + Send + Sync + 'static {
     const NC: usize;
     /// Whether [`Kernel::tile`] also reads `A` in place ([`APanel::Rows`], [`APanel::Cols`]).
     const DIRECT_A: bool = false;
+    /// A last row panel of at most this many rows after a full one is run as two panels of
+    /// `(MR + rows) / 2` (with `A` in place; packed panels are `MR` rows): for a kernel whose
+    /// smallest block has too few accumulators to cover the FMA latency (see [`row_panels`]).
+    const SHORT_TAIL: usize = 0;
 
     /// `C[..mr, ..nr] = alpha * A_panel B_panel + beta * C[..mr, ..nr]` over `k` steps
     /// (`beta == 0` never reads `C`, so it may hold garbage such as NaN, as BLAS allows).
@@ -462,7 +466,7 @@ unsafe fn tile_rows<K: Kernel>(
                 // of `a` are inside its checked extent.
                 unsafe { pack_a::<K>(apack, a.at(ic, 0), mc, kc) };
             }
-            let call = |ir: usize, jr: usize| {
+            let call = |ir: usize, mr: usize, jr: usize| {
                 let bp = if packed == 1 {
                     b.wrapping_add(jr * kc)
                 } else {
@@ -484,7 +488,7 @@ unsafe fn tile_rows<K: Kernel>(
                         b_stride,
                         c.add((ic + ir) * rsc + jr),
                         rsc,
-                        K::MR.min(mc - ir),
+                        mr,
                         K::NR.min(n - jr),
                         alpha,
                         beta,
@@ -517,18 +521,39 @@ unsafe fn tile_rows<K: Kernel>(
             // The `MR x kc` panel of `A` stays in L1 while the `kc x nc_max` block of `B`
             // (in L2) passes under it.
             for jc in (0..n).step_by(nc_max) {
-                for ir in (0..mc).step_by(K::MR) {
+                for (ir, mr) in row_panels::<K>(mc, direct_a) {
                     let columns = (jc..n.min(jc + nc_max)).step_by(K::NR);
                     match fuse_src {
                         Some(src) if ic == 0 && ir == 0 => {
                             columns.for_each(|jr| call_packing_b(src, jr))
                         }
-                        _ => columns.for_each(|jr| call(ir, jr)),
+                        _ => columns.for_each(|jr| call(ir, mr, jr)),
                     }
                 }
             }
         }
     });
+}
+
+/// The row panels `(first row, rows)` of a block of `mc` rows: `K::MR` at a time, except
+/// that with `A` in place a last panel of at most [`Kernel::SHORT_TAIL`] rows is merged with
+/// the full one before it and split in two halves. On AVX2 (6-row panels) a 2-row block has
+/// four accumulators, half of what keeps both FMA units busy through their latency: 32 rows
+/// as 6 x 5 + 2 cost the time of 34 at full rate, as 6 x 4 + 4 + 4 the time of 32.
+pub(super) fn row_panels<K: Kernel>(
+    mc: usize,
+    in_place: bool,
+) -> impl Iterator<Item = (usize, usize)> {
+    let tail = mc % K::MR;
+    let merge = in_place && mc > K::MR && tail != 0 && tail <= K::SHORT_TAIL;
+    let regular_end = if merge { mc - K::MR - tail } else { mc };
+    let regular = (0..regular_end)
+        .step_by(K::MR)
+        .map(move |ir| (ir, K::MR.min(regular_end - ir)));
+    let rest = mc - regular_end;
+    let half = rest.div_ceil(2);
+    let halves = merge.then_some([(regular_end, half), (regular_end + half, rest - half)]);
+    regular.chain(halves.into_iter().flatten())
 }
 
 /// How many row and column tiles to cut `m x n` into for `threads` threads, in whole

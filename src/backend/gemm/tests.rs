@@ -61,6 +61,8 @@ fn fast_product_matches_portable() {
         (16, 128, 512),
         (64, 784, 256),
         (130, 300, 70),
+        (14, 70, 100),
+        (43, 33, 50),
         (33, 40, 2100),
         (200, 600, 300),
     ];
@@ -548,4 +550,39 @@ fn packed_b_products_match_portable() {
             }
         }
     }
+}
+
+/// Row panels cover a block's rows once, in order, each at most `MR` high; a short tail
+/// after a full panel is split into halves only with `A` in place and a kernel that asks.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn row_panels_cover_every_row_once() {
+    use blocked::{Kernel, row_panels};
+    fn check<K: Kernel>(in_place: bool) {
+        for mc in 1..200 {
+            let panels: Vec<_> = row_panels::<K>(mc, in_place).collect();
+            let mut next = 0;
+            for &(ir, mr) in &panels {
+                assert_eq!(ir, next, "mc {mc}: {panels:?}");
+                assert!(mr >= 1 && mr <= K::MR, "mc {mc}: {panels:?}");
+                next += mr;
+            }
+            assert_eq!(next, mc, "mc {mc}: {panels:?}");
+            let short = panels.iter().filter(|p| p.1 <= K::SHORT_TAIL).count();
+            assert!(
+                !in_place || mc <= K::MR || short == 0,
+                "mc {mc}: {panels:?}"
+            );
+        }
+    }
+    check::<avx2::F32>(true);
+    check::<avx2::F64>(false);
+    check::<avx512::F32>(true);
+    let panels: Vec<_> = row_panels::<avx2::F32>(32, true).collect();
+    assert_eq!(panels, [(0, 6), (6, 6), (12, 6), (18, 6), (24, 4), (28, 4)]);
+    assert_eq!(row_panels::<avx2::F32>(32, false).last(), Some((30, 2)));
+    assert_eq!(
+        row_panels::<avx2::F32>(13, true).collect::<Vec<_>>(),
+        [(0, 6), (6, 4), (10, 3)]
+    );
 }
