@@ -67,7 +67,7 @@ pub(super) fn im2col_wide<E: Float>(x: &[E], g: &ConvGeom, cols: &mut [E]) {
                 let row = &mut cols[((c * g.kh + i) * g.kw + j) * len..][..len];
                 let start = i * g.w + j;
                 let n = len.min(hw - start);
-                row[..n].copy_from_slice(&plane[start..start + n]);
+                copy_row(&mut row[..n], &plane[start..start + n]);
                 row[n..].fill(E::ZERO);
             }
         }
@@ -137,9 +137,10 @@ pub(super) fn widen_rows<E: Float>(narrow: &[E], g: &ConvGeom, planes: usize, ou
     }
 }
 
-/// `dst.copy_from_slice(src)` for the short rows of a CNN's planes (5 to 30 values), in
-/// fixed moves of 8 values (the last one overlapping the one before) instead of a call into
-/// the C library's `memcpy` per row, which cost more than the copy itself.
+/// `dst.copy_from_slice(src)` for the short rows of a CNN's planes (5 to 30 values, or the
+/// few hundred of a wide unfolding's row), in fixed moves of 8 values (the last one
+/// overlapping the one before) instead of a call into the C library's `memcpy` per row,
+/// which cost more than the copy itself.
 #[inline(always)]
 fn copy_row<E: Copy>(dst: &mut [E], src: &[E]) {
     const CHUNK: usize = 8;
