@@ -685,9 +685,11 @@ mod tests {
 
     #[test]
     fn wide_weight_gradient_matches_direct_sums() {
-        // Groups of c >= kw planes (one product per kernel offset) and c < kw (unfolded,
-        // the product transposed), with two groups so that the group offsets are exercised.
+        // Groups of 128 planes (read in place, one product per kernel offset) and fewer
+        // (unfolded, the product transposed), with two groups so that the group offsets
+        // are exercised.
         for (g, groups) in [
+            (geom(128, 5, 6, (3, 2), (1, 1), (0, 0), (1, 1)), 2),
             (geom(4, 7, 9, (3, 3), (1, 1), (0, 0), (1, 1)), 2),
             (geom(1, 8, 6, (3, 2), (1, 1), (0, 0), (1, 1)), 2),
             (geom(2, 5, 12, (2, 5), (1, 1), (0, 0), (1, 1)), 1),
