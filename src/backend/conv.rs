@@ -312,8 +312,8 @@ pub(crate) fn conv2d_grouped_backward<E: Float>(
     let gy_len = if wide { o * len } else { 0 };
     // The weight gradients of `weight_grad_shifted`, summed over a block's samples and
     // added into `gw` once at its end.
-    let shifted_via_tmp = wide && want_w;
-    let shift_len = if shifted_via_tmp { o * k } else { 0 };
+    let wide_weight_grad = wide && want_w;
+    let shift_len = if wide_weight_grad { o * k } else { 0 };
     split_samples(
         n,
         per,
@@ -401,7 +401,7 @@ pub(crate) fn conv2d_grouped_backward<E: Float>(
                     }
                 }
             }
-            if shifted_via_tmp {
+            if wide_weight_grad {
                 for gi in 0..groups {
                     add_shifted(
                         &shift_tmp[gi * og * k..][..og * k],
