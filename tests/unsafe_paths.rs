@@ -3,14 +3,15 @@
 //! layouts through the backward pass; under valgrind the AVX2 micro-kernels, the best its
 //! CPU has, and with `SHAPED_GEMM=portable` matrixmultiply), the
 //! parallel element loops that write uninitialised buffers (`collect_blocks`), the thread
-//! pool, convolution, max pooling and the whole-sequence LSTM (its hidden weight packed once
-//! for the products of every step, `gemm::PackedB`). Sizes are just above the thresholds that switch on
+//! pool, convolution, max pooling, the whole-sequence LSTM (its hidden weight packed once
+//! for the products of every step, `gemm::PackedB`) and the `LSTMCell` step (outputs and
+//! activations written without being zero-filled first). Sizes are just above the thresholds that switch on
 //! threads and parallel blocks, so the whole file stays within seconds natively and within
 //! a minute or two under valgrind. It also runs as an ordinary test.
 
 use rand::SeedableRng;
 use shaped::dtype::Float;
-use shaped::nn::{Conv2d, LSTM, MaxPool2d, Module, ReLU};
+use shaped::nn::{Conv2d, LSTM, LSTMCell, MaxPool2d, Module, ReLU};
 use shaped::prelude::*;
 
 fn rng() -> rand::rngs::StdRng {
@@ -190,4 +191,34 @@ fn lstm_sequence_with_packed_weights() {
     for (a, b) in y.as_slice()[..8 * 128].iter().zip(y0.as_slice()) {
         assert!((a - b).abs() < 1e-5, "{a} vs {b}");
     }
+}
+
+#[test]
+fn lstm_cell_steps_write_every_output() {
+    // Batch 48, H = 64: each step's rows split over two threads, every step's h', c' and
+    // activations written into uninitialised memory. Three traced f64 steps, backward, and
+    // the first row alone (one block) must give the same h' and input gradient.
+    let mut r = rng();
+    let cell = LSTMCell::<8, 64, f64>::new(&mut r);
+    let x = Tensor::<Rank2<48, 8>, f64>::randn(&mut r);
+    let x0 = Tensor::<Rank2<1, 8>, f64>::from_vec(x.as_slice()[..8].to_vec()).unwrap();
+    let xt = x.clone().trace();
+    let (h, c) = cell.forward(xt.clone());
+    let (h, c) = cell.forward((xt.clone(), (h, c)));
+    let (h, _) = cell.forward((xt.clone(), (h, c)));
+    let grads = h.clone().sum().backward();
+    let gx = grads.get(&xt).unwrap();
+    let xt0 = x0.trace();
+    let (h0, c0) = cell.forward(xt0.clone());
+    let (h0, c0) = cell.forward((xt0.clone(), (h0, c0)));
+    let (h0, _) = cell.forward((xt0.clone(), (h0, c0)));
+    let grads0 = h0.clone().sum().backward();
+    let gx0 = grads0.get(&xt0).unwrap();
+    for (a, b) in h.as_slice()[..64].iter().zip(h0.as_slice()) {
+        assert!((a - b).abs() < 1e-12, "h': {a} vs {b}");
+    }
+    for (a, b) in gx.as_slice()[..8].iter().zip(gx0.as_slice()) {
+        assert!((a - b).abs() < 1e-12, "dx: {a} vs {b}");
+    }
+    assert!(h.as_slice().iter().all(|v| v.is_finite() && v.abs() < 1.0));
 }

@@ -9,6 +9,7 @@ use super::conv_wide::{add_shifted, weight_grad_shifted};
 use super::gemm::gemm;
 pub(crate) use super::im2col::ConvGeom;
 use super::im2col::{col2im, col2im_wide, im2col, im2col_wide, narrow_rows, widen_rows};
+use super::uninit::{assume_init_mut, filled};
 use crate::dtype::Float;
 
 /// The sum of a slice with eight independent accumulators: the compiler may not reorder a
@@ -245,19 +246,13 @@ fn bias_rows<'a, E: Float>(
         Some(bias) => {
             assert_eq!(buf.len(), bias.len() * len, "a bias per row");
             for (row, &v) in buf.chunks_exact_mut(len).zip(bias) {
-                for slot in row {
-                    slot.write(v);
-                }
+                filled(row, v);
             }
+            // SAFETY: the rows above cover `buf` (asserted), each written by `filled`.
+            unsafe { assume_init_mut(buf) }
         }
-        None => {
-            for slot in buf.iter_mut() {
-                slot.write(E::ZERO);
-            }
-        }
+        None => filled(buf, E::ZERO),
     }
-    // SAFETY: every element was written just above, and `MaybeUninit<E>` has `E`'s layout.
-    unsafe { &mut *(buf as *mut [core::mem::MaybeUninit<E>] as *mut [E]) }
 }
 
 /// The gradients of [`conv2d_grouped_forward`] from `gy`, accumulated into whichever of

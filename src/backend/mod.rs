@@ -41,6 +41,7 @@ pub(crate) mod simd;
 pub(crate) mod softmax;
 pub(crate) mod sort;
 pub(crate) mod threads;
+pub(crate) mod uninit;
 
 /// The backend's one-time set-up (see the module docs); later calls return at once.
 pub(crate) fn init() {

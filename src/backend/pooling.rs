@@ -5,6 +5,7 @@ use super::conv::sum_fast;
 use super::im2col::{gather_strided, valid_range};
 use super::parallel::for_row_blocks;
 use super::simd::wide;
+use super::uninit::filled;
 use crate::dtype::Float;
 use core::mem::MaybeUninit;
 
@@ -115,16 +116,6 @@ pub(crate) fn max_pool2d_forward<E: Float>(
         idx.set_len(n);
     }
     (y, idx)
-}
-
-/// Writes `v` over `buf` and returns it as initialised.
-#[inline(always)]
-fn filled<T: Copy>(buf: &mut [MaybeUninit<T>], v: T) -> &mut [T] {
-    for slot in buf.iter_mut() {
-        slot.write(v);
-    }
-    // SAFETY: every element was written just above, and `MaybeUninit<T>` has `T`'s layout.
-    unsafe { &mut *(buf as *mut [MaybeUninit<T>] as *mut [T]) }
 }
 
 /// The 2x2, stride-2, unpadded window of `MaxPool2d(2)` (by far the most common pooling),

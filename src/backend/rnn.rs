@@ -3,6 +3,7 @@
 //! of this step (`[B, G*H]`). Gate order is PyTorch's: LSTM `i, f, g, o`; GRU `r, z, n`.
 
 use super::gemm::{PackedB, gemm, gemm_packed};
+use super::uninit::{as_uninit_mut, assume_init};
 use crate::dtype::Float;
 
 mod gru_cell;
@@ -184,11 +185,18 @@ fn lstm_rows_forward<E: Float>(
     y: &mut [E],
 ) -> (Vec<E>, Vec<E>) {
     let (g4, units) = (4 * h, bsz * h);
-    // Every step writes straight into its slice of `cs` and `acts` (no per-step vectors),
-    // and keeps its `h` contiguous in `h_prev` for the next product: read from `y`, the rows
-    // are `S * H` apart (a multiple of 1 KiB for H = 128), which the product must pack.
-    let mut cs = vec![E::ZERO; s * units];
-    let mut acts = vec![E::ZERO; s * 5 * units];
+    // Every step writes straight into its slice of `cs` and `acts` (no per-step vectors, and
+    // no zero-filling first: each step writes all of its slices), and keeps its `h`
+    // contiguous in `h_prev` for the next product: read from `y`, the rows are `S * H`
+    // apart (a multiple of 1 KiB for H = 128), which the product must pack.
+    let (mut cs, mut acts) = (
+        Vec::with_capacity(s * units),
+        Vec::with_capacity(s * 5 * units),
+    );
+    let (cs_buf, acts_buf) = (
+        &mut cs.spare_capacity_mut()[..s * units],
+        &mut acts.spare_capacity_mut()[..s * 5 * units],
+    );
     let mut gh = vec![E::ZERO; bsz * g4];
     let mut h_prev = h0.to_vec();
     let mut h_next = vec![E::ZERO; units];
@@ -210,8 +218,12 @@ fn lstm_rows_forward<E: Float>(
             &mut gh,
             (g4 as isize, 1),
         );
-        let (done, rest) = cs.split_at_mut(t * units);
-        let c_prev = if t == 0 { c0 } else { &done[(t - 1) * units..] };
+        let (done, rest) = cs_buf.split_at_mut(t * units);
+        let c_prev = match t {
+            0 => c0,
+            // SAFETY: step `t - 1` wrote its `units` cell states.
+            _ => unsafe { assume_init(&done[(t - 1) * units..]) },
+        };
         let d = CellDims {
             batch: bsz,
             steps: s,
@@ -223,14 +235,21 @@ fn lstm_rows_forward<E: Float>(
             gx,
             GateTerm::Rows(&gh),
             c_prev,
-            &mut h_next,
+            // SAFETY: the kernel writes only computed values into `h_next`.
+            unsafe { as_uninit_mut(&mut h_next) },
             &mut rest[..units],
-            planes_mut(&mut acts[t * 5 * units..][..5 * units], units),
+            planes_mut(&mut acts_buf[t * 5 * units..][..5 * units], units),
         );
         for (b, row) in h_next.chunks_exact(h).enumerate() {
             y[(b * s + t) * h..][..h].copy_from_slice(row);
         }
         core::mem::swap(&mut h_prev, &mut h_next);
+    }
+    // SAFETY: step `t` wrote `cs[t * units..][..units]` and all five planes of
+    // `acts[t * 5 * units..][..5 * units]`, for every `t` in `0..s`.
+    unsafe {
+        cs.set_len(s * units);
+        acts.set_len(s * 5 * units);
     }
     (cs, acts)
 }

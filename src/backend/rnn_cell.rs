@@ -12,9 +12,11 @@ use super::rnn::{
 };
 use super::simd::wide;
 use super::threads;
+use super::uninit;
 use crate::dtype::Float;
 use core::any::Any;
 use core::cell::RefCell;
+use core::mem::MaybeUninit;
 use core::ops::Range;
 
 /// Which cell a step runs (PyTorch's `mode` names: `LSTM`, `GRU`, `RNN_TANH`, `RNN_RELU`).
@@ -92,7 +94,11 @@ impl<E: Float> StepBuffers<E> {
         let gh = if mode == CellMode::Lstm { 0 } else { units };
         self.gh.resize(gh * mode.gates(), E::ZERO);
         let acts = units * mode.acts();
-        if self.acts.is_empty() {
+        if mode == CellMode::Lstm {
+            // Written in full by the step ([`lstm_step_forward`]): room only.
+            self.acts.clear();
+            self.acts.reserve(acts);
+        } else if self.acts.is_empty() {
             // Taken by the previous traced step: a zeroed allocation (fresh pages need no
             // memset) instead of growing the empty vector by filling it.
             self.acts = vec![E::ZERO; acts];
@@ -172,22 +178,38 @@ pub(crate) struct StepInputs<'a, E> {
     pub b_hh: Option<&'a [E]>,
 }
 
-/// One step forward: writes `h'` (and `c'` for an LSTM) and leaves in `bufs` what the
+/// One step forward: returns `h'` (and `c'` for an LSTM) and leaves in `bufs` what the
 /// backward pass reads.
 pub(crate) fn cell_step_forward<E: Float>(
     mode: CellMode,
     d: StepDims,
     inp: StepInputs<'_, E>,
     bufs: &mut StepBuffers<E>,
-    h_out: &mut [E],
-    c_out: Option<&mut [E]>,
-) {
+) -> (Vec<E>, Option<Vec<E>>) {
     bufs.fit(mode, d);
-    let gh_len = mode.gates() * d.hidden;
+    let units = d.batch * d.hidden;
     if mode == CellMode::Lstm {
-        lstm_step_forward(d, inp, bufs, h_out, c_out);
-        return;
+        let acts_len = units * mode.acts();
+        let mut c_out = Vec::with_capacity(units);
+        let h_out = {
+            let StepBuffers { gx, acts, bias, .. } = &mut *bufs;
+            let acts = &mut acts.spare_capacity_mut()[..acts_len];
+            let c_out = &mut c_out.spare_capacity_mut()[..units];
+            // SAFETY: `lstm_step_forward` writes all of `h'`.
+            unsafe {
+                uninit::written(units, |h_out| {
+                    lstm_step_forward(d, inp, gx, bias, h_out, c_out, acts)
+                })
+            }
+        };
+        // SAFETY: `lstm_step_forward` wrote all of `c'` and of the activations too.
+        unsafe {
+            c_out.set_len(units);
+            bufs.acts.set_len(acts_len);
+        }
+        return (h_out, Some(c_out));
     }
+    let gh_len = mode.gates() * d.hidden;
     project(
         d.batch,
         d.input,
@@ -207,13 +229,21 @@ pub(crate) fn cell_step_forward<E: Float>(
         &mut bufs.gh,
     );
     let cd = d.cell();
+    let mut h_out = vec![E::ZERO; units];
     match mode {
         CellMode::Lstm => unreachable!("an LSTM step returned above"),
-        CellMode::Gru => gru_forward_into(cd, &bufs.gx, &bufs.gh, inp.h, h_out, &mut bufs.acts),
-        CellMode::RnnTanh | CellMode::RnnRelu => {
-            rnn_forward_into(cd, &bufs.gx, &bufs.gh, mode == CellMode::RnnRelu, h_out)
+        CellMode::Gru => {
+            gru_forward_into(cd, &bufs.gx, &bufs.gh, inp.h, &mut h_out, &mut bufs.acts)
         }
+        CellMode::RnnTanh | CellMode::RnnRelu => rnn_forward_into(
+            cd,
+            &bufs.gx,
+            &bufs.gh,
+            mode == CellMode::RnnRelu,
+            &mut h_out,
+        ),
     }
+    (h_out, None)
 }
 
 /// A step with at least this many flops in its two products is split by batch rows over
@@ -281,29 +311,27 @@ fn split_opt<'a, E>(
 fn lstm_step_forward<E: Float>(
     d: StepDims,
     inp: StepInputs<'_, E>,
-    bufs: &mut StepBuffers<E>,
-    h_out: &mut [E],
-    c_out: Option<&mut [E]>,
+    gx: &mut [E],
+    bias: &mut Vec<E>,
+    h_out: &mut [MaybeUninit<E>],
+    c_out: &mut [MaybeUninit<E>],
+    acts: &mut [MaybeUninit<E>],
 ) {
     let (i, h) = (d.input, d.hidden);
     let g4 = 4 * h;
-    bufs.bias.clear();
-    bufs.bias.resize(g4, E::ZERO);
-    for bias in [inp.b_ih, inp.b_hh].into_iter().flatten() {
-        bufs.bias.iter_mut().zip(bias).for_each(|(a, &v)| *a += v);
+    bias.clear();
+    bias.resize(g4, E::ZERO);
+    for b in [inp.b_ih, inp.b_hh].into_iter().flatten() {
+        bias.iter_mut().zip(b).for_each(|(a, &v)| *a += v);
     }
-    let (c, c_out) = (
-        inp.c.expect("an LSTM step has a cell state"),
-        c_out.expect("an LSTM step writes a cell state"),
-    );
-    let StepBuffers { gx, acts, bias, .. } = bufs;
+    let c = inp.c.expect("an LSTM step has a cell state");
     let bias = &bias[..];
     type Piece<'a, E> = (
         Range<usize>,
         &'a mut [E],
-        &'a mut [E],
-        &'a mut [E],
-        [&'a mut [E]; 5],
+        &'a mut [MaybeUninit<E>],
+        &'a mut [MaybeUninit<E>],
+        [&'a mut [MaybeUninit<E>]; 5],
     );
     let body = |(r, gx, hn, cn, acts): Piece<'_, E>| {
         let n = r.len();
@@ -357,7 +385,7 @@ fn lstm_step_forward<E: Float>(
     let pieces: Vec<_> = rows
         .iter()
         .map(|r| {
-            let acts: [&mut [E]; 5] =
+            let acts: [&mut [MaybeUninit<E>]; 5] =
                 core::array::from_fn(|k| planes[k].next().expect("a block per plane"));
             let next = "a block per buffer";
             (
@@ -677,8 +705,8 @@ mod tests {
         };
         let (dh_out, dc_out) = (values(b * h, 8, 1.0), values(b * h, 9, 1.0));
         let mut bufs = StepBuffers::default();
-        let (mut hn, mut cn) = (vec![0.0; b * h], vec![0.0; b * h]);
-        cell_step_forward(CellMode::Lstm, d, inp, &mut bufs, &mut hn, Some(&mut cn));
+        let (hn, cn) = cell_step_forward(CellMode::Lstm, d, inp, &mut bufs);
+        let cn = cn.expect("an LSTM step returns c'");
         let (mut dx, mut dh, mut dc) = (vec![0.0; b * i], vec![0.0; b * h], vec![0.0; b * h]);
         let mut gates = GateGrads::default();
         let grads = StepGrads {
@@ -708,15 +736,8 @@ mod tests {
             };
             let d1 = StepDims { batch: 1, ..d };
             let mut bufs1 = StepBuffers::default();
-            let (mut hn1, mut cn1) = (vec![0.0; h], vec![0.0; h]);
-            cell_step_forward(
-                CellMode::Lstm,
-                d1,
-                one,
-                &mut bufs1,
-                &mut hn1,
-                Some(&mut cn1),
-            );
+            let (hn1, cn1) = cell_step_forward(CellMode::Lstm, d1, one, &mut bufs1);
+            let cn1 = cn1.expect("an LSTM step returns c'");
             assert_eq!(hn1, rows(&hn, h), "h' of row {r}");
             assert_eq!(cn1, rows(&cn, h), "c' of row {r}");
             let (mut dx1, mut dh1, mut dc1) = (vec![0.0; i], vec![0.0; h], vec![0.0; h]);

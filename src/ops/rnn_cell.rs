@@ -116,9 +116,6 @@ where
         tracks(&b_hh),
     ];
     let traced = T::TRACING && tr.iter().any(|&t| t);
-    let units = d.batch * d.hidden;
-    let mut h_out = vec![E::ZERO; units];
-    let mut c_out = (mode == CellMode::Lstm).then(|| vec![E::ZERO; units]);
     let inputs = StepInputs {
         x: &x.data,
         h: &h.data,
@@ -128,27 +125,30 @@ where
         b_ih: slice(&b_ih),
         b_hh: slice(&b_hh),
     };
-    let saved = if traced {
+    let ((h_out, c_out), saved) = if traced {
         if mode == CellMode::Gru {
             let mut bufs = StepBuffers::default();
-            cell_step_forward(mode, d, inputs, &mut bufs, &mut h_out, c_out.as_deref_mut());
-            Some(bufs)
+            (cell_step_forward(mode, d, inputs, &mut bufs), Some(bufs))
         } else {
             // The backward step reads only the activations (LSTM) or the output (RNN): the
             // two projections stay in this thread's scratch instead of on the tape.
             with_scratch(|bufs| {
-                cell_step_forward(mode, d, inputs, bufs, &mut h_out, c_out.as_deref_mut());
-                Some(StepBuffers {
-                    acts: core::mem::take(&mut bufs.acts),
-                    ..StepBuffers::default()
-                })
+                let out = cell_step_forward(mode, d, inputs, bufs);
+                let acts = core::mem::take(&mut bufs.acts);
+                (
+                    out,
+                    Some(StepBuffers {
+                        acts,
+                        ..StepBuffers::default()
+                    }),
+                )
             })
         }
     } else {
-        with_scratch(|bufs| {
-            cell_step_forward(mode, d, inputs, bufs, &mut h_out, c_out.as_deref_mut())
-        });
-        None
+        (
+            with_scratch(|bufs| cell_step_forward(mode, d, inputs, bufs)),
+            None,
+        )
     };
     let h_out = Arc::new(h_out);
     let (h_id, c_id) = (UniqueId::new(), UniqueId::new());

@@ -4,9 +4,11 @@
 //! blocks of one step.
 
 use super::super::simd::wide;
+use super::super::uninit::assume_init_mut;
 use super::CellDims;
-use super::math::{self, add_into, sigmoid_free};
+use super::math::{self, sigmoid_free, sum_into};
 use crate::dtype::Float;
+use core::mem::MaybeUninit;
 
 /// The five activation planes of `acts` (`[5, units]`), read-only.
 pub(crate) fn planes<E>(acts: &[E], units: usize) -> [&[E]; 5] {
@@ -35,15 +37,16 @@ pub(crate) enum GateTerm<'a, E> {
 
 /// LSTM step into given buffers: `hn`, `cn` (`[B, H]`) and the five activation planes
 /// `i, f, g, o, tanh(c')` for the backward pass (`[B, H]` each; `B` is `d.batch`, which
-/// may be a block of a larger batch).
+/// may be a block of a larger batch). Every element of the first `B * H` of each output is
+/// written (none is read first), so they may be uninitialised.
 pub(crate) fn lstm_forward_into<E: Float>(
     d: CellDims,
     gx: &[E],
     gh: GateTerm<'_, E>,
     c: &[E],
-    hn: &mut [E],
-    cn: &mut [E],
-    acts: [&mut [E]; 5],
+    hn: &mut [MaybeUninit<E>],
+    cn: &mut [MaybeUninit<E>],
+    acts: [&mut [MaybeUninit<E>]; 5],
 ) {
     wide(
         #[inline(always)]
@@ -61,9 +64,9 @@ fn lstm_forward_loop<E: Float>(
     gx: &[E],
     gh: GateTerm<'_, E>,
     c: &[E],
-    hn: &mut [E],
-    cn: &mut [E],
-    acts: [&mut [E]; 5],
+    hn: &mut [MaybeUninit<E>],
+    cn: &mut [MaybeUninit<E>],
+    acts: [&mut [MaybeUninit<E>]; 5],
 ) {
     let (bsz, h) = (d.batch, d.hidden);
     let units = bsz * h;
@@ -78,7 +81,7 @@ fn lstm_forward_loop<E: Float>(
             .into_iter()
             .enumerate()
         {
-            add_into(
+            sum_into(
                 &mut plane[b * h..][..h],
                 &gxr[k * h..][..h],
                 &ghr[k * h..][..h],
@@ -86,13 +89,17 @@ fn lstm_forward_loop<E: Float>(
         }
     }
     // Exact-length slices: no bounds checks, so the loop vectorises.
-    let (ai, af, ag, ao, at) = (
-        &mut ai[..units],
-        &mut af[..units],
-        &mut ag[..units],
-        &mut ao[..units],
-        &mut at[..units],
-    );
+    // SAFETY: the rows `0..bsz` of `h` units written above are the first `units` of each
+    // gate plane.
+    let (ai, af, ag, ao) = unsafe {
+        (
+            assume_init_mut(&mut ai[..units]),
+            assume_init_mut(&mut af[..units]),
+            assume_init_mut(&mut ag[..units]),
+            assume_init_mut(&mut ao[..units]),
+        )
+    };
+    let at = &mut at[..units];
     let (c, hn, cn) = (&c[..units], &mut hn[..units], &mut cn[..units]);
     // The gates first, then the cell: in one loop, tanh(c') waited on three of the gate
     // functions, a dependency chain of ~200 instructions per vector of units that left the
@@ -107,9 +114,9 @@ fn lstm_forward_loop<E: Float>(
     for u in 0..units {
         let cv = af[u] * c[u] + ai[u] * ag[u];
         let tc = math::tanh(cv);
-        cn[u] = cv;
-        hn[u] = ao[u] * tc;
-        at[u] = tc;
+        cn[u].write(cv);
+        hn[u].write(ao[u] * tc);
+        at[u].write(tc);
     }
 }
 

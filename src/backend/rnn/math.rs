@@ -4,6 +4,7 @@
 //! ([`crate::dtype`]); these add the f64 ones.
 
 use crate::dtype::Float;
+use core::mem::MaybeUninit;
 
 /// e^x: the f64 polynomial below, or `E::exp` (itself call-free) for f32.
 #[inline(always)]
@@ -32,6 +33,16 @@ pub(super) fn add_into<E: Float>(dst: &mut [E], a: &[E], b: &[E]) {
     let (a, b) = (&a[..n], &b[..n]);
     for j in 0..n {
         dst[j] = a[j] + b[j];
+    }
+}
+
+/// [`add_into`] into a buffer that may be uninitialised: writes every element of `dst`.
+#[inline(always)]
+pub(super) fn sum_into<E: Float>(dst: &mut [MaybeUninit<E>], a: &[E], b: &[E]) {
+    let n = dst.len();
+    let (a, b) = (&a[..n], &b[..n]);
+    for j in 0..n {
+        dst[j].write(a[j] + b[j]);
     }
 }
 
