@@ -125,6 +125,10 @@ pub(crate) fn exp_f64(x: f64) -> f64 {
 
 /// tanh(x) in double precision: Cephes' rational function for `|x| < 0.625` and
 /// `1 - 2 / (e^(2|x|) + 1)` elsewhere, within a few ulp of libm.
+///
+/// Both branches are `base + num / den` (`x + x z P(z) / Q(z)`, or `±1 ∓ 2 / (e + 1)`), so
+/// the vectorised loop, which computes both, selects the operands first and divides once:
+/// division is the slowest step of the cell loops (one per sigmoid, two per tanh before).
 #[inline(always)]
 #[allow(clippy::excessive_precision)] // Cephes' coefficients, kept as published
 pub(crate) fn tanh_f64(x: f64) -> f64 {
@@ -134,11 +138,15 @@ pub(crate) fn tanh_f64(x: f64) -> f64 {
         - 1.614_687_684_417_084_479_52e3;
     let q = ((z + 1.128_116_784_916_329_314_02e2) * z + 2.235_488_390_601_004_485_83e3) * z
         + 4.844_063_053_251_254_860_48e3;
-    let small = x + x * z * (p / q);
-    let big = 1.0 - 2.0 / (exp_f64(2.0 * a.min(20.0)) + 1.0);
-    let big = if x < 0.0 { -big } else { big };
+    let e = exp_f64(2.0 * a.min(20.0));
+    let sign = if x < 0.0 { -1.0 } else { 1.0 };
     // NaN takes the rational function, which keeps it NaN.
-    if a < 0.625 || a.is_nan() { small } else { big }
+    let (base, num, den) = if a < 0.625 || a.is_nan() {
+        (x, x * z * p, q)
+    } else {
+        (sign, -2.0 * sign, e + 1.0)
+    };
+    base + num / den
 }
 
 #[cfg(test)]
