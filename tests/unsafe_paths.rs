@@ -4,14 +4,14 @@
 //! CPU has, and with `SHAPED_GEMM=portable` matrixmultiply), the
 //! parallel element loops that write uninitialised buffers (`collect_blocks`), the thread
 //! pool, convolution, max pooling, the whole-sequence LSTM (its hidden weight packed once
-//! for the products of every step, `gemm::PackedB`) and the `LSTMCell` step (outputs and
-//! activations written without being zero-filled first). Sizes are just above the thresholds that switch on
+//! for the products of every step, `gemm::PackedB`) the `LSTMCell` step and `LayerNorm` (outputs,
+//! activations and statistics written without being zero-filled first). Sizes are just above the thresholds that switch on
 //! threads and parallel blocks, so the whole file stays within seconds natively and within
 //! a minute or two under valgrind. It also runs as an ordinary test.
 
 use rand::SeedableRng;
 use shaped::dtype::Float;
-use shaped::nn::{Conv2d, LSTM, LSTMCell, MaxPool2d, Module, ReLU};
+use shaped::nn::{Conv2d, LSTM, LSTMCell, LayerNorm, MaxPool2d, Module, ReLU};
 use shaped::prelude::*;
 
 fn rng() -> rand::rngs::StdRng {
@@ -221,4 +221,37 @@ fn lstm_cell_steps_write_every_output() {
         assert!((a - b).abs() < 1e-12, "dx: {a} vs {b}");
     }
     assert!(h.as_slice().iter().all(|v| v.is_finite() && v.abs() < 1.0));
+}
+
+#[test]
+fn layer_norm_rows_split_over_threads() {
+    // 600 x 121 values: above the threshold that cuts the rows into one block per thread,
+    // with rows that are not a multiple of the kernel's eight partial sums. The first row
+    // alone must give the same output and input gradient.
+    let mut r = rng();
+    let ln = LayerNorm::<121, f64>::new();
+    let x = Tensor::<Rank2<600, 121>, f64>::randn(&mut r);
+    let xt = x.clone().trace();
+    let y = ln.forward(xt.clone());
+    let gx = (y.clone() * y.clone())
+        .sum()
+        .backward()
+        .get(&xt)
+        .unwrap()
+        .clone();
+    let x0 = Tensor::<Rank2<1, 121>, f64>::from_vec(x.as_slice()[..121].to_vec()).unwrap();
+    let x0t = x0.trace();
+    let y0 = ln.forward(x0t.clone());
+    let gx0 = (y0.clone() * y0.clone())
+        .sum()
+        .backward()
+        .get(&x0t)
+        .unwrap()
+        .clone();
+    for (a, b) in y.as_slice()[..121].iter().zip(y0.as_slice()) {
+        assert!((a - b).abs() < 1e-12, "y: {a} vs {b}");
+    }
+    for (a, b) in gx.as_slice()[..121].iter().zip(gx0.as_slice()) {
+        assert!((a - b).abs() < 1e-12, "dx: {a} vs {b}");
+    }
 }
