@@ -4,14 +4,15 @@
 //! CPU has, and with `SHAPED_GEMM=portable` matrixmultiply), the
 //! parallel element loops that write uninitialised buffers (`collect_blocks`), the thread
 //! pool, convolution, max pooling, the whole-sequence LSTM (its hidden weight packed once
-//! for the products of every step, `gemm::PackedB`) the `LSTMCell` step and `LayerNorm` (outputs,
-//! activations and statistics written without being zero-filled first). Sizes are just above the thresholds that switch on
+//! for the products of every step, `gemm::PackedB`) the `LSTMCell` step, `LayerNorm` and
+//! `Linear` (outputs, activations, statistics and first gradients written without being
+//! zero-filled first). Sizes are just above the thresholds that switch on
 //! threads and parallel blocks, so the whole file stays within seconds natively and within
 //! a minute or two under valgrind. It also runs as an ordinary test.
 
 use rand::SeedableRng;
 use shaped::dtype::Float;
-use shaped::nn::{Conv2d, LSTM, LSTMCell, LayerNorm, MaxPool2d, Module, ReLU};
+use shaped::nn::{Conv2d, LSTM, LSTMCell, LayerNorm, Linear, MaxPool2d, Module, ReLU};
 use shaped::prelude::*;
 
 fn rng() -> rand::rngs::StdRng {
@@ -253,5 +254,44 @@ fn layer_norm_rows_split_over_threads() {
     }
     for (a, b) in gx.as_slice()[..121].iter().zip(gx0.as_slice()) {
         assert!((a - b).abs() < 1e-12, "dx: {a} vs {b}");
+    }
+}
+
+#[test]
+fn linear_outputs_and_first_gradients_in_new_memory() {
+    // 130 x 300 by 300 x 190: threaded products. Without a bias the output, and with or
+    // without one the first gradients of x and the weight, are written by products into
+    // uninitialised memory; checked against naive products in f64.
+    let mut r = rng();
+    let x = Tensor::<Rank2<130, 300>, f64>::randn(&mut r);
+    for layer in [
+        Linear::<300, 190, f64>::new(&mut r),
+        Linear::<300, 190, f64>::new_no_bias(&mut r),
+    ] {
+        let w = layer.weight.as_slice().to_vec();
+        let wt: Vec<f64> = (0..300 * 190)
+            .map(|q| w[(q % 190) * 300 + q / 190])
+            .collect();
+        let xv = x.as_slice().to_vec();
+        let mut want = naive(&xv, &wt, 130, 300, 190);
+        if let Some(b) = &layer.bias {
+            for (q, v) in want.iter_mut().enumerate() {
+                *v += b.as_slice()[q % 190];
+            }
+        }
+        let xt = x.clone().trace();
+        let y = layer.forward(xt.clone());
+        for (got, want) in y.as_slice().iter().zip(&want) {
+            assert!((got - want).abs() < 1e-10 * (1.0 + want.abs()));
+        }
+        let grads = y.sum().backward();
+        // d sum(x W^T) / d x[i, p] = sum_o W[o, p]; / d W[o, p] = sum_i x[i, p].
+        let (gx, gw) = (grads.get(&xt).unwrap(), grads.get(&layer.weight).unwrap());
+        for p in 0..300 {
+            let col_w: f64 = (0..190).map(|o| w[o * 300 + p]).sum();
+            let col_x: f64 = (0..130).map(|i| xv[i * 300 + p]).sum();
+            assert!((gx.as_slice()[7 * 300 + p] - col_w).abs() < 1e-10);
+            assert!((gw.as_slice()[11 * 300 + p] - col_x).abs() < 1e-10);
+        }
     }
 }

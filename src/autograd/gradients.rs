@@ -27,6 +27,13 @@ impl Hasher for IdHasher {
 pub(crate) type IdBuild = BuildHasherDefault<IdHasher>;
 pub(crate) type IdSet = HashSet<UniqueId, IdBuild>;
 
+/// Where [`Gradients::contribute`] writes: the gradient so far, to add to, or the first
+/// contribution's uninitialised buffer, to write in full.
+pub(crate) enum GradSlot<'a, E> {
+    Existing(&'a mut [E]),
+    New(&'a mut [core::mem::MaybeUninit<E>]),
+}
+
 /// Gradients from [`Tensor::backward`](crate::tensor::Tensor::backward), read back through the tensors themselves.
 ///
 /// ```
@@ -206,6 +213,33 @@ impl<E: Float> Gradients<E> {
             .or_insert_with(|| Arc::new(vec![E::ZERO; len]));
         debug_assert_eq!(v.len(), len);
         Arc::make_mut(v).as_mut_slice()
+    }
+    /// Adds a contribution to the gradient of `id` (`len` values), written by `write`: added
+    /// into the existing buffer ([`GradSlot::Existing`]), or, for the first contribution,
+    /// written into new uninitialised memory ([`GradSlot::New`], a product with `beta = 0`)
+    /// instead of a zero-filled buffer that the product then reads back.
+    ///
+    /// # Safety
+    ///
+    /// Given [`GradSlot::New`], `write` writes every element (or panics).
+    pub(crate) unsafe fn contribute(
+        &mut self,
+        id: UniqueId,
+        len: usize,
+        write: impl FnOnce(GradSlot<'_, E>),
+    ) {
+        self.expand(id);
+        if let Some(v) = self.map.get_mut(&id) {
+            debug_assert_eq!(v.len(), len);
+            write(GradSlot::Existing(Arc::make_mut(v).as_mut_slice()));
+            return;
+        }
+        let mut v = Vec::with_capacity(len);
+        write(GradSlot::New(&mut v.spare_capacity_mut()[..len]));
+        // SAFETY: the caller's `write` wrote all `len` elements (a panic unwinds past this
+        // line and drops the empty vector).
+        unsafe { v.set_len(len) };
+        self.map.insert(id, Arc::new(v));
     }
     pub(crate) fn insert(&mut self, id: UniqueId, g: Vec<E>) {
         self.uniform.remove(&id);

@@ -25,5 +25,6 @@
 mod gradients;
 mod tape;
 
+pub(crate) use gradients::GradSlot;
 pub use gradients::{DeviceGrad, Gradients};
 pub use tape::{BackwardOp, BackwardTape, Merge, NoTape, OwnedTape, Tape, UniqueId};

@@ -1,9 +1,10 @@
 //! `linear(x, weight, bias) = x weight^T + bias` (PyTorch's `F.linear`) as one primitive:
 //! the transposed weight is read through strides instead of being copied.
 
-use crate::autograd::{Gradients, Tape, UniqueId};
-use crate::backend::gemm::gemm;
+use crate::autograd::{GradSlot, Gradients, Tape, UniqueId};
+use crate::backend::gemm::{gemm, gemm_uninit};
 use crate::backend::reduce::add_column_sums;
+use crate::backend::uninit::written;
 use crate::dtype::Float;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
@@ -68,32 +69,39 @@ fn linear_untyped<E: Float, T: Tape<E>>(
         tape = core::mem::replace(&mut tape, T::leaf(b_id)).merge(tb);
         (b_data, b_id)
     });
-    // The bias rows are the product's starting value (no zero fill first).
-    let mut y = match &b {
+    // y (m x o) = x (m x i) * w^T (i x o); w^T is w read with swapped strides. The bias
+    // rows are the product's starting value; without a bias the product writes new memory
+    // (no zero fill first either way).
+    let (x_op, w_op) = ((i as isize, 1), (1, i as isize));
+    let y = match &b {
         Some((b_data, _)) => {
             let mut y = Vec::with_capacity(m * o);
             for _ in 0..m {
                 y.extend_from_slice(b_data);
             }
+            let out = (o as isize, 1);
+            gemm(
+                m,
+                i,
+                o,
+                E::ONE,
+                &x_data,
+                x_op,
+                &w_data,
+                w_op,
+                E::ONE,
+                &mut y,
+                out,
+            );
             y
         }
-        None => vec![E::ZERO; m * o],
+        // SAFETY: `gemm_uninit` writes all `m * o` elements.
+        None => unsafe {
+            written(m * o, |y| {
+                gemm_uninit(m, i, o, E::ONE, &x_data, x_op, &w_data, w_op, y)
+            })
+        },
     };
-    let beta = if b.is_some() { E::ONE } else { E::ZERO };
-    // y (m x o) = x (m x i) * w^T (i x o); w^T is w read with swapped strides.
-    gemm(
-        m,
-        i,
-        o,
-        E::ONE,
-        &x_data,
-        (i as isize, 1),
-        &w_data,
-        (1, i as isize),
-        beta,
-        &mut y,
-        (o as isize, 1),
-    );
     let out_id = UniqueId::new();
     let track_x = T::TRACING && tape.tracks(x_id);
     let track_w = T::TRACING && tape.tracks(w_id);
@@ -107,37 +115,13 @@ fn linear_untyped<E: Float, T: Tape<E>>(
                 let Some(gy) = g.take(out_id) else { return };
                 if track_x {
                     // gx (m x i) += gy (m x o) * w (o x i)
-                    let gx = g.entry(x_id, m * i);
-                    gemm(
-                        m,
-                        o,
-                        i,
-                        E::ONE,
-                        &gy,
-                        (o as isize, 1),
-                        &wdata,
-                        (i as isize, 1),
-                        E::ONE,
-                        gx,
-                        (i as isize, 1),
-                    );
+                    let (gy, w) = ((&gy[..], (o as isize, 1)), (&wdata[..], (i as isize, 1)));
+                    add_product(g, x_id, (m, o, i), gy, w);
                 }
                 if track_w {
                     // gw (o x i) += gy^T (o x m) * x (m x i)
-                    let gw = g.entry(w_id, o * i);
-                    gemm(
-                        o,
-                        m,
-                        i,
-                        E::ONE,
-                        &gy,
-                        (1, o as isize),
-                        &xd,
-                        (i as isize, 1),
-                        E::ONE,
-                        gw,
-                        (i as isize, 1),
-                    );
+                    let (gyt, x) = ((&gy[..], (1, o as isize)), (&xd[..], (i as isize, 1)));
+                    add_product(g, w_id, (o, m, i), gyt, x);
                 }
                 if let (true, Some(b_id)) = (track_b, b_id) {
                     add_column_sums(g.entry(b_id, o), &gy);
@@ -152,3 +136,27 @@ crate::instances::shared_instances!(
     linear_untyped::<f32, crate::autograd::NoTape>,
     linear_untyped::<f32, crate::autograd::OwnedTape<f32>>,
 );
+
+/// A matrix operand of [`add_product`]: the values and (row, column) strides.
+type Operand<'a, E> = (&'a [E], (isize, isize));
+
+/// Adds the product `a b` (`a` `m x k`, `b` `k x n`) to the gradient of `id` (`m x n`,
+/// row-major): the first contribution is written straight into new memory (a product with
+/// `beta = 0`), later ones are added to it.
+pub(crate) fn add_product<E: Float>(
+    g: &mut Gradients<E>,
+    id: UniqueId,
+    (m, k, n): (usize, usize, usize),
+    (a, sa): Operand<'_, E>,
+    (b, sb): Operand<'_, E>,
+) {
+    // SAFETY: `gemm_uninit` writes all `m * n` elements of a new gradient.
+    unsafe {
+        g.contribute(id, m * n, |slot| match slot {
+            GradSlot::Existing(c) => {
+                gemm(m, k, n, E::ONE, a, sa, b, sb, E::ONE, c, (n as isize, 1))
+            }
+            GradSlot::New(c) => gemm_uninit(m, k, n, E::ONE, a, sa, b, sb, c),
+        })
+    }
+}

@@ -21,6 +21,7 @@ mod transpose;
 
 use crate::dtype::Float;
 use crate::dtype::private::{Slice, SliceMut};
+use core::mem::MaybeUninit;
 
 /// Strides of a matrix operand: element `(i, j)` is at `i * rows + j * cols`.
 type Strides = (isize, isize);
@@ -74,6 +75,93 @@ pub(crate) fn gemm<E: Float>(
     }
 }
 
+/// [`gemm`] with `beta = 0` into `c`, a row-major `m x n` matrix that may be uninitialised
+/// and is written in full: a new output or gradient needs no zero fill first (no path reads
+/// `C` when `beta == 0`, and `k == 0` writes zeros; tests.rs checks both over NaN).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gemm_uninit<E: Float>(
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: E,
+    a: &[E],
+    a_strides: Strides,
+    b: &[E],
+    b_strides: Strides,
+    c: &mut [MaybeUninit<E>],
+) {
+    assert_eq!(c.len(), m * n, "gemm_uninit: c holds the m x n product");
+    super::init();
+    let (out, c_strides) = (Out::uninit(c), (n as isize, 1));
+    match (E::concrete(a), E::concrete(b)) {
+        // SAFETY: `out` is valid for writes of its `m * n` elements and `beta == 0`. `a` is
+        // `&[f32]`, so `E` is `f32` (`Float` is sealed to f32 and f64) and so is `c`.
+        (Slice::F32(a), Slice::F32(b)) => unsafe {
+            sgemm_to(
+                m,
+                k,
+                n,
+                alpha.to_f64() as f32,
+                a,
+                a_strides,
+                b,
+                b_strides,
+                0.0,
+                out.cast(),
+                c_strides,
+            )
+        },
+        // SAFETY: as above, for f64.
+        (Slice::F64(a), Slice::F64(b)) => unsafe {
+            dgemm_to(
+                m,
+                k,
+                n,
+                alpha.to_f64(),
+                a,
+                a_strides,
+                b,
+                b_strides,
+                0.0,
+                out.cast(),
+                c_strides,
+            )
+        },
+        _ => unreachable!("a, b and c share the element type E"),
+    }
+}
+
+/// Where a product writes: `len` elements from `ptr`, borrowed for the call. Made from an
+/// initialised slice ([`Out::of`]), or from uninitialised memory for `beta == 0`, which no
+/// path reads ([`gemm_uninit`]).
+#[derive(Clone, Copy)]
+struct Out<E> {
+    ptr: *mut E,
+    len: usize,
+}
+
+impl<E> Out<E> {
+    fn of(c: &mut [E]) -> Self {
+        Out {
+            ptr: c.as_mut_ptr(),
+            len: c.len(),
+        }
+    }
+    fn uninit(c: &mut [MaybeUninit<E>]) -> Self {
+        Out {
+            ptr: c.as_mut_ptr().cast(),
+            len: c.len(),
+        }
+    }
+    /// The same memory as another element type (of which the caller knows it holds).
+    fn cast<T>(self) -> Out<T> {
+        Out {
+            ptr: self.ptr.cast(),
+            len: self.len,
+        }
+    }
+}
+
 /// `c = alpha a b + beta c` in single precision, `a` being `m x k`, `b` `k x n`, `c` `m x n`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn sgemm(
@@ -89,18 +177,57 @@ pub(crate) fn sgemm(
     c: &mut [f32],
     c_strides: Strides,
 ) {
-    match fast_isa(a_strides, b_strides, c_strides) {
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => fast::<avx512::F32>(
-            m, k, n, alpha, a, a_strides, b, b_strides, beta, c, c_strides,
-        ),
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => fast::<avx2::F32>(
-            m, k, n, alpha, a, a_strides, b, b_strides, beta, c, c_strides,
-        ),
-        _ => fallback(
-            m, k, n, alpha, a, a_strides, b, b_strides, beta, c, c_strides,
-        ),
+    // SAFETY: `c` is an initialised slice of `c.len()` elements, borrowed for the call.
+    unsafe {
+        sgemm_to(
+            m,
+            k,
+            n,
+            alpha,
+            a,
+            a_strides,
+            b,
+            b_strides,
+            beta,
+            Out::of(c),
+            c_strides,
+        )
+    }
+}
+
+/// [`sgemm`] into `c` given as an [`Out`].
+///
+/// # Safety
+/// `c` is valid for writes of `c.len` elements, initialised unless `beta == 0`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn sgemm_to(
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f32,
+    a: &[f32],
+    a_strides: Strides,
+    b: &[f32],
+    b_strides: Strides,
+    beta: f32,
+    c: Out<f32>,
+    c_strides: Strides,
+) {
+    // SAFETY: forwarded.
+    unsafe {
+        match fast_isa(a_strides, b_strides, c_strides) {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => fast_to::<avx512::F32>(
+                m, k, n, alpha, a, a_strides, b, b_strides, beta, c, c_strides,
+            ),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => fast_to::<avx2::F32>(
+                m, k, n, alpha, a, a_strides, b, b_strides, beta, c, c_strides,
+            ),
+            _ => fallback_to(
+                m, k, n, alpha, a, a_strides, b, b_strides, beta, c, c_strides,
+            ),
+        }
     }
 }
 
@@ -119,22 +246,62 @@ pub(crate) fn dgemm(
     c: &mut [f64],
     c_strides: Strides,
 ) {
-    match fast_isa(a_strides, b_strides, c_strides) {
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => fast::<avx512::F64>(
-            m, k, n, alpha, a, a_strides, b, b_strides, beta, c, c_strides,
-        ),
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => fast::<avx2::F64>(
-            m, k, n, alpha, a, a_strides, b, b_strides, beta, c, c_strides,
-        ),
-        _ => fallback(
-            m, k, n, alpha, a, a_strides, b, b_strides, beta, c, c_strides,
-        ),
+    // SAFETY: `c` is an initialised slice of `c.len()` elements, borrowed for the call.
+    unsafe {
+        dgemm_to(
+            m,
+            k,
+            n,
+            alpha,
+            a,
+            a_strides,
+            b,
+            b_strides,
+            beta,
+            Out::of(c),
+            c_strides,
+        )
     }
 }
 
-/// The blocked product with micro-kernel `K`, after the extent checks it relies on.
+/// [`dgemm`] into `c` given as an [`Out`].
+///
+/// # Safety
+/// `c` is valid for writes of `c.len` elements, initialised unless `beta == 0`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn dgemm_to(
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f64,
+    a: &[f64],
+    a_strides: Strides,
+    b: &[f64],
+    b_strides: Strides,
+    beta: f64,
+    c: Out<f64>,
+    c_strides: Strides,
+) {
+    // SAFETY: forwarded.
+    unsafe {
+        match fast_isa(a_strides, b_strides, c_strides) {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => fast_to::<avx512::F64>(
+                m, k, n, alpha, a, a_strides, b, b_strides, beta, c, c_strides,
+            ),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => fast_to::<avx2::F64>(
+                m, k, n, alpha, a, a_strides, b, b_strides, beta, c, c_strides,
+            ),
+            _ => fallback_to(
+                m, k, n, alpha, a, a_strides, b, b_strides, beta, c, c_strides,
+            ),
+        }
+    }
+}
+
+/// The blocked product with micro-kernel `K` into an initialised `c` (see [`fast_to`]).
+#[cfg(test)]
 #[allow(clippy::too_many_arguments)]
 fn fast<K: blocked::Kernel>(
     m: usize,
@@ -149,19 +316,56 @@ fn fast<K: blocked::Kernel>(
     c: &mut [K::E],
     c_strides: Strides,
 ) {
+    // SAFETY: `c` is an initialised slice, borrowed for the call.
+    unsafe {
+        fast_to::<K>(
+            m,
+            k,
+            n,
+            alpha,
+            a,
+            a_strides,
+            b,
+            b_strides,
+            beta,
+            Out::of(c),
+            c_strides,
+        )
+    }
+}
+
+/// The blocked product with micro-kernel `K`, after the extent checks it relies on.
+///
+/// # Safety
+/// As [`sgemm_to`]; the CPU has `K`'s instruction set (as [`fast_isa`] checks).
+#[allow(clippy::too_many_arguments)]
+unsafe fn fast_to<K: blocked::Kernel>(
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: K::E,
+    a: &[K::E],
+    a_strides: Strides,
+    b: &[K::E],
+    b_strides: Strides,
+    beta: K::E,
+    c: Out<K::E>,
+    c_strides: Strides,
+) {
     if m == 0 || n == 0 {
         return;
     }
     check_extent("a", a.len(), m, k, a_strides);
     check_extent("b", b.len(), k, n, b_strides);
-    check_extent("c", c.len(), m, n, c_strides);
+    check_extent("c", c.len, m, n, c_strides);
     let a = Operand::new(a.as_ptr(), a_strides);
     let b = Operand::new(b.as_ptr(), b_strides);
-    let c = SendPtr(c.as_mut_ptr());
-    // SAFETY: `fast_isa` only returns an instruction set this CPU has (so `K`'s), and only
-    // for non-negative strides with contiguous columns of `c`; `check_extent` above
-    // asserted that every element the strides reach is inside `a`, `b` and `c`: the
-    // contract of `blocked::product`.
+    let c = SendPtr(c.ptr);
+    // SAFETY: the caller runs this only with an instruction set this CPU has (so `K`'s),
+    // and `fast_isa` only for non-negative strides with contiguous columns of `c`;
+    // `check_extent` above asserted that every element the strides reach is inside `a`,
+    // `b` and `c` (initialised unless `beta == 0`, which no kernel reads): the contract of
+    // `blocked::product`.
     unsafe { blocked::product::<K>(m, k, n, alpha, a, b, beta, c, c_strides.0 as usize) };
 }
 
@@ -539,12 +743,49 @@ fn fallback<E: MmElement>(
     c: &mut [E],
     c_strides: Strides,
 ) {
+    // SAFETY: `c` is an initialised slice, borrowed for the call.
+    unsafe {
+        fallback_to(
+            m,
+            k,
+            n,
+            alpha,
+            a,
+            a_strides,
+            b,
+            b_strides,
+            beta,
+            Out::of(c),
+            c_strides,
+        )
+    }
+}
+
+/// [`fallback`] into `c` given as an [`Out`]: `matrixmultiply` does not read `C` when
+/// `beta == 0` ("C does not need to be initialized", its documentation says).
+///
+/// # Safety
+/// As [`sgemm_to`].
+#[allow(clippy::too_many_arguments)]
+unsafe fn fallback_to<E: MmElement>(
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: E,
+    a: &[E],
+    a_strides: Strides,
+    b: &[E],
+    b_strides: Strides,
+    beta: E,
+    c: Out<E>,
+    c_strides: Strides,
+) {
     if m == 0 || n == 0 {
         return;
     }
     check_extent("a", a.len(), m, k, a_strides);
     check_extent("b", b.len(), k, n, b_strides);
-    check_extent("c", c.len(), m, n, c_strides);
+    check_extent("c", c.len, m, n, c_strides);
     let flops = (2 * m * k).saturating_mul(n);
     let threads = if flops >= blocked::PARALLEL_FLOPS {
         super::threads::threads()
@@ -567,7 +808,7 @@ fn fallback<E: MmElement>(
     };
     let len = if by_rows { m } else { n };
     let chunk = len.div_ceil(parts).next_multiple_of(16).min(len);
-    let ptrs = SharedOperands(a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
+    let ptrs = SharedOperands(a.as_ptr(), b.as_ptr(), c.ptr);
     let task = |t: usize| {
         let start = t * chunk;
         if start >= len {

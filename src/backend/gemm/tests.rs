@@ -586,3 +586,52 @@ fn row_panels_cover_every_row_once() {
         [(0, 6), (6, 4), (10, 3)]
     );
 }
+
+/// `gemm_uninit` writes the whole `m x n` product over memory holding NaN (as it may hold
+/// anything) and gives what `gemm` with `beta = 0` gives, for both element types, both
+/// layouts of each operand, `k = 0`, and sizes that split over threads.
+#[test]
+fn gemm_uninit_writes_every_element_and_reads_none() {
+    fn check<E: Float + core::fmt::Debug>() {
+        for (m, k, n) in [
+            (0, 3, 4),
+            (3, 0, 5),
+            (1, 1, 1),
+            (7, 13, 5),
+            (64, 70, 33),
+            (130, 300, 190),
+        ] {
+            let value = |i: usize| E::from_f64(((i * 37 % 101) as f64) / 17.0 - 2.5);
+            let a: Vec<E> = (0..m * k).map(value).collect();
+            let b: Vec<E> = (0..k * n).map(|i| value(i + 7)).collect();
+            // Row-major, and the same buffers read as transposes (column-major).
+            let layouts = [
+                ((k as isize, 1), (n as isize, 1)),
+                ((1, m as isize), (1, k as isize)),
+            ];
+            for (sa, sb) in layouts {
+                let mut want = vec![E::ZERO; m * n];
+                gemm(
+                    m,
+                    k,
+                    n,
+                    E::from_f64(0.5),
+                    &a,
+                    sa,
+                    &b,
+                    sb,
+                    E::ZERO,
+                    &mut want,
+                    (n as isize, 1),
+                );
+                let mut c = vec![core::mem::MaybeUninit::new(E::from_f64(f64::NAN)); m * n];
+                gemm_uninit(m, k, n, E::from_f64(0.5), &a, sa, &b, sb, &mut c);
+                // SAFETY: every slot held a value before the call (NaN) and after it.
+                let got: Vec<E> = c.iter().map(|v| unsafe { v.assume_init() }).collect();
+                assert_eq!(got, want, "{m} x {k} x {n}, strides {sa:?} {sb:?}");
+            }
+        }
+    }
+    check::<f32>();
+    check::<f64>();
+}
