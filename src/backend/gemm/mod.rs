@@ -97,7 +97,7 @@ pub(crate) fn gemm_uninit<E: Float>(
         // SAFETY: `out` is valid for writes of its `m * n` elements and `beta == 0`. `a` is
         // `&[f32]`, so `E` is `f32` (`Float` is sealed to f32 and f64) and so is `c`.
         (Slice::F32(a), Slice::F32(b)) => unsafe {
-            sgemm_to(
+            product_to(
                 m,
                 k,
                 n,
@@ -113,7 +113,7 @@ pub(crate) fn gemm_uninit<E: Float>(
         },
         // SAFETY: as above, for f64.
         (Slice::F64(a), Slice::F64(b)) => unsafe {
-            dgemm_to(
+            product_to(
                 m,
                 k,
                 n,
@@ -179,7 +179,7 @@ pub(crate) fn sgemm(
 ) {
     // SAFETY: `c` is an initialised slice of `c.len()` elements, borrowed for the call.
     unsafe {
-        sgemm_to(
+        product_to(
             m,
             k,
             n,
@@ -192,42 +192,6 @@ pub(crate) fn sgemm(
             Out::of(c),
             c_strides,
         )
-    }
-}
-
-/// [`sgemm`] into `c` given as an [`Out`].
-///
-/// # Safety
-/// `c` is valid for writes of `c.len` elements, initialised unless `beta == 0`.
-#[allow(clippy::too_many_arguments)]
-unsafe fn sgemm_to(
-    m: usize,
-    k: usize,
-    n: usize,
-    alpha: f32,
-    a: &[f32],
-    a_strides: Strides,
-    b: &[f32],
-    b_strides: Strides,
-    beta: f32,
-    c: Out<f32>,
-    c_strides: Strides,
-) {
-    // SAFETY: forwarded.
-    unsafe {
-        match fast_isa(a_strides, b_strides, c_strides) {
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => fast_to::<avx512::F32>(
-                m, k, n, alpha, a, a_strides, b, b_strides, beta, c, c_strides,
-            ),
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => fast_to::<avx2::F32>(
-                m, k, n, alpha, a, a_strides, b, b_strides, beta, c, c_strides,
-            ),
-            _ => fallback_to(
-                m, k, n, alpha, a, a_strides, b, b_strides, beta, c, c_strides,
-            ),
-        }
     }
 }
 
@@ -248,7 +212,7 @@ pub(crate) fn dgemm(
 ) {
     // SAFETY: `c` is an initialised slice of `c.len()` elements, borrowed for the call.
     unsafe {
-        dgemm_to(
+        product_to(
             m,
             k,
             n,
@@ -264,33 +228,33 @@ pub(crate) fn dgemm(
     }
 }
 
-/// [`dgemm`] into `c` given as an [`Out`].
+/// [`sgemm`] or [`dgemm`] into `c` given as an [`Out`]: the fastest path for the strides.
 ///
 /// # Safety
 /// `c` is valid for writes of `c.len` elements, initialised unless `beta == 0`.
 #[allow(clippy::too_many_arguments)]
-unsafe fn dgemm_to(
+unsafe fn product_to<E: PackElement>(
     m: usize,
     k: usize,
     n: usize,
-    alpha: f64,
-    a: &[f64],
+    alpha: E,
+    a: &[E],
     a_strides: Strides,
-    b: &[f64],
+    b: &[E],
     b_strides: Strides,
-    beta: f64,
-    c: Out<f64>,
+    beta: E,
+    c: Out<E>,
     c_strides: Strides,
 ) {
-    // SAFETY: forwarded.
+    // SAFETY: forwarded; `fast_isa` picks an instruction set this CPU has.
     unsafe {
         match fast_isa(a_strides, b_strides, c_strides) {
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => fast_to::<avx512::F64>(
+            Isa::Avx512 => fast_to::<E::Avx512>(
                 m, k, n, alpha, a, a_strides, b, b_strides, beta, c, c_strides,
             ),
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => fast_to::<avx2::F64>(
+            Isa::Avx2 => fast_to::<E::Avx2>(
                 m, k, n, alpha, a, a_strides, b, b_strides, beta, c, c_strides,
             ),
             _ => fallback_to(
@@ -337,7 +301,7 @@ fn fast<K: blocked::Kernel>(
 /// The blocked product with micro-kernel `K`, after the extent checks it relies on.
 ///
 /// # Safety
-/// As [`sgemm_to`]; the CPU has `K`'s instruction set (as [`fast_isa`] checks).
+/// As [`product_to`]; the CPU has `K`'s instruction set (as [`fast_isa`] checks).
 #[allow(clippy::too_many_arguments)]
 unsafe fn fast_to<K: blocked::Kernel>(
     m: usize,
@@ -421,7 +385,7 @@ impl<E: Float> PackedB<E> {
     }
 }
 
-/// The element types [`PackedB`] packs, with their kernels.
+/// The element types of the fast products (and of [`PackedB`]), with their kernels.
 trait PackElement: MmElement + Float {
     #[cfg(target_arch = "x86_64")]
     type Avx512: blocked::Kernel<E = Self>;
@@ -765,7 +729,7 @@ fn fallback<E: MmElement>(
 /// `beta == 0` ("C does not need to be initialized", its documentation says).
 ///
 /// # Safety
-/// As [`sgemm_to`].
+/// As [`product_to`].
 #[allow(clippy::too_many_arguments)]
 unsafe fn fallback_to<E: MmElement>(
     m: usize,
