@@ -5,7 +5,7 @@
 //! channel with a large mean and a tiny variance would otherwise lose the variance to
 //! float32 cancellation.
 
-use super::parallel::{PARALLEL_ELEMS, for_row_blocks};
+use super::parallel::{for_row_blocks, row_parts};
 use super::simd::wide;
 use super::threads;
 use crate::dtype::Float;
@@ -274,16 +274,6 @@ type RowNormPiece<'a, E> = (
     &'a mut [MaybeUninit<E>],
     &'a mut [MaybeUninit<E>],
 );
-
-/// How many blocks of rows to cut `len` elements (`rows` rows) into: one per thread for
-/// long inputs, as [`super::parallel::for_row_blocks`].
-fn row_parts(len: usize, rows: usize) -> usize {
-    if len >= PARALLEL_ELEMS {
-        threads::threads().min(rows).max(1)
-    } else {
-        1
-    }
-}
 
 /// LayerNorm forward over rows of length `d`: returns `y`, and each row's mean and
 /// `1 / sqrt(var + eps)` (biased variance) for the backward pass. Long inputs are split

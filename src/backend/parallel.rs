@@ -118,11 +118,7 @@ pub(crate) fn for_row_blocks<T: Send>(
     f: impl Fn(usize, &mut [T]) + Sync,
 ) {
     let rows = data.len().checked_div(row_len).unwrap_or(0);
-    let parts = if data.len() >= PARALLEL_ELEMS {
-        threads::threads().min(rows).max(1)
-    } else {
-        1
-    };
+    let parts = row_parts(data.len(), rows);
     // Both paths call `run_rows`, the one site of `wide`, as in `for_zipped_blocks`: two
     // sites compiled every softmax and pooling kernel six times (issue 15).
     if parts <= 1 {
@@ -141,6 +137,16 @@ pub(crate) fn for_row_blocks<T: Send>(
             run_rows(&f, first, block);
         }
     });
+}
+
+/// How many blocks of whole rows [`for_row_blocks`] cuts `len` elements (`rows` rows) into:
+/// one per thread from [`PARALLEL_ELEMS`] elements on, else one.
+pub(crate) fn row_parts(len: usize, rows: usize) -> usize {
+    if len >= PARALLEL_ELEMS {
+        threads::threads().min(rows).max(1)
+    } else {
+        1
+    }
 }
 
 /// `f(first_row, block)` inside [`wide`].
