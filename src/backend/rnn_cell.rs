@@ -12,7 +12,6 @@ use super::rnn::{
 };
 use super::simd::wide;
 use super::threads;
-use super::uninit;
 use crate::dtype::Float;
 use core::any::Any;
 use core::cell::RefCell;
@@ -190,20 +189,21 @@ pub(crate) fn cell_step_forward<E: Float>(
     let units = d.batch * d.hidden;
     if mode == CellMode::Lstm {
         let acts_len = units * mode.acts();
-        let mut c_out = Vec::with_capacity(units);
-        let h_out = {
-            let StepBuffers { gx, acts, bias, .. } = &mut *bufs;
-            let acts = &mut acts.spare_capacity_mut()[..acts_len];
-            let c_out = &mut c_out.spare_capacity_mut()[..units];
-            // SAFETY: `lstm_step_forward` writes all of `h'`.
-            unsafe {
-                uninit::written(units, |h_out| {
-                    lstm_step_forward(d, inp, gx, bias, h_out, c_out, acts)
-                })
-            }
-        };
-        // SAFETY: `lstm_step_forward` wrote all of `c'` and of the activations too.
+        let (mut h_out, mut c_out) = (Vec::with_capacity(units), Vec::with_capacity(units));
+        let StepBuffers { gx, acts, bias, .. } = &mut *bufs;
+        lstm_step_forward(
+            d,
+            inp,
+            gx,
+            bias,
+            &mut h_out.spare_capacity_mut()[..units],
+            &mut c_out.spare_capacity_mut()[..units],
+            &mut acts.spare_capacity_mut()[..acts_len],
+        );
+        // SAFETY: `lstm_step_forward` wrote all of h', c' and the activations (a panic in it
+        // unwinds before this line).
         unsafe {
+            h_out.set_len(units);
             c_out.set_len(units);
             bufs.acts.set_len(acts_len);
         }
