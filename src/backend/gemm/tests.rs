@@ -314,6 +314,11 @@ fn every_kernel_matches_naive_across_blocks_and_threads() {
         // at MR 6 and 12, odd last column panels, `k` not a multiple of 8.
         (37, 300, 301),
         (41, 45, 263),
+        // Transposed `A` with its columns 1 KiB apart (`m` + the layouts' pad of 5 = 256
+        // `f32`, 128 `f64`): packed column by column (`pack_a_columns`), ragged last panels,
+        // narrow and wide `B`, two depth blocks.
+        (251, 600, 70),
+        (123, 300, 300),
     ];
     let layouts = [
         Layout {
@@ -634,4 +639,22 @@ fn gemm_uninit_writes_every_element_and_reads_none() {
     }
     check::<f32>();
     check::<f64>();
+}
+
+/// `B` packed in more parts than it has panels on two threads (5 panels of 16 columns in 4
+/// parts of 2: the last part empty) with `n` not a multiple of the panel width: the empty
+/// part's column count underflowed, and the packing wrote past its buffer (a Linear<600, 70>
+/// forward, `x W^T`, over 251 rows). Every thread count the pool can take covers it where
+/// the machine has two cores or more.
+#[test]
+fn empty_packing_parts_pack_nothing() {
+    let (m, k, n) = (251, 600, 70);
+    let a: Vec<f32> = (0..m * k).map(|i| (i % 7) as f32 - 3.0).collect();
+    let b: Vec<f32> = (0..k * n).map(|i| (i % 5) as f32 - 2.0).collect();
+    let (sa, sb, sc) = ((k as isize, 1), (1, k as isize), (n as isize, 1));
+    let mut fast = vec![0.0f32; m * n];
+    let mut slow = vec![0.0f32; m * n];
+    sgemm(m, k, n, 1.0, &a, sa, &b, sb, 0.0, &mut fast, sc);
+    fallback(m, k, n, 1.0, &a, sa, &b, sb, 0.0, &mut slow, sc);
+    assert_eq!(fast, slow);
 }
