@@ -658,3 +658,46 @@ fn empty_packing_parts_pack_nothing() {
     fallback(m, k, n, 1.0, &a, sa, &b, sb, 0.0, &mut slow, sc);
     assert_eq!(fast, slow);
 }
+
+/// Products that `blocked::product` computes transposed (`C^T = B^T A^T`, then `C` written
+/// back: a column-major `A`, a row-major `B` of at most 128 columns, four times as many rows,
+/// under the threading threshold so that the pool's size does not matter), with ragged
+/// sizes, padded rows, a `k` over two depth blocks, and the betas that write, add and scale.
+#[test]
+fn transposed_products_match_naive() {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(19);
+    let sizes = [
+        (100, 50, 20),
+        (61, 33, 15),
+        (130, 7, 32),
+        (37, 600, 3),
+        (4, 1, 1),
+    ];
+    for &(m, k, n) in &sizes {
+        assert!(2 * m * k * n < blocked::PARALLEL_FLOPS && m >= 4 * n);
+        for pad in [0, 3] {
+            let layout = Layout {
+                ta: true,
+                tb: false,
+                pad,
+            };
+            for beta in [0.0, 1.0, 0.5] {
+                for (name, product) in f32_paths() {
+                    check_product(name, product, (m, k, n), layout, 0.75, beta, 1e-6, &mut rng);
+                }
+                for (name, product) in f64_paths() {
+                    check_product(
+                        name,
+                        product,
+                        (m, k, n),
+                        layout,
+                        -1.5,
+                        beta,
+                        1e-14,
+                        &mut rng,
+                    );
+                }
+            }
+        }
+    }
+}
