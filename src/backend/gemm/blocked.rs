@@ -211,16 +211,18 @@ pub(super) unsafe fn product<K: Kernel>(
 
 /// Whether [`product`] computes `C^T = B^T A^T` instead: on one thread, for a column-major
 /// `A` (a transposed operand: `dY^T` of a weight gradient) against a row-major `B` of at
-/// most 128 columns, with at least four times as many rows of `C`. Such a product packs all
-/// of `A` into row panels for a few column panels of `B`; transposed, `A^T` is the row-major
-/// right operand, packed in whole lines, and `C` is transposed back in one pass (~0.7 ns per
-/// element). One AVX2 thread, alternating in one run: an LSTM's `dW_hh` (512 x 512 x 128)
-/// 936 -> 841 us, `dW_ih` (512 x 512 x 64) 511 -> 427 us; W8's `dW` (768 or 512 x 2048 x
-/// 256) and 300 x 100 x 100 were not faster, and on two threads the transposed product
-/// scaled worse (`dW_ih` 260 us as it is, 473 transposed), so neither takes it.
+/// most 128 columns, with at least four times as many rows of `C` and a depth of 512 or
+/// more. Such a product packs all of `A` into row panels for a few column panels of `B`;
+/// transposed, `A^T` is the row-major right operand, packed in whole lines, and `C` is
+/// transposed back in one pass (~0.7 ns per element, which only a deep product repays).
+/// One AVX2 thread, alternating in one run (us, as it is -> transposed): an LSTM's `dW_ih`
+/// 512 x 512 x 64 511 -> 427 (f64 939 -> 854), `dW_hh` 512 x 512 x 128 893 -> 864, 1024 x
+/// 512 x 32 626 -> 498; but 512 x 256 x 128 411 -> 429, 512 x 128 x 128 200 -> 242, W7's
+/// 204 x 97 x 51 (f64) 51 -> 64, W8's 768 x 2048 x 256 not faster. On two threads the
+/// transposed product scaled worse (`dW_ih` 260 us as it is, 473 transposed).
 fn transposed_pays<E>(m: usize, k: usize, n: usize, a: Operand<E>, b: Operand<E>) -> bool {
     let one_thread = threads::threads() == 1 || (2 * m * k).saturating_mul(n) < PARALLEL_FLOPS;
-    one_thread && a.rs == 1 && a.cs != 1 && b.cs == 1 && n <= 128 && m >= 4 * n
+    one_thread && a.rs == 1 && a.cs != 1 && b.cs == 1 && n <= 128 && m >= 4 * n && k >= 512
 }
 
 /// [`product`] as `C^T = B^T A^T` into a scratch buffer, then `c = alpha C + beta c`

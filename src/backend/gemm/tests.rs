@@ -661,20 +661,20 @@ fn empty_packing_parts_pack_nothing() {
 
 /// Products that `blocked::product` computes transposed (`C^T = B^T A^T`, then `C` written
 /// back: a column-major `A`, a row-major `B` of at most 128 columns, four times as many rows,
-/// under the threading threshold so that the pool's size does not matter), with ragged
+/// a depth of 512 or more, under the threading threshold so that the pool's size does not matter), with ragged
 /// sizes, padded rows, a `k` over two depth blocks, and the betas that write, add and scale.
 #[test]
 fn transposed_products_match_naive() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(19);
     let sizes = [
-        (100, 50, 20),
-        (61, 33, 15),
-        (130, 7, 32),
-        (37, 600, 3),
-        (4, 1, 1),
+        (100, 600, 10),
+        (61, 513, 15),
+        (130, 520, 15),
+        (37, 700, 3),
+        (4, 512, 1),
     ];
     for &(m, k, n) in &sizes {
-        assert!(2 * m * k * n < blocked::PARALLEL_FLOPS && m >= 4 * n);
+        assert!(2 * m * k * n < blocked::PARALLEL_FLOPS && m >= 4 * n && k >= 512);
         for pad in [0, 3] {
             let layout = Layout {
                 ta: true,
