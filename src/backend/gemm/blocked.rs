@@ -272,16 +272,20 @@ unsafe fn product_transposed<K: Kernel>(
             for j0 in (0..n).step_by(16) {
                 let cols = n.min(j0 + 16) - j0;
                 for i in i0..m.min(i0 + 16) {
-                    // SAFETY: row `i` of `c` holds `n` elements inside its checked extent.
-                    let row =
-                        unsafe { core::slice::from_raw_parts_mut(c.get().add(i * rsc + j0), cols) };
                     let column = ct[j0 * m + i..].iter().step_by(m);
+                    // Through a pointer, not a slice: with `beta == 0`, `c` may be
+                    // uninitialised (`gemm_uninit`), and is then only written.
+                    let row = c.get().wrapping_add(i * rsc + j0);
+                    // SAFETY (both loops): element (i, j0 + j) of `c` is inside its checked
+                    // extent; it is read only when `beta != 0`, when `c` is initialised.
                     if beta == K::E::ZERO {
-                        row.iter_mut().zip(column).for_each(|(r, &v)| *r = v);
+                        for (j, &v) in column.take(cols).enumerate() {
+                            unsafe { row.add(j).write(v) };
+                        }
                     } else {
-                        row.iter_mut()
-                            .zip(column)
-                            .for_each(|(r, &v)| *r = v + beta * *r);
+                        for (j, &v) in column.take(cols).enumerate() {
+                            unsafe { row.add(j).write(v + beta * row.add(j).read()) };
+                        }
                     }
                 }
             }

@@ -594,7 +594,7 @@ fn row_panels_cover_every_row_once() {
 
 /// `gemm_uninit` writes the whole `m x n` product over memory holding NaN (as it may hold
 /// anything) and gives what `gemm` with `beta = 0` gives, for both element types, both
-/// layouts of each operand, `k = 0`, and sizes that split over threads.
+/// layouts of each operand, `k = 0`, sizes that split over threads and a transposed product.
 #[test]
 fn gemm_uninit_writes_every_element_and_reads_none() {
     fn check<E: Float + core::fmt::Debug>() {
@@ -605,14 +605,18 @@ fn gemm_uninit_writes_every_element_and_reads_none() {
             (7, 13, 5),
             (64, 70, 33),
             (130, 300, 190),
+            // Taken transposed (`C^T = B^T A^T`, then written back) with `A` column-major.
+            (40, 600, 9),
         ] {
             let value = |i: usize| E::from_f64(((i * 37 % 101) as f64) / 17.0 - 2.5);
             let a: Vec<E> = (0..m * k).map(value).collect();
             let b: Vec<E> = (0..k * n).map(|i| value(i + 7)).collect();
-            // Row-major, and the same buffers read as transposes (column-major).
+            // Row-major, the same buffers read as transposes (column-major), and a
+            // column-major `A` with a row-major `B`.
             let layouts = [
                 ((k as isize, 1), (n as isize, 1)),
                 ((1, m as isize), (1, k as isize)),
+                ((1, m as isize), (n as isize, 1)),
             ];
             for (sa, sb) in layouts {
                 let mut want = vec![E::ZERO; m * n];
