@@ -664,12 +664,17 @@ fn grid(m: usize, n: usize, threads: usize, mr: usize, nr: usize) -> (usize, usi
     (rows, cols)
 }
 
-/// Range `t` of `parts` consecutive ranges covering `0..len` in whole units (the last one
-/// ragged; trailing ones may be empty).
-fn split(len: usize, unit: usize, parts: usize, t: usize) -> (usize, usize) {
-    let chunk = len.div_ceil(unit).div_ceil(parts) * unit;
-    let start = (t * chunk).min(len);
-    (start, (start + chunk).min(len))
+/// Range `t` of `parts` consecutive ranges covering `0..len` in whole units, as even as
+/// whole units allow (the first `units % parts` ranges hold one unit more; the last unit
+/// may be ragged; with more parts than units, the last ones are empty). Equal chunks
+/// rounded up left the last tiles short or empty: 64 rows in 6-row panels over 8 tiles
+/// made five tiles of 12 rows and one of 4, so one of two threads ran 36 rows, the other 28.
+pub(super) fn split(len: usize, unit: usize, parts: usize, t: usize) -> (usize, usize) {
+    let units = len.div_ceil(unit);
+    let (base, extra) = (units / parts, units % parts);
+    let first = t * base + t.min(extra);
+    let count = base + usize::from(t < extra);
+    ((first * unit).min(len), ((first + count) * unit).min(len))
 }
 
 /// `c = beta c` (`beta == 0` writes zeros without reading, so NaN in `c` does not survive).

@@ -705,3 +705,31 @@ fn transposed_products_match_naive() {
         }
     }
 }
+
+/// The tiles of a product cover every row (or column) once, in order, in whole units, with
+/// sizes at most one unit apart (the last one may be ragged).
+#[test]
+fn split_covers_evenly() {
+    for len in [0, 1, 5, 6, 7, 64, 97, 100, 512, 1023] {
+        for unit in [1, 6, 16] {
+            for parts in [1, 2, 3, 8, 16, 200] {
+                let ranges: Vec<_> = (0..parts)
+                    .map(|t| blocked::split(len, unit, parts, t))
+                    .collect();
+                assert_eq!(ranges[0].0, 0);
+                assert_eq!(ranges[parts - 1].1, len);
+                for w in ranges.windows(2) {
+                    assert_eq!(w[0].1, w[1].0, "{len} {unit} {parts}: {ranges:?}");
+                }
+                let units: Vec<usize> = ranges.iter().map(|r| (r.1 - r.0).div_ceil(unit)).collect();
+                let (lo, hi) = (units.iter().min().unwrap(), units.iter().max().unwrap());
+                assert!(hi - lo <= 1, "{len} {unit} {parts}: {ranges:?}");
+                assert!(
+                    ranges
+                        .iter()
+                        .all(|r| (r.0 % unit == 0 || r.0 == len) && r.0 <= r.1)
+                );
+            }
+        }
+    }
+}
