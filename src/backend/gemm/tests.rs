@@ -248,6 +248,21 @@ fn check_product<E: Float>(
     }
 }
 
+/// [`check_product`] on every `f32` path (alpha 0.75) and every `f64` path (alpha -1.5).
+fn check_every_path(
+    size: (usize, usize, usize),
+    layout: Layout,
+    beta: f64,
+    rng: &mut rand::rngs::StdRng,
+) {
+    for (name, product) in f32_paths() {
+        check_product(name, product, size, layout, 0.75, beta, 1e-6, rng);
+    }
+    for (name, product) in f64_paths() {
+        check_product(name, product, size, layout, -1.5, beta, 1e-14, rng);
+    }
+}
+
 /// Sizes 1..=37 along each dimension (ragged micro-panels of every kernel: MR is 6, 8 or
 /// 12, NR 8 to 32), every transpose, padded rows, beta 0 and 1.
 fn odd_sizes() -> Vec<(usize, usize, usize)> {
@@ -373,21 +388,7 @@ fn fused_b_packing_matches_naive() {
         for (ta, pad) in [(false, 0), (true, 3)] {
             let layout = Layout { ta, tb: false, pad };
             for beta in [0.0, 1.0] {
-                for (name, product) in f32_paths() {
-                    check_product(name, product, (m, k, n), layout, 0.75, beta, 1e-6, &mut rng);
-                }
-                for (name, product) in f64_paths() {
-                    check_product(
-                        name,
-                        product,
-                        (m, k, n),
-                        layout,
-                        -1.5,
-                        beta,
-                        1e-14,
-                        &mut rng,
-                    );
-                }
+                check_every_path((m, k, n), layout, beta, &mut rng);
             }
         }
     }
@@ -686,21 +687,7 @@ fn transposed_products_match_naive() {
                 pad,
             };
             for beta in [0.0, 1.0, 0.5] {
-                for (name, product) in f32_paths() {
-                    check_product(name, product, (m, k, n), layout, 0.75, beta, 1e-6, &mut rng);
-                }
-                for (name, product) in f64_paths() {
-                    check_product(
-                        name,
-                        product,
-                        (m, k, n),
-                        layout,
-                        -1.5,
-                        beta,
-                        1e-14,
-                        &mut rng,
-                    );
-                }
+                check_every_path((m, k, n), layout, beta, &mut rng);
             }
         }
     }
@@ -722,6 +709,7 @@ fn split_covers_evenly() {
                     assert_eq!(w[0].1, w[1].0, "{len} {unit} {parts}: {ranges:?}");
                 }
                 let units: Vec<usize> = ranges.iter().map(|r| (r.1 - r.0).div_ceil(unit)).collect();
+                // `parts >= 1`: `units` is never empty.
                 let (lo, hi) = (units.iter().min().unwrap(), units.iter().max().unwrap());
                 assert!(hi - lo <= 1, "{len} {unit} {parts}: {ranges:?}");
                 assert!(
