@@ -211,22 +211,44 @@ impl_float!(f32, "f32", exp_f32, tanh_f32);
 impl_float!(f64, "f64", f64::exp, f64::tanh);
 
 /// e^x in single precision without a library call, so that loops over it vectorise
-/// (libm's `expf` is an opaque call). Cephes' range reduction and polynomial: within 2 ulp of
-/// the exact value over the whole range, including subnormal results; NaN and infinities
-/// behave as `f32::exp`.
+/// (libm's `expf` is an opaque call). Cephes' range reduction and polynomial
+/// ([`exp_reduced_f32`]): within 2 ulp of the exact value over the whole range, including
+/// subnormal results; NaN and infinities behave as `f32::exp`.
+#[inline(always)]
+pub(crate) fn exp_f32(x: f32) -> f32 {
+    // `x` is not clamped first: out of range the result is replaced by 0 or infinity at the
+    // end (and NaN stays NaN through the arithmetic), so a clamp would only lengthen the
+    // dependency chain the loops wait on (with the NaN test: one AVX2 thread, 4947 values,
+    // 0.87 -> 0.76 ns per value).
+    let (n, r, tail) = exp_reduced_f32(x);
+    let e = 1.0 + r + tail;
+    // Scale by 2^n in two halves so that results down to the subnormal range stay exact
+    // powers of two (a single 2^n would underflow below n = -126). Out of range `n` is
+    // anything, hence the wrapping arithmetic.
+    let n1 = n >> 1;
+    let n2 = n.wrapping_sub(n1);
+    let s1 = f32::from_bits((n1.wrapping_add(127) as u32) << 23);
+    let s2 = f32::from_bits((n2.wrapping_add(127) as u32) << 23);
+    let y = e * s1 * s2;
+    // ln(f32::MAX)
+    let y = if x > 88.722_84 { f32::INFINITY } else { y };
+    if x < -103.98 { 0.0 } else { y }
+}
+
+/// `x = n ln2 + r` with `|r| <= ln2 / 2`, for [`exp_f32`] and [`tanh_f32`]: returns `n`, `r`
+/// and `r^2 P(r)`, so that `e^r = 1 + r + r^2 P(r)` (Cephes' polynomial).
 #[inline(always)]
 #[allow(clippy::excessive_precision)] // Cephes' coefficients, kept as published
-pub(crate) fn exp_f32(x: f32) -> f32 {
+fn exp_reduced_f32(x: f32) -> (i32, f32, f32) {
     const LOG2E: f32 = core::f32::consts::LOG2_E;
     const LN2_HI: f32 = 0.693_359_4;
     const LN2_LO: f32 = -2.121_944_4e-4;
-    let xc = x.clamp(-104.0, 88.8);
     // Round to nearest by adding and removing 1.5 * 2^23 (exact for |v| < 2^22): `round()`
     // is a libm call on baseline x86-64 and would stop the loop from vectorising.
     const SHIFTER: f32 = 12_582_912.0;
-    let shifted = xc * LOG2E + SHIFTER;
+    let shifted = x * LOG2E + SHIFTER;
     let n = shifted - SHIFTER;
-    let r = xc - n * LN2_HI - n * LN2_LO;
+    let r = x - n * LN2_HI - n * LN2_LO;
     // The polynomial by Estrin's scheme (pairs, then powers of r^2): three dependent steps
     // instead of Horner's six, in plain multiplies and adds (`mul_add` would be a library
     // call per element on x86 CPUs without FMA, which take the portable path). LSTM gate
@@ -237,47 +259,28 @@ pub(crate) fn exp_f32(x: f32) -> f32 {
     let p23 = 8.333_452e-3 * r + 4.166_579_6e-2;
     let p45 = 1.987_569_1e-4 * r + 1.398_199_9e-3;
     let p = (p01 + p23 * r2) + p45 * r4;
-    let e = 1.0 + r + r2 * p;
-    // Scale by 2^n in two halves so that results down to the subnormal range stay exact
-    // powers of two (a single 2^n would underflow below n = -126).
     // The integer n, read from the shifted value's mantissa: the same number as `n as i32`,
     // but a saturating float-to-int cast does not vectorise.
-    let n = shifted.to_bits() as i32 - SHIFTER.to_bits() as i32;
-    let n1 = n >> 1;
-    let n2 = n - n1;
-    let s1 = f32::from_bits(((n1 + 127) as u32) << 23);
-    let s2 = f32::from_bits(((n2 + 127) as u32) << 23);
-    let y = e * s1 * s2;
-    if x.is_nan() {
-        x
-    } else if x > 88.722_84 {
-        // ln(f32::MAX)
-        f32::INFINITY
-    } else if x < -103.98 {
-        0.0
-    } else {
-        y
-    }
+    let n = shifted.to_bits().wrapping_sub(SHIFTER.to_bits()) as i32;
+    (n, r, r2 * p)
 }
 
-/// tanh in single precision without a library call (vectorises); Cephes' odd polynomial
-/// near zero and `1 - 2 / (e^(2|x|) + 1)` elsewhere, within a few ulp.
+/// tanh in single precision without a library call (vectorises), within 2 ulp:
+/// `tanh|x| = m / (m + 2)` with `m = e^(2|x|) - 1` from [`exp_reduced_f32`] without its
+/// leading 1 (`2^n (r + r^2 P) + (2^n - 1)`, accurate near zero, where `1 - 2 / (e + 1)`
+/// cancels), and the sign of `x`. One reduction and one division, with no second formula
+/// for small `x` to compute and select: one AVX2 thread, 4947 values, 1.36 -> 0.83 ns per
+/// value.
 #[inline(always)]
-#[allow(clippy::excessive_precision)] // Cephes' coefficients, kept as published
 pub(crate) fn tanh_f32(x: f32) -> f32 {
     let a = x.abs();
-    let z = x * x;
-    let small =
-        ((((-5.704_988_7e-3 * z + 2.063_908_9e-2) * z - 5.373_971_6e-2) * z + 1.333_144_2e-1) * z
-            - 3.333_328_2e-1)
-            * z
-            * x
-            + x;
-    let big = 1.0 - 2.0 / (exp_f32(2.0 * a.min(10.0)) + 1.0);
-    let big = if x < 0.0 { -big } else { big };
-    // NaN takes the polynomial, which keeps it NaN (`a.min(10.0)` above
-    // would turn it into 1).
-    if a < 0.625 || a.is_nan() { small } else { big }
+    // tanh(10) is 1 in f32; NaN passes the comparison and stays NaN.
+    let (n, r, tail) = exp_reduced_f32(2.0 * if a > 10.0 { 10.0 } else { a });
+    // 0 <= n <= 29: 2^n is a normal number and 2^n - 1 exact.
+    let scale = f32::from_bits((n.wrapping_add(127) as u32) << 23);
+    let m = scale * (r + tail) + (scale - 1.0);
+    let t = m / (m + 2.0);
+    f32::from_bits(t.to_bits() | (x.to_bits() & 0x8000_0000))
 }
 
 /// erf(x) in double precision: a Taylor series near zero and a continued fraction for
@@ -372,16 +375,23 @@ mod tests {
             x += 0.001_37;
         }
         assert!(worst_exp <= 2.0, "exp within {worst_exp} ulp");
-        assert!(worst_tanh <= 4.0, "tanh within {worst_tanh} ulp");
+        assert!(worst_tanh <= 2.5, "tanh within {worst_tanh} ulp");
         assert_eq!(exp_f32(f32::INFINITY), f32::INFINITY);
         assert_eq!(exp_f32(f32::NEG_INFINITY), 0.0);
         assert!(exp_f32(f32::NAN).is_nan());
+        // Far out of range (x is not clamped: the end selects the result).
+        for x in [f32::MAX, 1e30, 5e6, 88.73] {
+            assert_eq!(exp_f32(x), f32::INFINITY, "exp({x})");
+        }
+        for x in [f32::MIN, -1e30, -5e6, -104.0] {
+            assert_eq!(exp_f32(x), 0.0, "exp({x})");
+        }
         assert_eq!(tanh_f32(f32::INFINITY), 1.0);
         assert_eq!(tanh_f32(f32::NEG_INFINITY), -1.0);
         assert_eq!(tanh_f32(0.0), 0.0);
         for x in [1e-3f32, -2e-5, 0.3, 0.62, 0.63] {
             assert!(
-                ulps(tanh_f32(x), (x as f64).tanh() as f32) <= 4.0,
+                ulps(tanh_f32(x), (x as f64).tanh() as f32) <= 2.5,
                 "tanh({x})"
             );
         }
