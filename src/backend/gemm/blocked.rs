@@ -550,6 +550,11 @@ unsafe fn tile_rows<K: Kernel>(
     PACK_A.with(|buf| {
         let mut buf = buf.borrow_mut();
         let direct_a = a_read != APanel::Packed;
+        // Row-major `A` is packed panel by panel, so its panels can follow `row_panels`'
+        // merged tail as in place (an LSTM's `h W_hh^T` on 8 rows per thread: 6 + 2 rows
+        // took 13.6 us, 4 + 4 take 11.3); a transposed `A` is packed column by column for
+        // the whole block ([`pack_a`]), in panels of `MR` rows.
+        let merged = direct_a || a.rs != 1;
         let apack = if direct_a {
             core::ptr::null_mut()
         } else {
@@ -557,12 +562,19 @@ unsafe fn tile_rows<K: Kernel>(
         };
         for ic in (0..m).step_by(mc_max) {
             let mc = mc_max.min(m - ic);
-            if !direct_a {
+            if !direct_a && merged {
+                for (slot, (ir, mr)) in row_panels::<K>(mc, true).enumerate() {
+                    // SAFETY: the buffer holds one `MR x kc` slot per panel (as many as
+                    // `mc` rows rounded up to MR make); the panel's rows are inside `a`'s
+                    // checked extent.
+                    unsafe { pack_a::<K>(apack.add(slot * K::MR * kc), a.at(ic + ir, 0), mr, kc) };
+                }
+            } else if !direct_a {
                 // SAFETY: the buffer holds `mc` rows rounded up to MR, by `kc`; rows ic..
                 // of `a` are inside its checked extent.
                 unsafe { pack_a::<K>(apack, a.at(ic, 0), mc, kc) };
             }
-            let call = |ir: usize, mr: usize, jr: usize| {
+            let call = |slot: usize, ir: usize, mr: usize, jr: usize| {
                 let bp = if packed == 1 {
                     b.wrapping_add(jr * kc)
                 } else {
@@ -571,7 +583,7 @@ unsafe fn tile_rows<K: Kernel>(
                 let ap = if direct_a {
                     a.at(ic + ir, 0).ptr
                 } else {
-                    apack.wrapping_add(ir * kc).cast_const()
+                    apack.wrapping_add(slot * K::MR * kc).cast_const()
                 };
                 // SAFETY: the panels and the C block are inside their buffers (see
                 // `product`); the kernel's instruction set is the caller's contract.
@@ -592,7 +604,7 @@ unsafe fn tile_rows<K: Kernel>(
                 }
             };
             // Row panel 0 of row block 0 with `fuse_src`: also packs column panel `jr`.
-            let call_packing_b = |src: Operand<K::E>, jr: usize| {
+            let call_packing_b = |src: Operand<K::E>, mr: usize, jr: usize| {
                 // SAFETY: `src` covers the `kc x n` block in place, and the packed panel at
                 // `b + jr * kc` (`NR * kc` values of the buffer) is written here, by this
                 // thread alone, before any other call reads it: row panel 0 of row block
@@ -607,7 +619,7 @@ unsafe fn tile_rows<K: Kernel>(
                         b.wrapping_add(jr * kc).cast_mut(),
                         c.add(ic * rsc + jr),
                         rsc,
-                        K::MR.min(mc),
+                        mr,
                         K::NR.min(n - jr),
                         alpha,
                         beta,
@@ -617,13 +629,13 @@ unsafe fn tile_rows<K: Kernel>(
             // The `MR x kc` panel of `A` stays in L1 while the `kc x nc_max` block of `B`
             // (in L2) passes under it.
             for jc in (0..n).step_by(nc_max) {
-                for (ir, mr) in row_panels::<K>(mc, direct_a) {
+                for (slot, (ir, mr)) in row_panels::<K>(mc, merged).enumerate() {
                     let columns = (jc..n.min(jc + nc_max)).step_by(K::NR);
                     match fuse_src {
                         Some(src) if ic == 0 && ir == 0 => {
-                            columns.for_each(|jr| call_packing_b(src, jr))
+                            columns.for_each(|jr| call_packing_b(src, mr, jr))
                         }
-                        _ => columns.for_each(|jr| call(ir, mr, jr)),
+                        _ => columns.for_each(|jr| call(slot, ir, mr, jr)),
                     }
                 }
             }
@@ -632,16 +644,17 @@ unsafe fn tile_rows<K: Kernel>(
 }
 
 /// The row panels `(first row, rows)` of a block of `mc` rows: `K::MR` at a time, except
-/// that with `A` in place a last panel of at most [`Kernel::SHORT_TAIL`] rows is merged with
-/// the full one before it and split in two halves. On AVX2 (6-row panels) a 2-row block has
-/// four accumulators, half of what keeps both FMA units busy through their latency: 32 rows
-/// as 6 x 5 + 2 cost the time of 34 at full rate, as 6 x 4 + 4 + 4 the time of 32.
+/// that with `merge` (`A` in place, or packed panel by panel) a last panel of at most
+/// [`Kernel::SHORT_TAIL`] rows is merged with the full one before it and split in two halves.
+/// On AVX2 (6-row panels) a 2-row block has four accumulators, half of what keeps both FMA
+/// units busy through their latency: 32 rows as 6 x 5 + 2 cost the time of 34 at full rate,
+/// as 6 x 4 + 4 + 4 the time of 32.
 pub(super) fn row_panels<K: Kernel>(
     mc: usize,
-    in_place: bool,
+    merge: bool,
 ) -> impl Iterator<Item = (usize, usize)> {
     let tail = mc % K::MR;
-    let merge = in_place && mc > K::MR && tail != 0 && tail <= K::SHORT_TAIL;
+    let merge = merge && mc > K::MR && tail != 0 && tail <= K::SHORT_TAIL;
     let regular_end = if merge { mc - K::MR - tail } else { mc };
     let regular = (0..regular_end)
         .step_by(K::MR)

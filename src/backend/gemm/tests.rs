@@ -721,3 +721,23 @@ fn split_covers_evenly() {
         }
     }
 }
+
+
+/// Row-major `A` packed (more than `DIRECT_A_MAX_N` columns of `B`) with a short last row
+/// panel: the panels are packed one by one and the short tail merged with the panel before it
+/// (8 rows as 4 + 4 on AVX2), with `B` packed apart or by the first panel's calls (one
+/// thread, small products), for betas that a panel computed twice would get wrong.
+#[test]
+fn packed_a_with_merged_short_tails_matches_naive() {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(23);
+    for m in [7, 8, 13, 14, 20, 32] {
+        for (k, n) in [(5, 300), (70, 260), (130, 1100)] {
+            for (ta, pad) in [(false, 0), (false, 3), (true, 0)] {
+                let layout = Layout { ta, tb: false, pad };
+                for beta in [0.0, 1.0, 0.5] {
+                    check_every_path((m, k, n), layout, beta, &mut rng);
+                }
+            }
+        }
+    }
+}
