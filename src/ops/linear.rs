@@ -3,6 +3,7 @@
 
 use crate::autograd::{GradSlot, Gradients, Tape, UniqueId};
 use crate::backend::gemm::{gemm, gemm_uninit};
+use crate::backend::layout::repeated_rows;
 use crate::backend::reduce::add_column_sums;
 use crate::backend::uninit::written;
 use crate::dtype::Float;
@@ -75,10 +76,7 @@ fn linear_untyped<E: Float, T: Tape<E>>(
     let (x_op, w_op) = ((i as isize, 1), (1, i as isize));
     let y = match &b {
         Some((b_data, _)) => {
-            let mut y = Vec::with_capacity(m * o);
-            for _ in 0..m {
-                y.extend_from_slice(b_data);
-            }
+            let mut y = repeated_rows(b_data, m);
             let out = (o as isize, 1);
             gemm(
                 m,

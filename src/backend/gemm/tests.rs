@@ -722,7 +722,6 @@ fn split_covers_evenly() {
     }
 }
 
-
 /// Row-major `A` packed (more than `DIRECT_A_MAX_N` columns of `B`) with a short last row
 /// panel: the panels are packed one by one and the short tail merged with the panel before it
 /// (8 rows as 4 + 4 on AVX2), with `B` packed apart or by the first panel's calls (one
