@@ -117,8 +117,29 @@ pub(crate) fn for_row_blocks<T: Send>(
     row_len: usize,
     f: impl Fn(usize, &mut [T]) + Sync,
 ) {
+    for_row_blocks_from(data, row_len, PARALLEL_ELEMS, f)
+}
+
+/// Loops that compute an `exp` per element (softmax rows and their gradients) are split from
+/// this many elements on: at about 1.5 ns per element they pay for a hand-off (about 1 us)
+/// well below [`PARALLEL_ELEMS`], which is sized for memory-bound loops. W4's
+/// cross-entropy over 512 x 64 logits ran on the calling thread alone, 2% of its step on
+/// two threads.
+pub(crate) const EXP_PARALLEL_ELEMS: usize = 1 << 14;
+
+/// [`for_row_blocks`], split from `parallel_elems` elements on.
+pub(crate) fn for_row_blocks_from<T: Send>(
+    data: &mut [T],
+    row_len: usize,
+    parallel_elems: usize,
+    f: impl Fn(usize, &mut [T]) + Sync,
+) {
     let rows = data.len().checked_div(row_len).unwrap_or(0);
-    let parts = row_parts(data.len(), rows);
+    let parts = if data.len() >= parallel_elems {
+        threads::threads().min(rows).max(1)
+    } else {
+        1
+    };
     // Both paths call `run_rows`, the one site of `wide`, as in `for_zipped_blocks`: two
     // sites compiled every softmax and pooling kernel six times (issue 15).
     if parts <= 1 {

@@ -1,7 +1,7 @@
 //! Softmax and log-softmax along one axis of a `[outer, n, inner]` block, forward and
 //! backward.
 
-use super::parallel::for_row_blocks;
+use super::parallel::{EXP_PARALLEL_ELEMS, for_row_blocks_from};
 use super::simd::wide;
 use crate::backend::precompiled::precompiled;
 use crate::dtype::Float;
@@ -108,9 +108,10 @@ precompiled! {
 fn softmax_axis_generic<E: Float>(x: &[E], outer: usize, n: usize, inner: usize) -> Vec<E> {
     if inner == 1 && n > 0 {
         let mut y = vec![E::ZERO; x.len()];
-        for_row_blocks(
+        for_row_blocks_from(
             &mut y,
             n,
+            EXP_PARALLEL_ELEMS,
             #[inline(always)]
             |row, block| softmax_rows(x, n, row, block),
         );
@@ -156,9 +157,10 @@ precompiled! {
 fn log_softmax_axis_generic<E: Float>(x: &[E], outer: usize, n: usize, inner: usize) -> Vec<E> {
     if inner == 1 && n > 0 {
         let mut y = vec![E::ZERO; x.len()];
-        for_row_blocks(
+        for_row_blocks_from(
             &mut y,
             n,
+            EXP_PARALLEL_ELEMS,
             #[inline(always)]
             |row, block| log_softmax_rows(x, n, row, block),
         );
@@ -210,9 +212,10 @@ fn log_softmax_backward_generic<E: Float>(
     inner: usize,
 ) {
     if inner == 1 && n > 0 {
-        for_row_blocks(
+        for_row_blocks_from(
             gx,
             n,
+            EXP_PARALLEL_ELEMS,
             #[inline(always)]
             |row, block| {
                 let (gy, y) = (&gy[row * n..][..block.len()], &y[row * n..][..block.len()]);
@@ -264,9 +267,10 @@ fn softmax_backward_generic<E: Float>(
     inner: usize,
 ) {
     if inner == 1 && n > 0 {
-        for_row_blocks(
+        for_row_blocks_from(
             gx,
             n,
+            EXP_PARALLEL_ELEMS,
             #[inline(always)]
             |row, block| {
                 let (gy, y) = (&gy[row * n..][..block.len()], &y[row * n..][..block.len()]);
