@@ -6,7 +6,7 @@
 //! pool, convolution, max pooling, the whole-sequence LSTM (its hidden weight packed once
 //! for the products of every step, `gemm::PackedB`) the `LSTMCell` step, `LayerNorm` and
 //! `Linear` (outputs, activations, statistics and first gradients written without being
-//! zero-filled first). Sizes are just above the thresholds that switch on
+//! zero-filled first; bias rows copied over the threads). Sizes are just above the thresholds that switch on
 //! threads and parallel blocks, so the whole file stays within seconds natively and within
 //! a minute or two under valgrind. It also runs as an ordinary test.
 
@@ -293,5 +293,25 @@ fn linear_outputs_and_first_gradients_in_new_memory() {
             assert!((gx.as_slice()[7 * 300 + p] - col_w).abs() < 1e-10);
             assert!((gw.as_slice()[11 * 300 + p] - col_x).abs() < 1e-10);
         }
+    }
+}
+
+#[test]
+fn linear_bias_rows_copied_over_threads() {
+    // 400 x 8 by 8 x 200: 80K output elements, so the bias rows that start the product are
+    // copied by both threads into uninitialised memory, blocks cut inside a row.
+    let mut r = rng();
+    let x = Tensor::<Rank2<400, 8>, f64>::randn(&mut r);
+    let layer = Linear::<8, 200, f64>::new(&mut r);
+    let (xv, w) = (x.as_slice().to_vec(), layer.weight.as_slice().to_vec());
+    let b = layer.bias.as_ref().unwrap().as_slice().to_vec();
+    let y = layer.forward(x);
+    for (q, got) in y.as_slice().iter().enumerate() {
+        let (i, o) = (q / 200, q % 200);
+        let want = b[o] + (0..8).map(|p| xv[i * 8 + p] * w[o * 8 + p]).sum::<f64>();
+        assert!(
+            (got - want).abs() < 1e-12 * (1.0 + want.abs()),
+            "y[{i}, {o}]"
+        );
     }
 }
