@@ -31,23 +31,10 @@ pub(super) unsafe fn pack_a<K: Kernel>(dst: *mut K::E, a: Operand<K::E>, mc: usi
             // last columns and an odd row one by one. The AVX2 kernels' panels have 6 rows:
             // with four-row groups only, they took the scalar path below, ~7% of a
             // transformer step on one thread.
-            let done_rows = rows / 2 * 2;
-            // SAFETY: rows ..done_rows hold `kc` values inside the checked extent; the panel
-            // holds `mr * kc` values; `E` is `f32` or `f64`; the blocked kernels only run on
-            // CPUs with AVX.
-            #[cfg(target_arch = "x86_64")]
-            let full = unsafe {
-                super::transpose::rows_in_registers(
-                    out.as_mut_ptr(),
-                    mr,
-                    src.ptr,
-                    src.rs,
-                    kc,
-                    done_rows,
-                )
-            };
-            #[cfg(not(target_arch = "x86_64"))]
-            let full = 0;
+            // SAFETY: the panel's `rows` rows hold `kc` values inside the checked extent; the
+            // panel holds `mr * kc` values.
+            let (done_rows, full) =
+                unsafe { pairs_in_registers(out.as_mut_ptr(), mr, src.ptr, src.rs, kc, rows) };
             for i in 0..rows {
                 let first = if i < done_rows { full } else { 0 };
                 for p in first..kc {
@@ -137,25 +124,10 @@ pub(super) unsafe fn pack_b<K: Kernel>(dst: *mut K::E, b: Operand<K::E>, kc: usi
             // Contiguous columns: four (and a last two) at a time through registers (as
             // `pack_a`'s row-major rows); a scalar scatter here made `x W^T` slower packed
             // than by in-place dot products.
-            let (done_cols, full) = if cfg!(target_arch = "x86_64") && src.rs == 1 && kc >= 8 {
-                let done_cols = cols / 2 * 2;
-                // SAFETY: columns ..done_cols hold `kc` values inside the checked extent; the
-                // panel holds `nr * kc` values; `E` is `f32` or `f64`; the blocked kernels
-                // only run on CPUs with AVX.
-                #[cfg(target_arch = "x86_64")]
-                let full = unsafe {
-                    super::transpose::rows_in_registers(
-                        out.as_mut_ptr(),
-                        nr,
-                        src.ptr,
-                        src.cs,
-                        kc,
-                        done_cols,
-                    )
-                };
-                #[cfg(not(target_arch = "x86_64"))]
-                let full = 0;
-                (done_cols, full)
+            let (done_cols, full) = if src.rs == 1 {
+                // SAFETY: the panel's `cols` columns hold `kc` values inside the checked
+                // extent; the panel holds `nr * kc` values.
+                unsafe { pairs_in_registers(out.as_mut_ptr(), nr, src.ptr, src.cs, kc, cols) }
             } else {
                 (0, 0)
             };
@@ -168,4 +140,36 @@ pub(super) unsafe fn pack_b<K: Kernel>(dst: *mut K::E, b: Operand<K::E>, kc: usi
             }
         }
     }
+}
+
+/// The first `lines / 2 * 2` of `lines` contiguous source lines (`kc` values each, `stride`
+/// apart) transposed into `out` (`width` values per step) through registers, on x86-64 and
+/// for 8 or more steps: returns how many lines it wrote and how many steps of each (`(0, 0)`
+/// elsewhere); the caller copies the rest. `pack_a`'s row-major rows and `pack_b`'s
+/// column-major columns both go through it.
+///
+/// # Safety
+/// The lines are inside their operand's checked extent, `out` holds `width * kc` values and
+/// `lines <= width`; `E` is `f32` or `f64`; the blocked kernels only run on CPUs with AVX.
+unsafe fn pairs_in_registers<E>(
+    out: *mut E,
+    width: usize,
+    src: *const E,
+    stride: usize,
+    kc: usize,
+    lines: usize,
+) -> (usize, usize) {
+    if !(cfg!(target_arch = "x86_64") && kc >= 8) {
+        return (0, 0);
+    }
+    let done = lines / 2 * 2;
+    // SAFETY: as this function's; `done` is even.
+    #[cfg(target_arch = "x86_64")]
+    let full = unsafe { super::transpose::rows_in_registers(out, width, src, stride, kc, done) };
+    #[cfg(not(target_arch = "x86_64"))]
+    let full = {
+        let _ = (out, width, src, stride);
+        0
+    };
+    (done, full)
 }
