@@ -135,11 +135,7 @@ pub(crate) fn for_row_blocks_from<T: Send>(
     f: impl Fn(usize, &mut [T]) + Sync,
 ) {
     let rows = data.len().checked_div(row_len).unwrap_or(0);
-    let parts = if data.len() >= parallel_elems {
-        threads::threads().min(rows).max(1)
-    } else {
-        1
-    };
+    let parts = row_parts_from(data.len(), rows, parallel_elems);
     // Both paths call `run_rows`, the one site of `wide`, as in `for_zipped_blocks`: two
     // sites compiled every softmax and pooling kernel six times (issue 15).
     if parts <= 1 {
@@ -163,7 +159,12 @@ pub(crate) fn for_row_blocks_from<T: Send>(
 /// How many blocks of whole rows [`for_row_blocks`] cuts `len` elements (`rows` rows) into:
 /// one per thread from [`PARALLEL_ELEMS`] elements on, else one.
 pub(crate) fn row_parts(len: usize, rows: usize) -> usize {
-    if len >= PARALLEL_ELEMS {
+    row_parts_from(len, rows, PARALLEL_ELEMS)
+}
+
+/// [`row_parts`] from `parallel_elems` elements on.
+fn row_parts_from(len: usize, rows: usize, parallel_elems: usize) -> usize {
+    if len >= parallel_elems {
         threads::threads().min(rows).max(1)
     } else {
         1

@@ -95,6 +95,13 @@ fn map_row_blocks<E: Float, R: Send>(
     per_row: usize,
     f: impl Fn(&core::ops::Range<usize>, &mut [E]) -> R + Sync,
 ) -> (Vec<E>, Vec<R>) {
+    // The parts cover `0..len` only if the blocks run on from row 0 without gaps (the
+    // `set_len` below relies on it).
+    assert!(
+        blocks.first().is_none_or(|b| b.start == 0)
+            && blocks.windows(2).all(|w| w[0].end == w[1].start),
+        "row blocks must be consecutive from row 0"
+    );
     let len = blocks.last().map_or(0, |b| b.end) * per_row;
     let mut out: Vec<E> = Vec::with_capacity(len);
     type Slot<'a, E, R> = std::sync::Mutex<(Option<&'a mut [MaybeUninit<E>]>, Option<R>)>;
@@ -123,9 +130,9 @@ fn map_row_blocks<E: Float, R: Send>(
                 .expect("every block ran")
         })
         .collect();
-    // SAFETY: the blocks are consecutive from row 0 (`row_blocks`, or the forward pass's
-    // parts), so their parts cover `0..len`, and every block ran (checked just above), each
-    // having zeroed its part before `f`.
+    // SAFETY: the blocks are consecutive from row 0 (asserted above), so their parts cover
+    // `0..len`, and every block ran (checked just above), each having zeroed its part
+    // before `f`.
     unsafe { out.set_len(len) };
     (out, results)
 }
