@@ -130,8 +130,11 @@ fn exp_t(x: T) -> T {
     if (x > 709.782712893384) { return inf_t(); }
     if (x < -745.1332191019412) { return 0.0; }
     let k = round(x * 1.4426950408889634);
-    // x - k ln 2 with ln 2 in two parts (the high part has trailing zero bits: k * hi is exact).
-    let r = (x - k * 6.93147180369123816490e-01) - k * 1.90821492927058770002e-10;
+    // x - k ln 2 with ln 2 in two parts (the high part has trailing zero bits: k * hi is exact),
+    // each step one fma. Written as two subtractions, NVIDIA's Vulkan compiler (H200, driver
+    // 580) evaluated them as if regrouped into x - k (hi + lo), k ln 2 rounded to x's last
+    // place: e^x was off by up to 2.5e-14 relative (tests/gpu_f64.rs, software_math_*).
+    let r = fma(-k, 1.90821492927058770002e-10, fma(-k, 6.93147180369123816490e-01, x));
     // e^r for |r| <= 0.35: Taylor to degree 13 (the next term is below 2^-56).
     var s: T = 1.0 / 6227020800.0;
     s = s * r + 1.0 / 479001600.0;
@@ -219,7 +222,8 @@ fn log_t(x: T) -> T {
     let ke = f64(e);
     // 2 s (1 + z t) = f - s (f - 2 z t) (as 2 s = f - s f): f enters exactly.
     let r = s * (f - 2.0 * z * t);
-    return ke * 6.93147180369123816490e-01 + (f + (ke * 1.90821492927058770002e-10 - r));
+    // e ln 2 + f - r, the small parts first (fma: as in `exp_t`, against reassociation).
+    return fma(ke, 6.93147180369123816490e-01, f + fma(ke, 1.90821492927058770002e-10, -r));
 }
 fn tanh_t(x: T) -> T {
     if (is_nan_t(x)) { return x; }
@@ -264,8 +268,9 @@ fn cos_kernel_t(r: T) -> T {
 fn reduce_half_pi_t(x: T, q: ptr<function, i32>) -> T {
     let k = round(x * 0.63661977236758134308);
     *q = i32(k - 4.0 * floor(k / 4.0));
-    return ((x - k * 1.57079632673412561417e+00) - k * 6.07710050630396597660e-11)
-        - k * 2.02226624879595063154e-21;
+    // One fma per part (as in `exp_t`, against reassociation).
+    let r = fma(-k, 6.07710050630396597660e-11, fma(-k, 1.57079632673412561417e+00, x));
+    return fma(-k, 2.02226624879595063154e-21, r);
 }
 fn sin_t(x: T) -> T {
     if (is_nan_t(x) || abs(x) > max_t()) { return nan_t(); }
