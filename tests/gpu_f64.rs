@@ -229,12 +229,11 @@ fn software_math_over_its_ranges() {
             .map(|i| lo + (hi - lo) * i as f64 / (n - 1) as f64)
             .collect()
     };
-    let on_gpu =
-        |xs: &[f64],
-         f: &dyn Fn(GpuTensor<(usize,), NoTape, f64>) -> GpuTensor<(usize,), NoTape, f64>| {
-            let t = Tensor::<(usize,), f64>::from_vec_with_shape(xs.to_vec(), (xs.len(),)).unwrap();
-            f(t.to_device(&g).unwrap()).to_cpu().unwrap().to_vec()
-        };
+    type Column = GpuTensor<(usize,), NoTape, f64>;
+    let on_gpu = |xs: &[f64], f: &dyn Fn(Column) -> Column| {
+        let t = Tensor::<(usize,), f64>::from_vec_with_shape(xs.to_vec(), (xs.len(),)).unwrap();
+        f(t.to_device(&g).unwrap()).to_cpu().unwrap().to_vec()
+    };
     let mut failures = Vec::new();
     let mut worst = 0.0f64;
     let mut check = |what: &str, xs: &[f64], got: Vec<f64>, want: fn(f64) -> f64| {
