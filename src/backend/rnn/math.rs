@@ -1,7 +1,7 @@
-//! `exp` and `tanh` for the cell kernels without a library call, so that the gate loops
-//! vectorise in double precision too (libm's `exp` and `tanh` are opaque calls, and were a
-//! quarter of an f64 `LSTMCell` step). Single precision already has such functions
-//! ([`crate::dtype`]); these add the f64 ones.
+//! The element loops of the cell kernels: `exp` and `tanh` without a library call in either
+//! precision (for f64 the fused build of [`crate::dtype`]'s polynomial: libm's `exp` and
+//! `tanh` were opaque calls and a quarter of an f64 `LSTMCell` step), the branch-free sigmoid,
+//! and the row additions.
 
 use crate::dtype::{Float, exp_f64, tanh_f64};
 use core::mem::MaybeUninit;
