@@ -216,12 +216,11 @@ kernel!(/// x * sigmoid(x)
 kernel!(/// x * Phi(x) with the exact normal CDF (PyTorch's `approximate="none"`)
 GeluErfKernel, |x, y| {
     let xf = x.to_f64();
-    E::from_f64(0.5 * xf * (1.0 + crate::dtype::erf_f64(xf * core::f64::consts::FRAC_1_SQRT_2)))
+    E::from_f64(xf * normal_cdf::<E>(xf))
 }, {
     let xf = x.to_f64();
-    let cdf = 0.5 * (1.0 + crate::dtype::erf_f64(xf * core::f64::consts::FRAC_1_SQRT_2));
-    let pdf = (-0.5 * xf * xf).exp() / (2.0 * core::f64::consts::PI).sqrt();
-    E::from_f64(cdf + xf * pdf)
+    let pdf = crate::dtype::exp_f64::<false>(-0.5 * xf * xf) / (2.0 * core::f64::consts::PI).sqrt();
+    E::from_f64(normal_cdf::<E>(xf) + xf * pdf)
 });
 kernel!(/// GELU's tanh approximation (PyTorch's `approximate="tanh"`)
 GeluTanhKernel, |x, y| {
@@ -243,6 +242,35 @@ fn sigmoid<E: Float>(x: E) -> E {
         let e = x.exp();
         e / (E::ONE + e)
     }
+}
+
+/// Phi(x), the standard normal CDF, for GELU of element type `E`. For `f64`,
+/// [`crate::dtype::normal_cdf_f64`] (full precision in both tails, with loops). For `f32`,
+/// from Numerical Recipes' Chebyshev fit of erfc, `erfc(z) = t e^(P(t) - z^2)` with
+/// `t = 1 / (1 + z/2)` (relative error below 1.2e-7 over the whole range, tails included:
+/// two f32 ulp), evaluated in f64 without a branch or a loop, so that it vectorises: the erf
+/// series took ~70 ns per element (GELU over 512 x 1024 f32 on one AVX2 thread: 36.8 ms,
+/// against 0.76 ms for the tanh form).
+#[inline(always)]
+fn normal_cdf<E: Float>(x: f64) -> f64 {
+    if core::mem::size_of::<E>() == 8 {
+        return crate::dtype::normal_cdf_f64(x);
+    }
+    let z = x.abs() * core::f64::consts::FRAC_1_SQRT_2;
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let p = 0.170_872_77;
+    let p = p * t - 0.822_152_23;
+    let p = p * t + 1.488_515_87;
+    let p = p * t - 1.135_203_98;
+    let p = p * t + 0.278_868_07;
+    let p = p * t - 0.186_288_06;
+    let p = p * t + 0.096_784_18;
+    let p = p * t + 0.374_091_96;
+    let p = p * t + 1.000_023_68;
+    let p = p * t - 1.265_512_23;
+    // Phi(-|x|) = erfc(|x| / sqrt 2) / 2; NaN passes through to the result.
+    let lower = 0.5 * t * crate::dtype::exp_f64::<false>(p - z * z);
+    if x > 0.0 { 1.0 - lower } else { lower }
 }
 
 #[inline(always)]
@@ -493,5 +521,54 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// `c / x`.
     pub fn rdiv_scalar(self, c: E) -> Self {
         unary_op(self, ScalarDivKernel(c))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{GeluErfKernel, UnaryKernel};
+    use crate::dtype::normal_cdf_f64;
+
+    /// The f32 GELU (Numerical Recipes' erfc, in f64) against the full-precision f64 one,
+    /// rounded to f32: within 2 ulp of f32 (relative 2.4e-7) over [-12, 12] and at the
+    /// extremes, tails included; the derivative within 3e-7 of the size of its two terms.
+    #[test]
+    fn f32_gelu_matches_the_f64_one() {
+        let mut worst = 0.0f64;
+        let mut worst_grad = 0.0f64;
+        let mut xs: Vec<f32> = (0..=240_000).map(|i| -12.0 + i as f32 * 1e-4).collect();
+        xs.extend([1e-30, -1e-30, 1e-6, -1e-6, 30.0, -30.0, 1e4, -1e4]);
+        for x in xs {
+            let xd = x as f64;
+            let want = xd * normal_cdf_f64(xd);
+            assert_eq!(GeluErfKernel.f(xd), want);
+            let got = GeluErfKernel.f(x) as f64;
+            let rel = if want == got {
+                0.0
+            } else {
+                (got - want).abs() / want.abs()
+            };
+            assert!(
+                rel <= 2.4e-7 || (got - want).abs() < 1e-44,
+                "gelu({x}): {got} vs {want}"
+            );
+            if want.abs() > 1e-37 {
+                worst = worst.max(rel);
+            }
+            let pdf = (-0.5 * xd * xd).exp() / (2.0 * core::f64::consts::PI).sqrt();
+            let dwant = normal_cdf_f64(xd) + xd * pdf;
+            let dgot = GeluErfKernel.df(x, 0.0) as f64;
+            // Relative to the terms' size: the derivative crosses zero near x = -0.75, where
+            // Phi's own 1.2e-7 is all that is left.
+            let scale = normal_cdf_f64(xd) + (xd * pdf).abs();
+            // (Below f32's smallest subnormal the result is 0.)
+            let drel = ((dgot - dwant).abs() - 1e-45).max(0.0) / scale.max(1e-300);
+            assert!(drel <= 3e-7, "gelu'({x}): {dgot} vs {dwant}");
+            worst_grad = worst_grad.max(drel);
+        }
+        assert!(GeluErfKernel.f(f32::NAN).is_nan());
+        assert_eq!(GeluErfKernel.f(f32::INFINITY), f32::INFINITY);
+        assert_eq!(GeluErfKernel.f(0.0f32), 0.0);
+        eprintln!("f32 gelu: worst relative error {worst:.2e}, derivative {worst_grad:.2e}");
     }
 }
