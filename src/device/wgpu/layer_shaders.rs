@@ -76,8 +76,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             if (bx > b) { r = v; } else { r = (max(bx, 0.0) + log1p_(exp_t(-abs(bx)))) / a; }
         }
         case 9u: {
+            // PyTorch's min(max(v, a), b): b wins when a > b (as on the CPU); NaN stays.
             r = v;
-            if (v < a) { r = a; } else if (v > b) { r = b; }
+            if (r < a) { r = a; }
+            if (r > b) { r = b; }
         }
         case 10u: { r = pow_(v, a); }
         default: { r = 0.0; }
