@@ -302,7 +302,21 @@ pub(crate) fn map<E: Float>(x: &[E], f: impl Fn(E) -> E + Sync) -> Vec<E> {
             #[inline(always)]
             |off, block| {
                 let x = &x[off..][..block.len()];
-                for (slot, &v) in block.iter_mut().zip(x) {
+                // Sixteen results at a time through a local array: written straight into
+                // the slots, the loop stayed scalar for bodies with selects and integer steps
+                // (softplus' exp and log1p: 29 ns per f32 element traced, 3.5 in place).
+                let mut slots = block.chunks_exact_mut(16);
+                let mut values = x.chunks_exact(16);
+                for (slots, values) in (&mut slots).zip(&mut values) {
+                    let mut out = [E::ZERO; 16];
+                    for (o, &v) in out.iter_mut().zip(values) {
+                        *o = f(v);
+                    }
+                    for (slot, &o) in slots.iter_mut().zip(&out) {
+                        slot.write(o);
+                    }
+                }
+                for (slot, &v) in slots.into_remainder().iter_mut().zip(values.remainder()) {
                     slot.write(f(v));
                 }
             },

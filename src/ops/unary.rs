@@ -235,13 +235,12 @@ GeluTanhKernel, |x, y| {
 
 #[inline(always)]
 fn sigmoid<E: Float>(x: E) -> E {
-    // Two branches so that exp never overflows.
-    if x >= E::ZERO {
-        E::ONE / (E::ONE + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (E::ONE + e)
-    }
+    // `e = e^-|x|` never overflows: `1 / (1 + e)` for x >= 0, `e / (1 + e)` below. One exp
+    // and one division with the numerator selected (the same values as two branches, which
+    // kept the loops that call it conditionally scalar).
+    let e = (-x.abs()).exp();
+    let numerator = if x >= E::ZERO { E::ONE } else { e };
+    numerator / (E::ONE + e)
 }
 
 /// Phi(x), the standard normal CDF, for GELU of element type `E`. For `f64`,
@@ -309,21 +308,17 @@ impl<E: Float> UnaryKernel<E> for SoftplusKernel<E> {
     #[inline(always)]
     fn f(&self, x: E) -> E {
         let bx = self.beta * x;
-        if bx > self.threshold {
-            x
-        } else {
-            // log1p(exp(bx)) without overflow: max(bx, 0) + log1p(exp(-|bx|)).
-            (bx.max(E::ZERO) + (-bx.abs()).exp().ln_1p()) / self.beta
-        }
+        // log1p(exp(bx)) without overflow: max(bx, 0) + log1p(exp(-|bx|)), computed for every
+        // element and then selected (as a branch the traced loop stayed scalar).
+        let soft = (bx.max(E::ZERO) + (-bx.abs()).exp().ln_1p()) / self.beta;
+        if bx > self.threshold { x } else { soft }
     }
     #[inline(always)]
     fn df(&self, x: E, _: E) -> E {
         let bx = self.beta * x;
-        if bx > self.threshold {
-            E::ONE
-        } else {
-            sigmoid(bx)
-        }
+        // Computed, then selected: called in one branch only, sigmoid kept the loop scalar.
+        let s = sigmoid(bx);
+        if bx > self.threshold { E::ONE } else { s }
     }
 }
 
