@@ -123,7 +123,13 @@ pub(crate) fn binary_map<E: Float>(
                 broadcast_strides(a_dims, out_dims),
                 broadcast_strides(b_dims, out_dims),
             );
-            for_each_broadcast2(out_dims, &sa, &sb, |i, ia, ib| out[i] = f(a[ia], b[ib]));
+            for_each_broadcast2(
+                out_dims,
+                &sa,
+                &sb,
+                #[inline(always)]
+                |i, ia, ib| out[i] = f(a[ia], b[ib]),
+            );
             out
         },
     )
@@ -155,7 +161,13 @@ pub(crate) fn binary_map_inplace<E: Float>(
         || {
             let sa = broadcast_strides(out_dims, out_dims);
             let sb = broadcast_strides(b_dims, out_dims);
-            for_each_broadcast2(out_dims, &sa, &sb, |i, _, ib| a[i] = f(a[i], b[ib]));
+            for_each_broadcast2(
+                out_dims,
+                &sa,
+                &sb,
+                #[inline(always)]
+                |i, _, ib| a[i] = f(a[i], b[ib]),
+            );
         },
     )
 }
@@ -189,13 +201,21 @@ pub(crate) fn binary_grad<E: Float>(
                 broadcast_strides(b_dims, out_dims),
             );
             if which == 0 {
-                for_each_broadcast2(out_dims, &sa, &sb, |i, ia, ib| {
-                    grad[ia] += gy[i] * d(a[ia], b[ib])
-                });
+                for_each_broadcast2(
+                    out_dims,
+                    &sa,
+                    &sb,
+                    #[inline(always)]
+                    |i, ia, ib| grad[ia] += gy[i] * d(a[ia], b[ib]),
+                );
             } else {
-                for_each_broadcast2(out_dims, &sa, &sb, |i, ia, ib| {
-                    grad[ib] += gy[i] * d(a[ia], b[ib])
-                });
+                for_each_broadcast2(
+                    out_dims,
+                    &sa,
+                    &sb,
+                    #[inline(always)]
+                    |i, ia, ib| grad[ib] += gy[i] * d(a[ia], b[ib]),
+                );
             }
         },
     )

@@ -19,6 +19,7 @@ use std::sync::Arc;
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct SmoothL1Kernel<E>(pub(crate) E);
 impl<E: Float> UnaryKernel<E> for SmoothL1Kernel<E> {
+    #[inline(always)]
     fn f(&self, d: E) -> E {
         let beta = self.0;
         if d.abs() < beta {
@@ -27,6 +28,7 @@ impl<E: Float> UnaryKernel<E> for SmoothL1Kernel<E> {
             d.abs() - E::from_f64(0.5) * beta
         }
     }
+    #[inline(always)]
     fn df(&self, d: E, _: E) -> E {
         if d.abs() < self.0 {
             d / self.0
@@ -40,6 +42,7 @@ impl<E: Float> UnaryKernel<E> for SmoothL1Kernel<E> {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct HuberKernel<E>(pub(crate) E);
 impl<E: Float> UnaryKernel<E> for HuberKernel<E> {
+    #[inline(always)]
     fn f(&self, d: E) -> E {
         let delta = self.0;
         if d.abs() < delta {
@@ -48,6 +51,7 @@ impl<E: Float> UnaryKernel<E> for HuberKernel<E> {
             delta * (d.abs() - E::from_f64(0.5) * delta)
         }
     }
+    #[inline(always)]
     fn df(&self, d: E, _: E) -> E {
         if d.abs() < self.0 {
             d
@@ -72,14 +76,19 @@ fn sign<E: Float>(d: E) -> E {
 /// `(p - t) / max(p (1 - p), 1e-12)`, finite at the ends too.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct BceKernel;
+// `#[inline(always)]` throughout: with `ln` and `ln_1p` inlined (no libm calls) these grew
+// past LLVM's inlining threshold and were called out of the `wide` copies (.ci/wide_inlining.sh).
 impl<E: Float> BinaryKernel<E> for BceKernel {
+    #[inline(always)]
     fn f(&self, p: E, t: E) -> E {
         let (lp, lq) = clamped_logs(p);
         -(t * lp + (E::ONE - t) * lq)
     }
+    #[inline(always)]
     fn dfa(&self, p: E, t: E) -> E {
         (p - t) / (p * (E::ONE - p)).max(E::from_f64(1e-12))
     }
+    #[inline(always)]
     fn dfb(&self, p: E, _: E) -> E {
         let (lp, lq) = clamped_logs(p);
         lq - lp
@@ -87,18 +96,21 @@ impl<E: Float> BinaryKernel<E> for BceKernel {
 }
 
 /// `(max(ln p, -100), max(ln(1 - p), -100))`.
+#[inline(always)]
 fn clamped_logs<E: Float>(p: E) -> (E, E) {
     let floor = E::from_f64(-100.0);
     (p.ln().max(floor), (-p).ln_1p().max(floor))
 }
 
 /// `log(sigmoid(x))` as PyTorch's CPU kernel computes it: `min(x, 0) - ln(1 + e^-|x|)`.
+#[inline(always)]
 fn log_sigmoid<E: Float>(x: E) -> E {
     let min = if x < E::ZERO { x } else { E::ZERO };
     min - (-x.abs()).exp().ln_1p()
 }
 
 /// `sigmoid(x)` as PyTorch computes it, `1 / (1 + e^-x)`: 0 at `-inf`, 1 at `+inf`.
+#[inline(always)]
 fn sigmoid<E: Float>(x: E) -> E {
     E::ONE / (E::ONE + (-x).exp())
 }
@@ -111,12 +123,15 @@ fn sigmoid<E: Float>(x: E) -> E {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct BceWithLogitsKernel;
 impl<E: Float> BinaryKernel<E> for BceWithLogitsKernel {
+    #[inline(always)]
     fn f(&self, x: E, t: E) -> E {
         (E::ONE - t) * x - log_sigmoid(x)
     }
+    #[inline(always)]
     fn dfa(&self, x: E, t: E) -> E {
         sigmoid(x) - t
     }
+    #[inline(always)]
     fn dfb(&self, x: E, _: E) -> E {
         -x
     }
@@ -145,15 +160,18 @@ pub(crate) fn bce_pos_weight_dt<E: Float>(x: E, _: E, p: E) -> E {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct KlDivKernel;
 impl<E: Float> BinaryKernel<E> for KlDivKernel {
+    #[inline(always)]
     fn f(&self, x: E, t: E) -> E {
         let xlogy = if t == E::ZERO { E::ZERO } else { t * t.ln() };
         xlogy - t * x
     }
+    #[inline(always)]
     fn dfa(&self, _: E, t: E) -> E {
         -t
     }
     // `t / t` on purpose: PyTorch's xlogy backward, NaN at t = 0, inf or NaN.
     #[allow(clippy::eq_op)]
+    #[inline(always)]
     fn dfb(&self, x: E, t: E) -> E {
         let log = if t == E::ZERO { E::ZERO } else { t.ln() };
         log + t / t - x
@@ -165,12 +183,15 @@ impl<E: Float> BinaryKernel<E> for KlDivKernel {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct KlDivLogTargetKernel;
 impl<E: Float> BinaryKernel<E> for KlDivLogTargetKernel {
+    #[inline(always)]
     fn f(&self, x: E, t: E) -> E {
         t.exp() * (t - x)
     }
+    #[inline(always)]
     fn dfa(&self, _: E, t: E) -> E {
         -t.exp()
     }
+    #[inline(always)]
     fn dfb(&self, x: E, t: E) -> E {
         let e = t.exp();
         e * (t - x) + e
