@@ -405,7 +405,7 @@ pub(crate) fn tanh_f64<const FUSED: bool>(x: f64) -> f64 {
 /// `[sqrt(1/2), sqrt(2))` from the bits (subnormals scaled by 2^25 first), then
 /// `ln m = f - f^2/2 + s (f^2/2 + R(s^2))`, `s = f / (2 + f)`, `f = m - 1`. Within 1 ulp of
 /// libm over every positive f32 (unit test); 0, negative numbers, infinity and NaN as
-/// `f32::ln`. 512 x 1024 f32 on one AVX2 thread: 3.5 -> 1.1 ns per element (`Tensor::ln`).
+/// `f32::ln`. 512 x 1024 f32 on one AVX2 thread, `abs().ln()`: 3.57 -> 1.62 ns per element.
 #[inline(always)]
 #[allow(clippy::excessive_precision)] // musl's constants, kept as published
 pub(crate) fn ln_f32(x: f32) -> f32 {
