@@ -146,7 +146,13 @@ where
                 // No broadcasting: build each input's gradient directly (the rhs reuses the
                 // output's buffer) instead of zero-filling and accumulating.
                 if track_l {
-                    let ga = kernels::derivative_product(&gy, &a, &b, |x, y| k.dfa(x, y));
+                    let ga = kernels::derivative_product(
+                        &gy,
+                        &a,
+                        &b,
+                        #[inline(always)]
+                        |x, y| k.dfa(x, y),
+                    );
                     g.add(a_id, ga);
                 }
                 if track_r {
@@ -164,7 +170,18 @@ where
             }
             if track_l {
                 let ga = g.entry(a_id, a.len());
-                kernels::binary_grad(ga, 0, &gy, &a, &ld, &b, &rd, &od, |x, y| k.dfa(x, y));
+                kernels::binary_grad(
+                    ga,
+                    0,
+                    &gy,
+                    &a,
+                    &ld,
+                    &b,
+                    &rd,
+                    &od,
+                    #[inline(always)]
+                    |x, y| k.dfa(x, y),
+                );
             }
             if track_r {
                 let gb = g.entry(b_id, b.len());
@@ -245,13 +262,13 @@ binary_kernel!(/// a * b
 binary_kernel!(/// a / b
     DivKernel, |a, b| a / b, E::ONE / b, -a / (b * b));
 binary_kernel!(/// a ^ b; d/db uses ln a, so it is NaN for negative a as in PyTorch
-    PowKernel, |a, b| a.powf(b), b * a.powf(b - E::ONE), if a == E::ZERO && b >= E::ZERO { E::ZERO } else { a.powf(b) * a.ln() });
+    PowKernel, |a, b| a.powf(b), b * a.powf(b - E::ONE), if (a == E::ZERO) & (b >= E::ZERO) { E::ZERO } else { a.powf(b) * a.ln() });
 binary_kernel!(/// max(a, b); a tie sends half the gradient to each side, as in PyTorch
-    MaximumKernel, |a, b| if a.is_nan() || b.is_nan() { a + b } else { a.max(b) },
+    MaximumKernel, |a, b| if a.is_nan() | b.is_nan() { a + b } else { a.max(b) },
     if a > b { E::ONE } else if a == b { E::from_f64(0.5) } else { E::ZERO },
     if b > a { E::ONE } else if a == b { E::from_f64(0.5) } else { E::ZERO });
 binary_kernel!(/// min(a, b); a tie sends half the gradient to each side
-    MinimumKernel, |a, b| if a.is_nan() || b.is_nan() { a + b } else { a.min(b) },
+    MinimumKernel, |a, b| if a.is_nan() | b.is_nan() { a + b } else { a.min(b) },
     if a < b { E::ONE } else if a == b { E::from_f64(0.5) } else { E::ZERO },
     if b < a { E::ONE } else if a == b { E::from_f64(0.5) } else { E::ZERO });
 
