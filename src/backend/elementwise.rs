@@ -509,7 +509,11 @@ mod tests {
             assert_eq!(inplace, want, "map_inplace_unmasked, n = {n}");
             let d = |a: f64, b: f64| if a > b { a - b } else { 2.0 * b };
             let want: Vec<f64> = x.iter().zip(&y).map(|(&a, &b)| 0.5 * d(a, b)).collect();
-            assert_eq!(scaled_derivative(0.5, &x, &y, d), want, "scaled_derivative, n = {n}");
+            assert_eq!(
+                scaled_derivative(0.5, &x, &y, d),
+                want,
+                "scaled_derivative, n = {n}"
+            );
         }
     }
 }
