@@ -356,9 +356,10 @@ pub(crate) fn map_inplace<E: Float>(x: &mut [E], f: impl Fn(E) -> E + Sync) {
 /// [`map_inplace`] for an `f` that returns its input on some values (relu, clamp, leaky
 /// relu on positives): sixteen elements at a time through a local array, stored back
 /// whole past an [`opaque_to_memory`] point. Written element by element, LLVM drops the
-/// stores of values just loaded and stores the other lanes with masked stores, which are slow on AMD without
-/// AVX-512: W5's relu pass ran at half of memory speed on a Zen 4 with AVX2 (relu(a + b)
-/// forward, 4M f32, one thread: 5.2-5.6 -> 2.7 ms).
+/// stores of values just loaded and stores the other lanes with masked stores, which are
+/// slow on AMD without AVX-512: W5's relu pass ran at half of memory speed on a Zen 4 with
+/// AVX2 (relu(a + b) forward, 4M f32, one thread: 5.2-5.6 -> 2.7 ms). The same staging as
+/// [`write_staged`], in place (one slice read and written, so not through that helper).
 #[inline]
 pub(crate) fn map_inplace_unmasked<E: Float>(x: &mut [E], f: impl Fn(E) -> E + Sync) {
     for_blocks(
