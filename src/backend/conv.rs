@@ -9,6 +9,7 @@ use super::conv_wide::{add_shifted, weight_grad_shifted};
 use super::gemm::gemm;
 pub(crate) use super::im2col::ConvGeom;
 use super::im2col::{col2im, col2im_wide, im2col, im2col_wide, narrow_rows, widen_rows};
+use super::simd;
 use super::uninit::{assume_init_mut, filled};
 use crate::dtype::Float;
 
@@ -194,17 +195,13 @@ pub(crate) fn conv2d_grouped_forward<E: Float>(
         |samples, yblock, _, scratch| {
             let (buf, ywide) = scratch.split_at_mut(cols_len);
             for (b, yb) in samples.zip(yblock.chunks_exact_mut(o * p)) {
-                // The wide rows are narrowed into `yb` at the end (every element written
-                // once); otherwise `yb` starts as the bias rows (or zeros) under the product.
-                let (out, narrow_into): (&mut [E], _) = if wide {
-                    if let Some(bias) = bias {
-                        for (row, &v) in ywide.chunks_exact_mut(len).zip(bias) {
-                            row.fill(v);
-                        }
-                    }
-                    (&mut *ywide, Some(yb))
+                // The wide rows are narrowed into `yb` at the end, adding the bias (every
+                // element written once); otherwise `yb` starts as the bias rows (or zeros)
+                // under the product.
+                let (out, narrow_into, beta): (&mut [E], _, _) = if wide {
+                    (&mut *ywide, Some(yb), E::ZERO)
                 } else {
-                    (bias_rows(yb, bias, len), None)
+                    (bias_rows(yb, bias, len), None, beta)
                 };
                 for gi in 0..groups {
                     let cols = unfold(&x[b * chw + gi * ghw..][..ghw], g, buf);
@@ -223,7 +220,7 @@ pub(crate) fn conv2d_grouped_forward<E: Float>(
                     );
                 }
                 if let Some(yb) = narrow_into {
-                    narrow_rows(ywide, g, o, yb);
+                    narrow_rows(ywide, g, o, bias, yb);
                 }
             }
         },
@@ -319,11 +316,17 @@ pub(crate) fn conv2d_grouped_backward<E: Float>(
         |samples, gxblock, acc, scratch| {
             let (gw, gb_acc) = acc.split_at_mut(gw_len);
             if !gb_acc.is_empty() {
-                for gyb in gy[samples.start * o * p..samples.end * o * p].chunks_exact(o * p) {
-                    for (acc, row) in gb_acc.iter_mut().zip(gyb.chunks_exact(p)) {
-                        *acc += sum_fast(row);
-                    }
-                }
+                let gy = &gy[samples.start * o * p..samples.end * o * p];
+                simd::wide(
+                    #[inline(always)]
+                    || {
+                        for gyb in gy.chunks_exact(o * p) {
+                            for (acc, row) in gb_acc.iter_mut().zip(gyb.chunks_exact(p)) {
+                                *acc += sum_fast(row);
+                            }
+                        }
+                    },
+                );
             }
             let (buf, scratch) = scratch.split_at_mut(cols_len);
             let (gy_wide, shift_tmp) = scratch.split_at_mut(gy_len);
@@ -630,6 +633,16 @@ mod tests {
             let want = naive_conv(&x, &w, n, o, g);
             for (a, b) in y.iter().zip(&want) {
                 assert!((a - b).abs() < 1e-12, "case {i}: {a} vs {b}");
+            }
+            // With a bias (added under the product, or by the wide layout's narrowing).
+            let bias = pseudo(o, 200 + i as u64);
+            let y = conv2d_grouped_forward(&x, &w, Some(&bias), n, o, 1, g);
+            for (at, (a, b)) in y.iter().zip(&want).enumerate() {
+                let plane = at / g.col_cols() % o;
+                assert!(
+                    (a - (b + bias[plane])).abs() < 1e-12,
+                    "case {i} with bias at {at}"
+                );
             }
         }
     }

@@ -60,18 +60,23 @@ impl ConvGeom {
 /// [`narrow_rows`], and their gradients are zero, so [`col2im_wide`] may add them back.
 pub(super) fn im2col_wide<E: Float>(x: &[E], g: &ConvGeom, cols: &mut [E]) {
     let (hw, len) = (g.h * g.w, g.wide_cols());
-    for c in 0..g.c {
-        let plane = &x[c * hw..][..hw];
-        for i in 0..g.kh {
-            for j in 0..g.kw {
-                let row = &mut cols[((c * g.kh + i) * g.kw + j) * len..][..len];
-                let start = i * g.w + j;
-                let n = len.min(hw - start);
-                copy_row(&mut row[..n], &plane[start..start + n]);
-                row[n..].fill(E::ZERO);
+    wide(
+        #[inline(always)]
+        || {
+            for c in 0..g.c {
+                let plane = &x[c * hw..][..hw];
+                for i in 0..g.kh {
+                    for j in 0..g.kw {
+                        let row = &mut cols[((c * g.kh + i) * g.kw + j) * len..][..len];
+                        let start = i * g.w + j;
+                        let n = len.min(hw - start);
+                        copy_row(&mut row[..n], &plane[start..start + n]);
+                        row[n..].fill(E::ZERO);
+                    }
+                }
             }
-        }
-    }
+        },
+    )
 }
 
 /// The adjoint of [`im2col_wide`]: adds each wide row back onto its run of the input
@@ -97,28 +102,45 @@ pub(super) fn col2im_wide<E: Float>(cols: &[E], g: &ConvGeom, x: &mut [E]) {
     )
 }
 
-/// Copies the `oh x ow` outputs out of `oh x w` wide rows of each of `planes` planes,
-/// writing every element of `out`'s first `planes` planes (which may be uninitialised).
+/// Copies the `oh x ow` outputs out of `oh x w` wide rows of each of `planes` planes, plus
+/// `bias[plane]` when given (the product then need not start from the bias rows), writing
+/// every element of `out`'s first `planes` planes (which may be uninitialised).
 pub(super) fn narrow_rows<E: Float>(
     wide_rows: &[E],
     g: &ConvGeom,
     planes: usize,
+    bias: Option<&[E]>,
     out: &mut [MaybeUninit<E>],
 ) {
     let (len, p) = (g.wide_cols(), g.col_cols());
-    // SAFETY: `MaybeUninit<E>` has `E`'s layout, and initialised values are valid
-    // `MaybeUninit`s; the slice is only read.
-    let wide_rows: &[MaybeUninit<E>] =
-        unsafe { &*(wide_rows as *const [E] as *const [MaybeUninit<E>]) };
-    for (src, dst) in wide_rows
-        .chunks_exact(len)
-        .zip(out.chunks_exact_mut(p))
-        .take(planes)
-    {
-        for (s, d) in src.chunks_exact(g.w).zip(dst.chunks_exact_mut(g.ow)) {
-            copy_row(d, &s[..g.ow]);
-        }
-    }
+    let planes_of = || wide_rows.chunks_exact(len).take(planes).enumerate();
+    wide(
+        #[inline(always)]
+        || match bias {
+            Some(bias) => {
+                for ((plane, src), dst) in planes_of().zip(out.chunks_exact_mut(p)) {
+                    for (s, d) in src.chunks_exact(g.w).zip(dst.chunks_exact_mut(g.ow)) {
+                        copy_row_with(d, &s[..g.ow], bias[plane]);
+                    }
+                }
+            }
+            None => {
+                // SAFETY: `MaybeUninit<E>` has `E`'s layout, and initialised values are
+                // valid `MaybeUninit`s; the slice is only read.
+                let wide_rows: &[MaybeUninit<E>] =
+                    unsafe { &*(wide_rows as *const [E] as *const [MaybeUninit<E>]) };
+                for (src, dst) in wide_rows
+                    .chunks_exact(len)
+                    .zip(out.chunks_exact_mut(p))
+                    .take(planes)
+                {
+                    for (s, d) in src.chunks_exact(g.w).zip(dst.chunks_exact_mut(g.ow)) {
+                        copy_row(d, &s[..g.ow]);
+                    }
+                }
+            }
+        },
+    )
 }
 
 /// The inverse layout of [`narrow_rows`]: `oh x ow` planes into `oh x w` rows. Only the
@@ -126,15 +148,43 @@ pub(super) fn narrow_rows<E: Float>(
 /// already (a buffer zeroed once and only ever written here).
 pub(super) fn widen_rows<E: Float>(narrow: &[E], g: &ConvGeom, planes: usize, out: &mut [E]) {
     let (len, p) = (g.wide_cols(), g.col_cols());
-    for (src, dst) in narrow
-        .chunks_exact(p)
-        .zip(out.chunks_exact_mut(len))
-        .take(planes)
-    {
-        for (s, d) in src.chunks_exact(g.ow).zip(dst.chunks_exact_mut(g.w)) {
-            copy_row(&mut d[..g.ow], s);
+    wide(
+        #[inline(always)]
+        || {
+            for (src, dst) in narrow
+                .chunks_exact(p)
+                .zip(out.chunks_exact_mut(len))
+                .take(planes)
+            {
+                for (s, d) in src.chunks_exact(g.ow).zip(dst.chunks_exact_mut(g.w)) {
+                    copy_row(&mut d[..g.ow], s);
+                }
+            }
+        },
+    )
+}
+
+/// [`copy_row`] adding `add` to every value, into a possibly uninitialised row.
+#[inline(always)]
+fn copy_row_with<E: Float>(dst: &mut [MaybeUninit<E>], src: &[E], add: E) {
+    const CHUNK: usize = 8;
+    let n = dst.len();
+    assert_eq!(n, src.len(), "copy_row_with lengths");
+    let put = |d: &mut [MaybeUninit<E>], s: &[E]| {
+        for (d, &s) in d.iter_mut().zip(s) {
+            d.write(s + add);
         }
+    };
+    if n < CHUNK {
+        put(dst, src);
+        return;
     }
+    let mut k = 0;
+    while k + CHUNK < n {
+        put(&mut dst[k..k + CHUNK], &src[k..k + CHUNK]);
+        k += CHUNK;
+    }
+    put(&mut dst[n - CHUNK..], &src[n - CHUNK..]);
 }
 
 /// `dst.copy_from_slice(src)` for the short rows of a CNN's planes (5 to 30 values, or the
