@@ -5,13 +5,14 @@
 //! An untraced step runs in per-thread scratch buffers ([`with_scratch`]), so that a
 //! generation loop allocates nothing per step beyond its outputs.
 
-use super::gemm::gemm;
+use super::gemm::{gemm, gemm_uninit};
 use super::rnn::{
     CellDims, GateTerm, gru_backward, gru_forward_into, lstm_backward, lstm_forward_into, planes,
     planes_mut, rnn_backward, rnn_forward_into,
 };
 use super::simd::wide;
 use super::threads;
+use super::uninit::filled;
 use crate::dtype::Float;
 use core::any::Any;
 use core::cell::RefCell;
@@ -400,13 +401,18 @@ fn lstm_step_forward<E: Float>(
     threads::run_pieces(pieces, &body);
 }
 
-/// Where the gradients of a step's data inputs go (added to; absent when not wanted). The
-/// weights' gradients are separate ([`weight_grads`]), so that a caller can add them straight
-/// into the accumulated gradient of each weight, one after the other.
+/// Where the gradients of a step's data inputs go (absent when not wanted): new buffers,
+/// possibly uninitialised, each written in full by [`cell_step_backward`]. An LSTM step
+/// writes them in its blocks of batch rows, on the thread that computes them: zeroed on
+/// the calling thread first, as they were, they were written through the cache once more
+/// (in W7's backward, buffers just freed by the forward's saved activations, long out of
+/// the cache: 26 us of zeroing per step of the second cell on the calling thread). The
+/// weights' gradients are separate ([`weight_grads`]), so that a caller can add them
+/// straight into the accumulated gradient of each weight, one after the other.
 pub(crate) struct StepGrads<'a, E> {
-    pub x: Option<&'a mut [E]>,
-    pub h: Option<&'a mut [E]>,
-    pub c: Option<&'a mut [E]>,
+    pub x: Option<&'a mut [MaybeUninit<E>]>,
+    pub h: Option<&'a mut [MaybeUninit<E>]>,
+    pub c: Option<&'a mut [MaybeUninit<E>]>,
 }
 
 /// The gate gradients of a step, `[B, G*H]` each: `x` for the input projection, `h` for the
@@ -425,6 +431,20 @@ impl<E> GateGrads<E> {
     fn hidden(&self) -> &[E] {
         if self.gru { &self.h } else { &self.x }
     }
+}
+
+/// `dx = dg W` for one projection into a new (possibly uninitialised) `dx`: `dg` `[B, N]`,
+/// `W` `[N, K]`, `dx` `[B, K]`.
+fn project_input_grad_into<E: Float>(
+    b: usize,
+    k: usize,
+    n: usize,
+    w: &[E],
+    dg: &[E],
+    dx: &mut [MaybeUninit<E>],
+) {
+    let (k_, n_) = (k as isize, n as isize);
+    gemm_uninit(b, n, k, E::ONE, dg, (n_, 1), w, (k_, 1), dx);
 }
 
 /// `dx += dg W` for one projection: `dg` `[B, N]`, `W` `[N, K]`, `dx` `[B, K]`.
@@ -446,7 +466,7 @@ fn project_input_grad<E: Float>(b: usize, k: usize, n: usize, w: &[E], dg: &[E],
 }
 
 /// One step backward from the gradients of `h'` and `c'` (either may be absent): leaves the
-/// gate gradients in `gates` and adds the gradients of `x`, `h` and `c` into `grads`. `h_out`
+/// gate gradients in `gates` and writes the gradients of `x`, `h` and `c` into `grads`. `h_out`
 /// is the step's output (an RNN's derivative reads it); `bufs` is what the forward step left.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn cell_step_backward<E: Float>(
@@ -457,7 +477,7 @@ pub(crate) fn cell_step_backward<E: Float>(
     h_out: &[E],
     dh_out: Option<&[E]>,
     dc_out: Option<&[E]>,
-    mut grads: StepGrads<'_, E>,
+    grads: StepGrads<'_, E>,
     gates: &mut GateGrads<E>,
 ) {
     let cd = d.cell();
@@ -485,6 +505,12 @@ pub(crate) fn cell_step_backward<E: Float>(
         lstm_step_backward(d, inp, bufs, dh_out, dc_out, grads, &mut gates.x);
         return;
     }
+    // The other cells add into their gradients from zero.
+    fn zeroed<E: Float>(g: Option<&mut [MaybeUninit<E>]>) -> Option<&mut [E]> {
+        g.map(|g| filled(g, E::ZERO))
+    }
+    let (mut gx, mut gh) = (zeroed(grads.x), zeroed(grads.h));
+    zeroed(grads.c);
     match mode {
         CellMode::Lstm => unreachable!("an LSTM step returned above"),
         CellMode::Gru => gru_backward(
@@ -495,7 +521,7 @@ pub(crate) fn cell_step_backward<E: Float>(
             dh_out,
             Some(&mut gates.x),
             Some(&mut gates.h),
-            grads.h.as_deref_mut(),
+            gh.as_deref_mut(),
         ),
         CellMode::RnnTanh | CellMode::RnnRelu => rnn_backward(
             cd,
@@ -507,10 +533,10 @@ pub(crate) fn cell_step_backward<E: Float>(
         ),
     }
     let (b, i, h) = (d.batch, d.input, d.hidden);
-    if let Some(dx) = grads.x {
+    if let Some(dx) = gx.as_deref_mut() {
         project_input_grad(b, i, gh_len, inp.w_ih, &gates.x, dx);
     }
-    if let Some(dh) = grads.h {
+    if let Some(dh) = gh {
         project_input_grad(b, h, gh_len, inp.w_hh, gates.hidden(), dh);
     }
 }
@@ -533,9 +559,9 @@ fn lstm_step_backward<E: Float>(
     type Piece<'a, E> = (
         Range<usize>,
         &'a mut [E],
-        Option<&'a mut [E]>,
-        Option<&'a mut [E]>,
-        Option<&'a mut [E]>,
+        Option<&'a mut [MaybeUninit<E>]>,
+        Option<&'a mut [MaybeUninit<E>]>,
+        Option<&'a mut [MaybeUninit<E>]>,
     );
     let body = |(r, dg, dx, dh, dc): Piece<'_, E>| {
         let n = r.len();
@@ -558,14 +584,14 @@ fn lstm_step_backward<E: Float>(
             Some(part(dh_out)),
             dcn,
             &mut *dg,
-            dc,
+            dc.map(|dc| filled(dc, E::ZERO)),
             &mut Vec::new(),
         );
         if let Some(dx) = dx {
-            project_input_grad(n, i, g4, inp.w_ih, dg, dx);
+            project_input_grad_into(n, i, g4, inp.w_ih, dg, dx);
         }
         if let Some(dh) = dh {
-            project_input_grad(n, h, g4, inp.w_hh, dg, dh);
+            project_input_grad_into(n, h, g4, inp.w_hh, dg, dh);
         }
     };
     let Some(rows) = blocks(d.batch, 2 * d.batch * (i + h) * g4, 1) else {
@@ -663,6 +689,7 @@ pub(crate) fn weight_grads<E: Float>(
 
 #[cfg(test)]
 mod tests {
+    use super::super::uninit::as_uninit_mut;
     use super::*;
 
     fn values(n: usize, seed: u64, scale: f64) -> Vec<f64> {
@@ -707,12 +734,15 @@ mod tests {
         let mut bufs = StepBuffers::default();
         let (hn, cn) = cell_step_forward(CellMode::Lstm, d, inp, &mut bufs);
         let cn = cn.expect("an LSTM step returns c'");
-        let (mut dx, mut dh, mut dc) = (vec![0.0; b * i], vec![0.0; b * h], vec![0.0; b * h]);
+        // NaN-filled: every element must be written (any left would fail the comparisons).
+        let nan = |n| vec![f64::NAN; n];
+        let (mut dx, mut dh, mut dc) = (nan(b * i), nan(b * h), nan(b * h));
         let mut gates = GateGrads::default();
+        // SAFETY (here and below): the step writes only initialised values.
         let grads = StepGrads {
-            x: Some(&mut dx),
-            h: Some(&mut dh),
-            c: Some(&mut dc),
+            x: Some(unsafe { as_uninit_mut(&mut dx) }),
+            h: Some(unsafe { as_uninit_mut(&mut dh) }),
+            c: Some(unsafe { as_uninit_mut(&mut dc) }),
         };
         cell_step_backward(
             CellMode::Lstm,
@@ -740,12 +770,12 @@ mod tests {
             let cn1 = cn1.expect("an LSTM step returns c'");
             assert_eq!(hn1, rows(&hn, h), "h' of row {r}");
             assert_eq!(cn1, rows(&cn, h), "c' of row {r}");
-            let (mut dx1, mut dh1, mut dc1) = (vec![0.0; i], vec![0.0; h], vec![0.0; h]);
+            let (mut dx1, mut dh1, mut dc1) = (nan(i), nan(h), nan(h));
             let mut gates1 = GateGrads::default();
             let grads1 = StepGrads {
-                x: Some(&mut dx1),
-                h: Some(&mut dh1),
-                c: Some(&mut dc1),
+                x: Some(unsafe { as_uninit_mut(&mut dx1) }),
+                h: Some(unsafe { as_uninit_mut(&mut dh1) }),
+                c: Some(unsafe { as_uninit_mut(&mut dc1) }),
             };
             let (dhr, dcr) = (rows(&dh_out, h), rows(&dc_out, h));
             let (d1h, d1c) = (Some(&dhr[..]), Some(&dcr[..]));

@@ -176,20 +176,28 @@ where
                     b_ih: slice(&b_ih),
                     b_hh: slice(&b_hh),
                 };
-                // Fresh buffers for the data inputs, added afterwards: the same tensor may
-                // be two of the inputs.
+                // New buffers for the data inputs' gradients (written in full by the step,
+                // not zeroed here first), added afterwards: the same tensor may be two of
+                // the inputs.
                 let buf = |on: bool, p: Option<&Part<E>>| {
-                    p.filter(|_| on).map(|p| vec![E::ZERO; p.data.len()])
+                    p.filter(|_| on).map(|p| Vec::with_capacity(p.data.len()))
                 };
                 let [tx, th, tc, twi, twh, tbi, tbh] = tr;
                 let mut out = [buf(tx, Some(&x)), buf(th, Some(&h)), buf(tc, c.as_ref())];
+                let lens = [Some(&x), Some(&h), c.as_ref()].map(|p| p.map_or(0, |p| p.data.len()));
                 with_gate_grads(|gates: &mut GateGrads<E>| {
                     {
                         let [gx, gh, gc] = &mut out;
+                        fn slots<E>(
+                            v: &mut Option<Vec<E>>,
+                            n: usize,
+                        ) -> Option<&mut [core::mem::MaybeUninit<E>]> {
+                            v.as_mut().map(|v| &mut v.spare_capacity_mut()[..n])
+                        }
                         let grads = StepGrads {
-                            x: gx.as_deref_mut(),
-                            h: gh.as_deref_mut(),
-                            c: gc.as_deref_mut(),
+                            x: slots(gx, lens[0]),
+                            h: slots(gh, lens[1]),
+                            c: slots(gc, lens[2]),
                         };
                         cell_step_backward(
                             mode,
@@ -202,6 +210,14 @@ where
                             grads,
                             gates,
                         );
+                    }
+                    for (v, n) in out.iter_mut().zip(lens) {
+                        if let Some(v) = v {
+                            // SAFETY: `cell_step_backward` wrote every element of the
+                            // gradients it was given (a panic unwinds before this line,
+                            // leaving empty vectors).
+                            unsafe { v.set_len(n) };
+                        }
                     }
                     // The weights' gradients go straight into their accumulated gradients
                     // (one per weight over all steps), one weight at a time.
