@@ -509,7 +509,7 @@ pub(crate) fn cell_step_backward<E: Float>(
     fn zeroed<E: Float>(g: Option<&mut [MaybeUninit<E>]>) -> Option<&mut [E]> {
         g.map(|g| filled(g, E::ZERO))
     }
-    let (mut gx, mut gh) = (zeroed(grads.x), zeroed(grads.h));
+    let (gx, mut gh) = (zeroed(grads.x), zeroed(grads.h));
     zeroed(grads.c);
     match mode {
         CellMode::Lstm => unreachable!("an LSTM step returned above"),
@@ -533,7 +533,7 @@ pub(crate) fn cell_step_backward<E: Float>(
         ),
     }
     let (b, i, h) = (d.batch, d.input, d.hidden);
-    if let Some(dx) = gx.as_deref_mut() {
+    if let Some(dx) = gx {
         project_input_grad(b, i, gh_len, inp.w_ih, &gates.x, dx);
     }
     if let Some(dh) = gh {
