@@ -657,9 +657,29 @@ pub(crate) fn weight_grads<E: Float>(
             return;
         }
     };
+    let (k_, n_) = (k as isize, n as isize);
+    if k == 1 {
+        // One input feature (a scalar series): dW^T (1 x n) += input^T (1 x B) dg (B x n),
+        // the gates along the kernel's vector lanes. As `dg^T input` the product is one
+        // column wide, one lane of sixteen used (W7's first cell: 12 us a step).
+        let b_ = d.batch as isize;
+        gemm(
+            1,
+            d.batch,
+            n,
+            E::ONE,
+            input,
+            (b_, 1),
+            dg,
+            (n_, 1),
+            E::ONE,
+            out,
+            (n_, 1),
+        );
+        return;
+    }
     // dW = dg^T input, split by rows of dW (gates) over the threads: each row's sum over
     // the batch is the same sequence of operations whatever the split.
-    let (k_, n_) = (k as isize, n as isize);
     let body = |(r, out): (Range<usize>, &mut [E])| {
         gemm(
             r.len(),
@@ -703,7 +723,13 @@ mod tests {
     /// backward; the weight gradients those of the plain sums in the kernels' order.
     #[test]
     fn split_lstm_step_matches_rows_one_by_one() {
-        let (b, i, h) = (97, 51, 51);
+        // 51 inputs, and one (a scalar series: its weight gradient is taken transposed).
+        split_lstm_step_case(51);
+        split_lstm_step_case(1);
+    }
+
+    fn split_lstm_step_case(i: usize) {
+        let (b, h) = (97, 51);
         let d = StepDims {
             batch: b,
             input: i,
