@@ -629,12 +629,17 @@ pub(crate) enum StepWeight {
 
 /// Adds the gradient of one weight or bias of a step into `out`, from the gate gradients
 /// [`cell_step_backward`] left: `dW_ih += dg^T x`, `dW_hh += dg^T h`, `db += sum_rows(dg)`.
+///
+/// `bias_sums` is empty before a step's first bias: an LSTM or RNN cell's two biases have
+/// the same gradient (the column sums of the same gate gradients), summed once into it and
+/// added to both (W7: 2.4 us a step on the calling thread; a GRU's differ, summed each).
 pub(crate) fn weight_grads<E: Float>(
     d: StepDims,
     inp: StepInputs<'_, E>,
     gates: &GateGrads<E>,
     which: StepWeight,
     out: &mut [E],
+    bias_sums: &mut Vec<E>,
 ) {
     let dg = match which {
         StepWeight::InputWeight | StepWeight::InputBias => &gates.x[..],
@@ -645,15 +650,22 @@ pub(crate) fn weight_grads<E: Float>(
         StepWeight::InputWeight => (inp.x, d.input),
         StepWeight::HiddenWeight => (inp.h, d.hidden),
         StepWeight::InputBias | StepWeight::HiddenBias => {
-            wide(
-                #[inline(always)]
-                || {
-                    let out = &mut out[..n];
-                    for row in dg.chunks_exact(n.max(1)) {
-                        out.iter_mut().zip(row).for_each(|(a, &v)| *a += v);
-                    }
-                },
-            );
+            if gates.gru || bias_sums.len() != n {
+                bias_sums.clear();
+                bias_sums.resize(n, E::ZERO);
+                wide(
+                    #[inline(always)]
+                    || {
+                        for row in dg.chunks_exact(n.max(1)) {
+                            bias_sums.iter_mut().zip(row).for_each(|(a, &v)| *a += v);
+                        }
+                    },
+                );
+            }
+            out[..n]
+                .iter_mut()
+                .zip(&bias_sums[..])
+                .for_each(|(a, &v)| *a += v);
             return;
         }
     };
@@ -827,7 +839,7 @@ mod tests {
         ] {
             let start = values(g4 * k, 10, 1.0);
             let mut out = start.clone();
-            weight_grads(d, inp, &gates, which, &mut out);
+            weight_grads(d, inp, &gates, which, &mut out, &mut Vec::new());
             for g in 0..g4 {
                 for j in 0..k {
                     let acc = (0..b).fold(0.0, |acc, r| {

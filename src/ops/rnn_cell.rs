@@ -227,9 +227,11 @@ where
                         (tbi, b_ih.as_ref(), StepWeight::InputBias),
                         (tbh, b_hh.as_ref(), StepWeight::HiddenBias),
                     ];
+                    let mut bias_sums = Vec::new();
                     for (on, p, which) in weights {
                         if let (true, Some(p)) = (on, p) {
-                            weight_grads(d, inputs, gates, which, g.entry(p.id, p.data.len()));
+                            let out = g.entry(p.id, p.data.len());
+                            weight_grads(d, inputs, gates, which, out, &mut bias_sums);
                         }
                     }
                 });
