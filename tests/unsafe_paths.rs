@@ -197,7 +197,8 @@ fn lstm_sequence_with_packed_weights() {
 #[test]
 fn lstm_cell_steps_write_every_output() {
     // Batch 48, H = 64: each step's rows split over two threads, every step's h', c' and
-    // activations written into uninitialised memory. Three traced f64 steps, backward, and
+    // activations written into uninitialised memory, and in the backward pass the input
+    // gradients of x, h and c (`StepGrads`). Three traced f64 steps, backward, and
     // the first row alone (one block) must give the same h' and input gradient.
     let mut r = rng();
     let cell = LSTMCell::<8, 64, f64>::new(&mut r);
