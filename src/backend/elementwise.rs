@@ -293,7 +293,7 @@ pub(crate) fn filled<E: Float>(n: usize, value: E) -> Vec<E> {
 /// vectors on Zen 4 the reload waits for every earlier store to reach the cache (an in-place
 /// relu over 16 MiB took 2.1 ms that way, 0.5 ms as a plain loop).
 #[inline(always)]
-fn opaque_to_memory() {
+pub(super) fn opaque_to_memory() {
     // SAFETY: an empty instruction sequence; it touches no register, flag or stack.
     #[cfg(all(
         any(target_arch = "x86_64", target_arch = "x86", target_arch = "aarch64"),

@@ -170,15 +170,23 @@ fn copy_row_with<E: Float>(dst: &mut [MaybeUninit<E>], src: &[E], add: E) {
     const CHUNK: usize = 8;
     let n = dst.len();
     assert_eq!(n, src.len(), "copy_row_with lengths");
-    let put = |d: &mut [MaybeUninit<E>], s: &[E]| {
-        for (d, &s) in d.iter_mut().zip(s) {
+    if n < CHUNK {
+        for (d, &s) in dst.iter_mut().zip(src) {
             d.write(s + add);
         }
-    };
-    if n < CHUNK {
-        put(dst, src);
         return;
     }
+    // Eight sums into a local array, then stored: written straight into the row through
+    // `MaybeUninit::write` the adds were left scalar in some builds of the crate (8 `vaddss`
+    // per chunk: W3's forward narrowing, 1t step 1.97 -> 2.10 ms after an unrelated change).
+    let put = |d: &mut [MaybeUninit<E>], s: &[E]| {
+        let s: &[E; CHUNK] = s.try_into().expect("a chunk of 8");
+        let sums: [E; CHUNK] = core::array::from_fn(|j| s[j] + add);
+        super::elementwise::opaque_to_memory();
+        for (d, v) in d.iter_mut().zip(sums) {
+            d.write(v);
+        }
+    };
     let mut k = 0;
     while k + CHUNK < n {
         put(&mut dst[k..k + CHUNK], &src[k..k + CHUNK]);
