@@ -673,7 +673,7 @@ pub(crate) fn weight_grads<E: Float>(
     if k == 1 {
         // One input feature (a scalar series): dW^T (1 x n) += input^T (1 x B) dg (B x n),
         // the gates along the kernel's vector lanes. As `dg^T input` the product is one
-        // column wide, one lane of sixteen used (W7's first cell: 12 us a step).
+        // column wide, one lane of sixteen used (204 x 97 x 1 f64: 6.9 -> 2.9 us).
         let b_ = d.batch as isize;
         gemm(
             1,
