@@ -76,7 +76,7 @@ pub(crate) fn attention_op<E: Float, T: Tape<E>>(
     }
     let mut tape = tape.expect("at least one input");
     let bufs: Vec<&[E]> = inputs.iter().map(|(d, _)| d.as_slice()).collect();
-    let (out, probs) = plan.forward(&bufs, scale, mask, key_padding);
+    let (out, probs, extents) = plan.forward(&bufs, scale, mask, key_padding);
     let out_id = UniqueId::new();
     let tracked: Vec<bool> = inputs
         .iter()
@@ -88,7 +88,7 @@ pub(crate) fn attention_op<E: Float, T: Tape<E>>(
             Box::new(move |g: &mut Gradients<E>| {
                 let Some(gy) = g.take(out_id) else { return };
                 let bufs: Vec<&[E]> = inputs.iter().map(|(d, _)| d.as_slice()).collect();
-                let grads = plan.backward(&bufs, &probs, &gy, scale);
+                let grads = plan.backward(&bufs, (&probs, &extents), &gy, scale);
                 for ((grad, (_, id)), track) in grads.into_iter().zip(&inputs).zip(&tracked) {
                     if *track {
                         g.add(*id, grad);
