@@ -60,6 +60,35 @@ fn matmul_forward_and_backward() {
     }
 }
 
+/// Batched products write their output without a zero fill: every batch's block is the
+/// naive product, for a shared and a batched right side.
+#[test]
+fn batched_matmul_outputs_in_new_memory() {
+    let mut r = rng();
+    let a = Tensor::<Rank3<3, 20, 30>>::randn(&mut r);
+    let shared = Tensor::<Rank2<30, 40>>::randn(&mut r);
+    let batched = Tensor::<Rank3<3, 30, 40>>::randn(&mut r);
+    let a64 = a.to_dtype::<f64>().to_vec();
+    let (s64, b64) = (
+        shared.to_dtype::<f64>().to_vec(),
+        batched.to_dtype::<f64>().to_vec(),
+    );
+    let y_shared = a.clone().matmul(shared).to_vec();
+    let y_batched = a.matmul(batched).to_vec();
+    for i in 0..3 {
+        let ai = &a64[i * 600..][..600];
+        for (y, b) in [
+            (&y_shared, &s64[..]),
+            (&y_batched, &b64[i * 1200..][..1200]),
+        ] {
+            let want = naive(ai, b, 20, 30, 40);
+            for (got, want) in y[i * 800..][..800].iter().zip(&want) {
+                assert!((*got as f64 - want).abs() < 1e-3 * (1.0 + want.abs()));
+            }
+        }
+    }
+}
+
 /// Both element types through the forward product and its backward (`gy b^T`, `a^T gy`:
 /// transposed operands), threaded and serial, with odd sizes (ragged micro-panels), W7's
 /// LSTM product (97 x 51 by 51 x 204), and a product whose `B` is packed (not read in place).

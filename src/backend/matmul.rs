@@ -1,6 +1,7 @@
 //! Batched matrix multiplication on top of `matrixmultiply`.
 
-use super::gemm::gemm;
+use super::gemm::{gemm, gemm_uninit};
+use super::uninit::written;
 use crate::dtype::Float;
 
 /// A batch of `m x k` by `k x n` products. Batch strides are 0 for a side shared by every batch.
@@ -38,26 +39,31 @@ impl MatMulPlan {
         }
     }
 
-    /// `c = a b`, row-major.
+    /// `c = a b`, row-major. The output is written by the products alone, without a zero
+    /// fill first (1024^3 `f32` on two threads: the fill of the 4 MiB result was 2% of the
+    /// product's time).
     pub(crate) fn forward<E: Float>(&self, a: &[E], b: &[E]) -> Vec<E> {
         let (m, k, n) = (self.m, self.k, self.n);
-        let mut c = vec![E::ZERO; self.batch * m * n];
-        for i in 0..self.batch {
-            gemm(
-                m,
-                k,
-                n,
-                E::ONE,
-                &a[i * self.a_batch_stride..],
-                (k as isize, 1),
-                &b[i * self.b_batch_stride..],
-                (n as isize, 1),
-                E::ZERO,
-                &mut c[i * m * n..],
-                (n as isize, 1),
-            );
+        // SAFETY: every batch's product writes its `m * n` block of `c` in full
+        // (`gemm_uninit`), and the blocks cover it (`batch * m * n`; with `m * n == 0`
+        // there is nothing to write).
+        unsafe {
+            written(self.batch * m * n, |c| {
+                for (i, c) in c.chunks_exact_mut((m * n).max(1)).enumerate() {
+                    gemm_uninit(
+                        m,
+                        k,
+                        n,
+                        E::ONE,
+                        &a[i * self.a_batch_stride..],
+                        (k as isize, 1),
+                        &b[i * self.b_batch_stride..],
+                        (n as isize, 1),
+                        c,
+                    );
+                }
+            })
         }
-        c
     }
 
     /// `ga += gc b^T` (summed over batches when `a` is shared).
