@@ -178,45 +178,27 @@ impl Attention {
         // Zero-filled: the probabilities of keys a block does not see stay exact zeros.
         let mut out = vec![E::ZERO; self.batch * l * e];
         let mut probs = vec![E::ZERO; self.batch * self.heads * l * s];
-        let (q, k, v) = (self.q, self.k, self.v);
         let extents = KeyExtents::new(l, s, mask, row_block);
         self.for_batches(
             [&mut out, &mut probs],
             [l * e, self.heads * l * s],
             |b, [out, probs]| {
-                let (qb, kb, vb) = (
-                    &bufs[q.buf][b * q.batch_stride..],
-                    &bufs[k.buf][b * k.batch_stride..],
-                    &bufs[v.buf][b * v.batch_stride..],
-                );
                 let kpm = key_padding.map(|m| &m[b * s..][..s]);
-                // Each head's Q, K and V copied contiguous (rows of `d`): read in place at
-                // the projections' row stride (`3E`, a multiple of 1 KiB for E = 256) every
-                // product packed its `B` again, a sixth of the attention's time.
-                let (mut qh, mut kh, mut vh) = (
-                    vec![E::ZERO; l * d],
-                    vec![E::ZERO; s * d],
-                    vec![E::ZERO; s * d],
-                );
+                let mut head = HeadCopies::new(self);
                 for (h, p) in probs.chunks_exact_mut((l * s).max(1)).enumerate() {
                     let c = h * d;
-                    gather_head(&qb[q.col + c..], q.stride, l, &mut qh);
-                    gather_head(&kb[k.col + c..], k.stride, s, &mut kh);
-                    gather_head(&vb[v.col + c..], v.stride, s, &mut vh);
+                    head.gather(self, bufs, b, h);
                     for &(r0, r1, keys) in &extents.rows {
-                        // P = scale Q K^T, K^T read through swapped strides.
-                        gemm(
+                        // P = scale Q K^T
+                        times_transposed(
                             r1 - r0,
                             d,
                             keys,
                             scale,
-                            &qh[r0 * d..],
-                            (d as isize, 1),
-                            &kh,
-                            (1, d as isize),
-                            E::ZERO,
+                            &head.q[r0 * d..],
+                            &head.k,
                             &mut p[r0 * s..],
-                            (s as isize, 1),
+                            s,
                         );
                         let rows = &mut p[r0 * s..r1 * s];
                         masked_softmax_rows(rows, s, keys, mask.map(|m| &m[r0 * s..]), kpm);
@@ -228,7 +210,7 @@ impl Attention {
                             E::ONE,
                             &p[r0 * s..],
                             (s as isize, 1),
-                            &vh,
+                            &head.v,
                             (d as isize, 1),
                             E::ZERO,
                             &mut out[r0 * e + c..],
@@ -261,42 +243,28 @@ impl Attention {
         }
         let key_blocks = extents.key_blocks();
         let task = |b: usize, gs: &mut [&mut [E]]| {
-            let (qb, kb, vb) = (
-                &bufs[q.buf][b * q.batch_stride..],
-                &bufs[k.buf][b * k.batch_stride..],
-                &bufs[v.buf][b * v.batch_stride..],
-            );
             let dob = &dout[b * l * e..];
             // dS of keys a block does not see stays zero: every head writes the same parts.
             let mut dp = vec![E::ZERO; l * s];
-            // Contiguous copies of the head's operands, as in the forward.
-            let (mut qh, mut kh, mut vh, mut doh) = (
-                vec![E::ZERO; l * d],
-                vec![E::ZERO; s * d],
-                vec![E::ZERO; s * d],
-                vec![E::ZERO; l * d],
-            );
+            // Contiguous copies of the head's operands, as in the forward, and of its dO.
+            let mut head = HeadCopies::new(self);
+            let mut doh = vec![E::ZERO; l * d];
             for h in 0..self.heads {
                 let c = h * d;
                 let p = &probs[(b * self.heads + h) * l * s..][..l * s];
-                gather_head(&qb[q.col + c..], q.stride, l, &mut qh);
-                gather_head(&kb[k.col + c..], k.stride, s, &mut kh);
-                gather_head(&vb[v.col + c..], v.stride, s, &mut vh);
+                head.gather(self, bufs, b, h);
                 gather_head(&dob[c..], e, l, &mut doh);
                 for &(r0, r1, keys) in &extents.rows {
                     // dP = dO V^T
-                    gemm(
+                    times_transposed(
                         r1 - r0,
                         d,
                         keys,
                         E::ONE,
                         &doh[r0 * d..],
-                        (d as isize, 1),
-                        &vh,
-                        (1, d as isize),
-                        E::ZERO,
+                        &head.v,
                         &mut dp[r0 * s..],
-                        (s as isize, 1),
+                        s,
                     );
                     softmax_backward_rows(&mut dp[r0 * s..r1 * s], &p[r0 * s..r1 * s], s, keys);
                     // dQ = scale dS K
@@ -307,7 +275,7 @@ impl Attention {
                         scale,
                         &dp[r0 * s..],
                         (s as isize, 1),
-                        &kh,
+                        &head.k,
                         (d as isize, 1),
                         E::ONE,
                         &mut gs[q.buf][q.col + c + r0 * q.stride..],
@@ -323,7 +291,7 @@ impl Attention {
                         scale,
                         &dp[r0 * s + c0..],
                         (1, s as isize),
-                        &qh[r0 * d..],
+                        &head.q[r0 * d..],
                         (d as isize, 1),
                         E::ONE,
                         &mut gs[k.buf][k.col + c + c0 * k.stride..],
@@ -356,6 +324,68 @@ impl Attention {
         }
         grads
     }
+}
+
+/// One head's `Q` (`L x d`), `K` and `V` (`S x d`) copied into contiguous rows: read in
+/// place at the projections' row stride (`3E`, a multiple of 1 KiB for E = 256), every
+/// product packed its `B` again, a sixth of the attention's time.
+struct HeadCopies<E> {
+    q: Vec<E>,
+    k: Vec<E>,
+    v: Vec<E>,
+}
+
+impl<E: Float> HeadCopies<E> {
+    fn new(a: &Attention) -> Self {
+        let d = a.head_dim;
+        Self {
+            q: vec![E::ZERO; a.l * d],
+            k: vec![E::ZERO; a.s * d],
+            v: vec![E::ZERO; a.s * d],
+        }
+    }
+
+    /// Head `h` of batch element `b` from the buffers `bufs`.
+    fn gather(&mut self, a: &Attention, bufs: &[&[E]], b: usize, h: usize) {
+        let c = h * a.head_dim;
+        let parts = [
+            (a.q, a.l, &mut self.q),
+            (a.k, a.s, &mut self.k),
+            (a.v, a.s, &mut self.v),
+        ];
+        for (part, rows, dst) in parts {
+            let src = &bufs[part.buf][b * part.batch_stride + part.col + c..];
+            gather_head(src, part.stride, rows, dst);
+        }
+    }
+}
+
+/// `out = alpha a b^T` into rows of stride `s`: `a` is `rows x d`, `b` is `keys x d`, both
+/// contiguous rows of `d` (the scores `Q K^T`, and `dO V^T` in the backward pass).
+#[allow(clippy::too_many_arguments)]
+fn times_transposed<E: Float>(
+    rows: usize,
+    d: usize,
+    keys: usize,
+    alpha: E,
+    a: &[E],
+    b: &[E],
+    out: &mut [E],
+    s: usize,
+) {
+    gemm(
+        rows,
+        d,
+        keys,
+        alpha,
+        a,
+        (d as isize, 1),
+        b,
+        (1, d as isize),
+        E::ZERO,
+        out,
+        (s as isize, 1),
+    );
 }
 
 /// Rows `..rows` of `d = dst.len() / rows` values each, `stride` apart in `src`, packed into
