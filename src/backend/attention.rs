@@ -55,6 +55,11 @@ const ROW_BLOCK: usize = 16;
 /// then exactly zero and whose scores are never computed. Adjacent blocks with the same
 /// extent are one block, so without a mask, or with one that hides no trailing keys, there
 /// is one block of all rows and keys, computed as one product.
+///
+/// Only the mask sets the extents (the key padding differs per batch element). A row the
+/// mask hides entirely puts its block back to all keys, so it comes out NaN as in PyTorch;
+/// a row that sees no key only through the key padding (causal with left padding) is NaN
+/// too, but its NaN reaches the keys' gradients only up to its block's extent.
 pub(crate) struct KeyExtents {
     rows: Vec<(usize, usize, usize)>,
 }
