@@ -138,8 +138,9 @@ fn map_row_blocks<E: Float, R: Send>(
 }
 
 /// Runs one LSTM layer over a whole sequence: `gx` is the input projection of every step
-/// (`[B, S, 4H]`, input bias included), `w_hh` is `(4H, H)`, `b_hh` `(4H)` or absent,
-/// `h0`/`c0` are `[B, H]`.
+/// (`[B, S, 4H]`), `w_hh` is `(4H, H)`, `bias` `(4H)` (added at every step with
+/// `h W_hh^T`: the caller's `b_ih + b_hh`, or whichever of them `gx` does not hold) or
+/// absent, `h0`/`c0` are `[B, H]`.
 ///
 /// One primitive for the whole sequence (as PyTorch's fused LSTM) instead of a linear op and
 /// a cell op per step: `W_hh` is transposed once instead of being repacked at every step,
@@ -152,7 +153,7 @@ pub(crate) fn lstm_sequence_forward<E: Float>(
     hidden: usize,
     gx: &[E],
     w_hh: &[E],
-    b_hh: Option<&[E]>,
+    bias: Option<&[E]>,
     h0: &[E],
     c0: &[E],
 ) -> LstmSequence<E> {
@@ -169,7 +170,7 @@ pub(crate) fn lstm_sequence_forward<E: Float>(
             h,
             &gx[rows.start * s * g4..][..n * s * g4],
             &wt,
-            b_hh,
+            bias,
             &h0[rows.start * h..][..n * h],
             &c0[rows.start * h..][..n * h],
             y_rows,
@@ -195,7 +196,7 @@ fn lstm_rows_forward<E: Float>(
     h: usize,
     gx: &[E],
     wt: &PackedB<E>,
-    b_hh: Option<&[E]>,
+    bias: Option<&[E]>,
     h0: &[E],
     c0: &[E],
     y: &mut [E],
@@ -217,7 +218,7 @@ fn lstm_rows_forward<E: Float>(
     let mut h_prev = h0.to_vec();
     let mut h_next = vec![E::ZERO; units];
     for t in 0..s {
-        match b_hh {
+        match bias {
             Some(bias) => gh
                 .chunks_exact_mut(g4)
                 .for_each(|r| r.copy_from_slice(bias)),
@@ -273,7 +274,7 @@ fn lstm_rows_forward<E: Float>(
 /// Gradients of [`lstm_sequence_forward`] (backpropagation through time).
 pub(crate) struct LstmSequenceGrads<E> {
     /// Gradient of the gate pre-activations of every step, `[B, S, 4H]`: the gradient of
-    /// `gx`, and (summed over rows) of `b_hh`.
+    /// `gx`, and (summed over rows) of the bias.
     pub dgates: Vec<E>,
     /// Gradients of `h0` and `c0`.
     pub dh0: Vec<E>,

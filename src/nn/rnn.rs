@@ -558,19 +558,22 @@ impl<K: CellKind, I: Dim, H: Dim, L: Dim, E: Float, D: Direction, F: Layout>
         state: LayerState<E, T>,
     ) -> (Seq<E, T>, LayerState<E, T>) {
         let (b, s, hsz) = (x.shape.0, x.shape.1, w.hidden_size());
-        let gx = w.project_input(x);
         let LayerState { mut h, mut c } = state;
         if K::MODE == "LSTM" {
+            // Both biases go to the sequence op, which adds them once and sums their
+            // (equal) gradients once.
+            let gx = w.project_input(x, false);
             let c0 = c.take().expect("an LSTM layer carries a cell state");
             let (y, h, c) = lstm_sequence_op(
                 gx,
                 w.weight_hh.traced_as::<T>(),
-                w.bias_hh.as_ref().map(|b| b.traced_as::<T>()),
+                [&w.bias_ih, &w.bias_hh].map(|b| b.as_ref().map(|b| b.traced_as::<T>())),
                 h,
                 c0,
             );
             return (y, LayerState { h, c: Some(c) });
         }
+        let gx = w.project_input(x, true);
         let mut outputs = Vec::with_capacity(s);
         for t in 0..s {
             let gh = w.project_hidden(h.clone());

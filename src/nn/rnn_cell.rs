@@ -191,17 +191,20 @@ impl<K: CellKind, I: Dim, H: Dim, E: Float> RecurrentCell<K, I, H, E> {
         }
     }
 
-    /// `x W_ih^T + b_ih` for every step at once: `[B, S, In] -> [B, S, gates*H]`.
+    /// `x W_ih^T + b_ih` for every step at once: `[B, S, In] -> [B, S, gates*H]`; without
+    /// `b_ih` when `with_bias` is false (the LSTM sequence op adds it with `b_hh`).
     pub(crate) fn project_input<SX: Shape, T: Tape<E>>(
         &self,
         x: Tensor<SX, E, T>,
+        with_bias: bool,
     ) -> Tensor<(usize, usize, usize), E, T> {
         let d = x.shape.dims();
         let out = (d[0], d[1], self.weight_ih.shape.0.size());
+        let bias = self.bias_ih.as_ref().filter(|_| with_bias);
         linear_op(
             x,
             self.weight_ih.traced_as::<T>(),
-            self.bias_ih.as_ref().map(|b| b.traced_as::<T>()),
+            bias.map(|b| b.traced_as::<T>()),
             out,
         )
     }
