@@ -47,6 +47,12 @@ pub trait Tape<E: Float>:
     /// A fresh tape for a leaf (a parameter) that should be tracked when this kind of tape
     /// is in use: layers trace their parameters this way when their input is traced.
     fn leaf(id: UniqueId) -> Self;
+    /// A tape that tracks nothing: for a constant made inside a traced computation (a
+    /// recurrent layer's zero initial state), which takes no gradient, so no op computes
+    /// one for it. The default tracks a fresh id that no tensor has.
+    fn untracked() -> Self {
+        Self::leaf(UniqueId::new())
+    }
 }
 
 /// Two tapes that meet in a binary op. Untraced tensors may stand on either side.
@@ -75,6 +81,10 @@ impl<E: Float> Tape<E> for NoTape {
     }
     #[inline(always)]
     fn leaf(_: UniqueId) -> Self {
+        NoTape
+    }
+    #[inline(always)]
+    fn untracked() -> Self {
         NoTape
     }
 }
@@ -209,6 +219,12 @@ impl<E: Float> Tape<E> for OwnedTape<E> {
     }
     fn leaf(id: UniqueId) -> Self {
         OwnedTape::tracking(id)
+    }
+    fn untracked() -> Self {
+        OwnedTape {
+            heads: Vec::new(),
+            owners: Vec::new(),
+        }
     }
 }
 

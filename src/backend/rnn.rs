@@ -276,13 +276,15 @@ pub(crate) struct LstmSequenceGrads<E> {
     /// Gradient of the gate pre-activations of every step, `[B, S, 4H]`: the gradient of
     /// `gx`, and (summed over rows) of the bias.
     pub dgates: Vec<E>,
-    /// Gradients of `h0` and `c0`.
+    /// Gradients of `h0` (empty unless asked for) and `c0`.
     pub dh0: Vec<E>,
     pub dc0: Vec<E>,
 }
 
 /// Backward of [`lstm_sequence_forward`] from the gradients of `y`, of the final `h` and of
-/// the final `c` (each may be absent). `dW_hh` is added into `dw_hh` when given.
+/// the final `c` (each may be absent). `dW_hh` is added into `dw_hh` when given. Without
+/// `need_dh0` (an initial state that takes no gradient, as the zeros a layer starts from)
+/// the first step's `dgates W_hh` product, which only `dh0` needs, is skipped.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn lstm_sequence_backward<E: Float>(
     batch: usize,
@@ -296,6 +298,7 @@ pub(crate) fn lstm_sequence_backward<E: Float>(
     dh_last: Option<&[E]>,
     dc_last: Option<&[E]>,
     dw_hh: Option<&mut [E]>,
+    need_dh0: bool,
 ) -> LstmSequenceGrads<E> {
     let (bsz, s, h) = (batch, steps, hidden);
     let g4 = 4 * h;
@@ -323,6 +326,7 @@ pub(crate) fn lstm_sequence_backward<E: Float>(
             dh_last.map(|v| rows(v, b0, n, h)),
             dc_last.map(|v| rows(v, b0, n, h)),
             dgates_rows,
+            need_dh0,
         )
     });
     let mut grads = LstmSequenceGrads {
@@ -331,7 +335,9 @@ pub(crate) fn lstm_sequence_backward<E: Float>(
         dc0: Vec::with_capacity(bsz * h),
     };
     for (dh0, dc0) in results {
-        grads.dh0.extend_from_slice(&dh0);
+        if need_dh0 {
+            grads.dh0.extend_from_slice(&dh0);
+        }
         grads.dc0.extend_from_slice(&dc0);
     }
     if let (Some(dw), true) = (dw_hh, s > 0) {
@@ -360,7 +366,8 @@ pub(crate) fn lstm_sequence_backward<E: Float>(
 }
 
 /// The backward pass through time for one thread's batch rows: writes their gate
-/// gradients into `dgates` (zeroed, `[rows, S, 4H]`) and returns `(dh0, dc0)`.
+/// gradients into `dgates` (zeroed, `[rows, S, 4H]`) and returns `(dh0, dc0)` (`dh0`
+/// meaningless without `need_dh0`: the first step's `dgates W_hh` product is skipped).
 #[allow(clippy::too_many_arguments)]
 fn lstm_rows_backward<E: Float>(
     bsz: usize,
@@ -373,6 +380,7 @@ fn lstm_rows_backward<E: Float>(
     dh_last: Option<&[E]>,
     dc_last: Option<&[E]>,
     dgates: &mut [E],
+    need_dh0: bool,
 ) -> (Vec<E>, Vec<E>) {
     let (g4, units) = (4 * h, bsz * h);
     let mut dh_next = dh_last.map_or_else(|| vec![E::ZERO; units], <[E]>::to_vec);
@@ -420,6 +428,9 @@ fn lstm_rows_backward<E: Float>(
             &mut scratch,
         );
         core::mem::swap(&mut dc_next, &mut dc_prev);
+        if t == 0 && !need_dh0 {
+            break;
+        }
         // dh_{t-1} = dgates_t W_hh; dgates_t rows have stride S*4H.
         gemm_packed(
             bsz,
@@ -484,6 +495,7 @@ mod tests {
             Some(&dh),
             Some(&dc),
             Some(&mut dw_split),
+            true,
         );
         let gw = lstm_sequence_backward(
             b,
@@ -497,10 +509,31 @@ mod tests {
             Some(&dh),
             Some(&dc),
             Some(&mut dw_whole),
+            true,
         );
         assert_eq!(gs.dgates, gw.dgates);
         assert_eq!(gs.dh0, gw.dh0);
         assert_eq!(gs.dc0, gw.dc0);
         assert_eq!(dw_split, dw_whole);
+        // Without dh0, the same gate, c0 and W_hh gradients.
+        let mut dw_no_h = vec![0.0; 4 * h * h];
+        let gn = lstm_sequence_backward(
+            b,
+            s,
+            h,
+            &w,
+            &h0,
+            &c0,
+            &split,
+            Some(&dy),
+            Some(&dh),
+            Some(&dc),
+            Some(&mut dw_no_h),
+            false,
+        );
+        assert_eq!(gn.dgates, gs.dgates);
+        assert_eq!(gn.dc0, gs.dc0);
+        assert!(gn.dh0.is_empty());
+        assert_eq!(dw_no_h, dw_split);
     }
 }

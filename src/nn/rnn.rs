@@ -633,10 +633,13 @@ impl<K: CellKind, I: Dim, H: Dim, L: Dim, E: Float, D: Direction, F: Layout>
         Ok((y, finals))
     }
 
+    /// The zeros every layer and direction starts from when no state is given: constants
+    /// that take no gradient (as PyTorch's default `hx`), so the backward pass skips the
+    /// products that only their gradients need.
     pub(crate) fn zero_state<T: Tape<E>>(&self, batch: usize) -> Vec<LayerState<E, T>> {
         let zeros = || {
             Tensor::<(usize, usize), E>::zeros_with_shape((batch, self.hidden.size()))
-                .traced_as::<T>()
+                .put_tape(T::untracked())
         };
         (0..self.num_layers() * D::NUM)
             .map(|_| LayerState {

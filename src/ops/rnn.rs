@@ -232,6 +232,7 @@ where
                     dh.as_deref(),
                     dc.as_deref(),
                     dw.as_deref_mut(),
+                    tr_h,
                 );
                 put_back(g, w_id, dw);
                 if bias_ids.iter().any(Option::is_some) {
