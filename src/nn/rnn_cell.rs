@@ -253,7 +253,8 @@ impl<K: CellKind, I: Dim, H: Dim, E: Float> RecurrentCell<K, I, H, E> {
     ) -> (Tensor<(B, H), E, T>, Option<Tensor<(B, H), E, T>>) {
         let shape = (x.shape.0, self.weight_hh.shape.1);
         let lstm = K::MODE == "LSTM";
-        let zeros = || Tensor::<(B, H), E>::zeros_with_shape(shape).traced_as::<T>();
+        // Constants that take no gradient, as the layers' zero states.
+        let zeros = || Tensor::<(B, H), E>::zeros_with_shape(shape).put_tape(T::untracked());
         let (h, c) = match state {
             Some((h, c)) => (h, c.or_else(|| lstm.then(zeros))),
             None => (zeros(), lstm.then(zeros)),
