@@ -481,56 +481,34 @@ mod tests {
         };
         assert_eq!(split.c_last(&c0, s, h), whole.c_last(&c0, s, h));
         let (dy, dh, dc) = (values(b * s * h, 6), values(b * h, 7), values(b * h, 8));
-        let mut dw_split = vec![0.0; 4 * h * h];
-        let mut dw_whole = vec![0.0; 4 * h * h];
-        let gs = lstm_sequence_backward(
-            b,
-            s,
-            h,
-            &w,
-            &h0,
-            &c0,
-            &split,
-            Some(&dy),
-            Some(&dh),
-            Some(&dc),
-            Some(&mut dw_split),
-            true,
-        );
-        let gw = lstm_sequence_backward(
-            b,
-            s,
-            h,
-            &w,
-            &h0,
-            &c0,
-            &whole,
-            Some(&dy),
-            Some(&dh),
-            Some(&dc),
-            Some(&mut dw_whole),
-            true,
-        );
+        // The gradients from one run of the forward pass, with `dW_hh` and with or without
+        // `dh0`.
+        let backward = |fwd: &LstmSequence<f64>, need_dh0: bool| {
+            let mut dw = vec![0.0; 4 * h * h];
+            let grads = lstm_sequence_backward(
+                b,
+                s,
+                h,
+                &w,
+                &h0,
+                &c0,
+                fwd,
+                Some(&dy),
+                Some(&dh),
+                Some(&dc),
+                Some(&mut dw),
+                need_dh0,
+            );
+            (grads, dw)
+        };
+        let (gs, dw_split) = backward(&split, true);
+        let (gw, dw_whole) = backward(&whole, true);
         assert_eq!(gs.dgates, gw.dgates);
         assert_eq!(gs.dh0, gw.dh0);
         assert_eq!(gs.dc0, gw.dc0);
         assert_eq!(dw_split, dw_whole);
         // Without dh0, the same gate, c0 and W_hh gradients.
-        let mut dw_no_h = vec![0.0; 4 * h * h];
-        let gn = lstm_sequence_backward(
-            b,
-            s,
-            h,
-            &w,
-            &h0,
-            &c0,
-            &split,
-            Some(&dy),
-            Some(&dh),
-            Some(&dc),
-            Some(&mut dw_no_h),
-            false,
-        );
+        let (gn, dw_no_h) = backward(&split, false);
         assert_eq!(gn.dgates, gs.dgates);
         assert_eq!(gn.dc0, gs.dc0);
         assert!(gn.dh0.is_empty());
