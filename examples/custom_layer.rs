@@ -19,7 +19,7 @@
 use proptest::test_runner::{Config, TestCaseError, TestRng, TestRunner};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use shaped::gradcheck::{GradcheckError, GradcheckOptions, gradcheck_vjp, gradcheck2_vjp};
+use shaped::gradcheck::{GradcheckError, GradcheckOptions, gradcheck_params, gradcheck_vjp};
 use shaped::nn::{Linear, Module, Params};
 use shaped::optim::{Adam, Optimizer};
 use shaped::prelude::*;
@@ -75,36 +75,9 @@ pub fn check_gradients(x: &Tensor<Rank2<3, IN>, f64>, seed: u64) -> Result<(), G
     let opts = GradcheckOptions::default();
     // With respect to the input: `forward` on the traced input, through a random cotangent.
     gradcheck_vjp(x, |x| layer.forward(x), opts)?;
-    // With respect to each parameter: put the checked tensor into a copy of the layer.
-    // `without_tape()` keeps the tensor's identity, so the gradient is reported for it.
-    check_param(&layer, x, &layer.value.weight, |l, w| l.value.weight = w)?;
-    check_param(&layer, x, bias(&layer.value), |l, b| l.value.bias = Some(b))?;
-    check_param(&layer, x, &layer.gate.weight, |l, w| l.gate.weight = w)?;
-    check_param(&layer, x, bias(&layer.gate), |l, b| l.gate.bias = Some(b))?;
-    check_param(&layer, x, &layer.scale, |l, s| l.scale = s)
-}
-
-fn bias(l: &Linear<IN, OUT, f64>) -> &Tensor<Rank1<OUT>, f64> {
-    l.bias.as_ref().expect("Linear::new has a bias")
-}
-
-fn check_param<S: Shape>(
-    layer: &GatedLinear<f64>,
-    x: &Tensor<Rank2<3, IN>, f64>,
-    param: &Tensor<S, f64>,
-    set: impl Fn(&mut GatedLinear<f64>, Tensor<S, f64>),
-) -> Result<(), GradcheckError> {
-    let opts = GradcheckOptions::default();
-    gradcheck2_vjp(
-        x,
-        param,
-        |x, p| {
-            let mut l = layer.clone();
-            set(&mut l, p.without_tape());
-            l.forward(x)
-        },
-        opts,
-    )
+    // With respect to every parameter the derive registered (`value.weight`, ..., `scale`):
+    // copies of the layer with one element moved, the input fixed.
+    gradcheck_params(&layer, |l| l.forward(x.clone().trace()), opts)
 }
 
 /// Runs [`check_gradients`] on `cases` random inputs and initialisations, from a fixed

@@ -6,10 +6,10 @@
 use proptest::prelude::*;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use shaped::gradcheck::{GradcheckOptions, Traced, gradcheck_vjp};
+use shaped::gradcheck::{GradcheckOptions, gradcheck_params, gradcheck_vjp};
 use shaped::nn::{
     AttentionOptions, Conv1dConfig, Conv1dDyn, Conv2dConfig, Conv2dDyn, ConvTranspose2dDyn,
-    GroupNormDyn, Module, MultiheadAttentionDyn, Params, TransformerActivation, TransformerConfig,
+    GroupNormDyn, Module, MultiheadAttentionDyn, TransformerActivation, TransformerConfig,
     TransformerEncoderLayerDyn,
 };
 use shaped::prelude::*;
@@ -20,54 +20,6 @@ type D4 = (usize, usize, usize, usize);
 
 fn rng() -> StdRng {
     StdRng::seed_from_u64(0)
-}
-
-/// Central differences on every element of every parameter against the analytic gradient
-/// of `sum(f(model) * gy)` for a fixed cotangent.
-fn check_layer_params<M: Params<f64> + Clone, SO: Shape>(model: &M, f: impl Fn(&M) -> Traced<SO>) {
-    let n = f(model).dims().numel();
-    let gy: Vec<f64> = (0..n)
-        .map(|i| ((i * 7919 % 13) as f64 - 6.0) / 6.0)
-        .collect();
-    let loss = |m: &M| -> (f64, Gradients<f64>) {
-        let gyt = Tensor::<(usize,), f64>::from_vec_with_shape(gy.clone(), (n,)).unwrap();
-        let l = f(m)
-            .try_reshape_dyn((n,))
-            .unwrap()
-            .try_mul(gyt)
-            .unwrap()
-            .sum();
-        (l.as_slice()[0], l.backward())
-    };
-    let (_, grads) = loss(model);
-    for name in &model.param_names() {
-        let mut analytic = Vec::new();
-        model.visit("", &mut |p| {
-            if p.name == name {
-                analytic = grads
-                    .get_id(p.id)
-                    .unwrap_or_else(|| panic!("no gradient for {name}"))
-                    .to_vec();
-            }
-        });
-        for (i, &a) in analytic.iter().enumerate() {
-            let shifted = |delta: f64| {
-                let mut m = model.clone();
-                m.visit_mut("", &mut |p| {
-                    if p.name == name {
-                        p.data[i] += delta;
-                    }
-                });
-                loss(&m).0
-            };
-            let h = 1e-6;
-            let numeric = (shifted(h) - shifted(-h)) / (2.0 * h);
-            assert!(
-                (a - numeric).abs() <= 1e-6 + 1e-4 * numeric.abs(),
-                "{name}[{i}]: analytic {a}, numeric {numeric}"
-            );
-        }
-    }
 }
 
 /// A random 2-D convolution configuration (per-axis kernel, stride, padding, dilation;
@@ -133,7 +85,7 @@ proptest! {
     fn conv2d_dyn_gradients((config, x, seed) in conv2d_cases(false)) {
         let layer = Conv2dDyn::<f64>::new(config, &mut StdRng::seed_from_u64(seed));
         gradcheck_vjp(&x, |x| layer.forward(x), GradcheckOptions::default()).unwrap();
-        check_layer_params(&layer, |m| m.forward(x.clone().trace()));
+        gradcheck_params(&layer, |m| m.forward(x.clone().trace()), GradcheckOptions::default()).unwrap();
         // Unbatched, the first sample.
         let d = x.dims();
         let x0 = Tensor::<D3, f64>::from_vec_with_shape(x.as_slice()[..d[1] * d[2] * d[3]].to_vec(), (d[1], d[2], d[3])).unwrap();
@@ -144,7 +96,7 @@ proptest! {
     fn conv_transpose2d_dyn_gradients((config, x, seed) in conv2d_cases(true)) {
         let layer = ConvTranspose2dDyn::<f64>::new(config, &mut StdRng::seed_from_u64(seed));
         gradcheck_vjp(&x, |x| layer.forward(x), GradcheckOptions::default()).unwrap();
-        check_layer_params(&layer, |m| m.forward(x.clone().trace()));
+        gradcheck_params(&layer, |m| m.forward(x.clone().trace()), GradcheckOptions::default()).unwrap();
     }
 
     #[test]
@@ -154,7 +106,7 @@ proptest! {
         let layer = Conv1dDyn::<f64>::new(c, &mut StdRng::seed_from_u64(seed));
         let x: Tensor<D3, f64> = Tensor::randn_with_shape((n, g * ci, len), &mut StdRng::seed_from_u64(seed + 1));
         gradcheck_vjp(&x, |x| layer.forward(x), GradcheckOptions::default()).unwrap();
-        check_layer_params(&layer, |m| m.forward(x.clone().trace()));
+        gradcheck_params(&layer, |m| m.forward(x.clone().trace()), GradcheckOptions::default()).unwrap();
     }
 
     #[test]
@@ -166,7 +118,7 @@ proptest! {
         let kv: Tensor<D3, f64> = Tensor::randn_with_shape((b, s, embed), &mut r);
         gradcheck_vjp(&q, |x| mha.forward(x).0, GradcheckOptions::default()).unwrap();
         gradcheck_vjp(&kv, |kv| mha.forward_with(q.clone().traced_as(), kv.clone(), kv, AttentionOptions::default()).0, GradcheckOptions::default()).unwrap();
-        check_layer_params(&mha, |m| m.forward(q.clone().trace()).0);
+        gradcheck_params(&mha, |m| m.forward(q.clone().trace()).0, GradcheckOptions::default()).unwrap();
     }
 
     #[test]
@@ -177,7 +129,7 @@ proptest! {
         gn.bias = Tensor::randn_with_shape((groups * per,), &mut r);
         let x: Tensor<D3, f64> = Tensor::randn_with_shape((n, groups * per, h), &mut r);
         gradcheck_vjp(&x, |x| gn.forward(x), GradcheckOptions::default()).unwrap();
-        check_layer_params(&gn, |m| m.forward(x.clone().trace()));
+        gradcheck_params(&gn, |m| m.forward(x.clone().trace()), GradcheckOptions::default()).unwrap();
     }
 }
 
@@ -191,6 +143,6 @@ proptest! {
         let layer = TransformerEncoderLayerDyn::<f64>::new(d, heads, ff, config, &mut StdRng::seed_from_u64(seed));
         let x: Tensor<D3, f64> = Tensor::randn_with_shape((b, l, d), &mut StdRng::seed_from_u64(seed + 1));
         gradcheck_vjp(&x, |x| layer.forward(x), GradcheckOptions::default()).unwrap();
-        check_layer_params(&layer, |m| m.forward(x.clone().trace()));
+        gradcheck_params(&layer, |m| m.forward(x.clone().trace()), GradcheckOptions::default()).unwrap();
     }
 }

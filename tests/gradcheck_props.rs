@@ -382,6 +382,61 @@ fn catches_a_wrong_unary_derivative() {
     gradcheck_vjp(&x, |x| x.map_kernel(right), opts()).unwrap();
 }
 
+/// A relu whose kink sits 0.3 * eps away from the input: the steps of eps cross it, the
+/// smaller ones do not.
+#[test]
+fn a_kink_closer_than_eps_is_checked_again_at_smaller_steps() {
+    let base = GradcheckOptions::default();
+    let x = T64::<Rank1<3>>::from_array([0.5, -0.25, 1.0]);
+    let kink = x.as_slice()[1] - 0.3 * base.eps;
+    let shifted_relu = |x: Traced<Rank1<3>>| (x - kink).relu().sum();
+    gradcheck(&x, shifted_relu, base).unwrap();
+    // Without the smaller steps the element next to the kink fails, and only that one.
+    let err = gradcheck(
+        &x,
+        shifted_relu,
+        GradcheckOptions {
+            refinements: 0,
+            ..base
+        },
+    )
+    .unwrap_err();
+    assert_eq!((err.failed, err.index.clone()), (1, vec![1]), "{err}");
+    assert!((err.numeric - 0.65).abs() < 1e-6, "{err}");
+    // A wrong derivative stays wrong at every step.
+    let wrong = SinWithWrongDerivative { err: 0.01 };
+    let many = GradcheckOptions {
+        refinements: 4,
+        ..base
+    };
+    assert!(gradcheck_vjp(&x, |x| x.map_kernel(wrong), many).is_err());
+}
+
+/// Every parameter of a two-layer model passes; a weight that reaches the output off the
+/// tape fails, and the error names it.
+#[test]
+fn gradcheck_params_checks_and_names_every_parameter() {
+    use rand::SeedableRng;
+    use shaped::gradcheck::gradcheck_params;
+    use shaped::nn::{Linear, Module};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+    let model = (
+        Linear::<3, 4, f64>::new(&mut rng),
+        Linear::<4, 2, f64>::new(&mut rng),
+    );
+    let x = T64::<Rank2<5, 3>>::from_array([[0.3, -0.2, 0.9]; 5]);
+    gradcheck_params(&model, |m| m.forward(x.clone().trace()).tanh(), opts()).unwrap();
+    // `1.weight` also enters as an untraced constant: autograd misses that path.
+    let leaky = |m: &(Linear<3, 4, f64>, Linear<4, 2, f64>)| {
+        let constant: f64 = m.1.weight.as_slice().iter().sum();
+        m.forward(x.clone().trace()) * constant
+    };
+    let err = gradcheck_params(&model, leaky, opts()).unwrap_err();
+    assert_eq!(err.parameter.as_deref(), Some("1.weight"), "{err}");
+    assert_eq!(err.checked, 3 * 4 + 4 + 4 * 2 + 2);
+    assert!(err.to_string().contains("parameter `1.weight`"), "{err}");
+}
+
 proptest! {
     #[test]
     fn catches_a_wrong_derivative_on_random_inputs(x in tensor::<Rank2<3, 4>, f64>(reals())) {

@@ -4,8 +4,10 @@
 
 use proptest::prelude::*;
 use rand::SeedableRng;
-use shaped::gradcheck::{GradcheckOptions, Traced, gradcheck_vjp, gradcheck2_vjp};
-use shaped::nn::{GroupNorm, GroupedConv2d, Module, Params, Upsample};
+use shaped::gradcheck::{
+    GradcheckOptions, Traced, gradcheck_params, gradcheck_vjp, gradcheck2_vjp,
+};
+use shaped::nn::{GroupNorm, GroupedConv2d, Module, Upsample};
 use shaped::ops::conv::ConvArgs;
 use shaped::ops::conv_grouped::Groups;
 use shaped::ops::interpolate::{Interpolation, ScaleFactor};
@@ -18,55 +20,6 @@ fn opts() -> GradcheckOptions {
 
 fn rng(seed: u64) -> rand::rngs::StdRng {
     rand::rngs::StdRng::seed_from_u64(seed)
-}
-
-/// Central differences on every element of every parameter against the analytic gradient
-/// of `sum(f(model) * gy)` for a fixed cotangent.
-fn check_layer_params<M: Params<f64> + Clone, SO: Shape>(model: &M, f: impl Fn(&M) -> Traced<SO>) {
-    let out_dims = f(model).dims();
-    let n = out_dims.numel();
-    let gy: Vec<f64> = (0..n)
-        .map(|i| ((i * 7919 % 13) as f64 - 6.0) / 6.0)
-        .collect();
-    let loss = |m: &M| -> (f64, Gradients<f64>) {
-        let gyt = Tensor::<(usize,), f64>::from_vec_with_shape(gy.clone(), (n,)).unwrap();
-        let l = f(m)
-            .try_reshape_dyn((n,))
-            .unwrap()
-            .try_mul(gyt)
-            .unwrap()
-            .sum();
-        (l.as_slice()[0], l.backward())
-    };
-    let (_, grads) = loss(model);
-    for name in &model.param_names() {
-        let mut analytic = Vec::new();
-        model.visit("", &mut |p| {
-            if p.name == name {
-                analytic = grads
-                    .get_id(p.id)
-                    .unwrap_or_else(|| panic!("no gradient for {name}"))
-                    .to_vec();
-            }
-        });
-        for (i, &a) in analytic.iter().enumerate() {
-            let shifted = |delta: f64| {
-                let mut m = model.clone();
-                m.visit_mut("", &mut |p| {
-                    if p.name == name {
-                        p.data[i] += delta;
-                    }
-                });
-                loss(&m).0
-            };
-            let h = 1e-6;
-            let numeric = (shifted(h) - shifted(-h)) / (2.0 * h);
-            assert!(
-                (a - numeric).abs() <= 1e-6 + 1e-4 * numeric.abs(),
-                "{name}[{i}]: analytic {a}, numeric {numeric}"
-            );
-        }
-    }
 }
 
 type Img = (usize, Const<6>, usize, usize);
@@ -126,7 +79,7 @@ proptest! {
         }
         let mut gn = GroupNorm::<3, 6, f64>::new();
         (gn.weight, gn.bias) = (w, b);
-        check_layer_params(&gn, |m| m.forward(x.clone().trace()));
+        gradcheck_params(&gn, |m| m.forward(x.clone().trace()), opts()).unwrap();
     }
 
     #[test]
@@ -169,8 +122,8 @@ proptest! {
         // A 1x1 kernel (no unfolding).
         gradcheck2_vjp(&x, &wp, |x, w| x.conv2d_grouped(w, None, ConvArgs::<1, 0, 1>, Groups::<4>), opts()).unwrap();
         let layer = GroupedConv2d::<4, 8, 3, 4, 1, 1, 1, f64>::new(&mut rng(seed));
-        check_layer_params(&layer, |m| m.forward(x.clone().trace()));
+        gradcheck_params(&layer, |m| m.forward(x.clone().trace()), opts()).unwrap();
         let layer = GroupedConv2d::<4, 6, 2, 2, 2, 1, 1, f64>::new(&mut rng(seed));
-        check_layer_params(&layer, |m| m.forward(x.clone().trace()));
+        gradcheck_params(&layer, |m| m.forward(x.clone().trace()), opts()).unwrap();
     }
 }

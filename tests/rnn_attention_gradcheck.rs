@@ -3,10 +3,10 @@
 
 use proptest::prelude::*;
 use rand::SeedableRng;
-use shaped::gradcheck::{GradcheckOptions, Traced, gradcheck_vjp, gradcheck2_vjp};
-use shaped::nn::{
-    AttentionInput, AttentionOptions, GRU, LSTM, Module, MultiheadAttention, Params, RNN,
+use shaped::gradcheck::{
+    GradcheckOptions, Traced, gradcheck_params, gradcheck_vjp, gradcheck2_vjp,
 };
+use shaped::nn::{AttentionInput, AttentionOptions, GRU, LSTM, Module, MultiheadAttention, RNN};
 use shaped::prelude::*;
 use shaped::strategies::tensor;
 
@@ -32,7 +32,7 @@ proptest! {
     #[test]
     fn lstm_parameters(x in tensor::<Rank3<2, 3, 2>, f64>(-1.0..1.0), seed in 0u64..1000) {
         let lstm = LSTM::<2, 3, 2, f64>::new(&mut rng(seed));
-        check_layer_params(&lstm, |m| m.forward(x.clone().trace()).0);
+        gradcheck_params(&lstm, |m| m.forward(x.clone().trace()).0, opts()).unwrap();
     }
 
     #[test]
@@ -40,7 +40,7 @@ proptest! {
         let gru = GRU::<2, 3, 1, f64>::new(&mut rng(seed));
         gradcheck_vjp(&x, |x| gru.forward((x, h.clone().trace())).0, opts()).unwrap();
         gradcheck_vjp(&h, |h| gru.forward((x.clone().trace(), h)).1, opts()).unwrap();
-        check_layer_params(&gru, |m| m.forward(x.clone().trace()).0);
+        gradcheck_params(&gru, |m| m.forward(x.clone().trace()).0, opts()).unwrap();
     }
 
     #[test]
@@ -48,7 +48,7 @@ proptest! {
         let rnn = RNN::<2, 3, 1, f64>::new(&mut rng(seed));
         gradcheck_vjp(&x, |x| rnn.forward((x, h.clone().trace())).0, opts()).unwrap();
         gradcheck_vjp(&h, |h| rnn.forward((x.clone().trace(), h)).1, opts()).unwrap();
-        check_layer_params(&rnn, |m| m.forward(x.clone().trace()).0);
+        gradcheck_params(&rnn, |m| m.forward(x.clone().trace()).0, opts()).unwrap();
     }
 
     #[test]
@@ -60,7 +60,7 @@ proptest! {
         };
         gradcheck_vjp(&q, |q| run(&mha, q, kv.clone().trace(), kv.clone().trace()), opts()).unwrap();
         gradcheck2_vjp(&kv, &kv.clone().detach(), |k, v| run(&mha, q.clone().trace(), k, v), opts()).unwrap();
-        check_layer_params(&mha, |m| m.forward(q.clone().trace()).0);
+        gradcheck_params(&mha, |m| m.forward(q.clone().trace()).0, opts()).unwrap();
     }
 
     /// Without weights and dropout the attention is one fused op (heads read in place, one
@@ -81,14 +81,14 @@ proptest! {
             m.forward_with(x.clone(), x.clone(), x, opts).0
         };
         gradcheck_vjp(&x, |x| self_attn(&mha, x, false), opts()).unwrap();
-        check_layer_params(&mha, |m| self_attn(m, x.clone().trace(), false));
+        gradcheck_params(&mha, |m| self_attn(m, x.clone().trace(), false), opts()).unwrap();
         let cross = |m: &MultiheadAttention<6, 3, f64>, q: Traced<Rank3<2, 3, 6>>, k: Traced<Rank3<2, 5, 6>>, v: Traced<Rank3<2, 5, 6>>, need_weights: bool| {
             let opts = AttentionOptions { key_padding_mask: Some(&kpm), need_weights, ..Default::default() };
             m.forward_with(q, k, v, opts).0
         };
         gradcheck_vjp(&x, |q| cross(&mha, q, kv.clone().trace(), kv.clone().trace(), false), opts()).unwrap();
         gradcheck2_vjp(&kv, &kv.clone().detach(), |k, v| cross(&mha, x.clone().trace(), k, v, false), opts()).unwrap();
-        check_layer_params(&mha, |m| cross(m, x.clone().trace(), kv.clone().trace(), kv.clone().trace(), false));
+        gradcheck_params(&mha, |m| cross(m, x.clone().trace(), kv.clone().trace(), kv.clone().trace(), false), opts()).unwrap();
         for (fused, reference) in [
             (self_attn(&mha, x.clone().trace(), false), self_attn(&mha, x.clone().trace(), true)),
             (
@@ -109,51 +109,5 @@ trait NarrowRows {
 impl NarrowRows for Tensor<(usize, usize), f64> {
     fn narrow_rows(self, n: usize) -> Tensor<(usize, usize), f64> {
         self.try_narrow_dyn::<0>(0, n).unwrap()
-    }
-}
-
-/// Central differences on every element of every parameter against the analytic gradient
-/// of `sum(f(model) * gy)` for a fixed random cotangent.
-fn check_layer_params<M: Params<f64> + Clone, SO: Shape>(model: &M, f: impl Fn(&M) -> Traced<SO>) {
-    let out_dims = f(model).dims();
-    let gy: Vec<f64> = (0..out_dims.numel())
-        .map(|i| ((i * 7919 % 13) as f64 - 6.0) / 6.0)
-        .collect();
-    let loss = |m: &M| -> (f64, Gradients<f64>) {
-        let y = f(m);
-        let n = out_dims.numel();
-        let gyt = Tensor::<(usize,), f64>::from_vec_with_shape(gy.clone(), (n,)).unwrap();
-        let l = y.try_reshape_dyn((n,)).unwrap().try_mul(gyt).unwrap().sum();
-        (l.as_slice()[0], l.backward())
-    };
-    let (_, grads) = loss(model);
-    let names = model.param_names();
-    for name in &names {
-        let mut analytic = Vec::new();
-        model.visit("", &mut |p| {
-            if p.name == name {
-                analytic = grads
-                    .get_id(p.id)
-                    .unwrap_or_else(|| panic!("no gradient for {name}"))
-                    .to_vec();
-            }
-        });
-        for (i, &a) in analytic.iter().enumerate() {
-            let shifted = |delta: f64| {
-                let mut m = model.clone();
-                m.visit_mut("", &mut |p| {
-                    if p.name == name {
-                        p.data[i] += delta;
-                    }
-                });
-                loss(&m).0
-            };
-            let h = 1e-6;
-            let numeric = (shifted(h) - shifted(-h)) / (2.0 * h);
-            assert!(
-                (a - numeric).abs() <= 1e-6 + 1e-4 * numeric.abs(),
-                "{name}[{i}]: analytic {a}, numeric {numeric}"
-            );
-        }
     }
 }

@@ -4,9 +4,9 @@
 
 use proptest::prelude::*;
 use rand::SeedableRng;
-use shaped::gradcheck::{GradcheckOptions, Traced, gradcheck_vjp};
+use shaped::gradcheck::{GradcheckOptions, Traced, gradcheck_params, gradcheck_vjp};
 use shaped::nn::{
-    BiGRU, BiLSTM, BiRNNRelu, GRUCell, LSTMCell, Module, Params, RNNCell, RNNReluCell, SeqFirst,
+    BiGRU, BiLSTM, BiRNNRelu, GRUCell, LSTMCell, Module, RNNCell, RNNReluCell, SeqFirst,
 };
 use shaped::prelude::*;
 use shaped::strategies::tensor;
@@ -43,7 +43,7 @@ proptest! {
         gradcheck_vjp(&x, |x| run(&cell, x, h.clone().trace(), c.clone().trace()), opts()).unwrap();
         gradcheck_vjp(&h, |h| run(&cell, x.clone().trace(), h, c.clone().trace()), opts()).unwrap();
         gradcheck_vjp(&c, |c| run(&cell, x.clone().trace(), h.clone().trace(), c), opts()).unwrap();
-        check_layer_params(&cell, |m| run(m, x.clone().trace(), h.clone().trace(), c.clone().trace()));
+        gradcheck_params(&cell, |m| run(m, x.clone().trace(), h.clone().trace(), c.clone().trace()), opts()).unwrap();
         // From zero states, and only h' used (c' unused must not break the backward pass).
         gradcheck_vjp(&x, |x| cell.forward(x).0, opts()).unwrap();
     }
@@ -53,7 +53,7 @@ proptest! {
         let cell = GRUCell::<3, 4, f64>::new(&mut rng(seed));
         gradcheck_vjp(&x, |x| cell.forward((x, h.clone().trace())), opts()).unwrap();
         gradcheck_vjp(&h, |h| cell.forward((x.clone().trace(), h)), opts()).unwrap();
-        check_layer_params(&cell, |m| m.forward((x.clone().trace(), h.clone().trace())));
+        gradcheck_params(&cell, |m| m.forward((x.clone().trace(), h.clone().trace())), opts()).unwrap();
     }
 
     #[test]
@@ -61,11 +61,11 @@ proptest! {
         let tanh = RNNCell::<3, 4, f64>::new(&mut rng(seed));
         gradcheck_vjp(&x, |x| tanh.forward((x, h.clone().trace())), opts()).unwrap();
         gradcheck_vjp(&h, |h| tanh.forward((x.clone().trace(), h)), opts()).unwrap();
-        check_layer_params(&tanh, |m| m.forward((x.clone().trace(), h.clone().trace())));
+        gradcheck_params(&tanh, |m| m.forward((x.clone().trace(), h.clone().trace())), opts()).unwrap();
         let relu = RNNReluCell::<3, 4, f64>::new(&mut rng(seed));
         gradcheck_vjp(&x, |x| relu.forward((x, h.clone().trace())), opts()).unwrap();
         gradcheck_vjp(&h, |h| relu.forward((x.clone().trace(), h)), opts()).unwrap();
-        check_layer_params(&relu, |m| m.forward((x.clone().trace(), h.clone().trace())));
+        gradcheck_params(&relu, |m| m.forward((x.clone().trace(), h.clone().trace())), opts()).unwrap();
     }
 
     #[test]
@@ -78,7 +78,7 @@ proptest! {
         gradcheck_vjp(&x, |x| run(&lstm, x, h.clone().trace(), c.clone().trace()), opts()).unwrap();
         gradcheck_vjp(&h, |h| run(&lstm, x.clone().trace(), h, c.clone().trace()), opts()).unwrap();
         gradcheck_vjp(&c, |c| run(&lstm, x.clone().trace(), h.clone().trace(), c), opts()).unwrap();
-        check_layer_params(&lstm, |m| run(m, x.clone().trace(), h.clone().trace(), c.clone().trace()));
+        gradcheck_params(&lstm, |m| run(m, x.clone().trace(), h.clone().trace(), c.clone().trace()), opts()).unwrap();
     }
 
     #[test]
@@ -90,7 +90,7 @@ proptest! {
         };
         gradcheck_vjp(&x, |x| run(&gru, x, h.clone().trace()), opts()).unwrap();
         gradcheck_vjp(&h, |h| run(&gru, x.clone().trace(), h), opts()).unwrap();
-        check_layer_params(&gru, |m| run(m, x.clone().trace(), h.clone().trace()));
+        gradcheck_params(&gru, |m| run(m, x.clone().trace(), h.clone().trace()), opts()).unwrap();
     }
 
     #[test]
@@ -102,53 +102,6 @@ proptest! {
         };
         gradcheck_vjp(&x, |x| run(&rnn, x, h.clone().trace()), opts()).unwrap();
         gradcheck_vjp(&h, |h| run(&rnn, x.clone().trace(), h), opts()).unwrap();
-        check_layer_params(&rnn, |m| run(m, x.clone().trace(), h.clone().trace()));
-    }
-}
-
-/// Central differences on every element of every parameter against the analytic gradient
-/// of `sum(f(model) * gy)` for a fixed cotangent.
-fn check_layer_params<M: Params<f64> + Clone, SO: Shape>(model: &M, f: impl Fn(&M) -> Traced<SO>) {
-    let out_dims = f(model).dims();
-    let gy: Vec<f64> = (0..out_dims.numel())
-        .map(|i| ((i * 7919 % 13) as f64 - 6.0) / 6.0)
-        .collect();
-    let loss = |m: &M| -> (f64, Gradients<f64>) {
-        let y = f(m);
-        let n = out_dims.numel();
-        let gyt = Tensor::<(usize,), f64>::from_vec_with_shape(gy.clone(), (n,)).unwrap();
-        let l = y.try_reshape_dyn((n,)).unwrap().try_mul(gyt).unwrap().sum();
-        (l.as_slice()[0], l.backward())
-    };
-    let (_, grads) = loss(model);
-    let names = model.param_names();
-    assert!(!names.is_empty());
-    for name in &names {
-        let mut analytic = Vec::new();
-        model.visit("", &mut |p| {
-            if p.name == name {
-                analytic = grads
-                    .get_id(p.id)
-                    .unwrap_or_else(|| panic!("no gradient for {name}"))
-                    .to_vec();
-            }
-        });
-        for (i, &a) in analytic.iter().enumerate() {
-            let shifted = |delta: f64| {
-                let mut m = model.clone();
-                m.visit_mut("", &mut |p| {
-                    if p.name == name {
-                        p.data[i] += delta;
-                    }
-                });
-                loss(&m).0
-            };
-            let h = 1e-6;
-            let numeric = (shifted(h) - shifted(-h)) / (2.0 * h);
-            assert!(
-                (a - numeric).abs() <= 1e-6 + 1e-4 * numeric.abs(),
-                "{name}[{i}]: analytic {a}, numeric {numeric}"
-            );
-        }
+        gradcheck_params(&rnn, |m| run(m, x.clone().trace(), h.clone().trace()), opts()).unwrap();
     }
 }

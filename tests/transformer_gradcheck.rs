@@ -4,7 +4,9 @@
 
 use proptest::prelude::*;
 use rand::SeedableRng;
-use shaped::gradcheck::{GradcheckOptions, Traced, gradcheck_vjp, gradcheck2_vjp};
+use shaped::gradcheck::{
+    GradcheckOptions, Traced, gradcheck_params, gradcheck_vjp, gradcheck2_vjp,
+};
 use shaped::nn::{
     AttentionInput, AttentionOptions, DecoderInput, Dropout, EncoderInput, LayerNorm, Module,
     MultiheadAttention, Params, TransformerActivation, TransformerConfig, TransformerDecoder,
@@ -54,7 +56,7 @@ proptest! {
             m.forward(EncoderInput::new(x).with_mask(causal_mask(3)).with_key_padding_mask(padding(3)))
         };
         gradcheck_vjp(&x, |x| run(&layer, x), opts()).unwrap();
-        check_layer_params(&layer, |m| run(m, x.clone().trace()));
+        gradcheck_params(&layer, |m| run(m, x.clone().trace()), opts()).unwrap();
     }
 
     #[test]
@@ -69,7 +71,7 @@ proptest! {
             )
         };
         gradcheck2_vjp(&tgt, &memory, |t, s| run(&layer, t, s), opts()).unwrap();
-        check_layer_params(&layer, |m| run(m, tgt.clone().trace(), memory.clone().trace()));
+        gradcheck_params(&layer, |m| run(m, tgt.clone().trace(), memory.clone().trace()), opts()).unwrap();
     }
 
     #[test]
@@ -103,52 +105,7 @@ fn stack_parameters() {
         (0..24).map(|i| ((i * 5 % 11) as f64 - 5.0) / 5.0).collect(),
     )
     .unwrap();
-    check_layer_params(&encoder, |m| m.forward(x.clone().trace()));
-}
-
-/// Central differences on every element of every parameter against the analytic gradient
-/// of `sum(f(model) * gy)` for a fixed cotangent (as in tests/rnn_attention_gradcheck.rs).
-fn check_layer_params<M: Params<f64> + Clone, SO: Shape>(model: &M, f: impl Fn(&M) -> Traced<SO>) {
-    let out_dims = f(model).dims();
-    let gy: Vec<f64> = (0..out_dims.numel())
-        .map(|i| ((i * 7919 % 13) as f64 - 6.0) / 6.0)
-        .collect();
-    let loss = |m: &M| -> (f64, Gradients<f64>) {
-        let y = f(m);
-        let n = out_dims.numel();
-        let gyt = Tensor::<(usize,), f64>::from_vec_with_shape(gy.clone(), (n,)).unwrap();
-        let l = y.try_reshape_dyn((n,)).unwrap().try_mul(gyt).unwrap().sum();
-        (l.as_slice()[0], l.backward())
-    };
-    let (_, grads) = loss(model);
-    for name in model.param_names() {
-        let mut analytic = Vec::new();
-        model.visit("", &mut |p| {
-            if p.name == name {
-                analytic = grads
-                    .get_id(p.id)
-                    .unwrap_or_else(|| panic!("no gradient for {name}"))
-                    .to_vec();
-            }
-        });
-        for (i, &a) in analytic.iter().enumerate() {
-            let shifted = |delta: f64| {
-                let mut m = model.clone();
-                m.visit_mut("", &mut |p| {
-                    if p.name == name {
-                        p.data[i] += delta;
-                    }
-                });
-                loss(&m).0
-            };
-            let h = 1e-6;
-            let numeric = (shifted(h) - shifted(-h)) / (2.0 * h);
-            assert!(
-                (a - numeric).abs() <= 1e-6 + 1e-4 * numeric.abs(),
-                "{name}[{i}]: analytic {a}, numeric {numeric}"
-            );
-        }
-    }
+    gradcheck_params(&encoder, |m| m.forward(x.clone().trace()), opts()).unwrap();
 }
 
 fn ramp<S: ConstShape>() -> Tensor<S, f32> {
