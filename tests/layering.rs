@@ -127,6 +127,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "tensor",
             "ops",
             "strategies",
+            // `Params`, for `gradcheck_params`.
+            "nn",
         ],
     ),
     ("sample", &["error", "dtype", "shape", "tensor", "ops"]),
