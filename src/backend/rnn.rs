@@ -2,7 +2,7 @@
 //! for every step at once (`[B, S, G*H]`, read at step `t`), and `gh`, the hidden projection
 //! of this step (`[B, G*H]`). Gate order is PyTorch's: LSTM `i, f, g, o`; GRU `r, z, n`.
 
-use super::gemm::{PackedB, gemm, gemm_packed};
+use super::gemm::{PackedB, gemm_packed};
 use super::uninit::{as_uninit_mut, assume_init, filled};
 use crate::dtype::Float;
 use core::mem::MaybeUninit;
@@ -282,7 +282,8 @@ pub(crate) struct LstmSequenceGrads<E> {
 }
 
 /// Backward of [`lstm_sequence_forward`] from the gradients of `y`, of the final `h` and of
-/// the final `c` (each may be absent). `dW_hh` is added into `dw_hh` when given. Without
+/// the final `c` (each may be absent); `dW_hh` is `dgates^T` times
+/// [`lstm_previous_states`], one product the caller adds to its gradient. Without
 /// `need_dh0` (an initial state that takes no gradient, as the zeros a layer starts from)
 /// the first step's `dgates W_hh` product, which only `dh0` needs, is skipped.
 #[allow(clippy::too_many_arguments)]
@@ -291,13 +292,11 @@ pub(crate) fn lstm_sequence_backward<E: Float>(
     steps: usize,
     hidden: usize,
     w_hh: &[E],
-    h0: &[E],
     c0: &[E],
     fwd: &LstmSequence<E>,
     dy: Option<&[E]>,
     dh_last: Option<&[E]>,
     dc_last: Option<&[E]>,
-    dw_hh: Option<&mut [E]>,
     need_dh0: bool,
 ) -> LstmSequenceGrads<E> {
     let (bsz, s, h) = (batch, steps, hidden);
@@ -340,29 +339,28 @@ pub(crate) fn lstm_sequence_backward<E: Float>(
         }
         grads.dc0.extend_from_slice(&dc0);
     }
-    if let (Some(dw), true) = (dw_hh, s > 0) {
-        // dW_hh = sum_t dgates_t^T h_{t-1}: one product over all steps, with the inputs
-        // h_{t-1} laid out like dgates' rows ([B, S, H]: h0, then y shifted by one step).
-        let mut hprev = Vec::with_capacity(bsz * s * h);
-        for b in 0..bsz {
+    grads
+}
+
+/// The state each step of a sequence started from, laid out like its gate gradients'
+/// rows (`[B, S, H]`: `h0`, then the outputs shifted by one step): the right operand of
+/// `dW_hh = sum_t dgates_t^T h_{t-1}`, one product over all steps.
+pub(crate) fn lstm_previous_states<E: Float>(
+    batch: usize,
+    steps: usize,
+    hidden: usize,
+    h0: &[E],
+    fwd: &LstmSequence<E>,
+) -> Vec<E> {
+    let (s, h) = (steps, hidden);
+    let mut hprev = Vec::with_capacity(batch * s * h);
+    if s > 0 {
+        for b in 0..batch {
             hprev.extend_from_slice(&h0[b * h..][..h]);
             hprev.extend_from_slice(&fwd.y[b * s * h..][..(s - 1) * h]);
         }
-        gemm(
-            g4,
-            bsz * s,
-            h,
-            E::ONE,
-            &grads.dgates,
-            (1, g4 as isize),
-            &hprev,
-            (h as isize, 1),
-            E::ONE,
-            dw,
-            (h as isize, 1),
-        );
     }
-    grads
+    hprev
 }
 
 /// The backward pass through time for one thread's batch rows: writes their gate
@@ -449,6 +447,7 @@ fn lstm_rows_backward<E: Float>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::gemm::gemm;
 
     fn values(n: usize, seed: u64) -> Vec<f64> {
         (0..n as u64)
@@ -484,20 +483,33 @@ mod tests {
         // The gradients from one run of the forward pass, with `dW_hh` and with or without
         // `dh0`.
         let backward = |fwd: &LstmSequence<f64>, need_dh0: bool| {
-            let mut dw = vec![0.0; 4 * h * h];
             let grads = lstm_sequence_backward(
                 b,
                 s,
                 h,
                 &w,
-                &h0,
                 &c0,
                 fwd,
                 Some(&dy),
                 Some(&dh),
                 Some(&dc),
-                Some(&mut dw),
                 need_dh0,
+            );
+            let hprev = lstm_previous_states(b, s, h, &h0, fwd);
+            let mut dw = vec![0.0; 4 * h * h];
+            let (gt, st) = ((1, 4 * h as isize), (h as isize, 1));
+            gemm(
+                4 * h,
+                b * s,
+                h,
+                1.0,
+                &grads.dgates,
+                gt,
+                &hprev,
+                st,
+                0.0,
+                &mut dw,
+                st,
             );
             (grads, dw)
         };

@@ -5,6 +5,7 @@ use crate::autograd::{Gradients, Tape, UniqueId};
 use crate::backend::reduce::add_column_sums;
 use crate::backend::rnn::{self as kernels, CellDims};
 use crate::dtype::Float;
+use crate::ops::linear::add_product;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 use std::sync::Arc;
@@ -219,22 +220,31 @@ where
                 if dy.is_none() && dh.is_none() && dc.is_none() {
                     return;
                 }
-                let mut dw = take_buf(g, tr_w, w_id, w_data.len());
                 let grads = kernels::lstm_sequence_backward(
                     bsz,
                     s,
                     h,
                     &w_data,
-                    &h0_data,
                     &c0_data,
                     &fwd,
                     dy.as_deref(),
                     dh.as_deref(),
                     dc.as_deref(),
-                    dw.as_deref_mut(),
                     tr_h,
                 );
-                put_back(g, w_id, dw);
+                if tr_w {
+                    // dW_hh = sum_t dgates_t^T h_{t-1}, one product over all steps, written
+                    // straight into a new gradient (no zero fill).
+                    let hprev = kernels::lstm_previous_states(bsz, s, h, &h0_data, &fwd);
+                    let g4 = 4 * h;
+                    add_product(
+                        g,
+                        w_id,
+                        (g4, bsz * s, h),
+                        (&grads.dgates, (1, g4 as isize)),
+                        (&hprev, (h as isize, 1)),
+                    );
+                }
                 if bias_ids.iter().any(Option::is_some) {
                     let mut sums = vec![E::ZERO; 4 * h];
                     add_column_sums(&mut sums, &grads.dgates);

@@ -331,11 +331,35 @@ pub(super) fn prepacked_len<K: Kernel>(k: usize, n: usize) -> usize {
 /// checked extent.
 pub(super) unsafe fn prepack_b<K: Kernel>(dst: *mut K::E, b: Operand<K::E>, k: usize, n: usize) {
     let (depth, n_pad) = (prepack_depth(k), n.next_multiple_of(K::NR));
-    for pc in (0..k).step_by(depth) {
-        // SAFETY: block `pc` (`n_pad * kc` values) lies inside `dst`; its source rows are
-        // inside `b`'s extent.
-        unsafe { pack_b::<K>(dst.add(pc * n_pad), b.at(pc, 0), depth.min(k - pc), n) };
-    }
+    let panels = n.div_ceil(K::NR);
+    // Split over the threads by panels, as the packing pass of `product_with`: the caller
+    // (an LSTM's sequence, before its per-step products) has nothing else to run meanwhile.
+    let parts = if k * n >= PARALLEL_PACK_ELEMS {
+        threads::threads().min(panels)
+    } else {
+        1
+    };
+    let dst = SendPtr(dst);
+    threads::run(parts, &|t| {
+        let (p0, p1) = split(panels, 1, parts, t);
+        if p0 >= p1 {
+            return;
+        }
+        for pc in (0..k).step_by(depth) {
+            let kc = depth.min(k - pc);
+            // SAFETY: panels p0..p1 of block `pc` (`NR * kc` values each, from
+            // `pc * n_pad`) lie inside `dst` and are written by this task alone; their
+            // source rows and columns are inside `b`'s extent.
+            unsafe {
+                pack_b::<K>(
+                    dst.get().add(pc * n_pad + p0 * K::NR * kc),
+                    b.at(pc, p0 * K::NR),
+                    kc,
+                    (p1 * K::NR).min(n) - p0 * K::NR,
+                )
+            };
+        }
+    });
 }
 
 /// [`product`] with `B` from `b_src`.

@@ -388,24 +388,65 @@ impl<E: Float> PackedB<E> {
     }
 }
 
+/// How many buffers of dropped [`PackedB`]s a thread keeps for the next ones.
+const SPARE_PACKED_B: usize = 2;
+
+thread_local! {
+    /// Buffers of this thread's dropped [`PackedB`]s: an LSTM packs its hidden weight twice
+    /// per training step, and a new zero-filled buffer each time cost about as much as the
+    /// packing itself, on the thread that every other one then waits for.
+    static SPARE_F32: core::cell::RefCell<Vec<Vec<f32>>> = const { core::cell::RefCell::new(Vec::new()) };
+    static SPARE_F64: core::cell::RefCell<Vec<Vec<f64>>> = const { core::cell::RefCell::new(Vec::new()) };
+}
+
+type Spares<T> = std::thread::LocalKey<core::cell::RefCell<Vec<Vec<T>>>>;
+
 /// The element types of the fast products (and of [`PackedB`]), with their kernels.
 trait PackElement: MmElement + Float {
     #[cfg(target_arch = "x86_64")]
     type Avx512: blocked::Kernel<E = Self>;
     #[cfg(target_arch = "x86_64")]
     type Avx2: blocked::Kernel<E = Self>;
+    /// This thread's spare [`PackedB`] buffers.
+    fn spares() -> &'static Spares<Self>;
 }
 impl PackElement for f32 {
     #[cfg(target_arch = "x86_64")]
     type Avx512 = avx512::F32;
     #[cfg(target_arch = "x86_64")]
     type Avx2 = avx2::F32;
+    fn spares() -> &'static Spares<Self> {
+        &SPARE_F32
+    }
 }
 impl PackElement for f64 {
     #[cfg(target_arch = "x86_64")]
     type Avx512 = avx512::F64;
     #[cfg(target_arch = "x86_64")]
     type Avx2 = avx2::F64;
+    fn spares() -> &'static Spares<Self> {
+        &SPARE_F64
+    }
+}
+
+/// Keeps `buf` for the next [`PackedB`] of this thread, if there is room.
+fn keep_spare<T: PackElement>(buf: Vec<T>) {
+    // `try_with`: a `PackedB` dropped while the thread shuts down just frees its buffer.
+    let _ = T::spares().try_with(|spares| {
+        let mut spares = spares.borrow_mut();
+        if spares.len() < SPARE_PACKED_B {
+            spares.push(buf);
+        }
+    });
+}
+
+impl<E> Drop for PackedB<E> {
+    fn drop(&mut self) {
+        match &mut self.data {
+            Packed::F32(v) => keep_spare(core::mem::take(v)),
+            Packed::F64(v) => keep_spare(core::mem::take(v)),
+        }
+    }
 }
 
 /// `b` packed for `isa`'s kernel (or copied row-major for the portable path), and the
@@ -417,13 +458,23 @@ fn pack_for<T: PackElement>(
     b: &[T],
     b_strides: Strides,
 ) -> (Vec<T>, usize) {
-    /// A zeroed buffer of `len` elements from a 64-byte boundary on.
-    fn buffer<T: Float>(len: usize) -> (Vec<T>, usize) {
-        let v = vec![T::ZERO; len + 64 / size_of::<T>()];
+    /// A buffer of `len` elements from a 64-byte boundary on (old values where it is a
+    /// spare: every caller writes all `len`).
+    fn buffer<T: PackElement>(len: usize) -> (Vec<T>, usize) {
+        let total = len + 64 / size_of::<T>();
+        let mut v = T::spares()
+            .with(|spares| {
+                let mut spares = spares.borrow_mut();
+                let fits = spares.iter().position(|v| v.capacity() >= total)?;
+                Some(spares.swap_remove(fits))
+            })
+            .unwrap_or_default();
+        v.truncate(total);
+        v.resize(total, T::ZERO);
         let start = v.as_ptr().align_offset(64).min(64 / size_of::<T>());
         (v, start)
     }
-    fn packed<K: blocked::Kernel>(
+    fn packed<K: blocked::Kernel<E: PackElement>>(
         k: usize,
         n: usize,
         b: &[K::E],

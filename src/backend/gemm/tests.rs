@@ -558,6 +558,32 @@ fn packed_b_products_match_portable() {
     }
 }
 
+/// A [`PackedB`] made in a spare buffer (here full of NaN, as if left by another matrix)
+/// writes every element its products read: they match the portable product.
+#[test]
+fn packed_b_in_a_spare_buffer_is_written_in_full() {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(12);
+    for &(m, k, n) in &[(8, 512, 128), (3, 37, 51), (5, 600, 33)] {
+        for tb in [false, true] {
+            SPARE_F32.with(|s| *s.borrow_mut() = vec![vec![f32::NAN; 1 << 18]]);
+            let a: Vec<f32> = (0..m * k).map(|_| rng.random_range(-1.0..1.0)).collect();
+            let b: Vec<f32> = (0..k * n).map(|_| rng.random_range(-1.0..1.0)).collect();
+            let sb = if tb { (1, k as isize) } else { (n as isize, 1) };
+            let packed = PackedB::new(k, n, &b, sb);
+            let (mut got, mut want) = (vec![0.0f32; m * n], vec![0.0f32; m * n]);
+            let (sa, sc) = ((k as isize, 1), (n as isize, 1));
+            gemm_packed(m, 1.0, &a, sa, &packed, 0.0, &mut got, sc);
+            fallback(m, k, n, 1.0, &a, sa, &b, sb, 0.0, &mut want, sc);
+            for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                assert!(
+                    (g - w).abs() <= 1e-4 * (k as f32).sqrt(),
+                    "{m}x{k}x{n} tb={tb}: c[{i}] {g} vs {w}"
+                );
+            }
+        }
+    }
+}
+
 /// Row panels cover a block's rows once, in order, each at most `MR` high; a short tail
 /// after a full panel is split into halves only with `A` in place and a kernel that asks.
 #[cfg(target_arch = "x86_64")]
