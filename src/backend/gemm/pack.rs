@@ -108,8 +108,11 @@ pub(super) unsafe fn pack_b<K: Kernel>(dst: *mut K::E, b: Operand<K::E>, kc: usi
                 // SAFETY: row p, columns ..cols of the panel are inside the checked extent.
                 let row = unsafe { core::slice::from_raw_parts(src.ptr.add(p * src.rs), cols) };
                 if cols == nr {
-                    // As in `pack_a`: a constant-length loop, not a `memcpy` call per row.
-                    (0..nr).for_each(|j| group[j] = row[j]);
+                    // Of a length known when compiling, as in `pack_a_columns`: vector moves,
+                    // no call to memcpy per row. (An indexed loop compiled to one scalar
+                    // load and store per value: the two slices might overlap as far as
+                    // LLVM could tell, so it kept every load after the previous store.)
+                    group[..K::NR].copy_from_slice(&row[..K::NR]);
                 } else {
                     group[..cols].copy_from_slice(row);
                     group[cols..].fill(K::E::ZERO);
