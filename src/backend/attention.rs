@@ -10,9 +10,10 @@
 //! `(B, L, E)` layout, and the batch elements are split over the threads.
 //!
 //! A mask that hides every key from some point on (a causal mask: PyTorch's `is_causal`
-//! path) is not computed where it hides: the queries go in blocks of rows, each block's
-//! products stop at the last key one of its rows sees, and the keys' gradients start at the
-//! first block that sees them (see [`KeyExtents`]).
+//! path), or a key padding mask that pads the end of a batch element, is not computed where
+//! it hides: the queries go in blocks of rows, each block's products stop at the last key
+//! one of its rows sees, and the keys' gradients start at the first block that sees them
+//! (see [`KeyExtents`]).
 
 use super::gemm::gemm;
 use super::softmax::{row_dot, row_max};
@@ -51,24 +52,39 @@ pub(crate) struct Attention {
 const ROW_BLOCK: usize = 16;
 
 /// Which keys each block of query rows sees: `(first row, end row, keys)`, every key from
-/// `keys` on hidden (`-inf` in the mask) for all rows of the block, whose probabilities are
-/// then exactly zero and whose scores are never computed. Adjacent blocks with the same
-/// extent are one block, so without a mask, or with one that hides no trailing keys, there
-/// is one block of all rows and keys, computed as one product.
+/// `keys` on hidden (`-inf` in the mask or in the key padding) for all rows of the block,
+/// whose probabilities are then exactly zero and whose scores are never computed. Adjacent
+/// blocks with the same extent are one block, so without a mask, or with one that hides no
+/// trailing keys, there is one block of all rows and keys, computed as one product.
 ///
-/// Only the mask sets the extents (the key padding differs per batch element). A row the
-/// mask hides entirely puts its block back to all keys, so it comes out NaN as in PyTorch;
-/// a row that sees no key only through the key padding (causal with left padding) is NaN
-/// too, but its NaN reaches the keys' gradients only up to its block's extent.
+/// A row that sees no key (the mask and the padding together hide all of them) puts its
+/// block back to all keys, so it comes out NaN and spreads NaN to the keys' gradients as
+/// the full computation does (PyTorch's math path).
 pub(crate) struct KeyExtents {
     rows: Vec<(usize, usize, usize)>,
 }
 
 impl KeyExtents {
-    fn new<E: Float>(l: usize, s: usize, mask: Option<&[E]>, row_block: usize) -> Self {
+    fn new<E: Float>(
+        l: usize,
+        s: usize,
+        mask: Option<&[E]>,
+        key_padding: Option<&[E]>,
+        row_block: usize,
+    ) -> Self {
+        let seen = |v: E| v != E::NEG_INFINITY;
+        // The last key the padding leaves (+ 1); 0 when it hides them all.
+        let padded_end = key_padding.map_or(s, |kp| {
+            kp[..s].iter().rposition(|&v| seen(v)).map_or(0, |j| j + 1)
+        });
         let Some(mask) = mask else {
+            let keys = if padded_end == 0 {
+                s
+            } else {
+                padded_end.next_multiple_of(8).min(s)
+            };
             return Self {
-                rows: vec![(0, l, s)],
+                rows: vec![(0, l, keys)],
             };
         };
         let mut rows: Vec<(usize, usize, usize)> = Vec::new();
@@ -76,10 +92,12 @@ impl KeyExtents {
             let r1 = (r0 + row_block).min(l);
             let mut keys = 0;
             for i in r0..r1 {
-                match mask[i * s..][..s]
-                    .iter()
-                    .rposition(|&v| v != E::NEG_INFINITY)
-                {
+                let row = &mask[i * s..][..s];
+                let last = match key_padding {
+                    None => row.iter().rposition(|&v| seen(v)),
+                    Some(kp) => (0..padded_end).rev().find(|&j| seen(row[j]) && seen(kp[j])),
+                };
+                match last {
                     Some(j) => keys = keys.max(j + 1),
                     // A row that sees no key comes out NaN, as in PyTorch, only when its
                     // whole row of scores goes through the softmax.
@@ -115,6 +133,16 @@ impl KeyExtents {
             }
         }
         blocks
+    }
+}
+
+/// The [`KeyExtents`] of every batch element: one shared by all of them without a key
+/// padding mask, else one each (the padding differs per batch element).
+pub(crate) struct BatchExtents(Vec<KeyExtents>);
+
+impl BatchExtents {
+    fn of(&self, b: usize) -> &KeyExtents {
+        &self.0[if self.0.len() == 1 { 0 } else { b }]
     }
 }
 
@@ -167,7 +195,7 @@ impl Attention {
         scale: E,
         mask: Option<&[E]>,
         key_padding: Option<&[E]>,
-    ) -> (Vec<E>, Vec<E>, KeyExtents) {
+    ) -> (Vec<E>, Vec<E>, BatchExtents) {
         self.forward_in_blocks(bufs, scale, mask, key_padding, ROW_BLOCK)
     }
 
@@ -178,17 +206,35 @@ impl Attention {
         mask: Option<&[E]>,
         key_padding: Option<&[E]>,
         row_block: usize,
-    ) -> (Vec<E>, Vec<E>, KeyExtents) {
+    ) -> (Vec<E>, Vec<E>, BatchExtents) {
         let (l, s, d, e) = (self.l, self.s, self.head_dim, self.embed());
         // Zero-filled: the probabilities of keys a block does not see stay exact zeros.
         let mut out = vec![E::ZERO; self.batch * l * e];
         let mut probs = vec![E::ZERO; self.batch * self.heads * l * s];
-        let extents = KeyExtents::new(l, s, mask, row_block);
+        // Without padding, one set of extents for all; with it, each batch element's own,
+        // found by the thread that computes that element.
+        let shared = key_padding
+            .is_none()
+            .then(|| KeyExtents::new(l, s, mask, None, row_block));
+        let own: Vec<std::sync::OnceLock<KeyExtents>> = match shared {
+            Some(_) => Vec::new(),
+            None => (0..self.batch)
+                .map(|_| std::sync::OnceLock::new())
+                .collect(),
+        };
+        let padded = |b: usize| {
+            KeyExtents::new(l, s, mask, key_padding.map(|m| &m[b * s..][..s]), row_block)
+        };
+        let extents_of = |b: usize| match &shared {
+            Some(e) => e,
+            None => own[b].get_or_init(|| padded(b)),
+        };
         self.for_batches(
             [&mut out, &mut probs],
             [l * e, self.heads * l * s],
             |b, [out, probs]| {
                 let kpm = key_padding.map(|m| &m[b * s..][..s]);
+                let extents = extents_of(b);
                 let mut head = HeadCopies::new(self);
                 for (h, p) in probs.chunks_exact_mut((l * s).max(1)).enumerate() {
                     let c = h * d;
@@ -225,7 +271,15 @@ impl Attention {
                 }
             },
         );
-        (out, probs, extents)
+        let extents = match shared {
+            Some(e) => vec![e],
+            None => own
+                .into_iter()
+                .enumerate()
+                .map(|(b, e)| e.into_inner().unwrap_or_else(|| padded(b)))
+                .collect(),
+        };
+        (out, probs, BatchExtents(extents))
     }
 
     /// The gradients of the buffers `bufs` (one vector per buffer, of its length) from the
@@ -234,7 +288,7 @@ impl Attention {
     pub(crate) fn backward<E: Float>(
         &self,
         bufs: &[&[E]],
-        (probs, extents): (&[E], &KeyExtents),
+        (probs, batch_extents): (&[E], &BatchExtents),
         dout: &[E],
         scale: E,
     ) -> Vec<Vec<E>> {
@@ -246,8 +300,9 @@ impl Attention {
         for p in [q, k, v] {
             strides[p.buf] = p.batch_stride;
         }
-        let key_blocks = extents.key_blocks();
         let task = |b: usize, gs: &mut [&mut [E]]| {
+            let extents = batch_extents.of(b);
+            let key_blocks = extents.key_blocks();
             let dob = &dout[b * l * e..];
             // dS of keys a block does not see stays zero: every head writes the same parts.
             let mut dp = vec![E::ZERO; l * s];
@@ -492,6 +547,7 @@ mod tests {
         bufs: &[Vec<f64>],
         scale: f64,
         mask: Option<&[f64]>,
+        key_padding: Option<&[f64]>,
         dout: &[f64],
     ) -> (Vec<f64>, [Vec<f64>; 3]) {
         let (l, s, d, e) = (a.l, a.s, a.head_dim, a.embed());
@@ -508,7 +564,9 @@ mod tests {
                     let mut p: Vec<f64> = (0..s)
                         .map(|j| {
                             let dot: f64 = (0..d).map(|t| qi(i, t) * kj(j, t)).sum();
-                            scale * dot + mask.map_or(0.0, |m| m[i * s + j])
+                            scale * dot
+                                + mask.map_or(0.0, |m| m[i * s + j])
+                                + key_padding.map_or(0.0, |m| m[b * s + j])
                         })
                         .collect();
                     let mx = p.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -549,7 +607,9 @@ mod tests {
     /// Masks that hide trailing keys (causal, shifted causal, ragged per row) are computed
     /// only where they do not hide, in blocks of every size: the context and all three
     /// gradients match attention by the definition, as do a mask without trailing `-inf`s
-    /// and no mask; a row that sees no key stays NaN.
+    /// and no mask; a row that sees no key stays NaN. Each with no key padding, padding at
+    /// the end (a different length per batch element, one that leaves a single key) and at
+    /// the start (one batch element padded entirely: all NaN, as by the definition).
     #[test]
     fn blocks_of_queries_skip_hidden_keys_only() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
@@ -601,14 +661,37 @@ mod tests {
                 Some(dense),
                 None,
             ];
-            for mask in &masks {
-                let mask = mask.as_deref();
-                let (want_out, want_grads) = reference(&a, &bufs, 0.3, mask, &dout);
+            // Per batch element: how many keys are padded, and where.
+            let padding = |pads: [usize; 3], at_end: bool| -> Vec<f64> {
+                pads.iter()
+                    .flat_map(|&p| {
+                        (0..s).map(move |j| {
+                            let hidden = if at_end { j >= s - p } else { j < p };
+                            if hidden { inf } else { 0.0 }
+                        })
+                    })
+                    .collect()
+            };
+            let paddings = [
+                None,
+                Some(padding([0, 5.min(s - 1), s - 1], true)),
+                Some(padding([3, 0, s], false)),
+            ];
+            for (mask, key_padding) in masks
+                .iter()
+                .flat_map(|m| paddings.iter().map(move |p| (m, p)))
+            {
+                let (mask, key_padding) = (mask.as_deref(), key_padding.as_deref());
+                let (want_out, want_grads) = reference(&a, &bufs, 0.3, mask, key_padding, &dout);
                 for row_block in [1, 5, 8, 32, l] {
                     let refs: Vec<&[f64]> = bufs.iter().map(Vec::as_slice).collect();
                     let (out, probs, extents) =
-                        a.forward_in_blocks(&refs, 0.3, mask, None, row_block);
-                    let what = format!("l {l} s {s} block {row_block}");
+                        a.forward_in_blocks(&refs, 0.3, mask, key_padding, row_block);
+                    let what = format!(
+                        "l {l} s {s} block {row_block} mask {} padding {}",
+                        mask.is_some(),
+                        key_padding.is_some()
+                    );
                     assert_close(&format!("context, {what}"), &out, &want_out);
                     let grads = a.backward(&refs, (&probs, &extents), &dout, 0.3);
                     for (g, (got, want)) in grads.iter().zip(&want_grads).enumerate() {
@@ -619,14 +702,15 @@ mod tests {
         }
     }
 
-    /// A causal mask's blocks: each sees the keys up to its last row, rounded up to eight.
+    /// A causal mask's blocks: each sees the keys up to its last row, rounded up to eight;
+    /// with padded keys, no block goes past the last key left.
     #[test]
     fn causal_extents() {
         let inf = f64::NEG_INFINITY;
         let mask: Vec<f64> = (0..100 * 100)
             .map(|x| if x % 100 > x / 100 { inf } else { 0.0 })
             .collect();
-        let extents = KeyExtents::new(100, 100, Some(&mask), 32);
+        let extents = KeyExtents::new(100, 100, Some(&mask), None, 32);
         assert_eq!(
             extents.rows,
             [(0, 32, 32), (32, 64, 64), (64, 96, 96), (96, 100, 100)]
@@ -635,8 +719,21 @@ mod tests {
             extents.key_blocks(),
             [(0, 32, 0), (32, 64, 32), (64, 96, 64), (96, 100, 96)]
         );
-        let none = KeyExtents::new::<f64>(100, 100, None, 32);
+        let none = KeyExtents::new::<f64>(100, 100, None, None, 32);
         assert_eq!(none.rows, [(0, 100, 100)]);
         assert_eq!(none.key_blocks(), [(0, 100, 0)]);
+        // The last 30 keys padded: every block stops at key 72 (70 rounded up to eight),
+        // the causal blocks before it at their own extents.
+        let padded: Vec<f64> = (0..100).map(|j| if j >= 70 { inf } else { 0.0 }).collect();
+        let both = KeyExtents::new(100, 100, Some(&mask), Some(&padded), 32);
+        assert_eq!(both.rows, [(0, 32, 32), (32, 64, 64), (64, 100, 72)]);
+        let alone = KeyExtents::new(100, 100, None, Some(&padded), 32);
+        assert_eq!(alone.rows, [(0, 100, 72)]);
+        // Every key padded: the rows see nothing and take all keys (NaN, as by definition).
+        let all = vec![inf; 100];
+        assert_eq!(
+            KeyExtents::new(100, 100, None, Some(&all), 32).rows,
+            [(0, 100, 100)]
+        );
     }
 }
