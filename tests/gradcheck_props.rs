@@ -437,6 +437,53 @@ fn gradcheck_params_checks_and_names_every_parameter() {
     assert!(err.to_string().contains("parameter `1.weight`"), "{err}");
 }
 
+/// A tensor the model holds twice (a clone keeps its id: one parameter used by two layers)
+/// is checked once, moved in both places together, against the sum of both uses' gradients;
+/// a buffer (BatchNorm's running statistics) is not checked.
+#[test]
+fn gradcheck_params_checks_a_shared_tensor_once_and_skips_buffers() {
+    use rand::SeedableRng;
+    use shaped::gradcheck::gradcheck_params;
+    use shaped::nn::{BatchNorm1d, Linear, Module};
+    let layer = Linear::<3, 3, f64>::new(&mut rand::rngs::StdRng::seed_from_u64(9));
+    let shared = (layer.clone(), layer);
+    let x = T64::<Rank2<4, 3>>::from_array([
+        [0.3, -0.2, 0.9],
+        [0.1, 0.5, -0.7],
+        [1.0, 0.2, 0.4],
+        [-0.6, 0.8, 0.0],
+    ]);
+    let twice = |m: &(Linear<3, 3, f64>, Linear<3, 3, f64>)| m.forward(x.clone().trace()).tanh();
+    gradcheck_params(&shared, twice, opts()).unwrap();
+    // Checked once: a wrong gradient reports 3 * 3 + 3 elements checked, not twice that.
+    let wrong = |m: &(Linear<3, 3, f64>, Linear<3, 3, f64>)| twice(m) * m.0.weight.as_slice()[0];
+    let err = gradcheck_params(&shared, wrong, opts()).unwrap_err();
+    assert_eq!(
+        (err.checked, err.parameter.as_deref()),
+        (12, Some("0.weight")),
+        "{err}"
+    );
+    // BatchNorm1d in evaluation mode: weight and bias checked, running statistics not.
+    let mut norm = BatchNorm1d::<3, f64>::new();
+    norm.visit_mut("", &mut |p| {
+        if p.name == "running_var" {
+            p.data.copy_from_slice(&[0.5, 2.0, 1.5]);
+        }
+    });
+    let normed = |m: &BatchNorm1d<3, f64>| {
+        let y = m.forward(x.clone().trace());
+        y.clone() * y.exp()
+    };
+    gradcheck_params(&norm, normed, opts()).unwrap();
+    let bad = |m: &BatchNorm1d<3, f64>| normed(m) * m.weight.as_slice()[0];
+    let err = gradcheck_params(&norm, bad, opts()).unwrap_err();
+    assert_eq!(
+        (err.checked, err.parameter.as_deref()),
+        (6, Some("weight")),
+        "{err}"
+    );
+}
+
 proptest! {
     #[test]
     fn catches_a_wrong_derivative_on_random_inputs(x in tensor::<Rank2<3, 4>, f64>(reals())) {
