@@ -330,22 +330,43 @@ pub(super) fn prepacked_len<K: Kernel>(k: usize, n: usize) -> usize {
 /// `dst` is valid for [`prepacked_len`] writes; `b`'s `k x n` elements are inside its
 /// checked extent.
 pub(super) unsafe fn prepack_b<K: Kernel>(dst: *mut K::E, b: Operand<K::E>, k: usize, n: usize) {
-    let (depth, n_pad) = (prepack_depth(k), n.next_multiple_of(K::NR));
-    let panels = n.div_ceil(K::NR);
-    // Split over the threads by panels, as the packing pass of `product_with`: the caller
-    // (an LSTM's sequence, before its per-step products) has nothing else to run meanwhile.
+    // Split over the threads by panels: the caller (an LSTM's sequence, before its
+    // per-step products) has nothing else to run meanwhile.
     let parts = if k * n >= PARALLEL_PACK_ELEMS {
-        threads::threads().min(panels)
+        threads::threads()
     } else {
         1
     };
+    // SAFETY: forwarded; `prepacked_len` is `n_pad * k`.
+    unsafe { pack_b_blocks::<K>(dst, b, k, n, prepack_depth(k), parts) };
+}
+
+/// Packs `b` (`k x n`) into `dst` in blocks of `depth` rows, block `pc` at `pc * n_pad`
+/// (`n_pad` = `n` rounded up to `NR`) and its panel `j` `j * NR * kc` further, the panels
+/// split over (at most) `parts` tasks of the thread pool.
+///
+/// # Safety
+/// `dst` is valid for `n_pad * k` writes; `b`'s `k x n` elements are inside its checked
+/// extent.
+unsafe fn pack_b_blocks<K: Kernel>(
+    dst: *mut K::E,
+    b: Operand<K::E>,
+    k: usize,
+    n: usize,
+    depth: usize,
+    parts: usize,
+) {
+    let (panels, n_pad) = (n.div_ceil(K::NR), n.next_multiple_of(K::NR));
+    let parts = parts.min(panels).max(1);
     let dst = SendPtr(dst);
     threads::run(parts, &|t| {
         let (p0, p1) = split(panels, 1, parts, t);
+        // The last parts may be empty (5 panels in 4 parts of 2): nothing to pack, and
+        // `p1 * NR` past a ragged `n` would underflow below.
         if p0 >= p1 {
             return;
         }
-        for pc in (0..k).step_by(depth) {
+        for pc in (0..k).step_by(depth.max(1)) {
             let kc = depth.min(k - pc);
             // SAFETY: panels p0..p1 of block `pc` (`NR * kc` values each, from
             // `pc * n_pad`) lie inside `dst` and are written by this task alone; their
@@ -474,34 +495,14 @@ pub(super) unsafe fn product_with<K: Kernel>(
             // its panel `j` (columns j*NR..) `j * NR * kc` further.
             let n_pad = nc.next_multiple_of(K::NR);
             if !direct_b && !fuse && prepacked.is_none() {
-                let panels = nc.div_ceil(K::NR);
                 let parts = if k * nc >= PARALLEL_PACK_ELEMS {
-                    (2 * threads).min(panels)
+                    2 * threads
                 } else {
                     1
                 };
-                threads::run(parts, &|t| {
-                    let (p0, p1) = split(panels, 1, parts, t);
-                    // The last parts may be empty (5 panels in 4 parts of 2): nothing to
-                    // pack, and `p1 * NR` past a ragged `nc` would underflow below.
-                    if p0 >= p1 {
-                        return;
-                    }
-                    for pc in (0..k).step_by(kc_max) {
-                        let kc = kc_max.min(k - pc);
-                        // SAFETY: panels p0..p1 of block pc lie inside the buffer (sized
-                        // `n_pad * k`) and are written by this task alone; the source block
-                        // is inside `b`'s checked extent.
-                        unsafe {
-                            pack_b::<K>(
-                                bpack.get().add(pc * n_pad + p0 * K::NR * kc),
-                                b.at(pc, j0 + p0 * K::NR),
-                                kc,
-                                (p1 * K::NR).min(nc) - p0 * K::NR,
-                            )
-                        }
-                    }
-                });
+                // SAFETY: the buffer holds `n_pad * k` values; columns `j0..j0 + nc` of `b`
+                // are inside its checked extent.
+                unsafe { pack_b_blocks::<K>(bpack.get(), b.at(0, j0), k, nc, kc_max, parts) };
             }
             let task = |t: usize| {
                 let (r0, r1) = split(m, K::MR, rows, t / cols);
