@@ -138,9 +138,8 @@ fn map_row_blocks<E: Float, R: Send>(
 }
 
 /// Runs one LSTM layer over a whole sequence: `gx` is the input projection of every step
-/// (`[B, S, 4H]`), `w_hh` is `(4H, H)`, `bias` `(4H)` (added at every step with
-/// `h W_hh^T`: the caller's `b_ih + b_hh`, or whichever of them `gx` does not hold) or
-/// absent, `h0`/`c0` are `[B, H]`.
+/// (`[B, S, 4H]`), `w_hh` is `(4H, H)`, `biases` `b_ih` and `b_hh` (`(4H)` each, either
+/// may be absent: added at every step with `h W_hh^T`, as one sum), `h0`/`c0` are `[B, H]`.
 ///
 /// One primitive for the whole sequence (as PyTorch's fused LSTM) instead of a linear op and
 /// a cell op per step: `W_hh` is transposed once instead of being repacked at every step,
@@ -153,12 +152,18 @@ pub(crate) fn lstm_sequence_forward<E: Float>(
     hidden: usize,
     gx: &[E],
     w_hh: &[E],
-    bias: Option<&[E]>,
+    biases: [Option<&[E]>; 2],
     h0: &[E],
     c0: &[E],
 ) -> LstmSequence<E> {
     let (s, h) = (steps, hidden);
     let g4 = 4 * h;
+    let bias: Option<Vec<E>> = match biases {
+        [Some(bi), Some(bh)] => Some(bi.iter().zip(bh).map(|(&x, &y)| x + y).collect()),
+        [Some(b), None] | [None, Some(b)] => Some(b.to_vec()),
+        [None, None] => None,
+    };
+    let bias = bias.as_deref();
     // W_hh^T (H x 4H), packed once for the products of every step.
     let wt = PackedB::new(h, g4, w_hh, (1, h as isize));
     let blocks = row_blocks(batch, s, h);
@@ -465,7 +470,7 @@ mod tests {
         let w: Vec<f64> = values(4 * h * h, 2).iter().map(|v| v * 0.1).collect();
         let bias = values(4 * h, 3);
         let (h0, c0) = (values(b * h, 4), values(b * h, 5));
-        let split = lstm_sequence_forward(b, s, h, &gx, &w, Some(&bias), &h0, &c0);
+        let split = lstm_sequence_forward(b, s, h, &gx, &w, [Some(&bias), None], &h0, &c0);
         let wt = PackedB::new(h, 4 * h, &w, (1, h as isize));
         let mut y = vec![0.0; b * s * h];
         let (cs, acts) = lstm_rows_forward(b, s, h, &gx, &wt, Some(&bias), &h0, &c0, &mut y);

@@ -169,24 +169,15 @@ where
             b
         })
     });
-    let bias: Option<Vec<E>> = match &biases {
-        [Some(bi), Some(bh)] => Some(
-            bi.data
-                .iter()
-                .zip(bh.data.iter())
-                .map(|(&x, &y)| x + y)
-                .collect(),
-        ),
-        [Some(b), None] | [None, Some(b)] => Some(b.data.to_vec()),
-        [None, None] => None,
-    };
     let fwd = kernels::lstm_sequence_forward(
         bsz,
         s,
         h,
         &gx.data,
         &w.data,
-        bias.as_deref(),
+        biases
+            .each_ref()
+            .map(|b| b.as_ref().map(|b| b.data.as_slice())),
         &h0.data,
         &c0.data,
     );
@@ -210,7 +201,7 @@ where
         tape.tracks(c0.id),
     ];
     if T::TRACING && tracks.iter().any(|&t| t) {
-        let [tr_x, tr_w, _, tr_h, tr_c] = tracks;
+        let [tr_x, tr_w, tr_b, tr_h, tr_c] = tracks;
         let (gx_id, w_id, h0_id, c0_id) = (gx.id, w.id, h0.id, c0.id);
         let (w_data, h0_data, c0_data) = (w.data, h0.data, c0.data);
         tape.record(
@@ -245,7 +236,7 @@ where
                         (&hprev, (h as isize, 1)),
                     );
                 }
-                if bias_ids.iter().any(Option::is_some) {
+                if tr_b {
                     let mut sums = vec![E::ZERO; 4 * h];
                     add_column_sums(&mut sums, &grads.dgates);
                     let sums = Arc::new(sums);
