@@ -175,6 +175,40 @@ binary_props! {
     operators(reals(), nonzero()) => |a, b| ((a.clone() + b.clone()) * b.clone() - a) / b;
 }
 
+/// Broadcasts whose repeated operand spans at least 64 elements run as runs of contiguous
+/// elements (a table of positions added to every sequence of a batch): on either side, with
+/// leading dimensions dropped or kept as 1, for unit and general derivatives.
+macro_rules! periodic_binary_props {
+    ($($name:ident($lhs:expr, $rhs:expr) => |$a:ident, $b:ident| $body:expr;)*) => {
+        proptest! {
+            $(
+                #[test]
+                fn $name(
+                    a in tensor::<Rank3<2, 3, 24>, f64>($lhs),
+                    table in tensor::<Rank2<3, 24>, f64>($rhs),
+                    table1 in tensor::<Rank3<1, 3, 24>, f64>($rhs),
+                    b in tensor::<Rank3<2, 3, 24>, f64>($rhs),
+                    lhs_table in tensor::<Rank2<3, 24>, f64>($lhs),
+                ) {
+                    prop_assume!(apart(&a, &table, 1e-4) && apart(&a, &table1, 1e-4));
+                    prop_assume!(apart(&lhs_table, &b, 1e-4));
+                    check(gradcheck2_vjp(&a, &table, |$a, $b| $body, opts()))?;
+                    check(gradcheck2_vjp(&a, &table1, |$a, $b| $body, opts()))?;
+                    check(gradcheck2_vjp(&lhs_table, &b, |$a, $b| $body, opts()))?;
+                }
+            )*
+        }
+    };
+}
+
+periodic_binary_props! {
+    add_periodic(reals(), reals()) => |a, b| a.add(b);
+    sub_periodic(reals(), reals()) => |a, b| a.sub(b);
+    mul_periodic(reals(), reals()) => |a, b| a.mul(b);
+    div_periodic(reals(), nonzero()) => |a, b| a.div(b);
+    maximum_periodic(reals(), reals()) => |a, b| a.maximum(b);
+}
+
 /// Whole-tensor, per-axis and keepdim forms of one reduction, on distinct values (ties
 /// would make max and min non-differentiable) of a static rank-3 tensor and of a matrix
 /// whose run-time sides are at least 2 (var and std divide by n - 1).

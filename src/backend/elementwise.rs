@@ -90,6 +90,51 @@ fn next_row(
     }
 }
 
+/// Broadcast operands that repeat with a period shorter than this go through the general
+/// index walk: the periodic loops below restart every period, and a bias of a few elements
+/// (or a scalar) would make them run a few elements at a time.
+const PERIOD_MIN: usize = 64;
+
+/// The period with which a contiguous `in_dims` tensor repeats when broadcast to `out_dims`
+/// (element `i` of the broadcast is `x[i % period]`): `Some` when `in_dims` is `out_dims`
+/// with leading dimensions dropped or set to 1 (a bias row added to every sample, a table of
+/// positions to every sequence of a batch) and the period is the whole output or at least
+/// [`PERIOD_MIN`]; `None` for other broadcasts (over a middle or the last dimension).
+pub(crate) fn repeat_period(in_dims: &[usize], out_dims: &[usize]) -> Option<usize> {
+    let numel: usize = out_dims.iter().product();
+    let first = in_dims
+        .iter()
+        .position(|&d| d != 1)
+        .unwrap_or(in_dims.len());
+    let kept = &in_dims[first..];
+    let period: usize = kept.iter().product();
+    (in_dims.len() <= out_dims.len()
+        && out_dims.ends_with(kept)
+        && numel > 0
+        && (period == numel || period >= PERIOD_MIN))
+        .then_some(period)
+}
+
+/// Runs `f(out_offset, len, a_offset, b_offset)` over consecutive runs covering
+/// `offset..offset + n` of a broadcast whose operands repeat with periods `pa` and `pb`
+/// (see [`repeat_period`]): in each run both operands are contiguous.
+#[inline(always)]
+fn for_periodic_runs(
+    offset: usize,
+    n: usize,
+    (pa, pb): (usize, usize),
+    mut f: impl FnMut(usize, usize, usize, usize),
+) {
+    let mut done = 0;
+    while done < n {
+        let i = offset + done;
+        let (ia, ib) = (i % pa, i % pb);
+        let len = (n - done).min(pa - ia).min(pb - ib);
+        f(done, len, ia, ib);
+        done += len;
+    }
+}
+
 /// `out[i] = f(a[ia], b[ib])` over the broadcast shape.
 pub(crate) fn binary_map<E: Float>(
     a: &[E],
@@ -99,18 +144,26 @@ pub(crate) fn binary_map<E: Float>(
     out_dims: &[usize],
     f: impl Fn(E, E) -> E + Sync,
 ) -> Vec<E> {
-    if a_dims == out_dims && b_dims == out_dims {
-        // SAFETY: both inputs are sliced to exactly the block's length (a short one
-        // panics), so the loop writes every slot.
+    if let (Some(pa), Some(pb)) = (
+        repeat_period(a_dims, out_dims),
+        repeat_period(b_dims, out_dims),
+    ) {
+        // Same shapes, or a row or table repeated over leading dimensions: runs of both
+        // operands side by side, over the threads for long outputs, into new memory.
+        let numel: usize = out_dims.iter().product();
+        // SAFETY: the runs cover the block, and in each the inputs are sliced to exactly the
+        // run's length (a short one panics), so the loop writes every slot.
         return unsafe {
             collect_blocks(
-                a.len(),
+                numel,
                 #[inline(always)]
                 |off, block| {
-                    let (a, b) = (&a[off..][..block.len()], &b[off..][..block.len()]);
-                    for ((slot, &x), &y) in block.iter_mut().zip(a).zip(b) {
-                        slot.write(f(x, y));
-                    }
+                    for_periodic_runs(off, block.len(), (pa, pb), |at, len, ia, ib| {
+                        let (x, y) = (&a[ia..][..len], &b[ib..][..len]);
+                        for ((slot, &x), &y) in block[at..][..len].iter_mut().zip(x).zip(y) {
+                            slot.write(f(x, y));
+                        }
+                    })
                 },
             )
         };
@@ -144,15 +197,18 @@ pub(crate) fn binary_map_inplace<E: Float>(
     b_dims: &[usize],
     f: impl Fn(E, E) -> E + Sync,
 ) {
-    if b_dims == out_dims {
+    if let Some(pb) = repeat_period(b_dims, out_dims) {
+        let numel = a.len();
         for_blocks(
             a,
             #[inline(always)]
             |off, block| {
-                let b = &b[off..][..block.len()];
-                for (x, &y) in block.iter_mut().zip(b) {
-                    *x = f(*x, y);
-                }
+                for_periodic_runs(off, block.len(), (numel, pb), |at, len, _, ib| {
+                    let y = &b[ib..][..len];
+                    for (x, &y) in block[at..][..len].iter_mut().zip(y) {
+                        *x = f(*x, y);
+                    }
+                })
             },
         );
         return;
@@ -186,17 +242,34 @@ pub(crate) fn binary_grad<E: Float>(
     b: &[E],
     b_dims: &[usize],
     out_dims: &[usize],
-    d: impl Fn(E, E) -> E,
+    d: impl Fn(E, E) -> E + Sync,
 ) {
+    let own_dims = if which == 0 { a_dims } else { b_dims };
+    if let (true, Some(pa), Some(pb)) = (
+        own_dims == out_dims,
+        repeat_period(a_dims, out_dims),
+        repeat_period(b_dims, out_dims),
+    ) {
+        // This input has the output's shape (the other may repeat over leading dimensions):
+        // element `i` of its gradient is element `i` of the output's, nothing to sum.
+        for_blocks(
+            grad,
+            #[inline(always)]
+            |off, block| {
+                for_periodic_runs(off, block.len(), (pa, pb), |at, len, ia, ib| {
+                    let (x, y, gy) = (&a[ia..][..len], &b[ib..][..len], &gy[off + at..][..len]);
+                    for (((g, &x), &y), &gy) in block[at..][..len].iter_mut().zip(x).zip(y).zip(gy)
+                    {
+                        *g += gy * d(x, y);
+                    }
+                })
+            },
+        );
+        return;
+    }
     wide(
         #[inline(always)]
         || {
-            if a_dims == out_dims && b_dims == out_dims {
-                for i in 0..gy.len() {
-                    grad[i] += gy[i] * d(a[i], b[i]);
-                }
-                return;
-            }
             let (sa, sb) = (
                 broadcast_strides(a_dims, out_dims),
                 broadcast_strides(b_dims, out_dims),
@@ -494,6 +567,80 @@ pub(crate) fn derivative_product<E: Float>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The broadcast of `a_dims` and `b_dims` (right-aligned, as PyTorch's).
+    fn broadcast(a_dims: &[usize], b_dims: &[usize]) -> Vec<usize> {
+        let rank = a_dims.len().max(b_dims.len());
+        let at = |d: &[usize], i: usize| (i + d.len()).checked_sub(rank).map_or(1, |j| d[j]);
+        (0..rank)
+            .map(|i| at(a_dims, i).max(at(b_dims, i)))
+            .collect()
+    }
+
+    /// The periodic loops (an operand repeated over leading dimensions) agree with the index
+    /// walk of every other broadcast: values, in place, and the gradient of the side that has
+    /// the output's shape, on either side, across the thread split.
+    #[test]
+    fn periodic_broadcasts_match_the_index_walk() {
+        let cases: [(&[usize], &[usize]); 9] = [
+            (&[16, 128, 64], &[128, 64]),
+            (&[128, 64], &[16, 128, 64]),
+            (&[5, 3, 70], &[1, 3, 70]),
+            (&[1200, 70], &[70]),
+            (&[70], &[1200, 70]),
+            (&[4, 3, 70], &[4, 1, 70]),
+            (&[300, 8], &[8]),
+            (&[2, 3], &[2, 3]),
+            (&[600, 200], &[600, 200]),
+        ];
+        let f = |x: f64, y: f64| 2.0 * x - y * y;
+        let (dfa, dfb) = (|_: f64, _: f64| 2.0, |_: f64, y: f64| -2.0 * y);
+        for (ad, bd) in cases {
+            let od = broadcast(ad, bd);
+            let n: usize = od.iter().product();
+            let value = |len: usize, seed: f64| -> Vec<f64> {
+                (0..len).map(|i| (i as f64 * seed).sin()).collect()
+            };
+            let (a, b) = (
+                value(ad.iter().product(), 0.37),
+                value(bd.iter().product(), 0.91),
+            );
+            let gy = value(n, 0.53);
+            let (sa, sb) = (broadcast_strides(ad, &od), broadcast_strides(bd, &od));
+            let mut want = vec![0.0; n];
+            let mut want_ga = vec![0.0; a.len()];
+            let mut want_gb = vec![0.0; b.len()];
+            for_each_broadcast2(&od, &sa, &sb, |i, ia, ib| {
+                want[i] = f(a[ia], b[ib]);
+                want_ga[ia] += gy[i] * dfa(a[ia], b[ib]);
+                want_gb[ib] += gy[i] * dfb(a[ia], b[ib]);
+            });
+            let case = format!("{ad:?} with {bd:?}");
+            assert_eq!(binary_map(&a, ad, &b, bd, &od, f), want, "{case}");
+            if ad == &od[..] {
+                let mut inplace = a.clone();
+                binary_map_inplace(&mut inplace, &od, &b, bd, f);
+                assert_eq!(inplace, want, "{case}, in place");
+            }
+            let mut ga = vec![0.0; a.len()];
+            binary_grad(&mut ga, 0, &gy, &a, ad, &b, bd, &od, dfa);
+            let mut gb = vec![0.0; b.len()];
+            binary_grad(&mut gb, 1, &gy, &a, ad, &b, bd, &od, dfb);
+            for (got, want, side) in [(ga, want_ga, "a"), (gb, want_gb, "b")] {
+                let close = got
+                    .iter()
+                    .zip(&want)
+                    .all(|(g, w)| (g - w).abs() <= 1e-9 * (1.0 + w.abs()));
+                assert!(close, "{case}: gradient of {side}");
+            }
+        }
+        assert_eq!(repeat_period(&[128, 64], &[16, 128, 64]), Some(8192));
+        assert_eq!(repeat_period(&[1, 1, 70], &[9, 2, 70]), Some(70));
+        assert_eq!(repeat_period(&[2, 1, 70], &[2, 3, 70]), None);
+        assert_eq!(repeat_period(&[70, 1], &[70, 70]), None);
+        assert_eq!(repeat_period(&[8], &[300, 8]), None);
+        assert_eq!(repeat_period(&[0, 3], &[0, 3]), None);
+    }
 
     /// The staged loops write every element, in the 16-element chunks and in the remainder,
     /// for every length around the chunk size and across the thread split.

@@ -142,6 +142,21 @@ where
                 unit_grads(g, gy, [(track_l, a_id, da), (track_r, b_id, db)]);
                 return;
             }
+            if let Some(units) = K::UNIT_DERIVATIVES {
+                // Broadcast `a + b` / `a - b`: an input of the output's shape takes the output's
+                // gradient as it is (signed), a broadcast one its sum over the broadcast
+                // dimensions; neither reads the inputs.
+                broadcast_unit_grads(
+                    g,
+                    gy,
+                    &od,
+                    [
+                        (track_l, a_id, &ld[..], units[0]),
+                        (track_r, b_id, &rd[..], units[1]),
+                    ],
+                );
+                return;
+            }
             if ld == od && rd == od {
                 // No broadcasting: build each input's gradient directly (the rhs reuses the
                 // output's buffer) instead of zero-filling and accumulating.
@@ -231,6 +246,47 @@ fn unit_grads<E: Float>(g: &mut Gradients<E>, gy: Vec<E>, sides: [(bool, UniqueI
         (true, false) => g.add(l_id, signed(gy, dl)),
         (false, true) => g.add(r_id, signed(gy, dr)),
         (false, false) => {}
+    }
+}
+
+/// The gradients of a broadcast `a + b` or `a - b` (see [`unit_grads`] for equal shapes):
+/// each traced side `(traced, id, dims, derivative)` gets the output's gradient `gy` summed
+/// down to its `dims` (column sums when it repeats over leading dimensions), negated for a
+/// derivative of -1; a side of the output's shape gets `gy` itself.
+fn broadcast_unit_grads<E: Float>(
+    g: &mut Gradients<E>,
+    gy: Vec<E>,
+    out_dims: &[usize],
+    sides: [(bool, UniqueId, &[usize], i8); 2],
+) {
+    let mut full = None;
+    for (traced, id, dims, d) in sides {
+        if !traced {
+            continue;
+        }
+        if dims == out_dims && full.is_none() {
+            full = Some((id, d));
+            continue;
+        }
+        let len: usize = dims.iter().product();
+        let mut sum = vec![E::ZERO; len];
+        match kernels::repeat_period(dims, out_dims) {
+            Some(period) if period == len && len > 0 => {
+                crate::backend::reduce::add_column_sums(&mut sum, &gy)
+            }
+            _ => kernels::sum_to_shape(&mut sum, dims, &gy, out_dims),
+        }
+        if d < 0 {
+            kernels::map_inplace(&mut sum, |x| -x);
+        }
+        g.add(id, sum);
+    }
+    if let Some((id, d)) = full {
+        let mut gy = gy;
+        if d < 0 {
+            kernels::map_inplace(&mut gy, |x| -x);
+        }
+        g.add(id, gy);
     }
 }
 
