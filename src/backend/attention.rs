@@ -17,8 +17,10 @@
 
 use super::gemm::gemm;
 use super::softmax::{row_dot, row_max};
+use super::uninit::filled;
 use super::{simd::wide, threads};
 use crate::dtype::Float;
+use core::mem::MaybeUninit;
 use std::sync::Mutex;
 
 /// Where `Q`, `K` or `V` lies in its buffer: buffer `buf`, columns `col..col + E` of rows of
@@ -155,18 +157,18 @@ impl Attention {
     /// block of `bufs[i]` (`sizes[i]` elements per batch element): in parallel over batch
     /// elements when there are enough of them, else one after another (each product then
     /// splits over the threads itself).
-    fn for_batches<E: Float, const N: usize>(
+    fn for_batches<T: Send, const N: usize>(
         &self,
-        bufs: [&mut [E]; N],
+        bufs: [&mut [T]; N],
         sizes: [usize; N],
-        f: impl Fn(usize, [&mut [E]; N]) + Sync,
+        f: impl Fn(usize, [&mut [T]; N]) + Sync,
     ) {
         let mut chunks = bufs
             .into_iter()
             .zip(sizes)
             .map(|(b, n)| b.chunks_mut(n.max(1)))
             .collect::<Vec<_>>();
-        let tasks: Vec<Mutex<Option<[&mut [E]; N]>>> = (0..self.batch)
+        let tasks: Vec<Mutex<Option<[&mut [T]; N]>>> = (0..self.batch)
             .map(|_| {
                 Mutex::new(Some(core::array::from_fn(|i| {
                     chunks[i].next().unwrap_or_default()
@@ -184,6 +186,33 @@ impl Attention {
         } else {
             (0..self.batch).for_each(run);
         }
+    }
+
+    /// New buffers of `batch * sizes[i]` elements, written by `f(b, chunks)` as in
+    /// [`Attention::for_batches`] after each task has zero-filled its own chunks: in parallel
+    /// and just before they are written, instead of on the calling thread first while the
+    /// others wait (W8's probabilities, context and gradients: 12 MiB a layer).
+    fn for_batches_zeroed<E: Float, const N: usize>(
+        &self,
+        sizes: [usize; N],
+        f: impl Fn(usize, [&mut [E]; N]) + Sync,
+    ) -> [Vec<E>; N] {
+        let lens = sizes.map(|n| self.batch * n);
+        let mut bufs: [Vec<E>; N] = lens.map(Vec::with_capacity);
+        let mut slots = bufs.each_mut().map(|v| v.spare_capacity_mut());
+        let slots: [&mut [MaybeUninit<E>]; N] =
+            core::array::from_fn(|i| &mut core::mem::take(&mut slots[i])[..lens[i]]);
+        self.for_batches(slots, sizes, |b, chunks| {
+            f(b, chunks.map(|chunk| filled(chunk, E::ZERO)))
+        });
+        for (buf, len) in bufs.iter_mut().zip(lens) {
+            // SAFETY: the `batch` chunks of `sizes[i]` elements cover `..len`, and every
+            // batch element's task ran (`for_batches` runs them all; a panic in one unwinds
+            // before this line), each having written its chunks in full with zeros before
+            // handing them to `f`.
+            unsafe { buf.set_len(len) };
+        }
+        bufs
     }
 
     /// The context `(B, L, E)` (heads merged), the probabilities `(B, H, L, S)` and the keys
@@ -208,9 +237,8 @@ impl Attention {
         row_block: usize,
     ) -> (Vec<E>, Vec<E>, BatchExtents) {
         let (l, s, d, e) = (self.l, self.s, self.head_dim, self.embed());
-        // Zero-filled: the probabilities of keys a block does not see stay exact zeros.
-        let mut out = vec![E::ZERO; self.batch * l * e];
-        let mut probs = vec![E::ZERO; self.batch * self.heads * l * s];
+        // Zero-filled (`for_batches_zeroed`): the probabilities of keys a block does not see
+        // stay exact zeros.
         // Without padding, one set of extents for all; with it, each batch element's own,
         // found by the thread that computes that element.
         let shared = key_padding
@@ -229,10 +257,8 @@ impl Attention {
             Some(e) => e,
             None => own[b].get_or_init(|| padded(b)),
         };
-        self.for_batches(
-            [&mut out, &mut probs],
-            [l * e, self.heads * l * s],
-            |b, [out, probs]| {
+        let [out, probs] =
+            self.for_batches_zeroed([l * e, self.heads * l * s], |b, [out, probs]| {
                 let kpm = key_padding.map(|m| &m[b * s..][..s]);
                 let extents = extents_of(b);
                 let mut head = HeadCopies::new(self);
@@ -269,8 +295,7 @@ impl Attention {
                         );
                     }
                 }
-            },
-        );
+            });
         let extents = match shared {
             Some(e) => vec![e],
             None => own
@@ -294,11 +319,13 @@ impl Attention {
     ) -> Vec<Vec<E>> {
         let (l, s, d, e) = (self.l, self.s, self.head_dim, self.embed());
         let (q, k, v) = (self.q, self.k, self.v);
-        let mut grads: Vec<Vec<E>> = bufs.iter().map(|b| vec![E::ZERO; b.len()]).collect();
         // Batch strides of each buffer (the same for every part in one buffer).
         let mut strides = vec![0; bufs.len()];
         for p in [q, k, v] {
             strides[p.buf] = p.batch_stride;
+        }
+        for (buf, stride) in bufs.iter().zip(&strides) {
+            assert_eq!(buf.len(), self.batch * stride, "a buffer of batch elements");
         }
         let task = |b: usize, gs: &mut [&mut [E]]| {
             let extents = batch_extents.of(b);
@@ -373,16 +400,15 @@ impl Attention {
                 }
             }
         };
-        match &mut grads[..] {
-            [g0] => self.for_batches([g0], [strides[0]], |b, [g0]| task(b, &mut [g0])),
-            [g0, g1, g2] => self.for_batches(
-                [g0, g1, g2],
-                [strides[0], strides[1], strides[2]],
-                |b, [g0, g1, g2]| task(b, &mut [g0, g1, g2]),
-            ),
+        match strides[..] {
+            [s0] => self
+                .for_batches_zeroed([s0], |b, [g0]| task(b, &mut [g0]))
+                .into(),
+            [s0, s1, s2] => self
+                .for_batches_zeroed([s0, s1, s2], |b, [g0, g1, g2]| task(b, &mut [g0, g1, g2]))
+                .into(),
             _ => unreachable!("Q, K and V lie in one buffer or in three"),
         }
-        grads
     }
 }
 
