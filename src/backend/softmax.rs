@@ -3,8 +3,10 @@
 
 use super::parallel::{EXP_PARALLEL_ELEMS, for_row_blocks_from};
 use super::simd::wide;
+use super::uninit::{assume_init_mut, written};
 use crate::backend::precompiled::precompiled;
 use crate::dtype::Float;
+use core::mem::MaybeUninit;
 
 /// Maximum of a row with eight independent accumulators (vectorises; `max` ignores NaN in
 /// any order, as the sequential loop does).
@@ -60,7 +62,7 @@ pub(super) fn row_dot<E: Float>(a: &[E], b: Option<&[E]>) -> E {
 /// Softmax of contiguous rows of `n` (the last axis): `y` holds as many rows as `x` from
 /// row `row`.
 #[inline(always)]
-fn softmax_rows<E: Float>(x: &[E], n: usize, row: usize, y: &mut [E]) {
+fn softmax_rows<E: Float>(x: &[E], n: usize, row: usize, y: &mut [MaybeUninit<E>]) {
     let x = &x[row * n..][..y.len()];
     for (xr, yr) in x.chunks_exact(n).zip(y.chunks_exact_mut(n)) {
         let mut m = row_max(xr);
@@ -68,8 +70,10 @@ fn softmax_rows<E: Float>(x: &[E], n: usize, row: usize, y: &mut [E]) {
             m = E::ZERO;
         }
         for (v, &xv) in yr.iter_mut().zip(xr) {
-            *v = (xv - m).exp();
+            v.write((xv - m).exp());
         }
+        // SAFETY: the loop above wrote every element of the row (`xr` is as long as `yr`).
+        let yr = unsafe { assume_init_mut(yr) };
         let inv = E::ONE / row_dot(yr, None);
         yr.iter_mut().for_each(|v| *v *= inv);
     }
@@ -77,13 +81,15 @@ fn softmax_rows<E: Float>(x: &[E], n: usize, row: usize, y: &mut [E]) {
 
 /// Log-softmax of contiguous rows, as [`softmax_rows`].
 #[inline(always)]
-fn log_softmax_rows<E: Float>(x: &[E], n: usize, row: usize, y: &mut [E]) {
+fn log_softmax_rows<E: Float>(x: &[E], n: usize, row: usize, y: &mut [MaybeUninit<E>]) {
     let x = &x[row * n..][..y.len()];
     for (xr, yr) in x.chunks_exact(n).zip(y.chunks_exact_mut(n)) {
         let m = row_max(xr);
         for (v, &xv) in yr.iter_mut().zip(xr) {
-            *v = xv - m;
+            v.write(xv - m);
         }
+        // SAFETY: the loop above wrote every element of the row (`xr` is as long as `yr`).
+        let yr = unsafe { assume_init_mut(yr) };
         let mut acc = [E::ZERO; 8];
         let chunks = yr.chunks_exact(8);
         let tail = chunks.remainder();
@@ -107,15 +113,19 @@ precompiled! {
 /// The kernel of [`softmax_axis`].
 fn softmax_axis_generic<E: Float>(x: &[E], outer: usize, n: usize, inner: usize) -> Vec<E> {
     if inner == 1 && n > 0 {
-        let mut y = vec![E::ZERO; x.len()];
-        for_row_blocks_from(
-            &mut y,
-            n,
-            EXP_PARALLEL_ELEMS,
-            #[inline(always)]
-            |row, block| softmax_rows(x, n, row, block),
-        );
-        return y;
+        // SAFETY: `x` holds `outer` whole rows; the row blocks cover them all, and
+        // `softmax_rows` writes every element of its block (or panics).
+        return unsafe {
+            written(x.len(), |y| {
+                for_row_blocks_from(
+                    y,
+                    n,
+                    EXP_PARALLEL_ELEMS,
+                    #[inline(always)]
+                    |row, block| softmax_rows(x, n, row, block),
+                )
+            })
+        };
     }
     wide(
         #[inline(always)]
@@ -156,15 +166,19 @@ precompiled! {
 /// The kernel of [`log_softmax_axis`].
 fn log_softmax_axis_generic<E: Float>(x: &[E], outer: usize, n: usize, inner: usize) -> Vec<E> {
     if inner == 1 && n > 0 {
-        let mut y = vec![E::ZERO; x.len()];
-        for_row_blocks_from(
-            &mut y,
-            n,
-            EXP_PARALLEL_ELEMS,
-            #[inline(always)]
-            |row, block| log_softmax_rows(x, n, row, block),
-        );
-        return y;
+        // SAFETY: `x` holds `outer` whole rows; the row blocks cover them all, and
+        // `log_softmax_rows` writes every element of its block (or panics).
+        return unsafe {
+            written(x.len(), |y| {
+                for_row_blocks_from(
+                    y,
+                    n,
+                    EXP_PARALLEL_ELEMS,
+                    #[inline(always)]
+                    |row, block| log_softmax_rows(x, n, row, block),
+                )
+            })
+        };
     }
     wide(
         #[inline(always)]
@@ -364,6 +378,42 @@ mod log_softmax_tests {
             let mut gxt = vec![0.5; rows * n];
             bwd(&mut gxt, &t(&gy), &yt, 1, n, rows);
             assert!(close(&t(&gx), &gxt), "backward, log = {log}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rows written in place of a zeroed buffer (in blocks over the threads from
+    /// `EXP_PARALLEL_ELEMS` elements on) hold what the strided path over the same values
+    /// gives: the last axis against a middle one.
+    #[test]
+    fn contiguous_rows_match_the_strided_path() {
+        for (rows, n) in [(1, 5), (7, 33), (300, 100)] {
+            let x: Vec<f64> = (0..rows * n)
+                .map(|i| (i as f64 * 0.37).sin() * 4.0)
+                .collect();
+            // The same rows as columns: `[1, n, rows]`, reduced along the middle axis.
+            let xt: Vec<f64> = (0..n * rows)
+                .map(|i| x[(i % rows) * n + i / rows])
+                .collect();
+            for (fast, strided) in [
+                (softmax_axis(&x, rows, n, 1), softmax_axis(&xt, 1, n, rows)),
+                (
+                    log_softmax_axis(&x, rows, n, 1),
+                    log_softmax_axis(&xt, 1, n, rows),
+                ),
+            ] {
+                for (i, v) in fast.iter().enumerate() {
+                    let w = strided[(i % n) * rows + i / n];
+                    assert!(
+                        (v - w).abs() <= 1e-12 * (1.0 + w.abs()),
+                        "{rows} x {n}, {i}"
+                    );
+                }
+            }
         }
     }
 }
