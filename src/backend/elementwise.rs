@@ -1,7 +1,8 @@
 //! Elementwise kernels with PyTorch broadcasting.
 
-use super::parallel::{collect_blocks, for_blocks};
+use super::parallel::{collect_blocks, for_blocks, for_row_blocks};
 use super::simd::wide;
+use super::uninit::written;
 use crate::dtype::Float;
 use crate::shape::MAX_RANK;
 use core::mem::MaybeUninit;
@@ -90,6 +91,33 @@ fn next_row(
     }
 }
 
+/// Calls `f(row, a_offset, b_offset)` for rows `first..first + rows` of `out_dims` (runs of
+/// its last dimension, `rank >= 1`), with the offsets of the two inputs at each row's start:
+/// a block of rows of a broadcast, for the loops below that run over a whole row at once.
+#[inline(always)]
+fn for_broadcast_rows(
+    out_dims: &[usize],
+    (sa, sb): (&[usize; MAX_RANK], &[usize; MAX_RANK]),
+    (first, rows): (usize, usize),
+    mut f: impl FnMut(usize, usize, usize),
+) {
+    let mut idx = [0usize; MAX_RANK];
+    let mut offsets = (0usize, 0usize);
+    let mut rest = first;
+    for d in (0..out_dims.len() - 1).rev() {
+        idx[d] = rest % out_dims[d];
+        rest /= out_dims[d];
+        offsets.0 += idx[d] * sa[d];
+        offsets.1 += idx[d] * sb[d];
+    }
+    for row in first..first + rows {
+        f(row, offsets.0, offsets.1);
+        if !next_row(out_dims, sa, sb, &mut idx, &mut offsets) {
+            return;
+        }
+    }
+}
+
 /// Broadcast operands that repeat with a period shorter than this go through the general
 /// index walk: the periodic loops below restart every period, and a bias of a few elements
 /// (or a scalar) would make them run a few elements at a time.
@@ -168,25 +196,81 @@ pub(crate) fn binary_map<E: Float>(
             )
         };
     }
-    wide(
-        #[inline(always)]
-        || {
-            let numel: usize = out_dims.iter().product();
-            let mut out = vec![E::ZERO; numel];
-            let (sa, sb) = (
-                broadcast_strides(a_dims, out_dims),
-                broadcast_strides(b_dims, out_dims),
-            );
-            for_each_broadcast2(
-                out_dims,
-                &sa,
-                &sb,
+    // Any other broadcast, row by row (a row is a run of the last dimension, along which
+    // each input is either contiguous or one repeated value): `x - mean(x, -1, keepdim)`,
+    // `(B, 1) + (1, D)`. An element-by-element index walk ran 0.8 ns per element.
+    let numel: usize = out_dims.iter().product();
+    let Some(&last) = out_dims.last().filter(|_| numel > 0) else {
+        return binary_map_walk(a, a_dims, b, b_dims, out_dims, f);
+    };
+    let (sa, sb) = (
+        broadcast_strides(a_dims, out_dims),
+        broadcast_strides(b_dims, out_dims),
+    );
+    let rank = out_dims.len();
+    let (la, lb) = (sa[rank - 1], sb[rank - 1]);
+    // SAFETY: the row blocks cover `numel`; every row of a block is written whole (each
+    // input run is sliced to exactly `last` values, which panics when short).
+    unsafe {
+        written(numel, |out| {
+            for_row_blocks(
+                out,
+                last,
                 #[inline(always)]
-                |i, ia, ib| out[i] = f(a[ia], b[ib]),
-            );
-            out
-        },
-    )
+                |first, block| {
+                    let rows = (first, block.len() / last);
+                    for_broadcast_rows(out_dims, (&sa, &sb), rows, |row, oa, ob| {
+                        let dst = &mut block[(row - first) * last..][..last];
+                        match (la, lb) {
+                            (0, 0) => {
+                                let v = f(a[oa], b[ob]);
+                                dst.iter_mut().for_each(|slot| {
+                                    slot.write(v);
+                                });
+                            }
+                            (0, _) => {
+                                let x = a[oa];
+                                for (slot, &y) in dst.iter_mut().zip(&b[ob..][..last]) {
+                                    slot.write(f(x, y));
+                                }
+                            }
+                            (_, 0) => {
+                                let y = b[ob];
+                                for (slot, &x) in dst.iter_mut().zip(&a[oa..][..last]) {
+                                    slot.write(f(x, y));
+                                }
+                            }
+                            _ => {
+                                let (x, y) = (&a[oa..][..last], &b[ob..][..last]);
+                                for ((slot, &x), &y) in dst.iter_mut().zip(x).zip(y) {
+                                    slot.write(f(x, y));
+                                }
+                            }
+                        }
+                    })
+                },
+            )
+        })
+    }
+}
+
+/// [`binary_map`] by an index walk (empty outputs).
+fn binary_map_walk<E: Float>(
+    a: &[E],
+    a_dims: &[usize],
+    b: &[E],
+    b_dims: &[usize],
+    out_dims: &[usize],
+    f: impl Fn(E, E) -> E,
+) -> Vec<E> {
+    let numel: usize = out_dims.iter().product();
+    let mut out = vec![E::ZERO; numel];
+    let (sa, sb) = (
+        broadcast_strides(a_dims, out_dims),
+        broadcast_strides(b_dims, out_dims),
+    );
+    for_each_broadcast2(out_dims, &sa, &sb, |i, ia, ib| out[i] = f(a[ia], b[ib]));
+    out
 }
 
 /// `a[i] = f(a[i], b[ib])` in place, when `a` already has the output shape.
@@ -213,20 +297,32 @@ pub(crate) fn binary_map_inplace<E: Float>(
         );
         return;
     }
-    wide(
+    // Row by row, as in `binary_map`.
+    let Some(&last) = out_dims.last().filter(|&&n| n > 0 && !a.is_empty()) else {
+        return;
+    };
+    let sa = broadcast_strides(out_dims, out_dims);
+    let sb = broadcast_strides(b_dims, out_dims);
+    let lb = sb[out_dims.len() - 1];
+    for_row_blocks(
+        a,
+        last,
         #[inline(always)]
-        || {
-            let sa = broadcast_strides(out_dims, out_dims);
-            let sb = broadcast_strides(b_dims, out_dims);
-            for_each_broadcast2(
-                out_dims,
-                &sa,
-                &sb,
-                #[inline(always)]
-                |i, _, ib| a[i] = f(a[i], b[ib]),
-            );
+        |first, block| {
+            let rows = (first, block.len() / last);
+            for_broadcast_rows(out_dims, (&sa, &sb), rows, |row, _, ob| {
+                let dst = &mut block[(row - first) * last..][..last];
+                if lb == 0 {
+                    let y = b[ob];
+                    dst.iter_mut().for_each(|x| *x = f(*x, y));
+                } else {
+                    for (x, &y) in dst.iter_mut().zip(&b[ob..][..last]) {
+                        *x = f(*x, y);
+                    }
+                }
+            })
         },
-    )
+    );
 }
 
 /// The gradient of one input of a broadcast binary op:
@@ -573,16 +669,24 @@ mod tests {
         let rank = a_dims.len().max(b_dims.len());
         let at = |d: &[usize], i: usize| (i + d.len()).checked_sub(rank).map_or(1, |j| d[j]);
         (0..rank)
-            .map(|i| at(a_dims, i).max(at(b_dims, i)))
+            .map(|i| match (at(a_dims, i), at(b_dims, i)) {
+                (1, n) | (n, _) => n,
+            })
             .collect()
     }
 
-    /// The periodic loops (an operand repeated over leading dimensions) agree with the index
-    /// walk of every other broadcast: values, in place, and the gradient of the side that has
-    /// the output's shape, on either side, across the thread split.
+    /// The periodic loops (an operand repeated over leading dimensions) and the row loops of
+    /// other broadcasts (an operand repeated along the last dimension, or both) agree with
+    /// an element-by-element index walk: values, in place, and the gradients of both sides,
+    /// across the thread split.
     #[test]
-    fn periodic_broadcasts_match_the_index_walk() {
-        let cases: [(&[usize], &[usize]); 9] = [
+    fn broadcasts_match_the_index_walk() {
+        let cases: [(&[usize], &[usize]); 14] = [
+            (&[600, 200], &[600, 1]),
+            (&[600, 1], &[1, 200]),
+            (&[1, 200], &[600, 1]),
+            (&[2, 1, 5], &[3, 1]),
+            (&[0, 3], &[3]),
             (&[16, 128, 64], &[128, 64]),
             (&[128, 64], &[16, 128, 64]),
             (&[5, 3, 70], &[1, 3, 70]),
