@@ -363,32 +363,61 @@ pub(crate) fn binary_grad<E: Float>(
         );
         return;
     }
+    // Any other broadcast, row by row (a run of the last dimension): both inputs' values of
+    // the row as contiguous runs (copied, or one value repeated), the row's gradient terms
+    // in one vector loop, then added along the row or summed into one element when this
+    // input repeats along it. An element-by-element index walk ran 0.8 ns per element.
+    let numel: usize = out_dims.iter().product();
+    let Some(&last) = out_dims.last().filter(|_| numel > 0) else {
+        return;
+    };
+    let (sa, sb) = (
+        broadcast_strides(a_dims, out_dims),
+        broadcast_strides(b_dims, out_dims),
+    );
+    let rank = out_dims.len();
+    let (la, lb) = (sa[rank - 1], sb[rank - 1]);
+    let own = if which == 0 { la } else { lb };
+    let mut rows = vec![E::ZERO; 3 * last];
     wide(
         #[inline(always)]
         || {
-            let (sa, sb) = (
-                broadcast_strides(a_dims, out_dims),
-                broadcast_strides(b_dims, out_dims),
-            );
-            if which == 0 {
-                for_each_broadcast2(
-                    out_dims,
-                    &sa,
-                    &sb,
-                    #[inline(always)]
-                    |i, ia, ib| grad[ia] += gy[i] * d(a[ia], b[ib]),
-                );
-            } else {
-                for_each_broadcast2(
-                    out_dims,
-                    &sa,
-                    &sb,
-                    #[inline(always)]
-                    |i, ia, ib| grad[ib] += gy[i] * d(a[ia], b[ib]),
-                );
-            }
+            let (ra, rest) = rows.split_at_mut(last);
+            let (rb, terms) = rest.split_at_mut(last);
+            for_broadcast_rows(out_dims, (&sa, &sb), (0, numel / last), |row, oa, ob| {
+                run_of(ra, a, oa, la);
+                run_of(rb, b, ob, lb);
+                let gy = &gy[row * last..][..last];
+                for (((t, &g), &x), &y) in terms.iter_mut().zip(gy).zip(&*ra).zip(&*rb) {
+                    *t = g * d(x, y);
+                }
+                let at = if which == 0 { oa } else { ob };
+                add_run(grad, at, own, terms);
+            })
         },
     )
+}
+
+/// Writes `x[at..]` into `run` (`stride` 1), or `x[at]` into all of it (`stride` 0).
+#[inline(always)]
+fn run_of<E: Float>(run: &mut [E], x: &[E], at: usize, stride: usize) {
+    if stride == 0 {
+        run.fill(x[at]);
+    } else {
+        run.copy_from_slice(&x[at..][..run.len()]);
+    }
+}
+
+/// Adds `run` into `acc[at..]` (`stride` 1), or its sum into `acc[at]` (`stride` 0).
+#[inline(always)]
+fn add_run<E: Float>(acc: &mut [E], at: usize, stride: usize, run: &[E]) {
+    if stride == 0 {
+        acc[at] += super::softmax::row_dot(run, None);
+    } else {
+        for (a, &v) in acc[at..][..run.len()].iter_mut().zip(run) {
+            *a += v;
+        }
+    }
 }
 
 /// Sums `g` (shaped `out_dims`) down to `in_dims` and adds it to `acc`: the backward of a
@@ -408,9 +437,17 @@ pub(crate) fn sum_to_shape<E: Float>(
                 }
                 return;
             }
+            // Row by row, as in `binary_grad`.
+            let numel: usize = out_dims.iter().product();
+            let Some(&last) = out_dims.last().filter(|_| numel > 0) else {
+                return;
+            };
             let si = broadcast_strides(in_dims, out_dims);
             let so = broadcast_strides(out_dims, out_dims);
-            for_each_broadcast2(out_dims, &si, &so, |i, ia, _| acc[ia] += g[i]);
+            let stride = si[out_dims.len() - 1];
+            for_broadcast_rows(out_dims, (&si, &so), (0, numel / last), |row, oi, _| {
+                add_run(acc, oi, stride, &g[row * last..][..last]);
+            });
         },
     )
 }
@@ -730,12 +767,26 @@ mod tests {
             binary_grad(&mut ga, 0, &gy, &a, ad, &b, bd, &od, dfa);
             let mut gb = vec![0.0; b.len()];
             binary_grad(&mut gb, 1, &gy, &a, ad, &b, bd, &od, dfb);
-            for (got, want, side) in [(ga, want_ga, "a"), (gb, want_gb, "b")] {
+            let (mut sum_a, mut sum_b) = (vec![0.0; a.len()], vec![0.0; b.len()]);
+            sum_to_shape(&mut sum_a, ad, &gy, &od);
+            sum_to_shape(&mut sum_b, bd, &gy, &od);
+            let (mut want_sa, mut want_sb) = (vec![0.0; a.len()], vec![0.0; b.len()]);
+            for_each_broadcast2(&od, &sa, &sb, |i, ia, ib| {
+                want_sa[ia] += gy[i];
+                want_sb[ib] += gy[i];
+            });
+            let sides = [
+                (ga, want_ga, "gradient of a"),
+                (gb, want_gb, "gradient of b"),
+                (sum_a, want_sa, "sum to a"),
+                (sum_b, want_sb, "sum to b"),
+            ];
+            for (got, want, side) in sides {
                 let close = got
                     .iter()
                     .zip(&want)
                     .all(|(g, w)| (g - w).abs() <= 1e-9 * (1.0 + w.abs()));
-                assert!(close, "{case}: gradient of {side}");
+                assert!(close, "{case}: {side}");
             }
         }
         assert_eq!(repeat_period(&[128, 64], &[16, 128, 64]), Some(8192));
