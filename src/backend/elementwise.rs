@@ -454,16 +454,41 @@ pub(crate) fn sum_to_shape<E: Float>(
 
 /// Reads a contiguous `in_dims` tensor broadcast to `out_dims`.
 pub(crate) fn broadcast_to<E: Float>(x: &[E], in_dims: &[usize], out_dims: &[usize]) -> Vec<E> {
-    wide(
-        #[inline(always)]
-        || {
-            let numel: usize = out_dims.iter().product();
-            let mut out = Vec::with_capacity(numel);
-            let si = broadcast_strides(in_dims, out_dims);
-            for_each_broadcast2(out_dims, &si, &si, |_, ia, _| out.push(x[ia]));
-            out
-        },
-    )
+    let numel: usize = out_dims.iter().product();
+    let Some(&last) = out_dims.last().filter(|_| numel > 0) else {
+        // A scalar, or nothing.
+        return if numel == 0 {
+            Vec::new()
+        } else {
+            x[..1].to_vec()
+        };
+    };
+    // Row by row over the threads, as `binary_map`: each row a copy of a run of `x`, or one
+    // value repeated.
+    let si = broadcast_strides(in_dims, out_dims);
+    let stride = si[out_dims.len() - 1];
+    // SAFETY: the row blocks cover `numel`, and every row of a block is written whole (the
+    // source run is sliced to exactly `last` values, which panics when short).
+    unsafe {
+        written(numel, |out| {
+            for_row_blocks(out, last, |first, block| {
+                let rows = (first, block.len() / last);
+                for_broadcast_rows(out_dims, (&si, &si), rows, |row, at, _| {
+                    let dst = &mut block[(row - first) * last..][..last];
+                    if stride == 0 {
+                        let v = x[at];
+                        dst.iter_mut().for_each(|slot| {
+                            slot.write(v);
+                        });
+                    } else {
+                        for (slot, &v) in dst.iter_mut().zip(&x[at..][..last]) {
+                            slot.write(v);
+                        }
+                    }
+                })
+            })
+        })
+    }
 }
 
 /// A new vector of `n` copies of `value`, written in parallel for long vectors (the
@@ -767,6 +792,9 @@ mod tests {
             binary_grad(&mut ga, 0, &gy, &a, ad, &b, bd, &od, dfa);
             let mut gb = vec![0.0; b.len()];
             binary_grad(&mut gb, 1, &gy, &a, ad, &b, bd, &od, dfb);
+            let mut want_bb = vec![0.0; n];
+            for_each_broadcast2(&od, &sb, &sb, |i, ib, _| want_bb[i] = b[ib]);
+            assert_eq!(broadcast_to(&b, bd, &od), want_bb, "{case}: b broadcast");
             let (mut sum_a, mut sum_b) = (vec![0.0; a.len()], vec![0.0; b.len()]);
             sum_to_shape(&mut sum_a, ad, &gy, &od);
             sum_to_shape(&mut sum_b, bd, &gy, &od);
