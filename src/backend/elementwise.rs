@@ -1,6 +1,8 @@
 //! Elementwise kernels with PyTorch broadcasting.
 
-use super::parallel::{collect_blocks, for_blocks, for_row_blocks};
+use super::parallel::{
+    PARALLEL_ELEMS, collect_blocks, for_blocks, for_row_blocks, for_row_blocks_from,
+};
 use super::simd::wide;
 use super::uninit::written;
 use crate::dtype::Float;
@@ -378,24 +380,42 @@ pub(crate) fn binary_grad<E: Float>(
     let rank = out_dims.len();
     let (la, lb) = (sa[rank - 1], sb[rank - 1]);
     let own = if which == 0 { la } else { lb };
-    let mut rows = vec![E::ZERO; 3 * last];
-    wide(
+    // An input of the output's shape takes each row's terms at that row: blocks of rows
+    // over the threads. A broadcast one sums rows into shared elements: one block.
+    let own_full = (if which == 0 { a_dims } else { b_dims }) == out_dims;
+    let (row_len, parallel_elems) = if own_full {
+        (last, PARALLEL_ELEMS)
+    } else {
+        (grad.len(), usize::MAX)
+    };
+    for_row_blocks_from(
+        grad,
+        row_len,
+        parallel_elems,
         #[inline(always)]
-        || {
-            let (ra, rest) = rows.split_at_mut(last);
+        |first, block| {
+            let (first, rows) = if own_full {
+                (first, block.len() / last)
+            } else {
+                (0, numel / last)
+            };
+            let mut runs = vec![E::ZERO; 3 * last];
+            let (ra, rest) = runs.split_at_mut(last);
             let (rb, terms) = rest.split_at_mut(last);
-            for_broadcast_rows(out_dims, (&sa, &sb), (0, numel / last), |row, oa, ob| {
+            for_broadcast_rows(out_dims, (&sa, &sb), (first, rows), |row, oa, ob| {
                 run_of(ra, a, oa, la);
                 run_of(rb, b, ob, lb);
                 let gy = &gy[row * last..][..last];
                 for (((t, &g), &x), &y) in terms.iter_mut().zip(gy).zip(&*ra).zip(&*rb) {
                     *t = g * d(x, y);
                 }
+                // The block starts at row `first` of the output when it is one of its blocks.
                 let at = if which == 0 { oa } else { ob };
-                add_run(grad, at, own, terms);
+                let base = if own_full { first * last } else { 0 };
+                add_run(block, at - base, own, terms);
             })
         },
-    )
+    );
 }
 
 /// Writes `x[at..]` into `run` (`stride` 1), or `x[at]` into all of it (`stride` 0).
