@@ -97,7 +97,7 @@ fn next_row(
 /// its last dimension, `rank >= 1`), with the offsets of the two inputs at each row's start:
 /// a block of rows of a broadcast, for the loops below that run over a whole row at once.
 #[inline(always)]
-fn for_broadcast_rows(
+pub(crate) fn for_broadcast_rows(
     out_dims: &[usize],
     (sa, sb): (&[usize; MAX_RANK], &[usize; MAX_RANK]),
     (first, rows): (usize, usize),

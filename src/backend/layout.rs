@@ -3,10 +3,12 @@
 //! that adds the output gradient back through the same index map, so repeated indices
 //! accumulate as in PyTorch.
 
-use super::elementwise::for_each_broadcast2;
-use super::parallel::collect_blocks;
+use super::elementwise::{for_broadcast_rows, for_each_broadcast2};
+use super::parallel::{collect_blocks, for_row_blocks};
+use super::uninit::written;
 use crate::dtype::Float;
 use crate::shape::MAX_RANK;
+use core::mem::MaybeUninit;
 
 /// Row-major strides of a contiguous tensor of `dims`.
 fn strides(dims: &[usize]) -> [usize; MAX_RANK] {
@@ -40,21 +42,87 @@ pub(crate) fn permute<E: Float>(x: &[E], dims: &[usize], perm: &[usize]) -> Vec<
     if is_identity(perm) {
         return x.to_vec();
     }
+    let rank = perm.len();
     let (od, ps) = permuted(dims, perm);
+    let od = &od[..rank];
+    let numel: usize = od.iter().product();
+    if numel == 0 {
+        return Vec::new();
+    }
+    let x = &x[..numel];
+    let last = od[rank - 1];
+    if ps[rank - 1] == 1 {
+        // The last axis stays last ((B, L, H, d) -> (B, H, L, d)): every output row is a
+        // contiguous run of the input, copied whole, in blocks of rows over the threads.
+        // SAFETY: the row blocks cover `numel`, and every row of a block is copied whole (the
+        // source run is sliced to exactly `last` values).
+        return unsafe {
+            written(numel, |out| {
+                for_row_blocks(out, last, |first, block| {
+                    let rows = (first, block.len() / last);
+                    for_broadcast_rows(od, (&ps, &ps), rows, |row, at, _| {
+                        let dst = &mut block[(row - first) * last..][..last];
+                        for (slot, &v) in dst.iter_mut().zip(&x[at..][..last]) {
+                            slot.write(v);
+                        }
+                    })
+                })
+            })
+        };
+    }
+    if rank >= 2 && is_identity(&perm[..rank - 2]) && perm[rank - 2] == rank - 1 {
+        // The last two axes swapped: a transpose per batch matrix, in tiles so that both the
+        // reads and the writes stay within a few cache lines.
+        let (r, c) = (dims[rank - 2], dims[rank - 1]);
+        // SAFETY: the blocks of whole matrices cover `numel`, and the tiles cover every
+        // element of each matrix.
+        return unsafe {
+            written(numel, |out| {
+                for_row_blocks(out, r * c, |first, block| {
+                    let src = &x[first * r * c..][..block.len()];
+                    for (m, dst) in src.chunks_exact(r * c).zip(block.chunks_exact_mut(r * c)) {
+                        transpose_tiles(m, r, c, dst);
+                    }
+                })
+            })
+        };
+    }
     let mut out = Vec::with_capacity(x.len());
-    for_each_broadcast2(&od[..perm.len()], &ps, &ps, |_, ix, _| out.push(x[ix]));
+    for_each_broadcast2(od, &ps, &ps, |_, ix, _| out.push(x[ix]));
     out
 }
 
+/// Writes the transpose of the `r x c` matrix `m` into `dst` (`c x r`) in 16 x 16 tiles.
+#[inline(always)]
+fn transpose_tiles<E: Float>(m: &[E], r: usize, c: usize, dst: &mut [MaybeUninit<E>]) {
+    const TILE: usize = 16;
+    for r0 in (0..r).step_by(TILE) {
+        let r1 = (r0 + TILE).min(r);
+        for c0 in (0..c).step_by(TILE) {
+            for j in c0..(c0 + TILE).min(c) {
+                let row = &mut dst[j * r + r0..][..r1 - r0];
+                for (i, slot) in row.iter_mut().enumerate() {
+                    slot.write(m[(r0 + i) * c + j]);
+                }
+            }
+        }
+    }
+}
+
 /// The backward of [`permute`]: adds `g` (shaped like the permuted output) into `acc`
-/// (shaped `dims`).
+/// (shaped `dims`), as the inverse permutation of `g`.
 pub(crate) fn permute_backward<E: Float>(acc: &mut [E], g: &[E], dims: &[usize], perm: &[usize]) {
     if is_identity(perm) {
         add_into(acc, g);
         return;
     }
-    let (od, ps) = permuted(dims, perm);
-    for_each_broadcast2(&od[..perm.len()], &ps, &ps, |i, ix, _| acc[ix] += g[i]);
+    let (od, _) = permuted(dims, perm);
+    let mut inverse = [0; MAX_RANK];
+    for (k, &p) in perm.iter().enumerate() {
+        inverse[p] = k;
+    }
+    let back = permute(g, &od[..perm.len()], &inverse[..perm.len()]);
+    add_into(acc, &back);
 }
 
 fn add_into<E: Float>(acc: &mut [E], g: &[E]) {
@@ -204,7 +272,69 @@ pub(crate) fn repeated_rows<E: Float>(row: &[E], m: usize) -> Vec<E> {
 
 #[cfg(test)]
 mod tests {
-    use super::repeated_rows;
+    use super::{permute, permute_backward, repeated_rows, strides};
+
+    /// Every permutation of ranks 2 to 4 (the last axis kept, the last two swapped, and the
+    /// rest), with axes of size 1 and tiles cut ragged, against an index-by-index copy; the
+    /// backward adds the inverse permutation.
+    #[test]
+    fn permutations_match_index_by_index() {
+        let shapes: [&[usize]; 6] = [
+            &[3, 5],
+            &[37, 18],
+            &[4, 1, 33],
+            &[2, 3, 20, 17],
+            &[1, 4, 1, 6],
+            &[600, 130],
+        ];
+        for dims in shapes {
+            let rank = dims.len();
+            let n: usize = dims.iter().product();
+            let x: Vec<f64> = (0..n).map(|i| i as f64 * 0.25 - 3.0).collect();
+            let s = strides(dims);
+            let mut perms: Vec<Vec<usize>> = vec![(0..rank).collect()];
+            // All permutations by Heap's algorithm.
+            let mut p: Vec<usize> = (0..rank).collect();
+            let mut c = vec![0; rank];
+            let mut i = 0;
+            while i < rank {
+                if c[i] < i {
+                    if i % 2 == 0 {
+                        p.swap(0, i)
+                    } else {
+                        p.swap(c[i], i)
+                    }
+                    perms.push(p.clone());
+                    c[i] += 1;
+                    i = 0;
+                } else {
+                    c[i] = 0;
+                    i += 1;
+                }
+            }
+            for perm in perms {
+                let od: Vec<usize> = perm.iter().map(|&a| dims[a]).collect();
+                let mut want = Vec::with_capacity(n);
+                let mut idx = vec![0; rank];
+                for _ in 0..n {
+                    want.push(x[(0..rank).map(|k| idx[k] * s[perm[k]]).sum::<usize>()]);
+                    for k in (0..rank).rev() {
+                        idx[k] += 1;
+                        if idx[k] < od[k] {
+                            break;
+                        }
+                        idx[k] = 0;
+                    }
+                }
+                let got = permute(&x, dims, &perm);
+                assert_eq!(got, want, "{dims:?} by {perm:?}");
+                let mut acc = vec![1.0; n];
+                permute_backward(&mut acc, &want, dims, &perm);
+                let back: Vec<f64> = x.iter().map(|v| v + 1.0).collect();
+                assert_eq!(acc, back, "backward of {dims:?} by {perm:?}");
+            }
+        }
+    }
 
     /// Long enough to be cut into blocks over the threads at offsets inside a row.
     #[test]
