@@ -188,12 +188,18 @@ pub(crate) fn binary_map<E: Float>(
                 numel,
                 #[inline(always)]
                 |off, block| {
-                    for_periodic_runs(off, block.len(), (pa, pb), |at, len, ia, ib| {
-                        let (x, y) = (&a[ia..][..len], &b[ib..][..len]);
-                        for ((slot, &x), &y) in block[at..][..len].iter_mut().zip(x).zip(y) {
-                            slot.write(f(x, y));
-                        }
-                    })
+                    for_periodic_runs(
+                        off,
+                        block.len(),
+                        (pa, pb),
+                        #[inline(always)]
+                        |at, len, ia, ib| {
+                            let (x, y) = (&a[ia..][..len], &b[ib..][..len]);
+                            for ((slot, &x), &y) in block[at..][..len].iter_mut().zip(x).zip(y) {
+                                slot.write(f(x, y));
+                            }
+                        },
+                    )
                 },
             )
         };
@@ -221,35 +227,41 @@ pub(crate) fn binary_map<E: Float>(
                 #[inline(always)]
                 |first, block| {
                     let rows = (first, block.len() / last);
-                    for_broadcast_rows(out_dims, (&sa, &sb), rows, |row, oa, ob| {
-                        let dst = &mut block[(row - first) * last..][..last];
-                        match (la, lb) {
-                            (0, 0) => {
-                                let v = f(a[oa], b[ob]);
-                                dst.iter_mut().for_each(|slot| {
-                                    slot.write(v);
-                                });
-                            }
-                            (0, _) => {
-                                let x = a[oa];
-                                for (slot, &y) in dst.iter_mut().zip(&b[ob..][..last]) {
-                                    slot.write(f(x, y));
+                    for_broadcast_rows(
+                        out_dims,
+                        (&sa, &sb),
+                        rows,
+                        #[inline(always)]
+                        |row, oa, ob| {
+                            let dst = &mut block[(row - first) * last..][..last];
+                            match (la, lb) {
+                                (0, 0) => {
+                                    let v = f(a[oa], b[ob]);
+                                    dst.iter_mut().for_each(|slot| {
+                                        slot.write(v);
+                                    });
+                                }
+                                (0, _) => {
+                                    let x = a[oa];
+                                    for (slot, &y) in dst.iter_mut().zip(&b[ob..][..last]) {
+                                        slot.write(f(x, y));
+                                    }
+                                }
+                                (_, 0) => {
+                                    let y = b[ob];
+                                    for (slot, &x) in dst.iter_mut().zip(&a[oa..][..last]) {
+                                        slot.write(f(x, y));
+                                    }
+                                }
+                                _ => {
+                                    let (x, y) = (&a[oa..][..last], &b[ob..][..last]);
+                                    for ((slot, &x), &y) in dst.iter_mut().zip(x).zip(y) {
+                                        slot.write(f(x, y));
+                                    }
                                 }
                             }
-                            (_, 0) => {
-                                let y = b[ob];
-                                for (slot, &x) in dst.iter_mut().zip(&a[oa..][..last]) {
-                                    slot.write(f(x, y));
-                                }
-                            }
-                            _ => {
-                                let (x, y) = (&a[oa..][..last], &b[ob..][..last]);
-                                for ((slot, &x), &y) in dst.iter_mut().zip(x).zip(y) {
-                                    slot.write(f(x, y));
-                                }
-                            }
-                        }
-                    })
+                        },
+                    )
                 },
             )
         })
@@ -289,12 +301,18 @@ pub(crate) fn binary_map_inplace<E: Float>(
             a,
             #[inline(always)]
             |off, block| {
-                for_periodic_runs(off, block.len(), (numel, pb), |at, len, _, ib| {
-                    let y = &b[ib..][..len];
-                    for (x, &y) in block[at..][..len].iter_mut().zip(y) {
-                        *x = f(*x, y);
-                    }
-                })
+                for_periodic_runs(
+                    off,
+                    block.len(),
+                    (numel, pb),
+                    #[inline(always)]
+                    |at, len, _, ib| {
+                        let y = &b[ib..][..len];
+                        for (x, &y) in block[at..][..len].iter_mut().zip(y) {
+                            *x = f(*x, y);
+                        }
+                    },
+                )
             },
         );
         return;
@@ -312,17 +330,23 @@ pub(crate) fn binary_map_inplace<E: Float>(
         #[inline(always)]
         |first, block| {
             let rows = (first, block.len() / last);
-            for_broadcast_rows(out_dims, (&sa, &sb), rows, |row, _, ob| {
-                let dst = &mut block[(row - first) * last..][..last];
-                if lb == 0 {
-                    let y = b[ob];
-                    dst.iter_mut().for_each(|x| *x = f(*x, y));
-                } else {
-                    for (x, &y) in dst.iter_mut().zip(&b[ob..][..last]) {
-                        *x = f(*x, y);
+            for_broadcast_rows(
+                out_dims,
+                (&sa, &sb),
+                rows,
+                #[inline(always)]
+                |row, _, ob| {
+                    let dst = &mut block[(row - first) * last..][..last];
+                    if lb == 0 {
+                        let y = b[ob];
+                        dst.iter_mut().for_each(|x| *x = f(*x, y));
+                    } else {
+                        for (x, &y) in dst.iter_mut().zip(&b[ob..][..last]) {
+                            *x = f(*x, y);
+                        }
                     }
-                }
-            })
+                },
+            )
         },
     );
 }
@@ -354,13 +378,20 @@ pub(crate) fn binary_grad<E: Float>(
             grad,
             #[inline(always)]
             |off, block| {
-                for_periodic_runs(off, block.len(), (pa, pb), |at, len, ia, ib| {
-                    let (x, y, gy) = (&a[ia..][..len], &b[ib..][..len], &gy[off + at..][..len]);
-                    for (((g, &x), &y), &gy) in block[at..][..len].iter_mut().zip(x).zip(y).zip(gy)
-                    {
-                        *g += gy * d(x, y);
-                    }
-                })
+                for_periodic_runs(
+                    off,
+                    block.len(),
+                    (pa, pb),
+                    #[inline(always)]
+                    |at, len, ia, ib| {
+                        let (x, y, gy) = (&a[ia..][..len], &b[ib..][..len], &gy[off + at..][..len]);
+                        for (((g, &x), &y), &gy) in
+                            block[at..][..len].iter_mut().zip(x).zip(y).zip(gy)
+                        {
+                            *g += gy * d(x, y);
+                        }
+                    },
+                )
             },
         );
         return;
@@ -402,18 +433,24 @@ pub(crate) fn binary_grad<E: Float>(
             let mut runs = vec![E::ZERO; 3 * last];
             let (ra, rest) = runs.split_at_mut(last);
             let (rb, terms) = rest.split_at_mut(last);
-            for_broadcast_rows(out_dims, (&sa, &sb), (first, rows), |row, oa, ob| {
-                run_of(ra, a, oa, la);
-                run_of(rb, b, ob, lb);
-                let gy = &gy[row * last..][..last];
-                for (((t, &g), &x), &y) in terms.iter_mut().zip(gy).zip(&*ra).zip(&*rb) {
-                    *t = g * d(x, y);
-                }
-                // The block starts at row `first` of the output when it is one of its blocks.
-                let at = if which == 0 { oa } else { ob };
-                let base = if own_full { first * last } else { 0 };
-                add_run(block, at - base, own, terms);
-            })
+            for_broadcast_rows(
+                out_dims,
+                (&sa, &sb),
+                (first, rows),
+                #[inline(always)]
+                |row, oa, ob| {
+                    run_of(ra, a, oa, la);
+                    run_of(rb, b, ob, lb);
+                    let gy = &gy[row * last..][..last];
+                    for (((t, &g), &x), &y) in terms.iter_mut().zip(gy).zip(&*ra).zip(&*rb) {
+                        *t = g * d(x, y);
+                    }
+                    // The block starts at row `first` of the output when it is one of its blocks.
+                    let at = if which == 0 { oa } else { ob };
+                    let base = if own_full { first * last } else { 0 };
+                    add_run(block, at - base, own, terms);
+                },
+            )
         },
     );
 }
@@ -465,9 +502,15 @@ pub(crate) fn sum_to_shape<E: Float>(
             let si = broadcast_strides(in_dims, out_dims);
             let so = broadcast_strides(out_dims, out_dims);
             let stride = si[out_dims.len() - 1];
-            for_broadcast_rows(out_dims, (&si, &so), (0, numel / last), |row, oi, _| {
-                add_run(acc, oi, stride, &g[row * last..][..last]);
-            });
+            for_broadcast_rows(
+                out_dims,
+                (&si, &so),
+                (0, numel / last),
+                #[inline(always)]
+                |row, oi, _| {
+                    add_run(acc, oi, stride, &g[row * last..][..last]);
+                },
+            );
         },
     )
 }
@@ -491,22 +534,33 @@ pub(crate) fn broadcast_to<E: Float>(x: &[E], in_dims: &[usize], out_dims: &[usi
     // source run is sliced to exactly `last` values, which panics when short).
     unsafe {
         written(numel, |out| {
-            for_row_blocks(out, last, |first, block| {
-                let rows = (first, block.len() / last);
-                for_broadcast_rows(out_dims, (&si, &si), rows, |row, at, _| {
-                    let dst = &mut block[(row - first) * last..][..last];
-                    if stride == 0 {
-                        let v = x[at];
-                        dst.iter_mut().for_each(|slot| {
-                            slot.write(v);
-                        });
-                    } else {
-                        for (slot, &v) in dst.iter_mut().zip(&x[at..][..last]) {
-                            slot.write(v);
-                        }
-                    }
-                })
-            })
+            for_row_blocks(
+                out,
+                last,
+                #[inline(always)]
+                |first, block| {
+                    let rows = (first, block.len() / last);
+                    for_broadcast_rows(
+                        out_dims,
+                        (&si, &si),
+                        rows,
+                        #[inline(always)]
+                        |row, at, _| {
+                            let dst = &mut block[(row - first) * last..][..last];
+                            if stride == 0 {
+                                let v = x[at];
+                                dst.iter_mut().for_each(|slot| {
+                                    slot.write(v);
+                                });
+                            } else {
+                                for (slot, &v) in dst.iter_mut().zip(&x[at..][..last]) {
+                                    slot.write(v);
+                                }
+                            }
+                        },
+                    )
+                },
+            )
         })
     }
 }

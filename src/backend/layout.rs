@@ -58,15 +58,26 @@ pub(crate) fn permute<E: Float>(x: &[E], dims: &[usize], perm: &[usize]) -> Vec<
         // source run is sliced to exactly `last` values).
         return unsafe {
             written(numel, |out| {
-                for_row_blocks(out, last, |first, block| {
-                    let rows = (first, block.len() / last);
-                    for_broadcast_rows(od, (&ps, &ps), rows, |row, at, _| {
-                        let dst = &mut block[(row - first) * last..][..last];
-                        for (slot, &v) in dst.iter_mut().zip(&x[at..][..last]) {
-                            slot.write(v);
-                        }
-                    })
-                })
+                for_row_blocks(
+                    out,
+                    last,
+                    #[inline(always)]
+                    |first, block| {
+                        let rows = (first, block.len() / last);
+                        for_broadcast_rows(
+                            od,
+                            (&ps, &ps),
+                            rows,
+                            #[inline(always)]
+                            |row, at, _| {
+                                let dst = &mut block[(row - first) * last..][..last];
+                                for (slot, &v) in dst.iter_mut().zip(&x[at..][..last]) {
+                                    slot.write(v);
+                                }
+                            },
+                        )
+                    },
+                )
             })
         };
     }
@@ -78,12 +89,17 @@ pub(crate) fn permute<E: Float>(x: &[E], dims: &[usize], perm: &[usize]) -> Vec<
         // element of each matrix.
         return unsafe {
             written(numel, |out| {
-                for_row_blocks(out, r * c, |first, block| {
-                    let src = &x[first * r * c..][..block.len()];
-                    for (m, dst) in src.chunks_exact(r * c).zip(block.chunks_exact_mut(r * c)) {
-                        transpose_tiles(m, r, c, dst);
-                    }
-                })
+                for_row_blocks(
+                    out,
+                    r * c,
+                    #[inline(always)]
+                    |first, block| {
+                        let src = &x[first * r * c..][..block.len()];
+                        for (m, dst) in src.chunks_exact(r * c).zip(block.chunks_exact_mut(r * c)) {
+                            transpose_tiles(m, r, c, dst);
+                        }
+                    },
+                )
             })
         };
     }

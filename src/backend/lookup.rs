@@ -16,15 +16,20 @@ pub(crate) fn gather_rows<E: Float>(table: &[E], d: usize, idx: &[usize]) -> Vec
     // whole from its table row (a row index past the table panics first).
     unsafe {
         written(idx.len() * d, |out| {
-            for_row_blocks(out, d, |first, block| {
-                let ks = &idx[first..][..block.len() / d];
-                for (row, &k) in block.chunks_exact_mut(d).zip(ks) {
-                    let src = &table[k * d..(k + 1) * d];
-                    for (slot, &v) in row.iter_mut().zip(src) {
-                        slot.write(v);
+            for_row_blocks(
+                out,
+                d,
+                #[inline(always)]
+                |first, block| {
+                    let ks = &idx[first..][..block.len() / d];
+                    for (row, &k) in block.chunks_exact_mut(d).zip(ks) {
+                        let src = &table[k * d..(k + 1) * d];
+                        for (slot, &v) in row.iter_mut().zip(src) {
+                            slot.write(v);
+                        }
                     }
-                }
-            })
+                },
+            )
         })
     }
 }
