@@ -211,24 +211,7 @@ fn sum_long<E: Float>(x: &[E]) -> E {
             || {
                 for (j, slot) in slots.iter_mut().enumerate() {
                     let start = (t * per + j) * SUM_BLOCK;
-                    let block = &x[start..(start + SUM_BLOCK).min(x.len())];
-                    let mut lanes = [E::ZERO; 32];
-                    let chunks = block.chunks_exact(32);
-                    let rest = chunks.remainder();
-                    for c in chunks {
-                        for (l, &v) in lanes.iter_mut().zip(c) {
-                            *l += v;
-                        }
-                    }
-                    // Pairwise down to one lane.
-                    let mut width = 16;
-                    while width > 0 {
-                        for i in 0..width {
-                            lanes[i] += lanes[i + width];
-                        }
-                        width /= 2;
-                    }
-                    *slot = rest.iter().fold(lanes[0], |s, &v| s + v);
+                    *slot = sum_lanes(&x[start..(start + SUM_BLOCK).min(x.len())]);
                 }
             },
         );

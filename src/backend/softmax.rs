@@ -104,6 +104,52 @@ fn log_softmax_rows<E: Float>(x: &[E], n: usize, row: usize, y: &mut [MaybeUnini
     }
 }
 
+/// New `[outer, n, inner]` values computed along the middle axis plane by plane (`[n, inner]`,
+/// blocks of planes over the threads): each step `k` of a plane is a contiguous run of
+/// `inner` values, so the loops run along it with one running value per column (column by
+/// column, every step strode `inner` elements: 9x slower). `plane_fn(xp, yp, max, sum)` gets
+/// an input plane, its output plane, every column's maximum and a zeroed value per column.
+///
+/// # Safety
+/// `plane_fn` writes every element of the output plane it is given (or panics).
+#[inline(always)]
+unsafe fn by_planes<E: Float>(
+    x: &[E],
+    (outer, n, inner): (usize, usize, usize),
+    plane_fn: impl Fn(&[E], &mut [MaybeUninit<E>], &mut [E], &mut [E]) + Sync,
+) -> Vec<E> {
+    let plane = n * inner;
+    if plane == 0 {
+        return vec![E::ZERO; x.len()];
+    }
+    let x = &x[..outer * plane];
+    // SAFETY: the blocks of planes cover `x.len()` (whole planes), and the caller's
+    // `plane_fn` writes every element of each.
+    unsafe {
+        written(x.len(), |y| {
+            for_row_blocks_from(
+                y,
+                plane,
+                EXP_PARALLEL_ELEMS,
+                #[inline(always)]
+                |first, block| {
+                    let mut m = vec![E::NEG_INFINITY; inner];
+                    let mut sum = vec![E::ZERO; inner];
+                    let xs = &x[first * plane..][..block.len()];
+                    for (xp, yp) in xs.chunks_exact(plane).zip(block.chunks_exact_mut(plane)) {
+                        m.fill(E::NEG_INFINITY);
+                        sum.fill(E::ZERO);
+                        for xk in xp.chunks_exact(inner) {
+                            m.iter_mut().zip(xk).for_each(|(m, &v)| *m = m.max(v));
+                        }
+                        plane_fn(xp, yp, &mut m, &mut sum);
+                    }
+                },
+            )
+        })
+    }
+}
+
 precompiled! {
     /// Softmax along the middle of `[outer, n, inner]`, shifted by each row's maximum.
     pub(crate) fn softmax_axis<E>(x: &[E], outer: usize, n: usize, inner: usize) -> Vec<E> = softmax_axis_generic;
@@ -126,55 +172,31 @@ fn softmax_axis_generic<E: Float>(x: &[E], outer: usize, n: usize, inner: usize)
             })
         };
     }
-    // Along a middle axis, plane by plane (`[n, inner]`, over the threads): each step `k`
-    // is a contiguous run of `inner` values, so the loops run along it with one running
-    // maximum and sum per column (the same operations in the same order as column by
-    // column, which strode `inner` elements per step: 9x slower).
-    let plane = n * inner;
-    if plane == 0 {
-        return vec![E::ZERO; x.len()];
-    }
-    let x = &x[..outer * plane];
-    // SAFETY: `x` holds `outer` whole planes; the blocks of planes cover them, and the exp
-    // loop writes every element of each plane.
+    // SAFETY: the exp loop writes every element of the plane.
     unsafe {
-        written(x.len(), |y| {
-            for_row_blocks_from(
-                y,
-                plane,
-                EXP_PARALLEL_ELEMS,
-                #[inline(always)]
-                |first, block| {
-                    let mut m = vec![E::NEG_INFINITY; inner];
-                    let mut sum = vec![E::ZERO; inner];
-                    let xs = &x[first * plane..][..block.len()];
-                    for (xp, yp) in xs.chunks_exact(plane).zip(block.chunks_exact_mut(plane)) {
-                        m.fill(E::NEG_INFINITY);
-                        sum.fill(E::ZERO);
-                        for xk in xp.chunks_exact(inner) {
-                            m.iter_mut().zip(xk).for_each(|(m, &v)| *m = m.max(v));
-                        }
-                        m.iter_mut()
-                            .filter(|m| !m.is_finite())
-                            .for_each(|m| *m = E::ZERO);
-                        for (xk, yk) in xp.chunks_exact(inner).zip(yp.chunks_exact_mut(inner)) {
-                            for (((slot, &v), &m), s) in yk.iter_mut().zip(xk).zip(&m).zip(&mut sum)
-                            {
-                                let e = (v - m).exp();
-                                slot.write(e);
-                                *s += e;
-                            }
-                        }
-                        // SAFETY: the loop above wrote every element of the plane.
-                        let yp = assume_init_mut(yp);
-                        sum.iter_mut().for_each(|s| *s = E::ONE / *s);
-                        for yk in yp.chunks_exact_mut(inner) {
-                            yk.iter_mut().zip(&sum).for_each(|(v, &inv)| *v *= inv);
-                        }
+        by_planes(
+            x,
+            (outer, n, inner),
+            #[inline(always)]
+            |xp, yp, m, sum| {
+                m.iter_mut()
+                    .filter(|m| !m.is_finite())
+                    .for_each(|m| *m = E::ZERO);
+                for (xk, yk) in xp.chunks_exact(inner).zip(yp.chunks_exact_mut(inner)) {
+                    for (((slot, &v), &m), s) in yk.iter_mut().zip(xk).zip(&*m).zip(&mut *sum) {
+                        let e = (v - m).exp();
+                        slot.write(e);
+                        *s += e;
                     }
-                },
-            )
-        })
+                }
+                // SAFETY: the loop above wrote every element of the plane.
+                let yp = assume_init_mut(yp);
+                sum.iter_mut().for_each(|s| *s = E::ONE / *s);
+                for yk in yp.chunks_exact_mut(inner) {
+                    yk.iter_mut().zip(&*sum).for_each(|(v, &inv)| *v *= inv);
+                }
+            },
+        )
     }
 }
 
@@ -200,50 +222,30 @@ fn log_softmax_axis_generic<E: Float>(x: &[E], outer: usize, n: usize, inner: us
             })
         };
     }
-    // Plane by plane along a middle axis, as `softmax_axis`.
-    let plane = n * inner;
-    if plane == 0 {
-        return vec![E::ZERO; x.len()];
-    }
-    let x = &x[..outer * plane];
-    // SAFETY: as in `softmax_axis_generic`: the shift loop writes every element.
+    // An infinite maximum is not replaced: x - m is then NaN somewhere and the whole column
+    // NaN, as in PyTorch (so is a column holding a NaN).
+    // SAFETY: the shift loop writes every element of the plane.
     unsafe {
-        written(x.len(), |y| {
-            for_row_blocks_from(
-                y,
-                plane,
-                EXP_PARALLEL_ELEMS,
-                #[inline(always)]
-                |first, block| {
-                    let mut m = vec![E::NEG_INFINITY; inner];
-                    let mut sum = vec![E::ZERO; inner];
-                    let xs = &x[first * plane..][..block.len()];
-                    for (xp, yp) in xs.chunks_exact(plane).zip(block.chunks_exact_mut(plane)) {
-                        m.fill(E::NEG_INFINITY);
-                        sum.fill(E::ZERO);
-                        for xk in xp.chunks_exact(inner) {
-                            m.iter_mut().zip(xk).for_each(|(m, &v)| *m = m.max(v));
-                        }
-                        // An infinite maximum is not replaced: x - m is then NaN somewhere and
-                        // the whole row NaN, as in PyTorch (so is a row holding a NaN).
-                        for (xk, yk) in xp.chunks_exact(inner).zip(yp.chunks_exact_mut(inner)) {
-                            for (((slot, &v), &m), s) in yk.iter_mut().zip(xk).zip(&m).zip(&mut sum)
-                            {
-                                let shifted = v - m;
-                                slot.write(shifted);
-                                *s += shifted.exp();
-                            }
-                        }
-                        // SAFETY: the loop above wrote every element of the plane.
-                        let yp = assume_init_mut(yp);
-                        sum.iter_mut().for_each(|s| *s = s.ln());
-                        for yk in yp.chunks_exact_mut(inner) {
-                            yk.iter_mut().zip(&sum).for_each(|(v, &lse)| *v -= lse);
-                        }
+        by_planes(
+            x,
+            (outer, n, inner),
+            #[inline(always)]
+            |xp, yp, m, sum| {
+                for (xk, yk) in xp.chunks_exact(inner).zip(yp.chunks_exact_mut(inner)) {
+                    for (((slot, &v), &m), s) in yk.iter_mut().zip(xk).zip(&*m).zip(&mut *sum) {
+                        let shifted = v - m;
+                        slot.write(shifted);
+                        *s += shifted.exp();
                     }
-                },
-            )
-        })
+                }
+                // SAFETY: the loop above wrote every element of the plane.
+                let yp = assume_init_mut(yp);
+                sum.iter_mut().for_each(|s| *s = s.ln());
+                for yk in yp.chunks_exact_mut(inner) {
+                    yk.iter_mut().zip(&*sum).for_each(|(v, &lse)| *v -= lse);
+                }
+            },
+        )
     }
 }
 
