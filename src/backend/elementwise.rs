@@ -518,18 +518,27 @@ pub(crate) fn sum_to_shape<E: Float>(
 /// Reads a contiguous `in_dims` tensor broadcast to `out_dims`.
 pub(crate) fn broadcast_to<E: Float>(x: &[E], in_dims: &[usize], out_dims: &[usize]) -> Vec<E> {
     let numel: usize = out_dims.iter().product();
-    let Some(&last) = out_dims.last().filter(|_| numel > 0) else {
-        // A scalar, or nothing.
-        return if numel == 0 {
-            Vec::new()
-        } else {
-            x[..1].to_vec()
-        };
-    };
-    // Row by row over the threads, as `binary_map`: each row a copy of a run of `x`, or one
-    // value repeated.
-    let si = broadcast_strides(in_dims, out_dims);
-    let stride = si[out_dims.len() - 1];
+    if numel == 0 {
+        return Vec::new();
+    }
+    if out_dims.is_empty() {
+        // A scalar.
+        return x[..1].to_vec();
+    }
+    read_rows(x, out_dims, &broadcast_strides(in_dims, out_dims))
+}
+
+/// A new tensor of `out_dims` (`numel > 0`) whose rows (runs of the last dimension) are read
+/// from `x` at the offsets that `strides` give (in output order): a contiguous run when the
+/// last stride is 1, one value repeated when it is 0. Blocks of rows over the threads.
+pub(crate) fn read_rows<E: Float>(
+    x: &[E],
+    out_dims: &[usize],
+    strides: &[usize; MAX_RANK],
+) -> Vec<E> {
+    let numel: usize = out_dims.iter().product();
+    let last = out_dims[out_dims.len() - 1];
+    let stride = strides[out_dims.len() - 1];
     // SAFETY: the row blocks cover `numel`, and every row of a block is written whole (the
     // source run is sliced to exactly `last` values, which panics when short).
     unsafe {
@@ -542,7 +551,7 @@ pub(crate) fn broadcast_to<E: Float>(x: &[E], in_dims: &[usize], out_dims: &[usi
                     let rows = (first, block.len() / last);
                     for_broadcast_rows(
                         out_dims,
-                        (&si, &si),
+                        (strides, strides),
                         rows,
                         #[inline(always)]
                         |row, at, _| {

@@ -3,7 +3,7 @@
 //! that adds the output gradient back through the same index map, so repeated indices
 //! accumulate as in PyTorch.
 
-use super::elementwise::{for_broadcast_rows, for_each_broadcast2};
+use super::elementwise::{for_each_broadcast2, read_rows};
 use super::parallel::{collect_blocks, for_row_blocks};
 use super::uninit::written;
 use crate::dtype::Float;
@@ -50,36 +50,10 @@ pub(crate) fn permute<E: Float>(x: &[E], dims: &[usize], perm: &[usize]) -> Vec<
         return Vec::new();
     }
     let x = &x[..numel];
-    let last = od[rank - 1];
     if ps[rank - 1] == 1 {
         // The last axis stays last ((B, L, H, d) -> (B, H, L, d)): every output row is a
         // contiguous run of the input, copied whole, in blocks of rows over the threads.
-        // SAFETY: the row blocks cover `numel`, and every row of a block is copied whole (the
-        // source run is sliced to exactly `last` values).
-        return unsafe {
-            written(numel, |out| {
-                for_row_blocks(
-                    out,
-                    last,
-                    #[inline(always)]
-                    |first, block| {
-                        let rows = (first, block.len() / last);
-                        for_broadcast_rows(
-                            od,
-                            (&ps, &ps),
-                            rows,
-                            #[inline(always)]
-                            |row, at, _| {
-                                let dst = &mut block[(row - first) * last..][..last];
-                                for (slot, &v) in dst.iter_mut().zip(&x[at..][..last]) {
-                                    slot.write(v);
-                                }
-                            },
-                        )
-                    },
-                )
-            })
-        };
+        return read_rows(x, od, &ps);
     }
     if rank >= 2 && is_identity(&perm[..rank - 2]) && perm[rank - 2] == rank - 1 {
         // The last two axes swapped: a transpose per batch matrix, in tiles so that both the
