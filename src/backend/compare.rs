@@ -1,6 +1,6 @@
 //! Comparisons (as 0/1 values) and elementwise selection with PyTorch broadcasting.
 
-use super::elementwise::{broadcast_strides, for_each_broadcast2};
+use super::broadcast::{broadcast_strides, for_each_broadcast2};
 use super::simd::wide;
 use crate::dtype::Float;
 
@@ -19,7 +19,7 @@ pub(crate) fn compare<E: Float>(
 ) -> Vec<E> {
     wide(
         #[inline(always)]
-        || super::elementwise::binary_map(a, a_dims, b, b_dims, out_dims, |x, y| flag(f(x, y))),
+        || super::broadcast::binary_map(a, a_dims, b, b_dims, out_dims, |x, y| flag(f(x, y))),
     )
 }
 

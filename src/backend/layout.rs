@@ -3,7 +3,7 @@
 //! that adds the output gradient back through the same index map, so repeated indices
 //! accumulate as in PyTorch.
 
-use super::elementwise::{for_each_broadcast2, read_rows};
+use super::broadcast::{for_each_broadcast2, read_rows};
 use super::parallel::{collect_blocks, for_row_blocks};
 use super::uninit::written;
 use crate::dtype::Float;

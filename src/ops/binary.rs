@@ -3,6 +3,7 @@
 //! any kernel into a traced op whose gradients are summed over broadcast dimensions.
 
 use crate::autograd::{Gradients, Merge, Tape, UniqueId};
+use crate::backend::broadcast;
 use crate::backend::elementwise as kernels;
 use crate::dtype::Float;
 use crate::error::OrPanic;
@@ -88,7 +89,7 @@ where
     let track_r = <TL as Merge<E, TR>>::Output::TRACING && tape.tracks(r_id);
     // The output into a new buffer, from the left operand `l`.
     let fresh = |l: &[E]| {
-        kernels::binary_map(
+        broadcast::binary_map(
             l,
             &ld,
             &r_data,
@@ -102,7 +103,7 @@ where
         let data = if ld == od {
             match Arc::try_unwrap(l_data) {
                 Ok(mut a) => {
-                    kernels::binary_map_inplace(
+                    broadcast::binary_map_inplace(
                         &mut a,
                         &od,
                         &r_data,
@@ -185,7 +186,7 @@ where
             }
             if track_l {
                 let ga = g.entry(a_id, a.len());
-                kernels::binary_grad(
+                broadcast::binary_grad(
                     ga,
                     0,
                     &gy,
@@ -200,7 +201,7 @@ where
             }
             if track_r {
                 let gb = g.entry(b_id, b.len());
-                kernels::binary_grad(
+                broadcast::binary_grad(
                     gb,
                     1,
                     &gy,
@@ -270,11 +271,11 @@ fn broadcast_unit_grads<E: Float>(
         }
         let len: usize = dims.iter().product();
         let mut sum = vec![E::ZERO; len];
-        match kernels::repeat_period(dims, out_dims) {
+        match broadcast::repeat_period(dims, out_dims) {
             Some(period) if period == len && len > 0 => {
                 crate::backend::reduce::add_column_sums(&mut sum, &gy)
             }
-            _ => kernels::sum_to_shape(&mut sum, dims, &gy, out_dims),
+            _ => broadcast::sum_to_shape(&mut sum, dims, &gy, out_dims),
         }
         if d < 0 {
             kernels::map_inplace(&mut sum, |x| -x);

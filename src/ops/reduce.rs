@@ -2,7 +2,7 @@
 //! broadcast that is their backward.
 
 use crate::autograd::{Gradients, Tape, UniqueId};
-use crate::backend::{elementwise, reduce as kernels};
+use crate::backend::{broadcast, elementwise, reduce as kernels};
 use crate::dtype::Float;
 use crate::error::OrPanic;
 use crate::ops::binary::{SubKernel, binary_op};
@@ -168,7 +168,7 @@ pub(crate) fn broadcast_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
             tape,
         };
     }
-    let y = elementwise::broadcast_to(&x.data, &xd, &od);
+    let y = broadcast::broadcast_to(&x.data, &xd, &od);
     let out_id = UniqueId::new();
     if T::TRACING && tape.tracks(x.id) {
         let x_id = x.id;
@@ -177,7 +177,7 @@ pub(crate) fn broadcast_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
             Box::new(move |g: &mut Gradients<E>| {
                 let Some(gy) = g.take(out_id) else { return };
                 let gx = g.entry(x_id, xd.numel());
-                elementwise::sum_to_shape(gx, &xd, &gy, &od);
+                broadcast::sum_to_shape(gx, &xd, &gy, &od);
             }),
         );
     }
