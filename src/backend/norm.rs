@@ -1,11 +1,13 @@
 //! Normalisation kernels: BatchNorm's per-channel statistics over `[outer, c, inner]` and
 //! LayerNorm's per-row statistics over `[rows, d]`, with their backward passes.
 //!
-//! Statistics are accumulated in `f64` and in two passes (mean, then centred squares): a
-//! channel with a large mean and a tiny variance would otherwise lose the variance to
-//! float32 cancellation.
+//! Statistics take two passes (mean, then centred squares), so that a channel or row with a
+//! large mean and a tiny variance keeps its variance: BatchNorm's channels accumulate in
+//! `f64`; LayerNorm's rows (short, one per token) in their own type over 32 lanes, with the
+//! corrected two-pass formula taking out the first mean's error ([`row_moments`]).
 
 use super::parallel::{for_row_blocks, row_parts};
+use super::reduce::{fold_lanes, sum_lanes};
 use super::simd::wide;
 use super::threads;
 use crate::dtype::Float;
@@ -214,47 +216,60 @@ pub(crate) fn channel_norm_backward_x<E: Float>(
     )
 }
 
-/// Sum of `f(v)` over `row` in `f64`, in eight interleaved partial sums: independent
-/// chains of adds that vectorise, where one running sum is a chain of dependent adds
-/// (LayerNorm's statistics were 4% of a transformer step, W8 of issue 15).
+/// A row's mean and biased variance, in the row's own type and 32 lanes (two vectors of
+/// `f32`: independent chains of adds; the `f64` sums in one vector that this replaces
+/// waited on the add latency at every step, LayerNorm over (2048, 256) f32 on one thread
+/// 212 us). The variance by the corrected two-pass formula: `sum (v - m)^2 / n - s^2` with
+/// `s = sum (v - m) / n` takes out what the first mean `m` got wrong, so a large mean over
+/// a tiny spread keeps its variance; the mean returned is `m + s`.
 #[inline(always)]
-fn sum_f64<E: Float>(row: &[E], f: impl Fn(f64) -> f64) -> f64 {
-    let mut partial = [0f64; 8];
-    let chunks = row.chunks_exact(8);
-    let tail = chunks.remainder();
+fn row_moments<E: Float>(row: &[E]) -> (E, E) {
+    let n = E::from_usize(row.len().max(1));
+    let first = sum_lanes(row) / n;
+    let (mut s1, mut s2) = ([E::ZERO; 32], [E::ZERO; 32]);
+    let chunks = row.chunks_exact(32);
+    let rest = chunks.remainder();
     for c in chunks {
-        for (p, &v) in partial.iter_mut().zip(c) {
-            *p += f(v.to_f64());
+        for k in 0..32 {
+            let centred = c[k] - first;
+            s1[k] += centred;
+            s2[k] += centred * centred;
         }
     }
-    partial.iter().sum::<f64>() + tail.iter().map(|&v| f(v.to_f64())).sum::<f64>()
+    let (mut t1, mut t2) = (fold_lanes(s1), fold_lanes(s2));
+    for &v in rest {
+        let centred = v - first;
+        t1 += centred;
+        t2 += centred * centred;
+    }
+    let shift = t1 / n;
+    let var = t2 / n - shift * shift;
+    (first + shift, var.max(E::ZERO))
 }
 
-/// `(sum g, sum g xhat)` over a row, `g = gy * w` and `xhat = (x - mu) rs`, in eight
-/// interleaved partial sums as [`sum_f64`] (all slices of the row's length).
+/// `(sum g, sum g xhat)` over a row, `g = gy * w` and `xhat = (x - mu) rs`, in 32 lanes as
+/// [`row_moments`] (all slices of the row's length).
 #[inline(always)]
 fn grad_sums<E: Float>(gy: &[E], x: &[E], w: &[E], mu: E, rs: E) -> (E, E) {
-    let (mut sg, mut sgx) = ([E::ZERO; 8], [E::ZERO; 8]);
-    let eights = gy
-        .chunks_exact(8)
-        .zip(x.chunks_exact(8))
-        .zip(w.chunks_exact(8));
-    for ((g8, x8), w8) in eights {
-        for k in 0..8 {
-            let g = g8[k] * w8[k];
+    let (mut sg, mut sgx) = ([E::ZERO; 32], [E::ZERO; 32]);
+    let lanes = gy
+        .chunks_exact(32)
+        .zip(x.chunks_exact(32))
+        .zip(w.chunks_exact(32));
+    for ((g32, x32), w32) in lanes {
+        for k in 0..32 {
+            let g = g32[k] * w32[k];
             sg[k] += g;
-            sgx[k] += g * (x8[k] - mu) * rs;
+            sgx[k] += g * (x32[k] - mu);
         }
     }
-    let whole = gy.len() - gy.len() % 8;
-    let (mut tg, mut tgx) = (E::ZERO, E::ZERO);
-    for j in whole..gy.len() {
+    let (mut tg, mut tgx) = (fold_lanes(sg), fold_lanes(sgx));
+    for j in gy.len() - gy.len() % 32..gy.len() {
         let g = gy[j] * w[j];
         tg += g;
-        tgx += g * (x[j] - mu) * rs;
+        tgx += g * (x[j] - mu);
     }
-    let total = |p: [E; 8], t: E| p.iter().fold(E::ZERO, |acc, &v| acc + v) + t;
-    (total(sg, tg), total(sgx, tgx))
+    (tg, tgx * rs)
 }
 
 /// `w`, or `d` copies of `fill` when absent: a slice either way, so that the row loops
@@ -329,9 +344,8 @@ fn row_norm_block<E: Float>(
         || {
             let rows = y.chunks_exact_mut(d).zip(means).zip(rstds);
             for (row, ((yr, mean), rstd)) in x.chunks_exact(d).zip(rows) {
-                let mu = sum_f64(row, |v| v) / d as f64;
-                let var = sum_f64(row, |v| (v - mu) * (v - mu)) / d as f64;
-                let (mu, r) = (E::from_f64(mu), E::from_f64(1.0 / (var + eps).sqrt()));
+                let (mu, var) = row_moments(row);
+                let r = E::from_f64(1.0 / (var.to_f64() + eps).sqrt());
                 for (((out, &v), &wj), &bj) in yr.iter_mut().zip(row).zip(w).zip(b) {
                     out.write((v - mu) * r * wj + bj);
                 }
@@ -441,9 +455,17 @@ mod tests {
 
     #[test]
     fn row_norm_matches_the_naive_formula_on_every_split() {
-        // Rows shorter than, not a multiple of, and a multiple of the eight partial sums;
-        // 600 x 120 is long enough to be cut into blocks of rows over the threads.
-        for (rows, d) in [(3, 1), (4, 5), (5, 13), (2, 16), (600, 120)] {
+        // Rows shorter than, not a multiple of, and a multiple of the 32 lanes; 600 x 120
+        // is long enough to be cut into blocks of rows over the threads.
+        for (rows, d) in [
+            (3, 1),
+            (4, 5),
+            (5, 13),
+            (2, 32),
+            (3, 71),
+            (2, 96),
+            (600, 120),
+        ] {
             let x: Vec<f64> = (0..rows * d)
                 .map(|i| ((i * 37 % 101) as f64) / 13.0 - 3.0)
                 .collect();
@@ -470,6 +492,41 @@ mod tests {
                     assert!((g - want_gx[i]).abs() < 1e-10, "gx[{i}] ({rows}x{d})");
                 }
             }
+        }
+    }
+
+    /// A large mean over a small spread, in f32: the corrected two-pass variance keeps the
+    /// spread (with the f32 mean's error left in, its square is 0.2% of this variance).
+    #[test]
+    fn f32_rows_keep_a_tiny_variance_under_a_large_mean() {
+        let d = 300;
+        // Rows whose mean falls at different places between two f32 values near 1e5.
+        let x: Vec<f32> = (0..8 * d)
+            .map(|i| 1e5 + (i / d) as f32 * 1e-3 + ((i * 37 % 101) as f32 - 50.0) * 3e-3)
+            .collect();
+        let (y, mean, rstd) = row_norm(&x, d, None, None, 0.0);
+        for (r, row) in x.chunks(d).enumerate() {
+            let mu = row.iter().map(|&v| v as f64).sum::<f64>() / d as f64;
+            let var = row.iter().map(|&v| (v as f64 - mu).powi(2)).sum::<f64>() / d as f64;
+            // Within half an f32 ulp of 1e5 (7.8e-3): the closest f32.
+            let half_ulp = 0.5 * 7.8125e-3 * 1.001;
+            assert!(
+                (mean[r] as f64 - mu).abs() <= half_ulp,
+                "mean {} vs {mu}",
+                mean[r]
+            );
+            let want = 1.0 / var.sqrt();
+            assert!(
+                ((rstd[r] as f64 - want) / want).abs() < 1e-4,
+                "rstd {} vs {want}",
+                rstd[r]
+            );
+            let ys = &y[r * d..][..d];
+            let y_mean = ys.iter().map(|&v| v as f64).sum::<f64>() / d as f64;
+            assert!(
+                y_mean.abs() <= half_ulp * want + 1e-3,
+                "normalised mean {y_mean}"
+            );
         }
     }
 }

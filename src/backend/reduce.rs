@@ -229,7 +229,7 @@ precompiled! {
 /// f32, waited on the add latency at every step: a (2048, 256) f32 sum over the last axis
 /// took 65 us on one thread, PyTorch's 25), added pairwise, then the tail in order.
 #[inline(always)]
-fn sum_lanes<E: Float>(x: &[E]) -> E {
+pub(crate) fn sum_lanes<E: Float>(x: &[E]) -> E {
     let mut lanes = [E::ZERO; 32];
     let chunks = x.chunks_exact(32);
     let rest = chunks.remainder();
@@ -238,6 +238,12 @@ fn sum_lanes<E: Float>(x: &[E]) -> E {
             *l += v;
         }
     }
+    rest.iter().fold(fold_lanes(lanes), |total, &v| total + v)
+}
+
+/// The total of 32 lanes of partial sums, added pairwise (halves, then quarters, ...).
+#[inline(always)]
+pub(crate) fn fold_lanes<E: Float>(mut lanes: [E; 32]) -> E {
     let mut width = 16;
     while width > 0 {
         for i in 0..width {
@@ -245,7 +251,7 @@ fn sum_lanes<E: Float>(x: &[E]) -> E {
         }
         width /= 2;
     }
-    rest.iter().fold(lanes[0], |total, &v| total + v)
+    lanes[0]
 }
 
 /// The kernel of [`sum_contiguous`].
