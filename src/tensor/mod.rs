@@ -265,8 +265,3 @@ pub(crate) fn new_tensor<S: Shape, E: Float, T>(
     }
 }
 
-/// The buffer for an op's output: the input's own when nobody else holds it.
-#[inline]
-pub(crate) fn take_buffer<E: Float>(data: Arc<Vec<E>>) -> Vec<E> {
-    Arc::try_unwrap(data).unwrap_or_else(|shared| shared.to_vec())
-}
