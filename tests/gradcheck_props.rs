@@ -118,6 +118,9 @@ unary_props! {
     softplus_linear_branch(none, away_from(-3.0..3.0, &[0.5], KINK), any, [];) => |x| x.softplus(2.0, 1.0);
     powf_integer_on_reals(none, reals(), any, [];
         p: prop_oneof![Just(0.0), Just(1.0), Just(2.0), Just(3.0)], 2.0, -) => |x| x.powf(p);
+    // 0.5 and -1 take the square root's and the reciprocal's loops; 1.5 and -0.5 the general.
+    powf_special_on_positives(none, positive(), any, [];
+        p: prop_oneof![Just(0.5), Just(-1.0), Just(1.5), Just(-0.5)], 0.5, -) => |x| x.powf(p);
     rdiv_scalar_zero(none, nonzero(), any, [];) => |x| x.rdiv_scalar(0.0);
     scalar_operators(none, reals(), any, []; c: nonzero(), 3.0, -) => |x| ((x + c) * c - c) / c;
     scalar_chain(none, reals(), any, [];) => |x| x.add_scalar(0.5).mul_scalar(-2.0).div_scalar(3.0);

@@ -264,4 +264,3 @@ pub(crate) fn new_tensor<S: Shape, E: Float, T>(
         tape,
     }
 }
-
