@@ -170,6 +170,15 @@ pub(crate) fn arg_extreme_axis<E: Float>(
                 assert_eq!(vals.len(), outer * inner, "a tensor of [outer, n, inner]");
                 return (vals, idxs);
             }
+            if inner == 1 && n > 0 {
+                for row in x.chunks_exact(n).take(outer) {
+                    let (best, at) = arg_extreme_row(row, &better);
+                    vals.push(best);
+                    idxs.push(at);
+                }
+                assert_eq!(vals.len(), outer, "a tensor of [outer, n]");
+                return (vals, idxs);
+            }
             for o in 0..outer {
                 for i in 0..inner {
                     let base = o * n * inner + i;
@@ -189,6 +198,40 @@ pub(crate) fn arg_extreme_axis<E: Float>(
             (vals, idxs)
         },
     )
+}
+
+/// The extreme of a non-empty row (NaN winning) and the index of its first occurrence, in
+/// two branch-free passes: the extreme in 16 lanes, then the first element equal to it,
+/// tested 16 at a time. Comparing element by element with a branch on each took 6.3 ns per
+/// f32 element on sine-like data (mispredicted), argmax over (2048, 256): 3311 us on one
+/// thread, PyTorch's 456.
+#[inline(always)]
+fn arg_extreme_row<E: Float>(row: &[E], better: &impl Fn(E, E) -> bool) -> (E, usize) {
+    let mut lanes = [row[0]; 16];
+    let chunks = row.chunks_exact(16);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (l, &v) in lanes.iter_mut().zip(c) {
+            let take = v.is_nan() | better(v, *l);
+            *l = if take { v } else { *l };
+        }
+    }
+    let mut best = row[0];
+    for &v in lanes.iter().chain(rest) {
+        if !best.is_nan() && (v.is_nan() || better(v, best)) {
+            best = v;
+        }
+    }
+    let nan = best.is_nan();
+    let hit = |v: E| if nan { v.is_nan() } else { v == best };
+    for (block, c) in row.chunks(16).enumerate() {
+        if c.iter().fold(false, |any, &v| any | hit(v)) {
+            let at = block * 16 + c.iter().position(|&v| hit(v)).unwrap_or(0);
+            // The element itself: of -0 and 0, the first one's sign.
+            return (row[at], at);
+        }
+    }
+    (best, 0)
 }
 
 /// Sum of a long slice: [`SUM_BLOCK`] blocks summed over the threads in 32 lanes each (one
@@ -281,28 +324,51 @@ mod tests {
         }
     }
 
-    /// The extreme along a middle axis and its first index, against a column-by-column walk:
-    /// ties keep the first index, a NaN wins and stays.
+    /// The extreme along a middle or the last axis and its first index, against a
+    /// column-by-column walk: ties keep the first index, a NaN wins and stays, and of -0 and
+    /// 0 the first is returned (rows shorter than, equal to and longer than the 16 lanes).
     #[test]
-    fn extremes_along_a_middle_axis() {
-        for (outer, n, inner) in [(1, 1, 3), (2, 5, 7), (3, 40, 33)] {
+    fn extremes_along_an_axis() {
+        let shapes = [
+            (1, 1, 3),
+            (2, 5, 7),
+            (3, 40, 33),
+            (4, 1, 1),
+            (5, 5, 1),
+            (2, 16, 1),
+            (3, 40, 1),
+            (2, 37, 1),
+        ];
+        for (outer, n, inner) in shapes {
             let len = outer * n * inner;
-            let mut x: Vec<f32> = (0..len).map(|i| ((i * 37) % 11) as f32).collect();
+            let mut x: Vec<f32> = (0..len).map(|i| ((i * 37) % 11) as f32 - 5.0).collect();
             if len > 50 {
                 x[40] = f32::NAN;
                 x[inner + 3] = f32::NAN;
             }
-            let (vals, idxs) = arg_extreme_axis(&x, outer, n, inner, |a, b| a > b);
-            for o in 0..outer {
-                for i in 0..inner {
-                    let col: Vec<f32> = (0..n).map(|k| x[(o * n + k) * inner + i]).collect();
-                    let k = col.iter().position(|v| v.is_nan()).unwrap_or_else(|| {
-                        let m = col.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-                        col.iter().position(|&v| v == m).unwrap_or(0)
-                    });
-                    let (v, j) = (vals[o * inner + i], idxs[o * inner + i]);
-                    assert_eq!(j, k, "{outer}x{n}x{inner} column {o}, {i}");
-                    assert!(v.to_bits() == col[k].to_bits(), "{outer}x{n}x{inner} value");
+            if n == 37 {
+                // Second row: only zeros of both signs around the extremes.
+                x[37..74].fill(0.0);
+                x[37 + 20] = -0.0;
+                x[37 + 3] = -0.0;
+            }
+            let pick = [|a: f32, b: f32| a > b, |a: f32, b: f32| a < b];
+            for (which, better) in pick.into_iter().enumerate() {
+                let (vals, idxs) = arg_extreme_axis(&x, outer, n, inner, better);
+                for o in 0..outer {
+                    for i in 0..inner {
+                        let col: Vec<f32> = (0..n).map(|k| x[(o * n + k) * inner + i]).collect();
+                        let mut k = 0;
+                        for (j, &v) in col.iter().enumerate() {
+                            if !col[k].is_nan() && (v.is_nan() || better(v, col[k])) {
+                                k = j;
+                            }
+                        }
+                        let (v, j) = (vals[o * inner + i], idxs[o * inner + i]);
+                        let at = format!("{outer}x{n}x{inner} ({which}) column {o}, {i}");
+                        assert_eq!(j, k, "{at}");
+                        assert!(v.to_bits() == col[k].to_bits(), "{at}: value {v}");
+                    }
                 }
             }
         }
