@@ -347,10 +347,12 @@ mod tests {
                 x[inner + 3] = f32::NAN;
             }
             if n == 37 {
-                // Second row: only zeros of both signs around the extremes.
+                // Second row: zeros of both signs as its maximum, the -0 in the first lane
+                // and the first 0 (a +0) in another.
                 x[37..74].fill(0.0);
+                x[37] = -5.0;
+                x[37 + 16] = -0.0;
                 x[37 + 20] = -0.0;
-                x[37 + 3] = -0.0;
             }
             let pick = [|a: f32, b: f32| a > b, |a: f32, b: f32| a < b];
             for (which, better) in pick.into_iter().enumerate() {
