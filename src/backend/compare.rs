@@ -278,4 +278,17 @@ mod tests {
             assert_eq!(gb, want_gb, "{cd:?} {ad:?} {bd:?}: second gradient");
         }
     }
+
+    /// Empty outputs (a zero-length dimension, with operands broadcast or scalar) give empty
+    /// results and add nothing.
+    #[test]
+    fn empty_outputs_select_nothing() {
+        let od = [3usize, 0];
+        let m = mask(&[1.0f32], &[], &od);
+        assert!(m.is_empty());
+        assert!(select(&m, &[2.0f32], &[], &[], &[1, 0], &od).is_empty());
+        let mut acc = vec![1.0f32];
+        select_backward(&mut acc, &[], &[], &m, true, &od);
+        assert_eq!(acc, [1.0]);
+    }
 }
