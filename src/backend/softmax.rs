@@ -295,42 +295,14 @@ fn log_softmax_backward_generic<E: Float>(
         return;
     }
     // Plane by plane along a middle axis, as the forward.
-    let plane = n * inner;
-    if plane == 0 {
-        return;
-    }
-    let gx = &mut gx[..outer * plane];
-    for_row_blocks_from(
+    backward_by_planes(
         gx,
-        plane,
-        EXP_PARALLEL_ELEMS,
+        (gy, y),
+        (outer, n, inner),
         #[inline(always)]
-        |first, block| {
-            let mut total = vec![E::ZERO; inner];
-            let (gy, y) = (
-                &gy[first * plane..][..block.len()],
-                &y[first * plane..][..block.len()],
-            );
-            for ((gp, gyp), yp) in block
-                .chunks_exact_mut(plane)
-                .zip(gy.chunks_exact(plane))
-                .zip(y.chunks_exact(plane))
-            {
-                total.fill(E::ZERO);
-                for gyk in gyp.chunks_exact(inner) {
-                    total.iter_mut().zip(gyk).for_each(|(t, &v)| *t += v);
-                }
-                for ((gk, gyk), yk) in gp
-                    .chunks_exact_mut(inner)
-                    .zip(gyp.chunks_exact(inner))
-                    .zip(yp.chunks_exact(inner))
-                {
-                    for (((a, &b), &c), &t) in gk.iter_mut().zip(gyk).zip(yk).zip(&total) {
-                        *a += b - c.exp() * t;
-                    }
-                }
-            }
-        },
+        |b, _| b,
+        #[inline(always)]
+        |b, c, total| b - c.exp() * total,
     );
 }
 
@@ -371,6 +343,29 @@ fn softmax_backward_generic<E: Float>(
         return;
     }
     // Plane by plane along a middle axis, as the forward.
+    backward_by_planes(
+        gx,
+        (gy, y),
+        (outer, n, inner),
+        #[inline(always)]
+        |b, c| b * c,
+        #[inline(always)]
+        |b, c, dot| c * (b - dot),
+    );
+}
+
+/// The backward of softmax and log-softmax along a middle axis, plane by plane (`[n, inner]`,
+/// blocks of planes over the threads, as [`by_planes`]): per column, `s = sum_k
+/// term(gy, y)` over the plane's contiguous runs, then `gx += grad(gy, y, s)` for every
+/// element.
+#[inline(always)]
+fn backward_by_planes<E: Float>(
+    gx: &mut [E],
+    (gy, y): (&[E], &[E]),
+    (outer, n, inner): (usize, usize, usize),
+    term: impl Fn(E, E) -> E + Sync,
+    grad: impl Fn(E, E, E) -> E + Sync,
+) {
     let plane = n * inner;
     if plane == 0 {
         return;
@@ -382,7 +377,7 @@ fn softmax_backward_generic<E: Float>(
         EXP_PARALLEL_ELEMS,
         #[inline(always)]
         |first, block| {
-            let mut dot = vec![E::ZERO; inner];
+            let mut sums = vec![E::ZERO; inner];
             let (gy, y) = (
                 &gy[first * plane..][..block.len()],
                 &y[first * plane..][..block.len()],
@@ -392,10 +387,10 @@ fn softmax_backward_generic<E: Float>(
                 .zip(gy.chunks_exact(plane))
                 .zip(y.chunks_exact(plane))
             {
-                dot.fill(E::ZERO);
+                sums.fill(E::ZERO);
                 for (gyk, yk) in gyp.chunks_exact(inner).zip(yp.chunks_exact(inner)) {
-                    for ((d, &b), &c) in dot.iter_mut().zip(gyk).zip(yk) {
-                        *d += b * c;
+                    for ((s, &b), &c) in sums.iter_mut().zip(gyk).zip(yk) {
+                        *s += term(b, c);
                     }
                 }
                 for ((gk, gyk), yk) in gp
@@ -403,8 +398,8 @@ fn softmax_backward_generic<E: Float>(
                     .zip(gyp.chunks_exact(inner))
                     .zip(yp.chunks_exact(inner))
                 {
-                    for (((a, &b), &c), &d) in gk.iter_mut().zip(gyk).zip(yk).zip(&dot) {
-                        *a += c * (b - d);
+                    for (((a, &b), &c), &s) in gk.iter_mut().zip(gyk).zip(yk).zip(&sums) {
+                        *a += grad(b, c, s);
                     }
                 }
             }
