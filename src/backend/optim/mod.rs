@@ -19,3 +19,12 @@ pub(crate) mod sgd;
 /// core against a ~1-2 us hand-off (W2's 256x128 weight, 32K elements, was updated on the
 /// calling thread while the other one waited).
 pub(crate) const OPTIMIZER_PARALLEL_ELEMS: usize = 1 << 14;
+
+/// The gradient as SGD's and RMSprop's updates use it: negated to ascend, plus the L2 decay
+/// (selected, not added as `0 * p`, so that an infinite parameter stays out of it). The tests
+/// are the same for every element (selects in the vectorised loop).
+#[inline(always)]
+pub(super) fn decayed_grad<E: crate::dtype::Float>(g: E, p: E, maximize: bool, wd: E) -> E {
+    let g = if maximize { -g } else { g };
+    if wd != E::ZERO { g + wd * p } else { g }
+}

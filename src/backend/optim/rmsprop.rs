@@ -1,6 +1,6 @@
 //! The RMSprop update of one parameter.
 
-use super::OPTIMIZER_PARALLEL_ELEMS;
+use super::{OPTIMIZER_PARALLEL_ELEMS, decayed_grad};
 use crate::backend::parallel::for_zipped_blocks_from;
 use crate::backend::precompiled::precompiled;
 use crate::dtype::Float;
@@ -111,14 +111,6 @@ fn rmsprop_update_generic<E: Float>(
             },
         ),
     }
-}
-
-/// The gradient as the update uses it: negated to ascend, plus the L2 decay. The tests are
-/// the same for every element (selects in the vectorised loop).
-#[inline(always)]
-fn decayed_grad<E: Float>(g: E, p: E, maximize: bool, wd: E) -> E {
-    let g = if maximize { -g } else { g };
-    if wd != E::ZERO { g + wd * p } else { g }
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! The SGD update of one parameter.
 
+use super::decayed_grad;
 use crate::backend::parallel::for_zipped_blocks;
 use crate::backend::precompiled::precompiled;
 use crate::dtype::Float;
@@ -48,12 +49,6 @@ fn sgd_update_generic<E: Float>(
         nesterov,
         maximize,
     } = *k;
-    #[inline(always)]
-    fn direction<E: Float>(g: E, p: E, wd: E, maximize: bool) -> E {
-        let d = if maximize { -g } else { g };
-        // Selected, not added as `0 * p`: an infinite parameter stays out of it.
-        if wd != E::ZERO { d + wd * p } else { d }
-    }
     let Some((buf, first)) = buf else {
         for_zipped_blocks(
             [p],
@@ -61,7 +56,7 @@ fn sgd_update_generic<E: Float>(
             move |off, [p]| {
                 let g = &g[off..][..p.len()];
                 for (pi, &gi) in p.iter_mut().zip(g) {
-                    *pi -= lr * direction(gi, *pi, wd, maximize);
+                    *pi -= lr * decayed_grad(gi, *pi, maximize, wd);
                 }
             },
         );
@@ -75,7 +70,7 @@ fn sgd_update_generic<E: Float>(
         move |off, [p, buf]| {
             let g = &g[off..][..p.len()];
             for ((pi, &gi), bi) in p.iter_mut().zip(g).zip(buf.iter_mut()) {
-                let d = direction(gi, *pi, wd, maximize);
+                let d = decayed_grad(gi, *pi, maximize, wd);
                 *bi = if first {
                     d
                 } else {
