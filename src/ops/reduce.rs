@@ -76,10 +76,10 @@ fn extreme_all_op<S: Shape, E: Float, T: Tape<E>>(
 ) -> Tensor<(), E, T> {
     let (x, mut tape) = x.split_tape();
     let n = x.data.len();
-    let (y, _) = if max {
-        kernels::arg_extreme_axis(&x.data, 1, n, 1, |a, b| a > b)
+    let y = if max {
+        kernels::extreme_axis(&x.data, 1, n, 1, |a, b| a > b)
     } else {
-        kernels::arg_extreme_axis(&x.data, 1, n, 1, |a, b| a < b)
+        kernels::extreme_axis(&x.data, 1, n, 1, |a, b| a < b)
     };
     let out_id = UniqueId::new();
     if T::TRACING && tape.tracks(x.id) {
@@ -109,25 +109,36 @@ fn extreme_all_op<S: Shape, E: Float, T: Tape<E>>(
     }
 }
 
-/// Max (or min) along `axis` into `out`; the gradient goes to the first extreme element,
-/// as with PyTorch's `max(dim)`.
+/// Max (or min) along `axis` into `out`, with the indices when `indices` asks for them
+/// (else an empty `Vec`); the gradient goes to the first extreme element, as with PyTorch's
+/// `max(dim)`. Untraced, without indices, only the values are computed.
 pub(crate) fn extreme_axis_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
     x: Tensor<S, E, T>,
     axis: usize,
     out: SO,
     max: bool,
+    indices: bool,
 ) -> (Tensor<SO, E, T>, Vec<usize>) {
     let dims = x.shape.dims();
     let (outer, n, inner) = kernels::split_axis(&dims, axis);
     let (x, mut tape) = x.split_tape();
-    let (y, idx) = if max {
-        kernels::arg_extreme_axis(&x.data, outer, n, inner, |a, b| a > b)
-    } else {
-        kernels::arg_extreme_axis(&x.data, outer, n, inner, |a, b| a < b)
+    let traced = T::TRACING && tape.tracks(x.id);
+    let (y, idx) = match (indices || traced, max) {
+        (true, true) => kernels::arg_extreme_axis(&x.data, outer, n, inner, |a, b| a > b),
+        (true, false) => kernels::arg_extreme_axis(&x.data, outer, n, inner, |a, b| a < b),
+        (false, true) => (
+            kernels::extreme_axis(&x.data, outer, n, inner, |a, b| a > b),
+            Vec::new(),
+        ),
+        (false, false) => (
+            kernels::extreme_axis(&x.data, outer, n, inner, |a, b| a < b),
+            Vec::new(),
+        ),
     };
     let out_id = UniqueId::new();
-    if T::TRACING && tape.tracks(x.id) {
-        let (x_id, idx) = (x.id, idx.clone());
+    let idx = if traced {
+        let kept = if indices { idx.clone() } else { Vec::new() };
+        let x_id = x.id;
         tape.record(
             out_id,
             Box::new(move |g: &mut Gradients<E>| {
@@ -141,7 +152,10 @@ pub(crate) fn extreme_axis_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
                 }
             }),
         );
-    }
+        kept
+    } else {
+        idx
+    };
     (
         Tensor {
             shape: out,
@@ -235,7 +249,7 @@ pub(crate) fn logsumexp_axis_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
 ) -> Tensor<SO, E, T> {
     let dims = x.shape.dims();
     let (outer, n, inner) = kernels::split_axis(&dims, axis);
-    let (shift, _) = kernels::arg_extreme_axis(&x.data, outer, n, inner, |a, b| a > b);
+    let shift = kernels::extreme_axis(&x.data, outer, n, inner, |a, b| a > b);
     // An infinite maximum would turn x - max into NaN; shifting by 0 there is exact.
     let shift: Vec<E> = shift
         .into_iter()
@@ -279,14 +293,14 @@ fn max_axis<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
     axis: usize,
     out: SO,
 ) -> Tensor<SO, E, T> {
-    extreme_axis_op(x, axis, out, true).0
+    extreme_axis_op(x, axis, out, true, false).0
 }
 fn min_axis<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
     x: Tensor<S, E, T>,
     axis: usize,
     out: SO,
 ) -> Tensor<SO, E, T> {
-    extreme_axis_op(x, axis, out, false).0
+    extreme_axis_op(x, axis, out, false, false).0
 }
 fn var_axis<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
     x: Tensor<S, E, T>,
@@ -358,7 +372,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
         S: HasAxis<I>,
     {
         let out = <S as HasAxis<I>>::reduced(&self.shape);
-        let (t, idx) = extreme_axis_op(self, I, out, true);
+        let (t, idx) = extreme_axis_op(self, I, out, true, true);
         (t, Indices::from_parts(out, idx))
     }
 
@@ -373,7 +387,7 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
         S: HasAxis<I>,
     {
         let out = <S as HasAxis<I>>::reduced(&self.shape);
-        let (t, idx) = extreme_axis_op(self, I, out, false);
+        let (t, idx) = extreme_axis_op(self, I, out, false, true);
         (t, Indices::from_parts(out, idx))
     }
 
