@@ -207,6 +207,33 @@ pub(crate) fn scaled_derivative<E: Float>(
     }
 }
 
+/// [`scaled_derivative`] for the binary ops' backward, not staged (as [`derivative_product`]):
+/// an input's gradient when the output's is `c` everywhere (a whole-tensor sum's or mean's),
+/// without a buffer of copies of `c`.
+#[inline]
+pub(crate) fn scaled_derivative_product<E: Float>(
+    c: E,
+    a: &[E],
+    b: &[E],
+    d: impl Fn(E, E) -> E + Sync,
+) -> Vec<E> {
+    // SAFETY: the inputs are sliced to exactly the block's length (a short one panics), so
+    // the loop writes every slot.
+    unsafe {
+        collect_blocks(
+            a.len(),
+            #[inline(always)]
+            |off, block| {
+                let n = block.len();
+                let (a, b) = (&a[off..][..n], &b[off..][..n]);
+                for (slot, (&x, &y)) in block.iter_mut().zip(a.iter().zip(b)) {
+                    slot.write(c * d(x, y));
+                }
+            },
+        )
+    }
+}
+
 /// `g[i] * d(a[i], b[i])` for every element, as a new vector (the gradient of an input
 /// when the output's gradient buffer is still needed).
 #[inline]

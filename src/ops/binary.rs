@@ -138,6 +138,33 @@ where
                     return;
                 }
             }
+            if let (true, true, None) = (ld == od, rd == od, K::UNIT_DERIVATIVES) {
+                // A uniform gradient (a whole-tensor sum's or mean's, as a loss's): each
+                // input's gradient in one pass over the inputs, no buffer of copies of it.
+                if let Some((_, c)) = g.take_uniform(out_id) {
+                    if track_l {
+                        let ga = kernels::scaled_derivative_product(
+                            c,
+                            &a,
+                            &b,
+                            #[inline(always)]
+                            |x, y| k.dfa(x, y),
+                        );
+                        g.add(a_id, ga);
+                    }
+                    if track_r {
+                        let gb = kernels::scaled_derivative_product(
+                            c,
+                            &a,
+                            &b,
+                            #[inline(always)]
+                            |x, y| k.dfb(x, y),
+                        );
+                        g.add(b_id, gb);
+                    }
+                    return;
+                }
+            }
             let Some(gy) = g.take(out_id) else { return };
             if let (true, true, Some([da, db])) = (ld == od, rd == od, K::UNIT_DERIVATIVES) {
                 unit_grads(g, gy, [(track_l, a_id, da), (track_r, b_id, db)]);

@@ -14,6 +14,28 @@ use crate::shape::Shape;
 use crate::tensor::Tensor;
 use std::sync::Arc;
 
+/// A unary kernel of the difference `a - b`: a regression loss's elementwise term (squared,
+/// absolute, Smooth L1, Huber error) in one pass over prediction and target, with the
+/// chain rule applied here once (`d/da = k'(a - b)`, `d/db = -k'(a - b)`). The difference
+/// first and the kernel over it made two passes and a buffer between them.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct OfDifference<K>(pub(crate) K);
+impl<E: Float, K: UnaryKernel<E>> BinaryKernel<E> for OfDifference<K> {
+    #[inline(always)]
+    fn f(&self, a: E, b: E) -> E {
+        self.0.f(a - b)
+    }
+    #[inline(always)]
+    fn dfa(&self, a: E, b: E) -> E {
+        let d = a - b;
+        self.0.df(d, self.0.f(d))
+    }
+    #[inline(always)]
+    fn dfb(&self, a: E, b: E) -> E {
+        -self.dfa(a, b)
+    }
+}
+
 /// Smooth L1 of a difference `d`: `0.5 d^2 / beta` where `|d| < beta`, else
 /// `|d| - 0.5 beta` (`beta = 0` is the absolute value).
 #[derive(Clone, Copy, Debug)]

@@ -70,7 +70,9 @@ use crate::autograd::{Merge, Tape};
 use crate::dtype::Float;
 use crate::error::OrPanic;
 use crate::error::{Error, Result};
-use crate::ops::binary::{SubKernel, binary_op};
+use crate::ops::binary::binary_op;
+use crate::ops::loss::OfDifference;
+use crate::ops::unary::UnaryKernel;
 use crate::shape::check_target_dims;
 use crate::shape::{Dim, DimEq, LossTarget, Shape};
 use crate::tensor::{Indices, Tensor};
@@ -147,11 +149,13 @@ fn or_panic<X>(r: Result<X>) -> X {
     r.or_panic()
 }
 
-/// `pred - target` over the prediction's shape, after checking run-time sizes.
-fn diff<S: Shape + LossTarget<S2>, S2: Shape, E: Float, T, TR>(
+/// `k(pred - target)` for every element of the prediction's shape (one pass, see
+/// [`OfDifference`]), after checking run-time sizes.
+fn of_difference<S: Shape + LossTarget<S2>, S2: Shape, E: Float, T, TR, K: UnaryKernel<E>>(
     op: &'static str,
     pred: Tensor<S, E, T>,
     target: Tensor<S2, E, TR>,
+    k: K,
 ) -> Result<Tensor<S, E, LossTape<E, T, TR>>>
 where
     T: Tape<E> + Merge<E, TR>,
@@ -159,5 +163,5 @@ where
 {
     let target = as_pred_shape(op, &pred.shape, target)?;
     let shape = pred.shape;
-    Ok(binary_op(pred, target, shape, SubKernel))
+    Ok(binary_op(pred, target, shape, OfDifference(k)))
 }

@@ -1,10 +1,11 @@
 //! Regression losses: mean squared error, mean absolute error, Smooth L1 and Huber.
 
-use super::{LossTape, MeanReduction, Reduce, diff, or_panic};
+use super::{LossTape, MeanReduction, Reduce, of_difference, or_panic};
 use crate::autograd::{Merge, Tape};
 use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::ops::loss::{HuberKernel, SmoothL1Kernel};
+use crate::ops::unary::{AbsKernel, SquareKernel};
 use crate::shape::check::{
     HuberLossShape, L1LossShape, LossTargetCheck, MseLossShape, SmoothL1LossShape,
 };
@@ -117,7 +118,7 @@ impl<R: Reduce> MSELoss<R> {
         let () = LossTargetCheck::<S, S2, MseLossShape>::OK;
         Ok(self
             .reduction
-            .reduce(diff("mse_loss", pred, target)?.square()))
+            .reduce(of_difference("mse_loss", pred, target, SquareKernel)?))
     }
 }
 
@@ -224,7 +225,9 @@ impl<R: Reduce> L1Loss<R> {
         TR: Tape<E>,
     {
         let () = LossTargetCheck::<S, S2, L1LossShape>::OK;
-        Ok(self.reduction.reduce(diff("l1_loss", pred, target)?.abs()))
+        Ok(self
+            .reduction
+            .reduce(of_difference("l1_loss", pred, target, AbsKernel)?))
     }
 }
 
@@ -365,10 +368,10 @@ impl<R: Reduce> SmoothL1Loss<R> {
                 format!("{beta} is negative"),
             ));
         }
-        let d = diff("smooth_l1_loss", pred, target)?;
+        let kernel = SmoothL1Kernel(E::from_f64(beta));
         Ok(self
             .reduction
-            .reduce(d.map_kernel(SmoothL1Kernel(E::from_f64(beta)))))
+            .reduce(of_difference("smooth_l1_loss", pred, target, kernel)?))
     }
 }
 
@@ -509,9 +512,116 @@ impl<R: Reduce> HuberLoss<R> {
                 format!("{delta} is not positive"),
             ));
         }
-        let d = diff("huber_loss", pred, target)?;
+        let kernel = HuberKernel(E::from_f64(delta));
         Ok(self
             .reduction
-            .reduce(d.map_kernel(HuberKernel(E::from_f64(delta)))))
+            .reduce(of_difference("huber_loss", pred, target, kernel)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::loss::Reduction;
+
+    /// Which reduction a case runs (each `Reduction` is a type of its own).
+    #[derive(Clone, Copy, Debug)]
+    enum R {
+        Mean,
+        Sum,
+        None,
+    }
+    use crate::ops::unary::UnaryKernel;
+    use crate::prelude::*;
+
+    type X<E> = Tensor<Rank2<3, 37>, E>;
+
+    /// Prediction and target with equal elements (a zero difference: the kinks of |d|), and
+    /// differences at the Smooth L1 and Huber thresholds (0.5) and on both sides of them.
+    fn inputs<E: Float>() -> (X<E>, X<E>) {
+        let p = (0..111).map(|i| E::from_f64((i as f64 * 0.37).sin() * 2.0));
+        let t = (0..111).map(|i| match i % 5 {
+            0 => E::from_f64((i as f64 * 0.37).sin() * 2.0),
+            1 => E::from_f64((i as f64 * 0.37).sin() * 2.0 - 0.5),
+            _ => E::from_f64((i as f64 * 0.91).cos()),
+        });
+        (
+            X::from_vec(p.collect()).unwrap(),
+            X::from_vec(t.collect()).unwrap(),
+        )
+    }
+
+    /// The one-pass losses (see `OfDifference`) against the difference and the kernel as two
+    /// ops: the same values and gradients, bit for bit, for prediction and target, in every
+    /// reduction (a mean's or sum's gradient reaches the term uniform, `None`'s does not).
+    fn matches_two_passes<E: Float, K: UnaryKernel<E>>(
+        k: K,
+        fused: impl Fn(X<E>, X<E>, R) -> (Vec<E>, Vec<E>, Vec<E>),
+    ) {
+        let (p, t) = inputs::<E>();
+        let w = X::<E>::from_vec((0..111).map(|i| E::from_f64(i as f64 * 0.01)).collect()).unwrap();
+        for r in [R::Mean, R::Sum, R::None] {
+            let d = p.clone().trace().sub(t.clone().trace()).map_kernel(k);
+            let loss = match r {
+                R::Mean => d.mean(),
+                R::Sum => d.sum(),
+                R::None => d.mul(w.clone()).sum(),
+            };
+            let value = loss.to_vec();
+            let g = loss.backward();
+            let two_passes = (
+                value,
+                g.get(&p).unwrap().to_vec(),
+                g.get(&t).unwrap().to_vec(),
+            );
+            let bits = |v: &[E]| v.iter().map(|x| x.to_f64().to_bits()).collect::<Vec<_>>();
+            let one = fused(p.clone(), t.clone(), r);
+            assert_eq!(bits(&one.0), bits(&two_passes.0), "{r:?}: loss");
+            assert_eq!(bits(&one.1), bits(&two_passes.1), "{r:?}: d/dpred");
+            assert_eq!(bits(&one.2), bits(&two_passes.2), "{r:?}: d/dtarget");
+        }
+    }
+
+    /// Runs `$loss` (a loss struct) with reduction `r`; `None` is weighted by `w` then summed.
+    macro_rules! run {
+        ($loss:expr) => {
+            |p: X<_>, t: X<_>, r: R| {
+                let w = X::from_vec((0..111).map(|i| Float::from_f64(i as f64 * 0.01)).collect())
+                    .unwrap();
+                let loss = match r {
+                    R::Mean => $loss.forward(p.clone().trace(), t.clone().trace()),
+                    R::Sum => $loss
+                        .reduction(Reduction::Sum)
+                        .forward(p.clone().trace(), t.clone().trace()),
+                    R::None => $loss
+                        .reduction(Reduction::None)
+                        .forward(p.clone().trace(), t.clone().trace())
+                        .mul(w)
+                        .sum(),
+                };
+                let value = loss.to_vec();
+                let g = loss.backward();
+                (
+                    value,
+                    g.get(&p).unwrap().to_vec(),
+                    g.get(&t).unwrap().to_vec(),
+                )
+            }
+        };
+    }
+
+    #[test]
+    fn one_pass_losses_match_two_passes() {
+        use crate::ops::loss::{HuberKernel, SmoothL1Kernel};
+        use crate::ops::unary::{AbsKernel, SquareKernel};
+        matches_two_passes::<f32, _>(SquareKernel, run!(MSELoss::new()));
+        matches_two_passes::<f64, _>(SquareKernel, run!(MSELoss::new()));
+        matches_two_passes::<f32, _>(AbsKernel, run!(L1Loss::new()));
+        matches_two_passes::<f64, _>(AbsKernel, run!(L1Loss::new()));
+        let (beta, delta) = (0.5, 0.5);
+        matches_two_passes::<f32, _>(SmoothL1Kernel(0.5), run!(SmoothL1Loss::new().beta(beta)));
+        matches_two_passes::<f64, _>(SmoothL1Kernel(0.5), run!(SmoothL1Loss::new().beta(beta)));
+        matches_two_passes::<f32, _>(HuberKernel(0.5), run!(HuberLoss::new().delta(delta)));
+        matches_two_passes::<f64, _>(HuberKernel(0.5), run!(HuberLoss::new().delta(delta)));
     }
 }
