@@ -102,11 +102,11 @@ fn log_softmax_rows<E: Float>(x: &[E], n: usize, row: usize, y: &mut [MaybeUnini
         let tail = chunks.remainder();
         for c in chunks {
             for k in 0..ROW_LANES {
-                acc[k] += c[k].exp();
+                acc[k] += c[k].exp_sum_term();
             }
         }
         let s = acc.iter().fold(E::ZERO, |s, &v| s + v)
-            + tail.iter().fold(E::ZERO, |s, &v| s + v.exp());
+            + tail.iter().fold(E::ZERO, |s, &v| s + v.exp_sum_term());
         let lse = s.ln();
         yr.iter_mut().for_each(|v| *v -= lse);
     }
@@ -243,7 +243,7 @@ fn log_softmax_axis_generic<E: Float>(x: &[E], outer: usize, n: usize, inner: us
                     for (((slot, &v), &m), s) in yk.iter_mut().zip(xk).zip(&*m).zip(&mut *sum) {
                         let shifted = v - m;
                         slot.write(shifted);
-                        *s += shifted.exp();
+                        *s += shifted.exp_sum_term();
                     }
                 }
                 // SAFETY: the loop above wrote every element of the plane.
