@@ -268,6 +268,7 @@ pub(crate) fn exp_sum_term_f32(x: f32) -> f32 {
     let y = f32::from_bits(e.to_bits().wrapping_add((n as u32) << 23));
     // `x - x` is 0, or NaN for NaN, which must reach the sum (the bit arithmetic above can
     // turn a NaN into a number); -inf is caught by the test below.
+    #[allow(clippy::eq_op)] // on purpose: NaN - NaN is NaN
     let y = y + (x - x);
     if x < -86.5 { 0.0 } else { y }
 }
