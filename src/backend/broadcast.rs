@@ -112,9 +112,16 @@ pub(crate) fn for_broadcast_rows(
         offsets.0 += idx[d] * sa[d];
         offsets.1 += idx[d] * sb[d];
     }
+    // The next row along the innermost axis of rows, here; a wrap, in `next_row` (a call
+    // per row cost the heads permute (16, 128, 4, 64) -> (0, 2, 1, 3) a tenth of its time).
+    let inner = out_dims.len().saturating_sub(2);
     for row in first..first + rows {
         f(row, offsets.0, offsets.1);
-        if !next_row(out_dims, sa, sb, &mut idx, &mut offsets) {
+        if out_dims.len() >= 2 && idx[inner] + 1 < out_dims[inner] {
+            idx[inner] += 1;
+            offsets.0 += sa[inner];
+            offsets.1 += sb[inner];
+        } else if !next_row(out_dims, sa, sb, &mut idx, &mut offsets) {
             return;
         }
     }

@@ -99,20 +99,15 @@ fn transpose_tiles<E: Float>(m: &[E], r: usize, c: usize, dst: &mut [MaybeUninit
     }
 }
 
-/// The backward of [`permute`]: adds `g` (shaped like the permuted output) into `acc`
-/// (shaped `dims`), as the inverse permutation of `g`.
-pub(crate) fn permute_backward<E: Float>(acc: &mut [E], g: &[E], dims: &[usize], perm: &[usize]) {
-    if is_identity(perm) {
-        add_into(acc, g);
-        return;
-    }
+/// The backward of [`permute`]: `g` (shaped like the permuted output) moved back to the
+/// input's layout (`dims`) by the inverse permutation, as a new buffer.
+pub(crate) fn permute_backward<E: Float>(g: &[E], dims: &[usize], perm: &[usize]) -> Vec<E> {
     let (od, _) = permuted(dims, perm);
     let mut inverse = [0; MAX_RANK];
     for (k, &p) in perm.iter().enumerate() {
         inverse[p] = k;
     }
-    let back = permute(g, &od[..perm.len()], &inverse[..perm.len()]);
-    add_into(acc, &back);
+    permute(g, &od[..perm.len()], &inverse[..perm.len()])
 }
 
 fn add_into<E: Float>(acc: &mut [E], g: &[E]) {
@@ -318,10 +313,11 @@ mod tests {
                 }
                 let got = permute(&x, dims, &perm);
                 assert_eq!(got, want, "{dims:?} by {perm:?}");
-                let mut acc = vec![1.0; n];
-                permute_backward(&mut acc, &want, dims, &perm);
-                let back: Vec<f64> = x.iter().map(|v| v + 1.0).collect();
-                assert_eq!(acc, back, "backward of {dims:?} by {perm:?}");
+                assert_eq!(
+                    permute_backward(&want, dims, &perm),
+                    x,
+                    "backward of {dims:?} by {perm:?}"
+                );
             }
         }
     }
