@@ -31,7 +31,7 @@ pub(crate) mod private {
         /// The mutable slice as its concrete element type.
         fn concrete_mut(s: &mut [Self]) -> SliceMut<'_>;
         /// e^x as a term of a sum that also holds e^0 = 1 (log-softmax's normaliser):
-        /// [`super::exp_sum_term_f32`] for `f32`, `exp` for `f64`.
+        /// [`crate::dtype::exp_sum_term_f32`] for `f32`, `exp` for `f64`.
         fn exp_sum_term(self) -> Self;
     }
     impl Sealed for f32 {
@@ -44,7 +44,7 @@ pub(crate) mod private {
         }
         #[inline(always)]
         fn exp_sum_term(self) -> f32 {
-            super::exp_sum_term_f32(self)
+            crate::dtype::exp_sum_term_f32(self)
         }
     }
     impl Sealed for f64 {
@@ -57,7 +57,7 @@ pub(crate) mod private {
         }
         #[inline(always)]
         fn exp_sum_term(self) -> f64 {
-            super::exp_f64::<false>(self)
+            crate::dtype::exp_f64::<false>(self)
         }
     }
 }
