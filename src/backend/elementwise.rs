@@ -181,53 +181,38 @@ pub(crate) fn mul_by_derivative_of<E: Float>(g: &mut [E], y: &[E], d: impl Fn(E)
 }
 
 /// `c * d(a[i], b[i])` for every element, as a new vector: the input gradient of an
-/// element-wise op whose output gradient is `c` everywhere (a whole-tensor sum's).
+/// element-wise op whose output gradient is `c` everywhere (a whole-tensor sum's or
+/// mean's), without a buffer of copies of `c`. `staged` writes through [`write_staged`]
+/// (the unary ops' backward); the binary ops' is not staged (see there, `maximum`'s tie
+/// rule), as in [`derivative_product`].
 #[inline]
 pub(crate) fn scaled_derivative<E: Float>(
     c: E,
     a: &[E],
     b: &[E],
+    staged: bool,
     d: impl Fn(E, E) -> E + Sync,
 ) -> Vec<E> {
     // SAFETY: the inputs are sliced to exactly the block's length (a short one panics), so
-    // the loop writes every slot.
+    // either loop writes every slot.
     unsafe {
         collect_blocks(
             a.len(),
             #[inline(always)]
             |off, block| {
-                write_staged(
-                    block,
-                    [&a[off..], &b[off..]],
-                    #[inline(always)]
-                    |[x, y]| c * d(x, y),
-                );
-            },
-        )
-    }
-}
-
-/// [`scaled_derivative`] for the binary ops' backward, not staged (as [`derivative_product`]):
-/// an input's gradient when the output's is `c` everywhere (a whole-tensor sum's or mean's),
-/// without a buffer of copies of `c`.
-#[inline]
-pub(crate) fn scaled_derivative_product<E: Float>(
-    c: E,
-    a: &[E],
-    b: &[E],
-    d: impl Fn(E, E) -> E + Sync,
-) -> Vec<E> {
-    // SAFETY: the inputs are sliced to exactly the block's length (a short one panics), so
-    // the loop writes every slot.
-    unsafe {
-        collect_blocks(
-            a.len(),
-            #[inline(always)]
-            |off, block| {
-                let n = block.len();
-                let (a, b) = (&a[off..][..n], &b[off..][..n]);
-                for (slot, (&x, &y)) in block.iter_mut().zip(a.iter().zip(b)) {
-                    slot.write(c * d(x, y));
+                if staged {
+                    write_staged(
+                        block,
+                        [&a[off..], &b[off..]],
+                        #[inline(always)]
+                        |[x, y]| c * d(x, y),
+                    );
+                } else {
+                    let n = block.len();
+                    let (a, b) = (&a[off..][..n], &b[off..][..n]);
+                    for (slot, (&x, &y)) in block.iter_mut().zip(a.iter().zip(b)) {
+                        slot.write(c * d(x, y));
+                    }
                 }
             },
         )
@@ -282,11 +267,13 @@ mod tests {
             assert_eq!(inplace, want, "map_inplace_unmasked, n = {n}");
             let d = |a: f64, b: f64| if a > b { a - b } else { 2.0 * b };
             let want: Vec<f64> = x.iter().zip(&y).map(|(&a, &b)| 0.5 * d(a, b)).collect();
-            assert_eq!(
-                scaled_derivative(0.5, &x, &y, d),
-                want,
-                "scaled_derivative, n = {n}"
-            );
+            for staged in [true, false] {
+                assert_eq!(
+                    scaled_derivative(0.5, &x, &y, staged, d),
+                    want,
+                    "scaled_derivative (staged: {staged}), n = {n}"
+                );
+            }
         }
     }
 }

@@ -143,20 +143,22 @@ where
                 // input's gradient in one pass over the inputs, no buffer of copies of it.
                 if let Some((_, c)) = g.take_uniform(out_id) {
                     if track_l {
-                        let ga = kernels::scaled_derivative_product(
+                        let ga = kernels::scaled_derivative(
                             c,
                             &a,
                             &b,
+                            false,
                             #[inline(always)]
                             |x, y| k.dfa(x, y),
                         );
                         g.add(a_id, ga);
                     }
                     if track_r {
-                        let gb = kernels::scaled_derivative_product(
+                        let gb = kernels::scaled_derivative(
                             c,
                             &a,
                             &b,
+                            false,
                             #[inline(always)]
                             |x, y| k.dfb(x, y),
                         );

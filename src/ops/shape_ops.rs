@@ -66,17 +66,38 @@ where
     F: FnOnce(&[E]) -> Vec<E>,
     B: FnOnce(&mut [E], &[E]) + Send + 'static,
 {
+    let n = x.data.len();
+    moving_op(x, out, forward, move |g, x_id, gy| {
+        backward(g.entry(x_id, n), &gy)
+    })
+}
+
+/// [`layout_op`] whose backward hands `x` its gradient itself: `backward(g, x_id, gy)`.
+fn moving_op<S, SO, E, T, F, B>(
+    x: Tensor<S, E, T>,
+    out: SO,
+    forward: F,
+    backward: B,
+) -> Tensor<SO, E, T>
+where
+    S: Shape,
+    SO: Shape,
+    E: Float,
+    T: Tape<E>,
+    F: FnOnce(&[E]) -> Vec<E>,
+    B: FnOnce(&mut Gradients<E>, UniqueId, Vec<E>) + Send + 'static,
+{
     let (x, mut tape) = x.split_tape();
     let y = forward(&x.data);
     debug_assert_eq!(y.len(), out.numel(), "layout_op: output of the wrong size");
     let out_id = UniqueId::new();
     if T::TRACING && tape.tracks(x.id) {
-        let (x_id, n) = (x.id, x.data.len());
+        let x_id = x.id;
         tape.record(
             out_id,
             Box::new(move |g: &mut Gradients<E>| {
                 let Some(gy) = g.take(out_id) else { return };
-                backward(g.entry(x_id, n), &gy);
+                backward(g, x_id, gy);
             }),
         );
     }
@@ -100,25 +121,12 @@ pub(crate) fn permute_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
 ) -> Tensor<SO, E, T> {
     let dims = x.shape.dims();
     let perm = Dims::new(perm).expect("a permutation has at most MAX_RANK axes");
-    let (x, mut tape) = x.split_tape();
-    let y = layout::permute(&x.data, &dims, &perm);
-    let out_id = UniqueId::new();
-    if T::TRACING && tape.tracks(x.id) {
-        let x_id = x.id;
-        tape.record(
-            out_id,
-            Box::new(move |g: &mut Gradients<E>| {
-                let Some(gy) = g.take(out_id) else { return };
-                g.add(x_id, layout::permute_backward(&gy, &dims, &perm));
-            }),
-        );
-    }
-    Tensor {
-        shape: out,
-        data: Arc::new(y),
-        id: out_id,
-        tape,
-    }
+    moving_op(
+        x,
+        out,
+        |x| layout::permute(x, &dims, &perm),
+        move |g, x_id, gy| g.add(x_id, layout::permute_backward(&gy, &dims, &perm)),
+    )
 }
 
 impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {

@@ -146,6 +146,7 @@ fn traced_unary<E: Float, T: Tape<E>, K: UnaryKernel<E>>(
                     c,
                     &xd,
                     &yd,
+                    true,
                     #[inline(always)]
                     |xv, yv| k.df(xv, yv),
                 );
