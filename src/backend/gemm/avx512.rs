@@ -10,6 +10,11 @@ use core::arch::x86_64::*;
 /// columns contiguous, run as in-place dot products (see [`dot_products`]); shorter sums
 /// would spend more on the final reduction than they save on packing.
 const DOT_MIN_K: usize = 32;
+/// Rows of `B` ahead that the packing kernel ([`Kernel::tile_pack_b`]) fetches: it reads
+/// `B` in place, a row every step, each row a page or more from the last, where the hardware
+/// prefetchers (which stop at page boundaries) do not follow. 1024^3 f32 on one thread, five
+/// alternating runs against the `gemm` crate: 0.96 -> 0.99 of its speed (f64 0.97 -> 0.99).
+const PACK_B_PREFETCH_ROWS: usize = 16;
 
 /// How a kernel instance reads `A` (see [`APanel`]): its `MODE` parameter.
 const PACKED: u8 = 0;
@@ -202,6 +207,15 @@ macro_rules! avx512_kernel {
                 if nr == W * L {
                     let mut p = 0;
                     while p + 2 <= k {
+                        if PACK {
+                            // The two rows of this pair's steps, that many rows ahead (a
+                            // prefetch past the end of `B` does not fault).
+                            for row in [PACK_B_PREFETCH_ROWS, PACK_B_PREFETCH_ROWS + 1] {
+                                let ahead = b.wrapping_add(row * b_stride) as *const i8;
+                                _mm_prefetch::<_MM_HINT_T0>(ahead);
+                                _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(64));
+                            }
+                        }
                         step!(p, b, false);
                         step!(p + 1, b.add(b_stride), false);
                         b = b.add(2 * b_stride);
