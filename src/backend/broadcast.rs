@@ -1,6 +1,7 @@
 //! Element loops of two inputs with PyTorch broadcasting, and their backward passes: the
 //! index arithmetic of a broadcast (strides, rows, periods) and the loops that use it.
 
+use super::elementwise::write_staged;
 use super::parallel::{
     PARALLEL_ELEMS, collect_blocks, for_blocks, for_row_blocks, for_row_blocks_from,
 };
@@ -195,6 +196,17 @@ pub(crate) fn binary_map<E: Float>(
                 numel,
                 #[inline(always)]
                 |off, block| {
+                    if pa == numel && pb == numel {
+                        // Same shapes: staged, in the order `write_staged` picks for where
+                        // the three buffers lie.
+                        let n = block.len();
+                        return write_staged(
+                            block,
+                            [&a[off..][..n], &b[off..][..n]],
+                            #[inline(always)]
+                            |[x, y]| f(x, y),
+                        );
+                    }
                     for_periodic_runs(
                         off,
                         block.len(),
