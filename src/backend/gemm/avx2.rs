@@ -8,12 +8,16 @@
 //! the small products of a training step ran at half the speed of `gemm`/`matrixmultiply`
 //! (97 x 204 x 51 f32: 29 against 47-50 GFLOP/s on one Zen 4 core).
 //!
-//! No in-place dot-product kernel for `x W^T` here: with 16 registers its blocks are 3 x 4
-//! (seven loads per twelve FMAs, and a reduction per entry), and packing `W^T` for this
-//! kernel was faster: an MLP training step (W2) 1.47 -> 1.02 ms, a CNN step (W3, conv
-//! weight gradients) 3.75 -> 3.35 ms on one Zen 4 core, alternating runs.
+//! The in-place dot products of `x W^T` ([`super::dot`]) only for batches of up to four
+//! rows: with 16 registers their blocks are at most 2 x 4, and for larger batches packing
+//! `W^T` for this kernel was faster (3 x 4 blocks: an MLP training step (W2) 1.47 -> 1.02
+//! ms, a CNN step (W3, conv weight gradients) 3.75 -> 3.35 ms on one Zen 4 core,
+//! alternating runs); a batch of one or two packed all of `W` for a product that reads it
+//! once (1 x 1024 -> 4096 `f32` on one thread: 2026 us packed, ~330 in place).
 
 use super::blocked::{APanel, Kernel};
+use super::dot::{Avx2F32, Avx2F64, DOT_MIN_K, dot_products};
+use super::{Operand, SendPtr};
 use core::arch::x86_64::*;
 
 /// How a kernel instance reads `A` (see [`APanel`]): its `MODE` parameter.
@@ -31,7 +35,7 @@ pub(super) struct F64;
 /// Lane masks for the first `n` lanes (`n` may exceed the lane count) of each type.
 #[target_feature(enable = "avx2")]
 #[inline]
-fn mask_ps(n: usize) -> __m256i {
+pub(super) fn mask_ps(n: usize) -> __m256i {
     let n = n.min(8) as i32;
     _mm256_cmpgt_epi32(
         _mm256_set1_epi32(n),
@@ -40,7 +44,7 @@ fn mask_ps(n: usize) -> __m256i {
 }
 #[target_feature(enable = "avx2")]
 #[inline]
-fn mask_pd(n: usize) -> __m256i {
+pub(super) fn mask_pd(n: usize) -> __m256i {
     let n = n.min(4) as i64;
     _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3))
 }
@@ -48,7 +52,7 @@ fn mask_pd(n: usize) -> __m256i {
 macro_rules! avx2_kernel {
     ($ty:ident, $e:ty, $v:ty, $lanes:literal, $kc:literal, $mc:literal, $nc:literal,
      $mask:ident, $setzero:ident, $set1:ident, $fmadd:ident, $mul:ident, $loadu:ident,
-     $maskload:ident, $maskstore:ident, $storeu:ident) => {
+     $maskload:ident, $maskstore:ident, $storeu:ident, $dot:ident) => {
         impl Kernel for $ty {
             type E = $e;
             const MR: usize = 6;
@@ -122,6 +126,23 @@ macro_rules! avx2_kernel {
                         _ => tile::<6, 2, PACKED, true>(k, a, 0, b, b_stride, b_out, c, rsc, mr, nr, alpha, beta),
                     }
                 }
+            }
+            fn dot_applies(m: usize, k: usize, a: Operand<$e>, b: Operand<$e>) -> bool {
+                a.cs == 1 && b.rs == 1 && k >= DOT_MIN_K && m <= 4
+            }
+            unsafe fn dot_block(
+                m: usize,
+                k: usize,
+                n: usize,
+                alpha: $e,
+                a: Operand<$e>,
+                b: Operand<$e>,
+                beta: $e,
+                c: SendPtr<$e>,
+                rsc: usize,
+            ) {
+                // SAFETY: forwarded (AVX2 and FMA were detected for `Isa::Avx2`).
+                unsafe { dot_products::<$dot>(m, k, n, alpha, a, b, beta, c, rsc) }
             }
         }
 
@@ -271,7 +292,8 @@ mod f32_kernel {
         _mm256_loadu_ps,
         _mm256_maskload_ps,
         _mm256_maskstore_ps,
-        _mm256_storeu_ps
+        _mm256_storeu_ps,
+        Avx2F32
     );
 }
 
@@ -293,6 +315,7 @@ mod f64_kernel {
         _mm256_loadu_pd,
         _mm256_maskload_pd,
         _mm256_maskstore_pd,
-        _mm256_storeu_pd
+        _mm256_storeu_pd,
+        Avx2F64
     );
 }

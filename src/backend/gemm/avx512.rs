@@ -1,15 +1,12 @@
 //! The AVX-512 micro-kernels: an `MR x NR` block of `C` kept in `2 * MR` zmm registers
-//! (`NR` = two vectors: 32 `f32` or 16 `f64`), and the in-place dot-product kernel for
-//! `x W^T`.
+//! (`NR` = two vectors: 32 `f32` or 16 `f64`); `x W^T` with at most 64 rows goes to the
+//! in-place dot products of [`super::dot`].
 
 use super::blocked::{APanel, Kernel};
+use super::dot::{Avx512F32, Avx512F64, DOT_MIN_K, dot_products};
 use super::{Operand, SendPtr};
 use core::arch::x86_64::*;
 
-/// Products whose summed dimension is at least this long, with `A`'s rows and `B`'s
-/// columns contiguous, run as in-place dot products (see [`dot_products`]); shorter sums
-/// would spend more on the final reduction than they save on packing.
-const DOT_MIN_K: usize = 32;
 /// Rows of `B` ahead that the packing kernel ([`Kernel::tile_pack_b`]) fetches: it reads
 /// `B` in place, a row every step, each row a page or more from the last, where the hardware
 /// prefetchers (which stop at page boundaries) do not follow. 1024^3 f32 on one thread, five
@@ -32,7 +29,7 @@ pub(super) struct F64;
 macro_rules! avx512_kernel {
     ($ty:ident, $e:ty, $v:ty, $mask:ty, $lanes:literal, $mr:literal, $kc:literal, $mc:literal,
      $nc:literal, $setzero:ident, $set1:ident, $fmadd:ident, $mul:ident, $loadu:ident, $maskz_loadu:ident,
-     $mask_storeu:ident, $storeu:ident $(, { $($extra:tt)* })?) => {
+     $mask_storeu:ident, $storeu:ident, $dot:ident) => {
         impl Kernel for $ty {
             type E = $e;
             const MR: usize = $mr;
@@ -113,7 +110,23 @@ macro_rules! avx512_kernel {
                     }
                 }
             }
-            $($($extra)*)?
+            fn dot_applies(m: usize, k: usize, a: Operand<$e>, b: Operand<$e>) -> bool {
+                a.cs == 1 && b.rs == 1 && k >= DOT_MIN_K && m <= 64
+            }
+            unsafe fn dot_block(
+                m: usize,
+                k: usize,
+                n: usize,
+                alpha: $e,
+                a: Operand<$e>,
+                b: Operand<$e>,
+                beta: $e,
+                c: SendPtr<$e>,
+                rsc: usize,
+            ) {
+                // SAFETY: forwarded (AVX-512F and VL were detected for `Isa::Avx512`).
+                unsafe { dot_products::<$dot>(m, k, n, alpha, a, b, beta, c, rsc) }
+            }
         }
 
         /// See [`Kernel::tile`], for blocks of at most `R` rows and `W` vectors of columns;
@@ -272,25 +285,7 @@ mod f32_kernel {
         _mm512_maskz_loadu_ps,
         _mm512_mask_storeu_ps,
         _mm512_storeu_ps,
-        {
-            fn dot_applies(m: usize, k: usize, a: Operand<f32>, b: Operand<f32>) -> bool {
-                a.cs == 1 && b.rs == 1 && k >= DOT_MIN_K && m <= 64
-            }
-            unsafe fn dot_block(
-                m: usize,
-                k: usize,
-                n: usize,
-                alpha: f32,
-                a: Operand<f32>,
-                b: Operand<f32>,
-                beta: f32,
-                c: SendPtr<f32>,
-                rsc: usize,
-            ) {
-                // SAFETY: forwarded (AVX-512F and VL were detected for `Isa::Avx512`).
-                unsafe { dot_products(m, k, n, alpha, a, b, beta, c, rsc) }
-            }
-        }
+        Avx512F32
     );
 }
 
@@ -313,156 +308,7 @@ mod f64_kernel {
         _mm512_loadu_pd,
         _mm512_maskz_loadu_pd,
         _mm512_mask_storeu_pd,
-        _mm512_storeu_pd
+        _mm512_storeu_pd,
+        Avx512F64
     );
-}
-
-/// Rows of `B^T` (columns of `C`) per dot-product micro-kernel call: one 4-lane sum each.
-pub(super) const DOT: usize = 4;
-/// Rows of `A` per dot-product micro-kernel call: `DOT_ROWS x DOT` = 24 accumulators, with
-/// the `DOT` vectors of `B^T` and one of `A` in the remaining registers.
-pub(super) const DOT_ROWS: usize = 6;
-
-/// The sums of four vectors, as the four lanes of one 128-bit register.
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn sum4(v: [__m512; DOT]) -> __m128 {
-    // 512 -> 256 bits, then two rounds of pairwise adds leave, in each 128-bit half, the
-    // partial sums of v0..v3 over that half; adding the halves finishes them.
-    let half = |x: __m512| {
-        _mm256_add_ps(
-            _mm512_castps512_ps256(x),
-            _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(x))),
-        )
-    };
-    let (a, b, c, d) = (half(v[0]), half(v[1]), half(v[2]), half(v[3]));
-    let abcd = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
-    _mm_add_ps(
-        _mm256_castps256_ps128(abcd),
-        _mm256_extractf128_ps::<1>(abcd),
-    )
-}
-
-/// `C[i, j] = alpha * dot(A_i, B_j) + beta * C[i, j]` for `i < mr <= R <= DOT_ROWS`,
-/// `j < nr <= DOT`: row `i` of `A` starts at `a + i * lda` and row `j` of `B^T` at `b + j * ldb`,
-/// each with `k` contiguous values; `C` rows start at `c + i * rsc`, columns contiguous.
-///
-/// This is the product `x W^T` of a linear layer read in place: both operands are
-/// contiguous along the summed dimension, so nothing is packed; the sums are vectorised
-/// along `k` and reduced once at the end. `R` rows of `A` per call: fewer rows than
-/// [`DOT_ROWS`] (a batch of one, or the last rows of a batch) take a smaller instance, as
-/// rows past `mr` would cost their loads and multiply-adds for nothing (a batch of one
-/// `x W^T`, 1 x 1024 -> 4096 on one thread: 579 us as six rows, ~330 as one).
-///
-/// # Safety
-/// Requires AVX-512F and VL, `1 <= mr <= R`, `nr >= 1`, and the pointer ranges above valid.
-#[target_feature(enable = "avx512f,avx512vl")]
-#[allow(clippy::too_many_arguments)]
-pub(super) unsafe fn dot_kernel<const R: usize>(
-    k: usize,
-    a: *const f32,
-    lda: usize,
-    b: *const f32,
-    ldb: usize,
-    c: *mut f32,
-    rsc: usize,
-    mr: usize,
-    nr: usize,
-    alpha: f32,
-    beta: f32,
-) {
-    // Rows past mr / nr repeat the last real row: their sums are computed and dropped.
-    let ar: [*const f32; R] = core::array::from_fn(|i| a.wrapping_add(i.min(mr - 1) * lda));
-    let br: [*const f32; DOT] = core::array::from_fn(|j| b.wrapping_add(j.min(nr - 1) * ldb));
-    let mut acc = [[_mm512_setzero_ps(); DOT]; R];
-    let full = k / 16 * 16;
-    // SAFETY (whole body): the caller guarantees the row ranges; the tail is masked.
-    unsafe {
-        let mut p = 0;
-        while p < full {
-            let bv: [__m512; DOT] = core::array::from_fn(|j| _mm512_loadu_ps(br[j].add(p)));
-            for (i, row) in acc.iter_mut().enumerate() {
-                let av = _mm512_loadu_ps(ar[i].add(p));
-                for (j, s) in row.iter_mut().enumerate() {
-                    *s = _mm512_fmadd_ps(av, bv[j], *s);
-                }
-            }
-            p += 16;
-        }
-        if p < k {
-            let m: __mmask16 = (1u16 << (k - p)) - 1;
-            let bv: [__m512; DOT] =
-                core::array::from_fn(|j| _mm512_maskz_loadu_ps(m, br[j].add(p)));
-            for (i, row) in acc.iter_mut().enumerate() {
-                let av = _mm512_maskz_loadu_ps(m, ar[i].add(p));
-                for (j, s) in row.iter_mut().enumerate() {
-                    *s = _mm512_fmadd_ps(av, bv[j], *s);
-                }
-            }
-        }
-        let cols: __mmask8 = (1u8 << nr) - 1;
-        let (alpha_v, beta_v) = (_mm_set1_ps(alpha), _mm_set1_ps(beta));
-        for (i, row) in acc.iter().enumerate().take(mr) {
-            let ci = c.add(i * rsc);
-            let mut v = _mm_mul_ps(alpha_v, sum4(*row));
-            if beta != 0.0 {
-                v = _mm_fmadd_ps(beta_v, _mm_maskz_loadu_ps(cols, ci), v);
-            }
-            _mm_mask_storeu_ps(ci, cols, v);
-        }
-    }
-}
-
-/// `C = alpha A B + beta C` when `A`'s rows and `B`'s columns are both contiguous (the
-/// `x W^T` of a linear layer, or a convolution's weight gradient): every entry is a dot
-/// product of two contiguous vectors, computed in place by [`dot_kernel`] without packing
-/// either operand. Columns are taken in blocks of `DOT_BLOCK` rows of `B^T`, which stay in
-/// L2 while every row block of `A` passes over them.
-///
-/// # Safety
-/// AVX-512F and VL; every element the strides reach inside the operands' buffers.
-#[allow(clippy::too_many_arguments)]
-unsafe fn dot_products(
-    m: usize,
-    k: usize,
-    n: usize,
-    alpha: f32,
-    a: Operand<f32>,
-    b: Operand<f32>,
-    beta: f32,
-    c: SendPtr<f32>,
-    rsc: usize,
-) {
-    const DOT_BLOCK: usize = 64;
-    for j0 in (0..n).step_by(DOT_BLOCK) {
-        let j_end = (j0 + DOT_BLOCK).min(n);
-        for i in (0..m).step_by(DOT_ROWS) {
-            let mr = DOT_ROWS.min(m - i);
-            let kernel = match mr {
-                1 => dot_kernel::<1>,
-                2 => dot_kernel::<2>,
-                3 | 4 => dot_kernel::<4>,
-                _ => dot_kernel::<DOT_ROWS>,
-            };
-            for j in (j0..j_end).step_by(DOT) {
-                // SAFETY: rows i.., columns j.. are inside the checked extents; `kernel`
-                // takes at least `mr` rows.
-                unsafe {
-                    kernel(
-                        k,
-                        a.at(i, 0).ptr,
-                        a.rs,
-                        b.at(0, j).ptr,
-                        b.cs,
-                        c.get().add(i * rsc + j),
-                        rsc,
-                        mr,
-                        DOT.min(j_end - j),
-                        alpha,
-                        beta,
-                    )
-                };
-            }
-        }
-    }
 }

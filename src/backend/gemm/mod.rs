@@ -15,6 +15,8 @@ mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
 mod blocked;
+#[cfg(target_arch = "x86_64")]
+mod dot;
 mod pack;
 mod portable;
 #[cfg(test)]
