@@ -19,6 +19,7 @@ mod blocked;
 mod dot;
 mod pack;
 mod portable;
+mod small_rows;
 #[cfg(test)]
 mod tests;
 mod transpose;
