@@ -93,7 +93,7 @@ unsafe fn block<E: Float>(
                     // SAFETY: element (i, p) of `a`, inside its checked extent.
                     let ai = unsafe { *a.at(i, p).ptr };
                     for (s, &v) in row[..w].iter_mut().zip(b_row) {
-                        *s = *s + ai * v;
+                        *s += ai * v;
                     }
                 }
             }
