@@ -121,6 +121,9 @@ pub trait Float:
     fn ln_1p(self) -> Self;
     /// Square root.
     fn sqrt(self) -> Self;
+    /// `self * a + b` with one rounding (a fused multiply-add: one instruction where the
+    /// code is compiled for FMA, a library call elsewhere).
+    fn mul_add(self, a: Self, b: Self) -> Self;
     /// Hyperbolic tangent.
     fn tanh(self) -> Self;
     /// Sine.
@@ -177,6 +180,10 @@ macro_rules! impl_float {
             #[inline(always)]
             fn sqrt(self) -> Self {
                 <$t>::sqrt(self)
+            }
+            #[inline(always)]
+            fn mul_add(self, a: Self, b: Self) -> Self {
+                <$t>::mul_add(self, a, b)
             }
             #[inline(always)]
             fn tanh(self) -> Self {

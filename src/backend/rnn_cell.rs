@@ -731,8 +731,9 @@ mod tests {
     }
 
     /// `f64` LSTM steps split by batch rows over the threads (and weight gradients split by
-    /// gate rows) give the numbers of the rows run one at a time, bit for bit, forward and
-    /// backward; the weight gradients those of the plain sums in the kernels' order.
+    /// gate rows) give the numbers of the rows run one at a time (each as a small batch of
+    /// copies of it), bit for bit, forward and backward; the weight gradients those of the
+    /// plain sums in the kernels' order.
     #[test]
     fn split_lstm_step_matches_rows_one_by_one() {
         // 51 inputs, and one (a scalar series: its weight gradient is taken transposed).
@@ -793,8 +794,15 @@ mod tests {
             grads,
             &mut gates,
         );
+        // Each row alone, as a batch of `REPEAT` copies of it: a product of one row takes
+        // other kernels than one of many (in-place dot products, sums in another order),
+        // while every batch of more than four rows (the split's blocks of at least
+        // `MIN_BLOCK_ROWS` included) takes the blocked micro-kernels, whose sums do not
+        // depend on the number of rows.
+        const REPEAT: usize = 5;
         for r in 0..b {
-            let rows = |v: &[f64], w: usize| v[r * w..][..w].to_vec();
+            let row = |v: &[f64], w: usize| v[r * w..][..w].to_vec();
+            let rows = |v: &[f64], w: usize| row(v, w).repeat(REPEAT);
             let (xr, hr, cr) = (rows(&x, i), rows(&h0, h), rows(&c0, h));
             let one = StepInputs {
                 x: &xr,
@@ -802,13 +810,13 @@ mod tests {
                 c: Some(&cr),
                 ..inp
             };
-            let d1 = StepDims { batch: 1, ..d };
+            let d1 = StepDims { batch: REPEAT, ..d };
             let mut bufs1 = StepBuffers::default();
             let (hn1, cn1) = cell_step_forward(CellMode::Lstm, d1, one, &mut bufs1);
             let cn1 = cn1.expect("an LSTM step returns c'");
-            assert_eq!(hn1, rows(&hn, h), "h' of row {r}");
-            assert_eq!(cn1, rows(&cn, h), "c' of row {r}");
-            let (mut dx1, mut dh1, mut dc1) = (nan(i), nan(h), nan(h));
+            assert_eq!(hn1[..h], row(&hn, h), "h' of row {r}");
+            assert_eq!(cn1[..h], row(&cn, h), "c' of row {r}");
+            let (mut dx1, mut dh1, mut dc1) = (nan(REPEAT * i), nan(REPEAT * h), nan(REPEAT * h));
             let mut gates1 = GateGrads::default();
             let grads1 = StepGrads {
                 x: Some(unsafe { as_uninit_mut(&mut dx1) }),
@@ -828,10 +836,14 @@ mod tests {
                 grads1,
                 &mut gates1,
             );
-            assert_eq!(gates1.x, rows(&gates.x, g4), "gate gradients of row {r}");
-            assert_eq!(dx1, rows(&dx, i), "dx of row {r}");
-            assert_eq!(dh1, rows(&dh, h), "dh of row {r}");
-            assert_eq!(dc1, rows(&dc, h), "dc of row {r}");
+            assert_eq!(
+                gates1.x[..g4],
+                row(&gates.x, g4),
+                "gate gradients of row {r}"
+            );
+            assert_eq!(dx1[..i], row(&dx, i), "dx of row {r}");
+            assert_eq!(dh1[..h], row(&dh, h), "dh of row {r}");
+            assert_eq!(dc1[..h], row(&dc, h), "dc of row {r}");
         }
         for (which, input, k) in [
             (StepWeight::InputWeight, &x, i),

@@ -16,7 +16,7 @@
 //! once (1 x 1024 -> 4096 `f32` on one thread: 2026 us packed, ~330 in place).
 
 use super::blocked::{APanel, Kernel};
-use super::dot::{Avx2F32, Avx2F64, DOT_MIN_K, dot_products};
+use super::dot::{Avx2F32, Avx2F64, dot_methods};
 use super::{Operand, SendPtr};
 use core::arch::x86_64::*;
 
@@ -127,23 +127,7 @@ macro_rules! avx2_kernel {
                     }
                 }
             }
-            fn dot_applies(m: usize, k: usize, a: Operand<$e>, b: Operand<$e>) -> bool {
-                a.cs == 1 && b.rs == 1 && k >= DOT_MIN_K && m <= 4
-            }
-            unsafe fn dot_block(
-                m: usize,
-                k: usize,
-                n: usize,
-                alpha: $e,
-                a: Operand<$e>,
-                b: Operand<$e>,
-                beta: $e,
-                c: SendPtr<$e>,
-                rsc: usize,
-            ) {
-                // SAFETY: forwarded (AVX2 and FMA were detected for `Isa::Avx2`).
-                unsafe { dot_products::<$dot>(m, k, n, alpha, a, b, beta, c, rsc) }
-            }
+            dot_methods!($e, $dot, 4);
         }
 
         /// See [`Kernel::tile`], for blocks of at most `R` rows and `W` vectors of columns;

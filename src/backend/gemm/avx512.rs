@@ -3,7 +3,7 @@
 //! in-place dot products of [`super::dot`].
 
 use super::blocked::{APanel, Kernel};
-use super::dot::{Avx512F32, Avx512F64, DOT_MIN_K, dot_products};
+use super::dot::{Avx512F32, Avx512F64, dot_methods};
 use super::{Operand, SendPtr};
 use core::arch::x86_64::*;
 
@@ -29,7 +29,7 @@ pub(super) struct F64;
 macro_rules! avx512_kernel {
     ($ty:ident, $e:ty, $v:ty, $mask:ty, $lanes:literal, $mr:literal, $kc:literal, $mc:literal,
      $nc:literal, $setzero:ident, $set1:ident, $fmadd:ident, $mul:ident, $loadu:ident, $maskz_loadu:ident,
-     $mask_storeu:ident, $storeu:ident, $dot:ident) => {
+     $mask_storeu:ident, $storeu:ident, $dot:ident, $dot_rows:expr) => {
         impl Kernel for $ty {
             type E = $e;
             const MR: usize = $mr;
@@ -110,23 +110,7 @@ macro_rules! avx512_kernel {
                     }
                 }
             }
-            fn dot_applies(m: usize, k: usize, a: Operand<$e>, b: Operand<$e>) -> bool {
-                a.cs == 1 && b.rs == 1 && k >= DOT_MIN_K && m <= 64
-            }
-            unsafe fn dot_block(
-                m: usize,
-                k: usize,
-                n: usize,
-                alpha: $e,
-                a: Operand<$e>,
-                b: Operand<$e>,
-                beta: $e,
-                c: SendPtr<$e>,
-                rsc: usize,
-            ) {
-                // SAFETY: forwarded (AVX-512F and VL were detected for `Isa::Avx512`).
-                unsafe { dot_products::<$dot>(m, k, n, alpha, a, b, beta, c, rsc) }
-            }
+            dot_methods!($e, $dot, $dot_rows);
         }
 
         /// See [`Kernel::tile`], for blocks of at most `R` rows and `W` vectors of columns;
@@ -285,7 +269,8 @@ mod f32_kernel {
         _mm512_maskz_loadu_ps,
         _mm512_mask_storeu_ps,
         _mm512_storeu_ps,
-        Avx512F32
+        Avx512F32,
+        64
     );
 }
 
@@ -309,6 +294,11 @@ mod f64_kernel {
         _mm512_maskz_loadu_pd,
         _mm512_mask_storeu_pd,
         _mm512_storeu_pd,
-        Avx512F64
+        Avx512F64,
+        // `f64` only for a batch of up to four rows (a batch of one: 5327 -> ~1000 us for
+        // 1024 -> 4096 on one thread): from the LSTM cells' blocks of 16 rows on, `f64`
+        // products keep one summation order whatever the number of rows, so that their
+        // numbers do not depend on how the rows were split over threads.
+        4
     );
 }

@@ -411,3 +411,31 @@ dot_isa!(
     same,
     store_sums_pd256
 );
+
+/// The [`Kernel::dot_applies`](super::blocked::Kernel::dot_applies) and
+/// [`Kernel::dot_block`](super::blocked::Kernel::dot_block) of a micro-kernel whose
+/// instruction set has the [`DotIsa`] `$dot`: `x W^T` of at most `$max_rows` rows.
+macro_rules! dot_methods {
+    ($e:ty, $dot:ident, $max_rows:expr) => {
+        fn dot_applies(m: usize, k: usize, a: Operand<$e>, b: Operand<$e>) -> bool {
+            a.cs == 1 && b.rs == 1 && k >= $crate::backend::gemm::dot::DOT_MIN_K && m <= $max_rows
+        }
+        unsafe fn dot_block(
+            m: usize,
+            k: usize,
+            n: usize,
+            alpha: $e,
+            a: Operand<$e>,
+            b: Operand<$e>,
+            beta: $e,
+            c: SendPtr<$e>,
+            rsc: usize,
+        ) {
+            // SAFETY: forwarded; the kernel's instruction set (that of `$dot`) was detected.
+            unsafe {
+                $crate::backend::gemm::dot::dot_products::<$dot>(m, k, n, alpha, a, b, beta, c, rsc)
+            }
+        }
+    };
+}
+pub(super) use dot_methods;

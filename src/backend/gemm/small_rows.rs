@@ -93,7 +93,10 @@ unsafe fn block<E: Float>(
                     // SAFETY: element (i, p) of `a`, inside its checked extent.
                     let ai = unsafe { *a.at(i, p).ptr };
                     for (s, &v) in row[..w].iter_mut().zip(b_row) {
-                        *s += ai * v;
+                        // Fused, as the micro-kernels: a row's numbers do not depend on
+                        // whether it came alone or with others (`f64` LSTM cells split
+                        // their rows over threads and promise the same numbers).
+                        *s = ai.mul_add(v, *s);
                     }
                 }
             }
