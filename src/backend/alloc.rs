@@ -60,7 +60,7 @@ mod tests {
     /// meanwhile (and may take the freed block first), so one of a few tries must show it.
     #[test]
     fn large_blocks_are_reused_without_faulting_pages_in() {
-        super::super::init();
+        crate::backend::init();
         if std::env::var("SHAPED_MALLOC_TUNING").is_ok_and(|v| v.trim() == "0") {
             return;
         }
