@@ -439,3 +439,31 @@ macro_rules! dot_methods {
     };
 }
 pub(super) use dot_methods;
+
+#[cfg(test)]
+mod tests {
+    use crate::backend::gemm::tests::{Layout, check_every_path};
+    use rand::SeedableRng;
+
+    /// The in-place dot products of `x W^T` (`A` row-major, `B` column-major, `k >= 32`, at
+    /// most 64 rows) take an instance with as many rows as the block has (1, 2, 4 or 6): every
+    /// row count up to two blocks and a half, with ragged column groups and a masked `k` tail.
+    #[test]
+    fn dot_products_match_naive_for_every_row_count() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(17);
+        for m in 1..=15 {
+            for (k, n) in [(32, 4), (45, 9), (77, 3)] {
+                for pad in [0, 5] {
+                    let layout = Layout {
+                        ta: false,
+                        tb: true,
+                        pad,
+                    };
+                    for beta in [0.0, 1.0] {
+                        check_every_path((m, k, n), layout, beta, &mut rng);
+                    }
+                }
+            }
+        }
+    }
+}

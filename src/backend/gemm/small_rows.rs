@@ -137,3 +137,30 @@ fn prefetch<E>(p: *const E, len: usize) {
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (p, len);
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::backend::gemm::tests::{Layout, check_every_path};
+    use rand::SeedableRng;
+
+    /// Products of one or two rows against a row-major `B` stream `B` row by row
+    /// (`small_rows`): every layout of `A`, padded rows, blocks of columns past 1024, and one
+    /// large enough to split over the threads; three rows take the micro-kernels with `B` in
+    /// place.
+    #[test]
+    fn few_rows_against_row_major_b_match_naive() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(18);
+        for m in 1..=3 {
+            for (k, n) in [(1, 64), (7, 100), (40, 1030), (600, 2000)] {
+                for ta in [false, true] {
+                    for pad in [0, 3] {
+                        let layout = Layout { ta, tb: false, pad };
+                        for beta in [0.0, 1.0] {
+                            check_every_path((m, k, n), layout, beta, &mut rng);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

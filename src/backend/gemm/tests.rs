@@ -152,10 +152,10 @@ fn f64_paths() -> Vec<(&'static str, Product<f64>)> {
 
 /// One layout of a product: operands transposed or not, rows padded or not.
 #[derive(Clone, Copy, Debug)]
-struct Layout {
-    ta: bool,
-    tb: bool,
-    pad: usize,
+pub(super) struct Layout {
+    pub(super) ta: bool,
+    pub(super) tb: bool,
+    pub(super) pad: usize,
 }
 
 /// `(buffer, strides)` of an `r x c` operand stored row-major (or column-major when
@@ -249,7 +249,7 @@ fn check_product<E: Float>(
 }
 
 /// [`check_product`] on every `f32` path (alpha 0.75) and every `f64` path (alpha -1.5).
-fn check_every_path(
+pub(super) fn check_every_path(
     size: (usize, usize, usize),
     layout: Layout,
     beta: f64,
@@ -761,49 +761,6 @@ fn packed_a_with_merged_short_tails_matches_naive() {
                 let layout = Layout { ta, tb: false, pad };
                 for beta in [0.0, 1.0, 0.5] {
                     check_every_path((m, k, n), layout, beta, &mut rng);
-                }
-            }
-        }
-    }
-}
-
-/// The in-place dot products of `x W^T` (`A` row-major, `B` column-major, `k >= 32`, at
-/// most 64 rows) take an instance with as many rows as the block has (1, 2, 4 or 6): every
-/// row count up to two blocks and a half, with ragged column groups and a masked `k` tail.
-#[test]
-fn dot_products_match_naive_for_every_row_count() {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(17);
-    for m in 1..=15 {
-        for (k, n) in [(32, 4), (45, 9), (77, 3)] {
-            for pad in [0, 5] {
-                let layout = Layout {
-                    ta: false,
-                    tb: true,
-                    pad,
-                };
-                for beta in [0.0, 1.0] {
-                    check_every_path((m, k, n), layout, beta, &mut rng);
-                }
-            }
-        }
-    }
-}
-
-/// Products of one or two rows against a row-major `B` stream `B` row by row
-/// (`small_rows`): every layout of `A`, padded rows, blocks of columns past 1024, and one
-/// large enough to split over the threads; three rows take the micro-kernels with `B` in
-/// place.
-#[test]
-fn few_rows_against_row_major_b_match_naive() {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(18);
-    for m in 1..=3 {
-        for (k, n) in [(1, 64), (7, 100), (40, 1030), (600, 2000)] {
-            for ta in [false, true] {
-                for pad in [0, 3] {
-                    let layout = Layout { ta, tb: false, pad };
-                    for beta in [0.0, 1.0] {
-                        check_every_path((m, k, n), layout, beta, &mut rng);
-                    }
                 }
             }
         }
