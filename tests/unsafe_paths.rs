@@ -6,7 +6,8 @@
 //! pool, convolution, max pooling, the whole-sequence LSTM (its hidden weight packed once
 //! for the products of every step, `gemm::PackedB`) the `LSTMCell` step, `LayerNorm` and
 //! `Linear` (outputs, activations, statistics and first gradients written without being
-//! zero-filled first; bias rows copied over the threads). Sizes are just above the thresholds that switch on
+//! zero-filled first; bias rows copied over the threads), and the layout copies and scans
+//! (permutations, joins, running sums, sums along an axis, sorts) written the same way. Sizes are just above the thresholds that switch on
 //! threads and parallel blocks, so the whole file stays within seconds natively and within
 //! a minute or two under valgrind. It also runs as an ordinary test.
 
@@ -344,4 +345,38 @@ fn linear_bias_rows_copied_over_threads() {
             "y[{i}, {o}]"
         );
     }
+}
+
+#[test]
+fn layout_copies_and_scans_write_every_output() {
+    // Each output is written without a zero fill, in blocks over both threads: permutations
+    // merged into tiled transposes (whole and ragged tiles) and strided rows, joins, running
+    // sums and sums along an axis, all above the thresholds that split them.
+    let x: Vec<f32> = (0..2 * 48 * 40 * 20).map(|i| i as f32).collect();
+    let t = Tensor::<Rank4<2, 48, 40, 20>>::from_vec(x.clone()).unwrap();
+    let nhwc = t.clone().permute::<0, 2, 3, 1>().to_vec();
+    let reversed = t.clone().permute::<3, 2, 1, 0>().to_vec();
+    for (n, c, h, w) in [(0, 0, 0, 0), (1, 47, 39, 19), (1, 17, 3, 11)] {
+        let v = x[((n * 48 + c) * 40 + h) * 20 + w];
+        assert_eq!(nhwc[((n * 40 + h) * 20 + w) * 48 + c], v);
+        assert_eq!(reversed[((w * 40 + h) * 48 + c) * 2 + n], v);
+    }
+    let m =
+        Tensor::<Rank2<300, 257>>::from_vec((0..300 * 257).map(|i| i as f32).collect()).unwrap();
+    let mt = m.clone().t().to_vec();
+    assert!((0..300 * 257).all(|q| mt[(q % 257) * 300 + q / 257] == q as f32));
+    let joined = Tensor::cat::<1, _>(vec![m.clone(), m.clone()]).to_vec();
+    assert!((0..300 * 514).all(|q| joined[q] == ((q / 514) * 257 + (q % 514) % 257) as f32));
+    let running = m.clone().cumsum::<1>().to_vec();
+    let sums = m.clone().sum_dim::<1>().to_vec();
+    for row in [0, 150, 299] {
+        let base = (row * 257) as f64;
+        let total: f64 = (0..257).map(|j| base + j as f64).sum();
+        assert_eq!(running[row * 257 + 256], total as f32);
+        assert_eq!(sums[row], total as f32);
+    }
+    let (sorted, order) = m.clone().neg().sort::<1>(false);
+    let (sorted, order) = (sorted.to_vec(), order.to_vec());
+    assert!((0..300 * 257).all(|q| order[q] == 256 - q % 257));
+    assert!((0..300 * 257).all(|q| sorted[q] == -(((q / 257) * 257 + 256 - q % 257) as f32)));
 }

@@ -549,7 +549,8 @@ pub(crate) fn broadcast_to<E: Float>(x: &[E], in_dims: &[usize], out_dims: &[usi
 
 /// A new tensor of `out_dims` (`numel > 0`) whose rows (runs of the last dimension) are read
 /// from `x` at the offsets that `strides` give (in output order): a contiguous run when the
-/// last stride is 1, one value repeated when it is 0. Blocks of rows over the threads.
+/// last stride is 1, one value repeated when it is 0, every `stride`-th value otherwise.
+/// Blocks of rows over the threads.
 pub(crate) fn read_rows<E: Float>(
     x: &[E],
     out_dims: &[usize],
@@ -559,7 +560,7 @@ pub(crate) fn read_rows<E: Float>(
     let last = out_dims[out_dims.len() - 1];
     let stride = strides[out_dims.len() - 1];
     // SAFETY: the row blocks cover `numel`, and every row of a block is written whole (the
-    // source run is sliced to exactly `last` values, which panics when short).
+    // source run is sliced to exactly the `last` values it yields, which panics when short).
     unsafe {
         written(numel, |out| {
             for_row_blocks(
@@ -580,8 +581,15 @@ pub(crate) fn read_rows<E: Float>(
                                 dst.iter_mut().for_each(|slot| {
                                     slot.write(v);
                                 });
-                            } else {
+                            } else if stride == 1 {
                                 for (slot, &v) in dst.iter_mut().zip(&x[at..][..last]) {
+                                    slot.write(v);
+                                }
+                            } else {
+                                // A permutation that moves the last axis and cannot be
+                                // merged into a batch of transposes.
+                                let run = &x[at..][..(last - 1) * stride + 1];
+                                for (slot, &v) in dst.iter_mut().zip(run.iter().step_by(stride)) {
                                     slot.write(v);
                                 }
                             }

@@ -50,10 +50,31 @@ pub(crate) unsafe fn collect_blocks<T: Copy + Send>(
     n: usize,
     f: impl Fn(usize, &mut [MaybeUninit<T>]) + Sync,
 ) -> Vec<T> {
+    // SAFETY: the caller's guarantee, passed on.
+    unsafe { collect_blocks_from(n, PARALLEL_ELEMS, f) }
+}
+
+/// [`collect_blocks`] split over the threads from `parallel_elems` outputs on: for outputs
+/// that each read many inputs (a sum along an axis), `PARALLEL_ELEMS / inputs per output`.
+///
+/// # Safety
+///
+/// As [`collect_blocks`].
+#[inline]
+pub(crate) unsafe fn collect_blocks_from<T: Copy + Send>(
+    n: usize,
+    parallel_elems: usize,
+    f: impl Fn(usize, &mut [MaybeUninit<T>]) + Sync,
+) -> Vec<T> {
     let mut out: Vec<T> = Vec::with_capacity(n);
-    for_blocks(&mut out.spare_capacity_mut()[..n], f);
+    for_zipped_blocks_from(
+        [&mut out.spare_capacity_mut()[..n]],
+        parallel_elems,
+        #[inline(always)]
+        |offset, [block]| f(offset, block),
+    );
     // SAFETY: the caller guarantees that `f` wrote every element of every block (a panic in
-    // `f` unwinds before this line), and the blocks of `for_blocks` cover `0..n`.
+    // `f` unwinds before this line), and the blocks cover `0..n`.
     unsafe { out.set_len(n) };
     out
 }

@@ -1,8 +1,9 @@
 //! Reductions along one axis, seen as a `[outer, n, inner]` block.
 
-use super::parallel::PARALLEL_ELEMS;
+use super::parallel::{PARALLEL_ELEMS, collect_blocks_from};
 use super::simd::wide;
 use super::threads;
+use super::uninit::assume_init_mut;
 use crate::backend::precompiled::precompiled;
 use crate::dtype::Float;
 use std::sync::Mutex;
@@ -23,36 +24,66 @@ precompiled! {
     pub(crate) fn sum_axis<E>(x: &[E], outer: usize, n: usize, inner: usize) -> Vec<E> = sum_axis_generic;
 }
 
-/// The kernel of [`sum_axis`].
+/// The kernel of [`sum_axis`]. Outputs are cut into blocks over the threads once the input
+/// is long; each output is summed in the same order whatever the cut, so the result does not
+/// depend on the thread count. (Serial before: on two threads a (2048, 2048) `f32` sum over
+/// the last axis took 0.24 ms against PyTorch's 0.09.)
 fn sum_axis_generic<E: Float>(x: &[E], outer: usize, n: usize, inner: usize) -> Vec<E> {
-    wide(
-        #[inline(always)]
-        || {
-            if outer == 1 && inner == 1 && n >= 2 * SUM_BLOCK {
-                return vec![sum_long(x)];
-            }
-            if inner == 1 && n > 0 {
-                // Reducing the last axis: one contiguous row per output, summed in 8 independent
-                // lanes so the loop vectorises (a single running sum is a serial dependency).
-                return x
-                    .chunks_exact(n.max(1))
-                    .take(outer)
-                    .map(sum_contiguous)
-                    .collect();
-            }
-            let mut out = vec![E::ZERO; outer * inner];
-            for o in 0..outer {
-                let dst = &mut out[o * inner..(o + 1) * inner];
-                for k in 0..n {
-                    let src = &x[(o * n + k) * inner..(o * n + k + 1) * inner];
-                    for (d, &s) in dst.iter_mut().zip(src) {
-                        *d += s;
+    if outer == 1 && inner == 1 && n >= 2 * SUM_BLOCK {
+        return vec![sum_long(x)];
+    }
+    let len = outer * inner;
+    if n == 0 {
+        return vec![E::ZERO; len];
+    }
+    let x = &x[..outer * n * inner];
+    // One slab (`outer == 1`, a sum over the first axis) stays on one thread: cut between
+    // columns, each thread read half of every row, a new page every few KiB, where the
+    // hardware prefetchers start over (a (4096, 1024) `f32` mean over axis 0: 0.35 ms on one
+    // thread, 0.56 on two).
+    let parallel_from = if inner > 1 && outer == 1 {
+        usize::MAX
+    } else {
+        (PARALLEL_ELEMS / n).max(1)
+    };
+    // SAFETY: both branches write every slot of the block: one sum per slot, or the first
+    // row of each run of the block and then additions into it.
+    unsafe {
+        collect_blocks_from(
+            len,
+            parallel_from,
+            #[inline(always)]
+            |offset, block| {
+                if inner == 1 {
+                    // Reducing the last axis: one contiguous row per output, summed in lanes
+                    // so the loop vectorises (a single running sum is a serial dependency).
+                    for (i, slot) in block.iter_mut().enumerate() {
+                        slot.write(sum_contiguous(&x[(offset + i) * n..][..n]));
                     }
+                    return;
                 }
-            }
-            out
-        },
-    )
+                let (mut at, mut rest) = (offset, block);
+                while !rest.is_empty() {
+                    let (o, i0) = (at / inner, at % inner);
+                    let width = (inner - i0).min(rest.len());
+                    let (run, tail) = rest.split_at_mut(width);
+                    let base = o * n * inner + i0;
+                    for (slot, &v) in run.iter_mut().zip(&x[base..][..width]) {
+                        slot.write(v);
+                    }
+                    // SAFETY: every slot of `run` was written just above.
+                    let run = assume_init_mut(run);
+                    for k in 1..n {
+                        let src = &x[base + k * inner..][..width];
+                        for (d, &s) in run.iter_mut().zip(src) {
+                            *d += s;
+                        }
+                    }
+                    (at, rest) = (at + width, tail);
+                }
+            },
+        )
+    }
 }
 
 precompiled! {
@@ -505,6 +536,38 @@ mod tests {
             .map(|j| (0..rows).fold(0.5f32, |a, r| a + x[r * width + j]))
             .collect();
         assert_eq!(split, serial);
+    }
+
+    /// Sums along an axis, long enough to be cut over the threads inside a run of `inner`
+    /// and between rows, against a naive sum (exact on small integers).
+    #[test]
+    fn axis_sums_match_naive_when_split_over_threads() {
+        for (outer, n, inner) in [
+            (2048, 64, 1),
+            (1, 300, 700),
+            (7, 33, 401),
+            (3, 5, 1),
+            (4, 0, 3),
+            (70_000, 1, 1),
+            (1, 1, 70_000),
+        ] {
+            let x: Vec<f64> = (0..outer * n * inner)
+                .map(|i| (i % 17) as f64 - 8.0)
+                .collect();
+            let mut want = vec![0.0; outer * inner];
+            for o in 0..outer {
+                for k in 0..n {
+                    for i in 0..inner {
+                        want[o * inner + i] += x[(o * n + k) * inner + i];
+                    }
+                }
+            }
+            assert_eq!(
+                sum_axis(&x, outer, n, inner),
+                want,
+                "[{outer}, {n}, {inner}]"
+            );
+        }
     }
 
     #[test]

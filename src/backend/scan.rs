@@ -1,45 +1,153 @@
 //! Running sums along an axis (`cumsum`) and their adjoint, the running sum taken from the
-//! other end.
+//! other end. Both accumulate in f64 whatever the element type, as PyTorch's CPU kernel does
+//! (its `acc_type` of `float` is `double`): a long running sum in f32 drifts by many ulps.
 
+use super::parallel::for_row_blocks;
+use super::uninit::written;
+use crate::backend::precompiled::precompiled;
 use crate::dtype::Float;
+use core::mem::MaybeUninit;
 
-/// Inclusive running sum along the middle axis of `x` seen as `[outer, n, inner]`.
-pub(crate) fn cumsum_axis<E: Float>(x: &[E], outer: usize, n: usize, inner: usize) -> Vec<E> {
-    let mut out = x.to_vec();
-    for o in 0..outer {
-        let block = &mut out[o * n * inner..(o + 1) * n * inner];
-        for k in 1..n {
-            let (done, rest) = block.split_at_mut(k * inner);
-            let prev = &done[(k - 1) * inner..];
-            for (v, &p) in rest[..inner].iter_mut().zip(prev) {
-                *v += p;
+/// Rows of a last-axis scan interleaved in one loop: each row's running sum is a chain of
+/// dependent additions, so one row at a time is bound by the add latency (4096 x 1024 `f32`
+/// on one thread: 14.6 ms one row at a time with the old generic loop, PyTorch 3.9).
+const ROWS: usize = 8;
+
+precompiled! {
+    /// Inclusive running sum along the middle axis of `x` seen as `[outer, n, inner]`.
+    pub(crate) fn cumsum_axis<E>(x: &[E], outer: usize, n: usize, inner: usize) -> Vec<E> = cumsum_axis_generic;
+}
+
+/// The kernel of [`cumsum_axis`].
+fn cumsum_axis_generic<E: Float>(x: &[E], outer: usize, n: usize, inner: usize) -> Vec<E> {
+    let slab = n * inner;
+    let len = outer * slab;
+    if len == 0 {
+        return Vec::new();
+    }
+    let x = &x[..len];
+    // SAFETY: every slab of a block is written in full by `scan_slabs`.
+    unsafe {
+        written(len, |out| {
+            for_row_blocks(
+                out,
+                slab,
+                #[inline(always)]
+                |first, block| scan_slabs(&x[first * slab..][..block.len()], n, inner, block),
+            )
+        })
+    }
+}
+
+/// [`cumsum_axis`] over whole `[n, inner]` slabs (`src` and `dst` of one length).
+#[inline(always)]
+fn scan_slabs<E: Float>(src: &[E], n: usize, inner: usize, dst: &mut [MaybeUninit<E>]) {
+    if inner == 1 {
+        let mut rows = src.chunks_exact(n).zip(dst.chunks_exact_mut(n));
+        loop {
+            let group: [_; ROWS] = core::array::from_fn(|_| rows.next());
+            if group.iter().all(Option::is_some) {
+                let mut group = group.map(|row| row.unwrap_or_default());
+                let mut acc = [0.0f64; ROWS];
+                for k in 0..n {
+                    for (a, (x, y)) in acc.iter_mut().zip(group.iter_mut()) {
+                        *a += x[k].to_f64();
+                        y[k].write(E::from_f64(*a));
+                    }
+                }
+            } else {
+                for (x, y) in group.into_iter().flatten() {
+                    let mut acc = 0.0f64;
+                    for (slot, &v) in y.iter_mut().zip(x) {
+                        acc += v.to_f64();
+                        slot.write(E::from_f64(acc));
+                    }
+                }
+                return;
             }
         }
     }
-    out
+    let mut running = vec![0.0f64; inner];
+    for (x, y) in src
+        .chunks_exact(n * inner)
+        .zip(dst.chunks_exact_mut(n * inner))
+    {
+        running.fill(0.0);
+        for (xs, ys) in x.chunks_exact(inner).zip(y.chunks_exact_mut(inner)) {
+            for ((r, &v), slot) in running.iter_mut().zip(xs).zip(ys) {
+                *r += v.to_f64();
+                slot.write(E::from_f64(*r));
+            }
+        }
+    }
 }
 
-/// The backward of [`cumsum_axis`]: `acc[o, k, i] += sum(g[o, k.., i])`, a running sum
-/// from the end of the axis.
-pub(crate) fn cumsum_axis_backward<E: Float>(
+precompiled! {
+    /// The backward of [`cumsum_axis`]: `acc[o, k, i] += sum(g[o, k.., i])`, a running sum
+    /// from the end of the axis.
+    pub(crate) fn cumsum_axis_backward<E>(acc: &mut [E], g: &[E], outer: usize, n: usize, inner: usize) = cumsum_axis_backward_generic;
+}
+
+/// The kernel of [`cumsum_axis_backward`].
+fn cumsum_axis_backward_generic<E: Float>(
     acc: &mut [E],
     g: &[E],
     outer: usize,
     n: usize,
     inner: usize,
 ) {
-    let mut running = vec![E::ZERO; inner];
-    for o in 0..outer {
-        running.iter_mut().for_each(|r| *r = E::ZERO);
-        for k in (0..n).rev() {
-            let at = (o * n + k) * inner;
-            for ((a, r), &v) in acc[at..at + inner]
-                .iter_mut()
-                .zip(running.iter_mut())
-                .zip(&g[at..at + inner])
-            {
-                *r += v;
-                *a += *r;
+    let slab = n * inner;
+    let len = outer * slab;
+    if len == 0 {
+        return;
+    }
+    let g = &g[..len];
+    for_row_blocks(
+        &mut acc[..len],
+        slab,
+        #[inline(always)]
+        |first, block| scan_back_slabs(&g[first * slab..][..block.len()], n, inner, block),
+    )
+}
+
+/// [`cumsum_axis_backward`] over whole `[n, inner]` slabs.
+#[inline(always)]
+fn scan_back_slabs<E: Float>(src: &[E], n: usize, inner: usize, dst: &mut [E]) {
+    if inner == 1 {
+        let mut rows = src.chunks_exact(n).zip(dst.chunks_exact_mut(n));
+        loop {
+            let group: [_; ROWS] = core::array::from_fn(|_| rows.next());
+            if group.iter().all(Option::is_some) {
+                let mut group = group.map(|row| row.unwrap_or_default());
+                let mut acc = [0.0f64; ROWS];
+                for k in (0..n).rev() {
+                    for (a, (g, y)) in acc.iter_mut().zip(group.iter_mut()) {
+                        *a += g[k].to_f64();
+                        y[k] += E::from_f64(*a);
+                    }
+                }
+            } else {
+                for (g, y) in group.into_iter().flatten() {
+                    let mut acc = 0.0f64;
+                    for (slot, &v) in y.iter_mut().zip(g).rev() {
+                        acc += v.to_f64();
+                        *slot += E::from_f64(acc);
+                    }
+                }
+                return;
+            }
+        }
+    }
+    let mut running = vec![0.0f64; inner];
+    for (g, y) in src
+        .chunks_exact(n * inner)
+        .zip(dst.chunks_exact_mut(n * inner))
+    {
+        running.fill(0.0);
+        for (gs, ys) in g.chunks_exact(inner).zip(y.chunks_exact_mut(inner)).rev() {
+            for ((r, &v), slot) in running.iter_mut().zip(gs).zip(ys) {
+                *r += v.to_f64();
+                *slot += E::from_f64(*r);
             }
         }
     }
@@ -62,5 +170,46 @@ mod tests {
         let lhs: f64 = y.iter().zip(&g).map(|(a, b)| a * b).sum();
         let rhs: f64 = x.iter().zip(&gx).map(|(a, b)| a * b).sum();
         assert!((lhs - rhs).abs() < 1e-9);
+    }
+
+    /// Rows in groups of eight and the rows left over, slabs split over the threads, both
+    /// axis positions, against a sequential f64 running sum (f32 rounds each f64 total once,
+    /// as PyTorch does).
+    #[test]
+    fn running_sums_match_a_sequential_f64_sum() {
+        for (outer, n, inner) in [
+            (1000, 70, 1),
+            (13, 5, 1),
+            (3, 300, 90),
+            (1, 1, 5),
+            (0, 4, 4),
+        ] {
+            let x: Vec<f32> = (0..outer * n * inner)
+                .map(|i| ((i * 7919) % 1000) as f32 / 7.0 - 70.0)
+                .collect();
+            let g: Vec<f32> = x.iter().map(|v| v * 0.5 + 1.0).collect();
+            let (mut want, mut want_back) = (vec![0f32; x.len()], vec![1f32; x.len()]);
+            for o in 0..outer {
+                for i in 0..inner {
+                    let (mut up, mut down) = (0f64, 0f64);
+                    for k in 0..n {
+                        let at = (o * n + k) * inner + i;
+                        up += f64::from(x[at]);
+                        want[at] = up as f32;
+                        let back = (o * n + n - 1 - k) * inner + i;
+                        down += f64::from(g[back]);
+                        want_back[back] += down as f32;
+                    }
+                }
+            }
+            assert_eq!(
+                cumsum_axis(&x, outer, n, inner),
+                want,
+                "[{outer}, {n}, {inner}]"
+            );
+            let mut acc = vec![1f32; x.len()];
+            cumsum_axis_backward(&mut acc, &g, outer, n, inner);
+            assert_eq!(acc, want_back, "backward [{outer}, {n}, {inner}]");
+        }
     }
 }
