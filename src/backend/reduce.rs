@@ -57,8 +57,15 @@ fn sum_axis_generic<E: Float>(x: &[E], outer: usize, n: usize, inner: usize) -> 
                 if inner == 1 {
                     // Reducing the last axis: one contiguous row per output, summed in lanes
                     // so the loop vectorises (a single running sum is a serial dependency).
+                    // Short rows inline (global average pooling's 7 x 7 planes: a call per
+                    // row was most of the time), long ones through the precompiled loop.
                     for (i, slot) in block.iter_mut().enumerate() {
-                        slot.write(sum_contiguous(&x[(offset + i) * n..][..n]));
+                        let row = &x[(offset + i) * n..][..n];
+                        slot.write(if n < SUM_LANES {
+                            sum_lanes(row)
+                        } else {
+                            sum_contiguous(row)
+                        });
                     }
                     return;
                 }
@@ -369,20 +376,29 @@ const SUM_LANES: usize = 64;
 /// then the last few in order.
 #[inline(always)]
 pub(crate) fn sum_lanes<E: Float>(x: &[E]) -> E {
-    let mut lanes = [E::ZERO; SUM_LANES];
+    if x.len() < 8 {
+        // The same additions as below (every lane zero, the tail in order), without the
+        // lanes: most of the time of a short row's sum (7 x 7 pooling planes).
+        return x.iter().fold(E::ZERO, |total, &v| total + v);
+    }
     let chunks = x.chunks_exact(SUM_LANES);
     let rest = chunks.remainder();
-    for c in chunks {
-        for k in 0..SUM_LANES {
-            lanes[k] += c[k];
+    let mut lanes = [E::ZERO; SUM_LANES];
+    // Shorter than one round of lanes, they stay zero: skip them (they would add 63 zeros
+    // per call).
+    if x.len() >= SUM_LANES {
+        for c in chunks {
+            for k in 0..SUM_LANES {
+                lanes[k] += c[k];
+            }
         }
-    }
-    let mut width = SUM_LANES / 2;
-    while width > 0 {
-        for i in 0..width {
-            lanes[i] += lanes[i + width];
+        let mut width = SUM_LANES / 2;
+        while width > 0 {
+            for i in 0..width {
+                lanes[i] += lanes[i + width];
+            }
+            width /= 2;
         }
-        width /= 2;
     }
     let eights = rest.chunks_exact(8);
     let tail = eights.remainder();

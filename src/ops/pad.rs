@@ -1,16 +1,18 @@
 //! Padding the last dimensions, as `torch.nn.functional.pad`: constant, reflect and
-//! replicate. Padding several dimensions pads one axis at a time (each mode is separable),
-//! so the one derivative rule is the single-axis one: every output gradient goes back to
-//! the element it copied, and reflected or replicated elements accumulate several.
+//! replicate. Every mode is separable: several dimensions are padded in one pass, whose
+//! backward sends every output gradient back to the element it copied (reflected or
+//! replicated elements accumulate several).
 
 use crate::autograd::Tape;
-use crate::backend::pad::{PadFill, pad_axis, pad_axis_backward};
+use crate::backend::pad::{
+    PadFill, pad_axis, pad_axis_backward, pad_last_axes, pad_last_axes_backward,
+};
 use crate::backend::reduce::split_axis;
 use crate::dtype::Float;
 use crate::error::OrPanic;
 use crate::error::{Error, Result};
 use crate::ops::shape_ops::layout_op;
-use crate::shape::{DynShape, PadLast, PadLast2, PadLast3, Shape};
+use crate::shape::{PadLast, PadLast2, PadLast3, Shape};
 use crate::tensor::Tensor;
 
 /// How `pad` fills the new border (`mode` of `torch.nn.functional.pad`).
@@ -115,18 +117,18 @@ fn pad_last_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
         dims = dims.with(rank - 1 - k, padded);
     }
     dims.try_numel("pad")?;
-    let (last, rest) = pads.split_last().expect("pad: at least one dimension");
-    let mut y = x.into_dyn();
-    for (k, &(left, right)) in rest.iter().enumerate() {
-        let axis = rank - 1 - k;
-        let shape = DynShape(
-            y.shape
-                .dims()
-                .with(axis, left + y.shape.dims()[axis] + right),
-        );
-        y = pad_axis_op(y, axis, left, right, mode, shape);
+    if pads.len() == 1 {
+        return Ok(pad_axis_op(x, rank - 1, pads[0].0, pads[0].1, mode, out));
     }
-    Ok(pad_axis_op(y, rank - pads.len(), last.0, last.1, mode, out))
+    // All axes in one pass, forward and backward.
+    let (fill, in_dims, pads) = (mode.fill(), x.shape.dims(), pads.to_vec());
+    let forward_pads = pads.clone();
+    Ok(layout_op(
+        x,
+        out,
+        move |x| pad_last_axes(x, in_dims.as_slice(), &forward_pads, fill),
+        move |gx, gy| pad_last_axes_backward(gx, gy, in_dims.as_slice(), &pads, fill),
+    ))
 }
 
 impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
