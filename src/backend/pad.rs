@@ -327,6 +327,7 @@ precompiled! {
     /// The backward of [`pad_axis`]: each output gradient goes to the input element it
     /// copied, so reflected and replicated elements accumulate several. Blocks of `outer`
     /// over the threads.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn pad_axis_backward<E>(acc: &mut [E], g: &[E], outer: usize, n: usize, inner: usize, left: usize, right: usize, fill: PadFill<E>) = pad_axis_backward_generic;
 }
 
