@@ -7,13 +7,16 @@
 //! for the products of every step, `gemm::PackedB`) the `LSTMCell` step, `LayerNorm` and
 //! `Linear` (outputs, activations, statistics and first gradients written without being
 //! zero-filled first; bias rows copied over the threads), and the layout copies and scans
-//! (permutations, joins, running sums, sums along an axis, sorts) written the same way. Sizes are just above the thresholds that switch on
+//! (permutations, joins, padding, resampling, running sums, sums along an axis, sorts)
+//! written the same way. Sizes are just above the thresholds that switch on
 //! threads and parallel blocks, so the whole file stays within seconds natively and within
 //! a minute or two under valgrind. It also runs as an ordinary test.
 
 use rand::SeedableRng;
 use shaped::dtype::Float;
-use shaped::nn::{Conv2d, LSTM, LSTMCell, LayerNorm, Linear, MaxPool2d, Module, ReLU};
+use shaped::nn::{Conv2d, LSTM, LSTMCell, LayerNorm, Linear, MaxPool2d, Module, ReLU, Upsample};
+use shaped::ops::interpolate::ScaleFactor;
+use shaped::ops::pad::PadMode;
 use shaped::prelude::*;
 
 fn rng() -> rand::rngs::StdRng {
@@ -374,6 +377,25 @@ fn layout_copies_and_scans_write_every_output() {
         let total: f64 = (0..257).map(|j| base + j as f64).sum();
         assert_eq!(running[row * 257 + 256], total as f32);
         assert_eq!(sums[row], total as f32);
+    }
+    let img =
+        Tensor::<Rank4<2, 40, 30, 30>>::from_vec((0..72_000).map(|i| i as f32).collect()).unwrap();
+    let up = Upsample::nearest(ScaleFactor::<2>)
+        .forward(img.clone())
+        .to_vec();
+    let smooth = Upsample::bilinear(ScaleFactor::<2>, true)
+        .forward(img.clone())
+        .to_vec();
+    let padded = img
+        .clone()
+        .pad2::<1, 2, 3, 0>(PadMode::Constant(-1.0))
+        .to_vec();
+    for (p, i, j) in [(0, 0, 0), (79, 29, 29), (41, 7, 13)] {
+        let v = (p * 900 + i * 30 + j) as f32;
+        assert_eq!(up[p * 3600 + (2 * i + 1) * 60 + 2 * j], v);
+        assert_eq!(smooth[p * 3600], (p * 900) as f32);
+        assert_eq!(padded[p * 33 * 33 + (i + 3) * 33 + j + 1], v);
+        assert_eq!(padded[p * 33 * 33 + i * 33 + 32], -1.0);
     }
     let (sorted, order) = m.clone().neg().sort::<1>(false);
     let (sorted, order) = (sorted.to_vec(), order.to_vec());
