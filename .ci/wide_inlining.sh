@@ -4,7 +4,9 @@
 # leaves as a call from there runs at SSE width, silently (Adam's update did, 22% of an MLP
 # step). This disassembles release test binaries that reach most kernels and fails when a
 # shaped function is called from inside those wrappers. Allowed: the wrappers themselves
-# (nested dispatch) and `reduce::sum_long`, which dispatches its own blocks.
+# (nested dispatch), `reduce::sum_long`, which dispatches its own blocks, and
+# `reduce::sum_contiguous_generic`, a long row's sum in its own `wide` (called per row where
+# inlining its 64 lanes into the caller's loop was slower).
 # Usage: .ci/wide_inlining.sh (after `cargo test --release` built the binaries).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +22,7 @@ for t in golden_elementwise golden_loss golden_norm golden_conv golden_attention
   calls=$(objdump -d --no-show-raw-insn -C "$bin" | awk '
     /^[0-9a-f]+ <.*>:$/ { name = $0; next }
     name ~ /simd::avx(512|2)>:$/ && /call +[0-9a-f]+ </ { sub(/.*call +[0-9a-f]+ /, ""); print }' \
-    | grep 'shaped::' | grep -v 'shaped::backend::simd::avx\|shaped::backend::reduce::sum_long' \
+    | grep 'shaped::' | grep -v 'shaped::backend::simd::avx\|shaped::backend::reduce::sum_long\|shaped::backend::reduce::sum_contiguous_generic' \
     | sort -u || true)
   if [ -n "$calls" ]; then
     echo "ci: $t calls out of a wide() wrapper (mark these #[inline(always)]):"

@@ -6,53 +6,121 @@
 //! `f64`; LayerNorm's rows (short, one per token) in their own type over 32 lanes, with the
 //! corrected two-pass formula taking out the first mean's error ([`row_moments`]).
 
-use super::parallel::{for_row_blocks, row_parts};
+use super::parallel::{PARALLEL_ELEMS, collect_blocks_from, for_row_blocks, row_parts};
 use super::reduce::{fold_lanes, sum_contiguous};
 use super::simd::wide;
 use super::threads;
+use super::uninit::written;
+use crate::backend::precompiled::precompiled;
 use crate::dtype::Float;
 use core::mem::MaybeUninit;
 
-/// Per-channel mean and biased variance of `x` seen as `[outer, c, inner]`.
-pub(crate) fn channel_stats<E: Float>(
+/// Lanes of [`lane_sum_f64`]: independent chains of f64 adds (one chain waited on the add
+/// latency at every element: BatchNorm's statistics and gradient sums over (32, 64, 56, 56)
+/// `f32` took several ms on one thread).
+const F64_LANES: usize = 16;
+
+/// `sum f(v)` over `run` in f64, in [`F64_LANES`] lanes added pairwise, then the tail in
+/// order.
+#[inline(always)]
+fn lane_sum_f64<E: Float>(run: &[E], f: impl Fn(E) -> f64) -> f64 {
+    let mut lanes = [0.0f64; F64_LANES];
+    let chunks = run.chunks_exact(F64_LANES);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for k in 0..F64_LANES {
+            lanes[k] += f(c[k]);
+        }
+    }
+    let mut width = F64_LANES / 2;
+    while width > 0 {
+        for i in 0..width {
+            lanes[i] += lanes[i + width];
+        }
+        width /= 2;
+    }
+    rest.iter().fold(lanes[0], |t, &v| t + f(v))
+}
+
+/// `f(run)` for each of the `outer * c` runs of `inner` of `[outer, c, inner]` (run `o * c +
+/// ch`), in blocks of runs over the threads.
+#[inline(always)]
+fn per_run<R: Copy + Send>(runs: usize, inner: usize, f: impl Fn(usize) -> R + Sync) -> Vec<R> {
+    // SAFETY: every slot of every block is written once.
+    unsafe {
+        collect_blocks_from(
+            runs,
+            (PARALLEL_ELEMS / inner.max(1)).max(1),
+            #[inline(always)]
+            |offset, block| {
+                for (i, slot) in block.iter_mut().enumerate() {
+                    slot.write(f(offset + i));
+                }
+            },
+        )
+    }
+}
+
+/// Adds each channel's runs in order of `o` (so the total does not depend on how the runs
+/// were split over the threads).
+fn channel_totals<R: Copy>(parts: &[R], c: usize, zero: R, add: impl Fn(R, R) -> R) -> Vec<R> {
+    let mut totals = vec![zero; c];
+    for row in parts.chunks_exact(c.max(1)) {
+        for (t, &p) in totals.iter_mut().zip(row) {
+            *t = add(*t, p);
+        }
+    }
+    totals
+}
+
+precompiled! {
+    /// Per-channel mean and biased variance of `x` seen as `[outer, c, inner]` (two passes, in
+    /// f64; runs over the threads).
+    pub(crate) fn channel_stats<E>(x: &[E], outer: usize, c: usize, inner: usize) -> (Vec<E>, Vec<E>) = channel_stats_generic;
+}
+
+/// The kernel of [`channel_stats`].
+fn channel_stats_generic<E: Float>(
     x: &[E],
     outer: usize,
     c: usize,
     inner: usize,
 ) -> (Vec<E>, Vec<E>) {
-    wide(
+    let m = (outer * inner) as f64;
+    let x = &x[..outer * c * inner];
+    let sums = per_run(
+        outer * c,
+        inner,
         #[inline(always)]
-        || {
-            let m = (outer * inner) as f64;
-            let mut mean = vec![0.0f64; c];
-            for o in 0..outer {
-                for (ch, acc) in mean.iter_mut().enumerate() {
-                    let at = (o * c + ch) * inner;
-                    *acc += x[at..at + inner].iter().map(|v| v.to_f64()).sum::<f64>();
-                }
-            }
-            for v in &mut mean {
-                *v /= m;
-            }
-            let mut var = vec![0.0f64; c];
-            for o in 0..outer {
-                for (ch, acc) in var.iter_mut().enumerate() {
-                    let at = (o * c + ch) * inner;
-                    let mu = mean[ch];
-                    *acc += x[at..at + inner]
-                        .iter()
-                        .map(|v| (v.to_f64() - mu).powi(2))
-                        .sum::<f64>();
-                }
-            }
-            for v in &mut var {
-                *v /= m;
-            }
-            (
-                mean.into_iter().map(E::from_f64).collect(),
-                var.into_iter().map(E::from_f64).collect(),
+        |r| {
+            lane_sum_f64(
+                &x[r * inner..][..inner],
+                #[inline(always)]
+                |v| v.to_f64(),
             )
         },
+    );
+    let mean: Vec<f64> = channel_totals(&sums, c, 0.0, |a, b| a + b)
+        .into_iter()
+        .map(|s| s / m)
+        .collect();
+    let squares = per_run(
+        outer * c,
+        inner,
+        #[inline(always)]
+        |r| {
+            let mu = mean[r % c];
+            lane_sum_f64(
+                &x[r * inner..][..inner],
+                #[inline(always)]
+                |v| (v.to_f64() - mu).powi(2),
+            )
+        },
+    );
+    let var = channel_totals(&squares, c, 0.0, |a, b| a + b);
+    (
+        mean.into_iter().map(E::from_f64).collect(),
+        var.into_iter().map(|v| E::from_f64(v / m)).collect(),
     )
 }
 
@@ -64,41 +132,50 @@ pub(crate) fn channel_sums<E: Float>(
     (outer, c, inner): (usize, usize, usize),
     center: Option<&[f64]>,
 ) -> Vec<f64> {
-    wide(
+    let x = &x[..outer * c * inner];
+    let sums = per_run(
+        outer * c,
+        inner,
         #[inline(always)]
-        || {
-            let mut sums = vec![0.0f64; c];
-            for o in 0..outer {
-                for (ch, acc) in sums.iter_mut().enumerate() {
-                    let at = (o * c + ch) * inner;
-                    let row = &x[at..at + inner];
-                    *acc += match center {
-                        None => row.iter().map(|v| v.to_f64()).sum::<f64>(),
-                        Some(mu) => row.iter().map(|v| (v.to_f64() - mu[ch]).powi(2)).sum(),
-                    };
+        |r| {
+            let run = &x[r * inner..][..inner];
+            match center {
+                None => lane_sum_f64(
+                    run,
+                    #[inline(always)]
+                    |v| v.to_f64(),
+                ),
+                Some(mu) => {
+                    let mu = mu[r % c];
+                    lane_sum_f64(
+                        run,
+                        #[inline(always)]
+                        |v| (v.to_f64() - mu).powi(2),
+                    )
                 }
             }
-            sums
         },
-    )
+    );
+    channel_totals(&sums, c, 0.0, |a, b| a + b)
 }
 
 /// `1 / sqrt(var + eps)`, elementwise.
 pub(crate) fn rstd<E: Float>(var: &[E], eps: f64) -> Vec<E> {
-    wide(
-        #[inline(always)]
-        || {
-            var.iter()
-                .map(|v| E::from_f64(1.0 / (v.to_f64() + eps).sqrt()))
-                .collect()
-        },
-    )
+    var.iter()
+        .map(|v| E::from_f64(1.0 / (v.to_f64() + eps).sqrt()))
+        .collect()
 }
 
-/// `y = (x - mean[ch]) * rstd[ch] * w[ch] + b[ch]` over `[outer, c, inner]`; a missing
-/// weight is 1 and a missing bias 0.
+precompiled! {
+    /// `y = (x - mean[ch]) * rstd[ch] * w[ch] + b[ch]` over `[outer, c, inner]`; a missing
+    /// weight is 1 and a missing bias 0. Runs over the threads.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn channel_norm<E>(x: &[E], outer: usize, c: usize, inner: usize, mean: &[E], rstd: &[E], w: Option<&[E]>, b: Option<&[E]>) -> Vec<E> = channel_norm_generic;
+}
+
+/// The kernel of [`channel_norm`].
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn channel_norm<E: Float>(
+fn channel_norm_generic<E: Float>(
     x: &[E],
     outer: usize,
     c: usize,
@@ -108,33 +185,49 @@ pub(crate) fn channel_norm<E: Float>(
     w: Option<&[E]>,
     b: Option<&[E]>,
 ) -> Vec<E> {
-    wide(
-        #[inline(always)]
-        || {
-            // Folded into one multiply-add per element: y = x * scale + shift.
-            let scale: Vec<E> = (0..c)
-                .map(|ch| rstd[ch] * w.map_or(E::ONE, |w| w[ch]))
-                .collect();
-            let shift: Vec<E> = (0..c)
-                .map(|ch| b.map_or(E::ZERO, |b| b[ch]) - mean[ch] * scale[ch])
-                .collect();
-            let mut y = Vec::with_capacity(x.len());
-            for o in 0..outer {
-                for ch in 0..c {
-                    let at = (o * c + ch) * inner;
-                    let (s, t) = (scale[ch], shift[ch]);
-                    y.extend(x[at..at + inner].iter().map(|&v| v * s + t));
-                }
-            }
-            y
-        },
-    )
+    let len = outer * c * inner;
+    if len == 0 {
+        return Vec::new();
+    }
+    let x = &x[..len];
+    // Folded into one multiply-add per element: y = x * scale + shift.
+    let scale: Vec<E> = (0..c)
+        .map(|ch| rstd[ch] * w.map_or(E::ONE, |w| w[ch]))
+        .collect();
+    let shift: Vec<E> = (0..c)
+        .map(|ch| b.map_or(E::ZERO, |b| b[ch]) - mean[ch] * scale[ch])
+        .collect();
+    // SAFETY: every run of every block is written whole, from a source run of `inner`.
+    unsafe {
+        written(len, |y| {
+            for_row_blocks(
+                y,
+                inner,
+                #[inline(always)]
+                |first, block| {
+                    let runs = block.chunks_exact_mut(inner);
+                    for (r, out) in (first..).zip(runs) {
+                        let (s, t) = (scale[r % c], shift[r % c]);
+                        for (slot, &v) in out.iter_mut().zip(&x[r * inner..][..inner]) {
+                            slot.write(v * s + t);
+                        }
+                    }
+                },
+            )
+        })
+    }
 }
 
-/// Per-channel `sum(gy)` and `sum(gy * xhat)` with `xhat = (x - mean) * rstd`: the bias and
-/// weight gradients, and the two reductions the input gradient needs.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn channel_norm_sums<E: Float>(
+precompiled! {
+    /// Per-channel `sum(gy)` and `sum(gy * xhat)` with `xhat = (x - mean) * rstd`: the bias and
+    /// weight gradients, and the two reductions the input gradient needs. Each run is summed
+    /// in lanes (a single running sum per run waited on the add latency at every element),
+    /// runs over the threads, then added per channel in order.
+    pub(crate) fn channel_norm_sums<E>(gy: &[E], x: &[E], outer: usize, c: usize, inner: usize, mean: &[E], rstd: &[E]) -> (Vec<E>, Vec<E>) = channel_norm_sums_generic;
+}
+
+/// The kernel of [`channel_norm_sums`].
+fn channel_norm_sums_generic<E: Float>(
     gy: &[E],
     x: &[E],
     outer: usize,
@@ -143,27 +236,22 @@ pub(crate) fn channel_norm_sums<E: Float>(
     mean: &[E],
     rstd: &[E],
 ) -> (Vec<E>, Vec<E>) {
-    wide(
+    let len = outer * c * inner;
+    let (gy, x) = (&gy[..len], &x[..len]);
+    // LayerNorm's row sums with a weight of ones: `(sum gy, sum gy (x - mu) * rstd)`.
+    let ones = vec![E::ONE; inner];
+    let parts = per_run(
+        outer * c,
+        inner,
         #[inline(always)]
-        || {
-            let mut sum_gy = vec![E::ZERO; c];
-            let mut sum_gy_xhat = vec![E::ZERO; c];
-            for o in 0..outer {
-                for ch in 0..c {
-                    let at = (o * c + ch) * inner;
-                    let (mu, r) = (mean[ch], rstd[ch]);
-                    let (mut s, mut sx) = (E::ZERO, E::ZERO);
-                    for (&g, &v) in gy[at..at + inner].iter().zip(&x[at..at + inner]) {
-                        s += g;
-                        sx += g * (v - mu) * r;
-                    }
-                    sum_gy[ch] += s;
-                    sum_gy_xhat[ch] += sx;
-                }
-            }
-            (sum_gy, sum_gy_xhat)
+        |r| {
+            let ch = r % c;
+            let (gyr, xr) = (&gy[r * inner..][..inner], &x[r * inner..][..inner]);
+            grad_sums(gyr, xr, &ones, mean[ch], rstd[ch])
         },
-    )
+    );
+    let totals = channel_totals(&parts, c, (E::ZERO, E::ZERO), |a, b| (a.0 + b.0, a.1 + b.1));
+    totals.into_iter().unzip()
 }
 
 /// Adds the input gradient of [`channel_norm`] to `gx`. With batch statistics (`training`),
@@ -171,7 +259,7 @@ pub(crate) fn channel_norm_sums<E: Float>(
 /// `gx = w rstd / M (M gy - sum(gy) - xhat sum(gy xhat))`, where `M` is the number of
 /// values per channel the statistics were taken over (`outer * inner`, or the total over
 /// all replicas of a synchronised BatchNorm, whose sums are then totals too);
-/// with running statistics they are constants and `gx = w rstd gy`.
+/// with running statistics they are constants and `gx = w rstd gy`. Runs over the threads.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn channel_norm_backward_x<E: Float>(
     gx: &mut [E],
@@ -183,37 +271,38 @@ pub(crate) fn channel_norm_backward_x<E: Float>(
     w: Option<&[E]>,
     sums: Option<(&[E], &[E], usize)>,
 ) {
-    wide(
+    let len = outer * c * inner;
+    if len == 0 {
+        return;
+    }
+    let (gy, x) = (&gy[..len], &x[..len]);
+    let inv_m = E::ONE / E::from_usize(sums.map_or(1, |s| s.2));
+    for_row_blocks(
+        &mut gx[..len],
+        inner,
         #[inline(always)]
-        || {
-            let inv_m = E::ONE / E::from_usize(sums.map_or(1, |s| s.2));
-            for o in 0..outer {
-                for ch in 0..c {
-                    let at = (o * c + ch) * inner;
-                    let (mu, r) = (mean[ch], rstd[ch]);
-                    let k = r * w.map_or(E::ONE, |w| w[ch]);
-                    let (gyr, xr, gxr) = (
-                        &gy[at..at + inner],
-                        &x[at..at + inner],
-                        &mut gx[at..at + inner],
-                    );
-                    match sums {
-                        Some((sum_gy, sum_gy_xhat, _)) => {
-                            let (mg, mgx) = (sum_gy[ch] * inv_m, sum_gy_xhat[ch] * inv_m);
-                            for ((acc, &g), &v) in gxr.iter_mut().zip(gyr).zip(xr) {
-                                *acc += k * (g - mg - (v - mu) * r * mgx);
-                            }
+        |first, block| {
+            for (r, gxr) in (first..).zip(block.chunks_exact_mut(inner)) {
+                let ch = r % c;
+                let (mu, rs) = (mean[ch], rstd[ch]);
+                let k = rs * w.map_or(E::ONE, |w| w[ch]);
+                let (gyr, xr) = (&gy[r * inner..][..inner], &x[r * inner..][..inner]);
+                match sums {
+                    Some((sum_gy, sum_gy_xhat, _)) => {
+                        let (mg, mgx) = (sum_gy[ch] * inv_m, sum_gy_xhat[ch] * inv_m);
+                        for ((acc, &g), &v) in gxr.iter_mut().zip(gyr).zip(xr) {
+                            *acc += k * (g - mg - (v - mu) * rs * mgx);
                         }
-                        None => {
-                            for (acc, &g) in gxr.iter_mut().zip(gyr) {
-                                *acc += k * g;
-                            }
+                    }
+                    None => {
+                        for (acc, &g) in gxr.iter_mut().zip(gyr) {
+                            *acc += k * g;
                         }
                     }
                 }
             }
         },
-    )
+    );
 }
 
 /// A row's mean and biased variance, in the row's own type and 32 lanes (two vectors of
