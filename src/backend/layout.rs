@@ -199,23 +199,51 @@ fn add_into<E: Float>(acc: &mut [E], g: &[E]) {
     }
 }
 
-/// Picks rows along the middle axis of `x` seen as `[outer, n, inner]`:
-/// `out[o, k, :] = x[o, idx[k], :]`. Indices must be below `n` (checked by the caller).
-pub(crate) fn take_axis<E: Float>(
+precompiled! {
+    /// Picks rows along the middle axis of `x` seen as `[outer, n, inner]`:
+    /// `out[o, k, :] = x[o, idx[k], :]`. Indices must be below `n` (checked by the caller).
+    /// Blocks of output rows over the threads.
+    pub(crate) fn take_axis<E>(x: &[E], outer: usize, n: usize, inner: usize, idx: &[usize]) -> Vec<E> = take_axis_generic;
+}
+
+/// The kernel of [`take_axis`]. (Serial before: 2048 rows of 1024 out of (4096, 1024) took
+/// 0.24 ms on two threads, PyTorch 0.15.)
+fn take_axis_generic<E: Float>(
     x: &[E],
     outer: usize,
     n: usize,
     inner: usize,
     idx: &[usize],
 ) -> Vec<E> {
-    let mut out = Vec::with_capacity(outer * idx.len() * inner);
-    for o in 0..outer {
-        for &k in idx {
-            let at = (o * n + k) * inner;
-            out.extend_from_slice(&x[at..at + inner]);
-        }
+    let len = outer * idx.len() * inner;
+    if len == 0 {
+        return Vec::new();
     }
-    out
+    let x = &x[..outer * n * inner];
+    // SAFETY: every output row of a block is copied whole from a source row sliced to
+    // exactly `inner`.
+    unsafe {
+        written(len, |out| {
+            for_row_blocks(
+                out,
+                inner,
+                #[inline(always)]
+                |first, block| {
+                    let (mut o, mut j) = (first / idx.len(), first % idx.len());
+                    for dst in block.chunks_exact_mut(inner) {
+                        let src = &x[(o * n + idx[j]) * inner..][..inner];
+                        for (slot, &v) in dst.iter_mut().zip(src) {
+                            slot.write(v);
+                        }
+                        j += 1;
+                        if j == idx.len() {
+                            (o, j) = (o + 1, 0);
+                        }
+                    }
+                },
+            )
+        })
+    }
 }
 
 /// The backward of [`take_axis`]: `acc[o, idx[k], :] += g[o, k, :]`.
@@ -366,7 +394,7 @@ pub(crate) fn repeated_rows<E: Float>(row: &[E], m: usize) -> Vec<E> {
 
 #[cfg(test)]
 mod tests {
-    use super::{concat_axis, permute, permute_backward, repeated_rows, strides};
+    use super::{concat_axis, permute, permute_backward, repeated_rows, strides, take_axis};
 
     /// Every permutation of ranks 2 to 4 (the last axis kept, the last two swapped, runs of
     /// axes that merge into a batch of transposes, and the rest), with axes of size 1, tiles
@@ -467,6 +495,26 @@ mod tests {
                 concat_axis(&slices, outer, sizes, inner),
                 want,
                 "{outer} x {sizes:?} x {inner}"
+            );
+        }
+    }
+
+    /// Rows picked along the middle axis, repeated and out of order, split over the threads.
+    #[test]
+    fn picked_rows_match_naive() {
+        for (outer, n, inner, picks) in [(3, 50, 700, 40), (1, 9, 1, 70_000), (4, 5, 3, 0)] {
+            let x: Vec<f64> = (0..outer * n * inner).map(|i| i as f64).collect();
+            let idx: Vec<usize> = (0..picks).map(|k| (k * 7) % n).collect();
+            let mut want = Vec::new();
+            for o in 0..outer {
+                for &k in &idx {
+                    want.extend_from_slice(&x[(o * n + k) * inner..][..inner]);
+                }
+            }
+            assert_eq!(
+                take_axis(&x, outer, n, inner, &idx),
+                want,
+                "{outer} x {n} x {inner}"
             );
         }
     }
