@@ -192,6 +192,7 @@ mod tests {
     fn running_sums_match_a_sequential_f64_sum() {
         for (outer, n, inner) in [
             (1000, 70, 1),
+            (16, 130, 1),
             (13, 5, 1),
             (3, 300, 90),
             (1, 1, 5),
