@@ -7,14 +7,17 @@
 //! for the products of every step, `gemm::PackedB`) the `LSTMCell` step, `LayerNorm` and
 //! `Linear` (outputs, activations, statistics and first gradients written without being
 //! zero-filled first; bias rows copied over the threads), and the layout copies and scans
-//! (permutations, joins, padding, resampling, running sums, sums along an axis, sorts)
+//! (permutations, joins, padding, resampling, running sums, sums along an axis, sorts) and
+//! the depthwise convolution kernels
 //! written the same way. Sizes are just above the thresholds that switch on
 //! threads and parallel blocks, so the whole file stays within seconds natively and within
 //! a minute or two under valgrind. It also runs as an ordinary test.
 
 use rand::SeedableRng;
 use shaped::dtype::Float;
-use shaped::nn::{Conv2d, LSTM, LSTMCell, LayerNorm, Linear, MaxPool2d, Module, ReLU, Upsample};
+use shaped::nn::{
+    Conv2d, DepthwiseConv2d, LSTM, LSTMCell, LayerNorm, Linear, MaxPool2d, Module, ReLU, Upsample,
+};
 use shaped::ops::interpolate::ScaleFactor;
 use shaped::ops::pad::PadMode;
 use shaped::prelude::*;
@@ -401,4 +404,39 @@ fn layout_copies_and_scans_write_every_output() {
     let (sorted, order) = (sorted.to_vec(), order.to_vec());
     assert!((0..300 * 257).all(|q| order[q] == 256 - q % 257));
     assert!((0..300 * 257).all(|q| sorted[q] == -(((q / 257) * 257 + 256 - q % 257) as f32)));
+}
+
+#[test]
+fn depthwise_convolution_writes_every_output() {
+    // One input channel per group: the direct kernels write each output plane (bias first)
+    // over both threads, and the backward adds into its input planes.
+    let mut r = rng();
+    let conv = DepthwiseConv2d::<4, 4, 3, 1, 1>::new(&mut r);
+    let x = Tensor::<Rank4<8, 4, 48, 48>>::randn(&mut r);
+    let (xv, w) = (x.as_slice().to_vec(), conv.weight.as_slice().to_vec());
+    let b = conv.bias.as_ref().unwrap().as_slice().to_vec();
+    let xt = x.trace();
+    let y = conv.forward(xt.clone());
+    for (n, c, i, j) in [(0, 0, 0, 0), (7, 3, 47, 47), (3, 1, 20, 5)] {
+        let mut want = b[c];
+        for ky in 0..3 {
+            for kx in 0..3 {
+                let (iy, ix) = (i as isize + ky as isize - 1, j as isize + kx as isize - 1);
+                if (0..48).contains(&iy) && (0..48).contains(&ix) {
+                    want += w[c * 9 + ky * 3 + kx]
+                        * xv[((n * 4 + c) * 48 + iy as usize) * 48 + ix as usize];
+                }
+            }
+        }
+        let got = y.as_slice()[((n * 4 + c) * 48 + i) * 48 + j];
+        assert!(
+            (got - want).abs() < 1e-5 * (1.0 + want.abs()),
+            "y[{n}, {c}, {i}, {j}]"
+        );
+    }
+    let grads = y.sum().backward();
+    // An interior input feeds nine outputs, each through one weight.
+    let gx = grads.get(&xt).unwrap();
+    let total: f32 = w[9..18].iter().sum();
+    assert!((gx.as_slice()[((2 * 4 + 1) * 48 + 10) * 48 + 10] - total).abs() < 1e-5);
 }

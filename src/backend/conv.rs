@@ -162,7 +162,8 @@ fn unfold<'a, E: Float>(xb: &'a [E], g: &ConvGeom, buf: &'a mut [E]) -> &'a [E] 
 /// (PyTorch's `groups`; 1 for a plain convolution): `g.c` is the number of input channels
 /// *per group*, so `x` is `n x (groups*g.c h w)`, `w` is `o x (g.c kh kw)`, `y` is
 /// `n x (o oh ow)`, and output block `i` (`o / groups` channels) sees only input block `i`.
-/// Each block is one gemm on its own unfolding.
+/// Each block is one gemm on its own unfolding; with one input channel per group
+/// (depthwise), the direct kernels of `depthwise` instead.
 ///
 /// In the wide layout the product yields wide output rows, which are narrowed into `y`
 /// (about `w / ow` more multiply-adds, far fewer and longer copies).
@@ -175,6 +176,9 @@ pub(crate) fn conv2d_grouped_forward<E: Float>(
     groups: usize,
     g: &ConvGeom,
 ) -> Vec<E> {
+    if super::depthwise::applies(groups, g) {
+        return super::depthwise::forward(x, w, bias, n, o, groups, g);
+    }
     let (k, p, ghw) = (g.col_rows(), g.col_cols(), g.c * g.h * g.w);
     let (chw, og) = (groups * ghw, o / groups);
     let (kind, len) = (g.unfold_kind(), g.unfold_cols());
@@ -271,6 +275,9 @@ pub(crate) fn conv2d_grouped_backward<E: Float>(
     gw: Option<&mut [E]>,
     gb: Option<&mut [E]>,
 ) {
+    if super::depthwise::applies(groups, g) {
+        return super::depthwise::backward(x, w, gy, n, o, groups, g, gx, gw, gb);
+    }
     let (k, p, ghw) = (g.col_rows(), g.col_cols(), g.c * g.h * g.w);
     let (chw, og) = (groups * ghw, o / groups);
     let (kind, len) = (g.unfold_kind(), g.unfold_cols());

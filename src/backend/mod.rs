@@ -18,6 +18,7 @@ pub(crate) mod broadcast;
 pub(crate) mod compare;
 pub(crate) mod conv;
 mod conv_wide;
+mod depthwise;
 pub(crate) mod elementwise;
 pub(crate) mod gemm;
 pub(crate) mod im2col;
