@@ -6,7 +6,7 @@
 //! over the row for unit strides.
 
 use super::im2col::ConvGeom;
-use super::parallel::for_row_blocks;
+use super::parallel::{PARALLEL_ELEMS, for_row_blocks, for_row_blocks_from};
 use super::reduce::sum_lanes;
 use super::uninit::{filled, written};
 use crate::backend::precompiled::precompiled;
@@ -161,9 +161,11 @@ fn backward_generic<E: Float>(
     // Per output plane: one sum per tap (gy times the input it read), then the sum of gy.
     let per = taps + 1;
     let mut sums = vec![E::ZERO; n * o * per];
-    for_row_blocks(
+    // Split by the planes' work, not by the length of `sums`.
+    for_row_blocks_from(
         &mut sums,
         per,
+        (PARALLEL_ELEMS / ohw.max(1)).max(1) * per,
         #[inline(always)]
         |first, block| {
             let mut lanes = vec![E::ZERO; g.ow];
