@@ -9,7 +9,6 @@ use super::im2col::ConvGeom;
 use super::parallel::{PARALLEL_ELEMS, for_row_blocks, for_row_blocks_from};
 use super::reduce::sum_lanes;
 use super::uninit::{filled, written};
-use crate::backend::precompiled::precompiled;
 use crate::dtype::Float;
 
 /// Whether the direct kernels take a grouped convolution: one input channel per group.
@@ -41,16 +40,11 @@ fn span(
     (lo.min(hi), hi, off)
 }
 
-precompiled! {
-    /// [`conv2d_grouped_forward`](super::conv::conv2d_grouped_forward) for one input channel
-    /// per group ([`applies`]): `x` is `n x groups x h x w`, `w` is `o x kh x kw`, `y` is
-    /// `n x o x oh x ow` (output channel `oc` reads input channel `oc / (o / groups)`).
-    /// Output planes over the threads.
-    pub(crate) fn forward<E>(x: &[E], w: &[E], bias: Option<&[E]>, n: usize, o: usize, groups: usize, g: &ConvGeom) -> Vec<E> = forward_generic;
-}
-
-/// The kernel of [`forward`].
-fn forward_generic<E: Float>(
+/// [`conv2d_grouped_forward`](super::conv::conv2d_grouped_forward) for one input channel
+/// per group ([`applies`]): `x` is `n x groups x h x w`, `w` is `o x kh x kw`, `y` is
+/// `n x o x oh x ow` (output channel `oc` reads input channel `oc / (o / groups)`).
+/// Output planes over the threads.
+pub(crate) fn forward<E: Float>(
     x: &[E],
     w: &[E],
     bias: Option<&[E]>,
@@ -114,18 +108,12 @@ fn add_taps<E: Float>(out: &mut [E], src: &[E], k: &[E], g: &ConvGeom) {
     }
 }
 
-precompiled! {
-    /// The gradients of [`forward`] from `gy`, added into whichever of `gx`, `gw`, `gb` are
-    /// given. `gx` by input planes over the threads (each gathers its output planes); `gw`
-    /// and `gb` from per-plane sums, computed over the threads and added over the batch in
-    /// order (the same totals whatever the split).
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn backward<E>(x: &[E], w: &[E], gy: &[E], n: usize, o: usize, groups: usize, g: &ConvGeom, gx: Option<&mut [E]>, gw: Option<&mut [E]>, gb: Option<&mut [E]>) = backward_generic;
-}
-
-/// The kernel of [`backward`].
+/// The gradients of [`forward`] from `gy`, added into whichever of `gx`, `gw`, `gb` are
+/// given. `gx` by input planes over the threads (each gathers its output planes); `gw`
+/// and `gb` from per-plane sums, computed over the threads and added over the batch in
+/// order (the same totals whatever the split).
 #[allow(clippy::too_many_arguments)]
-fn backward_generic<E: Float>(
+pub(crate) fn backward<E: Float>(
     x: &[E],
     w: &[E],
     gy: &[E],

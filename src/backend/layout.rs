@@ -4,9 +4,8 @@
 //! accumulate as in PyTorch.
 
 use super::broadcast::{for_each_broadcast2, read_rows};
-use super::parallel::{collect_blocks, for_row_blocks};
+use super::parallel::{collect_blocks, for_row_blocks, for_row_blocks_plain};
 use super::uninit::written;
-use crate::backend::precompiled::precompiled;
 use crate::dtype::Float;
 use crate::shape::MAX_RANK;
 use core::mem::MaybeUninit;
@@ -75,13 +74,8 @@ fn merged(dims: &[usize], perm: &[usize]) -> ([usize; MAX_RANK], [usize; MAX_RAN
     (md, mp, count)
 }
 
-precompiled! {
-    /// `x` (shaped `dims`) with its axes reordered: output axis `k` is input axis `perm[k]`.
-    pub(crate) fn permute<E>(x: &[E], dims: &[usize], perm: &[usize]) -> Vec<E> = permute_generic;
-}
-
-/// The kernel of [`permute`].
-fn permute_generic<E: Float>(x: &[E], dims: &[usize], perm: &[usize]) -> Vec<E> {
+/// `x` (shaped `dims`) with its axes reordered: output axis `k` is input axis `perm[k]`.
+pub(crate) fn permute<E: Float>(x: &[E], dims: &[usize], perm: &[usize]) -> Vec<E> {
     let numel: usize = dims.iter().product();
     if numel == 0 {
         return Vec::new();
@@ -199,16 +193,12 @@ fn add_into<E: Float>(acc: &mut [E], g: &[E]) {
     }
 }
 
-precompiled! {
-    /// Picks rows along the middle axis of `x` seen as `[outer, n, inner]`:
-    /// `out[o, k, :] = x[o, idx[k], :]`. Indices must be below `n` (checked by the caller).
-    /// Blocks of output rows over the threads.
-    pub(crate) fn take_axis<E>(x: &[E], outer: usize, n: usize, inner: usize, idx: &[usize]) -> Vec<E> = take_axis_generic;
-}
-
-/// The kernel of [`take_axis`]. (Serial before: 2048 rows of 1024 out of (4096, 1024) took
+/// Picks rows along the middle axis of `x` seen as `[outer, n, inner]`:
+/// `out[o, k, :] = x[o, idx[k], :]`. Indices must be below `n` (checked by the caller).
+/// Blocks of output rows over the threads.
+/// (Serial before: 2048 rows of 1024 out of (4096, 1024) took
 /// 0.24 ms on two threads, PyTorch 0.15.)
-fn take_axis_generic<E: Float>(
+pub(crate) fn take_axis<E: Float>(
     x: &[E],
     outer: usize,
     n: usize,
@@ -224,7 +214,7 @@ fn take_axis_generic<E: Float>(
     // exactly `inner`.
     unsafe {
         written(len, |out| {
-            for_row_blocks(
+            for_row_blocks_plain(
                 out,
                 inner,
                 #[inline(always)]
@@ -265,15 +255,10 @@ pub(crate) fn take_axis_backward<E: Float>(
     }
 }
 
-precompiled! {
-    /// Joins `parts` along the middle axis: part `p` is `[outer, sizes[p], inner]`, the result
-    /// `[outer, sum(sizes), inner]`. Blocks of `outer` over the threads (serial before: joining
-    /// two (2048, 1024) `f32` along axis 1 took 0.75 ms on two threads, PyTorch 0.40).
-    pub(crate) fn concat_axis<E>(parts: &[&[E]], outer: usize, sizes: &[usize], inner: usize) -> Vec<E> = concat_axis_generic;
-}
-
-/// The kernel of [`concat_axis`].
-fn concat_axis_generic<E: Float>(
+/// Joins `parts` along the middle axis: part `p` is `[outer, sizes[p], inner]`, the result
+/// `[outer, sum(sizes), inner]`. Blocks of `outer` over the threads (serial before: joining
+/// two (2048, 1024) `f32` along axis 1 took 0.75 ms on two threads, PyTorch 0.40).
+pub(crate) fn concat_axis<E: Float>(
     parts: &[&[E]],
     outer: usize,
     sizes: &[usize],
@@ -288,7 +273,7 @@ fn concat_axis_generic<E: Float>(
     // in all, each copied from a source sliced to exactly its length.
     unsafe {
         written(len, |out| {
-            for_row_blocks(
+            for_row_blocks_plain(
                 out,
                 slab,
                 #[inline(always)]

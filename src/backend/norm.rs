@@ -11,7 +11,6 @@ use super::reduce::{fold_lanes, sum_contiguous};
 use super::simd::wide;
 use super::threads;
 use super::uninit::written;
-use crate::backend::precompiled::precompiled;
 use crate::dtype::Float;
 use core::mem::MaybeUninit;
 
@@ -73,14 +72,9 @@ fn channel_totals<R: Copy>(parts: &[R], c: usize, zero: R, add: impl Fn(R, R) ->
     totals
 }
 
-precompiled! {
-    /// Per-channel mean and biased variance of `x` seen as `[outer, c, inner]` (two passes, in
-    /// f64; runs over the threads).
-    pub(crate) fn channel_stats<E>(x: &[E], outer: usize, c: usize, inner: usize) -> (Vec<E>, Vec<E>) = channel_stats_generic;
-}
-
-/// The kernel of [`channel_stats`].
-fn channel_stats_generic<E: Float>(
+/// Per-channel mean and biased variance of `x` seen as `[outer, c, inner]` (two passes, in
+/// f64; runs over the threads).
+pub(crate) fn channel_stats<E: Float>(
     x: &[E],
     outer: usize,
     c: usize,
@@ -166,16 +160,10 @@ pub(crate) fn rstd<E: Float>(var: &[E], eps: f64) -> Vec<E> {
         .collect()
 }
 
-precompiled! {
-    /// `y = (x - mean[ch]) * rstd[ch] * w[ch] + b[ch]` over `[outer, c, inner]`; a missing
-    /// weight is 1 and a missing bias 0. Runs over the threads.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn channel_norm<E>(x: &[E], outer: usize, c: usize, inner: usize, mean: &[E], rstd: &[E], w: Option<&[E]>, b: Option<&[E]>) -> Vec<E> = channel_norm_generic;
-}
-
-/// The kernel of [`channel_norm`].
+/// `y = (x - mean[ch]) * rstd[ch] * w[ch] + b[ch]` over `[outer, c, inner]`; a missing
+/// weight is 1 and a missing bias 0. Runs over the threads.
 #[allow(clippy::too_many_arguments)]
-fn channel_norm_generic<E: Float>(
+pub(crate) fn channel_norm<E: Float>(
     x: &[E],
     outer: usize,
     c: usize,
@@ -218,16 +206,11 @@ fn channel_norm_generic<E: Float>(
     }
 }
 
-precompiled! {
-    /// Per-channel `sum(gy)` and `sum(gy * xhat)` with `xhat = (x - mean) * rstd`: the bias and
-    /// weight gradients, and the two reductions the input gradient needs. Each run is summed
-    /// in lanes (a single running sum per run waited on the add latency at every element),
-    /// runs over the threads, then added per channel in order.
-    pub(crate) fn channel_norm_sums<E>(gy: &[E], x: &[E], outer: usize, c: usize, inner: usize, mean: &[E], rstd: &[E]) -> (Vec<E>, Vec<E>) = channel_norm_sums_generic;
-}
-
-/// The kernel of [`channel_norm_sums`].
-fn channel_norm_sums_generic<E: Float>(
+/// Per-channel `sum(gy)` and `sum(gy * xhat)` with `xhat = (x - mean) * rstd`: the bias and
+/// weight gradients, and the two reductions the input gradient needs. Each run is summed
+/// in lanes (a single running sum per run waited on the add latency at every element),
+/// runs over the threads, then added per channel in order.
+pub(crate) fn channel_norm_sums<E: Float>(
     gy: &[E],
     x: &[E],
     outer: usize,

@@ -1,9 +1,8 @@
 //! Padding along one axis: constant, reflect and replicate, as `torch.nn.functional.pad`.
 //! Padding several axes is this applied once per axis (every mode is separable).
 
-use super::parallel::for_row_blocks;
+use super::parallel::for_row_blocks_plain;
 use super::uninit::written;
-use crate::backend::precompiled::precompiled;
 use crate::dtype::Float;
 use crate::shape::MAX_RANK;
 
@@ -40,16 +39,12 @@ fn source<E>(fill: PadFill<E>, j: usize, left: usize, n: usize) -> Option<usize>
     }
 }
 
-precompiled! {
-    /// `x` seen as `[outer, n, inner]` padded along the middle axis to
-    /// `[outer, left + n + right, inner]`. Blocks of `outer` over the threads.
-    pub(crate) fn pad_axis<E>(x: &[E], outer: usize, n: usize, inner: usize, left: usize, right: usize, fill: PadFill<E>) -> Vec<E> = pad_axis_generic;
-}
-
-/// The kernel of [`pad_axis`]. A run of `inner` copied whole per output position, and for
+/// `x` seen as `[outer, n, inner]` padded along the middle axis to
+/// `[outer, left + n + right, inner]`. Blocks of `outer` over the threads.
+/// A run of `inner` copied whole per output position, and for
 /// the last axis (`inner == 1`) the row's middle copied as one run: padding H and W of
 /// (32, 64, 56, 56) by 1 took 22 ms on one thread with a call per element (PyTorch 2.3).
-fn pad_axis_generic<E: Float>(
+pub(crate) fn pad_axis<E: Float>(
     x: &[E],
     outer: usize,
     n: usize,
@@ -75,7 +70,7 @@ fn pad_axis_generic<E: Float>(
     // source sliced to exactly `inner`, or filled) per output position.
     unsafe {
         written(len, |out| {
-            for_row_blocks(
+            for_row_blocks_plain(
                 out,
                 slab_out,
                 #[inline(always)]
@@ -118,16 +113,11 @@ fn pad_axis_generic<E: Float>(
     }
 }
 
-precompiled! {
-    /// `x` (shaped `dims`) with its last `pads.len()` axes padded at once, PyTorch's order
-    /// (`pads[0]` the last axis): each output row is a source row padded in place, or all
-    /// border. The same values as [`pad_axis`] axis by axis, in one pass instead of one per
-    /// axis. Blocks of rows over the threads.
-    pub(crate) fn pad_last_axes<E>(x: &[E], dims: &[usize], pads: &[(usize, usize)], fill: PadFill<E>) -> Vec<E> = pad_last_axes_generic;
-}
-
-/// The kernel of [`pad_last_axes`].
-fn pad_last_axes_generic<E: Float>(
+/// `x` (shaped `dims`) with its last `pads.len()` axes padded at once, PyTorch's order
+/// (`pads[0]` the last axis): each output row is a source row padded in place, or all
+/// border. The same values as [`pad_axis`] axis by axis, in one pass instead of one per
+/// axis. Blocks of rows over the threads.
+pub(crate) fn pad_last_axes<E: Float>(
     x: &[E],
     dims: &[usize],
     pads: &[(usize, usize)],
@@ -165,7 +155,7 @@ fn pad_last_axes_generic<E: Float>(
     // position and its middle as one run of `n` from a source sliced to exactly `n`.
     unsafe {
         written(len, |out| {
-            for_row_blocks(
+            for_row_blocks_plain(
                 out,
                 m,
                 #[inline(always)]
@@ -216,16 +206,11 @@ fn pad_last_axes_generic<E: Float>(
     }
 }
 
-precompiled! {
-    /// The backward of [`pad_last_axes`]: adds to each input row (of `acc`, shaped `dims`)
-    /// the gradient of every output row that copied it, each through the last axis's
-    /// single-axis rule. Blocks of input rows over the threads: each row is summed by one
-    /// thread, in the same order whatever the split.
-    pub(crate) fn pad_last_axes_backward<E>(acc: &mut [E], g: &[E], dims: &[usize], pads: &[(usize, usize)], fill: PadFill<E>) = pad_last_axes_backward_generic;
-}
-
-/// The kernel of [`pad_last_axes_backward`].
-fn pad_last_axes_backward_generic<E: Float>(
+/// The backward of [`pad_last_axes`]: adds to each input row (of `acc`, shaped `dims`)
+/// the gradient of every output row that copied it, each through the last axis's
+/// single-axis rule. Blocks of input rows over the threads: each row is summed by one
+/// thread, in the same order whatever the split.
+pub(crate) fn pad_last_axes_backward<E: Float>(
     acc: &mut [E],
     g: &[E],
     dims: &[usize],
@@ -268,7 +253,7 @@ fn pad_last_axes_backward_generic<E: Float>(
             of
         })
         .collect();
-    for_row_blocks(
+    for_row_blocks_plain(
         &mut acc[..len],
         n,
         #[inline(always)]
@@ -323,17 +308,11 @@ fn pad_last_axes_backward_generic<E: Float>(
     )
 }
 
-precompiled! {
-    /// The backward of [`pad_axis`]: each output gradient goes to the input element it
-    /// copied, so reflected and replicated elements accumulate several. Blocks of `outer`
-    /// over the threads.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn pad_axis_backward<E>(acc: &mut [E], g: &[E], outer: usize, n: usize, inner: usize, left: usize, right: usize, fill: PadFill<E>) = pad_axis_backward_generic;
-}
-
-/// The kernel of [`pad_axis_backward`].
+/// The backward of [`pad_axis`]: each output gradient goes to the input element it
+/// copied, so reflected and replicated elements accumulate several. Blocks of `outer`
+/// over the threads.
 #[allow(clippy::too_many_arguments)]
-fn pad_axis_backward_generic<E: Float>(
+pub(crate) fn pad_axis_backward<E: Float>(
     acc: &mut [E],
     g: &[E],
     outer: usize,
@@ -349,7 +328,7 @@ fn pad_axis_backward_generic<E: Float>(
         return;
     }
     let g = &g[..outer * slab_out];
-    for_row_blocks(
+    for_row_blocks_plain(
         &mut acc[..outer * slab_in],
         slab_in,
         #[inline(always)]

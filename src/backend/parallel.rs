@@ -141,6 +141,29 @@ pub(crate) fn for_row_blocks<T: Send>(
     for_row_blocks_from(data, row_len, PARALLEL_ELEMS, f)
 }
 
+/// [`for_row_blocks`] without [`wide`]: for loops that gain nothing from wide registers
+/// (sorts, index-driven copies, scalar scans), compiled once instead of once per instruction
+/// set (issue 15, build time: every `wide` copy of a sort is another pdqsort).
+pub(crate) fn for_row_blocks_plain<T: Send>(
+    data: &mut [T],
+    row_len: usize,
+    f: impl Fn(usize, &mut [T]) + Sync,
+) {
+    let rows = data.len().checked_div(row_len).unwrap_or(0);
+    let parts = row_parts(data.len(), rows);
+    if parts <= 1 {
+        f(0, data);
+        return;
+    }
+    let per = rows.div_ceil(parts);
+    let pieces: Vec<(usize, &mut [T])> = data
+        .chunks_mut(per * row_len)
+        .enumerate()
+        .map(|(i, b)| (i * per, b))
+        .collect();
+    threads::run_pieces(pieces, &|(first, block)| f(first, block));
+}
+
 /// Loops that compute an `exp` per element (softmax rows and their gradients) are split from
 /// this many elements on: at about 1.5 ns per element they pay for a hand-off (about 1 us)
 /// well below [`PARALLEL_ELEMS`], which is sized for memory-bound loops. W4's

@@ -2,9 +2,8 @@
 //! other end. Both accumulate in f64 whatever the element type, as PyTorch's CPU kernel does
 //! (its `acc_type` of `float` is `double`): a long running sum in f32 drifts by many ulps.
 
-use super::parallel::for_row_blocks;
+use super::parallel::for_row_blocks_plain;
 use super::uninit::written;
-use crate::backend::precompiled::precompiled;
 use crate::dtype::Float;
 use core::mem::MaybeUninit;
 
@@ -19,13 +18,8 @@ const ROWS: usize = 8;
 /// thread; PyTorch's whole backward 9).
 const CHUNK: usize = 64;
 
-precompiled! {
-    /// Inclusive running sum along the middle axis of `x` seen as `[outer, n, inner]`.
-    pub(crate) fn cumsum_axis<E>(x: &[E], outer: usize, n: usize, inner: usize) -> Vec<E> = cumsum_axis_generic;
-}
-
-/// The kernel of [`cumsum_axis`].
-fn cumsum_axis_generic<E: Float>(x: &[E], outer: usize, n: usize, inner: usize) -> Vec<E> {
+/// Inclusive running sum along the middle axis of `x` seen as `[outer, n, inner]`.
+pub(crate) fn cumsum_axis<E: Float>(x: &[E], outer: usize, n: usize, inner: usize) -> Vec<E> {
     let slab = n * inner;
     let len = outer * slab;
     if len == 0 {
@@ -35,7 +29,7 @@ fn cumsum_axis_generic<E: Float>(x: &[E], outer: usize, n: usize, inner: usize) 
     // SAFETY: every slab of a block is written in full by `scan_slabs`.
     unsafe {
         written(len, |out| {
-            for_row_blocks(
+            for_row_blocks_plain(
                 out,
                 slab,
                 #[inline(always)]
@@ -87,14 +81,9 @@ fn scan_slabs<E: Float>(src: &[E], n: usize, inner: usize, dst: &mut [MaybeUnini
     }
 }
 
-precompiled! {
-    /// The backward of [`cumsum_axis`]: `acc[o, k, i] += sum(g[o, k.., i])`, a running sum
-    /// from the end of the axis.
-    pub(crate) fn cumsum_axis_backward<E>(acc: &mut [E], g: &[E], outer: usize, n: usize, inner: usize) = cumsum_axis_backward_generic;
-}
-
-/// The kernel of [`cumsum_axis_backward`].
-fn cumsum_axis_backward_generic<E: Float>(
+/// The backward of [`cumsum_axis`]: `acc[o, k, i] += sum(g[o, k.., i])`, a running sum
+/// from the end of the axis.
+pub(crate) fn cumsum_axis_backward<E: Float>(
     acc: &mut [E],
     g: &[E],
     outer: usize,
@@ -107,7 +96,7 @@ fn cumsum_axis_backward_generic<E: Float>(
         return;
     }
     let g = &g[..len];
-    for_row_blocks(
+    for_row_blocks_plain(
         &mut acc[..len],
         slab,
         #[inline(always)]

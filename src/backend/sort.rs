@@ -2,8 +2,7 @@
 //! then read through [`gather`](super::layout::gather), whose backward scatters gradients
 //! back through the same indices.
 
-use super::parallel::for_row_blocks;
-use crate::backend::precompiled::precompiled;
+use super::parallel::for_row_blocks_plain;
 use crate::dtype::Float;
 
 /// An integer whose order is PyTorch's order of the floats: NaN above every number (all NaNs
@@ -33,16 +32,11 @@ fn order_key<E: Float>(v: E, descending: bool) -> u64 {
 /// into one `u64`.
 const F32_SPARE_BITS: u32 = 29;
 
-precompiled! {
-    /// For each line along the middle axis of `x` seen as `[outer, n, inner]`, the positions of
-    /// its first `k` elements in sorted order (ascending, or descending when `descending`),
-    /// laid out as `[outer, k, inner]`. The sort is stable: equal elements keep their order.
-    /// Blocks of `outer` over the threads.
-    pub(crate) fn argsort_axis<E>(x: &[E], outer: usize, n: usize, inner: usize, k: usize, descending: bool) -> Vec<usize> = argsort_axis_generic;
-}
-
-/// The kernel of [`argsort_axis`].
-fn argsort_axis_generic<E: Float>(
+/// For each line along the middle axis of `x` seen as `[outer, n, inner]`, the positions of
+/// its first `k` elements in sorted order (ascending, or descending when `descending`),
+/// laid out as `[outer, k, inner]`. The sort is stable: equal elements keep their order.
+/// Blocks of `outer` over the threads.
+pub(crate) fn argsort_axis<E: Float>(
     x: &[E],
     outer: usize,
     n: usize,
@@ -57,7 +51,7 @@ fn argsort_axis_generic<E: Float>(
     }
     let x = &x[..outer * n * inner];
     let packed = size_of::<E>() == 4 && n <= 1 << F32_SPARE_BITS;
-    for_row_blocks(
+    for_row_blocks_plain(
         &mut out,
         k * inner,
         #[inline(always)]
