@@ -40,10 +40,10 @@ fn source<E>(fill: PadFill<E>, j: usize, left: usize, n: usize) -> Option<usize>
 }
 
 /// `x` seen as `[outer, n, inner]` padded along the middle axis to
-/// `[outer, left + n + right, inner]`. Blocks of `outer` over the threads.
-/// A run of `inner` copied whole per output position, and for
-/// the last axis (`inner == 1`) the row's middle copied as one run: padding H and W of
-/// (32, 64, 56, 56) by 1 took 22 ms on one thread with a call per element (PyTorch 2.3).
+/// `[outer, left + n + right, inner]`: a run of `inner` copied whole per output position,
+/// and along the last axis (`inner == 1`) each row's middle as one run (padding H and W of
+/// (32, 64, 56, 56) by 1 took 22 ms on one thread with a call per element; PyTorch 2.3).
+/// Blocks of `outer` over the threads.
 pub(crate) fn pad_axis<E: Float>(
     x: &[E],
     outer: usize,
