@@ -195,9 +195,8 @@ fn add_into<E: Float>(acc: &mut [E], g: &[E]) {
 
 /// Picks rows along the middle axis of `x` seen as `[outer, n, inner]`:
 /// `out[o, k, :] = x[o, idx[k], :]`. Indices must be below `n` (checked by the caller).
-/// Blocks of output rows over the threads.
-/// (Serial before: 2048 rows of 1024 out of (4096, 1024) took
-/// 0.24 ms on two threads, PyTorch 0.15.)
+/// Blocks of output rows over the threads (serial before: 2048 rows of 1024 out of
+/// (4096, 1024) took 0.24 ms on two threads, PyTorch 0.15).
 pub(crate) fn take_axis<E: Float>(
     x: &[E],
     outer: usize,
