@@ -149,13 +149,10 @@ pub(crate) fn for_row_blocks_plain<T: Send>(
     row_len: usize,
     f: impl Fn(usize, &mut [T]) + Sync,
 ) {
-    let rows = data.len().checked_div(row_len).unwrap_or(0);
-    let parts = row_parts(data.len(), rows);
-    if parts <= 1 {
+    let Some(per) = rows_per_block(data.len(), row_len, PARALLEL_ELEMS) else {
         f(0, data);
         return;
-    }
-    let per = rows.div_ceil(parts);
+    };
     let pieces: Vec<(usize, &mut [T])> = data
         .chunks_mut(per * row_len)
         .enumerate()
@@ -178,15 +175,12 @@ pub(crate) fn for_row_blocks_from<T: Send>(
     parallel_elems: usize,
     f: impl Fn(usize, &mut [T]) + Sync,
 ) {
-    let rows = data.len().checked_div(row_len).unwrap_or(0);
-    let parts = row_parts_from(data.len(), rows, parallel_elems);
     // Both paths call `run_rows`, the one site of `wide`, as in `for_zipped_blocks`: two
     // sites compiled every softmax and pooling kernel six times (issue 15).
-    if parts <= 1 {
+    let Some(per) = rows_per_block(data.len(), row_len, parallel_elems) else {
         run_rows(&f, 0, data);
         return;
-    }
-    let per = rows.div_ceil(parts);
+    };
     let blocks: Vec<Mutex<Option<(usize, &mut [T])>>> = data
         .chunks_mut(per * row_len)
         .enumerate()
@@ -198,6 +192,14 @@ pub(crate) fn for_row_blocks_from<T: Send>(
             run_rows(&f, first, block);
         }
     });
+}
+
+/// Rows per block when `len` elements in rows of `row_len` are cut over the threads (from
+/// `parallel_elems` elements on), or `None` when they stay in one block.
+fn rows_per_block(len: usize, row_len: usize, parallel_elems: usize) -> Option<usize> {
+    let rows = len.checked_div(row_len).unwrap_or(0);
+    let parts = row_parts_from(len, rows, parallel_elems);
+    (parts > 1).then(|| rows.div_ceil(parts))
 }
 
 /// How many blocks of whole rows [`for_row_blocks`] cuts `len` elements (`rows` rows) into:
