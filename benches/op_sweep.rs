@@ -429,7 +429,9 @@ fn main() {
         );
     }
     {
-        let bn = BatchNorm2d::<64>::new();
+        // Training mode, as PyTorch's fresh `nn.BatchNorm2d` (a fresh shaped layer evaluates).
+        let mut bn = BatchNorm2d::<64>::new();
+        bn.train();
         case!(
             filter,
             "batchnorm2d 32x64x56x56",

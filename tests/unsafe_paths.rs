@@ -8,7 +8,7 @@
 //! `Linear` (outputs, activations, statistics and first gradients written without being
 //! zero-filled first; bias rows copied over the threads), and the layout copies and scans
 //! (permutations, joins, padding, resampling, running sums, sums along an axis, sorts) and
-//! the depthwise convolution kernels
+//! the depthwise convolution kernels and `GroupNorm` (output and first input gradient)
 //! written the same way. Sizes are just above the thresholds that switch on
 //! threads and parallel blocks, so the whole file stays within seconds natively and within
 //! a minute or two under valgrind. It also runs as an ordinary test.
@@ -16,7 +16,8 @@
 use rand::SeedableRng;
 use shaped::dtype::Float;
 use shaped::nn::{
-    Conv2d, DepthwiseConv2d, LSTM, LSTMCell, LayerNorm, Linear, MaxPool2d, Module, ReLU, Upsample,
+    Conv2d, DepthwiseConv2d, GroupNorm, LSTM, LSTMCell, LayerNorm, Linear, MaxPool2d, Module, ReLU,
+    Upsample,
 };
 use shaped::ops::interpolate::ScaleFactor;
 use shaped::ops::pad::PadMode;
@@ -259,6 +260,44 @@ fn lstm_cell_steps_write_every_output() {
         assert!((a - b).abs() < 1e-12, "dx: {a} vs {b}");
     }
     assert!(h.as_slice().iter().all(|v| v.is_finite() && v.abs() < 1.0));
+}
+
+#[test]
+fn group_norm_writes_every_output_and_first_gradient() {
+    // 12 samples of 6 channels of 31 x 31 in 3 groups: blocks of groups over the threads.
+    // The first sample alone must give the same output and input gradient (written into new
+    // memory in both: the input's first gradient).
+    let mut r = rng();
+    let mut gn = GroupNorm::<3, 6, f64>::new();
+    gn.weight = Tensor::randn(&mut r);
+    gn.bias = Tensor::randn(&mut r);
+    let x = Tensor::<Rank4<12, 6, 31, 31>, f64>::randn(&mut r);
+    let xt = x.clone().trace();
+    let y = gn.forward(xt.clone());
+    let gx = (y.clone() * y.clone())
+        .sum()
+        .backward()
+        .get(&xt)
+        .unwrap()
+        .clone();
+    let x0 =
+        Tensor::<Rank4<1, 6, 31, 31>, f64>::from_vec(x.as_slice()[..6 * 961].to_vec()).unwrap();
+    let x0t = x0.trace();
+    let y0 = gn.forward(x0t.clone());
+    let gx0 = (y0.clone() * y0.clone())
+        .sum()
+        .backward()
+        .get(&x0t)
+        .unwrap()
+        .clone();
+    for (a, b) in y.as_slice()[..6 * 961].iter().zip(y0.as_slice()) {
+        assert!((a - b).abs() < 1e-12, "y: {a} vs {b}");
+    }
+    for (a, b) in gx.as_slice()[..6 * 961].iter().zip(gx0.as_slice()) {
+        assert!((a - b).abs() < 1e-12, "dx: {a} vs {b}");
+    }
+    let total: f64 = gx.as_slice().iter().map(|g| g.abs()).sum();
+    assert!(total > 0.0 && total.is_finite());
 }
 
 #[test]

@@ -1,19 +1,16 @@
-//! Group normalisation, composed from the fused LayerNorm primitive and a per-channel affine
-//! map, so it has no backward pass of its own.
+//! Group normalisation, a fused primitive (`ops::norm::group_norm_op`).
 //!
 //! A sample's channels `(C, *)` split into `G` contiguous groups of `C/G` channels; viewed as
 //! `(N*G, C/G * spatial)` rows, GroupNorm's statistics are exactly LayerNorm's row statistics
-//! (biased variance, `eps` inside the square root). The per-channel `weight` and `bias` are
-//! BatchNorm's affine step with the identity statistics (mean 0, variance 1, eps 0), whose
-//! backward is already the closed form for `x * w + b` per channel.
+//! (biased variance, `eps` inside the square root), and the per-channel `weight` and `bias`
+//! are applied in the same pass.
 
 use super::module::Module;
 use super::params::{ParamMut, ParamView, Params, TensorKind, visit_tensor, visit_tensor_mut};
 use crate::autograd::Tape;
 use crate::dtype::Float;
 use crate::error::{Error, OrPanic, Result};
-use crate::ops::norm::{batch_norm_op, layer_norm_op};
-use crate::ops::shape_ops::view_op;
+use crate::ops::norm::group_norm_op;
 use crate::shape::const_msg::ConstMsg;
 use crate::shape::{Const, Dim, DimEq, Rank1, Shape};
 use crate::tensor::Tensor;
@@ -117,14 +114,8 @@ fn group_norm<SW: Shape, S: Shape, E: Float, T: Tape<E>>(
             ),
         ));
     }
-    let (n, inner) = (dims[0], dims[2..].iter().product::<usize>());
-    let shape = x.shape;
-    let rows = view_op(x, (n * groups, c / groups * inner));
-    let normed = layer_norm_op(rows, None::<Tensor<(usize,), E, T>>, None, eps);
-    let normed = view_op(normed, shape);
-    let (zeros, ones) = (vec![E::ZERO; c], vec![E::ONE; c]);
     let (w, b) = (weight.traced_as::<T>(), bias.traced_as::<T>());
-    let (y, _) = batch_norm_op(normed, Some(w), Some(b), Some((&zeros, &ones)), 0.0);
+    let y = group_norm_op(x, groups, Some(w), Some(b), eps);
     Ok(y)
 }
 

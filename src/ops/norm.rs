@@ -9,8 +9,9 @@
 //! `fused_norms_are_faster_than_composition` in tests/loss_norm_gradcheck.rs measures this;
 //! `fused_norms_match_composition` checks that both give the same values and gradients).
 
-use crate::autograd::{Gradients, Tape, UniqueId};
+use crate::autograd::{GradSlot, Gradients, Tape, UniqueId};
 use crate::backend::norm as kernels;
+use crate::backend::norm::GradTarget;
 use crate::dtype::Float;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
@@ -175,6 +176,82 @@ pub(crate) fn layer_norm_op<S: Shape, SD: Shape, E: Float, T: Tape<E>>(
                     if let (true, Some(id)) = (track_b, b_id) {
                         g.add(id, gb);
                     }
+                }
+            }),
+        );
+    }
+    Tensor {
+        shape: x.shape,
+        data: Arc::new(y),
+        id: out_id,
+        tape,
+    }
+}
+
+/// GroupNorm over `x` `(N, C, *)` with `groups` groups of `C / groups` channels (which the
+/// caller has checked): each group normalised by its own mean and biased variance, then
+/// channel `c` scaled by `weight[c]` and shifted by `bias[c]` (`(C,)` each, optional).
+pub(crate) fn group_norm_op<S: Shape, SC: Shape, E: Float, T: Tape<E>>(
+    x: Tensor<S, E, T>,
+    groups: usize,
+    weight: Option<Tensor<SC, E, T>>,
+    bias: Option<Tensor<SC, E, T>>,
+    eps: f64,
+) -> Tensor<S, E, T> {
+    let dims = x.shape.dims();
+    let layout = kernels::GroupLayout {
+        n: dims[0],
+        c: dims[1],
+        inner: dims[2..].iter().product(),
+        groups,
+    };
+    let (x, mut tape) = x.split_tape();
+    let w = absorb(&mut tape, weight);
+    let b = absorb(&mut tape, bias);
+    let wd = w.as_ref().map(|w| w.data.clone());
+    let (y, mean, rstd) = kernels::group_norm(
+        &x.data,
+        layout,
+        wd.as_deref().map(|v| &v[..]),
+        b.as_ref().map(|b| &b.data[..]),
+        eps,
+    );
+    let out_id = UniqueId::new();
+    let track_x = T::TRACING && tape.tracks(x.id);
+    let track_w = T::TRACING && w.as_ref().is_some_and(|w| tape.tracks(w.id));
+    let track_b = T::TRACING && b.as_ref().is_some_and(|b| tape.tracks(b.id));
+    if track_x || track_w || track_b {
+        let (xd, x_id) = (x.data, x.id);
+        let (w_id, b_id) = (w.as_ref().map(|w| w.id), b.as_ref().map(|b| b.id));
+        tape.record(
+            out_id,
+            Box::new(move |g: &mut Gradients<E>| {
+                let Some(gy) = g.take(out_id) else { return };
+                let w = wd.as_deref().map(|v| &v[..]);
+                let stats = (&mean[..], &rstd[..]);
+                let backward = |gx: Option<GradTarget<'_, E>>| {
+                    kernels::group_norm_backward(gx, &gy, &xd, layout, stats, w)
+                };
+                let (gw, gb) = if track_x {
+                    let mut param_grads = (Vec::new(), Vec::new());
+                    // SAFETY: given a new buffer, `group_norm_backward` writes all of it.
+                    unsafe {
+                        g.contribute(x_id, xd.len(), |slot| {
+                            param_grads = backward(Some(match slot {
+                                GradSlot::Existing(gx) => GradTarget::Add(gx),
+                                GradSlot::New(gx) => GradTarget::Write(gx),
+                            }))
+                        })
+                    };
+                    param_grads
+                } else {
+                    backward(None)
+                };
+                if let (true, Some(id)) = (track_w, w_id) {
+                    g.add(id, gw);
+                }
+                if let (true, Some(id)) = (track_b, b_id) {
+                    g.add(id, gb);
                 }
             }),
         );
