@@ -96,6 +96,8 @@ mha = nn.MultiheadAttention(256, 8, batch_first=True); xa = torch.randn(16, 256,
 case("MHA 256/8 b16 s256", lambda: mha(xa, xa, xa), lambda: mha(tr(xa), tr(xa), tr(xa))[0].sum().backward())
 xg = torch.randn(32, 512, 7, 7)
 case("global avgpool 32x512x7x7", lambda: xg.mean((2, 3)), lambda: tr(xg).mean((2, 3)).sum().backward())
+gap = nn.AdaptiveAvgPool2d(1)
+case("adaptive avgpool1 32x512x7x7", lambda: gap(xg), lambda: gap(tr(xg)).sum().backward())
 '''
 
 

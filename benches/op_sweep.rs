@@ -7,8 +7,8 @@
 use rand::SeedableRng;
 use shaped::nn::loss::{cross_entropy, mse_loss};
 use shaped::nn::{
-    BatchNorm2d, Conv1d, ConvTranspose2d, DepthwiseConv2d, Embedding, GRU, GroupNorm, LSTM,
-    LayerNorm, Module, MultiheadAttention, Upsample,
+    AdaptiveAvgPool2d, BatchNorm2d, Conv1d, ConvTranspose2d, DepthwiseConv2d, Embedding, GRU,
+    GroupNorm, LSTM, LayerNorm, Module, MultiheadAttention, Upsample,
 };
 use shaped::ops::interpolate::ScaleFactor;
 use shaped::ops::pad::PadMode;
@@ -668,6 +668,21 @@ fn main() {
                         .trace()
                         .mean_dim::<3>()
                         .mean_dim::<2>()
+                        .sum()
+                        .backward(),
+                );
+            }
+        );
+        case!(
+            filter,
+            "adaptive avgpool1 32x512x7x7",
+            || {
+                black_box(AdaptiveAvgPool2d::<1>.forward(x.clone()));
+            },
+            || {
+                black_box(
+                    AdaptiveAvgPool2d::<1>
+                        .forward(x.clone().trace())
                         .sum()
                         .backward(),
                 );
