@@ -1,5 +1,5 @@
 //! Softmax and log-softmax along one axis of a `[outer, n, inner]` block, forward and
-//! backward.
+//! backward, and their normaliser `logsumexp`.
 
 use super::parallel::{EXP_PARALLEL_ELEMS, for_row_blocks_from};
 use super::uninit::{assume_init_mut, written};
@@ -110,6 +110,127 @@ fn log_softmax_rows<E: Float>(x: &[E], n: usize, row: usize, y: &mut [MaybeUnini
         let lse = s.ln();
         yr.iter_mut().for_each(|v| *v -= lse);
     }
+}
+
+/// `m + ln sum_k e^(x_k - m)` along the middle axis of `[outer, n, inner]` (`outer * inner`
+/// values), `m` the maximum along the axis, or 0 where that is infinite (all `-inf` gives
+/// `-inf`, a `+inf` gives `+inf`); `-inf` for an empty axis. Blocks of planes over the
+/// threads.
+///
+/// One read of `x` per plane; composed (the maximum, `x - m`, its `exp`, their sum, `ln`,
+/// `+ m`) it wrote and re-read two full-size copies: (4096, 1024) f32 along the rows, one
+/// thread, 4.7 ms against PyTorch's 3.2.
+pub(crate) fn logsumexp_axis<E: Float>(x: &[E], outer: usize, n: usize, inner: usize) -> Vec<E> {
+    let len = outer * inner;
+    if n == 0 || len == 0 {
+        return vec![E::NEG_INFINITY; len];
+    }
+    let x = &x[..outer * n * inner];
+    // SAFETY: every output of every block of planes is written.
+    unsafe {
+        written(len, |y| {
+            for_row_blocks_from(
+                y,
+                inner,
+                (EXP_PARALLEL_ELEMS / n).max(1),
+                #[inline(always)]
+                |first, block| {
+                    if inner == 1 {
+                        for (slot, row) in block.iter_mut().zip(x[first * n..].chunks_exact(n)) {
+                            slot.write(row_logsumexp(row));
+                        }
+                        return;
+                    }
+                    let mut sum = vec![E::ZERO; inner];
+                    let planes = block.chunks_exact_mut(inner);
+                    for (plane, out) in x[first * n * inner..].chunks_exact(n * inner).zip(planes) {
+                        let mut m = vec![E::NEG_INFINITY; inner];
+                        for xk in plane.chunks_exact(inner) {
+                            for (m, &v) in m.iter_mut().zip(xk) {
+                                *m = if v > *m { v } else { *m };
+                            }
+                        }
+                        m.iter_mut()
+                            .filter(|m| !m.is_finite())
+                            .for_each(|m| *m = E::ZERO);
+                        sum.fill(E::ZERO);
+                        for xk in plane.chunks_exact(inner) {
+                            for ((s, &m), &v) in sum.iter_mut().zip(&m).zip(xk) {
+                                *s += (v - m).exp();
+                            }
+                        }
+                        for ((slot, &m), &s) in out.iter_mut().zip(&m).zip(&sum) {
+                            slot.write(m + s.ln());
+                        }
+                    }
+                },
+            )
+        })
+    }
+}
+
+/// [`logsumexp_axis`] of one contiguous row.
+#[inline(always)]
+fn row_logsumexp<E: Float>(row: &[E]) -> E {
+    let m = row_max(row);
+    if !m.is_finite() {
+        // No term is e^0 = 1 here, so not `exp_sum_term`; shifting by 0 is exact.
+        return row.iter().fold(E::ZERO, |s, &v| s + v.exp()).ln();
+    }
+    let mut acc = [E::ZERO; ROW_LANES];
+    let chunks = row.chunks_exact(ROW_LANES);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for k in 0..ROW_LANES {
+            acc[k] += (c[k] - m).exp_sum_term();
+        }
+    }
+    let s = acc.iter().fold(E::ZERO, |s, &v| s + v)
+        + tail
+            .iter()
+            .fold(E::ZERO, |s, &v| s + (v - m).exp_sum_term());
+    m + s.ln()
+}
+
+/// `gx += gy * e^(x - lse)` along the middle axis of `[outer, n, inner]` (`gy` and `lse` hold
+/// one value per `(outer, inner)`): the backward of [`logsumexp_axis`] from its output.
+/// Blocks of planes over the threads.
+pub(crate) fn logsumexp_backward<E: Float>(
+    gx: &mut [E],
+    gy: &[E],
+    x: &[E],
+    lse: &[E],
+    (outer, n, inner): (usize, usize, usize),
+) {
+    let len = outer * n * inner;
+    if len == 0 {
+        return;
+    }
+    let x = &x[..len];
+    for_row_blocks_from(
+        &mut gx[..len],
+        n * inner,
+        EXP_PARALLEL_ELEMS,
+        #[inline(always)]
+        |first, block| {
+            for (p, gp) in (first..).zip(block.chunks_exact_mut(n * inner)) {
+                let (g, l) = (&gy[p * inner..][..inner], &lse[p * inner..][..inner]);
+                let xp = &x[p * n * inner..][..n * inner];
+                if inner == 1 {
+                    // One run along the row (runs of one element do not vectorise).
+                    for (acc, &v) in gp.iter_mut().zip(xp) {
+                        *acc += g[0] * (v - l[0]).exp();
+                    }
+                    continue;
+                }
+                for (gk, xk) in gp.chunks_exact_mut(inner).zip(xp.chunks_exact(inner)) {
+                    for (((acc, &v), &g), &l) in gk.iter_mut().zip(xk).zip(g).zip(l) {
+                        *acc += g * (v - l).exp();
+                    }
+                }
+            }
+        },
+    );
 }
 
 /// New `[outer, n, inner]` values computed along the middle axis plane by plane (`[n, inner]`,
@@ -471,6 +592,71 @@ mod log_softmax_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `logsumexp` along the last and a middle axis, and its backward, against the
+    /// definition in f64, below and above the split over the threads, in both types; rows
+    /// of `-inf`, with a `+inf` or a NaN, and an empty axis.
+    #[test]
+    fn logsumexp_matches_the_definition() {
+        fn check<E: Float>(tol: f64) {
+            for (outer, n, inner) in [
+                (1, 1, 1),
+                (3, 5, 1),
+                (2, 33, 1),
+                (4096, 40, 1),
+                (2, 3, 5),
+                (3, 17, 40),
+                (16, 20, 256),
+            ] {
+                let len = outer * n * inner;
+                let x: Vec<E> = (0..len)
+                    .map(|i| E::from_f64(((i * 37 % 101) as f64) / 7.0 - 6.0))
+                    .collect();
+                let gy: Vec<E> = (0..outer * inner)
+                    .map(|i| E::from_f64(((i * 53 % 97) as f64) / 31.0 - 1.5))
+                    .collect();
+                let lse = logsumexp_axis(&x, outer, n, inner);
+                let mut gx = vec![E::ONE; len];
+                logsumexp_backward(&mut gx, &gy, &x, &lse, (outer, n, inner));
+                for o in 0..outer {
+                    for i in 0..inner {
+                        let at = |k: usize| x[(o * n + k) * inner + i].to_f64();
+                        let want = (0..n).map(|k| at(k).exp()).sum::<f64>().ln();
+                        let got = lse[o * inner + i].to_f64();
+                        assert!(
+                            (got - want).abs() < tol * (1.0 + want.abs()),
+                            "lse ({outer}, {n}, {inner}) [{o}, {i}]: {got} vs {want}"
+                        );
+                        for k in 0..n {
+                            let want = gy[o * inner + i].to_f64() * (at(k) - want).exp();
+                            let got = gx[(o * n + k) * inner + i].to_f64() - 1.0;
+                            assert!(
+                                (got - want).abs() < tol * (1.0 + want.abs()),
+                                "gx ({outer}, {n}, {inner})"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        check::<f32>(2e-6);
+        check::<f64>(1e-12);
+        let inf = f32::INFINITY;
+        let x = [-inf, -inf, 1.0, inf, 2.0, f32::NAN, 1.0, 2.0];
+        let rows = logsumexp_axis(&x, 4, 2, 1);
+        assert_eq!(rows[..2], [-inf, inf]);
+        assert!(rows[2].is_nan() && (rows[3] - (2.0f32 + (-1.0f32).exp().ln_1p())).abs() < 1e-6);
+        let cols = logsumexp_axis(&x, 1, 4, 2);
+        // Columns (-inf, 1, 2, 1) and (-inf, inf, NaN, 2).
+        let want = (2.0 * 1.0f64.exp() + 2.0f64.exp()).ln() as f32;
+        assert!(
+            (cols[0] - want).abs() < 1e-6 && cols[1].is_nan(),
+            "{cols:?}"
+        );
+        let cols = logsumexp_axis(&[-inf, 1.0, inf, -inf], 1, 2, 2);
+        assert_eq!(cols, [inf, 1.0]);
+        assert_eq!(logsumexp_axis::<f32>(&[], 3, 0, 2), vec![-inf; 6]);
+    }
 
     /// Softmax and log-softmax along the middle of `[outer, n, inner]`, and their backward
     /// passes, against the definitions column by column, for shapes below and above the

@@ -2,7 +2,7 @@
 //! broadcast that is their backward.
 
 use crate::autograd::{Gradients, Tape, UniqueId};
-use crate::backend::{broadcast, elementwise, reduce as kernels};
+use crate::backend::{broadcast, elementwise, reduce as kernels, softmax};
 use crate::dtype::Float;
 use crate::error::OrPanic;
 use crate::ops::binary::{SubKernel, binary_op};
@@ -241,25 +241,36 @@ fn x_shape_of(dims: &Dims) -> DynShape {
     DynShape(*dims)
 }
 
-/// ln(sum(exp(x))) along `axis`, shifted by the (detached) maximum so that no exp overflows.
+/// ln(sum(exp(x))) along `axis`, shifted by the maximum so that no exp overflows; its
+/// backward is `gy * exp(x - result)` (softmax times the gradient, as PyTorch's).
 pub(crate) fn logsumexp_axis_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
     x: Tensor<S, E, T>,
     axis: usize,
     out: SO,
 ) -> Tensor<SO, E, T> {
     let dims = x.shape.dims();
-    let (outer, n, inner) = kernels::split_axis(&dims, axis);
-    let shift = kernels::extreme_axis(&x.data, outer, n, inner, |a, b| a > b);
-    // An infinite maximum would turn x - max into NaN; shifting by 0 there is exact.
-    let shift: Vec<E> = shift
-        .into_iter()
-        .map(|m| if m.is_finite() { m } else { E::ZERO })
-        .collect();
-    let shift_keep = Tensor::from_parts(keep(&dims, axis), shift.clone());
-    let shifted = binary_op(x, shift_keep, DynShape(dims), SubKernel);
-    let sum = sum_axis_op(shifted.exp(), axis, out);
-    let shift_out = Tensor::from_parts(out, shift);
-    binary_op(sum.ln(), shift_out, out, crate::ops::binary::AddKernel)
+    let layout = kernels::split_axis(&dims, axis);
+    let (outer, n, inner) = layout;
+    let (x, mut tape) = x.split_tape();
+    let lse = Arc::new(softmax::logsumexp_axis(&x.data, outer, n, inner));
+    let out_id = UniqueId::new();
+    if T::TRACING && tape.tracks(x.id) {
+        let (xd, x_id, lse) = (x.data, x.id, lse.clone());
+        tape.record(
+            out_id,
+            Box::new(move |g: &mut Gradients<E>| {
+                let Some(gy) = g.take(out_id) else { return };
+                let gx = g.entry(x_id, xd.len());
+                softmax::logsumexp_backward(gx, &gy, &xd, &lse, layout);
+            }),
+        );
+    }
+    Tensor {
+        shape: out,
+        data: lse,
+        id: out_id,
+        tape,
+    }
 }
 
 macro_rules! axis_reductions {
