@@ -167,7 +167,7 @@ fn max_pool_2x2_planes<E: Float>(x: &[E], g: &PoolGeom, y: &mut [E], idx: &mut [
 #[inline(always)]
 fn max_pool_planes<E: Float>(x: &[E], g: &PoolGeom, y: &mut [E], idx: &mut [u32]) {
     let (hw, ohw) = (g.h * g.w, g.oh * g.ow);
-    let plain_2x2 = (g.kh, g.kw, g.sh, g.sw, g.ph, g.pw) == (2, 2, 2, 2, 0, 0);
+    let plain_2x2 = plain_2x2(g);
     if plain_2x2 && 2 * g.oh <= g.h && 2 * g.ow <= g.w {
         #[cfg(target_arch = "x86_64")]
         {
@@ -418,58 +418,129 @@ fn avg_scales<E: Float>(g: &PoolGeom) -> Vec<E> {
     s
 }
 
+/// Whether `g` is `AvgPool2d(2)`'s (or `MaxPool2d(2)`'s) 2x2, stride-2, unpadded window.
+fn plain_2x2(g: &PoolGeom) -> bool {
+    (g.kh, g.kw, g.sh, g.sw, g.ph, g.pw) == (2, 2, 2, 2, 0, 0)
+}
+
+/// Blocks of planes over the threads from this many outputs on: each reads `kh * kw`
+/// inputs.
+fn avg_parallel_outputs(g: &PoolGeom) -> usize {
+    (PARALLEL_ELEMS / (g.kh * g.kw).max(1)).max(1)
+}
+
 /// Average pooling over `planes` planes, dividing by the window size including padding
-/// (`count_include_pad=True`).
+/// (`count_include_pad=True`); blocks of planes over the threads. Each output adds its
+/// window in row-major order, as PyTorch's CPU kernel.
+///
+/// The 2x2 window sums each output's four inputs directly (pairs of columns, so the loop
+/// vectorises): the general loop, one strided add per output and window position,
+/// pooled (32, 64, 56, 56) in 4.4 ms on one thread against `MaxPool2d(2)`'s 1.8.
 pub(crate) fn avg_pool2d_forward<E: Float>(x: &[E], planes: usize, g: &PoolGeom) -> Vec<E> {
     let (hw, ohw) = (g.h * g.w, g.oh * g.ow);
     let mut y = vec![E::ZERO; planes * ohw];
+    if y.is_empty() {
+        return y;
+    }
     let cols: Vec<_> = (0..g.kw).map(|j| g.cols(j)).collect();
     let scales = avg_scales::<E>(g);
-    for (xp, yp) in x.chunks_exact(hw).zip(y.chunks_exact_mut(ohw)) {
-        for i in 0..g.kh {
-            let (y0, y1, off_y) = g.rows(i);
-            for oy in y0..y1 {
-                let iy = ((oy * g.sh) as isize + off_y) as usize;
-                let src = &xp[iy * g.w..][..g.w];
-                let yrow = &mut yp[oy * g.ow..][..g.ow];
-                for &(x0, x1, off_x) in &cols {
-                    for ox in x0..x1 {
-                        yrow[ox] += src[((ox * g.sw) as isize + off_x) as usize];
+    let two = plain_2x2(g);
+    for_row_blocks_from(
+        &mut y,
+        ohw,
+        avg_parallel_outputs(g),
+        #[inline(always)]
+        |first, block| {
+            for (p, yp) in (first..).zip(block.chunks_exact_mut(ohw)) {
+                let xp = &x[p * hw..][..hw];
+                if two {
+                    for (oy, yr) in yp.chunks_exact_mut(g.ow).enumerate() {
+                        let r0 = &xp[2 * oy * g.w..][..2 * g.ow];
+                        let r1 = &xp[(2 * oy + 1) * g.w..][..2 * g.ow];
+                        let s = &scales[oy * g.ow..][..g.ow];
+                        let pairs = r0.chunks_exact(2).zip(r1.chunks_exact(2));
+                        for ((out, (t, b)), &s) in yr.iter_mut().zip(pairs).zip(s) {
+                            *out = (t[0] + t[1] + b[0] + b[1]) * s;
+                        }
+                    }
+                    continue;
+                }
+                for i in 0..g.kh {
+                    let (y0, y1, off_y) = g.rows(i);
+                    for oy in y0..y1 {
+                        let iy = ((oy * g.sh) as isize + off_y) as usize;
+                        let src = &xp[iy * g.w..][..g.w];
+                        let yrow = &mut yp[oy * g.ow..][..g.ow];
+                        for &(x0, x1, off_x) in &cols {
+                            for ox in x0..x1 {
+                                yrow[ox] += src[((ox * g.sw) as isize + off_x) as usize];
+                            }
+                        }
                     }
                 }
+                for (v, &s) in yp.iter_mut().zip(&scales) {
+                    *v *= s;
+                }
             }
-        }
-        for (v, &s) in yp.iter_mut().zip(&scales) {
-            *v *= s;
-        }
-    }
+        },
+    );
     y
 }
 
-/// The gradient of [`avg_pool2d_forward`], accumulated into `gx`.
+/// The gradient of [`avg_pool2d_forward`], accumulated into `gx`; blocks of planes over
+/// the threads.
 pub(crate) fn avg_pool2d_backward<E: Float>(gx: &mut [E], gy: &[E], g: &PoolGeom) {
     let (hw, ohw) = (g.h * g.w, g.oh * g.ow);
+    if hw == 0 || ohw == 0 {
+        return;
+    }
+    let planes = gy.len() / ohw;
     let cols: Vec<_> = (0..g.kw).map(|j| g.cols(j)).collect();
     let scales = avg_scales::<E>(g);
-    let mut scaled = vec![E::ZERO; ohw];
-    for (gxp, gyp) in gx.chunks_exact_mut(hw).zip(gy.chunks_exact(ohw)) {
-        for ((d, &v), &s) in scaled.iter_mut().zip(gyp).zip(&scales) {
-            *d = v * s;
-        }
-        for i in 0..g.kh {
-            let (y0, y1, off_y) = g.rows(i);
-            for oy in y0..y1 {
-                let iy = ((oy * g.sh) as isize + off_y) as usize;
-                let dst = &mut gxp[iy * g.w..][..g.w];
-                let grow = &scaled[oy * g.ow..][..g.ow];
-                for &(x0, x1, off_x) in &cols {
-                    for ox in x0..x1 {
-                        dst[((ox * g.sw) as isize + off_x) as usize] += grow[ox];
+    let two = plain_2x2(g);
+    for_row_blocks_from(
+        &mut gx[..planes * hw],
+        hw,
+        avg_parallel_outputs(g),
+        #[inline(always)]
+        |first, block| {
+            let mut scaled = vec![E::ZERO; ohw];
+            for (p, gxp) in (first..).zip(block.chunks_exact_mut(hw)) {
+                let gyp = &gy[p * ohw..][..ohw];
+                for ((d, &v), &s) in scaled.iter_mut().zip(gyp).zip(&scales) {
+                    *d = v * s;
+                }
+                if two {
+                    for (oy, grow) in scaled.chunks_exact(g.ow).enumerate() {
+                        let (top, bottom) = gxp[2 * oy * g.w..].split_at_mut(g.w);
+                        let pairs = top[..2 * g.ow]
+                            .chunks_exact_mut(2)
+                            .zip(bottom[..2 * g.ow].chunks_exact_mut(2));
+                        for ((t, b), &v) in pairs.zip(grow) {
+                            t[0] += v;
+                            t[1] += v;
+                            b[0] += v;
+                            b[1] += v;
+                        }
+                    }
+                    continue;
+                }
+                for i in 0..g.kh {
+                    let (y0, y1, off_y) = g.rows(i);
+                    for oy in y0..y1 {
+                        let iy = ((oy * g.sh) as isize + off_y) as usize;
+                        let dst = &mut gxp[iy * g.w..][..g.w];
+                        let grow = &scaled[oy * g.ow..][..g.ow];
+                        for &(x0, x1, off_x) in &cols {
+                            for ox in x0..x1 {
+                                dst[((ox * g.sw) as isize + off_x) as usize] += grow[ox];
+                            }
+                        }
                     }
                 }
             }
-        }
-    }
+        },
+    );
 }
 
 /// PyTorch's adaptive window for output `o` of `out` over `len` inputs:
@@ -665,6 +736,61 @@ mod tests {
                     .all(|(a, b)| a == b || (a.is_nan() && b.is_nan()))
             );
             assert_eq!(idx, want_idx, "{k} {s} {p}");
+        }
+    }
+
+    #[test]
+    fn avg_pool_matches_window_by_window_and_its_adjoint() {
+        // Split by planes over the threads (37 planes of 41 x 39), a ragged edge, the 2x2
+        // window's own loop and the general one with padding; in f64, against the window
+        // sums in row-major order, and the backward against the forward (<y, gy> = <x, gx>).
+        let (planes, h, w) = (37, 41, 39);
+        let x = pseudo(planes * h * w, 5);
+        for (k, s, p) in [(2, 2, 0), (3, 2, 1), (2, 1, 0), (3, 3, 0)] {
+            let (oh, ow) = ((h + 2 * p - k) / s + 1, (w + 2 * p - k) / s + 1);
+            let g = PoolGeom {
+                h,
+                w,
+                kh: k,
+                kw: k,
+                sh: s,
+                sw: s,
+                ph: p,
+                pw: p,
+                oh,
+                ow,
+            };
+            let y = avg_pool2d_forward(&x, planes, &g);
+            assert_eq!(y.len(), planes * oh * ow);
+            for (i, &got) in y.iter().enumerate() {
+                let (pl, oy, ox) = (i / (oh * ow), i / ow % oh, i % ow);
+                let mut sum = 0.0;
+                for ky in 0..k {
+                    for kx in 0..k {
+                        let (iy, ix) = (
+                            (oy * s + ky) as isize - p as isize,
+                            (ox * s + kx) as isize - p as isize,
+                        );
+                        if (0..h as isize).contains(&iy) && (0..w as isize).contains(&ix) {
+                            sum += x[pl * h * w + iy as usize * w + ix as usize];
+                        }
+                    }
+                }
+                let want = sum / (k * k) as f64;
+                assert!(
+                    (got - want).abs() < 1e-12,
+                    "({k}, {s}, {p}) y[{i}]: {got} vs {want}"
+                );
+            }
+            let gy = pseudo(y.len(), 6);
+            let mut gx = vec![0.0; x.len()];
+            avg_pool2d_backward(&mut gx, &gy, &g);
+            let lhs: f64 = y.iter().zip(&gy).map(|(a, b)| a * b).sum();
+            let rhs: f64 = x.iter().zip(&gx).map(|(a, b)| a * b).sum();
+            assert!(
+                (lhs - rhs).abs() < 1e-9 * (1.0 + lhs.abs()),
+                "({k}, {s}, {p}) adjoint: {lhs} vs {rhs}"
+            );
         }
     }
 
