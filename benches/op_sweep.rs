@@ -660,17 +660,10 @@ fn main() {
             filter,
             "global avgpool 32x512x7x7",
             || {
-                black_box(x.clone().mean_dim::<3>().mean_dim::<2>());
+                black_box(x.clone().mean_dims::<2, 3>());
             },
             || {
-                black_box(
-                    x.clone()
-                        .trace()
-                        .mean_dim::<3>()
-                        .mean_dim::<2>()
-                        .sum()
-                        .backward(),
-                );
+                black_box(x.clone().trace().mean_dims::<2, 3>().sum().backward());
             }
         );
         case!(

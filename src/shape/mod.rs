@@ -31,7 +31,7 @@ mod shape;
 mod squeeze;
 mod target;
 
-pub use axis::HasAxis;
+pub use axis::{HasAxis, KeepDimTwo, ReducedTwo};
 pub(crate) use broadcast::broadcast_for;
 pub use broadcast::{
     BroadcastDim, BroadcastShapes, DimBroadcast, DimEq, DimUnify, MAX_BROADCAST_ONE, NotOne,
