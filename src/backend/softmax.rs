@@ -141,10 +141,10 @@ pub(crate) fn logsumexp_axis<E: Float>(x: &[E], outer: usize, n: usize, inner: u
                         }
                         return;
                     }
-                    let mut sum = vec![E::ZERO; inner];
+                    let (mut m, mut sum) = (vec![E::ZERO; inner], vec![E::ZERO; inner]);
                     let planes = block.chunks_exact_mut(inner);
                     for (plane, out) in x[first * n * inner..].chunks_exact(n * inner).zip(planes) {
-                        let mut m = vec![E::NEG_INFINITY; inner];
+                        m.fill(E::NEG_INFINITY);
                         for xk in plane.chunks_exact(inner) {
                             for (m, &v) in m.iter_mut().zip(xk) {
                                 *m = if v > *m { v } else { *m };
