@@ -271,7 +271,7 @@ pub(crate) fn im2col<E: Float>(x: &[E], g: &ConvGeom, cols: &mut [E]) {
 
 /// `dst[k] = src[k * stride]`, without `step_by`, which the compiler turns into a loop with
 /// a bounds check per element.
-#[inline]
+#[inline(always)]
 pub(super) fn gather_strided<E: Float>(dst: &mut [E], src: &[E], stride: usize) {
     let n = dst.len();
     if n == 0 {
