@@ -29,6 +29,41 @@ fn absorb<S: Shape, E: Float, T: Tape<E>>(
     })
 }
 
+/// The ids of a fused norm's weight and bias when the tape tracks them (`None`: absent or
+/// untracked): the parameter gradients its backward adds.
+#[derive(Clone, Copy)]
+struct TrackedParams {
+    w: Option<UniqueId>,
+    b: Option<UniqueId>,
+}
+
+impl TrackedParams {
+    fn of<SP: Shape, E: Float, T: Tape<E>>(
+        tape: &T,
+        w: &Option<Tensor<SP, E>>,
+        b: &Option<Tensor<SP, E>>,
+    ) -> Self {
+        let id = |p: &Option<Tensor<SP, E>>| {
+            p.as_ref()
+                .filter(|p| T::TRACING && tape.tracks(p.id))
+                .map(|p| p.id)
+        };
+        TrackedParams { w: id(w), b: id(b) }
+    }
+    fn any(self) -> bool {
+        self.w.is_some() || self.b.is_some()
+    }
+    /// Adds `gw` and `gb` to the gradients of the tracked parameters.
+    fn add<E: Float>(self, g: &mut Gradients<E>, gw: Vec<E>, gb: Vec<E>) {
+        if let Some(id) = self.w {
+            g.add(id, gw);
+        }
+        if let Some(id) = self.b {
+            g.add(id, gb);
+        }
+    }
+}
+
 /// A batch's per-channel mean and biased variance.
 pub(crate) struct BatchStats<E> {
     pub(crate) mean: Vec<E>,
@@ -74,15 +109,13 @@ pub(crate) fn batch_norm_op<S: Shape, SC: Shape, E: Float, T: Tape<E>>(
     );
     let out_id = UniqueId::new();
     let track_x = T::TRACING && tape.tracks(x.id);
-    let track_w = T::TRACING && w.as_ref().is_some_and(|w| tape.tracks(w.id));
-    let track_b = T::TRACING && b.as_ref().is_some_and(|b| tape.tracks(b.id));
+    let params = TrackedParams::of(&tape, &w, &b);
     let stats = batch.then(|| BatchStats {
         mean: mean.clone(),
         var,
     });
-    if track_x || track_w || track_b {
+    if track_x || params.any() {
         let (xd, x_id) = (x.data, x.id);
-        let (w_id, b_id) = (w.as_ref().map(|w| w.id), b.as_ref().map(|b| b.id));
         tape.record(
             out_id,
             Box::new(move |g: &mut Gradients<E>| {
@@ -104,12 +137,7 @@ pub(crate) fn batch_norm_op<S: Shape, SC: Shape, E: Float, T: Tape<E>>(
                         sums,
                     );
                 }
-                if let (true, Some(id)) = (track_w, w_id) {
-                    g.add(id, sum_gy_xhat);
-                }
-                if let (true, Some(id)) = (track_b, b_id) {
-                    g.add(id, sum_gy);
-                }
+                params.add(g, sum_gy_xhat, sum_gy);
             }),
         );
     }
@@ -147,11 +175,9 @@ pub(crate) fn layer_norm_op<S: Shape, SD: Shape, E: Float, T: Tape<E>>(
     );
     let out_id = UniqueId::new();
     let track_x = T::TRACING && tape.tracks(x.id);
-    let track_w = T::TRACING && w.as_ref().is_some_and(|w| tape.tracks(w.id));
-    let track_b = T::TRACING && b.as_ref().is_some_and(|b| tape.tracks(b.id));
-    if track_x || track_w || track_b {
+    let params = TrackedParams::of(&tape, &w, &b);
+    if track_x || params.any() {
         let (xd, x_id) = (x.data, x.id);
-        let (w_id, b_id) = (w.as_ref().map(|w| w.id), b.as_ref().map(|b| b.id));
         tape.record(
             out_id,
             Box::new(move |g: &mut Gradients<E>| {
@@ -168,14 +194,9 @@ pub(crate) fn layer_norm_op<S: Shape, SD: Shape, E: Float, T: Tape<E>>(
                         wd.as_deref().map(|v| &v[..]),
                     );
                 }
-                if track_w || track_b {
+                if params.any() {
                     let (gw, gb) = kernels::row_norm_param_sums(&gy, &xd, d, &mean, &rstd);
-                    if let (true, Some(id)) = (track_w, w_id) {
-                        g.add(id, gw);
-                    }
-                    if let (true, Some(id)) = (track_b, b_id) {
-                        g.add(id, gb);
-                    }
+                    params.add(g, gw, gb);
                 }
             }),
         );
@@ -218,11 +239,9 @@ pub(crate) fn group_norm_op<S: Shape, SC: Shape, E: Float, T: Tape<E>>(
     );
     let out_id = UniqueId::new();
     let track_x = T::TRACING && tape.tracks(x.id);
-    let track_w = T::TRACING && w.as_ref().is_some_and(|w| tape.tracks(w.id));
-    let track_b = T::TRACING && b.as_ref().is_some_and(|b| tape.tracks(b.id));
-    if track_x || track_w || track_b {
+    let params = TrackedParams::of(&tape, &w, &b);
+    if track_x || params.any() {
         let (xd, x_id) = (x.data, x.id);
-        let (w_id, b_id) = (w.as_ref().map(|w| w.id), b.as_ref().map(|b| b.id));
         tape.record(
             out_id,
             Box::new(move |g: &mut Gradients<E>| {
@@ -247,12 +266,7 @@ pub(crate) fn group_norm_op<S: Shape, SC: Shape, E: Float, T: Tape<E>>(
                 } else {
                     backward(None)
                 };
-                if let (true, Some(id)) = (track_w, w_id) {
-                    g.add(id, gw);
-                }
-                if let (true, Some(id)) = (track_b, b_id) {
-                    g.add(id, gb);
-                }
+                params.add(g, gw, gb);
             }),
         );
     }
