@@ -8,8 +8,8 @@
 //! `Linear` (outputs, activations, statistics and first gradients written without being
 //! zero-filled first; bias rows copied over the threads), and the layout copies and scans
 //! (permutations, joins, padding, resampling, running sums, sums along an axis, sorts) and
-//! the depthwise convolution kernels and `GroupNorm` (output and first input gradient)
-//! written the same way. Sizes are just above the thresholds that switch on
+//! the depthwise convolution kernels, `GroupNorm` (output and first input gradient) and
+//! `logsumexp` written the same way. Sizes are just above the thresholds that switch on
 //! threads and parallel blocks, so the whole file stays within seconds natively and within
 //! a minute or two under valgrind. It also runs as an ordinary test.
 
@@ -298,6 +298,38 @@ fn group_norm_writes_every_output_and_first_gradient() {
     }
     let total: f64 = gx.as_slice().iter().map(|g| g.abs()).sum();
     assert!(total > 0.0 && total.is_finite());
+}
+
+#[test]
+fn logsumexp_writes_every_output() {
+    // Rows and columns (a middle axis) above the thresholds that split them over the threads,
+    // against the two-pass definition.
+    let x: Vec<f64> = (0..300 * 250)
+        .map(|i| ((i * 37 % 101) as f64) / 17.0 - 3.0)
+        .collect();
+    let t = Tensor::<Rank2<300, 250>, f64>::from_vec(x.clone()).unwrap();
+    let rows = t.clone().logsumexp_dim::<1>().to_vec();
+    let cols = t.logsumexp_dim::<0>().to_vec();
+    for r in [0, 150, 299] {
+        let want = x[r * 250..][..250]
+            .iter()
+            .map(|v| v.exp())
+            .sum::<f64>()
+            .ln();
+        assert!(
+            (rows[r] - want).abs() < 1e-12,
+            "row {r}: {} vs {want}",
+            rows[r]
+        );
+    }
+    for c in [0, 120, 249] {
+        let want = (0..300).map(|r| x[r * 250 + c].exp()).sum::<f64>().ln();
+        assert!(
+            (cols[c] - want).abs() < 1e-12,
+            "column {c}: {} vs {want}",
+            cols[c]
+        );
+    }
 }
 
 #[test]
