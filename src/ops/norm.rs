@@ -10,8 +10,8 @@
 //! `fused_norms_match_composition` checks that both give the same values and gradients).
 
 use crate::autograd::{GradSlot, Gradients, Tape, UniqueId};
+use crate::backend::group_norm::{self as group_kernels, GradTarget};
 use crate::backend::norm as kernels;
-use crate::backend::norm::GradTarget;
 use crate::dtype::Float;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
@@ -220,7 +220,7 @@ pub(crate) fn group_norm_op<S: Shape, SC: Shape, E: Float, T: Tape<E>>(
     eps: f64,
 ) -> Tensor<S, E, T> {
     let dims = x.shape.dims();
-    let layout = kernels::GroupLayout {
+    let layout = group_kernels::GroupLayout {
         n: dims[0],
         c: dims[1],
         inner: dims[2..].iter().product(),
@@ -230,7 +230,7 @@ pub(crate) fn group_norm_op<S: Shape, SC: Shape, E: Float, T: Tape<E>>(
     let w = absorb(&mut tape, weight);
     let b = absorb(&mut tape, bias);
     let wd = w.as_ref().map(|w| w.data.clone());
-    let (y, mean, rstd) = kernels::group_norm(
+    let (y, mean, rstd) = group_kernels::group_norm(
         &x.data,
         layout,
         wd.as_deref().map(|v| &v[..]),
@@ -249,7 +249,7 @@ pub(crate) fn group_norm_op<S: Shape, SC: Shape, E: Float, T: Tape<E>>(
                 let w = wd.as_deref().map(|v| &v[..]);
                 let stats = (&mean[..], &rstd[..]);
                 let backward = |gx: Option<GradTarget<'_, E>>| {
-                    kernels::group_norm_backward(gx, &gy, &xd, layout, stats, w)
+                    group_kernels::group_norm_backward(gx, &gy, &xd, layout, stats, w)
                 };
                 let (gw, gb) = if track_x {
                     let mut param_grads = (Vec::new(), Vec::new());
