@@ -26,6 +26,26 @@ pub(crate) struct PoolGeom {
 }
 
 impl PoolGeom {
+    /// A square `k x k` window with the same stride `s` and padding `p` along both axes,
+    /// over an `h x w` input, to an `oh x ow` output (every `nn` pooling layer's geometry).
+    pub(crate) fn square(
+        (h, w): (usize, usize),
+        (k, s, p): (usize, usize, usize),
+        (oh, ow): (usize, usize),
+    ) -> Self {
+        PoolGeom {
+            h,
+            w,
+            kh: k,
+            kw: k,
+            sh: s,
+            sw: s,
+            ph: p,
+            pw: p,
+            oh,
+            ow,
+        }
+    }
     /// For kernel row `i`: the output rows whose window row `i` lies inside the input, and
     /// the offset from `oy * sh` to that input row.
     fn rows(&self, i: usize) -> (usize, usize, isize) {
@@ -679,18 +699,7 @@ mod tests {
         for (k, s, p) in [(2, 2, 0), (3, 2, 1), (3, 1, 1), (2, 1, 1), (3, 3, 0)] {
             let oh = (7 + 2 * p - k) / s + 1;
             let ow = (6 + 2 * p - k) / s + 1;
-            let g = PoolGeom {
-                h: 7,
-                w: 6,
-                kh: k,
-                kw: k,
-                sh: s,
-                sw: s,
-                ph: p,
-                pw: p,
-                oh,
-                ow,
-            };
+            let g = PoolGeom::square((7, 6), (k, s, p), (oh, ow));
             let (y, idx) = max_pool2d_forward(&x, 3, &g);
             let (want_y, want_idx) = naive_max_pool(&x, 3, &g);
             for (a, b) in y.iter().zip(&want_y) {
@@ -716,18 +725,7 @@ mod tests {
         x[1000] = f32::NAN;
         for (k, s, p) in [(2, 2, 0), (3, 2, 1)] {
             let (oh, ow) = ((h + 2 * p - k) / s + 1, (w + 2 * p - k) / s + 1);
-            let g = PoolGeom {
-                h,
-                w,
-                kh: k,
-                kw: k,
-                sh: s,
-                sw: s,
-                ph: p,
-                pw: p,
-                oh,
-                ow,
-            };
+            let g = PoolGeom::square((h, w), (k, s, p), (oh, ow));
             let (y, idx) = max_pool2d_forward(&x, planes, &g);
             let (want_y, want_idx) = naive_max_pool(&x, planes, &g);
             assert!(
@@ -748,18 +746,7 @@ mod tests {
         let x = pseudo(planes * h * w, 5);
         for (k, s, p) in [(2, 2, 0), (3, 2, 1), (2, 1, 0), (3, 3, 0)] {
             let (oh, ow) = ((h + 2 * p - k) / s + 1, (w + 2 * p - k) / s + 1);
-            let g = PoolGeom {
-                h,
-                w,
-                kh: k,
-                kw: k,
-                sh: s,
-                sw: s,
-                ph: p,
-                pw: p,
-                oh,
-                ow,
-            };
+            let g = PoolGeom::square((h, w), (k, s, p), (oh, ow));
             let y = avg_pool2d_forward(&x, planes, &g);
             assert_eq!(y.len(), planes * oh * ow);
             for (i, &got) in y.iter().enumerate() {
@@ -812,18 +799,7 @@ mod tests {
                     _ => {}
                 }
             }
-            let g = PoolGeom {
-                h,
-                w,
-                kh: 2,
-                kw: 2,
-                sh: 2,
-                sw: 2,
-                ph: 0,
-                pw: 0,
-                oh: h / 2,
-                ow: w / 2,
-            };
+            let g = PoolGeom::square((h, w), (2, 2, 0), (h / 2, w / 2));
             let (y, idx) = max_pool2d_forward(&x, planes, &g);
             let (want_y, want_idx) = naive_max_pool(&x, planes, &g);
             assert!(

@@ -93,21 +93,6 @@ fn pool_dims<H: Dim, W: Dim, const K: usize, const S: usize, const P: usize>(
     Ok((PoolOut::new(h)?, PoolOut::new(w)?))
 }
 
-fn window(h: usize, w: usize, k: usize, s: usize, p: usize, oh: usize, ow: usize) -> PoolGeom {
-    PoolGeom {
-        h,
-        w,
-        kh: k,
-        kw: k,
-        sh: s,
-        sw: s,
-        ph: p,
-        pw: p,
-        oh,
-        ow,
-    }
-}
-
 macro_rules! pool_impl {
     ($([$B:ident $b:ident])? $shape:literal $example:literal) => {
         impl<$($B: Dim,)? C: Dim, H: Dim, W: Dim, E: Float, T: Tape<E>> Tensor<($($B,)? C, H, W), E, T> {
@@ -144,7 +129,7 @@ macro_rules! pool_impl {
                 let ($($b,)? c, h, w) = self.shape;
                 let (oh, ow) = pool_dims::<H, W, K, S, P>(h, w)?;
                 let planes = 1 $(* $b.size())? * c.size();
-                let g = window(h.size(), w.size(), K, S, P, oh.size(), ow.size());
+                let g = PoolGeom::square((h.size(), w.size()), (K, S, P), (oh.size(), ow.size()));
                 Ok(pool_op(self, ($($b,)? c, oh, ow), planes, g, Pool::Max))
             }
 
@@ -177,7 +162,7 @@ macro_rules! pool_impl {
                 let ($($b,)? c, h, w) = self.shape;
                 let (oh, ow) = pool_dims::<H, W, K, S, P>(h, w)?;
                 let planes = 1 $(* $b.size())? * c.size();
-                let g = window(h.size(), w.size(), K, S, P, oh.size(), ow.size());
+                let g = PoolGeom::square((h.size(), w.size()), (K, S, P), (oh.size(), ow.size()));
                 Ok(pool_op(self, ($($b,)? c, oh, ow), planes, g, Pool::Avg))
             }
 
@@ -224,7 +209,7 @@ macro_rules! pool_impl {
                     let rows = view_op(self, (planes, h.size() * w.size()));
                     return Ok(view_op(rows.mean_dim::<1>(), out));
                 }
-                let g = window(h.size(), w.size(), 0, 0, 0, OH, OW);
+                let g = PoolGeom::square((h.size(), w.size()), (0, 0, 0), (OH, OW));
                 Ok(pool_op(self, out, planes, g, Pool::Adaptive))
             }
         }
