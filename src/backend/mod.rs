@@ -45,6 +45,7 @@ pub(crate) mod softmax;
 pub(crate) mod sort;
 pub(crate) mod threads;
 pub(crate) mod uninit;
+pub(crate) mod vector_math;
 
 /// The backend's one-time set-up (see the module docs); later calls return at once.
 pub(crate) fn init() {

@@ -6,6 +6,7 @@ use crate::backend::elementwise::{
     map, map_inplace, map_inplace_unmasked, mul_by_derivative, mul_by_derivative_of,
     scaled_derivative,
 };
+use crate::backend::vector_math::{VectorFn, vector_map, vector_map_in_place};
 use crate::dtype::Float;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
@@ -55,29 +56,17 @@ fn unary_untyped<E: Float, T: Tape<E>, K: UnaryKernel<E>>(
         // thread, PyTorch's 46).
         let data = match Arc::try_unwrap(xdata) {
             Ok(mut data) => {
-                map_inplace_unmasked(
-                    &mut data,
-                    #[inline(always)]
-                    |v| k.f(v),
-                );
+                forward_in_place(k, &mut data);
                 data
             }
-            Err(shared) => map(
-                &shared,
-                #[inline(always)]
-                |v| k.f(v),
-            ),
+            Err(shared) => forward(k, &shared),
         };
         return (Arc::new(data), UniqueId::new(), tape);
     }
     if K::DF_FROM_Y {
         match Arc::try_unwrap(xdata) {
             Ok(mut data) => {
-                map_inplace_unmasked(
-                    &mut data,
-                    #[inline(always)]
-                    |v| k.f(v),
-                );
+                forward_in_place(k, &mut data);
                 let y = Arc::new(data);
                 let (yd, out_id) = (y.clone(), UniqueId::new());
                 tape.record(
@@ -123,6 +112,47 @@ fn unary_untyped<E: Float, T: Tape<E>, K: UnaryKernel<E>>(
     traced_unary(xdata, x_id, tape, k)
 }
 
+/// `k.f` of every element of `x`, in new memory.
+fn forward<E: Float, K: UnaryKernel<E>>(k: K, x: &[E]) -> Vec<E> {
+    if let Some(y) = vector_fn::<E, K>().and_then(|f| vector_map(f, x)) {
+        return y;
+    }
+    map(
+        x,
+        #[inline(always)]
+        |v| k.f(v),
+    )
+}
+
+/// `k.f` of every element of `x`, in place.
+fn forward_in_place<E: Float, K: UnaryKernel<E>>(k: K, x: &mut [E]) {
+    if vector_fn::<E, K>().is_some_and(|f| vector_map_in_place(f, x)) {
+        return;
+    }
+    map_inplace_unmasked(
+        x,
+        #[inline(always)]
+        |v| k.f(v),
+    );
+}
+
+/// The backend's hand-vectorised loop for kernel `K`, where it has one (`f32` exp, tanh,
+/// sigmoid and SiLU with AVX-512: multiply-adds and `vscalefps`, which the plain loop
+/// cannot use; see [`crate::backend::vector_math`]). Decided by type, so it folds away.
+fn vector_fn<E: Float, K: UnaryKernel<E>>() -> Option<VectorFn> {
+    use core::any::TypeId;
+    let k = TypeId::of::<K>();
+    [
+        (TypeId::of::<ExpKernel>(), VectorFn::Exp),
+        (TypeId::of::<TanhKernel>(), VectorFn::Tanh),
+        (TypeId::of::<SigmoidKernel>(), VectorFn::Sigmoid),
+        (TypeId::of::<SiluKernel>(), VectorFn::Silu),
+    ]
+    .into_iter()
+    .find(|&(id, _)| id == k)
+    .map(|(_, f)| f)
+}
+
 /// The traced op keeping both `x` and `y` for the backward pass.
 fn traced_unary<E: Float, T: Tape<E>, K: UnaryKernel<E>>(
     xdata: Arc<Vec<E>>,
@@ -130,11 +160,7 @@ fn traced_unary<E: Float, T: Tape<E>, K: UnaryKernel<E>>(
     mut tape: T,
     k: K,
 ) -> (Arc<Vec<E>>, UniqueId, T) {
-    let y: Arc<Vec<E>> = Arc::new(map(
-        &xdata,
-        #[inline(always)]
-        |v| k.f(v),
-    ));
+    let y: Arc<Vec<E>> = Arc::new(forward(k, &xdata));
     let out_id = UniqueId::new();
     let (xd, yd) = (xdata, y.clone());
     tape.record(
