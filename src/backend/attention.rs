@@ -19,6 +19,7 @@ use super::gemm::gemm;
 use super::softmax::{row_dot, row_max};
 use super::uninit::filled;
 use super::{simd::wide, threads};
+use super::vector_math::exp_shifted_sum_in_place;
 use crate::dtype::Float;
 use core::mem::MaybeUninit;
 use std::sync::Mutex;
@@ -512,10 +513,16 @@ fn masked_softmax_rows<E: Float>(
                 if !mx.is_finite() {
                     mx = E::ZERO;
                 }
-                for x in row.iter_mut() {
-                    *x = (*x - mx).exp();
-                }
-                let inv = E::ONE / row_dot(row, None);
+                let total = match exp_shifted_sum_in_place(row, mx) {
+                    Some(total) => total,
+                    None => {
+                        for x in row.iter_mut() {
+                            *x = (*x - mx).exp();
+                        }
+                        row_dot(row, None)
+                    }
+                };
+                let inv = E::ONE / total;
                 row.iter_mut().for_each(|x| *x *= inv);
             }
         },

@@ -3,6 +3,7 @@
 
 use super::parallel::{EXP_PARALLEL_ELEMS, for_row_blocks_from};
 use super::uninit::{assume_init_mut, written};
+use super::vector_math::{add_log_softmax_grad, exp_shifted_sum};
 use crate::backend::precompiled::precompiled;
 use crate::dtype::Float;
 use core::mem::MaybeUninit;
@@ -76,12 +77,16 @@ fn softmax_rows<E: Float>(x: &[E], n: usize, row: usize, y: &mut [MaybeUninit<E>
         if !m.is_finite() {
             m = E::ZERO;
         }
-        for (v, &xv) in yr.iter_mut().zip(xr) {
-            v.write((xv - m).exp());
+        // The exponentials and their sum in one pass where the backend has a vector `exp`.
+        let sum = exp_shifted_sum(xr, m, Some(&mut *yr));
+        if sum.is_none() {
+            for (v, &xv) in yr.iter_mut().zip(xr) {
+                v.write((xv - m).exp());
+            }
         }
-        // SAFETY: the loop above wrote every element of the row (`xr` is as long as `yr`).
+        // SAFETY: every element of the row was written above (`xr` is as long as `yr`).
         let yr = unsafe { assume_init_mut(yr) };
-        let inv = E::ONE / row_dot(yr, None);
+        let inv = E::ONE / sum.unwrap_or_else(|| row_dot(yr, None));
         yr.iter_mut().for_each(|v| *v *= inv);
     }
 }
@@ -92,6 +97,13 @@ fn log_softmax_rows<E: Float>(x: &[E], n: usize, row: usize, y: &mut [MaybeUnini
     let x = &x[row * n..][..y.len()];
     for (xr, yr) in x.chunks_exact(n).zip(y.chunks_exact_mut(n)) {
         let m = row_max(xr);
+        if let Some(s) = exp_shifted_sum(xr, m, None) {
+            let lse = s.ln();
+            for (v, &xv) in yr.iter_mut().zip(xr) {
+                v.write((xv - m) - lse);
+            }
+            continue;
+        }
         for (v, &xv) in yr.iter_mut().zip(xr) {
             v.write(xv - m);
         }
@@ -176,6 +188,9 @@ fn row_logsumexp<E: Float>(row: &[E]) -> E {
     if !m.is_finite() {
         // No term is e^0 = 1 here, so not `exp_sum_term`; shifting by 0 is exact.
         return row.iter().fold(E::ZERO, |s, &v| s + v.exp()).ln();
+    }
+    if let Some(s) = exp_shifted_sum(row, m, None) {
+        return m + s.ln();
     }
     let mut acc = [E::ZERO; ROW_LANES];
     let chunks = row.chunks_exact(ROW_LANES);
@@ -407,6 +422,9 @@ fn log_softmax_backward_generic<E: Float>(
                     .zip(y.chunks_exact(n))
                 {
                     let total = row_dot(gyr, None);
+                    if add_log_softmax_grad(g, gyr, yr, total) {
+                        continue;
+                    }
                     for ((a, &b), &c) in g.iter_mut().zip(gyr).zip(yr) {
                         *a += b - c.exp() * total;
                     }

@@ -79,6 +79,87 @@ pub(crate) fn vector_map_in_place<E: Float>(f: VectorFn, x: &mut [E]) -> bool {
     true
 }
 
+/// `sum_k e^(x_k - shift)` over a row, also writing each term to `out` (as long as `x`)
+/// when given: the exponentials of softmax, log-softmax and logsumexp along contiguous rows.
+/// `None`, with nothing written, for `f64` and where this process does not run AVX-512
+/// loops. The sum is taken in 16 lanes, added up at the end.
+#[inline]
+pub(crate) fn exp_shifted_sum<E: Float>(
+    x: &[E],
+    shift: E,
+    out: Option<&mut [MaybeUninit<E>]>,
+) -> Option<E> {
+    let dst = match out {
+        Some(out) => {
+            assert_eq!(out.len(), x.len(), "exp_shifted_sum: output length");
+            out.as_mut_ptr().cast::<E>()
+        }
+        None => core::ptr::null_mut(),
+    };
+    // SAFETY: `x` is read and `dst` (null or a separate buffer) written for `x.len()`.
+    unsafe { exp_shifted_sum_raw(x.as_ptr(), x.len(), shift, dst) }
+}
+
+/// [`exp_shifted_sum`] writing the terms over the row itself (attention's scores).
+#[inline]
+pub(crate) fn exp_shifted_sum_in_place<E: Float>(row: &mut [E], shift: E) -> Option<E> {
+    let p = row.as_mut_ptr();
+    // SAFETY: the row is read and written in place, each vector read before it is written.
+    unsafe { exp_shifted_sum_raw(p, row.len(), shift, p) }
+}
+
+/// # Safety
+/// `x` is readable and `dst` null or writable for `n` elements, the same pointer or apart.
+#[inline]
+unsafe fn exp_shifted_sum_raw<E: Float>(x: *const E, n: usize, shift: E, dst: *mut E) -> Option<E> {
+    let shift = [shift];
+    let Slice::F32(shift) = E::concrete(&shift) else {
+        return None;
+    };
+    if !available() {
+        return None;
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        // `E` is `f32` here (`concrete` said so): the casts change no layout.
+        // SAFETY: `available` checked the CPU; the rest is the caller's guarantee.
+        let sum = unsafe { avx512::exp_shifted_sum(x.cast(), n, shift[0], dst.cast()) };
+        Some(E::from_f64(f64::from(sum)))
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (x, n, shift, dst);
+        None
+    }
+}
+
+/// `g += gy - e^y * total` along a row: the backward of log-softmax from its output `y`.
+/// False, with nothing changed, for `f64` and where this process does not run AVX-512 loops.
+#[inline]
+pub(crate) fn add_log_softmax_grad<E: Float>(g: &mut [E], gy: &[E], y: &[E], total: E) -> bool {
+    let total = [total];
+    let (SliceMut::F32(g), Slice::F32(gy), Slice::F32(y), Slice::F32(total)) = (
+        E::concrete_mut(g),
+        E::concrete(gy),
+        E::concrete(y),
+        E::concrete(&total),
+    ) else {
+        return false;
+    };
+    if !available() {
+        return false;
+    }
+    let (gy, y) = (&gy[..g.len()], &y[..g.len()]);
+    // SAFETY: `available` checked the CPU; the three rows have the same length.
+    #[cfg(target_arch = "x86_64")]
+    unsafe {
+        avx512::add_log_softmax_grad(g, gy, y, total[0])
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (g, gy, y, total);
+    true
+}
+
 fn available() -> bool {
     cfg!(target_arch = "x86_64") && super::simd::level() == super::simd::Level::Avx512
 }
@@ -120,6 +201,65 @@ mod avx512 {
                 let x = _mm512_maskz_loadu_ps(mask, src.add(i));
                 _mm512_mask_storeu_ps(dst.add(i), mask, step(x));
             }
+        }
+    }
+
+    /// The sum of `e^(x[i] - shift)` for `i < n`, each term also written to `dst[i]` unless
+    /// `dst` is null.
+    ///
+    /// # Safety
+    /// The CPU has AVX-512F; `x` is readable and `dst` null or writable for `n` elements,
+    /// the two the same pointer or not overlapping.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn exp_shifted_sum(x: *const f32, n: usize, shift: f32, dst: *mut f32) -> f32 {
+        let shift = _mm512_set1_ps(shift);
+        let mut sum = _mm512_setzero_ps();
+        let mut step = |i: usize, mask: __mmask16| {
+            // SAFETY: the lanes of `mask` lie at `i..n`.
+            unsafe {
+                let e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, x.add(i)), shift));
+                sum = _mm512_mask_add_ps(sum, mask, sum, e);
+                if !dst.is_null() {
+                    _mm512_mask_storeu_ps(dst.add(i), mask, e);
+                }
+            }
+        };
+        let mut i = 0;
+        while i + 16 <= n {
+            step(i, !0);
+            i += 16;
+        }
+        if i < n {
+            step(i, ((1u32 << (n - i)) - 1) as __mmask16);
+        }
+        _mm512_reduce_add_ps(sum)
+    }
+
+    /// `g[i] += gy[i] - e^y[i] * total`.
+    ///
+    /// # Safety
+    /// The CPU has AVX-512F; `gy` and `y` are at least as long as `g`.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn add_log_softmax_grad(g: &mut [f32], gy: &[f32], y: &[f32], total: f32) {
+        let n = g.len();
+        let total = _mm512_set1_ps(total);
+        let (g, gy, y) = (g.as_mut_ptr(), gy.as_ptr(), y.as_ptr());
+        let step = |i: usize, mask: __mmask16| {
+            // SAFETY: the lanes of `mask` lie at `i..n`, inside all three rows.
+            unsafe {
+                let e = exp16(_mm512_maskz_loadu_ps(mask, y.add(i)));
+                let d = _mm512_fnmadd_ps(e, total, _mm512_maskz_loadu_ps(mask, gy.add(i)));
+                let sum = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, g.add(i)), d);
+                _mm512_mask_storeu_ps(g.add(i), mask, sum);
+            }
+        };
+        let mut i = 0;
+        while i + 16 <= n {
+            step(i, !0);
+            i += 16;
+        }
+        if i < n {
+            step(i, ((1u32 << (n - i)) - 1) as __mmask16);
         }
     }
 
@@ -302,5 +442,45 @@ mod tests {
         let silu = vector_map(VectorFn::Silu, &x).unwrap();
         assert!(silu[2].is_nan());
         assert_eq!(silu[0], f32::INFINITY);
+    }
+
+    /// The row helpers against their definitions, over row lengths around the 16-lane
+    /// steps (masked tails), with `-inf` and large negative terms.
+    #[test]
+    fn row_helpers_match_their_definitions() {
+        for n in [1, 5, 16, 17, 31, 64, 100] {
+            let x: Vec<f32> = (0..n)
+                .map(|i| match i % 7 {
+                    3 => f32::NEG_INFINITY,
+                    5 => -95.0,
+                    _ => (i as f32 * 0.73).sin() * 6.0,
+                })
+                .collect();
+            let shift = 1.25f32;
+            let mut terms = vec![MaybeUninit::new(f32::NAN); n];
+            let Some(sum) = exp_shifted_sum(&x, shift, Some(&mut terms)) else {
+                return; // no AVX-512 here
+            };
+            let want: Vec<f64> = x.iter().map(|&v| (f64::from(v) - f64::from(shift)).exp()).collect();
+            let want_sum: f64 = want.iter().sum();
+            assert!((f64::from(sum) - want_sum).abs() <= 1e-6 * want_sum, "n = {n}");
+            assert_eq!(exp_shifted_sum(&x, shift, None), Some(sum));
+            for (t, w) in terms.iter().zip(&want) {
+                // SAFETY: every term was written (checked against NaN below).
+                let t = f64::from(unsafe { t.assume_init() });
+                // Two ulp; subnormal terms (e^-96) to their absolute spacing.
+                assert!((t - w).abs() <= 2.4e-7 * w + 3e-45, "n = {n}: {t} vs {w}");
+            }
+            let y: Vec<f32> = x.iter().map(|v| (v * 0.1).min(0.0)).collect();
+            let gy: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).cos()).collect();
+            let mut g: Vec<f32> = (0..n).map(|i| i as f32 * 0.01).collect();
+            let before = g.clone();
+            assert!(add_log_softmax_grad(&mut g, &gy, &y, 0.75));
+            for i in 0..n {
+                let want = f64::from(before[i]) + f64::from(gy[i])
+                    - f64::from(y[i]).exp() * 0.75;
+                assert!((f64::from(g[i]) - want).abs() < 1e-6, "n = {n}, i = {i}");
+            }
+        }
     }
 }
