@@ -18,8 +18,8 @@
 use super::gemm::gemm;
 use super::softmax::{row_dot, row_max};
 use super::uninit::filled;
-use super::{simd::wide, threads};
 use super::vector_math::exp_shifted_sum_in_place;
+use super::{simd::wide, threads};
 use crate::dtype::Float;
 use core::mem::MaybeUninit;
 use std::sync::Mutex;

@@ -35,23 +35,13 @@ pub(crate) enum VectorFn {
 /// `None` for `f64` and where this process does not run AVX-512 loops (see
 /// [`super::simd::level`]).
 pub(crate) fn vector_map<E: Float>(f: VectorFn, x: &[E]) -> Option<Vec<E>> {
-    let Slice::F32(x32) = E::concrete(x) else {
-        return None;
-    };
-    if !available() {
+    if !applies::<E>() {
         return None;
     }
-    // SAFETY: each block is written whole by `apply`, given the block's own length.
+    // SAFETY: `apply_into` writes each block whole (`applies` said it runs).
     Some(unsafe {
         super::parallel::collect_blocks(x.len(), |off, block: &mut [MaybeUninit<E>]| {
-            let src = &x32[off..][..block.len()];
-            // `E` is `f32` here (`concrete` said so): the cast changes no layout.
-            let dst = block.as_mut_ptr().cast::<f32>();
-            // SAFETY: `available` checked the CPU; `src` and `block` have the same length.
-            #[cfg(target_arch = "x86_64")]
-            avx512::apply(f, src.as_ptr(), dst, block.len());
-            #[cfg(not(target_arch = "x86_64"))]
-            let _ = (src, dst, f);
+            apply_into(f, &x[off..][..block.len()], block);
         })
     })
 }
@@ -59,24 +49,55 @@ pub(crate) fn vector_map<E: Float>(f: VectorFn, x: &[E]) -> Option<Vec<E>> {
 /// `x[i] = f(x[i])` in place (split over the threads for long slices); false, leaving `x`
 /// alone, for `f64` and where this process does not run AVX-512 loops.
 pub(crate) fn vector_map_in_place<E: Float>(f: VectorFn, x: &mut [E]) -> bool {
-    let SliceMut::F32(x) = E::concrete_mut(x) else {
-        return false;
-    };
-    if !available() {
+    if !applies::<E>() {
         return false;
     }
     super::parallel::for_blocks(x, |_, block| {
-        let p = block.as_mut_ptr();
-        // SAFETY: `available` checked the CPU; reading and writing the same element in one
-        // step is allowed (`apply` reads each vector before it writes it).
-        #[cfg(target_arch = "x86_64")]
-        unsafe {
-            avx512::apply(f, p, p, block.len())
-        };
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = (p, f);
+        apply_in_place(f, block);
     });
     true
+}
+
+/// `dst[i] = f(src[i])` on the calling thread (the gate planes of a recurrent step, already
+/// split over the threads by rows); false, with nothing written, for `f64` and where this
+/// process does not run AVX-512 loops.
+#[inline]
+pub(crate) fn apply_into<E: Float>(f: VectorFn, src: &[E], dst: &mut [MaybeUninit<E>]) -> bool {
+    assert_eq!(src.len(), dst.len(), "apply_into: lengths");
+    // SAFETY: `src` read and `dst` (a separate buffer) written for `src.len()` elements.
+    unsafe { apply_raw(f, src.as_ptr(), dst.as_mut_ptr().cast(), src.len()) }
+}
+
+/// `x[i] = f(x[i])` on the calling thread, as [`apply_into`].
+#[inline]
+pub(crate) fn apply_in_place<E: Float>(f: VectorFn, x: &mut [E]) -> bool {
+    let p = x.as_mut_ptr();
+    // SAFETY: read and written in place, each vector read before it is written.
+    unsafe { apply_raw(f, p, p, x.len()) }
+}
+
+/// # Safety
+/// `src` is readable and `dst` writable for `n` elements, the same pointer or apart.
+#[inline]
+unsafe fn apply_raw<E: Float>(f: VectorFn, src: *const E, dst: *mut E, n: usize) -> bool {
+    if !applies::<E>() {
+        return false;
+    }
+    // `E` is `f32` here (`applies` said so): the casts change no layout.
+    // SAFETY: `applies` checked the CPU; the rest is the caller's guarantee.
+    #[cfg(target_arch = "x86_64")]
+    unsafe {
+        avx512::apply(f, src.cast(), dst.cast(), n)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (f, src, dst, n);
+    true
+}
+
+/// Whether the loops here run for `E` in this process: `f32`, with AVX-512.
+#[inline]
+pub(crate) fn applies<E: Float>() -> bool {
+    matches!(E::concrete(&[]), Slice::F32(_)) && available()
 }
 
 /// `sum_k e^(x_k - shift)` over a row, also writing each term to `out` (as long as `x`)
@@ -211,7 +232,12 @@ mod avx512 {
     /// The CPU has AVX-512F; `x` is readable and `dst` null or writable for `n` elements,
     /// the two the same pointer or not overlapping.
     #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn exp_shifted_sum(x: *const f32, n: usize, shift: f32, dst: *mut f32) -> f32 {
+    pub(super) unsafe fn exp_shifted_sum(
+        x: *const f32,
+        n: usize,
+        shift: f32,
+        dst: *mut f32,
+    ) -> f32 {
         let shift = _mm512_set1_ps(shift);
         let mut sum = _mm512_setzero_ps();
         let mut step = |i: usize, mask: __mmask16| {
@@ -363,8 +389,9 @@ mod tests {
             return if got == w { 0.0 } else { f64::INFINITY };
         }
         // The spacing of f32 values at the reference (subnormal spacing at the bottom).
-        let spacing = (f64::from(w.abs()).max(f64::from(f32::MIN_POSITIVE)) * f64::from(f32::EPSILON))
-            .max(f64::from(f32::from_bits(1)));
+        let spacing = (f64::from(w.abs()).max(f64::from(f32::MIN_POSITIVE))
+            * f64::from(f32::EPSILON))
+        .max(f64::from(f32::from_bits(1)));
         ((f64::from(got) - want) / spacing).abs()
     }
 
@@ -373,9 +400,32 @@ mod tests {
         let mut x: Vec<f32> = (-40_000..40_000).map(|i| i as f32 * 0.0028).collect();
         x.extend((-2000..2000).map(|i| i as f32 * 0.055));
         x.extend([
-            0.0, -0.0, 1e-30, -1e-30, 1e-8, -1e-8, 88.72, 88.73, 89.5, -87.3, -87.4, -100.0,
-            -103.9, -104.5, -200.0, 200.0, f32::MAX, f32::MIN, f32::MIN_POSITIVE,
-            f32::INFINITY, f32::NEG_INFINITY, f32::NAN, 9.9, 10.0, 10.1, 20.0,
+            0.0,
+            -0.0,
+            1e-30,
+            -1e-30,
+            1e-8,
+            -1e-8,
+            88.72,
+            88.73,
+            89.5,
+            -87.3,
+            -87.4,
+            -100.0,
+            -103.9,
+            -104.5,
+            -200.0,
+            200.0,
+            f32::MAX,
+            f32::MIN,
+            f32::MIN_POSITIVE,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            9.9,
+            10.0,
+            10.1,
+            20.0,
         ]);
         // A length that is not a multiple of 16: the masked tail runs.
         x.truncate(x.len() / 16 * 16 + 7);
@@ -397,7 +447,12 @@ mod tests {
     #[test]
     fn every_function_is_within_two_ulp_of_f64() {
         let x = inputs();
-        for f in [VectorFn::Exp, VectorFn::Tanh, VectorFn::Sigmoid, VectorFn::Silu] {
+        for f in [
+            VectorFn::Exp,
+            VectorFn::Tanh,
+            VectorFn::Sigmoid,
+            VectorFn::Silu,
+        ] {
             let Some(y) = vector_map(f, x.as_slice()) else {
                 return; // no AVX-512 here: the plain loops run, tested elsewhere
             };
@@ -414,12 +469,18 @@ mod tests {
                 // `e^x`) keeps only an absolute precision, as the plain version's does.
                 // Its error is the subnormal sigmoid's (a spacing of 1.4e-45) times |x| <= 104.
                 if f == VectorFn::Silu && xv < -87.0 && !want.is_nan() {
-                    assert!((f64::from(yv) - want).abs() < 3e-43, "SiLU({xv:e}) = {yv:e}");
+                    assert!(
+                        (f64::from(yv) - want).abs() < 3e-43,
+                        "SiLU({xv:e}) = {yv:e}"
+                    );
                     continue;
                 }
                 let limit = if f == VectorFn::Silu { 3.0 } else { 2.0 };
                 let err = ulps(yv, want);
-                assert!(err <= limit, "{f:?}({xv:e}) = {yv:e}, want {want:e} ({err} ulp)");
+                assert!(
+                    err <= limit,
+                    "{f:?}({xv:e}) = {yv:e}, want {want:e} ({err} ulp)"
+                );
             }
         }
     }
@@ -428,7 +489,9 @@ mod tests {
     #[test]
     fn infinities_nan_and_signed_zero() {
         let x = [f32::INFINITY, f32::NEG_INFINITY, f32::NAN, -0.0, 0.0];
-        let Some(e) = vector_map(VectorFn::Exp, &x) else { return };
+        let Some(e) = vector_map(VectorFn::Exp, &x) else {
+            return;
+        };
         assert_eq!(&e[..2], &[f32::INFINITY, 0.0]);
         assert!(e[2].is_nan());
         assert_eq!(&e[3..], &[1.0, 1.0]);
@@ -461,9 +524,15 @@ mod tests {
             let Some(sum) = exp_shifted_sum(&x, shift, Some(&mut terms)) else {
                 return; // no AVX-512 here
             };
-            let want: Vec<f64> = x.iter().map(|&v| (f64::from(v) - f64::from(shift)).exp()).collect();
+            let want: Vec<f64> = x
+                .iter()
+                .map(|&v| (f64::from(v) - f64::from(shift)).exp())
+                .collect();
             let want_sum: f64 = want.iter().sum();
-            assert!((f64::from(sum) - want_sum).abs() <= 1e-6 * want_sum, "n = {n}");
+            assert!(
+                (f64::from(sum) - want_sum).abs() <= 1e-6 * want_sum,
+                "n = {n}"
+            );
             assert_eq!(exp_shifted_sum(&x, shift, None), Some(sum));
             for (t, w) in terms.iter().zip(&want) {
                 // SAFETY: every term was written (checked against NaN below).
@@ -477,8 +546,7 @@ mod tests {
             let before = g.clone();
             assert!(add_log_softmax_grad(&mut g, &gy, &y, 0.75));
             for i in 0..n {
-                let want = f64::from(before[i]) + f64::from(gy[i])
-                    - f64::from(y[i]).exp() * 0.75;
+                let want = f64::from(before[i]) + f64::from(gy[i]) - f64::from(y[i]).exp() * 0.75;
                 assert!((f64::from(g[i]) - want).abs() < 1e-6, "n = {n}, i = {i}");
             }
         }
