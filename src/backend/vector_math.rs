@@ -29,6 +29,8 @@ pub(crate) enum VectorFn {
     Sigmoid,
     /// x * sigmoid(x)
     Silu,
+    /// x * Phi(x), Phi the normal CDF (PyTorch's exact GELU)
+    Gelu,
 }
 
 /// `f(x)` for every element as a new vector (split over the threads for long slices), or
@@ -190,38 +192,55 @@ mod avx512 {
     use super::VectorFn;
     use core::arch::x86_64::*;
 
-    /// Writes `f(src[i])` to `dst[i]` for `i < n`, 16 values a step and the last few with
-    /// masked loads and stores.
+    /// Writes `f(src[i])` to `dst[i]` for `i < n`.
     ///
     /// # Safety
     /// The CPU has AVX-512F; `src` is readable and `dst` writable for `n` elements, and
     /// the two are the same pointer or do not overlap.
     #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn apply(f: VectorFn, src: *const f32, dst: *mut f32, n: usize) {
-        // One match per vector, not per call: the branch is predicted, and one loop per
-        // function would be four copies of the loop for nothing measurable.
-        let step = |x: __m512| match f {
-            VectorFn::Exp => exp16(x),
-            VectorFn::Tanh => tanh16(x),
-            VectorFn::Sigmoid => sigmoid16(x),
-            VectorFn::Silu => _mm512_mul_ps(x, sigmoid16(x)),
-        };
+        // SAFETY: the caller's guarantee, passed on.
+        unsafe {
+            match f {
+                VectorFn::Exp => map_vectors(src, dst, n, |x| exp16(x)),
+                VectorFn::Tanh => map_vectors(src, dst, n, |x| tanh16(x)),
+                VectorFn::Sigmoid => map_vectors(src, dst, n, |x| sigmoid16(x)),
+                VectorFn::Silu => map_vectors(src, dst, n, |x| _mm512_mul_ps(x, sigmoid16(x))),
+                VectorFn::Gelu => map_vectors(src, dst, n, |x| _mm512_mul_ps(x, normal_cdf16(x))),
+            }
+        }
+    }
+
+    /// `dst[i] = op(src[i])`, 16 values a step, the last few through masked loads and
+    /// stores in the same loop: `op` has one call site, so it is inlined even when large
+    /// (with a second one for the tail, LLVM left GELU's as a call per vector, its argument
+    /// and result passed through memory). GELU is bound by its 57 vector operations per
+    /// step, half of them multiply-adds (two steps interleaved per iteration: no faster).
+    ///
+    /// # Safety
+    /// As [`apply`].
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    unsafe fn map_vectors(src: *const f32, dst: *mut f32, n: usize, op: impl Fn(__m512) -> __m512) {
         let mut i = 0;
-        while i + 16 <= n {
-            // SAFETY: `i + 16 <= n`, inside both buffers.
+        while i < n {
+            let mask = lanes(n - i);
+            // SAFETY: the lanes of `mask` lie at `i..n`, inside both buffers.
             unsafe {
-                let x = _mm512_loadu_ps(src.add(i));
-                _mm512_storeu_ps(dst.add(i), step(x));
+                let x = _mm512_maskz_loadu_ps(mask, src.add(i));
+                _mm512_mask_storeu_ps(dst.add(i), mask, op(x));
             }
             i += 16;
         }
-        if i < n {
-            let mask: __mmask16 = ((1u32 << (n - i)) - 1) as __mmask16;
-            // SAFETY: masked lanes at `i..n` only; the others are neither read nor written.
-            unsafe {
-                let x = _mm512_maskz_loadu_ps(mask, src.add(i));
-                _mm512_mask_storeu_ps(dst.add(i), mask, step(x));
-            }
+    }
+
+    /// The lanes of a step with `left` values still to do: all 16, or the first `left`.
+    #[inline(always)]
+    fn lanes(left: usize) -> __mmask16 {
+        if left >= 16 {
+            !0
+        } else {
+            ((1u32 << left) - 1) as __mmask16
         }
     }
 
@@ -359,6 +378,54 @@ mod avx512 {
         _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(t), sign))
     }
 
+    /// Phi(x), the standard normal CDF, step for step as the plain `f32` one in
+    /// `crate::ops::unary` (see there for the method and its error, about four ulp):
+    /// Numerical Recipes' `erfc(z) = t e^(P(t) - z^2)`, `t = 1 / (1 + z/2)` to about one
+    /// rounding, `z^2` and `P - z^2` carried with their rounding errors.
+    #[target_feature(enable = "avx512f")]
+    pub(super) fn normal_cdf16(x: __m512) -> __m512 {
+        #[allow(clippy::excessive_precision)]
+        const C: [f32; 10] = [
+            0.170_872_77,
+            -0.822_152_23,
+            1.488_515_9,
+            -1.135_204,
+            0.278_868_07,
+            -0.186_288_06,
+            0.096_784_18,
+            0.374_091_96,
+            1.000_023_7,
+            -1.265_512_2,
+        ];
+        let (one, half) = (_mm512_set1_ps(1.0), _mm512_set1_ps(0.5));
+        // Past 16, Phi is 1 or below the smallest subnormal; NaN stays NaN (`vminps`).
+        let xa = _mm512_min_ps(_mm512_set1_ps(16.0), _mm512_abs_ps(x));
+        let half_z = _mm512_mul_ps(
+            half,
+            _mm512_mul_ps(xa, _mm512_set1_ps(core::f32::consts::FRAC_1_SQRT_2)),
+        );
+        let d = _mm512_add_ps(one, half_z);
+        let d_err = _mm512_sub_ps(half_z, _mm512_sub_ps(d, one));
+        let t0 = _mm512_div_ps(one, d);
+        let residual = _mm512_fnmadd_ps(t0, d_err, _mm512_fnmadd_ps(t0, d, one));
+        let t = _mm512_fmadd_ps(t0, residual, t0);
+        let mut p = _mm512_set1_ps(C[0]);
+        for &c in &C[1..] {
+            p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(c));
+        }
+        let square = _mm512_mul_ps(xa, xa);
+        let (hi, lo) = (
+            _mm512_mul_ps(half, square),
+            _mm512_mul_ps(half, _mm512_fmsub_ps(xa, xa, square)),
+        );
+        let s = _mm512_sub_ps(p, hi);
+        let err = _mm512_sub_ps(p, _mm512_add_ps(s, hi));
+        let scaled = _mm512_mul_ps(_mm512_mul_ps(half, t), exp16(s));
+        let lower = _mm512_fmadd_ps(scaled, _mm512_sub_ps(err, lo), scaled);
+        let positive = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(x, _mm512_setzero_ps());
+        _mm512_mask_blend_ps(positive, lower, _mm512_sub_ps(one, lower))
+    }
+
     /// `1 / (1 + e^-x)` as the plain `sigmoid`: `e = e^-|x|` (never overflows), then
     /// `1 / (1 + e)` for `x >= 0` and `e / (1 + e)` below (NaN takes the second).
     #[target_feature(enable = "avx512f")]
@@ -439,6 +506,7 @@ mod tests {
             VectorFn::Tanh => x.tanh(),
             VectorFn::Sigmoid => sigmoid(x),
             VectorFn::Silu => x * sigmoid(x),
+            VectorFn::Gelu => x * crate::dtype::normal_cdf_f64(x),
         }
     }
 
@@ -475,7 +543,12 @@ mod tests {
                     );
                     continue;
                 }
-                let limit = if f == VectorFn::Silu { 3.0 } else { 2.0 };
+                let limit = match f {
+                    VectorFn::Silu => 3.0,
+                    // The plain f32 GELU's bound (relative 4.8e-7, a few ulp).
+                    VectorFn::Gelu => 8.0,
+                    _ => 2.0,
+                };
                 let err = ulps(yv, want);
                 assert!(
                     err <= limit,
@@ -549,6 +622,32 @@ mod tests {
                 let want = f64::from(before[i]) + f64::from(gy[i]) - f64::from(y[i]).exp() * 0.75;
                 assert!((f64::from(g[i]) - want).abs() < 1e-6, "n = {n}, i = {i}");
             }
+        }
+    }
+
+    /// GELU to the plain `f32` version's bound (`f32_gelu_matches_the_f64_one` in
+    /// `ops::unary`): relative 4.8e-7 against f64, down to the subnormal tail.
+    #[test]
+    fn gelu_keeps_the_plain_bound() {
+        let mut x: Vec<f32> = (0..=240_000).map(|i| -12.0 + i as f32 * 1e-4).collect();
+        x.extend([
+            1e-30, -1e-30, 1e-6, -1e-6, 30.0, -30.0, 1e4, -1e4, -13.5, -14.2,
+        ]);
+        let Some(y) = vector_map(VectorFn::Gelu, x.as_slice()) else {
+            return;
+        };
+        for (&xv, &yv) in x.iter().zip(&y) {
+            let want = reference(VectorFn::Gelu, f64::from(xv));
+            let got = f64::from(yv);
+            let rel = if got == want {
+                0.0
+            } else {
+                (got - want).abs() / want.abs()
+            };
+            assert!(
+                rel <= 4.8e-7 || (got - want).abs() < 1e-44,
+                "gelu({xv}): {got} vs {want}"
+            );
         }
     }
 }

@@ -137,7 +137,7 @@ fn forward_in_place<E: Float, K: UnaryKernel<E>>(k: K, x: &mut [E]) {
 }
 
 /// The backend's hand-vectorised loop for kernel `K`, where it has one (`f32` exp, tanh,
-/// sigmoid and SiLU with AVX-512: multiply-adds and `vscalefps`, which the plain loop
+/// sigmoid, SiLU and GELU with AVX-512: multiply-adds and `vscalefps`, which the plain loop
 /// cannot use; see [`crate::backend::vector_math`]). Decided by type, so it folds away.
 fn vector_fn<E: Float, K: UnaryKernel<E>>() -> Option<VectorFn> {
     use core::any::TypeId;
@@ -147,6 +147,7 @@ fn vector_fn<E: Float, K: UnaryKernel<E>>() -> Option<VectorFn> {
         (TypeId::of::<TanhKernel>(), VectorFn::Tanh),
         (TypeId::of::<SigmoidKernel>(), VectorFn::Sigmoid),
         (TypeId::of::<SiluKernel>(), VectorFn::Silu),
+        (TypeId::of::<GeluErfKernel>(), VectorFn::Gelu),
     ]
     .into_iter()
     .find(|&(id, _)| id == k)
