@@ -60,6 +60,63 @@ pub(crate) fn vector_map_in_place<E: Float>(f: VectorFn, x: &mut [E]) -> bool {
     true
 }
 
+/// `c * f'(x[i])` for every element as a new vector (split over the threads for long
+/// slices): the input gradient of `f` under a uniform output gradient `c` (a whole-tensor
+/// sum's). `None` for the functions whose backward reads their output instead (exp, tanh,
+/// sigmoid), for `f64`, and where this process does not run AVX-512 loops.
+pub(crate) fn vector_grad_scaled<E: Float>(f: VectorFn, c: E, x: &[E]) -> Option<Vec<E>> {
+    let c = [c];
+    let Slice::F32(c) = E::concrete(&c) else {
+        return None;
+    };
+    if !(f.has_derivative() && applies::<E>()) {
+        return None;
+    }
+    let c = c[0];
+    // SAFETY: each block is written whole (`apply_grad` is given the block's own length).
+    Some(unsafe {
+        super::parallel::collect_blocks(x.len(), |off, block: &mut [MaybeUninit<E>]| {
+            let x = &x[off..][..block.len()];
+            let dst = block.as_mut_ptr().cast::<f32>();
+            // SAFETY: `applies` checked the CPU (and that `E` is `f32`: the casts change no
+            // layout); `x` and `block` have the same length.
+            #[cfg(target_arch = "x86_64")]
+            avx512::apply_grad(f, x.as_ptr().cast(), core::ptr::null(), c, dst, x.len());
+            #[cfg(not(target_arch = "x86_64"))]
+            let _ = (x, dst, c);
+        })
+    })
+}
+
+/// `g[i] *= f'(x[i])` in place (split over the threads for long slices): the input gradient
+/// of `f` from its output gradient. False, leaving `g` alone, where [`vector_grad_scaled`]
+/// gives `None`.
+pub(crate) fn vector_grad_mul<E: Float>(f: VectorFn, g: &mut [E], x: &[E]) -> bool {
+    if !(f.has_derivative() && applies::<E>()) {
+        return false;
+    }
+    super::parallel::for_blocks(g, |off, block| {
+        let x = &x[off..][..block.len()];
+        let p = block.as_mut_ptr().cast::<f32>();
+        // SAFETY: as in `vector_grad_scaled`; `block` is read and written in place.
+        #[cfg(target_arch = "x86_64")]
+        unsafe {
+            avx512::apply_grad(f, x.as_ptr().cast(), p, 1.0, p, x.len())
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = (x, p);
+    });
+    true
+}
+
+impl VectorFn {
+    /// Whether [`vector_grad_scaled`] and [`vector_grad_mul`] take it: the functions whose
+    /// derivative is read off the input.
+    fn has_derivative(self) -> bool {
+        matches!(self, VectorFn::Silu | VectorFn::Gelu)
+    }
+}
+
 /// `dst[i] = f(src[i])` on the calling thread (the gate planes of a recurrent step, already
 /// split over the threads by rows); false, with nothing written, for `f64` and where this
 /// process does not run AVX-512 loops.
@@ -242,6 +299,67 @@ mod avx512 {
         } else {
             ((1u32 << left) - 1) as __mmask16
         }
+    }
+
+    /// `dst[i] = s[i] * f'(x[i])` for `i < n`, where `s` is `g` (null: `c` everywhere), for
+    /// the functions with [`VectorFn::has_derivative`] (others write nothing).
+    ///
+    /// # Safety
+    /// The CPU has AVX-512F; `x` and `g` (unless null) are readable and `dst` writable for
+    /// `n` elements; `g` and `dst` are the same pointer or apart.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn apply_grad(
+        f: VectorFn,
+        x: *const f32,
+        g: *const f32,
+        c: f32,
+        dst: *mut f32,
+        n: usize,
+    ) {
+        let derivative = |x: __m512| match f {
+            VectorFn::Gelu => gelu_derivative16(x),
+            _ => silu_derivative16(x),
+        };
+        let c = _mm512_set1_ps(c);
+        let mut i = 0;
+        while i < n {
+            let mask = lanes(n - i);
+            // SAFETY: the lanes of `mask` lie at `i..n`, inside every buffer.
+            unsafe {
+                let s = if g.is_null() {
+                    c
+                } else {
+                    _mm512_maskz_loadu_ps(mask, g.add(i))
+                };
+                let d = derivative(_mm512_maskz_loadu_ps(mask, x.add(i)));
+                _mm512_mask_storeu_ps(dst.add(i), mask, _mm512_mul_ps(s, d));
+            }
+            i += 16;
+        }
+    }
+
+    /// GELU's derivative `Phi(x) + x phi(x)` as the plain `f32` one: `phi` from
+    /// `e^(-x^2/2)` with `x^2 / 2` carried in two parts.
+    #[target_feature(enable = "avx512f")]
+    fn gelu_derivative16(x: __m512) -> __m512 {
+        // 1 / sqrt(2 pi)
+        const INV_SQRT_2PI: f32 = 0.398_942_3;
+        let xa = _mm512_min_ps(_mm512_set1_ps(16.0), _mm512_abs_ps(x));
+        let half = _mm512_set1_ps(0.5);
+        let square = _mm512_mul_ps(xa, xa);
+        let hi = _mm512_mul_ps(half, square);
+        let lo = _mm512_mul_ps(half, _mm512_fmsub_ps(xa, xa, square));
+        let e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), hi));
+        let pdf = _mm512_mul_ps(_mm512_set1_ps(INV_SQRT_2PI), _mm512_fnmadd_ps(e, lo, e));
+        _mm512_fmadd_ps(x, pdf, normal_cdf16(x))
+    }
+
+    /// SiLU's derivative `s (1 + x (1 - s))`, `s = sigmoid(x)`.
+    #[target_feature(enable = "avx512f")]
+    fn silu_derivative16(x: __m512) -> __m512 {
+        let one = _mm512_set1_ps(1.0);
+        let s = sigmoid16(x);
+        _mm512_mul_ps(s, _mm512_fmadd_ps(x, _mm512_sub_ps(one, s), one))
     }
 
     /// The sum of `e^(x[i] - shift)` for `i < n`, each term also written to `dst[i]` unless
@@ -649,5 +767,42 @@ mod tests {
                 "gelu({xv}): {got} vs {want}"
             );
         }
+    }
+
+    /// GELU's and SiLU's derivatives against f64, scaled by a constant and by a gradient
+    /// buffer (the two backward forms), over the range and the masked tail.
+    #[test]
+    fn derivatives_match_f64() {
+        let x = inputs();
+        let x: Vec<f32> = x.into_iter().filter(|v| v.is_finite()).collect();
+        let g: Vec<f32> = (0..x.len()).map(|i| 0.5 + (i % 7) as f32 * 0.25).collect();
+        for f in [VectorFn::Gelu, VectorFn::Silu] {
+            let Some(scaled) = vector_grad_scaled(f, 2.0f32, &x) else {
+                return;
+            };
+            let mut multiplied = g.clone();
+            assert!(vector_grad_mul(f, &mut multiplied, &x));
+            for (i, &xv) in x.iter().enumerate() {
+                let xd = f64::from(xv);
+                let want = match f {
+                    VectorFn::Gelu => {
+                        let pdf = (-0.5 * xd * xd).exp() / (2.0 * core::f64::consts::PI).sqrt();
+                        crate::dtype::normal_cdf_f64(xd) + xd * pdf
+                    }
+                    _ => {
+                        let s = 1.0 / (1.0 + (-xd).exp());
+                        s * (1.0 + xd * (1.0 - s))
+                    }
+                };
+                // Relative 2e-6 (the derivative cancels near its zero crossings at -0.75
+                // and -1.28: there, to 3e-7 of the sum's scale), and 0 past the tails.
+                let tol = 2e-6 * want.abs() + 3e-7 + if xd.abs() > 80.0 { 1e-30 } else { 0.0 };
+                for (got, scale) in [(scaled[i], 2.0), (multiplied[i], f64::from(g[i]))] {
+                    let got = f64::from(got) / scale;
+                    assert!((got - want).abs() <= tol, "{f:?}'({xv}) = {got}, want {want}");
+                }
+            }
+        }
+        assert!(vector_grad_scaled(VectorFn::Exp, 1.0f32, &[1.0]).is_none());
     }
 }

@@ -6,7 +6,9 @@ use crate::backend::elementwise::{
     map, map_inplace, map_inplace_unmasked, mul_by_derivative, mul_by_derivative_of,
     scaled_derivative,
 };
-use crate::backend::vector_math::{VectorFn, vector_map, vector_map_in_place};
+use crate::backend::vector_math::{
+    VectorFn, vector_grad_mul, vector_grad_scaled, vector_map, vector_map_in_place,
+};
 use crate::dtype::Float;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
@@ -169,26 +171,31 @@ fn traced_unary<E: Float, T: Tape<E>, K: UnaryKernel<E>>(
         Box::new(move |g: &mut Gradients<E>| {
             if let Some((_, c)) = g.take_uniform(out_id) {
                 // A uniform output gradient (a whole-tensor sum's): no buffer of copies of c.
-                let gx = scaled_derivative(
-                    c,
-                    &xd,
-                    &yd,
-                    true,
-                    #[inline(always)]
-                    |xv, yv| k.df(xv, yv),
-                );
+                let vector = vector_fn::<E, K>().and_then(|f| vector_grad_scaled(f, c, &xd));
+                let gx = vector.unwrap_or_else(|| {
+                    scaled_derivative(
+                        c,
+                        &xd,
+                        &yd,
+                        true,
+                        #[inline(always)]
+                        |xv, yv| k.df(xv, yv),
+                    )
+                });
                 g.add(x_id, gx);
                 return;
             }
             // The output's gradient buffer becomes the input's: no allocation, no zero fill.
             let Some(mut gy) = g.take(out_id) else { return };
-            mul_by_derivative(
-                &mut gy,
-                &xd,
-                &yd,
-                #[inline(always)]
-                |xv, yv| k.df(xv, yv),
-            );
+            if !vector_fn::<E, K>().is_some_and(|f| vector_grad_mul(f, &mut gy, &xd)) {
+                mul_by_derivative(
+                    &mut gy,
+                    &xd,
+                    &yd,
+                    #[inline(always)]
+                    |xv, yv| k.df(xv, yv),
+                );
+            }
             g.add(x_id, gy);
         }),
     );
