@@ -743,17 +743,35 @@ mod tests {
 
     #[test]
     fn col2im_is_the_adjoint_of_im2col() {
-        // <im2col(x), c> == <x, col2im(c)> for any x and c.
-        let g = geom(2, 7, 8, (3, 2), (2, 1), (1, 1), (2, 1));
-        let x = pseudo(g.c * g.h * g.w, 7);
-        let c = pseudo(g.col_rows() * g.col_cols(), 8);
-        let mut cols = vec![0.0; c.len()];
-        im2col(&x, &g, &mut cols);
-        let mut back = vec![0.0; x.len()];
-        col2im(&c, &g, &mut back);
-        let lhs: f64 = cols.iter().zip(&c).map(|(a, b)| a * b).sum();
-        let rhs: f64 = x.iter().zip(&back).map(|(a, b)| a * b).sum();
-        assert!((lhs - rhs).abs() < 1e-10, "{lhs} vs {rhs}");
+        // <im2col(x), c> == <x, col2im(c)> for any x and c. Stride 2 across the columns
+        // takes the tap-pair path: even and odd kernel widths, paddings up to past the
+        // kernel, widths that leave a tap out of range at either end, and dilation 2 (no
+        // pairs).
+        let mut geometries = vec![geom(2, 7, 8, (3, 2), (2, 1), (1, 1), (2, 1))];
+        for (w, kw, pw) in [
+            (8, 4, 1),
+            (9, 4, 1),
+            (7, 3, 0),
+            (6, 5, 2),
+            (5, 2, 0),
+            (4, 4, 3),
+            (11, 6, 2),
+        ] {
+            geometries.push(geom(2, 5, w, (2, kw), (1, 2), (0, pw), (1, 1)));
+            geometries.push(geom(1, 6, w, (3, kw), (2, 2), (1, pw), (1, 1)));
+        }
+        geometries.push(geom(2, 6, 9, (3, 3), (2, 2), (1, 1), (1, 2)));
+        for g in geometries {
+            let x = pseudo(g.c * g.h * g.w, 7);
+            let c = pseudo(g.col_rows() * g.col_cols(), 8);
+            let mut cols = vec![0.0; c.len()];
+            im2col(&x, &g, &mut cols);
+            let mut back = vec![0.0; x.len()];
+            col2im(&c, &g, &mut back);
+            let lhs: f64 = cols.iter().zip(&c).map(|(a, b)| a * b).sum();
+            let rhs: f64 = x.iter().zip(&back).map(|(a, b)| a * b).sum();
+            assert!((lhs - rhs).abs() < 1e-10, "{g:?}: {lhs} vs {rhs}");
+        }
     }
 
     #[test]

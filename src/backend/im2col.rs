@@ -306,32 +306,103 @@ pub(crate) fn col2im<E: Float>(cols: &[E], g: &ConvGeom, x: &mut [E]) {
                 for i in 0..g.kh {
                     let off_y = (i * g.dh) as isize - g.ph as isize;
                     let (y0, y1) = valid_range(g.oh, g.sh, off_y, g.h);
-                    for j in 0..g.kw {
-                        let off_x = (j * g.dw) as isize - g.pw as isize;
-                        let (x0, x1) = valid_range(g.ow, g.sw, off_x, g.w);
-                        if x1 <= x0 {
+                    let tap_row = |j: usize| &cols[((c * g.kh + i) * g.kw + j) * ohw..][..ohw];
+                    let mut j = 0;
+                    while j < g.kw {
+                        // Stride 2: taps `j` and `j + 1` land on alternate columns, so the
+                        // pair is added as one contiguous run of interleaved values (each
+                        // tap alone is a stride-2 scatter that stays scalar: a transposed
+                        // 4x4 stride-2 convolution spent as long here as in its product).
+                        if g.sw == 2 && g.dw == 1 && j + 1 < g.kw {
+                            let rows = [tap_row(j), tap_row(j + 1)];
+                            add_tap_pair(plane, rows, g, j, (y0, y1), off_y);
+                            j += 2;
                             continue;
                         }
-                        let row = &cols[((c * g.kh + i) * g.kw + j) * ohw..][..ohw];
-                        let start = ((x0 * g.sw) as isize + off_x) as usize;
-                        for oy in y0..y1 {
-                            let iy = ((oy * g.sh) as isize + off_y) as usize;
-                            let dst = &mut plane[iy * g.w..][..g.w];
-                            let src = &row[oy * g.ow + x0..oy * g.ow + x1];
-                            if g.sw == 1 {
-                                for (d, s) in dst[start..start + src.len()].iter_mut().zip(src) {
-                                    *d += *s;
-                                }
-                            } else {
-                                for (s, d) in src.iter().zip(dst[start..].iter_mut().step_by(g.sw))
-                                {
-                                    *d += *s;
-                                }
+                        let off_x = (j * g.dw) as isize - g.pw as isize;
+                        let (x0, x1) = valid_range(g.ow, g.sw, off_x, g.w);
+                        if x1 > x0 {
+                            for oy in y0..y1 {
+                                let iy = ((oy * g.sh) as isize + off_y) as usize;
+                                let dst = &mut plane[iy * g.w..][..g.w];
+                                let src = &tap_row(j)[oy * g.ow..][..g.ow];
+                                add_tap(dst, src, g.sw, off_x, (x0, x1));
                             }
                         }
+                        j += 1;
                     }
                 }
             }
         },
     )
+}
+
+/// `dst[ox * stride + off] += src[ox]` for `ox` in `x0..x1` (one tap's row of [`col2im`]).
+#[inline(always)]
+fn add_tap<E: Float>(
+    dst: &mut [E],
+    src: &[E],
+    stride: usize,
+    off: isize,
+    (x0, x1): (usize, usize),
+) {
+    if x1 <= x0 {
+        return;
+    }
+    let start = ((x0 * stride) as isize + off) as usize;
+    let src = &src[x0..x1];
+    if stride == 1 {
+        for (d, s) in dst[start..start + src.len()].iter_mut().zip(src) {
+            *d += *s;
+        }
+    } else {
+        for (s, d) in src.iter().zip(dst[start..].iter_mut().step_by(stride)) {
+            *d += *s;
+        }
+    }
+}
+
+/// Taps `j` and `j + 1` of a stride-2 [`col2im`] row of taps (`rows`): where both are in
+/// range, tap `j`'s output `ox` lands on column `2 ox + off` and tap `j + 1`'s next to it,
+/// so the two rows are added interleaved into one contiguous run; the ends, where only one
+/// tap is in range, one by one.
+#[inline(always)]
+fn add_tap_pair<E: Float>(
+    plane: &mut [E],
+    rows: [&[E]; 2],
+    g: &ConvGeom,
+    j: usize,
+    (y0, y1): (usize, usize),
+    off_y: isize,
+) {
+    let off = j as isize - g.pw as isize;
+    let ranges = [
+        valid_range(g.ow, 2, off, g.w),
+        valid_range(g.ow, 2, off + 1, g.w),
+    ];
+    let lo = ranges[0].0.max(ranges[1].0);
+    let hi = ranges[0].1.min(ranges[1].1).max(lo);
+    for oy in y0..y1 {
+        let iy = ((oy * g.sh) as isize + off_y) as usize;
+        let dst = &mut plane[iy * g.w..][..g.w];
+        let [a, b] = rows.map(|r| &r[oy * g.ow..][..g.ow]);
+        for (t, src) in [a, b].into_iter().enumerate() {
+            let (x0, x1) = ranges[t];
+            let off_t = off + t as isize;
+            // The parts of this tap's range outside the shared run.
+            add_tap(dst, src, 2, off_t, (x0, x1.min(lo)));
+            add_tap(dst, src, 2, off_t, (x0.max(hi), x1));
+        }
+        if hi > lo {
+            let start = ((2 * lo) as isize + off) as usize;
+            let run = &mut dst[start..][..2 * (hi - lo)];
+            for (pair, (&va, &vb)) in run
+                .chunks_exact_mut(2)
+                .zip(a[lo..hi].iter().zip(&b[lo..hi]))
+            {
+                pair[0] += va;
+                pair[1] += vb;
+            }
+        }
+    }
 }

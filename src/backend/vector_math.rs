@@ -799,7 +799,10 @@ mod tests {
                 let tol = 2e-6 * want.abs() + 3e-7 + if xd.abs() > 80.0 { 1e-30 } else { 0.0 };
                 for (got, scale) in [(scaled[i], 2.0), (multiplied[i], f64::from(g[i]))] {
                     let got = f64::from(got) / scale;
-                    assert!((got - want).abs() <= tol, "{f:?}'({xv}) = {got}, want {want}");
+                    assert!(
+                        (got - want).abs() <= tol,
+                        "{f:?}'({xv}) = {got}, want {want}"
+                    );
                 }
             }
         }
