@@ -8,8 +8,10 @@
 //! `Linear` (outputs, activations, statistics and first gradients written without being
 //! zero-filled first; bias rows copied over the threads), and the layout copies and scans
 //! (permutations, joins, padding, resampling, running sums, sums along an axis, sorts) and
-//! the depthwise convolution kernels, `GroupNorm` (output and first input gradient) and
-//! `logsumexp` written the same way. Sizes are just above the thresholds that switch on
+//! the depthwise convolution kernels, `GroupNorm` (output and first input gradient),
+//! `logsumexp` and the hand-vectorised `f32` functions (exp, tanh, sigmoid, SiLU, GELU and
+//! their gradients, softmax rows; `backend::vector_math`, AVX2 under valgrind) written the
+//! same way. Sizes are just above the thresholds that switch on
 //! threads and parallel blocks, so the whole file stays within seconds natively and within
 //! a minute or two under valgrind. It also runs as an ordinary test.
 
@@ -330,6 +332,122 @@ fn logsumexp_writes_every_output() {
             cols[c]
         );
     }
+}
+
+#[test]
+fn vector_functions_write_every_output() {
+    // f32 above the threads' threshold (2^16 values) and not a multiple of a vector, against
+    // f64: forward into new memory and in place, the backward of GELU and SiLU (uniform and
+    // buffer output gradients), softmax and log-softmax rows with their backward.
+    const N: usize = 70_001;
+    let x: Vec<f32> = (0..N)
+        .map(|i| ((i * 37 % 1013) as f32) / 50.0 - 10.0)
+        .collect();
+    let t = Tensor::<(usize,), f32>::from_vec_with_shape(x.clone(), (N,)).unwrap();
+    let sigmoid = |v: f64| 1.0 / (1.0 + (-v).exp());
+    let checks: [(&str, Tensor<(usize,), f32>, fn(f64) -> f64); 4] = [
+        ("exp", t.clone().exp(), f64::exp),
+        ("tanh", t.clone().tanh(), f64::tanh),
+        ("sigmoid", t.clone().sigmoid(), |v| 1.0 / (1.0 + (-v).exp())),
+        ("silu", t.clone().silu(), |v| v / (1.0 + (-v).exp())),
+    ];
+    for (name, y, f) in checks {
+        for (i, (&got, &xv)) in y.as_slice().iter().zip(&x).enumerate().step_by(997) {
+            let want = f(f64::from(xv));
+            assert!(
+                (f64::from(got) - want).abs() <= 1e-6 * want.abs().max(1.0),
+                "{name}[{i}]"
+            );
+        }
+    }
+    // In place: the only owner of its buffer.
+    let owned = Tensor::<(usize,), f32>::from_vec_with_shape(x.clone(), (N,))
+        .unwrap()
+        .exp();
+    assert_eq!(owned.as_slice(), t.clone().exp().as_slice());
+    let gelu = t.clone().gelu();
+    assert!(gelu.as_slice().iter().all(|v| v.is_finite()));
+    for act in ["silu", "gelu"] {
+        let run = |weighted: bool| {
+            let xt = t.clone().trace();
+            let y = if act == "silu" { xt.silu() } else { xt.gelu() };
+            let loss = if weighted {
+                y.mul_scalar(0.5).sum()
+            } else {
+                y.sum()
+            };
+            loss.backward().get(&t).unwrap().to_vec()
+        };
+        let (g, g_half) = (run(false), run(true));
+        for i in (0..N).step_by(991) {
+            let v = f64::from(x[i]);
+            let want = if act == "silu" {
+                let s = sigmoid(v);
+                s * (1.0 + v * (1.0 - s))
+            } else {
+                let pdf = (-0.5 * v * v).exp() / (2.0 * std::f64::consts::PI).sqrt();
+                0.5 * (1.0 + libm_erf(v / std::f64::consts::SQRT_2)) + v * pdf
+            };
+            assert!((f64::from(g[i]) - want).abs() < 1e-5, "{act}'[{i}]");
+            assert!(
+                (f64::from(g_half[i]) - 0.5 * want).abs() < 1e-5,
+                "{act}'[{i}] x 0.5"
+            );
+        }
+    }
+    // Rows of 1000 (not a multiple of 16) over the threads.
+    let m = Tensor::<(usize, usize), f32>::from_vec_with_shape(x[..70_000].to_vec(), (70, 1000))
+        .unwrap();
+    let p = m.clone().softmax::<1>().to_vec();
+    let lp = m.clone().log_softmax::<1>().to_vec();
+    for r in [0, 35, 69] {
+        let row = &x[r * 1000..][..1000];
+        let mx = row.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+        let total: f64 = row.iter().map(|&v| f64::from(v - mx).exp()).sum();
+        for k in [0, 501, 999] {
+            let want = f64::from(row[k] - mx).exp() / total;
+            assert!((f64::from(p[r * 1000 + k]) - want).abs() < 1e-6, "softmax");
+            assert!(
+                (f64::from(lp[r * 1000 + k]) - want.ln()).abs() < 1e-4,
+                "log_softmax"
+            );
+        }
+    }
+    let g = m
+        .clone()
+        .trace()
+        .log_softmax::<1>()
+        .mul_scalar(-1.0)
+        .sum()
+        .backward();
+    let g = g.get(&m).unwrap().to_vec();
+    // d/dx of -sum(log_softmax) over a row of n: -1 + n p.
+    for i in [0, 34_567, 69_999] {
+        let want = -1.0 + 1000.0 * f64::from(p[i]);
+        assert!(
+            (f64::from(g[i]) - want).abs() < 1e-3,
+            "log_softmax grad [{i}]"
+        );
+    }
+}
+
+/// erf by its Taylor series (|z| <= 3) or its continued fraction, for the GELU check.
+fn libm_erf(z: f64) -> f64 {
+    if z.abs() > 3.0 {
+        // erfc(z) = e^-z^2 / (z sqrt(pi)) (1 - 1/(2z^2) + 3/(4z^4) - ...), 1e-7 here.
+        let a = z.abs();
+        let w = 1.0 / (2.0 * a * a);
+        let tail = (-a * a).exp() / (a * std::f64::consts::PI.sqrt())
+            * (1.0 - w + 3.0 * w * w - 15.0 * w * w * w);
+        return z.signum() * (1.0 - tail);
+    }
+    let mut term = z;
+    let mut sum = z;
+    for k in 1..80 {
+        term *= -z * z / k as f64;
+        sum += term / (2 * k + 1) as f64;
+    }
+    sum * 2.0 / std::f64::consts::PI.sqrt()
 }
 
 #[test]
