@@ -280,14 +280,46 @@ pub(crate) fn exp_sum_term_f32(x: f32) -> f32 {
     if x < -86.5 { 0.0 } else { y }
 }
 
+/// ln 2 in two parts for the `f32` range reductions (Cephes' `expf`): `n * LN2_HI_F32` is
+/// exact for the `n` an `f32` exponential can have.
+pub(crate) const LN2_HI_F32: f32 = 0.693_359_4;
+/// The rest of ln 2 after [`LN2_HI_F32`].
+pub(crate) const LN2_LO_F32: f32 = -2.121_944_4e-4;
+/// Cephes' `expf` polynomial: `e^r = 1 + r + r^2 P(r)` on `|r| <= ln2 / 2`, `P`'s
+/// coefficients from the constant term up (also `backend::vector_math`'s).
+#[allow(clippy::excessive_precision)] // Cephes' coefficients, kept as published
+pub(crate) const EXP_POLY_F32: [f32; 6] = [
+    5.000_000_1e-1,
+    1.666_666_5e-1,
+    4.166_579_6e-2,
+    8.333_452e-3,
+    1.398_199_9e-3,
+    1.987_569_1e-4,
+];
+/// Numerical Recipes' Chebyshev fit of erfc, `erfc(z) = t e^(P(t) - z^2)` with
+/// `t = 1 / (1 + z/2)`: `P`'s coefficients from the highest power down, for the `f32` normal
+/// CDF of GELU (`ops::unary` and `backend::vector_math`).
+pub(crate) const ERFC_POLY_F32: [f32; 10] = [
+    0.170_872_77,
+    -0.822_152_23,
+    1.488_515_9,
+    -1.135_204,
+    0.278_868_07,
+    -0.186_288_06,
+    0.096_784_18,
+    0.374_091_96,
+    1.000_023_7,
+    -1.265_512_2,
+];
+
 /// `x = n ln2 + r` with `|r| <= ln2 / 2`, for [`exp_f32`] and [`tanh_f32`]: returns `n`, `r`
 /// and `r^2 P(r)`, so that `e^r = 1 + r + r^2 P(r)` (Cephes' polynomial).
 #[inline(always)]
-#[allow(clippy::excessive_precision)] // Cephes' coefficients, kept as published
 fn exp_reduced_f32(x: f32) -> (i32, f32, f32) {
     const LOG2E: f32 = core::f32::consts::LOG2_E;
-    const LN2_HI: f32 = 0.693_359_4;
-    const LN2_LO: f32 = -2.121_944_4e-4;
+    const LN2_HI: f32 = LN2_HI_F32;
+    const LN2_LO: f32 = LN2_LO_F32;
+    const P: [f32; 6] = EXP_POLY_F32;
     // Round to nearest by adding and removing 1.5 * 2^23 (exact for |v| < 2^22): `round()`
     // is a libm call on baseline x86-64 and would stop the loop from vectorising.
     const SHIFTER: f32 = 12_582_912.0;
@@ -300,9 +332,9 @@ fn exp_reduced_f32(x: f32) -> (i32, f32, f32) {
     // loops, latency-bound on this chain: 8.2 -> 7.6 ns per unit (f32, 16 x 128 units).
     let r2 = r * r;
     let r4 = r2 * r2;
-    let p01 = 1.666_666_5e-1 * r + 5.000_000_1e-1;
-    let p23 = 8.333_452e-3 * r + 4.166_579_6e-2;
-    let p45 = 1.987_569_1e-4 * r + 1.398_199_9e-3;
+    let p01 = P[1] * r + P[0];
+    let p23 = P[3] * r + P[2];
+    let p45 = P[5] * r + P[4];
     let p = (p01 + p23 * r2) + p45 * r4;
     // The integer n, read from the shifted value's mantissa: the same number as `n as i32`,
     // but a saturating float-to-int cast does not vectorise.

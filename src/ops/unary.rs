@@ -348,18 +348,7 @@ fn normal_cdf_f32(x: f32) -> f32 {
     let t0 = 1.0 / d;
     let residual = t0.mul_add(-d, 1.0) - t0 * d_err;
     let t = t0.mul_add(residual, t0);
-    const C: [f32; 10] = [
-        0.170_872_77,
-        -0.822_152_23,
-        1.488_515_9,
-        -1.135_204,
-        0.278_868_07,
-        -0.186_288_06,
-        0.096_784_18,
-        0.374_091_96,
-        1.000_023_7,
-        -1.265_512_2,
-    ];
+    const C: [f32; 10] = crate::dtype::ERFC_POLY_F32;
     let p = C[1..].iter().fold(C[0], |p, &c| p.mul_add(t, c));
     let (hi, lo) = half_square_f32(xa);
     // P - z^2 and its rounding error (fast two-sum: exact where |hi| >= |p|; elsewhere both

@@ -4,6 +4,7 @@
 
 use super::VectorFn;
 use super::lanes::{Avx2, Avx512, Lanes};
+use crate::dtype::{ERFC_POLY_F32, EXP_POLY_F32, LN2_HI_F32, LN2_LO_F32};
 
 /// The instruction set the loops run with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -194,20 +195,12 @@ unsafe fn add_log_softmax_grad_lanes<L: Lanes>(
     }
 }
 
-// Cephes' `expf`: `e^r = 1 + r + r^2 P(r)` on `|r| <= ln2 / 2`, ln 2 split in two parts so
-// that `n * LN2_HI` is exact (as `crate::dtype::exp_f32`).
+// Cephes' `expf`, as `crate::dtype::exp_f32`: `e^r = 1 + r + r^2 P(r)` on `|r| <= ln2 / 2`,
+// ln 2 split in two parts so that `n * LN2_HI` is exact.
 const LOG2E: f32 = core::f32::consts::LOG2_E;
-const LN2_HI: f32 = 0.693_359_4;
-const LN2_LO: f32 = -2.121_944_4e-4;
-#[allow(clippy::excessive_precision)] // Cephes' coefficients, kept as published
-const P: [f32; 6] = [
-    5.000_000_1e-1,
-    1.666_666_5e-1,
-    4.166_579_6e-2,
-    8.333_452e-3,
-    1.398_199_9e-3,
-    1.987_569_1e-4,
-];
+const LN2_HI: f32 = LN2_HI_F32;
+const LN2_LO: f32 = LN2_LO_F32;
+const P: [f32; 6] = EXP_POLY_F32;
 
 /// `x = n ln2 + r`, `|r| <= ln2 / 2`, `n` an integer held as a float.
 #[inline(always)]
@@ -276,19 +269,7 @@ fn sigmoid<L: Lanes>(l: L, x: L::V) -> L::V {
 /// and `P - z^2` carried with their rounding errors.
 #[inline(always)]
 fn normal_cdf<L: Lanes>(l: L, x: L::V) -> L::V {
-    #[allow(clippy::excessive_precision)]
-    const C: [f32; 10] = [
-        0.170_872_77,
-        -0.822_152_23,
-        1.488_515_9,
-        -1.135_204,
-        0.278_868_07,
-        -0.186_288_06,
-        0.096_784_18,
-        0.374_091_96,
-        1.000_023_7,
-        -1.265_512_2,
-    ];
+    const C: [f32; 10] = ERFC_POLY_F32;
     let (one, half) = (l.splat(1.0), l.splat(0.5));
     // Past 16, Phi is 1 or below the smallest subnormal; NaN stays NaN through the clamp.
     let xa = l.min(l.splat(16.0), l.abs(x));
