@@ -345,8 +345,9 @@ fn vector_functions_write_every_output() {
         .collect();
     let t = Tensor::<(usize,), f32>::from_vec_with_shape(x.clone(), (N,)).unwrap();
     let sigmoid = |v: f64| 1.0 / (1.0 + (-v).exp());
-    type Reference = fn(f64) -> f64;
-    let checks: [(&str, Tensor<(usize,), f32>, Reference); 4] = [
+    // A name, shaped's result and the f64 reference function.
+    type Check = (&'static str, Tensor<(usize,), f32>, fn(f64) -> f64);
+    let checks: [Check; 4] = [
         ("exp", t.clone().exp(), f64::exp),
         ("tanh", t.clone().tanh(), f64::tanh),
         ("sigmoid", t.clone().sigmoid(), |v| 1.0 / (1.0 + (-v).exp())),
