@@ -114,21 +114,30 @@ fn lstm_forward_loop<E: Float>(
     if vector_math::applies::<E>() {
         // Hand-vectorised `f32` functions (multiply-adds and `vscalefps`): the cell state
         // first, then its tanh as one more pass over the planes, which stay in the cache.
+        // (Each call falls back to the plain loop should it not run, which `applies` rules
+        // out: the unsafe reads below never depend on it.)
         for (plane, f) in [
             (&mut *ai, Sigmoid),
             (&mut *af, Sigmoid),
             (&mut *ag, Tanh),
             (&mut *ao, Sigmoid),
         ] {
-            vector_math::apply_in_place(f, plane);
+            if !vector_math::apply_in_place(f, plane) {
+                let plain = if f == Tanh { math::tanh } else { sigmoid_free };
+                plane.iter_mut().for_each(|v| *v = plain(*v));
+            }
         }
         for u in 0..units {
             cn[u].write(af[u] * c[u] + ai[u] * ag[u]);
         }
         // SAFETY: the loop above wrote all `units` elements of `cn`.
         let cn = unsafe { assume_init_mut(cn) };
-        vector_math::apply_into(Tanh, cn, at);
-        // SAFETY: `apply_into` wrote all of `at` (it runs: `applies` said so).
+        if !vector_math::apply_into(Tanh, cn, at) {
+            for (t, &cv) in at.iter_mut().zip(&*cn) {
+                t.write(math::tanh(cv));
+            }
+        }
+        // SAFETY: `apply_into` or the loop after it wrote all `units` elements of `at`.
         let at = unsafe { assume_init_mut(at) };
         for u in 0..units {
             hn[u].write(ao[u] * at[u]);
