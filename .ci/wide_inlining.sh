@@ -6,7 +6,9 @@
 # shaped function is called from inside those wrappers. Allowed: the wrappers themselves
 # (nested dispatch), `reduce::sum_long`, which dispatches its own blocks, and
 # `reduce::sum_contiguous_generic`, a long row's sum in its own `wide` (called per row where
-# inlining its 64 lanes into the caller's loop was slower).
+# inlining its 64 lanes into the caller's loop was slower), and the entry points of
+# `vector_math::kernels` (`on_avx512`, `on_avx2`: compiled with their own `#[target_feature]`,
+# called once per row of a softmax).
 # Usage: .ci/wide_inlining.sh (after `cargo test --release` built the binaries).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +24,7 @@ for t in golden_elementwise golden_loss golden_norm golden_conv golden_attention
   calls=$(objdump -d --no-show-raw-insn -C "$bin" | awk '
     /^[0-9a-f]+ <.*>:$/ { name = $0; next }
     name ~ /simd::avx(512|2)>:$/ && /call +[0-9a-f]+ </ { sub(/.*call +[0-9a-f]+ /, ""); print }' \
-    | grep 'shaped::' | grep -v 'shaped::backend::simd::avx\|shaped::backend::reduce::sum_long\|shaped::backend::reduce::sum_contiguous_generic' \
+    | grep 'shaped::' | grep -v 'shaped::backend::simd::avx\|shaped::backend::reduce::sum_long\|shaped::backend::reduce::sum_contiguous_generic\|shaped::backend::vector_math::kernels::.*::on_avx' \
     | sort -u || true)
   if [ -n "$calls" ]; then
     echo "ci: $t calls out of a wide() wrapper (mark these #[inline(always)]):"
