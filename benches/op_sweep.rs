@@ -7,11 +7,13 @@
 use rand::SeedableRng;
 use shaped::nn::loss::{cross_entropy, mse_loss};
 use shaped::nn::{
-    AdaptiveAvgPool2d, BatchNorm2d, Conv1d, ConvTranspose2d, DepthwiseConv2d, Embedding, GRU,
-    GroupNorm, LSTM, LayerNorm, Module, MultiheadAttention, Upsample,
+    AdaptiveAvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, ConvTranspose2d, DepthwiseConv2d,
+    Dropout, Embedding, GRU, GroupNorm, LSTM, LayerNorm, Linear, Module, MultiheadAttention,
+    Upsample,
 };
 use shaped::ops::interpolate::ScaleFactor;
 use shaped::ops::pad::PadMode;
+use shaped::optim::{Adam, Optimizer};
 use shaped::prelude::*;
 use std::hint::black_box;
 use std::time::Instant;
@@ -656,6 +658,22 @@ fn main() {
     }
     {
         let x = Tensor::<Rank4<32, 512, 7, 7>>::randn(&mut rng);
+        let bn = BatchNorm2d::<512>::new();
+        case!(
+            filter,
+            "batchnorm2d 32x512x7x7",
+            || {
+                black_box(bn.forward(x.clone()));
+            },
+            || {
+                black_box(
+                    bn.forward(x.clone().trace())
+                        .mul(x.clone())
+                        .sum()
+                        .backward(),
+                );
+            }
+        );
         case!(
             filter,
             "global avgpool 32x512x7x7",
@@ -680,6 +698,108 @@ fn main() {
                         .backward(),
                 );
             }
+        );
+    }
+    {
+        let x = Tensor::<Rank4<8, 64, 56, 56>>::randn(&mut rng);
+        let c = Conv2d::<64, 64, 3, 1, 1>::new(&mut rng);
+        case!(
+            filter,
+            "conv2d3x3 8x64x56x56",
+            || {
+                black_box(c.forward(x.clone()));
+            },
+            || {
+                black_box(c.forward(x.clone().trace()).sum().backward());
+            }
+        );
+        let c = Conv2d::<64, 128, 3, 2, 1>::new(&mut rng);
+        case!(
+            filter,
+            "conv2d3x3s2 8x64x56x56->128",
+            || {
+                black_box(c.forward(x.clone()));
+            },
+            || {
+                black_box(c.forward(x.clone().trace()).sum().backward());
+            }
+        );
+    }
+    {
+        let x = Tensor::<Rank4<8, 256, 28, 28>>::randn(&mut rng);
+        let c = Conv2d::<256, 64, 1, 1, 0>::new(&mut rng);
+        case!(
+            filter,
+            "conv2d1x1 8x256x28x28->64",
+            || {
+                black_box(c.forward(x.clone()));
+            },
+            || {
+                black_box(c.forward(x.clone().trace()).sum().backward());
+            }
+        );
+    }
+    {
+        let m = Tensor::<Rank2<4096, 1024>>::randn(&mut rng);
+        case!(
+            filter,
+            "relu 4M",
+            || {
+                black_box(m.clone().relu());
+            },
+            || {
+                black_box(m.clone().trace().relu().sum().backward());
+            }
+        );
+        let mut d = Dropout::new(0.5, &mut rng);
+        let mut d2 = d.clone();
+        case!(
+            filter,
+            "dropout0.5 4M",
+            || {
+                black_box(d.forward_train(m.clone()));
+            },
+            || {
+                black_box(d2.forward_train(m.clone().trace()).sum().backward());
+            }
+        );
+        let bn = BatchNorm1d::<1024>::new();
+        case!(
+            filter,
+            "batchnorm1d 4096x1024",
+            || {
+                black_box(bn.forward(m.clone()));
+            },
+            || {
+                black_box(
+                    bn.forward(m.clone().trace())
+                        .mul(m.clone())
+                        .sum()
+                        .backward(),
+                );
+            }
+        );
+        case!(
+            filter,
+            "argmax1 4096x1024",
+            || {
+                black_box(m.argmax::<1>());
+            },
+            || {}
+        );
+    }
+    {
+        let mut lin = Linear::<2048, 2048>::new(&mut rng);
+        let x = Tensor::<Rank2<8, 2048>>::randn(&mut rng);
+        let grads = lin.forward(x.trace_constant()).sum().backward();
+        let mut opt = Adam::new(1e-3);
+        case!(
+            filter,
+            "adam step 4M params",
+            || {
+                opt.step(&mut lin, &grads);
+            },
+            || {}
         );
     }
 }

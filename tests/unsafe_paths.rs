@@ -9,6 +9,7 @@
 //! zero-filled first; bias rows copied over the threads), and the layout copies and scans
 //! (permutations, joins, padding, resampling, running sums, sums along an axis, sorts) and
 //! the depthwise convolution kernels, `GroupNorm` (output and first input gradient),
+//! `BatchNorm` over short runs (per-column sums and maps, `backend::norm_short_runs`),
 //! `logsumexp` and the hand-vectorised `f32` functions (exp, tanh, sigmoid, SiLU, GELU and
 //! their gradients, softmax rows; `backend::vector_math`, AVX2 under valgrind) written the
 //! same way. Sizes are just above the thresholds that switch on
@@ -18,8 +19,8 @@
 use rand::SeedableRng;
 use shaped::dtype::Float;
 use shaped::nn::{
-    Conv2d, DepthwiseConv2d, GroupNorm, LSTM, LSTMCell, LayerNorm, Linear, MaxPool2d, Module, ReLU,
-    Upsample,
+    BatchNorm1d, Conv2d, DepthwiseConv2d, GroupNorm, LSTM, LSTMCell, LayerNorm, Linear, MaxPool2d,
+    Module, ReLU, Upsample,
 };
 use shaped::ops::interpolate::ScaleFactor;
 use shaped::ops::pad::PadMode;
@@ -300,6 +301,56 @@ fn group_norm_writes_every_output_and_first_gradient() {
     }
     let total: f64 = gx.as_slice().iter().map(|g| g.abs()).sum();
     assert!(total > 0.0 && total.is_finite());
+}
+
+#[test]
+fn batch_norm_over_short_runs_writes_every_output() {
+    // (N, C) and (N, C, 4): one value and four values per run, the sums split over the
+    // threads by columns and the maps by rows; checked against the formula per channel.
+    let mut r = rng();
+    let mut bn = BatchNorm1d::<70>::new();
+    let x = Tensor::<Rank2<1000, 70>>::randn(&mut r);
+    let xt = x.clone().trace();
+    let y = bn.forward_train(xt.clone());
+    let g = (y.clone() * y.clone()).sum().backward();
+    let Some(gx) = g.get(&xt) else {
+        panic!("no input gradient")
+    };
+    let (xs, ys) = (x.as_slice(), y.as_slice());
+    for ch in [0, 33, 69] {
+        let col: Vec<f64> = (0..1000).map(|n| xs[n * 70 + ch] as f64).collect();
+        let mean = col.iter().sum::<f64>() / 1000.0;
+        let var = col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 1000.0;
+        for n in [0, 499, 999] {
+            let want = (col[n] - mean) / (var + 1e-5).sqrt();
+            let got = ys[n * 70 + ch] as f64;
+            assert!((got - want).abs() < 1e-4, "y[{n}, {ch}]: {got} vs {want}");
+        }
+    }
+    assert!(gx.as_slice().iter().all(|v| v.is_finite()));
+    let mut bn3 = BatchNorm1d::<40>::new();
+    let x3 = Tensor::<Rank3<500, 40, 4>>::randn(&mut r);
+    let x3t = x3.clone().trace();
+    let y3 = bn3.forward_train(x3t.clone());
+    let g3 = (y3.clone() * x3.clone()).sum().backward();
+    let Some(gx3) = g3.get(&x3t) else {
+        panic!("no input gradient")
+    };
+    let per_channel_mean = |ch: usize| -> f64 {
+        let ys = y3.as_slice();
+        (0..500)
+            .flat_map(|n| (0..4).map(move |i| (n, i)))
+            .map(|(n, i)| ys[n * 160 + ch * 4 + i] as f64)
+            .sum::<f64>()
+            / 2000.0
+    };
+    for ch in [0, 17, 39] {
+        assert!(
+            per_channel_mean(ch).abs() < 1e-5,
+            "channel {ch} not centred"
+        );
+    }
+    assert!(gx3.as_slice().iter().all(|v| v.is_finite()));
 }
 
 #[test]

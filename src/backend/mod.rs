@@ -29,6 +29,7 @@ pub(crate) mod lookup;
 pub(crate) mod loss;
 pub(crate) mod matmul;
 pub(crate) mod norm;
+mod norm_short_runs;
 pub(crate) mod optim;
 pub(crate) mod pad;
 pub(crate) mod parallel;

@@ -7,6 +7,7 @@
 //! corrected two-pass formula taking out the first mean's error ([`row_moments`]).
 //! GroupNorm, whose groups are such rows, is in [`super::group_norm`].
 
+use super::norm_short_runs as short;
 use super::parallel::{PARALLEL_ELEMS, collect_blocks_from, for_row_blocks, row_parts};
 use super::reduce::{fold_lanes, sum_contiguous};
 use super::simd::wide;
@@ -91,37 +92,11 @@ pub(crate) fn channel_stats<E: Float>(
     inner: usize,
 ) -> (Vec<E>, Vec<E>) {
     let m = (outer * inner) as f64;
-    let x = &x[..outer * c * inner];
-    let sums = per_run(
-        outer * c,
-        inner,
-        #[inline(always)]
-        |r| {
-            lane_sum_f64(
-                &x[r * inner..][..inner],
-                #[inline(always)]
-                |v| v.to_f64(),
-            )
-        },
-    );
-    let mean: Vec<f64> = channel_totals(&sums, c, 0.0, |a, b| a + b)
+    let mean: Vec<f64> = channel_sums(x, (outer, c, inner), None)
         .into_iter()
         .map(|s| s / m)
         .collect();
-    let squares = per_run(
-        outer * c,
-        inner,
-        #[inline(always)]
-        |r| {
-            let mu = mean[r % c];
-            lane_sum_f64(
-                &x[r * inner..][..inner],
-                #[inline(always)]
-                |v| (v.to_f64() - mu).powi(2),
-            )
-        },
-    );
-    let var = channel_totals(&squares, c, 0.0, |a, b| a + b);
+    let var = channel_sums(x, (outer, c, inner), Some(&mean));
     (
         mean.into_iter().map(E::from_f64).collect(),
         var.into_iter().map(|v| E::from_f64(v / m)).collect(),
@@ -136,6 +111,9 @@ pub(crate) fn channel_sums<E: Float>(
     (outer, c, inner): (usize, usize, usize),
     center: Option<&[f64]>,
 ) -> Vec<f64> {
+    if inner < short::SHORT_RUN {
+        return short::channel_sums(x, (outer, c, inner), center);
+    }
     let x = &x[..outer * c * inner];
     let sums = per_run(
         outer * c,
@@ -195,6 +173,9 @@ pub(crate) fn channel_norm<E: Float>(
     let shift: Vec<E> = (0..c)
         .map(|ch| b.map_or(E::ZERO, |b| b[ch]) - mean[ch] * scale[ch])
         .collect();
+    if inner < short::SHORT_MAP_RUN {
+        return short::channel_affine(x, (outer, c, inner), &scale, &shift);
+    }
     // SAFETY: every run of every block is written whole, from a source run of `inner`.
     unsafe {
         written(len, |y| {
@@ -229,6 +210,9 @@ pub(crate) fn channel_norm_sums<E: Float>(
     mean: &[E],
     rstd: &[E],
 ) -> (Vec<E>, Vec<E>) {
+    if inner < short::SHORT_RUN {
+        return short::channel_norm_sums(gy, x, (outer, c, inner), mean, rstd);
+    }
     let len = outer * c * inner;
     let (gy, x) = (&gy[..len], &x[..len]);
     // LayerNorm's row sums with a weight of ones: `(sum gy, sum gy (x - mu) * rstd)`.
@@ -270,6 +254,21 @@ pub(crate) fn channel_norm_backward_x<E: Float>(
     }
     let (gy, x) = (&gy[..len], &x[..len]);
     let inv_m = E::ONE / E::from_usize(sums.map_or(1, |s| s.2));
+    if inner < short::SHORT_MAP_RUN {
+        let k: Vec<E> = (0..c)
+            .map(|ch| rstd[ch] * w.map_or(E::ONE, |w| w[ch]))
+            .collect();
+        let centred = sums.map(|(sum_gy, sum_gy_xhat, _)| {
+            let mean_g: Vec<E> = sum_gy[..c].iter().map(|&s| s * inv_m).collect();
+            let slope: Vec<E> = (0..c)
+                .map(|ch| rstd[ch] * sum_gy_xhat[ch] * inv_m)
+                .collect();
+            (mean_g, slope)
+        });
+        let centred = centred.as_ref().map(|(g, s)| (&g[..], &s[..]));
+        short::channel_norm_backward_x(gx, gy, x, (outer, c, inner), mean, &k, centred);
+        return;
+    }
     for_row_blocks(
         &mut gx[..len],
         inner,
