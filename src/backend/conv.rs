@@ -51,7 +51,7 @@ fn worker_count(n: usize, cost: usize) -> usize {
 /// the end; `scratch` is `scratch_len` elements of working space per block.
 ///
 /// Every buffer is allocated here, on the calling thread, so that workers never allocate.
-fn split_samples<E: Float, O: Send, F>(
+pub(super) fn split_samples<E: Float, O: Send, F>(
     n: usize,
     per: usize,
     cost: usize,
@@ -179,6 +179,9 @@ pub(crate) fn conv2d_grouped_forward<E: Float>(
     if super::depthwise::applies(groups, g) {
         return super::depthwise::forward(x, w, bias, n, o, groups, g);
     }
+    if super::winograd::applies(groups, o, g) {
+        return super::winograd::forward(x, w, bias, n, o, g);
+    }
     let (k, p, ghw) = (g.col_rows(), g.col_cols(), g.c * g.h * g.w);
     let (chw, og) = (groups * ghw, o / groups);
     let (kind, len) = (g.unfold_kind(), g.unfold_cols());
@@ -277,6 +280,16 @@ pub(crate) fn conv2d_grouped_backward<E: Float>(
 ) {
     if super::depthwise::applies(groups, g) {
         return super::depthwise::backward(x, w, gy, n, o, groups, g, gx, gw, gb);
+    }
+    let gx = match gx {
+        Some(gx) if super::winograd::applies_to_input_grad(groups, o, g) => {
+            super::winograd::add_input_grad(gy, w, n, o, g, gx);
+            None
+        }
+        gx => gx,
+    };
+    if gx.is_none() && gw.is_none() && gb.is_none() {
+        return;
     }
     let (k, p, ghw) = (g.col_rows(), g.col_cols(), g.c * g.h * g.w);
     let (chw, og) = (groups * ghw, o / groups);

@@ -47,6 +47,7 @@ pub(crate) mod sort;
 pub(crate) mod threads;
 pub(crate) mod uninit;
 pub(crate) mod vector_math;
+mod winograd;
 
 /// The backend's one-time set-up (see the module docs); later calls return at once.
 pub(crate) fn init() {

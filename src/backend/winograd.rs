@@ -1,0 +1,789 @@
+//! 3x3 convolutions at unit stride by Winograd's minimal filtering, F(4x4, 3x3) (Lavin and
+//! Gray, "Fast Algorithms for Convolutional Neural Networks", 2015): each 4x4 block of
+//! outputs takes 36 products per input and output channel pair instead of 144.
+//!
+//! The kernels are transformed to `U = G g G^T` (6 x 6 each) and every 6 x 6 input patch
+//! (the tiles overlap by two) to `V = B^T d B`; the 36 positions of a tile are then 36
+//! independent products `M = U V` over the channels, one `gemm` each, and `A^T M A` is the
+//! 4 x 4 output block. The direct method (`im2col` and one product) already runs at the
+//! FMA peak on these shapes, so fewer products is the only way left to go faster:
+//! PyTorch's CPU build (oneDNN) takes this route too, and beat the direct method by 1.8x on
+//! (8, 64, 56, 56) with 64 kernels.
+//!
+//! Layout, per sample and band of tile rows: `V` is `[channel][position][tile]` and `M`
+//! `[output channel][position][tile]`, so that one position of all channels is a strided
+//! matrix for the product and each channel's transform reads and writes contiguous rows.
+//! The transforms run along rows of tiles: an input row is split into its four phases
+//! (`x[4t + r]`), after which a tile's six values are `P0[t], P1[t], P2[t], P3[t],
+//! P0[t + 1], P1[t + 1]`, contiguous across tiles, so the loops vectorise.
+//!
+//! Rounding: the transforms' constants (up to 8 in `A`, 1/24 in `G`) cost about one extra
+//! decimal digit over the direct sum: `f32` outputs stay within 1e-5 relative of the
+//! direct method on unit-scale data (tests below and `tests/golden_conv.rs`).
+
+use super::conv::split_samples;
+use super::gemm::gemm;
+use super::im2col::ConvGeom;
+use crate::dtype::Float;
+use core::mem::MaybeUninit;
+
+/// Output rows and columns per tile.
+const M: usize = 4;
+/// Input rows and columns per tile (`M + 3 - 1`).
+const T: usize = 6;
+/// Positions per tile: one product each.
+const POS: usize = T * T;
+
+/// Bytes of a band's `V` and `M` together: sized to stay in L2 between the transforms and
+/// the products ((8, 64, 56, 56) with 64 kernels, one thread: 7.2 ms at 64 tiles per band
+/// of 64 + 64 channels (1.2 MiB), 7.5 at 96, 8.5 at 256).
+const BAND_BYTES: usize = 1 << 20;
+/// Fewest columns per band, whatever the channels: the products' `n`.
+const MIN_BAND_COLS: usize = 96;
+
+/// Whether a convolution takes this path: one group, 3x3, unit stride and dilation, enough
+/// channels for the products to outweigh the transforms, and planes of at least three
+/// tiles a side. One thread, ms, direct -> this path: (8, 16, 56, 56) with 16 kernels
+/// 1.87 -> 1.59, (8, 64, 56, 56) 15.1 -> 7.4, (8, 256, 14, 14) 11.4 -> 9.1; on 7 x 7
+/// planes (2 x 2 tiles, a third of them past the edge) with 512 channels two threads were
+/// slower (8.3 -> 12.5: the kernels' transform outgrows the products).
+pub(crate) fn applies(groups: usize, o: usize, g: &ConvGeom) -> bool {
+    const MIN_CHANNELS: usize = 16;
+    const MIN_SIDE: usize = 3 * M - 2;
+    groups == 1
+        && (g.kh, g.kw, g.sh, g.sw, g.dh, g.dw) == (3, 3, 1, 1, 1, 1)
+        && g.c >= MIN_CHANNELS
+        && o >= MIN_CHANNELS
+        && g.oh >= MIN_SIDE
+        && g.ow >= MIN_SIDE
+}
+
+/// Whether the input gradient of such a convolution takes this path: the gradient is the
+/// convolution of `gy` with the flipped kernels at padding `2 - p`, so `p <= 2`.
+pub(crate) fn applies_to_input_grad(groups: usize, o: usize, g: &ConvGeom) -> bool {
+    applies(groups, o, g) && g.ph <= 2 && g.pw <= 2 && g.h >= 3 * M - 2 && g.w >= 3 * M - 2
+}
+
+/// `G g` along one axis: three kernel taps to six.
+#[inline(always)]
+fn filter_1d<E: Float>(g: [E; 3]) -> [E; T] {
+    let (quarter, sixth) = (E::from_f64(0.25), E::from_f64(1.0 / 6.0));
+    let (twelfth, twenty_fourth) = (E::from_f64(1.0 / 12.0), E::from_f64(1.0 / 24.0));
+    let ends = g[0] + g[2];
+    let sixths = sixth * ends;
+    let low = twenty_fourth * g[0] + sixth * g[2];
+    [
+        quarter * g[0],
+        -(sixths + sixth * g[1]),
+        sixth * g[1] - sixths,
+        low + twelfth * g[1],
+        low - twelfth * g[1],
+        g[2],
+    ]
+}
+
+/// `B^T d` along one axis: six inputs to six.
+#[inline(always)]
+fn input_1d<E: Float>(d: [E; T]) -> [E; T] {
+    let (two, four, five) = (E::from_f64(2.0), E::from_f64(4.0), E::from_f64(5.0));
+    let a = d[4] - four * d[2];
+    let b = d[3] - four * d[1];
+    let c = d[4] - d[2];
+    let e = two * (d[3] - d[1]);
+    [
+        four * d[0] - five * d[2] + d[4],
+        a + b,
+        a - b,
+        c + e,
+        c - e,
+        four * d[1] - five * d[3] + d[5],
+    ]
+}
+
+/// `A^T m` along one axis: six values to four outputs.
+#[inline(always)]
+fn output_1d<E: Float>(m: [E; T]) -> [E; M] {
+    let (two, four, eight) = (E::from_f64(2.0), E::from_f64(4.0), E::from_f64(8.0));
+    let (s12, d12) = (m[1] + m[2], m[1] - m[2]);
+    let (s34, d34) = (m[3] + m[4], m[3] - m[4]);
+    [
+        m[0] + s12 + s34,
+        d12 + two * d34,
+        s12 + four * s34,
+        d12 + eight * d34 + m[5],
+    ]
+}
+
+/// The transformed kernels `U`, `[position][out][in]`: of `w` (`o x (c 3 3)`) for the
+/// forward pass, or, with `for_input_grad`, of the flipped kernels with the channel axes
+/// swapped (`c x (o 3 3)`), whose convolution with `gy` is the input gradient.
+///
+/// The taps are first laid out tap by tap (`[9][out][in]`), so that both one-axis
+/// transforms run along rows of all kernel pairs (one kernel at a time, in f64, took 43%
+/// of a (8, 256, 14, 14) forward pass).
+fn transform_kernels<E: Float>(w: &[E], o: usize, c: usize, for_input_grad: bool) -> Vec<E> {
+    let pairs = o * c;
+    let taps = if for_input_grad {
+        super::layout::permute(w, &[o, c, 9], &[2, 1, 0])
+    } else {
+        super::layout::permute(w, &[o, c, 9], &[2, 0, 1])
+    };
+    // Tap (r, s) of the kernel to transform; the flipped kernel's is (2 - r, 2 - s).
+    let tap = |r: usize, s: usize| {
+        let k = if for_input_grad {
+            8 - (r * 3 + s)
+        } else {
+            r * 3 + s
+        };
+        &taps[k * pairs..][..pairs]
+    };
+    // Along each kernel row r: rows[r][j] = (G g_r)[j].
+    let mut rows = vec![E::ZERO; 3 * T * pairs];
+    for r in 0..3 {
+        let (a, b, d) = (tap(r, 0), tap(r, 1), tap(r, 2));
+        let dst = rows_mut::<E, T>(&mut rows[r * T * pairs..], pairs);
+        map_rows([a, b, d, a, a, a], dst, pairs, |v| {
+            filter_1d([v[0], v[1], v[2]])
+        });
+    }
+    // Down each column j: U[(j, i)] = (G rows[..][j])[i].
+    let mut u = vec![E::ZERO; POS * pairs];
+    for j in 0..T {
+        let col = |r: usize| &rows[(r * T + j) * pairs..][..pairs];
+        let (a, b, d) = (col(0), col(1), col(2));
+        let dst = rows_mut::<E, T>(&mut u[j * T * pairs..], pairs);
+        map_rows([a, b, d, a, a, a], dst, pairs, |v| {
+            filter_1d([v[0], v[1], v[2]])
+        });
+    }
+    u
+}
+
+/// One convolution's sizes for the tile loops: `c` input planes of `h x w` padded by
+/// `(ph, pw)`, `o` output planes of `oh x ow`.
+#[derive(Clone, Copy)]
+struct Plan {
+    c: usize,
+    h: usize,
+    w: usize,
+    ph: usize,
+    pw: usize,
+    o: usize,
+    oh: usize,
+    ow: usize,
+    tiles_x: usize,
+    tiles_y: usize,
+    band_rows: usize,
+}
+
+impl Plan {
+    fn new<E>(c: usize, (h, w): (usize, usize), (ph, pw): (usize, usize), o: usize) -> Self {
+        let (oh, ow) = (h + 2 * ph - 2, w + 2 * pw - 2);
+        let (tiles_y, tiles_x) = (oh.div_ceil(M), ow.div_ceil(M));
+        let per_col = (c + o) * POS * core::mem::size_of::<E>();
+        let cols = (BAND_BYTES / per_col.max(1)).max(MIN_BAND_COLS);
+        let band_rows = cols.div_ceil(tiles_x + 1).max(1);
+        Plan {
+            c,
+            h,
+            w,
+            ph,
+            pw,
+            o,
+            oh,
+            ow,
+            tiles_x,
+            tiles_y,
+            band_rows,
+        }
+    }
+    /// Length of one phase of a padded input row: a tile reads `t` and `t + 1`.
+    fn phase_len(&self) -> usize {
+        self.tiles_x + 1
+    }
+    /// Columns of a band's `V` and `M`: `phase_len` per tile row, the last of each a
+    /// spare tile whose values are never stored (so that every transform runs along the
+    /// whole band at once).
+    fn band_cols(&self, rows: usize) -> usize {
+        rows * self.phase_len()
+    }
+    /// Length of one row phase of a band of `rows` tile rows: one more than the columns,
+    /// for the reads one tile further.
+    fn phased_len(&self, rows: usize) -> usize {
+        self.band_cols(rows) + 1
+    }
+    /// Scratch per thread: the input rows' phases (4 column phases of 6 rows) and their row
+    /// transforms (6 x 6), `V`, `M`, and the output transform's two stages.
+    fn scratch_len(&self) -> usize {
+        let (cols, phased) = (
+            self.band_cols(self.band_rows),
+            self.phased_len(self.band_rows),
+        );
+        (M * T + POS) * phased + (self.c + self.o) * POS * cols + (T * M + M * M) * cols
+    }
+}
+
+/// Where an output value goes: written into new memory, or added to a gradient.
+trait Store<E>: Send {
+    fn store(&mut self, v: E);
+}
+
+impl<E: Float> Store<E> for MaybeUninit<E> {
+    #[inline(always)]
+    fn store(&mut self, v: E) {
+        self.write(v);
+    }
+}
+
+impl<E: Float> Store<E> for E {
+    #[inline(always)]
+    fn store(&mut self, v: E) {
+        *self += v;
+    }
+}
+
+/// `y = conv2d(x, w) + b` for `n` samples, when [`applies`].
+pub(crate) fn forward<E: Float>(
+    x: &[E],
+    w: &[E],
+    bias: Option<&[E]>,
+    n: usize,
+    o: usize,
+    g: &ConvGeom,
+) -> Vec<E> {
+    let plan = Plan::new::<E>(g.c, (g.h, g.w), (g.ph, g.pw), o);
+    debug_assert_eq!((plan.oh, plan.ow), (g.oh, g.ow));
+    let u = transform_kernels(w, o, g.c, false);
+    let len = n * o * g.oh * g.ow;
+    let mut y: Vec<E> = Vec::with_capacity(len);
+    run(x, &u, bias, n, &plan, &mut y.spare_capacity_mut()[..len]);
+    // SAFETY: `run` writes every output of every sample: the tiles cover each plane, and
+    // `output_band` stores each position inside it once.
+    unsafe { y.set_len(len) };
+    y
+}
+
+/// Adds the input gradient of such a convolution (when [`applies_to_input_grad`]) to `gx`:
+/// `gy` (`n x (o oh ow)`) convolved with the flipped kernels at padding `2 - p`.
+pub(crate) fn add_input_grad<E: Float>(
+    gy: &[E],
+    w: &[E],
+    n: usize,
+    o: usize,
+    g: &ConvGeom,
+    gx: &mut [E],
+) {
+    let plan = Plan::new::<E>(o, (g.oh, g.ow), (2 - g.ph, 2 - g.pw), g.c);
+    debug_assert_eq!((plan.oh, plan.ow), (g.h, g.w));
+    let u = transform_kernels(w, o, g.c, true);
+    run(gy, &u, None, n, &plan, &mut gx[..n * g.c * g.h * g.w]);
+}
+
+/// The convolution of every sample of `x` by the transformed kernels `u`, stored into
+/// `out` band by band; samples split over the threads.
+fn run<E: Float, S: Store<E>>(
+    x: &[E],
+    u: &[E],
+    bias: Option<&[E]>,
+    n: usize,
+    plan: &Plan,
+    out: &mut [S],
+) {
+    let (in_len, out_len) = (plan.c * plan.h * plan.w, plan.o * plan.oh * plan.ow);
+    let cost = POS * plan.o * plan.c * plan.tiles_x * plan.tiles_y;
+    split_samples(
+        n,
+        out_len,
+        cost,
+        plan.scratch_len(),
+        out,
+        &mut [],
+        |samples, block, _, scratch| {
+            // Bands run over the tile rows of all of this block's samples in turn, so that
+            // small planes still give the products long rows.
+            let xs = &x[samples.start * in_len..samples.end * in_len];
+            let total = samples.len() * plan.tiles_y;
+            for first in (0..total).step_by(plan.band_rows) {
+                let rows = plan.band_rows.min(total - first);
+                band(xs, u, bias, plan, first..first + rows, scratch, block);
+            }
+        },
+    );
+}
+
+/// One band of tile rows (numbered across the samples of `xs`, `tiles_y` per sample):
+/// transform, 36 products, transform back into `ys`.
+fn band<E: Float, S: Store<E>>(
+    xs: &[E],
+    u: &[E],
+    bias: Option<&[E]>,
+    plan: &Plan,
+    rows: core::ops::Range<usize>,
+    scratch: &mut [E],
+    ys: &mut [S],
+) {
+    let (cols, phased) = (plan.band_cols(rows.len()), plan.phased_len(rows.len()));
+    let (phases, rest) = scratch.split_at_mut(M * T * phased);
+    let (along, rest) = rest.split_at_mut(POS * phased);
+    let (v, rest) = rest.split_at_mut(plan.c * POS * cols);
+    let (m, rest) = rest.split_at_mut(plan.o * POS * cols);
+    super::simd::wide(
+        #[inline(always)]
+        || input_band(xs, plan, rows.clone(), phases, along, v),
+    );
+    let stride = (POS * cols) as isize;
+    for pos in 0..POS {
+        gemm(
+            plan.o,
+            plan.c,
+            cols,
+            E::ONE,
+            &u[pos * plan.o * plan.c..][..plan.o * plan.c],
+            (plan.c as isize, 1),
+            &v[pos * cols..],
+            (stride, 1),
+            E::ZERO,
+            &mut m[pos * cols..],
+            (stride, 1),
+        );
+    }
+    super::simd::wide(
+        #[inline(always)]
+        || output_band(m, bias, plan, rows, rest, ys),
+    );
+}
+
+/// `V` for the band, per input channel. Column `4 t + b` of the six input rows `4 ty + a`
+/// of band row `r` goes to `phases[b][a][r * np + t]` (zeros outside the plane), so that
+/// tile `(r, t)`'s six values along a row are phases at `r * np + t` and one further, and
+/// each transform is one pass along the whole band (`np = tiles_x + 1` per tile row: a
+/// spare tile each, whose values are never stored).
+#[inline(always)]
+fn input_band<E: Float>(
+    xs: &[E],
+    plan: &Plan,
+    rows: core::ops::Range<usize>,
+    phases: &mut [E],
+    along: &mut [E],
+    v: &mut [E],
+) {
+    let (np, cols) = (plan.phase_len(), plan.band_cols(rows.len()));
+    let phased = plan.phased_len(rows.len());
+    let (h, w) = (plan.h, plan.w);
+    let (in_len, plane_len) = (plan.c * h * w, h * w);
+    for ch in 0..plan.c {
+        for (r, tile_row) in rows.clone().enumerate() {
+            let (sample, ty) = (tile_row / plan.tiles_y, tile_row % plan.tiles_y);
+            let plane = &xs[sample * in_len + ch * plane_len..][..plane_len];
+            for a in 0..T {
+                let y = (M * ty + a).checked_sub(plan.ph).filter(|&y| y < h);
+                let row = y.map_or(&[][..], |y| &plane[y * w..][..w]);
+                let at = a * phased + r * np;
+                split_phases(row, plan.pw, &mut phases[at..], T * phased, np);
+            }
+        }
+        // Along each row `a`: the six column values of tile `(r, t)` are
+        // `phases[0..4][a][r np + t]` and `phases[0..2][a][r np + t + 1]`.
+        for a in 0..T {
+            let p: [&[E]; M] = core::array::from_fn(|b| &phases[(b * T + a) * phased..]);
+            let src = [p[0], p[1], p[2], p[3], &p[0][1..], &p[1][1..]];
+            let dst = rows_mut::<E, T>(&mut along[a * phased..], T * phased);
+            map_rows(src, dst, cols, input_1d);
+        }
+        // Down the columns: `along[j][a]` for the six rows `a`; `V`'s positions are
+        // `j * 6 + i`.
+        let vc = &mut v[ch * POS * cols..][..POS * cols];
+        for j in 0..T {
+            let src: [&[E]; T] = core::array::from_fn(|a| &along[(j * T + a) * phased..]);
+            map_rows(
+                src,
+                rows_mut::<E, T>(&mut vc[j * T * cols..], cols),
+                cols,
+                input_1d,
+            );
+        }
+    }
+}
+
+/// `dst[k][q] = f(src[0][q], .., src[5][q])[k]` for `q < len`.
+#[inline(always)]
+fn map_rows<E: Float, const K: usize>(
+    src: [&[E]; T],
+    dst: [&mut [E]; K],
+    len: usize,
+    f: impl Fn([E; T]) -> [E; K],
+) {
+    let [s0, s1, s2, s3, s4, s5] = src;
+    let mut dst = dst.into_iter();
+    let mut next = || dst.next().unwrap_or_default();
+    let (d0, d1, d2, d3) = (next(), next(), next(), next());
+    if K == T {
+        map_to_6(
+            len,
+            [s0, s1, s2, s3, s4, s5],
+            d0,
+            d1,
+            d2,
+            d3,
+            next(),
+            next(),
+            |v| {
+                let e = f(v);
+                core::array::from_fn(|k| e[k.min(K - 1)])
+            },
+        );
+    } else {
+        map_to_4(len, [s0, s1, s2, s3, s4, s5], d0, d1, d2, d3, |v| {
+            let e = f(v);
+            core::array::from_fn(|k| e[k.min(K - 1)])
+        });
+    }
+}
+
+/// [`map_rows`] into four rows. The rows are separate arguments so that the compiler knows
+/// they do not overlap each other or the sources (through an array of slices it could not
+/// tell, and the loop stayed scalar).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn map_to_4<E: Float>(
+    len: usize,
+    src: [&[E]; T],
+    d0: &mut [E],
+    d1: &mut [E],
+    d2: &mut [E],
+    d3: &mut [E],
+    f: impl Fn([E; T]) -> [E; M],
+) {
+    let [s0, s1, s2, s3, s4, s5] = src.map(|s| &s[..len]);
+    let (d0, d1, d2, d3) = (
+        &mut d0[..len],
+        &mut d1[..len],
+        &mut d2[..len],
+        &mut d3[..len],
+    );
+    for q in 0..len {
+        let e = f([s0[q], s1[q], s2[q], s3[q], s4[q], s5[q]]);
+        d0[q] = e[0];
+        d1[q] = e[1];
+        d2[q] = e[2];
+        d3[q] = e[3];
+    }
+}
+
+/// [`map_rows`] into six rows (see [`map_to_4`]).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn map_to_6<E: Float>(
+    len: usize,
+    src: [&[E]; T],
+    d0: &mut [E],
+    d1: &mut [E],
+    d2: &mut [E],
+    d3: &mut [E],
+    d4: &mut [E],
+    d5: &mut [E],
+    f: impl Fn([E; T]) -> [E; T],
+) {
+    let [s0, s1, s2, s3, s4, s5] = src.map(|s| &s[..len]);
+    let (d0, d1, d2, d3) = (
+        &mut d0[..len],
+        &mut d1[..len],
+        &mut d2[..len],
+        &mut d3[..len],
+    );
+    let (d4, d5) = (&mut d4[..len], &mut d5[..len]);
+    for q in 0..len {
+        let e = f([s0[q], s1[q], s2[q], s3[q], s4[q], s5[q]]);
+        d0[q] = e[0];
+        d1[q] = e[1];
+        d2[q] = e[2];
+        d3[q] = e[3];
+        d4[q] = e[4];
+        d5[q] = e[5];
+    }
+}
+
+/// The first `K` runs of `len` of `s`, each mutable (the last may be cut short by the
+/// end of `s`: the callers slice what they use).
+#[inline(always)]
+fn rows_mut<E, const K: usize>(mut s: &mut [E], len: usize) -> [&mut [E]; K] {
+    core::array::from_fn(|_| {
+        let rest = core::mem::take(&mut s);
+        let (head, tail) = rest.split_at_mut(len.min(rest.len()));
+        s = tail;
+        head
+    })
+}
+
+/// The padded row `row` (left padding `pw`, zeros past either end) as four phases of
+/// `np`, `stride` apart in `dst`: `dst[b * stride + t] = padded[4 t + b]`.
+#[inline(always)]
+fn split_phases<E: Float>(row: &[E], pw: usize, dst: &mut [E], stride: usize, np: usize) {
+    let (d0, rest) = dst.split_at_mut(stride);
+    let (d1, rest) = rest.split_at_mut(stride);
+    let (d2, rest) = rest.split_at_mut(stride);
+    split_into(
+        row,
+        pw,
+        &mut d0[..np],
+        &mut d1[..np],
+        &mut d2[..np],
+        &mut rest[..np],
+    );
+}
+
+/// [`split_phases`] into four separate phases of the same length.
+#[inline(always)]
+fn split_into<E: Float>(
+    row: &[E],
+    pw: usize,
+    d0: &mut [E],
+    d1: &mut [E],
+    d2: &mut [E],
+    d3: &mut [E],
+) {
+    let np = d0.len();
+    let (d1, d2, d3) = (&mut d1[..np], &mut d2[..np], &mut d3[..np]);
+    for d in [&mut *d0, &mut *d1, &mut *d2, &mut *d3] {
+        d.fill(E::ZERO);
+    }
+    // Padded index `q = col + pw` goes to phase `q % 4`, slot `q / 4` (when inside).
+    let mut place = |col: usize, v: E| {
+        let q = col + pw;
+        if q < M * np {
+            let slot = match q % M {
+                0 => &mut d0[q / M],
+                1 => &mut d1[q / M],
+                2 => &mut d2[q / M],
+                _ => &mut d3[q / M],
+            };
+            *slot = v;
+        }
+    };
+    // The values before the first padded index divisible by 4 one by one, then whole
+    // groups of four (one per phase), then the rest one by one.
+    let head = ((M - pw % M) % M).min(row.len());
+    for (col, &v) in row[..head].iter().enumerate() {
+        place(col, v);
+    }
+    let first = (head + pw) / M;
+    let groups = ((row.len() - head) / M).min(np.saturating_sub(first));
+    let tail = head + groups * M;
+    for (col, &v) in row.iter().enumerate().skip(tail) {
+        place(col, v);
+    }
+    let body = &row[head..tail];
+    let (e0, e1) = (&mut d0[first..][..groups], &mut d1[first..][..groups]);
+    let (e2, e3) = (&mut d2[first..][..groups], &mut d3[first..][..groups]);
+    for (t, c) in body.chunks_exact(M).enumerate() {
+        e0[t] = c[0];
+        e1[t] = c[1];
+        e2[t] = c[2];
+        e3[t] = c[3];
+    }
+}
+
+/// The band's outputs from `M` (positions `j * 6 + i`, columns `r * np + t`), per output
+/// channel: `A^T` down the columns (into `stage`, `[j][k]`), then along the rows with the
+/// bias (into `ready`, `[k][l]`), then phase `l` of output row `4 ty + k` of band row `r`
+/// stored at columns `4 t + l`; positions past the plane's edge are dropped.
+#[inline(always)]
+fn output_band<E: Float, S: Store<E>>(
+    m: &[E],
+    bias: Option<&[E]>,
+    plan: &Plan,
+    rows: core::ops::Range<usize>,
+    scratch: &mut [E],
+    ys: &mut [S],
+) {
+    let (tx, np, cols) = (plan.tiles_x, plan.phase_len(), plan.band_cols(rows.len()));
+    let (oh, ow) = (plan.oh, plan.ow);
+    let out_len = plan.o * oh * ow;
+    let (stage, ready) = scratch.split_at_mut(T * M * cols);
+    let ready = &mut ready[..M * M * cols];
+    for oc in 0..plan.o {
+        let mo = &m[oc * POS * cols..][..POS * cols];
+        let b = bias.map_or(E::ZERO, |b| b[oc]);
+        for j in 0..T {
+            let src: [&[E]; T] = core::array::from_fn(|i| &mo[(j * T + i) * cols..][..cols]);
+            map_rows(
+                src,
+                rows_mut::<E, M>(&mut stage[j * M * cols..], cols),
+                cols,
+                output_1d,
+            );
+        }
+        for k in 0..M {
+            let src: [&[E]; T] = core::array::from_fn(|j| &stage[(j * M + k) * cols..][..cols]);
+            let dst = rows_mut::<E, M>(&mut ready[k * M * cols..], cols);
+            map_rows(src, dst, cols, |m| output_1d(m).map(|v| v + b));
+        }
+        for (r, tile_row) in rows.clone().enumerate() {
+            let (sample, ty) = (tile_row / plan.tiles_y, tile_row % plan.tiles_y);
+            let plane = &mut ys[sample * out_len + oc * oh * ow..][..oh * ow];
+            let top = ty * M;
+            for k in 0..M.min(oh - top) {
+                let out_row = &mut plane[(top + k) * ow..][..ow];
+                let p: [&[E]; M] =
+                    core::array::from_fn(|l| &ready[(k * M + l) * cols + r * np..][..tx]);
+                let (p0, p1, p2, p3) = (p[0], p[1], p[2], p[3]);
+                let whole = ow / M;
+                for (t, c) in out_row.chunks_exact_mut(M).enumerate().take(whole) {
+                    c[0].store(p0[t]);
+                    c[1].store(p1[t]);
+                    c[2].store(p2[t]);
+                    c[3].store(p3[t]);
+                }
+                for (l, slot) in out_row[whole * M..].iter_mut().enumerate() {
+                    slot.store(p[l][whole]);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The direct convolution, in f64.
+    #[allow(clippy::too_many_arguments)]
+    fn direct(
+        x: &[f64],
+        w: &[f64],
+        c: usize,
+        h: usize,
+        wd: usize,
+        o: usize,
+        p: (usize, usize),
+    ) -> Vec<f64> {
+        let (oh, ow) = (h + 2 * p.0 - 2, wd + 2 * p.1 - 2);
+        let mut y = vec![0.0; o * oh * ow];
+        for oc in 0..o {
+            for yy in 0..oh {
+                for xx in 0..ow {
+                    let mut s = 0.0;
+                    for ic in 0..c {
+                        for r in 0..3 {
+                            for q in 0..3 {
+                                let (iy, ix) = (
+                                    (yy + r) as isize - p.0 as isize,
+                                    (xx + q) as isize - p.1 as isize,
+                                );
+                                if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < wd {
+                                    s += x[(ic * h + iy as usize) * wd + ix as usize]
+                                        * w[((oc * c + ic) * 3 + r) * 3 + q];
+                                }
+                            }
+                        }
+                    }
+                    y[(oc * oh + yy) * ow + xx] = s;
+                }
+            }
+        }
+        y
+    }
+
+    fn values(n: usize, seed: u64) -> Vec<f64> {
+        let mut s = seed;
+        (0..n)
+            .map(|_| {
+                s = s
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                (s >> 40) as f64 / (1u64 << 23) as f64 - 1.0
+            })
+            .collect()
+    }
+
+    fn geom(c: usize, h: usize, w: usize, p: (usize, usize)) -> ConvGeom {
+        ConvGeom {
+            c,
+            h,
+            w,
+            kh: 3,
+            kw: 3,
+            sh: 1,
+            sw: 1,
+            ph: p.0,
+            pw: p.1,
+            dh: 1,
+            dw: 1,
+            oh: h + 2 * p.0 - 2,
+            ow: w + 2 * p.1 - 2,
+        }
+    }
+
+    /// Forward and input gradient against the direct formulas, over plane sizes that do
+    /// and do not fill the last tile, paddings 0-2 and several bands.
+    #[test]
+    fn forward_and_input_grad_match_the_direct_convolution() {
+        for (c, o, h, wd, p) in [
+            (3, 2, 6, 6, (0, 0)),
+            (2, 3, 7, 9, (1, 1)),
+            (4, 5, 13, 11, (2, 1)),
+            (3, 2, 9, 70, (1, 0)),
+            (2, 2, 40, 6, (0, 2)),
+        ] {
+            let n = 2;
+            let g = geom(c, h, wd, p);
+            let x = values(n * c * h * wd, 1);
+            let w = values(o * c * 9, 2);
+            let bias = values(o, 3);
+            let y = forward(&x, &w, Some(&bias), n, o, &g);
+            let per = o * g.oh * g.ow;
+            for b in 0..n {
+                let want = direct(&x[b * c * h * wd..][..c * h * wd], &w, c, h, wd, o, p);
+                for (i, (&got, &want)) in y[b * per..][..per].iter().zip(&want).enumerate() {
+                    let want = want + bias[i / (g.oh * g.ow)];
+                    assert!(
+                        (got - want).abs() < 1e-11,
+                        "y {c} {o} {h} {wd} {p:?} [{b}, {i}]: {got} vs {want}"
+                    );
+                }
+            }
+            // gx = sum over outputs of gy * dy/dx: the direct convolution's adjoint.
+            let gy = values(n * per, 4);
+            let mut gx = vec![0.5; n * c * h * wd];
+            add_input_grad(&gy, &w, n, o, &g, &mut gx);
+            for b in 0..n {
+                let mut want = vec![0.5; c * h * wd];
+                for oc in 0..o {
+                    for yy in 0..g.oh {
+                        for xx in 0..g.ow {
+                            let gv = gy[b * per + (oc * g.oh + yy) * g.ow + xx];
+                            for ic in 0..c {
+                                for r in 0..3 {
+                                    for q in 0..3 {
+                                        let (iy, ix) = (
+                                            (yy + r) as isize - p.0 as isize,
+                                            (xx + q) as isize - p.1 as isize,
+                                        );
+                                        if iy >= 0
+                                            && ix >= 0
+                                            && (iy as usize) < h
+                                            && (ix as usize) < wd
+                                        {
+                                            want[(ic * h + iy as usize) * wd + ix as usize] +=
+                                                gv * w[((oc * c + ic) * 3 + r) * 3 + q];
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                for (i, (&got, &want)) in gx[b * c * h * wd..][..c * h * wd]
+                    .iter()
+                    .zip(&want)
+                    .enumerate()
+                {
+                    assert!(
+                        (got - want).abs() < 1e-11,
+                        "gx {c} {o} {h} {wd} {p:?} [{b}, {i}]: {got} vs {want}"
+                    );
+                }
+            }
+        }
+    }
+}
