@@ -1,5 +1,6 @@
-//! 3x3 convolutions at unit stride with 16 or more channels on planes of 10 or more go
-//! through Winograd's F(4x4, 3x3) (`backend::winograd`): forward values, input, weight and
+//! 3x3 convolutions at unit stride with 32 or more channels on planes of 14 or more go
+//! through Winograd's F(2x2, 3x3) (`backend::winograd`; their input gradients too, at
+//! paddings up to 2): forward values, input, weight and
 //! bias gradients against the direct sums in f64, for `f32` within the golden suite's
 //! tolerances (forward 1e-5 + 1e-4 relative, gradients 1e-4 + 1e-3) and for `f64` within
 //! 1e-10, over paddings 0-3 (3: the input gradient goes the direct way), planes that do
@@ -152,17 +153,20 @@ const F64_TOL: (f64, f64) = (1e-10, 1e-10);
 
 #[test]
 fn f32_matches_the_direct_sums() {
-    check::<16, 16, 1, 2, 12, 12, f32>(F32_FORWARD, F32_GRAD);
-    check::<32, 24, 1, 3, 14, 13, f32>(F32_FORWARD, F32_GRAD);
-    check::<16, 32, 0, 2, 13, 13, f32>(F32_FORWARD, F32_GRAD);
-    check::<24, 16, 2, 1, 10, 17, f32>(F32_FORWARD, F32_GRAD);
-    check::<16, 16, 3, 2, 10, 10, f32>(F32_FORWARD, F32_GRAD);
+    check::<32, 32, 1, 2, 14, 14, f32>(F32_FORWARD, F32_GRAD);
+    check::<32, 40, 1, 3, 15, 17, f32>(F32_FORWARD, F32_GRAD);
+    check::<32, 32, 0, 2, 16, 19, f32>(F32_FORWARD, F32_GRAD);
+    check::<40, 32, 2, 1, 13, 17, f32>(F32_FORWARD, F32_GRAD);
+    check::<32, 32, 3, 2, 11, 12, f32>(F32_FORWARD, F32_GRAD);
     check::<64, 64, 1, 2, 28, 28, f32>(F32_FORWARD, F32_GRAD);
+    check::<128, 160, 1, 1, 14, 14, f32>(F32_FORWARD, F32_GRAD);
+    // Below the thresholds (the direct way): the same values.
+    check::<16, 16, 1, 2, 12, 12, f32>(F32_FORWARD, F32_GRAD);
 }
 
 #[test]
 fn f64_matches_the_direct_sums() {
-    check::<16, 16, 1, 2, 12, 12, f64>(F64_TOL, F64_TOL);
-    check::<24, 16, 2, 1, 10, 17, f64>(F64_TOL, F64_TOL);
-    check::<16, 20, 0, 3, 15, 11, f64>(F64_TOL, F64_TOL);
+    check::<32, 32, 1, 2, 14, 14, f64>(F64_TOL, F64_TOL);
+    check::<40, 32, 2, 1, 13, 17, f64>(F64_TOL, F64_TOL);
+    check::<32, 48, 0, 3, 17, 16, f64>(F64_TOL, F64_TOL);
 }

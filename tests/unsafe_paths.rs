@@ -9,6 +9,7 @@
 //! zero-filled first; bias rows copied over the threads), and the layout copies and scans
 //! (permutations, joins, padding, resampling, running sums, sums along an axis, sorts) and
 //! the depthwise convolution kernels, `GroupNorm` (output and first input gradient),
+//! the Winograd convolution (outputs written band by band into new memory),
 //! `BatchNorm` over short runs (per-column sums and maps, `backend::norm_short_runs`),
 //! `logsumexp` and the hand-vectorised `f32` functions (exp, tanh, sigmoid, SiLU, GELU and
 //! their gradients, softmax rows; `backend::vector_math`, AVX2 under valgrind) written the
@@ -301,6 +302,46 @@ fn group_norm_writes_every_output_and_first_gradient() {
     }
     let total: f64 = gx.as_slice().iter().map(|g| g.abs()).sum();
     assert!(total > 0.0 && total.is_finite());
+}
+
+#[test]
+fn winograd_convolution_writes_every_output() {
+    // 3 samples of 32 channels of 15 x 14 (odd: the last tile row is cut), split over the
+    // threads by samples; each sample alone must give the same output and input gradient.
+    let mut r = rng();
+    let conv = Conv2d::<32, 32, 3, 1, 1>::new(&mut r);
+    let x = Tensor::<Rank4<3, 32, 15, 14>>::randn(&mut r);
+    let xt = x.clone().trace();
+    let y = conv.forward(xt.clone());
+    let g = (y.clone() * y.clone()).sum().backward();
+    let Some(gx) = g.get(&xt) else {
+        panic!("no input gradient")
+    };
+    let per_in = 32 * 15 * 14;
+    let per_out = 32 * 15 * 14;
+    for s in 0..3 {
+        let xs =
+            Tensor::<Rank4<1, 32, 15, 14>>::from_vec(x.as_slice()[s * per_in..][..per_in].to_vec())
+                .unwrap();
+        let xst = xs.trace();
+        let ys = conv.forward(xst.clone());
+        let gs = (ys.clone() * ys.clone()).sum().backward();
+        let Some(gxs) = gs.get(&xst) else {
+            panic!("no input gradient")
+        };
+        for (a, b) in y.as_slice()[s * per_out..][..per_out]
+            .iter()
+            .zip(ys.as_slice())
+        {
+            assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "y: {a} vs {b}");
+        }
+        for (a, b) in gx.as_slice()[s * per_in..][..per_in]
+            .iter()
+            .zip(gxs.as_slice())
+        {
+            assert!((a - b).abs() <= 1e-4 * (1.0 + b.abs()), "gx: {a} vs {b}");
+        }
+    }
 }
 
 #[test]

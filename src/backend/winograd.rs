@@ -1,25 +1,28 @@
-//! 3x3 convolutions at unit stride by Winograd's minimal filtering, F(4x4, 3x3) (Lavin and
-//! Gray, "Fast Algorithms for Convolutional Neural Networks", 2015): each 4x4 block of
-//! outputs takes 36 products per input and output channel pair instead of 144.
+//! 3x3 convolutions at unit stride by Winograd's minimal filtering, F(2x2, 3x3) (Lavin and
+//! Gray, "Fast Algorithms for Convolutional Neural Networks", 2015): each 2x2 block of
+//! outputs takes 16 products per input and output channel pair instead of 36.
 //!
-//! The kernels are transformed to `U = G g G^T` (6 x 6 each) and every 6 x 6 input patch
-//! (the tiles overlap by two) to `V = B^T d B`; the 36 positions of a tile are then 36
+//! The kernels are transformed to `U = G g G^T` (4 x 4 each) and every 4 x 4 input patch
+//! (the tiles overlap by two) to `V = B^T d B`; the 16 positions of a tile are then 16
 //! independent products `M = U V` over the channels, one `gemm` each, and `A^T M A` is the
-//! 4 x 4 output block. The direct method (`im2col` and one product) already runs at the
-//! FMA peak on these shapes, so fewer products is the only way left to go faster:
-//! PyTorch's CPU build (oneDNN) takes this route too, and beat the direct method by 1.8x on
-//! (8, 64, 56, 56) with 64 kernels.
+//! 2 x 2 output block. The direct method (`im2col` and one product) already runs at the
+//! FMA peak on these shapes, so fewer products is the only way left to go faster; PyTorch's
+//! CPU build (oneDNN) ran (8, 64, 56, 56) with 64 kernels 1.6x faster than that peak allows.
 //!
-//! Layout, per sample and band of tile rows: `V` is `[channel][position][tile]` and `M`
+//! Why not F(4x4, 3x3) (36 products per 16 outputs, 2.25x fewer than here): it was tried,
+//! and is faster ((8, 64, 56, 56), one thread: 7.4 ms against 15.1 direct), but its
+//! transforms' constants (8 in `A`, 1/24 in `G`) cost an extra decimal digit: with 64
+//! channels `f32` outputs already reached 0.88 of the golden tolerance (1e-5 + 1e-4
+//! relative), where PyTorch's own stay at 0.06, and the error grows with the channels.
+//! F(2x2, 3x3)'s constants are 0, 1 and 1/2, and its outputs stay as close as the direct
+//! sums (`tests/conv_winograd.rs`).
+//!
+//! Layout, per band of tile rows: `V` is `[channel][position][tile]` and `M`
 //! `[output channel][position][tile]`, so that one position of all channels is a strided
 //! matrix for the product and each channel's transform reads and writes contiguous rows.
-//! The transforms run along rows of tiles: an input row is split into its four phases
-//! (`x[4t + r]`), after which a tile's six values are `P0[t], P1[t], P2[t], P3[t],
+//! The transforms run along rows of tiles: an input row is split into its two phases
+//! (`x[2t + b]`), after which a tile's four values along the row are `P0[t], P1[t],
 //! P0[t + 1], P1[t + 1]`, contiguous across tiles, so the loops vectorise.
-//!
-//! Rounding: the transforms' constants (up to 8 in `A`, 1/24 in `G`) cost about one extra
-//! decimal digit over the direct sum: `f32` outputs stay within 1e-5 relative of the
-//! direct method on unit-scale data (tests below and `tests/golden_conv.rs`).
 
 use super::conv::split_samples;
 use super::gemm::gemm;
@@ -28,9 +31,9 @@ use crate::dtype::Float;
 use core::mem::MaybeUninit;
 
 /// Output rows and columns per tile.
-const M: usize = 4;
+const M: usize = 2;
 /// Input rows and columns per tile (`M + 3 - 1`).
-const T: usize = 6;
+const T: usize = 4;
 /// Positions per tile: one product each.
 const POS: usize = T * T;
 
@@ -41,15 +44,16 @@ const BAND_BYTES: usize = 1 << 20;
 /// Fewest columns per band, whatever the channels: the products' `n`.
 const MIN_BAND_COLS: usize = 96;
 
-/// Whether a convolution takes this path: one group, 3x3, unit stride and dilation, enough
-/// channels for the products to outweigh the transforms, and planes of at least three
-/// tiles a side. One thread, ms, direct -> this path: (8, 16, 56, 56) with 16 kernels
-/// 1.87 -> 1.59, (8, 64, 56, 56) 15.1 -> 7.4, (8, 256, 14, 14) 11.4 -> 9.1; on 7 x 7
-/// planes (2 x 2 tiles, a third of them past the edge) with 512 channels two threads were
-/// slower (8.3 -> 12.5: the kernels' transform outgrows the products).
+/// Whether a convolution takes this path: one group, 3x3, unit stride and dilation, 32
+/// channels or more in and out, and planes of 14 or more a side. Forward, ms, direct ->
+/// this path, one thread: (8, 64, 56, 56) with 64 kernels 15.1 -> 9.8, (8, 128, 28, 28)
+/// 11.7 -> 9.0, (8, 256, 14, 14) 11.4 -> 8.6, (1, 64, 224, 224) 37.6 -> 17.1, (32, 64, 14,
+/// 14) 3.9 -> 2.5. Below that the transforms and the thin products (`k` = channels) eat the
+/// gain: W3's (32, 16, 13, 13) with 32 kernels 1.52 -> 1.69 ms per training step; (32, 32,
+/// 13, 13) and (32, 128, 8, 8) on two threads 0.61 -> 0.73 and 2.17 -> 2.47.
 pub(crate) fn applies(groups: usize, o: usize, g: &ConvGeom) -> bool {
-    const MIN_CHANNELS: usize = 16;
-    const MIN_SIDE: usize = 3 * M - 2;
+    const MIN_CHANNELS: usize = 32;
+    const MIN_SIDE: usize = 14;
     groups == 1
         && (g.kh, g.kw, g.sh, g.sw, g.dh, g.dw) == (3, 3, 1, 1, 1, 1)
         && g.c >= MIN_CHANNELS
@@ -61,57 +65,27 @@ pub(crate) fn applies(groups: usize, o: usize, g: &ConvGeom) -> bool {
 /// Whether the input gradient of such a convolution takes this path: the gradient is the
 /// convolution of `gy` with the flipped kernels at padding `2 - p`, so `p <= 2`.
 pub(crate) fn applies_to_input_grad(groups: usize, o: usize, g: &ConvGeom) -> bool {
-    applies(groups, o, g) && g.ph <= 2 && g.pw <= 2 && g.h >= 3 * M - 2 && g.w >= 3 * M - 2
+    applies(groups, o, g) && g.ph <= 2 && g.pw <= 2 && g.h >= 14 && g.w >= 14
 }
 
-/// `G g` along one axis: three kernel taps to six.
+/// `G g` along one axis: three kernel taps to four.
 #[inline(always)]
 fn filter_1d<E: Float>(g: [E; 3]) -> [E; T] {
-    let (quarter, sixth) = (E::from_f64(0.25), E::from_f64(1.0 / 6.0));
-    let (twelfth, twenty_fourth) = (E::from_f64(1.0 / 12.0), E::from_f64(1.0 / 24.0));
+    let half = E::from_f64(0.5);
     let ends = g[0] + g[2];
-    let sixths = sixth * ends;
-    let low = twenty_fourth * g[0] + sixth * g[2];
-    [
-        quarter * g[0],
-        -(sixths + sixth * g[1]),
-        sixth * g[1] - sixths,
-        low + twelfth * g[1],
-        low - twelfth * g[1],
-        g[2],
-    ]
+    [g[0], half * (ends + g[1]), half * (ends - g[1]), g[2]]
 }
 
-/// `B^T d` along one axis: six inputs to six.
+/// `B^T d` along one axis: four inputs to four.
 #[inline(always)]
 fn input_1d<E: Float>(d: [E; T]) -> [E; T] {
-    let (two, four, five) = (E::from_f64(2.0), E::from_f64(4.0), E::from_f64(5.0));
-    let a = d[4] - four * d[2];
-    let b = d[3] - four * d[1];
-    let c = d[4] - d[2];
-    let e = two * (d[3] - d[1]);
-    [
-        four * d[0] - five * d[2] + d[4],
-        a + b,
-        a - b,
-        c + e,
-        c - e,
-        four * d[1] - five * d[3] + d[5],
-    ]
+    [d[0] - d[2], d[1] + d[2], d[2] - d[1], d[1] - d[3]]
 }
 
-/// `A^T m` along one axis: six values to four outputs.
+/// `A^T m` along one axis: four values to two outputs.
 #[inline(always)]
 fn output_1d<E: Float>(m: [E; T]) -> [E; M] {
-    let (two, four, eight) = (E::from_f64(2.0), E::from_f64(4.0), E::from_f64(8.0));
-    let (s12, d12) = (m[1] + m[2], m[1] - m[2]);
-    let (s34, d34) = (m[3] + m[4], m[3] - m[4]);
-    [
-        m[0] + s12 + s34,
-        d12 + two * d34,
-        s12 + four * s34,
-        d12 + eight * d34 + m[5],
-    ]
+    [m[0] + m[1] + m[2], m[1] - m[2] - m[3]]
 }
 
 /// The transformed kernels `U`, `[position][out][in]`: of `w` (`o x (c 3 3)`) for the
@@ -142,9 +116,7 @@ fn transform_kernels<E: Float>(w: &[E], o: usize, c: usize, for_input_grad: bool
     for r in 0..3 {
         let (a, b, d) = (tap(r, 0), tap(r, 1), tap(r, 2));
         let dst = rows_mut::<E, T>(&mut rows[r * T * pairs..], pairs);
-        map_rows([a, b, d, a, a, a], dst, pairs, |v| {
-            filter_1d([v[0], v[1], v[2]])
-        });
+        map_rows([a, b, d, a], dst, pairs, |v| filter_1d([v[0], v[1], v[2]]));
     }
     // Down each column j: U[(j, i)] = (G rows[..][j])[i].
     let mut u = vec![E::ZERO; POS * pairs];
@@ -152,9 +124,7 @@ fn transform_kernels<E: Float>(w: &[E], o: usize, c: usize, for_input_grad: bool
         let col = |r: usize| &rows[(r * T + j) * pairs..][..pairs];
         let (a, b, d) = (col(0), col(1), col(2));
         let dst = rows_mut::<E, T>(&mut u[j * T * pairs..], pairs);
-        map_rows([a, b, d, a, a, a], dst, pairs, |v| {
-            filter_1d([v[0], v[1], v[2]])
-        });
+        map_rows([a, b, d, a], dst, pairs, |v| filter_1d([v[0], v[1], v[2]]));
     }
     u
 }
@@ -386,7 +356,7 @@ fn input_band<E: Float>(
         // `phases[0..4][a][r np + t]` and `phases[0..2][a][r np + t + 1]`.
         for a in 0..T {
             let p: [&[E]; M] = core::array::from_fn(|b| &phases[(b * T + a) * phased..]);
-            let src = [p[0], p[1], p[2], p[3], &p[0][1..], &p[1][1..]];
+            let src = [p[0], p[1], &p[0][1..], &p[1][1..]];
             let dst = rows_mut::<E, T>(&mut along[a * phased..], T * phased);
             map_rows(src, dst, cols, input_1d);
         }
@@ -405,7 +375,7 @@ fn input_band<E: Float>(
     }
 }
 
-/// `dst[k][q] = f(src[0][q], .., src[5][q])[k]` for `q < len`.
+/// `dst[k][q] = f(src[0][q], .., src[3][q])[k]` for `q < len`.
 #[inline(always)]
 fn map_rows<E: Float, const K: usize>(
     src: [&[E]; T],
@@ -413,38 +383,42 @@ fn map_rows<E: Float, const K: usize>(
     len: usize,
     f: impl Fn([E; T]) -> [E; K],
 ) {
-    let [s0, s1, s2, s3, s4, s5] = src;
     let mut dst = dst.into_iter();
     let mut next = || dst.next().unwrap_or_default();
-    let (d0, d1, d2, d3) = (next(), next(), next(), next());
+    let (d0, d1) = (next(), next());
+    let widen = |v| {
+        let e = f(v);
+        core::array::from_fn(|k| e[k.min(K - 1)])
+    };
     if K == T {
-        map_to_6(
-            len,
-            [s0, s1, s2, s3, s4, s5],
-            d0,
-            d1,
-            d2,
-            d3,
-            next(),
-            next(),
-            |v| {
-                let e = f(v);
-                core::array::from_fn(|k| e[k.min(K - 1)])
-            },
-        );
+        map_to_4(len, src, d0, d1, next(), next(), widen);
     } else {
-        map_to_4(len, [s0, s1, s2, s3, s4, s5], d0, d1, d2, d3, |v| {
-            let e = f(v);
-            core::array::from_fn(|k| e[k.min(K - 1)])
-        });
+        map_to_2(len, src, d0, d1, widen);
     }
 }
 
-/// [`map_rows`] into four rows. The rows are separate arguments so that the compiler knows
+/// [`map_rows`] into two rows. The rows are separate arguments so that the compiler knows
 /// they do not overlap each other or the sources (through an array of slices it could not
 /// tell, and the loop stayed scalar).
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
+fn map_to_2<E: Float>(
+    len: usize,
+    src: [&[E]; T],
+    d0: &mut [E],
+    d1: &mut [E],
+    f: impl Fn([E; T]) -> [E; T],
+) {
+    let [s0, s1, s2, s3] = src.map(|s| &s[..len]);
+    let (d0, d1) = (&mut d0[..len], &mut d1[..len]);
+    for q in 0..len {
+        let e = f([s0[q], s1[q], s2[q], s3[q]]);
+        d0[q] = e[0];
+        d1[q] = e[1];
+    }
+}
+
+/// [`map_rows`] into four rows (see [`map_to_2`]).
+#[inline(always)]
 fn map_to_4<E: Float>(
     len: usize,
     src: [&[E]; T],
@@ -452,54 +426,17 @@ fn map_to_4<E: Float>(
     d1: &mut [E],
     d2: &mut [E],
     d3: &mut [E],
-    f: impl Fn([E; T]) -> [E; M],
-) {
-    let [s0, s1, s2, s3, s4, s5] = src.map(|s| &s[..len]);
-    let (d0, d1, d2, d3) = (
-        &mut d0[..len],
-        &mut d1[..len],
-        &mut d2[..len],
-        &mut d3[..len],
-    );
-    for q in 0..len {
-        let e = f([s0[q], s1[q], s2[q], s3[q], s4[q], s5[q]]);
-        d0[q] = e[0];
-        d1[q] = e[1];
-        d2[q] = e[2];
-        d3[q] = e[3];
-    }
-}
-
-/// [`map_rows`] into six rows (see [`map_to_4`]).
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn map_to_6<E: Float>(
-    len: usize,
-    src: [&[E]; T],
-    d0: &mut [E],
-    d1: &mut [E],
-    d2: &mut [E],
-    d3: &mut [E],
-    d4: &mut [E],
-    d5: &mut [E],
     f: impl Fn([E; T]) -> [E; T],
 ) {
-    let [s0, s1, s2, s3, s4, s5] = src.map(|s| &s[..len]);
-    let (d0, d1, d2, d3) = (
-        &mut d0[..len],
-        &mut d1[..len],
-        &mut d2[..len],
-        &mut d3[..len],
-    );
-    let (d4, d5) = (&mut d4[..len], &mut d5[..len]);
+    let [s0, s1, s2, s3] = src.map(|s| &s[..len]);
+    let (d0, d1) = (&mut d0[..len], &mut d1[..len]);
+    let (d2, d3) = (&mut d2[..len], &mut d3[..len]);
     for q in 0..len {
-        let e = f([s0[q], s1[q], s2[q], s3[q], s4[q], s5[q]]);
+        let e = f([s0[q], s1[q], s2[q], s3[q]]);
         d0[q] = e[0];
         d1[q] = e[1];
         d2[q] = e[2];
         d3[q] = e[3];
-        d4[q] = e[4];
-        d5[q] = e[5];
     }
 }
 
@@ -515,71 +452,50 @@ fn rows_mut<E, const K: usize>(mut s: &mut [E], len: usize) -> [&mut [E]; K] {
     })
 }
 
-/// The padded row `row` (left padding `pw`, zeros past either end) as four phases of
-/// `np`, `stride` apart in `dst`: `dst[b * stride + t] = padded[4 t + b]`.
+/// The padded row `row` (left padding `pw`, zeros past either end) as two phases of `np`,
+/// `stride` apart in `dst`: `dst[b * stride + t] = padded[2 t + b]`.
 #[inline(always)]
 fn split_phases<E: Float>(row: &[E], pw: usize, dst: &mut [E], stride: usize, np: usize) {
     let (d0, rest) = dst.split_at_mut(stride);
-    let (d1, rest) = rest.split_at_mut(stride);
-    let (d2, rest) = rest.split_at_mut(stride);
-    split_into(
-        row,
-        pw,
-        &mut d0[..np],
-        &mut d1[..np],
-        &mut d2[..np],
-        &mut rest[..np],
-    );
+    split_into(row, pw, &mut d0[..np], &mut rest[..np]);
 }
 
-/// [`split_phases`] into four separate phases of the same length.
+/// [`split_phases`] into two separate phases of the same length.
 #[inline(always)]
-fn split_into<E: Float>(
-    row: &[E],
-    pw: usize,
-    d0: &mut [E],
-    d1: &mut [E],
-    d2: &mut [E],
-    d3: &mut [E],
-) {
+fn split_into<E: Float>(row: &[E], pw: usize, d0: &mut [E], d1: &mut [E]) {
     let np = d0.len();
-    let (d1, d2, d3) = (&mut d1[..np], &mut d2[..np], &mut d3[..np]);
-    for d in [&mut *d0, &mut *d1, &mut *d2, &mut *d3] {
-        d.fill(E::ZERO);
-    }
-    // Padded index `q = col + pw` goes to phase `q % 4`, slot `q / 4` (when inside).
+    let d1 = &mut d1[..np];
+    d0.fill(E::ZERO);
+    d1.fill(E::ZERO);
+    // Padded index `q = col + pw` goes to phase `q % 2`, slot `q / 2` (when inside).
     let mut place = |col: usize, v: E| {
         let q = col + pw;
         if q < M * np {
-            let slot = match q % M {
-                0 => &mut d0[q / M],
-                1 => &mut d1[q / M],
-                2 => &mut d2[q / M],
-                _ => &mut d3[q / M],
+            let slot = if q.is_multiple_of(M) {
+                &mut d0[q / M]
+            } else {
+                &mut d1[q / M]
             };
             *slot = v;
         }
     };
-    // The values before the first padded index divisible by 4 one by one, then whole
-    // groups of four (one per phase), then the rest one by one.
-    let head = ((M - pw % M) % M).min(row.len());
+    // A value before the first even padded index alone, then pairs (one per phase), then
+    // the rest one by one.
+    let head = (pw % M).min(row.len());
     for (col, &v) in row[..head].iter().enumerate() {
         place(col, v);
     }
     let first = (head + pw) / M;
-    let groups = ((row.len() - head) / M).min(np.saturating_sub(first));
-    let tail = head + groups * M;
+    let pairs = ((row.len() - head) / M).min(np.saturating_sub(first));
+    let tail = head + pairs * M;
     for (col, &v) in row.iter().enumerate().skip(tail) {
         place(col, v);
     }
     let body = &row[head..tail];
-    let (e0, e1) = (&mut d0[first..][..groups], &mut d1[first..][..groups]);
-    let (e2, e3) = (&mut d2[first..][..groups], &mut d3[first..][..groups]);
+    let (e0, e1) = (&mut d0[first..][..pairs], &mut d1[first..][..pairs]);
     for (t, c) in body.chunks_exact(M).enumerate() {
         e0[t] = c[0];
         e1[t] = c[1];
-        e2[t] = c[2];
-        e3[t] = c[3];
     }
 }
 
@@ -626,13 +542,11 @@ fn output_band<E: Float, S: Store<E>>(
                 let out_row = &mut plane[(top + k) * ow..][..ow];
                 let p: [&[E]; M] =
                     core::array::from_fn(|l| &ready[(k * M + l) * cols + r * np..][..tx]);
-                let (p0, p1, p2, p3) = (p[0], p[1], p[2], p[3]);
+                let (p0, p1) = (p[0], p[1]);
                 let whole = ow / M;
                 for (t, c) in out_row.chunks_exact_mut(M).enumerate().take(whole) {
                     c[0].store(p0[t]);
                     c[1].store(p1[t]);
-                    c[2].store(p2[t]);
-                    c[3].store(p3[t]);
                 }
                 for (l, slot) in out_row[whole * M..].iter_mut().enumerate() {
                     slot.store(p[l][whole]);
