@@ -37,10 +37,11 @@ const T: usize = 4;
 /// Positions per tile: one product each.
 const POS: usize = T * T;
 
-/// Bytes of a band's `V` and `M` together: sized to stay in L2 between the transforms and
-/// the products ((8, 64, 56, 56) with 64 kernels, one thread: 7.2 ms at 64 tiles per band
-/// of 64 + 64 channels (1.2 MiB), 7.5 at 96, 8.5 at 256).
-const BAND_BYTES: usize = 1 << 20;
+/// Bytes of a band's `V` and `M` together, sized to stay in L2 between the transforms and
+/// the products. One thread, forward, ms at 256 KiB / 512 KiB / 1 MiB / 2 MiB: (8, 64, 56,
+/// 56) with 64 kernels 8.3 / 8.3-8.5 / 9.1 / 10.2, (1, 64, 224, 224) - / 15.9 / 17.0 / 19.6,
+/// (8, 256, 14, 14) 8.3 / 8.1 / 8.4 / 8.3.
+const BAND_BYTES: usize = 1 << 19;
 /// Fewest columns per band, whatever the channels: the products' `n`.
 const MIN_BAND_COLS: usize = 96;
 
@@ -182,8 +183,8 @@ impl Plan {
     fn phased_len(&self, rows: usize) -> usize {
         self.band_cols(rows) + 1
     }
-    /// Scratch per thread: the input rows' phases (4 column phases of 6 rows) and their row
-    /// transforms (6 x 6), `V`, `M`, and the output transform's two stages.
+    /// Scratch per thread: the input rows' phases (2 column phases of 4 rows) and their row
+    /// transforms (4 x 4), `V`, `M`, and the output transform's two stages.
     fn scratch_len(&self) -> usize {
         let (cols, phased) = (
             self.band_cols(self.band_rows),
@@ -282,7 +283,7 @@ fn run<E: Float, S: Store<E>>(
 }
 
 /// One band of tile rows (numbered across the samples of `xs`, `tiles_y` per sample):
-/// transform, 36 products, transform back into `ys`.
+/// transform, 16 products, transform back into `ys`.
 fn band<E: Float, S: Store<E>>(
     xs: &[E],
     u: &[E],
@@ -323,9 +324,9 @@ fn band<E: Float, S: Store<E>>(
     );
 }
 
-/// `V` for the band, per input channel. Column `4 t + b` of the six input rows `4 ty + a`
+/// `V` for the band, per input channel. Column `2 t + b` of the four input rows `2 ty + a`
 /// of band row `r` goes to `phases[b][a][r * np + t]` (zeros outside the plane), so that
-/// tile `(r, t)`'s six values along a row are phases at `r * np + t` and one further, and
+/// tile `(r, t)`'s four values along a row are phases at `r * np + t` and one further, and
 /// each transform is one pass along the whole band (`np = tiles_x + 1` per tile row: a
 /// spare tile each, whose values are never stored).
 #[inline(always)]
@@ -352,16 +353,16 @@ fn input_band<E: Float>(
                 split_phases(row, plan.pw, &mut phases[at..], T * phased, np);
             }
         }
-        // Along each row `a`: the six column values of tile `(r, t)` are
-        // `phases[0..4][a][r np + t]` and `phases[0..2][a][r np + t + 1]`.
+        // Along each row `a`: the four column values of tile `(r, t)` are
+        // `phases[0..2][a][r np + t]` and `phases[0..2][a][r np + t + 1]`.
         for a in 0..T {
             let p: [&[E]; M] = core::array::from_fn(|b| &phases[(b * T + a) * phased..]);
             let src = [p[0], p[1], &p[0][1..], &p[1][1..]];
             let dst = rows_mut::<E, T>(&mut along[a * phased..], T * phased);
             map_rows(src, dst, cols, input_1d);
         }
-        // Down the columns: `along[j][a]` for the six rows `a`; `V`'s positions are
-        // `j * 6 + i`.
+        // Down the columns: `along[j][a]` for the four rows `a`; `V`'s positions are
+        // `j * 4 + i`.
         let vc = &mut v[ch * POS * cols..][..POS * cols];
         for j in 0..T {
             let src: [&[E]; T] = core::array::from_fn(|a| &along[(j * T + a) * phased..]);
@@ -499,10 +500,10 @@ fn split_into<E: Float>(row: &[E], pw: usize, d0: &mut [E], d1: &mut [E]) {
     }
 }
 
-/// The band's outputs from `M` (positions `j * 6 + i`, columns `r * np + t`), per output
+/// The band's outputs from `M` (positions `j * 4 + i`, columns `r * np + t`), per output
 /// channel: `A^T` down the columns (into `stage`, `[j][k]`), then along the rows with the
-/// bias (into `ready`, `[k][l]`), then phase `l` of output row `4 ty + k` of band row `r`
-/// stored at columns `4 t + l`; positions past the plane's edge are dropped.
+/// bias (into `ready`, `[k][l]`), then phase `l` of output row `2 ty + k` of band row `r`
+/// stored at columns `2 t + l`; positions past the plane's edge are dropped.
 #[inline(always)]
 fn output_band<E: Float, S: Store<E>>(
     m: &[E],
