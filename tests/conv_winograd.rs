@@ -1,6 +1,6 @@
 //! 3x3 convolutions at unit stride with 32 or more channels on planes of 14 or more go
-//! through Winograd's F(2x2, 3x3) (`backend::winograd`; their input gradients too, at
-//! paddings up to 2): forward values, input, weight and
+//! through Winograd's F(2x2, 3x3) (`backend::winograd`; their weight gradients too, and
+//! their input gradients at paddings up to 2): forward values, input, weight and
 //! bias gradients against the direct sums in f64, for `f32` within the golden suite's
 //! tolerances (forward 1e-5 + 1e-4 relative, gradients 1e-4 + 1e-3) and for `f64` within
 //! 1e-10, over paddings 0-3 (3: the input gradient goes the direct way), planes that do

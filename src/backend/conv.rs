@@ -288,6 +288,13 @@ pub(crate) fn conv2d_grouped_backward<E: Float>(
         }
         gx => gx,
     };
+    let gw = match gw {
+        Some(gw) if super::winograd::applies(groups, o, g) => {
+            super::winograd::add_weight_grad(x, gy, n, o, g, gw);
+            None
+        }
+        gw => gw,
+    };
     if gx.is_none() && gw.is_none() && gb.is_none() {
         return;
     }

@@ -17,6 +17,11 @@
 //! F(2x2, 3x3)'s constants are 0, 1 and 1/2, and its outputs stay as close as the direct
 //! sums (`tests/conv_winograd.rs`).
 //!
+//! The weight gradient follows the same chain backwards: with `Z = A gy A^T` for each
+//! output tile, `dU[pos] = sum over tiles of Z[pos] V[pos]^T` (again one product per
+//! position) and `gw = G^T dU G`. The input gradient is the forward pass itself, run on
+//! `gy` with the flipped kernels.
+//!
 //! Layout, per band of tile rows: `V` is `[channel][position][tile]` and `M`
 //! `[output channel][position][tile]`, so that one position of all channels is a strided
 //! matrix for the product and each channel's transform reads and writes contiguous rows.
@@ -190,7 +195,7 @@ impl Plan {
             self.band_cols(self.band_rows),
             self.phased_len(self.band_rows),
         );
-        (M * T + POS) * phased + (self.c + self.o) * POS * cols + (T * M + M * M) * cols
+        (M * T + POS) * phased + (self.c + self.o) * POS * cols + (T * M + M * M) * phased
     }
 }
 
@@ -248,6 +253,167 @@ pub(crate) fn add_input_grad<E: Float>(
     debug_assert_eq!((plan.oh, plan.ow), (g.h, g.w));
     let u = transform_kernels(w, o, g.c, true);
     run(gy, &u, None, n, &plan, &mut gx[..n * g.c * g.h * g.w]);
+}
+
+/// Adds the weight gradient of such a convolution (when [`applies`]) to `gw` (`o x (c 3
+/// 3)`), by the forward pass's chain rule: with `V` the input tiles' transform and
+/// `Z = A gy A^T` each output tile's, `dU[pos] = sum over tiles of Z[pos] V[pos]^T` (one
+/// product per position, all tiles of all samples as its inner dimension), then
+/// `gw = G^T dU G`. Samples split over the threads, each with its own `dU`.
+pub(crate) fn add_weight_grad<E: Float>(
+    x: &[E],
+    gy: &[E],
+    n: usize,
+    o: usize,
+    g: &ConvGeom,
+    gw: &mut [E],
+) {
+    let plan = Plan::new::<E>(g.c, (g.h, g.w), (g.ph, g.pw), o);
+    let (in_len, out_len) = (plan.c * plan.h * plan.w, plan.o * plan.oh * plan.ow);
+    let cost = POS * plan.o * plan.c * plan.tiles_x * plan.tiles_y;
+    let mut du = vec![E::ZERO; POS * o * g.c];
+    split_samples(
+        n,
+        0,
+        cost,
+        plan.scratch_len(),
+        &mut [] as &mut [E],
+        &mut du,
+        |samples, _, du, scratch| {
+            let xs = &x[samples.start * in_len..samples.end * in_len];
+            let gys = &gy[samples.start * out_len..samples.end * out_len];
+            let total = samples.len() * plan.tiles_y;
+            for first in (0..total).step_by(plan.band_rows) {
+                let rows = plan.band_rows.min(total - first);
+                weight_band(xs, gys, &plan, first..first + rows, scratch, du);
+            }
+        },
+    );
+    add_kernel_grads(&du, o, g.c, &mut gw[..o * g.c * 9]);
+}
+
+/// One band's share of `dU`: `V` as in the forward pass, `Z` from `gy`, 16 products.
+fn weight_band<E: Float>(
+    xs: &[E],
+    gys: &[E],
+    plan: &Plan,
+    rows: core::ops::Range<usize>,
+    scratch: &mut [E],
+    du: &mut [E],
+) {
+    let (cols, phased) = (plan.band_cols(rows.len()), plan.phased_len(rows.len()));
+    let (phases, rest) = scratch.split_at_mut(M * T * phased);
+    let (along, rest) = rest.split_at_mut(POS * phased);
+    let (v, rest) = rest.split_at_mut(plan.c * POS * cols);
+    let (z, rest) = rest.split_at_mut(plan.o * POS * cols);
+    super::simd::wide(
+        #[inline(always)]
+        || input_band(xs, plan, rows.clone(), phases, along, v),
+    );
+    super::simd::wide(
+        #[inline(always)]
+        || grad_band(gys, plan, rows, rest, z),
+    );
+    let (o, c, stride) = (plan.o, plan.c, (POS * cols) as isize);
+    for pos in 0..POS {
+        gemm(
+            o,
+            cols,
+            c,
+            E::ONE,
+            &z[pos * cols..],
+            (stride, 1),
+            &v[pos * cols..],
+            (1, stride),
+            E::ONE,
+            &mut du[pos * o * c..][..o * c],
+            (c as isize, 1),
+        );
+    }
+}
+
+/// `A g` along one axis: two output gradients of a tile to its four positions.
+#[inline(always)]
+fn grad_1d<E: Float>(g0: E, g1: E) -> [E; T] {
+    [g0, g0 + g1, g0 - g1, -g1]
+}
+
+/// `Z = A gy A^T` for every output channel and tile of the band, laid out as `V`
+/// (`[out][position j * 4 + i][r * np + t]`); outputs past the plane's edge (and the spare
+/// tile of each row) count as zeros.
+#[inline(always)]
+fn grad_band<E: Float>(
+    gys: &[E],
+    plan: &Plan,
+    rows: core::ops::Range<usize>,
+    scratch: &mut [E],
+    z: &mut [E],
+) {
+    let (np, cols) = (plan.phase_len(), plan.band_cols(rows.len()));
+    let phased = plan.phased_len(rows.len());
+    let (oh, ow) = (plan.oh, plan.ow);
+    let out_len = plan.o * oh * ow;
+    // phases[l][k][r np + t] = gy(2 ty + k, 2 t + l); along[j][k] its transform along rows.
+    let (phases, rest) = scratch.split_at_mut(M * M * phased);
+    let along = &mut rest[..T * M * phased];
+    for oc in 0..plan.o {
+        for (r, tile_row) in rows.clone().enumerate() {
+            let (sample, ty) = (tile_row / plan.tiles_y, tile_row % plan.tiles_y);
+            let plane = &gys[sample * out_len + oc * oh * ow..][..oh * ow];
+            for k in 0..M {
+                let y = Some(M * ty + k).filter(|&y| y < oh);
+                let row = y.map_or(&[][..], |y| &plane[y * ow..][..ow]);
+                split_phases(row, 0, &mut phases[k * phased + r * np..], M * phased, np);
+            }
+        }
+        for k in 0..M {
+            let (g0, g1) = (&phases[k * phased..], &phases[(M + k) * phased..]);
+            let dst = rows_mut::<E, T>(&mut along[k * phased..], M * phased);
+            map_rows([g0, g1, g0, g1], dst, cols, |v| grad_1d(v[0], v[1]));
+        }
+        let zo = &mut z[oc * POS * cols..][..POS * cols];
+        for j in 0..T {
+            let (g0, g1) = (&along[(j * M) * phased..], &along[(j * M + 1) * phased..]);
+            let dst = rows_mut::<E, T>(&mut zo[j * T * cols..], cols);
+            map_rows([g0, g1, g0, g1], dst, cols, |v| grad_1d(v[0], v[1]));
+        }
+    }
+}
+
+/// `G^T d` along one axis: four position gradients to three kernel taps.
+#[inline(always)]
+fn kernel_grad_1d<E: Float>(d: [E; T]) -> [E; T] {
+    let half = E::from_f64(0.5);
+    let (sum, diff) = (half * (d[1] + d[2]), half * (d[1] - d[2]));
+    [d[0] + sum, diff, sum + d[3], E::ZERO]
+}
+
+/// Adds `G^T dU G` (`dU` as `[position][out][in]`) to `gw` (`o x (c 3 3)`): along each
+/// axis over rows of all kernel pairs, then the taps back into the kernels' layout.
+fn add_kernel_grads<E: Float>(du: &[E], o: usize, c: usize, gw: &mut [E]) {
+    let pairs = o * c;
+    // rows[j][r] = sum_i G[i][r] dU[(j, i)]; taps[r][s] = sum_j G[j][s] rows[j][r].
+    let mut rows = vec![E::ZERO; T * T * pairs];
+    for j in 0..T {
+        let src: [&[E]; T] = core::array::from_fn(|i| &du[(j * T + i) * pairs..][..pairs]);
+        let dst = rows_mut::<E, T>(&mut rows[j * T * pairs..], pairs);
+        map_rows(src, dst, pairs, kernel_grad_1d);
+    }
+    let mut taps = vec![E::ZERO; 3 * T * pairs];
+    for r in 0..3 {
+        let src: [&[E]; T] = core::array::from_fn(|j| &rows[(j * T + r) * pairs..][..pairs]);
+        let dst = rows_mut::<E, T>(&mut taps[r * T * pairs..], pairs);
+        map_rows(src, dst, pairs, kernel_grad_1d);
+    }
+    // taps[r][s][pair] (s < 3 of the 4 rows written) -> gw[pair][r][s].
+    for pair in 0..pairs {
+        let k = &mut gw[pair * 9..][..9];
+        for r in 0..3 {
+            for s in 0..3 {
+                k[r * 3 + s] += taps[(r * T + s) * pairs + pair];
+            }
+        }
+    }
 }
 
 /// The convolution of every sample of `x` by the transformed kernels `u`, stored into
@@ -629,10 +795,10 @@ mod tests {
         }
     }
 
-    /// Forward and input gradient against the direct formulas, over plane sizes that do
-    /// and do not fill the last tile, paddings 0-2 and several bands.
+    /// Forward, input and weight gradients against the direct formulas, over plane sizes
+    /// that do and do not fill the last tile, paddings 0-2 and several bands.
     #[test]
-    fn forward_and_input_grad_match_the_direct_convolution() {
+    fn forward_and_gradients_match_the_direct_convolution() {
         for (c, o, h, wd, p) in [
             (3, 2, 6, 6, (0, 0)),
             (2, 3, 7, 9, (1, 1)),
@@ -698,6 +864,37 @@ mod tests {
                         "gx {c} {o} {h} {wd} {p:?} [{b}, {i}]: {got} vs {want}"
                     );
                 }
+            }
+            // gw[oc, ic, r, q] = sum over samples and outputs of gy * x at the tap.
+            let mut gw = vec![0.25; o * c * 9];
+            add_weight_grad(&x, &gy, n, o, &g, &mut gw);
+            let mut want = vec![0.25; o * c * 9];
+            for b in 0..n {
+                for oc in 0..o {
+                    for yy in 0..g.oh {
+                        for xx in 0..g.ow {
+                            let gv = gy[b * per + (oc * g.oh + yy) * g.ow + xx];
+                            for ic in 0..c {
+                                for r in 0..3 {
+                                    for q in 0..3 {
+                                        let (iy, ix) = (yy + r, xx + q);
+                                        if iy < p.0 || ix < p.1 || iy - p.0 >= h || ix - p.1 >= wd {
+                                            continue;
+                                        }
+                                        let xi = ((b * c + ic) * h + iy - p.0) * wd + ix - p.1;
+                                        want[((oc * c + ic) * 3 + r) * 3 + q] += gv * x[xi];
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            for (i, (&got, &want)) in gw.iter().zip(&want).enumerate() {
+                assert!(
+                    (got - want).abs() < 1e-10,
+                    "gw {c} {o} {h} {wd} {p:?} [{i}]: {got} vs {want}"
+                );
             }
         }
     }
