@@ -345,6 +345,24 @@ fn winograd_convolution_writes_every_output() {
 }
 
 #[test]
+fn winograd_single_sample_splits_channels_over_threads() {
+    // One sample: its 64 output channels are split over the threads (each block written
+    // into new memory by its own thread); the same sample twice in a batch goes by samples.
+    let mut r = rng();
+    let conv = Conv2d::<64, 64, 3, 1, 1>::new(&mut r);
+    let x = Tensor::<Rank4<1, 64, 32, 32>>::randn(&mut r);
+    let y = conv.forward(x.clone());
+    let twice: Vec<f32> = [x.as_slice(), x.as_slice()].concat();
+    let Ok(x2) = Tensor::<Rank4<2, 64, 32, 32>>::from_vec(twice) else {
+        panic!("two samples")
+    };
+    let y2 = conv.forward(x2);
+    for (a, b) in y.as_slice().iter().zip(&y2.as_slice()[64 * 32 * 32..]) {
+        assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "y: {a} vs {b}");
+    }
+}
+
+#[test]
 fn batch_norm_over_short_runs_writes_every_output() {
     // (N, C) and (N, C, 4): one value and four values per run, the sums split over the
     // threads by columns and the maps by rows; checked against the formula per channel.

@@ -96,6 +96,10 @@ struct Plan {
     tiles_x: usize,
     tiles_y: usize,
     band_rows: usize,
+    /// The output channels of `U` (`o` is a block of them when a single sample's output
+    /// channels are split over the threads) and the first of this plan's block.
+    u_outs: usize,
+    u_first: usize,
 }
 
 impl Plan {
@@ -117,6 +121,8 @@ impl Plan {
             tiles_x,
             tiles_y,
             band_rows,
+            u_outs: o,
+            u_first: 0,
         }
     }
     /// Length of one phase of a padded input row: a tile reads `t` and `t + 1`.
@@ -290,6 +296,9 @@ fn run<E: Float, S: Store<E>>(
 ) {
     let (in_len, out_len) = (plan.c * plan.h * plan.w, plan.o * plan.oh * plan.ow);
     let cost = POS * plan.o * plan.c * plan.tiles_x * plan.tiles_y;
+    if n == 1 {
+        return run_one_sample(x, u, bias, plan, cost, out);
+    }
     split_samples(
         n,
         out_len,
@@ -308,6 +317,50 @@ fn run<E: Float, S: Store<E>>(
             }
         },
     );
+}
+
+/// [`run`] for a single sample, whose output channels are split over the threads when the
+/// work pays for it: each thread transforms the whole input and computes its block of
+/// channels ((1, 64, 224, 224) with 64 kernels, two threads: 16.1 -> 9.9 ms).
+fn run_one_sample<E: Float, S: Store<E>>(
+    x: &[E],
+    u: &[E],
+    bias: Option<&[E]>,
+    plan: &Plan,
+    cost: usize,
+    out: &mut [S],
+) {
+    const MIN_CHANNELS_PER_THREAD: usize = 16;
+    const MIN_COST: usize = 1 << 22;
+    let parts = if cost >= MIN_COST {
+        super::threads::threads()
+            .min(plan.o / MIN_CHANNELS_PER_THREAD)
+            .max(1)
+    } else {
+        1
+    };
+    let per = plan.o.div_ceil(parts);
+    let plane = plan.oh * plan.ow;
+    let mut pieces = Vec::with_capacity(parts);
+    let mut rest = &mut out[..plan.o * plane];
+    for first in (0..plan.o).step_by(per.max(1)) {
+        let count = per.min(plan.o - first);
+        let (block, tail) = core::mem::take(&mut rest).split_at_mut(count * plane);
+        rest = tail;
+        let sub = Plan {
+            o: count,
+            u_first: plan.u_first + first,
+            ..*plan
+        };
+        let scratch = vec![E::ZERO; sub.scratch_len()];
+        pieces.push((sub, block, scratch, bias.map(|b| &b[first..first + count])));
+    }
+    super::threads::run_pieces(pieces, &|(sub, block, mut scratch, bias)| {
+        for first in (0..sub.tiles_y).step_by(sub.band_rows) {
+            let rows = sub.band_rows.min(sub.tiles_y - first);
+            band(x, u, bias, &sub, first..first + rows, &mut scratch, block);
+        }
+    });
 }
 
 /// One band of tile rows (numbered across the samples of `xs`, `tiles_y` per sample):
@@ -337,7 +390,7 @@ fn band<E: Float, S: Store<E>>(
             plan.c,
             cols,
             E::ONE,
-            &u[pos * plan.o * plan.c..][..plan.o * plan.c],
+            &u[(pos * plan.u_outs + plan.u_first) * plan.c..][..plan.o * plan.c],
             (plan.c as isize, 1),
             &v[pos * cols..],
             (stride, 1),
