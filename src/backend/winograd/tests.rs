@@ -2,42 +2,31 @@
 
 use super::*;
 
-/// The direct convolution, in f64.
-#[allow(clippy::too_many_arguments)]
-fn direct(
-    x: &[f64],
-    w: &[f64],
-    c: usize,
-    h: usize,
-    wd: usize,
-    o: usize,
-    p: (usize, usize),
-) -> Vec<f64> {
-    let (oh, ow) = (h + 2 * p.0 - 2, wd + 2 * p.1 - 2);
-    let mut y = vec![0.0; o * oh * ow];
-    for oc in 0..o {
-        for yy in 0..oh {
-            for xx in 0..ow {
-                let mut s = 0.0;
-                for ic in 0..c {
-                    for r in 0..3 {
-                        for q in 0..3 {
-                            let (iy, ix) = (
-                                (yy + r) as isize - p.0 as isize,
-                                (xx + q) as isize - p.1 as isize,
-                            );
-                            if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < wd {
-                                s += x[(ic * h + iy as usize) * wd + ix as usize]
-                                    * w[((oc * c + ic) * 3 + r) * 3 + q];
+/// Calls `f(output index, input index, weight index)` for every output of every sample and
+/// every kernel tap that reads inside the input (`n x (c h w)` in, `n x (o oh ow)` out).
+fn for_each_tap(n: usize, o: usize, g: &ConvGeom, mut f: impl FnMut(usize, usize, usize)) {
+    let (c, h, w, (ph, pw)) = (g.c, g.h, g.w, (g.ph, g.pw));
+    for b in 0..n {
+        for oc in 0..o {
+            for yy in 0..g.oh {
+                for xx in 0..g.ow {
+                    let out = ((b * o + oc) * g.oh + yy) * g.ow + xx;
+                    for ic in 0..c {
+                        for r in 0..3 {
+                            for q in 0..3 {
+                                let (iy, ix) = (yy + r, xx + q);
+                                if iy < ph || ix < pw || iy - ph >= h || ix - pw >= w {
+                                    continue;
+                                }
+                                let xi = ((b * c + ic) * h + iy - ph) * w + ix - pw;
+                                f(out, xi, ((oc * c + ic) * 3 + r) * 3 + q);
                             }
                         }
                     }
                 }
-                y[(oc * oh + yy) * ow + xx] = s;
             }
         }
     }
-    y
 }
 
 fn values(n: usize, seed: u64) -> Vec<f64> {
@@ -70,103 +59,48 @@ fn geom(c: usize, h: usize, w: usize, p: (usize, usize)) -> ConvGeom {
     }
 }
 
+fn close(got: &[f64], want: &[f64], tol: f64, what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    for (i, (&a, &b)) in got.iter().zip(want).enumerate() {
+        assert!((a - b).abs() < tol, "{what}[{i}]: {a} vs {b}");
+    }
+}
+
 /// Forward, input and weight gradients against the direct formulas, over plane sizes
-/// that do and do not fill the last tile, paddings 0-2 and several bands.
+/// that do and do not fill the last tile, paddings 0-2 and several bands; two samples
+/// (split over the threads, and sharing bands on small planes) and one (its output
+/// channels split over the threads where the work is large enough).
 #[test]
 fn forward_and_gradients_match_the_direct_convolution() {
-    for (c, o, h, wd, p) in [
-        (3, 2, 6, 6, (0, 0)),
-        (2, 3, 7, 9, (1, 1)),
-        (4, 5, 13, 11, (2, 1)),
-        (3, 2, 9, 70, (1, 0)),
-        (2, 2, 40, 6, (0, 2)),
+    for (n, c, o, h, wd, p) in [
+        (2, 3, 2, 6, 6, (0, 0)),
+        (2, 2, 3, 7, 9, (1, 1)),
+        (2, 4, 5, 13, 11, (2, 1)),
+        (2, 3, 2, 9, 70, (1, 0)),
+        (2, 2, 2, 40, 6, (0, 2)),
+        (1, 48, 64, 30, 31, (1, 1)),
     ] {
-        let n = 2;
+        let what = format!("n {n} c {c} o {o} {h}x{wd} p {p:?}");
         let g = geom(c, h, wd, p);
         let x = values(n * c * h * wd, 1);
         let w = values(o * c * 9, 2);
         let bias = values(o, 3);
+        let gy = values(n * o * g.oh * g.ow, 4);
+        let plane = g.oh * g.ow;
+        let mut want_y: Vec<f64> = (0..gy.len()).map(|i| bias[(i / plane) % o]).collect();
+        let (mut want_gx, mut want_gw) = (vec![0.5; x.len()], vec![0.25; w.len()]);
+        for_each_tap(n, o, &g, |out, xi, wi| {
+            want_y[out] += x[xi] * w[wi];
+            want_gx[xi] += gy[out] * w[wi];
+            want_gw[wi] += gy[out] * x[xi];
+        });
         let y = forward(&x, &w, Some(&bias), n, o, &g);
-        let per = o * g.oh * g.ow;
-        for b in 0..n {
-            let want = direct(&x[b * c * h * wd..][..c * h * wd], &w, c, h, wd, o, p);
-            for (i, (&got, &want)) in y[b * per..][..per].iter().zip(&want).enumerate() {
-                let want = want + bias[i / (g.oh * g.ow)];
-                assert!(
-                    (got - want).abs() < 1e-11,
-                    "y {c} {o} {h} {wd} {p:?} [{b}, {i}]: {got} vs {want}"
-                );
-            }
-        }
-        // gx = sum over outputs of gy * dy/dx: the direct convolution's adjoint.
-        let gy = values(n * per, 4);
-        let mut gx = vec![0.5; n * c * h * wd];
+        close(&y, &want_y, 1e-10, &format!("{what} y"));
+        let mut gx = vec![0.5; x.len()];
         add_input_grad(&gy, &w, n, o, &g, &mut gx);
-        for b in 0..n {
-            let mut want = vec![0.5; c * h * wd];
-            for oc in 0..o {
-                for yy in 0..g.oh {
-                    for xx in 0..g.ow {
-                        let gv = gy[b * per + (oc * g.oh + yy) * g.ow + xx];
-                        for ic in 0..c {
-                            for r in 0..3 {
-                                for q in 0..3 {
-                                    let (iy, ix) = (
-                                        (yy + r) as isize - p.0 as isize,
-                                        (xx + q) as isize - p.1 as isize,
-                                    );
-                                    if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < wd
-                                    {
-                                        want[(ic * h + iy as usize) * wd + ix as usize] +=
-                                            gv * w[((oc * c + ic) * 3 + r) * 3 + q];
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            for (i, (&got, &want)) in gx[b * c * h * wd..][..c * h * wd]
-                .iter()
-                .zip(&want)
-                .enumerate()
-            {
-                assert!(
-                    (got - want).abs() < 1e-11,
-                    "gx {c} {o} {h} {wd} {p:?} [{b}, {i}]: {got} vs {want}"
-                );
-            }
-        }
-        // gw[oc, ic, r, q] = sum over samples and outputs of gy * x at the tap.
-        let mut gw = vec![0.25; o * c * 9];
+        close(&gx, &want_gx, 1e-10, &format!("{what} gx"));
+        let mut gw = vec![0.25; w.len()];
         add_weight_grad(&x, &gy, n, o, &g, &mut gw);
-        let mut want = vec![0.25; o * c * 9];
-        for b in 0..n {
-            for oc in 0..o {
-                for yy in 0..g.oh {
-                    for xx in 0..g.ow {
-                        let gv = gy[b * per + (oc * g.oh + yy) * g.ow + xx];
-                        for ic in 0..c {
-                            for r in 0..3 {
-                                for q in 0..3 {
-                                    let (iy, ix) = (yy + r, xx + q);
-                                    if iy < p.0 || ix < p.1 || iy - p.0 >= h || ix - p.1 >= wd {
-                                        continue;
-                                    }
-                                    let xi = ((b * c + ic) * h + iy - p.0) * wd + ix - p.1;
-                                    want[((oc * c + ic) * 3 + r) * 3 + q] += gv * x[xi];
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        for (i, (&got, &want)) in gw.iter().zip(&want).enumerate() {
-            assert!(
-                (got - want).abs() < 1e-10,
-                "gw {c} {o} {h} {wd} {p:?} [{i}]: {got} vs {want}"
-            );
-        }
+        close(&gw, &want_gw, 1e-9, &format!("{what} gw"));
     }
 }
