@@ -235,9 +235,8 @@ pub(crate) fn add_weight_grad<E: Float>(
             let xs = &x[samples.start * in_len..samples.end * in_len];
             let gys = &gy[samples.start * out_len..samples.end * out_len];
             let total = samples.len() * plan.tiles_y;
-            for first in (0..total).step_by(plan.band_rows) {
-                let rows = plan.band_rows.min(total - first);
-                weight_band(xs, gys, &plan, first..first + rows, scratch, du);
+            for rows in bands(total, plan.band_rows) {
+                weight_band(xs, gys, &plan, rows, scratch, du);
             }
         },
     );
@@ -253,15 +252,8 @@ fn weight_band<E: Float>(
     scratch: &mut [E],
     du: &mut [E],
 ) {
-    let (cols, phased) = (plan.band_cols(rows.len()), plan.phased_len(rows.len()));
-    let (phases, rest) = scratch.split_at_mut(M * T * phased);
-    let (along, rest) = rest.split_at_mut(POS * phased);
-    let (v, rest) = rest.split_at_mut(plan.c * POS * cols);
-    let (z, rest) = rest.split_at_mut(plan.o * POS * cols);
-    super::simd::wide(
-        #[inline(always)]
-        || input_band(xs, plan, rows.clone(), phases, along, v),
-    );
+    let cols = plan.band_cols(rows.len());
+    let (v, z, rest) = transformed_input(xs, plan, rows.clone(), scratch);
     super::simd::wide(
         #[inline(always)]
         || grad_band(gys, plan, rows, rest, z),
@@ -311,9 +303,8 @@ fn run<E: Float, S: Store<E>>(
             // small planes still give the products long rows.
             let xs = &x[samples.start * in_len..samples.end * in_len];
             let total = samples.len() * plan.tiles_y;
-            for first in (0..total).step_by(plan.band_rows) {
-                let rows = plan.band_rows.min(total - first);
-                band(xs, u, bias, plan, first..first + rows, scratch, block);
+            for rows in bands(total, plan.band_rows) {
+                band(xs, u, bias, plan, rows, scratch, block);
             }
         },
     );
@@ -356,11 +347,38 @@ fn run_one_sample<E: Float, S: Store<E>>(
         pieces.push((sub, block, scratch, bias.map(|b| &b[first..first + count])));
     }
     super::threads::run_pieces(pieces, &|(sub, block, mut scratch, bias)| {
-        for first in (0..sub.tiles_y).step_by(sub.band_rows) {
-            let rows = sub.band_rows.min(sub.tiles_y - first);
-            band(x, u, bias, &sub, first..first + rows, &mut scratch, block);
+        for rows in bands(sub.tiles_y, sub.band_rows) {
+            band(x, u, bias, &sub, rows, &mut scratch, block);
         }
     });
+}
+
+/// Cuts a band's scratch into `V` (filled with the input tiles' transform), the per-output
+/// block of the same shape (`M` or `Z`), and the rest; shared by the convolution and its
+/// weight gradient.
+fn transformed_input<'a, E: Float>(
+    xs: &[E],
+    plan: &Plan,
+    rows: core::ops::Range<usize>,
+    scratch: &'a mut [E],
+) -> (&'a mut [E], &'a mut [E], &'a mut [E]) {
+    let (cols, phased) = (plan.band_cols(rows.len()), plan.phased_len(rows.len()));
+    let (phases, rest) = scratch.split_at_mut(M * T * phased);
+    let (along, rest) = rest.split_at_mut(POS * phased);
+    let (v, rest) = rest.split_at_mut(plan.c * POS * cols);
+    let (per_output, rest) = rest.split_at_mut(plan.o * POS * cols);
+    super::simd::wide(
+        #[inline(always)]
+        || input_band(xs, plan, rows, phases, along, v),
+    );
+    (v, per_output, rest)
+}
+
+/// The bands of `total` tile rows, `band_rows` each (the last may be shorter).
+fn bands(total: usize, band_rows: usize) -> impl Iterator<Item = core::ops::Range<usize>> {
+    (0..total)
+        .step_by(band_rows.max(1))
+        .map(move |first| first..(first + band_rows).min(total))
 }
 
 /// One band of tile rows (numbered across the samples of `xs`, `tiles_y` per sample):
@@ -374,15 +392,8 @@ fn band<E: Float, S: Store<E>>(
     scratch: &mut [E],
     ys: &mut [S],
 ) {
-    let (cols, phased) = (plan.band_cols(rows.len()), plan.phased_len(rows.len()));
-    let (phases, rest) = scratch.split_at_mut(M * T * phased);
-    let (along, rest) = rest.split_at_mut(POS * phased);
-    let (v, rest) = rest.split_at_mut(plan.c * POS * cols);
-    let (m, rest) = rest.split_at_mut(plan.o * POS * cols);
-    super::simd::wide(
-        #[inline(always)]
-        || input_band(xs, plan, rows.clone(), phases, along, v),
-    );
+    let cols = plan.band_cols(rows.len());
+    let (v, m, rest) = transformed_input(xs, plan, rows.clone(), scratch);
     let stride = (POS * cols) as isize;
     for pos in 0..POS {
         gemm(
