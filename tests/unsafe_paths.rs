@@ -363,6 +363,25 @@ fn winograd_single_sample_splits_channels_over_threads() {
 }
 
 #[test]
+fn convolution_in_row_blocks_writes_every_output() {
+    // An unfolding past the cache budget (16 x 9 rows by 32 x 32 positions) goes in blocks
+    // of output rows; one sample splits its 32 output channels over the threads (each
+    // block of `y` written into new memory by its own thread), two go by samples.
+    let mut r = rng();
+    let conv = Conv2d::<16, 32, 3, 1, 1>::new(&mut r);
+    let x = Tensor::<Rank4<1, 16, 32, 32>>::randn(&mut r);
+    let y = conv.forward(x.clone());
+    let twice: Vec<f32> = [x.as_slice(), x.as_slice()].concat();
+    let Ok(x2) = Tensor::<Rank4<2, 16, 32, 32>>::from_vec(twice) else {
+        panic!("two samples")
+    };
+    let y2 = conv.forward(x2);
+    for (a, b) in y.as_slice().iter().zip(&y2.as_slice()[32 * 32 * 32..]) {
+        assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "y: {a} vs {b}");
+    }
+}
+
+#[test]
 fn batch_norm_over_short_runs_writes_every_output() {
     // (N, C) and (N, C, 4): one value and four values per run, the sums split over the
     // threads by columns and the maps by rows; checked against the formula per channel.

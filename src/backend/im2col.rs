@@ -236,25 +236,39 @@ pub(super) fn valid_range(out: usize, stride: usize, offset: isize, len: usize) 
 /// Unfolds one sample `x` (`c x h x w`) into `cols` (`col_rows x col_cols`), writing zeros
 /// where the kernel reads padding, so `cols` needs no clearing beforehand.
 pub(crate) fn im2col<E: Float>(x: &[E], g: &ConvGeom, cols: &mut [E]) {
+    im2col_rows(x, g, 0..g.oh, cols);
+}
+
+/// The output rows `rows` of [`im2col`]'s unfolding, as a `col_rows x (rows.len() * ow)`
+/// matrix in `cols`: a block of output positions whose unfolding stays in cache for the
+/// product that reads it.
+pub(super) fn im2col_rows<E: Float>(
+    x: &[E],
+    g: &ConvGeom,
+    rows: core::ops::Range<usize>,
+    cols: &mut [E],
+) {
     wide(
         #[inline(always)]
         || {
-            let ohw = g.col_cols();
+            let (r0, r1) = (rows.start, rows.end);
+            let width = (r1 - r0) * g.ow;
             for c in 0..g.c {
                 let plane = &x[c * g.h * g.w..][..g.h * g.w];
                 for i in 0..g.kh {
                     let off_y = (i * g.dh) as isize - g.ph as isize;
                     let (y0, y1) = valid_range(g.oh, g.sh, off_y, g.h);
+                    let (y0, y1) = (y0.clamp(r0, r1), y1.clamp(r0, r1));
                     for j in 0..g.kw {
                         let off_x = (j * g.dw) as isize - g.pw as isize;
                         let (x0, x1) = valid_range(g.ow, g.sw, off_x, g.w);
-                        let row = &mut cols[((c * g.kh + i) * g.kw + j) * ohw..][..ohw];
-                        row[..y0 * g.ow].fill(E::ZERO);
-                        row[y1 * g.ow..].fill(E::ZERO);
+                        let row = &mut cols[((c * g.kh + i) * g.kw + j) * width..][..width];
+                        row[..(y0 - r0) * g.ow].fill(E::ZERO);
+                        row[(y1.max(y0) - r0) * g.ow..].fill(E::ZERO);
                         for oy in y0..y1 {
                             let iy = (oy * g.sh) as isize + off_y;
                             let src = &plane[iy as usize * g.w..][..g.w];
-                            let dst = &mut row[oy * g.ow..][..g.ow];
+                            let dst = &mut row[(oy - r0) * g.ow..][..g.ow];
                             dst[..x0].fill(E::ZERO);
                             dst[x1.max(x0)..].fill(E::ZERO);
                             if x1 > x0 {
