@@ -3,10 +3,11 @@
 //! For each block of `KC` rows of `B` (and columns of `A`): `B`'s block is packed once into
 //! panels of `NR` columns, shared by all threads (or read in place when its rows are
 //! contiguous and it is small enough to stay in cache, which saves the packing pass that
-//! dominates the small products of a training step); then `C` is cut into tiles (whole
-//! micro-panels) that the threads claim one at a time. A tile packs its rows of `A` in
-//! blocks of `MC` rows (`MC x KC` stays in L2) and runs the `MR x NR` micro-kernel over
-//! them. There are a few tiles per thread, not one: on a machine where another process
+//! dominates the small products of a training step; or, for few rows of `A` against many
+//! columns, packed by each thread for its own columns as it first reads them); then `C` is
+//! cut into tiles (whole micro-panels) that the threads claim one at a time. A tile packs
+//! its rows of `A` in blocks of `MC` rows (`MC x KC` stays in L2) and runs the `MR x NR`
+//! micro-kernel over them. There are a few tiles per thread, not one: on a machine where another process
 //! takes a core for a while, the other threads take over the remaining tiles instead of
 //! waiting.
 
@@ -143,6 +144,9 @@ const PACKED_B_ELEMS: usize = 1 << 22;
 const PARALLEL_PACK_ELEMS: usize = 1 << 15;
 /// Tiles of `C` per thread (see the module docs).
 const TILES_PER_THREAD: usize = 4;
+/// Tiles of columns per thread where the threads split `B` by columns: each tile packs
+/// its rows of `A` again, so fewer than [`TILES_PER_THREAD`].
+const COLUMN_TILES_PER_THREAD: usize = 2;
 /// `A` with contiguous rows is read in place, not packed, when `B` has at most this many
 /// columns: packing costs about as much per element of `A` as the product does per
 /// `NR` columns, so on narrow products (an LSTM's `dh = dgates W`, n = H) it was as slow
@@ -476,14 +480,32 @@ pub(super) unsafe fn product_with<K: Kernel>(
     } else {
         (PACKED_B_ELEMS / k / K::NR).max(1) * K::NR
     };
-    let (rows, cols) = grid(m, chunk.min(n), threads, K::MR, K::NR);
-    // On one tile (one thread), `B` is not packed in a pass of its own: the first row
-    // panel of `A` reads it in place and writes the packed copy as it goes (see
-    // `Kernel::tile_pack_b`), so the source's cache misses overlap the arithmetic instead
-    // of stalling a copy loop (1024^3 f32 on one thread: 204 -> 211 GFLOP/s).
+    // Few rows of `A` against many columns of `B`: the threads split the columns, each
+    // packing its own panels of `B` as its first row panel reads them (below), instead of
+    // a packing pass of all of `B` before the product.
+    let by_columns = threads > 1
+        && K::FUSED_B
+        && prepacked.is_none()
+        && !direct_b
+        && a_read == APanel::Packed
+        && b.cs == 1
+        && m * COLUMN_TILES_PER_THREAD * threads <= chunk.min(n);
+    let (rows, cols) = if by_columns {
+        let tiles = COLUMN_TILES_PER_THREAD * threads;
+        (1, tiles.min(chunk.min(n).div_ceil(K::NR)))
+    } else {
+        grid(m, chunk.min(n), threads, K::MR, K::NR)
+    };
+    // With one row of tiles (one thread, or threads splitting the columns), `B` is not
+    // packed in a pass of its own: each tile's first row panel of `A` reads its columns in
+    // place and writes their packed copy as it goes (see `Kernel::tile_pack_b`), so the
+    // source's cache misses overlap the arithmetic instead of stalling a copy loop (1024^3
+    // f32 on one thread: 204 -> 211 GFLOP/s; by columns on two threads, alternating with
+    // the row tiles and a packing pass: 64 x 256 x 784 220 -> 410 GFLOP/s, 128 x 576 x
+    // 784 248 -> 364, 64 x 576 x 3136 180 -> 352, 256^3 to 2048^3 level).
     let fuse = K::FUSED_B
         && prepacked.is_none()
-        && rows * cols == 1
+        && rows == 1
         && !direct_b
         && a_read == APanel::Packed
         && b.cs == 1;

@@ -334,6 +334,11 @@ fn every_kernel_matches_naive_across_blocks_and_threads() {
         // narrow and wide `B`, two depth blocks.
         (251, 600, 70),
         (123, 300, 300),
+        // Few rows against many columns: on two or more threads the threads split the
+        // columns, each packing its own panels of `B` as it first reads them (ragged last
+        // row and column panels, one and three `KC` blocks).
+        (20, 300, 1000),
+        (40, 900, 777),
     ];
     let layouts = [
         Layout {
