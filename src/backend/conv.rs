@@ -9,7 +9,7 @@ use super::conv_wide::{add_shifted, weight_grad_shifted};
 use super::gemm::gemm;
 pub(crate) use super::im2col::ConvGeom;
 use super::im2col::{
-    col2im, col2im_wide, im2col, im2col_rows, im2col_wide, narrow_rows, widen_rows,
+    col2im, col2im_rows, col2im_wide, im2col, im2col_rows, im2col_wide, narrow_rows, widen_rows,
 };
 use super::simd;
 use super::uninit::{assume_init_mut, filled};
@@ -154,12 +154,28 @@ impl ConvGeom {
 /// the rows allow: the product then reads the block and the weights in place instead of
 /// packing them (at 480 or unblocked, slower).
 fn column_block(g: &ConvGeom) -> usize {
-    const BLOCK_ELEMS: usize = 1 << 17;
+    column_block_within(g, 1 << 17, 240)
+}
+
+/// [`column_block`] for the backward pass, whose products (`gy cols^T` summing over the
+/// block's positions, `w^T gy` of the block) want longer blocks: 1 MiB, 480 columns. One
+/// thread, ms with the forward pass, whole -> 512 KiB blocks -> these: (1, 64, 224, 224)
+/// stride 2 26.8 -> 22.0 -> 19.7, the 7x7 stride-2 stem on (1, 3, 224, 224) 6.8 -> 5.1 ->
+/// 5.2, (32, 16, 56, 56) at padding 1 18.2 -> 17.0 -> 16.6; (8, 128, 28, 28) stride 2
+/// 17.4 -> 18.2 -> 17.2 (its 900 KiB unfolding now whole again).
+fn backward_column_block(g: &ConvGeom) -> usize {
+    column_block_within(g, 1 << 18, 480)
+}
+
+/// The block of whole output rows of at most about `budget` unfolded values and `most`
+/// columns (at least one row), or all of them when the unfolding is within `budget` or is
+/// not [`Unfold::Rows`].
+fn column_block_within(g: &ConvGeom, budget: usize, most: usize) -> usize {
     let (k, len) = (g.col_rows(), g.unfold_cols());
-    if g.unfold_kind() != Unfold::Rows || k * len <= BLOCK_ELEMS || g.ow == 0 {
+    if g.unfold_kind() != Unfold::Rows || k * len <= budget || g.ow == 0 {
         return len;
     }
-    let columns = (BLOCK_ELEMS / k).min(240);
+    let columns = (budget / k).min(most);
     (columns / g.ow).max(1) * g.ow
 }
 
@@ -326,6 +342,62 @@ fn product_by_row_blocks<E: Float>(
     }
 }
 
+/// The gradients of [`product_by_row_blocks`] for one sample (or group) `x` and its
+/// output gradient `gy` (`og` planes), block by block (`block` output positions, unfolded
+/// into `buf`): `gw += gy cols^T` (`og x k`) and `gx += fold(w^T gy)`, `wt` being `w^T`
+/// (`k x og`).
+fn backward_by_row_blocks<E: Float>(
+    x: &[E],
+    wt: &[E],
+    gy: &[E],
+    g: &ConvGeom,
+    (block, buf): (usize, &mut [E]),
+    mut gw: Option<&mut [E]>,
+    mut gx: Option<&mut [E]>,
+) {
+    let (k, len) = (g.col_rows(), g.col_cols());
+    let og = gy.len() / len;
+    for p0 in (0..len).step_by(block) {
+        let width = block.min(len - p0);
+        let rows = p0 / g.ow..(p0 + width) / g.ow;
+        let cols = &mut buf[..k * width];
+        let gy_block = &gy[p0..][..(og - 1) * len + width];
+        if let Some(gw) = gw.as_deref_mut() {
+            im2col_rows(x, g, rows.clone(), cols);
+            gemm(
+                og,
+                width,
+                k,
+                E::ONE,
+                gy_block,
+                (len as isize, 1),
+                cols,
+                (1, width as isize),
+                E::ONE,
+                gw,
+                (k as isize, 1),
+            );
+        }
+        if let Some(gx) = gx.as_deref_mut() {
+            // The block's `gcols` (`k x width`), folded back at once.
+            gemm(
+                k,
+                og,
+                width,
+                E::ONE,
+                wt,
+                (og as isize, 1),
+                gy_block,
+                (len as isize, 1),
+                E::ZERO,
+                cols,
+                (width as isize, 1),
+            );
+            col2im_rows(cols, g, rows, gx);
+        }
+    }
+}
+
 /// The forward pass of a single sample unfolded in blocks: its output channels split over
 /// the threads, each thread unfolding the whole input for its own channels (one thread
 /// unfolding for both left the other waiting: (1, 64, 224, 224), 3x3 stride 2, 64 kernels,
@@ -455,7 +527,12 @@ pub(crate) fn conv2d_grouped_backward<E: Float>(
     } else {
         Vec::new()
     };
-    let cols_len = if kind == Unfold::InPlace { 0 } else { k * len };
+    let block = backward_column_block(g);
+    let cols_len = if kind == Unfold::InPlace {
+        0
+    } else {
+        k * block
+    };
     let gy_len = if wide { o * len } else { 0 };
     // The weight gradients of `weight_grad_shifted`, summed over a block's samples and
     // added into `gw` once at its end.
@@ -497,6 +574,25 @@ pub(crate) fn conv2d_grouped_backward<E: Float>(
                 };
                 for gi in 0..groups {
                     let gyg = &gyb[gi * og * len..][..og * len];
+                    if block < len {
+                        // `gw` and `gxblock` are empty unless wanted.
+                        let gw_g = want_w.then(|| &mut gw[gi * og * k..][..og * k]);
+                        let gx_g = want_x.then(|| &mut gxblock[i * chw + gi * ghw..][..ghw]);
+                        backward_by_row_blocks(
+                            &x[b * chw + gi * ghw..][..ghw],
+                            if want_x {
+                                &wt[gi * og * k..][..og * k]
+                            } else {
+                                &[]
+                            },
+                            gyg,
+                            g,
+                            (block, buf),
+                            gw_g,
+                            gx_g,
+                        );
+                        continue;
+                    }
                     if want_w && wide {
                         let xg = &x[b * chw + gi * ghw..][..ghw];
                         weight_grad_shifted(
@@ -806,23 +902,25 @@ mod tests {
     /// forward in `x` and in `w`, <conv(x, w), gy> = <x, gx> = <w, gw>, over enough samples
     /// to be split over threads.
     /// Unfoldings past the L2 budget go in blocks of whole output rows ([`column_block`]),
-    /// a single sample with its channels split over the threads: against the direct sums,
-    /// with and without a bias, a ragged last block, stride 2, one and three samples.
+    /// a single sample's forward pass with its channels split over the threads: forward and
+    /// gradients against the direct sums, with and without a bias, a ragged last block,
+    /// stride 2 (the paired taps of `col2im_rows`), one and three samples.
     #[test]
     fn row_blocks_match_direct_loops() {
         for (i, g) in [
-            geom(16, 32, 32, (3, 3), (1, 1), (1, 1), (1, 1)),
+            geom(16, 48, 48, (3, 3), (1, 1), (1, 1), (1, 1)),
             geom(32, 64, 61, (3, 3), (2, 2), (1, 1), (1, 1)),
             geom(8, 20, 300, (3, 5), (1, 1), (1, 2), (1, 1)),
         ]
         .iter()
         .enumerate()
         {
-            let block = column_block(g);
-            assert!(
-                block < g.col_cols() && block.is_multiple_of(g.ow),
-                "case {i}: {block}"
-            );
+            for block in [column_block(g), backward_column_block(g)] {
+                assert!(
+                    block < g.col_cols() && block.is_multiple_of(g.ow),
+                    "case {i}: {block}"
+                );
+            }
             for n in [1, 3] {
                 let o = 40;
                 let x = pseudo(n * g.c * g.h * g.w, 300 + i as u64);
@@ -839,8 +937,84 @@ mod tests {
                         "case {i}, n {n} with bias at {at}"
                     );
                 }
+                // The gradients, all three and each of `gx` and `gw` alone.
+                let gy = pseudo(want.len(), 600 + i as u64);
+                let (want_gx, want_gw) = naive_grads(&x, &w, &gy, n, o, g);
+                let close = |got: &[f64], want: &[f64], what: &str| {
+                    for (at, (a, b)) in got.iter().zip(want).enumerate() {
+                        assert!(
+                            (a - b).abs() < 1e-10,
+                            "case {i}, n {n}: {what}[{at}] {a} vs {b}"
+                        );
+                    }
+                };
+                let (mut gx, mut gw, mut gb) =
+                    (vec![0.0; x.len()], vec![0.0; w.len()], vec![0.0; o]);
+                conv2d_grouped_backward(
+                    &x,
+                    &w,
+                    &gy,
+                    n,
+                    o,
+                    1,
+                    g,
+                    Some(&mut gx),
+                    Some(&mut gw),
+                    Some(&mut gb),
+                );
+                close(&gx, &want_gx, "gx");
+                close(&gw, &want_gw, "gw");
+                let sums: Vec<f64> = (0..o)
+                    .map(|c| gy.chunks(g.col_cols()).skip(c).step_by(o).flatten().sum())
+                    .collect();
+                close(&gb, &sums, "gb");
+                let mut gx = vec![0.0; x.len()];
+                conv2d_grouped_backward(&x, &w, &gy, n, o, 1, g, Some(&mut gx), None, None);
+                close(&gx, &want_gx, "gx alone");
+                let mut gw = vec![0.0; w.len()];
+                conv2d_grouped_backward(&x, &w, &gy, n, o, 1, g, None, Some(&mut gw), None);
+                close(&gw, &want_gw, "gw alone");
             }
         }
+    }
+
+    /// The input and weight gradients of [`naive_conv`] by the same loops.
+    fn naive_grads(
+        x: &[f64],
+        w: &[f64],
+        gy: &[f64],
+        n: usize,
+        o: usize,
+        g: &ConvGeom,
+    ) -> (Vec<f64>, Vec<f64>) {
+        let (mut gx, mut gw) = (vec![0.0; x.len()], vec![0.0; w.len()]);
+        for b in 0..n {
+            for oc in 0..o {
+                for oy in 0..g.oh {
+                    for ox in 0..g.ow {
+                        let d = gy[((b * o + oc) * g.oh + oy) * g.ow + ox];
+                        for c in 0..g.c {
+                            for i in 0..g.kh {
+                                for j in 0..g.kw {
+                                    let iy = (oy * g.sh + i * g.dh) as isize - g.ph as isize;
+                                    let ix = (ox * g.sw + j * g.dw) as isize - g.pw as isize;
+                                    if iy < 0 || ix < 0 || iy as usize >= g.h || ix as usize >= g.w
+                                    {
+                                        continue;
+                                    }
+                                    let xi =
+                                        ((b * g.c + c) * g.h + iy as usize) * g.w + ix as usize;
+                                    let wi = ((oc * g.c + c) * g.kh + i) * g.kw + j;
+                                    gx[xi] += d * w[wi];
+                                    gw[wi] += d * x[xi];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        (gx, gw)
     }
 
     #[test]

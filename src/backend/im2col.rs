@@ -318,16 +318,29 @@ pub(super) fn gather_strided<E: Float>(dst: &mut [E], src: &[E], stride: usize) 
 /// The adjoint of [`im2col`]: adds every column entry back onto the input element it was
 /// read from (`x += fold(cols)`); padding entries are dropped.
 pub(crate) fn col2im<E: Float>(cols: &[E], g: &ConvGeom, x: &mut [E]) {
+    col2im_rows(cols, g, 0..g.oh, x);
+}
+
+/// The adjoint of [`im2col_rows`]: adds the unfolding of output rows `rows` (a `col_rows x
+/// (rows.len() * ow)` matrix) back onto the input elements it was read from.
+pub(super) fn col2im_rows<E: Float>(
+    cols: &[E],
+    g: &ConvGeom,
+    rows: core::ops::Range<usize>,
+    x: &mut [E],
+) {
     wide(
         #[inline(always)]
         || {
-            let ohw = g.col_cols();
+            let (r0, r1) = (rows.start, rows.end);
+            let width = (r1 - r0) * g.ow;
             for c in 0..g.c {
                 let plane = &mut x[c * g.h * g.w..][..g.h * g.w];
                 for i in 0..g.kh {
                     let off_y = (i * g.dh) as isize - g.ph as isize;
                     let (y0, y1) = valid_range(g.oh, g.sh, off_y, g.h);
-                    let tap_row = |j: usize| &cols[((c * g.kh + i) * g.kw + j) * ohw..][..ohw];
+                    let (y0, y1) = (y0.clamp(r0, r1), y1.clamp(r0, r1));
+                    let tap_row = |j: usize| &cols[((c * g.kh + i) * g.kw + j) * width..][..width];
                     let mut j = 0;
                     while j < g.kw {
                         // Stride 2: taps `j` and `j + 1` land on alternate columns, so the
@@ -336,7 +349,7 @@ pub(crate) fn col2im<E: Float>(cols: &[E], g: &ConvGeom, x: &mut [E]) {
                         // 4x4 stride-2 convolution spent as long here as in its product).
                         if g.sw == 2 && g.dw == 1 && j + 1 < g.kw {
                             let rows = [tap_row(j), tap_row(j + 1)];
-                            add_tap_pair(plane, rows, g, j, (y0, y1), off_y);
+                            add_tap_pair(plane, rows, g, j, (y0, y1), r0, off_y);
                             j += 2;
                             continue;
                         }
@@ -346,7 +359,7 @@ pub(crate) fn col2im<E: Float>(cols: &[E], g: &ConvGeom, x: &mut [E]) {
                             for oy in y0..y1 {
                                 let iy = ((oy * g.sh) as isize + off_y) as usize;
                                 let dst = &mut plane[iy * g.w..][..g.w];
-                                let src = &tap_row(j)[oy * g.ow..][..g.ow];
+                                let src = &tap_row(j)[(oy - r0) * g.ow..][..g.ow];
                                 add_tap(dst, src, g.sw, off_x, (x0, x1));
                             }
                         }
@@ -383,10 +396,10 @@ fn add_tap<E: Float>(
     }
 }
 
-/// Taps `j` and `j + 1` of a stride-2 [`col2im`] row of taps (`rows`): where both are in
-/// range, tap `j`'s output `ox` lands on column `2 ox + off` and tap `j + 1`'s next to it,
-/// so the two rows are added interleaved into one contiguous run; the ends, where only one
-/// tap is in range, one by one.
+/// Taps `j` and `j + 1` of a stride-2 [`col2im_rows`] row of taps (`rows`, output rows
+/// from `r0` on): where both are in range, tap `j`'s output `ox` lands on column `2 ox +
+/// off` and tap `j + 1`'s next to it, so the two rows are added interleaved into one
+/// contiguous run; the ends, where only one tap is in range, one by one.
 #[inline(always)]
 fn add_tap_pair<E: Float>(
     plane: &mut [E],
@@ -394,6 +407,7 @@ fn add_tap_pair<E: Float>(
     g: &ConvGeom,
     j: usize,
     (y0, y1): (usize, usize),
+    r0: usize,
     off_y: isize,
 ) {
     let off = j as isize - g.pw as isize;
@@ -406,7 +420,7 @@ fn add_tap_pair<E: Float>(
     for oy in y0..y1 {
         let iy = ((oy * g.sh) as isize + off_y) as usize;
         let dst = &mut plane[iy * g.w..][..g.w];
-        let [a, b] = rows.map(|r| &r[oy * g.ow..][..g.ow]);
+        let [a, b] = rows.map(|r| &r[(oy - r0) * g.ow..][..g.ow]);
         for (t, src) in [a, b].into_iter().enumerate() {
             let (x0, x1) = ranges[t];
             let off_t = off + t as isize;
