@@ -18,6 +18,21 @@ const DOT: usize = 4;
 /// Products whose summed dimension is shorter than this pack as usual: their final
 /// reductions would cost more than the packing they save.
 pub(super) const DOT_MIN_K: usize = 32;
+/// Past [`DOT_FEW_ROWS`] rows, the summed dimension must reach this too: a dot product of
+/// a few vectors is mostly its final reduction, and with many rows the blocked product's
+/// packing is shared by enough of them (Winograd's weight gradient, 64 x 64 x 64 products
+/// per kernel position: `Conv2d<64, 64, 3, 1, 1>` on (8, 64, 56, 56), forward and backward
+/// on one thread of the Intel VM, 31.3-32.3 -> 27.6-27.9 ms; W2 and W4 level, whose
+/// batches of 16 rows against 64 inputs keep the dot products).
+pub(super) const DOT_MIN_K_MANY_ROWS: usize = 128;
+/// See [`DOT_MIN_K_MANY_ROWS`].
+pub(super) const DOT_FEW_ROWS: usize = 16;
+
+/// Whether a product of `m` rows summed over `k` (operands laid out for it) is left to the
+/// dot products, for a kernel that takes at most `max_rows` rows.
+pub(super) fn dot_pays(m: usize, k: usize, max_rows: usize) -> bool {
+    k >= DOT_MIN_K && m <= max_rows && (m <= DOT_FEW_ROWS || k >= DOT_MIN_K_MANY_ROWS)
+}
 /// Rows of `B^T` per block: they stay in L2 while every row block of `A` passes over them.
 const DOT_BLOCK: usize = 64;
 
@@ -418,7 +433,7 @@ dot_isa!(
 macro_rules! dot_methods {
     ($e:ty, $dot:ident, $max_rows:expr) => {
         fn dot_applies(m: usize, k: usize, a: Operand<$e>, b: Operand<$e>) -> bool {
-            a.cs == 1 && b.rs == 1 && k >= $crate::backend::gemm::dot::DOT_MIN_K && m <= $max_rows
+            a.cs == 1 && b.rs == 1 && $crate::backend::gemm::dot::dot_pays(m, k, $max_rows)
         }
         unsafe fn dot_block(
             m: usize,

@@ -771,3 +771,16 @@ fn packed_a_with_merged_short_tails_matches_naive() {
         }
     }
 }
+
+/// The dot products take few rows at any depth from `DOT_MIN_K` on, and many rows (up to
+/// the kernel's limit) only when deep.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn dot_products_take_few_rows_or_deep_sums() {
+    use super::dot::dot_pays;
+    assert!(dot_pays(16, 64, 64));
+    assert!(!dot_pays(16, 31, 64));
+    assert!(!dot_pays(64, 64, 64));
+    assert!(dot_pays(64, 784, 64));
+    assert!(!dot_pays(65, 784, 64));
+}
