@@ -322,6 +322,9 @@ fn product_by_row_blocks<E: Float>(
 ) {
     let (k, len) = (g.col_rows(), g.col_cols());
     let rows = w.len() / k;
+    if rows == 0 {
+        return;
+    }
     for p0 in (0..len).step_by(block) {
         let width = block.min(len - p0);
         let cols = &mut buf[..k * width];
@@ -357,6 +360,9 @@ fn backward_by_row_blocks<E: Float>(
 ) {
     let (k, len) = (g.col_rows(), g.col_cols());
     let og = gy.len() / len;
+    if og == 0 {
+        return;
+    }
     for p0 in (0..len).step_by(block) {
         let width = block.min(len - p0);
         let rows = p0 / g.ow..(p0 + width) / g.ow;
@@ -417,7 +423,7 @@ fn one_sample_by_channels<E: Float>(
     let parts = super::threads::threads()
         .min(o / MIN_CHANNELS_PER_THREAD)
         .max(1);
-    let per = o.div_ceil(parts);
+    let per = o.div_ceil(parts).max(1);
     let beta = if bias.is_some() { E::ONE } else { E::ZERO };
     let pieces: Vec<_> = y
         .chunks_mut(per * len)
@@ -976,6 +982,56 @@ mod tests {
                 close(&gw, &want_gw, "gw alone");
             }
         }
+    }
+
+    /// Row blocks with two groups (one sample and two) and with no output channels: each
+    /// group as its own convolution over its channels.
+    #[test]
+    fn row_blocks_split_groups_and_take_no_channels() {
+        let g = geom(16, 48, 48, (3, 3), (1, 1), (1, 1), (1, 1));
+        assert!(column_block(&g) < g.col_cols());
+        let (groups, og, plane) = (2, 8, g.c * g.h * g.w);
+        for n in [1, 2] {
+            let x = pseudo(n * groups * plane, 700);
+            let w = pseudo(groups * og * g.col_rows(), 701);
+            let y = conv2d_grouped_forward(&x, &w, None, n, groups * og, groups, &g);
+            for gi in 0..groups {
+                let xg: Vec<f64> = (0..n)
+                    .flat_map(|b| x[(b * groups + gi) * plane..][..plane].to_vec())
+                    .collect();
+                let want = naive_conv(
+                    &xg,
+                    &w[gi * og * g.col_rows()..][..og * g.col_rows()],
+                    n,
+                    og,
+                    &g,
+                );
+                for b in 0..n {
+                    let got = &y[(b * groups + gi) * og * g.col_cols()..][..og * g.col_cols()];
+                    let want = &want[b * og * g.col_cols()..][..og * g.col_cols()];
+                    assert!(
+                        got.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-11),
+                        "n {n}, group {gi}"
+                    );
+                }
+            }
+        }
+        let x = pseudo(plane, 702);
+        assert!(conv2d_grouped_forward(&x, &[], None, 1, 0, 1, &g).is_empty());
+        let mut gx = vec![0.0; plane];
+        conv2d_grouped_backward(
+            &x,
+            &[],
+            &[],
+            1,
+            0,
+            1,
+            &g,
+            Some(&mut gx),
+            Some(&mut []),
+            None,
+        );
+        assert!(gx.iter().all(|&v| v == 0.0));
     }
 
     /// The input and weight gradients of [`naive_conv`] by the same loops.
