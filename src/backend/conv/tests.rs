@@ -1,0 +1,468 @@
+//! Tests of the convolution kernels against direct loops.
+
+use super::*;
+
+/// Direct 7-deep loop, the definition im2col + gemm must agree with.
+fn naive_conv(x: &[f64], w: &[f64], n: usize, o: usize, g: &ConvGeom) -> Vec<f64> {
+    let mut y = vec![0.0; n * o * g.oh * g.ow];
+    for b in 0..n {
+        for oc in 0..o {
+            for oy in 0..g.oh {
+                for ox in 0..g.ow {
+                    let mut s = 0.0;
+                    for c in 0..g.c {
+                        for i in 0..g.kh {
+                            for j in 0..g.kw {
+                                let iy = (oy * g.sh + i * g.dh) as isize - g.ph as isize;
+                                let ix = (ox * g.sw + j * g.dw) as isize - g.pw as isize;
+                                if iy >= 0 && ix >= 0 && (iy as usize) < g.h && (ix as usize) < g.w
+                                {
+                                    s += x[((b * g.c + c) * g.h + iy as usize) * g.w + ix as usize]
+                                        * w[((oc * g.c + c) * g.kh + i) * g.kw + j];
+                                }
+                            }
+                        }
+                    }
+                    y[((b * o + oc) * g.oh + oy) * g.ow + ox] = s;
+                }
+            }
+        }
+    }
+    y
+}
+
+fn geom(
+    c: usize,
+    h: usize,
+    w: usize,
+    k: (usize, usize),
+    s: (usize, usize),
+    p: (usize, usize),
+    d: (usize, usize),
+) -> ConvGeom {
+    let oh = (h + 2 * p.0 - d.0 * (k.0 - 1) - 1) / s.0 + 1;
+    let ow = (w + 2 * p.1 - d.1 * (k.1 - 1) - 1) / s.1 + 1;
+    ConvGeom {
+        c,
+        h,
+        w,
+        kh: k.0,
+        kw: k.1,
+        sh: s.0,
+        sw: s.1,
+        ph: p.0,
+        pw: p.1,
+        dh: d.0,
+        dw: d.1,
+        oh,
+        ow,
+    }
+}
+
+fn pseudo(n: usize, seed: u64) -> Vec<f64> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+        })
+        .collect()
+}
+
+#[test]
+fn im2col_gemm_matches_direct_loops() {
+    for (i, g) in [
+        geom(3, 7, 6, (3, 3), (1, 1), (0, 0), (1, 1)),
+        geom(2, 8, 9, (3, 2), (2, 3), (1, 2), (1, 1)),
+        geom(2, 9, 9, (3, 3), (1, 1), (2, 2), (2, 2)),
+        geom(4, 5, 5, (1, 1), (1, 1), (0, 0), (1, 1)),
+        geom(1, 4, 4, (5, 5), (1, 1), (2, 2), (1, 1)),
+        geom(2, 1, 10, (1, 3), (1, 2), (0, 1), (1, 2)),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (n, o) = (2, 3);
+        let x = pseudo(n * g.c * g.h * g.w, i as u64);
+        let w = pseudo(o * g.col_rows(), 100 + i as u64);
+        let y = conv2d_grouped_forward(&x, &w, None, n, o, 1, g);
+        let want = naive_conv(&x, &w, n, o, g);
+        for (a, b) in y.iter().zip(&want) {
+            assert!((a - b).abs() < 1e-12, "case {i}: {a} vs {b}");
+        }
+        // With a bias (added under the product, or by the wide layout's narrowing).
+        let bias = pseudo(o, 200 + i as u64);
+        let y = conv2d_grouped_forward(&x, &w, Some(&bias), n, o, 1, g);
+        for (at, (a, b)) in y.iter().zip(&want).enumerate() {
+            let plane = at / g.col_cols() % o;
+            assert!(
+                (a - (b + bias[plane])).abs() < 1e-12,
+                "case {i} with bias at {at}"
+            );
+        }
+    }
+}
+
+/// The wide-row path (unit stride, no padding): its gradients are the adjoints of its
+/// forward in `x` and in `w`, <conv(x, w), gy> = <x, gx> = <w, gw>, over enough samples
+/// to be split over threads.
+/// Unfoldings past the L2 budget go in blocks of whole output rows ([`column_block`]),
+/// a single sample's forward pass with its channels split over the threads: forward and
+/// gradients against the direct sums, with and without a bias, a ragged last block,
+/// stride 2 (the paired taps of `col2im_rows`), one and three samples.
+#[test]
+fn row_blocks_match_direct_loops() {
+    for (i, g) in [
+        geom(16, 48, 48, (3, 3), (1, 1), (1, 1), (1, 1)),
+        geom(32, 64, 61, (3, 3), (2, 2), (1, 1), (1, 1)),
+        geom(8, 20, 300, (3, 5), (1, 1), (1, 2), (1, 1)),
+    ]
+    .iter()
+    .enumerate()
+    {
+        for block in [column_block(g), backward_column_block(g)] {
+            assert!(
+                block < g.col_cols() && block.is_multiple_of(g.ow),
+                "case {i}: {block}"
+            );
+        }
+        for n in [1, 3] {
+            let o = 40;
+            let x = pseudo(n * g.c * g.h * g.w, 300 + i as u64);
+            let w = pseudo(o * g.col_rows(), 400 + i as u64);
+            let bias = pseudo(o, 500 + i as u64);
+            let want = naive_conv(&x, &w, n, o, g);
+            let y = conv2d_grouped_forward(&x, &w, None, n, o, 1, g);
+            let with_bias = conv2d_grouped_forward(&x, &w, Some(&bias), n, o, 1, g);
+            for (at, b) in want.iter().enumerate() {
+                let plane = at / g.col_cols() % o;
+                assert!((y[at] - b).abs() < 1e-11, "case {i}, n {n} at {at}");
+                assert!(
+                    (with_bias[at] - (b + bias[plane])).abs() < 1e-11,
+                    "case {i}, n {n} with bias at {at}"
+                );
+            }
+            // The gradients, all three and each of `gx` and `gw` alone.
+            let gy = pseudo(want.len(), 600 + i as u64);
+            let (want_gx, want_gw) = naive_grads(&x, &w, &gy, n, o, g);
+            let close = |got: &[f64], want: &[f64], what: &str| {
+                for (at, (a, b)) in got.iter().zip(want).enumerate() {
+                    assert!(
+                        (a - b).abs() < 1e-10,
+                        "case {i}, n {n}: {what}[{at}] {a} vs {b}"
+                    );
+                }
+            };
+            let (mut gx, mut gw, mut gb) = (vec![0.0; x.len()], vec![0.0; w.len()], vec![0.0; o]);
+            conv2d_grouped_backward(
+                &x,
+                &w,
+                &gy,
+                n,
+                o,
+                1,
+                g,
+                Some(&mut gx),
+                Some(&mut gw),
+                Some(&mut gb),
+            );
+            close(&gx, &want_gx, "gx");
+            close(&gw, &want_gw, "gw");
+            let sums: Vec<f64> = (0..o)
+                .map(|c| gy.chunks(g.col_cols()).skip(c).step_by(o).flatten().sum())
+                .collect();
+            close(&gb, &sums, "gb");
+            let mut gx = vec![0.0; x.len()];
+            conv2d_grouped_backward(&x, &w, &gy, n, o, 1, g, Some(&mut gx), None, None);
+            close(&gx, &want_gx, "gx alone");
+            let mut gw = vec![0.0; w.len()];
+            conv2d_grouped_backward(&x, &w, &gy, n, o, 1, g, None, Some(&mut gw), None);
+            close(&gw, &want_gw, "gw alone");
+        }
+    }
+}
+
+/// Row blocks with two groups (one sample and two) and with no output channels: each
+/// group as its own convolution over its channels.
+#[test]
+fn row_blocks_split_groups_and_take_no_channels() {
+    let g = geom(16, 48, 48, (3, 3), (1, 1), (1, 1), (1, 1));
+    assert!(column_block(&g) < g.col_cols());
+    let (groups, og, plane) = (2, 8, g.c * g.h * g.w);
+    for n in [1, 2] {
+        let x = pseudo(n * groups * plane, 700);
+        let w = pseudo(groups * og * g.col_rows(), 701);
+        let y = conv2d_grouped_forward(&x, &w, None, n, groups * og, groups, &g);
+        for gi in 0..groups {
+            let xg: Vec<f64> = (0..n)
+                .flat_map(|b| x[(b * groups + gi) * plane..][..plane].to_vec())
+                .collect();
+            let want = naive_conv(
+                &xg,
+                &w[gi * og * g.col_rows()..][..og * g.col_rows()],
+                n,
+                og,
+                &g,
+            );
+            for b in 0..n {
+                let got = &y[(b * groups + gi) * og * g.col_cols()..][..og * g.col_cols()];
+                let want = &want[b * og * g.col_cols()..][..og * g.col_cols()];
+                assert!(
+                    got.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-11),
+                    "n {n}, group {gi}"
+                );
+            }
+        }
+    }
+    let x = pseudo(plane, 702);
+    assert!(conv2d_grouped_forward(&x, &[], None, 1, 0, 1, &g).is_empty());
+    let mut gx = vec![0.0; plane];
+    conv2d_grouped_backward(
+        &x,
+        &[],
+        &[],
+        1,
+        0,
+        1,
+        &g,
+        Some(&mut gx),
+        Some(&mut []),
+        None,
+    );
+    assert!(gx.iter().all(|&v| v == 0.0));
+}
+
+/// The input and weight gradients of [`naive_conv`] by the same loops.
+fn naive_grads(
+    x: &[f64],
+    w: &[f64],
+    gy: &[f64],
+    n: usize,
+    o: usize,
+    g: &ConvGeom,
+) -> (Vec<f64>, Vec<f64>) {
+    let (mut gx, mut gw) = (vec![0.0; x.len()], vec![0.0; w.len()]);
+    for b in 0..n {
+        for oc in 0..o {
+            for oy in 0..g.oh {
+                for ox in 0..g.ow {
+                    let d = gy[((b * o + oc) * g.oh + oy) * g.ow + ox];
+                    for c in 0..g.c {
+                        for i in 0..g.kh {
+                            for j in 0..g.kw {
+                                let iy = (oy * g.sh + i * g.dh) as isize - g.ph as isize;
+                                let ix = (ox * g.sw + j * g.dw) as isize - g.pw as isize;
+                                if iy < 0 || ix < 0 || iy as usize >= g.h || ix as usize >= g.w {
+                                    continue;
+                                }
+                                let xi = ((b * g.c + c) * g.h + iy as usize) * g.w + ix as usize;
+                                let wi = ((oc * g.c + c) * g.kh + i) * g.kw + j;
+                                gx[xi] += d * w[wi];
+                                gw[wi] += d * x[xi];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    (gx, gw)
+}
+
+#[test]
+fn wide_path_gradients_are_adjoints_of_its_forward() {
+    for g in [
+        geom(3, 9, 10, (3, 3), (1, 1), (0, 0), (1, 1)),
+        geom(2, 6, 11, (2, 4), (1, 1), (0, 0), (1, 1)),
+    ] {
+        assert!(g.unfolds_wide());
+        let (n, o) = (32, 4);
+        let x = pseudo(n * g.c * g.h * g.w, 1);
+        let w = pseudo(o * g.col_rows(), 2);
+        let gy = pseudo(n * o * g.col_cols(), 3);
+        let y = conv2d_grouped_forward(&x, &w, None, n, o, 1, &g);
+        assert!(
+            y.iter()
+                .zip(&naive_conv(&x, &w, n, o, &g))
+                .all(|(a, b)| (a - b).abs() < 1e-12)
+        );
+        let (mut gx, mut gw, mut gb) = (vec![0.0; x.len()], vec![0.0; w.len()], vec![0.0; o]);
+        conv2d_grouped_backward(
+            &x,
+            &w,
+            &gy,
+            n,
+            o,
+            1,
+            &g,
+            Some(&mut gx),
+            Some(&mut gw),
+            Some(&mut gb),
+        );
+        let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(u, v)| u * v).sum::<f64>();
+        let lhs = dot(&y, &gy);
+        assert!((lhs - dot(&x, &gx)).abs() < 1e-9 * lhs.abs().max(1.0));
+        assert!((lhs - dot(&w, &gw)).abs() < 1e-9 * lhs.abs().max(1.0));
+        let sums: Vec<f64> = (0..o)
+            .map(|c| gy.chunks(g.col_cols()).skip(c).step_by(o).flatten().sum())
+            .collect();
+        assert!(gb.iter().zip(&sums).all(|(a, b)| (a - b).abs() < 1e-9));
+    }
+}
+
+#[test]
+fn wide_weight_gradient_matches_direct_sums() {
+    // Groups of 128 planes (read in place, one product per kernel offset) and fewer
+    // (unfolded, the product transposed), with two groups so that the group offsets
+    // are exercised.
+    for (g, groups) in [
+        (geom(128, 5, 6, (3, 2), (1, 1), (0, 0), (1, 1)), 2),
+        (geom(4, 7, 9, (3, 3), (1, 1), (0, 0), (1, 1)), 2),
+        (geom(1, 8, 6, (3, 2), (1, 1), (0, 0), (1, 1)), 2),
+        (geom(2, 5, 12, (2, 5), (1, 1), (0, 0), (1, 1)), 1),
+    ] {
+        assert!(g.unfolds_wide());
+        let (n, o) = (3, 4);
+        let (og, k, ghw) = (o / groups, g.col_rows(), g.c * g.h * g.w);
+        let x = pseudo(n * groups * ghw, 5);
+        let w = pseudo(o * k, 6);
+        let gy = pseudo(n * o * g.col_cols(), 7);
+        let mut gw = vec![0.0; w.len()];
+        conv2d_grouped_backward(&x, &w, &gy, n, o, groups, &g, None, Some(&mut gw), None);
+        for oc in 0..o {
+            let gi = oc / og;
+            for (c, i, j) in (0..g.c)
+                .flat_map(|c| (0..g.kh).flat_map(move |i| (0..g.kw).map(move |j| (c, i, j))))
+            {
+                let mut want = 0.0;
+                for b in 0..n {
+                    for oy in 0..g.oh {
+                        for ox in 0..g.ow {
+                            let xi =
+                                ((b * groups + gi) * g.c + c) * g.h * g.w + (oy + i) * g.w + ox + j;
+                            want += gy[(b * o + oc) * g.col_cols() + oy * g.ow + ox] * x[xi];
+                        }
+                    }
+                }
+                let got = gw[oc * k + (c * g.kh + i) * g.kw + j];
+                assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+            }
+        }
+    }
+}
+
+#[test]
+fn col2im_is_the_adjoint_of_im2col() {
+    // <im2col(x), c> == <x, col2im(c)> for any x and c. Stride 2 across the columns
+    // takes the tap-pair path: even and odd kernel widths, paddings up to past the
+    // kernel, widths that leave a tap out of range at either end, and dilation 2 (no
+    // pairs).
+    let mut geometries = vec![geom(2, 7, 8, (3, 2), (2, 1), (1, 1), (2, 1))];
+    for (w, kw, pw) in [
+        (8, 4, 1),
+        (9, 4, 1),
+        (7, 3, 0),
+        (6, 5, 2),
+        (5, 2, 0),
+        (4, 4, 3),
+        (11, 6, 2),
+    ] {
+        geometries.push(geom(2, 5, w, (2, kw), (1, 2), (0, pw), (1, 1)));
+        geometries.push(geom(1, 6, w, (3, kw), (2, 2), (1, pw), (1, 1)));
+    }
+    geometries.push(geom(2, 6, 9, (3, 3), (2, 2), (1, 1), (1, 2)));
+    for g in geometries {
+        let x = pseudo(g.c * g.h * g.w, 7);
+        let c = pseudo(g.col_rows() * g.col_cols(), 8);
+        let mut cols = vec![0.0; c.len()];
+        im2col(&x, &g, &mut cols);
+        let mut back = vec![0.0; x.len()];
+        col2im(&c, &g, &mut back);
+        let lhs: f64 = cols.iter().zip(&c).map(|(a, b)| a * b).sum();
+        let rhs: f64 = x.iter().zip(&back).map(|(a, b)| a * b).sum();
+        assert!((lhs - rhs).abs() < 1e-10, "{g:?}: {lhs} vs {rhs}");
+    }
+}
+
+#[test]
+fn batched_backward_matches_per_sample() {
+    let g = geom(3, 6, 5, (3, 3), (1, 2), (1, 1), (1, 1));
+    let (n, o) = (4, 5);
+    let chw = g.c * g.h * g.w;
+    let x = pseudo(n * chw, 1);
+    let w = pseudo(o * g.col_rows(), 2);
+    let gy = pseudo(n * o * g.col_cols(), 3);
+    let (mut gx, mut gw, mut gb) = (vec![0.0; x.len()], vec![0.0; w.len()], vec![0.0; o]);
+    conv2d_grouped_backward(
+        &x,
+        &w,
+        &gy,
+        n,
+        o,
+        1,
+        &g,
+        Some(&mut gx),
+        Some(&mut gw),
+        Some(&mut gb),
+    );
+    let (mut want_x, mut want_w, mut want_b) =
+        (vec![0.0; x.len()], vec![0.0; w.len()], vec![0.0; o]);
+    for b in 0..n {
+        let gyb = &gy[b * o * g.col_cols()..][..o * g.col_cols()];
+        let gxb = &mut want_x[b * chw..][..chw];
+        conv2d_grouped_backward(
+            &x[b * chw..][..chw],
+            &w,
+            gyb,
+            1,
+            o,
+            1,
+            &g,
+            Some(gxb),
+            Some(&mut want_w),
+            Some(&mut want_b),
+        );
+    }
+    for (got, want) in [(&gx, &want_x), (&gw, &want_w), (&gb, &want_b)] {
+        for (a, b) in got.iter().zip(want.iter()) {
+            assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+        }
+    }
+}
+
+#[test]
+fn split_samples_covers_every_sample_once() {
+    // Work large enough to be split whenever the machine has more than one core.
+    let (n, per) = (11, 3);
+    let mut out = vec![0.0f64; n * per];
+    let mut acc = vec![0.0f64; 2];
+    split_samples(
+        n,
+        per,
+        1 << 30,
+        4,
+        &mut out,
+        &mut acc,
+        |samples, block, acc, scratch| {
+            assert_eq!(scratch.len(), 4);
+            assert_eq!(block.len(), samples.len() * per);
+            for (b, chunk) in samples.zip(block.chunks_exact_mut(per)) {
+                chunk.fill(b as f64);
+                acc[0] += 1.0;
+                acc[1] += b as f64;
+            }
+        },
+    );
+    for (b, chunk) in out.chunks_exact(per).enumerate() {
+        assert!(chunk.iter().all(|&v| v == b as f64));
+    }
+    assert_eq!(acc, vec![n as f64, (n * (n - 1) / 2) as f64]);
+    // Without a per-sample output or an accumulator.
+    let count = std::sync::atomic::AtomicUsize::new(0);
+    split_samples::<f64, f64, _>(n, 0, 1 << 30, 0, &mut [], &mut [], |samples, _, _, _| {
+        count.fetch_add(samples.len(), std::sync::atomic::Ordering::Relaxed);
+    });
+    assert_eq!(count.into_inner(), n);
+}
