@@ -44,6 +44,19 @@ pub(super) trait Lanes: Copy {
     fn select_positive(self, x: Self::V, yes: Self::V, no: Self::V) -> Self::V;
     /// `if x >= 0 { yes } else { no }` per lane (NaN takes `no`).
     fn select_non_negative(self, x: Self::V, yes: Self::V, no: Self::V) -> Self::V;
+    /// The bits of the nearest integer to `x` (ties to even), as a float's bits: for
+    /// `0 <= x <= 2^23`, the float `x 2^-149` (a subnormal, or the smallest normal).
+    fn integer_bits(self, x: Self::V) -> Self::V;
+    /// Whether every lane of `x` is below `bound` (not where one is NaN).
+    fn all_below(self, x: Self::V, bound: f32) -> bool;
+    /// A table of 32 values held in registers, for [`Lanes::lookup`].
+    type Table: Copy;
+    /// The tables in registers where one instruction looks up 32 values per lane
+    /// (AVX-512's two-source permute); `None` elsewhere (AVX2 would take four permutes and
+    /// three blends a lookup, more than the functions that use tables save).
+    fn tables<const K: usize>(self, values: &[[f32; 32]; K]) -> Option<[Self::Table; K]>;
+    /// `table[k]` in each lane, `k` the lowest five bits of the lane's bit pattern.
+    fn lookup(self, table: Self::Table, index: Self::V) -> Self::V;
     /// `v` with the lanes from `count` on set to 0.
     fn first(self, v: Self::V, count: usize) -> Self::V;
     /// The sum of the lanes.
@@ -183,6 +196,29 @@ impl Lanes for Avx512 {
         }
     }
     #[inline(always)]
+    fn integer_bits(self, x: __m512) -> __m512 {
+        unsafe { _mm512_castsi512_ps(_mm512_cvtps_epi32(x)) }
+    }
+    #[inline(always)]
+    fn all_below(self, x: __m512, bound: f32) -> bool {
+        unsafe { _mm512_cmp_ps_mask::<_CMP_LT_OQ>(x, _mm512_set1_ps(bound)) == !0 }
+    }
+    /// The first 16 values and the last 16.
+    type Table = (__m512, __m512);
+    #[inline(always)]
+    fn tables<const K: usize>(self, values: &[[f32; 32]; K]) -> Option<[Self::Table; K]> {
+        Some(values.map(|t| unsafe {
+            (
+                _mm512_loadu_ps(t.as_ptr()),
+                _mm512_loadu_ps(t[16..].as_ptr()),
+            )
+        }))
+    }
+    #[inline(always)]
+    fn lookup(self, (low, high): Self::Table, index: __m512) -> __m512 {
+        unsafe { _mm512_permutex2var_ps(low, _mm512_castps_si512(index), high) }
+    }
+    #[inline(always)]
     fn first(self, v: __m512, count: usize) -> __m512 {
         unsafe { _mm512_maskz_mov_ps(low_bits(count), v) }
     }
@@ -288,6 +324,24 @@ impl Lanes for Avx2 {
     #[inline(always)]
     fn select_non_negative(self, x: __m256, yes: __m256, no: __m256) -> __m256 {
         unsafe { _mm256_blendv_ps(no, yes, _mm256_cmp_ps::<_CMP_GE_OQ>(x, _mm256_setzero_ps())) }
+    }
+    #[inline(always)]
+    fn integer_bits(self, x: __m256) -> __m256 {
+        unsafe { _mm256_castsi256_ps(_mm256_cvtps_epi32(x)) }
+    }
+    #[inline(always)]
+    fn all_below(self, x: __m256, bound: f32) -> bool {
+        unsafe { _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_LT_OQ>(x, _mm256_set1_ps(bound))) == 0xff }
+    }
+    /// No tables: [`Lanes::tables`] is `None`, so there is none to look up in.
+    type Table = core::convert::Infallible;
+    #[inline(always)]
+    fn tables<const K: usize>(self, _: &[[f32; 32]; K]) -> Option<[Self::Table; K]> {
+        None
+    }
+    #[inline(always)]
+    fn lookup(self, table: Self::Table, _: __m256) -> __m256 {
+        match table {}
     }
     #[inline(always)]
     fn first(self, v: __m256, count: usize) -> __m256 {

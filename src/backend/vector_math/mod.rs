@@ -21,6 +21,8 @@
 mod kernels;
 #[cfg(target_arch = "x86_64")]
 mod lanes;
+#[cfg(target_arch = "x86_64")]
+mod normal_tables;
 
 use crate::dtype::Float;
 use crate::dtype::private::Slice;
@@ -429,6 +431,18 @@ mod tests {
         };
         assert!(silu[2].is_nan());
         assert_eq!(silu[0], f32::INFINITY);
+        // GELU as the plain one: `inf * 1`, `-inf * 0` (NaN, as PyTorch's), signed zeros;
+        // its slope `Phi + x phi` is NaN at both infinities.
+        let Some(gelu) = vector_map(VectorFn::Gelu, &x) else {
+            return; // unreachable: the level that ran `exp` runs every function
+        };
+        assert_eq!(gelu[0], f32::INFINITY);
+        assert!(gelu[1].is_nan() && gelu[2].is_nan());
+        assert_eq!(gelu[3].to_bits(), (-0.0f32).to_bits());
+        assert_eq!(gelu[4].to_bits(), 0.0f32.to_bits());
+        let slope = vector_grad_scaled(VectorFn::Gelu, 1.0f32, &x).expect("the level ran GELU");
+        assert!(slope[..3].iter().all(|v| v.is_nan()));
+        assert_eq!(&slope[3..], &[0.5, 0.5]);
     }
 
     /// The row helpers against their definitions, over row lengths around the 16-lane
@@ -480,7 +494,10 @@ mod tests {
     /// `ops::unary`): relative 4.8e-7 against f64, down to the subnormal tail.
     #[test]
     fn gelu_keeps_the_plain_bound() {
-        let mut x: Vec<f32> = (0..=240_000).map(|i| -12.0 + i as f32 * 1e-4).collect();
+        // Whole vectors through each of the three ways (the tables within 3.94, the plain
+        // steps within 12.5, the shifted ones beyond, down to the subnormal results) and
+        // vectors that mix them.
+        let mut x: Vec<f32> = (0..=340_000).map(|i| -17.0 + i as f32 * 1e-4).collect();
         x.extend([
             1e-30, -1e-30, 1e-6, -1e-6, 30.0, -30.0, 1e4, -1e4, -13.5, -14.2,
         ]);
@@ -500,6 +517,59 @@ mod tests {
                 "gelu({xv}): {got} vs {want}"
             );
         }
+    }
+
+    /// No step of GELU or its derivative has a subnormal or infinite result, or a subnormal
+    /// operand (on Intel cores each such step takes a microcode assist of ~150 cycles): the
+    /// MXCSR's sticky underflow, overflow and denormal flags stay clear over values whose
+    /// GELU is subnormal (and the tails, the tables, zero), on the calling thread.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn gelu_steps_stay_normal() {
+        fn mxcsr() -> u32 {
+            let mut csr = 0u32;
+            // SAFETY: `stmxcsr` stores the 32-bit MXCSR at the address given, a local.
+            unsafe {
+                core::arch::asm!("stmxcsr [{}]", in(reg) &mut csr, options(nostack));
+            }
+            csr
+        }
+        fn clear_flags() {
+            let csr = mxcsr() & !0x3f;
+            // SAFETY: `ldmxcsr` loads the value at the address given: the current MXCSR
+            // with its six exception flags cleared (masks and rounding unchanged).
+            unsafe {
+                core::arch::asm!("ldmxcsr [{}]", in(reg) &csr, options(nostack, readonly));
+            }
+        }
+        // Fewer than `PARALLEL_ELEMS`: one block, run on this thread.
+        let x: Vec<f32> = (0..=3300).map(|i| -16.5 + i as f32 * 0.01).collect();
+        assert!(x.len() < crate::backend::parallel::PARALLEL_ELEMS);
+        clear_flags();
+        let Some(y) = vector_map(VectorFn::Gelu, &x) else {
+            return;
+        };
+        let after_forward = mxcsr();
+        let d = vector_grad_scaled(VectorFn::Gelu, 1.0f32, &x).expect("the level ran GELU");
+        let after_backward = mxcsr();
+        // Denormal operand (bit 1), overflow (3), underflow (4).
+        let flags = 0b1_1010;
+        assert_eq!(
+            after_forward & flags,
+            0,
+            "forward: MXCSR {after_forward:#x}"
+        );
+        assert_eq!(
+            after_backward & flags,
+            0,
+            "backward: MXCSR {after_backward:#x}"
+        );
+        assert!(y.iter().any(|v| v.is_subnormal()));
+        assert!(
+            y.iter()
+                .zip(&d)
+                .all(|(v, g)| v.is_finite() && g.is_finite())
+        );
     }
 
     /// GELU's and SiLU's derivatives against f64, scaled by a constant and by a gradient
