@@ -331,15 +331,37 @@ fn poly<L: Lanes>(l: L, r: L::V) -> L::V {
     p
 }
 
-/// e^x. Clamping to [-104, 89] first leaves every result alone (e^-104 rounds to 0, e^89
-/// overflows) and keeps `n` in [`Lanes::scale`]'s range; the clamps return NaN for NaN,
-/// and the infinities become 0 and infinity.
+/// e^x. Where every lane is above -87 (the results normal) as `e^r 2^n`, clamped at 89
+/// (e^89 overflows; NaN stays NaN through the clamp); 0 where every lane is below -104;
+/// elsewhere by [`exp_into_subnormals`].
 #[inline(always)]
 pub(super) fn exp<L: Lanes>(l: L, x: L::V) -> L::V {
-    let x = l.max(l.splat(-104.0), x);
     let x = l.min(l.splat(89.0), x);
-    let (e, n) = exp_parts(l, x);
-    l.scale(e, n)
+    if l.all_above(x, -87.0) {
+        let (e, n) = exp_parts(l, x);
+        l.scale(e, n)
+    } else if l.all_below(x, -104.0) {
+        // e^x < 2^-150 (from -103.98 on) rounds to 0: masked rows, -inf.
+        l.splat(0.0)
+    } else {
+        exp_into_subnormals(l, x)
+    }
+}
+
+/// e^x for vectors with a lane at or below -87 (a subnormal result, or 0 from -104 on,
+/// which clamping there leaves alone): the lanes above -87 as in [`exp`], those below 2^80
+/// times larger and brought back by [`unshift`], so that no step underflows. Each
+/// underflowing step took a microcode assist on an Intel core: a softmax over rows half
+/// masked with -inf, as causal attention's, ran 6.4 times slower than unmasked (4096 rows
+/// of 1024, one thread, 11.3 ms against 1.75).
+#[inline(always)]
+fn exp_into_subnormals<L: Lanes>(l: L, x: L::V) -> L::V {
+    let (e, n) = exp_parts(l, l.max(l.splat(-87.0), x));
+    let normal = l.scale(e, n);
+    let low = l.min(l.splat(-87.0), l.max(l.splat(-104.0), x));
+    let subnormal = unshift(l, exp_shifted(l, low, SHIFT));
+    // NaN takes `subnormal`, NaN too.
+    l.select_positive(l.add(x, l.splat(87.0)), normal, subnormal)
 }
 
 /// `e^x 2^shift` for `-150 <= x <= 1` and `0 <= shift <= 80` (in [`Lanes::scale`]'s range

@@ -49,6 +49,8 @@ pub(super) trait Lanes: Copy {
     fn integer_bits(self, x: Self::V) -> Self::V;
     /// Whether every lane of `x` is below `bound` (not where one is NaN).
     fn all_below(self, x: Self::V, bound: f32) -> bool;
+    /// Whether every lane of `x` is above `bound` (not where one is NaN).
+    fn all_above(self, x: Self::V, bound: f32) -> bool;
     /// A table of 32 values held in registers, for [`Lanes::lookup`].
     type Table: Copy;
     /// The tables in registers where one instruction looks up 32 values per lane
@@ -203,6 +205,10 @@ impl Lanes for Avx512 {
     fn all_below(self, x: __m512, bound: f32) -> bool {
         unsafe { _mm512_cmp_ps_mask::<_CMP_LT_OQ>(x, _mm512_set1_ps(bound)) == !0 }
     }
+    #[inline(always)]
+    fn all_above(self, x: __m512, bound: f32) -> bool {
+        unsafe { _mm512_cmp_ps_mask::<_CMP_GT_OQ>(x, _mm512_set1_ps(bound)) == !0 }
+    }
     /// The first 16 values and the last 16.
     type Table = (__m512, __m512);
     #[inline(always)]
@@ -332,6 +338,10 @@ impl Lanes for Avx2 {
     #[inline(always)]
     fn all_below(self, x: __m256, bound: f32) -> bool {
         unsafe { _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_LT_OQ>(x, _mm256_set1_ps(bound))) == 0xff }
+    }
+    #[inline(always)]
+    fn all_above(self, x: __m256, bound: f32) -> bool {
+        unsafe { _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_GT_OQ>(x, _mm256_set1_ps(bound))) == 0xff }
     }
     /// No tables: [`Lanes::tables`] is `None`, so there is none to look up in.
     type Table = core::convert::Infallible;

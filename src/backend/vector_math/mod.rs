@@ -519,13 +519,14 @@ mod tests {
         }
     }
 
-    /// No step of GELU or its derivative has a subnormal or infinite result, or a subnormal
-    /// operand (on Intel cores each such step takes a microcode assist of ~150 cycles): the
-    /// MXCSR's sticky underflow, overflow and denormal flags stay clear over values whose
-    /// GELU is subnormal (and the tails, the tables, zero), on the calling thread.
+    /// No step of GELU, its derivative, `exp` or the softmax rows has a subnormal or
+    /// infinite result, or a subnormal operand (on Intel cores each such step takes a
+    /// microcode assist of ~150 cycles): the MXCSR's sticky underflow, overflow and denormal
+    /// flags stay clear over values whose results are subnormal or round to zero (GELU below
+    /// -13, `e^x` below -87, rows masked with -inf), on the calling thread.
     #[cfg(target_arch = "x86_64")]
     #[test]
-    fn gelu_steps_stay_normal() {
+    fn steps_stay_normal() {
         fn mxcsr() -> u32 {
             let mut csr = 0u32;
             // SAFETY: `stmxcsr` stores the 32-bit MXCSR at the address given, a local.
@@ -542,6 +543,11 @@ mod tests {
                 core::arch::asm!("ldmxcsr [{}]", in(reg) &csr, options(nostack, readonly));
             }
         }
+        // Denormal operand (bit 1), overflow (3), underflow (4).
+        let assert_clear = |what: &str| {
+            let csr = mxcsr();
+            assert_eq!(csr & 0b1_1010, 0, "{what}: MXCSR {csr:#x}");
+        };
         // Fewer than `PARALLEL_ELEMS`: one block, run on this thread.
         let x: Vec<f32> = (0..=3300).map(|i| -16.5 + i as f32 * 0.01).collect();
         assert!(x.len() < crate::backend::parallel::PARALLEL_ELEMS);
@@ -549,27 +555,42 @@ mod tests {
         let Some(y) = vector_map(VectorFn::Gelu, &x) else {
             return;
         };
-        let after_forward = mxcsr();
+        assert_clear("GELU");
         let d = vector_grad_scaled(VectorFn::Gelu, 1.0f32, &x).expect("the level ran GELU");
-        let after_backward = mxcsr();
-        // Denormal operand (bit 1), overflow (3), underflow (4).
-        let flags = 0b1_1010;
-        assert_eq!(
-            after_forward & flags,
-            0,
-            "forward: MXCSR {after_forward:#x}"
-        );
-        assert_eq!(
-            after_backward & flags,
-            0,
-            "backward: MXCSR {after_backward:#x}"
-        );
+        assert_clear("GELU's slope");
         assert!(y.iter().any(|v| v.is_subnormal()));
         assert!(
             y.iter()
                 .zip(&d)
                 .all(|(v, g)| v.is_finite() && g.is_finite())
         );
+
+        // e^x from -115 to 0: subnormal from -87.3, zero from -104; whole vectors of
+        // each kind and mixed ones.
+        let x: Vec<f32> = (0..=4600).map(|i| -115.0 + i as f32 * 0.025).collect();
+        let e = vector_map(VectorFn::Exp, &x).expect("the level ran GELU");
+        assert_clear("exp");
+        assert!(e.iter().any(|v| v.is_subnormal()) && e[..100].iter().all(|&v| v == 0.0));
+        // Softmax rows masked with -inf (causal attention's), and their backward.
+        let row: Vec<f32> = (0..100)
+            .map(|i| {
+                if i % 40 < 25 {
+                    (i as f32 * 0.3).sin()
+                } else {
+                    f32::NEG_INFINITY
+                }
+            })
+            .collect();
+        let total = exp_shifted_sum(&row, 1.0f32, None).expect("the level ran GELU");
+        let log_y: Vec<f32> = row.iter().map(|v| v - 1.0 - total.ln()).collect();
+        let mut g = vec![0.5f32; row.len()];
+        assert!(add_log_softmax_grad(
+            &mut g,
+            &vec![0.25; row.len()],
+            &log_y,
+            1.0
+        ));
+        assert_clear("masked softmax rows");
     }
 
     /// GELU's and SiLU's derivatives against f64, scaled by a constant and by a gradient
