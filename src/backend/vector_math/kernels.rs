@@ -526,19 +526,19 @@ fn gelu_derivative<L: Lanes>(l: L, x: L::V) -> L::V {
 }
 
 /// Where the tables of `super::normal_tables` end: `a` below it rounds to a piece
-/// `k = round(8a) <= 31`.
-const TABLE_END: f32 = (PIECES as f32 - 0.5) / 8.0;
+/// `k = round(4a) <= 31`.
+const TABLE_END: f32 = (PIECES as f32 - 0.5) / 4.0;
 
-/// The piece `k = round(8a)` of each lane (in the low bits of `index`, for
-/// [`Lanes::lookup`]) and `u = a - k / 8` (exact), for `0 <= a < TABLE_END`.
+/// The piece `k = round(4a)` of each lane (in the low bits of `index`, for
+/// [`Lanes::lookup`]) and `u = a - k / 4` (exact), for `0 <= a < TABLE_END`.
 #[inline(always)]
 fn piece<L: Lanes>(l: L, a: L::V) -> (L::V, L::V) {
-    // 1.5 * 2^23: the sum's unit in the last place is 1, so adding it rounds `8a` to an
+    // 1.5 * 2^23: the sum's unit in the last place is 1, so adding it rounds `4a` to an
     // integer, which lands in the lowest mantissa bits.
     const ROUNDER: f32 = 12_582_912.0;
-    let index = l.fmadd(a, l.splat(8.0), l.splat(ROUNDER));
+    let index = l.fmadd(a, l.splat(4.0), l.splat(ROUNDER));
     let k = l.sub(index, l.splat(ROUNDER));
-    (index, l.fnmadd(k, l.splat(0.125), a))
+    (index, l.fnmadd(k, l.splat(0.25), a))
 }
 
 /// The piece's polynomial in `u` by Horner's rule, its coefficients looked up per lane.
@@ -556,15 +556,17 @@ fn piece_polynomial<L: Lanes, const K: usize>(
     p
 }
 
-/// GELU within the bound of [`gelu_general`] in about a third of its operations, where every
+/// GELU within the bound of [`gelu_general`] in under half its operations, where every
 /// lane lies within the tables: `Q(|x|)` from its piece's polynomial (no division, no
-/// exponential), then `x - x Q` above zero (one rounding) and `x Q` below. A vector with
-/// a lane past `TABLE_END` (or NaN) takes [`gelu_within_or_general`]: with inputs of unit
-/// spread, one vector in about 800. One thread on an Intel core (Emerald Rapids), 4M values
-/// of spread 1: 2.8-2.9 -> 1.04-1.06 ms (PyTorch 1.2); of spread 3, where most vectors have
-/// a lane past the tables: 2.7-2.8 -> 3.0.
+/// exponential), then `x - x Q` above zero (one rounding) and `x Q` below. A vector with a
+/// lane past `TABLE_END` (or NaN) takes [`gelu_within_or_general`]: with inputs of spread 3,
+/// one vector in eight. One thread on an Intel core (Emerald Rapids), 4M values, ms, before
+/// and after, PyTorch 1.1-1.2 at every spread: spread 1 2.8-2.9 -> 1.13-1.24, spread 2
+/// 2.7-2.9 -> 1.14-1.2, spread 3 2.7-2.8 -> 1.66-1.86. Pieces of width 1/8 (degree 5,
+/// within 3.94) were 10% faster at spread 1 but took the general steps for most vectors
+/// from spread 2 on (2.75-2.9 ms there).
 #[inline(always)]
-fn gelu_by_tables<L: Lanes>(l: L, x: L::V, upper_tail: &[L::Table; 6]) -> L::V {
+fn gelu_by_tables<L: Lanes>(l: L, x: L::V, upper_tail: &[L::Table; 8]) -> L::V {
     let a = l.abs(x);
     if !l.all_below(a, TABLE_END) {
         return gelu_within_or_general(l, x, a);
@@ -578,7 +580,7 @@ fn gelu_by_tables<L: Lanes>(l: L, x: L::V, upper_tail: &[L::Table; 6]) -> L::V {
 /// `-|x|` from its piece's polynomial, and one minus it above zero (`Phi(x) + x phi(x)`
 /// is `1 - (Q(x) - x phi(x))`).
 #[inline(always)]
-fn gelu_derivative_by_tables<L: Lanes>(l: L, x: L::V, slope_below_zero: &[L::Table; 5]) -> L::V {
+fn gelu_derivative_by_tables<L: Lanes>(l: L, x: L::V, slope_below_zero: &[L::Table; 6]) -> L::V {
     let a = l.abs(x);
     if !l.all_below(a, TABLE_END) {
         return gelu_derivative(l, x);
