@@ -440,7 +440,8 @@ mod tests {
         assert!(gelu[1].is_nan() && gelu[2].is_nan());
         assert_eq!(gelu[3].to_bits(), (-0.0f32).to_bits());
         assert_eq!(gelu[4].to_bits(), 0.0f32.to_bits());
-        let slope = vector_grad_scaled(VectorFn::Gelu, 1.0f32, &x).expect("the level ran GELU");
+        let slope = vector_grad_scaled(VectorFn::Gelu, 1.0f32, &x)
+            .expect("the level that ran GELU runs every function");
         assert!(slope[..3].iter().all(|v| v.is_nan()));
         assert_eq!(&slope[3..], &[0.5, 0.5]);
     }
@@ -556,7 +557,8 @@ mod tests {
             return;
         };
         assert_clear("GELU");
-        let d = vector_grad_scaled(VectorFn::Gelu, 1.0f32, &x).expect("the level ran GELU");
+        let d = vector_grad_scaled(VectorFn::Gelu, 1.0f32, &x)
+            .expect("the level that ran GELU runs every function");
         assert_clear("GELU's slope");
         assert!(y.iter().any(|v| v.is_subnormal()));
         assert!(
@@ -568,7 +570,7 @@ mod tests {
         // e^x from -115 to 0: subnormal from -87.3, zero from -104; whole vectors of
         // each kind and mixed ones.
         let x: Vec<f32> = (0..=4600).map(|i| -115.0 + i as f32 * 0.025).collect();
-        let e = vector_map(VectorFn::Exp, &x).expect("the level ran GELU");
+        let e = vector_map(VectorFn::Exp, &x).expect("the level that ran GELU runs every function");
         assert_clear("exp");
         assert!(e.iter().any(|v| v.is_subnormal()) && e[..100].iter().all(|&v| v == 0.0));
         // Softmax rows masked with -inf (causal attention's), and their backward.
@@ -581,7 +583,8 @@ mod tests {
                 }
             })
             .collect();
-        let total = exp_shifted_sum(&row, 1.0f32, None).expect("the level ran GELU");
+        let total = exp_shifted_sum(&row, 1.0f32, None)
+            .expect("the level that ran GELU runs every function");
         let log_y: Vec<f32> = row.iter().map(|v| v - 1.0 - total.ln()).collect();
         let mut g = vec![0.5f32; row.len()];
         assert!(add_log_softmax_grad(
