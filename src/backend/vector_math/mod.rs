@@ -429,7 +429,7 @@ mod tests {
         let Some(silu) = vector_map(VectorFn::Silu, &x) else {
             return; // unreachable: the level that ran `exp` runs every function
         };
-        assert!(silu[2].is_nan());
+        assert!(silu[1].is_nan() && silu[2].is_nan());
         assert_eq!(silu[0], f32::INFINITY);
         // GELU as the plain one: `inf * 1`, `-inf * 0` (NaN, as PyTorch's), signed zeros;
         // its slope `Phi + x phi` is NaN at both infinities.
@@ -520,7 +520,7 @@ mod tests {
         }
     }
 
-    /// No step of GELU, its derivative, `exp` or the softmax rows has a subnormal or
+    /// No step of GELU, `exp`, sigmoid, SiLU, their derivatives or the softmax rows has a subnormal or
     /// infinite result, or a subnormal operand (on Intel cores each such step takes a
     /// microcode assist of ~150 cycles): the MXCSR's sticky underflow, overflow and denormal
     /// flags stay clear over values whose results are subnormal or round to zero (GELU below
@@ -573,6 +573,29 @@ mod tests {
         let e = vector_map(VectorFn::Exp, &x).expect("the level that ran GELU runs every function");
         assert_clear("exp");
         assert!(e.iter().any(|v| v.is_subnormal()) && e[..100].iter().all(|&v| v == 0.0));
+        // Sigmoid, SiLU and SiLU's slope from -125 to 125: subnormal below -87, SiLU zero
+        // below -111.
+        let x: Vec<f32> = (0..=5000).map(|i| -125.0 + i as f32 * 0.05).collect();
+        for f in [VectorFn::Sigmoid, VectorFn::Silu] {
+            let y = vector_map(f, &x).expect("the level that ran GELU runs every function");
+            assert_clear(&format!("{f:?}"));
+            assert!(y.iter().any(|v| v.is_subnormal()) && y.iter().all(|v| v.is_finite()));
+            // Whole vectors below -120 (zero at once), against f64.
+            for (&xv, &yv) in x.iter().zip(&y).take_while(|(x, _)| **x < -120.0) {
+                let e = f64::from(xv).exp();
+                let want = if f == VectorFn::Silu {
+                    f64::from(xv) * e
+                } else {
+                    e
+                };
+                assert!(
+                    f64::from(yv).abs() <= want.abs() + 1e-45,
+                    "{f:?}({xv}) = {yv}"
+                );
+            }
+        }
+        vector_grad_scaled(VectorFn::Silu, 1.0f32, &x).expect("as above");
+        assert_clear("SiLU's slope");
         // Softmax rows masked with -inf (causal attention's), and their backward.
         let row: Vec<f32> = (0..100)
             .map(|i| {
