@@ -424,7 +424,7 @@ fn sigmoid_within_bound<L: Lanes>(l: L, x: L::V) -> L::V {
 
 /// `x` bounded to +-86, NaN kept.
 #[inline(always)]
-fn within_sigmoid_bound<L: Lanes>(l: L, x: L::V) -> L::V {
+fn clamped_to_sigmoid_bound<L: Lanes>(l: L, x: L::V) -> L::V {
     let bound = l.splat(SIGMOID_NORMAL_BOUND);
     l.min(bound, l.max(l.sub(l.splat(0.0), bound), x))
 }
@@ -441,7 +441,7 @@ fn sigmoid_past_bound<L: Lanes>(l: L, x: L::V) -> L::V {
         return l.splat(0.0);
     }
     let low = l.splat(-SIGMOID_NORMAL_BOUND);
-    let within = sigmoid_within_bound(l, within_sigmoid_bound(l, x));
+    let within = sigmoid_within_bound(l, clamped_to_sigmoid_bound(l, x));
     // NaN takes `e^x`, NaN too; the bound keeps `e^x` from overflowing where not taken.
     l.select_positive(l.sub(x, low), within, exp(l, l.min(low, x)))
 }
@@ -459,7 +459,7 @@ fn silu<L: Lanes>(l: L, x: L::V) -> L::V {
         return l.mul(x, l.splat(0.0));
     }
     let low = l.splat(-SIGMOID_NORMAL_BOUND);
-    let within = l.mul(x, sigmoid_within_bound(l, within_sigmoid_bound(l, x)));
+    let within = l.mul(x, sigmoid_within_bound(l, clamped_to_sigmoid_bound(l, x)));
     let below_x = l.min(low, l.max(l.splat(-120.0), x));
     let below = unshift(l, l.mul(below_x, exp_shifted(l, below_x, SHIFT)));
     let silu = l.select_positive(l.sub(x, low), within, below);
@@ -660,7 +660,7 @@ fn silu_derivative<L: Lanes>(l: L, x: L::V) -> L::V {
         let s = sigmoid_within_bound(l, x);
         return l.mul(s, l.fmadd(x, l.sub(one, s), one));
     }
-    let s = sigmoid_within_bound(l, within_sigmoid_bound(l, x));
+    let s = sigmoid_within_bound(l, clamped_to_sigmoid_bound(l, x));
     let slope = l.mul(s, l.fmadd(x, l.sub(one, s), one));
     let above_low = l.add(x, l.splat(SIGMOID_NORMAL_BOUND));
     l.mul(slope, l.select_positive(above_low, one, l.splat(0.0)))
