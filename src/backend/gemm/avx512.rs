@@ -12,6 +12,11 @@ use core::arch::x86_64::*;
 /// prefetchers (which stop at page boundaries) do not follow. 1024^3 f32 on one thread, five
 /// alternating runs against the `gemm` crate: 0.96 -> 0.99 of its speed (f64 0.97 -> 0.99).
 const PACK_B_PREFETCH_ROWS: usize = 16;
+/// Steps ahead that the other kernels fetch the rows of `B` they stream (a packed panel of
+/// `KC x 32` `f32` is 48 KiB, past L1 with the `A` panel beside it, so each step's two lines
+/// come from L2). 1024^3 `f32`, alternating runs: one thread 218-220 -> 222-223 GFLOP/s, two
+/// 415-418 -> 426-433, 256^3 on two 350 -> 370 (4, 8 and 32 steps within the noise of 16).
+const STREAM_B_PREFETCH_ROWS: usize = 16;
 
 /// How a kernel instance reads `A` (see [`APanel`]): its `MODE` parameter.
 const PACKED: u8 = 0;
@@ -208,6 +213,12 @@ macro_rules! avx512_kernel {
                             // The two rows of this pair's steps, that many rows ahead (a
                             // prefetch past the end of `B` does not fault).
                             for row in [PACK_B_PREFETCH_ROWS, PACK_B_PREFETCH_ROWS + 1] {
+                                let ahead = b.wrapping_add(row * b_stride) as *const i8;
+                                _mm_prefetch::<_MM_HINT_T0>(ahead);
+                                _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(64));
+                            }
+                        } else if W == 2 {
+                            for row in [STREAM_B_PREFETCH_ROWS, STREAM_B_PREFETCH_ROWS + 1] {
                                 let ahead = b.wrapping_add(row * b_stride) as *const i8;
                                 _mm_prefetch::<_MM_HINT_T0>(ahead);
                                 _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(64));
