@@ -187,15 +187,38 @@ fn operand<E: Float>(
 fn check_product<E: Float>(
     name: &str,
     product: Product<E>,
-    (m, k, n): (usize, usize, usize),
+    size: (usize, usize, usize),
     layout: Layout,
     alpha: f64,
     beta: f64,
     eps: f64,
     rng: &mut rand::rngs::StdRng,
 ) {
-    let (a, sa) = operand::<E>(m, k, layout.ta, layout.pad, rng);
-    let (b, sb) = operand::<E>(k, n, layout.tb, layout.pad, rng);
+    check_product_at(name, product, size, layout, 0, alpha, beta, eps, rng);
+}
+
+/// [`check_product`] with `A` and `B` starting `offset` elements into their buffers (at
+/// other alignments than the allocator's).
+#[allow(clippy::too_many_arguments)]
+fn check_product_at<E: Float>(
+    name: &str,
+    product: Product<E>,
+    (m, k, n): (usize, usize, usize),
+    layout: Layout,
+    offset: usize,
+    alpha: f64,
+    beta: f64,
+    eps: f64,
+    rng: &mut rand::rngs::StdRng,
+) {
+    let shifted = |(buf, strides): (Vec<E>, Strides)| {
+        let mut out = vec![E::ZERO; offset];
+        out.extend(buf);
+        (out, strides)
+    };
+    let (a_buf, sa) = shifted(operand::<E>(m, k, layout.ta, layout.pad, rng));
+    let (b_buf, sb) = shifted(operand::<E>(k, n, layout.tb, layout.pad, rng));
+    let (a, b) = (&a_buf[offset..], &b_buf[offset..]);
     let (mut c, sc) = operand::<E>(m, n, false, layout.pad, rng);
     let at = |buf: &[E], (rs, cs): Strides, i: usize, j: usize| {
         buf[i * rs as usize + j * cs as usize].to_f64()
@@ -213,9 +236,9 @@ fn check_product<E: Float>(
         k,
         n,
         E::from_f64(alpha),
-        &a,
+        a,
         sa,
-        &b,
+        b,
         sb,
         E::from_f64(beta),
         &mut c,
@@ -225,7 +248,7 @@ fn check_product<E: Float>(
         for j in 0..n {
             let (mut want, mut scale) = (0.0, 0.0);
             for p in 0..k {
-                let t = at(&a, sa, i, p) * at(&b, sb, p, j);
+                let t = at(a, sa, i, p) * at(b, sb, p, j);
                 want += t;
                 scale += t.abs();
             }
@@ -260,6 +283,22 @@ pub(super) fn check_every_path(
     }
     for (name, product) in f64_paths() {
         check_product(name, product, size, layout, -1.5, beta, 1e-14, rng);
+    }
+}
+
+/// [`check_every_path`] with `A` and `B` starting `offset` elements into their buffers.
+pub(super) fn check_every_path_at(
+    size: (usize, usize, usize),
+    layout: Layout,
+    offset: usize,
+    beta: f64,
+    rng: &mut rand::rngs::StdRng,
+) {
+    for (name, product) in f32_paths() {
+        check_product_at(name, product, size, layout, offset, 0.75, beta, 1e-6, rng);
+    }
+    for (name, product) in f64_paths() {
+        check_product_at(name, product, size, layout, offset, -1.5, beta, 1e-14, rng);
     }
 }
 
