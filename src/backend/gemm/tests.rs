@@ -278,12 +278,7 @@ pub(super) fn check_every_path(
     beta: f64,
     rng: &mut rand::rngs::StdRng,
 ) {
-    for (name, product) in f32_paths() {
-        check_product(name, product, size, layout, 0.75, beta, 1e-6, rng);
-    }
-    for (name, product) in f64_paths() {
-        check_product(name, product, size, layout, -1.5, beta, 1e-14, rng);
-    }
+    check_every_path_at(size, layout, 0, beta, rng);
 }
 
 /// [`check_every_path`] with `A` and `B` starting `offset` elements into their buffers.
