@@ -33,6 +33,8 @@ pub(super) const DOT_FEW_ROWS: usize = 16;
 pub(super) fn dot_pays(m: usize, k: usize, max_rows: usize) -> bool {
     k >= DOT_MIN_K && m <= max_rows && (m <= DOT_FEW_ROWS || k >= DOT_MIN_K_MANY_ROWS)
 }
+/// Sums at least this long load `B^T` on vector boundaries (see [`dot_kernel`]).
+const ALIGNED_MIN_K: usize = 256;
 /// Rows of `B^T` per block: they stay in L2 while every row block of `A` passes over them.
 const DOT_BLOCK: usize = 64;
 
@@ -53,6 +55,14 @@ pub(super) trait DotIsa {
     /// The first `n < LANES` values at `p`, zeros in the other lanes (masked: nothing past
     /// them is read).
     unsafe fn load_first(n: usize, p: *const Self::E) -> Self::V;
+    /// Whether [`DotIsa::load_from`] and [`DotIsa::rotate_back`] are implemented: the
+    /// kernel then aligns its loads of `B^T` (see [`dot_kernel`]).
+    const ALIGNS: bool;
+    /// Lanes `first..LANES` (`first < LANES`) from `p + first..`, where `p` is lane 0's
+    /// address, zeros below (masked: nothing before them is read).
+    unsafe fn load_from(first: usize, p: *const Self::E) -> Self::V;
+    /// Lane `j` of the result is lane `(j + by) % LANES` of `v`.
+    unsafe fn rotate_back(v: Self::V, by: usize) -> Self::V;
     /// `a * b + c`.
     unsafe fn fmadd(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
     /// `c[j] = alpha * sum(v[j]) + beta * c[j]` for `j < nr <= DOT` (`c` read only when
@@ -124,23 +134,33 @@ unsafe fn dot_kernel<I: DotIsa, const R: usize>(
                 }
             }};
         }
-        // A first, partial step up to the vector boundary of `B^T`'s first row, so that the
-        // loads of its rows (each `B^T` row is read once per row block of `A`, from L2) do
-        // not straddle cache lines. Tensors are only as aligned as malloc makes them (16
-        // bytes), and a split load costs two: `x W^T` for a batch of 64, 784 -> 256 `f32`,
-        // two threads, 270 -> 375 GFLOP/s (one thread 150 -> 208 where `W` was misaligned).
-        // The lanes that a value is summed in then follow its address, so the last bits of
-        // a sum can differ between copies of `W` at different alignments (as MKL's do).
+        // With `B^T`'s first row off the vector boundary by `off` values, every step loads
+        // the vector of `B^T` that starts on the boundary: value `p` of a row goes to lane
+        // `(p + off) % LANES`, not `p % LANES`, the first step masked below lane `off`.
+        // Tensors are only as aligned as malloc makes them (16 bytes), and a load that
+        // straddles two cache lines costs two: `x W^T` for a batch of 64, 784 -> 256 `f32`
+        // on two threads ran at 270 GFLOP/s with `W` misaligned, 375 aligned. Each lane
+        // still sums the same values in the same order, so turning the lanes back before the
+        // final sums gives the bits of the unaligned loop: results do not depend on where
+        // the allocator put `W`. Short sums skip it (the turn costs one shuffle per sum).
         let mut p = 0;
         let width = I::LANES * size_of::<I::E>();
         let misaligned = b as usize % width;
-        if misaligned != 0 && misaligned.is_multiple_of(size_of::<I::E>()) {
-            let head = ((width - misaligned) / size_of::<I::E>()).min(k);
+        let off = if I::ALIGNS
+            && k >= ALIGNED_MIN_K
+            && misaligned != 0
+            && misaligned.is_multiple_of(size_of::<I::E>())
+        {
+            misaligned / size_of::<I::E>()
+        } else {
+            0
+        };
+        if off > 0 {
             step!(
-                core::array::from_fn(|j| I::load_first(head, br[j])),
-                |row| { I::load_first(head, row) }
+                core::array::from_fn(|j| I::load_from(off, br[j].wrapping_sub(off))),
+                |row| { I::load_from(off, row.wrapping_sub(off)) }
             );
-            p = head;
+            p = I::LANES - off;
         }
         while p + I::LANES <= k {
             step!(core::array::from_fn(|j| I::load(br[j].add(p))), |row| {
@@ -154,6 +174,13 @@ unsafe fn dot_kernel<I: DotIsa, const R: usize>(
                 core::array::from_fn(|j| I::load_first(n, br[j].add(p))),
                 |row| { I::load_first(n, row.add(p)) }
             );
+        }
+        if off > 0 {
+            for sums in acc.iter_mut() {
+                for s in sums.iter_mut() {
+                    *s = I::rotate_back(*s, off);
+                }
+            }
         }
         // Over all `R` rows with a test, not a loop of `mr`: unrolled, the accumulators stay
         // in registers (a loop of run-time length indexed them on the stack: all 24 spilled
@@ -304,7 +331,8 @@ unsafe fn store_sums_pd256(v: [__m256d; DOT], alpha: f64, beta: f64, c: *mut f64
 macro_rules! dot_isa {
     ($ty:ident, $e:ty, $v:ty, $lanes:literal, $rows:literal, $features:literal,
      $zero:ident, $load:ident, |$n:ident, $p:ident| $load_first:expr, $fmadd:ident,
-     $half:ident, $store:ident) => {
+     $half:ident, $store:ident,
+     $aligns:literal, |$f:ident, $q:ident| $load_from:expr, |$x:ident, $by:ident| $rotate:expr) => {
         pub(super) struct $ty;
         impl DotIsa for $ty {
             type E = $e;
@@ -327,6 +355,21 @@ macro_rules! dot_isa {
             unsafe fn load_first($n: usize, $p: *const $e) -> $v {
                 // SAFETY: the caller's contract; the lanes past `n` are masked off.
                 unsafe { $load_first }
+            }
+            const ALIGNS: bool = $aligns;
+            #[target_feature(enable = $features)]
+            #[inline]
+            unsafe fn load_from($f: usize, $q: *const $e) -> $v {
+                // SAFETY: the caller's contract; the lanes below `first` are masked off.
+                #[allow(unused_unsafe)] // the AVX2 kinds' body is `unreachable!`
+                unsafe {
+                    $load_from
+                }
+            }
+            #[target_feature(enable = $features)]
+            #[inline]
+            unsafe fn rotate_back($x: $v, $by: usize) -> $v {
+                $rotate
             }
             #[target_feature(enable = $features)]
             #[inline]
@@ -398,7 +441,17 @@ dot_isa!(
     |n, p| _mm512_maskz_loadu_ps(((1u32 << n) - 1) as __mmask16, p),
     _mm512_fmadd_ps,
     half_ps,
-    store_sums_ps256
+    store_sums_ps256,
+    true,
+    |first, p| _mm512_maskz_loadu_ps(!((1u32 << first) - 1) as __mmask16, p),
+    |v, by| {
+        let lanes = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+        let index = _mm512_and_si512(
+            _mm512_add_epi32(lanes, _mm512_set1_epi32(by as i32)),
+            _mm512_set1_epi32(15),
+        );
+        _mm512_permutexvar_ps(index, v)
+    }
 );
 dot_isa!(
     Avx512F64,
@@ -412,7 +465,17 @@ dot_isa!(
     |n, p| _mm512_maskz_loadu_pd(((1u32 << n) - 1) as __mmask8, p),
     _mm512_fmadd_pd,
     half_pd,
-    store_sums_pd256
+    store_sums_pd256,
+    true,
+    |first, p| _mm512_maskz_loadu_pd(!((1u32 << first) - 1) as __mmask8, p),
+    |v, by| {
+        let lanes = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
+        let index = _mm512_and_si512(
+            _mm512_add_epi64(lanes, _mm512_set1_epi64(by as i64)),
+            _mm512_set1_epi64(7),
+        );
+        _mm512_permutexvar_pd(index, v)
+    }
 );
 dot_isa!(
     Avx2F32,
@@ -426,7 +489,10 @@ dot_isa!(
     |n, p| _mm256_maskload_ps(p, mask_ps(n)),
     _mm256_fmadd_ps,
     same,
-    store_sums_ps256
+    store_sums_ps256,
+    false,
+    |_first, _p| unreachable!("AVX2 dot products do not align"),
+    |_v, _by| unreachable!("AVX2 dot products do not align")
 );
 dot_isa!(
     Avx2F64,
@@ -440,7 +506,10 @@ dot_isa!(
     |n, p| _mm256_maskload_pd(p, mask_pd(n)),
     _mm256_fmadd_pd,
     same,
-    store_sums_pd256
+    store_sums_pd256,
+    false,
+    |_first, _p| unreachable!("AVX2 dot products do not align"),
+    |_v, _by| unreachable!("AVX2 dot products do not align")
 );
 
 /// The [`Kernel::dot_applies`](super::blocked::Kernel::dot_applies) and
@@ -498,10 +567,10 @@ mod tests {
         }
     }
 
-    /// The first, partial step that aligns the loads of `B^T`'s rows: operands at every
+    /// The aligned loads of `B^T`'s rows (sums from `ALIGNED_MIN_K` on): operands at every
     /// element offset within a vector (16 for `f32`), with rows a whole number of vectors
-    /// apart (`k` = 64: every row as misaligned as the first) and not (`k` = 45 and 100:
-    /// each row at its own offset), depths shorter than a vector past the first step.
+    /// apart (`k` = 784 and 256: every row as misaligned as the first) and not (263, 300:
+    /// each row at its own offset), and shorter sums that keep the unaligned loads.
     #[test]
     fn dot_products_match_naive_at_every_alignment() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(19);
@@ -511,7 +580,13 @@ mod tests {
             pad: 0,
         };
         for offset in 0..16 {
-            for (m, k, n) in [(7, 64, 9), (6, 45, 4), (13, 100, 5), (3, 33, 7)] {
+            for (m, k, n) in [
+                (7, 784, 9),
+                (6, 256, 4),
+                (13, 300, 5),
+                (3, 263, 7),
+                (5, 45, 4),
+            ] {
                 check_every_path_at((m, k, n), layout, offset, 1.0, &mut rng);
             }
         }

@@ -616,3 +616,57 @@ fn dot_products_take_few_rows_or_deep_sums() {
     assert!(dot_pays(64, 784, 64));
     assert!(!dot_pays(65, 784, 64));
 }
+
+/// `x W^T` (the in-place dot products) with its operands at every element offset within
+/// their buffers gives one result, bit for bit, on every path: the dot products' aligned
+/// loads keep each lane's sum as the unaligned loop has it.
+#[test]
+fn dot_products_do_not_depend_on_alignment() {
+    fn check<E: Float>(paths: Vec<(&'static str, Product<E>)>, rng: &mut rand::rngs::StdRng) {
+        for (m, k, n) in [(7, 300, 9), (6, 256, 4), (13, 784, 5), (64, 263, 7)] {
+            let a: Vec<E> = (0..m * k)
+                .map(|_| E::from_f64(rng.random_range(-1.0..1.0)))
+                .collect();
+            let b: Vec<E> = (0..k * n)
+                .map(|_| E::from_f64(rng.random_range(-1.0..1.0)))
+                .collect();
+            for &(name, product) in &paths {
+                let mut first: Option<Vec<E>> = None;
+                for offset in 0..16 {
+                    let shifted = |v: &[E]| [vec![E::ZERO; offset], v.to_vec()].concat();
+                    let (a_buf, b_buf) = (shifted(&a), shifted(&b));
+                    let mut c = vec![E::ZERO; m * n];
+                    product(
+                        m,
+                        k,
+                        n,
+                        E::ONE,
+                        &a_buf[offset..],
+                        (k as isize, 1),
+                        &b_buf[offset..],
+                        (1, k as isize),
+                        E::ZERO,
+                        &mut c,
+                        (n as isize, 1),
+                    );
+                    let bits: Vec<f64> = c.iter().map(|v| v.to_f64()).collect();
+                    match &first {
+                        None => first = Some(c),
+                        Some(f) => {
+                            let want: Vec<f64> = f.iter().map(|v| v.to_f64()).collect();
+                            assert!(
+                                bits.iter()
+                                    .zip(&want)
+                                    .all(|(x, y)| x.to_bits() == y.to_bits()),
+                                "{name} {m}x{k}x{n}: offset {offset} changes the result"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut rng = rand::rngs::StdRng::seed_from_u64(20);
+    check(f32_paths(), &mut rng);
+    check(f64_paths(), &mut rng);
+}
