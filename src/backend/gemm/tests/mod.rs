@@ -624,43 +624,35 @@ fn dot_products_take_few_rows_or_deep_sums() {
 fn dot_products_do_not_depend_on_alignment() {
     fn check<E: Float>(paths: Vec<(&'static str, Product<E>)>, rng: &mut rand::rngs::StdRng) {
         for (m, k, n) in [(7, 300, 9), (6, 256, 4), (13, 784, 5), (64, 263, 7)] {
-            let a: Vec<E> = (0..m * k)
-                .map(|_| E::from_f64(rng.random_range(-1.0..1.0)))
-                .collect();
-            let b: Vec<E> = (0..k * n)
-                .map(|_| E::from_f64(rng.random_range(-1.0..1.0)))
-                .collect();
+            let (a, sa) = operand::<E>(m, k, false, 0, rng);
+            let (b, sb) = operand::<E>(k, n, true, 0, rng);
             for &(name, product) in &paths {
-                let mut first: Option<Vec<E>> = None;
+                let mut first: Option<Vec<u64>> = None;
                 for offset in 0..16 {
                     let shifted = |v: &[E]| [vec![E::ZERO; offset], v.to_vec()].concat();
                     let (a_buf, b_buf) = (shifted(&a), shifted(&b));
                     let mut c = vec![E::ZERO; m * n];
+                    let (a, b) = (&a_buf[offset..], &b_buf[offset..]);
                     product(
                         m,
                         k,
                         n,
                         E::ONE,
-                        &a_buf[offset..],
-                        (k as isize, 1),
-                        &b_buf[offset..],
-                        (1, k as isize),
+                        a,
+                        sa,
+                        b,
+                        sb,
                         E::ZERO,
                         &mut c,
                         (n as isize, 1),
                     );
-                    let bits: Vec<f64> = c.iter().map(|v| v.to_f64()).collect();
+                    let bits: Vec<u64> = c.iter().map(|v| v.to_f64().to_bits()).collect();
                     match &first {
-                        None => first = Some(c),
-                        Some(f) => {
-                            let want: Vec<f64> = f.iter().map(|v| v.to_f64()).collect();
-                            assert!(
-                                bits.iter()
-                                    .zip(&want)
-                                    .all(|(x, y)| x.to_bits() == y.to_bits()),
-                                "{name} {m}x{k}x{n}: offset {offset} changes the result"
-                            );
-                        }
+                        None => first = Some(bits),
+                        Some(want) => assert!(
+                            &bits == want,
+                            "{name} {m}x{k}x{n}: offset {offset} changes the result"
+                        ),
                     }
                 }
             }

@@ -56,7 +56,7 @@ pub(in crate::backend::gemm) struct Layout {
 
 /// `(buffer, strides)` of an `r x c` operand stored row-major (or column-major when
 /// `transposed`) with `pad` unused elements after each stored row, filled from `rng`.
-fn operand<E: Float>(
+pub(super) fn operand<E: Float>(
     r: usize,
     c: usize,
     transposed: bool,
