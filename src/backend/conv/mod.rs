@@ -220,13 +220,19 @@ pub(crate) fn conv2d_grouped_forward<E: Float>(
     }
     let (k, p, ghw) = (g.col_rows(), g.col_cols(), g.c * g.h * g.w);
     let (chw, og) = (groups * ghw, o / groups);
-    let (kind, len) = (g.unfold_kind(), g.unfold_cols());
+    // A 1-D convolution with unit stride reads `x` in place, one product per tap.
+    let by_taps = taps::applies(g);
+    let (kind, len) = if by_taps {
+        (Unfold::InPlace, p)
+    } else {
+        (g.unfold_kind(), g.unfold_cols())
+    };
     let wide = kind == Unfold::Wide;
     // Each sample's block of `y` is written by the thread that computes it (no serial zero
     // fill of the whole output on the calling thread first).
     let mut y: Vec<E> = Vec::with_capacity(n * o * p);
     let beta = if bias.is_some() { E::ONE } else { E::ZERO };
-    let block = column_block(g);
+    let block = if by_taps { len } else { column_block(g) };
     let cols_len = if kind == Unfold::InPlace {
         0
     } else {
@@ -267,6 +273,11 @@ pub(crate) fn conv2d_grouped_forward<E: Float>(
                 };
                 for gi in 0..groups {
                     let xg = &x[b * chw + gi * ghw..][..ghw];
+                    if by_taps {
+                        let out = &mut out[gi * og * len..][..og * len];
+                        taps::add_forward(xg, &w[gi * og * k..][..og * k], g, og, out);
+                        continue;
+                    }
                     if block < len {
                         let out = &mut out[gi * og * len..][..og * len];
                         product_by_row_blocks(
@@ -506,7 +517,13 @@ pub(crate) fn conv2d_grouped_backward<E: Float>(
     }
     let (k, p, ghw) = (g.col_rows(), g.col_cols(), g.c * g.h * g.w);
     let (chw, og) = (groups * ghw, o / groups);
-    let (kind, len) = (g.unfold_kind(), g.unfold_cols());
+    // As in the forward pass: one product per tap, `x` and `gx` in place.
+    let by_taps = taps::applies(g);
+    let (kind, len) = if by_taps {
+        (Unfold::InPlace, p)
+    } else {
+        (g.unfold_kind(), g.unfold_cols())
+    };
     let wide = kind == Unfold::Wide;
     let want_x = gx.is_some();
     let want_w = gw.is_some();
@@ -533,17 +550,21 @@ pub(crate) fn conv2d_grouped_backward<E: Float>(
     } else {
         Vec::new()
     };
-    let block = backward_column_block(g);
+    let block = if by_taps {
+        len
+    } else {
+        backward_column_block(g)
+    };
     let cols_len = if kind == Unfold::InPlace {
         0
     } else {
         k * block
     };
     let gy_len = if wide { o * len } else { 0 };
-    // The weight gradients of `weight_grad_shifted`, summed over a block's samples and
-    // added into `gw` once at its end.
-    let wide_weight_grad = wide && want_w;
-    let shift_len = if wide_weight_grad { o * k } else { 0 };
+    // The weight gradients of `weight_grad_shifted` (or of the taps), summed over a block's
+    // samples and added into `gw` once at its end.
+    let summed_per_block = (wide || by_taps) && want_w;
+    let shift_len = if summed_per_block { o * k } else { 0 };
     split_samples(
         n,
         per,
@@ -580,6 +601,18 @@ pub(crate) fn conv2d_grouped_backward<E: Float>(
                 };
                 for gi in 0..groups {
                     let gyg = &gyb[gi * og * len..][..og * len];
+                    if by_taps {
+                        if want_w {
+                            let xg = &x[b * chw + gi * ghw..][..ghw];
+                            let tmp = &mut shift_tmp[gi * og * k..][..og * k];
+                            taps::add_weight_grad(gyg, xg, g, og, tmp);
+                        }
+                        if want_x {
+                            let gxb = &mut gxblock[i * chw + gi * ghw..][..ghw];
+                            taps::add_input_grad(gyg, &wt[gi * og * k..][..og * k], g, og, gxb);
+                        }
+                        continue;
+                    }
                     if block < len {
                         // `gw` and `gxblock` are empty unless wanted.
                         let gw_g = want_w.then(|| &mut gw[gi * og * k..][..og * k]);
@@ -656,14 +689,17 @@ pub(crate) fn conv2d_grouped_backward<E: Float>(
                     }
                 }
             }
-            if wide_weight_grad {
+            if summed_per_block {
                 for gi in 0..groups {
-                    add_shifted(
+                    let (tmp, gw) = (
                         &shift_tmp[gi * og * k..][..og * k],
-                        g,
-                        og,
                         &mut gw[gi * og * k..][..og * k],
                     );
+                    if by_taps {
+                        taps::add_tap_sums(tmp, g, og, gw);
+                    } else {
+                        add_shifted(tmp, g, og, gw);
+                    }
                 }
             }
         },
@@ -793,5 +829,6 @@ pub(crate) fn conv_transpose2d_backward<E: Float>(
     });
 }
 
+mod taps;
 #[cfg(test)]
 mod tests;

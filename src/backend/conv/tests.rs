@@ -105,6 +105,84 @@ fn im2col_gemm_matches_direct_loops() {
     }
 }
 
+/// 1-D convolutions with unit stride ([`taps`]: one product per tap, `x` in place):
+/// paddings that leave some taps no output at all, dilations, kernels longer than the
+/// sequence's unpadded length, groups; forward with a bias, and every gradient, against the
+/// direct loops group by group.
+#[test]
+fn one_dimensional_taps_match_direct_loops() {
+    let mut seed = 0;
+    for (c, w, k, p, d) in [
+        (3, 10, 3, 1, 1),
+        (2, 7, 2, 0, 1),
+        (4, 9, 5, 2, 1),
+        (2, 12, 3, 3, 2),
+        (1, 3, 4, 3, 1),
+        (5, 2, 3, 2, 2),
+        (2, 33, 7, 0, 2),
+    ] {
+        for (groups, o) in [(1, 3), (c, 2 * c)] {
+            let g = geom(c / groups, 1, w, (1, k), (1, 1), (0, p), (1, d));
+            assert!(taps::applies(&g), "{g:?}");
+            let (n, og, ow, kk) = (3, o / groups, g.ow, g.col_rows());
+            let x = pseudo(n * c * w, seed);
+            let wt = pseudo(o * kk, 50 + seed);
+            let bias = pseudo(o, 90 + seed);
+            let gy = pseudo(n * o * ow, 130 + seed);
+            seed += 1;
+            let y = conv2d_grouped_forward(&x, &wt, Some(&bias), n, o, groups, &g);
+            let (mut gx, mut gw, mut gb) = (vec![0.0; x.len()], vec![0.0; wt.len()], vec![0.0; o]);
+            conv2d_grouped_backward(
+                &x,
+                &wt,
+                &gy,
+                n,
+                o,
+                groups,
+                &g,
+                Some(&mut gx),
+                Some(&mut gw),
+                Some(&mut gb),
+            );
+            let mut want_gw = vec![0.0; wt.len()];
+            for b in 0..n {
+                for gi in 0..groups {
+                    let xg = &x[(b * c + gi * g.c) * w..][..g.c * w];
+                    let wg = &wt[gi * og * kk..][..og * kk];
+                    let gyg = &gy[(b * o + gi * og) * ow..][..og * ow];
+                    let at = format!("{g:?} groups {groups} sample {b} group {gi}");
+                    let want_y = naive_conv(xg, wg, 1, og, &g);
+                    let got_y = &y[(b * o + gi * og) * ow..][..og * ow];
+                    for (i, (got, want)) in got_y.iter().zip(&want_y).enumerate() {
+                        let want = want + bias[gi * og + i / ow];
+                        assert!((got - want).abs() < 1e-12, "{at} y[{i}]: {got} vs {want}");
+                    }
+                    let (want_gx, gw_part) = naive_grads(xg, wg, gyg, 1, og, &g);
+                    let got_gx = &gx[(b * c + gi * g.c) * w..][..g.c * w];
+                    for (i, (got, want)) in got_gx.iter().zip(&want_gx).enumerate() {
+                        assert!((got - want).abs() < 1e-12, "{at} gx[{i}]: {got} vs {want}");
+                    }
+                    for (acc, v) in want_gw[gi * og * kk..].iter_mut().zip(gw_part) {
+                        *acc += v;
+                    }
+                }
+            }
+            for (i, (got, want)) in gw.iter().zip(&want_gw).enumerate() {
+                assert!((got - want).abs() < 1e-12, "{g:?} gw[{i}]: {got} vs {want}");
+            }
+            for (oc, got) in gb.iter().enumerate() {
+                let want: f64 = (0..n)
+                    .map(|b| gy[(b * o + oc) * ow..][..ow].iter().sum::<f64>())
+                    .sum();
+                assert!(
+                    (got - want).abs() < 1e-12,
+                    "{g:?} gb[{oc}]: {got} vs {want}"
+                );
+            }
+        }
+    }
+}
+
 /// The wide-row path (unit stride, no padding): its gradients are the adjoints of its
 /// forward in `x` and in `w`, <conv(x, w), gy> = <x, gx> = <w, gw>, over enough samples
 /// to be split over threads.
