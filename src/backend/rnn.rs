@@ -44,10 +44,42 @@ pub(crate) struct LstmSequence<E> {
     pub y: std::sync::Arc<Vec<E>>,
     /// The batch rows each thread ran, with their saved states.
     parts: Vec<LstmRows<E>>,
+    /// Whether every step's states were kept ([`Keep::Steps`]), or only the last.
+    kept: Keep,
+}
+
+/// What [`lstm_sequence_forward`] keeps of each step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Keep {
+    /// Every step's cell state and activations, for the backward pass.
+    Steps,
+    /// Only what the next step reads (an untraced forward, as inference): two cell states
+    /// and one step's activations, written over and over while they stay in cache.
+    /// Writing all of them was 10.5 MB of fresh memory for `LSTM(128, 256)` over 32 x 64
+    /// steps, a third of the time outside its products.
+    Last,
+}
+
+impl Keep {
+    /// The slots of cell states and of activations for a sequence of `steps`.
+    fn slots(self, steps: usize) -> (usize, usize) {
+        match self {
+            Keep::Steps => (steps, steps),
+            Keep::Last => (steps.min(2), steps.min(1)),
+        }
+    }
+    /// The slots step `t` writes its cell state and its activations to.
+    fn slot(self, t: usize) -> (usize, usize) {
+        match self {
+            Keep::Steps => (t, t),
+            Keep::Last => (t % 2, 0),
+        }
+    }
 }
 
 /// One thread's share of a sequence: batch rows `rows`, with their cell states `c_t`
-/// (`[S, rows, H]`) and gate activations and `tanh(c_t)` (`[S, 5, rows, H]`).
+/// (`[S, rows, H]`) and gate activations and `tanh(c_t)` (`[S, 5, rows, H]`), or the slots
+/// of [`Keep::Last`].
 struct LstmRows<E> {
     rows: core::ops::Range<usize>,
     cs: Vec<E>,
@@ -61,9 +93,10 @@ impl<E: Float> LstmSequence<E> {
             return c0.to_vec();
         }
         let mut out = Vec::with_capacity(c0.len());
+        let (slot, _) = self.kept.slot(steps - 1);
         for part in &self.parts {
             let units = part.rows.len() * hidden;
-            out.extend_from_slice(&part.cs[(steps - 1) * units..][..units]);
+            out.extend_from_slice(&part.cs[slot * units..][..units]);
         }
         out
     }
@@ -155,6 +188,7 @@ pub(crate) fn lstm_sequence_forward<E: Float>(
     biases: [Option<&[E]>; 2],
     h0: &[E],
     c0: &[E],
+    keep: Keep,
 ) -> LstmSequence<E> {
     let (s, h) = (steps, hidden);
     let g4 = 4 * h;
@@ -179,6 +213,7 @@ pub(crate) fn lstm_sequence_forward<E: Float>(
             &h0[rows.start * h..][..n * h],
             &c0[rows.start * h..][..n * h],
             y_rows,
+            keep,
         )
     });
     let parts = blocks
@@ -189,6 +224,7 @@ pub(crate) fn lstm_sequence_forward<E: Float>(
     LstmSequence {
         y: std::sync::Arc::new(y),
         parts,
+        kept: keep,
     }
 }
 
@@ -205,19 +241,21 @@ fn lstm_rows_forward<E: Float>(
     h0: &[E],
     c0: &[E],
     y: &mut [E],
+    keep: Keep,
 ) -> (Vec<E>, Vec<E>) {
     let (g4, units) = (4 * h, bsz * h);
+    let (c_slots, act_slots) = keep.slots(s);
     // Every step writes straight into its slice of `cs` and `acts` (no per-step vectors, and
     // no zero-filling first: each step writes all of its slices), and keeps its `h`
     // contiguous in `h_prev` for the next product: read from `y`, the rows are `S * H`
     // apart (a multiple of 1 KiB for H = 128), which the product must pack.
     let (mut cs, mut acts) = (
-        Vec::with_capacity(s * units),
-        Vec::with_capacity(s * 5 * units),
+        Vec::with_capacity(c_slots * units),
+        Vec::with_capacity(act_slots * 5 * units),
     );
     let (cs_buf, acts_buf) = (
-        &mut cs.spare_capacity_mut()[..s * units],
-        &mut acts.spare_capacity_mut()[..s * 5 * units],
+        &mut cs.spare_capacity_mut()[..c_slots * units],
+        &mut acts.spare_capacity_mut()[..act_slots * 5 * units],
     );
     let mut gh = vec![E::ZERO; bsz * g4];
     let mut h_prev = h0.to_vec();
@@ -240,11 +278,17 @@ fn lstm_rows_forward<E: Float>(
             &mut gh,
             (g4 as isize, 1),
         );
-        let (done, rest) = cs_buf.split_at_mut(t * units);
-        let c_prev = match t {
-            0 => c0,
-            // SAFETY: step `t - 1` wrote its `units` cell states.
-            _ => unsafe { assume_init(&done[(t - 1) * units..]) },
+        let (c_at, act_at) = keep.slot(t);
+        // The slot step `t - 1` wrote lies before this step's (`Keep::Steps`, and step 1
+        // of `Keep::Last`) or after it (the other steps of `Keep::Last`).
+        let prev_at = t.checked_sub(1).map(|p| keep.slot(p).0);
+        let (before, rest) = cs_buf.split_at_mut(c_at * units);
+        let (cn, after) = rest.split_at_mut(units);
+        let c_prev = match prev_at {
+            None => c0,
+            // SAFETY: step `t - 1` wrote its `units` cell states into its slot.
+            Some(p) if p < c_at => unsafe { assume_init(&before[p * units..][..units]) },
+            Some(p) => unsafe { assume_init(&after[(p - c_at - 1) * units..][..units]) },
         };
         let d = CellDims {
             batch: bsz,
@@ -259,19 +303,20 @@ fn lstm_rows_forward<E: Float>(
             c_prev,
             // SAFETY: the kernel writes only computed values into `h_next`.
             unsafe { as_uninit_mut(&mut h_next) },
-            &mut rest[..units],
-            planes_mut(&mut acts_buf[t * 5 * units..][..5 * units], units),
+            cn,
+            planes_mut(&mut acts_buf[act_at * 5 * units..][..5 * units], units),
         );
         for (b, row) in h_next.chunks_exact(h).enumerate() {
             y[(b * s + t) * h..][..h].copy_from_slice(row);
         }
         core::mem::swap(&mut h_prev, &mut h_next);
     }
-    // SAFETY: step `t` wrote `cs[t * units..][..units]` and all five planes of
-    // `acts[t * 5 * units..][..5 * units]`, for every `t` in `0..s`.
+    // SAFETY: step `t` wrote the `units` cell states of its slot and all five planes of
+    // its slot of `acts`, and every slot is some step's (`Keep::slots` counts those the
+    // steps `0..s` write).
     unsafe {
-        cs.set_len(s * units);
-        acts.set_len(s * 5 * units);
+        cs.set_len(c_slots * units);
+        acts.set_len(act_slots * 5 * units);
     }
     (cs, acts)
 }
@@ -460,6 +505,29 @@ mod tests {
             .collect()
     }
 
+    /// Keeping only the last step's states (an untraced forward) gives the same outputs and
+    /// final cell state as keeping every step, for sequences of every length the two-slot
+    /// ring meets (none, one slot, both, wrapping), split over threads or not.
+    #[test]
+    fn last_step_forward_matches_kept_steps() {
+        for (b, s) in [(3, 0), (3, 1), (3, 2), (3, 3), (5, 8), (1, 7)] {
+            let h = 24;
+            let gx = values(b * s * 4 * h, 11);
+            let w: Vec<f64> = values(4 * h * h, 12).iter().map(|v| v * 0.1).collect();
+            let bias = values(4 * h, 13);
+            let (h0, c0) = (values(b * h, 14), values(b * h, 15));
+            let run =
+                |keep| lstm_sequence_forward(b, s, h, &gx, &w, [Some(&bias), None], &h0, &c0, keep);
+            let (all, last) = (run(Keep::Steps), run(Keep::Last));
+            assert_eq!(all.y, last.y, "y, {b} x {s}");
+            assert_eq!(
+                all.c_last(&c0, s, h),
+                last.c_last(&c0, s, h),
+                "c, {b} x {s}"
+            );
+        }
+    }
+
     /// The sequence split by batch rows over threads gives the same numbers as one block
     /// of all rows (large enough here to be split when the pool has two threads).
     #[test]
@@ -470,10 +538,22 @@ mod tests {
         let w: Vec<f64> = values(4 * h * h, 2).iter().map(|v| v * 0.1).collect();
         let bias = values(4 * h, 3);
         let (h0, c0) = (values(b * h, 4), values(b * h, 5));
-        let split = lstm_sequence_forward(b, s, h, &gx, &w, [Some(&bias), None], &h0, &c0);
+        let split =
+            lstm_sequence_forward(b, s, h, &gx, &w, [Some(&bias), None], &h0, &c0, Keep::Steps);
         let wt = PackedB::new(h, 4 * h, &w, (1, h as isize));
         let mut y = vec![0.0; b * s * h];
-        let (cs, acts) = lstm_rows_forward(b, s, h, &gx, &wt, Some(&bias), &h0, &c0, &mut y);
+        let (cs, acts) = lstm_rows_forward(
+            b,
+            s,
+            h,
+            &gx,
+            &wt,
+            Some(&bias),
+            &h0,
+            &c0,
+            &mut y,
+            Keep::Steps,
+        );
         assert_eq!(*split.y, y);
         let whole = LstmSequence {
             y: std::sync::Arc::new(y),
@@ -482,6 +562,7 @@ mod tests {
                 cs,
                 acts,
             }],
+            kept: Keep::Steps,
         };
         assert_eq!(split.c_last(&c0, s, h), whole.c_last(&c0, s, h));
         let (dy, dh, dc) = (values(b * s * h, 6), values(b * h, 7), values(b * h, 8));

@@ -169,6 +169,19 @@ where
             b
         })
     });
+    // The biases' ids where the tape tracks them.
+    let bias_ids = biases
+        .each_ref()
+        .map(|b| b.as_ref().map(|b| b.id).filter(|&id| tape.tracks(id)));
+    let tracks = [
+        tape.tracks(gx.id),
+        tape.tracks(w.id),
+        bias_ids.iter().any(Option::is_some),
+        tape.tracks(h0.id),
+        tape.tracks(c0.id),
+    ];
+    // Every step's states are kept only for a backward pass.
+    let traced = T::TRACING && tracks.iter().any(|&t| t);
     let fwd = kernels::lstm_sequence_forward(
         bsz,
         s,
@@ -180,6 +193,11 @@ where
             .map(|b| b.as_ref().map(|b| b.data.as_slice())),
         &h0.data,
         &c0.data,
+        if traced {
+            kernels::Keep::Steps
+        } else {
+            kernels::Keep::Last
+        },
     );
     let h_last: Vec<E> = if s == 0 {
         h0.data.to_vec()
@@ -191,16 +209,7 @@ where
     let c_last = fwd.c_last(&c0.data, s, h);
     let y_data = fwd.y.clone();
     let (y_id, h_id, c_id) = (UniqueId::new(), UniqueId::new(), UniqueId::new());
-    // The biases' ids where the tape tracks them.
-    let bias_ids = biases.map(|b| b.map(|b| b.id).filter(|&id| tape.tracks(id)));
-    let tracks = [
-        tape.tracks(gx.id),
-        tape.tracks(w.id),
-        bias_ids.iter().any(Option::is_some),
-        tape.tracks(h0.id),
-        tape.tracks(c0.id),
-    ];
-    if T::TRACING && tracks.iter().any(|&t| t) {
+    if traced {
         let [tr_x, tr_w, tr_b, tr_h, tr_c] = tracks;
         let (gx_id, w_id, h0_id, c0_id) = (gx.id, w.id, h0.id, c0.id);
         let (w_data, h0_data, c0_data) = (w.data, h0.data, c0.data);
