@@ -13,10 +13,20 @@ use super::super::gemm::gemm;
 use super::ConvGeom;
 use crate::dtype::Float;
 
+/// The fewest input channels (the depth of each tap's product) for which the taps pay: one
+/// thread, ms, unfolded -> taps (forward, forward with backward): `Conv1d(64, 64, 3,
+/// padding 1)` on (16, 64, 1024) 2.74-2.84 -> 2.53-2.56 (8.49-8.63 -> 7.58-7.77);
+/// `Conv1d(128, 128, 3, padding 4, dilation 4)` on (8, 128, 2000) 9.03-9.65 -> 8.83-9.08
+/// (29.8-30.9 -> 26.9-27.5); but `Conv1d(32, 64, 5, padding 2)` on (32, 32, 512) 2.05-2.07 ->
+/// 2.11-2.18 (6.66-7.05 -> 6.68-6.86): five products 32 deep add into the output five
+/// times where the unfolding's one product is 160 deep.
+pub(super) const MIN_CHANNELS: usize = 64;
+
 /// Whether `g` is a 1-D convolution with unit stride that [`add_forward`] computes: one
-/// row (`h == kh == oh == 1`, no vertical padding) and more than one tap.
+/// row (`h == kh == oh == 1`, no vertical padding), more than one tap, and at least
+/// [`MIN_CHANNELS`] input channels.
 pub(super) fn applies(g: &ConvGeom) -> bool {
-    (g.h, g.kh, g.oh, g.ph, g.sw) == (1, 1, 1, 0, 1) && g.kw > 1 && g.ow > 0
+    (g.h, g.kh, g.oh, g.ph, g.sw) == (1, 1, 1, 0, 1) && g.kw > 1 && g.ow > 0 && g.c >= MIN_CHANNELS
 }
 
 /// For tap `j`: the outputs `t0..t1` whose input `t + shift` lies inside the sequence, and
