@@ -38,16 +38,21 @@ fn tap_range(g: &ConvGeom, j: usize) -> (usize, usize, usize) {
     (t0, t1, (t0 as isize + shift).max(0) as usize)
 }
 
+/// The taps that meet the sequence, as `(j, t0, t1, s0)` ([`tap_range`]); a tap that reads
+/// only padding contributes nothing and is skipped.
+fn live_taps(g: &ConvGeom) -> impl Iterator<Item = (usize, usize, usize, usize)> + '_ {
+    (0..g.kw).filter_map(move |j| {
+        let (t0, t1, s0) = tap_range(g, j);
+        (t0 < t1).then_some((j, t0, t1, s0))
+    })
+}
+
 /// `y += conv1d(x, w)` for one sample (or group): `x` is `g.c x g.w`, `w` is `o x (g.c
 /// g.kw)` (PyTorch's `(o, c, k)` layout), `y` is `o x g.ow` and holds the bias rows (or
 /// zeros) on entry.
 pub(super) fn add_forward<E: Float>(x: &[E], w: &[E], g: &ConvGeom, o: usize, y: &mut [E]) {
     let k = g.c * g.kw;
-    for j in 0..g.kw {
-        let (t0, t1, s0) = tap_range(g, j);
-        if t0 == t1 {
-            continue;
-        }
+    for (j, t0, t1, s0) in live_taps(g) {
         // y[:, t0..t1] (o x n) += W_j (o x c, strides c kw and kw) x[:, s0..] (c x n)
         gemm(
             o,
@@ -70,11 +75,8 @@ pub(super) fn add_forward<E: Float>(x: &[E], w: &[E], g: &ConvGeom, o: usize, y:
 /// `tmp` (`g.kw` blocks of `o x c`), which [`add_tap_sums`] adds into the gradient in
 /// PyTorch's `(o, c, k)` layout once per block of samples.
 pub(super) fn add_weight_grad<E: Float>(gy: &[E], x: &[E], g: &ConvGeom, o: usize, tmp: &mut [E]) {
-    for (j, block) in tmp.chunks_exact_mut(o * g.c).enumerate() {
-        let (t0, t1, s0) = tap_range(g, j);
-        if t0 == t1 {
-            continue;
-        }
+    for (j, t0, t1, s0) in live_taps(g) {
+        let block = &mut tmp[j * o * g.c..][..o * g.c];
         // tmp_j (o x c) += gy[:, t0..t1] (o x n) x[:, s0..]^T (n x c)
         gemm(
             o,
@@ -108,11 +110,7 @@ pub(super) fn add_tap_sums<E: Float>(tmp: &[E], g: &ConvGeom, o: usize, gw: &mut
 /// `gx[:, s0..] (c x n) += W_j^T gy[:, t0..t1]`, with `W^T` given as `wt` (`(c kw) x o`,
 /// row-major: `W_j^T`'s rows contiguous, `kw` rows apart).
 pub(super) fn add_input_grad<E: Float>(gy: &[E], wt: &[E], g: &ConvGeom, o: usize, gx: &mut [E]) {
-    for j in 0..g.kw {
-        let (t0, t1, s0) = tap_range(g, j);
-        if t0 == t1 {
-            continue;
-        }
+    for (j, t0, t1, s0) in live_taps(g) {
         // gx[:, s0..] (c x n) += W_j^T (c x o) gy[:, t0..t1] (o x n)
         gemm(
             g.c,
