@@ -409,6 +409,65 @@ fn sum_long<E: Float>(x: &[E]) -> E {
     partials.iter().fold(E::ZERO, |s, &v| s + v)
 }
 
+/// `sum((a - b)^2)` as [`sum_axis`] sums the materialised squared differences, bit for bit,
+/// without them in memory where that sum is blocked (from `2 * SUM_BLOCK` elements): each
+/// block's differences are squared into a scratch block and summed by [`sum_lanes`], the
+/// partials added in order, as [`sum_long`] does (shorter slices are squared whole and
+/// summed by [`sum_lanes`], as the one-row sum does). An untraced mean squared error over 4M
+/// `f32` then reads 32 MB, where the temporary cost 16 MB written and read again (2.93 ms,
+/// PyTorch 2.09).
+pub(crate) fn sum_of_squared_differences<E: Float>(a: &[E], b: &[E]) -> E {
+    #[inline(always)]
+    fn square_into<E: Float>(squares: &mut [E], a: &[E], b: &[E]) {
+        for ((s, &x), &y) in squares.iter_mut().zip(a).zip(b) {
+            let d = x - y;
+            *s = d * d;
+        }
+    }
+    let n = a.len();
+    assert_eq!(n, b.len(), "sum_of_squared_differences lengths");
+    if n < 2 * SUM_BLOCK {
+        let mut squares = vec![E::ZERO; n];
+        return wide(
+            #[inline(always)]
+            || {
+                square_into(&mut squares, a, b);
+                sum_lanes(&squares)
+            },
+        );
+    }
+    let blocks = n.div_ceil(SUM_BLOCK);
+    let mut partials = vec![E::ZERO; blocks];
+    let per = blocks.div_ceil(threads::threads().clamp(1, blocks));
+    let parts: Vec<Mutex<Option<&mut [E]>>> = partials
+        .chunks_mut(per)
+        .map(|c| Mutex::new(Some(c)))
+        .collect();
+    threads::run(parts.len(), &|t| {
+        let Some(slots) = parts[t].lock().unwrap_or_else(|e| e.into_inner()).take() else {
+            return;
+        };
+        // On the heap: a block is 256 KiB of `f32` (512 of `f64`), too much for a worker's
+        // stack.
+        #[allow(clippy::useless_vec)]
+        let mut squares = vec![E::ZERO; SUM_BLOCK];
+        wide(
+            #[inline(always)]
+            || {
+                for (j, slot) in slots.iter_mut().enumerate() {
+                    let start = (t * per + j) * SUM_BLOCK;
+                    let end = (start + SUM_BLOCK).min(n);
+                    let squares = &mut squares[..end - start];
+                    square_into(squares, &a[start..end], &b[start..end]);
+                    *slot = sum_lanes(squares);
+                }
+            },
+        );
+    });
+    drop(parts);
+    partials.iter().fold(E::ZERO, |s, &v| s + v)
+}
+
 precompiled! {
     /// Sum of a contiguous slice in 32 lanes.
     pub(crate) fn sum_contiguous<E>(x: &[E]) -> E = sum_contiguous_generic;

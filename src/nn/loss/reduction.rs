@@ -49,6 +49,28 @@ pub trait Reduce: Copy {
         x: Tensor<S, E, T>,
         total: f64,
     ) -> Tensor<Self::Output<S>, E, T>;
+    /// The reduction of an untraced loss of `count` elements from their sum alone, where it
+    /// is one (mean, sum; `None` otherwise, the default): the same value as
+    /// [`reduce`](Self::reduce) of a tensor summing to `sum()`, which a loss may compute
+    /// without writing its unreduced values (`mse_loss`). `sum` is called only then.
+    #[doc(hidden)]
+    fn untraced_from_sum<S: Shape, E: Float>(
+        self,
+        _count: usize,
+        _sum: impl FnOnce() -> E,
+    ) -> Option<Tensor<Self::Output<S>, E>> {
+        None
+    }
+}
+
+/// A scalar tensor holding `v`, untraced.
+fn untraced_scalar<E: Float>(v: E) -> Tensor<(), E> {
+    Tensor {
+        shape: (),
+        data: std::sync::Arc::new(vec![v]),
+        id: crate::autograd::UniqueId::new(),
+        tape: crate::autograd::NoTape,
+    }
 }
 
 /// The mean of every element, a scalar (`reduction="mean"`). Write it [`Reduction::Mean`].
@@ -121,6 +143,14 @@ pub struct BatchMeanReduction;
 
 impl Reduce for MeanReduction {
     type Output<S: Shape> = ();
+    fn untraced_from_sum<S: Shape, E: Float>(
+        self,
+        count: usize,
+        sum: impl FnOnce() -> E,
+    ) -> Option<Tensor<(), E>> {
+        // As `mean()`: the sum times the reciprocal of the count.
+        Some(untraced_scalar(sum() * (E::ONE / E::from_usize(count))))
+    }
     fn reduce<S: Shape, E: Float, T: Tape<E>>(self, x: Tensor<S, E, T>) -> Tensor<(), E, T> {
         x.mean()
     }
@@ -141,6 +171,13 @@ impl Reduce for MeanReduction {
 }
 impl Reduce for SumReduction {
     type Output<S: Shape> = ();
+    fn untraced_from_sum<S: Shape, E: Float>(
+        self,
+        _count: usize,
+        sum: impl FnOnce() -> E,
+    ) -> Option<Tensor<(), E>> {
+        Some(untraced_scalar(sum()))
+    }
     fn reduce<S: Shape, E: Float, T: Tape<E>>(self, x: Tensor<S, E, T>) -> Tensor<(), E, T> {
         x.sum()
     }
