@@ -384,7 +384,24 @@ fn row_extreme<E: Float>(row: &[E], better: &impl Fn(E, E) -> bool) -> E {
 /// lane chain per 8 elements would be bound by the add latency, not by memory), then added
 /// in order.
 fn sum_long<E: Float>(x: &[E]) -> E {
-    let blocks = x.len().div_ceil(SUM_BLOCK);
+    sum_in_blocks(
+        x.len(),
+        || (),
+        #[inline(always)]
+        |_, block| sum_lanes(&x[block]),
+    )
+}
+
+/// The blocking of every long sum: `n` values in [`SUM_BLOCK`] blocks over the threads, the
+/// sum of each block from `block_sum(state, block)` (each thread with its own `state()`),
+/// run inside [`wide`], the partials added in order; so a long sum's order of additions does
+/// not depend on how its values are made, or on the thread count.
+fn sum_in_blocks<E: Float, S>(
+    n: usize,
+    state: impl Fn() -> S + Sync,
+    block_sum: impl Fn(&mut S, core::ops::Range<usize>) -> E + Sync,
+) -> E {
+    let blocks = n.div_ceil(SUM_BLOCK);
     let mut partials = vec![E::ZERO; blocks];
     let per = blocks.div_ceil(threads::threads().clamp(1, blocks));
     let parts: Vec<Mutex<Option<&mut [E]>>> = partials
@@ -395,12 +412,13 @@ fn sum_long<E: Float>(x: &[E]) -> E {
         let Some(slots) = parts[t].lock().unwrap_or_else(|e| e.into_inner()).take() else {
             return;
         };
+        let mut state = state();
         wide(
             #[inline(always)]
             || {
                 for (j, slot) in slots.iter_mut().enumerate() {
                     let start = (t * per + j) * SUM_BLOCK;
-                    *slot = sum_lanes(&x[start..(start + SUM_BLOCK).min(x.len())]);
+                    *slot = block_sum(&mut state, start..(start + SUM_BLOCK).min(n));
                 }
             },
         );
@@ -436,36 +454,18 @@ pub(crate) fn sum_of_squared_differences<E: Float>(a: &[E], b: &[E]) -> E {
             },
         );
     }
-    let blocks = n.div_ceil(SUM_BLOCK);
-    let mut partials = vec![E::ZERO; blocks];
-    let per = blocks.div_ceil(threads::threads().clamp(1, blocks));
-    let parts: Vec<Mutex<Option<&mut [E]>>> = partials
-        .chunks_mut(per)
-        .map(|c| Mutex::new(Some(c)))
-        .collect();
-    threads::run(parts.len(), &|t| {
-        let Some(slots) = parts[t].lock().unwrap_or_else(|e| e.into_inner()).take() else {
-            return;
-        };
-        // On the heap: a block is 256 KiB of `f32` (512 of `f64`), too much for a worker's
-        // stack.
-        #[allow(clippy::useless_vec)]
-        let mut squares = vec![E::ZERO; SUM_BLOCK];
-        wide(
-            #[inline(always)]
-            || {
-                for (j, slot) in slots.iter_mut().enumerate() {
-                    let start = (t * per + j) * SUM_BLOCK;
-                    let end = (start + SUM_BLOCK).min(n);
-                    let squares = &mut squares[..end - start];
-                    square_into(squares, &a[start..end], &b[start..end]);
-                    *slot = sum_lanes(squares);
-                }
-            },
-        );
-    });
-    drop(parts);
-    partials.iter().fold(E::ZERO, |s, &v| s + v)
+    // The scratch block on the heap: 256 KiB of `f32` (512 of `f64`), too much for a
+    // worker's stack.
+    sum_in_blocks(
+        n,
+        || vec![E::ZERO; SUM_BLOCK],
+        #[inline(always)]
+        |squares, block| {
+            let squares = &mut squares[..block.len()];
+            square_into(squares, &a[block.clone()], &b[block]);
+            sum_lanes(squares)
+        },
+    )
 }
 
 precompiled! {

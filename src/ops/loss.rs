@@ -14,6 +14,16 @@ use crate::shape::Shape;
 use crate::tensor::Tensor;
 use std::sync::Arc;
 
+/// `sum((pred - target)^2)` over every element of two tensors of one shape, without the
+/// squared differences in memory: the same value, bit for bit, as the sum of the
+/// [`OfDifference`] of `SquareKernel` tensor (the untraced `mse_loss`).
+pub(crate) fn sum_of_squared_differences<S: Shape, E: Float, T, TR>(
+    pred: &Tensor<S, E, T>,
+    target: &Tensor<S, E, TR>,
+) -> E {
+    crate::backend::reduce::sum_of_squared_differences(&pred.data, &target.data)
+}
+
 /// A unary kernel of the difference `a - b`: a regression loss's elementwise term (squared,
 /// absolute, Smooth L1, Huber error) in one pass over prediction and target, with the
 /// chain rule applied here once (`d/da = k'(a - b)`, `d/db = -k'(a - b)`). The difference

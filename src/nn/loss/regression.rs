@@ -2,12 +2,11 @@
 
 use super::{LossTape, MeanReduction, Reduce, as_pred_shape, of_difference, or_panic};
 use crate::autograd::{Merge, Tape};
-use crate::backend::reduce::sum_of_squared_differences;
 use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::ops::binary::binary_op;
-use crate::ops::loss::OfDifference;
 use crate::ops::loss::{HuberKernel, SmoothL1Kernel};
+use crate::ops::loss::{OfDifference, sum_of_squared_differences};
 use crate::ops::unary::{AbsKernel, SquareKernel};
 use crate::shape::check::{
     HuberLossShape, L1LossShape, LossTargetCheck, MseLossShape, SmoothL1LossShape,
@@ -126,7 +125,7 @@ impl<R: Reduce> MSELoss<R> {
             let loss = self
                 .reduction
                 .untraced_from_sum::<S, E>(pred.data.len(), || {
-                    sum_of_squared_differences(&pred.data, &target.data)
+                    sum_of_squared_differences(&pred, &target)
                 });
             if let Some(loss) = loss {
                 return Ok(Tensor {
