@@ -59,6 +59,7 @@ case("cat1 2x 2048x1024", lambda: torch.cat([a, a], 1))
 l = torch.randn(4096, 1000); lab = torch.tensor([(i * 7) % 1000 for i in range(4096)])
 case("cross_entropy 4096x1000", lambda: F.cross_entropy(l, lab), lambda: F.cross_entropy(tr(l), lab).backward())
 case("mse 4096x1024", lambda: F.mse_loss(m, m2), lambda: F.mse_loss(tr(m), m2).backward())
+case("smooth_l1 4096x1024", lambda: F.smooth_l1_loss(m, m2), lambda: F.smooth_l1_loss(tr(m), m2).backward())
 e = torch.nn.Embedding(32000, 512); ix = torch.tensor([(i * 7919) % 32000 for i in range(2048)]).reshape(16, 128)
 def eb():
     e.weight.grad = None; e(ix).sum().backward()

@@ -5,7 +5,7 @@
 //! Backward columns include the forward; 0 where the op has no backward here.
 
 use rand::SeedableRng;
-use shaped::nn::loss::{cross_entropy, mse_loss};
+use shaped::nn::loss::{cross_entropy, mse_loss, smooth_l1_loss};
 use shaped::nn::{
     AdaptiveAvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, ConvTranspose2d, DepthwiseConv2d,
     Dropout, Embedding, GRU, GroupNorm, LSTM, LayerNorm, Linear, Module, MultiheadAttention,
@@ -374,6 +374,18 @@ fn main() {
             },
             || {
                 black_box(mse_loss(m.clone().trace(), m2.clone()).backward());
+            }
+        );
+    }
+    {
+        case!(
+            filter,
+            "smooth_l1 4096x1024",
+            || {
+                black_box(smooth_l1_loss(m.clone(), m2.clone(), 1.0));
+            },
+            || {
+                black_box(smooth_l1_loss(m.clone().trace(), m2.clone(), 1.0).backward());
             }
         );
     }

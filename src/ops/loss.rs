@@ -9,19 +9,25 @@ use crate::autograd::{Gradients, Merge, Tape, UniqueId};
 use crate::backend::loss::{derivative_product3, map3, masked_mul};
 use crate::dtype::Float;
 use crate::ops::binary::BinaryKernel;
-use crate::ops::unary::UnaryKernel;
+use crate::ops::unary::{UnaryKernel, sign};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 use std::sync::Arc;
 
-/// `sum((pred - target)^2)` over every element of two tensors of one shape, without the
-/// squared differences in memory: the same value, bit for bit, as the sum of the
-/// [`OfDifference`] of `SquareKernel` tensor (the untraced `mse_loss`).
-pub(crate) fn sum_of_squared_differences<S: Shape, E: Float, T, TR>(
+/// `sum(k(pred - target))` over every element of two tensors of one shape, without the
+/// terms in memory: the same value, bit for bit, as the sum of the [`OfDifference`] of `k`
+/// tensor (the untraced regression losses).
+pub(crate) fn sum_of_differences<S: Shape, E: Float, T, TR, K: UnaryKernel<E>>(
     pred: &Tensor<S, E, T>,
     target: &Tensor<S, E, TR>,
+    k: K,
 ) -> E {
-    crate::backend::reduce::sum_of_squared_differences(&pred.data, &target.data)
+    crate::backend::reduce::sum_of_mapped_differences(
+        &pred.data,
+        &target.data,
+        #[inline(always)]
+        move |d| k.f(d),
+    )
 }
 
 /// A unary kernel of the difference `a - b`: a regression loss's elementwise term (squared,
@@ -44,6 +50,7 @@ impl<E: Float, K: UnaryKernel<E>> BinaryKernel<E> for OfDifference<K> {
     fn dfb(&self, a: E, b: E) -> E {
         -self.dfa(a, b)
     }
+    const STAGED_DERIVATIVES: bool = true;
 }
 
 /// Smooth L1 of a difference `d`: `0.5 d^2 / beta` where `|d| < beta`, else
@@ -90,16 +97,6 @@ impl<E: Float> UnaryKernel<E> for HuberKernel<E> {
         } else {
             self.0 * sign(d)
         }
-    }
-}
-
-fn sign<E: Float>(d: E) -> E {
-    if d > E::ZERO {
-        E::ONE
-    } else if d < E::ZERO {
-        -E::ONE
-    } else {
-        E::ZERO
     }
 }
 

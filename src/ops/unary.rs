@@ -237,13 +237,17 @@ macro_rules! kernel {
 kernel!(/// -x
     NegKernel, |x, y| -x, -E::ONE);
 kernel!(/// |x|; derivative sign(x), 0 at 0 as in PyTorch
-// Two independent selects, not an `else if` chain: the chain kept the staged backward
-// loop scalar (5.5 ns per f32 element, 0.25 this way).
-AbsKernel, |x, y| x.abs(), {
+AbsKernel, |x, y| x.abs(), sign(x));
+
+/// 1, -1 or 0 (at 0 and NaN): the derivative of `|x|` (PyTorch's `sign`). Two independent
+/// selects, not an `else if` chain: the chain kept the staged backward loops scalar (5.5 ns
+/// per f32 element for `abs`, 0.25 this way).
+#[inline(always)]
+pub(crate) fn sign<E: Float>(x: E) -> E {
     let positive = if x > E::ZERO { E::ONE } else { E::ZERO };
     let negative = if x < E::ZERO { E::ONE } else { E::ZERO };
     positive - negative
-});
+}
 kernel!(/// e^x
     ExpKernel, |x, y| x.exp(), y, from_y);
 kernel!(/// ln x

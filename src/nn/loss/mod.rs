@@ -66,13 +66,10 @@ pub use regression::{
 };
 pub use weights::{ClassWeights, ElementWeights, NoWeight, PosWeights};
 
-use crate::autograd::{Merge, Tape};
+use crate::autograd::Merge;
 use crate::dtype::Float;
 use crate::error::OrPanic;
 use crate::error::{Error, Result};
-use crate::ops::binary::binary_op;
-use crate::ops::loss::OfDifference;
-use crate::ops::unary::UnaryKernel;
 use crate::shape::check_target_dims;
 use crate::shape::{Dim, DimEq, LossTarget, Shape};
 use crate::tensor::{Indices, Tensor};
@@ -147,21 +144,4 @@ fn check_unit(op: &str, what: &str, v: f64) -> Result<()> {
 #[track_caller]
 fn or_panic<X>(r: Result<X>) -> X {
     r.or_panic()
-}
-
-/// `k(pred - target)` for every element of the prediction's shape (one pass, see
-/// [`OfDifference`]), after checking run-time sizes.
-fn of_difference<S: Shape + LossTarget<S2>, S2: Shape, E: Float, T, TR, K: UnaryKernel<E>>(
-    op: &'static str,
-    pred: Tensor<S, E, T>,
-    target: Tensor<S2, E, TR>,
-    k: K,
-) -> Result<Tensor<S, E, LossTape<E, T, TR>>>
-where
-    T: Tape<E> + Merge<E, TR>,
-    TR: Tape<E>,
-{
-    let target = as_pred_shape(op, &pred.shape, target)?;
-    let shape = pred.shape;
-    Ok(binary_op(pred, target, shape, OfDifference(k)))
 }

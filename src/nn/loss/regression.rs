@@ -1,13 +1,13 @@
 //! Regression losses: mean squared error, mean absolute error, Smooth L1 and Huber.
 
-use super::{LossTape, MeanReduction, Reduce, as_pred_shape, of_difference, or_panic};
+use super::{LossTape, MeanReduction, Reduce, as_pred_shape, or_panic};
 use crate::autograd::{Merge, Tape};
 use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::ops::binary::binary_op;
 use crate::ops::loss::{HuberKernel, SmoothL1Kernel};
-use crate::ops::loss::{OfDifference, sum_of_squared_differences};
-use crate::ops::unary::{AbsKernel, SquareKernel};
+use crate::ops::loss::{OfDifference, sum_of_differences};
+use crate::ops::unary::{AbsKernel, SquareKernel, UnaryKernel};
 use crate::shape::check::{
     HuberLossShape, L1LossShape, LossTargetCheck, MseLossShape, SmoothL1LossShape,
 };
@@ -118,34 +118,7 @@ impl<R: Reduce> MSELoss<R> {
         TR: Tape<E>,
     {
         let () = LossTargetCheck::<S, S2, MseLossShape>::OK;
-        if !<LossTape<E, T, TR> as Tape<E>>::TRACING {
-            // Untraced, a mean or a sum comes straight from the two inputs: the squared
-            // differences are never written out (the same bits, see the kernel).
-            let target = as_pred_shape("mse_loss", &pred.shape, target)?;
-            let loss = self
-                .reduction
-                .untraced_from_sum::<S, E>(pred.data.len(), || {
-                    sum_of_squared_differences(&pred, &target)
-                });
-            if let Some(loss) = loss {
-                return Ok(Tensor {
-                    shape: loss.shape,
-                    data: loss.data,
-                    id: loss.id,
-                    tape: LossTape::<E, T, TR>::leaf(loss.id),
-                });
-            }
-            let shape = pred.shape;
-            return Ok(self.reduction.reduce(binary_op(
-                pred,
-                target,
-                shape,
-                OfDifference(SquareKernel),
-            )));
-        }
-        Ok(self
-            .reduction
-            .reduce(of_difference("mse_loss", pred, target, SquareKernel)?))
+        reduce_of_difference("mse_loss", self.reduction, pred, target, SquareKernel)
     }
 }
 
@@ -252,9 +225,7 @@ impl<R: Reduce> L1Loss<R> {
         TR: Tape<E>,
     {
         let () = LossTargetCheck::<S, S2, L1LossShape>::OK;
-        Ok(self
-            .reduction
-            .reduce(of_difference("l1_loss", pred, target, AbsKernel)?))
+        reduce_of_difference("l1_loss", self.reduction, pred, target, AbsKernel)
     }
 }
 
@@ -396,9 +367,7 @@ impl<R: Reduce> SmoothL1Loss<R> {
             ));
         }
         let kernel = SmoothL1Kernel(E::from_f64(beta));
-        Ok(self
-            .reduction
-            .reduce(of_difference("smooth_l1_loss", pred, target, kernel)?))
+        reduce_of_difference("smooth_l1_loss", self.reduction, pred, target, kernel)
     }
 }
 
@@ -540,10 +509,40 @@ impl<R: Reduce> HuberLoss<R> {
             ));
         }
         let kernel = HuberKernel(E::from_f64(delta));
-        Ok(self
-            .reduction
-            .reduce(of_difference("huber_loss", pred, target, kernel)?))
+        reduce_of_difference("huber_loss", self.reduction, pred, target, kernel)
     }
+}
+
+/// `reduction(k(pred - target))` after checking run-time sizes: the elementwise term in one
+/// pass (see [`OfDifference`]), then the reduction. Untraced, a mean or a sum comes straight
+/// from the two inputs, the terms never written out (the same bits, see
+/// [`sum_of_differences`]).
+fn reduce_of_difference<R: Reduce, S: Shape + LossTarget<S2>, S2: Shape, E: Float, T, TR, K>(
+    op: &'static str,
+    reduction: R,
+    pred: Tensor<S, E, T>,
+    target: Tensor<S2, E, TR>,
+    k: K,
+) -> Result<Tensor<R::Output<S>, E, LossTape<E, T, TR>>>
+where
+    T: Tape<E> + Merge<E, TR>,
+    TR: Tape<E>,
+    K: UnaryKernel<E>,
+{
+    let target = as_pred_shape(op, &pred.shape, target)?;
+    if !<LossTape<E, T, TR> as Tape<E>>::TRACING {
+        let sum = || sum_of_differences(&pred, &target, k);
+        if let Some(loss) = reduction.untraced_from_sum::<S, E>(pred.data.len(), sum) {
+            return Ok(Tensor {
+                shape: loss.shape,
+                data: loss.data,
+                id: loss.id,
+                tape: LossTape::<E, T, TR>::leaf(loss.id),
+            });
+        }
+    }
+    let shape = pred.shape;
+    Ok(reduction.reduce(binary_op(pred, target, shape, OfDifference(k))))
 }
 
 #[cfg(test)]
@@ -564,12 +563,13 @@ mod tests {
 
     type X<E> = Tensor<Rank2<3, 37>, E>;
 
-    /// The untraced mean squared error (the squared differences summed as they are made)
-    /// equals the traced one (the unreduced tensor, then its mean or sum) bit for bit, at
-    /// lengths below, at and past the blocked sum's threshold and between whole blocks, with
-    /// one and two threads' split, for `f32` and `f64`.
+    /// The untraced regression losses (their terms summed as they are made) equal the traced
+    /// ones (the unreduced tensor, then its mean or sum) bit for bit, at lengths below, at
+    /// and past the blocked sum's threshold and between whole blocks, with one and two
+    /// threads' split, for `f32` and `f64`; the differences cross the Smooth L1 and Huber
+    /// thresholds.
     #[test]
-    fn untraced_mse_equals_the_traced_loss_bit_for_bit() {
+    fn untraced_losses_equal_the_traced_losses_bit_for_bit() {
         fn check<E: Float>(n: usize) {
             let p: Vec<E> = (0..n)
                 .map(|i| E::from_f64((i as f64 * 0.37).sin() * 3.0))
@@ -580,13 +580,24 @@ mod tests {
             let pred = Tensor::<(usize,), E>::from_vec_with_shape(p, (n,)).or_panic();
             let target = Tensor::<(usize,), E>::from_vec_with_shape(t, (n,)).or_panic();
             let bits = |v: Vec<E>| v[0].to_f64().to_bits();
-            let untraced = bits(mse_loss(pred.clone(), target.clone()).to_vec());
-            let traced = bits(mse_loss(pred.clone().trace(), target.clone()).to_vec());
-            assert_eq!(untraced, traced, "mean, {} x {n}", E::DTYPE);
-            let sum = MSELoss::new().reduction(Reduction::Sum);
-            let untraced = bits(sum.forward(pred.clone(), target.clone()).to_vec());
-            let traced = bits(sum.forward(pred.trace(), target).to_vec());
-            assert_eq!(untraced, traced, "sum, {} x {n}", E::DTYPE);
+            macro_rules! same {
+                ($($loss:expr),*) => {$(
+                    let loss = $loss;
+                    let untraced = bits(loss.forward(pred.clone(), target.clone()).to_vec());
+                    let traced = bits(loss.forward(pred.clone().trace(), target.clone()).to_vec());
+                    assert_eq!(untraced, traced, "{:?}, {} x {n}", loss, E::DTYPE);
+                )*};
+            }
+            same!(
+                MSELoss::new(),
+                MSELoss::new().reduction(Reduction::Sum),
+                L1Loss::new(),
+                L1Loss::new().reduction(Reduction::Sum),
+                SmoothL1Loss::new().beta(0.7),
+                SmoothL1Loss::new().reduction(Reduction::Sum),
+                HuberLoss::new().delta(1.3),
+                HuberLoss::new().delta(0.5).reduction(Reduction::Sum)
+            );
         }
         for n in [
             0,
