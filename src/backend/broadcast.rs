@@ -6,6 +6,7 @@ use super::parallel::{
     PARALLEL_ELEMS, collect_blocks, for_blocks, for_row_blocks, for_row_blocks_from,
 };
 use super::simd::wide;
+use super::stream::stores_for;
 use super::uninit::written;
 use crate::dtype::Float;
 use crate::shape::MAX_RANK;
@@ -189,6 +190,7 @@ pub(crate) fn binary_map<E: Float>(
         // Same shapes, or a row or table repeated over leading dimensions: runs of both
         // operands side by side, over the threads for long outputs, into new memory.
         let numel: usize = out_dims.iter().product();
+        let stores = stores_for::<E>(numel);
         // SAFETY: the runs cover the block, and in each the inputs are sliced to exactly the
         // run's length (a short one panics), so the loop writes every slot.
         return unsafe {
@@ -203,6 +205,7 @@ pub(crate) fn binary_map<E: Float>(
                         return write_staged(
                             block,
                             [&a[off..][..n], &b[off..][..n]],
+                            stores,
                             #[inline(always)]
                             |[x, y]| f(x, y),
                         );

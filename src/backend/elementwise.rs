@@ -2,6 +2,7 @@
 //! [`super::broadcast`]).
 
 use super::parallel::{collect_blocks, for_blocks};
+use super::stream::{Stores, elements_to_alignment, fence, store16, stores_for};
 use crate::dtype::Float;
 use core::mem::MaybeUninit;
 
@@ -55,7 +56,9 @@ pub(super) fn opaque_to_memory() {
 /// element, 3.5 in place; LeakyReLU's backward 0.65 ns, 0.25 staged). Not everywhere: the
 /// packing of the unrolled copies fails on chained selects (`if .. else if ..`) that the
 /// loop vectoriser handles, so kernels keep their selects independent (`AbsKernel`), and the
-/// binary ops' backward (`maximum`'s tie rule) is not staged.
+/// binary ops' backward (`maximum`'s tie rule) is not staged. `stores` (from
+/// [`stores_for`] of the whole output's length) streams the chunks of a large output (see
+/// [`super::stream`]).
 ///
 /// # Panics
 /// When an input is shorter than `slots` (every slot is written otherwise).
@@ -63,12 +66,26 @@ pub(super) fn opaque_to_memory() {
 pub(super) fn write_staged<E: Float, const N: usize>(
     slots: &mut [MaybeUninit<E>],
     inputs: [&[E]; N],
+    stores: Stores,
     f: impl Fn([E; N]) -> E,
 ) {
     let n = slots.len();
     let inputs = inputs.map(|x| &x[..n]);
+    // Streaming stores write aligned chunks: the elements before the first 64-byte boundary
+    // go one by one.
+    let head = match stores {
+        Stores::Plain => 0,
+        _ => elements_to_alignment(slots.as_ptr().cast::<E>()).min(n),
+    };
+    let (head_slots, slots) = slots.split_at_mut(head);
+    for (j, slot) in head_slots.iter_mut().enumerate() {
+        slot.write(f(inputs.map(|x| x[j])));
+    }
+    let inputs = inputs.map(|x| &x[head..]);
+    let n = n - head;
     let chunks = n / 16;
-    let down = runs_descending(slots.as_ptr().cast(), inputs.map(|x| x.as_ptr().cast()));
+    let down = stores == Stores::Plain
+        && runs_descending(slots.as_ptr().cast(), inputs.map(|x| x.as_ptr().cast()));
     let out_ptr = slots.as_mut_ptr();
     for step in 0..chunks {
         // One loop body for both orders (a second would compile every kernel twice).
@@ -83,6 +100,12 @@ pub(super) fn write_staged<E: Float, const N: usize>(
             *o = f(values.map(|x| x[j]));
         }
         opaque_to_memory();
+        if stores != Stores::Plain {
+            // SAFETY: inside `slots` as below, 64-byte aligned (the chunks start at the
+            // boundary after the head), with the instructions `stores_for` found.
+            unsafe { store16(out_ptr.add(first).cast::<E>(), &out, stores) };
+            continue;
+        }
         // SAFETY: as above, inside `slots`, which nothing else borrows meanwhile.
         let chunk: &mut [MaybeUninit<E>; 16] = unsafe { &mut *out_ptr.add(first).cast() };
         for (slot, &o) in chunk.iter_mut().zip(&out) {
@@ -93,6 +116,7 @@ pub(super) fn write_staged<E: Float, const N: usize>(
     for (j, slot) in slots[done..].iter_mut().enumerate() {
         slot.write(f(inputs.map(|x| x[done + j])));
     }
+    fence(stores);
 }
 
 /// Whether a loop that writes `out` while it reads `inputs` (all element by element, in
@@ -157,6 +181,7 @@ pub(crate) fn map_inplace_unmasked<E: Float>(x: &mut [E], f: impl Fn(E) -> E + S
 /// `f(x[i])` for every element, as a new vector (split over threads for long slices).
 #[inline]
 pub(crate) fn map<E: Float>(x: &[E], f: impl Fn(E) -> E + Sync) -> Vec<E> {
+    let stores = stores_for::<E>(x.len());
     // SAFETY: the input is sliced to exactly the block's length, so every slot is written.
     unsafe {
         collect_blocks(
@@ -166,6 +191,7 @@ pub(crate) fn map<E: Float>(x: &[E], f: impl Fn(E) -> E + Sync) -> Vec<E> {
                 write_staged(
                     block,
                     [&x[off..]],
+                    stores,
                     #[inline(always)]
                     |[v]| f(v),
                 );
@@ -222,6 +248,7 @@ pub(crate) fn scaled_derivative<E: Float>(
     staged: bool,
     d: impl Fn(E, E) -> E + Sync,
 ) -> Vec<E> {
+    let stores = stores_for::<E>(a.len());
     // SAFETY: the inputs are sliced to exactly the block's length (a short one panics), so
     // either loop writes every slot.
     unsafe {
@@ -233,6 +260,7 @@ pub(crate) fn scaled_derivative<E: Float>(
                     write_staged(
                         block,
                         [&a[off..], &b[off..]],
+                        stores,
                         #[inline(always)]
                         |[x, y]| c * d(x, y),
                     );
@@ -259,6 +287,7 @@ pub(crate) fn derivative_product<E: Float>(
     staged: bool,
     d: impl Fn(E, E) -> E + Sync,
 ) -> Vec<E> {
+    let stores = stores_for::<E>(g.len());
     // SAFETY: the inputs are sliced to exactly the block's length (a short one panics, as
     // when a gradient of the wrong length reaches here), so either loop writes every slot.
     unsafe {
@@ -270,6 +299,7 @@ pub(crate) fn derivative_product<E: Float>(
                     write_staged(
                         block,
                         [&g[off..], &a[off..], &b[off..]],
+                        stores,
                         #[inline(always)]
                         |[gv, x, y]| gv * d(x, y),
                     );
@@ -326,7 +356,7 @@ mod tests {
                     continue;
                 }
                 orders[usize::from(down)] = true;
-                write_staged(slots, [&x], |[v]| v * 2.0 + 1.0);
+                write_staged(slots, [&x], Stores::Plain, |[v]| v * 2.0 + 1.0);
                 // SAFETY: `write_staged` wrote all `n` slots.
                 let got = unsafe { crate::backend::uninit::assume_init(slots) };
                 assert_eq!(got, &want[..], "n = {n}, descending: {down}");
@@ -336,6 +366,54 @@ mod tests {
                 "n = {n}: both orders reached"
             );
         }
+    }
+
+    /// Streamed, the staged loop writes every element once with the right value, in `f32`
+    /// and `f64`, for every start of the output within a 64-byte line (the aligned chunks
+    /// start after a head of 0 to 15 elements) and lengths around the chunk size; and
+    /// large maps stream ([`stores_for`]) and give the same values as short ones.
+    #[test]
+    fn streamed_stores_write_every_element() {
+        fn check<E: Float>(stores: Stores) {
+            let lanes = 64 / size_of::<E>();
+            for n in [0, 1, 5, 15, 16, 17, 31, 33, 100, 1000] {
+                let x: Vec<E> = (0..n).map(|i| E::from_f64(i as f64 * 0.37 - 3.0)).collect();
+                let want: Vec<E> = x.iter().map(|&v| v * v + E::ONE).collect();
+                let mut buf = vec![MaybeUninit::<E>::uninit(); n + 2 * lanes];
+                let base = elements_to_alignment(buf.as_ptr().cast::<E>());
+                for start in base..base + lanes {
+                    let slots = &mut buf[start..start + n];
+                    write_staged(slots, [&x], stores, |[v]| v * v + E::ONE);
+                    // SAFETY: `write_staged` wrote all `n` slots.
+                    let got = unsafe { crate::backend::uninit::assume_init(slots) };
+                    assert_eq!(
+                        got,
+                        &want[..],
+                        "{stores:?} {}, n = {n}, start = {start}",
+                        E::DTYPE
+                    );
+                }
+            }
+        }
+        crate::backend::init();
+        let available = stores_for::<f32>(usize::MAX / 8);
+        for stores in [Stores::Stream512, Stores::Stream256] {
+            let runs = matches!(
+                (available, stores),
+                (Stores::Stream512, _) | (Stores::Stream256, Stores::Stream256)
+            );
+            if runs {
+                check::<f32>(stores);
+                check::<f64>(stores);
+            }
+        }
+        let n = super::super::stream::min_bytes() / 4 + 37;
+        let x: Vec<f32> = (0..n).map(|i| (i % 1000) as f32 - 500.0).collect();
+        let y = map(&x, |v| v.max(0.0));
+        assert!(
+            y.iter().zip(&x).all(|(&y, &x)| y == x.max(0.0)),
+            "a streamed map"
+        );
     }
 
     /// The staged loops write every element, in the 16-element chunks and in the remainder,

@@ -44,6 +44,7 @@ pub(crate) mod scan;
 pub(crate) mod simd;
 pub(crate) mod softmax;
 pub(crate) mod sort;
+mod stream;
 pub(crate) mod threads;
 pub(crate) mod uninit;
 pub(crate) mod vector_math;
