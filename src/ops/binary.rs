@@ -214,6 +214,7 @@ where
                         &mut gb,
                         &a,
                         &b,
+                        K::STAGED_DERIVATIVES,
                         #[inline(always)]
                         |x, y| k.dfb(x, y),
                     );

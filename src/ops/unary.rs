@@ -192,6 +192,7 @@ fn traced_unary<E: Float, T: Tape<E>, K: UnaryKernel<E>>(
                     &mut gy,
                     &xd,
                     &yd,
+                    true,
                     #[inline(always)]
                     |xv, yv| k.df(xv, yv),
                 );
