@@ -150,6 +150,8 @@ fn vector_fn<E: Float, K: UnaryKernel<E>>() -> Option<VectorFn> {
         (TypeId::of::<SigmoidKernel>(), VectorFn::Sigmoid),
         (TypeId::of::<SiluKernel>(), VectorFn::Silu),
         (TypeId::of::<GeluErfKernel>(), VectorFn::Gelu),
+        (TypeId::of::<SinKernel>(), VectorFn::Sin),
+        (TypeId::of::<CosKernel>(), VectorFn::Cos),
     ]
     .into_iter()
     .find(|&(id, _)| id == k)

@@ -1,5 +1,5 @@
-//! `exp`, `tanh`, `sigmoid`, SiLU and GELU over `f32` slices, written with AVX-512 and
-//! AVX2 + FMA intrinsics, and the row loops of softmax built on that `exp`.
+//! `exp`, `tanh`, `sigmoid`, SiLU, GELU, `sin` and `cos` over `f32` slices, written with
+//! AVX-512 and AVX2 + FMA intrinsics, and the row loops of softmax built on that `exp`.
 //!
 //! Why by hand: the element loops elsewhere are plain Rust that the compiler vectorises
 //! ([`super::simd`]), which cannot use two instructions these functions need. Rust does not
@@ -14,8 +14,10 @@
 //! and compiled for both instruction sets. The results are those of the plain versions'
 //! formulas (the same range reductions and polynomials, evaluated with fused steps): `exp`,
 //! `tanh` and `sigmoid` within 2 ulp of the exact values, GELU within the plain `f32`
-//! GELU's bound, NaN and infinities as `f32::exp` and `f32::tanh`. `f64`, other CPUs and
-//! `SHAPED_SIMD=portable` take the plain loops.
+//! GELU's bound, NaN and infinities as `f32::exp` and `f32::tanh`; `sin` and `cos` (whose
+//! plain versions are the C library's, called per element) within 2 ulp, by cephes'
+//! reduction and polynomials, with `f32::sin` / `f32::cos` past `|x| = 8192`. `f64`, other
+//! CPUs and `SHAPED_SIMD=portable` take the plain loops.
 
 #[cfg(target_arch = "x86_64")]
 mod kernels;
@@ -41,13 +43,20 @@ pub(crate) enum VectorFn {
     Silu,
     /// x * Phi(x), Phi the normal CDF (PyTorch's exact GELU)
     Gelu,
+    /// sin x
+    Sin,
+    /// cos x
+    Cos,
 }
 
 impl VectorFn {
     /// Whether [`vector_grad_scaled`] and [`vector_grad_mul`] take it: the functions whose
     /// derivative is read off the input.
     fn has_derivative(self) -> bool {
-        matches!(self, VectorFn::Silu | VectorFn::Gelu)
+        matches!(
+            self,
+            VectorFn::Silu | VectorFn::Gelu | VectorFn::Sin | VectorFn::Cos
+        )
     }
 }
 
@@ -354,6 +363,8 @@ mod tests {
             VectorFn::Sigmoid => sigmoid(x),
             VectorFn::Silu => x * sigmoid(x),
             VectorFn::Gelu => x * crate::dtype::normal_cdf_f64(x),
+            VectorFn::Sin => x.sin(),
+            VectorFn::Cos => x.cos(),
         }
     }
 
@@ -367,6 +378,8 @@ mod tests {
             VectorFn::Tanh,
             VectorFn::Sigmoid,
             VectorFn::Silu,
+            VectorFn::Sin,
+            VectorFn::Cos,
         ] {
             let Some(y) = vector_map(f, x.as_slice()) else {
                 return; // no AVX-512 here: the plain loops run, tested elsewhere
@@ -619,14 +632,62 @@ mod tests {
         assert_clear("masked softmax rows");
     }
 
-    /// GELU's and SiLU's derivatives against f64, scaled by a constant and by a gradient
+    /// `sin` and `cos` within 2 ulp of f64 over the whole range of the vector reduction
+    /// (`|x| < 8192`), at the `f32` values nearest every multiple of `pi / 2` there (where
+    /// the reduction cancels most), and past it (the lane-by-lane fallback); signed zero,
+    /// infinities and NaN as `f32::sin` and `f32::cos`.
+    #[test]
+    fn sin_and_cos_across_the_reduction_range() {
+        let mut x: Vec<f32> = (-22_200..22_200).map(|i| i as f32 * 0.369).collect();
+        for k in 0..5216 {
+            let near = (f64::from(k) * core::f64::consts::FRAC_PI_2) as f32;
+            x.extend([near, -near, f32::from_bits(near.to_bits() + 1)]);
+        }
+        x.extend([
+            8191.9,
+            8192.0,
+            -8192.5,
+            1e5,
+            -3.5e7,
+            f32::MAX,
+            1e-30,
+            -1e-30,
+            1e-8,
+        ]);
+        for f in [VectorFn::Sin, VectorFn::Cos] {
+            let Some(y) = vector_map(f, x.as_slice()) else {
+                return;
+            };
+            for (&xv, &yv) in x.iter().zip(&y) {
+                let want = reference(f, f64::from(xv));
+                let err = ulps(yv, want);
+                assert!(
+                    err <= 2.0,
+                    "{f:?}({xv:e}) = {yv:e}, want {want:e} ({err} ulp)"
+                );
+            }
+        }
+        let special = [0.0f32, -0.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN];
+        let Some(s) = vector_map(VectorFn::Sin, &special) else {
+            return;
+        };
+        let Some(c) = vector_map(VectorFn::Cos, &special) else {
+            return;
+        };
+        assert_eq!(s[0].to_bits(), 0.0f32.to_bits());
+        assert_eq!(s[1].to_bits(), (-0.0f32).to_bits());
+        assert_eq!(&c[..2], &[1.0, 1.0]);
+        assert!(s[2..].iter().chain(&c[2..]).all(|v| v.is_nan()));
+    }
+
+    /// GELU's, SiLU's, sine's and cosine's derivatives against f64, scaled by a constant and by a gradient
     /// buffer (the two backward forms), over the range and the masked tail.
     #[test]
     fn derivatives_match_f64() {
         let x = inputs();
         let x: Vec<f32> = x.into_iter().filter(|v| v.is_finite()).collect();
         let g: Vec<f32> = (0..x.len()).map(|i| 0.5 + (i % 7) as f32 * 0.25).collect();
-        for f in [VectorFn::Gelu, VectorFn::Silu] {
+        for f in [VectorFn::Gelu, VectorFn::Silu, VectorFn::Sin, VectorFn::Cos] {
             let Some(scaled) = vector_grad_scaled(f, 2.0f32, &x) else {
                 return;
             };
@@ -639,6 +700,8 @@ mod tests {
                         let pdf = (-0.5 * xd * xd).exp() / (2.0 * core::f64::consts::PI).sqrt();
                         crate::dtype::normal_cdf_f64(xd) + xd * pdf
                     }
+                    VectorFn::Sin => xd.cos(),
+                    VectorFn::Cos => -xd.sin(),
                     _ => {
                         let s = 1.0 / (1.0 + (-xd).exp());
                         s * (1.0 + xd * (1.0 - s))
