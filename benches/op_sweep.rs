@@ -330,6 +330,37 @@ fn main() {
     {
         case!(
             filter,
+            "sin 4M",
+            || {
+                black_box(m.clone().sin());
+            },
+            || {
+                black_box(m.clone().trace().sin().mul(m2.clone()).sum().backward());
+            }
+        );
+    }
+    {
+        case!(
+            filter,
+            "softplus 4M",
+            || {
+                black_box(m.clone().softplus(1.0, 20.0));
+            },
+            || {
+                black_box(
+                    m.clone()
+                        .trace()
+                        .softplus(1.0, 20.0)
+                        .mul(m2.clone())
+                        .sum()
+                        .backward(),
+                );
+            }
+        );
+    }
+    {
+        case!(
+            filter,
             "sqrt|x| 4M",
             || {
                 black_box(m.clone().abs().sqrt());
