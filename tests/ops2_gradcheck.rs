@@ -171,8 +171,19 @@ proptest! {
             check(gradcheck_vjp(&x, |x| x.pad3::<0, 1, 1, 1, 2, 2>(mode), opts()))?;
             check(gradcheck_vjp(&s, |s| s.pad2::<3, 1, 2, 2>(mode), opts()))?;
         }
+        // A constant pad hands its input a new gradient buffer (the output's gradient
+        // cropped); two pads of one input: the second adds into the first one's.
+        check(gradcheck_vjp(&s, |s| {
+            let wide = s.clone().pad::<1, 1>(PadMode::Constant(value));
+            wide * s.pad::<2, 0>(PadMode::Constant(-value))
+        }, opts()))?;
+        check(gradcheck_vjp(&s, |s| {
+            let twice = s.clone().pad2::<1, 0, 0, 2>(PadMode::Constant(value));
+            twice.clone() * twice + s.pad2::<0, 1, 2, 0>(PadMode::Constant(value))
+        }, opts()))?;
         // Replicate pads wider than the dimension, and an empty padding.
         check(gradcheck_vjp(&s, |s| s.pad2::<5, 0, 0, 4>(PadMode::Replicate), opts()))?;
         check(gradcheck_vjp(&s, |s| s.pad::<0, 0>(PadMode::Reflect), opts()))?;
+        check(gradcheck_vjp(&s, |s| s.pad2::<0, 0, 0, 0>(PadMode::Constant(value)), opts()))?;
     }
 }

@@ -308,6 +308,76 @@ pub(crate) fn pad_last_axes_backward<E: Float>(
     )
 }
 
+/// The backward of [`pad_last_axes`] (or [`pad_axis`] on the last axis) with a constant
+/// fill, into a new buffer: every input element was copied to exactly one output element,
+/// so its gradient is that one's, and the input's gradient is `g` cropped (written once:
+/// no zero-filled buffer to accumulate into, and no per-row search for the rows that
+/// copied it).
+pub(crate) fn pad_last_axes_crop<E: Float>(
+    g: &[E],
+    dims: &[usize],
+    pads: &[(usize, usize)],
+) -> Vec<E> {
+    let rank = dims.len();
+    let len: usize = dims.iter().product();
+    if len == 0 {
+        return Vec::new();
+    }
+    let mut out_dims = [0; MAX_RANK];
+    out_dims[..rank].copy_from_slice(dims);
+    for (k, &(left, right)) in pads.iter().enumerate() {
+        out_dims[rank - 1 - k] += left + right;
+    }
+    let g = &g[..out_dims[..rank].iter().product()];
+    let mut out_strides = [0; MAX_RANK];
+    let mut step = 1;
+    for d in (0..rank).rev() {
+        out_strides[d] = step;
+        step *= out_dims[d];
+    }
+    let lead = |d: usize| pads.get(rank - 1 - d).map_or(0, |p| p.0);
+    let n = dims[rank - 1];
+    // SAFETY: every row of every block is written whole from a run of `g` sliced to
+    // exactly `n` values.
+    unsafe {
+        written(len, |out| {
+            for_row_blocks_plain(
+                out,
+                n,
+                #[inline(always)]
+                |first, block| {
+                    // The input row's index over the leading axes, and where in `g` the
+                    // output row that copied it starts.
+                    let mut idx = [0; MAX_RANK];
+                    let mut rest = first;
+                    for d in (0..rank - 1).rev() {
+                        idx[d] = rest % dims[d];
+                        rest /= dims[d];
+                    }
+                    let mut at = lead(rank - 1)
+                        + (0..rank - 1)
+                            .map(|d| (idx[d] + lead(d)) * out_strides[d])
+                            .sum::<usize>();
+                    for dst in block.chunks_exact_mut(n) {
+                        for (slot, &v) in dst.iter_mut().zip(&g[at..][..n]) {
+                            slot.write(v);
+                        }
+                        for d in (0..rank - 1).rev() {
+                            idx[d] += 1;
+                            at += out_strides[d];
+                            if idx[d] < dims[d] {
+                                break;
+                            }
+                            at -= dims[d] * out_strides[d];
+                            idx[d] = 0;
+                        }
+                    }
+                },
+            )
+        })
+    }
+}
+
 /// The backward of [`pad_axis`]: each output gradient goes to the input element it
 /// copied, so reflected and replicated elements accumulate several. Blocks of `outer`
 /// over the threads.

@@ -73,7 +73,7 @@ where
 }
 
 /// [`layout_op`] whose backward hands `x` its gradient itself: `backward(g, x_id, gy)`.
-fn moving_op<S, SO, E, T, F, B>(
+pub(crate) fn moving_op<S, SO, E, T, F, B>(
     x: Tensor<S, E, T>,
     out: SO,
     forward: F,
