@@ -296,6 +296,10 @@ proptest! {
         check(gradcheck_vjp(&x, |x| x.softmax::<2>(), opts()))?;
         check(gradcheck_vjp(&d, |d| d.softmax::<0>(), opts()))?;
         check(gradcheck_vjp(&d, |d| d.softmax::<1>(), opts()))?;
+        // An input that already has a gradient when the softmax's backward runs (added
+        // into), and one that has none (the gradient written over the output's).
+        check(gradcheck_vjp(&x, |x| x.clone().softmax::<1>() * x, opts()))?;
+        check(gradcheck_vjp(&x, |x| x.clone().softmax::<2>() * x.clone().softmax::<0>(), opts()))?;
     }
 
     #[test]
@@ -305,6 +309,8 @@ proptest! {
         check(gradcheck_vjp(&x, |x| x.log_softmax::<2>(), opts()))?;
         check(gradcheck_vjp(&d, |d| d.log_softmax::<0>(), opts()))?;
         check(gradcheck_vjp(&d, |d| d.log_softmax::<1>(), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.clone().log_softmax::<2>() * x, opts()))?;
+        check(gradcheck_vjp(&x, |x| x.clone().log_softmax::<1>() + x.log_softmax::<0>(), opts()))?;
     }
 
     #[test]

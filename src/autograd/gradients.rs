@@ -204,6 +204,10 @@ impl<E: Float> Gradients<E> {
             }
         }
     }
+    /// Whether `id` has a gradient yet (a buffer, or a uniform one).
+    pub(crate) fn has(&self, id: UniqueId) -> bool {
+        self.map.contains_key(&id) || self.uniform.contains_key(&id)
+    }
     /// The gradient buffer of `id` for in-place accumulation, zero-filled when new.
     pub(crate) fn entry(&mut self, id: UniqueId, len: usize) -> &mut [E] {
         self.expand(id);

@@ -3,7 +3,7 @@
 
 use super::parallel::{EXP_PARALLEL_ELEMS, for_row_blocks_from};
 use super::uninit::{assume_init_mut, written};
-use super::vector_math::{add_log_softmax_grad, exp_shifted_sum};
+use super::vector_math::{add_log_softmax_grad, exp_shifted_sum, log_softmax_grad_in_place};
 use crate::backend::precompiled::precompiled;
 use crate::dtype::Float;
 use core::mem::MaybeUninit;
@@ -395,14 +395,16 @@ fn log_softmax_axis_generic<E: Float>(x: &[E], outer: usize, n: usize, inner: us
 
 precompiled! {
     /// `gx += gy - exp(y) * sum_k(gy)` along the middle axis: the backward of
-    /// [`log_softmax_axis`] from its output `y`.
-    pub(crate) fn log_softmax_backward<E>(gx: &mut [E], gy: &[E], y: &[E], outer: usize, n: usize, inner: usize) = log_softmax_backward_generic;
+    /// [`log_softmax_axis`] from its output `y`. Without `gy`, in place: `gx` holds `gy` on
+    /// entry and the gradient on return (no zero-filled buffer to add into, when the input
+    /// has no gradient yet).
+    pub(crate) fn log_softmax_backward<E>(gx: &mut [E], gy: Option<&[E]>, y: &[E], outer: usize, n: usize, inner: usize) = log_softmax_backward_generic;
 }
 
 /// The kernel of [`log_softmax_backward`].
 fn log_softmax_backward_generic<E: Float>(
     gx: &mut [E],
-    gy: &[E],
+    gy: Option<&[E]>,
     y: &[E],
     outer: usize,
     n: usize,
@@ -415,18 +417,28 @@ fn log_softmax_backward_generic<E: Float>(
             EXP_PARALLEL_ELEMS,
             #[inline(always)]
             |row, block| {
-                let (gy, y) = (&gy[row * n..][..block.len()], &y[row * n..][..block.len()]);
-                for ((g, gyr), yr) in block
-                    .chunks_exact_mut(n)
-                    .zip(gy.chunks_exact(n))
-                    .zip(y.chunks_exact(n))
-                {
-                    let total = row_dot(gyr, None);
-                    if add_log_softmax_grad(g, gyr, yr, total) {
-                        continue;
-                    }
-                    for ((a, &b), &c) in g.iter_mut().zip(gyr).zip(yr) {
-                        *a += b - c.exp() * total;
+                let y = &y[row * n..][..block.len()];
+                let gy = gy.map(|gy| &gy[row * n..][..block.len()]);
+                for (r, (g, yr)) in block.chunks_exact_mut(n).zip(y.chunks_exact(n)).enumerate() {
+                    match gy.map(|gy| &gy[r * n..][..n]) {
+                        Some(gyr) => {
+                            let total = row_dot(gyr, None);
+                            if add_log_softmax_grad(g, gyr, yr, total) {
+                                continue;
+                            }
+                            for ((a, &b), &c) in g.iter_mut().zip(gyr).zip(yr) {
+                                *a += b - c.exp() * total;
+                            }
+                        }
+                        None => {
+                            let total = row_dot(g, None);
+                            if log_softmax_grad_in_place(g, yr, total) {
+                                continue;
+                            }
+                            for (a, &c) in g.iter_mut().zip(yr) {
+                                *a -= c.exp() * total;
+                            }
+                        }
                     }
                 }
             },
@@ -446,14 +458,15 @@ fn log_softmax_backward_generic<E: Float>(
 }
 
 precompiled! {
-    /// `gx += y * (gy - sum_k(gy * y))` along the middle axis.
-    pub(crate) fn softmax_backward<E>(gx: &mut [E], gy: &[E], y: &[E], outer: usize, n: usize, inner: usize) = softmax_backward_generic;
+    /// `gx += y * (gy - sum_k(gy * y))` along the middle axis; without `gy`, in place (as
+    /// [`log_softmax_backward`]).
+    pub(crate) fn softmax_backward<E>(gx: &mut [E], gy: Option<&[E]>, y: &[E], outer: usize, n: usize, inner: usize) = softmax_backward_generic;
 }
 
 /// The kernel of [`softmax_backward`].
 fn softmax_backward_generic<E: Float>(
     gx: &mut [E],
-    gy: &[E],
+    gy: Option<&[E]>,
     y: &[E],
     outer: usize,
     n: usize,
@@ -466,15 +479,22 @@ fn softmax_backward_generic<E: Float>(
             EXP_PARALLEL_ELEMS,
             #[inline(always)]
             |row, block| {
-                let (gy, y) = (&gy[row * n..][..block.len()], &y[row * n..][..block.len()]);
-                for ((g, gyr), yr) in block
-                    .chunks_exact_mut(n)
-                    .zip(gy.chunks_exact(n))
-                    .zip(y.chunks_exact(n))
-                {
-                    let dot = row_dot(gyr, Some(yr));
-                    for ((a, &b), &c) in g.iter_mut().zip(gyr).zip(yr) {
-                        *a += c * (b - dot);
+                let y = &y[row * n..][..block.len()];
+                let gy = gy.map(|gy| &gy[row * n..][..block.len()]);
+                for (r, (g, yr)) in block.chunks_exact_mut(n).zip(y.chunks_exact(n)).enumerate() {
+                    match gy.map(|gy| &gy[r * n..][..n]) {
+                        Some(gyr) => {
+                            let dot = row_dot(gyr, Some(yr));
+                            for ((a, &b), &c) in g.iter_mut().zip(gyr).zip(yr) {
+                                *a += c * (b - dot);
+                            }
+                        }
+                        None => {
+                            let dot = row_dot(g, Some(yr));
+                            for (a, &c) in g.iter_mut().zip(yr) {
+                                *a = c * (*a - dot);
+                            }
+                        }
                     }
                 }
             },
@@ -496,11 +516,11 @@ fn softmax_backward_generic<E: Float>(
 /// The backward of softmax and log-softmax along a middle axis, plane by plane (`[n, inner]`,
 /// blocks of planes over the threads, as [`by_planes`]): per column, `s = sum_k
 /// term(gy, y)` over the plane's contiguous runs, then `gx += grad(gy, y, s)` for every
-/// element.
+/// element, or without `gy`, `gx = grad(gx, y, s)` (in place, `gx` holding `gy`).
 #[inline(always)]
 fn backward_by_planes<E: Float>(
     gx: &mut [E],
-    (gy, y): (&[E], &[E]),
+    (gy, y): (Option<&[E]>, &[E]),
     (outer, n, inner): (usize, usize, usize),
     term: impl Fn(E, E) -> E + Sync,
     grad: impl Fn(E, E, E) -> E + Sync,
@@ -517,28 +537,42 @@ fn backward_by_planes<E: Float>(
         #[inline(always)]
         |first, block| {
             let mut sums = vec![E::ZERO; inner];
-            let (gy, y) = (
-                &gy[first * plane..][..block.len()],
-                &y[first * plane..][..block.len()],
-            );
-            for ((gp, gyp), yp) in block
+            let y = &y[first * plane..][..block.len()];
+            let gy = gy.map(|gy| &gy[first * plane..][..block.len()]);
+            for (p, (gp, yp)) in block
                 .chunks_exact_mut(plane)
-                .zip(gy.chunks_exact(plane))
                 .zip(y.chunks_exact(plane))
+                .enumerate()
             {
+                let gyp = gy.map(|gy| &gy[p * plane..][..plane]);
                 sums.fill(E::ZERO);
-                for (gyk, yk) in gyp.chunks_exact(inner).zip(yp.chunks_exact(inner)) {
+                for (gyk, yk) in gyp
+                    .unwrap_or(gp)
+                    .chunks_exact(inner)
+                    .zip(yp.chunks_exact(inner))
+                {
                     for ((s, &b), &c) in sums.iter_mut().zip(gyk).zip(yk) {
                         *s += term(b, c);
                     }
                 }
-                for ((gk, gyk), yk) in gp
-                    .chunks_exact_mut(inner)
-                    .zip(gyp.chunks_exact(inner))
-                    .zip(yp.chunks_exact(inner))
-                {
-                    for (((a, &b), &c), &s) in gk.iter_mut().zip(gyk).zip(yk).zip(&sums) {
-                        *a += grad(b, c, s);
+                match gyp {
+                    Some(gyp) => {
+                        for ((gk, gyk), yk) in gp
+                            .chunks_exact_mut(inner)
+                            .zip(gyp.chunks_exact(inner))
+                            .zip(yp.chunks_exact(inner))
+                        {
+                            for (((a, &b), &c), &s) in gk.iter_mut().zip(gyk).zip(yk).zip(&sums) {
+                                *a += grad(b, c, s);
+                            }
+                        }
+                    }
+                    None => {
+                        for (gk, yk) in gp.chunks_exact_mut(inner).zip(yp.chunks_exact(inner)) {
+                            for ((a, &c), &s) in gk.iter_mut().zip(yk).zip(&sums) {
+                                *a = grad(*a, c, s);
+                            }
+                        }
                     }
                 }
             }
@@ -563,7 +597,7 @@ mod log_softmax_tests {
         let (x, gy) = ([0.0f64, 2f64.ln()], [1.0, 0.0]);
         let y = log_softmax_axis(&x, 1, 2, 1);
         let mut gx = [0.0; 2];
-        log_softmax_backward(&mut gx, &gy, &y, 1, 2, 1);
+        log_softmax_backward(&mut gx, Some(&gy), &y, 1, 2, 1);
         assert!((gx[0] - 2.0 / 3.0).abs() < 1e-15 && (gx[1] + 2.0 / 3.0).abs() < 1e-15);
     }
 
@@ -589,7 +623,7 @@ mod log_softmax_tests {
         for log in [false, true] {
             let (fwd, bwd): (
                 fn(&[f64], usize, usize, usize) -> Vec<f64>,
-                fn(&mut [f64], &[f64], &[f64], usize, usize, usize),
+                fn(&mut [f64], Option<&[f64]>, &[f64], usize, usize, usize),
             ) = if log {
                 (log_softmax_axis, log_softmax_backward)
             } else {
@@ -599,10 +633,20 @@ mod log_softmax_tests {
             let yt = fwd(&t(&x), 1, n, rows);
             assert!(close(&t(&y), &yt), "forward, log = {log}");
             let mut gx = vec![0.5; rows * n];
-            bwd(&mut gx, &gy, &y, rows, n, 1);
+            bwd(&mut gx, Some(&gy), &y, rows, n, 1);
             let mut gxt = vec![0.5; rows * n];
-            bwd(&mut gxt, &t(&gy), &yt, 1, n, rows);
+            bwd(&mut gxt, Some(&t(&gy)), &yt, 1, n, rows);
             assert!(close(&t(&gx), &gxt), "backward, log = {log}");
+            // In place (the gradient written over `gy`), both paths: what was added to 0.5.
+            let (mut gi, mut git) = (gy.clone(), t(&gy));
+            bwd(&mut gi, None, &y, rows, n, 1);
+            bwd(&mut git, None, &yt, 1, n, rows);
+            let plus_half = |v: &[f64]| v.iter().map(|g| g + 0.5).collect::<Vec<_>>();
+            assert!(close(&plus_half(&gi), &gx), "in place, log = {log}");
+            assert!(
+                close(&plus_half(&git), &gxt),
+                "in place, strided, log = {log}"
+            );
         }
     }
 }
@@ -721,8 +765,12 @@ mod tests {
             let ly = log_softmax_axis(&x, outer, n, inner);
             same(&ly, &lsm, "log_softmax");
             let (mut gs, mut gl) = (vec![0.5; len], vec![0.5; len]);
-            softmax_backward(&mut gs, &gy, &y, outer, n, inner);
-            log_softmax_backward(&mut gl, &gy, &ly, outer, n, inner);
+            softmax_backward(&mut gs, Some(&gy), &y, outer, n, inner);
+            log_softmax_backward(&mut gl, Some(&gy), &ly, outer, n, inner);
+            // In place: the gradient alone, written over `gy`.
+            let (mut gs_in, mut gl_in) = (gy.clone(), gy.clone());
+            softmax_backward(&mut gs_in, None, &y, outer, n, inner);
+            log_softmax_backward(&mut gl_in, None, &ly, outer, n, inner);
             let (mut want_gs, mut want_gl) = (vec![0.5; len], vec![0.5; len]);
             for o in 0..outer {
                 for i in 0..inner {
@@ -737,6 +785,13 @@ mod tests {
             }
             same(&gs, &want_gs, "softmax backward");
             same(&gl, &want_gl, "log_softmax backward");
+            let minus_half = |v: &[f64]| v.iter().map(|w| w - 0.5).collect::<Vec<_>>();
+            same(&gs_in, &minus_half(&want_gs), "softmax backward in place");
+            same(
+                &gl_in,
+                &minus_half(&want_gl),
+                "log_softmax backward in place",
+            );
         }
     }
 

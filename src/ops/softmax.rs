@@ -59,7 +59,7 @@ fn along_axis_op<S: Shape, E: Float, T: Tape<E>>(
 
 /// The forward and backward functions of [`along_axis_op`].
 type Forward<E> = fn(&[E], usize, usize, usize) -> Vec<E>;
-type Backward<E> = fn(&mut [E], &[E], &[E], usize, usize, usize);
+type Backward<E> = fn(&mut [E], Option<&[E]>, &[E], usize, usize, usize);
 
 /// [`along_axis_op`] without the shape type; never inlined, so that programs at `f32` link to
 /// this crate's instances (see `backend::precompiled`).
@@ -79,9 +79,17 @@ fn along_axis_untyped<E: Float, T: Tape<E>>(
         tape.record(
             out_id,
             Box::new(move |g: &mut Gradients<E>| {
-                let Some(gy) = g.take(out_id) else { return };
-                let gx = g.entry(x_id, yd.len());
-                backward(gx, &gy, &yd, outer, n, inner);
+                let Some(mut gy) = g.take(out_id) else { return };
+                if g.has(x_id) {
+                    backward(g.entry(x_id, yd.len()), Some(&gy), &yd, outer, n, inner);
+                } else {
+                    // The first gradient of `x`: computed in the output's gradient buffer
+                    // and handed on, instead of added into a zero-filled one (softmax over
+                    // 4096 x 1024 times a weight, summed, backward, one thread: 8.3-9.9 ->
+                    // 7.1-8.1 ms in four of five alternating rounds).
+                    backward(&mut gy, None, &yd, outer, n, inner);
+                    g.insert(x_id, gy);
+                }
             }),
         );
     }

@@ -59,8 +59,9 @@ for_each_isa! {
     fn exp_shifted_sum(x: *const f32, n: usize, shift: f32, dst: *mut f32) -> f32 = exp_shifted_sum_lanes;
 }
 for_each_isa! {
-    /// `g[i] += gy[i] - e^y[i] * total` for `i < n`.
-    fn add_log_softmax_grad(g: *mut f32, gy: *const f32, y: *const f32, total: f32, n: usize) = add_log_softmax_grad_lanes;
+    /// `g[i] += gy[i] - e^y[i] * total` for `i < n`, or without `accumulate`
+    /// `g[i] = gy[i] - e^y[i] * total` (`gy` may then be `g` itself).
+    fn add_log_softmax_grad(g: *mut f32, gy: *const f32, y: *const f32, total: f32, n: usize, accumulate: bool) = add_log_softmax_grad_lanes;
 }
 
 /// # Safety
@@ -317,7 +318,8 @@ unsafe fn exp_shifted_sum_lanes<L: Lanes>(
 }
 
 /// # Safety
-/// `g` is readable and writable, `gy` and `y` readable, for `n` elements.
+/// `g` is readable and writable, `gy` and `y` readable, for `n` elements; `gy` is `g` or
+/// apart from it.
 #[inline(always)]
 unsafe fn add_log_softmax_grad_lanes<L: Lanes>(
     l: L,
@@ -326,16 +328,23 @@ unsafe fn add_log_softmax_grad_lanes<L: Lanes>(
     y: *const f32,
     total: f32,
     n: usize,
+    accumulate: bool,
 ) {
     let total = l.splat(total);
     let mut i = 0;
     while i < n {
         let count = (n - i).min(L::N);
-        // SAFETY: `count` values at `i` lie inside all three rows.
+        // SAFETY: `count` values at `i` lie inside all three rows; each vector of `gy` is
+        // loaded before the store to the same place in `g`.
         unsafe {
             let e = exp(l, l.load(y.add(i), count));
             let d = l.fnmadd(e, total, l.load(gy.add(i), count));
-            l.store(g.add(i), count, l.add(l.load(g.add(i), count), d));
+            let d = if accumulate {
+                l.add(l.load(g.add(i), count), d)
+            } else {
+                d
+            };
+            l.store(g.add(i), count, d);
         }
         i += L::N;
     }

@@ -282,19 +282,37 @@ unsafe fn exp_shifted_sum_raw<E: Float>(x: *const E, n: usize, shift: E, dst: *m
 /// False, with nothing changed, where the loops here do not run.
 #[inline]
 pub(crate) fn add_log_softmax_grad<E: Float>(g: &mut [E], gy: &[E], y: &[E], total: E) -> bool {
+    log_softmax_grad_rows(g, Some(gy), y, total)
+}
+
+/// [`add_log_softmax_grad`] in place, `g` holding `gy` on entry: `g = g - e^y * total`.
+#[inline]
+pub(crate) fn log_softmax_grad_in_place<E: Float>(g: &mut [E], y: &[E], total: E) -> bool {
+    log_softmax_grad_rows(g, None, y, total)
+}
+
+/// The vector kernel of [`add_log_softmax_grad`] (`gy` given) and
+/// [`log_softmax_grad_in_place`] (`gy` in `g`).
+fn log_softmax_grad_rows<E: Float>(g: &mut [E], gy: Option<&[E]>, y: &[E], total: E) -> bool {
     let Some(isa) = isa::<E>() else {
         return false;
     };
     let n = g.len();
-    let (gy, y, total) = (&gy[..n], &y[..n], total.to_f64() as f32);
-    let (g, gy, y) = (g.as_mut_ptr().cast(), gy.as_ptr().cast(), y.as_ptr().cast());
-    // SAFETY: `E` is `f32`; the three rows hold `n` elements each.
+    let (y, total) = (&y[..n], total.to_f64() as f32);
+    let g = g.as_mut_ptr();
+    let (gy, accumulate) = match gy {
+        Some(gy) => (gy[..n].as_ptr(), true),
+        None => (g.cast_const(), false),
+    };
+    let (g, gy, y) = (g.cast(), gy.cast(), y.as_ptr().cast());
+    // SAFETY: `E` is `f32`; the three rows hold `n` elements each, `gy` being `g` (from the
+    // same pointer) or another slice.
     #[cfg(target_arch = "x86_64")]
     unsafe {
-        kernels::add_log_softmax_grad(isa, g, gy, y, total, n)
+        kernels::add_log_softmax_grad(isa, g, gy, y, total, n, accumulate)
     };
     #[cfg(not(target_arch = "x86_64"))]
-    match (isa, g, gy, y, total) {}
+    match (isa, g, gy, y, total, accumulate) {}
     true
 }
 
@@ -497,9 +515,16 @@ mod tests {
             let mut g: Vec<f32> = (0..n).map(|i| i as f32 * 0.01).collect();
             let before = g.clone();
             assert!(add_log_softmax_grad(&mut g, &gy, &y, 0.75));
+            let mut in_place = gy.clone();
+            assert!(log_softmax_grad_in_place(&mut in_place, &y, 0.75));
             for i in 0..n {
-                let want = f64::from(before[i]) + f64::from(gy[i]) - f64::from(y[i]).exp() * 0.75;
-                assert!((f64::from(g[i]) - want).abs() < 1e-6, "n = {n}, i = {i}");
+                let want = f64::from(gy[i]) - f64::from(y[i]).exp() * 0.75;
+                let sum = f64::from(before[i]) + want;
+                assert!((f64::from(g[i]) - sum).abs() < 1e-6, "n = {n}, i = {i}");
+                assert!(
+                    (f64::from(in_place[i]) - want).abs() < 1e-6,
+                    "in place, n = {n}, i = {i}"
+                );
             }
         }
     }
