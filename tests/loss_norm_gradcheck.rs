@@ -415,6 +415,15 @@ fn layernorm_gradcheck() {
         opts(),
     )
     .unwrap();
+    // An input that already has a gradient when the LayerNorm's backward runs (added
+    // into), beside the weight's and bias's; without one it is written over the output's.
+    gradcheck2_vjp(
+        &x,
+        &w,
+        |x, w| layer(w.without_tape(), b.clone()).forward(x.clone()) * x,
+        opts(),
+    )
+    .unwrap();
     // A single feature normalises to the bias exactly: the input gradient is zero.
     let x1 = T64::<Rank2<3, 1>>::normal(0.0, 1.0, &mut rng(42));
     gradcheck_vjp(&x1, |x| LayerNorm::<1, f64>::new().forward(x), opts()).unwrap();

@@ -459,11 +459,12 @@ pub(super) fn row_stats<E: Float>(row: &[E], eps: f64) -> (E, E) {
 }
 
 /// Adds the LayerNorm input gradient to `gx`: per row, with `g = gy * w`,
-/// `gx = rstd (g - mean(g) - xhat mean(g xhat))`. Long inputs are split into blocks of
-/// rows over the threads.
+/// `gx = rstd (g - mean(g) - xhat mean(g xhat))`; without `gy`, in place: `gx` holds `gy`
+/// on entry and the gradient on return (an input with no gradient yet: no zero-filled
+/// buffer to add into). Long inputs are split into blocks of rows over the threads.
 pub(crate) fn row_norm_backward_x<E: Float>(
     gx: &mut [E],
-    gy: &[E],
+    gy: Option<&[E]>,
     x: &[E],
     d: usize,
     mean: &[E],
@@ -482,18 +483,31 @@ pub(crate) fn row_norm_backward_x<E: Float>(
         #[inline(always)]
         |first, block| {
             let rows = block.len() / d;
-            let (gy, x) = (&gy[first * d..][..rows * d], &x[first * d..][..rows * d]);
-            for (r, ((gxr, gyr), xr)) in block
-                .chunks_exact_mut(d)
-                .zip(gy.chunks_exact(d))
-                .zip(x.chunks_exact(d))
-                .enumerate()
-            {
+            let x = &x[first * d..][..rows * d];
+            let gy = gy.map(
+                #[inline(always)]
+                |gy| &gy[first * d..][..rows * d],
+            );
+            for (r, (gxr, xr)) in block.chunks_exact_mut(d).zip(x.chunks_exact(d)).enumerate() {
                 let (mu, rs) = (mean[first + r], rstd[first + r]);
-                let (sg, sgx) = grad_sums(gyr, xr, w, mu, rs);
-                let (mg, mgx) = (sg * inv_d, sgx * inv_d);
-                for (((acc, &g), &v), &wj) in gxr.iter_mut().zip(gyr).zip(xr).zip(w) {
-                    *acc += rs * (g * wj - mg - (v - mu) * rs * mgx);
+                match gy.map(
+                    #[inline(always)]
+                    |gy| &gy[r * d..][..d],
+                ) {
+                    Some(gyr) => {
+                        let (sg, sgx) = grad_sums(gyr, xr, w, mu, rs);
+                        let (mg, mgx) = (sg * inv_d, sgx * inv_d);
+                        for (((acc, &g), &v), &wj) in gxr.iter_mut().zip(gyr).zip(xr).zip(w) {
+                            *acc += rs * (g * wj - mg - (v - mu) * rs * mgx);
+                        }
+                    }
+                    None => {
+                        let (sg, sgx) = grad_sums(gxr, xr, w, mu, rs);
+                        let (mg, mgx) = (sg * inv_d, sgx * inv_d);
+                        for ((g, &v), &wj) in gxr.iter_mut().zip(xr).zip(w) {
+                            *g = rs * (*g * wj - mg - (v - mu) * rs * mgx);
+                        }
+                    }
                 }
             }
         },
@@ -585,13 +599,20 @@ mod tests {
                 let (want_y, want_gx) = naive(&x, &gy, d, w, b);
                 let (y, mean, rstd) = row_norm(&x, d, w, b, 1e-5);
                 let mut gx = vec![1.0; rows * d];
-                row_norm_backward_x(&mut gx, &gy, &x, d, &mean, &rstd, w);
+                row_norm_backward_x(&mut gx, Some(&gy), &x, d, &mean, &rstd, w);
+                let mut in_place = gy.clone();
+                row_norm_backward_x(&mut in_place, None, &x, d, &mean, &rstd, w);
                 assert_eq!((y.len(), mean.len(), rstd.len()), (rows * d, rows, rows));
                 for i in 0..rows * d {
                     assert!((y[i] - want_y[i]).abs() < 1e-12, "y[{i}] ({rows}x{d})");
                     // `gx` started at 1: the gradient is added.
                     let g = gx[i] - 1.0;
                     assert!((g - want_gx[i]).abs() < 1e-10, "gx[{i}] ({rows}x{d})");
+                    let g = in_place[i];
+                    assert!(
+                        (g - want_gx[i]).abs() < 1e-10,
+                        "in place, gx[{i}] ({rows}x{d})"
+                    );
                 }
             }
         }

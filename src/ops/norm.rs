@@ -181,22 +181,23 @@ pub(crate) fn layer_norm_op<S: Shape, SD: Shape, E: Float, T: Tape<E>>(
         tape.record(
             out_id,
             Box::new(move |g: &mut Gradients<E>| {
-                let Some(gy) = g.take(out_id) else { return };
-                if track_x {
-                    let gx = g.entry(x_id, xd.len());
-                    kernels::row_norm_backward_x(
-                        gx,
-                        &gy,
-                        &xd,
-                        d,
-                        &mean,
-                        &rstd,
-                        wd.as_deref().map(|v| &v[..]),
-                    );
-                }
+                let Some(mut gy) = g.take(out_id) else { return };
+                // The parameters' sums first: `x`'s gradient may be written over `gy`.
                 if params.any() {
                     let (gw, gb) = kernels::row_norm_param_sums(&gy, &xd, d, &mean, &rstd);
                     params.add(g, gw, gb);
+                }
+                if track_x {
+                    let w = wd.as_deref().map(|v| &v[..]);
+                    if g.has(x_id) {
+                        let gx = g.entry(x_id, xd.len());
+                        kernels::row_norm_backward_x(gx, Some(&gy), &xd, d, &mean, &rstd, w);
+                    } else {
+                        // The first gradient of `x` (a post-norm block's sum, a lone
+                        // LayerNorm): written over the output's and handed on.
+                        kernels::row_norm_backward_x(&mut gy, None, &xd, d, &mean, &rstd, w);
+                        g.insert(x_id, gy);
+                    }
                 }
             }),
         );
