@@ -176,6 +176,10 @@ binary_props! {
     maximum(reals(), reals()) => |a, b| a.maximum(b);
     minimum(reals(), reals()) => |a, b| a.minimum(b);
     operators(reals(), nonzero()) => |a, b| ((a.clone() + b.clone()) * b.clone() - a) / b;
+    // An input of the output's shape takes a broadcast op's gradient in place when it has
+    // none yet, and adds into it when another use gave it one (either side).
+    mul_twice(reals(), reals()) => |a, b| a.clone() * b.clone() + a * b;
+    div_both_sides(reals(), nonzero()) => |a, b| a.clone() / b.clone() - b * a;
 }
 
 /// Broadcasts whose repeated operand spans at least 64 elements run as runs of contiguous

@@ -375,12 +375,14 @@ pub(crate) fn binary_map_inplace<E: Float>(
 
 /// The gradient of one input of a broadcast binary op:
 /// `grad[i_in] += gy[i] * d(a[ia], b[ib])`, summed over broadcast dimensions.
-/// `which` selects the input (0: a, 1: b) whose gradient `grad` is.
+/// `which` selects the input (0: a, 1: b) whose gradient `grad` is. Without `gy`, for an
+/// input of the output's shape only: in place, `grad` holding `gy` on entry and
+/// `gy * d(a, b)` on return (the input's first gradient, written over the output's).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn binary_grad<E: Float>(
     grad: &mut [E],
     which: usize,
-    gy: &[E],
+    gy: Option<&[E]>,
     a: &[E],
     a_dims: &[usize],
     b: &[E],
@@ -389,6 +391,10 @@ pub(crate) fn binary_grad<E: Float>(
     d: impl Fn(E, E) -> E + Sync,
 ) {
     let own_dims = if which == 0 { a_dims } else { b_dims };
+    assert!(
+        gy.is_some() || own_dims == out_dims,
+        "binary_grad: only an input of the output's shape takes its gradient in place"
+    );
     if let (true, Some(pa), Some(pb)) = (
         own_dims == out_dims,
         repeat_period(a_dims, out_dims),
@@ -406,11 +412,20 @@ pub(crate) fn binary_grad<E: Float>(
                     (pa, pb),
                     #[inline(always)]
                     |at, len, ia, ib| {
-                        let (x, y, gy) = (&a[ia..][..len], &b[ib..][..len], &gy[off + at..][..len]);
-                        for (((g, &x), &y), &gy) in
-                            block[at..][..len].iter_mut().zip(x).zip(y).zip(gy)
-                        {
-                            *g += gy * d(x, y);
+                        let (x, y) = (&a[ia..][..len], &b[ib..][..len]);
+                        let run = &mut block[at..][..len];
+                        match gy {
+                            Some(gy) => {
+                                let gy = &gy[off + at..][..len];
+                                for (((g, &x), &y), &gy) in run.iter_mut().zip(x).zip(y).zip(gy) {
+                                    *g += gy * d(x, y);
+                                }
+                            }
+                            None => {
+                                for ((g, &x), &y) in run.iter_mut().zip(x).zip(y) {
+                                    *g *= d(x, y);
+                                }
+                            }
                         }
                     },
                 )
@@ -475,14 +490,22 @@ pub(crate) fn binary_grad<E: Float>(
                 |row, oa, ob| {
                     run_of(ra, a, oa, la);
                     run_of(rb, b, ob, lb);
-                    let gy = &gy[row * last..][..last];
-                    for (((t, &g), &x), &y) in terms.iter_mut().zip(gy).zip(&*ra).zip(&*rb) {
-                        *t = g * d(x, y);
-                    }
                     // The block starts at row `first` of the output when it is one of its blocks.
                     let at = if which == 0 { oa } else { ob };
                     let base = if own_full { first * per_row } else { 0 };
-                    add_run(block, at - base, own, terms);
+                    let gy_row = match gy {
+                        Some(gy) => &gy[row * last..][..last],
+                        // In place: this input has the output's shape, its row is `gy`'s.
+                        None => &block[at - base..][..last],
+                    };
+                    for (((t, &g), &x), &y) in terms.iter_mut().zip(gy_row).zip(&*ra).zip(&*rb) {
+                        *t = g * d(x, y);
+                    }
+                    if gy.is_some() {
+                        add_run(block, at - base, own, terms);
+                    } else {
+                        block[at - base..][..last].copy_from_slice(terms);
+                    }
                 },
             )
         },
@@ -689,9 +712,9 @@ mod tests {
                 assert_eq!(inplace, want, "{case}, in place");
             }
             let mut ga = vec![0.0; a.len()];
-            binary_grad(&mut ga, 0, &gy, &a, ad, &b, bd, &od, dfa);
+            binary_grad(&mut ga, 0, Some(&gy), &a, ad, &b, bd, &od, dfa);
             let mut gb = vec![0.0; b.len()];
-            binary_grad(&mut gb, 1, &gy, &a, ad, &b, bd, &od, dfb);
+            binary_grad(&mut gb, 1, Some(&gy), &a, ad, &b, bd, &od, dfb);
             let mut want_bb = vec![0.0; n];
             for_each_broadcast2(&od, &sb, &sb, |i, ib, _| want_bb[i] = b[ib]);
             assert_eq!(broadcast_to(&b, bd, &od), want_bb, "{case}: b broadcast");
@@ -703,9 +726,31 @@ mod tests {
                 want_sa[ia] += gy[i];
                 want_sb[ib] += gy[i];
             });
+            // An input of the output's shape takes its gradient in place too (written over
+            // a copy of `gy`).
+            let in_place = |which: usize| {
+                let mut g = gy.clone();
+                let d = if which == 0 { dfa } else { dfb };
+                binary_grad(&mut g, which, None, &a, ad, &b, bd, &od, d);
+                g
+            };
+            let (ga_in, gb_in) = (
+                if ad == &od[..] {
+                    in_place(0)
+                } else {
+                    want_ga.clone()
+                },
+                if bd == &od[..] {
+                    in_place(1)
+                } else {
+                    want_gb.clone()
+                },
+            );
             let sides = [
-                (ga, want_ga, "gradient of a"),
-                (gb, want_gb, "gradient of b"),
+                (ga, want_ga.clone(), "gradient of a"),
+                (gb, want_gb.clone(), "gradient of b"),
+                (ga_in, want_ga, "gradient of a in place"),
+                (gb_in, want_gb, "gradient of b in place"),
                 (sum_a, want_sa, "sum to a"),
                 (sum_b, want_sb, "sum to b"),
             ];

@@ -222,12 +222,23 @@ where
                 }
                 return;
             }
-            if track_l {
+            // An input of the output's shape (`x` in `x * scale[:, None]`) with no gradient
+            // yet takes its gradient written over the output's, after the other input's
+            // (which reads it): no zero-filled buffer to add into. At most one input has
+            // the output's shape here (both would be the unbroadcast case above).
+            let in_place = if track_l && ld == od && !g.has(a_id) {
+                Some(0)
+            } else if track_r && rd == od && !g.has(b_id) {
+                Some(1)
+            } else {
+                None
+            };
+            if track_l && in_place != Some(0) {
                 let ga = g.entry(a_id, a.len());
                 broadcast::binary_grad(
                     ga,
                     0,
-                    &gy,
+                    Some(&gy),
                     &a,
                     &ld,
                     &b,
@@ -237,12 +248,12 @@ where
                     |x, y| k.dfa(x, y),
                 );
             }
-            if track_r {
+            if track_r && in_place != Some(1) {
                 let gb = g.entry(b_id, b.len());
                 broadcast::binary_grad(
                     gb,
                     1,
-                    &gy,
+                    Some(&gy),
                     &a,
                     &ld,
                     &b,
@@ -251,6 +262,40 @@ where
                     #[inline(always)]
                     |x, y| k.dfb(x, y),
                 );
+            }
+            let mut grad = gy;
+            match in_place {
+                Some(0) => {
+                    broadcast::binary_grad(
+                        &mut grad,
+                        0,
+                        None,
+                        &a,
+                        &ld,
+                        &b,
+                        &rd,
+                        &od,
+                        #[inline(always)]
+                        |x, y| k.dfa(x, y),
+                    );
+                    g.insert(a_id, grad);
+                }
+                Some(_) => {
+                    broadcast::binary_grad(
+                        &mut grad,
+                        1,
+                        None,
+                        &a,
+                        &ld,
+                        &b,
+                        &rd,
+                        &od,
+                        #[inline(always)]
+                        |x, y| k.dfb(x, y),
+                    );
+                    g.insert(b_id, grad);
+                }
+                None => {}
             }
         }),
     );
