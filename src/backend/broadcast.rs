@@ -434,7 +434,7 @@ pub(crate) fn binary_grad<E: Float>(
         return;
     }
     // Any other broadcast, row by row (a run of the last dimension): both inputs' values of
-    // the row as contiguous runs (copied, or one value repeated), the row's gradient terms
+    // the row as contiguous runs (in place, or one value repeated), the row's gradient terms
     // in one vector loop, then added along the row or summed into one element when this
     // input repeats along it. An element-by-element index walk ran 0.8 ns per element.
     let numel: usize = out_dims.iter().product();
@@ -447,78 +447,148 @@ pub(crate) fn binary_grad<E: Float>(
     );
     let rank = out_dims.len();
     let (la, lb) = (sa[rank - 1], sb[rank - 1]);
-    let own = if which == 0 { la } else { lb };
-    // An input of the output's shape takes each row's terms at that row, and one repeated
-    // only along the last axis (`x * scale[:, None]`) takes each row's sum in its own
-    // element: blocks of rows over the threads (the second was serial: the (4096, 1)
-    // gradient of a (4096, 1024) product, 6.8 ms with the rest of its step on two
-    // threads, PyTorch 3.3). Any other broadcast sums rows into shared elements: one block.
-    let own_dims = if which == 0 { a_dims } else { b_dims };
     let own_full = own_dims == out_dims;
     let own_rows = own_dims.len() == rank
         && own_dims[..rank - 1] == out_dims[..rank - 1]
         && own_dims[rank - 1] == 1;
-    // Elements of `grad` per output row, when blocks of rows are blocks of `grad`.
-    let per_row = if own_full { last } else { 1 };
-    let (row_len, parallel_elems) = if own_full {
-        (per_row, PARALLEL_ELEMS)
-    } else if own_rows {
-        (per_row, (PARALLEL_ELEMS / last).max(1))
-    } else {
-        (grad.len(), usize::MAX)
+    let rows_of = GradRows {
+        which,
+        gy,
+        a,
+        b,
+        out_dims,
+        strides: (&sa, &sb),
+        last_strides: (la, lb),
+        d: &d,
     };
-    let own_full = own_full || own_rows;
+    if own_full || own_rows {
+        // An input of the output's shape takes each row's terms at that row, and one
+        // repeated only along the last axis (`x * scale[:, None]`) takes each row's sum in
+        // its own element: blocks of rows over the threads, blocks of `grad` (the second
+        // was serial: the (4096, 1) gradient of a (4096, 1024) product, 6.8 ms with the
+        // rest of its step on two threads, PyTorch 3.3).
+        let per_row = if own_full { last } else { 1 };
+        let parallel_elems = if own_full {
+            PARALLEL_ELEMS
+        } else {
+            (PARALLEL_ELEMS / last).max(1)
+        };
+        for_row_blocks_from(
+            grad,
+            per_row,
+            parallel_elems,
+            #[inline(always)]
+            |first, block| rows_of.add_into(block, (first, block.len() / per_row), first * per_row),
+        );
+        return;
+    }
+    // Any other broadcast sums rows into shared elements (a per-channel `(1, C, 1, 1)`
+    // scale): a fixed number of blocks of rows, each summed into its own partial gradient
+    // (blocks over the threads), then the partials added in order. The blocks depend on the
+    // shapes alone, so the sums do not change with the thread count. One block, serial, ran
+    // (32, 64, 56, 56) times (1, 64, 1, 1) at 1.1 ns per element on one thread.
+    let rows = numel / last;
+    let blocks =
+        if numel >= PARALLEL_ELEMS && grad.len().saturating_mul(PARTIAL_BLOCKS) <= numel / 8 {
+            PARTIAL_BLOCKS.min(rows)
+        } else {
+            1
+        };
+    if blocks == 1 {
+        for_row_blocks_from(
+            grad,
+            grad.len(),
+            usize::MAX,
+            #[inline(always)]
+            |_, acc| rows_of.add_into(acc, (0, rows), 0),
+        );
+        return;
+    }
+    let per = rows.div_ceil(blocks);
+    let mut partials = vec![E::ZERO; blocks * grad.len()];
     for_row_blocks_from(
-        grad,
-        row_len,
-        parallel_elems,
+        &mut partials,
+        grad.len(),
+        1,
         #[inline(always)]
-        |first, block| {
-            let (first, rows) = if own_full {
-                (first, block.len() / per_row)
-            } else {
-                (0, numel / last)
-            };
-            let mut runs = vec![E::ZERO; 3 * last];
-            let (ra, rest) = runs.split_at_mut(last);
-            let (rb, terms) = rest.split_at_mut(last);
-            for_broadcast_rows(
-                out_dims,
-                (&sa, &sb),
-                (first, rows),
-                #[inline(always)]
-                |row, oa, ob| {
-                    run_of(ra, a, oa, la);
-                    run_of(rb, b, ob, lb);
-                    // The block starts at row `first` of the output when it is one of its blocks.
-                    let at = if which == 0 { oa } else { ob };
-                    let base = if own_full { first * per_row } else { 0 };
-                    let gy_row = match gy {
-                        Some(gy) => &gy[row * last..][..last],
-                        // In place: this input has the output's shape, its row is `gy`'s.
-                        None => &block[at - base..][..last],
-                    };
-                    for (((t, &g), &x), &y) in terms.iter_mut().zip(gy_row).zip(&*ra).zip(&*rb) {
-                        *t = g * d(x, y);
-                    }
-                    if gy.is_some() {
-                        add_run(block, at - base, own, terms);
-                    } else {
-                        block[at - base..][..last].copy_from_slice(terms);
-                    }
-                },
-            )
+        |first, part| {
+            for (k, acc) in (first..).zip(part.chunks_exact_mut(grad.len())) {
+                let start = (k * per).min(rows);
+                rows_of.add_into(acc, (start, per.min(rows - start)), 0);
+            }
         },
     );
+    for part in partials.chunks_exact(grad.len()) {
+        for (g, &p) in grad.iter_mut().zip(part) {
+            *g += p;
+        }
+    }
 }
 
-/// Writes `x[at..]` into `run` (`stride` 1), or `x[at]` into all of it (`stride` 0).
+/// The row loop of [`binary_grad`]'s general case, over one block of output rows.
+struct GradRows<'a, E, D> {
+    which: usize,
+    gy: Option<&'a [E]>,
+    a: &'a [E],
+    b: &'a [E],
+    out_dims: &'a [usize],
+    strides: (&'a [usize; MAX_RANK], &'a [usize; MAX_RANK]),
+    last_strides: (usize, usize),
+    d: &'a D,
+}
+
+impl<E: Float, D: Fn(E, E) -> E> GradRows<'_, E, D> {
+    /// Adds the terms of output rows `first..first + rows` into `acc`, which holds this
+    /// input's gradient from element `base` on (or, without `gy`, writes them over the
+    /// output's gradient that `acc` holds).
+    #[inline(always)]
+    fn add_into(&self, acc: &mut [E], (first, rows): (usize, usize), base: usize) {
+        let (la, lb) = self.last_strides;
+        let own = if self.which == 0 { la } else { lb };
+        let last = self.out_dims[self.out_dims.len() - 1];
+        let mut runs = vec![E::ZERO; 3 * last];
+        let (ra, rest) = runs.split_at_mut(last);
+        let (rb, terms) = rest.split_at_mut(last);
+        for_broadcast_rows(
+            self.out_dims,
+            self.strides,
+            (first, rows),
+            #[inline(always)]
+            |row, oa, ob| {
+                let xa = run_of(ra, self.a, oa, la);
+                let xb = run_of(rb, self.b, ob, lb);
+                let at = if self.which == 0 { oa } else { ob };
+                let gy_row = match self.gy {
+                    Some(gy) => &gy[row * last..][..last],
+                    // In place: this input has the output's shape, its row is `gy`'s.
+                    None => &acc[at - base..][..last],
+                };
+                for (((t, &g), &x), &y) in terms.iter_mut().zip(gy_row).zip(xa).zip(xb) {
+                    *t = g * (self.d)(x, y);
+                }
+                if self.gy.is_some() {
+                    add_run(acc, at - base, own, terms);
+                } else {
+                    acc[at - base..][..last].copy_from_slice(terms);
+                }
+            },
+        )
+    }
+}
+
+/// How many partial gradients [`binary_grad`] sums a broadcast input's gradient in, when
+/// its elements are shared by many output rows.
+const PARTIAL_BLOCKS: usize = 16;
+
+/// The run of `x` from `at` (`stride` 1), or `x[at]` written into all of `run` (`stride`
+/// 0), as long as `run`.
 #[inline(always)]
-fn run_of<E: Float>(run: &mut [E], x: &[E], at: usize, stride: usize) {
+fn run_of<'a, E: Float>(run: &'a mut [E], x: &'a [E], at: usize, stride: usize) -> &'a [E] {
     if stride == 0 {
         run.fill(x[at]);
+        run
     } else {
-        run.copy_from_slice(&x[at..][..run.len()]);
+        &x[at..][..run.len()]
     }
 }
 
@@ -660,8 +730,11 @@ mod tests {
     /// across the thread split.
     #[test]
     fn broadcasts_match_the_index_walk() {
-        let cases: [(&[usize], &[usize]); 20] = [
+        let cases: [(&[usize], &[usize]); 22] = [
             (&[8, 16, 7, 9], &[1, 16, 1, 1]),
+            // Past the split into partial sums (a per-channel scale's gradient).
+            (&[8, 16, 32, 33], &[1, 16, 1, 1]),
+            (&[1, 5, 1], &[7000, 5, 3]),
             (&[1, 16, 1, 1], &[8, 16, 7, 9]),
             (&[1, 1], &[1]),
             (&[3, 1, 1, 5], &[3, 4, 6, 1]),
