@@ -488,12 +488,7 @@ pub(crate) fn binary_grad<E: Float>(
     // shapes alone, so the sums do not change with the thread count. One block, serial, ran
     // (32, 64, 56, 56) times (1, 64, 1, 1) at 1.1 ns per element on one thread.
     let rows = numel / last;
-    let blocks =
-        if numel >= PARALLEL_ELEMS && grad.len().saturating_mul(PARTIAL_BLOCKS) <= numel / 8 {
-            PARTIAL_BLOCKS.min(rows)
-        } else {
-            1
-        };
+    let blocks = partial_blocks(numel, rows, grad.len());
     if blocks == 1 {
         for_row_blocks_from(
             grad,
@@ -576,9 +571,20 @@ impl<E: Float, D: Fn(E, E) -> E> GradRows<'_, E, D> {
     }
 }
 
-/// How many partial gradients [`binary_grad`] sums a broadcast input's gradient in, when
-/// its elements are shared by many output rows.
+/// How many partial gradients [`binary_grad`] and [`sum_to_shape`] sum a broadcast
+/// input's gradient in, when its elements are shared by many output rows.
 const PARTIAL_BLOCKS: usize = 16;
+
+/// The blocks of rows for the partial sums of a gradient of `len` elements over an output
+/// of `numel` (`rows` rows): [`PARTIAL_BLOCKS`] when the output is long enough to split and
+/// the partial buffers small beside it, else one. A function of the shapes alone.
+fn partial_blocks(numel: usize, rows: usize, len: usize) -> usize {
+    if numel >= PARALLEL_ELEMS && len.saturating_mul(PARTIAL_BLOCKS) <= numel / 8 {
+        PARTIAL_BLOCKS.min(rows)
+    } else {
+        1
+    }
+}
 
 /// The run of `x` from `at` (`stride` 1), or `x[at]` written into all of `run` (`stride`
 /// 0), as long as `run`.
@@ -612,34 +618,74 @@ pub(crate) fn sum_to_shape<E: Float>(
     g: &[E],
     out_dims: &[usize],
 ) {
-    wide(
-        #[inline(always)]
-        || {
-            if in_dims == out_dims {
+    if in_dims == out_dims {
+        wide(
+            #[inline(always)]
+            || {
                 for (a, &v) in acc.iter_mut().zip(g) {
                     *a += v;
                 }
-                return;
+            },
+        );
+        return;
+    }
+    // Row by row, as in `binary_grad`, and in partial sums over fixed blocks of rows as
+    // there when many rows share the elements (a per-channel bias's gradient).
+    let numel: usize = out_dims.iter().product();
+    let Some(&last) = out_dims.last().filter(|_| numel > 0) else {
+        return;
+    };
+    let si = broadcast_strides(in_dims, out_dims);
+    let so = broadcast_strides(out_dims, out_dims);
+    let stride = si[out_dims.len() - 1];
+    /// Adds the output rows `first..first + rows` of `g` into `acc`.
+    #[inline(always)]
+    fn sum_rows<E: Float>(
+        acc: &mut [E],
+        g: &[E],
+        out_dims: &[usize],
+        strides: (&[usize; MAX_RANK], &[usize; MAX_RANK]),
+        stride: usize,
+        rows: (usize, usize),
+    ) {
+        let last = out_dims[out_dims.len() - 1];
+        for_broadcast_rows(
+            out_dims,
+            strides,
+            rows,
+            #[inline(always)]
+            |row, oi, _| add_run(acc, oi, stride, &g[row * last..][..last]),
+        );
+    }
+    let rows = numel / last;
+    let blocks = partial_blocks(numel, rows, acc.len());
+    if blocks == 1 {
+        wide(
+            #[inline(always)]
+            || sum_rows(acc, g, out_dims, (&si, &so), stride, (0, rows)),
+        );
+        return;
+    }
+    let per = rows.div_ceil(blocks);
+    let mut partials = vec![E::ZERO; blocks * acc.len()];
+    for_row_blocks_from(
+        &mut partials,
+        acc.len(),
+        1,
+        #[inline(always)]
+        |first, part| {
+            for (k, p) in (first..).zip(part.chunks_exact_mut(acc.len())) {
+                let start = (k * per).min(rows);
+                let count = per.min(rows - start);
+                sum_rows(p, g, out_dims, (&si, &so), stride, (start, count));
             }
-            // Row by row, as in `binary_grad`.
-            let numel: usize = out_dims.iter().product();
-            let Some(&last) = out_dims.last().filter(|_| numel > 0) else {
-                return;
-            };
-            let si = broadcast_strides(in_dims, out_dims);
-            let so = broadcast_strides(out_dims, out_dims);
-            let stride = si[out_dims.len() - 1];
-            for_broadcast_rows(
-                out_dims,
-                (&si, &so),
-                (0, numel / last),
-                #[inline(always)]
-                |row, oi, _| {
-                    add_run(acc, oi, stride, &g[row * last..][..last]);
-                },
-            );
         },
-    )
+    );
+    for part in partials.chunks_exact(acc.len()) {
+        for (a, &p) in acc.iter_mut().zip(part) {
+            *a += p;
+        }
+    }
 }
 
 /// Reads a contiguous `in_dims` tensor broadcast to `out_dims`.
