@@ -487,37 +487,13 @@ pub(crate) fn binary_grad<E: Float>(
     // (blocks over the threads), then the partials added in order. The blocks depend on the
     // shapes alone, so the sums do not change with the thread count. One block, serial, ran
     // (32, 64, 56, 56) times (1, 64, 1, 1) at 1.1 ns per element on one thread.
-    let rows = numel / last;
-    let blocks = partial_blocks(numel, rows, grad.len());
-    if blocks == 1 {
-        for_row_blocks_from(
-            grad,
-            grad.len(),
-            usize::MAX,
-            #[inline(always)]
-            |_, acc| rows_of.add_into(acc, (0, rows), 0),
-        );
-        return;
-    }
-    let per = rows.div_ceil(blocks);
-    let mut partials = vec![E::ZERO; blocks * grad.len()];
-    for_row_blocks_from(
-        &mut partials,
-        grad.len(),
-        1,
+    sum_rows_into(
+        grad,
+        numel,
+        last,
         #[inline(always)]
-        |first, part| {
-            for (k, acc) in (first..).zip(part.chunks_exact_mut(grad.len())) {
-                let start = (k * per).min(rows);
-                rows_of.add_into(acc, (start, per.min(rows - start)), 0);
-            }
-        },
+        |acc, rows| rows_of.add_into(acc, rows, 0),
     );
-    for part in partials.chunks_exact(grad.len()) {
-        for (g, &p) in grad.iter_mut().zip(part) {
-            *g += p;
-        }
-    }
 }
 
 /// The row loop of [`binary_grad`]'s general case, over one block of output rows.
@@ -575,14 +551,49 @@ impl<E: Float, D: Fn(E, E) -> E> GradRows<'_, E, D> {
 /// input's gradient in, when its elements are shared by many output rows.
 const PARTIAL_BLOCKS: usize = 16;
 
-/// The blocks of rows for the partial sums of a gradient of `len` elements over an output
-/// of `numel` (`rows` rows): [`PARTIAL_BLOCKS`] when the output is long enough to split and
-/// the partial buffers small beside it, else one. A function of the shapes alone.
-fn partial_blocks(numel: usize, rows: usize, len: usize) -> usize {
-    if numel >= PARALLEL_ELEMS && len.saturating_mul(PARTIAL_BLOCKS) <= numel / 8 {
-        PARTIAL_BLOCKS.min(rows)
-    } else {
-        1
+/// Runs `sum_rows(acc, (first, count))`, which adds output rows `first..first + count` (of
+/// `numel / last`) into a gradient: over all rows into `acc` itself, serially, or, when the
+/// output is long enough to split and the partial buffers small beside it, over
+/// [`PARTIAL_BLOCKS`] fixed blocks of rows, each into its own zeroed partial gradient
+/// (blocks over the threads), then the partials added into `acc` in order. The blocks
+/// depend on the shapes alone, so the sums do not change with the thread count.
+#[inline(always)]
+fn sum_rows_into<E: Float>(
+    acc: &mut [E],
+    numel: usize,
+    last: usize,
+    sum_rows: impl Fn(&mut [E], (usize, usize)) + Sync,
+) {
+    let (rows, len) = (numel / last, acc.len());
+    if numel < PARALLEL_ELEMS || len.saturating_mul(PARTIAL_BLOCKS) > numel / 8 || rows < 2 {
+        for_row_blocks_from(
+            acc,
+            len,
+            usize::MAX,
+            #[inline(always)]
+            |_, acc| sum_rows(acc, (0, rows)),
+        );
+        return;
+    }
+    let blocks = PARTIAL_BLOCKS.min(rows);
+    let per = rows.div_ceil(blocks);
+    let mut partials = vec![E::ZERO; blocks * len];
+    for_row_blocks_from(
+        &mut partials,
+        len,
+        1,
+        #[inline(always)]
+        |first, part| {
+            for (k, p) in (first..).zip(part.chunks_exact_mut(len)) {
+                let start = (k * per).min(rows);
+                sum_rows(p, (start, per.min(rows - start)));
+            }
+        },
+    );
+    for part in partials.chunks_exact(len) {
+        for (a, &p) in acc.iter_mut().zip(part) {
+            *a += p;
+        }
     }
 }
 
@@ -638,54 +649,21 @@ pub(crate) fn sum_to_shape<E: Float>(
     let si = broadcast_strides(in_dims, out_dims);
     let so = broadcast_strides(out_dims, out_dims);
     let stride = si[out_dims.len() - 1];
-    /// Adds the output rows `first..first + rows` of `g` into `acc`.
-    #[inline(always)]
-    fn sum_rows<E: Float>(
-        acc: &mut [E],
-        g: &[E],
-        out_dims: &[usize],
-        strides: (&[usize; MAX_RANK], &[usize; MAX_RANK]),
-        stride: usize,
-        rows: (usize, usize),
-    ) {
-        let last = out_dims[out_dims.len() - 1];
-        for_broadcast_rows(
-            out_dims,
-            strides,
-            rows,
-            #[inline(always)]
-            |row, oi, _| add_run(acc, oi, stride, &g[row * last..][..last]),
-        );
-    }
-    let rows = numel / last;
-    let blocks = partial_blocks(numel, rows, acc.len());
-    if blocks == 1 {
-        wide(
-            #[inline(always)]
-            || sum_rows(acc, g, out_dims, (&si, &so), stride, (0, rows)),
-        );
-        return;
-    }
-    let per = rows.div_ceil(blocks);
-    let mut partials = vec![E::ZERO; blocks * acc.len()];
-    for_row_blocks_from(
-        &mut partials,
-        acc.len(),
-        1,
+    sum_rows_into(
+        acc,
+        numel,
+        last,
         #[inline(always)]
-        |first, part| {
-            for (k, p) in (first..).zip(part.chunks_exact_mut(acc.len())) {
-                let start = (k * per).min(rows);
-                let count = per.min(rows - start);
-                sum_rows(p, g, out_dims, (&si, &so), stride, (start, count));
-            }
+        |part, rows| {
+            for_broadcast_rows(
+                out_dims,
+                (&si, &so),
+                rows,
+                #[inline(always)]
+                |row, oi, _| add_run(part, oi, stride, &g[row * last..][..last]),
+            )
         },
     );
-    for part in partials.chunks_exact(acc.len()) {
-        for (a, &p) in acc.iter_mut().zip(part) {
-            *a += p;
-        }
-    }
 }
 
 /// Reads a contiguous `in_dims` tensor broadcast to `out_dims`.

@@ -113,6 +113,35 @@ pub(crate) fn pad_axis<E: Float>(
     }
 }
 
+/// The index over the leading axes of `dims` (all but the last) of row `row`.
+fn row_index(row: usize, dims: &[usize]) -> [usize; MAX_RANK] {
+    let mut idx = [0; MAX_RANK];
+    let mut rest = row;
+    for d in (0..dims.len().saturating_sub(1)).rev() {
+        idx[d] = rest % dims[d];
+        rest /= dims[d];
+    }
+    idx
+}
+
+/// The shape of `dims` with its last `pads.len()` axes padded (PyTorch's order, `pads[0]`
+/// the last axis), and that shape's row-major strides.
+fn padded_shape(dims: &[usize], pads: &[(usize, usize)]) -> ([usize; MAX_RANK], [usize; MAX_RANK]) {
+    let rank = dims.len();
+    let mut out_dims = [0; MAX_RANK];
+    out_dims[..rank].copy_from_slice(dims);
+    for (k, &(left, right)) in pads.iter().enumerate() {
+        out_dims[rank - 1 - k] += left + right;
+    }
+    let mut out_strides = [0; MAX_RANK];
+    let mut step = 1;
+    for d in (0..rank).rev() {
+        out_strides[d] = step;
+        step *= out_dims[d];
+    }
+    (out_dims, out_strides)
+}
+
 /// `x` (shaped `dims`) with its last `pads.len()` axes padded at once, PyTorch's order
 /// (`pads[0]` the last axis): each output row is a source row padded in place, or all
 /// border. The same values as [`pad_axis`] axis by axis, in one pass instead of one per
@@ -124,11 +153,7 @@ pub(crate) fn pad_last_axes<E: Float>(
     fill: PadFill<E>,
 ) -> Vec<E> {
     let rank = dims.len();
-    let mut out_dims = [0; MAX_RANK];
-    out_dims[..rank].copy_from_slice(dims);
-    for (k, &(left, right)) in pads.iter().enumerate() {
-        out_dims[rank - 1 - k] += left + right;
-    }
+    let (out_dims, _) = padded_shape(dims, pads);
     let out_dims = &out_dims[..rank];
     let len: usize = out_dims.iter().product();
     if len == 0 {
@@ -140,12 +165,8 @@ pub(crate) fn pad_last_axes<E: Float>(
         PadFill::Constant(v) => v,
         _ => E::ZERO,
     };
-    let mut in_strides = [0; MAX_RANK];
-    let mut step = 1;
-    for d in (0..rank).rev() {
-        in_strides[d] = step;
-        step *= dims[d];
-    }
+    // The input's own row-major strides (no padding).
+    let (_, in_strides) = padded_shape(dims, &[]);
     // The input position along leading axis `d` that output position `i` copies.
     let along = |d: usize, i: usize| match pads.get(rank - 1 - d) {
         Some(&(l, _)) => source(fill, i, l, dims[d]),
@@ -160,12 +181,7 @@ pub(crate) fn pad_last_axes<E: Float>(
                 m,
                 #[inline(always)]
                 |first, block| {
-                    let mut idx = [0; MAX_RANK];
-                    let mut rest = first;
-                    for d in (0..rank - 1).rev() {
-                        idx[d] = rest % out_dims[d];
-                        rest /= out_dims[d];
-                    }
+                    let mut idx = row_index(first, &out_dims[..rank]);
                     for dst in block.chunks_exact_mut(m) {
                         let at = (0..rank - 1)
                             .try_fold(0, |at, d| along(d, idx[d]).map(|p| at + p * in_strides[d]));
@@ -222,19 +238,9 @@ pub(crate) fn pad_last_axes_backward<E: Float>(
     if len == 0 {
         return;
     }
-    let mut out_dims = [0; MAX_RANK];
-    out_dims[..rank].copy_from_slice(dims);
-    for (k, &(left, right)) in pads.iter().enumerate() {
-        out_dims[rank - 1 - k] += left + right;
-    }
+    let (out_dims, out_strides) = padded_shape(dims, pads);
     let (n, m, (left, right)) = (dims[rank - 1], out_dims[rank - 1], pads[0]);
     let g = &g[..out_dims[..rank].iter().product()];
-    let mut out_strides = [0; MAX_RANK];
-    let mut step = 1;
-    for d in (0..rank).rev() {
-        out_strides[d] = step;
-        step *= out_dims[d];
-    }
     // For each leading axis, the output positions that copy each input position: itself
     // shifted, and for a padded axis the border positions that reflect or replicate it.
     let copies: Vec<Vec<Vec<usize>>> = (0..rank - 1)
@@ -258,12 +264,7 @@ pub(crate) fn pad_last_axes_backward<E: Float>(
         n,
         #[inline(always)]
         |first, block| {
-            let mut idx = [0; MAX_RANK];
-            let mut rest = first;
-            for d in (0..rank - 1).rev() {
-                idx[d] = rest % dims[d];
-                rest /= dims[d];
-            }
+            let mut idx = row_index(first, &dims[..rank]);
             for dst in block.chunks_exact_mut(n) {
                 // Every combination of the copies along the leading axes is one output row.
                 let lists: [&[usize]; MAX_RANK] = core::array::from_fn(|d| {
@@ -323,18 +324,8 @@ pub(crate) fn pad_last_axes_crop<E: Float>(
     if len == 0 {
         return Vec::new();
     }
-    let mut out_dims = [0; MAX_RANK];
-    out_dims[..rank].copy_from_slice(dims);
-    for (k, &(left, right)) in pads.iter().enumerate() {
-        out_dims[rank - 1 - k] += left + right;
-    }
+    let (out_dims, out_strides) = padded_shape(dims, pads);
     let g = &g[..out_dims[..rank].iter().product()];
-    let mut out_strides = [0; MAX_RANK];
-    let mut step = 1;
-    for d in (0..rank).rev() {
-        out_strides[d] = step;
-        step *= out_dims[d];
-    }
     let lead = |d: usize| pads.get(rank - 1 - d).map_or(0, |p| p.0);
     let n = dims[rank - 1];
     // SAFETY: every row of every block is written whole from a run of `g` sliced to
@@ -348,12 +339,7 @@ pub(crate) fn pad_last_axes_crop<E: Float>(
                 |first, block| {
                     // The input row's index over the leading axes, and where in `g` the
                     // output row that copied it starts.
-                    let mut idx = [0; MAX_RANK];
-                    let mut rest = first;
-                    for d in (0..rank - 1).rev() {
-                        idx[d] = rest % dims[d];
-                        rest /= dims[d];
-                    }
+                    let mut idx = row_index(first, &dims[..rank]);
                     let mut at = lead(rank - 1)
                         + (0..rank - 1)
                             .map(|d| (idx[d] + lead(d)) * out_strides[d])

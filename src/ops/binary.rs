@@ -233,66 +233,37 @@ where
             } else {
                 None
             };
+            // One input's gradient, into `grad` (`gy` given: added; else in place).
+            macro_rules! side_grad {
+                ($grad:expr, $which:expr, $gy:expr, $d:ident) => {
+                    broadcast::binary_grad(
+                        $grad,
+                        $which,
+                        $gy,
+                        &a,
+                        &ld,
+                        &b,
+                        &rd,
+                        &od,
+                        #[inline(always)]
+                        |x, y| k.$d(x, y),
+                    )
+                };
+            }
             if track_l && in_place != Some(0) {
-                let ga = g.entry(a_id, a.len());
-                broadcast::binary_grad(
-                    ga,
-                    0,
-                    Some(&gy),
-                    &a,
-                    &ld,
-                    &b,
-                    &rd,
-                    &od,
-                    #[inline(always)]
-                    |x, y| k.dfa(x, y),
-                );
+                side_grad!(g.entry(a_id, a.len()), 0, Some(&gy), dfa);
             }
             if track_r && in_place != Some(1) {
-                let gb = g.entry(b_id, b.len());
-                broadcast::binary_grad(
-                    gb,
-                    1,
-                    Some(&gy),
-                    &a,
-                    &ld,
-                    &b,
-                    &rd,
-                    &od,
-                    #[inline(always)]
-                    |x, y| k.dfb(x, y),
-                );
+                side_grad!(g.entry(b_id, b.len()), 1, Some(&gy), dfb);
             }
             let mut grad = gy;
             match in_place {
                 Some(0) => {
-                    broadcast::binary_grad(
-                        &mut grad,
-                        0,
-                        None,
-                        &a,
-                        &ld,
-                        &b,
-                        &rd,
-                        &od,
-                        #[inline(always)]
-                        |x, y| k.dfa(x, y),
-                    );
+                    side_grad!(&mut grad, 0, None, dfa);
                     g.insert(a_id, grad);
                 }
                 Some(_) => {
-                    broadcast::binary_grad(
-                        &mut grad,
-                        1,
-                        None,
-                        &a,
-                        &ld,
-                        &b,
-                        &rd,
-                        &od,
-                        #[inline(always)]
-                        |x, y| k.dfb(x, y),
-                    );
+                    side_grad!(&mut grad, 1, None, dfb);
                     g.insert(b_id, grad);
                 }
                 None => {}
