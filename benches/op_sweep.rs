@@ -268,6 +268,27 @@ fn main() {
         );
     }
     {
+        // A per-channel scale (an SE block's, a hand-written norm's affine map): the scale's
+        // gradient sums 32 * 56 * 56 values per channel.
+        let x = Tensor::<Rank4<32, 64, 56, 56>>::randn(&mut rng);
+        let w = Tensor::<Rank4<32, 64, 56, 56>>::randn(&mut rng);
+        let s = Tensor::<Rank4<1, 64, 1, 1>>::randn(&mut rng);
+        case!(
+            filter,
+            "mul ch 32x64x56x56*(1,64,1,1)",
+            || {
+                black_box(x.clone().mul(s.clone()));
+            },
+            || {
+                black_box(
+                    (x.clone().trace().mul(s.clone().trace()) * w.clone())
+                        .sum()
+                        .backward(),
+                );
+            }
+        );
+    }
+    {
         case!(
             filter,
             "gelu 4M",
