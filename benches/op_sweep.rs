@@ -393,13 +393,17 @@ fn main() {
     }
     {
         let a = Tensor::<Rank2<2048, 1024>>::randn(&mut rng);
+        let a2 = Tensor::<Rank2<2048, 1024>>::randn(&mut rng);
         case!(
             filter,
             "cat1 2x 2048x1024",
             || {
                 black_box(Tensor::cat::<1, _>(vec![a.clone(), a.clone()]));
             },
-            || {}
+            || {
+                let parts = vec![a.clone().trace(), a2.clone().trace()];
+                black_box(Tensor::cat::<1, _>(parts).sum().backward());
+            }
         );
     }
     {

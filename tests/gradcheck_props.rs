@@ -260,6 +260,12 @@ proptest! {
         check(gradcheck_vjp(&x, |x| x.mean_dims_keepdim::<0, 3>(), opts()))?;
         check(gradcheck_vjp(&d, |d| d.mean_dims::<1, 2>(), opts()))?;
         check(gradcheck_vjp(&d, |d| d.sum_dims::<0, 2>(), opts()))?;
+        // An input that already has a gradient when the sum's backward runs (added into);
+        // used once, it takes the spread written (every axis: runs along the last one).
+        check(gradcheck_vjp(&x, |x| x.clone().sum_dim_keepdim::<0>() * x, opts()))?;
+        check(gradcheck_vjp(&x, |x| x.clone().sum_dim_keepdim::<2>() * x, opts()))?;
+        check(gradcheck_vjp(&x, |x| x.clone().mean_dim_keepdim::<3>() * x, opts()))?;
+        check(gradcheck_vjp(&x, |x| x.sum_dim::<3>(), opts()))?;
         // Against the one-axis reductions they replace.
         let (two, one) = (x.clone().mean_dims::<2, 3>(), x.clone().mean_dim::<3>().mean_dim::<2>());
         for (a, b) in two.as_slice().iter().zip(one.as_slice()) {

@@ -376,6 +376,33 @@ fn batchnorm2d_gradcheck() {
         gradcheck2_vjp(&x, &w, |x, w| run(x, w.without_tape(), b.clone()), opts()).unwrap();
         gradcheck2_vjp(&x, &b, |x, b| run(x, w.clone(), b.without_tape()), opts()).unwrap();
     }
+    // Planes of 18 (past the short-run kernels' 16), the input used twice: its gradient is
+    // added into the one it already has when the BatchNorm's backward runs; used once, it
+    // is written over the output's (both run lengths, batch and running statistics).
+    let x18 = T64::<Rank4<2, 3, 3, 6>>::normal(0.5, 2.0, &mut rng(36));
+    for train in [false, true] {
+        let run = |x: Traced<Rank4<2, 3, 3, 6>>, w: T64<Rank1<3>>| {
+            let mut bn: BatchNorm2d<3, f64> = batchnorm(w, b.clone(), 37);
+            if train {
+                bn.forward_train(x)
+            } else {
+                bn.forward(x)
+            }
+        };
+        gradcheck2_vjp(&x18, &w, |x, w| run(x, w.without_tape()), opts()).unwrap();
+        let twice = |x: Traced<Rank4<2, 3, 3, 6>>, w: T64<Rank1<3>>| run(x.clone(), w) * x;
+        gradcheck2_vjp(&x18, &w, |x, w| twice(x, w.without_tape()), opts()).unwrap();
+        let short = |x: Traced<Rank4<2, 3, 2, 3>>, w: T64<Rank1<3>>| {
+            let mut bn: BatchNorm2d<3, f64> = batchnorm(w, b.clone(), 32);
+            let y = if train {
+                bn.forward_train(x.clone())
+            } else {
+                bn.forward(x.clone())
+            };
+            y * x
+        };
+        gradcheck2_vjp(&x, &w, |x, w| short(x, w.without_tape()), opts()).unwrap();
+    }
 }
 
 #[test]

@@ -310,6 +310,42 @@ pub(crate) fn concat_axis_backward<E: Float>(
     }
 }
 
+/// Part `start..start + n` of `g` (`[outer, total, inner]`) along the middle axis, as a new
+/// `[outer, n, inner]` buffer: [`concat_axis_backward`] for a part with no gradient yet,
+/// written once instead of added into zeros. Blocks of `outer` over the threads.
+pub(crate) fn narrow_axis<E: Float>(
+    g: &[E],
+    outer: usize,
+    total: usize,
+    inner: usize,
+    start: usize,
+    n: usize,
+) -> Vec<E> {
+    let run = n * inner;
+    let len = outer * run;
+    if len == 0 {
+        return Vec::new();
+    }
+    // SAFETY: every output run is copied whole from a source run sliced to exactly `run`.
+    unsafe {
+        written(len, |out| {
+            for_row_blocks_plain(
+                out,
+                run,
+                #[inline(always)]
+                |first, block| {
+                    for (o, dst) in (first..).zip(block.chunks_exact_mut(run)) {
+                        let src = &g[(o * total + start) * inner..][..run];
+                        for (slot, &v) in dst.iter_mut().zip(src) {
+                            slot.write(v);
+                        }
+                    }
+                },
+            )
+        })
+    }
+}
+
 /// The strides of `x_dims` with the gather axis zeroed, walked over the index shape: they
 /// give the offset of every output element before its index along `axis` is added.
 fn gather_strides(x_dims: &[usize], axis: usize) -> ([usize; MAX_RANK], usize) {
@@ -378,7 +414,37 @@ pub(crate) fn repeated_rows<E: Float>(row: &[E], m: usize) -> Vec<E> {
 
 #[cfg(test)]
 mod tests {
-    use super::{concat_axis, permute, permute_backward, repeated_rows, strides, take_axis};
+    use super::{
+        concat_axis, concat_axis_backward, narrow_axis, permute, permute_backward, repeated_rows,
+        strides, take_axis,
+    };
+
+    /// A joined input's first gradient, copied out of the output's, equals its part added
+    /// into zeros: parts at the start, middle and end of the axis, blocks over the threads.
+    #[test]
+    fn narrowed_parts_equal_parts_added() {
+        let cases = [
+            (3, 7, 2, 0, 3),
+            (3, 7, 2, 3, 4),
+            (1, 5, 1, 4, 1),
+            (5, 9, 1, 2, 5),
+            (4000, 60, 1, 10, 40),
+            (30, 4, 3000, 1, 2),
+            (2, 3, 4, 1, 0),
+        ];
+        for (outer, total, inner, start, n) in cases {
+            let g: Vec<f64> = (0..outer * total * inner)
+                .map(|i| i as f64 * 0.25)
+                .collect();
+            let mut added = vec![0.0; outer * n * inner];
+            concat_axis_backward(&mut added, &g, outer, total, inner, start, n);
+            let narrowed = narrow_axis(&g, outer, total, inner, start, n);
+            assert_eq!(
+                narrowed, added,
+                "{outer} x {total} x {inner}, {start}..+{n}"
+            );
+        }
+    }
 
     /// Every permutation of ranks 2 to 4 (the last axis kept, the last two swapped, runs of
     /// axes that merge into a batch of transposes, and the rest), with axes of size 1, tiles

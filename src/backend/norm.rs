@@ -237,10 +237,13 @@ pub(crate) fn channel_norm_sums<E: Float>(
 /// values per channel the statistics were taken over (`outer * inner`, or the total over
 /// all replicas of a synchronised BatchNorm, whose sums are then totals too);
 /// with running statistics they are constants and `gx = w rstd gy`. Runs over the threads.
+/// `gy: None` computes the gradient in place: `gx` holds `gy` on entry and the gradient on
+/// return (the first gradient of `x`, written over the output's: no zero-filled buffer to
+/// add into, read back and then hand on).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn channel_norm_backward_x<E: Float>(
     gx: &mut [E],
-    gy: &[E],
+    gy: Option<&[E]>,
     x: &[E],
     (outer, c, inner): (usize, usize, usize),
     mean: &[E],
@@ -252,7 +255,7 @@ pub(crate) fn channel_norm_backward_x<E: Float>(
     if len == 0 {
         return;
     }
-    let (gy, x) = (&gy[..len], &x[..len]);
+    let (gy, x) = (gy.map(|gy| &gy[..len]), &x[..len]);
     let inv_m = E::ONE / E::from_usize(sums.map_or(1, |s| s.2));
     if inner < short::SHORT_MAP_RUN {
         let k: Vec<E> = (0..c)
@@ -278,17 +281,32 @@ pub(crate) fn channel_norm_backward_x<E: Float>(
                 let ch = r % c;
                 let (mu, rs) = (mean[ch], rstd[ch]);
                 let k = rs * w.map_or(E::ONE, |w| w[ch]);
-                let (gyr, xr) = (&gy[r * inner..][..inner], &x[r * inner..][..inner]);
-                match sums {
-                    Some((sum_gy, sum_gy_xhat, _)) => {
+                let xr = &x[r * inner..][..inner];
+                let gyr = gy.map(
+                    #[inline(always)]
+                    |gy| &gy[r * inner..][..inner],
+                );
+                match (sums, gyr) {
+                    (Some((sum_gy, sum_gy_xhat, _)), Some(gyr)) => {
                         let (mg, mgx) = (sum_gy[ch] * inv_m, sum_gy_xhat[ch] * inv_m);
                         for ((acc, &g), &v) in gxr.iter_mut().zip(gyr).zip(xr) {
                             *acc += k * (g - mg - (v - mu) * rs * mgx);
                         }
                     }
-                    None => {
+                    (Some((sum_gy, sum_gy_xhat, _)), None) => {
+                        let (mg, mgx) = (sum_gy[ch] * inv_m, sum_gy_xhat[ch] * inv_m);
+                        for (g, &v) in gxr.iter_mut().zip(xr) {
+                            *g = k * (*g - mg - (v - mu) * rs * mgx);
+                        }
+                    }
+                    (None, Some(gyr)) => {
                         for (acc, &g) in gxr.iter_mut().zip(gyr) {
                             *acc += k * g;
+                        }
+                    }
+                    (None, None) => {
+                        for g in gxr.iter_mut() {
+                            *g *= k;
                         }
                     }
                 }

@@ -191,10 +191,11 @@ pub(crate) fn channel_norm_sums<E: Float>(
 }
 
 /// [`super::norm::channel_norm_backward_x`] over short runs, with `k[ch] = w rstd` and,
-/// for batch statistics, `(mean(gy), mean(gy xhat) rstd)` per channel.
+/// for batch statistics, `(mean(gy), mean(gy xhat) rstd)` per channel; `gy: None` in
+/// place, as there.
 pub(crate) fn channel_norm_backward_x<E: Float>(
     gx: &mut [E],
-    gy: &[E],
+    gy: Option<&[E]>,
     x: &[E],
     (outer, c, inner): (usize, usize, usize),
     mean: &[E],
@@ -203,7 +204,7 @@ pub(crate) fn channel_norm_backward_x<E: Float>(
 ) {
     let width = c * inner;
     let len = outer * width;
-    let (gy, x) = (&gy[..len], &x[..len]);
+    let (gy, x) = (gy.map(|gy| &gy[..len]), &x[..len]);
     let k = spread(k[..c].iter().copied(), inner);
     match centred {
         Some((mean_g, slope)) => {
@@ -216,11 +217,22 @@ pub(crate) fn channel_norm_backward_x<E: Float>(
                 #[inline(always)]
                 |first, block| {
                     for (r, gxr) in (first..).zip(block.chunks_exact_mut(width)) {
-                        let (gyr, xr) = (&gy[r * width..][..width], &x[r * width..][..width]);
+                        let xr = &x[r * width..][..width];
                         let per_column = k.iter().zip(&mu).zip(&mean_g).zip(&slope);
-                        let lanes = gxr.iter_mut().zip(gyr).zip(xr).zip(per_column);
-                        for (((acc, &g), &v), (((&kj, &m), &mg), &s)) in lanes {
-                            *acc += kj * (g - mg - (v - m) * s);
+                        match gy {
+                            Some(gy) => {
+                                let gyr = &gy[r * width..][..width];
+                                let lanes = gxr.iter_mut().zip(gyr).zip(xr).zip(per_column);
+                                for (((acc, &g), &v), (((&kj, &m), &mg), &s)) in lanes {
+                                    *acc += kj * (g - mg - (v - m) * s);
+                                }
+                            }
+                            None => {
+                                let lanes = gxr.iter_mut().zip(xr).zip(per_column);
+                                for ((g, &v), (((&kj, &m), &mg), &s)) in lanes {
+                                    *g = kj * (*g - mg - (v - m) * s);
+                                }
+                            }
                         }
                     }
                 },
@@ -232,9 +244,18 @@ pub(crate) fn channel_norm_backward_x<E: Float>(
             #[inline(always)]
             |first, block| {
                 for (r, gxr) in (first..).zip(block.chunks_exact_mut(width)) {
-                    let gyr = &gy[r * width..][..width];
-                    for ((acc, &g), &kj) in gxr.iter_mut().zip(gyr).zip(&k) {
-                        *acc += kj * g;
+                    match gy {
+                        Some(gy) => {
+                            let gyr = &gy[r * width..][..width];
+                            for ((acc, &g), &kj) in gxr.iter_mut().zip(gyr).zip(&k) {
+                                *acc += kj * g;
+                            }
+                        }
+                        None => {
+                            for (g, &kj) in gxr.iter_mut().zip(&k) {
+                                *g *= kj;
+                            }
+                        }
                     }
                 }
             },
@@ -327,7 +348,19 @@ mod tests {
                 let mut gx = vec![1.0; len];
                 let sums = batch.then_some((&sum_g[..], &sum_gxhat[..], outer * inner));
                 let layout = (outer, c, inner);
-                channel_norm_backward_x(&mut gx, &gy, &x, layout, &mean, &rs, Some(&w), sums);
+                channel_norm_backward_x(&mut gx, Some(&gy), &x, layout, &mean, &rs, Some(&w), sums);
+                // In place: `gx` starts as `gy` and ends as the gradient alone.
+                let mut in_place = gy.clone();
+                channel_norm_backward_x(
+                    &mut in_place,
+                    None,
+                    &x,
+                    layout,
+                    &mean,
+                    &rs,
+                    Some(&w),
+                    sums,
+                );
                 for i in 0..len {
                     let ch = ch_of(i);
                     let k = w[ch] * rs[ch];
@@ -338,6 +371,7 @@ mod tests {
                         k * gy[i]
                     };
                     close(gx[i], 1.0 + want, "gx");
+                    close(in_place[i], want, "gx in place");
                 }
             }
         }

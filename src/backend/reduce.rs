@@ -185,6 +185,44 @@ fn add_column_sums_generic<E: Float>(acc: &mut [E], x: &[E]) {
     }
 }
 
+/// `g` (shaped `[outer, inner]`) repeated along a new middle axis of `n`: the `[outer, n,
+/// inner]` gradient of a sum along that axis when the input has none yet ([`spread_axis`]
+/// adds into an existing one), written once. Blocks over the threads.
+pub(crate) fn spread_axis_new<E: Float>(g: &[E], outer: usize, n: usize, inner: usize) -> Vec<E> {
+    let len = outer * n * inner;
+    let g = &g[..outer * inner];
+    // SAFETY: the runs below cover the block: each starts where the last one ended and is
+    // as long as what it writes.
+    unsafe {
+        super::parallel::collect_blocks(
+            len,
+            #[inline(always)]
+            |offset, block| {
+                let (mut at, mut rest) = (offset, block);
+                while !rest.is_empty() {
+                    let width;
+                    if inner == 1 {
+                        // Rows of `n` copies of one value.
+                        width = (n - at % n).min(rest.len());
+                        let v = g[at / n];
+                        for slot in &mut rest[..width] {
+                            slot.write(v);
+                        }
+                    } else {
+                        let (row, j) = (at / inner, at % inner);
+                        width = (inner - j).min(rest.len());
+                        let src = &g[(row / n) * inner + j..][..width];
+                        for (slot, &v) in rest[..width].iter_mut().zip(src) {
+                            slot.write(v);
+                        }
+                    }
+                    (at, rest) = (at + width, &mut rest[width..]);
+                }
+            },
+        )
+    }
+}
+
 precompiled! {
     /// Adds `g` (shaped `[outer, inner]`) to every `k` of `acc` (shaped `[outer, n, inner]`) times `scale`.
     pub(crate) fn spread_axis<E>(acc: &mut [E], g: &[E], outer: usize, n: usize, inner: usize, scale: E) = spread_axis_generic;
@@ -562,6 +600,32 @@ mod tests {
                 let rows = sum_axis(&x, 1, n, 1);
                 assert_eq!(rows, [want], "length {n} as one row");
             }
+        }
+    }
+
+    /// The written spread (a sum's first gradient) equals the spread added into zeros:
+    /// last axis (runs of one value), middle and first axes, blocks over the threads cutting
+    /// runs, empty axes.
+    #[test]
+    fn spreads_written_equal_spreads_added() {
+        let shapes = [
+            (3, 5, 1),
+            (2, 3, 4),
+            (1, 7, 9),
+            (4, 1, 6),
+            (3, 70001, 1),
+            (1000, 130, 1),
+            (2, 5, 40003),
+            (130, 3, 257),
+            (2, 0, 3),
+            (0, 3, 2),
+        ];
+        for (outer, n, inner) in shapes {
+            let g: Vec<f64> = (0..outer * inner).map(|i| i as f64 * 0.5 - 7.0).collect();
+            let mut added = vec![0.0; outer * n * inner];
+            spread_axis(&mut added, &g, outer, n, inner, 1.0);
+            let written = spread_axis_new(&g, outer, n, inner);
+            assert_eq!(written, added, "{outer} x {n} x {inner}");
         }
     }
 

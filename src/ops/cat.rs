@@ -150,8 +150,7 @@ pub(crate) fn cat_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
             Box::new(move |g: &mut Gradients<E>| {
                 let Some(gy) = g.take(out_id) else { return };
                 for (id, start, n) in tracked {
-                    let gx = g.entry(id, outer * n * inner);
-                    layout::concat_axis_backward(gx, &gy, outer, total, inner, start, n);
+                    part_grad(g, id, &gy, (outer, total, inner), start, n);
                 }
             }),
         );
@@ -161,6 +160,25 @@ pub(crate) fn cat_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
         data: Arc::new(y),
         id: out_id,
         tape,
+    }
+}
+
+/// Hands input `id` of a join its part of the output's gradient `gy` (`[outer, total,
+/// inner]`): `start..start + n` along the joined axis, added into the input's gradient when
+/// it has one, else copied out as its first (one pass, no zero-filled buffer to add into).
+pub(crate) fn part_grad<E: Float>(
+    g: &mut Gradients<E>,
+    id: UniqueId,
+    gy: &[E],
+    (outer, total, inner): (usize, usize, usize),
+    start: usize,
+    n: usize,
+) {
+    if g.has(id) {
+        let gx = g.entry(id, outer * n * inner);
+        layout::concat_axis_backward(gx, gy, outer, total, inner, start, n);
+    } else {
+        g.insert(id, layout::narrow_axis(gy, outer, total, inner, start, n));
     }
 }
 

@@ -119,23 +119,34 @@ pub(crate) fn batch_norm_op<S: Shape, SC: Shape, E: Float, T: Tape<E>>(
         tape.record(
             out_id,
             Box::new(move |g: &mut Gradients<E>| {
-                let Some(gy) = g.take(out_id) else { return };
+                let Some(mut gy) = g.take(out_id) else { return };
                 let (sum_gy, sum_gy_xhat) =
                     kernels::channel_norm_sums(&gy, &xd, outer, c, inner, &mean, &rstd);
                 if track_x {
-                    let gx = g.entry(x_id, xd.len());
                     let sums = batch.then_some((&sum_gy[..], &sum_gy_xhat[..], outer * inner));
                     let w = wd.as_deref().map(|v| &v[..]);
-                    kernels::channel_norm_backward_x(
-                        gx,
-                        &gy,
-                        &xd,
-                        (outer, c, inner),
-                        &mean,
-                        &rstd,
-                        w,
-                        sums,
-                    );
+                    let layout = (outer, c, inner);
+                    if g.has(x_id) {
+                        let gx = g.entry(x_id, xd.len());
+                        kernels::channel_norm_backward_x(
+                            gx,
+                            Some(&gy),
+                            &xd,
+                            layout,
+                            &mean,
+                            &rstd,
+                            w,
+                            sums,
+                        );
+                    } else {
+                        // The first gradient of `x` (a convolution's output, the usual
+                        // case): written over the output's and handed on, after the sums
+                        // above (which read `gy`).
+                        kernels::channel_norm_backward_x(
+                            &mut gy, None, &xd, layout, &mean, &rstd, w, sums,
+                        );
+                        g.insert(x_id, gy);
+                    }
                 }
                 params.add(g, sum_gy_xhat, sum_gy);
             }),

@@ -54,8 +54,12 @@ fn sum_axis_untyped<E: Float, T: Tape<E>>(
                     g.add_uniform(x_id, n, gy[0], elementwise::filled::<E>);
                     return;
                 }
-                let gx = g.entry(x_id, outer * n * inner);
-                kernels::spread_axis(gx, &gy, outer, n, inner, E::ONE);
+                if g.has(x_id) {
+                    let gx = g.entry(x_id, outer * n * inner);
+                    kernels::spread_axis(gx, &gy, outer, n, inner, E::ONE);
+                } else {
+                    g.insert(x_id, kernels::spread_axis_new(&gy, outer, n, inner));
+                }
             }),
         );
     }

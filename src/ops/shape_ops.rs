@@ -13,7 +13,7 @@ use crate::backend::reduce::split_axis;
 use crate::dtype::Float;
 use crate::error::OrPanic;
 use crate::error::{Error, Result};
-use crate::ops::cat::{TensorList, check_same_dims};
+use crate::ops::cat::{TensorList, check_same_dims, part_grad};
 use crate::shape::{
     ConcatShape, Const, ConstShape, Dim, Dims, Flatten, FlattenAll, HasAxis, InsertAxis,
     PermuteShape, Shape, SqueezeShape, TransposeShape,
@@ -399,12 +399,10 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
                 Box::new(move |g: &mut Gradients<E>| {
                     let Some(gy) = g.take(out_id) else { return };
                     if track_a {
-                        let ga = g.entry(a_id, outer * na * inner);
-                        layout::concat_axis_backward(ga, &gy, outer, total, inner, 0, na);
+                        part_grad(g, a_id, &gy, (outer, total, inner), 0, na);
                     }
                     if track_b {
-                        let gb = g.entry(b_id, outer * nb * inner);
-                        layout::concat_axis_backward(gb, &gy, outer, total, inner, na, nb);
+                        part_grad(g, b_id, &gy, (outer, total, inner), na, nb);
                     }
                 }),
             );
@@ -561,8 +559,7 @@ pub(crate) fn stack_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
             Box::new(move |g: &mut Gradients<E>| {
                 let Some(gy) = g.take(out_id) else { return };
                 for (k, id) in tracked {
-                    let gx = g.entry(id, outer * inner);
-                    layout::concat_axis_backward(gx, &gy, outer, n, inner, k, 1);
+                    part_grad(g, id, &gy, (outer, n, inner), k, 1);
                 }
             }),
         );

@@ -98,7 +98,7 @@ pub(crate) fn sync_batch_norm_op<S: Shape, SC: Shape, E: Float, T: Tape<E>>(
                     let gx = g.entry(x_id, xd.len());
                     kernels::channel_norm_backward_x(
                         gx,
-                        &gy,
+                        Some(&gy),
                         &xd,
                         layout,
                         &mean,
