@@ -79,7 +79,7 @@ case("batchnorm2d 32x64x56x56", lambda: bn(img), lambda: (bn(tr(img)) * img).sum
 case("cumsum1 4096x1024", lambda: m.cumsum(1), lambda: (tr(m).cumsum(1) * m).sum().backward())
 case("sort1 4096x1024", lambda: m.sort(1))
 c = m > 0
-case("where 4M", lambda: torch.where(c, m, m2))
+case("where 4M", lambda: torch.where(c, m, m2), lambda: torch.where(c, tr(m), tr(m2)).sum().backward())
 img = torch.randn(32, 64, 56, 56)
 c = nn.Conv2d(64, 64, 3, 1, 1, groups=64)
 case("depthwise3x3 32x64x56x56", lambda: c(img), lambda: c(tr(img)).sum().backward())

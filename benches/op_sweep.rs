@@ -555,7 +555,10 @@ fn main() {
             || {
                 black_box(shaped::ops::compare::where_(&c, m.clone(), m2.clone()));
             },
-            || {}
+            || {
+                let y = shaped::ops::compare::where_(&c, m.clone().trace(), m2.clone().trace());
+                black_box(y.sum().backward());
+            }
         );
     }
 

@@ -747,6 +747,11 @@ proptest! {
     ) {
         check(gradcheck2_vjp(&a, &b, |a, b| where_(&mask, a, b), opts()))?;
         check(gradcheck2_vjp(&a, &b, |a, b| where_(&rows, b, a), opts()))?;
+        // A full-shape input that already has a gradient (added into) or not (written),
+        // and one tensor on both sides.
+        check(gradcheck2_vjp(&a, &b, |a, b| where_(&mask, a.clone(), b) * a, opts()))?;
+        check(gradcheck_vjp(&a, |a| where_(&mask, a.clone(), a.square()), opts()))?;
+        check(gradcheck_vjp(&a, |a| where_(&mask, a.clone(), a), opts()))?;
         // The mask computed from a traced tensor: a relu written with where_.
         check(gradcheck_vjp(&a, |a| where_(&a.gt_scalar(0.0), a.clone(), T64::<Rank0>::zeros()), opts()))?;
     }

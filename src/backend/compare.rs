@@ -184,10 +184,17 @@ pub(crate) fn select_backward<E: Float>(
         );
         return;
     }
+    sum_to_shape(acc, acc_dims, &masked_grad(g, mask, pick), out_dims);
+}
+
+/// `g` where `mask` is `pick`, zero elsewhere, as a new buffer: the gradient of a
+/// [`select`] input of the output's shape that has none yet (written once, instead of
+/// [`select_backward`] adding into zeros), or the one to be summed to a broadcast input's.
+pub(crate) fn masked_grad<E: Float>(g: &[E], mask: &[bool], pick: bool) -> Vec<E> {
     // SAFETY: each slot of the block is written once (inputs sliced to the block's length).
-    let masked: Vec<E> = unsafe {
+    unsafe {
         collect_blocks(
-            n,
+            mask.len(),
             #[inline(always)]
             |off, block| {
                 let len = block.len();
@@ -197,8 +204,7 @@ pub(crate) fn select_backward<E: Float>(
                 }
             },
         )
-    };
-    sum_to_shape(acc, acc_dims, &masked, out_dims);
+    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use crate::dtype::Float;
 use crate::error::OrPanic;
 use crate::error::Result;
 use crate::shape::check::{BroadcastCheck, OpName};
-use crate::shape::{BroadcastShapes, Shape};
+use crate::shape::{BroadcastShapes, Dims, Shape};
 use crate::tensor::Tensor;
 use std::sync::Arc;
 
@@ -242,11 +242,21 @@ impl<SC: Shape, E: Float, TC> Tensor<SC, E, TC> {
                 out_id,
                 Box::new(move |g: &mut Gradients<E>| {
                     let Some(gy) = g.take(out_id) else { return };
+                    // An input of the output's shape with no gradient yet takes its masked
+                    // part written once; otherwise it is added (and summed, if broadcast).
+                    let mut side = |id, len, dims: &Dims, pick| {
+                        if len == mask.len() && !g.has(id) {
+                            g.insert(id, kernels::masked_grad(&gy, &mask, pick));
+                        } else {
+                            let acc = g.entry(id, len);
+                            kernels::select_backward(acc, dims, &gy, &mask, pick, &od);
+                        }
+                    };
                     if track_a {
-                        kernels::select_backward(g.entry(a_id, na), &ad, &gy, &mask, true, &od);
+                        side(a_id, na, &ad, true);
                     }
                     if track_b {
-                        kernels::select_backward(g.entry(b_id, nb), &bd, &gy, &mask, false, &od);
+                        side(b_id, nb, &bd, false);
                     }
                 }),
             );
