@@ -351,7 +351,12 @@ proptest! {
         l in tensor::<Rank2<2, 3>, f64>(reals()),
         a4 in tensor::<Rank4<2, 2, 2, 3>, f64>(reals()),
         b4 in tensor::<Rank4<2, 2, 3, 2>, f64>(reals()),
+        s in tensor::<Rank2<3, 3>, f64>(reals()),
     ) {
+        // A shared side used twice: its first gradient is written by one product (summed
+        // over the batch), the second product adds into it.
+        check(gradcheck2_vjp(&a, &m, |a, m| a.matmul(m.clone()).matmul(m.t()), opts()))?;
+        check(gradcheck2_vjp(&s, &b, |s, b| s.clone().matmul(s.matmul(b)), opts()))?;
         check(gradcheck2_vjp(&a, &b, |a, b| a.matmul(b), opts()))?;
         check(gradcheck2_vjp(&a, &m, |a, m| a.matmul(m), opts()))?;
         check(gradcheck2_vjp(&l, &b, |l, b| l.matmul(b), opts()))?;

@@ -9,6 +9,7 @@ use super::norm::{
 use super::parallel::row_parts;
 use super::simd::wide;
 use super::threads;
+use super::uninit::GradTarget;
 use crate::dtype::Float;
 use core::mem::MaybeUninit;
 
@@ -89,14 +90,6 @@ fn group_norm_block<E: Float>(
             }
         },
     )
-}
-
-/// Where a backward pass puts an input gradient: added into the buffer that holds earlier
-/// contributions, or written whole into new memory (the first contribution, which then
-/// needs no zero fill to read back).
-pub(crate) enum GradTarget<'a, E> {
-    Add(&'a mut [E]),
-    Write(&'a mut [MaybeUninit<E>]),
 }
 
 /// An element of a [`GradTarget`]: `put` adds or writes.

@@ -8,6 +8,14 @@
 
 use core::mem::MaybeUninit;
 
+/// Where a backward pass puts an input gradient: added into the buffer that holds earlier
+/// contributions, or written whole into new memory (the first contribution, which then
+/// needs no zero fill to read back).
+pub(crate) enum GradTarget<'a, E> {
+    Add(&'a mut [E]),
+    Write(&'a mut [MaybeUninit<E>]),
+}
+
 /// Writes `v` over `buf` and returns it as initialised.
 #[inline(always)]
 pub(crate) fn filled<T: Copy>(buf: &mut [MaybeUninit<T>], v: T) -> &mut [T] {

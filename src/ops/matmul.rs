@@ -5,6 +5,7 @@ use crate::backend::matmul::MatMulPlan;
 use crate::dtype::Float;
 use crate::error::OrPanic;
 use crate::error::Result;
+use crate::ops::grad_target;
 use crate::shape::{MatMulShape, Shape};
 use crate::tensor::Tensor;
 use std::sync::Arc;
@@ -81,11 +82,20 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
                 out_id,
                 Box::new(move |g: &mut Gradients<E>| {
                     let Some(gy) = g.take(out_id) else { return };
+                    // SAFETY: given new memory, `grad_a` and `grad_b` write all of it.
                     if track_a {
-                        plan.grad_a(g.entry(a_id, ad.len()), &gy, &bd);
+                        unsafe {
+                            g.contribute(a_id, ad.len(), |slot| {
+                                plan.grad_a(grad_target(slot), &gy, &bd)
+                            })
+                        };
                     }
                     if track_b {
-                        plan.grad_b(g.entry(b_id, bd.len()), &ad, &gy);
+                        unsafe {
+                            g.contribute(b_id, bd.len(), |slot| {
+                                plan.grad_b(grad_target(slot), &ad, &gy)
+                            })
+                        };
                     }
                 }),
             );

@@ -27,3 +27,16 @@ pub mod sort;
 pub mod split;
 pub mod sync_norm;
 pub mod unary;
+
+/// A gradient slot from [`Gradients::contribute`](crate::autograd::Gradients) as the
+/// backend's kernels take it: add into an existing gradient, or write a new one whole.
+pub(crate) fn grad_target<E>(
+    slot: crate::autograd::GradSlot<'_, E>,
+) -> crate::backend::uninit::GradTarget<'_, E> {
+    use crate::autograd::GradSlot;
+    use crate::backend::uninit::GradTarget;
+    match slot {
+        GradSlot::Existing(g) => GradTarget::Add(g),
+        GradSlot::New(g) => GradTarget::Write(g),
+    }
+}

@@ -9,10 +9,12 @@
 //! `fused_norms_are_faster_than_composition` in tests/loss_norm_gradcheck.rs measures this;
 //! `fused_norms_match_composition` checks that both give the same values and gradients).
 
-use crate::autograd::{GradSlot, Gradients, Tape, UniqueId};
-use crate::backend::group_norm::{self as group_kernels, GradTarget};
+use crate::autograd::{Gradients, Tape, UniqueId};
+use crate::backend::group_norm as group_kernels;
 use crate::backend::norm as kernels;
+use crate::backend::uninit::GradTarget;
 use crate::dtype::Float;
+use crate::ops::grad_target;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 use std::sync::Arc;
@@ -268,10 +270,7 @@ pub(crate) fn group_norm_op<S: Shape, SC: Shape, E: Float, T: Tape<E>>(
                     // SAFETY: given a new buffer, `group_norm_backward` writes all of it.
                     unsafe {
                         g.contribute(x_id, xd.len(), |slot| {
-                            param_grads = backward(Some(match slot {
-                                GradSlot::Existing(gx) => GradTarget::Add(gx),
-                                GradSlot::New(gx) => GradTarget::Write(gx),
-                            }))
+                            param_grads = backward(Some(grad_target(slot)))
                         })
                     };
                     param_grads

@@ -30,7 +30,7 @@ use core::mem::MaybeUninit;
 use portable::{MmElement, fallback, fallback_to};
 
 /// Strides of a matrix operand: element `(i, j)` is at `i * rows + j * cols`.
-type Strides = (isize, isize);
+pub(crate) type Strides = (isize, isize);
 /// `c = alpha a b + beta c` on strided matrices for either element type, `a` being `m x k`,
 /// `b` `k x n`, `c` `m x n` (row stride, column stride per matrix): [`sgemm`] or [`dgemm`].
 /// The one entry point through which every other kernel and op multiplies matrices.
