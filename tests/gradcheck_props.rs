@@ -266,6 +266,8 @@ proptest! {
         check(gradcheck_vjp(&x, |x| x.clone().sum_dim_keepdim::<2>() * x, opts()))?;
         check(gradcheck_vjp(&x, |x| x.clone().mean_dim_keepdim::<3>() * x, opts()))?;
         check(gradcheck_vjp(&x, |x| x.sum_dim::<3>(), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.clone().logsumexp_dim_keepdim::<1>() * x, opts()))?;
+        check(gradcheck_vjp(&x, |x| x.clone().logsumexp_dim_keepdim::<3>() * x, opts()))?;
         // Against the one-axis reductions they replace.
         let (two, one) = (x.clone().mean_dims::<2, 3>(), x.clone().mean_dim::<3>().mean_dim::<2>());
         for (a, b) in two.as_slice().iter().zip(one.as_slice()) {

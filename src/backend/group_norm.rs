@@ -9,7 +9,7 @@ use super::norm::{
 use super::parallel::row_parts;
 use super::simd::wide;
 use super::threads;
-use super::uninit::GradTarget;
+use super::uninit::{GradElement, GradTarget};
 use crate::dtype::Float;
 use core::mem::MaybeUninit;
 
@@ -90,25 +90,6 @@ fn group_norm_block<E: Float>(
             }
         },
     )
-}
-
-/// An element of a [`GradTarget`]: `put` adds or writes.
-trait GradElement<E>: Send {
-    fn put(&mut self, v: E);
-}
-
-impl<E: Float> GradElement<E> for E {
-    #[inline(always)]
-    fn put(&mut self, v: E) {
-        *self += v;
-    }
-}
-
-impl<E: Float> GradElement<E> for MaybeUninit<E> {
-    #[inline(always)]
-    fn put(&mut self, v: E) {
-        self.write(v);
-    }
 }
 
 /// GroupNorm backward from the forward's `mean` and `rstd` (one per group): puts the input

@@ -16,6 +16,26 @@ pub(crate) enum GradTarget<'a, E> {
     Write(&'a mut [MaybeUninit<E>]),
 }
 
+/// An element of a [`GradTarget`]: `put` adds (into an existing gradient) or writes (a new
+/// one), so that one kernel body serves both.
+pub(crate) trait GradElement<E>: Send {
+    fn put(&mut self, v: E);
+}
+
+impl<E: crate::dtype::Float> GradElement<E> for E {
+    #[inline(always)]
+    fn put(&mut self, v: E) {
+        *self += v;
+    }
+}
+
+impl<E: crate::dtype::Float> GradElement<E> for MaybeUninit<E> {
+    #[inline(always)]
+    fn put(&mut self, v: E) {
+        self.write(v);
+    }
+}
+
 /// Writes `v` over `buf` and returns it as initialised.
 #[inline(always)]
 pub(crate) fn filled<T: Copy>(buf: &mut [MaybeUninit<T>], v: T) -> &mut [T] {

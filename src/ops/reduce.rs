@@ -6,6 +6,7 @@ use crate::backend::{broadcast, elementwise, reduce as kernels, softmax};
 use crate::dtype::Float;
 use crate::error::OrPanic;
 use crate::ops::binary::{SubKernel, binary_op};
+use crate::ops::grad_target;
 use crate::ops::unary::{MulScalarKernel, SquareKernel, unary_op};
 use crate::shape::{Dims, DynShape, HasAxis, KeepDimTwo, ReducedTwo, Shape};
 use crate::tensor::{Indices, Tensor};
@@ -264,8 +265,12 @@ pub(crate) fn logsumexp_axis_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
             out_id,
             Box::new(move |g: &mut Gradients<E>| {
                 let Some(gy) = g.take(out_id) else { return };
-                let gx = g.entry(x_id, xd.len());
-                softmax::logsumexp_backward(gx, &gy, &xd, &lse, layout);
+                // SAFETY: given new memory, `logsumexp_backward` writes all of it.
+                unsafe {
+                    g.contribute(x_id, xd.len(), |slot| {
+                        softmax::logsumexp_backward(grad_target(slot), &gy, &xd, &lse, layout)
+                    })
+                };
             }),
         );
     }

@@ -2,7 +2,7 @@
 //! backward, and their normaliser `logsumexp`.
 
 use super::parallel::{EXP_PARALLEL_ELEMS, for_row_blocks_from};
-use super::uninit::{assume_init_mut, written};
+use super::uninit::{GradElement, GradTarget, assume_init_mut, written};
 use super::vector_math::{add_log_softmax_grad, exp_shifted_sum, log_softmax_grad_in_place};
 use crate::backend::precompiled::precompiled;
 use crate::dtype::Float;
@@ -207,11 +207,26 @@ fn row_logsumexp<E: Float>(row: &[E]) -> E {
     m + s.ln()
 }
 
-/// `gx += gy * e^(x - lse)` along the middle axis of `[outer, n, inner]` (`gy` and `lse` hold
-/// one value per `(outer, inner)`): the backward of [`logsumexp_axis`] from its output.
-/// Blocks of planes over the threads.
+/// `gx (+)= gy * e^(x - lse)` along the middle axis of `[outer, n, inner]` (`gy` and `lse`
+/// hold one value per `(outer, inner)`): the backward of [`logsumexp_axis`] from its output,
+/// added into an existing gradient or written whole into a new one. Blocks of planes over
+/// the threads.
 pub(crate) fn logsumexp_backward<E: Float>(
-    gx: &mut [E],
+    gx: GradTarget<'_, E>,
+    gy: &[E],
+    x: &[E],
+    lse: &[E],
+    layout: (usize, usize, usize),
+) {
+    match gx {
+        GradTarget::Add(gx) => put_logsumexp_grad(gx, gy, x, lse, layout),
+        GradTarget::Write(gx) => put_logsumexp_grad(gx, gy, x, lse, layout),
+    }
+}
+
+/// [`logsumexp_backward`] for either kind of gradient element.
+fn put_logsumexp_grad<E: Float, O: GradElement<E>>(
+    gx: &mut [O],
     gy: &[E],
     x: &[E],
     lse: &[E],
@@ -234,13 +249,13 @@ pub(crate) fn logsumexp_backward<E: Float>(
                 if inner == 1 {
                     // One run along the row (runs of one element do not vectorise).
                     for (acc, &v) in gp.iter_mut().zip(xp) {
-                        *acc += g[0] * (v - l[0]).exp();
+                        acc.put(g[0] * (v - l[0]).exp());
                     }
                     continue;
                 }
                 for (gk, xk) in gp.chunks_exact_mut(inner).zip(xp.chunks_exact(inner)) {
                     for (((acc, &v), &g), &l) in gk.iter_mut().zip(xk).zip(g).zip(l) {
-                        *acc += g * (v - l).exp();
+                        acc.put(g * (v - l).exp());
                     }
                 }
             }

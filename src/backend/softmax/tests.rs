@@ -93,7 +93,20 @@ fn logsumexp_matches_the_definition() {
                 .collect();
             let lse = logsumexp_axis(&x, outer, n, inner);
             let mut gx = vec![E::ONE; len];
-            logsumexp_backward(&mut gx, &gy, &x, &lse, (outer, n, inner));
+            logsumexp_backward(GradTarget::Add(&mut gx), &gy, &x, &lse, (outer, n, inner));
+            // Written into new memory: the same values without the one added to.
+            let mut fresh: Vec<E> = Vec::with_capacity(len);
+            let slots = &mut fresh.spare_capacity_mut()[..len];
+            logsumexp_backward(GradTarget::Write(slots), &gy, &x, &lse, (outer, n, inner));
+            // SAFETY: the backward wrote every element.
+            unsafe { fresh.set_len(len) };
+            for (f, a) in fresh.iter().zip(&gx) {
+                assert_eq!(
+                    *f + E::ONE,
+                    *a,
+                    "written against added ({outer}, {n}, {inner})"
+                );
+            }
             for o in 0..outer {
                 for i in 0..inner {
                     let at = |k: usize| x[(o * n + k) * inner + i].to_f64();
