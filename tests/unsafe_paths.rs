@@ -13,7 +13,9 @@
 //! `BatchNorm` over short runs (per-column sums and maps, `backend::norm_short_runs`),
 //! `logsumexp` and the hand-vectorised `f32` functions (exp, tanh, sigmoid, SiLU, GELU and
 //! their gradients, softmax rows; `backend::vector_math`, AVX2 under valgrind) written the
-//! same way. Sizes are just above the thresholds that switch on
+//! same way, and the first input gradients written whole into new memory (a sum's spread,
+//! a join's parts, `where_`'s masked parts, logsumexp's, a batch-shared product side).
+//! Sizes are just above the thresholds that switch on
 //! threads and parallel blocks, so the whole file stays within seconds natively and within
 //! a minute or two under valgrind. It also runs as an ordinary test.
 
@@ -724,6 +726,63 @@ fn layout_copies_and_scans_write_every_output() {
     let (sorted, order) = (sorted.to_vec(), order.to_vec());
     assert!((0..300 * 257).all(|q| order[q] == 256 - q % 257));
     assert!((0..300 * 257).all(|q| sorted[q] == -(((q / 257) * 257 + 256 - q % 257) as f32)));
+}
+
+#[test]
+fn first_gradients_written_into_new_memory() {
+    // Backward passes that write an input's first gradient whole instead of adding into
+    // zeros, over both threads: a sum's spread (last and middle axes), a join's parts,
+    // `where_`'s masked parts, logsumexp's and a batch-shared product side.
+    let m = Tensor::<Rank2<300, 257>, f64>::from_vec((0..300 * 257).map(|i| i as f64).collect())
+        .unwrap();
+    let w = Tensor::<Rank1<257>, f64>::from_vec((0..257).map(|j| j as f64).collect()).unwrap();
+    let mt = m.clone().trace();
+    let g = (mt.clone().sum_dim::<1>() * Tensor::<Rank1<300>, f64>::ones())
+        .sum()
+        .backward();
+    assert!(g.get(&mt).unwrap().as_slice().iter().all(|&v| v == 1.0));
+    let g = (mt.clone().sum_dim::<0>() * w.clone()).sum().backward();
+    let gm = g.get(&mt).unwrap().to_vec();
+    assert!((0..300 * 257).all(|q| gm[q] == (q % 257) as f64));
+    let other = m.clone().neg().trace();
+    let joined = Tensor::cat::<1, _>(vec![mt.clone(), other.clone()]);
+    let weights =
+        Tensor::<Rank2<300, 514>, f64>::from_vec((0..300 * 514).map(|q| q as f64).collect())
+            .unwrap();
+    let g = (joined * weights).sum().backward();
+    let (ga, gb) = (
+        g.get(&mt).unwrap().to_vec(),
+        g.get(&other).unwrap().to_vec(),
+    );
+    assert!((0..300 * 257).all(|q| ga[q] == ((q / 257) * 514 + q % 257) as f64));
+    assert!((0..300 * 257).all(|q| gb[q] == ((q / 257) * 514 + 257 + q % 257) as f64));
+    let mask = m.clone().gt_scalar(40000.0);
+    let g = shaped::ops::compare::where_(&mask, mt.clone(), other.clone())
+        .sum()
+        .backward();
+    let (ga, gb) = (
+        g.get(&mt).unwrap().to_vec(),
+        g.get(&other).unwrap().to_vec(),
+    );
+    assert!((0..300 * 257).all(|q| ga[q] == f64::from(q > 40000) && gb[q] + ga[q] == 1.0));
+    let g = mt.clone().logsumexp_dim::<1>().sum().backward();
+    let rows = g.get(&mt).unwrap().to_vec();
+    for r in [0, 150, 299] {
+        let total: f64 = rows[r * 257..][..257].iter().sum();
+        assert!(
+            (total - 1.0).abs() < 1e-9,
+            "softmax row {r} sums to {total}"
+        );
+    }
+    let batch = Tensor::<Rank3<3, 40, 30>, f64>::randn(&mut rng()).trace();
+    let shared = Tensor::<Rank2<30, 20>, f64>::randn(&mut rng()).trace();
+    let g = batch.clone().matmul(shared.clone()).sum().backward();
+    let gs = g.get(&shared).unwrap().to_vec();
+    let bv = batch.as_slice();
+    for (p, j) in [(0, 0), (29, 19), (11, 7)] {
+        let want: f64 = (0..3 * 40).map(|r| bv[r * 30 + p]).sum();
+        assert!((gs[p * 20 + j] - want).abs() < 1e-9, "shared[{p}, {j}]");
+    }
 }
 
 #[test]
