@@ -71,6 +71,8 @@ proptest! {
         check(gradcheck_vjp(&x, |x| x.cumsum::<2>(), opts()))?;
         // Twice, so that the backward's running sum meets a non-trivial gradient.
         check(gradcheck_vjp(&x, |x| x.cumsum::<1>().square().cumsum::<1>(), opts()))?;
+        // An input that already has a gradient (added into) beside one that has none.
+        check(gradcheck_vjp(&x, |x| x.clone().cumsum::<2>() * x, opts()))?;
     }
 
     #[test]

@@ -14,7 +14,8 @@
 //! `logsumexp` and the hand-vectorised `f32` functions (exp, tanh, sigmoid, SiLU, GELU and
 //! their gradients, softmax rows; `backend::vector_math`, AVX2 under valgrind) written the
 //! same way, and the first input gradients written whole into new memory (a sum's spread,
-//! a join's parts, `where_`'s masked parts, logsumexp's, a batch-shared product side).
+//! a join's parts, `where_`'s masked parts, logsumexp's, a running sum's, a batch-shared
+//! product side).
 //! Sizes are just above the thresholds that switch on
 //! threads and parallel blocks, so the whole file stays within seconds natively and within
 //! a minute or two under valgrind. It also runs as an ordinary test.
@@ -732,7 +733,7 @@ fn layout_copies_and_scans_write_every_output() {
 fn first_gradients_written_into_new_memory() {
     // Backward passes that write an input's first gradient whole instead of adding into
     // zeros, over both threads: a sum's spread (last and middle axes), a join's parts,
-    // `where_`'s masked parts, logsumexp's and a batch-shared product side.
+    // `where_`'s masked parts, logsumexp's, a running sum's and a batch-shared product side.
     let m = Tensor::<Rank2<300, 257>, f64>::from_vec((0..300 * 257).map(|i| i as f64).collect())
         .unwrap();
     let w = Tensor::<Rank1<257>, f64>::from_vec((0..257).map(|j| j as f64).collect()).unwrap();
@@ -774,6 +775,9 @@ fn first_gradients_written_into_new_memory() {
             "softmax row {r} sums to {total}"
         );
     }
+    let g = mt.clone().cumsum::<1>().sum().backward();
+    let gc = g.get(&mt).unwrap().to_vec();
+    assert!((0..300 * 257).all(|q| gc[q] == (257 - q % 257) as f64));
     let batch = Tensor::<Rank3<3, 40, 30>, f64>::randn(&mut rng()).trace();
     let shared = Tensor::<Rank2<30, 20>, f64>::randn(&mut rng()).trace();
     let g = batch.clone().matmul(shared.clone()).sum().backward();

@@ -3,7 +3,7 @@
 //! (its `acc_type` of `float` is `double`): a long running sum in f32 drifts by many ulps.
 
 use super::parallel::for_row_blocks_plain;
-use super::uninit::written;
+use super::uninit::{GradElement, GradTarget, written};
 use crate::dtype::Float;
 use core::mem::MaybeUninit;
 
@@ -81,10 +81,24 @@ fn scan_slabs<E: Float>(src: &[E], n: usize, inner: usize, dst: &mut [MaybeUnini
     }
 }
 
-/// The backward of [`cumsum_axis`]: `acc[o, k, i] += sum(g[o, k.., i])`, a running sum
-/// from the end of the axis.
+/// The backward of [`cumsum_axis`]: `acc[o, k, i] (+)= sum(g[o, k.., i])`, a running sum
+/// from the end of the axis, added into an existing gradient or written whole into a new one.
 pub(crate) fn cumsum_axis_backward<E: Float>(
-    acc: &mut [E],
+    acc: GradTarget<'_, E>,
+    g: &[E],
+    outer: usize,
+    n: usize,
+    inner: usize,
+) {
+    match acc {
+        GradTarget::Add(acc) => put_cumsum_grad(acc, g, outer, n, inner),
+        GradTarget::Write(acc) => put_cumsum_grad(acc, g, outer, n, inner),
+    }
+}
+
+/// [`cumsum_axis_backward`] for either kind of gradient element.
+fn put_cumsum_grad<E: Float, O: GradElement<E>>(
+    acc: &mut [O],
     g: &[E],
     outer: usize,
     n: usize,
@@ -106,7 +120,7 @@ pub(crate) fn cumsum_axis_backward<E: Float>(
 
 /// [`cumsum_axis_backward`] over whole `[n, inner]` slabs.
 #[inline(always)]
-fn scan_back_slabs<E: Float>(src: &[E], n: usize, inner: usize, dst: &mut [E]) {
+fn scan_back_slabs<E: Float, O: GradElement<E>>(src: &[E], n: usize, inner: usize, dst: &mut [O]) {
     if inner == 1 {
         let mut gs = src.chunks_exact(ROWS * n);
         let mut ys = dst.chunks_exact_mut(ROWS * n);
@@ -124,7 +138,7 @@ fn scan_back_slabs<E: Float>(src: &[E], n: usize, inner: usize, dst: &mut [E]) {
                 }
                 for (r, b) in buf.iter().enumerate() {
                     for (slot, &v) in y[r * n + start..end + r * n].iter_mut().zip(b) {
-                        *slot += v;
+                        slot.put(v);
                     }
                 }
                 end = start;
@@ -135,7 +149,7 @@ fn scan_back_slabs<E: Float>(src: &[E], n: usize, inner: usize, dst: &mut [E]) {
             let mut acc = 0.0f64;
             for (slot, &v) in y.iter_mut().zip(g).rev() {
                 acc += v.to_f64();
-                *slot += E::from_f64(acc);
+                slot.put(E::from_f64(acc));
             }
         }
         return;
@@ -149,7 +163,7 @@ fn scan_back_slabs<E: Float>(src: &[E], n: usize, inner: usize, dst: &mut [E]) {
         for (gs, ys) in g.chunks_exact(inner).zip(y.chunks_exact_mut(inner)).rev() {
             for ((r, &v), slot) in running.iter_mut().zip(gs).zip(ys) {
                 *r += v.to_f64();
-                *slot += E::from_f64(*r);
+                slot.put(E::from_f64(*r));
             }
         }
     }
@@ -168,7 +182,7 @@ mod tests {
         // <cumsum(x), g> == <x, cumsum_backward(g)> for any g.
         let g: Vec<f64> = (0..12).map(|i| (i as f64 * 0.7).sin()).collect();
         let mut gx = vec![0.0; 12];
-        cumsum_axis_backward(&mut gx, &g, 2, 3, 2);
+        cumsum_axis_backward(GradTarget::Add(&mut gx), &g, 2, 3, 2);
         let lhs: f64 = y.iter().zip(&g).map(|(a, b)| a * b).sum();
         let rhs: f64 = x.iter().zip(&gx).map(|(a, b)| a * b).sum();
         assert!((lhs - rhs).abs() < 1e-9);
@@ -211,8 +225,19 @@ mod tests {
                 "[{outer}, {n}, {inner}]"
             );
             let mut acc = vec![1f32; x.len()];
-            cumsum_axis_backward(&mut acc, &g, outer, n, inner);
+            cumsum_axis_backward(GradTarget::Add(&mut acc), &g, outer, n, inner);
             assert_eq!(acc, want_back, "backward [{outer}, {n}, {inner}]");
+            // Written into new memory: the same sums without the one added to.
+            let mut fresh: Vec<f32> = Vec::with_capacity(x.len());
+            let slots = &mut fresh.spare_capacity_mut()[..x.len()];
+            cumsum_axis_backward(GradTarget::Write(slots), &g, outer, n, inner);
+            // SAFETY: the backward wrote every element.
+            unsafe { fresh.set_len(x.len()) };
+            let written: Vec<f32> = fresh.iter().map(|v| v + 1.0).collect();
+            assert_eq!(
+                written, want_back,
+                "written backward [{outer}, {n}, {inner}]"
+            );
         }
     }
 }

@@ -4,7 +4,8 @@ use crate::autograd::Tape;
 use crate::backend::reduce::split_axis;
 use crate::backend::scan;
 use crate::dtype::Float;
-use crate::ops::shape_ops::layout_op;
+use crate::ops::grad_target;
+use crate::ops::shape_ops::moving_op;
 use crate::shape::{HasAxis, Shape};
 use crate::tensor::Tensor;
 
@@ -16,11 +17,19 @@ pub(crate) fn cumsum_op<S: Shape, E: Float, T: Tape<E>>(
 ) -> Tensor<S, E, T> {
     let (outer, n, inner) = split_axis(&x.shape.dims(), axis);
     let out = x.shape;
-    layout_op(
+    let len = x.data.len();
+    moving_op(
         x,
         out,
         |x| scan::cumsum_axis(x, outer, n, inner),
-        move |gx, gy| scan::cumsum_axis_backward(gx, gy, outer, n, inner),
+        move |g, x_id, gy| {
+            // SAFETY: given new memory, the backward writes all of it.
+            unsafe {
+                g.contribute(x_id, len, |slot| {
+                    scan::cumsum_axis_backward(grad_target(slot), &gy, outer, n, inner)
+                })
+            }
+        },
     )
 }
 
