@@ -466,47 +466,31 @@ fn sum_in_blocks<E: Float, S>(
 }
 
 /// `sum(f(a - b))` as [`sum_axis`] sums the materialised `f(a - b)`, bit for bit, without
-/// them in memory where that sum is blocked (from `2 * SUM_BLOCK` elements): each block's
-/// terms are written into a scratch block and summed by [`sum_lanes`], the partials added
-/// in order, as [`sum_long`] does (shorter slices are mapped whole and summed by
-/// [`sum_lanes`], as the one-row sum does). An untraced regression loss (squared, absolute,
-/// Smooth L1, Huber error) over 4M `f32` then reads 32 MB, where the temporary cost 16 MB
-/// written and read again (mean squared error 2.93 ms, PyTorch 2.09). `f` runs inside
-/// [`wide`]: pass it `#[inline(always)]`.
+/// them in memory: each block of `SUM_BLOCK` (from `2 * SUM_BLOCK` elements; the whole
+/// slice below) is mapped and summed in one pass by [`sum_lanes_of_differences`], the same
+/// additions in the same order as [`sum_lanes`] over the mapped terms, the partials added in
+/// order as [`sum_long`] does. An untraced regression loss (squared, absolute, Smooth L1,
+/// Huber error) over 4M `f32` reads 32 MB (the temporary cost 16 MB written and read again:
+/// mean squared error 2.93 ms, PyTorch 2.09; a scratch block per 64K terms, written and
+/// summed, after that). `f` runs inside [`wide`]: pass it `#[inline(always)]`.
 pub(crate) fn sum_of_mapped_differences<E: Float>(
     a: &[E],
     b: &[E],
     f: impl Fn(E) -> E + Copy + Sync,
 ) -> E {
-    #[inline(always)]
-    fn map_into<E: Float>(terms: &mut [E], a: &[E], b: &[E], f: impl Fn(E) -> E) {
-        for ((t, &x), &y) in terms.iter_mut().zip(a).zip(b) {
-            *t = f(x - y);
-        }
-    }
     let n = a.len();
     assert_eq!(n, b.len(), "sum_of_mapped_differences lengths");
     if n < 2 * SUM_BLOCK {
-        let mut terms = vec![E::ZERO; n];
         return wide(
             #[inline(always)]
-            || {
-                map_into(&mut terms, a, b, f);
-                sum_lanes(&terms)
-            },
+            || sum_lanes_of_differences(a, b, f),
         );
     }
-    // The scratch block on the heap: 256 KiB of `f32` (512 of `f64`), too much for a
-    // worker's stack.
     sum_in_blocks(
         n,
-        || vec![E::ZERO; SUM_BLOCK],
+        || (),
         #[inline(always)]
-        |terms, block| {
-            let terms = &mut terms[..block.len()];
-            map_into(terms, &a[block.clone()], &b[block], f);
-            sum_lanes(terms)
-        },
+        |_, block| sum_lanes_of_differences(&a[block.clone()], &b[block], f),
     )
 }
 
@@ -526,20 +510,42 @@ const SUM_LANES: usize = 64;
 /// then the last few in order.
 #[inline(always)]
 pub(crate) fn sum_lanes<E: Float>(x: &[E]) -> E {
-    if x.len() < 8 {
+    sum_lanes_zipped(x, x, |v, _| v)
+}
+
+/// [`sum_lanes`] of `f(a[i] - b[i])`, each term mapped as it is added: the same additions in
+/// the same order as summing the mapped terms, bit for bit.
+#[inline(always)]
+pub(crate) fn sum_lanes_of_differences<E: Float>(a: &[E], b: &[E], f: impl Fn(E) -> E) -> E {
+    sum_lanes_zipped(
+        a,
+        b,
+        #[inline(always)]
+        |x, y| f(x - y),
+    )
+}
+
+/// The lane sum of [`sum_lanes`] over the terms `term(a[i], b[i])` (`b` as long as `a`).
+#[inline(always)]
+fn sum_lanes_zipped<E: Float>(a: &[E], b: &[E], term: impl Fn(E, E) -> E) -> E {
+    let b = &b[..a.len()];
+    if a.len() < 8 {
         // The same additions as below (every lane zero, the tail in order), without the
         // lanes: most of the time of a short row's sum (7 x 7 pooling planes).
-        return x.iter().fold(E::ZERO, |total, &v| total + v);
+        return a
+            .iter()
+            .zip(b)
+            .fold(E::ZERO, |total, (&x, &y)| total + term(x, y));
     }
-    let chunks = x.chunks_exact(SUM_LANES);
-    let rest = chunks.remainder();
+    let (chunks, chunks_b) = (a.chunks_exact(SUM_LANES), b.chunks_exact(SUM_LANES));
+    let (rest, rest_b) = (chunks.remainder(), chunks_b.remainder());
     let mut lanes = [E::ZERO; SUM_LANES];
     // Shorter than one round of lanes, they stay zero: skip them (they would add 63 zeros
     // per call).
-    if x.len() >= SUM_LANES {
-        for c in chunks {
+    if a.len() >= SUM_LANES {
+        for (c, d) in chunks.zip(chunks_b) {
             for k in 0..SUM_LANES {
-                lanes[k] += c[k];
+                lanes[k] += term(c[k], d[k]);
             }
         }
         let mut width = SUM_LANES / 2;
@@ -550,16 +556,18 @@ pub(crate) fn sum_lanes<E: Float>(x: &[E]) -> E {
             width /= 2;
         }
     }
-    let eights = rest.chunks_exact(8);
-    let tail = eights.remainder();
+    let (eights, eights_b) = (rest.chunks_exact(8), rest_b.chunks_exact(8));
+    let (tail, tail_b) = (eights.remainder(), eights_b.remainder());
     let mut short = [E::ZERO; 8];
-    for c in eights {
+    for (c, d) in eights.zip(eights_b) {
         for k in 0..8 {
-            short[k] += c[k];
+            short[k] += term(c[k], d[k]);
         }
     }
     let short = short.iter().fold(E::ZERO, |s, &v| s + v);
-    tail.iter().fold(lanes[0] + short, |total, &v| total + v)
+    tail.iter()
+        .zip(tail_b)
+        .fold(lanes[0] + short, |total, (&x, &y)| total + term(x, y))
 }
 
 /// The total of 32 lanes of partial sums, added pairwise (halves, then quarters, ...).
