@@ -797,6 +797,34 @@ fn main() {
         );
     }
     {
+        // Padded convolutions with few channels (CIFAR-sized ResNet stages, small CNNs):
+        // below the Winograd path's sizes, padded into the wide layout.
+        let x = Tensor::<Rank4<32, 16, 32, 32>>::randn(&mut rng);
+        let c = Conv2d::<16, 16, 3, 1, 1>::new(&mut rng);
+        case!(
+            filter,
+            "conv2d3x3p1 32x16x32x32",
+            || {
+                black_box(c.forward(x.clone()));
+            },
+            || {
+                black_box(c.forward(x.clone().trace()).sum().backward());
+            }
+        );
+        let x = Tensor::<Rank4<32, 16, 14, 14>>::randn(&mut rng);
+        let c = Conv2d::<16, 32, 3, 1, 1>::new(&mut rng);
+        case!(
+            filter,
+            "conv2d3x3p1 32x16x14x14->32",
+            || {
+                black_box(c.forward(x.clone()));
+            },
+            || {
+                black_box(c.forward(x.clone().trace()).sum().backward());
+            }
+        );
+    }
+    {
         let x = Tensor::<Rank4<8, 256, 28, 28>>::randn(&mut rng);
         let c = Conv2d::<256, 64, 1, 1, 0>::new(&mut rng);
         case!(

@@ -9,7 +9,8 @@
 //! zero-filled first; bias rows copied over the threads), and the layout copies and scans
 //! (permutations, joins, padding, resampling, running sums, sums along an axis, sorts) and
 //! the depthwise convolution kernels, `GroupNorm` (output and first input gradient),
-//! the Winograd convolution (outputs written band by band into new memory),
+//! the Winograd convolution (outputs written band by band into new memory), padded
+//! convolutions in the wide layout (the batch padded plane by plane into new memory),
 //! `BatchNorm` over short runs (per-column sums and maps, `backend::norm_short_runs`),
 //! `logsumexp` and the hand-vectorised `f32` functions (exp, tanh, sigmoid, SiLU, GELU and
 //! their gradients, softmax rows; `backend::vector_math`, AVX2 under valgrind) written the
@@ -367,20 +368,90 @@ fn winograd_single_sample_splits_channels_over_threads() {
 
 #[test]
 fn convolution_in_row_blocks_writes_every_output() {
-    // An unfolding past the cache budget (16 x 9 rows by 32 x 32 positions) goes in blocks
-    // of output rows; one sample splits its 32 output channels over the threads (each
-    // block of `y` written into new memory by its own thread), two go by samples.
+    // An unfolding past the cache budget (16 x 9 rows by 64 x 64 positions, too large for
+    // the padded wide layout) goes in blocks of output rows; one sample splits its 32
+    // output channels over the threads (each block of `y` written into new memory by its
+    // own thread), two go by samples.
     let mut r = rng();
     let conv = Conv2d::<16, 32, 3, 1, 1>::new(&mut r);
-    let x = Tensor::<Rank4<1, 16, 32, 32>>::randn(&mut r);
+    let x = Tensor::<Rank4<1, 16, 64, 64>>::randn(&mut r);
     let y = conv.forward(x.clone());
     let twice: Vec<f32> = [x.as_slice(), x.as_slice()].concat();
-    let Ok(x2) = Tensor::<Rank4<2, 16, 32, 32>>::from_vec(twice) else {
+    let Ok(x2) = Tensor::<Rank4<2, 16, 64, 64>>::from_vec(twice) else {
         panic!("two samples")
     };
     let y2 = conv.forward(x2);
-    for (a, b) in y.as_slice().iter().zip(&y2.as_slice()[32 * 32 * 32..]) {
+    for (a, b) in y.as_slice().iter().zip(&y2.as_slice()[32 * 64 * 64..]) {
         assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "y: {a} vs {b}");
+    }
+}
+
+#[test]
+fn padded_convolution_writes_every_output_and_input_gradient() {
+    // A padded 3x3 convolution in the wide layout: the batch padded into new memory plane by
+    // plane over the threads, then its input gradient cropped back; values checked against
+    // direct sums at the corners, edges and middle.
+    let mut r = rng();
+    let conv = Conv2d::<16, 16, 3, 1, 1>::new(&mut r);
+    let x = Tensor::<Rank4<8, 16, 24, 24>>::randn(&mut r);
+    let xt = x.clone().trace();
+    let y = conv.forward(xt.clone());
+    let (xs, ws, bs) = (
+        x.as_slice(),
+        conv.weight.as_slice(),
+        conv.bias.as_ref().map(|b| b.as_slice()),
+    );
+    let at = |b: usize, c: usize, i: isize, j: isize| -> f64 {
+        if (0..24).contains(&i) && (0..24).contains(&j) {
+            xs[((b * 16 + c) * 24 + i as usize) * 24 + j as usize] as f64
+        } else {
+            0.0
+        }
+    };
+    for (b, o, i, j) in [
+        (0, 0, 0, 0),
+        (7, 15, 23, 23),
+        (3, 5, 0, 11),
+        (4, 9, 12, 23),
+        (5, 2, 10, 7),
+    ] {
+        let mut want = bs.map_or(0.0, |bias| bias[o] as f64);
+        for c in 0..16 {
+            for di in 0..3 {
+                for dj in 0..3 {
+                    let w = ws[((o * 16 + c) * 3 + di) * 3 + dj] as f64;
+                    want += w * at(b, c, i + di as isize - 1, j + dj as isize - 1);
+                }
+            }
+        }
+        let got = y.as_slice()[((b * 16 + o) * 24 + i as usize) * 24 + j as usize] as f64;
+        assert!(
+            (got - want).abs() < 1e-4 * (1.0 + want.abs()),
+            "y[{b}, {o}, {i}, {j}]: {got} vs {want}"
+        );
+    }
+    let grads = y.sum().backward();
+    let Some(gx) = grads.get(&xt) else {
+        panic!("no input gradient")
+    };
+    // d sum(y) / dx[b, c, i, j]: the weights of every output tap that reads it.
+    for (b, c, i, j) in [(0, 0, 0, 0), (7, 15, 23, 23), (2, 8, 0, 12), (6, 3, 11, 11)] {
+        let mut want = 0.0;
+        for o in 0..16 {
+            for di in 0..3usize {
+                for dj in 0..3usize {
+                    let (oi, oj) = (i as isize + 1 - di as isize, j as isize + 1 - dj as isize);
+                    if (0..24).contains(&oi) && (0..24).contains(&oj) {
+                        want += ws[((o * 16 + c) * 3 + di) * 3 + dj] as f64;
+                    }
+                }
+            }
+        }
+        let got = gx.as_slice()[((b * 16 + c) * 24 + i) * 24 + j] as f64;
+        assert!(
+            (got - want).abs() < 1e-4 * (1.0 + want.abs()),
+            "gx[{b}, {c}, {i}, {j}]: {got} vs {want}"
+        );
     }
 }
 

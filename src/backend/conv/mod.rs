@@ -212,11 +212,18 @@ pub(crate) fn conv2d_grouped_forward<E: Float>(
     groups: usize,
     g: &ConvGeom,
 ) -> Vec<E> {
+    if n * o * g.col_cols() == 0 {
+        return Vec::new();
+    }
     if super::depthwise::applies(groups, g) {
         return super::depthwise::forward(x, w, bias, n, o, groups, g);
     }
     if super::winograd::applies(groups, o, g) {
         return super::winograd::forward(x, w, bias, n, o, g);
+    }
+    if let Some(padded) = padded::padded_wide(g) {
+        let xp = padded::pad_planes(x, n * groups * g.c, g);
+        return conv2d_grouped_forward(&xp, w, bias, n, o, groups, &padded);
     }
     let (k, p, ghw) = (g.col_rows(), g.col_cols(), g.c * g.h * g.w);
     let (chw, og) = (groups * ghw, o / groups);
@@ -495,6 +502,10 @@ pub(crate) fn conv2d_grouped_backward<E: Float>(
     gw: Option<&mut [E]>,
     gb: Option<&mut [E]>,
 ) {
+    // No outputs: every gradient is zero, nothing to add.
+    if n * o * g.col_cols() == 0 {
+        return;
+    }
     if super::depthwise::applies(groups, g) {
         return super::depthwise::backward(x, w, gy, n, o, groups, g, gx, gw, gb);
     }
@@ -513,6 +524,28 @@ pub(crate) fn conv2d_grouped_backward<E: Float>(
         gw => gw,
     };
     if gx.is_none() && gw.is_none() && gb.is_none() {
+        return;
+    }
+    if let Some(padded) = padded::padded_wide(g) {
+        let xp = padded::pad_planes(x, n * groups * g.c, g);
+        let mut gxp = gx
+            .is_some()
+            .then(|| vec![E::ZERO; n * groups * g.c * padded.h * padded.w]);
+        conv2d_grouped_backward(
+            &xp,
+            w,
+            gy,
+            n,
+            o,
+            groups,
+            &padded,
+            gxp.as_deref_mut(),
+            gw,
+            gb,
+        );
+        if let (Some(gx), Some(gxp)) = (gx, gxp) {
+            padded::add_cropped(&gxp, g, gx);
+        }
         return;
     }
     let (k, p, ghw) = (g.col_rows(), g.col_cols(), g.c * g.h * g.w);
@@ -710,6 +743,7 @@ pub(crate) fn conv2d_grouped_backward<E: Float>(
     }
 }
 
+mod padded;
 mod taps;
 mod transpose;
 pub(crate) use transpose::{conv_transpose2d_backward, conv_transpose2d_forward};

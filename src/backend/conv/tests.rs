@@ -196,13 +196,17 @@ fn one_dimensional_taps_match_direct_loops() {
 #[test]
 fn row_blocks_match_direct_loops() {
     for (i, g) in [
-        geom(16, 48, 48, (3, 3), (1, 1), (1, 1), (1, 1)),
+        geom(16, 80, 80, (3, 3), (1, 1), (1, 1), (1, 1)),
         geom(32, 64, 61, (3, 3), (2, 2), (1, 1), (1, 1)),
         geom(8, 20, 300, (3, 5), (1, 1), (1, 2), (1, 1)),
     ]
     .iter()
     .enumerate()
     {
+        assert!(
+            padded::padded_wide(g).is_none(),
+            "case {i} is unfolded by rows"
+        );
         for block in [column_block(g), backward_column_block(g)] {
             assert!(
                 block < g.col_cols() && block.is_multiple_of(g.ow),
@@ -269,7 +273,9 @@ fn row_blocks_match_direct_loops() {
 /// group as its own convolution over its channels.
 #[test]
 fn row_blocks_split_groups_and_take_no_channels() {
-    let g = geom(16, 48, 48, (3, 3), (1, 1), (1, 1), (1, 1));
+    // Too large a sample for the padded wide layout: unfolded in blocks of rows.
+    let g = geom(16, 80, 80, (3, 3), (1, 1), (1, 1), (1, 1));
+    assert!(padded::padded_wide(&g).is_none());
     assert!(column_block(&g) < g.col_cols());
     let (groups, og, plane) = (2, 8, g.c * g.h * g.w);
     for n in [1, 2] {
@@ -546,4 +552,109 @@ fn split_samples_covers_every_sample_once() {
         count.fetch_add(samples.len(), std::sync::atomic::Ordering::Relaxed);
     });
     assert_eq!(count.into_inner(), n);
+}
+
+/// Padded convolutions with unit stride in the wide layout ([`padded`]): the forward pass with
+/// and without a bias, and every gradient added into buffers that already hold values,
+/// against the direct loops; asymmetric paddings and kernels, paddings wider than the
+/// kernel's reach, batches large enough to be split over the threads.
+#[test]
+fn padded_wide_path_matches_direct_loops() {
+    for (i, g) in [
+        geom(16, 14, 14, (3, 3), (1, 1), (1, 1), (1, 1)),
+        geom(3, 9, 7, (3, 3), (1, 1), (2, 1), (1, 1)),
+        geom(1, 12, 11, (5, 5), (1, 1), (2, 2), (1, 1)),
+        geom(4, 6, 10, (2, 4), (1, 1), (0, 3), (1, 1)),
+        geom(2, 5, 5, (3, 3), (1, 1), (4, 4), (1, 1)),
+    ]
+    .iter()
+    .enumerate()
+    {
+        assert!(
+            padded::padded_wide(g).is_some(),
+            "case {i} takes the padded path"
+        );
+        let (n, o) = (24, 5);
+        let x = pseudo(n * g.c * g.h * g.w, 10 + i as u64);
+        let w = pseudo(o * g.col_rows(), 20 + i as u64);
+        let bias = pseudo(o, 30 + i as u64);
+        let want = naive_conv(&x, &w, n, o, g);
+        let y = conv2d_grouped_forward(&x, &w, None, n, o, 1, g);
+        assert_eq!(y.len(), want.len());
+        for (a, b) in y.iter().zip(&want) {
+            assert!((a - b).abs() < 1e-12, "case {i}: {a} vs {b}");
+        }
+        let y = conv2d_grouped_forward(&x, &w, Some(&bias), n, o, 1, g);
+        for (at, (a, b)) in y.iter().zip(&want).enumerate() {
+            let plane = at / g.col_cols() % o;
+            assert!(
+                (a - (b + bias[plane])).abs() < 1e-12,
+                "case {i} with bias at {at}"
+            );
+        }
+        let gy = pseudo(n * o * g.col_cols(), 40 + i as u64);
+        let (want_gx, want_gw) = naive_grads(&x, &w, &gy, n, o, g);
+        let start = |len: usize, seed: u64| pseudo(len, seed);
+        let (mut gx, mut gw, mut gb) = (start(x.len(), 1), start(w.len(), 2), start(o, 3));
+        conv2d_grouped_backward(
+            &x,
+            &w,
+            &gy,
+            n,
+            o,
+            1,
+            g,
+            Some(&mut gx),
+            Some(&mut gw),
+            Some(&mut gb),
+        );
+        let close = |got: &[f64], seed: u64, want: &[f64], what: &str| {
+            for (at, ((a, s), b)) in got.iter().zip(start(got.len(), seed)).zip(want).enumerate() {
+                assert!(
+                    (a - s - b).abs() < 1e-10,
+                    "case {i}: {what}[{at}] {a} vs {s} + {b}"
+                );
+            }
+        };
+        close(&gx, 1, &want_gx, "gx");
+        close(&gw, 2, &want_gw, "gw");
+        let sums: Vec<f64> = (0..o)
+            .map(|c| gy.chunks(g.col_cols()).skip(c).step_by(o).flatten().sum())
+            .collect();
+        close(&gb, 3, &sums, "gb");
+        // The input's gradient alone, and the weight's alone.
+        let mut gx = start(x.len(), 1);
+        conv2d_grouped_backward(&x, &w, &gy, n, o, 1, g, Some(&mut gx), None, None);
+        close(&gx, 1, &want_gx, "gx alone");
+        let mut gw = start(w.len(), 2);
+        conv2d_grouped_backward(&x, &w, &gy, n, o, 1, g, None, Some(&mut gw), None);
+        close(&gw, 2, &want_gw, "gw alone");
+    }
+    // No output channels: nothing to compute, nothing added.
+    let g = geom(16, 14, 14, (3, 3), (1, 1), (1, 1), (1, 1));
+    let x = pseudo(2 * g.c * g.h * g.w, 50);
+    assert!(conv2d_grouped_forward(&x, &[], None, 2, 0, 1, &g).is_empty());
+    let mut gx = x.clone();
+    conv2d_grouped_backward(
+        &x,
+        &[],
+        &[],
+        2,
+        0,
+        1,
+        &g,
+        Some(&mut gx),
+        Some(&mut []),
+        None,
+    );
+    assert_eq!(gx, x);
+    // Not taken: a 1-D convolution, few unfolded rows, a stride, an unpadded convolution.
+    for g in [
+        geom(8, 1, 40, (1, 3), (1, 1), (0, 1), (1, 1)),
+        geom(1, 28, 28, (3, 3), (1, 1), (1, 1), (1, 1)),
+        geom(16, 14, 14, (3, 3), (2, 2), (1, 1), (1, 1)),
+        geom(16, 14, 14, (3, 3), (1, 1), (0, 0), (1, 1)),
+    ] {
+        assert!(padded::padded_wide(&g).is_none());
+    }
 }
