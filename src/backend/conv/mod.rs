@@ -530,7 +530,7 @@ pub(crate) fn conv2d_grouped_backward<E: Float>(
         let xp = padded::pad_planes(x, n * groups * g.c, g);
         let mut gxp = gx
             .is_some()
-            .then(|| vec![E::ZERO; n * groups * g.c * padded.h * padded.w]);
+            .then(|| padded::zeroed_planes(n * groups * g.c, g));
         conv2d_grouped_backward(
             &xp,
             w,

@@ -79,6 +79,27 @@ pub(super) fn pad_planes<E: Float>(x: &[E], planes: usize, g: &ConvGeom) -> Vec<
     }
 }
 
+/// `planes` padded planes of zeros, for the padded input's gradient: zeroed over the threads
+/// (`vec![0; n]` zeroed them all on the calling thread, 2.4 MB for a batch of 32 of (16, 32,
+/// 32) while the other thread waited).
+pub(super) fn zeroed_planes<E: Float>(planes: usize, g: &ConvGeom) -> Vec<E> {
+    let padded_plane = (g.h + 2 * g.ph) * (g.w + 2 * g.pw);
+    // SAFETY: `for_row_blocks` hands out every element of the buffer once, and `filled`
+    // writes all of its block.
+    unsafe {
+        written(planes * padded_plane, |out| {
+            for_row_blocks(
+                out,
+                padded_plane,
+                #[inline(always)]
+                |_, block| {
+                    filled(block, E::ZERO);
+                },
+            )
+        })
+    }
+}
+
 /// `gx += crop(gx_padded)`: the gradient of each padded plane (`(g.h + 2 g.ph) x (g.w + 2
 /// g.pw)`) without its border, added into the plane of `gx` (`g.h x g.w`) it was padded from.
 pub(super) fn add_cropped<E: Float>(gx_padded: &[E], g: &ConvGeom, gx: &mut [E]) {
