@@ -52,13 +52,25 @@ pub(super) fn padded_wide(g: &ConvGeom) -> Option<ConvGeom> {
 /// [`crate::backend::pad`] kernel, which decides per element whether it reads the border,
 /// took a tenth of a padded 16-channel convolution's forward pass).
 pub(super) fn pad_planes<E: Float>(x: &[E], planes: usize, g: &ConvGeom) -> Vec<E> {
+    new_padded_planes(Some(x), planes, g)
+}
+
+/// `planes` padded planes of zeros, for the padded input's gradient: zeroed over the threads
+/// (`vec![0; n]` zeroed them all on the calling thread, 2.4 MB for a batch of 32 of (16, 32,
+/// 32) while the other thread waited).
+pub(super) fn zeroed_planes<E: Float>(planes: usize, g: &ConvGeom) -> Vec<E> {
+    new_padded_planes(None, planes, g)
+}
+
+/// [`pad_planes`] of `x`, or of zeros without it: blocks of planes over the threads.
+fn new_padded_planes<E: Float>(x: Option<&[E]>, planes: usize, g: &ConvGeom) -> Vec<E> {
     let (hw, wp) = (g.h * g.w, g.w + 2 * g.pw);
     let padded_plane = (g.h + 2 * g.ph) * wp;
-    if hw == 0 {
-        return vec![E::ZERO; planes * padded_plane];
+    if padded_plane == 0 {
+        return Vec::new();
     }
     // SAFETY: `for_row_blocks` hands out every plane of the buffer once, and `filled`
-    // writes all of it before the rows are copied in.
+    // writes all of it before any rows are copied in.
     unsafe {
         written(planes * padded_plane, |out| {
             for_row_blocks(
@@ -68,32 +80,14 @@ pub(super) fn pad_planes<E: Float>(x: &[E], planes: usize, g: &ConvGeom) -> Vec<
                 |first, block| {
                     for (plane, dst) in (first..).zip(block.chunks_exact_mut(padded_plane)) {
                         let dst = &mut filled(dst, E::ZERO)[g.ph * wp + g.pw..];
+                        let Some(x) = x.filter(|_| g.w > 0) else {
+                            continue;
+                        };
                         let src = &x[plane * hw..][..hw];
                         for (r, row) in src.chunks_exact(g.w).enumerate() {
                             dst[r * wp..][..g.w].copy_from_slice(row);
                         }
                     }
-                },
-            )
-        })
-    }
-}
-
-/// `planes` padded planes of zeros, for the padded input's gradient: zeroed over the threads
-/// (`vec![0; n]` zeroed them all on the calling thread, 2.4 MB for a batch of 32 of (16, 32,
-/// 32) while the other thread waited).
-pub(super) fn zeroed_planes<E: Float>(planes: usize, g: &ConvGeom) -> Vec<E> {
-    let padded_plane = (g.h + 2 * g.ph) * (g.w + 2 * g.pw);
-    // SAFETY: `for_row_blocks` hands out every element of the buffer once, and `filled`
-    // writes all of its block.
-    unsafe {
-        written(planes * padded_plane, |out| {
-            for_row_blocks(
-                out,
-                padded_plane,
-                #[inline(always)]
-                |_, block| {
-                    filled(block, E::ZERO);
                 },
             )
         })

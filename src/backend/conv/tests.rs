@@ -214,57 +214,7 @@ fn row_blocks_match_direct_loops() {
             );
         }
         for n in [1, 3] {
-            let o = 40;
-            let x = pseudo(n * g.c * g.h * g.w, 300 + i as u64);
-            let w = pseudo(o * g.col_rows(), 400 + i as u64);
-            let bias = pseudo(o, 500 + i as u64);
-            let want = naive_conv(&x, &w, n, o, g);
-            let y = conv2d_grouped_forward(&x, &w, None, n, o, 1, g);
-            let with_bias = conv2d_grouped_forward(&x, &w, Some(&bias), n, o, 1, g);
-            for (at, b) in want.iter().enumerate() {
-                let plane = at / g.col_cols() % o;
-                assert!((y[at] - b).abs() < 1e-11, "case {i}, n {n} at {at}");
-                assert!(
-                    (with_bias[at] - (b + bias[plane])).abs() < 1e-11,
-                    "case {i}, n {n} with bias at {at}"
-                );
-            }
-            // The gradients, all three and each of `gx` and `gw` alone.
-            let gy = pseudo(want.len(), 600 + i as u64);
-            let (want_gx, want_gw) = naive_grads(&x, &w, &gy, n, o, g);
-            let close = |got: &[f64], want: &[f64], what: &str| {
-                for (at, (a, b)) in got.iter().zip(want).enumerate() {
-                    assert!(
-                        (a - b).abs() < 1e-10,
-                        "case {i}, n {n}: {what}[{at}] {a} vs {b}"
-                    );
-                }
-            };
-            let (mut gx, mut gw, mut gb) = (vec![0.0; x.len()], vec![0.0; w.len()], vec![0.0; o]);
-            conv2d_grouped_backward(
-                &x,
-                &w,
-                &gy,
-                n,
-                o,
-                1,
-                g,
-                Some(&mut gx),
-                Some(&mut gw),
-                Some(&mut gb),
-            );
-            close(&gx, &want_gx, "gx");
-            close(&gw, &want_gw, "gw");
-            let sums: Vec<f64> = (0..o)
-                .map(|c| gy.chunks(g.col_cols()).skip(c).step_by(o).flatten().sum())
-                .collect();
-            close(&gb, &sums, "gb");
-            let mut gx = vec![0.0; x.len()];
-            conv2d_grouped_backward(&x, &w, &gy, n, o, 1, g, Some(&mut gx), None, None);
-            close(&gx, &want_gx, "gx alone");
-            let mut gw = vec![0.0; w.len()];
-            conv2d_grouped_backward(&x, &w, &gy, n, o, 1, g, None, Some(&mut gw), None);
-            close(&gw, &want_gw, "gw alone");
+            check_against_direct_loops(g, n, 40, 300 + i as u64, &format!("case {i}, n {n}"));
         }
     }
 }
@@ -356,6 +306,65 @@ fn naive_grads(
         }
     }
     (gx, gw)
+}
+
+/// Forward (with and without a bias) and every gradient of `n` samples into `o` channels
+/// against the direct loops: the gradients added into buffers that already hold values,
+/// all three at once, then `gx` alone and `gw` alone.
+fn check_against_direct_loops(g: &ConvGeom, n: usize, o: usize, seed: u64, case: &str) {
+    let x = pseudo(n * g.c * g.h * g.w, seed);
+    let w = pseudo(o * g.col_rows(), seed + 1);
+    let bias = pseudo(o, seed + 2);
+    let want = naive_conv(&x, &w, n, o, g);
+    let y = conv2d_grouped_forward(&x, &w, None, n, o, 1, g);
+    let with_bias = conv2d_grouped_forward(&x, &w, Some(&bias), n, o, 1, g);
+    assert_eq!(
+        (y.len(), with_bias.len()),
+        (want.len(), want.len()),
+        "{case}"
+    );
+    for (at, b) in want.iter().enumerate() {
+        let plane = at / g.col_cols() % o;
+        assert!((y[at] - b).abs() < 1e-11, "{case} at {at}");
+        let biased = with_bias[at] - bias[plane];
+        assert!((biased - b).abs() < 1e-11, "{case} with bias at {at}");
+    }
+    let gy = pseudo(want.len(), seed + 3);
+    let (want_gx, want_gw) = naive_grads(&x, &w, &gy, n, o, g);
+    let sums: Vec<f64> = (0..o)
+        .map(|c| gy.chunks(g.col_cols()).skip(c).step_by(o).flatten().sum())
+        .collect();
+    let start = |len: usize, at: u64| pseudo(len, seed + at);
+    let close = |got: &[f64], at: u64, want: &[f64], what: &str| {
+        for (i, ((a, s), b)) in got.iter().zip(start(got.len(), at)).zip(want).enumerate() {
+            assert!(
+                (a - s - b).abs() < 1e-10,
+                "{case}: {what}[{i}] {a} vs {s} + {b}"
+            );
+        }
+    };
+    let (mut gx, mut gw, mut gb) = (start(x.len(), 4), start(w.len(), 5), start(o, 6));
+    conv2d_grouped_backward(
+        &x,
+        &w,
+        &gy,
+        n,
+        o,
+        1,
+        g,
+        Some(&mut gx),
+        Some(&mut gw),
+        Some(&mut gb),
+    );
+    close(&gx, 4, &want_gx, "gx");
+    close(&gw, 5, &want_gw, "gw");
+    close(&gb, 6, &sums, "gb");
+    let mut gx = start(x.len(), 4);
+    conv2d_grouped_backward(&x, &w, &gy, n, o, 1, g, Some(&mut gx), None, None);
+    close(&gx, 4, &want_gx, "gx alone");
+    let mut gw = start(w.len(), 5);
+    conv2d_grouped_backward(&x, &w, &gy, n, o, 1, g, None, Some(&mut gw), None);
+    close(&gw, 5, &want_gw, "gw alone");
 }
 
 #[test]
@@ -574,61 +583,7 @@ fn padded_wide_path_matches_direct_loops() {
             padded::padded_wide(g).is_some(),
             "case {i} takes the padded path"
         );
-        let (n, o) = (24, 5);
-        let x = pseudo(n * g.c * g.h * g.w, 10 + i as u64);
-        let w = pseudo(o * g.col_rows(), 20 + i as u64);
-        let bias = pseudo(o, 30 + i as u64);
-        let want = naive_conv(&x, &w, n, o, g);
-        let y = conv2d_grouped_forward(&x, &w, None, n, o, 1, g);
-        assert_eq!(y.len(), want.len());
-        for (a, b) in y.iter().zip(&want) {
-            assert!((a - b).abs() < 1e-12, "case {i}: {a} vs {b}");
-        }
-        let y = conv2d_grouped_forward(&x, &w, Some(&bias), n, o, 1, g);
-        for (at, (a, b)) in y.iter().zip(&want).enumerate() {
-            let plane = at / g.col_cols() % o;
-            assert!(
-                (a - (b + bias[plane])).abs() < 1e-12,
-                "case {i} with bias at {at}"
-            );
-        }
-        let gy = pseudo(n * o * g.col_cols(), 40 + i as u64);
-        let (want_gx, want_gw) = naive_grads(&x, &w, &gy, n, o, g);
-        let start = |len: usize, seed: u64| pseudo(len, seed);
-        let (mut gx, mut gw, mut gb) = (start(x.len(), 1), start(w.len(), 2), start(o, 3));
-        conv2d_grouped_backward(
-            &x,
-            &w,
-            &gy,
-            n,
-            o,
-            1,
-            g,
-            Some(&mut gx),
-            Some(&mut gw),
-            Some(&mut gb),
-        );
-        let close = |got: &[f64], seed: u64, want: &[f64], what: &str| {
-            for (at, ((a, s), b)) in got.iter().zip(start(got.len(), seed)).zip(want).enumerate() {
-                assert!(
-                    (a - s - b).abs() < 1e-10,
-                    "case {i}: {what}[{at}] {a} vs {s} + {b}"
-                );
-            }
-        };
-        close(&gx, 1, &want_gx, "gx");
-        close(&gw, 2, &want_gw, "gw");
-        let sums: Vec<f64> = (0..o)
-            .map(|c| gy.chunks(g.col_cols()).skip(c).step_by(o).flatten().sum())
-            .collect();
-        close(&gb, 3, &sums, "gb");
-        // The input's gradient alone, and the weight's alone.
-        let mut gx = start(x.len(), 1);
-        conv2d_grouped_backward(&x, &w, &gy, n, o, 1, g, Some(&mut gx), None, None);
-        close(&gx, 1, &want_gx, "gx alone");
-        let mut gw = start(w.len(), 2);
-        conv2d_grouped_backward(&x, &w, &gy, n, o, 1, g, None, Some(&mut gw), None);
-        close(&gw, 2, &want_gw, "gw alone");
+        check_against_direct_loops(g, 24, 5, 10 + i as u64, &format!("case {i}"));
     }
     // No output channels: nothing to compute, nothing added.
     let g = geom(16, 14, 14, (3, 3), (1, 1), (1, 1), (1, 1));
