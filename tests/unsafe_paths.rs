@@ -894,3 +894,70 @@ fn depthwise_convolution_writes_every_output() {
     let total: f32 = w[9..18].iter().sum();
     assert!((gx.as_slice()[((2 * 4 + 1) * 48 + 10) * 48 + 10] - total).abs() < 1e-5);
 }
+
+#[test]
+fn strided_convolution_by_phase_planes_writes_every_output() {
+    // A 3x3 stride-2 convolution through phase planes: each sample split into its four
+    // phase planes, unfolded in wide rows and narrowed into uninitialised output; every
+    // output and every input gradient checked against direct sums.
+    const N: usize = 6;
+    const C: usize = 8;
+    const O: usize = 12;
+    const H: usize = 17;
+    const OH: usize = 9;
+    let mut r = rng();
+    let conv = Conv2d::<C, O, 3, 2, 1>::new(&mut r);
+    let x = Tensor::<Rank4<N, C, H, H>>::randn(&mut r);
+    let xt = x.clone().trace();
+    let y = conv.forward(xt.clone());
+    let (xs, ws) = (x.as_slice(), conv.weight.as_slice());
+    let bs = conv.bias.as_ref().map(|b| b.as_slice());
+    let tap = |o: usize, c: usize, di: usize, dj: usize| ws[((o * C + c) * 3 + di) * 3 + dj] as f64;
+    for (at, &got) in y.as_slice().iter().enumerate() {
+        let (b, o, i, j) = (
+            at / (O * OH * OH),
+            at / (OH * OH) % O,
+            at / OH % OH,
+            at % OH,
+        );
+        let mut want = bs.map_or(0.0, |bias| bias[o] as f64);
+        for c in 0..C {
+            for di in 0..3 {
+                for dj in 0..3 {
+                    let (ii, jj) = ((2 * i + di).wrapping_sub(1), (2 * j + dj).wrapping_sub(1));
+                    if ii < H && jj < H {
+                        want += tap(o, c, di, dj) * xs[((b * C + c) * H + ii) * H + jj] as f64;
+                    }
+                }
+            }
+        }
+        assert!(
+            (got as f64 - want).abs() < 1e-4 * (1.0 + want.abs()),
+            "y[{b}, {o}, {i}, {j}]: {got} vs {want}"
+        );
+    }
+    let grads = y.sum().backward();
+    let Some(gx) = grads.get(&xt) else {
+        panic!("no input gradient")
+    };
+    for (at, &got) in gx.as_slice().iter().enumerate() {
+        let (c, i, j) = (at / (H * H) % C, at / H % H, at % H);
+        let mut want = 0.0;
+        for o in 0..O {
+            for di in 0..3 {
+                for dj in 0..3 {
+                    // Output (oi, oj) reads x[2 oi + di - 1, 2 oj + dj - 1].
+                    let (ti, tj) = (i + 1 - di.min(i + 1), j + 1 - dj.min(j + 1));
+                    let reads = i + 1 >= di && j + 1 >= dj && ti % 2 == 0 && tj % 2 == 0;
+                    if reads && ti / 2 < OH && tj / 2 < OH {
+                        want += tap(o, c, di, dj);
+                    }
+                }
+            }
+        }
+        assert!(
+            (got as f64 - want).abs() < 1e-4 * (1.0 + want.abs()),
+            "gx[{at}]: {got} vs {want}"
+        );
+    }
+}

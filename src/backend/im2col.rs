@@ -200,7 +200,7 @@ fn copy_row_with<E: Float>(dst: &mut [MaybeUninit<E>], src: &[E], add: E) {
 /// overlapping the one before) instead of a call into the C library's `memcpy` per row,
 /// which cost more than the copy itself.
 #[inline(always)]
-fn copy_row<E: Copy>(dst: &mut [E], src: &[E]) {
+pub(super) fn copy_row<E: Copy>(dst: &mut [E], src: &[E]) {
     const CHUNK: usize = 8;
     let n = dst.len();
     assert_eq!(n, src.len(), "copy_row lengths");

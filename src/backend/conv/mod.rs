@@ -225,6 +225,9 @@ pub(crate) fn conv2d_grouped_forward<E: Float>(
         let xp = padded::pad_planes(x, n * groups * g.c, g);
         return conv2d_grouped_forward(&xp, w, bias, n, o, groups, &padded);
     }
+    if let Some(phases) = phases::Phases::of(g) {
+        return phases::forward(x, w, bias, n, o, groups, &phases);
+    }
     let (k, p, ghw) = (g.col_rows(), g.col_cols(), g.c * g.h * g.w);
     let (chw, og) = (groups * ghw, o / groups);
     // A 1-D convolution with unit stride reads `x` in place, one product per tap.
@@ -526,6 +529,9 @@ pub(crate) fn conv2d_grouped_backward<E: Float>(
     if gx.is_none() && gw.is_none() && gb.is_none() {
         return;
     }
+    if let Some(phases) = phases::Phases::of(g) {
+        return phases::backward(x, w, gy, n, o, groups, &phases, gx, gw, gb);
+    }
     if let Some(padded) = padded::padded_wide(g) {
         let xp = padded::pad_planes(x, n * groups * g.c, g);
         let mut gxp = gx
@@ -560,29 +566,8 @@ pub(crate) fn conv2d_grouped_backward<E: Float>(
     let wide = kind == Unfold::Wide;
     let want_x = gx.is_some();
     let want_w = gw.is_some();
-    let gx = gx.unwrap_or_default();
-    let per = if want_x { chw } else { 0 };
-    let gw = gw.unwrap_or_default();
-    // The bias gradient (sums of `gy`'s rows) is summed in the same blocks of samples,
-    // after `gw` in one shared accumulator.
-    let gw_len = gw.len();
-    let mut acc_buf = Vec::new();
-    let acc: &mut [E] = match &gb {
-        Some(gb) => {
-            acc_buf = [&*gw, &**gb].concat();
-            &mut acc_buf
-        }
-        None => &mut *gw,
-    };
     let cost = (want_x as usize + want_w as usize) * o * k * len;
-    // Each group's `w_g^T` (`k x og`) row-major for the input gradient's product: read in
-    // place by rows, the kernel broadcasts along contiguous rows, not across one cache line
-    // per step (144 x 32 x 143 on one AVX2 core, five alternating runs: 61 -> 67 GFLOP/s).
-    let wt = if want_x {
-        super::layout::permute(w, &[groups, og, k], &[0, 2, 1])
-    } else {
-        Vec::new()
-    };
+    let wt = transposed_weights(w, groups, og, k, want_x);
     let block = if by_taps {
         len
     } else {
@@ -598,28 +583,15 @@ pub(crate) fn conv2d_grouped_backward<E: Float>(
     // samples and added into `gw` once at its end.
     let summed_per_block = (wide || by_taps) && want_w;
     let shift_len = if summed_per_block { o * k } else { 0 };
-    split_samples(
-        n,
-        per,
+    split_backward(
+        (n, o, p),
         cost,
         cols_len + gy_len + shift_len,
-        gx,
-        acc,
-        |samples, gxblock, acc, scratch| {
-            let (gw, gb_acc) = acc.split_at_mut(gw_len);
-            if !gb_acc.is_empty() {
-                let gy = &gy[samples.start * o * p..samples.end * o * p];
-                simd::wide(
-                    #[inline(always)]
-                    || {
-                        for gyb in gy.chunks_exact(o * p) {
-                            for (acc, row) in gb_acc.iter_mut().zip(gyb.chunks_exact(p)) {
-                                *acc += sum_fast(row);
-                            }
-                        }
-                    },
-                );
-            }
+        gy,
+        (gx, chw),
+        gw,
+        gb,
+        |samples, gxblock, gw, scratch| {
             let (buf, scratch) = scratch.split_at_mut(cols_len);
             let (gy_wide, shift_tmp) = scratch.split_at_mut(gy_len);
             // Zeroed once per block: `widen_rows` never writes `gy_wide`'s extra columns.
@@ -737,6 +709,81 @@ pub(crate) fn conv2d_grouped_backward<E: Float>(
             }
         },
     );
+}
+
+/// Each group's `w_g^T` (`k x og`) row-major for the input gradient's product, when `wanted`:
+/// read in place by rows, the kernel broadcasts along contiguous rows, not across one cache
+/// line per step (144 x 32 x 143 on one AVX2 core, five alternating runs: 61 -> 67
+/// GFLOP/s).
+fn transposed_weights<E: Float>(
+    w: &[E],
+    groups: usize,
+    og: usize,
+    k: usize,
+    wanted: bool,
+) -> Vec<E> {
+    if wanted {
+        super::layout::permute(w, &[groups, og, k], &[0, 2, 1])
+    } else {
+        Vec::new()
+    }
+}
+
+/// [`split_samples`] for a backward pass over `n` samples of `o` output planes of `p`:
+/// `f(samples, gx_block, gw, scratch)` runs on blocks of samples, `gx_block` being their
+/// `chw` values each of `gx` (empty without `gx`) and `gw` the block's weight-gradient
+/// accumulator (empty without `gw`). The bias gradient (sums of `gy`'s rows) is summed here
+/// in the same blocks, after `gw` in one shared accumulator.
+#[allow(clippy::too_many_arguments)]
+fn split_backward<E: Float, F>(
+    (n, o, p): (usize, usize, usize),
+    cost: usize,
+    scratch_len: usize,
+    gy: &[E],
+    (gx, chw): (Option<&mut [E]>, usize),
+    gw: Option<&mut [E]>,
+    gb: Option<&mut [E]>,
+    f: F,
+) where
+    F: Fn(core::ops::Range<usize>, &mut [E], &mut [E], &mut [E]) + Sync,
+{
+    let per = if gx.is_some() { chw } else { 0 };
+    let gx = gx.unwrap_or_default();
+    let gw = gw.unwrap_or_default();
+    let gw_len = gw.len();
+    let mut acc_buf = Vec::new();
+    let acc: &mut [E] = match &gb {
+        Some(gb) => {
+            acc_buf = [&*gw, &**gb].concat();
+            &mut acc_buf
+        }
+        None => &mut *gw,
+    };
+    split_samples(
+        n,
+        per,
+        cost,
+        scratch_len,
+        gx,
+        acc,
+        |samples, gxblock, acc, scratch| {
+            let (gw, gb_acc) = acc.split_at_mut(gw_len);
+            if !gb_acc.is_empty() {
+                let gy = &gy[samples.start * o * p..samples.end * o * p];
+                simd::wide(
+                    #[inline(always)]
+                    || {
+                        for gyb in gy.chunks_exact(o * p) {
+                            for (acc, row) in gb_acc.iter_mut().zip(gyb.chunks_exact(p)) {
+                                *acc += sum_fast(row);
+                            }
+                        }
+                    },
+                );
+            }
+            f(samples, gxblock, gw, scratch);
+        },
+    );
     if let Some(gb) = gb {
         gw.copy_from_slice(&acc_buf[..gw_len]);
         gb.copy_from_slice(&acc_buf[gw_len..]);
@@ -744,6 +791,7 @@ pub(crate) fn conv2d_grouped_backward<E: Float>(
 }
 
 mod padded;
+mod phases;
 mod taps;
 mod transpose;
 pub(crate) use transpose::{conv_transpose2d_backward, conv_transpose2d_forward};

@@ -613,3 +613,82 @@ fn padded_wide_path_matches_direct_loops() {
         assert!(padded::padded_wide(&g).is_none());
     }
 }
+
+#[test]
+fn phase_planes_match_direct_loops() {
+    for (i, g) in [
+        geom(16, 14, 14, (3, 3), (2, 2), (1, 1), (1, 1)),
+        geom(3, 15, 13, (3, 3), (2, 2), (1, 1), (1, 1)),
+        // The 7x7 stem: padding 3, odd.
+        geom(3, 17, 16, (7, 7), (2, 2), (3, 3), (1, 1)),
+        geom(2, 11, 12, (3, 2), (3, 2), (0, 1), (1, 1)),
+        // One strided axis: the column phases of a unit column stride.
+        geom(4, 9, 10, (2, 3), (2, 1), (1, 0), (1, 1)),
+        geom(2, 10, 9, (3, 4), (1, 2), (2, 2), (1, 1)),
+        geom(2, 6, 6, (4, 4), (2, 2), (0, 0), (1, 1)),
+        // Padding past the kernel's reach, and a single output.
+        geom(1, 5, 5, (3, 3), (2, 2), (2, 2), (1, 1)),
+        geom(3, 4, 4, (3, 3), (2, 2), (0, 0), (1, 1)),
+    ]
+    .iter()
+    .enumerate()
+    {
+        assert!(
+            phases::Phases::of(g).is_some(),
+            "case {i} takes phase planes"
+        );
+        check_against_direct_loops(g, 24, 5, 70 + i as u64, &format!("case {i}"));
+    }
+    // Enough unfolded rows for blocks of output rows, forward and backward.
+    let g = geom(128, 64, 14, (3, 3), (2, 2), (1, 1), (1, 1));
+    check_against_direct_loops(&g, 2, 3, 80, "row blocks");
+    // Grouped: each group's block against a plain convolution of that group alone.
+    let (n, groups, og) = (3, 2, 3);
+    let g = geom(4, 9, 8, (3, 3), (2, 2), (1, 1), (1, 1));
+    let (ghw, k, p) = (g.c * g.h * g.w, g.col_rows(), g.col_cols());
+    let x = pseudo(n * groups * ghw, 90);
+    let w = pseudo(groups * og * k, 91);
+    let gy = pseudo(n * groups * og * p, 92);
+    let y = conv2d_grouped_forward(&x, &w, None, n, groups * og, groups, &g);
+    let (mut gx, mut gw) = (vec![0.0; x.len()], vec![0.0; w.len()]);
+    conv2d_grouped_backward(
+        &x,
+        &w,
+        &gy,
+        n,
+        groups * og,
+        groups,
+        &g,
+        Some(&mut gx),
+        Some(&mut gw),
+        None,
+    );
+    for gi in 0..groups {
+        let block = |v: &[f64], per: usize| -> Vec<f64> {
+            (0..n)
+                .flat_map(|b| v[(b * groups + gi) * per..][..per].to_vec())
+                .collect()
+        };
+        let (xg, gyg) = (block(&x, ghw), block(&gy, og * p));
+        let wg = &w[gi * og * k..][..og * k];
+        let want = naive_conv(&xg, wg, n, og, &g);
+        let (want_gx, want_gw) = naive_grads(&xg, wg, &gyg, n, og, &g);
+        let close = |got: Vec<f64>, want: &[f64], what: &str| {
+            for (at, (a, b)) in got.iter().zip(want).enumerate() {
+                assert!((a - b).abs() < 1e-10, "group {gi} {what}[{at}]: {a} vs {b}");
+            }
+        };
+        close(block(&y, og * p), &want, "y");
+        close(block(&gx, ghw), &want_gx, "gx");
+        close(gw[gi * og * k..][..og * k].to_vec(), &want_gw, "gw");
+    }
+    // Not taken: a kernel smaller than its stride, dilation, unit stride, planes too large.
+    for g in [
+        geom(64, 56, 56, (1, 1), (2, 2), (0, 0), (1, 1)),
+        geom(4, 20, 20, (3, 3), (2, 2), (2, 2), (2, 2)),
+        geom(4, 20, 20, (3, 3), (1, 1), (1, 1), (1, 1)),
+        geom(64, 224, 224, (3, 3), (2, 2), (1, 1), (1, 1)),
+    ] {
+        assert!(phases::Phases::of(&g).is_none(), "{g:?}");
+    }
+}
