@@ -368,12 +368,12 @@ fn winograd_single_sample_splits_channels_over_threads() {
 
 #[test]
 fn convolution_in_row_blocks_writes_every_output() {
-    // An unfolding past the cache budget (16 x 9 rows by 64 x 64 positions, too large for
-    // the padded wide layout) goes in blocks of output rows; one sample splits its 32
-    // output channels over the threads (each block of `y` written into new memory by its
-    // own thread), two go by samples.
+    // An unfolding past the cache budget (16 x 9 rows by 64 x 64 positions, dilated, so
+    // unfolded by rows) goes in blocks of output rows; one sample splits its 32 output
+    // channels over the threads (each block of `y` written into new memory by its own
+    // thread), two go by samples.
     let mut r = rng();
-    let conv = Conv2d::<16, 32, 3, 1, 1>::new(&mut r);
+    let conv = Conv2d::<16, 32, 3, 1, 2, 2>::new(&mut r);
     let x = Tensor::<Rank4<1, 16, 64, 64>>::randn(&mut r);
     let y = conv.forward(x.clone());
     let twice: Vec<f32> = [x.as_slice(), x.as_slice()].concat();
@@ -388,9 +388,10 @@ fn convolution_in_row_blocks_writes_every_output() {
 
 #[test]
 fn padded_convolution_writes_every_output_and_input_gradient() {
-    // A padded 3x3 convolution in the wide layout: the batch padded into new memory plane by
-    // plane over the threads, then its input gradient cropped back; values checked against
-    // direct sums at the corners, edges and middle.
+    // A padded 3x3 convolution in the wide layout: each sample padded into its phase plane,
+    // unfolded in wide rows and narrowed into new memory, its input gradient merged back
+    // from the padded plane's; values checked against direct sums at the corners, edges
+    // and middle.
     let mut r = rng();
     let conv = Conv2d::<16, 16, 3, 1, 1>::new(&mut r);
     let x = Tensor::<Rank4<8, 16, 24, 24>>::randn(&mut r);

@@ -221,10 +221,6 @@ pub(crate) fn conv2d_grouped_forward<E: Float>(
     if super::winograd::applies(groups, o, g) {
         return super::winograd::forward(x, w, bias, n, o, g);
     }
-    if let Some(padded) = padded::padded_wide(g) {
-        let xp = padded::pad_planes(x, n * groups * g.c, g);
-        return conv2d_grouped_forward(&xp, w, bias, n, o, groups, &padded);
-    }
     if let Some(phases) = phases::Phases::of(g) {
         return phases::forward(x, w, bias, n, o, groups, &phases);
     }
@@ -439,30 +435,38 @@ fn one_sample_by_channels<E: Float>(
     block: usize,
     y: &mut [core::mem::MaybeUninit<E>],
 ) {
-    const MIN_CHANNELS_PER_THREAD: usize = 16;
     let (k, len) = (g.col_rows(), g.col_cols());
+    let beta = if bias.is_some() { E::ONE } else { E::ZERO };
+    by_channel_blocks(o, len, |_| k * block, y, &|first, block_of_y, buf| {
+        let count = block_of_y.len() / len;
+        let out = bias_rows(block_of_y, bias.map(|b| &b[first..first + count]), len);
+        let w = &w[first * k..][..count * k];
+        product_by_row_blocks(x, w, g, block, beta, buf, out);
+    });
+}
+
+/// Runs `f(first, y_block, scratch)` on blocks of the `o` output planes (`len` values each)
+/// of a single sample's `y`, one block per thread (each at least 16 planes), with
+/// `scratch_len(planes)` values of working space each.
+pub(super) fn by_channel_blocks<E: Float>(
+    o: usize,
+    len: usize,
+    scratch_len: impl Fn(usize) -> usize,
+    y: &mut [core::mem::MaybeUninit<E>],
+    f: &(dyn Fn(usize, &mut [core::mem::MaybeUninit<E>], &mut [E]) + Sync),
+) {
+    const MIN_CHANNELS_PER_THREAD: usize = 16;
     let parts = super::threads::threads()
         .min(o / MIN_CHANNELS_PER_THREAD)
         .max(1);
     let per = o.div_ceil(parts).max(1);
-    let beta = if bias.is_some() { E::ONE } else { E::ZERO };
     let pieces: Vec<_> = y
         .chunks_mut(per * len)
         .enumerate()
-        .map(|(t, block_of_y)| (t * per, block_of_y, vec![E::ZERO; k * block]))
+        .map(|(t, block_of_y)| (t * per, block_of_y, vec![E::ZERO; scratch_len(per)]))
         .collect();
-    super::threads::run_pieces(pieces, &|(first, block_of_y, mut buf)| {
-        let count = block_of_y.len() / len;
-        let out = bias_rows(block_of_y, bias.map(|b| &b[first..first + count]), len);
-        product_by_row_blocks(
-            x,
-            &w[first * k..][..count * k],
-            g,
-            block,
-            beta,
-            &mut buf,
-            out,
-        );
+    super::threads::run_pieces(pieces, &|(first, block_of_y, mut scratch)| {
+        f(first, block_of_y, &mut scratch)
     });
 }
 
@@ -531,28 +535,6 @@ pub(crate) fn conv2d_grouped_backward<E: Float>(
     }
     if let Some(phases) = phases::Phases::of(g) {
         return phases::backward(x, w, gy, n, o, groups, &phases, gx, gw, gb);
-    }
-    if let Some(padded) = padded::padded_wide(g) {
-        let xp = padded::pad_planes(x, n * groups * g.c, g);
-        let mut gxp = gx
-            .is_some()
-            .then(|| padded::zeroed_planes(n * groups * g.c, g));
-        conv2d_grouped_backward(
-            &xp,
-            w,
-            gy,
-            n,
-            o,
-            groups,
-            &padded,
-            gxp.as_deref_mut(),
-            gw,
-            gb,
-        );
-        if let (Some(gx), Some(gxp)) = (gx, gxp) {
-            padded::add_cropped(&gxp, g, gx);
-        }
-        return;
     }
     let (k, p, ghw) = (g.col_rows(), g.col_cols(), g.c * g.h * g.w);
     let (chw, og) = (groups * ghw, o / groups);
@@ -790,7 +772,6 @@ fn split_backward<E: Float, F>(
     }
 }
 
-mod padded;
 mod phases;
 mod taps;
 mod transpose;

@@ -1,4 +1,4 @@
-//! Strided convolutions in the wide layout through phase planes.
+//! Strided or padded convolutions in the wide layout through phase planes.
 //!
 //! With stride `(sh, sw)`, kernel tap `(i, j)` reads the padded input at `(sh oy + i, sw ox +
 //! j)`: in the *phase plane* `(i % sh, j % sw)` (every `sh`-th row and `sw`-th column of the
@@ -9,27 +9,43 @@
 //! strided gather per tap and output row, and the same `c * kh * kw` rows, so the same
 //! product. The wide rows are a phase plane's width, `ceil((w + 2 pw) / sw)`: one extra
 //! column per output row for a 3x3 kernel at stride 2 and padding 1.
+//!
+//! At unit stride the one phase plane is the zero-padded plane, so a padded convolution
+//! unfolds in wide rows too (the row unfolding copied one short run per output row and tap,
+//! eleven floats at a time on a 14 x 14 plane, and took as long as the product).
+//!
+//! Each sample is split while its planes are in cache, and unfolded in blocks of output
+//! rows that stay in the L2 cache for the product that reads them.
 
-use super::{ConvGeom, split_backward, split_samples};
+use super::{ConvGeom, by_channel_blocks, split_backward, split_samples};
 use crate::backend::gemm::gemm;
 use crate::backend::im2col::{copy_row, narrow_rows, widen_rows};
 use crate::backend::simd::wide;
 use crate::dtype::Float;
+use core::mem::MaybeUninit;
 use core::ops::Range;
 
-/// Unfolded values per block of output rows in the forward pass (512 KiB of `f32`), and the
-/// most columns of a block (see `column_block` in the parent module).
-const FORWARD_BLOCK: (usize, usize) = (1 << 17, 240);
+/// Unfolded values per block of output rows in the forward pass (512 KiB of `f32`; blocks
+/// of at most 240 columns, as the row unfolding's, made 21 small products of a sample of
+/// (16, 3, 64, 64) padded: one thread, 3 -> 16 channels, 0.92 -> 0.81 ms forward).
+const FORWARD_BLOCK: usize = 1 << 17;
 /// The same for the backward pass, whose products want longer blocks.
-const BACKWARD_BLOCK: (usize, usize) = (1 << 18, 480);
+const BACKWARD_BLOCK: usize = 1 << 18;
+
+/// The fewest rows of the unfolding (input channels x kernel taps) for a padded convolution
+/// with unit stride: with fewer the row unfolding is cheap beside the padding and widening
+/// around the product (one 3x3 kernel over (32, 1, 28, 28): forward level, with backward
+/// 0.93 -> 0.99 ms on one thread, 0.59 -> 0.63 on two; 5x5 kernels, 25 rows: 1.61 -> 1.15
+/// and 1.37 -> 0.81).
+const MIN_PADDED_ROWS: usize = 16;
 
 /// The most values of a sample's phase planes: they are split whole before the unfolding,
-/// where the row unfolding reads the input in cache-sized blocks of output rows. One
-/// thread, 3x3 stride 2 with backward: (8, 64, 56, 56) to 128 channels (215K values) 32.5 ->
-/// 31.4 ms, (1, 64, 224, 224) to 64 (3.3M) 36.3 -> 41.9.
+/// where the row unfolding reads the input in place. One thread, 3x3 stride 2 with
+/// backward: (8, 64, 56, 56) to 128 channels (215K values) 32.5 -> 31.4 ms, (1, 64, 224,
+/// 224) to 64 (3.3M) 36.3 -> 41.9.
 const MAX_PLANES: usize = 1 << 18;
 
-/// A strided convolution's geometry `g` with the size of its phase planes.
+/// A strided or padded convolution's geometry `g` with the size of its phase planes.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Phases {
     g: ConvGeom,
@@ -40,17 +56,22 @@ pub(super) struct Phases {
 }
 
 impl Phases {
-    /// The phase planes of `g`, when it is strided with unit dilation, its kernel reaches
-    /// every phase (a 1x1 kernel at stride 2 reads one phase in four: split whole, one
-    /// thread, (8, 64, 56, 56) to 128 channels with backward 4.1 -> 5.3 ms) and a sample's
-    /// phase planes are at most [`MAX_PLANES`] values.
+    /// The phase planes of `g`, when it has unit dilation and is strided or padded (with
+    /// more than one output row, a 1-D convolution's row unfolding being one run per row
+    /// already: `Conv1d(32, 64, 5, padding 2)` over (32, 32, 512) was 5% slower padded, and
+    /// [`MIN_PADDED_ROWS`]), its kernel reaches every phase (a 1x1 kernel at stride 2 reads
+    /// one phase in four: split whole, one thread, (8, 64, 56, 56) to 128 channels with
+    /// backward 4.1 -> 5.3 ms) and a sample's phase planes are at most [`MAX_PLANES`]
+    /// values.
     pub(super) fn of(g: &ConvGeom) -> Option<Self> {
         let phases = Self {
             g: *g,
             rows: (g.h + 2 * g.ph).div_ceil(g.sh.max(1)),
             cols: (g.w + 2 * g.pw).div_ceil(g.sw.max(1)),
         };
-        let applies = (g.sh, g.sw) != (1, 1)
+        let strided = (g.sh, g.sw) != (1, 1);
+        let padded = (g.ph, g.pw) != (0, 0) && g.oh > 1 && g.col_rows() >= MIN_PADDED_ROWS;
+        let applies = (strided || padded)
             && (g.dh, g.dw) == (1, 1)
             && g.oh > 0
             && g.ow > 0
@@ -86,11 +107,59 @@ impl Phases {
         }
     }
 
-    /// Output rows per block: about `budget` unfolded values and at most `most` columns
-    /// (whole rows, at least one).
-    fn block_rows(&self, (budget, most): (usize, usize)) -> usize {
-        let columns = (budget / self.g.col_rows().max(1)).min(most);
+    /// Output rows per block: about `budget` unfolded values (whole rows, at least one).
+    fn block_rows(&self, budget: usize) -> usize {
+        let columns = budget / self.g.col_rows().max(1);
         (columns / self.cols).clamp(1, self.g.oh)
+    }
+
+    /// Working space of [`Self::forward_sample`] for `rows` output channels: the phase
+    /// planes, a block of the unfolding and the wide output rows.
+    fn scratch_len(&self, rows: usize) -> usize {
+        let block = self.block_rows(FORWARD_BLOCK) * self.cols;
+        self.planes_len() + self.g.col_rows() * block + rows * self.wide_cols()
+    }
+
+    /// `y = w cols(x) + bias` for one sample (or group) `x` and the `rows x k` weights `w`:
+    /// split, unfolded block by block and multiplied into wide rows in `scratch`
+    /// ([`Self::scratch_len`]), then narrowed into `y` (`rows` planes, all written).
+    fn forward_sample<E: Float>(
+        &self,
+        x: &[E],
+        w: &[E],
+        bias: Option<&[E]>,
+        scratch: &mut [E],
+        y: &mut [MaybeUninit<E>],
+    ) {
+        let (k, len) = (self.g.col_rows(), self.wide_cols());
+        let rows = w.len() / k.max(1);
+        let block = self.block_rows(FORWARD_BLOCK);
+        let (planes, scratch) = scratch.split_at_mut(self.planes_len());
+        let (cols, ywide) = scratch.split_at_mut(k * block * self.cols);
+        if rows == 0 {
+            return;
+        }
+        self.split(x, planes);
+        for r0 in (0..self.g.oh).step_by(block) {
+            let out_rows = r0..(r0 + block).min(self.g.oh);
+            let width = out_rows.len() * self.cols;
+            let cols = &mut cols[..k * width];
+            self.unfold_rows(planes, out_rows, cols);
+            gemm(
+                rows,
+                k,
+                width,
+                E::ONE,
+                w,
+                (k as isize, 1),
+                cols,
+                (width as isize, 1),
+                E::ZERO,
+                &mut ywide[r0 * self.cols..][..(rows - 1) * len + width],
+                (len as isize, 1),
+            );
+        }
+        narrow_rows(ywide, &self.wide_geom(), rows, bias, y);
     }
 
     /// The tap `(c, i, j)`'s phase plane in `planes` and where its run starts for output row 0.
@@ -119,6 +188,10 @@ impl Phases {
                     for (iy, line) in src.chunks_exact(g.w).enumerate() {
                         let (u, a) = ((iy + g.ph) / g.sh, (iy + g.ph) % g.sh);
                         let phase_rows = &mut out[a * g.sw * plane_len..][..g.sw * plane_len];
+                        if g.sw == 1 {
+                            copy_row(&mut phase_rows[u * self.cols + g.pw..][..g.w], line);
+                            continue;
+                        }
                         if g.sw == 2 {
                             let (even, odd) = phase_rows.split_at_mut(plane_len);
                             let at = u * self.cols..(u + 1) * self.cols;
@@ -150,6 +223,11 @@ impl Phases {
                         let line = &mut dst[iy * g.w..][..g.w];
                         let first = (c * self.phases() + a * g.sw) * plane_len + u * self.cols;
                         let phase_row = |b: usize| &planes[first + b * plane_len..][..self.cols];
+                        if g.sw == 1 {
+                            let row = &phase_row(0)[g.pw..][..g.w];
+                            line.iter_mut().zip(row).for_each(|(d, &v)| *d += v);
+                            continue;
+                        }
                         if g.sw == 2 {
                             // Both column phases interleaved: one contiguous run.
                             add_interleaved(line, [phase_row(0), phase_row(1)], g.pw);
@@ -260,7 +338,7 @@ fn add_interleaved<E: Float>(line: &mut [E], phases: [&[E]; 2], pad: usize) {
     }
 }
 
-/// [`super::conv2d_grouped_forward`] for a strided geometry `ph.g` through phase planes.
+/// [`super::conv2d_grouped_forward`] for a geometry `ph.g` through phase planes.
 pub(super) fn forward<E: Float>(
     x: &[E],
     w: &[E],
@@ -272,55 +350,53 @@ pub(super) fn forward<E: Float>(
 ) -> Vec<E> {
     let g = &ph.g;
     let (k, p, ghw) = (g.col_rows(), g.col_cols(), g.c * g.h * g.w);
-    let (chw, og, len) = (groups * ghw, o / groups, ph.wide_cols());
-    let block = ph.block_rows(FORWARD_BLOCK);
-    let (planes_len, cols_len) = (ph.planes_len(), k * block * ph.cols);
+    let (chw, og) = (groups * ghw, o / groups);
     let mut y: Vec<E> = Vec::with_capacity(n * o * p);
-    split_samples(
-        n,
-        o * p,
-        o * k * len,
-        planes_len + cols_len + o * len,
-        &mut y.spare_capacity_mut()[..n * o * p],
-        &mut [],
-        |samples, yblock, _, scratch| {
-            let (planes, scratch) = scratch.split_at_mut(planes_len);
-            let (cols, ywide) = scratch.split_at_mut(cols_len);
-            for (b, yb) in samples.zip(yblock.chunks_exact_mut(o * p)) {
-                for gi in 0..groups {
-                    ph.split(&x[b * chw + gi * ghw..][..ghw], planes);
-                    let wg = &w[gi * og * k..][..og * k];
-                    for r0 in (0..g.oh).step_by(block) {
-                        let rows = r0..(r0 + block).min(g.oh);
-                        let width = rows.len() * ph.cols;
-                        let cols = &mut cols[..k * width];
-                        ph.unfold_rows(planes, rows, cols);
-                        gemm(
-                            og,
-                            k,
-                            width,
-                            E::ONE,
-                            wg,
-                            (k as isize, 1),
-                            cols,
-                            (width as isize, 1),
-                            E::ZERO,
-                            &mut ywide[gi * og * len + r0 * ph.cols..][..(og - 1) * len + width],
-                            (len as isize, 1),
-                        );
+    let out = &mut y.spare_capacity_mut()[..n * o * p];
+    if n == 1 && groups == 1 {
+        // Output channels split over the threads, each splitting and unfolding the sample
+        // for its own (by samples, one thread would work alone).
+        by_channel_blocks(
+            o,
+            p,
+            |rows| ph.scratch_len(rows),
+            out,
+            &|first, yb, scratch| {
+                let count = yb.len() / p;
+                let bias = bias.map(|b| &b[first..first + count]);
+                ph.forward_sample(x, &w[first * k..][..count * k], bias, scratch, yb);
+            },
+        );
+    } else {
+        split_samples(
+            n,
+            o * p,
+            o * k * ph.wide_cols(),
+            ph.scratch_len(og),
+            out,
+            &mut [],
+            |samples, yblock, _, scratch| {
+                for (b, yb) in samples.zip(yblock.chunks_exact_mut(o * p)) {
+                    for (gi, yg) in yb.chunks_exact_mut(og * p).enumerate() {
+                        let bias = bias.map(|bias| &bias[gi * og..][..og]);
+                        let (xg, wg) = (&x[b * chw + gi * ghw..][..ghw], &w[gi * og * k..]);
+                        ph.forward_sample(xg, &wg[..og * k], bias, scratch, yg);
                     }
                 }
-                narrow_rows(ywide, &ph.wide_geom(), o, bias, yb);
-            }
-        },
-    );
-    // SAFETY: `split_samples` ran the closure over every sample, and `narrow_rows` wrote
-    // each sample's `o` planes of `p` outputs (all of `y`).
+            },
+        );
+    }
+    // SAFETY: every sample's block of `o * p` outputs (all of `y`) was written whole by
+    // `forward_sample`, over the samples or the channels.
     unsafe { y.set_len(n * o * p) };
     y
 }
 
-/// [`super::conv2d_grouped_backward`] for a strided geometry `ph.g` through phase planes.
+/// [`super::conv2d_grouped_backward`] for a geometry `ph.g` through phase planes. The weight
+/// gradient is summed transposed, `tmp (k x og) += cols gy^T`, over a block of samples and
+/// added into `gw` at its end, as in the wide layout's (`gw += gy cols^T` with the unfolding
+/// packed transposed: one thread, (32, 16, 32, 32) at stride 2 to 32 channels with backward
+/// 4.06 -> 3.73 ms; for 16 output channels at stride 1, 6.5 -> 8.7).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn backward<E: Float>(
     x: &[E],
@@ -351,7 +427,8 @@ pub(super) fn backward<E: Float>(
     );
     let cols_len = k * block * ph.cols;
     let cost = (want_x as usize + want_w as usize) * o * k * len;
-    let scratch_len = x_planes + gx_planes + cols_len + o * len;
+    let tmp_len = if want_w { o * k } else { 0 };
+    let scratch_len = x_planes + gx_planes + cols_len + o * len + tmp_len;
     split_backward(
         (n, o, p),
         cost,
@@ -363,9 +440,11 @@ pub(super) fn backward<E: Float>(
         |samples, gxblock, gw, scratch| {
             let (planes, scratch) = scratch.split_at_mut(x_planes);
             let (gplanes, scratch) = scratch.split_at_mut(gx_planes);
-            let (cols, gy_wide) = scratch.split_at_mut(cols_len);
+            let (cols, scratch) = scratch.split_at_mut(cols_len);
+            let (gy_wide, tmp) = scratch.split_at_mut(o * len);
             // Zeroed once: `widen_rows` never writes the extra columns.
             gy_wide.fill(E::ZERO);
+            tmp.fill(E::ZERO);
             for (i, b) in samples.enumerate() {
                 widen_rows(&gy[b * o * p..][..o * p], &ph.wide_geom(), o, gy_wide);
                 for gi in 0..groups {
@@ -381,18 +460,19 @@ pub(super) fn backward<E: Float>(
                         let gy_block = &gyg[r0 * ph.cols..][..(og - 1) * len + width];
                         if want_w {
                             ph.unfold_rows(planes, rows.clone(), cols);
+                            // tmp_g (k x og) += cols (k x width) gy_block^T (width x og)
                             gemm(
-                                og,
-                                width,
                                 k,
+                                width,
+                                og,
                                 E::ONE,
-                                gy_block,
-                                (len as isize, 1),
                                 cols,
-                                (1, width as isize),
+                                (width as isize, 1),
+                                gy_block,
+                                (1, len as isize),
                                 E::ONE,
-                                &mut gw[gi * og * k..][..og * k],
-                                (k as isize, 1),
+                                &mut tmp[gi * og * k..][..og * k],
+                                (og as isize, 1),
                             );
                         }
                         if want_x {
@@ -414,6 +494,15 @@ pub(super) fn backward<E: Float>(
                     }
                     if want_x {
                         ph.add_merged(gplanes, &mut gxblock[i * chw + gi * ghw..][..ghw]);
+                    }
+                }
+            }
+            if want_w {
+                for (gw, tmp) in gw.chunks_exact_mut(og * k).zip(tmp.chunks_exact(og * k)) {
+                    for (r, t_row) in tmp.chunks_exact(og).enumerate() {
+                        for (o, &t) in t_row.iter().enumerate() {
+                            gw[o * k + r] += t;
+                        }
                     }
                 }
             }

@@ -196,15 +196,15 @@ fn one_dimensional_taps_match_direct_loops() {
 #[test]
 fn row_blocks_match_direct_loops() {
     for (i, g) in [
-        geom(16, 80, 80, (3, 3), (1, 1), (1, 1), (1, 1)),
-        geom(32, 64, 61, (3, 3), (2, 2), (1, 1), (1, 1)),
-        geom(8, 20, 300, (3, 5), (1, 1), (1, 2), (1, 1)),
+        geom(16, 80, 80, (3, 3), (1, 1), (2, 2), (2, 2)),
+        geom(80, 64, 61, (3, 3), (2, 2), (1, 1), (1, 1)),
+        geom(8, 20, 300, (3, 5), (1, 1), (1, 2), (1, 2)),
     ]
     .iter()
     .enumerate()
     {
         assert!(
-            padded::padded_wide(g).is_none(),
+            phases::Phases::of(g).is_none(),
             "case {i} is unfolded by rows"
         );
         for block in [column_block(g), backward_column_block(g)] {
@@ -223,9 +223,9 @@ fn row_blocks_match_direct_loops() {
 /// group as its own convolution over its channels.
 #[test]
 fn row_blocks_split_groups_and_take_no_channels() {
-    // Too large a sample for the padded wide layout: unfolded in blocks of rows.
-    let g = geom(16, 80, 80, (3, 3), (1, 1), (1, 1), (1, 1));
-    assert!(padded::padded_wide(&g).is_none());
+    // Dilated: unfolded in blocks of rows.
+    let g = geom(16, 80, 80, (3, 3), (1, 1), (2, 2), (2, 2));
+    assert!(phases::Phases::of(&g).is_none());
     assert!(column_block(&g) < g.col_cols());
     let (groups, og, plane) = (2, 8, g.c * g.h * g.w);
     for n in [1, 2] {
@@ -563,12 +563,12 @@ fn split_samples_covers_every_sample_once() {
     assert_eq!(count.into_inner(), n);
 }
 
-/// Padded convolutions with unit stride in the wide layout ([`padded`]): the forward pass with
+/// Padded convolutions with unit stride in the wide layout ([`phases`]): the forward pass with
 /// and without a bias, and every gradient added into buffers that already hold values,
 /// against the direct loops; asymmetric paddings and kernels, paddings wider than the
 /// kernel's reach, batches large enough to be split over the threads.
 #[test]
-fn padded_wide_path_matches_direct_loops() {
+fn padded_plane_matches_direct_loops() {
     for (i, g) in [
         geom(16, 14, 14, (3, 3), (1, 1), (1, 1), (1, 1)),
         geom(3, 9, 7, (3, 3), (1, 1), (2, 1), (1, 1)),
@@ -580,8 +580,8 @@ fn padded_wide_path_matches_direct_loops() {
     .enumerate()
     {
         assert!(
-            padded::padded_wide(g).is_some(),
-            "case {i} takes the padded path"
+            phases::Phases::of(g).is_some(),
+            "case {i} takes the padded plane"
         );
         check_against_direct_loops(g, 24, 5, 10 + i as u64, &format!("case {i}"));
     }
@@ -603,14 +603,13 @@ fn padded_wide_path_matches_direct_loops() {
         None,
     );
     assert_eq!(gx, x);
-    // Not taken: a 1-D convolution, few unfolded rows, a stride, an unpadded convolution.
+    // Not taken: a 1-D convolution, few unfolded rows, an unpadded convolution.
     for g in [
         geom(8, 1, 40, (1, 3), (1, 1), (0, 1), (1, 1)),
         geom(1, 28, 28, (3, 3), (1, 1), (1, 1), (1, 1)),
-        geom(16, 14, 14, (3, 3), (2, 2), (1, 1), (1, 1)),
         geom(16, 14, 14, (3, 3), (1, 1), (0, 0), (1, 1)),
     ] {
-        assert!(padded::padded_wide(&g).is_none());
+        assert!(phases::Phases::of(&g).is_none());
     }
 }
 
@@ -682,11 +681,12 @@ fn phase_planes_match_direct_loops() {
         close(block(&gx, ghw), &want_gx, "gx");
         close(gw[gi * og * k..][..og * k].to_vec(), &want_gw, "gw");
     }
-    // Not taken: a kernel smaller than its stride, dilation, unit stride, planes too large.
+    // Not taken: a kernel smaller than its stride, dilation, unit stride without padding,
+    // planes too large.
     for g in [
         geom(64, 56, 56, (1, 1), (2, 2), (0, 0), (1, 1)),
         geom(4, 20, 20, (3, 3), (2, 2), (2, 2), (2, 2)),
-        geom(4, 20, 20, (3, 3), (1, 1), (1, 1), (1, 1)),
+        geom(4, 20, 20, (3, 3), (1, 1), (0, 0), (1, 1)),
         geom(64, 224, 224, (3, 3), (2, 2), (1, 1), (1, 1)),
     ] {
         assert!(phases::Phases::of(&g).is_none(), "{g:?}");
