@@ -39,6 +39,14 @@ const BACKWARD_BLOCK: usize = 1 << 18;
 /// and 1.37 -> 0.81).
 const MIN_PADDED_ROWS: usize = 16;
 
+/// Input channels (per group) below which the weight gradient is summed transposed (see
+/// [`backward`]), as the wide layout's unfolded weight gradient is. Above, the `k x og`
+/// sums and their transposed add outgrow the cache: (8, 256, 14, 14) at stride 2 to 512
+/// channels with backward, two threads, 25.2 ms transposed, 20.8 not; (8, 128, 28, 28) to
+/// 128 8.66 -> 8.57; below, (64, 32, 7, 7) padded to 64 2.54 -> 2.69 not transposed,
+/// (16, 64, 28, 28) at stride 2 to 128 8.23 -> 8.39.
+const TRANSPOSED_BELOW_CHANNELS: usize = 128;
+
 /// The most values of a sample's phase planes: they are split whole before the unfolding,
 /// where the row unfolding reads the input in place. One thread, 3x3 stride 2 with
 /// backward: (8, 64, 56, 56) to 128 channels (215K values) 32.5 -> 31.4 ms, (1, 64, 224,
@@ -392,11 +400,13 @@ pub(super) fn forward<E: Float>(
     y
 }
 
-/// [`super::conv2d_grouped_backward`] for a geometry `ph.g` through phase planes. The weight
-/// gradient is summed transposed, `tmp (k x og) += cols gy^T`, over a block of samples and
-/// added into `gw` at its end, as in the wide layout's (`gw += gy cols^T` with the unfolding
-/// packed transposed: one thread, (32, 16, 32, 32) at stride 2 to 32 channels with backward
-/// 4.06 -> 3.73 ms; for 16 output channels at stride 1, 6.5 -> 8.7).
+/// [`super::conv2d_grouped_backward`] for a geometry `ph.g` through phase planes. With
+/// fewer than [`TRANSPOSED_BELOW_CHANNELS`] input channels the weight gradient is summed
+/// transposed, `tmp (k x og) += cols gy^T`, over a block of samples and added into `gw` at
+/// its end, as in the wide layout (`gw += gy cols^T`, the unfolding packed transposed, is
+/// slower for few output rows: one thread, (32, 16, 32, 32) at stride 2 to 32 channels
+/// with backward 4.06 -> 3.73 ms transposed; for 16 output channels at stride 1, 8.7 ->
+/// 6.5).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn backward<E: Float>(
     x: &[E],
@@ -427,7 +437,8 @@ pub(super) fn backward<E: Float>(
     );
     let cols_len = k * block * ph.cols;
     let cost = (want_x as usize + want_w as usize) * o * k * len;
-    let tmp_len = if want_w { o * k } else { 0 };
+    let transposed = want_w && g.c < TRANSPOSED_BELOW_CHANNELS;
+    let tmp_len = if transposed { o * k } else { 0 };
     let scratch_len = x_planes + gx_planes + cols_len + o * len + tmp_len;
     split_backward(
         (n, o, p),
@@ -460,20 +471,37 @@ pub(super) fn backward<E: Float>(
                         let gy_block = &gyg[r0 * ph.cols..][..(og - 1) * len + width];
                         if want_w {
                             ph.unfold_rows(planes, rows.clone(), cols);
-                            // tmp_g (k x og) += cols (k x width) gy_block^T (width x og)
-                            gemm(
-                                k,
-                                width,
-                                og,
-                                E::ONE,
-                                cols,
-                                (width as isize, 1),
-                                gy_block,
-                                (1, len as isize),
-                                E::ONE,
-                                &mut tmp[gi * og * k..][..og * k],
-                                (og as isize, 1),
-                            );
+                            if transposed {
+                                // tmp_g (k x og) += cols (k x width) gy_block^T (width x og)
+                                gemm(
+                                    k,
+                                    width,
+                                    og,
+                                    E::ONE,
+                                    cols,
+                                    (width as isize, 1),
+                                    gy_block,
+                                    (1, len as isize),
+                                    E::ONE,
+                                    &mut tmp[gi * og * k..][..og * k],
+                                    (og as isize, 1),
+                                );
+                            } else {
+                                // gw_g (og x k) += gy_block (og x width) cols^T (width x k)
+                                gemm(
+                                    og,
+                                    width,
+                                    k,
+                                    E::ONE,
+                                    gy_block,
+                                    (len as isize, 1),
+                                    cols,
+                                    (1, width as isize),
+                                    E::ONE,
+                                    &mut gw[gi * og * k..][..og * k],
+                                    (k as isize, 1),
+                                );
+                            }
                         }
                         if want_x {
                             gemm(
@@ -497,7 +525,7 @@ pub(super) fn backward<E: Float>(
                     }
                 }
             }
-            if want_w {
+            if transposed {
                 for (gw, tmp) in gw.chunks_exact_mut(og * k).zip(tmp.chunks_exact(og * k)) {
                     for (r, t_row) in tmp.chunks_exact(og).enumerate() {
                         for (o, &t) in t_row.iter().enumerate() {
