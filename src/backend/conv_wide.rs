@@ -2,6 +2,7 @@
 //! the input read in place for many channels, from its unfolding for fewer (the backward pass
 //! of [`super::conv::conv2d_grouped_backward`]).
 
+use super::conv::{add_cols_gy_t, add_transposed};
 use super::gemm::gemm;
 use super::im2col::{ConvGeom, im2col_wide};
 use crate::dtype::Float;
@@ -65,19 +66,7 @@ pub(super) fn weight_grad_shifted<E: Float>(
     } else {
         im2col_wide(x, g, cols);
         // tmp (k x og) += cols[:, ..used] (k x used) gy[:, ..used]^T (used x og)
-        gemm(
-            k,
-            used,
-            og,
-            E::ONE,
-            cols,
-            (len as isize, 1),
-            gy,
-            (1, len as isize),
-            E::ONE,
-            tmp,
-            (og as isize, 1),
-        );
+        add_cols_gy_t((og, k, used), (cols, len), (gy, len), tmp);
     }
 }
 
@@ -87,11 +76,7 @@ pub(super) fn weight_grad_shifted<E: Float>(
 pub(super) fn add_shifted<E: Float>(tmp: &[E], g: &ConvGeom, og: usize, gw: &mut [E]) {
     let (k, kk) = (g.col_rows(), g.kh * g.kw);
     if !reads_in_place(g) {
-        for (r, t_row) in tmp.chunks_exact(og).enumerate() {
-            for (o, &t) in t_row.iter().enumerate() {
-                gw[o * k + r] += t;
-            }
-        }
+        add_transposed(tmp, og, k, gw);
         return;
     }
     for (at, block) in tmp.chunks_exact(og * g.c).enumerate() {

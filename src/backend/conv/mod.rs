@@ -387,35 +387,11 @@ fn backward_by_row_blocks<E: Float>(
         let gy_block = &gy[p0..][..(og - 1) * len + width];
         if let Some(gw) = gw.as_deref_mut() {
             im2col_rows(x, g, rows.clone(), cols);
-            gemm(
-                og,
-                width,
-                k,
-                E::ONE,
-                gy_block,
-                (len as isize, 1),
-                cols,
-                (1, width as isize),
-                E::ONE,
-                gw,
-                (k as isize, 1),
-            );
+            add_gy_cols_t((og, k, width), gy_block, len, cols, gw);
         }
         if let Some(gx) = gx.as_deref_mut() {
             // The block's `gcols` (`k x width`), folded back at once.
-            gemm(
-                k,
-                og,
-                width,
-                E::ONE,
-                wt,
-                (og as isize, 1),
-                gy_block,
-                (len as isize, 1),
-                E::ZERO,
-                cols,
-                (width as isize, 1),
-            );
+            wt_gy((og, k, width), wt, gy_block, len, E::ZERO, cols);
             col2im_rows(cols, g, rows, gx);
         }
     }
@@ -631,20 +607,8 @@ pub(crate) fn conv2d_grouped_backward<E: Float>(
                         );
                     } else if want_w {
                         let cols = unfold(&x[b * chw + gi * ghw..][..ghw], g, buf);
-                        // gw_g (og x k) += gy_g (og x len) cols^T (len x k)
-                        gemm(
-                            og,
-                            len,
-                            k,
-                            E::ONE,
-                            gyg,
-                            (len as isize, 1),
-                            cols,
-                            (1, len as isize),
-                            E::ONE,
-                            &mut gw[gi * og * k..][..og * k],
-                            (k as isize, 1),
-                        );
+                        let gw = &mut gw[gi * og * k..][..og * k];
+                        add_gy_cols_t((og, k, len), gyg, len, cols, gw);
                     }
                     if want_x {
                         let wtg = &wt[gi * og * k..][..og * k];
@@ -655,19 +619,7 @@ pub(crate) fn conv2d_grouped_backward<E: Float>(
                             Unfold::InPlace => (&mut *gxb, E::ONE),
                             _ => (&mut buf[..], E::ZERO),
                         };
-                        gemm(
-                            k,
-                            og,
-                            len,
-                            E::ONE,
-                            wtg,
-                            (og as isize, 1),
-                            gyg,
-                            (len as isize, 1),
-                            beta,
-                            gcols,
-                            (len as isize, 1),
-                        );
+                        wt_gy((og, k, len), wtg, gyg, len, beta, gcols);
                         match kind {
                             Unfold::InPlace => {}
                             Unfold::Wide => col2im_wide(buf, g, gxb),
@@ -690,6 +642,91 @@ pub(crate) fn conv2d_grouped_backward<E: Float>(
                 }
             }
         },
+    );
+}
+
+/// `gw (og x k) += gy cols^T`: a weight gradient's product, `gy` being `og x width` with rows
+/// `ld` apart and `cols` the `k x width` unfolding.
+pub(in crate::backend) fn add_gy_cols_t<E: Float>(
+    (og, k, width): (usize, usize, usize),
+    gy: &[E],
+    ld: usize,
+    cols: &[E],
+    gw: &mut [E],
+) {
+    let (gy_strides, cols_strides) = ((ld as isize, 1), (1, width as isize));
+    gemm(
+        og,
+        width,
+        k,
+        E::ONE,
+        gy,
+        gy_strides,
+        cols,
+        cols_strides,
+        E::ONE,
+        gw,
+        (k as isize, 1),
+    );
+}
+
+/// `tmp (k x og) += cols gy^T`: [`add_gy_cols_t`] transposed, for few output channels (the
+/// product's rows are then the `k` unfolded rows, not the `og` channels), `cols` being `k x
+/// width` with rows `ld_cols` apart and `gy` `og x width` with rows `ld_gy` apart.
+pub(in crate::backend) fn add_cols_gy_t<E: Float>(
+    (og, k, width): (usize, usize, usize),
+    (cols, ld_cols): (&[E], usize),
+    (gy, ld_gy): (&[E], usize),
+    tmp: &mut [E],
+) {
+    let (cols_strides, gy_strides) = ((ld_cols as isize, 1), (1, ld_gy as isize));
+    gemm(
+        k,
+        width,
+        og,
+        E::ONE,
+        cols,
+        cols_strides,
+        gy,
+        gy_strides,
+        E::ONE,
+        tmp,
+        (og as isize, 1),
+    );
+}
+
+/// `gw (og x k) += tmp^T`: what [`add_cols_gy_t`] summed, added into the weight gradient.
+pub(in crate::backend) fn add_transposed<E: Float>(tmp: &[E], og: usize, k: usize, gw: &mut [E]) {
+    for (r, t_row) in tmp.chunks_exact(og).enumerate() {
+        for (o, &t) in t_row.iter().enumerate() {
+            gw[o * k + r] += t;
+        }
+    }
+}
+
+/// `gcols (k x width) = wt gy + beta gcols`: an input gradient's product before folding, `wt`
+/// being `w^T` (`k x og`) and `gy` `og x width` with rows `ld` apart.
+pub(in crate::backend) fn wt_gy<E: Float>(
+    (og, k, width): (usize, usize, usize),
+    wt: &[E],
+    gy: &[E],
+    ld: usize,
+    beta: E,
+    gcols: &mut [E],
+) {
+    let (wt_strides, gy_strides) = ((og as isize, 1), (ld as isize, 1));
+    gemm(
+        k,
+        og,
+        width,
+        E::ONE,
+        wt,
+        wt_strides,
+        gy,
+        gy_strides,
+        beta,
+        gcols,
+        (width as isize, 1),
     );
 }
 

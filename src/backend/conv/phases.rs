@@ -17,7 +17,10 @@
 //! Each sample is split while its planes are in cache, and unfolded in blocks of output
 //! rows that stay in the L2 cache for the product that reads them.
 
-use super::{ConvGeom, by_channel_blocks, split_backward, split_samples};
+use super::{
+    ConvGeom, add_cols_gy_t, add_gy_cols_t, add_transposed, by_channel_blocks, split_backward,
+    split_samples, wt_gy,
+};
 use crate::backend::gemm::gemm;
 use crate::backend::im2col::{copy_row, narrow_rows, widen_rows};
 use crate::backend::simd::wide;
@@ -471,52 +474,17 @@ pub(super) fn backward<E: Float>(
                         let gy_block = &gyg[r0 * ph.cols..][..(og - 1) * len + width];
                         if want_w {
                             ph.unfold_rows(planes, rows.clone(), cols);
+                            let gw_g = &mut gw[gi * og * k..][..og * k];
                             if transposed {
-                                // tmp_g (k x og) += cols (k x width) gy_block^T (width x og)
-                                gemm(
-                                    k,
-                                    width,
-                                    og,
-                                    E::ONE,
-                                    cols,
-                                    (width as isize, 1),
-                                    gy_block,
-                                    (1, len as isize),
-                                    E::ONE,
-                                    &mut tmp[gi * og * k..][..og * k],
-                                    (og as isize, 1),
-                                );
+                                let tmp = &mut tmp[gi * og * k..][..og * k];
+                                add_cols_gy_t((og, k, width), (cols, width), (gy_block, len), tmp);
                             } else {
-                                // gw_g (og x k) += gy_block (og x width) cols^T (width x k)
-                                gemm(
-                                    og,
-                                    width,
-                                    k,
-                                    E::ONE,
-                                    gy_block,
-                                    (len as isize, 1),
-                                    cols,
-                                    (1, width as isize),
-                                    E::ONE,
-                                    &mut gw[gi * og * k..][..og * k],
-                                    (k as isize, 1),
-                                );
+                                add_gy_cols_t((og, k, width), gy_block, len, cols, gw_g);
                             }
                         }
                         if want_x {
-                            gemm(
-                                k,
-                                og,
-                                width,
-                                E::ONE,
-                                &wt[gi * og * k..][..og * k],
-                                (og as isize, 1),
-                                gy_block,
-                                (len as isize, 1),
-                                E::ZERO,
-                                cols,
-                                (width as isize, 1),
-                            );
+                            let wt = &wt[gi * og * k..][..og * k];
+                            wt_gy((og, k, width), wt, gy_block, len, E::ZERO, cols);
                             ph.fold_rows(cols, rows, gplanes);
                         }
                     }
@@ -527,11 +495,7 @@ pub(super) fn backward<E: Float>(
             }
             if transposed {
                 for (gw, tmp) in gw.chunks_exact_mut(og * k).zip(tmp.chunks_exact(og * k)) {
-                    for (r, t_row) in tmp.chunks_exact(og).enumerate() {
-                        for (o, &t) in t_row.iter().enumerate() {
-                            gw[o * k + r] += t;
-                        }
-                    }
+                    add_transposed(tmp, og, k, gw);
                 }
             }
         },
