@@ -569,22 +569,14 @@ fn split_samples_covers_every_sample_once() {
 /// kernel's reach, batches large enough to be split over the threads.
 #[test]
 fn padded_plane_matches_direct_loops() {
-    for (i, g) in [
+    let cases = [
         geom(16, 14, 14, (3, 3), (1, 1), (1, 1), (1, 1)),
         geom(3, 9, 7, (3, 3), (1, 1), (2, 1), (1, 1)),
         geom(1, 12, 11, (5, 5), (1, 1), (2, 2), (1, 1)),
         geom(4, 6, 10, (2, 4), (1, 1), (0, 3), (1, 1)),
         geom(2, 5, 5, (3, 3), (1, 1), (4, 4), (1, 1)),
-    ]
-    .iter()
-    .enumerate()
-    {
-        assert!(
-            phases::Phases::of(g).is_some(),
-            "case {i} takes the padded plane"
-        );
-        check_against_direct_loops(g, 24, 5, 10 + i as u64, &format!("case {i}"));
-    }
+    ];
+    check_phase_plane_cases(&cases, 10);
     // No output channels: nothing to compute, nothing added.
     let g = geom(16, 14, 14, (3, 3), (1, 1), (1, 1), (1, 1));
     let x = pseudo(2 * g.c * g.h * g.w, 50);
@@ -604,18 +596,37 @@ fn padded_plane_matches_direct_loops() {
     );
     assert_eq!(gx, x);
     // Not taken: a 1-D convolution, few unfolded rows, an unpadded convolution.
-    for g in [
+    assert_no_phase_planes(&[
         geom(8, 1, 40, (1, 3), (1, 1), (0, 1), (1, 1)),
         geom(1, 28, 28, (3, 3), (1, 1), (1, 1), (1, 1)),
         geom(16, 14, 14, (3, 3), (1, 1), (0, 0), (1, 1)),
-    ] {
-        assert!(phases::Phases::of(&g).is_none());
+    ]);
+}
+
+/// Each geometry takes the phase-plane path and matches the direct loops
+/// ([`check_against_direct_loops`], 24 samples into 5 channels, seeds from `seed` on).
+fn check_phase_plane_cases(cases: &[ConvGeom], seed: u64) {
+    for (i, g) in cases.iter().enumerate() {
+        assert!(
+            phases::Phases::of(g).is_some(),
+            "case {i} takes phase planes"
+        );
+        check_against_direct_loops(g, 24, 5, seed + i as u64, &format!("case {i}"));
     }
 }
 
+/// None of the geometries takes the phase-plane path.
+fn assert_no_phase_planes(cases: &[ConvGeom]) {
+    for g in cases {
+        assert!(phases::Phases::of(g).is_none(), "{g:?}");
+    }
+}
+
+/// Strided convolutions through phase planes ([`phases`]): odd and even sizes, the 7x7
+/// stem, strides along one axis, row blocks, groups, against the direct loops.
 #[test]
 fn phase_planes_match_direct_loops() {
-    for (i, g) in [
+    let cases = [
         geom(16, 14, 14, (3, 3), (2, 2), (1, 1), (1, 1)),
         geom(3, 15, 13, (3, 3), (2, 2), (1, 1), (1, 1)),
         // The 7x7 stem: padding 3, odd.
@@ -628,16 +639,8 @@ fn phase_planes_match_direct_loops() {
         // Padding past the kernel's reach, and a single output.
         geom(1, 5, 5, (3, 3), (2, 2), (2, 2), (1, 1)),
         geom(3, 4, 4, (3, 3), (2, 2), (0, 0), (1, 1)),
-    ]
-    .iter()
-    .enumerate()
-    {
-        assert!(
-            phases::Phases::of(g).is_some(),
-            "case {i} takes phase planes"
-        );
-        check_against_direct_loops(g, 24, 5, 70 + i as u64, &format!("case {i}"));
-    }
+    ];
+    check_phase_plane_cases(&cases, 70);
     // Enough unfolded rows for blocks of output rows, forward and backward.
     let g = geom(128, 64, 14, (3, 3), (2, 2), (1, 1), (1, 1));
     check_against_direct_loops(&g, 2, 3, 80, "row blocks");
@@ -683,12 +686,10 @@ fn phase_planes_match_direct_loops() {
     }
     // Not taken: a kernel smaller than its stride, dilation, unit stride without padding,
     // planes too large.
-    for g in [
+    assert_no_phase_planes(&[
         geom(64, 56, 56, (1, 1), (2, 2), (0, 0), (1, 1)),
         geom(4, 20, 20, (3, 3), (2, 2), (2, 2), (2, 2)),
         geom(4, 20, 20, (3, 3), (1, 1), (0, 0), (1, 1)),
         geom(64, 224, 224, (3, 3), (2, 2), (1, 1), (1, 1)),
-    ] {
-        assert!(phases::Phases::of(&g).is_none(), "{g:?}");
-    }
+    ]);
 }
