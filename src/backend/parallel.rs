@@ -149,7 +149,18 @@ pub(crate) fn for_row_blocks_plain<T: Send>(
     row_len: usize,
     f: impl Fn(usize, &mut [T]) + Sync,
 ) {
-    let Some(per) = rows_per_block(data.len(), row_len, PARALLEL_ELEMS) else {
+    for_row_blocks_plain_from(data, row_len, PARALLEL_ELEMS, f)
+}
+
+/// [`for_row_blocks_plain`], split from `parallel_elems` elements of `data` on (for loops
+/// whose work is not in proportion to the output they write).
+pub(crate) fn for_row_blocks_plain_from<T: Send>(
+    data: &mut [T],
+    row_len: usize,
+    parallel_elems: usize,
+    f: impl Fn(usize, &mut [T]) + Sync,
+) {
+    let Some(per) = rows_per_block(data.len(), row_len, parallel_elems) else {
         f(0, data);
         return;
     };
