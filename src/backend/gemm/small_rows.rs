@@ -2,12 +2,20 @@
 //! of one `x B`, a decoding step's `attention @ V`. Every value of `B` is used once per row
 //! of `A`, so the product is a stream over `B`. The blocked product walks `B` down its
 //! columns a panel at a time, a new row (and, for wide `B`, a new page) at every step, where
-//! the hardware prefetchers do not follow; here `B` is read row after row, each row
-//! multiplied by `A`'s values of that step into rows of sums that stay in L1. One thread,
-//! `benches/gemm_compare`: 1 x 1024 x 4096 `f32` 5.4 GFLOP/s blocked with `B` packed, 11
-//! with `B` in place, 15 here (`f64` 1.6 -> 4.3; PyTorch 22 and 8.5); 1 x 512 x 512 `f64`
-//! 4.2 -> 11.8. From three rows on the micro-kernels reading `B` in place are faster: the
-//! rows of sums are written back at every step, and their stores then bound the loop.
+//! the hardware prefetchers do not follow; here `B` is read row after row, eight rows at a
+//! time, each multiplied by `A`'s values of those steps into rows of sums that stay in L2.
+//! One thread, `benches/gemm_compare`: 1 x 1024 x 4096 `f32` 5.4 GFLOP/s blocked with `B`
+//! packed, 11 with `B` in place, 15 here one row of `B` at a time (`f64` 1.6 -> 4.3;
+//! PyTorch 22 and 8.5); 1 x 512 x 512 `f64` 4.2 -> 11.8. Eight rows at a time, with the
+//! sums in blocks of 8192 columns instead of 1024 (so that a thread reads whole rows of
+//! `B` in order, which the prefetchers follow, rather than a strip of each), without the
+//! software prefetches that the strips needed (`/tmp/big vm`, alternating runs, one / two
+//! threads, before -> after, PyTorch in brackets): `f64` 1 x 4096 x 4096 15.9 / 7.4 ->
+//! 5.3-6.0 / 3.5-3.6 ms (6.3 / 5.6), 2 x 4096 x 4096 19.3 / 9.3 -> 7.1-7.3 / 4.0-4.2
+//! (12.4 / 7.9); `f32` 1 x 4096 x 4096 6.6 / 2.8 -> 2.6 / 1.6 (2.9 / 2.7), 1 x 1024 x
+//! 4096 0.56 / 0.28 -> 0.31-0.32 / 0.16 (0.39 / 0.34), 1 x 4096 x 256 0.089 / 0.068 ->
+//! 0.069 / 0.055 (0.098 / 0.098); `f64` 1 x 512 x 512 0.043 / 0.039 -> 0.034 / 0.033
+//! (0.038 / 0.036). From three rows on the micro-kernels reading `B` in place are faster.
 
 use super::blocked::split;
 use super::{Operand, SendPtr};
@@ -18,9 +26,12 @@ use crate::dtype::Float;
 /// The most rows of `A` this path takes (2 x 1024 x 4096 `f64`: 4.5 GFLOP/s in the
 /// micro-kernels, 6.5 here; at four rows `f32` 45 there, 24 here).
 pub(super) const SMALL_ROWS: usize = 2;
-/// Columns per block: `SMALL_ROWS` rows of sums (8 KiB of `f32`, 16 of `f64`) and the
-/// block's segment of a row of `B` stay in L1.
-const BLOCK: usize = 1024;
+/// Columns per block: `SMALL_ROWS` rows of sums stay in L2 (64 KiB of `f32`, 128 of `f64`).
+const BLOCK: usize = 8192;
+/// Rows of `B` per pass over the sums: each sum is loaded and stored once per `STEPS` steps
+/// (every step, the stores bounded the loop); four gave 0.87-0.93x of eight on the large
+/// products above and 1.15-1.2x on 1 x 512 x 512 `f64`.
+const STEPS: usize = 8;
 
 /// Whether [`product`] takes this product: few rows, a row-major `B`, and enough columns
 /// for the rows of sums to pay off (narrow products stay with the micro-kernels).
@@ -78,29 +89,47 @@ unsafe fn block<E: Float>(
     c: SendPtr<E>,
     rsc: usize,
 ) {
-    let mut sums = [[E::ZERO; BLOCK]; SMALL_ROWS];
+    let mut sums = vec![E::ZERO; m * w];
     wide(
         #[inline(always)]
         || {
-            for p in 0..k {
-                // SAFETY: row p of `b`, columns j0..j0 + w: inside its checked extent,
-                // contiguous (`b.cs == 1`).
-                let b_row = unsafe { core::slice::from_raw_parts(b.at(p, j0).ptr, w) };
-                if p + 1 < k {
-                    prefetch(b.at(p + 1, j0).ptr, w);
-                }
-                for (i, row) in sums.iter_mut().enumerate().take(m) {
-                    // SAFETY: element (i, p) of `a`, inside its checked extent.
-                    let ai = unsafe { *a.at(i, p).ptr };
-                    for (s, &v) in row[..w].iter_mut().zip(b_row) {
+            // SAFETY: row p of `b`, columns j0..j0 + w: inside its checked extent,
+            // contiguous (`b.cs == 1`).
+            let b_row = |p: usize| unsafe { core::slice::from_raw_parts(b.at(p, j0).ptr, w) };
+            // Rows of `B` four at a time: each sum is loaded and stored once per four
+            // steps instead of every step (the stores bounded the loop), with the same
+            // fused operations in the same order.
+            let mut p = 0;
+            while p + STEPS <= k {
+                let rows: [&[E]; STEPS] = core::array::from_fn(|u| b_row(p + u));
+
+                for (i, row) in sums.chunks_exact_mut(w).enumerate() {
+                    // SAFETY: elements (i, p..p + STEPS) of `a`, inside its checked extent.
+                    let a_i: [E; STEPS] = core::array::from_fn(|u| unsafe { *a.at(i, p + u).ptr });
+                    for (j, s) in row.iter_mut().enumerate() {
                         // Fused, as the micro-kernels: a row's numbers do not depend on
                         // whether it came alone or with others (`f64` LSTM cells split
                         // their rows over threads and promise the same numbers).
+                        let mut acc = *s;
+                        for u in 0..STEPS {
+                            acc = a_i[u].mul_add(rows[u][j], acc);
+                        }
+                        *s = acc;
+                    }
+                }
+                p += STEPS;
+            }
+            for p in p..k {
+                let b_p = b_row(p);
+                for (i, row) in sums.chunks_exact_mut(w).enumerate() {
+                    // SAFETY: element (i, p) of `a`, inside its checked extent.
+                    let ai = unsafe { *a.at(i, p).ptr };
+                    for (s, &v) in row.iter_mut().zip(b_p) {
                         *s = ai.mul_add(v, *s);
                     }
                 }
             }
-            for (i, row) in sums.iter().enumerate().take(m) {
+            for (i, row) in sums.chunks_exact(w).enumerate() {
                 let out = c.get().wrapping_add(i * rsc + j0);
                 for (j, &s) in row[..w].iter().enumerate() {
                     // SAFETY: element (i, j0 + j) of `c`, inside its extent; read only when
@@ -120,38 +149,21 @@ unsafe fn block<E: Float>(
     )
 }
 
-/// Asks for the `len` values at `p` (the next row's segment of `B`): each segment is a few
-/// KiB a row apart, a new page for every row of a wide `B`, where the hardware prefetchers
-/// start over (1 x 1024 x 4096 `f32` on one thread: 14.2 -> 16.4 GFLOP/s).
-#[inline(always)]
-fn prefetch<E>(p: *const E, len: usize) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use core::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        let bytes = len * size_of::<E>();
-        for offset in (0..bytes).step_by(64) {
-            // SAFETY: a prefetch does not fault, whatever the address.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>().wrapping_add(offset)) };
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (p, len);
-}
-
 #[cfg(test)]
 mod tests {
     use crate::backend::gemm::tests::{Layout, check_every_path};
     use rand::SeedableRng;
 
     /// Products of one or two rows against a row-major `B` stream `B` row by row
-    /// (`small_rows`): every layout of `A`, padded rows, blocks of columns past 1024, and one
-    /// large enough to split over the threads; three rows take the micro-kernels with `B` in
+    /// (`small_rows`): every layout of `A`, padded rows, depths with and without a remainder
+    /// of rows past the groups of eight, blocks of columns past 8192, and products large
+    /// enough to split over the threads; three rows take the micro-kernels with `B` in
     /// place.
     #[test]
     fn few_rows_against_row_major_b_match_naive() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(18);
         for m in 1..=3 {
-            for (k, n) in [(1, 64), (7, 100), (40, 1030), (600, 2000)] {
+            for (k, n) in [(1, 64), (7, 100), (40, 1030), (600, 2000), (19, 8300)] {
                 for ta in [false, true] {
                     for pad in [0, 3] {
                         let layout = Layout { ta, tb: false, pad };
