@@ -107,7 +107,9 @@ fn batched_matmul_outputs_in_new_memory() {
 
 /// Both element types through the forward product and its backward (`gy b^T`, `a^T gy`:
 /// transposed operands), threaded and serial, with odd sizes (ragged micro-panels), W7's
-/// LSTM product (97 x 51 by 51 x 204), and a product whose `B` is packed (not read in place).
+/// LSTM product (97 x 51 by 51 x 204), a product whose `B` is packed (not read in place), and
+/// one and two rows streaming a row-major `B` (`small_rows`: groups of eight rows of `B`
+/// and a remainder, blocks of 8192 columns).
 fn check_product<E: Float>(m: usize, k: usize, n: usize, tol: f64) {
     let mut r = rng();
     let a = Tensor::<(usize, usize), E>::randn_with_shape((m, k), &mut r);
@@ -135,7 +137,14 @@ fn check_product<E: Float>(m: usize, k: usize, n: usize, tol: f64) {
 
 #[test]
 fn matmul_every_kernel_f32_and_f64() {
-    for (m, k, n) in [(97, 51, 204), (37, 29, 13), (130, 70, 300), (1, 1, 1)] {
+    for (m, k, n) in [
+        (97, 51, 204),
+        (37, 29, 13),
+        (130, 70, 300),
+        (1, 1, 1),
+        (1, 37, 9000),
+        (2, 19, 300),
+    ] {
         check_product::<f32>(m, k, n, 1e-3);
         check_product::<f64>(m, k, n, 1e-10);
     }
