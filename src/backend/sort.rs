@@ -154,9 +154,9 @@ const SCAN_RATIO: usize = 32;
 /// values in no particular order happens about `k ln(n / k)` times, and a value that does
 /// not beat the `k`-th's is skipped after one float comparison, without a key. (8 of each
 /// row of (4096, 1024) `f32`, one thread: 16 ms building and selecting every key -> 7-8;
-/// PyTorch 11. 50 of each row of (16, 32000): 4.4 -> 0.3 ms, PyTorch 0.87.) Input in the worst order (every item entering) falls back after
-/// `n / 16 + 8 k` entries to the selection below (`select_nth_unstable`, linear, then a
-/// sort of the `k`).
+/// PyTorch 11. 50 of each row of (16, 32000): 4.4 -> 0.3 ms, PyTorch 0.87.) Input in the
+/// worst order (every item entering) falls back after `n / 16 + 8 k` entries to the
+/// selection below (`select_nth_unstable`, linear, then a sort of the `k`).
 #[inline(always)]
 fn first_k_sorted<E: Float, T: Ord + Copy>(
     best: &mut Vec<T>,
@@ -182,26 +182,25 @@ fn first_k_sorted<E: Float, T: Ord + Copy>(
         // Whether `v` may beat the `k`-th so far (value `t`): strictly better in the float
         // order, or NaN (first when descending). Equal values never enter (a later
         // position sorts after), so `!(v < t)` is a safe superset.
-        let mut worst = kth(&heap);
-        let mut t = worst.map(|w| value(position(w)));
-        for q in k..n {
-            let (Some(w), Some(t_)) = (worst, t) else {
-                break;
-            };
-            let v = value(q);
-            if if descending { v < t_ } else { v > t_ } {
-                continue;
-            }
-            let it = item(q, v);
-            if it < w {
-                if let Some(mut top) = heap.peek_mut() {
-                    *top = it;
+        if let Some(mut worst) = kth(&heap) {
+            let mut t = value(position(worst));
+            for q in k..n {
+                let v = value(q);
+                if if descending { v < t } else { v > t } {
+                    continue;
                 }
-                worst = kth(&heap);
-                t = worst.map(|w| value(position(w)));
-                entries += 1;
-                if entries > budget {
-                    break;
+                let it = item(q, v);
+                if it < worst {
+                    if let Some(mut top) = heap.peek_mut() {
+                        *top = it;
+                    }
+                    if let Some(w) = kth(&heap) {
+                        (worst, t) = (w, value(position(w)));
+                    }
+                    entries += 1;
+                    if entries > budget {
+                        break;
+                    }
                 }
             }
         }
