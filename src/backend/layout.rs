@@ -5,7 +5,7 @@
 
 use super::broadcast::{for_each_broadcast2, read_rows};
 use super::parallel::{collect_blocks, for_row_blocks, for_row_blocks_plain};
-use super::uninit::written;
+use super::uninit::{copy_run, written};
 use crate::dtype::Float;
 use crate::shape::MAX_RANK;
 use core::mem::MaybeUninit;
@@ -193,6 +193,18 @@ fn add_into<E: Float>(acc: &mut [E], g: &[E]) {
     }
 }
 
+/// The first index of `idx` when it is a run of consecutive indices (`narrow`, a slice with
+/// step 1), which [`take_axis`] and its backward copy as whole runs of `idx.len() * inner`:
+/// picked one `inner` row at a time, narrowing the last axis of (32, 64, 28, 28) to 24
+/// copied single elements (2.5 ms on one thread, forward and backward 5.3).
+fn range_start(idx: &[usize]) -> Option<usize> {
+    let first = *idx.first()?;
+    idx.iter()
+        .enumerate()
+        .all(|(k, &i)| i == first + k)
+        .then_some(first)
+}
+
 /// Picks rows along the middle axis of `x` seen as `[outer, n, inner]`:
 /// `out[o, k, :] = x[o, idx[k], :]`. Indices must be below `n` (checked by the caller).
 /// Blocks of output rows over the threads (serial before: 2048 rows of 1024 out of
@@ -208,6 +220,9 @@ pub(crate) fn take_axis<E: Float>(
     if len == 0 {
         return Vec::new();
     }
+    if let Some(start) = range_start(idx) {
+        return narrow_axis(x, outer, n, inner, start, idx.len());
+    }
     let x = &x[..outer * n * inner];
     // SAFETY: every output row of a block is copied whole from a source row sliced to
     // exactly `inner`.
@@ -221,9 +236,7 @@ pub(crate) fn take_axis<E: Float>(
                     let (mut o, mut j) = (first / idx.len(), first % idx.len());
                     for dst in block.chunks_exact_mut(inner) {
                         let src = &x[(o * n + idx[j]) * inner..][..inner];
-                        for (slot, &v) in dst.iter_mut().zip(src) {
-                            slot.write(v);
-                        }
+                        copy_run(dst, src);
                         j += 1;
                         if j == idx.len() {
                             (o, j) = (o + 1, 0);
@@ -245,6 +258,16 @@ pub(crate) fn take_axis_backward<E: Float>(
     idx: &[usize],
 ) {
     let len = idx.len();
+    if let Some(start) = range_start(idx) {
+        let run = len * inner;
+        for o in 0..outer {
+            add_into(
+                &mut acc[(o * n + start) * inner..][..run],
+                &g[o * run..][..run],
+            );
+        }
+        return;
+    }
     for o in 0..outer {
         for (j, &k) in idx.iter().enumerate() {
             let src = &g[(o * len + j) * inner..(o * len + j + 1) * inner];
@@ -281,9 +304,7 @@ pub(crate) fn concat_axis<E: Float>(
                         let mut at = 0;
                         for (part, &n) in parts.iter().zip(sizes) {
                             let run = &part[o * n * inner..][..n * inner];
-                            for (slot, &v) in dst[at..][..run.len()].iter_mut().zip(run) {
-                                slot.write(v);
-                            }
+                            copy_run(&mut dst[at..][..run.len()], run);
                             at += run.len();
                         }
                     }
@@ -312,7 +333,8 @@ pub(crate) fn concat_axis_backward<E: Float>(
 
 /// Part `start..start + n` of `g` (`[outer, total, inner]`) along the middle axis, as a new
 /// `[outer, n, inner]` buffer: [`concat_axis_backward`] for a part with no gradient yet,
-/// written once instead of added into zeros. Blocks of `outer` over the threads.
+/// written once instead of added into zeros; [`take_axis`] of consecutive indices. Blocks of
+/// `outer` over the threads.
 pub(crate) fn narrow_axis<E: Float>(
     g: &[E],
     outer: usize,
@@ -335,10 +357,7 @@ pub(crate) fn narrow_axis<E: Float>(
                 #[inline(always)]
                 |first, block| {
                     for (o, dst) in (first..).zip(block.chunks_exact_mut(run)) {
-                        let src = &g[(o * total + start) * inner..][..run];
-                        for (slot, &v) in dst.iter_mut().zip(src) {
-                            slot.write(v);
-                        }
+                        copy_run(dst, &g[(o * total + start) * inner..][..run]);
                     }
                 },
             )

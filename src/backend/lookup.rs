@@ -2,7 +2,7 @@
 //! pass. Indices are checked by the callers.
 
 use super::parallel::for_row_blocks;
-use super::uninit::written;
+use super::uninit::{copy_run, written};
 use crate::dtype::Float;
 
 /// `out[i, :] = table[idx[i], :]` for a table of rows of length `d`.
@@ -23,10 +23,7 @@ pub(crate) fn gather_rows<E: Float>(table: &[E], d: usize, idx: &[usize]) -> Vec
                 |first, block| {
                     let ks = &idx[first..][..block.len() / d];
                     for (row, &k) in block.chunks_exact_mut(d).zip(ks) {
-                        let src = &table[k * d..(k + 1) * d];
-                        for (slot, &v) in row.iter_mut().zip(src) {
-                            slot.write(v);
-                        }
+                        copy_run(row, &table[k * d..(k + 1) * d]);
                     }
                 },
             )

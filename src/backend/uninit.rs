@@ -46,6 +46,37 @@ pub(crate) fn filled<T: Copy>(buf: &mut [MaybeUninit<T>], v: T) -> &mut [T] {
     unsafe { assume_init_mut(buf) }
 }
 
+/// Copies `src` into `dst` (of the same length) in chunks of 16 elements (4 below 16), the
+/// last chunk overlapping the one before it instead of a scalar tail: a run of 28 `f32` is
+/// two 64-byte moves, not a vector loop, a half-width step and four single elements. Rows
+/// cut from a tensor are often such odd lengths (the 28-wide rows of a permuted NCHW map:
+/// (32, 64, 28, 28) to (0, 2, 1, 3), one thread, 0.365 -> 0.29 ms; PyTorch 0.28).
+#[inline(always)]
+pub(crate) fn copy_run<T: Copy>(dst: &mut [MaybeUninit<T>], src: &[T]) {
+    #[inline(always)]
+    fn chunks<T: Copy, const CHUNK: usize>(dst: &mut [MaybeUninit<T>], src: &[T]) {
+        let n = src.len();
+        let mut at = 0;
+        while at + CHUNK <= n {
+            dst[at..at + CHUNK].write_copy_of_slice(&src[at..at + CHUNK]);
+            at += CHUNK;
+        }
+        if at < n {
+            dst[n - CHUNK..n].write_copy_of_slice(&src[n - CHUNK..]);
+        }
+    }
+    let n = src.len();
+    if n >= 16 {
+        chunks::<T, 16>(dst, src);
+    } else if n >= 4 {
+        chunks::<T, 4>(dst, src);
+    } else {
+        for (slot, &v) in dst[..n].iter_mut().zip(src) {
+            slot.write(v);
+        }
+    }
+}
+
 /// `buf` as initialised.
 ///
 /// # Safety

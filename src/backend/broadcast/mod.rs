@@ -7,7 +7,7 @@ use super::parallel::{
 };
 use super::simd::wide;
 use super::stream::stores_for;
-use super::uninit::written;
+use super::uninit::{copy_run, written};
 use crate::dtype::Float;
 use crate::shape::MAX_RANK;
 
@@ -714,9 +714,7 @@ pub(crate) fn read_rows<E: Float>(
                                     slot.write(v);
                                 });
                             } else if stride == 1 {
-                                for (slot, &v) in dst.iter_mut().zip(&x[at..][..last]) {
-                                    slot.write(v);
-                                }
+                                copy_run(dst, &x[at..][..last]);
                             } else {
                                 // A permutation that moves the last axis and cannot be
                                 // merged into a batch of transposes.
