@@ -237,7 +237,7 @@ impl<V: Dim, D: Dim, E: Float> EmbeddingLayer<V, D, E> {
         indices: &Indices<S>,
     ) -> Result<Tensor<S::Output<D>, E, T>> {
         let v = self.num_embeddings();
-        if let Some(p) = indices.as_slice().iter().position(|&i| i >= v) {
+        if let Some(p) = crate::ops::index::first_out_of_range(indices.as_slice(), v) {
             return Err(Error::value(
                 "Embedding indices",
                 format!(

@@ -33,6 +33,12 @@ fn take_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
     )
 }
 
+/// The position of the first index of `idx` out of range for an axis of `n`, if any (the
+/// check behind `gather`, `index_select` and embedding lookups).
+pub(crate) fn first_out_of_range(idx: &[usize], n: usize) -> Option<usize> {
+    layout::first_at_or_above(idx, n)
+}
+
 fn range_error(op: &'static str, dims: &[usize], axis: usize, what: String) -> Error {
     Error::shape(
         op,
@@ -288,7 +294,8 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
         S: ReplaceAxis<I>,
     {
         let dims = self.shape.dims();
-        if let Some(p) = indices.as_slice().iter().position(|&i| i >= dims[I]) {
+        let n = dims[I];
+        if let Some(p) = first_out_of_range(indices.as_slice(), n) {
             let what = format!("index {} at position {p}", indices.as_slice()[p]);
             return Err(range_error("index_select", &dims, I, what));
         }
@@ -345,7 +352,8 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
                 ),
             ));
         }
-        if let Some(p) = indices.as_slice().iter().position(|&i| i >= xd[I]) {
+        let n = xd[I];
+        if let Some(p) = first_out_of_range(indices.as_slice(), n) {
             let what = format!("index {} at position {p}", indices.as_slice()[p]);
             return Err(range_error("gather", &xd, I, what));
         }
