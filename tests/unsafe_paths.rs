@@ -7,7 +7,8 @@
 //! for the products of every step, `gemm::PackedB`) the `LSTMCell` step, `LayerNorm` and
 //! `Linear` (outputs, activations, statistics and first gradients written without being
 //! zero-filled first; bias rows copied over the threads), and the layout copies and scans
-//! (permutations, joins, padding, resampling, running sums, sums along an axis, sorts) and
+//! (permutations, joins, padding, resampling, running sums, sums along an axis, sorts,
+//! narrowed runs, single-element picks and gathers) and
 //! the depthwise convolution kernels, `GroupNorm` (output and first input gradient),
 //! the Winograd convolution (outputs written band by band into new memory), padded
 //! convolutions in the wide layout (the batch padded plane by plane into new memory),
@@ -804,6 +805,29 @@ fn layout_copies_and_scans_write_every_output() {
         assert_eq!(padded[p * 33 * 33 + (i + 3) * 33 + j + 1], v);
         assert_eq!(padded[p * 33 * 33 + i * 33 + 32], -1.0);
     }
+    // Rows of odd length copied as overlapping chunks, consecutive picks as whole runs,
+    // single-element picks and gathers by rows over both threads.
+    let swapped = t.clone().permute::<0, 2, 1, 3>().to_vec();
+    let narrowed = t.clone().narrow::<3, 1, 17>().to_vec();
+    let every_other = m.clone().slice_step::<1>(1, 257, 2).to_vec();
+    let picks =
+        Indices::<Rank2<300, 40>>::from_vec((0..12_000).map(|i| (i * 7) % 257).collect()).unwrap();
+    let gathered = m.clone().gather::<1, _>(&picks).to_vec();
+    let down =
+        Indices::<Rank2<200, 257>>::from_vec((0..200 * 257).map(|i| (i * 13) % 300).collect())
+            .unwrap();
+    let gathered0 = m.clone().gather::<0, _>(&down).to_vec();
+    for (n, c, h, w) in [(0, 0, 0, 0), (1, 47, 39, 16), (1, 17, 3, 11)] {
+        let v = x[((n * 48 + c) * 40 + h) * 20 + w];
+        assert_eq!(swapped[((n * 40 + h) * 48 + c) * 20 + w], v);
+        assert_eq!(
+            narrowed[((n * 48 + c) * 40 + h) * 17 + w],
+            x[((n * 48 + c) * 40 + h) * 20 + w + 1]
+        );
+    }
+    assert!((0..300 * 128).all(|q| every_other[q] == ((q / 128) * 257 + 1 + 2 * (q % 128)) as f32));
+    assert!((0..12_000).all(|q| gathered[q] == ((q / 40) * 257 + (q * 7) % 257) as f32));
+    assert!((0..300 * 257).all(|q| gathered0[q] == (((q * 13) % 300) * 257 + q % 257) as f32));
     let (sorted, order) = m.clone().neg().sort::<1>(false);
     let (sorted, order) = (sorted.to_vec(), order.to_vec());
     assert!((0..300 * 257).all(|q| order[q] == 256 - q % 257));
