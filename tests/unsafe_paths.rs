@@ -814,7 +814,7 @@ fn layout_copies_and_scans_write_every_output() {
         Indices::<Rank2<300, 40>>::from_vec((0..12_000).map(|i| (i * 7) % 257).collect()).unwrap();
     let gathered = m.clone().gather::<1, _>(&picks).to_vec();
     let down =
-        Indices::<Rank2<200, 257>>::from_vec((0..200 * 257).map(|i| (i * 13) % 300).collect())
+        Indices::<Rank2<300, 257>>::from_vec((0..300 * 257).map(|i| (i * 13) % 300).collect())
             .unwrap();
     let gathered0 = m.clone().gather::<0, _>(&down).to_vec();
     for (n, c, h, w) in [(0, 0, 0, 0), (1, 47, 39, 16), (1, 17, 3, 11)] {
