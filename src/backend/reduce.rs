@@ -275,24 +275,44 @@ pub(crate) fn extreme_axis<E: Float>(
     if inner != 1 || n == 0 {
         return extreme_serial(x, outer, n, inner, better);
     }
+    map_rows(
+        x,
+        outer,
+        n,
+        #[inline(always)]
+        |row| {
+            let v = row_extreme(row, &better);
+            // Of -0 and 0, the first one's sign, as `arg_extreme_row` gives: the lanes do not
+            // keep the row's order.
+            if v == E::ZERO {
+                row[row.iter().position(|&v| v == E::ZERO).unwrap_or(0)]
+            } else {
+                v
+            }
+        },
+    )
+}
+
+/// `f(row)` for each of the `outer` rows of `n` values of `x`, in blocks of rows over the
+/// threads from [`PARALLEL_ELEMS`] inputs on, inside `wide` (pass `f` `#[inline(always)]`).
+fn map_rows<E: Float, T: Copy + Send>(
+    x: &[E],
+    outer: usize,
+    n: usize,
+    f: impl Fn(&[E]) -> T + Sync,
+) -> Vec<T> {
     let x = &x[..outer * n];
-    // SAFETY: every slot of a block is written, one row's extreme each.
+    // SAFETY: every slot of a block is written, from a run of rows sliced to exactly the
+    // block's count.
     unsafe {
         collect_blocks_from(
             outer,
-            (PARALLEL_ELEMS / n).max(1),
+            (PARALLEL_ELEMS / n.max(1)).max(1),
             #[inline(always)]
             |first, block| {
                 let rows = x[first * n..][..block.len() * n].chunks_exact(n);
                 for (slot, row) in block.iter_mut().zip(rows) {
-                    let v = row_extreme(row, &better);
-                    // Of -0 and 0, the first one's sign, as `arg_extreme_row` gives: the
-                    // lanes do not keep the row's order.
-                    slot.write(if v == E::ZERO {
-                        row[row.iter().position(|&v| v == E::ZERO).unwrap_or(0)]
-                    } else {
-                        v
-                    });
+                    slot.write(f(row));
                 }
             },
         )
@@ -317,21 +337,13 @@ pub(crate) fn arg_extreme_axis<E: Float>(
     if inner != 1 || n == 0 {
         return arg_extreme_serial(x, outer, n, inner, better);
     }
-    let x = &x[..outer * n];
-    // SAFETY: every slot of a block is written, one row's extreme and index each.
-    let pairs: Vec<(E, usize)> = unsafe {
-        collect_blocks_from(
-            outer,
-            (PARALLEL_ELEMS / n).max(1),
-            #[inline(always)]
-            |first, block| {
-                let rows = x[first * n..][..block.len() * n].chunks_exact(n);
-                for (slot, row) in block.iter_mut().zip(rows) {
-                    slot.write(arg_extreme_row(row, &better));
-                }
-            },
-        )
-    };
+    let pairs = map_rows(
+        x,
+        outer,
+        n,
+        #[inline(always)]
+        |row| arg_extreme_row(row, &better),
+    );
     pairs.into_iter().unzip()
 }
 
