@@ -9,7 +9,7 @@
 
 use super::norm_short_runs as short;
 use super::parallel::{PARALLEL_ELEMS, collect_blocks_from, for_row_blocks, row_parts};
-use super::reduce::{fold_lanes, sum_contiguous};
+use super::reduce::{add_halves, fold_lanes, sum_contiguous};
 use super::simd::wide;
 use super::threads;
 use super::uninit::written;
@@ -33,13 +33,7 @@ fn lane_sum_f64<E: Float>(run: &[E], f: impl Fn(E) -> f64) -> f64 {
             lanes[k] += f(c[k]);
         }
     }
-    let mut width = F64_LANES / 2;
-    while width > 0 {
-        for i in 0..width {
-            lanes[i] += lanes[i + width];
-        }
-        width /= 2;
-    }
+    add_halves(&mut lanes);
     rest.iter().fold(lanes[0], |t, &v| t + f(v))
 }
 

@@ -368,14 +368,21 @@ fn sum_lanes_long<E: Float>(x: &[E]) -> E {
 /// of [`sum_lanes_zipped`] after a long block.
 #[inline(never)]
 fn fold_halves<E: Float>(mut lanes: [E; SUM_LANES]) -> [E; SUM_LANES] {
-    let mut width = SUM_LANES / 2;
+    add_halves(&mut lanes);
+    lanes
+}
+
+/// Adds the upper half of `lanes` onto the lower, then the upper quarter onto the lowest,
+/// and so on: the pairwise total of all `N` (a power of two) ends in `lanes[0]`.
+#[inline(always)]
+pub(crate) fn add_halves<T: Copy + core::ops::AddAssign, const N: usize>(lanes: &mut [T; N]) {
+    let mut width = N / 2;
     while width > 0 {
         for i in 0..width {
             lanes[i] += lanes[i + width];
         }
         width /= 2;
     }
-    lanes
 }
 
 /// [`sum_lanes`] of `f(a[i] - b[i])`, each term mapped as it is added: the same additions in
@@ -422,13 +429,7 @@ fn sum_lanes_zipped<E: Float, const LONG: bool>(a: &[E], b: &[E], term: impl Fn(
         if LONG {
             lanes = fold_halves(lanes);
         } else {
-            let mut width = SUM_LANES / 2;
-            while width > 0 {
-                for i in 0..width {
-                    lanes[i] += lanes[i + width];
-                }
-                width /= 2;
-            }
+            add_halves(&mut lanes);
         }
     }
     let (eights, eights_b) = (rest.chunks_exact(8), rest_b.chunks_exact(8));
@@ -448,13 +449,7 @@ fn sum_lanes_zipped<E: Float, const LONG: bool>(a: &[E], b: &[E], term: impl Fn(
 /// The total of 32 lanes of partial sums, added pairwise (halves, then quarters, ...).
 #[inline(always)]
 pub(crate) fn fold_lanes<E: Float>(mut lanes: [E; 32]) -> E {
-    let mut width = 16;
-    while width > 0 {
-        for i in 0..width {
-            lanes[i] += lanes[i + width];
-        }
-        width /= 2;
-    }
+    add_halves(&mut lanes);
     lanes[0]
 }
 
