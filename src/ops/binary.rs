@@ -103,7 +103,7 @@ where
             &rd,
             &od,
             #[inline(always)]
-            |x, y| k.f(x, y),
+            move |x, y| k.f(x, y),
         )
     };
     if !track_l && !track_r {
@@ -116,7 +116,7 @@ where
                         &r_data,
                         &rd,
                         #[inline(always)]
-                        |x, y| k.f(x, y),
+                        move |x, y| k.f(x, y),
                     );
                     a
                 }
@@ -156,7 +156,7 @@ where
                             &b,
                             K::STAGED_DERIVATIVES,
                             #[inline(always)]
-                            |x, y| k.dfa(x, y),
+                            move |x, y| k.dfa(x, y),
                         );
                         g.add(a_id, ga);
                     }
@@ -167,7 +167,7 @@ where
                             &b,
                             K::STAGED_DERIVATIVES,
                             #[inline(always)]
-                            |x, y| k.dfb(x, y),
+                            move |x, y| k.dfb(x, y),
                         );
                         g.add(b_id, gb);
                     }
@@ -204,7 +204,7 @@ where
                         &b,
                         K::STAGED_DERIVATIVES,
                         #[inline(always)]
-                        |x, y| k.dfa(x, y),
+                        move |x, y| k.dfa(x, y),
                     );
                     g.add(a_id, ga);
                 }
@@ -216,7 +216,7 @@ where
                         &b,
                         K::STAGED_DERIVATIVES,
                         #[inline(always)]
-                        |x, y| k.dfb(x, y),
+                        move |x, y| k.dfb(x, y),
                     );
                     g.add(b_id, gb);
                 }
@@ -246,7 +246,7 @@ where
                         &rd,
                         &od,
                         #[inline(always)]
-                        |x, y| k.$d(x, y),
+                        move |x, y| k.$d(x, y),
                     )
                 };
             }
