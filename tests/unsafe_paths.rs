@@ -14,8 +14,8 @@
 //! convolutions in the wide layout (the batch padded plane by plane into new memory),
 //! `BatchNorm` over short runs (per-column sums and maps, `backend::norm_short_runs`),
 //! `logsumexp` and the hand-vectorised `f32` functions (exp, tanh, sigmoid, SiLU, GELU and
-//! their gradients, softmax rows; `backend::vector_math`, AVX2 under valgrind) written the
-//! same way, and the first input gradients written whole into new memory (a sum's spread,
+//! their gradients, softmax rows; `backend::vector_math`, AVX2 under valgrind; the constant
+//! power, AVX-512 only, natively) written the same way, and the first input gradients written whole into new memory (a sum's spread,
 //! a join's parts, `where_`'s masked parts, logsumexp's, a running sum's, a batch-shared
 //! product side).
 //! Sizes are just above the thresholds that switch on
@@ -644,6 +644,50 @@ fn vector_functions_write_every_output() {
             (f64::from(g[i]) - want).abs() < 1e-3,
             "log_softmax grad [{i}]"
         );
+    }
+}
+
+#[test]
+fn vector_powers_write_every_output() {
+    // A constant power of f32 above the threads' threshold and not a multiple of a vector
+    // (`backend::vector_math::pow`, AVX-512 only: under valgrind the plain loop runs), into
+    // new memory and in place, and its backward with a uniform and a buffer output gradient.
+    const N: usize = 70_001;
+    let x: Vec<f32> = (0..N)
+        .map(|i| ((i * 37 % 1013) as f32) / 100.0 - 1.0)
+        .collect();
+    let t = Tensor::<(usize,), f32>::from_vec_with_shape(x.clone(), (N,)).unwrap();
+    let close = |got: f32, want: f64| {
+        (want.is_nan() && got.is_nan())
+            || (f64::from(got) - want).abs() <= 1e-6 * want.abs().max(1.0)
+    };
+    for p in [2.5f32, -1.5, 3.0] {
+        let y = t.clone().powf(p);
+        let owned = Tensor::<(usize,), f32>::from_vec_with_shape(x.clone(), (N,))
+            .unwrap()
+            .powf(p);
+        let bits = |t: &Tensor<(usize,), f32>| {
+            t.as_slice().iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+        };
+        assert!(bits(&owned) == bits(&y), "^{p} in place");
+        for (i, (&got, &xv)) in y.as_slice().iter().zip(&x).enumerate().step_by(997) {
+            assert!(close(got, f64::from(xv).powf(f64::from(p))), "^{p}[{i}]");
+        }
+        let run = |weighted: bool| {
+            let y = t.clone().trace().powf(p);
+            let loss = if weighted {
+                y.mul_scalar(0.5).sum()
+            } else {
+                y.sum()
+            };
+            loss.backward().get(&t).unwrap().to_vec()
+        };
+        let (g, g_half) = (run(false), run(true));
+        for i in (0..N).step_by(991) {
+            let want = f64::from(p) * f64::from(x[i]).powf(f64::from(p) - 1.0);
+            assert!(close(g[i], want), "d^{p}[{i}]");
+            assert!(close(g_half[i], 0.5 * want), "d^{p}[{i}] weighted");
+        }
     }
 }
 

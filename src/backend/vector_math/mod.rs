@@ -1,5 +1,6 @@
 //! `exp`, `tanh`, `sigmoid`, SiLU, GELU, `sin` and `cos` over `f32` slices, written with
-//! AVX-512 and AVX2 + FMA intrinsics, and the row loops of softmax built on that `exp`.
+//! AVX-512 and AVX2 + FMA intrinsics, the row loops of softmax built on that `exp`, and
+//! (AVX-512 only, [`pow`]) `x^p` for a constant exponent.
 //!
 //! Why by hand: the element loops elsewhere are plain Rust that the compiler vectorises
 //! ([`super::simd`]), which cannot use two instructions these functions need. Rust does not
@@ -25,6 +26,9 @@ mod kernels;
 mod lanes;
 #[cfg(target_arch = "x86_64")]
 mod normal_tables;
+mod pow;
+
+pub(crate) use pow::{vector_powf, vector_powf_in_place};
 
 use crate::dtype::Float;
 use crate::dtype::private::Slice;
