@@ -548,16 +548,42 @@ fn logsumexp_writes_every_output() {
     }
 }
 
+/// Values for the hand-vectorised `f32` loops: 70,001 of them (above the threads' threshold
+/// of 2^16 and not a multiple of a vector), from `-shift` in steps of `1 / scale`, as a
+/// vector and as a tensor.
+const VECTOR_LEN: usize = 70_001;
+fn vector_inputs(scale: f32, shift: f32) -> (Vec<f32>, Tensor<(usize,), f32>) {
+    let x: Vec<f32> = (0..VECTOR_LEN)
+        .map(|i| ((i * 37 % 1013) as f32) / scale - shift)
+        .collect();
+    let t = Tensor::<(usize,), f32>::from_vec_with_shape(x.clone(), (VECTOR_LEN,)).unwrap();
+    (x, t)
+}
+
+/// The gradient of `t` through `f` under a uniform output gradient (`f(t).sum()`) and a
+/// buffer one (`(0.5 f(t)).sum()`).
+fn input_gradients(
+    t: &Tensor<(usize,), f32>,
+    f: impl Fn(Tensor<(usize,), f32, OwnedTape<f32>>) -> Tensor<(usize,), f32, OwnedTape<f32>>,
+) -> (Vec<f32>, Vec<f32>) {
+    let run = |weighted: bool| {
+        let y = f(t.clone().trace());
+        let loss = if weighted {
+            y.mul_scalar(0.5).sum()
+        } else {
+            y.sum()
+        };
+        loss.backward().get(t).unwrap().to_vec()
+    };
+    (run(false), run(true))
+}
+
 #[test]
 fn vector_functions_write_every_output() {
     // f32 above the threads' threshold (2^16 values) and not a multiple of a vector, against
     // f64: forward into new memory and in place, the backward of GELU and SiLU (uniform and
     // buffer output gradients), softmax and log-softmax rows with their backward.
-    const N: usize = 70_001;
-    let x: Vec<f32> = (0..N)
-        .map(|i| ((i * 37 % 1013) as f32) / 50.0 - 10.0)
-        .collect();
-    let t = Tensor::<(usize,), f32>::from_vec_with_shape(x.clone(), (N,)).unwrap();
+    let (x, t) = vector_inputs(50.0, 10.0);
     let sigmoid = |v: f64| 1.0 / (1.0 + (-v).exp());
     // A name, shaped's result and the f64 reference function.
     type Check = (&'static str, Tensor<(usize,), f32>, fn(f64) -> f64);
@@ -577,25 +603,16 @@ fn vector_functions_write_every_output() {
         }
     }
     // In place: the only owner of its buffer.
-    let owned = Tensor::<(usize,), f32>::from_vec_with_shape(x.clone(), (N,))
+    let owned = Tensor::<(usize,), f32>::from_vec_with_shape(x.clone(), (VECTOR_LEN,))
         .unwrap()
         .exp();
     assert_eq!(owned.as_slice(), t.clone().exp().as_slice());
     let gelu = t.clone().gelu();
     assert!(gelu.as_slice().iter().all(|v| v.is_finite()));
     for act in ["silu", "gelu"] {
-        let run = |weighted: bool| {
-            let xt = t.clone().trace();
-            let y = if act == "silu" { xt.silu() } else { xt.gelu() };
-            let loss = if weighted {
-                y.mul_scalar(0.5).sum()
-            } else {
-                y.sum()
-            };
-            loss.backward().get(&t).unwrap().to_vec()
-        };
-        let (g, g_half) = (run(false), run(true));
-        for i in (0..N).step_by(991) {
+        let (g, g_half) =
+            input_gradients(&t, |xt| if act == "silu" { xt.silu() } else { xt.gelu() });
+        for i in (0..VECTOR_LEN).step_by(991) {
             let v = f64::from(x[i]);
             let want = if act == "silu" {
                 let s = sigmoid(v);
@@ -652,18 +669,14 @@ fn vector_powers_write_every_output() {
     // A constant power of f32 above the threads' threshold and not a multiple of a vector
     // (`backend::vector_math::pow`, AVX-512 only: under valgrind the plain loop runs), into
     // new memory and in place, and its backward with a uniform and a buffer output gradient.
-    const N: usize = 70_001;
-    let x: Vec<f32> = (0..N)
-        .map(|i| ((i * 37 % 1013) as f32) / 100.0 - 1.0)
-        .collect();
-    let t = Tensor::<(usize,), f32>::from_vec_with_shape(x.clone(), (N,)).unwrap();
+    let (x, t) = vector_inputs(100.0, 1.0);
     let close = |got: f32, want: f64| {
         (want.is_nan() && got.is_nan())
             || (f64::from(got) - want).abs() <= 1e-6 * want.abs().max(1.0)
     };
     for p in [2.5f32, -1.5, 3.0] {
         let y = t.clone().powf(p);
-        let owned = Tensor::<(usize,), f32>::from_vec_with_shape(x.clone(), (N,))
+        let owned = Tensor::<(usize,), f32>::from_vec_with_shape(x.clone(), (VECTOR_LEN,))
             .unwrap()
             .powf(p);
         let bits = |t: &Tensor<(usize,), f32>| {
@@ -673,17 +686,8 @@ fn vector_powers_write_every_output() {
         for (i, (&got, &xv)) in y.as_slice().iter().zip(&x).enumerate().step_by(997) {
             assert!(close(got, f64::from(xv).powf(f64::from(p))), "^{p}[{i}]");
         }
-        let run = |weighted: bool| {
-            let y = t.clone().trace().powf(p);
-            let loss = if weighted {
-                y.mul_scalar(0.5).sum()
-            } else {
-                y.sum()
-            };
-            loss.backward().get(&t).unwrap().to_vec()
-        };
-        let (g, g_half) = (run(false), run(true));
-        for i in (0..N).step_by(991) {
+        let (g, g_half) = input_gradients(&t, |xt| xt.powf(p));
+        for i in (0..VECTOR_LEN).step_by(991) {
             let want = f64::from(p) * f64::from(x[i]).powf(f64::from(p) - 1.0);
             assert!(close(g[i], want), "d^{p}[{i}]");
             assert!(close(g_half[i], 0.5 * want), "d^{p}[{i}] weighted");

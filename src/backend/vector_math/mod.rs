@@ -325,7 +325,7 @@ mod tests {
     use super::*;
 
     /// Distance in representable f32 values (ulp) between `got` and the f64 reference.
-    fn ulps(got: f32, want: f64) -> f64 {
+    pub(super) fn ulps(got: f32, want: f64) -> f64 {
         if got as f64 == want || (got.is_nan() && want.is_nan()) {
             return 0.0;
         }

@@ -301,22 +301,8 @@ mod avx512 {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::ulps;
     use super::*;
-
-    /// Distance in `f32` spacings between `got` and the `f64` reference.
-    fn ulps(got: f32, want: f64) -> f64 {
-        if f64::from(got) == want || (got.is_nan() && want.is_nan()) {
-            return 0.0;
-        }
-        let w = want as f32;
-        if !w.is_finite() || !got.is_finite() {
-            return if got == w { 0.0 } else { f64::INFINITY };
-        }
-        let spacing = (f64::from(w.abs()).max(f64::from(f32::MIN_POSITIVE))
-            * f64::from(f32::EPSILON))
-        .max(f64::from(f32::from_bits(1)));
-        ((f64::from(got) - want) / spacing).abs()
-    }
 
     /// Over every 997th positive `f32` and its negative, values near 1 (where large
     /// exponents magnify any error of the logarithm) and the special values, for exponents
