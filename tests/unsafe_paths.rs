@@ -14,8 +14,8 @@
 //! convolutions in the wide layout (the batch padded plane by plane into new memory),
 //! `BatchNorm` over short runs (per-column sums and maps, `backend::norm_short_runs`),
 //! `logsumexp` and the hand-vectorised `f32` functions (exp, tanh, sigmoid, SiLU, GELU and
-//! their gradients, softmax rows; `backend::vector_math`, AVX2 under valgrind; the constant
-//! power, AVX-512 only, natively) written the same way, and the first input gradients written whole into new memory (a sum's spread,
+//! their gradients, softmax rows, the constant power; `backend::vector_math`, AVX2 under
+//! valgrind) written the same way, and the first input gradients written whole into new memory (a sum's spread,
 //! a join's parts, `where_`'s masked parts, logsumexp's, a running sum's, a batch-shared
 //! product side).
 //! Sizes are just above the thresholds that switch on
@@ -667,8 +667,8 @@ fn vector_functions_write_every_output() {
 #[test]
 fn vector_powers_write_every_output() {
     // A constant power of f32 above the threads' threshold and not a multiple of a vector
-    // (`backend::vector_math::pow`, AVX-512 only: under valgrind the plain loop runs), into
-    // new memory and in place, and its backward with a uniform and a buffer output gradient.
+    // (`backend::vector_math::pow`), into new memory and in place, and its backward with a
+    // uniform and a buffer output gradient.
     let (x, t) = vector_inputs(100.0, 1.0);
     let close = |got: f32, want: f64| {
         (want.is_nan() && got.is_nan())

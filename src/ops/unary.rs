@@ -641,8 +641,8 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// As PyTorch, the common exponents take their own loops: 2 squares, 3 cubes, 0.5 is the
     /// square root (so `-0` stays `-0` and `-inf` gives NaN, as in PyTorch) and -1 the
     /// reciprocal (`x.powf(2.0)` over 2 MiB of f32 took 2427 us as a general power on one
-    /// thread, PyTorch's 48). Any other exponent of an `f32` tensor on a CPU with AVX-512 runs
-    /// a vectorised power, correctly rounded but for 0.001 ulp (`2^(p log2 x)` in `f64`, its
+    /// thread, PyTorch's 48). Any other exponent of an `f32` tensor on a CPU with AVX-512 or
+    /// AVX2 runs a vectorised power, correctly rounded but for 0.001 ulp (`2^(p log2 x)` in `f64`, its
     /// derivative `p x^(p-1)` too; 4M values: 6.9 ms on one thread, PyTorch 9.6, the standard
     /// library's `powf` 19); elsewhere the standard library's `powf` per element. Special
     /// values as C's `pow` (a negative base with a non-integer exponent gives NaN).

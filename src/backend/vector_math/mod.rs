@@ -1,6 +1,6 @@
 //! `exp`, `tanh`, `sigmoid`, SiLU, GELU, `sin` and `cos` over `f32` slices, written with
 //! AVX-512 and AVX2 + FMA intrinsics, the row loops of softmax built on that `exp`, and
-//! (AVX-512 only, [`pow`]) `x^p` for a constant exponent.
+//! `x^p` for a constant exponent ([`pow`]).
 //!
 //! Why by hand: the element loops elsewhere are plain Rust that the compiler vectorises
 //! ([`super::simd`]), which cannot use two instructions these functions need. Rust does not
