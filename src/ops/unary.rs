@@ -151,7 +151,8 @@ fn forward_in_place<E: Float, K: UnaryKernel<E>>(k: K, x: &mut [E]) {
 }
 
 /// The exponent of a constant power (`PowScalarKernel`), whose `f32` loop the backend has
-/// by hand for AVX-512 ([`vector_powf`]; `f32::powf` is a library call per element).
+/// by hand for AVX-512 and AVX2 ([`vector_powf`]; `f32::powf` is a library call per
+/// element).
 fn pow_exponent<E: Float, K: UnaryKernel<E>>(k: &K) -> Option<E> {
     (k as &dyn core::any::Any)
         .downcast_ref::<PowScalarKernel<E>>()
