@@ -104,6 +104,35 @@ unsafe fn run(src: *const f32, dst: *mut f32, n: usize, p: f32) {
     }
 }
 
+/// `(-1)^(k+1) / (k ln 2)`, `k = 1..9`: `log2(1 + r) = r (B[0] + B[1] r + ...)` (the
+/// AVX-512 version's smaller `r` needs the first 7).
+#[cfg(target_arch = "x86_64")]
+const LOG2_1P: [f64; 9] = [
+    core::f64::consts::LOG2_E,
+    -0.721_347_520_444_481_7,
+    0.480_898_346_962_987_8,
+    -0.360_673_760_222_240_85,
+    0.288_539_008_177_792_7,
+    -0.240_449_173_481_493_9,
+    0.206_099_291_555_566_2,
+    -0.180_336_880_111_120_42,
+    0.160_299_448_987_662_6,
+];
+
+/// `(ln 2)^k / k!`, `k = 1..9`: `2^f = 1 + f (C[0] + C[1] f + ...)`.
+#[cfg(target_arch = "x86_64")]
+const EXP2: [f64; 9] = [
+    core::f64::consts::LN_2,
+    0.240_226_506_959_100_7,
+    0.055_504_108_664_821_576,
+    0.009_618_129_107_628_477,
+    0.001_333_355_814_642_844_1,
+    0.000_154_035_303_933_816_06,
+    1.525_273_380_405_983_8e-5,
+    1.321_548_679_014_430_5e-6,
+    1.017_808_600_923_969_6e-7,
+];
+
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use core::arch::x86_64::*;
@@ -149,30 +178,6 @@ mod avx512 {
         0.5622424242210727,
     ];
 
-    /// `(-1)^(k+1) / (k ln 2)`, `k = 1..7`: `log2(1 + r) = r (B[0] + B[1] r + ...)`.
-    const LOG2_1P: [f64; 7] = [
-        core::f64::consts::LOG2_E,
-        -0.721_347_520_444_481_7,
-        0.480_898_346_962_987_8,
-        -0.360_673_760_222_240_85,
-        0.288_539_008_177_792_7,
-        -0.240_449_173_481_493_9,
-        0.206_099_291_555_566_2,
-    ];
-
-    /// `(ln 2)^k / k!`, `k = 1..9`: `2^f = 1 + f (C[0] + C[1] f + ...)`.
-    pub(super) const EXP2: [f64; 9] = [
-        core::f64::consts::LN_2,
-        0.240_226_506_959_100_7,
-        0.055_504_108_664_821_576,
-        0.009_618_129_107_628_477,
-        0.001_333_355_814_642_844_1,
-        0.000_154_035_303_933_816_06,
-        1.525_273_380_405_983_8e-5,
-        1.321_548_679_014_430_5e-6,
-        1.017_808_600_923_969_6e-7,
-    ];
-
     /// The two halves of a 16-entry table, for `vpermi2pd`.
     #[inline(always)]
     fn halves(t: &[f64; 16]) -> (__m512d, __m512d) {
@@ -214,8 +219,8 @@ mod avx512 {
             let inv_c = _mm512_permutex2var_pd(c.inv_c.0, index, c.inv_c.1);
             let log2_c = _mm512_permutex2var_pd(c.log2_c.0, index, c.log2_c.1);
             let r = _mm512_fmsub_pd(m, inv_c, _mm512_set1_pd(1.0));
-            let mut poly = _mm512_set1_pd(LOG2_1P[6]);
-            for &b in LOG2_1P[..6].iter().rev() {
+            let mut poly = _mm512_set1_pd(super::LOG2_1P[6]);
+            for &b in super::LOG2_1P[..6].iter().rev() {
                 poly = _mm512_fmadd_pd(poly, r, _mm512_set1_pd(b));
             }
             let log2 = _mm512_fmadd_pd(poly, r, _mm512_add_pd(e, log2_c));
@@ -238,8 +243,8 @@ mod avx512 {
             let t = _mm512_min_pd(_mm512_set1_pd(1100.0), t);
             let n = _mm512_roundscale_pd::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(t);
             let f = _mm512_sub_pd(t, n);
-            let mut poly = _mm512_set1_pd(EXP2[8]);
-            for &k in EXP2[..8].iter().rev() {
+            let mut poly = _mm512_set1_pd(super::EXP2[8]);
+            for &k in super::EXP2[..8].iter().rev() {
                 poly = _mm512_fmadd_pd(poly, f, _mm512_set1_pd(k));
             }
             let two_f = _mm512_fmadd_pd(poly, f, _mm512_set1_pd(1.0));
@@ -345,19 +350,6 @@ mod avx2 {
         0.5391588111080313,
     ];
 
-    /// `(-1)^(k+1) / (k ln 2)`, `k = 1..9`.
-    const LOG2_1P: [f64; 9] = [
-        core::f64::consts::LOG2_E,
-        -0.721_347_520_444_481_7,
-        0.480_898_346_962_987_8,
-        -0.360_673_760_222_240_85,
-        0.288_539_008_177_792_7,
-        -0.240_449_173_481_493_9,
-        0.206_099_291_555_566_2,
-        -0.180_336_880_111_120_42,
-        0.160_299_448_987_662_6,
-    ];
-
     /// A table of 8 `f64` as two registers of 4 (each 8 `f32` halves for `vpermps`).
     #[derive(Clone, Copy)]
     struct Table(__m256, __m256);
@@ -438,8 +430,8 @@ mod avx2 {
             let inv_c = c.inv_c.lookup(halves, high);
             let log2_c = c.log2_c.lookup(halves, high);
             let r = _mm256_fmsub_pd(m, inv_c, _mm256_set1_pd(1.0));
-            let mut poly = _mm256_set1_pd(LOG2_1P[8]);
-            for &b in LOG2_1P[..8].iter().rev() {
+            let mut poly = _mm256_set1_pd(super::LOG2_1P[8]);
+            for &b in super::LOG2_1P[..8].iter().rev() {
                 poly = _mm256_fmadd_pd(poly, r, _mm256_set1_pd(b));
             }
             let log2 = _mm256_fmadd_pd(poly, r, _mm256_add_pd(e, log2_c));
@@ -468,8 +460,8 @@ mod avx2 {
             let t = _mm256_min_pd(_mm256_set1_pd(160.0), t);
             let n = _mm256_round_pd::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(t);
             let f = _mm256_sub_pd(t, n);
-            let mut poly = _mm256_set1_pd(super::avx512::EXP2[8]);
-            for &k in super::avx512::EXP2[..8].iter().rev() {
+            let mut poly = _mm256_set1_pd(super::EXP2[8]);
+            for &k in super::EXP2[..8].iter().rev() {
                 poly = _mm256_fmadd_pd(poly, f, _mm256_set1_pd(k));
             }
             let two_f = _mm256_fmadd_pd(poly, f, _mm256_set1_pd(1.0));
