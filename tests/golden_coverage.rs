@@ -64,3 +64,28 @@ fn every_golden_case_is_tested() {
         "tested now, remove from PENDING: {stale:?}"
     );
 }
+
+/// The same for the cases this repository's own scripts made (`tests/golden_extra/*.py`):
+/// each file's stem appears in a test source, as a case name (`"unary_elu"`), a path or a
+/// file name.
+#[test]
+fn every_extra_case_is_tested() {
+    let extra = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden_extra");
+    let sources = test_sources();
+    let untested: Vec<String> = std::fs::read_dir(&extra)
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().into_string().unwrap();
+            name.strip_suffix(".safetensors").map(str::to_string)
+        })
+        .filter(|case| {
+            !(sources.contains(&format!("\"{case}\""))
+                || sources.contains(&format!("/{case}\""))
+                || sources.contains(&format!("{case}.safetensors")))
+        })
+        .collect();
+    assert!(
+        untested.is_empty(),
+        "golden_extra cases no test loads: {untested:?}"
+    );
+}

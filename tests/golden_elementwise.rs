@@ -26,7 +26,7 @@ fn unary_case(
 /// One golden test per row of `unary_ops!` that has a PyTorch case, its parameters read
 /// from the case's hyperparameters.
 macro_rules! unary_goldens {
-    ($($name:ident($golden:tt, $values:expr, $domain:ident, [$($kink:ident),*];
+    ($($name:ident($golden:tt, $values:expr, $domain:ident, [$($kink:expr),*];
         $($p:ident: $ps:expr, $pd:expr, $ph:tt);*) => |$x:ident| $body:expr;)*) => {
         mod unary {
             use super::*;

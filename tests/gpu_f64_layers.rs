@@ -83,6 +83,20 @@ activation_vs_cpu64!(clamp64, |x| x.clamp(-1.0, 1.5), false);
 activation_vs_cpu64!(powf_fractional64, |x| x.powf(2.5), true);
 // Negative bases with an integral exponent, as Rust's powf.
 activation_vs_cpu64!(powf_integral64, |x| x.powf(3.0), false);
+activation_vs_cpu64!(elu64, |x| x.elu(1.3), false);
+activation_vs_cpu64!(selu64, |x| x.selu(), false);
+activation_vs_cpu64!(celu64, |x| x.celu(0.6), false);
+activation_vs_cpu64!(hardtanh64, |x| x.hardtanh(-1.5, 2.0), false);
+activation_vs_cpu64!(relu6_64, |x| x.relu6(), false);
+activation_vs_cpu64!(hardsigmoid64, |x| x.hardsigmoid(), false);
+activation_vs_cpu64!(hardswish64, |x| x.hardswish(), false);
+activation_vs_cpu64!(mish64, |x| x.mish(), false);
+activation_vs_cpu64!(softsign64, |x| x.softsign(), false);
+activation_vs_cpu64!(logsigmoid64, |x| x.logsigmoid(), false);
+activation_vs_cpu64!(tanhshrink64, |x| x.tanhshrink(), false);
+activation_vs_cpu64!(hardshrink64, |x| x.hardshrink(0.8), false);
+activation_vs_cpu64!(softshrink64, |x| x.softshrink(0.8), false);
+activation_vs_cpu64!(threshold64, |x| x.threshold(-0.5, 2.0), false);
 activation_vs_cpu64!(
     relu_sigmoid_tanh64,
     |x| x.clone().relu() + x.clone().sigmoid() * x.tanh(),

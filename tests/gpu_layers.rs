@@ -124,6 +124,51 @@ unary_vs_cpu!(softplus_vs_cpu, |x| x.softplus(2.0, 3.0));
 unary_vs_cpu!(clamp_vs_cpu, |x| x.clamp(-1.5, 0.5));
 unary_vs_cpu!(sqrt_vs_cpu, |x| (x.square() + 0.1).sqrt());
 unary_vs_cpu!(powf_vs_cpu, |x| x.powf(3.0));
+unary_vs_cpu!(elu_vs_cpu, |x| x.elu(0.7));
+unary_vs_cpu!(selu_vs_cpu, |x| x.selu());
+unary_vs_cpu!(celu_vs_cpu, |x| x.celu(1.8));
+unary_vs_cpu!(hardtanh_vs_cpu, |x| x.hardtanh(-2.0, 1.5));
+unary_vs_cpu!(relu6_vs_cpu, |x| x.relu6());
+unary_vs_cpu!(hardsigmoid_vs_cpu, |x| x.hardsigmoid());
+unary_vs_cpu!(hardswish_vs_cpu, |x| x.hardswish());
+unary_vs_cpu!(mish_vs_cpu, |x| x.mish());
+unary_vs_cpu!(softsign_vs_cpu, |x| x.softsign());
+unary_vs_cpu!(logsigmoid_vs_cpu, |x| x.logsigmoid());
+unary_vs_cpu!(tanhshrink_vs_cpu, |x| x.tanhshrink());
+unary_vs_cpu!(hardshrink_vs_cpu, |x| x.hardshrink(1.2));
+unary_vs_cpu!(softshrink_vs_cpu, |x| x.softshrink(0.9));
+unary_vs_cpu!(threshold_vs_cpu, |x| x.threshold(0.4, -3.0));
+
+/// The PyTorch cases of the activations beyond the shared golden set
+/// (tests/golden_extra/activations.py), with their stored hyperparameters.
+macro_rules! extra_unary_goldens {
+    ($($name:ident $case:literal |$g:ident, $x:ident| $body:expr;)*) => {$(
+        #[test]
+        fn $name() {
+            let $g = Golden::load($case);
+            unary_golden($case, |$x| $body);
+        }
+    )*};
+}
+
+extra_unary_goldens! {
+    golden_unary_elu "unary_elu" |g, x| x.elu(g.hp("alpha") as f32);
+    golden_unary_selu "unary_selu" |_g, x| x.selu();
+    golden_unary_celu "unary_celu" |g, x| x.celu(g.hp("alpha") as f32);
+    golden_unary_hardtanh "unary_hardtanh"
+        |g, x| x.hardtanh(g.hp("min_val") as f32, g.hp("max_val") as f32);
+    golden_unary_relu6 "unary_relu6" |_g, x| x.relu6();
+    golden_unary_hardsigmoid "unary_hardsigmoid" |_g, x| x.hardsigmoid();
+    golden_unary_hardswish "unary_hardswish" |_g, x| x.hardswish();
+    golden_unary_mish "unary_mish" |_g, x| x.mish();
+    golden_unary_softsign "unary_softsign" |_g, x| x.softsign();
+    golden_unary_logsigmoid "unary_logsigmoid" |_g, x| x.logsigmoid();
+    golden_unary_tanhshrink "unary_tanhshrink" |_g, x| x.tanhshrink();
+    golden_unary_hardshrink "unary_hardshrink" |g, x| x.hardshrink(g.hp("lambd") as f32);
+    golden_unary_softshrink "unary_softshrink" |g, x| x.softshrink(g.hp("lambd") as f32);
+    golden_unary_threshold "unary_threshold"
+        |g, x| x.threshold(g.hp("threshold") as f32, g.hp("value") as f32);
+}
 
 #[test]
 fn activation_layers_in_a_model() {
@@ -137,6 +182,17 @@ fn activation_layers_in_a_model() {
         LeakyReLU(0.05),
         Softplus::default(),
         shaped::nn::GELUTanh,
+        (
+            shaped::nn::ELU { alpha: 0.5 },
+            shaped::nn::SELU,
+            shaped::nn::Hardswish,
+            shaped::nn::Mish,
+            shaped::nn::Hardtanh::default(),
+            shaped::nn::Threshold {
+                threshold: -0.2,
+                value: 0.3,
+            },
+        ),
     );
     let gm = model.to_device(&g).unwrap();
     let x = randn::<Rank2<3, 5>>(4);

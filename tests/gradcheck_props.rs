@@ -69,7 +69,7 @@ fn clear_of<S: Shape>(x: &T64<S>, points: &[f64]) -> bool {
 
 /// One property per row of `unary_ops!` on a static shape, with random parameters.
 macro_rules! unary_props {
-    ($($name:ident($golden:tt, $values:expr, $domain:ident, [$($kink:ident),*];
+    ($($name:ident($golden:tt, $values:expr, $domain:ident, [$($kink:expr),*];
         $($p:ident: $ps:expr, $pd:expr, $ph:tt);*) => |$x:ident| $body:expr;)*) => {
         proptest! {
             $(
@@ -86,7 +86,7 @@ macro_rules! unary_props {
 /// Every row of `unary_ops!` once more on a matrix of random run-time size, with the row's
 /// fixed parameters.
 macro_rules! unary_dynamic_prop {
-    ($($name:ident($golden:tt, $values:expr, $domain:ident, [$($kink:ident),*];
+    ($($name:ident($golden:tt, $values:expr, $domain:ident, [$($kink:expr),*];
         $($p:ident: $ps:expr, $pd:expr, $ph:tt);*) => |$x:ident| $body:expr;)*) => {
         proptest! {
             #[test]
@@ -175,6 +175,7 @@ binary_props! {
     pow(positive(), -2.0..2.0) => |a, b| a.pow(b);
     maximum(reals(), reals()) => |a, b| a.maximum(b);
     minimum(reals(), reals()) => |a, b| a.minimum(b);
+    prelu(off_zero(), reals()) => |a, b| a.prelu(b);
     operators(reals(), nonzero()) => |a, b| ((a.clone() + b.clone()) * b.clone() - a) / b;
     // An input of the output's shape takes a broadcast op's gradient in place when it has
     // none yet, and adds into it when another use gave it one (either side).

@@ -1,6 +1,7 @@
-//! The other elementwise functions on GPU tensors (GELU, SiLU, leaky ReLU, softplus, abs,
-//! sqrt, sin, cos, clamp, powf) with their derivatives, and the activation layers that use
-//! them (`GELU`, `GELUTanh`, `SiLU`, `LeakyReLU`, `Softplus`) in GPU models.
+//! The other elementwise functions on GPU tensors (GELU, SiLU, leaky ReLU, softplus, the
+//! ELU family, the hard and shrink functions, Mish, softsign, log-sigmoid, abs, sqrt, sin,
+//! cos, clamp, powf) with their derivatives, and the activation layers that use them
+//! (`GELU`, `SiLU`, `ELU`, `Hardswish`, ...) in GPU models.
 
 use super::tensor::with_tape;
 use super::tensor::{GpuTensor, add_grad, gpu_tensor, split, take_grad, wants};
@@ -8,7 +9,11 @@ use crate::autograd::{Gradients, NoTape, Tape};
 use crate::device::layer_kernels::{self, UnaryExt};
 use crate::dtype::Float;
 use crate::error::Result;
-use crate::nn::{GELU, GELUTanh, LeakyReLU, Module, SiLU, Softplus};
+use crate::nn::{
+    CELU, ELU, GELU, GELUTanh, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSigmoid,
+    Mish, Module, ReLU6, SELU, SiLU, Softplus, Softshrink, Softsign, Tanhshrink, Threshold,
+};
+use crate::ops::activation::{SELU_ALPHA, SELU_SCALE};
 use crate::shape::Shape;
 
 fn unary_ext_op<S: Shape, E: Float, T: Tape<E>>(
@@ -72,6 +77,34 @@ pub trait GpuActivations<S: Shape, T: Tape<E>, E: Float = f32>: Sized {
     fn clamp(self, min: E, max: E) -> GpuTensor<S, T, E>;
     /// `x^exponent` for a constant exponent.
     fn powf(self, exponent: E) -> GpuTensor<S, T, E>;
+    /// ELU: `x` for `x > 0`, else `alpha * (e^x - 1)`.
+    fn elu(self, alpha: E) -> GpuTensor<S, T, E>;
+    /// SELU with PyTorch's constants.
+    fn selu(self) -> GpuTensor<S, T, E>;
+    /// CELU: `x` for `x > 0`, else `alpha * (e^(x / alpha) - 1)`.
+    fn celu(self, alpha: E) -> GpuTensor<S, T, E>;
+    /// Clamps to `[min, max]`, with no gradient at the bounds (PyTorch's `hardtanh`).
+    fn hardtanh(self, min: E, max: E) -> GpuTensor<S, T, E>;
+    /// `min(max(x, 0), 6)`.
+    fn relu6(self) -> GpuTensor<S, T, E>;
+    /// `min(max(x + 3, 0), 6) / 6`.
+    fn hardsigmoid(self) -> GpuTensor<S, T, E>;
+    /// `x * hardsigmoid(x)`.
+    fn hardswish(self) -> GpuTensor<S, T, E>;
+    /// `x * tanh(softplus(x))`.
+    fn mish(self) -> GpuTensor<S, T, E>;
+    /// `x / (1 + |x|)`.
+    fn softsign(self) -> GpuTensor<S, T, E>;
+    /// `ln(sigmoid(x))`.
+    fn logsigmoid(self) -> GpuTensor<S, T, E>;
+    /// `x - tanh(x)`.
+    fn tanhshrink(self) -> GpuTensor<S, T, E>;
+    /// 0 on `[-lambda, lambda]`, else `x`.
+    fn hardshrink(self, lambda: E) -> GpuTensor<S, T, E>;
+    /// `x` moved toward 0 by `lambda`, 0 on `[-lambda, lambda]`.
+    fn softshrink(self, lambda: E) -> GpuTensor<S, T, E>;
+    /// `x` where `x > threshold`, else `value`.
+    fn threshold(self, threshold: E, value: E) -> GpuTensor<S, T, E>;
 }
 
 impl<S: Shape, E: Float, T: Tape<E>> GpuActivations<S, T, E> for GpuTensor<S, T, E> {
@@ -114,6 +147,61 @@ impl<S: Shape, E: Float, T: Tape<E>> GpuActivations<S, T, E> for GpuTensor<S, T,
     fn powf(self, exponent: E) -> GpuTensor<S, T, E> {
         unary_ext_op(self, UnaryExt::Pow(Float::to_f64(exponent)))
     }
+    fn elu(self, alpha: E) -> GpuTensor<S, T, E> {
+        unary_ext_op(self, UnaryExt::Elu(Float::to_f64(alpha), 1.0, 1.0))
+    }
+    fn selu(self) -> GpuTensor<S, T, E> {
+        // The constants as the CPU kernel has them at `E`'s precision.
+        let (alpha, scale) = (E::from_f64(SELU_ALPHA), E::from_f64(SELU_SCALE));
+        let negative_coef = Float::to_f64(alpha * scale);
+        unary_ext_op(
+            self,
+            UnaryExt::Elu(negative_coef, Float::to_f64(scale), 1.0),
+        )
+    }
+    fn celu(self, alpha: E) -> GpuTensor<S, T, E> {
+        let input_scale = Float::to_f64(E::ONE / alpha);
+        unary_ext_op(self, UnaryExt::Elu(Float::to_f64(alpha), 1.0, input_scale))
+    }
+    fn hardtanh(self, min: E, max: E) -> GpuTensor<S, T, E> {
+        unary_ext_op(
+            self,
+            UnaryExt::Hardtanh(Float::to_f64(min), Float::to_f64(max)),
+        )
+    }
+    fn relu6(self) -> GpuTensor<S, T, E> {
+        unary_ext_op(self, UnaryExt::Hardtanh(0.0, 6.0))
+    }
+    fn hardsigmoid(self) -> GpuTensor<S, T, E> {
+        unary_ext_op(self, UnaryExt::Hardsigmoid)
+    }
+    fn hardswish(self) -> GpuTensor<S, T, E> {
+        unary_ext_op(self, UnaryExt::Hardswish)
+    }
+    fn mish(self) -> GpuTensor<S, T, E> {
+        unary_ext_op(self, UnaryExt::Mish)
+    }
+    fn softsign(self) -> GpuTensor<S, T, E> {
+        unary_ext_op(self, UnaryExt::Softsign)
+    }
+    fn logsigmoid(self) -> GpuTensor<S, T, E> {
+        unary_ext_op(self, UnaryExt::LogSigmoid)
+    }
+    fn tanhshrink(self) -> GpuTensor<S, T, E> {
+        unary_ext_op(self, UnaryExt::Tanhshrink)
+    }
+    fn hardshrink(self, lambda: E) -> GpuTensor<S, T, E> {
+        unary_ext_op(self, UnaryExt::Hardshrink(Float::to_f64(lambda)))
+    }
+    fn softshrink(self, lambda: E) -> GpuTensor<S, T, E> {
+        unary_ext_op(self, UnaryExt::Softshrink(Float::to_f64(lambda)))
+    }
+    fn threshold(self, threshold: E, value: E) -> GpuTensor<S, T, E> {
+        unary_ext_op(
+            self,
+            UnaryExt::Threshold(Float::to_f64(threshold), Float::to_f64(value)),
+        )
+    }
 }
 
 macro_rules! gpu_activation_layer {
@@ -135,3 +223,19 @@ gpu_activation_layer!(SiLU, |_l, x| x.silu());
 gpu_activation_layer!(LeakyReLU, |l, x| x.leaky_relu(E::from_f64(l.0)));
 gpu_activation_layer!(Softplus, |l, x| x
     .softplus(E::from_f64(l.beta), E::from_f64(l.threshold)));
+gpu_activation_layer!(ELU, |l, x| x.elu(E::from_f64(l.alpha)));
+gpu_activation_layer!(CELU, |l, x| x.celu(E::from_f64(l.alpha)));
+gpu_activation_layer!(SELU, |_l, x| x.selu());
+gpu_activation_layer!(Hardtanh, |l, x| x
+    .hardtanh(E::from_f64(l.min_val), E::from_f64(l.max_val)));
+gpu_activation_layer!(ReLU6, |_l, x| x.relu6());
+gpu_activation_layer!(Hardsigmoid, |_l, x| x.hardsigmoid());
+gpu_activation_layer!(Hardswish, |_l, x| x.hardswish());
+gpu_activation_layer!(Mish, |_l, x| x.mish());
+gpu_activation_layer!(Softsign, |_l, x| x.softsign());
+gpu_activation_layer!(LogSigmoid, |_l, x| x.logsigmoid());
+gpu_activation_layer!(Tanhshrink, |_l, x| x.tanhshrink());
+gpu_activation_layer!(Hardshrink, |l, x| x.hardshrink(E::from_f64(l.lambd)));
+gpu_activation_layer!(Softshrink, |l, x| x.softshrink(E::from_f64(l.lambd)));
+gpu_activation_layer!(Threshold, |l, x| x
+    .threshold(E::from_f64(l.threshold), E::from_f64(l.value)));

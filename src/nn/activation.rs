@@ -38,6 +38,162 @@ activation!(/// GELU with the tanh approximation, `nn.GELU(approximate="tanh")`.
     GELUTanh, |x| x.gelu_tanh());
 activation!(/// `x * sigmoid(x)`, `nn.SiLU`.
     SiLU, |x| x.silu());
+activation!(/// SELU, `nn.SELU`: `scale * elu(x, alpha)` with PyTorch's fixed constants.
+    SELU, |x| x.selu());
+activation!(/// `min(max(x, 0), 6)`, `nn.ReLU6` (no gradient at 0 and 6, as PyTorch).
+    ReLU6, |x| x.relu6());
+activation!(/// `min(max(x + 3, 0), 6) / 6`, `nn.Hardsigmoid`.
+    Hardsigmoid, |x| x.hardsigmoid());
+activation!(/// `x * hardsigmoid(x)`, `nn.Hardswish` (MobileNetV3).
+    Hardswish, |x| x.hardswish());
+activation!(/// `x * tanh(softplus(x))`, `nn.Mish`.
+    Mish, |x| x.mish());
+activation!(/// `x / (1 + |x|)`, `nn.Softsign`.
+    Softsign, |x| x.softsign());
+activation!(/// `ln(sigmoid(x))`, `nn.LogSigmoid`.
+    LogSigmoid, |x| x.logsigmoid());
+activation!(/// `x - tanh(x)`, `nn.Tanhshrink`.
+    Tanhshrink, |x| x.tanhshrink());
+
+/// An activation with hyperparameters: the struct, its `Module` impl, no parameters, and
+/// PyTorch's `print(model)` line.
+macro_rules! activation_with {
+    ($(#[$m:meta])* $name:ident { $($(#[$fm:meta])* $field:ident),* } default ($($default:expr),*),
+        |$layer:ident, $x:ident| $body:expr, $repr:literal) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq)]
+        pub struct $name {
+            $($(#[$fm])* pub $field: f64,)*
+        }
+        impl Default for $name {
+            fn default() -> Self {
+                let [$($field),*] = [$($default),*];
+                $name { $($field),* }
+            }
+        }
+        impl<S: Shape, E: Float, T: Tape<E>> Module<Tensor<S, E, T>> for $name {
+            type Output = Tensor<S, E, T>;
+            fn try_forward(&self, $x: Tensor<S, E, T>) -> Result<Self::Output> {
+                let $layer = self;
+                Ok($body)
+            }
+        }
+        impl<E: Float> Params<E> for $name {
+            fn visit(&self, _: &str, _: &mut dyn FnMut(ParamView<'_, E>)) {}
+            fn visit_mut(&mut self, _: &str, _: &mut dyn FnMut(ParamMut<'_, E>)) {}
+            fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
+                let [$($field),*] = [$(super::summary::py_float(self.$field)),*];
+                f(super::module_name(prefix), format!($repr))
+            }
+        }
+    };
+}
+
+activation_with!(
+    /// ELU, `nn.ELU(alpha)`: `x` for `x > 0`, else `alpha * (e^x - 1)`; PyTorch's default
+    /// `alpha` is 1.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::{ELU, Module};
+    /// let y = ELU { alpha: 2.0 }.forward(Tensor::<Rank1<2>, f64>::from_array([3.0, -40.0]));
+    /// assert_eq!(y.to_vec(), vec![3.0, -2.0]);
+    /// ```
+    ELU {
+        /// The negative side's limit is `-alpha`.
+        alpha
+    } default (1.0), |l, x| x.elu(E::from_f64(l.alpha)), "ELU(alpha={alpha})"
+);
+activation_with!(
+    /// CELU, `nn.CELU(alpha)`: `x` for `x > 0`, else `alpha * (e^(x / alpha) - 1)`; default
+    /// `alpha` 1.
+    CELU {
+        /// The negative side's limit is `-alpha`.
+        alpha
+    } default (1.0), |l, x| x.celu(E::from_f64(l.alpha)), "CELU(alpha={alpha})"
+);
+activation_with!(
+    /// `nn.Hardtanh(min_val, max_val)`: clamps to the bounds (defaults -1 and 1), with no
+    /// gradient at the bounds themselves.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::{Hardtanh, Module};
+    /// let y = Hardtanh::default().forward(Tensor::<Rank1<3>>::from_array([-2.0, 0.5, 2.0]));
+    /// assert_eq!(y.to_vec(), vec![-1.0, 0.5, 1.0]);
+    /// ```
+    Hardtanh {
+        /// Lower bound.
+        min_val,
+        /// Upper bound.
+        max_val
+    } default (-1.0, 1.0), |l, x| x.hardtanh(E::from_f64(l.min_val), E::from_f64(l.max_val)),
+    "Hardtanh(min_val={min_val}, max_val={max_val})"
+);
+activation_with!(
+    /// `ln(1 + e^(beta x)) / beta`, linear above `threshold`, `nn.Softplus`; PyTorch's
+    /// defaults are 1 and 20.
+    Softplus {
+        /// Sharpness.
+        beta,
+        /// Where the function becomes linear.
+        threshold
+    } default (1.0, 20.0), |l, x| x.softplus(E::from_f64(l.beta), E::from_f64(l.threshold)),
+    "Softplus(beta={beta}, threshold={threshold})"
+);
+activation_with!(
+    /// `nn.Hardshrink(lambd)`: 0 on `[-lambd, lambd]`, else `x`; default `lambd` 0.5.
+    Hardshrink {
+        /// Half the width of the zeroed interval.
+        lambd
+    } default (0.5), |l, x| x.hardshrink(E::from_f64(l.lambd)), "Hardshrink({lambd})"
+);
+activation_with!(
+    /// `nn.Softshrink(lambd)`: `x` moved toward 0 by `lambd`, 0 in between; default 0.5.
+    Softshrink {
+        /// How far values move toward 0.
+        lambd
+    } default (0.5), |l, x| x.softshrink(E::from_f64(l.lambd)), "Softshrink({lambd})"
+);
+
+/// `nn.Threshold(threshold, value)`: `x` where `x > threshold`, else `value` (PyTorch has no
+/// defaults for either).
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::{Module, Threshold};
+/// let layer = Threshold { threshold: 0.1, value: 20.0 };
+/// let y = layer.forward(Tensor::<Rank1<2>>::from_array([0.0, 1.0]));
+/// assert_eq!(y.to_vec(), vec![20.0, 1.0]);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Threshold {
+    /// Values at or below it are replaced.
+    pub threshold: f64,
+    /// What replaces them.
+    pub value: f64,
+}
+impl<S: Shape, E: Float, T: Tape<E>> Module<Tensor<S, E, T>> for Threshold {
+    type Output = Tensor<S, E, T>;
+    fn try_forward(&self, x: Tensor<S, E, T>) -> Result<Self::Output> {
+        Ok(x.threshold(E::from_f64(self.threshold), E::from_f64(self.value)))
+    }
+}
+impl<E: Float> Params<E> for Threshold {
+    fn visit(&self, _: &str, _: &mut dyn FnMut(ParamView<'_, E>)) {}
+    fn visit_mut(&mut self, _: &str, _: &mut dyn FnMut(ParamMut<'_, E>)) {}
+    fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
+        let py_float = super::summary::py_float;
+        f(
+            super::module_name(prefix),
+            format!(
+                "Threshold(threshold={}, value={})",
+                py_float(self.threshold),
+                py_float(self.value)
+            ),
+        )
+    }
+}
 
 /// `x` if positive, else `negative_slope * x`; PyTorch's default slope is 0.01.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -45,23 +201,6 @@ pub struct LeakyReLU(pub f64);
 impl Default for LeakyReLU {
     fn default() -> Self {
         LeakyReLU(0.01)
-    }
-}
-
-/// `ln(1 + e^(beta x)) / beta`, linear above `threshold`; PyTorch's defaults are 1 and 20.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Softplus {
-    /// Sharpness.
-    pub beta: f64,
-    /// Where the function becomes linear.
-    pub threshold: f64,
-}
-impl Default for Softplus {
-    fn default() -> Self {
-        Softplus {
-            beta: 1.0,
-            threshold: 20.0,
-        }
     }
 }
 
@@ -76,12 +215,6 @@ impl<S: Shape, E: Float, T: Tape<E>> Module<Tensor<S, E, T>> for LeakyReLU {
     type Output = Tensor<S, E, T>;
     fn try_forward(&self, x: Tensor<S, E, T>) -> Result<Self::Output> {
         Ok(x.leaky_relu(E::from_f64(self.0)))
-    }
-}
-impl<S: Shape, E: Float, T: Tape<E>> Module<Tensor<S, E, T>> for Softplus {
-    type Output = Tensor<S, E, T>;
-    fn try_forward(&self, x: Tensor<S, E, T>) -> Result<Self::Output> {
-        Ok(x.softplus(E::from_f64(self.beta), E::from_f64(self.threshold)))
     }
 }
 impl<const I: usize, S: HasAxis<I>, E: Float, T: Tape<E>> Module<Tensor<S, E, T>> for Softmax<I> {
@@ -99,15 +232,6 @@ impl<const I: usize, S: HasAxis<I>, E: Float, T: Tape<E>> Module<Tensor<S, E, T>
     }
 }
 
-macro_rules! no_params {
-    ($($t:ty),*) => {$(
-        impl<E: Float> Params<E> for $t {
-            fn visit(&self, _: &str, _: &mut dyn FnMut(ParamView<'_, E>)) {}
-            fn visit_mut(&mut self, _: &str, _: &mut dyn FnMut(ParamMut<'_, E>)) {}
-        }
-    )*};
-}
-no_params!(Softplus);
 impl<E: Float> Params<E> for LeakyReLU {
     fn visit(&self, _: &str, _: &mut dyn FnMut(ParamView<'_, E>)) {}
     fn visit_mut(&mut self, _: &str, _: &mut dyn FnMut(ParamMut<'_, E>)) {}

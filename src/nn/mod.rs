@@ -21,6 +21,7 @@ pub(crate) mod mode;
 mod module;
 mod params;
 mod pool;
+mod prelu;
 mod residual;
 mod rnn;
 mod rnn_cell;
@@ -36,7 +37,9 @@ mod transformer;
 mod upsample;
 
 pub use activation::{
-    GELU, GELUTanh, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Softplus, Tanh,
+    CELU, ELU, GELU, GELUTanh, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSigmoid,
+    LogSoftmax, Mish, ReLU, ReLU6, SELU, SiLU, Sigmoid, Softmax, Softplus, Softshrink, Softsign,
+    Tanh, Tanhshrink, Threshold,
 };
 pub use attention::{AttentionInput, AttentionOptions, AttentionOutput, MultiheadAttention};
 pub use attention_dyn::{AttentionOutputDyn, MultiheadAttentionDyn};
@@ -59,6 +62,7 @@ pub use params::{
     ParamMut, ParamView, Params, TensorKind, module_name, visit_tensor, visit_tensor_mut,
 };
 pub use pool::{AdaptiveAvgPool2d, AvgPool2d, Flatten, MaxPool2d};
+pub use prelu::{ChannelPReLU, ChannelPReLUDyn, ChannelPReLULayer, PReLU};
 pub use residual::{Frozen, Residual, SameAsInput};
 pub use rnn::{
     BiGRU, BiLSTM, BiRNN, BiRNNRelu, CellKind, GRU, GRUDyn, GruKind, LSTM, LSTMDyn, LstmKind, RNN,

@@ -382,6 +382,10 @@ binary_kernel!(/// min(a, b); a tie sends half the gradient to each side
     MinimumKernel, |a, b| if a.is_nan() | b.is_nan() { a + b } else { a.min(b) },
     if a < b { E::ONE } else if a == b { E::from_f64(0.5) } else { E::ZERO },
     if b < a { E::ONE } else if a == b { E::from_f64(0.5) } else { E::ZERO });
+binary_kernel!(/// PReLU: `a` where `a > 0`, else `b * a` (the slope `b` learned, as PyTorch's `prelu`)
+    PreluKernel, |a, b| if a > E::ZERO { a } else { b * a },
+    if a > E::ZERO { E::ONE } else { b },
+    if a > E::ZERO { E::ZERO } else { a });
 
 macro_rules! binary_methods {
     ($($(#[$m:meta])* $name:ident $try_name:ident $kernel:ident;)*) => {
@@ -453,6 +457,17 @@ binary_methods! {
     maximum try_maximum MaximumKernel;
     /// Elementwise minimum (`torch.minimum`).
     minimum try_minimum MinimumKernel;
+    /// PReLU (`F.prelu`): `self` where positive, else `rhs * self`, `rhs` the learned
+    /// slopes (one for all, or one per channel shaped to broadcast: `(C, 1, 1)` for
+    /// `(N, C, H, W)`; [`nn::PReLU`](crate::nn::PReLU) does this for you).
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// let x = Tensor::<Rank2<2, 2>>::from_array([[-1.0, 2.0], [-4.0, 3.0]]);
+    /// let slopes = Tensor::<Rank2<2, 1>>::from_array([[0.5], [0.25]]);
+    /// assert_eq!(x.prelu(slopes).to_vec(), vec![-0.5, 2.0, -1.0, 3.0]);
+    /// ```
+    prelu try_prelu PreluKernel;
 }
 
 macro_rules! operator {

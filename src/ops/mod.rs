@@ -1,6 +1,7 @@
 //! Differentiable operations. Each file is one family; each derivative rule is written once,
 //! as a kernel (unary, binary) or a backward step next to its forward.
 
+pub mod activation;
 pub(crate) mod attention;
 pub mod binary;
 pub mod cat;

@@ -351,7 +351,7 @@ GeluTanhKernel, |x, y| {
 });
 
 #[inline(always)]
-fn sigmoid<E: Float>(x: E) -> E {
+pub(crate) fn sigmoid<E: Float>(x: E) -> E {
     // `e = e^-|x|` never overflows: `1 / (1 + e)` for x >= 0, `e / (1 + e)` below. One exp
     // and one division with the numerator selected (the same values as two branches, which
     // kept the loops that call it conditionally scalar).

@@ -53,6 +53,8 @@ check_msg! {
     ConvChannels: "convolution: the input has ", " channels, but the layer takes ", " (in_channels)";
     /// `BatchNorm`'s channels.
     BatchNormChannels: "BatchNorm: the input has ", " channels, but the layer has ", " (num_features)";
+    /// `ChannelPReLU`'s channels.
+    PReluChannels: "PReLU: the input has ", " channels, but the layer has ", " (num_parameters)";
 }
 
 /// `Linear<I, O>`'s input features.

@@ -27,7 +27,7 @@ kernel!(K_RMSPROP, shaders::RMSPROP);
 kernel!(K_ADAGRAD, shaders::ADAGRAD);
 kernel!(K_ADAM_EXT, shaders::ADAM_EXT);
 
-/// Op codes of UNARY_EXT / UNARY_EXT_BACKWARD, with the constants `a`, `b` they read.
+/// Op codes of UNARY_EXT / UNARY_EXT_BACKWARD, with the constants `a`, `b`, `c` they read.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum UnaryExt {
     Abs,
@@ -45,6 +45,23 @@ pub(crate) enum UnaryExt {
     Clamp(f64, f64),
     /// The exponent.
     Pow(f64),
+    /// The ELU family (ELU, SELU, CELU): `alpha * scale`, `scale`, the factor inside the
+    /// exponential.
+    Elu(f64, f64, f64),
+    /// `min`, `max` (ReLU6: 0, 6); no gradient at the bounds.
+    Hardtanh(f64, f64),
+    Hardsigmoid,
+    Hardswish,
+    Mish,
+    Softsign,
+    LogSigmoid,
+    Tanhshrink,
+    /// `lambda`.
+    Hardshrink(f64),
+    /// `lambda`.
+    Softshrink(f64),
+    /// `threshold`, `value`.
+    Threshold(f64, f64),
 }
 
 impl UnaryExt {
@@ -61,8 +78,26 @@ impl UnaryExt {
             UnaryExt::Softplus(beta, threshold) => (8, beta, threshold),
             UnaryExt::Clamp(lo, hi) => (9, lo, hi),
             UnaryExt::Pow(e) => (10, e, 0.0),
+            UnaryExt::Elu(negative_coef, scale, input_scale) => {
+                return Params::new()
+                    .u(n)
+                    .u(11)
+                    .f(negative_coef)
+                    .f(scale)
+                    .f(input_scale);
+            }
+            UnaryExt::Hardtanh(lo, hi) => (12, lo, hi),
+            UnaryExt::Hardsigmoid => (13, 0.0, 0.0),
+            UnaryExt::Hardswish => (14, 0.0, 0.0),
+            UnaryExt::Mish => (15, 0.0, 0.0),
+            UnaryExt::Softsign => (16, 0.0, 0.0),
+            UnaryExt::LogSigmoid => (17, 0.0, 0.0),
+            UnaryExt::Tanhshrink => (18, 0.0, 0.0),
+            UnaryExt::Hardshrink(lambda) => (19, lambda, 0.0),
+            UnaryExt::Softshrink(lambda) => (20, lambda, 0.0),
+            UnaryExt::Threshold(threshold, value) => (21, threshold, value),
         };
-        Params::new().u(n).u(op).f(a).f(b)
+        Params::new().u(n).u(op).f(a).f(b).f(0.0)
     }
 }
 

@@ -29,6 +29,23 @@ fn sigmoid_(x: T) -> T {
 // implementations of the builtin stay finite), unclamped in f64.
 fn tanh_(x: T) -> T { return tanh_sat_t(x); }
 fn log_sigmoid_(x: T) -> T { return min(x, 0.0) - log1p_(exp_t(-abs(x))); }
+// e^x - 1 accurate for tiny x (Kahan's correction by the rounding of e^x).
+fn expm1_(x: T) -> T {
+    let u = exp_t(x);
+    if (u == 1.0) { return x; }
+    let um1 = u - 1.0;
+    if (um1 == -1.0) { return -1.0; }
+    if (is_nan_t(um1) || um1 > max_t()) { return um1; }
+    return um1 * x / log_t(u);
+}
+// min(max(x, 0), 6) with NaN kept.
+fn relu6_(x: T) -> T {
+    var r = x;
+    if (r < 0.0) { r = 0.0; }
+    if (r > 6.0) { r = 6.0; }
+    return r;
+}
+fn softplus_(x: T) -> T { return max(x, 0.0) + log1p_(exp_t(-abs(x))); }
 // x^a as Rust's powf: negative bases with integral exponents, 0^0 = 1.
 fn pow_(x: T, a: T) -> T {
     if (a == 0.0) { return 1.0; }
@@ -82,6 +99,25 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             if (r > b) { r = b; }
         }
         case 10u: { r = pow_(v, a); }
+        case 11u: { r = select(v * b, a * expm1_(v * sc(4)), v <= 0.0); }
+        case 12u: {
+            r = v;
+            if (r < a) { r = a; }
+            if (r > b) { r = b; }
+        }
+        case 13u: { r = relu6_(v + 3.0) / 6.0; }
+        case 14u: { r = v * relu6_(v + 3.0) / 6.0; }
+        case 15u: { r = v * tanh_(softplus_(v)); }
+        case 16u: { r = v / (1.0 + abs(v)); }
+        case 17u: { r = log_sigmoid_(v); }
+        case 18u: { r = v - tanh_(v); }
+        case 19u: { r = select(v, T(0.0), v >= -a && v <= a); }
+        case 20u: {
+            r = v * 0.0;
+            if (v > a) { r = v - a; }
+            if (v < -a) { r = v + a; }
+        }
+        case 21u: { r = select(v, b, v <= a); }
         default: { r = 0.0; }
     }
     out[i] = r;
@@ -134,6 +170,31 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         }
         case 9u: { d = select(T(0.0), T(1.0), v >= a && v <= b); }
         case 10u: { d = select(a * pow_(v, a - 1.0), T(0.0), a == 0.0); }
+        case 11u: {
+            let c = sc(4);
+            d = select(b, c * a * exp_t(v * c), v <= 0.0);
+        }
+        case 12u: { d = select(T(1.0), T(0.0), v <= a || v >= b); }
+        case 13u: { d = select(T(0.0), T(1.0 / 6.0), v > -3.0 && v < 3.0); }
+        case 14u: {
+            d = select(T(1.0), v / 3.0 + 0.5, v <= 3.0);
+            if (v < -3.0) { d = 0.0; }
+        }
+        case 15u: {
+            let t = tanh_(softplus_(v));
+            d = t + v * sigmoid_(v) * (1.0 - t * t);
+        }
+        case 16u: {
+            let q = 1.0 + abs(v);
+            d = 1.0 / (q * q);
+        }
+        case 17u: { d = sigmoid_(-v); }
+        case 18u: {
+            let t = tanh_(v);
+            d = t * t;
+        }
+        case 19u, 20u: { d = select(T(1.0), T(0.0), v >= -a && v <= a); }
+        case 21u: { d = select(T(1.0), T(0.0), v <= a); }
         default: { d = 0.0; }
     }
     out[i] = g[i] * d;

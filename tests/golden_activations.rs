@@ -1,0 +1,207 @@
+//! The activation layers beyond ReLU, sigmoid, tanh, GELU, SiLU, leaky ReLU and softplus:
+//! PReLU against PyTorch (tests/golden_extra/layer_prelu*, made by activations.py there),
+//! its parameter gradient by finite differences, and every activation layer's forward,
+//! `print(model)` line and place in a model. (The elementwise ops themselves are checked
+//! against PyTorch in golden_elementwise.rs and by finite differences in gradcheck_props.rs,
+//! one row each in common/unary_ops.rs.)
+
+mod common;
+use common::Golden;
+use proptest::prelude::*;
+use rand::SeedableRng;
+use shaped::gradcheck::{GradcheckOptions, gradcheck_params};
+use shaped::nn::*;
+use shaped::ops::binary::{MulKernel, binary_op};
+use shaped::prelude::*;
+use shaped::strategies::{away_from, tensor};
+
+/// Checks `y`, then backpropagates `sum(y * gy)` and checks the gradients of `x` and
+/// `weight`.
+fn check_prelu<S: ConstShape, SW: Shape>(
+    g: &Golden,
+    weight: &Tensor<SW>,
+    x: &Tensor<S>,
+    y: Tensor<S, f32, OwnedTape<f32>>,
+) {
+    g.check_forward("y", y.as_slice());
+    let gy = Tensor::<S>::from_vec(g.f("gy")).unwrap();
+    let grads = binary_op(y, gy, S::default(), MulKernel).sum().backward();
+    g.check_grad("x", grads.get_slice(x).unwrap());
+    g.check_grad("weight", grads.get_slice(weight).unwrap());
+}
+
+#[test]
+fn layer_prelu() {
+    let g = Golden::load("layer_prelu");
+    assert_eq!(g.hp("num_parameters"), 1.0);
+    let mut prelu = PReLU::<f32>::new();
+    assert_eq!(prelu.weight.to_vec(), vec![0.25]);
+    prelu.weight = Tensor::from_vec(g.f("weight")).unwrap();
+    let x = Tensor::<Rank3<3, 4, 5>>::from_vec(g.f("x")).unwrap();
+    check_prelu(&g, &prelu.weight, &x, prelu.forward(x.clone().trace()));
+    // Untraced, the same values.
+    g.check_forward("y", prelu.forward(x).as_slice());
+}
+
+#[test]
+fn layer_prelu_channels() {
+    let g = Golden::load("layer_prelu_channels");
+    let mut prelu = ChannelPReLU::<3>::new();
+    assert_eq!(prelu.weight.to_vec(), vec![0.25; 3]);
+    prelu.weight = Tensor::from_vec(g.f("weight")).unwrap();
+    let x = Tensor::<Rank4<2, 3, 4, 5>>::from_vec(g.f("x")).unwrap();
+    check_prelu(&g, &prelu.weight, &x, prelu.forward(x.clone().trace()));
+
+    // The same with the channel count and the batch known only at run time.
+    let mut dynamic = ChannelPReLUDyn::<f32>::new_dyn(3);
+    dynamic.weight = Tensor::from_vec_with_shape(g.f("weight"), (3,)).unwrap();
+    let xd =
+        Tensor::from_vec_with_shape(g.f("x"), (2usize, 3usize, Const::<4>, Const::<5>)).unwrap();
+    let y = dynamic.try_forward(xd.clone().trace()).unwrap();
+    g.check_forward("y", y.as_slice());
+    let gy =
+        Tensor::from_vec_with_shape(g.f("gy"), (2usize, 3usize, Const::<4>, Const::<5>)).unwrap();
+    let grads = (y * gy).sum().backward();
+    g.check_grad("x", grads.get_slice(&xd).unwrap());
+    g.check_grad("weight", grads.get_slice(&dynamic.weight).unwrap());
+}
+
+#[test]
+fn layer_prelu_channels_2d() {
+    let g = Golden::load("layer_prelu_channels_2d");
+    let mut prelu = ChannelPReLU::<4>::new();
+    prelu.weight = Tensor::from_vec(g.f("weight")).unwrap();
+    let x = Tensor::<Rank2<5, 4>>::from_vec(g.f("x")).unwrap();
+    check_prelu(&g, &prelu.weight, &x, prelu.forward(x.clone().trace()));
+}
+
+/// A run-time channel count that differs from the input's is an error naming both.
+#[test]
+fn channel_prelu_with_the_wrong_channel_count_is_an_error() {
+    let prelu = ChannelPReLUDyn::<f32>::new_dyn(3);
+    let err = prelu
+        .try_forward(Tensor::<Rank4<2, 5, 4, 4>>::ones())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("5 channels") && err.contains("has 3"), "{err}");
+    let x = Tensor::from_vec_with_shape(vec![1.0f32; 8], (2usize, 4usize)).unwrap();
+    assert!(prelu.try_forward(x).is_err());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+    /// The slopes' gradient by finite differences (f64), shared and per channel, off the
+    /// kink at 0.
+    #[test]
+    fn prelu_weight_gradients(
+        x in tensor::<Rank4<2, 3, 2, 2>, f64>(away_from(-3.0..3.0, &[0.0], 1e-3)),
+        w in tensor::<Rank1<3>, f64>(-0.5..1.0),
+    ) {
+        let opts = GradcheckOptions::default();
+        let mut channels = ChannelPReLU::<3, f64>::new();
+        channels.weight = w.clone();
+        gradcheck_params(&channels, |m| m.forward(x.clone().trace()).square(), opts)
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let shared = PReLU::<f64>::with_init(w.as_slice()[0]);
+        gradcheck_params(&shared, |m| m.forward(x.clone().trace()).square(), opts)
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    }
+}
+
+/// Each layer applies its op with its hyperparameters (PyTorch's defaults where it has
+/// them) and prints as PyTorch's `print(model)` does.
+#[test]
+fn activation_layers_forward_and_print_as_pytorch() {
+    let x =
+        || Tensor::<Rank2<2, 4>, f64>::from_array([[-4.0, -0.5, 0.3, 2.0], [7.0, -7.0, 0.0, 1.5]]);
+    let same = |a: Tensor<Rank2<2, 4>, f64>, b: Tensor<Rank2<2, 4>, f64>| {
+        assert_eq!(a.to_vec(), b.to_vec())
+    };
+    same(ELU::default().forward(x()), x().elu(1.0));
+    same(ELU { alpha: 0.5 }.forward(x()), x().elu(0.5));
+    same(CELU { alpha: 2.0 }.forward(x()), x().celu(2.0));
+    same(SELU.forward(x()), x().selu());
+    same(Hardtanh::default().forward(x()), x().hardtanh(-1.0, 1.0));
+    same(ReLU6.forward(x()), x().relu6());
+    same(Hardsigmoid.forward(x()), x().hardsigmoid());
+    same(Hardswish.forward(x()), x().hardswish());
+    same(Mish.forward(x()), x().mish());
+    same(Softsign.forward(x()), x().softsign());
+    same(LogSigmoid.forward(x()), x().logsigmoid());
+    same(Tanhshrink.forward(x()), x().tanhshrink());
+    same(Hardshrink::default().forward(x()), x().hardshrink(0.5));
+    same(Softshrink { lambd: 1.0 }.forward(x()), x().softshrink(1.0));
+    same(
+        Threshold {
+            threshold: 0.3,
+            value: -9.0,
+        }
+        .forward(x()),
+        x().threshold(0.3, -9.0),
+    );
+    same(Softplus::default().forward(x()), x().softplus(1.0, 20.0));
+    assert_eq!(
+        x().relu6().to_vec(),
+        [0.0, 0.0, 0.3, 2.0, 6.0, 0.0, 0.0, 1.5]
+    );
+
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    let model = (
+        Linear::<4, 4>::new(&mut rng),
+        (
+            ELU::default(),
+            CELU::default(),
+            SELU,
+            Hardtanh::default(),
+            ReLU6,
+            Hardsigmoid,
+        ),
+        (
+            Hardswish,
+            Mish,
+            Softsign,
+            LogSigmoid,
+            Tanhshrink,
+            Hardshrink::default(),
+        ),
+        (
+            Softshrink::default(),
+            Threshold {
+                threshold: 0.1,
+                value: 20.0,
+            },
+            Softplus::default(),
+        ),
+        PReLU::new(),
+        ChannelPReLU::<4>::new(),
+    );
+    let y = model.forward(Tensor::<Rank2<3, 4>>::ones().trace());
+    assert!(y.as_slice().iter().all(|v| v.is_finite()));
+    let _ = y.sum().backward();
+    let printed = model.summary().to_string();
+    for line in [
+        "(0): ELU(alpha=1.0)",
+        "(1): CELU(alpha=1.0)",
+        "(2): SELU()",
+        "(3): Hardtanh(min_val=-1.0, max_val=1.0)",
+        "(4): ReLU6()",
+        "(5): Hardsigmoid()",
+        "(0): Hardswish()",
+        "(1): Mish()",
+        "(2): Softsign()",
+        "(3): LogSigmoid()",
+        "(4): Tanhshrink()",
+        "(5): Hardshrink(0.5)",
+        "(0): Softshrink(0.5)",
+        "(1): Threshold(threshold=0.1, value=20.0)",
+        "(2): Softplus(beta=1.0, threshold=20.0)",
+        "(4): PReLU(num_parameters=1)",
+        "(5): PReLU(num_parameters=4)",
+    ] {
+        assert!(printed.contains(line), "{line} missing from\n{printed}");
+    }
+    assert_eq!(
+        model.state_dict_names()[2..],
+        ["4.weight".to_string(), "5.weight".to_string()]
+    );
+}
