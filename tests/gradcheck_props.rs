@@ -183,6 +183,102 @@ binary_props! {
     div_both_sides(reals(), nonzero()) => |a, b| a.clone() / b.clone() - b * a;
 }
 
+/// `f` over the broadcast of `a` and `b` by index arithmetic: the reference for the merged
+/// axes of the broadcast loops.
+fn naive_broadcast(
+    (a, ad): (&[f64], &[usize]),
+    (b, bd): (&[f64], &[usize]),
+    od: &[usize],
+    f: impl Fn(f64, f64) -> f64,
+) -> Vec<f64> {
+    let numel: usize = od.iter().product();
+    let offset = |dims: &[usize], mut i: usize| {
+        let (mut at, mut stride) = (0, 1);
+        for k in (0..od.len()).rev() {
+            let coord = i % od[k];
+            i /= od[k];
+            if let Some(j) = (k + dims.len()).checked_sub(od.len()) {
+                if dims[j] != 1 {
+                    at += coord * stride;
+                }
+                stride *= dims[j];
+            }
+        }
+        at
+    };
+    (0..numel)
+        .map(|i| f(a[offset(ad, i)], b[offset(bd, i)]))
+        .collect()
+}
+
+/// Broadcasts over middle and trailing axes, where the loops merge adjacent axes (an
+/// operand spanning both or repeating over both): values against index arithmetic, both
+/// operand orders; gradients against the same op on operands broadcast beforehand
+/// (`broadcast_to`, then no broadcast), and by finite differences on the small shapes
+/// (`gradcheck`), for general and unit derivatives.
+macro_rules! merged_axes_props {
+    ($($name:ident: $l:ty, $r:ty => $o:ty, $gradcheck:literal;)*) => {
+        proptest! {
+            $(
+                #[test]
+                fn $name(
+                    a in tensor::<$l, f64>(reals()),
+                    b in tensor::<$r, f64>(nonzero()),
+                    c in tensor::<$o, f64>(reals()),
+                ) {
+                    let out = a.clone().mul(b.clone());
+                    let want = naive_broadcast(
+                        (a.as_slice(), a.dims().as_slice()),
+                        (b.as_slice(), b.dims().as_slice()),
+                        out.dims().as_slice(),
+                        |x, y| x * y,
+                    );
+                    prop_assert_eq!(out.as_slice(), &want[..]);
+                    let flipped = b.clone().sub(a.clone());
+                    let want = naive_broadcast(
+                        (b.as_slice(), b.dims().as_slice()),
+                        (a.as_slice(), a.dims().as_slice()),
+                        flipped.dims().as_slice(),
+                        |x, y| x - y,
+                    );
+                    prop_assert_eq!(flipped.as_slice(), &want[..]);
+                    let grads = |merged: bool| {
+                        let (at, bt) = (a.clone().trace(), b.clone().trace());
+                        let y: Tensor<$o, f64, OwnedTape<f64>> = if merged {
+                            at.mul(bt.clone()).add(bt.clone().prelu(c.clone())).div(bt)
+                        } else {
+                            let (ab, bb) = (at.broadcast_to::<$o>(), bt.broadcast_to::<$o>());
+                            ab.mul(bb.clone()).add(bb.clone().prelu(c.clone())).div(bb)
+                        };
+                        let g = y.mul(c.clone()).sum().backward();
+                        (g.get_slice(&a).unwrap().to_vec(), g.get_slice(&b).unwrap().to_vec())
+                    };
+                    let (merged, materialized) = (grads(true), grads(false));
+                    for (x, y) in merged.0.iter().chain(&merged.1).zip(materialized.0.iter().chain(&materialized.1)) {
+                        prop_assert!((x - y).abs() <= 1e-9 * (1.0 + y.abs()), "{x} vs {y}");
+                    }
+                    if $gradcheck {
+                        check(gradcheck2_vjp(&a, &b, |a, b| a.div(b), opts()))?;
+                        check(gradcheck2_vjp(&a, &b, |a, b| b.add(a), opts()))?;
+                        check(gradcheck2_vjp(&a, &b, |a, b| a.prelu(b), opts()))?;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+merged_axes_props! {
+    per_channel: Rank4<2, 3, 4, 5>, Rank3<3, 1, 1> => Rank4<2, 3, 4, 5>, true;
+    per_row_of_planes: Rank4<2, 3, 4, 5>, Rank4<1, 3, 4, 1> => Rank4<2, 3, 4, 5>, true;
+    both_broadcast: Rank4<2, 1, 4, 5>, Rank3<3, 1, 1> => Rank4<2, 3, 4, 5>, true;
+    alternating: Rank4<2, 3, 1, 5>, Rank4<2, 1, 4, 1> => Rank4<2, 3, 4, 5>, true;
+    leading_only: Rank4<1, 3, 4, 5>, Rank4<2, 1, 1, 1> => Rank4<2, 3, 4, 5>, true;
+    // Past the longest merged row (4096): the last axes merge only up to it.
+    long_rows: Rank4<2, 3, 65, 64>, Rank4<2, 1, 1, 64> => Rank4<2, 3, 65, 64>, false;
+    scalar_rows: Rank4<3, 2, 65, 64>, Rank4<3, 1, 1, 1> => Rank4<3, 2, 65, 64>, false;
+}
+
 /// Broadcasts whose repeated operand spans at least 64 elements run as runs of contiguous
 /// elements (a table of positions added to every sequence of a batch): on either side, with
 /// leading dimensions dropped or kept as 1, for unit and general derivatives.
