@@ -212,8 +212,8 @@ fn naive_broadcast(
 }
 
 /// Broadcasts over middle and trailing axes, where the loops merge adjacent axes (an
-/// operand spanning both or repeating over both): values against index arithmetic, both
-/// operand orders; gradients against the same op on operands broadcast beforehand
+/// operand spanning both or repeating over both): values of binary ops, comparisons and
+/// `broadcast_to` against index arithmetic, both operand orders; gradients against the same op on operands broadcast beforehand
 /// (`broadcast_to`, then no broadcast), and by finite differences on the small shapes
 /// (`gradcheck`), for general and unit derivatives.
 macro_rules! merged_axes_props {
@@ -242,6 +242,20 @@ macro_rules! merged_axes_props {
                         |x, y| x - y,
                     );
                     prop_assert_eq!(flipped.as_slice(), &want[..]);
+                    let greater = naive_broadcast(
+                        (a.as_slice(), a.dims().as_slice()),
+                        (b.as_slice(), b.dims().as_slice()),
+                        out.dims().as_slice(),
+                        |x, y| if x > y { 1.0 } else { 0.0 },
+                    );
+                    prop_assert_eq!(a.gt(&b).to_vec(), greater);
+                    let spread = naive_broadcast(
+                        (c.as_slice(), c.dims().as_slice()),
+                        (b.as_slice(), b.dims().as_slice()),
+                        c.dims().as_slice(),
+                        |_, y| y,
+                    );
+                    prop_assert_eq!(b.clone().broadcast_to::<$o>().to_vec(), spread);
                     let grads = |merged: bool| {
                         let (at, bt) = (a.clone().trace(), b.clone().trace());
                         let y: Tensor<$o, f64, OwnedTape<f64>> = if merged {

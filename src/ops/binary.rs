@@ -82,7 +82,7 @@ const MERGED_ROW_MAX: usize = 4096;
 /// `(64, 1, 1)` bias added to `(32, 64, 28, 28)` 0.34 -> 0.17, PyTorch 0.18; the backward of
 /// its product 3.6 -> 0.9, PyTorch 5.6). The last merged axis stops growing at
 /// [`MERGED_ROW_MAX`]. The element order, and so every buffer, stays the same.
-fn merge_axes(ld: Dims, rd: Dims, od: Dims) -> (Dims, Dims, Dims) {
+pub(crate) fn merge_axes(ld: Dims, rd: Dims, od: Dims) -> (Dims, Dims, Dims) {
     let rank = od.rank();
     let unchanged = (ld, rd, od);
     if ld.rank() > rank || rd.rank() > rank || od.as_slice().contains(&0) {

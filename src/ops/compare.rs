@@ -53,7 +53,7 @@ macro_rules! comparisons {
                 {
                     let () = BroadcastCheck::<S, SR, $marker>::OK;
                     let out = crate::shape::broadcast_for(stringify!($name), &self.shape, &rhs.shape)?;
-                    let (ad, bd, od) = (self.shape.dims(), rhs.shape.dims(), out.dims());
+                    let (ad, bd, od) = super::binary::merge_axes(self.shape.dims(), rhs.shape.dims(), out.dims());
                     let y = kernels::compare(&self.data, &ad, &rhs.data, &bd, &od, |a, b| a $op b);
                     Ok(Tensor::from_parts(out, y))
                 }

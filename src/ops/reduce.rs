@@ -187,6 +187,8 @@ pub(crate) fn broadcast_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
             tape,
         };
     }
+    // The axes merged as a binary op with an operand of the output's shape merges them.
+    let (xd, _, od) = super::binary::merge_axes(xd, od, od);
     let y = broadcast::broadcast_to(&x.data, &xd, &od);
     let out_id = UniqueId::new();
     if T::TRACING && tape.tracks(x.id) {
