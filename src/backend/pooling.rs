@@ -46,6 +46,22 @@ impl PoolGeom {
             ow,
         }
     }
+    /// A window of `k` along a line of `len` with stride `s` and padding `p`, to `out`
+    /// outputs: the one-row planes of 1-D pooling.
+    pub(crate) fn line(len: usize, (k, s, p): (usize, usize, usize), out: usize) -> Self {
+        PoolGeom {
+            h: 1,
+            w: len,
+            kh: 1,
+            kw: k,
+            sh: 1,
+            sw: s,
+            ph: 0,
+            pw: p,
+            oh: 1,
+            ow: out,
+        }
+    }
     /// For kernel row `i`: the output rows whose window row `i` lies inside the input, and
     /// the offset from `oy * sh` to that input row.
     fn rows(&self, i: usize) -> (usize, usize, isize) {

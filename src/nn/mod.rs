@@ -61,7 +61,9 @@ pub use module::Module;
 pub use params::{
     ParamMut, ParamView, Params, TensorKind, module_name, visit_tensor, visit_tensor_mut,
 };
-pub use pool::{AdaptiveAvgPool2d, AvgPool2d, Flatten, MaxPool2d};
+pub use pool::{
+    AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, Flatten, MaxPool1d, MaxPool2d,
+};
 pub use prelu::{ChannelPReLU, ChannelPReLUDyn, ChannelPReLULayer, PReLU};
 pub use residual::{Frozen, Residual, SameAsInput};
 pub use rnn::{

@@ -129,6 +129,109 @@ no_params!(AdaptiveAvgPool2d<const OH, const OW>, |_layer| format!(
     "AdaptiveAvgPool2d(output_size=({OH}, {OW}))"
 ));
 
+macro_rules! pool1d_module {
+    ($name:ident, $method:ident, |$k:ident, $s:ident, $p:ident| $describe:expr) => {
+        impl<B: Dim, C: Dim, L: Dim, E: Float, T: Tape<E>, const K: usize, const S: usize, const P: usize>
+            Module<Tensor<(B, C, L), E, T>> for $name<K, S, P>
+        {
+            type Output = Tensor<(B, C, PoolOut<L, K, S, P>), E, T>;
+            // Evaluated by `forward` so that a window that does not fit fails at the caller's
+            // line.
+            const SHAPE_MISMATCH: ShapeMismatch = {
+                let _ = <PoolOut<L, K, S, P> as Dim>::STATIC_SIZE;
+                ShapeMismatch::NONE
+            };
+            fn try_forward(&self, x: Tensor<(B, C, L), E, T>) -> Result<Self::Output> {
+                x.$method::<K, S, P>()
+            }
+        }
+        impl<C: Dim, L: Dim, E: Float, T: Tape<E>, const K: usize, const S: usize, const P: usize>
+            Module<Tensor<(C, L), E, T>> for $name<K, S, P>
+        {
+            type Output = Tensor<(C, PoolOut<L, K, S, P>), E, T>;
+            const SHAPE_MISMATCH: ShapeMismatch = {
+                let _ = <PoolOut<L, K, S, P> as Dim>::STATIC_SIZE;
+                ShapeMismatch::NONE
+            };
+            fn try_forward(&self, x: Tensor<(C, L), E, T>) -> Result<Self::Output> {
+                x.$method::<K, S, P>()
+            }
+        }
+        no_params!($name<const K, const S, const P>, |_layer| {
+            let ($k, $s, $p) = (K, S, P);
+            format!($describe)
+        });
+    };
+}
+
+/// Max pooling along the last axis over windows of `K` with stride `S` (default `K`) and
+/// padding `P`, PyTorch's `nn.MaxPool1d(K, stride=S, padding=P)` in floor mode. Takes
+/// `(B, C, L)` or `(C, L)`; the output length `(L + 2P - K)/S + 1` is computed by the type.
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::{MaxPool1d, Module};
+/// let y = MaxPool1d::<3, 2, 1>.forward(Tensor::<Rank3<8, 16, 50>>::zeros());
+/// assert_eq!(y.dims().as_slice(), &[8, 16, 25]);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MaxPool1d<const K: usize, const S: usize = K, const P: usize = 0>;
+pool1d_module!(
+    MaxPool1d,
+    try_max_pool1d,
+    |k, s, p| "MaxPool1d(kernel_size={k}, stride={s}, padding={p}, dilation=1, ceil_mode=False)"
+);
+
+/// Average pooling along the last axis over windows of `K` with stride `S` (default `K`)
+/// and padding `P`, PyTorch's `nn.AvgPool1d(K, stride=S, padding=P)` in floor mode with
+/// `count_include_pad=True`.
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::{AvgPool1d, Module};
+/// let y = AvgPool1d::<2>.forward(Tensor::<Rank2<3, 8>>::ones());
+/// assert_eq!(y.to_vec(), vec![1.0; 12]);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AvgPool1d<const K: usize, const S: usize = K, const P: usize = 0>;
+pool1d_module!(
+    AvgPool1d,
+    try_avg_pool1d,
+    |k, s, p| "AvgPool1d(kernel_size=({k},), stride=({s},), padding=({p},))"
+);
+
+/// Adaptive average pooling to `O` outputs along the last axis whatever its length,
+/// PyTorch's `nn.AdaptiveAvgPool1d(O)`; `AdaptiveAvgPool1d` alone pools to one.
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::{AdaptiveAvgPool1d, Module};
+/// let x = Tensor::<(usize, Const<4>, usize)>::ones_with_shape((2, Const, 9));
+/// assert_eq!(AdaptiveAvgPool1d::<3>.forward(x).dims().as_slice(), &[2, 4, 3]);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AdaptiveAvgPool1d<const O: usize = 1>;
+
+impl<B: Dim, C: Dim, L: Dim, E: Float, T: Tape<E>, const O: usize> Module<Tensor<(B, C, L), E, T>>
+    for AdaptiveAvgPool1d<O>
+{
+    type Output = Tensor<(B, C, Const<O>), E, T>;
+    fn try_forward(&self, x: Tensor<(B, C, L), E, T>) -> Result<Self::Output> {
+        x.try_adaptive_avg_pool1d::<O>()
+    }
+}
+impl<C: Dim, L: Dim, E: Float, T: Tape<E>, const O: usize> Module<Tensor<(C, L), E, T>>
+    for AdaptiveAvgPool1d<O>
+{
+    type Output = Tensor<(C, Const<O>), E, T>;
+    fn try_forward(&self, x: Tensor<(C, L), E, T>) -> Result<Self::Output> {
+        x.try_adaptive_avg_pool1d::<O>()
+    }
+}
+no_params!(AdaptiveAvgPool1d<const O>, |_layer| format!(
+    "AdaptiveAvgPool1d(output_size={O})"
+));
+
 /// Merges every dimension after the first into one, PyTorch's `nn.Flatten()`:
 /// `(B, C, H, W)` becomes `(B, Prod<C, Prod<H, W>>)`. The product keeps a static size when
 /// its factors have one, so a following `Linear<N, _>` checks `N` when the code is built.

@@ -1,6 +1,7 @@
-//! Pooling over the last two axes of `(B, C, H, W)` or `(C, H, W)` tensors: max and average
-//! pooling (PyTorch's floor mode, output sizes computed by the types as [`PoolOut`]) and
-//! adaptive average pooling to a fixed output size.
+//! Pooling over the last two axes of `(B, C, H, W)` or `(C, H, W)` tensors, or the last
+//! axis of `(B, C, L)` or `(C, L)` ones: max and average pooling (PyTorch's floor mode,
+//! output sizes computed by the types as [`PoolOut`]) and adaptive average pooling to a
+//! fixed output size. The 1-D forms run the 2-D kernels on planes of one row.
 
 use crate::autograd::{Gradients, Tape, UniqueId};
 use crate::backend::pooling::{self as kernels, PoolGeom};
@@ -220,3 +221,98 @@ pool_impl!([B b] "a batch `(B, C, H, W)`"
     "let x = Tensor::<Rank4<1, 1, 4, 4>>::from_vec((0..16).map(|v| v as f32).collect()).unwrap();");
 pool_impl!("one image `(C, H, W)`"
     "let x = Tensor::<Rank3<1, 4, 4>>::from_vec((0..16).map(|v| v as f32).collect()).unwrap();");
+
+macro_rules! pool1d_impl {
+    ($([$B:ident $b:ident])? $shape:literal $example:literal) => {
+        impl<$($B: Dim,)? C: Dim, L: Dim, E: Float, T: Tape<E>> Tensor<($($B,)? C, L), E, T> {
+            #[doc = concat!("Max pooling of ", $shape, " along `L` over windows of `K` with stride `S` and padding `P`")]
+            /// (PyTorch's `F.max_pool1d`, floor mode; padding counts as `-inf`; the gradient goes
+            /// to the first maximum of each window).
+            ///
+            /// ```
+            /// use shaped::prelude::*;
+            #[doc = $example]
+            /// let y = x.max_pool1d::<2, 2, 0>();
+            /// assert_eq!(y.to_vec(), vec![3.0, 5.0, 6.0]);
+            /// ```
+            #[track_caller]
+            pub fn max_pool1d<const K: usize, const S: usize, const P: usize>(self) -> Tensor<($($B,)? C, PoolOut<L, K, S, P>), E, T> {
+                self.try_max_pool1d().or_panic()
+            }
+
+            /// [`max_pool1d`](Self::max_pool1d) with an error for run-time sizes that do not fit.
+            ///
+            /// ```
+            /// use shaped::prelude::*;
+            /// let x = Tensor::<(usize, usize)>::zeros_with_shape((3, 1));
+            /// assert!(x.try_max_pool1d::<2, 2, 0>().is_err()); // length 1 < window 2
+            /// ```
+            pub fn try_max_pool1d<const K: usize, const S: usize, const P: usize>(self) -> Result<Tensor<($($B,)? C, PoolOut<L, K, S, P>), E, T>> {
+                let ($($b,)? c, l) = self.shape;
+                let ol = PoolOut::<L, K, S, P>::new(l)?;
+                let planes = 1 $(* $b.size())? * c.size();
+                let g = PoolGeom::line(l.size(), (K, S, P), ol.size());
+                Ok(pool_op(self, ($($b,)? c, ol), planes, g, Pool::Max))
+            }
+
+            #[doc = concat!("Average pooling of ", $shape, " along `L` over windows of `K` with stride `S` and padding `P`")]
+            /// (PyTorch's `F.avg_pool1d`, floor mode, `count_include_pad=True`).
+            ///
+            /// ```
+            /// use shaped::prelude::*;
+            #[doc = $example]
+            /// let y = x.avg_pool1d::<2, 2, 0>();
+            /// assert_eq!(y.to_vec(), vec![2.0, 4.5, 3.5]);
+            /// ```
+            #[track_caller]
+            pub fn avg_pool1d<const K: usize, const S: usize, const P: usize>(self) -> Tensor<($($B,)? C, PoolOut<L, K, S, P>), E, T> {
+                self.try_avg_pool1d().or_panic()
+            }
+
+            /// [`avg_pool1d`](Self::avg_pool1d) with an error for run-time sizes that do not fit.
+            pub fn try_avg_pool1d<const K: usize, const S: usize, const P: usize>(self) -> Result<Tensor<($($B,)? C, PoolOut<L, K, S, P>), E, T>> {
+                let ($($b,)? c, l) = self.shape;
+                let ol = PoolOut::<L, K, S, P>::new(l)?;
+                let planes = 1 $(* $b.size())? * c.size();
+                let g = PoolGeom::line(l.size(), (K, S, P), ol.size());
+                Ok(pool_op(self, ($($b,)? c, ol), planes, g, Pool::Avg))
+            }
+
+            #[doc = concat!("Adaptive average pooling of ", $shape, " to `O` outputs along `L` (PyTorch's")]
+            /// `F.adaptive_avg_pool1d`): output `i` averages inputs
+            /// `floor(i*L/O) .. ceil((i+1)*L/O)`.
+            ///
+            /// ```
+            /// use shaped::prelude::*;
+            #[doc = $example]
+            /// let y = x.adaptive_avg_pool1d::<1>();
+            /// assert_eq!(y.to_vec(), vec![20.0 / 6.0]);
+            /// ```
+            #[track_caller]
+            pub fn adaptive_avg_pool1d<const O: usize>(self) -> Tensor<($($B,)? C, Const<O>), E, T> {
+                self.try_adaptive_avg_pool1d().or_panic()
+            }
+
+            /// [`adaptive_avg_pool1d`](Self::adaptive_avg_pool1d) with an error when the
+            /// input is empty.
+            pub fn try_adaptive_avg_pool1d<const O: usize>(self) -> Result<Tensor<($($B,)? C, Const<O>), E, T>> {
+                const { assert!(O >= 1, "adaptive pooling: the output size must be at least 1") };
+                let ($($b,)? c, l) = self.shape;
+                if l.size() == 0 {
+                    return Err(crate::error::Error::shape(
+                        "adaptive_avg_pool1d",
+                        "cannot pool an empty input".to_string(),
+                    ));
+                }
+                let planes = 1 $(* $b.size())? * c.size();
+                let g = PoolGeom::square((1, l.size()), (0, 0, 0), (1, O));
+                Ok(pool_op(self, ($($b,)? c, Const::<O>), planes, g, Pool::Adaptive))
+            }
+        }
+    };
+}
+
+pool1d_impl!([B b] "a batch `(B, C, L)`"
+    "let x = Tensor::<Rank3<1, 1, 6>>::from_array([[[1.0, 3.0, 5.0, 4.0, 6.0, 1.0]]]);");
+pool1d_impl!("one sequence `(C, L)`"
+    "let x = Tensor::<Rank2<1, 6>>::from_array([[1.0, 3.0, 5.0, 4.0, 6.0, 1.0]]);");
