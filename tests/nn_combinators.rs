@@ -128,3 +128,22 @@ fn same_seed_same_model_and_pytorch_init_bounds() {
         );
     });
 }
+
+/// `Identity` passes any input through (as the shortcut of a residual block, or in place of
+/// a removed layer), has no parameters, and prints as PyTorch's.
+#[test]
+fn identity_is_a_no_op_layer() {
+    use shaped::nn::{Identity, Linear, Module, Params, Residual};
+    use shaped::rand::SeedableRng;
+    let mut rng = shaped::rand::rngs::StdRng::seed_from_u64(0);
+    let model = (Linear::<3, 3>::new(&mut rng), Identity, Residual(Identity));
+    let x = Tensor::<Rank2<2, 3>>::randn(&mut rng);
+    let y = model.forward(x.clone().trace());
+    let linear = model.0.forward(x);
+    let doubled: Vec<f32> = linear.as_slice().iter().map(|v| v + v).collect();
+    assert_eq!(y.as_slice(), &doubled[..]);
+    assert_eq!(Params::<f32>::param_names(&Identity).len(), 0);
+    assert!(model.summary().to_string().contains("(1): Identity()"));
+    let dims = Identity.forward(Tensor::<(usize, Const<4>)>::zeros_with_shape((5, Const)));
+    assert_eq!(dims.dims().as_slice(), &[5, 4]);
+}

@@ -387,18 +387,21 @@ pub(super) type RowNormPiece<'a, E> = (
 );
 
 /// LayerNorm forward over rows of length `d`: returns `y`, and each row's mean and
-/// `1 / sqrt(var + eps)` (biased variance) for the backward pass. Long inputs are split
-/// into blocks of rows over the threads.
+/// `1 / sqrt(var + eps)` (biased variance) for the backward pass. Not `centered`, RMSNorm:
+/// the mean taken as 0 (returned as such) and the variance replaced by the mean square.
+/// Long inputs are split into blocks of rows over the threads.
 pub(crate) fn row_norm<E: Float>(
     x: &[E],
     d: usize,
-    w: Option<&[E]>,
-    b: Option<&[E]>,
+    (w, b): (Option<&[E]>, Option<&[E]>),
     eps: f64,
+    centered: bool,
 ) -> (Vec<E>, Vec<E>, Vec<E>) {
     let d = d.max(1);
     let (w, b) = (or_filled(w, d, E::ONE), or_filled(b, d, E::ZERO));
-    normalized_rows(x, d, &|_, piece| row_norm_block(piece, d, &w, &b, eps))
+    normalized_rows(x, d, &|_, piece| {
+        row_norm_block(piece, d, (&w, &b), eps, centered)
+    })
 }
 
 /// Normalises rows of `d` of `x` by `block(first_row, piece)` over blocks of rows on the
@@ -443,16 +446,20 @@ pub(super) fn normalized_rows<E: Float>(
 fn row_norm_block<E: Float>(
     (x, y, means, rstds): RowNormPiece<'_, E>,
     d: usize,
-    w: &[E],
-    b: &[E],
+    (w, b): (&[E], &[E]),
     eps: f64,
+    centered: bool,
 ) {
     wide(
         #[inline(always)]
         || {
             let rows = y.chunks_exact_mut(d).zip(means).zip(rstds);
             for (row, ((yr, mean), rstd)) in x.chunks_exact(d).zip(rows) {
-                let (mu, r) = row_stats(row, eps);
+                let (mu, r) = if centered {
+                    row_stats(row, eps)
+                } else {
+                    (E::ZERO, row_rms_rstd(row, eps))
+                };
                 for (((out, &v), &wj), &bj) in yr.iter_mut().zip(row).zip(w).zip(b) {
                     out.write((v - mu) * r * wj + bj);
                 }
@@ -470,23 +477,46 @@ pub(super) fn row_stats<E: Float>(row: &[E], eps: f64) -> (E, E) {
     (mu, E::from_f64(1.0 / (var.to_f64() + eps).sqrt()))
 }
 
+/// A row's `1 / sqrt(mean(x^2) + eps)` (RMSNorm), the squares summed in 32 lanes as
+/// [`row_moments`] sums.
+#[inline(always)]
+fn row_rms_rstd<E: Float>(row: &[E], eps: f64) -> E {
+    let mut lanes = [E::ZERO; 32];
+    let chunks = row.chunks_exact(32);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for k in 0..32 {
+            lanes[k] += c[k] * c[k];
+        }
+    }
+    let mut total = fold_lanes(lanes);
+    for &v in rest {
+        total += v * v;
+    }
+    let mean_square = total.to_f64() / row.len().max(1) as f64;
+    E::from_f64(1.0 / (mean_square + eps).sqrt())
+}
+
 /// Adds the LayerNorm input gradient to `gx`: per row, with `g = gy * w`,
-/// `gx = rstd (g - mean(g) - xhat mean(g xhat))`; without `gy`, in place: `gx` holds `gy`
-/// on entry and the gradient on return (an input with no gradient yet: no zero-filled
-/// buffer to add into). Long inputs are split into blocks of rows over the threads.
+/// `gx = rstd (g - mean(g) - xhat mean(g xhat))` (not `centered`, RMSNorm's: without the
+/// `mean(g)` term, `mean` holding zeros); without `gy`, in place: `gx` holds `gy` on entry
+/// and the gradient on return (an input with no gradient yet: no zero-filled buffer to add
+/// into). Long inputs are split into blocks of rows over the threads.
 pub(crate) fn row_norm_backward_x<E: Float>(
     gx: &mut [E],
     gy: Option<&[E]>,
     x: &[E],
     d: usize,
-    mean: &[E],
-    rstd: &[E],
+    (mean, rstd): (&[E], &[E]),
     w: Option<&[E]>,
+    centered: bool,
 ) {
     if d == 0 {
         return;
     }
     let inv_d = E::ONE / E::from_usize(d);
+    // The weight of `mean(g)`: 1 for LayerNorm, 0 for RMSNorm.
+    let centering = if centered { inv_d } else { E::ZERO };
     let w = or_filled(w, d, E::ONE);
     let w = &w[..];
     for_row_blocks(
@@ -508,14 +538,14 @@ pub(crate) fn row_norm_backward_x<E: Float>(
                 ) {
                     Some(gyr) => {
                         let (sg, sgx) = grad_sums(gyr, xr, w, mu, rs);
-                        let (mg, mgx) = (sg * inv_d, sgx * inv_d);
+                        let (mg, mgx) = (sg * centering, sgx * inv_d);
                         for (((acc, &g), &v), &wj) in gxr.iter_mut().zip(gyr).zip(xr).zip(w) {
                             *acc += rs * (g * wj - mg - (v - mu) * rs * mgx);
                         }
                     }
                     None => {
                         let (sg, sgx) = grad_sums(gxr, xr, w, mu, rs);
-                        let (mg, mgx) = (sg * inv_d, sgx * inv_d);
+                        let (mg, mgx) = (sg * centering, sgx * inv_d);
                         for ((g, &v), &wj) in gxr.iter_mut().zip(xr).zip(w) {
                             *g = rs * (*g * wj - mg - (v - mu) * rs * mgx);
                         }
@@ -609,11 +639,11 @@ mod tests {
                     (None, None)
                 };
                 let (want_y, want_gx) = naive(&x, &gy, d, w, b);
-                let (y, mean, rstd) = row_norm(&x, d, w, b, 1e-5);
+                let (y, mean, rstd) = row_norm(&x, d, (w, b), 1e-5, true);
                 let mut gx = vec![1.0; rows * d];
-                row_norm_backward_x(&mut gx, Some(&gy), &x, d, &mean, &rstd, w);
+                row_norm_backward_x(&mut gx, Some(&gy), &x, d, (&mean, &rstd), w, true);
                 let mut in_place = gy.clone();
-                row_norm_backward_x(&mut in_place, None, &x, d, &mean, &rstd, w);
+                row_norm_backward_x(&mut in_place, None, &x, d, (&mean, &rstd), w, true);
                 assert_eq!((y.len(), mean.len(), rstd.len()), (rows * d, rows, rows));
                 for i in 0..rows * d {
                     assert!((y[i] - want_y[i]).abs() < 1e-12, "y[{i}] ({rows}x{d})");
@@ -639,7 +669,7 @@ mod tests {
         let x: Vec<f32> = (0..8 * d)
             .map(|i| 1e5 + (i / d) as f32 * 1e-3 + ((i * 37 % 101) as f32 - 50.0) * 3e-3)
             .collect();
-        let (y, mean, rstd) = row_norm(&x, d, None, None, 0.0);
+        let (y, mean, rstd) = row_norm(&x, d, (None, None), 0.0, true);
         for (r, row) in x.chunks(d).enumerate() {
             let mu = row.iter().map(|&v| v as f64).sum::<f64>() / d as f64;
             let var = row.iter().map(|&v| (v as f64 - mu).powi(2)).sum::<f64>() / d as f64;

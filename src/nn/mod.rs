@@ -23,6 +23,7 @@ mod params;
 mod pool;
 mod prelu;
 mod residual;
+mod rmsnorm;
 mod rnn;
 mod rnn_cell;
 mod rnn_forward;
@@ -65,7 +66,8 @@ pub use pool::{
     AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, Flatten, MaxPool1d, MaxPool2d,
 };
 pub use prelu::{ChannelPReLU, ChannelPReLUDyn, ChannelPReLULayer, PReLU};
-pub use residual::{Frozen, Residual, SameAsInput};
+pub use residual::{Frozen, Identity, Residual, SameAsInput};
+pub use rmsnorm::{RMSNorm, RMSNormDyn, RMSNormLayer};
 pub use rnn::{
     BiGRU, BiLSTM, BiRNN, BiRNNRelu, CellKind, GRU, GRUDyn, GruKind, LSTM, LSTMDyn, LstmKind, RNN,
     RNNDyn, RNNRelu, Recurrent, RecurrentDyn, RecurrentState, RnnReluKind, RnnTanhKind,

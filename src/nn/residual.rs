@@ -1,4 +1,5 @@
-//! Combinators: `Residual` (`x + f(x)`) and `Frozen` (parameters that optimizers skip).
+//! Combinators: `Residual` (`x + f(x)`), `Frozen` (parameters that optimizers skip) and
+//! `Identity`.
 
 use super::module::Module;
 use super::params::{ParamMut, ParamView, Params, TensorKind};
@@ -181,4 +182,30 @@ impl<E: Float, M: Params<E>> Params<E> for Frozen<M> {
     fn is_training(&self) -> bool {
         self.0.is_training()
     }
+}
+
+/// Passes its input through unchanged, PyTorch's `nn.Identity`: the placeholder for an
+/// optional layer (a shortcut without projection, a removed head), for any input a layer
+/// takes.
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::{Identity, Module, Residual};
+/// let x = Tensor::<Rank2<1, 2>>::from_array([[1.0, -2.0]]);
+/// assert_eq!(Identity.forward(x.clone()).to_vec(), vec![1.0, -2.0]);
+/// assert_eq!(Residual(Identity).forward(x).to_vec(), vec![2.0, -4.0]);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Identity;
+
+impl<X> Module<X> for Identity {
+    type Output = X;
+    fn try_forward(&self, x: X) -> Result<X> {
+        Ok(x)
+    }
+}
+
+impl<E: Float> Params<E> for Identity {
+    fn visit(&self, _: &str, _: &mut dyn FnMut(ParamView<'_, E>)) {}
+    fn visit_mut(&mut self, _: &str, _: &mut dyn FnMut(ParamMut<'_, E>)) {}
 }

@@ -173,6 +173,27 @@ pub(crate) fn layer_norm_op<S: Shape, SD: Shape, E: Float, T: Tape<E>>(
     bias: Option<Tensor<SD, E, T>>,
     eps: f64,
 ) -> Tensor<S, E, T> {
+    row_norm_op(x, (weight, bias), eps, true)
+}
+
+/// RMSNorm over the last axis of `x`: `x / sqrt(mean(x^2) + eps)`, times the optional
+/// elementwise weight (PyTorch's `F.rms_norm`). LayerNorm's kernels with the mean taken
+/// as 0.
+pub(crate) fn rms_norm_op<S: Shape, SD: Shape, E: Float, T: Tape<E>>(
+    x: Tensor<S, E, T>,
+    weight: Option<Tensor<SD, E, T>>,
+    eps: f64,
+) -> Tensor<S, E, T> {
+    row_norm_op(x, (weight, None), eps, false)
+}
+
+/// [`layer_norm_op`] (`centered`) or [`rms_norm_op`].
+fn row_norm_op<S: Shape, SD: Shape, E: Float, T: Tape<E>>(
+    x: Tensor<S, E, T>,
+    (weight, bias): (Option<Tensor<SD, E, T>>, Option<Tensor<SD, E, T>>),
+    eps: f64,
+    centered: bool,
+) -> Tensor<S, E, T> {
     let dims = x.shape.dims();
     let d = dims.last().copied().unwrap_or(1);
     let (x, mut tape) = x.split_tape();
@@ -182,9 +203,12 @@ pub(crate) fn layer_norm_op<S: Shape, SD: Shape, E: Float, T: Tape<E>>(
     let (y, mean, rstd) = kernels::row_norm(
         &x.data,
         d,
-        wd.as_deref().map(|v| &v[..]),
-        b.as_ref().map(|b| &b.data[..]),
+        (
+            wd.as_deref().map(|v| &v[..]),
+            b.as_ref().map(|b| &b.data[..]),
+        ),
         eps,
+        centered,
     );
     let out_id = UniqueId::new();
     let track_x = T::TRACING && tape.tracks(x.id);
@@ -195,6 +219,7 @@ pub(crate) fn layer_norm_op<S: Shape, SD: Shape, E: Float, T: Tape<E>>(
             out_id,
             Box::new(move |g: &mut Gradients<E>| {
                 let Some(mut gy) = g.take(out_id) else { return };
+                let stats = (&mean[..], &rstd[..]);
                 // The parameters' sums first: `x`'s gradient may be written over `gy`.
                 if params.any() {
                     let (gw, gb) = kernels::row_norm_param_sums(&gy, &xd, d, &mean, &rstd);
@@ -204,11 +229,11 @@ pub(crate) fn layer_norm_op<S: Shape, SD: Shape, E: Float, T: Tape<E>>(
                     let w = wd.as_deref().map(|v| &v[..]);
                     if g.has(x_id) {
                         let gx = g.entry(x_id, xd.len());
-                        kernels::row_norm_backward_x(gx, Some(&gy), &xd, d, &mean, &rstd, w);
+                        kernels::row_norm_backward_x(gx, Some(&gy), &xd, d, stats, w, centered);
                     } else {
                         // The first gradient of `x` (a post-norm block's sum, a lone
                         // LayerNorm): written over the output's and handed on.
-                        kernels::row_norm_backward_x(&mut gy, None, &xd, d, &mean, &rstd, w);
+                        kernels::row_norm_backward_x(&mut gy, None, &xd, d, stats, w, centered);
                         g.insert(x_id, gy);
                     }
                 }

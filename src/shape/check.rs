@@ -49,6 +49,8 @@ check_msg! {
     MatMulBatch: "matmul: batch dimensions ", " and ", " differ";
     /// `LayerNorm`'s normalized size.
     LayerNormInput: "LayerNorm: the input's last dimension is ", ", but the layer normalizes ", "";
+    /// `RMSNorm`'s normalized size.
+    RmsNormInput: "RMSNorm: the input's last dimension is ", ", but the layer normalizes ", "";
     /// A convolution's input channels.
     ConvChannels: "convolution: the input has ", " channels, but the layer takes ", " (in_channels)";
     /// `BatchNorm`'s channels.
