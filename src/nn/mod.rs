@@ -13,6 +13,7 @@ mod dropout;
 mod embedding;
 mod groupnorm;
 pub mod init;
+mod instancenorm;
 mod layer_name;
 mod layernorm;
 mod linear;
@@ -56,6 +57,10 @@ pub use conv_grouped::{DepthwiseConv2d, GroupedConv2d, GroupedConvWeight};
 pub use dropout::Dropout;
 pub use embedding::{AppendDim, Embedding, EmbeddingDyn, EmbeddingLayer, TracedIndices};
 pub use groupnorm::{GroupNorm, GroupNormDyn};
+pub use instancenorm::{
+    InstanceNorm1d, InstanceNorm1dDyn, InstanceNorm2d, InstanceNorm2dDyn, InstanceNorm3d,
+    InstanceNorm3dDyn, InstanceNormLayer,
+};
 pub use layernorm::{LayerNorm, LayerNormDyn, LayerNormLayer};
 pub use linear::{Linear, LinearDyn, LinearLayer};
 pub use module::Module;

@@ -55,6 +55,8 @@ check_msg! {
     ConvChannels: "convolution: the input has ", " channels, but the layer takes ", " (in_channels)";
     /// `BatchNorm`'s channels.
     BatchNormChannels: "BatchNorm: the input has ", " channels, but the layer has ", " (num_features)";
+    /// `InstanceNorm`'s channels.
+    InstanceNormChannels: "InstanceNorm: the input has ", " channels, but the layer has ", " (num_features)";
     /// `ChannelPReLU`'s channels.
     PReluChannels: "PReLU: the input has ", " channels, but the layer has ", " (num_parameters)";
 }
