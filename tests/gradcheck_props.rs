@@ -213,7 +213,8 @@ fn naive_broadcast(
 
 /// Broadcasts over middle and trailing axes, where the loops merge adjacent axes (an
 /// operand spanning both or repeating over both): values of binary ops, comparisons and
-/// `broadcast_to` against index arithmetic, both operand orders; gradients against the same op on operands broadcast beforehand
+/// `broadcast_to` against index arithmetic, both operand orders; `where` with a broadcast
+/// condition against the same choice on operands broadcast beforehand; gradients against the same op on operands broadcast beforehand
 /// (`broadcast_to`, then no broadcast), and by finite differences on the small shapes
 /// (`gradcheck`), for general and unit derivatives.
 macro_rules! merged_axes_props {
@@ -256,6 +257,21 @@ macro_rules! merged_axes_props {
                         |_, y| y,
                     );
                     prop_assert_eq!(b.clone().broadcast_to::<$o>().to_vec(), spread);
+                    // `where` with a broadcast condition: against the same choice made on
+                    // operands broadcast beforehand, values and both gradients.
+                    let pick = |merged: bool| {
+                        let (at, ct) = (a.clone().trace(), c.clone().trace());
+                        let y: Tensor<$o, f64, OwnedTape<f64>> = if merged {
+                            Tensor::where_cond(&b.gt_scalar(0.0), at, ct)
+                        } else {
+                            let cond = b.gt_scalar(0.0).broadcast_to::<$o>();
+                            Tensor::where_cond(&cond, at.broadcast_to::<$o>(), ct)
+                        };
+                        let values = y.to_vec();
+                        let g = y.mul(c.clone()).sum().backward();
+                        (values, g.get_slice(&a).unwrap().to_vec(), g.get_slice(&c).unwrap().to_vec())
+                    };
+                    prop_assert_eq!(pick(true), pick(false));
                     let grads = |merged: bool| {
                         let (at, bt) = (a.clone().trace(), b.clone().trace());
                         let y: Tensor<$o, f64, OwnedTape<f64>> = if merged {

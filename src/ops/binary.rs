@@ -83,48 +83,60 @@ const MERGED_ROW_MAX: usize = 4096;
 /// its product 3.6 -> 0.9, PyTorch 5.6). The last merged axis stops growing at
 /// [`MERGED_ROW_MAX`]. The element order, and so every buffer, stays the same.
 pub(crate) fn merge_axes(ld: Dims, rd: Dims, od: Dims) -> (Dims, Dims, Dims) {
+    let ([a, b], o) = merge_operand_axes([ld, rd], od);
+    (a, b, o)
+}
+
+/// [`merge_axes`] for any number of operands (`where`'s condition and two values).
+pub(crate) fn merge_operand_axes<const N: usize>(
+    operands: [Dims; N],
+    od: Dims,
+) -> ([Dims; N], Dims) {
     let rank = od.rank();
-    let unchanged = (ld, rd, od);
-    if ld.rank() > rank || rd.rank() > rank || od.as_slice().contains(&0) {
+    let unchanged = (operands, od);
+    if operands.iter().any(|d| d.rank() > rank) || od.as_slice().contains(&0) {
         return unchanged;
     }
     // Each operand's size along output axis `i` (1 where it has fewer axes).
     let size_at = |d: &Dims, i: usize| (i + d.rank()).checked_sub(rank).map_or(1, |j| d[j]);
-    // Merged axes from the last: (output, lhs, rhs) sizes.
-    let mut merged = [(1usize, 1usize, 1usize); crate::shape::MAX_RANK];
+    // Merged axes from the last: the output's size and the operands'.
+    let mut merged = [(1usize, [1usize; N]); crate::shape::MAX_RANK];
     let mut n = 0;
     for i in (0..rank).rev() {
-        let (o, a, b) = (od[i], size_at(&ld, i), size_at(&rd, i));
+        let o = od[i];
         if o == 1 {
             continue;
         }
+        let sizes = operands.map(|d| size_at(&d, i));
         if n > 0 {
-            let (po, pa, pb) = merged[n - 1];
-            let alike = (pa == po) == (a == o) && (pb == po) == (b == o);
+            let (po, ps) = merged[n - 1];
+            let alike = (0..N).all(|k| (ps[k] == po) == (sizes[k] == o));
             if alike && (n > 1 || po * o <= MERGED_ROW_MAX) {
-                merged[n - 1] = (po * o, pa * a, pb * b);
+                merged[n - 1] = (po * o, core::array::from_fn(|k| ps[k] * sizes[k]));
                 continue;
             }
         }
-        merged[n] = (o, a, b);
+        merged[n] = (o, sizes);
         n += 1;
     }
     if n == rank {
         return unchanged;
     }
     let n = n.max(1);
-    let mut sizes = [[1usize; crate::shape::MAX_RANK]; 3];
-    for (k, &(o, a, b)) in merged[..n].iter().rev().enumerate() {
-        sizes[0][k] = a;
-        sizes[1][k] = b;
-        sizes[2][k] = o;
-    }
+    let axes = &merged[..n];
+    let dims_of = |size: &dyn Fn(&(usize, [usize; N])) -> usize| {
+        let mut sizes = [1usize; crate::shape::MAX_RANK];
+        for (slot, axis) in sizes.iter_mut().zip(axes.iter().rev()) {
+            *slot = size(axis);
+        }
+        Dims::new(&sizes[..n])
+    };
+    let merged_operands: [Option<Dims>; N] = core::array::from_fn(|k| dims_of(&|a| a.1[k]));
     match (
-        Dims::new(&sizes[0][..n]),
-        Dims::new(&sizes[1][..n]),
-        Dims::new(&sizes[2][..n]),
+        dims_of(&|a| a.0),
+        merged_operands.iter().all(Option::is_some),
     ) {
-        (Some(a), Some(b), Some(o)) => (a, b, o),
+        (Some(o), true) => (merged_operands.map(|d| d.unwrap_or(o)), o),
         _ => unchanged,
     }
 }

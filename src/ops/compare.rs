@@ -222,12 +222,8 @@ impl<SC: Shape, E: Float, TC> Tensor<SC, E, TC> {
         let () = BroadcastCheck::<<SC as BroadcastShapes<SA>>::Output, SB, WhereOp>::OK;
         let out = crate::shape::broadcast_for("where", &cond.shape, &a.shape)?;
         let out = crate::shape::broadcast_for("where", &out, &b.shape)?;
-        let (cd, ad, bd, od) = (
-            cond.shape.dims(),
-            a.shape.dims(),
-            b.shape.dims(),
-            out.dims(),
-        );
+        let dims = [cond.shape.dims(), a.shape.dims(), b.shape.dims()];
+        let ([cd, ad, bd], od) = super::binary::merge_operand_axes(dims, out.dims());
         let (a, ta) = a.split_tape();
         let (b, tb) = b.split_tape();
         let mut tape = ta.merge(tb);
