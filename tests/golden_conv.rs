@@ -2,6 +2,7 @@
 //! layer_*pool2d*): forward values and the gradients of `sum(y * gy)` for the input and every
 //! parameter.
 
+#[macro_use]
 mod common;
 use common::Golden;
 use shaped::nn::{
@@ -131,23 +132,6 @@ fn layer_conv_transpose2d() {
     let mut layer = ConvTranspose2d::<3, 2, 3, 2, 1>::new(&mut rng());
     load_params(&g, &mut layer.weight, &mut layer.bias);
     check_layer!(g, layer, Rank4<2, 3, 5, 5>);
-}
-
-/// Runs a parameter-free pooling layer on the golden `x` and checks `y` and `x`'s gradient.
-macro_rules! check_pool {
-    ($case:literal, $layer:expr, $xshape:ty) => {{
-        let g = Golden::load($case);
-        let layer = $layer;
-        assert!(Params::<f32>::param_names(&layer).is_empty());
-        let x = Tensor::<$xshape>::from_vec(g.f("x")).unwrap();
-        let y = layer.forward(x.clone().trace());
-        assert_eq!(g.shape("y"), y.dims().as_slice());
-        g.check_forward("y", y.as_slice());
-        let gy = Tensor::from_vec_with_shape(g.f("gy"), *y.shape()).unwrap();
-        let grads = (y * gy).sum().backward();
-        g.check_grad("x", grads.get_slice(&x).unwrap());
-        g.check_forward("y", layer.forward(x).as_slice());
-    }};
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! gradient of `sum(y * gy)`; finite differences on random inputs; and the layers in a
 //! model with PyTorch's `print(model)` lines.
 
+#[macro_use]
 mod common;
 use common::Golden;
 use proptest::prelude::*;
@@ -10,25 +11,6 @@ use shaped::gradcheck::{GradcheckOptions, gradcheck_vjp};
 use shaped::nn::{AdaptiveAvgPool1d, AvgPool1d, Conv1d, MaxPool1d, Module, Params};
 use shaped::prelude::*;
 use shaped::strategies::{distinct, tensor};
-
-/// Runs `layer` on the stored `x`, checks `y` and its shape, then `grad.x` of
-/// `sum(y * gy)`, and the untraced forward.
-macro_rules! check_pool {
-    ($case:literal, $layer:expr, $xshape:ty) => {{
-        let g = Golden::load($case);
-        let layer = $layer;
-        assert!(Params::<f32>::param_names(&layer).is_empty());
-        let x = Tensor::<$xshape>::from_vec(g.f("x")).unwrap();
-        let y = layer.forward(x.clone().trace());
-        assert_eq!(g.shape("y"), y.dims().as_slice());
-        g.check_forward("y", y.as_slice());
-        let gy = Tensor::from_vec_with_shape(g.f("gy"), *y.shape()).unwrap();
-        let grads = (y * gy).sum().backward();
-        g.check_grad("x", grads.get_slice(&x).unwrap());
-        g.check_forward("y", layer.forward(x).as_slice());
-        g
-    }};
-}
 
 #[test]
 fn layer_maxpool1d() {

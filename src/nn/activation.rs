@@ -56,20 +56,24 @@ activation!(/// `x - tanh(x)`, `nn.Tanhshrink`.
     Tanhshrink, |x| x.tanhshrink());
 
 /// An activation with hyperparameters: the struct, its `Module` impl, no parameters, and
-/// PyTorch's `print(model)` line.
+/// PyTorch's `print(model)` line; with `default (..)`, PyTorch's defaults as `Default`.
 macro_rules! activation_with {
     ($(#[$m:meta])* $name:ident { $($(#[$fm:meta])* $field:ident),* } default ($($default:expr),*),
         |$layer:ident, $x:ident| $body:expr, $repr:literal) => {
-        $(#[$m])*
-        #[derive(Clone, Copy, Debug, PartialEq)]
-        pub struct $name {
-            $($(#[$fm])* pub $field: f64,)*
-        }
+        activation_with!($(#[$m])* $name { $($(#[$fm])* $field),* }, |$layer, $x| $body, $repr);
         impl Default for $name {
             fn default() -> Self {
                 let [$($field),*] = [$($default),*];
                 $name { $($field),* }
             }
+        }
+    };
+    ($(#[$m:meta])* $name:ident { $($(#[$fm:meta])* $field:ident),* },
+        |$layer:ident, $x:ident| $body:expr, $repr:literal) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq)]
+        pub struct $name {
+            $($(#[$fm])* pub $field: f64,)*
         }
         impl<S: Shape, E: Float, T: Tape<E>> Module<Tensor<S, E, T>> for $name {
             type Output = Tensor<S, E, T>;
@@ -156,44 +160,25 @@ activation_with!(
     } default (0.5), |l, x| x.softshrink(E::from_f64(l.lambd)), "Softshrink({lambd})"
 );
 
-/// `nn.Threshold(threshold, value)`: `x` where `x > threshold`, else `value` (PyTorch has no
-/// defaults for either).
-///
-/// ```
-/// use shaped::prelude::*;
-/// use shaped::nn::{Module, Threshold};
-/// let layer = Threshold { threshold: 0.1, value: 20.0 };
-/// let y = layer.forward(Tensor::<Rank1<2>>::from_array([0.0, 1.0]));
-/// assert_eq!(y.to_vec(), vec![20.0, 1.0]);
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Threshold {
-    /// Values at or below it are replaced.
-    pub threshold: f64,
-    /// What replaces them.
-    pub value: f64,
-}
-impl<S: Shape, E: Float, T: Tape<E>> Module<Tensor<S, E, T>> for Threshold {
-    type Output = Tensor<S, E, T>;
-    fn try_forward(&self, x: Tensor<S, E, T>) -> Result<Self::Output> {
-        Ok(x.threshold(E::from_f64(self.threshold), E::from_f64(self.value)))
-    }
-}
-impl<E: Float> Params<E> for Threshold {
-    fn visit(&self, _: &str, _: &mut dyn FnMut(ParamView<'_, E>)) {}
-    fn visit_mut(&mut self, _: &str, _: &mut dyn FnMut(ParamMut<'_, E>)) {}
-    fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
-        let py_float = super::summary::py_float;
-        f(
-            super::module_name(prefix),
-            format!(
-                "Threshold(threshold={}, value={})",
-                py_float(self.threshold),
-                py_float(self.value)
-            ),
-        )
-    }
-}
+activation_with!(
+    /// `nn.Threshold(threshold, value)`: `x` where `x > threshold`, else `value` (PyTorch has
+    /// no defaults for either).
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::{Module, Threshold};
+    /// let layer = Threshold { threshold: 0.1, value: 20.0 };
+    /// let y = layer.forward(Tensor::<Rank1<2>>::from_array([0.0, 1.0]));
+    /// assert_eq!(y.to_vec(), vec![20.0, 1.0]);
+    /// ```
+    Threshold {
+        /// Values at or below it are replaced.
+        threshold,
+        /// What replaces them.
+        value
+    }, |l, x| x.threshold(E::from_f64(l.threshold), E::from_f64(l.value)),
+    "Threshold(threshold={threshold}, value={value})"
+);
 
 /// `x` if positive, else `negative_slope * x`; PyTorch's default slope is 0.01.
 #[derive(Clone, Copy, Debug, PartialEq)]

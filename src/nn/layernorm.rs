@@ -132,23 +132,33 @@ where
         super::mode::with_training(|| self.try_forward_unchecked(x))
     }
     fn try_forward_unchecked(&self, x: Tensor<S, E, T>) -> Result<Self::Output> {
-        x.shape
-            .last()
-            .sizes_equal(&self.weight.shape.0)
-            .map_err(|_| {
-                Error::shape(
-                    "LayerNorm",
-                    format!(
-                        "input of shape {:?} has last dimension {}, the layer normalises {}",
-                        x.shape.dims().as_slice(),
-                        x.shape.last().size(),
-                        self.normalized_size()
-                    ),
-                )
-            })?;
+        check_last_dim("LayerNorm", &x.shape, &self.weight.shape.0)?;
         let (w, b) = (self.weight.traced_as::<T>(), self.bias.traced_as::<T>());
         Ok(layer_norm_op(x, Some(w), Some(b), self.eps))
     }
+}
+
+/// That the last dimension of `shape` is the `d` features `layer` normalises (a run-time
+/// check: static sizes are compared by the layer's `Module` bound).
+pub(super) fn check_last_dim<S: Shape + LastDim, D: Dim>(
+    layer: &'static str,
+    shape: &S,
+    d: &D,
+) -> Result<()>
+where
+    S::Last: DimEq<D>,
+{
+    shape.last().sizes_equal(d).map_err(|_| {
+        Error::shape(
+            layer,
+            format!(
+                "input of shape {:?} has last dimension {}, the layer normalises {}",
+                shape.dims().as_slice(),
+                shape.last().size(),
+                d.size()
+            ),
+        )
+    })
 }
 
 impl<D: Dim, E: Float> Params<E> for LayerNormLayer<D, E> {

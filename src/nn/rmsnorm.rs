@@ -4,7 +4,7 @@ use super::module::Module;
 use super::params::{ParamMut, ParamView, Params, TensorKind, visit_tensor, visit_tensor_mut};
 use crate::autograd::Tape;
 use crate::dtype::Float;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::ops::norm::rms_norm_op;
 use crate::shape::check::{DimCheck, RmsNormInput};
 use crate::shape::{Const, Dim, DimEq, LastDim, Shape, ShapeMismatch};
@@ -117,20 +117,7 @@ where
         super::mode::with_training(|| self.try_forward_unchecked(x))
     }
     fn try_forward_unchecked(&self, x: Tensor<S, E, T>) -> Result<Self::Output> {
-        x.shape
-            .last()
-            .sizes_equal(&self.weight.shape.0)
-            .map_err(|_| {
-                Error::shape(
-                    "RMSNorm",
-                    format!(
-                        "input of shape {:?} has last dimension {}, the layer normalises {}",
-                        x.shape.dims().as_slice(),
-                        x.shape.last().size(),
-                        self.normalized_size()
-                    ),
-                )
-            })?;
+        super::layernorm::check_last_dim("RMSNorm", &x.shape, &self.weight.shape.0)?;
         let w = self.weight.traced_as::<T>();
         Ok(rms_norm_op(x, Some(w), self.eps_value()))
     }

@@ -8,7 +8,7 @@
 //! Every branch is written as two values and a select, so that the loops vectorise (as the
 //! other kernels' comments in `unary.rs` measure).
 
-use super::unary::{UnaryKernel, sigmoid, unary_op};
+use super::unary::{ClampKernel, UnaryKernel, sigmoid, unary_op};
 use crate::autograd::Tape;
 use crate::dtype::Float;
 use crate::shape::Shape;
@@ -98,8 +98,7 @@ impl<E: Float> UnaryKernel<E> for HardtanhKernel<E> {
     #[inline(always)]
     fn f(&self, x: E) -> E {
         let (min, max) = (self.min, self.max);
-        let low = if x < min { min } else { x };
-        if low > max { max } else { low }
+        ClampKernel { min, max }.f(x)
     }
     #[inline(always)]
     fn df(&self, x: E, _: E) -> E {
@@ -222,6 +221,17 @@ impl<E: Float> UnaryKernel<E> for TanhshrinkKernel {
     }
 }
 
+/// 0 on `[-lambda, lambda]`, 1 elsewhere and for NaN (PyTorch's `x >= -lambda &&
+/// x <= lambda` test): the shrinks' derivative.
+#[inline(always)]
+fn outside_band<E: Float>(x: E, lambda: E) -> E {
+    if (x >= -lambda) & (x <= lambda) {
+        E::ZERO
+    } else {
+        E::ONE
+    }
+}
+
 /// 0 on `[-lambda, lambda]`, else `x`; the gradient is 0 on the closed interval (PyTorch).
 #[derive(Clone, Copy, Debug)]
 pub struct HardshrinkKernel<E>(pub E);
@@ -237,12 +247,7 @@ impl<E: Float> UnaryKernel<E> for HardshrinkKernel<E> {
     }
     #[inline(always)]
     fn df(&self, x: E, _: E) -> E {
-        let lambda = self.0;
-        if (x >= -lambda) & (x <= lambda) {
-            E::ZERO
-        } else {
-            E::ONE
-        }
+        outside_band(x, self.0)
     }
 }
 
@@ -259,12 +264,7 @@ impl<E: Float> UnaryKernel<E> for SoftshrinkKernel<E> {
     }
     #[inline(always)]
     fn df(&self, x: E, _: E) -> E {
-        let lambda = self.0;
-        if (x >= -lambda) & (x <= lambda) {
-            E::ZERO
-        } else {
-            E::ONE
-        }
+        outside_band(x, self.0)
     }
 }
 

@@ -148,3 +148,24 @@ pub fn check_close(what: &str, actual: &[f32], expected: &[f32], atol: f32, rtol
         assert!(ok, "{what}[{i}]: got {a}, expected {e}");
     }
 }
+
+/// A pooling layer's golden case (`layer_*pool*`): runs `$layer` on the stored `x` traced,
+/// checks `y` and its shape, then `grad.x` of `sum(y * gy)`, and the untraced forward.
+/// Evaluates to the case.
+#[allow(unused_macros)]
+macro_rules! check_pool {
+    ($case:literal, $layer:expr, $xshape:ty) => {{
+        let g = Golden::load($case);
+        let layer = $layer;
+        assert!(Params::<f32>::param_names(&layer).is_empty());
+        let x = Tensor::<$xshape>::from_vec(g.f("x")).unwrap();
+        let y = layer.forward(x.clone().trace());
+        assert_eq!(g.shape("y"), y.dims().as_slice());
+        g.check_forward("y", y.as_slice());
+        let gy = Tensor::from_vec_with_shape(g.f("gy"), *y.shape()).unwrap();
+        let grads = (y * gy).sum().backward();
+        g.check_grad("x", grads.get_slice(&x).unwrap());
+        g.check_forward("y", layer.forward(x).as_slice());
+        g
+    }};
+}
