@@ -7,9 +7,9 @@
 use rand::SeedableRng;
 use shaped::nn::loss::{cross_entropy, mse_loss, smooth_l1_loss};
 use shaped::nn::{
-    AdaptiveAvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, ConvTranspose2d, DepthwiseConv2d,
-    Dropout, Embedding, GRU, GroupNorm, LSTM, LayerNorm, Linear, Module, MultiheadAttention,
-    Upsample,
+    AdaptiveAvgPool2d, BatchNorm1d, BatchNorm2d, ChannelPReLU, Conv1d, Conv2d, ConvTranspose2d,
+    DepthwiseConv2d, Dropout, Embedding, GRU, GroupNorm, InstanceNorm2d, LSTM, LayerNorm, Linear,
+    MaxPool1d, Module, MultiheadAttention, RMSNorm, Upsample,
 };
 use shaped::ops::interpolate::ScaleFactor;
 use shaped::ops::pad::PadMode;
@@ -885,6 +885,95 @@ fn main() {
                 black_box(m.argmax::<1>());
             },
             || {}
+        );
+    }
+    // The activations, norms and pooling of the coverage pass (README, seventeenth pass).
+    macro_rules! activation_case {
+        ($name:literal, |$x:ident| $body:expr) => {
+            case!(
+                filter,
+                $name,
+                || {
+                    let $x = m.clone();
+                    black_box($body);
+                },
+                || {
+                    let $x = m.clone().trace();
+                    black_box(($body).mul(m2.clone()).sum().backward());
+                }
+            );
+        };
+    }
+    activation_case!("elu 4M", |x| x.elu(1.0));
+    activation_case!("hardswish 4M", |x| x.hardswish());
+    activation_case!("mish 4M", |x| x.mish());
+    activation_case!("logsigmoid 4M", |x| x.logsigmoid());
+    activation_case!("hardshrink 4M", |x| x.hardshrink(0.5));
+    {
+        let x = Tensor::<Rank4<32, 64, 28, 28>>::randn(&mut rng);
+        let w = Tensor::<Rank4<32, 64, 28, 28>>::randn(&mut rng);
+        let prelu = ChannelPReLU::<64>::new();
+        let inorm = InstanceNorm2d::<64>::new_affine();
+        case!(
+            filter,
+            "prelu ch 32x64x28x28",
+            || {
+                black_box(prelu.forward(x.clone()));
+            },
+            || {
+                black_box(
+                    (prelu.forward(x.clone().trace()) * w.clone())
+                        .sum()
+                        .backward(),
+                );
+            }
+        );
+        case!(
+            filter,
+            "instancenorm2d 32x64x28x28",
+            || {
+                black_box(inorm.forward(x.clone()));
+            },
+            || {
+                black_box(
+                    (inorm.forward(x.clone().trace()) * w.clone())
+                        .sum()
+                        .backward(),
+                );
+            }
+        );
+    }
+    {
+        let rms = RMSNorm::<1024>::new();
+        case!(
+            filter,
+            "rmsnorm 4096x1024",
+            || {
+                black_box(rms.forward(m.clone()));
+            },
+            || {
+                black_box(
+                    (rms.forward(m.clone().trace()) * m2.clone())
+                        .sum()
+                        .backward(),
+                );
+            }
+        );
+        let seq = Tensor::<Rank3<16, 64, 1024>>::randn(&mut rng);
+        case!(
+            filter,
+            "maxpool1d3s2p1 16x64x1024",
+            || {
+                black_box(MaxPool1d::<3, 2, 1>.forward(seq.clone()));
+            },
+            || {
+                black_box(
+                    MaxPool1d::<3, 2, 1>
+                        .forward(seq.clone().trace())
+                        .sum()
+                        .backward(),
+                );
+            }
         );
     }
     {
