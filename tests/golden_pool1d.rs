@@ -77,3 +77,21 @@ fn conv1d_model_with_pooling() {
     let short = Tensor::<(usize, Const<8>, usize)>::ones_with_shape((2, Const, 1));
     assert!(MaxPool1d::<2>.try_forward(short).is_err());
 }
+
+/// An empty run-time axis is an error even where padding would give it windows (PyTorch
+/// refuses it too); it used to reach the kernels and panic on a zero-sized chunk.
+#[test]
+fn empty_axis_is_an_error_not_a_panic() {
+    let line = Tensor::<(usize, usize)>::zeros_with_shape((3, 0));
+    assert!(line.clone().try_max_pool1d::<2, 2, 1>().is_err());
+    assert!(line.clone().try_avg_pool1d::<2, 2, 1>().is_err());
+    assert!(line.try_adaptive_avg_pool1d::<2>().is_err());
+    let plane = Tensor::<(usize, usize, usize, usize)>::zeros_with_shape((1, 3, 0, 4));
+    let err = plane.clone().try_max_pool2d::<2, 2, 1>().unwrap_err();
+    assert!(err.to_string().contains("empty"), "{err}");
+    assert!(plane.try_avg_pool2d::<2, 2, 1>().is_err());
+    use shaped::rand::SeedableRng;
+    let conv = Conv1d::<3, 2, 1, 1, 1>::new(&mut shaped::rand::rngs::StdRng::seed_from_u64(0));
+    let seq = Tensor::<(usize, Const<3>, usize)>::zeros_with_shape((2, Const, 0));
+    assert!(conv.try_forward(seq).is_err());
+}

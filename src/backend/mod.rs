@@ -34,6 +34,7 @@ pub(crate) mod optim;
 pub(crate) mod pad;
 pub(crate) mod parallel;
 #[cfg(target_arch = "x86_64")]
+mod pool1d;
 mod pool2x2;
 pub(crate) mod pooling;
 pub(crate) mod precompiled;

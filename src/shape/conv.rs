@@ -14,9 +14,11 @@ use super::dim::{ConstDim, Dim, DimExpr};
 use crate::error::{Error, Result};
 use core::fmt;
 
-/// `(d + 2p - dil*(k-1) - 1) / s + 1`, or `None` when the dilated kernel does not fit.
+/// `(d + 2p - dil*(k-1) - 1) / s + 1`, or `None` when the dilated kernel does not fit or the
+/// input is empty (PyTorch refuses an empty spatial axis even when padding would give it
+/// windows: there is nothing to take a maximum or a product of).
 pub(crate) const fn conv_out(d: usize, k: usize, s: usize, p: usize, dil: usize) -> Option<usize> {
-    if k == 0 || s == 0 || dil == 0 {
+    if k == 0 || s == 0 || dil == 0 || d == 0 {
         return None;
     }
     // Checked: a run-time size near `usize::MAX` must give `None`, not wrap.
@@ -222,6 +224,10 @@ macro_rules! window_dim {
                 let $d = input.size();
                 match $out {
                     Some(_) => Ok($name(input)),
+                    None if $d == 0 => Err(Error::shape(
+                        $what,
+                        "the input is empty along this axis (size 0): there is no window to take",
+                    )),
                     None => Err(Error::shape($what, $explain)),
                 }
             }
@@ -383,6 +389,9 @@ mod tests {
         assert!(ConvTransposeOut::<usize, 3, 2, 1, 0, 1>::new(0).is_err());
         assert!(PoolOut::<usize, 2, 2, 0>::new(1).is_err());
         assert!(ConvOut::<usize, 3, 1, 0, 2>::new(4).is_err());
+        // An empty axis has no windows, padding or not (PyTorch refuses it too).
+        assert!(PoolOut::<usize, 2, 2, 1>::new(0).is_err());
+        assert!(ConvOut::<usize, 1, 1, 1, 1>::new(0).is_err());
     }
 
     #[test]
