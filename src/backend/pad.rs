@@ -181,8 +181,9 @@ pub(crate) fn pad_last_axes<E: Float>(
     // per row (the closure above was not inlined) was a quarter of padding (32, 64, 28, 28)
     // by 1 on all four sides.
     let rows_axis = rank.saturating_sub(2);
+    // (A rank-1 tensor is one row, read from 0 below: no table.)
     let row_sources: Vec<Option<usize>> = match rank {
-        1 => vec![Some(0)],
+        1 => Vec::new(),
         _ => (0..out_dims[rows_axis])
             .map(|i| along(rows_axis, i))
             .collect(),
