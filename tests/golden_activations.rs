@@ -3,17 +3,19 @@
 //! its parameter gradient by finite differences, and every activation layer's forward,
 //! `print(model)` line and place in a model. (The elementwise ops themselves are checked
 //! against PyTorch in golden_elementwise.rs and by finite differences in gradcheck_props.rs,
-//! one row each in common/unary_ops.rs.)
+//! one row each in common/unary_ops.rs.) GLU against PyTorch (layer_glu_*, made by
+//! glu_pixel_shuffle.py there) and by finite differences over random shapes.
 
+#[macro_use]
 mod common;
 use common::Golden;
 use proptest::prelude::*;
 use rand::SeedableRng;
-use shaped::gradcheck::{GradcheckOptions, gradcheck_params};
+use shaped::gradcheck::{GradcheckOptions, gradcheck_params, gradcheck_vjp};
 use shaped::nn::*;
 use shaped::ops::binary::{MulKernel, binary_op};
 use shaped::prelude::*;
-use shaped::strategies::{away_from, tensor};
+use shaped::strategies::{away_from, shape, tensor, tensor_with_shape};
 
 /// Checks `y`, then backpropagates `sum(y * gy)` and checks the gradients of `x` and
 /// `weight`.
@@ -204,4 +206,63 @@ fn activation_layers_forward_and_print_as_pytorch() {
         model.state_dict_names()[2..],
         ["4.weight".to_string(), "5.weight".to_string()]
     );
+}
+
+#[test]
+fn layer_glu_last() {
+    let g = check_pool!("layer_glu_last", GLU::<2>, Rank3<3, 4, 10>);
+    assert_eq!(g.hp("dim"), -1.0);
+}
+
+#[test]
+fn layer_glu_dim1() {
+    let g = check_pool!("layer_glu_dim1", GLU::<1>, Rank3<2, 6, 5>);
+    assert_eq!(g.hp("dim"), 1.0);
+}
+
+/// GLU in a model: halved static and run-time axes, its `print(model)` line, and an odd
+/// run-time axis as an error naming it (an odd static one does not compile:
+/// tests/compile_fail/glu_odd_axis.rs).
+#[test]
+fn glu_shapes_print_and_odd_axis() {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    let model = (
+        Linear::<3, 8>::new(&mut rng),
+        GLU::<1>,
+        Linear::<4, 2>::new(&mut rng),
+    );
+    let y = model.forward(Tensor::<(usize, Const<3>)>::ones_with_shape((5, Const)));
+    assert_eq!(y.dims().as_slice(), &[5, 2]);
+    assert!(model.summary().to_string().contains("(1): GLU(dim=1)"));
+    let x =
+        Tensor::<(usize, usize)>::from_vec_with_shape(vec![1.0, 2.0, 0.0, 100.0], (1, 4)).unwrap();
+    assert_eq!(x.clone().glu::<1>().to_vec(), vec![0.5, 2.0]);
+    let odd = Tensor::<(usize, usize)>::zeros_with_shape((2, 7));
+    let err = GLU::<1>.try_forward(odd).unwrap_err().to_string();
+    assert!(err.contains("odd size 7"), "{err}");
+    // Halving the first axis of a run-time shape.
+    let x =
+        Tensor::<(usize, usize)>::from_vec_with_shape(vec![1.0, 2.0, 0.0, 0.0], (2, 2)).unwrap();
+    assert_eq!(x.glu::<0>().to_vec(), vec![0.5, 1.0]);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+    /// GLU by finite differences (f64) along each axis of random run-time shapes, the halved
+    /// axis of even size.
+    #[test]
+    fn glu_gradients(
+        x in shape::<(usize, usize, usize)>(1..=4).prop_flat_map(|(a, b, c)| {
+            tensor_with_shape((a, 2 * b, c), -4.0f64..4.0)
+        })
+    ) {
+        let opts = GradcheckOptions::default();
+        let fail = |e: shaped::gradcheck::GradcheckError| TestCaseError::fail(e.to_string());
+        gradcheck_vjp(&x, |x| x.glu::<1>(), opts).map_err(fail)?;
+        let (a, n, c) = *x.shape(); // n even
+        let last = x.clone().reshape_dyn((a, c, n));
+        gradcheck_vjp(&last, |x| x.glu::<2>(), opts).map_err(fail)?;
+        let first = x.reshape_dyn((n, a, c));
+        gradcheck_vjp(&first, |x| x.glu::<0>(), opts).map_err(fail)?;
+    }
 }

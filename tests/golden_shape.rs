@@ -2,12 +2,19 @@
 //! stored gradient of `L = sum(y * gy)`.
 //!
 //! Axes and sizes are type parameters here, so each test also checks that the file's
-//! hyperparameters are the ones spelled in its types.
+//! hyperparameters are the ones spelled in its types. Pixel (un)shuffle against PyTorch
+//! (tests/golden_extra/layer_pixel_*, made by glu_pixel_shuffle.py there) and by finite
+//! differences.
 
+#[macro_use]
 mod common;
 use common::Golden;
+use proptest::prelude::*;
+use shaped::gradcheck::{GradcheckOptions, gradcheck_vjp};
+use shaped::nn::{Conv2d, Module, Params, PixelShuffle, PixelUnshuffle};
 use shaped::prelude::*;
 use shaped::shape::BroadcastShapes;
+use shaped::strategies::{shape, tensor_with_shape};
 
 type Traced<S> = Tensor<S, f32, OwnedTape<f32>>;
 
@@ -307,4 +314,82 @@ fn every_shape_case_is_covered() {
         .collect();
     cases.sort();
     assert_eq!(cases, covered);
+}
+
+#[test]
+fn layer_pixel_shuffle() {
+    let g = check_pool!("layer_pixel_shuffle", PixelShuffle::<2>, Rank4<2, 8, 3, 4>);
+    assert_eq!(g.hp("upscale_factor"), 2.0);
+}
+
+#[test]
+fn layer_pixel_shuffle_unbatched() {
+    let g = check_pool!("layer_pixel_shuffle_unbatched", PixelShuffle::<3>, Rank3<9, 2, 3>);
+    assert_eq!(g.hp("upscale_factor"), 3.0);
+}
+
+#[test]
+fn layer_pixel_unshuffle() {
+    let g = check_pool!("layer_pixel_unshuffle", PixelUnshuffle::<2>, Rank4<2, 3, 4, 6>);
+    assert_eq!(g.hp("downscale_factor"), 2.0);
+}
+
+/// Static output dims, run-time sizes with their errors, the round trip, and the layers in
+/// a model with PyTorch's `print(model)` lines. (Static sizes that do not divide fail the
+/// build: tests/compile_fail/pixel_shuffle_channels.rs.)
+#[test]
+fn pixel_shuffle_shapes_errors_and_print() {
+    use shaped::rand::SeedableRng;
+    let mut rng = shaped::rand::rngs::StdRng::seed_from_u64(0);
+    let model = (
+        Conv2d::<3, 12, 3, 1, 1>::new(&mut rng),
+        PixelShuffle::<2>,
+        PixelUnshuffle::<2>,
+    );
+    let y = model.forward(Tensor::<Rank4<1, 3, 5, 7>>::ones());
+    let y: Tensor<Rank4<1, 12, 5, 7>> = y.realize();
+    assert!(y.as_slice().iter().all(|v| v.is_finite()));
+    let printed = model.summary().to_string();
+    for line in [
+        "(1): PixelShuffle(upscale_factor=2)",
+        "(2): PixelUnshuffle(downscale_factor=2)",
+    ] {
+        assert!(printed.contains(line), "{line} missing from\n{printed}");
+    }
+    let x = Tensor::<(usize, usize, usize, usize)>::zeros_with_shape((2, 6, 3, 3));
+    let err = x.clone().try_pixel_shuffle::<2>().unwrap_err().to_string();
+    assert!(
+        err.contains("6 channels") && err.contains("2^2 = 4"),
+        "{err}"
+    );
+    assert!(x.try_pixel_unshuffle::<2>().is_err());
+    let x = Tensor::<(usize, usize, usize)>::from_vec_with_shape(
+        (0..36).map(|v| v as f32).collect(),
+        (4, 3, 3),
+    )
+    .unwrap();
+    let up = x.clone().pixel_shuffle::<2>();
+    assert_eq!(up.dims().as_slice(), &[1, 6, 6]);
+    // Output (0, 1, 2): row 1 = 0 * 2 + 1, column 2 = 1 * 2 + 0, so input channel 1 * 2 + 0
+    // at (0, 1).
+    assert_eq!(up.as_slice()[6 + 2], x.as_slice()[2 * 9 + 1]);
+    assert_eq!(up.pixel_unshuffle::<2>().to_vec(), x.to_vec());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+    /// Both shuffles by finite differences (f64) over random run-time shapes.
+    #[test]
+    fn pixel_shuffle_gradients(
+        x in shape::<(usize, usize, usize, usize)>(1..=3).prop_flat_map(|(b, c, h, w)| {
+            tensor_with_shape((b, 4 * c, h, 2 * w), -3.0f64..3.0)
+        })
+    ) {
+        let opts = GradcheckOptions::default();
+        let fail = |e: shaped::gradcheck::GradcheckError| TestCaseError::fail(e.to_string());
+        gradcheck_vjp(&x, |x| x.pixel_shuffle::<2>(), opts).map_err(fail)?;
+        let (b, c, h, w) = *x.shape();
+        let even = x.reshape_dyn((b, c / 2, 2 * h, w));
+        gradcheck_vjp(&even, |x| x.pixel_unshuffle::<2>(), opts).map_err(fail)?;
+    }
 }

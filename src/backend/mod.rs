@@ -21,6 +21,7 @@ mod conv_wide;
 mod depthwise;
 pub(crate) mod elementwise;
 pub(crate) mod gemm;
+pub(crate) mod glu;
 pub(crate) mod group_norm;
 pub(crate) mod im2col;
 pub(crate) mod interpolate;

@@ -5,7 +5,7 @@ use super::params::{ParamMut, ParamView, Params};
 use crate::autograd::Tape;
 use crate::dtype::Float;
 use crate::error::Result;
-use crate::shape::{HasAxis, Shape};
+use crate::shape::{ChunkDim, Dim, HasAxis, ReplaceAxis, Shape};
 use crate::tensor::Tensor;
 
 macro_rules! activation {
@@ -217,6 +217,37 @@ impl<const I: usize, S: HasAxis<I>, E: Float, T: Tape<E>> Module<Tensor<S, E, T>
     }
 }
 
+/// The gated linear unit along axis `I`, `nn.GLU(dim=I)`: `a * sigmoid(b)` for the halves
+/// `a`, `b` of the axis (see [`Tensor::glu`]). PyTorch's default `dim=-1` is `GLU::<{rank - 1}>`.
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::{GLU, Linear, Module};
+/// use rand::SeedableRng;
+/// // A gated projection: Linear to twice the width, then GLU back to it.
+/// let model = (Linear::<4, 16>::new(&mut rand::rngs::StdRng::seed_from_u64(0)), GLU::<1>);
+/// let y = model.forward(Tensor::<Rank2<3, 4>>::ones());
+/// assert_eq!(y.dims().as_slice(), &[3, 8]);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct GLU<const I: usize>;
+
+impl<const I: usize, S, E: Float, T: Tape<E>> Module<Tensor<S, E, T>> for GLU<I>
+where
+    S: ReplaceAxis<I>,
+    <S as HasAxis<I>>::Dim: ChunkDim<2>,
+{
+    type Output = Tensor<
+        <S as ReplaceAxis<I>>::Output<<<S as HasAxis<I>>::Dim as ChunkDim<2>>::Output>,
+        E,
+        T,
+    >;
+    fn try_forward(&self, x: Tensor<S, E, T>) -> Result<Self::Output> {
+        const { crate::ops::activation::check_glu_axis(<<S as HasAxis<I>>::Dim as Dim>::STATIC_SIZE, I) };
+        x.try_glu::<I>()
+    }
+}
+
 impl<E: Float> Params<E> for LeakyReLU {
     fn visit(&self, _: &str, _: &mut dyn FnMut(ParamView<'_, E>)) {}
     fn visit_mut(&mut self, _: &str, _: &mut dyn FnMut(ParamMut<'_, E>)) {}
@@ -237,4 +268,11 @@ impl<const I: usize, E: Float> Params<E> for Softmax<I> {
 impl<const I: usize, E: Float> Params<E> for LogSoftmax<I> {
     fn visit(&self, _: &str, _: &mut dyn FnMut(ParamView<'_, E>)) {}
     fn visit_mut(&mut self, _: &str, _: &mut dyn FnMut(ParamMut<'_, E>)) {}
+}
+impl<const I: usize, E: Float> Params<E> for GLU<I> {
+    fn visit(&self, _: &str, _: &mut dyn FnMut(ParamView<'_, E>)) {}
+    fn visit_mut(&mut self, _: &str, _: &mut dyn FnMut(ParamMut<'_, E>)) {}
+    fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
+        f(super::module_name(prefix), format!("GLU(dim={I})"))
+    }
 }

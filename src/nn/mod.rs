@@ -39,9 +39,9 @@ mod transformer;
 mod upsample;
 
 pub use activation::{
-    CELU, ELU, GELU, GELUTanh, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSigmoid,
-    LogSoftmax, Mish, ReLU, ReLU6, SELU, SiLU, Sigmoid, Softmax, Softplus, Softshrink, Softsign,
-    Tanh, Tanhshrink, Threshold,
+    CELU, ELU, GELU, GELUTanh, GLU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU,
+    LogSigmoid, LogSoftmax, Mish, ReLU, ReLU6, SELU, SiLU, Sigmoid, Softmax, Softplus, Softshrink,
+    Softsign, Tanh, Tanhshrink, Threshold,
 };
 pub use attention::{AttentionInput, AttentionOptions, AttentionOutput, MultiheadAttention};
 pub use attention_dyn::{AttentionOutputDyn, MultiheadAttentionDyn};
@@ -124,7 +124,7 @@ pub use transformer::{
     TransformerEncoderDyn, TransformerEncoderLayer, TransformerEncoderLayerDyn, causal_mask,
     key_padding_mask,
 };
-pub use upsample::Upsample;
+pub use upsample::{PixelShuffle, PixelUnshuffle, Upsample};
 
 // For the GPU's `pad`, `split`, `chunk` and `interpolate` (the `gpu` layer reaches `ops` only through `nn`).
 #[cfg(feature = "wgpu")]

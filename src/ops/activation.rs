@@ -3,15 +3,20 @@
 //! (piecewise-linear) ones, Mish, softsign, log-sigmoid and the shrinks. Each is a
 //! [`UnaryKernel`] whose value, derivative, edge rules (which side a kink's gradient takes)
 //! and NaN handling follow PyTorch's CPU kernels; PReLU, with its learned slope, is the
-//! binary [`PreluKernel`](super::binary::PreluKernel).
+//! binary [`PreluKernel`](super::binary::PreluKernel); GLU, which halves an axis, has a
+//! kernel of its own (`backend::glu`).
 //!
 //! Every branch is written as two values and a select, so that the loops vectorise (as the
 //! other kernels' comments in `unary.rs` measure).
 
+use super::shape_ops::moving_op;
 use super::unary::{ClampKernel, UnaryKernel, sigmoid, unary_op};
 use crate::autograd::Tape;
+use crate::backend::glu::{glu_backward, glu_forward};
+use crate::backend::reduce::split_axis;
 use crate::dtype::Float;
-use crate::shape::Shape;
+use crate::error::{Error, OrPanic, Result};
+use crate::shape::{ChunkDim, HasAxis, ReplaceAxis, Shape};
 use crate::tensor::Tensor;
 
 /// SELU's `alpha` (Klambauer et al., as PyTorch).
@@ -460,6 +465,90 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// ```
     pub fn threshold(self, threshold: E, value: E) -> Self {
         unary_op(self, ThresholdKernel { threshold, value })
+    }
+
+    /// The gated linear unit along axis `I` (`F.glu(x, dim=I)`): the axis is cut into halves
+    /// `a` and `b`, and the result is `a * sigmoid(b)`, half as long along `I`. An odd static
+    /// axis does not compile; an odd run-time one panics (see [`try_glu`](Self::try_glu)).
+    /// PyTorch's default `dim=-1` is the last axis: `I = rank - 1`.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// let x = Tensor::<Rank2<1, 4>>::from_array([[1.0, 2.0, 0.0, 100.0]]);
+    /// let y: Tensor<Rank2<1, 2>> = x.glu::<1>().realize();
+    /// assert_eq!(y.to_vec(), vec![0.5, 2.0]); // 1 * sigmoid(0), 2 * sigmoid(100)
+    /// ```
+    #[track_caller]
+    pub fn glu<const I: usize>(
+        self,
+    ) -> Tensor<<S as ReplaceAxis<I>>::Output<<<S as HasAxis<I>>::Dim as ChunkDim<2>>::Output>, E, T>
+    where
+        S: ReplaceAxis<I>,
+        <S as HasAxis<I>>::Dim: ChunkDim<2>,
+    {
+        const {
+            check_glu_axis(
+                <<S as HasAxis<I>>::Dim as crate::shape::Dim>::STATIC_SIZE,
+                I,
+            )
+        }
+        self.try_glu::<I>().or_panic()
+    }
+
+    /// [`glu`](Self::glu), with an error naming the axis and its size when a run-time axis
+    /// is odd (PyTorch: "Halving dimension must be even").
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// let x = Tensor::<(usize, usize)>::zeros_with_shape((2, 5));
+    /// assert!(x.try_glu::<1>().is_err());
+    /// ```
+    #[allow(clippy::type_complexity)]
+    pub fn try_glu<const I: usize>(
+        self,
+    ) -> Result<
+        Tensor<
+            <S as ReplaceAxis<I>>::Output<<<S as HasAxis<I>>::Dim as ChunkDim<2>>::Output>,
+            E,
+            T,
+        >,
+    >
+    where
+        S: ReplaceAxis<I>,
+        <S as HasAxis<I>>::Dim: ChunkDim<2>,
+    {
+        let dims = self.shape.dims();
+        let (outer, n, inner) = split_axis(&dims, I);
+        if n % 2 != 0 {
+            return Err(Error::shape(
+                "glu",
+                format!("axis {I} of shape {dims:?} has odd size {n}: GLU cuts it in halves"),
+            ));
+        }
+        let out = self.shape.replace_axis(self.shape.axis_dim().chunk());
+        let half = n / 2 * inner;
+        let x = self.data.clone();
+        Ok(moving_op(
+            self,
+            out,
+            |x| glu_forward(x, outer, half),
+            move |g, x_id, gy| g.add(x_id, glu_backward(&x, &gy, outer, half)),
+        ))
+    }
+}
+
+/// The build-time check of `glu`: a static axis must have even size.
+pub(crate) const fn check_glu_axis(size: Option<usize>, axis: usize) {
+    if let Some(n) = size
+        && n % 2 != 0
+    {
+        crate::shape::const_msg::ConstMsg::new()
+            .s("glu: axis ")
+            .n(axis)
+            .s(" has odd size ")
+            .n(n)
+            .s("; GLU cuts it in halves")
+            .fail();
     }
 }
 

@@ -18,6 +18,7 @@ pub mod matmul;
 pub(crate) mod norm;
 pub(crate) mod optim;
 pub mod pad;
+pub mod pixel_shuffle;
 pub mod pool;
 pub mod reduce;
 pub(crate) mod rnn;

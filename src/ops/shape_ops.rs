@@ -120,6 +120,23 @@ pub(crate) fn permute_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
     perm: &[usize],
 ) -> Tensor<SO, E, T> {
     let dims = x.shape.dims();
+    permute_viewed_op(x, &dims, out, perm)
+}
+
+/// [`permute_op`] of `x` seen under the row-major dims `dims` (as many elements, any rank up
+/// to `MAX_RANK`): the axis shuffles of `pixel_shuffle` split axes before permuting.
+pub(crate) fn permute_viewed_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
+    x: Tensor<S, E, T>,
+    dims: &[usize],
+    out: SO,
+    perm: &[usize],
+) -> Tensor<SO, E, T> {
+    debug_assert_eq!(
+        dims.iter().product::<usize>(),
+        x.numel(),
+        "permute: dims of another size"
+    );
+    let dims = Dims::new(dims).expect("a view has at most MAX_RANK axes");
     let perm = Dims::new(perm).expect("a permutation has at most MAX_RANK axes");
     moving_op(
         x,

@@ -64,3 +64,19 @@ impl<const N: usize> ChunkDim<N> for usize {
         self / N
     }
 }
+
+/// A run-time size scaled by a constant (an upsampled or pixel-shuffled run-time axis) cuts
+/// into run-time chunks, as `usize` does: `pixel_shuffle` then `pixel_unshuffle` on
+/// run-time sizes needs no conversion in between.
+///
+/// ```
+/// use shaped::shape::{ChunkDim, Scaled};
+/// assert_eq!(<Scaled<usize, 2> as ChunkDim<4>>::chunk(Scaled::new(6)), 3);
+/// ```
+impl<const F: usize, const N: usize> ChunkDim<N> for super::Scaled<usize, F> {
+    type Output = usize;
+    #[inline]
+    fn chunk(self) -> usize {
+        self.size() / N
+    }
+}

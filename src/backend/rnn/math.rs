@@ -61,6 +61,6 @@ pub(super) fn add_assign<E: Float>(dst: &mut [E], a: &[E]) {
 /// `1 / (1 + e^-x)` without a branch: e^-x overflowing to infinity gives exactly 0, so the
 /// single formula is safe over the whole range and vectorises.
 #[inline(always)]
-pub(super) fn sigmoid_free<E: Float>(x: E) -> E {
+pub(crate) fn sigmoid_free<E: Float>(x: E) -> E {
     E::ONE / (E::ONE + exp(-x))
 }
