@@ -400,3 +400,348 @@ fn cross_entropy_weight_smoothing_interplay_matches_pytorch() {
     g.check("grad.x", grads.get_slice(&x).unwrap(), 1e-4, 1e-3);
     g.check("grad.target", grads.get_slice(&t).unwrap(), 1e-4, 1e-3);
 }
+
+/// The case's `y` against `$y` (a loss over traced inputs), then the gradients of `y` (a
+/// scalar) or, where the case stores a cotangent `gy`, of `sum(y * gy)`: evaluates to them.
+macro_rules! golden_grads {
+    ($g:expr, $y:expr) => {{
+        let g = &$g;
+        let y = $y;
+        g.check_forward("y", y.as_slice());
+        assert_eq!(
+            y.dims().as_slice(),
+            g.shape("y").as_slice(),
+            "{}: shape of y",
+            g.case
+        );
+        if g.has("gy") {
+            let gy = Tensor::from_vec_with_shape(g.f("gy"), *y.shape()).unwrap();
+            y.mul(gy).sum().backward()
+        } else {
+            y.sum().backward()
+        }
+    }};
+}
+
+/// The reduction a margin/likelihood case was made with.
+fn reduction_of(g: &Golden) -> String {
+    g.hp_str("reduction").trim_matches('"').to_string()
+}
+
+#[test]
+fn hinge_embedding_loss_matches_pytorch() {
+    let g = Golden::load("loss_hinge_embedding");
+    assert_eq!(reduction_of(&g), "mean");
+    let x = Tensor::<Rank2<4, 5>>::from_vec(g.f("x")).unwrap();
+    let t = Tensor::<Rank2<4, 5>>::from_vec(g.f("target")).unwrap();
+    let grads = golden_grads!(g, hinge_embedding_loss(x.clone().trace(), t, 1.0));
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+
+    // Targets 0.5 and 0 (neither 1 nor -1) take both terms, as in PyTorch.
+    let g = Golden::load("loss_hinge_embedding_margin_none");
+    assert_eq!(reduction_of(&g), "none");
+    let x = Tensor::<Rank2<6, 3>>::from_vec(g.f("x")).unwrap();
+    let t = Tensor::<Rank2<6, 3>>::from_vec(g.f("target")).unwrap();
+    let loss = HingeEmbeddingLoss::new()
+        .margin(g.hp("margin"))
+        .reduction(Reduction::None);
+    let grads = golden_grads!(g, loss.forward(x.clone().trace(), t.clone().trace()));
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+    assert!(
+        grads.get_slice(&t).is_none(),
+        "the target takes no gradient"
+    );
+
+    let g = Golden::load("loss_hinge_embedding_margin_sum");
+    let x = Tensor::<Rank1<7>>::from_vec(g.f("x")).unwrap();
+    let t = Tensor::<Rank1<7>>::from_vec(g.f("target")).unwrap();
+    let loss = HingeEmbeddingLoss::new()
+        .margin(g.hp("margin"))
+        .reduction(Reduction::Sum);
+    let grads = golden_grads!(g, loss.forward(x.clone().trace(), t));
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+}
+
+#[test]
+fn soft_margin_loss_matches_pytorch() {
+    let g = Golden::load("loss_soft_margin");
+    let x = Tensor::<Rank2<3, 4>>::from_vec(g.f("x")).unwrap();
+    let t = Tensor::<Rank2<3, 4>>::from_vec(g.f("target")).unwrap();
+    let grads = golden_grads!(g, soft_margin_loss(x.clone().trace(), t));
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+
+    // Scores of +-30 and +-100: finite values and gradients (PyTorch's float32 formula
+    // overflows at -y x = 100; the reference is its float64 value).
+    let g = Golden::load("loss_soft_margin_large_none");
+    let x = Tensor::<Rank1<8>>::from_vec(g.f("x")).unwrap();
+    let t = Tensor::<Rank1<8>>::from_vec(g.f("target")).unwrap();
+    let loss = SoftMarginLoss::new().reduction(Reduction::None);
+    let grads = golden_grads!(g, loss.forward(x.clone().trace(), t));
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+
+    let g = Golden::load("loss_soft_margin_sum");
+    assert_eq!(reduction_of(&g), "sum");
+    let x = Tensor::<Rank1<5>>::from_vec(g.f("x")).unwrap();
+    let t = Tensor::<Rank1<5>>::from_vec(g.f("target")).unwrap();
+    let loss = SoftMarginLoss::new().reduction(Reduction::Sum);
+    let grads = golden_grads!(g, loss.forward(x.clone().trace(), t));
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+}
+
+#[test]
+fn multilabel_soft_margin_loss_matches_pytorch() {
+    let g = Golden::load("loss_multilabel_soft_margin");
+    let x = Tensor::<Rank2<4, 5>>::from_vec(g.f("x")).unwrap();
+    let t = Tensor::<Rank2<4, 5>>::from_vec(g.f("target")).unwrap();
+    let grads = golden_grads!(
+        g,
+        multilabel_soft_margin_loss(x.clone().trace(), t.clone().trace())
+    );
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+    g.check_grad("target", grads.get_slice(&t).unwrap());
+
+    // A class weight, logits of +-30 and +-50, one loss per sample.
+    let g = Golden::load("loss_multilabel_soft_margin_weight_none");
+    let x = Tensor::<Rank2<3, 4>>::from_vec(g.f("x")).unwrap();
+    let t = Tensor::<Rank2<3, 4>>::from_vec(g.f("target")).unwrap();
+    let w = Tensor::<Rank1<4>>::from_vec(g.f("weight")).unwrap();
+    let loss = MultiLabelSoftMarginLoss::new()
+        .weight(w)
+        .reduction(Reduction::None);
+    let y: Tensor<Rank1<3>, f32, OwnedTape<f32>> =
+        loss.forward(x.clone().trace(), t.clone().trace());
+    let grads = golden_grads!(g, y);
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+    g.check_grad("target", grads.get_slice(&t).unwrap());
+
+    // One sample, `(C,)`, as PyTorch allows.
+    let g = Golden::load("loss_multilabel_soft_margin_1d_sum");
+    let x = Tensor::<Rank1<6>>::from_vec(g.f("x")).unwrap();
+    let t = Tensor::<Rank1<6>>::from_vec(g.f("target")).unwrap();
+    let loss = MultiLabelSoftMarginLoss::new().reduction(Reduction::Sum);
+    let grads = golden_grads!(g, loss.forward(x.clone().trace(), t.clone().trace()));
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+    g.check_grad("target", grads.get_slice(&t).unwrap());
+}
+
+#[test]
+fn margin_ranking_loss_matches_pytorch() {
+    let g = Golden::load("loss_margin_ranking");
+    let a = Tensor::<Rank1<8>>::from_vec(g.f("x1")).unwrap();
+    let b = Tensor::<Rank1<8>>::from_vec(g.f("x2")).unwrap();
+    let t = Tensor::<Rank1<8>>::from_vec(g.f("target")).unwrap();
+    let y = margin_ranking_loss(a.clone().trace(), b.clone().trace(), t.clone().trace(), 0.0);
+    let grads = golden_grads!(g, y);
+    g.check_grad("x1", grads.get_slice(&a).unwrap());
+    g.check_grad("x2", grads.get_slice(&b).unwrap());
+    g.check_grad("target", grads.get_slice(&t).unwrap());
+
+    let g = Golden::load("loss_margin_ranking_margin_none");
+    let a = Tensor::<Rank2<3, 4>>::from_vec(g.f("x1")).unwrap();
+    let b = Tensor::<Rank2<3, 4>>::from_vec(g.f("x2")).unwrap();
+    let t = Tensor::<Rank2<3, 4>>::from_vec(g.f("target")).unwrap();
+    let loss = MarginRankingLoss::new()
+        .margin(g.hp("margin"))
+        .reduction(Reduction::None);
+    let grads = golden_grads!(
+        g,
+        loss.forward(a.clone().trace(), b.clone().trace(), t.clone().trace())
+    );
+    g.check_grad("x1", grads.get_slice(&a).unwrap());
+    g.check_grad("x2", grads.get_slice(&b).unwrap());
+    g.check_grad("target", grads.get_slice(&t).unwrap());
+}
+
+#[test]
+fn poisson_nll_loss_matches_pytorch() {
+    let g = Golden::load("loss_poisson_nll");
+    let x = Tensor::<Rank2<4, 5>>::from_vec(g.f("x")).unwrap();
+    let t = Tensor::<Rank2<4, 5>>::from_vec(g.f("target")).unwrap();
+    let grads = golden_grads!(g, poisson_nll_loss(x.clone().trace(), t.clone().trace()));
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+    g.check_grad("target", grads.get_slice(&t).unwrap());
+
+    for case in [
+        "loss_poisson_nll_rate_full_none",
+        "loss_poisson_nll_full_sum",
+    ] {
+        let g = Golden::load(case);
+        let x = Tensor::<Rank2<3, 4>>::from_vec(g.f("x")).unwrap();
+        let t = Tensor::<Rank2<3, 4>>::from_vec(g.f("target")).unwrap();
+        let mut loss = PoissonNLLLoss::new().full(g.hp_str("full") == "true");
+        assert!(loss.full);
+        if g.hp_str("log_input") == "false" {
+            loss = loss.log_input(false).eps(g.hp("eps"));
+        }
+        let grads = if reduction_of(&g) == "none" {
+            let y = loss
+                .reduction(Reduction::None)
+                .forward(x.clone().trace(), t.clone().trace());
+            golden_grads!(g, y)
+        } else {
+            let y = loss
+                .reduction(Reduction::Sum)
+                .forward(x.clone().trace(), t.clone().trace());
+            golden_grads!(g, y)
+        };
+        g.check_grad("x", grads.get_slice(&x).unwrap());
+        g.check_grad("target", grads.get_slice(&t).unwrap());
+    }
+}
+
+#[test]
+fn gaussian_nll_loss_matches_pytorch() {
+    let g = Golden::load("loss_gaussian_nll");
+    let x = Tensor::<Rank2<4, 3>>::from_vec(g.f("x")).unwrap();
+    let t = Tensor::<Rank2<4, 3>>::from_vec(g.f("target")).unwrap();
+    let v = Tensor::<Rank2<4, 3>>::from_vec(g.f("var")).unwrap();
+    let y = gaussian_nll_loss(x.clone().trace(), t.clone().trace(), v.clone().trace());
+    let grads = golden_grads!(g, y);
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+    g.check_grad("target", grads.get_slice(&t).unwrap());
+    g.check_grad("var", grads.get_slice(&v).unwrap());
+
+    // One variance per row, broadcast along it; the constant term.
+    let g = Golden::load("loss_gaussian_nll_full_homoscedastic_none");
+    assert_eq!(g.hp_str("full"), "true");
+    let x = Tensor::<Rank2<5, 3>>::from_vec(g.f("x")).unwrap();
+    let t = Tensor::<Rank2<5, 3>>::from_vec(g.f("target")).unwrap();
+    let v = Tensor::<Rank2<5, 1>>::from_vec(g.f("var")).unwrap();
+    let loss = GaussianNLLLoss::new().full(true).reduction(Reduction::None);
+    let grads = golden_grads!(
+        g,
+        loss.forward(x.clone().trace(), t.clone().trace(), v.clone().trace())
+    );
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+    g.check_grad("target", grads.get_slice(&t).unwrap());
+    g.check_grad("var", grads.get_slice(&v).unwrap());
+
+    // Variances below eps (0 included): clamped in the value, the gradient as if not.
+    let g = Golden::load("loss_gaussian_nll_clamped_sum");
+    let x = Tensor::<Rank2<2, 4>>::from_vec(g.f("x")).unwrap();
+    let t = Tensor::<Rank2<2, 4>>::from_vec(g.f("target")).unwrap();
+    let v = Tensor::<Rank2<2, 4>>::from_vec(g.f("var")).unwrap();
+    let loss = GaussianNLLLoss::new()
+        .eps(g.hp("eps"))
+        .reduction(Reduction::Sum);
+    let grads = golden_grads!(
+        g,
+        loss.forward(x.clone().trace(), t.clone().trace(), v.clone().trace())
+    );
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+    g.check_grad("target", grads.get_slice(&t).unwrap());
+    g.check_grad("var", grads.get_slice(&v).unwrap());
+}
+
+/// `try_forward` names the op and the sizes for run-time sizes that differ, and rejects
+/// what PyTorch rejects (negative variances, a variance shape it does not broadcast).
+#[test]
+fn margin_and_likelihood_losses_check_sizes_and_values() {
+    let x = || Tensor::<(usize, usize)>::zeros_with_shape((2, 3));
+    let other = || Tensor::<(usize, usize)>::ones_with_shape((2, 4));
+    let msg = |e: shaped::error::Error| e.to_string();
+    let e = msg(HingeEmbeddingLoss::new()
+        .try_forward(x(), other())
+        .unwrap_err());
+    assert!(
+        e.contains("hinge_embedding_loss") && e.contains('3') && e.contains('4'),
+        "{e}"
+    );
+    let e = msg(SoftMarginLoss::new().try_forward(x(), other()).unwrap_err());
+    assert!(e.contains("soft_margin_loss") && e.contains('4'), "{e}");
+    let e = msg(MultiLabelSoftMarginLoss::new()
+        .try_forward(x(), other())
+        .unwrap_err());
+    assert!(
+        e.contains("multilabel_soft_margin_loss") && e.contains('4'),
+        "{e}"
+    );
+    let e = msg(MarginRankingLoss::new()
+        .try_forward(x(), other(), x())
+        .unwrap_err());
+    assert!(e.contains("margin_ranking_loss") && e.contains('4'), "{e}");
+    let e = msg(MarginRankingLoss::new()
+        .try_forward(x(), x(), other())
+        .unwrap_err());
+    assert!(e.contains("margin_ranking_loss") && e.contains('4'), "{e}");
+    let e = msg(PoissonNLLLoss::new().try_forward(x(), other()).unwrap_err());
+    assert!(e.contains("poisson_nll_loss") && e.contains('4'), "{e}");
+    let e = msg(GaussianNLLLoss::new()
+        .try_forward(x(), other(), x())
+        .unwrap_err());
+    assert!(e.contains("gaussian_nll_loss") && e.contains('4'), "{e}");
+    // The weight must broadcast to the input.
+    let w = Tensor::<(usize,)>::ones_with_shape((2,));
+    let e = msg(MultiLabelSoftMarginLoss::new()
+        .weight(w)
+        .try_forward(x(), x())
+        .unwrap_err());
+    assert!(e.contains("multilabel_soft_margin_loss"), "{e}");
+    // Variances: negative entries; shapes PyTorch rejects; those it takes.
+    let mut v = Tensor::<(usize, usize)>::ones_with_shape((2, 3));
+    v.as_mut_slice()[4] = -0.5;
+    let e = msg(GaussianNLLLoss::new().try_forward(x(), x(), v).unwrap_err());
+    assert!(e.contains("negative") && e.contains("-0.5"), "{e}");
+    for bad in [(2, 4), (1, 1), (3, 3)] {
+        let v = Tensor::<(usize, usize)>::ones_with_shape(bad);
+        let e = msg(GaussianNLLLoss::new().try_forward(x(), x(), v).unwrap_err());
+        assert!(e.contains("var of shape"), "{bad:?}: {e}");
+    }
+    let short = Tensor::<(usize,)>::ones_with_shape((2,));
+    let e = msg(GaussianNLLLoss::new()
+        .try_forward(x(), x(), short)
+        .unwrap_err());
+    assert!(e.contains("size 1"), "{e}");
+    for good in [(2, 1), (1, 3)] {
+        let v = Tensor::<(usize, usize)>::ones_with_shape(good);
+        assert!(
+            GaussianNLLLoss::new().try_forward(x(), x(), v).is_ok(),
+            "{good:?}"
+        );
+    }
+    // A variance of 0 is clamped (PyTorch takes it); its loss is finite.
+    let v = Tensor::<Rank1<2>>::zeros();
+    let y = gaussian_nll_loss(Tensor::<Rank1<2>>::ones(), Tensor::<Rank1<2>>::zeros(), v);
+    assert!(y.as_slice()[0].is_finite());
+}
+
+/// The untraced losses equal the traced ones, and a traced target alone carries the tape.
+#[test]
+fn margin_and_likelihood_losses_untraced_equal_traced() {
+    let x = Tensor::<Rank2<3, 4>, f64>::from_vec(
+        (0..12).map(|i| (i as f64 * 0.7).sin() * 2.0).collect(),
+    )
+    .unwrap();
+    let t = Tensor::<Rank2<3, 4>, f64>::from_vec(
+        (0..12)
+            .map(|i| if i % 3 == 0 { 1.0 } else { -1.0 })
+            .collect(),
+    )
+    .unwrap();
+    let v = x.clone().abs().add_scalar(0.1);
+    let same = |a: &[f64], b: &[f64]| assert_eq!(a, b);
+    same(
+        hinge_embedding_loss(x.clone(), t.clone(), 1.0).as_slice(),
+        hinge_embedding_loss(x.clone().trace(), t.clone(), 1.0).as_slice(),
+    );
+    same(
+        soft_margin_loss(x.clone(), t.clone()).as_slice(),
+        soft_margin_loss(x.clone(), t.clone().trace()).as_slice(),
+    );
+    same(
+        poisson_nll_loss(x.clone(), v.clone()).as_slice(),
+        poisson_nll_loss(x.clone(), v.clone().trace()).as_slice(),
+    );
+    same(
+        gaussian_nll_loss(x.clone(), t.clone(), v.clone()).as_slice(),
+        gaussian_nll_loss(x.clone(), t.clone(), v.clone().trace()).as_slice(),
+    );
+    same(
+        margin_ranking_loss(x.clone(), v.clone(), t.clone(), 0.3).as_slice(),
+        margin_ranking_loss(x.clone(), v.clone().trace(), t.clone(), 0.3).as_slice(),
+    );
+    // A traced target under an untraced hinge input: the loss carries its tape, no gradient.
+    let tt = t.clone().trace();
+    let y: Tensor<(), f64, OwnedTape<f64>> = hinge_embedding_loss(x.clone(), tt.clone(), 1.0);
+    assert!(y.backward().get_slice(&tt).is_none());
+}

@@ -1,7 +1,8 @@
 //! The elementwise kernels of the losses that need a fused formula to stay finite or exact
 //! (see [`crate::nn::loss`]): Smooth L1 and Huber of a difference, BCE on probabilities with
-//! PyTorch's clamped logarithms, the stable BCE on logits (with and without `pos_weight`) and
-//! the Kullback-Leibler term. Each holds its value and its derivative, as the kernels in
+//! PyTorch's clamped logarithms, the stable BCE on logits (with and without `pos_weight`),
+//! the Kullback-Leibler term, the Poisson NLL's Stirling term and the Gaussian NLL's
+//! clamped variance. Each holds its value and its derivative, as the kernels in
 //! [`super::unary`] and [`super::binary`] do; two ops with a constant third input (loss
 //! weights, `pos_weight`) record their own backward step.
 
@@ -302,5 +303,48 @@ where
         data: Arc::new(y),
         id: out_id,
         tape,
+    }
+}
+
+/// The Stirling term of the Poisson negative log-likelihood (`full=True`), PyTorch's
+/// `t ln t - t + 0.5 ln(2 pi t)` where `t > 1` and 0 elsewhere: written as one kernel so
+/// that the masked values (`ln 0`, `ln` of a negative target) never enter the loss or its
+/// gradient. The derivative is `ln t + 0.5 / t` where `t > 1`, 0 elsewhere.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct StirlingKernel;
+impl<E: Float> UnaryKernel<E> for StirlingKernel {
+    #[inline(always)]
+    fn f(&self, t: E) -> E {
+        if t > E::ONE {
+            let half_log_2pi_t =
+                E::from_f64(0.5) * (E::from_f64(2.0 * std::f64::consts::PI) * t).ln();
+            t * t.ln() - t + half_log_2pi_t
+        } else {
+            E::ZERO
+        }
+    }
+    #[inline(always)]
+    fn df(&self, t: E, _: E) -> E {
+        if t > E::ONE {
+            t.ln() + E::from_f64(0.5) / t
+        } else {
+            E::ZERO
+        }
+    }
+}
+
+/// `max(v, eps)` with the derivative 1 everywhere: PyTorch's Gaussian NLL clamps a clone of
+/// the variance under `torch.no_grad()`, so the gradient reaches the variance as if it had
+/// not been clamped (evaluated at the clamped value). NaN stays NaN.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ClampedVarianceKernel<E>(pub(crate) E);
+impl<E: Float> UnaryKernel<E> for ClampedVarianceKernel<E> {
+    #[inline(always)]
+    fn f(&self, v: E) -> E {
+        if v < self.0 { self.0 } else { v }
+    }
+    #[inline(always)]
+    fn df(&self, _: E, _: E) -> E {
+        E::ONE
     }
 }

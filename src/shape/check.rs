@@ -351,6 +351,20 @@ check_msg! {
     KlDivShape: "kl_div: the input has size ", " where the target has ", ", at dimension ";
     /// `cross_entropy_probs` / `CrossEntropyLoss::forward_probs`.
     CrossEntropyProbsShape: "cross_entropy: the logits have size ", " where the target probabilities have ", ", at dimension ";
+    /// `hinge_embedding_loss` / `HingeEmbeddingLoss`.
+    HingeEmbeddingLossShape: "hinge_embedding_loss: the input has size ", " where the target has ", ", at dimension ";
+    /// `soft_margin_loss` / `SoftMarginLoss`.
+    SoftMarginLossShape: "soft_margin_loss: the input has size ", " where the target has ", ", at dimension ";
+    /// `multilabel_soft_margin_loss` / `MultiLabelSoftMarginLoss`.
+    MultiLabelSoftMarginLossShape: "multilabel_soft_margin_loss: the input has size ", " where the target has ", ", at dimension ";
+    /// `margin_ranking_loss` / `MarginRankingLoss`: the two inputs.
+    MarginRankingInputsShape: "margin_ranking_loss: input1 has size ", " where input2 has ", ", at dimension ";
+    /// `margin_ranking_loss` / `MarginRankingLoss`: the inputs and the target.
+    MarginRankingTargetShape: "margin_ranking_loss: input1 has size ", " where the target has ", ", at dimension ";
+    /// `poisson_nll_loss` / `PoissonNLLLoss`.
+    PoissonNllLossShape: "poisson_nll_loss: the input has size ", " where the target has ", ", at dimension ";
+    /// `gaussian_nll_loss` / `GaussianNLLLoss`.
+    GaussianNllLossShape: "gaussian_nll_loss: the input has size ", " where the target has ", ", at dimension ";
 }
 
 check_msg! {

@@ -9,7 +9,7 @@
 //! **Reductions.** `.reduction(..)` takes [`Reduction::Mean`] (the default), [`Reduction::Sum`]
 //! (both scalars `Tensor<(), E, _>`, ready for `backward()`) or [`Reduction::None`] (the
 //! unreduced loss: shaped like the prediction for elementwise losses, `(N,)` for the class
-//! losses; `backward()` does not exist on it). The three are values of three types, so the
+//! losses and [`MultiLabelSoftMarginLoss`]; `backward()` does not exist on it). The three are values of three types, so the
 //! output shape follows from the choice at compile time (see [`Reduction`]). [`kl_div`] also
 //! takes [`Reduction::BatchMean`].
 //!
@@ -29,8 +29,10 @@
 //! Losses are compositions of primitive ops, except where a formula needs one fused
 //! elementwise kernel to stay finite or exact: BCE's clamped logarithms, BCE with logits
 //! (PyTorch's formula term for term, so infinite and NaN logits give PyTorch's answers), the
-//! Kullback-Leibler term (0 where the target is 0), and the two piecewise functions Smooth L1
-//! and Huber.
+//! Kullback-Leibler term (0 where the target is 0), the two piecewise functions Smooth L1
+//! and Huber, the Poisson NLL's Stirling term (0 for targets up to 1, whose logarithms must
+//! not reach the loss) and the Gaussian NLL's variance clamp (clamped value, unclamped
+//! gradient, as PyTorch's `clamp_` under `no_grad`).
 //!
 //! ```
 //! use shaped::prelude::*;
@@ -51,6 +53,8 @@
 mod bce;
 mod cross_entropy;
 mod kl_div;
+mod margin;
+mod nll;
 mod reduction;
 mod regression;
 mod weights;
@@ -58,6 +62,12 @@ mod weights;
 pub use bce::{BCELoss, BCEWithLogitsLoss, binary_cross_entropy, binary_cross_entropy_with_logits};
 pub use cross_entropy::{CrossEntropyLoss, NLLLoss, cross_entropy, cross_entropy_probs, nll_loss};
 pub use kl_div::{KLDivLoss, kl_div};
+pub use margin::{
+    HingeEmbeddingLoss, MarginRankingLoss, MultiLabelShape, MultiLabelSoftMarginLoss,
+    SoftMarginLoss, hinge_embedding_loss, margin_ranking_loss, multilabel_soft_margin_loss,
+    soft_margin_loss,
+};
+pub use nll::{GaussianNLLLoss, PoissonNLLLoss, gaussian_nll_loss, poisson_nll_loss};
 pub use reduction::{
     BatchMeanReduction, KlDivReduce, MeanReduction, NoReduction, Reduce, Reduction, SumReduction,
 };
@@ -66,7 +76,7 @@ pub use regression::{
 };
 pub use weights::{ClassWeights, ElementWeights, NoWeight, PosWeights};
 
-use crate::autograd::Merge;
+use crate::autograd::{Merge, Tape};
 use crate::dtype::Float;
 use crate::error::OrPanic;
 use crate::error::{Error, Result};
@@ -139,6 +149,28 @@ fn check_unit(op: &str, what: &str, v: f64) -> Result<()> {
             format!("{v} is not in [0, 1]"),
         ))
     }
+}
+
+/// `a` and `b` under their merged tape, so that compositions of the two need no tape
+/// bounds beyond [`Merge`]: `a` carries the merged record (tracking both), `b` a copy of it
+/// tracking `b` alone. A result that uses `b` only through constants (a mask) still carries
+/// `b`'s tape, as the loss's type says.
+fn on_merged_tape<SA: Shape, SB: Shape, E: Float, T, TR>(
+    a: Tensor<SA, E, T>,
+    b: Tensor<SB, E, TR>,
+) -> (
+    Tensor<SA, E, LossTape<E, T, TR>>,
+    Tensor<SB, E, LossTape<E, T, TR>>,
+)
+where
+    T: Tape<E> + Merge<E, TR>,
+    TR: Tape<E>,
+{
+    let (a, ta) = a.split_tape();
+    let (b, tb) = b.split_tape();
+    let tape = ta.merge(tb);
+    let b_tape = tape.for_clone(b.id);
+    (a.put_tape(tape), b.put_tape(b_tape))
 }
 
 #[track_caller]
