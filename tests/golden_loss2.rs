@@ -745,3 +745,42 @@ fn margin_and_likelihood_losses_untraced_equal_traced() {
     let y: Tensor<(), f64, OwnedTape<f64>> = hinge_embedding_loss(x.clone(), tt.clone(), 1.0);
     assert!(y.backward().get_slice(&tt).is_none());
 }
+
+// The smooth margin and likelihood losses over random sizes and values (their kinked
+// relatives, hinge embedding and margin ranking, in tests/loss_norm_gradcheck.rs, away from
+// the kinks).
+proptest! {
+    #[test]
+    fn soft_margin_and_multilabel_gradcheck(
+        (x, t, w) in shape::<M>(1..=5).prop_flat_map(|(n, c)| (
+            tensor_with_shape((n, c), -6.0..6.0),
+            tensor_with_shape((n, c), 0.0..1.0),
+            tensor_with_shape((c,), 0.2..2.0),
+        )),
+    ) {
+        let signs = t.clone().mul_scalar(2.0).sub_scalar(1.0);
+        check(gradcheck2(&x, &signs, soft_margin_loss, opts()))?;
+        let loss = MultiLabelSoftMarginLoss::new().weight(w);
+        check(gradcheck2(&x, &t, |x, t| loss.forward(x, t), opts()))?;
+        let none = loss.reduction(Reduction::None);
+        check(gradcheck_vjp(&x, |x| none.forward(x, t.clone()), opts()))?;
+    }
+
+    #[test]
+    fn poisson_and_gaussian_nll_gradcheck(
+        (x, t, v) in shape::<M>(1..=5).prop_flat_map(|s| (
+            tensor_with_shape(s, -2.0..2.0),
+            tensor_with_shape(s, 1.1..6.0),
+            tensor_with_shape(s, 0.1..3.0),
+        )),
+        full in any::<bool>(),
+    ) {
+        let poisson = PoissonNLLLoss::new().full(full);
+        check(gradcheck2(&x, &t, |x, t| poisson.forward(x, t), opts()))?;
+        let rate = poisson.log_input(false);
+        check(gradcheck2(&v, &t, |v, t| rate.forward(v, t), opts()))?;
+        let gaussian = GaussianNLLLoss::new().full(full);
+        check(gradcheck2(&x, &v, |x, v| gaussian.forward(x, t.clone(), v), opts()))?;
+        check(gradcheck2(&t, &v, |t, v| gaussian.forward(x.clone(), t, v), opts()))?;
+    }
+}

@@ -167,6 +167,194 @@ fn bce_with_logits_gradcheck() {
     assert!((a.as_slice()[0] - b.as_slice()[0]).abs() < 1e-12);
 }
 
+/// Labels in {1, -1}, with a few 0.5 (which PyTorch's hinge embedding loss takes too) when
+/// `others`.
+fn labels_pm<S: ConstShape>(seed: u64, others: bool) -> T64<S> {
+    let mut t = T64::<S>::rand(&mut rng(seed));
+    for (i, v) in t.as_mut_slice().iter_mut().enumerate() {
+        *v = if others && i % 7 == 3 {
+            0.5
+        } else if *v < 0.5 {
+            -1.0
+        } else {
+            1.0
+        };
+    }
+    t
+}
+
+#[test]
+fn hinge_embedding_gradcheck() {
+    for (margin, seed) in [(1.0, 40), (2.0, 41), (0.3, 42)] {
+        let x = away::<P>(-1.0, 3.0, &[margin], 0.05, seed);
+        let t = labels_pm::<P>(seed + 100, true);
+        gradcheck(&x, |x| hinge_embedding_loss(x, t.clone(), margin), opts()).unwrap();
+        gradcheck_vjp(
+            &x,
+            |x| {
+                HingeEmbeddingLoss::new()
+                    .margin(margin)
+                    .reduction(Reduction::None)
+                    .forward(x, t.clone())
+            },
+            opts(),
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn soft_margin_gradcheck() {
+    let x = T64::<P>::uniform(-4.0, 4.0, &mut rng(43));
+    let t = labels_pm::<P>(44, true);
+    // The target's derivative too (-x sigmoid(-x y); PyTorch takes none).
+    gradcheck2(&x, &t, soft_margin_loss, opts()).unwrap();
+    gradcheck2_vjp(
+        &x,
+        &t,
+        |x, t| {
+            SoftMarginLoss::new()
+                .reduction(Reduction::None)
+                .forward(x, t)
+        },
+        opts(),
+    )
+    .unwrap();
+    // Large scores: finite differences agree with -y sigmoid(-y x).
+    let big = T64::<Rank1<4>>::from_array([-50.0, -30.0, 30.0, 50.0]);
+    let tb = T64::<Rank1<4>>::from_array([1.0, -1.0, -1.0, 1.0]);
+    gradcheck(
+        &big,
+        |x| {
+            SoftMarginLoss::new()
+                .reduction(Reduction::Sum)
+                .forward(x, tb.clone())
+        },
+        opts(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn multilabel_soft_margin_gradcheck() {
+    let x = T64::<P>::uniform(-4.0, 4.0, &mut rng(45));
+    let t = T64::<P>::rand(&mut rng(46));
+    gradcheck2(&x, &t, multilabel_soft_margin_loss, opts()).unwrap();
+    let w = T64::<Rank1<4>>::uniform(0.2, 2.0, &mut rng(47));
+    gradcheck2_vjp(
+        &x,
+        &t,
+        |x, t| {
+            MultiLabelSoftMarginLoss::new()
+                .weight(w.clone())
+                .reduction(Reduction::None)
+                .forward(x, t)
+        },
+        opts(),
+    )
+    .unwrap();
+    let x1 = T64::<Rank1<5>>::uniform(-3.0, 3.0, &mut rng(48));
+    let t1 = T64::<Rank1<5>>::rand(&mut rng(49));
+    gradcheck2(
+        &x1,
+        &t1,
+        |x, t| {
+            MultiLabelSoftMarginLoss::new()
+                .reduction(Reduction::Sum)
+                .forward(x, t)
+        },
+        opts(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn margin_ranking_gradcheck() {
+    for (margin, seed) in [(0.0, 50), (0.5, 53)] {
+        let y = labels_pm::<P>(seed, false);
+        let b = T64::<P>::uniform(-2.0, 2.0, &mut rng(seed + 1));
+        // Differences x1 - x2 away from the kink at y (x1 - x2) = margin.
+        let d = away::<P>(-3.0, 3.0, &[margin, -margin], 0.05, seed + 2);
+        let a = b.clone().add(d);
+        gradcheck2(
+            &a,
+            &b,
+            |a, b| margin_ranking_loss(a, b, y.clone(), margin),
+            opts(),
+        )
+        .unwrap();
+        gradcheck2_vjp(
+            &a,
+            &y,
+            |a, y| {
+                MarginRankingLoss::new()
+                    .margin(margin)
+                    .reduction(Reduction::None)
+                    .forward(a, b.clone(), y)
+            },
+            opts(),
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn poisson_nll_gradcheck() {
+    let x = T64::<P>::uniform(-2.0, 2.0, &mut rng(54));
+    let counts = T64::<P>::uniform(0.0, 6.0, &mut rng(55));
+    gradcheck2(&x, &counts, poisson_nll_loss, opts()).unwrap();
+    // Rates, with eps and the Stirling term (targets away from its step at 1).
+    let rate = T64::<P>::uniform(0.2, 4.0, &mut rng(56));
+    let t = away::<P>(0.0, 6.0, &[1.0], 0.05, 57);
+    for (log_input, full) in [(false, false), (false, true), (true, true)] {
+        let loss = PoissonNLLLoss::new()
+            .log_input(log_input)
+            .full(full)
+            .eps(1e-3);
+        let x = if log_input { &x } else { &rate };
+        gradcheck2(
+            x,
+            &t,
+            |x, t| loss.reduction(Reduction::Sum).forward(x, t),
+            opts(),
+        )
+        .unwrap();
+        gradcheck2_vjp(
+            x,
+            &t,
+            |x, t| loss.reduction(Reduction::None).forward(x, t),
+            opts(),
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn gaussian_nll_gradcheck() {
+    let x = T64::<P>::uniform(-2.0, 2.0, &mut rng(58));
+    let t = T64::<P>::uniform(-2.0, 2.0, &mut rng(59));
+    let v = T64::<P>::uniform(0.1, 3.0, &mut rng(60));
+    gradcheck2(&x, &v, |x, v| gaussian_nll_loss(x, t.clone(), v), opts()).unwrap();
+    gradcheck2(&t, &v, |t, v| gaussian_nll_loss(x.clone(), t, v), opts()).unwrap();
+    // One variance per row, broadcast; the constant term.
+    let vr = T64::<Rank2<3, 1>>::uniform(0.1, 3.0, &mut rng(61));
+    let loss = GaussianNLLLoss::new().full(true);
+    gradcheck2_vjp(
+        &x,
+        &vr,
+        |x, v| loss.reduction(Reduction::None).forward(x, t.clone(), v),
+        opts(),
+    )
+    .unwrap();
+    gradcheck2(
+        &t,
+        &vr,
+        |t, v| loss.reduction(Reduction::Sum).forward(x.clone(), t, v),
+        opts(),
+    )
+    .unwrap();
+}
+
 type L = Rank2<5, 4>;
 
 fn logits(seed: u64) -> T64<L> {
