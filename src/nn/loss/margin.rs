@@ -513,8 +513,9 @@ where
 
 /// Margin ranking loss (`torch.nn.MarginRankingLoss`) of two scores `x1`, `x2` and a label
 /// `y` in {1, -1} (1: `x1` should rank higher): `max(0, -y (x1 - x2) + margin)` for every
-/// element, reduced by `reduction`. All three have one shape; all three receive gradients
-/// when traced. Defaults: `margin = 0`, the mean.
+/// element, reduced by `reduction`. All three have one shape (PyTorch also broadcasts
+/// tensors of one rank, `(N, 1)` against `(N, C)`; broadcast explicitly here); all three
+/// receive gradients when traced. Defaults: `margin = 0`, the mean.
 ///
 /// ```
 /// use shaped::prelude::*;

@@ -234,8 +234,10 @@ where
 /// (`+ 0.5 ln(2 pi)` with `full = true`), reduced by `reduction`. As in PyTorch the variance
 /// is clamped to at least `eps` for the value only: the gradient reaches `v` as if it had not
 /// been clamped. `var` has the input's shape, or the input's rank with one dimension of size
-/// 1 where the input's differs (one variance shared along that axis, broadcast). All three
-/// receive gradients when traced. Defaults: `full = false`, `eps = 1e-6`, the mean.
+/// 1 where the input's differs (one variance shared along that axis, broadcast); PyTorch's
+/// other forms, a variance without the last dimension and a Python float, are not taken
+/// (give the variance a last dimension of size 1). All three receive gradients when traced.
+/// As in PyTorch, any `eps` is accepted. Defaults: `full = false`, `eps = 1e-6`, the mean.
 ///
 /// ```
 /// use shaped::prelude::*;
