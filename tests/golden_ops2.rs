@@ -216,3 +216,91 @@ fn shape_pad_reflect() {
     let grads = projected(&g, "y", y).backward();
     g.check_grad("x", grads.get_slice(&xd).unwrap());
 }
+
+// Distances (tests/golden_extra/dist_*, made by distances.py there): F.normalize,
+// F.cosine_similarity and F.pairwise_distance, values and the gradients of `sum(y * gy)` for
+// every input, near-zero and zero rows included.
+
+#[test]
+fn dist_normalize() {
+    use shaped::ops::distance::normalize;
+    for (case, p) in [("dist_normalize", 2.0), ("dist_normalize_p1", 1.0)] {
+        let g = Golden::load(case);
+        assert_eq!(g.hp("p"), p);
+        assert_eq!(g.hp("eps"), 1e-12);
+        let rows = g.shape("x")[0];
+        let d = g.shape("x")[1];
+        // Run-time shapes: the two cases differ in size.
+        let x = Tensor::from_vec_with_shape(g.f("x"), (rows, d)).unwrap();
+        let grads = projected(&g, "y", normalize(x.clone().trace(), p, 1e-12)).backward();
+        g.check_grad("x", grads.get_slice(&x).unwrap());
+        // The method along axis 1 is the same op.
+        let grads = projected(&g, "y", x.clone().trace().normalize::<1>(p, 1e-12)).backward();
+        g.check_grad("x", grads.get_slice(&x).unwrap());
+    }
+    // The zero row of the first case stays 0, with the gradient gy / eps.
+    let g = Golden::load("dist_normalize");
+    assert!(g.f("y")[24..30].iter().all(|&v| v == 0.0));
+}
+
+#[test]
+fn dist_cosine_similarity() {
+    use shaped::nn::CosineSimilarity;
+    use shaped::ops::distance::cosine_similarity;
+    let g = Golden::load("dist_cosine_similarity");
+    assert_eq!(g.hp("eps"), 1e-8);
+    let x1 = load::<Rank2<6, 8>>(&g, "x1");
+    let x2 = load::<Rank2<6, 8>>(&g, "x2");
+    let y = cosine_similarity(x1.clone().trace(), x2.clone().trace(), 1e-8);
+    let grads = projected(&g, "y", y).backward();
+    g.check_grad("x1", grads.get_slice(&x1).unwrap());
+    g.check_grad("x2", grads.get_slice(&x2).unwrap());
+    // The layer (PyTorch's default dim = 1), and x2 untraced: x1's gradient alone.
+    let y = CosineSimilarity::new().forward((x1.clone().trace(), x2.clone()));
+    let grads = projected(&g, "y", y).backward();
+    g.check_grad("x1", grads.get_slice(&x1).unwrap());
+    assert!(grads.get(&x2).is_none());
+}
+
+#[test]
+fn dist_pairwise_distance() {
+    use shaped::nn::PairwiseDistance;
+    use shaped::ops::distance::{pairwise_distance, pairwise_distance_keepdim};
+    for (case, p) in [
+        ("dist_pairwise_p2", 2.0),
+        ("dist_pairwise_p1", 1.0),
+        ("dist_pairwise_p3", 3.0),
+    ] {
+        let g = Golden::load(case);
+        assert_eq!((g.hp("p"), g.hp("eps")), (p, 1e-6));
+        check_hp(&g, "keepdim", "false");
+        let x1 = load::<Rank2<5, 7>>(&g, "x1");
+        let x2 = load::<Rank2<5, 7>>(&g, "x2");
+        let y = pairwise_distance(x1.clone().trace(), x2.clone().trace(), p, 1e-6);
+        let grads = projected(&g, "y", y).backward();
+        g.check_grad("x1", grads.get_slice(&x1).unwrap());
+        g.check_grad("x2", grads.get_slice(&x2).unwrap());
+        let layer = PairwiseDistance::new().p(p);
+        let grads = projected(
+            &g,
+            "y",
+            layer.forward((x1.clone().trace(), x2.clone().trace())),
+        )
+        .backward();
+        g.check_grad("x1", grads.get_slice(&x1).unwrap());
+        g.check_grad("x2", grads.get_slice(&x2).unwrap());
+    }
+    let g = Golden::load("dist_pairwise_keepdim");
+    check_hp(&g, "keepdim", "true");
+    let x1 = load::<Rank2<5, 7>>(&g, "x1");
+    let x2 = load::<Rank2<5, 7>>(&g, "x2");
+    let y: Traced<Rank2<5, 1>> =
+        pairwise_distance_keepdim(x1.clone().trace(), x2.clone().trace(), 2.0, 1e-6);
+    let grads = projected(&g, "y", y).backward();
+    g.check_grad("x1", grads.get_slice(&x1).unwrap());
+    g.check_grad("x2", grads.get_slice(&x2).unwrap());
+    let layer = PairwiseDistance::new().keepdim();
+    let y: Traced<Rank2<5, 1>> = layer.forward((x1.clone().trace(), x2.clone().trace()));
+    let grads = projected(&g, "y", y).backward();
+    g.check_grad("x2", grads.get_slice(&x2).unwrap());
+}

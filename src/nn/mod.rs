@@ -8,6 +8,7 @@ mod batchnorm;
 mod conv;
 mod conv_dyn;
 mod conv_grouped;
+mod distance;
 pub mod double;
 mod dropout;
 mod embedding;
@@ -54,6 +55,7 @@ pub use conv_dyn::{
     Conv1dConfig, Conv1dDyn, Conv2dConfig, Conv2dDyn, ConvConfig, ConvTranspose2dDyn,
 };
 pub use conv_grouped::{DepthwiseConv2d, GroupedConv2d, GroupedConvWeight};
+pub use distance::{CosineSimilarity, PairwiseDistance};
 pub use dropout::Dropout;
 pub use embedding::{AppendDim, Embedding, EmbeddingDyn, EmbeddingLayer, TracedIndices};
 pub use groupnorm::{GroupNorm, GroupNormDyn};

@@ -9,6 +9,7 @@ pub mod compare;
 pub mod conv;
 pub mod conv_grouped;
 pub mod cumsum;
+pub mod distance;
 pub mod index;
 pub mod interpolate;
 pub mod linear;

@@ -349,6 +349,14 @@ check_msg! {
     BceWithLogitsShape: "binary_cross_entropy_with_logits: the logits have size ", " where the target has ", ", at dimension ";
     /// `kl_div` / `KLDivLoss`.
     KlDivShape: "kl_div: the input has size ", " where the target has ", ", at dimension ";
+    /// `cosine_embedding_loss` / `CosineEmbeddingLoss`: the two inputs.
+    CosineEmbeddingInputs: "cosine_embedding_loss: input1 has size ", " where input2 has ", ", at dimension ";
+    /// `cosine_embedding_loss` / `CosineEmbeddingLoss`: the target, one per pair of rows.
+    CosineEmbeddingTarget: "cosine_embedding_loss: the inputs give ", " losses (their last axis reduced) where the target has ", ", at dimension ";
+    /// `triplet_margin_loss` / `TripletMarginLoss`: the positive.
+    TripletPositive: "triplet_margin_loss: the anchor has size ", " where the positive has ", ", at dimension ";
+    /// `triplet_margin_loss` / `TripletMarginLoss`: the negative.
+    TripletNegative: "triplet_margin_loss: the anchor has size ", " where the negative has ", ", at dimension ";
     /// `cross_entropy_probs` / `CrossEntropyLoss::forward_probs`.
     CrossEntropyProbsShape: "cross_entropy: the logits have size ", " where the target probabilities have ", ", at dimension ";
     /// `hinge_embedding_loss` / `HingeEmbeddingLoss`.

@@ -19,10 +19,21 @@ pub trait LastDim: Shape {
     type Last: Dim;
     /// This shape with the last dimension replaced by `D`.
     type WithLast<D: Dim>: Shape;
+    /// This shape without its last dimension: a reduction over the last axis (`()` for a
+    /// rank-1 shape).
+    ///
+    /// ```
+    /// use shaped::shape::{LastDim, Rank1, Rank3, Shape};
+    /// assert_eq!(<Rank3<2, 3, 4>>::default().without_last().dims().as_slice(), &[2, 3]);
+    /// let _: () = <Rank1<4>>::default().without_last();
+    /// ```
+    type WithoutLast: Shape;
     /// The last dimension.
     fn last(&self) -> Self::Last;
     /// This shape with the last dimension replaced.
     fn with_last<D: Dim>(&self, d: D) -> Self::WithLast<D>;
+    /// This shape without its last dimension.
+    fn without_last(&self) -> Self::WithoutLast;
 }
 
 macro_rules! last_dim {
@@ -30,6 +41,7 @@ macro_rules! last_dim {
         impl<$($A: Dim,)* $L: Dim> LastDim for ($($A,)* $L,) {
             type Last = $L;
             type WithLast<New: Dim> = ($($A,)* New,);
+            type WithoutLast = ($($A,)*);
             #[inline]
             fn last(&self) -> $L {
                 self.$li
@@ -37,6 +49,11 @@ macro_rules! last_dim {
             #[inline]
             fn with_last<New: Dim>(&self, d: New) -> Self::WithLast<New> {
                 ($(self.$i,)* d,)
+            }
+            #[inline]
+            #[allow(clippy::unused_unit)]
+            fn without_last(&self) -> Self::WithoutLast {
+                ($(self.$i,)*)
             }
         }
     };

@@ -52,6 +52,7 @@
 
 mod bce;
 mod cross_entropy;
+mod embedding;
 mod kl_div;
 mod margin;
 mod nll;
@@ -61,6 +62,9 @@ mod weights;
 
 pub use bce::{BCELoss, BCEWithLogitsLoss, binary_cross_entropy, binary_cross_entropy_with_logits};
 pub use cross_entropy::{CrossEntropyLoss, NLLLoss, cross_entropy, cross_entropy_probs, nll_loss};
+pub use embedding::{
+    CosineEmbeddingLoss, TripletMarginLoss, cosine_embedding_loss, triplet_margin_loss,
+};
 pub use kl_div::{KLDivLoss, kl_div};
 pub use margin::{
     HingeEmbeddingLoss, MarginRankingLoss, MultiLabelShape, MultiLabelSoftMarginLoss,
