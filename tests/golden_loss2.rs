@@ -783,4 +783,132 @@ proptest! {
         check(gradcheck2(&x, &v, |x, v| gaussian.forward(x, t.clone(), v), opts()))?;
         check(gradcheck2(&t, &v, |t, v| gaussian.forward(x.clone(), t, v), opts()))?;
     }
+// The embedding losses (tests/golden_extra/loss_cosine_embedding*, loss_triplet*, made by
+// distances.py there): values and the gradients for every input.
+
+/// `sum(y * gy)` for an unreduced loss of `(8,)` whose cotangent the case stores.
+fn projected8(
+    g: &Golden,
+    y: Tensor<Rank1<8>, f32, OwnedTape<f32>>,
+) -> Tensor<(), f32, OwnedTape<f32>> {
+    g.check_forward("y", y.as_slice());
+    (y * Tensor::<Rank1<8>>::from_vec(g.f("gy")).unwrap()).sum()
+}
+
+#[test]
+fn loss_cosine_embedding() {
+    for case in [
+        "loss_cosine_embedding",
+        "loss_cosine_embedding_margin",
+        "loss_cosine_embedding_none",
+    ] {
+        let g = Golden::load(case);
+        let x1 = Tensor::<Rank2<8, 5>>::from_vec(g.f("x1")).unwrap();
+        let x2 = Tensor::<Rank2<8, 5>>::from_vec(g.f("x2")).unwrap();
+        let target = Tensor::<Rank1<8>>::from_vec(g.f("target")).unwrap();
+        let loss = CosineEmbeddingLoss::new().margin(g.hp("margin"));
+        let (t1, t2) = (x1.clone().trace(), x2.clone().trace());
+        let grads = match g.hp_str("reduction").as_str() {
+            "\"mean\"" => {
+                assert_eq!(g.hp("margin"), 0.0);
+                let y = cosine_embedding_loss(t1, t2, &target);
+                g.check_forward("y", y.as_slice());
+                y.backward()
+            }
+            "\"sum\"" => {
+                let y = loss.reduction(Reduction::Sum).forward(t1, t2, &target);
+                g.check_forward("y", y.as_slice());
+                y.backward()
+            }
+            "\"none\"" => {
+                let y = loss.reduction(Reduction::None).forward(t1, t2, &target);
+                projected8(&g, y).backward()
+            }
+            r => panic!("{case}: reduction {r}"),
+        };
+        g.check_grad("x1", grads.get_slice(&x1).unwrap());
+        g.check_grad("x2", grads.get_slice(&x2).unwrap());
+    }
+    // Run-time sizes: the same values, and an Err naming the op for a wrong target length.
+    let g = Golden::load("loss_cosine_embedding");
+    let x1 = Tensor::from_vec_with_shape(g.f("x1"), (8usize, 5usize)).unwrap();
+    let x2 = Tensor::from_vec_with_shape(g.f("x2"), (8usize, 5usize)).unwrap();
+    let target = Tensor::from_vec_with_shape(g.f("target"), (8usize,)).unwrap();
+    let loss = CosineEmbeddingLoss::new();
+    let y = loss.try_forward(x1.clone(), x2.clone(), &target).unwrap();
+    g.check_forward("y", y.as_slice());
+    let short = Tensor::from_vec_with_shape(vec![1.0; 7], (7usize,)).unwrap();
+    let err = loss
+        .try_forward(x1.clone(), x2, &short)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("cosine_embedding_loss") && err.contains('7') && err.contains('8'),
+        "{err}"
+    );
+    let narrow = Tensor::<(usize, usize)>::zeros_with_shape((8, 4));
+    let err = loss
+        .try_forward(x1, narrow, &target)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("cosine_embedding_loss") && err.contains("[8, 4]"),
+        "{err}"
+    );
+}
+
+#[test]
+fn loss_triplet() {
+    for case in [
+        "loss_triplet",
+        "loss_triplet_swap",
+        "loss_triplet_p1",
+        "loss_triplet_none",
+    ] {
+        let g = Golden::load(case);
+        assert_eq!(g.hp("eps"), 1e-6);
+        let load = |name| Tensor::<Rank2<8, 6>>::from_vec(g.f(name)).unwrap();
+        let (a, p, n) = (load("anchor"), load("positive"), load("negative"));
+        let loss = TripletMarginLoss::new()
+            .margin(g.hp("margin"))
+            .p(g.hp("p"))
+            .swap(g.hp_str("swap") == "true");
+        let (ta, tp, tn) = (a.clone().trace(), p.clone().trace(), n.clone().trace());
+        let grads = if g.hp_str("reduction") == "\"none\"" {
+            projected8(&g, loss.reduction(Reduction::None).forward(ta, tp, tn)).backward()
+        } else {
+            assert_eq!(g.hp_str("reduction"), "\"mean\"");
+            let y = if case == "loss_triplet" {
+                triplet_margin_loss(ta, tp, tn)
+            } else {
+                loss.forward(ta, tp, tn)
+            };
+            g.check_forward("y", y.as_slice());
+            y.backward()
+        };
+        g.check_grad("anchor", grads.get_slice(&a).unwrap());
+        g.check_grad("positive", grads.get_slice(&p).unwrap());
+        g.check_grad("negative", grads.get_slice(&n).unwrap());
+    }
+    // The swap changes the loss of that case.
+    let g = Golden::load("loss_triplet_swap");
+    let load = |name| Tensor::<Rank2<8, 6>>::from_vec(g.f(name)).unwrap();
+    let plain = triplet_margin_loss(load("anchor"), load("positive"), load("negative"));
+    assert!((plain.to_vec()[0] - g.f("y")[0]).abs() > 1e-3);
+    // Run-time sizes: an Err naming the op and both shapes.
+    let a = Tensor::<(usize, usize)>::zeros_with_shape((8, 6));
+    let n = Tensor::<(usize, usize)>::zeros_with_shape((7, 6));
+    let err = TripletMarginLoss::new()
+        .try_forward(a.clone(), a.clone(), n)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("triplet_margin_loss") && err.contains("[7, 6]"),
+        "{err}"
+    );
+    let err = TripletMarginLoss::new()
+        .p(-1.0)
+        .try_forward(a.clone(), a.clone(), a)
+        .unwrap_err();
+    assert!(err.to_string().contains("p = -1"), "{err}");
 }

@@ -201,11 +201,10 @@ impl<R: Reduce> CosineEmbeddingLoss<R> {
         let pairs = x1.shape.without_last();
         check_target_dims(OP, pairs.dims().as_slice(), target.shape.dims().as_slice())?;
         let mask = |v: f64| -> Result<Tensor<Pairs<S>, E>> {
-            let m =
-                target
-                    .as_slice()
-                    .iter()
-                    .map(|&y| if y.to_f64() == v { E::ONE } else { E::ZERO });
+            let m = target
+                .as_slice()
+                .iter()
+                .map(|&y| if y.to_f64() == v { E::ONE } else { E::ZERO });
             Tensor::from_vec_with_shape(m.collect(), pairs)
         };
         let (similar, dissimilar) = (mask(1.0)?, mask(-1.0)?);
