@@ -304,3 +304,53 @@ fn dist_pairwise_distance() {
     let grads = projected(&g, "y", y).backward();
     g.check_grad("x2", grads.get_slice(&x2).unwrap());
 }
+
+/// Run-time sizes that do not broadcast, and norms PyTorch's formulas do not cover: an Err
+/// naming the op and the sizes from the `try_` forms and the layers, a panic from the others.
+#[test]
+fn dist_run_time_errors() {
+    use shaped::nn::{CosineSimilarity, PairwiseDistance};
+    use shaped::ops::distance::*;
+    let a = Tensor::<(usize, usize)>::ones_with_shape((4, 3));
+    let b = Tensor::<(usize, usize)>::ones_with_shape((4, 5));
+    let err = try_cosine_similarity(a.clone(), b.clone(), 1e-8)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("cosine_similarity") && err.contains('3') && err.contains('5'),
+        "{err}"
+    );
+    let err = try_pairwise_distance(a.clone(), b.clone(), 2.0, 1e-6)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("pairwise_distance") && err.contains('3') && err.contains('5'),
+        "{err}"
+    );
+    let err = try_pairwise_distance_keepdim(a.clone(), b.clone(), 2.0, 1e-6).unwrap_err();
+    assert!(err.to_string().contains("pairwise_distance"), "{err}");
+    let err = CosineSimilarity::new()
+        .try_forward((a.clone(), b.clone()))
+        .unwrap_err();
+    assert!(err.to_string().contains("cosine_similarity"), "{err}");
+    let err = PairwiseDistance::new()
+        .try_forward((a.clone(), b.clone()))
+        .unwrap_err();
+    assert!(err.to_string().contains("pairwise_distance"), "{err}");
+    for p in [0.0, -2.0, f64::NAN] {
+        assert!(try_pairwise_distance(a.clone(), a.clone(), p, 1e-6).is_err());
+        assert!(try_normalize(a.clone(), p, 1e-12).is_err());
+        assert!(a.clone().try_normalize::<0>(p, 1e-12).is_err());
+    }
+    // Broadcasting run-time sizes: (4, 3) against (1, 3) is fine.
+    let row = Tensor::<(usize, usize)>::ones_with_shape((1, 3));
+    assert_eq!(
+        try_cosine_similarity(a.clone(), row, 1e-8)
+            .unwrap()
+            .dims()
+            .as_slice(),
+        &[4]
+    );
+    let panicked = std::panic::catch_unwind(|| pairwise_distance(a, b, 2.0, 1e-6)).is_err();
+    assert!(panicked);
+}

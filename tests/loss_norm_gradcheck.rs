@@ -849,3 +849,86 @@ fn fused_norms_are_faster_than_composition() {
         );
     }
 }
+
+/// normalize, cosine_similarity and pairwise_distance (p = 1, 1.5, 2, 3, inf; keepdim;
+/// a broadcast row) with respect to every input, on seeded values.
+#[test]
+fn distances_gradcheck() {
+    use shaped::ops::distance::*;
+    for seed in 0..4 {
+        let a = T64::<Rank2<3, 5>>::uniform(-2.0, 2.0, &mut rng(seed));
+        let b = T64::<Rank2<3, 5>>::uniform(-2.0, 2.0, &mut rng(seed + 100));
+        let row = T64::<Rank1<5>>::uniform(-2.0, 2.0, &mut rng(seed + 200));
+        for p in [1.0, 1.5, 2.0, 3.0] {
+            gradcheck_vjp(&a, |x| normalize(x, p, 1e-12), opts()).unwrap();
+            gradcheck_vjp(&a, |x| x.normalize::<0>(p, 1e-12), opts()).unwrap();
+            gradcheck2_vjp(&a, &b, |x, y| pairwise_distance(x, y, p, 1e-6), opts()).unwrap();
+        }
+        // Every row below eps = 100: x / 100, no gradient through the norm.
+        gradcheck_vjp(&a, |x| normalize(x, 2.0, 100.0), opts()).unwrap();
+        let inf = f64::INFINITY;
+        gradcheck2_vjp(
+            &a,
+            &b,
+            |x, y| pairwise_distance_keepdim(x, y, inf, 1e-6),
+            opts(),
+        )
+        .unwrap();
+        gradcheck2_vjp(&a, &row, |x, y| pairwise_distance(x, y, 2.0, 1e-6), opts()).unwrap();
+        gradcheck2_vjp(&a, &b, |x, y| cosine_similarity(x, y, 1e-8), opts()).unwrap();
+        gradcheck2_vjp(&a, &row, |x, y| cosine_similarity(x, y, 1e-8), opts()).unwrap();
+        let cols = CosineSimilarity::new().dim::<0>();
+        gradcheck2_vjp(&a, &b, |x, y| cols.forward((x, y)), opts()).unwrap();
+    }
+}
+
+/// CosineEmbeddingLoss (both inputs) and TripletMarginLoss (all three inputs, with and
+/// without the swap, p = 1 and 2), reduced and unreduced, on seeded values away from the
+/// hinges.
+#[test]
+fn embedding_losses_gradcheck() {
+    use shaped::ops::distance::{cosine_similarity, pairwise_distance};
+    let mut checked = 0;
+    for seed in 0..6 {
+        let x1 = T64::<Rank2<4, 5>>::uniform(-2.0, 2.0, &mut rng(seed));
+        let x2 = T64::<Rank2<4, 5>>::uniform(-2.0, 2.0, &mut rng(seed + 100));
+        let y = T64::<Rank1<4>>::from_array([1.0, -1.0, -1.0, 1.0]);
+        let cos = cosine_similarity(x1.clone(), x2.clone(), 0.0).to_vec();
+        for margin in [0.0, -0.3, 0.2] {
+            if [1, 2].iter().any(|&i| (cos[i] - margin).abs() < 1e-3) {
+                continue;
+            }
+            checked += 1;
+            let loss = CosineEmbeddingLoss::new().margin(margin);
+            gradcheck2(&x1, &x2, |a, b| loss.forward(a, b, &y), opts()).unwrap();
+            let none = loss.reduction(Reduction::None);
+            gradcheck2_vjp(&x1, &x2, |a, b| none.forward(a, b, &y), opts()).unwrap();
+        }
+        let n = T64::<Rank2<4, 5>>::uniform(-2.0, 2.0, &mut rng(seed + 300));
+        for (p, swap) in [(2.0, false), (2.0, true), (1.0, false), (1.0, true)] {
+            let d = |u: &T64<Rank2<4, 5>>, v: &T64<Rank2<4, 5>>| {
+                pairwise_distance(u.clone(), v.clone(), p, 1e-6).to_vec()
+            };
+            let (ap, an, pn) = (d(&x1, &x2), d(&x1, &n), d(&x2, &n));
+            let near = (0..4).any(|i| {
+                let neg = if swap { an[i].min(pn[i]) } else { an[i] };
+                (0.5 + ap[i] - neg).abs() < 1e-3 || (swap && (an[i] - pn[i]).abs() < 1e-3)
+            });
+            if near {
+                continue;
+            }
+            checked += 1;
+            let loss = TripletMarginLoss::new().margin(0.5).p(p).swap(swap);
+            let c = |t: &T64<Rank2<4, 5>>| t.clone().trace_constant();
+            gradcheck(&x1, |a| loss.forward(a, c(&x2), c(&n)), opts()).unwrap();
+            gradcheck(&x2, |pos| loss.forward(c(&x1), pos, c(&n)), opts()).unwrap();
+            gradcheck(&n, |neg| loss.forward(c(&x1), c(&x2), neg), opts()).unwrap();
+            let none = loss.reduction(Reduction::None);
+            gradcheck_vjp(&x1, |a| none.forward(a, c(&x2), c(&n)), opts()).unwrap();
+        }
+    }
+    assert!(
+        checked >= 30,
+        "only {checked} configurations were away from the hinges"
+    );
+}
