@@ -12,7 +12,8 @@
 //! value of a vector whose p-th powers sum below it: `pairwise_distance` of two vectors
 //! exactly `eps` apart in every coordinate gives 1.1e-19 (p = 2) instead of 0.
 //!
-//! The free functions work along the last axis (PyTorch's `dim=-1`); `x1` and `x2`
+//! The free functions work along the last axis (PyTorch's `dim=-1`; `F.normalize` and
+//! `F.cosine_similarity` default to `dim=1`, the same axis for `(N, D)` inputs); `x1` and `x2`
 //! broadcast as in PyTorch, static shapes that do not broadcast do not compile, and the
 //! `try_` forms return an `Err` for run-time sizes that do not. `p` must be positive (or
 //! infinite): the `try_` forms return an `Err` otherwise, the plain ones panic.
@@ -176,7 +177,7 @@ where
 }
 
 /// Cosine similarity along the last axis (`F.cosine_similarity(x1, x2, dim=-1, eps=eps)`;
-/// PyTorch's default `eps` is `1e-8`): `sum(x1 * x2) / (max(||x1||, eps) max(||x2||, eps))`,
+/// PyTorch's defaults are `dim=1`, the same axis for `(N, D)` inputs, and `eps = 1e-8`): `sum(x1 * x2) / (max(||x1||, eps) max(||x2||, eps))`,
 /// computed as PyTorch 2 does, each input divided by its clamped norm first, the clamp
 /// transparent to the gradient. `x1` and `x2` broadcast. For another axis, use the
 /// [`CosineSimilarity`](crate::nn::CosineSimilarity) layer. Panics if run-time sizes do not
@@ -361,7 +362,7 @@ where
 }
 
 /// `x / max(||x||_p, eps)` along the last axis (`F.normalize(x, p, dim=-1, eps)`; PyTorch's
-/// defaults are `p = 2`, `eps = 1e-12`): rows of embeddings scaled to unit length. Panics
+/// defaults are `p = 2`, `dim = 1` (the same axis for `(N, D)` inputs), `eps = 1e-12`): rows of embeddings scaled to unit length. Panics
 /// if `p <= 0` (see [`try_normalize`]); [`Tensor::normalize`] takes any axis.
 ///
 /// ```

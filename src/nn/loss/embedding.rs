@@ -61,7 +61,7 @@ where
 ///
 /// The cosine is PyTorch's: `sum(x1 x2) / sqrt((sum(x1^2) + 1e-12) (sum(x2^2) + 1e-12))`,
 /// finite for zero rows. Inputs are `(N, D)` with a `(N,)` target, or `(D,)` with a scalar
-/// target; `x2` has `x1`'s shape (a static mismatch does not compile). The target is a
+/// target (higher ranks work too, over the last axis, where PyTorch accepts only these two); `x2` has `x1`'s shape (a static mismatch does not compile). The target is a
 /// constant.
 ///
 /// ```
