@@ -932,3 +932,26 @@ fn embedding_losses_gradcheck() {
         "only {checked} configurations were away from the hinges"
     );
 }
+
+use proptest::prelude::Strategy as _;
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(16))]
+    /// The distances on random run-time sizes (rows of 1 to 40 features) and values.
+    #[test]
+    fn distances_gradcheck_run_time_sizes(
+        (a, b) in shaped::strategies::shape::<(usize, usize)>(1..40usize).prop_flat_map(|s| {
+            let t = || shaped::strategies::tensor_with_shape(s, -2.0..2.0f64);
+            (t(), t())
+        })
+    ) {
+        use shaped::ops::distance::*;
+        let fail = |e: shaped::gradcheck::GradcheckError| {
+            proptest::test_runner::TestCaseError::fail(e.to_string())
+        };
+        gradcheck_vjp(&a, |x| normalize(x, 2.0, 1e-12), opts()).map_err(fail)?;
+        gradcheck2_vjp(&a, &b, |x, y| cosine_similarity(x, y, 1e-8), opts()).map_err(fail)?;
+        gradcheck2_vjp(&a, &b, |x, y| pairwise_distance(x, y, 2.0, 1e-6), opts()).map_err(fail)?;
+        gradcheck2_vjp(&a, &b, |x, y| pairwise_distance(x, y, 1.0, 1e-6), opts()).map_err(fail)?;
+    }
+}
