@@ -783,6 +783,8 @@ proptest! {
         check(gradcheck2(&x, &v, |x, v| gaussian.forward(x, t.clone(), v), opts()))?;
         check(gradcheck2(&t, &v, |t, v| gaussian.forward(x.clone(), t, v), opts()))?;
     }
+}
+
 // The embedding losses (tests/golden_extra/loss_cosine_embedding*, loss_triplet*, made by
 // distances.py there): values and the gradients for every input.
 
