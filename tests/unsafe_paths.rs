@@ -1043,3 +1043,46 @@ fn strided_convolution_by_phase_planes_writes_every_output() {
         );
     }
 }
+
+/// GLU's kernels (`backend::glu`) write their outputs in blocks that straddle the halves:
+/// forward and input gradient above the threads' threshold, f32 (the hand-vectorised
+/// sigmoid) and f64 (the plain loop), a 1-D max pool's one-pass loop (outputs written
+/// without a fill), all against the formulas.
+#[test]
+fn glu_and_max_pool1d_write_every_output() {
+    const N: usize = 100_001; // odd: blocks cut mid-half
+    let x: Vec<f64> = (0..2 * N)
+        .map(|i| ((i * 37 % 101) as f64) / 17.0 - 3.0)
+        .collect();
+    let sig = |v: f64| 1.0 / (1.0 + (-v).exp());
+    let t = Tensor::<(usize, usize), f64>::from_vec_with_shape(x.clone(), (1, 2 * N)).unwrap();
+    let xt = t.clone().trace();
+    let y = xt.clone().glu::<1>();
+    for j in [0, 1, N / 2, N - 1] {
+        let want = x[j] * sig(x[N + j]);
+        assert!((y.as_slice()[j] - want).abs() < 1e-12, "y[{j}]");
+    }
+    let grads = y.sum().backward();
+    let Some(gx) = grads.get(&xt) else {
+        panic!("no input gradient")
+    };
+    for j in [0, N - 1] {
+        let s = sig(x[N + j]);
+        assert!((gx.as_slice()[j] - s).abs() < 1e-12, "ga[{j}]");
+        let want = x[j] * s * (1.0 - s);
+        assert!((gx.as_slice()[N + j] - want).abs() < 1e-12, "gb[{j}]");
+    }
+    let t32 = Tensor::<(usize, usize), f32>::from_vec_with_shape(
+        x.iter().map(|&v| v as f32).collect(),
+        (2, N),
+    )
+    .unwrap();
+    let y = t32.clone().glu::<0>();
+    assert!((y.as_slice()[7] as f64 - x[7] * sig(x[N + 7])).abs() < 1e-5);
+    let pooled = t32.max_pool1d::<3, 2, 1>();
+    assert!(pooled.as_slice().iter().all(|v| v.is_finite()));
+    assert_eq!(
+        pooled.as_slice()[1],
+        x[1..4].iter().fold(f64::MIN, |a, &b| a.max(b)) as f32
+    );
+}

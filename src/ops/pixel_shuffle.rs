@@ -12,7 +12,7 @@ use crate::autograd::Tape;
 use crate::dtype::Float;
 use crate::error::{Error, OrPanic, Result};
 use crate::shape::const_msg::ConstMsg;
-use crate::shape::{ChunkDim, Dim, Scaled};
+use crate::shape::{ChunkDim, Dim, Dims, MAX_RANK, Scaled};
 use crate::tensor::Tensor;
 
 /// `C / R^2` channels of a shuffle: `C` cut into `R` chunks twice.
@@ -62,6 +62,14 @@ const fn check_unshuffle(r: usize, h: Option<usize>, w: Option<usize>) {
         }
         k += 1;
     }
+}
+
+/// Five sizes as [`Dims`] (a shape holds up to [`MAX_RANK`] = 6).
+fn five_axes(sizes: [usize; 5]) -> Dims {
+    const { assert!(MAX_RANK >= 5) };
+    sizes
+        .into_iter()
+        .fold(Dims::default(), |dims, s| dims.insert(dims.rank(), s))
 }
 
 macro_rules! pixel_shuffle_impl {
@@ -122,8 +130,8 @@ macro_rules! pixel_shuffle_impl {
                 let planes = 1 $(* $b.size())? * (c.size() / (R * R));
                 let out = ($($b,)? c.chunk().chunk(), Scaled::new(h), Scaled::new(w));
                 // (planes, i, j, h, w) -> (planes, h, i, w, j)
-                let view = [planes, R, R, h.size(), w.size()];
-                Ok(permute_viewed_op(self, &view, out, &[0, 3, 1, 4, 2]))
+                let view = five_axes([planes, R, R, h.size(), w.size()]);
+                Ok(permute_viewed_op(self, view, out, five_axes([0, 3, 1, 4, 2])))
             }
 
             #[doc = concat!("The inverse of `pixel_shuffle`: ", $shape, " with `H`, `W` multiples of `R`")]
@@ -179,8 +187,8 @@ macro_rules! pixel_shuffle_impl {
                 let planes = 1 $(* $b.size())? * c.size();
                 let out = ($($b,)? Scaled::new(Scaled::new(c)), h.chunk(), w.chunk());
                 // (planes, h, i, w, j) -> (planes, i, j, h, w)
-                let view = [planes, h.size() / R, R, w.size() / R, R];
-                Ok(permute_viewed_op(self, &view, out, &[0, 2, 4, 1, 3]))
+                let view = five_axes([planes, h.size() / R, R, w.size() / R, R]);
+                Ok(permute_viewed_op(self, view, out, five_axes([0, 2, 4, 1, 3])))
             }
         }
     };

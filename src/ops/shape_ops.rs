@@ -120,24 +120,23 @@ pub(crate) fn permute_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
     perm: &[usize],
 ) -> Tensor<SO, E, T> {
     let dims = x.shape.dims();
-    permute_viewed_op(x, &dims, out, perm)
+    let perm = Dims::new(perm).expect("a permutation has at most MAX_RANK axes");
+    permute_viewed_op(x, dims, out, perm)
 }
 
-/// [`permute_op`] of `x` seen under the row-major dims `dims` (as many elements, any rank up
-/// to `MAX_RANK`): the axis shuffles of `pixel_shuffle` split axes before permuting.
+/// [`permute_op`] of `x` seen under the row-major dims `dims` (as many elements): the axis
+/// shuffles of `pixel_shuffle` split axes before permuting.
 pub(crate) fn permute_viewed_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
     x: Tensor<S, E, T>,
-    dims: &[usize],
+    dims: Dims,
     out: SO,
-    perm: &[usize],
+    perm: Dims,
 ) -> Tensor<SO, E, T> {
     debug_assert_eq!(
-        dims.iter().product::<usize>(),
+        dims.as_slice().iter().product::<usize>(),
         x.numel(),
         "permute: dims of another size"
     );
-    let dims = Dims::new(dims).expect("a view has at most MAX_RANK axes");
-    let perm = Dims::new(perm).expect("a permutation has at most MAX_RANK axes");
     moving_op(
         x,
         out,
