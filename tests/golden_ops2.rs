@@ -354,3 +354,21 @@ fn dist_run_time_errors() {
     let panicked = std::panic::catch_unwind(|| pairwise_distance(a, b, 2.0, 1e-6)).is_err();
     assert!(panicked);
 }
+
+/// The floor under a norm's sum of powers is the element type's smallest normal number: an
+/// `f64` vector of norm 1e-20 keeps it (an `f32` floor would give 1.1e-19), and a zero vector
+/// still has a finite (zero) gradient.
+#[test]
+fn dist_tiny_f64_norms_are_exact() {
+    use shaped::ops::distance::{normalize, pairwise_distance};
+    let a = Tensor::<Rank2<1, 2>, f64>::from_array([[3e-21, 4e-21]]);
+    let origin = Tensor::<Rank2<1, 2>, f64>::zeros();
+    let d = pairwise_distance(a.clone(), origin.clone(), 2.0, 0.0).to_vec()[0];
+    assert!((d - 5e-21).abs() < 1e-35, "{d}");
+    let d1 = pairwise_distance(a, origin, 3.0, 0.0).to_vec()[0];
+    let want = (27e-63f64 + 64e-63).cbrt();
+    assert!((d1 - want).abs() < 1e-12 * want, "{d1} vs {want}");
+    let zero = Tensor::<Rank2<1, 2>, f64>::zeros();
+    let g = normalize(zero.clone().trace(), 2.0, 1e-12).sum().backward();
+    assert!(g.get_slice(&zero).unwrap().iter().all(|v| v.is_finite()));
+}

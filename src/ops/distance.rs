@@ -6,11 +6,12 @@
 //! All are compositions of primitive ops (abs, square, powers, sums over an axis, clamps,
 //! division), so each derivative rule stays written once. The p-norm of a vector is
 //! `sum(|x|)` for `p = 1`, `max(|x|)` for `p = inf` and `(sum |x|^p)^(1/p)` otherwise, with the
-//! sum floored at the smallest normal `f32` (1.2e-38) before its root: the root's derivative
-//! is then finite at a zero vector, where PyTorch's norm backward gives 0 (and so does this
-//! composition, once the floor's clamp stops the gradient). The floor shows only in the
-//! value of a vector whose p-th powers sum below it: `pairwise_distance` of two vectors
-//! exactly `eps` apart in every coordinate gives 1.1e-19 (p = 2) instead of 0.
+//! sum floored at the element type's smallest normal number (1.2e-38 for `f32`, 2.2e-308 for
+//! `f64`) before its root: the root's derivative is then finite at a zero vector, where
+//! PyTorch's norm backward gives 0 (and so does this composition, once the floor's clamp
+//! stops the gradient). The floor shows only in the value of a vector whose p-th powers sum
+//! below it: `pairwise_distance` of two `f32` vectors exactly `eps` apart in every
+//! coordinate gives 1.1e-19 (p = 2) instead of 0.
 //!
 //! The free functions work along the last axis (PyTorch's `dim=-1`; `F.normalize` and
 //! `F.cosine_similarity` default to `dim=1`, the same axis for `(N, D)` inputs); `x1` and `x2`
@@ -27,8 +28,15 @@ use crate::shape::check::{BroadcastCheck, OpName};
 use crate::shape::{BroadcastShapes, Const, HasAxis, LastDim, Shape, broadcast_for};
 use crate::tensor::Tensor;
 
-/// The floor under a sum of p-th powers before its root: the smallest normal `f32`.
-const SUM_FLOOR: f64 = f32::MIN_POSITIVE as f64;
+/// The floor under a sum of p-th powers before its root: the element type's smallest
+/// normal number (an `f32` floor would also cut `f64` norms below 1e-19).
+fn sum_floor<E: Float>() -> E {
+    E::from_f64(if core::mem::size_of::<E>() == 8 {
+        f64::MIN_POSITIVE
+    } else {
+        f32::MIN_POSITIVE as f64
+    })
+}
 
 fn infinity<E: Float>() -> E {
     E::from_f64(f64::INFINITY)
@@ -53,7 +61,7 @@ pub(crate) fn norm_axis_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
     p: f64,
     out: SO,
 ) -> Tensor<SO, E, T> {
-    let floor = E::from_f64(SUM_FLOOR);
+    let floor = sum_floor::<E>();
     if p == 1.0 {
         sum_axis_op(x.abs(), axis, out)
     } else if p == 2.0 {
