@@ -136,20 +136,37 @@ pub(crate) fn glu_backward<E: Float>(x: &[E], gy: &[E], outer: usize, half: usiz
 mod tests {
     use super::*;
 
-    fn plain(x: &[f64], outer: usize, half: usize) -> (Vec<f64>, Vec<f64>) {
+    /// The output and input gradient by the formula, each with the size of its terms (the
+    /// scale of its rounding error: `1 - s` cancels where `s` is near 1, in both precisions
+    /// and in PyTorch's kernel alike).
+    #[allow(clippy::type_complexity)]
+    fn plain(
+        x: &[f64],
+        gy: &[f64],
+        outer: usize,
+        half: usize,
+    ) -> (Vec<(f64, f64)>, Vec<(f64, f64)>) {
         let s = |v: f64| 1.0 / (1.0 + (-v).exp());
         let mut y = Vec::new();
-        let mut gx = vec![0.0; x.len()];
+        let mut gx = vec![(0.0, 0.0); x.len()];
         for o in 0..outer {
             for j in 0..half {
                 let (a, b) = (x[o * 2 * half + j], x[o * 2 * half + half + j]);
-                y.push(a * s(b));
-                let g = (o * half + j) as f64 * 0.1 - 1.0;
-                gx[o * 2 * half + j] = g * s(b);
-                gx[o * 2 * half + half + j] = g * a * s(b) * (1.0 - s(b));
+                let g = gy[o * half + j];
+                y.push((a * s(b), 1.0 + a.abs()));
+                gx[o * 2 * half + j] = (g * s(b), 1.0 + g.abs());
+                gx[o * 2 * half + half + j] = (g * a * s(b) * (1.0 - s(b)), 1.0 + (g * a).abs());
             }
         }
         (y, gx)
+    }
+
+    fn close<E: Float>(got: &[E], want: &[(f64, f64)], tol: f64) -> bool {
+        got.len() == want.len()
+            && got
+                .iter()
+                .zip(want)
+                .all(|(g, (w, scale))| (g.to_f64() - w).abs() <= tol * scale)
     }
 
     /// Against the formula, for blocks long and short, split over the threads or not, in
@@ -160,27 +177,26 @@ mod tests {
             let x: Vec<f64> = (0..outer * 2 * half)
                 .map(|i| ((i * 7919) % 1013) as f64 / 97.0 - 5.0)
                 .collect();
-            let gy: Vec<f64> = (0..outer * half).map(|i| i as f64 * 0.1 - 1.0).collect();
-            let (want_y, want_gx) = plain(&x, outer, half);
-            let close = |a: f64, b: f64, tol: f64| (a - b).abs() <= tol * (1.0 + b.abs());
-            let y = glu_forward(&x, outer, half);
-            let gx = glu_backward(&x, &gy, outer, half);
-            assert!(y.iter().zip(&want_y).all(|(a, b)| close(*a, *b, 1e-14)));
-            assert!(gx.iter().zip(&want_gx).all(|(a, b)| close(*a, *b, 1e-14)));
+            let gy: Vec<f64> = (0..outer * half)
+                .map(|i| (i % 211) as f64 * 0.1 - 10.0)
+                .collect();
+            let (want_y, want_gx) = plain(&x, &gy, outer, half);
+            assert!(close(&glu_forward(&x, outer, half), &want_y, 1e-15));
+            assert!(close(&glu_backward(&x, &gy, outer, half), &want_gx, 1e-15));
             let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
             let gy32: Vec<f32> = gy.iter().map(|&v| v as f32).collect();
-            let y = glu_forward(&x32, outer, half);
-            let gx = glu_backward(&x32, &gy32, outer, half);
-            assert!(
-                y.iter()
-                    .zip(&want_y)
-                    .all(|(a, b)| close(*a as f64, *b, 1e-5))
+            let (want_y, want_gx) = plain(
+                &x32.iter().map(|&v| v as f64).collect::<Vec<_>>(),
+                &gy32.iter().map(|&v| v as f64).collect::<Vec<_>>(),
+                outer,
+                half,
             );
-            assert!(
-                gx.iter()
-                    .zip(&want_gx)
-                    .all(|(a, b)| close(*a as f64, *b, 1e-5))
-            );
+            assert!(close(&glu_forward(&x32, outer, half), &want_y, 1e-6));
+            assert!(close(
+                &glu_backward(&x32, &gy32, outer, half),
+                &want_gx,
+                1e-6
+            ));
         }
     }
 }
