@@ -43,6 +43,7 @@ pub(crate) mod reduce;
 pub(crate) mod rnn;
 pub(crate) mod rnn_cell;
 pub(crate) mod scan;
+pub(crate) mod shuffle;
 pub(crate) mod simd;
 pub(crate) mod softmax;
 pub(crate) mod sort;

@@ -1,18 +1,20 @@
 //! `pixel_shuffle` and `pixel_unshuffle` (PyTorch's `F.pixel_shuffle`, `F.pixel_unshuffle`):
 //! channels traded for resolution, `(C * r^2, H, W)` <-> `(C, H * r, W * r)`, each a
-//! permutation of the elements (one copy; the backward pass is the inverse permutation).
+//! permutation of the elements (one copy, by row interleaves in `backend::shuffle`; the
+//! backward pass is the inverse permutation).
 //!
 //! Dimensions: the upscaled axes are [`Scaled`] (a static size stays static); the divided
 //! ones are what [`ChunkDim`] makes of them ([`Quot`](crate::shape::Quot) for a static size,
 //! `usize` for a run-time one). A static size that does not divide fails the build, naming
 //! it; a run-time one is an `Err` from the `try_` form.
 
-use super::shape_ops::permute_viewed_op;
+use super::shape_ops::moving_op;
 use crate::autograd::Tape;
+use crate::backend::shuffle;
 use crate::dtype::Float;
 use crate::error::{Error, OrPanic, Result};
 use crate::shape::const_msg::ConstMsg;
-use crate::shape::{ChunkDim, Dim, Dims, MAX_RANK, Scaled};
+use crate::shape::{ChunkDim, Dim, Scaled};
 use crate::tensor::Tensor;
 
 /// `C / R^2` channels of a shuffle: `C` cut into `R` chunks twice.
@@ -62,14 +64,6 @@ const fn check_unshuffle(r: usize, h: Option<usize>, w: Option<usize>) {
         }
         k += 1;
     }
-}
-
-/// Five sizes as [`Dims`] (a shape holds up to [`MAX_RANK`] = 6).
-fn five_axes(sizes: [usize; 5]) -> Dims {
-    const { assert!(MAX_RANK >= 5) };
-    sizes
-        .into_iter()
-        .fold(Dims::default(), |dims, s| dims.insert(dims.rank(), s))
 }
 
 macro_rules! pixel_shuffle_impl {
@@ -130,8 +124,13 @@ macro_rules! pixel_shuffle_impl {
                 let planes = 1 $(* $b.size())? * (c.size() / (R * R));
                 let out = ($($b,)? c.chunk().chunk(), Scaled::new(h), Scaled::new(w));
                 // (planes, i, j, h, w) -> (planes, h, i, w, j)
-                let view = five_axes([planes, R, R, h.size(), w.size()]);
-                Ok(permute_viewed_op(self, view, out, five_axes([0, 3, 1, 4, 2])))
+                let hw = (h.size(), w.size());
+                Ok(moving_op(
+                    self,
+                    out,
+                    |x| shuffle::pixel_shuffle::<E, R>(x, planes, hw),
+                    move |g, x_id, gy| g.add(x_id, shuffle::pixel_unshuffle::<E, R>(&gy, planes, hw)),
+                ))
             }
 
             #[doc = concat!("The inverse of `pixel_shuffle`: ", $shape, " with `H`, `W` multiples of `R`")]
@@ -187,8 +186,13 @@ macro_rules! pixel_shuffle_impl {
                 let planes = 1 $(* $b.size())? * c.size();
                 let out = ($($b,)? Scaled::new(Scaled::new(c)), h.chunk(), w.chunk());
                 // (planes, h, i, w, j) -> (planes, i, j, h, w)
-                let view = five_axes([planes, h.size() / R, R, w.size() / R, R]);
-                Ok(permute_viewed_op(self, view, out, five_axes([0, 2, 4, 1, 3])))
+                let hw = (h.size() / R, w.size() / R);
+                Ok(moving_op(
+                    self,
+                    out,
+                    |x| shuffle::pixel_unshuffle::<E, R>(x, planes, hw),
+                    move |g, x_id, gy| g.add(x_id, shuffle::pixel_shuffle::<E, R>(&gy, planes, hw)),
+                ))
             }
         }
     };

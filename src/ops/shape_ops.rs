@@ -121,22 +121,6 @@ pub(crate) fn permute_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
 ) -> Tensor<SO, E, T> {
     let dims = x.shape.dims();
     let perm = Dims::new(perm).expect("a permutation has at most MAX_RANK axes");
-    permute_viewed_op(x, dims, out, perm)
-}
-
-/// [`permute_op`] of `x` seen under the row-major dims `dims` (as many elements): the axis
-/// shuffles of `pixel_shuffle` split axes before permuting.
-pub(crate) fn permute_viewed_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
-    x: Tensor<S, E, T>,
-    dims: Dims,
-    out: SO,
-    perm: Dims,
-) -> Tensor<SO, E, T> {
-    debug_assert_eq!(
-        dims.as_slice().iter().product::<usize>(),
-        x.numel(),
-        "permute: dims of another size"
-    );
     moving_op(
         x,
         out,
