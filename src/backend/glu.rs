@@ -7,8 +7,8 @@
 //! long: the halved axis times the axes after it); the output as `outer` blocks of `half`.
 
 use super::parallel::collect_blocks;
-use super::rnn::sigmoid_free as sigmoid;
 use super::uninit::assume_init_mut;
+use super::vector_math::scalar::sigmoid_free as sigmoid;
 use super::vector_math::{VectorFn, apply_into};
 use crate::dtype::Float;
 use core::mem::MaybeUninit;

@@ -15,7 +15,6 @@ pub(crate) use gru_cell::{
     gru_backward, gru_forward, gru_forward_into, rnn_backward, rnn_forward, rnn_forward_into,
 };
 pub(crate) use lstm_cell::{GateTerm, lstm_backward, lstm_forward_into, planes, planes_mut};
-pub(crate) use math::sigmoid_free;
 
 /// Sizes of one cell step.
 #[derive(Clone, Copy, Debug)]

@@ -22,8 +22,9 @@
 use crate::autograd::{Merge, Tape};
 use crate::dtype::Float;
 use crate::error::{Error, OrPanic, Result};
-use crate::ops::binary::{AddKernel, DivKernel, MulKernel, SubKernel, binary_op};
+use crate::ops::binary::{DivKernel, MulKernel, SubKernel, binary_op};
 use crate::ops::reduce::{broadcast_op, extreme_axis_op, keep, sum_axis_op};
+use crate::ops::unary::{ClampMinPassThroughKernel, unary_op};
 use crate::shape::check::{BroadcastCheck, OpName};
 use crate::shape::{BroadcastShapes, Const, HasAxis, LastDim, Shape, broadcast_for};
 use crate::tensor::Tensor;
@@ -91,9 +92,8 @@ pub(crate) fn normalize_op<S: Shape, E: Float, T: Tape<E>>(
 }
 
 /// `x / max(||x||_2, eps)` along `axis` as PyTorch's `cosine_similarity` divides: the norm
-/// is clamped in place without recording it, so the gradient flows through the unclamped
-/// norm (`n - detach(n)` is an exact 0 carrying `n`'s gradient; the clamped value is added
-/// as a constant).
+/// is clamped in place without recording it, so the gradient flows through the clamp as if
+/// it were not there ([`ClampMinPassThroughKernel`]).
 fn unit_for_cosine<S: Shape, E: Float, T: Tape<E>>(
     x: Tensor<S, E, T>,
     axis: usize,
@@ -102,9 +102,7 @@ fn unit_for_cosine<S: Shape, E: Float, T: Tape<E>>(
     let (shape, dims) = (x.shape, x.shape.dims());
     let kept = keep(&dims, axis);
     let norm = norm_axis_op(x.clone(), axis, 2.0, kept);
-    let clamped = norm.clone().detach().clamp(E::from_f64(eps), infinity());
-    let zero = binary_op(norm.clone(), norm.detach(), kept, SubKernel);
-    let denom = binary_op(zero, clamped, kept, AddKernel);
+    let denom = unary_op(norm, ClampMinPassThroughKernel(E::from_f64(eps)));
     binary_op(x, denom, shape, DivKernel)
 }
 

@@ -1,8 +1,7 @@
 //! The elementwise kernels of the losses that need a fused formula to stay finite or exact
 //! (see [`crate::nn::loss`]): Smooth L1 and Huber of a difference, BCE on probabilities with
 //! PyTorch's clamped logarithms, the stable BCE on logits (with and without `pos_weight`),
-//! the Kullback-Leibler term, the Poisson NLL's Stirling term and the Gaussian NLL's
-//! clamped variance. Each holds its value and its derivative, as the kernels in
+//! the Kullback-Leibler term, the Poisson NLL's Stirling term. Each holds its value and its derivative, as the kernels in
 //! [`super::unary`] and [`super::binary`] do; two ops with a constant third input (loss
 //! weights, `pos_weight`) record their own backward step.
 
@@ -330,21 +329,5 @@ impl<E: Float> UnaryKernel<E> for StirlingKernel {
         } else {
             E::ZERO
         }
-    }
-}
-
-/// `max(v, eps)` with the derivative 1 everywhere: PyTorch's Gaussian NLL clamps a clone of
-/// the variance under `torch.no_grad()`, so the gradient reaches the variance as if it had
-/// not been clamped (evaluated at the clamped value). NaN stays NaN.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct ClampedVarianceKernel<E>(pub(crate) E);
-impl<E: Float> UnaryKernel<E> for ClampedVarianceKernel<E> {
-    #[inline(always)]
-    fn f(&self, v: E) -> E {
-        if v < self.0 { self.0 } else { v }
-    }
-    #[inline(always)]
-    fn df(&self, _: E, _: E) -> E {
-        E::ONE
     }
 }

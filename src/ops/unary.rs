@@ -491,6 +491,23 @@ impl<E: Float> UnaryKernel<E> for ClampKernel<E> {
     }
 }
 
+/// `max(x, min)` whose gradient passes through as if nothing were clamped (derivative 1
+/// everywhere, a straight-through clamp). It is what PyTorch computes where it clamps a
+/// value under `torch.no_grad()` and then uses it: the Gaussian NLL's variance floor
+/// (`var.clone()` clamped in place) and the norm floor of `cosine_similarity`. NaN stays NaN.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ClampMinPassThroughKernel<E>(pub(crate) E);
+impl<E: Float> UnaryKernel<E> for ClampMinPassThroughKernel<E> {
+    #[inline(always)]
+    fn f(&self, x: E) -> E {
+        if x < self.0 { self.0 } else { x }
+    }
+    #[inline(always)]
+    fn df(&self, _: E, _: E) -> E {
+        E::ONE
+    }
+}
+
 /// `x^p` for a constant exponent.
 #[derive(Clone, Copy, Debug)]
 pub struct PowScalarKernel<E>(pub E);

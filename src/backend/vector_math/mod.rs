@@ -27,6 +27,7 @@ mod lanes;
 #[cfg(target_arch = "x86_64")]
 mod normal_tables;
 mod pow;
+pub(crate) mod scalar;
 
 pub(crate) use pow::{vector_powf, vector_powf_in_place};
 

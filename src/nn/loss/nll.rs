@@ -5,7 +5,8 @@ use crate::autograd::{Merge, Tape};
 use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::ops::binary::{AddKernel, DivKernel, MulKernel, SubKernel, binary_op};
-use crate::ops::loss::{ClampedVarianceKernel, OfDifference, StirlingKernel};
+use crate::ops::loss::{OfDifference, StirlingKernel};
+use crate::ops::unary::ClampMinPassThroughKernel;
 use crate::ops::unary::SquareKernel;
 use crate::shape::check::{GaussianNllLossShape, LossTargetCheck, PoissonNllLossShape};
 use crate::shape::{LossTarget, Shape};
@@ -391,7 +392,7 @@ impl<R: Reduce> GaussianNLLLoss<R> {
         let (squared, var) = on_merged_tape(squared, var);
         let var = var
             .try_broadcast_to_dyn(shape)?
-            .map_kernel(ClampedVarianceKernel(E::from_f64(self.eps)));
+            .map_kernel(ClampMinPassThroughKernel(E::from_f64(self.eps)));
         let scaled = binary_op(squared, var.clone(), shape, DivKernel);
         let loss = binary_op(var.ln(), scaled, shape, AddKernel).mul_scalar(E::from_f64(0.5));
         let loss = if self.full {
