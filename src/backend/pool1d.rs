@@ -1,7 +1,9 @@
-//! 1-D max pooling (`MaxPool1d`) in one pass over each row, for the common window and
-//! stride sizes; the outputs are written here, so they need no `-inf` fill first.
+//! 1-D max pooling (`MaxPool1d`) row by row: one pass for the common window and stride
+//! sizes, one pass per window offset for the others; the outputs are written here, so they
+//! need no `-inf` fill first.
 
 use super::pooling::PoolGeom;
+use super::uninit::assume_init_mut;
 use crate::dtype::Float;
 use core::mem::MaybeUninit;
 
@@ -10,14 +12,14 @@ use core::mem::MaybeUninit;
 /// [`super::pooling`]'s rule (the first maximum, or the last NaN), window and stride known to the compiler so that the
 /// strided loads vectorise (`MaxPool1d(3, 2, 1)` over `(16, 64, 1024)` on one thread: 1.02
 /// ms through the per-offset passes of the general kernel, 0.2 this way; PyTorch 0.32).
-/// False, having written nothing, for other sizes.
+/// Other sizes take [`max_pool_line_planes_by_offset`]. Every output is written.
 #[inline(always)]
 pub(super) fn max_pool_lines<E: Float>(
     x: &[E],
     g: &PoolGeom,
     y: &mut [MaybeUninit<E>],
     idx: &mut [MaybeUninit<u32>],
-) -> bool {
+) {
     // Called in each arm, not through a function pointer: a pointer's target is not
     // inlined into the caller's `wide` copy, and ran at the baseline instruction set.
     match (g.kw, g.sw) {
@@ -29,9 +31,10 @@ pub(super) fn max_pool_lines<E: Float>(
         (4, 4) => max_pool_line_planes::<E, 4, 4>(x, g, y, idx),
         (5, 1) => max_pool_line_planes::<E, 5, 1>(x, g, y, idx),
         (5, 2) => max_pool_line_planes::<E, 5, 2>(x, g, y, idx),
-        _ => return false,
+        (_, 1) => max_pool_line_planes_by_offset(x, g, y, idx, 1),
+        (_, 2) => max_pool_line_planes_by_offset(x, g, y, idx, 2),
+        (_, s) => max_pool_line_planes_by_offset(x, g, y, idx, s),
     }
-    true
 }
 
 /// [`max_pool_lines`] for a window of `K` with stride `S` over every plane of `x`.
@@ -76,6 +79,133 @@ fn max_pool_line_planes<E: Float, const K: usize, const S: usize>(
             out.write(best);
             at.write((inner_start + base + pos) as u32);
         }
+    }
+}
+
+/// [`max_pool_lines`] for a window and stride known only at run time (`stride` a constant
+/// after inlining for the calls with 1 and 2): the windows inside the row are taken one
+/// window offset at a time, each pass comparing one element of every window of the row,
+/// so the loop runs across outputs (vectorised for the small strides) instead of along
+/// one window; the comparison order per window is still its element order, so the rule
+/// is [`window_max`]'s. (`MaxPool1d(8)` over `(16, 64, 1024)` on one thread: 1.47 ms
+/// through the general kernel's plane passes with its `-inf` fill, PyTorch 0.23.)
+#[inline(always)]
+fn max_pool_line_planes_by_offset<E: Float>(
+    x: &[E],
+    g: &PoolGeom,
+    y: &mut [MaybeUninit<E>],
+    idx: &mut [MaybeUninit<u32>],
+    stride: usize,
+) {
+    let (w, ow, pad, k) = (g.w, g.ow, g.pw, g.kw);
+    let first = pad.div_ceil(stride).min(ow);
+    let end = ((w + pad).saturating_sub(k) / stride + 1).clamp(first, ow);
+    let inner = end - first;
+    let mut columns = Vec::new();
+    for ((row, out), at) in x
+        .chunks_exact(w)
+        .zip(y.chunks_exact_mut(ow))
+        .zip(idx.chunks_exact_mut(ow))
+    {
+        for o in (0..first).chain(end..ow) {
+            let start = (o * stride) as isize - pad as isize;
+            let lo = start.max(0) as usize;
+            let hi = ((start + k as isize).max(0) as usize)
+                .min(w)
+                .max(lo + 1)
+                .min(w);
+            let (best, pos) = window_max(&row[lo..hi]);
+            out[o].write(best);
+            at[o].write((lo + pos) as u32);
+        }
+        if inner == 0 {
+            continue;
+        }
+        let inner_start = (first * stride).saturating_sub(pad);
+        let (out, at) = (&mut out[first..end], &mut at[first..end]);
+        if stride <= 2 {
+            offset_passes(row, inner_start, (k, stride), out, at);
+            continue;
+        }
+        // Windows far apart: the window offsets are gathered into columns first (`columns`
+        // row `j` holds offset `j` of every window), then compared a column at a time.
+        columns.resize(k * inner, E::ZERO);
+        let reach = (inner - 1) * stride + 1;
+        for (j, column) in columns.chunks_exact_mut(inner).enumerate() {
+            let lane = &row[inner_start + j..][..reach];
+            for (i, c) in column.iter_mut().enumerate() {
+                *c = lane[i * stride];
+            }
+        }
+        for (o, &v) in out.iter_mut().zip(&columns[..inner]) {
+            o.write(v);
+        }
+        for a in at.iter_mut() {
+            a.write(0);
+        }
+        // SAFETY: every element of `out` and `at` was written just above.
+        let (best, pos) = unsafe { (assume_init_mut(out), assume_init_mut(at)) };
+        for (j, column) in columns.chunks_exact(inner).enumerate().skip(1) {
+            merge_offset(best, pos, column, j as u32);
+        }
+        for (i, p) in pos.iter_mut().enumerate() {
+            *p += (inner_start + i * stride) as u32;
+        }
+    }
+}
+
+/// Merges offset `j` of each window (`lane`, one element per window) into the running
+/// maxima and their offsets, with [`window_max`]'s rule.
+#[inline(always)]
+fn merge_offset<E: Float>(best: &mut [E], pos: &mut [u32], lane: &[E], j: u32) {
+    for ((b, p), &v) in best.iter_mut().zip(pos.iter_mut()).zip(lane) {
+        let take = (v > *b) | v.is_nan();
+        *b = if take { v } else { *b };
+        *p = if take { j } else { *p };
+    }
+}
+
+/// The maxima and positions of the windows of `k` elements starting at `start` and every
+/// `stride` elements after it in `row`, one for each of `out` (all ending inside `row`),
+/// one window offset at a time over all of them: with a small constant stride the loads
+/// are contiguous or two-way interleaved and each pass vectorises.
+#[inline(always)]
+fn offset_passes<E: Float>(
+    row: &[E],
+    start: usize,
+    (k, stride): (usize, usize),
+    out: &mut [MaybeUninit<E>],
+    at: &mut [MaybeUninit<u32>],
+) {
+    let row = &row[start..];
+    let span = (out.len() - 1) * stride + 1;
+    // `chunks`, not `step_by`: a zip with `StepBy` is not random-access and ran several
+    // times slower.
+    for ((o, a), v) in out
+        .iter_mut()
+        .zip(at.iter_mut())
+        .zip(row[..span].chunks(stride))
+    {
+        o.write(v[0]);
+        a.write(0);
+    }
+    // SAFETY: every element of `out` and `at` was written just above.
+    let (best, pos) = unsafe { (assume_init_mut(out), assume_init_mut(at)) };
+    for j in 1..k {
+        if stride == 1 {
+            merge_offset(best, pos, &row[j..][..span], j as u32);
+            continue;
+        }
+        let lane = row[j..][..span].chunks(stride);
+        for ((b, p), v) in best.iter_mut().zip(pos.iter_mut()).zip(lane) {
+            let v = v[0];
+            let take = (v > *b) | v.is_nan();
+            *b = if take { v } else { *b };
+            *p = if take { j as u32 } else { *p };
+        }
+    }
+    for (i, p) in pos.iter_mut().enumerate() {
+        *p += (start + i * stride) as u32;
     }
 }
 

@@ -154,8 +154,8 @@ pub(crate) fn max_pool2d_forward<E: Float>(
     (y, idx)
 }
 
-/// [`max_pool_planes`] over one thread's block of uninitialised outputs: the 1-D one-pass
-/// loops write every output themselves; the other kernels start from `-inf` maxima.
+/// [`max_pool_planes`] over one thread's block of uninitialised outputs: the 1-D loops
+/// write every output themselves; the other kernels start from `-inf` maxima.
 #[inline(always)]
 fn max_pool_block<E: Float>(
     x: &[E],
@@ -163,8 +163,8 @@ fn max_pool_block<E: Float>(
     y: &mut [MaybeUninit<E>],
     idx: &mut [MaybeUninit<u32>],
 ) {
-    if g.h == 1 && g.kh == 1 && super::pool1d::max_pool_lines(x, g, y, idx) {
-        return;
+    if g.h == 1 && g.kh == 1 {
+        return super::pool1d::max_pool_lines(x, g, y, idx);
     }
     max_pool_planes(x, g, filled(y, E::NEG_INFINITY), filled(idx, 0));
 }
@@ -776,9 +776,9 @@ mod tests {
         }
     }
 
-    /// The 1-D one-pass loops (every window and stride they take, padding up to half the
-    /// window, rows short and long) against window by window, with NaN, infinities, ties
-    /// and a plane of -inf; and sizes they do not take through the general kernel.
+    /// The 1-D loops (each window and stride of the one-pass table, and others through the
+    /// per-offset passes: strides 1, 2 and wider; padding up to half the window, rows short
+    /// and long) against window by window, with NaN, infinities, ties and a plane of -inf.
     #[test]
     fn max_pool_lines_match_window_by_window() {
         for (k, s) in [
@@ -791,6 +791,12 @@ mod tests {
             (5, 1),
             (5, 2),
             (4, 3),
+            (4, 1),
+            (4, 2),
+            (5, 5),
+            (6, 4),
+            (7, 1),
+            (8, 8),
         ] {
             for p in 0..=k / 2 {
                 for w in [k, k + 1, 2 * k + 3, 37, 64] {
