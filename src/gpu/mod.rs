@@ -34,6 +34,7 @@ mod conv_grouped;
 mod conv_transpose;
 mod embedding;
 mod gather;
+mod glu_prelu;
 mod gru;
 mod index_ops;
 mod interpolate;
@@ -54,6 +55,7 @@ mod pool;
 mod recurrent;
 mod reduce;
 mod reduce_more;
+mod rms_norm;
 mod shape_ops;
 mod sort;
 mod split_ops;
@@ -78,6 +80,7 @@ pub use conv::GpuConv2d;
 pub use conv_grouped::GpuGroupedConv2d;
 pub use conv_transpose::GpuConvTranspose2d;
 pub use embedding::GpuEmbedding;
+pub use glu_prelu::{GpuChannelPReLU, GpuPReLU};
 pub use gru::{
     GpuGRU, GpuGRUCell, GpuRNN, GpuRNNCell, GpuRNNRelu, GpuRNNReluCell, GpuRecurrent,
     GpuRecurrentCell,
@@ -93,12 +96,13 @@ pub use loss_class::{cross_entropy_probs, try_cross_entropy_probs};
 pub use loss_modules::{GpuLoss, GpuLossWeight};
 pub use loss_reduce::{GpuKlDivReduce, GpuReduce};
 pub use nn::{GpuLinear, GpuParamMut, GpuParams};
-pub use norm::{GpuBatchNorm, GpuGroupNorm, GpuLayerNorm};
+pub use norm::{GpuBatchNorm, GpuGroupNorm, GpuInstanceNorm, GpuLayerNorm};
 pub use ops::{GpuOps, cross_entropy, try_cross_entropy};
 pub use optim::{GpuOptimizer, GpuStep};
 pub use recurrent::{GpuLSTM, GpuLSTMCell};
 pub use reduce::GpuAxisOps;
 pub use reduce_more::GpuReductions;
+pub use rms_norm::GpuRMSNorm;
 pub use shape_ops::GpuShapeOps;
 pub use sort::GpuSort;
 pub use static_split::{GpuChunk, GpuSplitParts};

@@ -1,6 +1,6 @@
-//! Normalisation layers on the GPU: [`GpuLayerNorm`], [`GpuBatchNorm`] and [`GpuGroupNorm`],
-//! made by `to_device` of the CPU layers and read back by `to_cpu`, with PyTorch's maths as
-//! on the CPU. All three are the same three kernels: statistics of groups of elements
+//! Normalisation layers on the GPU: [`GpuLayerNorm`], [`GpuBatchNorm`], [`GpuGroupNorm`] and
+//! [`GpuInstanceNorm`], made by `to_device` of the CPU layers and read back by `to_cpu`, with
+//! PyTorch's maths as on the CPU. All four are the same three kernels: statistics of groups of elements
 //! (rows, channels, channel groups), the affine normalisation, and its closed-form backward
 //! (per-group sums, then the input gradient).
 
@@ -14,8 +14,8 @@ use crate::device::{GpuStorage, Wgpu};
 use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::nn::mode::ModeFlag;
-use crate::nn::{BatchNormLayer, GroupNorm, LayerNormLayer, Module, Params};
-use crate::shape::check::{BatchNormChannels, DimCheck, LayerNormInput};
+use crate::nn::{BatchNormLayer, GroupNorm, InstanceNormLayer, LayerNormLayer, Module, Params};
+use crate::shape::check::{BatchNormChannels, DimCheck, InstanceNormChannels, LayerNormInput};
 use crate::shape::{Dim, DimEq, LastDim, Rank1, Shape, ShapeMismatch};
 use std::sync::{Mutex, PoisonError};
 
@@ -32,32 +32,41 @@ struct NormPlan {
     eps: f64,
 }
 
-/// Normalises `x` by `stats` (the batch's when `batch`), applies `w`, `b` and records the
-/// backward step for `x`, `w` and `b`.
-fn normalize<S: Shape, E: Float, T: Tape<E>>(
+/// A weight and a bias, both of shape `SW`.
+type Affine<'a, SW, E> = (&'a GpuTensor<SW, NoTape, E>, &'a GpuTensor<SW, NoTape, E>);
+
+/// Normalises `x` by `stats` (the batch's when `batch`), applies `w`, `b` (when `affine`
+/// holds them) and records the backward step for `x`, `w` and `b`.
+fn normalize<S: Shape, SW: Shape, E: Float, T: Tape<E>>(
     x: GpuTensor<S, T, E>,
-    (w, b): (
-        &GpuTensor<impl Shape, NoTape, E>,
-        &GpuTensor<impl Shape, NoTape, E>,
-    ),
+    affine: Option<Affine<'_, SW, E>>,
     stats: (GpuStorage<E>, GpuStorage<E>),
     batch: bool,
     plan: NormPlan,
 ) -> GpuTensor<S, T, E> {
     let (x, tx) = split(x);
-    let mut tape = tx.merge(T::leaf(w.id)).merge(T::leaf(b.id));
-    let (wd, bd) = (w.data.clone(), b.data.clone());
+    let mut tape = tx;
+    if let Some((w, b)) = affine {
+        tape = tape.merge(T::leaf(w.id)).merge(T::leaf(b.id));
+    }
+    let (wd, bd) = match affine {
+        Some((w, b)) => (Some(w.data.clone()), Some(b.data.clone())),
+        None => (None, None),
+    };
     let y = layer_kernels::norm_apply(
         &x.data,
         (&stats.0, &stats.1),
-        Some(&wd),
-        Some(&bd),
+        wd.as_ref(),
+        bd.as_ref(),
         plan.ix,
         plan.eps,
     );
     let out = gpu_tensor(x.shape, y, NoTape);
-    let (w_id, b_id): (UniqueId, UniqueId) = (w.id, b.id);
-    let (track_x, track_w, track_b) = (wants(&tape, x.id), wants(&tape, w_id), wants(&tape, b_id));
+    let ids: Option<(UniqueId, UniqueId)> = affine.map(|(w, b)| (w.id, b.id));
+    let track_x = wants(&tape, x.id);
+    let (track_w, track_b) = ids.map_or((false, false), |(w_id, b_id)| {
+        (wants(&tape, w_id), wants(&tape, b_id))
+    });
     if track_x || track_w || track_b {
         let (x_id, out_id, xd) = (x.id, out.id, x.data);
         tape.record(
@@ -82,12 +91,12 @@ fn normalize<S: Shape, E: Float, T: Tape<E>>(
                     let gx = match at {
                         WeightAt::Inside => {
                             let sums =
-                                layer_kernels::group_sums(&gy, &xd, st, Some(&wd), sg, ix, eps);
+                                layer_kernels::group_sums(&gy, &xd, st, wd.as_ref(), sg, ix, eps);
                             layer_kernels::norm_backward_x(
                                 &gy,
                                 &xd,
                                 st,
-                                Some((&wd, at)),
+                                wd.as_ref().map(|w| (w, at)),
                                 Some((&sums, c1)),
                                 ix,
                                 eps,
@@ -98,7 +107,7 @@ fn normalize<S: Shape, E: Float, T: Tape<E>>(
                             &gy,
                             &xd,
                             st,
-                            Some((&wd, at)),
+                            wd.as_ref().map(|w| (w, at)),
                             batch.then(|| (param_sums.as_ref().expect("computed above"), c1)),
                             ix,
                             eps,
@@ -106,7 +115,9 @@ fn normalize<S: Shape, E: Float, T: Tape<E>>(
                     };
                     add_grad(g, x_id, gx);
                 }
-                if let Some(sums) = param_sums.filter(|_| track_w || track_b) {
+                if let (Some(sums), Some((w_id, b_id))) =
+                    (param_sums.filter(|_| track_w || track_b), ids)
+                {
                     let (gb, gw) = layer_kernels::halves(&sums, pg.groups);
                     if track_w {
                         add_grad(g, w_id, gw);
@@ -237,7 +248,13 @@ where
             eps: self.eps,
         };
         let stats = layer_kernels::group_stats(&x.data, rows_grouped);
-        Ok(normalize(x, (&self.weight, &self.bias), stats, true, plan))
+        Ok(normalize(
+            x,
+            Some((&self.weight, &self.bias)),
+            stats,
+            true,
+            plan,
+        ))
     }
 }
 
@@ -307,6 +324,38 @@ fn channels_first(layer: &'static str, dims: &[usize], c: usize) -> Result<(usiz
     Ok((dims[0], dims[2..].iter().product()))
 }
 
+/// The statistics and plan of a group normalisation of an `(n, c, inner)` input `x` in
+/// `groups` groups of channels (`groups = c`: instance normalisation).
+fn group_plan<E: Float>(
+    x: &GpuStorage<E>,
+    (n, groups, c, inner): (usize, usize, usize, usize),
+    eps: f64,
+) -> ((GpuStorage<E>, GpuStorage<E>), NormPlan) {
+    let m = c / groups * inner;
+    let stats_groups = Groups {
+        groups: n * groups,
+        m,
+        inner: m,
+    };
+    let plan = NormPlan {
+        stats: stats_groups,
+        params: Groups {
+            groups: c,
+            m: n * inner,
+            inner,
+        },
+        ix: NormIndex {
+            sdiv: m.max(1),
+            smod: (n * groups).max(1),
+            pdiv: inner.max(1),
+            pmod: c.max(1),
+        },
+        at: WeightAt::Inside,
+        eps,
+    };
+    (layer_kernels::group_stats(x, stats_groups), plan)
+}
+
 impl<const G: usize, const C: usize, E: Float, S: Shape, T: Tape<E>> Module<GpuTensor<S, T, E>>
     for GpuGroupNorm<G, C, E>
 {
@@ -319,32 +368,104 @@ impl<const G: usize, const C: usize, E: Float, S: Shape, T: Tape<E>> Module<GpuT
                 format!("num_groups {G} must divide num_channels {C}"),
             ));
         }
-        let m = C / G * inner;
-        let stats_groups = Groups {
-            groups: n * G,
-            m,
-            inner: m,
-        };
-        let plan = NormPlan {
-            stats: stats_groups,
-            params: Groups {
-                groups: C,
-                m: n * inner,
-                inner,
-            },
-            ix: NormIndex {
-                sdiv: m.max(1),
-                smod: (n * G).max(1),
-                pdiv: inner.max(1),
-                pmod: C,
-            },
-            at: WeightAt::Inside,
-            eps: self.eps,
-        };
-        let stats = layer_kernels::group_stats(&x.data, stats_groups);
-        Ok(normalize(x, (&self.weight, &self.bias), stats, true, plan))
+        let (stats, plan) = group_plan(&x.data, (n, G, C, inner), self.eps);
+        Ok(normalize(
+            x,
+            Some((&self.weight, &self.bias)),
+            stats,
+            true,
+            plan,
+        ))
     }
 }
+
+/// [`InstanceNormLayer`] (`InstanceNorm1d/2d/3d` and their `Dyn` forms) on the GPU, made by
+/// `instance_norm.to_device(&gpu)`: each channel of each sample normalised over its
+/// positions with the biased variance, then the per-channel affine map when the layer has
+/// one; of the CPU layer's element type `E` (f32 or f64). As on the CPU, no running
+/// statistics. The kernels are [`GpuGroupNorm`]'s with one channel per group.
+///
+/// ```no_run
+/// use shaped::prelude::*;
+/// use shaped::gpu::prelude::*;
+/// use shaped::nn::{InstanceNorm1d, Module};
+/// let gpu = Wgpu::new()?;
+/// let norm = InstanceNorm1d::<2>::new().to_device(&gpu)?;
+/// let x = Tensor::<Rank3<1, 2, 2>>::from_array([[[1.0, 3.0], [5.0, 5.0]]]);
+/// let y = norm.forward(x.to_device(&gpu)?).to_cpu()?.to_vec();
+/// assert!((y[0] + 1.0).abs() < 1e-4 && (y[1] - 1.0).abs() < 1e-4 && y[2] == 0.0);
+/// # Ok::<(), shaped::error::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct GpuInstanceNorm<C: Dim, const K: usize, E: Float = f32> {
+    /// Per-channel scale, `(C,)`, with the affine map.
+    pub weight: Option<GpuTensor<(C,), NoTape, E>>,
+    /// Per-channel shift, `(C,)`, with the affine map.
+    pub bias: Option<GpuTensor<(C,), NoTape, E>>,
+    /// Added to the variance inside the square root.
+    pub eps: f64,
+    channels: C,
+}
+
+impl<C: Dim, const K: usize, E: Float> ToDevice for InstanceNormLayer<C, K, E> {
+    type Output = GpuInstanceNorm<C, K, E>;
+    fn to_device(&self, gpu: &Wgpu) -> Result<GpuInstanceNorm<C, K, E>> {
+        Ok(GpuInstanceNorm {
+            weight: self.weight.as_ref().map(|w| w.to_device(gpu)).transpose()?,
+            bias: self.bias.as_ref().map(|b| b.to_device(gpu)).transpose()?,
+            eps: self.eps,
+            channels: self.channel_dim(),
+        })
+    }
+}
+
+impl<C: Dim, const K: usize, E: Float> ToCpu for GpuInstanceNorm<C, K, E> {
+    type Output = InstanceNormLayer<C, K, E>;
+    fn to_cpu(&self) -> Result<InstanceNormLayer<C, K, E>> {
+        let mut layer = InstanceNormLayer::with_dims(self.channels, self.weight.is_some());
+        layer.weight = self.weight.as_ref().map(|w| w.to_cpu()).transpose()?;
+        layer.bias = self.bias.as_ref().map(|b| b.to_cpu()).transpose()?;
+        layer.eps = self.eps;
+        Ok(layer)
+    }
+}
+
+impl<C: Dim, const K: usize, E: Float> GpuParams<E> for GpuInstanceNorm<C, K, E> {
+    fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_, E>)) {
+        if let (Some(w), Some(b)) = (&mut self.weight, &mut self.bias) {
+            visit_two((w, b), prefix, f);
+        }
+    }
+}
+
+impl<C: Dim, const K: usize, E: Float> GpuInstanceNorm<C, K, E> {
+    fn normalize<S: Shape, T: Tape<E>>(&self, x: GpuTensor<S, T, E>) -> Result<GpuTensor<S, T, E>> {
+        let c = self.channels.size();
+        let (n, inner) = channels_first("InstanceNorm", &x.shape.dims(), c)?;
+        let (stats, plan) = group_plan(&x.data, (n, c, c, inner), self.eps);
+        let affine = self.weight.as_ref().zip(self.bias.as_ref());
+        Ok(normalize(x, affine, stats, true, plan))
+    }
+}
+
+macro_rules! gpu_instancenorm_module {
+    ($k:literal; $($A:ident),*) => {
+        impl<C: Dim, E: Float, T: Tape<E>, N: Dim, C2: DimEq<C>, $($A: Dim),*>
+            Module<GpuTensor<(N, C2, $($A,)*), T, E>> for GpuInstanceNorm<C, $k, E>
+        {
+            type Output = GpuTensor<(N, C2, $($A,)*), T, E>;
+            const SHAPE_MISMATCH: ShapeMismatch =
+                DimCheck::<C2, C, InstanceNormChannels>::MISMATCH;
+            fn try_forward(&self, x: GpuTensor<(N, C2, $($A,)*), T, E>) -> Result<Self::Output> {
+                let () = <Self as Module<GpuTensor<(N, C2, $($A,)*), T, E>>>::SHAPE_CHECK;
+                self.normalize(x)
+            }
+        }
+    };
+}
+gpu_instancenorm_module!(1; L);
+gpu_instancenorm_module!(2; H, W);
+gpu_instancenorm_module!(3; D, H, W);
 
 /// [`BatchNormLayer`] (`BatchNorm1d/2d/3d` and their `Dyn` forms) on the GPU, made by
 /// `batch_norm.to_device(&gpu)` with its running statistics, momentum, `eps` and mode.
@@ -494,7 +615,7 @@ impl<C: Dim, const K: usize, E: Float> GpuBatchNorm<C, K, E> {
         };
         Ok(normalize(
             x,
-            (&self.weight, &self.bias),
+            Some((&self.weight, &self.bias)),
             stats,
             training,
             plan,

@@ -87,6 +87,10 @@ impl<C: Dim, const K: usize, E: Float> InstanceNormLayer<C, K, E> {
     pub fn num_features(&self) -> usize {
         self.channels.size()
     }
+    /// The channel dimension, as its type holds it.
+    pub(crate) fn channel_dim(&self) -> C {
+        self.channels
+    }
 }
 
 impl<const C: usize, const K: usize, E: Float> InstanceNormLayer<Const<C>, K, E> {
