@@ -87,7 +87,8 @@ impl<C: Dim, const K: usize, E: Float> InstanceNormLayer<C, K, E> {
     pub fn num_features(&self) -> usize {
         self.channels.size()
     }
-    /// The channel dimension, as its type holds it.
+    /// The channel dimension, as its type holds it (for the GPU layer).
+    #[cfg(feature = "wgpu")]
     pub(crate) fn channel_dim(&self) -> C {
         self.channels
     }
