@@ -1,12 +1,16 @@
 //! The elementwise kernels of the losses that need a fused formula to stay finite or exact
 //! (see [`crate::nn::loss`]): Smooth L1 and Huber of a difference, BCE on probabilities with
 //! PyTorch's clamped logarithms, the stable BCE on logits (with and without `pos_weight`),
-//! the Kullback-Leibler term, the Poisson NLL's Stirling term. Each holds its value and its derivative, as the kernels in
-//! [`super::unary`] and [`super::binary`] do; two ops with a constant third input (loss
-//! weights, `pos_weight`) record their own backward step.
+//! the Kullback-Leibler term and the Poisson NLL's Stirling term. Each holds its value and its
+//! derivative, as the kernels in [`super::unary`] and [`super::binary`] do; two ops with a constant third input (loss
+//! weights, `pos_weight`) record their own backward step, and so do the multi-class and
+//! multi-label margin losses, whose per-sample index logic (a label per row, a `-1`-ended
+//! list of labels per row) is one fused loop for the value and one for the gradient.
 
 use crate::autograd::{Gradients, Merge, Tape, UniqueId};
-use crate::backend::loss::{derivative_product3, map3, masked_mul};
+use crate::backend::loss::{
+    MultiMargin, derivative_product3, map3, masked_mul, multilabel_margin, multilabel_margin_grad,
+};
 use crate::dtype::Float;
 use crate::ops::binary::BinaryKernel;
 use crate::ops::unary::{UnaryKernel, sign};
@@ -330,4 +334,81 @@ impl<E: Float> UnaryKernel<E> for StirlingKernel {
             E::ZERO
         }
     }
+}
+
+/// The losses `y` of the samples of `x` (one fused loop) as a tensor shaped `out`, whose
+/// gradient `backward(gy, x)` reaches `x` (the targets are constants).
+fn per_sample_loss<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
+    x: Tensor<S, E, T>,
+    out: SO,
+    y: Vec<E>,
+    backward: impl FnOnce(&[E], &[E]) -> Vec<E> + Send + 'static,
+) -> Tensor<SO, E, T> {
+    debug_assert_eq!(y.len(), out.numel());
+    let (x, mut tape) = x.split_tape();
+    if !(T::TRACING && tape.tracks(x.id)) {
+        return crate::tensor::new_tensor(out, y, tape);
+    }
+    let (x_id, xd, out_id) = (x.id, x.data, UniqueId::new());
+    tape.record(
+        out_id,
+        Box::new(move |g: &mut Gradients<E>| {
+            let Some(gy) = g.take(out_id) else { return };
+            g.add(x_id, backward(&gy, &xd));
+        }),
+    );
+    Tensor {
+        shape: out,
+        data: Arc::new(y),
+        id: out_id,
+        tape,
+    }
+}
+
+/// The checked arguments of [`multi_margin_op`]: a label below `classes` per row, `p = 2`
+/// (`squared`) or 1, the margin, and `classes` class weights or none.
+pub(crate) struct MultiMarginArgs<E> {
+    pub(crate) classes: usize,
+    pub(crate) labels: Vec<usize>,
+    pub(crate) squared: bool,
+    pub(crate) margin: E,
+    pub(crate) weight: Option<Vec<E>>,
+}
+
+impl<E: Float> MultiMarginArgs<E> {
+    fn kernel(&self) -> MultiMargin<'_, E> {
+        MultiMargin {
+            classes: self.classes,
+            labels: &self.labels,
+            squared: self.squared,
+            margin: self.margin,
+            weight: self.weight.as_deref(),
+        }
+    }
+}
+
+/// The multi-class margin loss of every row of `x` (rows of `args.classes` scores) into
+/// `out`: `sum_{i != y} w[y] max(0, margin - x[y] + x[i])^p / C`, with its gradient.
+pub(crate) fn multi_margin_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
+    x: Tensor<S, E, T>,
+    out: SO,
+    args: MultiMarginArgs<E>,
+) -> Tensor<SO, E, T> {
+    let y = args.kernel().forward(&x.data);
+    per_sample_loss(x, out, y, move |gy, x| args.kernel().backward(gy, x))
+}
+
+/// The multi-label margin loss of every row of `x` (rows of `classes` scores) against
+/// `target` (rows of `classes` class indices, checked to lie in `-1..classes`, each list
+/// ended by its first `-1`) into `out`, with its gradient.
+pub(crate) fn multilabel_margin_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
+    x: Tensor<S, E, T>,
+    out: SO,
+    target: Vec<i64>,
+    classes: usize,
+) -> Tensor<SO, E, T> {
+    let y = multilabel_margin(&x.data, &target, classes);
+    per_sample_loss(x, out, y, move |gy, x| {
+        multilabel_margin_grad(gy, x, &target, classes)
+    })
 }

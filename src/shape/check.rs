@@ -365,6 +365,12 @@ check_msg! {
     SoftMarginLossShape: "soft_margin_loss: the input has size ", " where the target has ", ", at dimension ";
     /// `multilabel_soft_margin_loss` / `MultiLabelSoftMarginLoss`.
     MultiLabelSoftMarginLossShape: "multilabel_soft_margin_loss: the input has size ", " where the target has ", ", at dimension ";
+    /// `multilabel_margin_loss` / `MultiLabelMarginLoss`.
+    MultiLabelMarginLossShape: "multilabel_margin_loss: the input has size ", " where the target has ", ", at dimension ";
+    /// `triplet_margin_with_distance_loss` / `TripletMarginWithDistanceLoss`: the positive.
+    TripletDistancePositive: "triplet_margin_with_distance_loss: the anchor has size ", " where the positive has ", ", at dimension ";
+    /// `triplet_margin_with_distance_loss` / `TripletMarginWithDistanceLoss`: the negative.
+    TripletDistanceNegative: "triplet_margin_with_distance_loss: the anchor has size ", " where the negative has ", ", at dimension ";
     /// `margin_ranking_loss` / `MarginRankingLoss`: the two inputs.
     MarginRankingInputsShape: "margin_ranking_loss: input1 has size ", " where input2 has ", ", at dimension ";
     /// `margin_ranking_loss` / `MarginRankingLoss`: the inputs and the target.

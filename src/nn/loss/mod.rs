@@ -55,6 +55,7 @@ mod cross_entropy;
 mod embedding;
 mod kl_div;
 mod margin;
+mod multi_margin;
 mod nll;
 mod reduction;
 mod regression;
@@ -63,13 +64,18 @@ mod weights;
 pub use bce::{BCELoss, BCEWithLogitsLoss, binary_cross_entropy, binary_cross_entropy_with_logits};
 pub use cross_entropy::{CrossEntropyLoss, NLLLoss, cross_entropy, cross_entropy_probs, nll_loss};
 pub use embedding::{
-    CosineEmbeddingLoss, TripletMarginLoss, cosine_embedding_loss, triplet_margin_loss,
+    CosineEmbeddingLoss, TripletDistance, TripletMarginLoss, TripletMarginWithDistanceLoss,
+    cosine_embedding_loss, triplet_margin_loss, triplet_margin_with_distance_loss,
 };
 pub use kl_div::{KLDivLoss, kl_div};
 pub use margin::{
     HingeEmbeddingLoss, MarginRankingLoss, MultiLabelShape, MultiLabelSoftMarginLoss,
     SoftMarginLoss, hinge_embedding_loss, margin_ranking_loss, multilabel_soft_margin_loss,
     soft_margin_loss,
+};
+pub use multi_margin::{
+    MarginShape, MultiLabelMarginLoss, MultiLabelTargets, MultiMarginLoss, SampleLabels,
+    multi_margin_loss, multilabel_margin_loss,
 };
 pub use nll::{GaussianNLLLoss, PoissonNLLLoss, gaussian_nll_loss, poisson_nll_loss};
 pub use reduction::{
