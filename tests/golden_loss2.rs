@@ -914,3 +914,328 @@ fn loss_triplet() {
         .unwrap_err();
     assert!(err.to_string().contains("p = -1"), "{err}");
 }
+
+// The class margin losses and the triplet loss with a distance function
+// (tests/golden_extra/loss_multi_margin*, loss_multilabel_margin*, loss_triplet_distance*,
+// made by losses_multi_margin.py there): value and gradient, at run-time and static sizes;
+// the errors for labels out of range and sizes that differ.
+
+type Dyn2 = Tensor<(usize, usize)>;
+
+/// A stored 2-D float tensor at run-time sizes.
+fn dyn2(g: &Golden, name: &str) -> Dyn2 {
+    let s = g.shape(name);
+    Tensor::from_vec_with_shape(g.f(name), (s[0], s[1])).unwrap()
+}
+
+/// `sum(y * gy)` after checking `y`: the scalar whose gradients a "none" case stores.
+fn projected_dyn(
+    g: &Golden,
+    y: Tensor<(usize,), f32, OwnedTape<f32>>,
+) -> Tensor<(), f32, OwnedTape<f32>> {
+    g.check_forward("y", y.as_slice());
+    let gy = Tensor::from_vec_with_shape(g.f("gy"), *y.shape()).unwrap();
+    (y * gy).sum()
+}
+
+/// A hyperparameter, or `default` where the case leaves PyTorch's default.
+fn hp_or(g: &Golden, key: &str, default: f64) -> f64 {
+    if g.meta.contains_key(key) {
+        g.hp(key)
+    } else {
+        default
+    }
+}
+
+#[test]
+fn loss_multi_margin() {
+    for case in [
+        "loss_multi_margin",
+        "loss_multi_margin_p2_none",
+        "loss_multi_margin_weight_sum",
+        "loss_multi_margin_weight_p2_mean",
+    ] {
+        let g = Golden::load(case);
+        let x = dyn2(&g, "x");
+        let (n, c) = *x.shape();
+        let labels = Indices::from_vec_with_shape(g.idx("labels"), (n,)).unwrap();
+        let (p, margin) = (hp_or(&g, "p", 1.0) as u32, hp_or(&g, "margin", 1.0));
+        let loss = MultiMarginLoss::new().p(p).margin(margin);
+        let weight = g
+            .has("weight")
+            .then(|| Tensor::from_vec_with_shape(g.f("weight"), (c,)).unwrap());
+        let t = x.clone().trace();
+        let reduced = |y: Tensor<(), f32, OwnedTape<f32>>| {
+            g.check_forward("y", y.as_slice());
+            y.backward()
+        };
+        let grads = match (g.hp_str("reduction").as_str(), weight) {
+            ("\"mean\"", None) => {
+                assert_eq!((p, margin), (1, 1.0));
+                reduced(multi_margin_loss(t, &labels))
+            }
+            ("\"mean\"", Some(w)) => reduced(loss.weight(w).forward(t, &labels)),
+            ("\"sum\"", Some(w)) => {
+                reduced(loss.weight(w).reduction(Reduction::Sum).forward(t, &labels))
+            }
+            ("\"none\"", None) => {
+                projected_dyn(&g, loss.reduction(Reduction::None).forward(t, &labels)).backward()
+            }
+            (r, _) => panic!("{case}: reduction {r}"),
+        };
+        g.check_grad("x", grads.get_slice(&x).unwrap());
+    }
+    // Static sizes: the same loss through the free function.
+    let g = Golden::load("loss_multi_margin");
+    let x = Tensor::<Rank2<6, 5>>::from_vec(g.f("x")).unwrap();
+    let labels = Indices::<Rank1<6>>::from_vec(g.idx("labels")).unwrap();
+    let y = multi_margin_loss(x.clone().trace(), &labels);
+    g.check_forward("y", y.as_slice());
+    g.check_grad("x", y.backward().get_slice(&x).unwrap());
+    // One sample (C,) with a scalar label: a scalar loss even unreduced, as PyTorch.
+    let g = Golden::load("loss_multi_margin_1d_none");
+    let x = Tensor::<Rank1<7>>::from_vec(g.f("x")).unwrap();
+    let label = Indices::<()>::from_vec(g.idx("labels")).unwrap();
+    let y: Tensor<(), f32, OwnedTape<f32>> = MultiMarginLoss::new()
+        .reduction(Reduction::None)
+        .forward(x.clone().trace(), &label);
+    g.check_forward("y", y.as_slice());
+    let y = y * Tensor::<()>::from_vec(g.f("gy")).unwrap();
+    g.check_grad("x", y.backward().get_slice(&x).unwrap());
+}
+
+#[test]
+fn loss_multi_margin_errors() {
+    let x = Tensor::<(usize, usize)>::zeros_with_shape((3, 4));
+    let labels = |v: Vec<usize>| Indices::from_vec_with_shape(v.clone(), (v.len(),)).unwrap();
+    let err = |r: shaped::error::Result<Tensor<(), f32>>| r.unwrap_err().to_string();
+    let loss = MultiMarginLoss::new();
+    let e = err(loss.try_forward(x.clone(), &labels(vec![0, 4, 1])));
+    assert!(
+        e.contains("multi_margin_loss")
+            && e.contains("label 4 at position 1 is out of range for 4 classes"),
+        "{e}"
+    );
+    let e = err(loss.try_forward(x.clone(), &labels(vec![0, 1])));
+    assert!(
+        e.contains("multi_margin_loss") && e.contains("2 labels for a batch of 3"),
+        "{e}"
+    );
+    let e = err(loss
+        .clone()
+        .p(3)
+        .try_forward(x.clone(), &labels(vec![0, 1, 2])));
+    assert!(
+        e.contains("p = 3") && e.contains("only p = 1 and p = 2"),
+        "{e}"
+    );
+    let w = Tensor::<(usize,)>::ones_with_shape((5,));
+    let e = err(loss
+        .clone()
+        .weight(w)
+        .try_forward(x, &labels(vec![0, 1, 2])));
+    assert!(e.contains("5 class weights for 4 classes"), "{e}");
+    let empty = Tensor::<(usize, usize)>::zeros_with_shape((3, 0));
+    let e = err(loss.try_forward(empty, &labels(vec![0, 0, 0])));
+    assert!(e.contains("0 classes"), "{e}");
+    // forward panics with the same message.
+    let x = Tensor::<Rank2<2, 3>>::zeros();
+    let bad = Indices::<Rank1<2>>::from_array([3, 0]);
+    let panic = std::panic::catch_unwind(|| multi_margin_loss(x, &bad)).unwrap_err();
+    let msg = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(msg.contains("label 3 at position 0"), "{msg}");
+}
+
+#[test]
+fn loss_multilabel_margin() {
+    for case in [
+        "loss_multilabel_margin",
+        "loss_multilabel_margin_repeat_none",
+    ] {
+        let g = Golden::load(case);
+        let x = dyn2(&g, "x");
+        let target = MultiLabelTargets::from_vec_with_shape(g.ints("labels"), *x.shape()).unwrap();
+        let t = x.clone().trace();
+        let grads = match g.hp_str("reduction").as_str() {
+            "\"mean\"" => {
+                let y = multilabel_margin_loss(t, &target);
+                g.check_forward("y", y.as_slice());
+                y.backward()
+            }
+            "\"none\"" => {
+                let loss = MultiLabelMarginLoss::new().reduction(Reduction::None);
+                projected_dyn(&g, loss.forward(t, &target)).backward()
+            }
+            r => panic!("{case}: reduction {r}"),
+        };
+        g.check_grad("x", grads.get_slice(&x).unwrap());
+    }
+    // Static sizes, and the entries after a row's -1 matter not (PyTorch ignores them).
+    let g = Golden::load("loss_multilabel_margin");
+    let x = Tensor::<Rank2<4, 5>>::from_vec(g.f("x")).unwrap();
+    let target = MultiLabelTargets::<Rank2<4, 5>>::from_vec(g.ints("labels")).unwrap();
+    let y = multilabel_margin_loss(x.clone().trace(), &target);
+    g.check_forward("y", y.as_slice());
+    g.check_grad("x", y.backward().get_slice(&x).unwrap());
+    let mut after = g.ints("labels");
+    after[3] = 4; // row 0 is [3, 0, -1, 1, 2]: its list is {3, 0} either way
+    let after = MultiLabelTargets::<Rank2<4, 5>>::from_vec(after).unwrap();
+    g.check_forward("y", multilabel_margin_loss(x, &after).as_slice());
+    // One sample (C,): a scalar loss.
+    let g = Golden::load("loss_multilabel_margin_1d_sum");
+    let x = Tensor::<Rank1<6>>::from_vec(g.f("x")).unwrap();
+    let target = MultiLabelTargets::<Rank1<6>>::from_vec(g.ints("labels")).unwrap();
+    let y = MultiLabelMarginLoss::new()
+        .reduction(Reduction::Sum)
+        .forward(x.clone().trace(), &target);
+    g.check_forward("y", y.as_slice());
+    g.check_grad("x", y.backward().get_slice(&x).unwrap());
+}
+
+#[test]
+fn loss_multilabel_margin_errors() {
+    let x = Tensor::<(usize, usize)>::zeros_with_shape((2, 3));
+    let loss = MultiLabelMarginLoss::new();
+    let targets = |v: Vec<i64>, shape| MultiLabelTargets::from_vec_with_shape(v, shape).unwrap();
+    let err = |r: shaped::error::Result<Tensor<(), f32>>| r.unwrap_err().to_string();
+    // Out of range before and after the -1 (PyTorch checks every entry), and below -1.
+    for (v, bad, at) in [
+        (vec![0, 3, -1, 1, -1, 0], 3, 1),
+        (vec![0, -1, 7, 1, -1, 0], 7, 2),
+        (vec![0, -1, 0, -2, 1, 0], -2, 3),
+    ] {
+        let e = err(loss.try_forward(x.clone(), &targets(v, (2, 3))));
+        let want = format!("target {bad} at position {at} is out of range for 3 classes");
+        assert!(
+            e.contains("multilabel_margin_loss") && e.contains(&want),
+            "{e}"
+        );
+    }
+    let e = err(loss.try_forward(x.clone(), &targets(vec![0, -1, 0, -1], (2, 2))));
+    assert!(
+        e.contains("multilabel_margin_loss") && e.contains("[2, 2]") && e.contains("[2, 3]"),
+        "{e}"
+    );
+    let e = err(loss.try_forward(
+        Tensor::<(usize, usize)>::zeros_with_shape((2, 0)),
+        &targets(vec![], (2, 0)),
+    ));
+    assert!(e.contains("0 classes"), "{e}");
+    assert!(MultiLabelTargets::from_vec_with_shape(vec![0, 1], (3usize,)).is_err());
+}
+
+#[test]
+fn loss_triplet_distance() {
+    use shaped::autograd::Gradients;
+    use shaped::ops::distance::{cosine_similarity, pairwise_distance};
+    type X = Tensor<Rank2<8, 6>, f32, OwnedTape<f32>>;
+    fn run<D: TripletDistance<Rank2<8, 6>, f32, OwnedTape<f32>>>(
+        g: &Golden,
+        loss: TripletMarginWithDistanceLoss<D>,
+        (a, p, n): (X, X, X),
+    ) -> Gradients<f32> {
+        match g.hp_str("reduction").as_str() {
+            "\"none\"" => {
+                let y = loss.reduction(Reduction::None).forward(a, p, n);
+                projected8(g, y).backward()
+            }
+            "\"sum\"" => {
+                let y = loss.reduction(Reduction::Sum).forward(a, p, n);
+                g.check_forward("y", y.as_slice());
+                y.backward()
+            }
+            r => {
+                assert_eq!(r, "\"mean\"");
+                let y = loss.forward(a, p, n);
+                g.check_forward("y", y.as_slice());
+                y.backward()
+            }
+        }
+    }
+    let cosine_distance = |x: X, y: X| cosine_similarity(x, y, 1e-8).neg().add_scalar(1.0);
+    for case in [
+        "loss_triplet_distance",
+        "loss_triplet_distance_swap_sum",
+        "loss_triplet_distance_cosine_none",
+        "loss_triplet_distance_cosine_swap",
+    ] {
+        let g = Golden::load(case);
+        let load = |name| Tensor::<Rank2<8, 6>>::from_vec(g.f(name)).unwrap();
+        let (a, p, n) = (load("anchor"), load("positive"), load("negative"));
+        let traced = (a.clone().trace(), p.clone().trace(), n.clone().trace());
+        let loss = TripletMarginWithDistanceLoss::new()
+            .margin(hp_or(&g, "margin", 1.0))
+            .swap(g.hp_str("swap") == "true");
+        let grads = match g.hp_str("distance").as_str() {
+            "\"pairwise\"" => run(&g, loss, traced),
+            "\"cosine\"" => run(&g, loss.distance_function(cosine_distance), traced),
+            d => panic!("{case}: distance {d}"),
+        };
+        g.check_grad("anchor", grads.get_slice(&a).unwrap());
+        g.check_grad("positive", grads.get_slice(&p).unwrap());
+        g.check_grad("negative", grads.get_slice(&n).unwrap());
+    }
+    // The free function takes the distance function, its argument types inferred; with the
+    // pairwise distance it is TripletMarginLoss.
+    let g = Golden::load("loss_triplet_distance");
+    let load = |name| Tensor::<Rank2<8, 6>>::from_vec(g.f(name)).unwrap();
+    let (a, p, n) = (load("anchor"), load("positive"), load("negative"));
+    let y = triplet_margin_with_distance_loss(a.clone(), p.clone(), n.clone(), |x, y| {
+        pairwise_distance(x, y, 2.0, 1e-6)
+    });
+    g.check_forward("y", y.as_slice());
+    check_close(
+        "TripletMarginLoss",
+        triplet_margin_loss(a, p, n).as_slice(),
+        y.as_slice(),
+        1e-6,
+        1e-6,
+    );
+    // The cosine swap case: the free function's cosine distance, and the swap matters.
+    let g = Golden::load("loss_triplet_distance_cosine_swap");
+    let load = |name| Tensor::<Rank2<8, 6>>::from_vec(g.f(name)).unwrap();
+    let plain = triplet_margin_with_distance_loss(
+        load("anchor"),
+        load("positive"),
+        load("negative"),
+        |x, y| cosine_similarity(x, y, 1e-8).neg().add_scalar(1.0),
+    );
+    assert!((plain.to_vec()[0] - g.f("y")[0]).abs() > 1e-3);
+}
+
+#[test]
+fn loss_triplet_distance_errors() {
+    use shaped::nn::PairwiseDistance;
+    let a = Tensor::<(usize, usize)>::zeros_with_shape((4, 3));
+    let loss = TripletMarginWithDistanceLoss::new();
+    let err = |r: shaped::error::Result<Tensor<(), f32>>| r.unwrap_err().to_string();
+    let short = Tensor::<(usize, usize)>::zeros_with_shape((3, 3));
+    let e = err(loss.try_forward(a.clone(), short, a.clone()));
+    assert!(
+        e.contains("triplet_margin_with_distance_loss") && e.contains("[3, 3]"),
+        "{e}"
+    );
+    for margin in [0.0, -1.0, f64::NAN] {
+        let e = err(loss
+            .margin(margin)
+            .try_forward(a.clone(), a.clone(), a.clone()));
+        assert!(e.contains("margin must be greater than 0"), "{e}");
+    }
+    let e = err(loss
+        .distance_function(PairwiseDistance::new().p(0.0))
+        .try_forward(a.clone(), a.clone(), a.clone()));
+    assert!(
+        e.contains("pairwise_distance") && e.contains("p = 0"),
+        "{e}"
+    );
+    // A distance function that does not return one value per row.
+    type D = Tensor<(usize, usize)>;
+    let wrong = |_: D, _: D| Tensor::<(usize,)>::zeros_with_shape((3,));
+    let e = err(loss
+        .distance_function(wrong)
+        .try_forward(a.clone(), a.clone(), a));
+    assert!(
+        e.contains("distance function returned shape [3]") && e.contains("[4]"),
+        "{e}"
+    );
+}

@@ -89,6 +89,14 @@ impl Golden {
             .map(|&v| v as usize)
             .collect()
     }
+    /// An int64 tensor's values, signed (a `-1` stays `-1`).
+    pub fn ints(&self, name: &str) -> Vec<i64> {
+        self.ints
+            .get(name)
+            .unwrap_or_else(|| panic!("{}: no tensor {name}", self.case))
+            .1
+            .clone()
+    }
     pub fn has(&self, name: &str) -> bool {
         self.floats.contains_key(name) || self.ints.contains_key(name)
     }
