@@ -955,3 +955,135 @@ proptest::proptest! {
         gradcheck2_vjp(&a, &b, |x, y| pairwise_distance(x, y, 1.0, 1e-6), opts()).map_err(fail)?;
     }
 }
+
+/// Scores `(N, C)` at run-time sizes (1 to 4 samples of 1 to 6 classes) with a class label
+/// per sample, and a `-1`-ended target list per sample drawn from `-1..C` (repeats allowed).
+fn class_margin_inputs()
+-> impl proptest::prelude::Strategy<Value = (T64<(usize, usize)>, Vec<usize>, Vec<i64>)> {
+    use proptest::collection::vec;
+    (1..5usize, 1..7usize).prop_flat_map(|(n, c)| {
+        (
+            shaped::strategies::tensor_with_shape((n, c), -2.0..2.0f64),
+            vec(0..c, n),
+            vec(-1..c as i64, n * c),
+        )
+    })
+}
+
+/// Whether any hinge `margin - x[y] + x[i]` of the rows of `x` (`c` classes) with the given
+/// (label, other class) pairs is within `gap` of 0, where the loss has a kink.
+fn near_hinge(x: &[f64], c: usize, pairs: &[(usize, usize, usize)], margin: f64) -> bool {
+    pairs
+        .iter()
+        .any(|&(r, y, i)| (margin - x[r * c + y] + x[r * c + i]).abs() < 1e-3)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(16))]
+    /// MultiMarginLoss (p = 1 and 2, a margin, class weights or none, every reduction) and
+    /// MultiLabelMarginLoss (mean and unreduced) on random run-time sizes, labels and
+    /// values away from the hinges.
+    #[test]
+    fn class_margin_losses_gradcheck_run_time_sizes(
+        (x, labels, lists) in class_margin_inputs(),
+        margin in 0.1..2.0f64,
+        weighted in proptest::bool::ANY,
+    ) {
+        let (n, c) = *x.shape();
+        let fail = |e: shaped::gradcheck::GradcheckError| {
+            proptest::test_runner::TestCaseError::fail(e.to_string())
+        };
+        let pairs: Vec<_> = (0..n)
+            .flat_map(|r| (0..c).map(move |i| (r, i)))
+            .map(|(r, i)| (r, labels[r], i))
+            .filter(|&(_, y, i)| y != i)
+            .collect();
+        proptest::prop_assume!(!near_hinge(x.as_slice(), c, &pairs, margin));
+        let idx = Indices::from_vec_with_shape(labels.clone(), (n,)).unwrap();
+        let w = T64::<(usize,)>::from_vec_with_shape(
+            (0..c).map(|i| 0.5 + i as f64 * 0.3).collect(),
+            (c,),
+        )
+        .unwrap();
+        for p in [1, 2] {
+            let loss = MultiMarginLoss::new().p(p).margin(margin);
+            if weighted {
+                let loss = loss.weight(w.clone());
+                gradcheck(&x, |x| loss.forward(x, &idx), opts()).map_err(fail)?;
+                let sum = loss.clone().reduction(Reduction::Sum);
+                gradcheck(&x, |x| sum.forward(x, &idx), opts()).map_err(fail)?;
+                let none = loss.reduction(Reduction::None);
+                gradcheck_vjp(&x, |x| none.forward(x, &idx), opts()).map_err(fail)?;
+            } else {
+                gradcheck(&x, |x| loss.forward(x, &idx), opts()).map_err(fail)?;
+                let none = loss.reduction(Reduction::None);
+                gradcheck_vjp(&x, |x| none.forward(x, &idx), opts()).map_err(fail)?;
+            }
+        }
+        // Multi-label: the hinges 1 - x[j] + x[i] of each listed j against the classes not
+        // listed.
+        let mut pairs = Vec::new();
+        for r in 0..n {
+            let row = &lists[r * c..(r + 1) * c];
+            let listed: Vec<usize> =
+                row.iter().take_while(|&&t| t >= 0).map(|&t| t as usize).collect();
+            for &j in &listed {
+                pairs.extend((0..c).filter(|i| !listed.contains(i)).map(|i| (r, j, i)));
+            }
+        }
+        proptest::prop_assume!(!near_hinge(x.as_slice(), c, &pairs, 1.0));
+        let target = MultiLabelTargets::from_vec_with_shape(lists, (n, c)).unwrap();
+        gradcheck(&x, |x| multilabel_margin_loss(x, &target), opts()).map_err(fail)?;
+        let none = MultiLabelMarginLoss::new().reduction(Reduction::None);
+        gradcheck_vjp(&x, |x| none.forward(x, &target), opts()).map_err(fail)?;
+    }
+
+    /// TripletMarginWithDistanceLoss with the pairwise distance and with a cosine distance,
+    /// with and without the swap, with respect to each input, on random run-time sizes and
+    /// values away from the hinge and from the swap's tie.
+    #[test]
+    fn triplet_distance_gradcheck_run_time_sizes(
+        (a, p, n) in shaped::strategies::shape::<(usize, usize)>(1..8usize).prop_flat_map(|s| {
+            let t = || shaped::strategies::tensor_with_shape(s, -2.0..2.0f64);
+            (t(), t(), t())
+        }),
+        swap in proptest::bool::ANY,
+    ) {
+        use shaped::ops::distance::{cosine_similarity, pairwise_distance};
+        type X = Tensor<(usize, usize), f64, OwnedTape<f64>>;
+        let fail = |e: shaped::gradcheck::GradcheckError| {
+            proptest::test_runner::TestCaseError::fail(e.to_string())
+        };
+        let pw = |u: &T64<(usize, usize)>, v: &T64<(usize, usize)>| {
+            pairwise_distance(u.clone(), v.clone(), 2.0, 1e-6).to_vec()
+        };
+        let cd = |u: &T64<(usize, usize)>, v: &T64<(usize, usize)>| -> Vec<f64> {
+            cosine_similarity(u.clone(), v.clone(), 1e-8)
+                .to_vec()
+                .into_iter()
+                .map(|s| 1.0 - s)
+                .collect()
+        };
+        let margin = 0.5;
+        let near = |d: &dyn Fn(&T64<(usize, usize)>, &T64<(usize, usize)>) -> Vec<f64>| {
+            let (ap, an, pn) = (d(&a, &p), d(&a, &n), d(&p, &n));
+            (0..ap.len()).any(|i| {
+                let neg = if swap { an[i].min(pn[i]) } else { an[i] };
+                (margin + ap[i] - neg).abs() < 1e-3 || (swap && (an[i] - pn[i]).abs() < 1e-3)
+            })
+        };
+        proptest::prop_assume!(!near(&pw) && !near(&cd));
+        let c = |t: &T64<(usize, usize)>| t.clone().trace_constant();
+        let cosine = |x: X, y: X| cosine_similarity(x, y, 1e-8).neg().add_scalar(1.0);
+        let pairwise = TripletMarginWithDistanceLoss::new().margin(margin).swap(swap);
+        let cos = pairwise.distance_function(cosine);
+        gradcheck(&a, |x| pairwise.forward(x, c(&p), c(&n)), opts()).map_err(fail)?;
+        gradcheck(&p, |x| pairwise.forward(c(&a), x, c(&n)), opts()).map_err(fail)?;
+        gradcheck(&n, |x| pairwise.forward(c(&a), c(&p), x), opts()).map_err(fail)?;
+        gradcheck(&a, |x| cos.forward(x, c(&p), c(&n)), opts()).map_err(fail)?;
+        gradcheck(&p, |x| cos.forward(c(&a), x, c(&n)), opts()).map_err(fail)?;
+        gradcheck(&n, |x| cos.forward(c(&a), c(&p), x), opts()).map_err(fail)?;
+        let none = cos.reduction(Reduction::None);
+        gradcheck_vjp(&a, |x| none.forward(x, c(&p), c(&n)), opts()).map_err(fail)?;
+    }
+}
