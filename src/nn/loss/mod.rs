@@ -9,7 +9,8 @@
 //! **Reductions.** `.reduction(..)` takes [`Reduction::Mean`] (the default), [`Reduction::Sum`]
 //! (both scalars `Tensor<(), E, _>`, ready for `backward()`) or [`Reduction::None`] (the
 //! unreduced loss: shaped like the prediction for elementwise losses, `(N,)` for the class
-//! losses and [`MultiLabelSoftMarginLoss`]; `backward()` does not exist on it). The three are values of three types, so the
+//! losses and [`MultiLabelSoftMarginLoss`] (a scalar for the one-sample `(C,)` input of
+//! [`MultiMarginLoss`] and [`MultiLabelMarginLoss`]); `backward()` does not exist on it). The three are values of three types, so the
 //! output shape follows from the choice at compile time (see [`Reduction`]). [`kl_div`] also
 //! takes [`Reduction::BatchMean`].
 //!
@@ -19,8 +20,9 @@
 //! dimension of the same size however it is spelled, compared when the code is built
 //! ([`LossTarget`]); a target built from context
 //! (`Tensor::zeros()`) takes a static prediction's type. Class labels are `Indices<(N,)>` whose length must equal the logits' batch
-//! dimension, by type for static sizes; class weights are `(C,)`. Run-time (`usize`) sizes
-//! are checked when the loss runs.
+//! dimension, by type for static sizes; class weights are `(C,)`. The multi-label margin
+//! loss takes PyTorch's signed targets, `-1`-ended lists of classes ([`MultiLabelTargets`],
+//! shaped like the input). Run-time (`usize`) sizes are checked when the loss runs.
 //!
 //! **Tapes.** The loss carries the prediction's tape merged with the target's: a traced
 //! target (rare) receives gradients too, as in PyTorch; an untraced one changes nothing.
@@ -32,7 +34,9 @@
 //! Kullback-Leibler term (0 where the target is 0), the two piecewise functions Smooth L1
 //! and Huber, the Poisson NLL's Stirling term (0 for targets up to 1, whose logarithms must
 //! not reach the loss) and the Gaussian NLL's variance clamp (clamped value, unclamped
-//! gradient, as PyTorch's `clamp_` under `no_grad`).
+//! gradient, as PyTorch's `clamp_` under `no_grad`); and except the multi-class and
+//! multi-label margin losses, whose per-sample index logic is one fused loop for the value
+//! and one for the gradient, as PyTorch's kernels.
 //!
 //! ```
 //! use shaped::prelude::*;
