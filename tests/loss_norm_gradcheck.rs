@@ -1054,10 +1054,11 @@ proptest::proptest! {
         let fail = |e: shaped::gradcheck::GradcheckError| {
             proptest::test_runner::TestCaseError::fail(e.to_string())
         };
-        let pw = |u: &T64<(usize, usize)>, v: &T64<(usize, usize)>| {
+        type M = T64<(usize, usize)>;
+        let pw = |u: &M, v: &M| {
             pairwise_distance(u.clone(), v.clone(), 2.0, 1e-6).to_vec()
         };
-        let cd = |u: &T64<(usize, usize)>, v: &T64<(usize, usize)>| -> Vec<f64> {
+        let cd = |u: &M, v: &M| -> Vec<f64> {
             cosine_similarity(u.clone(), v.clone(), 1e-8)
                 .to_vec()
                 .into_iter()
@@ -1065,7 +1066,7 @@ proptest::proptest! {
                 .collect()
         };
         let margin = 0.5;
-        let near = |d: &dyn Fn(&T64<(usize, usize)>, &T64<(usize, usize)>) -> Vec<f64>| {
+        let near = |d: &dyn Fn(&M, &M) -> Vec<f64>| {
             let (ap, an, pn) = (d(&a, &p), d(&a, &n), d(&p, &n));
             (0..ap.len()).any(|i| {
                 let neg = if swap { an[i].min(pn[i]) } else { an[i] };
@@ -1073,7 +1074,7 @@ proptest::proptest! {
             })
         };
         proptest::prop_assume!(!near(&pw) && !near(&cd));
-        let c = |t: &T64<(usize, usize)>| t.clone().trace_constant();
+        let c = |t: &M| t.clone().trace_constant();
         let cosine = |x: X, y: X| cosine_similarity(x, y, 1e-8).neg().add_scalar(1.0);
         let pairwise = TripletMarginWithDistanceLoss::new().margin(margin).swap(swap);
         let cos = pairwise.distance_function(cosine);

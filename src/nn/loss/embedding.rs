@@ -770,7 +770,7 @@ impl<D, R: Reduce> TripletMarginWithDistanceLoss<D, R> {
         let () = LossTargetCheck::<S, S2, TripletDistancePositive>::OK;
         let () = LossTargetCheck::<S, S3, TripletDistanceNegative>::OK;
         const OP: &str = "triplet_margin_with_distance_loss";
-        if !(self.margin > 0.0) {
+        if self.margin.is_nan() || self.margin <= 0.0 {
             return Err(Error::value(
                 format!("{OP} margin"),
                 format!("{}; the margin must be greater than 0", self.margin),
