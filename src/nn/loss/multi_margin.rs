@@ -523,7 +523,8 @@ impl<R: Reduce> MultiLabelMarginLoss<R> {
     /// use shaped::prelude::*;
     /// use shaped::nn::loss::{MultiLabelMarginLoss, MultiLabelTargets, Reduction};
     /// let y = MultiLabelTargets::<Rank2<2, 2>>::from_array2([[0, -1], [1, -1]]);
-    /// let loss = MultiLabelMarginLoss::new().reduction(Reduction::Sum).forward(Tensor::zeros(), &y);
+    /// let x = Tensor::<Rank2<2, 2>>::zeros();
+    /// let loss = MultiLabelMarginLoss::new().reduction(Reduction::Sum).forward(x, &y);
     /// assert_eq!(loss.to_vec(), vec![1.0]); // 1 / 2 per sample
     /// ```
     pub fn reduction<R2: Reduce>(self, reduction: R2) -> MultiLabelMarginLoss<R2> {
@@ -563,7 +564,8 @@ impl<R: Reduce> MultiLabelMarginLoss<R> {
     /// use shaped::prelude::*;
     /// use shaped::nn::loss::{MultiLabelMarginLoss, MultiLabelTargets};
     /// let y = MultiLabelTargets::<Rank2<1, 3>>::from_array2([[0, -1, 3]]);
-    /// let err = MultiLabelMarginLoss::new().try_forward(Tensor::zeros(), &y).unwrap_err();
+    /// let x = Tensor::<Rank2<1, 3>>::zeros();
+    /// let err = MultiLabelMarginLoss::new().try_forward(x, &y).unwrap_err();
     /// assert!(err.to_string().contains("target 3 at position 2 is out of range for 3 classes"), "{err}");
     /// ```
     pub fn try_forward<S, S2, E, T>(
