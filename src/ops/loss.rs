@@ -2,10 +2,11 @@
 //! (see [`crate::nn::loss`]): Smooth L1 and Huber of a difference, BCE on probabilities with
 //! PyTorch's clamped logarithms, the stable BCE on logits (with and without `pos_weight`),
 //! the Kullback-Leibler term and the Poisson NLL's Stirling term. Each holds its value and its
-//! derivative, as the kernels in [`super::unary`] and [`super::binary`] do; two ops with a constant third input (loss
-//! weights, `pos_weight`) record their own backward step, and so do the multi-class and
-//! multi-label margin losses, whose per-sample index logic (a label per row, a `-1`-ended
-//! list of labels per row) is one fused loop for the value and one for the gradient.
+//! derivative, as the kernels in [`super::unary`] and [`super::binary`] do; two ops with a
+//! constant third input (loss weights, `pos_weight`) record their own backward step, and so
+//! do the multi-class and multi-label margin losses, whose per-sample index logic (a label
+//! per row, a `-1`-ended list of labels per row) is one fused loop for the value and one for
+//! the gradient.
 
 use crate::autograd::{Gradients, Merge, Tape, UniqueId};
 use crate::backend::loss::{
