@@ -4,14 +4,17 @@
 //! Axes and sizes are type parameters here, so each test also checks that the file's
 //! hyperparameters are the ones spelled in its types. Pixel (un)shuffle against PyTorch
 //! (tests/golden_extra/layer_pixel_*, made by glu_pixel_shuffle.py there) and by finite
-//! differences.
+//! differences. Unflatten against PyTorch (tests/golden_extra/layer_unflatten*, made by
+//! layers_more.py there), by finite differences, with its run-time errors.
 
 #[macro_use]
 mod common;
 use common::Golden;
 use proptest::prelude::*;
 use shaped::gradcheck::{GradcheckOptions, gradcheck_vjp};
-use shaped::nn::{Conv2d, Module, Params, PixelShuffle, PixelUnshuffle};
+use shaped::nn::{
+    Conv2d, Flatten, Module, Params, PixelShuffle, PixelUnshuffle, Unflatten, UnflattenDyn,
+};
 use shaped::prelude::*;
 use shaped::shape::BroadcastShapes;
 use shaped::strategies::{shape, tensor_with_shape};
@@ -391,5 +394,109 @@ proptest! {
         let (b, c, h, w) = *x.shape();
         let even = x.reshape_dyn((b, c / 2, 2 * h, w));
         gradcheck_vjp(&even, |x| x.pixel_unshuffle::<2>(), opts).map_err(fail)?;
+    }
+}
+
+#[test]
+fn layer_unflatten() {
+    let g = check_pool!("layer_unflatten", Unflatten::<1, 2, 5>, Rank3<3, 10, 4>);
+    assert_eq!(g.hp("dim"), 1.0);
+    assert_eq!(g.hp_str("unflattened_size"), "[2, 5]");
+    // The run-time layer gives the same values.
+    let x = Tensor::<(usize, usize, usize)>::from_vec_with_shape(g.f("x"), (3, 10, 4)).unwrap();
+    let y = UnflattenDyn::<1>::new(2, 5).forward(x);
+    assert_eq!(y.dims().as_slice(), &[3, 2, 5, 4]);
+    g.check_forward("y", y.as_slice());
+}
+
+#[test]
+fn layer_unflatten_last() {
+    // PyTorch's dim=-1 is the last axis, here axis 1.
+    let g = check_pool!("layer_unflatten_last", Unflatten::<1, 3, 4>, Rank2<2, 12>);
+    assert_eq!(g.hp("dim"), -1.0);
+}
+
+/// Static and run-time forms, the free view, run-time errors naming the sizes, empty axes,
+/// and the layers' `print(model)` lines. (A static axis of the wrong size fails the build:
+/// tests/compile_fail/unflatten_wrong_product.rs.)
+#[test]
+fn unflatten_shapes_errors_and_print() {
+    let x = Tensor::<Rank4<2, 3, 4, 5>>::zeros();
+    let flat = Flatten.forward(x);
+    let back: Tensor<Rank3<2, 12, 5>> = Unflatten::<1, 12, 5>.forward(flat.clone());
+    let again: Tensor<Rank4<2, 3, 4, 5>> = back.unflatten::<1, 3, 4>();
+    assert_eq!(again.dims().as_slice(), &[2, 3, 4, 5]);
+    // A view: the buffer is shared.
+    let y = flat.clone().unflatten::<1, 6, 10>();
+    assert!(std::ptr::eq(
+        y.as_slice().as_ptr(),
+        flat.as_slice().as_ptr()
+    ));
+    // Axis 0 and the last axis.
+    let v = Tensor::<Rank1<6>>::from_array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    let m: Tensor<Rank2<2, 3>> = v.unflatten::<0, 2, 3>();
+    assert_eq!(m.to_vec(), vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    // Run-time axes.
+    let d = Tensor::<(usize, usize)>::zeros_with_shape((3, 12));
+    let err = d
+        .clone()
+        .try_unflatten::<1, 5, 2>()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("size 12") && err.contains("(5, 2)"), "{err}");
+    let err = d
+        .clone()
+        .try_unflatten_dyn::<1, _, _>(7usize, 2usize)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("[3, 12]") && err.contains("(7, 2)"), "{err}");
+    assert!(
+        d.clone()
+            .try_unflatten_dyn::<1, _, _>(usize::MAX, 2usize)
+            .is_err()
+    );
+    assert!(UnflattenDyn::<1>::new(5, 5).try_forward(d.clone()).is_err());
+    let mixed = d.unflatten_dyn::<1, _, _>(Const::<4>, 3usize);
+    assert_eq!(mixed.dims().as_slice(), &[3, 4, 3]);
+    // Empty axes split into a zero-sized axis, or fail cleanly.
+    let e = Tensor::<(usize, usize)>::zeros_with_shape((2, 0));
+    assert_eq!(
+        e.clone()
+            .try_unflatten_dyn::<1, _, _>(0usize, 7usize)
+            .unwrap()
+            .dims()
+            .as_slice(),
+        &[2, 0, 7]
+    );
+    assert!(e.clone().try_unflatten::<1, 1, 1>().is_err());
+    let e0 = Tensor::<(usize, usize)>::zeros_with_shape((0, 6));
+    assert_eq!(e0.unflatten::<1, 2, 3>().dims().as_slice(), &[0, 2, 3]);
+    // Printed as PyTorch prints them.
+    let model = (Flatten, Unflatten::<1, 2, 5>, UnflattenDyn::<2>::new(1, 5));
+    let printed = Params::<f32>::summary(&model).to_string();
+    for line in [
+        "(1): Unflatten(dim=1, unflattened_size=(2, 5))",
+        "(2): Unflatten(dim=2, unflattened_size=(1, 5))",
+    ] {
+        assert!(printed.contains(line), "{line} missing from\n{printed}");
+    }
+    let y = model.forward(Tensor::<(usize, Const<10>)>::zeros_with_shape((3, Const)));
+    assert_eq!(y.dims().as_slice(), &[3, 2, 1, 5]);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+    /// Unflatten by finite differences (f64) over random run-time shapes.
+    #[test]
+    fn unflatten_gradients(
+        x in shape::<(usize, usize, usize)>(1..=3).prop_flat_map(|(b, c, w)| {
+            tensor_with_shape((b, 3 * c, w), -3.0f64..3.0)
+        })
+    ) {
+        let opts = GradcheckOptions::default();
+        let fail = |e: shaped::gradcheck::GradcheckError| TestCaseError::fail(e.to_string());
+        let c = x.shape().1 / 3;
+        gradcheck_vjp(&x, |x| x.unflatten_dyn::<1, _, _>(3usize, c), opts).map_err(fail)?;
+        gradcheck_vjp(&x, |x| x.unflatten_dyn::<1, _, _>(c, Const::<3>) * 2.0, opts).map_err(fail)?;
     }
 }

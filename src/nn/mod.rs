@@ -71,6 +71,7 @@ pub use params::{
 };
 pub use pool::{
     AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, Flatten, MaxPool1d, MaxPool2d,
+    Unflatten, UnflattenDyn,
 };
 pub use prelu::{ChannelPReLU, ChannelPReLUDyn, ChannelPReLULayer, PReLU};
 pub use residual::{Frozen, Identity, Residual, SameAsInput};

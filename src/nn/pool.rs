@@ -5,7 +5,7 @@ use super::params::{ParamMut, ParamView, Params};
 use crate::autograd::Tape;
 use crate::dtype::Float;
 use crate::error::Result;
-use crate::shape::{Const, Dim, PoolOut, Shape, ShapeMismatch};
+use crate::shape::{Const, Dim, HasAxis, PoolOut, Shape, ShapeMismatch, SplitAxis};
 use crate::tensor::Tensor;
 
 macro_rules! no_params {
@@ -259,6 +259,93 @@ impl<E: Float> Params<E> for Flatten {
         f(
             super::module_name(prefix),
             "Flatten(start_dim=1, end_dim=-1)".to_string(),
+        )
+    }
+}
+
+/// Splits axis `DIM` into the two axes `(A, B)`, PyTorch's
+/// `nn.Unflatten(DIM, (A, B))`, the inverse of [`Flatten`]. A static axis whose size is not
+/// `A * B` does not compile; a run-time one of the wrong size is an `Err` from
+/// [`try_forward`](Module::try_forward). Free: the data is not copied.
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::{Flatten, Module, Unflatten};
+/// let x = Tensor::<Rank4<2, 3, 4, 5>>::zeros();
+/// let y: Tensor<Rank3<2, 12, 5>> = Unflatten::<1, 12, 5>.forward(Flatten.forward(x));
+/// assert_eq!(y.dims().as_slice(), &[2, 12, 5]);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Unflatten<const DIM: usize, const A: usize, const B: usize>;
+
+impl<S: SplitAxis<DIM>, E: Float, T: Tape<E>, const DIM: usize, const A: usize, const B: usize>
+    Module<Tensor<S, E, T>> for Unflatten<DIM, A, B>
+{
+    type Output = Tensor<<S as SplitAxis<DIM>>::Output<Const<A>, Const<B>>, E, T>;
+    fn try_forward(&self, x: Tensor<S, E, T>) -> Result<Self::Output> {
+        const {
+            crate::ops::shape_ops::check_unflatten(
+                <<S as HasAxis<DIM>>::Dim as Dim>::STATIC_SIZE,
+                DIM,
+                A,
+                B,
+            )
+        };
+        x.try_unflatten::<DIM, A, B>()
+    }
+}
+no_params!(Unflatten<const DIM, const A, const B>, |_layer| format!(
+    "Unflatten(dim={DIM}, unflattened_size=({A}, {B}))"
+));
+
+/// [`Unflatten`] with the two sizes given at run time: `UnflattenDyn::<1>::new(2, 5)` is
+/// `nn.Unflatten(1, (2, 5))` and gives two `usize` axes. An axis without `a * b` elements
+/// is an `Err` from [`try_forward`](Module::try_forward).
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::{Module, UnflattenDyn};
+/// let layer = UnflattenDyn::<1>::new(2, 5);
+/// let y = layer.forward(Tensor::<(usize, usize)>::zeros_with_shape((3, 10)));
+/// assert_eq!(y.dims().as_slice(), &[3, 2, 5]);
+/// assert!(layer.try_forward(Tensor::<(usize, usize)>::zeros_with_shape((3, 9))).is_err());
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UnflattenDyn<const DIM: usize> {
+    /// The sizes of the two axes that replace axis `DIM`.
+    pub sizes: (usize, usize),
+}
+
+impl<const DIM: usize> UnflattenDyn<DIM> {
+    /// Splits axis `DIM` into `(a, b)`.
+    ///
+    /// ```
+    /// use shaped::nn::UnflattenDyn;
+    /// assert_eq!(UnflattenDyn::<0>::new(3, 4).sizes, (3, 4));
+    /// ```
+    pub fn new(a: usize, b: usize) -> Self {
+        UnflattenDyn { sizes: (a, b) }
+    }
+}
+
+impl<S: SplitAxis<DIM>, E: Float, T: Tape<E>, const DIM: usize> Module<Tensor<S, E, T>>
+    for UnflattenDyn<DIM>
+{
+    type Output = Tensor<<S as SplitAxis<DIM>>::Output<usize, usize>, E, T>;
+    fn try_forward(&self, x: Tensor<S, E, T>) -> Result<Self::Output> {
+        x.try_unflatten_dyn::<DIM, usize, usize>(self.sizes.0, self.sizes.1)
+    }
+}
+impl<E: Float, const DIM: usize> Params<E> for UnflattenDyn<DIM> {
+    fn visit(&self, _: &str, _: &mut dyn FnMut(ParamView<'_, E>)) {}
+    fn visit_mut(&mut self, _: &str, _: &mut dyn FnMut(ParamMut<'_, E>)) {}
+    fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
+        f(
+            super::module_name(prefix),
+            format!(
+                "Unflatten(dim={DIM}, unflattened_size=({}, {}))",
+                self.sizes.0, self.sizes.1
+            ),
         )
     }
 }

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::ops::cat::{TensorList, check_same_dims, part_grad};
 use crate::shape::{
     ConcatShape, Const, ConstShape, Dim, Dims, Flatten, FlattenAll, HasAxis, InsertAxis,
-    PermuteShape, Shape, SqueezeShape, TransposeShape,
+    PermuteShape, Shape, SplitAxis, SqueezeShape, TransposeShape,
 };
 use crate::tensor::Tensor;
 use std::sync::Arc;
@@ -129,6 +129,29 @@ pub(crate) fn permute_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
     )
 }
 
+/// The build-time check of `unflatten`: a static axis must have `a * b` elements.
+pub(crate) const fn check_unflatten(size: Option<usize>, axis: usize, a: usize, b: usize) {
+    if let Some(n) = size {
+        let ok = match a.checked_mul(b) {
+            Some(p) => p == n,
+            None => false,
+        };
+        if !ok {
+            crate::shape::const_msg::ConstMsg::new()
+                .s("unflatten: axis ")
+                .n(axis)
+                .s(" has size ")
+                .n(n)
+                .s(", which cannot be split into (")
+                .n(a)
+                .s(", ")
+                .n(b)
+                .s(")")
+                .fail();
+        }
+    }
+}
+
 impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     /// The same elements in row-major order under another static shape (`torch.reshape`).
     /// The element counts must match, which is checked when the code is built; the buffer is
@@ -226,6 +249,100 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
     {
         let out = self.shape.flatten_all_shape();
         view_op(self, out)
+    }
+
+    /// Splits axis `I` into the two axes `(A, B)` (`x.unflatten(I, (A, B))`), the inverse of
+    /// [`flatten`](Self::flatten). Free: the buffer is shared. A static axis whose size is not
+    /// `A * B` does not compile (the message names the axis and the sizes); a run-time axis
+    /// of the wrong size panics (see [`try_unflatten`](Self::try_unflatten)).
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// let x = Tensor::<Rank2<2, 10>>::zeros();
+    /// let y: Tensor<Rank3<2, 2, 5>> = x.unflatten::<1, 2, 5>();
+    /// ```
+    #[track_caller]
+    pub fn unflatten<const I: usize, const A: usize, const B: usize>(
+        self,
+    ) -> Tensor<<S as SplitAxis<I>>::Output<Const<A>, Const<B>>, E, T>
+    where
+        S: SplitAxis<I>,
+    {
+        const { check_unflatten(<<S as HasAxis<I>>::Dim as Dim>::STATIC_SIZE, I, A, B) };
+        self.try_unflatten::<I, A, B>().or_panic()
+    }
+
+    /// [`unflatten`](Self::unflatten), with an error naming the shape and the sizes when a
+    /// run-time axis `I` does not have `A * B` elements.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// let x = Tensor::<(usize, usize)>::zeros_with_shape((2, 10));
+    /// assert_eq!(x.clone().try_unflatten::<1, 5, 2>().unwrap().dims().as_slice(), &[2, 5, 2]);
+    /// assert!(x.try_unflatten::<1, 3, 3>().is_err());
+    /// ```
+    pub fn try_unflatten<const I: usize, const A: usize, const B: usize>(
+        self,
+    ) -> Result<Tensor<<S as SplitAxis<I>>::Output<Const<A>, Const<B>>, E, T>>
+    where
+        S: SplitAxis<I>,
+    {
+        self.try_unflatten_dyn::<I, _, _>(Const::<A>, Const::<B>)
+    }
+
+    /// Splits axis `I` into two axes of the sizes given at run time, `(a, b)`
+    /// (`x.unflatten(I, (a, b))`); panics when the axis does not have `a * b` elements
+    /// ([`try_unflatten_dyn`](Self::try_unflatten_dyn) returns an `Err` instead). Either size
+    /// may be a `Const`. Free: the buffer is shared.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// let x = Tensor::<(usize, usize)>::zeros_with_shape((3, 12));
+    /// let y = x.unflatten_dyn::<1, _, _>(4usize, 3usize);
+    /// assert_eq!(y.dims().as_slice(), &[3, 4, 3]);
+    /// ```
+    #[track_caller]
+    pub fn unflatten_dyn<const I: usize, A: Dim, B: Dim>(
+        self,
+        a: A,
+        b: B,
+    ) -> Tensor<<S as SplitAxis<I>>::Output<A, B>, E, T>
+    where
+        S: SplitAxis<I>,
+    {
+        self.try_unflatten_dyn::<I, A, B>(a, b).or_panic()
+    }
+
+    /// [`unflatten_dyn`](Self::unflatten_dyn), with an error naming the shape and the sizes
+    /// when axis `I` does not have `a * b` elements.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// let x = Tensor::<(usize, usize)>::zeros_with_shape((3, 12));
+    /// assert!(x.clone().try_unflatten_dyn::<1, _, _>(2usize, 6usize).is_ok());
+    /// assert!(x.try_unflatten_dyn::<1, _, _>(5usize, 2usize).is_err());
+    /// ```
+    pub fn try_unflatten_dyn<const I: usize, A: Dim, B: Dim>(
+        self,
+        a: A,
+        b: B,
+    ) -> Result<Tensor<<S as SplitAxis<I>>::Output<A, B>, E, T>>
+    where
+        S: SplitAxis<I>,
+    {
+        let n = self.shape.axis_dim().size();
+        let (sa, sb) = (a.size(), b.size());
+        if sa.checked_mul(sb) != Some(n) {
+            return Err(Error::shape(
+                "unflatten",
+                format!(
+                    "axis {I} of shape {:?} has size {n}, which cannot be split into ({sa}, {sb})",
+                    self.shape.dims().as_slice()
+                ),
+            ));
+        }
+        let out = self.shape.split_axis(a, b);
+        Ok(view_op(self, out))
     }
 
     /// Inserts an axis of size 1 before position `I` (`torch.unsqueeze`). Free.

@@ -50,7 +50,7 @@ pub use named::{Batch, DimTag, Dyn, RenameDim, RenameShape, Seq, Src, Tgt};
 pub use pad::{PadDim, PadLast, PadLast2, PadLast3, Padded};
 pub use permute::{Axes2, Axes3, Axes4, Axes5, Axes6, PermuteShape, TransposeShape};
 pub use scaled::Scaled;
-pub use select::{ReplaceAxis, SameRank};
+pub use select::{ReplaceAxis, SameRank, SplitAxis};
 pub use shape::{
     ConstShape, Dims, DynShape, MAX_RANK, Rank0, Rank1, Rank2, Rank3, Rank4, Rank5, Rank6,
     ScalarShape, Shape,

@@ -1,0 +1,43 @@
+"""PyTorch reference for Unflatten
+(tests/golden_shape.rs). Run with PyTorch 2.15 (CPU) inside this folder; the tensors are
+byte-for-byte reproducible (the metadata's key order is not).
+
+Same conventions as tests/golden/README.md: `x` float32, `y`, the cotangent `gy`, and `grad.<name>` of `sum(y * gy)`, computed in float64 from the
+stored float32 values and rounded to float32; the layer's settings as JSON values in the
+metadata.
+"""
+import json
+import torch
+from safetensors.torch import save_file
+
+torch.manual_seed(7)
+nn = torch.nn
+
+
+def save(name, layer, inputs, params, y, gy, hyper, grads):
+    meta = {"case": name, "op": repr(layer), "torch_version": torch.__version__,
+            "inputs": json.dumps(list(inputs)), "params": json.dumps(list(params)),
+            "outputs": '["y"]', "cotangents": '{"y": "gy"}', "loss": "sum(y * gy)",
+            "grads": json.dumps([f"grad.{n}" for n in grads]),
+            "hyperparameters": json.dumps(list(hyper))}
+    meta.update({k: json.dumps(v) for k, v in hyper.items()})
+    tensors = {k: v.detach().float().contiguous() for k, v in {**inputs, **params}.items()}
+    tensors["y"] = y.detach().float()
+    tensors["gy"] = gy
+    for n, g in grads.items():
+        tensors[f"grad.{n}"] = g.float()
+    save_file(tensors, f"{name}.safetensors", meta)
+
+
+def one_input(name, layer, x32, hyper):
+    x = x32.double().requires_grad_()
+    y = layer(x)
+    gy = torch.randn(*y.shape)
+    (y * gy.double()).sum().backward()
+    save(name, layer, {"x": x32}, {}, y, gy, hyper, {"x": x.grad})
+
+
+one_input("layer_unflatten", nn.Unflatten(1, (2, 5)), torch.randn(3, 10, 4),
+          {"dim": 1, "unflattened_size": [2, 5]})
+one_input("layer_unflatten_last", nn.Unflatten(-1, (3, 4)), torch.randn(2, 12),
+          {"dim": -1, "unflattened_size": [3, 4]})
