@@ -705,6 +705,77 @@ pub(crate) fn adaptive_avg_pool2d_backward<E: Float>(
     }
 }
 
+/// Adaptive max pooling of `planes` planes of `h x w` to `oh x ow` (PyTorch's
+/// `adaptive_max_pool2d`): output `(oy, ox)` takes the maximum of rows
+/// `floor(oy*h/oh) .. ceil((oy+1)*h/oh)` and the columns likewise. Returns the maxima and, for
+/// each, its flat index within the plane: the first maximum in row-major window order, or the
+/// last NaN, as PyTorch's CPU kernel picks them. The gradient is
+/// [`max_pool2d_backward`]'s. Blocks of output planes go to the threads, split by the input
+/// they read.
+pub(crate) fn adaptive_max_pool2d_forward<E: Float>(
+    x: &[E],
+    planes: usize,
+    (h, w): (usize, usize),
+    (oh, ow): (usize, usize),
+) -> (Vec<E>, Vec<u32>) {
+    let (hw, ohw) = (h * w, oh * ow);
+    let n = planes * ohw;
+    if n == 0 || hw == 0 {
+        return (vec![E::ZERO; n], vec![0; n]);
+    }
+    debug_assert_eq!(
+        x.len(),
+        planes * hw,
+        "adaptive max pooling input of {planes} planes"
+    );
+    // One buffer of (value, index) pairs, so that a block of output planes is one slice.
+    let mut pairs = vec![(E::ZERO, 0u32); n];
+    let per_output = hw.div_ceil(ohw).max(1);
+    for_row_blocks_from(
+        &mut pairs,
+        ohw,
+        (PARALLEL_ELEMS / per_output).max(1),
+        #[inline(always)]
+        |first, block| {
+            let x = &x[first * hw..][..block.len() / ohw * hw];
+            for (xp, yp) in x.chunks_exact(hw).zip(block.chunks_exact_mut(ohw)) {
+                adaptive_max_plane(xp, yp, (h, w), (oh, ow));
+            }
+        },
+    );
+    pairs.into_iter().unzip()
+}
+
+/// One plane of [`adaptive_max_pool2d_forward`].
+#[inline(always)]
+fn adaptive_max_plane<E: Float>(
+    xp: &[E],
+    yp: &mut [(E, u32)],
+    (h, w): (usize, usize),
+    (oh, ow): (usize, usize),
+) {
+    for oy in 0..oh {
+        let (y0, y1) = adaptive_span(oy, oh, h);
+        for ox in 0..ow {
+            let (x0, x1) = adaptive_span(ox, ow, w);
+            // Every window holds at least one element (`h, w >= 1`), the first its start.
+            let mut at = y0 * w + x0;
+            let mut best = xp[at];
+            for iy in y0..y1 {
+                for ix in x0..x1 {
+                    let i = iy * w + ix;
+                    let v = xp[i];
+                    if v > best || v.is_nan() {
+                        best = v;
+                        at = i;
+                    }
+                }
+            }
+            yp[oy * ow + ox] = (best, at as u32);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -70,8 +70,8 @@ pub use params::{
     ParamMut, ParamView, Params, TensorKind, module_name, visit_tensor, visit_tensor_mut,
 };
 pub use pool::{
-    AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, Flatten, MaxPool1d, MaxPool2d,
-    Unflatten, UnflattenDyn,
+    AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool1d, AdaptiveMaxPool2d, AvgPool1d,
+    AvgPool2d, Flatten, MaxPool1d, MaxPool2d, Unflatten, UnflattenDyn,
 };
 pub use prelu::{ChannelPReLU, ChannelPReLUDyn, ChannelPReLULayer, PReLU};
 pub use residual::{Frozen, Identity, Residual, SameAsInput};

@@ -129,6 +129,42 @@ no_params!(AdaptiveAvgPool2d<const OH, const OW>, |_layer| format!(
     "AdaptiveAvgPool2d(output_size=({OH}, {OW}))"
 ));
 
+/// Adaptive max pooling to an `OH x OW` output whatever the input size, PyTorch's
+/// `nn.AdaptiveMaxPool2d((OH, OW))` (without `return_indices`): output cell `i` takes the
+/// maximum of rows `floor(i*H/OH) .. ceil((i+1)*H/OH)`, and likewise for columns.
+/// `AdaptiveMaxPool2d` alone is global max pooling to `1 x 1`.
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::{AdaptiveMaxPool2d, Module};
+/// let x = Tensor::<(usize, Const<4>, usize, usize)>::ones_with_shape((2, Const, 9, 7));
+/// let y = AdaptiveMaxPool2d::<2, 3>.forward(x.clone());
+/// assert_eq!(y.dims().as_slice(), &[2, 4, 2, 3]);
+/// assert_eq!(AdaptiveMaxPool2d::<1>.forward(x).dims().as_slice(), &[2, 4, 1, 1]);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AdaptiveMaxPool2d<const OH: usize = 1, const OW: usize = OH>;
+
+impl<B: Dim, C: Dim, H: Dim, W: Dim, E: Float, T: Tape<E>, const OH: usize, const OW: usize>
+    Module<Tensor<(B, C, H, W), E, T>> for AdaptiveMaxPool2d<OH, OW>
+{
+    type Output = Tensor<(B, C, Const<OH>, Const<OW>), E, T>;
+    fn try_forward(&self, x: Tensor<(B, C, H, W), E, T>) -> Result<Self::Output> {
+        x.try_adaptive_max_pool2d::<OH, OW>()
+    }
+}
+impl<C: Dim, H: Dim, W: Dim, E: Float, T: Tape<E>, const OH: usize, const OW: usize>
+    Module<Tensor<(C, H, W), E, T>> for AdaptiveMaxPool2d<OH, OW>
+{
+    type Output = Tensor<(C, Const<OH>, Const<OW>), E, T>;
+    fn try_forward(&self, x: Tensor<(C, H, W), E, T>) -> Result<Self::Output> {
+        x.try_adaptive_max_pool2d::<OH, OW>()
+    }
+}
+no_params!(AdaptiveMaxPool2d<const OH, const OW>, |_layer| format!(
+    "AdaptiveMaxPool2d(output_size=({OH}, {OW}))"
+));
+
 macro_rules! pool1d_module {
     ($name:ident, $method:ident, |$k:ident, $s:ident, $p:ident| $describe:expr) => {
         impl<B: Dim, C: Dim, L: Dim, E: Float, T: Tape<E>, const K: usize, const S: usize, const P: usize>
@@ -230,6 +266,39 @@ impl<C: Dim, L: Dim, E: Float, T: Tape<E>, const O: usize> Module<Tensor<(C, L),
 }
 no_params!(AdaptiveAvgPool1d<const O>, |_layer| format!(
     "AdaptiveAvgPool1d(output_size={O})"
+));
+
+/// Adaptive max pooling to `O` outputs along the last axis whatever its length, PyTorch's
+/// `nn.AdaptiveMaxPool1d(O)` (without `return_indices`); `AdaptiveMaxPool1d` alone pools to
+/// one.
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::{AdaptiveMaxPool1d, Module};
+/// let x = Tensor::<Rank2<1, 6>>::from_array([[1.0, 3.0, 5.0, 4.0, 6.0, 1.0]]);
+/// assert_eq!(AdaptiveMaxPool1d::<3>.forward(x).to_vec(), vec![3.0, 5.0, 6.0]);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AdaptiveMaxPool1d<const O: usize = 1>;
+
+impl<B: Dim, C: Dim, L: Dim, E: Float, T: Tape<E>, const O: usize> Module<Tensor<(B, C, L), E, T>>
+    for AdaptiveMaxPool1d<O>
+{
+    type Output = Tensor<(B, C, Const<O>), E, T>;
+    fn try_forward(&self, x: Tensor<(B, C, L), E, T>) -> Result<Self::Output> {
+        x.try_adaptive_max_pool1d::<O>()
+    }
+}
+impl<C: Dim, L: Dim, E: Float, T: Tape<E>, const O: usize> Module<Tensor<(C, L), E, T>>
+    for AdaptiveMaxPool1d<O>
+{
+    type Output = Tensor<(C, Const<O>), E, T>;
+    fn try_forward(&self, x: Tensor<(C, L), E, T>) -> Result<Self::Output> {
+        x.try_adaptive_max_pool1d::<O>()
+    }
+}
+no_params!(AdaptiveMaxPool1d<const O>, |_layer| format!(
+    "AdaptiveMaxPool1d(output_size={O})"
 ));
 
 /// Merges every dimension after the first into one, PyTorch's `nn.Flatten()`:

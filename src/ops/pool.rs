@@ -1,7 +1,7 @@
 //! Pooling over the last two axes of `(B, C, H, W)` or `(C, H, W)` tensors, or the last
 //! axis of `(B, C, L)` or `(C, L)` ones: max and average pooling (PyTorch's floor mode,
-//! output sizes computed by the types as [`PoolOut`]) and adaptive average pooling to a
-//! fixed output size. The 1-D forms run the 2-D kernels on planes of one row.
+//! output sizes computed by the types as [`PoolOut`]), and adaptive average and max pooling
+//! to a fixed output size. The 1-D forms run the 2-D kernels on planes of one row.
 
 use crate::autograd::{Gradients, Tape, UniqueId};
 use crate::backend::pooling::{self as kernels, PoolGeom};
@@ -18,6 +18,7 @@ enum Pool {
     Max,
     Avg,
     Adaptive,
+    AdaptiveMax,
 }
 
 /// Pools `planes` planes of `g.h x g.w` into `out`, recording the backward step when `x`
@@ -36,6 +37,11 @@ fn pool_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
             let (y, idx) = kernels::max_pool2d_forward(&x.data, planes, &g);
             (y, track.then_some(idx))
         }
+        Pool::AdaptiveMax => {
+            let (y, idx) =
+                kernels::adaptive_max_pool2d_forward(&x.data, planes, (g.h, g.w), (g.oh, g.ow));
+            (y, track.then_some(idx))
+        }
         Pool::Avg => (kernels::avg_pool2d_forward(&x.data, planes, &g), None),
         Pool::Adaptive => (
             kernels::adaptive_avg_pool2d_forward(&x.data, planes, g.h, g.w, g.oh, g.ow),
@@ -49,7 +55,7 @@ fn pool_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
             out_id,
             Box::new(move |grads: &mut Gradients<E>| {
                 let Some(gy) = grads.take(out_id) else { return };
-                if let (Pool::Max, Some(idx)) = (kind, idx.as_ref()) {
+                if let (Pool::Max | Pool::AdaptiveMax, Some(idx)) = (kind, idx.as_ref()) {
                     let (hw, ohw) = (g.h * g.w, g.oh * g.ow);
                     let gx = match grads.take(x_id) {
                         Some(mut gx) => {
@@ -69,7 +75,7 @@ fn pool_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
                     (Pool::Adaptive, _) => {
                         kernels::adaptive_avg_pool2d_backward(gx, &gy, g.h, g.w, g.oh, g.ow)
                     }
-                    (Pool::Max, _) => {
+                    (Pool::Max | Pool::AdaptiveMax, _) => {
                         unreachable!("max pooling records its indices when traced")
                     }
                 }
@@ -92,6 +98,26 @@ fn pool_dims<H: Dim, W: Dim, const K: usize, const S: usize, const P: usize>(
     w: W,
 ) -> Result<(PoolOut<H, K, S, P>, PoolOut<W, K, S, P>)> {
     Ok((PoolOut::new(h)?, PoolOut::new(w)?))
+}
+
+/// The run-time checks of adaptive max pooling: a non-empty input whose planes the kernel's
+/// `u32` indices can address.
+fn check_adaptive_max(op: &'static str, h: usize, w: usize) -> Result<()> {
+    if h == 0 || w == 0 {
+        return Err(crate::error::Error::shape(
+            op,
+            format!("cannot pool an empty {h}x{w} input"),
+        ));
+    }
+    if h.checked_mul(w).is_none_or(|hw| hw > u32::MAX as usize) {
+        return Err(crate::error::Error::shape(
+            op,
+            format!(
+                "a {h}x{w} plane has too many elements for the pooling indices (at most 2^32 - 1)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 macro_rules! pool_impl {
@@ -213,6 +239,41 @@ macro_rules! pool_impl {
                 let g = PoolGeom::square((h.size(), w.size()), (0, 0, 0), (OH, OW));
                 Ok(pool_op(self, out, planes, g, Pool::Adaptive))
             }
+
+            #[doc = concat!("Adaptive max pooling of ", $shape, " to an `OH x OW` grid (PyTorch's")]
+            /// `F.adaptive_max_pool2d` without indices): output cell `i` takes the maximum of input
+            /// rows `floor(i*H/OH) .. ceil((i+1)*H/OH)`, and likewise for columns. The gradient goes
+            /// to each window's first maximum (a NaN counts as the maximum, as in PyTorch) and
+            /// accumulates where windows overlap.
+            ///
+            /// ```
+            /// use shaped::prelude::*;
+            #[doc = $example]
+            /// let y = x.adaptive_max_pool2d::<2, 1>();
+            /// assert_eq!(y.to_vec()[..2], [7.0, 15.0]);
+            /// ```
+            #[track_caller]
+            pub fn adaptive_max_pool2d<const OH: usize, const OW: usize>(self) -> Tensor<($($B,)? C, Const<OH>, Const<OW>), E, T> {
+                self.try_adaptive_max_pool2d().or_panic()
+            }
+
+            /// [`adaptive_max_pool2d`](Self::adaptive_max_pool2d) with an error when the input
+            /// is empty.
+            ///
+            /// ```
+            /// use shaped::prelude::*;
+            /// let x = Tensor::<(usize, usize, usize)>::zeros_with_shape((3, 4, 0));
+            /// assert!(x.try_adaptive_max_pool2d::<2, 2>().is_err());
+            /// ```
+            pub fn try_adaptive_max_pool2d<const OH: usize, const OW: usize>(self) -> Result<Tensor<($($B,)? C, Const<OH>, Const<OW>), E, T>> {
+                const { assert!(OH >= 1 && OW >= 1, "adaptive pooling: the output size must be at least 1x1") };
+                let ($($b,)? c, h, w) = self.shape;
+                check_adaptive_max("adaptive_max_pool2d", h.size(), w.size())?;
+                let planes = 1 $(* $b.size())? * c.size();
+                let out = ($($b,)? c, Const::<OH>, Const::<OW>);
+                let g = PoolGeom::square((h.size(), w.size()), (0, 0, 0), (OH, OW));
+                Ok(pool_op(self, out, planes, g, Pool::AdaptiveMax))
+            }
         }
     };
 }
@@ -307,6 +368,39 @@ macro_rules! pool1d_impl {
                 let planes = 1 $(* $b.size())? * c.size();
                 let g = PoolGeom::square((1, l.size()), (0, 0, 0), (1, O));
                 Ok(pool_op(self, ($($b,)? c, Const::<O>), planes, g, Pool::Adaptive))
+            }
+
+            #[doc = concat!("Adaptive max pooling of ", $shape, " to `O` outputs along `L` (PyTorch's")]
+            /// `F.adaptive_max_pool1d` without indices): output `i` takes the maximum of inputs
+            /// `floor(i*L/O) .. ceil((i+1)*L/O)`; the gradient goes to the first maximum (a NaN
+            /// counts as the maximum, as in PyTorch).
+            ///
+            /// ```
+            /// use shaped::prelude::*;
+            #[doc = $example]
+            /// let y = x.adaptive_max_pool1d::<2>();
+            /// assert_eq!(y.to_vec(), vec![5.0, 6.0]);
+            /// ```
+            #[track_caller]
+            pub fn adaptive_max_pool1d<const O: usize>(self) -> Tensor<($($B,)? C, Const<O>), E, T> {
+                self.try_adaptive_max_pool1d().or_panic()
+            }
+
+            /// [`adaptive_max_pool1d`](Self::adaptive_max_pool1d) with an error when the
+            /// input is empty.
+            ///
+            /// ```
+            /// use shaped::prelude::*;
+            /// let x = Tensor::<(usize, usize)>::zeros_with_shape((3, 0));
+            /// assert!(x.try_adaptive_max_pool1d::<2>().is_err());
+            /// ```
+            pub fn try_adaptive_max_pool1d<const O: usize>(self) -> Result<Tensor<($($B,)? C, Const<O>), E, T>> {
+                const { assert!(O >= 1, "adaptive pooling: the output size must be at least 1") };
+                let ($($b,)? c, l) = self.shape;
+                check_adaptive_max("adaptive_max_pool1d", 1, l.size())?;
+                let planes = 1 $(* $b.size())? * c.size();
+                let g = PoolGeom::square((1, l.size()), (0, 0, 0), (1, O));
+                Ok(pool_op(self, ($($b,)? c, Const::<O>), planes, g, Pool::AdaptiveMax))
             }
         }
     };

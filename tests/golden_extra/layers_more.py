@@ -1,10 +1,11 @@
-"""PyTorch reference for Unflatten
-(tests/golden_shape.rs). Run with PyTorch 2.15 (CPU) inside this folder; the tensors are
+"""PyTorch reference for Unflatten and AdaptiveMaxPool1d/2d
+(tests/golden_shape.rs, tests/golden_pool1d.rs). Run with PyTorch 2.15 (CPU) inside this folder; the tensors are
 byte-for-byte reproducible (the metadata's key order is not).
 
 Same conventions as tests/golden/README.md: `x` float32, `y`, the cotangent `gy`, and `grad.<name>` of `sum(y * gy)`, computed in float64 from the
 stored float32 values and rounded to float32; the layer's settings as JSON values in the
 metadata.
+Max pooling inputs are distinct values, so that every window has one maximum.
 """
 import json
 import torch
@@ -37,7 +38,25 @@ def one_input(name, layer, x32, hyper):
     save(name, layer, {"x": x32}, {}, y, gy, hyper, {"x": x.grad})
 
 
+def distinct(shape):
+    n = 1
+    for d in shape:
+        n *= d
+    return (torch.randperm(n).float() / n * 4 - 2).reshape(shape)
+
+
 one_input("layer_unflatten", nn.Unflatten(1, (2, 5)), torch.randn(3, 10, 4),
           {"dim": 1, "unflattened_size": [2, 5]})
 one_input("layer_unflatten_last", nn.Unflatten(-1, (3, 4)), torch.randn(2, 12),
           {"dim": -1, "unflattened_size": [3, 4]})
+
+one_input("layer_adaptive_maxpool1d", nn.AdaptiveMaxPool1d(4), distinct((2, 3, 10)),
+          {"output_size": 4})
+one_input("layer_adaptive_maxpool1d_overlap", nn.AdaptiveMaxPool1d(3), distinct((3, 7)),
+          {"output_size": 3})
+one_input("layer_adaptive_maxpool1d_grow", nn.AdaptiveMaxPool1d(5), distinct((1, 2, 3)),
+          {"output_size": 5})
+one_input("layer_adaptive_maxpool2d", nn.AdaptiveMaxPool2d((3, 4)), distinct((2, 3, 7, 9)),
+          {"output_size": [3, 4]})
+one_input("layer_adaptive_maxpool2d_unbatched", nn.AdaptiveMaxPool2d(2), distinct((3, 5, 6)),
+          {"output_size": [2, 2]})
