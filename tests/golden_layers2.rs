@@ -2,6 +2,8 @@
 //! layer_conv2d_groups, layer_conv2d_depthwise, layer_upsample_*, layer_embedding_padding_idx):
 //! outputs and the gradients of `sum(y * gy)` for the input and every parameter. Each test
 //! first checks that the file's hyperparameters are the ones the layer's type spells.
+//! Bilinear against PyTorch (tests/golden_extra/layer_bilinear*, made by layers_more.py
+//! there), by finite differences, with its errors and `print(model)` line.
 
 mod common;
 use common::Golden;
@@ -182,4 +184,176 @@ fn layer_upsample_bilinear() {
     assert_eq!(hp_list(&g, "size"), [6, 8]);
     check_upsample::<2, 2, 3, 4, _>(&g, Upsample::bilinear((Const::<6>, Const::<8>), false));
     check_upsample::<2, 2, 3, 4, _>(&g, Upsample::bilinear((6usize, 8usize), false));
+}
+
+/// A Bilinear case: the stored parameters loaded into `$layer`, both inputs traced, `y` and
+/// the gradients of both inputs and every parameter checked; then the untraced forward.
+macro_rules! check_bilinear {
+    ($case:literal, $layer:expr, $s1:ty, $s2:ty) => {{
+        let g = Golden::load($case);
+        let mut layer = $layer;
+        layer.weight = Tensor::from_vec(g.f("weight")).unwrap();
+        assert_eq!(g.shape("weight"), layer.weight.dims().as_slice());
+        if let Some(b) = &mut layer.bias {
+            *b = Tensor::from_vec(g.f("bias")).unwrap();
+        }
+        assert_eq!(layer.bias.is_some(), g.has("bias"));
+        assert_eq!(
+            g.hp_str("bias"),
+            if g.has("bias") { "true" } else { "false" }
+        );
+        assert_eq!(
+            [
+                g.hp("in1_features"),
+                g.hp("in2_features"),
+                g.hp("out_features")
+            ],
+            [
+                layer.in1_features() as f64,
+                layer.in2_features() as f64,
+                layer.out_features() as f64
+            ]
+        );
+        let x1 = Tensor::<$s1>::from_vec(g.f("x")).unwrap();
+        let x2 = Tensor::<$s2>::from_vec(g.f("x2")).unwrap();
+        let y = layer.forward((x1.clone().trace(), x2.clone().trace()));
+        assert_eq!(g.shape("y"), y.dims().as_slice());
+        g.check_forward("y", y.as_slice());
+        let gy = Tensor::from_vec_with_shape(g.f("gy"), *y.shape()).unwrap();
+        let grads = (y * gy).sum().backward();
+        g.check_grad("x", grads.get_slice(&x1).unwrap());
+        g.check_grad("x2", grads.get_slice(&x2).unwrap());
+        g.check_grad("weight", grads.get_slice(&layer.weight).unwrap());
+        if let Some(b) = &layer.bias {
+            g.check_grad("bias", grads.get_slice(b).unwrap());
+        }
+        g.check_forward("y", layer.forward((x1, x2)).as_slice());
+        layer
+    }};
+}
+
+#[test]
+fn layer_bilinear() {
+    let layer = check_bilinear!("layer_bilinear", Bilinear::<3, 4, 5>::new(&mut rng()), Rank2<6, 3>, Rank2<6, 4>);
+    assert_eq!(
+        Params::<f32>::param_names(&layer),
+        vec!["weight".to_string(), "bias".to_string()]
+    );
+}
+
+#[test]
+fn layer_bilinear_no_bias() {
+    let layer = check_bilinear!(
+        "layer_bilinear_no_bias",
+        Bilinear::<4, 2, 3>::new_no_bias(&mut rng()),
+        Rank2<5, 4>,
+        Rank2<5, 2>
+    );
+    assert_eq!(
+        Params::<f32>::param_names(&layer),
+        vec!["weight".to_string()]
+    );
+}
+
+#[test]
+fn layer_bilinear_leading() {
+    // Leading dimensions (2, 3) pass through, as in Linear.
+    check_bilinear!(
+        "layer_bilinear_leading",
+        Bilinear::<3, 2, 4>::new(&mut rng()),
+        Rank3<2, 3, 3>,
+        Rank3<2, 3, 2>
+    );
+    // The same values with every size known only at run time.
+    let g = Golden::load("layer_bilinear_leading");
+    let mut layer = BilinearDyn::<f32>::new_dyn(3, 2, 4, true, &mut rng());
+    layer.weight = Tensor::from_vec_with_shape(g.f("weight"), (4, 3, 2)).unwrap();
+    layer.bias = Some(Tensor::from_vec_with_shape(g.f("bias"), (4,)).unwrap());
+    let x1 = Tensor::from_vec_with_shape(g.f("x"), (2usize, 3usize, 3usize)).unwrap();
+    let x2 = Tensor::from_vec_with_shape(g.f("x2"), (2usize, 3usize, 2usize)).unwrap();
+    let y = layer.forward((x1, x2));
+    assert_eq!(y.dims().as_slice(), &[2, 3, 4]);
+    g.check_forward("y", y.as_slice());
+}
+
+/// PyTorch's initialisation bound `1/sqrt(in1)` for weight and bias, the `print(model)` line,
+/// run-time errors naming the sizes, and empty batches and feature axes. (Static feature
+/// sizes that differ fail the build: tests/compile_fail/bilinear_in2_features.rs.)
+#[test]
+fn bilinear_init_print_and_errors() {
+    let layer = Bilinear::<16, 3, 50>::new(&mut rng());
+    let bound = 0.25f32;
+    let w = layer.weight.to_vec();
+    assert!(w.iter().all(|v| v.abs() <= bound));
+    assert!(
+        w.iter().any(|v| v.abs() > 0.9 * bound),
+        "uniform over the whole range"
+    );
+    let b = layer.bias.as_ref().unwrap().to_vec();
+    assert!(b.iter().all(|v| v.abs() <= bound));
+    let printed = (Bilinear::<3, 4, 5>::new(&mut rng()),)
+        .summary()
+        .to_string();
+    let line = "(0): Bilinear(in1_features=3, in2_features=4, out_features=5, bias=True)";
+    assert!(printed.contains(line), "{line} missing from\n{printed}");
+    let printed = Params::<f32>::summary(&BilinearDyn::<f32>::new_dyn(2, 2, 1, false, &mut rng()))
+        .to_string();
+    assert!(
+        printed.contains("Bilinear(in1_features=2, in2_features=2, out_features=1, bias=False)"),
+        "{printed}"
+    );
+
+    let dynamic = BilinearDyn::<f32>::new_dyn(3, 4, 5, true, &mut rng());
+    let x1 = Tensor::<(usize, usize)>::zeros_with_shape((2, 3));
+    let err = dynamic
+        .try_forward((
+            x1.clone(),
+            Tensor::<(usize, usize)>::zeros_with_shape((2, 5)),
+        ))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("[2, 5]") && err.contains("[5, 3, 4]"), "{err}");
+    let err = dynamic
+        .try_forward((
+            x1.clone(),
+            Tensor::<(usize, usize)>::zeros_with_shape((3, 4)),
+        ))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("same dimensions but the last"), "{err}");
+    let rank = Tensor::<(usize, usize, usize)>::zeros_with_shape((1, 2, 4));
+    assert!(dynamic.try_forward((x1, rank)).is_err());
+    let mismatched_bias = shaped::ops::bilinear::try_bilinear(
+        Tensor::<(usize, usize)>::zeros_with_shape((2, 3)),
+        Tensor::<(usize, usize)>::zeros_with_shape((2, 4)),
+        Tensor::<(usize, usize, usize)>::zeros_with_shape((5, 3, 4)),
+        Some(Tensor::<(usize,)>::zeros_with_shape((4,))),
+    );
+    assert!(mismatched_bias.is_err());
+
+    // Empty batch: an empty output and gradients; empty feature axes: the bias alone.
+    let x1 = Tensor::<(usize, Const<3>)>::zeros_with_shape((0, Const)).trace();
+    let x2 = Tensor::<(usize, Const<4>)>::zeros_with_shape((0, Const));
+    let layer = Bilinear::<3, 4, 5>::new(&mut rng());
+    let y = layer.forward((x1.clone(), x2));
+    assert_eq!(y.dims().as_slice(), &[0, 5]);
+    let grads = y.sum().backward();
+    assert_eq!(
+        grads.get_slice(&layer.weight).unwrap_or(&[0.0; 60]),
+        &[0.0; 60]
+    );
+    let empty = BilinearDyn::<f32>::new_dyn(0, 2, 3, true, &mut rng());
+    let y = empty.forward((
+        Tensor::<(usize, usize)>::zeros_with_shape((2, 0)).trace(),
+        Tensor::<(usize, usize)>::ones_with_shape((2, 2)).trace(),
+    ));
+    let b = empty.bias.as_ref().unwrap().to_vec();
+    assert_eq!(y.to_vec(), [b.clone(), b].concat());
+    let zero_out = BilinearDyn::<f32>::new_dyn(2, 2, 0, true, &mut rng());
+    let y = zero_out.forward((
+        Tensor::<Rank2<3, 2>>::ones().trace(),
+        Tensor::<Rank2<3, 2>>::ones(),
+    ));
+    assert_eq!(y.dims().as_slice(), &[3, 0]);
+    let _ = y.sum().backward();
 }

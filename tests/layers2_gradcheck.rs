@@ -1,13 +1,13 @@
 //! f64 finite-difference gradient checks, over random values and sizes, of GroupNorm,
 //! grouped and depthwise convolution, and nearest/bilinear interpolation (both
-//! `align_corners`), with respect to their inputs and every parameter.
+//! `align_corners`), and Bilinear, with respect to their inputs and every parameter.
 
 use proptest::prelude::*;
 use rand::SeedableRng;
 use shaped::gradcheck::{
     GradcheckOptions, Traced, gradcheck_params, gradcheck_vjp, gradcheck2_vjp,
 };
-use shaped::nn::{GroupNorm, GroupedConv2d, Module, Upsample};
+use shaped::nn::{BilinearDyn, GroupNorm, GroupedConv2d, Module, Upsample};
 use shaped::ops::conv::ConvArgs;
 use shaped::ops::conv_grouped::Groups;
 use shaped::ops::interpolate::{Interpolation, ScaleFactor};
@@ -125,5 +125,35 @@ proptest! {
         gradcheck_params(&layer, |m| m.forward(x.clone().trace()), opts()).unwrap();
         let layer = GroupedConv2d::<4, 6, 2, 2, 2, 1, 1, f64>::new(&mut rng(seed));
         gradcheck_params(&layer, |m| m.forward(x.clone().trace()), opts()).unwrap();
+    }
+}
+
+/// Bilinear inputs of random run-time sizes: `x1` `(N, I1)`, `x2` `(N, I2)`, and `O`.
+type Pair = (Tensor<(usize, usize), f64>, Tensor<(usize, usize), f64>);
+fn bilinear_cases() -> impl Strategy<Value = (Pair, usize)> {
+    (1usize..=3, 1usize..=3, 1usize..=3, 1usize..=3).prop_flat_map(|(n, i1, i2, o)| {
+        (
+            (
+                tensor_with_shape((n, i1), -2.0f64..2.0),
+                tensor_with_shape((n, i2), -2.0f64..2.0),
+            ),
+            Just(o),
+        )
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+    /// Bilinear: both inputs together, then the weight and bias, with and without bias.
+    #[test]
+    fn bilinear_gradients(((x1, x2), o) in bilinear_cases(), seed in 0u64..1000) {
+        let (i1, i2) = (x1.shape().1, x2.shape().1);
+        for bias in [true, false] {
+            let layer = BilinearDyn::<f64>::new_dyn(i1, i2, o, bias, &mut rng(seed));
+            gradcheck2_vjp(&x1, &x2, |a, b| layer.forward((a, b)), opts())
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            gradcheck_params(&layer, |m| m.forward((x1.clone().trace(), x2.clone())).square(), opts())
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        }
     }
 }

@@ -14,6 +14,7 @@
 //! program that never runs a kernel leaves malloc as it found it.
 pub(crate) mod alloc;
 pub(crate) mod attention;
+pub(crate) mod bilinear;
 pub(crate) mod broadcast;
 pub(crate) mod compare;
 pub(crate) mod conv;

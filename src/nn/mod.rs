@@ -5,6 +5,7 @@ mod activation;
 mod attention;
 mod attention_dyn;
 mod batchnorm;
+mod bilinear;
 mod conv;
 mod conv_dyn;
 mod conv_grouped;
@@ -50,6 +51,7 @@ pub use batchnorm::{
     BatchNorm1d, BatchNorm1dDyn, BatchNorm2d, BatchNorm2dDyn, BatchNorm3d, BatchNorm3dDyn,
     BatchNormLayer,
 };
+pub use bilinear::{Bilinear, BilinearDyn, BilinearLayer};
 pub use conv::{Conv1d, Conv2d, ConvTranspose2d};
 pub use conv_dyn::{
     Conv1dConfig, Conv1dDyn, Conv2dConfig, Conv2dDyn, ConvConfig, ConvTranspose2dDyn,

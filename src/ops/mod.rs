@@ -3,6 +3,7 @@
 
 pub mod activation;
 pub(crate) mod attention;
+pub mod bilinear;
 pub mod binary;
 pub mod cat;
 pub mod compare;

@@ -73,6 +73,45 @@ impl<I: Dim, O: Dim> CheckMsg for LinearInput<I, O> {
     ];
 }
 
+/// `Bilinear<I1, I2, O>`'s first input's features.
+pub(crate) struct BilinearInput1<I1, I2, O>(PhantomData<(I1, I2, O)>);
+impl<I1: Dim, I2: Dim, O: Dim> CheckMsg for BilinearInput1<I1, I2, O> {
+    const HEAD: ConstMsg = bilinear_name(I1::STATIC_SIZE, I2::STATIC_SIZE, O::STATIC_SIZE);
+    const EXPECTED_FIRST: bool = true;
+    const PARTS: [&'static str; 3] = [
+        " expects ",
+        " features in its first input (in1_features), but x1 has ",
+        "",
+    ];
+}
+
+/// `Bilinear<I1, I2, O>`'s second input's features.
+pub(crate) struct BilinearInput2<I1, I2, O>(PhantomData<(I1, I2, O)>);
+impl<I1: Dim, I2: Dim, O: Dim> CheckMsg for BilinearInput2<I1, I2, O> {
+    const HEAD: ConstMsg = bilinear_name(I1::STATIC_SIZE, I2::STATIC_SIZE, O::STATIC_SIZE);
+    const EXPECTED_FIRST: bool = true;
+    const PARTS: [&'static str; 3] = [
+        " expects ",
+        " features in its second input (in2_features), but x2 has ",
+        "",
+    ];
+}
+
+/// `Bilinear<i1, i2, o>`, or `Bilinear` when a size is only known at run time.
+const fn bilinear_name(i1: Option<usize>, i2: Option<usize>, o: Option<usize>) -> ConstMsg {
+    match (i1, i2, o) {
+        (Some(a), Some(b), Some(c)) => ConstMsg::new()
+            .s("Bilinear<")
+            .n(a)
+            .s(", ")
+            .n(b)
+            .s(", ")
+            .n(c)
+            .s(">"),
+        _ => ConstMsg::new().s("Bilinear"),
+    }
+}
+
 /// `Name<a, b>: `, or `Name: ` when a size is only known at run time.
 const fn layer_name(name: &str, a: Option<usize>, b: Option<usize>) -> ConstMsg {
     match (a, b) {

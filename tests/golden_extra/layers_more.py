@@ -1,8 +1,10 @@
-"""PyTorch reference for Unflatten and AdaptiveMaxPool1d/2d
-(tests/golden_shape.rs, tests/golden_pool1d.rs). Run with PyTorch 2.15 (CPU) inside this folder; the tensors are
+"""PyTorch reference for Unflatten, AdaptiveMaxPool1d/2d and Bilinear
+(tests/golden_shape.rs, tests/golden_pool1d.rs,
+tests/golden_layers2.rs). Run with PyTorch 2.15 (CPU) inside this folder; the tensors are
 byte-for-byte reproducible (the metadata's key order is not).
 
-Same conventions as tests/golden/README.md: `x` float32, `y`, the cotangent `gy`, and `grad.<name>` of `sum(y * gy)`, computed in float64 from the
+Same conventions as tests/golden/README.md: inputs (`x`, `x2`) and parameters float32,
+`y`, the cotangent `gy`, and `grad.<name>` of `sum(y * gy)`, computed in float64 from the
 stored float32 values and rounded to float32; the layer's settings as JSON values in the
 metadata.
 Max pooling inputs are distinct values, so that every window has one maximum.
@@ -60,3 +62,31 @@ one_input("layer_adaptive_maxpool2d", nn.AdaptiveMaxPool2d((3, 4)), distinct((2,
           {"output_size": [3, 4]})
 one_input("layer_adaptive_maxpool2d_unbatched", nn.AdaptiveMaxPool2d(2), distinct((3, 5, 6)),
           {"output_size": [2, 2]})
+
+
+def bilinear(name, in1, in2, out, lead, bias):
+    layer = nn.Bilinear(in1, in2, out, bias=bias)
+    x1_32 = torch.randn(*lead, in1)
+    x2_32 = torch.randn(*lead, in2)
+    layer = layer.double()
+    x1 = x1_32.double().requires_grad_()
+    x2 = x2_32.double().requires_grad_()
+    # Parameters rounded to float32 first, so that the reference uses the stored values.
+    with torch.no_grad():
+        for p in layer.parameters():
+            p.copy_(p.float().double())
+    y = layer(x1, x2)
+    gy = torch.randn(*y.shape)
+    (y * gy.double()).sum().backward()
+    params = {"weight": layer.weight}
+    grads = {"x": x1.grad, "x2": x2.grad, "weight": layer.weight.grad}
+    if bias:
+        params["bias"] = layer.bias
+        grads["bias"] = layer.bias.grad
+    save(name, layer, {"x": x1_32, "x2": x2_32}, params, y, gy,
+         {"in1_features": in1, "in2_features": in2, "out_features": out, "bias": bias}, grads)
+
+
+bilinear("layer_bilinear", 3, 4, 5, (6,), True)
+bilinear("layer_bilinear_no_bias", 4, 2, 3, (5,), False)
+bilinear("layer_bilinear_leading", 3, 2, 4, (2, 3), True)
