@@ -4,7 +4,9 @@
 //! `print(model)` line and place in a model. (The elementwise ops themselves are checked
 //! against PyTorch in golden_elementwise.rs and by finite differences in gradcheck_props.rs,
 //! one row each in common/unary_ops.rs.) GLU against PyTorch (layer_glu_*, made by
-//! glu_pixel_shuffle.py there) and by finite differences over random shapes.
+//! glu_pixel_shuffle.py there) and by finite differences over random shapes. RReLU in
+//! evaluation against PyTorch (layer_rrelu_eval*, made by layers_more.py there); its
+//! training mode, which is random, by its properties and by finite differences.
 
 #[macro_use]
 mod common;
@@ -264,5 +266,143 @@ proptest! {
         gradcheck_vjp(&last, |x| x.glu::<2>(), opts).map_err(fail)?;
         let first = x.reshape_dyn((n, a, c));
         gradcheck_vjp(&first, |x| x.glu::<0>(), opts).map_err(fail)?;
+    }
+}
+
+#[test]
+fn layer_rrelu_eval() {
+    let g = check_pool!("layer_rrelu_eval", RReLU::default(), Rank2<4, 7>);
+    assert_eq!((g.hp("lower"), g.hp("upper")), (RReLU::LOWER, RReLU::UPPER));
+}
+
+#[test]
+fn layer_rrelu_eval_bounds() {
+    let g = check_pool!("layer_rrelu_eval_bounds", RReLU::with_seed(0.1, 0.3, 0), Rank3<2, 3, 5>);
+    assert_eq!((g.hp("lower"), g.hp("upper")), (0.1, 0.3));
+    // The op gives the same values.
+    let x = Tensor::<Rank3<2, 3, 5>>::from_vec(g.f("x")).unwrap();
+    g.check_forward("y", x.rrelu(0.1, 0.3).as_slice());
+}
+
+/// Training mode: every negative element gets its own slope in `[lower, upper]`, positive
+/// ones pass unchanged, the gradient is the slope used, the layer's mode switches as
+/// Dropout's, seeds repeat, bad bounds are errors, and the `print(model)` line.
+#[test]
+fn rrelu_training_properties() {
+    let n = 4000;
+    let xs: Vec<f32> = (0..n)
+        .map(|i| if i % 2 == 0 { -1.5 } else { 0.5 + i as f32 })
+        .collect();
+    let x = Tensor::<(usize,)>::from_vec_with_shape(xs.clone(), (n,))
+        .unwrap()
+        .trace();
+    let mut layer = RReLU::with_seed(0.1, 0.3, 11);
+    let y = layer.forward_train(x.clone());
+    let grads = (y.clone() * 1.0).sum().backward();
+    let gx = grads.get_slice(&x).unwrap();
+    let (mut slopes, mut seen) = (Vec::new(), std::collections::BTreeSet::new());
+    for ((&xi, &yi), &gi) in xs.iter().zip(y.as_slice()).zip(gx) {
+        if xi > 0.0 {
+            assert_eq!((yi, gi), (xi, 1.0));
+        } else {
+            let slope = yi / xi;
+            assert!((0.1..=0.3).contains(&gi), "slope {gi}");
+            assert!((slope - gi).abs() < 1e-6, "the gradient is the slope used");
+            slopes.push(gi);
+            seen.insert(gi.to_bits());
+        }
+    }
+    assert!(seen.len() > slopes.len() * 9 / 10, "a slope per element");
+    let mean = slopes.iter().sum::<f32>() / slopes.len() as f32;
+    assert!((mean - 0.2).abs() < 0.01, "uniform slopes: mean {mean}");
+    assert!(slopes.iter().any(|&s| s < 0.11) && slopes.iter().any(|&s| s > 0.29));
+
+    // Zero takes a random slope too, as in PyTorch (its output stays 0).
+    let z = Tensor::<Rank1<3>>::zeros().trace();
+    let y = RReLU::with_seed(0.1, 0.3, 1).forward_train(z.clone());
+    assert_eq!(y.to_vec(), vec![0.0; 3]);
+    let g = y.sum().backward();
+    assert!(
+        g.get_slice(&z)
+            .unwrap()
+            .iter()
+            .all(|s| (0.1..=0.3).contains(s))
+    );
+
+    // Evaluation by default; `train()` makes `forward` random, `eval()` fixed again.
+    let x = Tensor::<Rank1<64>>::full(-1.0);
+    let fixed = layer.forward(x.clone()).to_vec();
+    assert!(fixed.iter().all(|&v| (v + 0.2).abs() < 1e-6));
+    Params::<f32>::train(&mut layer);
+    let random = layer.forward(x.clone()).to_vec();
+    assert!(random.iter().any(|&v| (v + 0.2).abs() > 1e-3));
+    Params::<f32>::eval(&mut layer);
+    assert_eq!(layer.forward(x.clone()).to_vec(), fixed);
+    // Same seed, same slopes; a clone continues from the same state.
+    let mut a = RReLU::with_seed(0.1, 0.3, 3);
+    let mut b = a.clone();
+    assert_eq!(
+        a.forward_train(x.clone()).to_vec(),
+        b.forward_train(x.clone()).to_vec()
+    );
+    // lower == upper is a fixed slope in training too.
+    let same = RReLU::with_seed(0.25, 0.25, 0)
+        .forward_train(x.clone())
+        .to_vec();
+    assert!(same.iter().all(|&v| v == -0.25));
+    // NaN passes through; empty inputs are fine.
+    let nan = Tensor::<Rank1<2>>::from_array([f32::NAN, -1.0]).rrelu_train(
+        0.1,
+        0.3,
+        &mut rand::rngs::StdRng::seed_from_u64(0),
+    );
+    assert!(nan.as_slice()[0].is_nan());
+    let empty = Tensor::<(usize,)>::zeros_with_shape((0,));
+    assert_eq!(
+        RReLU::default().forward_train(empty).dims().as_slice(),
+        &[0]
+    );
+
+    // Bounds: not finite or lower > upper are errors (PyTorch refuses lower > upper).
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    assert!(RReLU::try_new(0.3, 0.1, &mut rng).is_err());
+    assert!(RReLU::try_new(f64::NAN, 0.1, &mut rng).is_err());
+    assert!(RReLU::try_new(0.1, f64::INFINITY, &mut rng).is_err());
+    assert!(x.clone().try_rrelu(0.5, 0.4).is_err());
+    assert!(x.try_rrelu_train(0.5, 0.4, &mut rng).is_err());
+
+    let model = (
+        Linear::<4, 4>::new(&mut rng),
+        RReLU::default(),
+        RReLU::with_seed(0.1, 0.5, 0),
+    );
+    let printed = model.summary().to_string();
+    for line in [
+        "(1): RReLU(lower=0.125, upper=0.3333333333333333)",
+        "(2): RReLU(lower=0.1, upper=0.5)",
+    ] {
+        assert!(printed.contains(line), "{line} missing from\n{printed}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+    /// RReLU by finite differences (f64) over random shapes: evaluation, and training with
+    /// the same seed for every evaluation of the function (so that the slopes are fixed).
+    #[test]
+    fn rrelu_gradients(
+        x in shape::<(usize, usize)>(1..=5)
+            .prop_flat_map(|s| tensor_with_shape(s, away_from(-3.0f64..3.0, &[0.0], 1e-3))),
+        seed in 0u64..1000,
+    ) {
+        let opts = GradcheckOptions::default();
+        let fail = |e: shaped::gradcheck::GradcheckError| TestCaseError::fail(e.to_string());
+        gradcheck_vjp(&x, |x| x.rrelu(0.125, 1.0 / 3.0), opts).map_err(fail)?;
+        gradcheck_vjp(
+            &x,
+            |x| RReLU::with_seed(0.1, 0.4, seed).forward_train(x),
+            opts,
+        )
+        .map_err(fail)?;
     }
 }

@@ -31,6 +31,7 @@ mod rnn;
 mod rnn_cell;
 mod rnn_forward;
 mod rnn_layout;
+mod rrelu;
 mod running_stats;
 mod sequential;
 mod standardize;
@@ -84,6 +85,7 @@ pub use rnn::{
 };
 pub use rnn_cell::{GRUCell, LSTMCell, RNNCell, RNNReluCell, RecurrentCell, RecurrentCellDyn};
 pub use rnn_layout::{BatchFirst, Bidirectional, Direction, Layout, SeqFirst, Unidirectional};
+pub use rrelu::RReLU;
 /// `#[derive(Module)]`: a struct whose layer fields run in order, as `nn.Sequential` with
 /// named children (see the derive's documentation).
 ///

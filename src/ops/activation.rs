@@ -9,8 +9,9 @@
 //! Every branch is written as two values and a select, so that the loops vectorise (as the
 //! other kernels' comments in `unary.rs` measure).
 
+use super::binary::{MulKernel, binary_op};
 use super::shape_ops::moving_op;
-use super::unary::{ClampKernel, UnaryKernel, sigmoid, unary_op};
+use super::unary::{ClampKernel, LeakyReluKernel, UnaryKernel, sigmoid, unary_op};
 use crate::autograd::Tape;
 use crate::backend::glu::{glu_backward, glu_forward};
 use crate::backend::reduce::split_axis;
@@ -18,6 +19,8 @@ use crate::dtype::Float;
 use crate::error::{Error, OrPanic, Result};
 use crate::shape::{ChunkDim, HasAxis, ReplaceAxis, Shape};
 use crate::tensor::Tensor;
+use rand::Rng;
+use rand::distr::{Distribution, StandardUniform};
 
 /// SELU's `alpha` (Klambauer et al., as PyTorch).
 pub const SELU_ALPHA: f64 = 1.673_263_242_354_377_3;
@@ -533,6 +536,118 @@ impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
             out,
             |x| glu_forward(x, outer, half),
             move |g, x_id, gy| g.add(x_id, glu_backward(&x, &gy, outer, half)),
+        ))
+    }
+}
+
+/// RReLU's bounds: finite, with `lower <= upper` (PyTorch checks `lower <= upper` only).
+pub(crate) fn check_rrelu_bounds(lower: f64, upper: f64) -> Result<()> {
+    if lower.is_finite() && upper.is_finite() && lower <= upper {
+        Ok(())
+    } else {
+        Err(Error::value(
+            "rrelu bounds",
+            format!(
+                "lower = {lower}, upper = {upper}: the bounds must be finite with lower <= upper"
+            ),
+        ))
+    }
+}
+
+/// The slope of each element in RReLU's training mode: 1 where `x > 0`, else drawn
+/// uniformly from `[lower, upper)` (PyTorch's `rrelu_with_noise`, which draws for `x <= 0`).
+pub(crate) fn rrelu_slopes<E: Float, R: Rng + ?Sized>(
+    x: &[E],
+    lower: f64,
+    upper: f64,
+    rng: &mut R,
+) -> Vec<E> {
+    x.iter()
+        .map(|&v| {
+            if v > E::ZERO {
+                E::ONE
+            } else {
+                let u: f64 = StandardUniform.sample(rng);
+                E::from_f64(lower + (upper - lower) * u)
+            }
+        })
+        .collect()
+}
+
+impl<S: Shape, E: Float, T: Tape<E>> Tensor<S, E, T> {
+    /// Randomized leaky ReLU in evaluation mode (`F.rrelu(x, lower, upper, training=False)`):
+    /// `x` where positive, else `x` times the fixed slope `(lower + upper) / 2`. Panics for
+    /// bounds that are not finite with `lower <= upper` (see [`try_rrelu`](Self::try_rrelu)).
+    /// PyTorch's defaults are `lower = 1/8`, `upper = 1/3`.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// let y = Tensor::<Rank1<2>>::from_array([-2.0, 3.0]).rrelu(0.1, 0.3);
+    /// assert_eq!(y.to_vec(), vec![-0.4, 3.0]);
+    /// ```
+    #[track_caller]
+    pub fn rrelu(self, lower: f64, upper: f64) -> Self {
+        self.try_rrelu(lower, upper).or_panic()
+    }
+
+    /// [`rrelu`](Self::rrelu), with an error for bounds that are not finite with
+    /// `lower <= upper`.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// assert!(Tensor::<Rank1<2>>::zeros().try_rrelu(0.3, 0.1).is_err());
+    /// ```
+    pub fn try_rrelu(self, lower: f64, upper: f64) -> Result<Self> {
+        check_rrelu_bounds(lower, upper)?;
+        Ok(unary_op(
+            self,
+            LeakyReluKernel(E::from_f64((lower + upper) / 2.0)),
+        ))
+    }
+
+    /// Randomized leaky ReLU in training mode (`F.rrelu(x, lower, upper, training=True)`):
+    /// each element `x <= 0` is multiplied by its own slope drawn uniformly from
+    /// `[lower, upper)` with `rng`, positive elements pass unchanged; the gradient is the
+    /// slope each element used. Panics for bounds that are not finite with `lower <= upper`
+    /// (see [`try_rrelu_train`](Self::try_rrelu_train)).
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use rand::SeedableRng;
+    /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    /// let y = Tensor::<Rank1<3>>::from_array([-1.0, -1.0, 2.0]).rrelu_train(0.1, 0.3, &mut rng);
+    /// let y = y.to_vec();
+    /// assert!(y[..2].iter().all(|&v| (-0.3..=-0.1).contains(&v)));
+    /// assert_eq!(y[2], 2.0);
+    /// ```
+    #[track_caller]
+    pub fn rrelu_train<R: Rng + ?Sized>(self, lower: f64, upper: f64, rng: &mut R) -> Self {
+        self.try_rrelu_train(lower, upper, rng).or_panic()
+    }
+
+    /// [`rrelu_train`](Self::rrelu_train), with an error for bounds that are not finite with
+    /// `lower <= upper`.
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use rand::SeedableRng;
+    /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    /// assert!(Tensor::<Rank1<2>>::zeros().try_rrelu_train(0.5, f64::NAN, &mut rng).is_err());
+    /// ```
+    pub fn try_rrelu_train<R: Rng + ?Sized>(
+        self,
+        lower: f64,
+        upper: f64,
+        rng: &mut R,
+    ) -> Result<Self> {
+        check_rrelu_bounds(lower, upper)?;
+        let slopes = rrelu_slopes(&self.data, lower, upper, rng);
+        let shape = self.shape;
+        Ok(binary_op(
+            self,
+            Tensor::from_parts(shape, slopes),
+            shape,
+            MulKernel,
         ))
     }
 }

@@ -1,13 +1,15 @@
-"""PyTorch reference for Unflatten, AdaptiveMaxPool1d/2d and Bilinear
-(tests/golden_shape.rs, tests/golden_pool1d.rs,
-tests/golden_layers2.rs). Run with PyTorch 2.15 (CPU) inside this folder; the tensors are
+"""PyTorch reference for Unflatten, AdaptiveMaxPool1d/2d, Bilinear and RReLU
+(tests/golden_shape.rs, tests/golden_pool1d.rs, tests/golden_layers2.rs,
+tests/golden_activations.rs). Run with PyTorch 2.15 (CPU) inside this folder; the tensors are
 byte-for-byte reproducible (the metadata's key order is not).
 
 Same conventions as tests/golden/README.md: inputs (`x`, `x2`) and parameters float32,
 `y`, the cotangent `gy`, and `grad.<name>` of `sum(y * gy)`, computed in float64 from the
 stored float32 values and rounded to float32; the layer's settings as JSON values in the
 metadata.
-Max pooling inputs are distinct values, so that every window has one maximum.
+Max pooling inputs are distinct values, so that every window has one maximum. RReLU is
+random in training, so only its evaluation mode (the fixed slope (lower + upper) / 2) is here;
+inputs stay 0.05 away from its kink at 0.
 """
 import json
 import torch
@@ -45,6 +47,16 @@ def distinct(shape):
     for d in shape:
         n *= d
     return (torch.randperm(n).float() / n * 4 - 2).reshape(shape)
+
+
+def away_from_zero(shape):
+    x = torch.randn(*shape) * 2
+    for _ in range(100):
+        near = x.abs() < 0.05
+        if not near.any():
+            return x
+        x = torch.where(near, torch.randn(*shape) * 2, x)
+    raise RuntimeError("could not keep clear of 0")
 
 
 one_input("layer_unflatten", nn.Unflatten(1, (2, 5)), torch.randn(3, 10, 4),
@@ -90,3 +102,8 @@ def bilinear(name, in1, in2, out, lead, bias):
 bilinear("layer_bilinear", 3, 4, 5, (6,), True)
 bilinear("layer_bilinear_no_bias", 4, 2, 3, (5,), False)
 bilinear("layer_bilinear_leading", 3, 2, 4, (2, 3), True)
+
+one_input("layer_rrelu_eval", nn.RReLU().eval(), away_from_zero((4, 7)),
+          {"lower": 1.0 / 8, "upper": 1.0 / 3})
+one_input("layer_rrelu_eval_bounds", nn.RReLU(0.1, 0.3).eval(), away_from_zero((2, 3, 5)),
+          {"lower": 0.1, "upper": 0.3})
