@@ -1,7 +1,9 @@
 //! Finite-difference checks (f64) of the convolution and pooling gradients, on small random
 //! inputs with strides, padding, dilation and non-square kernels that the PyTorch goldens
-//! do not cover.
+//! do not cover. ConvTranspose1d over random run-time batch sizes and lengths, and as the
+//! adjoint of conv1d.
 
+use proptest::prelude::*;
 use rand::SeedableRng;
 use shaped::gradcheck::{GradcheckOptions, gradcheck_vjp, gradcheck2_vjp};
 use shaped::nn::{Conv2d, Flatten, Linear, MaxPool2d, Module, ReLU};
@@ -252,4 +254,51 @@ fn small_cnn_end_to_end() {
         opts(),
     )
     .unwrap();
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+    /// conv_transpose1d by finite differences (f64) with respect to the input, the weight and
+    /// the bias, over random run-time batch sizes and lengths, with stride, padding, output
+    /// padding and dilation.
+    #[test]
+    fn conv_transpose1d_input_weight_bias(
+        x in shaped::strategies::shape::<(usize, Const<3>, usize)>(1..=4)
+            .prop_flat_map(|s| shaped::strategies::tensor_with_shape(s, -2.0f64..2.0)),
+        seed in 0u64..1000,
+    ) {
+        let w = Tensor::<Rank3<3, 2, 3>, f64>::randn(&mut rng(seed));
+        let b = Tensor::<Rank1<2>, f64>::randn(&mut rng(seed + 1));
+        let fail = |e: shaped::gradcheck::GradcheckError| TestCaseError::fail(e.to_string());
+        gradcheck2_vjp(&x, &w, |x, w| x.conv_transpose1d(w, None, ConvTransposeArgs::<1, 0, 0, 1>), opts()).map_err(fail)?;
+        gradcheck2_vjp(&x, &w, |x, w| x.conv_transpose1d(w, None, ConvTransposeArgs::<2, 1, 1, 1>), opts()).map_err(fail)?;
+        gradcheck2_vjp(&x, &w, |x, w| x.conv_transpose1d(w, None, ConvTransposeArgs::<1, 1, 1, 2>), opts()).map_err(fail)?;
+        gradcheck_vjp(&b, |b| x.clone().conv_transpose1d(w.traced_as(), Some(b), ConvTransposeArgs::<3, 0, 2, 1>), opts()).map_err(fail)?;
+        // Unbatched: the first sequence alone.
+        let (_, _, l) = *x.shape();
+        let one = Tensor::<(Const<3>, usize), f64>::from_vec_with_shape(x.as_slice()[..3 * l].to_vec(), (Const, l)).unwrap();
+        gradcheck2_vjp(&one, &w, |x, w| x.conv_transpose1d(w, None, ConvTransposeArgs::<2, 0, 1, 1>), opts()).map_err(fail)?;
+    }
+}
+
+#[test]
+fn conv_transpose1d_is_the_adjoint_of_conv1d() {
+    // <conv1d(x, w), y> == <x, conv_transpose1d(y, w)> for matching geometry.
+    let x = randn::<Rank3<2, 3, 19>>(30);
+    let w = randn::<Rank3<4, 3, 3>>(31);
+    let y = x.clone().conv1d(w.clone(), None, ConvArgs::<2, 1, 2>);
+    let gy = Tensor::randn_with_shape(*y.shape(), &mut rng(32));
+    let back = gy
+        .clone()
+        .conv_transpose1d(w, None, ConvTransposeArgs::<2, 1, 0, 2>);
+    assert_eq!(back.dims(), x.dims());
+    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(a, b)| a * b).sum::<f64>();
+    let (lhs, rhs) = (
+        dot(y.as_slice(), gy.as_slice()),
+        dot(x.as_slice(), back.as_slice()),
+    );
+    assert!(
+        (lhs - rhs).abs() < 1e-9 * lhs.abs().max(1.0),
+        "{lhs} vs {rhs}"
+    );
 }

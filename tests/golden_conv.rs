@@ -1,12 +1,14 @@
 //! PyTorch reference values for convolution and pooling layers (tests/golden/layer_conv*,
 //! layer_*pool2d*): forward values and the gradients of `sum(y * gy)` for the input and every
-//! parameter.
+//! parameter. ConvTranspose1d against PyTorch (tests/golden_extra/layer_conv_transpose1d*,
+//! made by layers_more.py there), with its errors and `print(model)` line.
 
 #[macro_use]
 mod common;
 use common::Golden;
 use shaped::nn::{
-    AdaptiveAvgPool2d, AvgPool2d, Conv1d, Conv2d, ConvTranspose2d, MaxPool2d, Module, Params,
+    AdaptiveAvgPool2d, AvgPool2d, Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, MaxPool2d,
+    Module, Params,
 };
 use shaped::prelude::*;
 
@@ -152,4 +154,66 @@ fn layer_avgpool2d() {
 #[test]
 fn layer_adaptive_avgpool2d() {
     check_pool!("layer_adaptive_avgpool2d", AdaptiveAvgPool2d::<1>, Rank4<2, 3, 5, 5>);
+}
+
+#[test]
+fn layer_conv_transpose1d() {
+    let g = Golden::load("layer_conv_transpose1d");
+    assert_eq!(
+        ["stride", "padding", "output_padding", "dilation"].map(|k| g.hp(k)),
+        [2.0, 1.0, 1.0, 1.0]
+    );
+    let mut layer = ConvTranspose1d::<4, 3, 3, 2, 1, 1>::new(&mut rng());
+    load_params(&g, &mut layer.weight, &mut layer.bias);
+    check_layer!(g, layer, Rank3<2, 4, 5>);
+}
+
+#[test]
+fn layer_conv_transpose1d_dilated_unbatched() {
+    let g = Golden::load("layer_conv_transpose1d_dilated_unbatched");
+    assert_eq!(
+        ["stride", "padding", "output_padding", "dilation"].map(|k| g.hp(k)),
+        [1.0, 0.0, 0.0, 2.0]
+    );
+    let mut layer = ConvTranspose1d::<2, 3, 2, 1, 0, 0, 2>::new(&mut rng());
+    load_params(&g, &mut layer.weight, &mut layer.bias);
+    check_layer!(g, layer, Rank2<2, 6>);
+}
+
+/// PyTorch's initialisation bound `1/sqrt(OUT*K)`, the `print(model)` lines, run-time sizes
+/// with their errors, and empty batches.
+#[test]
+fn conv_transpose1d_init_print_and_errors() {
+    let up = ConvTranspose1d::<8, 4, 4, 2, 1>::new(&mut rng());
+    let bound = 1.0 / 4.0;
+    assert!(up.weight.as_slice().iter().all(|w| w.abs() <= bound));
+    assert!(up.weight.as_slice().iter().any(|w| w.abs() > 0.9 * bound));
+    let model = (
+        ConvTranspose1d::<4, 3, 3, 2, 1, 1>::new(&mut rng()),
+        ConvTranspose1d::<3, 2, 2, 1, 0, 0, 2>::new_no_bias(&mut rng()),
+    );
+    let printed = model.summary().to_string();
+    for line in [
+        "(0): ConvTranspose1d(4, 3, kernel_size=(3,), stride=(2,), padding=(1,), output_padding=(1,))",
+        "(1): ConvTranspose1d(3, 2, kernel_size=(2,), stride=(1,), dilation=(2,), bias=False)",
+    ] {
+        assert!(printed.contains(line), "{line} missing from\n{printed}");
+    }
+    let y = model.forward(Tensor::<(usize, Const<4>, usize)>::ones_with_shape((
+        2, Const, 7,
+    )));
+    assert_eq!(y.dims().as_slice(), &[2, 2, 16]);
+    // Run-time channels that differ are an error; an empty batch an empty output.
+    let w = Tensor::<(usize, usize, Const<3>)>::zeros_with_shape((4, 3, Const));
+    let x = Tensor::<(usize, usize, usize)>::zeros_with_shape((1, 5, 7));
+    let err = x
+        .try_conv_transpose1d(w.clone(), None, shaped::ops::conv::ConvTransposeArgs::<2>)
+        .unwrap_err();
+    assert!(err.to_string().contains("conv_transpose1d"), "{err}");
+    let empty = Tensor::<(usize, Const<4>, usize)>::zeros_with_shape((0, Const, 7)).trace();
+    let y = model.0.forward(empty);
+    assert_eq!(y.dims().as_slice(), &[0, 3, 14]);
+    let _ = y.sum().backward();
+    let zero_len = Tensor::<(usize, Const<4>, usize)>::zeros_with_shape((2, Const, 0));
+    assert!(model.0.try_forward(zero_len).is_err());
 }

@@ -379,6 +379,187 @@ impl<
     }
 }
 
+/// Transposed 1-D convolution, PyTorch's
+/// `nn.ConvTranspose1d(IN, OUT, K, stride=S, padding=P, output_padding=OP, dilation=D)` with
+/// `groups=1`.
+///
+/// Takes `(B, IN, L)` or unbatched `(IN, L)` and gives `(B, OUT, OL)` with
+/// `OL = (L-1)S - 2P + D(K-1) + OP + 1` ([`ConvTransposeOut`]). The weight is `(IN, OUT, K)`
+/// (PyTorch's layout for transposed convolutions) and the bias `(OUT,)`, both initialised
+/// uniform in `±1/sqrt(OUT*K)`, as PyTorch does.
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::{ConvTranspose1d, Module};
+/// use rand::SeedableRng;
+/// // Doubles the length: 50 -> 100.
+/// let up = ConvTranspose1d::<8, 4, 3, 2, 1, 1>::new(&mut rand::rngs::StdRng::seed_from_u64(0));
+/// let y = up.forward(Tensor::<(usize, Const<8>, Const<50>)>::zeros_with_shape((2, Const, Const)));
+/// assert_eq!(y.dims().as_slice(), &[2, 4, 100]);
+/// ```
+#[derive(Clone, Debug)]
+pub struct ConvTranspose1d<
+    const IN: usize,
+    const OUT: usize,
+    const K: usize,
+    const S: usize = 1,
+    const P: usize = 0,
+    const OP: usize = 0,
+    const D: usize = 1,
+    E: Float = f32,
+> {
+    /// `(in_channels, out_channels, K)`.
+    pub weight: Tensor<Rank3<IN, OUT, K>, E>,
+    /// `(out_channels,)`, or `None` for `bias=False`.
+    pub bias: Option<Tensor<Rank1<OUT>, E>>,
+}
+
+impl<
+    const IN: usize,
+    const OUT: usize,
+    const K: usize,
+    const S: usize,
+    const P: usize,
+    const OP: usize,
+    const D: usize,
+    E: Float,
+> ConvTranspose1d<IN, OUT, K, S, P, OP, D, E>
+{
+    /// A layer with bias, initialised like PyTorch from `rng`.
+    ///
+    /// ```
+    /// use shaped::nn::{ConvTranspose1d, Params};
+    /// use rand::SeedableRng;
+    /// let up = ConvTranspose1d::<3, 2, 3>::new(&mut rand::rngs::StdRng::seed_from_u64(0));
+    /// assert_eq!(up.num_params(), 3 * 2 * 3 + 2);
+    /// ```
+    pub fn new<R: Rng + ?Sized>(rng: &mut R) -> Self {
+        let bound = init::linear_bound(OUT * K);
+        let weight = init::uniform(Default::default(), bound, rng);
+        ConvTranspose1d {
+            weight,
+            bias: Some(init::uniform(Default::default(), bound, rng)),
+        }
+    }
+    /// A layer without bias (`bias=False`).
+    ///
+    /// ```
+    /// use shaped::nn::{ConvTranspose1d, Params};
+    /// use rand::SeedableRng;
+    /// let up = ConvTranspose1d::<3, 2, 3>::new_no_bias(&mut rand::rngs::StdRng::seed_from_u64(0));
+    /// assert_eq!(up.param_names(), ["weight"]);
+    /// ```
+    pub fn new_no_bias<R: Rng + ?Sized>(rng: &mut R) -> Self {
+        let bound = init::linear_bound(OUT * K);
+        ConvTranspose1d {
+            weight: init::uniform(Default::default(), bound, rng),
+            bias: None,
+        }
+    }
+}
+
+impl<
+    B: Dim,
+    C: Dim,
+    L: Dim,
+    E: Float,
+    T: Tape<E>,
+    const IN: usize,
+    const OUT: usize,
+    const K: usize,
+    const S: usize,
+    const P: usize,
+    const OP: usize,
+    const D: usize,
+> Module<Tensor<(B, C, L), E, T>> for ConvTranspose1d<IN, OUT, K, S, P, OP, D, E>
+where
+    C: DimEq<Const<IN>>,
+{
+    type Output = Tensor<(B, Const<OUT>, ConvTransposeOut<L, K, S, P, OP, D>), E, T>;
+    // The channel check is the conv op's own constant (reported once, without a position).
+    const SHAPE_MISMATCH: ShapeMismatch = {
+        let () = DimCheck::<C, Const<IN>, ConvChannels>::OK;
+        let _ = <ConvTransposeOut<L, K, S, P, OP, D> as Dim>::STATIC_SIZE;
+        ShapeMismatch::NONE
+    };
+    fn try_forward(&self, x: Tensor<(B, C, L), E, T>) -> Result<Self::Output> {
+        x.try_conv_transpose1d(
+            self.weight.traced_as::<T>(),
+            self.bias.as_ref().map(|b| b.traced_as::<T>()),
+            ConvTransposeArgs::<S, P, OP, D>,
+        )
+    }
+}
+
+impl<
+    C: Dim,
+    L: Dim,
+    E: Float,
+    T: Tape<E>,
+    const IN: usize,
+    const OUT: usize,
+    const K: usize,
+    const S: usize,
+    const P: usize,
+    const OP: usize,
+    const D: usize,
+> Module<Tensor<(C, L), E, T>> for ConvTranspose1d<IN, OUT, K, S, P, OP, D, E>
+where
+    C: DimEq<Const<IN>>,
+{
+    type Output = Tensor<(Const<OUT>, ConvTransposeOut<L, K, S, P, OP, D>), E, T>;
+    const SHAPE_MISMATCH: ShapeMismatch = {
+        let () = DimCheck::<C, Const<IN>, ConvChannels>::OK;
+        let _ = <ConvTransposeOut<L, K, S, P, OP, D> as Dim>::STATIC_SIZE;
+        ShapeMismatch::NONE
+    };
+    fn try_forward(&self, x: Tensor<(C, L), E, T>) -> Result<Self::Output> {
+        x.try_conv_transpose1d(
+            self.weight.traced_as::<T>(),
+            self.bias.as_ref().map(|b| b.traced_as::<T>()),
+            ConvTransposeArgs::<S, P, OP, D>,
+        )
+    }
+}
+
+impl<
+    const IN: usize,
+    const OUT: usize,
+    const K: usize,
+    const S: usize,
+    const P: usize,
+    const OP: usize,
+    const D: usize,
+    E: Float,
+> Params<E> for ConvTranspose1d<IN, OUT, K, S, P, OP, D, E>
+{
+    fn visit(&self, prefix: &str, f: &mut dyn FnMut(ParamView<'_, E>)) {
+        visit_weight_bias(&self.weight, &self.bias, prefix, f);
+    }
+    fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(ParamMut<'_, E>)) {
+        visit_weight_bias_mut(&mut self.weight, &mut self.bias, prefix, f);
+    }
+    fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
+        f(
+            super::module_name(prefix),
+            conv_description(
+                "ConvTranspose1d",
+                IN,
+                OUT,
+                ConvDescription {
+                    kernel: &[K],
+                    stride: &[S],
+                    padding: &[P],
+                    dilation: &[D],
+                    output_padding: &[OP],
+                    groups: 1,
+                    bias: self.bias.is_some(),
+                },
+            ),
+        )
+    }
+}
+
 /// Transposed 2-D convolution, PyTorch's
 /// `nn.ConvTranspose2d(IN, OUT, K, stride=S, padding=P, output_padding=OP, dilation=D)` with
 /// a square kernel and `groups=1`.

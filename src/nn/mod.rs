@@ -53,7 +53,7 @@ pub use batchnorm::{
     BatchNormLayer,
 };
 pub use bilinear::{Bilinear, BilinearDyn, BilinearLayer};
-pub use conv::{Conv1d, Conv2d, ConvTranspose2d};
+pub use conv::{Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d};
 pub use conv_dyn::{
     Conv1dConfig, Conv1dDyn, Conv2dConfig, Conv2dDyn, ConvConfig, ConvTranspose2dDyn,
 };

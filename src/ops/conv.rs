@@ -1,4 +1,4 @@
-//! Convolutions (`conv2d`, `conv1d`, `conv_transpose2d`), PyTorch's cross-correlation with
+//! Convolutions (`conv2d`, `conv1d`, `conv_transpose2d`, `conv_transpose1d`), PyTorch's cross-correlation with
 //! zero padding. Stride, padding and dilation are types ([`ConvArgs`],
 //! [`ConvTransposeArgs`]) so that the output sizes are computed by the compiler as
 //! [`ConvOut`] and [`ConvTransposeOut`] dimensions.
@@ -427,6 +427,76 @@ macro_rules! conv1d_impl {
                 let out = ($($b,)? o, ol);
                 out.try_numel("conv1d")?;
                 Ok(conv_op(self, weight, bias, out, n, c.size(), o.size(), 1, g, Kind::Conv))
+            }
+
+            /// Transposed 1-D convolution (PyTorch's `conv_transpose1d`, groups = 1, the gradient
+            /// of [`conv1d`](Self::conv1d) with respect to its input): each input element
+            /// scatters a weighted copy of the kernel into the output, a 2-D transposed
+            /// convolution over images of height 1. The weight is
+            /// `(in_channels, out_channels, K)`; the output length
+            /// `(L-1)S - 2P + D(K-1) + OP + 1` is computed by the type ([`ConvTransposeOut`]).
+            ///
+            /// ```
+            /// use shaped::ops::conv::ConvTransposeArgs;
+            /// use shaped::prelude::*;
+            /// let x = Tensor::<Rank2<1, 3>>::from_array([[1.0, 2.0, 3.0]]);
+            /// let w = Tensor::<Rank3<1, 1, 2>>::from_array([[[1.0, 10.0]]]);
+            /// let y = x.conv_transpose1d(w, None, ConvTransposeArgs::<2>); // stride 2: (1, 6)
+            /// assert_eq!(y.to_vec(), vec![1.0, 10.0, 2.0, 20.0, 3.0, 30.0]);
+            /// ```
+            #[allow(clippy::type_complexity)]
+            #[track_caller]
+            pub fn conv_transpose1d<O: Dim, C2: Dim, const K: usize, TW: Tape<E>, const S: usize, const P: usize, const OP: usize, const D: usize>(
+                self,
+                weight: Tensor<(C2, O, Const<K>), E, TW>,
+                bias: Option<Tensor<(O,), E, TW>>,
+                args: ConvTransposeArgs<S, P, OP, D>,
+            ) -> Tensor<($($B,)? O, ConvTransposeOut<L, K, S, P, OP, D>), E, <T as Merge<E, TW>>::Output>
+            where
+                C: DimEq<C2>,
+                T: Merge<E, TW>,
+            {
+                let () = DimCheck::<C, C2, ConvChannels>::OK;
+                self.try_conv_transpose1d(weight, bias, args).or_panic()
+            }
+
+            /// [`conv_transpose1d`](Self::conv_transpose1d) with an error for run-time sizes
+            /// that do not fit.
+            ///
+            /// ```
+            /// use shaped::ops::conv::ConvTransposeArgs;
+            /// use shaped::prelude::*;
+            /// let w = Tensor::<Rank3<3, 2, 3>>::ones();
+            /// let x = Tensor::<(usize, usize, usize)>::zeros_with_shape((1, 3, 5));
+            /// let y = x.clone().try_conv_transpose1d(w.clone(), None, ConvTransposeArgs::<2, 1>).unwrap();
+            /// assert_eq!(y.dims().as_slice(), &[1, 2, 9]);
+            /// let four = Tensor::<(usize, usize, usize)>::zeros_with_shape((1, 4, 5));
+            /// assert!(four.try_conv_transpose1d(w, None, ConvTransposeArgs::<2, 1>).is_err());
+            /// ```
+            #[allow(clippy::type_complexity)]
+            pub fn try_conv_transpose1d<O: Dim, C2: Dim, const K: usize, TW: Tape<E>, const S: usize, const P: usize, const OP: usize, const D: usize>(
+                self,
+                weight: Tensor<(C2, O, Const<K>), E, TW>,
+                bias: Option<Tensor<(O,), E, TW>>,
+                _args: ConvTransposeArgs<S, P, OP, D>,
+            ) -> Result<Tensor<($($B,)? O, ConvTransposeOut<L, K, S, P, OP, D>), E, <T as Merge<E, TW>>::Output>>
+            where
+                C: DimEq<C2>,
+                T: Merge<E, TW>,
+            {
+                let () = DimCheck::<C, C2, ConvChannels>::OK;
+                let ($($b,)? c, l) = self.shape;
+                let n = 1 $(* $b.size())?;
+                let o = weight.shape.1;
+                c.sizes_equal(&weight.shape.0).map_err(|_| channel_error("conv_transpose1d", c.size(), weight.shape.0.size(), "dim 0 of the weight"))?;
+                check_bias("conv_transpose1d", o.size(), &bias)?;
+                let ol = conv_transpose_out::<L, K, S, P, OP, D>(l)?;
+                // The convolution this transposes maps the output line back onto the input
+                // line, both of height 1.
+                let g = geom(o.size(), 1, ol.size(), 1, K, (1, S), (0, P), (1, D), 1, l.size());
+                let out = ($($b,)? o, ol);
+                out.try_numel("conv_transpose1d")?;
+                Ok(conv_op(self, weight, bias, out, n, c.size(), o.size(), 1, g, Kind::Transpose))
             }
         }
     };

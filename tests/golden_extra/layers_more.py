@@ -1,6 +1,6 @@
-"""PyTorch reference for Unflatten, AdaptiveMaxPool1d/2d, Bilinear and RReLU
+"""PyTorch reference for Unflatten, AdaptiveMaxPool1d/2d, Bilinear, RReLU and ConvTranspose1d
 (tests/golden_shape.rs, tests/golden_pool1d.rs, tests/golden_layers2.rs,
-tests/golden_activations.rs). Run with PyTorch 2.15 (CPU) inside this folder; the tensors are
+tests/golden_activations.rs, tests/golden_conv.rs). Run with PyTorch 2.15 (CPU) inside this folder; the tensors are
 byte-for-byte reproducible (the metadata's key order is not).
 
 Same conventions as tests/golden/README.md: inputs (`x`, `x2`) and parameters float32,
@@ -107,3 +107,28 @@ one_input("layer_rrelu_eval", nn.RReLU().eval(), away_from_zero((4, 7)),
           {"lower": 1.0 / 8, "upper": 1.0 / 3})
 one_input("layer_rrelu_eval_bounds", nn.RReLU(0.1, 0.3).eval(), away_from_zero((2, 3, 5)),
           {"lower": 0.1, "upper": 0.3})
+
+
+def conv_transpose1d(name, layer, x32, hyper):
+    layer = layer.double()
+    # Parameters rounded to float32 first, so that the reference uses the stored values.
+    with torch.no_grad():
+        for p in layer.parameters():
+            p.copy_(p.float().double())
+    x = x32.double().requires_grad_()
+    y = layer(x)
+    gy = torch.randn(*y.shape)
+    (y * gy.double()).sum().backward()
+    save(name, layer, {"x": x32}, {"weight": layer.weight, "bias": layer.bias}, y, gy, hyper,
+         {"x": x.grad, "weight": layer.weight.grad, "bias": layer.bias.grad})
+
+
+conv_transpose1d("layer_conv_transpose1d",
+                 nn.ConvTranspose1d(4, 3, 3, stride=2, padding=1, output_padding=1),
+                 torch.randn(2, 4, 5),
+                 {"in_channels": 4, "out_channels": 3, "kernel_size": 3, "stride": 2,
+                  "padding": 1, "output_padding": 1, "dilation": 1})
+conv_transpose1d("layer_conv_transpose1d_dilated_unbatched",
+                 nn.ConvTranspose1d(2, 3, 2, dilation=2), torch.randn(2, 6),
+                 {"in_channels": 2, "out_channels": 3, "kernel_size": 2, "stride": 1,
+                  "padding": 0, "output_padding": 0, "dilation": 2})
