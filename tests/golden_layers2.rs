@@ -349,6 +349,22 @@ fn bilinear_init_print_and_errors() {
     ));
     let b = empty.bias.as_ref().unwrap().to_vec();
     assert_eq!(y.to_vec(), [b.clone(), b].concat());
+    let grads = y.sum().backward();
+    assert_eq!(
+        grads.get_slice(empty.bias.as_ref().unwrap()).unwrap(),
+        &[2.0; 3]
+    );
+    // The same with the second input empty (it used to leave out the bias).
+    let no_x2 = BilinearDyn::<f32>::new_dyn(2, 0, 3, true, &mut rng());
+    let x1 = Tensor::<(usize, usize)>::ones_with_shape((2, 2)).trace();
+    let y = no_x2.forward((
+        x1.clone(),
+        Tensor::<(usize, usize)>::zeros_with_shape((2, 0)),
+    ));
+    let b = no_x2.bias.as_ref().unwrap().to_vec();
+    assert_eq!(y.to_vec(), [b.clone(), b].concat());
+    let grads = y.sum().backward();
+    assert_eq!(grads.get_slice(&x1).unwrap_or(&[0.0; 4]), &[0.0; 4]);
     let zero_out = BilinearDyn::<f32>::new_dyn(2, 2, 0, true, &mut rng());
     let y = zero_out.forward((
         Tensor::<Rank2<3, 2>>::ones().trace(),

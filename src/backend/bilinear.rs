@@ -72,16 +72,12 @@ pub(crate) fn bilinear_forward<E: Float>(
         width,
     );
     let mut y = vec![E::ZERO; d.n * d.o];
-    if d.o == 0 {
-        return (y, u);
-    }
-    for ((yr, ur), x2r) in y
-        .chunks_exact_mut(d.o)
-        .zip(u.chunks_exact(width.max(1)))
-        .zip(x2.chunks_exact(d.i2.max(1)))
-    {
+    // Indexed rather than zipped chunks: with `I2 = 0` there are no rows of `u` or `x2` to
+    // zip, and every output is its bias.
+    for (r, yr) in y.chunks_exact_mut(d.o.max(1)).enumerate() {
+        let x2r = &x2[r * d.i2..][..d.i2];
         for (k, yv) in yr.iter_mut().enumerate() {
-            let row = &ur[k * d.i2..][..d.i2];
+            let row = &u[r * width + k * d.i2..][..d.i2];
             let dot = row.iter().zip(x2r).fold(E::ZERO, |s, (&a, &b)| s + a * b);
             *yv = dot + bias.map_or(E::ZERO, |b| b[k]);
         }
