@@ -20,6 +20,18 @@ use rand::Rng;
 ///
 /// The weight `(out, in1, in2)` and the bias `(out,)` have PyTorch's names `weight`, `bias`
 /// and its initialisation: both uniform in `(-1/sqrt(in1), 1/sqrt(in1))`.
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::{BilinearLayer, Module, Params};
+/// use rand::SeedableRng;
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+/// // Static input sizes, a run-time output size.
+/// let layer = BilinearLayer::<_, _, _, f32>::with_dims(Const::<2>, Const::<3>, 4usize, true, &mut rng);
+/// assert_eq!(layer.param_names(), ["weight", "bias"]);
+/// let y = layer.forward((Tensor::<Rank2<5, 2>>::ones(), Tensor::<Rank2<5, 3>>::ones()));
+/// assert_eq!(y.dims().as_slice(), &[5, 4]);
+/// ```
 #[derive(Clone, Debug)]
 pub struct BilinearLayer<I1: Dim, I2: Dim, O: Dim, E: Float = f32> {
     /// `(out_features, in1_features, in2_features)`.
@@ -95,10 +107,24 @@ impl<I1: Dim, I2: Dim, O: Dim, E: Float> BilinearLayer<I1, I2, O, E> {
         self.weight.shape.1.size()
     }
     /// The second input's size.
+    ///
+    /// ```
+    /// use shaped::nn::Bilinear;
+    /// use rand::SeedableRng;
+    /// let layer = Bilinear::<3, 4, 5>::new(&mut rand::rngs::StdRng::seed_from_u64(0));
+    /// assert_eq!(layer.in2_features(), 4);
+    /// ```
     pub fn in2_features(&self) -> usize {
         self.weight.shape.2.size()
     }
     /// The output size.
+    ///
+    /// ```
+    /// use shaped::nn::Bilinear;
+    /// use rand::SeedableRng;
+    /// let layer = Bilinear::<3, 4, 5>::new(&mut rand::rngs::StdRng::seed_from_u64(0));
+    /// assert_eq!(layer.out_features(), 5);
+    /// ```
     pub fn out_features(&self) -> usize {
         self.weight.shape.0.size()
     }

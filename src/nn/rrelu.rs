@@ -70,8 +70,18 @@ impl Default for RReLU {
 
 impl RReLU {
     /// PyTorch's default lower bound, `1/8`.
+    ///
+    /// ```
+    /// use shaped::nn::RReLU;
+    /// assert_eq!(RReLU::default().bounds(), (RReLU::LOWER, RReLU::UPPER));
+    /// ```
     pub const LOWER: f64 = 1.0 / 8.0;
     /// PyTorch's default upper bound, `1/3`.
+    ///
+    /// ```
+    /// use shaped::nn::RReLU;
+    /// assert_eq!(RReLU::UPPER, 1.0 / 3.0);
+    /// ```
     pub const UPPER: f64 = 1.0 / 3.0;
 
     /// RReLU with slopes in `[lower, upper)`, its generator seeded from `rng`. Panics unless

@@ -15,6 +15,13 @@ use crate::tensor::Tensor;
 use std::sync::Arc;
 
 /// The tape of [`bilinear`]'s output: the inputs' tapes merged with the parameters'.
+///
+/// ```
+/// use shaped::autograd::{NoTape, OwnedTape};
+/// use shaped::ops::bilinear::BilinearTape;
+/// // A traced input makes the output traced.
+/// let _: Option<BilinearTape<f32, OwnedTape<f32>, NoTape, NoTape>> = None::<OwnedTape<f32>>;
+/// ```
 pub type BilinearTape<E, T1, T2, TW> = <<T1 as Merge<E, T2>>::Output as Merge<E, TW>>::Output;
 
 /// `y[.., o] = sum_ij x1[.., i] weight[o, i, j] x2[.., j] + bias[o]` (PyTorch's
