@@ -758,16 +758,40 @@ fn adaptive_max_plane<E: Float>(
         let (y0, y1) = adaptive_span(oy, oh, h);
         for ox in 0..ow {
             let (x0, x1) = adaptive_span(ox, ow, w);
-            // Every window holds at least one element (`h, w >= 1`), the first its start.
-            let mut at = y0 * w + x0;
-            let mut best = xp[at];
+            // Two passes, each without a data-dependent branch per element: the maximum (and
+            // whether a NaN is present), then where it is. One pass with a compare-and-branch
+            // per element mispredicted on random data: (16, 64, 28, 28) to 5x5 took 3.6 ms on
+            // one thread, PyTorch 2.0.
+            let mut best = E::NEG_INFINITY;
+            let mut nan = false;
             for iy in y0..y1 {
-                for ix in x0..x1 {
-                    let i = iy * w + ix;
-                    let v = xp[i];
-                    if v > best || v.is_nan() {
-                        best = v;
-                        at = i;
+                for &v in &xp[iy * w + x0..iy * w + x1] {
+                    best = if v > best { v } else { best };
+                    nan |= v.is_nan();
+                }
+            }
+            // Every window holds at least one element (`h, w >= 1`); the first is the answer
+            // when every element is `-inf`.
+            let mut at = y0 * w + x0;
+            if nan {
+                // The last NaN, as PyTorch's `val > max || isnan(val)` keeps it.
+                'rows: for iy in (y0..y1).rev() {
+                    for ix in (x0..x1).rev() {
+                        if xp[iy * w + ix].is_nan() {
+                            at = iy * w + ix;
+                            break 'rows;
+                        }
+                    }
+                }
+                best = xp[at];
+            } else {
+                // The first maximum.
+                'first: for iy in y0..y1 {
+                    for ix in x0..x1 {
+                        if xp[iy * w + ix] == best {
+                            at = iy * w + ix;
+                            break 'first;
+                        }
                     }
                 }
             }
