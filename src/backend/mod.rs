@@ -12,6 +12,7 @@
 //! ([`simd::level`]), the matrix product ([`gemm::gemm`]) and the thread pool start
 //! ([`threads`]). Creating tensors (plain allocations outside the backend) does not, so a
 //! program that never runs a kernel leaves malloc as it found it.
+pub(crate) mod adaptive_pool;
 pub(crate) mod alloc;
 pub(crate) mod attention;
 pub(crate) mod bilinear;

@@ -4,6 +4,7 @@
 //! to a fixed output size. The 1-D forms run the 2-D kernels on planes of one row.
 
 use crate::autograd::{Gradients, Tape, UniqueId};
+use crate::backend::adaptive_pool;
 use crate::backend::pooling::{self as kernels, PoolGeom};
 use crate::dtype::Float;
 use crate::error::OrPanic;
@@ -38,13 +39,17 @@ fn pool_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
             (y, track.then_some(idx))
         }
         Pool::AdaptiveMax => {
-            let (y, idx) =
-                kernels::adaptive_max_pool2d_forward(&x.data, planes, (g.h, g.w), (g.oh, g.ow));
+            let (y, idx) = adaptive_pool::adaptive_max_pool2d_forward(
+                &x.data,
+                planes,
+                (g.h, g.w),
+                (g.oh, g.ow),
+            );
             (y, track.then_some(idx))
         }
         Pool::Avg => (kernels::avg_pool2d_forward(&x.data, planes, &g), None),
         Pool::Adaptive => (
-            kernels::adaptive_avg_pool2d_forward(&x.data, planes, g.h, g.w, g.oh, g.ow),
+            adaptive_pool::adaptive_avg_pool2d_forward(&x.data, planes, g.h, g.w, g.oh, g.ow),
             None,
         ),
     };
@@ -73,7 +78,7 @@ fn pool_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
                 match (kind, idx) {
                     (Pool::Avg, _) => kernels::avg_pool2d_backward(gx, &gy, &g),
                     (Pool::Adaptive, _) => {
-                        kernels::adaptive_avg_pool2d_backward(gx, &gy, g.h, g.w, g.oh, g.ow)
+                        adaptive_pool::adaptive_avg_pool2d_backward(gx, &gy, g.h, g.w, g.oh, g.ow)
                     }
                     (Pool::Max | Pool::AdaptiveMax, _) => {
                         unreachable!("max pooling records its indices when traced")
