@@ -1239,3 +1239,227 @@ fn loss_triplet_distance_errors() {
         "{e}"
     );
 }
+
+// The CTC loss (tests/golden_extra/loss_ctc*, made by ctc.py there): value and PyTorch's
+// gradient for log_probs (the logits' gradient through log_softmax, see `nn::loss::ctc`), at
+// run-time and static sizes, padded and concatenated targets, unbatched; the errors for
+// hostile targets and lengths.
+
+/// The CTC loss of a stored case at run-time sizes, reduced as the case says, and the
+/// gradient for its log-probabilities (of `sum(y * gy)` for "none").
+fn ctc_case(g: &Golden) -> Vec<f32> {
+    let ts = g.shape("targets");
+    match ts.len() {
+        2 => ctc_run(
+            g,
+            &Indices::from_vec_with_shape(g.idx("targets"), (ts[0], ts[1])).unwrap(),
+        ),
+        _ => ctc_run(
+            g,
+            &Indices::from_vec_with_shape(g.idx("targets"), (ts[0],)).unwrap(),
+        ),
+    }
+}
+
+fn ctc_run<L: Shape>(g: &Golden, targets: &Indices<L>) -> Vec<f32> {
+    let (il, tl) = (g.idx("input_lengths"), g.idx("target_lengths"));
+    let loss = CTCLoss::new()
+        .blank(g.hp("blank") as usize)
+        .zero_infinity(g.hp_str("zero_infinity") == "true");
+    let s = g.shape("log_probs");
+    let reduction = g.hp_str("reduction");
+    if s.len() == 2 {
+        let x = Tensor::from_vec_with_shape(g.f("log_probs"), (s[0], s[1])).unwrap();
+        assert_eq!(reduction, "\"mean\"");
+        let y = loss.forward(x.clone().trace(), targets, &il, &tl);
+        g.check_forward("y", y.as_slice());
+        return y.backward().get_slice(&x).unwrap().to_vec();
+    }
+    let x = Tensor::from_vec_with_shape(g.f("log_probs"), (s[0], s[1], s[2])).unwrap();
+    let t = x.clone().trace();
+    let grads = match reduction.as_str() {
+        "\"mean\"" => {
+            let y = loss.forward(t, targets, &il, &tl);
+            g.check_forward("y", y.as_slice());
+            y.backward()
+        }
+        "\"sum\"" => {
+            let y = loss.reduction(Reduction::Sum).forward(t, targets, &il, &tl);
+            g.check_forward("y", y.as_slice());
+            y.backward()
+        }
+        "\"none\"" => {
+            let y = loss
+                .reduction(Reduction::None)
+                .forward(t, targets, &il, &tl);
+            projected_dyn(g, y).backward()
+        }
+        r => panic!("{}: reduction {r}", g.case),
+    };
+    grads.get_slice(&x).unwrap().to_vec()
+}
+
+#[test]
+fn loss_ctc() {
+    for case in [
+        "loss_ctc",
+        "loss_ctc_concat_sum",
+        "loss_ctc_repeat_none",
+        "loss_ctc_blank",
+        "loss_ctc_zero_infinity_none",
+        "loss_ctc_zero_infinity",
+        "loss_ctc_unbatched",
+    ] {
+        let g = Golden::load(case);
+        let grad = ctc_case(&g);
+        g.check_grad("log_probs", &grad);
+    }
+    // Static sizes, the defaults through `ctc_loss`; padding past a target length ignored.
+    let g = Golden::load("loss_ctc");
+    let x = Tensor::<Rank3<12, 4, 6>>::from_vec(g.f("log_probs")).unwrap();
+    let targets = Indices::<Rank2<4, 5>>::from_vec(g.idx("targets")).unwrap();
+    let (il, tl) = (g.idx("input_lengths"), g.idx("target_lengths"));
+    let y = ctc_loss(x.clone().trace(), &targets, &il, &tl);
+    g.check_forward("y", y.as_slice());
+    g.check_grad("log_probs", y.backward().get_slice(&x).unwrap());
+    let mut padded = g.idx("targets");
+    padded[9] = 0; // sample 1 is [3, 1, 5] of [3, 1, 5, 0, 0]
+    padded[19] = 7; // sample 3 is [5, 5]: an out-of-range class in its padding is ignored
+    let padded = Indices::<Rank2<4, 5>>::from_vec(padded).unwrap();
+    g.check_forward("y", ctc_loss(x.clone(), &padded, &il, &tl).as_slice());
+    // The same batch with concatenated targets.
+    let cat: Vec<usize> = (0..4)
+        .flat_map(|n| g.idx("targets")[n * 5..n * 5 + tl[n]].to_vec())
+        .collect();
+    let cat = Indices::from_vec_with_shape(cat, (14usize,)).unwrap();
+    g.check_forward("y", ctc_loss(x, &cat, &il, &tl).as_slice());
+    // Unbatched at static sizes, the targets (S,) or (1, S).
+    let g = Golden::load("loss_ctc_unbatched");
+    let x = Tensor::<Rank2<7, 5>>::from_vec(g.f("log_probs")).unwrap();
+    let t1 = Indices::<Rank1<3>>::from_vec(g.idx("targets")).unwrap();
+    let t2 = Indices::<Rank2<1, 3>>::from_vec(g.idx("targets")).unwrap();
+    let y = ctc_loss(x.clone().trace(), &t1, &[6], &[3]);
+    g.check_forward("y", y.as_slice());
+    g.check_grad("log_probs", y.backward().get_slice(&x).unwrap());
+    g.check_forward("y", ctc_loss(x, &t2, &[6], &[3]).as_slice());
+}
+
+#[test]
+fn loss_ctc_no_alignment_is_infinite_or_zero() {
+    // Without zero_infinity an impossible sample's loss is +inf (as PyTorch).
+    let g = Golden::load("loss_ctc_zero_infinity_none");
+    let s = g.shape("log_probs");
+    let x = Tensor::from_vec_with_shape(g.f("log_probs"), (s[0], s[1], s[2])).unwrap();
+    let targets = Indices::from_vec_with_shape(g.idx("targets"), (3usize, 3usize)).unwrap();
+    let (il, tl) = (g.idx("input_lengths"), g.idx("target_lengths"));
+    let y = CTCLoss::new()
+        .reduction(Reduction::None)
+        .forward(x.clone(), &targets, &il, &tl);
+    let y = y.as_slice();
+    assert!(
+        y[0].is_finite() && y[1] == f32::INFINITY && y[2] == f32::INFINITY,
+        "{y:?}"
+    );
+    // With it, the losses and every gradient entry of those samples are 0.
+    let y = CTCLoss::new()
+        .zero_infinity(true)
+        .reduction(Reduction::Sum)
+        .forward(x.clone().trace(), &targets, &il, &tl);
+    assert!(y.as_slice()[0].is_finite());
+    let grad = y.backward().get_slice(&x).unwrap().to_vec();
+    for t in 0..s[0] {
+        for n in 1..3 {
+            assert!(
+                grad[(t * 3 + n) * 4..(t * 3 + n + 1) * 4]
+                    .iter()
+                    .all(|&v| v == 0.0)
+            );
+        }
+    }
+    // An empty input: loss 0 for an empty target, +inf otherwise (PyTorch's CPU kernel).
+    let x = Tensor::<Rank3<2, 2, 3>>::zeros();
+    let t = Indices::<Rank1<1>>::from_array([1]);
+    let y = CTCLoss::new()
+        .reduction(Reduction::None)
+        .forward(x, &t, &[0, 0], &[0, 1]);
+    assert_eq!(y.to_vec(), vec![0.0, f32::INFINITY]);
+}
+
+#[test]
+fn loss_ctc_errors() {
+    let x = Tensor::from_vec_with_shape(vec![0.0f32; 4 * 2 * 3], (4usize, 2usize, 3usize)).unwrap();
+    type Padded = Indices<(usize, usize)>;
+    let padded = |v: Vec<usize>, n: usize, s: usize| -> Padded {
+        Indices::from_vec_with_shape(v, (n, s)).unwrap()
+    };
+    fn err<L: Shape>(
+        x: &Tensor<(usize, usize, usize)>,
+        t: &Indices<L>,
+        il: &[usize],
+        tl: &[usize],
+    ) -> String {
+        CTCLoss::new()
+            .try_forward(x.clone(), t, il, tl)
+            .unwrap_err()
+            .to_string()
+    }
+    let ok = padded(vec![1, 2, 2, 0], 2, 2);
+    assert!(
+        CTCLoss::new()
+            .try_forward(x.clone(), &ok, &[4, 3], &[2, 1])
+            .is_ok()
+    );
+    let e = err(&x, &padded(vec![1, 3, 2, 0], 2, 2), &[4, 3], &[2, 1]);
+    assert!(
+        e.contains("label 3 at position 1 of sample 0 is out of range for 3 classes"),
+        "{e}"
+    );
+    let e = err(&x, &padded(vec![1, 2, 0, 0], 2, 2), &[4, 3], &[2, 1]);
+    assert!(
+        e.contains("label 0 at position 0 of sample 1 equals the blank"),
+        "{e}"
+    );
+    let e = err(&x, &ok, &[5, 3], &[2, 1]);
+    assert!(
+        e.contains("input length 5 of sample 0 is longer than the input (4 steps)"),
+        "{e}"
+    );
+    let e = err(&x, &ok, &[4, 3], &[2, 3]);
+    assert!(
+        e.contains("target length 3 of sample 1 is longer than the padded targets"),
+        "{e}"
+    );
+    let e = err(&x, &ok, &[4], &[2, 1]);
+    assert!(
+        e.contains("input_lengths") && e.contains("expected 2"),
+        "{e}"
+    );
+    let e = err(&x, &ok, &[4, 3], &[2, 1, 1]);
+    assert!(e.contains("target_lengths") && e.contains("got 3"), "{e}");
+    let e = err(&x, &padded(vec![1, 2, 2, 0, 1, 1], 3, 2), &[4, 3], &[2, 1]);
+    assert!(
+        e.contains("padded targets for 3 samples, log_probs has 2"),
+        "{e}"
+    );
+    let cat = Indices::from_vec_with_shape(vec![1, 2, 2], (3usize,)).unwrap();
+    let e = err(&x, &cat, &[4, 3], &[2, 2]);
+    assert!(
+        e.contains("concatenated targets") && e.contains("expected 4"),
+        "{e}"
+    );
+    let e = CTCLoss::new()
+        .blank(3)
+        .try_forward(x.clone(), &ok, &[4, 3], &[2, 1])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("blank 3 is out of range for 3 classes"), "{e}");
+    let empty = Tensor::from_vec_with_shape(vec![0.0f32; 0], (4usize, 2usize, 0usize)).unwrap();
+    let e = CTCLoss::new()
+        .try_forward(empty, &ok, &[4, 3], &[2, 1])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("0 classes"), "{e}");
+    let t3 = Indices::from_vec_with_shape(vec![1; 8], (2usize, 2usize, 2usize)).unwrap();
+    let e = err(&x, &t3, &[4, 3], &[2, 1]);
+    assert!(e.contains("targets of shape"), "{e}");
+}

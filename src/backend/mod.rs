@@ -20,6 +20,7 @@ pub(crate) mod broadcast;
 pub(crate) mod compare;
 pub(crate) mod conv;
 mod conv_wide;
+pub(crate) mod ctc;
 mod depthwise;
 pub(crate) mod elementwise;
 pub(crate) mod gemm;

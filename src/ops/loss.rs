@@ -9,6 +9,7 @@
 //! the gradient.
 
 use crate::autograd::{Gradients, Merge, Tape, UniqueId};
+pub(crate) use crate::backend::ctc::CtcProblem;
 use crate::backend::loss::{
     MultiMargin, derivative_product3, map3, masked_mul, multilabel_margin, multilabel_margin_grad,
 };
@@ -411,5 +412,34 @@ pub(crate) fn multilabel_margin_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
     let y = multilabel_margin(&x.data, &target, classes);
     per_sample_loss(x, out, y, move |gy, x| {
         multilabel_margin_grad(gy, x, &target, classes)
+    })
+}
+
+/// The CTC loss of every sample of `log_probs` (laid out `(T, N, C)`, checked against
+/// `problem`) into `out`: `nll / divisor` per sample (the divisor is the clamped target
+/// length for PyTorch's mean, 1 otherwise), 0 instead of an infinite `nll` when
+/// `zero_infinity`, with PyTorch's gradient (see [`CtcProblem::grad`]).
+pub(crate) fn ctc_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
+    log_probs: Tensor<S, E, T>,
+    out: SO,
+    problem: CtcProblem,
+    divisors: Vec<E>,
+    zero_infinity: bool,
+) -> Tensor<SO, E, T> {
+    let nll = problem.nll(&log_probs.data);
+    let y = nll
+        .iter()
+        .zip(&divisors)
+        .map(|(&l, &d)| {
+            if zero_infinity && l == E::INFINITY {
+                E::ZERO
+            } else {
+                l / d
+            }
+        })
+        .collect();
+    per_sample_loss(log_probs, out, y, move |gy, lp| {
+        let gy: Vec<E> = gy.iter().zip(&divisors).map(|(&g, &d)| g / d).collect();
+        problem.grad(lp, &nll, &gy, zero_infinity)
     })
 }

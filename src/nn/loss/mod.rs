@@ -56,6 +56,7 @@
 
 mod bce;
 mod cross_entropy;
+mod ctc;
 mod embedding;
 mod kl_div;
 mod margin;
@@ -67,6 +68,7 @@ mod weights;
 
 pub use bce::{BCELoss, BCEWithLogitsLoss, binary_cross_entropy, binary_cross_entropy_with_logits};
 pub use cross_entropy::{CrossEntropyLoss, NLLLoss, cross_entropy, cross_entropy_probs, nll_loss};
+pub use ctc::{CTCLoss, CtcShape, ctc_loss};
 pub use embedding::{
     CosineEmbeddingLoss, TripletDistance, TripletMarginLoss, TripletMarginWithDistanceLoss,
     cosine_embedding_loss, triplet_margin_loss, triplet_margin_with_distance_loss,

@@ -61,6 +61,13 @@ pub trait Reduce: Copy {
     ) -> Option<Tensor<Self::Output<S>, E>> {
         None
     }
+    /// Whether this is the mean (`reduction="mean"`), for the losses whose mean is not the
+    /// plain mean of their unreduced values (`ctc_loss` divides each by its target length
+    /// first). `false` but for [`MeanReduction`].
+    #[doc(hidden)]
+    fn is_mean(self) -> bool {
+        false
+    }
 }
 
 /// A scalar tensor holding `v`, untraced.
@@ -143,6 +150,9 @@ pub struct BatchMeanReduction;
 
 impl Reduce for MeanReduction {
     type Output<S: Shape> = ();
+    fn is_mean(self) -> bool {
+        true
+    }
     fn untraced_from_sum<S: Shape, E: Float>(
         self,
         count: usize,
