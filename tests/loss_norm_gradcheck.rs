@@ -1088,3 +1088,71 @@ proptest::proptest! {
         gradcheck_vjp(&a, |x| none.forward(x, c(&p), c(&n)), opts()).map_err(fail)?;
     }
 }
+
+/// Logits `(T, N, C)` at run-time sizes (1 to 5 steps, 1 to 3 samples, 2 to 4 classes) and
+/// numbers from which a CTC problem is drawn (blank, lengths, labels).
+fn ctc_inputs() -> impl proptest::prelude::Strategy<Value = (T64<(usize, usize, usize)>, Vec<usize>)>
+{
+    use proptest::prelude::Strategy as _;
+    (1..6usize, 1..4usize, 2..5usize).prop_flat_map(|(t, n, c)| {
+        (
+            shaped::strategies::tensor_with_shape((t, n, c), -2.0..2.0f64),
+            proptest::collection::vec(0..1000usize, 1 + 2 * n + 3 * n),
+        )
+    })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(16))]
+    /// CTCLoss on `log_softmax(logits)` for the logits (where PyTorch's log_probs gradient,
+    /// the logits' gradient through log_softmax, is the true one): random sizes, blank,
+    /// input lengths (1 to T) and target lengths (0 to 3, padded to 3), every reduction;
+    /// zero_infinity, so that a sample too short for its target counts 0.
+    #[test]
+    fn ctc_gradcheck_run_time_sizes((logits, r) in ctc_inputs(), reduction in 0..3usize) {
+        let (t, n, c) = *logits.shape();
+        let fail = |e: shaped::gradcheck::GradcheckError| {
+            proptest::test_runner::TestCaseError::fail(e.to_string())
+        };
+        let blank = r[0] % c;
+        let il: Vec<usize> = (0..n).map(|i| 1 + r[1 + i] % t).collect();
+        let tl: Vec<usize> = (0..n).map(|i| r[1 + n + i] % 4).collect();
+        // Labels in 0..C other than the blank; every padded entry drawn, the padding too.
+        let labels: Vec<usize> = (0..3 * n)
+            .map(|i| (blank + 1 + r[1 + 2 * n + i] % (c - 1)) % c)
+            .collect();
+        let targets = Indices::from_vec_with_shape(labels, (n, 3usize)).unwrap();
+        let loss = CTCLoss::new().blank(blank).zero_infinity(true);
+        let lp = |x: Traced<(usize, usize, usize)>| x.log_softmax::<2>();
+        match reduction {
+            0 => gradcheck(&logits, |x| loss.forward(lp(x), &targets, &il, &tl), opts()),
+            1 => gradcheck(
+                &logits,
+                |x| loss.clone().reduction(Reduction::Sum).forward(lp(x), &targets, &il, &tl),
+                opts(),
+            ),
+            _ => gradcheck_vjp(
+                &logits,
+                |x| loss.clone().reduction(Reduction::None).forward(lp(x), &targets, &il, &tl),
+                opts(),
+            ),
+        }
+        .map_err(fail)?;
+    }
+}
+
+/// The same through an unbatched `(T, C)` input, static sizes, concatenated (1-D) targets.
+#[test]
+fn ctc_gradcheck_unbatched() {
+    let logits = T64::<Rank2<6, 4>>::uniform(-2.0, 2.0, &mut rng(41));
+    let targets = Indices::<Rank1<3>>::from_array([2, 2, 3]);
+    gradcheck(
+        &logits,
+        |x| ctc_loss(x.log_softmax::<1>(), &targets, &[6], &[3]),
+        opts(),
+    )
+    .unwrap();
+    // PyTorch's quirk: for the log-probabilities alone that gradient is not the derivative.
+    let lp = logits.log_softmax::<1>();
+    assert!(gradcheck(&lp, |x| ctc_loss(x, &targets, &[6], &[3]), opts()).is_err());
+}
