@@ -27,7 +27,7 @@ impl CtcProblem {
     /// The class of state `s` of sample `n`'s extended sequence: blank at even `s`.
     #[inline(always)]
     fn prime(&self, n: usize, s: usize) -> usize {
-        if s % 2 == 0 {
+        if s.is_multiple_of(2) {
             self.blank
         } else {
             self.targets[n][s / 2]

@@ -126,8 +126,14 @@ where
 /// over the batch. An impossible alignment (an input too short for its target) gives an
 /// infinite loss, or 0 with a zero gradient when `zero_infinity`.
 ///
-/// The gradient reaching `log_probs` is PyTorch's, the gradient for the logits before the
-/// `log_softmax` (see the [module documentation](self)).
+/// **The gradient is PyTorch's**, quirk included: what reaches `log_probs` is
+/// `gy (exp(lp[t, n, c]) - exp(log(sum_{s: l'[s] = c} alpha_t(s) beta_t(s)) + nll -
+/// lp[t, n, c]))` for `t < input_length` and 0 afterwards (`gy` the gradient of the
+/// sample's loss), which is the gradient for the logits *before* a `log_softmax` (its
+/// Jacobian folded in), returned as if for the log-probabilities. Flowing back through the
+/// `log_softmax` that made `log_probs` leaves it unchanged (it sums to 0 over the classes),
+/// so `ctc_loss(log_softmax(logits))` gets the true gradient for the logits; for
+/// `log_probs` taken alone it is not the derivative.
 ///
 /// ```
 /// use shaped::prelude::*;
