@@ -116,18 +116,26 @@ impl<E: Float> MultiMargin<'_, E> {
 
 /// The target classes of each row of a multi-label margin loss (`MultiLabelMarginLoss`):
 /// the entries of the row's target before its first negative one (`-1`; entries are
-/// checked to lie in `-1..classes`), repeats kept, and a mask of the classes they name.
-fn multilabel_row(target: &[i64], classes: usize) -> (Vec<usize>, Vec<bool>) {
-    let listed: Vec<usize> = target
-        .iter()
-        .take_while(|&&t| t >= 0)
-        .map(|&t| t as usize)
-        .collect();
-    let mut is_target = vec![false; classes];
-    for &t in &listed {
-        is_target[t] = true;
+/// checked to lie in `-1..classes`), repeats kept, and a mask of the classes they name,
+/// written into buffers reused from row to row.
+#[derive(Default)]
+struct TargetRow {
+    listed: Vec<usize>,
+    is_target: Vec<bool>,
+}
+
+impl TargetRow {
+    fn read(&mut self, target: &[i64], classes: usize) -> (&[usize], &[bool]) {
+        self.listed.clear();
+        self.listed
+            .extend(target.iter().take_while(|&&t| t >= 0).map(|&t| t as usize));
+        self.is_target.clear();
+        self.is_target.resize(classes, false);
+        for &t in &self.listed {
+            self.is_target[t] = true;
+        }
+        (&self.listed, &self.is_target)
     }
-    (listed, is_target)
 }
 
 /// The loss of every row of `x` (rows of `classes` scores) against `target` (rows of
@@ -136,12 +144,13 @@ fn multilabel_row(target: &[i64], classes: usize) -> (Vec<usize>, Vec<bool>) {
 /// kernel term for term.
 pub(crate) fn multilabel_margin<E: Float>(x: &[E], target: &[i64], classes: usize) -> Vec<E> {
     let c = E::from_f64(classes as f64);
+    let mut rows = TargetRow::default();
     x.chunks_exact(classes)
         .zip(target.chunks_exact(classes))
         .map(|(row, t)| {
-            let (listed, is_target) = multilabel_row(t, classes);
+            let (listed, is_target) = rows.read(t, classes);
             let mut sum = E::ZERO;
-            for &j in &listed {
+            for &j in listed {
                 for i in (0..classes).filter(|&i| !is_target[i]) {
                     let z = E::ONE - row[j] + row[i];
                     if z > E::ZERO {
@@ -163,15 +172,16 @@ pub(crate) fn multilabel_margin_grad<E: Float>(
     classes: usize,
 ) -> Vec<E> {
     let c = E::from_f64(classes as f64);
+    let mut rows = TargetRow::default();
     let mut grad = vec![E::ZERO; x.len()];
     for ((row, g), (t, &gy)) in x
         .chunks_exact(classes)
         .zip(grad.chunks_exact_mut(classes))
         .zip(target.chunks_exact(classes).zip(gy))
     {
-        let (listed, is_target) = multilabel_row(t, classes);
+        let (listed, is_target) = rows.read(t, classes);
         let step = gy / c;
-        for &j in &listed {
+        for &j in listed {
             for i in (0..classes).filter(|&i| !is_target[i]) {
                 if E::ONE - row[j] + row[i] > E::ZERO {
                     g[i] += step;

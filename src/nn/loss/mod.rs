@@ -64,20 +64,23 @@ mod multi_margin;
 mod nll;
 mod reduction;
 mod regression;
+mod triplet_distance;
 mod weights;
 
 pub use bce::{BCELoss, BCEWithLogitsLoss, binary_cross_entropy, binary_cross_entropy_with_logits};
 pub use cross_entropy::{CrossEntropyLoss, NLLLoss, cross_entropy, cross_entropy_probs, nll_loss};
 pub use ctc::{CTCLoss, CtcShape, ctc_loss};
 pub use embedding::{
-    CosineEmbeddingLoss, TripletDistance, TripletMarginLoss, TripletMarginWithDistanceLoss,
-    cosine_embedding_loss, triplet_margin_loss, triplet_margin_with_distance_loss,
+    CosineEmbeddingLoss, TripletMarginLoss, cosine_embedding_loss, triplet_margin_loss,
 };
 pub use kl_div::{KLDivLoss, kl_div};
 pub use margin::{
     HingeEmbeddingLoss, MarginRankingLoss, MultiLabelShape, MultiLabelSoftMarginLoss,
     SoftMarginLoss, hinge_embedding_loss, margin_ranking_loss, multilabel_soft_margin_loss,
     soft_margin_loss,
+};
+pub use triplet_distance::{
+    TripletDistance, TripletMarginWithDistanceLoss, triplet_margin_with_distance_loss,
 };
 pub use multi_margin::{
     MarginShape, MultiLabelMarginLoss, MultiLabelTargets, MultiMarginLoss, SampleLabels,
