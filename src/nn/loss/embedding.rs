@@ -5,14 +5,12 @@
 use super::{LossTape, MeanReduction, Reduce, as_pred_shape, or_panic};
 use crate::autograd::{Merge, Tape};
 use crate::dtype::Float;
-use crate::error::{Error, Result};
-use crate::nn::PairwiseDistance;
+use crate::error::Result;
 use crate::ops::binary::{AddKernel, DivKernel, MinimumKernel, MulKernel, SubKernel, binary_op};
 use crate::ops::distance::{check_p, pairwise_distance_op};
 use crate::ops::reduce::sum_axis_op;
 use crate::shape::check::{
-    CosineEmbeddingInputs, CosineEmbeddingTarget, LossTargetCheck, TripletNegative,
-    TripletPositive,
+    CosineEmbeddingInputs, CosineEmbeddingTarget, LossTargetCheck, TripletNegative, TripletPositive,
 };
 use crate::shape::{LastDim, LossTarget, Shape, check_target_dims};
 use crate::tensor::Tensor;

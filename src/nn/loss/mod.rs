@@ -79,9 +79,6 @@ pub use margin::{
     SoftMarginLoss, hinge_embedding_loss, margin_ranking_loss, multilabel_soft_margin_loss,
     soft_margin_loss,
 };
-pub use triplet_distance::{
-    TripletDistance, TripletMarginWithDistanceLoss, triplet_margin_with_distance_loss,
-};
 pub use multi_margin::{
     MarginShape, MultiLabelMarginLoss, MultiLabelTargets, MultiMarginLoss, SampleLabels,
     multi_margin_loss, multilabel_margin_loss,
@@ -92,6 +89,9 @@ pub use reduction::{
 };
 pub use regression::{
     HuberLoss, L1Loss, MSELoss, SmoothL1Loss, huber_loss, l1_loss, mse_loss, smooth_l1_loss,
+};
+pub use triplet_distance::{
+    TripletDistance, TripletMarginWithDistanceLoss, triplet_margin_with_distance_loss,
 };
 pub use weights::{ClassWeights, ElementWeights, NoWeight, PosWeights};
 
