@@ -237,3 +237,101 @@ fn uniform_sum_gradients_mix_with_buffers_in_any_order() {
     let g = row.matmul(w).sum().backward();
     assert_eq!(g.get(&a).unwrap().to_vec(), vec![3.0, 7.0, 11.0]);
 }
+
+/// `register_hook`: the hook sees the summed gradient of every use of the hooked tensor,
+/// once, and what it returns is what flows upstream.
+#[test]
+fn gradient_hook_sees_the_summed_gradient_and_can_replace_it() {
+    use std::sync::{Arc, Mutex};
+    let x = Tensor::<Rank2<2, 3>, f64>::from_array([[1.0, -2.0, 3.0], [0.5, 4.0, -1.0]]);
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let seen = calls.clone();
+    let h = x.clone().trace().square().register_hook(move |g| {
+        seen.lock().unwrap().push(g.to_vec());
+        None
+    });
+    // Two uses: d/dh (3h + h) = 4 everywhere.
+    let grads = (h.clone().mul_scalar(3.0) + h).sum().backward();
+    let calls = calls.lock().unwrap();
+    assert_eq!(calls.len(), 1, "called once, after both uses");
+    assert_eq!(calls[0], vec![4.0; 6]);
+    let gx: Vec<f64> = x.to_vec().iter().map(|v| 8.0 * v).collect();
+    assert_eq!(grads.get(&x).unwrap().to_vec(), gx);
+
+    // Replacing: the negative entries of the gradient zeroed on the way back.
+    let w = Tensor::<Rank2<2, 3>, f64>::from_array([[1.0, -1.0, 2.0], [-2.0, 3.0, -3.0]]);
+    let grads = (x.clone().trace().register_hook(|g| Some(g.clone().relu())) * w)
+        .sum()
+        .backward();
+    assert_eq!(
+        grads.get(&x).unwrap().to_vec(),
+        vec![1.0, 0.0, 2.0, 0.0, 3.0, 0.0]
+    );
+}
+
+#[test]
+fn gradient_hook_is_not_called_without_a_gradient() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let called = Arc::new(AtomicBool::new(false));
+    // Untraced: the same forward code, no backward, no call.
+    let flag = called.clone();
+    let y = x().register_hook(move |_| {
+        flag.store(true, Ordering::SeqCst);
+        None
+    });
+    assert_eq!(y.to_vec(), x().to_vec());
+    // Traced, but the hooked branch does not reach the loss.
+    let flag = called.clone();
+    let t = x().trace();
+    let _unused = t.clone().register_hook(move |_| {
+        flag.store(true, Ordering::SeqCst);
+        None
+    });
+    let _ = t.sum().backward();
+    assert!(!called.load(Ordering::SeqCst));
+}
+
+#[test]
+fn gradient_hook_on_run_time_sizes_reads_an_intermediate_gradient() {
+    use std::sync::{Arc, Mutex};
+    let a = Tensor::<(usize, Const<2>), f64>::from_vec_with_shape(
+        vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+        (3, Const),
+    )
+    .unwrap();
+    let kept = Arc::new(Mutex::new(None));
+    let store = kept.clone();
+    let mid = a.clone().trace().exp().register_hook(move |g| {
+        *store.lock().unwrap() = Some(g.clone());
+        None
+    });
+    let grads = mid.sin().sum().backward();
+    let mid_grad = kept.lock().unwrap().take().unwrap();
+    assert_eq!(mid_grad.shape().0, 3);
+    let expected: Vec<f64> = a.to_vec().iter().map(|v| v.exp().cos()).collect();
+    let ga: Vec<f64> = a.to_vec().iter().map(|v| v.exp().cos() * v.exp()).collect();
+    let close = |got: Vec<f64>, want: &[f64]| {
+        got.iter()
+            .zip(want)
+            .all(|(g, w)| (g - w).abs() <= 1e-12 * (1.0 + w.abs()))
+    };
+    assert!(close(mid_grad.to_vec(), &expected), "{mid_grad:?}");
+    assert!(close(grads.get(&a).unwrap().to_vec(), &ga));
+}
+
+#[test]
+#[should_panic(
+    expected = "register_hook: the hook returned a gradient of shape [2, 2] for a tensor of shape [3, 2]"
+)]
+fn gradient_hook_returning_another_shape_panics_like_pytorch() {
+    let a =
+        Tensor::<(usize, Const<2>), f64>::from_vec_with_shape(vec![1.0; 6], (3, Const)).unwrap();
+    let wrong =
+        Tensor::<(usize, Const<2>), f64>::from_vec_with_shape(vec![1.0; 4], (2, Const)).unwrap();
+    let _ = a
+        .trace()
+        .register_hook(move |_| Some(wrong))
+        .sum()
+        .backward();
+}

@@ -1,6 +1,6 @@
 //! The second set's ops against finite differences (f64, proptest over random shapes and
 //! values): cumsum, sort, topk, split/chunk (run-time and typed), cat and stack of lists
-//! (run-time length), cat of tuples, and pad in its three modes.
+//! (run-time length), cat of tuples, pad in its three modes, and gradient hooks.
 
 use proptest::prelude::*;
 use shaped::gradcheck::{
@@ -64,6 +64,18 @@ fn sizes_summing_to(n: usize) -> impl Strategy<Value = Vec<usize>> + Clone {
 }
 
 proptest! {
+    /// `register_hook` is the identity on values and on gradients when the hook returns
+    /// `None` or the gradient it was given, wherever it sits in a chain.
+    #[test]
+    fn gradient_hooks_on_random_shapes(x in dyn_tensor::<Dyn3>(1..=4)) {
+        check(gradcheck_vjp(&x, |x| x.register_hook(|_| None).square(), opts()))?;
+        check(gradcheck_vjp(&x, |x| x.square().register_hook(|g| Some(g.clone())).cumsum::<1>(), opts()))?;
+        check(gradcheck_vjp(&x, |x| {
+            let h = x.tanh().register_hook(|_| None);
+            h.clone() * h
+        }, opts()))?;
+    }
+
     #[test]
     fn cumsum_on_random_shapes(x in dyn_tensor::<Dyn3>(1..=4)) {
         check(gradcheck_vjp(&x, |x| x.cumsum::<0>(), opts()))?;

@@ -11,6 +11,7 @@ pub mod conv;
 pub mod conv_grouped;
 pub mod cumsum;
 pub mod distance;
+pub mod hook;
 pub mod index;
 pub mod interpolate;
 pub mod linear;
