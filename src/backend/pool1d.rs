@@ -7,6 +7,36 @@ use super::uninit::assume_init_mut;
 use crate::dtype::Float;
 use core::mem::MaybeUninit;
 
+/// What a 1-D max pooling loop records per window besides its maximum: the position of
+/// the maximum in the plane (`u32`, for the backward pass), or nothing (`()`, zero-sized:
+/// an untraced input needs only the maxima, and every position update compiles away).
+pub(crate) trait ArgmaxSlot: Copy + Send + Sync {
+    /// Whether this records nothing (`()`): loops over the slots are then left out.
+    const NONE: bool = core::mem::size_of::<Self>() == 0;
+    /// The slot for position `pos`.
+    fn at(pos: usize) -> Self;
+    /// The slot moved `by` positions on.
+    fn shifted(self, by: usize) -> Self;
+}
+
+impl ArgmaxSlot for u32 {
+    #[inline(always)]
+    fn at(pos: usize) -> u32 {
+        pos as u32
+    }
+    #[inline(always)]
+    fn shifted(self, by: usize) -> u32 {
+        self + by as u32
+    }
+}
+
+impl ArgmaxSlot for () {
+    #[inline(always)]
+    fn at(_: usize) {}
+    #[inline(always)]
+    fn shifted(self, _: usize) {}
+}
+
 /// 1-D max pooling (planes of one row, a kernel of one row) for the common window and
 /// stride sizes, in one pass: each output compares its window's elements directly with
 /// [`super::pooling`]'s rule (the first maximum, or the last NaN), window and stride known to the compiler so that the
@@ -14,23 +44,23 @@ use core::mem::MaybeUninit;
 /// ms through the per-offset passes of the general kernel, 0.2 this way; PyTorch 0.32).
 /// Other sizes take [`max_pool_line_planes_by_offset`]. Every output is written.
 #[inline(always)]
-pub(super) fn max_pool_lines<E: Float>(
+pub(super) fn max_pool_lines<E: Float, P: ArgmaxSlot>(
     x: &[E],
     g: &PoolGeom,
     y: &mut [MaybeUninit<E>],
-    idx: &mut [MaybeUninit<u32>],
+    idx: &mut [MaybeUninit<P>],
 ) {
     // Called in each arm, not through a function pointer: a pointer's target is not
     // inlined into the caller's `wide` copy, and ran at the baseline instruction set.
     match (g.kw, g.sw) {
-        (2, 2) => max_pool_line_planes::<E, 2, 2>(x, g, y, idx),
-        (2, 1) => max_pool_line_planes::<E, 2, 1>(x, g, y, idx),
-        (3, 1) => max_pool_line_planes::<E, 3, 1>(x, g, y, idx),
-        (3, 2) => max_pool_line_planes::<E, 3, 2>(x, g, y, idx),
-        (3, 3) => max_pool_line_planes::<E, 3, 3>(x, g, y, idx),
-        (4, 4) => max_pool_line_planes::<E, 4, 4>(x, g, y, idx),
-        (5, 1) => max_pool_line_planes::<E, 5, 1>(x, g, y, idx),
-        (5, 2) => max_pool_line_planes::<E, 5, 2>(x, g, y, idx),
+        (2, 2) => max_pool_line_planes::<E, P, 2, 2>(x, g, y, idx),
+        (2, 1) => max_pool_line_planes::<E, P, 2, 1>(x, g, y, idx),
+        (3, 1) => max_pool_line_planes::<E, P, 3, 1>(x, g, y, idx),
+        (3, 2) => max_pool_line_planes::<E, P, 3, 2>(x, g, y, idx),
+        (3, 3) => max_pool_line_planes::<E, P, 3, 3>(x, g, y, idx),
+        (4, 4) => max_pool_line_planes::<E, P, 4, 4>(x, g, y, idx),
+        (5, 1) => max_pool_line_planes::<E, P, 5, 1>(x, g, y, idx),
+        (5, 2) => max_pool_line_planes::<E, P, 5, 2>(x, g, y, idx),
         (_, 1) => max_pool_line_planes_by_offset(x, g, y, idx, 1),
         (_, 2) => max_pool_line_planes_by_offset(x, g, y, idx, 2),
         (_, s) => max_pool_line_planes_by_offset(x, g, y, idx, s),
@@ -39,11 +69,11 @@ pub(super) fn max_pool_lines<E: Float>(
 
 /// [`max_pool_lines`] for a window of `K` with stride `S` over every plane of `x`.
 #[inline(always)]
-fn max_pool_line_planes<E: Float, const K: usize, const S: usize>(
+fn max_pool_line_planes<E: Float, P: ArgmaxSlot, const K: usize, const S: usize>(
     x: &[E],
     g: &PoolGeom,
     y: &mut [MaybeUninit<E>],
-    idx: &mut [MaybeUninit<u32>],
+    idx: &mut [MaybeUninit<P>],
 ) {
     let (w, ow, pad) = (g.w, g.ow, g.pw);
     // Outputs whose whole window lies inside the row.
@@ -65,7 +95,7 @@ fn max_pool_line_planes<E: Float, const K: usize, const S: usize>(
                 .min(w);
             let (best, pos) = window_max(&row[lo..hi]);
             out[o].write(best);
-            at[o].write((lo + pos) as u32);
+            at[o].write(P::at(lo + pos));
         }
         let inner_start = (first * S).saturating_sub(pad);
         let row_in = &row[inner_start..];
@@ -77,7 +107,7 @@ fn max_pool_line_planes<E: Float, const K: usize, const S: usize>(
             let base = k * S;
             let (best, pos) = window_max(&row_in[base..base + K]);
             out.write(best);
-            at.write((inner_start + base + pos) as u32);
+            at.write(P::at(inner_start + base + pos));
         }
     }
 }
@@ -90,11 +120,11 @@ fn max_pool_line_planes<E: Float, const K: usize, const S: usize>(
 /// is [`window_max`]'s. (`MaxPool1d(8)` over `(16, 64, 1024)` on one thread: 1.47 ms
 /// through the general kernel's plane passes with its `-inf` fill, PyTorch 0.23.)
 #[inline(always)]
-fn max_pool_line_planes_by_offset<E: Float>(
+fn max_pool_line_planes_by_offset<E: Float, P: ArgmaxSlot>(
     x: &[E],
     g: &PoolGeom,
     y: &mut [MaybeUninit<E>],
-    idx: &mut [MaybeUninit<u32>],
+    idx: &mut [MaybeUninit<P>],
     stride: usize,
 ) {
     let (w, ow, pad, k) = (g.w, g.ow, g.pw, g.kw);
@@ -116,7 +146,7 @@ fn max_pool_line_planes_by_offset<E: Float>(
                 .min(w);
             let (best, pos) = window_max(&row[lo..hi]);
             out[o].write(best);
-            at[o].write((lo + pos) as u32);
+            at[o].write(P::at(lo + pos));
         }
         if inner == 0 {
             continue;
@@ -141,15 +171,15 @@ fn max_pool_line_planes_by_offset<E: Float>(
             o.write(v);
         }
         for a in at.iter_mut() {
-            a.write(0);
+            a.write(P::at(0));
         }
         // SAFETY: every element of `out` and `at` was written just above.
         let (best, pos) = unsafe { (assume_init_mut(out), assume_init_mut(at)) };
         for (j, column) in columns.chunks_exact(inner).enumerate().skip(1) {
-            merge_offset(best, pos, column, j as u32);
+            merge_offset(best, pos, column, P::at(j));
         }
         for (i, p) in pos.iter_mut().enumerate() {
-            *p += (inner_start + i * stride) as u32;
+            *p = p.shifted(inner_start + i * stride);
         }
     }
 }
@@ -157,7 +187,15 @@ fn max_pool_line_planes_by_offset<E: Float>(
 /// Merges offset `j` of each window (`lane`, one element per window) into the running
 /// maxima and their offsets, with [`window_max`]'s rule.
 #[inline(always)]
-fn merge_offset<E: Float>(best: &mut [E], pos: &mut [u32], lane: &[E], j: u32) {
+fn merge_offset<E: Float, P: ArgmaxSlot>(best: &mut [E], pos: &mut [P], lane: &[E], j: P) {
+    if P::NONE {
+        // Without the zip over the zero-sized slots, which kept the loop from vectorising.
+        for (b, &v) in best.iter_mut().zip(lane) {
+            let take = (v > *b) | v.is_nan();
+            *b = if take { v } else { *b };
+        }
+        return;
+    }
     for ((b, p), &v) in best.iter_mut().zip(pos.iter_mut()).zip(lane) {
         let take = (v > *b) | v.is_nan();
         *b = if take { v } else { *b };
@@ -170,42 +208,48 @@ fn merge_offset<E: Float>(best: &mut [E], pos: &mut [u32], lane: &[E], j: u32) {
 /// one window offset at a time over all of them: with a small constant stride the loads
 /// are contiguous or two-way interleaved and each pass vectorises.
 #[inline(always)]
-fn offset_passes<E: Float>(
+fn offset_passes<E: Float, P: ArgmaxSlot>(
     row: &[E],
     start: usize,
     (k, stride): (usize, usize),
     out: &mut [MaybeUninit<E>],
-    at: &mut [MaybeUninit<u32>],
+    at: &mut [MaybeUninit<P>],
 ) {
     let row = &row[start..];
     let span = (out.len() - 1) * stride + 1;
     // `chunks`, not `step_by`: a zip with `StepBy` is not random-access and ran several
     // times slower.
-    for ((o, a), v) in out
-        .iter_mut()
-        .zip(at.iter_mut())
-        .zip(row[..span].chunks(stride))
-    {
+    for (o, v) in out.iter_mut().zip(row[..span].chunks(stride)) {
         o.write(v[0]);
-        a.write(0);
+    }
+    for a in at.iter_mut() {
+        a.write(P::at(0));
     }
     // SAFETY: every element of `out` and `at` was written just above.
     let (best, pos) = unsafe { (assume_init_mut(out), assume_init_mut(at)) };
     for j in 1..k {
         if stride == 1 {
-            merge_offset(best, pos, &row[j..][..span], j as u32);
+            merge_offset(best, pos, &row[j..][..span], P::at(j));
             continue;
         }
         let lane = row[j..][..span].chunks(stride);
+        if P::NONE {
+            for (b, v) in best.iter_mut().zip(lane) {
+                let v = v[0];
+                let take = (v > *b) | v.is_nan();
+                *b = if take { v } else { *b };
+            }
+            continue;
+        }
         for ((b, p), v) in best.iter_mut().zip(pos.iter_mut()).zip(lane) {
             let v = v[0];
             let take = (v > *b) | v.is_nan();
             *b = if take { v } else { *b };
-            *p = if take { j as u32 } else { *p };
+            *p = if take { P::at(j) } else { *p };
         }
     }
     for (i, p) in pos.iter_mut().enumerate() {
-        *p += (start + i * stride) as u32;
+        *p = p.shifted(start + i * stride);
     }
 }
 

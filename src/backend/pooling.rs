@@ -4,6 +4,7 @@
 
 use super::im2col::{gather_strided, valid_range};
 use super::parallel::{PARALLEL_ELEMS, for_row_blocks, for_row_blocks_from};
+use super::pool1d::ArgmaxSlot;
 use super::simd::wide;
 use super::uninit::filled;
 use crate::dtype::Float;
@@ -105,6 +106,41 @@ pub(crate) fn max_pool2d_forward<E: Float>(
     planes: usize,
     g: &PoolGeom,
 ) -> (Vec<E>, Vec<u32>) {
+    max_pool_parts(
+        x,
+        planes,
+        g,
+        #[inline(always)]
+        |xb, yb, ib| max_pool_block(xb, g, yb, ib),
+    )
+}
+
+/// The maxima of [`max_pool2d_forward`] without their positions, for an input that is not
+/// traced: the 1-D loops then skip every position update (`MaxPool1d(5)` over
+/// `(16, 64, 1024)` f32 on one thread: 0.70 ms with positions, PyTorch's no-grad kernel,
+/// which skips them too, 0.22). The 2-D kernels keep theirs.
+pub(crate) fn max_pool2d_values<E: Float>(x: &[E], planes: usize, g: &PoolGeom) -> Vec<E> {
+    if g.h == 1 && g.kh == 1 {
+        return max_pool_parts(
+            x,
+            planes,
+            g,
+            #[inline(always)]
+            |xb, yb, ib: &mut [MaybeUninit<()>]| super::pool1d::max_pool_lines(xb, g, yb, ib),
+        )
+        .0;
+    }
+    max_pool2d_forward(x, planes, g).0
+}
+
+/// Runs `block` (which writes every output of its planes and their slots) over blocks of
+/// planes, on several threads for large inputs.
+fn max_pool_parts<E: Float, P: ArgmaxSlot>(
+    x: &[E],
+    planes: usize,
+    g: &PoolGeom,
+    block: impl Fn(&[E], &mut [MaybeUninit<E>], &mut [MaybeUninit<P>]) + Sync,
+) -> (Vec<E>, Vec<P>) {
     let (hw, ohw) = (g.h * g.w, g.oh * g.ow);
     if ohw == 0 || planes == 0 {
         return (Vec::new(), Vec::new());
@@ -113,19 +149,15 @@ pub(crate) fn max_pool2d_forward<E: Float>(
     // (not zero-filled on the calling thread first).
     assert_eq!(x.len(), planes * hw, "max pooling input of {planes} planes");
     let n = planes * ohw;
-    let (mut y, mut idx): (Vec<E>, Vec<u32>) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut y, mut idx): (Vec<E>, Vec<P>) = (Vec::with_capacity(n), Vec::with_capacity(n));
     let parts = if planes * hw >= super::parallel::PARALLEL_ELEMS {
         super::threads::threads().min(planes)
     } else {
         1
     };
     let per = planes.div_ceil(parts);
-    type Part<'a, E> = Option<(
-        &'a [E],
-        &'a mut [MaybeUninit<E>],
-        &'a mut [MaybeUninit<u32>],
-    )>;
-    let blocks: Vec<std::sync::Mutex<Part<'_, E>>> = x
+    type Part<'a, E, P> = Option<(&'a [E], &'a mut [MaybeUninit<E>], &'a mut [MaybeUninit<P>])>;
+    let blocks: Vec<std::sync::Mutex<Part<'_, E, P>>> = x
         .chunks(per * hw)
         .zip(
             y.spare_capacity_mut()[..n]
@@ -139,7 +171,7 @@ pub(crate) fn max_pool2d_forward<E: Float>(
         if let Some((xb, yb, ib)) = part {
             wide(
                 #[inline(always)]
-                || max_pool_block(xb, g, yb, ib),
+                || block(xb, yb, ib),
             );
         }
     });
@@ -736,8 +768,12 @@ mod tests {
                     let g = PoolGeom::line(w, (k, s, p), ow);
                     let (y, idx) = max_pool2d_forward(&x, planes, &g);
                     let (want_y, want_idx) = naive_max_pool(&x, planes, &g);
-                    for (a, b) in y.iter().zip(&want_y) {
+                    // The untraced path (no positions) gives the same maxima.
+                    let values = max_pool2d_values(&x, planes, &g);
+                    assert_eq!(values.len(), want_y.len());
+                    for ((a, v), b) in y.iter().zip(&values).zip(&want_y) {
                         assert!(a == b || (a.is_nan() && b.is_nan()), "{k} {s} {p} {w}");
+                        assert!(v == b || (v.is_nan() && b.is_nan()), "{k} {s} {p} {w}");
                     }
                     assert_eq!(idx, want_idx, "{k} {s} {p} {w}");
                 }
@@ -763,6 +799,21 @@ mod tests {
                 y.iter()
                     .zip(&want_y)
                     .all(|(a, b)| a == b || (a.is_nan() && b.is_nan()))
+            );
+            assert_eq!(idx, want_idx, "{k} {s} {p}");
+        }
+        // The same planes as rows of one 1-D pooling each (`planes * h` rows of `w`), split
+        // over the threads too, with positions and without.
+        for (k, s, p) in [(5, 5, 0), (3, 2, 1), (4, 1, 2)] {
+            let ow = (w + 2 * p - k) / s + 1;
+            let g = PoolGeom::line(w, (k, s, p), ow);
+            let (y, idx) = max_pool2d_forward(&x, planes * h, &g);
+            let values = max_pool2d_values(&x, planes * h, &g);
+            let (want_y, want_idx) = naive_max_pool(&x, planes * h, &g);
+            let same = |a: &f32, b: &f32| a == b || (a.is_nan() && b.is_nan());
+            assert!(y.iter().zip(&want_y).all(|(a, b)| same(a, b)));
+            assert!(
+                values.len() == want_y.len() && values.iter().zip(&want_y).all(|(a, b)| same(a, b))
             );
             assert_eq!(idx, want_idx, "{k} {s} {p}");
         }

@@ -34,10 +34,11 @@ fn pool_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
     let (x, mut tape) = x.split_tape();
     let track = T::TRACING && tape.tracks(x.id);
     let (y, idx) = match kind {
-        Pool::Max => {
+        Pool::Max if track => {
             let (y, idx) = kernels::max_pool2d_forward(&x.data, planes, &g);
-            (y, track.then_some(idx))
+            (y, Some(idx))
         }
+        Pool::Max => (kernels::max_pool2d_values(&x.data, planes, &g), None),
         Pool::AdaptiveMax => {
             let (y, idx) = adaptive_pool::adaptive_max_pool2d_forward(
                 &x.data,
