@@ -19,6 +19,7 @@ pub(crate) mod bilinear;
 pub(crate) mod broadcast;
 pub(crate) mod compare;
 pub(crate) mod conv;
+pub(crate) mod conv3d;
 mod conv_wide;
 pub(crate) mod ctc;
 mod depthwise;
@@ -40,6 +41,7 @@ pub(crate) mod parallel;
 #[cfg(target_arch = "x86_64")]
 mod pool1d;
 mod pool2x2;
+pub(crate) mod pool3d;
 pub(crate) mod pooling;
 pub(crate) mod precompiled;
 pub(crate) mod reduce;

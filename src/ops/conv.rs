@@ -144,7 +144,7 @@ where
     }
 }
 
-fn channel_error(op: &'static str, input: usize, weight: usize, what: &str) -> Error {
+pub(super) fn channel_error(op: &'static str, input: usize, weight: usize, what: &str) -> Error {
     Error::shape(
         op,
         format!("the input has {input} channels but the weight expects {weight} ({what})"),

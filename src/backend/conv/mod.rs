@@ -651,7 +651,7 @@ pub(crate) fn conv2d_grouped_backward<E: Float>(
 /// accumulator (empty without `gw`). The bias gradient (sums of `gy`'s rows) is summed here
 /// in the same blocks, after `gw` in one shared accumulator.
 #[allow(clippy::too_many_arguments)]
-fn split_backward<E: Float, F>(
+pub(super) fn split_backward<E: Float, F>(
     (n, o, p): (usize, usize, usize),
     cost: usize,
     scratch_len: usize,
