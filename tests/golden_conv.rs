@@ -1,14 +1,16 @@
 //! PyTorch reference values for convolution and pooling layers (tests/golden/layer_conv*,
 //! layer_*pool2d*): forward values and the gradients of `sum(y * gy)` for the input and every
 //! parameter. ConvTranspose1d against PyTorch (tests/golden_extra/layer_conv_transpose1d*,
-//! made by layers_more.py there), with its errors and `print(model)` line.
+//! made by layers_more.py there), with its errors and `print(model)` line. Conv3d against
+//! PyTorch (tests/golden_extra/layer_conv3d*, made by conv3d.py there), with its
+//! initialisation, `print(model)` lines and run-time errors.
 
 #[macro_use]
 mod common;
 use common::Golden;
 use shaped::nn::{
-    AdaptiveAvgPool2d, AvgPool2d, Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, MaxPool2d,
-    Module, Params,
+    AdaptiveAvgPool2d, AvgPool2d, Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d,
+    MaxPool2d, MaxPool3d, Module, Params,
 };
 use shaped::prelude::*;
 
@@ -216,4 +218,120 @@ fn conv_transpose1d_init_print_and_errors() {
     let _ = y.sum().backward();
     let zero_len = Tensor::<(usize, Const<4>, usize)>::zeros_with_shape((2, Const, 0));
     assert!(model.0.try_forward(zero_len).is_err());
+}
+
+#[test]
+fn layer_conv3d() {
+    let g = Golden::load("layer_conv3d");
+    let mut layer = Conv3d::<3, 4, 3>::new(&mut rng());
+    load_params(&g, &mut layer.weight, &mut layer.bias);
+    check_layer!(g, layer, Rank5<2, 3, 5, 6, 7>);
+}
+
+#[test]
+fn layer_conv3d_strided() {
+    let g = Golden::load("layer_conv3d_strided");
+    assert_eq!(
+        ["kernel_size", "stride", "padding", "dilation"].map(|k| g.hp(k)),
+        [3.0, 2.0, 1.0, 1.0]
+    );
+    let mut layer = Conv3d::<2, 3, 3, 2, 1>::new(&mut rng());
+    load_params(&g, &mut layer.weight, &mut layer.bias);
+    check_layer!(g, layer, Rank5<2, 2, 5, 6, 7>);
+}
+
+#[test]
+fn layer_conv3d_dilated() {
+    let g = Golden::load("layer_conv3d_dilated");
+    let mut layer = Conv3d::<2, 3, 3, 1, 1, 2>::new(&mut rng());
+    load_params(&g, &mut layer.weight, &mut layer.bias);
+    check_layer!(g, layer, Rank5<2, 2, 5, 6, 7>);
+}
+
+#[test]
+fn layer_conv3d_no_bias_unbatched() {
+    let g = Golden::load("layer_conv3d_no_bias_unbatched");
+    let mut layer = Conv3d::<2, 3, 2>::new_no_bias(&mut rng());
+    assert_eq!(layer.param_names(), ["weight"]);
+    layer.weight.as_mut_slice().copy_from_slice(&g.f("weight"));
+    let x = Tensor::<Rank4<2, 4, 5, 6>>::from_vec(g.f("x")).unwrap();
+    let y = layer.forward(x.clone().trace());
+    assert_eq!(g.shape("y"), y.dims().as_slice());
+    g.check_forward("y", y.as_slice());
+    let gy = Tensor::from_vec_with_shape(g.f("gy"), *y.shape()).unwrap();
+    let grads = (y * gy).sum().backward();
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+    g.check_grad("weight", grads.get_slice(&layer.weight).unwrap());
+}
+
+#[test]
+fn layer_conv3d_dynamic_sizes() {
+    // The strided case with run-time batch, depth, height and width.
+    let g = Golden::load("layer_conv3d_strided");
+    let mut layer = Conv3d::<2, 3, 3, 2, 1>::new(&mut rng());
+    load_params(&g, &mut layer.weight, &mut layer.bias);
+    type X = (usize, Const<2>, usize, usize, usize);
+    let x = Tensor::<X>::from_vec_with_shape(g.f("x"), (2, Const, 5, 6, 7)).unwrap();
+    let y = layer.forward(x.clone().trace());
+    assert_eq!(y.dims().as_slice(), &[2, 3, 3, 3, 4]);
+    g.check_forward("y", y.as_slice());
+    let gy = Tensor::from_vec_with_shape(g.f("gy"), *y.shape()).unwrap();
+    let grads = (y * gy).sum().backward();
+    g.check_grad("x", grads.get_slice(&x).unwrap());
+    g.check_grad("weight", grads.get_slice(&layer.weight).unwrap());
+}
+
+/// PyTorch's initialisation bound `1/sqrt(IN*K^3)`, the `print(model)` lines, and run-time
+/// sizes that do not fit as errors naming the sizes.
+#[test]
+fn conv3d_init_print_and_errors() {
+    let conv = Conv3d::<2, 4, 3>::new(&mut rng());
+    let bound = 1.0 / (2.0f32 * 27.0).sqrt();
+    for p in [
+        conv.weight.as_slice(),
+        conv.bias.as_ref().unwrap().as_slice(),
+    ] {
+        assert!(p.iter().all(|w| w.abs() <= bound));
+        assert!(p.iter().any(|w| w.abs() > 0.5 * bound));
+    }
+    let model = (
+        Conv3d::<2, 4, 3>::new(&mut rng()),
+        MaxPool3d::<2>,
+        Conv3d::<4, 4, 3, 2, 1, 2>::new_no_bias(&mut rng()),
+    );
+    let printed = model.summary().to_string();
+    for line in [
+        "(0): Conv3d(2, 4, kernel_size=(3, 3, 3), stride=(1, 1, 1))",
+        "(1): MaxPool3d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)",
+        "(2): Conv3d(4, 4, kernel_size=(3, 3, 3), stride=(2, 2, 2), padding=(1, 1, 1), dilation=(2, 2, 2), bias=False)",
+    ] {
+        assert!(printed.contains(line), "{line} missing from\n{printed}");
+    }
+    assert_eq!(model.state_dict_names(), ["0.weight", "0.bias", "2.weight"]);
+    // (3, 2, 10, 12, 14) -> conv 8x10x12 -> pool 4x5x6 -> dilated stride-2 conv 1x2x2.
+    type X = (usize, Const<2>, usize, usize, usize);
+    let y = model.forward(Tensor::<X>::ones_with_shape((3, Const, 10, 12, 14)));
+    assert_eq!(y.dims().as_slice(), &[3, 4, 1, 2, 2]);
+    // A depth the kernel does not fit: an error naming the sizes, not a panic.
+    let thin = Tensor::<X>::zeros_with_shape((1, Const, 2, 8, 8));
+    let err = model.0.try_forward(thin).unwrap_err().to_string();
+    assert!(err.contains("kernel 3") && err.contains("input 2"), "{err}");
+    // Run-time channels that differ from the weight's.
+    let w = Tensor::<(usize, usize, Const<3>, Const<3>, Const<3>)>::zeros_with_shape((
+        4, 2, Const, Const, Const,
+    ));
+    let x = Tensor::<(usize, usize, usize, usize, usize)>::zeros_with_shape((1, 5, 4, 4, 4));
+    let err = x
+        .try_conv3d(w, None, shaped::ops::conv::ConvArgs::<1>)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("conv3d") && err.contains("5 channels"),
+        "{err}"
+    );
+    // An empty batch gives an empty output, and its gradient.
+    let empty = Tensor::<X>::zeros_with_shape((0, Const, 5, 5, 5)).trace();
+    let y = model.0.forward(empty);
+    assert_eq!(y.dims().as_slice(), &[0, 4, 3, 3, 3]);
+    let _ = y.sum().backward();
 }

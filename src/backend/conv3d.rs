@@ -59,12 +59,7 @@ impl Conv3dGeom {
     /// the input index of output 0 (negative in the padding).
     fn tap_range(&self, axis: usize, t: usize) -> ((usize, usize), isize) {
         let offset = (t * self.dilation[axis]) as isize - self.padding[axis] as isize;
-        let range = valid_range(
-            self.out[axis],
-            self.stride[axis],
-            offset,
-            self.input[axis],
-        );
+        let range = valid_range(self.out[axis], self.stride[axis], offset, self.input[axis]);
         (range, offset)
     }
 }
@@ -334,7 +329,9 @@ mod tests {
             out: [3, 4, 4],
         };
         let (n, o) = (2, 3);
-        let x: Vec<f64> = (0..n * g.c * 210).map(|i| ((i * 37) % 11) as f64 - 5.0).collect();
+        let x: Vec<f64> = (0..n * g.c * 210)
+            .map(|i| ((i * 37) % 11) as f64 - 5.0)
+            .collect();
         let w: Vec<f64> = (0..o * g.col_rows())
             .map(|i| ((i * 13) % 7) as f64 - 3.0)
             .collect();

@@ -44,6 +44,15 @@ pub type Conv2d<
     const P: usize = 0,
     const D: usize = 1,
 > = super::Conv2d<IN, OUT, K, S, P, D, f64>;
+/// [`Conv3d`](super::Conv3d) in `f64`: `Conv3d<IN, OUT, K, S = 1, P = 0, D = 1>`.
+pub type Conv3d<
+    const IN: usize,
+    const OUT: usize,
+    const K: usize,
+    const S: usize = 1,
+    const P: usize = 0,
+    const D: usize = 1,
+> = super::Conv3d<IN, OUT, K, S, P, D, f64>;
 /// [`ConvTranspose2d`](super::ConvTranspose2d) in `f64`:
 /// `ConvTranspose2d<IN, OUT, K, S = 1, P = 0, OP = 0, D = 1>`.
 pub type ConvTranspose2d<

@@ -7,6 +7,7 @@ mod attention_dyn;
 mod batchnorm;
 mod bilinear;
 mod conv;
+mod conv3d;
 mod conv_dyn;
 mod conv_grouped;
 mod distance;
@@ -58,6 +59,7 @@ pub use conv_dyn::{
     Conv1dConfig, Conv1dDyn, Conv2dConfig, Conv2dDyn, ConvConfig, ConvTranspose2dDyn,
 };
 pub use conv_grouped::{DepthwiseConv2d, GroupedConv2d, GroupedConvWeight};
+pub use conv3d::Conv3d;
 pub use distance::{CosineSimilarity, PairwiseDistance};
 pub use dropout::Dropout;
 pub use embedding::{AppendDim, Embedding, EmbeddingDyn, EmbeddingLayer, TracedIndices};
@@ -74,7 +76,7 @@ pub use params::{
 };
 pub use pool::{
     AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool1d, AdaptiveMaxPool2d, AvgPool1d,
-    AvgPool2d, Flatten, MaxPool1d, MaxPool2d, Unflatten, UnflattenDyn,
+    AvgPool2d, AvgPool3d, Flatten, MaxPool1d, MaxPool2d, MaxPool3d, Unflatten, UnflattenDyn,
 };
 pub use prelu::{ChannelPReLU, ChannelPReLUDyn, ChannelPReLULayer, PReLU};
 pub use residual::{Frozen, Identity, Residual, SameAsInput};

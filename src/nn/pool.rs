@@ -93,6 +93,80 @@ pool_module!(MaxPool2d, try_max_pool2d);
 pub struct AvgPool2d<const K: usize, const S: usize = K, const P: usize = 0>;
 pool_module!(AvgPool2d, try_avg_pool2d);
 
+macro_rules! pool3d_module {
+    ($name:ident, $method:ident, |$this:ident| $describe:expr) => {
+        impl<B: Dim, C: Dim, D: Dim, H: Dim, W: Dim, E: Float, T: Tape<E>, const K: usize, const S: usize, const P: usize>
+            Module<Tensor<(B, C, D, H, W), E, T>> for $name<K, S, P>
+        {
+            type Output = Tensor<(B, C, PoolOut<D, K, S, P>, PoolOut<H, K, S, P>, PoolOut<W, K, S, P>), E, T>;
+            // Evaluated by `forward` (and a tuple model's check) so that a window that does not
+            // fit fails at the caller's line.
+            const SHAPE_MISMATCH: ShapeMismatch = {
+                let _ = <PoolOut<D, K, S, P> as Dim>::STATIC_SIZE;
+                let _ = <PoolOut<H, K, S, P> as Dim>::STATIC_SIZE;
+                let _ = <PoolOut<W, K, S, P> as Dim>::STATIC_SIZE;
+                ShapeMismatch::NONE
+            };
+            fn try_forward(&self, x: Tensor<(B, C, D, H, W), E, T>) -> Result<Self::Output> {
+                x.$method::<K, S, P>()
+            }
+        }
+        impl<C: Dim, D: Dim, H: Dim, W: Dim, E: Float, T: Tape<E>, const K: usize, const S: usize, const P: usize>
+            Module<Tensor<(C, D, H, W), E, T>> for $name<K, S, P>
+        {
+            type Output = Tensor<(C, PoolOut<D, K, S, P>, PoolOut<H, K, S, P>, PoolOut<W, K, S, P>), E, T>;
+            const SHAPE_MISMATCH: ShapeMismatch = {
+                let _ = <PoolOut<D, K, S, P> as Dim>::STATIC_SIZE;
+                let _ = <PoolOut<H, K, S, P> as Dim>::STATIC_SIZE;
+                let _ = <PoolOut<W, K, S, P> as Dim>::STATIC_SIZE;
+                ShapeMismatch::NONE
+            };
+            fn try_forward(&self, x: Tensor<(C, D, H, W), E, T>) -> Result<Self::Output> {
+                x.$method::<K, S, P>()
+            }
+        }
+        no_params!($name<const K, const S, const P>, |$this| $describe);
+    };
+}
+
+/// Max pooling over `K x K x K` windows with stride `S` (default `K`) and padding `P`,
+/// PyTorch's `nn.MaxPool3d(K, stride=S, padding=P)` in floor mode. Padding counts as `-inf`;
+/// a NaN counts as the maximum.
+///
+/// Takes `(B, C, D, H, W)` or `(C, D, H, W)`; the output size `(D + 2P - K)/S + 1` along each
+/// axis is computed by the type ([`PoolOut`]). `P` may be at most `K/2`.
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::{MaxPool3d, Module};
+/// let y = MaxPool3d::<2>.forward(Tensor::<Rank5<2, 4, 8, 16, 16>>::zeros());
+/// assert_eq!(y.dims().as_slice(), &[2, 4, 4, 8, 8]);
+/// let z = MaxPool3d::<3, 2, 1>.forward(Tensor::<Rank4<2, 5, 7, 7>>::zeros());
+/// assert_eq!(z.dims().as_slice(), &[2, 3, 4, 4]);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MaxPool3d<const K: usize, const S: usize = K, const P: usize = 0>;
+pool3d_module!(MaxPool3d, try_max_pool3d, |_layer| format!(
+    "MaxPool3d(kernel_size={K}, stride={S}, padding={P}, dilation=1, ceil_mode=False)"
+));
+
+/// Average pooling over `K x K x K` windows with stride `S` (default `K`) and padding `P`,
+/// PyTorch's `nn.AvgPool3d(K, stride=S, padding=P)` in floor mode with
+/// `count_include_pad=True`.
+///
+/// ```
+/// use shaped::prelude::*;
+/// use shaped::nn::{AvgPool3d, Module};
+/// let y = AvgPool3d::<2>.forward(Tensor::<Rank5<1, 3, 4, 8, 8>>::ones());
+/// assert_eq!(y.dims().as_slice(), &[1, 3, 2, 4, 4]);
+/// assert_eq!(y.to_vec(), vec![1.0; 96]);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AvgPool3d<const K: usize, const S: usize = K, const P: usize = 0>;
+pool3d_module!(AvgPool3d, try_avg_pool3d, |_layer| format!(
+    "AvgPool3d(kernel_size={K}, stride={S}, padding={P})"
+));
+
 /// Adaptive average pooling to an `OH x OW` output whatever the input size, PyTorch's
 /// `nn.AdaptiveAvgPool2d((OH, OW))`. The default, `AdaptiveAvgPool2d` alone, is global
 /// average pooling to `1 x 1`.

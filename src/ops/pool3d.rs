@@ -74,7 +74,11 @@ fn pool3d_dims<D: Dim, H: Dim, W: Dim, const K: usize, const S: usize, const P: 
     d: D,
     h: H,
     w: W,
-) -> Result<(PoolOut<D, K, S, P>, PoolOut<H, K, S, P>, PoolOut<W, K, S, P>)> {
+) -> Result<(
+    PoolOut<D, K, S, P>,
+    PoolOut<H, K, S, P>,
+    PoolOut<W, K, S, P>,
+)> {
     Ok((PoolOut::new(d)?, PoolOut::new(h)?, PoolOut::new(w)?))
 }
 
