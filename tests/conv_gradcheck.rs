@@ -1,7 +1,7 @@
 //! Finite-difference checks (f64) of the convolution and pooling gradients, on small random
 //! inputs with strides, padding, dilation and non-square kernels that the PyTorch goldens
 //! do not cover. ConvTranspose1d over random run-time batch sizes and lengths, and as the
-//! adjoint of conv1d.
+//! adjoint of conv1d. Conv3d over random run-time sizes, strides, padding and dilation.
 
 use proptest::prelude::*;
 use rand::SeedableRng;
@@ -301,4 +301,39 @@ fn conv_transpose1d_is_the_adjoint_of_conv1d() {
         (lhs - rhs).abs() < 1e-9 * lhs.abs().max(1.0),
         "{lhs} vs {rhs}"
     );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(8))]
+    /// conv3d by finite differences (f64) with respect to the input, the weight and the bias,
+    /// over random run-time batch sizes and volumes (a different size along each axis), with
+    /// stride, padding and dilation, a non-cubic kernel, and unbatched.
+    #[test]
+    fn conv3d_input_weight_bias(
+        x in shaped::strategies::shape::<(usize, Const<2>, usize, usize, usize)>(1..=5)
+            .prop_filter("a 3x3x3 kernel fits", |s| s.2 >= 3 && s.3 >= 3 && s.4 >= 3)
+            .prop_flat_map(|s| shaped::strategies::tensor_with_shape(s, -2.0f64..2.0)),
+        seed in 0u64..1000,
+    ) {
+        let w = Tensor::<Rank5<3, 2, 3, 3, 3>, f64>::randn(&mut rng(seed));
+        let b = Tensor::<Rank1<3>, f64>::randn(&mut rng(seed + 1));
+        let fail = |e: shaped::gradcheck::GradcheckError| TestCaseError::fail(e.to_string());
+        gradcheck2_vjp(&x, &w, |x, w| x.conv3d(w, None, ConvArgs::<1, 0, 1>), opts()).map_err(fail)?;
+        gradcheck2_vjp(&x, &w, |x, w| x.conv3d(w, None, ConvArgs::<2, 1, 1>), opts()).map_err(fail)?;
+        gradcheck2_vjp(&x, &w, |x, w| x.conv3d(w, None, ConvArgs::<1, 2, 2>), opts()).map_err(fail)?;
+        gradcheck_vjp(&b, |b| x.clone().conv3d(w.traced_as(), Some(b), ConvArgs::<2, 1, 1>), opts()).map_err(fail)?;
+        // A 1x2x3 kernel, and a 1x1x1 one (its own unfolding).
+        let w123 = Tensor::<Rank5<3, 2, 1, 2, 3>, f64>::randn(&mut rng(seed + 2));
+        gradcheck2_vjp(&x, &w123, |x, w| x.conv3d(w, None, ConvArgs::<1, 1, 1>), opts()).map_err(fail)?;
+        let w111 = Tensor::<Rank5<3, 2, 1, 1, 1>, f64>::randn(&mut rng(seed + 3));
+        gradcheck2_vjp(&x, &w111, |x, w| x.conv3d(w, None, ConvArgs::<1, 0, 1>), opts()).map_err(fail)?;
+        // Unbatched: the first volume alone.
+        let (_, _, d, h, wd) = *x.shape();
+        let one = Tensor::<(Const<2>, usize, usize, usize), f64>::from_vec_with_shape(
+            x.as_slice()[..2 * d * h * wd].to_vec(),
+            (Const, d, h, wd),
+        )
+        .unwrap();
+        gradcheck2_vjp(&one, &w, |x, w| x.conv3d(w, None, ConvArgs::<2, 1, 1>), opts()).map_err(fail)?;
+    }
 }
