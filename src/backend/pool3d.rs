@@ -1,5 +1,6 @@
 //! 3-D max and average pooling over planes of `d x h x w` volumes (PyTorch's floor mode),
-//! a window at a time. The max pooling's backward pass is the 2-D one's scatter
+//! a window at a time on the calling thread (not yet the gathered, vectorised and threaded
+//! loops of the 2-D kernels in [`super::pooling`]). The max pooling's backward pass is the 2-D one's scatter
 //! ([`super::pooling::max_pool2d_backward`]): it only needs each maximum's flat index in its
 //! plane.
 
