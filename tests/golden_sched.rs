@@ -5,9 +5,9 @@
 mod common;
 use common::{Golden, check_close};
 use shaped::optim::{
-    CosineAnnealingLr, CosineAnnealingWarmRestarts, ExponentialLr, LinearLr, LrSchedule,
-    LrScheduler, MultiStepLr, OneCycleLr, Optimizer, PlateauMode, ReduceLrOnPlateau, SequentialLr,
-    Sgd, StepLr, ThresholdMode,
+    Adam, CosineAnnealingLr, CosineAnnealingWarmRestarts, CyclicLr, CyclicMode, ExponentialLr,
+    LinearLr, LrSchedule, LrScheduler, MultiStepLr, OneCycleLr, Optimizer, ParamGroup, PlateauMode,
+    ReduceLrOnPlateau, ScaleMode, SequentialLr, Sgd, StepLr, ThresholdMode,
 };
 use std::collections::HashMap;
 
@@ -308,4 +308,191 @@ fn onecycle_three_phase_linear_cycles_adam_beta1() {
     }
     assert!((adam.betas.0 - 0.8).abs() < 1e-12);
     assert!((adam.lr - 1.0).abs() < 1e-12);
+}
+
+fn flist(a: &HashMap<String, String>, key: &str) -> Vec<f64> {
+    a[key]
+        .trim_matches(|c| c == '[' || c == ']')
+        .split(',')
+        .map(|x| x.trim().parse().unwrap())
+        .collect()
+}
+
+/// A CyclicLR case's schedule from its `args` (the custom scale function is the script's).
+fn cyclic_from(g: &Golden) -> CyclicLr {
+    let a = args(g);
+    let mut s = CyclicLr::new(0.0, 0.0).step_size_up(num(&a, "step_size_up") as u64);
+    s = if a["base_lr"].starts_with('[') {
+        s.group_base_lrs(flist(&a, "base_lr"))
+            .group_max_lrs(flist(&a, "max_lr"))
+    } else {
+        s.group_base_lrs(vec![num(&a, "base_lr")])
+            .group_max_lrs(vec![num(&a, "max_lr")])
+    };
+    if a.contains_key("step_size_down") {
+        s = s.step_size_down(num(&a, "step_size_down") as u64);
+    }
+    if let Some(mode) = a.get("mode") {
+        s = s.mode(match mode.as_str() {
+            "\"triangular\"" => CyclicMode::Triangular,
+            "\"triangular2\"" => CyclicMode::Triangular2,
+            "\"exp_range\"" => CyclicMode::ExpRange,
+            other => panic!("mode {other}"),
+        });
+    }
+    if a.contains_key("gamma") {
+        s = s.gamma(num(&a, "gamma"));
+    }
+    if a.contains_key("base_momentum") {
+        s = s.momentum_range(num(&a, "base_momentum"), num(&a, "max_momentum"));
+    }
+    if let Some(on) = a.get("cycle_momentum") {
+        s = s.cycle_momentum(on == "true");
+    }
+    s
+}
+
+/// Runs a case through `LrScheduler` on an optimizer with the case's number of parameter
+/// groups (SGD or Adam) and checks every group's rate and group 0's momentum (or beta1).
+fn check_groups<S: LrSchedule>(g: &Golden, schedule: S) {
+    let groups = g.hp("groups") as usize;
+    let momentum = g.hp("momentum");
+    let mut opt: Box<dyn Optimizer<f32>> = match g.hp_str("kind_opt").as_str() {
+        "\"SGD\"" => Box::new(Sgd::<f32>::new(g.hp("lr")).momentum(momentum)),
+        "\"Adam\"" => Box::new(Adam::<f32>::new(g.hp("lr")).betas(momentum, 0.999)),
+        other => panic!("optimizer {other}"),
+    };
+    for i in 1..groups {
+        opt.add_param_group(ParamGroup::prefix(format!("g{i}.")))
+            .unwrap();
+    }
+    let mut sched = LrScheduler::try_new(&mut opt, schedule).unwrap();
+    let (mut lrs, mut momenta) = (Vec::new(), Vec::new());
+    for _ in 0..g.hp("steps") as usize {
+        lrs.extend(opt.group_lrs().iter().map(|&l| l as f32));
+        momenta.push(opt.momentum().unwrap() as f32);
+        sched.step(&mut opt);
+    }
+    g.check_forward("lrs", &lrs);
+    g.check_forward("momentum", &momenta);
+}
+
+#[test]
+fn sched_cyclic_modes() {
+    for case in [
+        "sched_cyclic_triangular",
+        "sched_cyclic_triangular2",
+        "sched_cyclic_exp_range",
+        "sched_cyclic_inverted",
+    ] {
+        let g = Golden::load(case);
+        let s = cyclic_from(&g);
+        check_groups(&g, s);
+    }
+}
+
+#[test]
+fn sched_cyclic_scale_fn() {
+    let g = Golden::load("sched_cyclic_scale_fn");
+    assert_eq!(g.hp_str("scale_fn"), "lambda x: 1 / (1 + x)");
+    let s = cyclic_from(&g).scale_fn(|x| 1.0 / (1.0 + x), ScaleMode::Iterations);
+    check_groups(&g, s);
+}
+
+#[test]
+fn sched_cyclic_groups() {
+    let g = Golden::load("sched_cyclic_groups");
+    let s = cyclic_from(&g);
+    check_groups(&g, s);
+}
+
+#[test]
+fn sched_onecycle_groups() {
+    let g = Golden::load("sched_onecycle_groups");
+    let a = args(&g);
+    let s = OneCycleLr::new(0.0, num(&a, "total_steps") as u64)
+        .pct_start(num(&a, "pct_start"))
+        .group_max_lrs(flist(&a, "max_lr"));
+    check_groups(&g, s);
+}
+
+/// Settings PyTorch refuses (a per-group list of the wrong length) or turns into NaN rates
+/// (no rising steps) are errors naming the sizes, from `LrScheduler::try_new` and from the
+/// schedules' `validate`.
+#[test]
+fn cyclic_and_onecycle_bad_settings_are_errors() {
+    let mut opt = Sgd::<f32>::new(0.1).with_param_group(ParamGroup::prefix("head."));
+    let err = LrScheduler::try_new(
+        &mut opt,
+        CyclicLr::new(0.01, 0.1).group_max_lrs(vec![0.1, 0.2, 0.3]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("3 values for `max_lr`") && err.contains("2 parameter groups"),
+        "{err}"
+    );
+    let err = LrScheduler::try_new(
+        &mut opt,
+        CyclicLr::new(0.01, 0.1).group_base_lrs(vec![0.1, 0.2, 0.3]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("`base_lr`"), "{err}");
+    let err = CyclicLr::new(0.01, 0.1)
+        .step_size_up(0)
+        .step_size_down(3)
+        .validate(1)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("step_size_up is 0 (step_size_down 3)"),
+        "{err}"
+    );
+    assert!(
+        CyclicLr::new(0.01, 0.1)
+            .group_max_lrs(vec![])
+            .validate(1)
+            .is_err()
+    );
+    // The sawtooth of `step_size_down` 0 is valid, as in PyTorch.
+    let saw = CyclicLr::new(0.0, 1.0).step_size_up(2).step_size_down(0);
+    assert!(saw.validate(1).is_ok());
+    assert_eq!(
+        (0..5).map(|k| saw.lr_at(0.0, k)).collect::<Vec<_>>(),
+        [0.0, 0.5, 0.0, 0.5, 0.0]
+    );
+    let err = OneCycleLr::new(0.1, 10)
+        .group_max_lrs(vec![0.1, 0.2, 0.3])
+        .validate(2)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("OneCycleLR") && err.contains("3 values"),
+        "{err}"
+    );
+    // A one-value list is every group's, as a scalar.
+    assert!(
+        OneCycleLr::new(0.1, 10)
+            .group_max_lrs(vec![0.2])
+            .validate(4)
+            .is_ok()
+    );
+    // A boxed schedule is checked as well.
+    let mut sgd = Sgd::<f32>::new(0.1);
+    let boxed: Box<dyn LrSchedule> = Box::new(CyclicLr::new(0.0, 1.0).step_size_up(0));
+    assert!(LrScheduler::try_new(&mut sgd, boxed).is_err());
+}
+
+/// The cycle through a boxed schedule and Adam: beta1 moves between max and base momentum,
+/// the optimizer's rate is set to base_lr at construction.
+#[test]
+fn cyclic_cycles_adam_beta1_through_a_box() {
+    let mut adam = Adam::<f32>::new(5.0);
+    let s: Box<dyn LrSchedule> = Box::new(CyclicLr::new(0.1, 0.5).step_size_up(2));
+    let mut sched = LrScheduler::new(&mut adam, s);
+    assert_eq!((adam.lr, adam.betas.0), (0.1, 0.9));
+    sched.step(&mut adam);
+    sched.step(&mut adam);
+    assert!((adam.lr - 0.5).abs() < 1e-12 && (adam.betas.0 - 0.8).abs() < 1e-12);
 }

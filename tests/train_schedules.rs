@@ -6,8 +6,8 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use shaped::nn::{Linear, Module, ReLU, loss::mse_loss};
 use shaped::optim::{
-    Adadelta, Adagrad, Adamax, CosineAnnealingLr, LinearLr, LrSchedule, NAdam, OneCycleLr,
-    Optimizer, RAdam, ReduceLrOnPlateau, SequentialLr, Sgd,
+    Adadelta, Adagrad, Adamax, CosineAnnealingLr, CyclicLr, LinearLr, LrSchedule, NAdam,
+    OneCycleLr, Optimizer, RAdam, ReduceLrOnPlateau, SequentialLr, Sgd,
 };
 use shaped::prelude::*;
 use shaped::train::{Step, Trainer};
@@ -134,4 +134,23 @@ fn new_optimizers_train_a_model() {
     for (name, (first, last)) in runs {
         assert!(last < first * 0.5, "{name}: {first} -> {last}");
     }
+}
+
+/// A schedule whose per-group settings do not fit the optimizer stops `fit` before any step,
+/// with the error naming the sizes.
+#[test]
+fn a_schedule_that_does_not_fit_the_groups_stops_fit() {
+    let mut model = mlp();
+    let mut opt = Sgd::new(0.1);
+    let err = Trainer::new(&mut model, &mut opt)
+        .epochs(1)
+        .quiet(true)
+        .lr_schedule(CyclicLr::new(0.01, 0.1).group_max_lrs(vec![0.1, 0.2]))
+        .fit(batches(), step)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("2 values for `max_lr`") && err.contains("1 parameter groups"),
+        "{err}"
+    );
 }

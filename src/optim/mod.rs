@@ -27,6 +27,7 @@ mod adagrad;
 mod adam;
 mod adamax;
 mod clip;
+mod cyclic;
 mod groups;
 mod lbfgs;
 mod nadam;
@@ -42,13 +43,14 @@ pub use adagrad::Adagrad;
 pub use adam::{Adam, AdamW};
 pub use adamax::Adamax;
 pub use clip::{clip_grad_norm, clip_grad_value};
+pub use cyclic::{CyclicLr, CyclicMode, ScaleMode};
 pub use groups::ParamGroup;
 pub(crate) use groups::is_group_entry;
 #[cfg(feature = "wgpu")]
 pub(crate) use groups::{group_of, per_group};
 pub use lbfgs::{Lbfgs, LbfgsLoss, LineSearch};
 pub use nadam::NAdam;
-pub use onecycle::{Anneal, OneCycleLr};
+pub use onecycle::{Anneal, OneCycleLr, OneCycleLrGroups};
 pub use plateau::{PlateauMode, ReduceLrOnPlateau, ThresholdMode};
 pub use radam::RAdam;
 pub use rmsprop::RmsProp;
@@ -124,7 +126,7 @@ pub trait Optimizer<E: Float> {
     /// `for g in opt.param_groups: g['lr'] = lr`).
     fn set_lr(&mut self, lr: f64);
     /// The momentum factor (SGD, RMSprop) or first beta (the Adam family) that
-    /// [`OneCycleLr`] cycles; `None` for optimizers without one (Adagrad, Adadelta).
+    /// [`OneCycleLr`] and [`CyclicLr`] cycle; `None` for optimizers without one (Adagrad, Adadelta).
     ///
     /// ```
     /// use shaped::optim::{Adam, Adagrad, Optimizer, Sgd};

@@ -44,6 +44,9 @@ impl Anneal {
 /// assert_eq!(s.momentum_at(8), Some(0.85));
 /// assert!(s.lr_at(0.0, 29) < 1e-5);
 /// ```
+///
+/// PyTorch's list of `max_lr`, one per parameter group, is
+/// [`group_max_lrs`](Self::group_max_lrs).
 #[derive(Clone, Copy, Debug)]
 pub struct OneCycleLr {
     /// The peak rate.
@@ -88,6 +91,30 @@ impl OneCycleLr {
             div_factor: 25.0,
             final_div_factor: 1e4,
             three_phase: false,
+        }
+    }
+    /// The same cycle with each parameter group peaking at its own rate, group 0 (the
+    /// optimizer's own settings) first, as PyTorch's `max_lr=[...]`: each group starts at
+    /// its `max_lr / div_factor` and ends at that divided by `final_div_factor`; the momentum
+    /// is every group's. [`validate`](LrSchedule::validate) (called by
+    /// [`LrScheduler::try_new`](super::LrScheduler::try_new) and the
+    /// [`Trainer`](crate::train::Trainer)) refuses a list whose length is not the number of
+    /// groups (a one-value list is every group's).
+    ///
+    /// ```
+    /// use shaped::optim::{LrScheduler, OneCycleLr, Optimizer, ParamGroup, Sgd};
+    /// let mut opt = Sgd::<f32>::new(0.1).with_param_group(ParamGroup::prefix("head."));
+    /// let s = OneCycleLr::new(0.0, 100).group_max_lrs(vec![0.5, 5.0]);
+    /// let _sched = LrScheduler::try_new(&mut opt, s.clone()).unwrap();
+    /// let lrs = opt.group_lrs(); // max_lr / 25 each
+    /// assert!((lrs[0] - 0.02).abs() < 1e-12 && (lrs[1] - 0.2).abs() < 1e-12);
+    /// let mut three = opt.with_param_group(ParamGroup::prefix("tail."));
+    /// assert!(LrScheduler::try_new(&mut three, s).is_err());
+    /// ```
+    pub fn group_max_lrs(self, max_lrs: Vec<f64>) -> OneCycleLrGroups {
+        OneCycleLrGroups {
+            cycle: self,
+            max_lrs,
         }
     }
     /// Sets the fraction of the cycle spent increasing the rate.
@@ -157,25 +184,19 @@ impl OneCycleLr {
         self
     }
 
-    /// `(rate, momentum)` at `step`, as PyTorch's `get_lr`.
-    fn at(&self, step: u64) -> (f64, f64) {
-        let initial = self.max_lr / self.div_factor;
+    /// `(rate, momentum)` at `step` for a group peaking at `max_lr`, as PyTorch's `get_lr`.
+    fn at(&self, max_lr: f64, step: u64) -> (f64, f64) {
+        let initial = max_lr / self.div_factor;
         let min = initial / self.final_div_factor;
         let total = self.total_steps as f64;
         let (lo_m, hi_m) = (self.base_momentum, self.max_momentum);
         // (end step, start rate, end rate, start momentum, end momentum)
         let phases: &[(f64, f64, f64, f64, f64)] = if self.three_phase {
             &[
-                (
-                    self.pct_start * total - 1.0,
-                    initial,
-                    self.max_lr,
-                    hi_m,
-                    lo_m,
-                ),
+                (self.pct_start * total - 1.0, initial, max_lr, hi_m, lo_m),
                 (
                     2.0 * self.pct_start * total - 2.0,
-                    self.max_lr,
+                    max_lr,
                     initial,
                     lo_m,
                     hi_m,
@@ -184,14 +205,8 @@ impl OneCycleLr {
             ]
         } else {
             &[
-                (
-                    self.pct_start * total - 1.0,
-                    initial,
-                    self.max_lr,
-                    hi_m,
-                    lo_m,
-                ),
-                (total - 1.0, self.max_lr, min, lo_m, hi_m),
+                (self.pct_start * total - 1.0, initial, max_lr, hi_m, lo_m),
+                (total - 1.0, max_lr, min, lo_m, hi_m),
             ]
         };
         let step = step.min(self.total_steps) as f64;
@@ -216,9 +231,51 @@ impl OneCycleLr {
 
 impl LrSchedule for OneCycleLr {
     fn lr_at(&self, _base_lr: f64, step: u64) -> f64 {
-        self.at(step).0
+        self.at(self.max_lr, step).0
     }
     fn momentum_at(&self, step: u64) -> Option<f64> {
-        self.cycle_momentum.then(|| self.at(step).1)
+        self.cycle_momentum.then(|| self.at(self.max_lr, step).1)
+    }
+}
+
+/// A [`OneCycleLr`] whose parameter groups peak at rates of their own (PyTorch's
+/// `OneCycleLR(max_lr=[...])`), made by [`OneCycleLr::group_max_lrs`]. The cycle's own
+/// `max_lr` is not used.
+///
+/// ```
+/// use shaped::optim::{LrSchedule, OneCycleLr};
+/// let s = OneCycleLr::new(0.0, 30).group_max_lrs(vec![0.5, 0.05]);
+/// assert!((s.lr_at(0.0, 8) - 0.5).abs() < 1e-12); // group 0's peak
+/// assert!((s.group_lr_at(1, 0.0, 8) - 0.05).abs() < 1e-12);
+/// assert_eq!(s.momentum_at(8), Some(0.85));
+/// ```
+#[derive(Clone, Debug)]
+pub struct OneCycleLrGroups {
+    /// Every setting but the peak rates.
+    pub cycle: OneCycleLr,
+    /// The peak rate of each parameter group, group 0 first (one value: every group's).
+    pub max_lrs: Vec<f64>,
+}
+
+impl LrSchedule for OneCycleLrGroups {
+    fn lr_at(&self, base_lr: f64, step: u64) -> f64 {
+        self.group_lr_at(0, base_lr, step)
+    }
+    fn momentum_at(&self, step: u64) -> Option<f64> {
+        self.cycle.momentum_at(step)
+    }
+    fn group_lr_at(&self, group: usize, _base_lr: f64, step: u64) -> f64 {
+        // A group past the list (refused by `validate`) takes the last rate.
+        let max_lr = self.max_lrs.get(group).or(self.max_lrs.last()).copied();
+        self.cycle.at(max_lr.unwrap_or(self.cycle.max_lr), step).0
+    }
+    fn validate(&self, groups: usize) -> crate::error::Result<()> {
+        if self.max_lrs.is_empty() {
+            return Err(crate::error::Error::value(
+                "OneCycleLR",
+                format!("no values for `max_lr`: give one, or one per group ({groups})"),
+            ));
+        }
+        super::cyclic::check_group_list("OneCycleLR", "max_lr", &self.max_lrs, groups)
     }
 }

@@ -27,7 +27,8 @@ pub trait LrSchedule {
     /// The learning rate after `step` scheduler steps, starting from `base_lr`.
     fn lr_at(&self, base_lr: f64, step: u64) -> f64;
     /// The momentum (or Adam's first beta) after `step` steps, for schedules that cycle it
-    /// ([`OneCycleLr`](super::OneCycleLr)); `None` leaves the optimizer's unchanged.
+    /// ([`OneCycleLr`](super::OneCycleLr), [`CyclicLr`](super::CyclicLr)); `None` leaves the
+    /// optimizer's unchanged.
     ///
     /// ```
     /// use shaped::optim::{LrSchedule, StepLr};
@@ -48,6 +49,33 @@ pub trait LrSchedule {
     /// assert!((s.lr_at(1.0, 2) - 0.1).abs() < 1e-12);
     /// ```
     fn observe(&mut self, _step: u64, _metric: f64) {}
+    /// The learning rate of parameter group `group` (0 is the optimizer's own settings)
+    /// after `step` steps, starting from that group's `base_lr`. Schedules with settings
+    /// per group ([`CyclicLr`](super::CyclicLr), [`OneCycleLr`](super::OneCycleLr) with
+    /// per-group peaks) override it; the others give [`lr_at`](Self::lr_at).
+    ///
+    /// ```
+    /// use shaped::optim::{LrSchedule, OneCycleLr, StepLr};
+    /// assert_eq!(StepLr { step_size: 1, gamma: 0.5 }.group_lr_at(3, 1.0, 1), 0.5);
+    /// let s = OneCycleLr::new(0.5, 30).group_max_lrs(vec![0.5, 2.5]);
+    /// assert!((s.group_lr_at(1, 0.0, 0) - 0.1).abs() < 1e-12); // 2.5 / 25
+    /// ```
+    fn group_lr_at(&self, _group: usize, base_lr: f64, step: u64) -> f64 {
+        self.lr_at(base_lr, step)
+    }
+    /// Checks the schedule's settings for an optimizer with `groups` parameter groups
+    /// (a per-group list of the wrong length, a zero step size), as PyTorch's constructors
+    /// do; [`LrScheduler::try_new`] and the [`Trainer`](crate::train::Trainer) call it.
+    ///
+    /// ```
+    /// use shaped::optim::{CyclicLr, LrSchedule};
+    /// assert!(CyclicLr::new(0.01, 0.1).validate(1).is_ok());
+    /// let err = CyclicLr::new(0.01, 0.1).group_max_lrs(vec![0.1, 0.2]).validate(3).unwrap_err();
+    /// assert!(err.to_string().contains("3 parameter groups"));
+    /// ```
+    fn validate(&self, _groups: usize) -> crate::error::Result<()> {
+        Ok(())
+    }
 }
 
 impl<S: LrSchedule + ?Sized> LrSchedule for Box<S> {
@@ -59,6 +87,12 @@ impl<S: LrSchedule + ?Sized> LrSchedule for Box<S> {
     }
     fn observe(&mut self, step: u64, metric: f64) {
         (**self).observe(step, metric)
+    }
+    fn group_lr_at(&self, group: usize, base_lr: f64, step: u64) -> f64 {
+        (**self).group_lr_at(group, base_lr, step)
+    }
+    fn validate(&self, groups: usize) -> crate::error::Result<()> {
+        (**self).validate(groups)
     }
 }
 
@@ -287,6 +321,19 @@ impl<S: LrSchedule> LrSchedule for LinearWarmup<S> {
             self.then.observe(step - self.warmup, metric);
         }
     }
+    fn group_lr_at(&self, group: usize, base_lr: f64, step: u64) -> f64 {
+        if step < self.warmup {
+            let target = self.then.group_lr_at(group, base_lr, 0);
+            let f =
+                self.start_factor + (1.0 - self.start_factor) * step as f64 / self.warmup as f64;
+            target * f
+        } else {
+            self.then.group_lr_at(group, base_lr, step - self.warmup)
+        }
+    }
+    fn validate(&self, groups: usize) -> crate::error::Result<()> {
+        self.then.validate(groups)
+    }
 }
 
 /// Schedules run one after another (`SequentialLR`): the first until the first milestone,
@@ -366,6 +413,13 @@ impl LrSchedule for SequentialLr {
         let (i, local) = self.active(step);
         self.schedules[i].observe(local, metric)
     }
+    fn group_lr_at(&self, group: usize, base_lr: f64, step: u64) -> f64 {
+        let (i, local) = self.active(step);
+        self.schedules[i].group_lr_at(group, base_lr, local)
+    }
+    fn validate(&self, groups: usize) -> crate::error::Result<()> {
+        self.schedules.iter().try_for_each(|s| s.validate(groups))
+    }
 }
 
 /// Applies a schedule to an optimizer in a plain loop, like a PyTorch scheduler: made
@@ -374,8 +428,9 @@ impl LrSchedule for SequentialLr {
 /// [`step_with_metric`](LrScheduler::step_with_metric) for
 /// [`ReduceLrOnPlateau`](super::ReduceLrOnPlateau). Schedules that cycle momentum set the
 /// optimizer's momentum too. With parameter groups, each group's rate follows the schedule
-/// from that group's own initial rate (PyTorch's `base_lrs`); [`OneCycleLr`](super::OneCycleLr),
-/// whose rates are absolute, gives every group the same.
+/// from that group's own initial rate (PyTorch's `base_lrs`); [`OneCycleLr`](super::OneCycleLr)
+/// and [`CyclicLr`](super::CyclicLr), whose rates are absolute, give every group the same
+/// unless given per-group rates.
 ///
 /// The optimizer may be a `&mut dyn Optimizer<E>` or a `Box<dyn Optimizer<E>>`, and the
 /// schedule a `Box<dyn LrSchedule>`, both chosen at run time.
@@ -412,14 +467,41 @@ impl<S: LrSchedule> LrScheduler<S> {
     /// let sched = LrScheduler::new(&mut opt, LinearLr { start_factor: 0.5, end_factor: 1.0, total_iters: 4 });
     /// assert_eq!(opt.lr(), 0.05);
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// If the schedule's settings do not fit the optimizer (see
+    /// [`try_new`](Self::try_new)), with its message.
     pub fn new<E: Float, O: Optimizer<E> + ?Sized>(opt: &mut O, schedule: S) -> Self {
+        match Self::try_new(opt, schedule) {
+            Ok(sched) => sched,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    /// [`new`](Self::new), or an `Err` when the schedule's settings do not fit the
+    /// optimizer ([`LrSchedule::validate`]: a per-group list whose length is not the
+    /// number of parameter groups, a zero step size), where PyTorch's constructors raise.
+    ///
+    /// ```
+    /// use shaped::optim::{CyclicLr, LrScheduler, Sgd};
+    /// let mut opt = Sgd::<f32>::new(0.1);
+    /// assert!(LrScheduler::try_new(&mut opt, CyclicLr::new(0.01, 0.1)).is_ok());
+    /// let bad = CyclicLr::new(0.01, 0.1).step_size_up(0);
+    /// assert!(LrScheduler::try_new(&mut opt, bad).is_err());
+    /// ```
+    pub fn try_new<E: Float, O: Optimizer<E> + ?Sized>(
+        opt: &mut O,
+        schedule: S,
+    ) -> crate::error::Result<Self> {
+        let base_lrs = opt.group_lrs();
+        schedule.validate(base_lrs.len())?;
         let sched = LrScheduler {
             schedule,
-            base_lrs: opt.group_lrs(),
+            base_lrs,
             steps: 0,
         };
         sched.apply(opt);
-        sched
+        Ok(sched)
     }
     /// Advances one step and sets the optimizer's rates (and momentum).
     ///
@@ -477,7 +559,8 @@ impl<S: LrSchedule> LrScheduler<S> {
     pub fn last_lrs(&self) -> Vec<f64> {
         self.base_lrs
             .iter()
-            .map(|&base| self.schedule.lr_at(base, self.steps))
+            .enumerate()
+            .map(|(group, &base)| self.schedule.group_lr_at(group, base, self.steps))
             .collect()
     }
     /// The current momentum, for schedules that cycle it.

@@ -67,6 +67,9 @@ impl<M, O> Trainer<'_, M, O> {
             early_stop: EarlyStop::default(),
             _types: PhantomData,
         };
+        if let Some(s) = &self.schedule {
+            s.validate(run.base_lrs.len())?;
+        }
         if let Some(group) = self.group {
             D::broadcast(group, &mut *self.model);
         }
@@ -279,7 +282,11 @@ impl<M, O> Trainer<'_, M, O> {
         D: TrainDevice<M, O, E>,
     {
         if let Some(s) = &self.schedule {
-            let lrs: Vec<f64> = base_lrs.iter().map(|&b| s.lr_at(b, at)).collect();
+            let lrs: Vec<f64> = base_lrs
+                .iter()
+                .enumerate()
+                .map(|(group, &b)| s.group_lr_at(group, b, at))
+                .collect();
             D::set_group_lrs(&mut *self.optimizer, &lrs);
             if let Some(m) = s.momentum_at(at) {
                 D::set_momentum(&mut *self.optimizer, m);
