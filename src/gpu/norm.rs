@@ -382,8 +382,8 @@ impl<const G: usize, const C: usize, E: Float, S: Shape, T: Tape<E>> Module<GpuT
 /// [`InstanceNormLayer`] (`InstanceNorm1d/2d/3d` and their `Dyn` forms) on the GPU, made by
 /// `instance_norm.to_device(&gpu)`: each channel of each sample normalised over its
 /// positions with the biased variance, then the per-channel affine map when the layer has
-/// one; of the CPU layer's element type `E` (f32 or f64). As on the CPU, no running
-/// statistics. The kernels are [`GpuGroupNorm`]'s with one channel per group.
+/// one; of the CPU layer's element type `E` (f32 or f64). No running statistics: a layer
+/// that tracks them (`track_running_stats`) is an `Err` from `to_device`. The kernels are [`GpuGroupNorm`]'s with one channel per group.
 ///
 /// ```no_run
 /// use shaped::prelude::*;
@@ -410,6 +410,17 @@ pub struct GpuInstanceNorm<C: Dim, const K: usize, E: Float = f32> {
 impl<C: Dim, const K: usize, E: Float> ToDevice for InstanceNormLayer<C, K, E> {
     type Output = GpuInstanceNorm<C, K, E>;
     fn to_device(&self, gpu: &Wgpu) -> Result<GpuInstanceNorm<C, K, E>> {
+        if self.tracks_running_stats() {
+            // Evaluation would normalise by each slice's statistics, not the running ones.
+            return Err(Error::value(
+                "InstanceNorm to_device",
+                format!(
+                    "the layer ({} channels) tracks running statistics, which the GPU layer \
+                     does not have yet",
+                    self.num_features()
+                ),
+            ));
+        }
         Ok(GpuInstanceNorm {
             weight: self.weight.as_ref().map(|w| w.to_device(gpu)).transpose()?,
             bias: self.bias.as_ref().map(|b| b.to_device(gpu)).transpose()?,

@@ -3,7 +3,7 @@
 use super::mode::ModeFlag;
 use super::module::Module;
 use super::params::{ParamMut, ParamView, Params, TensorKind, visit_tensor, visit_tensor_mut};
-use super::running_stats::PendingStats;
+use super::running_stats::{PendingStats, blend};
 use crate::autograd::Tape;
 use crate::dtype::Float;
 use crate::error::{Error, Result};
@@ -295,17 +295,6 @@ impl<C: Dim, const K: usize, E: Float> BatchNormLayer<C, K, E> {
             self.running_mean.as_mut_slice().copy_from_slice(&mean);
             self.running_var.as_mut_slice().copy_from_slice(&var);
         }
-    }
-}
-
-/// `running = (1 - m) running + m batch_stat`, the variance made unbiased for `count` values.
-fn blend<E: Float>(mean: &mut [E], var: &mut [E], stats: &BatchStats<E>, count: usize, m: f64) {
-    let unbias = count as f64 / count.saturating_sub(1).max(1) as f64;
-    for (r, &v) in mean.iter_mut().zip(&stats.mean) {
-        *r = E::from_f64((1.0 - m) * r.to_f64() + m * v.to_f64());
-    }
-    for (r, &v) in var.iter_mut().zip(&stats.var) {
-        *r = E::from_f64((1.0 - m) * r.to_f64() + m * v.to_f64() * unbias);
     }
 }
 

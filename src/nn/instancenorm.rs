@@ -1,26 +1,40 @@
 //! Instance normalisation: each sample's channel normalised over its own spatial axes,
 //! GroupNorm with one group per channel (`ops::norm::group_norm_op`).
 
+use super::mode::ModeFlag;
 use super::module::Module;
 use super::params::{ParamMut, ParamView, Params, TensorKind, visit_tensor, visit_tensor_mut};
+use super::running_stats::{PendingStats, blend};
 use crate::autograd::Tape;
 use crate::dtype::Float;
 use crate::error::{Error, Result};
-use crate::ops::norm::group_norm_op;
+use crate::ops::norm::{batch_norm_op, group_norm_op, instance_stats};
 use crate::shape::check::{DimCheck, InstanceNormChannels};
 use crate::shape::{Const, Dim, DimEq, Shape, ShapeMismatch};
 use crate::tensor::Tensor;
 
-/// PyTorch's `nn.InstanceNorm1d/2d/3d` (`track_running_stats=False`, the default), generic
-/// over a static (`Const<C>`) or run-time (`usize`) channel count `C` and the number `K` of
-/// axes after the channel axis; use the aliases [`InstanceNorm1d`], [`InstanceNorm2d`],
-/// [`InstanceNorm3d`] and their `Dyn` forms.
+/// PyTorch's `nn.InstanceNorm1d/2d/3d`, generic over a static (`Const<C>`) or run-time
+/// (`usize`) channel count `C` and the number `K` of axes after the channel axis; use the
+/// aliases [`InstanceNorm1d`], [`InstanceNorm2d`], [`InstanceNorm3d`] and their `Dyn` forms.
 ///
 /// Every `(sample, channel)` slice of `(N, C, *)` is normalised by its own mean and biased
-/// variance, `(x - mean) / sqrt(var + eps)`, in training and evaluation alike; with
-/// `affine` (PyTorch's `affine=True`, off by default) channel `c` is then scaled by
-/// `weight[c]` and shifted by `bias[c]`. `state_dict` names: `weight`, `bias` when affine,
-/// none otherwise.
+/// variance, `(x - mean) / sqrt(var + eps)`; with `affine` (PyTorch's `affine=True`, off by
+/// default) channel `c` is then scaled by `weight[c]` and shifted by `bias[c]`.
+///
+/// With [`track_running_stats`](Self::track_running_stats) (off by default, as in PyTorch)
+/// the layer also keeps `running_mean` and `running_var` buffers `(C,)` (zeros and ones at
+/// first), as BatchNorm does: a training-mode call ([`Module::forward_train`], or `forward`
+/// after [`Params::train`]) normalises each slice by its own statistics and updates
+/// `running = (1 - momentum) * running + momentum * stat`, `stat` being the average over
+/// the batch of the slices' means and unbiased variances (PyTorch's rule); evaluation
+/// normalises channel `c` by `running_mean[c]` and `running_var[c]` instead. A training
+/// forward through `&self` keeps the new values pending until the next `&mut` access, as
+/// [`BatchNormLayer`](super::BatchNormLayer) documents. Without tracking, training and
+/// evaluation are the same.
+///
+/// `state_dict` names: `weight`, `bias` when affine; `running_mean`, `running_var` when
+/// tracking (PyTorch's `num_batches_tracked` is not kept, as for BatchNorm: it only matters
+/// for `momentum=None`, which is not supported).
 ///
 /// ```
 /// use shaped::prelude::*;
@@ -37,9 +51,17 @@ pub struct InstanceNormLayer<C: Dim, const K: usize, E: Float = f32> {
     pub weight: Option<Tensor<(C,), E>>,
     /// Per-channel shift `(C,)`, initially zeros, when affine.
     pub bias: Option<Tensor<(C,), E>>,
+    /// Running mean `(C,)` used in evaluation, initially zeros, when tracking.
+    pub running_mean: Option<Tensor<(C,), E>>,
+    /// Running (unbiased) variance `(C,)` used in evaluation, initially ones, when tracking.
+    pub running_var: Option<Tensor<(C,), E>>,
     /// Added to the variance inside the square root (PyTorch's default `1e-5`).
     pub eps: f64,
+    /// Weight of the newest batch in the running statistics (default `0.1`).
+    pub momentum: f64,
     channels: C,
+    mode: ModeFlag,
+    pending: PendingStats<E>,
 }
 
 /// InstanceNorm over `(N, C, L)` with `C` channels in the type.
@@ -74,16 +96,56 @@ pub type InstanceNorm2dDyn<E = f32> = InstanceNormLayer<usize, 2, E>;
 pub type InstanceNorm3dDyn<E = f32> = InstanceNormLayer<usize, 3, E>;
 
 impl<C: Dim, const K: usize, E: Float> InstanceNormLayer<C, K, E> {
-    /// `channels` channels, with ones and zeros for the affine map when `affine`.
+    /// `channels` channels, with ones and zeros for the affine map when `affine`, without
+    /// running statistics.
+    ///
+    /// ```
+    /// use shaped::nn::InstanceNorm2dDyn;
+    /// assert_eq!(InstanceNorm2dDyn::<f32>::with_dims(6, true).num_features(), 6);
+    /// ```
     pub fn with_dims(channels: C, affine: bool) -> Self {
         InstanceNormLayer {
             weight: affine.then(|| Tensor::ones_with_shape((channels,))),
             bias: affine.then(|| Tensor::zeros_with_shape((channels,))),
+            running_mean: None,
+            running_var: None,
             eps: 1e-5,
+            momentum: 0.1,
             channels,
+            mode: ModeFlag::default(),
+            pending: PendingStats::default(),
         }
     }
+    /// Keeps running statistics (`track_running_stats=True`): fresh buffers, mean zeros and
+    /// variance ones, when `on`; none when off.
+    ///
+    /// ```
+    /// use shaped::nn::{InstanceNorm1d, Params};
+    /// let norm = InstanceNorm1d::<3>::new().track_running_stats(true);
+    /// assert_eq!(Params::<f32>::param_names(&norm), ["running_mean", "running_var"]);
+    /// assert!(norm.tracks_running_stats());
+    /// ```
+    pub fn track_running_stats(mut self, on: bool) -> Self {
+        let _ = self.pending.take();
+        self.running_mean = on.then(|| Tensor::zeros_with_shape((self.channels,)));
+        self.running_var = on.then(|| Tensor::ones_with_shape((self.channels,)));
+        self
+    }
+    /// Whether the layer keeps running statistics.
+    ///
+    /// ```
+    /// use shaped::nn::InstanceNorm2d;
+    /// assert!(!InstanceNorm2d::<3>::new().tracks_running_stats());
+    /// ```
+    pub fn tracks_running_stats(&self) -> bool {
+        self.running_mean.is_some() && self.running_var.is_some()
+    }
     /// The number of channels.
+    ///
+    /// ```
+    /// use shaped::nn::InstanceNorm3d;
+    /// assert_eq!(InstanceNorm3d::<4>::new().num_features(), 4);
+    /// ```
     pub fn num_features(&self) -> usize {
         self.channels.size()
     }
@@ -91,6 +153,27 @@ impl<C: Dim, const K: usize, E: Float> InstanceNormLayer<C, K, E> {
     #[cfg(feature = "wgpu")]
     pub(crate) fn channel_dim(&self) -> C {
         self.channels
+    }
+    /// Writes running statistics updated through `&self` into `running_mean` and
+    /// `running_var` (every `&mut` access does this first).
+    ///
+    /// ```
+    /// use shaped::prelude::*;
+    /// use shaped::nn::{InstanceNorm1d, Module, Params};
+    /// let mut norm = InstanceNorm1d::<1>::new().track_running_stats(true);
+    /// norm.train();
+    /// let _ = norm.forward(Tensor::<Rank3<1, 1, 2>>::from_array([[[1.0, 3.0]]]));
+    /// norm.sync_running();
+    /// let mean = norm.running_mean.as_ref().unwrap().as_slice()[0];
+    /// assert!((mean - 0.2).abs() < 1e-6); // 0.1 * mean 2
+    /// ```
+    pub fn sync_running(&mut self) {
+        if let Some((mean, var)) = self.pending.take()
+            && let (Some(rm), Some(rv)) = (&mut self.running_mean, &mut self.running_var)
+        {
+            rm.as_mut_slice().copy_from_slice(&mean);
+            rv.as_mut_slice().copy_from_slice(&var);
+        }
     }
 }
 
@@ -118,9 +201,18 @@ impl<const K: usize, E: Float> InstanceNormLayer<usize, K, E> {
     }
 }
 
+/// How a call normalises: by each slice's own statistics (updating the running ones through
+/// `&self` or `&mut self` when the layer tracks them), or by the running statistics.
+enum Stats<'a, E> {
+    Instance,
+    UpdateShared,
+    UpdateOwned(&'a mut Option<(Vec<E>, Vec<E>)>),
+    Running,
+}
+
 impl<C: Dim, const K: usize, E: Float> InstanceNormLayer<C, K, E> {
-    fn normalize<S: Shape, T: Tape<E>>(&self, x: Tensor<S, E, T>) -> Result<Tensor<S, E, T>> {
-        let dims = x.shape.dims();
+    fn check_channels<S: Shape>(&self, shape: &S) -> Result<()> {
+        let dims = shape.dims();
         let c = self.num_features();
         if dims[1] != c {
             return Err(Error::shape(
@@ -133,9 +225,90 @@ impl<C: Dim, const K: usize, E: Float> InstanceNormLayer<C, K, E> {
                 ),
             ));
         }
+        Ok(())
+    }
+
+    /// What a call through `&self` does: only a tracking layer depends on the mode.
+    fn shared_stats(&self) -> Stats<'static, E> {
+        match (self.tracks_running_stats(), self.mode.active()) {
+            (false, _) => Stats::Instance,
+            (true, true) => Stats::UpdateShared,
+            (true, false) => Stats::Running,
+        }
+    }
+
+    fn normalize<S: Shape, T: Tape<E>>(
+        &self,
+        x: Tensor<S, E, T>,
+        stats: Stats<'_, E>,
+    ) -> Result<Tensor<S, E, T>> {
+        self.check_channels(&x.shape)?;
+        let c = self.num_features();
         let weight = self.weight.as_ref().map(|w| w.traced_as::<T>());
         let bias = self.bias.as_ref().map(|b| b.traced_as::<T>());
+        if let Stats::Running = stats {
+            let pending = self.pending.snapshot();
+            let running = match (&pending, &self.running_mean, &self.running_var) {
+                (Some((m, v)), _, _) => Some((&m[..], &v[..])),
+                (None, Some(m), Some(v)) => Some((m.as_slice(), v.as_slice())),
+                _ => None,
+            };
+            if let Some(running) = running {
+                return Ok(batch_norm_op(x, weight, bias, Some(running), self.eps).0);
+            }
+        }
+        if matches!(stats, Stats::UpdateShared | Stats::UpdateOwned(_)) {
+            let dims = x.shape.dims();
+            let per_instance: usize = dims[2..].iter().product();
+            if per_instance < 2 {
+                return Err(Error::value(
+                    "InstanceNorm input",
+                    format!(
+                        "training with running statistics needs more than 1 value per \
+                         channel of each sample, got input of shape {:?}",
+                        dims.as_slice()
+                    ),
+                ));
+            }
+            let batch = instance_stats(&x);
+            let (m, count) = (self.momentum, per_instance);
+            let (Some(rm), Some(rv)) = (&self.running_mean, &self.running_var) else {
+                return Ok(group_norm_op(x, c, weight, bias, self.eps));
+            };
+            match stats {
+                Stats::UpdateOwned(out) => {
+                    let (mut mean, mut var) = (rm.to_vec(), rv.to_vec());
+                    blend(&mut mean, &mut var, &batch, count, m);
+                    *out = Some((mean, var));
+                }
+                _ => self
+                    .pending
+                    .update(rm.as_slice(), rv.as_slice(), |mean, var| {
+                        blend(mean, var, &batch, count, m)
+                    }),
+            }
+        }
         Ok(group_norm_op(x, c, weight, bias, self.eps))
+    }
+
+    /// A training call through `&mut self`: the running statistics are written at once.
+    fn normalize_train<S: Shape, T: Tape<E>>(
+        &mut self,
+        x: Tensor<S, E, T>,
+    ) -> Result<Tensor<S, E, T>> {
+        if !self.tracks_running_stats() {
+            return self.normalize(x, Stats::Instance);
+        }
+        self.sync_running();
+        let mut updated = None;
+        let y = self.normalize(x, Stats::UpdateOwned(&mut updated))?;
+        if let (Some((mean, var)), Some(rm), Some(rv)) =
+            (updated, &mut self.running_mean, &mut self.running_var)
+        {
+            rm.as_mut_slice().copy_from_slice(&mean);
+            rv.as_mut_slice().copy_from_slice(&var);
+        }
+        Ok(y)
     }
 }
 
@@ -151,10 +324,17 @@ macro_rules! instancenorm_module {
                 DimCheck::<C2, C, InstanceNormChannels>::MISMATCH;
             fn try_forward(&self, x: Tensor<(N, C2, $($A,)*), E, T>) -> Result<Self::Output> {
                 let () = <Self as Module<Tensor<(N, C2, $($A,)*), E, T>>>::SHAPE_CHECK;
-                self.normalize(x)
+                self.normalize(x, self.shared_stats())
+            }
+            fn try_forward_train(&mut self, x: Tensor<(N, C2, $($A,)*), E, T>) -> Result<Self::Output> {
+                let () = <Self as Module<Tensor<(N, C2, $($A,)*), E, T>>>::SHAPE_CHECK;
+                self.normalize_train(x)
             }
             fn try_forward_unchecked(&self, x: Tensor<(N, C2, $($A,)*), E, T>) -> Result<Self::Output> {
-                self.normalize(x)
+                self.normalize(x, self.shared_stats())
+            }
+            fn try_forward_train_unchecked(&mut self, x: Tensor<(N, C2, $($A,)*), E, T>) -> Result<Self::Output> {
+                self.normalize_train(x)
             }
         }
     };
@@ -170,27 +350,68 @@ impl<C: Dim, const K: usize, E: Float> Params<E> for InstanceNormLayer<C, K, E> 
                 visit_tensor(t, &format!("{prefix}{name}"), TensorKind::Parameter, f);
             }
         }
+        let pending = self.pending.snapshot();
+        for (t, name, newer) in [
+            (
+                &self.running_mean,
+                "running_mean",
+                pending.as_ref().map(|p| &p.0),
+            ),
+            (
+                &self.running_var,
+                "running_var",
+                pending.as_ref().map(|p| &p.1),
+            ),
+        ] {
+            let Some(t) = t else { continue };
+            let name = format!("{prefix}{name}");
+            match newer {
+                Some(data) => f(ParamView {
+                    name: &name,
+                    dims: t.shape.dims(),
+                    data,
+                    id: t.id,
+                    kind: TensorKind::Buffer,
+                }),
+                None => visit_tensor(t, &name, TensorKind::Buffer, f),
+            }
+        }
     }
     fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(ParamMut<'_, E>)) {
+        self.sync_running();
         for (t, name) in [(&mut self.weight, "weight"), (&mut self.bias, "bias")] {
             if let Some(t) = t {
                 visit_tensor_mut(t, &format!("{prefix}{name}"), TensorKind::Parameter, f);
             }
         }
+        for (t, name) in [
+            (&mut self.running_mean, "running_mean"),
+            (&mut self.running_var, "running_var"),
+        ] {
+            if let Some(t) = t {
+                visit_tensor_mut(t, &format!("{prefix}{name}"), TensorKind::Buffer, f);
+            }
+        }
     }
     fn describe(&self, prefix: &str, f: &mut dyn FnMut(&str, String)) {
-        let affine = if self.weight.is_some() {
-            "True"
-        } else {
-            "False"
-        };
+        let py_bool = |b: bool| if b { "True" } else { "False" };
         f(
             super::module_name(prefix),
             format!(
-                "InstanceNorm{K}d({}, eps={}, momentum=0.1, affine={affine}, track_running_stats=False)",
+                "InstanceNorm{K}d({}, eps={}, momentum={}, affine={}, track_running_stats={})",
                 self.num_features(),
-                super::summary::py_float(self.eps)
+                super::summary::py_float(self.eps),
+                super::summary::py_float(self.momentum),
+                py_bool(self.weight.is_some()),
+                py_bool(self.tracks_running_stats()),
             ),
         )
+    }
+    fn set_training(&mut self, training: bool) {
+        self.sync_running();
+        self.mode.set(training);
+    }
+    fn is_training(&self) -> bool {
+        self.mode.get()
     }
 }

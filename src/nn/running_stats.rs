@@ -1,9 +1,10 @@
-//! BatchNorm's running statistics updated through `&self`: a training-mode `forward` (after
+//! BatchNorm's (and a tracking InstanceNorm's) running statistics updated through `&self`: a training-mode `forward` (after
 //! `model.train()`, or inside a user struct's `forward_train`) cannot write the layer's
 //! `running_mean` / `running_var` tensors, so the updated values wait here until the next
 //! `&mut` access moves them into the fields.
 
 use crate::dtype::Float;
+use crate::ops::norm::BatchStats;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 
@@ -55,5 +56,22 @@ impl<E: Float> Clone for PendingStats<E> {
             dirty: AtomicBool::new(values.is_some()),
             values: Mutex::new(values),
         }
+    }
+}
+
+/// `running = (1 - m) running + m batch_stat`, the variance made unbiased for `count` values.
+pub(crate) fn blend<E: Float>(
+    mean: &mut [E],
+    var: &mut [E],
+    stats: &BatchStats<E>,
+    count: usize,
+    m: f64,
+) {
+    let unbias = count as f64 / count.saturating_sub(1).max(1) as f64;
+    for (r, &v) in mean.iter_mut().zip(&stats.mean) {
+        *r = E::from_f64((1.0 - m) * r.to_f64() + m * v.to_f64());
+    }
+    for (r, &v) in var.iter_mut().zip(&stats.var) {
+        *r = E::from_f64((1.0 - m) * r.to_f64() + m * v.to_f64() * unbias);
     }
 }

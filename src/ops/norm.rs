@@ -313,3 +313,27 @@ pub(crate) fn group_norm_op<S: Shape, SC: Shape, E: Float, T: Tape<E>>(
         tape,
     }
 }
+
+/// What InstanceNorm's running statistics take from `x` `(N, C, *)`: per channel, the
+/// average over the `N` samples of each `(sample, channel)` slice's mean and biased
+/// variance (PyTorch averages the per-instance updates over the batch, which is the same).
+/// Not differentiated: the running statistics are buffers.
+pub(crate) fn instance_stats<S: Shape, E: Float, T: Tape<E>>(x: &Tensor<S, E, T>) -> BatchStats<E> {
+    let dims = x.shape.dims();
+    let (n, c) = (dims[0], dims[1]);
+    let inner: usize = dims[2..].iter().product();
+    // Each (sample, channel) slice is one "channel" of a (1, N * C, inner) layout.
+    let (mean, var) = kernels::channel_stats(&x.data, 1, n * c, inner);
+    let average = |per_instance: Vec<E>| -> Vec<E> {
+        (0..c)
+            .map(|ch| {
+                let sum: f64 = (0..n).map(|s| per_instance[s * c + ch].to_f64()).sum();
+                E::from_f64(sum / n.max(1) as f64)
+            })
+            .collect()
+    };
+    BatchStats {
+        mean: average(mean),
+        var: average(var),
+    }
+}
