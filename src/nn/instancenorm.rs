@@ -8,7 +8,7 @@ use super::running_stats::{PendingStats, blend};
 use crate::autograd::Tape;
 use crate::dtype::Float;
 use crate::error::{Error, Result};
-use crate::ops::norm::{batch_norm_op, group_norm_op, instance_stats};
+use crate::ops::norm::{BatchStats, batch_norm_op, group_norm_op, instance_stats};
 use crate::shape::check::{DimCheck, InstanceNormChannels};
 use crate::shape::{Const, Dim, DimEq, Shape, ShapeMismatch};
 use crate::tensor::Tensor;
@@ -201,15 +201,6 @@ impl<const K: usize, E: Float> InstanceNormLayer<usize, K, E> {
     }
 }
 
-/// How a call normalises: by each slice's own statistics (updating the running ones through
-/// `&self` or `&mut self` when the layer tracks them), or by the running statistics.
-enum Stats<'a, E> {
-    Instance,
-    UpdateShared,
-    UpdateOwned(&'a mut Option<(Vec<E>, Vec<E>)>),
-    Running,
-}
-
 impl<C: Dim, const K: usize, E: Float> InstanceNormLayer<C, K, E> {
     fn check_channels<S: Shape>(&self, shape: &S) -> Result<()> {
         let dims = shape.dims();
@@ -228,87 +219,79 @@ impl<C: Dim, const K: usize, E: Float> InstanceNormLayer<C, K, E> {
         Ok(())
     }
 
-    /// What a call through `&self` does: only a tracking layer depends on the mode.
-    fn shared_stats(&self) -> Stats<'static, E> {
-        match (self.tracks_running_stats(), self.mode.active()) {
-            (false, _) => Stats::Instance,
-            (true, true) => Stats::UpdateShared,
-            (true, false) => Stats::Running,
-        }
-    }
-
+    /// Normalises by each slice's own statistics, or by the running ones (the pending
+    /// values if a `&self` training call left some) when `by_running` and the layer has them.
     fn normalize<S: Shape, T: Tape<E>>(
         &self,
         x: Tensor<S, E, T>,
-        stats: Stats<'_, E>,
-    ) -> Result<Tensor<S, E, T>> {
-        self.check_channels(&x.shape)?;
-        let c = self.num_features();
+        by_running: bool,
+    ) -> Tensor<S, E, T> {
         let weight = self.weight.as_ref().map(|w| w.traced_as::<T>());
         let bias = self.bias.as_ref().map(|b| b.traced_as::<T>());
-        if let Stats::Running = stats {
-            let pending = self.pending.snapshot();
-            let running = match (&pending, &self.running_mean, &self.running_var) {
-                (Some((m, v)), _, _) => Some((&m[..], &v[..])),
-                (None, Some(m), Some(v)) => Some((m.as_slice(), v.as_slice())),
-                _ => None,
-            };
-            if let Some(running) = running {
-                return Ok(batch_norm_op(x, weight, bias, Some(running), self.eps).0);
-            }
-        }
-        if matches!(stats, Stats::UpdateShared | Stats::UpdateOwned(_)) {
-            let dims = x.shape.dims();
-            let per_instance: usize = dims[2..].iter().product();
-            if per_instance < 2 {
-                return Err(Error::value(
-                    "InstanceNorm input",
-                    format!(
-                        "training with running statistics needs more than 1 value per \
-                         channel of each sample, got input of shape {:?}",
-                        dims.as_slice()
-                    ),
-                ));
-            }
-            let batch = instance_stats(&x);
-            let (m, count) = (self.momentum, per_instance);
-            let (Some(rm), Some(rv)) = (&self.running_mean, &self.running_var) else {
-                return Ok(group_norm_op(x, c, weight, bias, self.eps));
-            };
-            match stats {
-                Stats::UpdateOwned(out) => {
-                    let (mut mean, mut var) = (rm.to_vec(), rv.to_vec());
-                    blend(&mut mean, &mut var, &batch, count, m);
-                    *out = Some((mean, var));
+        if by_running && let (Some(mean), Some(var)) = (&self.running_mean, &self.running_var) {
+            let y = match self.pending.snapshot() {
+                Some((m, v)) => batch_norm_op(x, weight, bias, Some((&m, &v)), self.eps),
+                None => {
+                    let running = Some((mean.as_slice(), var.as_slice()));
+                    batch_norm_op(x, weight, bias, running, self.eps)
                 }
-                _ => self
-                    .pending
-                    .update(rm.as_slice(), rv.as_slice(), |mean, var| {
-                        blend(mean, var, &batch, count, m)
-                    }),
-            }
+            };
+            return y.0;
         }
-        Ok(group_norm_op(x, c, weight, bias, self.eps))
+        group_norm_op(x, self.num_features(), weight, bias, self.eps)
+    }
+
+    /// The statistics a training call blends into the running ones, and the number of values
+    /// per slice (which makes the variance unbiased); an error for slices of one value.
+    fn slice_stats<S: Shape, T: Tape<E>>(
+        &self,
+        x: &Tensor<S, E, T>,
+    ) -> Result<(BatchStats<E>, usize)> {
+        let dims = x.shape.dims();
+        let per_slice: usize = dims[2..].iter().product();
+        if per_slice < 2 {
+            return Err(Error::value(
+                "InstanceNorm input",
+                format!(
+                    "training with running statistics needs more than 1 value per channel \
+                     of each sample, got input of shape {:?}",
+                    dims.as_slice()
+                ),
+            ));
+        }
+        Ok((instance_stats(x), per_slice))
+    }
+
+    /// A call through `&self`: a tracking layer in training mode leaves its update pending.
+    fn forward_shared<S: Shape, T: Tape<E>>(&self, x: Tensor<S, E, T>) -> Result<Tensor<S, E, T>> {
+        self.check_channels(&x.shape)?;
+        let training = self.mode.active();
+        if training && let (Some(mean), Some(var)) = (&self.running_mean, &self.running_var) {
+            let (stats, count) = self.slice_stats(&x)?;
+            let m = self.momentum;
+            self.pending
+                .update(mean.as_slice(), var.as_slice(), |mean, var| {
+                    blend(mean, var, &stats, count, m)
+                });
+        }
+        Ok(self.normalize(x, !training))
     }
 
     /// A training call through `&mut self`: the running statistics are written at once.
-    fn normalize_train<S: Shape, T: Tape<E>>(
+    fn forward_owned<S: Shape, T: Tape<E>>(
         &mut self,
         x: Tensor<S, E, T>,
     ) -> Result<Tensor<S, E, T>> {
-        if !self.tracks_running_stats() {
-            return self.normalize(x, Stats::Instance);
+        self.check_channels(&x.shape)?;
+        if self.tracks_running_stats() {
+            self.sync_running();
+            let (stats, count) = self.slice_stats(&x)?;
+            if let (Some(mean), Some(var)) = (&mut self.running_mean, &mut self.running_var) {
+                let m = self.momentum;
+                blend(mean.as_mut_slice(), var.as_mut_slice(), &stats, count, m);
+            }
         }
-        self.sync_running();
-        let mut updated = None;
-        let y = self.normalize(x, Stats::UpdateOwned(&mut updated))?;
-        if let (Some((mean, var)), Some(rm), Some(rv)) =
-            (updated, &mut self.running_mean, &mut self.running_var)
-        {
-            rm.as_mut_slice().copy_from_slice(&mean);
-            rv.as_mut_slice().copy_from_slice(&var);
-        }
-        Ok(y)
+        Ok(self.normalize(x, false))
     }
 }
 
@@ -324,17 +307,17 @@ macro_rules! instancenorm_module {
                 DimCheck::<C2, C, InstanceNormChannels>::MISMATCH;
             fn try_forward(&self, x: Tensor<(N, C2, $($A,)*), E, T>) -> Result<Self::Output> {
                 let () = <Self as Module<Tensor<(N, C2, $($A,)*), E, T>>>::SHAPE_CHECK;
-                self.normalize(x, self.shared_stats())
+                self.forward_shared(x)
             }
             fn try_forward_train(&mut self, x: Tensor<(N, C2, $($A,)*), E, T>) -> Result<Self::Output> {
                 let () = <Self as Module<Tensor<(N, C2, $($A,)*), E, T>>>::SHAPE_CHECK;
-                self.normalize_train(x)
+                self.forward_owned(x)
             }
             fn try_forward_unchecked(&self, x: Tensor<(N, C2, $($A,)*), E, T>) -> Result<Self::Output> {
-                self.normalize(x, self.shared_stats())
+                self.forward_shared(x)
             }
             fn try_forward_train_unchecked(&mut self, x: Tensor<(N, C2, $($A,)*), E, T>) -> Result<Self::Output> {
-                self.normalize_train(x)
+                self.forward_owned(x)
             }
         }
     };
