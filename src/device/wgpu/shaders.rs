@@ -522,8 +522,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             if (w < 0 || w >= i32(w_in)) { continue; }
             let j = (plane * h_in + u32(h)) * w_in + u32(w);
             let v = x[j];
-            // The first maximum; a NaN wins (and stays), as in PyTorch.
-            if (at == 0xffffffffu || v > best || (v != v && best == best)) {
+            // The first maximum; a NaN wins (and stays), as in PyTorch. `is_nan_t`, not
+            // `v != v`, which lavapipe's compiler folds to false.
+            if (at == 0xffffffffu || v > best || (is_nan_t(v) && !is_nan_t(best))) {
                 best = v;
                 at = j;
             }
