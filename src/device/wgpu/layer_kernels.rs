@@ -177,12 +177,14 @@ pub(crate) fn pair_backward<E: Float>(
     out
 }
 
-/// Which average pooling: a `K`-window (stride, padding, `count_include_pad=True`) or
-/// PyTorch's adaptive windows.
+/// Which average pooling: a `K`-window (stride, padding, `count_include_pad=True`),
+/// PyTorch's adaptive windows, or a `K`-window along the last axis only (1-D pooling of
+/// one-row planes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum AvgMode {
     Window = 0,
     Adaptive = 1,
+    Line = 2,
 }
 
 fn avg_params(count: usize, mode: AvgMode, g: &Window) -> Params {

@@ -269,7 +269,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 /// Average pooling, windowed or adaptive: `span` gives the window of output `o` along one
 /// axis (clipped start, clipped end, divisor extent). Mode 0: a `K`-window with stride and
 /// padding (`count_include_pad=True`: the extent counts padding); mode 1: PyTorch's adaptive
-/// window `floor(o L / O) .. ceil((o+1) L / O)`. p = n outputs, mode, H, W, K, S, P, OH, OW.
+/// window `floor(o L / O) .. ceil((o+1) L / O)`; mode 2: mode 0 along W only, each row its own
+/// window (1-D pooling of `(planes, 1, L)`, whose divisor must not count padded rows).
+/// p = n outputs, mode, H, W, K, S, P, OH, OW.
 pub(crate) const AVG_POOL: &str = concat!(
     r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
@@ -298,8 +300,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let ow = i % ow_n;
     let oh = (i / ow_n) % oh_n;
     let plane = i / (ow_n * oh_n);
-    let sy = span(oh, h_in, oh_n, mode, k, s, pad);
-    let sx = span(ow, w_in, ow_n, mode, k, s, pad);
+    let line = mode == 2u;
+    let m = select(mode, 0u, line);
+    let sy = span(oh, h_in, oh_n, m, select(k, 1u, line), select(s, 1u, line), select(pad, 0u, line));
+    let sx = span(ow, w_in, ow_n, m, k, s, pad);
     var acc: T = 0.0;
     for (var h = sy.x; h < sy.y; h++) {
         for (var w = sx.x; w < sx.y; w++) {
@@ -352,14 +356,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let w = i32(i % w_in);
     let h = i32((i / w_in) % h_in);
     let plane = i / (w_in * h_in);
-    let ry = outputs(u32(h), h_in, oh_n, mode, k, s, pad);
-    let rx = outputs(u32(w), w_in, ow_n, mode, k, s, pad);
+    let line = mode == 2u;
+    let m = select(mode, 0u, line);
+    let kh = select(k, 1u, line); let sh = select(s, 1u, line); let ph = select(pad, 0u, line);
+    let ry = outputs(u32(h), h_in, oh_n, m, kh, sh, ph);
+    let rx = outputs(u32(w), w_in, ow_n, m, k, s, pad);
     var acc: T = 0.0;
     for (var oh = ry.x; oh <= ry.y; oh++) {
-        let sy = span(u32(oh), h_in, oh_n, mode, k, s, pad);
+        let sy = span(u32(oh), h_in, oh_n, m, kh, sh, ph);
         if (h < sy.x || h >= sy.y) { continue; }
         for (var ow = rx.x; ow <= rx.y; ow++) {
-            let sx = span(u32(ow), w_in, ow_n, mode, k, s, pad);
+            let sx = span(u32(ow), w_in, ow_n, m, k, s, pad);
             if (w < sx.x || w >= sx.y) { continue; }
             let o = (plane * oh_n + u32(oh)) * ow_n + u32(ow);
             acc += g[o] / T(max(sy.z * sx.z, 1));
