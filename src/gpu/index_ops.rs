@@ -23,7 +23,7 @@ fn range_error(op: &'static str, dims: &[usize], axis: usize, what: String) -> E
 }
 
 /// `x` broadcast to `out` (checked by the caller); the gradient is summed back.
-fn broadcast_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
+pub(super) fn broadcast_op<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
     x: GpuTensor<S, T, E>,
     out: SO,
 ) -> Result<GpuTensor<SO, T, E>> {

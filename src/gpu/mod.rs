@@ -32,6 +32,7 @@ mod compare;
 mod conv;
 mod conv_grouped;
 mod conv_transpose;
+mod distance;
 mod embedding;
 mod gather;
 mod glu_prelu;
@@ -79,6 +80,10 @@ pub use compare::{GpuCompare, try_where_, where_};
 pub use conv::GpuConv2d;
 pub use conv_grouped::GpuGroupedConv2d;
 pub use conv_transpose::GpuConvTranspose2d;
+pub use distance::{
+    cosine_similarity, normalize, pairwise_distance, pairwise_distance_keepdim,
+    try_cosine_similarity, try_normalize, try_pairwise_distance, try_pairwise_distance_keepdim,
+};
 pub use embedding::GpuEmbedding;
 pub use glu_prelu::{GpuChannelPReLU, GpuPReLU};
 pub use gru::{

@@ -184,7 +184,7 @@ fn empty_axis(op: &'static str, dims: &[usize], axis: usize) -> Error {
 }
 
 /// Max (or min) along `axis` into `out`, the gradient to the first extreme element.
-fn extreme_axis<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
+pub(super) fn extreme_axis<S: Shape, SO: Shape, E: Float, T: Tape<E>>(
     x: GpuTensor<S, T, E>,
     axis: usize,
     out: SO,

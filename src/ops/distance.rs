@@ -31,7 +31,7 @@ use crate::tensor::Tensor;
 
 /// The floor under a sum of p-th powers before its root: the element type's smallest
 /// normal number (an `f32` floor would also cut `f64` norms below 1e-19).
-fn sum_floor<E: Float>() -> E {
+pub(crate) fn sum_floor<E: Float>() -> E {
     E::from_f64(if core::mem::size_of::<E>() == 8 {
         f64::MIN_POSITIVE
     } else {
@@ -144,11 +144,11 @@ where
 }
 
 /// The op names of build-time broadcast errors.
-struct CosineSimilarityOp;
+pub(crate) struct CosineSimilarityOp;
 impl OpName for CosineSimilarityOp {
     const NAME: &'static str = "cosine_similarity";
 }
-struct PairwiseDistanceOp;
+pub(crate) struct PairwiseDistanceOp;
 impl OpName for PairwiseDistanceOp {
     const NAME: &'static str = "pairwise_distance";
 }
