@@ -52,6 +52,7 @@ mod optim_adaptive;
 mod optim_more;
 mod optim_state;
 mod pad_ops;
+mod pixel_shuffle;
 mod pool;
 mod recurrent;
 mod reduce;

@@ -21,7 +21,7 @@ use crate::tensor::Tensor;
 pub type ShuffledChannels<C, const R: usize> = <<C as ChunkDim<R>>::Output as ChunkDim<R>>::Output;
 
 /// The build-time check of `pixel_shuffle`: `R >= 1` and `R^2` divides static channels.
-const fn check_shuffle(r: usize, channels: Option<usize>) {
+pub(crate) const fn check_shuffle(r: usize, channels: Option<usize>) {
     if r == 0 {
         ConstMsg::new()
             .s("pixel_shuffle: the upscale factor must be at least 1")
@@ -42,7 +42,7 @@ const fn check_shuffle(r: usize, channels: Option<usize>) {
 }
 
 /// The build-time check of `pixel_unshuffle`: `R >= 1` and `R` divides static `H` and `W`.
-const fn check_unshuffle(r: usize, h: Option<usize>, w: Option<usize>) {
+pub(crate) const fn check_unshuffle(r: usize, h: Option<usize>, w: Option<usize>) {
     if r == 0 {
         ConstMsg::new()
             .s("pixel_unshuffle: the downscale factor must be at least 1")
