@@ -1,6 +1,7 @@
-//! MaxPool1d / AvgPool1d, the distances (`normalize`, `cosine_similarity`,
+//! MaxPool1d / AvgPool1d, AdaptiveMaxPool1d/2d, the distances (`normalize`, `cosine_similarity`,
 //! `pairwise_distance` and their layers), PixelShuffle / PixelUnshuffle and Unflatten on the
 //! GPU: against the PyTorch golden files of the CPU tests (tests/golden_extra/layer_*pool1d*,
+//! layer_adaptive_maxpool*,
 //! dist_*, layer_pixel_*, layer_unflatten*) with the CPU tolerances, and against the CPU on
 //! other shapes and settings, forward and backward, f32 and f64; run-time sizes that do not
 //! fit are errors.
@@ -14,8 +15,8 @@ use gpu_support::{F64_TOL, FWD, GRAD, close, close64, down, gpu, gpu64, randn, u
 use shaped::gpu::prelude::*;
 use shaped::gpu::{GpuTensor, try_cosine_similarity, try_normalize, try_pairwise_distance};
 use shaped::nn::{
-    AvgPool1d, CosineSimilarity, MaxPool1d, MaxPool2d, Module, PairwiseDistance, PixelShuffle,
-    PixelUnshuffle, Unflatten, UnflattenDyn,
+    AdaptiveMaxPool1d, AdaptiveMaxPool2d, AvgPool1d, CosineSimilarity, MaxPool1d, MaxPool2d,
+    Module, PairwiseDistance, PixelShuffle, PixelUnshuffle, Unflatten, UnflattenDyn,
 };
 use shaped::prelude::*;
 use shaped::rand::{SeedableRng, rngs::StdRng};
@@ -209,6 +210,72 @@ fn pool1d_vs_cpu_and_short_input_is_an_error() {
 }
 
 #[test]
+fn golden_adaptive_max_pool() {
+    let Some(dev) = gpu() else { return };
+    let g = Golden::load("layer_adaptive_maxpool1d");
+    check_golden!(g, dev, Rank3<2, 3, 10>, |x| AdaptiveMaxPool1d::<4>.forward(x));
+    let g = Golden::load("layer_adaptive_maxpool1d_overlap");
+    check_golden!(g, dev, Rank2<3, 7>, |x| AdaptiveMaxPool1d::<3>.forward(x));
+    let g = Golden::load("layer_adaptive_maxpool1d_grow");
+    check_golden!(g, dev, Rank3<1, 2, 3>, |x| AdaptiveMaxPool1d::<5>.forward(x));
+    let g = Golden::load("layer_adaptive_maxpool2d");
+    check_golden!(g, dev, Rank4<2, 3, 7, 9>, |x| AdaptiveMaxPool2d::<3, 4>.forward(x));
+    let g = Golden::load("layer_adaptive_maxpool2d_unbatched");
+    check_golden!(g, dev, Rank3<3, 5, 6>, |x| AdaptiveMaxPool2d::<2>.forward(x));
+}
+
+/// Shrinking, growing and global windows, run-time sizes, ties and NaN as on the CPU; an
+/// empty input is an error.
+#[test]
+fn adaptive_max_pool_vs_cpu_and_empty_is_an_error() {
+    let Some(dev) = gpu() else { return };
+    let x = randn::<Rank4<2, 3, 11, 6>>(12);
+    vs_cpu!("adaptive 2d 4x4", dev, x.clone(), |v| {
+        AdaptiveMaxPool2d::<4>.forward(v)
+    });
+    vs_cpu!("adaptive 2d 3x9", dev, x.clone(), |v| AdaptiveMaxPool2d::<
+        3,
+        9,
+    >
+        .forward(v));
+    vs_cpu!("adaptive 2d global", dev, x.clone(), |v| {
+        AdaptiveMaxPool2d::<1>.forward(v)
+    });
+    let xd = dynamic(x, (2usize, 3usize, 11usize, 6usize));
+    vs_cpu!("adaptive 2d run-time", dev, xd, |v| {
+        AdaptiveMaxPool2d::<5, 2>.forward(v)
+    });
+    let l = randn::<Rank3<2, 3, 13>>(13);
+    vs_cpu!("adaptive 1d 5", dev, l.clone(), |v| AdaptiveMaxPool1d::<5>
+        .forward(v));
+    vs_cpu!("adaptive 1d 20", dev, l, |v| AdaptiveMaxPool1d::<20>
+        .forward(v));
+    // Ties go to the first maximum, a NaN wins, as on the CPU.
+    let t = Tensor::<Rank2<2, 4>>::from_array([[2.0, 2.0, 1.0, 2.0], [1.0, f32::NAN, 3.0, 0.0]]);
+    let gt = up(&dev, &t);
+    let y = AdaptiveMaxPool1d::<2>.forward(gt.clone().trace());
+    let c = AdaptiveMaxPool1d::<2>.forward(t.clone().trace());
+    let yv = down(&y);
+    assert_eq!((yv[0], yv[1], yv[3]), (2.0, 2.0, 3.0));
+    assert!(yv[2].is_nan());
+    let (gg, cg) = (y.sum().backward(), c.sum().backward());
+    assert_eq!(down(&gg.get_gpu(&gt).unwrap()), cg.get_slice(&t).unwrap());
+    let empty = Tensor::<(usize, usize)>::zeros_with_shape((3, 0));
+    let err = AdaptiveMaxPool1d::<2>
+        .try_forward(empty.clone().to_device(&dev).unwrap())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        AdaptiveMaxPool1d::<2>
+            .try_forward(empty)
+            .unwrap_err()
+            .to_string()
+    );
+    assert!(err.contains("empty"), "{err}");
+}
+
+#[test]
 fn golden_normalize() {
     let Some(dev) = gpu() else { return };
     for (case, p) in [("dist_normalize", 2.0), ("dist_normalize_p1", 1.0)] {
@@ -332,14 +399,14 @@ fn distances_vs_cpu() {
         dev,
         small.clone(),
         other.clone(),
-        |a, b| { CosineSimilarity::new().eps(1e-6).forward((a, b)) }
+        |a, b| CosineSimilarity::new().eps(1e-6).forward((a, b))
     );
     vs_cpu2!(
         "pairwise equal rows",
         dev,
         small.clone(),
         small.clone(),
-        |a, b| { PairwiseDistance::new().eps(0.0).forward((a, b)) }
+        |a, b| PairwiseDistance::new().eps(0.0).forward((a, b))
     );
     // Run-time sizes.
     let (d1, d2) = (
@@ -482,6 +549,8 @@ fn f64_vs_cpu() {
     let x2 = Tensor::<Rank3<2, 4, 10>, f64>::randn(&mut rng);
     vs_cpu!(f64 "max pool 1d", dev, x.clone(), |v| MaxPool1d::<3, 2, 1>.forward(v));
     vs_cpu!(f64 "avg pool 1d", dev, x.clone(), |v| AvgPool1d::<4, 3, 2>.forward(v));
+    vs_cpu!(f64 "adaptive max 1d", dev, x.clone(), |v| AdaptiveMaxPool1d::<3>.forward(v));
+    vs_cpu!(f64 "adaptive max 2d", dev, x.clone(), |v| AdaptiveMaxPool2d::<3, 4>.forward(v));
     vs_cpu!(f64 "normalize", dev, x.clone(), |v| v.normalize::<2>(3.0, 1e-12));
     vs_cpu2!(f64 "cosine", dev, x.clone(), x2.clone(), |a, b| {
         CosineSimilarity::new().forward((a, b))

@@ -215,7 +215,11 @@ impl<
                     let Some(gy) = take_grad(grads, out_id) else {
                         return;
                     };
-                    add_grad(grads, x_id, kernels::max_pool_backward(&idx, &gy, &g));
+                    add_grad(
+                        grads,
+                        x_id,
+                        kernels::max_pool_backward(&idx, &gy, &g, false),
+                    );
                 }),
             );
         }

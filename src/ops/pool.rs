@@ -108,7 +108,7 @@ fn pool_dims<H: Dim, W: Dim, const K: usize, const S: usize, const P: usize>(
 
 /// The run-time checks of adaptive max pooling: a non-empty input whose planes the kernel's
 /// `u32` indices can address.
-fn check_adaptive_max(op: &'static str, h: usize, w: usize) -> Result<()> {
+pub(crate) fn check_adaptive_max(op: &'static str, h: usize, w: usize) -> Result<()> {
     if h == 0 || w == 0 {
         return Err(crate::error::Error::shape(
             op,

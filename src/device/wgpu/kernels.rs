@@ -540,7 +540,9 @@ impl Window {
             self.ow as u32,
         ]
     }
-    fn pool_params(&self, count: usize) -> [u32; 8] {
+    /// The max-pool kernels' parameters; `adaptive` picks PyTorch's adaptive windows over
+    /// the `k`-windows.
+    fn pool_params(&self, count: usize, adaptive: bool) -> [u32; 9] {
         [
             count as u32,
             self.h as u32,
@@ -550,6 +552,7 @@ impl Window {
             self.pad as u32,
             self.oh as u32,
             self.ow as u32,
+            u32::from(adaptive),
         ]
     }
 }
@@ -587,30 +590,48 @@ pub(crate) fn max_pool<E: Float>(
     x: &GpuStorage<E>,
     g: &Window,
 ) -> (GpuStorage<E>, GpuStorage<u32>) {
+    max_pool_windows(x, g, false)
+}
+
+/// [`max_pool`] over PyTorch's adaptive windows (`g.k`, `g.stride`, `g.pad` unused).
+pub(crate) fn adaptive_max_pool<E: Float>(
+    x: &GpuStorage<E>,
+    g: &Window,
+) -> (GpuStorage<E>, GpuStorage<u32>) {
+    max_pool_windows(x, g, true)
+}
+
+fn max_pool_windows<E: Float>(
+    x: &GpuStorage<E>,
+    g: &Window,
+    adaptive: bool,
+) -> (GpuStorage<E>, GpuStorage<u32>) {
     let count = g.n * g.c * g.oh * g.ow;
     let (y, idx) = (x.device.alloc_as::<E>(count), x.device.alloc_u32(count));
     launch_as::<E>(
         &x.device,
         K_MAX_POOL,
-        &Params::from(&g.pool_params(count)[..]),
+        &Params::from(&g.pool_params(count, adaptive)[..]),
         &[&x.buf, &y.buf, &idx.buf],
         grid_1d(count),
     );
     (y, idx)
 }
 
-/// The input gradient of [`max_pool`] from its indices and output gradient.
+/// The input gradient of [`max_pool`] (or, `adaptive`, of [`adaptive_max_pool`]) from its
+/// indices and output gradient.
 pub(crate) fn max_pool_backward<E: Float>(
     idx: &GpuStorage<u32>,
     gy: &GpuStorage<E>,
     g: &Window,
+    adaptive: bool,
 ) -> GpuStorage<E> {
     let count = g.n * g.c * g.h * g.w;
     let out = gy.device.alloc_as::<E>(count);
     launch_as::<E>(
         &gy.device,
         K_MAX_POOL_BACKWARD,
-        &Params::from(&g.pool_params(count)[..]),
+        &Params::from(&g.pool_params(count, adaptive)[..]),
         &[&idx.buf, &gy.buf, &out.buf],
         grid_1d(count),
     );

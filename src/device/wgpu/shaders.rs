@@ -496,29 +496,39 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }
 "#;
 
-/// Max pooling (padding counts as -inf), keeping each window's first maximal index:
-/// p = n outputs, H, W, K, S, P, OH, OW.
+/// Max pooling (padding counts as -inf), keeping each window's first maximal index. Mode 0:
+/// `K x K` windows with stride and padding; mode 1: PyTorch's adaptive windows, rows
+/// `floor(o H / OH) .. ceil((o+1) H / OH)` and likewise for columns (`K`, `S`, `P` unused).
+/// p = n outputs, H, W, K, S, P, OH, OW, mode.
 pub(crate) const MAX_POOL: &str = r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
 @group(0) @binding(1) var<storage, read> x: array<T>;
 @group(0) @binding(2) var<storage, read_write> y: array<T>;
 @group(0) @binding(3) var<storage, read_write> idx: array<u32>;
+// The window [start, end) of output `o` along an axis of `len` inputs and `out_n` outputs.
+fn pool_span(o: u32, len: u32, out_n: u32, adaptive: bool, k: u32, s: u32, pad: u32) -> vec2<i32> {
+    if (adaptive) {
+        return vec2<i32>(i32((o * len) / out_n), i32(((o + 1u) * len + out_n - 1u) / out_n));
+    }
+    let st = i32(o * s) - i32(pad);
+    return vec2<i32>(st, st + i32(k));
+}
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 256u;
     if (i >= p[0]) { return; }
     let h_in = p[1]; let w_in = p[2]; let k = p[3]; let s = p[4]; let pad = p[5];
-    let oh_n = p[6]; let ow_n = p[7];
+    let oh_n = p[6]; let ow_n = p[7]; let adaptive = p[8] == 1u;
     let ow = i % ow_n;
     let oh = (i / ow_n) % oh_n;
     let plane = i / (ow_n * oh_n);
+    let rows = pool_span(oh, h_in, oh_n, adaptive, k, s, pad);
+    let cols = pool_span(ow, w_in, ow_n, adaptive, k, s, pad);
     var best = -inf_t();
     var at = 0xffffffffu;
-    for (var kh = 0u; kh < k; kh++) {
-        let h = i32(oh * s + kh) - i32(pad);
+    for (var h = rows.x; h < rows.y; h++) {
         if (h < 0 || h >= i32(h_in)) { continue; }
-        for (var kw = 0u; kw < k; kw++) {
-            let w = i32(ow * s + kw) - i32(pad);
+        for (var w = cols.x; w < cols.y; w++) {
             if (w < 0 || w >= i32(w_in)) { continue; }
             let j = (plane * h_in + u32(h)) * w_in + u32(w);
             let v = x[j];
@@ -536,7 +546,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 "#;
 
 /// The gradient of [`MAX_POOL`] as a gather over the windows holding each input element:
-/// p = n inputs, H, W, K, S, P, OH, OW.
+/// p = n inputs, H, W, K, S, P, OH, OW, mode.
 pub(crate) const MAX_POOL_BACKWARD: &str = r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
 @group(0) @binding(1) var<storage, read> idx: array<u32>;
@@ -556,10 +566,18 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let wp = i32(w + pad);
     let si = i32(s);
     let ki = i32(k);
-    let oh_lo = max(0, (hp - ki + si) / si);
-    let oh_hi = min(hp / si, i32(oh_n) - 1);
-    let ow_lo = max(0, (wp - ki + si) / si);
-    let ow_hi = min(wp / si, i32(ow_n) - 1);
+    var oh_lo = max(0, (hp - ki + si) / si);
+    var oh_hi = min(hp / si, i32(oh_n) - 1);
+    var ow_lo = max(0, (wp - ki + si) / si);
+    var ow_hi = min(wp / si, i32(ow_n) - 1);
+    if (p[8] == 1u) {
+        // Adaptive windows: a superset of the outputs whose window holds (h, w); the index
+        // test below keeps the right ones.
+        oh_lo = i32((h * oh_n) / h_in);
+        oh_hi = min(i32(((h + 1u) * oh_n + h_in - 1u) / h_in), i32(oh_n) - 1);
+        ow_lo = i32((w * ow_n) / w_in);
+        ow_hi = min(i32(((w + 1u) * ow_n + w_in - 1u) / w_in), i32(ow_n) - 1);
+    }
     var acc: T = 0.0;
     for (var oh = oh_lo; oh <= oh_hi; oh++) {
         for (var ow = ow_lo; ow <= ow_hi; ow++) {
