@@ -1,7 +1,7 @@
-//! MaxPool1d / AvgPool1d, AdaptiveMaxPool1d/2d, the distances (`normalize`, `cosine_similarity`,
+//! MaxPool1d / AvgPool1d, AdaptiveMaxPool1d/2d, ConvTranspose1d, the distances (`normalize`, `cosine_similarity`,
 //! `pairwise_distance` and their layers), PixelShuffle / PixelUnshuffle and Unflatten on the
 //! GPU: against the PyTorch golden files of the CPU tests (tests/golden_extra/layer_*pool1d*,
-//! layer_adaptive_maxpool*,
+//! layer_adaptive_maxpool*, layer_conv_transpose1d*,
 //! dist_*, layer_pixel_*, layer_unflatten*) with the CPU tolerances, and against the CPU on
 //! other shapes and settings, forward and backward, f32 and f64; run-time sizes that do not
 //! fit are errors.
@@ -15,8 +15,8 @@ use gpu_support::{F64_TOL, FWD, GRAD, close, close64, down, gpu, gpu64, randn, u
 use shaped::gpu::prelude::*;
 use shaped::gpu::{GpuTensor, try_cosine_similarity, try_normalize, try_pairwise_distance};
 use shaped::nn::{
-    AdaptiveMaxPool1d, AdaptiveMaxPool2d, AvgPool1d, CosineSimilarity, MaxPool1d, MaxPool2d,
-    Module, PairwiseDistance, PixelShuffle, PixelUnshuffle, Unflatten, UnflattenDyn,
+    AdaptiveMaxPool1d, AdaptiveMaxPool2d, AvgPool1d, ConvTranspose1d, CosineSimilarity, MaxPool1d,
+    MaxPool2d, Module, PairwiseDistance, PixelShuffle, PixelUnshuffle, Unflatten, UnflattenDyn,
 };
 use shaped::prelude::*;
 use shaped::rand::{SeedableRng, rngs::StdRng};
@@ -33,7 +33,7 @@ fn weights<S: Shape, E: Float>(shape: S) -> Tensor<S, E> {
 /// A golden case of a one-input op on the GPU: `y`, and the gradient of `sum(y * gy)` for
 /// `x`; `x` is loaded as `$sx`.
 macro_rules! check_golden {
-    ($g:expr, $dev:expr, $sx:ty, |$x:ident| $forward:expr) => {{
+    ($g:expr, $dev:expr, $sx:ty, |$x:ident| $forward:expr $(, $name:literal => $param:expr)*) => {{
         let (g, dev) = (&$g, &$dev);
         let x = up(dev, &Tensor::<$sx>::from_vec(g.f("x")).unwrap());
         let y = {
@@ -46,6 +46,7 @@ macro_rules! check_golden {
         let gy = Tensor::from_vec_with_shape(g.f("gy"), *yc.shape()).unwrap();
         let grads = (y * up(dev, &gy)).sum().backward();
         g.check_grad("x", &down(&grads.get_gpu(&x).unwrap()));
+        $(g.check_grad($name, &down(&grads.get_gpu($param).unwrap()));)*
     }};
 }
 
@@ -273,6 +274,104 @@ fn adaptive_max_pool_vs_cpu_and_empty_is_an_error() {
             .to_string()
     );
     assert!(err.contains("empty"), "{err}");
+}
+
+#[test]
+fn golden_conv_transpose1d() {
+    let Some(dev) = gpu() else { return };
+    let mut rng = StdRng::seed_from_u64(0);
+    let g = Golden::load("layer_conv_transpose1d");
+    let mut cpu = ConvTranspose1d::<4, 3, 3, 2, 1, 1>::new(&mut rng);
+    cpu.weight = Tensor::from_vec(g.f("weight")).unwrap();
+    cpu.bias = Some(Tensor::from_vec(g.f("bias")).unwrap());
+    let layer = cpu.to_device(&dev).unwrap();
+    let bias = layer.bias.as_ref().unwrap();
+    check_golden!(g, dev, Rank3<2, 4, 5>, |x| layer.forward(x), "weight" => &layer.weight, "bias" => bias);
+    assert_eq!(layer.clone().gpu_param_names(), ["weight", "bias"]);
+
+    let g = Golden::load("layer_conv_transpose1d_dilated_unbatched");
+    let mut cpu = ConvTranspose1d::<2, 3, 2, 1, 0, 0, 2>::new(&mut rng);
+    cpu.weight = Tensor::from_vec(g.f("weight")).unwrap();
+    cpu.bias = Some(Tensor::from_vec(g.f("bias")).unwrap());
+    let layer = cpu.to_device(&dev).unwrap();
+    let bias = layer.bias.as_ref().unwrap();
+    check_golden!(g, dev, Rank2<2, 6>, |x| layer.forward(x), "weight" => &layer.weight, "bias" => bias);
+    assert_eq!(layer.to_cpu().unwrap().weight.to_vec(), g.f("weight"));
+}
+
+/// Strides, paddings, output paddings and dilations the golden cases do not cover, without
+/// bias, run-time sizes; the weight's gradient too; wrong channels are an error.
+#[test]
+fn conv_transpose1d_vs_cpu_and_wrong_channels_is_an_error() {
+    let Some(dev) = gpu() else { return };
+    let mut rng = StdRng::seed_from_u64(1);
+    let x = randn::<Rank3<2, 3, 7>>(14);
+    macro_rules! case {
+        ($what:literal, $cpu:expr, $x:expr) => {{
+            let cpu = $cpu;
+            let layer = cpu.to_device(&dev).unwrap();
+            let x = $x;
+            let cy = cpu.forward(x.clone().trace());
+            let gx = x.to_device(&dev).unwrap();
+            let gy = layer.forward(gx.clone().trace());
+            let gyc = gy.to_cpu().unwrap();
+            assert_eq!(gyc.dims(), cy.dims(), "{}", $what);
+            close(
+                concat!($what, " forward"),
+                gyc.as_slice(),
+                cy.as_slice(),
+                FWD,
+            );
+            let r = weights(*cy.shape());
+            let cg = (cy * r.clone()).sum().backward();
+            let gg = (gy * r.to_device(&dev).unwrap()).sum().backward();
+            close(
+                concat!($what, " grad x"),
+                &down(&gg.get_gpu(&gx).unwrap()),
+                cg.get_slice(&x).unwrap(),
+                GRAD,
+            );
+            close(
+                concat!($what, " grad weight"),
+                &down(&gg.get_gpu(&layer.weight).unwrap()),
+                cg.get_slice(&cpu.weight).unwrap(),
+                GRAD,
+            );
+        }};
+    }
+    case!("k3", ConvTranspose1d::<3, 5, 3>::new(&mut rng), x.clone());
+    case!(
+        "s3 p2 op1",
+        ConvTranspose1d::<3, 2, 4, 3, 2, 1>::new(&mut rng),
+        x.clone()
+    );
+    case!(
+        "d3 p1",
+        ConvTranspose1d::<3, 4, 3, 1, 1, 0, 3>::new(&mut rng),
+        x.clone()
+    );
+    case!(
+        "s2 d2 op1 no bias",
+        ConvTranspose1d::<3, 4, 2, 2, 0, 1, 2>::new_no_bias(&mut rng),
+        x.clone()
+    );
+    case!(
+        "run-time",
+        ConvTranspose1d::<3, 2, 3, 2, 1, 1>::new(&mut rng),
+        dynamic(x, (2usize, 3usize, 7usize))
+    );
+    let layer = ConvTranspose1d::<4, 2, 3>::new(&mut rng)
+        .to_device(&dev)
+        .unwrap();
+    let wrong = Tensor::<(usize, usize, usize)>::zeros_with_shape((2, 3, 5));
+    let err = layer
+        .try_forward(wrong.to_device(&dev).unwrap())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("3 channels") && err.contains("takes 4"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -550,6 +649,24 @@ fn f64_vs_cpu() {
     vs_cpu!(f64 "max pool 1d", dev, x.clone(), |v| MaxPool1d::<3, 2, 1>.forward(v));
     vs_cpu!(f64 "avg pool 1d", dev, x.clone(), |v| AvgPool1d::<4, 3, 2>.forward(v));
     vs_cpu!(f64 "adaptive max 1d", dev, x.clone(), |v| AdaptiveMaxPool1d::<3>.forward(v));
+    let up = ConvTranspose1d::<4, 3, 3, 2, 1, 1, 2, f64>::new(&mut rng);
+    let gpu_up = up.to_device(&dev).unwrap();
+    let cy = up.forward(x.clone().trace());
+    let gx = x.clone().to_device(&dev).unwrap();
+    let gy = gpu_up.forward(gx.clone().trace());
+    close64(
+        "conv transpose 1d",
+        &gy.to_cpu().unwrap().to_vec(),
+        cy.as_slice(),
+        F64_TOL,
+    );
+    let (cg, gg) = (cy.sum().backward(), gy.sum().backward());
+    close64(
+        "conv transpose 1d grad",
+        &gg.get_gpu(&gx).unwrap().to_cpu().unwrap().to_vec(),
+        cg.get_slice(&x).unwrap(),
+        F64_TOL,
+    );
     vs_cpu!(f64 "adaptive max 2d", dev, x.clone(), |v| AdaptiveMaxPool2d::<3, 4>.forward(v));
     vs_cpu!(f64 "normalize", dev, x.clone(), |v| v.normalize::<2>(3.0, 1e-12));
     vs_cpu2!(f64 "cosine", dev, x.clone(), x2.clone(), |a, b| {

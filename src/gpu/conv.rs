@@ -193,6 +193,7 @@ impl<
             PoolOut::<W, K, S, P>::new(w)?,
         );
         let g = Window {
+            line: false,
             n: b.size(),
             c: c.size(),
             h: h.size(),
@@ -286,6 +287,7 @@ pub(super) fn conv_window<
         ConvOut::<W, K, S, P, D>::new(w)?,
     );
     let window = Window {
+        line: false,
         n: b.size(),
         c: in_channels,
         h: h.size(),

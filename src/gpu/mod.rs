@@ -80,7 +80,7 @@ pub use clip::{clip_grad_norm, clip_grad_value};
 pub use compare::{GpuCompare, try_where_, where_};
 pub use conv::GpuConv2d;
 pub use conv_grouped::GpuGroupedConv2d;
-pub use conv_transpose::GpuConvTranspose2d;
+pub use conv_transpose::{GpuConvTranspose1d, GpuConvTranspose2d};
 pub use distance::{
     cosine_similarity, normalize, pairwise_distance, pairwise_distance_keepdim,
     try_cosine_similarity, try_normalize, try_pairwise_distance, try_pairwise_distance_keepdim,

@@ -54,6 +54,7 @@ fn window(
     ow: usize,
 ) -> Window {
     Window {
+        line: false,
         n: planes,
         c: 1,
         h,

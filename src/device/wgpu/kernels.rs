@@ -510,9 +510,11 @@ pub(crate) fn copy<E: Float>(x: &GpuStorage<E>) -> GpuStorage<E> {
     out
 }
 
-/// The geometry of a square-kernel 2-D convolution or pooling window over `(n, c, h, w)`.
+/// The geometry of a square-kernel 2-D convolution or pooling window over `(n, c, h, w)`;
+/// with `line`, im2col and col2im take a `1 x k` kernel (1-D convolutions of one-row planes).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Window {
+    pub(crate) line: bool,
     pub(crate) n: usize,
     pub(crate) c: usize,
     pub(crate) h: usize,
@@ -526,7 +528,7 @@ pub(crate) struct Window {
 }
 
 impl Window {
-    fn params(&self, count: usize) -> [u32; 10] {
+    fn params(&self, count: usize) -> [u32; 11] {
         [
             count as u32,
             self.c as u32,
@@ -538,7 +540,12 @@ impl Window {
             self.dilation as u32,
             self.oh as u32,
             self.ow as u32,
+            u32::from(self.line),
         ]
+    }
+    /// The kernel's number of taps: `k` for a line, else `k * k`.
+    pub(crate) fn taps(&self) -> usize {
+        if self.line { self.k } else { self.k * self.k }
     }
     /// The max-pool kernels' parameters; `adaptive` picks PyTorch's adaptive windows over
     /// the `k`-windows.
@@ -559,7 +566,7 @@ impl Window {
 
 /// `(n * oh * ow, c * k * k)` columns of `x` (im2col).
 pub(crate) fn im2col<E: Float>(x: &GpuStorage<E>, g: &Window) -> GpuStorage<E> {
-    let count = g.n * g.oh * g.ow * g.c * g.k * g.k;
+    let count = g.n * g.oh * g.ow * g.c * g.taps();
     let out = x.device.alloc_as::<E>(count);
     launch_as::<E>(
         &x.device,

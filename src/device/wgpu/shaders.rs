@@ -430,8 +430,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }
 "#;
 
-/// im2col: `cols[(n, oh, ow), (c, kh, kw)]` from `x (N, C, H, W)`, zero outside the image:
-/// p = n cols, C, H, W, K, S, P, D, OH, OW.
+/// im2col: `cols[(n, oh, ow), (c, kh, kw)]` from `x (N, C, H, W)`, zero outside the image;
+/// `line` (1-D convolutions of one-row planes): one kernel row, with no stride, padding or
+/// dilation along H. p = n cols, C, H, W, K, S, P, D, OH, OW, line.
 pub(crate) const IM2COL: &str = r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
 @group(0) @binding(1) var<storage, read> x: array<T>;
@@ -442,16 +443,19 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if (i >= p[0]) { return; }
     let c_in = p[1]; let h_in = p[2]; let w_in = p[3]; let k = p[4];
     let s = p[5]; let pad = p[6]; let d = p[7]; let oh_n = p[8]; let ow_n = p[9];
-    let ckk = c_in * k * k;
+    let line = p[10] == 1u;
+    let kh_n = select(k, 1u, line);
+    let sh = select(s, 1u, line); let ph = select(pad, 0u, line); let dh = select(d, 1u, line);
+    let ckk = c_in * kh_n * k;
     let row = i / ckk;
     let col = i % ckk;
     let n = row / (oh_n * ow_n);
     let oh = (row / ow_n) % oh_n;
     let ow = row % ow_n;
-    let c = col / (k * k);
-    let kh = (col / k) % k;
+    let c = col / (kh_n * k);
+    let kh = (col / k) % kh_n;
     let kw = col % k;
-    let h = i32(oh * s + kh * d) - i32(pad);
+    let h = i32(oh * sh + kh * dh) - i32(ph);
     let w = i32(ow * s + kw * d) - i32(pad);
     var v: T = 0.0;
     if (h >= 0 && h < i32(h_in) && w >= 0 && w < i32(w_in)) {
@@ -462,7 +466,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 "#;
 
 /// col2im as a gather (no float atomics in WGSL): each input element sums the column
-/// entries it was copied to. p = n inputs, C, H, W, K, S, P, D, OH, OW.
+/// entries it was copied to. p = n inputs, C, H, W, K, S, P, D, OH, OW, line (as [`IM2COL`]).
 pub(crate) const COL2IM: &str = r#"
 @group(0) @binding(0) var<storage, read> p: array<u32>;
 @group(0) @binding(1) var<storage, read> dcols: array<T>;
@@ -473,23 +477,26 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if (i >= p[0]) { return; }
     let c_in = p[1]; let h_in = p[2]; let w_in = p[3]; let k = p[4];
     let s = p[5]; let pad = p[6]; let d = p[7]; let oh_n = p[8]; let ow_n = p[9];
-    let ckk = c_in * k * k;
+    let line = p[10] == 1u;
+    let kh_n = select(k, 1u, line);
+    let sh = select(s, 1u, line); let ph = select(pad, 0u, line); let dh = select(d, 1u, line);
+    let ckk = c_in * kh_n * k;
     let w = i % w_in;
     let h = (i / w_in) % h_in;
     let c = (i / (w_in * h_in)) % c_in;
     let n = i / (w_in * h_in * c_in);
     var acc: T = 0.0;
-    for (var kh = 0u; kh < k; kh++) {
-        let oh_s = i32(h + pad) - i32(kh * d);
-        if (oh_s < 0 || oh_s % i32(s) != 0) { continue; }
-        let oh = u32(oh_s) / s;
+    for (var kh = 0u; kh < kh_n; kh++) {
+        let oh_s = i32(h + ph) - i32(kh * dh);
+        if (oh_s < 0 || oh_s % i32(sh) != 0) { continue; }
+        let oh = u32(oh_s) / sh;
         if (oh >= oh_n) { continue; }
         for (var kw = 0u; kw < k; kw++) {
             let ow_s = i32(w + pad) - i32(kw * d);
             if (ow_s < 0 || ow_s % i32(s) != 0) { continue; }
             let ow = u32(ow_s) / s;
             if (ow >= ow_n) { continue; }
-            acc += dcols[((n * oh_n + oh) * ow_n + ow) * ckk + (c * k + kh) * k + kw];
+            acc += dcols[((n * oh_n + oh) * ow_n + ow) * ckk + (c * kh_n + kh) * k + kw];
         }
     }
     dx[i] = acc;
