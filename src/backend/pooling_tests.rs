@@ -90,6 +90,11 @@ fn max_pool_lines_match_window_by_window() {
         (6, 4),
         (7, 1),
         (8, 8),
+        (9, 1),
+        (9, 2),
+        (16, 5),
+        (3, 5),
+        (2, 7),
     ] {
         for p in 0..=k / 2 {
             for w in [k, k + 1, 2 * k + 3, 37, 64] {
