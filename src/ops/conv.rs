@@ -55,10 +55,10 @@ pub(crate) enum Kind {
     Transpose,
 }
 
-/// The traced convolution shared by every public form: `n` samples, `ch` channels on the
-/// input side of the weight (input channels of a convolution, of a transposed one too), `o`
-/// output channels, geometry `g` as the backend defines it (for a convolution with `groups`
-/// blocks, `g.c` counts the channels of one block).
+/// The traced convolution shared by every public 2-D and 1-D form: `n` samples, `ch`
+/// channels on the input side of the weight (input channels of a convolution, of a
+/// transposed one too), `o` output channels, geometry `g` as the backend defines it (for a
+/// convolution with `groups` blocks, `g.c` counts the channels of one block).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn conv_op<SX, SW, SB, SO, E, TX, TW>(
     x: Tensor<SX, E, TX>,
@@ -81,6 +81,44 @@ where
     TX: Merge<E, TW>,
     TW: Tape<E>,
 {
+    traced_conv(
+        x,
+        w,
+        b,
+        out,
+        |x, w, bias| match kind {
+            Kind::Conv => kernels::conv2d_grouped_forward(x, w, bias, n, o, groups, &g),
+            Kind::Transpose => kernels::conv_transpose2d_forward(x, w, bias, n, ch, &g),
+        },
+        move |x, w, gy, gx, gw, gb| match kind {
+            Kind::Conv => kernels::conv2d_grouped_backward(x, w, gy, n, o, groups, &g, gx, gw, gb),
+            Kind::Transpose => kernels::conv_transpose2d_backward(x, w, gy, n, ch, &g, gx, gw, gb),
+        },
+    )
+}
+
+/// A traced op of an input, a weight and an optional bias (every convolution): `forward`
+/// computes the output from the three buffers; `backward(x, w, gy, gx, gw, gb)` adds the
+/// gradients of the traced ones into theirs (existing gradients, or zeros).
+pub(super) fn traced_conv<SX, SW, SB, SO, E, TX, TW>(
+    x: Tensor<SX, E, TX>,
+    w: Tensor<SW, E, TW>,
+    b: Option<Tensor<SB, E, TW>>,
+    out: SO,
+    forward: impl FnOnce(&[E], &[E], Option<&[E]>) -> Vec<E>,
+    backward: impl FnOnce(&[E], &[E], &[E], Option<&mut [E]>, Option<&mut [E]>, Option<&mut [E]>)
+    + Send
+    + 'static,
+) -> Tensor<SO, E, <TX as Merge<E, TW>>::Output>
+where
+    SX: Shape,
+    SW: Shape,
+    SB: Shape,
+    SO: Shape,
+    E: Float,
+    TX: Merge<E, TW>,
+    TW: Tape<E>,
+{
     let (x, tx) = x.split_tape();
     let (w, mut tw) = w.split_tape();
     let b = b.map(|b| {
@@ -89,11 +127,7 @@ where
         b
     });
     let mut tape = tx.merge(tw);
-    let bias = b.as_ref().map(|b| &b.data[..]);
-    let y = match kind {
-        Kind::Conv => kernels::conv2d_grouped_forward(&x.data, &w.data, bias, n, o, groups, &g),
-        Kind::Transpose => kernels::conv_transpose2d_forward(&x.data, &w.data, bias, n, ch, &g),
-    };
+    let y = forward(&x.data, &w.data, b.as_ref().map(|b| &b.data[..]));
     let out_id = UniqueId::new();
     let tracing = <TX as Merge<E, TW>>::Output::TRACING;
     let track_x = tracing && tape.tracks(x.id);
@@ -101,35 +135,30 @@ where
     let track_b = tracing && b.as_ref().is_some_and(|b| tape.tracks(b.id));
     if track_x || track_w || track_b {
         let (xd, wd, x_id, w_id) = (x.data, w.data, x.id, w.id);
-        let b_id = b.as_ref().map(|b| b.id);
+        let b_id = b.as_ref().map(|b| (b.id, b.data.len()));
         tape.record(
             out_id,
             Box::new(move |grads: &mut Gradients<E>| {
                 let Some(gy) = grads.take(out_id) else { return };
                 // Each gradient buffer is taken out of the map so that all three can be
                 // borrowed at once, then put back.
-                let mut take = |on: bool, id: Option<UniqueId>, len: usize| match (on, id) {
-                    (true, Some(id)) => {
+                let mut take = |on: bool, id: Option<(UniqueId, usize)>| match (on, id) {
+                    (true, Some((id, len))) => {
                         Some((id, grads.take(id).unwrap_or_else(|| vec![E::ZERO; len])))
                     }
                     _ => None,
                 };
-                let mut gx = take(track_x, Some(x_id), xd.len());
-                let mut gw = take(track_w, Some(w_id), wd.len());
-                let mut gb = take(track_b, b_id, o);
-                let (gxs, gws, gbs) = (
+                let mut gx = take(track_x, Some((x_id, xd.len())));
+                let mut gw = take(track_w, Some((w_id, wd.len())));
+                let mut gb = take(track_b, b_id);
+                backward(
+                    &xd,
+                    &wd,
+                    &gy,
                     gx.as_mut().map(|(_, v)| &mut v[..]),
                     gw.as_mut().map(|(_, v)| &mut v[..]),
                     gb.as_mut().map(|(_, v)| &mut v[..]),
                 );
-                match kind {
-                    Kind::Conv => kernels::conv2d_grouped_backward(
-                        &xd, &wd, &gy, n, o, groups, &g, gxs, gws, gbs,
-                    ),
-                    Kind::Transpose => {
-                        kernels::conv_transpose2d_backward(&xd, &wd, &gy, n, ch, &g, gxs, gws, gbs)
-                    }
-                }
                 for (id, v) in [gx, gw, gb].into_iter().flatten() {
                     grads.insert(id, v);
                 }

@@ -3,8 +3,8 @@
 //! a [`ConvArgs`] type, the same along the three axes, so that the output sizes are computed
 //! by the compiler as [`ConvOut`] dimensions.
 
-use super::conv::{ConvArgs, channel_error, check_bias, conv_out};
-use crate::autograd::{Gradients, Merge, Tape, UniqueId};
+use super::conv::{ConvArgs, channel_error, check_bias, conv_out, traced_conv};
+use crate::autograd::{Merge, Tape};
 use crate::backend::conv3d::{self as kernels, Conv3dGeom};
 use crate::dtype::Float;
 use crate::error::OrPanic;
@@ -12,7 +12,6 @@ use crate::error::Result;
 use crate::shape::check::{ConvChannels, DimCheck};
 use crate::shape::{Const, ConvOut, Dim, DimEq, Shape};
 use crate::tensor::Tensor;
-use std::sync::Arc;
 
 /// The traced 3-D convolution of `n` samples into `o` output channels, for both the batched
 /// and the unbatched form.
@@ -32,61 +31,14 @@ where
     TX: Merge<E, TW>,
     TW: Tape<E>,
 {
-    let (x, tx) = x.split_tape();
-    let (w, mut tw) = w.split_tape();
-    let b = b.map(|b| {
-        let (b, tb) = b.split_tape();
-        tw = core::mem::replace(&mut tw, TW::leaf(b.id)).merge(tb);
-        b
-    });
-    let mut tape = tx.merge(tw);
-    let y = kernels::conv3d_forward(&x.data, &w.data, b.as_ref().map(|b| &b.data[..]), n, o, &g);
-    let out_id = UniqueId::new();
-    let tracing = <TX as Merge<E, TW>>::Output::TRACING;
-    let track_x = tracing && tape.tracks(x.id);
-    let track_w = tracing && tape.tracks(w.id);
-    let track_b = tracing && b.as_ref().is_some_and(|b| tape.tracks(b.id));
-    if track_x || track_w || track_b {
-        let (xd, wd, x_id, w_id) = (x.data, w.data, x.id, w.id);
-        let b_id = b.as_ref().map(|b| b.id);
-        tape.record(
-            out_id,
-            Box::new(move |grads: &mut Gradients<E>| {
-                let Some(gy) = grads.take(out_id) else { return };
-                // Each gradient buffer is taken out of the map so that all three can be
-                // borrowed at once, then put back.
-                let mut take = |on: bool, id: Option<UniqueId>, len: usize| match (on, id) {
-                    (true, Some(id)) => {
-                        Some((id, grads.take(id).unwrap_or_else(|| vec![E::ZERO; len])))
-                    }
-                    _ => None,
-                };
-                let mut gx = take(track_x, Some(x_id), xd.len());
-                let mut gw = take(track_w, Some(w_id), wd.len());
-                let mut gb = take(track_b, b_id, o);
-                kernels::conv3d_backward(
-                    &xd,
-                    &wd,
-                    &gy,
-                    n,
-                    o,
-                    &g,
-                    gx.as_mut().map(|(_, v)| &mut v[..]),
-                    gw.as_mut().map(|(_, v)| &mut v[..]),
-                    gb.as_mut().map(|(_, v)| &mut v[..]),
-                );
-                for (id, v) in [gx, gw, gb].into_iter().flatten() {
-                    grads.insert(id, v);
-                }
-            }),
-        );
-    }
-    Tensor {
-        shape: out,
-        data: Arc::new(y),
-        id: out_id,
-        tape,
-    }
+    traced_conv(
+        x,
+        w,
+        b,
+        out,
+        |x, w, bias| kernels::conv3d_forward(x, w, bias, n, o, &g),
+        move |x, w, gy, gx, gw, gb| kernels::conv3d_backward(x, w, gy, n, o, &g, gx, gw, gb),
+    )
 }
 
 macro_rules! conv3d_impl {
