@@ -133,7 +133,7 @@ fn max_pool_line_planes_by_offset<E: Float, P: ArgmaxSlot>(
     let end = ((w + pad).saturating_sub(k) / stride + 1).clamp(first, ow);
     let inner = end - first;
     let mut columns = Vec::new();
-    let mut scratch = Doubling::default();
+    let mut scratch: Doubling<E, P> = ([Vec::new(), Vec::new()], [Vec::new(), Vec::new()]);
     for ((row, out), at) in x
         .chunks_exact(w)
         .zip(y.chunks_exact_mut(ow))
@@ -195,20 +195,9 @@ fn max_pool_line_planes_by_offset<E: Float, P: ArgmaxSlot>(
 const DIRECT_WINDOW: usize = 4;
 
 /// The buffers of [`doubling_passes`], reused from row to row: two levels of window maxima
-/// and their positions.
-struct Doubling<E, P> {
-    values: [Vec<E>; 2],
-    positions: [Vec<P>; 2],
-}
-
-impl<E, P> Default for Doubling<E, P> {
-    fn default() -> Self {
-        Doubling {
-            values: [Vec::new(), Vec::new()],
-            positions: [Vec::new(), Vec::new()],
-        }
-    }
-}
+/// and their positions. Plain arrays of `Vec`s: a struct's drop glue would be a call out
+/// of the `wide` copy (`.ci/wide_inlining.sh`).
+type Doubling<E, P> = ([Vec<E>; 2], [Vec<P>; 2]);
 
 /// The maxima and positions of the windows of `k` elements starting at `start` and every
 /// `stride` elements after it in `row` (`stride <= k`), one for each of `out`, by doubling:
@@ -232,8 +221,7 @@ fn doubling_passes<E: Float, P: ArgmaxSlot>(
     scratch: &mut Doubling<E, P>,
 ) {
     let n = (out.len() - 1) * stride + k;
-    let [va, vb] = &mut scratch.values;
-    let [pa, pb] = &mut scratch.positions;
+    let ([va, vb], [pa, pb]) = scratch;
     for (v, p) in [(&mut *va, &mut *pa), (&mut *vb, &mut *pb)] {
         v.resize(n, E::ZERO);
         p.resize(n, P::at(0));
