@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The element loops get AVX-512/AVX2 registers only for code inlined into
-# `backend::simd::{avx512,avx2}` (see src/backend/simd.rs): a closure or function that LLVM
+# the dispatch wrappers of `backend::simd` (`on_avx512`, `on_avx2`: methods of the kernels'
+# closures, see src/backend/simd.rs): a closure or function that LLVM
 # leaves as a call from there runs at SSE width, silently (Adam's update did, 22% of an MLP
 # step). This disassembles release test binaries that reach most kernels and fails when a
 # shaped function is called from inside those wrappers. Allowed: the wrappers themselves
@@ -23,8 +24,8 @@ for t in golden_elementwise golden_loss golden_norm golden_conv golden_attention
     | sed -n "s/.*\"executable\":\"\([^\"]*$t[^\"]*\)\".*/\1/p" | tail -n 1)
   calls=$(objdump -d --no-show-raw-insn -C "$bin" | awk '
     /^[0-9a-f]+ <.*>:$/ { name = $0; next }
-    name ~ /simd::avx(512|2)>:$/ && /call +[0-9a-f]+ </ { sub(/.*call +[0-9a-f]+ /, ""); print }' \
-    | grep 'shaped::' | grep -v 'shaped::backend::simd::avx\|shaped::backend::reduce::sum_long\|shaped::backend::reduce::sum_contiguous_generic\|shaped::backend::vector_math::kernels::.*::on_avx' \
+    name ~ /as shaped::backend::simd::Wide[A-Za-z]*<.*>>::on_avx(512|2)>:$/ && /call +[0-9a-f]+ </ { sub(/.*call +[0-9a-f]+ /, ""); print }' \
+    | grep 'shaped::' | grep -v 'as shaped::backend::simd::Wide[A-Za-z]*<.*>>::\(on_avx\|run_wide\)\|shaped::backend::reduce::sum_long\|shaped::backend::reduce::sum_contiguous_generic\|shaped::backend::vector_math::kernels::.*::on_avx' \
     | sort -u || true)
   if [ -n "$calls" ]; then
     echo "ci: $t calls out of a wide() wrapper (mark these #[inline(always)]):"

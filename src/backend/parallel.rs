@@ -5,7 +5,7 @@
 //! [`PARALLEL_ELEMS`] stay on the calling thread, where handing out work would cost more
 //! than it saves.
 
-use super::simd::wide;
+use super::simd::{WideBlocks, WideSlice};
 use super::threads;
 use core::mem::MaybeUninit;
 use std::sync::Mutex;
@@ -26,14 +26,28 @@ fn blocks_for(n: usize, parallel_elems: usize) -> usize {
 }
 
 /// Runs `f(offset, block)` over consecutive blocks of `data` (one per thread for long
-/// slices), each inside [`wide`].
+/// slices), each inside [`wide`](super::simd::wide).
 #[inline]
 pub(crate) fn for_blocks<T: Send>(data: &mut [T], f: impl Fn(usize, &mut [T]) + Sync) {
-    for_zipped_blocks(
-        [data],
-        #[inline(always)]
-        |offset, [block]| f(offset, block),
-    );
+    for_slice_blocks_from(data, PARALLEL_ELEMS, f);
+}
+
+/// [`for_blocks`] split over the threads from `parallel_elems` elements on. The block's loop
+/// is compiled in `f.run_wide`, a method of `f`'s own type (see [`WideSlice`]).
+#[inline]
+fn for_slice_blocks_from<T: Send>(
+    data: &mut [T],
+    parallel_elems: usize,
+    f: impl Fn(usize, &mut [T]) + Sync,
+) {
+    match zipped_parts([data], parallel_elems) {
+        Parts::One([block]) => f.run_wide(0, block),
+        Parts::Many(parts) => threads::run(parts.len(), &|t| {
+            if let Some((offset, [block])) = take_part(&parts[t]) {
+                f.run_wide(offset, block);
+            }
+        }),
+    }
 }
 
 /// A new vector of `n` elements, written by `f(offset, block)` over consecutive blocks
@@ -67,12 +81,7 @@ pub(crate) unsafe fn collect_blocks_from<T: Copy + Send>(
     f: impl Fn(usize, &mut [MaybeUninit<T>]) + Sync,
 ) -> Vec<T> {
     let mut out: Vec<T> = Vec::with_capacity(n);
-    for_zipped_blocks_from(
-        [&mut out.spare_capacity_mut()[..n]],
-        parallel_elems,
-        #[inline(always)]
-        |offset, [block]| f(offset, block),
-    );
+    for_slice_blocks_from(&mut out.spare_capacity_mut()[..n], parallel_elems, f);
     // SAFETY: the caller guarantees that `f` wrote every element of every block (a panic in
     // `f` unwinds before this line), and the blocks cover `0..n`.
     unsafe { out.set_len(n) };
@@ -104,35 +113,23 @@ pub(crate) fn for_zipped_blocks_from<T: Send, const N: usize>(
     parallel_elems: usize,
     f: impl Fn(usize, [&mut [T]; N]) + Sync,
 ) {
-    // One call site of `wide` for both paths: each `wide` compiles `f`'s loop once per
-    // instruction set, so two sites would compile every kernel six times in the user's
-    // crate (issue 15). A call per block costs nothing next to a block's loop.
+    // Both paths call `f.run_wide`, the one place (`#[inline(never)]`) where `f`'s loop is
+    // compiled, once per instruction set: a `wide` at each path would compile every kernel
+    // six times in the user's crate (issue 15). A call per block costs nothing next to a
+    // block's loop.
     match zipped_parts(slices, parallel_elems) {
-        Parts::One(slices) => run_block(&f, 0, slices),
+        Parts::One(slices) => f.run_wide(0, slices),
         Parts::Many(parts) => threads::run(parts.len(), &|t| {
             if let Some((offset, slices)) = take_part(&parts[t]) {
-                run_block(&f, offset, slices);
+                f.run_wide(offset, slices);
             }
         }),
     }
 }
 
-/// `f(offset, block)` inside [`wide`]: the one place a block's loop is compiled.
-#[inline(never)]
-fn run_block<T, const N: usize>(
-    f: &impl Fn(usize, [&mut [T]; N]),
-    offset: usize,
-    block: [&mut [T]; N],
-) {
-    wide(
-        #[inline(always)]
-        || f(offset, block),
-    )
-}
-
 /// Runs `f(first_row, block)` over blocks of whole rows of `row_len` elements of `data` (one
 /// block per thread when `data` is long; rows stay whole, as a softmax row or a pooling
-/// plane must), each inside [`wide`].
+/// plane must), each inside [`wide`](super::simd::wide).
 pub(crate) fn for_row_blocks<T: Send>(
     data: &mut [T],
     row_len: usize,
@@ -141,7 +138,7 @@ pub(crate) fn for_row_blocks<T: Send>(
     for_row_blocks_from(data, row_len, PARALLEL_ELEMS, f)
 }
 
-/// [`for_row_blocks`] without [`wide`]: for loops that gain nothing from wide registers
+/// [`for_row_blocks`] without [`wide`](super::simd::wide): for loops that gain nothing from wide registers
 /// (sorts, index-driven copies, scalar scans), compiled once instead of once per instruction
 /// set (issue 15, build time: every `wide` copy of a sort is another pdqsort).
 pub(crate) fn for_row_blocks_plain<T: Send>(
@@ -186,10 +183,10 @@ pub(crate) fn for_row_blocks_from<T: Send>(
     parallel_elems: usize,
     f: impl Fn(usize, &mut [T]) + Sync,
 ) {
-    // Both paths call `run_rows`, the one site of `wide`, as in `for_zipped_blocks`: two
-    // sites compiled every softmax and pooling kernel six times (issue 15).
+    // Both paths call `f.run_wide`, as in `for_zipped_blocks`: a `wide` at each compiled
+    // every softmax and pooling kernel six times (issue 15).
     let Some(per) = rows_per_block(data.len(), row_len, parallel_elems) else {
-        run_rows(&f, 0, data);
+        f.run_wide(0, data);
         return;
     };
     let blocks: Vec<Mutex<Option<(usize, &mut [T])>>> = data
@@ -200,7 +197,7 @@ pub(crate) fn for_row_blocks_from<T: Send>(
     threads::run(blocks.len(), &|t| {
         let part = blocks[t].lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some((first, block)) = part {
-            run_rows(&f, first, block);
+            f.run_wide(first, block);
         }
     });
 }
@@ -226,15 +223,6 @@ fn row_parts_from(len: usize, rows: usize, parallel_elems: usize) -> usize {
     } else {
         1
     }
-}
-
-/// `f(first_row, block)` inside [`wide`].
-#[inline(never)]
-fn run_rows<T>(f: &impl Fn(usize, &mut [T]), first_row: usize, block: &mut [T]) {
-    wide(
-        #[inline(always)]
-        || f(first_row, block),
-    )
 }
 
 /// A block of each of `N` slices, and its offset, for the thread that takes it.

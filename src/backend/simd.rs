@@ -73,30 +73,133 @@ pub(crate) fn wide<R>(body: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
     match level() {
         // SAFETY: the features were detected on this CPU.
-        Level::Avx512 => return unsafe { avx512(body) },
+        Level::Avx512 => return unsafe { body.on_avx512() },
         // SAFETY: as above.
-        Level::Avx2 => return unsafe { avx2(body) },
+        Level::Avx2 => return unsafe { body.on_avx2() },
         Level::Baseline => {}
     }
     body()
 }
 
-/// # Safety
-/// The CPU must have every feature enabled below ([`level`] checks them).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
-#[inline]
-unsafe fn avx512<R>(body: impl FnOnce() -> R) -> R {
-    body()
+// The wrappers are trait methods implemented for the closure types, not generic functions,
+// for build time (issue 15): rustc puts an instance of a generic *function* into the codegen
+// unit of the module that defines it, so every kernel of the crate, inlined into
+// `avx512::<closure>` and `avx2::<closure>`, landed in this module's unit, which took 14 of
+// the ~40 s of LLVM time in one thread, the serial tail of every cold build. An instance of
+// a *method* goes into the unit of its self type's module: the closure's, that is the
+// kernel's own module, so the kernels spread over the units that LLVM compiles in parallel.
+
+/// A loop body compiled for AVX-512 or AVX2 (see [`wide`]).
+pub(crate) trait WideBody<R>: FnOnce() -> R + Sized {
+    /// # Safety
+    /// The CPU must have every feature of [`Level::Avx512`] ([`level`] checks them).
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn on_avx512(self) -> R;
+    /// # Safety
+    /// The CPU must have AVX2 and FMA ([`level`] checks them).
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn on_avx2(self) -> R;
 }
 
-/// # Safety
-/// The CPU must have AVX2 and FMA ([`level`] checks them).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-#[inline]
-unsafe fn avx2<R>(body: impl FnOnce() -> R) -> R {
-    body()
+impl<R, F: FnOnce() -> R> WideBody<R> for F {
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
+    #[inline]
+    unsafe fn on_avx512(self) -> R {
+        self()
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn on_avx2(self) -> R {
+        self()
+    }
+}
+
+/// A kernel over a block of `N` zipped slices, `f(offset, blocks)`, run inside [`wide`]
+/// (`parallel::for_zipped_blocks`); a method of the kernel's own closure so that its three
+/// compiled copies stay in the kernel's module (see [`WideBody`]).
+pub(crate) trait WideBlocks<T, const N: usize>: Fn(usize, [&mut [T]; N]) {
+    /// `self(offset, blocks)` at the process's [`level`].
+    fn run_wide(&self, offset: usize, blocks: [&mut [T]; N]);
+    /// # Safety
+    /// As [`WideBody::on_avx512`].
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn on_avx512(&self, offset: usize, blocks: [&mut [T]; N]);
+    /// # Safety
+    /// As [`WideBody::on_avx2`].
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn on_avx2(&self, offset: usize, blocks: [&mut [T]; N]);
+}
+
+impl<T, const N: usize, F: Fn(usize, [&mut [T]; N])> WideBlocks<T, N> for F {
+    #[inline(never)]
+    fn run_wide(&self, offset: usize, blocks: [&mut [T]; N]) {
+        #[cfg(target_arch = "x86_64")]
+        match level() {
+            // SAFETY: the features were detected on this CPU.
+            Level::Avx512 => return unsafe { self.on_avx512(offset, blocks) },
+            // SAFETY: as above.
+            Level::Avx2 => return unsafe { self.on_avx2(offset, blocks) },
+            Level::Baseline => {}
+        }
+        self(offset, blocks)
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
+    #[inline]
+    unsafe fn on_avx512(&self, offset: usize, blocks: [&mut [T]; N]) {
+        self(offset, blocks)
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn on_avx2(&self, offset: usize, blocks: [&mut [T]; N]) {
+        self(offset, blocks)
+    }
+}
+
+/// A kernel over a block of one slice, `f(offset, block)` (`parallel::for_blocks`,
+/// `collect_blocks`) or `f(first_row, block)` (`parallel::for_row_blocks`), run inside [`wide`]:
+/// as [`WideBlocks`].
+pub(crate) trait WideSlice<T>: Fn(usize, &mut [T]) {
+    /// `self(first_row, block)` at the process's [`level`].
+    fn run_wide(&self, first_row: usize, block: &mut [T]);
+    /// # Safety
+    /// As [`WideBody::on_avx512`].
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn on_avx512(&self, first_row: usize, block: &mut [T]);
+    /// # Safety
+    /// As [`WideBody::on_avx2`].
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn on_avx2(&self, first_row: usize, block: &mut [T]);
+}
+
+impl<T, F: Fn(usize, &mut [T])> WideSlice<T> for F {
+    #[inline(never)]
+    fn run_wide(&self, first_row: usize, block: &mut [T]) {
+        #[cfg(target_arch = "x86_64")]
+        match level() {
+            // SAFETY: the features were detected on this CPU.
+            Level::Avx512 => return unsafe { self.on_avx512(first_row, block) },
+            // SAFETY: as above.
+            Level::Avx2 => return unsafe { self.on_avx2(first_row, block) },
+            Level::Baseline => {}
+        }
+        self(first_row, block)
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
+    #[inline]
+    unsafe fn on_avx512(&self, first_row: usize, block: &mut [T]) {
+        self(first_row, block)
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn on_avx2(&self, first_row: usize, block: &mut [T]) {
+        self(first_row, block)
+    }
 }
 
 #[cfg(test)]
@@ -120,11 +223,11 @@ mod tests {
                 && std::arch::is_x86_feature_detected!("fma")
             {
                 // SAFETY: AVX2 and FMA were detected.
-                assert_eq!(unsafe { avx2(body) }, reference);
+                assert_eq!(unsafe { body.on_avx2() }, reference);
             }
             if level() == Level::Avx512 {
                 // SAFETY: `level` detected every AVX-512 feature.
-                assert_eq!(unsafe { avx512(body) }, reference);
+                assert_eq!(unsafe { body.on_avx512() }, reference);
             }
         }
         assert_eq!(wide(body), reference);
