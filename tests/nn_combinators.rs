@@ -147,3 +147,112 @@ fn identity_is_a_no_op_layer() {
     let dims = Identity.forward(Tensor::<(usize, Const<4>)>::zeros_with_shape((5, Const)));
     assert_eq!(dims.dims().as_slice(), &[5, 4]);
 }
+
+/// `register_forward_hook`: the hook sees each output, the model's output, names and summary
+/// are those of the unhooked model.
+#[test]
+fn forward_hook_reads_outputs_without_changing_the_model() {
+    use shaped::nn::HookExt;
+    use std::cell::RefCell;
+    let seen = RefCell::new(Vec::new());
+    let plain = (
+        Linear::<4, 8>::new(&mut rng()),
+        ReLU,
+        Linear::<8, 2>::new(&mut rng()),
+    );
+    let hooked = (
+        plain.0.clone(),
+        ReLU.with_forward_hook(|_, y: &Tensor<Rank2<3, 8>>| {
+            seen.borrow_mut().push(y.to_vec());
+            None
+        }),
+        plain.2.clone(),
+    );
+    let x = Tensor::<Rank2<3, 4>>::from_vec((0..12).map(|i| (i as f32 * 0.37).sin()).collect())
+        .unwrap();
+    assert_eq!(
+        hooked.forward(x.clone()).to_vec(),
+        plain.forward(x.clone()).to_vec()
+    );
+    let hidden = ReLU.forward(plain.0.forward(x.clone())).to_vec();
+    assert_eq!(*seen.borrow(), vec![hidden.clone()]);
+    // The training pass runs the hook too.
+    let mut hooked = hooked;
+    hooked.forward_train(x.clone());
+    assert_eq!(seen.borrow().len(), 2);
+    assert_eq!(hooked.param_names(), plain.param_names());
+    assert_eq!(hooked.summary().to_string(), plain.summary().to_string());
+}
+
+/// A replaced output is what the next layer gets, and gradients flow through the replacement.
+#[test]
+fn forward_hook_replacement_reaches_the_next_layer_and_the_gradients() {
+    use shaped::nn::{ForwardHook, HookExt};
+    let first = Linear::<3, 3, f64>::new(&mut rng());
+    let hooked = (
+        first
+            .clone()
+            .with_forward_hook(|_, y: &Tensor<Rank2<2, 3>, f64, _>| {
+                Some(y.clone().mul_scalar(3.0))
+            }),
+        Tanh,
+    );
+    let x = Tensor::<Rank2<2, 3>, f64>::from_array([[1.0, 2.0, 3.0], [-1.0, 0.5, 0.0]]);
+    let y = hooked.forward(x.clone().trace());
+    let want = Tanh.forward(first.forward(x.clone()).mul_scalar(3.0));
+    assert_eq!(y.to_vec(), want.to_vec());
+    let g = y.sum().backward();
+    let want_g = Tanh
+        .forward(first.forward(x.clone().trace()).mul_scalar(3.0))
+        .sum()
+        .backward();
+    assert_eq!(
+        g.get(&x).unwrap().to_vec(),
+        want_g.get(&x).unwrap().to_vec()
+    );
+    assert_eq!(
+        g.get(&hooked.0.layer.weight).unwrap().to_vec(),
+        want_g.get(&first.weight).unwrap().to_vec()
+    );
+    // The hook passes the layer's shape checks on.
+    type Hook =
+        fn(&Linear<3, 3, f64>, &Tensor<Rank2<2, 3>, f64>) -> Option<Tensor<Rank2<2, 3>, f64>>;
+    assert!(
+        <ForwardHook<Linear<3, 3, f64>, Hook> as Module<Tensor<Rank2<2, 3>, f64>>>::SHAPE_MISMATCH
+            .is_none()
+    );
+}
+
+/// `register_forward_pre_hook`: the layer runs on what the hook returns; run-time size
+/// errors of the layer come through; train/eval reach the wrapped layer.
+#[test]
+fn forward_pre_hook_replaces_the_input_and_passes_errors_and_modes_on() {
+    use shaped::nn::{Dropout, HookExt};
+    use std::cell::Cell;
+    let calls = Cell::new(0);
+    let layer = Linear::<4, 2>::new(&mut rng());
+    let hooked = layer
+        .clone()
+        .with_forward_pre_hook(|_, x: Tensor<(usize, usize)>| {
+            calls.set(calls.get() + 1);
+            x.mul_scalar(-1.0)
+        });
+    let x =
+        Tensor::<(usize, usize)>::from_vec_with_shape(vec![1.0, 2.0, 3.0, 4.0], (1, 4)).unwrap();
+    let y = hooked.forward(x.clone());
+    assert_eq!(y.to_vec(), layer.forward(x.mul_scalar(-1.0)).to_vec());
+    let wrong = Tensor::<(usize, usize)>::ones_with_shape((1, 5));
+    let err = hooked.try_forward(wrong).unwrap_err().to_string();
+    assert!(err.contains('5') && err.contains('4'), "{err}");
+    assert_eq!(calls.get(), 2);
+
+    let mut dropped = Dropout::with_seed(0.5, 3).with_forward_pre_hook(|_, x: Tensor<Rank1<64>>| x);
+    assert!(!Params::<f32>::is_training(&dropped));
+    Params::<f32>::train(&mut dropped);
+    assert!(Params::<f32>::is_training(&dropped) && Params::<f32>::is_training(&dropped.layer));
+    let out = dropped.forward(Tensor::<Rank1<64>>::ones()).to_vec();
+    assert!(
+        out.contains(&0.0),
+        "training mode reaches the wrapped Dropout"
+    );
+}

@@ -15,6 +15,7 @@ pub mod double;
 mod dropout;
 mod embedding;
 mod groupnorm;
+mod hooks;
 pub mod init;
 mod instancenorm;
 mod layer_name;
@@ -64,6 +65,7 @@ pub use distance::{CosineSimilarity, PairwiseDistance};
 pub use dropout::Dropout;
 pub use embedding::{AppendDim, Embedding, EmbeddingDyn, EmbeddingLayer, TracedIndices};
 pub use groupnorm::{GroupNorm, GroupNormDyn};
+pub use hooks::{ForwardHook, ForwardPreHook, HookExt};
 pub use instancenorm::{
     InstanceNorm1d, InstanceNorm1dDyn, InstanceNorm2d, InstanceNorm2dDyn, InstanceNorm3d,
     InstanceNorm3dDyn, InstanceNormLayer,
