@@ -292,6 +292,7 @@ fn every_kernel_compiles_for_both_element_types() {
         include_str!("../src/device/wgpu/rnn_kernels.rs"),
         include_str!("../src/device/wgpu/seq_kernels.rs"),
         include_str!("../src/device/wgpu/sort_kernels.rs"),
+        include_str!("../src/device/wgpu/vol_kernels.rs"),
     ];
     let declared: usize = sources
         .iter()

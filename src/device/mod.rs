@@ -38,6 +38,8 @@ pub(crate) use self::wgpu::seq_kernels;
 #[cfg(feature = "wgpu")]
 pub(crate) use self::wgpu::sort_kernels;
 #[cfg(feature = "wgpu")]
+pub(crate) use self::wgpu::vol_kernels;
+#[cfg(feature = "wgpu")]
 pub use self::wgpu::{AdapterSummary, GpuStorage, Wgpu};
 
 use crate::dtype::Float;

@@ -30,6 +30,7 @@ mod cat_ops;
 mod clip;
 mod compare;
 mod conv;
+mod conv3d;
 mod conv_grouped;
 mod conv_transpose;
 mod distance;
@@ -54,6 +55,7 @@ mod optim_state;
 mod pad_ops;
 mod pixel_shuffle;
 mod pool;
+mod pool3d;
 mod recurrent;
 mod reduce;
 mod reduce_more;
@@ -81,6 +83,7 @@ pub use compare::{GpuCompare, try_where_, where_};
 pub use conv::GpuConv2d;
 pub use conv_grouped::GpuGroupedConv2d;
 pub use conv_transpose::{GpuConvTranspose1d, GpuConvTranspose2d};
+pub use conv3d::GpuConv3d;
 pub use distance::{
     cosine_similarity, normalize, pairwise_distance, pairwise_distance_keepdim,
     try_cosine_similarity, try_normalize, try_pairwise_distance, try_pairwise_distance_keepdim,

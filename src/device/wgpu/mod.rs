@@ -31,6 +31,8 @@ mod seq_shaders;
 mod shaders;
 pub(crate) mod sort_kernels;
 mod sort_shaders;
+pub(crate) mod vol_kernels;
+mod vol_shaders;
 
 use super::Device;
 use crate::dtype::Float;

@@ -4,7 +4,7 @@
 
 use super::pipelines::{Kernel, compile_error};
 use super::{Wgpu, compare_kernels, kernels, layer_kernels, loss_kernels, optim_kernels};
-use super::{rnn_kernels, seq_kernels, sort_kernels};
+use super::{rnn_kernels, seq_kernels, sort_kernels, vol_kernels};
 
 /// Every `kernel!` of the crate (a test checks the count against the sources).
 const ALL: &[Kernel] = &[
@@ -62,6 +62,12 @@ const ALL: &[Kernel] = &[
     kernels::K_COL2IM,
     kernels::K_MAX_POOL,
     kernels::K_MAX_POOL_BACKWARD,
+    vol_kernels::K_VOL2COL,
+    vol_kernels::K_COL2VOL,
+    vol_kernels::K_MAX_POOL3D,
+    vol_kernels::K_MAX_POOL3D_BACKWARD,
+    vol_kernels::K_AVG_POOL3D,
+    vol_kernels::K_AVG_POOL3D_BACKWARD,
 ];
 
 impl Wgpu {
