@@ -2,6 +2,8 @@
 //! PyTorch golden files of the CPU tests (tests/golden_extra/layer_glu_*, layer_prelu*,
 //! layer_rmsnorm*, layer_instancenorm*) and against the CPU layers on other shapes and
 //! settings, forward and backward, f32 and f64; run-time sizes that do not fit are errors.
+//! InstanceNorm with running statistics: the layer_instancenorm*_running golden files
+//! (training steps, then evaluation with gradients) and the CPU layer in f64.
 #![cfg(feature = "wgpu")]
 
 mod common;
@@ -12,8 +14,8 @@ use gpu_support::{FWD, GRAD, close, down, gpu, gpu64, randn, up};
 use shaped::gpu::prelude::*;
 use shaped::gpu::{GpuChannelPReLU, GpuTensor};
 use shaped::nn::{
-    ChannelPReLU, ChannelPReLUDyn, GLU, InstanceNorm1d, InstanceNorm2d, InstanceNorm2dDyn, Module,
-    PReLU, RMSNorm, RMSNormDyn,
+    ChannelPReLU, ChannelPReLUDyn, GLU, InstanceNorm1d, InstanceNorm2d, InstanceNorm2dDyn,
+    InstanceNorm3d, Module, PReLU, Params, RMSNorm, RMSNormDyn,
 };
 use shaped::prelude::*;
 use shaped::rand::{SeedableRng, rngs::StdRng};
@@ -359,4 +361,171 @@ fn f64_layers_vs_cpu() {
         gg.get_gpu(&gx).unwrap().to_cpu().unwrap().to_vec(),
         cg.get_slice(&x).unwrap(),
     );
+}
+
+/// A `layer_instancenorm*_running*` case on the GPU, input type `$x`: the training steps
+/// through `forward_train` (outputs and running statistics after each, against PyTorch and
+/// the CPU layer), then evaluation by the running statistics with gradients, and `to_cpu`.
+macro_rules! check_running_gpu {
+    ($case:literal, $norm:expr, $x:ty) => {{
+        let Some(dev) = gpu() else { return };
+        let g = Golden::load($case);
+        let mut cpu = $norm;
+        cpu.eps = g.hp("eps");
+        cpu.momentum = g.hp("momentum");
+        if let Some(w) = &mut cpu.weight {
+            w.as_mut_slice().copy_from_slice(&g.f("weight"));
+        }
+        if let Some(b) = &mut cpu.bias {
+            b.as_mut_slice().copy_from_slice(&g.f("bias"));
+        }
+        let mut layer = cpu.to_device(&dev).unwrap();
+        assert!(layer.tracks_running_stats());
+        for k in 0..g.hp("train_steps") as usize {
+            let x = Tensor::<$x>::from_vec(g.f(&format!("x.train.{k}"))).unwrap();
+            let y = layer.forward_train(up(&dev, &x));
+            g.check_forward(&format!("y.train.{k}"), &down(&y));
+            let rm = down(&layer.running_mean().unwrap());
+            let rv = down(&layer.running_var().unwrap());
+            g.check_forward(&format!("running_mean.{k}"), &rm);
+            g.check_forward(&format!("running_var.{k}"), &rv);
+            let _ = cpu.forward_train(x);
+            close("running_mean", &rm, cpu.running_mean.as_ref().unwrap().as_slice(), FWD);
+            close("running_var", &rv, cpu.running_var.as_ref().unwrap().as_slice(), FWD);
+        }
+        layer.eval();
+        let affine = layer.weight.clone().zip(layer.bias.clone());
+        match &affine {
+            Some((w, b)) => check_golden!(g, dev, $x, |x| layer.forward(x), "weight" => w, "bias" => b),
+            None => check_golden!(g, dev, $x, |x| layer.forward(x)),
+        }
+        let back = layer.to_cpu().unwrap();
+        assert!(back.tracks_running_stats() && !back.is_training());
+        assert_eq!(back.momentum, cpu.momentum);
+        assert_eq!(
+            back.running_mean.as_ref().unwrap().to_vec(),
+            down(&layer.running_mean().unwrap())
+        );
+    }};
+}
+
+#[test]
+fn golden_instancenorm1d_running() {
+    check_running_gpu!(
+        "layer_instancenorm1d_running",
+        InstanceNorm1d::<3>::new().track_running_stats(true),
+        Rank3<2, 3, 7>
+    );
+}
+
+#[test]
+fn golden_instancenorm2d_running_affine() {
+    check_running_gpu!(
+        "layer_instancenorm2d_running_affine",
+        InstanceNorm2d::<4>::new_affine().track_running_stats(true),
+        Rank4<3, 4, 3, 5>
+    );
+}
+
+#[test]
+fn golden_instancenorm3d_running() {
+    check_running_gpu!(
+        "layer_instancenorm3d_running",
+        InstanceNorm3d::<2>::new().track_running_stats(true),
+        Rank5<2, 2, 2, 3, 3>
+    );
+}
+
+/// f64 against the CPU: training through `&self` (`train()` then `forward`), a pending CPU
+/// update carried over by `to_device`, evaluation with gradients, `clone`, and the error of
+/// training on slices of one value.
+#[test]
+fn instancenorm_running_f64_vs_cpu_and_errors() {
+    let Some(dev) = gpu64() else { return };
+    let tol = gpu_support::F64_TOL;
+    let mut rng = StdRng::seed_from_u64(21);
+    let mut cpu = InstanceNorm2d::<3, f64>::new_affine().track_running_stats(true);
+    cpu.momentum = 0.3;
+    cpu.weight = Some(Tensor::randn(&mut rng));
+    cpu.bias = Some(Tensor::randn(&mut rng));
+    cpu.train();
+    // A training call through `&self` leaves the CPU update pending: to_device carries it.
+    let x0 = Tensor::<Rank4<2, 3, 4, 5>, f64>::randn(&mut rng);
+    let _ = cpu.forward(x0);
+    let mut layer = cpu.to_device(&dev).unwrap();
+    assert!(layer.is_training());
+    for step in 0..3 {
+        let x = Tensor::<Rank4<2, 3, 4, 5>, f64>::randn(&mut rng) * (step as f64 + 1.0);
+        let gy = layer.forward(x.to_device(&dev).unwrap());
+        let cy = cpu.forward(x);
+        gpu_support::close64(
+            "train y",
+            &gy.to_cpu().unwrap().to_vec(),
+            cy.as_slice(),
+            tol,
+        );
+    }
+    cpu.sync_running();
+    let copy = layer.clone();
+    for (what, g, c) in [
+        ("running_mean", layer.running_mean(), &cpu.running_mean),
+        ("running_var", copy.running_var(), &cpu.running_var),
+    ] {
+        let g = g.unwrap().to_cpu().unwrap().to_vec();
+        gpu_support::close64(what, &g, c.as_ref().unwrap().as_slice(), tol);
+    }
+    layer.eval();
+    cpu.eval();
+    let x = Tensor::<Rank4<2, 3, 4, 5>, f64>::randn(&mut rng);
+    let r = Tensor::<Rank4<2, 3, 4, 5>, f64>::randn(&mut rng);
+    let gx = x.to_device(&dev).unwrap();
+    let gy = layer.forward(gx.clone().trace());
+    let cy = cpu.forward(x.clone().trace());
+    gpu_support::close64("eval y", &gy.to_cpu().unwrap().to_vec(), cy.as_slice(), tol);
+    let gg = (gy * r.to_device(&dev).unwrap()).sum().backward();
+    let cg = (cy * r).sum().backward();
+    let (lw, lb) = (layer.weight.as_ref().unwrap(), layer.bias.as_ref().unwrap());
+    let (cw, cb) = (cpu.weight.as_ref().unwrap(), cpu.bias.as_ref().unwrap());
+    for (what, g, c) in [
+        (
+            "grad x",
+            gg.get_gpu(&gx).unwrap().to_cpu().unwrap().to_vec(),
+            cg.get_slice(&x).unwrap(),
+        ),
+        (
+            "grad weight",
+            gg.get_gpu(lw).unwrap().to_cpu().unwrap().to_vec(),
+            cg.get_slice(cw).unwrap(),
+        ),
+        (
+            "grad bias",
+            gg.get_gpu(lb).unwrap().to_cpu().unwrap().to_vec(),
+            cg.get_slice(cb).unwrap(),
+        ),
+    ] {
+        gpu_support::close64(what, &g, c, tol);
+    }
+    // Evaluation leaves the running statistics alone.
+    let after = layer.running_mean().unwrap().to_cpu().unwrap().to_vec();
+    gpu_support::close64(
+        "eval keeps",
+        &after,
+        cpu.running_mean.as_ref().unwrap().as_slice(),
+        tol,
+    );
+
+    // Training on slices of one value is an error, as on the CPU; evaluation is not.
+    let mut one = InstanceNorm1d::<2>::new()
+        .track_running_stats(true)
+        .to_device(&dev)
+        .unwrap();
+    let x = up(&dev, &Tensor::<Rank3<3, 2, 1>>::ones());
+    one.train();
+    let err = one.try_forward(x.clone()).unwrap_err().to_string();
+    assert!(err.contains("more than 1 value per channel"), "{err}");
+    one.eval();
+    assert!(one.try_forward(x).is_ok());
+    // Without tracking, the GPU layer has no running statistics and ignores the mode.
+    let plain = InstanceNorm1d::<2>::new().to_device(&dev).unwrap();
+    assert!(!plain.tracks_running_stats() && plain.running_mean().is_none());
 }

@@ -39,6 +39,7 @@ mod gather;
 mod glu_prelu;
 mod gru;
 mod index_ops;
+mod instance_norm;
 mod interpolate;
 mod lbfgs;
 mod loss;
@@ -94,6 +95,7 @@ pub use gru::{
     GpuGRU, GpuGRUCell, GpuRNN, GpuRNNCell, GpuRNNRelu, GpuRNNReluCell, GpuRecurrent,
     GpuRecurrentCell,
 };
+pub use instance_norm::GpuInstanceNorm;
 pub use lbfgs::GpuLbfgsLoss;
 pub use loss::{
     GpuLossTape, binary_cross_entropy, binary_cross_entropy_with_logits, huber_loss, kl_div,
@@ -105,7 +107,7 @@ pub use loss_class::{cross_entropy_probs, try_cross_entropy_probs};
 pub use loss_modules::{GpuLoss, GpuLossWeight};
 pub use loss_reduce::{GpuKlDivReduce, GpuReduce};
 pub use nn::{GpuLinear, GpuParamMut, GpuParams};
-pub use norm::{GpuBatchNorm, GpuGroupNorm, GpuInstanceNorm, GpuLayerNorm};
+pub use norm::{GpuBatchNorm, GpuGroupNorm, GpuLayerNorm};
 pub use ops::{GpuOps, cross_entropy, try_cross_entropy};
 pub use optim::{GpuOptimizer, GpuStep};
 pub use recurrent::{GpuLSTM, GpuLSTMCell};

@@ -1,5 +1,5 @@
 //! Normalisation layers on the GPU: [`GpuLayerNorm`], [`GpuBatchNorm`], [`GpuGroupNorm`] and
-//! [`GpuInstanceNorm`], made by `to_device` of the CPU layers and read back by `to_cpu`, with
+//! [`GpuInstanceNorm`](super::GpuInstanceNorm) (in `instance_norm.rs`), made by `to_device` of the CPU layers and read back by `to_cpu`, with
 //! PyTorch's maths as on the CPU. All four are the same three kernels: statistics of groups of elements
 //! (rows, channels, channel groups), the affine normalisation, and its closed-form backward
 //! (per-group sums, then the input gradient).
@@ -14,30 +14,30 @@ use crate::device::{GpuStorage, Wgpu};
 use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::nn::mode::ModeFlag;
-use crate::nn::{BatchNormLayer, GroupNorm, InstanceNormLayer, LayerNormLayer, Module, Params};
-use crate::shape::check::{BatchNormChannels, DimCheck, InstanceNormChannels, LayerNormInput};
+use crate::nn::{BatchNormLayer, GroupNorm, LayerNormLayer, Module, Params};
+use crate::shape::check::{BatchNormChannels, DimCheck, LayerNormInput};
 use crate::shape::{Dim, DimEq, LastDim, Rank1, Shape, ShapeMismatch};
 use std::sync::{Mutex, PoisonError};
 
 /// One normalisation's geometry: how its statistics are grouped and indexed, and where its
 /// weight acts.
 #[derive(Clone, Copy)]
-struct NormPlan {
+pub(super) struct NormPlan {
     /// The groups the statistics are taken over.
-    stats: Groups,
+    pub(super) stats: Groups,
     /// The groups the parameter gradients sum over (one per parameter element).
-    params: Groups,
-    ix: NormIndex,
-    at: WeightAt,
-    eps: f64,
+    pub(super) params: Groups,
+    pub(super) ix: NormIndex,
+    pub(super) at: WeightAt,
+    pub(super) eps: f64,
 }
 
 /// A weight and a bias, both of shape `SW`.
-type Affine<'a, SW, E> = (&'a GpuTensor<SW, NoTape, E>, &'a GpuTensor<SW, NoTape, E>);
+pub(super) type Affine<'a, SW, E> = (&'a GpuTensor<SW, NoTape, E>, &'a GpuTensor<SW, NoTape, E>);
 
 /// Normalises `x` by `stats` (the batch's when `batch`), applies `w`, `b` (when `affine`
 /// holds them) and records the backward step for `x`, `w` and `b`.
-fn normalize<S: Shape, SW: Shape, E: Float, T: Tape<E>>(
+pub(super) fn normalize<S: Shape, SW: Shape, E: Float, T: Tape<E>>(
     x: GpuTensor<S, T, E>,
     affine: Option<Affine<'_, SW, E>>,
     stats: (GpuStorage<E>, GpuStorage<E>),
@@ -179,7 +179,7 @@ impl<D: Dim, E: Float> ToCpu for GpuLayerNorm<D, E> {
     }
 }
 
-fn visit_two<E: Float>(
+pub(super) fn visit_two<E: Float>(
     (w, b): (
         &mut GpuTensor<impl Shape, NoTape, E>,
         &mut GpuTensor<impl Shape, NoTape, E>,
@@ -311,7 +311,11 @@ impl<const G: usize, const C: usize, E: Float> GpuParams<E> for GpuGroupNorm<G, 
 }
 
 /// `(N, C, inner)` of an `(N, C, *)` input with `c` channels, or an `Err` naming `layer`.
-fn channels_first(layer: &'static str, dims: &[usize], c: usize) -> Result<(usize, usize)> {
+pub(super) fn channels_first(
+    layer: &'static str,
+    dims: &[usize],
+    c: usize,
+) -> Result<(usize, usize)> {
     if dims.len() < 2 || dims[1] != c {
         return Err(Error::shape(
             layer,
@@ -326,7 +330,7 @@ fn channels_first(layer: &'static str, dims: &[usize], c: usize) -> Result<(usiz
 
 /// The statistics and plan of a group normalisation of an `(n, c, inner)` input `x` in
 /// `groups` groups of channels (`groups = c`: instance normalisation).
-fn group_plan<E: Float>(
+pub(super) fn group_plan<E: Float>(
     x: &GpuStorage<E>,
     (n, groups, c, inner): (usize, usize, usize, usize),
     eps: f64,
@@ -378,105 +382,6 @@ impl<const G: usize, const C: usize, E: Float, S: Shape, T: Tape<E>> Module<GpuT
         ))
     }
 }
-
-/// [`InstanceNormLayer`] (`InstanceNorm1d/2d/3d` and their `Dyn` forms) on the GPU, made by
-/// `instance_norm.to_device(&gpu)`: each channel of each sample normalised over its
-/// positions with the biased variance, then the per-channel affine map when the layer has
-/// one; of the CPU layer's element type `E` (f32 or f64). No running statistics: a layer
-/// that tracks them (`track_running_stats`) is an `Err` from `to_device`. The kernels are [`GpuGroupNorm`]'s with one channel per group.
-///
-/// ```no_run
-/// use shaped::prelude::*;
-/// use shaped::gpu::prelude::*;
-/// use shaped::nn::{InstanceNorm1d, Module};
-/// let gpu = Wgpu::new()?;
-/// let norm = InstanceNorm1d::<2>::new().to_device(&gpu)?;
-/// let x = Tensor::<Rank3<1, 2, 2>>::from_array([[[1.0, 3.0], [5.0, 5.0]]]);
-/// let y = norm.forward(x.to_device(&gpu)?).to_cpu()?.to_vec();
-/// assert!((y[0] + 1.0).abs() < 1e-4 && (y[1] - 1.0).abs() < 1e-4 && y[2] == 0.0);
-/// # Ok::<(), shaped::error::Error>(())
-/// ```
-#[derive(Clone, Debug)]
-pub struct GpuInstanceNorm<C: Dim, const K: usize, E: Float = f32> {
-    /// Per-channel scale, `(C,)`, with the affine map.
-    pub weight: Option<GpuTensor<(C,), NoTape, E>>,
-    /// Per-channel shift, `(C,)`, with the affine map.
-    pub bias: Option<GpuTensor<(C,), NoTape, E>>,
-    /// Added to the variance inside the square root.
-    pub eps: f64,
-    channels: C,
-}
-
-impl<C: Dim, const K: usize, E: Float> ToDevice for InstanceNormLayer<C, K, E> {
-    type Output = GpuInstanceNorm<C, K, E>;
-    fn to_device(&self, gpu: &Wgpu) -> Result<GpuInstanceNorm<C, K, E>> {
-        if self.tracks_running_stats() {
-            // Evaluation would normalise by each slice's statistics, not the running ones.
-            return Err(Error::value(
-                "InstanceNorm to_device",
-                format!(
-                    "the layer ({} channels) tracks running statistics, which the GPU layer \
-                     does not have yet",
-                    self.num_features()
-                ),
-            ));
-        }
-        Ok(GpuInstanceNorm {
-            weight: self.weight.as_ref().map(|w| w.to_device(gpu)).transpose()?,
-            bias: self.bias.as_ref().map(|b| b.to_device(gpu)).transpose()?,
-            eps: self.eps,
-            channels: self.channel_dim(),
-        })
-    }
-}
-
-impl<C: Dim, const K: usize, E: Float> ToCpu for GpuInstanceNorm<C, K, E> {
-    type Output = InstanceNormLayer<C, K, E>;
-    fn to_cpu(&self) -> Result<InstanceNormLayer<C, K, E>> {
-        let mut layer = InstanceNormLayer::with_dims(self.channels, self.weight.is_some());
-        layer.weight = self.weight.as_ref().map(|w| w.to_cpu()).transpose()?;
-        layer.bias = self.bias.as_ref().map(|b| b.to_cpu()).transpose()?;
-        layer.eps = self.eps;
-        Ok(layer)
-    }
-}
-
-impl<C: Dim, const K: usize, E: Float> GpuParams<E> for GpuInstanceNorm<C, K, E> {
-    fn visit_gpu(&mut self, prefix: &str, f: &mut dyn FnMut(GpuParamMut<'_, E>)) {
-        if let (Some(w), Some(b)) = (&mut self.weight, &mut self.bias) {
-            visit_two((w, b), prefix, f);
-        }
-    }
-}
-
-impl<C: Dim, const K: usize, E: Float> GpuInstanceNorm<C, K, E> {
-    fn normalize<S: Shape, T: Tape<E>>(&self, x: GpuTensor<S, T, E>) -> Result<GpuTensor<S, T, E>> {
-        let c = self.channels.size();
-        let (n, inner) = channels_first("InstanceNorm", &x.shape.dims(), c)?;
-        let (stats, plan) = group_plan(&x.data, (n, c, c, inner), self.eps);
-        let affine = self.weight.as_ref().zip(self.bias.as_ref());
-        Ok(normalize(x, affine, stats, true, plan))
-    }
-}
-
-macro_rules! gpu_instancenorm_module {
-    ($k:literal; $($A:ident),*) => {
-        impl<C: Dim, E: Float, T: Tape<E>, N: Dim, C2: DimEq<C>, $($A: Dim),*>
-            Module<GpuTensor<(N, C2, $($A,)*), T, E>> for GpuInstanceNorm<C, $k, E>
-        {
-            type Output = GpuTensor<(N, C2, $($A,)*), T, E>;
-            const SHAPE_MISMATCH: ShapeMismatch =
-                DimCheck::<C2, C, InstanceNormChannels>::MISMATCH;
-            fn try_forward(&self, x: GpuTensor<(N, C2, $($A,)*), T, E>) -> Result<Self::Output> {
-                let () = <Self as Module<GpuTensor<(N, C2, $($A,)*), T, E>>>::SHAPE_CHECK;
-                self.normalize(x)
-            }
-        }
-    };
-}
-gpu_instancenorm_module!(1; L);
-gpu_instancenorm_module!(2; H, W);
-gpu_instancenorm_module!(3; D, H, W);
 
 /// [`BatchNormLayer`] (`BatchNorm1d/2d/3d` and their `Dyn` forms) on the GPU, made by
 /// `batch_norm.to_device(&gpu)` with its running statistics, momentum, `eps` and mode.
