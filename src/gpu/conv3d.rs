@@ -24,7 +24,7 @@ use crate::shape::{Const, ConvOut, Dim, DimEq, Rank1, Rank5, Shape};
 /// let conv = Conv3d::<2, 4, 3, 1, 1>::new(&mut StdRng::seed_from_u64(0)).to_device(&gpu)?;
 /// let x = Tensor::<Rank5<1, 2, 4, 6, 6>>::ones().to_device(&gpu)?;
 /// let y = conv.forward(x);
-/// assert_eq!(y.dims().as_slice(), &[1, 4, 4, 6, 6]);
+/// assert_eq!(y.to_cpu()?.dims().as_slice(), &[1, 4, 4, 6, 6]);
 /// # Ok::<(), shaped::error::Error>(())
 /// ```
 #[derive(Clone, Debug)]
