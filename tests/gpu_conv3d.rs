@@ -196,6 +196,15 @@ fn conv3d_errors() {
         .to_device(&dev)
         .unwrap();
     assert!(gl.try_forward(small).is_err());
+    // 110^3 outputs of 16^3 taps: more vol2col entries than the kernels' u32 indices reach.
+    let wide = Conv3d::<1, 1, 16>::new(&mut StdRng::seed_from_u64(0))
+        .to_device(&dev)
+        .unwrap();
+    let big = Tensor::<X>::zeros_with_shape((1, 1, 125, 125, 125))
+        .to_device(&dev)
+        .unwrap();
+    let err = wide.try_forward(big).unwrap_err().to_string();
+    assert!(err.contains("u32 indices"), "{err}");
 }
 
 /// A pooling layer on both devices, golden values when `golden` is given.

@@ -226,6 +226,21 @@ fn conv3d_window<
         dilation: D,
         out: [od.size(), oh.size(), ow.size()],
     };
+    // The kernels index the columns (and the input) with `u32`.
+    let cols = [n, vol.out_volume(), in_channels, K * K * K]
+        .iter()
+        .try_fold(1usize, |acc, &m| acc.checked_mul(m))
+        .filter(|&len| len < u32::MAX as usize && vol.in_len() < u32::MAX as usize);
+    if cols.is_none() {
+        return Err(Error::shape(
+            "Conv3d",
+            format!(
+                "{n} inputs of {in_channels}x{}x{}x{} need too many vol2col entries for the \
+                 GPU kernels' u32 indices (fewer than 2^32 - 1)",
+                vol.input[0], vol.input[1], vol.input[2]
+            ),
+        ));
+    }
     Ok((od, oh, ow, vol))
 }
 
