@@ -175,7 +175,7 @@ impl<L: Clone> ToCpu for GpuLoss<L> {
 }
 
 /// `w` on `gpu`, its element type kept in the value.
-fn upload_weight<W: GpuLossWeight>(w: &W, gpu: &Wgpu) -> Result<Option<GpuWeight>> {
+pub(crate) fn upload_weight<W: GpuLossWeight>(w: &W, gpu: &Wgpu) -> Result<Option<GpuWeight>> {
     Ok(w.weight_to_device(gpu)?.map(GpuWeight::new))
 }
 
@@ -257,7 +257,7 @@ pub(crate) fn same_device<S: Shape, E: Float, T>(
 
 /// `terms * weight`, the weight broadcast to the terms' shape (checked here, named as the CPU
 /// names it).
-fn weighted<S: Shape, E: Float, T: Tape<E>>(
+pub(crate) fn weighted<S: Shape, E: Float, T: Tape<E>>(
     op: &'static str,
     terms: GpuTensor<S, T, E>,
     weight: &Option<GpuTensor<DynShape, NoTape, E>>,

@@ -26,6 +26,7 @@ mod layer_macros;
 mod activations;
 mod attention;
 mod attention_dyn;
+mod bilinear;
 mod cat_ops;
 mod clip;
 mod compare;
@@ -44,6 +45,7 @@ mod interpolate;
 mod lbfgs;
 mod loss;
 mod loss_class;
+mod loss_margin;
 mod loss_modules;
 mod loss_reduce;
 mod nn;
@@ -61,6 +63,7 @@ mod recurrent;
 mod reduce;
 mod reduce_more;
 mod rms_norm;
+mod rrelu;
 mod shape_ops;
 mod sort;
 mod split_ops;
@@ -78,6 +81,7 @@ pub use crate::device::{AdapterSummary, GpuStorage, Wgpu};
 pub use activations::GpuActivations;
 pub use attention::{GpuAttentionOutput, GpuMultiheadAttention};
 pub use attention_dyn::{GpuAttentionOutputDyn, GpuMultiheadAttentionDyn};
+pub use bilinear::GpuBilinear;
 pub use cat_ops::{CatShape, GpuTensorList, StackShape, cat, stack, try_cat, try_stack};
 pub use clip::{clip_grad_norm, clip_grad_value};
 pub use compare::{GpuCompare, try_where_, where_};
@@ -104,6 +108,11 @@ pub use loss::{
     try_nll_loss, try_smooth_l1_loss,
 };
 pub use loss_class::{cross_entropy_probs, try_cross_entropy_probs};
+pub use loss_margin::{
+    hinge_embedding_loss, margin_ranking_loss, multilabel_soft_margin_loss, soft_margin_loss,
+    try_hinge_embedding_loss, try_margin_ranking_loss, try_multilabel_soft_margin_loss,
+    try_soft_margin_loss,
+};
 pub use loss_modules::{GpuLoss, GpuLossWeight};
 pub use loss_reduce::{GpuKlDivReduce, GpuReduce};
 pub use nn::{GpuLinear, GpuParamMut, GpuParams};

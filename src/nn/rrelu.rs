@@ -149,6 +149,28 @@ impl RReLU {
     }
 }
 
+impl RReLU {
+    /// Whether `forward` draws random slopes (training mode).
+    #[cfg_attr(not(feature = "wgpu"), allow(dead_code))]
+    pub(crate) fn active(&self) -> bool {
+        self.mode.active()
+    }
+
+    /// `n` slopes drawn uniformly from `[lower, upper]` by the layer's generator, one per
+    /// element (the GPU backend uploads them and uses those of the non-positive elements).
+    #[cfg_attr(not(feature = "wgpu"), allow(dead_code))]
+    pub(crate) fn draw_slopes<E: Float>(&self, n: usize) -> Vec<E> {
+        use rand::distr::{Distribution, StandardUniform};
+        let mut rng = self.rng.lock().unwrap_or_else(PoisonError::into_inner);
+        (0..n)
+            .map(|_| {
+                let u: f64 = StandardUniform.sample(&mut *rng);
+                E::from_f64(self.lower + (self.upper - self.lower) * u)
+            })
+            .collect()
+    }
+}
+
 impl<S: Shape, E: Float, T: Tape<E>> Module<Tensor<S, E, T>> for RReLU {
     type Output = Tensor<S, E, T>;
     fn try_forward(&self, x: Tensor<S, E, T>) -> Result<Self::Output> {
