@@ -47,6 +47,7 @@ mod loss;
 mod loss_class;
 mod loss_margin;
 mod loss_modules;
+mod loss_nll;
 mod loss_reduce;
 mod nn;
 mod norm;
@@ -114,6 +115,9 @@ pub use loss_margin::{
     try_soft_margin_loss,
 };
 pub use loss_modules::{GpuLoss, GpuLossWeight};
+pub use loss_nll::{
+    gaussian_nll_loss, poisson_nll_loss, try_gaussian_nll_loss, try_poisson_nll_loss,
+};
 pub use loss_reduce::{GpuKlDivReduce, GpuReduce};
 pub use nn::{GpuLinear, GpuParamMut, GpuParams};
 pub use norm::{GpuBatchNorm, GpuGroupNorm, GpuLayerNorm};

@@ -406,7 +406,7 @@ impl<R: Reduce> GaussianNLLLoss<R> {
 
 /// PyTorch's accepted variance shapes: the input's, or the input's rank with exactly one
 /// dimension of size 1 where the input's differs.
-fn check_variance_shape(input: &[usize], var: &[usize]) -> Result<()> {
+pub(crate) fn check_variance_shape(input: &[usize], var: &[usize]) -> Result<()> {
     if input == var {
         return Ok(());
     }

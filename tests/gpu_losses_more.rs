@@ -1,5 +1,6 @@
-//! The GPU margin losses (hinge embedding, soft margin, multi-label soft margin, margin
-//! ranking; `GpuLoss` by `to_device` and the `F`-style functions): the PyTorch golden cases of
+//! The GPU margin and likelihood losses (hinge embedding, soft margin, multi-label soft
+//! margin, margin ranking, Poisson and Gaussian NLL; `GpuLoss` by `to_device` and the
+//! `F`-style functions): the PyTorch golden cases of
 //! the CPU tests, and the CPU on random data with every reduction, values and gradients (the
 //! target's too where it takes one), in f32 and f64, and their `Err`s.
 #![cfg(feature = "wgpu")]
@@ -357,22 +358,155 @@ fn ranking_on<E: Float>(g: &Wgpu) {
     );
 }
 
+fn poisson_on<E: Float>(g: &Wgpu) {
+    type S = Rank2<3, 5>;
+    let x: Tensor<S, E> = randn(21);
+    let rate: Tensor<S, E> =
+        Tensor::from_vec(x.to_vec().iter().map(|v| v.exp()).collect()).unwrap();
+    let t: Tensor<S, E> = labels(22, &[0.0, 1.0, 2.0, 3.0, 7.5]);
+    for (log_input, full) in [(true, false), (true, true), (false, false), (false, true)] {
+        let x = if log_input { x.clone() } else { rate.clone() };
+        let l = PoissonNLLLoss::new().log_input(log_input).full(full);
+        let gl = l.to_device(g).unwrap();
+        check_pair!(
+            g,
+            "poisson mean",
+            E,
+            x,
+            t,
+            (),
+            |a, b| l.forward(a, b),
+            gl.forward(a, b)
+        );
+        let l = l.eps(0.5).reduction(Reduction::Sum);
+        let gl = l.to_device(g).unwrap();
+        check_pair!(
+            g,
+            "poisson sum",
+            E,
+            x,
+            t,
+            (),
+            |a, b| l.forward(a, b),
+            gl.forward(a, b)
+        );
+        let l = l.reduction(Reduction::None);
+        let gl = l.to_device(g).unwrap();
+        check_pair!(
+            g,
+            "poisson none",
+            E,
+            x,
+            t,
+            S,
+            |a, b| l.forward(a, b),
+            gl.forward(a, b)
+        );
+    }
+    check_pair!(
+        g,
+        "poisson fn",
+        E,
+        x,
+        t,
+        (),
+        |a, b| poisson_nll_loss(a, b),
+        shaped::gpu::poisson_nll_loss(a, b)
+    );
+}
+
+/// Gaussian NLL on both devices, all three traced: values and the three gradients.
+fn gaussian_case<SV: ConstShape, SO: Shape + BroadcastShapes<SO, Output = SO>, E: Float>(
+    g: &Wgpu,
+    what: &str,
+    cpu: impl Fn(Tr<Rank2<4, 3>, E>, Tr<Rank2<4, 3>, E>, Tr<SV, E>) -> Tr<SO, E>,
+    gpu: impl Fn(GTr<Rank2<4, 3>, E>, GTr<Rank2<4, 3>, E>, GTr<SV, E>) -> GTr<SO, E>,
+) {
+    let (a, b): (Tensor<Rank2<4, 3>, E>, Tensor<Rank2<4, 3>, E>) = (randn(31), randn(32));
+    let v: Tensor<SV, E> = randn(33);
+    // Squares, one of them 0 and one below the default eps (clamped in value only).
+    let mut vv: Vec<E> = v.to_vec().iter().map(|x| *x * *x).collect();
+    vv[0] = E::ZERO;
+    vv[1] = E::from_f64(1e-7);
+    let v = Tensor::<SV, E>::from_vec(vv).unwrap();
+    let (fwd, gtol) = tols::<E>();
+    let cy = cpu(a.clone().trace(), b.clone().trace(), v.clone().trace());
+    let (ga, gb, gv) = (up(g, &a), up(g, &b), up(g, &v));
+    let gy = gpu(ga.clone().trace(), gb.clone().trace(), gv.clone().trace());
+    close(&format!("{what}: loss"), &down(&gy), cy.as_slice(), fwd);
+    let r: Tensor<SO, E> = randn_like(*cy.shape(), 97);
+    let cg = (cy * r.clone()).sum().backward();
+    let gg = (gy * up(g, &r)).sum().backward();
+    close(
+        &format!("{what}: grad x"),
+        &grad(&gg, &ga).unwrap(),
+        cg.get_slice(&a).unwrap(),
+        gtol,
+    );
+    close(
+        &format!("{what}: grad t"),
+        &grad(&gg, &gb).unwrap(),
+        cg.get_slice(&b).unwrap(),
+        gtol,
+    );
+    close(
+        &format!("{what}: grad var"),
+        &grad(&gg, &gv).unwrap(),
+        cg.get_slice(&v).unwrap(),
+        gtol,
+    );
+}
+
+fn gaussian_on<E: Float>(g: &Wgpu) {
+    type S = Rank2<4, 3>;
+    for full in [false, true] {
+        let l = GaussianNLLLoss::new().full(full);
+        let gl = l.to_device(g).unwrap();
+        gaussian_case::<S, (), E>(
+            g,
+            "gauss mean",
+            |a, b, v| l.forward(a, b, v),
+            |a, b, v| gl.forward(a, b, v),
+        );
+        let l = l.eps(0.01).reduction(Reduction::Sum);
+        let gl = l.to_device(g).unwrap();
+        gaussian_case::<Rank2<4, 1>, (), E>(g, "gauss sum homo", |a, b, v| l.forward(a, b, v), {
+            |a, b, v| gl.forward(a, b, v)
+        });
+        let l = l.reduction(Reduction::None);
+        let gl = l.to_device(g).unwrap();
+        gaussian_case::<Rank2<1, 3>, S, E>(g, "gauss none", |a, b, v| l.forward(a, b, v), {
+            |a, b, v| gl.forward(a, b, v)
+        });
+    }
+    gaussian_case::<S, (), E>(
+        g,
+        "gauss fn",
+        |a, b, v| gaussian_nll_loss(a, b, v),
+        |a, b, v| shaped::gpu::gaussian_nll_loss(a, b, v),
+    );
+}
+
 #[test]
-fn margin_losses_match_the_cpu_f32() {
+fn margin_and_nll_losses_match_the_cpu_f32() {
     let Some(g) = gpu() else { return };
     hinge_on::<f32>(&g);
     soft_margin_on::<f32>(&g);
     multilabel_on::<f32>(&g);
     ranking_on::<f32>(&g);
+    poisson_on::<f32>(&g);
+    gaussian_on::<f32>(&g);
 }
 
 #[test]
-fn margin_losses_match_the_cpu_f64() {
+fn margin_and_nll_losses_match_the_cpu_f64() {
     let Some(g) = gpu64() else { return };
     hinge_on::<f64>(&g);
     soft_margin_on::<f64>(&g);
     multilabel_on::<f64>(&g);
     ranking_on::<f64>(&g);
+    poisson_on::<f64>(&g);
+    gaussian_on::<f64>(&g);
 }
 
 // ---- golden ------------------------------------------------------------------------------
@@ -502,10 +636,65 @@ fn golden_margin_ranking() {
     case::<Rank2<3, 4>>(&g, "loss_margin_ranking_margin_none", true);
 }
 
+#[test]
+fn golden_poisson_gaussian_nll() {
+    let Some(g) = gpu() else { return };
+    golden_pair::<Rank2<4, 5>, ()>(&g, "loss_poisson_nll", |_, x, t| {
+        shaped::gpu::poisson_nll_loss(x, t)
+    });
+    golden_pair::<Rank2<3, 4>, Rank2<3, 4>>(&g, "loss_poisson_nll_rate_full_none", |gd, x, t| {
+        let l = PoissonNLLLoss::new()
+            .full(true)
+            .log_input(false)
+            .eps(gd.hp("eps"));
+        l.reduction(Reduction::None)
+            .to_device(&g)
+            .unwrap()
+            .forward(x, t)
+    });
+    golden_pair::<Rank2<3, 4>, ()>(&g, "loss_poisson_nll_full_sum", |_, x, t| {
+        let l = PoissonNLLLoss::new().full(true).reduction(Reduction::Sum);
+        l.to_device(&g).unwrap().forward(x, t)
+    });
+    fn gauss<S: ConstShape, SV: ConstShape, SO: Shape + BroadcastShapes<SO, Output = SO>>(
+        g: &Wgpu,
+        name: &str,
+        f: impl Fn(&Golden, GTr<S, f32>, GTr<S, f32>, GTr<SV, f32>) -> GTr<SO, f32>,
+    ) {
+        let gd = Golden::load(name);
+        let x = up(g, &Tensor::<S>::from_vec(gd.f("x")).unwrap());
+        let t = up(g, &Tensor::<S>::from_vec(gd.f("target")).unwrap());
+        let v = up(g, &Tensor::<SV>::from_vec(gd.f("var")).unwrap());
+        let y = f(&gd, x.clone().trace(), t.clone().trace(), v.clone().trace());
+        gd.check_forward("y", &down(&y));
+        let grads = golden_backward(g, &gd, y);
+        gd.check_grad("x", &grad(&grads, &x).unwrap());
+        gd.check_grad("target", &grad(&grads, &t).unwrap());
+        gd.check_grad("var", &grad(&grads, &v).unwrap());
+    }
+    gauss::<Rank2<4, 3>, Rank2<4, 3>, ()>(&g, "loss_gaussian_nll", |_, x, t, v| {
+        shaped::gpu::gaussian_nll_loss(x, t, v)
+    });
+    gauss::<Rank2<5, 3>, Rank2<5, 1>, Rank2<5, 3>>(
+        &g,
+        "loss_gaussian_nll_full_homoscedastic_none",
+        |_, x, t, v| {
+            let l = GaussianNLLLoss::new().full(true).reduction(Reduction::None);
+            l.to_device(&g).unwrap().forward(x, t, v)
+        },
+    );
+    gauss::<Rank2<2, 4>, Rank2<2, 4>, ()>(&g, "loss_gaussian_nll_clamped_sum", |gd, x, t, v| {
+        let l = GaussianNLLLoss::new()
+            .eps(gd.hp("eps"))
+            .reduction(Reduction::Sum);
+        l.to_device(&g).unwrap().forward(x, t, v)
+    });
+}
+
 // ---- errors ------------------------------------------------------------------------------
 
 #[test]
-fn margin_loss_errors() {
+fn margin_and_nll_loss_errors() {
     let Some(g) = gpu() else { return };
     let d = |n: usize| up(&g, &Tensor::<(usize,)>::zeros_with_shape((n,)));
     let err = shaped::gpu::try_hinge_embedding_loss(d(3), d(2), 1.0).unwrap_err();
@@ -529,6 +718,19 @@ fn margin_loss_errors() {
         .unwrap();
     let err = l.try_forward(m(2, 3), m(2, 3)).unwrap_err();
     assert!(err.to_string().contains("does not broadcast"), "{err}");
+    let err = shaped::gpu::try_poisson_nll_loss(d(3), d(2)).unwrap_err();
+    assert!(err.to_string().contains("poisson_nll_loss"), "{err}");
+    let err = shaped::gpu::try_gaussian_nll_loss(d(3), d(3), d(2)).unwrap_err();
+    assert!(err.to_string().contains("does not fit"), "{err}");
+    let neg = up(
+        &g,
+        &Tensor::<(usize,)>::from_vec_with_shape(vec![1.0, -2.0, 1.0], (3,)).unwrap(),
+    );
+    let err = shaped::gpu::try_gaussian_nll_loss(d(3), d(3), neg).unwrap_err();
+    assert!(
+        err.to_string().contains("negative entry, -2 at position 1"),
+        "{err}"
+    );
     // The struct comes back with its settings.
     let l = HingeEmbeddingLoss::new()
         .margin(0.25)
