@@ -1,5 +1,5 @@
 //! The GPU margin and likelihood losses (hinge embedding, soft margin, multi-label soft
-//! margin, margin ranking, Poisson and Gaussian NLL; `GpuLoss` by `to_device` and the
+//! margin, margin ranking, Poisson and Gaussian NLL, cosine embedding; `GpuLoss` by `to_device` and the
 //! `F`-style functions): the PyTorch golden cases of
 //! the CPU tests, and the CPU on random data with every reduction, values and gradients (the
 //! target's too where it takes one), in f32 and f64, and their `Err`s.
@@ -487,6 +487,74 @@ fn gaussian_on<E: Float>(g: &Wgpu) {
     );
 }
 
+/// Cosine embedding on both devices (the target a CPU tensor): values, both gradients.
+fn cosine_case<S: ConstShape, SO: Shape + BroadcastShapes<SO, Output = SO>, E: Float>(
+    g: &Wgpu,
+    what: &str,
+    cpu: impl Fn(Tr<S, E>, Tr<S, E>) -> Tr<SO, E>,
+    gpu: impl Fn(GTr<S, E>, GTr<S, E>) -> GTr<SO, E>,
+) {
+    let (a, b): (Tensor<S, E>, Tensor<S, E>) = (randn(41), randn(42));
+    let (fwd, gtol) = tols::<E>();
+    let cy = cpu(a.clone().trace(), b.clone().trace());
+    let (ga, gb) = (up(g, &a), up(g, &b));
+    let gy = gpu(ga.clone().trace(), gb.clone().trace());
+    close(&format!("{what}: loss"), &down(&gy), cy.as_slice(), fwd);
+    let r: Tensor<SO, E> = randn_like(*cy.shape(), 96);
+    let cg = (cy * r.clone()).sum().backward();
+    let gg = (gy * up(g, &r)).sum().backward();
+    close(
+        &format!("{what}: x1"),
+        &grad(&gg, &ga).unwrap(),
+        cg.get_slice(&a).unwrap(),
+        gtol,
+    );
+    close(
+        &format!("{what}: x2"),
+        &grad(&gg, &gb).unwrap(),
+        cg.get_slice(&b).unwrap(),
+        gtol,
+    );
+}
+
+fn cosine_on<E: Float>(g: &Wgpu) {
+    type S = Rank2<6, 4>;
+    let y: Tensor<Rank1<6>, E> = labels(43, &[1.0, -1.0, 0.0]);
+    for margin in [0.0, 0.3] {
+        let l = CosineEmbeddingLoss::new().margin(margin);
+        let gl = l.to_device(g).unwrap();
+        cosine_case::<S, (), E>(
+            g,
+            "cos mean",
+            |a, b| l.forward(a, b, &y),
+            |a, b| gl.forward(a, b, &y),
+        );
+        let l = l.reduction(Reduction::Sum);
+        let gl = l.to_device(g).unwrap();
+        cosine_case::<S, (), E>(
+            g,
+            "cos sum",
+            |a, b| l.forward(a, b, &y),
+            |a, b| gl.forward(a, b, &y),
+        );
+        let l = l.reduction(Reduction::None);
+        let gl = l.to_device(g).unwrap();
+        cosine_case::<S, Rank1<6>, E>(
+            g,
+            "cos none",
+            |a, b| l.forward(a, b, &y),
+            |a, b| gl.forward(a, b, &y),
+        );
+    }
+    let y0 = Tensor::<Rank0, E>::from_vec(vec![E::from_f64(-1.0)]).unwrap();
+    cosine_case::<Rank1<5>, (), E>(
+        g,
+        "cos 1d fn",
+        |a, b| cosine_embedding_loss(a, b, &y0),
+        |a, b| shaped::gpu::cosine_embedding_loss(a, b, &y0),
+    );
+}
+
 #[test]
 fn margin_and_nll_losses_match_the_cpu_f32() {
     let Some(g) = gpu() else { return };
@@ -496,6 +564,7 @@ fn margin_and_nll_losses_match_the_cpu_f32() {
     ranking_on::<f32>(&g);
     poisson_on::<f32>(&g);
     gaussian_on::<f32>(&g);
+    cosine_on::<f32>(&g);
 }
 
 #[test]
@@ -507,6 +576,7 @@ fn margin_and_nll_losses_match_the_cpu_f64() {
     ranking_on::<f64>(&g);
     poisson_on::<f64>(&g);
     gaussian_on::<f64>(&g);
+    cosine_on::<f64>(&g);
 }
 
 // ---- golden ------------------------------------------------------------------------------
@@ -691,6 +761,47 @@ fn golden_poisson_gaussian_nll() {
     });
 }
 
+#[test]
+fn golden_cosine_embedding() {
+    let Some(g) = gpu() else { return };
+    for case in [
+        "loss_cosine_embedding",
+        "loss_cosine_embedding_margin",
+        "loss_cosine_embedding_none",
+    ] {
+        let gd = Golden::load(case);
+        let ld = |k: &str| up(&g, &Tensor::<Rank2<8, 5>>::from_vec(gd.f(k)).unwrap());
+        let (a, b) = (ld("x1"), ld("x2"));
+        let target = Tensor::<Rank1<8>>::from_vec(gd.f("target")).unwrap();
+        let loss = CosineEmbeddingLoss::new().margin(gd.hp("margin"));
+        let (ta, tb) = (a.clone().trace(), b.clone().trace());
+        let grads = match gd.hp_str("reduction").as_str() {
+            "\"mean\"" => {
+                let y = shaped::gpu::cosine_embedding_loss(ta, tb, &target);
+                gd.check_forward("y", &down(&y));
+                y.backward()
+            }
+            "\"sum\"" => {
+                let y = loss
+                    .reduction(Reduction::Sum)
+                    .to_device(&g)
+                    .unwrap()
+                    .forward(ta, tb, &target);
+                gd.check_forward("y", &down(&y));
+                y.backward()
+            }
+            _ => {
+                let l = loss.reduction(Reduction::None).to_device(&g).unwrap();
+                let y: GTr<Rank1<8>, f32> = l.forward(ta, tb, &target);
+                gd.check_forward("y", &down(&y));
+                golden_backward(&g, &gd, y)
+            }
+        };
+        gd.check_grad("x1", &grad(&grads, &a).unwrap());
+        gd.check_grad("x2", &grad(&grads, &b).unwrap());
+    }
+}
+
 // ---- errors ------------------------------------------------------------------------------
 
 #[test]
@@ -731,6 +842,11 @@ fn margin_and_nll_loss_errors() {
         err.to_string().contains("negative entry, -2 at position 1"),
         "{err}"
     );
+    let y = Tensor::<(usize,)>::ones_with_shape((7,));
+    let err = shaped::gpu::try_cosine_embedding_loss(m(8, 5), m(8, 5), &y).unwrap_err();
+    assert!(err.to_string().contains("cosine_embedding_loss"), "{err}");
+    let err = shaped::gpu::try_cosine_embedding_loss(m(7, 5), m(7, 4), &y).unwrap_err();
+    assert!(err.to_string().contains("cosine_embedding_loss"), "{err}");
     // The struct comes back with its settings.
     let l = HingeEmbeddingLoss::new()
         .margin(0.25)

@@ -45,6 +45,7 @@ mod interpolate;
 mod lbfgs;
 mod loss;
 mod loss_class;
+mod loss_embedding;
 mod loss_margin;
 mod loss_modules;
 mod loss_nll;
@@ -109,6 +110,7 @@ pub use loss::{
     try_nll_loss, try_smooth_l1_loss,
 };
 pub use loss_class::{cross_entropy_probs, try_cross_entropy_probs};
+pub use loss_embedding::{cosine_embedding_loss, try_cosine_embedding_loss};
 pub use loss_margin::{
     hinge_embedding_loss, margin_ranking_loss, multilabel_soft_margin_loss, soft_margin_loss,
     try_hinge_embedding_loss, try_margin_ranking_loss, try_multilabel_soft_margin_loss,

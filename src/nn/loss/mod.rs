@@ -83,6 +83,7 @@ pub use multi_margin::{
     MarginShape, MultiLabelMarginLoss, MultiLabelTargets, MultiMarginLoss, SampleLabels,
     multi_margin_loss, multilabel_margin_loss,
 };
+#[cfg(feature = "wgpu")]
 pub(crate) use nll::check_variance_shape;
 pub use nll::{GaussianNLLLoss, PoissonNLLLoss, gaussian_nll_loss, poisson_nll_loss};
 pub use reduction::{
